@@ -1,0 +1,60 @@
+"""nodepipe: a pipeline orchestrator where every node is a folder with its own environment.
+
+The Python API::
+
+    import nodepipe
+    ws = nodepipe.init("./lab")          # or nodepipe.open() from inside a workspace
+    ws.pipelines.new("baseline")
+    ws.nodes.new("baseline", tag="load")
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from nodepipe.domain.errors import (
+    AmbiguousNameError,
+    ConflictError,
+    CycleError,
+    EnvironmentBuildError,
+    InvalidInputError,
+    NodepipeError,
+    NotFoundError,
+    ReadOnlyError,
+    WorkspaceError,
+)
+from nodepipe.domain.model import Edge, Group, Node, Pipeline, PipelineView, Project
+from nodepipe.domain.states import NodeState
+from nodepipe.services.workspace import Workspace
+
+__all__ = [
+    "AmbiguousNameError",
+    "ConflictError",
+    "CycleError",
+    "Edge",
+    "EnvironmentBuildError",
+    "Group",
+    "InvalidInputError",
+    "Node",
+    "NodeState",
+    "NodepipeError",
+    "NotFoundError",
+    "Pipeline",
+    "PipelineView",
+    "Project",
+    "ReadOnlyError",
+    "Workspace",
+    "WorkspaceError",
+    "init",
+    "open",
+]
+
+
+def init(path: Path | str, store_url: str | None = None, python: str | None = None) -> Workspace:
+    """Create a workspace at ``path`` and open it."""
+    return Workspace.init(path, store_url, python)
+
+
+def open(path: Path | str | None = None) -> Workspace:
+    """Open the workspace at ``path`` (default: found from the current directory upwards)."""
+    return Workspace.open(path)

@@ -1,0 +1,47 @@
+"""The nodepipe exception tree: one root, a few meaningful children.
+
+Each error carries a message that names the fix. The CLI maps these classes to exit codes in one
+place (``nodepipe.cli.errors``) and the web API maps them to HTTP statuses in one place.
+"""
+
+from __future__ import annotations
+
+
+class NodepipeError(Exception):
+    """Root of every error nodepipe raises on purpose."""
+
+
+class InvalidInputError(NodepipeError):
+    """The user gave something malformed: a bad name, malformed YAML, an out-of-range value."""
+
+
+class NotFoundError(NodepipeError):
+    """An id or name matches nothing; the message suggests the closest candidate."""
+
+
+class AmbiguousNameError(NotFoundError):
+    """A name matches several things; the message lists the candidates with their ids."""
+
+
+class ConflictError(NodepipeError):
+    """The request is well formed but contradicts the current state (duplicates, cycles...)."""
+
+
+class CycleError(ConflictError):
+    """Connecting would create a cycle; ``cycle`` names it, first node repeated at the end."""
+
+    def __init__(self, message: str, cycle: list[str]) -> None:
+        super().__init__(message)
+        self.cycle = cycle
+
+
+class ReadOnlyError(ConflictError):
+    """The target is locked, or is a reference in the pipeline the change was made from."""
+
+
+class WorkspaceError(NodepipeError):
+    """No workspace here, a workspace already there, or a store of an unknown version."""
+
+
+class EnvironmentBuildError(NodepipeError):
+    """nodepipe could not build or sync a node's environment (uv failed); not the node's fault."""

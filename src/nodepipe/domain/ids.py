@@ -1,0 +1,28 @@
+"""Short, unique, folder-safe identifiers for projects, pipelines, nodes and groups.
+
+Ids are 8 characters from an alphabet without look-alikes (no 0/o, 1/l/i) and always hold a
+digit, so an id can never be mistaken for an ordinary word used as a tag.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+ID_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"
+ID_LENGTH = 8
+ID_PATTERN = re.compile(rf"^[{ID_ALPHABET}]{{{ID_LENGTH}}}$")
+_DIGITS = "23456789"
+
+
+def new_id() -> str:
+    """Return a fresh random id (collisions are checked by the store on insert)."""
+    while True:
+        candidate = "".join(secrets.choice(ID_ALPHABET) for _ in range(ID_LENGTH))
+        if any(ch in _DIGITS for ch in candidate):
+            return candidate
+
+
+def looks_like_id(value: str) -> bool:
+    """True when ``value`` has the exact shape of an id."""
+    return bool(ID_PATTERN.match(value)) and any(ch in _DIGITS for ch in value)

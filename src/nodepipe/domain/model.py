@@ -1,0 +1,114 @@
+"""Frozen domain values: projects, pipelines, nodes, edges, memberships, groups and views.
+
+Rows become these values at the store boundary; services and interfaces pass them around.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from nodepipe.domain.states import NodeState
+
+
+@dataclass(frozen=True, slots=True)
+class Project:
+    id: str
+    name: str
+    notes: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Pipeline:
+    id: str
+    tag: str
+    project_id: str
+    notes: str
+    locked: bool
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Lineage:
+    """How a pipeline came from another one: ``branch``, ``duplicate`` or ``merge``."""
+
+    pipeline_id: str
+    source_pipeline_id: str
+    kind: str
+    from_node_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    id: str
+    tag: str
+    notes: str
+    state: NodeState
+    state_reason: str
+    locked: bool
+    owner_pipeline_id: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Edge:
+    """``parent`` -> ``child``; ``slot`` is the label of this input on the child (``01``...)."""
+
+    parent_id: str
+    child_id: str
+    slot: str
+
+
+@dataclass(frozen=True, slots=True)
+class Membership:
+    """A node shown in a pipeline, at a canvas position, maybe inside a visual group."""
+
+    pipeline_id: str
+    node_id: str
+    x: float
+    y: float
+    group_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    id: str
+    pipeline_id: str
+    name: str
+    collapsed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineNode:
+    """A node as seen from one pipeline: its values plus its place and role there."""
+
+    node: Node
+    membership: Membership
+    is_reference: bool
+
+    @property
+    def read_only(self) -> bool:
+        return self.is_reference or self.node.locked
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineView:
+    """A whole pipeline graph as one value: what ``pipeline show`` and the canvas display."""
+
+    pipeline: Pipeline
+    project: Project
+    nodes: tuple[PipelineNode, ...]
+    edges: tuple[Edge, ...]
+    groups: tuple[Group, ...]
+    lineage: tuple[Lineage, ...] = field(default=())
+
+    def node(self, node_id: str) -> PipelineNode:
+        for item in self.nodes:
+            if item.node.id == node_id:
+                return item
+        raise KeyError(node_id)
+
+    @property
+    def node_ids(self) -> frozenset[str]:
+        return frozenset(item.node.id for item in self.nodes)

@@ -1,0 +1,49 @@
+"""Node parameters: parsing and validating the YAML mapping of params.yaml."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from nodepipe.domain.errors import InvalidInputError
+
+Params = dict[str, Any]
+
+
+def parse_params(text: str, source: str = "parameters") -> Params:
+    """Parse YAML text into a parameter mapping (string keys), or raise InvalidInputError."""
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise InvalidInputError(f"malformed YAML in {source}: {exc}") from exc
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise InvalidInputError(
+            f"{source} must be a YAML mapping of names to values, not a {type(value).__name__}"
+        )
+    bad = [key for key in value if not isinstance(key, str) or not key]
+    if bad:
+        raise InvalidInputError(f"{source}: parameter names must be non-empty strings, got {bad!r}")
+    return value
+
+
+def parse_assignment(assignment: str) -> tuple[str, Any]:
+    """Parse ``name=value`` where value is a YAML scalar or flow value (``lr=0.1``)."""
+    name, sep, raw = assignment.partition("=")
+    name = name.strip()
+    if not sep or not name:
+        raise InvalidInputError(f"expected name=value, got {assignment!r}")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError as exc:
+        raise InvalidInputError(f"malformed value for {name!r}: {exc}") from exc
+    return name, value
+
+
+def dump_params(params: Params) -> str:
+    """YAML text for ``params``, keys in insertion order."""
+    if not params:
+        return "{}\n"
+    return yaml.safe_dump(params, sort_keys=False, allow_unicode=True)

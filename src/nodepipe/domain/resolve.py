@@ -1,0 +1,72 @@
+"""Turning what a user typed into exactly one id: by id, unambiguous tag, or unique id prefix.
+
+Unknown names get the closest candidate suggested; ambiguous ones list every candidate.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from nodepipe.domain.errors import AmbiguousNameError, NotFoundError
+
+MIN_PREFIX = 4
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """Something addressable: its id, its human name, and where it lives (for messages)."""
+
+    id: str
+    name: str
+    where: str = ""
+
+    def describe(self) -> str:
+        return f"{self.name} (id {self.id}{', ' + self.where if self.where else ''})"
+
+
+def resolve(query: str, candidates: Sequence[Candidate], kind: str, scope: str = "") -> str:
+    """Return the id ``query`` designates among ``candidates``.
+
+    Precedence: exact id, then exact name, then a unique id prefix of at least 4 characters.
+    """
+    by_id = [c for c in candidates if c.id == query]
+    if by_id:
+        return by_id[0].id
+    by_name = _unique_by_id([c for c in candidates if c.name == query])
+    if len(by_name) == 1:
+        return by_name[0].id
+    if len(by_name) > 1:
+        listing = "\n".join(f"  {c.describe()}" for c in by_name)
+        raise AmbiguousNameError(
+            f"{kind} name {query!r} is ambiguous{_in(scope)}; use one of these ids:\n{listing}"
+        )
+    if len(query) >= MIN_PREFIX:
+        by_prefix = _unique_by_id([c for c in candidates if c.id.startswith(query)])
+        if len(by_prefix) == 1:
+            return by_prefix[0].id
+    raise NotFoundError(_not_found_message(query, candidates, kind, scope))
+
+
+def _unique_by_id(items: list[Candidate]) -> list[Candidate]:
+    seen: dict[str, Candidate] = {}
+    for item in items:
+        seen.setdefault(item.id, item)
+    return list(seen.values())
+
+
+def _in(scope: str) -> str:
+    return f" in {scope}" if scope else ""
+
+
+def _not_found_message(query: str, candidates: Sequence[Candidate], kind: str, scope: str) -> str:
+    names = sorted({c.name for c in candidates})
+    close = difflib.get_close_matches(query, names, n=3, cutoff=0.6)
+    message = f"no {kind} {query!r}{_in(scope)}"
+    if close:
+        return message + " — did you mean " + " or ".join(repr(name) for name in close) + "?"
+    if not names:
+        return message + f" (there is no {kind} yet)"
+    shown = ", ".join(names[:10]) + (", ..." if len(names) > 10 else "")
+    return message + f"; known: {shown}"

@@ -1,0 +1,39 @@
+"""Read-only views assembled by services: a node with its neighbourhood, removal reports."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nodepipe.domain.model import Node
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """One input or output of a node: the slot and the node on the other side."""
+
+    slot: str
+    node_id: str
+    tag: str
+
+
+@dataclass(frozen=True, slots=True)
+class NodeDetails:
+    node: Node
+    owner_pipeline: str
+    pipelines: tuple[str, ...]
+    inputs: tuple[Link, ...]
+    outputs: tuple[Link, ...]
+    folder: Path
+    params: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class RemovalReport:
+    """What removing nodes from a pipeline did."""
+
+    removed: tuple[str, ...]
+    deleted: tuple[str, ...]
+    transferred: dict[str, str] = field(default_factory=dict)
+    disconnected: tuple[str, ...] = ()

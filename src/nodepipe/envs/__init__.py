@@ -1,0 +1,1 @@
+"""Node environments: the only place that runs uv."""

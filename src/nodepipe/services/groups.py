@@ -1,0 +1,92 @@
+"""Use cases on visual groups of nodes within one pipeline's canvas."""
+
+from __future__ import annotations
+
+import builtins
+from dataclasses import dataclass
+
+from nodepipe.domain.errors import ConflictError
+from nodepipe.domain.ids import new_id
+from nodepipe.domain.model import Group, Pipeline
+from nodepipe.domain.names import validate_name
+from nodepipe.domain.resolve import Candidate, resolve
+from nodepipe.services import resolver
+from nodepipe.services.context import WorkspaceContext
+from nodepipe.services.guards import check_pipeline_editable
+from nodepipe.store.queries import StoreSession
+
+
+def _group(session: StoreSession, pipeline: Pipeline, name: str) -> Group:
+    groups = session.groups_of_pipeline(pipeline.id)
+    found = resolve(name, [Candidate(g.id, g.name) for g in groups], "group", repr(pipeline.tag))
+    return next(g for g in groups if g.id == found)
+
+
+def _check_free(session: StoreSession, pipeline: Pipeline, name: str) -> None:
+    validate_name(name, "group name")
+    if any(g.name == name for g in session.groups_of_pipeline(pipeline.id)):
+        raise ConflictError(f"pipeline {pipeline.tag!r} already has a group {name!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class GroupService:
+    context: WorkspaceContext
+
+    def new(self, pipeline: str, name: str, members: builtins.list[str]) -> Group:
+        """Group nodes of a pipeline (a node belongs to at most one group per pipeline)."""
+        with self.context.store.write() as session:
+            target = resolver.pipeline(session, pipeline)
+            check_pipeline_editable(target)
+            _check_free(session, target, name)
+            group = Group(new_id(), target.id, name, collapsed=False)
+            session.insert_group(group)
+            for node in resolver.nodes(session, members, target):
+                session.update_membership(target.id, node.id, group_id=group.id)
+            return group
+
+    def list(self, pipeline: str) -> builtins.list[Group]:
+        with self.context.store.read() as session:
+            return session.groups_of_pipeline(resolver.pipeline(session, pipeline).id)
+
+    def add(self, pipeline: str, name: str, members: builtins.list[str]) -> Group:
+        with self.context.store.write() as session:
+            target = resolver.pipeline(session, pipeline)
+            check_pipeline_editable(target)
+            group = _group(session, target, name)
+            for node in resolver.nodes(session, members, target):
+                session.update_membership(target.id, node.id, group_id=group.id)
+            return group
+
+    def ungroup(self, pipeline: str, members: builtins.list[str]) -> None:
+        with self.context.store.write() as session:
+            target = resolver.pipeline(session, pipeline)
+            check_pipeline_editable(target)
+            for node in resolver.nodes(session, members, target):
+                session.update_membership(target.id, node.id, group_id=None)
+
+    def rename(self, pipeline: str, name: str, new_name: str) -> Group:
+        with self.context.store.write() as session:
+            target = resolver.pipeline(session, pipeline)
+            check_pipeline_editable(target)
+            group = _group(session, target, name)
+            if new_name != group.name:
+                _check_free(session, target, new_name)
+            session.update_group(group.id, name=new_name)
+            return Group(group.id, group.pipeline_id, new_name, group.collapsed)
+
+    def set_collapsed(self, pipeline: str, name: str, collapsed: bool) -> Group:
+        """Collapse or expand a group on the canvas (view state: allowed on locked pipelines)."""
+        with self.context.store.write() as session:
+            target = resolver.pipeline(session, pipeline)
+            group = _group(session, target, name)
+            session.update_group(group.id, collapsed=collapsed)
+            return Group(group.id, group.pipeline_id, group.name, collapsed)
+
+    def delete(self, pipeline: str, name: str) -> Group:
+        """Delete the group only; its nodes stay in the pipeline."""
+        with self.context.store.write() as session:
+            target = resolver.pipeline(session, pipeline)
+            check_pipeline_editable(target)
+            group = _group(session, target, name)
+            session.delete_group(group.id)
+            return group

@@ -1,0 +1,58 @@
+"""Which nodes a pipeline shows, and where: the ancestor-closure rule and canvas placement.
+
+A node has the same parents in every pipeline that shows it, so a pipeline that shows a node
+also shows all its ancestors: missing ones are added there as references (read-only).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from nodepipe.domain.graph import ancestors, topological_order
+from nodepipe.domain.model import Edge, Membership
+from nodepipe.store.queries import StoreSession
+
+COLUMN_WIDTH = 240.0
+ROW_HEIGHT = 120.0
+
+
+def place_new(
+    session: StoreSession, pipeline_id: str, parent_ids: Iterable[str] = ()
+) -> tuple[float, float]:
+    """A free canvas spot: right of the parents, or below everything when there are none."""
+    members = {m.node_id: m for m in session.memberships_of_pipeline(pipeline_id)}
+    shown_parents = [members[p] for p in parent_ids if p in members]
+    x = max(m.x for m in shown_parents) + COLUMN_WIDTH if shown_parents else 0.0
+    column = [m.y for m in members.values() if abs(m.x - x) < COLUMN_WIDTH / 2]
+    y = max(column) + ROW_HEIGHT if column else 0.0
+    return x, y
+
+
+def show_with_ancestors(
+    session: StoreSession,
+    pipeline_id: str,
+    node_ids: Iterable[str],
+    edges: list[Edge] | None = None,
+) -> list[str]:
+    """Add ``node_ids`` and their ancestors that the pipeline lacks as memberships.
+
+    Returns the ids added, parents first. Positions follow the graph's order.
+    """
+    edges = session.all_edges() if edges is None else edges
+    wanted = set(node_ids) | ancestors(node_ids, edges)
+    shown = {m.node_id for m in session.memberships_of_pipeline(pipeline_id)}
+    missing = topological_order(wanted - shown, edges)
+    for node_id in missing:
+        parents = [e.parent_id for e in edges if e.child_id == node_id]
+        x, y = place_new(session, pipeline_id, parents)
+        session.insert_membership(Membership(pipeline_id=pipeline_id, node_id=node_id, x=x, y=y))
+    return missing
+
+
+def keep_parents_shown(session: StoreSession, child_id: str) -> list[str]:
+    """After ``child_id`` gained a parent: every pipeline showing it shows the new ancestors."""
+    edges = session.all_edges()
+    added: list[str] = []
+    for pipeline_id in session.pipelines_showing([child_id])[child_id]:
+        added += show_with_ancestors(session, pipeline_id, [child_id], edges)
+    return added

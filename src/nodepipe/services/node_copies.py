@@ -1,0 +1,112 @@
+"""Use cases that put existing nodes into pipelines: duplicate, reference, detach."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from nodepipe.domain.errors import ConflictError
+from nodepipe.domain.graph import descendants
+from nodepipe.domain.model import Edge, Node
+from nodepipe.services import resolver
+from nodepipe.services.context import WorkspaceContext
+from nodepipe.services.copying import insert_copies, plan_copies, positions_in
+from nodepipe.services.guards import check_pipeline_editable
+from nodepipe.services.membership import keep_parents_shown, show_with_ancestors
+from nodepipe.services.staged_folders import staged_folders
+from nodepipe.services.staleness import mark_inputs_changed
+from nodepipe.store.queries import StoreSession
+
+
+@dataclass(frozen=True, slots=True)
+class NodeCopyService:
+    context: WorkspaceContext
+
+    def duplicate(
+        self, names: list[str], pipeline: str, into: str | None = None, with_data: bool = False
+    ) -> list[Node]:
+        """Copy nodes of ``pipeline`` (code, lock, synced env; data with ``with_data``).
+
+        Edges among the copied nodes are kept; outside parents are re-attached on the same
+        slots (and shown in the target pipeline as references when it lacks them).
+        """
+        with self.context.store.read() as session:
+            source = resolver.pipeline(session, pipeline)
+            target = resolver.pipeline(session, into) if into else source
+            check_pipeline_editable(target)
+            originals = resolver.nodes(session, names, source)
+            layout = positions_in(session, source.id)
+            plan = plan_copies(session, [n.id for n in originals], layout, target.id, with_data)
+        with staged_folders(self.context) as batch:
+            for source_id, copy_id in plan.id_map.items():
+                batch.add_copy(source_id, copy_id, with_data)
+            batch.install()
+            with self.context.store.write() as session:
+                target = resolver.pipeline(session, target.id)
+                check_pipeline_editable(target)
+                return insert_copies(session, plan, target.id)
+
+    def reference(self, names: list[str], into: str, pipeline: str | None = None) -> list[str]:
+        """Show nodes (and the ancestors they need) in ``into``, read-only there; not copies."""
+        with self.context.store.write() as session:
+            within = resolver.pipeline(session, pipeline) if pipeline else None
+            target = resolver.pipeline(session, into)
+            check_pipeline_editable(target)
+            chosen = resolver.nodes(session, names, within)
+            shown = {m.node_id for m in session.memberships_of_pipeline(target.id)}
+            already = [n.tag for n in chosen if n.id in shown]
+            if already:
+                raise ConflictError(f"pipeline {target.tag!r} already shows {', '.join(already)}")
+            return show_with_ancestors(session, target.id, [n.id for n in chosen])
+
+    def detach(self, names: list[str], pipeline: str, with_data: bool = True) -> list[Node]:
+        """Give ``pipeline`` private copies of referenced nodes and their referenced descendants.
+
+        The pipeline's own nodes that read from them are rewired to the copies (same slots).
+        """
+        with self.context.store.read() as session:
+            target = resolver.pipeline(session, pipeline)
+            check_pipeline_editable(target)
+            chosen = resolver.nodes(session, names, target)
+            owned = [n.tag for n in chosen if n.owner_pipeline_id == target.id]
+            if owned:
+                raise ConflictError(
+                    f"{', '.join(owned)} already belong to {target.tag!r}; nothing to detach"
+                )
+            shown = {m.node_id: m for m in session.memberships_of_pipeline(target.id)}
+            shown_nodes = session.get_nodes(shown)
+            below = descendants([n.id for n in chosen], session.edges_of_pipeline(target.id))
+            referenced_below = {
+                i for i in below if i in shown and shown_nodes[i].owner_pipeline_id != target.id
+            }
+            sources = [n.id for n in chosen] + sorted(referenced_below)
+            layout = {i: (m.x, m.y) for i, m in shown.items()}
+            plan = plan_copies(session, sources, layout, None, with_data)
+        with staged_folders(self.context) as batch:
+            for source_id, copy_id in plan.id_map.items():
+                batch.add_copy(source_id, copy_id, with_data)
+            batch.install()
+            with self.context.store.write() as session:
+                target = resolver.pipeline(session, target.id)
+                check_pipeline_editable(target)
+                for source_id in plan.id_map:
+                    session.delete_membership(target.id, source_id)
+                copies = insert_copies(session, plan, target.id)
+                self._rewire_owned_children(session, target.id, plan.id_map)
+                return copies
+
+    @staticmethod
+    def _rewire_owned_children(
+        session: StoreSession, pipeline_id: str, id_map: dict[str, str]
+    ) -> None:
+        changed: dict[str, str] = {}
+        for edge in session.edges_out_of(id_map):
+            child = session.get_node(edge.child_id)
+            if child is None or edge.child_id in id_map.values():
+                continue
+            if child.owner_pipeline_id != pipeline_id:
+                continue
+            session.delete_edge(edge.parent_id, edge.child_id)
+            session.insert_edge(Edge(id_map[edge.parent_id], edge.child_id, edge.slot))
+            keep_parents_shown(session, edge.child_id)
+            changed[edge.child_id] = f"input {edge.slot} now reads a detached copy"
+        mark_inputs_changed(session, changed)

@@ -1,0 +1,223 @@
+"""Use cases on single nodes: create, show, rename, annotate, parameters, state, lock, remove."""
+
+from __future__ import annotations
+
+import builtins
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from nodepipe.domain.errors import InvalidInputError, ReadOnlyError
+from nodepipe.domain.ids import new_id
+from nodepipe.domain.model import Membership, Node, Pipeline
+from nodepipe.domain.names import validate_name
+from nodepipe.domain.params import Params, dump_params, parse_assignment, parse_params
+from nodepipe.domain.states import NodeState, check_transition
+from nodepipe.domain.views import Link, NodeDetails, RemovalReport
+from nodepipe.services import resolver
+from nodepipe.services.context import WorkspaceContext, now
+from nodepipe.services.guards import check_node_editable, check_pipeline_editable
+from nodepipe.services.membership import place_new
+from nodepipe.services.removal import remove_from_pipeline
+from nodepipe.services.staged_folders import node_folder, remove_folders, staged_folders
+from nodepipe.services.staleness import mark_downstream, mark_inputs_changed
+from nodepipe.store.queries import StoreSession
+from nodepipe.workspace.node_folder import clear_data
+
+
+@dataclass(frozen=True, slots=True)
+class NodeService:
+    context: WorkspaceContext
+
+    def new(self, pipeline: str, tag: str, notes: str = "") -> Node:
+        """A node folder with its own environment, shown (and owned) by ``pipeline``."""
+        validate_name(tag, "node tag")
+        with self.context.store.read() as session:
+            check_pipeline_editable(resolver.pipeline(session, pipeline))
+        node_id = new_id()
+        with staged_folders(self.context) as batch:
+            batch.add_new(node_id)
+            batch.install()
+            with self.context.store.write() as session:
+                target = resolver.pipeline(session, pipeline)
+                check_pipeline_editable(target)
+                node = Node(node_id, tag, notes, NodeState.READY, "", False, target.id, now())
+                session.insert_node(node)
+                x, y = place_new(session, target.id)
+                session.insert_membership(Membership(target.id, node_id, x, y))
+        return node
+
+    def _resolve(self, session: StoreSession, name: str, pipeline: str | None) -> Node:
+        within = resolver.pipeline(session, pipeline) if pipeline else None
+        return resolver.node(session, name, within)
+
+    def list(self, pipeline: str | None = None) -> builtins.list[Node]:
+        with self.context.store.read() as session:
+            within = resolver.pipeline(session, pipeline).id if pipeline else None
+            return session.list_nodes(within)
+
+    def get(self, name: str, pipeline: str | None = None) -> Node:
+        with self.context.store.read() as session:
+            return self._resolve(session, name, pipeline)
+
+    def show(self, name: str, pipeline: str | None = None) -> NodeDetails:
+        with self.context.store.read() as session:
+            node = self._resolve(session, name, pipeline)
+            inputs = session.edges_into([node.id])
+            outputs = session.edges_out_of([node.id])
+            neighbours = session.get_nodes(
+                {e.parent_id for e in inputs} | {e.child_id for e in outputs}
+            )
+            showing = session.get_pipelines(session.pipelines_showing([node.id])[node.id])
+            return NodeDetails(
+                node=node,
+                owner_pipeline=showing[node.owner_pipeline_id].tag,
+                pipelines=tuple(sorted(p.tag for p in showing.values())),
+                inputs=tuple(
+                    Link(e.slot, e.parent_id, neighbours[e.parent_id].tag) for e in inputs
+                ),
+                outputs=tuple(
+                    Link(e.slot, e.child_id, neighbours[e.child_id].tag) for e in outputs
+                ),
+                folder=node_folder(self.context, node.id).path,
+                params=self._read_params(node.id),
+            )
+
+    def path(self, name: str, pipeline: str | None = None) -> Path:
+        return node_folder(self.context, self.get(name, pipeline).id).path
+
+    def rename(self, name: str, new_tag: str, pipeline: str | None = None) -> Node:
+        validate_name(new_tag, "node tag")
+        return self._update(name, pipeline, tag=new_tag)
+
+    def annotate(self, name: str, notes: str, pipeline: str | None = None) -> Node:
+        return self._update(name, pipeline, notes=notes)
+
+    def _update(self, name: str, pipeline: str | None, **values: Any) -> Node:
+        with self.context.store.write() as session:
+            context_pipeline = resolver.pipeline(session, pipeline) if pipeline else None
+            node = resolver.node(session, name, context_pipeline)
+            check_node_editable(session, node, context_pipeline, outputs=False)
+            session.update_node(node.id, **values)
+            return _fetch(session, node.id)
+
+    # parameters ---------------------------------------------------------------------------
+    def _read_params(self, node_id: str) -> Params:
+        params_file = node_folder(self.context, node_id).params_file
+        if not params_file.exists():
+            return {}
+        return parse_params(params_file.read_text(encoding="utf-8"), str(params_file))
+
+    def params(self, name: str, pipeline: str | None = None) -> Params:
+        return self._read_params(self.get(name, pipeline).id)
+
+    def set_params(
+        self,
+        name: str,
+        assignments: builtins.list[str] | None = None,
+        unset: builtins.list[str] | None = None,
+        replace_with: str | None = None,
+        pipeline: str | None = None,
+    ) -> Params:
+        """Change parameters: ``name=value`` assignments, removals, or a whole YAML text.
+
+        Everything is validated before params.yaml is (atomically) rewritten; the node and its
+        descendants become stale when a value really changed.
+        """
+        parsed = [parse_assignment(item) for item in assignments or []]
+        base = (
+            parse_params(replace_with, "the new parameters") if replace_with is not None else None
+        )
+        with self.context.store.write() as session:
+            context_pipeline = resolver.pipeline(session, pipeline) if pipeline else None
+            node = resolver.node(session, name, context_pipeline)
+            check_node_editable(session, node, context_pipeline)
+            old = self._read_params(node.id)
+            new = dict(old if base is None else base)
+            for key in unset or []:
+                if key not in new:
+                    raise InvalidInputError(f"node {node.tag!r} has no parameter {key!r}")
+                del new[key]
+            new.update(parsed)
+            changed = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
+            if changed:
+                _write_atomically(node_folder(self.context, node.id).params_file, dump_params(new))
+                reason = "parameter " + ", ".join(changed) + " changed"
+                mark_inputs_changed(session, {node.id: reason})
+            return new
+
+    # state and locks ----------------------------------------------------------------------
+    def mark(self, name: str, state: NodeState, pipeline: str | None = None) -> Node:
+        """Mark by hand: ``completed`` accepts the outputs, ``stale`` outdates them."""
+        if state not in (NodeState.COMPLETED, NodeState.STALE):
+            raise InvalidInputError("a node can be marked completed or stale by hand")
+        with self.context.store.write() as session:
+            context_pipeline = resolver.pipeline(session, pipeline) if pipeline else None
+            node = resolver.node(session, name, context_pipeline)
+            check_node_editable(session, node, context_pipeline)
+            check_transition(node.state, state, repr(node.tag))
+            session.update_node(node.id, state=state, state_reason=f"marked {state.value} by hand")
+            if state is NodeState.STALE:
+                mark_downstream(session, [node.id], f"upstream: {node.tag} was marked stale")
+            return _fetch(session, node.id)
+
+    def set_locked(self, name: str, locked: bool, pipeline: str | None = None) -> Node:
+        with self.context.store.write() as session:
+            context_pipeline = resolver.pipeline(session, pipeline) if pipeline else None
+            node = resolver.node(session, name, context_pipeline)
+            if context_pipeline is not None and node.owner_pipeline_id != context_pipeline.id:
+                raise ReadOnlyError(
+                    f"node {node.tag!r} is a reference in {context_pipeline.tag!r}; "
+                    "lock or unlock it in the pipeline it belongs to"
+                )
+            session.update_node(node.id, locked=locked)
+            return _fetch(session, node.id)
+
+    def clear_data(self, name: str, pipeline: str | None = None) -> Node:
+        """Delete the node's outputs; it becomes ready and its descendants stale."""
+        with self.context.store.write() as session:
+            context_pipeline = resolver.pipeline(session, pipeline) if pipeline else None
+            node = resolver.node(session, name, context_pipeline)
+            check_node_editable(session, node, context_pipeline)
+            session.update_node(node.id, state=NodeState.READY, state_reason="outputs cleared")
+            mark_downstream(session, [node.id], f"upstream: outputs of {node.tag} were cleared")
+            clear_data(node_folder(self.context, node.id))
+            return _fetch(session, node.id)
+
+    def place(self, name: str, pipeline: str, x: float, y: float) -> Membership:
+        """Move a node on a pipeline's canvas (allowed on references and locked pipelines)."""
+        with self.context.store.write() as session:
+            target = resolver.pipeline(session, pipeline)
+            node = resolver.node(session, name, target)
+            session.update_membership(target.id, node.id, x=float(x), y=float(y))
+            membership = session.get_membership(target.id, node.id)
+            assert membership is not None
+            return membership
+
+    def remove(self, names: builtins.list[str], pipeline: str) -> RemovalReport:
+        """Remove nodes from ``pipeline``; a folder goes only when no pipeline shows it."""
+        with self.context.store.write() as session:
+            target = resolver.pipeline(session, pipeline)
+            check_pipeline_editable(target)
+            report = remove_from_pipeline(session, target, resolver.nodes(session, names, target))
+        remove_folders([node_folder(self.context, node_id).path for node_id in report.deleted])
+        return report
+
+
+def _fetch(session: StoreSession, node_id: str) -> Node:
+    node = session.get_node(node_id)
+    assert node is not None
+    return node
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    Path(temporary).replace(path)
+
+
+def pipeline_of(session: StoreSession, name: str | None) -> Pipeline | None:
+    return resolver.pipeline(session, name) if name else None

@@ -1,0 +1,123 @@
+"""Use cases on pipelines: create, show, rename, annotate, move, lock, delete."""
+
+from __future__ import annotations
+
+import builtins
+from dataclasses import dataclass
+
+from nodepipe.domain.errors import ConflictError
+from nodepipe.domain.ids import new_id
+from nodepipe.domain.model import Lineage, Pipeline, PipelineNode, PipelineView
+from nodepipe.domain.names import validate_name
+from nodepipe.domain.views import RemovalReport
+from nodepipe.services import resolver
+from nodepipe.services.context import DEFAULT_PROJECT, WorkspaceContext, now
+from nodepipe.services.guards import check_pipeline_editable
+from nodepipe.services.removal import remove_from_pipeline
+from nodepipe.services.staged_folders import node_folder, remove_folders
+from nodepipe.store.queries import StoreSession
+
+
+def check_pipeline_tag_free(session: StoreSession, tag: str) -> None:
+    validate_name(tag, "pipeline tag")
+    clash = next((p for p in session.list_pipelines() if p.tag == tag), None)
+    if clash is not None:
+        raise ConflictError(f"a pipeline tagged {tag!r} already exists (id {clash.id})")
+
+
+def insert_pipeline(
+    session: StoreSession, tag: str, project: str | None, notes: str = ""
+) -> Pipeline:
+    check_pipeline_tag_free(session, tag)
+    owner = resolver.project(session, project or DEFAULT_PROJECT)
+    pipeline = Pipeline(new_id(), tag, owner.id, notes, False, now())
+    session.insert_pipeline(pipeline)
+    return pipeline
+
+
+def pipeline_view(session: StoreSession, pipeline: Pipeline) -> PipelineView:
+    """The whole graph of ``pipeline`` in a fixed number of queries, whatever its size."""
+    project = session.get_project(pipeline.project_id)
+    assert project is not None
+    members = session.pipeline_members(pipeline.id)
+    return PipelineView(
+        pipeline=pipeline,
+        project=project,
+        nodes=tuple(
+            PipelineNode(node, membership, node.owner_pipeline_id != pipeline.id)
+            for node, membership in members
+        ),
+        edges=tuple(session.edges_of_pipeline(pipeline.id)),
+        groups=tuple(session.groups_of_pipeline(pipeline.id)),
+        lineage=tuple(session.lineage([pipeline.id])),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineService:
+    context: WorkspaceContext
+
+    def new(self, tag: str, project: str | None = None, notes: str = "") -> Pipeline:
+        with self.context.store.write() as session:
+            return insert_pipeline(session, tag, project, notes)
+
+    def list(self, project: str | None = None) -> builtins.list[Pipeline]:
+        with self.context.store.read() as session:
+            owner = resolver.project(session, project).id if project else None
+            return session.list_pipelines(owner)
+
+    def get(self, name: str) -> Pipeline:
+        with self.context.store.read() as session:
+            return resolver.pipeline(session, name)
+
+    def show(self, name: str) -> PipelineView:
+        with self.context.store.read() as session:
+            return pipeline_view(session, resolver.pipeline(session, name))
+
+    def lineage(self, project: str | None = None) -> builtins.list[Lineage]:
+        """How the pipelines (of ``project``) came from each other."""
+        with self.context.store.read() as session:
+            if project is None:
+                return session.lineage()
+            ids = [p.id for p in session.list_pipelines(resolver.project(session, project).id)]
+            return session.lineage(ids)
+
+    def rename(self, name: str, new_tag: str) -> Pipeline:
+        with self.context.store.write() as session:
+            pipeline = resolver.pipeline(session, name)
+            check_pipeline_editable(pipeline)
+            if new_tag != pipeline.tag:
+                check_pipeline_tag_free(session, new_tag)
+            session.update_pipeline(pipeline.id, tag=new_tag)
+            return resolver.pipeline(session, pipeline.id)
+
+    def annotate(self, name: str, notes: str) -> Pipeline:
+        with self.context.store.write() as session:
+            pipeline = resolver.pipeline(session, name)
+            check_pipeline_editable(pipeline)
+            session.update_pipeline(pipeline.id, notes=notes)
+            return resolver.pipeline(session, pipeline.id)
+
+    def move(self, name: str, project: str) -> Pipeline:
+        with self.context.store.write() as session:
+            pipeline = resolver.pipeline(session, name)
+            destination = resolver.project(session, project)
+            session.update_pipeline(pipeline.id, project_id=destination.id)
+            return resolver.pipeline(session, pipeline.id)
+
+    def set_locked(self, name: str, locked: bool) -> Pipeline:
+        with self.context.store.write() as session:
+            pipeline = resolver.pipeline(session, name)
+            session.update_pipeline(pipeline.id, locked=locked)
+            return resolver.pipeline(session, pipeline.id)
+
+    def delete(self, name: str) -> RemovalReport:
+        """Delete a pipeline; nodes other pipelines still show survive there."""
+        with self.context.store.write() as session:
+            pipeline = resolver.pipeline(session, name)
+            check_pipeline_editable(pipeline)
+            members = [node for node, _ in session.pipeline_members(pipeline.id)]
+            report = remove_from_pipeline(session, pipeline, members)
+            session.delete_pipeline(pipeline.id)
+        remove_folders([node_folder(self.context, node_id).path for node_id in report.deleted])
+        return report

@@ -1,0 +1,42 @@
+"""Resolving what users type (ids, tags, id prefixes) into store values, inside a transaction."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from nodepipe.domain.model import Node, Pipeline, Project
+from nodepipe.domain.resolve import Candidate, resolve
+from nodepipe.store.queries import StoreSession
+
+
+def project(session: StoreSession, name: str) -> Project:
+    projects = session.list_projects()
+    project_id = resolve(name, [Candidate(p.id, p.name) for p in projects], "project")
+    return next(p for p in projects if p.id == project_id)
+
+
+def pipeline(session: StoreSession, name: str) -> Pipeline:
+    pipelines = session.list_pipelines()
+    pipeline_id = resolve(name, [Candidate(p.id, p.tag) for p in pipelines], "pipeline")
+    return next(p for p in pipelines if p.id == pipeline_id)
+
+
+def node(session: StoreSession, name: str, within: Pipeline | None = None) -> Node:
+    """The node called ``name``; with ``within``, only nodes shown in that pipeline count."""
+    shown_in: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for node_id, tag, pipeline_tag in session.node_tags_with_pipelines():
+        if within is None or pipeline_tag == within.tag:
+            shown_in[(node_id, tag)].append(pipeline_tag)
+    candidates = [
+        Candidate(node_id, tag, "in " + ", ".join(sorted(tags)))
+        for (node_id, tag), tags in shown_in.items()
+    ]
+    scope = f"pipeline {within.tag!r}" if within else ""
+    found = session.get_node(resolve(name, candidates, "node", scope))
+    assert found is not None  # resolved from the same transaction
+    return found
+
+
+def nodes(session: StoreSession, names: list[str], within: Pipeline | None = None) -> list[Node]:
+    resolved = [node(session, name, within) for name in names]
+    return list({n.id: n for n in resolved}.values())

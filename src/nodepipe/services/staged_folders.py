@@ -1,0 +1,83 @@
+"""Building node folders so that a failure leaves nothing behind.
+
+Folders are written under ``.nodepipe/staging``, moved into ``nodes/`` with a rename (same
+filesystem), and get their environments synced there. If anything fails before the rows are
+committed, every folder of the batch is removed again.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from nodepipe.domain.errors import WorkspaceError
+from nodepipe.services.context import WorkspaceContext
+from nodepipe.workspace.node_folder import NodeFolder, copy_node_folder, write_new_node_folder
+
+
+@dataclass
+class FolderBatch:
+    """Node folders being built together; ``install`` puts them in place with environments."""
+
+    context: WorkspaceContext
+    staged: dict[str, NodeFolder] = field(default_factory=dict)
+    installed: list[NodeFolder] = field(default_factory=list)
+
+    def _staging_folder(self, node_id: str) -> NodeFolder:
+        folder = NodeFolder(self.context.layout.staging_dir / node_id)
+        if folder.path.exists() or self.context.layout.node_dir(node_id).exists():
+            raise WorkspaceError(f"a folder for node id {node_id} already exists")
+        self.staged[node_id] = folder
+        return folder
+
+    def add_new(self, node_id: str) -> None:
+        """A fresh node: skeleton files plus a lock (taken from the lock cache when possible)."""
+        folder = self._staging_folder(node_id)
+        write_new_node_folder(folder, self.context.python_version)
+        self.context.environments.lock_pristine(folder.code)
+
+    def add_copy(self, source_id: str, node_id: str, with_data: bool) -> None:
+        """A copy of node ``source_id``'s code and lock (and outputs with ``with_data``)."""
+        source = NodeFolder(self.context.layout.node_dir(source_id))
+        if not source.code.is_dir():
+            raise WorkspaceError(f"the folder of node {source_id} is missing: {source.path}")
+        copy_node_folder(source, self._staging_folder(node_id), with_data)
+
+    def install(self) -> None:
+        """Move every staged folder into nodes/ and sync its environment from its lock."""
+        self.context.layout.nodes_dir.mkdir(parents=True, exist_ok=True)
+        for node_id, staged in list(self.staged.items()):
+            final = NodeFolder(self.context.layout.node_dir(node_id))
+            staged.path.rename(final.path)
+            del self.staged[node_id]
+            self.installed.append(final)
+        for folder in self.installed:
+            self.context.environments.sync(folder.code)
+
+    def discard(self) -> None:
+        for folder in [*self.staged.values(), *self.installed]:
+            shutil.rmtree(folder.path, ignore_errors=True)
+
+
+@contextmanager
+def staged_folders(context: WorkspaceContext) -> Iterator[FolderBatch]:
+    """Yield a batch; on any exception inside the block, remove every folder it built."""
+    context.layout.staging_dir.mkdir(parents=True, exist_ok=True)
+    batch = FolderBatch(context)
+    try:
+        yield batch
+    except BaseException:
+        batch.discard()
+        raise
+
+
+def node_folder(context: WorkspaceContext, node_id: str) -> NodeFolder:
+    return NodeFolder(context.layout.node_dir(node_id))
+
+
+def remove_folders(paths: list[Path]) -> None:
+    for path in paths:
+        shutil.rmtree(path, ignore_errors=True)

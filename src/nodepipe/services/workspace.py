@@ -1,0 +1,58 @@
+"""``Workspace``: one object bundling every use case of one workspace (the Python API)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from nodepipe.services.context import WorkspaceContext, init_context, open_context
+from nodepipe.services.edges import EdgeService
+from nodepipe.services.groups import GroupService
+from nodepipe.services.node_copies import NodeCopyService
+from nodepipe.services.nodes import NodeService
+from nodepipe.services.pipeline_copies import PipelineCopyService
+from nodepipe.services.pipelines import PipelineService
+from nodepipe.services.projects import ProjectService
+
+
+class Workspace:
+    """A nodepipe workspace: ``ws.projects``, ``ws.pipelines``, ``ws.nodes``, ``ws.edges``...
+
+    >>> ws = Workspace.init("./lab")                     # doctest: +SKIP
+    >>> ws.pipelines.new("baseline")                     # doctest: +SKIP
+    >>> ws.nodes.new("baseline", tag="load")             # doctest: +SKIP
+    """
+
+    def __init__(self, context: WorkspaceContext) -> None:
+        self.context = context
+        self.projects = ProjectService(context)
+        self.pipelines = PipelineService(context)
+        self.pipeline_copies = PipelineCopyService(context)
+        self.nodes = NodeService(context)
+        self.node_copies = NodeCopyService(context)
+        self.edges = EdgeService(context)
+        self.groups = GroupService(context)
+
+    @classmethod
+    def open(cls, path: Path | str | None = None) -> Workspace:
+        """The workspace at ``path``, $NODEPIPE_WORKSPACE, or the nearest one upwards."""
+        return cls(open_context(path))
+
+    @classmethod
+    def init(
+        cls, path: Path | str, store_url: str | None = None, python: str | None = None
+    ) -> Workspace:
+        """Create a workspace in a new or empty directory."""
+        return cls(init_context(path, store_url, python))
+
+    @property
+    def root(self) -> Path:
+        return self.context.layout.root
+
+    def close(self) -> None:
+        self.context.store.close()
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()

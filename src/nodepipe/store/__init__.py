@@ -1,0 +1,1 @@
+"""The metadata store: one narrow interface over SQLAlchemy Core, SQLite or PostgreSQL."""

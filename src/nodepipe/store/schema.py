@@ -1,0 +1,108 @@
+"""Table definitions of the metadata store (SQLAlchemy Core); migrations build exactly these."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+ID = sa.String(16)
+NAME = sa.String(100)
+TIMESTAMP = sa.DateTime(timezone=True)
+
+projects = sa.Table(
+    "projects",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("name", NAME, nullable=False, unique=True),
+    sa.Column("notes", sa.Text, nullable=False, server_default=""),
+    sa.Column("created_at", TIMESTAMP, nullable=False),
+)
+
+pipelines = sa.Table(
+    "pipelines",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("tag", NAME, nullable=False, unique=True),
+    sa.Column("project_id", ID, sa.ForeignKey("projects.id", ondelete="RESTRICT"), nullable=False),
+    sa.Column("notes", sa.Text, nullable=False, server_default=""),
+    sa.Column("locked", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("created_at", TIMESTAMP, nullable=False),
+)
+
+pipeline_lineage = sa.Table(
+    "pipeline_lineage",
+    metadata,
+    sa.Column(
+        "pipeline_id", ID, sa.ForeignKey("pipelines.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column(
+        "source_pipeline_id",
+        ID,
+        sa.ForeignKey("pipelines.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("from_node_id", ID, nullable=True),
+)
+
+nodes = sa.Table(
+    "nodes",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("tag", NAME, nullable=False, index=True),
+    sa.Column("notes", sa.Text, nullable=False, server_default=""),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("state_reason", sa.Text, nullable=False, server_default=""),
+    sa.Column("locked", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column(
+        "owner_pipeline_id",
+        ID,
+        sa.ForeignKey("pipelines.id", ondelete="RESTRICT"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("created_at", TIMESTAMP, nullable=False),
+)
+
+groups = sa.Table(
+    "groups",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("pipeline_id", ID, sa.ForeignKey("pipelines.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("name", NAME, nullable=False),
+    sa.Column("collapsed", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.UniqueConstraint("pipeline_id", "name", name="uq_groups_pipeline_name"),
+)
+
+memberships = sa.Table(
+    "memberships",
+    metadata,
+    sa.Column(
+        "pipeline_id", ID, sa.ForeignKey("pipelines.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("node_id", ID, sa.ForeignKey("nodes.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("x", sa.Float, nullable=False, server_default="0"),
+    sa.Column("y", sa.Float, nullable=False, server_default="0"),
+    sa.Column("group_id", ID, sa.ForeignKey("groups.id", ondelete="SET NULL"), nullable=True),
+    sa.Index("ix_memberships_node_id", "node_id"),
+)
+
+edges = sa.Table(
+    "edges",
+    metadata,
+    sa.Column("child_id", ID, sa.ForeignKey("nodes.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("slot", sa.String(32), primary_key=True),
+    sa.Column(
+        "parent_id", ID, sa.ForeignKey("nodes.id", ondelete="CASCADE"), nullable=False, index=True
+    ),
+    sa.UniqueConstraint("parent_id", "child_id", name="uq_edges_parent_child"),
+)

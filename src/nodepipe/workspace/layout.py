@@ -1,0 +1,81 @@
+"""Where everything of a workspace lives on disk, in one place.
+
+```
+<root>/nodepipe.toml          config (store URL, default interpreter)
+<root>/.nodepipe/store.sqlite the embedded store (when SQLite)
+<root>/.nodepipe/uv-cache/    the uv cache shared by every node (same filesystem: hard links)
+<root>/.nodepipe/staging/     folders being built; moved into nodes/ only when complete
+<root>/nodes/<node-id>/       one folder per node
+```
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from nodepipe.domain.errors import InvalidInputError
+from nodepipe.domain.ids import looks_like_id
+
+CONFIG_FILE_NAME = "nodepipe.toml"
+STATE_DIR_NAME = ".nodepipe"
+
+
+@dataclass(frozen=True, slots=True)
+class WorkspaceLayout:
+    root: Path
+
+    @property
+    def config_file(self) -> Path:
+        return self.root / CONFIG_FILE_NAME
+
+    @property
+    def state_dir(self) -> Path:
+        return self.root / STATE_DIR_NAME
+
+    @property
+    def default_store_file(self) -> Path:
+        return self.state_dir / "store.sqlite"
+
+    @property
+    def uv_cache_dir(self) -> Path:
+        return self.state_dir / "uv-cache"
+
+    @property
+    def staging_dir(self) -> Path:
+        return self.state_dir / "staging"
+
+    @property
+    def lock_cache_dir(self) -> Path:
+        """Locks of pristine node environments, reused so a new node needs no resolution."""
+        return self.state_dir / "lock-cache"
+
+    @property
+    def nodes_dir(self) -> Path:
+        return self.root / "nodes"
+
+    def node_dir(self, node_id: str) -> Path:
+        """The folder of node ``node_id``; refuses anything that is not an id."""
+        if not looks_like_id(node_id):
+            raise InvalidInputError(f"{node_id!r} is not a node id")
+        return self.nodes_dir / node_id
+
+    def ensure_inside(self, path: Path) -> Path:
+        """Return ``path`` resolved, or raise if it lies outside the workspace."""
+        resolved = path.resolve()
+        if not resolved.is_relative_to(self.root.resolve()):
+            raise InvalidInputError(f"{path} is outside the workspace {self.root}")
+        return resolved
+
+    def create_directories(self) -> None:
+        for directory in (self.state_dir, self.uv_cache_dir, self.staging_dir, self.nodes_dir):
+            directory.mkdir(parents=True, exist_ok=True)
+
+
+def find_workspace_root(start: Path) -> Path | None:
+    """The nearest directory at or above ``start`` holding a ``nodepipe.toml``, like git."""
+    current = start.resolve()
+    for candidate in (current, *current.parents):
+        if (candidate / CONFIG_FILE_NAME).is_file():
+            return candidate
+    return None

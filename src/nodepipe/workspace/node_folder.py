@@ -1,0 +1,125 @@
+"""The node-folder convention (DESIGN.md section 3): create, copy and clear node folders.
+
+```
+<node-id>/code/    main.py, pyproject.toml, uv.lock, .venv/, params.yaml, any modules
+<node-id>/data/    outputs (replaced only when a run succeeds)
+<node-id>/reports/ plots and reports kept beside the data
+<node-id>/logs/    one log per node run
+```
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import tomlkit
+
+NODE_PROJECT_NAME = "nodepipe-node"
+"""Every node's pyproject uses this name, so a lock copied from another node stays valid."""
+
+ENTRY_POINT = "main.py"
+COPY_IGNORED = shutil.ignore_patterns(
+    ".venv", "__pycache__", "*.pyc", ".ipynb_checkpoints", ".pytest_cache", ".mypy_cache"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class NodeFolder:
+    path: Path
+
+    @property
+    def code(self) -> Path:
+        return self.path / "code"
+
+    @property
+    def data(self) -> Path:
+        return self.path / "data"
+
+    @property
+    def reports(self) -> Path:
+        return self.path / "reports"
+
+    @property
+    def logs(self) -> Path:
+        return self.path / "logs"
+
+    @property
+    def pyproject(self) -> Path:
+        return self.code / "pyproject.toml"
+
+    @property
+    def lock(self) -> Path:
+        return self.code / "uv.lock"
+
+    @property
+    def params_file(self) -> Path:
+        return self.code / "params.yaml"
+
+    @property
+    def venv(self) -> Path:
+        return self.code / ".venv"
+
+    def make_output_dirs(self) -> None:
+        for directory in (self.data, self.reports, self.logs):
+            directory.mkdir(parents=True, exist_ok=True)
+
+    def has_data(self) -> bool:
+        return self.data.is_dir() and any(self.data.iterdir())
+
+
+def _template_text(name: str) -> str:
+    return resources.files("nodepipe.workspace.templates").joinpath(name).read_text("utf-8")
+
+
+def node_pyproject_text(python_version: str) -> str:
+    """The pyproject.toml of a new node: no dependencies yet, not a package, main.py entry."""
+    document = tomlkit.document()
+    project = tomlkit.table()
+    project.add("name", NODE_PROJECT_NAME)
+    project.add("version", "0.0.0")
+    project.add("requires-python", f">={python_version}")
+    project.add("dependencies", tomlkit.array())
+    document.add("project", project)
+    tool = tomlkit.table(is_super_table=True)
+    uv = tomlkit.table()
+    uv.add("package", False)
+    tool.add("uv", uv)
+    nodepipe = tomlkit.table()
+    nodepipe.add("entry", ENTRY_POINT)
+    tool.add("nodepipe", nodepipe)
+    document.add("tool", tool)
+    return tomlkit.dumps(document)
+
+
+def write_new_node_folder(folder: NodeFolder, python_version: str) -> None:
+    """Write the skeleton of a fresh node (no lock, no environment yet) into ``folder``."""
+    folder.code.mkdir(parents=True)
+    folder.make_output_dirs()
+    (folder.code / ENTRY_POINT).write_text(_template_text("main.py.template"), encoding="utf-8")
+    folder.params_file.write_text(_template_text("params.yaml"), encoding="utf-8")
+    folder.pyproject.write_text(node_pyproject_text(python_version), encoding="utf-8")
+
+
+def copy_node_folder(source: NodeFolder, target: NodeFolder, with_data: bool) -> None:
+    """Copy code and lock (never ``.venv``); with ``with_data`` also data/ and reports/."""
+    shutil.copytree(source.code, target.code, ignore=COPY_IGNORED, symlinks=True)
+    if with_data:
+        for name in ("data", "reports"):
+            src = source.path / name
+            if src.is_dir():
+                shutil.copytree(src, target.path / name, symlinks=True)
+    target.make_output_dirs()
+
+
+def clear_data(folder: NodeFolder) -> None:
+    """Delete the node's outputs in data/ (reports and logs stay)."""
+    if folder.data.exists():
+        shutil.rmtree(folder.data)
+    folder.data.mkdir(parents=True)
+
+
+def remove_node_folder(folder: NodeFolder) -> None:
+    shutil.rmtree(folder.path, ignore_errors=True)

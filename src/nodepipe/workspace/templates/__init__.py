@@ -1,0 +1,1 @@
+"""Files that seed a new node folder."""
