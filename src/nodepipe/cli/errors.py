@@ -1,0 +1,33 @@
+"""Exit codes: the one mapping from nodepipe errors to process exit statuses."""
+
+from __future__ import annotations
+
+from nodepipe.domain.errors import (
+    ConflictError,
+    EnvironmentBuildError,
+    InvalidInputError,
+    NodepipeError,
+    NotFoundError,
+    ReadOnlyError,
+    WorkspaceError,
+)
+
+EXIT_CODES: tuple[tuple[type[NodepipeError], int], ...] = (
+    (InvalidInputError, 2),
+    (NotFoundError, 3),
+    (ReadOnlyError, 5),
+    (ConflictError, 4),
+    (WorkspaceError, 6),
+    (EnvironmentBuildError, 7),
+    (NodepipeError, 1),
+)
+"""Most specific first. 2 bad input, 3 unknown/ambiguous name, 4 conflict (cycle, duplicate),
+5 read-only (locked or reference), 6 no/bad workspace, 7 nodepipe could not build an environment.
+"""
+
+
+def exit_code_for(error: NodepipeError) -> int:
+    for error_type, code in EXIT_CODES:
+        if isinstance(error, error_type):
+            return code
+    return 1

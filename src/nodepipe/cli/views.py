@@ -1,0 +1,185 @@
+"""Human and JSON renderings of pipelines, nodes, projects and groups."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from rich.table import Table
+from rich.tree import Tree
+
+from nodepipe.cli.output import console, to_jsonable
+from nodepipe.domain.graph import heads
+from nodepipe.domain.model import Group, Node, Pipeline, PipelineView, Project
+from nodepipe.domain.states import NodeState
+from nodepipe.domain.views import NodeDetails, RemovalReport
+
+STATE_STYLES = {
+    NodeState.READY: "white",
+    NodeState.QUEUED: "cyan",
+    NodeState.RUNNING: "blue",
+    NodeState.COMPLETED: "green",
+    NodeState.FAILED: "red",
+    NodeState.STALE: "yellow",
+    NodeState.CANCELLED: "magenta",
+}
+
+
+def styled_state(state: NodeState) -> str:
+    return f"[{STATE_STYLES[state]}]{state.value}[/]"
+
+
+def pipeline_view_json(view: PipelineView) -> dict[str, Any]:
+    """The full graph: pipeline, project, nodes with role and position, edges, groups."""
+    return {
+        "pipeline": to_jsonable(view.pipeline),
+        "project": to_jsonable(view.project),
+        "nodes": [
+            {
+                **to_jsonable(item.node),
+                "is_reference": item.is_reference,
+                "read_only": item.read_only,
+                "x": item.membership.x,
+                "y": item.membership.y,
+                "group_id": item.membership.group_id,
+            }
+            for item in view.nodes
+        ],
+        "edges": to_jsonable(view.edges),
+        "groups": to_jsonable(view.groups),
+        "lineage": to_jsonable(view.lineage),
+    }
+
+
+def print_pipeline(view: PipelineView) -> None:
+    pipeline = view.pipeline
+    lock = " [red]locked[/]" if pipeline.locked else ""
+    console.print(
+        f"[bold]{pipeline.tag}[/] ({pipeline.id}) in project {view.project.name}{lock}"
+        f" — {len(view.nodes)} nodes, {len(view.edges)} edges"
+    )
+    if pipeline.notes:
+        console.print(f"  {pipeline.notes}")
+    tags = {item.node.id: item.node.tag for item in view.nodes}
+    groups = {g.id: g.name for g in view.groups}
+    table = Table(show_edge=False, header_style="bold")
+    for column in ("id", "tag", "state", "inputs", "role", "group", "why"):
+        table.add_column(column)
+    for item in view.nodes:
+        node = item.node
+        inputs = ", ".join(
+            f"{e.slot}←{tags.get(e.parent_id, e.parent_id)}"
+            for e in view.edges
+            if e.child_id == node.id
+        )
+        role = "reference" if item.is_reference else "own"
+        if node.locked:
+            role += ", locked"
+        table.add_row(
+            node.id,
+            node.tag,
+            styled_state(node.state),
+            inputs or "-",
+            role,
+            groups.get(item.membership.group_id or "", ""),
+            node.state_reason,
+        )
+    console.print(table)
+    if view.edges:
+        console.print(_graph_tree(view, tags))
+
+
+def _graph_tree(view: PipelineView, tags: dict[str, str]) -> Tree:
+    """Heads at the root, children below; a node met again is shown once and marked."""
+    tree = Tree("[dim]graph[/]")
+    seen: set[str] = set()
+
+    def grow(branch: Tree, node_id: str) -> None:
+        if node_id in seen:
+            branch.add(f"{tags[node_id]} [dim]({node_id}, shown above)[/]")
+            return
+        seen.add(node_id)
+        child = branch.add(f"{tags[node_id]} [dim]{node_id}[/]")
+        for edge in sorted(view.edges, key=lambda e: (e.slot, e.child_id)):
+            if edge.parent_id == node_id:
+                grow(child, edge.child_id)
+
+    for head in sorted(heads(view.node_ids, view.edges), key=lambda i: tags[i]):
+        grow(tree, head)
+    return tree
+
+
+def print_pipelines(pipelines: Sequence[Pipeline], projects: dict[str, str]) -> None:
+    table = Table(show_edge=False, header_style="bold")
+    for column in ("id", "tag", "project", "locked", "notes"):
+        table.add_column(column)
+    for p in pipelines:
+        table.add_row(
+            p.id,
+            p.tag,
+            projects.get(p.project_id, p.project_id),
+            "yes" if p.locked else "",
+            p.notes,
+        )
+    console.print(table)
+
+
+def print_projects(projects: Sequence[Project]) -> None:
+    table = Table(show_edge=False, header_style="bold")
+    for column in ("id", "name", "notes"):
+        table.add_column(column)
+    for p in projects:
+        table.add_row(p.id, p.name, p.notes)
+    console.print(table)
+
+
+def print_nodes(nodes: Sequence[Node]) -> None:
+    table = Table(show_edge=False, header_style="bold")
+    for column in ("id", "tag", "state", "locked", "notes"):
+        table.add_column(column)
+    for n in nodes:
+        table.add_row(n.id, n.tag, styled_state(n.state), "yes" if n.locked else "", n.notes)
+    console.print(table)
+
+
+def print_node(details: NodeDetails) -> None:
+    node = details.node
+    console.print(
+        f"[bold]{node.tag}[/] ({node.id}) {styled_state(node.state)}"
+        + (" [red]locked[/]" if node.locked else "")
+    )
+    if node.state_reason:
+        console.print(f"  why: {node.state_reason}")
+    if node.notes:
+        console.print(f"  notes: {node.notes}")
+    console.print(f"  folder: {details.folder}")
+    console.print(
+        f"  belongs to: {details.owner_pipeline}; shown in: " + ", ".join(details.pipelines)
+    )
+    for link in details.inputs:
+        console.print(f"  input {link.slot} ← {link.tag} ({link.node_id})")
+    for link in details.outputs:
+        console.print(f"  output → {link.tag} ({link.node_id}) as its input {link.slot}")
+    console.print(f"  parameters: {details.params or '{}'}")
+
+
+def print_groups(groups: Sequence[Group]) -> None:
+    table = Table(show_edge=False, header_style="bold")
+    for column in ("id", "name", "collapsed"):
+        table.add_column(column)
+    for g in groups:
+        table.add_row(g.id, g.name, "yes" if g.collapsed else "")
+    console.print(table)
+
+
+def print_removal(report: RemovalReport, pipeline: str) -> None:
+    console.print(f"removed {len(report.removed)} node(s) from {pipeline}")
+    if report.deleted:
+        console.print(
+            "  deleted with their folders (no other pipeline shows them): "
+            + ", ".join(report.deleted)
+        )
+    for node_id, heir in report.transferred.items():
+        console.print(f"  {node_id} is still used by {heir}, which now owns it")
+    for link in report.disconnected:
+        console.print(f"  disconnected {link}")

@@ -1,0 +1,259 @@
+"""Node fingerprints as plain values, and the human reasons why a node is stale (DESIGN.md §4.2).
+
+A ``NodeFingerprint`` is what a node's outputs depend on: its code files, its parameters, its
+``uv.lock``, its entry point and its parents' outputs by slot. ``nodepipe.workspace.fingerprint``
+computes one from a node folder; a completed node run stores it (``to_dict``); ``explain`` compares
+the stored one with the current one and says why they differ, in words a user acts on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+FORMAT_VERSION = 1
+"""Bumped when what a fingerprint covers changes; older stored fingerprints then never match."""
+
+NEVER_RAN = "never ran"
+MAX_NAMES = 5
+MAX_VALUE_CHARS = 40
+
+
+def canonical_json(value: Any) -> str:
+    """Compact JSON with sorted keys: equal values always give equal text."""
+    return json.dumps(jsonable(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def sha256_text(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def jsonable(value: Any) -> Any:
+    """``value`` made JSON-compatible: mapping keys as strings, sets sorted, dates as ISO text."""
+    if isinstance(value, Mapping):
+        return {str(key): jsonable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(item) for item in value]
+    if isinstance(value, set | frozenset):
+        return sorted((jsonable(item) for item in value), key=canonical_json)
+    if isinstance(value, bytes):
+        return value.hex()
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
+@dataclass(frozen=True, slots=True)
+class ParentOutput:
+    """The input on one slot: which parent, and the fingerprint of that parent's outputs."""
+
+    node_id: str
+    outputs: str
+
+
+@dataclass(frozen=True, slots=True)
+class NodeFingerprint:
+    """Everything a node's outputs depend on, plus ``digest``: one hash over all of it.
+
+    ``code`` maps paths relative to ``code/`` (``/``-separated) to sha256 digests, without
+    ``uv.lock`` and ``params.yaml``, which are their own parts. ``params`` keeps the mapping so a
+    reason can name the parameter that changed; ``packages`` (name -> locked version, read from
+    the lock) lets a reason name the package that moved. Neither enters ``digest`` directly:
+    ``params_digest`` and ``lock_digest`` do.
+    """
+
+    code: dict[str, str]
+    params: dict[str, Any]
+    params_digest: str
+    lock_digest: str | None
+    packages: dict[str, str]
+    entry: str
+    parents: dict[str, ParentOutput]
+    digest: str = field(default="")
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-compatible dict; ``from_dict`` reads it back."""
+        return {
+            "version": FORMAT_VERSION,
+            "digest": self.digest,
+            "entry": self.entry,
+            "code": dict(sorted(self.code.items())),
+            "params": jsonable(self.params),
+            "params_digest": self.params_digest,
+            "lock": {"digest": self.lock_digest, "packages": dict(sorted(self.packages.items()))},
+            "parents": {
+                slot: {"node": parent.node_id, "outputs": parent.outputs}
+                for slot, parent in sorted(self.parents.items())
+            },
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> NodeFingerprint:
+        """Read a stored fingerprint; ValueError when it is not one of this format version."""
+        if data.get("version") != FORMAT_VERSION:
+            raise ValueError(f"fingerprint format {data.get('version')!r} is not {FORMAT_VERSION}")
+        try:
+            return cls(
+                code={str(k): str(v) for k, v in data["code"].items()},
+                params=dict(data["params"]),
+                params_digest=str(data["params_digest"]),
+                lock_digest=data["lock"]["digest"],
+                packages={str(k): str(v) for k, v in data["lock"]["packages"].items()},
+                entry=str(data["entry"]),
+                parents={
+                    str(slot): ParentOutput(str(p["node"]), str(p["outputs"]))
+                    for slot, p in data["parents"].items()
+                },
+                digest=str(data["digest"]),
+            )
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise ValueError(f"malformed stored fingerprint: missing or bad {exc}") from exc
+
+
+def make_fingerprint(
+    code: Mapping[str, str],
+    params: Mapping[str, Any],
+    lock_digest: str | None,
+    packages: Mapping[str, str],
+    entry: str,
+    parents: Mapping[str, ParentOutput],
+) -> NodeFingerprint:
+    """Assemble a fingerprint and compute its parameter digest and overall digest."""
+    clean_params = jsonable(params)
+    params_digest = sha256_text(canonical_json(clean_params))
+    covered = {
+        "version": FORMAT_VERSION,
+        "code": dict(code),
+        "params": params_digest,
+        "lock": lock_digest,
+        "entry": entry,
+        "parents": {slot: [p.node_id, p.outputs] for slot, p in parents.items()},
+    }
+    return NodeFingerprint(
+        code=dict(sorted(code.items())),
+        params=clean_params,
+        params_digest=params_digest,
+        lock_digest=lock_digest,
+        packages=dict(sorted(packages.items())),
+        entry=entry,
+        parents=dict(sorted(parents.items())),
+        digest=sha256_text(canonical_json(covered)),
+    )
+
+
+def explain(
+    previous: NodeFingerprint | Mapping[str, Any] | None,
+    current: NodeFingerprint,
+    tags: Mapping[str, str] | None = None,
+) -> list[str]:
+    """Why a node whose last run had fingerprint ``previous`` is stale now; ``[]`` if it is not.
+
+    ``previous`` may be the stored dict form. ``tags`` maps node ids to tags, to name parents.
+    """
+    if previous is None:
+        return [NEVER_RAN]
+    if not isinstance(previous, NodeFingerprint):
+        try:
+            previous = NodeFingerprint.from_dict(previous)
+        except ValueError:
+            return ["the stored fingerprint is from another nodepipe version"]
+    if previous.digest == current.digest:
+        return []
+    names = dict(tags or {})
+    reasons = [
+        *_entry_reasons(previous.entry, current.entry),
+        *_code_reasons(previous.code, current.code),
+        *_param_reasons(previous, current),
+        *_lock_reasons(previous, current),
+        *_parent_reasons(previous.parents, current.parents, names),
+    ]
+    return reasons or ["fingerprint changed"]
+
+
+def _listing(names: list[str]) -> str:
+    shown = ", ".join(names[:MAX_NAMES])
+    more = len(names) - MAX_NAMES
+    return shown + (f" and {more} more" if more > 0 else "")
+
+
+def _diff_keys(
+    old: Mapping[str, Any], new: Mapping[str, Any]
+) -> tuple[list[str], list[str], list[str]]:
+    """(changed, added, removed) keys, each sorted."""
+    changed = sorted(k for k in old.keys() & new.keys() if old[k] != new[k])
+    return changed, sorted(new.keys() - old.keys()), sorted(old.keys() - new.keys())
+
+
+def _entry_reasons(old: str, new: str) -> list[str]:
+    return [] if old == new else [f"entry point changed: {old} → {new}"]
+
+
+def _code_reasons(old: Mapping[str, str], new: Mapping[str, str]) -> list[str]:
+    changed, added, removed = _diff_keys(old, new)
+    parts = (("changed", changed), ("added", added), ("removed", removed))
+    return [f"code {verb}: {_listing(paths)}" for verb, paths in parts if paths]
+
+
+def _short(value: Any) -> str | None:
+    text = canonical_json(value)
+    return text if len(text) <= MAX_VALUE_CHARS else None
+
+
+def _param_reasons(old: NodeFingerprint, new: NodeFingerprint) -> list[str]:
+    if old.params_digest == new.params_digest:
+        return []
+    changed, added, removed = _diff_keys(old.params, new.params)
+    reasons = []
+    for name in changed:
+        before, after = _short(old.params[name]), _short(new.params[name])
+        values = f": {before} → {after}" if before is not None and after is not None else ""
+        reasons.append(f"parameter {name} changed{values}")
+    reasons += [f"parameter {name} added" for name in added]
+    reasons += [f"parameter {name} removed" for name in removed]
+    return reasons or ["parameters changed"]
+
+
+def _lock_reasons(old: NodeFingerprint, new: NodeFingerprint) -> list[str]:
+    if old.lock_digest == new.lock_digest:
+        return []
+    if old.lock_digest is None:
+        return ["lock created: uv.lock"]
+    if new.lock_digest is None:
+        return ["lock removed: uv.lock"]
+    changed, added, removed = _diff_keys(old.packages, new.packages)
+    parts = (
+        ("changed", [f"{n} {old.packages[n]} → {new.packages[n]}" for n in changed]),
+        ("added", [f"{n} {new.packages[n]}" for n in added]),
+        ("removed", [f"{n} {old.packages[n]}" for n in removed]),
+    )
+    reasons = [f"lock {verb}: {_listing(items)}" for verb, items in parts if items]
+    return reasons or ["lock changed: uv.lock (same package versions)"]
+
+
+def _parent_reasons(
+    old: Mapping[str, ParentOutput], new: Mapping[str, ParentOutput], tags: Mapping[str, str]
+) -> list[str]:
+    def name(node_id: str) -> str:
+        return tags.get(node_id, node_id)
+
+    reasons = []
+    for slot in sorted(old.keys() | new.keys()):
+        before, after = old.get(slot), new.get(slot)
+        if before == after:
+            continue
+        if before is None:
+            assert after is not None
+            reasons.append(f"input {slot} added (from {name(after.node_id)})")
+        elif after is None:
+            reasons.append(f"input {slot} removed (was {name(before.node_id)})")
+        elif before.node_id != after.node_id:
+            was = name(before.node_id)
+            reasons.append(f"input {slot} now from {name(after.node_id)} (was {was})")
+        else:
+            reasons.append(f"parent {slot} ({name(after.node_id)}) has new outputs")
+    return reasons
