@@ -1,0 +1,144 @@
+"""Rules a user relies on: nothing half-built, shared folders survive, staleness spreads."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import nodepipe
+from integration.conftest import CliRunner, snapshot
+from nodepipe import NodeState
+from nodepipe.workspace.config import WorkspaceConfig, write_config
+
+
+def test_failed_node_creation_leaves_no_folder_and_no_row(
+    chain: nodepipe.Workspace, tmp_path: Path
+) -> None:
+    before = snapshot(chain)
+    layout = chain.context.layout
+    write_config(layout, WorkspaceConfig(chain.context.config.store_url, python="/bin/false"))
+    with nodepipe.open(chain.root) as broken:
+        with pytest.raises(nodepipe.EnvironmentBuildError, match="uv failed"):
+            broken.nodes.new("baseline", "doomed")
+    assert snapshot(chain) == before
+
+
+def test_failed_duplicate_and_branch_leave_nothing(chain: nodepipe.Workspace) -> None:
+    (chain.nodes.path("plot") / "code" / "uv.lock").unlink()  # plot can no longer be synced
+    before = snapshot(chain)
+    with pytest.raises(nodepipe.EnvironmentBuildError):
+        chain.node_copies.duplicate(["clean", "plot"], "baseline")
+    with pytest.raises(nodepipe.EnvironmentBuildError):
+        chain.pipeline_copies.branch("baseline", "clean", "variant")
+    assert snapshot(chain) == before
+
+
+def test_removing_a_shared_node_keeps_its_folder(chain: nodepipe.Workspace) -> None:
+    chain.pipelines.new("other")
+    load = chain.nodes.get("load")
+    chain.node_copies.reference(["load"], into="other", pipeline="baseline")
+    report = chain.nodes.remove(["load"], "baseline")
+    assert report.deleted == () and report.transferred == {load.id: "other"}
+    assert chain.nodes.path(load.id).is_dir()
+    assert chain.nodes.get(load.id).owner_pipeline_id == chain.pipelines.get("other").id
+    clean = chain.nodes.get("clean", "baseline")
+    assert chain.nodes.show(clean.id).inputs == ()  # the edge went with it
+    chain.nodes.remove(["load"], "other")
+    assert not chain.context.layout.node_dir(load.id).exists()
+
+
+def test_input_change_makes_descendants_stale_in_every_pipeline(
+    chain: nodepipe.Workspace,
+) -> None:
+    for tag in ("load", "clean", "plot"):
+        chain.nodes.mark(tag, NodeState.COMPLETED)
+    chain.pipeline_copies.branch("baseline", "plot", "variant")  # variant shows plot's copy
+    chain.pipelines.new("viewer")
+    chain.node_copies.reference(["plot"], into="viewer", pipeline="baseline")
+    chain.nodes.new("baseline", "extra")
+    chain.nodes.mark("extra", NodeState.COMPLETED)
+    chain.edges.connect("extra", "clean", "baseline")
+    clean, plot = chain.nodes.get("clean", "baseline"), chain.nodes.get("plot", "baseline")
+    assert clean.state is NodeState.STALE and "input 02 connected to extra" in clean.state_reason
+    assert plot.state is NodeState.STALE and plot.state_reason.startswith("upstream")
+    viewer = chain.pipelines.show("viewer")
+    assert {i.node.tag for i in viewer.nodes} == {"load", "extra", "clean", "plot"}
+    assert viewer.node(plot.id).node.state is NodeState.STALE
+    assert chain.nodes.get("load").state is NodeState.COMPLETED
+
+
+def test_parameter_change_makes_node_and_descendants_stale(chain: nodepipe.Workspace) -> None:
+    for tag in ("load", "clean", "plot"):
+        chain.nodes.mark(tag, NodeState.COMPLETED)
+    chain.nodes.set_params("clean", ["lr=0.1", "layers=[64, 32]"])
+    assert chain.nodes.get("clean").state_reason == "parameter layers, lr changed"
+    assert chain.nodes.get("plot").state is NodeState.STALE
+    assert chain.nodes.get("load").state is NodeState.COMPLETED
+    text = (chain.nodes.path("clean") / "code" / "params.yaml").read_text()
+    assert "lr: 0.1" in text
+
+
+def test_detach_gives_private_copies_and_rewires_own_children(chain: nodepipe.Workspace) -> None:
+    chain.pipeline_copies.branch("baseline", "plot", "variant")
+    shared_clean = chain.nodes.get("clean", "baseline")
+    (copy,) = chain.node_copies.detach(["clean"], "variant")
+    variant = chain.pipelines.show("variant")
+    assert shared_clean.id not in variant.node_ids and copy.id in variant.node_ids
+    assert not variant.node(copy.id).is_reference
+    plot_copy = next(i.node for i in variant.nodes if i.node.tag == "plot")
+    assert [link.node_id for link in chain.nodes.show(plot_copy.id).inputs] == [copy.id]
+    baseline_plot = chain.nodes.get("plot", "baseline")
+    assert [link.node_id for link in chain.nodes.show(baseline_plot.id).inputs] == [shared_clean.id]
+
+
+def test_groups_and_positions(chain: nodepipe.Workspace, cli: CliRunner) -> None:
+    assert cli("group", "new", "baseline", "prep", "load", "clean").code == 0
+    assert cli("group", "collapse", "baseline", "prep").code == 0
+    assert (
+        cli("node", "place", "plot", "--pipeline", "baseline", "--x", "500", "--y", "40").code == 0
+    )
+    view = chain.pipelines.show("baseline")
+    (group,) = view.groups
+    assert group.name == "prep" and group.collapsed
+    grouped = {i.node.tag for i in view.nodes if i.membership.group_id == group.id}
+    assert grouped == {"load", "clean"}
+    plot = next(i for i in view.nodes if i.node.tag == "plot")
+    assert (plot.membership.x, plot.membership.y) == (500.0, 40.0)
+    assert cli("group", "rename", "baseline", "prep", "prepare").code == 0
+    assert cli("group", "new", "baseline", "prepare", "plot").code == 4
+    assert cli("group", "rm", "baseline", "prepare").code == 0
+    assert chain.pipelines.show("baseline").groups == ()
+    assert len(chain.pipelines.show("baseline").nodes) == 3
+
+
+def test_workspace_is_found_upwards_or_from_the_environment(
+    chain: nodepipe.Workspace, cli: CliRunner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(chain.nodes.path("clean") / "code")
+    assert cli("pipeline", "list", "--json").json()[0]["tag"] == "baseline"
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("NODEPIPE_WORKSPACE", str(chain.root))
+    assert cli("node", "path", "plot").code == 0
+    monkeypatch.delenv("NODEPIPE_WORKSPACE")
+    assert cli("--workspace", str(chain.root), "node", "list", "--json").code == 0
+    result = cli("init", str(chain.root / "nodes" / "nested"))
+    assert result.code == 6 and "already inside the workspace" in result.stderr
+
+
+def test_rename_annotate_and_mark_by_hand(chain: nodepipe.Workspace, cli: CliRunner) -> None:
+    assert cli("project", "rename", "climate", "weather").code == 0
+    assert cli("pipeline", "notes", "baseline", "first try").code == 0
+    assert cli("node", "notes", "load", "reads the csv").code == 0
+    assert cli("node", "rename", "load", "ingest").code == 0
+    assert chain.nodes.get("ingest").notes == "reads the csv"
+    assert chain.pipelines.get("baseline").notes == "first try"
+    result = cli("node", "mark", "plot", "stale")
+    assert result.code == 4 and "never ran" in result.stderr
+    assert cli("node", "mark", "ingest", "completed").code == 0
+    assert cli("node", "mark", "clean", "completed").code == 0
+    assert cli("node", "mark", "plot", "completed").code == 0
+    assert cli("node", "mark", "ingest", "stale").code == 0
+    assert chain.nodes.get("plot").state is NodeState.STALE
+    shown = cli("node", "show", "clean", "--json").json()
+    assert shown["node"]["state"] == "stale" and shown["inputs"][0]["tag"] == "ingest"
