@@ -18,9 +18,11 @@ def test_failed_node_creation_leaves_no_folder_and_no_row(
     before = snapshot(chain)
     layout = chain.context.layout
     write_config(layout, WorkspaceConfig(chain.context.config.store_url, python="/bin/false"))
-    with nodepipe.open(chain.root) as broken:
-        with pytest.raises(nodepipe.EnvironmentBuildError, match="uv failed"):
-            broken.nodes.new("baseline", "doomed")
+    with (
+        nodepipe.open(chain.root) as broken,
+        pytest.raises(nodepipe.EnvironmentBuildError, match="uv failed"),
+    ):
+        broken.nodes.new("baseline", "doomed")
     assert snapshot(chain) == before
 
 

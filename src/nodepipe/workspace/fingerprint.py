@@ -14,6 +14,7 @@ missed either.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -68,8 +69,12 @@ class _Tree:
     links: dict[str, str] = field(default_factory=dict)
 
 
-def _scan(root: Path, excluded: bool, skip: frozenset[str]) -> _Tree:
-    """Walk ``root``; ``excluded`` drops environments and caches. Paths are ``/``-relative."""
+def _scan(root: Path, excluded: bool, cache_file: Path | None) -> _Tree:
+    """Walk ``root``; ``excluded`` drops environments and caches. Paths are ``/``-relative.
+
+    The hash cache file and its temporaries are left out when they lie inside ``root``.
+    """
+    is_cache = _cache_file_test(root, cache_file)
     tree = _Tree()
     pending = [("", str(root))]
     while pending:
@@ -80,18 +85,25 @@ def _scan(root: Path, excluded: bool, skip: frozenset[str]) -> _Tree:
             continue
         for entry in entries:
             relative = prefix + entry.name
-            if relative in skip:
-                continue
-            if entry.is_dir(follow_symlinks=False):
-                if not (excluded and entry.name in EXCLUDED_DIRS):
-                    pending.append((relative + "/", entry.path))
-            elif excluded and entry.name.endswith(EXCLUDED_SUFFIXES):
-                continue
-            elif entry.is_symlink() and not entry.is_file():
-                tree.links[relative] = os.readlink(entry.path)  # a folder or a dangling link
-            elif entry.is_file():
-                tree.files.append(relative)
+            if not is_cache(relative) and not (excluded and _is_excluded(entry)):
+                _add(tree, entry, relative, pending)
     return tree
+
+
+def _is_excluded(entry: os.DirEntry[str]) -> bool:
+    return entry.name in EXCLUDED_DIRS or entry.name.endswith(EXCLUDED_SUFFIXES)
+
+
+def _add(
+    tree: _Tree, entry: os.DirEntry[str], relative: str, pending: list[tuple[str, str]]
+) -> None:
+    """Record one directory entry: recurse into folders, never through symlinks."""
+    if entry.is_dir(follow_symlinks=False):
+        pending.append((relative + "/", entry.path))
+    elif entry.is_symlink() and not entry.is_file():
+        tree.links[relative] = str(Path(entry.path).readlink())  # to a folder, or dangling
+    elif entry.is_file():
+        tree.files.append(relative)
 
 
 class _HashCache:
@@ -111,9 +123,11 @@ class _HashCache:
             data = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return
-        if isinstance(data, dict) and data.get("format") == CACHE_FORMAT:
-            self.trees = data.get("trees", {})
-            self.parsed = data.get("parsed", {})
+        if not isinstance(data, dict) or data.get("format") != CACHE_FORMAT:
+            return
+        trees, parsed = data.get("trees"), data.get("parsed")
+        self.trees = {k: v for k, v in trees.items() if isinstance(v, dict)} if trees else {}
+        self.parsed = {k: v for k, v in parsed.items() if isinstance(v, dict)} if parsed else {}
 
     def hash_files(self, root: Path, files: list[str]) -> dict[str, str]:
         """Digests of ``files`` under ``root``; re-reads only files whose stat key changed."""
@@ -122,10 +136,13 @@ class _HashCache:
         digests: dict[str, str] = {}
         for relative in files:
             path = root / relative
-            stat = path.stat()
+            try:
+                stat = path.stat()
+            except FileNotFoundError:
+                continue  # removed while we looked
             key = [stat.st_size, stat.st_mtime_ns, stat.st_ino]
             cached = old.get(relative)
-            if cached is not None and cached[:3] == key:
+            if isinstance(cached, list) and len(cached) == 4 and cached[:3] == key:
                 digests[relative] = cached[3]
             else:
                 digests[relative] = sha256_file(path)
@@ -152,27 +169,37 @@ class _HashCache:
         if self.path is None or not self.dirty:
             return
         text = json.dumps({"format": CACHE_FORMAT, "trees": self.trees, "parsed": self.parsed})
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            handle, temporary = tempfile.mkstemp(
-                dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp"
-            )
-            with os.fdopen(handle, "w", encoding="utf-8") as stream:
-                stream.write(text)
-            os.replace(temporary, self.path)
-        except OSError:
-            Path(locals().get("temporary", self.path.parent / ".none")).unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            _write_atomically(self.path, text)
 
 
-def _cache_names(root: Path, cache_file: Path | None) -> frozenset[str]:
-    """Relative paths of the cache file (and its temporaries' folder prefix) if inside ``root``."""
-    if cache_file is None:
-        return frozenset()
+def _write_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to a temporary file beside ``path``, then rename it over ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    temporary = Path(name)
     try:
-        relative = cache_file.absolute().relative_to(root.absolute())
+        os.fchmod(handle, 0o644)  # mkstemp makes it private; the cache holds nothing secret
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        temporary.replace(path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def _cache_file_test(root: Path, cache_file: Path | None) -> Callable[[str], bool]:
+    """A test telling whether a path relative to ``root`` is the cache file or a temporary."""
+    try:
+        relative = cache_file.absolute().relative_to(root.absolute()) if cache_file else None
     except ValueError:
-        return frozenset()
-    return frozenset({relative.as_posix()})
+        relative = None
+    if relative is None:
+        return lambda _: False
+    exact = relative.as_posix()
+    folder = "" if relative.parent == Path() else relative.parent.as_posix() + "/"
+    temporary = f"{folder}.{relative.name}."
+    return lambda path: path == exact or path.startswith(temporary)
 
 
 def _digests(root: Path, tree: _Tree, cache: _HashCache) -> dict[str, str]:
@@ -182,23 +209,13 @@ def _digests(root: Path, tree: _Tree, cache: _HashCache) -> dict[str, str]:
     return dict(sorted(digests.items()))
 
 
-def _without_temporaries(tree: _Tree, cache_file: Path | None) -> _Tree:
-    if cache_file is None:
-        return tree
-    prefix = f".{cache_file.name}."
-    files = [f for f in tree.files if not f.rsplit("/", 1)[-1].startswith(prefix)]
-    return _Tree(files, tree.links)
-
-
 def fingerprint_outputs(data_dir: Path, cache_file: Path | None = None) -> str:
     """One digest of every file under ``data_dir`` (names and contents); a missing folder is empty.
 
     This is the value a child's fingerprint records for the parent on each slot.
     """
     cache = _HashCache(cache_file)
-    tree = _without_temporaries(
-        _scan(data_dir, False, _cache_names(data_dir, cache_file)), cache_file
-    )
+    tree = _scan(data_dir, False, cache_file)
     digest = sha256_text(canonical_json(_digests(data_dir, tree, cache)))
     cache.save()
     return digest
@@ -243,16 +260,16 @@ def fingerprint_node(
     """
     cache = _HashCache(cache_file)
     code = folder.code
-    tree = _without_temporaries(_scan(code, True, _cache_names(code, cache_file)), cache_file)
+    tree = _scan(code, True, cache_file)
     digests = _digests(code, tree, cache)
     lock_digest = digests.pop(LOCK_FILE, None)
-    params_digest = digests.pop(PARAMS_FILE, None)
+    params_file_digest = digests.pop(PARAMS_FILE, None)
     packages: dict[str, str] = {}
     if lock_digest is not None and LOCK_FILE in tree.files:
         packages = cache.parse(code / LOCK_FILE, lock_digest, locked_packages)
     params: dict[str, Any] = {}
-    if params_digest is not None and PARAMS_FILE in tree.files:
-        params = cache.parse(code / PARAMS_FILE, params_digest, _parse_params_file(code))
+    if params_file_digest is not None and PARAMS_FILE in tree.files:
+        params = cache.parse(code / PARAMS_FILE, params_file_digest, _parse_params_file(code))
     cache.save()
     return make_fingerprint(digests, params, lock_digest, packages, entry, parents)
 
