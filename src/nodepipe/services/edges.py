@@ -6,13 +6,26 @@ from dataclasses import dataclass
 
 from nodepipe.domain.errors import ConflictError, CycleError, NotFoundError
 from nodepipe.domain.graph import cycle_if_connected
-from nodepipe.domain.model import Edge
+from nodepipe.domain.model import Edge, Node
 from nodepipe.domain.names import next_free_slot, validate_slot
 from nodepipe.services import resolver
 from nodepipe.services.context import WorkspaceContext
 from nodepipe.services.guards import check_node_editable, check_pipeline_editable
 from nodepipe.services.membership import keep_parents_shown
 from nodepipe.services.staleness import mark_inputs_changed
+from nodepipe.store.queries import StoreSession
+
+
+def _editable_endpoints(
+    session: StoreSession, parent: str, child: str, pipeline: str
+) -> tuple[Node, Node]:
+    """Resolve both ends in ``pipeline``; the child's inputs must be editable there."""
+    target = resolver.pipeline(session, pipeline)
+    check_pipeline_editable(target)
+    parent_node = resolver.node(session, parent, target)
+    child_node = resolver.node(session, child, target)
+    check_node_editable(session, child_node, target)
+    return parent_node, child_node
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,11 +37,7 @@ class EdgeService:
         if slot is not None:
             validate_slot(slot)
         with self.context.store.write() as session:
-            target = resolver.pipeline(session, pipeline)
-            check_pipeline_editable(target)
-            parent_node = resolver.node(session, parent, target)
-            child_node = resolver.node(session, child, target)
-            check_node_editable(session, child_node, target)
+            parent_node, child_node = _editable_endpoints(session, parent, child, pipeline)
             inputs = session.edges_into([child_node.id])
             for edge in inputs:
                 if edge.parent_id == parent_node.id:
@@ -57,11 +66,7 @@ class EdgeService:
 
     def disconnect(self, parent: str, child: str, pipeline: str) -> Edge:
         with self.context.store.write() as session:
-            target = resolver.pipeline(session, pipeline)
-            check_pipeline_editable(target)
-            parent_node = resolver.node(session, parent, target)
-            child_node = resolver.node(session, child, target)
-            check_node_editable(session, child_node, target)
+            parent_node, child_node = _editable_endpoints(session, parent, child, pipeline)
             edge = next(
                 (e for e in session.edges_into([child_node.id]) if e.parent_id == parent_node.id),
                 None,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from nodepipe.domain.errors import ConflictError
@@ -9,12 +11,18 @@ from nodepipe.domain.graph import descendants
 from nodepipe.domain.model import Edge, Node
 from nodepipe.services import resolver
 from nodepipe.services.context import WorkspaceContext
-from nodepipe.services.copying import insert_copies, plan_copies, positions_in
+from nodepipe.services.copying import CopyPlan, insert_copies, plan_copies, positions_in
 from nodepipe.services.guards import check_pipeline_editable
 from nodepipe.services.membership import keep_parents_shown, show_with_ancestors
 from nodepipe.services.staged_folders import staged_folders
 from nodepipe.services.staleness import mark_inputs_changed
 from nodepipe.store.queries import StoreSession
+
+
+def _still_editable(session: StoreSession, pipeline_id: str) -> str:
+    """Re-check, inside the write transaction, that the target pipeline may change."""
+    check_pipeline_editable(resolver.pipeline(session, pipeline_id))
+    return pipeline_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,14 +44,8 @@ class NodeCopyService:
             originals = resolver.nodes(session, names, source)
             layout = positions_in(session, source.id)
             plan = plan_copies(session, [n.id for n in originals], layout, target.id, with_data)
-        with staged_folders(self.context) as batch:
-            for source_id, copy_id in plan.id_map.items():
-                batch.add_copy(source_id, copy_id, with_data)
-            batch.install()
-            with self.context.store.write() as session:
-                target = resolver.pipeline(session, target.id)
-                check_pipeline_editable(target)
-                return insert_copies(session, plan, target.id)
+        with self._copied_folders(plan) as session:
+            return insert_copies(session, plan, _still_editable(session, target.id))
 
     def reference(self, names: list[str], into: str, pipeline: str | None = None) -> list[str]:
         """Show nodes (and the ancestors they need) in ``into``, read-only there; not copies."""
@@ -81,18 +83,26 @@ class NodeCopyService:
             sources = [n.id for n in chosen] + sorted(referenced_below)
             layout = {i: (m.x, m.y) for i, m in shown.items()}
             plan = plan_copies(session, sources, layout, None, with_data)
+        with self._copied_folders(plan) as session:
+            pipeline_id = _still_editable(session, target.id)
+            for source_id in plan.id_map:
+                session.delete_membership(pipeline_id, source_id)
+            copies = insert_copies(session, plan, pipeline_id)
+            self._rewire_owned_children(session, pipeline_id, plan.id_map)
+            return copies
+
+    @contextmanager
+    def _copied_folders(self, plan: CopyPlan) -> Iterator[StoreSession]:
+        """Build the planned copies' folders, then yield the write transaction for their rows.
+
+        If the block fails, the transaction rolls back and the folders are removed.
+        """
         with staged_folders(self.context) as batch:
             for source_id, copy_id in plan.id_map.items():
-                batch.add_copy(source_id, copy_id, with_data)
+                batch.add_copy(source_id, copy_id, plan.with_data)
             batch.install()
             with self.context.store.write() as session:
-                target = resolver.pipeline(session, target.id)
-                check_pipeline_editable(target)
-                for source_id in plan.id_map:
-                    session.delete_membership(target.id, source_id)
-                copies = insert_copies(session, plan, target.id)
-                self._rewire_owned_children(session, target.id, plan.id_map)
-                return copies
+                yield session
 
     @staticmethod
     def _rewire_owned_children(

@@ -11,7 +11,7 @@ from typing import Any
 
 from nodepipe.domain.errors import InvalidInputError, ReadOnlyError
 from nodepipe.domain.ids import new_id
-from nodepipe.domain.model import Membership, Node, Pipeline
+from nodepipe.domain.model import Membership, Node
 from nodepipe.domain.names import validate_name
 from nodepipe.domain.params import Params, dump_params, parse_assignment, parse_params
 from nodepipe.domain.states import NodeState, check_transition
@@ -97,9 +97,7 @@ class NodeService:
 
     def _update(self, name: str, pipeline: str | None, **values: Any) -> Node:
         with self.context.store.write() as session:
-            context_pipeline = resolver.pipeline(session, pipeline) if pipeline else None
-            node = resolver.node(session, name, context_pipeline)
-            check_node_editable(session, node, context_pipeline, outputs=False)
+            node = _editable(session, name, pipeline, outputs=False)
             session.update_node(node.id, **values)
             return _fetch(session, node.id)
 
@@ -131,9 +129,7 @@ class NodeService:
             parse_params(replace_with, "the new parameters") if replace_with is not None else None
         )
         with self.context.store.write() as session:
-            context_pipeline = resolver.pipeline(session, pipeline) if pipeline else None
-            node = resolver.node(session, name, context_pipeline)
-            check_node_editable(session, node, context_pipeline)
+            node = _editable(session, name, pipeline)
             old = self._read_params(node.id)
             new = dict(old if base is None else base)
             for key in unset or []:
@@ -154,9 +150,7 @@ class NodeService:
         if state not in (NodeState.COMPLETED, NodeState.STALE):
             raise InvalidInputError("a node can be marked completed or stale by hand")
         with self.context.store.write() as session:
-            context_pipeline = resolver.pipeline(session, pipeline) if pipeline else None
-            node = resolver.node(session, name, context_pipeline)
-            check_node_editable(session, node, context_pipeline)
+            node = _editable(session, name, pipeline)
             check_transition(node.state, state, repr(node.tag))
             session.update_node(node.id, state=state, state_reason=f"marked {state.value} by hand")
             if state is NodeState.STALE:
@@ -178,9 +172,7 @@ class NodeService:
     def clear_data(self, name: str, pipeline: str | None = None) -> Node:
         """Delete the node's outputs; it becomes ready and its descendants stale."""
         with self.context.store.write() as session:
-            context_pipeline = resolver.pipeline(session, pipeline) if pipeline else None
-            node = resolver.node(session, name, context_pipeline)
-            check_node_editable(session, node, context_pipeline)
+            node = _editable(session, name, pipeline)
             session.update_node(node.id, state=NodeState.READY, state_reason="outputs cleared")
             mark_downstream(session, [node.id], f"upstream: outputs of {node.tag} were cleared")
             clear_data(node_folder(self.context, node.id))
@@ -206,6 +198,16 @@ class NodeService:
         return report
 
 
+def _editable(
+    session: StoreSession, name: str, pipeline: str | None, *, outputs: bool = True
+) -> Node:
+    """Resolve ``name`` (in ``pipeline`` if given) and check it may be changed from there."""
+    context = resolver.pipeline(session, pipeline) if pipeline else None
+    node = resolver.node(session, name, context)
+    check_node_editable(session, node, context, outputs=outputs)
+    return node
+
+
 def _fetch(session: StoreSession, node_id: str) -> Node:
     node = session.get_node(node_id)
     assert node is not None
@@ -217,7 +219,3 @@ def _write_atomically(path: Path, text: str) -> None:
     with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
         handle.write(text)
     Path(temporary).replace(path)
-
-
-def pipeline_of(session: StoreSession, name: str | None) -> Pipeline | None:
-    return resolver.pipeline(session, name) if name else None
