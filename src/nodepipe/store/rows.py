@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import sqlalchemy as sa
 
 from nodepipe.domain.model import Edge, Group, Lineage, Membership, Node, Pipeline, Project
 from nodepipe.domain.states import NodeState
 
 
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 def project_from_row(row: sa.RowMapping) -> Project:
-    return Project(
-        id=row["id"], name=row["name"], notes=row["notes"], created_at=_aware(row["created_at"])
-    )
+    return Project(id=row["id"], name=row["name"], notes=row["notes"], created_at=row["created_at"])
 
 
 def pipeline_from_row(row: sa.RowMapping) -> Pipeline:
@@ -27,7 +19,7 @@ def pipeline_from_row(row: sa.RowMapping) -> Pipeline:
         project_id=row["project_id"],
         notes=row["notes"],
         locked=bool(row["locked"]),
-        created_at=_aware(row["created_at"]),
+        created_at=row["created_at"],
     )
 
 
@@ -40,7 +32,7 @@ def node_from_row(row: sa.RowMapping) -> Node:
         state_reason=row["state_reason"],
         locked=bool(row["locked"]),
         owner_pipeline_id=row["owner_pipeline_id"],
-        created_at=_aware(row["created_at"]),
+        created_at=row["created_at"],
     )
 
 

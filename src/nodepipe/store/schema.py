@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import sqlalchemy as sa
 
 metadata = sa.MetaData(
@@ -14,9 +16,29 @@ metadata = sa.MetaData(
     }
 )
 
+
+class UtcDateTime(sa.TypeDecorator[datetime]):
+    """Timestamps stored as UTC on every backend (SQLite would drop the offset otherwise)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("nodepipe stores only time-zone-aware timestamps")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 ID = sa.String(16)
 NAME = sa.String(100)
-TIMESTAMP = sa.DateTime(timezone=True)
+TIMESTAMP = UtcDateTime()
 
 projects = sa.Table(
     "projects",
