@@ -44,7 +44,8 @@ def main() -> None:
         def uv_venv(i: int) -> None:
             subprocess.run(
                 [uv_binary(), "venv", "-q", "--python", python, str(root / f"venv{i}")],
-                env=uv.environment(), check=True,
+                env=uv.environment(),
+                check=True,
             )
 
         def bare_python(_: int) -> None:
@@ -62,7 +63,8 @@ def main() -> None:
             "node new (CLI, whole process)": median_seconds(
                 lambda i: subprocess.run(
                     [NODEPIPE, "-w", str(ws.root), "node", "new", "bench", "--tag", f"cli{i}"],
-                    check=True, capture_output=True,
+                    check=True,
+                    capture_output=True,
                 ),
                 repeat=7,
             ),

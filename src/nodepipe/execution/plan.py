@@ -1,0 +1,273 @@
+"""The run planner, a pure function (like DVC's ``plan_repro``): what to run, in which order, why.
+
+Given a pipeline graph, each node's stored state and stale reasons (computed by the caller from
+fingerprints), a selection and ``force``, ``plan_run`` returns the nodes to run in dependency
+order with a reason for each, plus the selected nodes it will not run and why: up to date,
+read-only here, busy in another run, or blocked because a parent has no outputs to read.
+
+Rules: a node runs when it never ran, failed, was cancelled or is stale, or when a parent will
+run; ``force`` runs the whole selection. References and locked nodes never run from here. The
+``Plan`` also answers what the scheduler asks: which nodes may start once others are done, and
+which planned nodes lie downstream of one that failed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass, field
+
+from nodepipe.domain.errors import NotFoundError
+from nodepipe.domain.graph import ancestors, descendants, topological_order
+from nodepipe.domain.model import Edge, PipelineNode
+from nodepipe.domain.states import ACTIVE_STATES, NodeState
+
+FORCED = "forced"
+UP_TO_DATE = "up to date"
+REFERENCE = "reference: not run from this pipeline"
+LOCKED = "locked: unlock it to run it"
+HAS_OUTPUTS = frozenset({NodeState.COMPLETED, NodeState.STALE})
+
+
+@dataclass(frozen=True, slots=True)
+class NodeStatus:
+    """What the planner knows of one node: its state, why it is stale, and its role here."""
+
+    node_id: str
+    tag: str
+    state: NodeState
+    stale_reasons: tuple[str, ...] = ()
+    reference: bool = False
+    locked: bool = False
+
+    @classmethod
+    def of(cls, item: PipelineNode, stale_reasons: Sequence[str] = ()) -> NodeStatus:
+        node = item.node
+        return cls(
+            node.id, node.tag, node.state, tuple(stale_reasons), item.is_reference, node.locked
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """Which nodes a run considers; every filter given narrows it (``--from a --to b``)."""
+
+    only: frozenset[str] | None = None
+    from_: frozenset[str] | None = None
+    to: frozenset[str] | None = None
+
+    def resolve(self, node_ids: AbstractSet[str], edges: Sequence[Edge]) -> set[str]:
+        """The selected node ids; NotFoundError for an id that is not in ``node_ids``."""
+        for given in (self.only, self.from_, self.to):
+            unknown = sorted((given or set()) - node_ids)
+            if unknown:
+                raise NotFoundError(f"not in this pipeline: {', '.join(unknown)}")
+        selected = set(node_ids)
+        if self.only is not None:
+            selected &= self.only
+        if self.from_ is not None:
+            selected &= self.from_ | descendants(self.from_, edges)
+        if self.to is not None:
+            selected &= self.to | ancestors(self.to, edges)
+        return selected
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedNode:
+    node_id: str
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SkippedNode:
+    node_id: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class BlockedNode:
+    """A node that should run but cannot: ``reasons`` name each parent in the way."""
+
+    node_id: str
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """The nodes to run in dependency order, and the selected ones left out, with reasons."""
+
+    nodes: tuple[PlannedNode, ...]
+    skipped: tuple[SkippedNode, ...] = ()
+    blocked: tuple[BlockedNode, ...] = ()
+    parents: dict[str, frozenset[str]] = field(default_factory=dict)
+    """Each planned node's parents that are planned too: what it waits for."""
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        return tuple(item.node_id for item in self.nodes)
+
+    def __bool__(self) -> bool:
+        return bool(self.nodes)
+
+    def ready_after(
+        self, done: AbstractSet[str], started: AbstractSet[str] = frozenset()
+    ) -> list[str]:
+        """Planned nodes not started nor done whose planned parents are all done, in plan order."""
+        return [
+            node_id
+            for node_id in self.ids
+            if node_id not in done
+            and node_id not in started
+            and self.parents.get(node_id, frozenset()) <= done
+        ]
+
+    def waves(self) -> list[list[str]]:
+        """The plan as successive waves; each wave's nodes may run in parallel."""
+        done: set[str] = set()
+        result: list[list[str]] = []
+        while wave := self.ready_after(done):
+            result.append(wave)
+            done.update(wave)
+        return result
+
+    def downstream(self, node_id: str) -> list[str]:
+        """Planned nodes that depend on ``node_id``, directly or not, in plan order."""
+        below = {node_id}
+        for candidate in self.ids:
+            if self.parents.get(candidate, frozenset()) & below:
+                below.add(candidate)
+        return [candidate for candidate in self.ids if candidate in below - {node_id}]
+
+
+@dataclass(frozen=True, slots=True)
+class _Input:
+    slot: str
+    parent: NodeStatus
+
+
+def plan_run(
+    nodes: Iterable[NodeStatus],
+    edges: Iterable[Edge],
+    selection: Selection | None = None,
+    force: bool = False,
+) -> Plan:
+    """Plan a run of the pipeline made of ``nodes`` and ``edges`` (see the module docstring).
+
+    Edges whose child is not among ``nodes`` are ignored; every parent of a node must be there.
+    """
+    statuses = {status.node_id: status for status in nodes}
+    graph_edges = _edges_within(statuses, edges)
+    inputs = _inputs(statuses, graph_edges)
+    selected = (selection or Selection()).resolve(statuses.keys(), graph_edges)
+    outcomes: dict[str, PlannedNode | SkippedNode | BlockedNode] = {}
+    for node_id in topological_order(statuses, graph_edges):
+        if node_id in selected:
+            outcomes[node_id] = _decide(statuses[node_id], inputs[node_id], outcomes, force)
+    planned = [item for item in outcomes.values() if isinstance(item, PlannedNode)]
+    planned_ids = {item.node_id for item in planned}
+    return Plan(
+        nodes=tuple(planned),
+        skipped=tuple(item for item in outcomes.values() if isinstance(item, SkippedNode)),
+        blocked=tuple(item for item in outcomes.values() if isinstance(item, BlockedNode)),
+        parents={
+            node_id: frozenset(i.parent.node_id for i in inputs[node_id]) & planned_ids
+            for node_id in planned_ids
+        },
+    )
+
+
+def _edges_within(statuses: Mapping[str, NodeStatus], edges: Iterable[Edge]) -> list[Edge]:
+    kept = [edge for edge in edges if edge.child_id in statuses]
+    missing = sorted({edge.parent_id for edge in kept if edge.parent_id not in statuses})
+    if missing:
+        raise ValueError(f"parents missing from the graph given to the planner: {missing}")
+    return kept
+
+
+def _inputs(statuses: Mapping[str, NodeStatus], edges: Iterable[Edge]) -> dict[str, list[_Input]]:
+    result: dict[str, list[_Input]] = {node_id: [] for node_id in statuses}
+    for edge in edges:
+        result[edge.child_id].append(_Input(edge.slot, statuses[edge.parent_id]))
+    for items in result.values():
+        items.sort(key=lambda item: item.slot)
+    return result
+
+
+def _decide(
+    status: NodeStatus,
+    inputs: list[_Input],
+    outcomes: Mapping[str, PlannedNode | SkippedNode | BlockedNode],
+    force: bool,
+) -> PlannedNode | SkippedNode | BlockedNode:
+    read_only = _read_only_reason(status)
+    if read_only:
+        return SkippedNode(status.node_id, read_only)
+    if status.state in ACTIVE_STATES:
+        return SkippedNode(status.node_id, f"{status.state.value} in another run")
+    reasons = _unique([*_own_reasons(status), *_upstream_reasons(inputs, outcomes)])
+    if not reasons and force:
+        reasons = [FORCED]
+    if not reasons:
+        return SkippedNode(status.node_id, UP_TO_DATE)
+    blockers = [_blocker(item, outcomes) for item in inputs]
+    found = tuple(blocker for blocker in blockers if blocker)
+    if found:
+        return BlockedNode(status.node_id, found)
+    return PlannedNode(status.node_id, tuple(reasons))
+
+
+def _read_only_reason(status: NodeStatus) -> str | None:
+    if not (status.reference or status.locked):
+        return None
+    reason = REFERENCE if status.reference else LOCKED
+    if status.state is not NodeState.COMPLETED:
+        reason += f" (it is {status.state.value})"
+    return reason
+
+
+def _own_reasons(status: NodeStatus) -> list[str]:
+    state = status.state
+    if state is NodeState.READY:
+        return ["never ran", *status.stale_reasons]
+    if state is NodeState.FAILED:
+        return ["failed last time", *status.stale_reasons]
+    if state is NodeState.CANCELLED:
+        return ["cancelled last time", *status.stale_reasons]
+    if state is NodeState.STALE:
+        return list(status.stale_reasons) or ["stale"]
+    return list(status.stale_reasons)
+
+
+def _upstream_reasons(inputs: list[_Input], outcomes: Mapping[str, object]) -> list[str]:
+    reasons = []
+    for item in inputs:
+        if isinstance(outcomes.get(item.parent.node_id), PlannedNode):
+            verb = "will run" if item.parent.state is NodeState.READY else "will re-run"
+            reasons.append(f"parent {item.slot} ({item.parent.tag}) {verb}")
+    return reasons
+
+
+def _blocker(item: _Input, outcomes: Mapping[str, object]) -> str | None:
+    """Why the parent on this input keeps the child from running, or None if it does not."""
+    parent, outcome = item.parent, outcomes.get(item.parent.node_id)
+    label = f"parent {item.slot} ({parent.tag})"
+    if isinstance(outcome, PlannedNode) or parent.state in HAS_OUTPUTS:
+        return None
+    if isinstance(outcome, BlockedNode):
+        return f"{label} is blocked"
+    if parent.state in ACTIVE_STATES:
+        return f"{label} is {parent.state.value} in another run; run this again when it is done"
+    if parent.reference or parent.locked:
+        where = "run it from its own pipeline" if parent.reference else "unlock and run it"
+        return f"{label} has no outputs and is read-only here; {where} first"
+    if parent.state is NodeState.READY:
+        return f"{label} has no outputs; include it or run it first"
+    return f"{label} {_past(parent.state)} last time; include it or run it first"
+
+
+def _past(state: NodeState) -> str:
+    return "was cancelled" if state is NodeState.CANCELLED else str(state.value)
+
+
+def _unique(reasons: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(reasons))

@@ -1,0 +1,273 @@
+"""Fingerprints of real node folders on disk, and the stat cache that keeps them fast."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from nodepipe.domain.errors import InvalidInputError
+from nodepipe.domain.staleness import explain
+from nodepipe.workspace import fingerprint as fp
+from nodepipe.workspace.fingerprint import (
+    ParentOutput,
+    fingerprint_node,
+    fingerprint_outputs,
+    locked_packages,
+)
+from nodepipe.workspace.node_folder import NodeFolder
+
+LOCK = """version = 1
+requires-python = ">=3.11"
+
+[[package]]
+name = "nodepipe-node"
+version = "0.0.0"
+source = {{ virtual = "." }}
+
+[[package]]
+name = "numpy"
+version = "{numpy}"
+source = {{ registry = "https://pypi.org/simple" }}
+"""
+PAST = time.time_ns() - 3600 * 10**9
+
+
+def write(path: Path, text: str, age: bool = True) -> None:
+    """Write ``text``; with ``age``, date it an hour back so the stat cache may keep it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    if age:
+        os.utime(path, ns=(PAST, PAST))
+
+
+@pytest.fixture
+def node(tmp_path: Path) -> NodeFolder:
+    folder = NodeFolder(tmp_path / "node")
+    folder.make_output_dirs()
+    write(folder.code / "main.py", "print('hi')\n")
+    write(folder.code / "lib" / "util.py", "X = 1\n")
+    write(folder.params_file, "lr: 0.1\nepochs: 10\n")
+    write(folder.lock, LOCK.format(numpy="1.26.4"))
+    write(folder.pyproject, "[project]\nname = 'nodepipe-node'\n")
+    return folder
+
+
+@pytest.fixture
+def reads(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """The names of the files actually read for hashing, in order."""
+    seen: list[str] = []
+    real = fp.sha256_file
+
+    def counting(path: Path) -> str:
+        seen.append(path.name)
+        return real(path)
+
+    monkeypatch.setattr(fp, "sha256_file", counting)
+    yield seen
+
+
+def cache_of(folder: NodeFolder) -> Path:
+    return folder.logs / ".hash-cache.json"
+
+
+def check(folder: NodeFolder) -> fp.NodeFingerprint:
+    return fingerprint_node(folder, {}, cache_file=cache_of(folder))
+
+
+def test_parts_of_a_fingerprint(node: NodeFolder) -> None:
+    value = check(node)
+    assert sorted(value.code) == ["lib/util.py", "main.py", "pyproject.toml"]
+    assert value.params == {"lr": 0.1, "epochs": 10}
+    assert value.packages == {"nodepipe-node": "0.0.0", "numpy": "1.26.4"}
+    assert value.lock_digest == fp.sha256_file(node.lock)
+    assert value.entry == "main.py" and value.parents == {}
+
+
+def test_environments_and_caches_are_not_code(node: NodeFolder) -> None:
+    before = check(node).digest
+    for junk in (
+        ".venv/lib/site.py",
+        "__pycache__/main.cpython-311.pyc",
+        "lib/__pycache__/util.pyc",
+        "stray.pyc",
+        ".ipynb_checkpoints/nb.ipynb",
+        ".pytest_cache/v",
+        ".mypy_cache/x.json",
+        ".git/HEAD",
+    ):
+        write(node.code / junk, "junk")
+    (node.data / "out.csv").write_text("1,2\n")
+    assert check(node).digest == before
+
+
+def test_fingerprints_are_deterministic_and_cache_independent(node: NodeFolder) -> None:
+    cached = check(node)
+    assert check(node) == cached
+    assert fingerprint_node(node, {}) == cached  # no cache file at all
+    assert json.loads(json.dumps(cached.to_dict())) == cached.to_dict()
+
+
+def test_editing_a_file_changes_the_digest_with_the_reason(node: NodeFolder) -> None:
+    before = check(node)
+    write(node.code / "main.py", "print('bye')\n", age=False)
+    after = check(node)
+    assert after.digest != before.digest
+    assert explain(before, after) == ["code changed: main.py"]
+
+
+def test_adding_and_removing_files(node: NodeFolder) -> None:
+    before = check(node)
+    write(node.code / "extra.py", "")
+    (node.code / "lib" / "util.py").unlink()
+    assert explain(before, check(node)) == ["code added: extra.py", "code removed: lib/util.py"]
+
+
+def test_editing_a_parameter_names_it(node: NodeFolder) -> None:
+    before = check(node)
+    write(node.params_file, "lr: 0.01\nepochs: 10\n", age=False)
+    assert explain(before, check(node)) == ["parameter lr changed: 0.1 → 0.01"]
+
+
+def test_a_comment_in_params_yaml_changes_nothing(node: NodeFolder) -> None:
+    before = check(node)
+    write(node.params_file, "# tuned\nlr: 0.1\nepochs: 10\n", age=False)
+    assert check(node).digest == before.digest
+
+
+def test_malformed_params_are_a_clear_error(node: NodeFolder) -> None:
+    write(node.params_file, "lr: [0.1\n", age=False)
+    with pytest.raises(InvalidInputError, match="malformed YAML"):
+        check(node)
+
+
+def test_editing_the_lock_names_the_package(node: NodeFolder) -> None:
+    before = check(node)
+    write(node.lock, LOCK.format(numpy="2.1.0"), age=False)
+    assert explain(before, check(node)) == ["lock changed: numpy 1.26.4 → 2.1.0"]
+
+
+def test_entry_point_and_parents_enter_the_fingerprint(node: NodeFolder) -> None:
+    base = fingerprint_node(node, {"01": ParentOutput("p1", "a" * 64)})
+    other_entry = fingerprint_node(node, base.parents, entry="run.py")
+    rerun_parent = fingerprint_node(node, {"01": ParentOutput("p1", "b" * 64)})
+    assert len({base.digest, other_entry.digest, rerun_parent.digest}) == 3
+    assert explain(base, rerun_parent, {"p1": "clean"}) == ["parent 01 (clean) has new outputs"]
+
+
+def test_unchanged_files_are_only_statted(node: NodeFolder, reads: list[str]) -> None:
+    check(node)
+    assert sorted(reads) == ["main.py", "params.yaml", "pyproject.toml", "util.py", "uv.lock"]
+    reads.clear()
+    check(node)
+    assert reads == []
+    write(node.code / "main.py", "print('edited')\n")
+    check(node)
+    assert reads == ["main.py"]
+
+
+def test_the_stat_key_trade_off_is_what_the_docs_say(node: NodeFolder, reads: list[str]) -> None:
+    """Same size, mtime and inode: an in-place edit hidden that way is not seen (like git).
+
+    The cache key is (path, size, mtime_ns, inode). An edit that keeps the size, writes in
+    place (same inode) and restores the mtime is taken for no change; nodepipe accepts this
+    for speed. Removing the cache file (or any other change of stat) brings it back.
+    """
+    before = check(node)
+    main = node.code / "main.py"
+    stat = main.stat()
+    main.write_text("print('HI')\n")  # same length, same inode
+    os.utime(main, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    reads.clear()
+    assert check(node).digest == before.digest
+    assert reads == []
+    cache_of(node).unlink()
+    assert explain(before, check(node)) == ["code changed: main.py"]
+
+
+def test_recently_modified_files_are_hashed_but_not_cached(
+    node: NodeFolder, reads: list[str]
+) -> None:
+    """Within the racy window an edit could keep size and mtime, so fresh files stay uncached."""
+    write(node.code / "fresh.py", "A = 1\n", age=False)
+    check(node)
+    reads.clear()
+    check(node)
+    assert reads == ["fresh.py"]
+
+
+def test_a_corrupt_cache_is_ignored_and_rewritten(node: NodeFolder) -> None:
+    before = check(node)
+    cache_of(node).write_text("{not json")
+    assert check(node) == before
+    assert json.loads(cache_of(node).read_text())["format"] == fp.CACHE_FORMAT
+
+
+def test_a_cache_inside_the_tree_is_not_part_of_it(node: NodeFolder) -> None:
+    inside = node.code / ".hash-cache.json"
+    first = fingerprint_node(node, {}, cache_file=inside)
+    assert inside.exists()
+    write(node.code / "..hash-cache.json.k2j4.tmp", "x")  # as a crashed save leaves it
+    assert fingerprint_node(node, {}, cache_file=inside).digest == first.digest
+    assert ".hash-cache.json" not in first.code
+
+
+def test_symlinks_to_files_hash_content_and_to_folders_hash_the_target(
+    node: NodeFolder, tmp_path: Path
+) -> None:
+    shared = tmp_path / "shared"
+    write(shared / "helpers.py", "H = 1\n")
+    (node.code / "helpers.py").symlink_to(shared / "helpers.py")
+    (node.code / "shared").symlink_to(shared, target_is_directory=True)
+    before = check(node)
+    assert before.code["helpers.py"] == fp.sha256_file(shared / "helpers.py")
+    write(shared / "helpers.py", "H = 2\n", age=False)
+    assert explain(before, check(node)) == ["code changed: helpers.py"]
+
+
+def test_outputs_fingerprint_follows_names_and_contents(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    assert fingerprint_outputs(data) == fingerprint_outputs(tmp_path / "also-missing")
+    write(data / "a.csv", "1\n")
+    first = fingerprint_outputs(data, cache_file=tmp_path / "cache.json")
+    assert fingerprint_outputs(data, cache_file=tmp_path / "cache.json") == first
+    assert fingerprint_outputs(data) == first
+    (data / "a.csv").rename(data / "b.csv")
+    renamed = fingerprint_outputs(data, cache_file=tmp_path / "cache.json")
+    write(data / "b.csv", "2\n", age=False)
+    edited = fingerprint_outputs(data, cache_file=tmp_path / "cache.json")
+    assert len({first, renamed, edited}) == 3
+
+
+def test_one_cache_file_serves_code_and_outputs(node: NodeFolder, reads: list[str]) -> None:
+    write(node.data / "out.csv", "1,2\n")
+    check(node)
+    fingerprint_outputs(node.data, cache_file=cache_of(node))
+    reads.clear()
+    check(node)
+    fingerprint_outputs(node.data, cache_file=cache_of(node))
+    assert reads == []
+
+
+def test_locked_packages_reads_uv_lock() -> None:
+    text = """
+[[package]]
+name = "numpy"
+version = "1.26.4"
+
+[[package]]
+name = "numpy"
+version = "2.1.0"
+
+[[package]]
+name = "mylib"
+version = "0.3.0"
+source = { git = "https://example.org/mylib?rev=main#0123456789abcdef" }
+"""
+    assert locked_packages(text) == {"mylib": "0.3.0 (git 0123456)", "numpy": "1.26.4 | 2.1.0"}
+    assert locked_packages("not = [toml") == {}
+    assert locked_packages(b"") == {}

@@ -1,0 +1,355 @@
+"""The run planner as a pure function: graphs from dicts, fixtures named after their shapes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from nodepipe.domain.errors import NotFoundError
+from nodepipe.domain.model import Edge, Membership, Node, PipelineNode
+from nodepipe.domain.states import NodeState
+from nodepipe.execution.plan import (
+    NodeStatus,
+    Plan,
+    PlannedNode,
+    Selection,
+    SkippedNode,
+    plan_run,
+)
+
+S = NodeState
+
+
+@dataclass
+class World:
+    """A pipeline graph from ``{child: [parents...]}`` (slots 01, 02... in listed order)."""
+
+    spec: dict[str, list[str]]
+    states: dict[str, NodeState] = field(default_factory=dict)
+    stale: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    references: set[str] = field(default_factory=set)
+    locked: set[str] = field(default_factory=set)
+    default: NodeState = S.COMPLETED
+
+    @property
+    def edges(self) -> list[Edge]:
+        return [
+            Edge(parent, child, f"{slot:02d}")
+            for child, parents in self.spec.items()
+            for slot, parent in enumerate(parents, 1)
+        ]
+
+    def statuses(self) -> list[NodeStatus]:
+        return [
+            NodeStatus(
+                node_id,
+                node_id,
+                self.states.get(node_id, self.default),
+                self.stale.get(node_id, ()),
+                node_id in self.references,
+                node_id in self.locked,
+            )
+            for node_id in self.spec
+        ]
+
+    def plan(self, force: bool = False, **selection: frozenset[str] | set[str]) -> Plan:
+        chosen = Selection(**{key: frozenset(value) for key, value in selection.items()})
+        return plan_run(self.statuses(), self.edges, chosen, force)
+
+
+@pytest.fixture
+def chain() -> World:
+    return World({"load": [], "clean": ["load"], "plot": ["clean"]})
+
+
+@pytest.fixture
+def diamond() -> World:
+    return World({"a": [], "b": ["a"], "c": ["a"], "d": ["b", "c"]})
+
+
+@pytest.fixture
+def fan_out_fan_in() -> World:
+    workers = {f"w{i}": ["src"] for i in range(1, 5)}
+    return World({"src": [], **workers, "merge": list(workers)})
+
+
+def reasons(plan: Plan) -> dict[str, tuple[str, ...]]:
+    return {item.node_id: item.reasons for item in plan.nodes}
+
+
+def skipped(plan: Plan) -> dict[str, str]:
+    return {item.node_id: item.reason for item in plan.skipped}
+
+
+def blocked(plan: Plan) -> dict[str, tuple[str, ...]]:
+    return {item.node_id: item.reasons for item in plan.blocked}
+
+
+def test_a_new_chain_runs_in_order_with_reasons(chain: World) -> None:
+    chain.default = S.READY
+    assert reasons(chain.plan()) == {
+        "load": ("never ran",),
+        "clean": ("never ran", "parent 01 (load) will run"),
+        "plot": ("never ran", "parent 01 (clean) will run"),
+    }
+    assert chain.plan().ids == ("load", "clean", "plot")
+
+
+def test_nothing_changed_plans_nothing(chain: World) -> None:
+    plan = chain.plan()
+    assert not plan and plan.ids == () and plan.waves() == []
+    assert skipped(plan) == dict.fromkeys(("load", "clean", "plot"), "up to date")
+
+
+def test_a_stale_node_and_what_follows_it_re_run(chain: World) -> None:
+    chain.states["clean"] = S.STALE
+    chain.stale["clean"] = ("code changed: main.py",)
+    plan = chain.plan()
+    assert reasons(plan) == {
+        "clean": ("code changed: main.py",),
+        "plot": ("parent 01 (clean) will re-run",),
+    }
+    assert skipped(plan) == {"load": "up to date"}
+
+
+def test_a_completed_node_with_fresh_stale_reasons_runs(chain: World) -> None:
+    chain.stale["load"] = ("parameter n changed",)
+    assert chain.plan().ids == ("load", "clean", "plot")
+
+
+def test_failed_and_cancelled_nodes_run(diamond: World) -> None:
+    diamond.states.update(b=S.FAILED, c=S.CANCELLED)
+    assert reasons(diamond.plan()) == {
+        "b": ("failed last time",),
+        "c": ("cancelled last time",),
+        "d": ("parent 01 (b) will re-run", "parent 02 (c) will re-run"),
+    }
+
+
+def test_force_runs_the_whole_selection(diamond: World) -> None:
+    assert reasons(diamond.plan(force=True)) == {
+        "a": ("forced",),
+        "b": ("parent 01 (a) will re-run",),
+        "c": ("parent 01 (a) will re-run",),
+        "d": ("parent 01 (b) will re-run", "parent 02 (c) will re-run"),
+    }
+    assert diamond.plan(force=True, only={"c"}).ids == ("c",)
+
+
+def test_to_selects_a_node_and_its_ancestors(chain: World) -> None:
+    chain.default = S.READY
+    plan = chain.plan(to={"clean"})
+    assert plan.ids == ("load", "clean") and skipped(plan) == {}
+
+
+def test_from_selects_a_node_and_its_descendants(chain: World) -> None:
+    assert chain.plan(force=True, from_={"clean"}).ids == ("clean", "plot")
+
+
+def test_from_and_to_together_select_what_lies_between(diamond: World) -> None:
+    assert diamond.plan(force=True, from_={"b"}, to={"d"}).ids == ("b", "d")
+
+
+def test_only_selects_exactly_those_nodes(fan_out_fan_in: World) -> None:
+    plan = fan_out_fan_in.plan(force=True, only={"w2", "merge"})
+    assert plan.ids == ("w2", "merge")
+    assert reasons(plan)["merge"] == ("parent 02 (w2) will re-run",)
+
+
+def test_unknown_nodes_in_a_selection_are_refused(chain: World) -> None:
+    with pytest.raises(NotFoundError, match="trian"):
+        chain.plan(only={"trian"})
+
+
+def test_a_parent_without_outputs_blocks_and_says_how_to_fix_it(chain: World) -> None:
+    chain.default = S.READY
+    plan = chain.plan(only={"clean", "plot"})
+    assert plan.ids == ()
+    assert blocked(plan) == {
+        "clean": ("parent 01 (load) has no outputs; include it or run it first",),
+        "plot": ("parent 01 (clean) is blocked",),
+    }
+
+
+def test_a_failed_parent_outside_the_selection_blocks(chain: World) -> None:
+    chain.states.update(clean=S.FAILED, plot=S.READY)
+    assert blocked(chain.plan(only={"plot"})) == {
+        "plot": ("parent 01 (clean) failed last time; include it or run it first",)
+    }
+
+
+def test_a_stale_parent_outside_the_selection_still_has_outputs(chain: World) -> None:
+    chain.states.update(clean=S.STALE, plot=S.READY)
+    assert chain.plan(only={"plot"}).ids == ("plot",)
+
+
+def test_a_parent_busy_in_another_run_blocks_what_needs_it(chain: World) -> None:
+    chain.states.update(clean=S.RUNNING, plot=S.READY)
+    plan = chain.plan()
+    assert skipped(plan)["clean"] == "running in another run"
+    assert blocked(plan)["plot"] == (
+        "parent 01 (clean) is running in another run; run this again when it is done",
+    )
+
+
+def test_references_do_not_run_from_this_pipeline(diamond: World) -> None:
+    diamond.references.add("a")
+    diamond.default = S.READY
+    plan = diamond.plan(force=True)
+    assert skipped(plan) == {"a": "reference: not run from this pipeline (it is ready)"}
+    message = "has no outputs and is read-only here; run it from its own pipeline first"
+    assert blocked(plan)["b"] == (f"parent 01 (a) {message}",)
+    assert set(blocked(plan)) == {"b", "c", "d"}
+
+
+def test_a_completed_reference_feeds_its_children(diamond: World) -> None:
+    diamond.references.add("a")
+    diamond.states.update(b=S.READY, c=S.READY, d=S.READY)
+    plan = diamond.plan()
+    assert skipped(plan) == {"a": "reference: not run from this pipeline"}
+    assert plan.ids == ("b", "c", "d")
+
+
+def test_locked_nodes_never_run_even_forced(chain: World) -> None:
+    chain.locked.add("clean")
+    plan = chain.plan(force=True)
+    assert skipped(plan) == {"clean": "locked: unlock it to run it"}
+    assert plan.ids == ("load", "plot")
+
+
+def test_waves_of_a_diamond_and_a_fan(diamond: World, fan_out_fan_in: World) -> None:
+    assert diamond.plan(force=True).waves() == [["a"], ["b", "c"], ["d"]]
+    assert fan_out_fan_in.plan(force=True).waves() == [
+        ["src"],
+        ["w1", "w2", "w3", "w4"],
+        ["merge"],
+    ]
+
+
+def test_ready_after_tells_the_scheduler_what_may_start(diamond: World) -> None:
+    plan = diamond.plan(force=True)
+    assert plan.ready_after(set()) == ["a"]
+    assert plan.ready_after({"a"}, started={"b"}) == ["c"]
+    assert plan.ready_after({"a", "b"}) == ["c"]
+    assert plan.ready_after({"a", "b", "c"}) == ["d"]
+    assert plan.ready_after({"a", "b", "c", "d"}) == []
+
+
+def test_ready_after_ignores_parents_outside_the_plan(diamond: World) -> None:
+    plan = diamond.plan(force=True, only={"b", "d"})
+    assert plan.ready_after(set()) == ["b"] and plan.parents["d"] == frozenset({"b"})
+
+
+def test_downstream_of_a_failed_node(diamond: World, fan_out_fan_in: World) -> None:
+    plan = diamond.plan(force=True)
+    assert plan.downstream("a") == ["b", "c", "d"]
+    assert plan.downstream("b") == ["d"] and plan.downstream("d") == []
+    assert fan_out_fan_in.plan(force=True).downstream("w3") == ["merge"]
+
+
+def test_edges_of_other_pipelines_are_ignored_but_missing_parents_are_not(chain: World) -> None:
+    foreign = [*chain.edges, Edge("plot", "elsewhere", "01")]
+    assert plan_run(chain.statuses(), foreign).ids == ()
+    with pytest.raises(ValueError, match="ghost"):
+        plan_run(chain.statuses(), [*chain.edges, Edge("ghost", "load", "01")])
+
+
+def test_status_from_a_pipeline_node() -> None:
+    node = Node("n1", "train", "", S.STALE, "", True, "p", datetime.now(UTC))
+    item = PipelineNode(node, Membership("p2", "n1", 0, 0), is_reference=True)
+    status = NodeStatus.of(item, ["parameter lr changed"])
+    assert status == NodeStatus("n1", "train", S.STALE, ("parameter lr changed",), True, True)
+
+
+# --- properties over random graphs -------------------------------------------------------
+
+
+@st.composite
+def worlds(draw: st.DrawFn) -> World:
+    """Random DAGs (a node's parents come earlier), states, reasons and read-only nodes."""
+    size = draw(st.integers(1, 8))
+    names = [f"n{i}" for i in range(size)]
+    spec = {
+        name: draw(st.lists(st.sampled_from(names[:i]), unique=True)) if i else []
+        for i, name in enumerate(names)
+    }
+    states = draw(st.dictionaries(st.sampled_from(names), st.sampled_from(list(S))))
+    reason: tuple[str, ...] = ("code changed: main.py",)
+    stale = draw(st.dictionaries(st.sampled_from(names), st.just(reason)))
+    references = draw(st.sets(st.sampled_from(names)))
+    locked = draw(st.sets(st.sampled_from(names)))
+    return World(spec, states, stale, references, locked)
+
+
+def selections(world: World) -> st.SearchStrategy[dict[str, frozenset[str]]]:
+    subsets = st.none() | st.frozensets(st.sampled_from(list(world.spec)), min_size=1)
+    return st.fixed_dictionaries({"only": subsets, "from_": subsets, "to": subsets}).map(
+        lambda chosen: {key: value for key, value in chosen.items() if value is not None}
+    )
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_every_plan_is_sound(data: st.DataObject) -> None:
+    world = data.draw(worlds())
+    chosen = data.draw(selections(world))
+    plan = world.plan(data.draw(st.booleans()), **chosen)
+    selected = Selection(**chosen).resolve(set(world.spec), world.edges)
+    accounted = [*plan.ids, *skipped(plan), *blocked(plan)]
+    assert sorted(accounted) == sorted(selected), (
+        "each selected node is planned, skipped or blocked"
+    )
+    position = {node_id: index for index, node_id in enumerate(plan.ids)}
+    statuses = {status.node_id: status for status in world.statuses()}
+    for edge in world.edges:
+        if edge.child_id in position:
+            if edge.parent_id in position:
+                assert position[edge.parent_id] < position[edge.child_id], "topological order"
+            else:
+                assert statuses[edge.parent_id].state in {S.COMPLETED, S.STALE}, "inputs exist"
+    wave_of = {node: index for index, wave in enumerate(plan.waves()) for node in wave}
+    assert sorted(wave_of) == sorted(plan.ids), "every planned node is in exactly one wave"
+    for edge in world.edges:
+        if edge.parent_id in wave_of and edge.child_id in wave_of:
+            assert wave_of[edge.parent_id] < wave_of[edge.child_id], "waves respect edges"
+
+
+@settings(max_examples=100, deadline=None)
+@given(worlds())
+def test_whatever_follows_a_planned_node_runs_too_or_is_blocked(world: World) -> None:
+    plan = world.plan()
+    planned, held = set(plan.ids), set(blocked(plan))
+    statuses = {status.node_id: status for status in world.statuses()}
+    for edge in world.edges:
+        child = statuses[edge.child_id]
+        runnable = not (child.reference or child.locked) and child.state not in {
+            S.QUEUED,
+            S.RUNNING,
+        }
+        if edge.parent_id in planned and runnable:
+            assert edge.child_id in planned | held
+
+
+@settings(max_examples=100, deadline=None)
+@given(worlds())
+def test_forced_plan_is_the_whole_selection(world: World) -> None:
+    world.references.clear()
+    world.locked.clear()
+    world.states = {k: v for k, v in world.states.items() if v not in {S.QUEUED, S.RUNNING}}
+    plan = world.plan(force=True)
+    assert set(plan.ids) == set(world.spec)
+    assert all(isinstance(item, PlannedNode) for item in plan.nodes)
+
+
+@settings(max_examples=100, deadline=None)
+@given(worlds())
+def test_a_no_change_plan_is_empty(world: World) -> None:
+    world.states.clear()
+    world.stale.clear()
+    plan = world.plan()
+    assert plan.nodes == () and plan.blocked == ()
+    assert all(isinstance(item, SkippedNode) for item in plan.skipped)
