@@ -113,8 +113,16 @@ def test_parent_reasons_by_slot_with_tags() -> None:
     added = fingerprint(parents={**BASE.parents, "02": ParentOutput("p2", "f" * 64)})
     assert explain(BASE, added, TAGS) == ["input 02 added (from load)"]
     assert explain(added, BASE, TAGS) == ["input 02 removed (was load)"]
-    swapped = fingerprint(parents={"01": ParentOutput("p3", "d" * 64)})
+    swapped = fingerprint(parents={"01": ParentOutput("p3", "9" * 64)})
     assert explain(BASE, swapped, TAGS) == ["input 01 now from load-v2 (was clean)"]
+
+
+def test_a_parent_swapped_for_one_with_identical_outputs_changes_nothing() -> None:
+    """A copy made with its data feeds exactly the same inputs: not a reason to re-run."""
+    same_outputs = BASE.parents["01"].outputs
+    swapped = fingerprint(parents={"01": ParentOutput("p3", same_outputs)})
+    assert swapped.digest == BASE.digest
+    assert explain(BASE, swapped, TAGS) == []
 
 
 def test_parents_without_a_known_tag_are_named_by_id() -> None:

@@ -132,7 +132,9 @@ def make_fingerprint(
         "params": params_digest,
         "lock": lock_digest,
         "entry": entry,
-        "parents": {slot: [p.node_id, p.outputs] for slot, p in parents.items()},
+        # Inputs are their contents: a parent swapped for one with identical outputs (a copy
+        # made with its data, say) changes nothing the node reads.
+        "parents": {slot: p.outputs for slot, p in parents.items()},
     }
     return NodeFingerprint(
         code=dict(sorted(code.items())),

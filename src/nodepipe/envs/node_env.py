@@ -14,6 +14,9 @@ from pathlib import Path
 
 from nodepipe.envs.uv import UvRunner
 
+SYNC_MARKER = ".nodepipe-synced"
+"""File in ``.venv`` holding the hash of the lock (and interpreter) it was last synced from."""
+
 
 @dataclass(frozen=True, slots=True)
 class NodeEnvironments:
@@ -45,6 +48,27 @@ class NodeEnvironments:
             cwd=code_dir,
             action=f"sync the environment in {code_dir}",
         )
+        marker = code_dir / ".venv" / SYNC_MARKER
+        marker.write_text(self._lock_identity(code_dir), encoding="utf-8")
+
+    def ensure_synced(self, code_dir: Path) -> bool:
+        """Sync only when the lock changed since the last sync (a hash check otherwise).
+
+        Returns True when a sync was needed.
+        """
+        marker = code_dir / ".venv" / SYNC_MARKER
+        try:
+            if marker.read_text(encoding="utf-8") == self._lock_identity(code_dir):
+                return False
+        except OSError:
+            pass
+        self.sync(code_dir)
+        return True
+
+    def _lock_identity(self, code_dir: Path) -> str:
+        digest = hashlib.sha256((code_dir / "uv.lock").read_bytes())
+        digest.update(self.python.encode())
+        return digest.hexdigest()
 
     def _cached_lock_path(self, code_dir: Path) -> Path:
         digest = hashlib.sha256((code_dir / "pyproject.toml").read_bytes())

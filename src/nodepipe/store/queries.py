@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from nodepipe.domain.model import Edge, Group, Lineage, Membership, Node, Pipeline, Project
 from nodepipe.domain.states import NodeState
 from nodepipe.store import rows
+from nodepipe.store.run_queries import RunQueries
 from nodepipe.store.schema import (
     edges,
     groups,
@@ -26,20 +27,8 @@ from nodepipe.store.schema import (
 )
 
 
-class StoreSession:
+class StoreSession(RunQueries):
     """Queries within one open transaction."""
-
-    def __init__(self, connection: sa.Connection) -> None:
-        self._connection = connection
-
-    def _all(self, statement: sa.Executable) -> list[sa.RowMapping]:
-        return list(self._connection.execute(statement).mappings())
-
-    def _one(self, statement: sa.Executable) -> sa.RowMapping | None:
-        return self._connection.execute(statement).mappings().first()
-
-    def _execute(self, statement: sa.Executable) -> int:
-        return self._connection.execute(statement).rowcount
 
     # projects ---------------------------------------------------------------------------
     def insert_project(self, project: Project) -> None:

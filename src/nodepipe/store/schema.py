@@ -93,6 +93,8 @@ nodes = sa.Table(
         index=True,
     ),
     sa.Column("created_at", TIMESTAMP, nullable=False),
+    sa.Column("fingerprint", sa.Text, nullable=True),
+    sa.Column("output_digest", sa.String(64), nullable=True),
 )
 
 groups = sa.Table(
@@ -127,4 +129,47 @@ edges = sa.Table(
         "parent_id", ID, sa.ForeignKey("nodes.id", ondelete="CASCADE"), nullable=False, index=True
     ),
     sa.UniqueConstraint("parent_id", "child_id", name="uq_edges_parent_child"),
+)
+
+runs = sa.Table(
+    "runs",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("pipeline_id", ID, sa.ForeignKey("pipelines.id", ondelete="SET NULL"), nullable=True),
+    sa.Column("pipeline_tag", NAME, nullable=False),
+    sa.Column("requested_by", NAME, nullable=False),
+    sa.Column("executor", sa.String(16), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("jobs", sa.Integer, nullable=False),
+    sa.Column("force", sa.Boolean, nullable=False),
+    sa.Column("created_at", TIMESTAMP, nullable=False),
+    sa.Column("finished_at", TIMESTAMP, nullable=True),
+    sa.Column("orchestrator_pid", sa.Integer, nullable=False),
+    sa.Column("orchestrator_host", NAME, nullable=False),
+    sa.Column("orchestrator_started", sa.String(32), nullable=False),
+    sa.Index("ix_runs_pipeline_id", "pipeline_id"),
+)
+
+node_runs = sa.Table(
+    "node_runs",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("run_id", ID, sa.ForeignKey("runs.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("node_id", ID, sa.ForeignKey("nodes.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("reasons", sa.Text, nullable=False, server_default="[]"),
+    sa.Column("message", sa.Text, nullable=False, server_default=""),
+    sa.Column("created_at", TIMESTAMP, nullable=False),
+    sa.Column("started_at", TIMESTAMP, nullable=True),
+    sa.Column("finished_at", TIMESTAMP, nullable=True),
+    sa.Column("exit_code", sa.Integer, nullable=True),
+    sa.Column("pid", sa.Integer, nullable=True),
+    sa.Column("host", NAME, nullable=False, server_default=""),
+    sa.Column("fingerprint", sa.Text, nullable=True),
+    sa.Column("output_digest", sa.String(64), nullable=True),
+    sa.Column("log_file", sa.Text, nullable=False, server_default=""),
+    sa.Column("cancel_requested", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Index("ix_node_runs_run_id", "run_id"),
+    sa.Index("ix_node_runs_node_id", "node_id"),
+    sa.Index("ix_node_runs_state", "state"),
 )

@@ -62,6 +62,11 @@ class NodeFolder:
     def venv(self) -> Path:
         return self.code / ".venv"
 
+    @property
+    def fingerprint_cache(self) -> Path:
+        """Stat cache of file hashes for this node's code and outputs."""
+        return self.path / ".fingerprint-cache.json"
+
     def make_output_dirs(self) -> None:
         for directory in (self.data, self.reports, self.logs):
             directory.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,28 @@
+"""The executor interface every backend implements: start, submit, cancel, stop.
+
+``submit`` returns a ``concurrent.futures.Future`` that resolves to the ``TaskOutcome``; the
+runner turns its completion into an event, so no executor ever needs polling.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Protocol
+
+from nodepipe.execution.task import NodeTask, TaskOutcome
+
+StartedCallback = Callable[[str, int | None, str], None]
+"""Called with (node run id, process id or None, where) once the node process is up."""
+
+
+class Executor(Protocol):
+    name: str
+
+    def start(self) -> None: ...
+
+    def submit(self, task: NodeTask, on_started: StartedCallback) -> Future[TaskOutcome]: ...
+
+    def cancel(self, node_run_id: str) -> None: ...
+
+    def stop(self) -> None: ...

@@ -1,0 +1,87 @@
+"""Turning a node into a ``NodeTask``: its command line, context file content and settings."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from nodepipe.domain.errors import InvalidInputError
+from nodepipe.domain.model import Node
+from nodepipe.execution.task import NodeTask
+from nodepipe.workspace.node_config import NodeConfig
+from nodepipe.workspace.node_folder import NodeFolder
+
+RUNTIME_DIR = Path(str(resources.files("nodepipe.runtime")))
+NOTEBOOK_RUNNER = RUNTIME_DIR / "nodepipe_notebook.py"
+
+
+@dataclass(frozen=True, slots=True)
+class ParentInput:
+    slot: str
+    node_id: str
+    tag: str
+    data_dir: Path
+
+
+@dataclass(frozen=True, slots=True)
+class EnvironmentSettings:
+    """Where the node task finds uv's cache and which interpreter builds environments."""
+
+    uv_cache_dir: Path
+    python: str
+    lock_cache_dir: Path
+
+
+def command_line(folder: NodeFolder, config: NodeConfig) -> tuple[str, ...]:
+    """The argv that runs the node: its own interpreter on the entry, or the given command."""
+    if config.command is not None:
+        return config.command
+    entry = folder.code / config.entry
+    if not entry.is_file():
+        raise InvalidInputError(
+            f"the entry point {config.entry} is missing from {folder.code}; create it or set "
+            "entry/command under [tool.nodepipe] in pyproject.toml"
+        )
+    python = str(folder.venv / "bin" / "python")
+    if config.is_notebook:
+        return (python, str(NOTEBOOK_RUNNER), config.entry)
+    return (python, config.entry)
+
+
+def build_task(
+    *,
+    run_id: str,
+    node_run_id: str,
+    node: Node,
+    folder: NodeFolder,
+    config: NodeConfig,
+    params: Mapping[str, Any],
+    parents: list[ParentInput],
+    settings: EnvironmentSettings,
+) -> NodeTask:
+    context = {
+        "node": {"id": node.id, "tag": node.tag},
+        "run_id": run_id,
+        "params": dict(params),
+        "parents": [
+            {"slot": p.slot, "id": p.node_id, "tag": p.tag, "data_dir": str(p.data_dir)}
+            for p in sorted(parents, key=lambda p: p.slot)
+        ],
+    }
+    return NodeTask(
+        run_id=run_id,
+        node_run_id=node_run_id,
+        node_id=node.id,
+        tag=node.tag,
+        node_dir=str(folder.path),
+        argv=command_line(folder, config),
+        context=context,
+        runtime_dir=str(RUNTIME_DIR),
+        uv_cache_dir=str(settings.uv_cache_dir),
+        python=settings.python,
+        lock_cache_dir=str(settings.lock_cache_dir),
+        timeout=config.timeout,
+    )

@@ -1,0 +1,209 @@
+"""The one scheduling loop, shared by every executor: event driven, with a concurrency limit.
+
+The loop blocks on a queue; executor futures, cancellation requests and signals put events on
+it. Nothing sleeps or polls. When a node fails, the planned nodes below it are skipped with that
+reason while independent branches go on.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+
+from nodepipe.execution.events import (
+    Listener,
+    NodeFinished,
+    NodeSkipped,
+    NodeStarted,
+    NodeSubmitted,
+    RunEvent,
+    RunFinished,
+    RunStarted,
+)
+from nodepipe.execution.executor import Executor
+from nodepipe.execution.plan import Plan
+from nodepipe.execution.task import NodeTask, TaskOutcome
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedTask:
+    """A node's task, built when its parents are done, and the fingerprint it runs with."""
+
+    task: NodeTask
+    fingerprint: str
+
+
+Prepare = Callable[[str, dict[str, str]], PreparedTask]
+"""(node id, output digests produced so far in this run by node id) -> the task to submit."""
+
+
+@dataclass
+class _Progress:
+    done: set[str] = field(default_factory=set)
+    failed: set[str] = field(default_factory=set)
+    cancelled: set[str] = field(default_factory=set)
+    skipped: set[str] = field(default_factory=set)
+    running: dict[str, str] = field(default_factory=dict)  # node id -> node run id
+    outputs: dict[str, str] = field(default_factory=dict)
+
+    def settled(self) -> set[str]:
+        return self.done | self.failed | self.cancelled | self.skipped | set(self.running)
+
+
+@dataclass(frozen=True, slots=True)
+class _Finished:
+    node_id: str
+    outcome: TaskOutcome
+
+
+@dataclass(frozen=True, slots=True)
+class _Cancel:
+    node_ids: frozenset[str] | None  # None: the whole run
+
+
+class Runner:
+    """Runs one plan to the end with an executor, telling ``listeners`` what happens."""
+
+    def __init__(
+        self,
+        executor: Executor,
+        prepare: Prepare,
+        node_run_ids: dict[str, str],
+        listeners: Sequence[Listener],
+        jobs: int,
+        tags: dict[str, str] | None = None,
+    ) -> None:
+        self.tags = tags or {}
+        self.executor = executor
+        self.prepare = prepare
+        self.node_run_ids = node_run_ids
+        self.listeners = list(listeners)
+        self.jobs = max(1, jobs)
+        self._events: queue.Queue[_Finished | _Cancel] = queue.Queue()
+        self._cancelling = False
+        self._lock = threading.Lock()
+
+    def cancel(self, node_ids: Sequence[str] | None = None) -> None:
+        """Thread- and signal-safe: cancel some nodes, or the whole run with None."""
+        self._events.put(_Cancel(None if node_ids is None else frozenset(node_ids)))
+
+    def run(self, run_id: str, plan: Plan) -> RunFinished:
+        progress = _Progress()
+        self._emit(RunStarted(run_id, plan))
+        while True:
+            if not self._cancelling:
+                self._start_ready(run_id, plan, progress)
+            if not progress.running:
+                break
+            self._handle(run_id, plan, progress, self._events.get())
+        for node_id in plan.ids:
+            if node_id not in progress.settled():
+                self._skip(run_id, progress, node_id, "the run was cancelled")
+        finished = RunFinished(
+            run_id,
+            _status(progress, self._cancelling),
+            len(progress.done),
+            len(progress.failed),
+            len(progress.skipped),
+            len(progress.cancelled),
+        )
+        self._emit(finished)
+        return finished
+
+    def _start_ready(self, run_id: str, plan: Plan, progress: _Progress) -> None:
+        for node_id in plan.ready_after(progress.done, progress.settled()):
+            if len(progress.running) >= self.jobs:
+                return
+            self._submit(run_id, node_id, progress)
+
+    def _submit(self, run_id: str, node_id: str, progress: _Progress) -> None:
+        node_run_id = self.node_run_ids[node_id]
+        try:
+            prepared = self.prepare(node_id, dict(progress.outputs))
+        except Exception as exc:
+            outcome = TaskOutcome(node_run_id, "error", None, f"could not prepare: {exc}")
+            self._events.put(_Finished(node_id, outcome))
+            progress.running[node_id] = node_run_id
+            return
+        self._emit(
+            NodeSubmitted(
+                run_id, node_id, node_run_id, prepared.fingerprint, str(prepared.task.log_file)
+            )
+        )
+        progress.running[node_id] = node_run_id
+
+        def started(node_run: str, pid: int | None, host: str) -> None:
+            self._emit(NodeStarted(run_id, node_id, node_run, pid, host))
+
+        future = self.executor.submit(prepared.task, started)
+        future.add_done_callback(
+            lambda done: self._events.put(_finished(node_id, node_run_id, done))
+        )
+
+    def _handle(
+        self, run_id: str, plan: Plan, progress: _Progress, event: _Finished | _Cancel
+    ) -> None:
+        if isinstance(event, _Cancel):
+            self._cancel(run_id, plan, progress, event)
+            return
+        progress.running.pop(event.node_id, None)
+        outcome = event.outcome
+        self._emit(NodeFinished(run_id, event.node_id, outcome.node_run_id, outcome))
+        if outcome.status == "completed":
+            progress.done.add(event.node_id)
+            if outcome.output_digest is not None:
+                progress.outputs[event.node_id] = outcome.output_digest
+            return
+        (progress.cancelled if outcome.status == "cancelled" else progress.failed).add(
+            event.node_id
+        )
+        verb = "was cancelled" if outcome.status == "cancelled" else "failed"
+        self._skip_below(run_id, plan, progress, event.node_id, verb)
+
+    def _skip_below(
+        self, run_id: str, plan: Plan, progress: _Progress, node_id: str, verb: str
+    ) -> None:
+        tag = self.tags.get(node_id, node_id)
+        for below in plan.downstream(node_id):
+            if below not in progress.settled():
+                self._skip(run_id, progress, below, f"upstream {tag} {verb}")
+
+    def _cancel(self, run_id: str, plan: Plan, progress: _Progress, event: _Cancel) -> None:
+        targets = set(plan.ids) if event.node_ids is None else set(event.node_ids)
+        if event.node_ids is None:
+            self._cancelling = True
+        for node_id, node_run_id in list(progress.running.items()):
+            if node_id in targets:
+                self.executor.cancel(node_run_id)
+        for node_id in plan.ids:
+            if node_id in targets and node_id not in progress.settled():
+                self._skip(run_id, progress, node_id, "cancelled before it started")
+                self._skip_below(run_id, plan, progress, node_id, "was cancelled")
+
+    def _skip(self, run_id: str, progress: _Progress, node_id: str, reason: str) -> None:
+        progress.skipped.add(node_id)
+        self._emit(NodeSkipped(run_id, node_id, self.node_run_ids[node_id], reason))
+
+    def _emit(self, event: RunEvent) -> None:
+        with self._lock:
+            for listener in self.listeners:
+                listener(event)
+
+
+def _finished(node_id: str, node_run_id: str, future: Future[TaskOutcome]) -> _Finished:
+    error = future.exception()
+    if error is None:
+        return _Finished(node_id, future.result())
+    status = "cancelled" if type(error).__name__ == "TaskCancelledError" else "error"
+    return _Finished(
+        node_id, TaskOutcome(node_run_id, status, None, f"{type(error).__name__}: {error}")
+    )
+
+
+def _status(progress: _Progress, cancelled: bool) -> str:
+    if cancelled or (progress.cancelled and not progress.failed):
+        return "cancelled"
+    return "failed" if progress.failed else "completed"

@@ -1,0 +1,74 @@
+"""Building each node's task at the moment it can start, from the finished parents' outputs."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from nodepipe.domain.model import Edge, PipelineView
+from nodepipe.domain.staleness import ParentOutput
+from nodepipe.execution.launch import EnvironmentSettings, ParentInput, build_task
+from nodepipe.execution.runner import PreparedTask
+from nodepipe.services.context import WorkspaceContext
+from nodepipe.services.status import NodeStatusView
+from nodepipe.workspace.fingerprint import fingerprint_node
+from nodepipe.workspace.node_folder import NodeFolder
+
+
+@dataclass(frozen=True, slots=True)
+class TaskPreparer:
+    """Called by the runner when a node may start; fingerprints it against its parents' outputs.
+
+    A parent that ran in this run contributes the digest it just produced; any other parent the
+    digest of its last successful run.
+    """
+
+    context: WorkspaceContext
+    run_id: str
+    view: PipelineView
+    statuses: dict[str, NodeStatusView]
+    node_run_ids: dict[str, str]
+
+    def __call__(self, node_id: str, outputs: dict[str, str]) -> PreparedTask:
+        layout = self.context.layout
+        inputs = [e for e in self.view.edges if e.child_id == node_id]
+        status = self.statuses[node_id]
+        folder = NodeFolder(layout.node_dir(node_id))
+        config = status.config
+        entry = " ".join(config.command) if config.command else config.entry
+        fingerprint = fingerprint_node(
+            folder, self._parent_outputs(inputs, outputs), entry, folder.fingerprint_cache
+        )
+        task = build_task(
+            run_id=self.run_id,
+            node_run_id=self.node_run_ids[node_id],
+            node=status.item.node,
+            folder=folder,
+            config=config,
+            params=fingerprint.params,
+            parents=[
+                ParentInput(
+                    e.slot,
+                    e.parent_id,
+                    self.view.node(e.parent_id).node.tag,
+                    layout.node_dir(e.parent_id) / "data",
+                )
+                for e in inputs
+            ],
+            settings=EnvironmentSettings(
+                layout.uv_cache_dir, self.context.config.python, layout.lock_cache_dir
+            ),
+        )
+        return PreparedTask(task, json.dumps(fingerprint.to_dict()))
+
+    def _parent_outputs(
+        self, inputs: list[Edge], produced: dict[str, str]
+    ) -> dict[str, ParentOutput]:
+        with self.context.store.read() as session:
+            stored = session.node_fingerprints({e.parent_id for e in inputs})
+        return {
+            e.slot: ParentOutput(
+                e.parent_id, produced.get(e.parent_id) or stored[e.parent_id][1] or ""
+            )
+            for e in inputs
+        }

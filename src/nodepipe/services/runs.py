@@ -1,0 +1,308 @@
+"""Use cases of running pipelines: status and why, plan (dry run), run, history, logs, kill."""
+
+from __future__ import annotations
+
+import builtins
+import getpass
+import os
+import signal
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from types import FrameType
+
+from nodepipe.domain.errors import ConflictError, NotFoundError
+from nodepipe.domain.ids import new_id
+from nodepipe.domain.model import Pipeline, PipelineView
+from nodepipe.domain.runs import NodeRun, NodeRunState, Run, RunStatus
+from nodepipe.domain.states import NodeState
+from nodepipe.execution.events import Listener, RunFinished
+from nodepipe.execution.plan import NodeStatus, Plan, Selection, plan_run
+from nodepipe.execution.recorder import StoreRecorder
+from nodepipe.execution.recovery import orchestrator_alive, recover_interrupted, this_process
+from nodepipe.execution.runner import Runner
+from nodepipe.services import resolver
+from nodepipe.services.context import WorkspaceContext
+from nodepipe.services.executors import make_executor
+from nodepipe.services.guards import check_pipeline_editable
+from nodepipe.services.node_tasks import TaskPreparer
+from nodepipe.services.pipelines import pipeline_view
+from nodepipe.services.status import NodeStatusView, compute_statuses
+from nodepipe.store.queries import StoreSession
+
+_ACTIVE_RUNNERS: dict[str, Runner] = {}
+"""Runs orchestrated by this process, so a kill from the same process needs no signal."""
+
+
+@dataclass(frozen=True, slots=True)
+class RunRequest:
+    pipeline: str
+    only: Sequence[str] | None = None
+    from_: Sequence[str] | None = None
+    to: Sequence[str] | None = None
+    force: bool = False
+    jobs: int | None = None
+    executor: str = "local"
+    ray_address: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineStatus:
+    view: PipelineView
+    nodes: dict[str, NodeStatusView]
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    """What a run request did: the plan, the run id (None when nothing needed to run), the end."""
+
+    status: PipelineStatus
+    plan: Plan
+    run_id: str | None = None
+    finished: RunFinished | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class RunService:
+    context: WorkspaceContext
+
+    def recover(self) -> list[NodeRun]:
+        """Mark runs whose nodepipe process died as interrupted (see execution.recovery)."""
+        return recover_interrupted(self.context.store, self.context.layout)
+
+    def status(self, pipeline: str) -> PipelineStatus:
+        self.recover()
+        with self.context.store.read() as session:
+            view = pipeline_view(session, resolver.pipeline(session, pipeline))
+            return PipelineStatus(view, compute_statuses(self.context, session, view))
+
+    def plan(self, request: RunRequest) -> RunResult:
+        """What ``run`` would do, and why, without running or claiming anything."""
+        status = self.status(request.pipeline)
+        with self.context.store.read() as session:
+            plan = self._plan(session, status, request)
+        return RunResult(status, plan, tags=_tags(status.view))
+
+    def run(self, request: RunRequest, listeners: Sequence[Listener] = ()) -> RunResult:
+        """Run what is stale or never ran (everything selected with ``force``)."""
+        status = self.status(request.pipeline)
+        check_pipeline_editable(status.view.pipeline)
+        jobs = request.jobs or os.cpu_count() or 1
+        run, plan, previous = self._claim(status, request, jobs)
+        tags = _tags(status.view)
+        if run is None:
+            return RunResult(status, plan, tags=tags)
+        executor = make_executor(request.executor, jobs, request.ray_address)
+        recorder = StoreRecorder(self.context.store, previous)
+        node_run_ids = self._node_run_ids(run.id)
+        runner = Runner(
+            executor,
+            self._preparer(run.id, status, node_run_ids),
+            node_run_ids,
+            [recorder, *listeners],
+            jobs,
+            tags,
+        )
+        _ACTIVE_RUNNERS[run.id] = runner
+        try:
+            executor.start()
+            with self._signals(runner, run.id):
+                finished = runner.run(run.id, plan)
+        finally:
+            executor.stop()
+            _ACTIVE_RUNNERS.pop(run.id, None)
+        return RunResult(status, plan, run.id, finished, tags)
+
+    def _plan(self, session: StoreSession, status: PipelineStatus, request: RunRequest) -> Plan:
+        view = status.view
+        fresh = session.get_nodes(view.node_ids)
+        statuses = [
+            NodeStatus(
+                node_id,
+                view.node(node_id).node.tag,
+                fresh[node_id].state,
+                status.nodes[node_id].own_reasons,
+                view.node(node_id).is_reference,
+                fresh[node_id].locked,
+            )
+            for node_id in view.node_ids
+        ]
+        return plan_run(
+            statuses, view.edges, self._selection(session, view.pipeline, request), request.force
+        )
+
+    @staticmethod
+    def _selection(session: StoreSession, pipeline: Pipeline, request: RunRequest) -> Selection:
+        def ids(names: Sequence[str] | None) -> frozenset[str] | None:
+            if names is None:
+                return None
+            return frozenset(n.id for n in resolver.nodes(session, list(names), pipeline))
+
+        return Selection(only=ids(request.only), from_=ids(request.from_), to=ids(request.to))
+
+    def _claim(
+        self, status: PipelineStatus, request: RunRequest, jobs: int
+    ) -> tuple[Run | None, Plan, dict[str, tuple[NodeState, str]]]:
+        """Plan and claim the planned nodes in one write transaction (no double runs)."""
+        with self.context.store.write() as session:
+            plan = self._plan(session, status, request)
+            if not plan:
+                return None, plan, {}
+            pid, host, started = this_process()
+            now = datetime.now(UTC)
+            run = Run(
+                new_id(),
+                status.view.pipeline.id,
+                status.view.pipeline.tag,
+                getpass.getuser(),
+                request.executor,
+                RunStatus.RUNNING,
+                jobs,
+                request.force,
+                now,
+                None,
+                pid,
+                host,
+                started,
+            )
+            session.insert_run(run)
+            nodes = session.get_nodes(plan.ids)
+            previous = {i: (nodes[i].state, nodes[i].state_reason) for i in plan.ids}
+            for planned in plan.nodes:
+                session.insert_node_run(
+                    NodeRun(
+                        new_id(),
+                        run.id,
+                        planned.node_id,
+                        NodeRunState.QUEUED,
+                        planned.reasons,
+                        "",
+                        now,
+                        None,
+                        None,
+                        None,
+                        None,
+                        "",
+                        None,
+                        None,
+                        "",
+                        False,
+                    )
+                )
+                session.update_node(planned.node_id, state=NodeState.QUEUED, state_reason="")
+            return run, plan, previous
+
+    def _node_run_ids(self, run_id: str) -> dict[str, str]:
+        with self.context.store.read() as session:
+            return {nr.node_id: nr.id for nr in session.node_runs_of_run(run_id)}
+
+    def _preparer(
+        self, run_id: str, status: PipelineStatus, node_run_ids: dict[str, str]
+    ) -> TaskPreparer:
+        return TaskPreparer(self.context, run_id, status.view, status.nodes, node_run_ids)
+
+    @contextmanager
+    def _signals(self, runner: Runner, run_id: str) -> Iterator[None]:
+        """Ctrl-C or SIGTERM cancel the run; SIGUSR1 means `nodepipe kill` asked for nodes."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def cancel_all(signum: int, frame: FrameType | None) -> None:
+            runner.cancel(None)
+
+        def cancel_requested(signum: int, frame: FrameType | None) -> None:
+            with self.context.store.read() as session:
+                wanted = [
+                    nr.node_id for nr in session.node_runs_of_run(run_id) if nr.cancel_requested
+                ]
+            runner.cancel(wanted)
+
+        saved = {
+            sig: signal.signal(sig, handler)
+            for sig, handler in (
+                (signal.SIGINT, cancel_all),
+                (signal.SIGTERM, cancel_all),
+                (signal.SIGUSR1, cancel_requested),
+            )
+        }
+        try:
+            yield
+        finally:
+            for sig, handler in saved.items():
+                signal.signal(sig, handler)
+
+    # history, logs, kill -------------------------------------------------------------------
+    def history(self, pipeline: str | None = None, limit: int = 50) -> builtins.list[Run]:
+        self.recover()
+        with self.context.store.read() as session:
+            pipeline_id = resolver.pipeline(session, pipeline).id if pipeline else None
+            return session.list_runs(pipeline_id, limit)
+
+    def node_runs(self, run_id: str) -> builtins.list[NodeRun]:
+        with self.context.store.read() as session:
+            run = _run_by_prefix(session, run_id)
+            return session.node_runs_of_run(run.id)
+
+    def node_history(self, node: str, pipeline: str | None = None) -> builtins.list[NodeRun]:
+        with self.context.store.read() as session:
+            within = resolver.pipeline(session, pipeline) if pipeline else None
+            return session.node_runs_of_node(resolver.node(session, node, within).id)
+
+    def log(self, node: str, run_id: str | None = None, pipeline: str | None = None) -> NodeRun:
+        """The node run whose log to show: the latest one, or the one of ``run_id``."""
+        with self.context.store.read() as session:
+            within = resolver.pipeline(session, pipeline) if pipeline else None
+            target = resolver.node(session, node, within)
+            history = [nr for nr in session.node_runs_of_node(target.id, 200) if nr.log_file]
+            if run_id is not None:
+                history = [nr for nr in history if nr.run_id.startswith(run_id)]
+            if not history:
+                suffix = f" in run {run_id}" if run_id else ""
+                raise NotFoundError(f"node {target.tag!r} has no log{suffix}: it never ran")
+            return history[0]
+
+    def kill(
+        self, nodes: Sequence[str] = (), pipeline: str | None = None
+    ) -> builtins.list[NodeRun]:
+        """Cancel the queued or running node runs of ``nodes`` (or of the whole pipeline)."""
+        self.recover()
+        with self.context.store.write() as session:
+            within = resolver.pipeline(session, pipeline) if pipeline else None
+            if nodes:
+                targets = {n.id for n in resolver.nodes(session, list(nodes), within)}
+            elif within is not None:
+                targets = {n.id for n in session.list_nodes(within.id)}
+            else:
+                raise NotFoundError("say which nodes to kill, or --pipeline")
+            active = session.active_node_runs(targets)
+            if not active:
+                raise ConflictError("nothing to kill: none of these nodes is queued or running")
+            for node_run in active:
+                session.update_node_run(node_run.id, cancel_requested=True)
+            runs = {nr.run_id: session.get_run(nr.run_id) for nr in active}
+        for run_id, run in runs.items():
+            ids = [nr.node_id for nr in active if nr.run_id == run_id]
+            if run_id in _ACTIVE_RUNNERS:
+                _ACTIVE_RUNNERS[run_id].cancel(ids)
+            elif run is not None and orchestrator_alive(run):
+                os.kill(run.orchestrator_pid, signal.SIGUSR1)
+        self.recover()
+        return active
+
+
+def _tags(view: PipelineView) -> dict[str, str]:
+    return {item.node.id: item.node.tag for item in view.nodes}
+
+
+def _run_by_prefix(session: StoreSession, run_id: str) -> Run:
+    run = session.get_run(run_id)
+    if run is None:
+        matches = [r for r in session.list_runs(limit=10_000) if r.id.startswith(run_id)]
+        if len(matches) != 1:
+            raise NotFoundError(f"no run {run_id!r}")
+        run = matches[0]
+    return run

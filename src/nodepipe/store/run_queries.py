@@ -1,0 +1,110 @@
+"""Queries on runs and node runs (part of ``StoreSession``)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection
+from dataclasses import asdict
+from typing import Any
+
+import sqlalchemy as sa
+
+from nodepipe.domain.runs import ACTIVE_NODE_RUN_STATES, NodeRun, NodeRunState, Run, RunStatus
+from nodepipe.store.base import QueryBase
+from nodepipe.store.schema import node_runs, nodes, runs
+
+
+def _run(row: sa.RowMapping) -> Run:
+    values = {key: row[key] for key in Run.__dataclass_fields__}
+    values["status"] = RunStatus(row["status"])
+    return Run(**values)
+
+
+def _node_run(row: sa.RowMapping) -> NodeRun:
+    values = {key: row[key] for key in NodeRun.__dataclass_fields__}
+    values["state"] = NodeRunState(row["state"])
+    values["reasons"] = tuple(json.loads(row["reasons"]))
+    values["cancel_requested"] = bool(row["cancel_requested"])
+    return NodeRun(**values)
+
+
+def _node_run_values(values: dict[str, Any]) -> dict[str, Any]:
+    if "reasons" in values:
+        values["reasons"] = json.dumps(list(values["reasons"]))
+    if isinstance(values.get("state"), NodeRunState):
+        values["state"] = values["state"].value
+    return values
+
+
+class RunQueries(QueryBase):
+    """Run history, the claim on nodes a run holds, and each node's last good fingerprint."""
+
+    def insert_run(self, run: Run) -> None:
+        values = asdict(run)
+        values["status"] = run.status.value
+        self._execute(runs.insert().values(**values))
+
+    def update_run(self, run_id: str, **values: Any) -> None:
+        if isinstance(values.get("status"), RunStatus):
+            values["status"] = values["status"].value
+        self._execute(runs.update().where(runs.c.id == run_id).values(**values))
+
+    def get_run(self, run_id: str) -> Run | None:
+        row = self._one(runs.select().where(runs.c.id == run_id))
+        return _run(row) if row else None
+
+    def list_runs(self, pipeline_id: str | None = None, limit: int = 50) -> list[Run]:
+        statement = runs.select().order_by(runs.c.created_at.desc()).limit(limit)
+        if pipeline_id is not None:
+            statement = statement.where(runs.c.pipeline_id == pipeline_id)
+        return [_run(r) for r in self._all(statement)]
+
+    def runs_with_status(self, status: RunStatus) -> list[Run]:
+        return [_run(r) for r in self._all(runs.select().where(runs.c.status == status.value))]
+
+    def insert_node_run(self, node_run: NodeRun) -> None:
+        self._execute(node_runs.insert().values(**_node_run_values(asdict(node_run))))
+
+    def update_node_run(self, node_run_id: str, **values: Any) -> None:
+        statement = node_runs.update().where(node_runs.c.id == node_run_id)
+        self._execute(statement.values(**_node_run_values(values)))
+
+    def get_node_run(self, node_run_id: str) -> NodeRun | None:
+        row = self._one(node_runs.select().where(node_runs.c.id == node_run_id))
+        return _node_run(row) if row else None
+
+    def node_runs_of_run(self, run_id: str) -> list[NodeRun]:
+        statement = node_runs.select().where(node_runs.c.run_id == run_id)
+        return [_node_run(r) for r in self._all(statement.order_by(node_runs.c.created_at))]
+
+    def node_runs_of_node(self, node_id: str, limit: int = 20) -> list[NodeRun]:
+        statement = (
+            node_runs.select()
+            .where(node_runs.c.node_id == node_id)
+            .order_by(node_runs.c.created_at.desc())
+            .limit(limit)
+        )
+        return [_node_run(r) for r in self._all(statement)]
+
+    def active_node_runs(self, node_ids: Collection[str] | None = None) -> list[NodeRun]:
+        """Node runs queued or running (in any run), optionally only for ``node_ids``."""
+        states = [state.value for state in ACTIVE_NODE_RUN_STATES]
+        statement = node_runs.select().where(node_runs.c.state.in_(states))
+        if node_ids is not None:
+            statement = statement.where(node_runs.c.node_id.in_(list(node_ids)))
+        return [_node_run(r) for r in self._all(statement)]
+
+    def node_fingerprints(
+        self, node_ids: Collection[str]
+    ) -> dict[str, tuple[str | None, str | None]]:
+        """For each node: (fingerprint JSON of its last successful run, its output digest)."""
+        statement = sa.select(nodes.c.id, nodes.c.fingerprint, nodes.c.output_digest).where(
+            nodes.c.id.in_(list(node_ids))
+        )
+        return {r["id"]: (r["fingerprint"], r["output_digest"]) for r in self._all(statement)}
+
+    def set_node_fingerprint(
+        self, node_id: str, fingerprint: str | None, output_digest: str | None
+    ) -> None:
+        statement = nodes.update().where(nodes.c.id == node_id)
+        self._execute(statement.values(fingerprint=fingerprint, output_digest=output_digest))

@@ -1,0 +1,98 @@
+"""A node's run settings, from ``[tool.nodepipe]`` in its ``code/pyproject.toml``.
+
+```toml
+[tool.nodepipe]
+entry = "main.py"            # a Python file, or a notebook (.ipynb) run with the node's interpreter
+# command = ["octave", "--no-gui", "run.m"]   # or any command, run in code/ (replaces entry)
+timeout = 3600               # seconds; the run is killed and fails after that
+[tool.nodepipe.resources]    # what the Ray executor reserves for this node
+cpus = 1
+gpus = 0
+memory = "2GB"
+```
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nodepipe.domain.errors import InvalidInputError
+from nodepipe.workspace.node_folder import ENTRY_POINT
+
+_MEMORY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]?)i?B?\s*$", re.IGNORECASE)
+_UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
+
+
+@dataclass(frozen=True, slots=True)
+class Resources:
+    cpus: float = 1.0
+    gpus: float = 0.0
+    memory_bytes: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NodeConfig:
+    entry: str = ENTRY_POINT
+    command: tuple[str, ...] | None = None
+    timeout: float | None = None
+    resources: Resources = field(default_factory=Resources)
+
+    @property
+    def is_notebook(self) -> bool:
+        return self.command is None and self.entry.endswith(".ipynb")
+
+
+def read_node_config(pyproject: Path) -> NodeConfig:
+    """The ``[tool.nodepipe]`` settings; InvalidInputError naming the file when malformed."""
+    try:
+        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise InvalidInputError(f"cannot read {pyproject}: {exc}") from exc
+    section = data.get("tool", {}).get("nodepipe", {})
+    try:
+        return _parse(section)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInputError(f"bad [tool.nodepipe] in {pyproject}: {exc}") from exc
+
+
+def _parse(section: dict[str, Any]) -> NodeConfig:
+    entry = section.get("entry", ENTRY_POINT)
+    if not isinstance(entry, str) or not entry or ".." in Path(entry).parts:
+        raise ValueError(f"entry must be a file inside code/, got {entry!r}")
+    command = section.get("command")
+    if command is not None and (
+        not isinstance(command, list) or not command or not all(isinstance(c, str) for c in command)
+    ):
+        raise ValueError("command must be a non-empty list of strings")
+    timeout = section.get("timeout")
+    if timeout is not None and (not isinstance(timeout, int | float) or timeout <= 0):
+        raise ValueError("timeout must be a positive number of seconds")
+    return NodeConfig(
+        entry=entry,
+        command=tuple(command) if command else None,
+        timeout=float(timeout) if timeout is not None else None,
+        resources=_resources(section.get("resources", {})),
+    )
+
+
+def _resources(section: dict[str, Any]) -> Resources:
+    cpus = float(section.get("cpus", 1))
+    gpus = float(section.get("gpus", 0))
+    if cpus < 0 or gpus < 0:
+        raise ValueError("cpus and gpus cannot be negative")
+    memory = section.get("memory")
+    return Resources(cpus, gpus, None if memory is None else parse_memory(memory))
+
+
+def parse_memory(value: int | str) -> int:
+    """Bytes from ``2147483648``, ``"2GB"``, ``"512MiB"``..."""
+    if isinstance(value, int):
+        return value
+    match = _MEMORY.match(str(value))
+    if not match:
+        raise ValueError(f"memory must look like 512MB or 2GB, got {value!r}")
+    return int(float(match.group(1)) * _UNITS[match.group(2).upper()])
