@@ -8,7 +8,7 @@ from typing import Annotated
 import click
 import typer
 
-from nodepipe.cli import edges, groups, nodes, pipelines, projects
+from nodepipe.cli import edges, groups, nodes, pipelines, projects, runs
 from nodepipe.cli.demo import demo
 from nodepipe.cli.errors import exit_code_for
 from nodepipe.cli.options import JsonFlag
@@ -32,6 +32,8 @@ app.add_typer(groups.app, name="group")
 app.command("connect")(edges.connect)
 app.command("disconnect")(edges.disconnect)
 app.command("demo")(demo)
+for command in (runs.run, runs.status, runs.runs, runs.logs, runs.kill):
+    app.command(command.__name__)(command)
 
 
 @app.callback()

@@ -13,6 +13,7 @@ from nodepipe.execution.task import TaskOutcome
 class RunStarted:
     run_id: str
     plan: Plan
+    tags: dict[str, str]
 
 
 @dataclass(frozen=True, slots=True)

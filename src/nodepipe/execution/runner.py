@@ -92,7 +92,7 @@ class Runner:
 
     def run(self, run_id: str, plan: Plan) -> RunFinished:
         progress = _Progress()
-        self._emit(RunStarted(run_id, plan))
+        self._emit(RunStarted(run_id, plan, self.tags))
         while True:
             if not self._cancelling:
                 self._start_ready(run_id, plan, progress)

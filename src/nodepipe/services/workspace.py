@@ -12,6 +12,7 @@ from nodepipe.services.nodes import NodeService
 from nodepipe.services.pipeline_copies import PipelineCopyService
 from nodepipe.services.pipelines import PipelineService
 from nodepipe.services.projects import ProjectService
+from nodepipe.services.runs import RunService
 
 
 class Workspace:
@@ -31,11 +32,17 @@ class Workspace:
         self.node_copies = NodeCopyService(context)
         self.edges = EdgeService(context)
         self.groups = GroupService(context)
+        self.runs = RunService(context)
 
     @classmethod
     def open(cls, path: Path | str | None = None) -> Workspace:
-        """The workspace at ``path``, $NODEPIPE_WORKSPACE, or the nearest one upwards."""
-        return cls(open_context(path))
+        """The workspace at ``path``, $NODEPIPE_WORKSPACE, or the nearest one upwards.
+
+        Runs left ``running`` by a nodepipe process that died are settled first.
+        """
+        workspace = cls(open_context(path))
+        workspace.runs.recover()
+        return workspace
 
     @classmethod
     def init(

@@ -1,0 +1,130 @@
+"""Live progress of a run in the terminal (rich), or one JSON object per event (--json)."""
+
+from __future__ import annotations
+
+import json
+import time
+from types import TracebackType
+
+from rich.live import Live
+from rich.table import Table
+from rich.text import Text
+
+from nodepipe.cli.output import console, to_jsonable
+from nodepipe.execution.events import (
+    NodeFinished,
+    NodeSkipped,
+    NodeStarted,
+    NodeSubmitted,
+    RunEvent,
+    RunFinished,
+    RunStarted,
+)
+
+
+class JsonEvents:
+    """Streams each run event as one line of JSON on stdout."""
+
+    def __init__(self) -> None:
+        self.tags: dict[str, str] = {}
+
+    def __call__(self, event: RunEvent) -> None:
+        data = to_jsonable(event)
+        if isinstance(event, NodeSubmitted):
+            data.pop("fingerprint")
+        if isinstance(event, RunStarted):
+            self.tags = event.tags
+            data = {
+                "run_id": event.run_id,
+                "plan": [
+                    {"node_id": p.node_id, "tag": self.tags.get(p.node_id), "reasons": p.reasons}
+                    for p in event.plan.nodes
+                ],
+            }
+        node_id = getattr(event, "node_id", None)
+        if node_id is not None:
+            data["tag"] = self.tags.get(node_id)
+        data["event"] = _snake(type(event).__name__)
+        print(json.dumps(data), flush=True)
+
+
+def _snake(name: str) -> str:
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name).lstrip("_")
+
+
+class LiveProgress:
+    """A live line: a bar, done/running/failed counts, elapsed time, the nodes running now.
+
+    The display starts with the run and stops with it; use it as a context manager so that it
+    also stops when the run raises.
+    """
+
+    def __init__(self) -> None:
+        self.tags: dict[str, str] = {}
+        self.total = 0
+        self.done = self.failed = self.skipped = self.cancelled = 0
+        self.running: dict[str, float] = {}
+        self.started = time.monotonic()
+        self.live = Live(console=console, refresh_per_second=8, transient=True)
+
+    def __enter__(self) -> LiveProgress:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.live.stop()
+
+    def __call__(self, event: RunEvent) -> None:
+        if isinstance(event, RunStarted):
+            self.tags = event.tags
+            self.total = len(event.plan.nodes)
+            self.started = time.monotonic()
+            self.live.start()
+        elif isinstance(event, NodeStarted):
+            self.running[event.node_id] = time.monotonic()
+        elif isinstance(event, NodeFinished):
+            self.running.pop(event.node_id, None)
+            self._count(event)
+        elif isinstance(event, NodeSkipped):
+            self.skipped += 1
+            console.print(f"[dim]skipped[/] {self.tags.get(event.node_id)}: {event.reason}")
+        elif isinstance(event, RunFinished):
+            self.running.clear()
+            self.live.stop()
+            return
+        self.live.update(self._render())
+
+    def _count(self, event: NodeFinished) -> None:
+        tag = self.tags.get(event.node_id, event.node_id)
+        status = event.outcome.status
+        if status == "completed":
+            self.done += 1
+            console.print(f"[green]✔[/] {tag}")
+        elif status == "cancelled":
+            self.cancelled += 1
+            console.print(f"[magenta]✖[/] {tag} cancelled")
+        else:
+            self.failed += 1
+            console.print(f"[red]✘[/] {tag} {status}: {event.outcome.message}")
+
+    def _render(self) -> Table:
+        settled = self.done + self.failed + self.skipped + self.cancelled
+        width = 30
+        filled = int(width * settled / self.total) if self.total else 0
+        bar = Text("━" * filled, style="green") + Text("━" * (width - filled), style="grey37")
+        elapsed = time.monotonic() - self.started
+        grid = Table.grid(padding=(0, 1))
+        running = ", ".join(self.tags.get(n, n) for n in self.running)
+        grid.add_row(
+            bar,
+            f"{settled}/{self.total} done: [green]{self.done}[/] ok, [blue]{len(self.running)}[/]"
+            f" running, [red]{self.failed}[/] failed, {self.skipped} skipped",
+            f"{elapsed:5.1f}s",
+        )
+        if running:
+            grid.add_row("", f"[blue]running:[/] {running}", "")
+        return grid
