@@ -165,6 +165,9 @@ class NodeProcess:
 
     def _finish(self, exit_code: int, timed_out: bool, started: datetime) -> TaskOutcome:
         task = self.task
+        ending = "killed on request" if self._cancelled.is_set() else describe_exit(exit_code)
+        with task.log_file.open("a", encoding="utf-8") as log:
+            log.write(f"# nodepipe: {ending}\n")
         if exit_code == 0 and not self._cancelled.is_set():
             promote(task.folder, task.node_run_id)
             digest = fingerprint_outputs(task.folder.data, task.folder.fingerprint_cache)

@@ -1,0 +1,169 @@
+"""Runs as real processes: kill ends the process group, a dead orchestrator leaves no node
+running after the next command, and two runs at once never run a node twice."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+import nodepipe
+from nodepipe import NodeState
+from nodepipe.domain.runs import NodeRunState
+from nodepipe.services.runs import RunRequest, RunResult
+
+NODEPIPE = str(Path(sys.executable).parent / "nodepipe")
+
+SLEEPER = """\
+import os, subprocess, sys, time, pathlib
+child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+pathlib.Path(os.environ["NODEPIPE_REPORTS_DIR"], "pids").write_text(f"{os.getpid()} {child.pid}")
+time.sleep(600)
+"""
+QUICK = "import nodepipe_node as n\n(n.data_dir() / 'out.txt').write_text('good')\n"
+
+
+def wait_for(path: Path, seconds: float = 60) -> str:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if path.exists() and path.read_text().strip():
+            return path.read_text()
+        time.sleep(0.05)
+    raise AssertionError(f"{path} never appeared")
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    status = Path(f"/proc/{pid}/status").read_text()
+    return "State:\tZ" not in status
+
+
+def gone(pid: int, seconds: float = 15) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if not alive(pid):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.fixture
+def sleeping_load(chain: nodepipe.Workspace) -> nodepipe.Workspace:
+    """The chain ran once with good outputs; now load's code sleeps (with a child process)."""
+    for tag in ("load", "clean", "plot"):
+        (chain.nodes.path(tag) / "code" / "main.py").write_text(QUICK)
+    chain.runs.run(RunRequest("baseline"))
+    (chain.nodes.path("load") / "code" / "main.py").write_text(SLEEPER)
+    return chain
+
+
+def pids_of(ws: nodepipe.Workspace) -> list[int]:
+    return [int(p) for p in wait_for(ws.nodes.path("load") / "reports" / "pids").split()]
+
+
+def test_kill_ends_the_process_group_and_keeps_outputs(sleeping_load: nodepipe.Workspace) -> None:
+    ws = sleeping_load
+    results: list[RunResult] = []
+    worker = threading.Thread(target=lambda: results.append(ws.runs.run(RunRequest("baseline"))))
+    worker.start()
+    pids = pids_of(ws)
+    assert all(alive(pid) for pid in pids)
+    killed = ws.runs.kill(["load"])
+    assert [nr.node_id for nr in killed] == [ws.nodes.get("load").id]
+    worker.join(60)
+    assert all(gone(pid) for pid in pids)
+    (result,) = results
+    assert result.finished is not None and result.finished.status == "cancelled"
+    assert ws.nodes.get("load").state is NodeState.CANCELLED
+    states = {nr.node_id: nr.state for nr in ws.runs.node_runs(result.run_id or "")}
+    assert states[ws.nodes.get("clean").id] is NodeRunState.SKIPPED
+    assert (ws.nodes.path("load") / "data" / "out.txt").read_text() == "good"
+
+
+def test_kill_from_another_process(sleeping_load: nodepipe.Workspace) -> None:
+    ws = sleeping_load
+    orchestrator = subprocess.Popen(
+        [NODEPIPE, "run", "baseline"],
+        cwd=ws.root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    pids = pids_of(ws)
+    killer = subprocess.run(
+        [NODEPIPE, "kill", "load"], cwd=ws.root, capture_output=True, text=True, check=False
+    )
+    assert killer.returncode == 0, killer.stderr
+    out, err = orchestrator.communicate(timeout=60)
+    assert orchestrator.returncode == 130, out + err
+    assert "load cancelled" in out
+    assert all(gone(pid) for pid in pids)
+    assert ws.nodes.get("load").state is NodeState.CANCELLED
+
+
+def test_killed_orchestrator_leaves_nothing_running(sleeping_load: nodepipe.Workspace) -> None:
+    ws = sleeping_load
+    orchestrator = subprocess.Popen(
+        [NODEPIPE, "run", "baseline"],
+        cwd=ws.root,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    pids = pids_of(ws)
+    orchestrator.send_signal(signal.SIGKILL)
+    orchestrator.wait(30)
+    assert all(alive(pid) for pid in pids)  # the orphans are still there
+    assert ws.nodes.get("load").state is NodeState.RUNNING
+    status = subprocess.run(
+        [NODEPIPE, "status", "baseline", "--json"],
+        cwd=ws.root,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    states = {row["tag"]: row for row in json.loads(status.stdout)}
+    assert states["load"]["state"] == "failed"
+    assert "interrupted" in states["load"]["reasons"][0]
+    assert all(s["state"] not in ("running", "queued") for s in states.values())
+    assert all(gone(pid) for pid in pids)
+    assert (ws.nodes.path("load") / "data" / "out.txt").read_text() == "good"
+    assert not any((ws.nodes.path("load") / ".staging").iterdir())
+    (run,) = [r for r in ws.runs.history("baseline") if r.status.value != "completed"]
+    assert run.status.value == "interrupted"
+
+
+def test_two_runs_at_once_never_run_a_node_twice(chain: nodepipe.Workspace) -> None:
+    slow = "import time, nodepipe_node as n\ntime.sleep(1)\n(n.data_dir() / 'x').write_text('1')\n"
+    for tag in ("load", "clean", "plot"):
+        (chain.nodes.path(tag) / "code" / "main.py").write_text(slow)
+    runs = [
+        subprocess.Popen(
+            [NODEPIPE, "run", "baseline", "--json"],
+            cwd=chain.root,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    for process in runs:
+        out, err = process.communicate(timeout=120)
+        assert process.returncode == 0, out + err
+    history = chain.runs.history("baseline")
+    completed: dict[str, int] = {}
+    for run in history:
+        for nr in chain.runs.node_runs(run.id):
+            if nr.state is NodeRunState.COMPLETED:
+                completed[nr.node_id] = completed.get(nr.node_id, 0) + 1
+    assert sorted(completed.values()) == [1, 1, 1]
+    assert all(n.state is NodeState.COMPLETED for n in chain.nodes.list("baseline"))

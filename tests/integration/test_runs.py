@@ -1,0 +1,230 @@
+"""Running pipelines for real: staleness with reasons, selections, failures, outputs, history."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import nodepipe
+from nodepipe import NodeState
+from nodepipe.domain.runs import NodeRunState
+from nodepipe.services.runs import RunRequest, RunResult
+
+COPY_INPUTS = """\
+import nodepipe_node as node
+out = node.data_dir()
+text = "".join(
+    (p.data_dir / "out.txt").read_text() for p in node.parents()
+)
+(out / "out.txt").write_text(text + node.tag() + str(node.params().get("n", "")) + ";")
+"""
+
+
+def write_main(ws: nodepipe.Workspace, node: str, code: str) -> None:
+    (ws.nodes.path(node) / "code" / "main.py").write_text(code)
+
+
+def ran(result: RunResult) -> list[str]:
+    """Tags of the nodes a run planned, in order."""
+    return [result.tags[p.node_id] for p in result.plan.nodes]
+
+
+def output(ws: nodepipe.Workspace, node: str) -> str:
+    return (ws.nodes.path(node) / "data" / "out.txt").read_text()
+
+
+@pytest.fixture
+def pipeline(chain: nodepipe.Workspace) -> nodepipe.Workspace:
+    """load → clean → plot, each appending its tag to what its parents wrote."""
+    for tag in ("load", "clean", "plot"):
+        write_main(chain, tag, COPY_INPUTS)
+    return chain
+
+
+def test_first_run_runs_everything_then_nothing(pipeline: nodepipe.Workspace) -> None:
+    first = pipeline.runs.run(RunRequest("baseline"))
+    assert ran(first) == ["load", "clean", "plot"]
+    assert first.finished is not None and first.finished.completed == 3
+    assert output(pipeline, "plot") == "load;clean;plot;"
+    again = pipeline.runs.run(RunRequest("baseline"))
+    assert again.run_id is None and ran(again) == []
+    assert {s.reason for s in again.plan.skipped} == {"up to date"}
+
+
+def test_only_stale_nodes_rerun_with_reasons(pipeline: nodepipe.Workspace) -> None:
+    pipeline.runs.run(RunRequest("baseline"))
+    main = pipeline.nodes.path("clean") / "code" / "main.py"
+    main.write_text(main.read_text() + "# edited\n")
+    status = pipeline.runs.status("baseline")
+    why = {s.item.node.tag: (s.state, s.reasons) for s in status.nodes.values()}
+    assert why["load"] == (NodeState.COMPLETED, ())
+    assert why["clean"] == (NodeState.STALE, ("code changed: main.py",))
+    assert why["plot"] == (NodeState.STALE, ("parent 01 (clean) is stale",))
+    result = pipeline.runs.run(RunRequest("baseline"))
+    assert ran(result) == ["clean", "plot"]
+    reasons = {result.tags[p.node_id]: p.reasons for p in result.plan.nodes}
+    assert reasons == {
+        "clean": ("code changed: main.py",),
+        "plot": ("parent 01 (clean) will re-run",),
+    }
+
+
+def test_parameter_and_lock_changes_are_explained(pipeline: nodepipe.Workspace) -> None:
+    pipeline.runs.run(RunRequest("baseline"))
+    pipeline.nodes.set_params("load", ["n=2"])
+    lock = pipeline.nodes.path("plot") / "code" / "uv.lock"
+    lock.write_text(lock.read_text() + "\n")
+    status = {s.item.node.tag: s.reasons for s in pipeline.runs.status("baseline").nodes.values()}
+    assert "parameter n changed" in status["load"][0]
+    assert any(r.startswith("lock changed") for r in status["plot"])
+    pipeline.runs.run(RunRequest("baseline"))
+    assert output(pipeline, "plot") == "load2;clean;plot;"
+
+
+def test_selections(pipeline: nodepipe.Workspace) -> None:
+    pipeline.runs.run(RunRequest("baseline"))
+    assert ran(pipeline.runs.run(RunRequest("baseline", force=True, to=["clean"]))) == [
+        "load",
+        "clean",
+    ]
+    assert ran(pipeline.runs.run(RunRequest("baseline", force=True, from_=["clean"]))) == [
+        "clean",
+        "plot",
+    ]
+    assert ran(pipeline.runs.run(RunRequest("baseline", force=True, only=["plot", "load"]))) == [
+        "load",
+        "plot",
+    ]
+    assert ran(pipeline.runs.run(RunRequest("baseline", force=True))) == ["load", "clean", "plot"]
+    dry = pipeline.runs.plan(RunRequest("baseline", force=True))
+    assert ran(dry) == ["load", "clean", "plot"] and dry.run_id is None
+
+
+def test_failure_keeps_old_outputs_and_skips_descendants_only(
+    pipeline: nodepipe.Workspace,
+) -> None:
+    """diamond-ish: load → clean → plot and load → side; clean fails, side still runs."""
+    pipeline.nodes.new("baseline", "side")
+    pipeline.edges.connect("load", "side", "baseline")
+    write_main(pipeline, "side", COPY_INPUTS)
+    pipeline.runs.run(RunRequest("baseline"))
+    before = output(pipeline, "clean")
+    write_main(
+        pipeline,
+        "clean",
+        "import nodepipe_node as n\n"
+        "(n.data_dir() / 'partial.txt').write_text('half')\nraise ValueError('bad data')\n",
+    )
+    pipeline.nodes.set_params("load", ["n=1"])
+    result = pipeline.runs.run(RunRequest("baseline"))
+    assert result.finished is not None
+    assert (result.finished.completed, result.finished.failed, result.finished.skipped) == (2, 1, 1)
+    assert output(pipeline, "clean") == before
+    assert not (pipeline.nodes.path("clean") / "data" / "partial.txt").exists()
+    assert output(pipeline, "side") == "load1;side;"
+    clean, plot = pipeline.nodes.get("clean"), pipeline.nodes.get("plot")
+    assert clean.state is NodeState.FAILED and "exited with code 1" in clean.state_reason
+    assert plot.state is NodeState.STALE  # did not run: keeps its old outputs, still stale
+    node_runs = {nr.node_id: nr for nr in pipeline.runs.node_runs(result.run_id or "")}
+    assert node_runs[plot.id].state is NodeRunState.SKIPPED
+    assert node_runs[plot.id].message == "upstream clean failed"
+    log = Path(pipeline.runs.log("clean").log_file).read_text()
+    assert "ValueError: bad data" in log and "# nodepipe: exited with code 1" in log
+
+
+def test_the_node_sees_its_context(pipeline: nodepipe.Workspace) -> None:
+    write_main(
+        pipeline,
+        "clean",
+        """\
+import json, os, nodepipe_node as node
+ctx = json.load(open(os.environ["NODEPIPE_CONTEXT"]))
+(node.data_dir() / "out.txt").write_text(json.dumps({
+    "env": {k: v for k, v in os.environ.items() if k.startswith("NODEPIPE_")},
+    "ctx": ctx, "cwd": os.getcwd(), "first": str(node.parent("01").data_dir),
+}))
+""",
+    )
+    pipeline.nodes.set_params("clean", ["lr=0.5"])
+    result = pipeline.runs.run(RunRequest("baseline", to=["clean"]))
+    seen = json.loads(output(pipeline, "clean"))
+    clean, load = pipeline.nodes.get("clean"), pipeline.nodes.get("load")
+    folder = pipeline.nodes.path("clean")
+    assert seen["env"]["NODEPIPE_NODE_ID"] == clean.id
+    assert seen["env"]["NODEPIPE_NODE_DIR"] == str(folder)
+    assert seen["env"]["NODEPIPE_RUN_ID"] == result.run_id
+    assert seen["env"]["NODEPIPE_REPORTS_DIR"] == str(folder / "reports")
+    assert seen["env"]["NODEPIPE_DATA_DIR"].startswith(str(folder / ".staging"))
+    assert seen["cwd"] == str(folder / "code")
+    assert seen["ctx"]["params"] == {"lr": 0.5}
+    assert seen["ctx"]["node"] == {"id": clean.id, "tag": "clean"}
+    assert seen["ctx"]["parents"] == [
+        {
+            "slot": "01",
+            "id": load.id,
+            "tag": "load",
+            "data_dir": str(pipeline.nodes.path("load") / "data"),
+        }
+    ]
+    assert seen["first"] == str(pipeline.nodes.path("load") / "data")
+
+
+def test_command_and_notebook_entry_points(pipeline: nodepipe.Workspace) -> None:
+    code = pipeline.nodes.path("clean") / "code"
+    (code / "run.sh").write_text(
+        'echo "from shell $NODEPIPE_NODE_ID" > "$NODEPIPE_DATA_DIR/out.txt"\n'
+    )
+    pyproject = code / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text().replace(
+            'entry = "main.py"', 'entry = "main.py"\ncommand = ["bash", "run.sh"]'
+        )
+    )
+    notebook = {
+        "cells": [
+            {"cell_type": "markdown", "source": ["# a note"]},
+            {"cell_type": "code", "source": ["import nodepipe_node as node\n", "x = 40\n"]},
+            {"cell_type": "code", "source": "(node.data_dir() / 'out.txt').write_text(str(x + 2))"},
+        ],
+        "metadata": {},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+    plot_code = pipeline.nodes.path("plot") / "code"
+    (plot_code / "analysis.ipynb").write_text(json.dumps(notebook))
+    plot_pyproject = plot_code / "pyproject.toml"
+    plot_pyproject.write_text(
+        plot_pyproject.read_text().replace('entry = "main.py"', 'entry = "analysis.ipynb"')
+    )
+    result = pipeline.runs.run(RunRequest("baseline"))
+    assert result.finished is not None and result.finished.failed == 0
+    assert output(pipeline, "clean").strip() == f"from shell {pipeline.nodes.get('clean').id}"
+    assert output(pipeline, "plot") == "42"
+
+
+def test_timeout_fails_the_node(pipeline: nodepipe.Workspace) -> None:
+    write_main(pipeline, "load", "import time\ntime.sleep(60)\n")
+    pyproject = pipeline.nodes.path("load") / "code" / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text().replace('entry = "main.py"', 'entry = "main.py"\ntimeout = 1')
+    )
+    result = pipeline.runs.run(RunRequest("baseline"))
+    assert result.finished is not None and result.finished.failed == 1
+    load = pipeline.nodes.get("load")
+    assert load.state is NodeState.FAILED and "timed out after 1 s" in load.state_reason
+
+
+def test_history_records_who_what_and_how(pipeline: nodepipe.Workspace) -> None:
+    result = pipeline.runs.run(RunRequest("baseline", jobs=2))
+    (run,) = pipeline.runs.history("baseline")
+    assert run.id == result.run_id and run.executor == "local" and run.jobs == 2
+    assert run.status.value == "completed" and run.finished_at is not None
+    node_runs = pipeline.runs.node_runs(run.id)
+    assert {nr.state for nr in node_runs} == {NodeRunState.COMPLETED}
+    for nr in node_runs:
+        assert nr.exit_code == 0 and nr.fingerprint and nr.output_digest
+        assert Path(nr.log_file).is_file() and nr.duration_seconds is not None
+    latest = pipeline.nodes.path("plot") / "logs" / "latest.log"
+    assert latest.resolve() == Path(pipeline.runs.log("plot").log_file)
