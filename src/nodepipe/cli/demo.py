@@ -1,19 +1,19 @@
-"""`nodepipe demo`: a small ready-made workspace to look around in."""
+"""`nodepipe demo`: build and run a small real pipeline, then say where to look."""
 
 from __future__ import annotations
 
-import itertools
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from nodepipe.cli.output import done
+from nodepipe.cli.progress import LiveProgress
 from nodepipe.domain.errors import WorkspaceError
+from nodepipe.services.demo import DEMO_PIPELINE, create_demo
+from nodepipe.services.runs import RunRequest
 from nodepipe.services.workspace import Workspace
 from nodepipe.workspace.layout import find_workspace_root
-
-DEMO_NODES = ("load", "clean", "plot")
 
 
 def demo(
@@ -21,26 +21,28 @@ def demo(
         "demo-workspace"
     ),
 ) -> None:
-    """Create (once) a demo workspace with a small pipeline, and say what to try next."""
+    """Create (once) and run a demo pipeline; numpy 1.x and 2.x side by side."""
     root = path.resolve()
     if find_workspace_root(root) == root:
-        done(f"the demo workspace is already at {root}")
+        ws = Workspace.open(root)
+        done(f"the demo workspace is at {root}")
     elif root.exists() and any(root.iterdir()):
         raise WorkspaceError(f"{root} exists and is not a nodepipe workspace; choose another path")
     else:
-        with Workspace.init(root) as ws:
-            ws.projects.new("demo", notes="Created by `nodepipe demo`.")
-            ws.pipelines.new("baseline", project="demo", notes="load → clean → plot")
-            for tag in DEMO_NODES:
-                ws.nodes.new("baseline", tag)
-            for parent, child in itertools.pairwise(DEMO_NODES):
-                ws.edges.connect(parent, child, "baseline")
-            ws.nodes.set_params("clean", ["threshold=0.5"])
-        done(f"created the demo workspace at {root}")
+        done(f"creating the demo workspace at {root} (first time: fetches numpy 1.26 and 2.1)")
+        ws = create_demo(root)
+    with ws, LiveProgress() as progress:
+        result = ws.runs.run(RunRequest(DEMO_PIPELINE), [progress])
+    if result.run_id is None:
+        done("everything is up to date")
+    plot = ws.nodes.path("plot") / "reports" / "temperature.svg"
     done(
+        f"\nthe plot: {plot}\n"
         "next:\n"
         f"  cd {root}\n"
-        "  nodepipe pipeline show baseline\n"
-        "  nodepipe node path clean          # open this folder in your editor\n"
-        "  nodepipe pipeline branch baseline --from clean --name variant"
+        f"  nodepipe pipeline show {DEMO_PIPELINE}\n"
+        f"  nodepipe status {DEMO_PIPELINE} --why\n"
+        "  nodepipe node params smooth --set window=30   # then run again: smooth and plot re-run\n"
+        f"  nodepipe run {DEMO_PIPELINE}\n"
+        "  nodepipe logs stats                            # numpy 2 here, numpy 1 in smooth"
     )

@@ -41,6 +41,10 @@ class NodeEnvironments:
         shutil.copyfile(code_dir / "uv.lock", temporary)
         temporary.replace(cached)
 
+    def lock(self, code_dir: Path) -> None:
+        """Resolve ``pyproject.toml`` into ``uv.lock`` (may reach the package index)."""
+        self.uv.run(["lock", "--python", self.python], cwd=code_dir, action="lock the environment")
+
     def sync(self, code_dir: Path) -> None:
         """Make ``code_dir/.venv`` match ``uv.lock`` exactly, without resolving anything."""
         self.uv.run(

@@ -1,7 +1,15 @@
-"""The store listens to a run: node states, node-run rows and fingerprints follow its events."""
+"""The store listens to a run: node states, node-run rows and fingerprints follow its events.
+
+Events are written by one writer thread, each batch of pending events in one transaction, so
+the scheduling loop never waits for the database and a busy run costs few commits. Listeners
+in other processes see progress within a batch; ``RunFinished`` is written before the run
+returns.
+"""
 
 from __future__ import annotations
 
+import queue
+import threading
 from datetime import UTC, datetime
 
 from nodepipe.domain.runs import NodeRunState, RunStatus
@@ -14,7 +22,7 @@ from nodepipe.execution.events import (
     RunEvent,
     RunFinished,
 )
-from nodepipe.store.queries import StoreSession
+from nodepipe.store.run_queries import RunUpdates
 from nodepipe.store.store import Store
 
 _NODE_STATE = {
@@ -31,62 +39,110 @@ _NODE_RUN_STATE = {
 
 
 class StoreRecorder:
-    """Writes each event in its own short transaction, so other processes see progress live."""
+    """Records a run's events in the store from a writer thread, in batches."""
 
     def __init__(self, store: Store, previous_states: dict[str, tuple[NodeState, str]]) -> None:
         self.store = store
         self.previous_states = previous_states
         self._fingerprints: dict[str, str] = {}
+        self._pending: queue.SimpleQueue[tuple[RunEvent, datetime]] = queue.SimpleQueue()
+        self._writer = threading.Thread(target=self._write_batches, name="recorder", daemon=True)
+        self._writer.start()
+        self._error: BaseException | None = None
 
     def __call__(self, event: RunEvent) -> None:
-        now = datetime.now(UTC)
-        with self.store.write() as session:
-            if isinstance(event, NodeSubmitted):
-                self._fingerprints[event.node_id] = event.fingerprint
-                session.update_node_run(
-                    event.node_run_id, fingerprint=event.fingerprint, log_file=event.log_file
-                )
-            elif isinstance(event, NodeStarted):
-                session.update_node_run(
-                    event.node_run_id,
-                    state=NodeRunState.RUNNING,
-                    started_at=now,
-                    pid=event.pid,
-                    host=event.host,
-                )
-                session.update_node(event.node_id, state=NodeState.RUNNING, state_reason="")
-            elif isinstance(event, NodeFinished):
-                self._finished(session, event, now)
-            elif isinstance(event, NodeSkipped):
-                state, reason = self.previous_states.get(event.node_id, (NodeState.READY, ""))
-                session.update_node_run(
-                    event.node_run_id,
-                    state=NodeRunState.SKIPPED,
-                    message=event.reason,
-                    finished_at=now,
-                )
-                session.update_node(event.node_id, state=state, state_reason=reason)
-            elif isinstance(event, RunFinished):
-                session.update_run(event.run_id, status=RunStatus(event.status), finished_at=now)
+        self._pending.put((event, datetime.now(UTC)))
+        if isinstance(event, RunFinished):
+            self._writer.join()
+            if self._error is not None:
+                raise self._error
 
-    def _finished(self, session: StoreSession, event: NodeFinished, now: datetime) -> None:
+    def _write_batches(self) -> None:
+        finished = False
+        while not finished:
+            batch = [self._pending.get()]
+            while True:
+                try:
+                    batch.append(self._pending.get_nowait())
+                except queue.Empty:
+                    break
+            updates = RunUpdates()
+            for event, at in batch:
+                self._record(updates, event, at)
+            try:
+                with self.store.write() as session:
+                    session.apply_run_updates(updates)
+            except BaseException as exc:  # surfaced to the run when it finishes
+                self._error = exc
+            finished = any(isinstance(event, RunFinished) for event, _ in batch)
+
+    def _record(self, updates: RunUpdates, event: RunEvent, now: datetime) -> None:
+        if isinstance(event, NodeSubmitted):
+            self._fingerprints[event.node_id] = event.fingerprint
+            updates.submitted.append(
+                {
+                    "b_id": event.node_run_id,
+                    "fingerprint": event.fingerprint,
+                    "log_file": event.log_file,
+                }
+            )
+        elif isinstance(event, NodeStarted):
+            updates.started.append(
+                {
+                    "b_id": event.node_run_id,
+                    "state": NodeRunState.RUNNING.value,
+                    "started_at": now,
+                    "pid": event.pid,
+                    "host": event.host,
+                }
+            )
+            _node_state(updates, event.node_id, NodeState.RUNNING, "")
+        elif isinstance(event, NodeFinished):
+            self._finished(updates, event, now)
+        elif isinstance(event, NodeSkipped):
+            state, reason = self.previous_states.get(event.node_id, (NodeState.READY, ""))
+            updates.skipped.append(
+                {
+                    "b_id": event.node_run_id,
+                    "state": NodeRunState.SKIPPED.value,
+                    "message": event.reason,
+                    "finished_at": now,
+                }
+            )
+            _node_state(updates, event.node_id, state, reason)
+        elif isinstance(event, RunFinished):
+            updates.runs.append(
+                {"b_id": event.run_id, "status": RunStatus(event.status).value, "finished_at": now}
+            )
+
+    def _finished(self, updates: RunUpdates, event: NodeFinished, now: datetime) -> None:
         outcome = event.outcome
-        session.update_node_run(
-            event.node_run_id,
-            state=_NODE_RUN_STATE.get(outcome.status, NodeRunState.FAILED),
-            exit_code=outcome.exit_code,
-            message=outcome.message,
-            output_digest=outcome.output_digest,
-            started_at=outcome.started_at,
-            finished_at=now,
+        updates.finished.append(
+            {
+                "b_id": event.node_run_id,
+                "state": _NODE_RUN_STATE.get(outcome.status, NodeRunState.FAILED).value,
+                "exit_code": outcome.exit_code,
+                "message": outcome.message,
+                "output_digest": outcome.output_digest,
+                "started_at": outcome.started_at,
+                "finished_at": now,
+            }
         )
         completed = outcome.status == "completed"
         reason = "" if completed else _reason(outcome.status, outcome.message)
-        session.update_node(event.node_id, state=_NODE_STATE[outcome.status], state_reason=reason)
+        _node_state(updates, event.node_id, _NODE_STATE[outcome.status], reason)
         if completed:
-            session.set_node_fingerprint(
-                event.node_id, self._fingerprints.get(event.node_id), outcome.output_digest
+            updates.node_fingerprints.append(
+                {
+                    "b_id": event.node_id,
+                    "fingerprint": self._fingerprints.get(event.node_id),
+                    "output_digest": outcome.output_digest,
+                }
             )
+
+
+def _node_state(updates: RunUpdates, node_id: str, state: NodeState, reason: str) -> None:
+    updates.node_states.append({"b_id": node_id, "state": state.value, "state_reason": reason})
 
 
 def _reason(status: str, message: str) -> str:

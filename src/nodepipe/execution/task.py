@@ -170,7 +170,7 @@ class NodeProcess:
             log.write(f"# nodepipe: {ending}\n")
         if exit_code == 0 and not self._cancelled.is_set():
             promote(task.folder, task.node_run_id)
-            digest = fingerprint_outputs(task.folder.data, task.folder.fingerprint_cache)
+            digest = fingerprint_outputs(task.folder.data)  # fresh files: a cache cannot help
             return TaskOutcome(task.node_run_id, "completed", 0, "", digest, started)
         discard(task.folder, task.node_run_id)
         if self._cancelled.is_set():

@@ -6,13 +6,22 @@ import json
 from dataclasses import dataclass
 
 from nodepipe.domain.model import Edge, PipelineView
-from nodepipe.domain.staleness import ParentOutput
+from nodepipe.domain.staleness import NodeFingerprint, ParentOutput, make_fingerprint
 from nodepipe.execution.launch import EnvironmentSettings, ParentInput, build_task
 from nodepipe.execution.runner import PreparedTask
 from nodepipe.services.context import WorkspaceContext
 from nodepipe.services.status import NodeStatusView
-from nodepipe.workspace.fingerprint import fingerprint_node
 from nodepipe.workspace.node_folder import NodeFolder
+
+
+def with_parents(planned: NodeFingerprint, parents: dict[str, ParentOutput]) -> NodeFingerprint:
+    """The fingerprint the node was planned with, its inputs replaced by the outputs now there.
+
+    Code, lock and parameters are those seen when the run was planned (no files re-read).
+    """
+    return make_fingerprint(
+        planned.code, planned.params, planned.lock_digest, planned.packages, planned.entry, parents
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,10 +44,7 @@ class TaskPreparer:
         status = self.statuses[node_id]
         folder = NodeFolder(layout.node_dir(node_id))
         config = status.config
-        entry = " ".join(config.command) if config.command else config.entry
-        fingerprint = fingerprint_node(
-            folder, self._parent_outputs(inputs, outputs), entry, folder.fingerprint_cache
-        )
+        fingerprint = with_parents(status.fingerprint, self._parent_outputs(inputs, outputs))
         task = build_task(
             run_id=self.run_id,
             node_run_id=self.node_run_ids[node_id],
@@ -64,11 +70,11 @@ class TaskPreparer:
     def _parent_outputs(
         self, inputs: list[Edge], produced: dict[str, str]
     ) -> dict[str, ParentOutput]:
-        with self.context.store.read() as session:
-            stored = session.node_fingerprints({e.parent_id for e in inputs})
+        """This run's fresh outputs where a parent ran; otherwise what the run started with."""
         return {
             e.slot: ParentOutput(
-                e.parent_id, produced.get(e.parent_id) or stored[e.parent_id][1] or ""
+                e.parent_id,
+                produced.get(e.parent_id) or self.statuses[e.parent_id].output_digest or "",
             )
             for e in inputs
         }

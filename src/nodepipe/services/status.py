@@ -30,6 +30,8 @@ class NodeStatusView:
     own_reasons: tuple[str, ...]
     fingerprint: NodeFingerprint
     config: NodeConfig
+    output_digest: str | None
+    """Digest of the outputs of the node's last successful run (what its children read)."""
 
     @property
     def node_id(self) -> str:
@@ -64,7 +66,9 @@ def compute_statuses(
         ]
         state = _effective_state(item.node.state, own, upstream)
         reasons = tuple(dict.fromkeys([*own, *upstream]))
-        result[node_id] = NodeStatusView(item, state, reasons, tuple(own), current, config)
+        result[node_id] = NodeStatusView(
+            item, state, reasons, tuple(own), current, config, stored.get(node_id, (None, None))[1]
+        )
     return result
 
 

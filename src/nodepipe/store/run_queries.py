@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
@@ -103,8 +103,54 @@ class RunQueries(QueryBase):
         )
         return {r["id"]: (r["fingerprint"], r["output_digest"]) for r in self._all(statement)}
 
+    def apply_run_updates(self, updates: RunUpdates) -> None:
+        """Write a batch of run progress: one executemany per kind of change, in a fixed order
+        (a node run's start is written before its end)."""
+        for name, statement in _BATCH_STATEMENTS:
+            rows = getattr(updates, name)
+            if rows:
+                self._connection.execute(statement, rows)
+
     def set_node_fingerprint(
         self, node_id: str, fingerprint: str | None, output_digest: str | None
     ) -> None:
         statement = nodes.update().where(nodes.c.id == node_id)
         self._execute(statement.values(fingerprint=fingerprint, output_digest=output_digest))
+
+
+def _by_id(table: sa.Table, *columns: str) -> sa.Update:
+    """``UPDATE table SET col = :col ... WHERE id = :b_id``, built once, run with executemany."""
+    return (
+        table.update()
+        .where(table.c.id == sa.bindparam("b_id"))
+        .values({column: sa.bindparam(column) for column in columns})
+    )
+
+
+@dataclass
+class RunUpdates:
+    """A batch of run progress to write in one transaction, each list in event order."""
+
+    submitted: list[dict[str, Any]] = field(default_factory=list)
+    started: list[dict[str, Any]] = field(default_factory=list)
+    finished: list[dict[str, Any]] = field(default_factory=list)
+    skipped: list[dict[str, Any]] = field(default_factory=list)
+    node_states: list[dict[str, Any]] = field(default_factory=list)
+    node_fingerprints: list[dict[str, Any]] = field(default_factory=list)
+    runs: list[dict[str, Any]] = field(default_factory=list)
+
+
+_BATCH_STATEMENTS: tuple[tuple[str, sa.Update], ...] = (
+    ("submitted", _by_id(node_runs, "fingerprint", "log_file")),
+    ("started", _by_id(node_runs, "state", "started_at", "pid", "host")),
+    (
+        "finished",
+        _by_id(
+            node_runs, "state", "exit_code", "message", "output_digest", "started_at", "finished_at"
+        ),
+    ),
+    ("skipped", _by_id(node_runs, "state", "message", "finished_at")),
+    ("node_states", _by_id(nodes, "state", "state_reason")),
+    ("node_fingerprints", _by_id(nodes, "fingerprint", "output_digest")),
+    ("runs", _by_id(runs, "status", "finished_at")),
+)

@@ -1,0 +1,303 @@
+"""The Ray executor: the same ``NodeProcess`` as the local executor, run on a Ray worker.
+
+The only module of nodepipe that imports ``ray`` (install ``nodepipe[ray]``). The workspace must
+be on a filesystem that every Ray node mounts at the same path, and the workers' Python must have
+nodepipe installed: a worker runs ``NodeProcess(task).run()`` exactly as the local executor does
+(environment check against the lock, staging folder, per-run log file, output swap), so logs and
+outputs land where they would locally.
+
+- **Resources.** ``submit`` reads ``[tool.nodepipe.resources]`` from the node's pyproject on the
+  driver and asks Ray for that many CPUs, GPUs and bytes of memory. Ray holds the task until a
+  cluster node has them; meanwhile the node run stays ``queued``.
+- **Started.** The remote function is a streaming generator: it yields once when the node's
+  process is up (its pid and the worker's host, so the store says where it runs and crash
+  recovery can find it on the same host) and once more with the ``TaskOutcome``. One driver
+  thread per running node follows the stream and resolves the node's ``Future``.
+- **Cancel.** ``ray.cancel(force=False)`` raises ``KeyboardInterrupt`` in the worker's main
+  thread through ``_thread.interrupt_main()``, which does not interrupt a blocking system call: a
+  main thread blocked in ``waitpid`` would never see it and the node would run on. So the node
+  runs in a helper thread while the main thread waits in short slices, and an interrupt makes it
+  call ``NodeProcess.cancel()`` (SIGTERM to the node's process group, SIGKILL after the grace
+  period; the staging folder is discarded, ``data/`` untouched). Ray reports the task cancelled
+  only once that is done. ``force=True`` is never used: it kills the worker and would orphan the
+  node's process group, which runs in its own session.
+- **No retries.** Ray never re-runs a node on its own (``max_retries=0``); nodepipe decides.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import queue
+import socket
+import threading
+from collections.abc import Iterator
+from concurrent.futures import Future
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import ray
+from ray.exceptions import TaskCancelledError
+
+from nodepipe.domain.errors import InvalidInputError
+from nodepipe.execution.executor import StartedCallback
+from nodepipe.execution.task import KILL_GRACE_SECONDS, NodeProcess, NodeTask, TaskOutcome
+from nodepipe.workspace.node_config import read_node_config
+
+WAIT_SLICE_SECONDS = 0.1
+"""How often a worker's main thread, waiting for its node, lets a cancellation through."""
+
+
+@dataclass(frozen=True, slots=True)
+class NodeStartedOnWorker:
+    """The first item of a node's stream: its process is up."""
+
+    pid: int
+    host: str
+
+
+class RayExecutor:
+    """Runs node tasks on the Ray cluster at ``address`` (None: a local one-machine Ray)."""
+
+    name = "ray"
+
+    def __init__(self, address: str | None, jobs: int) -> None:
+        self.address = address
+        self.jobs = jobs
+        self._connected = False
+        self._lock = threading.Lock()
+        self._streams: dict[str, Any] = {}  # node run id -> its ObjectRefGenerator
+        self._followers: dict[str, threading.Thread] = {}
+        self._cancelled: set[str] = set()
+
+    def start(self) -> None:
+        _CONNECTION.acquire(self.address)
+        self._connected = True
+
+    def submit(self, task: NodeTask, on_started: StartedCallback) -> Future[TaskOutcome]:
+        assert self._connected, "start() the executor first"
+        future: Future[TaskOutcome] = Future()
+        try:
+            stream = _run_on_worker.options(**_options(task)).remote(task)
+        except Exception as exc:  # e.g. a resource request Ray refuses (1.5 CPUs)
+            message = f"cannot submit the node to Ray: {exc}"
+            future.set_result(TaskOutcome(task.node_run_id, "error", None, message))
+            return future
+        follower = threading.Thread(
+            target=self._follow,
+            args=(task, stream, future, on_started),
+            name=f"ray-{task.tag}",
+            daemon=True,
+        )
+        with self._lock:
+            self._streams[task.node_run_id] = stream
+            self._followers[task.node_run_id] = follower
+        follower.start()
+        return future
+
+    def cancel(self, node_run_id: str) -> None:
+        with self._lock:
+            stream = self._streams.get(node_run_id)
+            if stream is None or node_run_id in self._cancelled:
+                return  # a second interrupt would only disturb the worker's clean-up
+            self._cancelled.add(node_run_id)
+        ray.cancel(stream, force=False)
+
+    def stop(self) -> None:
+        """Cancel what still runs, wait until Ray reports it over, then disconnect."""
+        with self._lock:
+            running = list(self._streams)
+        for node_run_id in running:
+            self.cancel(node_run_id)
+        with self._lock:
+            followers = list(self._followers.values())
+        for follower in followers:
+            follower.join(timeout=KILL_GRACE_SECONDS + 30)
+        if self._connected:
+            self._connected = False
+            _CONNECTION.release()
+
+    def _follow(
+        self, task: NodeTask, stream: Any, future: Future[TaskOutcome], on_started: StartedCallback
+    ) -> None:
+        """Report the node started, then resolve its future with the outcome (driver thread)."""
+        started_at = datetime.now(UTC)
+        try:
+            for ref in stream:
+                item = ray.get(ref)
+                if isinstance(item, NodeStartedOnWorker):
+                    started_at = datetime.now(UTC)
+                    on_started(task.node_run_id, item.pid, item.host)
+                    continue
+                future.set_result(item)
+                return
+            raise RuntimeError("the Ray task ended without reporting how the node ended")
+        except TaskCancelledError:
+            future.set_result(
+                TaskOutcome(task.node_run_id, "cancelled", None, "killed", None, started_at)
+            )
+        except BaseException as exc:
+            future.set_exception(exc)
+        finally:
+            with self._lock:
+                self._streams.pop(task.node_run_id, None)
+                self._followers.pop(task.node_run_id, None)
+                self._cancelled.discard(task.node_run_id)
+
+
+def _options(task: NodeTask) -> dict[str, Any]:
+    """Ray task options from the node's ``[tool.nodepipe.resources]``."""
+    resources = read_node_config(task.folder.code / "pyproject.toml").resources
+    options: dict[str, Any] = {
+        "num_cpus": resources.cpus,
+        "num_gpus": resources.gpus,
+        "name": f"nodepipe:{task.tag}",
+    }
+    if resources.memory_bytes is not None:
+        options["memory"] = resources.memory_bytes
+    return options
+
+
+# What runs on the worker ----------------------------------------------------------------------
+
+
+@ray.remote(max_retries=0, num_returns="streaming")
+def _run_on_worker(task: NodeTask) -> Iterator[NodeStartedOnWorker | TaskOutcome]:
+    """Run one node on this worker; yields its start, then its outcome."""
+    _log_placement(task)
+    node = NodeProcess(task)
+    events: queue.Queue[NodeStartedOnWorker | TaskOutcome | BaseException] = queue.Queue()
+    host = socket.gethostname()
+
+    def run() -> None:
+        try:
+            events.put(node.run(lambda pid: events.put(NodeStartedOnWorker(pid, host))))
+        except BaseException as exc:  # reported to the driver by the main thread
+            events.put(exc)
+
+    runner = threading.Thread(target=run, name=f"node-{task.tag}", daemon=True)
+    try:
+        runner.start()
+        while True:
+            item = _next_event(events)
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+            if isinstance(item, TaskOutcome):
+                return
+    except BaseException:  # KeyboardInterrupt from ray.cancel, or Ray closing the stream
+        _cancel_and_wait(node, runner)
+        raise
+
+
+def _next_event(events: queue.Queue[Any]) -> Any:
+    """The next event, waiting in slices: a cancellation is only raised between bytecodes."""
+    while True:
+        with contextlib.suppress(queue.Empty):
+            return events.get(timeout=WAIT_SLICE_SECONDS)
+
+
+def _cancel_and_wait(node: NodeProcess, runner: threading.Thread) -> None:
+    """Kill the node's process group and wait until the node's thread has cleaned up.
+
+    The kill runs in its own thread so a repeated interrupt cannot cut it short.
+    """
+    killer = threading.Thread(target=node.cancel, name="node-kill", daemon=True)
+    killer.start()
+    for thread in (killer, runner):
+        while thread.is_alive():
+            with contextlib.suppress(KeyboardInterrupt):
+                thread.join(WAIT_SLICE_SECONDS)
+
+
+def _log_placement(task: NodeTask) -> None:
+    """Say in the node's log where it runs and what Ray reserved for it."""
+    context = ray.get_runtime_context()
+    assigned: dict[str, float] = context.get_assigned_resources()  # type: ignore[no-untyped-call]
+    reserved = ", ".join(
+        f"{name}={int(amount) if float(amount).is_integer() else amount}"
+        for name, amount in sorted(assigned.items())
+    )
+    task.log_file.parent.mkdir(parents=True, exist_ok=True)
+    with task.log_file.open("a", encoding="utf-8") as log:
+        log.write(
+            f"# nodepipe: Ray worker on {socket.gethostname()} (pid {os.getpid()}), "
+            f"reserved {reserved or 'nothing'}\n"
+        )
+
+
+# The driver's connection, shared by the executors of one process ------------------------------
+
+
+class _Connection:
+    """Connects on the first ``acquire``; disconnects after the last ``release`` (if we connected).
+
+    Several runs may go on at once in one process (the web app): they share the connection, and
+    a Ray that the embedding program connected itself is never shut down by nodepipe.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._users = 0
+        self._owned = False
+
+    def acquire(self, address: str | None) -> None:
+        with self._lock:
+            if ray.is_initialized():
+                _check_same_cluster(address)
+            else:
+                _connect(address)
+                self._owned = True
+            self._users += 1
+
+    def release(self) -> None:
+        with self._lock:
+            self._users -= 1
+            if self._users == 0 and self._owned:
+                self._owned = False
+                ray.shutdown()
+
+
+_CONNECTION = _Connection()
+
+
+def _connect(address: str | None) -> None:
+    common: dict[str, Any] = {
+        "ignore_reinit_error": True,
+        "log_to_driver": False,
+        "include_dashboard": False,
+        "logging_level": logging.WARNING,
+    }
+    try:
+        if address is None:
+            os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+            ray.init(address="local", _node_ip_address="127.0.0.1", **common)
+        else:
+            ray.init(address=address, **common)
+    except Exception as exc:
+        where = f"the Ray cluster at {address}" if address else "a local Ray"
+        raise InvalidInputError(
+            f"cannot connect to {where}: {exc}. Start one with `ray start --head` and pass its "
+            "address with --ray-address, or leave the address out to start a local Ray"
+        ) from exc
+
+
+def _check_same_cluster(address: str | None) -> None:
+    """Refuse a second cluster: one process talks to one Ray at a time."""
+    if address is None or address == "auto" or "://" in address:
+        return
+    current = ray.get_runtime_context().gcs_address
+    if _normalized(address) != _normalized(current):
+        raise InvalidInputError(
+            f"this process is already connected to the Ray cluster at {current}; it cannot also "
+            f"use {address}. Run against {current}, or from another process"
+        )
+
+
+def _normalized(address: str) -> str:
+    host, _, port = address.rpartition(":")
+    with contextlib.suppress(OSError):
+        host = socket.gethostbyname(host)
+    return f"{host}:{port}"

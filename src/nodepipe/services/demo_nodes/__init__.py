@@ -1,0 +1,1 @@
+"""Code of the demo pipeline's nodes (copied into node folders by `nodepipe demo`)."""

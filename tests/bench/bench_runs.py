@@ -1,0 +1,97 @@
+"""Benchmarks of the run engine, each against a floor measured in the same run.
+
+(a) a fan-out of 50 trivial nodes (one source, 50 children) against 50 bare launches of the
+    same interpreter, both with the same parallelism;
+(b) the no-change re-run of a 200-node pipeline (Python API and whole CLI process), against a
+    bare ``python -c pass`` launch.
+
+Run with ``python -m tests.bench.bench_runs``. Nothing here asserts a time.
+"""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import nodepipe
+from nodepipe.services.runs import RunRequest
+
+JOBS = 2
+FAN_OUT = 50
+BIG = 200
+TRIVIAL = "pass\n"
+NODEPIPE = str(Path(sys.executable).parent / "nodepipe")
+
+
+def timed(action: Callable[[], object], repeat: int) -> float:
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        action()
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples)
+
+
+def build(ws: nodepipe.Workspace, tag: str, children: int, chain: bool = False) -> str:
+    """A pipeline: a source and ``children`` nodes below it (a chain of them with ``chain``)."""
+    ws.pipelines.new(tag)
+    source = ws.nodes.new(tag, "source")
+    (ws.nodes.path(source.id) / "code" / "main.py").write_text(TRIVIAL)
+    previous = source.id
+    for i in range(children):
+        node = ws.node_copies.duplicate([source.id], tag)[0]
+        ws.nodes.rename(node.id, f"n{i:03d}")
+        ws.edges.connect(previous if chain and i % 10 else source.id, node.id, tag)
+        previous = node.id
+    return source.id
+
+
+def fan_out(ws: nodepipe.Workspace) -> tuple[float, float]:
+    source = build(ws, "fan", FAN_OUT)
+    python = str(ws.nodes.path(source) / "code" / ".venv" / "bin" / "python")
+    code = str(ws.nodes.path(source) / "code" / "main.py")
+    ws.runs.run(RunRequest("fan", jobs=JOBS))  # first run: environments checked, caches warm
+
+    def bare() -> None:
+        with ThreadPoolExecutor(JOBS) as pool:
+            list(pool.map(lambda _: subprocess.run([python, code], check=True),
+                          range(FAN_OUT + 1)))
+
+    floor = timed(bare, 3)
+    nodes = timed(lambda: ws.runs.run(RunRequest("fan", jobs=JOBS, force=True)), 3)
+    return floor, nodes
+
+
+def no_change(ws: nodepipe.Workspace) -> tuple[float, float, float]:
+    build(ws, "big", BIG - 1, chain=True)
+    ws.runs.run(RunRequest("big", jobs=JOBS))
+    api = timed(lambda: ws.runs.run(RunRequest("big")), 5)
+    cli = timed(lambda: subprocess.run([NODEPIPE, "-w", str(ws.root), "run", "big"],
+                                       check=True, capture_output=True), 3)
+    floor = timed(lambda: subprocess.run([sys.executable, "-c", "pass"], check=True), 5)
+    return floor, api, cli
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory(prefix="nodepipe-bench-") as scratch:
+        ws = nodepipe.init(Path(scratch) / "lab")
+        floor, nodes = fan_out(ws)
+        print(f"(a) {FAN_OUT + 1} bare launches, {JOBS} at a time: {floor:7.3f} s")
+        print(f"    fan-out run of {FAN_OUT + 1} nodes, --jobs {JOBS}: {nodes:7.3f} s"
+              f"   ratio {nodes / floor:5.2f}x (target ≤ 1.3x)")
+        floor, api, cli = no_change(ws)
+        print(f"(b) no-change re-run of {BIG} nodes, Python API:   {api:7.3f} s (target < 0.5 s)")
+        print(f"    same through the CLI (whole process): {cli:7.3f} s")
+        print(f"    bare interpreter launch (floor):      {floor:7.3f} s"
+              f"   CLI ratio {cli / floor:5.1f}x")
+        ws.close()
+
+
+if __name__ == "__main__":
+    main()
