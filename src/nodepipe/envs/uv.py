@@ -39,13 +39,15 @@ class UvRunner:
         )
         return env
 
-    def run(self, args: Sequence[str], cwd: Path, action: str) -> str:
+    def run(
+        self, args: Sequence[str], cwd: Path, action: str, extra_env: dict[str, str] | None = None
+    ) -> str:
         """Run ``uv args`` in ``cwd``; raise EnvironmentBuildError naming ``action`` on failure."""
         try:
             completed = subprocess.run(
                 [uv_binary(), *args],
                 cwd=cwd,
-                env=self.environment(),
+                env={**self.environment(), **(extra_env or {})},
                 capture_output=True,
                 text=True,
                 check=False,

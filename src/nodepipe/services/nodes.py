@@ -21,7 +21,7 @@ from nodepipe.services.context import WorkspaceContext, now
 from nodepipe.services.guards import check_node_editable, check_pipeline_editable
 from nodepipe.services.membership import place_new
 from nodepipe.services.removal import remove_from_pipeline
-from nodepipe.services.staged_folders import node_folder, remove_folders, staged_folders
+from nodepipe.services.staged_folders import delete_nodes_on_disk, node_folder, staged_folders
 from nodepipe.services.staleness import mark_downstream, mark_inputs_changed
 from nodepipe.store.queries import StoreSession
 from nodepipe.workspace.node_folder import clear_data
@@ -194,7 +194,7 @@ class NodeService:
             target = resolver.pipeline(session, pipeline)
             check_pipeline_editable(target)
             report = remove_from_pipeline(session, target, resolver.nodes(session, names, target))
-        remove_folders([node_folder(self.context, node_id).path for node_id in report.deleted])
+        delete_nodes_on_disk(self.context, report.deleted)
         return report
 
 

@@ -14,7 +14,7 @@ from nodepipe.services import resolver
 from nodepipe.services.context import DEFAULT_PROJECT, WorkspaceContext, now
 from nodepipe.services.guards import check_pipeline_editable
 from nodepipe.services.removal import remove_from_pipeline
-from nodepipe.services.staged_folders import node_folder, remove_folders
+from nodepipe.services.staged_folders import delete_nodes_on_disk
 from nodepipe.store.queries import StoreSession
 
 
@@ -119,5 +119,5 @@ class PipelineService:
             members = [node for node, _ in session.pipeline_members(pipeline.id)]
             report = remove_from_pipeline(session, pipeline, members)
             session.delete_pipeline(pipeline.id)
-        remove_folders([node_folder(self.context, node_id).path for node_id in report.deleted])
+        delete_nodes_on_disk(self.context, report.deleted)
         return report

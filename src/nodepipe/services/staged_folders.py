@@ -8,12 +8,12 @@ committed, every folder of the batch is removed again.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from nodepipe.domain.errors import WorkspaceError
+from nodepipe.envs.kernels import remove_kernel
 from nodepipe.services.context import WorkspaceContext
 from nodepipe.workspace.node_folder import NodeFolder, copy_node_folder, write_new_node_folder
 
@@ -78,6 +78,8 @@ def node_folder(context: WorkspaceContext, node_id: str) -> NodeFolder:
     return NodeFolder(context.layout.node_dir(node_id))
 
 
-def remove_folders(paths: list[Path]) -> None:
-    for path in paths:
-        shutil.rmtree(path, ignore_errors=True)
+def delete_nodes_on_disk(context: WorkspaceContext, node_ids: Iterable[str]) -> None:
+    """Remove deleted nodes' folders and what they left outside them (Jupyter kernels)."""
+    for node_id in node_ids:
+        shutil.rmtree(context.layout.node_dir(node_id), ignore_errors=True)
+        remove_kernel(node_id)

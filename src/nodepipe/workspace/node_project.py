@@ -25,3 +25,11 @@ def dependencies(pyproject: Path) -> list[str]:
     project = document.get("project", {})
     found = project.get("dependencies", []) if isinstance(project, Table) else []
     return [str(item) for item in found] if isinstance(found, Array | list) else []
+
+
+def set_requires_python(pyproject: Path, specifier: str) -> None:
+    document = tomlkit.parse(pyproject.read_text(encoding="utf-8"))
+    project = document["project"]
+    assert isinstance(project, Table)
+    project["requires-python"] = specifier
+    pyproject.write_text(tomlkit.dumps(document), encoding="utf-8")

@@ -1,0 +1,38 @@
+"""Jupyter kernel specs that run a node's own environment (``nodepipe-<node-id>``)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+
+def kernels_dir() -> Path:
+    """Where Jupyter looks for user kernels ($JUPYTER_DATA_DIR or ~/.local/share/jupyter)."""
+    data = os.environ.get("JUPYTER_DATA_DIR")
+    base = Path(data) if data else Path.home() / ".local" / "share" / "jupyter"
+    return base / "kernels"
+
+
+def kernel_name(node_id: str) -> str:
+    return f"nodepipe-{node_id}"
+
+
+def install_kernel(node_id: str, tag: str, python: Path, node_dir: Path) -> Path:
+    """Write the kernel spec; returns its folder."""
+    folder = kernels_dir() / kernel_name(node_id)
+    folder.mkdir(parents=True, exist_ok=True)
+    spec = {
+        "argv": [str(python), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": f"nodepipe: {tag} ({node_id})",
+        "language": "python",
+        "env": {"NODEPIPE_NODE_ID": node_id, "NODEPIPE_NODE_DIR": str(node_dir)},
+        "metadata": {"nodepipe": {"node_id": node_id}},
+    }
+    (folder / "kernel.json").write_text(json.dumps(spec, indent=2), encoding="utf-8")
+    return folder
+
+
+def remove_kernel(node_id: str) -> None:
+    shutil.rmtree(kernels_dir() / kernel_name(node_id), ignore_errors=True)

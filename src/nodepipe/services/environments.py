@@ -1,0 +1,223 @@
+"""Use cases on node environments: add/remove packages, lock, sync, Python version, snapshots,
+shared references, requirements files, Jupyter kernels, and showing all of it."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from nodepipe.domain.errors import InvalidInputError
+from nodepipe.domain.model import Node
+from nodepipe.envs.interpreters import find_interpreter, interpreter_version
+from nodepipe.envs.kernels import install_kernel
+from nodepipe.envs.node_env import PYTHON_VERSION_FILE
+from nodepipe.services import resolver
+from nodepipe.services.context import WorkspaceContext
+from nodepipe.services.guards import check_node_editable
+from nodepipe.workspace.fingerprint import locked_packages
+from nodepipe.workspace.node_folder import NodeFolder
+from nodepipe.workspace.node_project import dependencies, set_requires_python
+from nodepipe.workspace.snapshots import (
+    SNAPSHOTS_DIR,
+    record_snapshot,
+    recorded_snapshots,
+    refresh_snapshot,
+    snapshot_name,
+    snapshot_origin,
+    take_snapshot,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class EnvironmentView:
+    """What ``nodepipe env show`` prints."""
+
+    node_id: str
+    tag: str
+    python: str
+    python_request: str
+    direct: tuple[str, ...]
+    locked: dict[str, str]
+    snapshots: dict[str, str]
+    shared: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class EnvironmentService:
+    context: WorkspaceContext
+
+    def _node(self, name: str, pipeline: str | None, edit: bool = True) -> tuple[Node, Path]:
+        with self.context.store.read() as session:
+            within = resolver.pipeline(session, pipeline) if pipeline else None
+            node = resolver.node(session, name, within)
+            if edit:
+                check_node_editable(session, node, within)
+        return node, NodeFolder(self.context.layout.node_dir(node.id)).code
+
+    def add(
+        self,
+        name: str,
+        requirements: list[str],
+        *,
+        pipeline: str | None = None,
+        path: str | None = None,
+        snapshot: str | None = None,
+        shared: str | None = None,
+    ) -> EnvironmentView:
+        """Add packages (pinned or ranged), a git URL, a local path, a snapshot or a shared
+        checkout; locked and synced, or nothing changes."""
+        node, code = self._node(name, pipeline)
+        chosen = [bool(requirements), path is not None, snapshot is not None, shared is not None]
+        if sum(chosen) != 1:
+            raise InvalidInputError("give packages, or one of --path, --snapshot, --shared")
+        environments = self.context.environments
+        if snapshot is not None:
+            origin = _absolute_or_url(snapshot)
+            label = snapshot_name(origin)
+
+            def edit() -> None:
+                target = take_snapshot(code, origin, label)
+                try:
+                    record_snapshot(code / "pyproject.toml", label, origin)
+                    environments.run_uv(
+                        code,
+                        ["add", "--no-sync", "--editable", f"./{SNAPSHOTS_DIR}/{label}"],
+                        "add the snapshot",
+                    )
+                except BaseException:
+                    import shutil
+
+                    shutil.rmtree(target, ignore_errors=True)
+                    raise
+        else:
+            args = ["add", "--no-sync"]
+            if shared is not None:
+                args += ["--editable", _existing_dir(shared)]
+            elif path is not None:
+                args.append(_existing_dir(path))
+            else:
+                args += requirements
+
+            def edit() -> None:
+                environments.run_uv(code, args, "add " + " ".join(args[2:]))
+
+        environments.change(code, edit)
+        return self.show(node.id)
+
+    def remove(
+        self, name: str, packages: list[str], pipeline: str | None = None
+    ) -> EnvironmentView:
+        node, code = self._node(name, pipeline)
+        environments = self.context.environments
+        environments.change(
+            code,
+            lambda: environments.run_uv(
+                code, ["remove", "--no-sync", *packages], "remove " + " ".join(packages)
+            ),
+        )
+        return self.show(node.id)
+
+    def import_requirements(
+        self, name: str, file: Path, pipeline: str | None = None
+    ) -> EnvironmentView:
+        if not file.is_file():
+            raise InvalidInputError(f"no requirements file at {file}")
+        node, code = self._node(name, pipeline)
+        environments = self.context.environments
+        environments.change(
+            code,
+            lambda: environments.run_uv(
+                code, ["add", "--no-sync", "-r", str(file.resolve())], f"import {file}"
+            ),
+        )
+        return self.show(node.id)
+
+    def sync(self, name: str, pipeline: str | None = None) -> EnvironmentView:
+        node, code = self._node(name, pipeline)
+        self.context.environments.sync(code)
+        return self.show(node.id)
+
+    def lock(
+        self, name: str, upgrade: bool = False, pipeline: str | None = None
+    ) -> EnvironmentView:
+        node, code = self._node(name, pipeline)
+        environments = self.context.environments
+        environments.change(code, lambda: environments.lock(code, upgrade=upgrade))
+        return self.show(node.id)
+
+    def set_python(self, name: str, version: str, pipeline: str | None = None) -> EnvironmentView:
+        """Use another installed interpreter (never downloaded); relocks and syncs."""
+        node, code = self._node(name, pipeline)
+        interpreter = find_interpreter(version)
+        minor = ".".join(interpreter_version(interpreter).split(".")[:2])
+        environments = self.context.environments
+
+        def edit() -> None:
+            (code / PYTHON_VERSION_FILE).write_text(f"{version}\n", encoding="utf-8")
+            set_requires_python(code / "pyproject.toml", f">={minor}")
+            environments.lock(code)
+
+        environments.change(code, edit)
+        return self.show(node.id)
+
+    def update_snapshot(
+        self, name: str, snapshot: str, pipeline: str | None = None
+    ) -> EnvironmentView:
+        node, code = self._node(name, pipeline)
+        origin = snapshot_origin(code / "pyproject.toml", snapshot)
+        refresh_snapshot(code, origin, snapshot)
+        self.context.environments.sync(code)
+        return self.show(node.id)
+
+    def kernel(self, name: str, pipeline: str | None = None) -> Path:
+        """A Jupyter kernel spec running this node's environment (removed with the node)."""
+        node, code = self._node(name, pipeline, edit=False)
+        self.context.environments.ensure_synced(code)
+        return install_kernel(node.id, node.tag, code / ".venv" / "bin" / "python", code.parent)
+
+    def show(self, name: str, pipeline: str | None = None) -> EnvironmentView:
+        node, code = self._node(name, pipeline, edit=False)
+        python = self.context.environments.python_for(code)
+        request_file = code / PYTHON_VERSION_FILE
+        lock = code / "uv.lock"
+        return EnvironmentView(
+            node_id=node.id,
+            tag=node.tag,
+            python=interpreter_version(python),
+            python_request=request_file.read_text().strip()
+            if request_file.is_file()
+            else "default",
+            direct=tuple(dependencies(code / "pyproject.toml")),
+            locked={
+                k: v for k, v in locked_packages(lock.read_bytes()).items() if k != "nodepipe-node"
+            }
+            if lock.is_file()
+            else {},
+            snapshots=recorded_snapshots(code / "pyproject.toml"),
+            shared=_shared_references(code),
+        )
+
+
+def _absolute_or_url(origin: str) -> str:
+    return origin if "://" in origin or origin.startswith("git@") else str(Path(origin).resolve())
+
+
+def _existing_dir(path: str) -> str:
+    folder = Path(path).resolve()
+    if not folder.is_dir():
+        raise InvalidInputError(f"no folder at {path}")
+    return str(folder)
+
+
+def _shared_references(code: Path) -> dict[str, str]:
+    """Editable sources outside the node's code/ folder: shared checkouts (less reproducible)."""
+    data = tomllib.loads((code / "pyproject.toml").read_text(encoding="utf-8"))
+    sources = data.get("tool", {}).get("uv", {}).get("sources", {})
+    shared = {}
+    for package, source in sources.items():
+        if isinstance(source, dict) and source.get("editable") and "path" in source:
+            where = (code / source["path"]).resolve()
+            if not where.is_relative_to(code.resolve()):
+                shared[package] = str(where)
+    return shared

@@ -1,0 +1,173 @@
+"""Node environments, offline: tiny local wheels stand in for an index."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+import nodepipe
+from nodepipe import NodeState
+from nodepipe.domain.errors import EnvironmentBuildError, InvalidInputError
+from nodepipe.services.environments import EnvironmentService
+from nodepipe.services.runs import RunRequest
+from support.wheels import local_project, toy_index
+
+PRINT_VERSION = """\
+import toypkg, nodepipe_node as node
+(node.data_dir() / "version.txt").write_text(toypkg.VERSION)
+"""
+
+
+@pytest.fixture
+def offline_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """uv finds packages only in a local folder of wheels and never reaches the network."""
+    wheels = toy_index(tmp_path / "wheels")
+    monkeypatch.setenv("UV_FIND_LINKS", str(wheels))
+    monkeypatch.setenv("UV_OFFLINE", "1")
+    monkeypatch.setenv("UV_INDEX_URL", "http://127.0.0.1:9/simple")
+    return wheels
+
+
+@pytest.fixture
+def envs(chain: nodepipe.Workspace, offline_index: Path) -> EnvironmentService:
+    return EnvironmentService(chain.context)
+
+
+def python_of(ws: nodepipe.Workspace, node: str) -> str:
+    return str(ws.nodes.path(node) / "code" / ".venv" / "bin" / "python")
+
+
+def import_version(ws: nodepipe.Workspace, node: str) -> str:
+    return subprocess.run(
+        [python_of(ws, node), "-c", "import toypkg; print(toypkg.VERSION)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+
+
+def test_two_nodes_hold_incompatible_versions_and_both_run(
+    chain: nodepipe.Workspace, envs: EnvironmentService
+) -> None:
+    envs.add("clean", ["toypkg==1.0"])
+    envs.add("plot", ["toypkg>=2"])
+    for tag in ("clean", "plot"):
+        (chain.nodes.path(tag) / "code" / "main.py").write_text(PRINT_VERSION)
+    result = chain.runs.run(RunRequest("baseline"))
+    assert result.finished is not None and result.finished.failed == 0
+    versions = {
+        tag: (chain.nodes.path(tag) / "data" / "version.txt").read_text()
+        for tag in ("clean", "plot")
+    }
+    assert versions == {"clean": "1.0", "plot": "2.0"}
+    shown = envs.show("plot")
+    assert shown.direct == ("toypkg>=2",) and shown.locked == {"toypkg": "2.0"}
+
+
+def test_lock_change_makes_node_and_descendants_stale_with_reason(
+    chain: nodepipe.Workspace, envs: EnvironmentService
+) -> None:
+    envs.add("clean", ["toypkg==1.0"])
+    (chain.nodes.path("clean") / "code" / "main.py").write_text(PRINT_VERSION)
+    chain.runs.run(RunRequest("baseline"))
+    envs.add("clean", ["toypkg==2.0"])
+    status = {s.item.node.tag: s for s in chain.runs.status("baseline").nodes.values()}
+    assert status["clean"].state is NodeState.STALE
+    assert "lock changed: toypkg 1.0 → 2.0" in status["clean"].reasons
+    assert status["plot"].reasons == ("parent 01 (clean) is stale",)
+    assert status["load"].state is NodeState.COMPLETED
+    chain.runs.run(RunRequest("baseline"))
+    assert (chain.nodes.path("clean") / "data" / "version.txt").read_text() == "2.0"
+
+
+def test_unresolvable_requirement_changes_nothing(
+    chain: nodepipe.Workspace, envs: EnvironmentService
+) -> None:
+    envs.add("clean", ["toypkg==1.0"])
+    code = chain.nodes.path("clean") / "code"
+    before = {name: (code / name).read_text() for name in ("pyproject.toml", "uv.lock")}
+    with pytest.raises(EnvironmentBuildError, match="toypkg"):
+        envs.add("clean", ["toypkg==9.9"])
+    with pytest.raises(EnvironmentBuildError):
+        envs.add("clean", ["no-such-package-anywhere"])
+    assert {name: (code / name).read_text() for name in before} == before
+    assert import_version(chain, "clean") == "1.0"
+
+
+def test_interrupted_sync_never_leaves_a_trusted_half_environment(
+    chain: nodepipe.Workspace, envs: EnvironmentService, offline_index: Path
+) -> None:
+    envs.add("clean", ["toypkg==1.0"])
+    code = chain.nodes.path("clean") / "code"
+    environments = chain.context.environments
+    # the lock now wants a wheel that can no longer be found anywhere: the sync breaks midway
+    environments.run_uv(code, ["lock", "--upgrade-package", "toypkg"], "prepare")
+    shutil.copy(code / "uv.lock", code / "uv.lock.wanted")
+    environments.run_uv(code, ["add", "--no-sync", "toypkg==2.0"], "prepare")
+    (offline_index / "toypkg-2.0-py3-none-any.whl").unlink()
+    shutil.rmtree(chain.context.layout.uv_cache_dir)
+    with pytest.raises(EnvironmentBuildError):
+        environments.sync(code)
+    assert import_version(chain, "clean") == "1.0"  # the old environment is intact
+    assert not list(code.glob(".venv.building-*"))
+    with pytest.raises(EnvironmentBuildError):
+        environments.ensure_synced(code)  # not trusted: the marker is the old lock's
+
+
+def test_remove_import_python_and_kernel(
+    chain: nodepipe.Workspace,
+    envs: EnvironmentService,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text("toypkg==1.0\notherpkg\n")
+    shown = envs.import_requirements("clean", requirements)
+    assert shown.locked == {"toypkg": "1.0", "otherpkg": "0.1"}
+    assert envs.remove("clean", ["otherpkg"]).locked == {"toypkg": "1.0"}
+    monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "jupyter"))
+    spec_dir = envs.kernel("clean")
+    spec = json.loads((spec_dir / "kernel.json").read_text())
+    assert spec["argv"][0] == python_of(chain, "clean")
+    chain.nodes.remove(["clean"], "baseline")
+    assert not spec_dir.exists()
+    with pytest.raises(EnvironmentBuildError, match="never downloads"):
+        envs.set_python("plot", "3.99")
+    with pytest.raises(InvalidInputError):
+        envs.set_python("plot", "three")
+
+
+def test_snapshot_and_shared_checkouts(
+    chain: nodepipe.Workspace, envs: EnvironmentService, tmp_path: Path
+) -> None:
+    library = local_project(tmp_path / "libs" / "mytool", "mytool", "0.1", "ANSWER = 1\n")
+    envs.add("clean", [], snapshot=str(library))
+    envs.add("plot", [], shared=str(library))
+    snapshot = chain.nodes.path("clean") / "code" / "snapshots" / "mytool"
+    assert (snapshot / "mytool" / "__init__.py").read_text() == "ANSWER = 1\n"
+    shown = {tag: envs.show(tag) for tag in ("clean", "plot")}
+    assert shown["clean"].snapshots == {"mytool": str(library)}
+    assert shown["plot"].shared == {"mytool": str(library)}
+
+    def answer(node: str) -> str:
+        return subprocess.run(
+            [python_of(chain, node), "-c", "import mytool; print(mytool.ANSWER)"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+
+    for tag in ("load", "clean", "plot"):
+        (chain.nodes.path(tag) / "code" / "main.py").write_text("pass\n")
+    chain.runs.run(RunRequest("baseline"))
+    (library / "mytool" / "__init__.py").write_text("ANSWER = 2\n")
+    assert (answer("clean"), answer("plot")) == ("1", "2")  # own copy vs the shared checkout
+    envs.update_snapshot("clean", "mytool")
+    assert answer("clean") == "2"
+    status = {s.item.node.tag: s for s in chain.runs.status("baseline").nodes.values()}
+    assert "code changed: snapshots/mytool/mytool/__init__.py" in status["clean"].reasons
+    assert status["plot"].state is NodeState.STALE  # below clean
