@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from nodepipe.definition import PipelineDefinition, define
 from nodepipe.domain.errors import (
     AmbiguousNameError,
     ConflictError,
@@ -24,6 +25,7 @@ from nodepipe.domain.errors import (
     WorkspaceError,
 )
 from nodepipe.domain.model import Edge, Group, Node, Pipeline, PipelineView, Project
+from nodepipe.domain.specs import NodeSpec, PipelineSpec
 from nodepipe.domain.states import NodeState
 from nodepipe.services.workspace import Workspace
 
@@ -36,15 +38,19 @@ __all__ = [
     "Group",
     "InvalidInputError",
     "Node",
+    "NodeSpec",
     "NodeState",
     "NodepipeError",
     "NotFoundError",
     "Pipeline",
+    "PipelineDefinition",
+    "PipelineSpec",
     "PipelineView",
     "Project",
     "ReadOnlyError",
     "Workspace",
     "WorkspaceError",
+    "define",
     "init",
     "open",
 ]

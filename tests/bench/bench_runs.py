@@ -60,8 +60,7 @@ def fan_out(ws: nodepipe.Workspace) -> tuple[float, float]:
 
     def bare() -> None:
         with ThreadPoolExecutor(JOBS) as pool:
-            list(pool.map(lambda _: subprocess.run([python, code], check=True),
-                          range(FAN_OUT + 1)))
+            list(pool.map(lambda _: subprocess.run([python, code], check=True), range(FAN_OUT + 1)))
 
     floor = timed(bare, 3)
     nodes = timed(lambda: ws.runs.run(RunRequest("fan", jobs=JOBS, force=True)), 3)
@@ -72,8 +71,12 @@ def no_change(ws: nodepipe.Workspace) -> tuple[float, float, float]:
     build(ws, "big", BIG - 1, chain=True)
     ws.runs.run(RunRequest("big", jobs=JOBS))
     api = timed(lambda: ws.runs.run(RunRequest("big")), 5)
-    cli = timed(lambda: subprocess.run([NODEPIPE, "-w", str(ws.root), "run", "big"],
-                                       check=True, capture_output=True), 3)
+    cli = timed(
+        lambda: subprocess.run(
+            [NODEPIPE, "-w", str(ws.root), "run", "big"], check=True, capture_output=True
+        ),
+        3,
+    )
     floor = timed(lambda: subprocess.run([sys.executable, "-c", "pass"], check=True), 5)
     return floor, api, cli
 
@@ -83,13 +86,17 @@ def main() -> None:
         ws = nodepipe.init(Path(scratch) / "lab")
         floor, nodes = fan_out(ws)
         print(f"(a) {FAN_OUT + 1} bare launches, {JOBS} at a time: {floor:7.3f} s")
-        print(f"    fan-out run of {FAN_OUT + 1} nodes, --jobs {JOBS}: {nodes:7.3f} s"
-              f"   ratio {nodes / floor:5.2f}x (target ≤ 1.3x)")
+        print(
+            f"    fan-out run of {FAN_OUT + 1} nodes, --jobs {JOBS}: {nodes:7.3f} s"
+            f"   ratio {nodes / floor:5.2f}x (target ≤ 1.3x)"
+        )
         floor, api, cli = no_change(ws)
         print(f"(b) no-change re-run of {BIG} nodes, Python API:   {api:7.3f} s (target < 0.5 s)")
         print(f"    same through the CLI (whole process): {cli:7.3f} s")
-        print(f"    bare interpreter launch (floor):      {floor:7.3f} s"
-              f"   CLI ratio {cli / floor:5.1f}x")
+        print(
+            f"    bare interpreter launch (floor):      {floor:7.3f} s"
+            f"   CLI ratio {cli / floor:5.1f}x"
+        )
         ws.close()
 
 

@@ -171,3 +171,110 @@ def test_snapshot_and_shared_checkouts(
     status = {s.item.node.tag: s for s in chain.runs.status("baseline").nodes.values()}
     assert "code changed: snapshots/mytool/mytool/__init__.py" in status["clean"].reasons
     assert status["plot"].state is NodeState.STALE  # below clean
+
+
+def test_template_node_copies_code_and_lock_without_resolving(
+    chain: nodepipe.Workspace,
+    envs: EnvironmentService,
+    monkeypatch: pytest.MonkeyPatch,
+    offline_index: Path,
+) -> None:
+    envs.add("clean", ["toypkg==1.0"])
+    (chain.nodes.path("clean") / "code" / "main.py").write_text(PRINT_VERSION)
+    for wheel in offline_index.iterdir():  # nothing left to resolve from: the cache must do
+        wheel.unlink()
+    train = chain.nodes.new("baseline", "train", template="clean")
+    code = chain.nodes.path(train.id) / "code"
+    assert (code / "main.py").read_text() == PRINT_VERSION
+    assert (code / "uv.lock").read_text() == (
+        chain.nodes.path("clean") / "code" / "uv.lock"
+    ).read_text()
+    assert import_version(chain, train.id) == "1.0"
+    assert chain.nodes.show(train.id).inputs == ()
+
+
+def test_shared_environment_nodes(chain: nodepipe.Workspace, envs: EnvironmentService) -> None:
+    chain.shared_envs.new("tools", ["toypkg==1.0"])
+    quick = chain.nodes.new("baseline", "quick", shared_env="tools")
+    code = chain.nodes.path(quick.id) / "code"
+    assert (code / ".venv").is_symlink()
+    (code / "main.py").write_text(PRINT_VERSION)
+    result = chain.runs.run(RunRequest("baseline", only=["quick"]))
+    assert result.finished is not None and result.finished.completed == 1
+    assert (chain.nodes.path(quick.id) / "data" / "version.txt").read_text() == "1.0"
+    chain.shared_envs.add("tools", ["toypkg==2.0"])
+    status = {s.item.node.tag: s for s in chain.runs.status("baseline").nodes.values()}
+    assert "lock changed: toypkg 1.0 → 2.0" in status["quick"].reasons
+    chain.runs.run(RunRequest("baseline", only=["quick"]))
+    assert (chain.nodes.path(quick.id) / "data" / "version.txt").read_text() == "2.0"
+    with pytest.raises(nodepipe.NotFoundError, match="shared-env new nope"):
+        chain.nodes.new("baseline", "other", shared_env="nope")
+
+
+def test_pipeline_base_packages(chain: nodepipe.Workspace, envs: EnvironmentService) -> None:
+    assert chain.base_envs.add("baseline", ["toypkg==1.0"]) == ("toypkg==1.0",)
+    for tag in ("load", "clean", "plot"):
+        assert envs.show(tag).locked == {"toypkg": "1.0"}
+    later = chain.nodes.new("baseline", "later")
+    assert import_version(chain, later.id) == "1.0"
+    envs.add("plot", ["otherpkg"])
+    before = {
+        tag: (chain.nodes.path(tag) / "code" / "uv.lock").read_text() for tag in ("load", "plot")
+    }
+    with pytest.raises(EnvironmentBuildError):
+        chain.base_envs.add("baseline", ["toypkg==7.0"])
+    after = {tag: (chain.nodes.path(tag) / "code" / "uv.lock").read_text() for tag in before}
+    assert after == before and chain.base_envs.show("baseline") == ("toypkg==1.0",)
+    assert chain.base_envs.remove("baseline", ["toypkg"]) == ()
+    assert envs.show("plot").locked == {"otherpkg": "0.1"}
+
+
+def test_inline_script_metadata_is_honoured(
+    chain: nodepipe.Workspace, envs: EnvironmentService
+) -> None:
+    main = chain.nodes.path("clean") / "code" / "main.py"
+    main.write_text('# /// script\n# dependencies = ["toypkg==2.0"]\n# ///\n' + PRINT_VERSION)
+    chain.runs.run(RunRequest("baseline", to=["clean"]))
+    assert (chain.nodes.path("clean") / "data" / "version.txt").read_text() == "2.0"
+    assert envs.show("clean").locked == {"toypkg": "2.0"}
+    main.write_text(main.read_text().replace("toypkg==2.0", "toypkg==1.0"))
+    chain.runs.run(RunRequest("baseline", to=["clean"]))
+    assert (chain.nodes.path("clean") / "data" / "version.txt").read_text() == "1.0"
+    assert envs.show("clean").direct == ("toypkg==1.0",)
+
+
+def test_code_first_pipeline_materialises_as_node_folders(
+    lab: nodepipe.Workspace, offline_index: Path
+) -> None:
+    pipe = nodepipe.define("code-first", base={"otherpkg": "*"})
+
+    @pipe.node(packages={"toypkg": "1.0"}, params={"scale": 2})
+    def old() -> None:
+        import nodepipe_node as node
+        import toypkg
+
+        (node.data_dir() / "version.txt").write_text(toypkg.VERSION * node.params()["scale"])
+
+    @pipe.node(
+        parents=["old"],
+        packages={"toypkg": ">=2"},
+        python=">=3.11",
+    )
+    def new() -> None:
+        import nodepipe_node as node
+        import toypkg
+
+        seen = (node.parent("01").data_dir / "version.txt").read_text()
+        (node.data_dir() / "version.txt").write_text(seen + "|" + toypkg.VERSION)
+
+    view = lab.materialize(pipe)
+    assert sorted(i.node.tag for i in view.nodes) == ["new", "old"]
+    envs = EnvironmentService(lab.context)
+    assert envs.show("old").locked == {"otherpkg": "0.1", "toypkg": "1.0"}
+    assert envs.show("new").locked == {"otherpkg": "0.1", "toypkg": "2.0"}
+    result = lab.runs.run(RunRequest("code-first"))
+    assert result.finished is not None and result.finished.failed == 0, result
+    assert (lab.nodes.path("new") / "data" / "version.txt").read_text() == "1.01.0|2.0"
+    again = lab.materialize(pipe)  # nothing changed: nothing becomes stale
+    assert {i.node.id for i in again.nodes} == {i.node.id for i in view.nodes}
+    assert lab.runs.run(RunRequest("code-first")).run_id is None

@@ -27,6 +27,8 @@ class Pipeline:
     notes: str
     locked: bool
     created_at: datetime
+    base_packages: tuple[str, ...] = ()
+    """Requirements every node of the pipeline gets (each node then adds its own)."""
 
 
 @dataclass(frozen=True, slots=True)

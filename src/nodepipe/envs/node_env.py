@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
 import secrets
 import shutil
 from collections.abc import Callable, Iterator
@@ -68,10 +69,11 @@ class NodeEnvironments:
             args.append("--upgrade")
         self.uv.run(args, cwd=code_dir, action="lock the environment")
 
-    def sync(self, code_dir: Path) -> None:
+    def sync(self, code_dir: Path, compile_bytecode: bool = False) -> None:
         """Make ``code_dir/.venv`` match ``uv.lock`` exactly, without resolving anything.
 
-        The environment is built under a temporary name and swapped in when complete.
+        The environment is built under a temporary name and swapped in when complete. Bytecode
+        is not compiled by default: the node's first run writes it into the environment.
         """
         python = self.python_for(code_dir)
         building = code_dir / f".venv.building-{secrets.token_hex(4)}"
@@ -82,7 +84,8 @@ class NodeEnvironments:
                 action=f"create an environment in {code_dir}",
             )
             self.uv.run(
-                ["sync", "--frozen", "--python", python],
+                ["sync", "--frozen", "--python", python,
+                 *(["--compile-bytecode"] if compile_bytecode else [])],
                 cwd=code_dir,
                 action=f"sync the environment in {code_dir}",
                 extra_env={"UV_PROJECT_ENVIRONMENT": str(building)},
@@ -92,11 +95,32 @@ class NodeEnvironments:
         finally:
             shutil.rmtree(building, ignore_errors=True)
 
-    def ensure_synced(self, code_dir: Path) -> bool:
+    def use_shared(self, code_dir: Path, shared_dir: Path) -> None:
+        """Point the node at a shared environment: ``.venv`` links to it, its lock is copied.
+
+        The copied lock keeps the node's fingerprint following the shared environment.
+        """
+        self.ensure_synced(shared_dir)
+        venv = code_dir / ".venv"
+        if venv.is_symlink() or venv.is_file():
+            venv.unlink()
+        elif venv.exists():
+            shutil.rmtree(venv)
+        venv.symlink_to(os.path.relpath(shared_dir / ".venv", code_dir))
+        lock = code_dir / "uv.lock"
+        if not lock.exists() or lock.read_bytes() != (shared_dir / "uv.lock").read_bytes():
+            shutil.copyfile(shared_dir / "uv.lock", lock)
+
+    def ensure_synced(self, code_dir: Path, shared_dir: Path | None = None) -> bool:
         """Sync only when the lock changed since the last sync (a hash check otherwise).
 
+        With ``shared_dir`` the node uses that shared environment instead of its own.
         Returns True when a sync was needed.
         """
+        if shared_dir is not None:
+            synced = self.ensure_synced(shared_dir)
+            self.use_shared(code_dir, shared_dir)
+            return synced
         marker = code_dir / ".venv" / SYNC_MARKER
         python = self.python_for(code_dir)
         with contextlib.suppress(OSError):
@@ -111,7 +135,7 @@ class NodeEnvironments:
         If ``edit`` or the sync after it fails, pyproject.toml, uv.lock and .python-version
         are restored and the previous environment stays as it was.
         """
-        with _restored_on_failure(code_dir):
+        with restored_on_failure(code_dir):
             edit()
             if sync:
                 self.sync(code_dir)
@@ -141,7 +165,7 @@ def _swap_in(built: Path, target: Path) -> None:
 
 
 @contextlib.contextmanager
-def _restored_on_failure(code_dir: Path) -> Iterator[None]:
+def restored_on_failure(code_dir: Path) -> Iterator[None]:
     names = ("pyproject.toml", "uv.lock", PYTHON_VERSION_FILE)
     saved = {name: (code_dir / name).read_bytes() for name in names if (code_dir / name).exists()}
     try:

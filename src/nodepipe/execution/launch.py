@@ -33,6 +33,7 @@ class EnvironmentSettings:
     uv_cache_dir: Path
     python: str
     lock_cache_dir: Path
+    shared_envs_dir: Path
 
 
 def command_line(folder: NodeFolder, config: NodeConfig) -> tuple[str, ...]:
@@ -84,4 +85,7 @@ def build_task(
         python=settings.python,
         lock_cache_dir=str(settings.lock_cache_dir),
         timeout=config.timeout,
+        shared_env_dir=(
+            str(settings.shared_envs_dir / config.shared_env) if config.shared_env else None
+        ),
     )

@@ -47,6 +47,7 @@ class NodeTask:
     python: str
     lock_cache_dir: str
     timeout: float | None = None
+    shared_env_dir: str | None = None
 
     @property
     def folder(self) -> NodeFolder:
@@ -106,7 +107,8 @@ class NodeProcess:
         environments = NodeEnvironments(
             UvRunner(Path(task.uv_cache_dir)), task.python, Path(task.lock_cache_dir)
         )
-        environments.ensure_synced(task.folder.code)
+        shared = Path(task.shared_env_dir) if task.shared_env_dir else None
+        environments.ensure_synced(task.folder.code, shared)
         task.folder.make_output_dirs()
         open_staging(task.folder, task.node_run_id)
         self._context_file().write_text(json.dumps(task.context, indent=2), encoding="utf-8")

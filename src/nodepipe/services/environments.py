@@ -15,9 +15,11 @@ from nodepipe.envs.node_env import PYTHON_VERSION_FILE
 from nodepipe.services import resolver
 from nodepipe.services.context import WorkspaceContext
 from nodepipe.services.guards import check_node_editable
+from nodepipe.services.inline_metadata import honour_inline_metadata
+from nodepipe.services.staged_folders import sync_node_environment
 from nodepipe.workspace.fingerprint import locked_packages
 from nodepipe.workspace.node_folder import NodeFolder
-from nodepipe.workspace.node_project import dependencies, set_requires_python
+from nodepipe.workspace.node_project import dependencies, set_dependencies, set_requires_python
 from nodepipe.workspace.snapshots import (
     SNAPSHOTS_DIR,
     record_snapshot,
@@ -133,9 +135,31 @@ class EnvironmentService:
         )
         return self.show(node.id)
 
-    def sync(self, name: str, pipeline: str | None = None) -> EnvironmentView:
+    def replace_requirements(
+        self,
+        name: str,
+        requirements: list[str],
+        requires_python: str | None = None,
+        pipeline: str | None = None,
+    ) -> EnvironmentView:
+        """Make the node's direct requirements exactly ``requirements``; locked and synced."""
         node, code = self._node(name, pipeline)
-        self.context.environments.sync(code)
+        environments = self.context.environments
+
+        def edit() -> None:
+            set_dependencies(code / "pyproject.toml", requirements)
+            if requires_python is not None:
+                set_requires_python(code / "pyproject.toml", requires_python)
+            environments.lock(code)
+
+        environments.change(code, edit)
+        return self.show(node.id)
+
+    def sync(self, name: str, pipeline: str | None = None) -> EnvironmentView:
+        """Sync from the lock (after honouring inline script metadata, if any)."""
+        node, code = self._node(name, pipeline)
+        if not honour_inline_metadata(self.context, code):
+            sync_node_environment(self.context, code)
         return self.show(node.id)
 
     def lock(

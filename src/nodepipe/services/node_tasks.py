@@ -62,7 +62,10 @@ class TaskPreparer:
                 for e in inputs
             ],
             settings=EnvironmentSettings(
-                layout.uv_cache_dir, self.context.config.python, layout.lock_cache_dir
+                layout.uv_cache_dir,
+                self.context.config.python,
+                layout.lock_cache_dir,
+                layout.shared_envs_dir,
             ),
         )
         return PreparedTask(task, json.dumps(fingerprint.to_dict()))

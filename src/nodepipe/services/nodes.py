@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from nodepipe.domain.errors import InvalidInputError, ReadOnlyError
+from nodepipe.domain.errors import InvalidInputError, NotFoundError, ReadOnlyError
 from nodepipe.domain.ids import new_id
 from nodepipe.domain.model import Membership, Node
 from nodepipe.domain.names import validate_name
@@ -25,20 +25,47 @@ from nodepipe.services.staged_folders import delete_nodes_on_disk, node_folder, 
 from nodepipe.services.staleness import mark_downstream, mark_inputs_changed
 from nodepipe.store.queries import StoreSession
 from nodepipe.workspace.node_folder import clear_data
+from nodepipe.workspace.node_project import set_shared_env
 
 
 @dataclass(frozen=True, slots=True)
 class NodeService:
     context: WorkspaceContext
 
-    def new(self, pipeline: str, tag: str, notes: str = "") -> Node:
-        """A node folder with its own environment, shown (and owned) by ``pipeline``."""
+    def new(
+        self,
+        pipeline: str,
+        tag: str,
+        notes: str = "",
+        template: str | None = None,
+        shared_env: str | None = None,
+    ) -> Node:
+        """A node folder with its own environment, shown (and owned) by ``pipeline``.
+
+        With ``template``, code and lock are copied from that node (synced, not re-resolved);
+        otherwise it starts from the skeleton plus the pipeline's base packages. With
+        ``shared_env`` it uses that named shared environment instead of its own.
+        """
         validate_name(tag, "node tag")
         with self.context.store.read() as session:
-            check_pipeline_editable(resolver.pipeline(session, pipeline))
+            target = resolver.pipeline(session, pipeline)
+            check_pipeline_editable(target)
+            seed = resolver.node(session, template) if template else None
+        if shared_env is not None and not (
+            self.context.layout.shared_env_dir(shared_env) / "pyproject.toml"
+        ).is_file():
+            raise NotFoundError(
+                f"no shared environment {shared_env!r}; create it with "
+                f"`nodepipe shared-env new {shared_env}`"
+            )
         node_id = new_id()
         with staged_folders(self.context) as batch:
-            batch.add_new(node_id)
+            if seed is not None:
+                batch.add_copy(seed.id, node_id, with_data=False)
+                if shared_env is not None:
+                    set_shared_env(batch.staged[node_id].pyproject, shared_env)
+            else:
+                batch.add_new(node_id, target.base_packages, shared_env)
             batch.install()
             with self.context.store.write() as session:
                 target = resolver.pipeline(session, pipeline)

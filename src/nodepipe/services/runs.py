@@ -27,6 +27,7 @@ from nodepipe.services import resolver
 from nodepipe.services.context import WorkspaceContext
 from nodepipe.services.executors import make_executor
 from nodepipe.services.guards import check_pipeline_editable
+from nodepipe.services.inline_metadata import honour_inline_metadata
 from nodepipe.services.node_tasks import TaskPreparer
 from nodepipe.services.pipelines import pipeline_view
 from nodepipe.services.status import NodeStatusView, compute_statuses
@@ -88,6 +89,7 @@ class RunService:
 
     def run(self, request: RunRequest, listeners: Sequence[Listener] = ()) -> RunResult:
         """Run what is stale or never ran (everything selected with ``force``)."""
+        self._honour_inline_metadata(request.pipeline)
         status = self.status(request.pipeline)
         check_pipeline_editable(status.view.pipeline)
         jobs = request.jobs or os.cpu_count() or 1
@@ -115,6 +117,18 @@ class RunService:
             executor.stop()
             _ACTIVE_RUNNERS.pop(run.id, None)
         return RunResult(status, plan, run.id, finished, tags)
+
+    def _honour_inline_metadata(self, pipeline: str) -> None:
+        """Nodes declaring packages inline (PEP 723) get them before anything is planned."""
+        with self.context.store.read() as session:
+            target = resolver.pipeline(session, pipeline)
+            owned = [
+                n.id
+                for n in session.list_nodes(target.id)
+                if n.owner_pipeline_id == target.id and not n.locked
+            ]
+        for node_id in owned:
+            honour_inline_metadata(self.context, self.context.layout.node_dir(node_id) / "code")
 
     def _plan(self, session: StoreSession, status: PipelineStatus, request: RunRequest) -> Plan:
         view = status.view

@@ -8,14 +8,17 @@ committed, every folder of the batch is removed again.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from nodepipe.domain.errors import WorkspaceError
+from nodepipe.domain.errors import NotFoundError, WorkspaceError
 from nodepipe.envs.kernels import remove_kernel
 from nodepipe.services.context import WorkspaceContext
+from nodepipe.workspace.node_config import read_node_config
 from nodepipe.workspace.node_folder import NodeFolder, copy_node_folder, write_new_node_folder
+from nodepipe.workspace.node_project import set_dependencies, set_shared_env
 
 
 @dataclass
@@ -33,10 +36,20 @@ class FolderBatch:
         self.staged[node_id] = folder
         return folder
 
-    def add_new(self, node_id: str) -> None:
-        """A fresh node: skeleton files plus a lock (taken from the lock cache when possible)."""
+    def add_new(
+        self, node_id: str, requirements: Sequence[str] = (), shared_env: str | None = None
+    ) -> None:
+        """A fresh node: skeleton files plus a lock (taken from the lock cache when possible).
+
+        ``requirements`` (a pipeline's base packages) go into its pyproject; with
+        ``shared_env`` it will use that shared environment instead of its own.
+        """
         folder = self._staging_folder(node_id)
         write_new_node_folder(folder, self.context.python_version)
+        if requirements:
+            set_dependencies(folder.pyproject, list(requirements))
+        if shared_env is not None:
+            set_shared_env(folder.pyproject, shared_env)
         self.context.environments.lock_pristine(folder.code)
 
     def add_copy(self, source_id: str, node_id: str, with_data: bool) -> None:
@@ -55,7 +68,7 @@ class FolderBatch:
             del self.staged[node_id]
             self.installed.append(final)
         for folder in self.installed:
-            self.context.environments.sync(folder.code)
+            sync_node_environment(self.context, folder.code)
 
     def discard(self) -> None:
         for folder in [*self.staged.values(), *self.installed]:
@@ -72,6 +85,21 @@ def staged_folders(context: WorkspaceContext) -> Iterator[FolderBatch]:
     except BaseException:
         batch.discard()
         raise
+
+
+def sync_node_environment(context: WorkspaceContext, code_dir: Path) -> None:
+    """Sync the node's own environment, or link it to the shared one its config names."""
+    config = read_node_config(code_dir / "pyproject.toml")
+    if config.shared_env is None:
+        context.environments.sync(code_dir)
+    else:
+        shared = context.layout.shared_env_dir(config.shared_env)
+        if not (shared / "pyproject.toml").is_file():
+            raise NotFoundError(
+                f"no shared environment {config.shared_env!r}; create it with "
+                f"`nodepipe shared-env new {config.shared_env}`"
+            )
+        context.environments.ensure_synced(code_dir, shared)
 
 
 def node_folder(context: WorkspaceContext, node_id: str) -> NodeFolder:

@@ -3,16 +3,28 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Protocol
 
+from nodepipe.domain.model import PipelineView
+from nodepipe.domain.specs import PipelineSpec
 from nodepipe.services.context import WorkspaceContext, init_context, open_context
 from nodepipe.services.edges import EdgeService
+from nodepipe.services.environments import EnvironmentService
 from nodepipe.services.groups import GroupService
+from nodepipe.services.materialize import Materializer
 from nodepipe.services.node_copies import NodeCopyService
 from nodepipe.services.nodes import NodeService
 from nodepipe.services.pipeline_copies import PipelineCopyService
+from nodepipe.services.pipeline_envs import PipelineEnvService
 from nodepipe.services.pipelines import PipelineService
 from nodepipe.services.projects import ProjectService
 from nodepipe.services.runs import RunService
+from nodepipe.services.shared_envs import SharedEnvService
+
+
+class PipelineDefinitionLike(Protocol):
+    @property
+    def spec(self) -> PipelineSpec: ...
 
 
 class Workspace:
@@ -33,6 +45,9 @@ class Workspace:
         self.edges = EdgeService(context)
         self.groups = GroupService(context)
         self.runs = RunService(context)
+        self.envs = EnvironmentService(context)
+        self.base_envs = PipelineEnvService(context)
+        self.shared_envs = SharedEnvService(context)
 
     @classmethod
     def open(cls, path: Path | str | None = None) -> Workspace:
@@ -50,6 +65,14 @@ class Workspace:
     ) -> Workspace:
         """Create a workspace in a new or empty directory."""
         return cls(init_context(path, store_url, python))
+
+    def materialize(self, definition: PipelineDefinitionLike) -> PipelineView:
+        """Create (or update) the pipeline a code-first definition declares, node folders and
+        locked environments included."""
+        spec = definition if isinstance(definition, PipelineSpec) else definition.spec
+        return Materializer(
+            self.pipelines, self.nodes, self.edges, self.envs, self.base_envs
+        ).apply(spec)
 
     @property
     def root(self) -> Path:

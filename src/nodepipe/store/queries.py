@@ -6,6 +6,7 @@ and return domain values; nothing outside this package sees a row or a table.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Iterable
 from dataclasses import asdict
 from typing import Any
@@ -51,7 +52,9 @@ class StoreSession(RunQueries):
 
     # pipelines --------------------------------------------------------------------------
     def insert_pipeline(self, pipeline: Pipeline) -> None:
-        self._execute(pipelines.insert().values(**asdict(pipeline)))
+        values = asdict(pipeline)
+        values["base_packages"] = json.dumps(list(pipeline.base_packages))
+        self._execute(pipelines.insert().values(**values))
 
     def get_pipeline(self, pipeline_id: str) -> Pipeline | None:
         row = self._one(pipelines.select().where(pipelines.c.id == pipeline_id))
@@ -68,6 +71,8 @@ class StoreSession(RunQueries):
         return [rows.pipeline_from_row(r) for r in self._all(statement)]
 
     def update_pipeline(self, pipeline_id: str, **values: Any) -> None:
+        if "base_packages" in values:
+            values["base_packages"] = json.dumps(list(values["base_packages"]))
         self._execute(pipelines.update().where(pipelines.c.id == pipeline_id).values(**values))
 
     def delete_pipeline(self, pipeline_id: str) -> None:

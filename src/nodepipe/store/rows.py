@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import sqlalchemy as sa
 
 from nodepipe.domain.model import Edge, Group, Lineage, Membership, Node, Pipeline, Project
@@ -20,6 +22,7 @@ def pipeline_from_row(row: sa.RowMapping) -> Pipeline:
         notes=row["notes"],
         locked=bool(row["locked"]),
         created_at=row["created_at"],
+        base_packages=tuple(json.loads(row["base_packages"] or "[]")),
     )
 
 

@@ -58,6 +58,7 @@ pipelines = sa.Table(
     sa.Column("notes", sa.Text, nullable=False, server_default=""),
     sa.Column("locked", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("created_at", TIMESTAMP, nullable=False),
+    sa.Column("base_packages", sa.Text, nullable=False, server_default="[]"),
 )
 
 pipeline_lineage = sa.Table(

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from nodepipe.domain.errors import InvalidInputError
 from nodepipe.domain.ids import looks_like_id
+from nodepipe.domain.names import validate_name
 
 CONFIG_FILE_NAME = "nodepipe.toml"
 STATE_DIR_NAME = ".nodepipe"
@@ -49,6 +50,14 @@ class WorkspaceLayout:
     def lock_cache_dir(self) -> Path:
         """Locks of pristine node environments, reused so a new node needs no resolution."""
         return self.state_dir / "lock-cache"
+
+    @property
+    def shared_envs_dir(self) -> Path:
+        """Named environments that nodes may share instead of having their own."""
+        return self.state_dir / "envs"
+
+    def shared_env_dir(self, name: str) -> Path:
+        return self.shared_envs_dir / validate_name(name, "shared environment name")
 
     @property
     def nodes_dir(self) -> Path:

@@ -4,6 +4,7 @@
 [tool.nodepipe]
 entry = "main.py"            # a Python file, or a notebook (.ipynb) run with the node's interpreter
 # command = ["octave", "--no-gui", "run.m"]   # or any command, run in code/ (replaces entry)
+# shared-env = "tools"       # use the workspace's shared environment "tools", not its own
 timeout = 3600               # seconds; the run is killed and fails after that
 [tool.nodepipe.resources]    # what the Ray executor reserves for this node
 cpus = 1
@@ -40,6 +41,8 @@ class NodeConfig:
     command: tuple[str, ...] | None = None
     timeout: float | None = None
     resources: Resources = field(default_factory=Resources)
+    shared_env: str | None = None
+    """Name of a workspace shared environment the node uses instead of its own."""
 
     @property
     def is_notebook(self) -> bool:
@@ -71,7 +74,11 @@ def _parse(section: dict[str, Any]) -> NodeConfig:
     timeout = section.get("timeout")
     if timeout is not None and (not isinstance(timeout, int | float) or timeout <= 0):
         raise ValueError("timeout must be a positive number of seconds")
+    shared_env = section.get("shared-env")
+    if shared_env is not None and (not isinstance(shared_env, str) or not shared_env):
+        raise ValueError("shared-env must be the name of a shared environment")
     return NodeConfig(
+        shared_env=shared_env,
         entry=entry,
         command=tuple(command) if command else None,
         timeout=float(timeout) if timeout is not None else None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import tomlkit
@@ -32,4 +33,42 @@ def set_requires_python(pyproject: Path, specifier: str) -> None:
     project = document["project"]
     assert isinstance(project, Table)
     project["requires-python"] = specifier
+    pyproject.write_text(tomlkit.dumps(document), encoding="utf-8")
+
+
+def set_shared_env(pyproject: Path, name: str | None) -> None:
+    """Set (or with None, drop) ``shared-env`` under ``[tool.nodepipe]``."""
+    document = tomlkit.parse(pyproject.read_text(encoding="utf-8"))
+    tool = document.setdefault("tool", tomlkit.table(is_super_table=True))
+    section = tool.setdefault("nodepipe", tomlkit.table())
+    if name is None:
+        section.pop("shared-env", None)
+    else:
+        section["shared-env"] = name
+    pyproject.write_text(tomlkit.dumps(document), encoding="utf-8")
+
+
+def requirement_name(requirement: str) -> str:
+    """The normalised package name of a PEP 508 requirement (``NumPy>=2`` -> ``numpy``)."""
+    name = re.split(r"[\s<>=!~;\[@(]", requirement.strip(), maxsplit=1)[0]
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def script_dependencies(pyproject: Path) -> list[str]:
+    """The inline (PEP 723) dependencies last merged into the project's dependencies."""
+    document = tomlkit.parse(pyproject.read_text(encoding="utf-8"))
+    section = document.get("tool", {}).get("nodepipe", {})
+    found = section.get("script-dependencies", []) if isinstance(section, Table) else []
+    return [str(item) for item in found]
+
+
+def merge_script_dependencies(pyproject: Path, wanted: list[str]) -> None:
+    """Replace the previously merged inline dependencies by ``wanted`` (and remember them)."""
+    previous = set(script_dependencies(pyproject))
+    own = [d for d in dependencies(pyproject) if d not in previous]
+    set_dependencies(pyproject, own + [d for d in wanted if d not in own])
+    document = tomlkit.parse(pyproject.read_text(encoding="utf-8"))
+    tool = document.setdefault("tool", tomlkit.table(is_super_table=True))
+    section = tool.setdefault("nodepipe", tomlkit.table())
+    section["script-dependencies"] = wanted
     pyproject.write_text(tomlkit.dumps(document), encoding="utf-8")

@@ -1,0 +1,108 @@
+"""The code-first way to declare a pipeline: nodes as functions, with pinned packages.
+
+    import nodepipe
+
+    pipe = nodepipe.define("train", project="ml", base={"numpy": "2.1.3"})
+
+    @pipe.node(packages={"scikit-learn": "1.5.2"}, python=">=3.11")
+    def fit():
+        import nodepipe_node as node
+        ...
+
+    @pipe.node(parents=["fit"], params={"top": 5})
+    def report():
+        ...
+
+    nodepipe.open().materialize(pipe)   # node folders with their own locked environments
+
+Each function's source becomes the node's ``main.py`` (the function is called when it runs);
+``add`` takes code as text instead. Materialising again updates what changed.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import textwrap
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
+
+from nodepipe.domain.names import validate_name
+from nodepipe.domain.specs import NodeSpec, PipelineSpec
+
+F = TypeVar("F", bound=Callable[[], Any])
+
+
+class PipelineDefinition:
+    """A pipeline being declared; ``spec`` is its frozen value."""
+
+    def __init__(
+        self, tag: str, project: str | None = None, base: Mapping[str, str] | None = None
+    ) -> None:
+        self.tag = validate_name(tag, "pipeline tag")
+        self.project = project
+        self.base = dict(base or {})
+        self._nodes: list[NodeSpec] = []
+
+    def add(
+        self,
+        tag: str,
+        code: str,
+        *,
+        parents: Sequence[str] = (),
+        packages: Mapping[str, str] | None = None,
+        python: str | None = None,
+        params: Mapping[str, Any] | None = None,
+    ) -> NodeSpec:
+        """Declare a node whose ``main.py`` is ``code``; parents are read as slots 01, 02..."""
+        spec = NodeSpec(
+            validate_name(tag, "node tag"),
+            code,
+            tuple(parents),
+            dict(packages or {}),
+            python,
+            dict(params or {}),
+        )
+        self._nodes.append(spec)
+        return spec
+
+    def node(
+        self,
+        *,
+        tag: str | None = None,
+        parents: Sequence[str] = (),
+        packages: Mapping[str, str] | None = None,
+        python: str | None = None,
+        params: Mapping[str, Any] | None = None,
+    ) -> Callable[[F], F]:
+        """Decorator: the function (no arguments) is the node's code; its name is the tag."""
+
+        def register(function: F) -> F:
+            source = textwrap.dedent(inspect.getsource(function))
+            definition = ast.parse(source).body[0]  # decorators may span several lines
+            body = "\n".join(source.splitlines()[definition.lineno - 1 :])
+            code = f'{body}\n\n\nif __name__ == "__main__":\n    {function.__name__}()\n'
+            self.add(
+                tag or function.__name__,
+                code,
+                parents=parents,
+                packages=packages,
+                python=python,
+                params=params,
+            )
+            return function
+
+        return register
+
+    @property
+    def spec(self) -> PipelineSpec:
+        spec = PipelineSpec(self.tag, self.project, dict(self.base), tuple(self._nodes))
+        spec.check()
+        return spec
+
+
+def define(
+    tag: str, project: str | None = None, base: Mapping[str, str] | None = None
+) -> PipelineDefinition:
+    """Start declaring pipeline ``tag`` (``base``: packages every node gets)."""
+    return PipelineDefinition(tag, project, base)

@@ -1,0 +1,90 @@
+"""Materialising a code-first ``PipelineSpec`` as real node folders, or updating them.
+
+Creates the pipeline (and its base packages), then for each declared node: creates it or finds
+it by tag among the nodes the pipeline owns; writes its main.py and parameters when they
+differ; sets its packages and Python version (locked and synced, all or nothing per node);
+connects its parents on slots 01, 02... Running it again changes only what differs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from nodepipe.domain.errors import AmbiguousNameError, NotFoundError
+from nodepipe.domain.model import Node, PipelineView
+from nodepipe.domain.params import dump_params
+from nodepipe.domain.specs import NodeSpec, PipelineSpec
+from nodepipe.services.edges import EdgeService
+from nodepipe.services.environments import EnvironmentService
+from nodepipe.services.nodes import NodeService
+from nodepipe.services.pipeline_envs import PipelineEnvService
+from nodepipe.services.pipelines import PipelineService
+from nodepipe.workspace.node_project import dependencies
+
+
+@dataclass(frozen=True, slots=True)
+class Materializer:
+    pipelines: PipelineService
+    nodes: NodeService
+    edges: EdgeService
+    envs: EnvironmentService
+    base_envs: PipelineEnvService
+
+    def apply(self, spec: PipelineSpec) -> PipelineView:
+        spec.check()
+        try:
+            self.pipelines.get(spec.tag)
+        except NotFoundError:
+            self.pipelines.new(spec.tag, spec.project)
+        base = spec.base_requirements
+        if list(self.base_envs.show(spec.tag)) != base and base:
+            self.base_envs.add(spec.tag, base)
+        owned = self._owned_by_tag(spec.tag)
+        for node_spec in spec.nodes:
+            node = owned.get(node_spec.tag) or self.nodes.new(spec.tag, node_spec.tag)
+            owned[node_spec.tag] = node
+            self._update(node, node_spec, base)
+        for node_spec in spec.nodes:
+            self._connect(spec.tag, owned, node_spec)
+        return self.pipelines.show(spec.tag)
+
+    def _owned_by_tag(self, pipeline: str) -> dict[str, Node]:
+        view = self.pipelines.show(pipeline)
+        result: dict[str, Node] = {}
+        for item in view.nodes:
+            if item.is_reference:
+                continue
+            if item.node.tag in result:
+                raise AmbiguousNameError(
+                    f"pipeline {pipeline!r} owns two nodes tagged {item.node.tag!r}; "
+                    "give them distinct tags before materialising"
+                )
+            result[item.node.tag] = item.node
+        return result
+
+    def _update(self, node: Node, spec: NodeSpec, base: list[str]) -> None:
+        code = self.nodes.path(node.id) / "code"
+        main = code / "main.py"
+        if not main.is_file() or main.read_text(encoding="utf-8") != spec.code:
+            main.write_text(spec.code, encoding="utf-8")
+        if self.nodes.params(node.id) != spec.params:
+            self.nodes.set_params(node.id, replace_with=dump_params(spec.params))
+        version_pin = spec.python if spec.python and spec.python[:1].isdigit() else None
+        if version_pin is not None:
+            self.envs.set_python(node.id, version_pin)
+        wanted = base + spec.requirements
+        ranged = spec.python if spec.python and version_pin is None else None
+        if sorted(dependencies(code / "pyproject.toml")) != sorted(wanted) or ranged:
+            self.envs.replace_requirements(node.id, wanted, ranged)
+
+    def _connect(self, pipeline: str, owned: dict[str, Node], spec: NodeSpec) -> None:
+        child = owned[spec.tag]
+        inputs = {link.slot: link.node_id for link in self.nodes.show(child.id).inputs}
+        for index, parent_tag in enumerate(spec.parents, 1):
+            slot = f"{index:02d}"
+            parent = owned[parent_tag]
+            if inputs.get(slot) == parent.id:
+                continue
+            if slot in inputs:
+                self.edges.disconnect(inputs[slot], child.id, pipeline)
+            self.edges.connect(parent.id, child.id, pipeline, slot)

@@ -1,0 +1,113 @@
+"""Named shared environments: nodes that opt out of isolation use one of these instead.
+
+A shared environment lives in ``.nodepipe/envs/<name>/`` (pyproject.toml, uv.lock, .venv). A
+node using it has ``shared-env = "<name>"`` under ``[tool.nodepipe]``, a ``.venv`` that links
+to the shared one and a copy of its lock, so changing the shared environment makes every node
+using it stale ("lock changed: …").
+"""
+
+from __future__ import annotations
+
+import builtins
+from dataclasses import dataclass
+from pathlib import Path
+
+from nodepipe.domain.errors import ConflictError, NotFoundError
+from nodepipe.envs.interpreters import interpreter_version
+from nodepipe.services.context import WorkspaceContext
+from nodepipe.workspace.fingerprint import locked_packages
+from nodepipe.workspace.node_config import read_node_config
+from nodepipe.workspace.node_folder import node_pyproject_text
+from nodepipe.workspace.node_project import dependencies, set_shared_env
+
+
+@dataclass(frozen=True, slots=True)
+class SharedEnvView:
+    name: str
+    python: str
+    direct: tuple[str, ...]
+    locked: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class SharedEnvService:
+    context: WorkspaceContext
+
+    def _dir(self, name: str, exists: bool = True) -> Path:
+        folder = self.context.layout.shared_env_dir(name)
+        if exists and not (folder / "pyproject.toml").is_file():
+            known = ", ".join(self.list()) or "none yet"
+            raise NotFoundError(
+                f"no shared environment {name!r} (known: {known}); create it "
+                f"with `nodepipe shared-env new {name}`"
+            )
+        return folder
+
+    def list(self) -> builtins.list[str]:
+        root = self.context.layout.shared_envs_dir
+        return sorted(p.parent.name for p in root.glob("*/pyproject.toml")) if root.is_dir() else []
+
+    def new(self, name: str, requirements: builtins.list[str] | None = None) -> SharedEnvView:
+        folder = self._dir(name, exists=False)
+        if folder.exists():
+            raise ConflictError(f"the shared environment {name!r} already exists")
+        folder.mkdir(parents=True)
+        try:
+            (folder / "pyproject.toml").write_text(
+                node_pyproject_text(self.context.python_version), encoding="utf-8"
+            )
+            environments = self.context.environments
+            environments.lock_pristine(folder)
+            if requirements:
+                environments.run_uv(folder, ["add", "--no-sync", *requirements], "add packages")
+            environments.sync(folder)
+        except BaseException:
+            import shutil
+
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+        return self.show(name)
+
+    def add(self, name: str, requirements: builtins.list[str]) -> SharedEnvView:
+        return self._change(name, ["add", "--no-sync", *requirements])
+
+    def remove(self, name: str, packages: builtins.list[str]) -> SharedEnvView:
+        return self._change(name, ["remove", "--no-sync", *packages])
+
+    def _change(self, name: str, uv_args: builtins.list[str]) -> SharedEnvView:
+        """Change the shared environment; the nodes using it get its new lock (and go stale)."""
+        folder = self._dir(name)
+        environments = self.context.environments
+        action = " ".join(uv_args[:1] + uv_args[2:])
+        environments.change(folder, lambda: environments.run_uv(folder, uv_args, action))
+        for code in self.users(name):
+            environments.use_shared(code, folder)
+        return self.show(name)
+
+    def users(self, name: str) -> builtins.list[Path]:
+        """Code folders of the nodes that use the shared environment ``name``."""
+        nodes_dir = self.context.layout.nodes_dir
+        return [
+            pyproject.parent
+            for pyproject in sorted(nodes_dir.glob("*/code/pyproject.toml"))
+            if read_node_config(pyproject).shared_env == name
+        ]
+
+    def show(self, name: str) -> SharedEnvView:
+        folder = self._dir(name)
+        return SharedEnvView(
+            name=name,
+            python=interpreter_version(self.context.environments.python_for(folder)),
+            direct=tuple(dependencies(folder / "pyproject.toml")),
+            locked={
+                k: v
+                for k, v in locked_packages((folder / "uv.lock").read_bytes()).items()
+                if k != "nodepipe-node"
+            },
+        )
+
+    def attach(self, code_dir: Path, name: str) -> None:
+        """Make the node whose code is in ``code_dir`` use the shared environment ``name``."""
+        folder = self._dir(name)
+        set_shared_env(code_dir / "pyproject.toml", name)
+        self.context.environments.use_shared(code_dir, folder)
