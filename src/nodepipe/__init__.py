@@ -11,6 +11,7 @@ The Python API::
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from nodepipe.definition import PipelineDefinition, define
 from nodepipe.domain.errors import (
@@ -27,7 +28,9 @@ from nodepipe.domain.errors import (
 from nodepipe.domain.model import Edge, Group, Node, Pipeline, PipelineView, Project
 from nodepipe.domain.specs import NodeSpec, PipelineSpec
 from nodepipe.domain.states import NodeState
-from nodepipe.services.workspace import Workspace
+
+if TYPE_CHECKING:
+    from nodepipe.services.workspace import Workspace
 
 __all__ = [
     "AmbiguousNameError",
@@ -56,11 +59,24 @@ __all__ = [
 ]
 
 
+def __getattr__(name: str) -> Any:
+    """``nodepipe.Workspace`` is imported on first use: the store's libraries are heavy."""
+    if name == "Workspace":
+        from nodepipe.services.workspace import Workspace
+
+        return Workspace
+    raise AttributeError(f"module 'nodepipe' has no attribute {name!r}")
+
+
 def init(path: Path | str, store_url: str | None = None, python: str | None = None) -> Workspace:
     """Create a workspace at ``path`` and open it."""
+    from nodepipe.services.workspace import Workspace
+
     return Workspace.init(path, store_url, python)
 
 
 def open(path: Path | str | None = None) -> Workspace:
     """Open the workspace at ``path`` (default: found from the current directory upwards)."""
+    from nodepipe.services.workspace import Workspace
+
     return Workspace.open(path)

@@ -1,70 +1,53 @@
-"""The ``nodepipe`` command: global options, sub-commands, and the error-to-exit-code boundary."""
+"""The ``nodepipe`` root command, its sub-commands, and the error-to-exit-code boundary."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
 
 import click
-import typer
 
-from nodepipe.cli import edges, groups, nodes, pipelines, projects, runs
+from nodepipe.cli import edges, envs, groups, nodes, pipelines, projects, runs
 from nodepipe.cli.demo import demo
 from nodepipe.cli.errors import exit_code_for
-from nodepipe.cli.options import JsonFlag
-from nodepipe.cli.output import done, error_console, print_json
-from nodepipe.cli.session import select_workspace
+from nodepipe.cli.options import CommandGroup, json_option
+from nodepipe.cli.output import done, error_console, print_error, print_json
+from nodepipe.cli.session import close_workspace, select_workspace
 from nodepipe.domain.errors import NodepipeError
-from nodepipe.services.context import WORKSPACE_ENV
-from nodepipe.services.workspace import Workspace
+from nodepipe.workspace.layout import WORKSPACE_ENV
 
-app = typer.Typer(
-    name="nodepipe",
-    help="Pipelines of nodes, each a folder with its own code, locked environment and outputs.",
+
+@click.group(
+    "nodepipe",
+    cls=CommandGroup,
     no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=False,
+    help="Pipelines of nodes, each a folder with its own code, locked environment and outputs.",
 )
-app.add_typer(projects.app, name="project")
-app.add_typer(pipelines.app, name="pipeline")
-app.add_typer(nodes.app, name="node")
-app.add_typer(groups.app, name="group")
-app.command("connect")(edges.connect)
-app.command("disconnect")(edges.disconnect)
-app.command("demo")(demo)
-for command in (runs.run, runs.status, runs.runs, runs.logs, runs.kill):
-    app.command(command.__name__)(command)
-
-
-@app.callback()
-def root(
-    workspace: Annotated[
-        Path | None,
-        typer.Option(
-            "--workspace",
-            "-w",
-            envvar=WORKSPACE_ENV,
-            help="Workspace directory (default: found from the current directory upwards).",
-        ),
-    ] = None,
-) -> None:
-    """nodepipe: run, re-run, fork and share pipelines of self-contained nodes."""
+@click.option(
+    "--workspace",
+    "-w",
+    type=click.Path(path_type=Path),
+    envvar=WORKSPACE_ENV,
+    show_envvar=True,
+    help="Workspace directory (default: found from the current directory upwards).",
+)
+@click.pass_context
+def app(ctx: click.Context, workspace: Path | None) -> None:
     select_workspace(workspace)
+    ctx.call_on_close(close_workspace)
 
 
 @app.command("init")
-def init(
-    path: Annotated[Path, typer.Argument(help="New or empty directory.")] = Path(),
-    db: Annotated[
-        str | None,
-        typer.Option(help="Store URL, e.g. postgresql+psycopg://user@host/db (default: SQLite)."),
-    ] = None,
-    python: Annotated[
-        str | None, typer.Option(help="Default interpreter for node environments.")
-    ] = None,
-    as_json: JsonFlag = False,
-) -> None:
-    """Create a workspace: config, store, shared uv cache, nodes/."""
+@click.argument("path", type=click.Path(path_type=Path), default=".")
+@click.option("--db", help="Store URL, e.g. postgresql+psycopg://user@host/db (default: SQLite).")
+@click.option("--python", help="Default interpreter for node environments.")
+@json_option
+def init(path: Path, db: str | None, python: str | None, as_json: bool) -> None:
+    """Create a workspace: config, store, shared uv cache, nodes/.
+
+    PATH is a new or empty directory (default: the current one).
+    """
+    from nodepipe.services.workspace import Workspace
+
     with Workspace.init(path, db, python) as ws:
         if as_json:
             print_json({"root": ws.root, "store": ws.context.store.dialect})
@@ -72,12 +55,34 @@ def init(
             done(f"created workspace {ws.root} ({ws.context.store.dialect} store)")
 
 
+for command in (
+    projects.app,
+    pipelines.app,
+    nodes.app,
+    groups.app,
+    edges.connect,
+    edges.disconnect,
+    runs.run,
+    runs.status,
+    runs.runs,
+    runs.logs,
+    runs.kill,
+    envs.env,
+    envs.shared_env,
+    demo,
+):
+    app.add_command(command)
+
+
+pipelines.app.add_command(envs.base_env)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: nodepipe errors become a message on stderr and an exit code."""
     try:
-        code = app(args=argv, prog_name="nodepipe", standalone_mode=False)
+        code = app.main(args=argv, prog_name="nodepipe", standalone_mode=False)
     except NodepipeError as error:
-        error_console.print(f"[red]error:[/] {error}", soft_wrap=True)
+        print_error(str(error))
         raise SystemExit(exit_code_for(error)) from None
     except click.ClickException as usage_error:
         usage_error.show()

@@ -3,25 +3,27 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
 
-import typer
+import click
 
 from nodepipe.cli.output import done
-from nodepipe.cli.progress import LiveProgress
 from nodepipe.domain.errors import WorkspaceError
-from nodepipe.services.demo import DEMO_PIPELINE, create_demo
-from nodepipe.services.runs import RunRequest
-from nodepipe.services.workspace import Workspace
 from nodepipe.workspace.layout import find_workspace_root
 
 
-def demo(
-    path: Annotated[Path, typer.Argument(help="Where to create the demo workspace.")] = Path(
-        "demo-workspace"
-    ),
-) -> None:
-    """Create (once) and run a demo pipeline; numpy 1.x and 2.x side by side."""
+@click.command("demo")
+@click.argument("path", type=click.Path(path_type=Path), default="demo-workspace")
+def demo(path: Path) -> None:
+    """Run a demo pipeline: numpy 1.x and 2.x side by side.
+
+    The first time, this creates the demo workspace at PATH (default: ./demo-workspace); after
+    that it runs what is stale and says where to look.
+    """
+    from nodepipe.cli.progress import LiveProgress
+    from nodepipe.services.demo import DEMO_PIPELINE, create_demo
+    from nodepipe.services.runs import RunRequest
+    from nodepipe.services.workspace import Workspace
+
     root = path.resolve()
     if find_workspace_root(root) == root:
         ws = Workspace.open(root)

@@ -2,71 +2,96 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import click
 
-import typer
-
-from nodepipe.cli.options import JsonFlag
+from nodepipe.cli.options import command_group, json_option, names_argument
 from nodepipe.cli.output import done, print_json
 from nodepipe.cli.session import workspace
 from nodepipe.cli.views import print_groups
 
-app = typer.Typer(help="Visual groups of nodes in a pipeline.", no_args_is_help=True)
+app = command_group("group", "Visual groups of nodes in a pipeline.")
 
-Members = Annotated[list[str], typer.Argument(help="Node ids or tags.")]
+pipeline_argument = click.argument("pipeline")
+name_argument = click.argument("name")
+members_argument = names_argument("nodes")
 
 
 @app.command("new")
-def new(pipeline: str, name: str, nodes: Members, as_json: JsonFlag = False) -> None:
-    """Group nodes of a pipeline under a name."""
+@pipeline_argument
+@name_argument
+@members_argument
+@json_option
+def new(pipeline: str, name: str, nodes: list[str], as_json: bool) -> None:
+    """Group NODES (ids or tags) of PIPELINE under NAME."""
     group = workspace().groups.new(pipeline, name, nodes)
     print_json(group) if as_json else done(f"grouped {len(nodes)} node(s) as {group.name}")
 
 
 @app.command("list")
-def list_(pipeline: str, as_json: JsonFlag = False) -> None:
-    """List a pipeline's groups."""
+@pipeline_argument
+@json_option
+def list_(pipeline: str, as_json: bool) -> None:
+    """List the groups of PIPELINE."""
     groups = workspace().groups.list(pipeline)
     print_json(groups) if as_json else print_groups(groups)
 
 
 @app.command("add")
-def add(pipeline: str, name: str, nodes: Members, as_json: JsonFlag = False) -> None:
-    """Add nodes to a group."""
+@pipeline_argument
+@name_argument
+@members_argument
+@json_option
+def add(pipeline: str, name: str, nodes: list[str], as_json: bool) -> None:
+    """Add NODES (ids or tags) of PIPELINE to group NAME."""
     group = workspace().groups.add(pipeline, name, nodes)
     print_json(group) if as_json else done(f"added {len(nodes)} node(s) to {group.name}")
 
 
 @app.command("ungroup")
-def ungroup(pipeline: str, nodes: Members) -> None:
-    """Take nodes out of their group."""
+@pipeline_argument
+@members_argument
+def ungroup(pipeline: str, nodes: list[str]) -> None:
+    """Take NODES (ids or tags) of PIPELINE out of their group."""
     workspace().groups.ungroup(pipeline, nodes)
     done(f"ungrouped {len(nodes)} node(s)")
 
 
 @app.command("rename")
-def rename(pipeline: str, name: str, new_name: str, as_json: JsonFlag = False) -> None:
-    """Rename a group."""
+@pipeline_argument
+@name_argument
+@click.argument("new_name")
+@json_option
+def rename(pipeline: str, name: str, new_name: str, as_json: bool) -> None:
+    """Rename group NAME of PIPELINE to NEW_NAME."""
     group = workspace().groups.rename(pipeline, name, new_name)
     print_json(group) if as_json else done(f"renamed group to {group.name}")
 
 
 @app.command("collapse")
-def collapse(pipeline: str, name: str, as_json: JsonFlag = False) -> None:
-    """Collapse a group on the canvas."""
+@pipeline_argument
+@name_argument
+@json_option
+def collapse(pipeline: str, name: str, as_json: bool) -> None:
+    """Collapse group NAME on PIPELINE's canvas."""
     group = workspace().groups.set_collapsed(pipeline, name, True)
     print_json(group) if as_json else done(f"collapsed {group.name}")
 
 
 @app.command("expand")
-def expand(pipeline: str, name: str, as_json: JsonFlag = False) -> None:
-    """Expand a collapsed group."""
+@pipeline_argument
+@name_argument
+@json_option
+def expand(pipeline: str, name: str, as_json: bool) -> None:
+    """Expand collapsed group NAME on PIPELINE's canvas."""
     group = workspace().groups.set_collapsed(pipeline, name, False)
     print_json(group) if as_json else done(f"expanded {group.name}")
 
 
 @app.command("rm")
-def remove(pipeline: str, name: str, as_json: JsonFlag = False) -> None:
-    """Delete a group (its nodes stay)."""
+@pipeline_argument
+@name_argument
+@json_option
+def remove(pipeline: str, name: str, as_json: bool) -> None:
+    """Delete group NAME of PIPELINE (its nodes stay)."""
     group = workspace().groups.delete(pipeline, name)
     print_json(group) if as_json else done(f"deleted group {group.name}")

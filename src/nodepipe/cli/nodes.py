@@ -4,98 +4,138 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
 
-import typer
+import click
 
-from nodepipe.cli.options import JsonFlag, OptionalPipeline, PipelineOption, WithData
+from nodepipe.cli.options import (
+    command_group,
+    json_option,
+    lookup_pipeline_option,
+    names_argument,
+    pipeline_option,
+    repeatable_option,
+    with_data_option,
+)
 from nodepipe.cli.output import done, print_json
 from nodepipe.cli.session import workspace
 from nodepipe.cli.views import print_node, print_nodes, print_removal
 from nodepipe.domain.errors import InvalidInputError
-from nodepipe.domain.params import dump_params
 from nodepipe.domain.states import NodeState
 
-app = typer.Typer(
-    help="Nodes: folders with code, an environment and outputs.", no_args_is_help=True
-)
+app = command_group("node", "Nodes: folders with code, an environment and outputs.")
 
-NodesArgument = Annotated[list[str], typer.Argument(help="Node ids or tags.")]
+node_argument = click.argument("node")
+nodes_argument = names_argument("nodes")
 
 
 @app.command("new")
+@click.argument("pipeline")
+@click.option("--tag", "-t", required=True, help="Human name of the node.")
+@click.option("--notes", default="", help="Free text about the node.")
+@click.option(
+    "--template",
+    metavar="NODE",
+    help="Seed it from NODE: code and lock copied, synced, nothing re-resolved.",
+)
+@click.option(
+    "--shared-env",
+    metavar="NAME",
+    help="Use the shared environment NAME instead of an environment of its own.",
+)
+@json_option
 def new(
-    pipeline: Annotated[str, typer.Argument(help="Pipeline the node belongs to.")],
-    tag: Annotated[str, typer.Option("--tag", "-t", help="Human name of the node.")],
-    notes: Annotated[str, typer.Option(help="Free text about the node.")] = "",
-    as_json: JsonFlag = False,
+    pipeline: str, tag: str, notes: str, template: str | None, shared_env: str | None, as_json: bool
 ) -> None:
-    """Create a node folder with its own uv environment."""
-    node = workspace().nodes.new(pipeline, tag, notes)
+    """Create a node in PIPELINE, with its own uv environment."""
+    node = workspace().nodes.new(pipeline, tag, notes, template=template, shared_env=shared_env)
     print_json(node) if as_json else done(f"created node {node.tag} ({node.id})")
 
 
 @app.command("list")
-def list_(
-    pipeline: Annotated[str | None, typer.Option("--pipeline", "-p")] = None,
-    as_json: JsonFlag = False,
-) -> None:
+@click.option("--pipeline", "-p", metavar="PIPELINE", help="Only the nodes this pipeline shows.")
+@json_option
+def list_(pipeline: str | None, as_json: bool) -> None:
     """List nodes (of one pipeline with --pipeline)."""
     nodes = workspace().nodes.list(pipeline)
     print_json(nodes) if as_json else print_nodes(nodes)
 
 
 @app.command("show")
-def show(node: str, pipeline: OptionalPipeline = None, as_json: JsonFlag = False) -> None:
-    """Show a node: state and why, folder, inputs, outputs, parameters."""
+@node_argument
+@lookup_pipeline_option
+@json_option
+def show(node: str, pipeline: str | None, as_json: bool) -> None:
+    """Show a node: state and why, folder, inputs, outputs, params."""
     details = workspace().nodes.show(node, pipeline)
     print_json(details) if as_json else print_node(details)
 
 
 @app.command("path")
-def path(node: str, pipeline: OptionalPipeline = None) -> None:
-    """Print the node's folder (to open in an editor)."""
+@node_argument
+@lookup_pipeline_option
+def path(node: str, pipeline: str | None) -> None:
+    """Print NODE's folder (to open it in an editor).
+
+    For instance: cd "$(nodepipe node path NODE)"
+    """
     print(workspace().nodes.path(node, pipeline))
 
 
 @app.command("rename")
-def rename(
-    node: str, new_tag: str, pipeline: OptionalPipeline = None, as_json: JsonFlag = False
-) -> None:
-    """Change a node's tag."""
+@node_argument
+@click.argument("new_tag")
+@lookup_pipeline_option
+@json_option
+def rename(node: str, new_tag: str, pipeline: str | None, as_json: bool) -> None:
+    """Change NODE's tag to NEW_TAG."""
     renamed = workspace().nodes.rename(node, new_tag, pipeline)
     print_json(renamed) if as_json else done(f"renamed {renamed.id} to {renamed.tag}")
 
 
 @app.command("notes")
-def notes(
-    node: str, text: str, pipeline: OptionalPipeline = None, as_json: JsonFlag = False
-) -> None:
-    """Replace a node's notes."""
+@node_argument
+@click.argument("text")
+@lookup_pipeline_option
+@json_option
+def notes(node: str, text: str, pipeline: str | None, as_json: bool) -> None:
+    """Replace NODE's notes with TEXT."""
     updated = workspace().nodes.annotate(node, text, pipeline)
     print_json(updated) if as_json else done(f"updated the notes of {updated.tag}")
 
 
 @app.command("params")
+@node_argument
+@repeatable_option(
+    "--set", "set_", metavar="NAME=VALUE", help="Set a parameter (VALUE is YAML). Repeatable."
+)
+@repeatable_option("--unset", metavar="NAME", help="Remove a parameter. Repeatable.")
+@click.option(
+    "--file",
+    "from_file",
+    type=click.Path(path_type=Path),
+    metavar="FILE",
+    help="Replace all parameters with this YAML file ('-': stdin).",
+)
+@lookup_pipeline_option
+@json_option
 def params(
     node: str,
-    set_: Annotated[
-        list[str] | None, typer.Option("--set", help="name=value (YAML value).")
-    ] = None,
-    unset: Annotated[list[str] | None, typer.Option("--unset", help="Remove a parameter.")] = None,
-    from_file: Annotated[
-        Path | None,
-        typer.Option("--file", help="Replace all parameters with this YAML ('-': stdin)."),
-    ] = None,
-    pipeline: OptionalPipeline = None,
-    as_json: JsonFlag = False,
+    set_: list[str] | None,
+    unset: list[str] | None,
+    from_file: Path | None,
+    pipeline: str | None,
+    as_json: bool,
 ) -> None:
-    """Show the node's parameters, or change them (validated before anything is written)."""
+    """Show NODE's parameters (params.yaml), or change them.
+
+    Changes are validated before anything is written; if a value really changed, the node and
+    its descendants become stale.
+    """
+    from nodepipe.domain.params import dump_params  # PyYAML
+
     nodes = workspace().nodes
     if set_ or unset or from_file:
-        replacement = None
-        if from_file is not None:
-            replacement = _read_text(from_file)
+        replacement = None if from_file is None else _read_text(from_file)
         result = nodes.set_params(node, set_, unset, replacement, pipeline)
     else:
         result = nodes.params(node, pipeline)
@@ -112,13 +152,15 @@ def _read_text(source: Path) -> str:
 
 
 @app.command("mark")
-def mark(
-    node: str,
-    state: Annotated[str, typer.Argument(help="completed (accept outputs) or stale.")],
-    pipeline: OptionalPipeline = None,
-    as_json: JsonFlag = False,
-) -> None:
-    """Mark a node completed or stale by hand."""
+@node_argument
+@click.argument("state", metavar="{completed|stale}")
+@lookup_pipeline_option
+@json_option
+def mark(node: str, state: str, pipeline: str | None, as_json: bool) -> None:
+    """Mark NODE completed or stale by hand.
+
+    completed accepts the node's outputs as they are; stale makes the next run run it again.
+    """
     if state not in (NodeState.COMPLETED.value, NodeState.STALE.value):
         raise InvalidInputError(f"can mark a node completed or stale, not {state!r}")
     updated = workspace().nodes.mark(node, NodeState(state), pipeline)
@@ -126,48 +168,61 @@ def mark(
 
 
 @app.command("lock")
-def lock(node: str, pipeline: OptionalPipeline = None, as_json: JsonFlag = False) -> None:
-    """Make a node read-only (no edit, run or delete)."""
+@node_argument
+@lookup_pipeline_option
+@json_option
+def lock(node: str, pipeline: str | None, as_json: bool) -> None:
+    """Make NODE read-only (no edit, run or delete)."""
     updated = workspace().nodes.set_locked(node, True, pipeline)
     print_json(updated) if as_json else done(f"locked {updated.tag} ({updated.id})")
 
 
 @app.command("unlock")
-def unlock(node: str, pipeline: OptionalPipeline = None, as_json: JsonFlag = False) -> None:
-    """Make a locked node editable again."""
+@node_argument
+@lookup_pipeline_option
+@json_option
+def unlock(node: str, pipeline: str | None, as_json: bool) -> None:
+    """Make locked NODE editable again."""
     updated = workspace().nodes.set_locked(node, False, pipeline)
     print_json(updated) if as_json else done(f"unlocked {updated.tag} ({updated.id})")
 
 
 @app.command("clear-data")
-def clear_data(node: str, pipeline: OptionalPipeline = None, as_json: JsonFlag = False) -> None:
-    """Delete a node's outputs (data/); its descendants become stale."""
+@node_argument
+@lookup_pipeline_option
+@json_option
+def clear_data(node: str, pipeline: str | None, as_json: bool) -> None:
+    """Delete NODE's outputs (data/); its descendants become stale."""
     updated = workspace().nodes.clear_data(node, pipeline)
     print_json(updated) if as_json else done(f"cleared the outputs of {updated.tag}")
 
 
 @app.command("place")
-def place(
-    node: str,
-    pipeline: PipelineOption,
-    x: Annotated[float, typer.Option()],
-    y: Annotated[float, typer.Option()],
-    as_json: JsonFlag = False,
-) -> None:
-    """Move a node on a pipeline's canvas."""
+@node_argument
+@pipeline_option
+@click.option("--x", "x", type=float, required=True, help="Horizontal position on the canvas.")
+@click.option("--y", "y", type=float, required=True, help="Vertical position on the canvas.")
+@json_option
+def place(node: str, pipeline: str, x: float, y: float, as_json: bool) -> None:
+    """Move NODE on a pipeline's canvas (the web editor's graph)."""
     membership = workspace().nodes.place(node, pipeline, x, y)
     print_json(membership) if as_json else done(f"placed at ({membership.x}, {membership.y})")
 
 
 @app.command("duplicate")
+@nodes_argument
+@pipeline_option
+@click.option("--into", metavar="PIPELINE", help="Pipeline to copy into (default: the same one).")
+@with_data_option
+@json_option
 def duplicate(
-    nodes: NodesArgument,
-    pipeline: PipelineOption,
-    into: Annotated[str | None, typer.Option(help="Pipeline to copy into (default: same).")] = None,
-    with_data: WithData = False,
-    as_json: JsonFlag = False,
+    nodes: list[str], pipeline: str, into: str | None, with_data: bool, as_json: bool
 ) -> None:
-    """Copy nodes (code, lock, synced env), keeping edges among them and outside parents."""
+    """Copy NODES: code, lock and synced environment.
+
+    Edges among them and from outside parents are kept. The copies go to the same pipeline, or
+    to --into.
+    """
     copies = workspace().node_copies.duplicate(nodes, pipeline, into, with_data)
     if as_json:
         print_json(copies)
@@ -177,25 +232,29 @@ def duplicate(
 
 
 @app.command("reference")
-def reference(
-    nodes: NodesArgument,
-    into: Annotated[str, typer.Option(help="Pipeline that will show them.")],
-    pipeline: OptionalPipeline = None,
-    as_json: JsonFlag = False,
-) -> None:
-    """Show nodes in another pipeline, shared and read-only there (with their ancestors)."""
+@nodes_argument
+@click.option("--into", metavar="PIPELINE", required=True, help="Pipeline that will show them.")
+@lookup_pipeline_option
+@json_option
+def reference(nodes: list[str], into: str, pipeline: str | None, as_json: bool) -> None:
+    """Show NODES in another pipeline, shared and read-only there.
+
+    Their ancestors are shown there too.
+    """
     added = workspace().node_copies.reference(nodes, into, pipeline)
     print_json(added) if as_json else done(f"{into} now shows {', '.join(added)}")
 
 
 @app.command("detach")
-def detach(
-    nodes: NodesArgument,
-    pipeline: PipelineOption,
-    without_data: Annotated[bool, typer.Option(help="Do not copy the outputs.")] = False,
-    as_json: JsonFlag = False,
-) -> None:
-    """Replace referenced nodes (and referenced nodes below) with private copies."""
+@nodes_argument
+@pipeline_option
+@click.option("--without-data/--no-without-data", help="Do not copy the outputs.")
+@json_option
+def detach(nodes: list[str], pipeline: str, without_data: bool, as_json: bool) -> None:
+    """Replace referenced NODES with private copies.
+
+    Referenced nodes below them are copied too; outputs are copied unless --without-data.
+    """
     copies = workspace().node_copies.detach(nodes, pipeline, with_data=not without_data)
     if as_json:
         print_json(copies)
@@ -205,7 +264,13 @@ def detach(
 
 
 @app.command("rm")
-def remove(nodes: NodesArgument, pipeline: PipelineOption, as_json: JsonFlag = False) -> None:
-    """Remove nodes from a pipeline (folders go only when no other pipeline shows them)."""
+@nodes_argument
+@pipeline_option
+@json_option
+def remove(nodes: list[str], pipeline: str, as_json: bool) -> None:
+    """Remove NODES from a pipeline.
+
+    A node's folder is deleted only when no other pipeline shows it.
+    """
     report = workspace().nodes.remove(nodes, pipeline)
     print_json(report) if as_json else print_removal(report, pipeline)

@@ -1,17 +1,62 @@
-"""Option types shared by the commands."""
+"""Shared by the command modules: the group class, and options and arguments as decorators."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-import typer
+import click
 
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
-PipelineOption = Annotated[
-    str, typer.Option("--pipeline", "-p", help="The pipeline (id or tag) this applies in.")
-]
-OptionalPipeline = Annotated[
-    str | None,
-    typer.Option("--pipeline", "-p", help="Look the node up in this pipeline only."),
-]
-WithData = Annotated[bool, typer.Option("--with-data", help="Copy outputs (data/, reports/) too.")]
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class CommandGroup(click.Group):
+    """A group whose help lists its commands in the order they were added, not alphabetically."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(self.commands)
+
+
+def command_group(name: str, summary: str) -> CommandGroup:
+    """A sub-command group such as ``nodepipe node``; without a sub-command it prints its help."""
+    return CommandGroup(name=name, help=summary, no_args_is_help=True)
+
+
+def _list_or_none(
+    ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
+) -> list[str] | None:
+    """Repeated values as a list, or None when none were given (what the services expect)."""
+    return list(values) or None
+
+
+def names_argument(name: str, *, required: bool = True) -> Callable[[F], F]:
+    """A variadic argument (``NODES...``), passed on as a list (None when optional and absent)."""
+    return click.argument(name, nargs=-1, required=required, callback=_list_or_none)
+
+
+def repeatable_option(*declarations: str, metavar: str, help: str) -> Callable[[F], F]:
+    """An option that may be given several times, passed on as ``list[str] | None``."""
+    return click.option(
+        *declarations, multiple=True, callback=_list_or_none, metavar=metavar, help=help
+    )
+
+
+json_option = click.option(
+    "--json", "as_json", is_flag=True, help="Print machine-readable JSON instead of text."
+)
+pipeline_option = click.option(
+    "--pipeline",
+    "-p",
+    metavar="PIPELINE",
+    required=True,
+    help="The pipeline (id or tag) this applies in.",
+)
+lookup_pipeline_option = click.option(
+    "--pipeline",
+    "-p",
+    metavar="PIPELINE",
+    help="Look the node up in this pipeline only (picks one of several nodes sharing a tag).",
+)
+with_data_option = click.option(
+    "--with-data", is_flag=True, help="Copy outputs (data/, reports/) too."
+)

@@ -1,4 +1,9 @@
-"""Rendering results: ``--json`` (machine-readable) or rich text for people."""
+"""Rendering results: ``--json`` (machine-readable) or rich text for people.
+
+Names come from users and may hold ``[`` or ``:``: text quoting them is printed without markup
+(:func:`done`), or with each name passed through ``rich.markup.escape`` (:func:`say`), so that
+rich never reads a tag like ``x[/]`` as markup.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 
-console = Console(highlight=False)
-error_console = Console(stderr=True, highlight=False)
+console = Console(highlight=False, emoji=False)
+error_console = Console(stderr=True, highlight=False, emoji=False)
 
 
 def to_jsonable(value: Any) -> Any:
@@ -38,4 +44,15 @@ def print_json(value: Any) -> None:
 
 
 def done(message: str) -> None:
-    console.print(message)
+    """Print a plain message (no markup: it may quote user-chosen names verbatim)."""
+    console.print(message, markup=False)
+
+
+def say(markup: str) -> None:
+    """Print a message with rich markup; pass every user-chosen name in it through `escape`."""
+    console.print(markup)
+
+
+def print_error(message: str) -> None:
+    """``error: <message>`` on stderr."""
+    error_console.print(f"[red]error:[/] {escape(message)}", soft_wrap=True)

@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import click
 
-import typer
-
-from nodepipe.cli.options import JsonFlag, WithData
+from nodepipe.cli.options import command_group, json_option, names_argument, with_data_option
 from nodepipe.cli.output import done, print_json
 from nodepipe.cli.session import workspace
 from nodepipe.cli.views import pipeline_view_json, print_pipeline, print_pipelines, print_removal
 from nodepipe.domain.model import PipelineView
 
-app = typer.Typer(help="Pipelines: graphs of nodes.", no_args_is_help=True)
+app = command_group("pipeline", "Pipelines: graphs of nodes.")
 
-ProjectOption = Annotated[
-    str | None, typer.Option("--project", help="Project (default: 'default' or the source's).")
-]
-NameOption = Annotated[str, typer.Option("--name", help="Tag of the new pipeline.")]
+project_option = click.option(
+    "--project", help="Project of the new pipeline (default: the project of the (first) source)."
+)
+filter_project_option = click.option("--project", help="Only this project's pipelines.")
+new_tag_option = click.option(
+    "--name", "new_tag", metavar="TAG", required=True, help="Tag of the new pipeline."
+)
 
 
 def _created(view: PipelineView, as_json: bool, verb: str) -> None:
@@ -29,22 +30,20 @@ def _created(view: PipelineView, as_json: bool, verb: str) -> None:
 
 
 @app.command("new")
-def new(
-    tag: str,
-    project: ProjectOption = None,
-    notes: Annotated[str, typer.Option(help="Free text about the pipeline.")] = "",
-    as_json: JsonFlag = False,
-) -> None:
-    """Create an empty pipeline."""
+@click.argument("tag")
+@click.option("--project", help="Project of the new pipeline (default: 'default').")
+@click.option("--notes", default="", help="Free text about the pipeline.")
+@json_option
+def new(tag: str, project: str | None, notes: str, as_json: bool) -> None:
+    """Create an empty pipeline tagged TAG."""
     pipeline = workspace().pipelines.new(tag, project, notes)
     print_json(pipeline) if as_json else done(f"created pipeline {pipeline.tag} ({pipeline.id})")
 
 
 @app.command("list")
-def list_(
-    project: Annotated[str | None, typer.Option(help="Only this project's.")] = None,
-    as_json: JsonFlag = False,
-) -> None:
+@filter_project_option
+@json_option
+def list_(project: str | None, as_json: bool) -> None:
     """List pipelines."""
     ws = workspace()
     pipelines = ws.pipelines.list(project)
@@ -55,18 +54,23 @@ def list_(
 
 
 @app.command("show")
-def show(name: str, as_json: JsonFlag = False) -> None:
-    """Show a pipeline's nodes and edges (--json: the full graph)."""
+@click.argument("name")
+@json_option
+def show(name: str, as_json: bool) -> None:
+    """Show a pipeline's nodes and edges.
+
+    NAME is a tag or id. --json prints the full graph: nodes with their roles and positions,
+    edges, groups and lineage.
+    """
     view = workspace().pipelines.show(name)
     print_json(pipeline_view_json(view)) if as_json else print_pipeline(view)
 
 
 @app.command("lineage")
-def lineage(
-    project: Annotated[str | None, typer.Option(help="Only this project's.")] = None,
-    as_json: JsonFlag = False,
-) -> None:
-    """How pipelines were branched, duplicated and merged from each other."""
+@filter_project_option
+@json_option
+def lineage(project: str | None, as_json: bool) -> None:
+    """How pipelines were branched, duplicated and merged."""
     ws = workspace()
     links = ws.pipelines.lineage(project)
     if as_json:
@@ -78,86 +82,109 @@ def lineage(
 
 
 @app.command("rename")
-def rename(name: str, new_tag: str, as_json: JsonFlag = False) -> None:
-    """Rename (re-tag) a pipeline."""
+@click.argument("name")
+@click.argument("new_tag")
+@json_option
+def rename(name: str, new_tag: str, as_json: bool) -> None:
+    """Rename (re-tag) pipeline NAME to NEW_TAG."""
     pipeline = workspace().pipelines.rename(name, new_tag)
     print_json(pipeline) if as_json else done(f"renamed pipeline to {pipeline.tag}")
 
 
 @app.command("notes")
-def notes(name: str, text: str, as_json: JsonFlag = False) -> None:
-    """Replace a pipeline's notes."""
+@click.argument("name")
+@click.argument("text")
+@json_option
+def notes(name: str, text: str, as_json: bool) -> None:
+    """Replace the notes of pipeline NAME with TEXT."""
     pipeline = workspace().pipelines.annotate(name, text)
     print_json(pipeline) if as_json else done(f"updated the notes of {pipeline.tag}")
 
 
 @app.command("branch")
-def branch(
-    name: str,
-    from_node: Annotated[str, typer.Option("--from", help="Node where the branch starts.")],
-    new_tag: NameOption,
-    project: ProjectOption = None,
-    as_json: JsonFlag = False,
-) -> None:
-    """New pipeline: upstream of --from shared by reference, --from and below copied."""
-    _created(
-        workspace().pipeline_copies.branch(name, from_node, new_tag, project), as_json, "branched"
-    )
+@click.argument("name")
+@click.option(
+    "--from", "from_node", metavar="NODE", required=True, help="Node where the branch starts."
+)
+@new_tag_option
+@project_option
+@json_option
+def branch(name: str, from_node: str, new_tag: str, project: str | None, as_json: bool) -> None:
+    """New pipeline branching off NAME at node --from.
+
+    Upstream of --from is shared by reference; --from and everything below it is copied.
+    """
+    view = workspace().pipeline_copies.branch(name, from_node, new_tag, project)
+    _created(view, as_json, "branched")
 
 
 @app.command("duplicate")
-def duplicate(
-    name: str,
-    new_tag: NameOption,
-    with_data: WithData = False,
-    project: ProjectOption = None,
-    as_json: JsonFlag = False,
-) -> None:
-    """Copy a pipeline (its own nodes are copied; referenced nodes stay references)."""
+@click.argument("name")
+@new_tag_option
+@with_data_option
+@project_option
+@json_option
+def duplicate(name: str, new_tag: str, with_data: bool, project: str | None, as_json: bool) -> None:
+    """Copy pipeline NAME into a new pipeline.
+
+    Its own nodes are copied; the nodes it references stay references.
+    """
     view = workspace().pipeline_copies.duplicate(name, new_tag, with_data, project)
     _created(view, as_json, "duplicated into")
 
 
 @app.command("merge")
+@names_argument("names")
+@new_tag_option
+@with_data_option
+@project_option
+@json_option
 def merge(
-    names: Annotated[list[str], typer.Argument(help="Two or more pipelines.")],
-    new_tag: NameOption,
-    with_data: WithData = False,
-    project: ProjectOption = None,
-    as_json: JsonFlag = False,
+    names: list[str], new_tag: str, with_data: bool, project: str | None, as_json: bool
 ) -> None:
-    """New pipeline holding the union of several (shared nodes once)."""
+    """New pipeline holding the union of pipelines NAMES.
+
+    Give two or more; nodes they share appear once.
+    """
     view = workspace().pipeline_copies.merge(names, new_tag, with_data, project)
     _created(view, as_json, "merged into")
 
 
 @app.command("move")
-def move(
-    name: str,
-    project: Annotated[str, typer.Option("--project", help="Destination project.")],
-    as_json: JsonFlag = False,
-) -> None:
-    """Move a pipeline to another project."""
+@click.argument("name")
+@click.option("--project", required=True, help="Destination project.")
+@json_option
+def move(name: str, project: str, as_json: bool) -> None:
+    """Move pipeline NAME to another project."""
     pipeline = workspace().pipelines.move(name, project)
     print_json(pipeline) if as_json else done(f"moved {pipeline.tag} to project {project}")
 
 
 @app.command("lock")
-def lock(name: str, as_json: JsonFlag = False) -> None:
-    """Make a pipeline and its own nodes read-only."""
+@click.argument("name")
+@json_option
+def lock(name: str, as_json: bool) -> None:
+    """Make pipeline NAME and its own nodes read-only."""
     pipeline = workspace().pipelines.set_locked(name, True)
     print_json(pipeline) if as_json else done(f"locked {pipeline.tag}")
 
 
 @app.command("unlock")
-def unlock(name: str, as_json: JsonFlag = False) -> None:
-    """Make a locked pipeline editable again."""
+@click.argument("name")
+@json_option
+def unlock(name: str, as_json: bool) -> None:
+    """Make locked pipeline NAME editable again."""
     pipeline = workspace().pipelines.set_locked(name, False)
     print_json(pipeline) if as_json else done(f"unlocked {pipeline.tag}")
 
 
 @app.command("rm")
-def remove(name: str, as_json: JsonFlag = False) -> None:
-    """Delete a pipeline; node folders other pipelines still show are kept."""
+@click.argument("name")
+@json_option
+def remove(name: str, as_json: bool) -> None:
+    """Delete pipeline NAME.
+
+    Node folders that other pipelines still show are kept.
+    """
     report = workspace().pipelines.delete(name)
     print_json(report) if as_json else print_removal(report, name)

@@ -7,6 +7,7 @@ import time
 from types import TracebackType
 
 from rich.live import Live
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -91,7 +92,8 @@ class LiveProgress:
             self._count(event)
         elif isinstance(event, NodeSkipped):
             self.skipped += 1
-            console.print(f"[dim]skipped[/] {self.tags.get(event.node_id)}: {event.reason}")
+            tag = self.tags.get(event.node_id, event.node_id)
+            console.print(f"[dim]skipped[/] {escape(tag)}: {escape(event.reason)}")
         elif isinstance(event, RunFinished):
             self.running.clear()
             self.live.stop()
@@ -99,7 +101,7 @@ class LiveProgress:
         self.live.update(self._render())
 
     def _count(self, event: NodeFinished) -> None:
-        tag = self.tags.get(event.node_id, event.node_id)
+        tag = escape(self.tags.get(event.node_id, event.node_id))
         status = event.outcome.status
         if status == "completed":
             self.done += 1
@@ -109,7 +111,7 @@ class LiveProgress:
             console.print(f"[magenta]✖[/] {tag} cancelled")
         else:
             self.failed += 1
-            console.print(f"[red]✘[/] {tag} {status}: {event.outcome.message}")
+            console.print(f"[red]✘[/] {tag} {status}: {escape(event.outcome.message)}")
 
     def _render(self) -> Table:
         settled = self.done + self.failed + self.skipped + self.cancelled
@@ -118,7 +120,7 @@ class LiveProgress:
         bar = Text("━" * filled, style="green") + Text("━" * (width - filled), style="grey37")
         elapsed = time.monotonic() - self.started
         grid = Table.grid(padding=(0, 1))
-        running = ", ".join(self.tags.get(n, n) for n in self.running)
+        running = escape(", ".join(self.tags.get(n, n) for n in self.running))
         grid.add_row(
             bar,
             f"{settled}/{self.total} done: [green]{self.done}[/] ok, [blue]{len(self.running)}[/]"

@@ -5,47 +5,76 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING
 
-import typer
-from rich.table import Table
+import click
+from rich.markup import escape
 
-from nodepipe.cli.options import JsonFlag, OptionalPipeline
-from nodepipe.cli.output import console, done, print_json
-from nodepipe.cli.progress import JsonEvents, LiveProgress
+from nodepipe.cli.options import (
+    json_option,
+    lookup_pipeline_option,
+    names_argument,
+    repeatable_option,
+)
+from nodepipe.cli.output import console, done, print_json, say
 from nodepipe.cli.session import workspace
-from nodepipe.cli.views import styled_state
+from nodepipe.cli.views import add_row, styled_state, table
 from nodepipe.domain.runs import ACTIVE_NODE_RUN_STATES
-from nodepipe.execution.plan import Plan
-from nodepipe.services.runs import PipelineStatus, RunRequest, RunResult
+
+if TYPE_CHECKING:
+    from nodepipe.execution.plan import Plan
+    from nodepipe.services.runs import PipelineStatus, RunRequest, RunResult, RunService
 
 NODE_FAILED_EXIT = 8
 CANCELLED_EXIT = 130
 
-NodeList = Annotated[list[str] | None, typer.Option(help="Repeatable.", show_default=False)]
 
-
+@click.command("run")
+@click.argument("pipeline")
+@names_argument("nodes", required=False)
+@click.option(
+    "--only", is_flag=True, help="Run only the NODES named (what they need is not added)."
+)
+@repeatable_option("--to", metavar="NODE", help="Up to this node, with what it needs. Repeatable.")
+@repeatable_option("--from", "from_", metavar="NODE", help="From this node down. Repeatable.")
+@click.option("--force/--no-force", help="Re-run the selection even if it is up to date.")
+@click.option(
+    "--jobs", "-j", type=int, metavar="N", help="Nodes to run at once (default: the CPU count)."
+)
+@click.option("--dry-run/--no-dry-run", help="Show the plan and why; run nothing.")
+@click.option(
+    "--executor", default="local", show_default=True, help="Where nodes run: local or ray."
+)
+@click.option("--ray-address", help="host:port of the Ray cluster (with --executor ray).")
+@json_option
 def run(
     pipeline: str,
-    nodes: Annotated[
-        list[str] | None, typer.Argument(help="With --only: run just these nodes.")
-    ] = None,
-    only: Annotated[bool, typer.Option("--only", help="Run only the NODES named.")] = False,
-    to: Annotated[
-        list[str] | None, typer.Option("--to", help="Up to this node (and what it needs).")
-    ] = None,
-    from_: Annotated[list[str] | None, typer.Option("--from", help="From this node down.")] = None,
-    force: Annotated[bool, typer.Option(help="Re-run the selection even if up to date.")] = False,
-    jobs: Annotated[int | None, typer.Option("--jobs", "-j", help="Nodes at once.")] = None,
-    dry_run: Annotated[bool, typer.Option(help="Show the plan and why; run nothing.")] = False,
-    executor: Annotated[str, typer.Option(help="local or ray.")] = "local",
-    ray_address: Annotated[str | None, typer.Option(help="host:port of a Ray cluster.")] = None,
-    as_json: JsonFlag = False,
+    nodes: list[str] | None,
+    only: bool,
+    to: list[str] | None,
+    from_: list[str] | None,
+    force: bool,
+    jobs: int | None,
+    dry_run: bool,
+    executor: str,
+    ray_address: str | None,
+    as_json: bool,
 ) -> None:
-    """Run what never ran or is stale, in dependency order, in parallel where possible."""
+    """Run what never ran or is stale, in dependency order.
+
+    Nodes of PIPELINE run in parallel where the graph allows. Naming NODES runs just those;
+    --from and --to narrow the selection (together: a slice).
+
+    Exit status: 0 when the run completed, 8 when a node failed, 130 when it was cancelled.
+    With --json, each event of the run is one line of JSON.
+    """
+    from nodepipe.services.runs import RunRequest
+
+    # Naming NODES already restricts the run to them; --only (kept for compatibility) just
+    # says so explicitly, and without NODES it selects nothing less than the whole pipeline.
     request = RunRequest(
         pipeline,
-        only=nodes if (only or nodes) else None,
+        only=nodes,
         from_=from_,
         to=to,
         force=force,
@@ -53,30 +82,30 @@ def run(
         executor=executor,
         ray_address=ray_address,
     )
-    runs = workspace().runs
+    service = workspace().runs
     if dry_run:
-        result = runs.plan(request)
+        result = service.plan(request)
         print_json(_plan_json(result)) if as_json else _print_plan(result.plan, result.tags)
         return
+    _run_and_exit(service, request, as_json)
+
+
+def _run_and_exit(service: RunService, request: RunRequest, as_json: bool) -> None:
+    from nodepipe.cli.progress import JsonEvents, LiveProgress  # the execution layer: ~0.1 s
+
     if as_json:
-        result = runs.run(request, [JsonEvents()])
+        result = service.run(request, [JsonEvents()])
         if result.finished is None:
             print(json.dumps({"event": "nothing_to_run", **_plan_json(result)}))
     else:
         with LiveProgress() as progress:
-            result = runs.run(request, [progress])
+            result = service.run(request, [progress])
         _print_outcome(result)
-    _exit_for(result)
-
-
-def _exit_for(result: RunResult) -> None:
     finished = result.finished
-    if finished is None:
-        return
-    if finished.failed:
-        raise typer.Exit(NODE_FAILED_EXIT)
-    if finished.status == "cancelled":
-        raise typer.Exit(CANCELLED_EXIT)
+    if finished is not None and finished.failed:
+        raise click.exceptions.Exit(NODE_FAILED_EXIT)
+    if finished is not None and finished.status == "cancelled":
+        raise click.exceptions.Exit(CANCELLED_EXIT)
 
 
 def _plan_json(result: RunResult) -> dict[str, object]:
@@ -101,15 +130,18 @@ def _print_plan(plan: Plan, tags: dict[str, str]) -> None:
     if not plan.nodes:
         done("nothing to run: every selected node is up to date")
     for position, item in enumerate(plan.nodes, 1):
-        done(
-            f"{position:3}. [bold]{tags[item.node_id]}[/] ({item.node_id}): "
-            + "; ".join(item.reasons)
+        say(
+            f"{position:3}. [bold]{escape(tags[item.node_id])}[/] ({item.node_id}): "
+            + escape("; ".join(item.reasons))
         )
     for blocked in plan.blocked:
-        done(f"  [red]blocked[/] {tags[blocked.node_id]}: " + "; ".join(blocked.reasons))
+        say(
+            f"  [red]blocked[/] {escape(tags[blocked.node_id])}: "
+            + escape("; ".join(blocked.reasons))
+        )
     for skipped in plan.skipped:
         if skipped.reason != "up to date":
-            done(f"  [dim]not run[/] {tags[skipped.node_id]}: {skipped.reason}")
+            say(f"  [dim]not run[/] {escape(tags[skipped.node_id])}: {escape(skipped.reason)}")
 
 
 def _print_outcome(result: RunResult) -> None:
@@ -118,7 +150,7 @@ def _print_outcome(result: RunResult) -> None:
         return
     f = result.finished
     colour = {"completed": "green", "failed": "red"}.get(f.status, "magenta")
-    done(
+    say(
         f"run {result.run_id} [{colour}]{f.status}[/]: {f.completed} completed, {f.failed} "
         f"failed, {f.skipped} skipped, {f.cancelled} cancelled"
     )
@@ -129,25 +161,24 @@ def _print_outcome(result: RunResult) -> None:
         )
 
 
-def status(
-    pipeline: str,
-    why: Annotated[bool, typer.Option("--why", help="Say why each node is in its state.")] = False,
-    as_json: JsonFlag = False,
-) -> None:
-    """Each node's state, computed from its fingerprint (code, lock, parameters, parents)."""
+@click.command("status")
+@click.argument("pipeline")
+@click.option("--why", is_flag=True, help="Say why each node is in its state.")
+@json_option
+def status(pipeline: str, why: bool, as_json: bool) -> None:
+    """Each node's state in PIPELINE, and (with --why) why.
+
+    States are computed from each node's fingerprint: its code, lock, parameters and parents.
+    """
     result = workspace().runs.status(pipeline)
     if as_json:
         print_json(_status_json(result))
         return
-    table = Table(show_edge=False, header_style="bold")
-    for column in ("id", "tag", "state", *(("why",) if why else ())):
-        table.add_column(column)
+    rows = table("id", "tag", "state", *(("why",) if why else ()))
     for item in result.nodes.values():
-        row = [item.node_id, item.item.node.tag, styled_state(item.state)]
-        if why:
-            row.append("; ".join(item.reasons) or "up to date")
-        table.add_row(*row)
-    console.print(table)
+        reasons = ("; ".join(item.reasons) or "up to date",) if why else ()
+        add_row(rows, item.node_id, item.item.node.tag, styled_state(item.state), *reasons)
+    console.print(rows)
 
 
 def _status_json(result: PipelineStatus) -> list[dict[str, object]]:
@@ -163,68 +194,69 @@ def _status_json(result: PipelineStatus) -> list[dict[str, object]]:
     ]
 
 
-def runs(
-    pipeline: Annotated[str | None, typer.Argument(help="Only this pipeline's runs.")] = None,
-    run_id: Annotated[str | None, typer.Option("--run", help="Show one run's nodes.")] = None,
-    as_json: JsonFlag = False,
-) -> None:
-    """Run history: who ran what, when, where, and how it ended."""
+@click.command("runs")
+@click.argument("pipeline", required=False)
+@click.option("--run", "run_id", help="Show the node runs of this run.")
+@json_option
+def runs(pipeline: str | None, run_id: str | None, as_json: bool) -> None:
+    """Run history: who ran what, when, where, and how it ended.
+
+    Lists the runs of PIPELINE only, if given; --run shows one run's node runs.
+    """
     service = workspace().runs
     if run_id is not None:
-        node_runs = service.node_runs(run_id)
-        if as_json:
-            print_json(node_runs)
-            return
-        table = Table(show_edge=False, header_style="bold")
-        for column in ("node", "state", "exit", "seconds", "why / message", "log"):
-            table.add_column(column)
-        for nr in node_runs:
-            duration = nr.duration_seconds
-            seconds = "" if duration is None else f"{duration:.2f}"
-            table.add_row(
-                nr.node_id,
-                nr.state.value,
-                "" if nr.exit_code is None else str(nr.exit_code),
-                seconds,
-                nr.message or "; ".join(nr.reasons),
-                nr.log_file,
-            )
-        console.print(table)
+        _print_node_runs(service, run_id, as_json)
         return
     history = service.history(pipeline)
     if as_json:
         print_json(history)
         return
-    table = Table(show_edge=False, header_style="bold")
-    for column in ("run", "pipeline", "status", "executor", "by", "started", "seconds"):
-        table.add_column(column)
-    for run in history:
-        took = (run.finished_at - run.created_at).total_seconds() if run.finished_at else None
-        table.add_row(
-            run.id,
-            run.pipeline_tag,
-            run.status.value,
-            run.executor,
-            run.requested_by,
-            run.created_at.astimezone().strftime("%Y-%m-%d %H:%M:%S"),
+    rows = table("run", "pipeline", "status", "executor", "by", "started", "seconds")
+    for past in history:
+        took = (past.finished_at - past.created_at).total_seconds() if past.finished_at else None
+        add_row(
+            rows,
+            past.id,
+            past.pipeline_tag,
+            past.status.value,
+            past.executor,
+            past.requested_by,
+            past.created_at.astimezone().strftime("%Y-%m-%d %H:%M:%S"),
             "" if took is None else f"{took:.1f}",
         )
-    console.print(table)
+    console.print(rows)
 
 
-def logs(
-    node: str,
-    follow: Annotated[
-        bool, typer.Option("--follow", "-f", help="Keep printing while it runs.")
-    ] = False,
-    run_id: Annotated[str | None, typer.Option("--run", help="The log of this run.")] = None,
-    pipeline: OptionalPipeline = None,
-) -> None:
-    """Print a node's log (the latest run's by default)."""
+def _print_node_runs(service: RunService, run_id: str, as_json: bool) -> None:
+    node_runs = service.node_runs(run_id)
+    if as_json:
+        print_json(node_runs)
+        return
+    rows = table("node", "state", "exit", "seconds", "why / message", "log")
+    for nr in node_runs:
+        duration = nr.duration_seconds
+        add_row(
+            rows,
+            nr.node_id,
+            nr.state.value,
+            "" if nr.exit_code is None else str(nr.exit_code),
+            "" if duration is None else f"{duration:.2f}",
+            nr.message or "; ".join(nr.reasons),
+            nr.log_file,
+        )
+    console.print(rows)
+
+
+@click.command("logs")
+@click.argument("node")
+@click.option("--follow", "-f", is_flag=True, help="Keep printing while it runs.")
+@click.option("--run", "run_id", help="The log of this run (default: the latest).")
+@lookup_pipeline_option
+def logs(node: str, follow: bool, run_id: str | None, pipeline: str | None) -> None:
+    """Print NODE's log (the latest run's by default)."""
     service = workspace().runs
     node_run = service.log(node, run_id, pipeline)
-    path = Path(node_run.log_file)
-    with path.open("rb") as handle:
+    with Path(node_run.log_file).open("rb") as handle:
         while True:
             chunk = handle.read()
             if chunk:
@@ -237,24 +269,22 @@ def logs(
             time.sleep(0.2)
 
 
-def _still_active(service: object, run_id: str, node_run_id: str) -> bool:
-    from nodepipe.services.runs import RunService
-
-    assert isinstance(service, RunService)
+def _still_active(service: RunService, run_id: str, node_run_id: str) -> bool:
     return any(
         nr.id == node_run_id and nr.state in ACTIVE_NODE_RUN_STATES
         for nr in service.node_runs(run_id)
     )
 
 
-def kill(
-    nodes: Annotated[list[str] | None, typer.Argument(help="Nodes to stop.")] = None,
-    pipeline: Annotated[
-        str | None, typer.Option("--pipeline", "-p", help="Stop every node of this pipeline.")
-    ] = None,
-    as_json: JsonFlag = False,
-) -> None:
-    """Stop queued or running nodes (their whole process group); descendants are skipped."""
+@click.command("kill")
+@names_argument("nodes", required=False)
+@click.option("--pipeline", "-p", metavar="PIPELINE", help="Stop every node of this pipeline.")
+@json_option
+def kill(nodes: list[str] | None, pipeline: str | None, as_json: bool) -> None:
+    """Stop queued or running nodes; their descendants are skipped.
+
+    Stops NODES, or every node of --pipeline, each with its whole process group.
+    """
     stopped = workspace().runs.kill(nodes or [], pipeline)
     if as_json:
         print_json(stopped)

@@ -1,25 +1,57 @@
-"""The workspace the current command works on, chosen by --workspace or found upwards."""
+"""The workspace the current command works on, chosen by --workspace or found upwards.
+
+Opening a workspace imports the services (and SQLAlchemy), so it happens only when a command
+first asks for it; the command modules likewise import the services, the execution layer and
+PyYAML inside the commands that need them. Then ``nodepipe --help`` and usage errors need not
+pay for them (once the ``nodepipe`` package itself stops importing the services eagerly).
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from nodepipe.services.workspace import Workspace
+if TYPE_CHECKING:
+    from nodepipe.services.workspace import Workspace
 
-_selected: dict[str, Path | None] = {"path": None}
-_opened: dict[str, Workspace] = {}
+
+class _Session:
+    """One invocation's choice of workspace, and that workspace once opened."""
+
+    def __init__(self) -> None:
+        self.path: Path | None = None
+        self.opened: Workspace | None = None
+
+    def select(self, path: Path | None) -> None:
+        self.close()
+        self.path = path
+
+    def workspace(self) -> Workspace:
+        if self.opened is None:
+            from nodepipe.services.workspace import Workspace
+
+            self.opened = Workspace.open(self.path)
+        return self.opened
+
+    def close(self) -> None:
+        if self.opened is not None:
+            self.opened.close()
+            self.opened = None
+
+
+_session = _Session()
 
 
 def select_workspace(path: Path | None) -> None:
-    """Choose the workspace for this invocation (forgetting any opened before)."""
-    _selected["path"] = path
-    opened = _opened.pop("current", None)
-    if opened is not None:
-        opened.close()
+    """Choose the workspace for this invocation (closing any opened before)."""
+    _session.select(path)
 
 
 def workspace() -> Workspace:
-    """Open the selected workspace once per process."""
-    if "current" not in _opened:
-        _opened["current"] = Workspace.open(_selected["path"])
-    return _opened["current"]
+    """The selected workspace, opened on first use."""
+    return _session.workspace()
+
+
+def close_workspace() -> None:
+    """Close the workspace if a command opened it (at the end of every invocation)."""
+    _session.close()

@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 from rich.tree import Tree
 
-from nodepipe.cli.output import console, to_jsonable
+from nodepipe.cli.output import console, done, say, to_jsonable
 from nodepipe.domain.graph import heads
 from nodepipe.domain.model import Group, Node, Pipeline, PipelineView, Project
 from nodepipe.domain.states import NodeState
@@ -25,8 +27,21 @@ STATE_STYLES = {
 }
 
 
-def styled_state(state: NodeState) -> str:
-    return f"[{STATE_STYLES[state]}]{state.value}[/]"
+def styled_state(state: NodeState) -> Text:
+    return Text(state.value, style=STATE_STYLES[state])
+
+
+def table(*columns: str) -> Table:
+    """A borderless table with bold headers, the style of every listing."""
+    grid = Table(show_edge=False, header_style="bold")
+    for column in columns:
+        grid.add_column(column)
+    return grid
+
+
+def add_row(grid: Table, *cells: str | Text) -> None:
+    """Add a row whose text cells are shown verbatim (names may hold ``[``)."""
+    grid.add_row(*(cell if isinstance(cell, Text) else Text(cell) for cell in cells))
 
 
 def pipeline_view_json(view: PipelineView) -> dict[str, Any]:
@@ -54,17 +69,15 @@ def pipeline_view_json(view: PipelineView) -> dict[str, Any]:
 def print_pipeline(view: PipelineView) -> None:
     pipeline = view.pipeline
     lock = " [red]locked[/]" if pipeline.locked else ""
-    console.print(
-        f"[bold]{pipeline.tag}[/] ({pipeline.id}) in project {view.project.name}{lock}"
-        f" — {len(view.nodes)} nodes, {len(view.edges)} edges"
+    say(
+        f"[bold]{escape(pipeline.tag)}[/] ({pipeline.id}) in project {escape(view.project.name)}"
+        f"{lock} — {len(view.nodes)} nodes, {len(view.edges)} edges"
     )
     if pipeline.notes:
-        console.print(f"  {pipeline.notes}")
+        done(f"  {pipeline.notes}")
     tags = {item.node.id: item.node.tag for item in view.nodes}
     groups = {g.id: g.name for g in view.groups}
-    table = Table(show_edge=False, header_style="bold")
-    for column in ("id", "tag", "state", "inputs", "role", "group", "why"):
-        table.add_column(column)
+    rows = table("id", "tag", "state", "inputs", "role", "group", "why")
     for item in view.nodes:
         node = item.node
         inputs = ", ".join(
@@ -75,7 +88,8 @@ def print_pipeline(view: PipelineView) -> None:
         role = "reference" if item.is_reference else "own"
         if node.locked:
             role += ", locked"
-        table.add_row(
+        add_row(
+            rows,
             node.id,
             node.tag,
             styled_state(node.state),
@@ -84,7 +98,7 @@ def print_pipeline(view: PipelineView) -> None:
             groups.get(item.membership.group_id or "", ""),
             node.state_reason,
         )
-    console.print(table)
+    console.print(rows)
     if view.edges:
         console.print(_graph_tree(view, tags))
 
@@ -96,10 +110,10 @@ def _graph_tree(view: PipelineView, tags: dict[str, str]) -> Tree:
 
     def grow(branch: Tree, node_id: str) -> None:
         if node_id in seen:
-            branch.add(f"{tags[node_id]} [dim]({node_id}, shown above)[/]")
+            branch.add(f"{escape(tags[node_id])} [dim]({node_id}, shown above)[/]")
             return
         seen.add(node_id)
-        child = branch.add(f"{tags[node_id]} [dim]{node_id}[/]")
+        child = branch.add(f"{escape(tags[node_id])} [dim]{node_id}[/]")
         for edge in sorted(view.edges, key=lambda e: (e.slot, e.child_id)):
             if edge.parent_id == node_id:
                 grow(child, edge.child_id)
@@ -110,76 +124,71 @@ def _graph_tree(view: PipelineView, tags: dict[str, str]) -> Tree:
 
 
 def print_pipelines(pipelines: Sequence[Pipeline], projects: dict[str, str]) -> None:
-    table = Table(show_edge=False, header_style="bold")
-    for column in ("id", "tag", "project", "locked", "notes"):
-        table.add_column(column)
+    rows = table("id", "tag", "project", "locked", "notes")
     for p in pipelines:
-        table.add_row(
+        add_row(
+            rows,
             p.id,
             p.tag,
             projects.get(p.project_id, p.project_id),
             "yes" if p.locked else "",
             p.notes,
         )
-    console.print(table)
+    console.print(rows)
 
 
 def print_projects(projects: Sequence[Project]) -> None:
-    table = Table(show_edge=False, header_style="bold")
-    for column in ("id", "name", "notes"):
-        table.add_column(column)
+    rows = table("id", "name", "notes")
     for p in projects:
-        table.add_row(p.id, p.name, p.notes)
-    console.print(table)
+        add_row(rows, p.id, p.name, p.notes)
+    console.print(rows)
 
 
 def print_nodes(nodes: Sequence[Node]) -> None:
-    table = Table(show_edge=False, header_style="bold")
-    for column in ("id", "tag", "state", "locked", "notes"):
-        table.add_column(column)
+    rows = table("id", "tag", "state", "locked", "notes")
     for n in nodes:
-        table.add_row(n.id, n.tag, styled_state(n.state), "yes" if n.locked else "", n.notes)
-    console.print(table)
+        add_row(rows, n.id, n.tag, styled_state(n.state), "yes" if n.locked else "", n.notes)
+    console.print(rows)
 
 
 def print_node(details: NodeDetails) -> None:
     node = details.node
-    console.print(
-        f"[bold]{node.tag}[/] ({node.id}) {styled_state(node.state)}"
+    state = node.state
+    say(
+        f"[bold]{escape(node.tag)}[/] ({node.id}) [{STATE_STYLES[state]}]{state.value}[/]"
         + (" [red]locked[/]" if node.locked else "")
     )
-    if node.state_reason:
-        console.print(f"  why: {node.state_reason}")
-    if node.notes:
-        console.print(f"  notes: {node.notes}")
-    console.print(f"  folder: {details.folder}")
-    console.print(
+    lines = [f"  why: {node.state_reason}"] if node.state_reason else []
+    lines += [f"  notes: {node.notes}"] if node.notes else []
+    lines.append(f"  folder: {details.folder}")
+    lines.append(
         f"  belongs to: {details.owner_pipeline}; shown in: " + ", ".join(details.pipelines)
     )
-    for link in details.inputs:
-        console.print(f"  input {link.slot} ← {link.tag} ({link.node_id})")
-    for link in details.outputs:
-        console.print(f"  output → {link.tag} ({link.node_id}) as its input {link.slot}")
-    console.print(f"  parameters: {details.params or '{}'}")
+    lines += [f"  input {link.slot} ← {link.tag} ({link.node_id})" for link in details.inputs]
+    lines += [
+        f"  output → {link.tag} ({link.node_id}) as its input {link.slot}"
+        for link in details.outputs
+    ]
+    lines.append(f"  parameters: {details.params or '{}'}")
+    for line in lines:
+        done(line)
 
 
 def print_groups(groups: Sequence[Group]) -> None:
-    table = Table(show_edge=False, header_style="bold")
-    for column in ("id", "name", "collapsed"):
-        table.add_column(column)
+    rows = table("id", "name", "collapsed")
     for g in groups:
-        table.add_row(g.id, g.name, "yes" if g.collapsed else "")
-    console.print(table)
+        add_row(rows, g.id, g.name, "yes" if g.collapsed else "")
+    console.print(rows)
 
 
 def print_removal(report: RemovalReport, pipeline: str) -> None:
-    console.print(f"removed {len(report.removed)} node(s) from {pipeline}")
+    done(f"removed {len(report.removed)} node(s) from {pipeline}")
     if report.deleted:
-        console.print(
+        done(
             "  deleted with their folders (no other pipeline shows them): "
             + ", ".join(report.deleted)
         )
     for node_id, heir in report.transferred.items():
-        console.print(f"  {node_id} is still used by {heir}, which now owns it")
+        done(f"  {node_id} is still used by {heir}, which now owns it")
     for link in report.disconnected:
-        console.print(f"  disconnected {link}")
+        done(f"  disconnected {link}")

@@ -19,9 +19,8 @@ from nodepipe.workspace.config import (
     read_config,
     write_config,
 )
-from nodepipe.workspace.layout import WorkspaceLayout, find_workspace_root
+from nodepipe.workspace.layout import WORKSPACE_ENV, WorkspaceLayout, find_workspace_root
 
-WORKSPACE_ENV = "NODEPIPE_WORKSPACE"
 DEFAULT_PROJECT = "default"
 
 

@@ -1,0 +1,248 @@
+"""`nodepipe env ...` and `nodepipe shared-env ...`: node environments and shared ones."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+from rich.markup import escape
+from rich.table import Table
+
+from nodepipe.cli.options import (
+    CommandGroup,
+    command_group,
+    json_option,
+    lookup_pipeline_option,
+    names_argument,
+)
+from nodepipe.cli.output import console, done, print_json, say
+from nodepipe.cli.session import workspace
+
+if TYPE_CHECKING:
+    from nodepipe.services.environments import EnvironmentView
+    from nodepipe.services.shared_envs import SharedEnvView
+from nodepipe.workspace.node_project import requirement_name
+
+env = command_group("env", "A node's environment: packages, Python version, snapshots, kernel.")
+shared_env = command_group("shared-env", "Named environments that several nodes share.")
+
+
+@click.group("base-env", cls=CommandGroup, no_args_is_help=True)
+@click.argument("pipeline")
+@click.pass_context
+def base_env(ctx: click.Context, pipeline: str) -> None:
+    """Packages every node of PIPELINE gets: `nodepipe pipeline base-env P add numpy==2.1.3`."""
+    ctx.obj = pipeline
+
+
+def _show(view: EnvironmentView | SharedEnvView, as_json: bool) -> None:
+    if as_json:
+        print_json(view)
+        return
+    from nodepipe.services.environments import EnvironmentView
+
+    name = view.tag if isinstance(view, EnvironmentView) else view.name
+    say(f"[bold]{escape(name)}[/]: Python {view.python}")
+    if isinstance(view, EnvironmentView) and view.python_request != "default":
+        say(f"  python requested: {escape(view.python_request)}")
+    table = Table(show_edge=False, header_style="bold")
+    for column in ("package", "locked", "requested as"):
+        table.add_column(column)
+    direct = {requirement_name(r): r for r in view.direct}
+    for package, version in sorted(view.locked.items()):
+        table.add_row(package, version, direct.get(package, "(dependency)"))
+    console.print(table)
+    if isinstance(view, EnvironmentView):
+        for name, origin in view.snapshots.items():
+            say(
+                f"  snapshot [bold]{escape(name)}[/] in code/snapshots/{escape(name)} "
+                f"(from {escape(origin)})"
+            )
+        for package, where in view.shared.items():
+            say(
+                f"  [yellow]shared checkout[/] {escape(package)} → {escape(where)} "
+                "(editable, not copied: less reproducible)"
+            )
+
+
+@env.command("add")
+@click.argument("node")
+@names_argument("packages", required=False)
+@click.option("--path", "path", metavar="DIR", help="Install a local project from DIR.")
+@click.option(
+    "--snapshot",
+    metavar="DIR|URL",
+    help="Copy (or git clone) into code/snapshots/ and install it editable.",
+)
+@click.option(
+    "--shared",
+    metavar="DIR",
+    help="Editable reference to one shared checkout (convenient, less reproducible).",
+)
+@lookup_pipeline_option
+@json_option
+def add(
+    node: str,
+    packages: list[str] | None,
+    path: str | None,
+    snapshot: str | None,
+    shared: str | None,
+    pipeline: str | None,
+    as_json: bool,
+) -> None:
+    """Add PACKAGES (pinned, ranged or git+URL@rev) to NODE: locked and synced."""
+    view = workspace().envs.add(
+        node, packages or [], pipeline=pipeline, path=path, snapshot=snapshot, shared=shared
+    )
+    _show(view, as_json)
+
+
+@env.command("remove")
+@click.argument("node")
+@names_argument("packages")
+@lookup_pipeline_option
+@json_option
+def remove(node: str, packages: list[str], pipeline: str | None, as_json: bool) -> None:
+    """Remove PACKAGES from NODE."""
+    _show(workspace().envs.remove(node, packages, pipeline), as_json)
+
+
+@env.command("sync")
+@click.argument("node")
+@lookup_pipeline_option
+@json_option
+def sync(node: str, pipeline: str | None, as_json: bool) -> None:
+    """Make NODE's environment match its lock (and its inline script metadata)."""
+    _show(workspace().envs.sync(node, pipeline), as_json)
+
+
+@env.command("lock")
+@click.argument("node")
+@click.option("--upgrade", is_flag=True, help="Take the newest versions the requirements allow.")
+@lookup_pipeline_option
+@json_option
+def lock(node: str, upgrade: bool, pipeline: str | None, as_json: bool) -> None:
+    """Re-resolve NODE's lock (then sync)."""
+    _show(workspace().envs.lock(node, upgrade, pipeline), as_json)
+
+
+@env.command("show")
+@click.argument("node")
+@lookup_pipeline_option
+@json_option
+def show(node: str, pipeline: str | None, as_json: bool) -> None:
+    """Python version, direct and locked packages, snapshots and shared checkouts of NODE."""
+    _show(workspace().envs.show(node, pipeline), as_json)
+
+
+@env.command("python")
+@click.argument("node")
+@click.argument("version")
+@lookup_pipeline_option
+@json_option
+def python(node: str, version: str, pipeline: str | None, as_json: bool) -> None:
+    """Use an installed Python VERSION (e.g. 3.12) for NODE; nothing is downloaded."""
+    _show(workspace().envs.set_python(node, version, pipeline), as_json)
+
+
+@env.command("import")
+@click.argument("node")
+@click.argument("requirements", type=click.Path(path_type=Path))
+@lookup_pipeline_option
+@json_option
+def import_(node: str, requirements: Path, pipeline: str | None, as_json: bool) -> None:
+    """Add every requirement of a requirements.txt file to NODE."""
+    _show(workspace().envs.import_requirements(node, requirements, pipeline), as_json)
+
+
+@env.command("update-snapshot")
+@click.argument("node")
+@click.argument("name")
+@lookup_pipeline_option
+@json_option
+def update_snapshot(node: str, name: str, pipeline: str | None, as_json: bool) -> None:
+    """Refresh snapshot NAME of NODE (git pull, or a new copy); NODE becomes stale."""
+    _show(workspace().envs.update_snapshot(node, name, pipeline), as_json)
+
+
+@env.command("kernel")
+@click.argument("node")
+@lookup_pipeline_option
+def kernel(node: str, pipeline: str | None) -> None:
+    """Install a Jupyter kernel running NODE's environment (removed with the node)."""
+    folder = workspace().envs.kernel(node, pipeline)
+    done(f"kernel {folder.name} installed in {folder}")
+    done("it needs ipykernel in the node's environment: `nodepipe env add NODE ipykernel`")
+
+
+@shared_env.command("new")
+@click.argument("name")
+@names_argument("packages", required=False)
+@json_option
+def shared_new(name: str, packages: list[str] | None, as_json: bool) -> None:
+    """Create shared environment NAME (with PACKAGES)."""
+    _show(workspace().shared_envs.new(name, packages), as_json)
+
+
+@shared_env.command("add")
+@click.argument("name")
+@names_argument("packages")
+@json_option
+def shared_add(name: str, packages: list[str], as_json: bool) -> None:
+    """Add PACKAGES to shared environment NAME (every node using it becomes stale)."""
+    _show(workspace().shared_envs.add(name, packages), as_json)
+
+
+@shared_env.command("remove")
+@click.argument("name")
+@names_argument("packages")
+@json_option
+def shared_remove(name: str, packages: list[str], as_json: bool) -> None:
+    """Remove PACKAGES from shared environment NAME."""
+    _show(workspace().shared_envs.remove(name, packages), as_json)
+
+
+@shared_env.command("show")
+@click.argument("name")
+@json_option
+def shared_show(name: str, as_json: bool) -> None:
+    """Packages of shared environment NAME."""
+    _show(workspace().shared_envs.show(name), as_json)
+
+
+@shared_env.command("list")
+@json_option
+def shared_list(as_json: bool) -> None:
+    """Shared environments of the workspace."""
+    names = workspace().shared_envs.list()
+    print_json(names) if as_json else say("\n".join(names) or "no shared environment yet")
+
+
+@base_env.command("add")
+@names_argument("packages")
+@json_option
+@click.pass_obj
+def base_add(pipeline: str, packages: list[str], as_json: bool) -> None:
+    """Give every node of the pipeline these PACKAGES (all nodes relocked, or none)."""
+    base = workspace().base_envs.add(pipeline, packages)
+    print_json(base) if as_json else done("base packages: " + (", ".join(base) or "none"))
+
+
+@base_env.command("remove")
+@names_argument("packages")
+@json_option
+@click.pass_obj
+def base_remove(pipeline: str, packages: list[str], as_json: bool) -> None:
+    """Take PACKAGES out of the pipeline's base (and out of its nodes)."""
+    base = workspace().base_envs.remove(pipeline, packages)
+    print_json(base) if as_json else done("base packages: " + (", ".join(base) or "none"))
+
+
+@base_env.command("show")
+@json_option
+@click.pass_obj
+def base_show(pipeline: str, as_json: bool) -> None:
+    """The pipeline's base packages."""
+    base = workspace().base_envs.show(pipeline)
+    print_json(base) if as_json else say(", ".join(base) or "no base packages")
