@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 import nodepipe
+from integration.conftest import CliRunner
 from nodepipe import NodeState
 from nodepipe.domain.errors import EnvironmentBuildError, InvalidInputError
 from nodepipe.services.environments import EnvironmentService
@@ -278,3 +279,25 @@ def test_code_first_pipeline_materialises_as_node_folders(
     again = lab.materialize(pipe)  # nothing changed: nothing becomes stale
     assert {i.node.id for i in again.nodes} == {i.node.id for i in view.nodes}
     assert lab.runs.run(RunRequest("code-first")).run_id is None
+
+
+def test_environment_commands_in_the_cli(
+    chain: nodepipe.Workspace, envs: EnvironmentService, cli: CliRunner
+) -> None:
+    added = cli("env", "add", "clean", "toypkg==1.0", "--json")
+    assert added.code == 0, added.stderr
+    assert added.json()["locked"] == {"toypkg": "1.0"}
+    assert "toypkg" in cli("env", "show", "clean").stdout
+    refused = cli("env", "add", "clean", "toypkg==9.9")
+    assert refused.code == 7 and "toypkg" in refused.stderr
+    assert cli("pipeline", "base-env", "baseline", "add", "otherpkg").code == 0
+    assert cli("pipeline", "base-env", "baseline", "show", "--json").json() == ["otherpkg"]
+    assert cli("shared-env", "new", "tools", "toypkg==2.0").code == 0
+    quick = cli("node", "new", "baseline", "--tag", "quick", "--shared-env", "tools", "--json")
+    assert quick.code == 0, quick.stderr
+    seeded = cli("node", "new", "baseline", "--tag", "train", "--template", "clean", "--json")
+    assert seeded.code == 0 and envs.show(seeded.json()["id"]).locked == {
+        "toypkg": "1.0",
+        "otherpkg": "0.1",
+    }
+    assert cli("env", "python", "clean", "2.1").code == 7
