@@ -21,6 +21,10 @@ outputs land where they would locally.
   period; the staging folder is discarded, ``data/`` untouched). Ray reports the task cancelled
   only once that is done. ``force=True`` is never used: it kills the worker and would orphan the
   node's process group, which runs in its own session.
+- **Orphans.** When the driver dies (nodepipe crashed, or was killed), Ray force-exits its workers
+  from C++ without running any Python, and kills only their direct children. A watchdog shell per
+  node (see ``_Watchdog``) then kills the rest of the node's process group, so no node process
+  keeps writing after its orchestrator is gone; crash recovery marks the node run interrupted.
 - **No retries.** Ray never re-runs a node on its own (``max_retries=0``); nodepipe decides.
 """
 
@@ -30,8 +34,11 @@ import contextlib
 import logging
 import os
 import queue
+import signal
 import socket
+import subprocess
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -110,7 +117,8 @@ class RayExecutor:
         with self._lock:
             running = list(self._streams)
         for node_run_id in running:
-            self.cancel(node_run_id)
+            with contextlib.suppress(Exception):  # best effort: disconnecting matters more
+                self.cancel(node_run_id)
         with self._lock:
             followers = list(self._followers.values())
         for follower in followers:
@@ -138,7 +146,9 @@ class RayExecutor:
             future.set_result(
                 TaskOutcome(task.node_run_id, "cancelled", None, "killed", None, started_at)
             )
-        except BaseException as exc:
+        except BaseException as exc:  # e.g. a listener failed: the node must not run on alone
+            with contextlib.suppress(Exception):
+                ray.cancel(stream, force=False)
             future.set_exception(exc)
         finally:
             with self._lock:
@@ -166,50 +176,110 @@ def _options(task: NodeTask) -> dict[str, Any]:
 @ray.remote(max_retries=0, num_returns="streaming")
 def _run_on_worker(task: NodeTask) -> Iterator[NodeStartedOnWorker | TaskOutcome]:
     """Run one node on this worker; yields its start, then its outcome."""
-    _log_placement(task)
-    node = NodeProcess(task)
-    events: queue.Queue[NodeStartedOnWorker | TaskOutcome | BaseException] = queue.Queue()
-    host = socket.gethostname()
-
-    def run() -> None:
-        try:
-            events.put(node.run(lambda pid: events.put(NodeStartedOnWorker(pid, host))))
-        except BaseException as exc:  # reported to the driver by the main thread
-            events.put(exc)
-
-    runner = threading.Thread(target=run, name=f"node-{task.tag}", daemon=True)
+    node = _NodeOnWorker(task)
     try:
-        runner.start()
+        _log_placement(task)
+        node.start()
         while True:
-            item = _next_event(events)
-            if isinstance(item, BaseException):
-                raise item
+            item = node.next_event()
             yield item
             if isinstance(item, TaskOutcome):
                 return
-    except BaseException:  # KeyboardInterrupt from ray.cancel, or Ray closing the stream
-        _cancel_and_wait(node, runner)
+    except KeyboardInterrupt:  # ray.cancel(): stop the node as the local executor does
+        node.stop(graceful=True)
+        raise
+    except BaseException:  # the worker is going away (SystemExit), or Ray dropped the stream
+        node.stop(graceful=False)
         raise
 
 
-def _next_event(events: queue.Queue[Any]) -> Any:
-    """The next event, waiting in slices: a cancellation is only raised between bytecodes."""
-    while True:
-        with contextlib.suppress(queue.Empty):
-            return events.get(timeout=WAIT_SLICE_SECONDS)
+class _NodeOnWorker:
+    """A ``NodeProcess`` in a helper thread; the worker's main thread waits for its events."""
+
+    def __init__(self, task: NodeTask) -> None:
+        self.process = NodeProcess(task)
+        self.events: queue.Queue[NodeStartedOnWorker | TaskOutcome | BaseException] = queue.Queue()
+        self.group: int | None = None  # the node's process group, once it is up
+        self.watchdog: _Watchdog | None = None
+        self.host = socket.gethostname()
+        self.thread = threading.Thread(target=self._run, name=f"node-{task.tag}", daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            outcome = self.process.run(self._started)
+        except BaseException as exc:  # raised again by the main thread, for the driver
+            self.events.put(exc)
+            return
+        if self.watchdog is not None:
+            self.watchdog.release()
+        self.events.put(outcome)
+
+    def _started(self, pid: int) -> None:
+        self.group = pid
+        self.watchdog = _Watchdog(pid)
+        self.events.put(NodeStartedOnWorker(pid, self.host))
+
+    def next_event(self) -> NodeStartedOnWorker | TaskOutcome:
+        """Wait in slices: Ray's cancellation can only be raised between bytecodes."""
+        while True:
+            with contextlib.suppress(queue.Empty):
+                item = self.events.get(timeout=WAIT_SLICE_SECONDS)
+                if isinstance(item, BaseException):
+                    raise item
+                return item
+
+    def stop(self, graceful: bool) -> None:
+        """Kill the node (SIGTERM then SIGKILL, or SIGKILL at once) and let its thread clean up.
+
+        The kill runs in its own thread so that a repeated interrupt cannot cut it short. Not
+        graceful, the wait is bounded: the worker is about to go.
+        """
+        if not graceful and self.group is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.group, signal.SIGKILL)
+        killer = threading.Thread(target=self.process.cancel, name="node-kill", daemon=True)
+        killer.start()
+        deadline = None if graceful else time.monotonic() + KILL_GRACE_SECONDS
+        for thread in (killer, self.thread):
+            while thread.is_alive() and (deadline is None or time.monotonic() < deadline):
+                with contextlib.suppress(KeyboardInterrupt):
+                    thread.join(WAIT_SLICE_SECONDS)
 
 
-def _cancel_and_wait(node: NodeProcess, runner: threading.Thread) -> None:
-    """Kill the node's process group and wait until the node's thread has cleaned up.
+_WATCHDOG_SCRIPT = (
+    'exec 3<&0; (IFS= read -r line <&3; [ "$line" = done ] || kill -s KILL -- "-$1") '
+    ">/dev/null 2>&1 &"
+)
 
-    The kill runs in its own thread so a repeated interrupt cannot cut it short.
+
+class _Watchdog:
+    """SIGKILLs a node's process group if this worker process ends before the node does.
+
+    When its driver dies (or its job ends), Ray force-exits a worker from C++: no Python code
+    runs, and Ray kills only the worker's direct children, so the rest of the node's group (it
+    runs in its own session) would live on. The watchdog is a detached shell, not a child of the
+    worker, that reads a pipe only the worker holds: "done" means the node ended; end of file
+    without it means the worker is gone, and the shell kills the node's group.
     """
-    killer = threading.Thread(target=node.cancel, name="node-kill", daemon=True)
-    killer.start()
-    for thread in (killer, runner):
-        while thread.is_alive():
-            with contextlib.suppress(KeyboardInterrupt):
-                thread.join(WAIT_SLICE_SECONDS)
+
+    def __init__(self, group: int) -> None:
+        launcher = subprocess.Popen(
+            ["sh", "-c", _WATCHDOG_SCRIPT, "nodepipe-watchdog", str(group)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        launcher.wait()
+        assert launcher.stdin is not None
+        self._pipe = launcher.stdin
+
+    def release(self) -> None:
+        with contextlib.suppress(OSError):
+            self._pipe.write(b"done\n")
+            self._pipe.close()
 
 
 def _log_placement(task: NodeTask) -> None:
@@ -270,6 +340,9 @@ def _connect(address: str | None) -> None:
         "include_dashboard": False,
         "logging_level": logging.WARNING,
     }
+    # ray.init replaces the SIGTERM handler with sys.exit; nodepipe's (cancel the run) stays.
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    sigterm = signal.getsignal(signal.SIGTERM) if in_main_thread else None
     try:
         if address is None:
             os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
@@ -282,6 +355,9 @@ def _connect(address: str | None) -> None:
             f"cannot connect to {where}: {exc}. Start one with `ray start --head` and pass its "
             "address with --ray-address, or leave the address out to start a local Ray"
         ) from exc
+    finally:
+        if sigterm is not None:
+            signal.signal(signal.SIGTERM, sigterm)
 
 
 def _check_same_cluster(address: str | None) -> None:

@@ -1,0 +1,85 @@
+"""Benchmark (c): the fan-out pipeline of ``bench_runs`` on a local Ray cluster, against local.
+
+The same pipeline (a source and 50 trivial children), the same parallelism, measured in the
+same run: with the local executor, with the Ray executor connecting for each run (what one
+``nodepipe run --executor ray`` command pays), and with the Ray executor while the process keeps
+a connection open (a long-lived process such as the web app).
+
+Ray runs in private network and PID namespaces, like in the tests (``tests.support.ray_cluster``):
+``python -m tests.bench.bench_ray`` re-executes itself inside them. Needs root (as in CI) and the
+``ray`` extra. Nothing here asserts a time.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from tests.bench.bench_runs import FAN_OUT, JOBS, build
+from tests.support.ray_cluster import RayCluster, inside_namespace, run_in_namespace
+
+import nodepipe
+from nodepipe.services.runs import RunRequest, RunService
+
+REPEAT = 5
+
+
+def timed(action: Callable[[], object]) -> float:
+    samples = []
+    for _ in range(REPEAT):
+        start = time.perf_counter()
+        action()
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples)
+
+
+def measure(ws: nodepipe.Workspace, cluster: RayCluster) -> dict[str, float]:
+    import ray
+
+    runs = RunService(ws.context)
+
+    def run(executor: str) -> None:
+        request = RunRequest(
+            "fan", jobs=JOBS, force=True, executor=executor, ray_address=cluster.address
+        )
+        finished = runs.run(request).finished
+        assert finished is not None and finished.status == "completed", finished
+
+    figures = {
+        "local executor": timed(lambda: run("local")),
+        "ray, connecting per run": timed(lambda: run("ray")),
+    }
+    ray.init(address=cluster.address, log_to_driver=False, include_dashboard=False)
+    try:
+        run("ray")  # a new connection is a new Ray job: its first run starts the job's workers
+        figures["ray, connection kept open"] = timed(lambda: run("ray"))
+    finally:
+        ray.shutdown()
+    return figures
+
+
+def main() -> None:
+    if not inside_namespace():
+        result = run_in_namespace([sys.executable, "-m", "tests.bench.bench_ray"], capture=False)
+        raise SystemExit(result.returncode)
+    with (
+        RayCluster(num_cpus=JOBS) as cluster,
+        tempfile.TemporaryDirectory(prefix="nodepipe-bench-") as scratch,
+    ):
+        ws = nodepipe.init(Path(scratch) / "lab")
+        build(ws, "fan", FAN_OUT)
+        RunService(ws.context).run(RunRequest("fan", jobs=JOBS))  # environments checked once
+        figures = measure(ws, cluster)
+        ws.close()
+    local = figures["local executor"]
+    print(f"(c) fan-out run of {FAN_OUT + 1} trivial nodes, --jobs {JOBS}, Ray with {JOBS} CPUs")
+    for name, seconds in figures.items():
+        print(f"    {name:28} {seconds:7.3f} s   ratio to local {seconds / local:5.2f}x")
+
+
+if __name__ == "__main__":
+    main()

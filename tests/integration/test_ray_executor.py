@@ -1,0 +1,399 @@
+"""The Ray executor against a real Ray cluster that the tests start on loopback.
+
+Every test here runs inside private network and PID namespaces (see ``support.ray_cluster``):
+outside them, each test is a stand-in that reports how the real one did inside.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import textwrap
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+import nodepipe
+from nodepipe.domain.runs import NodeRun, NodeRunState
+from nodepipe.services.runs import RunRequest, RunResult, RunService
+from support.ray_cluster import (
+    NamespaceResults,
+    RayCluster,
+    in_ray_namespace,
+    session_directory,
+    shared_namespace_results,
+)
+
+CLUSTER_CPUS = 2
+
+
+@pytest.fixture(scope="module")
+def ray_namespace_results(tmp_path_factory: pytest.TempPathFactory) -> NamespaceResults:
+    """Outside the namespace: the inner session's results (run once per session)."""
+    return shared_namespace_results(
+        Path(__file__), session_directory(tmp_path_factory.getbasetemp())
+    )
+
+
+@pytest.fixture(scope="module")
+def ray_cluster() -> Iterator[RayCluster]:
+    """Inside the namespace: a Ray head node with two CPUs on 127.0.0.1."""
+    with RayCluster(num_cpus=CLUSTER_CPUS) as cluster:
+        yield cluster
+
+
+# Building worlds -------------------------------------------------------------------------------
+
+
+def write_main(ws: nodepipe.Workspace, tag: str, body: str) -> Path:
+    """Give node ``tag`` a main.py (the helper import included); returns the node folder."""
+    folder = ws.nodes.path(tag)
+    code = "import nodepipe_node as node\n" + textwrap.dedent(body)
+    (folder / "code" / "main.py").write_text(code, encoding="utf-8")
+    return folder
+
+
+def set_resources(folder: Path, settings: str) -> None:
+    pyproject = folder / "code" / "pyproject.toml"
+    text = pyproject.read_text(encoding="utf-8")
+    pyproject.write_text(f"{text}\n[tool.nodepipe.resources]\n{settings}\n", encoding="utf-8")
+
+
+def run_on_ray(ws: nodepipe.Workspace, cluster: RayCluster, pipeline: str) -> RunResult:
+    request = RunRequest(pipeline, executor="ray", ray_address=cluster.address, jobs=CLUSTER_CPUS)
+    return RunService(ws.context).run(request)
+
+
+def run_in_background(
+    ws: nodepipe.Workspace, cluster: RayCluster, pipeline: str
+) -> Callable[[], RunResult]:
+    """Start a run in a thread; returns a function that waits for its result."""
+    results: list[RunResult] = []
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            results.append(run_on_ray(ws, cluster, pipeline))
+        except BaseException as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+
+    def wait() -> RunResult:
+        thread.join(timeout=180)
+        assert not thread.is_alive(), "the run did not end"
+        if errors:
+            raise errors[0]
+        return results[0]
+
+    return wait
+
+
+def wait_for(condition: Callable[[], bool], what: str, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+def node_runs(ws: nodepipe.Workspace, run_id: str) -> dict[str, NodeRun]:
+    with ws.context.store.read() as session:
+        tags = {n.id: n.tag for n in session.list_nodes()}
+        return {tags[nr.node_id]: nr for nr in session.node_runs_of_run(run_id)}
+
+
+def alive(pid: int) -> bool:
+    """True while ``pid`` exists and is not a zombie."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+# Tests -----------------------------------------------------------------------------------------
+
+
+def test_only_the_ray_executor_imports_ray() -> None:
+    """Ray stays an optional extra: one module of the package imports it (runs everywhere)."""
+    package = Path(nodepipe.__file__).parent
+    importers = set()
+    for module in package.rglob("*.py"):
+        for statement in ast.walk(ast.parse(module.read_text(encoding="utf-8"))):
+            if isinstance(statement, ast.Import):
+                names = [alias.name for alias in statement.names]
+            elif isinstance(statement, ast.ImportFrom) and statement.level == 0:
+                names = [statement.module or ""]
+            else:
+                continue
+            if any(name == "ray" or name.startswith("ray.") for name in names):
+                importers.add(module.relative_to(package).as_posix())
+    assert importers == {"execution/ray_executor.py"}
+
+
+@in_ray_namespace
+def test_diamond_pipeline_runs_on_the_ray_cluster(
+    lab: nodepipe.Workspace, ray_cluster: RayCluster
+) -> None:
+    """a → b, a → c, b + c → d on Ray workers: d reads both, logs in place, store says ray."""
+    lab.pipelines.new("diamond")
+    for tag in "abcd":
+        lab.nodes.new("diamond", tag)
+    lab.edges.connect("a", "b", "diamond")
+    lab.edges.connect("a", "c", "diamond")
+    lab.edges.connect("b", "d", "diamond", slot="01")
+    lab.edges.connect("c", "d", "diamond", slot="02")
+    write_main(
+        lab,
+        "a",
+        """
+        print("hello from", node.tag())
+        (node.data_dir() / "value.txt").write_text("a")
+        """,
+    )
+    for tag in "bc":
+        write_main(
+            lab,
+            tag,
+            f"""
+            print("hello from", node.tag())
+            source = (node.parent("01").data_dir / "value.txt").read_text()
+            (node.data_dir() / "value.txt").write_text("{tag}(" + source + ")")
+            """,
+        )
+    write_main(
+        lab,
+        "d",
+        """
+        print("hello from", node.tag(), "with", [p.tag for p in node.parents()])
+        left = (node.parent("01").data_dir / "value.txt").read_text()
+        right = (node.parent("02").data_dir / "value.txt").read_text()
+        (node.data_dir() / "value.txt").write_text(f"d({left},{right})")
+        """,
+    )
+
+    result = run_on_ray(lab, ray_cluster, "diamond")
+
+    assert result.finished is not None and result.run_id is not None
+    assert result.finished.status == "completed"
+    assert result.finished.completed == 4
+    d_output = lab.nodes.path("d") / "data" / "value.txt"
+    assert d_output.read_text() == "d(b(a),c(a))"
+    with lab.context.store.read() as session:
+        run = session.get_run(result.run_id)
+    assert run is not None and run.executor == "ray"
+    runs = node_runs(lab, result.run_id)
+    assert set(runs) == set("abcd")
+    for tag, node_run in runs.items():
+        assert node_run.state is NodeRunState.COMPLETED, (tag, node_run.message)
+        assert node_run.host == socket.gethostname()
+        assert node_run.pid is not None and node_run.pid != os.getpid()
+        log = lab.nodes.path(tag) / "logs" / f"{node_run.id}.log"
+        assert node_run.log_file == str(log)
+        text = log.read_text()
+        assert f"hello from {tag}" in text
+        worker_line = next(line for line in text.splitlines() if "Ray worker on" in line)
+        assert f"(pid {os.getpid()})" not in worker_line  # a Ray worker, not this process
+    assert "with ['b', 'c']" in (lab.nodes.path("d") / "logs" / "latest.log").read_text()
+    assert lab.nodes.get("d").state is nodepipe.NodeState.COMPLETED
+
+
+@in_ray_namespace
+def test_node_resources_are_reserved_on_the_cluster(
+    lab: nodepipe.Workspace, ray_cluster: RayCluster
+) -> None:
+    """cpus = 2 and memory = "100MB" from the node's config are what Ray reserves for it."""
+    import ray
+
+    lab.pipelines.new("wide")
+    lab.nodes.new("wide", "big")
+    folder = write_main(
+        lab,
+        "big",
+        """
+        import time
+        (node.reports_dir() / "started").write_text("yes")
+        deadline = time.monotonic() + 120
+        while not (node.reports_dir() / "release").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        (node.data_dir() / "done.txt").write_text("done")
+        """,
+    )
+    set_resources(folder, 'cpus = 2\nmemory = "100MB"')
+    reports = folder / "reports"
+
+    wait = run_in_background(lab, ray_cluster, "wide")
+    wait_for((reports / "started").exists, "the node to start")
+    total = ray.cluster_resources()
+    observed: dict[str, float] = {}
+
+    def reserved() -> bool:
+        observed.clear()
+        observed.update(ray.available_resources())
+        return (
+            observed.get("CPU", 0.0) == 0.0
+            and observed.get("memory") == total["memory"] - 100 * 1024**2
+        )
+
+    wait_for(reserved, "Ray to show the node's CPUs and memory as reserved", timeout=30)
+    (reports / "release").write_text("go")
+    result = wait()
+
+    assert result.finished is not None and result.finished.status == "completed"
+    assert total["CPU"] == CLUSTER_CPUS
+    log = (folder / "logs" / "latest.log").read_text()
+    assert "reserved CPU=2, memory=104857600" in log
+    assert not ray.is_initialized()  # the executor connected, so it disconnected
+
+
+SLEEPER = """
+import os, signal, subprocess, time
+if not node.params().get("forever"):
+    (node.data_dir() / "out.txt").write_text("first")
+    raise SystemExit(0)
+signal.signal(signal.SIGTERM, signal.SIG_IGN)  # only SIGKILL ends it (its child inherits this)
+child = subprocess.Popen(["sleep", "1000"])
+(node.data_dir() / "out.txt").write_text("half-written")
+(node.reports_dir() / "pids.tmp").write_text(f"{os.getpid()} {child.pid}")
+(node.reports_dir() / "pids.tmp").rename(node.reports_dir() / "pids")
+while True:
+    time.sleep(1)
+"""
+
+
+def sleepy_pipeline(ws: nodepipe.Workspace) -> Path:
+    """Pipeline ``sleepy``: sleeper → after; sleeper sleeps forever with ``forever=true``."""
+    ws.pipelines.new("sleepy")
+    ws.nodes.new("sleepy", "sleeper")
+    ws.nodes.new("sleepy", "after")
+    ws.edges.connect("sleeper", "after", "sleepy")
+    write_main(ws, "after", "(node.data_dir() / 'seen.txt').write_text('ran')\n")
+    return write_main(ws, "sleeper", SLEEPER)
+
+
+def sleeper_pids(folder: Path) -> tuple[int, int]:
+    """(node process, its child) once the sleeper is in its endless loop."""
+    pids_file = folder / "reports" / "pids"
+    wait_for(pids_file.exists, "the sleeper to start")
+    node_pid, child_pid = (int(p) for p in pids_file.read_text().split())
+    assert alive(node_pid) and alive(child_pid)
+    return node_pid, child_pid
+
+
+@in_ray_namespace
+def test_kill_cancels_the_node_on_its_worker_and_skips_descendants(
+    lab: nodepipe.Workspace, ray_cluster: RayCluster
+) -> None:
+    """A node that ignores SIGTERM, killed mid-run: its process group ends, old outputs stay."""
+    folder = sleepy_pipeline(lab)
+    first = run_on_ray(lab, ray_cluster, "sleepy")
+    assert first.finished is not None and first.finished.status == "completed"
+    lab.nodes.set_params("sleeper", ["forever=true"])
+
+    wait = run_in_background(lab, ray_cluster, "sleepy")
+    node_pid, child_pid = sleeper_pids(folder)
+    killed = RunService(lab.context).kill(["sleeper"])
+    result = wait()
+
+    assert [nr.node_id for nr in killed] == [lab.nodes.get("sleeper").id]
+    assert result.finished is not None and result.run_id is not None
+    assert result.finished.status == "cancelled"
+    runs = node_runs(lab, result.run_id)
+    assert runs["sleeper"].state is NodeRunState.CANCELLED
+    assert runs["sleeper"].pid == node_pid
+    assert runs["after"].state is NodeRunState.SKIPPED
+    assert runs["after"].message == "upstream sleeper was cancelled"
+    assert not alive(node_pid), "the node process survived the kill"
+    assert not alive(child_pid), "the node's child process survived the kill"
+    assert (folder / "data" / "out.txt").read_text() == "first"
+    assert not list((folder / ".staging").glob("*"))
+    assert lab.nodes.get("sleeper").state is nodepipe.NodeState.CANCELLED
+
+
+CRASHING_ORCHESTRATOR = """
+import os, sys, threading, time
+import nodepipe
+from nodepipe.services.runs import RunRequest, RunService
+ws = nodepipe.open(sys.argv[1])
+pids = ws.nodes.path("sleeper") / "reports" / "pids"
+def crash():
+    while not pids.exists():
+        time.sleep(0.05)
+    os._exit(3)
+threading.Thread(target=crash, daemon=True).start()
+RunService(ws.context).run(RunRequest("sleepy", executor="ray", ray_address=sys.argv[2]))
+"""
+
+
+@in_ray_namespace
+def test_a_dead_orchestrator_leaves_no_node_process_on_the_workers(
+    lab: nodepipe.Workspace, ray_cluster: RayCluster
+) -> None:
+    """The nodepipe process dies mid-run: Ray stops its worker, which kills the node's group."""
+    folder = sleepy_pipeline(lab)
+    lab.nodes.set_params("sleeper", ["forever=true"])
+    orchestrator = subprocess.Popen(
+        [sys.executable, "-c", CRASHING_ORCHESTRATOR, str(lab.root), ray_cluster.address],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    node_pid, child_pid = sleeper_pids(folder)
+    assert orchestrator.wait(timeout=120) == 3
+
+    wait_for(lambda: not alive(node_pid) and not alive(child_pid), "the node to die", 30)
+    interrupted = RunService(lab.context).recover()
+    expected = {lab.nodes.get(tag).id for tag in ("sleeper", "after")}
+    assert {nr.node_id for nr in interrupted} == expected
+    assert lab.nodes.get("sleeper").state is nodepipe.NodeState.FAILED
+    assert not (folder / "data" / "out.txt").exists()
+
+
+@in_ray_namespace
+def test_without_an_address_a_private_local_ray_is_started_and_stopped(
+    lab: nodepipe.Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--executor ray`` without ``--ray-address``: a local Ray just for the run, then gone."""
+    import ray
+
+    ray_dir = Path(tempfile.mkdtemp(prefix="nprl-", dir="/tmp"))  # short: Ray's socket paths
+    monkeypatch.setenv("RAY_TMPDIR", str(ray_dir))
+    lab.pipelines.new("solo")
+    lab.nodes.new("solo", "only")
+    folder = write_main(lab, "only", "(node.data_dir() / 'out.txt').write_text('local ray')\n")
+    try:
+        result = RunService(lab.context).run(RunRequest("solo", executor="ray"))
+
+        assert result.finished is not None and result.finished.status == "completed"
+        assert (folder / "data" / "out.txt").read_text() == "local ray"
+        assert "Ray worker on" in (folder / "logs" / "latest.log").read_text()
+        assert not ray.is_initialized()
+        wait_for(
+            lambda: not processes_mentioning(str(ray_dir)),
+            "the local Ray's processes to end",
+            timeout=30,
+        )
+    finally:
+        shutil.rmtree(ray_dir, ignore_errors=True)
+
+
+def processes_mentioning(text: str) -> list[int]:
+    """Live processes whose command line contains ``text``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and alive(int(entry.name)):
+            try:
+                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ")
+            except OSError:
+                continue
+            if text.encode() in cmdline:
+                found.append(int(entry.name))
+    return found
