@@ -45,21 +45,39 @@ def orchestrator_alive(run: Run) -> bool:
     return process_start_time(run.orchestrator_pid) == run.orchestrator_started
 
 
-def _belongs_to(pid: int, node_run: NodeRun) -> bool:
-    """True when process ``pid`` is this node run's (not an unrelated reuse of the pid)."""
-    try:
-        environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
-    except OSError:
-        return False
-    return f"NODEPIPE_RUN_ID={node_run.run_id}".encode() in environ
+def processes_of_run(run_id: str) -> list[int]:
+    """Pids of live processes started for run ``run_id`` (found by their environment).
+
+    Node processes carry ``NODEPIPE_RUN_ID`` and so do their children, so this finds a node's
+    whole process tree even when its group leader is already gone.
+    """
+    marker = f"NODEPIPE_RUN_ID={run_id}".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes()
+        except OSError:
+            continue
+        if marker in environ.split(b"\0"):
+            found.append(int(entry.name))
+    return found
 
 
-def kill_orphan(node_run: NodeRun) -> None:
-    if node_run.pid is None or node_run.host != socket.gethostname():
+def kill_orphans(run: Run) -> None:
+    """SIGKILL every process (and its group) left running by a dead run on this host."""
+    if run.orchestrator_host != socket.gethostname():
         return
-    if _belongs_to(node_run.pid, node_run):
+    own_group = os.getpgid(0)
+    for pid in processes_of_run(run.id):
+        if pid == os.getpid():
+            continue
         with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(node_run.pid, signal.SIGKILL)
+            group = os.getpgid(pid)
+            if group != own_group:
+                os.killpg(group, signal.SIGKILL)
+            os.kill(pid, signal.SIGKILL)
 
 
 def recover_interrupted(store: Store, layout: WorkspaceLayout) -> list[NodeRun]:
@@ -76,10 +94,10 @@ def recover_interrupted(store: Store, layout: WorkspaceLayout) -> list[NodeRun]:
             current = session.get_run(run.id)
             if current is None or current.status is not RunStatus.RUNNING:
                 continue
+            kill_orphans(run)
             for node_run in session.node_runs_of_run(run.id):
                 if node_run.state not in ACTIVE_NODE_RUN_STATES:
                     continue
-                kill_orphan(node_run)
                 session.update_node_run(
                     node_run.id,
                     state=NodeRunState.FAILED,

@@ -93,11 +93,18 @@ class RunService:
         status = self.status(request.pipeline)
         check_pipeline_editable(status.view.pipeline)
         jobs = request.jobs or os.cpu_count() or 1
+        executor = make_executor(request.executor, jobs, request.ray_address)  # refuse first
         run, plan, previous = self._claim(status, request, jobs)
         tags = _tags(status.view)
         if run is None:
             return RunResult(status, plan, tags=tags)
-        executor = make_executor(request.executor, jobs, request.ray_address)
+        try:
+            executor.start()
+        except BaseException as error:
+            self._abandon(
+                run.id, previous, f"the {request.executor} executor did not start: {error}"
+            )
+            raise
         recorder = StoreRecorder(self.context.store, previous)
         node_run_ids = self._node_run_ids(run.id)
         runner = Runner(
@@ -110,13 +117,26 @@ class RunService:
         )
         _ACTIVE_RUNNERS[run.id] = runner
         try:
-            executor.start()
             with self._signals(runner, run.id):
                 finished = runner.run(run.id, plan)
         finally:
             executor.stop()
             _ACTIVE_RUNNERS.pop(run.id, None)
         return RunResult(status, plan, run.id, finished, tags)
+
+    def _abandon(
+        self, run_id: str, previous: dict[str, tuple[NodeState, str]], reason: str
+    ) -> None:
+        """Settle a claimed run that never started: its nodes go back to how they were."""
+        now = datetime.now(UTC)
+        with self.context.store.write() as session:
+            for node_run in session.node_runs_of_run(run_id):
+                session.update_node_run(
+                    node_run.id, state=NodeRunState.FAILED, message=reason, finished_at=now
+                )
+                state, state_reason = previous[node_run.node_id]
+                session.update_node(node_run.node_id, state=state, state_reason=state_reason)
+            session.update_run(run_id, status=RunStatus.FAILED, finished_at=now)
 
     def _honour_inline_metadata(self, pipeline: str) -> None:
         """Nodes declaring packages inline (PEP 723) get them before anything is planned."""
