@@ -15,6 +15,7 @@ memory = "2GB"
 
 from __future__ import annotations
 
+import copy
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -49,12 +50,31 @@ class NodeConfig:
         return self.command is None and self.entry.endswith(".ipynb")
 
 
-def read_node_config(pyproject: Path) -> NodeConfig:
-    """The ``[tool.nodepipe]`` settings; InvalidInputError naming the file when malformed."""
+def read_pyproject(pyproject: Path) -> dict[str, Any]:
+    """The parsed pyproject.toml, remembered while the file's stat stays the same.
+
+    Checking a large pipeline reads every node's pyproject several times; this parses each once.
+    """
     try:
-        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+        stat = pyproject.stat()
+        key = (str(pyproject), stat.st_mtime_ns, stat.st_size, stat.st_ino)
+        cached = _PARSED.get(key)
+        if cached is None:
+            cached = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+            if len(_PARSED) > 4096:
+                _PARSED.clear()
+            _PARSED[key] = cached
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise InvalidInputError(f"cannot read {pyproject}: {exc}") from exc
+    return copy.deepcopy(cached)
+
+
+_PARSED: dict[tuple[str, int, int, int], dict[str, Any]] = {}
+
+
+def read_node_config(pyproject: Path) -> NodeConfig:
+    """The ``[tool.nodepipe]`` settings; InvalidInputError naming the file when malformed."""
+    data = read_pyproject(pyproject)
     section = data.get("tool", {}).get("nodepipe", {})
     try:
         return _parse(section)

@@ -8,6 +8,8 @@ from pathlib import Path
 import tomlkit
 from tomlkit.items import Array, Table
 
+from nodepipe.workspace.node_config import read_pyproject
+
 
 def set_dependencies(pyproject: Path, requirements: list[str]) -> None:
     """Replace ``[project] dependencies`` with ``requirements`` (PEP 508 strings)."""
@@ -56,10 +58,9 @@ def requirement_name(requirement: str) -> str:
 
 def script_dependencies(pyproject: Path) -> list[str]:
     """The inline (PEP 723) dependencies last merged into the project's dependencies."""
-    document = tomlkit.parse(pyproject.read_text(encoding="utf-8"))
-    section = document.get("tool", {}).get("nodepipe", {})
-    found = section.get("script-dependencies", []) if isinstance(section, Table) else []
-    return [str(item) for item in found]
+    data = read_pyproject(pyproject)
+    found = data.get("tool", {}).get("nodepipe", {}).get("script-dependencies", [])
+    return [str(item) for item in found] if isinstance(found, list) else []
 
 
 def merge_script_dependencies(pyproject: Path, wanted: list[str]) -> None:
