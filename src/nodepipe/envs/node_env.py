@@ -76,6 +76,18 @@ class NodeEnvironments:
         is not compiled by default: the node's first run writes it into the environment.
         """
         python = self.python_for(code_dir)
+        compile_args = ["--compile-bytecode"] if compile_bytecode else []
+        target = code_dir / ".venv"
+        if not target.exists() and not target.is_symlink():
+            # nothing to protect yet: build in place; the marker, written last, makes it trusted
+            self.uv.run(
+                ["sync", "--frozen", "--python", python, *compile_args],
+                cwd=code_dir,
+                action=f"sync the environment in {code_dir}",
+                extra_env={"UV_PROJECT_ENVIRONMENT": str(target)},
+            )
+            (target / SYNC_MARKER).write_text(self._identity(code_dir, python), "utf-8")
+            return
         building = code_dir / f".venv.building-{secrets.token_hex(4)}"
         try:
             self.uv.run(
@@ -84,14 +96,13 @@ class NodeEnvironments:
                 action=f"create an environment in {code_dir}",
             )
             self.uv.run(
-                ["sync", "--frozen", "--python", python,
-                 *(["--compile-bytecode"] if compile_bytecode else [])],
+                ["sync", "--frozen", "--python", python, *compile_args],
                 cwd=code_dir,
                 action=f"sync the environment in {code_dir}",
                 extra_env={"UV_PROJECT_ENVIRONMENT": str(building)},
             )
             (building / SYNC_MARKER).write_text(self._identity(code_dir, python), "utf-8")
-            _swap_in(building, code_dir / ".venv")
+            _swap_in(building, target)
         finally:
             shutil.rmtree(building, ignore_errors=True)
 
