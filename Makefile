@@ -10,7 +10,7 @@ STAMP     := $(VENV)/.installed
 DEMO_DIR  ?= demo-workspace
 PYTEST_ARGS ?=
 
-.PHONY: app install test lint bench clean
+.PHONY: app install test lint bench clean web
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,12 +18,27 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev,ray]'
 	touch $(STAMP)
 
-install: $(STAMP)
+# The web app: npm ci when the lock changes, a Vite build into the package when a source does.
+WEB_STAMP := web/node_modules/.installed
+WEB_BUILD := src/nodepipe/api/static/index.html
+WEB_SOURCES := $(shell find web/src web/public -type f 2>/dev/null) web/index.html web/vite.config.ts web/tsconfig.json web/eslint.config.js
+
+$(WEB_STAMP): web/package.json web/package-lock.json
+	cd web && npm ci --no-audit --no-fund
+	touch $(WEB_STAMP)
+
+$(WEB_BUILD): $(WEB_STAMP) $(WEB_SOURCES)
+	cd web && npm run build
+
+web: $(WEB_BUILD)
+
+install: $(STAMP) web
 	# PYTHONDONTWRITEBYTECODE is set on these machines: compile once so no launch recompiles.
 	$(BIN)/python -m compileall -q src
 
 app: install
 	$(BIN)/nodepipe demo $(DEMO_DIR)
+	$(BIN)/nodepipe -w $(DEMO_DIR) serve
 
 lint: install
 	$(BIN)/ruff check src tests
@@ -32,6 +47,8 @@ lint: install
 	$(BIN)/lint-imports
 
 test: install lint
+	# Browser tests drive Debian's Chromium (never a downloaded browser); CI runs as root.
+	test -x /usr/bin/chromium || (apt-get update && apt-get install -y chromium)
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
 bench: install

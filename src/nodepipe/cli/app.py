@@ -11,6 +11,7 @@ from nodepipe.cli.demo import demo
 from nodepipe.cli.errors import exit_code_for
 from nodepipe.cli.options import CommandGroup, json_option
 from nodepipe.cli.output import done, error_console, print_error, print_json
+from nodepipe.cli.serve import serve
 from nodepipe.cli.session import close_workspace, select_workspace
 from nodepipe.domain.errors import NodepipeError
 from nodepipe.workspace.layout import WORKSPACE_ENV
@@ -69,6 +70,7 @@ for command in (
     runs.kill,
     envs.env,
     envs.shared_env,
+    serve,
     demo,
 ):
     app.add_command(command)

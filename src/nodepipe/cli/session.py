@@ -55,3 +55,8 @@ def workspace() -> Workspace:
 def close_workspace() -> None:
     """Close the workspace if a command opened it (at the end of every invocation)."""
     _session.close()
+
+
+def selected_path() -> Path | None:
+    """The --workspace path given (None: look upwards from the current directory)."""
+    return _session.path

@@ -51,9 +51,10 @@ class NodeService:
             target = resolver.pipeline(session, pipeline)
             check_pipeline_editable(target)
             seed = resolver.node(session, template) if template else None
-        if shared_env is not None and not (
-            self.context.layout.shared_env_dir(shared_env) / "pyproject.toml"
-        ).is_file():
+        if (
+            shared_env is not None
+            and not (self.context.layout.shared_env_dir(shared_env) / "pyproject.toml").is_file()
+        ):
             raise NotFoundError(
                 f"no shared environment {shared_env!r}; create it with "
                 f"`nodepipe shared-env new {shared_env}`"

@@ -1,0 +1,99 @@
+"""What a route may ask for, as ``Annotated`` dependency aliases, and the app's live services.
+
+``AppServices`` is built once by the app's lifespan: the workspace and the helpers the web
+needs on top of it (event hub, background jobs and runs, canvas, a watcher of runs started
+by other processes).
+Routes take ``WorkspaceDep``, ``HubDep``... and never reach for globals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+
+from nodepipe.api.settings import ServerSettings
+from nodepipe.services.canvas import CanvasService
+from nodepipe.services.events import EventHub, GraphChanged
+from nodepipe.services.external_runs import ExternalRunWatcher
+from nodepipe.services.jobs import JobRunner
+from nodepipe.services.run_launcher import RunLauncher
+from nodepipe.services.workspace import Workspace
+
+CLIENT_HEADER = "X-Nodepipe-Client"
+
+
+@dataclass(frozen=True, slots=True)
+class AppServices:
+    workspace: Workspace
+    settings: ServerSettings
+    hub: EventHub
+    jobs: JobRunner
+    launcher: RunLauncher
+    canvas: CanvasService
+    watcher: ExternalRunWatcher
+
+    @classmethod
+    def start(cls, workspace: Workspace, settings: ServerSettings) -> AppServices:
+        hub = EventHub()
+        services = cls(
+            workspace=workspace,
+            settings=settings,
+            hub=hub,
+            jobs=JobRunner(hub),
+            launcher=RunLauncher(workspace.runs, workspace.pipelines, hub),
+            canvas=CanvasService(workspace.context),
+            watcher=ExternalRunWatcher(workspace.context, hub),
+        )
+        services.watcher.start()
+        return services
+
+    def stop(self) -> None:
+        """Cancel runs still going, finish jobs, end every event stream."""
+        self.watcher.stop()
+        self.launcher.shutdown()
+        self.jobs.shutdown()
+        self.hub.close()
+
+
+def get_services(request: Request) -> AppServices:
+    services: AppServices = request.app.state.services
+    return services
+
+
+ServicesDep = Annotated[AppServices, Depends(get_services)]
+
+
+def get_workspace(services: ServicesDep) -> Workspace:
+    return services.workspace
+
+
+def get_hub(services: ServicesDep) -> EventHub:
+    return services.hub
+
+
+WorkspaceDep = Annotated[Workspace, Depends(get_workspace)]
+HubDep = Annotated[EventHub, Depends(get_hub)]
+
+
+def client_id(
+    x_nodepipe_client: Annotated[
+        str | None, Header(description="Id of the calling page, echoed in its change events.")
+    ] = None,
+) -> str:
+    return x_nodepipe_client or ""
+
+
+OriginDep = Annotated[str, Depends(client_id)]
+
+
+def announce_change(request: Request, hub: HubDep, origin: OriginDep) -> Iterator[None]:
+    """After a change succeeded, tell every watcher to reload (skipped when it fails)."""
+    yield
+    hub.publish(GraphChanged(f"{request.method} {request.url.path}", origin))
+
+
+ChangesGraph = Depends(announce_change)
+"""Put in ``dependencies=[...]`` of every route that changes the workspace."""

@@ -1,0 +1,39 @@
+"""Every REST router, in the order the app factory mounts them under ``/api``."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from nodepipe.api.routes import (
+    edges,
+    environments,
+    events,
+    groups,
+    jobs,
+    logs,
+    meta,
+    node_copies,
+    nodes,
+    pipeline_copies,
+    pipelines,
+    projects,
+    runs,
+    shared_envs,
+)
+
+ROUTERS: tuple[APIRouter, ...] = (
+    meta.router,
+    projects.router,
+    pipelines.router,
+    pipeline_copies.router,
+    nodes.router,
+    node_copies.router,
+    edges.router,
+    groups.router,
+    runs.router,
+    logs.router,
+    environments.router,
+    shared_envs.router,
+    jobs.router,
+    events.router,
+)

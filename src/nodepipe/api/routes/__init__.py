@@ -1,0 +1,1 @@
+"""The REST resources, one router per module (mounted by ``nodepipe.api.routers``)."""

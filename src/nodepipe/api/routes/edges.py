@@ -1,0 +1,22 @@
+"""``/pipelines/{pipeline}/edges``: connect a parent to a child's input slot; disconnect."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from nodepipe.api.deps import ChangesGraph, WorkspaceDep
+from nodepipe.api.errors import ERROR_RESPONSES
+from nodepipe.api.schemas.graph import EdgeCreate, EdgePublic
+
+router = APIRouter(prefix="/pipelines/{pipeline}/edges", tags=["edges"], responses=ERROR_RESPONSES)
+
+
+@router.post("", status_code=201, dependencies=[ChangesGraph])
+def connect(pipeline: str, body: EdgeCreate, ws: WorkspaceDep) -> EdgePublic:
+    """A cycle is refused with 409, ``kind: cycle`` and the node ids around it."""
+    return EdgePublic.of(ws.edges.connect(body.parent, body.child, pipeline, body.slot))
+
+
+@router.delete("/{parent}/{child}", dependencies=[ChangesGraph])
+def disconnect(pipeline: str, parent: str, child: str, ws: WorkspaceDep) -> EdgePublic:
+    return EdgePublic.of(ws.edges.disconnect(parent, child, pipeline))

@@ -1,0 +1,172 @@
+"""A node's environment: show it, and change it in the background (uv can take a while).
+
+The thin seam between the app and ``services.environments`` (``nodepipe env ...``): adding
+or removing packages, another Python, relocking, syncing, refreshing a snapshot and
+installing a Jupyter kernel are jobs; their end arrives on the event stream.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from nodepipe.api.deps import OriginDep, ServicesDep, WorkspaceDep
+from nodepipe.api.errors import ERROR_RESPONSES
+from nodepipe.api.routes.jobs import start_job
+from nodepipe.api.schemas.environments import (
+    EnvironmentPublic,
+    LockRequest,
+    PackagesAdd,
+    PythonUpdate,
+)
+from nodepipe.api.schemas.events import JobPublic
+from nodepipe.services.environments import EnvironmentView
+from nodepipe.services.jobs import JobOutcome
+
+router = APIRouter(
+    prefix="/pipelines/{pipeline}/nodes/{node}/environment",
+    tags=["environments"],
+    responses=ERROR_RESPONSES,
+)
+
+PackageNames = Annotated[list[str], Query(min_length=1, description="Packages to remove.")]
+
+
+def _change(
+    services: ServicesDep,
+    pipeline: str,
+    node: str,
+    kind: str,
+    what: str,
+    change: Callable[[str, str], EnvironmentView],
+    origin: str,
+) -> JobPublic:
+    """Resolve the node now (404 at once), change its environment in a job."""
+    found = services.workspace.nodes.get(node, pipeline)
+    pipeline_id = services.workspace.pipelines.get(pipeline).id
+
+    def run() -> JobOutcome:
+        view = change(found.id, pipeline_id)
+        return JobOutcome(f"{found.tag}: {what} (Python {view.python})", None, (found.id,))
+
+    return start_job(services, kind, f"{found.tag}: {what}", run, origin)
+
+
+@router.get("")
+def get_environment(pipeline: str, node: str, ws: WorkspaceDep) -> EnvironmentPublic:
+    return EnvironmentPublic.of(ws.envs.show(node, pipeline))
+
+
+@router.post("/packages", status_code=202)
+def add_packages(
+    pipeline: str, node: str, body: PackagesAdd, services: ServicesDep, origin: OriginDep
+) -> JobPublic:
+    """Packages, or a local path, a snapshot or a shared checkout: locked and synced."""
+    what = "add " + (
+        ", ".join(body.requirements) or body.path or body.snapshot or body.shared or ""
+    )
+    return _change(
+        services,
+        pipeline,
+        node,
+        "env-add",
+        what,
+        lambda n, p: services.workspace.envs.add(
+            n,
+            body.requirements,
+            pipeline=p,
+            path=body.path,
+            snapshot=body.snapshot,
+            shared=body.shared,
+        ),
+        origin,
+    )
+
+
+@router.delete("/packages", status_code=202)
+def remove_packages(
+    pipeline: str, node: str, packages: PackageNames, services: ServicesDep, origin: OriginDep
+) -> JobPublic:
+    return _change(
+        services,
+        pipeline,
+        node,
+        "env-remove",
+        "remove " + ", ".join(packages),
+        lambda n, p: services.workspace.envs.remove(n, packages, p),
+        origin,
+    )
+
+
+@router.put("/python", status_code=202)
+def set_python(
+    pipeline: str, node: str, body: PythonUpdate, services: ServicesDep, origin: OriginDep
+) -> JobPublic:
+    """Use another installed interpreter (never downloaded); relocked and synced."""
+    return _change(
+        services,
+        pipeline,
+        node,
+        "env-python",
+        f"use Python {body.version}",
+        lambda n, p: services.workspace.envs.set_python(n, body.version, p),
+        origin,
+    )
+
+
+@router.post("/lock", status_code=202)
+def relock(
+    pipeline: str, node: str, body: LockRequest, services: ServicesDep, origin: OriginDep
+) -> JobPublic:
+    return _change(
+        services,
+        pipeline,
+        node,
+        "env-lock",
+        "relock" + (" (upgrade)" if body.upgrade else ""),
+        lambda n, p: services.workspace.envs.lock(n, body.upgrade, p),
+        origin,
+    )
+
+
+@router.post("/sync", status_code=202)
+def sync(pipeline: str, node: str, services: ServicesDep, origin: OriginDep) -> JobPublic:
+    return _change(
+        services,
+        pipeline,
+        node,
+        "env-sync",
+        "sync with the lock",
+        lambda n, p: services.workspace.envs.sync(n, p),
+        origin,
+    )
+
+
+@router.post("/snapshots/{snapshot}/refresh", status_code=202)
+def refresh_snapshot(
+    pipeline: str, node: str, snapshot: str, services: ServicesDep, origin: OriginDep
+) -> JobPublic:
+    return _change(
+        services,
+        pipeline,
+        node,
+        "env-snapshot",
+        f"refresh snapshot {snapshot}",
+        lambda n, p: services.workspace.envs.update_snapshot(n, snapshot, p),
+        origin,
+    )
+
+
+@router.post("/kernel", status_code=202)
+def install_kernel(pipeline: str, node: str, services: ServicesDep, origin: OriginDep) -> JobPublic:
+    """A Jupyter kernel running this node's environment (removed with the node)."""
+    ws = services.workspace
+    found = ws.nodes.get(node, pipeline)
+
+    def run() -> JobOutcome:
+        spec = ws.envs.kernel(found.id, ws.pipelines.get(pipeline).id)
+        return JobOutcome(f"{found.tag}: Jupyter kernel installed at {spec}", None, (found.id,))
+
+    return start_job(services, "env-kernel", f"{found.tag}: install a kernel", run, origin)

@@ -1,0 +1,50 @@
+"""``/pipelines/{pipeline}/groups``: visual groups of nodes; create, rename, collapse, delete."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from nodepipe.api.deps import ChangesGraph, WorkspaceDep
+from nodepipe.api.errors import ERROR_RESPONSES
+from nodepipe.api.schemas.graph import GroupCreate, GroupPublic, GroupUpdate
+from nodepipe.domain.resolve import Candidate, resolve
+
+router = APIRouter(
+    prefix="/pipelines/{pipeline}/groups", tags=["groups"], responses=ERROR_RESPONSES
+)
+
+
+@router.get("")
+def list_groups(pipeline: str, ws: WorkspaceDep) -> list[GroupPublic]:
+    return [GroupPublic.of(g) for g in ws.groups.list(pipeline)]
+
+
+@router.post("", status_code=201, dependencies=[ChangesGraph])
+def create_group(pipeline: str, body: GroupCreate, ws: WorkspaceDep) -> GroupPublic:
+    return GroupPublic.of(ws.groups.new(pipeline, body.name, body.nodes))
+
+
+@router.patch("/{group}", dependencies=[ChangesGraph])
+def update_group(pipeline: str, group: str, body: GroupUpdate, ws: WorkspaceDep) -> GroupPublic:
+    """Applied in this order: take nodes out, add nodes, collapse or expand, rename."""
+    groups = ws.groups.list(pipeline)
+    found = resolve(group, [Candidate(g.id, g.name) for g in groups], "group", repr(pipeline))
+    name = next(g.name for g in groups if g.id == found)
+    if body.remove_nodes:
+        ws.groups.ungroup(pipeline, body.remove_nodes)
+    result = None
+    if body.add_nodes:
+        result = ws.groups.add(pipeline, name, body.add_nodes)
+    if body.collapsed is not None:
+        result = ws.groups.set_collapsed(pipeline, name, body.collapsed)
+    if body.name is not None:
+        result = ws.groups.rename(pipeline, name, body.name)
+    if result is None:
+        result = next(g for g in groups if g.id == found)
+    return GroupPublic.of(result)
+
+
+@router.delete("/{group}", dependencies=[ChangesGraph])
+def delete_group(pipeline: str, group: str, ws: WorkspaceDep) -> GroupPublic:
+    """Delete the group only; its nodes stay in the pipeline."""
+    return GroupPublic.of(ws.groups.delete(pipeline, group))

@@ -1,0 +1,81 @@
+"""Node-run logs: the whole log of a run, or the live log of the current one as a stream.
+
+The stream sends what the log holds, then what is appended while the node runs, and ends
+with the node run's final state. It wakes on the run's events and re-reads the file a few
+times a second (node processes write the file directly).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterable
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from fastapi.concurrency import run_in_threadpool
+from fastapi.sse import EventSourceResponse
+
+from nodepipe.api.deps import HubDep, WorkspaceDep
+from nodepipe.api.errors import ERROR_RESPONSES
+from nodepipe.api.schemas.events import LogChunkEvent, LogEndEvent
+from nodepipe.api.schemas.runs import LogPublic
+from nodepipe.domain.runs import ACTIVE_NODE_RUN_STATES, NodeRun
+from nodepipe.services.events import NodeStateChanged
+from nodepipe.services.logs import LogTail, read_log
+from nodepipe.services.workspace import Workspace
+
+router = APIRouter(
+    prefix="/pipelines/{pipeline}/nodes/{node}", tags=["runs"], responses=ERROR_RESPONSES
+)
+
+FILE_CHECK_SECONDS = 0.25
+STORE_CHECK_SECONDS = 2.0
+"""How often the stream re-reads the node run (for runs started by another process)."""
+
+
+def node_run_with_log(
+    pipeline: str, node: str, ws: WorkspaceDep, run: str | None = None
+) -> NodeRun:
+    """The node run whose log to show: the latest, or the one of ``run`` (an id or prefix)."""
+    return ws.runs.log(node, run, pipeline)
+
+
+LoggedRun = Annotated[NodeRun, Depends(node_run_with_log)]
+
+
+@router.get("/log")
+def get_log(node_run: LoggedRun) -> LogPublic:
+    return LogPublic.of(read_log(node_run))
+
+
+@router.get("/log/stream", response_class=EventSourceResponse)
+async def follow_log(
+    node_run: LoggedRun, ws: WorkspaceDep, hub: HubDep
+) -> AsyncIterable[LogChunkEvent | LogEndEvent]:
+    """Server-sent events: ``chunk`` with text, then one ``end`` with the final state."""
+    tail = LogTail(node_run.log_file)
+    subscription = hub.subscribe()
+    try:
+        if text := tail.read():
+            yield LogChunkEvent(text=text)
+        state = node_run.state.value
+        checked = time.monotonic()
+        while state in ACTIVE_NODE_RUN_STATES and not subscription.closed:
+            event = await subscription.get(FILE_CHECK_SECONDS)
+            if text := tail.read():
+                yield LogChunkEvent(text=text)
+            if isinstance(event, NodeStateChanged) and event.node_run_id == node_run.id:
+                state = event.state.value if event.state else "skipped"
+            elif time.monotonic() - checked > STORE_CHECK_SECONDS:
+                state = await run_in_threadpool(_current_state, ws, node_run)
+                checked = time.monotonic()
+        if text := tail.read():
+            yield LogChunkEvent(text=text)
+        yield LogEndEvent(state=state)
+    finally:
+        hub.unsubscribe(subscription)
+
+
+def _current_state(ws: Workspace, node_run: NodeRun) -> str:
+    fresh = next((nr for nr in ws.runs.node_runs(node_run.run_id) if nr.id == node_run.id), None)
+    return fresh.state.value if fresh else "failed"

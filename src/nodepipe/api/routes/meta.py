@@ -1,0 +1,36 @@
+"""The workspace itself: what it is, and a trivial health check (the benchmarks' floor)."""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+
+from fastapi import APIRouter
+
+from nodepipe.api.deps import ServicesDep
+from nodepipe.api.schemas.common import Health, WorkspacePublic
+
+router = APIRouter(tags=["workspace"])
+
+
+def _version() -> str:
+    try:
+        return version("nodepipe")
+    except PackageNotFoundError:  # running from a source tree that is not installed
+        return "0+unknown"
+
+
+@router.get("/health")
+def health() -> Health:
+    return Health()
+
+
+@router.get("/workspace")
+def workspace(services: ServicesDep) -> WorkspacePublic:
+    ws = services.workspace
+    return WorkspacePublic(
+        root=str(ws.root),
+        store=ws.context.store.dialect,
+        python_version=ws.context.python_version,
+        version=_version(),
+        token_required=services.settings.token is not None,
+    )

@@ -1,0 +1,61 @@
+"""Putting existing nodes into pipelines: duplicate and detach (background jobs), reference."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from nodepipe.api.deps import ChangesGraph, OriginDep, ServicesDep, WorkspaceDep
+from nodepipe.api.errors import ERROR_RESPONSES
+from nodepipe.api.routes.jobs import start_job
+from nodepipe.api.schemas.events import JobPublic
+from nodepipe.api.schemas.nodes import DetachCreate, NodeCopyCreate, ReferenceCreate
+from nodepipe.domain.model import Node
+from nodepipe.services.jobs import JobOutcome
+
+router = APIRouter(prefix="/pipelines/{pipeline}", tags=["nodes"], responses=ERROR_RESPONSES)
+
+
+def _copied(nodes: list[Node], verb: str, where: str) -> JobOutcome:
+    tags = ", ".join(node.tag for node in nodes)
+    return JobOutcome(f"{verb} {tags} {where}", None, tuple(node.id for node in nodes))
+
+
+@router.post("/duplicates", status_code=202)
+def duplicate_nodes(
+    pipeline: str, body: NodeCopyCreate, services: ServicesDep, origin: OriginDep
+) -> JobPublic:
+    """Copy nodes (code, lock, synced environment; outputs with ``with_data``)."""
+    ws = services.workspace
+    source = ws.pipelines.get(pipeline)
+    target = ws.pipelines.get(body.into) if body.into else source
+    names = [ws.nodes.get(name, source.id).id for name in body.nodes]
+
+    def run() -> JobOutcome:
+        copies = ws.node_copies.duplicate(names, source.id, target.id, body.with_data)
+        outcome = _copied(copies, "duplicated as", f"in {target.tag!r}")
+        return JobOutcome(outcome.message, target.id, outcome.node_ids)
+
+    return start_job(services, "duplicate-nodes", f"duplicate {len(names)} nodes", run, origin)
+
+
+@router.post("/references", dependencies=[ChangesGraph])
+def reference_nodes(pipeline: str, body: ReferenceCreate, ws: WorkspaceDep) -> list[str]:
+    """Show nodes of this pipeline in ``into``, read-only there; returns the ids added there."""
+    return ws.node_copies.reference(body.nodes, body.into, pipeline)
+
+
+@router.post("/detachments", status_code=202)
+def detach_nodes(
+    pipeline: str, body: DetachCreate, services: ServicesDep, origin: OriginDep
+) -> JobPublic:
+    """Private copies of referenced nodes (and the referenced nodes below them)."""
+    ws = services.workspace
+    target = ws.pipelines.get(pipeline)
+    names = [ws.nodes.get(name, target.id).id for name in body.nodes]
+
+    def run() -> JobOutcome:
+        copies = ws.node_copies.detach(names, target.id, body.with_data)
+        outcome = _copied(copies, "detached", f"into {target.tag!r}")
+        return JobOutcome(outcome.message, target.id, outcome.node_ids)
+
+    return start_job(services, "detach", f"detach {len(names)} nodes", run, origin)

@@ -1,0 +1,84 @@
+"""``/pipelines/{pipeline}/nodes``: create, details, update, parameters, outputs, delete.
+
+Nodes are named in the pipeline they are seen from, so that editing a node a pipeline only
+references is refused as read-only (409) there.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from nodepipe.api.deps import ChangesGraph, ServicesDep, WorkspaceDep
+from nodepipe.api.errors import ERROR_RESPONSES
+from nodepipe.api.schemas.nodes import (
+    NodeCreate,
+    NodeDetail,
+    NodePublic,
+    NodeUpdate,
+    ParamsPublic,
+    ParamsUpdate,
+    RemovalPreviewPublic,
+    RemovalPublic,
+)
+from nodepipe.domain.states import NodeState
+
+router = APIRouter(prefix="/pipelines/{pipeline}", tags=["nodes"], responses=ERROR_RESPONSES)
+
+NodeNames = Annotated[list[str], Query(min_length=1, description="Node ids or tags.")]
+
+
+@router.post("/nodes", status_code=201, dependencies=[ChangesGraph])
+def create_node(pipeline: str, body: NodeCreate, ws: WorkspaceDep) -> NodePublic:
+    """A node folder with its own environment, owned by this pipeline."""
+    node = ws.nodes.new(pipeline, body.tag, body.notes, body.template, body.shared_env)
+    if body.x is not None and body.y is not None:
+        ws.nodes.place(node.id, pipeline, body.x, body.y)
+    return NodePublic.of(node)
+
+
+@router.get("/nodes/{node}")
+def get_node(pipeline: str, node: str, ws: WorkspaceDep) -> NodeDetail:
+    return NodeDetail.of(ws.nodes.show(node, pipeline))
+
+
+@router.patch("/nodes/{node}", dependencies=[ChangesGraph])
+def update_node(pipeline: str, node: str, body: NodeUpdate, ws: WorkspaceDep) -> NodePublic:
+    """Applied in this order: unlock, rename, annotate, mark, lock."""
+    found = ws.nodes.get(node, pipeline)
+    if body.locked is False:
+        found = ws.nodes.set_locked(found.id, False, pipeline)
+    if body.tag is not None:
+        found = ws.nodes.rename(found.id, body.tag, pipeline)
+    if body.notes is not None:
+        found = ws.nodes.annotate(found.id, body.notes, pipeline)
+    if body.state is not None:
+        found = ws.nodes.mark(found.id, NodeState(body.state), pipeline)
+    if body.locked is True:
+        found = ws.nodes.set_locked(found.id, True, pipeline)
+    return NodePublic.of(found)
+
+
+@router.put("/nodes/{node}/params", dependencies=[ChangesGraph])
+def replace_params(pipeline: str, node: str, body: ParamsUpdate, ws: WorkspaceDep) -> ParamsPublic:
+    """Replace the parameters with a YAML mapping; malformed YAML is a 422 and saves nothing."""
+    return ParamsPublic.of(ws.nodes.set_params(node, replace_with=body.yaml, pipeline=pipeline))
+
+
+@router.delete("/nodes/{node}/data", dependencies=[ChangesGraph])
+def clear_outputs(pipeline: str, node: str, ws: WorkspaceDep) -> NodePublic:
+    """Delete the node's outputs: it becomes ready and what reads it stale."""
+    return NodePublic.of(ws.nodes.clear_data(node, pipeline))
+
+
+@router.delete("/nodes", dependencies=[ChangesGraph])
+def remove_nodes(pipeline: str, nodes: NodeNames, ws: WorkspaceDep) -> RemovalPublic:
+    """Remove nodes from this pipeline; a folder goes only when no other pipeline shows it."""
+    return RemovalPublic.of(ws.nodes.remove(nodes, pipeline))
+
+
+@router.get("/removal-preview")
+def preview_removal(pipeline: str, nodes: NodeNames, services: ServicesDep) -> RemovalPreviewPublic:
+    """What ``DELETE /nodes`` would do (for the confirmation); nothing is changed."""
+    return RemovalPreviewPublic.of(services.canvas.preview_removal(nodes, pipeline))

@@ -1,0 +1,82 @@
+"""New pipelines out of existing ones, as background jobs: branch, duplicate, merge.
+
+Names are resolved before the job starts, so an unknown pipeline or node is a plain 404; what
+can only be found out while copying (a tag already taken, a failed environment sync) is the
+job's error.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from nodepipe.api.deps import OriginDep, ServicesDep
+from nodepipe.api.errors import ERROR_RESPONSES
+from nodepipe.api.routes.jobs import start_job
+from nodepipe.api.schemas.events import JobPublic
+from nodepipe.api.schemas.projects import BranchCreate, MergeCreate, PipelineCopyCreate
+from nodepipe.domain.model import PipelineView
+from nodepipe.services.jobs import JobOutcome
+
+router = APIRouter(prefix="/pipelines", tags=["pipelines"], responses=ERROR_RESPONSES)
+
+
+def _made(view: PipelineView, verb: str) -> JobOutcome:
+    return JobOutcome(
+        f"{verb} pipeline {view.pipeline.tag!r} ({len(view.nodes)} nodes)",
+        view.pipeline.id,
+        tuple(item.node.id for item in view.nodes),
+    )
+
+
+@router.post("/merges", status_code=202)
+def merge_pipelines(body: MergeCreate, services: ServicesDep, origin: OriginDep) -> JobPublic:
+    """A new pipeline holding the union of the ``sources``; shared nodes appear once."""
+    ws = services.workspace
+    sources = [ws.pipelines.get(name).id for name in body.sources]
+    return start_job(
+        services,
+        "merge",
+        f"merge {len(sources)} pipelines into {body.tag!r}",
+        lambda: _made(
+            ws.pipeline_copies.merge(sources, body.tag, body.with_data, body.project), "merged"
+        ),
+        origin,
+    )
+
+
+@router.post("/{pipeline}/branches", status_code=202)
+def branch_pipeline(
+    pipeline: str, body: BranchCreate, services: ServicesDep, origin: OriginDep
+) -> JobPublic:
+    """Upstream of ``from_node`` shared by reference; it and everything below copied."""
+    ws = services.workspace
+    source = ws.pipelines.get(pipeline)
+    start = ws.nodes.get(body.from_node, source.id)
+    return start_job(
+        services,
+        "branch",
+        f"branch {source.tag!r} from {start.tag!r} as {body.tag!r}",
+        lambda: _made(
+            ws.pipeline_copies.branch(source.id, start.id, body.tag, body.project), "branched"
+        ),
+        origin,
+    )
+
+
+@router.post("/{pipeline}/copies", status_code=202)
+def duplicate_pipeline(
+    pipeline: str, body: PipelineCopyCreate, services: ServicesDep, origin: OriginDep
+) -> JobPublic:
+    """A copy of the pipeline's own nodes (references stay references)."""
+    ws = services.workspace
+    source = ws.pipelines.get(pipeline)
+    return start_job(
+        services,
+        "duplicate",
+        f"duplicate {source.tag!r} as {body.tag!r}",
+        lambda: _made(
+            ws.pipeline_copies.duplicate(source.id, body.tag, body.with_data, body.project),
+            "created",
+        ),
+        origin,
+    )

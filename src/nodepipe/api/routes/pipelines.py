@@ -1,0 +1,79 @@
+"""``/pipelines``: list, create, the whole graph, update, delete, computed status, positions."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+
+from nodepipe.api.deps import ChangesGraph, ServicesDep, WorkspaceDep
+from nodepipe.api.errors import ERROR_RESPONSES
+from nodepipe.api.schemas.graph import (
+    NodeStatusPublic,
+    PipelineGraph,
+    PipelineStatusPublic,
+    PositionsPublic,
+    PositionsUpdate,
+)
+from nodepipe.api.schemas.nodes import RemovalPublic
+from nodepipe.api.schemas.projects import PipelineCreate, PipelinePublic, PipelineUpdate
+
+router = APIRouter(prefix="/pipelines", tags=["pipelines"], responses=ERROR_RESPONSES)
+
+
+@router.get("")
+def list_pipelines(ws: WorkspaceDep, project: str | None = None) -> list[PipelinePublic]:
+    return [PipelinePublic.of(p) for p in ws.pipelines.list(project)]
+
+
+@router.post("", status_code=201, dependencies=[ChangesGraph])
+def create_pipeline(body: PipelineCreate, ws: WorkspaceDep) -> PipelinePublic:
+    return PipelinePublic.of(ws.pipelines.new(body.tag, body.project, body.notes))
+
+
+@router.get("/{pipeline}", response_model=PipelineGraph)
+def get_pipeline(pipeline: str, ws: WorkspaceDep) -> Response:
+    """The whole graph, whatever its size, in a fixed number of store queries.
+
+    Built from trusted domain values and serialized once (the hot path of the canvas).
+    """
+    graph = PipelineGraph.of(ws.pipelines.show(pipeline))
+    return Response(graph.model_dump_json(), media_type="application/json")
+
+
+@router.patch("/{pipeline}", dependencies=[ChangesGraph])
+def update_pipeline(pipeline: str, body: PipelineUpdate, ws: WorkspaceDep) -> PipelinePublic:
+    """Applied in this order: unlock, rename, annotate, move, lock."""
+    found = ws.pipelines.get(pipeline)
+    if body.locked is False:
+        found = ws.pipelines.set_locked(found.id, False)
+    if body.tag is not None:
+        found = ws.pipelines.rename(found.id, body.tag)
+    if body.notes is not None:
+        found = ws.pipelines.annotate(found.id, body.notes)
+    if body.project is not None:
+        found = ws.pipelines.move(found.id, body.project)
+    if body.locked is True:
+        found = ws.pipelines.set_locked(found.id, True)
+    return PipelinePublic.of(found)
+
+
+@router.delete("/{pipeline}", dependencies=[ChangesGraph])
+def delete_pipeline(pipeline: str, ws: WorkspaceDep) -> RemovalPublic:
+    """Delete a pipeline; its nodes that other pipelines show survive there."""
+    return RemovalPublic.of(ws.pipelines.delete(pipeline))
+
+
+@router.get("/{pipeline}/status")
+def pipeline_status(pipeline: str, ws: WorkspaceDep) -> PipelineStatusPublic:
+    """Every node's effective state with the reasons (fingerprints against the last runs)."""
+    status = ws.runs.status(pipeline)
+    return PipelineStatusPublic(
+        pipeline_id=status.view.pipeline.id,
+        nodes=[NodeStatusPublic.of(item) for item in status.nodes.values()],
+    )
+
+
+@router.put("/{pipeline}/positions", dependencies=[ChangesGraph])
+def place_nodes(pipeline: str, body: PositionsUpdate, services: ServicesDep) -> PositionsPublic:
+    """Move nodes on this pipeline's canvas (allowed on references and locked pipelines)."""
+    positions = {p.node_id: (p.x, p.y) for p in body.positions}
+    return PositionsPublic(placed=services.canvas.place_many(pipeline, positions))

@@ -1,0 +1,55 @@
+"""``/projects``: create, list, show (with pipelines and lineage), rename, annotate, delete."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+
+from nodepipe.api.deps import ChangesGraph, WorkspaceDep
+from nodepipe.api.errors import ERROR_RESPONSES
+from nodepipe.api.schemas.projects import (
+    LineagePublic,
+    PipelinePublic,
+    ProjectCreate,
+    ProjectDetail,
+    ProjectPublic,
+    ProjectUpdate,
+)
+
+router = APIRouter(prefix="/projects", tags=["projects"], responses=ERROR_RESPONSES)
+
+
+@router.get("")
+def list_projects(ws: WorkspaceDep) -> list[ProjectPublic]:
+    return [ProjectPublic.of(p) for p in ws.projects.list()]
+
+
+@router.post("", status_code=201, dependencies=[ChangesGraph])
+def create_project(body: ProjectCreate, ws: WorkspaceDep) -> ProjectPublic:
+    return ProjectPublic.of(ws.projects.new(body.name, body.notes))
+
+
+@router.get("/{project}")
+def get_project(project: str, ws: WorkspaceDep) -> ProjectDetail:
+    found = ws.projects.get(project)
+    return ProjectDetail(
+        project=ProjectPublic.of(found),
+        pipelines=[PipelinePublic.of(p) for p in ws.projects.pipelines(found.id)],
+        lineage=[LineagePublic.of(item) for item in ws.pipelines.lineage(found.id)],
+    )
+
+
+@router.patch("/{project}", dependencies=[ChangesGraph])
+def update_project(project: str, body: ProjectUpdate, ws: WorkspaceDep) -> ProjectPublic:
+    found = ws.projects.get(project)
+    if body.name is not None:
+        found = ws.projects.rename(found.id, body.name)
+    if body.notes is not None:
+        found = ws.projects.annotate(found.id, body.notes)
+    return ProjectPublic.of(found)
+
+
+@router.delete("/{project}", status_code=204, dependencies=[ChangesGraph])
+def delete_project(project: str, ws: WorkspaceDep) -> Response:
+    """Only an empty project: move or delete its pipelines first (409 otherwise)."""
+    ws.projects.delete(project)
+    return Response(status_code=204)

@@ -1,0 +1,83 @@
+"""Runs: start one in the background, the plan (dry run), history, node runs, kill.
+
+``POST /pipelines/{p}/runs`` answers as soon as the run is planned and its nodes claimed; its
+progress then arrives on ``/events`` (``run_started``, ``node_state``, ``run_finished``).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from nodepipe.api.deps import ChangesGraph, ServicesDep, WorkspaceDep
+from nodepipe.api.errors import ERROR_RESPONSES
+from nodepipe.api.schemas.runs import (
+    KillRequest,
+    NodeRunPublic,
+    PlanPublic,
+    RunCreate,
+    RunLaunched,
+    RunPublic,
+)
+from nodepipe.services.runs import RunRequest
+
+router = APIRouter(tags=["runs"], responses=ERROR_RESPONSES)
+
+
+def _request(pipeline: str, body: RunCreate) -> RunRequest:
+    return RunRequest(
+        pipeline,
+        only=body.only,
+        from_=body.from_,
+        to=body.to,
+        force=body.force,
+        jobs=body.jobs,
+        executor=body.executor,
+        ray_address=body.ray_address,
+    )
+
+
+@router.post("/pipelines/{pipeline}/runs", status_code=202, dependencies=[ChangesGraph])
+def start_run(pipeline: str, body: RunCreate, services: ServicesDep) -> RunLaunched:
+    """Run what is stale or never ran (the whole selection with ``force``)."""
+    launched = services.launcher.launch(_request(pipeline, body))
+    return RunLaunched(
+        pipeline_id=launched.pipeline_id,
+        run_id=launched.run_id,
+        plan=PlanPublic.of(launched.plan, launched.tags),
+    )
+
+
+@router.post("/pipelines/{pipeline}/plan")
+def plan_run(pipeline: str, body: RunCreate, ws: WorkspaceDep) -> PlanPublic:
+    """What a run would do and why, without running or claiming anything."""
+    result = ws.runs.plan(_request(pipeline, body))
+    return PlanPublic.of(result.plan, result.tags)
+
+
+@router.post("/pipelines/{pipeline}/kill", dependencies=[ChangesGraph])
+def kill(pipeline: str, body: KillRequest, ws: WorkspaceDep) -> list[NodeRunPublic]:
+    """Stop queued or running nodes (all of the pipeline's when none are named); 409 if idle."""
+    killed = ws.runs.kill(body.nodes, pipeline) if body.nodes else ws.runs.kill(pipeline=pipeline)
+    return [NodeRunPublic.of(nr) for nr in killed]
+
+
+@router.get("/runs")
+def list_runs(
+    ws: WorkspaceDep,
+    pipeline: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+) -> list[RunPublic]:
+    return [RunPublic.of(run) for run in ws.runs.history(pipeline, limit)]
+
+
+@router.get("/runs/{run}/node-runs")
+def node_runs_of_run(run: str, ws: WorkspaceDep) -> list[NodeRunPublic]:
+    return [NodeRunPublic.of(nr) for nr in ws.runs.node_runs(run)]
+
+
+@router.get("/pipelines/{pipeline}/nodes/{node}/runs")
+def node_history(pipeline: str, node: str, ws: WorkspaceDep) -> list[NodeRunPublic]:
+    """The node's runs, newest first."""
+    return [NodeRunPublic.of(nr) for nr in ws.runs.node_history(node, pipeline)]

@@ -1,0 +1,116 @@
+"""Environments beyond one node: a pipeline's base packages and named shared environments.
+
+``nodepipe pipeline base-env`` and ``nodepipe shared-env``. Showing is immediate; changing
+runs uv for every node concerned, so it is a background job.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from nodepipe.api.deps import OriginDep, ServicesDep, WorkspaceDep
+from nodepipe.api.errors import ERROR_RESPONSES
+from nodepipe.api.routes.jobs import start_job
+from nodepipe.api.schemas.environments import (
+    BasePackagesPublic,
+    PackagesChange,
+    SharedEnvCreate,
+    SharedEnvPublic,
+)
+from nodepipe.api.schemas.events import JobPublic
+from nodepipe.services.jobs import JobOutcome
+
+router = APIRouter(tags=["environments"], responses=ERROR_RESPONSES)
+
+PackageNames = Annotated[list[str], Query(min_length=1, description="Packages to remove.")]
+
+
+@router.get("/pipelines/{pipeline}/base-packages")
+def base_packages(pipeline: str, ws: WorkspaceDep) -> BasePackagesPublic:
+    found = ws.pipelines.get(pipeline)
+    return BasePackagesPublic(pipeline_id=found.id, packages=list(ws.base_envs.show(found.id)))
+
+
+@router.post("/pipelines/{pipeline}/base-packages", status_code=202)
+def add_base_packages(
+    pipeline: str, body: PackagesChange, services: ServicesDep, origin: OriginDep
+) -> JobPublic:
+    """Every node the pipeline owns gets these packages (all relocked, or none)."""
+    ws = services.workspace
+    found = ws.pipelines.get(pipeline)
+
+    def run() -> JobOutcome:
+        base = ws.base_envs.add(found.id, body.packages)
+        return JobOutcome(f"{found.tag}: base packages {', '.join(base)}", found.id)
+
+    what = f"{found.tag}: add {', '.join(body.packages)} to every node"
+    return start_job(services, "base-add", what, run, origin)
+
+
+@router.delete("/pipelines/{pipeline}/base-packages", status_code=202)
+def remove_base_packages(
+    pipeline: str, packages: PackageNames, services: ServicesDep, origin: OriginDep
+) -> JobPublic:
+    ws = services.workspace
+    found = ws.pipelines.get(pipeline)
+
+    def run() -> JobOutcome:
+        base = ws.base_envs.remove(found.id, packages)
+        return JobOutcome(f"{found.tag}: base packages {', '.join(base) or 'none'}", found.id)
+
+    what = f"{found.tag}: remove {', '.join(packages)} from every node"
+    return start_job(services, "base-remove", what, run, origin)
+
+
+@router.get("/shared-envs")
+def list_shared_envs(ws: WorkspaceDep) -> list[str]:
+    return ws.shared_envs.list()
+
+
+@router.post("/shared-envs", status_code=202)
+def create_shared_env(body: SharedEnvCreate, services: ServicesDep, origin: OriginDep) -> JobPublic:
+    ws = services.workspace
+
+    def run() -> JobOutcome:
+        view = ws.shared_envs.new(body.name, body.packages)
+        return JobOutcome(f"shared environment {view.name} (Python {view.python}) created")
+
+    return start_job(services, "shared-new", f"create shared environment {body.name}", run, origin)
+
+
+@router.get("/shared-envs/{name}")
+def get_shared_env(name: str, ws: WorkspaceDep) -> SharedEnvPublic:
+    return SharedEnvPublic.of(ws.shared_envs.show(name))
+
+
+@router.post("/shared-envs/{name}/packages", status_code=202)
+def add_shared_packages(
+    name: str, body: PackagesChange, services: ServicesDep, origin: OriginDep
+) -> JobPublic:
+    """The nodes using it get its new lock (and go stale)."""
+    ws = services.workspace
+    ws.shared_envs.show(name)  # 404 at once
+
+    def run() -> JobOutcome:
+        view = ws.shared_envs.add(name, body.packages)
+        return JobOutcome(f"shared environment {name}: {', '.join(view.direct)}")
+
+    return start_job(services, "shared-add", f"{name}: add {', '.join(body.packages)}", run, origin)
+
+
+@router.delete("/shared-envs/{name}/packages", status_code=202)
+def remove_shared_packages(
+    name: str, packages: PackageNames, services: ServicesDep, origin: OriginDep
+) -> JobPublic:
+    ws = services.workspace
+    ws.shared_envs.show(name)
+
+    def run() -> JobOutcome:
+        view = ws.shared_envs.remove(name, packages)
+        return JobOutcome(f"shared environment {name}: {', '.join(view.direct) or 'no packages'}")
+
+    return start_job(
+        services, "shared-remove", f"{name}: remove {', '.join(packages)}", run, origin
+    )

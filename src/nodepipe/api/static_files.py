@@ -1,0 +1,52 @@
+"""Serving the built web app: hashed assets cached for good, every other page gets index.html.
+
+The Vite build writes into ``nodepipe/api/static/`` (part of the wheel, not of git). Without a
+build, ``/`` explains how to make one instead of failing obscurely.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI, HTTPException
+from fastapi.responses import FileResponse, HTMLResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+STATIC_DIR = Path(__file__).parent / "static"
+
+_NOT_BUILT = """<!doctype html><meta charset="utf-8"><title>nodepipe</title>
+<body style="font-family:system-ui;margin:4rem;max-width:42rem">
+<h1>The nodepipe web app is not built</h1>
+<p>The API is up (<a href="/api/docs">/api/docs</a>). To build the app, run
+<code>make web</code> (or <code>npm ci &amp;&amp; npm run build</code> in <code>web/</code>).</p>
+</body>"""
+
+
+def is_built(directory: Path = STATIC_DIR) -> bool:
+    return (directory / "index.html").is_file()
+
+
+def mount_static(app: FastAPI, directory: Path = STATIC_DIR) -> None:
+    """Serve the app from ``directory`` under ``/`` (API routes must be added first)."""
+    if (directory / "assets").is_dir():
+        app.mount("/assets", _ImmutableFiles(directory=directory / "assets"), name="assets")
+
+    @app.get("/{path:path}", include_in_schema=False)
+    def page(path: str) -> Response:
+        if path.startswith("api/"):
+            raise HTTPException(404, f"no API route /{path}")
+        if not is_built(directory):
+            return HTMLResponse(_NOT_BUILT, status_code=503)
+        candidate = (directory / path).resolve()
+        if path and candidate.is_file() and candidate.is_relative_to(directory.resolve()):
+            return FileResponse(candidate)
+        return FileResponse(directory / "index.html", headers={"Cache-Control": "no-cache"})
+
+
+class _ImmutableFiles(StaticFiles):
+    """Vite puts a content hash in every asset name: they never change, cache them for a year."""
+
+    def file_response(self, *args: object, **kwargs: object) -> Response:
+        response = super().file_response(*args, **kwargs)  # type: ignore[arg-type]
+        response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+        return response

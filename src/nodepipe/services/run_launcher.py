@@ -1,0 +1,111 @@
+"""Runs started in the background: the request returns the run id at once, the hub tells the rest.
+
+``RunService.run`` blocks until the run ends; the launcher calls it in a thread of its own and
+waits only until the run is planned and its nodes claimed (or until it turns out nothing needs
+to run, or the request is refused). Everything after that reaches watchers as hub events.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from dataclasses import dataclass, field
+
+from nodepipe.domain.errors import ConflictError
+from nodepipe.execution.events import RunEvent, RunStarted
+from nodepipe.execution.plan import Plan
+from nodepipe.services.events import EventHub, RunCrashed, run_listener
+from nodepipe.services.pipelines import PipelineService
+from nodepipe.services.runs import RunRequest, RunResult, RunService
+
+SHUTDOWN_GRACE_SECONDS = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class Launched:
+    """A run that started (``run_id``), or the plan that showed nothing needed to run."""
+
+    pipeline_id: str
+    run_id: str | None
+    plan: Plan
+    tags: dict[str, str]
+
+
+@dataclass(slots=True)
+class _Start:
+    """What the run thread tells the launching thread, once."""
+
+    ready: threading.Event = field(default_factory=threading.Event)
+    started: RunStarted | None = None
+    result: RunResult | None = None
+    error: BaseException | None = None
+
+
+class RunLauncher:
+    def __init__(self, runs: RunService, pipelines: PipelineService, hub: EventHub) -> None:
+        self._runs = runs
+        self._pipelines = pipelines
+        self._hub = hub
+        self._going: dict[str, tuple[threading.Thread, _Start]] = {}
+        self._lock = threading.Lock()
+
+    def launch(self, request: RunRequest) -> Launched:
+        """Start ``request`` in the background; errors before the run starts are raised here."""
+        pipeline = self._pipelines.get(request.pipeline)
+        start = _Start()
+
+        def watch(event: RunEvent) -> None:
+            if isinstance(event, RunStarted):
+                start.started = event
+                start.ready.set()
+
+        def run() -> None:
+            try:
+                start.result = self._runs.run(
+                    request, [run_listener(self._hub, pipeline.id), watch]
+                )
+            except BaseException as error:
+                start.error = error
+                if start.started is not None:
+                    self._hub.publish(RunCrashed(start.started.run_id, pipeline.id, str(error)))
+            finally:
+                start.ready.set()
+                with self._lock:
+                    self._going.pop(threading.current_thread().name, None)
+
+        thread = threading.Thread(target=run, name=f"nodepipe-run-{id(start)}", daemon=True)
+        with self._lock:
+            self._going[thread.name] = (thread, start)
+        thread.start()
+        start.ready.wait()
+        return self._answer(pipeline.id, start)
+
+    @staticmethod
+    def _answer(pipeline_id: str, start: _Start) -> Launched:
+        if start.started is not None:
+            event = start.started
+            return Launched(pipeline_id, event.run_id, event.plan, dict(event.tags))
+        if start.error is not None:
+            raise start.error
+        assert start.result is not None
+        return Launched(pipeline_id, None, start.result.plan, start.result.tags)
+
+    @property
+    def active(self) -> int:
+        with self._lock:
+            return len(self._going)
+
+    def shutdown(self) -> None:
+        """Cancel the runs this launcher still has going and wait for them to end."""
+        with self._lock:
+            going = list(self._going.values())
+        for _, start in going:
+            if start.started is not None:
+                self._cancel(start.started.run_id)
+        for thread, _ in going:
+            thread.join(SHUTDOWN_GRACE_SECONDS)
+
+    def _cancel(self, run_id: str) -> None:
+        nodes = [nr.node_id for nr in self._runs.node_runs(run_id)]
+        with contextlib.suppress(ConflictError):  # it ended meanwhile: nothing left to kill
+            self._runs.kill(nodes)

@@ -1,0 +1,133 @@
+"""Copies as background jobs (branch, duplicate, merge, duplicate nodes, detach), references."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+import nodepipe
+from api.conftest import error_of, finish_job, ids
+from integration.conftest import snapshot
+
+
+def start(client: TestClient, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    response = client.post(path, json=body)
+    assert response.status_code == 202, response.text
+    job: dict[str, Any] = response.json()
+    assert job["status"] in ("running", "succeeded", "failed")
+    return job
+
+
+def test_branch_shares_upstream_and_copies_the_rest(
+    client: TestClient, app: FastAPI, chain: nodepipe.Workspace
+) -> None:
+    job = start(client, "/api/pipelines/baseline/branches", {"from_node": "clean", "tag": "v2"})
+    done = finish_job(client, app, job)
+    assert done["status"] == "succeeded" and done["error"] is None
+    graph = client.get(f"/api/pipelines/{done['pipeline_id']}").json()
+    kinds = {n["tag"]: n["reference"] for n in graph["nodes"]}
+    assert kinds == {"load": True, "clean": False, "plot": False}
+    assert [(item["kind"]) for item in graph["lineage"]] == ["branch"]
+    lineage = client.get("/api/projects/climate").json()["lineage"]
+    assert [item["kind"] for item in lineage] == ["branch"]
+
+
+def test_duplicate_and_merge_pipelines(
+    client: TestClient, app: FastAPI, chain: nodepipe.Workspace
+) -> None:
+    copy = finish_job(client, app, start(client, "/api/pipelines/baseline/copies", {"tag": "copy"}))
+    assert copy["status"] == "succeeded" and len(copy["node_ids"]) == 3
+    merged = finish_job(
+        client,
+        app,
+        start(client, "/api/pipelines/merges", {"sources": ["baseline", "copy"], "tag": "both"}),
+    )
+    assert merged["status"] == "succeeded"
+    assert len(client.get("/api/pipelines/both").json()["nodes"]) == 6
+
+
+def test_names_are_checked_before_a_job_starts(
+    client: TestClient, chain: nodepipe.Workspace
+) -> None:
+    before = snapshot(chain)
+    error_of(client.post("/api/pipelines/nope/copies", json={"tag": "x"}), 404)
+    error_of(
+        client.post("/api/pipelines/baseline/branches", json={"from_node": "x", "tag": "y"}), 404
+    )
+    error_of(
+        client.post("/api/pipelines/merges", json={"sources": ["baseline", "no"], "tag": "m"}), 404
+    )
+    error_of(client.post("/api/pipelines/merges", json={"sources": ["baseline"], "tag": "m"}), 422)
+    error_of(client.post("/api/pipelines/baseline/duplicates", json={"nodes": ["x"]}), 404)
+    error_of(client.post("/api/pipelines/baseline/detachments", json={"nodes": []}), 422)
+    assert snapshot(chain) == before
+
+
+def test_a_job_that_fails_reports_the_error_and_changes_nothing(
+    client: TestClient, app: FastAPI, chain: nodepipe.Workspace
+) -> None:
+    before = snapshot(chain)
+    job = start(client, "/api/pipelines/baseline/copies", {"tag": "baseline"})
+    done = finish_job(client, app, job)
+    assert done["status"] == "failed"
+    assert done["error"]["kind"] == "conflict" and "already exists" in done["error"]["message"]
+    merged = finish_job(
+        client,
+        app,
+        start(client, "/api/pipelines/merges", {"sources": ["baseline", "baseline"], "tag": "m"}),
+    )
+    assert merged["error"]["kind"] == "invalid_input"
+    assert snapshot(chain) == before
+    error_of(client.get("/api/jobs/zzzz2222"), 404, "not_found")
+
+
+def test_duplicate_nodes_into_this_or_another_pipeline(
+    client: TestClient, app: FastAPI, chain: nodepipe.Workspace
+) -> None:
+    here = finish_job(
+        client, app, start(client, "/api/pipelines/baseline/duplicates", {"nodes": ["clean"]})
+    )
+    assert here["status"] == "succeeded" and len(here["node_ids"]) == 1
+    tags = [n["tag"] for n in client.get("/api/pipelines/baseline").json()["nodes"]]
+    assert sorted(tags) == ["clean", "clean", "load", "plot"]
+    client.post("/api/pipelines", json={"tag": "other"})
+    load = ids(chain)["load"]
+    there = finish_job(
+        client,
+        app,
+        start(
+            client,
+            "/api/pipelines/baseline/duplicates",
+            {"nodes": [load], "into": "other", "with_data": True},
+        ),
+    )
+    assert there["status"] == "succeeded"
+    assert [n["tag"] for n in client.get("/api/pipelines/other").json()["nodes"]] == ["load"]
+
+
+def test_reference_then_detach(client: TestClient, app: FastAPI, chain: nodepipe.Workspace) -> None:
+    client.post("/api/pipelines", json={"tag": "other"})
+    added = client.post(
+        "/api/pipelines/baseline/references", json={"nodes": ["clean"], "into": "other"}
+    )
+    assert added.status_code == 200 and len(added.json()) == 2  # clean and its parent load
+    again = client.post(
+        "/api/pipelines/baseline/references", json={"nodes": ["clean"], "into": "other"}
+    )
+    assert "already shows" in error_of(again, 409, "conflict")
+    error_of(
+        client.post("/api/pipelines/baseline/references", json={"nodes": ["clean"], "into": "no"}),
+        404,
+    )
+    done = finish_job(
+        client, app, start(client, "/api/pipelines/other/detachments", {"nodes": ["clean"]})
+    )
+    assert done["status"] == "succeeded"
+    graph = client.get("/api/pipelines/other").json()
+    assert {n["tag"]: n["reference"] for n in graph["nodes"]} == {"load": True, "clean": False}
+    owned = finish_job(
+        client, app, start(client, "/api/pipelines/baseline/detachments", {"nodes": ["plot"]})
+    )
+    assert owned["status"] == "failed" and owned["error"]["kind"] == "conflict"

@@ -1,0 +1,141 @@
+"""Environments through the API, offline (tiny local wheels): node, pipeline base, shared."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+import nodepipe
+from api.conftest import error_of, finish_job
+from integration.conftest import snapshot
+from support.wheels import toy_index
+
+ENV = "/api/pipelines/baseline/nodes/clean/environment"
+
+
+@pytest.fixture(autouse=True)
+def offline_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """uv finds packages only in a local folder of wheels and never reaches the network."""
+    wheels = toy_index(tmp_path / "wheels")
+    monkeypatch.setenv("UV_FIND_LINKS", str(wheels))
+    monkeypatch.setenv("UV_OFFLINE", "1")
+    monkeypatch.setenv("UV_INDEX_URL", "http://127.0.0.1:9/simple")
+    return wheels
+
+
+def job(client: TestClient, app: FastAPI, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+    response = client.request(method, path, **kwargs)
+    assert response.status_code == 202, response.text
+    return finish_job(client, app, response.json())
+
+
+def test_show_add_remove_lock_sync(
+    client: TestClient, app: FastAPI, chain: nodepipe.Workspace
+) -> None:
+    env = client.get(ENV).json()
+    assert env["tag"] == "clean" and env["direct"] == [] and env["python"].startswith("3.")
+    added = job(client, app, "POST", f"{ENV}/packages", json={"requirements": ["toypkg==1.0"]})
+    assert added["status"] == "succeeded", added
+    env = client.get(ENV).json()
+    assert env["direct"] == ["toypkg==1.0"] and env["locked"] == {"toypkg": "1.0"}
+    python = chain.nodes.path("clean") / "code" / ".venv" / "bin" / "python"
+    assert subprocess.run([python, "-c", "import toypkg"], check=False).returncode == 0
+    assert job(client, app, "POST", f"{ENV}/lock", json={"upgrade": True})["status"] == "succeeded"
+    assert job(client, app, "POST", f"{ENV}/sync")["status"] == "succeeded"
+    removed = job(client, app, "DELETE", f"{ENV}/packages", params={"packages": ["toypkg"]})
+    assert removed["status"] == "succeeded" and client.get(ENV).json()["locked"] == {}
+
+
+def test_environment_refusals_change_nothing(
+    client: TestClient, app: FastAPI, chain: nodepipe.Workspace
+) -> None:
+    before = snapshot(chain)
+    unresolvable = job(
+        client, app, "POST", f"{ENV}/packages", json={"requirements": ["toypkg==9.9"]}
+    )
+    assert unresolvable["status"] == "failed" and unresolvable["error"]["kind"] == "environment"
+    both = job(client, app, "POST", f"{ENV}/packages", json={"requirements": ["a"], "path": "/x"})
+    assert both["error"]["kind"] == "invalid_input"
+    python = job(client, app, "PUT", f"{ENV}/python", json={"version": "3.99"})
+    assert (
+        python["error"]["kind"] == "environment" and "never downloads" in python["error"]["message"]
+    )
+    snap = job(client, app, "POST", f"{ENV}/snapshots/nope/refresh")
+    assert snap["status"] == "failed"
+    assert client.get(ENV).json()["direct"] == []
+    assert snapshot(chain) == before
+    error_of(client.get("/api/pipelines/baseline/nodes/nope/environment"), 404)
+    error_of(client.post("/api/pipelines/baseline/nodes/nope/environment/sync"), 404)
+    error_of(client.delete(f"{ENV}/packages"), 422)
+    error_of(client.put(f"{ENV}/python", json={"version": ""}), 422)
+    chain.nodes.set_locked("clean", True)
+    locked = job(client, app, "POST", f"{ENV}/packages", json={"requirements": ["toypkg"]})
+    assert locked["error"]["kind"] == "read_only"
+
+
+def test_install_a_kernel(
+    client: TestClient, app: FastAPI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "jupyter"))
+    done = job(client, app, "POST", f"{ENV}/kernel")
+    assert done["status"] == "succeeded" and "kernel" in done["message"]
+    error_of(client.post("/api/pipelines/baseline/nodes/nope/environment/kernel"), 404)
+
+
+def test_pipeline_base_packages(client: TestClient, app: FastAPI) -> None:
+    base = "/api/pipelines/baseline/base-packages"
+    assert client.get(base).json()["packages"] == []
+    assert job(client, app, "POST", base, json={"packages": ["otherpkg"]})["status"] == "succeeded"
+    assert client.get(base).json()["packages"] == ["otherpkg"]
+    assert "otherpkg" in client.get(ENV).json()["locked"]
+    gone = job(client, app, "DELETE", base, params={"packages": ["otherpkg"]})
+    assert gone["status"] == "succeeded" and client.get(base).json()["packages"] == []
+    error_of(client.get("/api/pipelines/nope/base-packages"), 404)
+    error_of(client.post(base, json={"packages": []}), 422)
+
+
+def test_shared_environments_and_nodes_that_use_them(client: TestClient, app: FastAPI) -> None:
+    assert client.get("/api/shared-envs").json() == []
+    made = job(
+        client, app, "POST", "/api/shared-envs", json={"name": "tools", "packages": ["toypkg==2.0"]}
+    )
+    assert made["status"] == "succeeded", made
+    assert client.get("/api/shared-envs").json() == ["tools"]
+    assert client.get("/api/shared-envs/tools").json()["locked"] == {"toypkg": "2.0"}
+    node = client.post(
+        "/api/pipelines/baseline/nodes", json={"tag": "quick", "shared_env": "tools"}
+    )
+    assert node.status_code == 201
+    added = job(
+        client, app, "POST", "/api/shared-envs/tools/packages", json={"packages": ["otherpkg"]}
+    )
+    assert added["status"] == "succeeded"
+    removed = job(
+        client, app, "DELETE", "/api/shared-envs/tools/packages", params={"packages": ["otherpkg"]}
+    )
+    assert removed["status"] == "succeeded"
+    again = job(client, app, "POST", "/api/shared-envs", json={"name": "tools"})
+    assert again["error"]["kind"] == "conflict"
+    bad = job(client, app, "POST", "/api/shared-envs", json={"name": "a/b"})
+    assert bad["error"]["kind"] == "invalid_input"
+    error_of(client.get("/api/shared-envs/nope"), 404)
+    error_of(client.post("/api/shared-envs/nope/packages", json={"packages": ["x"]}), 404)
+    error_of(
+        client.post("/api/pipelines/baseline/nodes", json={"tag": "x", "shared_env": "nope"}), 404
+    )
+
+
+def test_a_node_from_a_template(client: TestClient, chain: nodepipe.Workspace) -> None:
+    (chain.nodes.path("clean") / "code" / "main.py").write_text("print('seeded')\n")
+    node = client.post(
+        "/api/pipelines/baseline/nodes", json={"tag": "seeded", "template": "clean"}
+    ).json()
+    assert (chain.nodes.path(node["id"]) / "code" / "main.py").read_text() == "print('seeded')\n"
+    error_of(
+        client.post("/api/pipelines/baseline/nodes", json={"tag": "x", "template": "nope"}), 404
+    )

@@ -1,0 +1,120 @@
+"""Edges and groups: connect (and the cycle refused with its nodes named), disconnect, groups."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+import nodepipe
+from api.conftest import error_of, ids
+from integration.conftest import snapshot
+
+EDGES = "/api/pipelines/baseline/edges"
+GROUPS = "/api/pipelines/baseline/groups"
+
+
+def test_connect_uses_the_next_free_slot_or_the_one_asked(
+    client: TestClient, chain: nodepipe.Workspace
+) -> None:
+    node_ids = ids(chain)
+    edge = client.post(EDGES, json={"parent": "load", "child": "plot"})
+    assert edge.status_code == 201
+    assert edge.json() == {
+        "parent_id": node_ids["load"],
+        "child_id": node_ids["plot"],
+        "slot": "02",
+    }
+    client.post("/api/pipelines/baseline/nodes", json={"tag": "extra"})
+    named = client.post(EDGES, json={"parent": "extra", "child": "plot", "slot": "weather"})
+    assert named.json()["slot"] == "weather"
+
+
+def test_a_cycle_is_refused_naming_it_and_nothing_changes(
+    client: TestClient, chain: nodepipe.Workspace
+) -> None:
+    node_ids = ids(chain)
+    before = snapshot(chain)
+    response = client.post(EDGES, json={"parent": "plot", "child": "load"})
+    message = error_of(response, 409, "cycle")
+    assert "cycle plot → load → clean → plot" in message
+    assert response.json()["cycle"] == [
+        node_ids["plot"],
+        node_ids["load"],
+        node_ids["clean"],
+        node_ids["plot"],
+    ]
+    assert "load → load" in error_of(
+        client.post(EDGES, json={"parent": "load", "child": "load"}), 409
+    )
+    assert snapshot(chain) == before
+
+
+def test_connect_refusals_change_nothing(client: TestClient, chain: nodepipe.Workspace) -> None:
+    before = snapshot(chain)
+    error_of(client.post(EDGES, json={"parent": "load", "child": "clean"}), 409, "conflict")
+    error_of(client.post(EDGES, json={"parent": "load", "child": "plot", "slot": "01"}), 409)
+    error_of(client.post(EDGES, json={"parent": "load", "child": "plot", "slot": "a/b"}), 422)
+    error_of(client.post(EDGES, json={"parent": "nope", "child": "plot"}), 404)
+    error_of(client.post(EDGES, json={"parent": "load"}), 422)
+    chain.nodes.set_locked("plot", True)
+    before = snapshot(chain)
+    error_of(client.post(EDGES, json={"parent": "load", "child": "plot"}), 409, "read_only")
+    assert snapshot(chain) == before
+
+
+def test_disconnect(client: TestClient, chain: nodepipe.Workspace) -> None:
+    node_ids = ids(chain)
+    removed = client.delete(f"{EDGES}/clean/plot")
+    assert removed.json()["slot"] == "01"
+    graph = client.get("/api/pipelines/baseline").json()
+    assert [(e["parent_id"], e["child_id"]) for e in graph["edges"]] == [
+        (node_ids["load"], node_ids["clean"])
+    ]
+    before = snapshot(chain)
+    assert "not an input" in error_of(client.delete(f"{EDGES}/clean/plot"), 404)
+    error_of(client.delete(f"{EDGES}/nope/plot"), 404)
+    assert snapshot(chain) == before
+
+
+def test_groups_create_rename_collapse_add_remove_delete(
+    client: TestClient, chain: nodepipe.Workspace
+) -> None:
+    node_ids = ids(chain)
+    group = client.post(GROUPS, json={"name": "prep", "nodes": ["load"]}).json()
+    assert (group["name"], group["collapsed"]) == ("prep", False)
+    grown = client.patch(f"{GROUPS}/prep", json={"add_nodes": ["clean"], "collapsed": True})
+    assert grown.json()["collapsed"] is True
+    members = {
+        n["tag"] for n in client.get("/api/pipelines/baseline").json()["nodes"] if n["group_id"]
+    }
+    assert members == {"load", "clean"}
+    renamed = client.patch(f"{GROUPS}/{group['id']}", json={"name": "inputs"}).json()
+    assert renamed["name"] == "inputs"
+    client.patch(f"{GROUPS}/inputs", json={"remove_nodes": ["load"]})
+    graph = client.get("/api/pipelines/baseline").json()
+    assert [n["id"] for n in graph["nodes"] if n["group_id"]] == [node_ids["clean"]]
+    assert [g["name"] for g in client.get(GROUPS).json()] == ["inputs"]
+    assert client.delete(f"{GROUPS}/inputs").json()["name"] == "inputs"
+    assert client.get(GROUPS).json() == []
+
+
+def test_group_refusals_change_nothing(client: TestClient, chain: nodepipe.Workspace) -> None:
+    client.post(GROUPS, json={"name": "prep", "nodes": ["load"]})
+    before = snapshot(chain)
+    error_of(client.post(GROUPS, json={"name": "prep", "nodes": ["clean"]}), 409, "conflict")
+    error_of(client.post(GROUPS, json={"name": "x/y", "nodes": ["clean"]}), 422)
+    error_of(client.post(GROUPS, json={"name": "x", "nodes": []}), 422)
+    error_of(client.post(GROUPS, json={"name": "x", "nodes": ["nope"]}), 404)
+    error_of(client.patch(f"{GROUPS}/nope", json={"collapsed": True}), 404)
+    error_of(client.delete(f"{GROUPS}/nope"), 404)
+    error_of(client.get("/api/pipelines/nope/groups"), 404)
+    assert snapshot(chain) == before
+
+
+def test_collapsing_is_allowed_on_a_locked_pipeline_but_editing_is_not(
+    client: TestClient, chain: nodepipe.Workspace
+) -> None:
+    client.post(GROUPS, json={"name": "prep", "nodes": ["load"]})
+    chain.pipelines.set_locked("baseline", True)
+    assert client.patch(f"{GROUPS}/prep", json={"collapsed": True}).json()["collapsed"]
+    error_of(client.patch(f"{GROUPS}/prep", json={"name": "x"}), 409, "read_only")
+    error_of(client.delete(f"{GROUPS}/prep"), 409, "read_only")

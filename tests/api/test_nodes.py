@@ -1,0 +1,148 @@
+"""``/api/pipelines/{p}/nodes``: create, details, update, parameters, outputs, delete."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+import nodepipe
+from api.conftest import error_of, ids
+from integration.conftest import snapshot
+
+NODES = "/api/pipelines/baseline/nodes"
+
+
+def test_create_a_node_where_it_was_asked(client: TestClient, chain: nodepipe.Workspace) -> None:
+    created = client.post(NODES, json={"tag": "report", "notes": "n", "x": 480, "y": 60})
+    assert created.status_code == 201
+    node = created.json()
+    assert (node["tag"], node["state"], node["notes"]) == ("report", "ready", "n")
+    assert (chain.root / "nodes" / node["id"] / "code" / "main.py").is_file()
+    graph = client.get("/api/pipelines/baseline").json()
+    placed = next(n for n in graph["nodes"] if n["id"] == node["id"])
+    assert (placed["x"], placed["y"]) == (480.0, 60.0)
+
+
+def test_create_refusals_change_nothing(client: TestClient, chain: nodepipe.Workspace) -> None:
+    before = snapshot(chain)
+    error_of(client.post(NODES, json={"tag": "a/b"}), 422, "invalid_input")
+    error_of(client.post(NODES, json={"tag": ""}), 422)
+    error_of(client.post("/api/pipelines/nope/nodes", json={"tag": "x"}), 404)
+    chain.pipelines.set_locked("baseline", True)
+    before = snapshot(chain)
+    error_of(client.post(NODES, json={"tag": "x"}), 409, "read_only")
+    assert snapshot(chain) == before
+
+
+def test_details_have_links_folder_and_parameters(
+    client: TestClient, chain: nodepipe.Workspace
+) -> None:
+    chain.nodes.set_params("clean", ["threshold=0.5", "columns=[a, b]"])
+    detail = client.get(f"{NODES}/clean").json()
+    assert detail["node"]["tag"] == "clean"
+    assert detail["owner_pipeline"] == "baseline" and detail["pipelines"] == ["baseline"]
+    assert [(link["slot"], link["tag"]) for link in detail["inputs"]] == [("01", "load")]
+    assert [link["tag"] for link in detail["outputs"]] == ["plot"]
+    assert Path(detail["folder"]) == chain.nodes.path("clean")
+    assert detail["params"]["params"] == {"threshold": 0.5, "columns": ["a", "b"]}
+    assert "threshold: 0.5" in detail["params"]["yaml"]
+    assert "did you mean 'clean'" in error_of(client.get(f"{NODES}/clea"), 404, "not_found")
+
+
+def test_update_renames_annotates_marks_and_locks(client: TestClient) -> None:
+    node = client.patch(f"{NODES}/load", json={"tag": "fetch", "notes": "from the web"}).json()
+    assert (node["tag"], node["notes"]) == ("fetch", "from the web")
+    marked = client.patch(f"{NODES}/fetch", json={"state": "completed"}).json()
+    assert marked["state"] == "completed" and "by hand" in marked["state_reason"]
+    locked = client.patch(f"{NODES}/fetch", json={"locked": True}).json()
+    assert locked["locked"]
+    message = error_of(client.patch(f"{NODES}/fetch", json={"tag": "x"}), 409, "read_only")
+    assert "locked" in message
+    assert not client.patch(f"{NODES}/fetch", json={"locked": False}).json()["locked"]
+
+
+def test_update_refusals_change_nothing(client: TestClient, chain: nodepipe.Workspace) -> None:
+    before = snapshot(chain)
+    message = error_of(client.patch(f"{NODES}/load", json={"state": "stale"}), 409, "conflict")
+    assert "never ran" in message
+    error_of(client.patch(f"{NODES}/load", json={"state": "running"}), 422)
+    error_of(client.patch(f"{NODES}/load", json={"tag": "a..b"}), 422)
+    error_of(client.patch(f"{NODES}/nope", json={"notes": "x"}), 404)
+    assert snapshot(chain) == before
+
+
+def test_parameters_are_validated_before_saving(
+    client: TestClient, chain: nodepipe.Workspace
+) -> None:
+    saved = client.put(f"{NODES}/clean/params", json={"yaml": "lr: 0.1\nlayers: [8, 4]\n"})
+    assert saved.json()["params"] == {"lr": 0.1, "layers": [8, 4]}
+    assert chain.nodes.params("clean") == {"lr": 0.1, "layers": [8, 4]}
+    before = snapshot(chain)
+    message = error_of(client.put(f"{NODES}/clean/params", json={"yaml": "lr: [1,"}), 422)
+    assert "malformed YAML" in message
+    error_of(client.put(f"{NODES}/clean/params", json={"yaml": "- a list"}), 422)
+    error_of(client.put(f"{NODES}/nope/params", json={"yaml": "a: 1"}), 404)
+    assert snapshot(chain) == before
+    assert client.put(f"{NODES}/clean/params", json={"yaml": ""}).json()["params"] == {}
+
+
+def test_clear_outputs(client: TestClient, chain: nodepipe.Workspace) -> None:
+    data = chain.nodes.path("load") / "data"
+    (data / "out.txt").write_text("x")
+    chain.nodes.mark("load", nodepipe.NodeState.COMPLETED)
+    node = client.delete(f"{NODES}/load/data").json()
+    assert node["state"] == "ready" and not any(data.iterdir())
+    chain.nodes.set_locked("load", True)
+    error_of(client.delete(f"{NODES}/load/data"), 409, "read_only")
+    error_of(client.delete(f"{NODES}/nope/data"), 404)
+
+
+def test_removal_preview_names_what_would_be_lost_and_changes_nothing(
+    client: TestClient, chain: nodepipe.Workspace
+) -> None:
+    (chain.nodes.path("clean") / "data" / "out.txt").write_text("x")
+    before = snapshot(chain)
+    preview = client.get(
+        "/api/pipelines/baseline/removal-preview", params={"nodes": ["clean"]}
+    ).json()
+    [effect] = preview["effects"]
+    assert (effect["tag"], effect["fate"], effect["has_outputs"]) == ("clean", "deleted", True)
+    assert preview["disconnected"] == ["clean → plot"]
+    assert snapshot(chain) == before
+    error_of(client.get("/api/pipelines/baseline/removal-preview", params={"nodes": ["x"]}), 404)
+    error_of(client.get("/api/pipelines/baseline/removal-preview"), 422)
+
+
+def test_delete_nodes(client: TestClient, chain: nodepipe.Workspace) -> None:
+    node_ids = ids(chain)
+    report = client.delete(NODES, params={"nodes": ["plot", "clean"]}).json()
+    assert set(report["deleted"]) == {node_ids["plot"], node_ids["clean"]}
+    assert not (chain.root / "nodes" / node_ids["plot"]).exists()
+    assert set(ids(chain)) == {"load"}
+
+
+def test_delete_refusals_change_nothing(client: TestClient, chain: nodepipe.Workspace) -> None:
+    chain.nodes.set_locked("clean", True)
+    before = snapshot(chain)
+    error_of(client.delete(NODES, params={"nodes": ["clean"]}), 409, "read_only")
+    error_of(client.delete(NODES, params={"nodes": ["nope"]}), 404)
+    error_of(client.delete(NODES), 422)
+    assert snapshot(chain) == before
+
+
+def test_references_are_read_only_where_referenced(
+    client: TestClient, chain: nodepipe.Workspace
+) -> None:
+    chain.pipelines.new("other", project="climate")
+    chain.node_copies.reference(["load"], "other", "baseline")
+    before = snapshot(chain)
+    message = error_of(
+        client.patch("/api/pipelines/other/nodes/load", json={"notes": "x"}), 409, "read_only"
+    )
+    assert "reference" in message
+    error_of(client.put("/api/pipelines/other/nodes/load/params", json={"yaml": "a: 1"}), 409)
+    error_of(client.patch("/api/pipelines/other/nodes/load", json={"locked": True}), 409)
+    assert snapshot(chain) == before
+    graph = client.get("/api/pipelines/other").json()
+    assert [n["reference"] for n in graph["nodes"]] == [True]

@@ -1,0 +1,73 @@
+"""The services added for the web app: the event hub, background jobs, log tails."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+import nodepipe
+from nodepipe.services.events import EventHub, GraphChanged, Resync
+from nodepipe.services.jobs import JobOutcome, JobRunner, JobStatus
+from nodepipe.services.logs import LogTail
+
+
+def test_the_hub_hands_events_to_every_subscriber_until_closed() -> None:
+    async def scenario() -> list[list[object]]:
+        hub = EventHub()
+        first, second = hub.subscribe(), hub.subscribe()
+        hub.publish(GraphChanged("a"))
+        await asyncio.to_thread(hub.publish, GraphChanged("b"))  # from another thread
+        hub.close()
+        return [[e async for e in s.events()] for s in (first, second)]
+
+    got = asyncio.run(scenario())
+    assert got == [[GraphChanged("a"), GraphChanged("b")]] * 2
+
+
+def test_a_subscriber_that_falls_behind_is_told_to_resync(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("nodepipe.services.events.MAX_PENDING", 2)
+
+    async def scenario() -> list[object]:
+        hub = EventHub()
+        subscription = hub.subscribe()
+        for i in range(5):
+            hub.publish(GraphChanged(str(i)))
+        await asyncio.sleep(0)
+        hub.close()
+        return [e async for e in subscription.events()]
+
+    assert asyncio.run(scenario()) == [GraphChanged("0"), GraphChanged("1"), Resync()]
+
+
+def test_jobs_record_success_and_failure() -> None:
+    runner = JobRunner(EventHub())
+    ok = runner.submit("k", "works", lambda: JobOutcome("done", "p1", ("n1",)))
+    assert runner.wait(ok.id, 10).status is JobStatus.SUCCEEDED
+    assert ok.outcome == JobOutcome("done", "p1", ("n1",))
+
+    def fail() -> JobOutcome:
+        raise nodepipe.ConflictError("taken")
+
+    bad = runner.wait(runner.submit("k", "fails", fail).id, 10)
+    assert bad.status is JobStatus.FAILED and isinstance(bad.error, nodepipe.ConflictError)
+    with pytest.raises(nodepipe.NotFoundError):
+        runner.get("nope")
+    runner.shutdown()
+
+
+def test_log_tail_reads_only_what_was_added_and_never_splits_characters(tmp_path: Path) -> None:
+    log = tmp_path / "run.log"
+    tail = LogTail(log)
+    assert tail.read() == ""
+    log.write_bytes("héllo ".encode())
+    assert tail.read() == "héllo "
+    with log.open("ab") as handle:
+        handle.write("wörld".encode()[:2])  # 'w' and half of 'ö'
+    assert tail.read() == "w"
+    with log.open("ab") as handle:
+        handle.write("wörld".encode()[2:])
+    assert tail.read() == "örld"
+    big = LogTail(log, max_bytes=4)
+    assert big.read() == "\ufffdrld" and big.truncated

@@ -1,0 +1,131 @@
+"""The event stream and the live log over a real server: what the web app listens to."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+import nodepipe
+from api.conftest import ids
+from api.live import server_thread
+
+SLOW = "import time\nfor i in range(3):\n    print('tick', i, flush=True)\n    time.sleep(0.3)\n"
+
+
+def events(response: httpx.Response) -> Iterator[dict[str, Any]]:
+    """The JSON data of each server-sent event."""
+    for line in response.iter_lines():
+        if line.startswith("data: "):
+            yield json.loads(line.removeprefix("data: "))
+
+
+def collect(url: str, until: str, found: list[dict[str, Any]], ready: threading.Event) -> None:
+    with httpx.stream("GET", f"{url}/api/events", timeout=60) as response:
+        assert response.headers["content-type"].startswith("text/event-stream")
+        ready.set()
+        for event in events(response):
+            found.append(event)
+            if event["type"] == until:
+                return
+
+
+def test_a_run_is_told_live_on_the_event_stream(chain: nodepipe.Workspace) -> None:
+    node_ids = ids(chain)
+    with server_thread(chain) as url:
+        found: list[dict[str, Any]] = []
+        ready = threading.Event()
+        reader = threading.Thread(target=collect, args=(url, "run_finished", found, ready))
+        reader.start()
+        assert ready.wait(10)
+        launched = httpx.post(
+            f"{url}/api/pipelines/baseline/runs", json={}, headers={"X-Nodepipe-Client": "me"}
+        ).json()
+        reader.join(60)
+    kinds = [e["type"] for e in found]
+    assert kinds[0] in ("run_started", "graph_changed") and kinds[-1] == "run_finished"
+    started = next(e for e in found if e["type"] == "run_started")
+    assert started["run_id"] == launched["run_id"]
+    assert set(started["node_ids"]) == set(node_ids.values())
+    states = [(e["node_id"], e["state"]) for e in found if e["type"] == "node_state"]
+    for node_id in node_ids.values():
+        assert (node_id, "running") in states and (node_id, "completed") in states
+    assert found[-1]["completed"] == 3 and found[-1]["status"] == "completed"
+    changed = [e for e in found if e["type"] == "graph_changed"]
+    assert changed and changed[0]["origin"] == "me"
+
+
+def test_changes_and_jobs_are_announced(chain: nodepipe.Workspace) -> None:
+    with server_thread(chain) as url:
+        found: list[dict[str, Any]] = []
+        ready = threading.Event()
+        reader = threading.Thread(target=collect, args=(url, "job_finished", found, ready))
+        reader.start()
+        assert ready.wait(10)
+        httpx.patch(f"{url}/api/pipelines/baseline/nodes/load", json={"notes": "n"})
+        refused = httpx.post(f"{url}/api/projects", json={"name": "a/b"})
+        assert refused.status_code == 422
+        job = httpx.post(f"{url}/api/pipelines/baseline/copies", json={"tag": "copy"}).json()
+        reader.join(60)
+    assert next(e["action"] for e in found if e["type"] == "graph_changed").startswith("PATCH")
+    assert not any("projects" in e.get("action", "") for e in found)
+    assert found[-1] == {"type": "job_finished", "job_id": job["id"]}
+
+
+def test_the_live_log_streams_while_the_node_runs(chain: nodepipe.Workspace) -> None:
+    (chain.nodes.path("load") / "code" / "main.py").write_text(SLOW)
+    with server_thread(chain) as url:
+        httpx.post(f"{url}/api/pipelines/baseline/runs", json={"only": ["load"]})
+        chunks: list[dict[str, Any]] = []
+        stream_url = f"{url}/api/pipelines/baseline/nodes/load/log/stream"
+        for _ in range(100):
+            status = httpx.get(f"{url}/api/pipelines/baseline/status").json()
+            if any(n["state"] == "running" for n in status["nodes"]):
+                break
+            time.sleep(0.05)
+        with httpx.stream("GET", stream_url, timeout=60) as response:
+            chunks.extend(events(response))
+    text = "".join(c["text"] for c in chunks if c["type"] == "chunk")
+    assert "tick 0" in text and "tick 2" in text
+    assert chunks[-1] == {"type": "end", "state": "completed"}
+
+
+def test_the_log_stream_of_a_finished_run_sends_it_whole_and_ends(
+    chain: nodepipe.Workspace,
+) -> None:
+    from nodepipe.services.runs import RunRequest
+
+    chain.runs.run(RunRequest("baseline", only=["load"]))
+    with server_thread(chain) as url:
+        stream_url = f"{url}/api/pipelines/baseline/nodes/load/log/stream"
+        with httpx.stream("GET", stream_url, timeout=30) as response:
+            chunks = list(events(response))
+        missing = httpx.get(f"{url}/api/pipelines/baseline/nodes/plot/log/stream")
+    assert "wrote" in chunks[0]["text"] and chunks[-1] == {"type": "end", "state": "completed"}
+    assert missing.status_code == 404 and missing.json()["kind"] == "not_found"
+
+
+def test_a_run_started_from_the_cli_is_told_too(chain: nodepipe.Workspace) -> None:
+    node_ids = ids(chain)
+    (chain.nodes.path("load") / "code" / "main.py").write_text(SLOW)
+    cli = Path(sys.executable).parent / "nodepipe"
+    with server_thread(chain) as url:
+        found: list[dict[str, Any]] = []
+        ready = threading.Event()
+        reader = threading.Thread(target=collect, args=(url, "run_finished", found, ready))
+        reader.start()
+        assert ready.wait(10)
+        subprocess.run([cli, "-w", str(chain.root), "run", "baseline"], check=True, timeout=120)
+        reader.join(30)
+    assert found and found[-1]["type"] == "run_finished", found
+    assert found[-1]["status"] == "completed"
+    states = {(e["node_id"], e["state"]) for e in found if e["type"] == "node_state"}
+    assert (node_ids["load"], "running") in states
+    assert {(i, "completed") for i in node_ids.values()} <= states

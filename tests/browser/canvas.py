@@ -1,0 +1,42 @@
+"""Driving the graph editor like a person: nodes by tag, handles, menus, dialogs."""
+
+from __future__ import annotations
+
+from playwright.sync_api import Locator, Page, expect
+
+
+def node(page: Page, tag: str) -> Locator:
+    return page.locator(f'[data-testid="node"][data-tag="{tag}"]')
+
+
+def create_node(page: Page, tag: str) -> None:
+    page.get_by_test_id("new-node").click()
+    dialog = page.get_by_test_id("dialog")
+    dialog.locator("input").fill(tag)
+    dialog.get_by_test_id("dialog-confirm").click()
+    expect(node(page, tag)).to_be_visible(timeout=30_000)
+
+
+def centre(locator: Locator) -> tuple[float, float]:
+    box = locator.bounding_box()
+    assert box is not None, "not on screen"
+    return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+
+
+def drag_edge(page: Page, parent: str, child: str) -> None:
+    """Drag from the parent's output handle to the child's input handle."""
+    start = centre(node(page, parent).locator(".handle-out"))
+    end = centre(node(page, child).locator(".handle-in"))
+    page.mouse.move(*start)
+    page.mouse.down()
+    page.mouse.move((start[0] + end[0]) / 2, (start[1] + end[1]) / 2 + 20, steps=8)
+    page.mouse.move(*end, steps=8)
+    page.mouse.up()
+
+
+def menu_item(page: Page, label: str) -> Locator:
+    return page.get_by_test_id("context-menu").get_by_role("menuitem", name=label)
+
+
+def expect_state(page: Page, tag: str, state: str, timeout: float = 60_000) -> None:
+    expect(node(page, tag)).to_have_attribute("data-state", state, timeout=timeout)

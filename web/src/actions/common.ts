@@ -1,0 +1,66 @@
+// What every action shares: error toasts, background jobs, the current pipeline.
+import { toast } from "sonner";
+import { api, ApiError, call } from "../api/client";
+import type { Job } from "../api/types";
+import { getApp, flash } from "../store/app";
+import { loadLists, loadPipeline, reloadAll } from "../store/loaders";
+
+/** Run an action; a refusal becomes a toast (never an alert), and a cycle is outlined. */
+export async function attempt<T>(action: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await action();
+  } catch (error) {
+    report(error);
+    return undefined;
+  }
+}
+
+export function report(error: unknown): void {
+  if (error instanceof ApiError) {
+    if (error.cycle) flash(error.cycle);
+    toast.error(error.message, { id: error.kind === "cycle" ? "cycle" : undefined, duration: 8000 });
+  } else {
+    toast.error(String(error));
+  }
+}
+
+export function currentPipeline(): string {
+  const { pipelineId } = getApp();
+  if (!pipelineId) throw new Error("open a pipeline first");
+  return pipelineId;
+}
+
+/** Reload after a change this page made (other pages reload on the change event). */
+export async function refresh(): Promise<void> {
+  const { pipelineId } = getApp();
+  await loadLists();
+  if (pipelineId) await loadPipeline(pipelineId);
+}
+
+type JobDone = (job: Job) => void | Promise<void>;
+const pending = new Map<string, JobDone>();
+
+/** Follow a background job: its end arrives as `job_finished` on the event stream. */
+export async function followJob(job: Job, onSuccess?: JobDone): Promise<void> {
+  const id = toast.loading(job.description + "…", { id: `job-${job.id}` });
+  pending.set(job.id, async (done) => {
+    if (done.status === "succeeded") {
+      toast.success(done.message || job.description, { id });
+      await reloadAll();
+      await onSuccess?.(done);
+    } else {
+      toast.error(done.error?.message ?? `${job.description} failed`, { id, duration: 10000 });
+    }
+  });
+  // The job may have ended before this page started listening for it.
+  const now = await call(api.GET("/api/jobs/{job}", { params: { path: { job: job.id } } }));
+  if (now.status !== "running") await jobFinished(job.id, now);
+}
+
+export async function jobFinished(jobId: string, known?: Job): Promise<void> {
+  const done = pending.get(jobId);
+  if (!done) return;
+  pending.delete(jobId);
+  const job = known ?? (await call(api.GET("/api/jobs/{job}", { params: { path: { job: jobId } } })));
+  await done(job);
+}

@@ -1,0 +1,205 @@
+// Environments: a node's packages and Python, a pipeline's base packages, shared environments.
+// Each change runs uv on the server as a background job; its end comes on the event stream.
+import { toast } from "sonner";
+import { api, call } from "../api/client";
+import type { Job } from "../api/types";
+import { ask, askText } from "../dialogs/dialogs";
+import { attempt, currentPipeline, followJob } from "./common";
+
+type Done = (job: Job) => void | Promise<void>;
+
+/** Requirements from free text: one per line (or separated by spaces), comments dropped. */
+export function requirements(text: string): string[] {
+  return text
+    .split("\n")
+    .map((line) => line.replace(/#.*/, "").trim())
+    .filter((line) => line && !line.startsWith("-"))
+    .flatMap((line) => (line.includes(" ") && !/[<>=!~;@]/.test(line) ? line.split(/\s+/) : [line]));
+}
+
+function nodePath(node: string) {
+  return { pipeline: currentPipeline(), node };
+}
+
+export type AddMode = "packages" | "path" | "snapshot" | "shared";
+
+export const addToNode = (node: string, mode: AddMode, text: string, done: Done) =>
+  attempt(async () => {
+    const body =
+      mode === "packages" ? { requirements: requirements(text) } : { requirements: [], [mode]: text.trim() };
+    const job = await call(
+      api.POST("/api/pipelines/{pipeline}/nodes/{node}/environment/packages", {
+        params: { path: nodePath(node) },
+        body,
+      }),
+    );
+    await followJob(job, done);
+  });
+
+export const removeFromNode = (node: string, packages: string[], done: Done) =>
+  attempt(async () => {
+    const job = await call(
+      api.DELETE("/api/pipelines/{pipeline}/nodes/{node}/environment/packages", {
+        params: { path: nodePath(node), query: { packages } },
+      }),
+    );
+    await followJob(job, done);
+  });
+
+export async function changePython(node: string, current: string, done: Done): Promise<void> {
+  const version = await askText("Python version", "An installed Python (never downloaded), e.g. 3.12", current, "Use it");
+  if (!version) return;
+  await attempt(async () => {
+    const job = await call(
+      api.PUT("/api/pipelines/{pipeline}/nodes/{node}/environment/python", {
+        params: { path: nodePath(node) },
+        body: { version },
+      }),
+    );
+    await followJob(job, done);
+  });
+}
+
+export const relock = (node: string, upgrade: boolean, done: Done) =>
+  attempt(async () => {
+    const job = await call(
+      api.POST("/api/pipelines/{pipeline}/nodes/{node}/environment/lock", {
+        params: { path: nodePath(node) },
+        body: { upgrade },
+      }),
+    );
+    await followJob(job, done);
+  });
+
+export const syncNode = (node: string, done: Done) =>
+  attempt(async () => {
+    const job = await call(
+      api.POST("/api/pipelines/{pipeline}/nodes/{node}/environment/sync", { params: { path: nodePath(node) } }),
+    );
+    await followJob(job, done);
+  });
+
+export const refreshSnapshot = (node: string, snapshot: string, done: Done) =>
+  attempt(async () => {
+    const job = await call(
+      api.POST("/api/pipelines/{pipeline}/nodes/{node}/environment/snapshots/{snapshot}/refresh", {
+        params: { path: { ...nodePath(node), snapshot } },
+      }),
+    );
+    await followJob(job, done);
+  });
+
+export const installKernel = (node: string) =>
+  attempt(async () => {
+    const job = await call(
+      api.POST("/api/pipelines/{pipeline}/nodes/{node}/environment/kernel", { params: { path: nodePath(node) } }),
+    );
+    await followJob(job);
+  });
+
+export async function editBasePackages(pipelineId: string, tag: string): Promise<void> {
+  await attempt(async () => {
+    const base = await call(
+      api.GET("/api/pipelines/{pipeline}/base-packages", { params: { path: { pipeline: pipelineId } } }),
+    );
+    const values = await ask({
+      title: `Base packages of ${tag}`,
+      body: base.packages.length
+        ? `Every node of ${tag} gets: ${base.packages.join(", ")}`
+        : `Every node of ${tag} gets these packages on top of its own. None yet.`,
+      confirm: "Apply",
+      fields: [
+        { name: "add", label: "Add (one per line, pinned or ranged)", kind: "textarea" },
+        ...(base.packages.length
+          ? [
+              {
+                name: "remove",
+                label: "Remove",
+                kind: "select" as const,
+                options: [{ value: "", label: "(nothing)" }, ...base.packages.map((p) => ({ value: p, label: p }))],
+              },
+            ]
+          : []),
+      ],
+    });
+    if (!values) return;
+    const added = requirements(String(values["add"] ?? ""));
+    const removed = String(values["remove"] ?? "");
+    if (added.length) {
+      const job = await call(
+        api.POST("/api/pipelines/{pipeline}/base-packages", {
+          params: { path: { pipeline: pipelineId } },
+          body: { packages: added },
+        }),
+      );
+      await followJob(job);
+    }
+    if (removed) {
+      const job = await call(
+        api.DELETE("/api/pipelines/{pipeline}/base-packages", {
+          params: { path: { pipeline: pipelineId }, query: { packages: [removed.split(/[<>=!~ ;@[]/)[0] ?? removed] } },
+        }),
+      );
+      await followJob(job);
+    }
+  });
+}
+
+export async function createSharedEnv(done: Done): Promise<void> {
+  const values = await ask({
+    title: "New shared environment",
+    body: "Nodes created with it use this one environment instead of their own.",
+    confirm: "Create",
+    fields: [
+      { name: "name", label: "Name", kind: "text" },
+      { name: "packages", label: "Packages (one per line)", kind: "textarea" },
+    ],
+  });
+  const name = String(values?.["name"] ?? "").trim();
+  if (!values || !name) return;
+  await attempt(async () => {
+    const job = await call(
+      api.POST("/api/shared-envs", { body: { name, packages: requirements(String(values["packages"])) } }),
+    );
+    await followJob(job, done);
+  });
+}
+
+export async function editSharedEnv(name: string, done: Done): Promise<void> {
+  await attempt(async () => {
+    const env = await call(api.GET("/api/shared-envs/{name}", { params: { path: { name } } }));
+    const locked = Object.entries(env.locked).map(([p, v]) => `${p} ${v}`);
+    const values = await ask({
+      title: `Shared environment ${name}`,
+      body: `Python ${env.python}. Locked: ${locked.join(", ") || "nothing"}. Nodes using it go stale when it changes.`,
+      confirm: "Apply",
+      fields: [
+        { name: "add", label: "Add (one per line)", kind: "textarea" },
+        {
+          name: "remove",
+          label: "Remove",
+          kind: "select",
+          options: [{ value: "", label: "(nothing)" }, ...env.direct.map((p) => ({ value: p, label: p }))],
+        },
+      ],
+    });
+    if (!values) return;
+    const added = requirements(String(values["add"] ?? ""));
+    const removed = String(values["remove"] ?? "");
+    if (added.length) {
+      const job = await call(
+        api.POST("/api/shared-envs/{name}/packages", { params: { path: { name } }, body: { packages: added } }),
+      );
+      await followJob(job, done);
+    }
+    if (removed) {
+      const job = await call(
+        api.DELETE("/api/shared-envs/{name}/packages", {
+          params: { path: { name }, query: { packages: [removed.split(/[<>=!~ ;@[]/)[0] ?? removed] } },
+        }),
+      );
+      await followJob(job, done);
+    }
+    if (!added.length && !removed) toast.message("Nothing changed");
+  });
+}

@@ -1,0 +1,114 @@
+// Visual groups and positions: group, ungroup, collapse, rename; auto-layout and dragging.
+import { toast } from "sonner";
+import { api, call } from "../api/client";
+import type { Group } from "../api/types";
+import { autoLayout, type Point } from "../canvas/layout";
+import { ask, askText } from "../dialogs/dialogs";
+import { getApp, setApp } from "../store/app";
+import { attempt, currentPipeline, refresh } from "./common";
+
+export async function groupNodes(ids: string[]): Promise<void> {
+  const name = await askText("Group nodes", "Group name", "", "Group");
+  if (!name) return;
+  await attempt(async () => {
+    const pipeline = currentPipeline();
+    await call(
+      api.POST("/api/pipelines/{pipeline}/groups", {
+        params: { path: { pipeline } },
+        body: { name, nodes: ids },
+      }),
+    );
+    await refresh();
+  });
+}
+
+export async function addToGroup(ids: string[]): Promise<void> {
+  const groups = getApp().graph?.groups ?? [];
+  const values = await ask({
+    title: "Add to a group",
+    confirm: "Add",
+    fields: [{ name: "group", label: "Group", kind: "select", options: groups.map((g) => ({ value: g.id, label: g.name })) }],
+  });
+  if (values) await attempt(() => patchGroup(String(values["group"]), { add_nodes: ids }));
+}
+
+async function patchGroup(group: string, body: Record<string, unknown>): Promise<void> {
+  const pipeline = currentPipeline();
+  await call(
+    api.PATCH("/api/pipelines/{pipeline}/groups/{group}", {
+      params: { path: { pipeline, group } },
+      body,
+    }),
+  );
+  await refresh();
+}
+
+export const setCollapsed = (group: Group, collapsed: boolean) =>
+  attempt(() => patchGroup(group.id, { collapsed }));
+
+export async function renameGroup(group: Group): Promise<void> {
+  const name = await askText("Rename group", "Name", group.name);
+  if (name && name !== group.name) await attempt(() => patchGroup(group.id, { name }));
+}
+
+export async function ungroupNodes(ids: string[]): Promise<void> {
+  const graph = getApp().graph;
+  const groupIds = new Set(
+    ids.flatMap((id) => graph?.nodes.find((n) => n.id === id)?.group_id ?? []),
+  );
+  await attempt(async () => {
+    for (const group of groupIds) await patchGroup(group, { remove_nodes: ids });
+  });
+}
+
+export async function deleteGroup(group: Group): Promise<void> {
+  const yes = await ask({
+    title: `Delete group ${group.name}`,
+    body: "Only the group goes; its nodes stay in the pipeline.",
+    confirm: "Delete group",
+    danger: true,
+  });
+  if (!yes) return;
+  await attempt(async () => {
+    const pipeline = currentPipeline();
+    await call(
+      api.DELETE("/api/pipelines/{pipeline}/groups/{group}", {
+        params: { path: { pipeline, group: group.id } },
+      }),
+    );
+    await refresh();
+  });
+}
+
+/** Keep positions (they are per pipeline); the canvas already shows them. */
+export async function savePositions(positions: Record<string, Point>): Promise<void> {
+  const pipeline = currentPipeline();
+  const { graph } = getApp();
+  if (graph) {
+    const nodes = graph.nodes.map((n) => (positions[n.id] ? { ...n, ...positions[n.id] } : n));
+    setApp({ graph: { ...graph, nodes } });
+  }
+  await attempt(() =>
+    call(
+      api.PUT("/api/pipelines/{pipeline}/positions", {
+        params: { path: { pipeline } },
+        body: {
+          positions: Object.entries(positions).map(([node_id, p]) => ({ node_id, x: p.x, y: p.y })),
+        },
+      }),
+    ),
+  );
+}
+
+export async function layoutPipeline(quiet = false): Promise<void> {
+  const { graph } = getApp();
+  if (!graph || graph.nodes.length === 0) return;
+  const positions = autoLayout(
+    graph.nodes.map((n) => n.id),
+    graph.edges.map((e) => ({ source: e.parent_id, target: e.child_id })),
+    Object.fromEntries(graph.nodes.map((n) => [n.id, n.group_id])),
+  );
+  await savePositions(positions);
+  setApp((s) => ({ layoutRequest: s.layoutRequest + 1 }));
+  if (!quiet) toast.success("Laid out the graph", { id: "layout" });
+}

@@ -1,0 +1,274 @@
+// Node and edge operations of the canvas: create, connect, lock, mark, copy, delete...
+import { toast } from "sonner";
+import { api, call } from "../api/client";
+import type { CanvasNode } from "../api/types";
+import { ask } from "../dialogs/dialogs";
+import { getApp, openPanel, setApp } from "../store/app";
+import { attempt, currentPipeline, followJob, refresh } from "./common";
+import { removalBody } from "./removal";
+
+function nodesOf(ids: string[]): CanvasNode[] {
+  const graph = getApp().graph;
+  return ids.flatMap((id) => graph?.nodes.find((n) => n.id === id) ?? []);
+}
+
+function tags(ids: string[]): string {
+  return nodesOf(ids).map((n) => n.tag).join(", ");
+}
+
+export async function createNode(position?: { x: number; y: number }): Promise<void> {
+  const { graph } = getApp();
+  const shared = await call(api.GET("/api/shared-envs")).catch(() => [] as string[]);
+  const none = { value: "", label: "(none)" };
+  const values = await ask({
+    title: "New node",
+    confirm: "Create",
+    fields: [
+      { name: "tag", label: "Tag", kind: "text" },
+      {
+        name: "template",
+        label: "Start from (code and lock copied)",
+        kind: "select",
+        options: [none, ...(graph?.nodes ?? []).map((n) => ({ value: n.id, label: n.tag }))],
+      },
+      {
+        name: "shared_env",
+        label: "Environment",
+        kind: "select",
+        options: [{ value: "", label: "its own" }, ...shared.map((name) => ({ value: name, label: `shared: ${name}` }))],
+      },
+    ],
+  });
+  const tag = String(values?.["tag"] ?? "").trim();
+  if (!values || !tag) return;
+  await attempt(async () => {
+    const pipeline = currentPipeline();
+    const node = await call(
+      api.POST("/api/pipelines/{pipeline}/nodes", {
+        params: { path: { pipeline } },
+        body: {
+          tag,
+          notes: "",
+          template: String(values["template"]) || null,
+          shared_env: String(values["shared_env"]) || null,
+          ...(position ?? {}),
+        },
+      }),
+    );
+    await refresh();
+    setApp({ selectRequest: [node.id] });
+    toast.success(`Created node ${node.tag}`);
+  });
+}
+
+export async function connect(parent: string, child: string, slot?: string): Promise<boolean> {
+  const done = await attempt(async () => {
+    const pipeline = currentPipeline();
+    await call(
+      api.POST("/api/pipelines/{pipeline}/edges", {
+        params: { path: { pipeline } },
+        body: { parent, child, slot: slot || null },
+      }),
+    );
+    await refresh();
+    return true;
+  });
+  return done === true;
+}
+
+export async function disconnect(parent: string, child: string): Promise<void> {
+  await attempt(async () => {
+    const pipeline = currentPipeline();
+    await call(
+      api.DELETE("/api/pipelines/{pipeline}/edges/{parent}/{child}", {
+        params: { path: { pipeline, parent, child } },
+      }),
+    );
+    await refresh();
+  });
+}
+
+type NodePatch = { tag?: string; notes?: string; locked?: boolean; state?: "completed" | "stale" };
+
+async function patchEach(ids: string[], body: NodePatch): Promise<void> {
+  const pipeline = currentPipeline();
+  for (const node of ids) {
+    await call(
+      api.PATCH("/api/pipelines/{pipeline}/nodes/{node}", {
+        params: { path: { pipeline, node } },
+        body,
+      }),
+    );
+  }
+}
+
+export const setLocked = (ids: string[], locked: boolean) =>
+  attempt(async () => {
+    await patchEach(ids, { locked });
+    await refresh();
+  });
+
+export const mark = (ids: string[], state: "completed" | "stale") =>
+  attempt(async () => {
+    await patchEach(ids, { state });
+    await refresh();
+  });
+
+export const renameNode = (id: string, tag: string) =>
+  attempt(async () => {
+    await patchEach([id], { tag });
+    await refresh();
+  });
+
+export const annotateNode = (id: string, notes: string) =>
+  attempt(async () => {
+    await patchEach([id], { notes });
+    await refresh();
+  });
+
+export async function clearOutputs(ids: string[]): Promise<void> {
+  const yes = await ask({
+    title: "Delete outputs",
+    body: `The data/ folder of ${tags(ids)} will be emptied; what reads it becomes stale.`,
+    confirm: "Delete outputs",
+    danger: true,
+  });
+  if (!yes) return;
+  await attempt(async () => {
+    const pipeline = currentPipeline();
+    for (const node of ids) {
+      await call(
+        api.DELETE("/api/pipelines/{pipeline}/nodes/{node}/data", {
+          params: { path: { pipeline, node } },
+        }),
+      );
+    }
+    await refresh();
+  });
+}
+
+export async function deleteNodes(ids: string[]): Promise<void> {
+  if (ids.length === 0) return;
+  await attempt(async () => {
+    const pipeline = currentPipeline();
+    const preview = await call(
+      api.GET("/api/pipelines/{pipeline}/removal-preview", {
+        params: { path: { pipeline }, query: { nodes: ids } },
+      }),
+    );
+    const yes = await ask({
+      title: `Delete ${ids.length === 1 ? "node" : `${ids.length} nodes`}`,
+      body: removalBody(preview),
+      confirm: "Delete",
+      danger: true,
+    });
+    if (!yes) return;
+    const report = await call(
+      api.DELETE("/api/pipelines/{pipeline}/nodes", {
+        params: { path: { pipeline }, query: { nodes: ids } },
+      }),
+    );
+    if (ids.includes(getApp().panelNodeId ?? "")) openPanel(null);
+    await refresh();
+    toast.success(`Removed ${report.removed.length}, deleted ${report.deleted.length} folder(s)`);
+  });
+}
+
+function pipelineOptions(includeCurrent: boolean) {
+  const { pipelines, pipelineId } = getApp();
+  return pipelines
+    .filter((p) => includeCurrent || p.id !== pipelineId)
+    .map((p) => ({ value: p.id, label: p.id === pipelineId ? `${p.tag} (this pipeline)` : p.tag }));
+}
+
+export async function duplicate(ids: string[]): Promise<void> {
+  const values = await ask({
+    title: `Duplicate ${tags(ids)}`,
+    confirm: "Duplicate",
+    fields: [
+      { name: "into", label: "Into pipeline", kind: "select", options: pipelineOptions(true), value: getApp().pipelineId ?? "" },
+      { name: "with_data", label: "Copy the outputs too (data/ and reports/)", kind: "checkbox" },
+    ],
+  });
+  if (!values) return;
+  await attempt(async () => {
+    const pipeline = currentPipeline();
+    const job = await call(
+      api.POST("/api/pipelines/{pipeline}/duplicates", {
+        params: { path: { pipeline } },
+        body: { nodes: ids, into: String(values["into"]), with_data: values["with_data"] === true },
+      }),
+    );
+    await followJob(job);
+  });
+}
+
+export async function reference(ids: string[]): Promise<void> {
+  const options = pipelineOptions(false);
+  if (options.length === 0) {
+    toast.error("There is no other pipeline to reference these nodes into; create one first.");
+    return;
+  }
+  const values = await ask({
+    title: `Reference ${tags(ids)} into another pipeline`,
+    body: "The nodes are shared, not copied: read-only there, and they keep their inputs.",
+    confirm: "Reference",
+    fields: [{ name: "into", label: "Into pipeline", kind: "select", options }],
+  });
+  if (!values) return;
+  await attempt(async () => {
+    const pipeline = currentPipeline();
+    const added = await call(
+      api.POST("/api/pipelines/{pipeline}/references", {
+        params: { path: { pipeline } },
+        body: { nodes: ids, into: String(values["into"]) },
+      }),
+    );
+    toast.success(`Now shown there: ${added.length} node(s)`);
+    await refresh();
+  });
+}
+
+export async function detach(ids: string[]): Promise<void> {
+  const values = await ask({
+    title: `Detach ${tags(ids)}`,
+    body: "This pipeline gets private copies of these references (and the references below them).",
+    confirm: "Detach",
+    fields: [{ name: "with_data", label: "Copy their outputs too", kind: "checkbox", value: true }],
+  });
+  if (!values) return;
+  await attempt(async () => {
+    const pipeline = currentPipeline();
+    const job = await call(
+      api.POST("/api/pipelines/{pipeline}/detachments", {
+        params: { path: { pipeline } },
+        body: { nodes: ids, with_data: values["with_data"] === true },
+      }),
+    );
+    await followJob(job);
+  });
+}
+
+export async function copyPath(id: string): Promise<void> {
+  await attempt(async () => {
+    const pipeline = currentPipeline();
+    const detail = await call(
+      api.GET("/api/pipelines/{pipeline}/nodes/{node}", { params: { path: { pipeline, node: id } } }),
+    );
+    await writeClipboard(detail.folder);
+    toast.success(`Copied ${detail.folder}`);
+  });
+}
+
+async function writeClipboard(text: string): Promise<void> {
+  if (navigator.clipboard && window.isSecureContext) {
+    await navigator.clipboard.writeText(text);
+    return;
+  }
+  const area = document.createElement("textarea");
+  area.value = text;
+  document.body.append(area);
+  area.select();
+  document.execCommand("copy");
+  area.remove();
+}

@@ -1,0 +1,200 @@
+// Pipelines and projects: create, rename, notes, branch, duplicate, merge, move, lock, delete.
+import { toast } from "sonner";
+import { api, call } from "../api/client";
+import type { Job, Pipeline, Project } from "../api/types";
+import { ask, askText } from "../dialogs/dialogs";
+import { getApp } from "../store/app";
+import { loadLists, loadPipeline, reloadAll } from "../store/loaders";
+import { attempt, followJob } from "./common";
+
+const openMade = async (job: Job) => {
+  if (job.pipeline_id) await loadPipeline(job.pipeline_id);
+};
+
+export async function createPipeline(projectId: string | null): Promise<void> {
+  const values = await ask({
+    title: "New pipeline",
+    confirm: "Create",
+    fields: [
+      { name: "tag", label: "Tag", kind: "text" },
+      { name: "notes", label: "Notes", kind: "textarea" },
+    ],
+  });
+  const tag = String(values?.["tag"] ?? "").trim();
+  if (!values || !tag) return;
+  await attempt(async () => {
+    const pipeline = await call(
+      api.POST("/api/pipelines", {
+        body: { tag, notes: String(values["notes"] ?? ""), project: projectId },
+      }),
+    );
+    await loadLists();
+    await loadPipeline(pipeline.id);
+  });
+}
+
+async function patchPipeline(pipeline: Pipeline, body: Record<string, unknown>): Promise<void> {
+  await call(
+    api.PATCH("/api/pipelines/{pipeline}", { params: { path: { pipeline: pipeline.id } }, body }),
+  );
+  await reloadAll();
+}
+
+export async function renamePipeline(pipeline: Pipeline): Promise<void> {
+  const tag = await askText("Rename pipeline", "Tag", pipeline.tag);
+  if (tag && tag !== pipeline.tag) await attempt(() => patchPipeline(pipeline, { tag }));
+}
+
+export async function annotatePipeline(pipeline: Pipeline): Promise<void> {
+  const values = await ask({
+    title: `Notes of ${pipeline.tag}`,
+    confirm: "Save",
+    fields: [{ name: "notes", label: "Notes", kind: "textarea", value: pipeline.notes }],
+  });
+  if (values) await attempt(() => patchPipeline(pipeline, { notes: String(values["notes"]) }));
+}
+
+export const lockPipeline = (pipeline: Pipeline, locked: boolean) =>
+  attempt(() => patchPipeline(pipeline, { locked }));
+
+export async function movePipeline(pipeline: Pipeline): Promise<void> {
+  const options = getApp().projects.map((p) => ({ value: p.id, label: p.name }));
+  const values = await ask({
+    title: `Move ${pipeline.tag} to another project`,
+    confirm: "Move",
+    fields: [{ name: "project", label: "Project", kind: "select", options, value: pipeline.project_id }],
+  });
+  if (values) await attempt(() => patchPipeline(pipeline, { project: String(values["project"]) }));
+}
+
+export async function duplicatePipeline(pipeline: Pipeline): Promise<void> {
+  const values = await ask({
+    title: `Duplicate ${pipeline.tag}`,
+    confirm: "Duplicate",
+    fields: [
+      { name: "tag", label: "New tag", kind: "text", value: `${pipeline.tag}-copy` },
+      { name: "with_data", label: "Copy the outputs too", kind: "checkbox" },
+    ],
+  });
+  if (!values) return;
+  await attempt(async () => {
+    const job = await call(
+      api.POST("/api/pipelines/{pipeline}/copies", {
+        params: { path: { pipeline: pipeline.id } },
+        body: { tag: String(values["tag"]).trim(), with_data: values["with_data"] === true },
+      }),
+    );
+    await followJob(job, openMade);
+  });
+}
+
+export async function mergePipeline(pipeline: Pipeline): Promise<void> {
+  const options = getApp()
+    .pipelines.filter((p) => p.id !== pipeline.id)
+    .map((p) => ({ value: p.id, label: p.tag }));
+  if (options.length === 0) {
+    toast.error("There is no other pipeline to merge with.");
+    return;
+  }
+  const values = await ask({
+    title: `Merge ${pipeline.tag} with another pipeline`,
+    body: "A new pipeline holds both; nodes they share appear once.",
+    confirm: "Merge",
+    fields: [
+      { name: "other", label: "Merge with", kind: "select", options },
+      { name: "tag", label: "New tag", kind: "text", value: `${pipeline.tag}-merged` },
+      { name: "with_data", label: "Copy the outputs too", kind: "checkbox" },
+    ],
+  });
+  if (!values) return;
+  await attempt(async () => {
+    const job = await call(
+      api.POST("/api/pipelines/merges", {
+        body: {
+          sources: [pipeline.id, String(values["other"])],
+          tag: String(values["tag"]).trim(),
+          with_data: values["with_data"] === true,
+        },
+      }),
+    );
+    await followJob(job, openMade);
+  });
+}
+
+export async function branchFrom(nodeId: string): Promise<void> {
+  const { pipelineId, graph } = getApp();
+  const node = graph?.nodes.find((n) => n.id === nodeId);
+  if (!pipelineId || !node) return;
+  const tag = await askText(`Branch from ${node.tag}`, "New pipeline tag", `${graph?.pipeline.tag}-${node.tag}`, "Branch");
+  if (!tag) return;
+  await attempt(async () => {
+    const job = await call(
+      api.POST("/api/pipelines/{pipeline}/branches", {
+        params: { path: { pipeline: pipelineId } },
+        body: { from_node: nodeId, tag },
+      }),
+    );
+    await followJob(job, openMade);
+  });
+}
+
+export async function deletePipeline(pipeline: Pipeline): Promise<void> {
+  const yes = await ask({
+    title: `Delete pipeline ${pipeline.tag}`,
+    body: "Its nodes that no other pipeline shows are deleted with their folders (code and outputs). Nodes other pipelines show stay there.",
+    confirm: "Delete pipeline",
+    danger: true,
+  });
+  if (!yes) return;
+  await attempt(async () => {
+    const report = await call(
+      api.DELETE("/api/pipelines/{pipeline}", { params: { path: { pipeline: pipeline.id } } }),
+    );
+    toast.success(`Deleted ${pipeline.tag} (${report.deleted.length} node folders)`);
+    await reloadAll();
+  });
+}
+
+export async function createProject(): Promise<void> {
+  const name = await askText("New project", "Name", "", "Create");
+  if (!name) return;
+  await attempt(async () => {
+    await call(api.POST("/api/projects", { body: { name, notes: "" } }));
+    await loadLists();
+  });
+}
+
+async function patchProject(project: Project, body: Record<string, unknown>): Promise<void> {
+  await call(
+    api.PATCH("/api/projects/{project}", { params: { path: { project: project.id } }, body }),
+  );
+  await loadLists();
+}
+
+export async function renameProject(project: Project): Promise<void> {
+  const name = await askText("Rename project", "Name", project.name);
+  if (name && name !== project.name) await attempt(() => patchProject(project, { name }));
+}
+
+export async function annotateProject(project: Project): Promise<void> {
+  const values = await ask({
+    title: `Notes of ${project.name}`,
+    confirm: "Save",
+    fields: [{ name: "notes", label: "Notes", kind: "textarea", value: project.notes }],
+  });
+  if (values) await attempt(() => patchProject(project, { notes: String(values["notes"]) }));
+}
+
+export async function deleteProject(project: Project): Promise<void> {
+  const yes = await ask({
+    title: `Delete project ${project.name}`,
+    body: "Only an empty project can be deleted: move or delete its pipelines first.",
+    confirm: "Delete project",
+    danger: true,
+  });
+  if (!yes) return;
+  await attempt(async () => {
+    await call(api.DELETE("/api/projects/{project}", { params: { path: { project: project.id } } }));
+    await loadLists();
+  });
+}

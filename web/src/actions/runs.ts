@@ -1,0 +1,100 @@
+// Running: the whole pipeline, a selection, up to or from a node, forced; and killing.
+import { toast } from "sonner";
+import { api, call } from "../api/client";
+import type { Plan, RunCreate } from "../api/types";
+import { ask } from "../dialogs/dialogs";
+import { getApp } from "../store/app";
+import { attempt, currentPipeline } from "./common";
+
+function describePlan(plan: Plan): string {
+  const blocked = plan.blocked.map((b) => `${b.tag}: ${b.reasons.join("; ")}`);
+  return blocked.length ? `blocked — ${blocked.join(" · ")}` : "every selected node is up to date";
+}
+
+export async function startRun(request: Partial<RunCreate>, label: string): Promise<void> {
+  await attempt(async () => {
+    const pipeline = currentPipeline();
+    const launched = await call(
+      api.POST("/api/pipelines/{pipeline}/runs", {
+        params: { path: { pipeline } },
+        body: { force: false, executor: "local", ...request },
+      }),
+    );
+    if (launched.run_id) {
+      const count = launched.plan.run.length;
+      toast.info(`${label}: ${count} node${count === 1 ? "" : "s"} to run`, { id: "run-started" });
+    } else {
+      toast.message(`Nothing to run: ${describePlan(launched.plan)}`, { id: "run-started" });
+    }
+  });
+}
+
+export const runPipeline = (force = false) =>
+  startRun({ force }, force ? "Forced re-run of the pipeline" : "Run started");
+
+export const runSelected = (ids: string[], force = false) =>
+  startRun({ only: ids, force }, force ? "Forced re-run" : "Run of the selection");
+
+export const runUpTo = (id: string) => startRun({ to: [id] }, "Run up to the node");
+
+export const runFrom = (id: string) => startRun({ from: [id] }, "Run from the node");
+
+export async function kill(ids: string[] = []): Promise<void> {
+  await attempt(async () => {
+    const pipeline = currentPipeline();
+    const killed = await call(
+      api.POST("/api/pipelines/{pipeline}/kill", {
+        params: { path: { pipeline } },
+        body: { nodes: ids },
+      }),
+    );
+    toast.info(`Stopping ${killed.length} node run${killed.length === 1 ? "" : "s"}`);
+  });
+}
+
+/** `nodepipe run` with every option: selection, force, parallelism, executor. */
+export async function runWithOptions(): Promise<void> {
+  const selection = getApp().selection;
+  const values = await ask({
+    title: "Run with options",
+    confirm: "Run",
+    fields: [
+      {
+        name: "scope",
+        label: "What",
+        kind: "select",
+        options: [
+          { value: "all", label: "the whole pipeline" },
+          ...(selection.length ? [{ value: "only", label: `only the ${selection.length} selected` }] : []),
+          ...(selection.length ? [{ value: "to", label: "up to the selected nodes" }] : []),
+          ...(selection.length ? [{ value: "from", label: "from the selected nodes down" }] : []),
+        ],
+      },
+      { name: "force", label: "Re-run even what is up to date", kind: "checkbox" },
+      { name: "jobs", label: "Nodes at once (empty: one per core)", kind: "text" },
+      {
+        name: "executor",
+        label: "Executor",
+        kind: "select",
+        options: [
+          { value: "local", label: "local processes" },
+          { value: "ray", label: "Ray cluster" },
+        ],
+      },
+      { name: "ray_address", label: "Ray address (host:port, empty: a local Ray)", kind: "text" },
+    ],
+  });
+  if (!values) return;
+  const scope = String(values["scope"]);
+  const jobs = Number.parseInt(String(values["jobs"]), 10);
+  await startRun(
+    {
+      ...(scope === "all" ? {} : { [scope]: selection }),
+      force: values["force"] === true,
+      jobs: Number.isFinite(jobs) ? jobs : null,
+      executor: String(values["executor"]),
+      ray_address: String(values["ray_address"]).trim() || null,
+    },
+    "Run started",
+  );
+}

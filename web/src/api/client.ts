@@ -1,0 +1,52 @@
+// The typed API client (openapi-fetch over the generated schema) and its one error type.
+import createClient from "openapi-fetch";
+import type { paths } from "./schema";
+import type { ErrorBody } from "./types";
+
+function newClientId(): string {
+  // crypto.randomUUID needs a secure context; a server bound to a LAN address is plain http.
+  const bytes = crypto.getRandomValues(new Uint8Array(12));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** This page's id: the server echoes it in the change events this page caused. */
+export const clientId = newClientId();
+
+export const api = createClient<paths>({
+  baseUrl: "",
+  headers: { "X-Nodepipe-Client": clientId },
+});
+
+/** A refused or failed request, with the server's `kind` (not_found, cycle, read_only...). */
+export class ApiError extends Error {
+  readonly status: number;
+  readonly kind: string;
+  readonly cycle: string[] | null;
+
+  constructor(status: number, body: Partial<ErrorBody> | undefined) {
+    super(body?.message ?? `request failed with HTTP ${status}`);
+    this.status = status;
+    this.kind = body?.kind ?? "http";
+    this.cycle = body?.cycle ?? null;
+  }
+}
+
+interface FetchResult<T> {
+  data?: T;
+  error?: unknown;
+  response: Response;
+}
+
+/** The data of a request, or an ApiError (network failures become one too). */
+export async function call<T>(request: Promise<FetchResult<T>>): Promise<T> {
+  let result: FetchResult<T>;
+  try {
+    result = await request;
+  } catch (error) {
+    throw new ApiError(0, { kind: "network", message: `cannot reach nodepipe: ${String(error)}` });
+  }
+  if (!result.response.ok) {
+    throw new ApiError(result.response.status, result.error as Partial<ErrorBody> | undefined);
+  }
+  return result.data as T;
+}

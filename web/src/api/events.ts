@@ -1,0 +1,92 @@
+// The live event stream (/api/events): node states, runs, jobs and changes made elsewhere.
+// The page never polls: it reloads when the server says something changed.
+import { toast } from "sonner";
+import { jobFinished } from "../actions/common";
+import { getApp, setApp, type LiveState } from "../store/app";
+import { loadPipeline, reloadAll } from "../store/loaders";
+import { clientId } from "./client";
+import type { WorkspaceEvent } from "./types";
+
+let reloadTimer: number | undefined;
+const runNodes = new Map<string, string[]>();
+
+/** Coalesce bursts of change events into one reload. */
+function scheduleReload(): void {
+  window.clearTimeout(reloadTimer);
+  reloadTimer = window.setTimeout(() => void reloadAll().catch(() => undefined), 60);
+}
+
+function setLive(nodeIds: string[], live: LiveState | null): void {
+  setApp((s) => {
+    const gone = new Set(nodeIds);
+    const next = Object.fromEntries(Object.entries(s.live).filter(([id]) => live || !gone.has(id)));
+    if (live) for (const id of nodeIds) next[id] = live;
+    return { live: next };
+  });
+}
+
+export function handleEvent(event: WorkspaceEvent): void {
+  switch (event.type) {
+    case "run_started":
+      runNodes.set(event.run_id, event.node_ids);
+      setLive(event.node_ids, { state: "queued", reason: "", runId: event.run_id, nodeRunId: "" });
+      break;
+    case "node_state":
+      if (event.state === null) setLive([event.node_id], null);
+      else
+        setLive([event.node_id], {
+          state: event.state,
+          reason: event.reason,
+          runId: event.run_id,
+          nodeRunId: event.node_run_id,
+        });
+      break;
+    case "run_finished": {
+      const failed = event.failed ? `, ${event.failed} failed` : "";
+      const message = `Run ${event.status}: ${event.completed} completed${failed}`;
+      if (event.status === "completed") toast.success(message, { id: `run-${event.run_id}` });
+      else toast.warning(message, { id: `run-${event.run_id}` });
+      void afterRun(event.run_id);
+      break;
+    }
+    case "run_crashed":
+      toast.error(`nodepipe could not finish the run: ${event.message}`, { duration: 10000 });
+      if (event.run_id) void afterRun(event.run_id);
+      break;
+    case "graph_changed":
+      if (event.origin !== clientId) scheduleReload();
+      break;
+    case "job_finished":
+      void jobFinished(event.job_id).catch(() => undefined);
+      break;
+    case "resync":
+      scheduleReload();
+      break;
+  }
+}
+
+/** After a run, the store holds the final states: reload, then drop the run's live overlay. */
+async function afterRun(runId: string): Promise<void> {
+  const nodes = runNodes.get(runId) ?? [];
+  runNodes.delete(runId);
+  const { pipelineId } = getApp();
+  if (pipelineId) await loadPipeline(pipelineId).catch(() => undefined);
+  setLive(nodes, null);
+}
+
+export function connectEvents(): () => void {
+  const source = new EventSource("/api/events");
+  source.onopen = () => {
+    setApp({ connected: true });
+    scheduleReload();
+  };
+  source.onerror = () => setApp({ connected: false });
+  source.onmessage = (message: MessageEvent<string>) => {
+    try {
+      handleEvent(JSON.parse(message.data) as WorkspaceEvent);
+    } catch (error) {
+      console.error("bad event", error);
+    }
+  };
+  return () => source.close();
+}

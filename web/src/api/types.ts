@@ -1,0 +1,36 @@
+// Names for the generated OpenAPI schema types (src/api/schema.d.ts, `npm run gen:api`).
+import type { components } from "./schema";
+
+type S = components["schemas"];
+
+export type WorkspaceInfo = S["WorkspacePublic"];
+export type Project = S["ProjectPublic"];
+export type ProjectDetail = S["ProjectDetail"];
+export type Pipeline = S["PipelinePublic"];
+export type Lineage = S["LineagePublic"];
+export type PipelineGraph = S["PipelineGraph"];
+export type CanvasNode = S["CanvasNode"];
+export type GraphEdge = S["EdgePublic"];
+export type Group = S["GroupPublic"];
+export type NodeStatus = S["NodeStatusPublic"];
+export type NodeDetail = S["NodeDetail"];
+export type NodeRun = S["NodeRunPublic"];
+export type Environment = S["EnvironmentPublic"];
+export type RemovalPreview = S["RemovalPreviewPublic"];
+export type Plan = S["PlanPublic"];
+export type RunCreate = S["RunCreate"];
+export type RunLaunched = S["RunLaunched"];
+export type Job = S["JobPublic"];
+export type ErrorBody = S["ErrorPublic"];
+export type NodeState = S["CanvasNode"]["state"];
+
+export type WorkspaceEvent =
+  | S["RunStartedEvent"]
+  | S["NodeStateEvent"]
+  | S["RunFinishedEvent"]
+  | S["RunCrashedEvent"]
+  | S["GraphChangedEvent"]
+  | S["JobFinishedEvent"]
+  | S["ResyncEvent"];
+
+export type LogEvent = S["LogChunkEvent"] | S["LogEndEvent"];

@@ -1,0 +1,276 @@
+// The pipeline canvas: React Flow with our nodes, live states, menus and keyboard shortcuts.
+import {
+  Background,
+  BackgroundVariant,
+  Controls,
+  MiniMap,
+  Panel,
+  ReactFlow,
+  applyNodeChanges,
+  useReactFlow,
+  useStore,
+  useStoreApi,
+  type Connection,
+  type Edge,
+  type EdgeChange,
+  type NodeChange,
+  type OnNodeDrag,
+  type OnSelectionChangeParams,
+} from "@xyflow/react";
+import { useCallback, useEffect, useMemo, useState, type MouseEvent } from "react";
+import { layoutPipeline, savePositions } from "../actions/groups";
+import { connect, deleteNodes, disconnect } from "../actions/nodes";
+import { Legend } from "../states";
+import { displayState, openPanel, setApp, useApp } from "../store/app";
+import { ContextMenu, type MenuState } from "./ContextMenu";
+import { CollapsedGroup, GroupFrame } from "./GroupCards";
+import { GROUP_PREFIX, flowEdges, groupNodes, stepNodes, type FlowNode, type StepNode } from "./flow";
+import { edgeMenu, groupMenu, nodeMenu, paneMenu } from "./menus";
+import { DETAIL_ZOOM, StepCard } from "./StepCard";
+import { Toolbar } from "./Toolbar";
+import { useShortcuts } from "./shortcuts";
+
+const nodeTypes = { step: StepCard, groupFrame: GroupFrame, groupCollapsed: CollapsedGroup };
+const LARGE_GRAPH = 200;
+
+export function Canvas() {
+  const graph = useApp((s) => s.graph);
+  const live = useApp((s) => s.live);
+  const statuses = useApp((s) => s.statuses);
+  const highlight = useApp((s) => s.highlight);
+  const selectRequest = useApp((s) => s.selectRequest);
+  const rf = useStoreApi<FlowNode, Edge>();
+  const theme = useApp((s) => s.theme);
+  const layoutRequest = useApp((s) => s.layoutRequest);
+  const flow = useReactFlow();
+  const [steps, setSteps] = useState<StepNode[]>([]);
+  const [selectedEdges, setSelectedEdges] = useState<Set<string>>(new Set());
+  const [menu, setMenu] = useState<MenuState | null>(null);
+
+  useEffect(() => {
+    if (!graph) {
+      setSteps([]);
+      return;
+    }
+    const state = useApp.getState();
+    const looks = {
+      state: (n: { id: string; state: StepNode["data"]["state"] }) => displayState(state, n.id, n.state),
+      reasons: (n: { id: string; state_reason: string }) => {
+        const running = live[n.id];
+        if (running) return running.reason ? [running.reason] : [];
+        return statuses[n.id]?.reasons ?? (n.state_reason ? [n.state_reason] : []);
+      },
+      highlighted: new Set(highlight),
+    };
+    setSteps((previous) => {
+      const next = stepNodes(graph, looks, new Map(previous.map((n) => [n.id, n])));
+      const same = next.length === previous.length && next.every((n, i) => n === previous[i]);
+      return same ? previous : next;
+    });
+  }, [graph, live, statuses, highlight]);
+
+  useEffect(() => {
+    // Selection asked for by an action, applied once its nodes are on the canvas.
+    if (!selectRequest || !selectRequest.every((id) => steps.some((n) => n.id === id))) return;
+    rf.getState().addSelectedNodes(selectRequest);
+    setApp({ selectRequest: null });
+  }, [selectRequest, steps, rf]);
+
+  const groups = useMemo(() => {
+    if (!graph) return [];
+    const state = useApp.getState();
+    return groupNodes(graph, steps, {
+      state: (n) => displayState(state, n.id, n.state),
+      reasons: () => [],
+      highlighted: new Set(),
+    });
+  }, [graph, steps]);
+  const nodes = useMemo<FlowNode[]>(() => [...groups, ...steps], [groups, steps]);
+  const detailed = useStore((s) => s.transform[2] >= DETAIL_ZOOM);
+  const edges = useMemo(
+    () => (graph ? flowEdges(graph, selectedEdges, detailed) : []),
+    [graph, selectedEdges, detailed],
+  );
+
+  const pipelineId = graph?.pipeline.id;
+  useEffect(() => {
+    // A pipeline built elsewhere (CLI, Python) has its nodes in one column: lay it out once.
+    const current = useApp.getState().graph;
+    if (!current || current.edges.length === 0 || current.nodes.length < 2) return;
+    if (new Set(current.nodes.map((n) => n.x)).size === 1) void layoutPipeline(true);
+  }, [pipelineId]);
+
+  useEffect(() => {
+    if (!pipelineId) return;
+    const frame = requestAnimationFrame(() => void flow.fitView({ padding: 0.2, maxZoom: 1.2 }));
+    return () => cancelAnimationFrame(frame);
+  }, [pipelineId, layoutRequest, flow]);
+
+  const onNodesChange = useCallback((changes: NodeChange<FlowNode>[]) => {
+    const own = changes.filter((c) => !("id" in c) || !c.id.startsWith(GROUP_PREFIX));
+    setSteps((current) => applyNodeChanges(own as NodeChange<StepNode>[], current));
+  }, []);
+
+  const onEdgesChange = useCallback((changes: EdgeChange<Edge>[]) => {
+    setSelectedEdges((current) => {
+      const next = new Set(current);
+      for (const change of changes) {
+        if (change.type === "select") {
+          if (change.selected) next.add(change.id);
+          else next.delete(change.id);
+        }
+      }
+      return next;
+    });
+  }, []);
+
+  const onSelectionChange = useCallback(({ nodes: chosen }: OnSelectionChangeParams) => {
+    const ids = chosen.filter((n) => n.type === "step").map((n) => n.id);
+    const current = new Set(useApp.getState().selection);
+    if (ids.length !== current.size || ids.some((id) => !current.has(id))) {
+      setApp({ selection: ids });
+    }
+  }, []);
+
+  const onConnect = useCallback((connection: Connection) => {
+    if (connection.source.startsWith(GROUP_PREFIX) || connection.target.startsWith(GROUP_PREFIX)) return;
+    void connect(connection.source, connection.target);
+  }, []);
+
+  const onNodeDragStop = useCallback<OnNodeDrag<FlowNode>>((_, __, dragged) => {
+    const positions: Record<string, { x: number; y: number }> = {};
+    for (const node of dragged) {
+      if (node.type === "step") positions[node.id] = { x: Math.round(node.position.x), y: Math.round(node.position.y) };
+    }
+    if (Object.keys(positions).length) void savePositions(positions);
+  }, []);
+
+  const openNodeMenu = useCallback(
+    (event: MouseEvent, node: FlowNode) => {
+      event.preventDefault();
+      if (!graph) return;
+      if (node.type !== "step") {
+        const group = graph.groups.find((g) => GROUP_PREFIX + g.id === node.id);
+        if (group) setMenu({ x: event.clientX, y: event.clientY, title: group.name, entries: groupMenu(group) });
+        return;
+      }
+      let ids = useApp.getState().selection;
+      if (!ids.includes(node.id)) {
+        ids = [node.id];
+        rf.getState().addSelectedNodes(ids);
+      }
+      const chosen = graph.nodes.filter((n) => ids.includes(n.id));
+      const title = chosen.length === 1 ? (chosen[0]?.tag ?? "") : `${chosen.length} nodes`;
+      setMenu({ x: event.clientX, y: event.clientY, title, entries: nodeMenu(chosen, graph.groups.length > 0) });
+    },
+    [graph, rf],
+  );
+
+  const openSelectionMenu = useCallback(
+    (event: MouseEvent, chosenNodes: FlowNode[]) => {
+      event.preventDefault();
+      if (!graph) return;
+      const ids = chosenNodes.filter((n) => n.type === "step").map((n) => n.id);
+      const chosen = graph.nodes.filter((n) => ids.includes(n.id));
+      setMenu({
+        x: event.clientX,
+        y: event.clientY,
+        title: `${chosen.length} nodes`,
+        entries: nodeMenu(chosen, graph.groups.length > 0),
+      });
+    },
+    [graph],
+  );
+
+  const openPaneMenu = useCallback(
+    (event: MouseEvent | globalThis.MouseEvent) => {
+      event.preventDefault();
+      if (!graph) return;
+      const position = flow.screenToFlowPosition({ x: event.clientX, y: event.clientY });
+      const all = graph.nodes.map((n) => n.id);
+      setMenu({ x: event.clientX, y: event.clientY, entries: paneMenu(position, all) });
+    },
+    [flow, graph],
+  );
+
+  const openEdgeMenu = useCallback((event: MouseEvent, edge: Edge) => {
+    event.preventDefault();
+    const data = edge.data as { parent: string; child: string; slot: string } | undefined;
+    if (data) setMenu({ x: event.clientX, y: event.clientY, title: `input ${data.slot}`, entries: edgeMenu(data.parent, data.child) });
+  }, []);
+
+  useShortcuts({
+    deleteSelection: () => {
+      const chosenEdges = edges.filter((e) => selectedEdges.has(e.id));
+      if (chosenEdges.length) {
+        for (const edge of chosenEdges) {
+          const data = edge.data as { parent: string; child: string };
+          void disconnect(data.parent, data.child);
+        }
+        setSelectedEdges(new Set());
+        return;
+      }
+      void deleteNodes(useApp.getState().selection);
+    },
+    selectAll: () => rf.getState().addSelectedNodes(steps.map((n) => n.id)),
+    escape: () => {
+      setMenu(null);
+      rf.getState().unselectNodesAndEdges();
+      openPanel(null);
+    },
+  });
+
+  if (!graph) {
+    return (
+      <div className="canvas-empty" data-testid="canvas-empty">
+        Create or open a pipeline from the sidebar.
+      </div>
+    );
+  }
+  return (
+    <div className="canvas" data-testid="canvas">
+      <ReactFlow<FlowNode, Edge>
+        nodes={nodes}
+        edges={edges}
+        nodeTypes={nodeTypes}
+        onNodesChange={onNodesChange}
+        onEdgesChange={onEdgesChange}
+        onSelectionChange={onSelectionChange}
+        onConnect={onConnect}
+        onNodeDragStop={onNodeDragStop}
+        onNodeClick={(_, node) => node.type === "step" && openPanel(node.id)}
+        onNodeDoubleClick={(_, node) => node.type === "step" && openPanel(node.id, "overview")}
+        onNodeContextMenu={openNodeMenu}
+        onSelectionContextMenu={openSelectionMenu}
+        onPaneContextMenu={openPaneMenu}
+        onEdgeContextMenu={openEdgeMenu}
+        onPaneClick={() => setMenu(null)}
+        colorMode={theme}
+        deleteKeyCode={null}
+        selectionKeyCode="Shift"
+        multiSelectionKeyCode={["Shift", "Meta", "Control"]}
+        selectNodesOnDrag={false}
+        onlyRenderVisibleElements={nodes.length > LARGE_GRAPH && detailed}
+        minZoom={0.05}
+        maxZoom={2.5}
+        proOptions={{ hideAttribution: true }}
+        defaultEdgeOptions={{ labelBgPadding: [4, 2], labelBgBorderRadius: 4 }}
+      >
+        {detailed && <Background variant={BackgroundVariant.Dots} gap={20} size={1} />}
+        <Controls showInteractive={false} />
+        <MiniMap
+          pannable
+          zoomable
+          nodeClassName={(node) => (node.type === "step" ? `mm-${(node as StepNode).data.state}` : "mm-group")}
+        />
+        <Panel position="top-left">
+          <Toolbar />
+        </Panel>
+        <Panel position="bottom-center">
+          <Legend />
+        </Panel>
+      </ReactFlow>
+      {menu && <ContextMenu menu={menu} onClose={() => setMenu(null)} />}
+    </div>
+  );
+}

@@ -1,0 +1,70 @@
+// A node on the canvas: state colour and icon, tag, flags; input handle left, output right.
+import { Handle, Position, useStore, type NodeProps } from "@xyflow/react";
+import { memo } from "react";
+import { LookIcon, LOOKS, lookColor } from "../states";
+import type { StepNode } from "./flow";
+
+function title(data: StepNode["data"]): string {
+  const lines = [`${data.node.tag} (${data.node.id}) — ${data.state}`];
+  if (data.node.reference) lines.push("referenced: read-only in this pipeline");
+  if (data.node.locked) lines.push("locked");
+  return [...lines, ...data.reasons].join("\n");
+}
+
+/** Below this zoom a card is too small to read: draw a plain block (much cheaper to paint). */
+export const DETAIL_ZOOM = 0.45;
+
+export const StepCard = memo(function StepCard({ data, selected }: NodeProps<StepNode>) {
+  const { node, state, highlighted, groupName } = data;
+  const detailed = useStore((s) => s.transform[2] >= DETAIL_ZOOM);
+  const classes = ["step", `step-${state}`];
+  if (selected) classes.push("selected");
+  if (highlighted) classes.push("highlighted");
+  if (node.reference) classes.push("referenced");
+  if (node.locked) classes.push("locked");
+  const detail = data.reasons[0] ?? (groupName ? `group ${groupName}` : node.notes);
+  if (!detailed) {
+    classes.push("step-block");
+    return (
+      <div
+        className={classes.join(" ")}
+        style={{ "--state": lookColor(state) } as React.CSSProperties}
+        data-testid="node"
+        data-node-id={node.id}
+        data-tag={node.tag}
+        data-state={state}
+      >
+        <Handle type="target" position={Position.Left} className="handle handle-in" />
+        <Handle type="source" position={Position.Right} className="handle handle-out" />
+      </div>
+    );
+  }
+  return (
+    <div
+      className={classes.join(" ")}
+      style={{ "--state": lookColor(state) } as React.CSSProperties}
+      title={title(data)}
+      data-testid="node"
+      data-node-id={node.id}
+      data-tag={node.tag}
+      data-state={state}
+    >
+      <Handle type="target" position={Position.Left} className="handle handle-in" />
+      <div className="step-icon">
+        <LookIcon look={state} size={20} />
+      </div>
+      <div className="step-text">
+        <div className="step-tag">{node.tag}</div>
+        <div className="step-detail">
+          <span className="step-state">{LOOKS[state].label}</span>
+          {detail ? <span className="step-reason"> · {detail}</span> : null}
+        </div>
+      </div>
+      <div className="step-flags">
+        {node.locked && <LookIcon look="locked" size={14} />}
+        {node.reference && <LookIcon look="referenced" size={14} />}
+      </div>
+      <Handle type="source" position={Position.Right} className="handle handle-out" />
+    </div>
+  );
+});

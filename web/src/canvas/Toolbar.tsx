@@ -1,0 +1,99 @@
+// The canvas toolbar: create, run, kill, lay out, fit, theme, and whether the app is live.
+import { useReactFlow } from "@xyflow/react";
+import {
+  Ban,
+  FastForward,
+  LayoutGrid,
+  Maximize2,
+  Moon,
+  Play,
+  Plus,
+  Radio,
+  Settings2,
+  Sun,
+  WifiOff,
+} from "lucide-react";
+import { layoutPipeline } from "../actions/groups";
+import { createNode } from "../actions/nodes";
+import { kill, runPipeline, runSelected, runWithOptions } from "../actions/runs";
+import { setTheme, useApp } from "../store/app";
+import { NODE_HEIGHT, NODE_WIDTH } from "./layout";
+
+/** The middle of the visible canvas, moved right past any node already there. */
+function newNodeSpot(flow: ReturnType<typeof useReactFlow>): { x: number; y: number } {
+  const box = document.querySelector(".react-flow")?.getBoundingClientRect();
+  const middle = box
+    ? flow.screenToFlowPosition({ x: box.left + box.width / 2, y: box.top + box.height / 2 })
+    : { x: 0, y: 0 };
+  const spot = { x: Math.round(middle.x - NODE_WIDTH / 2), y: Math.round(middle.y - NODE_HEIGHT / 2) };
+  const taken = flow.getNodes();
+  const clash = () =>
+    taken.some((n) => Math.abs(n.position.x - spot.x) < NODE_WIDTH && Math.abs(n.position.y - spot.y) < NODE_HEIGHT + 20);
+  while (clash()) spot.x += NODE_WIDTH + 80;
+  return spot;
+}
+
+export function Toolbar() {
+  const graph = useApp((s) => s.graph);
+  const selection = useApp((s) => s.selection);
+  const theme = useApp((s) => s.theme);
+  const connected = useApp((s) => s.connected);
+  const flow = useReactFlow();
+  const locked = graph?.pipeline.locked ?? false;
+  return (
+    <div className="toolbar" role="toolbar" aria-label="canvas toolbar">
+      <div className="toolbar-title" title={graph?.pipeline.notes}>
+        <span className="muted">{graph?.project.name} /</span> <b>{graph?.pipeline.tag}</b>
+        {locked && <span className="pill">locked</span>}
+      </div>
+      <button className="tool" aria-label="New node" onClick={() => void createNode(newNodeSpot(flow))} disabled={locked} data-testid="new-node">
+        <Plus size={15} /> <span className="tool-label">Node</span>
+      </button>
+      <span className="tool-sep" />
+      <button className="tool primary" aria-label="Run the pipeline" onClick={() => void runPipeline()} data-testid="run-pipeline">
+        <Play size={15} /> <span className="tool-label">Run</span>
+      </button>
+      <button
+        className="tool"
+        aria-label="Run the selected nodes"
+        onClick={() => void runSelected(selection)}
+        disabled={selection.length === 0}
+        title="Run the selected nodes"
+      >
+        <Play size={15} /> <span className="tool-label">Selected</span>
+      </button>
+      <button className="tool" onClick={() => void runPipeline(true)} title="Re-run everything" aria-label="Force re-run">
+        <FastForward size={15} /> <span className="tool-label">Force</span>
+      </button>
+      <button className="tool" onClick={() => void runWithOptions()} title="Run with options (selection, jobs, executor)">
+        <Settings2 size={15} />
+      </button>
+      <button className="tool" onClick={() => void kill()} title="Kill every running node" aria-label="Kill">
+        <Ban size={15} /> <span className="tool-label">Kill</span>
+      </button>
+      <span className="tool-sep" />
+      <button className="tool" onClick={() => void layoutPipeline()} title="Automatic layout" aria-label="Auto layout" data-testid="auto-layout">
+        <LayoutGrid size={15} /> <span className="tool-label">Layout</span>
+      </button>
+      <button className="tool" onClick={() => void flow.fitView({ padding: 0.2, duration: 250 })} title="Fit to screen">
+        <Maximize2 size={15} />
+      </button>
+      <button
+        className="tool"
+        onClick={() => setTheme(theme === "dark" ? "light" : "dark")}
+        title="Light or dark theme"
+      >
+        {theme === "dark" ? <Sun size={15} /> : <Moon size={15} />}
+      </button>
+      <span
+        className={connected ? "live-dot on" : "live-dot off"}
+        title={connected ? "Live: states update as runs go" : "Offline: reconnecting…"}
+        data-testid="live-indicator"
+        data-connected={connected}
+      >
+        {connected ? <Radio size={14} /> : <WifiOff size={14} />}
+        {connected ? "live" : "offline"}
+      </span>
+    </div>
+  );
+}

@@ -1,0 +1,147 @@
+// The pipeline graph as React Flow nodes and edges: steps, group frames, collapsed groups.
+import type { Edge, Node } from "@xyflow/react";
+import type { CanvasNode, Group, NodeState, PipelineGraph } from "../api/types";
+import { NODE_HEIGHT, NODE_WIDTH } from "./layout";
+
+export interface StepData extends Record<string, unknown> {
+  node: CanvasNode;
+  state: NodeState;
+  reasons: string[];
+  highlighted: boolean;
+  groupName: string | null;
+}
+
+export interface GroupData extends Record<string, unknown> {
+  group: Group;
+  count: number;
+  states: NodeState[];
+}
+
+export type StepNode = Node<StepData, "step">;
+export type GroupFrameNode = Node<GroupData, "groupFrame">;
+export type CollapsedGroupNode = Node<GroupData, "groupCollapsed">;
+export type FlowNode = StepNode | GroupFrameNode | CollapsedGroupNode;
+
+export const GROUP_PREFIX = "group:";
+const FRAME_PADDING = 24;
+
+export interface Looks {
+  state: (node: CanvasNode) => NodeState;
+  reasons: (node: CanvasNode) => string[];
+  highlighted: Set<string>;
+}
+
+/** Step nodes of every node not hidden in a collapsed group, reusing unchanged objects.
+ * Selection belongs to React Flow: a node keeps the ``selected`` it had. */
+export function stepNodes(graph: PipelineGraph, looks: Looks, previous: Map<string, StepNode>): StepNode[] {
+  const groups = new Map(graph.groups.map((g) => [g.id, g]));
+  const result: StepNode[] = [];
+  for (const node of graph.nodes) {
+    const group = node.group_id ? groups.get(node.group_id) : undefined;
+    if (group?.collapsed) continue;
+    const data: StepData = {
+      node,
+      state: looks.state(node),
+      reasons: looks.reasons(node),
+      highlighted: looks.highlighted.has(node.id),
+      groupName: group?.name ?? null,
+    };
+    const before = previous.get(node.id);
+    if (before && sameData(before.data, data)) {
+      result.push(before);
+      continue;
+    }
+    result.push({
+      id: node.id,
+      type: "step",
+      position: before?.data.node === node ? before.position : { x: node.x, y: node.y },
+      data,
+      selected: before?.selected ?? false,
+      width: NODE_WIDTH,
+      height: NODE_HEIGHT,
+    });
+  }
+  return result;
+}
+
+function sameData(a: StepData, b: StepData): boolean {
+  return (
+    a.node === b.node &&
+    a.state === b.state &&
+    a.highlighted === b.highlighted &&
+    a.groupName === b.groupName &&
+    a.reasons.join("\n") === b.reasons.join("\n")
+  );
+}
+
+/** A frame behind each expanded group, and one node standing for each collapsed group. */
+export function groupNodes(graph: PipelineGraph, steps: StepNode[], looks: Looks): FlowNode[] {
+  const positions = new Map(steps.map((s) => [s.id, s.position]));
+  const result: FlowNode[] = [];
+  for (const group of graph.groups) {
+    const members = graph.nodes.filter((n) => n.group_id === group.id);
+    if (members.length === 0) continue;
+    const points = members.map((m) => positions.get(m.id) ?? { x: m.x, y: m.y });
+    const left = Math.min(...points.map((p) => p.x));
+    const top = Math.min(...points.map((p) => p.y));
+    const data: GroupData = { group, count: members.length, states: members.map(looks.state) };
+    if (group.collapsed) {
+      result.push({
+        id: GROUP_PREFIX + group.id,
+        type: "groupCollapsed",
+        position: { x: left, y: top },
+        data,
+        draggable: false,
+        width: NODE_WIDTH,
+        height: NODE_HEIGHT,
+      });
+      continue;
+    }
+    const right = Math.max(...points.map((p) => p.x)) + NODE_WIDTH;
+    const bottom = Math.max(...points.map((p) => p.y)) + NODE_HEIGHT;
+    result.push({
+      id: GROUP_PREFIX + group.id,
+      type: "groupFrame",
+      position: { x: left - FRAME_PADDING, y: top - FRAME_PADDING - 18 },
+      data,
+      draggable: false,
+      selectable: false,
+      zIndex: -1,
+      width: right - left + 2 * FRAME_PADDING,
+      height: bottom - top + 2 * FRAME_PADDING + 18,
+      style: { width: right - left + 2 * FRAME_PADDING, height: bottom - top + 2 * FRAME_PADDING + 18 },
+    });
+  }
+  return result;
+}
+
+/** Edges with their slot as label (when readable); edges of collapsed groups end at the
+ * group's node. */
+export function flowEdges(graph: PipelineGraph, selected: Set<string>, labels = true): Edge[] {
+  const collapsed = new Set(graph.groups.filter((g) => g.collapsed).map((g) => g.id));
+  const endpoint = new Map<string, string>();
+  for (const node of graph.nodes) {
+    if (node.group_id && collapsed.has(node.group_id)) {
+      endpoint.set(node.id, GROUP_PREFIX + node.group_id);
+    }
+  }
+  const edges = new Map<string, Edge>();
+  for (const edge of graph.edges) {
+    const source = endpoint.get(edge.parent_id) ?? edge.parent_id;
+    const target = endpoint.get(edge.child_id) ?? edge.child_id;
+    if (source === target) continue;
+    const id = `${source}->${target}`;
+    const direct = source === edge.parent_id && target === edge.child_id;
+    edges.set(id, {
+      id,
+      source,
+      target,
+      label: direct && labels ? edge.slot : undefined,
+      selectable: direct,
+      selected: selected.has(id),
+      data: { parent: edge.parent_id, child: edge.child_id, slot: edge.slot },
+      className: "slot-edge",
+    });
+  }
+  return [...edges.values()];
+}

@@ -1,0 +1,132 @@
+// What the right-click menus offer, for nodes, the empty canvas, edges and groups.
+import {
+  ArrowRightToLine,
+  Ban,
+  CircleCheck,
+  ClipboardCopy,
+  Copy,
+  Eraser,
+  FastForward,
+  GitBranch,
+  Group as GroupIcon,
+  LayoutGrid,
+  Link2,
+  Lock,
+  LockOpen,
+  PanelRight,
+  Pencil,
+  Play,
+  Plus,
+  SquareDashedMousePointer,
+  Trash2,
+  TriangleAlert,
+  Ungroup,
+  Unlink,
+  ArrowLeftFromLine,
+  Settings2,
+} from "lucide-react";
+import {
+  addToGroup,
+  deleteGroup,
+  groupNodes,
+  layoutPipeline,
+  renameGroup,
+  setCollapsed,
+  ungroupNodes,
+} from "../actions/groups";
+import {
+  clearOutputs,
+  copyPath,
+  createNode,
+  deleteNodes,
+  detach,
+  disconnect,
+  duplicate,
+  mark,
+  reference,
+  setLocked,
+} from "../actions/nodes";
+import { branchFrom } from "../actions/pipelines";
+import { kill, runFrom, runPipeline, runSelected, runUpTo, runWithOptions } from "../actions/runs";
+import type { CanvasNode, Group } from "../api/types";
+import { openPanel, setApp } from "../store/app";
+import type { MenuEntry } from "./ContextMenu";
+
+export function nodeMenu(nodes: CanvasNode[], hasGroups = false): MenuEntry[] {
+  const ids = nodes.map((n) => n.id);
+  const single = nodes.length === 1 ? nodes[0] : undefined;
+  const references = nodes.filter((n) => n.reference);
+  const anyLocked = nodes.some((n) => n.locked);
+  const grouped = nodes.some((n) => n.group_id);
+  const entries: MenuEntry[] = [];
+  if (single) {
+    entries.push({ label: "Open panel", icon: PanelRight, onSelect: () => openPanel(single.id), hint: "dbl-click" });
+  }
+  entries.push(
+    { label: nodes.length > 1 ? "Run selected" : "Run this node", icon: Play, onSelect: () => void runSelected(ids) },
+    { label: "Force re-run", icon: FastForward, onSelect: () => void runSelected(ids, true) },
+  );
+  if (single) {
+    entries.push(
+      { label: "Run up to here", icon: ArrowRightToLine, onSelect: () => void runUpTo(single.id) },
+      { label: "Run from here", icon: ArrowLeftFromLine, onSelect: () => void runFrom(single.id) },
+    );
+  }
+  entries.push(
+    { label: "Kill", icon: Ban, onSelect: () => void kill(ids) },
+    "separator",
+    { label: "Duplicate…", icon: Copy, onSelect: () => void duplicate(ids) },
+    { label: "Reference into…", icon: Link2, onSelect: () => void reference(ids) },
+  );
+  if (references.length) {
+    entries.push({ label: "Detach (private copy)…", icon: Unlink, onSelect: () => void detach(references.map((n) => n.id)) });
+  }
+  if (single) {
+    entries.push({ label: "Branch pipeline from here…", icon: GitBranch, onSelect: () => void branchFrom(single.id) });
+  }
+  entries.push(
+    "separator",
+    anyLocked
+      ? { label: "Unlock", icon: LockOpen, onSelect: () => void setLocked(ids, false) }
+      : { label: "Lock", icon: Lock, onSelect: () => void setLocked(ids, true) },
+    { label: "Mark completed", icon: CircleCheck, onSelect: () => void mark(ids, "completed") },
+    { label: "Mark stale", icon: TriangleAlert, onSelect: () => void mark(ids, "stale") },
+    { label: "Group…", icon: GroupIcon, onSelect: () => void groupNodes(ids) },
+  );
+  if (hasGroups) entries.push({ label: "Add to group…", icon: GroupIcon, onSelect: () => void addToGroup(ids) });
+  if (grouped) entries.push({ label: "Remove from group", icon: Ungroup, onSelect: () => void ungroupNodes(ids) });
+  if (single) entries.push({ label: "Copy folder path", icon: ClipboardCopy, onSelect: () => void copyPath(single.id) });
+  entries.push(
+    "separator",
+    { label: "Delete outputs…", icon: Eraser, onSelect: () => void clearOutputs(ids), danger: true },
+    { label: "Delete…", icon: Trash2, onSelect: () => void deleteNodes(ids), danger: true, hint: "Del" },
+  );
+  return entries;
+}
+
+export function paneMenu(position: { x: number; y: number }, allIds: string[]): MenuEntry[] {
+  return [
+    { label: "New node here…", icon: Plus, onSelect: () => void createNode(position) },
+    { label: "Run pipeline", icon: Play, onSelect: () => void runPipeline() },
+    { label: "Force re-run pipeline", icon: FastForward, onSelect: () => void runPipeline(true) },
+    { label: "Run with options…", icon: Settings2, onSelect: () => void runWithOptions() },
+    { label: "Kill all", icon: Ban, onSelect: () => void kill() },
+    "separator",
+    { label: "Auto layout", icon: LayoutGrid, onSelect: () => void layoutPipeline() },
+    { label: "Select all", icon: SquareDashedMousePointer, onSelect: () => setApp({ selectRequest: allIds }), hint: "Ctrl+A" },
+  ];
+}
+
+export function edgeMenu(parent: string, child: string): MenuEntry[] {
+  return [{ label: "Disconnect", icon: Unlink, onSelect: () => void disconnect(parent, child), danger: true, hint: "Del" }];
+}
+
+export function groupMenu(group: Group): MenuEntry[] {
+  return [
+    group.collapsed
+      ? { label: "Expand", icon: GroupIcon, onSelect: () => void setCollapsed(group, false) }
+      : { label: "Collapse", icon: GroupIcon, onSelect: () => void setCollapsed(group, true) },
+    { label: "Rename…", icon: Pencil, onSelect: () => void renameGroup(group) },
+    { label: "Delete group (keep nodes)", icon: Ungroup, onSelect: () => void deleteGroup(group), danger: true },
+  ];
+}

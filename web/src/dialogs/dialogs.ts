@@ -1,0 +1,68 @@
+// Promise-based dialogs: `await ask({...})` opens one and resolves with the values, or null.
+import type { ReactNode } from "react";
+import { create } from "zustand";
+
+export interface Option {
+  value: string;
+  label: string;
+}
+
+export interface Field {
+  name: string;
+  label: string;
+  kind: "text" | "textarea" | "checkbox" | "select";
+  value?: string | boolean;
+  options?: Option[];
+  placeholder?: string;
+}
+
+export interface DialogSpec {
+  title: string;
+  body?: ReactNode;
+  fields?: Field[];
+  confirm: string;
+  danger?: boolean;
+}
+
+export type Values = Record<string, string | boolean>;
+
+export interface OpenDialog {
+  id: number;
+  spec: DialogSpec;
+  resolve: (values: Values | null) => void;
+}
+
+export const useDialog = create<{ open: OpenDialog | null }>(() => ({ open: null }));
+
+let opened = 0;
+
+export function ask(spec: DialogSpec): Promise<Values | null> {
+  useDialog.getState().open?.resolve(null);
+  return new Promise((resolve) => {
+    useDialog.setState({
+      open: {
+        id: ++opened,
+        spec,
+        resolve: (values) => {
+          useDialog.setState({ open: null });
+          resolve(values);
+        },
+      },
+    });
+  });
+}
+
+export async function askText(
+  title: string,
+  label: string,
+  value = "",
+  confirm = "Save",
+): Promise<string | null> {
+  const values = await ask({ title, confirm, fields: [{ name: "text", label, kind: "text", value }] });
+  const text = values?.["text"];
+  return typeof text === "string" ? text.trim() : null;
+}
+
+export async function confirmDanger(title: string, body: ReactNode, confirm: string): Promise<boolean> {
+  return (await ask({ title, body, confirm, danger: true })) !== null;
+}

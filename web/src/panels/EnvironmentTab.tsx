@@ -1,0 +1,175 @@
+// The node's environment: Python, packages asked for and locked, snapshots; change any of it.
+import { Package, RefreshCw, X } from "lucide-react";
+import { useCallback, useEffect, useState } from "react";
+import { api, call } from "../api/client";
+import type { CanvasNode, Environment } from "../api/types";
+import { report } from "../actions/common";
+import {
+  addToNode,
+  changePython,
+  installKernel,
+  refreshSnapshot,
+  relock,
+  removeFromNode,
+  syncNode,
+  type AddMode,
+} from "../actions/environments";
+
+const MODES: { value: AddMode; label: string; placeholder: string }[] = [
+  { value: "packages", label: "packages", placeholder: "numpy==2.1.3\npandas>=2\ngit+https://github.com/org/lib@v1" },
+  { value: "path", label: "local project", placeholder: "/path/to/a/project" },
+  { value: "snapshot", label: "snapshot (copied, editable)", placeholder: "/path/or/git URL" },
+  { value: "shared", label: "shared checkout (editable)", placeholder: "/path/to/a/checkout" },
+];
+
+function packageName(requirement: string): string {
+  return (requirement.split(/[<>=!~ ;@[]/)[0] ?? requirement).trim();
+}
+
+/** How uv.lock spells a name (PEP 503). */
+function normalized(name: string): string {
+  return name.toLowerCase().replace(/[-_.]+/g, "-");
+}
+
+export function EnvironmentTab({ node, pipelineId }: { node: CanvasNode; pipelineId: string }) {
+  const [env, setEnv] = useState<Environment | null>(null);
+  const [mode, setMode] = useState<AddMode>("packages");
+  const [text, setText] = useState("");
+  const readOnly = node.reference || node.locked;
+
+  const load = useCallback(() => {
+    call(api.GET("/api/pipelines/{pipeline}/nodes/{node}/environment", { params: { path: { pipeline: pipelineId, node: node.id } } }))
+      .then(setEnv)
+      .catch(report);
+  }, [node.id, pipelineId]);
+  useEffect(load, [load]);
+
+  if (!env) return <p className="muted">Loading…</p>;
+  const direct = new Set(env.direct.map((r) => normalized(packageName(r))));
+  const indirect = Object.entries(env.locked).filter(([name]) => !direct.has(name));
+  const placeholder = MODES.find((m) => m.value === mode)?.placeholder ?? "";
+  return (
+    <div className="environment" data-testid="environment">
+      <dl className="facts">
+        <dt>Python</dt>
+        <dd>
+          {env.python} <span className="muted">(asked: {env.python_request})</span>{" "}
+          <button className="link" disabled={readOnly} onClick={() => void changePython(node.id, env.python_request, load)}>
+            change
+          </button>
+        </dd>
+      </dl>
+      <div className="row wrap">
+        <button className="button" disabled={readOnly} onClick={() => void relock(node.id, false, load)}>
+          Relock
+        </button>
+        <button className="button" disabled={readOnly} onClick={() => void relock(node.id, true, load)}>
+          Upgrade all
+        </button>
+        <button className="button" disabled={readOnly} onClick={() => void syncNode(node.id, load)}>
+          Sync
+        </button>
+        <button className="button" onClick={() => void installKernel(node.id)}>
+          Jupyter kernel
+        </button>
+      </div>
+      <h3>Packages the node asks for</h3>
+      {env.direct.length === 0 ? (
+        <p className="muted">None yet.</p>
+      ) : (
+        <table className="table" data-testid="direct-packages">
+          <tbody>
+            {env.direct.map((requirement) => (
+              <tr key={requirement}>
+                <td className="mono">{requirement}</td>
+                <td className="mono muted">{env.locked[normalized(packageName(requirement))] ?? ""}</td>
+                <td>
+                  <button
+                    className="icon-button"
+                    title={`Remove ${packageName(requirement)}`}
+                    disabled={readOnly}
+                    onClick={() => void removeFromNode(node.id, [packageName(requirement)], load)}
+                  >
+                    <X size={13} />
+                  </button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <div className="add-packages">
+        <div className="row">
+          <Package size={14} />
+          <select value={mode} onChange={(e) => setMode(e.target.value as AddMode)} disabled={readOnly} aria-label="what to add">
+            {MODES.map((m) => (
+              <option key={m.value} value={m.value}>
+                {m.label}
+              </option>
+            ))}
+          </select>
+        </div>
+        <textarea
+          className="code-editor"
+          rows={mode === "packages" ? 3 : 1}
+          value={text}
+          placeholder={placeholder}
+          disabled={readOnly}
+          onChange={(e) => setText(e.target.value)}
+          data-testid="add-packages"
+        />
+        <button
+          className="button primary"
+          disabled={readOnly || !text.trim()}
+          onClick={() => {
+            void addToNode(node.id, mode, text, () => {
+              setText("");
+              load();
+            });
+          }}
+        >
+          Add (lock and sync)
+        </button>
+      </div>
+      {Object.keys(env.snapshots).length > 0 && (
+        <>
+          <h3>Snapshots</h3>
+          {Object.entries(env.snapshots).map(([name, origin]) => (
+            <div key={name} className="row">
+              <code>{name}</code>
+              <span className="muted grow" title={origin}>{origin}</span>
+              <button className="icon-button" title="Refresh the snapshot" disabled={readOnly} onClick={() => void refreshSnapshot(node.id, name, load)}>
+                <RefreshCw size={13} />
+              </button>
+            </div>
+          ))}
+        </>
+      )}
+      {Object.keys(env.shared).length > 0 && (
+        <>
+          <h3>Shared checkouts</h3>
+          {Object.entries(env.shared).map(([name, path]) => (
+            <div key={name} className="row">
+              <code>{name}</code> <span className="muted grow">{path}</span>
+            </div>
+          ))}
+        </>
+      )}
+      <h3>Also locked</h3>
+      {indirect.length === 0 ? (
+        <p className="muted">Nothing else.</p>
+      ) : (
+        <table className="table">
+          <tbody>
+            {indirect.map(([name, version]) => (
+              <tr key={name}>
+                <td>{name}</td>
+                <td className="mono">{version}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,92 @@
+// The node panel: everything about one node, in tabs.
+import { X } from "lucide-react";
+import { useEffect, useState } from "react";
+import { api, call } from "../api/client";
+import type { NodeDetail } from "../api/types";
+import { report } from "../actions/common";
+import { StateBadge } from "../states";
+import { displayState, openPanel, setApp, useApp, type PanelTab } from "../store/app";
+import { EnvironmentTab } from "./EnvironmentTab";
+import { LogTab } from "./LogTab";
+import { OverviewTab } from "./OverviewTab";
+import { ParamsTab } from "./ParamsTab";
+import { RunsTab } from "./RunsTab";
+
+const TABS: { id: PanelTab; label: string }[] = [
+  { id: "overview", label: "Overview" },
+  { id: "params", label: "Parameters" },
+  { id: "environment", label: "Environment" },
+  { id: "runs", label: "Runs" },
+  { id: "log", label: "Log" },
+];
+
+export function NodePanel({ nodeId }: { nodeId: string }) {
+  const pipelineId = useApp((s) => s.pipelineId);
+  const graph = useApp((s) => s.graph);
+  const tab = useApp((s) => s.panelTab);
+  const state = useApp((s) => {
+    const node = s.graph?.nodes.find((n) => n.id === nodeId);
+    return node ? displayState(s, nodeId, node.state) : null;
+  });
+  const [detail, setDetail] = useState<NodeDetail | null>(null);
+  const [logRun, setLogRun] = useState<string | null>(null);
+
+  useEffect(() => {
+    if (!pipelineId) return;
+    let cancelled = false;
+    call(api.GET("/api/pipelines/{pipeline}/nodes/{node}", { params: { path: { pipeline: pipelineId, node: nodeId } } }))
+      .then((found) => !cancelled && setDetail(found))
+      .catch((error: unknown) => !cancelled && report(error));
+    return () => {
+      cancelled = true;
+    };
+  }, [pipelineId, nodeId, graph]);
+
+  const node = graph?.nodes.find((n) => n.id === nodeId);
+  if (!node || !pipelineId) return null;
+  return (
+    <aside className="panel" data-testid="node-panel" aria-label={`node ${node.tag}`}>
+      <header className="panel-header">
+        <div>
+          <h2>{node.tag}</h2>
+          <div className="muted mono">{node.id}</div>
+        </div>
+        {state && <StateBadge look={state} />}
+        {node.locked && <StateBadge look="locked" />}
+        {node.reference && <StateBadge look="referenced" />}
+        <button className="icon-button" onClick={() => openPanel(null)} title="Close (Esc)">
+          <X size={16} />
+        </button>
+      </header>
+      <nav className="tabs" role="tablist">
+        {TABS.map((t) => (
+          <button
+            key={t.id}
+            role="tab"
+            aria-selected={tab === t.id}
+            className={tab === t.id ? "tab active" : "tab"}
+            onClick={() => setApp({ panelTab: t.id })}
+          >
+            {t.label}
+          </button>
+        ))}
+      </nav>
+      <div className="panel-body">
+        {tab === "overview" && <OverviewTab node={node} detail={detail} />}
+        {tab === "params" && <ParamsTab node={node} detail={detail} pipelineId={pipelineId} />}
+        {tab === "environment" && <EnvironmentTab node={node} pipelineId={pipelineId} />}
+        {tab === "runs" && (
+          <RunsTab
+            nodeId={nodeId}
+            pipelineId={pipelineId}
+            onOpenLog={(runId) => {
+              setLogRun(runId);
+              setApp({ panelTab: "log" });
+            }}
+          />
+        )}
+        {tab === "log" && <LogTab nodeId={nodeId} pipelineId={pipelineId} runId={logRun} onLatest={() => setLogRun(null)} />}
+      </div>
+    </aside>
+  );
+}

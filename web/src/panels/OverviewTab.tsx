@@ -1,0 +1,114 @@
+// Overview of a node: tag, notes, state and why, where it lives, inputs and outputs.
+import { ClipboardCopy } from "lucide-react";
+import { useMemo, useState } from "react";
+import { annotateNode, connect, copyPath, renameNode } from "../actions/nodes";
+import type { CanvasNode, NodeDetail } from "../api/types";
+import { pipelineTag, useApp } from "../store/app";
+
+export function OverviewTab({ node, detail }: { node: CanvasNode; detail: NodeDetail | null }) {
+  const status = useApp((s) => s.statuses[node.id]);
+  const live = useApp((s) => s.live[node.id]);
+  const owner = useApp((s) => pipelineTag(s, node.owner_pipeline_id));
+  const [tag, setTag] = useState(node.tag);
+  const [notes, setNotes] = useState(node.notes);
+  const readOnly = node.reference || node.locked;
+  const reasons = live
+    ? live.reason
+      ? [live.reason]
+      : []
+    : (status?.reasons ?? (node.state_reason ? [node.state_reason] : []));
+  return (
+    <div className="overview">
+      <label className="field">
+        <span>Tag</span>
+        <div className="row">
+          <input value={tag} onChange={(e) => setTag(e.target.value)} disabled={readOnly} name="tag" />
+          <button className="button" disabled={readOnly || tag === node.tag || !tag.trim()} onClick={() => void renameNode(node.id, tag.trim())}>
+            Rename
+          </button>
+        </div>
+      </label>
+      <label className="field">
+        <span>Notes</span>
+        <textarea rows={3} value={notes} onChange={(e) => setNotes(e.target.value)} disabled={readOnly} name="notes" />
+        <button className="button" disabled={readOnly || notes === node.notes} onClick={() => void annotateNode(node.id, notes)}>
+          Save notes
+        </button>
+      </label>
+      <section>
+        <h3>Why this state</h3>
+        {reasons.length ? (
+          <ul className="reasons" data-testid="reasons">
+            {reasons.map((reason) => (
+              <li key={reason}>{reason}</li>
+            ))}
+          </ul>
+        ) : (
+          <p className="muted">Up to date.</p>
+        )}
+      </section>
+      <section>
+        <h3>Folder</h3>
+        <div className="row">
+          <code className="path">{detail?.folder ?? "…"}</code>
+          <button className="icon-button" title="Copy folder path" onClick={() => void copyPath(node.id)}>
+            <ClipboardCopy size={14} />
+          </button>
+        </div>
+        <p className="muted">
+          Owned by <b>{owner}</b>
+          {detail && detail.pipelines.length > 1 ? `; shown in ${detail.pipelines.join(", ")}` : ""}.
+          {node.reference ? " Read-only here: edit it in its own pipeline, or detach it." : ""}
+        </p>
+      </section>
+      {detail && (
+        <section className="links">
+          <div>
+            <h3>Inputs</h3>
+            {detail.inputs.length ? detail.inputs.map((l) => <div key={l.slot}><code>{l.slot}</code> {l.tag}</div>) : <span className="muted">none</span>}
+            {!readOnly && <AddInput node={node} />}
+          </div>
+          <div>
+            <h3>Outputs to</h3>
+            {detail.outputs.length ? detail.outputs.map((l) => <div key={l.node_id}>{l.tag} <code>{l.slot}</code></div>) : <span className="muted">none</span>}
+          </div>
+        </section>
+      )}
+    </div>
+  );
+}
+
+/** Connect a parent on a named input slot (dragging an edge takes the next free one). */
+function AddInput({ node }: { node: CanvasNode }) {
+  const graph = useApp((s) => s.graph);
+  const others = useMemo(() => graph?.nodes.filter((n) => n.id !== node.id) ?? [], [graph, node.id]);
+  const [parent, setParent] = useState("");
+  const [slot, setSlot] = useState("");
+  return (
+    <div className="add-input">
+      <select value={parent} onChange={(e) => setParent(e.target.value)} aria-label="parent">
+        <option value="">parent…</option>
+        {others.map((n) => (
+          <option key={n.id} value={n.id}>
+            {n.tag}
+          </option>
+        ))}
+      </select>
+      <input value={slot} onChange={(e) => setSlot(e.target.value)} placeholder="slot (next free)" aria-label="slot" />
+      <button
+        className="button"
+        disabled={!parent}
+        onClick={() => {
+          void connect(parent, node.id, slot.trim()).then((ok) => {
+            if (ok) {
+              setParent("");
+              setSlot("");
+            }
+          });
+        }}
+      >
+        Connect
+      </button>
+    </div>
+  );
+}

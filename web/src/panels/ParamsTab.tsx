@@ -1,0 +1,88 @@
+// Parameters as YAML: validated as you type, and again by the server before it saves.
+import { useEffect, useMemo, useState } from "react";
+import { parse } from "yaml";
+import { toast } from "sonner";
+import { api, ApiError, call } from "../api/client";
+import type { CanvasNode, NodeDetail } from "../api/types";
+
+function validate(text: string): string | null {
+  try {
+    const value: unknown = parse(text);
+    if (value === null || value === undefined) return null;
+    if (typeof value !== "object" || Array.isArray(value)) {
+      return "parameters must be a mapping of names to values (name: value)";
+    }
+    return null;
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
+  }
+}
+
+interface Props {
+  node: CanvasNode;
+  detail: NodeDetail | null;
+  pipelineId: string;
+}
+
+export function ParamsTab({ node, detail, pipelineId }: Props) {
+  const saved = detail?.params.yaml ?? "";
+  const [text, setText] = useState(saved);
+  const [serverError, setServerError] = useState<string | null>(null);
+  const [saving, setSaving] = useState(false);
+  useEffect(() => setText(saved), [saved]);
+  const error = useMemo(() => validate(text), [text]);
+  const readOnly = node.reference || node.locked;
+
+  const save = async () => {
+    setSaving(true);
+    setServerError(null);
+    try {
+      await call(
+        api.PUT("/api/pipelines/{pipeline}/nodes/{node}/params", {
+          params: { path: { pipeline: pipelineId, node: node.id } },
+          body: { yaml: text },
+        }),
+      );
+      toast.success(`Saved the parameters of ${node.tag}`);
+    } catch (failure) {
+      setServerError(failure instanceof ApiError ? failure.message : String(failure));
+    } finally {
+      setSaving(false);
+    }
+  };
+
+  return (
+    <div className="params">
+      <textarea
+        className="code-editor"
+        spellCheck={false}
+        value={text}
+        rows={16}
+        disabled={readOnly || !detail}
+        onChange={(e) => setText(e.target.value)}
+        aria-invalid={error !== null}
+        data-testid="params-editor"
+        placeholder="learning_rate: 0.01"
+      />
+      {(error ?? serverError) && (
+        <div className="form-error" role="alert" data-testid="params-error">
+          {error ?? serverError}
+        </div>
+      )}
+      <div className="row">
+        <button
+          className="button primary"
+          disabled={readOnly || saving || error !== null || text === saved}
+          onClick={() => void save()}
+          data-testid="params-save"
+        >
+          Save parameters
+        </button>
+        <button className="button" disabled={text === saved} onClick={() => setText(saved)}>
+          Revert
+        </button>
+      </div>
+      <p className="muted">Changing a value makes this node and everything below it stale.</p>
+    </div>
+  );
+}

@@ -1,0 +1,35 @@
+// Shared environments of the workspace: list, create, change packages.
+import { Boxes, Plus } from "lucide-react";
+import { useCallback, useEffect, useState } from "react";
+import { report } from "../actions/common";
+import { createSharedEnv, editSharedEnv } from "../actions/environments";
+import { api, call } from "../api/client";
+import { useApp } from "../store/app";
+
+export function SharedEnvs() {
+  const [names, setNames] = useState<string[]>([]);
+  const pipelines = useApp((s) => s.pipelines);
+  const load = useCallback(() => {
+    call(api.GET("/api/shared-envs")).then(setNames).catch(report);
+  }, []);
+  useEffect(load, [load, pipelines]);
+  return (
+    <section>
+      <header className="section-header">
+        <h3>Shared environments</h3>
+        <button className="icon-button" title="New shared environment" onClick={() => void createSharedEnv(load)}>
+          <Plus size={15} />
+        </button>
+      </header>
+      <ul className="list">
+        {names.map((name) => (
+          <li key={name} className="item" onClick={() => void editSharedEnv(name, load)} title="Packages of this environment">
+            <Boxes size={13} className="muted" />
+            <span className="grow">{name}</span>
+          </li>
+        ))}
+        {names.length === 0 && <li className="muted empty">None.</li>}
+      </ul>
+    </section>
+  );
+}

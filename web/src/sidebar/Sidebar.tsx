@@ -1,0 +1,135 @@
+// The sidebar: projects, the pipelines of the chosen project, and their lineage.
+import { Ellipsis, FolderPlus, Lock, Plus, Workflow } from "lucide-react";
+import { useState, type MouseEvent } from "react";
+import {
+  annotatePipeline,
+  annotateProject,
+  createPipeline,
+  createProject,
+  deletePipeline,
+  deleteProject,
+  duplicatePipeline,
+  lockPipeline,
+  mergePipeline,
+  movePipeline,
+  renamePipeline,
+  renameProject,
+} from "../actions/pipelines";
+import type { Pipeline, Project } from "../api/types";
+import { ContextMenu, type MenuState } from "../canvas/ContextMenu";
+import { loadPipeline, loadProject } from "../store/loaders";
+import { useApp } from "../store/app";
+import { LineageGraph } from "./LineageGraph";
+import { GitBranch, GitMerge, Copy, FolderInput, LockOpen, Package, Pencil, StickyNote, Trash2 } from "lucide-react";
+import { editBasePackages } from "../actions/environments";
+import { SharedEnvs } from "./SharedEnvs";
+
+function pipelineMenu(pipeline: Pipeline) {
+  return [
+    { label: "Rename…", icon: Pencil, onSelect: () => void renamePipeline(pipeline) },
+    { label: "Notes…", icon: StickyNote, onSelect: () => void annotatePipeline(pipeline) },
+    { label: "Duplicate…", icon: Copy, onSelect: () => void duplicatePipeline(pipeline) },
+    { label: "Merge with…", icon: GitMerge, onSelect: () => void mergePipeline(pipeline) },
+    { label: "Move to project…", icon: FolderInput, onSelect: () => void movePipeline(pipeline) },
+    { label: "Base packages…", icon: Package, onSelect: () => void editBasePackages(pipeline.id, pipeline.tag) },
+    pipeline.locked
+      ? { label: "Unlock", icon: LockOpen, onSelect: () => void lockPipeline(pipeline, false) }
+      : { label: "Lock", icon: Lock, onSelect: () => void lockPipeline(pipeline, true) },
+    "separator" as const,
+    { label: "Delete…", icon: Trash2, onSelect: () => void deletePipeline(pipeline), danger: true },
+  ];
+}
+
+function projectMenu(project: Project) {
+  return [
+    { label: "Rename…", icon: Pencil, onSelect: () => void renameProject(project) },
+    { label: "Notes…", icon: StickyNote, onSelect: () => void annotateProject(project) },
+    "separator" as const,
+    { label: "Delete…", icon: Trash2, onSelect: () => void deleteProject(project), danger: true },
+  ];
+}
+
+export function Sidebar() {
+  const projects = useApp((s) => s.projects);
+  const pipelines = useApp((s) => s.pipelines);
+  const projectId = useApp((s) => s.projectId);
+  const pipelineId = useApp((s) => s.pipelineId);
+  const workspace = useApp((s) => s.workspace);
+  const [menu, setMenu] = useState<MenuState | null>(null);
+  const shown = pipelines.filter((p) => p.project_id === projectId);
+  const project = projects.find((p) => p.id === projectId);
+
+  const open = (event: MouseEvent, title: string, entries: MenuState["entries"]) => {
+    event.preventDefault();
+    event.stopPropagation();
+    setMenu({ x: event.clientX, y: event.clientY, title, entries });
+  };
+
+  return (
+    <nav className="sidebar" aria-label="projects and pipelines">
+      <div className="brand">
+        <Workflow size={18} /> nodepipe
+        <span className="muted mono brand-root" title={workspace?.root}>{workspace?.root.split("/").pop()}</span>
+      </div>
+      <section>
+        <header className="section-header">
+          <h3>Projects</h3>
+          <button className="icon-button" title="New project" onClick={() => void createProject()} data-testid="new-project">
+            <FolderPlus size={15} />
+          </button>
+        </header>
+        <ul className="list">
+          {projects.map((p) => (
+            <li
+              key={p.id}
+              className={p.id === projectId ? "item active" : "item"}
+              onClick={() => void loadProject(p.id)}
+              onContextMenu={(e) => open(e, p.name, projectMenu(p))}
+              title={p.notes}
+            >
+              <span className="grow">{p.name}</span>
+              <button className="icon-button subtle" onClick={(e) => open(e, p.name, projectMenu(p))} aria-label={`actions of project ${p.name}`}>
+                <Ellipsis size={14} />
+              </button>
+            </li>
+          ))}
+        </ul>
+      </section>
+      <section>
+        <header className="section-header">
+          <h3>Pipelines{project ? ` of ${project.name}` : ""}</h3>
+          <button className="icon-button" title="New pipeline" onClick={() => void createPipeline(projectId)} data-testid="new-pipeline">
+            <Plus size={15} />
+          </button>
+        </header>
+        <ul className="list">
+          {shown.map((p) => (
+            <li
+              key={p.id}
+              className={p.id === pipelineId ? "item active" : "item"}
+              onClick={() => void loadPipeline(p.id)}
+              onContextMenu={(e) => open(e, p.tag, pipelineMenu(p))}
+              title={p.notes}
+              data-testid="pipeline-item"
+              data-tag={p.tag}
+            >
+              <GitBranch size={13} className="muted" />
+              <span className="grow">{p.tag}</span>
+              {p.locked && <Lock size={12} className="muted" />}
+              <button className="icon-button subtle" onClick={(e) => open(e, p.tag, pipelineMenu(p))} aria-label={`actions of pipeline ${p.tag}`}>
+                <Ellipsis size={14} />
+              </button>
+            </li>
+          ))}
+          {shown.length === 0 && <li className="muted empty">No pipeline yet.</li>}
+        </ul>
+      </section>
+      <section className="lineage-section">
+        <h3>Lineage</h3>
+        <LineageGraph pipelines={shown} />
+      </section>
+      <SharedEnvs />
+      {menu && <ContextMenu menu={menu} onClose={() => setMenu(null)} />}
+    </nav>
+  );
+}

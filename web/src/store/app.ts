@@ -1,0 +1,103 @@
+// The app's state: what is open, what the server last said, and live run states.
+import { create } from "zustand";
+import type {
+  Lineage,
+  NodeState,
+  NodeStatus,
+  Pipeline,
+  PipelineGraph,
+  Project,
+  WorkspaceInfo,
+} from "../api/types";
+
+export type PanelTab = "overview" | "params" | "environment" | "runs" | "log";
+export type Theme = "dark" | "light";
+
+/** A node's state as the event stream last reported it (newer than the last graph load). */
+export interface LiveState {
+  state: NodeState;
+  reason: string;
+  runId: string;
+  nodeRunId: string;
+}
+
+export interface AppState {
+  workspace: WorkspaceInfo | null;
+  projects: Project[];
+  pipelines: Pipeline[];
+  projectId: string | null;
+  lineage: Lineage[];
+  pipelineId: string | null;
+  graph: PipelineGraph | null;
+  statuses: Record<string, NodeStatus>;
+  live: Record<string, LiveState>;
+  selection: string[];
+  /** Nodes an action wants selected (the canvas applies it through React Flow). */
+  selectRequest: string[] | null;
+  panelNodeId: string | null;
+  panelTab: PanelTab;
+  theme: Theme;
+  connected: boolean;
+  highlight: string[];
+  layoutRequest: number;
+}
+
+function initialTheme(): Theme {
+  const saved = localStorage.getItem("nodepipe-theme");
+  if (saved === "dark" || saved === "light") return saved;
+  return window.matchMedia("(prefers-color-scheme: light)").matches ? "light" : "dark";
+}
+
+export const useApp = create<AppState>(() => ({
+  workspace: null,
+  projects: [],
+  pipelines: [],
+  projectId: null,
+  lineage: [],
+  pipelineId: null,
+  graph: null,
+  statuses: {},
+  live: {},
+  selection: [],
+  selectRequest: null,
+  panelNodeId: null,
+  panelTab: "overview",
+  theme: initialTheme(),
+  connected: false,
+  highlight: [],
+  layoutRequest: 0,
+}));
+
+export const setApp = useApp.setState;
+export const getApp = useApp.getState;
+
+export function setTheme(theme: Theme): void {
+  localStorage.setItem("nodepipe-theme", theme);
+  setApp({ theme });
+}
+
+export function openPanel(nodeId: string | null, tab?: PanelTab): void {
+  setApp((s) => ({ panelNodeId: nodeId, panelTab: tab ?? (nodeId ? s.panelTab : "overview") }));
+}
+
+/** Outline nodes for a moment (the nodes of a refused cycle). */
+export function flash(nodeIds: string[], ms = 4000): void {
+  setApp({ highlight: nodeIds });
+  window.setTimeout(() => {
+    if (getApp().highlight === nodeIds) setApp({ highlight: [] });
+  }, ms);
+}
+
+/** The state to show: live from a run, else computed (a completed node may be stale), else
+ * stored. A computed state older than the stored one is ignored until it is recomputed. */
+export function displayState(s: AppState, nodeId: string, stored: NodeState): NodeState {
+  const live = s.live[nodeId];
+  if (live) return live.state;
+  const computed = s.statuses[nodeId]?.state;
+  if (computed === "stale" && stored === "completed") return "stale";
+  return stored;
+}
+
+export function pipelineTag(s: AppState, pipelineId: string | null | undefined): string {
+  return s.pipelines.find((p) => p.id === pipelineId)?.tag ?? pipelineId ?? "";
+}

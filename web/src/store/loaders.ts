@@ -1,0 +1,81 @@
+// Loading what the app shows from the API; every reload is triggered by a user action or an
+// event from the server, never by a timer.
+import { api, call } from "../api/client";
+import { getApp, setApp } from "./app";
+import type { NodeStatus } from "../api/types";
+
+export async function loadWorkspace(): Promise<void> {
+  const workspace = await call(api.GET("/api/workspace"));
+  setApp({ workspace });
+}
+
+export async function loadLists(): Promise<void> {
+  const [projects, pipelines] = await Promise.all([
+    call(api.GET("/api/projects")),
+    call(api.GET("/api/pipelines")),
+  ]);
+  setApp({ projects, pipelines });
+  const { projectId, pipelineId } = getApp();
+  if (pipelineId && !pipelines.some((p) => p.id === pipelineId)) {
+    setApp({ pipelineId: null, graph: null, statuses: {}, live: {}, panelNodeId: null });
+  }
+  const current = projects.find((p) => p.id === projectId) ?? projects[0];
+  if (current) await loadProject(current.id);
+}
+
+export async function loadProject(projectId: string): Promise<void> {
+  const detail = await call(
+    api.GET("/api/projects/{project}", { params: { path: { project: projectId } } }),
+  );
+  setApp({ projectId, lineage: detail.lineage });
+}
+
+let graphRequest = 0;
+
+/** Load (or reload) a pipeline's graph, then its computed states in the background. */
+export async function loadPipeline(pipelineId: string): Promise<void> {
+  const request = ++graphRequest;
+  const graph = await call(
+    api.GET("/api/pipelines/{pipeline}", { params: { path: { pipeline: pipelineId } } }),
+  );
+  if (request !== graphRequest) return;
+  const switched = getApp().pipelineId !== pipelineId;
+  setApp((s) => ({
+    graph,
+    pipelineId,
+    projectId: graph.project.id,
+    live: switched ? {} : s.live,
+    statuses: switched ? {} : s.statuses,
+    selection: switched ? [] : s.selection.filter((id) => graph.nodes.some((n) => n.id === id)),
+    panelNodeId: switched ? null : s.panelNodeId,
+  }));
+  window.history.replaceState(null, "", `#pipeline=${pipelineId}`);
+  if (switched) await loadProject(graph.project.id);
+  void loadStatus(pipelineId, request);
+}
+
+async function loadStatus(pipelineId: string, request: number): Promise<void> {
+  try {
+    const status = await call(
+      api.GET("/api/pipelines/{pipeline}/status", { params: { path: { pipeline: pipelineId } } }),
+    );
+    if (request !== graphRequest) return;
+    const statuses: Record<string, NodeStatus> = {};
+    for (const item of status.nodes) statuses[item.node_id] = item;
+    setApp({ statuses });
+  } catch {
+    // Computed states are a refinement: the stored ones stay on screen if this fails.
+  }
+}
+
+/** Reload what is on screen: the lists and the open pipeline. */
+export async function reloadAll(): Promise<void> {
+  await loadLists();
+  const { pipelineId } = getApp();
+  if (pipelineId) await loadPipeline(pipelineId);
+}
+
+export function initialPipeline(): string | null {
+  const match = /pipeline=([a-z0-9]+)/.exec(window.location.hash);
+  return match?.[1] ?? null;
+}
