@@ -12,11 +12,22 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    ConsoleMessage,
+    Page,
+    Playwright,
+    expect,
+    sync_playwright,
+)
 
 import nodepipe
 from api.live import server_process
 from nodepipe.api.static_files import is_built
+
+# CI shares 2 cores between these tests, the server under test and the rest of the suite: let
+# assertions wait longer than Playwright's 5 s default before they fail (same checks, more time).
+expect.set_options(timeout=20_000)
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
