@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -108,8 +109,6 @@ def init_context(
 
 
 def _remove_partial_workspace(layout: WorkspaceLayout, created_root: bool) -> None:
-    import shutil
-
     shutil.rmtree(layout.state_dir, ignore_errors=True)
     shutil.rmtree(layout.nodes_dir, ignore_errors=True)
     layout.config_file.unlink(missing_ok=True)

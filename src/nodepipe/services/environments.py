@@ -3,6 +3,7 @@ shared references, requirements files, Jupyter kernels, and showing all of it.""
 
 from __future__ import annotations
 
+import shutil
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,8 +89,6 @@ class EnvironmentService:
                         "add the snapshot",
                     )
                 except BaseException:
-                    import shutil
-
                     shutil.rmtree(target, ignore_errors=True)
                     raise
         else:

@@ -19,6 +19,7 @@ from nodepipe.services.environments import EnvironmentService
 from nodepipe.services.nodes import NodeService
 from nodepipe.services.pipeline_envs import PipelineEnvService
 from nodepipe.services.pipelines import PipelineService
+from nodepipe.workspace.node_config import read_pyproject
 from nodepipe.workspace.node_project import dependencies
 
 
@@ -74,7 +75,9 @@ class Materializer:
             self.envs.set_python(node.id, version_pin)
         wanted = base + spec.requirements
         ranged = spec.python if spec.python and version_pin is None else None
-        if sorted(dependencies(code / "pyproject.toml")) != sorted(wanted) or ranged:
+        pyproject = code / "pyproject.toml"
+        requires = read_pyproject(pyproject).get("project", {}).get("requires-python")
+        if sorted(dependencies(pyproject)) != sorted(wanted) or (ranged and ranged != requires):
             self.envs.replace_requirements(node.id, wanted, ranged)
 
     def _connect(self, pipeline: str, owned: dict[str, Node], spec: NodeSpec) -> None:

@@ -9,6 +9,7 @@ using it stale ("lock changed: …").
 from __future__ import annotations
 
 import builtins
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,8 +63,6 @@ class SharedEnvService:
                 environments.run_uv(folder, ["add", "--no-sync", *requirements], "add packages")
             environments.sync(folder)
         except BaseException:
-            import shutil
-
             shutil.rmtree(folder, ignore_errors=True)
             raise
         return self.show(name)
