@@ -5,11 +5,12 @@
 (b) the no-change re-run of a 200-node pipeline (Python API and whole CLI process), against a
     bare ``python -c pass`` launch.
 
-Run with ``python -m tests.bench.bench_runs``. Nothing here asserts a time.
+Run with ``python -m tests.bench.bench_runs [--dir DIR]``. Nothing here asserts a time.
 """
 
 from __future__ import annotations
 
+import argparse
 import statistics
 import subprocess
 import sys
@@ -82,7 +83,10 @@ def no_change(ws: nodepipe.Workspace) -> tuple[float, float, float]:
 
 
 def main() -> None:
-    with tempfile.TemporaryDirectory(prefix="nodepipe-bench-") as scratch:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--dir", help="where the scratch workspace goes (default: the temp dir)")
+    arguments = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="nodepipe-bench-", dir=arguments.dir) as scratch:
         ws = nodepipe.init(Path(scratch) / "lab")
         floor, nodes = fan_out(ws)
         print(f"(a) {FAN_OUT + 1} bare launches, {JOBS} at a time: {floor:7.3f} s")

@@ -167,3 +167,30 @@ def test_two_runs_at_once_never_run_a_node_twice(chain: nodepipe.Workspace) -> N
                 completed[nr.node_id] = completed.get(nr.node_id, 0) + 1
     assert sorted(completed.values()) == [1, 1, 1]
     assert all(n.state is NodeState.COMPLETED for n in chain.nodes.list("baseline"))
+
+
+def test_nodes_waiting_for_a_slot_keep_their_state_when_the_run_is_killed(
+    lab: nodepipe.Workspace,
+) -> None:
+    lab.pipelines.new("wide")
+    nodes = [lab.nodes.new("wide", tag) for tag in ("n1", "n2", "n3")]
+    for node in nodes:
+        (lab.nodes.path(node.id) / "code" / "main.py").write_text(QUICK)
+    lab.runs.run(RunRequest("wide"))
+    sleeper, *waiting = sorted(nodes, key=lambda n: n.id)  # plan order breaks ties by id
+    (lab.nodes.path(sleeper.id) / "code" / "main.py").write_text(SLEEPER)
+    results: list[RunResult] = []
+    request = RunRequest("wide", force=True, jobs=1)  # one slot: the others wait for it
+    worker = threading.Thread(target=lambda: results.append(lab.runs.run(request)))
+    worker.start()
+    pids = [int(p) for p in wait_for(lab.nodes.path(sleeper.id) / "reports" / "pids").split()]
+    lab.runs.kill(pipeline="wide")
+    worker.join(60)
+    assert all(gone(pid) for pid in pids)
+    (result,) = results
+    node_runs = {nr.node_id: nr for nr in lab.runs.node_runs(result.run_id or "")}
+    for node in waiting:
+        assert lab.nodes.get(node.id).state is NodeState.COMPLETED  # as before the run
+        assert node_runs[node.id].state is NodeRunState.SKIPPED
+        assert (lab.nodes.path(node.id) / "data" / "out.txt").read_text() == "good"
+    assert lab.nodes.get(sleeper.id).state is NodeState.CANCELLED

@@ -18,6 +18,9 @@ StartedCallback = Callable[[str, int | None, str], None]
 
 class Executor(Protocol):
     name: str
+    prefetch: int
+    """How many node tasks beyond the concurrency limit the runner may hand over ahead of time
+    (the executor itself then keeps no more than the limit running)."""
 
     def start(self) -> None: ...
 

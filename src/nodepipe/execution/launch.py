@@ -65,7 +65,6 @@ def build_task(
 ) -> NodeTask:
     context = {
         "node": {"id": node.id, "tag": node.tag},
-        "run_id": run_id,
         "params": dict(params),
         "parents": [
             {"slot": p.slot, "id": p.node_id, "tag": p.tag, "data_dir": str(p.data_dir)}

@@ -69,6 +69,7 @@ class RayExecutor:
     """Runs node tasks on the Ray cluster at ``address`` (None: a local one-machine Ray)."""
 
     name = "ray"
+    prefetch = 0  # Ray schedules what it is given: hand over no more than --jobs
 
     def __init__(self, address: str | None, jobs: int) -> None:
         self.address = address

@@ -1,8 +1,9 @@
 """The store listens to a run: node states, node-run rows and fingerprints follow its events.
 
-Events are written by one writer thread, each batch of pending events in one transaction, so
-the scheduling loop never waits for the database and a busy run costs few commits. Listeners
-in other processes see progress within a batch; ``RunFinished`` is written before the run
+Events are written by one writer thread, in batches: the events of up to ``BATCH_WINDOW``
+seconds go in one transaction, so the scheduling loop never waits for the database and a busy
+run costs a few commits a second, not several per node. Readers in other processes see progress
+at most a window late; ``RunFinished`` ends the window at once and is written before the run
 returns.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from datetime import UTC, datetime
 
 from nodepipe.domain.runs import NodeRunState, RunStatus
@@ -24,6 +26,9 @@ from nodepipe.execution.events import (
 )
 from nodepipe.store.run_queries import RunUpdates
 from nodepipe.store.store import Store
+
+BATCH_WINDOW = 0.05
+"""Seconds of run events written in one transaction."""
 
 _NODE_STATE = {
     "completed": NodeState.COMPLETED,
@@ -60,12 +65,7 @@ class StoreRecorder:
     def _write_batches(self) -> None:
         finished = False
         while not finished:
-            batch = [self._pending.get()]
-            while True:
-                try:
-                    batch.append(self._pending.get_nowait())
-                except queue.Empty:
-                    break
+            batch = self._next_batch()
             updates = RunUpdates()
             for event, at in batch:
                 self._record(updates, event, at)
@@ -75,6 +75,18 @@ class StoreRecorder:
             except BaseException as exc:  # surfaced to the run when it finishes
                 self._error = exc
             finished = any(isinstance(event, RunFinished) for event, _ in batch)
+
+    def _next_batch(self) -> list[tuple[RunEvent, datetime]]:
+        """The events of one window: from the next event until the window closes or the run
+        finishes."""
+        batch = [self._pending.get()]
+        closes = time.monotonic() + BATCH_WINDOW
+        while not isinstance(batch[-1][0], RunFinished):
+            try:
+                batch.append(self._pending.get(timeout=max(0.0, closes - time.monotonic())))
+            except queue.Empty:
+                break
+        return batch
 
     def _record(self, updates: RunUpdates, event: RunEvent, now: datetime) -> None:
         if isinstance(event, NodeSubmitted):

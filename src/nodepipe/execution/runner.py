@@ -46,7 +46,8 @@ class _Progress:
     failed: set[str] = field(default_factory=set)
     cancelled: set[str] = field(default_factory=set)
     skipped: set[str] = field(default_factory=set)
-    running: dict[str, str] = field(default_factory=dict)  # node id -> node run id
+    running: dict[str, str] = field(default_factory=dict)  # handed to the executor: node run id
+    started: set[str] = field(default_factory=set)  # their processes came up
     outputs: dict[str, str] = field(default_factory=dict)
 
     def settled(self) -> set[str]:
@@ -114,8 +115,9 @@ class Runner:
         return finished
 
     def _start_ready(self, run_id: str, plan: Plan, progress: _Progress) -> None:
+        in_flight = self.jobs + self.executor.prefetch
         for node_id in plan.ready_after(progress.done, progress.settled()):
-            if len(progress.running) >= self.jobs:
+            if len(progress.running) >= in_flight:
                 return
             self._submit(run_id, node_id, progress)
 
@@ -136,6 +138,7 @@ class Runner:
         progress.running[node_id] = node_run_id
 
         def started(node_run: str, pid: int | None, host: str) -> None:
+            progress.started.add(node_id)
             self._emit(NodeStarted(run_id, node_id, node_run, pid, host))
 
         future = self.executor.submit(prepared.task, started)
@@ -151,6 +154,10 @@ class Runner:
             return
         progress.running.pop(event.node_id, None)
         outcome = event.outcome
+        if outcome.status == "cancelled" and event.node_id not in progress.started:
+            self._skip(run_id, progress, event.node_id, "cancelled before it started")
+            self._skip_below(run_id, plan, progress, event.node_id, "was cancelled")
+            return
         self._emit(NodeFinished(run_id, event.node_id, outcome.node_run_id, outcome))
         if outcome.status == "completed":
             progress.done.add(event.node_id)

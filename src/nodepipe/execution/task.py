@@ -18,16 +18,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from nodepipe.domain.errors import NodepipeError
 from nodepipe.envs.node_env import NodeEnvironments
 from nodepipe.envs.uv import UvRunner
+from nodepipe.execution.slots import ProcessSlots
 from nodepipe.workspace.fingerprint import fingerprint_outputs
 from nodepipe.workspace.node_folder import NodeFolder
 from nodepipe.workspace.output_swap import discard, open_staging, promote
 
 KILL_GRACE_SECONDS = 5.0
+CONTEXT_FILE = "context.json"
 _DROPPED_ENV = ("PYTHONDONTWRITEBYTECODE", "PYTHONHOME", "PYTHONSTARTUP", "VIRTUAL_ENV")
 
 
@@ -82,39 +84,76 @@ class NodeProcess:
         self._process: subprocess.Popen[bytes] | None = None
         self._cancelled = threading.Event()
         self._lock = threading.Lock()
+        self._slots: ProcessSlots | None = None
 
-    def run(self, on_started: Callable[[int], None] | None = None) -> TaskOutcome:
-        started = datetime.now(UTC)
+    def run(
+        self, on_started: Callable[[int], None] | None = None, slots: ProcessSlots | None = None
+    ) -> TaskOutcome:
+        """Run the node; with ``slots``, its environment check and process hold one of them."""
         task = self.task
+        self._slots = slots
         try:
-            self._prepare()
-            exit_code, timed_out = self._launch_and_wait(on_started)
+            self._stage()
+            with task.log_file.open("ab") as log:
+                log.write(f"# nodepipe: {' '.join(task.argv)}\n".encode())
+                log.flush()
+                point_latest_log(task)
+                ended = self._run_in_slot(log, on_started)
+                log.write(f"# nodepipe: {self._ending(ended)}\n".encode())
         except NodepipeError as exc:
             discard(task.folder, task.node_run_id)
-            return TaskOutcome(task.node_run_id, "error", None, str(exc), None, started)
-        return self._finish(exit_code, timed_out, started)
+            return TaskOutcome(task.node_run_id, "error", None, str(exc))
+        if ended is None:
+            discard(task.folder, task.node_run_id)
+            return TaskOutcome(task.node_run_id, "cancelled", None, "cancelled before it started")
+        return self._finish(ended)
+
+    def request_cancel(self) -> None:
+        """Mark the run cancelled at once: it will not start, or stop waiting for a slot."""
+        self._cancelled.set()
+        if self._slots is not None:
+            self._slots.wake()
 
     def cancel(self) -> None:
         """Stop the node's whole process group: SIGTERM, then SIGKILL after a grace period."""
-        self._cancelled.set()
+        self.request_cancel()
         with self._lock:
             process = self._process
         if process is not None and process.poll() is None:
             terminate_group(process.pid, process)
 
-    def _prepare(self) -> None:
+    def _stage(self) -> None:
+        """The node's folders, a fresh staging folder and its context file."""
+        task = self.task
+        task.folder.make_output_dirs()
+        open_staging(task.folder, task.node_run_id)
+        write_if_changed(self._context_file(), json.dumps(task.context, indent=2))
+
+    def _run_in_slot(self, log: BinaryIO, on_started: Callable[[int], None] | None) -> _Exit | None:
+        """Check the environment and run the process holding a slot; None if cancelled first."""
+        with _held(self._slots, self._cancelled) as granted:
+            if not granted:
+                return None
+            started = datetime.now(UTC)
+            self._ensure_environment()
+            code, timed_out = self._launch_and_wait(log, on_started)
+            return _Exit(code, timed_out, started)
+
+    def _ending(self, ended: _Exit | None) -> str:
+        if ended is None:
+            return "cancelled before it started"
+        return "killed on request" if self._cancelled.is_set() else describe_exit(ended.code)
+
+    def _ensure_environment(self) -> None:
         task = self.task
         environments = NodeEnvironments(
             UvRunner(Path(task.uv_cache_dir)), task.python, Path(task.lock_cache_dir)
         )
         shared = Path(task.shared_env_dir) if task.shared_env_dir else None
         environments.ensure_synced(task.folder.code, shared)
-        task.folder.make_output_dirs()
-        open_staging(task.folder, task.node_run_id)
-        self._context_file().write_text(json.dumps(task.context, indent=2), encoding="utf-8")
 
     def _context_file(self) -> Path:
-        return self.task.folder.logs / f"{self.task.node_run_id}.context.json"
+        return self.task.folder.logs / CONTEXT_FILE
 
     def environment(self) -> dict[str, str]:
         task = self.task
@@ -135,54 +174,78 @@ class NodeProcess:
         )
         return env
 
-    def _launch_and_wait(self, on_started: Callable[[int], None] | None) -> tuple[int, bool]:
+    def _launch_and_wait(
+        self, log: BinaryIO, on_started: Callable[[int], None] | None
+    ) -> tuple[int, bool]:
         task = self.task
-        with task.log_file.open("ab") as log:
-            log.write(f"# nodepipe: {' '.join(task.argv)}\n".encode())
-            log.flush()
-            with self._lock:
-                if self._cancelled.is_set():
-                    return -signal.SIGTERM, False
-                self._process = subprocess.Popen(
-                    task.argv,
-                    cwd=task.folder.code,
-                    env=self.environment(),
-                    stdin=subprocess.DEVNULL,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                )
-            point_latest_log(task)
-            if on_started is not None:
-                on_started(self._process.pid)
-            try:
-                return self._process.wait(timeout=task.timeout), False
-            except subprocess.TimeoutExpired:
-                terminate_group(self._process.pid, self._process)
-                return self._process.wait(), True
-            except BaseException:  # interrupted (Ray cancellation, Ctrl-C): leave no orphan
-                terminate_group(self._process.pid, self._process)
-                discard(task.folder, task.node_run_id)
-                raise
+        with self._lock:
+            if self._cancelled.is_set():
+                return -signal.SIGTERM, False
+            self._process = subprocess.Popen(
+                task.argv,
+                cwd=task.folder.code,
+                env=self.environment(),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        if on_started is not None:
+            on_started(self._process.pid)
+        try:
+            return self._process.wait(timeout=task.timeout), False
+        except subprocess.TimeoutExpired:
+            terminate_group(self._process.pid, self._process)
+            return self._process.wait(), True
+        except BaseException:  # interrupted (Ray cancellation, Ctrl-C): leave no orphan
+            terminate_group(self._process.pid, self._process)
+            discard(task.folder, task.node_run_id)
+            raise
 
-    def _finish(self, exit_code: int, timed_out: bool, started: datetime) -> TaskOutcome:
+    def _finish(self, ended: _Exit) -> TaskOutcome:
         task = self.task
-        ending = "killed on request" if self._cancelled.is_set() else describe_exit(exit_code)
-        with task.log_file.open("a", encoding="utf-8") as log:
-            log.write(f"# nodepipe: {ending}\n")
-        if exit_code == 0 and not self._cancelled.is_set():
+        code, started = ended.code, ended.started
+        if code == 0 and not self._cancelled.is_set():
             promote(task.folder, task.node_run_id)
             digest = fingerprint_outputs(task.folder.data)  # fresh files: a cache cannot help
             return TaskOutcome(task.node_run_id, "completed", 0, "", digest, started)
         discard(task.folder, task.node_run_id)
         if self._cancelled.is_set():
-            return TaskOutcome(task.node_run_id, "cancelled", exit_code, "killed", None, started)
-        if timed_out:
+            return TaskOutcome(task.node_run_id, "cancelled", code, "killed", None, started)
+        if ended.timed_out:
             message = f"timed out after {task.timeout:g} s"
-            return TaskOutcome(task.node_run_id, "timeout", exit_code, message, None, started)
-        return TaskOutcome(
-            task.node_run_id, "failed", exit_code, describe_exit(exit_code), None, started
-        )
+            return TaskOutcome(task.node_run_id, "timeout", code, message, None, started)
+        return TaskOutcome(task.node_run_id, "failed", code, describe_exit(code), None, started)
+
+
+@dataclass(frozen=True, slots=True)
+class _Exit:
+    """How the node's process ended, and when it had started."""
+
+    code: int
+    timed_out: bool
+    started: datetime
+
+
+def _held(
+    slots: ProcessSlots | None, cancelled: threading.Event
+) -> contextlib.AbstractContextManager[bool]:
+    """A slot from ``slots`` (see ``ProcessSlots.hold``), or go ahead at once without them."""
+    return slots.hold(cancelled) if slots is not None else contextlib.nullcontext(True)
+
+
+def write_if_changed(path: Path, text: str) -> None:
+    """Replace ``path`` atomically with ``text`` unless it already holds exactly that.
+
+    The context of a node rarely changes between runs; not rewriting it spares the
+    filesystem a file creation per node run.
+    """
+    with contextlib.suppress(OSError):
+        if path.read_text(encoding="utf-8") == text:
+            return
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
+    temporary.write_text(text, encoding="utf-8")
+    temporary.replace(path)
 
 
 def describe_exit(code: int) -> str:
@@ -195,11 +258,15 @@ def describe_exit(code: int) -> str:
 
 
 def point_latest_log(task: NodeTask) -> None:
-    """``logs/latest.log`` points at this run's log (replaced atomically)."""
+    """``logs/latest.log`` becomes a second name of this run's log file (replaced atomically).
+
+    A hard link, not a symlink: it creates no new file, which is what costs on a busy
+    filesystem, and ``tail -f`` on it follows the run all the same.
+    """
     latest = task.folder.logs / "latest.log"
     temporary = task.folder.logs / f".latest-{task.node_run_id}"
     temporary.unlink(missing_ok=True)
-    temporary.symlink_to(task.log_file.name)
+    os.link(task.log_file, temporary)
     temporary.replace(latest)
 
 

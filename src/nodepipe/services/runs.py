@@ -205,8 +205,8 @@ class RunService:
             session.insert_run(run)
             nodes = session.get_nodes(plan.ids)
             previous = {i: (nodes[i].state, nodes[i].state_reason) for i in plan.ids}
-            for planned in plan.nodes:
-                session.insert_node_run(
+            session.insert_node_runs(
+                [
                     NodeRun(
                         new_id(),
                         run.id,
@@ -225,8 +225,10 @@ class RunService:
                         "",
                         False,
                     )
-                )
-                session.update_node(planned.node_id, state=NodeState.QUEUED, state_reason="")
+                    for planned in plan.nodes
+                ]
+            )
+            session.set_states(dict.fromkeys(plan.ids, ""), NodeState.QUEUED)
             return run, plan, previous
 
     def _node_run_ids(self, run_id: str) -> dict[str, str]:

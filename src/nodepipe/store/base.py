@@ -1,4 +1,5 @@
-"""The connection-holding base of ``StoreSession``: execute a statement, fetch rows."""
+"""The connection-holding base of ``StoreSession``: execute a statement, fetch rows, and the
+shape of the batched ``UPDATE … WHERE id = :b_id`` statements."""
 
 from __future__ import annotations
 
@@ -19,3 +20,12 @@ class QueryBase:
 
     def _execute(self, statement: sa.Executable) -> int:
         return self._connection.execute(statement).rowcount
+
+
+def update_by_id(table: sa.Table, *columns: str) -> sa.Update:
+    """``UPDATE table SET col = :col ... WHERE id = :b_id``, built once, run with executemany."""
+    return (
+        table.update()
+        .where(table.c.id == sa.bindparam("b_id"))
+        .values({column: sa.bindparam(column) for column in columns})
+    )

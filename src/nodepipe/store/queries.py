@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from nodepipe.domain.model import Edge, Group, Lineage, Membership, Node, Pipeline, Project
 from nodepipe.domain.states import NodeState
 from nodepipe.store import rows
+from nodepipe.store.base import update_by_id
 from nodepipe.store.run_queries import RunQueries
 from nodepipe.store.schema import (
     edges,
@@ -26,6 +27,8 @@ from nodepipe.store.schema import (
     pipelines,
     projects,
 )
+
+_SET_STATE = update_by_id(nodes, "state", "state_reason")
 
 
 class StoreSession(RunQueries):
@@ -121,9 +124,13 @@ class StoreSession(RunQueries):
         self._execute(nodes.update().where(nodes.c.id == node_id).values(**values))
 
     def set_states(self, reasons: dict[str, str], state: NodeState) -> None:
-        """Put each node of ``reasons`` into ``state`` with its own reason."""
-        for node_id, reason in reasons.items():
-            self.update_node(node_id, state=state, state_reason=reason)
+        """Put each node of ``reasons`` into ``state`` with its own reason (one executemany)."""
+        if reasons:
+            rows = [
+                {"b_id": node_id, "state": state.value, "state_reason": reason}
+                for node_id, reason in reasons.items()
+            ]
+            self._connection.execute(_SET_STATE, rows)
 
     def delete_node(self, node_id: str) -> None:
         self._execute(nodes.delete().where(nodes.c.id == node_id))

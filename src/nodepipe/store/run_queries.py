@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
 
 from nodepipe.domain.runs import ACTIVE_NODE_RUN_STATES, NodeRun, NodeRunState, Run, RunStatus
-from nodepipe.store.base import QueryBase
+from nodepipe.store.base import QueryBase, update_by_id
 from nodepipe.store.schema import node_runs, nodes, runs
 
 
@@ -63,7 +63,13 @@ class RunQueries(QueryBase):
         return [_run(r) for r in self._all(runs.select().where(runs.c.status == status.value))]
 
     def insert_node_run(self, node_run: NodeRun) -> None:
-        self._execute(node_runs.insert().values(**_node_run_values(asdict(node_run))))
+        self.insert_node_runs([node_run])
+
+    def insert_node_runs(self, many: Sequence[NodeRun]) -> None:
+        """Insert node runs with one executemany (a run's claim inserts one per planned node)."""
+        if many:
+            rows = [_node_run_values(asdict(node_run)) for node_run in many]
+            self._connection.execute(node_runs.insert(), rows)
 
     def update_node_run(self, node_run_id: str, **values: Any) -> None:
         statement = node_runs.update().where(node_runs.c.id == node_run_id)
@@ -118,15 +124,6 @@ class RunQueries(QueryBase):
         self._execute(statement.values(fingerprint=fingerprint, output_digest=output_digest))
 
 
-def _by_id(table: sa.Table, *columns: str) -> sa.Update:
-    """``UPDATE table SET col = :col ... WHERE id = :b_id``, built once, run with executemany."""
-    return (
-        table.update()
-        .where(table.c.id == sa.bindparam("b_id"))
-        .values({column: sa.bindparam(column) for column in columns})
-    )
-
-
 @dataclass
 class RunUpdates:
     """A batch of run progress to write in one transaction, each list in event order."""
@@ -141,16 +138,16 @@ class RunUpdates:
 
 
 _BATCH_STATEMENTS: tuple[tuple[str, sa.Update], ...] = (
-    ("submitted", _by_id(node_runs, "fingerprint", "log_file")),
-    ("started", _by_id(node_runs, "state", "started_at", "pid", "host")),
+    ("submitted", update_by_id(node_runs, "fingerprint", "log_file")),
+    ("started", update_by_id(node_runs, "state", "started_at", "pid", "host")),
     (
         "finished",
-        _by_id(
+        update_by_id(
             node_runs, "state", "exit_code", "message", "output_digest", "started_at", "finished_at"
         ),
     ),
-    ("skipped", _by_id(node_runs, "state", "message", "finished_at")),
-    ("node_states", _by_id(nodes, "state", "state_reason")),
-    ("node_fingerprints", _by_id(nodes, "fingerprint", "output_digest")),
-    ("runs", _by_id(runs, "status", "finished_at")),
+    ("skipped", update_by_id(node_runs, "state", "message", "finished_at")),
+    ("node_states", update_by_id(nodes, "state", "state_reason")),
+    ("node_fingerprints", update_by_id(nodes, "fingerprint", "output_digest")),
+    ("runs", update_by_id(runs, "status", "finished_at")),
 )

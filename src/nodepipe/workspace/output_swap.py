@@ -7,10 +7,17 @@
 ```
 The swap is two renames on one filesystem. If a crash falls between them, ``repair`` puts the
 previous outputs back, so data/ always holds one complete set of outputs.
+
+When data/ is empty there is nothing to keep: the empty folder itself is moved to become the
+staging folder, and moved back on success. Creating and deleting a folder per node run is what
+costs most on a busy filesystem; two renames cost almost nothing. While such a run goes on,
+data/ is absent, which means the same as empty; it is back (empty) if the run fails or after
+``repair``.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -25,36 +32,51 @@ def staging_dir(folder: NodeFolder, node_run_id: str) -> Path:
 
 
 def open_staging(folder: NodeFolder, node_run_id: str) -> Path:
-    """A fresh, empty staging folder for one node run."""
+    """A fresh, empty staging folder for one node run (the empty data/ moved, if it is empty)."""
     staging = staging_dir(folder, node_run_id)
+    staging.parent.mkdir(exist_ok=True)
     if staging.exists():
         shutil.rmtree(staging)
-    staging.mkdir(parents=True)
+    if _is_empty(folder.data):
+        folder.data.rename(staging)
+    else:
+        staging.mkdir()
     return staging
 
 
 def promote(folder: NodeFolder, node_run_id: str) -> None:
     """Make the staging folder the node's data/ (the old outputs are removed afterwards)."""
     staging = staging_dir(folder, node_run_id)
+    if not folder.data.exists():
+        staging.rename(folder.data)
+        return
     previous = staging.with_name(staging.name + PREVIOUS_SUFFIX)
-    if folder.data.exists():
-        folder.data.rename(previous)
+    folder.data.rename(previous)
     staging.rename(folder.data)
     shutil.rmtree(previous, ignore_errors=True)
 
 
 def discard(folder: NodeFolder, node_run_id: str) -> None:
-    """Drop what a failed or killed run wrote; data/ stays as it was."""
+    """Drop what a failed or killed run wrote; data/ stays as it was (or comes back empty)."""
     shutil.rmtree(staging_dir(folder, node_run_id), ignore_errors=True)
+    folder.data.mkdir(exist_ok=True)
 
 
 def repair(folder: NodeFolder) -> None:
     """After a crash: restore data/ from an interrupted swap and drop stale staging folders."""
     root = folder.path / STAGING
-    if not root.is_dir():
-        return
-    for leftover in sorted(root.iterdir()):
-        if leftover.name.endswith(PREVIOUS_SUFFIX) and not folder.data.exists():
-            leftover.rename(folder.data)
-        else:
-            shutil.rmtree(leftover, ignore_errors=True)
+    if root.is_dir():
+        for leftover in sorted(root.iterdir()):
+            if leftover.name.endswith(PREVIOUS_SUFFIX) and not folder.data.exists():
+                leftover.rename(folder.data)
+            else:
+                shutil.rmtree(leftover, ignore_errors=True)
+    folder.data.mkdir(exist_ok=True)
+
+
+def _is_empty(directory: Path) -> bool:
+    try:
+        with os.scandir(directory) as entries:
+            return next(entries, None) is None
+    except FileNotFoundError:
+        return False

@@ -1,0 +1,64 @@
+"""Outputs are swapped in whole: data/ holds the old outputs or the new ones, never a mix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from nodepipe.workspace.node_folder import NodeFolder
+from nodepipe.workspace.output_swap import discard, open_staging, promote, repair
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> NodeFolder:
+    node = NodeFolder(tmp_path / "node")
+    node.make_output_dirs()
+    return node
+
+
+def files(directory: Path) -> dict[str, str]:
+    return {p.name: p.read_text() for p in sorted(directory.iterdir())}
+
+
+def test_new_outputs_replace_old_ones_on_success(folder: NodeFolder) -> None:
+    (folder.data / "old.txt").write_text("old")
+    staging = open_staging(folder, "run1")
+    assert files(folder.data) == {"old.txt": "old"}  # untouched while the run goes on
+    (staging / "new.txt").write_text("new")
+    promote(folder, "run1")
+    assert files(folder.data) == {"new.txt": "new"}
+    assert list((folder.path / ".staging").iterdir()) == []
+
+
+def test_a_failed_run_leaves_old_outputs_as_they_were(folder: NodeFolder) -> None:
+    (folder.data / "old.txt").write_text("old")
+    (open_staging(folder, "run1") / "half.txt").write_text("half")
+    discard(folder, "run1")
+    assert files(folder.data) == {"old.txt": "old"}
+
+
+def test_empty_outputs_become_the_staging_folder_and_come_back(folder: NodeFolder) -> None:
+    staging = open_staging(folder, "run1")
+    assert not folder.data.exists() and staging.is_dir() and files(staging) == {}
+    (staging / "half.txt").write_text("half")
+    discard(folder, "run1")
+    assert folder.data.is_dir() and files(folder.data) == {}
+    (open_staging(folder, "run2") / "new.txt").write_text("new")
+    promote(folder, "run2")
+    assert files(folder.data) == {"new.txt": "new"}
+
+
+def test_repair_after_a_crash_mid_run_gives_back_an_empty_data_folder(folder: NodeFolder) -> None:
+    (open_staging(folder, "run1") / "half.txt").write_text("half")
+    repair(folder)
+    assert folder.data.is_dir() and files(folder.data) == {}
+    assert list((folder.path / ".staging").iterdir()) == []
+
+
+def test_repair_restores_outputs_set_aside_by_an_interrupted_swap(folder: NodeFolder) -> None:
+    (folder.data / "old.txt").write_text("old")
+    (open_staging(folder, "run1") / "new.txt").write_text("new")
+    folder.data.rename(folder.path / ".staging" / "run1.previous")  # crash between the renames
+    repair(folder)
+    assert files(folder.data) == {"old.txt": "old"}
