@@ -17,7 +17,8 @@ import nodepipe
 from api.conftest import ids
 from api.live import server_thread
 
-SLOW = "import time\nfor i in range(3):\n    print('tick', i, flush=True)\n    time.sleep(0.3)\n"
+SLOW = "import time\nfor i in range(3):\n    print('tick', i, flush=True)\n    time.sleep(0.5)\n"
+"""Runs 1.5 s: longer than the watcher's 1 s look at the store, so it is always seen running."""
 
 
 def events(response: httpx.Response) -> Iterator[dict[str, Any]]:

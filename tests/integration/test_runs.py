@@ -219,6 +219,26 @@ def test_timeout_fails_the_node(pipeline: nodepipe.Workspace) -> None:
     assert load.state is NodeState.FAILED and "timed out after 1 s" in load.state_reason
 
 
+def test_a_command_that_cannot_start_is_nodepipes_error(pipeline: nodepipe.Workspace) -> None:
+    pyproject = pipeline.nodes.path("clean") / "code" / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text().replace(
+            'entry = "main.py"', 'entry = "main.py"\ncommand = ["no-such-program-here"]'
+        )
+    )
+    result = pipeline.runs.run(RunRequest("baseline"))
+    assert result.finished is not None and (result.finished.failed, result.finished.skipped) == (
+        1,
+        1,
+    )
+    clean = pipeline.nodes.get("clean")
+    assert clean.state is NodeState.FAILED
+    assert "nodepipe could not run it: cannot start no-such-program-here" in clean.state_reason
+    assert pipeline.nodes.get("load").state is NodeState.COMPLETED
+    log = Path(pipeline.runs.log("clean").log_file).read_text()
+    assert "cannot start no-such-program-here" in log
+
+
 def test_history_records_who_what_and_how(pipeline: nodepipe.Workspace) -> None:
     result = pipeline.runs.run(RunRequest("baseline", jobs=2))
     (run,) = pipeline.runs.history("baseline")

@@ -1,52 +1,29 @@
 """The local executor: node processes on this machine, each in its own process group.
 
-``jobs`` slots bound how many node processes live at once. The runner hands over up to
-``prefetch`` more node runs than that; each waits in its own thread, staged and ready, and
-starts as soon as a slot frees, without a round trip through the scheduling loop.
+A node should start the moment another one's process ends, so the work is split:
 
-While an executor runs, the interpreter switches threads every ``THREAD_SWITCH_SECONDS``
-instead of every 5 ms: starting a process gives up and takes back the GIL several times, and
-behind a busy thread (the scheduling loop, the store writer) each take-back would wait a whole
-switch interval, which made a node launch ten times slower than a bare one.
+- helper threads prepare node runs ahead of time (staging folder, context file, log, the
+  environment checked against its lock, synced if it changed) and conclude them afterwards
+  (the log's last line, outputs promoted and digested);
+- one launcher thread (``ProcessLauncher``) starts prepared runs while fewer than ``jobs``
+  processes live, and waits for their ends on pidfds. When a process ends, it starts the next
+  prepared run before anything else, then hands the ended one to a helper.
+
+The runner hands over up to ``prefetch`` runs more than ``jobs``, so prepared runs wait for
+each slot. ``--jobs`` bounds node processes; the checks and syncs of prepared runs happen
+beside them.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import socket
-import sys
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from nodepipe.execution.executor import StartedCallback
-from nodepipe.execution.slots import ProcessSlots
-from nodepipe.execution.task import NodeProcess, NodeTask, TaskOutcome
-
-THREAD_SWITCH_SECONDS = 0.0005
-
-
-class _ThreadSwitching:
-    """Shortens the interpreter's thread switch interval while any local executor runs."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._users = 0
-        self._saved = sys.getswitchinterval()
-
-    def acquire(self) -> None:
-        with self._lock:
-            if self._users == 0:
-                self._saved = sys.getswitchinterval()
-                sys.setswitchinterval(min(self._saved, THREAD_SWITCH_SECONDS))
-            self._users += 1
-
-    def release(self) -> None:
-        with self._lock:
-            self._users -= 1
-            if self._users == 0:
-                sys.setswitchinterval(self._saved)
-
-
-_SWITCHING = _ThreadSwitching()
+from nodepipe.execution.launcher import LaunchedRun, ProcessLauncher
+from nodepipe.execution.task import NodeProcess, NodeTask, TaskOutcome, node_base_environment
 
 
 class LocalExecutor:
@@ -57,48 +34,83 @@ class LocalExecutor:
     def __init__(self, jobs: int) -> None:
         self.jobs = max(1, jobs)
         self.prefetch = self.jobs
-        self._pool: ThreadPoolExecutor | None = None
-        self._slots = ProcessSlots(self.jobs)
-        self._running: dict[str, NodeProcess] = {}
+        self._helpers: ThreadPoolExecutor | None = None
+        self._launcher: ProcessLauncher | None = None
+        self._runs: dict[str, LaunchedRun] = {}
         self._lock = threading.Lock()
         self._host = socket.gethostname()
+        self._environment: dict[str, str] = {}
 
     def start(self) -> None:
-        _SWITCHING.acquire()
-        self._pool = ThreadPoolExecutor(
+        self._environment = node_base_environment()
+        self._helpers = ThreadPoolExecutor(
             max_workers=self.jobs + self.prefetch, thread_name_prefix="node"
         )
+        self._launcher = ProcessLauncher(self.jobs, self._hand_over)
+        self._launcher.start()
 
     def submit(self, task: NodeTask, on_started: StartedCallback) -> Future[TaskOutcome]:
-        assert self._pool is not None, "start() the executor first"
-        process = NodeProcess(task)
+        assert self._helpers is not None, "start() the executor first"
+        run = LaunchedRun(
+            NodeProcess(task, self._environment),
+            lambda pid: on_started(task.node_run_id, pid, self._host),
+        )
         with self._lock:
-            self._running[task.node_run_id] = process
-
-        def run() -> TaskOutcome:
-            try:
-                return process.run(
-                    lambda pid: on_started(task.node_run_id, pid, self._host), self._slots
-                )
-            finally:
-                with self._lock:
-                    self._running.pop(task.node_run_id, None)
-
-        return self._pool.submit(run)
+            self._runs[task.node_run_id] = run
+        self._helpers.submit(self._prepare, run)
+        return run.future
 
     def cancel(self, node_run_id: str) -> None:
         with self._lock:
-            process = self._running.get(node_run_id)
-        if process is not None:
-            process.request_cancel()  # now: a node waiting for a slot must not take a freed one
-            threading.Thread(target=process.cancel, daemon=True).start()
+            run = self._runs.get(node_run_id)
+        if run is not None:
+            run.process.request_cancel()  # now: a prepared run must not take a freed slot
+            if self._launcher is not None:
+                self._launcher.wake()
+            threading.Thread(target=run.process.cancel, daemon=True).start()
 
     def stop(self) -> None:
+        """Cancel what still runs, wait until every run is settled, then end the threads."""
         with self._lock:
-            running = list(self._running.values())
-        for process in running:
-            process.cancel()
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
-            self._pool = None
-            _SWITCHING.release()
+            runs = list(self._runs.values())
+        for run in runs:
+            self.cancel(run.process.task.node_run_id)
+        concurrent.futures.wait([run.future for run in runs])
+        if self._launcher is not None:
+            self._launcher.stop()
+            self._launcher = None
+        if self._helpers is not None:
+            self._helpers.shutdown(wait=True)
+            self._helpers = None
+
+    def _prepare(self, run: LaunchedRun) -> None:
+        try:
+            run.process.stage()
+            if not run.process.cancelled:
+                run.process.ensure_environment()
+        except Exception as exc:  # nodepipe could not prepare it: the node is not to blame
+            self._settle(run, run.process.fail(exc))
+            return
+        assert self._launcher is not None
+        self._launcher.post(run)
+
+    def _hand_over(self, run: LaunchedRun) -> None:
+        """Called by the launcher once a run's process ended (or will never start)."""
+        assert self._helpers is not None
+        self._helpers.submit(self._conclude, run)
+
+    def _conclude(self, run: LaunchedRun) -> None:
+        process = run.process
+        try:
+            if run.error is not None:
+                outcome = process.fail(run.error)
+            else:
+                outcome = process.conclude(run.exit_code, run.timed_out)
+        except Exception as exc:  # e.g. outputs that cannot be promoted
+            outcome = process.fail(exc)
+        self._settle(run, outcome)
+
+    def _settle(self, run: LaunchedRun, outcome: TaskOutcome) -> None:
+        with self._lock:
+            self._runs.pop(run.process.task.node_run_id, None)
+        run.future.set_result(outcome)

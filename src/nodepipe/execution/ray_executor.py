@@ -50,7 +50,8 @@ from ray.exceptions import TaskCancelledError
 
 from nodepipe.domain.errors import InvalidInputError
 from nodepipe.execution.executor import StartedCallback
-from nodepipe.execution.task import KILL_GRACE_SECONDS, NodeProcess, NodeTask, TaskOutcome
+from nodepipe.execution.process_groups import KILL_GRACE_SECONDS
+from nodepipe.execution.task import NodeProcess, NodeTask, TaskOutcome
 from nodepipe.workspace.node_config import read_node_config
 
 WAIT_SLICE_SECONDS = 0.1

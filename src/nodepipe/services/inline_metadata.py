@@ -28,8 +28,13 @@ def honour_inline_metadata(context: WorkspaceContext, code_dir: Path) -> bool:
     config = read_node_config(pyproject)
     if config.command is not None or config.shared_env is not None:
         return False
-    wanted, requires = script_requirements(code_dir / config.entry)
+    entry = code_dir / config.entry
+    seen = (_stat_key(entry), _stat_key(pyproject))
+    if seen in _IN_LINE:
+        return False
+    wanted, requires = script_requirements(entry)
     if wanted == script_dependencies(pyproject) and requires is None:
+        _remember_in_line(seen)
         return False
     environments = context.environments
 
@@ -42,3 +47,23 @@ def honour_inline_metadata(context: WorkspaceContext, code_dir: Path) -> bool:
     before = pyproject.read_text(encoding="utf-8")
     environments.change(code_dir, edit)
     return pyproject.read_text(encoding="utf-8") != before
+
+
+_StatKey = tuple[str, int, int, int] | None
+_IN_LINE: set[tuple[_StatKey, _StatKey]] = set()
+"""(entry file, pyproject) states already found in line: a run of a big pipeline re-reads
+only the nodes whose files changed."""
+
+
+def _stat_key(path: Path) -> _StatKey:
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return (str(path), stat.st_mtime_ns, stat.st_size, stat.st_ino)
+
+
+def _remember_in_line(seen: tuple[_StatKey, _StatKey]) -> None:
+    if len(_IN_LINE) > 4096:
+        _IN_LINE.clear()
+    _IN_LINE.add(seen)

@@ -28,6 +28,11 @@ def _node_run(row: sa.RowMapping) -> NodeRun:
     return NodeRun(**values)
 
 
+def _shallow(node_run: NodeRun) -> dict[str, Any]:
+    """The row of a node run (``asdict`` would deep-copy every value: slow on a big claim)."""
+    return {name: getattr(node_run, name) for name in NodeRun.__dataclass_fields__}
+
+
 def _node_run_values(values: dict[str, Any]) -> dict[str, Any]:
     if "reasons" in values:
         values["reasons"] = json.dumps(list(values["reasons"]))
@@ -68,7 +73,7 @@ class RunQueries(QueryBase):
     def insert_node_runs(self, many: Sequence[NodeRun]) -> None:
         """Insert node runs with one executemany (a run's claim inserts one per planned node)."""
         if many:
-            rows = [_node_run_values(asdict(node_run)) for node_run in many]
+            rows = [_node_run_values(_shallow(node_run)) for node_run in many]
             self._connection.execute(node_runs.insert(), rows)
 
     def update_node_run(self, node_run_id: str, **values: Any) -> None:

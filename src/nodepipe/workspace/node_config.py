@@ -55,31 +55,52 @@ def read_pyproject(pyproject: Path) -> dict[str, Any]:
 
     Checking a large pipeline reads every node's pyproject several times; this parses each once.
     """
-    try:
-        stat = pyproject.stat()
-        key = (str(pyproject), stat.st_mtime_ns, stat.st_size, stat.st_ino)
-        cached = _PARSED.get(key)
-        if cached is None:
-            cached = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-            if len(_PARSED) > 4096:
-                _PARSED.clear()
-            _PARSED[key] = cached
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise InvalidInputError(f"cannot read {pyproject}: {exc}") from exc
-    return copy.deepcopy(cached)
-
-
-_PARSED: dict[tuple[str, int, int, int], dict[str, Any]] = {}
+    return copy.deepcopy(_parsed(pyproject, _stat_key(pyproject)))
 
 
 def read_node_config(pyproject: Path) -> NodeConfig:
     """The ``[tool.nodepipe]`` settings; InvalidInputError naming the file when malformed."""
-    data = read_pyproject(pyproject)
-    section = data.get("tool", {}).get("nodepipe", {})
+    key = _stat_key(pyproject)
+    config = _CONFIGS.get(key)
+    if config is None:
+        section = _parsed(pyproject, key).get("tool", {}).get("nodepipe", {})
+        try:
+            config = _parse(section)
+        except (TypeError, ValueError) as exc:
+            raise InvalidInputError(f"bad [tool.nodepipe] in {pyproject}: {exc}") from exc
+        _remember(_CONFIGS, key, config)
+    return config
+
+
+_StatKey = tuple[str, int, int, int]
+_PARSED: dict[_StatKey, dict[str, Any]] = {}
+_CONFIGS: dict[_StatKey, NodeConfig] = {}
+
+
+def _stat_key(pyproject: Path) -> _StatKey:
     try:
-        return _parse(section)
-    except (TypeError, ValueError) as exc:
-        raise InvalidInputError(f"bad [tool.nodepipe] in {pyproject}: {exc}") from exc
+        stat = pyproject.stat()
+    except OSError as exc:
+        raise InvalidInputError(f"cannot read {pyproject}: {exc}") from exc
+    return (str(pyproject), stat.st_mtime_ns, stat.st_size, stat.st_ino)
+
+
+def _parsed(pyproject: Path, key: _StatKey) -> dict[str, Any]:
+    """The parsed file, shared: callers must not change it."""
+    cached = _PARSED.get(key)
+    if cached is None:
+        try:
+            cached = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise InvalidInputError(f"cannot read {pyproject}: {exc}") from exc
+        _remember(_PARSED, key, cached)
+    return cached
+
+
+def _remember(cache: dict[_StatKey, Any], key: _StatKey, value: Any) -> None:
+    if len(cache) > 4096:
+        cache.clear()
+    cache[key] = value
 
 
 def _parse(section: dict[str, Any]) -> NodeConfig:

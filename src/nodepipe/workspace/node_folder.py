@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import dataclass
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 
@@ -26,50 +27,53 @@ COPY_IGNORED = shutil.ignore_patterns(
 )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class NodeFolder:
+    """A node's folder; its parts are computed once (a run looks them up many times)."""
+
     path: Path
 
-    @property
+    @cached_property
     def code(self) -> Path:
         return self.path / "code"
 
-    @property
+    @cached_property
     def data(self) -> Path:
         return self.path / "data"
 
-    @property
+    @cached_property
     def reports(self) -> Path:
         return self.path / "reports"
 
-    @property
+    @cached_property
     def logs(self) -> Path:
         return self.path / "logs"
 
-    @property
+    @cached_property
     def pyproject(self) -> Path:
         return self.code / "pyproject.toml"
 
-    @property
+    @cached_property
     def lock(self) -> Path:
         return self.code / "uv.lock"
 
-    @property
+    @cached_property
     def params_file(self) -> Path:
         return self.code / "params.yaml"
 
-    @property
+    @cached_property
     def venv(self) -> Path:
         return self.code / ".venv"
 
-    @property
+    @cached_property
     def fingerprint_cache(self) -> Path:
         """Stat cache of file hashes for this node's code and outputs."""
         return self.path / ".fingerprint-cache.json"
 
     def make_output_dirs(self) -> None:
         for directory in (self.data, self.reports, self.logs):
-            directory.mkdir(parents=True, exist_ok=True)
+            if not directory.is_dir():  # a stat is cheaper than a refused mkdir
+                directory.mkdir(parents=True, exist_ok=True)
 
     def has_data(self) -> bool:
         return self.data.is_dir() and any(self.data.iterdir())

@@ -1,0 +1,146 @@
+"""One thread that starts prepared node runs in free slots and notices their ends at once.
+
+It waits in one ``select`` on a pidfd per live process, a wake-up pipe and the nearest timeout:
+no thread per node, no polling. A process's end frees its slot, and the next prepared run is
+started before the ended one is handed over for concluding, so a slot stays idle only as long
+as a launch takes.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import os
+import queue
+import selectors
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+
+from nodepipe.execution.process_groups import terminate_group
+from nodepipe.execution.task import NodeProcess, TaskOutcome
+
+
+@dataclass(eq=False)
+class LaunchedRun:
+    """A node run between its preparation and its conclusion, and how its process ended."""
+
+    process: NodeProcess
+    on_started: Callable[[int], None]
+    future: Future[TaskOutcome] = field(default_factory=Future)
+    exit_code: int | None = None
+    """None: the process never started (cancelled first, or ``error`` is set)."""
+    timed_out: bool = False
+    error: Exception | None = None
+    deadline: float | None = None
+    pidfd: int = -1
+
+
+class ProcessLauncher:
+    """Starts posted runs while fewer than ``slots`` processes live; ``ended`` gets each run
+    once its process is gone (or will never start)."""
+
+    def __init__(self, slots: int, ended: Callable[[LaunchedRun], None]) -> None:
+        self._free = max(1, slots)
+        self._ended = ended
+        self._inbox: queue.SimpleQueue[LaunchedRun] = queue.SimpleQueue()
+        self._ready: collections.deque[LaunchedRun] = collections.deque()
+        self._alive: set[LaunchedRun] = set()
+        self._selector = selectors.DefaultSelector()
+        self._wake_read, self._wake_write = os.pipe()
+        os.set_blocking(self._wake_write, False)
+        self._selector.register(self._wake_read, selectors.EVENT_READ)
+        self._stopping = False
+        self._thread = threading.Thread(target=self._loop, name="node-launcher", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def post(self, run: LaunchedRun) -> None:
+        """A prepared run, to start as soon as a slot is free."""
+        self._inbox.put(run)
+        self.wake()
+
+    def wake(self) -> None:
+        """Make the launcher look again (a run was cancelled, or one was posted)."""
+        with contextlib.suppress(BlockingIOError, OSError):
+            os.write(self._wake_write, b"!")
+
+    def stop(self) -> None:
+        """End the thread once no process it started lives any more."""
+        self._stopping = True
+        self.wake()
+        self._thread.join()
+        self._selector.close()
+        os.close(self._wake_read)
+        os.close(self._wake_write)
+
+    def _loop(self) -> None:
+        while True:
+            while not self._inbox.empty():
+                self._ready.append(self._inbox.get())
+            self._launch_ready()
+            if self._stopping and not self._alive and self._inbox.empty():
+                return
+            for key, _ in self._selector.select(self._until_next_deadline()):
+                if key.fd == self._wake_read:
+                    with contextlib.suppress(BlockingIOError):
+                        os.read(self._wake_read, 4096)
+                else:
+                    self._reap(key.data)
+            self._enforce_deadlines()
+
+    def _launch_ready(self) -> None:
+        while self._ready:
+            run = self._ready[0]
+            if not run.process.cancelled and not self._stopping and self._free == 0:
+                return
+            self._ready.popleft()
+            self._launch(run)
+
+    def _launch(self, run: LaunchedRun) -> None:
+        try:
+            popen = None if self._stopping else run.process.launch(run.on_started)
+        except Exception as exc:  # the command could not start
+            run.error = exc
+            popen = None
+        if popen is None:
+            self._ended(run)
+            return
+        try:
+            run.pidfd = os.pidfd_open(popen.pid)
+        except OSError as exc:  # e.g. out of file descriptors: do not leave it running unseen
+            terminate_group(popen.pid, popen)
+            run.error = exc
+            self._ended(run)
+            return
+        timeout = run.process.task.timeout
+        run.deadline = None if timeout is None else time.monotonic() + timeout
+        self._selector.register(run.pidfd, selectors.EVENT_READ, run)
+        self._alive.add(run)
+        self._free -= 1
+
+    def _reap(self, run: LaunchedRun) -> None:
+        self._selector.unregister(run.pidfd)
+        os.close(run.pidfd)
+        assert run.process.popen is not None
+        run.exit_code = run.process.popen.wait()
+        self._alive.discard(run)
+        self._free += 1
+        self._launch_ready()  # the next node first: concluding this one can wait a moment
+        self._ended(run)
+
+    def _until_next_deadline(self) -> float | None:
+        deadlines = [r.deadline for r in self._alive if r.deadline is not None and not r.timed_out]
+        return max(0.0, min(deadlines) - time.monotonic()) if deadlines else None
+
+    def _enforce_deadlines(self) -> None:
+        now = time.monotonic()
+        for run in self._alive:
+            if run.deadline is not None and not run.timed_out and run.deadline <= now:
+                run.timed_out = True
+                assert run.process.popen is not None
+                pid = run.process.popen.pid
+                threading.Thread(target=terminate_group, args=(pid,), daemon=True).start()
