@@ -6,7 +6,7 @@ runner turns its completion into an event, so no executor ever needs polling.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from concurrent.futures import Future
 from typing import Protocol
 
@@ -26,6 +26,7 @@ class Executor(Protocol):
 
     def submit(self, task: NodeTask, on_started: StartedCallback) -> Future[TaskOutcome]: ...
 
-    def cancel(self, node_run_id: str) -> None: ...
+    def cancel(self, node_run_ids: Collection[str]) -> None:
+        """Stop these node runs (all of them marked cancelled before any is killed)."""
 
     def stop(self) -> None: ...

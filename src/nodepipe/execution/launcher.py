@@ -102,17 +102,18 @@ class ProcessLauncher:
 
     def _launch(self, run: LaunchedRun) -> None:
         try:
-            popen = None if self._stopping else run.process.launch(run.on_started)
+            pid = None if self._stopping else run.process.launch(run.on_started)
         except Exception as exc:  # the command could not start
             run.error = exc
-            popen = None
-        if popen is None:
+            pid = None
+        if pid is None:
             self._ended(run)
             return
         try:
-            run.pidfd = os.pidfd_open(popen.pid)
+            run.pidfd = os.pidfd_open(pid)
         except OSError as exc:  # e.g. out of file descriptors: do not leave it running unseen
-            terminate_group(popen.pid, popen)
+            terminate_group(pid, run.process.reap_within)
+            run.process.wait()
             run.error = exc
             self._ended(run)
             return
@@ -125,8 +126,7 @@ class ProcessLauncher:
     def _reap(self, run: LaunchedRun) -> None:
         self._selector.unregister(run.pidfd)
         os.close(run.pidfd)
-        assert run.process.popen is not None
-        run.exit_code = run.process.popen.wait()
+        run.exit_code = run.process.wait()
         self._alive.discard(run)
         self._free += 1
         self._launch_ready()  # the next node first: concluding this one can wait a moment
@@ -141,6 +141,5 @@ class ProcessLauncher:
         for run in self._alive:
             if run.deadline is not None and not run.timed_out and run.deadline <= now:
                 run.timed_out = True
-                assert run.process.popen is not None
-                pid = run.process.popen.pid
+                pid = run.process.pid
                 threading.Thread(target=terminate_group, args=(pid,), daemon=True).start()

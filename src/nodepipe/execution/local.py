@@ -19,6 +19,7 @@ from __future__ import annotations
 import concurrent.futures
 import socket
 import threading
+from collections.abc import Collection
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from nodepipe.execution.executor import StartedCallback
@@ -60,21 +61,21 @@ class LocalExecutor:
         self._helpers.submit(self._prepare, run)
         return run.future
 
-    def cancel(self, node_run_id: str) -> None:
+    def cancel(self, node_run_ids: Collection[str]) -> None:
         with self._lock:
-            run = self._runs.get(node_run_id)
-        if run is not None:
-            run.process.request_cancel()  # now: a prepared run must not take a freed slot
-            if self._launcher is not None:
-                self._launcher.wake()
+            runs = [self._runs[i] for i in node_run_ids if i in self._runs]
+        for run in runs:  # first all marked, so that none takes the slot another one frees
+            run.process.request_cancel()
+        if self._launcher is not None:
+            self._launcher.wake()
+        for run in runs:
             threading.Thread(target=run.process.cancel, daemon=True).start()
 
     def stop(self) -> None:
         """Cancel what still runs, wait until every run is settled, then end the threads."""
         with self._lock:
             runs = list(self._runs.values())
-        for run in runs:
-            self.cancel(run.process.task.node_run_id)
+        self.cancel([run.process.task.node_run_id for run in runs])
         concurrent.futures.wait([run.future for run in runs])
         if self._launcher is not None:
             self._launcher.stop()

@@ -5,22 +5,25 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import subprocess
 import time
+from collections.abc import Callable
 
 KILL_GRACE_SECONDS = 5.0
 
 
-def terminate_group(pid: int, process: subprocess.Popen[bytes] | None = None) -> None:
-    """SIGTERM the process group led by ``pid``; SIGKILL it if still alive after the grace."""
+def terminate_group(pid: int, reap_leader: Callable[[float], object] | None = None) -> None:
+    """SIGTERM the process group led by ``pid``; SIGKILL it if still alive after the grace.
+
+    A leader that has ended stays in its group until its parent reaps it: a caller that is
+    that parent passes ``reap_leader`` (wait up to so many seconds, reaping it if it ends).
+    """
     try:
         os.killpg(pid, signal.SIGTERM)
     except ProcessLookupError:
         return
     deadline = time.monotonic() + KILL_GRACE_SECONDS
-    if process is not None:
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(timeout=KILL_GRACE_SECONDS)
+    if reap_leader is not None:
+        reap_leader(KILL_GRACE_SECONDS)
     while time.monotonic() < deadline and group_alive(pid):
         time.sleep(0.05)
     with contextlib.suppress(ProcessLookupError):

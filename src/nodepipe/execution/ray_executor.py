@@ -39,7 +39,7 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -106,13 +106,14 @@ class RayExecutor:
         follower.start()
         return future
 
-    def cancel(self, node_run_id: str) -> None:
-        with self._lock:
-            stream = self._streams.get(node_run_id)
-            if stream is None or node_run_id in self._cancelled:
-                return  # a second interrupt would only disturb the worker's clean-up
-            self._cancelled.add(node_run_id)
-        ray.cancel(stream, force=False)
+    def cancel(self, node_run_ids: Collection[str]) -> None:
+        for node_run_id in node_run_ids:
+            with self._lock:
+                stream = self._streams.get(node_run_id)
+                if stream is None or node_run_id in self._cancelled:
+                    continue  # a second interrupt would only disturb the worker's clean-up
+                self._cancelled.add(node_run_id)
+            ray.cancel(stream, force=False)
 
     def stop(self) -> None:
         """Cancel what still runs, wait until Ray reports it over, then disconnect."""
@@ -120,7 +121,7 @@ class RayExecutor:
             running = list(self._streams)
         for node_run_id in running:
             with contextlib.suppress(Exception):  # best effort: disconnecting matters more
-                self.cancel(node_run_id)
+                self.cancel([node_run_id])
         with self._lock:
             followers = list(self._followers.values())
         for follower in followers:

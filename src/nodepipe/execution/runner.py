@@ -182,9 +182,9 @@ class Runner:
         targets = set(plan.ids) if event.node_ids is None else set(event.node_ids)
         if event.node_ids is None:
             self._cancelling = True
-        for node_id, node_run_id in list(progress.running.items()):
-            if node_id in targets:
-                self.executor.cancel(node_run_id)
+        self.executor.cancel(
+            [node_run_id for node_id, node_run_id in progress.running.items() if node_id in targets]
+        )
         for node_id in plan.ids:
             if node_id in targets and node_id not in progress.settled():
                 self._skip(run_id, progress, node_id, "cancelled before it started")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import select
 import subprocess
 import threading
 from collections.abc import Callable
@@ -22,6 +23,7 @@ from nodepipe.domain.errors import InvalidInputError, NodepipeError
 from nodepipe.envs.node_env import NodeEnvironments
 from nodepipe.envs.uv import UvRunner
 from nodepipe.execution.process_groups import describe_exit, terminate_group
+from nodepipe.execution.spawn import spawn, spawn_available
 from nodepipe.workspace.fingerprint import fingerprint_outputs
 from nodepipe.workspace.node_folder import NodeFolder
 from nodepipe.workspace.output_swap import discard, open_staging, promote, staging_dir
@@ -87,7 +89,9 @@ class NodeProcess:
         self.task = task
         self.folder = task.folder
         self.log_file = task.log_file
-        self.popen: subprocess.Popen[bytes] | None = None
+        self.pid: int | None = None
+        self._popen: subprocess.Popen[bytes] | None = None  # only where spawn is unavailable
+        self._exit_code: int | None = None
         self._base_environment = base_environment
         self._started_at: datetime | None = None
         self._log: BinaryIO | None = None
@@ -103,18 +107,19 @@ class NodeProcess:
         try:
             self.stage()
             self.ensure_environment()
-            popen = self.launch(on_started)
+            pid = self.launch(on_started)
         except NodepipeError as exc:
             return self.fail(exc)
-        if popen is None:
+        if pid is None:
             return self.conclude(None)
         try:
-            return self.conclude(popen.wait(timeout=self.task.timeout))
-        except subprocess.TimeoutExpired:
-            terminate_group(popen.pid, popen)
-            return self.conclude(popen.wait(), timed_out=True)
+            if self.reap_within(self.task.timeout):
+                return self.conclude(self.wait())
+            terminate_group(pid, self.reap_within)
+            return self.conclude(self.wait(), timed_out=True)
         except BaseException:  # interrupted (Ray cancellation, Ctrl-C): leave no orphan
-            terminate_group(popen.pid, popen)
+            terminate_group(pid, self.reap_within)
+            self.wait()
             self.fail(RuntimeError("interrupted"))
             raise
 
@@ -126,9 +131,9 @@ class NodeProcess:
         """Stop the node's whole process group: SIGTERM, then SIGKILL after a grace period."""
         self.request_cancel()
         with self._lock:
-            popen = self.popen
-        if popen is not None and popen.poll() is None:
-            terminate_group(popen.pid, popen)
+            pid = self.pid if self._exit_code is None else None  # not once reaped: ids recycle
+        if pid is not None:
+            terminate_group(pid)
 
     def stage(self) -> None:
         """The node's folders, a fresh staging folder, the context file, and the log opened."""
@@ -150,31 +155,63 @@ class NodeProcess:
         shared = Path(task.shared_env_dir) if task.shared_env_dir else None
         environments.ensure_synced(self.folder.code, shared)
 
-    def launch(
-        self, on_started: Callable[[int], None] | None = None
-    ) -> subprocess.Popen[bytes] | None:
-        """Start the node's process in a session of its own; None if cancelled before."""
+    def launch(self, on_started: Callable[[int], None] | None = None) -> int | None:
+        """Start the node's process in a session of its own: its pid, or None if cancelled."""
         assert self._log is not None, "stage() first"
         task = self.task
         with self._lock:
             if self._cancelled.is_set():
                 return None
             try:
-                self.popen = subprocess.Popen(
-                    task.argv,
-                    cwd=self.folder.code,
-                    env=self.environment(),
-                    stdin=subprocess.DEVNULL,
-                    stdout=self._log,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                )
+                self.pid = self._start()
             except OSError as exc:
                 raise InvalidInputError(f"cannot start {task.argv[0]}: {exc.strerror}") from exc
             self._started_at = datetime.now(UTC)
         if on_started is not None:
-            on_started(self.popen.pid)
-        return self.popen
+            on_started(self.pid)
+        return self.pid
+
+    def wait(self) -> int:
+        """Reap the ended process: its exit code, or minus the signal that killed it."""
+        assert self.pid is not None
+        if self._exit_code is None:
+            if self._popen is not None:
+                self._exit_code = self._popen.wait()
+            else:
+                self._exit_code = os.waitstatus_to_exitcode(os.waitpid(self.pid, 0)[1])
+        return self._exit_code
+
+    def reap_within(self, seconds: float | None) -> bool:
+        """Reap the process if it ends within ``seconds``; False if it still runs."""
+        if not self.exited_within(seconds):
+            return False
+        self.wait()
+        return True
+
+    def exited_within(self, seconds: float | None) -> bool:
+        """Wait up to ``seconds`` (None: for ever) for the process to end, without reaping it."""
+        assert self.pid is not None
+        pidfd = os.pidfd_open(self.pid)
+        try:
+            return bool(select.select([pidfd], [], [], seconds)[0])
+        finally:
+            os.close(pidfd)
+
+    def _start(self) -> int:
+        assert self._log is not None
+        cwd, env = self.folder.code, self.environment()
+        if spawn_available():
+            return spawn(self.task.argv, str(cwd), env, self._log.fileno())
+        self._popen = subprocess.Popen(
+            self.task.argv,
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        return self._popen.pid
 
     def conclude(self, code: int | None, timed_out: bool = False) -> TaskOutcome:
         """The log's last line, then the outputs promoted or discarded; ``code`` is None when
