@@ -62,3 +62,16 @@ def test_repair_restores_outputs_set_aside_by_an_interrupted_swap(folder: NodeFo
     folder.data.rename(folder.path / ".staging" / "run1.previous")  # crash between the renames
     repair(folder)
     assert files(folder.data) == {"old.txt": "old"}
+
+
+@pytest.mark.parametrize("old_outputs", [{}, {"old.txt": "old"}])
+def test_a_leftover_staging_folder_is_replaced_by_a_fresh_one(
+    folder: NodeFolder, old_outputs: dict[str, str]
+) -> None:
+    for name, text in old_outputs.items():
+        (folder.data / name).write_text(text)
+    (open_staging(folder, "run1") / "half.txt").write_text("half")  # and then a crash
+    folder.data.mkdir(exist_ok=True)
+    staging = open_staging(folder, "run1")
+    assert files(staging) == {}
+    assert files(folder.data) == old_outputs

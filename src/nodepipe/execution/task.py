@@ -138,7 +138,8 @@ class NodeProcess:
     def stage(self) -> None:
         """The node's folders, a fresh staging folder, the context file, and the log opened."""
         task = self.task
-        self.folder.make_output_dirs()
+        if not self.folder.reports.is_dir() or not self.folder.logs.is_dir():
+            self.folder.make_output_dirs()
         open_staging(self.folder, task.node_run_id)
         write_if_changed(self._context_file(), json.dumps(task.context, indent=2))
         self._log = self.log_file.open("ab")
@@ -298,6 +299,9 @@ def point_latest_log(log_file: Path) -> None:
     """
     latest = log_file.with_name("latest.log")
     temporary = log_file.with_name(f".latest-{log_file.stem}")
-    temporary.unlink(missing_ok=True)
-    os.link(log_file, temporary)
+    try:
+        os.link(log_file, temporary)
+    except FileExistsError:  # left by a crash
+        temporary.unlink()
+        os.link(log_file, temporary)
     temporary.replace(latest)

@@ -34,14 +34,26 @@ def staging_dir(folder: NodeFolder, node_run_id: str) -> Path:
 def open_staging(folder: NodeFolder, node_run_id: str) -> Path:
     """A fresh, empty staging folder for one node run (the empty data/ moved, if it is empty)."""
     staging = staging_dir(folder, node_run_id)
-    staging.parent.mkdir(exist_ok=True)
-    if staging.exists():
-        shutil.rmtree(staging)
-    if _is_empty(folder.data):
-        folder.data.rename(staging)
-    else:
-        staging.mkdir()
+    try:
+        _make_staging(folder, staging)
+    except FileNotFoundError:  # the node's first run: no .staging/ yet
+        staging.parent.mkdir(parents=True, exist_ok=True)
+        _make_staging(folder, staging)
     return staging
+
+
+def _make_staging(folder: NodeFolder, staging: Path) -> None:
+    if _is_empty(folder.data):
+        try:
+            folder.data.rename(staging)
+            return
+        except OSError:  # a non-empty leftover of this run id: replaced below
+            pass
+    try:
+        staging.mkdir()
+    except FileExistsError:
+        shutil.rmtree(staging)
+        staging.mkdir()
 
 
 def promote(folder: NodeFolder, node_run_id: str) -> None:
