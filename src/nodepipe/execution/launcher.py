@@ -8,8 +8,8 @@ as a launch takes.
 
 from __future__ import annotations
 
-import collections
 import contextlib
+import heapq
 import os
 import queue
 import selectors
@@ -29,6 +29,8 @@ class LaunchedRun:
 
     process: NodeProcess
     on_started: Callable[[int], None]
+    order: int = 0
+    """Prepared runs start in this order (the order they were handed over)."""
     future: Future[TaskOutcome] = field(default_factory=Future)
     exit_code: int | None = None
     """None: the process never started (cancelled first, or ``error`` is set)."""
@@ -46,7 +48,7 @@ class ProcessLauncher:
         self._free = max(1, slots)
         self._ended = ended
         self._inbox: queue.SimpleQueue[LaunchedRun] = queue.SimpleQueue()
-        self._ready: collections.deque[LaunchedRun] = collections.deque()
+        self._ready: list[tuple[int, int, LaunchedRun]] = []  # a heap: (order, tie, run)
         self._alive: set[LaunchedRun] = set()
         self._selector = selectors.DefaultSelector()
         self._wake_read, self._wake_write = os.pipe()
@@ -80,7 +82,8 @@ class ProcessLauncher:
     def _loop(self) -> None:
         while True:
             while not self._inbox.empty():
-                self._ready.append(self._inbox.get())
+                run = self._inbox.get()
+                heapq.heappush(self._ready, (run.order, id(run), run))
             self._launch_ready()
             if self._stopping and not self._alive and self._inbox.empty():
                 return
@@ -94,10 +97,10 @@ class ProcessLauncher:
 
     def _launch_ready(self) -> None:
         while self._ready:
-            run = self._ready[0]
+            run = self._ready[0][2]
             if not run.process.cancelled and not self._stopping and self._free == 0:
                 return
-            self._ready.popleft()
+            heapq.heappop(self._ready)
             self._launch(run)
 
     def _launch(self, run: LaunchedRun) -> None:

@@ -17,6 +17,7 @@ beside them.
 from __future__ import annotations
 
 import concurrent.futures
+import itertools
 import socket
 import threading
 from collections.abc import Collection
@@ -41,6 +42,7 @@ class LocalExecutor:
         self._lock = threading.Lock()
         self._host = socket.gethostname()
         self._environment: dict[str, str] = {}
+        self._handed_over = itertools.count()
 
     def start(self) -> None:
         self._environment = node_base_environment()
@@ -55,6 +57,7 @@ class LocalExecutor:
         run = LaunchedRun(
             NodeProcess(task, self._environment),
             lambda pid: on_started(task.node_run_id, pid, self._host),
+            order=next(self._handed_over),
         )
         with self._lock:
             self._runs[task.node_run_id] = run

@@ -91,70 +91,56 @@ class StoreRecorder:
     def _record(self, updates: RunUpdates, event: RunEvent, now: datetime) -> None:
         if isinstance(event, NodeSubmitted):
             self._fingerprints[event.node_id] = event.fingerprint
-            updates.submitted.append(
-                {
-                    "b_id": event.node_run_id,
-                    "fingerprint": event.fingerprint,
-                    "log_file": event.log_file,
-                }
+            updates.node_run(
+                event.node_run_id, fingerprint=event.fingerprint, log_file=event.log_file
             )
         elif isinstance(event, NodeStarted):
-            updates.started.append(
-                {
-                    "b_id": event.node_run_id,
-                    "state": NodeRunState.RUNNING.value,
-                    "started_at": now,
-                    "pid": event.pid,
-                    "host": event.host,
-                }
+            updates.node_run(
+                event.node_run_id,
+                state=NodeRunState.RUNNING.value,
+                started_at=now,
+                pid=event.pid,
+                host=event.host,
             )
             _node_state(updates, event.node_id, NodeState.RUNNING, "")
         elif isinstance(event, NodeFinished):
             self._finished(updates, event, now)
         elif isinstance(event, NodeSkipped):
             state, reason = self.previous_states.get(event.node_id, (NodeState.READY, ""))
-            updates.skipped.append(
-                {
-                    "b_id": event.node_run_id,
-                    "state": NodeRunState.SKIPPED.value,
-                    "message": event.reason,
-                    "finished_at": now,
-                }
+            updates.node_run(
+                event.node_run_id,
+                state=NodeRunState.SKIPPED.value,
+                message=event.reason,
+                finished_at=now,
             )
             _node_state(updates, event.node_id, state, reason)
         elif isinstance(event, RunFinished):
-            updates.runs.append(
-                {"b_id": event.run_id, "status": RunStatus(event.status).value, "finished_at": now}
-            )
+            updates.run(event.run_id, status=RunStatus(event.status).value, finished_at=now)
 
     def _finished(self, updates: RunUpdates, event: NodeFinished, now: datetime) -> None:
         outcome = event.outcome
-        updates.finished.append(
-            {
-                "b_id": event.node_run_id,
-                "state": _NODE_RUN_STATE.get(outcome.status, NodeRunState.FAILED).value,
-                "exit_code": outcome.exit_code,
-                "message": outcome.message,
-                "output_digest": outcome.output_digest,
-                "started_at": outcome.started_at,
-                "finished_at": now,
-            }
+        updates.node_run(
+            event.node_run_id,
+            state=_NODE_RUN_STATE.get(outcome.status, NodeRunState.FAILED).value,
+            exit_code=outcome.exit_code,
+            message=outcome.message,
+            output_digest=outcome.output_digest,
+            started_at=outcome.started_at,
+            finished_at=now,
         )
         completed = outcome.status == "completed"
         reason = "" if completed else _reason(outcome.status, outcome.message)
         _node_state(updates, event.node_id, _NODE_STATE[outcome.status], reason)
         if completed:
-            updates.node_fingerprints.append(
-                {
-                    "b_id": event.node_id,
-                    "fingerprint": self._fingerprints.get(event.node_id),
-                    "output_digest": outcome.output_digest,
-                }
+            updates.node(
+                event.node_id,
+                fingerprint=self._fingerprints.get(event.node_id),
+                output_digest=outcome.output_digest,
             )
 
 
 def _node_state(updates: RunUpdates, node_id: str, state: NodeState, reason: str) -> None:
-    updates.node_states.append({"b_id": node_id, "state": state.value, "state_reason": reason})
+    updates.node(node_id, state=state.value, state_reason=reason)
 
 
 def _reason(status: str, message: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Collection, Sequence
 from dataclasses import asdict, dataclass, field
@@ -115,12 +116,18 @@ class RunQueries(QueryBase):
         return {r["id"]: (r["fingerprint"], r["output_digest"]) for r in self._all(statement)}
 
     def apply_run_updates(self, updates: RunUpdates) -> None:
-        """Write a batch of run progress: one executemany per kind of change, in a fixed order
-        (a node run's start is written before its end)."""
-        for name, statement in _BATCH_STATEMENTS:
-            rows = getattr(updates, name)
-            if rows:
-                self._connection.execute(statement, rows)
+        """Write a batch of run progress: each changed row once, with every column it got, in
+        one executemany per table and set of columns."""
+        for table, changes in (
+            (node_runs, updates.node_runs),
+            (nodes, updates.nodes),
+            (runs, updates.runs),
+        ):
+            by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+            for row_id, values in changes.items():
+                by_columns.setdefault(tuple(values), []).append({"b_id": row_id, **values})
+            for columns, rows in by_columns.items():
+                self._connection.execute(_update_statement(table.name, columns), rows)
 
     def set_node_fingerprint(
         self, node_id: str, fingerprint: str | None, output_digest: str | None
@@ -131,28 +138,26 @@ class RunQueries(QueryBase):
 
 @dataclass
 class RunUpdates:
-    """A batch of run progress to write in one transaction, each list in event order."""
+    """A batch of run progress to write in one transaction: for each row (by id) the columns
+    it changes; a later change of a column within the batch replaces the earlier one."""
 
-    submitted: list[dict[str, Any]] = field(default_factory=list)
-    started: list[dict[str, Any]] = field(default_factory=list)
-    finished: list[dict[str, Any]] = field(default_factory=list)
-    skipped: list[dict[str, Any]] = field(default_factory=list)
-    node_states: list[dict[str, Any]] = field(default_factory=list)
-    node_fingerprints: list[dict[str, Any]] = field(default_factory=list)
-    runs: list[dict[str, Any]] = field(default_factory=list)
+    node_runs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    nodes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    runs: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def node_run(self, node_run_id: str, **values: Any) -> None:
+        self.node_runs.setdefault(node_run_id, {}).update(values)
+
+    def node(self, node_id: str, **values: Any) -> None:
+        self.nodes.setdefault(node_id, {}).update(values)
+
+    def run(self, run_id: str, **values: Any) -> None:
+        self.runs.setdefault(run_id, {}).update(values)
 
 
-_BATCH_STATEMENTS: tuple[tuple[str, sa.Update], ...] = (
-    ("submitted", update_by_id(node_runs, "fingerprint", "log_file")),
-    ("started", update_by_id(node_runs, "state", "started_at", "pid", "host")),
-    (
-        "finished",
-        update_by_id(
-            node_runs, "state", "exit_code", "message", "output_digest", "started_at", "finished_at"
-        ),
-    ),
-    ("skipped", update_by_id(node_runs, "state", "message", "finished_at")),
-    ("node_states", update_by_id(nodes, "state", "state_reason")),
-    ("node_fingerprints", update_by_id(nodes, "fingerprint", "output_digest")),
-    ("runs", update_by_id(runs, "status", "finished_at")),
-)
+_TABLES = {table.name: table for table in (node_runs, nodes, runs)}
+
+
+@functools.cache
+def _update_statement(table: str, columns: tuple[str, ...]) -> sa.Update:
+    return update_by_id(_TABLES[table], *columns)
