@@ -7,7 +7,6 @@ the store; the runner records what it reports.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import select
@@ -23,12 +22,12 @@ from nodepipe.domain.errors import InvalidInputError, NodepipeError
 from nodepipe.envs.node_env import NodeEnvironments
 from nodepipe.envs.uv import UvRunner
 from nodepipe.execution.process_groups import describe_exit, terminate_group
+from nodepipe.execution.run_files import CONTEXT_FILE, point_latest_log, write_if_changed
 from nodepipe.execution.spawn import spawn, spawn_available
 from nodepipe.workspace.fingerprint import fingerprint_outputs
 from nodepipe.workspace.node_folder import NodeFolder
 from nodepipe.workspace.output_swap import discard, open_staging, promote, staging_dir
 
-CONTEXT_FILE = "context.json"
 _DROPPED_ENV = ("PYTHONDONTWRITEBYTECODE", "PYTHONHOME", "PYTHONSTARTUP", "VIRTUAL_ENV")
 
 
@@ -272,36 +271,6 @@ class NodeProcess:
                 log.write(f"# nodepipe: {ending}\n".encode())
 
 
-def write_if_changed(path: Path, text: str) -> None:
-    """Replace ``path`` atomically with ``text`` unless it already holds exactly that.
-
-    The context of a node rarely changes between runs; not rewriting it spares the
-    filesystem a file creation per node run.
-    """
-    with contextlib.suppress(OSError):
-        if path.read_text(encoding="utf-8") == text:
-            return
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
-    temporary.write_text(text, encoding="utf-8")
-    temporary.replace(path)
-
-
 def node_base_environment() -> dict[str, str]:
     """The variables of this process that node processes inherit (not its Python settings)."""
     return {k: v for k, v in os.environ.items() if k not in _DROPPED_ENV}
-
-
-def point_latest_log(log_file: Path) -> None:
-    """``logs/latest.log`` becomes a second name of this run's log file (replaced atomically).
-
-    A hard link, not a symlink: it creates no new file, which is what costs on a busy
-    filesystem, and ``tail -f`` on it follows the run all the same.
-    """
-    latest = log_file.with_name("latest.log")
-    temporary = log_file.with_name(f".latest-{log_file.stem}")
-    try:
-        os.link(log_file, temporary)
-    except FileExistsError:  # left by a crash
-        temporary.unlink()
-        os.link(log_file, temporary)
-    temporary.replace(latest)

@@ -1,0 +1,45 @@
+"""The files a node run leaves in its node's ``logs/`` folder besides its own log.
+
+``context.json`` (what ``NODEPIPE_CONTEXT`` names) and ``latest.log`` (a second name of the
+newest run's log). Both are written without creating a file when nothing changed: creating
+files is what costs most on a busy filesystem.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from pathlib import Path
+
+CONTEXT_FILE = "context.json"
+
+
+def write_if_changed(path: Path, text: str) -> None:
+    """Replace ``path`` atomically with ``text`` unless it already holds exactly that.
+
+    The context of a node rarely changes between runs; not rewriting it spares the
+    filesystem a file creation per node run.
+    """
+    with contextlib.suppress(OSError):
+        if path.read_text(encoding="utf-8") == text:
+            return
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
+    temporary.write_text(text, encoding="utf-8")
+    temporary.replace(path)
+
+
+def point_latest_log(log_file: Path) -> None:
+    """``logs/latest.log`` becomes a second name of this run's log file (replaced atomically).
+
+    A hard link, not a symlink: it creates no new file, which is what costs on a busy
+    filesystem, and ``tail -f`` on it follows the run all the same.
+    """
+    latest = log_file.with_name("latest.log")
+    temporary = log_file.with_name(f".latest-{log_file.stem}")
+    try:
+        os.link(log_file, temporary)
+    except FileExistsError:  # left by a crash
+        temporary.unlink()
+        os.link(log_file, temporary)
+    temporary.replace(latest)
