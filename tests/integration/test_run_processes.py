@@ -120,6 +120,9 @@ def test_killed_orchestrator_leaves_nothing_running(sleeping_load: nodepipe.Work
         stderr=subprocess.DEVNULL,
     )
     pids = pids_of(ws)
+    deadline = time.monotonic() + 10  # the store hears of a start within a recorder batch
+    while ws.nodes.get("load").state is not NodeState.RUNNING and time.monotonic() < deadline:
+        time.sleep(0.05)
     orchestrator.send_signal(signal.SIGKILL)
     orchestrator.wait(30)
     assert all(alive(pid) for pid in pids)  # the orphans are still there

@@ -1,10 +1,12 @@
 """The store listens to a run: node states, node-run rows and fingerprints follow its events.
 
 Events are written by one writer thread, in batches: the events of up to ``BATCH_WINDOW``
-seconds go in one transaction, so the scheduling loop never waits for the database and a busy
-run costs a few commits a second, not several per node. Readers in other processes see progress
-at most a window late; ``RunFinished`` ends the window at once and is written before the run
-returns.
+seconds go in one transaction, each changed row written once, so the scheduling loop never
+waits for the database and a busy run costs five commits a second, not several per node (on two
+cores, fewer commits left the nodes themselves more CPU). Readers in other processes (another
+terminal, the web app's watcher, which looks once a second) see progress at most a window late;
+the app's own runs reach it through listeners at once. ``RunFinished`` ends the window at once
+and is written before the run returns.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from nodepipe.execution.events import (
 from nodepipe.store.run_queries import RunUpdates
 from nodepipe.store.store import Store
 
-BATCH_WINDOW = 0.05
+BATCH_WINDOW = 0.2
 """Seconds of run events written in one transaction."""
 
 _NODE_STATE = {
