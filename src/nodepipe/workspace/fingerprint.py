@@ -65,7 +65,8 @@ def sha256_file(path: Path) -> str:
 class _Tree:
     """The files of a folder: regular files to hash, and symlinks recorded by their target."""
 
-    files: list[str] = field(default_factory=list)
+    files: dict[str, os.stat_result] = field(default_factory=dict)
+    """Each file with its stat, taken while scanning (no second look)."""
     links: dict[str, str] = field(default_factory=dict)
 
 
@@ -103,7 +104,8 @@ def _add(
     elif entry.is_symlink() and not entry.is_file():
         tree.links[relative] = str(Path(entry.path).readlink())  # to a folder, or dangling
     elif entry.is_file():
-        tree.files.append(relative)
+        with contextlib.suppress(FileNotFoundError):  # removed while we looked
+            tree.files[relative] = entry.stat()
 
 
 class _HashCache:
@@ -129,23 +131,21 @@ class _HashCache:
         self.trees = {k: v for k, v in trees.items() if isinstance(v, dict)} if trees else {}
         self.parsed = {k: v for k, v in parsed.items() if isinstance(v, dict)} if parsed else {}
 
-    def hash_files(self, root: Path, files: list[str]) -> dict[str, str]:
+    def hash_files(self, root: Path, files: dict[str, os.stat_result]) -> dict[str, str]:
         """Digests of ``files`` under ``root``; re-reads only files whose stat key changed."""
         old = self.trees.get(str(root.absolute()), {})
         new: dict[str, list[Any]] = {}
         digests: dict[str, str] = {}
-        for relative in files:
-            path = root / relative
-            try:
-                stat = path.stat()
-            except FileNotFoundError:
-                continue  # removed while we looked
+        for relative, stat in files.items():
             key = [stat.st_size, stat.st_mtime_ns, stat.st_ino]
             cached = old.get(relative)
             if isinstance(cached, list) and len(cached) == 4 and cached[:3] == key:
                 digests[relative] = cached[3]
             else:
-                digests[relative] = sha256_file(path)
+                try:
+                    digests[relative] = sha256_file(root / relative)
+                except FileNotFoundError:
+                    continue  # removed while we looked
             if self.started_ns - stat.st_mtime_ns > RACY_WINDOW_NS:
                 new[relative] = [*key, digests[relative]]
         if new != old:
