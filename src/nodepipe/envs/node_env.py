@@ -29,6 +29,16 @@ SYNC_MARKER = ".nodepipe-synced"
 """File in ``.venv`` holding the hash of the lock (and interpreter) it was last synced from."""
 PYTHON_VERSION_FILE = ".python-version"
 
+_StatKey = tuple[str, int, int, int]
+_IN_SYNC: set[tuple[_StatKey, _StatKey, str]] = set()
+"""(marker, lock, interpreter) states already checked in sync: the hash is not redone while
+neither file changes (a run of many nodes checks each one)."""
+
+
+def _stat_key(path: Path) -> _StatKey:
+    stat = path.stat()
+    return (str(path), stat.st_mtime_ns, stat.st_size, stat.st_ino)
+
 
 @dataclass(frozen=True, slots=True)
 class NodeEnvironments:
@@ -135,7 +145,13 @@ class NodeEnvironments:
         marker = code_dir / ".venv" / SYNC_MARKER
         python = self.python_for(code_dir)
         with contextlib.suppress(OSError):
+            seen = (_stat_key(marker), _stat_key(code_dir / "uv.lock"), python)
+            if seen in _IN_SYNC:
+                return False
             if marker.read_text(encoding="utf-8") == self._identity(code_dir, python):
+                if len(_IN_SYNC) > 4096:
+                    _IN_SYNC.clear()
+                _IN_SYNC.add(seen)
                 return False
         self.sync(code_dir)
         return True
