@@ -199,3 +199,26 @@ def test_nodes_waiting_for_a_slot_keep_their_state_when_the_run_is_killed(
         assert lab.nodes.get(node.id).state is NodeState.COMPLETED  # kept if it never started
         assert (lab.nodes.path(node.id) / "data" / "out.txt").read_text() == "good"
     assert lab.nodes.get(sleeper.id).state is NodeState.CANCELLED
+
+
+def test_a_failing_launcher_settles_every_run_instead_of_hanging(
+    sleeping_load: nodepipe.Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Failure injection: the launcher's loop raises once a node runs (cannot happen for real)."""
+    from nodepipe.execution import launcher
+
+    def broken(self: launcher.ProcessLauncher) -> None:
+        raise RuntimeError("launcher broke")
+
+    monkeypatch.setattr(launcher.ProcessLauncher, "_enforce_deadlines", broken)
+    ws = sleeping_load
+    results: list[RunResult] = []
+    worker = threading.Thread(target=lambda: results.append(ws.runs.run(RunRequest("baseline"))))
+    worker.start()
+    worker.join(60)
+    assert not worker.is_alive(), "the run hangs"
+    (result,) = results
+    assert result.finished is not None and result.finished.status == "failed"
+    load = ws.nodes.get("load")
+    assert load.state is NodeState.FAILED and "launcher broke" in load.state_reason
+    assert (ws.nodes.path("load") / "data" / "out.txt").read_text() == "good"

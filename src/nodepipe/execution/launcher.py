@@ -55,7 +55,8 @@ class ProcessLauncher:
         os.set_blocking(self._wake_write, False)
         self._selector.register(self._wake_read, selectors.EVENT_READ)
         self._stopping = False
-        self._thread = threading.Thread(target=self._loop, name="node-launcher", daemon=True)
+        self._broken: Exception | None = None
+        self._thread = threading.Thread(target=self._serve, name="node-launcher", daemon=True)
 
     def start(self) -> None:
         self._thread.start()
@@ -64,6 +65,8 @@ class ProcessLauncher:
         """A prepared run, to start as soon as a slot is free."""
         self._inbox.put(run)
         self.wake()
+        if self._broken is not None:  # no launcher to take it: settle it here
+            self._give_up_on_waiting(self._broken)
 
     def wake(self) -> None:
         """Make the launcher look again (a run was cancelled, or one was posted)."""
@@ -78,6 +81,33 @@ class ProcessLauncher:
         self._selector.close()
         os.close(self._wake_read)
         os.close(self._wake_write)
+
+    def _serve(self) -> None:
+        """The loop; should it ever fail, no run is left waiting for ever."""
+        try:
+            self._loop()
+        except Exception as exc:
+            self._broken = exc
+            for run in list(self._alive):
+                assert run.process.pid is not None
+                terminate_group(run.process.pid, run.process.reap_within)
+                run.process.wait()
+                run.error = exc
+                self._ended(run)
+            self._alive.clear()
+            self._give_up_on_waiting(exc)
+
+    def _give_up_on_waiting(self, error: Exception) -> None:
+        runs = [entry[2] for entry in self._ready]
+        self._ready.clear()
+        while True:
+            try:
+                runs.append(self._inbox.get_nowait())
+            except queue.Empty:
+                break
+        for run in runs:
+            run.error = error
+            self._ended(run)
 
     def _loop(self) -> None:
         while True:
