@@ -190,12 +190,12 @@ def _write_atomically(path: Path, text: str) -> None:
 
 def _cache_file_test(root: Path, cache_file: Path | None) -> Callable[[str], bool]:
     """A test telling whether a path relative to ``root`` is the cache file or a temporary."""
-    try:
-        relative = cache_file.absolute().relative_to(root.absolute()) if cache_file else None
-    except ValueError:
-        relative = None
-    if relative is None:
+    if cache_file is None:
         return lambda _: False
+    cache_file, root = cache_file.absolute(), root.absolute()
+    if not cache_file.is_relative_to(root):  # the usual case: the cache lies outside
+        return lambda _: False
+    relative = cache_file.relative_to(root)
     exact = relative.as_posix()
     folder = "" if relative.parent == Path() else relative.parent.as_posix() + "/"
     temporary = f"{folder}.{relative.name}."
