@@ -251,3 +251,29 @@ def test_history_records_who_what_and_how(pipeline: nodepipe.Workspace) -> None:
         assert Path(nr.log_file).is_file() and nr.duration_seconds is not None
     latest = pipeline.nodes.path("plot") / "logs" / "latest.log"
     assert latest.samefile(pipeline.runs.log("plot").log_file)  # a second name for it
+
+
+def test_an_executor_that_cannot_start_gives_the_nodes_back(
+    pipeline: nodepipe.Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Failure injection: the executor fails to start (a cluster gone, no threads left)."""
+    from nodepipe.execution.local import LocalExecutor
+
+    pipeline.runs.run(RunRequest("baseline"))
+    write_main(pipeline, "clean", "print('changed')\n")
+    before = {tag: pipeline.nodes.get(tag).state for tag in ("load", "clean", "plot")}
+
+    def cannot_start(self: LocalExecutor) -> None:
+        raise OSError("no threads left")
+
+    monkeypatch.setattr(LocalExecutor, "start", cannot_start)
+    with pytest.raises(OSError, match="no threads left"):
+        pipeline.runs.run(RunRequest("baseline"))
+    assert {tag: pipeline.nodes.get(tag).state for tag in before} == before
+    (run, *_) = pipeline.runs.history("baseline")
+    assert run.status.value == "failed"
+    node_runs = pipeline.runs.node_runs(run.id)
+    assert {nr.state for nr in node_runs} == {NodeRunState.FAILED}
+    assert all(
+        "the local executor did not start: no threads left" in nr.message for nr in node_runs
+    )

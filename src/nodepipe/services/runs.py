@@ -3,25 +3,21 @@
 from __future__ import annotations
 
 import builtins
-import getpass
 import os
 import signal
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from types import FrameType
 
 from nodepipe.domain.errors import ConflictError, NotFoundError
-from nodepipe.domain.ids import new_id
 from nodepipe.domain.model import Pipeline, PipelineView
-from nodepipe.domain.runs import NodeRun, NodeRunState, Run, RunStatus
-from nodepipe.domain.states import NodeState
+from nodepipe.domain.runs import NodeRun, Run
 from nodepipe.execution.events import Listener, RunFinished
 from nodepipe.execution.plan import NodeStatus, Plan, Selection, plan_run
 from nodepipe.execution.recorder import StoreRecorder
-from nodepipe.execution.recovery import orchestrator_alive, recover_interrupted, this_process
+from nodepipe.execution.recovery import orchestrator_alive, recover_interrupted
 from nodepipe.execution.runner import Runner
 from nodepipe.services import resolver
 from nodepipe.services.context import WorkspaceContext
@@ -30,6 +26,7 @@ from nodepipe.services.guards import check_pipeline_editable
 from nodepipe.services.inline_metadata import honour_inline_metadata
 from nodepipe.services.node_tasks import TaskPreparer
 from nodepipe.services.pipelines import pipeline_view
+from nodepipe.services.run_claims import Claim, abandon, claim_planned
 from nodepipe.services.status import NodeStatusView, compute_statuses
 from nodepipe.store.queries import StoreSession
 
@@ -94,23 +91,22 @@ class RunService:
         check_pipeline_editable(status.view.pipeline)
         jobs = request.jobs or os.cpu_count() or 1
         executor = make_executor(request.executor, jobs, request.ray_address)  # refuse first
-        run, plan, previous = self._claim(status, request, jobs)
+        claim, plan = self._claim(status, request, jobs)
         tags = _tags(status.view)
-        if run is None:
+        if claim is None:
             return RunResult(status, plan, tags=tags)
+        run = claim.run
         try:
             executor.start()
         except BaseException as error:
-            self._abandon(
-                run.id, previous, f"the {request.executor} executor did not start: {error}"
-            )
+            reason = f"the {request.executor} executor did not start: {error}"
+            abandon(self.context.store, claim, reason)
             raise
-        recorder = StoreRecorder(self.context.store, previous)
-        node_run_ids = self._node_run_ids(run.id)
+        recorder = StoreRecorder(self.context.store, claim.previous)
         runner = Runner(
             executor,
-            self._preparer(run.id, status, node_run_ids),
-            node_run_ids,
+            self._preparer(run.id, status, claim.node_run_ids),
+            claim.node_run_ids,
             [recorder, *listeners],
             jobs,
             tags,
@@ -123,20 +119,6 @@ class RunService:
             executor.stop()
             _ACTIVE_RUNNERS.pop(run.id, None)
         return RunResult(status, plan, run.id, finished, tags)
-
-    def _abandon(
-        self, run_id: str, previous: dict[str, tuple[NodeState, str]], reason: str
-    ) -> None:
-        """Settle a claimed run that never started: its nodes go back to how they were."""
-        now = datetime.now(UTC)
-        with self.context.store.write() as session:
-            for node_run in session.node_runs_of_run(run_id):
-                session.update_node_run(
-                    node_run.id, state=NodeRunState.FAILED, message=reason, finished_at=now
-                )
-                state, state_reason = previous[node_run.node_id]
-                session.update_node(node_run.node_id, state=state, state_reason=state_reason)
-            session.update_run(run_id, status=RunStatus.FAILED, finished_at=now)
 
     def _honour_inline_metadata(self, pipeline: str) -> None:
         """Nodes declaring packages inline (PEP 723) get them before anything is planned."""
@@ -179,61 +161,21 @@ class RunService:
 
     def _claim(
         self, status: PipelineStatus, request: RunRequest, jobs: int
-    ) -> tuple[Run | None, Plan, dict[str, tuple[NodeState, str]]]:
+    ) -> tuple[Claim | None, Plan]:
         """Plan and claim the planned nodes in one write transaction (no double runs)."""
         with self.context.store.write() as session:
             plan = self._plan(session, status, request)
             if not plan:
-                return None, plan, {}
-            pid, host, started = this_process()
-            now = datetime.now(UTC)
-            run = Run(
-                new_id(),
-                status.view.pipeline.id,
-                status.view.pipeline.tag,
-                getpass.getuser(),
-                request.executor,
-                RunStatus.RUNNING,
-                jobs,
-                request.force,
-                now,
-                None,
-                pid,
-                host,
-                started,
+                return None, plan
+            claim = claim_planned(
+                session,
+                status.view.pipeline,
+                plan,
+                executor=request.executor,
+                jobs=jobs,
+                force=request.force,
             )
-            session.insert_run(run)
-            nodes = session.get_nodes(plan.ids)
-            previous = {i: (nodes[i].state, nodes[i].state_reason) for i in plan.ids}
-            session.insert_node_runs(
-                [
-                    NodeRun(
-                        new_id(),
-                        run.id,
-                        planned.node_id,
-                        NodeRunState.QUEUED,
-                        planned.reasons,
-                        "",
-                        now,
-                        None,
-                        None,
-                        None,
-                        None,
-                        "",
-                        None,
-                        None,
-                        "",
-                        False,
-                    )
-                    for planned in plan.nodes
-                ]
-            )
-            session.set_states(dict.fromkeys(plan.ids, ""), NodeState.QUEUED)
-            return run, plan, previous
-
-    def _node_run_ids(self, run_id: str) -> dict[str, str]:
-        with self.context.store.read() as session:
-            return {nr.node_id: nr.id for nr in session.node_runs_of_run(run_id)}
+            return claim, plan
 
     def _preparer(
         self, run_id: str, status: PipelineStatus, node_run_ids: dict[str, str]

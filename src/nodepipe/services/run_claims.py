@@ -1,0 +1,96 @@
+"""A run's claim on its nodes: the run row, a queued node run per planned node, and how each
+node was before (so that a run that never starts gives them back as they were)."""
+
+from __future__ import annotations
+
+import getpass
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from nodepipe.domain.ids import new_id
+from nodepipe.domain.model import Pipeline
+from nodepipe.domain.runs import NodeRun, NodeRunState, Run, RunStatus
+from nodepipe.domain.states import NodeState
+from nodepipe.execution.plan import Plan
+from nodepipe.execution.recovery import this_process
+from nodepipe.store.queries import StoreSession
+from nodepipe.store.store import Store
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    run: Run
+    node_run_ids: dict[str, str]
+    """Node id -> the id of its node run in this run."""
+    previous: dict[str, tuple[NodeState, str]]
+    """Node id -> (state, reason) before the claim."""
+
+
+def claim_planned(
+    session: StoreSession,
+    pipeline: Pipeline,
+    plan: Plan,
+    *,
+    executor: str,
+    jobs: int,
+    force: bool,
+) -> Claim:
+    """Record the run and queue its planned nodes, within the caller's write transaction."""
+    pid, host, started = this_process()
+    now = datetime.now(UTC)
+    run = Run(
+        new_id(),
+        pipeline.id,
+        pipeline.tag,
+        getpass.getuser(),
+        executor,
+        RunStatus.RUNNING,
+        jobs,
+        force,
+        now,
+        None,
+        pid,
+        host,
+        started,
+    )
+    session.insert_run(run)
+    nodes = session.get_nodes(plan.ids)
+    previous = {i: (nodes[i].state, nodes[i].state_reason) for i in plan.ids}
+    node_runs = [_queued(run, planned.node_id, planned.reasons, now) for planned in plan.nodes]
+    session.insert_node_runs(node_runs)
+    session.set_states(dict.fromkeys(plan.ids, ""), NodeState.QUEUED)
+    return Claim(run, {nr.node_id: nr.id for nr in node_runs}, previous)
+
+
+def abandon(store: Store, claim: Claim, reason: str) -> None:
+    """Settle a claimed run that never started: its nodes go back to how they were."""
+    now = datetime.now(UTC)
+    with store.write() as session:
+        for node_id, node_run_id in claim.node_run_ids.items():
+            session.update_node_run(
+                node_run_id, state=NodeRunState.FAILED, message=reason, finished_at=now
+            )
+            state, state_reason = claim.previous[node_id]
+            session.update_node(node_id, state=state, state_reason=state_reason)
+        session.update_run(claim.run.id, status=RunStatus.FAILED, finished_at=now)
+
+
+def _queued(run: Run, node_id: str, reasons: tuple[str, ...], now: datetime) -> NodeRun:
+    return NodeRun(
+        id=new_id(),
+        run_id=run.id,
+        node_id=node_id,
+        state=NodeRunState.QUEUED,
+        reasons=reasons,
+        message="",
+        created_at=now,
+        started_at=None,
+        finished_at=None,
+        exit_code=None,
+        pid=None,
+        host="",
+        fingerprint=None,
+        output_digest=None,
+        log_file="",
+        cancel_requested=False,
+    )
