@@ -86,8 +86,9 @@ class RunService:
 
     def run(self, request: RunRequest, listeners: Sequence[Listener] = ()) -> RunResult:
         """Run what is stale or never ran (everything selected with ``force``)."""
-        self._honour_inline_metadata(request.pipeline)
         status = self.status(request.pipeline)
+        if self._honour_inline_metadata(status.view):
+            status = self.status(request.pipeline)  # an environment changed: look again
         check_pipeline_editable(status.view.pipeline)
         jobs = request.jobs or os.cpu_count() or 1
         executor = make_executor(request.executor, jobs, request.ray_address)  # refuse first
@@ -120,17 +121,20 @@ class RunService:
             _ACTIVE_RUNNERS.pop(run.id, None)
         return RunResult(status, plan, run.id, finished, tags)
 
-    def _honour_inline_metadata(self, pipeline: str) -> None:
-        """Nodes declaring packages inline (PEP 723) get them before anything is planned."""
-        with self.context.store.read() as session:
-            target = resolver.pipeline(session, pipeline)
-            owned = [
-                n.id
-                for n in session.list_nodes(target.id)
-                if n.owner_pipeline_id == target.id and not n.locked
-            ]
-        for node_id in owned:
+    def _honour_inline_metadata(self, view: PipelineView) -> bool:
+        """Nodes declaring packages inline (PEP 723) get them before anything is planned.
+
+        True when an environment had to change."""
+        owned = [
+            item.node.id
+            for item in view.nodes
+            if item.node.owner_pipeline_id == view.pipeline.id and not item.node.locked
+        ]
+        changed = [
             honour_inline_metadata(self.context, self.context.layout.node_dir(node_id) / "code")
+            for node_id in owned
+        ]
+        return any(changed)
 
     def _plan(self, session: StoreSession, status: PipelineStatus, request: RunRequest) -> Plan:
         view = status.view

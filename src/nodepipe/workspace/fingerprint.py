@@ -258,9 +258,66 @@ def fingerprint_node(
 
     Raises InvalidInputError when ``params.yaml`` is malformed (the node could not run either).
     """
-    cache = _HashCache(cache_file)
     code = folder.code
     tree = _scan(code, True, cache_file)
+    settled = _settled_state(code, tree, entry, parents, cache_file)
+    known = _SETTLED.get(settled) if settled is not None else None
+    if known is not None:
+        return known
+    fingerprint = _fingerprint_tree(code, tree, entry, parents, _HashCache(cache_file))
+    if settled is not None:
+        if len(_SETTLED) > 4096:
+            _SETTLED.clear()
+        _SETTLED[settled] = fingerprint
+    return fingerprint
+
+
+_SETTLED: dict[tuple[Any, ...], NodeFingerprint] = {}
+"""Fingerprints of folders whose files all settled (older than the racy window), by the
+folder's stat state: a long-lived process (the web app) checking again only scans."""
+
+
+def _settled_state(
+    code: Path,
+    tree: _Tree,
+    entry: str,
+    parents: Mapping[str, ParentOutput],
+    cache_file: Path | None,
+) -> tuple[Any, ...] | None:
+    """What the fingerprint of ``tree`` depends on, or None if a file changed too recently.
+
+    The hash cache file's own state is part of it: removing or rewriting the cache makes the
+    next check hash again, as it would in a new process.
+    """
+    if cache_file is None:
+        return None
+    try:
+        cache_stat = cache_file.stat()
+    except OSError:
+        return None
+    newest_settled = time.time_ns() - RACY_WINDOW_NS
+    files = []
+    for relative, stat in tree.files.items():
+        if stat.st_mtime_ns > newest_settled:
+            return None
+        files.append((relative, stat.st_size, stat.st_mtime_ns, stat.st_ino))
+    return (
+        str(code),
+        (cache_stat.st_size, cache_stat.st_mtime_ns, cache_stat.st_ino),
+        entry,
+        tuple(sorted((slot, p.node_id, p.outputs) for slot, p in parents.items())),
+        tuple(sorted(files)),
+        tuple(sorted(tree.links.items())),
+    )
+
+
+def _fingerprint_tree(
+    code: Path,
+    tree: _Tree,
+    entry: str,
+    parents: Mapping[str, ParentOutput],
+    cache: _HashCache,
+) -> NodeFingerprint:
     digests = _digests(code, tree, cache)
     lock_digest = digests.pop(LOCK_FILE, None)
     params_file_digest = digests.pop(PARAMS_FILE, None)
