@@ -4,11 +4,12 @@ node was before (so that a run that never starts gives them back as they were)."
 from __future__ import annotations
 
 import getpass
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from nodepipe.domain.ids import new_id
-from nodepipe.domain.model import Pipeline
+from nodepipe.domain.model import Node, Pipeline
 from nodepipe.domain.runs import NodeRun, NodeRunState, Run, RunStatus
 from nodepipe.domain.states import NodeState
 from nodepipe.execution.plan import Plan
@@ -30,12 +31,16 @@ def claim_planned(
     session: StoreSession,
     pipeline: Pipeline,
     plan: Plan,
+    nodes: Mapping[str, Node],
     *,
     executor: str,
     jobs: int,
     force: bool,
 ) -> Claim:
-    """Record the run and queue its planned nodes, within the caller's write transaction."""
+    """Record the run and queue its planned nodes, within the caller's write transaction.
+
+    ``nodes`` are the planned nodes as read in that transaction: their states are kept to give
+    back should the run never start."""
     pid, host, started = this_process()
     now = datetime.now(UTC)
     run = Run(
@@ -54,7 +59,6 @@ def claim_planned(
         started,
     )
     session.insert_run(run)
-    nodes = session.get_nodes(plan.ids)
     previous = {i: (nodes[i].state, nodes[i].state_reason) for i in plan.ids}
     node_runs = [_queued(run, planned.node_id, planned.reasons, now) for planned in plan.nodes]
     session.insert_node_runs(node_runs)

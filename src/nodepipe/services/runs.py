@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from types import FrameType
 
 from nodepipe.domain.errors import ConflictError, NotFoundError
-from nodepipe.domain.model import Pipeline, PipelineView
+from nodepipe.domain.model import Node, Pipeline, PipelineView
 from nodepipe.domain.runs import NodeRun, Run
 from nodepipe.execution.events import Listener, RunFinished
 from nodepipe.execution.plan import NodeStatus, Plan, Selection, plan_run
@@ -137,6 +137,12 @@ class RunService:
         return any(changed)
 
     def _plan(self, session: StoreSession, status: PipelineStatus, request: RunRequest) -> Plan:
+        return self._plan_with_nodes(session, status, request)[0]
+
+    def _plan_with_nodes(
+        self, session: StoreSession, status: PipelineStatus, request: RunRequest
+    ) -> tuple[Plan, dict[str, Node]]:
+        """The plan, and the pipeline's nodes as the store has them now."""
         view = status.view
         fresh = session.get_nodes(view.node_ids)
         statuses = [
@@ -150,9 +156,8 @@ class RunService:
             )
             for node_id in view.node_ids
         ]
-        return plan_run(
-            statuses, view.edges, self._selection(session, view.pipeline, request), request.force
-        )
+        selection = self._selection(session, view.pipeline, request)
+        return plan_run(statuses, view.edges, selection, request.force), fresh
 
     @staticmethod
     def _selection(session: StoreSession, pipeline: Pipeline, request: RunRequest) -> Selection:
@@ -168,13 +173,14 @@ class RunService:
     ) -> tuple[Claim | None, Plan]:
         """Plan and claim the planned nodes in one write transaction (no double runs)."""
         with self.context.store.write() as session:
-            plan = self._plan(session, status, request)
+            plan, nodes = self._plan_with_nodes(session, status, request)
             if not plan:
                 return None, plan
             claim = claim_planned(
                 session,
                 status.view.pipeline,
                 plan,
+                nodes,
                 executor=request.executor,
                 jobs=jobs,
                 force=request.force,
