@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import os
 import secrets
@@ -30,14 +31,26 @@ SYNC_MARKER = ".nodepipe-synced"
 PYTHON_VERSION_FILE = ".python-version"
 
 _StatKey = tuple[str, int, int, int]
-_IN_SYNC: set[tuple[_StatKey, _StatKey, str]] = set()
-"""(marker, lock, interpreter) states already checked in sync: the hash is not redone while
-neither file changes (a run of many nodes checks each one)."""
 
 
 def _stat_key(path: Path) -> _StatKey:
+    """(path, mtime, size, inode), as ``workspace.file_state`` (not importable from here)."""
     stat = path.stat()
     return (str(path), stat.st_mtime_ns, stat.st_size, stat.st_ino)
+
+
+def _lock_identity(code_dir: Path, python: str) -> str:
+    """What the sync marker holds: the hash of the lock and the interpreter synced with."""
+    digest = hashlib.sha256((code_dir / "uv.lock").read_bytes())
+    digest.update(python.encode())
+    return digest.hexdigest()
+
+
+@functools.lru_cache(maxsize=4096)
+def _marks_lock(marker: Path, code_dir: Path, python: str, seen: tuple[_StatKey, _StatKey]) -> bool:
+    """Whether the marker holds this lock's identity; remembered for the states ``seen`` of
+    marker and lock, so a run of many nodes hashes each lock once."""
+    return marker.read_text(encoding="utf-8") == _lock_identity(code_dir, python)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +109,7 @@ class NodeEnvironments:
                 action=f"sync the environment in {code_dir}",
                 extra_env={"UV_PROJECT_ENVIRONMENT": str(target)},
             )
-            (target / SYNC_MARKER).write_text(self._identity(code_dir, python), "utf-8")
+            (target / SYNC_MARKER).write_text(_lock_identity(code_dir, python), "utf-8")
             return
         building = code_dir / f".venv.building-{secrets.token_hex(4)}"
         try:
@@ -111,7 +124,7 @@ class NodeEnvironments:
                 action=f"sync the environment in {code_dir}",
                 extra_env={"UV_PROJECT_ENVIRONMENT": str(building)},
             )
-            (building / SYNC_MARKER).write_text(self._identity(code_dir, python), "utf-8")
+            (building / SYNC_MARKER).write_text(_lock_identity(code_dir, python), "utf-8")
             _swap_in(building, target)
         finally:
             shutil.rmtree(building, ignore_errors=True)
@@ -145,13 +158,8 @@ class NodeEnvironments:
         marker = code_dir / ".venv" / SYNC_MARKER
         python = self.python_for(code_dir)
         with contextlib.suppress(OSError):
-            seen = (_stat_key(marker), _stat_key(code_dir / "uv.lock"), python)
-            if seen in _IN_SYNC:
-                return False
-            if marker.read_text(encoding="utf-8") == self._identity(code_dir, python):
-                if len(_IN_SYNC) > 4096:
-                    _IN_SYNC.clear()
-                _IN_SYNC.add(seen)
+            seen = (_stat_key(marker), _stat_key(code_dir / "uv.lock"))
+            if _marks_lock(marker, code_dir, python, seen):
                 return False
         self.sync(code_dir)
         return True
@@ -170,11 +178,6 @@ class NodeEnvironments:
     def run_uv(self, code_dir: Path, args: list[str], action: str) -> None:
         """A uv project command (``add``, ``remove``...) against this node's interpreter."""
         self.uv.run([*args, "--python", self.python_for(code_dir)], cwd=code_dir, action=action)
-
-    def _identity(self, code_dir: Path, python: str) -> str:
-        digest = hashlib.sha256((code_dir / "uv.lock").read_bytes())
-        digest.update(python.encode())
-        return digest.hexdigest()
 
     def _cached_lock_path(self, code_dir: Path, python: str) -> Path:
         digest = hashlib.sha256((code_dir / "pyproject.toml").read_bytes())

@@ -7,10 +7,12 @@ the node stale like any lock change.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from nodepipe.envs.script_metadata import script_requirements
 from nodepipe.services.context import WorkspaceContext
+from nodepipe.workspace.file_state import FileState, file_state, file_state_or_none
 from nodepipe.workspace.node_config import read_node_config
 from nodepipe.workspace.node_project import (
     merge_script_dependencies,
@@ -29,13 +31,9 @@ def honour_inline_metadata(context: WorkspaceContext, code_dir: Path) -> bool:
     if config.command is not None or config.shared_env is not None:
         return False
     entry = code_dir / config.entry
-    seen = (_stat_key(entry), _stat_key(pyproject))
-    if seen in _IN_LINE:
+    if _in_line(entry, pyproject, (file_state_or_none(entry), file_state(pyproject))):
         return False
     wanted, requires = script_requirements(entry)
-    if wanted == script_dependencies(pyproject) and requires is None:
-        _remember_in_line(seen)
-        return False
     environments = context.environments
 
     def edit() -> None:
@@ -49,21 +47,11 @@ def honour_inline_metadata(context: WorkspaceContext, code_dir: Path) -> bool:
     return pyproject.read_text(encoding="utf-8") != before
 
 
-_StatKey = tuple[str, int, int, int] | None
-_IN_LINE: set[tuple[_StatKey, _StatKey]] = set()
-"""(entry file, pyproject) states already found in line: a run of a big pipeline re-reads
-only the nodes whose files changed."""
+@functools.lru_cache(maxsize=4096)
+def _in_line(entry: Path, pyproject: Path, seen: tuple[FileState | None, FileState]) -> bool:
+    """Whether the entry file's inline metadata (if any) is already in the pyproject.
 
-
-def _stat_key(path: Path) -> _StatKey:
-    try:
-        stat = path.stat()
-    except OSError:
-        return None
-    return (str(path), stat.st_mtime_ns, stat.st_size, stat.st_ino)
-
-
-def _remember_in_line(seen: tuple[_StatKey, _StatKey]) -> None:
-    if len(_IN_LINE) > 4096:
-        _IN_LINE.clear()
-    _IN_LINE.add(seen)
+    Remembered for the files' states ``seen``: a run of a big pipeline re-reads only the nodes
+    whose files changed."""
+    wanted, requires = script_requirements(entry)
+    return wanted == script_dependencies(pyproject) and requires is None

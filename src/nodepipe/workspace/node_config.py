@@ -16,6 +16,7 @@ memory = "2GB"
 from __future__ import annotations
 
 import copy
+import functools
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from nodepipe.domain.errors import InvalidInputError
+from nodepipe.workspace.file_state import FileState, file_state
 from nodepipe.workspace.node_folder import ENTRY_POINT
 
 _MEMORY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]?)i?B?\s*$", re.IGNORECASE)
@@ -55,52 +57,38 @@ def read_pyproject(pyproject: Path) -> dict[str, Any]:
 
     Checking a large pipeline reads every node's pyproject several times; this parses each once.
     """
-    return copy.deepcopy(_parsed(pyproject, _stat_key(pyproject)))
+    return copy.deepcopy(_parsed(_state(pyproject)))
 
 
 def read_node_config(pyproject: Path) -> NodeConfig:
     """The ``[tool.nodepipe]`` settings; InvalidInputError naming the file when malformed."""
-    key = _stat_key(pyproject)
-    config = _CONFIGS.get(key)
-    if config is None:
-        section = _parsed(pyproject, key).get("tool", {}).get("nodepipe", {})
-        try:
-            config = _parse(section)
-        except (TypeError, ValueError) as exc:
-            raise InvalidInputError(f"bad [tool.nodepipe] in {pyproject}: {exc}") from exc
-        _remember(_CONFIGS, key, config)
-    return config
+    return _config(_state(pyproject))
 
 
-_StatKey = tuple[str, int, int, int]
-_PARSED: dict[_StatKey, dict[str, Any]] = {}
-_CONFIGS: dict[_StatKey, NodeConfig] = {}
-
-
-def _stat_key(pyproject: Path) -> _StatKey:
+def _state(pyproject: Path) -> FileState:
     try:
-        stat = pyproject.stat()
+        return file_state(pyproject)
     except OSError as exc:
         raise InvalidInputError(f"cannot read {pyproject}: {exc}") from exc
-    return (str(pyproject), stat.st_mtime_ns, stat.st_size, stat.st_ino)
 
 
-def _parsed(pyproject: Path, key: _StatKey) -> dict[str, Any]:
-    """The parsed file, shared: callers must not change it."""
-    cached = _PARSED.get(key)
-    if cached is None:
-        try:
-            cached = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-        except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise InvalidInputError(f"cannot read {pyproject}: {exc}") from exc
-        _remember(_PARSED, key, cached)
-    return cached
+@functools.lru_cache(maxsize=4096)
+def _parsed(state: FileState) -> dict[str, Any]:
+    """The parsed file in that state, shared: callers must not change it."""
+    pyproject = Path(state[0])
+    try:
+        return tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise InvalidInputError(f"cannot read {pyproject}: {exc}") from exc
 
 
-def _remember(cache: dict[_StatKey, Any], key: _StatKey, value: Any) -> None:
-    if len(cache) > 4096:
-        cache.clear()
-    cache[key] = value
+@functools.lru_cache(maxsize=4096)
+def _config(state: FileState) -> NodeConfig:
+    section = _parsed(state).get("tool", {}).get("nodepipe", {})
+    try:
+        return _parse(section)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInputError(f"bad [tool.nodepipe] in {state[0]}: {exc}") from exc
 
 
 def _parse(section: dict[str, Any]) -> NodeConfig:
