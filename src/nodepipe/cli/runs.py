@@ -39,7 +39,11 @@ CANCELLED_EXIT = 130
 @repeatable_option("--from", "from_", metavar="NODE", help="From this node down. Repeatable.")
 @click.option("--force/--no-force", help="Re-run the selection even if it is up to date.")
 @click.option(
-    "--jobs", "-j", type=int, metavar="N", help="Nodes to run at once (default: the CPU count)."
+    "--jobs",
+    "-j",
+    type=int,
+    metavar="N",
+    help="Node processes at once (default: the CPU count); as many more are prepared ahead.",
 )
 @click.option("--dry-run/--no-dry-run", help="Show the plan and why; run nothing.")
 @click.option(
