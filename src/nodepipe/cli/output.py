@@ -24,7 +24,11 @@ error_console = Console(stderr=True, highlight=False, emoji=False)
 def to_jsonable(value: Any) -> Any:
     """Domain values (frozen dataclasses, enums, datetimes, paths) as plain JSON data."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return {
+            f.name: to_jsonable(getattr(value, f.name))
+            for f in dataclasses.fields(value)
+            if not f.name.startswith("_")  # a private index, not data
+        }
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, datetime):

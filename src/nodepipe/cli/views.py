@@ -81,9 +81,7 @@ def print_pipeline(view: PipelineView) -> None:
     for item in view.nodes:
         node = item.node
         inputs = ", ".join(
-            f"{e.slot}←{tags.get(e.parent_id, e.parent_id)}"
-            for e in view.edges
-            if e.child_id == node.id
+            f"{e.slot}←{tags.get(e.parent_id, e.parent_id)}" for e in view.inputs(node.id)
         )
         role = "reference" if item.is_reference else "own"
         if node.locked:

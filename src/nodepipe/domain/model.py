@@ -104,12 +104,23 @@ class PipelineView:
     edges: tuple[Edge, ...]
     groups: tuple[Group, ...]
     lineage: tuple[Lineage, ...] = field(default=())
+    _by_id: dict[str, PipelineNode] = field(init=False, repr=False, compare=False)
+    _inputs: dict[str, tuple[Edge, ...]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        inputs: dict[str, list[Edge]] = {}
+        for edge in self.edges:
+            inputs.setdefault(edge.child_id, []).append(edge)
+        object.__setattr__(self, "_by_id", {item.node.id: item for item in self.nodes})
+        object.__setattr__(self, "_inputs", {k: tuple(v) for k, v in inputs.items()})
 
     def node(self, node_id: str) -> PipelineNode:
-        for item in self.nodes:
-            if item.node.id == node_id:
-                return item
-        raise KeyError(node_id)
+        """The node ``node_id`` of this pipeline; KeyError if it has no such node."""
+        return self._by_id[node_id]
+
+    def inputs(self, node_id: str) -> tuple[Edge, ...]:
+        """The edges into ``node_id``: its parents, each on a slot."""
+        return self._inputs.get(node_id, ())
 
     @property
     def node_ids(self) -> frozenset[str]:

@@ -18,7 +18,6 @@ from nodepipe.domain.runs import ACTIVE_NODE_RUN_STATES, NodeRun, NodeRunState, 
 from nodepipe.domain.states import ACTIVE_STATES, NodeState
 from nodepipe.store.store import Store
 from nodepipe.workspace.layout import WorkspaceLayout
-from nodepipe.workspace.node_folder import NodeFolder
 from nodepipe.workspace.output_swap import repair
 
 INTERRUPTED = "interrupted: the nodepipe process running it stopped"
@@ -107,7 +106,7 @@ def recover_interrupted(store: Store, layout: WorkspaceLayout) -> list[NodeRun]:
                 node = session.get_node(node_run.node_id)
                 if node is not None and node.state in ACTIVE_STATES:
                     session.update_node(node.id, state=NodeState.FAILED, state_reason=INTERRUPTED)
-                repair(NodeFolder(layout.node_dir(node_run.node_id)))
+                repair(layout.node_folder(node_run.node_id))
                 interrupted.append(node_run)
             session.update_run(run.id, status=RunStatus.INTERRUPTED, finished_at=datetime.now(UTC))
     return interrupted

@@ -51,7 +51,7 @@ class NodeTask:
 
     @property
     def folder(self) -> NodeFolder:
-        return NodeFolder(Path(self.node_dir))
+        return NodeFolder.at(self.node_dir)
 
     @property
     def log_file(self) -> Path:

@@ -15,7 +15,6 @@ from nodepipe.domain.errors import InvalidInputError, NotFoundError
 from nodepipe.services import resolver
 from nodepipe.services.context import WorkspaceContext
 from nodepipe.services.removal import remove_from_pipeline
-from nodepipe.workspace.node_folder import NodeFolder
 
 
 class _RollbackError(Exception):
@@ -76,7 +75,7 @@ class CanvasService:
                         node.tag,
                         _fate(node.id, report.deleted, report.transferred),
                         report.transferred.get(node.id),
-                        NodeFolder(self.context.layout.node_dir(node.id)).has_data(),
+                        self.context.layout.node_folder(node.id).has_data(),
                     )
                     for node in doomed
                 )

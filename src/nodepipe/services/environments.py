@@ -19,7 +19,6 @@ from nodepipe.services.guards import check_node_editable
 from nodepipe.services.inline_metadata import honour_inline_metadata
 from nodepipe.services.staged_folders import sync_node_environment
 from nodepipe.workspace.fingerprint import locked_packages
-from nodepipe.workspace.node_folder import NodeFolder
 from nodepipe.workspace.node_project import dependencies, set_dependencies, set_requires_python
 from nodepipe.workspace.snapshots import (
     SNAPSHOTS_DIR,
@@ -56,7 +55,7 @@ class EnvironmentService:
             node = resolver.node(session, name, within)
             if edit:
                 check_node_editable(session, node, within)
-        return node, NodeFolder(self.context.layout.node_dir(node.id)).code
+        return node, self.context.layout.node_folder(node.id).code
 
     def add(
         self,

@@ -21,7 +21,7 @@ from nodepipe.services.context import WorkspaceContext, now
 from nodepipe.services.guards import check_node_editable, check_pipeline_editable
 from nodepipe.services.membership import place_new
 from nodepipe.services.removal import remove_from_pipeline
-from nodepipe.services.staged_folders import delete_nodes_on_disk, node_folder, staged_folders
+from nodepipe.services.staged_folders import delete_nodes_on_disk, staged_folders
 from nodepipe.services.staleness import mark_downstream, mark_inputs_changed
 from nodepipe.store.queries import StoreSession
 from nodepipe.workspace.node_folder import clear_data
@@ -109,12 +109,12 @@ class NodeService:
                 outputs=tuple(
                     Link(e.slot, e.child_id, neighbours[e.child_id].tag) for e in outputs
                 ),
-                folder=node_folder(self.context, node.id).path,
+                folder=self.context.layout.node_folder(node.id).path,
                 params=self._read_params(node.id),
             )
 
     def path(self, name: str, pipeline: str | None = None) -> Path:
-        return node_folder(self.context, self.get(name, pipeline).id).path
+        return self.context.layout.node_folder(self.get(name, pipeline).id).path
 
     def rename(self, name: str, new_tag: str, pipeline: str | None = None) -> Node:
         validate_name(new_tag, "node tag")
@@ -131,7 +131,7 @@ class NodeService:
 
     # parameters ---------------------------------------------------------------------------
     def _read_params(self, node_id: str) -> Params:
-        params_file = node_folder(self.context, node_id).params_file
+        params_file = self.context.layout.node_folder(node_id).params_file
         if not params_file.exists():
             return {}
         return parse_params(params_file.read_text(encoding="utf-8"), str(params_file))
@@ -167,7 +167,9 @@ class NodeService:
             new.update(parsed)
             changed = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
             if changed:
-                _write_atomically(node_folder(self.context, node.id).params_file, dump_params(new))
+                _write_atomically(
+                    self.context.layout.node_folder(node.id).params_file, dump_params(new)
+                )
                 reason = "parameter " + ", ".join(changed) + " changed"
                 mark_inputs_changed(session, {node.id: reason})
             return new
@@ -203,7 +205,7 @@ class NodeService:
             node = _editable(session, name, pipeline)
             session.update_node(node.id, state=NodeState.READY, state_reason="outputs cleared")
             mark_downstream(session, [node.id], f"upstream: outputs of {node.tag} were cleared")
-            clear_data(node_folder(self.context, node.id))
+            clear_data(self.context.layout.node_folder(node.id))
             return _fetch(session, node.id)
 
     def place(self, name: str, pipeline: str, x: float, y: float) -> Membership:

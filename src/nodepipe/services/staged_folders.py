@@ -54,7 +54,7 @@ class FolderBatch:
 
     def add_copy(self, source_id: str, node_id: str, with_data: bool) -> None:
         """A copy of node ``source_id``'s code and lock (and outputs with ``with_data``)."""
-        source = NodeFolder(self.context.layout.node_dir(source_id))
+        source = self.context.layout.node_folder(source_id)
         if not source.code.is_dir():
             raise WorkspaceError(f"the folder of node {source_id} is missing: {source.path}")
         copy_node_folder(source, self._staging_folder(node_id), with_data)
@@ -63,7 +63,7 @@ class FolderBatch:
         """Move every staged folder into nodes/ and sync its environment from its lock."""
         self.context.layout.nodes_dir.mkdir(parents=True, exist_ok=True)
         for node_id, staged in list(self.staged.items()):
-            final = NodeFolder(self.context.layout.node_dir(node_id))
+            final = self.context.layout.node_folder(node_id)
             staged.path.rename(final.path)
             del self.staged[node_id]
             self.installed.append(final)
@@ -100,10 +100,6 @@ def sync_node_environment(context: WorkspaceContext, code_dir: Path) -> None:
                 f"`nodepipe shared-env new {config.shared_env}`"
             )
         context.environments.ensure_synced(code_dir, shared)
-
-
-def node_folder(context: WorkspaceContext, node_id: str) -> NodeFolder:
-    return NodeFolder(context.layout.node_dir(node_id))
 
 
 def delete_nodes_on_disk(context: WorkspaceContext, node_ids: Iterable[str]) -> None:

@@ -17,7 +17,6 @@ from nodepipe.services.context import WorkspaceContext
 from nodepipe.store.queries import StoreSession
 from nodepipe.workspace.fingerprint import fingerprint_node
 from nodepipe.workspace.node_config import NodeConfig, read_node_config
-from nodepipe.workspace.node_folder import NodeFolder
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,15 +44,14 @@ def compute_statuses(
     ids = view.node_ids
     stored = session.node_fingerprints(ids)
     tags = {item.node.id: item.node.tag for item in view.nodes}
-    inputs = {node_id: [e for e in view.edges if e.child_id == node_id] for node_id in ids}
     result: dict[str, NodeStatusView] = {}
     for node_id in topological_order(ids, view.edges):
         item = view.node(node_id)
-        folder = NodeFolder(context.layout.node_dir(node_id))
+        folder = context.layout.node_folder(node_id)
         config = read_node_config(folder.pyproject)
         parents = {
             e.slot: ParentOutput(e.parent_id, stored.get(e.parent_id, (None, None))[1] or "")
-            for e in inputs[node_id]
+            for e in view.inputs(node_id)
         }
         entry = " ".join(config.command) if config.command else config.entry
         current = fingerprint_node(folder, parents, entry, folder.fingerprint_cache)
@@ -61,7 +59,7 @@ def compute_statuses(
         own = _own_reasons(item, current, previous_json, tags)
         upstream = [
             f"parent {e.slot} ({tags[e.parent_id]}) {_parent_problem(result[e.parent_id])}"
-            for e in inputs[node_id]
+            for e in view.inputs(node_id)
             if _parent_problem(result[e.parent_id])
         ]
         state = _effective_state(item.node.state, own, upstream)

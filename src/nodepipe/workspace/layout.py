@@ -11,12 +11,14 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
 from nodepipe.domain.errors import InvalidInputError
 from nodepipe.domain.ids import looks_like_id
 from nodepipe.domain.names import validate_name
+from nodepipe.workspace.node_folder import NodeFolder
 
 WORKSPACE_ENV = "NODEPIPE_WORKSPACE"
 """Environment variable naming the workspace to use (instead of searching upwards)."""
@@ -63,13 +65,17 @@ class WorkspaceLayout:
 
     @property
     def nodes_dir(self) -> Path:
-        return self.root / "nodes"
+        return _below(self.root, "nodes")
 
     def node_dir(self, node_id: str) -> Path:
         """The folder of node ``node_id``; refuses anything that is not an id."""
         if not looks_like_id(node_id):
             raise InvalidInputError(f"{node_id!r} is not a node id")
-        return self.nodes_dir / node_id
+        return _below(self.nodes_dir, node_id)
+
+    def node_folder(self, node_id: str) -> NodeFolder:
+        """The node folder of ``node_id`` (the same instance each time in a process)."""
+        return NodeFolder.at(self.node_dir(node_id))
 
     def ensure_inside(self, path: Path) -> Path:
         """Return ``path`` resolved, or raise if it lies outside the workspace."""
@@ -81,6 +87,12 @@ class WorkspaceLayout:
     def create_directories(self) -> None:
         for directory in (self.state_dir, self.uv_cache_dir, self.staging_dir, self.nodes_dir):
             directory.mkdir(parents=True, exist_ok=True)
+
+
+@functools.lru_cache(maxsize=8192)
+def _below(folder: Path, name: str) -> Path:
+    """``folder / name``, remembered: a run looks up every node's folder many times."""
+    return folder / name
 
 
 def find_workspace_root(start: Path) -> Path | None:

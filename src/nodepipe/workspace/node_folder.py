@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import functools
 import shutil
 from dataclasses import dataclass
 from functools import cached_property
@@ -32,6 +33,13 @@ class NodeFolder:
     """A node's folder; its parts are computed once (a run looks them up many times)."""
 
     path: Path
+
+    @staticmethod
+    @functools.lru_cache(maxsize=8192)
+    def at(path: Path | str) -> NodeFolder:
+        """The folder at ``path``, one instance per path in a process: its parts are computed
+        once, not at every run."""
+        return NodeFolder(Path(path))
 
     @cached_property
     def code(self) -> Path:
