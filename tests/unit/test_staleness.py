@@ -125,6 +125,17 @@ def test_a_parent_swapped_for_one_with_identical_outputs_changes_nothing() -> No
     assert explain(BASE, swapped, TAGS) == []
 
 
+def test_with_parents_is_the_fingerprint_of_the_same_node_reading_other_inputs() -> None:
+    """What a run records: the planned code, lock and parameters with the outputs now there."""
+    inputs = {"02": ParentOutput("p2", "f" * 64), "01": ParentOutput("p1", "e" * 64)}
+    assert BASE.with_parents(inputs) == fingerprint(parents=inputs)
+    assert BASE.with_parents(BASE.parents) == BASE
+    assert explain(BASE, BASE.with_parents(inputs), TAGS) == [
+        "parent 01 (clean) has new outputs",
+        "input 02 added (from load)",
+    ]
+
+
 def test_parents_without_a_known_tag_are_named_by_id() -> None:
     new_outputs = fingerprint(parents={"01": ParentOutput("p1", "e" * 64)})
     assert explain(BASE, new_outputs) == ["parent 01 (p1) has new outputs"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 FORMAT_VERSION = 1
@@ -76,6 +76,11 @@ class NodeFingerprint:
     parents: dict[str, ParentOutput]
     digest: str = field(default="")
 
+    def with_parents(self, parents: Mapping[str, ParentOutput]) -> NodeFingerprint:
+        """The same code, lock, parameters and entry point, with these inputs."""
+        digest = _digest(self.code, self.params_digest, self.lock_digest, self.entry, parents)
+        return replace(self, parents=dict(sorted(parents.items())), digest=digest)
+
     def to_dict(self) -> dict[str, Any]:
         """A JSON-compatible dict; ``from_dict`` reads it back."""
         return {
@@ -126,6 +131,25 @@ def make_fingerprint(
     """Assemble a fingerprint and compute its parameter digest and overall digest."""
     clean_params = jsonable(params)
     params_digest = sha256_text(canonical_json(clean_params))
+    return NodeFingerprint(
+        code=dict(sorted(code.items())),
+        params=clean_params,
+        params_digest=params_digest,
+        lock_digest=lock_digest,
+        packages=dict(sorted(packages.items())),
+        entry=entry,
+        parents=dict(sorted(parents.items())),
+        digest=_digest(code, params_digest, lock_digest, entry, parents),
+    )
+
+
+def _digest(
+    code: Mapping[str, str],
+    params_digest: str,
+    lock_digest: str | None,
+    entry: str,
+    parents: Mapping[str, ParentOutput],
+) -> str:
     covered = {
         "version": FORMAT_VERSION,
         "code": dict(code),
@@ -136,16 +160,7 @@ def make_fingerprint(
         # made with its data, say) changes nothing the node reads.
         "parents": {slot: p.outputs for slot, p in parents.items()},
     }
-    return NodeFingerprint(
-        code=dict(sorted(code.items())),
-        params=clean_params,
-        params_digest=params_digest,
-        lock_digest=lock_digest,
-        packages=dict(sorted(packages.items())),
-        entry=entry,
-        parents=dict(sorted(parents.items())),
-        digest=sha256_text(canonical_json(covered)),
-    )
+    return sha256_text(canonical_json(covered))
 
 
 def explain(

@@ -6,22 +6,11 @@ import json
 from dataclasses import dataclass
 
 from nodepipe.domain.model import Edge, PipelineView
-from nodepipe.domain.staleness import NodeFingerprint, ParentOutput, make_fingerprint
+from nodepipe.domain.staleness import ParentOutput
 from nodepipe.execution.launch import EnvironmentSettings, ParentInput, build_task
 from nodepipe.execution.runner import PreparedTask
 from nodepipe.services.context import WorkspaceContext
 from nodepipe.services.status import NodeStatusView
-from nodepipe.workspace.node_folder import NodeFolder
-
-
-def with_parents(planned: NodeFingerprint, parents: dict[str, ParentOutput]) -> NodeFingerprint:
-    """The fingerprint the node was planned with, its inputs replaced by the outputs now there.
-
-    Code, lock and parameters are those seen when the run was planned (no files re-read).
-    """
-    return make_fingerprint(
-        planned.code, planned.params, planned.lock_digest, planned.packages, planned.entry, parents
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,11 +29,11 @@ class TaskPreparer:
 
     def __call__(self, node_id: str, outputs: dict[str, str]) -> PreparedTask:
         layout = self.context.layout
-        inputs = [e for e in self.view.edges if e.child_id == node_id]
+        inputs = self.view.inputs(node_id)
         status = self.statuses[node_id]
-        folder = NodeFolder(layout.node_dir(node_id))
+        folder = layout.node_folder(node_id)
         config = status.config
-        fingerprint = with_parents(status.fingerprint, self._parent_outputs(inputs, outputs))
+        fingerprint = status.fingerprint.with_parents(self._parent_outputs(inputs, outputs))
         task = build_task(
             run_id=self.run_id,
             node_run_id=self.node_run_ids[node_id],
@@ -71,7 +60,7 @@ class TaskPreparer:
         return PreparedTask(task, json.dumps(fingerprint.to_dict()))
 
     def _parent_outputs(
-        self, inputs: list[Edge], produced: dict[str, str]
+        self, inputs: tuple[Edge, ...], produced: dict[str, str]
     ) -> dict[str, ParentOutput]:
         """This run's fresh outputs where a parent ran; otherwise what the run started with."""
         return {
