@@ -20,6 +20,7 @@ from nodepipe.execution.plan import (
     SkippedNode,
     plan_run,
 )
+from nodepipe.execution.ready_queue import ReadyQueue
 
 S = NodeState
 
@@ -239,6 +240,17 @@ def test_ready_after_tells_the_scheduler_what_may_start(diamond: World) -> None:
     assert plan.ready_after({"a", "b", "c", "d"}) == []
 
 
+def test_the_ready_queue_gives_nodes_out_as_their_parents_complete(diamond: World) -> None:
+    ready = ReadyQueue(diamond.plan(force=True))
+    assert ready.pop() == "a" and not ready
+    ready.completed("a")
+    assert [ready.pop(), ready.pop()] == ["b", "c"] and not ready  # in plan order
+    ready.completed("c")
+    assert not ready, "d still waits for b"
+    ready.completed("b")
+    assert ready.pop() == "d" and not ready
+
+
 def test_ready_after_ignores_parents_outside_the_plan(diamond: World) -> None:
     plan = diamond.plan(force=True, only={"b", "d"})
     assert plan.ready_after(set()) == ["b"] and plan.parents["d"] == frozenset({"b"})
@@ -316,6 +328,31 @@ def test_every_plan_is_sound(data: st.DataObject) -> None:
     for edge in world.edges:
         if edge.parent_id in wave_of and edge.child_id in wave_of:
             assert wave_of[edge.parent_id] < wave_of[edge.child_id], "waves respect edges"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_the_ready_queue_agrees_with_ready_after_whatever_the_completion_order(
+    data: st.DataObject,
+) -> None:
+    world = data.draw(worlds())
+    plan = world.plan(True, **data.draw(selections(world)))
+    ready, done, started = ReadyQueue(plan), set[str](), set[str]()
+    running: list[str] = []
+    while True:
+        expected = plan.ready_after(done, started)
+        given_out = []
+        while ready:
+            given_out.append(ready.pop())
+        assert given_out == expected, "the same nodes, in plan order"
+        started.update(given_out)
+        running.extend(given_out)
+        if not running:
+            break
+        finished = running.pop(data.draw(st.integers(0, len(running) - 1)))
+        done.add(finished)
+        ready.completed(finished)
+    assert sorted(started) == sorted(plan.ids), "every planned node once"
 
 
 @settings(max_examples=100, deadline=None)

@@ -25,6 +25,7 @@ from nodepipe.execution.events import (
 )
 from nodepipe.execution.executor import Executor
 from nodepipe.execution.plan import Plan
+from nodepipe.execution.ready_queue import ReadyQueue
 from nodepipe.execution.task import NodeTask, TaskOutcome
 
 
@@ -42,6 +43,7 @@ Prepare = Callable[[str, dict[str, str]], PreparedTask]
 
 @dataclass
 class _Progress:
+    ready: ReadyQueue
     done: set[str] = field(default_factory=set)
     failed: set[str] = field(default_factory=set)
     cancelled: set[str] = field(default_factory=set)
@@ -49,9 +51,7 @@ class _Progress:
     running: dict[str, str] = field(default_factory=dict)  # handed to the executor: node run id
     started: set[str] = field(default_factory=set)  # their processes came up
     outputs: dict[str, str] = field(default_factory=dict)
-
-    def settled(self) -> set[str]:
-        return self.done | self.failed | self.cancelled | self.skipped | set(self.running)
+    settled: set[str] = field(default_factory=set)  # handed to the executor, or skipped
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,16 +92,16 @@ class Runner:
         self._events.put(_Cancel(None if node_ids is None else frozenset(node_ids)))
 
     def run(self, run_id: str, plan: Plan) -> RunFinished:
-        progress = _Progress()
+        progress = _Progress(ReadyQueue(plan))
         self._emit(RunStarted(run_id, plan, self.tags))
         while True:
             if not self._cancelling:
-                self._start_ready(run_id, plan, progress)
+                self._start_ready(run_id, progress)
             if not progress.running:
                 break
             self._handle(run_id, plan, progress, self._events.get())
         for node_id in plan.ids:
-            if node_id not in progress.settled():
+            if node_id not in progress.settled:
                 self._skip(run_id, progress, node_id, "the run was cancelled")
         finished = RunFinished(
             run_id,
@@ -114,15 +114,16 @@ class Runner:
         self._emit(finished)
         return finished
 
-    def _start_ready(self, run_id: str, plan: Plan, progress: _Progress) -> None:
+    def _start_ready(self, run_id: str, progress: _Progress) -> None:
         in_flight = self.jobs + self.executor.prefetch
-        for node_id in plan.ready_after(progress.done, progress.settled()):
-            if len(progress.running) >= in_flight:
-                return
-            self._submit(run_id, node_id, progress)
+        while progress.ready and len(progress.running) < in_flight:
+            node_id = progress.ready.pop()
+            if node_id not in progress.settled:  # not skipped by a cancel meanwhile
+                self._submit(run_id, node_id, progress)
 
     def _submit(self, run_id: str, node_id: str, progress: _Progress) -> None:
         node_run_id = self.node_run_ids[node_id]
+        progress.settled.add(node_id)
         try:
             prepared = self.prepare(node_id, dict(progress.outputs))
         except Exception as exc:
@@ -161,6 +162,7 @@ class Runner:
         self._emit(NodeFinished(run_id, event.node_id, outcome.node_run_id, outcome))
         if outcome.status == "completed":
             progress.done.add(event.node_id)
+            progress.ready.completed(event.node_id)
             if outcome.output_digest is not None:
                 progress.outputs[event.node_id] = outcome.output_digest
             return
@@ -175,7 +177,7 @@ class Runner:
     ) -> None:
         tag = self.tags.get(node_id, node_id)
         for below in plan.downstream(node_id):
-            if below not in progress.settled():
+            if below not in progress.settled:
                 self._skip(run_id, progress, below, f"upstream {tag} {verb}")
 
     def _cancel(self, run_id: str, plan: Plan, progress: _Progress, event: _Cancel) -> None:
@@ -186,12 +188,13 @@ class Runner:
             [node_run_id for node_id, node_run_id in progress.running.items() if node_id in targets]
         )
         for node_id in plan.ids:
-            if node_id in targets and node_id not in progress.settled():
+            if node_id in targets and node_id not in progress.settled:
                 self._skip(run_id, progress, node_id, "cancelled before it started")
                 self._skip_below(run_id, plan, progress, node_id, "was cancelled")
 
     def _skip(self, run_id: str, progress: _Progress, node_id: str, reason: str) -> None:
         progress.skipped.add(node_id)
+        progress.settled.add(node_id)
         self._emit(NodeSkipped(run_id, node_id, self.node_run_ids[node_id], reason))
 
     def _emit(self, event: RunEvent) -> None:
