@@ -1,6 +1,6 @@
 """One thread that starts prepared node runs in free slots and notices their ends at once.
 
-It waits in one ``select`` on a pidfd per live process, a wake-up pipe and the nearest timeout:
+It waits in one ``epoll`` on a pidfd per live process, a wake-up pipe and the nearest timeout:
 no thread per node, no polling. A process's end frees its slot, and the next prepared run is
 started before the ended one is handed over for concluding, so a slot stays idle only as long
 as a launch takes.
@@ -12,7 +12,7 @@ import contextlib
 import heapq
 import os
 import queue
-import selectors
+import select
 import threading
 import time
 from collections.abc import Callable
@@ -49,11 +49,11 @@ class ProcessLauncher:
         self._ended = ended
         self._inbox: queue.SimpleQueue[LaunchedRun] = queue.SimpleQueue()
         self._ready: list[tuple[int, int, LaunchedRun]] = []  # a heap: (order, tie, run)
-        self._alive: set[LaunchedRun] = set()
-        self._selector = selectors.DefaultSelector()
+        self._alive: dict[int, LaunchedRun] = {}  # by pidfd
+        self._epoll = select.epoll()
         self._wake_read, self._wake_write = os.pipe()
         os.set_blocking(self._wake_write, False)
-        self._selector.register(self._wake_read, selectors.EVENT_READ)
+        self._epoll.register(self._wake_read, select.EPOLLIN)
         self._stopping = False
         self._broken: Exception | None = None
         self._thread = threading.Thread(target=self._serve, name="node-launcher", daemon=True)
@@ -78,7 +78,7 @@ class ProcessLauncher:
         self._stopping = True
         self.wake()
         self._thread.join()
-        self._selector.close()
+        self._epoll.close()
         os.close(self._wake_read)
         os.close(self._wake_write)
 
@@ -88,7 +88,7 @@ class ProcessLauncher:
             self._loop()
         except Exception as exc:
             self._broken = exc
-            for run in list(self._alive):
+            for run in list(self._alive.values()):
                 assert run.process.pid is not None
                 terminate_group(run.process.pid, run.process.reap_within)
                 run.process.wait()
@@ -117,12 +117,12 @@ class ProcessLauncher:
             self._launch_ready()
             if self._stopping and not self._alive and self._inbox.empty():
                 return
-            for key, _ in self._selector.select(self._until_next_deadline()):
-                if key.fd == self._wake_read:
+            for fd, _ in self._epoll.poll(self._until_next_deadline()):
+                if fd == self._wake_read:
                     with contextlib.suppress(BlockingIOError):
                         os.read(self._wake_read, 4096)
                 else:
-                    self._reap(key.data)
+                    self._reap(self._alive.pop(fd))
             self._enforce_deadlines()
 
     def _launch_ready(self) -> None:
@@ -152,26 +152,27 @@ class ProcessLauncher:
             return
         timeout = run.process.task.timeout
         run.deadline = None if timeout is None else time.monotonic() + timeout
-        self._selector.register(run.pidfd, selectors.EVENT_READ, run)
-        self._alive.add(run)
+        self._epoll.register(run.pidfd, select.EPOLLIN)
+        self._alive[run.pidfd] = run
         self._free -= 1
 
     def _reap(self, run: LaunchedRun) -> None:
-        self._selector.unregister(run.pidfd)
+        self._epoll.unregister(run.pidfd)
         os.close(run.pidfd)
         run.exit_code = run.process.wait()
-        self._alive.discard(run)
         self._free += 1
         self._launch_ready()  # the next node first: concluding this one can wait a moment
         self._ended(run)
 
     def _until_next_deadline(self) -> float | None:
-        deadlines = [r.deadline for r in self._alive if r.deadline is not None and not r.timed_out]
+        deadlines = [
+            r.deadline for r in self._alive.values() if r.deadline is not None and not r.timed_out
+        ]
         return max(0.0, min(deadlines) - time.monotonic()) if deadlines else None
 
     def _enforce_deadlines(self) -> None:
         now = time.monotonic()
-        for run in self._alive:
+        for run in self._alive.values():
             if run.deadline is not None and not run.timed_out and run.deadline <= now:
                 run.timed_out = True
                 pid = run.process.pid

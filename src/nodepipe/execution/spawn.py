@@ -143,11 +143,17 @@ def _call_spawn(
     attributes: Any,
 ) -> int:
     arguments = _strings([os.fsencode(a) for a in argv])
-    variables = _strings([os.fsencode(f"{k}={v}") for k, v in env.items()])
+    variables = _strings([_variable(k, v) for k, v in env.items()])
     pid = ctypes.c_int()
     error = libc.posix_spawn(ctypes.byref(pid), program, actions, attributes, arguments, variables)
     _check(error, argv[0])
     return pid.value
+
+
+@functools.lru_cache(maxsize=4096)
+def _variable(name: str, value: str) -> bytes:
+    """``name=value`` encoded; most variables are the same for every node a run starts."""
+    return os.fsencode(f"{name}={value}")
 
 
 def _strings(items: list[bytes]) -> Any:
