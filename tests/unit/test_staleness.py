@@ -125,6 +125,23 @@ def test_a_parent_swapped_for_one_with_identical_outputs_changes_nothing() -> No
     assert explain(BASE, swapped, TAGS) == []
 
 
+def test_digests_stay_those_earlier_versions_stored() -> None:
+    """Every stored fingerprint is compared with a new one: a digest computed differently
+    would make every node of every workspace stale after an upgrade."""
+    stored = make_fingerprint(
+        {"main.py": "a" * 64, "lib/util.py": "b" * 64},
+        {"lr": 0.1, "epochs": 10, "name": "é"},
+        "c" * 64,
+        {"numpy": "1.26.4"},
+        "main.py",
+        {"01": ParentOutput("p1", "d" * 64)},
+    )
+    assert stored.digest == "bf8cc9e7c5471fe62372f7e22612e040a699a2159076b0d8dbf74a0e518d2b5c"
+    assert stored.params_digest == (
+        "2ba262fc11cb835e28a2ad7af0e417d4a21c15691ec0b02308712fecd5f2816e"
+    )
+
+
 def test_with_parents_is_the_fingerprint_of_the_same_node_reading_other_inputs() -> None:
     """What a run records: the planned code, lock and parameters with the outputs now there."""
     inputs = {"02": ParentOutput("p2", "f" * 64), "01": ParentOutput("p1", "e" * 64)}

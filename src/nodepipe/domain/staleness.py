@@ -160,7 +160,9 @@ def _digest(
         # made with its data, say) changes nothing the node reads.
         "parents": {slot: p.outputs for slot, p in parents.items()},
     }
-    return sha256_text(canonical_json(covered))
+    # Plain strings all the way down: JSON as canonical_json writes it, without its walk.
+    text = json.dumps(covered, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return sha256_text(text)
 
 
 def explain(

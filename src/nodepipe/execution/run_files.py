@@ -8,9 +8,12 @@ files is what costs most on a busy filesystem.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import threading
 from pathlib import Path
+
+from nodepipe.workspace.file_state import FileState, file_state_or_none
 
 CONTEXT_FILE = "context.json"
 
@@ -21,12 +24,19 @@ def write_if_changed(path: Path, text: str) -> None:
     The context of a node rarely changes between runs; not rewriting it spares the
     filesystem a file creation per node run.
     """
-    with contextlib.suppress(OSError):
-        if path.read_text(encoding="utf-8") == text:
+    state = file_state_or_none(path)
+    with contextlib.suppress(OSError, ValueError):
+        if state is not None and _text_at(state) == text:
             return
     temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
     temporary.write_text(text, encoding="utf-8")
     temporary.replace(path)
+
+
+@functools.lru_cache(maxsize=4096)
+def _text_at(state: FileState) -> str:
+    """A file's text as it was in ``state``: read again only once the file changed."""
+    return Path(state[0]).read_text(encoding="utf-8")
 
 
 def point_latest_log(log_file: Path) -> None:

@@ -26,6 +26,25 @@ class TaskPreparer:
     view: PipelineView
     statuses: dict[str, NodeStatusView]
     node_run_ids: dict[str, str]
+    settings: EnvironmentSettings
+
+    @classmethod
+    def for_run(
+        cls,
+        context: WorkspaceContext,
+        run_id: str,
+        view: PipelineView,
+        statuses: dict[str, NodeStatusView],
+        node_run_ids: dict[str, str],
+    ) -> TaskPreparer:
+        layout = context.layout
+        settings = EnvironmentSettings(
+            layout.uv_cache_dir,
+            context.config.python,
+            layout.lock_cache_dir,
+            layout.shared_envs_dir,
+        )
+        return cls(context, run_id, view, statuses, node_run_ids, settings)
 
     def __call__(self, node_id: str, outputs: dict[str, str]) -> PreparedTask:
         layout = self.context.layout
@@ -46,16 +65,11 @@ class TaskPreparer:
                     e.slot,
                     e.parent_id,
                     self.view.node(e.parent_id).node.tag,
-                    layout.node_dir(e.parent_id) / "data",
+                    layout.node_folder(e.parent_id).data,
                 )
                 for e in inputs
             ],
-            settings=EnvironmentSettings(
-                layout.uv_cache_dir,
-                self.context.config.python,
-                layout.lock_cache_dir,
-                layout.shared_envs_dir,
-            ),
+            settings=self.settings,
         )
         return PreparedTask(task, json.dumps(fingerprint.to_dict()))
 

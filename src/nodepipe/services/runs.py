@@ -106,7 +106,9 @@ class RunService:
         recorder = StoreRecorder(self.context.store, claim.previous)
         runner = Runner(
             executor,
-            self._preparer(run.id, status, claim.node_run_ids),
+            TaskPreparer.for_run(
+                self.context, run.id, status.view, status.nodes, claim.node_run_ids
+            ),
             claim.node_run_ids,
             [recorder, *listeners],
             jobs,
@@ -186,11 +188,6 @@ class RunService:
                 force=request.force,
             )
             return claim, plan
-
-    def _preparer(
-        self, run_id: str, status: PipelineStatus, node_run_ids: dict[str, str]
-    ) -> TaskPreparer:
-        return TaskPreparer(self.context, run_id, status.view, status.nodes, node_run_ids)
 
     @contextmanager
     def _signals(self, runner: Runner, run_id: str) -> Iterator[None]:

@@ -6,8 +6,10 @@ a node below a stale or never-run node is stale because of it ("parent 01 (clean
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
+from typing import Any
 
 from nodepipe.domain.graph import topological_order
 from nodepipe.domain.model import PipelineNode, PipelineView
@@ -78,7 +80,7 @@ def _own_reasons(
         return ["never ran"]
     if node.state in (NodeState.QUEUED, NodeState.RUNNING):
         return []
-    previous = json.loads(previous_json) if previous_json else None
+    previous = _stored_fingerprint(previous_json) if previous_json else None
     computed = (
         []
         if previous is None and node.state is not NodeState.COMPLETED
@@ -87,6 +89,17 @@ def _own_reasons(
     if node.state in (NodeState.FAILED, NodeState.CANCELLED, NodeState.STALE):
         return [node.state_reason or node.state.value, *computed]
     return computed
+
+
+@functools.lru_cache(maxsize=4096)
+def _stored_fingerprint(text: str) -> NodeFingerprint | dict[str, Any]:
+    """A stored fingerprint read back once per text (as it was stored, if it is of another
+    format: ``explain`` says so)."""
+    data = json.loads(text)
+    try:
+        return NodeFingerprint.from_dict(data)
+    except ValueError:
+        return dict(data)
 
 
 def _parent_problem(parent: NodeStatusView) -> str | None:

@@ -15,6 +15,7 @@ missed either.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -188,6 +189,7 @@ def _write_atomically(path: Path, text: str) -> None:
         raise
 
 
+@functools.lru_cache(maxsize=1024)
 def _cache_file_test(root: Path, cache_file: Path | None) -> Callable[[str], bool]:
     """A test telling whether a path relative to ``root`` is the cache file or a temporary."""
     if cache_file is None:

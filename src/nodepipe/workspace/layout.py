@@ -69,9 +69,7 @@ class WorkspaceLayout:
 
     def node_dir(self, node_id: str) -> Path:
         """The folder of node ``node_id``; refuses anything that is not an id."""
-        if not looks_like_id(node_id):
-            raise InvalidInputError(f"{node_id!r} is not a node id")
-        return _below(self.nodes_dir, node_id)
+        return _node_dir(self.nodes_dir, node_id)
 
     def node_folder(self, node_id: str) -> NodeFolder:
         """The node folder of ``node_id`` (the same instance each time in a process)."""
@@ -93,6 +91,13 @@ class WorkspaceLayout:
 def _below(folder: Path, name: str) -> Path:
     """``folder / name``, remembered: a run looks up every node's folder many times."""
     return folder / name
+
+
+@functools.lru_cache(maxsize=8192)
+def _node_dir(nodes_dir: Path, node_id: str) -> Path:
+    if not looks_like_id(node_id):
+        raise InvalidInputError(f"{node_id!r} is not a node id")  # not remembered: raised anew
+    return nodes_dir / node_id
 
 
 def find_workspace_root(start: Path) -> Path | None:

@@ -74,6 +74,11 @@ class NodeFolder:
         return self.code / ".venv"
 
     @cached_property
+    def python(self) -> Path:
+        """The interpreter of the node's own environment."""
+        return self.venv / "bin" / "python"
+
+    @cached_property
     def fingerprint_cache(self) -> Path:
         """Stat cache of file hashes for this node's code and outputs."""
         return self.path / ".fingerprint-cache.json"

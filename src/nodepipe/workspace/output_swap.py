@@ -17,6 +17,7 @@ data/ is absent, which means the same as empty; it is back (empty) if the run fa
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 from pathlib import Path
@@ -28,7 +29,12 @@ PREVIOUS_SUFFIX = ".previous"
 
 
 def staging_dir(folder: NodeFolder, node_run_id: str) -> Path:
-    return folder.path / STAGING / node_run_id
+    return _staging_root(folder) / node_run_id
+
+
+@functools.lru_cache(maxsize=8192)
+def _staging_root(folder: NodeFolder) -> Path:
+    return folder.path / STAGING
 
 
 def open_staging(folder: NodeFolder, node_run_id: str) -> Path:
