@@ -12,6 +12,7 @@ Run with ``python -m tests.bench.bench_runs [--dir DIR]``. Nothing here asserts 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -64,6 +65,7 @@ def fan_out(ws: nodepipe.Workspace) -> tuple[float, float, float]:
     python = str(ws.nodes.path(source) / "code" / ".venv" / "bin" / "python")
     code = str(ws.nodes.path(source) / "code" / "main.py")
     ws.runs.run(RunRequest("fan", jobs=JOBS))  # first run: environments checked, caches warm
+    os.sync()  # the setup's writes reach the disk now, not during the timed runs
 
     def bare() -> None:
         subprocess.run([python, code], check=True)

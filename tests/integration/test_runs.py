@@ -134,6 +134,31 @@ def test_failure_keeps_old_outputs_and_skips_descendants_only(
     assert "ValueError: bad data" in log and "# nodepipe: exited with code 1" in log
 
 
+def test_large_outputs_are_promoted_digested_and_replaced(pipeline: nodepipe.Workspace) -> None:
+    """Outputs too large to settle in the launcher thread (here 2 MiB and 100 files) are
+    concluded by a helper: promoted whole, digested for the children, replaced next time."""
+    write_main(
+        pipeline,
+        "load",
+        "import nodepipe_node as node\n"
+        "out = node.data_dir()\n"
+        "(out / 'big.bin').write_bytes(bytes([node.params().get('n', 0)]) * (2 << 20))\n"
+        "for i in range(100):\n"
+        "    (out / f'part{i}.txt').write_text(str(i))\n"
+        "(out / 'out.txt').write_text('load;')\n",
+    )
+    first = pipeline.runs.run(RunRequest("baseline"))
+    assert first.finished is not None and first.finished.completed == 3
+    data = pipeline.nodes.path("load") / "data"
+    assert (data / "big.bin").stat().st_size == 2 << 20 and len(list(data.iterdir())) == 102
+    pipeline.nodes.set_params("load", ["n=7"])
+    again = pipeline.runs.run(RunRequest("baseline"))
+    assert ran(again) == ["load", "clean", "plot"]  # new outputs: the children re-run
+    assert (data / "big.bin").read_bytes()[:1] == b"\x07" and len(list(data.iterdir())) == 102
+    assert output(pipeline, "plot") == "load;clean;plot;"
+    assert pipeline.runs.run(RunRequest("baseline")).run_id is None
+
+
 def test_the_node_sees_its_context(pipeline: nodepipe.Workspace) -> None:
     write_main(
         pipeline,

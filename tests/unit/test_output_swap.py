@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from nodepipe.workspace.node_folder import NodeFolder
-from nodepipe.workspace.output_swap import discard, open_staging, promote, repair
+from nodepipe.workspace.output_swap import discard, open_staging, promote, quick_to_settle, repair
 
 
 @pytest.fixture
@@ -75,3 +75,21 @@ def test_a_leftover_staging_folder_is_replaced_by_a_fresh_one(
     staging = open_staging(folder, "run1")
     assert files(staging) == {}
     assert files(folder.data) == old_outputs
+
+
+def test_small_outputs_are_quick_to_settle_large_ones_are_not(folder: NodeFolder) -> None:
+    """The local executor concludes small runs in its launcher thread; large outputs (to hash)
+    or a large old data/ (to remove) go to a helper so no other node waits for them."""
+    for i in range(10):
+        (folder.data / f"old{i}.txt").write_text("old")
+    staging = open_staging(folder, "run1")
+    assert quick_to_settle(folder, "run1")
+    (staging / "nested").mkdir()
+    (staging / "nested" / "table.csv").write_bytes(b"x" * 1000)
+    assert quick_to_settle(folder, "run1")
+    (staging / "big.bin").write_bytes(b"x" * 2000)
+    assert not quick_to_settle(folder, "run1", max_bytes=2500), "too much data to digest"
+    (staging / "big.bin").unlink()
+    assert quick_to_settle(folder, "run1", max_entries=12)
+    assert not quick_to_settle(folder, "run1", max_entries=8), "too many old files to remove"
+    assert not quick_to_settle(folder, "run1", max_entries=1), "too many new entries"

@@ -155,14 +155,21 @@ class NodeEnvironments:
             synced = self.ensure_synced(shared_dir)
             self.use_shared(code_dir, shared_dir)
             return synced
-        marker = code_dir / ".venv" / SYNC_MARKER
-        python = self.python_for(code_dir)
-        with contextlib.suppress(OSError):
-            seen = (_stat_key(marker), _stat_key(code_dir / "uv.lock"))
-            if _marks_lock(marker, code_dir, python, seen):
-                return False
+        if self.is_synced(code_dir):
+            return False
         self.sync(code_dir)
         return True
+
+    def is_synced(self, code_dir: Path) -> bool:
+        """Whether the node's own environment was synced from its lock as it is now (two stats
+        while nothing changed; a changed lock is hashed)."""
+        marker = code_dir / ".venv" / SYNC_MARKER
+        python = self.python_for(code_dir)
+        try:
+            seen = (_stat_key(marker), _stat_key(code_dir / "uv.lock"))
+            return _marks_lock(marker, code_dir, python, seen)
+        except OSError:
+            return False
 
     def change(self, code_dir: Path, edit: Callable[[], None], sync: bool = True) -> None:
         """Apply ``edit`` (which edits pyproject/lock, usually through uv) all or nothing.

@@ -2,16 +2,18 @@
 
 A node should start the moment another one's process ends, so the work is split:
 
-- helper threads prepare node runs ahead of time (staging folder, context file, log, the
-  environment checked against its lock, synced if it changed) and conclude them afterwards
-  (the log's last line, outputs promoted and digested);
+- a node run is prepared ahead of time (staging folder, context file, log, the environment
+  checked against its lock) where it is handed over, in the runner's thread: handing a few
+  file operations to another thread costs more than doing them. Only a run whose environment
+  must be synced first goes to a helper thread, so a long sync holds up nothing else;
 - one launcher thread (``ProcessLauncher``) starts prepared runs while fewer than ``jobs``
   processes live, and waits for their ends on pidfds. When a process ends, it starts the next
-  prepared run before anything else, then hands the ended one to a helper.
+  prepared run before anything else, then concludes the ended one (the log's last line,
+  outputs promoted and digested) if its outputs are small; larger ones go to a helper, so
+  hashing them never delays another node's start.
 
 The runner hands over up to ``prefetch`` runs more than ``jobs``, so prepared runs wait for
-each slot. ``--jobs`` bounds node processes; the checks and syncs of prepared runs happen
-beside them.
+each slot. ``--jobs`` bounds node processes; the syncs of prepared runs happen beside them.
 """
 
 from __future__ import annotations
@@ -61,7 +63,10 @@ class LocalExecutor:
         )
         with self._lock:
             self._runs[task.node_run_id] = run
-        self._helpers.submit(self._prepare, run)
+        if _quick_to_prepare(run.process):
+            self._prepare(run)  # here: handing it to a thread would cost more than doing it
+        else:
+            self._helpers.submit(self._prepare, run)
         return run.future
 
     def cancel(self, node_run_ids: Collection[str]) -> None:
@@ -99,9 +104,13 @@ class LocalExecutor:
         self._launcher.post(run)
 
     def _hand_over(self, run: LaunchedRun) -> None:
-        """Called by the launcher once a run's process ended (or will never start)."""
+        """Called by the launcher once a run's process ended (or will never start): concluded
+        right there when that is quick, by a helper otherwise."""
         assert self._helpers is not None
-        self._helpers.submit(self._conclude, run)
+        if run.error is None and run.process.quick_to_conclude():
+            self._conclude(run)
+        else:
+            self._helpers.submit(self._conclude, run)
 
     def _conclude(self, run: LaunchedRun) -> None:
         process = run.process
@@ -118,3 +127,11 @@ class LocalExecutor:
         with self._lock:
             self._runs.pop(run.process.task.node_run_id, None)
         run.future.set_result(outcome)
+
+
+def _quick_to_prepare(process: NodeProcess) -> bool:
+    """No environment to sync: staging the run is a few file operations."""
+    try:
+        return process.environment_ready()
+    except Exception:  # e.g. an interpreter that cannot be found: a helper reports it
+        return False

@@ -7,6 +7,7 @@ the store; the runner records what it reports.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import select
@@ -26,7 +27,13 @@ from nodepipe.execution.run_files import CONTEXT_FILE, point_latest_log, write_i
 from nodepipe.execution.spawn import spawn, spawn_available
 from nodepipe.workspace.fingerprint import fingerprint_outputs
 from nodepipe.workspace.node_folder import NodeFolder
-from nodepipe.workspace.output_swap import discard, open_staging, promote, staging_dir
+from nodepipe.workspace.output_swap import (
+    discard,
+    open_staging,
+    promote,
+    quick_to_settle,
+    staging_dir,
+)
 
 _DROPPED_ENV = ("PYTHONDONTWRITEBYTECODE", "PYTHONHOME", "PYTHONSTARTUP", "VIRTUAL_ENV")
 
@@ -149,11 +156,20 @@ class NodeProcess:
     def ensure_environment(self) -> None:
         """Sync the node's environment if its lock changed since the last sync."""
         task = self.task
-        environments = NodeEnvironments(
-            UvRunner(Path(task.uv_cache_dir)), task.python, Path(task.lock_cache_dir)
-        )
         shared = Path(task.shared_env_dir) if task.shared_env_dir else None
-        environments.ensure_synced(self.folder.code, shared)
+        self._environments().ensure_synced(self.folder.code, shared)
+
+    def quick_to_conclude(self) -> bool:
+        """Whether concluding takes a moment only (small outputs to digest, move or drop)."""
+        return quick_to_settle(self.folder, self.task.node_run_id)
+
+    def environment_ready(self) -> bool:
+        """Whether the node's own environment needs no sync: then preparing the run is quick."""
+        return not self.task.shared_env_dir and self._environments().is_synced(self.folder.code)
+
+    def _environments(self) -> NodeEnvironments:
+        task = self.task
+        return _node_environments(task.uv_cache_dir, task.python, task.lock_cache_dir)
 
     def launch(self, on_started: Callable[[int], None] | None = None) -> int | None:
         """Start the node's process in a session of its own: its pid, or None if cancelled."""
@@ -269,6 +285,11 @@ class NodeProcess:
         if log is not None:
             with log:
                 log.write(f"# nodepipe: {ending}\n".encode())
+
+
+@functools.lru_cache(maxsize=64)
+def _node_environments(uv_cache_dir: str, python: str, lock_cache_dir: str) -> NodeEnvironments:
+    return NodeEnvironments(UvRunner(Path(uv_cache_dir)), python, Path(lock_cache_dir))
 
 
 def node_base_environment() -> dict[str, str]:

@@ -92,6 +92,43 @@ def repair(folder: NodeFolder) -> None:
     folder.data.mkdir(exist_ok=True)
 
 
+def quick_to_settle(
+    folder: NodeFolder, node_run_id: str, max_entries: int = 64, max_bytes: int = 1 << 20
+) -> bool:
+    """Whether promoting or discarding a run's outputs takes a moment only: few entries and
+    little data in its staging folder (digested or removed), few entries in data/ (removed)."""
+    staging = _Budget(max_entries, max_bytes)
+    old = _Budget(max_entries, None)
+    return staging.covers(staging_dir(folder, node_run_id)) and old.covers(folder.data)
+
+
+class _Budget:
+    """Entries and bytes a folder may hold, spent while walking it (stops once exceeded)."""
+
+    def __init__(self, entries: int, size: int | None) -> None:
+        self.entries, self.size = entries, size
+
+    def covers(self, root: Path) -> bool:
+        pending = [str(root)]
+        while pending:
+            try:
+                with os.scandir(pending.pop()) as entries:
+                    for entry in entries:
+                        if not self._spend(entry, pending):
+                            return False
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+        return True
+
+    def _spend(self, entry: os.DirEntry[str], pending: list[str]) -> bool:
+        self.entries -= 1
+        if entry.is_dir(follow_symlinks=False):
+            pending.append(entry.path)
+        elif self.size is not None and entry.is_file(follow_symlinks=False):
+            self.size -= entry.stat(follow_symlinks=False).st_size
+        return self.entries >= 0 and (self.size is None or self.size >= 0)
+
+
 def _is_empty(directory: Path) -> bool:
     try:
         with os.scandir(directory) as entries:
