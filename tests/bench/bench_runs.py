@@ -7,6 +7,12 @@
     bare ``python -c pass`` launch.
 
 Run with ``python -m tests.bench.bench_runs [--dir DIR]``. Nothing here asserts a time.
+
+The workspace's setup (51 node folders and environments) is flushed to disk (``os.sync``)
+before anything is timed: otherwise the kernel writes it back during the timed runs, which
+slows the runs (they create log files) and not the floor (it writes nothing). On these
+machines' ext4 (no journal) a file is also slower to create for 30 s after many files were
+deleted nearby, so a run right after another benchmark or the test suite reads high.
 """
 
 from __future__ import annotations
