@@ -118,6 +118,8 @@ class _Budget:
                             return False
             except (FileNotFoundError, NotADirectoryError):
                 continue
+            except OSError:  # cannot look: not known to be quick
+                return False
         return True
 
     def _spend(self, entry: os.DirEntry[str], pending: list[str]) -> bool:
