@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import queue
 import threading
-import time
 from datetime import UTC, datetime
 
 from nodepipe.domain.runs import NodeRunState, RunStatus
@@ -53,6 +52,7 @@ class StoreRecorder:
         self.previous_states = previous_states
         self._fingerprints: dict[str, str] = {}
         self._pending: queue.SimpleQueue[tuple[RunEvent, datetime]] = queue.SimpleQueue()
+        self._run_finished = threading.Event()
         self._writer = threading.Thread(target=self._write_batches, name="recorder", daemon=True)
         self._writer.start()
         self._error: BaseException | None = None
@@ -60,6 +60,7 @@ class StoreRecorder:
     def __call__(self, event: RunEvent) -> None:
         self._pending.put((event, datetime.now(UTC)))
         if isinstance(event, RunFinished):
+            self._run_finished.set()
             self._writer.join()
             if self._error is not None:
                 raise self._error
@@ -80,12 +81,13 @@ class StoreRecorder:
 
     def _next_batch(self) -> list[tuple[RunEvent, datetime]]:
         """The events of one window: from the next event until the window closes or the run
-        finishes."""
+        finishes. Events arriving meanwhile do not wake the writer; only the run's end does."""
         batch = [self._pending.get()]
-        closes = time.monotonic() + BATCH_WINDOW
+        if not isinstance(batch[0][0], RunFinished):
+            self._run_finished.wait(BATCH_WINDOW)
         while not isinstance(batch[-1][0], RunFinished):
             try:
-                batch.append(self._pending.get(timeout=max(0.0, closes - time.monotonic())))
+                batch.append(self._pending.get_nowait())
             except queue.Empty:
                 break
         return batch
