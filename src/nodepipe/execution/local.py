@@ -63,8 +63,8 @@ class LocalExecutor:
         )
         with self._lock:
             self._runs[task.node_run_id] = run
-        if _quick_to_prepare(run.process):
-            self._prepare(run)  # here: handing it to a thread would cost more than doing it
+        if _quick_to_prepare(run.process):  # here: a thread would cost more than the work
+            self._prepare(run, environment_ready=True)
         else:
             self._helpers.submit(self._prepare, run)
         return run.future
@@ -92,10 +92,10 @@ class LocalExecutor:
             self._helpers.shutdown(wait=True)
             self._helpers = None
 
-    def _prepare(self, run: LaunchedRun) -> None:
+    def _prepare(self, run: LaunchedRun, environment_ready: bool = False) -> None:
         try:
             run.process.stage()
-            if not run.process.cancelled:
+            if not run.process.cancelled and not environment_ready:
                 run.process.ensure_environment()
         except Exception as exc:  # nodepipe could not prepare it: the node is not to blame
             self._settle(run, run.process.fail(exc))

@@ -83,7 +83,8 @@ class Runner:
         self.node_run_ids = node_run_ids
         self.listeners = list(listeners)
         self.jobs = max(1, jobs)
-        self._events: queue.Queue[_Finished | _Cancel] = queue.Queue()
+        # SimpleQueue: cheaper than Queue, and safe to put on from a signal handler
+        self._events: queue.SimpleQueue[_Finished | _Cancel] = queue.SimpleQueue()
         self._cancelling = False
         self._lock = threading.Lock()
 
