@@ -1,13 +1,30 @@
-"""Outputs are swapped in whole: data/ holds the old outputs or the new ones, never a mix."""
+"""Outputs are swapped in whole: data/ holds the old outputs or the new ones, never a mix.
+
+A crash (SIGKILL) at any point of a promotion leaves files from which ``promoted`` tells
+whether the new outputs are in (the store may be rolled forward) and ``undo`` brings the old
+ones back otherwise; the old outputs are removed only by ``finish_promotion``.
+"""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from nodepipe.workspace.node_folder import NodeFolder
-from nodepipe.workspace.output_swap import discard, open_staging, promote, quick_to_settle, repair
+from nodepipe.workspace.output_swap import (
+    Promotion,
+    discard,
+    finish_promotion,
+    open_staging,
+    promote,
+    promoted,
+    quick_to_settle,
+    undo,
+)
 
 
 @pytest.fixture
@@ -21,13 +38,21 @@ def files(directory: Path) -> dict[str, str]:
     return {p.name: p.read_text() for p in sorted(directory.iterdir())}
 
 
+def promotion(node_run_id: str) -> Promotion:
+    return Promotion("run", node_run_id, f"digest-{node_run_id}", f"fingerprint-{node_run_id}")
+
+
 def test_new_outputs_replace_old_ones_on_success(folder: NodeFolder) -> None:
     (folder.data / "old.txt").write_text("old")
     staging = open_staging(folder, "run1")
     assert files(folder.data) == {"old.txt": "old"}  # untouched while the run goes on
     (staging / "new.txt").write_text("new")
-    promote(folder, "run1")
+    promote(folder, promotion("run1"))
     assert files(folder.data) == {"new.txt": "new"}
+    kept = sorted(p.name for p in (folder.path / ".staging").iterdir())
+    assert kept == ["run1.previous", "run1.promoting"], "old outputs kept until recorded"
+    assert files(folder.path / ".staging" / "run1.previous") == {"old.txt": "old"}
+    finish_promotion(folder, "run1")
     assert list((folder.path / ".staging").iterdir()) == []
 
 
@@ -45,23 +70,88 @@ def test_empty_outputs_become_the_staging_folder_and_come_back(folder: NodeFolde
     discard(folder, "run1")
     assert folder.data.is_dir() and files(folder.data) == {}
     (open_staging(folder, "run2") / "new.txt").write_text("new")
-    promote(folder, "run2")
+    promote(folder, promotion("run2"))
     assert files(folder.data) == {"new.txt": "new"}
 
 
-def test_repair_after_a_crash_mid_run_gives_back_an_empty_data_folder(folder: NodeFolder) -> None:
+def test_undo_after_a_crash_mid_run_gives_back_an_empty_data_folder(folder: NodeFolder) -> None:
     (open_staging(folder, "run1") / "half.txt").write_text("half")
-    repair(folder)
+    assert promoted(folder, "run1") is None
+    undo(folder, "run1")
     assert folder.data.is_dir() and files(folder.data) == {}
     assert list((folder.path / ".staging").iterdir()) == []
 
 
-def test_repair_restores_outputs_set_aside_by_an_interrupted_swap(folder: NodeFolder) -> None:
+def test_undo_restores_outputs_set_aside_by_an_interrupted_swap(folder: NodeFolder) -> None:
     (folder.data / "old.txt").write_text("old")
     (open_staging(folder, "run1") / "new.txt").write_text("new")
     folder.data.rename(folder.path / ".staging" / "run1.previous")  # crash between the renames
-    repair(folder)
+    undo(folder, "run1")
     assert files(folder.data) == {"old.txt": "old"}
+
+
+def test_undo_touches_only_its_own_node_run(folder: NodeFolder) -> None:
+    """Another run of the node may be going on: its staging folder stays."""
+    (open_staging(folder, "dead") / "half.txt").write_text("half")
+    folder.data.mkdir()
+    (open_staging(folder, "live") / "new.txt").write_text("new")
+    undo(folder, "dead")
+    assert files(folder.path / ".staging" / "live") == {"new.txt": "new"}
+
+
+def test_leftovers_of_an_earlier_run_are_settled_when_the_node_runs_again(
+    folder: NodeFolder,
+) -> None:
+    (folder.data / "old.txt").write_text("old")
+    (open_staging(folder, "run1") / "new.txt").write_text("new")
+    promote(folder, promotion("run1"))  # recorded, then a crash before it was tidied
+    (folder.path / ".staging" / ".run1.promoting.0a1b.tmp").write_text("{")
+    open_staging(folder, "run2")
+    assert sorted(p.name for p in (folder.path / ".staging").iterdir()) == ["run2"]
+    assert files(folder.data) == {"new.txt": "new"}
+
+
+_PROMOTE_IN_A_CHILD = """
+import sys
+from pathlib import Path
+from nodepipe.workspace.node_folder import NodeFolder
+from nodepipe.workspace.output_swap import Promotion, finish_promotion, open_staging, promote
+folder = NodeFolder(Path(sys.argv[1]))
+staging = open_staging(folder, "run2")
+for i in range(50):
+    (staging / f"new{i}.txt").write_text("new")
+promote(folder, Promotion("run", "run2", "digest", "fingerprint"))
+finish_promotion(folder, "run2")
+"""
+
+CRASH_POINTS = ["promote.intent-written", "promote.previous-aside", "promote.previous-removed"]
+
+
+@pytest.mark.parametrize("point", CRASH_POINTS)
+def test_a_kill_at_any_point_of_a_promotion_loses_neither_set_of_outputs(
+    folder: NodeFolder, point: str
+) -> None:
+    """A real SIGKILL at each step: afterwards data/ holds all the old outputs or all the new
+    ones, and ``promoted`` says which, so the store can be told the truth."""
+    for i in range(50):
+        (folder.data / f"old{i}.txt").write_text("old")
+    child = subprocess.run(
+        [sys.executable, "-c", _PROMOTE_IN_A_CHILD, str(folder.path)],
+        env={**os.environ, "NODEPIPE_CRASH_AT": point},
+        check=False,
+    )
+    assert child.returncode == -9, "the crash point was not reached"
+    done = promoted(folder, "run2")
+    if done is None:
+        undo(folder, "run2")
+        assert files(folder.data) == {f"old{i}.txt": "old" for i in range(50)}
+    else:
+        assert done.output_digest == "digest" and done.fingerprint == "fingerprint"
+        finish_promotion(folder, "run2")
+        assert files(folder.data) == {f"new{i}.txt": "new" for i in range(50)}
+    assert list((folder.path / ".staging").iterdir()) == []
+    expected_done = point != "promote.intent-written" and point != "promote.previous-aside"
+    assert (done is not None) == expected_done
 
 
 @pytest.mark.parametrize("old_outputs", [{}, {"old.txt": "old"}])

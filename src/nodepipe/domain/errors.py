@@ -45,3 +45,8 @@ class WorkspaceError(NodepipeError):
 
 class EnvironmentBuildError(NodepipeError):
     """nodepipe could not build or sync a node's environment (uv failed); not the node's fault."""
+
+
+class StorageError(NodepipeError):
+    """nodepipe could not read or write the workspace's files or store: a full disk, a
+    read-only filesystem, missing permissions, a store that cannot be written."""

@@ -34,6 +34,7 @@ class EnvironmentSettings:
     python: str
     lock_cache_dir: Path
     shared_envs_dir: Path
+    journal_dir: Path
 
 
 def command_line(folder: NodeFolder, config: NodeConfig) -> tuple[str, ...]:
@@ -62,6 +63,7 @@ def build_task(
     params: Mapping[str, Any],
     parents: list[ParentInput],
     settings: EnvironmentSettings,
+    fingerprint: str,
 ) -> NodeTask:
     context = {
         "node": {"id": node.id, "tag": node.tag},
@@ -83,6 +85,8 @@ def build_task(
         uv_cache_dir=str(settings.uv_cache_dir),
         python=settings.python,
         lock_cache_dir=str(settings.lock_cache_dir),
+        journal_dir=str(settings.journal_dir),
+        fingerprint=fingerprint,
         timeout=config.timeout,
         shared_env_dir=(
             str(settings.shared_envs_dir / config.shared_env) if config.shared_env else None

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import queue
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from nodepipe.domain.runs import NodeRunState, RunStatus
@@ -27,6 +28,7 @@ from nodepipe.execution.events import (
 )
 from nodepipe.store.run_queries import RunUpdates
 from nodepipe.store.store import Store
+from nodepipe.workspace.crash_points import crash_point
 
 BATCH_WINDOW = 0.2
 """Seconds of run events written in one transaction."""
@@ -44,12 +46,30 @@ _NODE_RUN_STATE = {
 }
 
 
-class StoreRecorder:
-    """Records a run's events in the store from a writer thread, in batches."""
+class RecordingError(Exception):
+    """The store could not record a run's events (its cause says why)."""
 
-    def __init__(self, store: Store, previous_states: dict[str, tuple[NodeState, str]]) -> None:
+
+class StoreRecorder:
+    """Records a run's events in the store from a writer thread, in batches.
+
+    ``after_commit`` gets the events of each batch once the store holds them (the run service
+    finishes output promotions there: old outputs go only once the new ones are recorded).
+    ``on_error`` is told at once when the store cannot be written (a full disk), so the run can
+    stop instead of running nodes whose results cannot be kept.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        previous_states: dict[str, tuple[NodeState, str]],
+        after_commit: Callable[[list[RunEvent]], None] | None = None,
+        on_error: Callable[[BaseException], None] | None = None,
+    ) -> None:
         self.store = store
         self.previous_states = previous_states
+        self._after_commit = after_commit
+        self._on_error = on_error
         self._fingerprints: dict[str, str] = {}
         self._pending: queue.SimpleQueue[tuple[RunEvent, datetime]] = queue.SimpleQueue()
         self._run_finished = threading.Event()
@@ -63,21 +83,44 @@ class StoreRecorder:
             self._run_finished.set()
             self._writer.join()
             if self._error is not None:
-                raise self._error
+                raise RecordingError(str(self._error)) from self._error
 
     def _write_batches(self) -> None:
+        """Each batch is committed, then handed to ``after_commit``; the run's end is committed
+        last, on its own, so a run the store calls finished has nothing left to tidy."""
         finished = False
         while not finished:
             batch = self._next_batch()
-            updates = RunUpdates()
-            for event, at in batch:
-                self._record(updates, event, at)
-            try:
-                with self.store.write() as session:
-                    session.apply_run_updates(updates)
-            except BaseException as exc:  # surfaced to the run when it finishes
-                self._error = exc
-            finished = any(isinstance(event, RunFinished) for event, _ in batch)
+            ending = [item for item in batch if isinstance(item[0], RunFinished)]
+            body = [item for item in batch if not isinstance(item[0], RunFinished)]
+            if body and self._commit(body) and self._after_commit is not None:
+                crash_point("record.committed")
+                try:
+                    self._after_commit([event for event, _ in body])
+                except Exception as exc:
+                    self._fail(exc)
+            if ending:
+                self._commit(ending)
+                finished = True
+
+    def _commit(self, batch: list[tuple[RunEvent, datetime]]) -> bool:
+        updates = RunUpdates()
+        for event, at in batch:
+            self._record(updates, event, at)
+        try:
+            with self.store.write() as session:
+                session.apply_run_updates(updates)
+        except BaseException as exc:  # surfaced to the run when it finishes
+            self._fail(exc)
+            return False
+        return True
+
+    def _fail(self, error: BaseException) -> None:
+        first = self._error is None
+        if first:
+            self._error = error
+        if first and self._on_error is not None:
+            self._on_error(error)
 
     def _next_batch(self) -> list[tuple[RunEvent, datetime]]:
         """The events of one window: from the next event until the window closes or the run

@@ -1,8 +1,9 @@
 """Crash recovery: runs whose nodepipe process died are marked interrupted, orphans killed.
 
 A run records the pid, host and start time of the process that orchestrates it. When that
-process is gone (on this host), its queued and running node runs fail as interrupted, any node
-process group still alive is killed, and interrupted output swaps are repaired.
+process is gone (on this host), any node process group still alive is killed, output swaps it
+left are rolled forward or back (``workspace.output_swap``), and its queued and running node
+runs fail as interrupted.
 """
 
 from __future__ import annotations
@@ -16,11 +17,13 @@ from pathlib import Path
 
 from nodepipe.domain.runs import ACTIVE_NODE_RUN_STATES, NodeRun, NodeRunState, Run, RunStatus
 from nodepipe.domain.states import ACTIVE_STATES, NodeState
+from nodepipe.store.queries import StoreSession
 from nodepipe.store.store import Store
 from nodepipe.workspace.layout import WorkspaceLayout
-from nodepipe.workspace.output_swap import repair
+from nodepipe.workspace.output_swap import Promotion, finish_promotion, promoted, undo
 
 INTERRUPTED = "interrupted: the nodepipe process running it stopped"
+ROLLED_FORWARD = "completed (recorded after the nodepipe process running it stopped)"
 
 
 def process_start_time(pid: int) -> str | None:
@@ -80,33 +83,79 @@ def kill_orphans(run: Run) -> None:
 
 
 def recover_interrupted(store: Store, layout: WorkspaceLayout) -> list[NodeRun]:
-    """Settle every run whose orchestrator died; returns the node runs marked interrupted."""
+    """Settle every run whose orchestrator died; returns the node runs marked interrupted.
+
+    Orphan processes are killed first, so nothing writes while the files are looked at. A node
+    run whose outputs were swapped in before the orchestrator died completed: the store is
+    brought up to date from the promotion's intent (rolled forward). Any other is undone (the
+    previous outputs back in data/) before the store marks it interrupted. The old outputs of
+    a rolled-forward promotion go only after the store has recorded it.
+    """
     with store.read() as session:
-        dead = [
-            run
-            for run in session.runs_with_status(RunStatus.RUNNING)
-            if not orchestrator_alive(run)
-        ]
+        dead = [r for r in session.runs_with_status(RunStatus.RUNNING) if not orchestrator_alive(r)]
     interrupted: list[NodeRun] = []
     for run in dead:
+        kill_orphans(run)
+        with store.read() as session:
+            node_runs = session.node_runs_of_run(run.id)
+        swapped = _settle_files(layout, node_runs)
         with store.write() as session:
             current = session.get_run(run.id)
             if current is None or current.status is not RunStatus.RUNNING:
                 continue
-            kill_orphans(run)
             for node_run in session.node_runs_of_run(run.id):
-                if node_run.state not in ACTIVE_NODE_RUN_STATES:
-                    continue
-                session.update_node_run(
-                    node_run.id,
-                    state=NodeRunState.FAILED,
-                    message=INTERRUPTED,
-                    finished_at=datetime.now(UTC),
-                )
-                node = session.get_node(node_run.node_id)
-                if node is not None and node.state in ACTIVE_STATES:
-                    session.update_node(node.id, state=NodeState.FAILED, state_reason=INTERRUPTED)
-                repair(layout.node_folder(node_run.node_id))
-                interrupted.append(node_run)
-            session.update_run(run.id, status=RunStatus.INTERRUPTED, finished_at=datetime.now(UTC))
+                if node_run.id in swapped:
+                    _roll_forward(session, node_run, swapped[node_run.id])
+                elif node_run.state in ACTIVE_NODE_RUN_STATES:
+                    _mark_interrupted(session, node_run)
+                    interrupted.append(node_run)
+            session.update_run(run.id, status=RunStatus.INTERRUPTED, finished_at=_now())
+        for node_run in node_runs:
+            finish_promotion(layout.node_folder(node_run.node_id), node_run.id)
     return interrupted
+
+
+def _settle_files(layout: WorkspaceLayout, node_runs: list[NodeRun]) -> dict[str, Promotion]:
+    """The promotions that happened, by node run id; every other node run undone on disk."""
+    swapped: dict[str, Promotion] = {}
+    for node_run in node_runs:
+        folder = layout.node_folder(node_run.node_id)
+        promotion = promoted(folder, node_run.id)
+        if promotion is not None:
+            swapped[node_run.id] = promotion
+        elif node_run.state is not NodeRunState.COMPLETED:
+            undo(folder, node_run.id)
+    return swapped
+
+
+def _roll_forward(session: StoreSession, node_run: NodeRun, promotion: Promotion) -> None:
+    if node_run.state is not NodeRunState.COMPLETED:
+        session.update_node_run(
+            node_run.id,
+            state=NodeRunState.COMPLETED,
+            exit_code=0,
+            message=ROLLED_FORWARD,
+            output_digest=promotion.output_digest,
+            fingerprint=promotion.fingerprint or node_run.fingerprint,
+            finished_at=_now(),
+        )
+    session.update_node(
+        node_run.node_id,
+        state=NodeState.COMPLETED,
+        state_reason="",
+        fingerprint=promotion.fingerprint or node_run.fingerprint,
+        output_digest=promotion.output_digest,
+    )
+
+
+def _mark_interrupted(session: StoreSession, node_run: NodeRun) -> None:
+    session.update_node_run(
+        node_run.id, state=NodeRunState.FAILED, message=INTERRUPTED, finished_at=_now()
+    )
+    node = session.get_node(node_run.node_id)
+    if node is not None and node.state in ACTIVE_STATES:
+        session.update_node(node.id, state=NodeState.FAILED, state_reason=INTERRUPTED)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)

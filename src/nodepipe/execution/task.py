@@ -25,9 +25,11 @@ from nodepipe.envs.uv import UvRunner
 from nodepipe.execution.process_groups import describe_exit, terminate_group
 from nodepipe.execution.run_files import CONTEXT_FILE, point_latest_log, write_if_changed
 from nodepipe.execution.spawn import spawn, spawn_available
+from nodepipe.workspace.crash_points import crash_point
 from nodepipe.workspace.fingerprint import fingerprint_outputs
 from nodepipe.workspace.node_folder import NodeFolder
 from nodepipe.workspace.output_swap import (
+    Promotion,
     discard,
     open_staging,
     promote,
@@ -53,6 +55,9 @@ class NodeTask:
     uv_cache_dir: str
     python: str
     lock_cache_dir: str
+    journal_dir: str
+    fingerprint: str = ""
+    """What the outputs will have been made from; recorded with them when they are promoted."""
     timeout: float | None = None
     shared_env_dir: str | None = None
 
@@ -169,7 +174,9 @@ class NodeProcess:
 
     def _environments(self) -> NodeEnvironments:
         task = self.task
-        return _node_environments(task.uv_cache_dir, task.python, task.lock_cache_dir)
+        return _node_environments(
+            task.uv_cache_dir, task.python, task.lock_cache_dir, task.journal_dir
+        )
 
     def launch(self, on_started: Callable[[int], None] | None = None) -> int | None:
         """Start the node's process in a session of its own: its pid, or None if cancelled."""
@@ -240,8 +247,11 @@ class NodeProcess:
             return TaskOutcome(task.node_run_id, "cancelled", None, "cancelled before it started")
         self._close_log("killed on request" if self.cancelled else describe_exit(code))
         if code == 0 and not self.cancelled:
-            promote(self.folder, task.node_run_id)
-            digest = fingerprint_outputs(self.folder.data)  # fresh files: a cache cannot help
+            # fresh files: a cache cannot help; paths are relative, so staging hashes as data/
+            digest = fingerprint_outputs(staging_dir(self.folder, task.node_run_id))
+            crash_point("conclude.digested")
+            promote(self.folder, Promotion(task.run_id, task.node_run_id, digest, task.fingerprint))
+            crash_point("conclude.promoted")
             return TaskOutcome(task.node_run_id, "completed", 0, "", digest, started)
         discard(self.folder, task.node_run_id)
         if self.cancelled:
@@ -288,8 +298,12 @@ class NodeProcess:
 
 
 @functools.lru_cache(maxsize=64)
-def _node_environments(uv_cache_dir: str, python: str, lock_cache_dir: str) -> NodeEnvironments:
-    return NodeEnvironments(UvRunner(Path(uv_cache_dir)), python, Path(lock_cache_dir))
+def _node_environments(
+    uv_cache_dir: str, python: str, lock_cache_dir: str, journal_dir: str
+) -> NodeEnvironments:
+    return NodeEnvironments(
+        UvRunner(Path(uv_cache_dir)), python, Path(lock_cache_dir), Path(journal_dir)
+    )
 
 
 def node_base_environment() -> dict[str, str]:

@@ -43,6 +43,7 @@ class TaskPreparer:
             context.config.python,
             layout.lock_cache_dir,
             layout.shared_envs_dir,
+            layout.staging_dir,
         )
         return cls(context, run_id, view, statuses, node_run_ids, settings)
 
@@ -53,6 +54,7 @@ class TaskPreparer:
         folder = layout.node_folder(node_id)
         config = status.config
         fingerprint = status.fingerprint.with_parents(self._parent_outputs(inputs, outputs))
+        fingerprint_text = json.dumps(fingerprint.to_dict())
         task = build_task(
             run_id=self.run_id,
             node_run_id=self.node_run_ids[node_id],
@@ -70,8 +72,9 @@ class TaskPreparer:
                 for e in inputs
             ],
             settings=self.settings,
+            fingerprint=fingerprint_text,
         )
-        return PreparedTask(task, json.dumps(fingerprint.to_dict()))
+        return PreparedTask(task, fingerprint_text)
 
     def _parent_outputs(
         self, inputs: tuple[Edge, ...], produced: dict[str, str]

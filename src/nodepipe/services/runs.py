@@ -11,12 +11,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import FrameType
 
-from nodepipe.domain.errors import ConflictError, NotFoundError
+from nodepipe.domain.errors import ConflictError, NotFoundError, StorageError
 from nodepipe.domain.model import Node, Pipeline, PipelineView
 from nodepipe.domain.runs import NodeRun, Run
-from nodepipe.execution.events import Listener, RunFinished
+from nodepipe.execution.events import Listener, NodeFinished, RunEvent, RunFinished
 from nodepipe.execution.plan import NodeStatus, Plan, Selection, plan_run
-from nodepipe.execution.recorder import StoreRecorder
+from nodepipe.execution.recorder import RecordingError, StoreRecorder
 from nodepipe.execution.recovery import orchestrator_alive, recover_interrupted
 from nodepipe.execution.runner import Runner
 from nodepipe.services import resolver
@@ -29,6 +29,7 @@ from nodepipe.services.pipelines import pipeline_view
 from nodepipe.services.run_claims import Claim, abandon, claim_planned
 from nodepipe.services.status import NodeStatusView, compute_statuses
 from nodepipe.store.queries import StoreSession
+from nodepipe.workspace.output_swap import finish_promotion
 
 _ACTIVE_RUNNERS: dict[str, Runner] = {}
 """Runs orchestrated by this process, so a kill from the same process needs no signal."""
@@ -103,7 +104,12 @@ class RunService:
             reason = f"the {request.executor} executor did not start: {error}"
             abandon(self.context.store, claim, reason)
             raise
-        recorder = StoreRecorder(self.context.store, claim.previous)
+        recorder = StoreRecorder(
+            self.context.store,
+            claim.previous,
+            after_commit=self._promotions_recorded,
+            on_error=lambda error: runner.cancel(None),  # nothing more can be kept
+        )
         runner = Runner(
             executor,
             TaskPreparer.for_run(
@@ -118,10 +124,23 @@ class RunService:
         try:
             with self._signals(runner, run.id):
                 finished = runner.run(run.id, plan)
+        except RecordingError as error:
+            raise StorageError(
+                f"run {run.id} stopped: the store could not record it ({error.__cause__}); "
+                "free some space or fix the store, then run again (the next command settles "
+                "what this run left)"
+            ) from error
         finally:
             executor.stop()
             _ACTIVE_RUNNERS.pop(run.id, None)
         return RunResult(status, plan, run.id, finished, tags)
+
+    def _promotions_recorded(self, events: Sequence[RunEvent]) -> None:
+        """The store holds these events: completed nodes' old outputs may go now."""
+        for event in events:
+            if isinstance(event, NodeFinished) and event.outcome.status == "completed":
+                folder = self.context.layout.node_folder(event.node_id)
+                finish_promotion(folder, event.node_run_id)
 
     def _honour_inline_metadata(self, view: PipelineView) -> bool:
         """Nodes declaring packages inline (PEP 723) get them before anything is planned.

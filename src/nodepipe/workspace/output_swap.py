@@ -1,31 +1,54 @@
 """Outputs are never half-written: a run writes a staging folder that replaces data/ on success.
 
 ```
-<node>/data/                   the last good outputs
-<node>/.staging/<run>/         what the running node writes (NODEPIPE_DATA_DIR)
-<node>/.staging/<run>.previous the old data/ for the instant of the swap
+<node>/data/                    the last good outputs
+<node>/.staging/<run>/          what the running node writes (NODEPIPE_DATA_DIR)
+<node>/.staging/<run>.promoting the promotion's intent: run, output digest, fingerprint
+<node>/.staging/<run>.previous  the old data/, kept until the store has recorded the new one
 ```
-The swap is two renames on one filesystem. If a crash falls between them, ``repair`` puts the
-previous outputs back, so data/ always holds one complete set of outputs.
+Promotion flushes the staged outputs to disk, writes the intent (flushed), then swaps with two
+renames on one filesystem. The old outputs are removed only once the store has recorded the
+run as completed (``finish_promotion``), so whatever instant the orchestrator dies at, one of
+two things holds, and ``promoted`` tells which from the files alone: the swap had not happened
+(the staging folder is still there: the previous outputs are put back, the run failed), or it
+had (the new outputs are in data/: the run completed, and the intent says with what digest and
+fingerprint, so the store can be brought up to date — rolled forward). Never is the only good
+copy deleted.
 
 When data/ is empty there is nothing to keep: the empty folder itself is moved to become the
 staging folder, and moved back on success. Creating and deleting a folder per node run is what
 costs most on a busy filesystem; two renames cost almost nothing. While such a run goes on,
 data/ is absent, which means the same as empty; it is back (empty) if the run fails or after
-``repair``.
+``undo``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import functools
+import json
 import os
 import shutil
 from pathlib import Path
 
+from nodepipe.workspace.crash_points import crash_point
+from nodepipe.workspace.durable import fsync_dir, fsync_tree, write_atomic
 from nodepipe.workspace.node_folder import NodeFolder
 
 STAGING = ".staging"
 PREVIOUS_SUFFIX = ".previous"
+PROMOTING_SUFFIX = ".promoting"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Promotion:
+    """A promotion's intent: which run's outputs, their digest, what they were made from."""
+
+    run_id: str
+    node_run_id: str
+    output_digest: str
+    fingerprint: str
 
 
 def staging_dir(folder: NodeFolder, node_run_id: str) -> Path:
@@ -38,8 +61,13 @@ def _staging_root(folder: NodeFolder) -> Path:
 
 
 def open_staging(folder: NodeFolder, node_run_id: str) -> Path:
-    """A fresh, empty staging folder for one node run (the empty data/ moved, if it is empty)."""
+    """A fresh, empty staging folder for one node run (the empty data/ moved, if it is empty).
+
+    Entries of earlier runs of the node still there (a crash after the store recorded them,
+    before they were tidied) are settled first: a node runs in one run at a time.
+    """
     staging = staging_dir(folder, node_run_id)
+    _settle_leftovers(folder, node_run_id)
     try:
         _make_staging(folder, staging)
     except FileNotFoundError:  # the node's first run: no .staging/ yet
@@ -62,16 +90,38 @@ def _make_staging(folder: NodeFolder, staging: Path) -> None:
         staging.mkdir()
 
 
-def promote(folder: NodeFolder, node_run_id: str) -> None:
-    """Make the staging folder the node's data/ (the old outputs are removed afterwards)."""
-    staging = staging_dir(folder, node_run_id)
-    if not folder.data.exists():
+def promote(folder: NodeFolder, promotion: Promotion) -> None:
+    """Make the staging folder the node's data/, durably; the old outputs stay aside until
+    ``finish_promotion``. If the swap fails, data/ keeps the old outputs."""
+    staging = staging_dir(folder, promotion.node_run_id)
+    fsync_tree(staging)
+    intent = _sibling(staging, PROMOTING_SUFFIX)
+    write_atomic(intent, json.dumps(dataclasses.asdict(promotion), sort_keys=True))
+    crash_point("promote.intent-written")
+    previous = _sibling(staging, PREVIOUS_SUFFIX)
+    try:
+        if folder.data.exists():
+            folder.data.rename(previous)
+            crash_point("promote.previous-aside")
         staging.rename(folder.data)
-        return
-    previous = staging.with_name(staging.name + PREVIOUS_SUFFIX)
-    folder.data.rename(previous)
-    staging.rename(folder.data)
-    shutil.rmtree(previous, ignore_errors=True)
+    except BaseException:
+        if not folder.data.exists() and previous.exists():
+            previous.rename(folder.data)
+        intent.unlink(missing_ok=True)
+        raise
+    fsync_dir(folder.path)
+    fsync_dir(staging.parent)
+
+
+def finish_promotion(folder: NodeFolder, node_run_id: str) -> None:
+    """The store has recorded the promotion: drop the old outputs, then the intent."""
+    staging = staging_dir(folder, node_run_id)
+    previous = _sibling(staging, PREVIOUS_SUFFIX)
+    if previous.exists():
+        shutil.rmtree(previous, ignore_errors=True)
+    crash_point("promote.previous-removed")
+    with contextlib.suppress(FileNotFoundError):
+        _sibling(staging, PROMOTING_SUFFIX).unlink()
 
 
 def discard(folder: NodeFolder, node_run_id: str) -> None:
@@ -80,16 +130,56 @@ def discard(folder: NodeFolder, node_run_id: str) -> None:
     folder.data.mkdir(exist_ok=True)
 
 
-def repair(folder: NodeFolder) -> None:
-    """After a crash: restore data/ from an interrupted swap and drop stale staging folders."""
-    root = folder.path / STAGING
-    if root.is_dir():
-        for leftover in sorted(root.iterdir()):
-            if leftover.name.endswith(PREVIOUS_SUFFIX) and not folder.data.exists():
-                leftover.rename(folder.data)
-            else:
-                shutil.rmtree(leftover, ignore_errors=True)
-    folder.data.mkdir(exist_ok=True)
+def promoted(folder: NodeFolder, node_run_id: str) -> Promotion | None:
+    """After a crash: the promotion of this node run if its swap happened (its outputs are in
+    data/ now, the store may not know yet), else None. Changes nothing."""
+    staging = staging_dir(folder, node_run_id)
+    promotion = _read_promotion(_sibling(staging, PROMOTING_SUFFIX))
+    if promotion is None or staging.exists() or not folder.data.exists():
+        return None
+    return promotion
+
+
+def undo(folder: NodeFolder, node_run_id: str) -> None:
+    """After a crash: a node run that did not promote leaves nothing; the previous outputs are
+    back in data/ if a swap had begun. Only this node run's entries are touched."""
+    staging = staging_dir(folder, node_run_id)
+    previous = _sibling(staging, PREVIOUS_SUFFIX)
+    if not folder.data.exists() and previous.exists():
+        previous.rename(folder.data)
+    shutil.rmtree(staging, ignore_errors=True)
+    finish_promotion(folder, node_run_id)
+    if folder.path.is_dir():
+        folder.data.mkdir(exist_ok=True)
+
+
+def _settle_leftovers(folder: NodeFolder, node_run_id: str) -> None:
+    try:
+        names = [entry.name for entry in _staging_root(folder).iterdir()]
+    except FileNotFoundError:
+        return
+    for temporary in [n for n in names if n.startswith(".")]:  # a write cut short
+        with contextlib.suppress(OSError):
+            (_staging_root(folder) / temporary).unlink()
+    runs = [n for n in names if not n.startswith(".")]
+    earlier = {n.removesuffix(PREVIOUS_SUFFIX).removesuffix(PROMOTING_SUFFIX) for n in runs}
+    for other in earlier - {node_run_id}:
+        if promoted(folder, other) is not None:
+            finish_promotion(folder, other)
+        else:
+            undo(folder, other)
+
+
+def _sibling(staging: Path, suffix: str) -> Path:
+    return staging.with_name(staging.name + suffix)
+
+
+def _read_promotion(intent: Path) -> Promotion | None:
+    try:
+        found = json.loads(intent.read_text(encoding="utf-8"))
+        return Promotion(**{f.name: str(found[f.name]) for f in dataclasses.fields(Promotion)})
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def quick_to_settle(
