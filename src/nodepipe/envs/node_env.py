@@ -8,49 +8,77 @@
   renames only when it is complete; a marker written last records the lock it matches, so an
   interrupted sync never leaves an environment that a run trusts.
 - A change of requirements (add, remove, upgrade, Python version) is made on the pyproject and
-  lock; if uv fails (no index, nothing resolves), both files are put back as they were.
+  lock; if uv fails (no index, nothing resolves), or the process is killed meanwhile, both files
+  are put back as they were (``envs.edits``).
+- Before a run, a lock out of step with its pyproject (a requirement edited by hand) is
+  relocked: the marker also records the requirements the lock was found to satisfy.
+- Syncs are journaled: what a killed sync leaves beside ``.venv`` is removed by the next command.
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import hashlib
+import json
 import os
 import secrets
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from nodepipe.domain.errors import EnvironmentBuildError
+from nodepipe.envs.edits import all_or_nothing
 from nodepipe.envs.interpreters import find_interpreter
 from nodepipe.envs.uv import UvRunner
+from nodepipe.workspace import journal
+from nodepipe.workspace.durable import fsync_dir, write_atomic
+from nodepipe.workspace.file_state import FileState, file_state
+from nodepipe.workspace.node_config import read_pyproject
 
 SYNC_MARKER = ".nodepipe-synced"
-"""File in ``.venv`` holding the hash of the lock (and interpreter) it was last synced from."""
+"""File in ``.venv``: the identity of the lock (and interpreter) it was last synced from, and of
+the requirements in pyproject.toml that lock was found to satisfy."""
 PYTHON_VERSION_FILE = ".python-version"
+SYNC_KIND = "environment-sync"
+"""Journal operations of syncs: their building and old environments, removed after a crash."""
 
-_StatKey = tuple[str, int, int, int]
-
-
-def _stat_key(path: Path) -> _StatKey:
-    """(path, mtime, size, inode), as ``workspace.file_state`` (not importable from here)."""
-    stat = path.stat()
-    return (str(path), stat.st_mtime_ns, stat.st_size, stat.st_ino)
+_REQUIREMENT_KEYS = ("dependencies", "optional-dependencies", "requires-python")
 
 
 def _lock_identity(code_dir: Path, python: str) -> str:
-    """What the sync marker holds: the hash of the lock and the interpreter synced with."""
+    """The hash of the lock and the interpreter synced with."""
     digest = hashlib.sha256((code_dir / "uv.lock").read_bytes())
     digest.update(python.encode())
     return digest.hexdigest()
 
 
+def requirements_identity(code_dir: Path) -> str:
+    """The hash of what in ``pyproject.toml`` decides the lock: requirements, Python range,
+    dependency groups and ``[tool.uv]`` (sources, indexes); not nodepipe's own settings."""
+    data = read_pyproject(code_dir / "pyproject.toml")
+    project = data.get("project", {})
+    relevant = {
+        "project": {key: project.get(key) for key in _REQUIREMENT_KEYS},
+        "dependency-groups": data.get("dependency-groups"),
+        "uv": data.get("tool", {}).get("uv"),
+    }
+    return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()
+
+
+def _marker_text(code_dir: Path, python: str) -> str:
+    return f"{_lock_identity(code_dir, python)}\n{requirements_identity(code_dir)}\n"
+
+
 @functools.lru_cache(maxsize=4096)
-def _marks_lock(marker: Path, code_dir: Path, python: str, seen: tuple[_StatKey, _StatKey]) -> bool:
-    """Whether the marker holds this lock's identity; remembered for the states ``seen`` of
-    marker and lock, so a run of many nodes hashes each lock once."""
-    return marker.read_text(encoding="utf-8") == _lock_identity(code_dir, python)
+def _sync_state(code_dir: Path, python: str, seen: tuple[FileState, ...]) -> tuple[bool, bool]:
+    """(environment synced from this lock, lock known to satisfy these requirements), by the
+    marker; remembered for the states ``seen`` of marker, lock and pyproject, so a run of many
+    nodes hashes each lock once."""
+    marked = (code_dir / ".venv" / SYNC_MARKER).read_text(encoding="utf-8").split("\n")
+    synced = marked[0] == _lock_identity(code_dir, python)
+    in_step = len(marked) > 1 and marked[1] == requirements_identity(code_dir)
+    return synced, in_step
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +89,8 @@ class NodeEnvironments:
     python: str
     """The workspace's default interpreter, for nodes without a ``.python-version``."""
     lock_cache_dir: Path
+    journal_dir: Path
+    """The workspace journal: edits and syncs that a killed process leaves are undone."""
 
     def python_for(self, code_dir: Path) -> str:
         """The interpreter of this node: its ``.python-version`` request, else the default."""
@@ -81,9 +111,7 @@ class NodeEnvironments:
             return
         self.lock(code_dir)
         self.lock_cache_dir.mkdir(parents=True, exist_ok=True)
-        temporary = cached.with_suffix(f".{secrets.token_hex(4)}.tmp")
-        shutil.copyfile(code_dir / "uv.lock", temporary)
-        temporary.replace(cached)
+        write_atomic(cached, (code_dir / "uv.lock").read_bytes())
 
     def lock(self, code_dir: Path, upgrade: bool = False) -> None:
         """Resolve ``pyproject.toml`` into ``uv.lock`` (may reach the package index)."""
@@ -99,35 +127,36 @@ class NodeEnvironments:
         is not compiled by default: the node's first run writes it into the environment.
         """
         python = self.python_for(code_dir)
-        compile_args = ["--compile-bytecode"] if compile_bytecode else []
         target = code_dir / ".venv"
         if not target.exists() and not target.is_symlink():
             # nothing to protect yet: build in place; the marker, written last, makes it trusted
-            self.uv.run(
-                ["sync", "--frozen", "--python", python, *compile_args],
-                cwd=code_dir,
-                action=f"sync the environment in {code_dir}",
-                extra_env={"UV_PROJECT_ENVIRONMENT": str(target)},
-            )
-            (target / SYNC_MARKER).write_text(_lock_identity(code_dir, python), "utf-8")
+            self._uv_sync(code_dir, target, python, compile_bytecode)
             return
-        building = code_dir / f".venv.building-{secrets.token_hex(4)}"
-        try:
-            self.uv.run(
-                ["venv", "--relocatable", "--quiet", "--python", python, str(building)],
-                cwd=code_dir,
-                action=f"create an environment in {code_dir}",
-            )
-            self.uv.run(
-                ["sync", "--frozen", "--python", python, *compile_args],
-                cwd=code_dir,
-                action=f"sync the environment in {code_dir}",
-                extra_env={"UV_PROJECT_ENVIRONMENT": str(building)},
-            )
-            (building / SYNC_MARKER).write_text(_lock_identity(code_dir, python), "utf-8")
-            _swap_in(building, target)
-        finally:
-            shutil.rmtree(building, ignore_errors=True)
+        token = secrets.token_hex(4)
+        building = code_dir / f".venv.building-{token}"
+        old = code_dir / f".venv.old-{token}"
+        leftovers = [str(building), str(old)]
+        with journal.operation(self.journal_dir, SYNC_KIND, leftovers=leftovers):
+            try:
+                self.uv.run(
+                    ["venv", "--relocatable", "--quiet", "--python", python, str(building)],
+                    cwd=code_dir,
+                    action=f"create an environment in {code_dir}",
+                )
+                self._uv_sync(code_dir, building, python, compile_bytecode)
+                _swap_in(building, target, old)
+            finally:
+                shutil.rmtree(building, ignore_errors=True)
+
+    def _uv_sync(self, code_dir: Path, venv: Path, python: str, compile_bytecode: bool) -> None:
+        compile_args = ["--compile-bytecode"] if compile_bytecode else []
+        self.uv.run(
+            ["sync", "--frozen", "--python", python, *compile_args],
+            cwd=code_dir,
+            action=f"sync the environment in {code_dir}",
+            extra_env={"UV_PROJECT_ENVIRONMENT": str(venv)},
+        )
+        write_atomic(venv / SYNC_MARKER, _marker_text(code_dir, python))
 
     def use_shared(self, code_dir: Path, shared_dir: Path) -> None:
         """Point the node at a shared environment: ``.venv`` links to it, its lock is copied.
@@ -143,41 +172,84 @@ class NodeEnvironments:
         venv.symlink_to(os.path.relpath(shared_dir / ".venv", code_dir))
         lock = code_dir / "uv.lock"
         if not lock.exists() or lock.read_bytes() != (shared_dir / "uv.lock").read_bytes():
-            shutil.copyfile(shared_dir / "uv.lock", lock)
+            write_atomic(lock, (shared_dir / "uv.lock").read_bytes())
 
     def ensure_synced(self, code_dir: Path, shared_dir: Path | None = None) -> bool:
         """Sync only when the lock changed since the last sync (a hash check otherwise).
 
-        With ``shared_dir`` the node uses that shared environment instead of its own.
-        Returns True when a sync was needed.
+        A lock out of step with ``pyproject.toml`` (edited by hand, or an edit killed halfway)
+        is relocked first. With ``shared_dir`` the node uses that shared environment instead of
+        its own. Returns True when a sync was needed.
         """
         if shared_dir is not None:
             synced = self.ensure_synced(shared_dir)
             self.use_shared(code_dir, shared_dir)
             return synced
-        if self.is_synced(code_dir):
+        synced, in_step = self.sync_state(code_dir)
+        if synced and in_step:
+            return False
+        if not in_step:
+            lock_before = _read_or_none(code_dir / "uv.lock")
+            self._bring_lock_in_step(code_dir)
+            synced = synced and _read_or_none(code_dir / "uv.lock") == lock_before
+        if synced:  # the lock was right after all: only the marker learns it
+            python = self.python_for(code_dir)
+            write_atomic(code_dir / ".venv" / SYNC_MARKER, _marker_text(code_dir, python))
             return False
         self.sync(code_dir)
         return True
 
     def is_synced(self, code_dir: Path) -> bool:
-        """Whether the node's own environment was synced from its lock as it is now (two stats
-        while nothing changed; a changed lock is hashed)."""
-        marker = code_dir / ".venv" / SYNC_MARKER
+        """Whether the node's own environment was synced from its lock as it is now, and that
+        lock satisfies the pyproject as it is now (three stats while nothing changed)."""
+        return self.sync_state(code_dir) == (True, True)
+
+    def sync_state(self, code_dir: Path) -> tuple[bool, bool]:
+        """(synced from the current lock, lock in step with the current pyproject)."""
         python = self.python_for(code_dir)
         try:
-            seen = (_stat_key(marker), _stat_key(code_dir / "uv.lock"))
-            return _marks_lock(marker, code_dir, python, seen)
+            seen = tuple(
+                file_state(code_dir / name)
+                for name in (f".venv/{SYNC_MARKER}", "uv.lock", "pyproject.toml")
+            )
+            return _sync_state(code_dir, python, seen)
         except OSError:
-            return False
+            return False, False
 
-    def change(self, code_dir: Path, edit: Callable[[], None], sync: bool = True) -> None:
+    def _bring_lock_in_step(self, code_dir: Path) -> None:
+        """Relock when the lock no longer satisfies the pyproject (checked offline first)."""
+        python = self.python_for(code_dir)
+        try:
+            self.uv.run(
+                ["lock", "--check", "--offline", "--python", python],
+                cwd=code_dir,
+                action="check the lock",
+            )
+            return
+        except EnvironmentBuildError:
+            pass
+        try:
+            self.change(code_dir, lambda: self.lock(code_dir), sync=False)
+        except EnvironmentBuildError as exc:
+            raise EnvironmentBuildError(
+                f"the lock of {code_dir} is out of step with its pyproject.toml and could not "
+                f"be relocked: {exc}"
+            ) from exc
+
+    def change(
+        self,
+        code_dir: Path,
+        edit: Callable[[], None],
+        sync: bool = True,
+        creates: Sequence[Path] = (),
+    ) -> None:
         """Apply ``edit`` (which edits pyproject/lock, usually through uv) all or nothing.
 
-        If ``edit`` or the sync after it fails, pyproject.toml, uv.lock and .python-version
-        are restored and the previous environment stays as it was.
+        If ``edit`` or the sync after it fails, or the process is killed meanwhile,
+        pyproject.toml, uv.lock and .python-version are restored (and ``creates`` removed);
+        the previous environment stays as it was.
         """
-        with restored_on_failure(code_dir):
+        with all_or_nothing(self.journal_dir, [code_dir], creates):
             edit()
             if sync:
                 self.sync(code_dir)
@@ -192,26 +264,30 @@ class NodeEnvironments:
         return self.lock_cache_dir / f"{digest.hexdigest()[:32]}.lock"
 
 
-def _swap_in(built: Path, target: Path) -> None:
+def _swap_in(built: Path, target: Path, old: Path) -> None:
     """Replace ``target`` by ``built`` with two renames; the old one is removed afterwards."""
-    old = target.with_name(f".venv.old-{secrets.token_hex(4)}")
-    if target.exists():
+    if target.exists() or target.is_symlink():
         target.rename(old)
     built.rename(target)
-    shutil.rmtree(old, ignore_errors=True)
+    fsync_dir(target.parent)
+    if old.is_symlink():
+        old.unlink()
+    else:
+        shutil.rmtree(old, ignore_errors=True)
 
 
-@contextlib.contextmanager
-def restored_on_failure(code_dir: Path) -> Iterator[None]:
-    names = ("pyproject.toml", "uv.lock", PYTHON_VERSION_FILE)
-    saved = {name: (code_dir / name).read_bytes() for name in names if (code_dir / name).exists()}
+def recover_sync(operation: journal.Operation) -> None:
+    """Remove what an abandoned sync left: its half-built and its replaced environment."""
+    for leftover in operation.intent.get("leftovers", []):
+        path = Path(leftover)
+        if path.is_symlink():
+            path.unlink()
+        else:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _read_or_none(path: Path) -> bytes | None:
     try:
-        yield
-    except BaseException:
-        for name in names:
-            path = code_dir / name
-            if name in saved:
-                path.write_bytes(saved[name])
-            else:
-                path.unlink(missing_ok=True)
-        raise
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None

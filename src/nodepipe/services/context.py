@@ -51,6 +51,7 @@ def _context(layout: WorkspaceLayout, config: WorkspaceConfig) -> WorkspaceConte
         uv=UvRunner(cache_dir=layout.uv_cache_dir),
         python=config.python,
         lock_cache_dir=layout.lock_cache_dir,
+        journal_dir=layout.staging_dir,
     )
     return WorkspaceContext(layout=layout, config=config, store=store, environments=environments)
 

@@ -3,7 +3,6 @@ shared references, requirements files, Jupyter kernels, and showing all of it.""
 
 from __future__ import annotations
 
-import shutil
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,22 +73,20 @@ class EnvironmentService:
         if sum(chosen) != 1:
             raise InvalidInputError("give packages, or one of --path, --snapshot, --shared")
         environments = self.context.environments
+        creates: list[Path] = []
         if snapshot is not None:
             origin = _absolute_or_url(snapshot)
             label = snapshot_name(origin)
+            creates.append(code / SNAPSHOTS_DIR / label)
 
             def edit() -> None:
-                target = take_snapshot(code, origin, label)
-                try:
-                    record_snapshot(code / "pyproject.toml", label, origin)
-                    environments.run_uv(
-                        code,
-                        ["add", "--no-sync", "--editable", f"./{SNAPSHOTS_DIR}/{label}"],
-                        "add the snapshot",
-                    )
-                except BaseException:
-                    shutil.rmtree(target, ignore_errors=True)
-                    raise
+                take_snapshot(code, origin, label)
+                record_snapshot(code / "pyproject.toml", label, origin)
+                environments.run_uv(
+                    code,
+                    ["add", "--no-sync", "--editable", f"./{SNAPSHOTS_DIR}/{label}"],
+                    "add the snapshot",
+                )
         else:
             args = ["add", "--no-sync"]
             if shared is not None:
@@ -102,7 +99,7 @@ class EnvironmentService:
             def edit() -> None:
                 environments.run_uv(code, args, "add " + " ".join(args[2:]))
 
-        environments.change(code, edit)
+        environments.change(code, edit, creates=creates)
         return self.show(node.id)
 
     def remove(

@@ -21,7 +21,11 @@ from nodepipe.services.context import WorkspaceContext, now
 from nodepipe.services.guards import check_node_editable, check_pipeline_editable
 from nodepipe.services.membership import place_new
 from nodepipe.services.removal import remove_from_pipeline
-from nodepipe.services.staged_folders import delete_nodes_on_disk, staged_folders
+from nodepipe.services.staged_folders import (
+    delete_nodes_on_disk,
+    deleting_node_folders,
+    staged_folders,
+)
 from nodepipe.services.staleness import mark_downstream, mark_inputs_changed
 from nodepipe.store.queries import StoreSession
 from nodepipe.workspace.node_folder import clear_data
@@ -220,11 +224,14 @@ class NodeService:
 
     def remove(self, names: builtins.list[str], pipeline: str) -> RemovalReport:
         """Remove nodes from ``pipeline``; a folder goes only when no pipeline shows it."""
-        with self.context.store.write() as session:
-            target = resolver.pipeline(session, pipeline)
-            check_pipeline_editable(target)
-            report = remove_from_pipeline(session, target, resolver.nodes(session, names, target))
-        delete_nodes_on_disk(self.context, report.deleted)
+        with deleting_node_folders(self.context) as deletion:
+            with self.context.store.write() as session:
+                target = resolver.pipeline(session, pipeline)
+                check_pipeline_editable(target)
+                found = resolver.nodes(session, names, target)
+                report = remove_from_pipeline(session, target, found)
+                deletion.record(deleting=list(report.deleted))
+            delete_nodes_on_disk(self.context, report.deleted)
         return report
 
 

@@ -6,12 +6,11 @@ nothing: if any node's lock fails to resolve, every node's pyproject and lock ar
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from nodepipe.domain.errors import InvalidInputError
-from nodepipe.envs.node_env import restored_on_failure
+from nodepipe.envs.edits import all_or_nothing
 from nodepipe.services import resolver
 from nodepipe.services.context import WorkspaceContext
 from nodepipe.services.guards import check_node_editable, check_pipeline_editable
@@ -58,9 +57,8 @@ class PipelineEnvService:
         codes = [c for c in codes if read_node_config(c / "pyproject.toml").shared_env is None]
         base = tuple(new_base(list(target.base_packages)))
         environments = self.context.environments
-        with contextlib.ExitStack() as stack:
+        with all_or_nothing(environments.journal_dir, codes):
             for code in codes:
-                stack.enter_context(restored_on_failure(code))
                 environments.run_uv(
                     code, uv_args, f"change the base packages of {code.parent.name}"
                 )

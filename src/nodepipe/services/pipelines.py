@@ -14,7 +14,7 @@ from nodepipe.services import resolver
 from nodepipe.services.context import DEFAULT_PROJECT, WorkspaceContext, now
 from nodepipe.services.guards import check_pipeline_editable
 from nodepipe.services.removal import remove_from_pipeline
-from nodepipe.services.staged_folders import delete_nodes_on_disk
+from nodepipe.services.staged_folders import delete_nodes_on_disk, deleting_node_folders
 from nodepipe.store.queries import StoreSession
 
 
@@ -113,11 +113,13 @@ class PipelineService:
 
     def delete(self, name: str) -> RemovalReport:
         """Delete a pipeline; nodes other pipelines still show survive there."""
-        with self.context.store.write() as session:
-            pipeline = resolver.pipeline(session, name)
-            check_pipeline_editable(pipeline)
-            members = [node for node, _ in session.pipeline_members(pipeline.id)]
-            report = remove_from_pipeline(session, pipeline, members)
-            session.delete_pipeline(pipeline.id)
-        delete_nodes_on_disk(self.context, report.deleted)
+        with deleting_node_folders(self.context) as deletion:
+            with self.context.store.write() as session:
+                pipeline = resolver.pipeline(session, name)
+                check_pipeline_editable(pipeline)
+                members = [node for node, _ in session.pipeline_members(pipeline.id)]
+                report = remove_from_pipeline(session, pipeline, members)
+                session.delete_pipeline(pipeline.id)
+                deletion.record(deleting=list(report.deleted))
+            delete_nodes_on_disk(self.context, report.deleted)
         return report

@@ -9,13 +9,14 @@ using it stale ("lock changed: …").
 from __future__ import annotations
 
 import builtins
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 from nodepipe.domain.errors import ConflictError, NotFoundError
+from nodepipe.envs.edits import all_or_nothing
 from nodepipe.envs.interpreters import interpreter_version
 from nodepipe.services.context import WorkspaceContext
+from nodepipe.workspace.durable import write_atomic
 from nodepipe.workspace.fingerprint import locked_packages
 from nodepipe.workspace.node_config import read_node_config
 from nodepipe.workspace.node_folder import node_pyproject_text
@@ -52,19 +53,16 @@ class SharedEnvService:
         folder = self._dir(name, exists=False)
         if folder.exists():
             raise ConflictError(f"the shared environment {name!r} already exists")
-        folder.mkdir(parents=True)
-        try:
-            (folder / "pyproject.toml").write_text(
-                node_pyproject_text(self.context.python_version), encoding="utf-8"
+        environments = self.context.environments
+        with all_or_nothing(environments.journal_dir, [], creates=[folder]):
+            folder.mkdir(parents=True)
+            write_atomic(
+                folder / "pyproject.toml", node_pyproject_text(self.context.python_version)
             )
-            environments = self.context.environments
             environments.lock_pristine(folder)
             if requirements:
                 environments.run_uv(folder, ["add", "--no-sync", *requirements], "add packages")
             environments.sync(folder)
-        except BaseException:
-            shutil.rmtree(folder, ignore_errors=True)
-            raise
         return self.show(name)
 
     def add(self, name: str, requirements: builtins.list[str]) -> SharedEnvView:

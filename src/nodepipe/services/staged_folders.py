@@ -1,8 +1,11 @@
-"""Building node folders so that a failure leaves nothing behind.
+"""Building node folders so that a failure, or a killed process, leaves nothing behind.
 
-Folders are written under ``.nodepipe/staging``, moved into ``nodes/`` with a rename (same
-filesystem), and get their environments synced there. If anything fails before the rows are
-committed, every folder of the batch is removed again.
+A batch is an operation of the workspace journal (``workspace.journal``): folders are written
+in its scratch folder under ``.nodepipe/staging``, flushed to disk, moved into ``nodes/`` with a
+rename (same filesystem) once the journal names them, and get their environments synced there.
+If anything fails before the rows are committed, every folder of the batch is removed again;
+if the process dies, the next command removes those whose rows were never committed
+(``recover_node_folders``). Deleting node folders is journaled the same way.
 """
 
 from __future__ import annotations
@@ -14,11 +17,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from nodepipe.domain.errors import NotFoundError, WorkspaceError
+from nodepipe.domain.ids import looks_like_id
 from nodepipe.envs.kernels import remove_kernel
 from nodepipe.services.context import WorkspaceContext
+from nodepipe.workspace import journal
+from nodepipe.workspace.crash_points import crash_point
+from nodepipe.workspace.durable import fsync_dir, fsync_tree
 from nodepipe.workspace.node_config import read_node_config
 from nodepipe.workspace.node_folder import NodeFolder, copy_node_folder, write_new_node_folder
 from nodepipe.workspace.node_project import set_dependencies, set_shared_env
+
+FOLDERS_KIND = "node-folders"
+"""Journal operations building node folders: ``installing`` names the ids moved into nodes/."""
+DELETE_KIND = "node-folder-deletion"
+"""Journal operations deleting node folders: ``deleting`` names ids whose rows go."""
 
 
 @dataclass
@@ -26,11 +38,12 @@ class FolderBatch:
     """Node folders being built together; ``install`` puts them in place with environments."""
 
     context: WorkspaceContext
+    operation: journal.Operation
     staged: dict[str, NodeFolder] = field(default_factory=dict)
     installed: list[NodeFolder] = field(default_factory=list)
 
     def _staging_folder(self, node_id: str) -> NodeFolder:
-        folder = NodeFolder(self.context.layout.staging_dir / node_id)
+        folder = NodeFolder(self.operation.folder / node_id)
         if folder.path.exists() or self.context.layout.node_dir(node_id).exists():
             raise WorkspaceError(f"a folder for node id {node_id} already exists")
         self.staged[node_id] = folder
@@ -61,14 +74,22 @@ class FolderBatch:
 
     def install(self) -> None:
         """Move every staged folder into nodes/ and sync its environment from its lock."""
-        self.context.layout.nodes_dir.mkdir(parents=True, exist_ok=True)
+        nodes_dir = self.context.layout.nodes_dir
+        nodes_dir.mkdir(parents=True, exist_ok=True)
+        for staged in self.staged.values():
+            fsync_tree(staged.path)
+        self.operation.record(installing=sorted(self.staged))
+        crash_point("folders.recorded")
         for node_id, staged in list(self.staged.items()):
             final = self.context.layout.node_folder(node_id)
             staged.path.rename(final.path)
             del self.staged[node_id]
             self.installed.append(final)
+            crash_point("folders.moved")
+        fsync_dir(nodes_dir)
         for folder in self.installed:
             sync_node_environment(self.context, folder.code)
+        crash_point("folders.synced")
 
     def discard(self) -> None:
         for folder in [*self.staged.values(), *self.installed]:
@@ -77,14 +98,18 @@ class FolderBatch:
 
 @contextmanager
 def staged_folders(context: WorkspaceContext) -> Iterator[FolderBatch]:
-    """Yield a batch; on any exception inside the block, remove every folder it built."""
-    context.layout.staging_dir.mkdir(parents=True, exist_ok=True)
-    batch = FolderBatch(context)
-    try:
-        yield batch
-    except BaseException:
-        batch.discard()
-        raise
+    """Yield a batch; on any exception inside the block, remove every folder it built.
+
+    The block commits the rows of the nodes; the operation ends when it returns.
+    """
+    with journal.operation(context.layout.staging_dir, FOLDERS_KIND) as operation:
+        batch = FolderBatch(context, operation)
+        try:
+            yield batch
+        except BaseException:
+            batch.discard()
+            raise
+        crash_point("folders.committed")
 
 
 def sync_node_environment(context: WorkspaceContext, code_dir: Path) -> None:
@@ -107,3 +132,23 @@ def delete_nodes_on_disk(context: WorkspaceContext, node_ids: Iterable[str]) -> 
     for node_id in node_ids:
         shutil.rmtree(context.layout.node_dir(node_id), ignore_errors=True)
         remove_kernel(node_id)
+        crash_point("folders.deleted-one")
+
+
+@contextmanager
+def deleting_node_folders(context: WorkspaceContext) -> Iterator[journal.Operation]:
+    """An operation for a block that deletes node rows, then their folders: the block records
+    ``deleting=[ids]`` before its transaction commits, so a crash between the commit and the
+    folders' removal leaves the next command to finish it."""
+    with journal.operation(context.layout.staging_dir, DELETE_KIND) as operation:
+        yield operation
+
+
+def recover_node_folders(context: WorkspaceContext, operation: journal.Operation) -> None:
+    """Finish an abandoned folder operation: remove every folder it named whose node has no
+    row (never committed, or deleted); keep those whose rows exist."""
+    named = [*operation.intent.get("installing", []), *operation.intent.get("deleting", [])]
+    ids = [node_id for node_id in named if isinstance(node_id, str) and looks_like_id(node_id)]
+    with context.store.read() as session:
+        kept = set(session.get_nodes(ids))
+    delete_nodes_on_disk(context, [node_id for node_id in ids if node_id not in kept])

@@ -8,6 +8,7 @@ from typing import Protocol
 from nodepipe.domain.model import PipelineView
 from nodepipe.domain.specs import PipelineSpec
 from nodepipe.services.context import WorkspaceContext, init_context, open_context
+from nodepipe.services.crash_recovery import recover_after_crash
 from nodepipe.services.edges import EdgeService
 from nodepipe.services.environments import EnvironmentService
 from nodepipe.services.groups import GroupService
@@ -53,10 +54,11 @@ class Workspace:
     def open(cls, path: Path | str | None = None) -> Workspace:
         """The workspace at ``path``, $NODEPIPE_WORKSPACE, or the nearest one upwards.
 
-        Runs left ``running`` by a nodepipe process that died are settled first.
+        What a nodepipe process that died left (runs still ``running``, half-built folders,
+        half-made environment edits) is settled first.
         """
         workspace = cls(open_context(path))
-        workspace.runs.recover()
+        recover_after_crash(workspace.context)
         return workspace
 
     @classmethod

@@ -1,0 +1,118 @@
+"""Edits of environment projects, all or nothing, even when the process is killed midway.
+
+An edit (``env add``, ``remove``, ``lock``, ``python``, a pipeline's base packages across many
+nodes) changes ``pyproject.toml``, ``uv.lock`` and ``.python-version`` together, mostly through
+uv, which rewrites them one after the other. Before anything is touched, the files of every
+project to edit are copied into an operation of the workspace journal (flushed to disk, each
+project's copies completed by a manifest written last). If the edit fails they are put back at
+once; if the process dies, the next nodepipe command finds the operation abandoned and puts them
+back (``recover_edit``). Paths the edit creates (a snapshot's folder) are named beforehand and
+removed on the way back. On success the edited files are flushed before the operation ends.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from nodepipe.workspace import journal
+from nodepipe.workspace.durable import fsync_dir, fsync_file, write_atomic
+
+PROJECT_FILES = ("pyproject.toml", "uv.lock", ".python-version")
+EDIT_KIND = "environment-edit"
+_MANIFEST = "saved.json"
+
+
+class ProjectBackup:
+    """Copies of projects' files in a folder, each project's completed by a manifest."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def save(self, index: int, code_dir: Path) -> None:
+        """Copy ``code_dir``'s project files (flushed), then the manifest saying which existed."""
+        target = self.folder / str(index)
+        target.mkdir()
+        present = []
+        for name in PROJECT_FILES:
+            source = code_dir / name
+            if source.exists():
+                write_atomic(target / name, source.read_bytes())
+                present.append(name)
+        manifest = {"code_dir": str(code_dir), "present": present}
+        write_atomic(target / _MANIFEST, json.dumps(manifest))
+
+    def restore(self) -> None:
+        """Put back every completely saved project (a project saved only in part was not yet
+        edited: its manifest is missing)."""
+        for saved in sorted(self.folder.iterdir()) if self.folder.is_dir() else ():
+            manifest = _manifest(saved / _MANIFEST)
+            if manifest is not None:
+                code_dir, present = manifest
+                _put_back(saved, code_dir, present)
+
+
+@contextmanager
+def all_or_nothing(
+    journal_dir: Path, code_dirs: Sequence[Path], creates: Sequence[Path] = ()
+) -> Iterator[None]:
+    """Edit the projects in ``code_dirs`` in the block: all of it stays, or none of it.
+
+    ``creates`` names paths the block may create; they are removed if the edit is undone.
+    """
+    with journal.operation(journal_dir, EDIT_KIND, creates=[str(p) for p in creates]) as op:
+        backup = ProjectBackup(op.folder / "projects")
+        backup.folder.mkdir()
+        for index, code_dir in enumerate(code_dirs):
+            backup.save(index, code_dir)
+        try:
+            yield
+            for code_dir in code_dirs:
+                _flush_project(code_dir)
+        except BaseException:
+            backup.restore()
+            _remove_created(creates)
+            raise
+
+
+def recover_edit(operation: journal.Operation) -> None:
+    """Undo the edit of an abandoned operation (its process died before it ended)."""
+    ProjectBackup(operation.folder / "projects").restore()
+    _remove_created([Path(p) for p in operation.intent.get("creates", [])])
+
+
+def _put_back(saved: Path, code_dir: Path, present: list[str]) -> None:
+    for name in PROJECT_FILES:
+        path = code_dir / name
+        if name in present:
+            write_atomic(path, (saved / name).read_bytes())
+        elif path.exists():
+            path.unlink()
+    fsync_dir(code_dir)
+
+
+def _manifest(path: Path) -> tuple[Path, list[str]] | None:
+    """(the project's folder, the files it had) from a saved project's manifest."""
+    try:
+        found = json.loads(path.read_text(encoding="utf-8"))
+        return Path(found["code_dir"]), [str(name) for name in found["present"]]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _flush_project(code_dir: Path) -> None:
+    for name in PROJECT_FILES:
+        if (code_dir / name).is_file():
+            fsync_file(code_dir / name)
+    fsync_dir(code_dir)
+
+
+def _remove_created(paths: Sequence[Path]) -> None:
+    for path in paths:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        elif path.exists() or path.is_symlink():
+            path.unlink()

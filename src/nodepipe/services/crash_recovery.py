@@ -1,0 +1,42 @@
+"""What a killed nodepipe process left, settled by the next command that opens the workspace.
+
+Two kinds of leftovers: runs whose orchestrating process died (``execution.recovery``: output
+swaps rolled forward or back, node runs marked interrupted, orphans killed), and operations of
+the workspace journal whose process died (``workspace.journal``): node folders being built or
+deleted, environment edits and syncs. Each kind of operation is undone or finished by its own
+recoverer; an operation of a kind this version does not know (a newer nodepipe's) is left alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from nodepipe.domain.runs import NodeRun
+from nodepipe.envs.edits import EDIT_KIND, recover_edit
+from nodepipe.envs.node_env import SYNC_KIND, recover_sync
+from nodepipe.execution.recovery import recover_interrupted
+from nodepipe.services.context import WorkspaceContext
+from nodepipe.services.staged_folders import DELETE_KIND, FOLDERS_KIND, recover_node_folders
+from nodepipe.workspace import journal
+
+Recoverer = Callable[[WorkspaceContext, journal.Operation], None]
+
+RECOVERERS: dict[str, Recoverer] = {
+    FOLDERS_KIND: recover_node_folders,
+    DELETE_KIND: recover_node_folders,
+    EDIT_KIND: lambda _context, operation: recover_edit(operation),
+    SYNC_KIND: lambda _context, operation: recover_sync(operation),
+}
+
+
+def recover_after_crash(context: WorkspaceContext) -> list[NodeRun]:
+    """Settle every abandoned operation, then every run whose orchestrator died; returns the
+    node runs marked interrupted."""
+    for operation in journal.abandoned(context.layout.staging_dir):
+        recoverer = RECOVERERS.get(operation.kind)
+        if recoverer is None:
+            operation.release()
+            continue
+        recoverer(context, operation)
+        operation.finish()
+    return recover_interrupted(context.store, context.layout)
