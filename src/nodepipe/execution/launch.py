@@ -86,6 +86,7 @@ def build_task(
         python=settings.python,
         lock_cache_dir=str(settings.lock_cache_dir),
         journal_dir=str(settings.journal_dir),
+        pass_env=config.pass_env,
         fingerprint=fingerprint,
         timeout=config.timeout,
         shared_env_dir=(

@@ -27,7 +27,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 from nodepipe.execution.executor import StartedCallback
 from nodepipe.execution.launcher import LaunchedRun, ProcessLauncher
-from nodepipe.execution.task import NodeProcess, NodeTask, TaskOutcome, node_base_environment
+from nodepipe.execution.node_variables import node_variables
+from nodepipe.execution.task import NodeProcess, NodeTask, TaskOutcome
 
 
 class LocalExecutor:
@@ -47,7 +48,7 @@ class LocalExecutor:
         self._handed_over = itertools.count()
 
     def start(self) -> None:
-        self._environment = node_base_environment()
+        self._environment = node_variables()
         self._helpers = ThreadPoolExecutor(
             max_workers=self.jobs + self.prefetch, thread_name_prefix="node"
         )

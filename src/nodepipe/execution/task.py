@@ -22,6 +22,7 @@ from typing import Any, BinaryIO
 from nodepipe.domain.errors import InvalidInputError, NodepipeError
 from nodepipe.envs.node_env import NodeEnvironments
 from nodepipe.envs.uv import UvRunner
+from nodepipe.execution.node_variables import node_variables
 from nodepipe.execution.process_groups import describe_exit, terminate_group
 from nodepipe.execution.run_files import CONTEXT_FILE, point_latest_log, write_if_changed
 from nodepipe.execution.spawn import spawn, spawn_available
@@ -36,8 +37,6 @@ from nodepipe.workspace.output_swap import (
     quick_to_settle,
     staging_dir,
 )
-
-_DROPPED_ENV = ("PYTHONDONTWRITEBYTECODE", "PYTHONHOME", "PYTHONSTARTUP", "VIRTUAL_ENV")
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +55,8 @@ class NodeTask:
     python: str
     lock_cache_dir: str
     journal_dir: str
+    pass_env: tuple[str, ...] = ()
+    """Variables of the orchestrator's environment the node also gets (see node_variables)."""
     fingerprint: str = ""
     """What the outputs will have been made from; recorded with them when they are promoted."""
     timeout: float | None = None
@@ -95,8 +96,8 @@ class NodeProcess:
     """
 
     def __init__(self, task: NodeTask, base_environment: dict[str, str] | None = None) -> None:
-        """``base_environment``: the variables every node process inherits (by default this
-        process's, see ``node_base_environment``)."""
+        """``base_environment``: the variables every node process inherits (by default those
+        of this process that ``node_variables`` lets through)."""
         self.task = task
         self.folder = task.folder
         self.log_file = task.log_file
@@ -271,7 +272,9 @@ class NodeProcess:
         task = self.task
         venv = str(self.folder.venv)
         base = self._base_environment
-        env = dict(node_base_environment() if base is None else base)
+        env = dict(node_variables() if base is None else base)
+        if task.pass_env:
+            env.update(node_variables(extra=task.pass_env))
         env.update(
             NODEPIPE_NODE_ID=task.node_id,
             NODEPIPE_NODE_DIR=task.node_dir,
@@ -304,8 +307,3 @@ def _node_environments(
     return NodeEnvironments(
         UvRunner(Path(uv_cache_dir)), python, Path(lock_cache_dir), Path(journal_dir)
     )
-
-
-def node_base_environment() -> dict[str, str]:
-    """The variables of this process that node processes inherit (not its Python settings)."""
-    return {k: v for k, v in os.environ.items() if k not in _DROPPED_ENV}

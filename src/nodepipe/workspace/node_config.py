@@ -6,6 +6,7 @@ entry = "main.py"            # a Python file, or a notebook (.ipynb) run with th
 # command = ["octave", "--no-gui", "run.m"]   # or any command, run in code/ (replaces entry)
 # shared-env = "tools"       # use the workspace's shared environment "tools", not its own
 timeout = 3600               # seconds; the run is killed and fails after that
+pass-env = ["WANDB_API_KEY"] # variables passed on to the node (besides the usual ones)
 [tool.nodepipe.resources]    # what the Ray executor reserves for this node
 cpus = 1
 gpus = 0
@@ -28,6 +29,7 @@ from nodepipe.workspace.file_state import FileState, file_state
 from nodepipe.workspace.node_folder import ENTRY_POINT
 
 _MEMORY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]?)i?B?\s*$", re.IGNORECASE)
+_VARIABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\*?$")
 _UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
 
 
@@ -46,6 +48,8 @@ class NodeConfig:
     resources: Resources = field(default_factory=Resources)
     shared_env: str | None = None
     """Name of a workspace shared environment the node uses instead of its own."""
+    pass_env: tuple[str, ...] = ()
+    """Variables of nodepipe's environment the node's process also gets (``AWS_*``: a prefix)."""
 
     @property
     def is_notebook(self) -> bool:
@@ -108,11 +112,20 @@ def _parse(section: dict[str, Any]) -> NodeConfig:
         raise ValueError("shared-env must be the name of a shared environment")
     return NodeConfig(
         shared_env=shared_env,
+        pass_env=_pass_env(section.get("pass-env", [])),
         entry=entry,
         command=tuple(command) if command else None,
         timeout=float(timeout) if timeout is not None else None,
         resources=_resources(section.get("resources", {})),
     )
+
+
+def _pass_env(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(
+        isinstance(name, str) and _VARIABLE.match(name) for name in value
+    ):
+        raise ValueError('pass-env must be a list of variable names, each may end in * ("AWS_*")')
+    return tuple(value)
 
 
 def _resources(section: dict[str, Any]) -> Resources:

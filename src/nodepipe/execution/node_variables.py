@@ -1,0 +1,51 @@
+"""The environment variables a node process gets: an allow-list, never nodepipe's secrets.
+
+A node's code is the user's, but it runs beside nodepipe's own secrets: the store URL (with its
+password) and the web server's token live in nodepipe's environment. A node process therefore
+inherits only the variables on ``ALLOWED`` (the shell's basics, locale, temporary folders,
+proxies and certificates, GPU and thread settings) plus those its ``[tool.nodepipe] pass-env``
+names (exact names, or prefixes ending in ``*``: ``["WANDB_API_KEY", "AWS_*"]``), and then the
+``NODEPIPE_*`` variables nodepipe sets for the node itself. Variables on ``NEVER`` are not passed
+even when named.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from collections.abc import Iterable, Mapping
+
+ALLOWED = (
+    "PATH", "HOME", "USER", "LOGNAME", "SHELL", "TERM", "COLORTERM", "TZ", "LANG", "LANGUAGE",
+    "LC_*", "TMPDIR", "TEMP", "TMP", "XDG_*", "DISPLAY", "WAYLAND_DISPLAY",
+    "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "ALL_PROXY", "http_proxy", "https_proxy",
+    "no_proxy", "all_proxy", "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE",
+    "CURL_CA_BUNDLE", "CUDA_*", "NVIDIA_*", "HIP_VISIBLE_DEVICES", "ROCR_VISIBLE_DEVICES",
+    "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_MAX_THREADS",
+    "LD_LIBRARY_PATH", "JAVA_HOME", "MPLBACKEND", "PYTHONUNBUFFERED", "PYTHONIOENCODING",
+    "PYTHONWARNINGS", "PYTHONHASHSEED", "PYTHONFAULTHANDLER", "PYTHONUTF8",
+)  # fmt: skip
+"""Variables of nodepipe's environment that every node process inherits (``*``: a prefix)."""
+
+NEVER = ("NODEPIPE_*", "PGPASSWORD", "PGPASSFILE", "UV_PUBLISH_*", "TWINE_*")
+"""Never passed to a node, even when its ``pass-env`` names them: nodepipe's store URL and
+token, database and publishing credentials. (``NODEPIPE_*`` variables describing the node are
+set by nodepipe after this filter.)"""
+
+
+def node_variables(
+    environment: Mapping[str, str] | None = None, extra: Iterable[str] = ()
+) -> dict[str, str]:
+    """The variables of ``environment`` (default: this process's) a node process inherits:
+    those on ``ALLOWED`` and in ``extra`` (a node's ``pass-env``), none on ``NEVER``."""
+    source = os.environ if environment is None else environment
+    patterns = (*ALLOWED, *extra)
+    return {
+        name: value
+        for name, value in source.items()
+        if _matches(name, patterns) and not _matches(name, NEVER)
+    }
+
+
+def _matches(name: str, patterns: Iterable[str]) -> bool:
+    return any(name == p or (p.endswith("*") and fnmatch.fnmatchcase(name, p)) for p in patterns)
