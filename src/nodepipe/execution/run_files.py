@@ -10,9 +10,9 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
-import threading
 from pathlib import Path
 
+from nodepipe.workspace.durable import write_atomic
 from nodepipe.workspace.file_state import FileState, file_state_or_none
 
 CONTEXT_FILE = "context.json"
@@ -28,9 +28,7 @@ def write_if_changed(path: Path, text: str) -> None:
     with contextlib.suppress(OSError, ValueError):
         if state is not None and _text_at(state) == text:
             return
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
-    temporary.write_text(text, encoding="utf-8")
-    temporary.replace(path)
+    write_atomic(path, text, durable=False)  # rewritten at the node's next run if lost
 
 
 @functools.lru_cache(maxsize=4096)

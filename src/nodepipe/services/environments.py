@@ -17,6 +17,7 @@ from nodepipe.services.context import WorkspaceContext
 from nodepipe.services.guards import check_node_editable
 from nodepipe.services.inline_metadata import honour_inline_metadata
 from nodepipe.services.staged_folders import sync_node_environment
+from nodepipe.workspace.durable import write_atomic
 from nodepipe.workspace.fingerprint import locked_packages
 from nodepipe.workspace.node_project import dependencies, set_dependencies, set_requires_python
 from nodepipe.workspace.snapshots import (
@@ -173,7 +174,7 @@ class EnvironmentService:
         environments = self.context.environments
 
         def edit() -> None:
-            (code / PYTHON_VERSION_FILE).write_text(f"{version}\n", encoding="utf-8")
+            write_atomic(code / PYTHON_VERSION_FILE, f"{version}\n")
             set_requires_python(code / "pyproject.toml", f">={minor}")
             environments.lock(code)
 

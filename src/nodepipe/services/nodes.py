@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import builtins
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +26,7 @@ from nodepipe.services.staged_folders import (
 )
 from nodepipe.services.staleness import mark_downstream, mark_inputs_changed
 from nodepipe.store.queries import StoreSession
+from nodepipe.workspace.durable import write_atomic
 from nodepipe.workspace.node_folder import clear_data
 from nodepipe.workspace.node_project import set_shared_env
 
@@ -171,9 +170,7 @@ class NodeService:
             new.update(parsed)
             changed = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
             if changed:
-                _write_atomically(
-                    self.context.layout.node_folder(node.id).params_file, dump_params(new)
-                )
+                write_atomic(self.context.layout.node_folder(node.id).params_file, dump_params(new))
                 reason = "parameter " + ", ".join(changed) + " changed"
                 mark_inputs_changed(session, {node.id: reason})
             return new
@@ -249,10 +246,3 @@ def _fetch(session: StoreSession, node_id: str) -> Node:
     node = session.get_node(node_id)
     assert node is not None
     return node
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    Path(temporary).replace(path)

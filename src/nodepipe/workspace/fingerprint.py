@@ -19,7 +19,6 @@ import functools
 import hashlib
 import json
 import os
-import tempfile
 import time
 import tomllib
 from collections.abc import Callable, Mapping
@@ -35,6 +34,7 @@ from nodepipe.domain.staleness import (
     make_fingerprint,
     sha256_text,
 )
+from nodepipe.workspace.durable import write_atomic
 from nodepipe.workspace.node_folder import ENTRY_POINT, NodeFolder
 
 __all__ = [
@@ -93,7 +93,9 @@ def _scan(root: Path, excluded: bool, cache_file: Path | None) -> _Tree:
 
 
 def _is_excluded(entry: os.DirEntry[str]) -> bool:
-    return entry.name in EXCLUDED_DIRS or entry.name.endswith(EXCLUDED_SUFFIXES)
+    """Environments (also one being built or replaced by a sync) and caches."""
+    name = entry.name
+    return name in EXCLUDED_DIRS or name.endswith(EXCLUDED_SUFFIXES) or name.startswith(".venv.")
 
 
 def _add(
@@ -171,22 +173,8 @@ class _HashCache:
             return
         text = json.dumps({"format": CACHE_FORMAT, "trees": self.trees, "parsed": self.parsed})
         with contextlib.suppress(OSError):
-            _write_atomically(self.path, text)
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to a temporary file beside ``path``, then rename it over ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    temporary = Path(name)
-    try:
-        os.fchmod(handle, 0o644)  # mkstemp makes it private; the cache holds nothing secret
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        temporary.replace(path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(self.path, text, mode=0o644, durable=False)  # rebuilt if lost
 
 
 @functools.lru_cache(maxsize=1024)

@@ -24,7 +24,7 @@ NODE_PROJECT_NAME = "nodepipe-node"
 
 ENTRY_POINT = "main.py"
 COPY_IGNORED = shutil.ignore_patterns(
-    ".venv", "__pycache__", "*.pyc", ".ipynb_checkpoints", ".pytest_cache", ".mypy_cache"
+    ".venv", ".venv.*", "__pycache__", "*.pyc", ".ipynb_checkpoints", ".pytest_cache", ".mypy_cache"
 )
 
 

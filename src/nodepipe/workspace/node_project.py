@@ -8,6 +8,7 @@ from pathlib import Path
 import tomlkit
 from tomlkit.items import Array, Table
 
+from nodepipe.workspace.durable import write_atomic
 from nodepipe.workspace.node_config import read_pyproject
 
 
@@ -20,7 +21,7 @@ def set_dependencies(pyproject: Path, requirements: list[str]) -> None:
     array.extend(requirements)
     array.multiline(len(requirements) > 1)
     project["dependencies"] = array
-    pyproject.write_text(tomlkit.dumps(document), encoding="utf-8")
+    write_atomic(pyproject, tomlkit.dumps(document))
 
 
 def dependencies(pyproject: Path) -> list[str]:
@@ -35,7 +36,7 @@ def set_requires_python(pyproject: Path, specifier: str) -> None:
     project = document["project"]
     assert isinstance(project, Table)
     project["requires-python"] = specifier
-    pyproject.write_text(tomlkit.dumps(document), encoding="utf-8")
+    write_atomic(pyproject, tomlkit.dumps(document))
 
 
 def set_shared_env(pyproject: Path, name: str | None) -> None:
@@ -47,7 +48,7 @@ def set_shared_env(pyproject: Path, name: str | None) -> None:
         section.pop("shared-env", None)
     else:
         section["shared-env"] = name
-    pyproject.write_text(tomlkit.dumps(document), encoding="utf-8")
+    write_atomic(pyproject, tomlkit.dumps(document))
 
 
 def requirement_name(requirement: str) -> str:
@@ -72,4 +73,4 @@ def merge_script_dependencies(pyproject: Path, wanted: list[str]) -> None:
     tool = document.setdefault("tool", tomlkit.table(is_super_table=True))
     section = tool.setdefault("nodepipe", tomlkit.table())
     section["script-dependencies"] = wanted
-    pyproject.write_text(tomlkit.dumps(document), encoding="utf-8")
+    write_atomic(pyproject, tomlkit.dumps(document))
