@@ -13,7 +13,7 @@ from nodepipe.cli.options import CommandGroup, json_option
 from nodepipe.cli.output import done, error_console, print_error, print_json
 from nodepipe.cli.serve import serve
 from nodepipe.cli.session import close_workspace, select_workspace
-from nodepipe.domain.errors import NodepipeError
+from nodepipe.services.failures import as_nodepipe_error
 from nodepipe.workspace.layout import WORKSPACE_ENV
 
 
@@ -83,15 +83,18 @@ def main(argv: list[str] | None = None) -> None:
     """Console entry point: nodepipe errors become a message on stderr and an exit code."""
     try:
         code = app.main(args=argv, prog_name="nodepipe", standalone_mode=False)
-    except NodepipeError as error:
-        print_error(str(error))
-        raise SystemExit(exit_code_for(error)) from None
     except click.ClickException as usage_error:
         usage_error.show()
         raise SystemExit(usage_error.exit_code) from None
     except click.Abort:
         error_console.print("aborted")
         raise SystemExit(130) from None
+    except Exception as failure:  # nodepipe's own errors, and the machine's (disk, store)
+        error = as_nodepipe_error(failure)
+        if error is None:
+            raise
+        print_error(str(error))
+        raise SystemExit(exit_code_for(error)) from None
     raise SystemExit(code if isinstance(code, int) else 0)
 
 

@@ -9,6 +9,7 @@ from nodepipe.domain.errors import (
     NodepipeError,
     NotFoundError,
     ReadOnlyError,
+    StorageError,
     WorkspaceError,
 )
 
@@ -19,10 +20,12 @@ EXIT_CODES: tuple[tuple[type[NodepipeError], int], ...] = (
     (ConflictError, 4),
     (WorkspaceError, 6),
     (EnvironmentBuildError, 7),
+    (StorageError, 9),
     (NodepipeError, 1),
 )
 """Most specific first. 2 bad input, 3 unknown/ambiguous name, 4 conflict (cycle, duplicate),
-5 read-only (locked or reference), 6 no/bad workspace, 7 nodepipe could not build an environment.
+5 read-only (locked or reference), 6 no/bad workspace, 7 nodepipe could not build an environment,
+9 the disk or the store failed (full, read-only, no permission).
 """
 
 

@@ -85,34 +85,47 @@ def kill_orphans(run: Run) -> None:
 def recover_interrupted(store: Store, layout: WorkspaceLayout) -> list[NodeRun]:
     """Settle every run whose orchestrator died; returns the node runs marked interrupted.
 
-    Orphan processes are killed first, so nothing writes while the files are looked at. A node
-    run whose outputs were swapped in before the orchestrator died completed: the store is
-    brought up to date from the promotion's intent (rolled forward). Any other is undone (the
-    previous outputs back in data/) before the store marks it interrupted. The old outputs of
-    a rolled-forward promotion go only after the store has recorded it.
+    Orphan processes are killed first, so nothing writes while the files are looked at.
     """
     with store.read() as session:
         dead = [r for r in session.runs_with_status(RunStatus.RUNNING) if not orchestrator_alive(r)]
     interrupted: list[NodeRun] = []
     for run in dead:
         kill_orphans(run)
-        with store.read() as session:
-            node_runs = session.node_runs_of_run(run.id)
-        swapped = _settle_files(layout, node_runs)
-        with store.write() as session:
-            current = session.get_run(run.id)
-            if current is None or current.status is not RunStatus.RUNNING:
-                continue
-            for node_run in session.node_runs_of_run(run.id):
-                if node_run.id in swapped:
-                    _roll_forward(session, node_run, swapped[node_run.id])
-                elif node_run.state in ACTIVE_NODE_RUN_STATES:
-                    _mark_interrupted(session, node_run)
-                    interrupted.append(node_run)
-            session.update_run(run.id, status=RunStatus.INTERRUPTED, finished_at=_now())
-        for node_run in node_runs:
-            finish_promotion(layout.node_folder(node_run.node_id), node_run.id)
+        interrupted += settle_run(store, layout, run.id, RunStatus.INTERRUPTED, INTERRUPTED)
     return interrupted
+
+
+def settle_run(
+    store: Store, layout: WorkspaceLayout, run_id: str, status: RunStatus, reason: str
+) -> list[NodeRun]:
+    """End a run that was not recorded to its end (its orchestrator died, or the store failed
+    under it), once no process of it runs any more; returns the node runs failed with
+    ``reason``.
+
+    A node run whose outputs were swapped in completed: the store is brought up to date from
+    the promotion's intent (rolled forward). Any other is undone on disk (the previous outputs
+    back in data/) before the store marks it failed. The old outputs of a rolled-forward
+    promotion go only after the store has recorded it.
+    """
+    with store.read() as session:
+        node_runs = session.node_runs_of_run(run_id)
+    swapped = _settle_files(layout, node_runs)
+    failed: list[NodeRun] = []
+    with store.write() as session:
+        current = session.get_run(run_id)
+        if current is None or current.status is not RunStatus.RUNNING:
+            return failed
+        for node_run in session.node_runs_of_run(run_id):
+            if node_run.id in swapped:
+                _roll_forward(session, node_run, swapped[node_run.id])
+            elif node_run.state in ACTIVE_NODE_RUN_STATES:
+                _mark_failed(session, node_run, reason)
+                failed.append(node_run)
+        session.update_run(run_id, status=status, finished_at=_now())
+    for node_run in node_runs:
+        finish_promotion(layout.node_folder(node_run.node_id), node_run.id)
+    return failed
 
 
 def _settle_files(layout: WorkspaceLayout, node_runs: list[NodeRun]) -> dict[str, Promotion]:
@@ -148,13 +161,13 @@ def _roll_forward(session: StoreSession, node_run: NodeRun, promotion: Promotion
     )
 
 
-def _mark_interrupted(session: StoreSession, node_run: NodeRun) -> None:
+def _mark_failed(session: StoreSession, node_run: NodeRun, reason: str) -> None:
     session.update_node_run(
-        node_run.id, state=NodeRunState.FAILED, message=INTERRUPTED, finished_at=_now()
+        node_run.id, state=NodeRunState.FAILED, message=reason, finished_at=_now()
     )
     node = session.get_node(node_run.node_id)
     if node is not None and node.state in ACTIVE_STATES:
-        session.update_node(node.id, state=NodeState.FAILED, state_reason=INTERRUPTED)
+        session.update_node(node.id, state=NodeState.FAILED, state_reason=reason)
 
 
 def _now() -> datetime:

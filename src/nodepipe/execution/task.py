@@ -7,6 +7,7 @@ the store; the runner records what it reports.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
@@ -294,10 +295,13 @@ class NodeProcess:
         return self.folder.logs / CONTEXT_FILE
 
     def _close_log(self, ending: str) -> None:
+        """The log's last line; a log that cannot be written (a full disk) ends without it."""
         log, self._log = self._log, None
         if log is not None:
-            with log:
+            with contextlib.suppress(OSError):
                 log.write(f"# nodepipe: {ending}\n".encode())
+            with contextlib.suppress(OSError):
+                log.close()
 
 
 @functools.lru_cache(maxsize=64)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import contextlib
 import os
 import signal
 import threading
@@ -13,11 +14,11 @@ from types import FrameType
 
 from nodepipe.domain.errors import ConflictError, NotFoundError, StorageError
 from nodepipe.domain.model import Node, Pipeline, PipelineView
-from nodepipe.domain.runs import NodeRun, Run
+from nodepipe.domain.runs import NodeRun, Run, RunStatus
 from nodepipe.execution.events import Listener, NodeFinished, RunEvent, RunFinished
 from nodepipe.execution.plan import NodeStatus, Plan, Selection, plan_run
 from nodepipe.execution.recorder import RecordingError, StoreRecorder
-from nodepipe.execution.recovery import orchestrator_alive, recover_interrupted
+from nodepipe.execution.recovery import orchestrator_alive, recover_interrupted, settle_run
 from nodepipe.execution.runner import Runner
 from nodepipe.services import resolver
 from nodepipe.services.context import WorkspaceContext
@@ -121,19 +122,30 @@ class RunService:
             tags,
         )
         _ACTIVE_RUNNERS[run.id] = runner
+        unrecorded: RecordingError | None = None
         try:
             with self._signals(runner, run.id):
                 finished = runner.run(run.id, plan)
         except RecordingError as error:
-            raise StorageError(
-                f"run {run.id} stopped: the store could not record it ({error.__cause__}); "
-                "free some space or fix the store, then run again (the next command settles "
-                "what this run left)"
-            ) from error
+            unrecorded = error
         finally:
             executor.stop()
             _ACTIVE_RUNNERS.pop(run.id, None)
+        if unrecorded is not None:
+            raise self._unrecorded(run.id, unrecorded) from unrecorded
         return RunResult(status, plan, run.id, finished, tags)
+
+    def _unrecorded(self, run_id: str, error: RecordingError) -> StorageError:
+        """The store failed under a run (a full disk): the run stopped at once; settle it now
+        if the store takes writes again (its nodes failed, what completed kept), else the next
+        command will."""
+        reason = f"the store could not record the run: {error}"
+        with contextlib.suppress(Exception):
+            settle_run(self.context.store, self.context.layout, run_id, RunStatus.FAILED, reason)
+        return StorageError(
+            f"run {run_id} stopped: the store could not record it ({error}); free some space "
+            "or repair the store, then run again"
+        )
 
     def _promotions_recorded(self, events: Sequence[RunEvent]) -> None:
         """The store holds these events: completed nodes' old outputs may go now."""
