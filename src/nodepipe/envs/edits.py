@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from nodepipe.workspace import journal
+from nodepipe.workspace.crash_points import crash_point
 from nodepipe.workspace.durable import fsync_dir, fsync_file, write_atomic
 
 PROJECT_FILES = ("pyproject.toml", "uv.lock", ".python-version")
@@ -68,8 +69,10 @@ def all_or_nothing(
         backup.folder.mkdir()
         for index, code_dir in enumerate(code_dirs):
             backup.save(index, code_dir)
+        crash_point("edit.saved")
         try:
             yield
+            crash_point("edit.edited")
             for code_dir in code_dirs:
                 _flush_project(code_dir)
         except BaseException:

@@ -32,6 +32,7 @@ from nodepipe.envs.edits import all_or_nothing
 from nodepipe.envs.interpreters import find_interpreter
 from nodepipe.envs.uv import UvRunner
 from nodepipe.workspace import journal
+from nodepipe.workspace.crash_points import crash_point
 from nodepipe.workspace.durable import fsync_dir, write_atomic
 from nodepipe.workspace.file_state import FileState, file_state
 from nodepipe.workspace.node_config import read_pyproject
@@ -144,6 +145,7 @@ class NodeEnvironments:
                     action=f"create an environment in {code_dir}",
                 )
                 self._uv_sync(code_dir, building, python, compile_bytecode)
+                crash_point("sync.built")
                 _swap_in(building, target, old)
             finally:
                 shutil.rmtree(building, ignore_errors=True)
@@ -268,6 +270,7 @@ def _swap_in(built: Path, target: Path, old: Path) -> None:
     """Replace ``target`` by ``built`` with two renames; the old one is removed afterwards."""
     if target.exists() or target.is_symlink():
         target.rename(old)
+        crash_point("sync.swapping")
     built.rename(target)
     fsync_dir(target.parent)
     if old.is_symlink():

@@ -159,6 +159,7 @@ class NodeProcess:
         self._log.write(f"# nodepipe: {' '.join(task.argv)}\n".encode())
         self._log.flush()
         point_latest_log(self.log_file)
+        crash_point("task.staged")
 
     def ensure_environment(self) -> None:
         """Sync the node's environment if its lock changed since the last sync."""
@@ -192,6 +193,7 @@ class NodeProcess:
             except OSError as exc:
                 raise InvalidInputError(f"cannot start {task.argv[0]}: {exc.strerror}") from exc
             self._started_at = datetime.now(UTC)
+        crash_point("task.launched")
         if on_started is not None:
             on_started(self.pid)
         return self.pid

@@ -30,6 +30,7 @@ from nodepipe.services.pipelines import pipeline_view
 from nodepipe.services.run_claims import Claim, abandon, claim_planned
 from nodepipe.services.status import NodeStatusView, compute_statuses
 from nodepipe.store.queries import StoreSession
+from nodepipe.workspace.crash_points import crash_point
 from nodepipe.workspace.output_swap import finish_promotion
 
 _ACTIVE_RUNNERS: dict[str, Runner] = {}
@@ -99,6 +100,7 @@ class RunService:
         if claim is None:
             return RunResult(status, plan, tags=tags)
         run = claim.run
+        crash_point("run.claimed")
         try:
             executor.start()
         except BaseException as error:
