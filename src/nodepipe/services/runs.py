@@ -18,10 +18,11 @@ from nodepipe.domain.runs import NodeRun, Run, RunStatus
 from nodepipe.execution.events import Listener, NodeFinished, RunEvent, RunFinished
 from nodepipe.execution.plan import NodeStatus, Plan, Selection, plan_run
 from nodepipe.execution.recorder import RecordingError, StoreRecorder
-from nodepipe.execution.recovery import orchestrator_alive, recover_interrupted, settle_run
+from nodepipe.execution.recovery import orchestrator_alive, settle_run
 from nodepipe.execution.runner import Runner
 from nodepipe.services import resolver
 from nodepipe.services.context import WorkspaceContext
+from nodepipe.services.crash_recovery import recover_after_crash
 from nodepipe.services.executors import make_executor
 from nodepipe.services.guards import check_pipeline_editable
 from nodepipe.services.inline_metadata import honour_inline_metadata
@@ -71,8 +72,9 @@ class RunService:
     context: WorkspaceContext
 
     def recover(self) -> list[NodeRun]:
-        """Mark runs whose nodepipe process died as interrupted (see execution.recovery)."""
-        return recover_interrupted(self.context.store, self.context.layout)
+        """Settle what dead nodepipe processes left (see services.crash_recovery): their runs
+        (returning the node runs marked interrupted) and their operations in flight."""
+        return recover_after_crash(self.context)
 
     def status(self, pipeline: str) -> PipelineStatus:
         self.recover()

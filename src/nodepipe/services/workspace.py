@@ -8,7 +8,6 @@ from typing import Protocol
 from nodepipe.domain.model import PipelineView
 from nodepipe.domain.specs import PipelineSpec
 from nodepipe.services.context import WorkspaceContext, init_context, open_context
-from nodepipe.services.crash_recovery import recover_after_crash
 from nodepipe.services.edges import EdgeService
 from nodepipe.services.environments import EnvironmentService
 from nodepipe.services.groups import GroupService
@@ -58,7 +57,7 @@ class Workspace:
         half-made environment edits) is settled first.
         """
         workspace = cls(open_context(path))
-        recover_after_crash(workspace.context)
+        workspace.runs.recover()
         return workspace
 
     @classmethod
