@@ -161,8 +161,9 @@ class StoreRecorder:
                 finished_at=now,
             )
             _node_state(updates, event.node_id, state, reason)
-        elif isinstance(event, RunFinished):
-            updates.run(event.run_id, status=RunStatus(event.status).value, finished_at=now)
+        elif isinstance(event, RunFinished):  # a run the store failed under did not succeed
+            status = RunStatus.FAILED if self._error is not None else RunStatus(event.status)
+            updates.run(event.run_id, status=status.value, finished_at=now)
 
     def _finished(self, updates: RunUpdates, event: NodeFinished, now: datetime) -> None:
         outcome = event.outcome
