@@ -19,6 +19,7 @@ from nodepipe.services.pipeline_envs import PipelineEnvService
 from nodepipe.services.pipelines import PipelineService
 from nodepipe.services.projects import ProjectService
 from nodepipe.services.runs import RunService
+from nodepipe.services.servers import ServerService
 from nodepipe.services.shared_envs import SharedEnvService
 
 
@@ -48,6 +49,7 @@ class Workspace:
         self.envs = EnvironmentService(context)
         self.base_envs = PipelineEnvService(context)
         self.shared_envs = SharedEnvService(context)
+        self.servers = ServerService(context)
 
     @classmethod
     def open(cls, path: Path | str | None = None) -> Workspace:

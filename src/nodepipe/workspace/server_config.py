@@ -1,0 +1,79 @@
+"""The ``[server]`` table of ``nodepipe.toml``: the password hash a shared server accepts.
+
+```toml
+[server]
+password = "scrypt$n=16384,r=8,p=1$<salt>$<key>"   # written by `nodepipe server password`
+```
+
+Only the hash is ever written (see ``nodepipe.domain.passwords``). The file is edited in place
+with tomlkit (comments and the other tables stay as they were) and replaced atomically, keeping
+its permissions.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import tomlkit
+from tomlkit.items import Table
+
+from nodepipe.domain.errors import WorkspaceError
+from nodepipe.domain.passwords import check_hash
+from nodepipe.workspace.layout import WorkspaceLayout
+
+SERVER_TABLE = "server"
+PASSWORD_KEY = "password"
+
+
+def password_hash(layout: WorkspaceLayout) -> str | None:
+    """The configured password hash, or None when the server takes its token only."""
+    table = _document(layout).get(SERVER_TABLE)
+    value = table.get(PASSWORD_KEY) if isinstance(table, Table) else None
+    return None if value is None else check_hash(str(value))
+
+
+def set_password_hash(layout: WorkspaceLayout, hashed: str | None) -> None:
+    """Write ``hashed`` as ``[server] password``; None removes it."""
+    document = _document(layout)
+    table = document.get(SERVER_TABLE)
+    if hashed is None:
+        if isinstance(table, Table):
+            table.pop(PASSWORD_KEY, None)
+            if not table:
+                document.pop(SERVER_TABLE)
+    else:
+        if not isinstance(table, Table):
+            table = tomlkit.table()
+            document[SERVER_TABLE] = table
+        table[PASSWORD_KEY] = check_hash(hashed)
+    _replace(layout.config_file, tomlkit.dumps(document))
+
+
+def _document(layout: WorkspaceLayout) -> tomlkit.TOMLDocument:
+    try:
+        return tomlkit.parse(layout.config_file.read_text(encoding="utf-8"))
+    except (OSError, tomlkit.exceptions.TOMLKitError) as exc:
+        raise WorkspaceError(f"cannot read {layout.config_file}: {exc}") from exc
+
+
+def _replace(path: Path, text: str) -> None:
+    """Write ``text`` beside ``path`` with its permissions, flush it to disk, rename it over."""
+    mode = path.stat().st_mode & 0o7777
+    handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        os.fchmod(handle, mode)
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+            stream.flush()
+            os.fsync(stream.fileno())
+        Path(name).replace(path)
+    except BaseException:
+        Path(name).unlink(missing_ok=True)
+        raise
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)

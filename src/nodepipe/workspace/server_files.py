@@ -1,0 +1,110 @@
+"""Server-info files: how a running ``nodepipe serve`` tells its owner where it is and its token.
+
+Like ``jupyter server list``: each server writes ``server-<host>-<pid>.json`` (workspace, link,
+token, pid) into a runtime folder of the OS user who started it, and removes it when it stops.
+The folder is ``$NODEPIPE_RUNTIME_DIR``, else ``$XDG_RUNTIME_DIR/nodepipe``, else
+``~/.local/share/nodepipe/runtime``. It is kept mode 0700 and each file 0600, so no other user
+of the machine can read a token; a folder owned by someone else is refused, never used.
+Whether the process behind a file still lives is the services' concern (they clean stale ones).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import stat
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from nodepipe.domain.errors import WorkspaceError
+
+RUNTIME_DIR_ENV = "NODEPIPE_RUNTIME_DIR"
+_PREFIX = "server-"
+
+
+@dataclass(frozen=True, slots=True)
+class ServerInfo:
+    """What one running server wrote about itself."""
+
+    workspace: str
+    url: str
+    token: str
+    pid: int
+    host: str
+    process_started: str
+    """The kernel's start time of ``pid``: tells the server apart from a later process."""
+    started_at: str
+
+    @property
+    def link(self) -> str:
+        """The address to open: it carries the token, like a notebook server's."""
+        return f"{self.url}/?token={self.token}"
+
+    @property
+    def file_name(self) -> str:
+        return f"{_PREFIX}{re.sub(r'[^A-Za-z0-9.-]', '_', self.host)}-{self.pid}.json"
+
+
+def runtime_dir() -> Path:
+    """Where this OS user's servers keep their info files (created on first write)."""
+    if explicit := os.environ.get(RUNTIME_DIR_ENV):
+        return Path(explicit)
+    if xdg := os.environ.get("XDG_RUNTIME_DIR"):
+        return Path(xdg) / "nodepipe"
+    return Path.home() / ".local" / "share" / "nodepipe" / "runtime"
+
+
+def write_info(info: ServerInfo, directory: Path) -> Path:
+    """Write ``info`` (mode 0600) into ``directory`` (made 0700 and this user's); its path."""
+    _private_dir(directory, create=True)
+    target = directory / info.file_name
+    temporary = target.with_name(f".{target.name}.tmp")
+    temporary.unlink(missing_ok=True)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+    handle = os.open(temporary, flags, 0o600)
+    with os.fdopen(handle, "w", encoding="utf-8") as stream:
+        json.dump(asdict(info), stream, indent=2)
+        stream.flush()
+        os.fsync(stream.fileno())
+    temporary.replace(target)
+    return target
+
+
+def read_infos(directory: Path) -> list[tuple[Path, ServerInfo]]:
+    """Every readable info file in ``directory`` (none when it does not exist yet)."""
+    if not _private_dir(directory, create=False):
+        return []
+    found = []
+    for path in sorted(directory.glob(f"{_PREFIX}*.json")):
+        try:
+            info = ServerInfo(**json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError, TypeError):
+            continue  # being written, or not one of ours
+        found.append((path, info))
+    return found
+
+
+def remove_info(path: Path) -> None:
+    path.unlink(missing_ok=True)
+
+
+def _private_dir(directory: Path, *, create: bool) -> bool:
+    """Make sure ``directory`` is this user's and 0700; False when it does not exist."""
+    if create:
+        directory.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(FileExistsError):
+            directory.mkdir(mode=0o700)
+    try:
+        found = directory.lstat()
+    except FileNotFoundError:
+        return False
+    if not stat.S_ISDIR(found.st_mode) or found.st_uid != os.geteuid():
+        raise WorkspaceError(
+            f"{directory} is not a folder of this user's: nodepipe keeps server tokens only in "
+            f"a private folder; set {RUNTIME_DIR_ENV} to a folder of yours"
+        )
+    if found.st_mode & 0o077:
+        directory.chmod(0o700)
+    return True
