@@ -2,7 +2,7 @@
 
 ``chain`` is the graph of the integration tests, pipeline ``baseline`` in project
 ``climate``: load → clean → plot. ``client`` is FastAPI's TestClient over the app of that
-workspace, addressed as the loopback server it would be.
+workspace, addressed as the loopback server it would be, and sending the server's token.
 """
 
 from __future__ import annotations
@@ -20,8 +20,11 @@ from fastapi.testclient import TestClient
 import nodepipe
 from nodepipe.api import create_app
 from nodepipe.api.deps import AppServices
+from nodepipe.api.settings import ServerSettings
 
 BASE_URL = "http://127.0.0.1:8000"
+LOOPBACK = ServerSettings(host="127.0.0.1", port=8000)
+"""The settings of the app under test: its token is random, as when served."""
 
 
 def build_chain(root: Path) -> None:
@@ -58,12 +61,19 @@ def chain(
 
 @pytest.fixture
 def app(chain: nodepipe.Workspace) -> FastAPI:
-    return create_app(chain)
+    return create_app(chain, LOOPBACK)
+
+
+def authorized(app: FastAPI, settings: ServerSettings = LOOPBACK) -> TestClient:
+    """A TestClient of ``app`` (made with ``settings``) that sends the token."""
+    headers = {"Authorization": f"Bearer {settings.token}"}
+    base_url = f"http://{settings.host}:{settings.port}"
+    return TestClient(app, base_url=base_url, headers=headers)
 
 
 @pytest.fixture
 def client(app: FastAPI) -> Iterator[TestClient]:
-    with TestClient(app, base_url=BASE_URL) as test_client:
+    with authorized(app) as test_client:
         yield test_client
 
 

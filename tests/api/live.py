@@ -1,4 +1,9 @@
-"""A real uvicorn server on a free loopback port, in a thread (streams) or a process (browsers)."""
+"""A real uvicorn server on a free loopback port, in a thread (streams) or a process (browsers).
+
+Every server needs its token. A thread's server gets one made here; a process's server makes
+its own and the test finds it the way the CLI does, in the server's info file (in a private
+runtime folder of the test's own, ``$NODEPIPE_RUNTIME_DIR``).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -18,6 +24,23 @@ import uvicorn
 from nodepipe.api import create_app
 from nodepipe.api.settings import ServerSettings
 from nodepipe.services.workspace import Workspace
+from nodepipe.workspace.server_files import RUNTIME_DIR_ENV, ServerInfo, read_infos
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    url: str
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """What a client of the API sends: the token."""
+        return {"Authorization": f"Bearer {self.token}"}
+
+    @property
+    def link(self) -> str:
+        """What a browser opens first: it sets the session cookie and goes to ``/``."""
+        return f"{self.url}/?token={self.token}"
 
 
 def free_port() -> int:
@@ -28,56 +51,83 @@ def free_port() -> int:
 
 
 def wait_until_up(
-    url: str, timeout: float = 30.0, process: subprocess.Popen[bytes] | None = None
+    url: str, token: str, timeout: float = 30.0, process: subprocess.Popen[bytes] | None = None
 ) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if process is not None and process.poll() is not None:
-            raise RuntimeError(f"the server exited with code {process.returncode}")
+        _check_running(process)
         try:
-            if httpx.get(f"{url}/api/health", timeout=1.0).status_code == 200:
+            answer = httpx.get(f"{url}/api/health", headers={"X-Nodepipe-Token": token}, timeout=1)
+            if answer.status_code == 200:
                 return
         except httpx.HTTPError:
             time.sleep(0.05)
     raise RuntimeError(f"no server answered at {url} within {timeout} s")
 
 
+def info_of(
+    runtime_dir: Path, process: subprocess.Popen[bytes], timeout: float = 30.0
+) -> ServerInfo:
+    """The info file the server ``process`` wrote into ``runtime_dir`` (waits for it)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        _check_running(process)
+        for _, info in read_infos(runtime_dir):
+            if info.pid == process.pid:
+                return info
+        time.sleep(0.05)
+    raise RuntimeError(f"the server wrote no info file into {runtime_dir} in {timeout} s")
+
+
+def _check_running(process: subprocess.Popen[bytes] | None) -> None:
+    if process is not None and process.poll() is not None:
+        raise RuntimeError(f"the server exited with code {process.returncode}")
+
+
 @contextmanager
-def server_thread(workspace: Workspace, token: str | None = None) -> Iterator[str]:
-    """Serve ``workspace`` from a thread of this process; yields the base URL."""
+def server_thread(workspace: Workspace, token: str | None = None) -> Iterator[LiveServer]:
+    """Serve ``workspace`` from a thread of this process."""
     port = free_port()
-    settings = ServerSettings(port=port, token=token)
+    settings = ServerSettings(port=port, **({"token": token} if token else {}))
     config = uvicorn.Config(
         create_app(workspace, settings), host="127.0.0.1", port=port, log_level="warning"
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    url = f"http://127.0.0.1:{port}"
+    live = LiveServer(f"http://127.0.0.1:{port}", settings.token)
     try:
-        wait_until_up(url)
-        yield url
+        wait_until_up(live.url, live.token)
+        yield live
     finally:
         server.should_exit = True
         thread.join(15)
 
 
+def server_env(runtime_dir: Path) -> dict[str, str]:
+    """The environment of a server process (and of a CLI that should find it)."""
+    env = {k: v for k, v in os.environ.items() if k != "NODEPIPE_TOKEN"}
+    return {**env, "PYTHONUNBUFFERED": "1", RUNTIME_DIR_ENV: str(runtime_dir)}
+
+
 @contextmanager
-def server_process(root: Path, log: Path) -> Iterator[str]:
-    """``python -m nodepipe.api`` serving the workspace at ``root``; yields the base URL."""
+def server_process(root: Path, log: Path, runtime_dir: Path | None = None) -> Iterator[LiveServer]:
+    """``python -m nodepipe.api`` serving the workspace at ``root``, with a token of its own.
+
+    Its info file goes to ``runtime_dir`` (default: ``runtime/`` beside ``log``).
+    """
     port = free_port()
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    runtime_dir = runtime_dir or log.parent / "runtime"
+    command = [sys.executable, "-m", "nodepipe.api", "-w", str(root), "--port", str(port)]
     with log.open("wb") as output:
         process = subprocess.Popen(
-            [sys.executable, "-m", "nodepipe.api", "-w", str(root), "--port", str(port)],
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            env=env,
+            command, stdout=output, stderr=subprocess.STDOUT, env=server_env(runtime_dir)
         )
-        url = f"http://127.0.0.1:{port}"
         try:
-            wait_until_up(url, process=process)
-            yield url
+            info = info_of(runtime_dir, process)
+            live = LiveServer(info.url, info.token)
+            wait_until_up(live.url, live.token, process=process)
+            yield live
         finally:
             process.terminate()
             try:

@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 import nodepipe
-from api.conftest import BASE_URL, error_of
+from api.conftest import LOOPBACK, authorized, error_of
 from nodepipe.api import create_app
 from nodepipe.api.errors import describe
 from nodepipe.api.openapi import openapi_document
@@ -44,7 +44,7 @@ def test_one_mapping_from_errors_to_statuses(error: Exception, status: int, kind
 def test_workspace_and_health(client: TestClient, chain: nodepipe.Workspace) -> None:
     info = client.get("/api/workspace").json()
     assert info["root"] == str(chain.root) and info["store"] == "sqlite"
-    assert info["token_required"] is False
+    assert info["token_required"] is True
     assert client.get("/api/health").json() == {"ok": True}
     assert error_of(client.get("/api/nope"), 404, "not_found")
     error_of(client.put("/api/health"), 405)
@@ -57,7 +57,7 @@ def test_the_built_app_is_served_with_a_fallback_to_index(
     (tmp_path / "index.html").write_text("<div id=root></div>")
     (tmp_path / "assets" / "app-1a2b.js").write_text("console.log(1)")
     (tmp_path / "favicon.svg").write_text("<svg/>")
-    with TestClient(create_app(chain, static_dir=tmp_path), base_url=BASE_URL) as client:
+    with authorized(create_app(chain, LOOPBACK, static_dir=tmp_path)) as client:
         assert client.get("/").text == "<div id=root></div>"
         assert client.get("/pipelines/anything").text == "<div id=root></div>"
         asset = client.get("/assets/app-1a2b.js")
@@ -70,7 +70,7 @@ def test_the_built_app_is_served_with_a_fallback_to_index(
 def test_without_a_build_the_page_says_how_to_make_one(
     chain: nodepipe.Workspace, tmp_path: Path
 ) -> None:
-    with TestClient(create_app(chain, static_dir=tmp_path), base_url=BASE_URL) as client:
+    with authorized(create_app(chain, LOOPBACK, static_dir=tmp_path)) as client:
         page = client.get("/")
         assert page.status_code == 503 and "make web" in page.text
         assert client.get("/api/health").is_success
@@ -107,7 +107,7 @@ def test_serve_prints_where_to_open_the_app(chain: nodepipe.Workspace, tmp_path:
     from api.live import server_process
 
     log = tmp_path / "serve.log"
-    with server_process(chain.root, log) as url:
-        assert httpx.get(f"{url}/api/health").is_success
+    with server_process(chain.root, log) as live:
+        assert httpx.get(f"{live.url}/api/health", headers=live.headers).is_success
     printed = log.read_text()
-    assert f"open {url}/" in printed and str(chain.root) in printed
+    assert f"open {live.link}" in printed and str(chain.root) in printed

@@ -15,7 +15,7 @@ import httpx
 
 import nodepipe
 from api.conftest import ids
-from api.live import server_thread
+from api.live import LiveServer, server_thread
 
 SLOW = "import time\nfor i in range(3):\n    print('tick', i, flush=True)\n    time.sleep(0.5)\n"
 """Runs 1.5 s: longer than the watcher's 1 s look at the store, so it is always seen running."""
@@ -28,8 +28,11 @@ def events(response: httpx.Response) -> Iterator[dict[str, Any]]:
             yield json.loads(line.removeprefix("data: "))
 
 
-def collect(url: str, until: str, found: list[dict[str, Any]], ready: threading.Event) -> None:
-    with httpx.stream("GET", f"{url}/api/events", timeout=60) as response:
+def collect(
+    live: LiveServer, until: str, found: list[dict[str, Any]], ready: threading.Event
+) -> None:
+    url = f"{live.url}/api/events"
+    with httpx.stream("GET", url, headers=live.headers, timeout=60) as response:
         assert response.headers["content-type"].startswith("text/event-stream")
         ready.set()
         for event in events(response):
@@ -40,14 +43,16 @@ def collect(url: str, until: str, found: list[dict[str, Any]], ready: threading.
 
 def test_a_run_is_told_live_on_the_event_stream(chain: nodepipe.Workspace) -> None:
     node_ids = ids(chain)
-    with server_thread(chain) as url:
+    with server_thread(chain) as live:
         found: list[dict[str, Any]] = []
         ready = threading.Event()
-        reader = threading.Thread(target=collect, args=(url, "run_finished", found, ready))
+        reader = threading.Thread(target=collect, args=(live, "run_finished", found, ready))
         reader.start()
         assert ready.wait(10)
         launched = httpx.post(
-            f"{url}/api/pipelines/baseline/runs", json={}, headers={"X-Nodepipe-Client": "me"}
+            f"{live.url}/api/pipelines/baseline/runs",
+            json={},
+            headers={**live.headers, "X-Nodepipe-Client": "me"},
         ).json()
         reader.join(60)
     kinds = [e["type"] for e in found]
@@ -64,16 +69,22 @@ def test_a_run_is_told_live_on_the_event_stream(chain: nodepipe.Workspace) -> No
 
 
 def test_changes_and_jobs_are_announced(chain: nodepipe.Workspace) -> None:
-    with server_thread(chain) as url:
+    with server_thread(chain) as live:
         found: list[dict[str, Any]] = []
         ready = threading.Event()
-        reader = threading.Thread(target=collect, args=(url, "job_finished", found, ready))
+        reader = threading.Thread(target=collect, args=(live, "job_finished", found, ready))
         reader.start()
         assert ready.wait(10)
-        httpx.patch(f"{url}/api/pipelines/baseline/nodes/load", json={"notes": "n"})
-        refused = httpx.post(f"{url}/api/projects", json={"name": "a/b"})
+        httpx.patch(
+            f"{live.url}/api/pipelines/baseline/nodes/load",
+            headers=live.headers,
+            json={"notes": "n"},
+        )
+        refused = httpx.post(f"{live.url}/api/projects", headers=live.headers, json={"name": "a/b"})
         assert refused.status_code == 422
-        job = httpx.post(f"{url}/api/pipelines/baseline/copies", json={"tag": "copy"}).json()
+        job = httpx.post(
+            f"{live.url}/api/pipelines/baseline/copies", headers=live.headers, json={"tag": "copy"}
+        ).json()
         reader.join(60)
     assert next(e["action"] for e in found if e["type"] == "graph_changed").startswith("PATCH")
     assert not any("projects" in e.get("action", "") for e in found)
@@ -82,16 +93,20 @@ def test_changes_and_jobs_are_announced(chain: nodepipe.Workspace) -> None:
 
 def test_the_live_log_streams_while_the_node_runs(chain: nodepipe.Workspace) -> None:
     (chain.nodes.path("load") / "code" / "main.py").write_text(SLOW)
-    with server_thread(chain) as url:
-        httpx.post(f"{url}/api/pipelines/baseline/runs", json={"only": ["load"]})
+    with server_thread(chain) as live:
+        httpx.post(
+            f"{live.url}/api/pipelines/baseline/runs", headers=live.headers, json={"only": ["load"]}
+        )
         chunks: list[dict[str, Any]] = []
-        stream_url = f"{url}/api/pipelines/baseline/nodes/load/log/stream"
+        stream_url = f"{live.url}/api/pipelines/baseline/nodes/load/log/stream"
         for _ in range(100):
-            status = httpx.get(f"{url}/api/pipelines/baseline/status").json()
+            status = httpx.get(
+                f"{live.url}/api/pipelines/baseline/status", headers=live.headers
+            ).json()
             if any(n["state"] == "running" for n in status["nodes"]):
                 break
             time.sleep(0.05)
-        with httpx.stream("GET", stream_url, timeout=60) as response:
+        with httpx.stream("GET", stream_url, headers=live.headers, timeout=60) as response:
             chunks.extend(events(response))
     text = "".join(c["text"] for c in chunks if c["type"] == "chunk")
     assert "tick 0" in text and "tick 2" in text
@@ -104,11 +119,13 @@ def test_the_log_stream_of_a_finished_run_sends_it_whole_and_ends(
     from nodepipe.services.runs import RunRequest
 
     chain.runs.run(RunRequest("baseline", only=["load"]))
-    with server_thread(chain) as url:
-        stream_url = f"{url}/api/pipelines/baseline/nodes/load/log/stream"
-        with httpx.stream("GET", stream_url, timeout=30) as response:
+    with server_thread(chain) as live:
+        stream_url = f"{live.url}/api/pipelines/baseline/nodes/load/log/stream"
+        with httpx.stream("GET", stream_url, headers=live.headers, timeout=30) as response:
             chunks = list(events(response))
-        missing = httpx.get(f"{url}/api/pipelines/baseline/nodes/plot/log/stream")
+        missing = httpx.get(
+            f"{live.url}/api/pipelines/baseline/nodes/plot/log/stream", headers=live.headers
+        )
     assert "wrote" in chunks[0]["text"] and chunks[-1] == {"type": "end", "state": "completed"}
     assert missing.status_code == 404 and missing.json()["kind"] == "not_found"
 
@@ -117,10 +134,10 @@ def test_a_run_started_from_the_cli_is_told_too(chain: nodepipe.Workspace) -> No
     node_ids = ids(chain)
     (chain.nodes.path("load") / "code" / "main.py").write_text(SLOW)
     cli = Path(sys.executable).parent / "nodepipe"
-    with server_thread(chain) as url:
+    with server_thread(chain) as live:
         found: list[dict[str, Any]] = []
         ready = threading.Event()
-        reader = threading.Thread(target=collect, args=(url, "run_finished", found, ready))
+        reader = threading.Thread(target=collect, args=(live, "run_finished", found, ready))
         reader.start()
         assert ready.wait(10)
         subprocess.run([cli, "-w", str(chain.root), "run", "baseline"], check=True, timeout=120)

@@ -30,7 +30,7 @@ from typing import Any
 import httpx
 import sqlalchemy as sa
 from playwright.sync_api import Page, sync_playwright
-from tests.api.live import server_thread
+from tests.api.live import LiveServer, server_thread
 
 import nodepipe
 from nodepipe.domain.ids import new_id
@@ -96,8 +96,8 @@ def median_ms(action: Callable[[], object], repeat: int = REQUESTS) -> float:
     return statistics.median(samples) * 1000
 
 
-def bench_api(ws: nodepipe.Workspace, url: str, pipelines: dict[int, str]) -> None:
-    with httpx.Client(base_url=url) as client:
+def bench_api(ws: nodepipe.Workspace, live: LiveServer, pipelines: dict[int, str]) -> None:
+    with httpx.Client(base_url=live.url, headers=live.headers) as client:
         floor = median_ms(lambda: client.get("/api/health").raise_for_status())
         print(f"{'API measure':38} {'median':>9} {'ratio':>7} {'queries':>8}")
         print(f"{'GET /api/health (floor)':38} {floor:7.2f}ms {1:6.1f}x {0:8}")
@@ -166,12 +166,14 @@ def describe(frames: list[float]) -> str:
     )
 
 
-def bench_browser(url: str, pipelines: dict[int, str], empty: str) -> None:
+def bench_browser(live: LiveServer, pipelines: dict[int, str], empty: str) -> None:
+    url = live.url
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
         )
         page = browser.new_page(viewport={"width": 1440, "height": 900})
+        page.goto(live.link)  # the token link: the session cookie for the rest
         print(f"\n{'browser measure':38} figures")
         for count, pipeline_id in pipelines.items():
             start = time.perf_counter()
@@ -204,9 +206,9 @@ def main() -> None:
         ws = nodepipe.init(Path(scratch) / "lab")
         pipelines = {count: build(ws, f"p{count}", count) for count in (50, 500)}
         empty = ws.pipelines.new("empty").id
-        with server_thread(ws) as url:
-            bench_api(ws, url, pipelines)
-            bench_browser(url, {500: pipelines[500]}, empty)
+        with server_thread(ws) as live:
+            bench_api(ws, live, pipelines)
+            bench_browser(live, {500: pipelines[500]}, empty)
         ws.close()
 
 

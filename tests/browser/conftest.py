@@ -22,7 +22,7 @@ from playwright.sync_api import (
 )
 
 import nodepipe
-from api.live import server_process
+from api.live import LiveServer, server_process
 from nodepipe.api.static_files import is_built
 
 # CI shares 2 cores between these tests, the server under test and the rest of the suite: let
@@ -64,8 +64,22 @@ def browser() -> Iterator[Browser]:
 
 @dataclass
 class Served:
-    url: str
+    live: LiveServer
     workspace: nodepipe.Workspace
+
+    @property
+    def url(self) -> str:
+        return self.live.url
+
+    @property
+    def link(self) -> str:
+        """The address to open first: the token link, as the server printed it."""
+        return self.live.link
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """What an API call from the test (not from the page) sends: the token."""
+        return self.live.headers
 
 
 @pytest.fixture
@@ -74,8 +88,8 @@ def served(tmp_path: Path) -> Iterator[Served]:
     ws = nodepipe.init(tmp_path / "lab")
     ws.projects.new("climate")
     ws.pipelines.new("baseline", project="climate")
-    with server_process(ws.root, tmp_path / "server.log") as url:
-        yield Served(url, ws)
+    with server_process(ws.root, tmp_path / "server.log") as live:
+        yield Served(live, ws)
     ws.close()
 
 

@@ -29,7 +29,7 @@ def confirm(page: Page) -> None:
 def test_menus_keyboard_groups_and_a_named_deletion(page: Page, served: Served) -> None:
     chain(served)
     ws = served.workspace
-    page.goto(served.url)
+    page.goto(served.link)
     expect(node(page, "plot")).to_be_visible()
 
     boxes = [node(page, tag).bounding_box() for tag in ("load", "clean", "plot")]
@@ -92,7 +92,7 @@ def test_menus_keyboard_groups_and_a_named_deletion(page: Page, served: Served) 
 
 def test_node_panel_parameters_are_validated_before_saving(page: Page, served: Served) -> None:
     chain(served)
-    page.goto(served.url)
+    page.goto(served.link)
     node(page, "clean").dblclick()
     panel = page.get_by_test_id("node-panel")
     expect(panel).to_contain_text("never ran")
@@ -117,7 +117,7 @@ def test_node_panel_parameters_are_validated_before_saving(page: Page, served: S
 def test_pipelines_copies_references_and_lineage(page: Page, served: Served) -> None:
     chain(served)
     ws = served.workspace
-    page.goto(served.url)
+    page.goto(served.link)
     expect(node(page, "plot")).to_be_visible()
 
     page.get_by_test_id("new-pipeline").click()

@@ -25,7 +25,7 @@ def canvas_shot(page: Page, name: str) -> None:
 def test_create_connect_run_watch_live_read_the_log_and_refuse_a_cycle(
     page: Page, served: Served
 ) -> None:
-    page.goto(served.url)
+    page.goto(served.link)
     expect(page.get_by_test_id("live-indicator")).to_have_attribute("data-connected", "true")
     page.evaluate("window.__sameDocument = true")
     create_node(page, "load")
@@ -69,7 +69,7 @@ def test_the_live_log_follows_a_running_node(page: Page, served: Served) -> None
     ws = served.workspace
     ws.nodes.new("baseline", "slow")
     (ws.nodes.path("slow") / "code" / "main.py").write_text(SLEEPS)
-    page.goto(served.url)
+    page.goto(served.link)
     node(page, "slow").click()
     panel = page.get_by_test_id("node-panel")
     panel.get_by_role("tab", name="Log").click()

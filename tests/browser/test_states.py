@@ -41,14 +41,20 @@ def build(served: Served) -> None:
 
 def test_every_state_and_flag_shows_live_mid_run(page: Page, served: Served) -> None:
     build(served)
-    page.goto(served.url)
+    page.goto(served.link)
     expect_state(page, "tuned", "stale", 30_000)
     page.get_by_test_id("auto-layout").click()
     only = ["fetch", "train", "report", "broken", "stopped"]
-    started = httpx.post(f"{served.url}/api/pipelines/baseline/runs", json={"only": only})
+    started = httpx.post(
+        f"{served.url}/api/pipelines/baseline/runs", json={"only": only}, headers=served.headers
+    )
     assert started.status_code == 202, started.text
     expect_state(page, "stopped", "running", 30_000)
-    httpx.post(f"{served.url}/api/pipelines/baseline/kill", json={"nodes": ["stopped"]})
+    httpx.post(
+        f"{served.url}/api/pipelines/baseline/kill",
+        json={"nodes": ["stopped"]},
+        headers=served.headers,
+    )
     expect_state(page, "fetch", "completed")
     expect_state(page, "train", "running")
     expect_state(page, "report", "queued")

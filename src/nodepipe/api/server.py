@@ -1,14 +1,19 @@
 """``serve``: run the web app with uvicorn; what ``nodepipe serve`` calls.
 
-Bound to loopback (the default, 127.0.0.1:8000) it needs no login. Bound to any other address
-it needs a token: the one given, or one generated here and printed in the link to open, like
-a notebook server. The workspace is opened before the server starts, so a wrong path fails
-at once with nodepipe's usual message.
+Every server needs a token, on loopback too: the one given (``--token``/``$NODEPIPE_TOKEN``)
+or a random one made here, printed in the link to open, like a notebook server. While it runs,
+the server's info file (link and token, readable by its user only) lets ``nodepipe server
+list`` show the link again. The workspace is opened before the server starts, so a wrong path
+fails at once with nodepipe's usual message.
 """
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
 from typing import TextIO
@@ -22,11 +27,13 @@ from nodepipe.api.static_files import is_built
 from nodepipe.services.workspace import Workspace
 
 
-def settings_for(host: str, port: int, token: str | None) -> ServerSettings:
-    """The settings to serve with: a token is generated when the address needs one."""
-    settings = ServerSettings(host=host, port=port, token=token or None)
-    if not settings.loopback and settings.token is None:
-        settings = ServerSettings(host=host, port=port, token=new_token())
+def settings_for(
+    host: str, port: int, token: str | None, password_hash: str | None = None
+) -> ServerSettings:
+    """The settings to serve with: a random token unless one is given."""
+    settings = ServerSettings(
+        host=host, port=port, token=token or new_token(), password_hash=password_hash
+    )
     settings.check()
     return settings
 
@@ -55,8 +62,8 @@ def serve(
     log_level: str = "warning",
 ) -> None:
     """Serve the workspace at ``workspace_path`` (default: found from here) until stopped."""
-    settings = settings_for(host, port, token)
     with Workspace.open(workspace_path) as workspace:
+        settings = settings_for(host, port, token, workspace.servers.password_hash())
         app = create_app(workspace, settings)
         config = uvicorn.Config(
             app,
@@ -66,16 +73,41 @@ def serve(
             timeout_graceful_shutdown=3,
             proxy_headers=False,
         )
-        _announce(out, workspace, settings)
-        _Server(config, app).run()
+        with (
+            _stop_ends_the_process(),
+            workspace.servers.announced(settings.local_url, settings.token),
+        ):
+            _announce(out, workspace, settings)
+            _Server(config, app).run()
+
+
+@contextmanager
+def _stop_ends_the_process() -> Iterator[None]:
+    """After a graceful stop uvicorn raises SIGTERM again; end with SystemExit instead, so
+    the clean-up around the server (its info file) runs."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.getsignal(signal.SIGTERM)
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _announce(out: TextIO, workspace: Workspace, settings: ServerSettings) -> None:
     print(f"nodepipe: serving the workspace {workspace.root}", file=out)
     for url in settings.urls():
         print(f"  open {url}", file=out)
-    if settings.token:
-        print("  (every request needs this token; keep the link private)", file=out)
+    print("  (every request needs this token: keep the link private;", file=out)
+    print("   `nodepipe server list` shows it again)", file=out)
+    if settings.password_hash is not None:
+        print("  browsers may also log in with the server password", file=out)
     if not is_built():
         print("  the web app is not built: run `make web`; the API is up at /api/docs", file=out)
     print("  press Ctrl-C to stop", file=out, flush=True)

@@ -1,8 +1,9 @@
-"""Where the server listens, and what that implies: token or not, which origins and hosts.
+"""Where the server listens, its token, its password, and what follows: origins and hosts.
 
-Bound to loopback the app needs no login, but only requests naming a loopback host are
-served (a page on another site cannot reach it through DNS rebinding). Bound to any other
-address it refuses to start without a token.
+Every server has a token, on loopback too (any OS user of the machine can reach loopback): the
+one configured, or a random one per start. Bound to loopback, only requests naming a loopback
+host are served (a page on another site cannot reach it through DNS rebinding). A password
+hash, when configured, lets browsers log in without the token link.
 """
 
 from __future__ import annotations
@@ -10,13 +11,14 @@ from __future__ import annotations
 import ipaddress
 import secrets
 import socket
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from nodepipe.domain.errors import InvalidInputError
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
+MIN_TOKEN_LENGTH = 16
 
 
 def is_loopback(host: str) -> bool:
@@ -38,19 +40,21 @@ def new_token() -> str:
 class ServerSettings:
     host: str = DEFAULT_HOST
     port: int = DEFAULT_PORT
-    token: str | None = None
-    """Every request must carry it when set (required when ``host`` is not loopback)."""
+    token: str = field(default_factory=new_token, repr=False)
+    """Every request must carry it (or the session cookie that a token link or login sets)."""
+    password_hash: str | None = field(default=None, repr=False)
+    """``[server] password`` of nodepipe.toml: browsers may log in with that password."""
 
     @property
     def loopback(self) -> bool:
         return is_loopback(self.host)
 
     def check(self) -> None:
-        """Refuse to serve a non-loopback address without a token."""
-        if not self.loopback and not self.token:
+        """Refuse a guessable token and a port out of range."""
+        if len(self.token) < MIN_TOKEN_LENGTH:
             raise InvalidInputError(
-                f"refusing to listen on {self.host} without a token: anyone who can reach it "
-                "could run code in this workspace; give --token or let nodepipe generate one"
+                f"a server token needs at least {MIN_TOKEN_LENGTH} characters; "
+                "leave it out and nodepipe makes a random one"
             )
         if not 0 < self.port < 65536:
             raise InvalidInputError(f"port must be between 1 and 65535, not {self.port}")
@@ -72,13 +76,22 @@ class ServerSettings:
             names += [socket.gethostname(), socket.getfqdn(), *LOOPBACK_NAMES]
         return sorted({f"http://{_bracketed(name)}:{self.port}" for name in names})
 
-    def urls(self) -> list[str]:
-        """The links to print at start (with the token, like a notebook server)."""
+    def base_urls(self) -> list[str]:
+        """Where the server answers (``http://host:port``), one per name worth printing."""
         names = [self.host]
         if self.host in ("0.0.0.0", "::"):
             names = [socket.gethostname(), "127.0.0.1"]
-        query = f"?token={self.token}" if self.token else ""
-        return [f"http://{_bracketed(name)}:{self.port}/{query}" for name in names]
+        return [f"http://{_bracketed(name)}:{self.port}" for name in names]
+
+    @property
+    def local_url(self) -> str:
+        """Where a client on this machine reaches the server (what ``server list`` shows)."""
+        host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(self.host, self.host)
+        return f"http://{_bracketed(host)}:{self.port}"
+
+    def urls(self) -> list[str]:
+        """The links to print at start: they carry the token, like a notebook server's."""
+        return [f"{url}/?token={self.token}" for url in self.base_urls()]
 
 
 def _bracketed(host: str) -> str:

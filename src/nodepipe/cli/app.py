@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from nodepipe.cli import edges, envs, groups, nodes, pipelines, projects, runs
+from nodepipe.cli import edges, envs, groups, nodes, pipelines, projects, runs, servers
 from nodepipe.cli.demo import demo
 from nodepipe.cli.errors import exit_code_for
 from nodepipe.cli.options import CommandGroup, json_option
@@ -71,6 +71,7 @@ for command in (
     envs.env,
     envs.shared_env,
     serve,
+    servers.app,
     demo,
 ):
     app.add_command(command)
