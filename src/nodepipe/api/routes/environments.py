@@ -24,6 +24,7 @@ from nodepipe.api.schemas.environments import (
 from nodepipe.api.schemas.events import JobPublic
 from nodepipe.services.environments import EnvironmentView
 from nodepipe.services.jobs import JobOutcome
+from nodepipe.workspace.path_trust import check_trusted_inputs, check_trusted_interpreter
 
 router = APIRouter(
     prefix="/pipelines/{pipeline}/nodes/{node}/environment",
@@ -64,6 +65,7 @@ def add_packages(
     pipeline: str, node: str, body: PackagesAdd, services: ServicesDep, origin: OriginDep
 ) -> JobPublic:
     """Packages, or a local path, a snapshot or a shared checkout: locked and synced."""
+    check_trusted_inputs(body.requirements, [body.path, body.shared], [body.snapshot])
     what = "add " + (
         ", ".join(body.requirements) or body.path or body.snapshot or body.shared or ""
     )
@@ -105,6 +107,7 @@ def set_python(
     pipeline: str, node: str, body: PythonUpdate, services: ServicesDep, origin: OriginDep
 ) -> JobPublic:
     """Use another installed interpreter (never downloaded); relocked and synced."""
+    check_trusted_interpreter(body.version)
     return _change(
         services,
         pipeline,
@@ -148,6 +151,9 @@ def sync(pipeline: str, node: str, services: ServicesDep, origin: OriginDep) -> 
 def refresh_snapshot(
     pipeline: str, node: str, snapshot: str, services: ServicesDep, origin: OriginDep
 ) -> JobPublic:
+    check_trusted_inputs(
+        sources=[services.workspace.envs.show(node, pipeline).snapshots.get(snapshot)]
+    )
     return _change(
         services,
         pipeline,

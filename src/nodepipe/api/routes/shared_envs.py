@@ -21,6 +21,7 @@ from nodepipe.api.schemas.environments import (
 )
 from nodepipe.api.schemas.events import JobPublic
 from nodepipe.services.jobs import JobOutcome
+from nodepipe.workspace.path_trust import check_trusted_inputs
 
 router = APIRouter(tags=["environments"], responses=ERROR_RESPONSES)
 
@@ -38,6 +39,7 @@ def add_base_packages(
     pipeline: str, body: PackagesChange, services: ServicesDep, origin: OriginDep
 ) -> JobPublic:
     """Every node the pipeline owns gets these packages (all relocked, or none)."""
+    check_trusted_inputs(body.packages)
     ws = services.workspace
     found = ws.pipelines.get(pipeline)
 
@@ -71,6 +73,7 @@ def list_shared_envs(ws: WorkspaceDep) -> list[str]:
 
 @router.post("/shared-envs", status_code=202)
 def create_shared_env(body: SharedEnvCreate, services: ServicesDep, origin: OriginDep) -> JobPublic:
+    check_trusted_inputs(body.packages)
     ws = services.workspace
 
     def run() -> JobOutcome:
@@ -90,6 +93,7 @@ def add_shared_packages(
     name: str, body: PackagesChange, services: ServicesDep, origin: OriginDep
 ) -> JobPublic:
     """The nodes using it get its new lock (and go stale)."""
+    check_trusted_inputs(body.packages)
     ws = services.workspace
     ws.shared_envs.show(name)  # 404 at once
 
