@@ -31,6 +31,7 @@ from nodepipe.workspace.server_files import RUNTIME_DIR_ENV, ServerInfo, read_in
 class LiveServer:
     url: str
     token: str
+    pid: int
 
     @property
     def headers(self) -> dict[str, str]:
@@ -95,7 +96,7 @@ def server_thread(workspace: Workspace, token: str | None = None) -> Iterator[Li
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    live = LiveServer(f"http://127.0.0.1:{port}", settings.token)
+    live = LiveServer(f"http://127.0.0.1:{port}", settings.token, os.getpid())
     try:
         wait_until_up(live.url, live.token)
         yield live
@@ -125,7 +126,7 @@ def server_process(root: Path, log: Path, runtime_dir: Path | None = None) -> It
         )
         try:
             info = info_of(runtime_dir, process)
-            live = LiveServer(info.url, info.token)
+            live = LiveServer(info.url, info.token, process.pid)
             wait_until_up(live.url, live.token, process=process)
             yield live
         finally:

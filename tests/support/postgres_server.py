@@ -47,7 +47,7 @@ try:
 except ImportError:  # fall back to the ``createdb`` binary in create_database()
     _HAVE_PSYCOPG = False
 
-__all__ = ["DEFAULT_BIN_DIR", "SERVER_USER", "PostgresServer"]
+__all__ = ["DEFAULT_BIN_DIR", "SERVER_USER", "PostgresServer", "unprivileged_user"]
 
 DEFAULT_BIN_DIR = Path("/usr/lib/postgresql/15/bin")
 """Where Debian's ``postgresql-15`` package installs the server binaries."""
@@ -137,6 +137,15 @@ def _ensure_server_user() -> _RunAs:
             return created
         finally:
             os.close(fd)  # also releases the flock
+
+
+def unprivileged_user() -> tuple[int, int]:
+    """(uid, gid) of ``SERVER_USER``, created when missing. The security tests use it as
+    "another OS user of the machine"; only root can create it or act as it."""
+    run_as = _ensure_server_user()
+    if run_as.uid is None or run_as.gid is None:
+        raise RuntimeError(f"acting as {SERVER_USER} needs root: run the tests as root, as CI does")
+    return run_as.uid, run_as.gid
 
 
 def _free_loopback_port() -> int:

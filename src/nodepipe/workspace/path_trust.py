@@ -70,12 +70,14 @@ def check_trusted_path(path: str | Path) -> Path:
 
 def local_path_of(source: str) -> str | None:
     """The local path a URL or requirement names (``file:``, ``git+file:``, a path), or None."""
+    if source.strip().startswith("git@"):
+        return None  # scp-like ssh address of a repository
     match = _NAMED_URL.match(source)
     location = (match["url"] if match else source).strip()
     location = re.sub(r"^[a-z]+\+(?=[a-z]+:)", "", location)  # git+file:// -> file://
     if location.startswith("file:"):
         return url2pathname(urlparse(location).path)
-    if "://" in location or location.startswith("git@"):
+    if "://" in location:
         return None
     if location.startswith((".", "/", "~")) or "/" in location or location.endswith(_ARCHIVES):
         return location
@@ -99,7 +101,7 @@ class _Check:
     """One check: the server's user, a budget of entries, and what has been looked at."""
 
     uid: int = field(default_factory=os.geteuid)
-    budget: int = MAX_ENTRIES
+    budget: int = field(default_factory=lambda: MAX_ENTRIES)
     done: set[Path] = field(default_factory=set)
     groups: dict[int, bool] = field(default_factory=dict)
 

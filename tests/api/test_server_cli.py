@@ -1,0 +1,99 @@
+"""``nodepipe server list`` and ``nodepipe server password``, run as a user types them, against
+real server processes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+
+import nodepipe
+from api.live import free_port, info_of, server_env, server_process
+from nodepipe.execution.recovery import this_process
+from nodepipe.workspace.server_files import ServerInfo, write_info
+
+NODEPIPE = str(Path(sys.executable).parent / "nodepipe")
+PASSWORD = "a long server password"
+
+
+def cli(root: Path, runtime: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    """``nodepipe -w ROOT ARGS`` with no terminal (a password prompt reads standard input)."""
+    return subprocess.run(
+        [NODEPIPE, "-w", str(root), *args],
+        env=server_env(runtime),
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        start_new_session=True,
+        check=False,
+    )
+
+
+def dead_server(root: Path, runtime: Path) -> ServerInfo:
+    """A server killed with SIGKILL: it had no chance to remove its info file."""
+    command = [sys.executable, "-m", "nodepipe.api", "-w", str(root), "--port", str(free_port())]
+    process = subprocess.Popen(
+        command, env=server_env(runtime), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    info = info_of(runtime, process)
+    process.kill()
+    process.wait()
+    return info
+
+
+def test_the_listing_shows_a_running_servers_link_and_not_a_dead_ones(
+    chain: nodepipe.Workspace, tmp_path: Path
+) -> None:
+    runtime = tmp_path / "runtime"
+    with server_process(chain.root, tmp_path / "serve.log", runtime) as live:
+        dead = dead_server(chain.root, runtime)
+        assert (runtime / dead.file_name).exists()
+        pid, host, started = this_process()
+        elsewhere = ServerInfo("/elsewhere", "http://127.0.0.1:9", "t" * 32, pid, host, started, "")
+        write_info(elsewhere, runtime)
+        listed = cli(chain.root, runtime, "server", "list", "--json")
+        assert listed.returncode == 0, listed.stderr
+        assert [server["link"] for server in json.loads(listed.stdout)] == [live.link]
+        assert not (runtime / dead.file_name).exists()  # cleaned
+        assert (runtime / elsewhere.file_name).exists()  # alive, another workspace's
+        text = cli(chain.root, runtime, "server", "list").stdout
+        assert live.link in text and dead.url not in text
+        opened = httpx.get(live.link, follow_redirects=False)
+        assert opened.status_code == 303 and "nodepipe_session_" in opened.headers["set-cookie"]
+    stopped = cli(chain.root, runtime, "server", "list")
+    assert (
+        stopped.returncode == 0 and "no server" in stopped.stdout and live.url not in stopped.stdout
+    )
+
+
+def test_a_password_set_with_the_cli_logs_a_browser_in(
+    chain: nodepipe.Workspace, tmp_path: Path
+) -> None:
+    runtime, config = tmp_path / "runtime", chain.root / "nodepipe.toml"
+    mode = config.stat().st_mode
+    assert (
+        cli(
+            chain.root, runtime, "server", "password", "--password-stdin", stdin="short\n"
+        ).returncode
+        == 2
+    )
+    mismatch = cli(chain.root, runtime, "server", "password", stdin=f"{PASSWORD}\nother\n\n")
+    assert mismatch.returncode != 0 and "[server]" not in config.read_text()
+    typed = cli(chain.root, runtime, "server", "password", stdin=f"{PASSWORD}\n{PASSWORD}\n")
+    assert typed.returncode == 0, typed.stderr
+    assert PASSWORD not in typed.stdout + typed.stderr + config.read_text()
+    assert "scrypt$" in config.read_text() and config.stat().st_mode == mode
+    with server_process(chain.root, tmp_path / "serve.log", runtime) as live:
+        login = f"{live.url}/login"
+        wrong = httpx.post(login, data={"password": "not the password"})
+        assert wrong.status_code == 401 and not wrong.cookies
+        right = httpx.post(login, data={"password": PASSWORD, "next": "/"}, follow_redirects=False)
+        assert right.status_code == 303 and right.cookies
+        assert httpx.get(f"{live.url}/api/projects", cookies=right.cookies).is_success
+    cleared = cli(chain.root, runtime, "server", "password", "--clear")
+    assert cleared.returncode == 0 and "[server]" not in config.read_text()
+    assert config.stat().st_mode == mode

@@ -1,0 +1,67 @@
+"""Every route that takes a local path refuses one another OS user owns, before any job starts.
+
+(``env add`` with path/snapshot/shared is covered against a real server in
+``test_other_user.py``; here are the other routes.)
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+import nodepipe
+from api.conftest import error_of
+from support.other_user import OtherUser, other_user
+
+ENV = "/api/pipelines/baseline/nodes/clean/environment"
+
+
+@pytest.fixture
+def theirs() -> Iterator[tuple[OtherUser, Path]]:
+    """(another OS user, a project folder of theirs holding an executable ``python``)."""
+    other = other_user()
+    folder = other.folder("nodepipe-theirs-")
+    (folder / "pyproject.toml").write_text("[project]\nname = 'theirs'\nversion = '1'\n")
+    (folder / "python").write_text("#!/bin/sh\ntouch /tmp/ran\n")
+    (folder / "python").chmod(0o755)
+    other.give(folder)
+    yield other, folder
+    shutil.rmtree(folder)
+
+
+def refused(response: object, other: OtherUser) -> None:
+    assert f"belongs to {other.name}" in error_of(response, 422, "invalid_input")
+
+
+def test_package_routes_refuse_paths_of_other_users(
+    client: TestClient, chain: nodepipe.Workspace, theirs: tuple[OtherUser, Path]
+) -> None:
+    other, folder = theirs
+    pyproject = chain.nodes.path("clean") / "code" / "pyproject.toml"
+    before = pyproject.read_text()
+    local = [f"theirs @ file://{folder}"]
+    refused(client.post(f"{ENV}/packages", json={"requirements": local}), other)
+    refused(client.put(f"{ENV}/python", json={"version": str(folder / "python")}), other)
+    base = "/api/pipelines/baseline/base-packages"
+    refused(client.post(base, json={"packages": [str(folder)]}), other)
+    refused(client.post("/api/shared-envs", json={"name": "tools", "packages": local}), other)
+    refused(client.post("/api/shared-envs/tools/packages", json={"packages": local}), other)
+    assert pyproject.read_text() == before and chain.shared_envs.list() == []
+    error_of(client.post(f"{ENV}/packages", json={"requirements": ["./theirs"]}), 422)
+
+
+def test_a_snapshot_is_not_refreshed_from_a_folder_that_changed_hands(
+    client: TestClient, chain: nodepipe.Workspace, theirs: tuple[OtherUser, Path]
+) -> None:
+    other, folder = theirs
+    code = chain.nodes.path("clean") / "code"
+    (code / "snapshots" / "tool").mkdir(parents=True)
+    (code / "snapshots" / "tool" / "kept.py").write_text("x = 1\n")
+    with (code / "pyproject.toml").open("a") as pyproject:
+        pyproject.write(f'\n[tool.nodepipe.snapshots]\ntool = "{folder}"\n')
+    refused(client.post(f"{ENV}/snapshots/tool/refresh"), other)
+    assert (code / "snapshots" / "tool" / "kept.py").read_text() == "x = 1\n"
