@@ -86,6 +86,8 @@ def test_the_token_is_taken_from_the_bearer_the_header_or_the_query(
     assert anonymous.get("/api/health", headers={"Authorization": f"Bearer {token}"}).is_success
     assert anonymous.get("/api/health", headers={"X-Nodepipe-Token": token}).is_success
     assert anonymous.get("/api/health", params={"token": token}).is_success
+    assert anonymous.get("/api/health", headers={"Authorization": f"bearer {token}"}).is_success
+    error_of(anonymous.get("/api/health", headers={"Authorization": f"Basic {token}"}), 401)
     for wrong in ("wrong", token + "x", token[:-1], ""):
         error_of(anonymous.get("/api/health", headers={"Authorization": f"Bearer {wrong}"}), 401)
         error_of(anonymous.get("/api/health", params={"token": wrong}), 401)
@@ -117,6 +119,11 @@ def test_a_browser_logs_in_with_the_password(guarded: TestClient) -> None:
     session = logged_in.cookies[cookie_name(WITH_PASSWORD)]
     assert session == session_value(WITH_PASSWORD) and "HttpOnly" in logged_in.headers["set-cookie"]
     assert guarded.get("/api/projects").is_success  # the client keeps the cookie
+
+
+def test_the_login_page_keeps_where_the_browser_was_going(guarded: TestClient) -> None:
+    page = guarded.get("/login", params={"next": "/pipelines/p2"})
+    assert page.status_code == 200 and 'name="next" value="/pipelines/p2"' in page.text
 
 
 def test_a_wrong_password_is_refused_and_sets_nothing(guarded: TestClient) -> None:

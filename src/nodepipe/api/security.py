@@ -77,7 +77,7 @@ class AccessGuard:
         if misdirected is not None:
             return misdirected
         if scope["path"] == LOGIN_PATH and scope["type"] == "http":
-            return await self._login(scope, receive)
+            return await self._login(scope, receive, query.get("next", "/"))
         if not self._authorized(headers, query):
             return self._unauthorized(scope)
         if "token" in query and _is_page(scope):
@@ -100,8 +100,9 @@ class AccessGuard:
 
     def _authorized(self, headers: Headers, query: dict[str, str]) -> bool:
         token = self.settings.token
+        scheme, _, credentials = headers.get("authorization", "").partition(" ")
         given = [
-            headers.get("authorization", "").removeprefix("Bearer ").strip(),
+            credentials.strip() if scheme.lower() == "bearer" else "",
             headers.get(TOKEN_HEADER, ""),
             query.get("token", ""),
         ]
@@ -130,10 +131,10 @@ class AccessGuard:
         )
         return HTMLResponse(page, status_code=status, headers={"Cache-Control": "no-store"})
 
-    async def _login(self, scope: Scope, receive: Receive) -> Response:
+    async def _login(self, scope: Scope, receive: Receive, then: str) -> Response:
         """``GET /login`` shows the page; ``POST /login`` checks the password."""
         if scope["method"] in ("GET", "HEAD"):
-            return self._page(200, "/", "")
+            return self._page(200, then, "")
         if scope["method"] != "POST":
             return _error(405, "method_not_allowed", "use GET or POST on /login")
         form = await _form(Request(scope, receive))

@@ -45,6 +45,11 @@ export async function call<T>(request: Promise<FetchResult<T>>): Promise<T> {
   } catch (error) {
     throw new ApiError(0, { kind: "network", message: `cannot reach nodepipe: ${String(error)}` });
   }
+  if (result.response.status === 401) {
+    // The session ended (the server restarted with another token, or its password changed):
+    // reloading shows the server's login page, which says how to get in again.
+    window.location.reload();
+  }
   if (!result.response.ok) {
     throw new ApiError(result.response.status, result.error as Partial<ErrorBody> | undefined);
   }
