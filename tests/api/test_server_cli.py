@@ -94,6 +94,7 @@ def test_a_password_set_with_the_cli_logs_a_browser_in(
         right = httpx.post(login, data={"password": PASSWORD, "next": "/"}, follow_redirects=False)
         assert right.status_code == 303 and right.cookies
         assert httpx.get(f"{live.url}/api/projects", cookies=right.cookies).is_success
-    cleared = cli(chain.root, runtime, "server", "password", "--clear")
-    assert cleared.returncode == 0 and "[server]" not in config.read_text()
+    cleared = cli(chain.root, runtime, "server", "password", "--clear", "--json")
+    assert json.loads(cleared.stdout) == {"password": False, "removed": True}
+    assert "[server]" not in config.read_text()
     assert config.stat().st_mode == mode

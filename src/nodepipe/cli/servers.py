@@ -38,7 +38,8 @@ def list_(as_json: bool) -> None:
     is_flag=True,
     help="Read the password from standard input (for scripts) instead of asking.",
 )
-def password(clear: bool, from_stdin: bool) -> None:
+@json_option
+def password(clear: bool, from_stdin: bool, as_json: bool) -> None:
     """Set the password browsers may log in with (asked twice, never echoed).
 
     Only a salted scrypt hash is written, to [server] password in nodepipe.toml. Servers
@@ -47,11 +48,17 @@ def password(clear: bool, from_stdin: bool) -> None:
     servers = workspace().servers
     if clear:
         removed = servers.clear_password()
-        done("removed the server password" if removed else "no server password was set")
+        if as_json:
+            print_json({"password": False, "removed": removed})
+        else:
+            done("removed the server password" if removed else "no server password was set")
         return
     if from_stdin:
         secret = sys.stdin.readline().removesuffix("\n")
     else:
         secret = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     servers.set_password(secret)
-    done("server password set; restart running servers to use it")
+    if as_json:
+        print_json({"password": True, "removed": False})
+    else:
+        done("server password set; restart running servers to use it")
