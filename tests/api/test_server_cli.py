@@ -98,3 +98,16 @@ def test_a_password_set_with_the_cli_logs_a_browser_in(
     assert json.loads(cleared.stdout) == {"password": False, "removed": True}
     assert "[server]" not in config.read_text()
     assert config.stat().st_mode == mode
+
+
+def test_a_server_refuses_to_start_with_a_password_it_cannot_check(
+    chain: nodepipe.Workspace, tmp_path: Path
+) -> None:
+    config = chain.root / "nodepipe.toml"
+    config.write_text(config.read_text() + '\n[server]\npassword = "hunter22"\n')
+    command = [sys.executable, "-m", "nodepipe.api", "-w", str(chain.root), "--port", "8"]
+    started = subprocess.run(
+        command, env=server_env(tmp_path / "runtime"), capture_output=True, text=True, timeout=60
+    )
+    assert started.returncode == 2 and "nodepipe server password" in started.stderr
+    assert not (tmp_path / "runtime").exists()

@@ -1,6 +1,7 @@
 """``python -m nodepipe.api [--workspace DIR] [--host H] [--port P] [--token T]``.
 
-The same as ``nodepipe serve``; the browser tests start servers this way.
+The same as ``nodepipe serve`` (the token defaults to ``$NODEPIPE_TOKEN``, else a random one);
+the browser tests start servers this way.
 """
 
 from __future__ import annotations
