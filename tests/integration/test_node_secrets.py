@@ -6,10 +6,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from fastapi.testclient import TestClient
 
 import nodepipe
-from api.conftest import wait_runs
+from api.conftest import LOOPBACK, authorized, wait_runs
 from integration.conftest import CliRunner
 from nodepipe.api import create_app
 
@@ -76,8 +75,8 @@ def test_a_cli_run_passes_no_secrets_to_node_code(
 
 
 def test_a_run_started_from_the_web_app_passes_no_secrets(leaky: nodepipe.Workspace) -> None:
-    app = create_app(leaky)
-    with TestClient(app, base_url="http://127.0.0.1:8000") as client:
+    app = create_app(leaky, LOOPBACK)
+    with authorized(app) as client:
         assert client.post("/api/pipelines/baseline/runs", json={}).status_code == 202
         wait_runs(app)
     for tag in ("load", "clean", "plot"):

@@ -6,21 +6,18 @@ password = "scrypt$n=16384,r=8,p=1$<salt>$<key>"   # written by `nodepipe server
 ```
 
 Only the hash is ever written (see ``nodepipe.domain.passwords``). The file is edited in place
-with tomlkit (comments and the other tables stay as they were) and replaced atomically, keeping
+with tomlkit (comments and the other tables stay as they were) and replaced durably, keeping
 its permissions.
 """
 
 from __future__ import annotations
-
-import os
-import tempfile
-from pathlib import Path
 
 import tomlkit
 from tomlkit.items import Table
 
 from nodepipe.domain.errors import WorkspaceError
 from nodepipe.domain.passwords import check_hash
+from nodepipe.workspace.durable import write_atomic
 from nodepipe.workspace.layout import WorkspaceLayout
 
 SERVER_TABLE = "server"
@@ -48,7 +45,7 @@ def set_password_hash(layout: WorkspaceLayout, hashed: str | None) -> None:
             table = tomlkit.table()
             document[SERVER_TABLE] = table
         table[PASSWORD_KEY] = check_hash(hashed)
-    _replace(layout.config_file, tomlkit.dumps(document))
+    write_atomic(layout.config_file, tomlkit.dumps(document))  # keeps the file's mode
 
 
 def _document(layout: WorkspaceLayout) -> tomlkit.TOMLDocument:
@@ -56,24 +53,3 @@ def _document(layout: WorkspaceLayout) -> tomlkit.TOMLDocument:
         return tomlkit.parse(layout.config_file.read_text(encoding="utf-8"))
     except (OSError, tomlkit.exceptions.TOMLKitError) as exc:
         raise WorkspaceError(f"cannot read {layout.config_file}: {exc}") from exc
-
-
-def _replace(path: Path, text: str) -> None:
-    """Write ``text`` beside ``path`` with its permissions, flush it to disk, rename it over."""
-    mode = path.stat().st_mode & 0o7777
-    handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.fchmod(handle, mode)
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-            stream.flush()
-            os.fsync(stream.fileno())
-        Path(name).replace(path)
-    except BaseException:
-        Path(name).unlink(missing_ok=True)
-        raise
-    directory = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)

@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from nodepipe.domain.errors import WorkspaceError
+from nodepipe.workspace.durable import write_atomic
 
 RUNTIME_DIR_ENV = "NODEPIPE_RUNTIME_DIR"
 _PREFIX = "server-"
@@ -60,15 +61,7 @@ def write_info(info: ServerInfo, directory: Path) -> Path:
     """Write ``info`` (mode 0600) into ``directory`` (made 0700 and this user's); its path."""
     _private_dir(directory, create=True)
     target = directory / info.file_name
-    temporary = target.with_name(f".{target.name}.tmp")
-    temporary.unlink(missing_ok=True)
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
-    handle = os.open(temporary, flags, 0o600)
-    with os.fdopen(handle, "w", encoding="utf-8") as stream:
-        json.dump(asdict(info), stream, indent=2)
-        stream.flush()
-        os.fsync(stream.fileno())
-    temporary.replace(target)
+    write_atomic(target, json.dumps(asdict(info), indent=2), mode=0o600)
     return target
 
 
