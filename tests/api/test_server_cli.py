@@ -4,6 +4,7 @@ real server processes."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +15,7 @@ import nodepipe
 from api.live import free_port, info_of, server_env, server_process
 from nodepipe.execution.recovery import this_process
 from nodepipe.workspace.server_files import ServerInfo, write_info
+from support.other_user import other_user
 
 NODEPIPE = str(Path(sys.executable).parent / "nodepipe")
 PASSWORD = "a long server password"
@@ -111,3 +113,19 @@ def test_a_server_refuses_to_start_with_a_password_it_cannot_check(
     )
     assert started.returncode == 2 and "nodepipe server password" in started.stderr
     assert not (tmp_path / "runtime").exists()
+
+
+def test_a_runtime_folder_that_is_not_private_and_ours_is_refused(
+    chain: nodepipe.Workspace, tmp_path: Path
+) -> None:
+    not_a_folder = tmp_path / "file"
+    not_a_folder.write_text("")
+    listed = cli(chain.root, not_a_folder / "runtime", "server", "list")
+    assert listed.returncode == 6 and "set NODEPIPE_RUNTIME_DIR" in listed.stderr
+    theirs = other_user().folder("nodepipe-runtime-")
+    try:
+        served = cli(chain.root, theirs, "serve", "--port", str(free_port()))
+        assert served.returncode == 6 and "not a folder of this user's" in served.stderr
+        assert list(theirs.iterdir()) == []
+    finally:
+        shutil.rmtree(theirs)

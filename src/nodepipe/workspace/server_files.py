@@ -15,6 +15,8 @@ import json
 import os
 import re
 import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -59,18 +61,21 @@ def runtime_dir() -> Path:
 
 def write_info(info: ServerInfo, directory: Path) -> Path:
     """Write ``info`` (mode 0600) into ``directory`` (made 0700 and this user's); its path."""
-    _private_dir(directory, create=True)
     target = directory / info.file_name
-    write_atomic(target, json.dumps(asdict(info), indent=2), mode=0o600)
+    with _as_workspace_error(directory):
+        _private_dir(directory, create=True)
+        write_atomic(target, json.dumps(asdict(info), indent=2), mode=0o600)
     return target
 
 
 def read_infos(directory: Path) -> list[tuple[Path, ServerInfo]]:
     """Every readable info file in ``directory`` (none when it does not exist yet)."""
-    if not _private_dir(directory, create=False):
-        return []
+    with _as_workspace_error(directory):
+        if not _private_dir(directory, create=False):
+            return []
+        paths = sorted(directory.glob(f"{_PREFIX}*.json"))
     found = []
-    for path in sorted(directory.glob(f"{_PREFIX}*.json")):
+    for path in paths:
         try:
             info = ServerInfo(**json.loads(path.read_text(encoding="utf-8")))
         except (OSError, ValueError, TypeError):
@@ -80,7 +85,20 @@ def read_infos(directory: Path) -> list[tuple[Path, ServerInfo]]:
 
 
 def remove_info(path: Path) -> None:
-    path.unlink(missing_ok=True)
+    with _as_workspace_error(path.parent):
+        path.unlink(missing_ok=True)
+
+
+@contextmanager
+def _as_workspace_error(directory: Path) -> Iterator[None]:
+    """A folder nodepipe cannot use (no such home, no permission) is a nodepipe error."""
+    try:
+        yield
+    except OSError as exc:
+        raise WorkspaceError(
+            f"cannot keep server info files in {directory} ({exc.strerror or exc}); "
+            f"set {RUNTIME_DIR_ENV} to a folder of yours"
+        ) from exc
 
 
 def _private_dir(directory: Path, *, create: bool) -> bool:
