@@ -121,3 +121,21 @@ def test_a_completed_node_that_breaks_turns_failed_and_its_children_stale(
     assert found["a"][0] == "failed" and found["a"][1][0].startswith(reason)
     assert found["b"][0] == "stale"
     assert found["c"] == ("completed", [])
+
+
+def test_commands_on_a_node_whose_folder_is_gone_answer_with_an_error(
+    split: nodepipe.Workspace, cli: CliRunner
+) -> None:
+    assert cli("run", "split").code == 0
+    folder = split.nodes.path("a")
+    delete_folder(folder)
+    for args, code, message in [
+        (("logs", "a"), 3, "is gone (was the node's folder removed?)"),
+        (("node", "params", "a", "--set", "x=1"), 6, f"the folder of node {folder.name}"),
+        (("env", "show", "a"), 2, f"cannot read {folder / 'code' / 'pyproject.toml'}"),
+    ]:
+        result = cli(*args)
+        assert (result.code, "Traceback" in result.stderr) == (code, False), args
+        assert message in result.stderr, args
+    assert not folder.exists()
+    assert cli("node", "show", "a").code == 0

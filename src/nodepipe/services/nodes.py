@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from nodepipe.domain.errors import InvalidInputError, NotFoundError, ReadOnlyError
+from nodepipe.domain.errors import InvalidInputError, NotFoundError, ReadOnlyError, WorkspaceError
 from nodepipe.domain.ids import new_id
 from nodepipe.domain.model import Membership, Node
 from nodepipe.domain.names import validate_name
@@ -177,6 +177,12 @@ class NodeService:
     def _old_params(self, node_id: str, replacing: bool) -> Params | None:
         """The current parameters, or None for unreadable ones (a malformed or oversized
         params.yaml) that are being replaced, so that such a file can be fixed."""
+        folder = self.context.layout.node_folder(node_id)
+        if not folder.code.is_dir():
+            raise WorkspaceError(
+                f"the folder of node {node_id} is missing: {folder.path}; restore it, or "
+                "remove the node"
+            )
         try:
             return self._read_params(node_id)
         except InvalidInputError:
