@@ -60,8 +60,10 @@ def refresh_snapshot(code_dir: Path, origin: str, name: str) -> None:
     except BaseException:
         shutil.rmtree(fresh, ignore_errors=True)
         raise
-    if target.exists():
+    if target.is_dir():
         shutil.rmtree(target)
+    else:
+        target.unlink(missing_ok=True)
     fresh.rename(target)
 
 
