@@ -34,6 +34,7 @@ class World:
     stale: dict[str, tuple[str, ...]] = field(default_factory=dict)
     references: set[str] = field(default_factory=set)
     locked: set[str] = field(default_factory=set)
+    problems: dict[str, str] = field(default_factory=dict)
     default: NodeState = S.COMPLETED
 
     @property
@@ -53,6 +54,7 @@ class World:
                 self.stale.get(node_id, ()),
                 node_id in self.references,
                 node_id in self.locked,
+                self.problems.get(node_id),
             )
             for node_id in self.spec
         ]
@@ -186,6 +188,26 @@ def test_a_failed_parent_outside_the_selection_blocks(chain: World) -> None:
 def test_a_stale_parent_outside_the_selection_still_has_outputs(chain: World) -> None:
     chain.states.update(clean=S.STALE, plot=S.READY)
     assert chain.plan(only={"plot"}).ids == ("plot",)
+
+
+def test_a_node_that_cannot_be_checked_is_planned_with_its_problem(chain: World) -> None:
+    problem = "cannot read load/code/pyproject.toml: Expected '='"
+    chain.problems["load"] = problem
+    chain.stale["load"] = (problem,)
+    plan = chain.plan()
+    assert plan.ids == ("load", "clean", "plot")
+    assert plan.nodes[0].reasons == (problem,)
+    assert plan.downstream("load") == ["clean", "plot"]
+
+
+def test_a_parent_that_cannot_be_checked_blocks_even_with_outputs(chain: World) -> None:
+    chain.problems["clean"] = "its folder nodes/clean is missing"
+    chain.stale["clean"] = (chain.problems["clean"],)
+    chain.states["plot"] = S.READY
+    assert blocked(chain.plan(only={"plot"})) == {
+        "plot": ("parent 01 (clean) cannot run: its folder nodes/clean is missing",)
+    }
+    assert chain.plan(only={"load"}).ids == ()  # the others plan as usual
 
 
 def test_a_parent_busy_in_another_run_blocks_what_needs_it(chain: World) -> None:

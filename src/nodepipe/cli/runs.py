@@ -19,6 +19,7 @@ from nodepipe.cli.options import (
 from nodepipe.cli.output import console, done, print_json, say
 from nodepipe.cli.session import workspace
 from nodepipe.cli.views import add_row, styled_state, table
+from nodepipe.domain.errors import NotFoundError
 from nodepipe.domain.runs import ACTIVE_NODE_RUN_STATES
 
 if TYPE_CHECKING:
@@ -260,7 +261,10 @@ def logs(node: str, follow: bool, run_id: str | None, pipeline: str | None) -> N
     """Print NODE's log (the latest run's by default)."""
     service = workspace().runs
     node_run = service.log(node, run_id, pipeline)
-    with Path(node_run.log_file).open("rb") as handle:
+    log = Path(node_run.log_file)
+    if not log.is_file():
+        raise NotFoundError(f"the log {log} is gone (was the node's folder removed?)")
+    with log.open("rb") as handle:
         while True:
             chunk = handle.read()
             if chunk:

@@ -1,4 +1,7 @@
-"""Node parameters: parsing and validating the YAML mapping of params.yaml."""
+"""Node parameters: parsing and validating the YAML mapping of params.yaml.
+
+YAML is read with the limits of ``nodepipe.domain.yaml_limits`` (size, aliases, depth).
+"""
 
 from __future__ import annotations
 
@@ -7,16 +10,14 @@ from typing import Any
 import yaml
 
 from nodepipe.domain.errors import InvalidInputError
+from nodepipe.domain.yaml_limits import load_yaml
 
 Params = dict[str, Any]
 
 
 def parse_params(text: str, source: str = "parameters") -> Params:
     """Parse YAML text into a parameter mapping (string keys), or raise InvalidInputError."""
-    try:
-        value = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise InvalidInputError(f"malformed YAML in {source}: {exc}") from exc
+    value = load_yaml(text, source)
     if value is None:
         return {}
     if not isinstance(value, dict):
@@ -35,10 +36,7 @@ def parse_assignment(assignment: str) -> tuple[str, Any]:
     name = name.strip()
     if not sep or not name:
         raise InvalidInputError(f"expected name=value, got {assignment!r}")
-    try:
-        value = yaml.safe_load(raw) if raw.strip() else ""
-    except yaml.YAMLError as exc:
-        raise InvalidInputError(f"malformed value for {name!r}: {exc}") from exc
+    value = load_yaml(raw, f"the value of {name!r}") if raw.strip() else ""
     return name, value
 
 

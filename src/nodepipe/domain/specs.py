@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nodepipe.domain.errors import InvalidInputError
+from nodepipe.domain.requirements import validate_requirements
 
 _OPERATORS = ("==", ">=", "<=", "!=", "~=", ">", "<", "===")
 
@@ -50,9 +51,11 @@ class PipelineSpec:
         return [requirement(name, version) for name, version in self.base.items()]
 
     def check(self) -> None:
-        """Tags unique, parents declared before their children."""
+        """Tags unique, parents declared before their children, requirements well formed."""
+        validate_requirements(self.base_requirements)
         seen: set[str] = set()
         for node in self.nodes:
+            validate_requirements(node.requirements)
             if node.tag in seen:
                 raise InvalidInputError(f"node {node.tag!r} is declared twice")
             missing = [p for p in node.parents if p not in seen]

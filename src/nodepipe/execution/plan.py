@@ -6,7 +6,10 @@ order with a reason for each, plus the selected nodes it will not run and why: u
 read-only here, busy in another run, or blocked because a parent has no outputs to read.
 
 Rules: a node runs when it never ran, failed, was cancelled or is stale, or when a parent will
-run; ``force`` runs the whole selection. References and locked nodes never run from here. The
+run; ``force`` runs the whole selection. References and locked nodes never run from here. A
+node with a ``problem`` (it cannot be checked: a missing folder, an unreadable file) is planned
+so that its run fails and says why; a node whose parent has one and is not planned is blocked.
+The
 ``Plan`` also answers what the scheduler asks: which nodes may start once others are done, and
 which planned nodes lie downstream of one that failed.
 """
@@ -39,6 +42,8 @@ class NodeStatus:
     stale_reasons: tuple[str, ...] = ()
     reference: bool = False
     locked: bool = False
+    problem: str | None = None
+    """Why the node cannot be checked nor run, if it cannot (also among ``stale_reasons``)."""
 
     @classmethod
     def of(cls, item: PipelineNode, stale_reasons: Sequence[str] = ()) -> NodeStatus:
@@ -251,7 +256,11 @@ def _blocker(item: _Input, outcomes: Mapping[str, object]) -> str | None:
     """Why the parent on this input keeps the child from running, or None if it does not."""
     parent, outcome = item.parent, outcomes.get(item.parent.node_id)
     label = f"parent {item.slot} ({parent.tag})"
-    if isinstance(outcome, PlannedNode) or parent.state in HAS_OUTPUTS:
+    if isinstance(outcome, PlannedNode):
+        return None
+    if parent.problem is not None:
+        return f"{label} cannot run: {parent.problem}"
+    if parent.state in HAS_OUTPUTS:
         return None
     if isinstance(outcome, BlockedNode):
         return f"{label} is blocked"

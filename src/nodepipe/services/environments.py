@@ -3,12 +3,12 @@ shared references, requirements files, Jupyter kernels, and showing all of it.""
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 from nodepipe.domain.errors import InvalidInputError
 from nodepipe.domain.model import Node
+from nodepipe.domain.requirements import validate_package_names, validate_requirements
 from nodepipe.envs.interpreters import find_interpreter, interpreter_version
 from nodepipe.envs.kernels import install_kernel
 from nodepipe.envs.node_env import PYTHON_VERSION_FILE
@@ -19,6 +19,7 @@ from nodepipe.services.inline_metadata import honour_inline_metadata
 from nodepipe.services.staged_folders import sync_node_environment
 from nodepipe.workspace.durable import write_atomic
 from nodepipe.workspace.fingerprint import locked_packages
+from nodepipe.workspace.node_config import read_pyproject
 from nodepipe.workspace.node_project import dependencies, set_dependencies, set_requires_python
 from nodepipe.workspace.snapshots import (
     SNAPSHOTS_DIR,
@@ -27,6 +28,7 @@ from nodepipe.workspace.snapshots import (
     refresh_snapshot,
     snapshot_name,
     snapshot_origin,
+    snapshot_path,
     take_snapshot,
 )
 
@@ -50,12 +52,16 @@ class EnvironmentService:
     context: WorkspaceContext
 
     def _node(self, name: str, pipeline: str | None, edit: bool = True) -> tuple[Node, Path]:
+        """The node and its code folder, whose pyproject.toml must be readable (InvalidInputError
+        naming the file otherwise: a missing folder, malformed TOML)."""
         with self.context.store.read() as session:
             within = resolver.pipeline(session, pipeline) if pipeline else None
             node = resolver.node(session, name, within)
             if edit:
                 check_node_editable(session, node, within)
-        return node, self.context.layout.node_folder(node.id).code
+        code = self.context.layout.node_folder(node.id).code
+        read_pyproject(code / "pyproject.toml")
+        return node, code
 
     def add(
         self,
@@ -69,16 +75,17 @@ class EnvironmentService:
     ) -> EnvironmentView:
         """Add packages (pinned or ranged), a git URL, a local path, a snapshot or a shared
         checkout; locked and synced, or nothing changes."""
-        node, code = self._node(name, pipeline)
         chosen = [bool(requirements), path is not None, snapshot is not None, shared is not None]
         if sum(chosen) != 1:
             raise InvalidInputError("give packages, or one of --path, --snapshot, --shared")
+        validate_requirements(requirements)
+        node, code = self._node(name, pipeline)
         environments = self.context.environments
         creates: list[Path] = []
         if snapshot is not None:
             origin = _absolute_or_url(snapshot)
             label = snapshot_name(origin)
-            creates.append(code / SNAPSHOTS_DIR / label)
+            creates.append(snapshot_path(code, label))
 
             def edit() -> None:
                 take_snapshot(code, origin, label)
@@ -106,6 +113,7 @@ class EnvironmentService:
     def remove(
         self, name: str, packages: list[str], pipeline: str | None = None
     ) -> EnvironmentView:
+        validate_package_names(packages)
         node, code = self._node(name, pipeline)
         environments = self.context.environments
         environments.change(
@@ -139,6 +147,7 @@ class EnvironmentService:
         pipeline: str | None = None,
     ) -> EnvironmentView:
         """Make the node's direct requirements exactly ``requirements``; locked and synced."""
+        validate_requirements(requirements)
         node, code = self._node(name, pipeline)
         environments = self.context.environments
 
@@ -232,7 +241,7 @@ def _existing_dir(path: str) -> str:
 
 def _shared_references(code: Path) -> dict[str, str]:
     """Editable sources outside the node's code/ folder: shared checkouts (less reproducible)."""
-    data = tomllib.loads((code / "pyproject.toml").read_text(encoding="utf-8"))
+    data = read_pyproject(code / "pyproject.toml")
     sources = data.get("tool", {}).get("uv", {}).get("sources", {})
     shared = {}
     for package, source in sources.items():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from nodepipe.domain.errors import NodepipeError
 from nodepipe.domain.model import Edge, PipelineView
 from nodepipe.domain.staleness import ParentOutput
 from nodepipe.execution.launch import EnvironmentSettings, ParentInput, build_task
@@ -48,9 +49,13 @@ class TaskPreparer:
         return cls(context, run_id, view, statuses, node_run_ids, settings)
 
     def __call__(self, node_id: str, outputs: dict[str, str]) -> PreparedTask:
+        """The node's task; NodepipeError when the node could not be checked (its run fails
+        with that problem)."""
         layout = self.context.layout
         inputs = self.view.inputs(node_id)
         status = self.statuses[node_id]
+        if status.config is None or status.fingerprint is None:
+            raise NodepipeError(status.problem or "the node could not be checked")
         folder = layout.node_folder(node_id)
         config = status.config
         fingerprint = status.fingerprint.with_parents(self._parent_outputs(inputs, outputs))

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from nodepipe.domain.errors import InvalidInputError, NotFoundError, ReadOnlyError
+from nodepipe.domain.errors import InvalidInputError, NotFoundError, ReadOnlyError, WorkspaceError
 from nodepipe.domain.ids import new_id
 from nodepipe.domain.model import Membership, Node
 from nodepipe.domain.names import validate_name
@@ -161,19 +161,34 @@ class NodeService:
         )
         with self.context.store.write() as session:
             node = _editable(session, name, pipeline)
-            old = self._read_params(node.id)
-            new = dict(old if base is None else base)
+            old = self._old_params(node.id, replacing=base is not None)
+            new = dict(base if base is not None else old or {})
             for key in unset or []:
                 if key not in new:
                     raise InvalidInputError(f"node {node.tag!r} has no parameter {key!r}")
                 del new[key]
             new.update(parsed)
-            changed = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
-            if changed:
+            reason = _params_change(old, new)
+            if reason:
                 write_atomic(self.context.layout.node_folder(node.id).params_file, dump_params(new))
-                reason = "parameter " + ", ".join(changed) + " changed"
                 mark_inputs_changed(session, {node.id: reason})
             return new
+
+    def _old_params(self, node_id: str, replacing: bool) -> Params | None:
+        """The current parameters, or None for unreadable ones (a malformed or oversized
+        params.yaml) that are being replaced, so that such a file can be fixed."""
+        folder = self.context.layout.node_folder(node_id)
+        if not folder.code.is_dir():
+            raise WorkspaceError(
+                f"the folder of node {node_id} is missing: {folder.path}; restore it, or "
+                "remove the node"
+            )
+        try:
+            return self._read_params(node_id)
+        except InvalidInputError:
+            if not replacing:
+                raise
+            return None
 
     # state and locks ----------------------------------------------------------------------
     def mark(self, name: str, state: NodeState, pipeline: str | None = None) -> Node:
@@ -246,3 +261,11 @@ def _fetch(session: StoreSession, node_id: str) -> Node:
     node = session.get_node(node_id)
     assert node is not None
     return node
+
+
+def _params_change(old: Params | None, new: Params) -> str | None:
+    """Why the node's inputs changed (``old`` None: unreadable), or None if no value changed."""
+    if old is None:
+        return "parameters replaced (params.yaml could not be read)"
+    changed = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
+    return "parameter " + ", ".join(changed) + " changed" if changed else None

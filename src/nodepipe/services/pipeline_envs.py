@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from nodepipe.domain.errors import InvalidInputError
+from nodepipe.domain.requirements import validate_package_names, validate_requirements
 from nodepipe.envs.edits import all_or_nothing
 from nodepipe.services import resolver
 from nodepipe.services.context import WorkspaceContext
@@ -29,6 +30,7 @@ class PipelineEnvService:
     def add(self, pipeline: str, requirements: list[str]) -> tuple[str, ...]:
         if not requirements:
             raise InvalidInputError("name at least one package to add to the base")
+        validate_requirements(requirements)
         added = {requirement_name(r) for r in requirements}
         return self._change(
             pipeline,
@@ -37,6 +39,7 @@ class PipelineEnvService:
         )
 
     def remove(self, pipeline: str, packages: list[str]) -> tuple[str, ...]:
+        validate_package_names(packages)
         names = {requirement_name(p) for p in packages}
         return self._change(
             pipeline,

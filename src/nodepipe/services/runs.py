@@ -92,7 +92,7 @@ class RunService:
     def run(self, request: RunRequest, listeners: Sequence[Listener] = ()) -> RunResult:
         """Run what is stale or never ran (everything selected with ``force``)."""
         status = self.status(request.pipeline)
-        if self._honour_inline_metadata(status.view):
+        if self._honour_inline_metadata(status):
             status = self.status(request.pipeline)  # an environment changed: look again
         check_pipeline_editable(status.view.pipeline)
         jobs = request.jobs or os.cpu_count() or 1
@@ -158,14 +158,18 @@ class RunService:
                 folder = self.context.layout.node_folder(event.node_id)
                 finish_promotion(folder, event.node_run_id)
 
-    def _honour_inline_metadata(self, view: PipelineView) -> bool:
+    def _honour_inline_metadata(self, status: PipelineStatus) -> bool:
         """Nodes declaring packages inline (PEP 723) get them before anything is planned.
 
+        Nodes that cannot be checked are left as they are (their runs fail and say why).
         True when an environment had to change."""
+        view = status.view
         owned = [
             item.node.id
             for item in view.nodes
-            if item.node.owner_pipeline_id == view.pipeline.id and not item.node.locked
+            if item.node.owner_pipeline_id == view.pipeline.id
+            and not item.node.locked
+            and status.nodes[item.node.id].problem is None
         ]
         changed = [
             honour_inline_metadata(self.context, self.context.layout.node_dir(node_id) / "code")
@@ -190,6 +194,7 @@ class RunService:
                 status.nodes[node_id].own_reasons,
                 view.node(node_id).is_reference,
                 fresh[node_id].locked,
+                status.nodes[node_id].problem,
             )
             for node_id in view.node_ids
         ]

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nodepipe.domain.errors import ConflictError, NotFoundError
+from nodepipe.domain.requirements import validate_package_names, validate_requirements
 from nodepipe.envs.edits import all_or_nothing
 from nodepipe.envs.interpreters import interpreter_version
 from nodepipe.services.context import WorkspaceContext
@@ -50,6 +51,7 @@ class SharedEnvService:
         return sorted(p.parent.name for p in root.glob("*/pyproject.toml")) if root.is_dir() else []
 
     def new(self, name: str, requirements: builtins.list[str] | None = None) -> SharedEnvView:
+        validate_requirements(requirements or [])
         folder = self._dir(name, exists=False)
         if folder.exists():
             raise ConflictError(f"the shared environment {name!r} already exists")
@@ -66,10 +68,10 @@ class SharedEnvService:
         return self.show(name)
 
     def add(self, name: str, requirements: builtins.list[str]) -> SharedEnvView:
-        return self._change(name, ["add", "--no-sync", *requirements])
+        return self._change(name, ["add", "--no-sync", *validate_requirements(requirements)])
 
     def remove(self, name: str, packages: builtins.list[str]) -> SharedEnvView:
-        return self._change(name, ["remove", "--no-sync", *packages])
+        return self._change(name, ["remove", "--no-sync", *validate_package_names(packages)])
 
     def _change(self, name: str, uv_args: builtins.list[str]) -> SharedEnvView:
         """Change the shared environment; the nodes using it get its new lock (and go stale)."""

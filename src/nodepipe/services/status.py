@@ -2,6 +2,10 @@
 
 A completed node whose fingerprint changed is stale with the reasons ("code changed: main.py");
 a node below a stale or never-run node is stale because of it ("parent 01 (clean) is stale").
+
+A node that cannot be checked (its folder is missing, its pyproject.toml or params.yaml cannot
+be read) is ``failed`` with that problem as its reason, and the nodes below it say so ("parent
+01 (load) cannot run: cannot read …"); the other nodes are checked as usual.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from nodepipe.domain.errors import NodepipeError
 from nodepipe.domain.graph import topological_order
 from nodepipe.domain.model import PipelineNode, PipelineView
 from nodepipe.domain.staleness import NodeFingerprint, ParentOutput, explain
@@ -29,10 +34,13 @@ class NodeStatusView:
     state: NodeState
     reasons: tuple[str, ...]
     own_reasons: tuple[str, ...]
-    fingerprint: NodeFingerprint
-    config: NodeConfig
+    fingerprint: NodeFingerprint | None
+    """None when the node cannot be checked (see ``problem``)."""
+    config: NodeConfig | None
     output_digest: str | None
     """Digest of the outputs of the node's last successful run (what its children read)."""
+    problem: str | None = None
+    """Why the node cannot be checked nor run (a missing folder, an unreadable file)."""
 
     @property
     def node_id(self) -> str:
@@ -49,27 +57,50 @@ def compute_statuses(
     result: dict[str, NodeStatusView] = {}
     for node_id in topological_order(ids, view.edges):
         item = view.node(node_id)
-        folder = context.layout.node_folder(node_id)
-        config = read_node_config(folder.pyproject)
-        parents = {
-            e.slot: ParentOutput(e.parent_id, stored.get(e.parent_id, (None, None))[1] or "")
-            for e in view.inputs(node_id)
-        }
-        entry = " ".join(config.command) if config.command else config.entry
-        current = fingerprint_node(folder, parents, entry, folder.fingerprint_cache)
-        previous_json = stored.get(node_id, (None, None))[0]
-        own = _own_reasons(item, current, previous_json, tags)
         upstream = [
             f"parent {e.slot} ({tags[e.parent_id]}) {_parent_problem(result[e.parent_id])}"
             for e in view.inputs(node_id)
             if _parent_problem(result[e.parent_id])
         ]
+        digest = stored.get(node_id, (None, None))[1]
+        try:
+            config, current = _check(context, view, node_id, stored)
+        except NodepipeError as exc:
+            problem = str(exc)
+            reasons = tuple(dict.fromkeys([problem, *upstream]))
+            result[node_id] = NodeStatusView(
+                item, NodeState.FAILED, reasons, (problem,), None, None, digest, problem
+            )
+            continue
+        previous_json = stored.get(node_id, (None, None))[0]
+        own = _own_reasons(item, current, previous_json, tags)
         state = _effective_state(item.node.state, own, upstream)
         reasons = tuple(dict.fromkeys([*own, *upstream]))
-        result[node_id] = NodeStatusView(
-            item, state, reasons, tuple(own), current, config, stored.get(node_id, (None, None))[1]
-        )
+        result[node_id] = NodeStatusView(item, state, reasons, tuple(own), current, config, digest)
     return result
+
+
+def _check(
+    context: WorkspaceContext,
+    view: PipelineView,
+    node_id: str,
+    stored: dict[str, tuple[str | None, str | None]],
+) -> tuple[NodeConfig, NodeFingerprint]:
+    """The node's settings and current fingerprint; a NodepipeError saying what is wrong when
+    its folder is missing or a file cannot be read."""
+    folder = context.layout.node_folder(node_id)
+    if not folder.path.is_dir():
+        raise NodepipeError(f"its folder {folder.path} is missing; restore it, or remove the node")
+    config = read_node_config(folder.pyproject)
+    parents = {
+        e.slot: ParentOutput(e.parent_id, stored.get(e.parent_id, (None, None))[1] or "")
+        for e in view.inputs(node_id)
+    }
+    entry = " ".join(config.command) if config.command else config.entry
+    try:
+        return config, fingerprint_node(folder, parents, entry, folder.fingerprint_cache)
+    except OSError as exc:
+        raise NodepipeError(f"cannot read {exc.filename or folder.code}: {exc.strerror}") from exc
 
 
 def _own_reasons(
@@ -103,6 +134,8 @@ def _stored_fingerprint(text: str) -> NodeFingerprint | dict[str, Any]:
 
 
 def _parent_problem(parent: NodeStatusView) -> str | None:
+    if parent.problem is not None:
+        return f"cannot run: {parent.problem}"
     if parent.state is NodeState.COMPLETED:
         return None
     if parent.state is NodeState.READY:

@@ -97,7 +97,12 @@ def _config(state: FileState) -> NodeConfig:
 
 def _parse(section: dict[str, Any]) -> NodeConfig:
     entry = section.get("entry", ENTRY_POINT)
-    if not isinstance(entry, str) or not entry or ".." in Path(entry).parts:
+    if (
+        not isinstance(entry, str)
+        or not entry
+        or Path(entry).is_absolute()
+        or ".." in Path(entry).parts
+    ):
         raise ValueError(f"entry must be a file inside code/, got {entry!r}")
     command = section.get("command")
     if command is not None and (

@@ -16,6 +16,7 @@ from tomlkit.items import Table
 
 from nodepipe.domain.errors import InvalidInputError, NotFoundError
 from nodepipe.domain.names import validate_name
+from nodepipe.workspace.contained_paths import contained
 
 SNAPSHOTS_DIR = "snapshots"
 _IGNORED = shutil.ignore_patterns(".venv", "__pycache__", "*.pyc", ".mypy_cache", ".pytest_cache")
@@ -26,9 +27,16 @@ def snapshot_name(origin: str) -> str:
     return validate_name(name, "snapshot name")
 
 
+def snapshot_path(code_dir: Path, name: str) -> Path:
+    """``code/snapshots/<name>``; InvalidInputError unless that is a real folder (or nothing)
+    strictly inside ``code/snapshots/``, itself inside ``code/``."""
+    snapshots = contained(code_dir, SNAPSHOTS_DIR, "the snapshots folder")
+    return contained(snapshots, validate_name(name, "snapshot name"), "snapshot")
+
+
 def take_snapshot(code_dir: Path, origin: str, name: str) -> Path:
     """Copy a local folder (or ``git clone`` a repository) into ``code/snapshots/<name>``."""
-    target = code_dir / SNAPSHOTS_DIR / name
+    target = snapshot_path(code_dir, name)
     if target.exists():
         raise InvalidInputError(f"the node already has a snapshot named {name!r}")
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -37,15 +45,25 @@ def take_snapshot(code_dir: Path, origin: str, name: str) -> Path:
 
 
 def refresh_snapshot(code_dir: Path, origin: str, name: str) -> None:
-    """Bring the snapshot up to date: ``git pull`` for a clone, a fresh copy otherwise."""
-    target = code_dir / SNAPSHOTS_DIR / name
+    """Bring the snapshot up to date: ``git pull`` for a clone, a fresh copy otherwise.
+
+    The snapshot's name comes from pyproject.toml: it is checked to name a folder inside
+    ``code/snapshots/`` before anything is deleted."""
+    target = snapshot_path(code_dir, name)
     if (target / ".git").is_dir():
         _git(["pull", "--ff-only"], cwd=target)
         return
     fresh = target.with_name(f".{name}.refresh")
     shutil.rmtree(fresh, ignore_errors=True)
-    _fetch(origin, fresh)
-    shutil.rmtree(target)
+    try:
+        _fetch(origin, fresh)
+    except BaseException:
+        shutil.rmtree(fresh, ignore_errors=True)
+        raise
+    if target.is_dir():
+        shutil.rmtree(target)
+    else:
+        target.unlink(missing_ok=True)
     fresh.rename(target)
 
 
@@ -88,4 +106,10 @@ def snapshot_origin(pyproject: Path, name: str) -> str:
     if name not in snapshots:
         known = ", ".join(snapshots) or "none"
         raise NotFoundError(f"no snapshot {name!r} in this node (snapshots: {known})")
+    try:
+        snapshot_path(pyproject.parent, name)
+    except InvalidInputError as exc:
+        raise InvalidInputError(
+            f"{exc}; fix that entry of [tool.nodepipe.snapshots] in {pyproject}"
+        ) from exc
     return snapshots[name]

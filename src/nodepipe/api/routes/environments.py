@@ -22,6 +22,7 @@ from nodepipe.api.schemas.environments import (
     PythonUpdate,
 )
 from nodepipe.api.schemas.events import JobPublic
+from nodepipe.domain.requirements import validate_package_names, validate_requirements
 from nodepipe.services.environments import EnvironmentView
 from nodepipe.services.jobs import JobOutcome
 from nodepipe.workspace.path_trust import check_trusted_inputs, check_trusted_interpreter
@@ -65,6 +66,7 @@ def add_packages(
     pipeline: str, node: str, body: PackagesAdd, services: ServicesDep, origin: OriginDep
 ) -> JobPublic:
     """Packages, or a local path, a snapshot or a shared checkout: locked and synced."""
+    validate_requirements(body.requirements)  # 422 at once
     check_trusted_inputs(body.requirements, [body.path, body.shared], [body.snapshot])
     what = "add " + (
         ", ".join(body.requirements) or body.path or body.snapshot or body.shared or ""
@@ -91,6 +93,7 @@ def add_packages(
 def remove_packages(
     pipeline: str, node: str, packages: PackageNames, services: ServicesDep, origin: OriginDep
 ) -> JobPublic:
+    validate_package_names(packages)
     return _change(
         services,
         pipeline,

@@ -20,6 +20,7 @@ from nodepipe.api.schemas.environments import (
     SharedEnvPublic,
 )
 from nodepipe.api.schemas.events import JobPublic
+from nodepipe.domain.requirements import validate_package_names, validate_requirements
 from nodepipe.services.jobs import JobOutcome
 from nodepipe.workspace.path_trust import check_trusted_inputs
 
@@ -39,6 +40,7 @@ def add_base_packages(
     pipeline: str, body: PackagesChange, services: ServicesDep, origin: OriginDep
 ) -> JobPublic:
     """Every node the pipeline owns gets these packages (all relocked, or none)."""
+    validate_requirements(body.packages)  # 422 at once
     check_trusted_inputs(body.packages)
     ws = services.workspace
     found = ws.pipelines.get(pipeline)
@@ -55,6 +57,7 @@ def add_base_packages(
 def remove_base_packages(
     pipeline: str, packages: PackageNames, services: ServicesDep, origin: OriginDep
 ) -> JobPublic:
+    validate_package_names(packages)
     ws = services.workspace
     found = ws.pipelines.get(pipeline)
 
@@ -73,6 +76,7 @@ def list_shared_envs(ws: WorkspaceDep) -> list[str]:
 
 @router.post("/shared-envs", status_code=202)
 def create_shared_env(body: SharedEnvCreate, services: ServicesDep, origin: OriginDep) -> JobPublic:
+    validate_requirements(body.packages)
     check_trusted_inputs(body.packages)
     ws = services.workspace
 
@@ -93,6 +97,7 @@ def add_shared_packages(
     name: str, body: PackagesChange, services: ServicesDep, origin: OriginDep
 ) -> JobPublic:
     """The nodes using it get its new lock (and go stale)."""
+    validate_requirements(body.packages)
     check_trusted_inputs(body.packages)
     ws = services.workspace
     ws.shared_envs.show(name)  # 404 at once
@@ -108,6 +113,7 @@ def add_shared_packages(
 def remove_shared_packages(
     name: str, packages: PackageNames, services: ServicesDep, origin: OriginDep
 ) -> JobPublic:
+    validate_package_names(packages)
     ws = services.workspace
     ws.shared_envs.show(name)
 

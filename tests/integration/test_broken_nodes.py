@@ -1,0 +1,141 @@
+"""One broken node does not stop the others: pipeline ``split`` is ``a → b`` and an independent
+``c``; ``a`` is broken by hand (a malformed pyproject.toml or params.yaml, or its folder
+deleted). ``status`` still answers, ``run`` runs ``c`` and fails only ``a`` and what reads it."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+import nodepipe
+from integration.conftest import CliRunner
+from nodepipe import NodeState
+from nodepipe.services.runs import RunRequest
+
+
+def break_pyproject(folder: Path) -> str:
+    (folder / "code" / "pyproject.toml").write_text("[project\nname = 'a'\n")
+    return f"cannot read {folder / 'code' / 'pyproject.toml'}"
+
+
+def break_params(folder: Path) -> str:
+    (folder / "code" / "params.yaml").write_text("lr: [0.1,\n")
+    return f"malformed YAML in {folder / 'code' / 'params.yaml'}"
+
+
+def delete_folder(folder: Path) -> str:
+    shutil.rmtree(folder)
+    return f"its folder {folder} is missing"
+
+
+BREAKAGES: dict[str, Callable[[Path], str]] = {
+    "pyproject": break_pyproject,
+    "params": break_params,
+    "folder": delete_folder,
+}
+
+
+@pytest.fixture
+def split(lab: nodepipe.Workspace) -> nodepipe.Workspace:
+    """Pipeline ``split``: a → b, and c on its own; nothing ran yet."""
+    lab.pipelines.new("split")
+    for tag in ("a", "b", "c"):
+        lab.nodes.new("split", tag)
+    lab.edges.connect("a", "b", "split")
+    return lab
+
+
+@pytest.fixture(params=sorted(BREAKAGES))
+def broken(request: pytest.FixtureRequest, split: nodepipe.Workspace) -> str:
+    """``a`` broken one way; returns the start of the reason it must be reported with."""
+    return BREAKAGES[request.param](split.nodes.path("a"))
+
+
+def states(result: list[dict[str, object]]) -> dict[object, tuple[object, list[str]]]:
+    return {item["tag"]: (item["state"], item["reasons"]) for item in result}  # type: ignore[misc]
+
+
+def test_status_reports_the_broken_node_and_checks_the_others(
+    split: nodepipe.Workspace, broken: str, cli: CliRunner
+) -> None:
+    result = cli("status", "split", "--json")
+    assert result.code == 0, result.stderr
+    found = states(result.json())
+    state, reasons = found["a"]
+    assert state == "failed" and reasons[0].startswith(broken)
+    state, reasons = found["b"]
+    assert state == "ready" and reasons[-1].startswith(f"parent 01 (a) cannot run: {broken}")
+    assert found["c"] == ("ready", ["never ran"])
+    assert "Traceback" not in cli("status", "split", "--why").stderr
+
+
+def test_run_runs_the_others_and_fails_the_broken_branch(
+    split: nodepipe.Workspace, broken: str, cli: CliRunner
+) -> None:
+    result = cli("run", "split")
+    assert result.code == 8, result.stderr
+    assert "Traceback" not in result.stderr
+    a, b, c = (split.nodes.get(tag) for tag in ("a", "b", "c"))
+    assert c.state is NodeState.COMPLETED
+    assert a.state is NodeState.FAILED and broken in a.state_reason
+    assert b.state is NodeState.READY
+    [run] = split.runs.history("split")
+    skipped = {nr.node_id: nr.message for nr in split.runs.node_runs(run.id)}
+    assert skipped[b.id] == "upstream a failed"
+
+
+def test_run_only_another_node_runs_it(
+    split: nodepipe.Workspace, broken: str, cli: CliRunner
+) -> None:
+    result = cli("run", "split", "c", "--only")
+    assert result.code == 0, result.stderr
+    assert split.nodes.get("c").state is NodeState.COMPLETED
+    assert split.nodes.get("a").state is NodeState.READY
+    plan = cli("run", "split", "b", "--only", "--dry-run", "--json").json()
+    assert plan["run"] == []
+    [blocked] = plan["blocked"]
+    assert blocked["reasons"][0].startswith(f"parent 01 (a) cannot run: {broken}")
+
+
+def test_the_python_api_agrees(split: nodepipe.Workspace, broken: str) -> None:
+    status = split.runs.status("split")
+    by_tag = {item.item.node.tag: item for item in status.nodes.values()}
+    assert by_tag["a"].state is NodeState.FAILED and by_tag["a"].problem is not None
+    assert by_tag["a"].problem.startswith(broken)
+    ran = split.runs.run(RunRequest("split", only=["c"]))
+    assert ran.finished is not None and ran.finished.status == "completed"
+    ran = split.runs.run(RunRequest("split"))
+    assert ran.finished is not None
+    assert (ran.finished.completed, ran.finished.failed, ran.finished.skipped) == (0, 1, 1)
+
+
+def test_a_completed_node_that_breaks_turns_failed_and_its_children_stale(
+    split: nodepipe.Workspace, cli: CliRunner
+) -> None:
+    assert cli("run", "split").code == 0
+    reason = break_pyproject(split.nodes.path("a"))
+    found = states(cli("status", "split", "--json").json())
+    assert found["a"][0] == "failed" and found["a"][1][0].startswith(reason)
+    assert found["b"][0] == "stale"
+    assert found["c"] == ("completed", [])
+
+
+def test_commands_on_a_node_whose_folder_is_gone_answer_with_an_error(
+    split: nodepipe.Workspace, cli: CliRunner
+) -> None:
+    assert cli("run", "split").code == 0
+    folder = split.nodes.path("a")
+    delete_folder(folder)
+    for args, code, message in [
+        (("logs", "a"), 3, "is gone (was the node's folder removed?)"),
+        (("node", "params", "a", "--set", "x=1"), 6, f"the folder of node {folder.name}"),
+        (("env", "show", "a"), 2, f"cannot read {folder / 'code' / 'pyproject.toml'}"),
+    ]:
+        result = cli(*args)
+        assert (result.code, "Traceback" in result.stderr) == (code, False), args
+        assert message in result.stderr, args
+    assert not folder.exists()
+    assert cli("node", "show", "a").code == 0

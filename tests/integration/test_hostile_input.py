@@ -1,0 +1,176 @@
+"""Hostile input never takes anything down: YAML bombs, paths out of their folder, options
+disguised as requirements. Each is refused with a clear message and changes nothing."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+import nodepipe
+from integration.conftest import CliRunner, snapshot
+from support.hostile_yaml import BOMB, DEEP, inline_billion_laughs, nested
+
+
+def tree_digest(folder: Path) -> str:
+    """One digest of every file name and content below ``folder`` (``.venv`` aside)."""
+    digest = hashlib.sha256()
+    for path in sorted(folder.rglob("*")):
+        if ".venv" in path.relative_to(folder).parts or not path.is_file():
+            continue
+        digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+# YAML ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [(BOMB, "too many YAML aliases"), (DEEP, "nested more than 100 levels")],
+    ids=["billion-laughs", "10000-deep"],
+)
+def test_hostile_parameters_are_refused_and_never_saved(
+    chain: nodepipe.Workspace, cli: CliRunner, tmp_path: Path, text: str, problem: str
+) -> None:
+    before = snapshot(chain)
+    hostile = tmp_path / "params.yaml"
+    hostile.write_text(text)
+    result = cli("node", "params", "clean", "--file", str(hostile))
+    assert result.code == 2
+    assert problem in result.stderr and "Traceback" not in result.stderr
+    assert snapshot(chain) == before
+
+
+def test_a_hostile_value_given_with_set_is_refused(
+    chain: nodepipe.Workspace, cli: CliRunner
+) -> None:
+    before = snapshot(chain)
+    bomb = cli("node", "params", "clean", "--set", f"x={inline_billion_laughs()}")
+    assert bomb.code == 2 and "too many YAML aliases" in bomb.stderr
+    deep = cli("node", "params", "clean", "--set", "x=" + nested(10_000))
+    assert deep.code == 2 and "nested more than" in deep.stderr
+    assert snapshot(chain) == before
+
+
+def test_a_bomb_written_by_hand_fails_its_node_only(
+    chain: nodepipe.Workspace, cli: CliRunner
+) -> None:
+    params = chain.nodes.path("clean") / "code" / "params.yaml"
+    params.write_text(BOMB)
+
+    status = cli("status", "baseline", "--json")
+    assert status.code == 0
+    states = {item["tag"]: item for item in status.json()}
+    assert states["clean"]["state"] == "failed"
+    assert "too many YAML aliases" in states["clean"]["reasons"][0]
+    assert states["plot"]["reasons"][-1].startswith("parent 01 (clean) cannot run:")
+
+    shown = cli("node", "show", "clean")
+    assert shown.code == 2 and "too many YAML aliases" in shown.stderr
+
+    run = cli("run", "baseline")
+    assert run.code == 8
+    assert chain.nodes.get("load").state is nodepipe.NodeState.COMPLETED
+    assert chain.nodes.get("clean").state is nodepipe.NodeState.FAILED
+    assert "too many YAML aliases" in chain.nodes.get("clean").state_reason
+    assert chain.nodes.get("plot").state is nodepipe.NodeState.READY
+
+    replacement = params.with_name("fixed.yaml")
+    replacement.write_text("threshold: 0.5\n")
+    fixed = cli("node", "params", "clean", "--file", str(replacement), "--json")
+    assert fixed.code == 0 and fixed.json() == {"threshold": 0.5}
+    assert params.read_text() == "threshold: 0.5\n"
+    assert cli("run", "baseline").code == 0
+
+
+# paths --------------------------------------------------------------------------------------
+@pytest.mark.parametrize("entry", ["..", ".", "../../..", "outside"])
+def test_a_snapshot_entry_leading_out_of_snapshots_deletes_nothing(
+    chain: nodepipe.Workspace, cli: CliRunner, tmp_path: Path, entry: str
+) -> None:
+    library = tmp_path / "library"
+    (library / "mytool").mkdir(parents=True)
+    (library / "mytool" / "__init__.py").write_text("ANSWER = 1\n")
+    code = chain.nodes.path("clean") / "code"
+    (code / "snapshots").mkdir()
+    if entry == "outside":  # a link planted where a snapshot should be
+        elsewhere = tmp_path / "precious"
+        elsewhere.mkdir()
+        (elsewhere / "keep.txt").write_text("keep me")
+        (code / "snapshots" / "outside").symlink_to(elsewhere)
+    pyproject = code / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text() + f'\n[tool.nodepipe.snapshots]\n"{entry}" = "{library}"\n'
+    )
+    before = tree_digest(chain.context.layout.root)
+
+    result = cli("env", "update-snapshot", "clean", entry)
+
+    assert result.code == 2
+    assert "[tool.nodepipe.snapshots]" in result.stderr and "Traceback" not in result.stderr
+    assert tree_digest(chain.context.layout.root) == before
+    if entry == "outside":
+        assert (tmp_path / "precious" / "keep.txt").read_text() == "keep me"
+
+
+def test_an_entry_point_outside_code_is_refused(chain: nodepipe.Workspace, cli: CliRunner) -> None:
+    pyproject = chain.nodes.path("clean") / "code" / "pyproject.toml"
+    text = pyproject.read_text()
+    pyproject.write_text(text.replace('entry = "main.py"', 'entry = "/bin/true"'))
+    status = cli("status", "baseline", "--json")
+    assert status.code == 0
+    clean = next(item for item in status.json() if item["tag"] == "clean")
+    assert clean["state"] == "failed"
+    assert "entry must be a file inside code/" in clean["reasons"][0]
+
+
+# requirements -------------------------------------------------------------------------------
+OPTIONS = ["-e", "--index-url=http://127.0.0.1:9/simple", "-rrequirements.txt"]
+
+
+@pytest.mark.parametrize("option", OPTIONS)
+def test_options_disguised_as_requirements_are_refused_everywhere(
+    chain: nodepipe.Workspace, cli: CliRunner, option: str
+) -> None:
+    before = snapshot(chain), tree_digest(chain.context.layout.root)
+    attempts = [
+        ("env", "add", "clean", "--", option),
+        ("env", "add", "clean", "--", "toypkg", option),
+        ("env", "remove", "clean", "--", option),
+        ("pipeline", "base-env", "baseline", "add", "--", option),
+        ("pipeline", "base-env", "baseline", "remove", "--", option),
+        ("shared-env", "new", "tools", "--", option),
+    ]
+    for args in attempts:
+        result = cli(*args)
+        assert result.code == 2, (args, result.stderr)
+        assert repr(option) in result.stderr and "Traceback" not in result.stderr, args
+    with pytest.raises(nodepipe.InvalidInputError, match="invalid requirement"):
+        chain.envs.replace_requirements("clean", ["toypkg", option])
+    assert (snapshot(chain), tree_digest(chain.context.layout.root)) == before
+
+
+def test_code_first_packages_are_checked_before_anything_is_made(
+    lab: nodepipe.Workspace,
+) -> None:
+    pipe = nodepipe.define("first")
+    pipe.add("train", "print(1)\n", packages={"--index-url=http://127.0.0.1:9/simple": ""})
+    before = snapshot(lab)
+    with pytest.raises(nodepipe.InvalidInputError, match="invalid requirement '--index-url"):
+        lab.materialize(pipe)
+    assert snapshot(lab) == before
+
+
+# tracebacks ---------------------------------------------------------------------------------
+def test_env_show_on_a_broken_pyproject_is_an_error_not_a_traceback(
+    chain: nodepipe.Workspace, cli: CliRunner
+) -> None:
+    code = chain.nodes.path("clean") / "code"
+    (code / "pyproject.toml").write_text("[project\nname = 'x'\n")
+    result = cli("env", "show", "clean")
+    assert result.code == 2
+    assert f"cannot read {code / 'pyproject.toml'}" in result.stderr
+    assert "Traceback" not in result.stderr
+    (code / "pyproject.toml").unlink()
+    missing = cli("env", "show", "clean")
+    assert missing.code == 2 and "No such file" in missing.stderr
