@@ -11,6 +11,7 @@ and is written before the run returns.
 
 from __future__ import annotations
 
+import dataclasses
 import queue
 import threading
 from collections.abc import Callable
@@ -167,6 +168,9 @@ class StoreRecorder:
 
     def _finished(self, updates: RunUpdates, event: NodeFinished, now: datetime) -> None:
         outcome = event.outcome
+        if outcome.status == "cancelled" and self._error is not None:  # stopped for the store
+            message = f"stopped: the store could not record the run ({self._error})"
+            outcome = dataclasses.replace(outcome, status="error", message=message)
         updates.node_run(
             event.node_run_id,
             state=_NODE_RUN_STATE.get(outcome.status, NodeRunState.FAILED).value,
