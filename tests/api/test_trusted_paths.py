@@ -47,7 +47,8 @@ def test_package_routes_refuse_paths_of_other_users(
     refused(client.post(f"{ENV}/packages", json={"requirements": local}), other)
     refused(client.put(f"{ENV}/python", json={"version": str(folder / "python")}), other)
     base = "/api/pipelines/baseline/base-packages"
-    refused(client.post(base, json={"packages": [str(folder)]}), other)
+    refused(client.post(base, json={"packages": local}), other)
+    error_of(client.post(base, json={"packages": [str(folder)]}), 422)  # a bare path: never
     refused(client.post("/api/shared-envs", json={"name": "tools", "packages": local}), other)
     refused(client.post("/api/shared-envs/tools/packages", json={"packages": local}), other)
     assert pyproject.read_text() == before and chain.shared_envs.list() == []

@@ -34,9 +34,10 @@ def recover_after_crash(context: WorkspaceContext) -> list[NodeRun]:
     node runs marked interrupted."""
     for operation in journal.abandoned(context.layout.staging_dir):
         recoverer = RECOVERERS.get(operation.kind)
-        if recoverer is None:
+        if recoverer is None and operation.kind:  # a newer nodepipe's: not ours to undo
             operation.release()
             continue
-        recoverer(context, operation)
+        if recoverer is not None:
+            recoverer(context, operation)
         operation.finish()
     return recover_interrupted(context.store, context.layout)

@@ -104,7 +104,9 @@ def operation(root: Path, kind: str, **intent: Any) -> Iterator[Operation]:
 
 def abandoned(root: Path) -> Iterator[Operation]:
     """Each operation whose process died, its lock now held by the caller, who recovers it
-    and calls ``finish``. Litter (folders or locks of no operation) is removed on the way."""
+    and calls ``finish``. Litter (folders or locks of no operation) is removed on the way.
+    An operation killed before it wrote its intent did nothing outside its folder: its
+    ``kind`` is empty, and finishing it is all there is to do."""
     try:
         names = [entry.name for entry in root.iterdir()]
     except FileNotFoundError:
@@ -134,7 +136,7 @@ def _claim(root: Path, op_id: str) -> Operation | None:
         os.close(descriptor)
         return None
     intent = _read_intent(root / op_id / INTENT_FILE)
-    kind = str(intent.pop("kind", "unknown"))
+    kind = str(intent.pop("kind", ""))  # "": killed before its intent was written
     return Operation(root, op_id, kind, intent, descriptor)
 
 
