@@ -1,14 +1,27 @@
-"""Validation of human names: project names, pipeline and node tags, group names, slot labels."""
+"""Validation of human names: project names, pipeline and node tags, group names, slot labels.
+
+Each rule is also spelled as one regular expression (``name_pattern``, ``SLOT_PATTERN``) that
+accepts exactly what the rule accepts, for documents such as the API's OpenAPI schema.
+"""
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
+from functools import cache
 
 from nodepipe.domain.errors import InvalidInputError
 
 MAX_NAME_LENGTH = 100
-SLOT_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}$")
+SLOT_PATTERN = r"^(?!.*\.\.)[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}$"
+"""A slot label: 1-32 letters, digits, ``_``, ``-`` or ``.``, not starting with ``-`` or ``.``,
+without ``..``."""
+_FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
+"""Control and format characters, line and paragraph separators."""
+_SCANNED_PLANES = (range(0x20000), range(0xE0000, 0xE1000))
+"""Where Unicode puts such characters and blanks (planes 0, 1 and 14; the rest are letters,
+private use or unassigned)."""
 
 
 def validate_name(value: str, what: str) -> str:
@@ -36,14 +49,51 @@ def _name_problem(value: str) -> str | None:
         return "it contains '..'"
     if value.startswith("-"):
         return "it starts with '-', which reads like a command-line option"
-    if any(unicodedata.category(ch) in {"Cc", "Cf", "Zl", "Zp"} for ch in value):
+    if any(_forbidden(ch) for ch in value):
         return "it contains a control character"
     return None
 
 
+def _forbidden(ch: str) -> bool:
+    return unicodedata.category(ch) in _FORBIDDEN_CATEGORIES
+
+
+@cache
+def name_pattern() -> str:
+    """The rules of ``validate_name`` as one regular expression (ECMA-262 and Python alike).
+
+    Built from this interpreter's Unicode database, so it agrees with ``validate_name`` on
+    every string; computed once, on first use (it scans about 135,000 code points).
+    """
+    anywhere = _character_class(lambda ch: _forbidden(ch) or ch in "/\\")
+    at_ends = anywhere + _character_class(str.isspace)
+    inner = MAX_NAME_LENGTH - 2
+    return rf"^(?!-)(?!.*\.\.)[^{at_ends}](?:[^{anywhere}]{{0,{inner}}}[^{at_ends}])?$"
+
+
+def _character_class(member: Callable[[str], bool]) -> str:
+    """The ranges of code points for which ``member`` holds, as the inside of ``[...]``."""
+    ranges: list[tuple[int, int]] = []
+    for plane in _SCANNED_PLANES:
+        for code in plane:
+            if not member(chr(code)):
+                continue
+            if ranges and ranges[-1][1] == code - 1:
+                ranges[-1] = (ranges[-1][0], code)
+            else:
+                ranges.append((code, code))
+    return "".join(_escaped(a) if a == b else f"{_escaped(a)}-{_escaped(b)}" for a, b in ranges)
+
+
+def _escaped(code: int) -> str:
+    """``\\uXXXX`` in the Basic Multilingual Plane; the character itself beyond it (ECMA-262
+    without the ``u`` flag has no escape for those, and every engine reads the character)."""
+    return f"\\u{code:04x}" if code <= 0xFFFF else chr(code)
+
+
 def validate_slot(value: str) -> str:
     """Return ``value`` if it is a valid slot label (``01``, ``train``...), else raise."""
-    if not SLOT_PATTERN.match(value) or ".." in value:
+    if not re.fullmatch(SLOT_PATTERN, value):
         raise InvalidInputError(
             f"invalid slot {value!r}: use 1-32 letters, digits, '_', '-' or '.' (e.g. 01 or train)"
         )
