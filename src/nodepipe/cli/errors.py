@@ -9,12 +9,16 @@ from nodepipe.domain.errors import (
     NodepipeError,
     NotFoundError,
     ReadOnlyError,
+    RequirementNotFoundError,
     StorageError,
+    UnresolvableRequirementsError,
     WorkspaceError,
 )
 
 EXIT_CODES: tuple[tuple[type[NodepipeError], int], ...] = (
     (InvalidInputError, 2),
+    (RequirementNotFoundError, 2),
+    (UnresolvableRequirementsError, 2),
     (NotFoundError, 3),
     (ReadOnlyError, 5),
     (ConflictError, 4),
@@ -23,9 +27,11 @@ EXIT_CODES: tuple[tuple[type[NodepipeError], int], ...] = (
     (StorageError, 9),
     (NodepipeError, 1),
 )
-"""Most specific first. 2 bad input, 3 unknown/ambiguous name, 4 conflict (cycle, duplicate),
-5 read-only (locked or reference), 6 no/bad workspace, 7 nodepipe could not build an environment,
-9 the disk or the store failed (full, read-only, no permission).
+"""Most specific first. 2 bad input (also: a package, version or Python that does not exist,
+requirements no versions satisfy together), 3 unknown/ambiguous name, 4 conflict (cycle,
+duplicate), 5 read-only (locked or reference), 6 no/bad workspace, 7 nodepipe could not build an
+environment (uv failed, or the package index cannot be reached), 9 the disk or the store failed
+(full, read-only, no permission).
 """
 
 

@@ -47,6 +47,19 @@ class EnvironmentBuildError(NodepipeError):
     """nodepipe could not build or sync a node's environment (uv failed); not the node's fault."""
 
 
+class RequirementNotFoundError(EnvironmentBuildError):
+    """What was asked for does not exist: no such package or version on the index, or no such
+    Python installed here. Asking for something else fixes it."""
+
+
+class UnresolvableRequirementsError(EnvironmentBuildError):
+    """No set of versions satisfies the requirements together (with the node's other pins)."""
+
+
+class IndexUnreachableError(EnvironmentBuildError):
+    """The package index cannot be reached (network, DNS, an index that is down): retry later."""
+
+
 class StorageError(NodepipeError):
     """nodepipe could not read or write the workspace's files or store: a full disk, a
     read-only filesystem, missing permissions, a store that cannot be written."""

@@ -13,7 +13,7 @@ import subprocess
 from functools import cache
 from pathlib import Path
 
-from nodepipe.domain.errors import EnvironmentBuildError, InvalidInputError
+from nodepipe.domain.errors import InvalidInputError, RequirementNotFoundError
 
 _VERSION = re.compile(r"^(\d+)\.(\d+)(?:\.(\d+))?$")
 
@@ -48,7 +48,7 @@ def find_interpreter(request: str) -> str:
     if "/" in request:
         path = Path(request)
         if not (path.is_file() and os.access(path, os.X_OK)):
-            raise EnvironmentBuildError(f"no Python interpreter at {request}")
+            raise RequirementNotFoundError(f"no Python interpreter at {request}")
         return str(path)
     match = _VERSION.match(request.strip())
     if not match:
@@ -61,7 +61,7 @@ def find_interpreter(request: str) -> str:
         version = _full_version(str(candidate))
         if version and version[:2] == (major, minor) and (patch is None or version[2] == patch):
             return str(candidate)
-    raise EnvironmentBuildError(
+    raise RequirementNotFoundError(
         f"no Python {request} is installed here, and nodepipe never downloads interpreters; "
         f"install one (for example `pyenv install {request}` or your system's package) and retry"
     )

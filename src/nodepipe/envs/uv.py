@@ -1,4 +1,9 @@
-"""Running the uv binary that ships with the ``uv`` Python package, with the workspace's cache."""
+"""Running the uv binary that ships with the ``uv`` Python package, with the workspace's cache.
+
+A failed uv command becomes the error that says whose it is: the request's (no such package or
+version, requirements that cannot be met together), the network's (the index cannot be
+reached), or uv's own (anything else).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,38 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from nodepipe.domain.errors import EnvironmentBuildError
+from nodepipe.domain.errors import (
+    EnvironmentBuildError,
+    IndexUnreachableError,
+    RequirementNotFoundError,
+    UnresolvableRequirementsError,
+)
+
+# What uv says, most specific first: a network failure can end a resolution too.
+_CAUSES: tuple[tuple[type[EnvironmentBuildError], tuple[str, ...]], ...] = (
+    (
+        IndexUnreachableError,
+        (
+            "Failed to fetch",
+            "error sending request",
+            "tcp connect error",
+            "dns error",
+            "failed to lookup address",
+            "operation timed out",
+        ),
+    ),
+    (
+        RequirementNotFoundError,
+        (
+            "was not found in the package registry",
+            "was not found in the cache",
+            "was not found in the provided package locations",
+            "there is no version of",
+            "there are no versions of",
+        ),
+    ),
+    (UnresolvableRequirementsError, ("No solution found when resolving dependencies",)),
+)
 
 # Variables from the caller's shell that would point uv at the wrong environment or config.
 _SCRUBBED = ("VIRTUAL_ENV", "UV_PROJECT_ENVIRONMENT", "UV_PYTHON", "CONDA_PREFIX", "PYTHONHOME")
@@ -55,6 +91,13 @@ class UvRunner:
         except OSError as exc:
             raise EnvironmentBuildError(f"could not start uv to {action}: {exc}") from exc
         if completed.returncode != 0:
-            detail = (completed.stderr or completed.stdout).strip()
-            raise EnvironmentBuildError(f"uv failed to {action}:\n{detail}")
+            raise uv_failure(action, (completed.stderr or completed.stdout).strip())
         return completed.stdout
+
+
+def uv_failure(action: str, detail: str) -> EnvironmentBuildError:
+    """The error for uv failing to ``action`` with ``detail`` (its output), by cause."""
+    for error_type, phrases in _CAUSES:
+        if any(phrase in detail for phrase in phrases):
+            return error_type(f"uv could not {action}:\n{detail}")
+    return EnvironmentBuildError(f"uv failed to {action}:\n{detail}")
