@@ -17,6 +17,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from nodepipe.api.deps import CLIENT_HEADER, AppServices
 from nodepipe.api.errors import install_error_handlers
+from nodepipe.api.limits import BodyLimit
 from nodepipe.api.routers import ROUTERS
 from nodepipe.api.security import TOKEN_HEADER, AccessGuard
 from nodepipe.api.settings import ServerSettings
@@ -63,6 +64,7 @@ def create_app(
     for router in ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
     mount_static(app, static_dir)
+    app.add_middleware(BodyLimit)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.origins,

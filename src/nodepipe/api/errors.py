@@ -1,13 +1,17 @@
-"""The one mapping from nodepipe errors to HTTP statuses, and the JSON every error answers with.
+"""The one mapping from nodepipe errors to HTTP statuses, the JSON every error answers with, and
+the declaration of those statuses in the OpenAPI document.
 
-404 an unknown (or ambiguous) name, 409 a conflict (a cycle, a duplicate, a locked node or a
-reference edited where it is read-only), 422 malformed input (a bad name, YAML that does not
-parse, a body that does not validate). A user's mistake is never a 500; a 5xx means nodepipe
-itself, uv or the store failed.
+404 an unknown (or ambiguous) name; 409 the workspace's state stands in the way (a cycle, a
+duplicate, a locked node or a reference edited where it is read-only); 422 the request cannot be
+done as asked (a bad name, YAML that does not parse, a body that does not validate, a package,
+version or Python that does not exist, requirements no versions satisfy together): change the
+request, not the workspace. A user's mistake is never a 5xx: 502 means uv failed for a reason
+of its own, 503 that the package index cannot be reached or the workspace's store is unusable.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -15,16 +19,20 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from nodepipe.api.methods import documented_methods
 from nodepipe.api.schemas.common import ErrorPublic
 from nodepipe.domain.errors import (
     AmbiguousNameError,
     ConflictError,
     CycleError,
     EnvironmentBuildError,
+    IndexUnreachableError,
     InvalidInputError,
     NodepipeError,
     NotFoundError,
     ReadOnlyError,
+    RequirementNotFoundError,
+    UnresolvableRequirementsError,
     WorkspaceError,
 )
 
@@ -35,18 +43,50 @@ STATUSES: tuple[tuple[type[NodepipeError], int, str], ...] = (
     (AmbiguousNameError, 404, "ambiguous"),
     (NotFoundError, 404, "not_found"),
     (InvalidInputError, 422, "invalid_input"),
+    (RequirementNotFoundError, 422, "requirement_not_found"),
+    (UnresolvableRequirementsError, 422, "unresolvable"),
+    (IndexUnreachableError, 503, "index_unreachable"),
     (EnvironmentBuildError, 502, "environment"),
     (WorkspaceError, 503, "workspace"),
     (NodepipeError, 400, "error"),
 )
 """Most specific first: (error class, HTTP status, ``kind`` in the JSON body)."""
 
-ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    404: {"model": ErrorPublic, "description": "An unknown or ambiguous name"},
-    409: {"model": ErrorPublic, "description": "A conflict: cycle, duplicate, read-only"},
-    422: {"model": ErrorPublic, "description": "Malformed input"},
+DESCRIPTIONS: dict[int, str] = {
+    400: "Refused for a reason of no more specific kind (the message says which)",
+    401: "The server's token is missing or wrong",
+    403: "A host name or an origin this server does not serve",
+    404: "An unknown or ambiguous name",
+    409: "The workspace's state stands in the way: a cycle, a duplicate, a lock, a reference",
+    413: "The request body is larger than the server accepts",
+    422: "The request cannot be done as asked: malformed input, or a package, version or "
+    "Python that does not exist, or requirements no versions satisfy together",
+    502: "uv failed to build or sync the environment for a reason of its own",
+    503: "The package index cannot be reached, or the workspace's store is unusable",
 }
-"""Declared on every router so the OpenAPI document (and the web client) know the error shape."""
+ALWAYS = (400, 401, 403, 413, 422, 503)
+"""What any API route may answer whatever it does: the access guard, the body limit, request
+validation, an unusable store."""
+
+API_PATH = "/api/"
+_ERROR_SCHEMA = f"#/components/schemas/{ErrorPublic.__name__}"
+_FRAMEWORK_KINDS = {404: "not_found", 413: "too_large"}
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The ``responses=`` of a router or route: the statuses of ``ALWAYS`` and ``statuses``,
+    each with the error body, so the OpenAPI document (and the web client) know them.
+
+    The body is JSON also on routes that stream (whose own media type is an event stream).
+    """
+    return {
+        status: {
+            "model": ErrorPublic,
+            "description": DESCRIPTIONS[status],
+            "content": {"application/json": {"schema": {"$ref": _ERROR_SCHEMA}}},
+        }
+        for status in sorted({*ALWAYS, *statuses})
+    }
 
 
 def describe(error: BaseException) -> tuple[int, ErrorPublic]:
@@ -85,15 +125,38 @@ def _problem(item: Any) -> str:
     return f"{location}: {item.get('msg')}" if location else str(item.get("msg"))
 
 
-async def _http_error(_: Request, error: Exception) -> JSONResponse:
+async def _http_error(request: Request, error: Exception) -> JSONResponse:
+    """The framework's own refusals, in nodepipe's error body.
+
+    A body that cannot be decoded at all (not UTF-8, nested too deep to parse) is malformed
+    input like any other: 422, not the framework's 400. A 405 names in ``Allow`` every method
+    of the path, not only those of the first route that matched it; under ``/api``, a path
+    with no methods at all is a 404.
+    """
     assert isinstance(error, StarletteHTTPException)
-    kind = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "http")
-    body = ErrorPublic(kind=kind, message=str(error.detail))
-    return JSONResponse(
-        body.model_dump(exclude_none=True),
-        status_code=error.status_code,
-        headers=getattr(error, "headers", None),
-    )
+    if error.status_code == 400:
+        return _error_response(422, "invalid_input", f"malformed request: {error.detail}")
+    if error.status_code == 405:
+        return _method_not_allowed(request)
+    kind = _FRAMEWORK_KINDS.get(error.status_code, "http")
+    return _error_response(error.status_code, kind, str(error.detail), error.headers)
+
+
+def _method_not_allowed(request: Request) -> JSONResponse:
+    path = request.url.path
+    methods = documented_methods(request.app.openapi(), path)
+    if not methods and path.startswith(API_PATH):
+        return _error_response(404, "not_found", f"no API route {path}")
+    allow = ", ".join(methods or ["GET"])  # outside the API: the web app's pages
+    message = f"{request.method} is not allowed here; allowed: {allow}"
+    return _error_response(405, "method_not_allowed", message, {"Allow": allow})
+
+
+def _error_response(
+    status: int, kind: str, message: str, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
+    body = ErrorPublic(kind=kind, message=message)
+    return JSONResponse(body.model_dump(exclude_none=True), status_code=status, headers=headers)
 
 
 async def _unexpected_error(_: Request, error: Exception) -> JSONResponse:

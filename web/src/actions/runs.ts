@@ -92,7 +92,7 @@ export async function runWithOptions(): Promise<void> {
       ...(scope === "all" ? {} : { [scope]: selection }),
       force: values["force"] === true,
       jobs: Number.isFinite(jobs) ? jobs : null,
-      executor: String(values["executor"]),
+      executor: values["executor"] === "ray" ? "ray" : "local",
       ray_address: String(values["ray_address"]).trim() || null,
     },
     "Run started",

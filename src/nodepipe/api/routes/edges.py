@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-
 from nodepipe.api.deps import ChangesGraph, WorkspaceDep
-from nodepipe.api.errors import ERROR_RESPONSES
+from nodepipe.api.routing import resource_router
 from nodepipe.api.schemas.graph import EdgeCreate, EdgePublic
 
-router = APIRouter(prefix="/pipelines/{pipeline}/edges", tags=["edges"], responses=ERROR_RESPONSES)
+router = resource_router("/pipelines/{pipeline}/edges", tags=["edges"], errors=(404, 409))
 
 
 @router.post("", status_code=201, dependencies=[ChangesGraph])

@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from nodepipe.api.deps import OriginDep, ServicesDep, WorkspaceDep
-from nodepipe.api.errors import ERROR_RESPONSES
 from nodepipe.api.routes.jobs import start_job
+from nodepipe.api.routing import resource_router
 from nodepipe.api.schemas.environments import (
     EnvironmentPublic,
     LockRequest,
@@ -27,10 +27,8 @@ from nodepipe.services.environments import EnvironmentView
 from nodepipe.services.jobs import JobOutcome
 from nodepipe.workspace.path_trust import check_trusted_inputs, check_trusted_interpreter
 
-router = APIRouter(
-    prefix="/pipelines/{pipeline}/nodes/{node}/environment",
-    tags=["environments"],
-    responses=ERROR_RESPONSES,
+router = resource_router(
+    "/pipelines/{pipeline}/nodes/{node}/environment", tags=["environments"], errors=(404,)
 )
 
 PackageNames = Annotated[list[str], Query(min_length=1, description="Packages to remove.")]

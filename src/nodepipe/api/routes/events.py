@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterable
 
-from fastapi import APIRouter
 from fastapi.sse import EventSourceResponse
 
 from nodepipe.api.deps import HubDep
+from nodepipe.api.routing import resource_router
 from nodepipe.api.schemas.events import WorkspaceEvent, event_public
 
-router = APIRouter(tags=["events"])
+router = resource_router(tags=["events"])
 
 
 @router.get("/events", response_class=EventSourceResponse)

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-
 from nodepipe.api.deps import ChangesGraph, WorkspaceDep
-from nodepipe.api.errors import ERROR_RESPONSES
+from nodepipe.api.routing import resource_router
 from nodepipe.api.schemas.graph import GroupCreate, GroupPublic, GroupUpdate
 from nodepipe.domain.resolve import Candidate, resolve
 
-router = APIRouter(
-    prefix="/pipelines/{pipeline}/groups", tags=["groups"], responses=ERROR_RESPONSES
-)
+router = resource_router("/pipelines/{pipeline}/groups", tags=["groups"], errors=(404, 409))
 
 
 @router.get("")

@@ -9,15 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from fastapi import APIRouter
-
 from nodepipe.api.deps import AppServices, ServicesDep
-from nodepipe.api.errors import ERROR_RESPONSES, describe
+from nodepipe.api.errors import describe
+from nodepipe.api.routing import resource_router
 from nodepipe.api.schemas.events import JobPublic, job_public
 from nodepipe.services.events import GraphChanged
 from nodepipe.services.jobs import Job, JobOutcome
 
-router = APIRouter(prefix="/jobs", tags=["jobs"], responses=ERROR_RESPONSES)
+router = resource_router("/jobs", tags=["jobs"], errors=(404,))
 
 
 def public(job: Job) -> JobPublic:

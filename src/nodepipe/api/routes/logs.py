@@ -11,12 +11,12 @@ import time
 from collections.abc import AsyncIterable
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import Depends
 from fastapi.concurrency import run_in_threadpool
 from fastapi.sse import EventSourceResponse
 
 from nodepipe.api.deps import HubDep, WorkspaceDep
-from nodepipe.api.errors import ERROR_RESPONSES
+from nodepipe.api.routing import resource_router
 from nodepipe.api.schemas.events import LogChunkEvent, LogEndEvent
 from nodepipe.api.schemas.runs import LogPublic
 from nodepipe.domain.runs import ACTIVE_NODE_RUN_STATES, NodeRun
@@ -24,9 +24,7 @@ from nodepipe.services.events import NodeStateChanged
 from nodepipe.services.logs import LogTail, read_log
 from nodepipe.services.workspace import Workspace
 
-router = APIRouter(
-    prefix="/pipelines/{pipeline}/nodes/{node}", tags=["runs"], responses=ERROR_RESPONSES
-)
+router = resource_router("/pipelines/{pipeline}/nodes/{node}", tags=["runs"], errors=(404,))
 
 FILE_CHECK_SECONDS = 0.25
 STORE_CHECK_SECONDS = 2.0

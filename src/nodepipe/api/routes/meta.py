@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-from fastapi import APIRouter
-
 from nodepipe.api.deps import ServicesDep
+from nodepipe.api.routing import resource_router
 from nodepipe.api.schemas.common import Health, WorkspacePublic
 
-router = APIRouter(tags=["workspace"])
+router = resource_router(tags=["workspace"])
 
 
 def _version() -> str:

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-
 from nodepipe.api.deps import ChangesGraph, OriginDep, ServicesDep, WorkspaceDep
-from nodepipe.api.errors import ERROR_RESPONSES
 from nodepipe.api.routes.jobs import start_job
+from nodepipe.api.routing import resource_router
 from nodepipe.api.schemas.events import JobPublic
 from nodepipe.api.schemas.nodes import DetachCreate, NodeCopyCreate, ReferenceCreate
 from nodepipe.domain.model import Node
 from nodepipe.services.jobs import JobOutcome
 
-router = APIRouter(prefix="/pipelines/{pipeline}", tags=["nodes"], responses=ERROR_RESPONSES)
+router = resource_router("/pipelines/{pipeline}", tags=["nodes"], errors=(404, 409))
 
 
 def _copied(nodes: list[Node], verb: str, where: str) -> JobOutcome:

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from nodepipe.api.deps import ChangesGraph, ServicesDep, WorkspaceDep
-from nodepipe.api.errors import ERROR_RESPONSES
+from nodepipe.api.errors import error_responses
+from nodepipe.api.routing import resource_router
 from nodepipe.api.schemas.nodes import (
     NodeCreate,
     NodeDetail,
@@ -24,14 +25,15 @@ from nodepipe.api.schemas.nodes import (
 )
 from nodepipe.domain.states import NodeState
 
-router = APIRouter(prefix="/pipelines/{pipeline}", tags=["nodes"], responses=ERROR_RESPONSES)
+router = resource_router("/pipelines/{pipeline}", tags=["nodes"], errors=(404, 409))
 
 NodeNames = Annotated[list[str], Query(min_length=1, description="Node ids or tags.")]
 
 
-@router.post("/nodes", status_code=201, dependencies=[ChangesGraph])
+@router.post("/nodes", status_code=201, dependencies=[ChangesGraph], responses=error_responses(502))
 def create_node(pipeline: str, body: NodeCreate, ws: WorkspaceDep) -> NodePublic:
-    """A node folder with its own environment, owned by this pipeline."""
+    """A node folder with its own environment, owned by this pipeline (uv runs now: a base
+    package or a template's lock that cannot be had is a 422, an index out of reach a 503)."""
     node = ws.nodes.new(pipeline, body.tag, body.notes, body.template, body.shared_env)
     if body.x is not None and body.y is not None:
         ws.nodes.place(node.id, pipeline, body.x, body.y)

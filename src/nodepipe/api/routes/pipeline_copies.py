@@ -7,17 +7,15 @@ job's error.
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-
 from nodepipe.api.deps import OriginDep, ServicesDep
-from nodepipe.api.errors import ERROR_RESPONSES
 from nodepipe.api.routes.jobs import start_job
+from nodepipe.api.routing import resource_router
 from nodepipe.api.schemas.events import JobPublic
 from nodepipe.api.schemas.projects import BranchCreate, MergeCreate, PipelineCopyCreate
 from nodepipe.domain.model import PipelineView
 from nodepipe.services.jobs import JobOutcome
 
-router = APIRouter(prefix="/pipelines", tags=["pipelines"], responses=ERROR_RESPONSES)
+router = resource_router("/pipelines", tags=["pipelines"], errors=(404, 409))
 
 
 def _made(view: PipelineView, verb: str) -> JobOutcome:

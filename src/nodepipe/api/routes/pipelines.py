@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 
 from nodepipe.api.deps import ChangesGraph, ServicesDep, WorkspaceDep
-from nodepipe.api.errors import ERROR_RESPONSES
+from nodepipe.api.routing import resource_router
 from nodepipe.api.schemas.graph import (
     NodeStatusPublic,
     PipelineGraph,
@@ -16,7 +16,7 @@ from nodepipe.api.schemas.graph import (
 from nodepipe.api.schemas.nodes import RemovalPublic
 from nodepipe.api.schemas.projects import PipelineCreate, PipelinePublic, PipelineUpdate
 
-router = APIRouter(prefix="/pipelines", tags=["pipelines"], responses=ERROR_RESPONSES)
+router = resource_router("/pipelines", tags=["pipelines"], errors=(404, 409))
 
 
 @router.get("")

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 
 from nodepipe.api.deps import ChangesGraph, WorkspaceDep
-from nodepipe.api.errors import ERROR_RESPONSES
+from nodepipe.api.routing import resource_router
 from nodepipe.api.schemas.projects import (
     LineagePublic,
     PipelinePublic,
@@ -15,7 +15,7 @@ from nodepipe.api.schemas.projects import (
     ProjectUpdate,
 )
 
-router = APIRouter(prefix="/projects", tags=["projects"], responses=ERROR_RESPONSES)
+router = resource_router("/projects", tags=["projects"], errors=(404, 409))
 
 
 @router.get("")

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from nodepipe.api.deps import ChangesGraph, ServicesDep, WorkspaceDep
-from nodepipe.api.errors import ERROR_RESPONSES
+from nodepipe.api.routing import resource_router
 from nodepipe.api.schemas.runs import (
     KillRequest,
     NodeRunPublic,
@@ -22,7 +22,7 @@ from nodepipe.api.schemas.runs import (
 )
 from nodepipe.services.runs import RunRequest
 
-router = APIRouter(tags=["runs"], responses=ERROR_RESPONSES)
+router = resource_router(tags=["runs"], errors=(404, 409))
 
 
 def _request(pipeline: str, body: RunCreate) -> RunRequest:

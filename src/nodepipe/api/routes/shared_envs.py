@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Path, Query
 
 from nodepipe.api.deps import OriginDep, ServicesDep, WorkspaceDep
-from nodepipe.api.errors import ERROR_RESPONSES
 from nodepipe.api.routes.jobs import start_job
+from nodepipe.api.routing import resource_router
+from nodepipe.api.schemas.common import NameRule, name_rule
 from nodepipe.api.schemas.environments import (
     BasePackagesPublic,
     PackagesChange,
@@ -24,9 +25,10 @@ from nodepipe.domain.requirements import validate_package_names, validate_requir
 from nodepipe.services.jobs import JobOutcome
 from nodepipe.workspace.path_trust import check_trusted_inputs
 
-router = APIRouter(tags=["environments"], responses=ERROR_RESPONSES)
+router = resource_router(tags=["environments"], errors=(404,))
 
 PackageNames = Annotated[list[str], Query(min_length=1, description="Packages to remove.")]
+SharedEnvName = Annotated[str, NameRule, Path(json_schema_extra=name_rule)]
 
 
 @router.get("/pipelines/{pipeline}/base-packages")
@@ -88,13 +90,13 @@ def create_shared_env(body: SharedEnvCreate, services: ServicesDep, origin: Orig
 
 
 @router.get("/shared-envs/{name}")
-def get_shared_env(name: str, ws: WorkspaceDep) -> SharedEnvPublic:
+def get_shared_env(name: SharedEnvName, ws: WorkspaceDep) -> SharedEnvPublic:
     return SharedEnvPublic.of(ws.shared_envs.show(name))
 
 
 @router.post("/shared-envs/{name}/packages", status_code=202)
 def add_shared_packages(
-    name: str, body: PackagesChange, services: ServicesDep, origin: OriginDep
+    name: SharedEnvName, body: PackagesChange, services: ServicesDep, origin: OriginDep
 ) -> JobPublic:
     """The nodes using it get its new lock (and go stale)."""
     validate_requirements(body.packages)
@@ -111,7 +113,7 @@ def add_shared_packages(
 
 @router.delete("/shared-envs/{name}/packages", status_code=202)
 def remove_shared_packages(
-    name: str, packages: PackageNames, services: ServicesDep, origin: OriginDep
+    name: SharedEnvName, packages: PackageNames, services: ServicesDep, origin: OriginDep
 ) -> JobPublic:
     validate_package_names(packages)
     ws = services.workspace

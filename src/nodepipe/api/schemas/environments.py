@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from nodepipe.api.schemas.common import Schema
+from nodepipe.api.schemas.common import Input, Name, Schema
 from nodepipe.services.environments import EnvironmentView
 from nodepipe.services.shared_envs import SharedEnvView
 
@@ -35,24 +35,28 @@ class EnvironmentPublic(Schema):
         )
 
 
-class PackagesAdd(Schema):
+class PackagesAdd(Input):
     """Packages (pinned, ranged or ``git+URL@rev``), or exactly one of path/snapshot/shared."""
 
     requirements: list[str] = Field(default_factory=list)
-    path: str | None = Field(default=None, description="A local project folder to install.")
+    path: str | None = Field(
+        default=None, min_length=1, description="A local project folder to install."
+    )
     snapshot: str | None = Field(
-        default=None, description="A folder or git URL copied into code/snapshots/, editable."
+        default=None,
+        min_length=1,
+        description="A folder or git URL copied into code/snapshots/, editable.",
     )
     shared: str | None = Field(
-        default=None, description="One shared checkout, editable (less reproducible)."
+        default=None, min_length=1, description="One shared checkout, editable (less reproducible)."
     )
 
 
-class PythonUpdate(Schema):
+class PythonUpdate(Input):
     version: str = Field(min_length=1, description="An installed Python, e.g. 3.12.")
 
 
-class LockRequest(Schema):
+class LockRequest(Input):
     upgrade: bool = False
 
 
@@ -61,12 +65,12 @@ class BasePackagesPublic(Schema):
     packages: list[str]
 
 
-class PackagesChange(Schema):
+class PackagesChange(Input):
     packages: list[str] = Field(min_length=1)
 
 
-class SharedEnvCreate(Schema):
-    name: str = Field(min_length=1)
+class SharedEnvCreate(Input):
+    name: Name
     packages: list[str] = Field(default_factory=list)
 
 

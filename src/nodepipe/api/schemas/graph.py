@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from nodepipe.api.schemas.common import Schema
+from nodepipe.api.schemas.common import Coordinate, Input, Name, Schema, Slot
 from nodepipe.api.schemas.projects import LineagePublic, PipelinePublic, ProjectPublic
 from nodepipe.domain.model import Edge, Group, PipelineNode, PipelineView
 from nodepipe.domain.states import NodeState
@@ -86,33 +86,33 @@ class PipelineGraph(Schema):
         )
 
 
-class EdgeCreate(Schema):
+class EdgeCreate(Input):
     parent: str
     child: str
-    slot: str | None = Field(default=None, description="Input label on the child; next free.")
+    slot: Slot | None = Field(default=None, description="Input label on the child; next free.")
 
 
-class GroupCreate(Schema):
-    name: str = Field(min_length=1)
+class GroupCreate(Input):
+    name: Name
     nodes: list[str] = Field(min_length=1)
 
 
-class GroupUpdate(Schema):
+class GroupUpdate(Input):
     """Any of: rename, collapse or expand, add nodes, take nodes out of their group."""
 
-    name: str | None = None
+    name: Name | None = None
     collapsed: bool | None = None
     add_nodes: list[str] | None = None
     remove_nodes: list[str] | None = None
 
 
-class NodePosition(Schema):
+class NodePosition(Input):
     node_id: str
-    x: float
-    y: float
+    x: Coordinate
+    y: Coordinate
 
 
-class PositionsUpdate(Schema):
+class PositionsUpdate(Input):
     positions: list[NodePosition]
 
 

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from nodepipe.api.schemas.common import Schema
+from nodepipe.api.schemas.common import Coordinate, Input, Name, Schema
 from nodepipe.domain.model import Node
 from nodepipe.domain.params import dump_params
 from nodepipe.domain.states import NodeState
@@ -15,8 +15,8 @@ from nodepipe.domain.views import Link, NodeDetails, RemovalReport
 from nodepipe.services.canvas import RemovalPreview
 
 
-class NodeCreate(Schema):
-    tag: str = Field(min_length=1)
+class NodeCreate(Input):
+    tag: Name
     notes: str = ""
     template: str | None = Field(
         default=None, description="Seed from this node: code and lock copied, nothing resolved."
@@ -24,14 +24,16 @@ class NodeCreate(Schema):
     shared_env: str | None = Field(
         default=None, description="Use this shared environment instead of one of its own."
     )
-    x: float | None = Field(default=None, description="Canvas position (default: a free spot).")
-    y: float | None = None
+    x: Coordinate | None = Field(
+        default=None, description="Canvas position (default: a free spot)."
+    )
+    y: Coordinate | None = None
 
 
-class NodeUpdate(Schema):
+class NodeUpdate(Input):
     """Any of: rename, annotate, lock or unlock, mark completed or stale by hand."""
 
-    tag: str | None = None
+    tag: Name | None = None
     notes: str | None = None
     locked: bool | None = None
     state: Literal["completed", "stale"] | None = None
@@ -102,22 +104,22 @@ class NodeDetail(Schema):
         )
 
 
-class ParamsUpdate(Schema):
+class ParamsUpdate(Input):
     yaml: str = Field(description="The whole parameter mapping as YAML; validated before saving.")
 
 
-class NodeCopyCreate(Schema):
+class NodeCopyCreate(Input):
     nodes: list[str] = Field(min_length=1)
     into: str | None = Field(default=None, description="Target pipeline (default: this one).")
     with_data: bool = False
 
 
-class ReferenceCreate(Schema):
+class ReferenceCreate(Input):
     nodes: list[str] = Field(min_length=1)
     into: str
 
 
-class DetachCreate(Schema):
+class DetachCreate(Input):
     nodes: list[str] = Field(min_length=1)
     with_data: bool = True
 

@@ -6,17 +6,17 @@ from datetime import datetime
 
 from pydantic import Field
 
-from nodepipe.api.schemas.common import Schema
+from nodepipe.api.schemas.common import Input, Name, Schema
 from nodepipe.domain.model import Lineage, Pipeline, Project
 
 
-class ProjectCreate(Schema):
-    name: str = Field(min_length=1)
+class ProjectCreate(Input):
+    name: Name
     notes: str = ""
 
 
-class ProjectUpdate(Schema):
-    name: str | None = None
+class ProjectUpdate(Input):
+    name: Name | None = None
     notes: str | None = None
 
 
@@ -33,16 +33,16 @@ class ProjectPublic(Schema):
         )
 
 
-class PipelineCreate(Schema):
-    tag: str = Field(min_length=1)
+class PipelineCreate(Input):
+    tag: Name
     project: str | None = Field(default=None, description="Project name or id (default project).")
     notes: str = ""
 
 
-class PipelineUpdate(Schema):
+class PipelineUpdate(Input):
     """Any of: rename, annotate, move to another project, lock or unlock."""
 
-    tag: str | None = None
+    tag: Name | None = None
     notes: str | None = None
     project: str | None = Field(default=None, description="Move to this project.")
     locked: bool | None = None
@@ -94,20 +94,20 @@ class ProjectDetail(Schema):
     lineage: list[LineagePublic]
 
 
-class BranchCreate(Schema):
+class BranchCreate(Input):
     from_node: str = Field(description="The node the branch starts at (copied with all below).")
-    tag: str = Field(min_length=1)
+    tag: Name
     project: str | None = None
 
 
-class PipelineCopyCreate(Schema):
-    tag: str = Field(min_length=1)
+class PipelineCopyCreate(Input):
+    tag: Name
     with_data: bool = False
     project: str | None = None
 
 
-class MergeCreate(Schema):
+class MergeCreate(Input):
     sources: list[str] = Field(min_length=2)
-    tag: str = Field(min_length=1)
+    tag: Name
     with_data: bool = False
     project: str | None = None

@@ -3,24 +3,29 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated, Literal
 
 from pydantic import Field
 
-from nodepipe.api.schemas.common import Schema
+from nodepipe.api.schemas.common import Input, Schema, WholeNumber
 from nodepipe.domain.runs import NodeRun, NodeRunState, Run, RunStatus
 from nodepipe.execution.plan import Plan
 from nodepipe.services.logs import LogText
 
+MAX_JOBS = 1024
+"""The most nodes at once a run may ask for over the API."""
+Jobs = Annotated[int, Field(ge=1, le=MAX_JOBS), WholeNumber]
 
-class RunCreate(Schema):
+
+class RunCreate(Input):
     """Like ``nodepipe run``: filters given together intersect."""
 
     only: list[str] | None = Field(default=None, description="Run just these nodes.")
     from_: list[str] | None = Field(default=None, alias="from", description="From these down.")
     to: list[str] | None = Field(default=None, description="Up to these (and what they need).")
     force: bool = Field(default=False, description="Re-run the selection even if up to date.")
-    jobs: int | None = Field(default=None, ge=1, description="Nodes at once (default: cores).")
-    executor: str = "local"
+    jobs: Jobs | None = Field(default=None, description="Nodes at once (default: cores).")
+    executor: Literal["local", "ray"] = "local"
     ray_address: str | None = None
 
 
@@ -136,7 +141,7 @@ class NodeRunPublic(Schema):
         )
 
 
-class KillRequest(Schema):
+class KillRequest(Input):
     nodes: list[str] = Field(
         default_factory=list, description="Nodes to stop; none means every node of the pipeline."
     )
