@@ -121,48 +121,40 @@ def test_every_operation_documents_what_any_route_may_answer(client: TestClient)
 
 
 @pytest.fixture
-def base_package(
-    chain: nodepipe.Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Path:
-    """Pipeline ``baseline`` whose nodes all get ``toypkg==1.0``; returns an empty wheel folder."""
+def wheels_gone(chain: nodepipe.Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pipeline ``baseline`` gives all its nodes ``toypkg==1.0``; then its wheel is gone."""
     monkeypatch.setenv("UV_FIND_LINKS", str(toy_index(tmp_path / "wheels")))
     monkeypatch.setenv("UV_OFFLINE", "1")
     monkeypatch.setenv("UV_INDEX_URL", "http://127.0.0.1:9/simple")
     chain.base_envs.add("baseline", ["toypkg==1.0"])
-    empty = tmp_path / "no-wheels"
-    empty.mkdir()
-    return empty
+    (tmp_path / "no-wheels").mkdir()
+    monkeypatch.setenv("UV_FIND_LINKS", str(tmp_path / "no-wheels"))
 
 
-def test_a_package_that_cannot_be_had_is_the_requests_fault(
+@pytest.mark.usefixtures("wheels_gone")
+@pytest.mark.parametrize(
+    ("network", "status", "kind", "named"),
+    [
+        (False, 422, "requirement_not_found", "toypkg"),
+        (True, 503, "index_unreachable", "127.0.0.1:9"),
+    ],
+)
+def test_uv_failing_says_whose_fault_it_is(
     client: TestClient,
     chain: nodepipe.Workspace,
-    base_package: Path,
     monkeypatch: pytest.MonkeyPatch,
+    network: bool,
+    status: int,
+    kind: str,
+    named: str,
 ) -> None:
-    """uv failing to find what the node must contain: 422, not 502; nothing is created."""
-    monkeypatch.setenv("UV_FIND_LINKS", str(base_package))
-    before = snapshot(chain)
-    message = error_of(
-        client.post("/api/pipelines/baseline/nodes", json={"tag": "new"}),
-        422,
-        "requirement_not_found",
-    )
-    assert "toypkg" in message
-    assert snapshot(chain) == before
-
-
-def test_an_index_out_of_reach_is_a_503(
-    client: TestClient,
-    chain: nodepipe.Workspace,
-    base_package: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """Only the network's fault is a 5xx (a closed port on loopback stands for the index)."""
-    monkeypatch.setenv("UV_FIND_LINKS", str(base_package))
-    monkeypatch.delenv("UV_OFFLINE")
-    monkeypatch.setenv("UV_HTTP_RETRIES", "0")
+    """Creating a node runs uv at once: a package that cannot be had is the request's fault
+    (422, not 502); only an index out of reach (a closed port on loopback) is a 5xx. Nothing
+    is created either way."""
+    if network:
+        monkeypatch.delenv("UV_OFFLINE")
+        monkeypatch.setenv("UV_HTTP_RETRIES", "0")
     before = snapshot(chain)
     response = client.post("/api/pipelines/baseline/nodes", json={"tag": "new"})
-    assert "127.0.0.1:9" in error_of(response, 503, "index_unreachable")
+    assert named in error_of(response, status, kind)
     assert snapshot(chain) == before
