@@ -16,6 +16,7 @@ from api.conftest import LOOPBACK, authorized, error_of
 from nodepipe.api import create_app
 from nodepipe.api.errors import describe
 from nodepipe.api.openapi import openapi_document
+from nodepipe.domain.errors import StorageError
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -34,6 +35,7 @@ REPO = Path(__file__).resolve().parents[2]
         (nodepipe.IndexUnreachableError("i"), 503, "index_unreachable"),
         (nodepipe.EnvironmentBuildError("e"), 502, "environment"),
         (nodepipe.WorkspaceError("w"), 503, "workspace"),
+        (StorageError("s"), 503, "storage"),
         (nodepipe.NodepipeError("x"), 400, "error"),
         (RuntimeError("boom"), 500, "internal"),
     ],

@@ -6,7 +6,8 @@ duplicate, a locked node or a reference edited where it is read-only); 422 the r
 done as asked (a bad name, YAML that does not parse, a body that does not validate, a package,
 version or Python that does not exist, requirements no versions satisfy together): change the
 request, not the workspace. A user's mistake is never a 5xx: 502 means uv failed for a reason
-of its own, 503 that the package index cannot be reached or the workspace's store is unusable.
+of its own, 503 that the package index cannot be reached or the workspace's disk or store
+failed.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from nodepipe.domain.errors import (
     NotFoundError,
     ReadOnlyError,
     RequirementNotFoundError,
+    StorageError,
     UnresolvableRequirementsError,
     WorkspaceError,
 )
@@ -48,6 +50,7 @@ STATUSES: tuple[tuple[type[NodepipeError], int, str], ...] = (
     (IndexUnreachableError, 503, "index_unreachable"),
     (EnvironmentBuildError, 502, "environment"),
     (WorkspaceError, 503, "workspace"),
+    (StorageError, 503, "storage"),
     (NodepipeError, 400, "error"),
 )
 """Most specific first: (error class, HTTP status, ``kind`` in the JSON body)."""
@@ -62,11 +65,12 @@ DESCRIPTIONS: dict[int, str] = {
     422: "The request cannot be done as asked: malformed input, or a package, version or "
     "Python that does not exist, or requirements no versions satisfy together",
     502: "uv failed to build or sync the environment for a reason of its own",
-    503: "The package index cannot be reached, or the workspace's store is unusable",
+    503: "The package index cannot be reached, or the workspace's disk or store failed (full, "
+    "read-only, no permission, unusable)",
 }
 ALWAYS = (400, 401, 403, 413, 422, 503)
 """What any API route may answer whatever it does: the access guard, the body limit, request
-validation, an unusable store."""
+validation, a failing disk or store."""
 
 API_PATH = "/api/"
 _ERROR_SCHEMA = f"#/components/schemas/{ErrorPublic.__name__}"

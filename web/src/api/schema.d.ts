@@ -1946,7 +1946,7 @@ export interface operations {
                     "text/event-stream": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The package index cannot be reached, or the workspace's store is unusable */
+            /** @description The package index cannot be reached, or the workspace's disk or store failed (full, read-only, no permission, unusable) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2021,7 +2021,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The package index cannot be reached, or the workspace's store is unusable */
+            /** @description The package index cannot be reached, or the workspace's disk or store failed (full, read-only, no permission, unusable) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2106,7 +2106,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The package index cannot be reached, or the workspace's store is unusable */
+            /** @description The package index cannot be reached, or the workspace's disk or store failed (full, read-only, no permission, unusable) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2200,7 +2200,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The package index cannot be reached, or the workspace's store is unusable */
+            /** @description The package index cannot be reached, or the workspace's disk or store failed (full, read-only, no permission, unusable) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2299,7 +2299,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The package index cannot be reached, or the workspace's store is unusable */
+            /** @description The package index cannot be reached, or the workspace's disk or store failed (full, read-only, no permission, unusable) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2398,7 +2398,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The package index cannot be reached, or the workspace's store is unusable */
+            /** @description The package index cannot be reached, or the workspace's disk or store failed (full, read-only, no permission, unusable) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2492,7 +2492,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The package index cannot be reached, or the workspace's store is unusable */
+            /** @description The package index cannot be reached, or the workspace's disk or store failed (full, read-only, no permission, unusable) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2589,7 +2589,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The package index cannot be reached, or the workspace's store is unusable */
+            /** @description The package index cannot be reached, or the workspace's disk or store failed (full, read-only, no permission, unusable) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2690,7 +2690,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The package index cannot be reached, or the workspace's store is unusable */
+            /** @description The package index cannot be reached, or the workspace's disk or store failed (full, read-only, no permission, unusable) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2775,7 +2775,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The package index cannot be reached, or the workspace's store is unusable */
+            /** @description The package index cannot be reached, or the workspace's disk or store failed (full, read-only, no permission, unusable) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2867,7 +2867,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The package index cannot be reached, or the workspace's store is unusable */
+            /** @description The package index cannot be reached, or the workspace's disk or store failed (full, read-only, no permission, unusable) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2958,7 +2958,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The package index cannot be reached, or the workspace's store is unusable */
+            /** @description The package index cannot be reached, or the workspace's disk or store failed (full, read-only, no permission, unusable) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3059,7 +3059,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The package index cannot be reached, or the workspace's store is unusable */
+            /** @description The package index cannot be reached, or the workspace's disk or store failed (full, read-only, no permission, unusable) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3160,7 +3160,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The package index cannot be reached, or the workspace's store is unusable */
+            /** @description The package index cannot be reached, or the workspace's disk or store failed (full, read-only, no permission, unusable) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3261,7 +3261,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The package index cannot be reached, or the workspace's store is unusable */
+            /** @description The package index cannot be reached, or the workspace's disk or store failed (full, read-only, no permission, unusable) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3362,7 +3362,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The package index cannot be reached, or the workspace's store is unusable */
+            /** @description The package index cannot be reached, or the workspace's disk or store failed (full, read-only, no permission, unusable) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3463,7 +3463,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The package index cannot be reached, or the workspace's store is unusable */
+            /** @description The package index cannot be reached, or the workspace's disk or store failed (full, read-only, no permission, unusable) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3562,7 +3562,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The package index cannot be reached, or the workspace's store is unusable */
+            /** @description The package index cannot be reached, or the workspace's disk or store failed (full, read-only, no permission, unusable) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3656,7 +3656,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The package index cannot be reached, or the workspace's store is unusable */
+            /** @description The package index cannot be reached, or the workspace's disk or store failed (full, read-only, no permission, unusable) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3757,7 +3757,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The package index cannot be reached, or the workspace's store is unusable */
+            /** @description The package index cannot be reached, or the workspace's disk or store failed (full, read-only, no permission, unusable) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3855,7 +3855,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The package index cannot be reached, or the workspace's store is unusable */
+            /** @description The package index cannot be reached, or the workspace's disk or store failed (full, read-only, no permission, unusable) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3957,7 +3957,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The package index cannot be reached, or the workspace's store is unusable */
+            /** @description The package index cannot be reached, or the workspace's disk or store failed (full, read-only, no permission, unusable) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4058,7 +4058,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The package index cannot be reached, or the workspace's store is unusable */
+            /** @description The package index cannot be reached, or the workspace's disk or store failed (full, read-only, no permission, unusable) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4168,7 +4168,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The package index cannot be reached, or the workspace's store is unusable */
+            /** @description The package index cannot be reached, or the workspace's disk or store failed (full, read-only, no permission, unusable) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4268,7 +4268,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The package index cannot be reached, or the workspace's store is unusable */
+            /** @description The package index cannot be reached, or the workspace's disk or store failed (full, read-only, no permission, unusable) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4363,7 +4363,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The package index cannot be reached, or the workspace's store is unusable */
+            /** @description The package index cannot be reached, or the workspace's disk or store failed (full, read-only, no permission, unusable) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4465,7 +4465,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The package index cannot be reached, or the workspace's store is unusable */
+            /** @description The package index cannot be reached, or the workspace's disk or store failed (full, read-only, no permission, unusable) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4563,7 +4563,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The package index cannot be reached, or the workspace's store is unusable */
+            /** @description The package index cannot be reached, or the workspace's disk or store failed (full, read-only, no permission, unusable) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4649,7 +4649,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The package index cannot be reached, or the workspace's store is unusable */
+            /** @description The package index cannot be reached, or the workspace's disk or store failed (full, read-only, no permission, unusable) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4738,7 +4738,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The package index cannot be reached, or the workspace's store is unusable */
+            /** @description The package index cannot be reached, or the workspace's disk or store failed (full, read-only, no permission, unusable) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4831,7 +4831,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The package index cannot be reached, or the workspace's store is unusable */
+            /** @description The package index cannot be reached, or the workspace's disk or store failed (full, read-only, no permission, unusable) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4924,7 +4924,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The package index cannot be reached, or the workspace's store is unusable */
+            /** @description The package index cannot be reached, or the workspace's disk or store failed (full, read-only, no permission, unusable) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5016,7 +5016,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The package index cannot be reached, or the workspace's store is unusable */
+            /** @description The package index cannot be reached, or the workspace's disk or store failed (full, read-only, no permission, unusable) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5109,7 +5109,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The package index cannot be reached, or the workspace's store is unusable */
+            /** @description The package index cannot be reached, or the workspace's disk or store failed (full, read-only, no permission, unusable) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5199,7 +5199,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The package index cannot be reached, or the workspace's store is unusable */
+            /** @description The package index cannot be reached, or the workspace's disk or store failed (full, read-only, no permission, unusable) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5288,7 +5288,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The package index cannot be reached, or the workspace's store is unusable */
+            /** @description The package index cannot be reached, or the workspace's disk or store failed (full, read-only, no permission, unusable) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5376,7 +5376,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The package index cannot be reached, or the workspace's store is unusable */
+            /** @description The package index cannot be reached, or the workspace's disk or store failed (full, read-only, no permission, unusable) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5470,7 +5470,7 @@ export interface operations {
                     "text/event-stream": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The package index cannot be reached, or the workspace's store is unusable */
+            /** @description The package index cannot be reached, or the workspace's disk or store failed (full, read-only, no permission, unusable) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5573,7 +5573,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The package index cannot be reached, or the workspace's store is unusable */
+            /** @description The package index cannot be reached, or the workspace's disk or store failed (full, read-only, no permission, unusable) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5668,7 +5668,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The package index cannot be reached, or the workspace's store is unusable */
+            /** @description The package index cannot be reached, or the workspace's disk or store failed (full, read-only, no permission, unusable) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5766,7 +5766,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The package index cannot be reached, or the workspace's store is unusable */
+            /** @description The package index cannot be reached, or the workspace's disk or store failed (full, read-only, no permission, unusable) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5867,7 +5867,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The package index cannot be reached, or the workspace's store is unusable */
+            /** @description The package index cannot be reached, or the workspace's disk or store failed (full, read-only, no permission, unusable) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5968,7 +5968,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The package index cannot be reached, or the workspace's store is unusable */
+            /** @description The package index cannot be reached, or the workspace's disk or store failed (full, read-only, no permission, unusable) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -6065,7 +6065,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The package index cannot be reached, or the workspace's store is unusable */
+            /** @description The package index cannot be reached, or the workspace's disk or store failed (full, read-only, no permission, unusable) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -6166,7 +6166,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The package index cannot be reached, or the workspace's store is unusable */
+            /** @description The package index cannot be reached, or the workspace's disk or store failed (full, read-only, no permission, unusable) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -6260,7 +6260,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The package index cannot be reached, or the workspace's store is unusable */
+            /** @description The package index cannot be reached, or the workspace's disk or store failed (full, read-only, no permission, unusable) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -6352,7 +6352,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The package index cannot be reached, or the workspace's store is unusable */
+            /** @description The package index cannot be reached, or the workspace's disk or store failed (full, read-only, no permission, unusable) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -6451,7 +6451,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The package index cannot be reached, or the workspace's store is unusable */
+            /** @description The package index cannot be reached, or the workspace's disk or store failed (full, read-only, no permission, unusable) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -6545,7 +6545,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The package index cannot be reached, or the workspace's store is unusable */
+            /** @description The package index cannot be reached, or the workspace's disk or store failed (full, read-only, no permission, unusable) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -6640,7 +6640,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The package index cannot be reached, or the workspace's store is unusable */
+            /** @description The package index cannot be reached, or the workspace's disk or store failed (full, read-only, no permission, unusable) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -6741,7 +6741,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The package index cannot be reached, or the workspace's store is unusable */
+            /** @description The package index cannot be reached, or the workspace's disk or store failed (full, read-only, no permission, unusable) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -6836,7 +6836,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The package index cannot be reached, or the workspace's store is unusable */
+            /** @description The package index cannot be reached, or the workspace's disk or store failed (full, read-only, no permission, unusable) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -6930,7 +6930,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The package index cannot be reached, or the workspace's store is unusable */
+            /** @description The package index cannot be reached, or the workspace's disk or store failed (full, read-only, no permission, unusable) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -7013,7 +7013,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The package index cannot be reached, or the workspace's store is unusable */
+            /** @description The package index cannot be reached, or the workspace's disk or store failed (full, read-only, no permission, unusable) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -7103,7 +7103,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The package index cannot be reached, or the workspace's store is unusable */
+            /** @description The package index cannot be reached, or the workspace's disk or store failed (full, read-only, no permission, unusable) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -7188,7 +7188,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The package index cannot be reached, or the workspace's store is unusable */
+            /** @description The package index cannot be reached, or the workspace's disk or store failed (full, read-only, no permission, unusable) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -7280,7 +7280,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The package index cannot be reached, or the workspace's store is unusable */
+            /** @description The package index cannot be reached, or the workspace's disk or store failed (full, read-only, no permission, unusable) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -7371,7 +7371,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The package index cannot be reached, or the workspace's store is unusable */
+            /** @description The package index cannot be reached, or the workspace's disk or store failed (full, read-only, no permission, unusable) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -7445,7 +7445,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The package index cannot be reached, or the workspace's store is unusable */
+            /** @description The package index cannot be reached, or the workspace's disk or store failed (full, read-only, no permission, unusable) */
             503: {
                 headers: {
                     [name: string]: unknown;
