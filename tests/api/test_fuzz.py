@@ -18,10 +18,11 @@ end with its server. Path parameters are the seeded names most of the time (``ba
 route rather than stopping at a 404.
 
 Two kinds of values are pinned in what is sent, because the fuzzer must not act outside its
-sandbox: folders named by ``path``, ``snapshot`` and ``shared`` (an existing folder is copied or
-built) become missing folders inside the test's own directory, and a run asking for the ``ray``
-executor runs locally (a Ray cluster per example would dwarf the test). uv works offline against
-a folder of tiny wheels, so no request reaches the network.
+sandbox: folders named by ``path``, ``snapshot`` and ``shared`` (a folder is copied or built)
+become one empty folder of the test's own (which the server may use, so the request goes as
+far as it can), and a run asking for the ``ray`` executor runs locally (a Ray cluster per
+example would dwarf the test). uv works offline against a folder of tiny wheels, so no
+request reaches the network.
 
 The run is repeatable: a fixed seed and derandomized generation. By default it makes a few
 thousand requests in two to three minutes. A longer run, on demand::
@@ -35,7 +36,6 @@ waits at most ``REQUEST_TIMEOUT`` seconds; a request that takes longer is a fail
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 from collections import Counter
@@ -158,15 +158,15 @@ def pinned_hazards(sandbox: Path) -> Iterator[None]:
 
     ``before_call`` exists only as a process-wide hook: it is removed again on the way out.
     """
+    empty = sandbox / "empty-folder"
+    empty.mkdir()
 
     def pin(_: Any, case: Any, kwargs: dict[str, Any]) -> None:
         if not isinstance(case.body, dict):
             return
         for key in FOLDER_FIELDS:
-            value = case.body.get(key)
-            if isinstance(value, str):
-                digest = hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
-                case.body[key] = str(sandbox / f"missing-{digest[:12]}")
+            if isinstance(case.body.get(key), str):
+                case.body[key] = str(empty)
         if case.body.get("executor") == "ray":
             case.body["executor"] = "local"
 
