@@ -13,7 +13,6 @@ from fastapi import Path, Query
 from nodepipe.api.deps import OriginDep, ServicesDep, WorkspaceDep
 from nodepipe.api.routes.jobs import start_job
 from nodepipe.api.routing import resource_router
-from nodepipe.api.schemas.common import NameRule, name_rule
 from nodepipe.api.schemas.environments import (
     BasePackagesPublic,
     PackagesChange,
@@ -21,6 +20,7 @@ from nodepipe.api.schemas.environments import (
     SharedEnvPublic,
 )
 from nodepipe.api.schemas.events import JobPublic
+from nodepipe.api.schemas.fields import NameCheck, name_schema
 from nodepipe.domain.requirements import validate_package_names, validate_requirements
 from nodepipe.services.jobs import JobOutcome
 from nodepipe.workspace.path_trust import check_trusted_inputs
@@ -28,7 +28,7 @@ from nodepipe.workspace.path_trust import check_trusted_inputs
 router = resource_router(tags=["environments"], errors=(404,))
 
 PackageNames = Annotated[list[str], Query(min_length=1, description="Packages to remove.")]
-SharedEnvName = Annotated[str, NameRule, Path(json_schema_extra=name_rule)]
+SharedEnvName = Annotated[str, NameCheck, Path(json_schema_extra=name_schema)]
 
 
 @router.get("/pipelines/{pipeline}/base-packages")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from nodepipe.api.schemas.common import Input, Name, Schema
+from nodepipe.api.schemas.common import Input, Schema
+from nodepipe.api.schemas.fields import Name
 from nodepipe.services.environments import EnvironmentView
 from nodepipe.services.shared_envs import SharedEnvView
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from nodepipe.api.schemas.common import Coordinate, Input, Name, Schema, Slot
+from nodepipe.api.schemas.common import Input, Schema
+from nodepipe.api.schemas.fields import Coordinate, Name, Slot
 from nodepipe.api.schemas.projects import LineagePublic, PipelinePublic, ProjectPublic
 from nodepipe.domain.model import Edge, Group, PipelineNode, PipelineView
 from nodepipe.domain.states import NodeState

@@ -7,7 +7,8 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from nodepipe.api.schemas.common import Coordinate, Input, Name, Schema
+from nodepipe.api.schemas.common import Input, Schema
+from nodepipe.api.schemas.fields import Coordinate, Name
 from nodepipe.domain.model import Node
 from nodepipe.domain.params import dump_params
 from nodepipe.domain.states import NodeState

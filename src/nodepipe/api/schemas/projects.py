@@ -6,7 +6,8 @@ from datetime import datetime
 
 from pydantic import Field
 
-from nodepipe.api.schemas.common import Input, Name, Schema
+from nodepipe.api.schemas.common import Input, Schema
+from nodepipe.api.schemas.fields import Name
 from nodepipe.domain.model import Lineage, Pipeline, Project
 
 

@@ -7,7 +7,8 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from nodepipe.api.schemas.common import Input, Schema, WholeNumber
+from nodepipe.api.schemas.common import Input, Schema
+from nodepipe.api.schemas.fields import WholeNumber
 from nodepipe.domain.runs import NodeRun, NodeRunState, Run, RunStatus
 from nodepipe.execution.plan import Plan
 from nodepipe.services.logs import LogText
