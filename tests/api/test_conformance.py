@@ -93,6 +93,16 @@ def test_what_the_schema_refuses_is_refused_at_once(
     assert snapshot(chain) == before
 
 
+def test_parameters_with_a_control_character_are_malformed_yaml(
+    client: TestClient, chain: nodepipe.Workspace
+) -> None:
+    """YAML refuses most control characters while it reads; that was a 500 (ReaderError)."""
+    before = snapshot(chain)
+    response = client.put("/api/pipelines/baseline/nodes/load/params", json={"yaml": "a: \x11"})
+    assert "malformed YAML" in error_of(response, 422, "invalid_input")
+    assert snapshot(chain) == before
+
+
 def test_positions_must_be_finite(client: TestClient, chain: nodepipe.Workspace) -> None:
     load = ids(chain)["load"]
     body = b'{"positions": [{"node_id": "%s", "x": NaN, "y": 1}]}' % load.encode()

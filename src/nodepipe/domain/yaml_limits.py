@@ -40,13 +40,14 @@ def load_yaml(text: str, source: str) -> Any:
             f"{source}: YAML text too long ({len(text):,} characters); "
             f"limit {MAX_YAML_CHARS:,} characters"
         )
-    loader = _LimitedLoader(text, source)
     try:
-        return loader.get_single_data()
+        loader = _LimitedLoader(text, source)  # its reader already refuses control characters
+        try:
+            return loader.get_single_data()
+        finally:
+            loader.dispose()
     except yaml.YAMLError as exc:
         raise InvalidInputError(f"malformed YAML in {source}: {exc}") from exc
-    finally:
-        loader.dispose()
 
 
 class _LimitedLoader(yaml.SafeLoader):
