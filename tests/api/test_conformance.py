@@ -18,8 +18,8 @@ from fastapi.testclient import TestClient
 import nodepipe
 from api.conftest import error_of, ids
 from integration.conftest import snapshot
-from nodepipe.api.errors import ALWAYS
 from nodepipe.api.limits import MAX_BODY_BYTES
+from nodepipe.api.routing import ALWAYS
 from nodepipe.domain.names import name_pattern
 from support.wheels import toy_index
 

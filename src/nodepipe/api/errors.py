@@ -1,5 +1,5 @@
-"""The one mapping from nodepipe errors to HTTP statuses, the JSON every error answers with, and
-the declaration of those statuses in the OpenAPI document.
+"""The one mapping from nodepipe errors to HTTP statuses, and the JSON every error answers with
+(what the OpenAPI document says of them is in ``routing``).
 
 404 an unknown (or ambiguous) name; 409 the workspace's state stands in the way (a cycle, a
 duplicate, a locked node or a reference edited where it is read-only); 422 the request cannot be
@@ -55,42 +55,8 @@ STATUSES: tuple[tuple[type[NodepipeError], int, str], ...] = (
 )
 """Most specific first: (error class, HTTP status, ``kind`` in the JSON body)."""
 
-DESCRIPTIONS: dict[int, str] = {
-    400: "Refused for a reason of no more specific kind (the message says which)",
-    401: "The server's token is missing or wrong",
-    403: "A host name or an origin this server does not serve",
-    404: "An unknown or ambiguous name",
-    409: "The workspace's state stands in the way: a cycle, a duplicate, a lock, a reference",
-    413: "The request body is larger than the server accepts",
-    422: "The request cannot be done as asked: malformed input, or a package, version or "
-    "Python that does not exist, or requirements no versions satisfy together",
-    502: "uv failed to build or sync the environment for a reason of its own",
-    503: "The package index cannot be reached, or the workspace's disk or store failed (full, "
-    "read-only, no permission, unusable)",
-}
-ALWAYS = (400, 401, 403, 413, 422, 503)
-"""What any API route may answer whatever it does: the access guard, the body limit, request
-validation, a failing disk or store."""
-
 API_PATH = "/api/"
-_ERROR_SCHEMA = f"#/components/schemas/{ErrorPublic.__name__}"
 _FRAMEWORK_KINDS = {404: "not_found", 413: "too_large"}
-
-
-def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """The ``responses=`` of a router or route: the statuses of ``ALWAYS`` and ``statuses``,
-    each with the error body, so the OpenAPI document (and the web client) know them.
-
-    The body is JSON also on routes that stream (whose own media type is an event stream).
-    """
-    return {
-        status: {
-            "model": ErrorPublic,
-            "description": DESCRIPTIONS[status],
-            "content": {"application/json": {"schema": {"$ref": _ERROR_SCHEMA}}},
-        }
-        for status in sorted({*ALWAYS, *statuses})
-    }
 
 
 def describe(error: BaseException) -> tuple[int, ErrorPublic]:

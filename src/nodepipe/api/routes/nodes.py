@@ -11,8 +11,7 @@ from typing import Annotated
 from fastapi import Query
 
 from nodepipe.api.deps import ChangesGraph, ServicesDep, WorkspaceDep
-from nodepipe.api.errors import error_responses
-from nodepipe.api.routing import resource_router
+from nodepipe.api.routing import error_responses, resource_router
 from nodepipe.api.schemas.nodes import (
     NodeCreate,
     NodeDetail,
