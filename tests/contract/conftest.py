@@ -26,11 +26,12 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture
 def open_store(store_url: str) -> Iterator[Callable[[], Store]]:
-    """Opens (and later closes) any number of ``Store`` objects on the test's database."""
+    """Opens (and later closes) any number of ``Store`` objects on the test's database; the
+    first one creates the store."""
     opened: list[Store] = []
 
     def _open() -> Store:
-        opened.append(Store.open(store_url))
+        opened.append(Store.open(store_url) if opened else Store.create(store_url))
         return opened[-1]
 
     yield _open

@@ -1,4 +1,9 @@
-"""Opening and creating workspaces: the context every service works in."""
+"""Opening and creating workspaces: the context every service works in.
+
+Only ``init_context`` creates a store. Opening a workspace whose store is missing, damaged or
+empty is a ``WorkspaceError`` that names the store and what to do: restore the newest backup,
+or rebuild the store from the node folders (``nodepipe doctor --rebuild``).
+"""
 
 from __future__ import annotations
 
@@ -14,10 +19,13 @@ from nodepipe.domain.model import Project
 from nodepipe.envs.node_env import NodeEnvironments
 from nodepipe.envs.uv import UvRunner
 from nodepipe.store.store import Store
+from nodepipe.workspace.backups import newest_backup
 from nodepipe.workspace.config import (
+    PRIVATE_DIR_MODE,
     WorkspaceConfig,
     default_interpreter,
     read_config,
+    split_password,
     write_config,
 )
 from nodepipe.workspace.layout import WORKSPACE_ENV, WorkspaceLayout, find_workspace_root
@@ -45,8 +53,10 @@ class WorkspaceContext:
         return name if name.count(".") == 1 else "3.11"
 
 
-def _context(layout: WorkspaceLayout, config: WorkspaceConfig) -> WorkspaceContext:
-    store = Store.open(config.resolved_store_url(layout))
+def make_context(
+    layout: WorkspaceLayout, config: WorkspaceConfig, store: Store
+) -> WorkspaceContext:
+    """The context of a workspace whose store is already open (or just created)."""
     environments = NodeEnvironments(
         uv=UvRunner(cache_dir=layout.uv_cache_dir),
         python=config.python,
@@ -71,8 +81,22 @@ def locate_workspace(path: Path | str | None = None) -> Path:
 
 
 def open_context(path: Path | str | None = None) -> WorkspaceContext:
+    """The context of an existing workspace; its store must exist and be sound."""
     layout = WorkspaceLayout(locate_workspace(path))
-    return _context(layout, read_config(layout))
+    config = read_config(layout)
+    store = Store.open(config.resolved_store_url(layout), lambda: recovery_advice(layout))
+    return make_context(layout, config, store)
+
+
+def recovery_advice(layout: WorkspaceLayout) -> str:
+    """What to do about a store that is missing or damaged (the newest backup, if any)."""
+    newest = newest_backup(layout)
+    restore = (
+        f"restore the newest backup with `nodepipe backup restore {newest}`"
+        if newest is not None
+        else "restore a backup with `nodepipe backup restore FILE` if you made one"
+    )
+    return f"{restore}, or recover what the node folders hold with `nodepipe doctor --rebuild`"
 
 
 def init_context(
@@ -93,10 +117,13 @@ def init_context(
         store_url=store_url or f"sqlite:///{layout.default_store_file.relative_to(root)}",
         python=interpreter,
     )
+    split_password(config.store_url)  # a malformed URL is refused before anything is made
     created_root = not root.exists()
     try:
         layout.create_directories()
-        context = _context(layout, config)
+        layout.state_dir.chmod(PRIVATE_DIR_MODE)
+        store = Store.create(config.resolved_store_url(layout))
+        context = make_context(layout, config, store)
         with context.store.write() as session:
             if not session.list_projects():
                 session.insert_project(

@@ -1,13 +1,19 @@
 """Engine settings, the only place where SQLite and PostgreSQL differ.
 
 SQLite: WAL journal, foreign keys on, a busy timeout, and ``BEGIN IMMEDIATE`` for write
-transactions so that two processes writing at once queue instead of failing.
+transactions so that two processes writing at once queue instead of failing. The file is opened
+in ``rw`` mode, so connecting never creates it: only ``create=True`` (``nodepipe init``,
+``doctor --rebuild``) makes a new store file, and then with mode 0600 (its WAL and shared-memory
+files get the same mode from SQLite).
 PostgreSQL: every write transaction first takes one transaction-scoped advisory lock, so
 graph-wide checks (cycles, ownership) see a stable graph while they decide.
 """
 
 from __future__ import annotations
 
+import os
+import sqlite3
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -15,19 +21,43 @@ from sqlalchemy import event
 
 WRITE_OPTION = "nodepipe_write"
 _PG_WRITE_LOCK_KEY = 7_316_102_531
+_PG_CONNECT_TIMEOUT_S = 10
+STORE_FILE_MODE = 0o600
 
 
-def create_store_engine(url: str) -> sa.Engine:
-    """An engine for ``url`` configured for nodepipe's transaction discipline."""
+def sqlite_file(url: str) -> Path | None:
+    """The database file of an SQLite URL (None for PostgreSQL or an in-memory database)."""
+    parsed = sa.engine.make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database:
+        return None
+    return Path(parsed.database)
+
+
+def create_store_engine(url: str, *, create: bool = False) -> sa.Engine:
+    """An engine for ``url`` configured for nodepipe's transaction discipline.
+
+    An SQLite file must exist unless ``create`` is set.
+    """
     if url.startswith("sqlite"):
-        return _sqlite_engine(url)
+        return _sqlite_engine(url, create)
     if url.startswith("postgresql"):
         return _postgresql_engine(url)
     raise ValueError(f"unsupported store URL {url!r}: use sqlite:///PATH or postgresql+psycopg://")
 
 
-def _sqlite_engine(url: str) -> sa.Engine:
-    engine = sa.create_engine(url, connect_args={"timeout": 30})
+def _sqlite_engine(url: str, create: bool) -> sa.Engine:
+    path = sqlite_file(url)
+    if path is None:
+        raise ValueError(f"the SQLite store URL {url!r} names no file")
+    if create:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, STORE_FILE_MODE)
+        os.close(descriptor)
+    uri = f"{path.absolute().as_uri()}?mode={'rwc' if create else 'rw'}"
+
+    def connect() -> sqlite3.Connection:
+        return sqlite3.connect(uri, uri=True, timeout=30, check_same_thread=False)
+
+    engine = sa.create_engine(url, creator=connect)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -48,7 +78,9 @@ def _sqlite_engine(url: str) -> sa.Engine:
 
 
 def _postgresql_engine(url: str) -> sa.Engine:
-    engine = sa.create_engine(url, pool_pre_ping=True)
+    engine = sa.create_engine(
+        url, pool_pre_ping=True, connect_args={"connect_timeout": _PG_CONNECT_TIMEOUT_S}
+    )
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: sa.Connection) -> None:

@@ -34,9 +34,9 @@ def upgrade_to_head(engine: sa.Engine) -> None:
         command.upgrade(config, "head")
 
 
-def ensure_current(engine: sa.Engine) -> None:
-    """Upgrade an older store; refuse one written by a newer nodepipe."""
-    revision = current_revision(engine)
+def ensure_current(engine: sa.Engine, revision: str | None) -> None:
+    """Upgrade a store at ``revision`` (None: a new one) to the head; refuse one written by a
+    newer nodepipe."""
     if revision == HEAD_REVISION:
         return
     if revision is not None and revision > HEAD_REVISION:

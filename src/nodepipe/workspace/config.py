@@ -1,4 +1,12 @@
-"""The workspace config file ``nodepipe.toml``: reading, writing and defaults."""
+"""The workspace config file ``nodepipe.toml``: reading, writing and defaults; and where the
+store's password lives instead of it.
+
+``nodepipe.toml`` holds no secret: a PostgreSQL password given to ``init --db`` goes to
+``.nodepipe/store-password`` (mode 0600, in the 0700 ``.nodepipe/``), and is added back to the
+URL when the store is opened. ``$NODEPIPE_DB_URL`` replaces the whole URL (password included),
+and a URL without a password also works with libpq's password file (``~/.pgpass``).
+``nodepipe.toml`` itself is written with mode 0600, flushed to disk.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +15,16 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import sqlalchemy as sa
 import tomlkit
 
-from nodepipe.domain.errors import WorkspaceError
+from nodepipe.domain.errors import InvalidInputError, WorkspaceError
+from nodepipe.workspace.durable import write_atomic
 from nodepipe.workspace.layout import WorkspaceLayout
 
 DB_URL_ENV = "NODEPIPE_DB_URL"
+PRIVATE_FILE_MODE = 0o600
+PRIVATE_DIR_MODE = 0o700
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,12 +35,65 @@ class WorkspaceConfig:
     python: str
 
     def resolved_store_url(self, layout: WorkspaceLayout) -> str:
-        """The store URL with a relative SQLite path made absolute; NODEPIPE_DB_URL overrides."""
-        url = os.environ.get(DB_URL_ENV) or self.store_url
-        prefix = "sqlite:///"
-        if url.startswith(prefix) and not url.startswith(prefix + "/"):
-            return prefix + str(layout.root / url.removeprefix(prefix))
-        return url
+        """The URL to connect with: $NODEPIPE_DB_URL if set; else ``store_url`` with a relative
+        SQLite path made absolute, or with the password from ``.nodepipe/store-password``."""
+        override = os.environ.get(DB_URL_ENV)
+        if override:
+            return _absolute_sqlite(override, layout)
+        url = _absolute_sqlite(self.store_url, layout)
+        password = read_store_password(layout)
+        if password is None or url.startswith("sqlite"):
+            return url
+        parsed = sa.engine.make_url(url)
+        if parsed.password is not None:
+            return url
+        return parsed.set(password=password).render_as_string(hide_password=False)
+
+
+def _absolute_sqlite(url: str, layout: WorkspaceLayout) -> str:
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith(prefix + "/"):
+        return prefix + str(layout.root / url.removeprefix(prefix))
+    return url
+
+
+def split_password(url: str) -> tuple[str, str | None]:
+    """``url`` without its password, and the password (None when it has none); a URL that is
+    not an SQLite or PostgreSQL one is refused."""
+    try:
+        parsed = sa.engine.make_url(url)
+    except sa.exc.ArgumentError as exc:
+        raise InvalidInputError(f"{url!r} is not a store URL: {exc}") from exc
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        raise InvalidInputError(
+            f"unsupported store URL {parsed!r}: use sqlite:///PATH or "
+            "postgresql+psycopg://USER@HOST:PORT/DATABASE"
+        )
+    if parsed.password is None:
+        return url, None
+    without = sa.engine.URL.create(
+        parsed.drivername,
+        username=parsed.username,
+        host=parsed.host,
+        port=parsed.port,
+        database=parsed.database,
+        query=parsed.query,
+    )
+    return without.render_as_string(hide_password=False), str(parsed.password)
+
+
+def read_store_password(layout: WorkspaceLayout) -> str | None:
+    try:
+        return layout.store_password_file.read_text(encoding="utf-8").rstrip("\n")
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise WorkspaceError(f"cannot read {layout.store_password_file}: {exc.strerror}") from exc
+
+
+def write_store_password(layout: WorkspaceLayout, password: str) -> None:
+    """Keep the store's password in ``.nodepipe/store-password``, readable by its owner only."""
+    write_atomic(layout.store_password_file, password + "\n", mode=PRIVATE_FILE_MODE)
 
 
 def default_interpreter() -> str:
@@ -39,15 +104,20 @@ def default_interpreter() -> str:
 
 
 def write_config(layout: WorkspaceLayout, config: WorkspaceConfig) -> None:
+    """Write ``nodepipe.toml`` (mode 0600, flushed); a password in the URL goes to
+    ``.nodepipe/store-password`` instead."""
+    store_url, password = split_password(config.store_url)
+    if password is not None:
+        write_store_password(layout, password)
     document = tomlkit.document()
     document.add(tomlkit.comment("nodepipe workspace; see `nodepipe --help`"))
     store = tomlkit.table()
-    store.add("url", config.store_url)
+    store.add("url", store_url)
     document.add("store", store)
     python = tomlkit.table()
     python.add("interpreter", config.python)
     document.add("python", python)
-    layout.config_file.write_text(tomlkit.dumps(document), encoding="utf-8")
+    write_atomic(layout.config_file, tomlkit.dumps(document), mode=PRIVATE_FILE_MODE)
 
 
 def read_config(layout: WorkspaceLayout) -> WorkspaceConfig:

@@ -3,6 +3,8 @@
 ```
 <root>/nodepipe.toml          config (store URL, default interpreter)
 <root>/.nodepipe/store.sqlite the embedded store (when SQLite)
+<root>/.nodepipe/store-password the PostgreSQL store's password, if it has one (mode 0600)
+<root>/.nodepipe/backups/     copies of the store made by `nodepipe backup`
 <root>/.nodepipe/uv-cache/    the uv cache shared by every node (same filesystem: hard links)
 <root>/.nodepipe/staging/     folders being built; moved into nodes/ only when complete
 <root>/nodes/<node-id>/       one folder per node
@@ -41,6 +43,14 @@ class WorkspaceLayout:
     @property
     def default_store_file(self) -> Path:
         return self.state_dir / "store.sqlite"
+
+    @property
+    def store_password_file(self) -> Path:
+        return self.state_dir / "store-password"
+
+    @property
+    def backups_dir(self) -> Path:
+        return self.state_dir / "backups"
 
     @property
     def uv_cache_dir(self) -> Path:

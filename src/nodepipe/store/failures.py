@@ -1,0 +1,87 @@
+"""Database errors become nodepipe errors at the store boundary, never tracebacks.
+
+Every transaction (``Store.read``/``Store.write``) and every check made on opening runs inside
+``StoreFailures.translated``:
+
+- an SQLite file found damaged while it is read (``SQLITE_CORRUPT``, ``SQLITE_NOTADB``) is a
+  ``WorkspaceError`` naming the file and what to do (the advice comes from the workspace: the
+  newest backup, ``doctor --rebuild``);
+- a PostgreSQL server that cannot be reached is a ``WorkspaceError`` naming host and port;
+- anything else the database could not do (a full disk, a read-only file, a lock held too long)
+  is a ``StorageError``.
+
+Constraint violations are not translated: nodepipe checks its rules before it writes, so one
+reaching here is a bug and should show as one.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import sqlalchemy as sa
+
+from nodepipe.domain.errors import NodepipeError, StorageError, WorkspaceError
+from nodepipe.store.health import ProblemKind, StoreProblem, describe_store
+
+_DAMAGE = frozenset({"SQLITE_CORRUPT", "SQLITE_NOTADB"})
+
+
+class UnusableStoreError(WorkspaceError):
+    """The store is missing, damaged, holds no nodepipe tables, or its server cannot be
+    reached; ``problem`` says which."""
+
+    def __init__(self, message: str, problem: StoreProblem) -> None:
+        super().__init__(message)
+        self.problem = problem
+
+
+def _first_line(error: BaseException, password: str | None) -> str:
+    text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return text.replace(password, "***") if password else text
+
+
+class StoreFailures:
+    """Turns the database errors of one store into nodepipe errors with the right advice."""
+
+    def __init__(self, url: str, advice: Callable[[], str]) -> None:
+        self.where = describe_store(url)
+        self._postgresql = url.startswith("postgresql")
+        self._password = sa.engine.make_url(url).password
+        self._advice = advice
+
+    def unusable(self, problem: StoreProblem) -> UnusableStoreError:
+        """The error for a store that is missing, damaged or holds no nodepipe tables."""
+        advice = self._advice()
+        message = f"the store {self.where} {problem.detail}" + (f"; {advice}" if advice else "")
+        return UnusableStoreError(message, problem)
+
+    @contextmanager
+    def translated(self) -> Iterator[None]:
+        try:
+            yield
+        except sa.exc.DBAPIError as error:
+            translated = self.translate(error)
+            if translated is None:
+                raise
+            raise translated from error
+
+    def translate(self, error: sa.exc.DBAPIError) -> NodepipeError | None:
+        cause = error.orig if error.orig is not None else error
+        reason = _first_line(cause, self._password)
+        if isinstance(cause, sqlite3.DatabaseError) and cause.sqlite_errorname in _DAMAGE:
+            return self.unusable(StoreProblem(ProblemKind.DAMAGED, f"is damaged ({reason})"))
+        if not isinstance(error, sa.exc.OperationalError):
+            return None
+        if self._postgresql:
+            detail = f"cannot be reached ({reason})"
+            return UnusableStoreError(
+                f"the PostgreSQL store {self.where} {detail}; check that the server runs and "
+                "accepts connections, and the URL in nodepipe.toml or $NODEPIPE_DB_URL",
+                StoreProblem(ProblemKind.UNREACHABLE, detail),
+            )
+        return StorageError(
+            f"the store {self.where} could not be read or written ({reason}); free some space, "
+            "or check the file's permissions"
+        )

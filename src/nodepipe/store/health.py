@@ -1,0 +1,83 @@
+"""Whether an existing store can be used, and how to name it in a message.
+
+A workspace's store is made only by ``nodepipe init`` (or ``doctor --rebuild``); opening a
+workspace never makes one. Before an SQLite store is opened its file is looked at: it must
+exist, be non-empty, start with SQLite's header and be as long as the header says (a truncated
+file is shorter). Damage deeper in the file shows when a page is read (``store.failures``).
+A PostgreSQL server must answer. Either way the database must hold nodepipe's tables.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from nodepipe.store.engine import sqlite_file
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+_HEADER_SIZE = 100
+
+
+class ProblemKind(enum.StrEnum):
+    """Why a store cannot be used; all but ``unreachable`` are cured by a rebuild."""
+
+    MISSING = "missing"
+    DAMAGED = "damaged"
+    NO_TABLES = "no-tables"
+    UNREACHABLE = "unreachable"
+
+
+@dataclass(frozen=True, slots=True)
+class StoreProblem:
+    kind: ProblemKind
+    detail: str
+    """Completes "the store <where> …": ``is missing``, ``is truncated (…)``."""
+
+
+def describe_store(url: str) -> str:
+    """The store as a message names it: its file, or PostgreSQL host, port and database (never
+    the password)."""
+    path = sqlite_file(url)
+    if path is not None:
+        return str(path)
+    parsed = sa.engine.make_url(url)
+    user = f"{parsed.username}@" if parsed.username else ""
+    return f"{user}{parsed.host or 'localhost'}:{parsed.port or 5432}/{parsed.database or ''}"
+
+
+def sqlite_file_problem(path: Path) -> StoreProblem | None:
+    """What is wrong with the SQLite file at ``path`` at first sight, or None."""
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as handle:
+            header = handle.read(_HEADER_SIZE)
+    except FileNotFoundError:
+        return StoreProblem(ProblemKind.MISSING, "is missing")
+    except OSError as error:
+        return StoreProblem(ProblemKind.DAMAGED, f"cannot be read ({error.strerror})")
+    if size == 0:
+        return StoreProblem(ProblemKind.DAMAGED, "is empty (0 bytes)")
+    if len(header) < _HEADER_SIZE or not header.startswith(SQLITE_HEADER):
+        return StoreProblem(
+            ProblemKind.DAMAGED, "is not an SQLite database (its header is damaged)"
+        )
+    expected = _declared_size(header)
+    if expected is not None and size < expected:
+        return StoreProblem(
+            ProblemKind.DAMAGED, f"is truncated ({size} bytes; its header says {expected})"
+        )
+    return None
+
+
+def _declared_size(header: bytes) -> int | None:
+    """The file size the header declares, when the header says it is valid."""
+    page_size = int.from_bytes(header[16:18], "big")
+    change_counter = int.from_bytes(header[24:28], "big")
+    pages = int.from_bytes(header[28:32], "big")
+    valid_for = int.from_bytes(header[92:96], "big")
+    if pages == 0 or change_counter != valid_for:
+        return None
+    return (65536 if page_size == 1 else page_size) * pages

@@ -1,0 +1,165 @@
+"""A missing, emptied or damaged store is an error naming the file and the way out; opening a
+workspace never makes a new store, and a store that breaks mid-command is no traceback."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import psycopg
+import pytest
+import sqlalchemy as sa
+from psycopg import sql
+
+import nodepipe
+from integration.conftest import CliRunner
+from nodepipe.store.store import Store
+from support.postgres_server import PostgresServer
+
+WORKSPACE_ERROR = 6
+COMMANDS = [("status", "baseline"), ("pipeline", "list"), ("node", "list")]
+
+
+def delete(store: Path) -> None:
+    store.unlink()
+
+
+def empty(store: Path) -> None:
+    os.truncate(store, 0)
+
+
+def truncate(store: Path) -> None:
+    os.truncate(store, store.stat().st_size // 2)
+
+
+def garbage_header(store: Path) -> None:
+    with store.open("r+b") as handle:
+        handle.write(b"not a database, just some bytes" * 200)
+
+
+def garbage_pages(store: Path) -> None:
+    """The header kept, every page after the first overwritten."""
+    size = store.stat().st_size
+    with store.open("r+b") as handle:
+        handle.seek(4096)
+        handle.write(bytes(range(256)) * ((size - 4096) // 256 + 1))
+
+
+DAMAGES: dict[str, tuple[Callable[[Path], None], str]] = {
+    "deleted": (delete, "is missing"),
+    "emptied": (empty, "is empty (0 bytes)"),
+    "truncated": (truncate, "is truncated"),
+    "garbage-header": (garbage_header, "is not an SQLite database"),
+    "garbage-pages": (garbage_pages, "is damaged (database disk image is malformed)"),
+}
+
+
+def checkpointed_store(ws: nodepipe.Workspace) -> Path:
+    """The store file, with everything in it (no WAL left) and no connection of ours open."""
+    store = ws.context.layout.default_store_file
+    with ws.context.store.engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    ws.close()
+    return store
+
+
+def state_of(store: Path) -> tuple[bool, bytes]:
+    return store.exists(), store.read_bytes() if store.exists() else b""
+
+
+@pytest.mark.parametrize("damage", sorted(DAMAGES))
+def test_every_command_refuses_a_damaged_store_and_recreates_nothing(
+    chain: nodepipe.Workspace, cli: CliRunner, damage: str
+) -> None:
+    store = checkpointed_store(chain)
+    harm, problem = DAMAGES[damage]
+    harm(store)
+    before = state_of(store)
+    for command in COMMANDS:
+        result = cli(*command)
+        assert result.code == WORKSPACE_ERROR, (command, result.stderr)
+        assert f"the store {store} {problem}" in result.stderr, result.stderr
+        assert "nodepipe doctor --rebuild" in result.stderr
+        assert "nodepipe backup restore" in result.stderr
+        assert "Traceback" not in result.stderr
+        assert state_of(store) == before
+
+
+def test_the_python_api_refuses_a_missing_store_too(chain: nodepipe.Workspace) -> None:
+    store = checkpointed_store(chain)
+    store.unlink()
+    with pytest.raises(nodepipe.WorkspaceError, match="is missing"):
+        nodepipe.open(chain.root)
+    assert not store.exists()
+
+
+def test_a_store_damaged_while_open_is_a_workspace_error(chain: nodepipe.Workspace) -> None:
+    store = checkpointed_store(chain)
+    reopened = nodepipe.open(chain.root)
+    try:
+        garbage_pages(store)
+        with pytest.raises(nodepipe.WorkspaceError, match="is damaged"):
+            reopened.pipelines.list()
+    finally:
+        reopened.close()
+
+
+@pytest.mark.postgres
+def test_a_postgresql_database_without_tables_is_refused_and_left_empty(
+    tmp_path: Path, fresh_postgres_url: str, cli: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ws = nodepipe.init(tmp_path / "lab", store_url=fresh_postgres_url)
+    ws.close()
+    with sa.create_engine(fresh_postgres_url).begin() as connection:
+        connection.exec_driver_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+    monkeypatch.chdir(tmp_path / "lab")
+    result = cli("pipeline", "list")
+    assert result.code == WORKSPACE_ERROR
+    assert "holds no nodepipe tables" in result.stderr
+    assert "nodepipe doctor --rebuild" in result.stderr
+    engine = sa.create_engine(fresh_postgres_url)
+    try:
+        assert sa.inspect(engine).get_table_names() == []
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.postgres
+def test_an_unreachable_server_is_named_without_the_password(
+    tmp_path: Path,
+    postgres_server: PostgresServer,
+    cli: CliRunner,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    name = "unreachable_" + tmp_path.name.replace("-", "_")[-20:]
+    with psycopg.connect(postgres_server.conninfo(), autocommit=True) as connection:
+        connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    url = f"postgresql+psycopg://postgres:s3cr3t-pw@127.0.0.1:{postgres_server.port}/{name}"
+    nodepipe.init(tmp_path / "lab", store_url=url).close()
+    with closed_port() as port:
+        moved = f"postgresql+psycopg://postgres:s3cr3t-pw@127.0.0.1:{port}/{name}"
+        monkeypatch.setenv("NODEPIPE_DB_URL", moved)
+        monkeypatch.chdir(tmp_path / "lab")
+        result = cli("pipeline", "list")
+    assert result.code == WORKSPACE_ERROR
+    assert f"postgres@127.0.0.1:{port}/{name} cannot be reached" in result.stderr
+    assert "s3cr3t-pw" not in result.stderr + result.stdout
+
+
+@contextmanager
+def closed_port() -> Iterator[int]:
+    """A loopback port nothing listens on (bound without listening, so none can take it)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        yield port
+
+
+def test_store_open_never_creates_a_file(tmp_path: Path) -> None:
+    missing = tmp_path / "store.sqlite"
+    with pytest.raises(nodepipe.WorkspaceError, match="is missing"):
+        Store.open(f"sqlite:///{missing}")
+    assert not missing.exists()
