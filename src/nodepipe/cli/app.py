@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from nodepipe.cli import edges, envs, groups, nodes, pipelines, projects, runs, servers
+from nodepipe.cli import backup, edges, envs, groups, nodes, pipelines, projects, runs, servers
 from nodepipe.cli.demo import demo
 from nodepipe.cli.errors import exit_code_for
 from nodepipe.cli.options import CommandGroup, json_option
@@ -73,6 +73,7 @@ for command in (
     serve,
     servers.app,
     demo,
+    backup.app,
 ):
     app.add_command(command)
 

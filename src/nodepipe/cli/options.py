@@ -60,3 +60,17 @@ lookup_pipeline_option = click.option(
 with_data_option = click.option(
     "--with-data", is_flag=True, help="Copy outputs (data/, reports/) too."
 )
+
+
+class DefaultCommandGroup(CommandGroup):
+    """A group run as its ``default`` sub-command when its first argument names none of its
+    sub-commands (``nodepipe backup DEST`` is ``nodepipe backup create DEST``)."""
+
+    def __init__(self, *args: Any, default: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.default = default
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if not args or (args[0] not in self.commands and args[0] not in ("--help", "-h")):
+            args = [self.default, *args]
+        return super().parse_args(ctx, args)

@@ -18,10 +18,18 @@ BACKUP_PREFIX = "store-"
 SUFFIXES = {"sqlite": ".sqlite", "postgresql": ".pgdump"}
 
 
+def timestamp(when: datetime) -> str:
+    """``20250301T101500Z``: a UTC time in file names, sorting as it happened."""
+    return when.strftime("%Y%m%dT%H%M%SZ")
+
+
+def backup_path_in(folder: Path, dialect: str, when: datetime) -> Path:
+    """A new timestamped backup name in ``folder`` (``-2``, ``-3`` … if already taken)."""
+    return free_name(folder, BACKUP_PREFIX + timestamp(when), SUFFIXES[dialect])
+
+
 def default_backup_path(layout: WorkspaceLayout, dialect: str, when: datetime) -> Path:
-    """A new timestamped name in ``.nodepipe/backups/`` (``-2``, ``-3`` … if already taken)."""
-    stem = BACKUP_PREFIX + when.strftime("%Y%m%dT%H%M%SZ")
-    return free_name(layout.backups_dir, stem, SUFFIXES[dialect])
+    return backup_path_in(layout.backups_dir, dialect, when)
 
 
 def free_name(folder: Path, stem: str, suffix: str) -> Path:

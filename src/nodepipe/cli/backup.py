@@ -1,0 +1,73 @@
+"""`nodepipe backup`: copy the store (the default), list the copies, restore one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from nodepipe.cli.options import DefaultCommandGroup, json_option
+from nodepipe.cli.output import console, done, print_json
+from nodepipe.cli.session import selected_path, workspace
+from nodepipe.cli.views import add_row, table
+
+app = DefaultCommandGroup(
+    name="backup",
+    default="create",
+    help="Copies of the workspace's store: `nodepipe backup [DEST]` makes one.",
+)
+
+
+@app.command("create")
+@click.argument("dest", type=click.Path(path_type=Path), required=False)
+@json_option
+def create(dest: Path | None, as_json: bool) -> None:
+    """Copy the store to DEST (a new file or a folder; default: .nodepipe/backups/).
+
+    The copy is consistent while other commands and runs go on, and readable by you only.
+    """
+    from nodepipe.services.backup import back_up
+
+    made = back_up(workspace().context, dest)
+    if as_json:
+        print_json(made)
+    else:
+        done(f"backed up the {made.dialect} store to {made.path} ({made.size} bytes)")
+
+
+@app.command("list")
+@json_option
+def list_(as_json: bool) -> None:
+    """List the backups in .nodepipe/backups/, oldest first."""
+    from nodepipe.services.context import locate_workspace
+    from nodepipe.workspace.backups import list_backups
+    from nodepipe.workspace.layout import WorkspaceLayout
+
+    found = list_backups(WorkspaceLayout(locate_workspace(selected_path())))
+    if as_json:
+        print_json([{"path": path, "size": path.stat().st_size} for path in found])
+        return
+    grid = table("backup", "bytes")
+    for path in found:
+        add_row(grid, str(path), str(path.stat().st_size))
+    console.print(grid)
+
+
+@app.command("restore")
+@click.argument("file", type=click.Path(path_type=Path))
+@json_option
+def restore(file: Path, as_json: bool) -> None:
+    """Make the backup FILE the workspace's store again.
+
+    The store it replaces is kept (moved aside, or dumped into .nodepipe/backups/). Refused
+    while another process (a run, the web app) uses the store.
+    """
+    from nodepipe.services.backup import restore as restore_backup
+
+    restored = restore_backup(selected_path(), file)
+    if as_json:
+        print_json(restored)
+        return
+    done(f"restored {restored.store} from {restored.backup}")
+    if restored.previous is not None:
+        done(f"the store it replaced is kept at {restored.previous}")

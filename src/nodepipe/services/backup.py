@@ -1,0 +1,149 @@
+"""``nodepipe backup`` and ``nodepipe backup restore``: a consistent copy of the store, made
+while other commands run, and putting one back.
+
+A backup is written under a temporary name beside its destination, flushed to disk, renamed
+into place and its folder flushed: a backup that exists is complete. The default destination is
+``.nodepipe/backups/store-<UTC time>.sqlite`` (``.pgdump`` for PostgreSQL).
+
+Restoring never deletes anything: the SQLite store it replaces is moved aside
+(``store-replaced-<time>.sqlite``, with its WAL), and a PostgreSQL store is dumped into the
+backups folder first. It is refused while another process uses the store (a run, the web app):
+that process would go on writing to the store it holds open.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from nodepipe.domain.errors import ConflictError, InvalidInputError, NotFoundError
+from nodepipe.services.context import WorkspaceContext, locate_workspace
+from nodepipe.store import backup as store_backup
+from nodepipe.store.engine import sqlite_file
+from nodepipe.store.health import describe_store
+from nodepipe.workspace.backups import SUFFIXES, backup_path_in, default_backup_path
+from nodepipe.workspace.config import PRIVATE_DIR_MODE, read_config
+from nodepipe.workspace.durable import fsync_dir, fsync_file
+from nodepipe.workspace.layout import WorkspaceLayout
+from nodepipe.workspace.open_files import processes_using
+from nodepipe.workspace.store_files import companions, move_store_aside
+
+
+@dataclass(frozen=True, slots=True)
+class Backup:
+    path: Path
+    dialect: str
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class Restored:
+    backup: Path
+    store: str
+    """The store that now holds the backup's contents (its file, or host:port/database)."""
+    previous: Path | None
+    """Where the store it replaced went (moved aside, or dumped), if there was one."""
+
+
+def back_up(context: WorkspaceContext, destination: Path | None = None) -> Backup:
+    """Copy the workspace's store to ``destination`` (a new file, or a folder to put a
+    timestamped one in; default ``.nodepipe/backups/``)."""
+    dialect = context.store.dialect
+    target = _target(context.layout, dialect, destination)
+    url = context.store.url.render_as_string(hide_password=False)
+    _write_aside(target, lambda temporary: _copy(dialect, url, temporary))
+    return Backup(target, dialect, target.stat().st_size)
+
+
+def _copy(dialect: str, url: str, temporary: Path) -> None:
+    if dialect == "sqlite":
+        source = sqlite_file(url)
+        assert source is not None
+        store_backup.copy_sqlite(source, temporary)
+    else:
+        store_backup.pg_dump(url, temporary)
+
+
+def _target(layout: WorkspaceLayout, dialect: str, destination: Path | None) -> Path:
+    now = datetime.now(UTC)
+    if destination is None:
+        layout.backups_dir.mkdir(mode=PRIVATE_DIR_MODE, exist_ok=True)
+        return default_backup_path(layout, dialect, now)
+    destination = destination.absolute()
+    if destination.is_dir():
+        return backup_path_in(destination, dialect, now)
+    if destination.exists() or destination.is_symlink():
+        raise ConflictError(f"{destination} exists; name a new file or a folder")
+    if not destination.parent.is_dir():
+        raise NotFoundError(f"no folder {destination.parent} to write the backup in")
+    return destination
+
+
+def _write_aside(target: Path, write: Callable[[Path], None]) -> None:
+    """``write`` a temporary file beside ``target``; flushed, then renamed into place."""
+    temporary = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
+    try:
+        write(temporary)
+        fsync_file(temporary)
+        temporary.rename(target)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    fsync_dir(target.parent)
+
+
+def restore(workspace: Path | str | None, backup: Path) -> Restored:
+    """Put the store copy ``backup`` back as the workspace's store (the store need not open)."""
+    layout = WorkspaceLayout(locate_workspace(workspace))
+    url = read_config(layout).resolved_store_url(layout)
+    backup = backup.absolute()
+    if not backup.is_file():
+        raise NotFoundError(f"no backup file {backup}")
+    store = sqlite_file(url)
+    if store is None:
+        return _restore_postgresql(layout, url, backup)
+    return _restore_sqlite(layout, store, backup)
+
+
+def _restore_sqlite(layout: WorkspaceLayout, store: Path, backup: Path) -> Restored:
+    if backup.suffix == SUFFIXES["postgresql"]:
+        raise InvalidInputError(f"{backup} is a PostgreSQL dump; this workspace's store is SQLite")
+    store_backup.check_sqlite_backup(backup)
+    users = processes_using([store, *companions(store)])
+    if users:
+        raise ConflictError(
+            f"the store {store} is in use by {', '.join(users)}; stop it (a run, the web app) "
+            "and restore again"
+        )
+    previous = move_store_aside(store, "replaced")
+    _write_aside(store, lambda temporary: _copy_file(backup, temporary))
+    return Restored(backup, str(store), previous)
+
+
+def _copy_file(source: Path, target: Path) -> None:
+    descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "wb") as handle, source.open("rb") as original:
+        shutil.copyfileobj(original, handle)
+
+
+def _restore_postgresql(layout: WorkspaceLayout, url: str, backup: Path) -> Restored:
+    if backup.suffix == SUFFIXES["sqlite"]:
+        raise InvalidInputError(
+            f"{backup} is an SQLite store; this workspace's store is PostgreSQL"
+        )
+    users = store_backup.pg_other_sessions(url)
+    if users:
+        raise ConflictError(
+            f"the store {describe_store(url)} is in use by {', '.join(users)}; stop it (a run, "
+            "the web app) and restore again"
+        )
+    layout.backups_dir.mkdir(mode=PRIVATE_DIR_MODE, exist_ok=True)
+    previous = default_backup_path(layout, "postgresql", datetime.now(UTC))
+    _write_aside(previous, lambda temporary: store_backup.pg_dump(url, temporary))
+    store_backup.pg_restore(url, backup)
+    return Restored(backup, describe_store(url), previous)

@@ -1,0 +1,202 @@
+"""`nodepipe backup`: a consistent copy while a run writes, private to its owner, and restored
+with `nodepipe backup restore`, which keeps the store it replaces and waits for its users."""
+
+from __future__ import annotations
+
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import nodepipe
+from integration.conftest import CliRunner
+from nodepipe.domain.runs import RunStatus
+from nodepipe.store.store import Store
+
+NODEPIPE = str(Path(sys.executable).parent / "nodepipe")
+CHILDREN = 6
+GATED = """\
+import pathlib, time
+import nodepipe_node as node
+gate = pathlib.Path({gate!r})
+(gate / "started").touch()
+while not (gate / "release").exists():
+    time.sleep(0.02)
+(node.data_dir() / "out.txt").write_text("gated")
+"""
+QUICK = "import nodepipe_node as n\n(n.data_dir() / 'out.txt').write_text(n.tag())\n"
+
+
+def wait_for(path: Path, seconds: float = 120) -> None:
+    deadline = time.monotonic() + seconds
+    while not path.exists():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{path} never appeared")
+        time.sleep(0.02)
+
+
+def rows_of(url: str) -> dict[str, Any]:
+    """What a store holds, read through nodepipe's own store (which refuses a damaged one)."""
+    store = Store.open(url)
+    try:
+        with store.read() as session:
+            runs = session.list_runs()
+            node_runs = [nr for run in runs for nr in session.node_runs_of_run(run.id)]
+            return {
+                "projects": sorted(p.name for p in session.list_projects()),
+                "pipelines": sorted(p.tag for p in session.list_pipelines()),
+                "nodes": sorted(n.tag for n in session.list_nodes()),
+                "edges": len(session.all_edges()),
+                "runs": runs,
+                "node_runs": node_runs,
+            }
+    finally:
+        store.close()
+
+
+@pytest.fixture
+def fan(lab: nodepipe.Workspace, tmp_path: Path) -> nodepipe.Workspace:
+    """``gate`` (waits for tmp_path/gate/release) → six quick children."""
+    (tmp_path / "gate").mkdir()
+    lab.pipelines.new("fan")
+    lab.nodes.new("fan", "gate")
+    (lab.nodes.path("gate") / "code" / "main.py").write_text(
+        GATED.format(gate=str(tmp_path / "gate"))
+    )
+    for index in range(CHILDREN):
+        tag = f"child{index}"
+        lab.nodes.new("fan", tag)
+        (lab.nodes.path(tag) / "code" / "main.py").write_text(QUICK)
+        lab.edges.connect("gate", tag, "fan")
+    return lab
+
+
+def test_backups_taken_while_a_run_writes_are_whole_stores(
+    fan: nodepipe.Workspace, tmp_path: Path, cli: CliRunner
+) -> None:
+    gate = tmp_path / "gate"
+    run = subprocess.Popen(
+        [NODEPIPE, "run", "fan", "--json"], cwd=fan.root, stdout=subprocess.DEVNULL
+    )
+    backups: list[Path] = []
+    try:
+        wait_for(gate / "started")
+        made = cli("backup", "--json")
+        assert made.code == 0, made.stderr
+        backups.append(Path(made.json()["path"]))
+        (gate / "release").touch()
+        while run.poll() is None:  # keep copying while the run records its nodes
+            made = cli("backup", str(tmp_path), "--json")
+            assert made.code == 0, made.stderr
+            backups.append(Path(made.json()["path"]))
+    finally:
+        (gate / "release").touch()
+        assert run.wait(timeout=300) == 0
+    during = rows_of(f"sqlite:///{backups[0]}")
+    assert during["nodes"] == sorted(["gate", *(f"child{i}" for i in range(CHILDREN))])
+    assert during["edges"] == CHILDREN
+    assert [r.status for r in during["runs"]] == [RunStatus.RUNNING]
+    for backup in backups:
+        copied = rows_of(f"sqlite:///{backup}")
+        assert copied["nodes"] == during["nodes"] and copied["edges"] == CHILDREN
+        run_ids = {r.id for r in copied["runs"]}
+        assert {nr.run_id for nr in copied["node_runs"]} <= run_ids
+        assert stat.S_IMODE(backup.stat().st_mode) == 0o600
+    assert stat.S_IMODE(backups[0].parent.stat().st_mode) == 0o700
+
+
+def test_a_missing_store_names_the_newest_backup_which_restores_it(
+    chain: nodepipe.Workspace, cli: CliRunner
+) -> None:
+    cli("backup")
+    newest = Path(cli("backup", "--json").json()["path"])
+    store = chain.context.layout.default_store_file
+    chain.close()
+    store.unlink()
+    refused = cli("node", "list")
+    assert refused.code == 6
+    assert f"nodepipe backup restore {newest}" in refused.stderr
+    restored = cli("backup", "restore", str(newest), "--json")
+    assert restored.code == 0, restored.stderr
+    assert restored.json()["previous"] is None
+    listed = cli("node", "list", "--json")
+    assert sorted(n["tag"] for n in listed.json()) == ["clean", "load", "plot"]
+
+
+def test_restore_keeps_the_store_it_replaces(chain: nodepipe.Workspace, cli: CliRunner) -> None:
+    backup = Path(cli("backup", "--json").json()["path"])
+    chain.pipelines.new("after-the-backup")
+    chain.close()
+    restored = cli("backup", "restore", str(backup), "--json")
+    assert restored.code == 0, restored.stderr
+    previous = Path(restored.json()["previous"])
+    assert rows_of(f"sqlite:///{previous}")["pipelines"] == ["after-the-backup", "baseline"]
+    assert rows_of(chain.context.store.url.render_as_string())["pipelines"] == ["baseline"]
+
+
+def test_restore_is_refused_while_another_process_uses_the_store(
+    chain: nodepipe.Workspace, cli: CliRunner
+) -> None:
+    backup = Path(cli("backup", "--json").json()["path"])
+    chain.close()
+    store = chain.context.layout.default_store_file
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, nodepipe; ws = nodepipe.open(sys.argv[1]); ws.pipelines.list(); "
+            "print('open', flush=True); sys.stdin.read()",
+            str(chain.root),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "open"
+        before = store.read_bytes()
+        refused = cli("backup", "restore", str(backup))
+        assert refused.code == 4
+        assert f"pid {holder.pid}" in refused.stderr
+        assert store.read_bytes() == before
+    finally:
+        holder.communicate("")
+    assert cli("backup", "restore", str(backup)).code == 0
+
+
+def test_restore_refuses_a_file_that_is_not_a_store(
+    chain: nodepipe.Workspace, cli: CliRunner, tmp_path: Path
+) -> None:
+    bogus = tmp_path / "bogus.sqlite"
+    bogus.write_bytes(b"nothing like a database" * 100)
+    chain.close()
+    store = chain.context.layout.default_store_file
+    before = store.read_bytes()
+    refused = cli("backup", "restore", str(bogus))
+    assert refused.code == 6
+    assert f"the backup {bogus} is not an SQLite database" in refused.stderr
+    assert store.read_bytes() == before
+
+
+@pytest.mark.postgres
+def test_postgresql_backup_and_restore(
+    tmp_path: Path, fresh_postgres_url: str, cli: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ws = nodepipe.init(tmp_path / "lab", store_url=fresh_postgres_url)
+    ws.pipelines.new("baseline")
+    ws.close()
+    monkeypatch.chdir(ws.root)
+    made = cli("backup", "--json")
+    assert made.code == 0, made.stderr
+    dump = Path(made.json()["path"])
+    assert dump.suffix == ".pgdump" and stat.S_IMODE(dump.stat().st_mode) == 0o600
+    assert cli("pipeline", "new", "after-the-backup").code == 0
+    restored = cli("backup", "restore", str(dump), "--json")
+    assert restored.code == 0, restored.stderr
+    assert rows_of(fresh_postgres_url)["pipelines"] == ["baseline"]
+    kept = Path(restored.json()["previous"])
+    assert kept.parent == dump.parent and kept.suffix == ".pgdump"
