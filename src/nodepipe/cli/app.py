@@ -8,6 +8,7 @@ import click
 
 from nodepipe.cli import backup, edges, envs, groups, nodes, pipelines, projects, runs, servers
 from nodepipe.cli.demo import demo
+from nodepipe.cli.doctor import doctor
 from nodepipe.cli.errors import exit_code_for
 from nodepipe.cli.options import CommandGroup, json_option
 from nodepipe.cli.output import done, error_console, print_error, print_json
@@ -74,6 +75,7 @@ for command in (
     servers.app,
     demo,
     backup.app,
+    doctor,
 ):
     app.add_command(command)
 

@@ -114,15 +114,20 @@ def _restore_sqlite(layout: WorkspaceLayout, store: Path, backup: Path) -> Resto
     if backup.suffix == SUFFIXES["postgresql"]:
         raise InvalidInputError(f"{backup} is a PostgreSQL dump; this workspace's store is SQLite")
     store_backup.check_sqlite_backup(backup)
+    refuse_if_in_use(store)
+    previous = move_store_aside(store, "replaced")
+    _write_aside(store, lambda temporary: _copy_file(backup, temporary))
+    return Restored(backup, str(store), previous)
+
+
+def refuse_if_in_use(store: Path) -> None:
+    """A ConflictError naming the processes that have the SQLite store open, if any."""
     users = processes_using([store, *companions(store)])
     if users:
         raise ConflictError(
             f"the store {store} is in use by {', '.join(users)}; stop it (a run, the web app) "
-            "and restore again"
+            "and try again"
         )
-    previous = move_store_aside(store, "replaced")
-    _write_aside(store, lambda temporary: _copy_file(backup, temporary))
-    return Restored(backup, str(store), previous)
 
 
 def _copy_file(source: Path, target: Path) -> None:

@@ -18,6 +18,7 @@ from nodepipe.domain.ids import new_id
 from nodepipe.domain.model import Project
 from nodepipe.envs.node_env import NodeEnvironments
 from nodepipe.envs.uv import UvRunner
+from nodepipe.store.queries import StoreSession
 from nodepipe.store.store import Store
 from nodepipe.workspace.backups import newest_backup
 from nodepipe.workspace.config import (
@@ -125,15 +126,20 @@ def init_context(
         store = Store.create(config.resolved_store_url(layout))
         context = make_context(layout, config, store)
         with context.store.write() as session:
-            if not session.list_projects():
-                session.insert_project(
-                    Project(id=new_id(), name=DEFAULT_PROJECT, notes="", created_at=now())
-                )
+            ensure_default_project(session)
         write_config(layout, config)
     except Exception:
         _remove_partial_workspace(layout, created_root)
         raise
     return context
+
+
+def ensure_default_project(session: StoreSession) -> None:
+    """A new store gets the project ``default``."""
+    if not session.list_projects():
+        session.insert_project(
+            Project(id=new_id(), name=DEFAULT_PROJECT, notes="", created_at=now())
+        )
 
 
 def _remove_partial_workspace(layout: WorkspaceLayout, created_root: bool) -> None:

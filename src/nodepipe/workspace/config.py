@@ -96,6 +96,23 @@ def write_store_password(layout: WorkspaceLayout, password: str) -> None:
     write_atomic(layout.store_password_file, password + "\n", mode=PRIVATE_FILE_MODE)
 
 
+def move_password_out(layout: WorkspaceLayout) -> bool:
+    """Move a password found in ``nodepipe.toml``'s store URL to ``.nodepipe/store-password``
+    (the rest of the file kept as it is); True if there was one."""
+    document = tomlkit.parse(layout.config_file.read_text(encoding="utf-8"))
+    store = document.get("store")
+    if not isinstance(store, tomlkit.items.Table) or not isinstance(store.get("url"), str):
+        return False
+    url = str(store["url"])
+    without, password = split_password(url)
+    if password is None:
+        return False
+    write_store_password(layout, password)
+    store["url"] = without
+    write_atomic(layout.config_file, tomlkit.dumps(document), mode=PRIVATE_FILE_MODE)
+    return True
+
+
 def default_interpreter() -> str:
     """The base interpreter running nodepipe (not a venv's, and never a pyenv shim)."""
     version = f"python{sys.version_info.major}.{sys.version_info.minor}"

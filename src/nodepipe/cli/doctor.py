@@ -1,0 +1,161 @@
+"""`nodepipe doctor`: report what crashes and lost rows left, repair it, rebuild a lost store."""
+
+from __future__ import annotations
+
+import time
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+import click
+from rich.filesize import decimal
+from rich.status import Status
+
+from nodepipe.cli.options import json_option
+from nodepipe.cli.output import console, done, error_console, print_json, to_jsonable
+from nodepipe.cli.session import selected_path
+from nodepipe.cli.views import add_row, table
+from nodepipe.domain.errors import InvalidInputError
+
+if TYPE_CHECKING:
+    from nodepipe.services.doctor.findings import DoctorReport, Finding
+    from nodepipe.services.doctor.rebuild import Rebuild
+
+
+class DelayedStatus:
+    """A spinner on stderr naming the current step, shown once the work has taken a second."""
+
+    def __init__(self, delay: float = 1.0) -> None:
+        self._started = time.monotonic()
+        self._delay = delay
+        self._status: Status | None = None
+
+    def __call__(self, step: str) -> None:
+        if self._status is not None:
+            self._status.update(step)
+        elif time.monotonic() - self._started >= self._delay:
+            self._status = error_console.status(step)
+            self._status.start()
+
+    def __enter__(self) -> DelayedStatus:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._status is not None:
+            self._status.stop()
+
+
+@click.command("doctor")
+@click.option("--dry-run", is_flag=True, help="Say what --repair would do; change nothing.")
+@click.option("--repair", is_flag=True, help="Repair what is safe to repair.")
+@click.option(
+    "--rebuild",
+    is_flag=True,
+    help="Make a new store from the node folders when the store is missing or damaged.",
+)
+@json_option
+def doctor(dry_run: bool, repair: bool, rebuild: bool, as_json: bool) -> None:
+    """Find what crashes, lost rows and old versions left in the workspace, with disk used.
+
+    Without options it only reports. Nothing a live run or operation uses is touched.
+    """
+    if repair and (dry_run or rebuild):
+        raise InvalidInputError("--repair goes alone: --dry-run shows what it would do")
+    with DelayedStatus() as progress:
+        if rebuild:
+            from nodepipe.services.doctor.rebuild import rebuild_store
+
+            _show_rebuild(rebuild_store(selected_path(), dry_run, progress), as_json)
+            return
+        from nodepipe.services.context import open_context
+        from nodepipe.services.doctor.examine import examine
+        from nodepipe.services.doctor.repair import repair as repair_workspace
+
+        context = open_context(selected_path())
+        try:
+            found = examine(context, progress)
+            if not repair:
+                _show_report(found, as_json, details=dry_run)
+                return
+            repaired = repair_workspace(context, found, progress)
+            _show_repair(found, repaired, examine(context, progress), as_json)
+        finally:
+            context.store.close()
+
+
+def _report_json(report: DoctorReport) -> dict[str, Any]:
+    return {
+        "categories": to_jsonable(report.summary()),
+        "findings": to_jsonable(report.findings),
+        "disk": to_jsonable(report.disk),
+    }
+
+
+def _show_report(report: DoctorReport, as_json: bool, details: bool) -> None:
+    if as_json:
+        print_json(_report_json(report))
+        return
+    _print_summary(report)
+    if details:
+        for finding in report.findings:
+            _print_finding("would " + finding.action if finding.action else "leaves", finding)
+    elif report.to_repair:
+        done("`nodepipe doctor --dry-run` lists each; `nodepipe doctor --repair` repairs them")
+
+
+def _show_repair(
+    found: DoctorReport, repaired: list[Finding], after: DoctorReport, as_json: bool
+) -> None:
+    if as_json:
+        print_json(
+            {
+                "found": _report_json(found),
+                "repaired": to_jsonable(repaired),
+                "remaining": _report_json(after),
+            }
+        )
+        return
+    for finding in repaired:
+        _print_finding(f"did {finding.action}", finding)
+    done(f"repaired {len(repaired)} of {len(found.to_repair)}; the workspace now:")
+    _print_summary(after)
+
+
+def _print_summary(report: DoctorReport) -> None:
+    grid = table("what", "found", "to repair", "disk")
+    for line in report.summary():
+        add_row(grid, line.title, str(line.count), str(line.to_repair), decimal(line.bytes))
+    console.print(grid)
+    disk = report.disk
+    done(
+        f"disk used: outputs {decimal(disk.outputs)}, environments {decimal(disk.environments)} "
+        f"(beyond the uv cache), uv cache {decimal(disk.uv_cache)}"
+    )
+
+
+def _print_finding(verb: str, finding: Finding) -> None:
+    size = f" [{decimal(finding.bytes)}]" if finding.bytes else ""
+    done(f"{verb}: {finding.subject}{size} — {finding.what}")
+
+
+def _show_rebuild(rebuilt: Rebuild, as_json: bool) -> None:
+    if as_json:
+        print_json(rebuilt)
+        return
+    done(f"the store {rebuilt.store} {rebuilt.problem}")
+    if rebuilt.adoption is None:
+        done(f"--rebuild would make a new store and recover {len(rebuilt.node_ids)} node folders")
+        return
+    if rebuilt.moved_aside is not None:
+        done(f"moved it aside to {rebuilt.moved_aside}")
+    adoption = rebuilt.adoption
+    done(
+        f"made a new store: {len(adoption.nodes)} nodes and {len(adoption.edges)} edges "
+        f"recovered into the pipeline {adoption.pipeline!r} (project {adoption.pipeline!r})"
+    )
+    for why in adoption.not_connected:
+        done(f"not connected again: {why}")

@@ -1,0 +1,171 @@
+"""Leftovers inside and beside node folders: unsettled promotions in ``<node>/.staging``,
+half-built or replaced environments (``.venv.building-*``, ``.venv.old-*``), and Jupyter
+kernels of nodes that are gone.
+
+A node queued or running (in the store) is never touched: its run settles its own files, or,
+when that run's process died, crash recovery does. Settling is what the next run of the node
+would do (``workspace.output_swap``): a promotion whose swap happened is finished (the old
+outputs go), any other is undone (the previous outputs back in ``data/``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+from pathlib import Path
+
+from nodepipe.domain.states import ACTIVE_STATES
+from nodepipe.envs.kernels import kernel_name, kernels_dir, remove_kernel
+from nodepipe.services.context import WorkspaceContext
+from nodepipe.services.doctor.findings import Category, Finding
+from nodepipe.services.doctor.survey import Survey
+from nodepipe.workspace.disk_usage import disk_used
+from nodepipe.workspace.node_folder import NodeFolder
+from nodepipe.workspace.output_swap import (
+    PREVIOUS_SUFFIX,
+    PROMOTING_SUFFIX,
+    STAGING,
+    finish_promotion,
+    promoted,
+    undo,
+)
+
+SETTLE = "settle: keep the outputs the store records, remove the rest"
+ENV_LEFTOVER_PATTERNS = (".venv.building-*", ".venv.old-*")
+
+
+def find_promotion_leftovers(survey: Survey) -> list[Finding]:
+    found = []
+    for node_id, node in survey.rows.items():
+        folder = survey.folders.get(node_id)
+        if folder is None or node.state in ACTIVE_STATES or survey.untouchable(folder, node_id):
+            continue
+        for entry in _entries(folder / STAGING):
+            found.append(
+                Finding(
+                    Category.PROMOTION_LEFTOVERS,
+                    str(entry),
+                    _describe_staging(entry),
+                    disk_used(entry),
+                    SETTLE,
+                    node_id,
+                )
+            )
+    return found
+
+
+def _describe_staging(entry: Path) -> str:
+    if entry.name.startswith("."):
+        return "a file whose writing was cut short"
+    if entry.name.endswith(PREVIOUS_SUFFIX):
+        return "previous outputs kept while new ones were promoted"
+    if entry.name.endswith(PROMOTING_SUFFIX):
+        return "the intent of a promotion"
+    return "outputs a node run was writing when it stopped"
+
+
+def settle_staging(folder: NodeFolder) -> None:
+    """Settle every entry of the node's ``.staging`` (no run of it may be active)."""
+    root = folder.path / STAGING
+    names = [entry.name for entry in _entries(root)]
+    for temporary in (name for name in names if name.startswith(".")):
+        remove_leftover(root / temporary)
+    runs = {
+        name.removesuffix(PREVIOUS_SUFFIX).removesuffix(PROMOTING_SUFFIX)
+        for name in names
+        if not name.startswith(".")
+    }
+    for node_run_id in sorted(runs):
+        if promoted(folder, node_run_id) is not None:
+            finish_promotion(folder, node_run_id)
+        else:
+            undo(folder, node_run_id)
+
+
+def repair_promotion_leftovers(context: WorkspaceContext, node_id: str) -> bool:
+    """Settle the node's ``.staging`` unless it is queued or running now (checked in a write
+    transaction, so no run can claim it meanwhile); True if it was settled."""
+    with context.store.write() as session:
+        node = session.get_node(node_id)
+        if node is None or node.state in ACTIVE_STATES:
+            return False
+        settle_staging(context.layout.node_folder(node_id))
+    return True
+
+
+def find_environment_leftovers(survey: Survey) -> list[Finding]:
+    layout = survey.context.layout
+    homes = [folder / "code" for folder in survey.folders.values()]
+    if layout.shared_envs_dir.is_dir():
+        homes += sorted(p for p in layout.shared_envs_dir.iterdir() if p.is_dir())
+    leftovers = [
+        path
+        for home in homes
+        for pattern in ENV_LEFTOVER_PATTERNS
+        for path in sorted(home.glob(pattern))
+        if not survey.untouchable(path)
+    ]
+    return [
+        Finding(
+            Category.ENVIRONMENT_LEFTOVERS,
+            str(path),
+            "an environment a sync replaced"
+            if ".venv.old-" in path.name
+            else "an environment being built when its sync stopped",
+            disk_used(path),
+            "remove",
+        )
+        for path in leftovers
+    ]
+
+
+def find_stale_kernels(survey: Survey) -> list[Finding]:
+    nodes_dir = survey.context.layout.nodes_dir
+    found = []
+    for spec in sorted(kernels_dir().glob(f"{kernel_name('')}*/kernel.json")):
+        node_dir = _kernel_node_dir(spec)
+        if node_dir is None or node_dir.parent != nodes_dir:
+            continue
+        node_id = node_dir.name
+        if node_id not in survey.rows and node_id not in survey.folders:
+            found.append(
+                Finding(
+                    Category.STALE_KERNELS,
+                    str(spec.parent),
+                    f"kernel of node {node_id}, which no longer exists",
+                    disk_used(spec.parent),
+                    "remove",
+                    node_id,
+                )
+            )
+    return found
+
+
+def repair_stale_kernel(finding: Finding) -> None:
+    if finding.node_id is not None:
+        remove_kernel(finding.node_id)
+
+
+def _kernel_node_dir(spec: Path) -> Path | None:
+    try:
+        env = json.loads(spec.read_text(encoding="utf-8")).get("env", {})
+        return Path(env["NODEPIPE_NODE_DIR"])
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def _entries(folder: Path) -> list[Path]:
+    try:
+        return sorted(folder.iterdir())
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+
+
+def remove_leftover(path: Path) -> None:
+    """Remove a leftover file or folder (gone already is fine)."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()

@@ -1,0 +1,80 @@
+"""``nodepipe doctor --rebuild``: a new store for a workspace whose store is lost, holding
+what the node folders hold.
+
+Only a store that is missing, damaged or without nodepipe's tables is rebuilt (a server that
+cannot be reached is not lost). The damaged SQLite file is moved aside with its WAL
+(``store-damaged-<time>.sqlite``), never deleted; a new store is made; every complete node
+folder becomes a node of the pipeline ``recovered`` (``adoption``). Runs, history, projects,
+pipelines and canvas positions lived only in the store and are gone (a backup keeps them).
+Refused while another process has the SQLite store open.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from nodepipe.domain.errors import ConflictError, WorkspaceError
+from nodepipe.services.backup import refuse_if_in_use
+from nodepipe.services.context import (
+    ensure_default_project,
+    locate_workspace,
+    make_context,
+)
+from nodepipe.services.doctor.adoption import Adoption, adopt
+from nodepipe.services.doctor.survey import Progress, no_progress, node_folders
+from nodepipe.store.engine import sqlite_file
+from nodepipe.store.health import ProblemKind, describe_store
+from nodepipe.store.store import Store, check_store
+from nodepipe.workspace.config import read_config
+from nodepipe.workspace.layout import WorkspaceLayout
+from nodepipe.workspace.store_files import move_store_aside
+
+
+@dataclass(frozen=True, slots=True)
+class Rebuild:
+    store: str
+    problem: str
+    node_ids: tuple[str, ...]
+    """The node folders recovered (or, on a dry run, to recover)."""
+    moved_aside: Path | None = None
+    adoption: Adoption | None = None
+
+
+def rebuild_store(
+    workspace: Path | str | None, dry_run: bool = False, progress: Progress = no_progress
+) -> Rebuild:
+    layout = WorkspaceLayout(locate_workspace(workspace))
+    config = read_config(layout)
+    url = config.resolved_store_url(layout)
+    where = describe_store(url)
+    progress(f"looking at the store {where}")
+    problem = check_store(url)
+    if problem is None:
+        raise ConflictError(
+            f"the store {where} opens fine; --rebuild only replaces a missing or damaged store "
+            "(`nodepipe doctor` looks for other trouble)"
+        )
+    if problem.kind is ProblemKind.UNREACHABLE:
+        raise WorkspaceError(f"the store {where} {problem.detail}; start its server or fix its URL")
+    node_ids = tuple(
+        node_id
+        for node_id, folder in node_folders(layout.nodes_dir).items()
+        if (folder / "code" / "pyproject.toml").is_file()
+    )
+    if dry_run:
+        return Rebuild(where, problem.detail, node_ids)
+    store_file = sqlite_file(url)
+    aside = None
+    if store_file is not None:
+        refuse_if_in_use(store_file)
+        aside = move_store_aside(store_file, "damaged")
+    store = Store.create(url)
+    try:
+        context = make_context(layout, config, store)
+        with store.write() as session:
+            ensure_default_project(session)
+        adoption = adopt(context, node_ids, progress)
+    finally:
+        store.close()
+    return Rebuild(where, problem.detail, node_ids, aside, adoption)
