@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import time
+import threading
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -22,21 +22,32 @@ if TYPE_CHECKING:
 
 
 class DelayedStatus:
-    """A spinner on stderr naming the current step, shown once the work has taken a second."""
+    """A spinner on stderr naming the current step, shown once the work has taken a second
+    (quick looks print nothing)."""
 
     def __init__(self, delay: float = 1.0) -> None:
-        self._started = time.monotonic()
-        self._delay = delay
+        self._step = "looking at the workspace"
         self._status: Status | None = None
+        self._lock = threading.Lock()
+        self._closed = False
+        self._timer = threading.Timer(delay, self._show)
+        self._timer.daemon = True
 
     def __call__(self, step: str) -> None:
-        if self._status is not None:
-            self._status.update(step)
-        elif time.monotonic() - self._started >= self._delay:
-            self._status = error_console.status(step)
+        with self._lock:
+            self._step = step
+            if self._status is not None:
+                self._status.update(step)
+
+    def _show(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._status = error_console.status(self._step)
             self._status.start()
 
     def __enter__(self) -> DelayedStatus:
+        self._timer.start()
         return self
 
     def __exit__(
@@ -45,8 +56,11 @@ class DelayedStatus:
         error: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self._status is not None:
-            self._status.stop()
+        self._timer.cancel()
+        with self._lock:
+            self._closed = True
+            if self._status is not None:
+                self._status.stop()
 
 
 @click.command("doctor")
