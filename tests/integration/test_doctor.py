@@ -133,6 +133,8 @@ def test_leftovers_of_older_versions_and_hand_edits_are_found_and_repaired(
     litter = layout.staging_dir / "half-copy"
     (litter / "data").mkdir(parents=True)
     (litter / "data" / "big.bin").write_bytes(b"x" * 100_000)
+    (layout.staging_dir / "k2lled22").mkdir()  # an operation killed before its intent
+    (layout.staging_dir / "k2lled22.lock").touch()
     staging = layout.node_dir(clean.id) / ".staging"
     (staging / "oldrun.previous").mkdir(parents=True)
     (staging / "oldrun.previous" / "out.txt").write_text("clean v0")
@@ -149,6 +151,7 @@ def test_leftovers_of_older_versions_and_hand_edits_are_found_and_repaired(
     before = tree(ran.root)
     report = doctor(cli, "--dry-run")
     assert to_repair(report) == {
+        "abandoned-operations": 1,
         "staging-litter": 1,
         "promotion-leftovers": 2,
         "environment-leftovers": 1,
@@ -162,9 +165,10 @@ def test_leftovers_of_older_versions_and_hand_edits_are_found_and_repaired(
     assert tree(ran.root) == before  # a dry run changes nothing
 
     repaired = doctor(cli, "--repair")
-    assert len(repaired["repaired"]) == 9
+    assert len(repaired["repaired"]) == 10
     assert to_repair(repaired["remaining"]) == {}
     assert not litter.exists() and not old_env.exists()
+    assert list(layout.staging_dir.iterdir()) == []
     assert sorted(p.name for p in staging.iterdir()) == []
     assert (layout.node_dir(clean.id) / "data" / "out.txt").read_text() == "clean v1"
     assert not (kernels / "nodepipe-gone2345").exists()

@@ -93,7 +93,7 @@ def named_by(entries: tuple[JournalEntry, ...]) -> Named:
 
 def _entry(root: Path, op_id: str) -> JournalEntry:
     intent = _read_intent(root / op_id / INTENT_FILE)
-    kind = str(intent.pop("kind", "unknown"))
+    kind = str(intent.pop("kind", ""))  # "": its process died before it wrote its intent
     return JournalEntry(op_id, kind, intent, root / op_id, _held(root / f"{op_id}{LOCK_SUFFIX}"))
 
 

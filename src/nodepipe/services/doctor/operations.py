@@ -65,9 +65,13 @@ def find_journal(survey: Survey) -> list[Finding]:
 
 
 def _abandoned(survey: Survey, entry: JournalEntry) -> Finding:
-    if entry.kind not in RECOVERERS:
+    if entry.kind and entry.kind not in RECOVERERS:
         what = f"{entry.kind} operation of a newer nodepipe; left alone"
         return Finding(Category.ABANDONED_OPERATIONS, str(entry.folder), what)
+    if not entry.kind:
+        what = "operation whose process died before it did anything outside its folder"
+        size = disk_used(entry.folder)
+        return Finding(Category.ABANDONED_OPERATIONS, str(entry.folder), what, size, "remove it")
     rowless = sorted(
         node_id
         for node_id in named_by((entry,)).node_ids
