@@ -255,9 +255,31 @@ def kill_at_random(process: subprocess.Popen[bytes], after: float) -> bool:
         process.wait(after)
         return False
     except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+        kill_group(process)
         return True
+
+
+def kill_group(process: subprocess.Popen[bytes]) -> None:
+    """SIGKILL the whole group and wait until none of it lives (a child caught between fork
+    and exec holds its parent's descriptors, locks included, until it is gone)."""
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and _live_members(process.pid):
+        time.sleep(0.01)
+
+
+def _live_members(group: int) -> list[int]:
+    members = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[2]) == group and fields[0] != "Z":
+                members.append(int(entry.name))
+    return members
 
 
 def timed(root: Path, operation: Operation, env: dict[str, str]) -> float:
@@ -316,8 +338,7 @@ def kill_right_after_the_swap(process: subprocess.Popen[bytes], data: Path) -> b
     while process.poll() is None:
         try:
             if data.stat().st_ino != before:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+                kill_group(process)
                 return True
         except FileNotFoundError:  # between the two renames
             continue

@@ -78,10 +78,10 @@ def begin(root: Path, kind: str, **intent: Any) -> Operation:
     written."""
     root.mkdir(parents=True, exist_ok=True)
     operation = Operation(root, new_id(), kind)
-    lock_path = root / f"{operation.id}{LOCK_SUFFIX}"
-    descriptor = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
-    fcntl.flock(descriptor, fcntl.LOCK_EX)
-    operation._lock = descriptor
+    operation._lock = _locked_new(root / f"{operation.id}{LOCK_SUFFIX}")
+    while operation._lock < 0:  # taken over between its creation and our lock: a new one
+        operation = Operation(root, new_id(), kind)
+        operation._lock = _locked_new(root / f"{operation.id}{LOCK_SUFFIX}")
     try:
         operation.folder.mkdir()
         operation.record(**intent)
@@ -121,6 +121,17 @@ def abandoned(root: Path) -> Iterator[Operation]:
             yield found
 
 
+def _locked_new(lock_path: Path) -> int:
+    """Create ``lock_path`` and lock it: its descriptor, or -1 if another process took it as
+    abandoned in the instant between (it then unlinked it: our lock holds a dead file)."""
+    descriptor = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    fcntl.flock(descriptor, fcntl.LOCK_EX)
+    if os.fstat(descriptor).st_nlink == 0:
+        os.close(descriptor)
+        return -1
+    return descriptor
+
+
 def _claim(root: Path, op_id: str) -> Operation | None:
     lock_path = root / f"{op_id}{LOCK_SUFFIX}"
     try:
@@ -135,13 +146,14 @@ def _claim(root: Path, op_id: str) -> Operation | None:
     if os.fstat(descriptor).st_nlink == 0:  # finished while we were looking
         os.close(descriptor)
         return None
-    intent = _read_intent(root / op_id / INTENT_FILE)
+    intent = read_intent(root / op_id / INTENT_FILE)
     kind = str(intent.pop("kind", ""))  # "": killed before its intent was written
     return Operation(root, op_id, kind, intent, descriptor)
 
 
-def _read_intent(path: Path) -> dict[str, Any]:
-    """The recorded intent; empty when none was written yet (nothing was done outside)."""
+def read_intent(path: Path) -> dict[str, Any]:
+    """An operation's recorded intent (``kind`` included); empty when none was written yet
+    (nothing was done outside its folder)."""
     try:
         found = json.loads(path.read_text(encoding="utf-8"))
     except (FileNotFoundError, NotADirectoryError, ValueError):

@@ -11,7 +11,6 @@ exclusively for as long as it lives.
 from __future__ import annotations
 
 import fcntl
-import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -19,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from nodepipe.domain.ids import looks_like_id
-from nodepipe.workspace.journal import INTENT_FILE, LOCK_SUFFIX
+from nodepipe.workspace.journal import INTENT_FILE, LOCK_SUFFIX, read_intent
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +91,7 @@ def named_by(entries: tuple[JournalEntry, ...]) -> Named:
 
 
 def _entry(root: Path, op_id: str) -> JournalEntry:
-    intent = _read_intent(root / op_id / INTENT_FILE)
+    intent = read_intent(root / op_id / INTENT_FILE)
     kind = str(intent.pop("kind", ""))  # "": its process died before it wrote its intent
     return JournalEntry(op_id, kind, intent, root / op_id, _held(root / f"{op_id}{LOCK_SUFFIX}"))
 
@@ -110,14 +109,6 @@ def _held(lock: Path) -> bool:
     finally:
         os.close(descriptor)  # also lets go of a shared lock taken just now
     return False
-
-
-def _read_intent(path: Path) -> dict[str, Any]:
-    try:
-        found = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return found if isinstance(found, dict) else {}
 
 
 def _strings(value: Any) -> Iterator[str]:

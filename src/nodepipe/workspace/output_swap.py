@@ -67,7 +67,7 @@ def open_staging(folder: NodeFolder, node_run_id: str) -> Path:
     before they were tidied) are settled first: a node runs in one run at a time.
     """
     staging = staging_dir(folder, node_run_id)
-    _settle_leftovers(folder, node_run_id)
+    settle_leftovers(folder, keep=node_run_id)
     try:
         _make_staging(folder, staging)
     except FileNotFoundError:  # the node's first run: no .staging/ yet
@@ -153,17 +153,24 @@ def undo(folder: NodeFolder, node_run_id: str) -> None:
         folder.data.mkdir(exist_ok=True)
 
 
-def _settle_leftovers(folder: NodeFolder, node_run_id: str) -> None:
+def settle_leftovers(folder: NodeFolder, keep: str | None = None) -> None:
+    """Settle what earlier node runs left in the node's ``.staging`` (all but ``keep``):
+    promotions that happened finished, any other undone. Only when no other run of the node
+    is going on."""
     try:
         names = [entry.name for entry in _staging_root(folder).iterdir()]
     except FileNotFoundError:
         return
     for temporary in [n for n in names if n.startswith(".")]:  # a write cut short
-        with contextlib.suppress(OSError):
-            (_staging_root(folder) / temporary).unlink()
+        path = _staging_root(folder) / temporary
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            with contextlib.suppress(OSError):
+                path.unlink()
     runs = [n for n in names if not n.startswith(".")]
     earlier = {n.removesuffix(PREVIOUS_SUFFIX).removesuffix(PROMOTING_SUFFIX) for n in runs}
-    for other in earlier - {node_run_id}:
+    for other in earlier - {keep}:
         if promoted(folder, other) is not None:
             finish_promotion(folder, other)
         else:

@@ -28,7 +28,6 @@ from nodepipe.domain.staleness import ParentOutput
 from nodepipe.domain.states import NodeState
 from nodepipe.execution.run_files import CONTEXT_FILE
 from nodepipe.services.context import WorkspaceContext, now
-from nodepipe.services.doctor.node_leftovers import settle_staging
 from nodepipe.services.doctor.survey import Progress, no_progress
 from nodepipe.services.membership import show_with_ancestors
 from nodepipe.services.pipelines import insert_pipeline
@@ -36,6 +35,7 @@ from nodepipe.store.queries import StoreSession
 from nodepipe.workspace.fingerprint import fingerprint_node, fingerprint_outputs
 from nodepipe.workspace.node_config import read_node_config
 from nodepipe.workspace.node_folder import NodeFolder
+from nodepipe.workspace.output_swap import settle_leftovers
 
 RECOVERED = "recovered"
 RECOVERED_NOTES = "nodes recovered from their folders by `nodepipe doctor`"
@@ -123,7 +123,7 @@ def adopt(
     for index, node_id in enumerate(sorted(node_ids), 1):
         progress(f"reading node folder {node_id} ({index}/{len(node_ids)})")
         folder = context.layout.node_folder(node_id)
-        settle_staging(folder)
+        settle_leftovers(folder)
         recorded[node_id] = read_recorded(folder.path)
     with context.store.write() as session:
         pipeline = _recovered_pipeline(session)

@@ -21,14 +21,11 @@ from nodepipe.services.context import WorkspaceContext
 from nodepipe.services.doctor.findings import Category, Finding
 from nodepipe.services.doctor.survey import Survey
 from nodepipe.workspace.disk_usage import disk_used
-from nodepipe.workspace.node_folder import NodeFolder
 from nodepipe.workspace.output_swap import (
     PREVIOUS_SUFFIX,
     PROMOTING_SUFFIX,
     STAGING,
-    finish_promotion,
-    promoted,
-    undo,
+    settle_leftovers,
 )
 
 SETTLE = "settle: keep the outputs the store records, remove the rest"
@@ -65,24 +62,6 @@ def _describe_staging(entry: Path) -> str:
     return "outputs a node run was writing when it stopped"
 
 
-def settle_staging(folder: NodeFolder) -> None:
-    """Settle every entry of the node's ``.staging`` (no run of it may be active)."""
-    root = folder.path / STAGING
-    names = [entry.name for entry in _entries(root)]
-    for temporary in (name for name in names if name.startswith(".")):
-        remove_leftover(root / temporary)
-    runs = {
-        name.removesuffix(PREVIOUS_SUFFIX).removesuffix(PROMOTING_SUFFIX)
-        for name in names
-        if not name.startswith(".")
-    }
-    for node_run_id in sorted(runs):
-        if promoted(folder, node_run_id) is not None:
-            finish_promotion(folder, node_run_id)
-        else:
-            undo(folder, node_run_id)
-
-
 def repair_promotion_leftovers(context: WorkspaceContext, node_id: str) -> bool:
     """Settle the node's ``.staging`` unless it is queued or running now (checked in a write
     transaction, so no run can claim it meanwhile); True if it was settled."""
@@ -90,7 +69,7 @@ def repair_promotion_leftovers(context: WorkspaceContext, node_id: str) -> bool:
         node = session.get_node(node_id)
         if node is None or node.state in ACTIVE_STATES:
             return False
-        settle_staging(context.layout.node_folder(node_id))
+        settle_leftovers(context.layout.node_folder(node_id))
     return True
 
 
