@@ -163,3 +163,17 @@ def test_store_open_never_creates_a_file(tmp_path: Path) -> None:
     with pytest.raises(nodepipe.WorkspaceError, match="is missing"):
         Store.open(f"sqlite:///{missing}")
     assert not missing.exists()
+
+
+def test_init_records_the_store_it_made_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: CliRunner
+) -> None:
+    """With $NODEPIPE_DB_URL set and no --db, the store made is the one nodepipe.toml names:
+    the workspace still opens once the variable is gone."""
+    elsewhere = tmp_path / "elsewhere.sqlite"
+    monkeypatch.setenv("NODEPIPE_DB_URL", f"sqlite:///{elsewhere}")
+    assert cli("init", str(tmp_path / "lab")).code == 0
+    assert elsewhere.is_file()
+    monkeypatch.delenv("NODEPIPE_DB_URL")
+    assert cli("-w", str(tmp_path / "lab"), "project", "list").code == 0
+    assert not (tmp_path / "lab" / ".nodepipe" / "store.sqlite").exists()

@@ -22,6 +22,7 @@ from nodepipe.store.queries import StoreSession
 from nodepipe.store.store import Store
 from nodepipe.workspace.backups import newest_backup
 from nodepipe.workspace.config import (
+    DB_URL_ENV,
     PRIVATE_DIR_MODE,
     WorkspaceConfig,
     default_interpreter,
@@ -114,8 +115,10 @@ def init_context(
     interpreter = python or default_interpreter()
     if not Path(interpreter).is_file():
         raise WorkspaceError(f"no Python interpreter at {interpreter}")
+    default_url = f"sqlite:///{layout.default_store_file.relative_to(root)}"
     config = WorkspaceConfig(
-        store_url=store_url or f"sqlite:///{layout.default_store_file.relative_to(root)}",
+        # the store made is the one recorded: --db, else $NODEPIPE_DB_URL, else the default
+        store_url=store_url or os.environ.get(DB_URL_ENV) or default_url,
         python=interpreter,
     )
     split_password(config.store_url)  # a malformed URL is refused before anything is made
