@@ -1,6 +1,6 @@
 """Engine settings, the only place where SQLite and PostgreSQL differ.
 
-SQLite: WAL journal, foreign keys on, a busy timeout, and ``BEGIN IMMEDIATE`` for write
+SQLite: WAL journal with full sync (a commit is on disk when it returns), foreign keys on, a busy timeout, and ``BEGIN IMMEDIATE`` for write
 transactions so that two processes writing at once queue instead of failing. The file is opened
 in ``rw`` mode, so connecting never creates it: only ``create=True`` (``nodepipe init``,
 ``doctor --rebuild``) makes a new store file, and then with mode 0600 (its WAL and shared-memory
@@ -65,7 +65,10 @@ def _sqlite_engine(url: str, create: bool) -> sa.Engine:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA synchronous=NORMAL")
+        # FULL: a commit is on disk when it returns, so old outputs removed after the store
+        # recorded new ones are never the only record lost to a power cut (WAL + NORMAL
+        # keeps the database consistent but may drop the last commits)
+        cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
 
