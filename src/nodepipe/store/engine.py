@@ -1,7 +1,8 @@
 """Engine settings, the only place where SQLite and PostgreSQL differ.
 
-SQLite: WAL journal with full sync (a commit is on disk when it returns), foreign keys on, a busy timeout, and ``BEGIN IMMEDIATE`` for write
-transactions so that two processes writing at once queue instead of failing. The file is opened
+SQLite: WAL journal with full sync (a commit is on disk when it returns), foreign keys on, a
+busy timeout, and ``BEGIN IMMEDIATE`` for write transactions so that two processes writing at
+once queue instead of failing. The file is opened
 in ``rw`` mode, so connecting never creates it: only ``create=True`` (``nodepipe init``,
 ``doctor --rebuild``) makes a new store file, and then with mode 0600 (its WAL and shared-memory
 files get the same mode from SQLite).
