@@ -8,12 +8,14 @@ ones back otherwise; the old outputs are removed only by ``finish_promotion``.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from nodepipe.workspace.fingerprint import fingerprint_outputs
 from nodepipe.workspace.node_folder import NodeFolder
 from nodepipe.workspace.output_swap import (
     Promotion,
@@ -90,6 +92,44 @@ def test_undo_restores_outputs_set_aside_by_an_interrupted_swap(folder: NodeFold
     assert files(folder.data) == {"old.txt": "old"}
 
 
+def test_a_swap_whose_outputs_are_not_whole_is_not_taken_for_a_promotion(
+    folder: NodeFolder,
+) -> None:
+    """A power cut may keep the renames and lose file contents: the digest says so, and the
+    previous outputs come back."""
+    (folder.data / "old.txt").write_text("old")
+    staging = open_staging(folder, "run1")
+    (staging / "new.txt").write_text("new")
+    promote(folder, Promotion("run", "run1", fingerprint_outputs(staging), "f"))
+    (folder.data / "new.txt").write_text("")  # what a power cut can leave
+    assert promoted(folder, "run1") is None
+    undo(folder, "run1", fingerprint_outputs(folder.path / ".staging" / "run1.previous"))
+    assert files(folder.data) == {"old.txt": "old"}
+    assert list((folder.path / ".staging").iterdir()) == []
+
+
+def test_undo_drops_unrecorded_outputs_swapped_into_an_empty_data_folder(
+    folder: NodeFolder,
+) -> None:
+    """From an empty data/ a swap leaves no previous folder: the store's record (no outputs)
+    tells that data/ must be empty again."""
+    empty = fingerprint_outputs(folder.data)
+    staging = open_staging(folder, "run1")
+    (staging / "new.txt").write_text("new")
+    staging.rename(folder.data)  # swapped, and the intent lost
+    undo(folder, "run1", empty)
+    assert files(folder.data) == {}
+
+
+def test_undo_keeps_outputs_the_store_records(folder: NodeFolder) -> None:
+    (folder.data / "old.txt").write_text("old")
+    recorded = fingerprint_outputs(folder.data)
+    (open_staging(folder, "run1") / "new.txt").write_text("new")
+    shutil.rmtree(folder.path / ".staging" / "run1")  # as if it never staged
+    undo(folder, "run1", recorded)
+    assert files(folder.data) == {"old.txt": "old"}
+
+
 def test_undo_touches_only_its_own_node_run(folder: NodeFolder) -> None:
     """Another run of the node may be going on: its staging folder stays."""
     (open_staging(folder, "dead") / "half.txt").write_text("half")
@@ -114,13 +154,15 @@ def test_leftovers_of_an_earlier_run_are_settled_when_the_node_runs_again(
 _PROMOTE_IN_A_CHILD = """
 import sys
 from pathlib import Path
+from nodepipe.workspace.fingerprint import fingerprint_outputs
 from nodepipe.workspace.node_folder import NodeFolder
+from nodepipe.workspace.fingerprint import fingerprint_outputs
 from nodepipe.workspace.output_swap import Promotion, finish_promotion, open_staging, promote
 folder = NodeFolder(Path(sys.argv[1]))
 staging = open_staging(folder, "run2")
 for i in range(50):
     (staging / f"new{i}.txt").write_text("new")
-promote(folder, Promotion("run", "run2", "digest", "fingerprint"))
+promote(folder, Promotion("run", "run2", fingerprint_outputs(staging), "fingerprint"))
 finish_promotion(folder, "run2")
 """
 
@@ -146,7 +188,8 @@ def test_a_kill_at_any_point_of_a_promotion_loses_neither_set_of_outputs(
         undo(folder, "run2")
         assert files(folder.data) == {f"old{i}.txt": "old" for i in range(50)}
     else:
-        assert done.output_digest == "digest" and done.fingerprint == "fingerprint"
+        assert done.output_digest == fingerprint_outputs(folder.data)
+        assert done.fingerprint == "fingerprint"
         finish_promotion(folder, "run2")
         assert files(folder.data) == {f"new{i}.txt": "new" for i in range(50)}
     assert list((folder.path / ".staging").iterdir()) == []

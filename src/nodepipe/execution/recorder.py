@@ -54,8 +54,9 @@ class RecordingError(Exception):
 class StoreRecorder:
     """Records a run's events in the store from a writer thread, in batches.
 
-    ``after_commit`` gets the events of each batch once the store holds them (the run service
-    finishes output promotions there: old outputs go only once the new ones are recorded).
+    ``before_commit`` gets the events of each batch before they are committed (the run service
+    flushes the batch's output swaps there), ``after_commit`` once the store holds them (it
+    finishes the promotions there: old outputs go only once the new ones are recorded).
     ``on_error`` is told at once when the store cannot be written (a full disk), so the run can
     stop instead of running nodes whose results cannot be kept.
     """
@@ -64,11 +65,13 @@ class StoreRecorder:
         self,
         store: Store,
         previous_states: dict[str, tuple[NodeState, str]],
+        before_commit: Callable[[list[RunEvent]], None] | None = None,
         after_commit: Callable[[list[RunEvent]], None] | None = None,
         on_error: Callable[[BaseException], None] | None = None,
     ) -> None:
         self.store = store
         self.previous_states = previous_states
+        self._before_commit = before_commit
         self._after_commit = after_commit
         self._on_error = on_error
         self._fingerprints: dict[str, str] = {}
@@ -105,6 +108,12 @@ class StoreRecorder:
                 finished = True
 
     def _commit(self, batch: list[tuple[RunEvent, datetime]]) -> bool:
+        if self._before_commit is not None:
+            try:
+                self._before_commit([event for event, _ in batch])
+            except Exception as exc:
+                self._fail(exc)
+                return False
         updates = RunUpdates()
         for event, at in batch:
             self._record(updates, event, at)

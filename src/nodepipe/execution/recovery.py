@@ -110,7 +110,8 @@ def settle_run(
     """
     with store.read() as session:
         node_runs = session.node_runs_of_run(run_id)
-    swapped = _settle_files(layout, node_runs)
+        recorded = session.node_fingerprints({nr.node_id for nr in node_runs})
+    swapped = _settle_files(layout, node_runs, {k: v[1] for k, v in recorded.items()})
     failed: list[NodeRun] = []
     with store.write() as session:
         current = session.get_run(run_id)
@@ -128,16 +129,21 @@ def settle_run(
     return failed
 
 
-def _settle_files(layout: WorkspaceLayout, node_runs: list[NodeRun]) -> dict[str, Promotion]:
-    """The promotions that happened, by node run id; every other node run undone on disk."""
+def _settle_files(
+    layout: WorkspaceLayout, node_runs: list[NodeRun], recorded: dict[str, str | None]
+) -> dict[str, Promotion]:
+    """The promotions that happened, by node run id; every other node run undone on disk, its
+    node's data/ back to the outputs the store records (``recorded``: digest by node)."""
     swapped: dict[str, Promotion] = {}
     for node_run in node_runs:
         folder = layout.node_folder(node_run.node_id)
+        if node_run.state is NodeRunState.COMPLETED:
+            continue  # recorded: only its tidying may be left (finished below)
         promotion = promoted(folder, node_run.id)
         if promotion is not None:
             swapped[node_run.id] = promotion
-        elif node_run.state is not NodeRunState.COMPLETED:
-            undo(folder, node_run.id)
+        else:
+            undo(folder, node_run.id, recorded.get(node_run.node_id))
     return swapped
 
 

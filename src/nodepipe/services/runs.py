@@ -32,7 +32,8 @@ from nodepipe.services.run_claims import Claim, abandon, claim_planned
 from nodepipe.services.status import NodeStatusView, compute_statuses
 from nodepipe.store.queries import StoreSession
 from nodepipe.workspace.crash_points import crash_point
-from nodepipe.workspace.output_swap import finish_promotion
+from nodepipe.workspace.durable import sync_filesystem
+from nodepipe.workspace.output_swap import drop_intent, drop_previous
 
 _ACTIVE_RUNNERS: dict[str, Runner] = {}
 """Runs orchestrated by this process, so a kill from the same process needs no signal."""
@@ -112,6 +113,7 @@ class RunService:
         recorder = StoreRecorder(
             self.context.store,
             claim.previous,
+            before_commit=self._flush_promotions,
             after_commit=self._promotions_recorded,
             on_error=lambda error: runner.cancel(None),  # nothing more can be kept
         )
@@ -151,12 +153,24 @@ class RunService:
             "or repair the store, then run again"
         )
 
+    def _flush_promotions(self, events: Sequence[RunEvent]) -> None:
+        """These events are about to be recorded: the completed nodes' outputs, intents and
+        swaps reach the disk first, all in one flush."""
+        if _promotions(events):
+            sync_filesystem(self.context.layout.nodes_dir)
+
     def _promotions_recorded(self, events: Sequence[RunEvent]) -> None:
-        """The store holds these events: completed nodes' old outputs may go now."""
-        for event in events:
-            if isinstance(event, NodeFinished) and event.outcome.status == "completed":
-                folder = self.context.layout.node_folder(event.node_id)
-                finish_promotion(folder, event.node_run_id)
+        """The store holds these events: completed nodes' old outputs go, then (after a flush,
+        so no old outputs outlive their intent on disk) the intents."""
+        promotions = _promotions(events)
+        if not promotions:
+            return
+        folders = self.context.layout.node_folder
+        for event in promotions:
+            drop_previous(folders(event.node_id), event.node_run_id)
+        sync_filesystem(self.context.layout.nodes_dir)
+        for event in promotions:
+            drop_intent(folders(event.node_id), event.node_run_id)
 
     def _honour_inline_metadata(self, status: PipelineStatus) -> bool:
         """Nodes declaring packages inline (PEP 723) get them before anything is planned.
@@ -317,6 +331,10 @@ class RunService:
                 os.kill(run.orchestrator_pid, signal.SIGUSR1)
         self.recover()
         return active
+
+
+def _promotions(events: Sequence[RunEvent]) -> list[NodeFinished]:
+    return [e for e in events if isinstance(e, NodeFinished) and e.outcome.status == "completed"]
 
 
 def _tags(view: PipelineView) -> dict[str, str]:

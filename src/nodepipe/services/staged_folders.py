@@ -22,7 +22,7 @@ from nodepipe.envs.kernels import remove_kernel
 from nodepipe.services.context import WorkspaceContext
 from nodepipe.workspace import journal
 from nodepipe.workspace.crash_points import crash_point
-from nodepipe.workspace.durable import fsync_dir, fsync_tree
+from nodepipe.workspace.durable import fsync_dir, sync_filesystem
 from nodepipe.workspace.node_config import read_node_config
 from nodepipe.workspace.node_folder import NodeFolder, copy_node_folder, write_new_node_folder
 from nodepipe.workspace.node_project import set_dependencies, set_shared_env
@@ -76,8 +76,8 @@ class FolderBatch:
         """Move every staged folder into nodes/ and sync its environment from its lock."""
         nodes_dir = self.context.layout.nodes_dir
         nodes_dir.mkdir(parents=True, exist_ok=True)
-        for staged in self.staged.values():
-            fsync_tree(staged.path)
+        if self.staged:
+            sync_filesystem(self.operation.folder)  # every staged file on disk, in one call
         self.operation.record(installing=sorted(self.staged))
         crash_point("folders.recorded")
         for node_id, staged in list(self.staged.items()):

@@ -6,14 +6,20 @@
 <node>/.staging/<run>.promoting the promotion's intent: run, output digest, fingerprint
 <node>/.staging/<run>.previous  the old data/, kept until the store has recorded the new one
 ```
-Promotion flushes the staged outputs to disk, writes the intent (flushed), then swaps with two
-renames on one filesystem. The old outputs are removed only once the store has recorded the
-run as completed (``finish_promotion``), so whatever instant the orchestrator dies at, one of
-two things holds, and ``promoted`` tells which from the files alone: the swap had not happened
-(the staging folder is still there: the previous outputs are put back, the run failed), or it
-had (the new outputs are in data/: the run completed, and the intent says with what digest and
-fingerprint, so the store can be brought up to date — rolled forward). Never is the only good
-copy deleted.
+Promotion writes the intent, then swaps with two renames on one filesystem. The old outputs
+stay aside until the store has recorded the run (``finish_promotion``), so whatever instant
+the orchestrator dies at, the files alone tell (``promoted``) which side of the swap it was on:
+the new outputs are whole in data/ (the intent says with what digest and fingerprint, so the
+store is brought up to date: rolled forward), or they are not, and ``undo`` puts data/ back as
+the store records it (rolled back). Never is the only good copy deleted.
+
+Durability against a power cut is paid once per batch of recorded runs, not per node: the
+run's recorder flushes the whole filesystem (``sync_filesystem``) before it commits, so what
+the store records as completed is on disk; it removes old outputs after the commit, flushes
+again, and only then the intents. A swap that a power cut half-kept is therefore never taken
+for a recorded one: roll-forward checks the outputs' digest against the intent, and without a
+recorded promotion the previous outputs come back. (An fsync per file and folder before each
+rename cost a tenth of a trivial node's run on these disks.)
 
 When data/ is empty there is nothing to keep: the empty folder itself is moved to become the
 staging folder, and moved back on success. Creating and deleting a folder per node run is what
@@ -33,12 +39,15 @@ import shutil
 from pathlib import Path
 
 from nodepipe.workspace.crash_points import crash_point
-from nodepipe.workspace.durable import fsync_dir, fsync_tree, write_atomic
+from nodepipe.workspace.durable import fsync_dir, write_atomic
+from nodepipe.workspace.fingerprint import fingerprint_outputs
 from nodepipe.workspace.node_folder import NodeFolder
 
 STAGING = ".staging"
 PREVIOUS_SUFFIX = ".previous"
 PROMOTING_SUFFIX = ".promoting"
+EMPTY_OUTPUTS = fingerprint_outputs(Path("/nonexistent/nodepipe/outputs"))
+"""The digest of no outputs at all (an empty or missing data/)."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -91,12 +100,12 @@ def _make_staging(folder: NodeFolder, staging: Path) -> None:
 
 
 def promote(folder: NodeFolder, promotion: Promotion) -> None:
-    """Make the staging folder the node's data/, durably; the old outputs stay aside until
-    ``finish_promotion``. If the swap fails, data/ keeps the old outputs."""
+    """Make the staging folder the node's data/: the intent written, then two renames; the
+    old outputs stay aside until ``finish_promotion``. If the swap fails, data/ keeps the old
+    outputs. Nothing is flushed here (see the module's docstring)."""
     staging = staging_dir(folder, promotion.node_run_id)
-    fsync_tree(staging)
     intent = _sibling(staging, PROMOTING_SUFFIX)
-    write_atomic(intent, json.dumps(dataclasses.asdict(promotion), sort_keys=True))
+    write_atomic(intent, json.dumps(dataclasses.asdict(promotion)), durable=False)
     crash_point("promote.intent-written")
     previous = _sibling(staging, PREVIOUS_SUFFIX)
     try:
@@ -109,19 +118,29 @@ def promote(folder: NodeFolder, promotion: Promotion) -> None:
             previous.rename(folder.data)
         intent.unlink(missing_ok=True)
         raise
-    fsync_dir(folder.path)
-    fsync_dir(staging.parent)
 
 
-def finish_promotion(folder: NodeFolder, node_run_id: str) -> None:
-    """The store has recorded the promotion: drop the old outputs, then the intent."""
-    staging = staging_dir(folder, node_run_id)
-    previous = _sibling(staging, PREVIOUS_SUFFIX)
+def drop_previous(folder: NodeFolder, node_run_id: str) -> None:
+    """The store has recorded the promotion: the old outputs go (first step of finishing)."""
+    previous = _sibling(staging_dir(folder, node_run_id), PREVIOUS_SUFFIX)
     if previous.exists():
         shutil.rmtree(previous, ignore_errors=True)
     crash_point("promote.previous-removed")
+
+
+def drop_intent(folder: NodeFolder, node_run_id: str) -> None:
+    """Last step of finishing a promotion, once the old outputs' removal is on disk."""
     with contextlib.suppress(FileNotFoundError):
-        _sibling(staging, PROMOTING_SUFFIX).unlink()
+        _sibling(staging_dir(folder, node_run_id), PROMOTING_SUFFIX).unlink()
+
+
+def finish_promotion(folder: NodeFolder, node_run_id: str) -> None:
+    """The store has recorded the promotion: drop the old outputs, then (flushed in between,
+    so a power cut never leaves old outputs without their intent) the intent."""
+    drop_previous(folder, node_run_id)
+    with contextlib.suppress(FileNotFoundError):
+        fsync_dir(_staging_root(folder))
+    drop_intent(folder, node_run_id)
 
 
 def discard(folder: NodeFolder, node_run_id: str) -> None:
@@ -131,32 +150,50 @@ def discard(folder: NodeFolder, node_run_id: str) -> None:
 
 
 def promoted(folder: NodeFolder, node_run_id: str) -> Promotion | None:
-    """After a crash: the promotion of this node run if its swap happened (its outputs are in
-    data/ now, the store may not know yet), else None. Changes nothing."""
+    """After a crash: the promotion of this node run if its swap happened and its outputs are
+    whole in data/ (they digest as its intent says: a power cut may have kept the renames and
+    lost the files), else None. Changes nothing."""
     staging = staging_dir(folder, node_run_id)
     promotion = _read_promotion(_sibling(staging, PROMOTING_SUFFIX))
-    if promotion is None or staging.exists() or not folder.data.exists():
+    if promotion is None or staging.exists() or not folder.data.is_dir():
+        return None
+    if fingerprint_outputs(folder.data) != promotion.output_digest:
         return None
     return promotion
 
 
-def undo(folder: NodeFolder, node_run_id: str) -> None:
-    """After a crash: a node run that did not promote leaves nothing; the previous outputs are
-    back in data/ if a swap had begun. Only this node run's entries are touched."""
+def undo(folder: NodeFolder, node_run_id: str, recorded_digest: str | None = None) -> None:
+    """After a crash: a node run the store did not record leaves nothing, and data/ holds what
+    the store records again: the outputs set aside by a swap that had begun come back; outputs
+    of a swap from an empty data/ are dropped when ``recorded_digest`` says data/ was empty.
+    Only this node run's entries are touched."""
     staging = staging_dir(folder, node_run_id)
     previous = _sibling(staging, PREVIOUS_SUFFIX)
-    if not folder.data.exists() and previous.exists():
+    if previous.is_dir():
+        if folder.data.exists():
+            shutil.rmtree(folder.data)
         previous.rename(folder.data)
+    elif not staging.exists() and _holds_unrecorded(folder, recorded_digest):
+        shutil.rmtree(folder.data)
     shutil.rmtree(staging, ignore_errors=True)
-    finish_promotion(folder, node_run_id)
+    drop_intent(folder, node_run_id)
     if folder.path.is_dir():
         folder.data.mkdir(exist_ok=True)
 
 
+def _holds_unrecorded(folder: NodeFolder, recorded_digest: str | None) -> bool:
+    """Whether data/ holds outputs other than those recorded, where the recorded ones were
+    none (the only case a swap leaves no previous folder behind)."""
+    if recorded_digest not in (None, EMPTY_OUTPUTS) or not folder.data.is_dir():
+        return False
+    return fingerprint_outputs(folder.data) != EMPTY_OUTPUTS
+
+
 def settle_leftovers(folder: NodeFolder, keep: str | None = None) -> None:
-    """Settle what earlier node runs left in the node's ``.staging`` (all but ``keep``):
-    promotions that happened finished, any other undone. Only when no other run of the node
-    is going on."""
+    """Settle what earlier node runs left in the node's ``.staging`` (all but ``keep``). Only
+    when no other run of the node is going on, and after crash recovery: then an intent left
+    belongs to a promotion the store recorded (finished now), and anything else to a run that
+    never promoted (undone)."""
     try:
         names = [entry.name for entry in _staging_root(folder).iterdir()]
     except FileNotFoundError:
@@ -171,8 +208,8 @@ def settle_leftovers(folder: NodeFolder, keep: str | None = None) -> None:
     runs = [n for n in names if not n.startswith(".")]
     earlier = {n.removesuffix(PREVIOUS_SUFFIX).removesuffix(PROMOTING_SUFFIX) for n in runs}
     for other in earlier - {keep}:
-        if promoted(folder, other) is not None:
-            finish_promotion(folder, other)
+        if _sibling(staging_dir(folder, other), PROMOTING_SUFFIX).exists():
+            finish_promotion(folder, other)  # recorded (any other was recovered before)
         else:
             undo(folder, other)
 
