@@ -48,16 +48,16 @@ def write_atomic(
 
 def fsync_dir(directory: Path) -> None:
     """Flush a directory's entries (names created, renamed or removed in it) to disk."""
-    descriptor = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
+    _fsync(directory, os.O_DIRECTORY)
 
 
 def fsync_file(path: Path) -> None:
     """Flush one file's bytes to disk."""
-    descriptor = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
+    _fsync(path, os.O_NOFOLLOW)
+
+
+def _fsync(path: Path, flags: int) -> None:
+    descriptor = os.open(path, os.O_RDONLY | os.O_CLOEXEC | flags)
     try:
         os.fsync(descriptor)
     finally:
