@@ -47,8 +47,9 @@ lint: install
 	$(BIN)/lint-imports
 
 test: install lint
-	# Browser tests drive Debian's Chromium (never a downloaded browser); CI runs as root.
-	test -x /usr/bin/chromium || (apt-get update && apt-get install -y chromium)
+	# Browser tests drive Debian's Chromium (never a downloaded browser); the durability tests
+	# read system calls with strace. CI runs as root.
+	test -x /usr/bin/chromium -a -x /usr/bin/strace || (apt-get update && apt-get install -y chromium strace)
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
 bench: install
