@@ -13,7 +13,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from nodepipe.definition import PipelineDefinition, define
 from nodepipe.domain.errors import (
     AmbiguousNameError,
     ConflictError,
@@ -31,6 +30,7 @@ from nodepipe.domain.errors import (
 from nodepipe.domain.model import Edge, Group, Node, Pipeline, PipelineView, Project
 from nodepipe.domain.specs import NodeSpec, PipelineSpec
 from nodepipe.domain.states import NodeState
+from nodepipe.services.graph.definition import PipelineDefinition, define
 
 if TYPE_CHECKING:
     from nodepipe.services.workspace import Workspace

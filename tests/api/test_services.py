@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 import nodepipe
-from nodepipe.services.events import EventHub, GraphChanged, Resync
-from nodepipe.services.jobs import JobOutcome, JobRunner, JobStatus
-from nodepipe.services.logs import LogTail
+from nodepipe.live.events import EventHub, GraphChanged, Resync
+from nodepipe.live.jobs import JobOutcome, JobRunner, JobStatus
+from nodepipe.live.logs import LogTail
 
 
 def test_the_hub_hands_events_to_every_subscriber_until_closed() -> None:
@@ -27,7 +27,7 @@ def test_the_hub_hands_events_to_every_subscriber_until_closed() -> None:
 
 
 def test_a_subscriber_that_falls_behind_is_told_to_resync(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("nodepipe.services.events.MAX_PENDING", 2)
+    monkeypatch.setattr("nodepipe.live.events.MAX_PENDING", 2)
 
     async def scenario() -> list[object]:
         hub = EventHub()

@@ -116,7 +116,7 @@ def test_the_live_log_streams_while_the_node_runs(chain: nodepipe.Workspace) -> 
 def test_the_log_stream_of_a_finished_run_sends_it_whole_and_ends(
     chain: nodepipe.Workspace,
 ) -> None:
-    from nodepipe.services.runs import RunRequest
+    from nodepipe.services.runs.service import RunRequest
 
     chain.runs.run(RunRequest("baseline", only=["load"]))
     with server_thread(chain) as live:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import nodepipe
 from nodepipe.envs.uv import uv_binary
-from nodepipe.services.runs import RunRequest
+from nodepipe.services.runs.service import RunRequest
 from nodepipe.workspace.config import default_interpreter
 
 PACKAGES = ["numpy==2.1.3", "pandas==2.2.3"]

@@ -23,7 +23,7 @@ from tests.bench.bench_runs import FAN_OUT, JOBS, build
 from tests.support.ray_cluster import RayCluster, inside_namespace, run_in_namespace
 
 import nodepipe
-from nodepipe.services.runs import RunRequest, RunService
+from nodepipe.services.runs.service import RunRequest, RunService
 
 REPEAT = 5
 

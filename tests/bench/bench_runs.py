@@ -29,7 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import nodepipe
-from nodepipe.services.runs import RunRequest
+from nodepipe.services.runs.service import RunRequest
 
 JOBS = 2
 FAN_OUT = 50

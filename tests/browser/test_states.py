@@ -7,7 +7,7 @@ from playwright.sync_api import Page, expect
 
 from browser.canvas import expect_state, node
 from browser.conftest import ARTIFACTS, Served
-from nodepipe.services.runs import RunRequest
+from nodepipe.services.runs.service import RunRequest
 
 SLEEPS = "import time\nprint('working', flush=True)\ntime.sleep({seconds})\n"
 FAILS = "raise SystemExit('the input is malformed')\n"

@@ -39,7 +39,7 @@ def on_small_disk(small_disk: Path, monkeypatch: pytest.MonkeyPatch) -> nodepipe
         ws.nodes.new("p", tag)
         (ws.nodes.path(tag) / "code" / "main.py").write_text(WRITE_OUT)
     ws.edges.connect("fill", "after", "p")
-    from nodepipe.services.runs import RunRequest
+    from nodepipe.services.runs.service import RunRequest
 
     assert ws.runs.run(RunRequest("p")).finished is not None
     return ws

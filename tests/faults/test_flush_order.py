@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 import nodepipe
-from nodepipe.services.runs import RunRequest
+from nodepipe.services.runs.service import RunRequest
 
 NODEPIPE = str(Path(sys.executable).with_name("nodepipe"))
 STRACE = shutil.which("strace") or "/usr/bin/strace"

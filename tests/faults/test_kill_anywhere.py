@@ -36,7 +36,7 @@ import pytest
 import sqlalchemy as sa
 
 import nodepipe
-from nodepipe.services.runs import RunRequest
+from nodepipe.services.runs.service import RunRequest
 from nodepipe.store.schema import node_runs, nodes, runs
 from nodepipe.store.store import Store
 from nodepipe.workspace.fingerprint import fingerprint_outputs

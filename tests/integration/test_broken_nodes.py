@@ -13,7 +13,7 @@ import pytest
 import nodepipe
 from integration.conftest import CliRunner
 from nodepipe import NodeState
-from nodepipe.services.runs import RunRequest
+from nodepipe.services.runs.service import RunRequest
 
 
 def break_pyproject(folder: Path) -> str:

@@ -19,7 +19,7 @@ import nodepipe
 from integration.conftest import CliRunner
 from nodepipe.domain.runs import RunStatus
 from nodepipe.envs.kernels import install_kernel
-from nodepipe.services.runs import RunRequest
+from nodepipe.services.runs.service import RunRequest
 from nodepipe.workspace import journal
 
 NODEPIPE = str(Path(sys.executable).parent / "nodepipe")

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import nodepipe
 from integration.conftest import CliRunner
 from integration.test_store_opening import DAMAGES, checkpointed_store
-from nodepipe.services.runs import RunRequest
+from nodepipe.services.runs.service import RunRequest
 
 COPY_INPUTS = """\
 import nodepipe_node as node

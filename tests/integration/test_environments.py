@@ -13,8 +13,8 @@ import nodepipe
 from integration.conftest import CliRunner
 from nodepipe import NodeState
 from nodepipe.domain.errors import EnvironmentBuildError, InvalidInputError
-from nodepipe.services.environments import EnvironmentService
-from nodepipe.services.runs import RunRequest
+from nodepipe.services.envs.environments import EnvironmentService
+from nodepipe.services.runs.service import RunRequest
 from support.wheels import local_project, toy_index
 
 PRINT_VERSION = """\

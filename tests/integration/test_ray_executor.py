@@ -23,7 +23,7 @@ import pytest
 
 import nodepipe
 from nodepipe.domain.runs import NodeRun, NodeRunState
-from nodepipe.services.runs import RunRequest, RunResult, RunService
+from nodepipe.services.runs.service import RunRequest, RunResult, RunService
 from support.ray_cluster import (
     NamespaceResults,
     RayCluster,
@@ -323,7 +323,7 @@ def test_kill_cancels_the_node_on_its_worker_and_skips_descendants(
 CRASHING_ORCHESTRATOR = """
 import os, sys, threading, time
 import nodepipe
-from nodepipe.services.runs import RunRequest, RunService
+from nodepipe.services.runs.service import RunRequest, RunService
 ws = nodepipe.open(sys.argv[1])
 pids = ws.nodes.path("sleeper") / "reports" / "pids"
 def crash():

@@ -17,7 +17,7 @@ import pytest
 import nodepipe
 from nodepipe import NodeState
 from nodepipe.domain.runs import NodeRunState
-from nodepipe.services.runs import RunRequest, RunResult
+from nodepipe.services.runs.service import RunRequest, RunResult
 
 NODEPIPE = str(Path(sys.executable).parent / "nodepipe")
 
@@ -205,7 +205,7 @@ def test_a_failing_launcher_settles_every_run_instead_of_hanging(
     sleeping_load: nodepipe.Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Failure injection: the launcher's loop raises once a node runs (cannot happen for real)."""
-    from nodepipe.execution import launcher
+    from nodepipe.execution import process_launcher as launcher
 
     def broken(self: launcher.ProcessLauncher) -> None:
         raise RuntimeError("launcher broke")

@@ -10,7 +10,7 @@ import pytest
 import nodepipe
 from nodepipe import NodeState
 from nodepipe.domain.runs import NodeRunState
-from nodepipe.services.runs import RunRequest, RunResult
+from nodepipe.services.runs.service import RunRequest, RunResult
 
 COPY_INPUTS = """\
 import nodepipe_node as node

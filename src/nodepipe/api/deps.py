@@ -15,11 +15,11 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 
 from nodepipe.api.settings import ServerSettings
-from nodepipe.services.canvas import CanvasService
-from nodepipe.services.events import EventHub, GraphChanged
-from nodepipe.services.external_runs import ExternalRunWatcher
-from nodepipe.services.jobs import JobRunner
-from nodepipe.services.run_launcher import RunLauncher
+from nodepipe.live.background_runs import RunLauncher
+from nodepipe.live.canvas import CanvasService
+from nodepipe.live.events import EventHub, GraphChanged
+from nodepipe.live.external_runs import ExternalRunWatcher
+from nodepipe.live.jobs import JobRunner
 from nodepipe.services.workspace import Workspace
 
 CLIENT_HEADER = "X-Nodepipe-Client"

@@ -26,7 +26,7 @@ def create(dest: Path | None, as_json: bool) -> None:
 
     The copy is consistent while other commands and runs go on, and readable by you only.
     """
-    from nodepipe.services.backup import back_up
+    from nodepipe.services.upkeep.backup import back_up
 
     made = back_up(workspace().context, dest)
     if as_json:
@@ -62,7 +62,7 @@ def restore(file: Path, as_json: bool) -> None:
     The store it replaces is kept (moved aside, or dumped into .nodepipe/backups/). Refused
     while another process (a run, the web app) uses the store.
     """
-    from nodepipe.services.backup import restore as restore_backup
+    from nodepipe.services.upkeep.backup import restore as restore_backup
 
     restored = restore_backup(selected_path(), file)
     if as_json:

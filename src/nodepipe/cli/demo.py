@@ -21,7 +21,7 @@ def demo(path: Path) -> None:
     """
     from nodepipe.cli.progress import LiveProgress
     from nodepipe.services.demo import DEMO_PIPELINE, create_demo
-    from nodepipe.services.runs import RunRequest
+    from nodepipe.services.runs.service import RunRequest
     from nodepipe.services.workspace import Workspace
 
     root = path.resolve()

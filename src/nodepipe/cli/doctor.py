@@ -17,8 +17,8 @@ from nodepipe.cli.views import add_row, table
 from nodepipe.domain.errors import InvalidInputError
 
 if TYPE_CHECKING:
-    from nodepipe.services.doctor.findings import DoctorReport, Finding
-    from nodepipe.services.doctor.rebuild import Rebuild
+    from nodepipe.services.upkeep.doctor.findings import DoctorReport, Finding
+    from nodepipe.services.upkeep.doctor.rebuild import Rebuild
 
 
 class DelayedStatus:
@@ -81,13 +81,13 @@ def doctor(dry_run: bool, repair: bool, rebuild: bool, as_json: bool) -> None:
         raise InvalidInputError("--repair goes alone: --dry-run shows what it would do")
     with DelayedStatus() as progress:
         if rebuild:
-            from nodepipe.services.doctor.rebuild import rebuild_store
+            from nodepipe.services.upkeep.doctor.rebuild import rebuild_store
 
             _show_rebuild(rebuild_store(selected_path(), dry_run, progress), as_json)
             return
         from nodepipe.services.context import open_context
-        from nodepipe.services.doctor.examine import examine
-        from nodepipe.services.doctor.repair import repair as repair_workspace
+        from nodepipe.services.upkeep.doctor.examine import examine
+        from nodepipe.services.upkeep.doctor.repair import repair as repair_workspace
 
         context = open_context(selected_path())
         try:

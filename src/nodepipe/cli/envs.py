@@ -20,8 +20,8 @@ from nodepipe.cli.output import console, done, print_json, say
 from nodepipe.cli.session import workspace
 
 if TYPE_CHECKING:
-    from nodepipe.services.environments import EnvironmentView
-    from nodepipe.services.shared_envs import SharedEnvView
+    from nodepipe.services.envs.environments import EnvironmentView
+    from nodepipe.services.envs.shared_envs import SharedEnvView
 from nodepipe.workspace.node_project import requirement_name
 
 env = command_group("env", "A node's environment: packages, Python version, snapshots, kernel.")
@@ -40,7 +40,7 @@ def _show(view: EnvironmentView | SharedEnvView, as_json: bool) -> None:
     if as_json:
         print_json(view)
         return
-    from nodepipe.services.environments import EnvironmentView
+    from nodepipe.services.envs.environments import EnvironmentView
 
     name = view.tag if isinstance(view, EnvironmentView) else view.name
     say(f"[bold]{escape(name)}[/]: Python {view.python}")

@@ -24,7 +24,7 @@ from nodepipe.domain.runs import ACTIVE_NODE_RUN_STATES
 
 if TYPE_CHECKING:
     from nodepipe.execution.plan import Plan
-    from nodepipe.services.runs import PipelineStatus, RunRequest, RunResult, RunService
+    from nodepipe.services.runs.service import PipelineStatus, RunRequest, RunResult, RunService
 
 NODE_FAILED_EXIT = 8
 CANCELLED_EXIT = 130
@@ -73,7 +73,7 @@ def run(
     Exit status: 0 when the run completed, 8 when a node failed, 130 when it was cancelled.
     With --json, each event of the run is one line of JSON.
     """
-    from nodepipe.services.runs import RunRequest
+    from nodepipe.services.runs.service import RunRequest
 
     # Naming NODES already restricts the run to them; --only (kept for compatibility) just
     # says so explicitly, and without NODES it selects nothing less than the whole pipeline.

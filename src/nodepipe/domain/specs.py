@@ -1,7 +1,7 @@
 """Code-first definitions: a pipeline and its nodes declared in Python, as plain values.
 
-``PipelineSpec`` is built with ``define()`` (see ``nodepipe.definition``) and materialised as
-node folders by ``Workspace.materialize``.
+``PipelineSpec`` is built with ``define()`` (see ``nodepipe.services.graph.definition``) and
+materialised as node folders by ``Workspace.materialize``.
 """
 
 from __future__ import annotations

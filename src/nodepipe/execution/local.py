@@ -26,8 +26,8 @@ from collections.abc import Collection
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from nodepipe.execution.executor import StartedCallback
-from nodepipe.execution.launcher import LaunchedRun, ProcessLauncher
 from nodepipe.execution.node_variables import node_variables
+from nodepipe.execution.process_launcher import LaunchedRun, ProcessLauncher
 from nodepipe.execution.task import NodeProcess, NodeTask, TaskOutcome
 
 

@@ -8,19 +8,19 @@ from typing import Protocol
 from nodepipe.domain.model import PipelineView
 from nodepipe.domain.specs import PipelineSpec
 from nodepipe.services.context import WorkspaceContext, init_context, open_context
-from nodepipe.services.edges import EdgeService
-from nodepipe.services.environments import EnvironmentService
-from nodepipe.services.groups import GroupService
-from nodepipe.services.materialize import Materializer
-from nodepipe.services.node_copies import NodeCopyService
-from nodepipe.services.nodes import NodeService
-from nodepipe.services.pipeline_copies import PipelineCopyService
-from nodepipe.services.pipeline_envs import PipelineEnvService
-from nodepipe.services.pipelines import PipelineService
-from nodepipe.services.projects import ProjectService
-from nodepipe.services.runs import RunService
-from nodepipe.services.servers import ServerService
-from nodepipe.services.shared_envs import SharedEnvService
+from nodepipe.services.envs.base_packages import PipelineEnvService
+from nodepipe.services.envs.environments import EnvironmentService
+from nodepipe.services.envs.shared_envs import SharedEnvService
+from nodepipe.services.graph.edges import EdgeService
+from nodepipe.services.graph.groups import GroupService
+from nodepipe.services.graph.materialize import Materializer
+from nodepipe.services.graph.node_copies import NodeCopyService
+from nodepipe.services.graph.nodes import NodeService
+from nodepipe.services.graph.pipeline_copies import PipelineCopyService
+from nodepipe.services.graph.pipelines import PipelineService
+from nodepipe.services.graph.projects import ProjectService
+from nodepipe.services.runs.service import RunService
+from nodepipe.services.upkeep.servers import ServerService
 
 
 class PipelineDefinitionLike(Protocol):

@@ -23,8 +23,8 @@ from nodepipe.api.schemas.environments import (
 )
 from nodepipe.api.schemas.events import JobPublic
 from nodepipe.domain.requirements import validate_package_names, validate_requirements
-from nodepipe.services.environments import EnvironmentView
-from nodepipe.services.jobs import JobOutcome
+from nodepipe.live.jobs import JobOutcome
+from nodepipe.services.envs.environments import EnvironmentView
 from nodepipe.workspace.path_trust import check_trusted_inputs, check_trusted_interpreter
 
 router = resource_router(

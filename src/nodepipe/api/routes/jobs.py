@@ -13,8 +13,8 @@ from nodepipe.api.deps import AppServices, ServicesDep
 from nodepipe.api.errors import describe
 from nodepipe.api.routing import resource_router
 from nodepipe.api.schemas.events import JobPublic, job_public
-from nodepipe.services.events import GraphChanged
-from nodepipe.services.jobs import Job, JobOutcome
+from nodepipe.live.events import GraphChanged
+from nodepipe.live.jobs import Job, JobOutcome
 
 router = resource_router("/jobs", tags=["jobs"], errors=(404,))
 

@@ -20,8 +20,8 @@ from nodepipe.api.routing import resource_router
 from nodepipe.api.schemas.events import LogChunkEvent, LogEndEvent
 from nodepipe.api.schemas.runs import LogPublic
 from nodepipe.domain.runs import ACTIVE_NODE_RUN_STATES, NodeRun
-from nodepipe.services.events import NodeStateChanged
-from nodepipe.services.logs import LogTail, read_log
+from nodepipe.live.events import NodeStateChanged
+from nodepipe.live.logs import LogTail, read_log
 from nodepipe.services.workspace import Workspace
 
 router = resource_router("/pipelines/{pipeline}/nodes/{node}", tags=["runs"], errors=(404,))

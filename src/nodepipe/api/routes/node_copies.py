@@ -8,7 +8,7 @@ from nodepipe.api.routing import resource_router
 from nodepipe.api.schemas.events import JobPublic
 from nodepipe.api.schemas.nodes import DetachCreate, NodeCopyCreate, ReferenceCreate
 from nodepipe.domain.model import Node
-from nodepipe.services.jobs import JobOutcome
+from nodepipe.live.jobs import JobOutcome
 
 router = resource_router("/pipelines/{pipeline}", tags=["nodes"], errors=(404, 409))
 

@@ -13,7 +13,7 @@ from nodepipe.api.routing import resource_router
 from nodepipe.api.schemas.events import JobPublic
 from nodepipe.api.schemas.projects import BranchCreate, MergeCreate, PipelineCopyCreate
 from nodepipe.domain.model import PipelineView
-from nodepipe.services.jobs import JobOutcome
+from nodepipe.live.jobs import JobOutcome
 
 router = resource_router("/pipelines", tags=["pipelines"], errors=(404, 409))
 

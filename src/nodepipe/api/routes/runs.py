@@ -20,7 +20,7 @@ from nodepipe.api.schemas.runs import (
     RunLaunched,
     RunPublic,
 )
-from nodepipe.services.runs import RunRequest
+from nodepipe.services.runs.service import RunRequest
 
 router = resource_router(tags=["runs"], errors=(404, 409))
 

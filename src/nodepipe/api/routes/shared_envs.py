@@ -22,7 +22,7 @@ from nodepipe.api.schemas.environments import (
 from nodepipe.api.schemas.events import JobPublic
 from nodepipe.api.schemas.fields import NameCheck, name_schema
 from nodepipe.domain.requirements import validate_package_names, validate_requirements
-from nodepipe.services.jobs import JobOutcome
+from nodepipe.live.jobs import JobOutcome
 from nodepipe.workspace.path_trust import check_trusted_inputs
 
 router = resource_router(tags=["environments"], errors=(404,))

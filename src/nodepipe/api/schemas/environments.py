@@ -6,8 +6,8 @@ from pydantic import Field
 
 from nodepipe.api.schemas.common import Input, Schema
 from nodepipe.api.schemas.fields import Name
-from nodepipe.services.environments import EnvironmentView
-from nodepipe.services.shared_envs import SharedEnvView
+from nodepipe.services.envs.environments import EnvironmentView
+from nodepipe.services.envs.shared_envs import SharedEnvView
 
 
 class EnvironmentPublic(Schema):

@@ -9,7 +9,7 @@ from pydantic import Field
 
 from nodepipe.api.schemas.common import ErrorPublic, Schema
 from nodepipe.domain.states import NodeState
-from nodepipe.services.events import (
+from nodepipe.live.events import (
     GraphChanged,
     HubEvent,
     JobEnded,
@@ -19,7 +19,7 @@ from nodepipe.services.events import (
     RunCrashed,
     RunEnded,
 )
-from nodepipe.services.jobs import Job, JobStatus
+from nodepipe.live.jobs import Job, JobStatus
 
 
 class RunStartedEvent(Schema):

@@ -9,7 +9,7 @@ from nodepipe.api.schemas.fields import Coordinate, Name, Slot
 from nodepipe.api.schemas.projects import LineagePublic, PipelinePublic, ProjectPublic
 from nodepipe.domain.model import Edge, Group, PipelineNode, PipelineView
 from nodepipe.domain.states import NodeState
-from nodepipe.services.status import NodeStatusView
+from nodepipe.services.runs.status import NodeStatusView
 
 
 class CanvasNode(Schema):

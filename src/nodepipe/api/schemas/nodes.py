@@ -13,7 +13,7 @@ from nodepipe.domain.model import Node
 from nodepipe.domain.params import dump_params
 from nodepipe.domain.states import NodeState
 from nodepipe.domain.views import Link, NodeDetails, RemovalReport
-from nodepipe.services.canvas import RemovalPreview
+from nodepipe.live.canvas import RemovalPreview
 
 
 class NodeCreate(Input):

@@ -11,7 +11,7 @@ from nodepipe.api.schemas.common import Input, Schema
 from nodepipe.api.schemas.fields import WholeNumber
 from nodepipe.domain.runs import NodeRun, NodeRunState, Run, RunStatus
 from nodepipe.execution.plan import Plan
-from nodepipe.services.logs import LogText
+from nodepipe.live.logs import LogText
 
 MAX_JOBS = 1024
 """The most nodes at once a run may ask for over the API."""

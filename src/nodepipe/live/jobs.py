@@ -17,7 +17,7 @@ from enum import StrEnum
 
 from nodepipe.domain.errors import NotFoundError
 from nodepipe.domain.ids import new_id
-from nodepipe.services.events import EventHub, JobEnded
+from nodepipe.live.events import EventHub, JobEnded
 
 KEPT_JOBS = 500
 """Finished jobs remembered for ``get``; older ones are forgotten."""

@@ -11,18 +11,18 @@ from __future__ import annotations
 from pathlib import Path
 
 from nodepipe.services.context import WorkspaceContext
-from nodepipe.services.crash_recovery import recover_after_crash
-from nodepipe.services.doctor.adoption import adopt
-from nodepipe.services.doctor.findings import Category, DoctorReport, Finding
-from nodepipe.services.doctor.node_leftovers import (
+from nodepipe.services.upkeep.crash_recovery import recover_after_crash
+from nodepipe.services.upkeep.doctor.adoption import adopt
+from nodepipe.services.upkeep.doctor.findings import Category, DoctorReport, Finding
+from nodepipe.services.upkeep.doctor.node_leftovers import (
     remove_leftover,
     repair_promotion_leftovers,
     repair_stale_kernel,
 )
-from nodepipe.services.doctor.node_rows import mark_missing
-from nodepipe.services.doctor.operations import RECOVERED_CATEGORIES
-from nodepipe.services.doctor.private_files import repair_private_file
-from nodepipe.services.doctor.survey import Progress, Survey, no_progress
+from nodepipe.services.upkeep.doctor.node_rows import mark_missing
+from nodepipe.services.upkeep.doctor.operations import RECOVERED_CATEGORIES
+from nodepipe.services.upkeep.doctor.private_files import repair_private_file
+from nodepipe.services.upkeep.doctor.survey import Progress, Survey, no_progress
 
 
 def repair(

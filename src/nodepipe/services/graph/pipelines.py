@@ -12,9 +12,9 @@ from nodepipe.domain.names import validate_name
 from nodepipe.domain.views import RemovalReport
 from nodepipe.services import resolver
 from nodepipe.services.context import DEFAULT_PROJECT, WorkspaceContext, now
+from nodepipe.services.graph.removal import remove_from_pipeline
+from nodepipe.services.graph.staged_folders import delete_nodes_on_disk, deleting_node_folders
 from nodepipe.services.guards import check_pipeline_editable
-from nodepipe.services.removal import remove_from_pipeline
-from nodepipe.services.staged_folders import delete_nodes_on_disk, deleting_node_folders
 from nodepipe.store.queries import StoreSession
 
 

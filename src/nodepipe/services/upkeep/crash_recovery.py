@@ -16,7 +16,7 @@ from nodepipe.envs.edits import EDIT_KIND, recover_edit
 from nodepipe.envs.node_env import SYNC_KIND, recover_sync
 from nodepipe.execution.recovery import recover_interrupted
 from nodepipe.services.context import WorkspaceContext
-from nodepipe.services.staged_folders import DELETE_KIND, FOLDERS_KIND, recover_node_folders
+from nodepipe.services.graph.staged_folders import DELETE_KIND, FOLDERS_KIND, recover_node_folders
 from nodepipe.workspace import journal
 
 Recoverer = Callable[[WorkspaceContext, journal.Operation], None]

@@ -7,16 +7,16 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from nodepipe.services.context import WorkspaceContext
-from nodepipe.services.doctor.findings import DiskTotals, DoctorReport, Finding
-from nodepipe.services.doctor.node_leftovers import (
+from nodepipe.services.upkeep.doctor.findings import DiskTotals, DoctorReport, Finding
+from nodepipe.services.upkeep.doctor.node_leftovers import (
     find_environment_leftovers,
     find_promotion_leftovers,
     find_stale_kernels,
 )
-from nodepipe.services.doctor.node_rows import find_missing_folders, find_orphan_folders
-from nodepipe.services.doctor.operations import find_journal, find_runs
-from nodepipe.services.doctor.private_files import find_private_files
-from nodepipe.services.doctor.survey import Progress, Survey, no_progress
+from nodepipe.services.upkeep.doctor.node_rows import find_missing_folders, find_orphan_folders
+from nodepipe.services.upkeep.doctor.operations import find_journal, find_runs
+from nodepipe.services.upkeep.doctor.private_files import find_private_files
+from nodepipe.services.upkeep.doctor.survey import Progress, Survey, no_progress
 from nodepipe.workspace.disk_usage import DiskUsage
 
 FINDERS: tuple[tuple[str, Callable[[Survey], list[Finding]]], ...] = (

@@ -11,11 +11,11 @@ from nodepipe.domain.graph import descendants
 from nodepipe.domain.model import Edge, Node
 from nodepipe.services import resolver
 from nodepipe.services.context import WorkspaceContext
-from nodepipe.services.copying import CopyPlan, insert_copies, plan_copies, positions_in
+from nodepipe.services.graph.copying import CopyPlan, insert_copies, plan_copies, positions_in
+from nodepipe.services.graph.membership import keep_parents_shown, show_with_ancestors
+from nodepipe.services.graph.staged_folders import staged_folders
+from nodepipe.services.graph.staleness import mark_inputs_changed
 from nodepipe.services.guards import check_pipeline_editable
-from nodepipe.services.membership import keep_parents_shown, show_with_ancestors
-from nodepipe.services.staged_folders import staged_folders
-from nodepipe.services.staleness import mark_inputs_changed
 from nodepipe.store.queries import StoreSession
 
 

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from nodepipe.domain.errors import ConflictError
 from nodepipe.execution.events import RunEvent, RunStarted
 from nodepipe.execution.plan import Plan
-from nodepipe.services.events import EventHub, RunCrashed, run_listener
-from nodepipe.services.pipelines import PipelineService
-from nodepipe.services.runs import RunRequest, RunResult, RunService
+from nodepipe.live.events import EventHub, RunCrashed, run_listener
+from nodepipe.services.graph.pipelines import PipelineService
+from nodepipe.services.runs.service import RunRequest, RunResult, RunService
 
 SHUTDOWN_GRACE_SECONDS = 10.0
 

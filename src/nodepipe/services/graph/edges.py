@@ -10,9 +10,9 @@ from nodepipe.domain.model import Edge, Node
 from nodepipe.domain.names import next_free_slot, validate_slot
 from nodepipe.services import resolver
 from nodepipe.services.context import WorkspaceContext
+from nodepipe.services.graph.membership import keep_parents_shown
+from nodepipe.services.graph.staleness import mark_inputs_changed
 from nodepipe.services.guards import check_node_editable, check_pipeline_editable
-from nodepipe.services.membership import keep_parents_shown
-from nodepipe.services.staleness import mark_inputs_changed
 from nodepipe.store.queries import StoreSession
 
 

@@ -16,15 +16,15 @@ from nodepipe.domain.states import NodeState, check_transition
 from nodepipe.domain.views import Link, NodeDetails, RemovalReport
 from nodepipe.services import resolver
 from nodepipe.services.context import WorkspaceContext, now
-from nodepipe.services.guards import check_node_editable, check_pipeline_editable
-from nodepipe.services.membership import place_new
-from nodepipe.services.removal import remove_from_pipeline
-from nodepipe.services.staged_folders import (
+from nodepipe.services.graph.membership import place_new
+from nodepipe.services.graph.removal import remove_from_pipeline
+from nodepipe.services.graph.staged_folders import (
     delete_nodes_on_disk,
     deleting_node_folders,
     staged_folders,
 )
-from nodepipe.services.staleness import mark_downstream, mark_inputs_changed
+from nodepipe.services.graph.staleness import mark_downstream, mark_inputs_changed
+from nodepipe.services.guards import check_node_editable, check_pipeline_editable
 from nodepipe.store.queries import StoreSession
 from nodepipe.workspace.durable import write_atomic
 from nodepipe.workspace.node_folder import clear_data

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from nodepipe.domain.errors import NodepipeError
 from nodepipe.domain.model import Edge, PipelineView
 from nodepipe.domain.staleness import ParentOutput
-from nodepipe.execution.launch import EnvironmentSettings, ParentInput, build_task
 from nodepipe.execution.runner import PreparedTask
+from nodepipe.execution.task_factory import EnvironmentSettings, ParentInput, build_task
 from nodepipe.services.context import WorkspaceContext
-from nodepipe.services.status import NodeStatusView
+from nodepipe.services.runs.status import NodeStatusView
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,9 +28,9 @@ from nodepipe.domain.staleness import ParentOutput
 from nodepipe.domain.states import NodeState
 from nodepipe.execution.run_files import CONTEXT_FILE
 from nodepipe.services.context import WorkspaceContext, now
-from nodepipe.services.doctor.survey import Progress, no_progress
-from nodepipe.services.membership import show_with_ancestors
-from nodepipe.services.pipelines import insert_pipeline
+from nodepipe.services.graph.membership import show_with_ancestors
+from nodepipe.services.graph.pipelines import insert_pipeline
+from nodepipe.services.upkeep.doctor.survey import Progress, no_progress
 from nodepipe.store.queries import StoreSession
 from nodepipe.workspace.fingerprint import fingerprint_node, fingerprint_outputs
 from nodepipe.workspace.node_config import read_node_config

@@ -14,9 +14,9 @@ from nodepipe.envs.kernels import install_kernel
 from nodepipe.envs.node_env import PYTHON_VERSION_FILE
 from nodepipe.services import resolver
 from nodepipe.services.context import WorkspaceContext
+from nodepipe.services.envs.inline_metadata import honour_inline_metadata
+from nodepipe.services.graph.staged_folders import sync_node_environment
 from nodepipe.services.guards import check_node_editable
-from nodepipe.services.inline_metadata import honour_inline_metadata
-from nodepipe.services.staged_folders import sync_node_environment
 from nodepipe.workspace.durable import write_atomic
 from nodepipe.workspace.fingerprint import locked_packages
 from nodepipe.workspace.node_config import read_pyproject

@@ -11,8 +11,8 @@ from nodepipe.domain.errors import ConflictError, ReadOnlyError
 from nodepipe.domain.model import Node, Pipeline
 from nodepipe.domain.states import ACTIVE_STATES
 from nodepipe.domain.views import RemovalReport
+from nodepipe.services.graph.staleness import mark_inputs_changed
 from nodepipe.services.guards import check_node_editable
-from nodepipe.services.staleness import mark_inputs_changed
 from nodepipe.store.queries import StoreSession
 
 

@@ -14,11 +14,11 @@ from nodepipe.domain.errors import AmbiguousNameError, NotFoundError
 from nodepipe.domain.model import Node, PipelineView
 from nodepipe.domain.params import dump_params
 from nodepipe.domain.specs import NodeSpec, PipelineSpec
-from nodepipe.services.edges import EdgeService
-from nodepipe.services.environments import EnvironmentService
-from nodepipe.services.nodes import NodeService
-from nodepipe.services.pipeline_envs import PipelineEnvService
-from nodepipe.services.pipelines import PipelineService
+from nodepipe.services.envs.base_packages import PipelineEnvService
+from nodepipe.services.envs.environments import EnvironmentService
+from nodepipe.services.graph.edges import EdgeService
+from nodepipe.services.graph.nodes import NodeService
+from nodepipe.services.graph.pipelines import PipelineService
 from nodepipe.workspace.node_config import read_pyproject
 from nodepipe.workspace.node_project import dependencies
 

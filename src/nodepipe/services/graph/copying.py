@@ -16,7 +16,7 @@ from nodepipe.domain.ids import new_id
 from nodepipe.domain.model import Edge, Membership, Node
 from nodepipe.domain.states import ACTIVE_STATES, NodeState
 from nodepipe.services.context import now
-from nodepipe.services.membership import ROW_HEIGHT, show_with_ancestors
+from nodepipe.services.graph.membership import ROW_HEIGHT, show_with_ancestors
 from nodepipe.store.queries import StoreSession
 
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import stat
 from pathlib import Path
 
-from nodepipe.services.doctor.findings import Category, Finding
-from nodepipe.services.doctor.survey import Survey
+from nodepipe.services.upkeep.doctor.findings import Category, Finding
+from nodepipe.services.upkeep.doctor.survey import Survey
 from nodepipe.store.engine import sqlite_file
 from nodepipe.workspace.backups import list_backups
 from nodepipe.workspace.config import (

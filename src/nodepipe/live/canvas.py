@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from nodepipe.domain.errors import InvalidInputError, NotFoundError
 from nodepipe.services import resolver
 from nodepipe.services.context import WorkspaceContext
-from nodepipe.services.removal import remove_from_pipeline
+from nodepipe.services.graph.removal import remove_from_pipeline
 
 
 class _RollbackError(Exception):

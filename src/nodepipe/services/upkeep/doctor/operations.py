@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from nodepipe.domain.runs import RunStatus
 from nodepipe.execution.recovery import orchestrator_alive
-from nodepipe.services.crash_recovery import RECOVERERS
-from nodepipe.services.doctor.findings import Category, Finding
-from nodepipe.services.doctor.survey import Survey
+from nodepipe.services.upkeep.crash_recovery import RECOVERERS
+from nodepipe.services.upkeep.doctor.findings import Category, Finding
+from nodepipe.services.upkeep.doctor.survey import Survey
 from nodepipe.workspace.disk_usage import disk_used
 from nodepipe.workspace.journal_probe import JournalEntry, named_by
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 from nodepipe.domain.runs import NodeRun, NodeRunState
 from nodepipe.domain.states import NodeState
+from nodepipe.live.events import EventHub, NodeStateChanged, RunBegan, RunEnded
 from nodepipe.services.context import WorkspaceContext
-from nodepipe.services.events import EventHub, NodeStateChanged, RunBegan, RunEnded
 
 INTERVAL_SECONDS = 1.0
 

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from nodepipe.domain.states import ACTIVE_STATES, NodeState
 from nodepipe.services.context import WorkspaceContext
-from nodepipe.services.doctor.adoption import RECOVERED, describe_folder
-from nodepipe.services.doctor.findings import Category, Finding
-from nodepipe.services.doctor.survey import Survey
+from nodepipe.services.upkeep.doctor.adoption import RECOVERED, describe_folder
+from nodepipe.services.upkeep.doctor.findings import Category, Finding
+from nodepipe.services.upkeep.doctor.survey import Survey
 from nodepipe.workspace.disk_usage import disk_used
 
 MISSING_REASON = "folder missing: "

@@ -18,8 +18,8 @@ from pathlib import Path
 from nodepipe.domain.states import ACTIVE_STATES
 from nodepipe.envs.kernels import kernel_name, kernels_dir, remove_kernel
 from nodepipe.services.context import WorkspaceContext
-from nodepipe.services.doctor.findings import Category, Finding
-from nodepipe.services.doctor.survey import Survey
+from nodepipe.services.upkeep.doctor.findings import Category, Finding
+from nodepipe.services.upkeep.doctor.survey import Survey
 from nodepipe.workspace.disk_usage import disk_used
 from nodepipe.workspace.output_swap import (
     PREVIOUS_SUFFIX,

@@ -22,14 +22,14 @@ from nodepipe.execution.recovery import orchestrator_alive, settle_run
 from nodepipe.execution.runner import Runner
 from nodepipe.services import resolver
 from nodepipe.services.context import WorkspaceContext
-from nodepipe.services.crash_recovery import recover_after_crash
-from nodepipe.services.executors import make_executor
+from nodepipe.services.envs.inline_metadata import honour_inline_metadata
+from nodepipe.services.graph.pipelines import pipeline_view
 from nodepipe.services.guards import check_pipeline_editable
-from nodepipe.services.inline_metadata import honour_inline_metadata
-from nodepipe.services.node_tasks import TaskPreparer
-from nodepipe.services.pipelines import pipeline_view
-from nodepipe.services.run_claims import Claim, abandon, claim_planned
-from nodepipe.services.status import NodeStatusView, compute_statuses
+from nodepipe.services.runs.claims import Claim, abandon, claim_planned
+from nodepipe.services.runs.executors import make_executor
+from nodepipe.services.runs.node_tasks import TaskPreparer
+from nodepipe.services.runs.status import NodeStatusView, compute_statuses
+from nodepipe.services.upkeep.crash_recovery import recover_after_crash
 from nodepipe.store.queries import StoreSession
 from nodepipe.workspace.crash_points import crash_point
 from nodepipe.workspace.durable import sync_filesystem

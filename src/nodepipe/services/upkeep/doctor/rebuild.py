@@ -15,14 +15,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nodepipe.domain.errors import ConflictError, WorkspaceError
-from nodepipe.services.backup import refuse_if_in_use
 from nodepipe.services.context import (
     ensure_default_project,
     locate_workspace,
     make_context,
 )
-from nodepipe.services.doctor.adoption import Adoption, adopt
-from nodepipe.services.doctor.survey import Progress, no_progress, node_folders
+from nodepipe.services.upkeep.backup import refuse_if_in_use
+from nodepipe.services.upkeep.doctor.adoption import Adoption, adopt
+from nodepipe.services.upkeep.doctor.survey import Progress, no_progress, node_folders
 from nodepipe.store.engine import sqlite_file
 from nodepipe.store.health import ProblemKind, describe_store
 from nodepipe.store.store import Store, check_store

@@ -1,0 +1,1 @@
+"""Use cases of running: status and why, plans, runs, claims, history, logs, kill."""

@@ -1,0 +1,1 @@
+"""Looking after a workspace: crash recovery, backups, the doctor, running servers."""
