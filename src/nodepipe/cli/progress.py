@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from types import TracebackType
 
@@ -11,46 +10,29 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from nodepipe.cli.output import console, to_jsonable
-from nodepipe.execution.events import (
+from nodepipe.cli.output import console
+from nodepipe.domain.events import (
     NodeFinished,
     NodeSkipped,
     NodeStarted,
-    NodeSubmitted,
     RunEvent,
     RunFinished,
     RunStarted,
 )
+from nodepipe.domain.states import NodeState
 
 
 class JsonEvents:
-    """Streams each run event as one line of JSON on stdout."""
+    """Streams each run event as one line of JSON on stdout: the JSON the web app's event
+    stream sends for it (the same Pydantic reading of the same event types)."""
 
     def __init__(self) -> None:
-        self.tags: dict[str, str] = {}
+        from pydantic import TypeAdapter  # only for --json: ~0.1 s
+
+        self._adapter: TypeAdapter[RunEvent] = TypeAdapter(RunEvent)
 
     def __call__(self, event: RunEvent) -> None:
-        data = to_jsonable(event)
-        if isinstance(event, NodeSubmitted):
-            data.pop("fingerprint")
-        if isinstance(event, RunStarted):
-            self.tags = event.tags
-            data = {
-                "run_id": event.run_id,
-                "plan": [
-                    {"node_id": p.node_id, "tag": self.tags.get(p.node_id), "reasons": p.reasons}
-                    for p in event.plan.nodes
-                ],
-            }
-        node_id = getattr(event, "node_id", None)
-        if node_id is not None:
-            data["tag"] = self.tags.get(node_id)
-        data["event"] = _snake(type(event).__name__)
-        print(json.dumps(data), flush=True)
-
-
-def _snake(name: str) -> str:
-    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name).lstrip("_")
+        print(self._adapter.dump_json(event).decode(), flush=True)
 
 
 class LiveProgress:
@@ -82,7 +64,7 @@ class LiveProgress:
     def __call__(self, event: RunEvent) -> None:
         if isinstance(event, RunStarted):
             self.tags = event.tags
-            self.total = len(event.plan.nodes)
+            self.total = len(event.node_ids)
             self.started = time.monotonic()
             self.live.start()
         elif isinstance(event, NodeStarted):
@@ -102,16 +84,16 @@ class LiveProgress:
 
     def _count(self, event: NodeFinished) -> None:
         tag = escape(self.tags.get(event.node_id, event.node_id))
-        status = event.outcome.status
-        if status == "completed":
+        if event.state is NodeState.COMPLETED:
             self.done += 1
             console.print(f"[green]✔[/] {tag}")
-        elif status == "cancelled":
+        elif event.state is NodeState.CANCELLED:
             self.cancelled += 1
             console.print(f"[magenta]✖[/] {tag} cancelled")
         else:
             self.failed += 1
-            console.print(f"[red]✘[/] {tag} {status}: {escape(event.outcome.message)}")
+            outcome = event.outcome
+            console.print(f"[red]✘[/] {tag} {outcome.status}: {escape(outcome.message)}")
 
     def _render(self) -> Table:
         settled = self.done + self.failed + self.skipped + self.cancelled

@@ -20,7 +20,7 @@ from nodepipe.cli.output import console, done, print_json, say
 from nodepipe.cli.session import workspace
 from nodepipe.cli.views import add_row, styled_state, table
 from nodepipe.domain.errors import NotFoundError
-from nodepipe.domain.runs import ACTIVE_NODE_RUN_STATES
+from nodepipe.domain.runs import ACTIVE_NODE_RUN_STATES, RunStatus
 
 if TYPE_CHECKING:
     from nodepipe.execution.plan import Plan
@@ -101,7 +101,7 @@ def _run_and_exit(service: RunService, request: RunRequest, as_json: bool) -> No
     if as_json:
         result = service.run(request, [JsonEvents()])
         if result.finished is None:
-            print(json.dumps({"event": "nothing_to_run", **_plan_json(result)}))
+            print(json.dumps({"type": "nothing_to_run", **_plan_json(result)}))
     else:
         with LiveProgress() as progress:
             result = service.run(request, [progress])
@@ -109,7 +109,7 @@ def _run_and_exit(service: RunService, request: RunRequest, as_json: bool) -> No
     finished = result.finished
     if finished is not None and finished.failed:
         raise click.exceptions.Exit(NODE_FAILED_EXIT)
-    if finished is not None and finished.status == "cancelled":
+    if finished is not None and finished.status is RunStatus.CANCELLED:
         raise click.exceptions.Exit(CANCELLED_EXIT)
 
 

@@ -1,10 +1,17 @@
-"""Runs and node runs as frozen values: who ran what, where, when, and how it ended."""
+"""Runs and node runs as frozen values: who ran what, where, when, and how it ended.
+
+How a node run ends is one ``RunOutcome``, from the executor that reports it to the browser
+that shows it; the states it leaves the node run and the node in follow from it by the one rule
+below (``RunOutcome.node_run_state``, ``RunOutcome.node_state``).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from enum import StrEnum
+
+from nodepipe.domain.states import NodeState
 
 
 class RunStatus(StrEnum):
@@ -25,6 +32,67 @@ class NodeRunState(StrEnum):
 
 
 ACTIVE_NODE_RUN_STATES = frozenset({NodeRunState.QUEUED, NodeRunState.RUNNING})
+
+
+class RunOutcome(StrEnum):
+    """How a node run ended. ``ERROR``: nodepipe could not run the node (not the node's fault)."""
+
+    COMPLETED = "completed"
+    FAILED = "failed"
+    TIMEOUT = "timeout"
+    CANCELLED = "cancelled"
+    ERROR = "error"
+
+    @property
+    def node_run_state(self) -> NodeRunState:
+        """The state the node run ends in."""
+        return _ENDS_IN[self][0]
+
+    @property
+    def node_state(self) -> NodeState:
+        """The state the node is left in."""
+        return _ENDS_IN[self][1]
+
+    @classmethod
+    def recorded_as(cls, state: NodeRunState) -> RunOutcome:
+        """The outcome a finished node run's stored state stands for: the store keeps the
+        state, so a timeout or an error reads back as ``FAILED``."""
+        for outcome, (ended, _) in _ENDS_IN.items():
+            if ended is state:
+                return outcome
+        raise ValueError(f"a {state.value} node run has not ended")
+
+
+_ENDS_IN: dict[RunOutcome, tuple[NodeRunState, NodeState]] = {
+    RunOutcome.COMPLETED: (NodeRunState.COMPLETED, NodeState.COMPLETED),
+    RunOutcome.FAILED: (NodeRunState.FAILED, NodeState.FAILED),
+    RunOutcome.TIMEOUT: (NodeRunState.FAILED, NodeState.FAILED),
+    RunOutcome.CANCELLED: (NodeRunState.CANCELLED, NodeState.CANCELLED),
+    RunOutcome.ERROR: (NodeRunState.FAILED, NodeState.FAILED),
+}
+"""The one rule: what each outcome leaves the node run and the node in."""
+
+
+@dataclass(frozen=True, slots=True)
+class TaskOutcome:
+    """How one node run ended, as its executor reports it."""
+
+    node_run_id: str
+    status: RunOutcome
+    exit_code: int | None = None
+    message: str = ""
+    output_digest: str | None = None
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    finished_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    @property
+    def reason(self) -> str:
+        """Why the node is in the state this outcome leaves it in (empty when it completed)."""
+        if self.status is RunOutcome.COMPLETED:
+            return ""
+        if self.status is RunOutcome.ERROR:
+            return f"nodepipe could not run it: {self.message}"
+        return self.message
 
 
 @dataclass(frozen=True, slots=True)

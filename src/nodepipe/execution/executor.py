@@ -10,7 +10,8 @@ from collections.abc import Callable, Collection
 from concurrent.futures import Future
 from typing import Protocol
 
-from nodepipe.execution.task import NodeTask, TaskOutcome
+from nodepipe.domain.runs import TaskOutcome
+from nodepipe.execution.task import NodeTask
 
 StartedCallback = Callable[[str, int | None, str], None]
 """Called with (node run id, process id or None, where) once the node process is up."""

@@ -25,10 +25,11 @@ import threading
 from collections.abc import Collection
 from concurrent.futures import Future, ThreadPoolExecutor
 
+from nodepipe.domain.runs import TaskOutcome
 from nodepipe.execution.executor import StartedCallback
 from nodepipe.execution.node_variables import node_variables
 from nodepipe.execution.process_launcher import LaunchedRun, ProcessLauncher
-from nodepipe.execution.task import NodeProcess, NodeTask, TaskOutcome
+from nodepipe.execution.task import NodeProcess, NodeTask
 
 
 class LocalExecutor:

@@ -19,8 +19,9 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 
+from nodepipe.domain.runs import TaskOutcome
 from nodepipe.execution.process_groups import terminate_group
-from nodepipe.execution.task import NodeProcess, TaskOutcome
+from nodepipe.execution.task import NodeProcess
 
 
 @dataclass(eq=False)

@@ -49,9 +49,10 @@ import ray
 from ray.exceptions import TaskCancelledError
 
 from nodepipe.domain.errors import InvalidInputError
+from nodepipe.domain.runs import RunOutcome, TaskOutcome
 from nodepipe.execution.executor import StartedCallback
 from nodepipe.execution.process_groups import KILL_GRACE_SECONDS
-from nodepipe.execution.task import NodeProcess, NodeTask, TaskOutcome
+from nodepipe.execution.task import NodeProcess, NodeTask
 from nodepipe.workspace.node_config import read_node_config
 
 WAIT_SLICE_SECONDS = 0.1
@@ -92,7 +93,7 @@ class RayExecutor:
             stream = _run_on_worker.options(**_options(task)).remote(task)
         except Exception as exc:  # e.g. a resource request Ray refuses (1.5 CPUs)
             message = f"cannot submit the node to Ray: {exc}"
-            future.set_result(TaskOutcome(task.node_run_id, "error", None, message))
+            future.set_result(TaskOutcome(task.node_run_id, RunOutcome.ERROR, None, message))
             return future
         follower = threading.Thread(
             target=self._follow,
@@ -145,10 +146,11 @@ class RayExecutor:
                 future.set_result(item)
                 return
             raise RuntimeError("the Ray task ended without reporting how the node ended")
-        except TaskCancelledError:
-            future.set_result(
-                TaskOutcome(task.node_run_id, "cancelled", None, "killed", None, started_at)
+        except TaskCancelledError:  # Ray's word for a cancelled task: this module's to translate
+            outcome = TaskOutcome(
+                task.node_run_id, RunOutcome.CANCELLED, None, "killed", None, started_at
             )
+            future.set_result(outcome)
         except BaseException as exc:  # e.g. a listener failed: the node must not run on alone
             with contextlib.suppress(Exception):
                 ray.cancel(stream, force=False)

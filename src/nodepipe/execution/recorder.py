@@ -17,9 +17,7 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from nodepipe.domain.runs import NodeRunState, RunStatus
-from nodepipe.domain.states import NodeState
-from nodepipe.execution.events import (
+from nodepipe.domain.events import (
     NodeFinished,
     NodeSkipped,
     NodeStarted,
@@ -27,24 +25,14 @@ from nodepipe.execution.events import (
     RunEvent,
     RunFinished,
 )
+from nodepipe.domain.runs import NodeRunState, RunOutcome, RunStatus
+from nodepipe.domain.states import NodeState
 from nodepipe.store.run_queries import RunUpdates
 from nodepipe.store.store import Store
 from nodepipe.workspace.crash_points import crash_point
 
 BATCH_WINDOW = 0.2
 """Seconds of run events written in one transaction."""
-
-_NODE_STATE = {
-    "completed": NodeState.COMPLETED,
-    "failed": NodeState.FAILED,
-    "timeout": NodeState.FAILED,
-    "error": NodeState.FAILED,
-    "cancelled": NodeState.CANCELLED,
-}
-_NODE_RUN_STATE = {
-    "completed": NodeRunState.COMPLETED,
-    "cancelled": NodeRunState.CANCELLED,
-}
 
 
 class RecordingError(Exception):
@@ -172,27 +160,25 @@ class StoreRecorder:
             )
             _node_state(updates, event.node_id, state, reason)
         elif isinstance(event, RunFinished):  # a run the store failed under did not succeed
-            status = RunStatus.FAILED if self._error is not None else RunStatus(event.status)
+            status = RunStatus.FAILED if self._error is not None else event.status
             updates.run(event.run_id, status=status.value, finished_at=now)
 
     def _finished(self, updates: RunUpdates, event: NodeFinished, now: datetime) -> None:
         outcome = event.outcome
-        if outcome.status == "cancelled" and self._error is not None:  # stopped for the store
+        if outcome.status is RunOutcome.CANCELLED and self._error is not None:  # for the store
             message = f"stopped: the store could not record the run ({self._error})"
-            outcome = dataclasses.replace(outcome, status="error", message=message)
+            outcome = dataclasses.replace(outcome, status=RunOutcome.ERROR, message=message)
         updates.node_run(
             event.node_run_id,
-            state=_NODE_RUN_STATE.get(outcome.status, NodeRunState.FAILED).value,
+            state=outcome.status.node_run_state.value,
             exit_code=outcome.exit_code,
             message=outcome.message,
             output_digest=outcome.output_digest,
             started_at=outcome.started_at,
             finished_at=now,
         )
-        completed = outcome.status == "completed"
-        reason = "" if completed else _reason(outcome.status, outcome.message)
-        _node_state(updates, event.node_id, _NODE_STATE[outcome.status], reason)
-        if completed:
+        _node_state(updates, event.node_id, outcome.status.node_state, outcome.reason)
+        if outcome.status is RunOutcome.COMPLETED:
             updates.node(
                 event.node_id,
                 fingerprint=self._fingerprints.get(event.node_id),
@@ -202,9 +188,3 @@ class StoreRecorder:
 
 def _node_state(updates: RunUpdates, node_id: str, state: NodeState, reason: str) -> None:
     updates.node(node_id, state=state.value, state_reason=reason)
-
-
-def _reason(status: str, message: str) -> str:
-    if status == "error":
-        return f"nodepipe could not run it: {message}"
-    return message

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 
-from nodepipe.execution.events import (
+from nodepipe.domain.events import (
     Listener,
     NodeFinished,
     NodeSkipped,
@@ -23,10 +23,11 @@ from nodepipe.execution.events import (
     RunFinished,
     RunStarted,
 )
+from nodepipe.domain.runs import NodeRunState, RunOutcome, RunStatus, TaskOutcome
 from nodepipe.execution.executor import Executor
 from nodepipe.execution.plan import Plan
 from nodepipe.execution.ready_queue import ReadyQueue
-from nodepipe.execution.task import NodeTask, TaskOutcome
+from nodepipe.execution.task import NodeTask
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +67,8 @@ class _Cancel:
 
 
 class Runner:
-    """Runs one plan to the end with an executor, telling ``listeners`` what happens."""
+    """Runs one plan of pipeline ``pipeline_id`` to the end with an executor, telling
+    ``listeners`` what happens."""
 
     def __init__(
         self,
@@ -75,8 +77,10 @@ class Runner:
         node_run_ids: dict[str, str],
         listeners: Sequence[Listener],
         jobs: int,
+        pipeline_id: str,
         tags: dict[str, str] | None = None,
     ) -> None:
+        self.pipeline_id = pipeline_id
         self.tags = tags or {}
         self.executor = executor
         self.prepare = prepare
@@ -94,7 +98,7 @@ class Runner:
 
     def run(self, run_id: str, plan: Plan) -> RunFinished:
         progress = _Progress(ReadyQueue(plan))
-        self._emit(RunStarted(run_id, plan, self.tags))
+        self._emit(RunStarted(run_id, self.pipeline_id, plan.ids, self.tags))
         while True:
             if not self._cancelling:
                 self._start_ready(run_id, progress)
@@ -106,6 +110,7 @@ class Runner:
                 self._skip(run_id, progress, node_id, "the run was cancelled")
         finished = RunFinished(
             run_id,
+            self.pipeline_id,
             _status(progress, self._cancelling),
             len(progress.done),
             len(progress.failed),
@@ -128,7 +133,7 @@ class Runner:
         try:
             prepared = self.prepare(node_id, dict(progress.outputs))
         except Exception as exc:
-            outcome = TaskOutcome(node_run_id, "error", None, f"could not prepare: {exc}")
+            outcome = TaskOutcome(node_run_id, RunOutcome.ERROR, None, f"could not prepare: {exc}")
             self._events.put(_Finished(node_id, outcome))
             progress.running[node_id] = node_run_id
             return
@@ -156,21 +161,21 @@ class Runner:
             return
         progress.running.pop(event.node_id, None)
         outcome = event.outcome
-        if outcome.status == "cancelled" and event.node_id not in progress.started:
+        ended = outcome.status.node_run_state
+        if ended is NodeRunState.CANCELLED and event.node_id not in progress.started:
             self._skip(run_id, progress, event.node_id, "cancelled before it started")
             self._skip_below(run_id, plan, progress, event.node_id, "was cancelled")
             return
-        self._emit(NodeFinished(run_id, event.node_id, outcome.node_run_id, outcome))
-        if outcome.status == "completed":
+        self._emit(NodeFinished.ended(run_id, event.node_id, outcome))
+        if ended is NodeRunState.COMPLETED:
             progress.done.add(event.node_id)
             progress.ready.completed(event.node_id)
             if outcome.output_digest is not None:
                 progress.outputs[event.node_id] = outcome.output_digest
             return
-        (progress.cancelled if outcome.status == "cancelled" else progress.failed).add(
-            event.node_id
-        )
-        verb = "was cancelled" if outcome.status == "cancelled" else "failed"
+        cancelled = ended is NodeRunState.CANCELLED
+        (progress.cancelled if cancelled else progress.failed).add(event.node_id)
+        verb = "was cancelled" if cancelled else "failed"
         self._skip_below(run_id, plan, progress, event.node_id, verb)
 
     def _skip_below(
@@ -205,16 +210,15 @@ class Runner:
 
 
 def _finished(node_id: str, node_run_id: str, future: Future[TaskOutcome]) -> _Finished:
+    """The task's outcome; an executor that raised could not run the node (``ERROR``)."""
     error = future.exception()
     if error is None:
         return _Finished(node_id, future.result())
-    status = "cancelled" if type(error).__name__ == "TaskCancelledError" else "error"
-    return _Finished(
-        node_id, TaskOutcome(node_run_id, status, None, f"{type(error).__name__}: {error}")
-    )
+    message = f"{type(error).__name__}: {error}"
+    return _Finished(node_id, TaskOutcome(node_run_id, RunOutcome.ERROR, None, message))
 
 
-def _status(progress: _Progress, cancelled: bool) -> str:
+def _status(progress: _Progress, cancelled: bool) -> RunStatus:
     if cancelled or (progress.cancelled and not progress.failed):
-        return "cancelled"
-    return "failed" if progress.failed else "completed"
+        return RunStatus.CANCELLED
+    return RunStatus.FAILED if progress.failed else RunStatus.COMPLETED

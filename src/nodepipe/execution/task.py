@@ -15,12 +15,13 @@ import select
 import subprocess
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from nodepipe.domain.errors import InvalidInputError, NodepipeError
+from nodepipe.domain.runs import RunOutcome, TaskOutcome
 from nodepipe.envs.node_env import NodeEnvironments
 from nodepipe.envs.uv import UvRunner
 from nodepipe.execution.node_variables import node_variables
@@ -70,22 +71,6 @@ class NodeTask:
     @property
     def log_file(self) -> Path:
         return self.folder.logs / f"{self.node_run_id}.log"
-
-
-@dataclass(frozen=True, slots=True)
-class TaskOutcome:
-    """How a node run ended: ``completed``, ``failed``, ``timeout``, ``cancelled`` or ``error``.
-
-    ``error`` means nodepipe could not run the node (not the node's fault).
-    """
-
-    node_run_id: str
-    status: str
-    exit_code: int | None = None
-    message: str = ""
-    output_digest: str | None = None
-    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
-    finished_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
 class NodeProcess:
@@ -248,7 +233,9 @@ class NodeProcess:
         if code is None:
             self._close_log("cancelled before it started")
             discard(self.folder, task.node_run_id)
-            return TaskOutcome(task.node_run_id, "cancelled", None, "cancelled before it started")
+            return TaskOutcome(
+                task.node_run_id, RunOutcome.CANCELLED, None, "cancelled before it started"
+            )
         self._close_log("killed on request" if self.cancelled else describe_exit(code))
         if code == 0 and not self.cancelled:
             # fresh files: a cache cannot help; paths are relative, so staging hashes as data/
@@ -256,20 +243,21 @@ class NodeProcess:
             crash_point("conclude.digested")
             promote(self.folder, Promotion(task.run_id, task.node_run_id, digest, task.fingerprint))
             crash_point("conclude.promoted")
-            return TaskOutcome(task.node_run_id, "completed", 0, "", digest, started)
+            return TaskOutcome(task.node_run_id, RunOutcome.COMPLETED, 0, "", digest, started)
         discard(self.folder, task.node_run_id)
         if self.cancelled:
-            return TaskOutcome(task.node_run_id, "cancelled", code, "killed", None, started)
-        if timed_out:
-            message = f"timed out after {task.timeout:g} s"
-            return TaskOutcome(task.node_run_id, "timeout", code, message, None, started)
-        return TaskOutcome(task.node_run_id, "failed", code, describe_exit(code), None, started)
+            status, message = RunOutcome.CANCELLED, "killed"
+        elif timed_out:
+            status, message = RunOutcome.TIMEOUT, f"timed out after {task.timeout:g} s"
+        else:
+            status, message = RunOutcome.FAILED, describe_exit(code)
+        return TaskOutcome(task.node_run_id, status, code, message, None, started)
 
     def fail(self, error: BaseException) -> TaskOutcome:
         """nodepipe could not run the node: say why in its log, drop what it staged."""
         self._close_log(f"nodepipe could not run it: {error}")
         discard(self.folder, self.task.node_run_id)
-        return TaskOutcome(self.task.node_run_id, "error", None, str(error))
+        return TaskOutcome(self.task.node_run_id, RunOutcome.ERROR, None, str(error))
 
     def environment(self) -> dict[str, str]:
         task = self.task

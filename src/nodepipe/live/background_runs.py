@@ -1,8 +1,9 @@
 """Runs started in the background: the request returns the run id at once, the hub tells the rest.
 
 ``RunService.run`` blocks until the run ends; the launcher calls it in a thread of its own and
-waits only until the run is planned and its nodes claimed (or until it turns out nothing needs
-to run, or the request is refused). Everything after that reaches watchers as hub events.
+waits only until the run is planned and its nodes claimed (``on_start``; or until it turns out
+nothing needs to run, or the request is refused). Everything after that reaches watchers as the
+run's events, which the hub publishes as they are.
 """
 
 from __future__ import annotations
@@ -12,9 +13,8 @@ import threading
 from dataclasses import dataclass, field
 
 from nodepipe.domain.errors import ConflictError
-from nodepipe.execution.events import RunEvent, RunStarted
 from nodepipe.execution.plan import Plan
-from nodepipe.live.events import EventHub, RunCrashed, run_listener
+from nodepipe.live.events import EventHub, RunCrashed
 from nodepipe.services.graph.pipelines import PipelineService
 from nodepipe.services.runs.service import RunRequest, RunResult, RunService
 
@@ -36,7 +36,8 @@ class _Start:
     """What the run thread tells the launching thread, once."""
 
     ready: threading.Event = field(default_factory=threading.Event)
-    started: RunStarted | None = None
+    started: RunResult | None = None
+    """The run as it starts (its id, plan and tags); None while or if it does not."""
     result: RunResult | None = None
     error: BaseException | None = None
 
@@ -54,16 +55,13 @@ class RunLauncher:
         pipeline = self._pipelines.get(request.pipeline)
         start = _Start()
 
-        def watch(event: RunEvent) -> None:
-            if isinstance(event, RunStarted):
-                start.started = event
-                start.ready.set()
+        def started(run: RunResult) -> None:
+            start.started = run
+            start.ready.set()
 
         def run() -> None:
             try:
-                start.result = self._runs.run(
-                    request, [run_listener(self._hub, pipeline.id), watch]
-                )
+                start.result = self._runs.run(request, [self._hub.publish], started)
             except BaseException as error:
                 start.error = error
                 if start.started is not None:
@@ -82,13 +80,11 @@ class RunLauncher:
 
     @staticmethod
     def _answer(pipeline_id: str, start: _Start) -> Launched:
-        if start.started is not None:
-            event = start.started
-            return Launched(pipeline_id, event.run_id, event.plan, dict(event.tags))
-        if start.error is not None:
+        run = start.started or start.result  # a run that started, or the plan of nothing to run
+        if run is None:
+            assert start.error is not None
             raise start.error
-        assert start.result is not None
-        return Launched(pipeline_id, None, start.result.plan, start.result.tags)
+        return Launched(pipeline_id, run.run_id, run.plan, run.tags)
 
     @property
     def active(self) -> int:
@@ -100,7 +96,7 @@ class RunLauncher:
         with self._lock:
             going = list(self._going.values())
         for _, start in going:
-            if start.started is not None:
+            if start.started is not None and start.started.run_id is not None:
                 self._cancel(start.started.run_id)
         for thread, _ in going:
             thread.join(SHUTDOWN_GRACE_SECONDS)

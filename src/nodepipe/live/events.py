@@ -1,9 +1,10 @@
 """The in-process event hub: what happens in a workspace, told to everyone watching it live.
 
-Runs (through ``run_listener``), background jobs and the web API publish small frozen events
-here from any thread; each subscriber (one per open event stream of the web app) reads them in
-its own asyncio loop. Nothing polls: ``publish`` hands the event to every subscriber's loop.
-A subscriber that falls too far behind gets one ``Resync`` and should reload what it shows.
+Runs (the hub's ``publish`` is one of their listeners) publish their events here as they are;
+background jobs and the web API add the web app's own events below. Each subscriber (one per
+open event stream of the web app) reads them in its own asyncio loop. Nothing polls:
+``publish`` hands the event to every subscriber's loop. A subscriber that falls too far behind
+gets one ``Resync`` and should reload what it shows.
 """
 
 from __future__ import annotations
@@ -12,57 +13,12 @@ import asyncio
 import threading
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from typing import Literal
 
-from nodepipe.domain.states import NodeState
-from nodepipe.execution.events import (
-    Listener,
-    NodeFinished,
-    NodeSkipped,
-    NodeStarted,
-    NodeSubmitted,
-    RunEvent,
-    RunFinished,
-    RunStarted,
-)
+from nodepipe.domain.events import RunEvent
 
 MAX_PENDING = 10_000
 """Events a subscriber may have unread before it is told to resync instead."""
-
-_FINISHED_STATE = {
-    "completed": NodeState.COMPLETED,
-    "cancelled": NodeState.CANCELLED,
-}
-
-
-@dataclass(frozen=True, slots=True)
-class RunBegan:
-    run_id: str
-    pipeline_id: str
-    node_ids: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class NodeStateChanged:
-    """A node's state as a run moves it; ``reason`` says why it failed or was skipped."""
-
-    run_id: str
-    node_id: str
-    node_run_id: str
-    state: NodeState | None
-    """None for a skipped node: it keeps the state it had before the run."""
-    reason: str = ""
-    log_file: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class RunEnded:
-    run_id: str
-    pipeline_id: str
-    status: str
-    completed: int
-    failed: int
-    skipped: int
-    cancelled: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +28,7 @@ class RunCrashed:
     run_id: str | None
     pipeline_id: str
     message: str
+    type: Literal["run_crashed"] = field(default="run_crashed", init=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,19 +38,26 @@ class GraphChanged:
     action: str
     origin: str = ""
     """The client that made the change, so it can skip reloading what it already has."""
+    type: Literal["graph_changed"] = field(default="graph_changed", init=False)
 
 
 @dataclass(frozen=True, slots=True)
-class JobEnded:
+class JobFinished:
+    """A background job ended: its record says how."""
+
     job_id: str
+    type: Literal["job_finished"] = field(default="job_finished", init=False)
 
 
 @dataclass(frozen=True, slots=True)
 class Resync:
     """Events were dropped for this subscriber: reload everything shown."""
 
+    type: Literal["resync"] = field(default="resync", init=False)
 
-HubEvent = RunBegan | NodeStateChanged | RunEnded | RunCrashed | GraphChanged | JobEnded | Resync
+
+HubEvent = RunEvent | RunCrashed | GraphChanged | JobFinished | Resync
+"""Everything the hub publishes: a run's events as they are, and the web app's own."""
 
 
 @dataclass(eq=False)
@@ -177,45 +141,3 @@ class EventHub:
                 subscription.loop.call_soon_threadsafe(subscription.deliver, event)
             except RuntimeError:  # its loop is closed: the reader is gone
                 self.unsubscribe(subscription)
-
-
-def run_listener(hub: EventHub, pipeline_id: str) -> Listener:
-    """A run listener (see ``nodepipe.execution.events``) that publishes to ``hub``."""
-
-    def listen(event: RunEvent) -> None:
-        translated = translate(event, pipeline_id)
-        if translated is not None:
-            hub.publish(translated)
-
-    return listen
-
-
-def translate(event: RunEvent, pipeline_id: str) -> HubEvent | None:
-    """The hub's view of one run event."""
-    if isinstance(event, RunStarted):
-        return RunBegan(event.run_id, pipeline_id, event.plan.ids)
-    if isinstance(event, NodeSubmitted):
-        return NodeStateChanged(
-            event.run_id, event.node_id, event.node_run_id, NodeState.QUEUED, "", event.log_file
-        )
-    if isinstance(event, NodeStarted):
-        return NodeStateChanged(event.run_id, event.node_id, event.node_run_id, NodeState.RUNNING)
-    if isinstance(event, NodeFinished):
-        outcome = event.outcome
-        state = _FINISHED_STATE.get(outcome.status, NodeState.FAILED)
-        return NodeStateChanged(
-            event.run_id, event.node_id, event.node_run_id, state, outcome.message
-        )
-    if isinstance(event, NodeSkipped):
-        return NodeStateChanged(event.run_id, event.node_id, event.node_run_id, None, event.reason)
-    if isinstance(event, RunFinished):
-        return RunEnded(
-            event.run_id,
-            pipeline_id,
-            event.status,
-            event.completed,
-            event.failed,
-            event.skipped,
-            event.cancelled,
-        )
-    return None

@@ -2,30 +2,33 @@
 
 Runs launched by this process tell the hub through their listeners. A run orchestrated
 elsewhere can only be seen in the store, so a watcher thread looks once a second (one cheap
-query while nothing runs) and publishes what changed as the same events: the run began,
-each node's state, the run ended. The page itself never polls.
+query while nothing runs) and publishes what changed as the same events a run emits: it
+started, a node started, finished or was skipped, it finished. Only what the store keeps can be
+told: a timeout or an error reads back as a failure (see ``RunOutcome.recorded_as``). The page
+itself never polls.
 """
 
 from __future__ import annotations
 
 import os
 import threading
+from collections import Counter
 from dataclasses import dataclass
 
-from nodepipe.domain.runs import NodeRun, NodeRunState
-from nodepipe.domain.states import NodeState
-from nodepipe.live.events import EventHub, NodeStateChanged, RunBegan, RunEnded
+from nodepipe.domain.events import (
+    NodeFinished,
+    NodeSkipped,
+    NodeStarted,
+    RunEvent,
+    RunFinished,
+    RunStarted,
+)
+from nodepipe.domain.runs import NodeRun, NodeRunState, RunOutcome, RunStatus, TaskOutcome
+from nodepipe.live.events import EventHub
 from nodepipe.services.context import WorkspaceContext
+from nodepipe.store.queries import StoreSession
 
 INTERVAL_SECONDS = 1.0
-
-_STATE = {
-    NodeRunState.QUEUED: NodeState.QUEUED,
-    NodeRunState.RUNNING: NodeState.RUNNING,
-    NodeRunState.COMPLETED: NodeState.COMPLETED,
-    NodeRunState.FAILED: NodeState.FAILED,
-    NodeRunState.CANCELLED: NodeState.CANCELLED,
-}
 
 
 @dataclass(slots=True)
@@ -33,6 +36,7 @@ class _Watched:
     pipeline_id: str
     states: dict[str, NodeRunState]
     """Node run id -> the state last published."""
+    tags: dict[str, str]
 
 
 class ExternalRunWatcher:
@@ -71,7 +75,7 @@ class ExternalRunWatcher:
             for run_id in active_runs - self._runs.keys():
                 run = session.get_run(run_id)
                 if run is not None and run.orchestrator_pid != self._pid and run.pipeline_id:
-                    self._runs[run_id] = _Watched(run.pipeline_id, {})
+                    self._runs[run_id] = _Watched(run.pipeline_id, {}, _tags(session, run_id))
             updates = {run_id: session.node_runs_of_run(run_id) for run_id in self._runs}
             ended = {
                 run_id: session.get_run(run_id)
@@ -82,30 +86,55 @@ class ExternalRunWatcher:
             self._publish(run_id, node_runs)
         for run_id, run in ended.items():
             watched = self._runs.pop(run_id)
-            counts = dict.fromkeys(("completed", "failed", "skipped", "cancelled"), 0)
-            for state in watched.states.values():
-                if state.value in counts:
-                    counts[state.value] += 1
-            status = run.status.value if run is not None else "completed"
-            self._hub.publish(RunEnded(run_id, watched.pipeline_id, status, **counts))
+            counts = Counter(watched.states.values())
+            self._hub.publish(
+                RunFinished(
+                    run_id,
+                    watched.pipeline_id,
+                    run.status if run is not None else RunStatus.COMPLETED,
+                    counts[NodeRunState.COMPLETED],
+                    counts[NodeRunState.FAILED],
+                    counts[NodeRunState.SKIPPED],
+                    counts[NodeRunState.CANCELLED],
+                )
+            )
 
     def _publish(self, run_id: str, node_runs: list[NodeRun]) -> None:
         watched = self._runs[run_id]
         if not watched.states:
-            self._hub.publish(
-                RunBegan(run_id, watched.pipeline_id, tuple(nr.node_id for nr in node_runs))
-            )
+            node_ids = tuple(nr.node_id for nr in node_runs)
+            self._hub.publish(RunStarted(run_id, watched.pipeline_id, node_ids, watched.tags))
         for node_run in node_runs:
             if watched.states.get(node_run.id) is node_run.state:
                 continue
             watched.states[node_run.id] = node_run.state
-            self._hub.publish(
-                NodeStateChanged(
-                    run_id,
-                    node_run.node_id,
-                    node_run.id,
-                    _STATE.get(node_run.state),
-                    node_run.message,
-                    node_run.log_file,
-                )
-            )
+            event = _event(run_id, node_run)
+            if event is not None:
+                self._hub.publish(event)
+
+
+def _tags(session: StoreSession, run_id: str) -> dict[str, str]:
+    node_ids = [nr.node_id for nr in session.node_runs_of_run(run_id)]
+    return {node_id: node.tag for node_id, node in session.get_nodes(node_ids).items()}
+
+
+def _event(run_id: str, node_run: NodeRun) -> RunEvent | None:
+    """The event that brought ``node_run`` to its stored state (none for queued: the run's
+    start says so)."""
+    state, node_id = node_run.state, node_run.node_id
+    if state is NodeRunState.QUEUED:
+        return None
+    if state is NodeRunState.RUNNING:
+        return NodeStarted(run_id, node_id, node_run.id, node_run.pid, node_run.host)
+    if state is NodeRunState.SKIPPED:
+        return NodeSkipped(run_id, node_id, node_run.id, node_run.message)
+    outcome = TaskOutcome(
+        node_run.id,
+        RunOutcome.recorded_as(state),
+        node_run.exit_code,
+        node_run.message,
+        node_run.output_digest,
+        node_run.started_at or node_run.created_at,  # never started (crash recovery failed it)
+        node_run.finished_at or node_run.created_at,
+    )
+    return NodeFinished.ended(run_id, node_id, outcome)

@@ -17,7 +17,7 @@ from enum import StrEnum
 
 from nodepipe.domain.errors import NotFoundError
 from nodepipe.domain.ids import new_id
-from nodepipe.live.events import EventHub, JobEnded
+from nodepipe.live.events import EventHub, JobFinished
 
 KEPT_JOBS = 500
 """Finished jobs remembered for ``get``; older ones are forgotten."""
@@ -97,4 +97,4 @@ class JobRunner:
             job.status = JobStatus.SUCCEEDED
         job.finished_at = datetime.now(UTC)
         job.done.set()
-        self._hub.publish(JobEnded(job.id))
+        self._hub.publish(JobFinished(job.id))

@@ -1,11 +1,12 @@
-// The live event stream (/api/events): node states, runs, jobs and changes made elsewhere.
-// The page never polls: it reloads when the server says something changed.
+// The live event stream (/api/events): a run's own events as the server's runner emits them,
+// jobs and changes made elsewhere. The page never polls: it reloads when the server says
+// something changed.
 import { toast } from "sonner";
 import { jobFinished } from "../actions/common";
 import { getApp, setApp, type LiveState } from "../store/app";
 import { loadPipeline, reloadAll } from "../store/loaders";
 import { clientId } from "./client";
-import type { WorkspaceEvent } from "./types";
+import type { NodeState, WorkspaceEvent } from "./types";
 
 let reloadTimer: number | undefined;
 const runNodes = new Map<string, string[]>();
@@ -25,21 +26,34 @@ function setLive(nodeIds: string[], live: LiveState | null): void {
   });
 }
 
+interface NodeRunEvent {
+  run_id: string;
+  node_id: string;
+  node_run_id: string;
+}
+
+/** A node of a run is now in `state` (queued, running, or what its outcome left it in). */
+function setNodeLive(event: NodeRunEvent, state: NodeState, reason = ""): void {
+  setLive([event.node_id], { state, reason, runId: event.run_id, nodeRunId: event.node_run_id });
+}
+
 export function handleEvent(event: WorkspaceEvent): void {
   switch (event.type) {
     case "run_started":
       runNodes.set(event.run_id, event.node_ids);
       setLive(event.node_ids, { state: "queued", reason: "", runId: event.run_id, nodeRunId: "" });
       break;
-    case "node_state":
-      if (event.state === null) setLive([event.node_id], null);
-      else
-        setLive([event.node_id], {
-          state: event.state,
-          reason: event.reason,
-          runId: event.run_id,
-          nodeRunId: event.node_run_id,
-        });
+    case "node_submitted":
+      setNodeLive(event, "queued");
+      break;
+    case "node_started":
+      setNodeLive(event, "running");
+      break;
+    case "node_finished":
+      setNodeLive(event, event.state, event.reason);
+      break;
+    case "node_skipped": // it keeps the state it had before the run
+      setLive([event.node_id], null);
       break;
     case "run_finished": {
       const failed = event.failed ? `, ${event.failed} failed` : "";

@@ -1018,11 +1018,17 @@ export interface components {
             /** Message */
             message: string;
         };
-        /** GraphChangedEvent */
-        GraphChangedEvent: {
+        /**
+         * GraphChanged
+         * @description Something was changed through the web API: watchers reload what they show.
+         */
+        GraphChanged: {
             /** Action */
             action: string;
-            /** Origin */
+            /**
+             * Origin
+             * @default
+             */
             origin: string;
             /**
              * @description discriminator enum property added by openapi-typescript
@@ -1071,8 +1077,11 @@ export interface components {
              */
             ok: boolean;
         };
-        /** JobFinishedEvent */
-        JobFinishedEvent: {
+        /**
+         * JobFinished
+         * @description A background job ended: its record says how.
+         */
+        JobFinished: {
             /** Job Id */
             job_id: string;
             /**
@@ -1279,6 +1288,28 @@ export interface components {
              */
             pipelines: string[];
         };
+        /**
+         * NodeFinished
+         * @description The node run ended: its outcome, and the state and reason that outcome leaves the node
+         *     in (by the one rule of ``RunOutcome``).
+         */
+        NodeFinished: {
+            /** Node Id */
+            node_id: string;
+            /** Node Run Id */
+            node_run_id: string;
+            outcome: components["schemas"]["TaskOutcome"];
+            /** Reason */
+            reason: string;
+            /** Run Id */
+            run_id: string;
+            state: components["schemas"]["NodeState"];
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "node_finished";
+        };
         /** NodePosition */
         NodePosition: {
             /** Node Id */
@@ -1348,15 +1379,11 @@ export interface components {
          */
         NodeRunState: "queued" | "running" | "completed" | "failed" | "cancelled" | "skipped";
         /**
-         * NodeState
-         * @description Where a node stands with respect to its outputs.
-         * @enum {string}
+         * NodeSkipped
+         * @description A planned node that will not run after all (a parent failed, or the run was cancelled);
+         *     it keeps the state it had before the run.
          */
-        NodeState: "ready" | "queued" | "running" | "completed" | "failed" | "stale" | "cancelled";
-        /** NodeStateEvent */
-        NodeStateEvent: {
-            /** Log File */
-            log_file: string;
+        NodeSkipped: {
             /** Node Id */
             node_id: string;
             /** Node Run Id */
@@ -1365,14 +1392,39 @@ export interface components {
             reason: string;
             /** Run Id */
             run_id: string;
-            /** @description None: skipped, back to its state before. */
-            state: components["schemas"]["NodeState"] | null;
             /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
              */
-            type: "node_state";
+            type: "node_skipped";
         };
+        /**
+         * NodeStarted
+         * @description The node's process is up (``pid`` on ``host``): the node is running.
+         */
+        NodeStarted: {
+            /** Host */
+            host: string;
+            /** Node Id */
+            node_id: string;
+            /** Node Run Id */
+            node_run_id: string;
+            /** Pid */
+            pid: number | null;
+            /** Run Id */
+            run_id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "node_started";
+        };
+        /**
+         * NodeState
+         * @description Where a node stands with respect to its outputs.
+         * @enum {string}
+         */
+        NodeState: "ready" | "queued" | "running" | "completed" | "failed" | "stale" | "cancelled";
         /**
          * NodeStatusPublic
          * @description A node's effective state (a completed node whose inputs changed is stale) and why.
@@ -1385,6 +1437,27 @@ export interface components {
             /** Reasons */
             reasons: string[];
             state: components["schemas"]["NodeState"];
+        };
+        /**
+         * NodeSubmitted
+         * @description The node's task went to the executor with the fingerprint it will run with.
+         */
+        NodeSubmitted: {
+            /** Fingerprint */
+            fingerprint: string;
+            /** Log File */
+            log_file: string;
+            /** Node Id */
+            node_id: string;
+            /** Node Run Id */
+            node_run_id: string;
+            /** Run Id */
+            run_id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "node_submitted";
         };
         /**
          * NodeUpdate
@@ -1675,16 +1748,22 @@ export interface components {
                 [key: string]: string;
             };
         };
-        /** ResyncEvent */
-        ResyncEvent: {
+        /**
+         * Resync
+         * @description Events were dropped for this subscriber: reload everything shown.
+         */
+        Resync: {
             /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
              */
             type: "resync";
         };
-        /** RunCrashedEvent */
-        RunCrashedEvent: {
+        /**
+         * RunCrashed
+         * @description nodepipe itself failed while orchestrating a run (not a node's fault).
+         */
+        RunCrashed: {
             /** Message */
             message: string;
             /** Pipeline Id */
@@ -1737,8 +1816,11 @@ export interface components {
              */
             to?: string[] | null;
         };
-        /** RunFinishedEvent */
-        RunFinishedEvent: {
+        /**
+         * RunFinished
+         * @description The run ended: its status and how many of its nodes ended which way.
+         */
+        RunFinished: {
             /** Cancelled */
             cancelled: number;
             /** Completed */
@@ -1751,8 +1833,7 @@ export interface components {
             run_id: string;
             /** Skipped */
             skipped: number;
-            /** Status */
-            status: string;
+            status: components["schemas"]["RunStatus"];
             /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
@@ -1773,6 +1854,12 @@ export interface components {
              */
             run_id: string | null;
         };
+        /**
+         * RunOutcome
+         * @description How a node run ended. ``ERROR``: nodepipe could not run the node (not the node's fault).
+         * @enum {string}
+         */
+        RunOutcome: "completed" | "failed" | "timeout" | "cancelled" | "error";
         /** RunPublic */
         RunPublic: {
             /**
@@ -1798,17 +1885,21 @@ export interface components {
             requested_by: string;
             status: components["schemas"]["RunStatus"];
         };
-        /** RunStartedEvent */
-        RunStartedEvent: {
-            /**
-             * Node Ids
-             * @description The planned nodes, now queued.
-             */
+        /**
+         * RunStarted
+         * @description A run began: its planned nodes are queued.
+         */
+        RunStarted: {
+            /** Node Ids */
             node_ids: string[];
             /** Pipeline Id */
             pipeline_id: string;
             /** Run Id */
             run_id: string;
+            /** Tags */
+            tags: {
+                [key: string]: string;
+            };
             /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
@@ -1852,6 +1943,41 @@ export interface components {
             /** Tag */
             tag: string;
         };
+        /**
+         * TaskOutcome
+         * @description How one node run ended, as its executor reports it.
+         */
+        TaskOutcome: {
+            /** Exit Code */
+            exit_code?: number | null;
+            /**
+             * Finished At
+             * Format: date-time
+             */
+            finished_at?: string;
+            /**
+             * Message
+             * @default
+             */
+            message: string;
+            /** Node Run Id */
+            node_run_id: string;
+            /** Output Digest */
+            output_digest?: string | null;
+            /**
+             * Started At
+             * Format: date-time
+             */
+            started_at?: string;
+            status: components["schemas"]["RunOutcome"];
+        };
+        /**
+         * WorkspaceEvent
+         * @description One message of the workspace's event stream: a run's events as the run emits them, and
+         *     the web app's own (``run_crashed``, ``graph_changed``, ``job_finished``, ``resync``);
+         *     ``type`` says which.
+         */
+        WorkspaceEvent: components["schemas"]["RunStarted"] | components["schemas"]["NodeSubmitted"] | components["schemas"]["NodeStarted"] | components["schemas"]["NodeFinished"] | components["schemas"]["NodeSkipped"] | components["schemas"]["RunFinished"] | components["schemas"]["RunCrashed"] | components["schemas"]["GraphChanged"] | components["schemas"]["JobFinished"] | components["schemas"]["Resync"];
         /** WorkspacePublic */
         WorkspacePublic: {
             /** Python Version */

@@ -24,13 +24,6 @@ export type Job = S["JobPublic"];
 export type ErrorBody = S["ErrorPublic"];
 export type NodeState = S["CanvasNode"]["state"];
 
-export type WorkspaceEvent =
-  | S["RunStartedEvent"]
-  | S["NodeStateEvent"]
-  | S["RunFinishedEvent"]
-  | S["RunCrashedEvent"]
-  | S["GraphChangedEvent"]
-  | S["JobFinishedEvent"]
-  | S["ResyncEvent"];
+export type WorkspaceEvent = S["WorkspaceEvent"];
 
 export type LogEvent = S["LogChunkEvent"] | S["LogEndEvent"];

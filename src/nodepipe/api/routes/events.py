@@ -1,9 +1,10 @@
 """``/events``: the live event stream of the workspace (server-sent events).
 
-One stream per open page. Each message's data is one ``WorkspaceEvent`` (its ``type`` says
-which): runs starting, node states changing, runs ending, background jobs ending, and
-``graph_changed`` after any change made through the API, so every page stays current
-without polling. A page that (re)connects should reload what it shows.
+One stream per open page. Each message's data is one hub event as it is (``WorkspaceEvent``;
+its ``type`` says which): a run's own events (started, a node submitted, started, finished or
+skipped, finished), a run that crashed, background jobs finishing, and ``graph_changed`` after
+any change made through the API, so every page stays current without polling. A page that
+(re)connects should reload what it shows.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from fastapi.sse import EventSourceResponse
 
 from nodepipe.api.deps import HubDep
 from nodepipe.api.routing import resource_router
-from nodepipe.api.schemas.events import WorkspaceEvent, event_public
+from nodepipe.api.schemas.events import WorkspaceEvent
 
 router = resource_router(tags=["events"])
 
@@ -24,6 +25,6 @@ async def events(hub: HubDep) -> AsyncIterable[WorkspaceEvent]:
     subscription = hub.subscribe()
     try:
         async for event in subscription.events():
-            yield event_public(event)
+            yield WorkspaceEvent(event)
     finally:
         hub.unsubscribe(subscription)

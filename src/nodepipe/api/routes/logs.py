@@ -19,8 +19,9 @@ from nodepipe.api.deps import HubDep, WorkspaceDep
 from nodepipe.api.routing import resource_router
 from nodepipe.api.schemas.events import LogChunkEvent, LogEndEvent
 from nodepipe.api.schemas.runs import LogPublic
-from nodepipe.domain.runs import ACTIVE_NODE_RUN_STATES, NodeRun
-from nodepipe.live.events import NodeStateChanged
+from nodepipe.domain.events import NodeFinished, NodeSkipped
+from nodepipe.domain.runs import ACTIVE_NODE_RUN_STATES, NodeRun, NodeRunState
+from nodepipe.live.events import HubEvent
 from nodepipe.live.logs import LogTail, read_log
 from nodepipe.services.workspace import Workspace
 
@@ -62,8 +63,8 @@ async def follow_log(
             event = await subscription.get(FILE_CHECK_SECONDS)
             if text := tail.read():
                 yield LogChunkEvent(text=text)
-            if isinstance(event, NodeStateChanged) and event.node_run_id == node_run.id:
-                state = event.state.value if event.state else "skipped"
+            if (ended := _ended(event, node_run.id)) is not None:
+                state = ended.value
             elif time.monotonic() - checked > STORE_CHECK_SECONDS:
                 state = await run_in_threadpool(_current_state, ws, node_run)
                 checked = time.monotonic()
@@ -72,6 +73,15 @@ async def follow_log(
         yield LogEndEvent(state=state)
     finally:
         hub.unsubscribe(subscription)
+
+
+def _ended(event: HubEvent | None, node_run_id: str) -> NodeRunState | None:
+    """The state ``event`` ends node run ``node_run_id`` in, if it ends it."""
+    if isinstance(event, NodeFinished) and event.node_run_id == node_run_id:
+        return event.outcome.status.node_run_state
+    if isinstance(event, NodeSkipped) and event.node_run_id == node_run_id:
+        return NodeRunState.SKIPPED
+    return None
 
 
 def _current_state(ws: Workspace, node_run: NodeRun) -> str:

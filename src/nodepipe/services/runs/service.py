@@ -7,15 +7,15 @@ import contextlib
 import os
 import signal
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import FrameType
 
 from nodepipe.domain.errors import ConflictError, NotFoundError, StorageError
+from nodepipe.domain.events import Listener, NodeFinished, RunEvent, RunFinished
 from nodepipe.domain.model import Node, Pipeline, PipelineView
-from nodepipe.domain.runs import NodeRun, Run, RunStatus
-from nodepipe.execution.events import Listener, NodeFinished, RunEvent, RunFinished
+from nodepipe.domain.runs import NodeRun, Run, RunOutcome, RunStatus
 from nodepipe.execution.plan import NodeStatus, Plan, Selection, plan_run
 from nodepipe.execution.recorder import RecordingError, StoreRecorder
 from nodepipe.execution.recovery import orchestrator_alive, settle_run
@@ -90,8 +90,16 @@ class RunService:
             plan = self._plan(session, status, request)
         return RunResult(status, plan, tags=_tags(status.view))
 
-    def run(self, request: RunRequest, listeners: Sequence[Listener] = ()) -> RunResult:
-        """Run what is stale or never ran (everything selected with ``force``)."""
+    def run(
+        self,
+        request: RunRequest,
+        listeners: Sequence[Listener] = (),
+        on_start: Callable[[RunResult], None] | None = None,
+    ) -> RunResult:
+        """Run what is stale or never ran (everything selected with ``force``).
+
+        ``on_start`` is told the run (its id, plan and tags) once its nodes are claimed and
+        its executor is up, just before its first event."""
         status = self.status(request.pipeline)
         if self._honour_inline_metadata(status):
             status = self.status(request.pipeline)  # an environment changed: look again
@@ -125,11 +133,14 @@ class RunService:
             claim.node_run_ids,
             [recorder, *listeners],
             jobs,
+            status.view.pipeline.id,
             tags,
         )
         _ACTIVE_RUNNERS[run.id] = runner
         unrecorded: RecordingError | None = None
         try:
+            if on_start is not None:
+                on_start(RunResult(status, plan, run.id, tags=tags))
             with self._signals(runner, run.id):
                 finished = runner.run(run.id, plan)
         except RecordingError as error:
@@ -334,7 +345,11 @@ class RunService:
 
 
 def _promotions(events: Sequence[RunEvent]) -> list[NodeFinished]:
-    return [e for e in events if isinstance(e, NodeFinished) and e.outcome.status == "completed"]
+    return [
+        e
+        for e in events
+        if isinstance(e, NodeFinished) and e.outcome.status is RunOutcome.COMPLETED
+    ]
 
 
 def _tags(view: PipelineView) -> dict[str, str]:

@@ -1,0 +1,102 @@
+"""What a run reports as it goes: one frozen type per event, from the runner to the browser.
+
+The runner emits these; the store recorder, the CLI's progress and the web app's event hub
+listen, and the hub's stream sends them as they are: each event's ``type`` (its class name in
+snake case) tells them apart on the wire. Events carry ids and tags, never whole plans.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from nodepipe.domain.runs import RunStatus, TaskOutcome
+from nodepipe.domain.states import NodeState
+
+
+@dataclass(frozen=True, slots=True)
+class RunStarted:
+    """A run began: its planned nodes are queued."""
+
+    run_id: str
+    pipeline_id: str
+    node_ids: tuple[str, ...]
+    tags: dict[str, str]
+    """Node id -> tag, for the nodes the run may name."""
+    type: Literal["run_started"] = field(default="run_started", init=False)
+
+
+@dataclass(frozen=True, slots=True)
+class NodeSubmitted:
+    """The node's task went to the executor with the fingerprint it will run with."""
+
+    run_id: str
+    node_id: str
+    node_run_id: str
+    fingerprint: str
+    log_file: str
+    type: Literal["node_submitted"] = field(default="node_submitted", init=False)
+
+
+@dataclass(frozen=True, slots=True)
+class NodeStarted:
+    """The node's process is up (``pid`` on ``host``): the node is running."""
+
+    run_id: str
+    node_id: str
+    node_run_id: str
+    pid: int | None
+    host: str
+    type: Literal["node_started"] = field(default="node_started", init=False)
+
+
+@dataclass(frozen=True, slots=True)
+class NodeFinished:
+    """The node run ended: its outcome, and the state and reason that outcome leaves the node
+    in (by the one rule of ``RunOutcome``)."""
+
+    run_id: str
+    node_id: str
+    node_run_id: str
+    outcome: TaskOutcome
+    state: NodeState
+    reason: str
+    type: Literal["node_finished"] = field(default="node_finished", init=False)
+
+    @classmethod
+    def ended(cls, run_id: str, node_id: str, outcome: TaskOutcome) -> NodeFinished:
+        """The event for ``outcome``: how every producer builds it, so state and reason follow
+        from the outcome."""
+        state = outcome.status.node_state
+        return cls(run_id, node_id, outcome.node_run_id, outcome, state, outcome.reason)
+
+
+@dataclass(frozen=True, slots=True)
+class NodeSkipped:
+    """A planned node that will not run after all (a parent failed, or the run was cancelled);
+    it keeps the state it had before the run."""
+
+    run_id: str
+    node_id: str
+    node_run_id: str
+    reason: str
+    type: Literal["node_skipped"] = field(default="node_skipped", init=False)
+
+
+@dataclass(frozen=True, slots=True)
+class RunFinished:
+    """The run ended: its status and how many of its nodes ended which way."""
+
+    run_id: str
+    pipeline_id: str
+    status: RunStatus
+    completed: int
+    failed: int
+    skipped: int
+    cancelled: int
+    type: Literal["run_finished"] = field(default="run_finished", init=False)
+
+
+RunEvent = RunStarted | NodeSubmitted | NodeStarted | NodeFinished | NodeSkipped | RunFinished
+Listener = Callable[[RunEvent], None]
