@@ -16,13 +16,14 @@ import tempfile
 import textwrap
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
 
 import nodepipe
-from nodepipe.domain.runs import NodeRun, NodeRunState
+from nodepipe.domain.events import Listener, NodeFinished, RunEvent
+from nodepipe.domain.runs import NodeRun, NodeRunState, RunOutcome
 from nodepipe.services.runs.service import RunRequest, RunResult, RunService
 from support.ray_cluster import (
     NamespaceResults,
@@ -67,13 +68,15 @@ def set_resources(folder: Path, settings: str) -> None:
     pyproject.write_text(f"{text}\n[tool.nodepipe.resources]\n{settings}\n", encoding="utf-8")
 
 
-def run_on_ray(ws: nodepipe.Workspace, cluster: RayCluster, pipeline: str) -> RunResult:
+def run_on_ray(
+    ws: nodepipe.Workspace, cluster: RayCluster, pipeline: str, listeners: Sequence[Listener] = ()
+) -> RunResult:
     request = RunRequest(pipeline, executor="ray", ray_address=cluster.address, jobs=CLUSTER_CPUS)
-    return RunService(ws.context).run(request)
+    return RunService(ws.context).run(request, listeners)
 
 
 def run_in_background(
-    ws: nodepipe.Workspace, cluster: RayCluster, pipeline: str
+    ws: nodepipe.Workspace, cluster: RayCluster, pipeline: str, listeners: Sequence[Listener] = ()
 ) -> Callable[[], RunResult]:
     """Start a run in a thread; returns a function that waits for its result."""
     results: list[RunResult] = []
@@ -81,7 +84,7 @@ def run_in_background(
 
     def run() -> None:
         try:
-            results.append(run_on_ray(ws, cluster, pipeline))
+            results.append(run_on_ray(ws, cluster, pipeline, listeners))
         except BaseException as exc:
             errors.append(exc)
 
@@ -294,13 +297,15 @@ def sleeper_pids(folder: Path, check_alive: bool = True) -> tuple[int, int]:
 def test_kill_cancels_the_node_on_its_worker_and_skips_descendants(
     lab: nodepipe.Workspace, ray_cluster: RayCluster
 ) -> None:
-    """A node that ignores SIGTERM, killed mid-run: its process group ends, old outputs stay."""
+    """A node that ignores SIGTERM, killed mid-run: its process group ends, old outputs stay;
+    Ray's cancellation reaches every listener as the outcome CANCELLED."""
     folder = sleepy_pipeline(lab)
     first = run_on_ray(lab, ray_cluster, "sleepy")
     assert first.finished is not None and first.finished.status == "completed"
     lab.nodes.set_params("sleeper", ["forever=true"])
+    events: list[RunEvent] = []
 
-    wait = run_in_background(lab, ray_cluster, "sleepy")
+    wait = run_in_background(lab, ray_cluster, "sleepy", [events.append])
     node_pid, child_pid = sleeper_pids(folder)
     killed = RunService(lab.context).kill(["sleeper"])
     result = wait()
@@ -308,6 +313,9 @@ def test_kill_cancels_the_node_on_its_worker_and_skips_descendants(
     assert [nr.node_id for nr in killed] == [lab.nodes.get("sleeper").id]
     assert result.finished is not None and result.run_id is not None
     assert result.finished.status == "cancelled"
+    (ended,) = [e for e in events if isinstance(e, NodeFinished)]
+    assert ended.outcome.status is RunOutcome.CANCELLED
+    assert ended.state is nodepipe.NodeState.CANCELLED
     runs = node_runs(lab, result.run_id)
     assert runs["sleeper"].state is NodeRunState.CANCELLED
     assert runs["sleeper"].pid == node_pid
