@@ -28,37 +28,37 @@ class RunStarted:
 
 
 @dataclass(frozen=True, slots=True)
-class NodeSubmitted:
-    """The node's task went to the executor with the fingerprint it will run with."""
+class NodeRunEvent:
+    """What the events about one node run of a run have in common."""
 
     run_id: str
     node_id: str
     node_run_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class NodeSubmitted(NodeRunEvent):
+    """The node's task went to the executor with the fingerprint it will run with."""
+
     fingerprint: str
     log_file: str
     type: Literal["node_submitted"] = field(default="node_submitted", init=False)
 
 
 @dataclass(frozen=True, slots=True)
-class NodeStarted:
+class NodeStarted(NodeRunEvent):
     """The node's process is up (``pid`` on ``host``): the node is running."""
 
-    run_id: str
-    node_id: str
-    node_run_id: str
     pid: int | None
     host: str
     type: Literal["node_started"] = field(default="node_started", init=False)
 
 
 @dataclass(frozen=True, slots=True)
-class NodeFinished:
+class NodeFinished(NodeRunEvent):
     """The node run ended: its outcome, and the state and reason that outcome leaves the node
     in (by the one rule of ``RunOutcome``)."""
 
-    run_id: str
-    node_id: str
-    node_run_id: str
     outcome: TaskOutcome
     state: NodeState
     reason: str
@@ -73,13 +73,10 @@ class NodeFinished:
 
 
 @dataclass(frozen=True, slots=True)
-class NodeSkipped:
+class NodeSkipped(NodeRunEvent):
     """A planned node that will not run after all (a parent failed, or the run was cancelled);
     it keeps the state it had before the run."""
 
-    run_id: str
-    node_id: str
-    node_run_id: str
     reason: str
     type: Literal["node_skipped"] = field(default="node_skipped", init=False)
 

@@ -19,7 +19,7 @@ from nodepipe.api.deps import HubDep, WorkspaceDep
 from nodepipe.api.routing import resource_router
 from nodepipe.api.schemas.events import LogChunkEvent, LogEndEvent
 from nodepipe.api.schemas.runs import LogPublic
-from nodepipe.domain.events import NodeFinished, NodeSkipped
+from nodepipe.domain.events import NodeFinished, NodeRunEvent, NodeSkipped
 from nodepipe.domain.runs import ACTIVE_NODE_RUN_STATES, NodeRun, NodeRunState
 from nodepipe.live.events import HubEvent
 from nodepipe.live.logs import LogTail, read_log
@@ -77,11 +77,11 @@ async def follow_log(
 
 def _ended(event: HubEvent | None, node_run_id: str) -> NodeRunState | None:
     """The state ``event`` ends node run ``node_run_id`` in, if it ends it."""
-    if isinstance(event, NodeFinished) and event.node_run_id == node_run_id:
+    if not isinstance(event, NodeRunEvent) or event.node_run_id != node_run_id:
+        return None
+    if isinstance(event, NodeFinished):
         return event.outcome.status.node_run_state
-    if isinstance(event, NodeSkipped) and event.node_run_id == node_run_id:
-        return NodeRunState.SKIPPED
-    return None
+    return NodeRunState.SKIPPED if isinstance(event, NodeSkipped) else None
 
 
 def _current_state(ws: Workspace, node_run: NodeRun) -> str:
