@@ -1,7 +1,8 @@
 """Runs: start one in the background, the plan (dry run), history, node runs, kill.
 
 ``POST /pipelines/{p}/runs`` answers as soon as the run is planned and its nodes claimed; its
-progress then arrives on ``/events`` (``run_started``, ``node_state``, ``run_finished``).
+progress then arrives on ``/events`` as the run's own events (``run_started``, ``node_started``,
+``node_finished``... ``run_finished``).
 """
 
 from __future__ import annotations
