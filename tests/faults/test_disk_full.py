@@ -59,7 +59,7 @@ def test_a_full_disk_during_a_run_keeps_the_old_outputs_and_settles_the_run(
     assert (ws.nodes.path("fill") / "data" / "out.txt").read_text() == "old"
     assert (ws.nodes.path("after") / "data" / "out.txt").read_text() == "old"
     assert not list(ws.nodes.path("fill").glob("data/filler.bin"))
-    states = {node["tag"]: node["state"] for node in cli("status", "p", "--json").json()}
+    states = {node["tag"]: node["state"] for node in cli("status", "p", "--json").json()["nodes"]}
     assert states["fill"] == "failed" and states["after"] != "running", states
     [run] = [r for r in cli("runs", "p", "--json").json() if r["status"] != "completed"]
     assert run["status"] in ("failed", "interrupted")

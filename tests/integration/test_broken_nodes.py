@@ -7,6 +7,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -54,8 +55,9 @@ def broken(request: pytest.FixtureRequest, split: nodepipe.Workspace) -> str:
     return BREAKAGES[request.param](split.nodes.path("a"))
 
 
-def states(result: list[dict[str, object]]) -> dict[object, tuple[object, list[str]]]:
-    return {item["tag"]: (item["state"], item["reasons"]) for item in result}  # type: ignore[misc]
+def states(result: dict[str, Any]) -> dict[str, tuple[str, list[str]]]:
+    """Tag -> state and reasons, from ``nodepipe status --json``."""
+    return {item["tag"]: (item["state"], item["reasons"]) for item in result["nodes"]}
 
 
 def test_status_reports_the_broken_node_and_checks_the_others(

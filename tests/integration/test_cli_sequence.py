@@ -58,7 +58,7 @@ def test_command_sequence(tmp_path: Path) -> None:
 
     run(lab, "pipeline", "branch", "baseline", "--from", "clean", "--name", "variant")
     variant = show(lab, "variant")
-    assert {(n["tag"], n["is_reference"]) for n in variant["nodes"]} == {
+    assert {(n["tag"], n["reference"]) for n in variant["nodes"]} == {
         ("load", True),
         ("clean", False),
         ("plot", False),

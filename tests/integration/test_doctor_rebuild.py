@@ -60,13 +60,13 @@ def test_rebuild_brings_back_nodes_with_outputs_and_edges(
     tags, edges = graph(cli, "recovered")
     assert tags == tags_before and edges == edges_before
     assert plot_output.read_text() == "load;clean7;plot;"
-    assert cli("node", "params", "clean", "--json").json() == {"n": 7}
+    assert cli("node", "params", "clean", "--json").json()["params"] == {"n": 7}
     listed = {n["tag"]: n for n in cli("node", "list", "--json").json()}
     assert {n["state"] for n in listed.values()} == {"stale"}
     assert "outputs were kept" in listed["plot"]["state_reason"]
     for tag in ("load", "clean", "plot"):  # accepting the outputs: the fingerprints match
         assert cli("node", "mark", tag, "completed").code == 0
-    states = cli("status", "recovered", "--json").json()
+    states = cli("status", "recovered", "--json").json()["nodes"]
     assert {node["state"] for node in states} == {"completed"}
     assert cli("run", "recovered", "--json").code == 0
     assert plot_output.read_text() == "load;clean7;plot;"

@@ -60,7 +60,7 @@ def test_a_bomb_written_by_hand_fails_its_node_only(
 
     status = cli("status", "baseline", "--json")
     assert status.code == 0
-    states = {item["tag"]: item for item in status.json()}
+    states = {item["tag"]: item for item in status.json()["nodes"]}
     assert states["clean"]["state"] == "failed"
     assert "too many YAML aliases" in states["clean"]["reasons"][0]
     assert states["plot"]["reasons"][-1].startswith("parent 01 (clean) cannot run:")
@@ -78,7 +78,7 @@ def test_a_bomb_written_by_hand_fails_its_node_only(
     replacement = params.with_name("fixed.yaml")
     replacement.write_text("threshold: 0.5\n")
     fixed = cli("node", "params", "clean", "--file", str(replacement), "--json")
-    assert fixed.code == 0 and fixed.json() == {"threshold": 0.5}
+    assert fixed.code == 0 and fixed.json()["params"] == {"threshold": 0.5}
     assert params.read_text() == "threshold: 0.5\n"
     assert cli("run", "baseline").code == 0
 
@@ -119,7 +119,7 @@ def test_an_entry_point_outside_code_is_refused(chain: nodepipe.Workspace, cli: 
     pyproject.write_text(text.replace('entry = "main.py"', 'entry = "/bin/true"'))
     status = cli("status", "baseline", "--json")
     assert status.code == 0
-    clean = next(item for item in status.json() if item["tag"] == "clean")
+    clean = next(item for item in status.json()["nodes"] if item["tag"] == "clean")
     assert clean["state"] == "failed"
     assert "entry must be a file inside code/" in clean["reasons"][0]
 

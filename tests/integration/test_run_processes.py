@@ -134,7 +134,7 @@ def test_killed_orchestrator_leaves_nothing_running(sleeping_load: nodepipe.Work
         text=True,
         check=True,
     )
-    states = {row["tag"]: row for row in json.loads(status.stdout)}
+    states = {row["tag"]: row for row in json.loads(status.stdout)["nodes"]}
     assert states["load"]["state"] == "failed"
     assert "interrupted" in states["load"]["reasons"][0]
     assert all(s["state"] not in ("running", "queued") for s in states.values())

@@ -11,7 +11,7 @@ from nodepipe.cli.demo import demo
 from nodepipe.cli.doctor import doctor
 from nodepipe.cli.errors import exit_code_for
 from nodepipe.cli.options import CommandGroup, json_option
-from nodepipe.cli.output import done, error_console, print_error, print_json
+from nodepipe.cli.output import error_console, print_error, render
 from nodepipe.cli.serve import serve
 from nodepipe.cli.session import close_workspace, select_workspace
 from nodepipe.services.failures import as_nodepipe_error
@@ -51,10 +51,10 @@ def init(path: Path, db: str | None, python: str | None, as_json: bool) -> None:
     from nodepipe.services.workspace import Workspace
 
     with Workspace.init(path, db, python) as ws:
-        if as_json:
-            print_json({"root": ws.root, "store": ws.context.store.dialect})
-        else:
-            done(f"created workspace {ws.root} ({ws.context.store.dialect} store)")
+        made = {"root": ws.root, "store": ws.context.store.dialect}
+        render(
+            made, as_json, None, f"created workspace {ws.root} ({ws.context.store.dialect} store)"
+        )
 
 
 for command in (

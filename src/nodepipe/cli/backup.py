@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from nodepipe.cli.options import DefaultCommandGroup, json_option
-from nodepipe.cli.output import console, done, print_json
+from nodepipe.cli.output import console, done, render
 from nodepipe.cli.session import selected_path, workspace
 from nodepipe.cli.views import add_row, table
+
+if TYPE_CHECKING:
+    from nodepipe.services.upkeep.backup import Restored
 
 app = DefaultCommandGroup(
     name="backup",
@@ -29,10 +33,12 @@ def create(dest: Path | None, as_json: bool) -> None:
     from nodepipe.services.upkeep.backup import back_up
 
     made = back_up(workspace().context, dest)
-    if as_json:
-        print_json(made)
-    else:
-        done(f"backed up the {made.dialect} store to {made.path} ({made.size} bytes)")
+    render(
+        made,
+        as_json,
+        None,
+        f"backed up the {made.dialect} store to {made.path} ({made.size} bytes)",
+    )
 
 
 @app.command("list")
@@ -44,12 +50,14 @@ def list_(as_json: bool) -> None:
     from nodepipe.workspace.layout import WorkspaceLayout
 
     found = list_backups(WorkspaceLayout(locate_workspace(selected_path())))
-    if as_json:
-        print_json([{"path": path, "size": path.stat().st_size} for path in found])
-        return
+    sizes = [{"path": path, "size": path.stat().st_size} for path in found]
+    render(sizes, as_json, None, _print_backups)
+
+
+def _print_backups(sizes: list[dict[str, Any]]) -> None:
     grid = table("backup", "bytes")
-    for path in found:
-        add_row(grid, str(path), str(path.stat().st_size))
+    for backup in sizes:
+        add_row(grid, str(backup["path"]), str(backup["size"]))
     console.print(grid)
 
 
@@ -64,10 +72,10 @@ def restore(file: Path, as_json: bool) -> None:
     """
     from nodepipe.services.upkeep.backup import restore as restore_backup
 
-    restored = restore_backup(selected_path(), file)
-    if as_json:
-        print_json(restored)
-        return
+    render(restore_backup(selected_path(), file), as_json, None, _print_restored)
+
+
+def _print_restored(restored: Restored) -> None:
     done(f"restored {restored.store} from {restored.backup}")
     if restored.previous is not None:
         done(f"the store it replaced is kept at {restored.previous}")

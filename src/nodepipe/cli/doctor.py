@@ -11,7 +11,7 @@ from rich.filesize import decimal
 from rich.status import Status
 
 from nodepipe.cli.options import json_option
-from nodepipe.cli.output import console, done, error_console, print_json, to_jsonable
+from nodepipe.cli.output import console, done, error_console, render
 from nodepipe.cli.session import selected_path
 from nodepipe.cli.views import add_row, table
 from nodepipe.domain.errors import InvalidInputError
@@ -102,17 +102,14 @@ def doctor(dry_run: bool, repair: bool, rebuild: bool, as_json: bool) -> None:
 
 
 def _report_json(report: DoctorReport) -> dict[str, Any]:
-    return {
-        "categories": to_jsonable(report.summary()),
-        "findings": to_jsonable(report.findings),
-        "disk": to_jsonable(report.disk),
-    }
+    return {"categories": report.summary(), "findings": report.findings, "disk": report.disk}
 
 
 def _show_report(report: DoctorReport, as_json: bool, details: bool) -> None:
-    if as_json:
-        print_json(_report_json(report))
-        return
+    render(_report_json(report), as_json, None, lambda _: _print_report(report, details))
+
+
+def _print_report(report: DoctorReport, details: bool) -> None:
     _print_summary(report)
     if details:
         for finding in report.findings:
@@ -124,15 +121,11 @@ def _show_report(report: DoctorReport, as_json: bool, details: bool) -> None:
 def _show_repair(
     found: DoctorReport, repaired: list[Finding], after: DoctorReport, as_json: bool
 ) -> None:
-    if as_json:
-        print_json(
-            {
-                "found": _report_json(found),
-                "repaired": to_jsonable(repaired),
-                "remaining": _report_json(after),
-            }
-        )
-        return
+    data = {"found": _report_json(found), "repaired": repaired, "remaining": _report_json(after)}
+    render(data, as_json, None, lambda _: _print_repair(found, repaired, after))
+
+
+def _print_repair(found: DoctorReport, repaired: list[Finding], after: DoctorReport) -> None:
     for finding in repaired:
         _print_finding(f"did {finding.action}", finding)
     done(f"repaired {len(repaired)} of {len(found.to_repair)}; the workspace now:")
@@ -157,9 +150,10 @@ def _print_finding(verb: str, finding: Finding) -> None:
 
 
 def _show_rebuild(rebuilt: Rebuild, as_json: bool) -> None:
-    if as_json:
-        print_json(rebuilt)
-        return
+    render(rebuilt, as_json, None, _print_rebuild)
+
+
+def _print_rebuild(rebuilt: Rebuild) -> None:
     done(f"the store {rebuilt.store} {rebuilt.problem}")
     if rebuilt.adoption is None:
         done(f"--rebuild would make a new store and recover {len(rebuilt.node_ids)} node folders")

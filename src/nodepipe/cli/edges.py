@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from nodepipe.cli.options import json_option, pipeline_option
-from nodepipe.cli.output import done, print_json
+from nodepipe.cli.output import render
 from nodepipe.cli.session import workspace
 
 
@@ -18,7 +18,7 @@ from nodepipe.cli.session import workspace
 def connect(parent: str, child: str, pipeline: str, slot: str | None, as_json: bool) -> None:
     """Feed PARENT's outputs to CHILD (refuses cycles, naming them)."""
     edge = workspace().edges.connect(parent, child, pipeline, slot)
-    print_json(edge) if as_json else done(f"connected {parent} → {child} as input {edge.slot}")
+    render(edge, as_json, "EdgePublic", f"connected {parent} → {child} as input {edge.slot}")
 
 
 @click.command("disconnect")
@@ -29,4 +29,4 @@ def connect(parent: str, child: str, pipeline: str, slot: str | None, as_json: b
 def disconnect(parent: str, child: str, pipeline: str, as_json: bool) -> None:
     """Remove the edge PARENT → CHILD."""
     edge = workspace().edges.disconnect(parent, child, pipeline)
-    print_json(edge) if as_json else done(f"disconnected {parent} → {child} (input {edge.slot})")
+    render(edge, as_json, "EdgePublic", f"disconnected {parent} → {child} (input {edge.slot})")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,10 +17,11 @@ from nodepipe.cli.options import (
     lookup_pipeline_option,
     names_argument,
 )
-from nodepipe.cli.output import console, done, print_json, say
+from nodepipe.cli.output import console, done, render, say
 from nodepipe.cli.session import workspace
 
 if TYPE_CHECKING:
+    from nodepipe.domain.model import Pipeline
     from nodepipe.services.envs.environments import EnvironmentView
     from nodepipe.services.envs.shared_envs import SharedEnvView
 from nodepipe.workspace.node_project import requirement_name
@@ -36,10 +38,15 @@ def base_env(ctx: click.Context, pipeline: str) -> None:
     ctx.obj = pipeline
 
 
-def _show(view: EnvironmentView | SharedEnvView, as_json: bool) -> None:
-    if as_json:
-        print_json(view)
-        return
+def _show(view: EnvironmentView, as_json: bool) -> None:
+    render(view, as_json, "EnvironmentPublic", _print_environment)
+
+
+def _show_shared(view: SharedEnvView, as_json: bool) -> None:
+    render(view, as_json, "SharedEnvPublic", _print_environment)
+
+
+def _print_environment(view: EnvironmentView | SharedEnvView) -> None:
     from nodepipe.services.envs.environments import EnvironmentView
 
     name = view.tag if isinstance(view, EnvironmentView) else view.name
@@ -182,7 +189,7 @@ def kernel(node: str, pipeline: str | None) -> None:
 @json_option
 def shared_new(name: str, packages: list[str] | None, as_json: bool) -> None:
     """Create shared environment NAME (with PACKAGES)."""
-    _show(workspace().shared_envs.new(name, packages), as_json)
+    _show_shared(workspace().shared_envs.new(name, packages), as_json)
 
 
 @shared_env.command("add")
@@ -191,7 +198,7 @@ def shared_new(name: str, packages: list[str] | None, as_json: bool) -> None:
 @json_option
 def shared_add(name: str, packages: list[str], as_json: bool) -> None:
     """Add PACKAGES to shared environment NAME (every node using it becomes stale)."""
-    _show(workspace().shared_envs.add(name, packages), as_json)
+    _show_shared(workspace().shared_envs.add(name, packages), as_json)
 
 
 @shared_env.command("remove")
@@ -200,7 +207,7 @@ def shared_add(name: str, packages: list[str], as_json: bool) -> None:
 @json_option
 def shared_remove(name: str, packages: list[str], as_json: bool) -> None:
     """Remove PACKAGES from shared environment NAME."""
-    _show(workspace().shared_envs.remove(name, packages), as_json)
+    _show_shared(workspace().shared_envs.remove(name, packages), as_json)
 
 
 @shared_env.command("show")
@@ -208,7 +215,7 @@ def shared_remove(name: str, packages: list[str], as_json: bool) -> None:
 @json_option
 def shared_show(name: str, as_json: bool) -> None:
     """Packages of shared environment NAME."""
-    _show(workspace().shared_envs.show(name), as_json)
+    _show_shared(workspace().shared_envs.show(name), as_json)
 
 
 @shared_env.command("list")
@@ -216,7 +223,7 @@ def shared_show(name: str, as_json: bool) -> None:
 def shared_list(as_json: bool) -> None:
     """Shared environments of the workspace."""
     names = workspace().shared_envs.list()
-    print_json(names) if as_json else say("\n".join(names) or "no shared environment yet")
+    render(names, as_json, None, lambda found: say("\n".join(found) or "no shared environment yet"))
 
 
 @base_env.command("add")
@@ -225,8 +232,8 @@ def shared_list(as_json: bool) -> None:
 @click.pass_obj
 def base_add(pipeline: str, packages: list[str], as_json: bool) -> None:
     """Give every node of the pipeline these PACKAGES (all nodes relocked, or none)."""
-    base = workspace().base_envs.add(pipeline, packages)
-    print_json(base) if as_json else done("base packages: " + (", ".join(base) or "none"))
+    workspace().base_envs.add(pipeline, packages)
+    _show_base(pipeline, as_json, _print_base)
 
 
 @base_env.command("remove")
@@ -235,8 +242,8 @@ def base_add(pipeline: str, packages: list[str], as_json: bool) -> None:
 @click.pass_obj
 def base_remove(pipeline: str, packages: list[str], as_json: bool) -> None:
     """Take PACKAGES out of the pipeline's base (and out of its nodes)."""
-    base = workspace().base_envs.remove(pipeline, packages)
-    print_json(base) if as_json else done("base packages: " + (", ".join(base) or "none"))
+    workspace().base_envs.remove(pipeline, packages)
+    _show_base(pipeline, as_json, _print_base)
 
 
 @base_env.command("show")
@@ -244,5 +251,15 @@ def base_remove(pipeline: str, packages: list[str], as_json: bool) -> None:
 @click.pass_obj
 def base_show(pipeline: str, as_json: bool) -> None:
     """The pipeline's base packages."""
-    base = workspace().base_envs.show(pipeline)
-    print_json(base) if as_json else say(", ".join(base) or "no base packages")
+    _show_base(
+        pipeline, as_json, lambda found: say(", ".join(found.base_packages) or "no base packages")
+    )
+
+
+def _show_base(pipeline: str, as_json: bool, human: Callable[[Pipeline], object]) -> None:
+    """The pipeline's base packages as it has them now."""
+    render(workspace().pipelines.get(pipeline), as_json, "BasePackagesPublic", human)
+
+
+def _print_base(pipeline: Pipeline) -> None:
+    done("base packages: " + (", ".join(pipeline.base_packages) or "none"))

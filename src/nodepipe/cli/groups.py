@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from nodepipe.cli.options import command_group, json_option, names_argument
-from nodepipe.cli.output import done, print_json
+from nodepipe.cli.output import done, render
 from nodepipe.cli.session import workspace
 from nodepipe.cli.views import print_groups
 
@@ -24,7 +24,7 @@ members_argument = names_argument("nodes")
 def new(pipeline: str, name: str, nodes: list[str], as_json: bool) -> None:
     """Group NODES (ids or tags) of PIPELINE under NAME."""
     group = workspace().groups.new(pipeline, name, nodes)
-    print_json(group) if as_json else done(f"grouped {len(nodes)} node(s) as {group.name}")
+    render(group, as_json, "GroupPublic", f"grouped {len(nodes)} node(s) as {group.name}")
 
 
 @app.command("list")
@@ -33,7 +33,7 @@ def new(pipeline: str, name: str, nodes: list[str], as_json: bool) -> None:
 def list_(pipeline: str, as_json: bool) -> None:
     """List the groups of PIPELINE."""
     groups = workspace().groups.list(pipeline)
-    print_json(groups) if as_json else print_groups(groups)
+    render(groups, as_json, "GroupPublic", print_groups)
 
 
 @app.command("add")
@@ -44,7 +44,7 @@ def list_(pipeline: str, as_json: bool) -> None:
 def add(pipeline: str, name: str, nodes: list[str], as_json: bool) -> None:
     """Add NODES (ids or tags) of PIPELINE to group NAME."""
     group = workspace().groups.add(pipeline, name, nodes)
-    print_json(group) if as_json else done(f"added {len(nodes)} node(s) to {group.name}")
+    render(group, as_json, "GroupPublic", f"added {len(nodes)} node(s) to {group.name}")
 
 
 @app.command("ungroup")
@@ -64,7 +64,7 @@ def ungroup(pipeline: str, nodes: list[str]) -> None:
 def rename(pipeline: str, name: str, new_name: str, as_json: bool) -> None:
     """Rename group NAME of PIPELINE to NEW_NAME."""
     group = workspace().groups.rename(pipeline, name, new_name)
-    print_json(group) if as_json else done(f"renamed group to {group.name}")
+    render(group, as_json, "GroupPublic", f"renamed group to {group.name}")
 
 
 @app.command("collapse")
@@ -74,7 +74,7 @@ def rename(pipeline: str, name: str, new_name: str, as_json: bool) -> None:
 def collapse(pipeline: str, name: str, as_json: bool) -> None:
     """Collapse group NAME on PIPELINE's canvas."""
     group = workspace().groups.set_collapsed(pipeline, name, True)
-    print_json(group) if as_json else done(f"collapsed {group.name}")
+    render(group, as_json, "GroupPublic", f"collapsed {group.name}")
 
 
 @app.command("expand")
@@ -84,7 +84,7 @@ def collapse(pipeline: str, name: str, as_json: bool) -> None:
 def expand(pipeline: str, name: str, as_json: bool) -> None:
     """Expand collapsed group NAME on PIPELINE's canvas."""
     group = workspace().groups.set_collapsed(pipeline, name, False)
-    print_json(group) if as_json else done(f"expanded {group.name}")
+    render(group, as_json, "GroupPublic", f"expanded {group.name}")
 
 
 @app.command("rm")
@@ -94,4 +94,4 @@ def expand(pipeline: str, name: str, as_json: bool) -> None:
 def remove(pipeline: str, name: str, as_json: bool) -> None:
     """Delete group NAME of PIPELINE (its nodes stay)."""
     group = workspace().groups.delete(pipeline, name)
-    print_json(group) if as_json else done(f"deleted group {group.name}")
+    render(group, as_json, "GroupPublic", f"deleted group {group.name}")

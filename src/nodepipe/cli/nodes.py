@@ -16,10 +16,11 @@ from nodepipe.cli.options import (
     repeatable_option,
     with_data_option,
 )
-from nodepipe.cli.output import done, print_json
+from nodepipe.cli.output import done, render
 from nodepipe.cli.session import workspace
 from nodepipe.cli.views import print_node, print_nodes, print_removal
 from nodepipe.domain.errors import InvalidInputError
+from nodepipe.domain.model import Node
 from nodepipe.domain.states import NodeState
 
 app = command_group("node", "Nodes: folders with code, an environment and outputs.")
@@ -48,7 +49,7 @@ def new(
 ) -> None:
     """Create a node in PIPELINE, with its own uv environment."""
     node = workspace().nodes.new(pipeline, tag, notes, template=template, shared_env=shared_env)
-    print_json(node) if as_json else done(f"created node {node.tag} ({node.id})")
+    render(node, as_json, "NodePublic", f"created node {node.tag} ({node.id})")
 
 
 @app.command("list")
@@ -57,7 +58,7 @@ def new(
 def list_(pipeline: str | None, as_json: bool) -> None:
     """List nodes (of one pipeline with --pipeline)."""
     nodes = workspace().nodes.list(pipeline)
-    print_json(nodes) if as_json else print_nodes(nodes)
+    render(nodes, as_json, "NodePublic", print_nodes)
 
 
 @app.command("show")
@@ -67,7 +68,7 @@ def list_(pipeline: str | None, as_json: bool) -> None:
 def show(node: str, pipeline: str | None, as_json: bool) -> None:
     """Show a node: state and why, folder, inputs, outputs, params."""
     details = workspace().nodes.show(node, pipeline)
-    print_json(details) if as_json else print_node(details)
+    render(details, as_json, "NodeDetail", print_node)
 
 
 @app.command("path")
@@ -89,7 +90,7 @@ def path(node: str, pipeline: str | None) -> None:
 def rename(node: str, new_tag: str, pipeline: str | None, as_json: bool) -> None:
     """Change NODE's tag to NEW_TAG."""
     renamed = workspace().nodes.rename(node, new_tag, pipeline)
-    print_json(renamed) if as_json else done(f"renamed {renamed.id} to {renamed.tag}")
+    render(renamed, as_json, "NodePublic", f"renamed {renamed.id} to {renamed.tag}")
 
 
 @app.command("notes")
@@ -100,7 +101,7 @@ def rename(node: str, new_tag: str, pipeline: str | None, as_json: bool) -> None
 def notes(node: str, text: str, pipeline: str | None, as_json: bool) -> None:
     """Replace NODE's notes with TEXT."""
     updated = workspace().nodes.annotate(node, text, pipeline)
-    print_json(updated) if as_json else done(f"updated the notes of {updated.tag}")
+    render(updated, as_json, "NodePublic", f"updated the notes of {updated.tag}")
 
 
 @app.command("params")
@@ -139,7 +140,7 @@ def params(
         result = nodes.set_params(node, set_, unset, replacement, pipeline)
     else:
         result = nodes.params(node, pipeline)
-    print_json(result) if as_json else print(dump_params(result), end="")
+    render(result, as_json, "ParamsPublic", lambda params: print(dump_params(params), end=""))
 
 
 def _read_text(source: Path) -> str:
@@ -164,7 +165,7 @@ def mark(node: str, state: str, pipeline: str | None, as_json: bool) -> None:
     if state not in (NodeState.COMPLETED.value, NodeState.STALE.value):
         raise InvalidInputError(f"can mark a node completed or stale, not {state!r}")
     updated = workspace().nodes.mark(node, NodeState(state), pipeline)
-    print_json(updated) if as_json else done(f"{updated.tag} is now {updated.state.value}")
+    render(updated, as_json, "NodePublic", f"{updated.tag} is now {updated.state.value}")
 
 
 @app.command("lock")
@@ -174,7 +175,7 @@ def mark(node: str, state: str, pipeline: str | None, as_json: bool) -> None:
 def lock(node: str, pipeline: str | None, as_json: bool) -> None:
     """Make NODE read-only (no edit, run or delete)."""
     updated = workspace().nodes.set_locked(node, True, pipeline)
-    print_json(updated) if as_json else done(f"locked {updated.tag} ({updated.id})")
+    render(updated, as_json, "NodePublic", f"locked {updated.tag} ({updated.id})")
 
 
 @app.command("unlock")
@@ -184,7 +185,7 @@ def lock(node: str, pipeline: str | None, as_json: bool) -> None:
 def unlock(node: str, pipeline: str | None, as_json: bool) -> None:
     """Make locked NODE editable again."""
     updated = workspace().nodes.set_locked(node, False, pipeline)
-    print_json(updated) if as_json else done(f"unlocked {updated.tag} ({updated.id})")
+    render(updated, as_json, "NodePublic", f"unlocked {updated.tag} ({updated.id})")
 
 
 @app.command("clear-data")
@@ -194,7 +195,7 @@ def unlock(node: str, pipeline: str | None, as_json: bool) -> None:
 def clear_data(node: str, pipeline: str | None, as_json: bool) -> None:
     """Delete NODE's outputs (data/); its descendants become stale."""
     updated = workspace().nodes.clear_data(node, pipeline)
-    print_json(updated) if as_json else done(f"cleared the outputs of {updated.tag}")
+    render(updated, as_json, "NodePublic", f"cleared the outputs of {updated.tag}")
 
 
 @app.command("place")
@@ -206,7 +207,7 @@ def clear_data(node: str, pipeline: str | None, as_json: bool) -> None:
 def place(node: str, pipeline: str, x: float, y: float, as_json: bool) -> None:
     """Move NODE on a pipeline's canvas (the web editor's graph)."""
     membership = workspace().nodes.place(node, pipeline, x, y)
-    print_json(membership) if as_json else done(f"placed at ({membership.x}, {membership.y})")
+    render(membership, as_json, None, f"placed at ({membership.x}, {membership.y})")
 
 
 @app.command("duplicate")
@@ -224,9 +225,10 @@ def duplicate(
     to --into.
     """
     copies = workspace().node_copies.duplicate(nodes, pipeline, into, with_data)
-    if as_json:
-        print_json(copies)
-        return
+    render(copies, as_json, "NodePublic", _print_duplicates)
+
+
+def _print_duplicates(copies: list[Node]) -> None:
     for copy in copies:
         done(f"created {copy.tag} ({copy.id}), a copy")
 
@@ -242,7 +244,7 @@ def reference(nodes: list[str], into: str, pipeline: str | None, as_json: bool) 
     Their ancestors are shown there too.
     """
     added = workspace().node_copies.reference(nodes, into, pipeline)
-    print_json(added) if as_json else done(f"{into} now shows {', '.join(added)}")
+    render(added, as_json, None, f"{into} now shows {', '.join(added)}")
 
 
 @app.command("detach")
@@ -256,9 +258,10 @@ def detach(nodes: list[str], pipeline: str, without_data: bool, as_json: bool) -
     Referenced nodes below them are copied too; outputs are copied unless --without-data.
     """
     copies = workspace().node_copies.detach(nodes, pipeline, with_data=not without_data)
-    if as_json:
-        print_json(copies)
-        return
+    render(copies, as_json, "NodePublic", lambda made: _print_detached(made, pipeline))
+
+
+def _print_detached(copies: list[Node], pipeline: str) -> None:
     for copy in copies:
         done(f"{pipeline} now has its own {copy.tag} ({copy.id})")
 
@@ -273,4 +276,4 @@ def remove(nodes: list[str], pipeline: str, as_json: bool) -> None:
     A node's folder is deleted only when no other pipeline shows it.
     """
     report = workspace().nodes.remove(nodes, pipeline)
-    print_json(report) if as_json else print_removal(report, pipeline)
+    render(report, as_json, "RemovalPublic", lambda removal: print_removal(removal, pipeline))

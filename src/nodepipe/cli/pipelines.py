@@ -5,10 +5,10 @@ from __future__ import annotations
 import click
 
 from nodepipe.cli.options import command_group, json_option, names_argument, with_data_option
-from nodepipe.cli.output import done, print_json
+from nodepipe.cli.output import done, render
 from nodepipe.cli.session import workspace
-from nodepipe.cli.views import pipeline_view_json, print_pipeline, print_pipelines, print_removal
-from nodepipe.domain.model import PipelineView
+from nodepipe.cli.views import print_pipeline, print_pipelines, print_removal
+from nodepipe.domain.model import Lineage, PipelineView
 
 app = command_group("pipeline", "Pipelines: graphs of nodes.")
 
@@ -22,9 +22,10 @@ new_tag_option = click.option(
 
 
 def _created(view: PipelineView, as_json: bool, verb: str) -> None:
-    if as_json:
-        print_json(pipeline_view_json(view))
-        return
+    render(view, as_json, "PipelineGraph", lambda made: _print_created(made, verb))
+
+
+def _print_created(view: PipelineView, verb: str) -> None:
     done(f"{verb} pipeline {view.pipeline.tag} ({view.pipeline.id})")
     print_pipeline(view)
 
@@ -37,7 +38,7 @@ def _created(view: PipelineView, as_json: bool, verb: str) -> None:
 def new(tag: str, project: str | None, notes: str, as_json: bool) -> None:
     """Create an empty pipeline tagged TAG."""
     pipeline = workspace().pipelines.new(tag, project, notes)
-    print_json(pipeline) if as_json else done(f"created pipeline {pipeline.tag} ({pipeline.id})")
+    render(pipeline, as_json, "PipelinePublic", f"created pipeline {pipeline.tag} ({pipeline.id})")
 
 
 @app.command("list")
@@ -47,10 +48,8 @@ def list_(project: str | None, as_json: bool) -> None:
     """List pipelines."""
     ws = workspace()
     pipelines = ws.pipelines.list(project)
-    if as_json:
-        print_json(pipelines)
-    else:
-        print_pipelines(pipelines, {p.id: p.name for p in ws.projects.list()})
+    names = {p.id: p.name for p in ws.projects.list()}
+    render(pipelines, as_json, "PipelinePublic", lambda found: print_pipelines(found, names))
 
 
 @app.command("show")
@@ -62,8 +61,7 @@ def show(name: str, as_json: bool) -> None:
     NAME is a tag or id. --json prints the full graph: nodes with their roles and positions,
     edges, groups and lineage.
     """
-    view = workspace().pipelines.show(name)
-    print_json(pipeline_view_json(view)) if as_json else print_pipeline(view)
+    render(workspace().pipelines.show(name), as_json, "PipelineGraph", print_pipeline)
 
 
 @app.command("lineage")
@@ -72,13 +70,13 @@ def show(name: str, as_json: bool) -> None:
 def lineage(project: str | None, as_json: bool) -> None:
     """How pipelines were branched, duplicated and merged."""
     ws = workspace()
-    links = ws.pipelines.lineage(project)
-    if as_json:
-        print_json(links)
-        return
     tags = {p.id: p.tag for p in ws.pipelines.list()}
-    for link in links:
-        done(f"{tags[link.source_pipeline_id]} → {tags[link.pipeline_id]} ({link.kind})")
+
+    def print_links(links: list[Lineage]) -> None:
+        for link in links:
+            done(f"{tags[link.source_pipeline_id]} → {tags[link.pipeline_id]} ({link.kind})")
+
+    render(ws.pipelines.lineage(project), as_json, "LineagePublic", print_links)
 
 
 @app.command("rename")
@@ -88,7 +86,7 @@ def lineage(project: str | None, as_json: bool) -> None:
 def rename(name: str, new_tag: str, as_json: bool) -> None:
     """Rename (re-tag) pipeline NAME to NEW_TAG."""
     pipeline = workspace().pipelines.rename(name, new_tag)
-    print_json(pipeline) if as_json else done(f"renamed pipeline to {pipeline.tag}")
+    render(pipeline, as_json, "PipelinePublic", f"renamed pipeline to {pipeline.tag}")
 
 
 @app.command("notes")
@@ -98,7 +96,7 @@ def rename(name: str, new_tag: str, as_json: bool) -> None:
 def notes(name: str, text: str, as_json: bool) -> None:
     """Replace the notes of pipeline NAME with TEXT."""
     pipeline = workspace().pipelines.annotate(name, text)
-    print_json(pipeline) if as_json else done(f"updated the notes of {pipeline.tag}")
+    render(pipeline, as_json, "PipelinePublic", f"updated the notes of {pipeline.tag}")
 
 
 @app.command("branch")
@@ -157,7 +155,7 @@ def merge(
 def move(name: str, project: str, as_json: bool) -> None:
     """Move pipeline NAME to another project."""
     pipeline = workspace().pipelines.move(name, project)
-    print_json(pipeline) if as_json else done(f"moved {pipeline.tag} to project {project}")
+    render(pipeline, as_json, "PipelinePublic", f"moved {pipeline.tag} to project {project}")
 
 
 @app.command("lock")
@@ -166,7 +164,7 @@ def move(name: str, project: str, as_json: bool) -> None:
 def lock(name: str, as_json: bool) -> None:
     """Make pipeline NAME and its own nodes read-only."""
     pipeline = workspace().pipelines.set_locked(name, True)
-    print_json(pipeline) if as_json else done(f"locked {pipeline.tag}")
+    render(pipeline, as_json, "PipelinePublic", f"locked {pipeline.tag}")
 
 
 @app.command("unlock")
@@ -175,7 +173,7 @@ def lock(name: str, as_json: bool) -> None:
 def unlock(name: str, as_json: bool) -> None:
     """Make locked pipeline NAME editable again."""
     pipeline = workspace().pipelines.set_locked(name, False)
-    print_json(pipeline) if as_json else done(f"unlocked {pipeline.tag}")
+    render(pipeline, as_json, "PipelinePublic", f"unlocked {pipeline.tag}")
 
 
 @app.command("rm")
@@ -187,4 +185,4 @@ def remove(name: str, as_json: bool) -> None:
     Node folders that other pipelines still show are kept.
     """
     report = workspace().pipelines.delete(name)
-    print_json(report) if as_json else print_removal(report, name)
+    render(report, as_json, "RemovalPublic", lambda removal: print_removal(removal, name))

@@ -6,9 +6,10 @@ import click
 from rich.markup import escape
 
 from nodepipe.cli.options import command_group, json_option
-from nodepipe.cli.output import done, print_json, say
+from nodepipe.cli.output import render, say
 from nodepipe.cli.session import workspace
 from nodepipe.cli.views import print_pipelines, print_projects
+from nodepipe.domain.model import ProjectView
 
 app = command_group("project", "Projects: named groups of pipelines.")
 
@@ -20,7 +21,7 @@ app = command_group("project", "Projects: named groups of pipelines.")
 def new(name: str, notes: str, as_json: bool) -> None:
     """Create a project called NAME."""
     project = workspace().projects.new(name, notes)
-    print_json(project) if as_json else done(f"created project {project.name} ({project.id})")
+    render(project, as_json, "ProjectPublic", f"created project {project.name} ({project.id})")
 
 
 @app.command("list")
@@ -28,22 +29,21 @@ def new(name: str, notes: str, as_json: bool) -> None:
 def list_(as_json: bool) -> None:
     """List projects."""
     projects = workspace().projects.list()
-    print_json(projects) if as_json else print_projects(projects)
+    render(projects, as_json, "ProjectPublic", print_projects)
 
 
 @app.command("show")
 @click.argument("name")
 @json_option
 def show(name: str, as_json: bool) -> None:
-    """Show project NAME (or id) and its pipelines."""
-    ws = workspace()
-    project = ws.projects.get(name)
-    pipelines = ws.projects.pipelines(project.id)
-    if as_json:
-        print_json({"project": project, "pipelines": pipelines})
-        return
+    """Show project NAME (or id), its pipelines and how they came from each other."""
+    render(workspace().projects.show(name), as_json, "ProjectDetail", _print_project)
+
+
+def _print_project(view: ProjectView) -> None:
+    project = view.project
     say(f"[bold]{escape(project.name)}[/] ({project.id}) {escape(project.notes)}")
-    print_pipelines(pipelines, {project.id: project.name})
+    print_pipelines(view.pipelines, {project.id: project.name})
 
 
 @app.command("rename")
@@ -53,7 +53,7 @@ def show(name: str, as_json: bool) -> None:
 def rename(name: str, new_name: str, as_json: bool) -> None:
     """Rename project NAME to NEW_NAME."""
     project = workspace().projects.rename(name, new_name)
-    print_json(project) if as_json else done(f"renamed project to {project.name}")
+    render(project, as_json, "ProjectPublic", f"renamed project to {project.name}")
 
 
 @app.command("notes")
@@ -63,7 +63,7 @@ def rename(name: str, new_name: str, as_json: bool) -> None:
 def notes(name: str, text: str, as_json: bool) -> None:
     """Replace the notes of project NAME with TEXT."""
     project = workspace().projects.annotate(name, text)
-    print_json(project) if as_json else done(f"updated the notes of {project.name}")
+    render(project, as_json, "ProjectPublic", f"updated the notes of {project.name}")
 
 
 @app.command("rm")
@@ -72,4 +72,4 @@ def notes(name: str, text: str, as_json: bool) -> None:
 def remove(name: str, as_json: bool) -> None:
     """Delete project NAME; it must hold no pipelines."""
     project = workspace().projects.delete(name)
-    print_json(project) if as_json else done(f"deleted project {project.name}")
+    render(project, as_json, "ProjectPublic", f"deleted project {project.name}")

@@ -16,13 +16,14 @@ from nodepipe.cli.options import (
     names_argument,
     repeatable_option,
 )
-from nodepipe.cli.output import console, done, print_json, say
+from nodepipe.cli.output import console, done, json_data, render, say
 from nodepipe.cli.session import workspace
 from nodepipe.cli.views import add_row, styled_state, table
 from nodepipe.domain.errors import NotFoundError
 from nodepipe.domain.runs import ACTIVE_NODE_RUN_STATES, RunStatus
 
 if TYPE_CHECKING:
+    from nodepipe.domain.runs import NodeRun, Run
     from nodepipe.execution.plan import Plan
     from nodepipe.services.runs.service import PipelineStatus, RunRequest, RunResult, RunService
 
@@ -90,7 +91,8 @@ def run(
     service = workspace().runs
     if dry_run:
         result = service.plan(request)
-        print_json(_plan_json(result)) if as_json else _print_plan(result.plan, result.tags)
+        tags = result.tags
+        render(result.plan, as_json, "PlanPublic", lambda plan: _print_plan(plan, tags), tags)
         return
     _run_and_exit(service, request, as_json)
 
@@ -101,7 +103,8 @@ def _run_and_exit(service: RunService, request: RunRequest, as_json: bool) -> No
     if as_json:
         result = service.run(request, [JsonEvents()])
         if result.finished is None:
-            print(json.dumps({"type": "nothing_to_run", **_plan_json(result)}))
+            plan = json_data(result.plan, "PlanPublic", result.tags)
+            print(json.dumps({"type": "nothing_to_run", **plan}))
     else:
         with LiveProgress() as progress:
             result = service.run(request, [progress])
@@ -111,24 +114,6 @@ def _run_and_exit(service: RunService, request: RunRequest, as_json: bool) -> No
         raise click.exceptions.Exit(NODE_FAILED_EXIT)
     if finished is not None and finished.status is RunStatus.CANCELLED:
         raise click.exceptions.Exit(CANCELLED_EXIT)
-
-
-def _plan_json(result: RunResult) -> dict[str, object]:
-    tags = result.tags
-    return {
-        "run": [
-            {"node_id": p.node_id, "tag": tags[p.node_id], "reasons": p.reasons}
-            for p in result.plan.nodes
-        ],
-        "skipped": [
-            {"node_id": s.node_id, "tag": tags[s.node_id], "reason": s.reason}
-            for s in result.plan.skipped
-        ],
-        "blocked": [
-            {"node_id": b.node_id, "tag": tags[b.node_id], "reasons": b.reasons}
-            for b in result.plan.blocked
-        ],
-    }
 
 
 def _print_plan(plan: Plan, tags: dict[str, str]) -> None:
@@ -176,27 +161,15 @@ def status(pipeline: str, why: bool, as_json: bool) -> None:
     States are computed from each node's fingerprint: its code, lock, parameters and parents.
     """
     result = workspace().runs.status(pipeline)
-    if as_json:
-        print_json(_status_json(result))
-        return
+    render(result, as_json, "PipelineStatusPublic", lambda status: _print_status(status, why))
+
+
+def _print_status(status: PipelineStatus, why: bool) -> None:
     rows = table("id", "tag", "state", *(("why",) if why else ()))
-    for item in result.nodes.values():
+    for item in status.nodes.values():
         reasons = ("; ".join(item.reasons) or "up to date",) if why else ()
         add_row(rows, item.node_id, item.item.node.tag, styled_state(item.state), *reasons)
     console.print(rows)
-
-
-def _status_json(result: PipelineStatus) -> list[dict[str, object]]:
-    return [
-        {
-            "node_id": s.node_id,
-            "tag": s.item.node.tag,
-            "state": s.state.value,
-            "reasons": list(s.reasons),
-            "is_reference": s.item.is_reference,
-        }
-        for s in result.nodes.values()
-    ]
 
 
 @click.command("runs")
@@ -210,12 +183,12 @@ def runs(pipeline: str | None, run_id: str | None, as_json: bool) -> None:
     """
     service = workspace().runs
     if run_id is not None:
-        _print_node_runs(service, run_id, as_json)
+        render(service.node_runs(run_id), as_json, "NodeRunPublic", _print_node_runs)
         return
-    history = service.history(pipeline)
-    if as_json:
-        print_json(history)
-        return
+    render(service.history(pipeline), as_json, "RunPublic", _print_history)
+
+
+def _print_history(history: list[Run]) -> None:
     rows = table("run", "pipeline", "status", "executor", "by", "started", "seconds")
     for past in history:
         took = (past.finished_at - past.created_at).total_seconds() if past.finished_at else None
@@ -232,11 +205,7 @@ def runs(pipeline: str | None, run_id: str | None, as_json: bool) -> None:
     console.print(rows)
 
 
-def _print_node_runs(service: RunService, run_id: str, as_json: bool) -> None:
-    node_runs = service.node_runs(run_id)
-    if as_json:
-        print_json(node_runs)
-        return
+def _print_node_runs(node_runs: list[NodeRun]) -> None:
     rows = table("node", "state", "exit", "seconds", "why / message", "log")
     for nr in node_runs:
         duration = nr.duration_seconds
@@ -294,9 +263,5 @@ def kill(nodes: list[str] | None, pipeline: str | None, as_json: bool) -> None:
     Stops NODES, or every node of --pipeline, each with its whole process group.
     """
     stopped = workspace().runs.kill(nodes or [], pipeline)
-    if as_json:
-        print_json(stopped)
-    else:
-        done(
-            f"asked {len(stopped)} node run(s) to stop: " + ", ".join(nr.node_id for nr in stopped)
-        )
+    asked = ", ".join(nr.node_id for nr in stopped)
+    render(stopped, as_json, "NodeRunPublic", f"asked {len(stopped)} node run(s) to stop: {asked}")

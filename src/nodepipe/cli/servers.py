@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import click
 
 from nodepipe.cli.options import command_group, json_option
-from nodepipe.cli.output import console, done, print_json
+from nodepipe.cli.output import console, done, render
 from nodepipe.cli.session import workspace
 
 app = command_group("server", "The workspace's web servers: their links, their password.")
@@ -18,15 +19,15 @@ app = command_group("server", "The workspace's web servers: their links, their p
 def list_(as_json: bool) -> None:
     """Links (with their token) of this workspace's running servers that you started."""
     servers = workspace().servers.running()
-    if as_json:
-        print_json(
-            [{"url": s.url, "link": s.link, "pid": s.pid, "since": s.started_at} for s in servers]
-        )
-        return
-    if not servers:
+    listed = [{"url": s.url, "link": s.link, "pid": s.pid, "since": s.started_at} for s in servers]
+    render(listed, as_json, None, _print_servers)
+
+
+def _print_servers(listed: list[dict[str, Any]]) -> None:
+    if not listed:
         done("no server of yours is serving this workspace; start one with `nodepipe serve`")
-    for server in servers:
-        line = f"{server.link}  (pid {server.pid}, since {server.started_at})"
+    for server in listed:
+        line = f"{server['link']}  (pid {server['pid']}, since {server['since']})"
         console.print(line, markup=False, soft_wrap=True)  # a link must stay whole
 
 
@@ -48,17 +49,13 @@ def password(clear: bool, from_stdin: bool, as_json: bool) -> None:
     servers = workspace().servers
     if clear:
         removed = servers.clear_password()
-        if as_json:
-            print_json({"password": False, "removed": removed})
-        else:
-            done("removed the server password" if removed else "no server password was set")
+        said = "removed the server password" if removed else "no server password was set"
+        render({"password": False, "removed": removed}, as_json, None, said)
         return
     if from_stdin:
         secret = sys.stdin.readline().removesuffix("\n")
     else:
         secret = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     servers.set_password(secret)
-    if as_json:
-        print_json({"password": True, "removed": False})
-    else:
-        done("server password set; restart running servers to use it")
+    said = "server password set; restart running servers to use it"
+    render({"password": True, "removed": False}, as_json, None, said)

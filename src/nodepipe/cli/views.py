@@ -1,16 +1,15 @@
-"""Human and JSON renderings of pipelines, nodes, projects and groups."""
+"""Human renderings of pipelines, nodes, projects and groups (their JSON is their schema's)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
-from nodepipe.cli.output import console, done, say, to_jsonable
+from nodepipe.cli.output import console, done, say
 from nodepipe.domain.graph import heads
 from nodepipe.domain.model import Group, Node, Pipeline, PipelineView, Project
 from nodepipe.domain.states import NodeState
@@ -42,28 +41,6 @@ def table(*columns: str) -> Table:
 def add_row(grid: Table, *cells: str | Text) -> None:
     """Add a row whose text cells are shown verbatim (names may hold ``[``)."""
     grid.add_row(*(cell if isinstance(cell, Text) else Text(cell) for cell in cells))
-
-
-def pipeline_view_json(view: PipelineView) -> dict[str, Any]:
-    """The full graph: pipeline, project, nodes with role and position, edges, groups."""
-    return {
-        "pipeline": to_jsonable(view.pipeline),
-        "project": to_jsonable(view.project),
-        "nodes": [
-            {
-                **to_jsonable(item.node),
-                "is_reference": item.is_reference,
-                "read_only": item.read_only,
-                "x": item.membership.x,
-                "y": item.membership.y,
-                "group_id": item.membership.group_id,
-            }
-            for item in view.nodes
-        ],
-        "edges": to_jsonable(view.edges),
-        "groups": to_jsonable(view.groups),
-        "lineage": to_jsonable(view.lineage),
-    }
 
 
 def print_pipeline(view: PipelineView) -> None:

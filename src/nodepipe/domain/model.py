@@ -125,3 +125,13 @@ class PipelineView:
     @property
     def node_ids(self) -> frozenset[str]:
         return frozenset(item.node.id for item in self.nodes)
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectView:
+    """A project with its pipelines and how they came from each other: what ``project show``
+    and the project panel display."""
+
+    project: Project
+    pipelines: tuple[Pipeline, ...]
+    lineage: tuple[Lineage, ...]

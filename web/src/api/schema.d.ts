@@ -1272,7 +1272,10 @@ export interface components {
         };
         /** NodeDetail */
         NodeDetail: {
-            /** Folder */
+            /**
+             * Folder
+             * Format: path
+             */
             folder: string;
             /** Inputs */
             inputs: components["schemas"]["LinkPublic"][];
@@ -1437,6 +1440,8 @@ export interface components {
             /** Reasons */
             reasons: string[];
             state: components["schemas"]["NodeState"];
+            /** Tag */
+            tag: string;
         };
         /**
          * NodeSubmitted
@@ -1511,7 +1516,7 @@ export interface components {
              * Yaml
              * @description The parameters as YAML text, ready to edit.
              */
-            yaml: string;
+            readonly yaml: string;
         };
         /** ParamsUpdate */
         ParamsUpdate: {

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from nodepipe.api.deps import ChangesGraph, WorkspaceDep
 from nodepipe.api.routing import resource_router
-from nodepipe.api.schemas.graph import EdgeCreate, EdgePublic
+from nodepipe.api.schemas.graph import EdgeCreate
+from nodepipe.schemas.graph import EdgePublic
 
 router = resource_router("/pipelines/{pipeline}/edges", tags=["edges"], errors=(404, 409))
 
@@ -12,9 +13,9 @@ router = resource_router("/pipelines/{pipeline}/edges", tags=["edges"], errors=(
 @router.post("", status_code=201, dependencies=[ChangesGraph])
 def connect(pipeline: str, body: EdgeCreate, ws: WorkspaceDep) -> EdgePublic:
     """A cycle is refused with 409, ``kind: cycle`` and the node ids around it."""
-    return EdgePublic.of(ws.edges.connect(body.parent, body.child, pipeline, body.slot))
+    return EdgePublic.model_validate(ws.edges.connect(body.parent, body.child, pipeline, body.slot))
 
 
 @router.delete("/{parent}/{child}", dependencies=[ChangesGraph])
 def disconnect(pipeline: str, parent: str, child: str, ws: WorkspaceDep) -> EdgePublic:
-    return EdgePublic.of(ws.edges.disconnect(parent, child, pipeline))
+    return EdgePublic.model_validate(ws.edges.disconnect(parent, child, pipeline))

@@ -15,15 +15,11 @@ from fastapi import Query
 from nodepipe.api.deps import OriginDep, ServicesDep, WorkspaceDep
 from nodepipe.api.routes.jobs import start_job
 from nodepipe.api.routing import resource_router
-from nodepipe.api.schemas.environments import (
-    EnvironmentPublic,
-    LockRequest,
-    PackagesAdd,
-    PythonUpdate,
-)
+from nodepipe.api.schemas.environments import LockRequest, PackagesAdd, PythonUpdate
 from nodepipe.api.schemas.events import JobPublic
 from nodepipe.domain.requirements import validate_package_names, validate_requirements
 from nodepipe.live.jobs import JobOutcome
+from nodepipe.schemas.environments import EnvironmentPublic
 from nodepipe.services.envs.environments import EnvironmentView
 from nodepipe.workspace.path_trust import check_trusted_inputs, check_trusted_interpreter
 
@@ -56,7 +52,7 @@ def _change(
 
 @router.get("")
 def get_environment(pipeline: str, node: str, ws: WorkspaceDep) -> EnvironmentPublic:
-    return EnvironmentPublic.of(ws.envs.show(node, pipeline))
+    return EnvironmentPublic.model_validate(ws.envs.show(node, pipeline))
 
 
 @router.post("/packages", status_code=202)

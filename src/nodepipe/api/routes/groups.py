@@ -4,20 +4,21 @@ from __future__ import annotations
 
 from nodepipe.api.deps import ChangesGraph, WorkspaceDep
 from nodepipe.api.routing import resource_router
-from nodepipe.api.schemas.graph import GroupCreate, GroupPublic, GroupUpdate
+from nodepipe.api.schemas.graph import GroupCreate, GroupUpdate
 from nodepipe.domain.resolve import Candidate, resolve
+from nodepipe.schemas.graph import GroupPublic
 
 router = resource_router("/pipelines/{pipeline}/groups", tags=["groups"], errors=(404, 409))
 
 
 @router.get("")
 def list_groups(pipeline: str, ws: WorkspaceDep) -> list[GroupPublic]:
-    return [GroupPublic.of(g) for g in ws.groups.list(pipeline)]
+    return [GroupPublic.model_validate(g) for g in ws.groups.list(pipeline)]
 
 
 @router.post("", status_code=201, dependencies=[ChangesGraph])
 def create_group(pipeline: str, body: GroupCreate, ws: WorkspaceDep) -> GroupPublic:
-    return GroupPublic.of(ws.groups.new(pipeline, body.name, body.nodes))
+    return GroupPublic.model_validate(ws.groups.new(pipeline, body.name, body.nodes))
 
 
 @router.patch("/{group}", dependencies=[ChangesGraph])
@@ -37,10 +38,10 @@ def update_group(pipeline: str, group: str, body: GroupUpdate, ws: WorkspaceDep)
         result = ws.groups.rename(pipeline, name, body.name)
     if result is None:
         result = next(g for g in groups if g.id == found)
-    return GroupPublic.of(result)
+    return GroupPublic.model_validate(result)
 
 
 @router.delete("/{group}", dependencies=[ChangesGraph])
 def delete_group(pipeline: str, group: str, ws: WorkspaceDep) -> GroupPublic:
     """Delete the group only; its nodes stay in the pipeline."""
-    return GroupPublic.of(ws.groups.delete(pipeline, group))
+    return GroupPublic.model_validate(ws.groups.delete(pipeline, group))

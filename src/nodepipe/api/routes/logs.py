@@ -44,7 +44,7 @@ LoggedRun = Annotated[NodeRun, Depends(node_run_with_log)]
 
 @router.get("/log")
 def get_log(node_run: LoggedRun) -> LogPublic:
-    return LogPublic.of(read_log(node_run))
+    return LogPublic.model_validate(read_log(node_run))
 
 
 @router.get("/log/stream", response_class=EventSourceResponse)

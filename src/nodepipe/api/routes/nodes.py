@@ -12,17 +12,9 @@ from fastapi import Query
 
 from nodepipe.api.deps import ChangesGraph, ServicesDep, WorkspaceDep
 from nodepipe.api.routing import error_responses, resource_router
-from nodepipe.api.schemas.nodes import (
-    NodeCreate,
-    NodeDetail,
-    NodePublic,
-    NodeUpdate,
-    ParamsPublic,
-    ParamsUpdate,
-    RemovalPreviewPublic,
-    RemovalPublic,
-)
+from nodepipe.api.schemas.nodes import NodeCreate, NodeUpdate, ParamsUpdate, RemovalPreviewPublic
 from nodepipe.domain.states import NodeState
+from nodepipe.schemas.nodes import NodeDetail, NodePublic, ParamsPublic, RemovalPublic
 
 router = resource_router("/pipelines/{pipeline}", tags=["nodes"], errors=(404, 409))
 
@@ -36,12 +28,12 @@ def create_node(pipeline: str, body: NodeCreate, ws: WorkspaceDep) -> NodePublic
     node = ws.nodes.new(pipeline, body.tag, body.notes, body.template, body.shared_env)
     if body.x is not None and body.y is not None:
         ws.nodes.place(node.id, pipeline, body.x, body.y)
-    return NodePublic.of(node)
+    return NodePublic.model_validate(node)
 
 
 @router.get("/nodes/{node}")
 def get_node(pipeline: str, node: str, ws: WorkspaceDep) -> NodeDetail:
-    return NodeDetail.of(ws.nodes.show(node, pipeline))
+    return NodeDetail.model_validate(ws.nodes.show(node, pipeline))
 
 
 @router.patch("/nodes/{node}", dependencies=[ChangesGraph])
@@ -58,28 +50,29 @@ def update_node(pipeline: str, node: str, body: NodeUpdate, ws: WorkspaceDep) ->
         found = ws.nodes.mark(found.id, NodeState(body.state), pipeline)
     if body.locked is True:
         found = ws.nodes.set_locked(found.id, True, pipeline)
-    return NodePublic.of(found)
+    return NodePublic.model_validate(found)
 
 
 @router.put("/nodes/{node}/params", dependencies=[ChangesGraph])
 def replace_params(pipeline: str, node: str, body: ParamsUpdate, ws: WorkspaceDep) -> ParamsPublic:
     """Replace the parameters with a YAML mapping; malformed YAML is a 422 and saves nothing."""
-    return ParamsPublic.of(ws.nodes.set_params(node, replace_with=body.yaml, pipeline=pipeline))
+    params = ws.nodes.set_params(node, replace_with=body.yaml, pipeline=pipeline)
+    return ParamsPublic.model_validate(params)
 
 
 @router.delete("/nodes/{node}/data", dependencies=[ChangesGraph])
 def clear_outputs(pipeline: str, node: str, ws: WorkspaceDep) -> NodePublic:
     """Delete the node's outputs: it becomes ready and what reads it stale."""
-    return NodePublic.of(ws.nodes.clear_data(node, pipeline))
+    return NodePublic.model_validate(ws.nodes.clear_data(node, pipeline))
 
 
 @router.delete("/nodes", dependencies=[ChangesGraph])
 def remove_nodes(pipeline: str, nodes: NodeNames, ws: WorkspaceDep) -> RemovalPublic:
     """Remove nodes from this pipeline; a folder goes only when no other pipeline shows it."""
-    return RemovalPublic.of(ws.nodes.remove(nodes, pipeline))
+    return RemovalPublic.model_validate(ws.nodes.remove(nodes, pipeline))
 
 
 @router.get("/removal-preview")
 def preview_removal(pipeline: str, nodes: NodeNames, services: ServicesDep) -> RemovalPreviewPublic:
     """What ``DELETE /nodes`` would do (for the confirmation); nothing is changed."""
-    return RemovalPreviewPublic.of(services.canvas.preview_removal(nodes, pipeline))
+    return RemovalPreviewPublic.model_validate(services.canvas.preview_removal(nodes, pipeline))

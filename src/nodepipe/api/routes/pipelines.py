@@ -6,27 +6,23 @@ from fastapi import Response
 
 from nodepipe.api.deps import ChangesGraph, ServicesDep, WorkspaceDep
 from nodepipe.api.routing import resource_router
-from nodepipe.api.schemas.graph import (
-    NodeStatusPublic,
-    PipelineGraph,
-    PipelineStatusPublic,
-    PositionsPublic,
-    PositionsUpdate,
-)
-from nodepipe.api.schemas.nodes import RemovalPublic
-from nodepipe.api.schemas.projects import PipelineCreate, PipelinePublic, PipelineUpdate
+from nodepipe.api.schemas.graph import PositionsPublic, PositionsUpdate
+from nodepipe.api.schemas.projects import PipelineCreate, PipelineUpdate
+from nodepipe.schemas.graph import PipelineGraph, PipelineStatusPublic
+from nodepipe.schemas.nodes import RemovalPublic
+from nodepipe.schemas.projects import PipelinePublic
 
 router = resource_router("/pipelines", tags=["pipelines"], errors=(404, 409))
 
 
 @router.get("")
 def list_pipelines(ws: WorkspaceDep, project: str | None = None) -> list[PipelinePublic]:
-    return [PipelinePublic.of(p) for p in ws.pipelines.list(project)]
+    return [PipelinePublic.model_validate(p) for p in ws.pipelines.list(project)]
 
 
 @router.post("", status_code=201, dependencies=[ChangesGraph])
 def create_pipeline(body: PipelineCreate, ws: WorkspaceDep) -> PipelinePublic:
-    return PipelinePublic.of(ws.pipelines.new(body.tag, body.project, body.notes))
+    return PipelinePublic.model_validate(ws.pipelines.new(body.tag, body.project, body.notes))
 
 
 @router.get("/{pipeline}", response_model=PipelineGraph)
@@ -35,7 +31,7 @@ def get_pipeline(pipeline: str, ws: WorkspaceDep) -> Response:
 
     Built from trusted domain values and serialized once (the hot path of the canvas).
     """
-    graph = PipelineGraph.of(ws.pipelines.show(pipeline))
+    graph = PipelineGraph.model_validate(ws.pipelines.show(pipeline))
     return Response(graph.model_dump_json(), media_type="application/json")
 
 
@@ -53,23 +49,19 @@ def update_pipeline(pipeline: str, body: PipelineUpdate, ws: WorkspaceDep) -> Pi
         found = ws.pipelines.move(found.id, body.project)
     if body.locked is True:
         found = ws.pipelines.set_locked(found.id, True)
-    return PipelinePublic.of(found)
+    return PipelinePublic.model_validate(found)
 
 
 @router.delete("/{pipeline}", dependencies=[ChangesGraph])
 def delete_pipeline(pipeline: str, ws: WorkspaceDep) -> RemovalPublic:
     """Delete a pipeline; its nodes that other pipelines show survive there."""
-    return RemovalPublic.of(ws.pipelines.delete(pipeline))
+    return RemovalPublic.model_validate(ws.pipelines.delete(pipeline))
 
 
 @router.get("/{pipeline}/status")
 def pipeline_status(pipeline: str, ws: WorkspaceDep) -> PipelineStatusPublic:
     """Every node's effective state with the reasons (fingerprints against the last runs)."""
-    status = ws.runs.status(pipeline)
-    return PipelineStatusPublic(
-        pipeline_id=status.view.pipeline.id,
-        nodes=[NodeStatusPublic.of(item) for item in status.nodes.values()],
-    )
+    return PipelineStatusPublic.model_validate(ws.runs.status(pipeline))
 
 
 @router.put("/{pipeline}/positions", dependencies=[ChangesGraph])

@@ -6,36 +6,25 @@ from fastapi import Response
 
 from nodepipe.api.deps import ChangesGraph, WorkspaceDep
 from nodepipe.api.routing import resource_router
-from nodepipe.api.schemas.projects import (
-    LineagePublic,
-    PipelinePublic,
-    ProjectCreate,
-    ProjectDetail,
-    ProjectPublic,
-    ProjectUpdate,
-)
+from nodepipe.api.schemas.projects import ProjectCreate, ProjectUpdate
+from nodepipe.schemas.projects import ProjectDetail, ProjectPublic
 
 router = resource_router("/projects", tags=["projects"], errors=(404, 409))
 
 
 @router.get("")
 def list_projects(ws: WorkspaceDep) -> list[ProjectPublic]:
-    return [ProjectPublic.of(p) for p in ws.projects.list()]
+    return [ProjectPublic.model_validate(p) for p in ws.projects.list()]
 
 
 @router.post("", status_code=201, dependencies=[ChangesGraph])
 def create_project(body: ProjectCreate, ws: WorkspaceDep) -> ProjectPublic:
-    return ProjectPublic.of(ws.projects.new(body.name, body.notes))
+    return ProjectPublic.model_validate(ws.projects.new(body.name, body.notes))
 
 
 @router.get("/{project}")
 def get_project(project: str, ws: WorkspaceDep) -> ProjectDetail:
-    found = ws.projects.get(project)
-    return ProjectDetail(
-        project=ProjectPublic.of(found),
-        pipelines=[PipelinePublic.of(p) for p in ws.projects.pipelines(found.id)],
-        lineage=[LineagePublic.of(item) for item in ws.pipelines.lineage(found.id)],
-    )
+    return ProjectDetail.model_validate(ws.projects.show(project))
 
 
 @router.patch("/{project}", dependencies=[ChangesGraph])
@@ -45,7 +34,7 @@ def update_project(project: str, body: ProjectUpdate, ws: WorkspaceDep) -> Proje
         found = ws.projects.rename(found.id, body.name)
     if body.notes is not None:
         found = ws.projects.annotate(found.id, body.notes)
-    return ProjectPublic.of(found)
+    return ProjectPublic.model_validate(found)
 
 
 @router.delete("/{project}", status_code=204, dependencies=[ChangesGraph])

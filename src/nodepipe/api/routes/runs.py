@@ -13,14 +13,8 @@ from fastapi import Query
 
 from nodepipe.api.deps import ChangesGraph, ServicesDep, WorkspaceDep
 from nodepipe.api.routing import resource_router
-from nodepipe.api.schemas.runs import (
-    KillRequest,
-    NodeRunPublic,
-    PlanPublic,
-    RunCreate,
-    RunLaunched,
-    RunPublic,
-)
+from nodepipe.api.schemas.runs import KillRequest, RunCreate, RunLaunched
+from nodepipe.schemas.runs import NodeRunPublic, PlanPublic, RunPublic
 from nodepipe.services.runs.service import RunRequest
 
 router = resource_router(tags=["runs"], errors=(404, 409))
@@ -43,25 +37,21 @@ def _request(pipeline: str, body: RunCreate) -> RunRequest:
 def start_run(pipeline: str, body: RunCreate, services: ServicesDep) -> RunLaunched:
     """Run what is stale or never ran (the whole selection with ``force``)."""
     launched = services.launcher.launch(_request(pipeline, body))
-    return RunLaunched(
-        pipeline_id=launched.pipeline_id,
-        run_id=launched.run_id,
-        plan=PlanPublic.of(launched.plan, launched.tags),
-    )
+    return RunLaunched.model_validate(launched, context=launched.tags)
 
 
 @router.post("/pipelines/{pipeline}/plan")
 def plan_run(pipeline: str, body: RunCreate, ws: WorkspaceDep) -> PlanPublic:
     """What a run would do and why, without running or claiming anything."""
     result = ws.runs.plan(_request(pipeline, body))
-    return PlanPublic.of(result.plan, result.tags)
+    return PlanPublic.model_validate(result.plan, context=result.tags)
 
 
 @router.post("/pipelines/{pipeline}/kill", dependencies=[ChangesGraph])
 def kill(pipeline: str, body: KillRequest, ws: WorkspaceDep) -> list[NodeRunPublic]:
     """Stop queued or running nodes (all of the pipeline's when none are named); 409 if idle."""
     killed = ws.runs.kill(body.nodes, pipeline) if body.nodes else ws.runs.kill(pipeline=pipeline)
-    return [NodeRunPublic.of(nr) for nr in killed]
+    return [NodeRunPublic.model_validate(nr) for nr in killed]
 
 
 @router.get("/runs")
@@ -70,15 +60,15 @@ def list_runs(
     pipeline: str | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
 ) -> list[RunPublic]:
-    return [RunPublic.of(run) for run in ws.runs.history(pipeline, limit)]
+    return [RunPublic.model_validate(run) for run in ws.runs.history(pipeline, limit)]
 
 
 @router.get("/runs/{run}/node-runs")
 def node_runs_of_run(run: str, ws: WorkspaceDep) -> list[NodeRunPublic]:
-    return [NodeRunPublic.of(nr) for nr in ws.runs.node_runs(run)]
+    return [NodeRunPublic.model_validate(nr) for nr in ws.runs.node_runs(run)]
 
 
 @router.get("/pipelines/{pipeline}/nodes/{node}/runs")
 def node_history(pipeline: str, node: str, ws: WorkspaceDep) -> list[NodeRunPublic]:
     """The node's runs, newest first."""
-    return [NodeRunPublic.of(nr) for nr in ws.runs.node_history(node, pipeline)]
+    return [NodeRunPublic.model_validate(nr) for nr in ws.runs.node_history(node, pipeline)]

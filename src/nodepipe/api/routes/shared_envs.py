@@ -13,16 +13,12 @@ from fastapi import Path, Query
 from nodepipe.api.deps import OriginDep, ServicesDep, WorkspaceDep
 from nodepipe.api.routes.jobs import start_job
 from nodepipe.api.routing import resource_router
-from nodepipe.api.schemas.environments import (
-    BasePackagesPublic,
-    PackagesChange,
-    SharedEnvCreate,
-    SharedEnvPublic,
-)
+from nodepipe.api.schemas.environments import PackagesChange, SharedEnvCreate
 from nodepipe.api.schemas.events import JobPublic
 from nodepipe.api.schemas.fields import NameCheck, name_schema
 from nodepipe.domain.requirements import validate_package_names, validate_requirements
 from nodepipe.live.jobs import JobOutcome
+from nodepipe.schemas.environments import BasePackagesPublic, SharedEnvPublic
 from nodepipe.workspace.path_trust import check_trusted_inputs
 
 router = resource_router(tags=["environments"], errors=(404,))
@@ -33,8 +29,7 @@ SharedEnvName = Annotated[str, NameCheck, Path(json_schema_extra=name_schema)]
 
 @router.get("/pipelines/{pipeline}/base-packages")
 def base_packages(pipeline: str, ws: WorkspaceDep) -> BasePackagesPublic:
-    found = ws.pipelines.get(pipeline)
-    return BasePackagesPublic(pipeline_id=found.id, packages=list(ws.base_envs.show(found.id)))
+    return BasePackagesPublic.model_validate(ws.pipelines.get(pipeline))
 
 
 @router.post("/pipelines/{pipeline}/base-packages", status_code=202)
@@ -91,7 +86,7 @@ def create_shared_env(body: SharedEnvCreate, services: ServicesDep, origin: Orig
 
 @router.get("/shared-envs/{name}")
 def get_shared_env(name: SharedEnvName, ws: WorkspaceDep) -> SharedEnvPublic:
-    return SharedEnvPublic.of(ws.shared_envs.show(name))
+    return SharedEnvPublic.model_validate(ws.shared_envs.show(name))
 
 
 @router.post("/shared-envs/{name}/packages", status_code=202)

@@ -1,5 +1,3 @@
-"""Typed request and response bodies: ``…Create`` and ``…Update`` come in, ``…Public`` goes out.
-
-Each module converts domain values into its ``Public`` models with ``of(...)`` class methods,
-so routes stay one call to a service plus one conversion.
-"""
+"""Typed request bodies (``…Create`` and ``…Update`` come in) and what only the web app is
+answered (jobs, log tails, canvas previews). What both interfaces show is in
+``nodepipe.schemas``: the routes answer with those, read from domain values."""

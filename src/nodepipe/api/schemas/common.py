@@ -1,16 +1,12 @@
-"""Shapes shared by every resource: the error body, the base models, workspace information."""
+"""Shapes shared by every resource: the error body, the request base, workspace information."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
-
-class Schema(BaseModel):
-    """Base of every body: unknown fields in requests are refused, not silently ignored."""
-
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+from nodepipe.schemas.base import Schema
 
 
 class Input(Schema):

@@ -1,19 +1,15 @@
-"""Bodies of the node resource: create, update, details, parameters, copies and removal."""
+"""Request bodies of the node resource (create, update, parameters, copies), and the removal
+preview the web app confirms with."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import Field
 
-from nodepipe.api.schemas.common import Input, Schema
+from nodepipe.api.schemas.common import Input
 from nodepipe.api.schemas.fields import Coordinate, Name
-from nodepipe.domain.model import Node
-from nodepipe.domain.params import dump_params
-from nodepipe.domain.states import NodeState
-from nodepipe.domain.views import Link, NodeDetails, RemovalReport
-from nodepipe.live.canvas import RemovalPreview
+from nodepipe.schemas.base import Schema
 
 
 class NodeCreate(Input):
@@ -40,71 +36,6 @@ class NodeUpdate(Input):
     state: Literal["completed", "stale"] | None = None
 
 
-class NodePublic(Schema):
-    id: str
-    tag: str
-    notes: str
-    state: NodeState
-    state_reason: str
-    locked: bool
-    owner_pipeline_id: str
-    created_at: datetime
-
-    @classmethod
-    def of(cls, node: Node) -> NodePublic:
-        return cls(
-            id=node.id,
-            tag=node.tag,
-            notes=node.notes,
-            state=node.state,
-            state_reason=node.state_reason,
-            locked=node.locked,
-            owner_pipeline_id=node.owner_pipeline_id,
-            created_at=node.created_at,
-        )
-
-
-class LinkPublic(Schema):
-    slot: str
-    node_id: str
-    tag: str
-
-    @classmethod
-    def of(cls, link: Link) -> LinkPublic:
-        return cls(slot=link.slot, node_id=link.node_id, tag=link.tag)
-
-
-class ParamsPublic(Schema):
-    params: dict[str, Any]
-    yaml: str = Field(description="The parameters as YAML text, ready to edit.")
-
-    @classmethod
-    def of(cls, params: dict[str, Any]) -> ParamsPublic:
-        return cls(params=params, yaml=dump_params(params) if params else "")
-
-
-class NodeDetail(Schema):
-    node: NodePublic
-    owner_pipeline: str
-    pipelines: list[str] = Field(description="Tags of every pipeline that shows this node.")
-    inputs: list[LinkPublic]
-    outputs: list[LinkPublic]
-    folder: str
-    params: ParamsPublic
-
-    @classmethod
-    def of(cls, details: NodeDetails) -> NodeDetail:
-        return cls(
-            node=NodePublic.of(details.node),
-            owner_pipeline=details.owner_pipeline,
-            pipelines=list(details.pipelines),
-            inputs=[LinkPublic.of(link) for link in details.inputs],
-            outputs=[LinkPublic.of(link) for link in details.outputs],
-            folder=str(details.folder),
-            params=ParamsPublic.of(details.params),
-        )
-
-
 class ParamsUpdate(Input):
     yaml: str = Field(description="The whole parameter mapping as YAML; validated before saving.")
 
@@ -125,22 +56,6 @@ class DetachCreate(Input):
     with_data: bool = True
 
 
-class RemovalPublic(Schema):
-    removed: list[str]
-    deleted: list[str] = Field(description="Nodes whose folder (code and outputs) was deleted.")
-    transferred: dict[str, str] = Field(description="Node id -> the pipeline that now owns it.")
-    disconnected: list[str]
-
-    @classmethod
-    def of(cls, report: RemovalReport) -> RemovalPublic:
-        return cls(
-            removed=list(report.removed),
-            deleted=list(report.deleted),
-            transferred=dict(report.transferred),
-            disconnected=list(report.disconnected),
-        )
-
-
 class RemovalEffectPublic(Schema):
     node_id: str
     tag: str
@@ -149,22 +64,8 @@ class RemovalEffectPublic(Schema):
     has_outputs: bool
 
 
-class RemovalPreviewPublic(Schema):
+class RemovalPreviewPublic(Schema):  # reads a RemovalPreview
     """What deleting would do, for the confirmation; nothing was changed."""
 
     effects: list[RemovalEffectPublic]
     disconnected: list[str]
-
-    @classmethod
-    def of(cls, preview: RemovalPreview) -> RemovalPreviewPublic:
-        effects = [
-            RemovalEffectPublic(
-                node_id=e.node_id,
-                tag=e.tag,
-                fate=e.fate,  # type: ignore[arg-type]
-                new_owner=e.new_owner,
-                has_outputs=e.has_outputs,
-            )
-            for e in preview.effects
-        ]
-        return cls(effects=effects, disconnected=list(preview.disconnected))

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from nodepipe.domain.errors import ConflictError
 from nodepipe.domain.ids import new_id
-from nodepipe.domain.model import Pipeline, Project
+from nodepipe.domain.model import Project, ProjectView
 from nodepipe.domain.names import validate_name
 from nodepipe.services import resolver
 from nodepipe.services.context import WorkspaceContext, now
@@ -40,9 +40,13 @@ class ProjectService:
         with self.context.store.read() as session:
             return resolver.project(session, name)
 
-    def pipelines(self, name: str) -> builtins.list[Pipeline]:
+    def show(self, name: str) -> ProjectView:
+        """The project with its pipelines and their lineage, read at one moment."""
         with self.context.store.read() as session:
-            return session.list_pipelines(resolver.project(session, name).id)
+            project = resolver.project(session, name)
+            pipelines = tuple(session.list_pipelines(project.id))
+            lineage = tuple(session.lineage([p.id for p in pipelines]))
+            return ProjectView(project, pipelines, lineage)
 
     def rename(self, name: str, new_name: str) -> Project:
         validate_name(new_name, "project name")

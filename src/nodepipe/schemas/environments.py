@@ -1,0 +1,32 @@
+"""Environments as both interfaces show them: a node's, a pipeline's base packages, shared ones."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from nodepipe.schemas.base import Schema
+
+
+class EnvironmentPublic(Schema):
+    """What ``nodepipe env show`` tells: Python, direct and locked packages, snapshots."""
+
+    node_id: str
+    tag: str
+    python: str = Field(description="Version of the environment's interpreter.")
+    python_request: str = Field(description="The version asked for, or 'default'.")
+    direct: list[str] = Field(description="Requirements the node declares.")
+    locked: dict[str, str] = Field(description="Every locked package and its version.")
+    snapshots: dict[str, str] = Field(description="Snapshot name -> where it was copied from.")
+    shared: dict[str, str] = Field(description="Package -> shared checkout it points to.")
+
+
+class BasePackagesPublic(Schema):  # reads a Pipeline
+    pipeline_id: str = Field(validation_alias="id")
+    packages: list[str] = Field(validation_alias="base_packages")
+
+
+class SharedEnvPublic(Schema):
+    name: str
+    python: str
+    direct: list[str]
+    locked: dict[str, str]

@@ -1,0 +1,63 @@
+"""Nodes as both interfaces show them: the node, its details and parameters, a removal."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, computed_field, model_validator
+
+from nodepipe.domain.params import dump_params
+from nodepipe.domain.states import NodeState
+from nodepipe.schemas.base import Schema
+
+
+class NodePublic(Schema):
+    id: str
+    tag: str
+    notes: str
+    state: NodeState
+    state_reason: str
+    locked: bool
+    owner_pipeline_id: str
+    created_at: datetime
+
+
+class LinkPublic(Schema):
+    slot: str
+    node_id: str
+    tag: str
+
+
+class ParamsPublic(Schema):
+    params: dict[str, Any]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _of_mapping(cls, value: object) -> object:
+        """Read from a node's parameters: the mapping the services give (``params.yaml``)."""
+        return {"params": value} if isinstance(value, Mapping) else value
+
+    @computed_field(description="The parameters as YAML text, ready to edit.")  # type: ignore[prop-decorator]
+    @property
+    def yaml(self) -> str:
+        return dump_params(self.params) if self.params else ""
+
+
+class NodeDetail(Schema):  # reads a NodeDetails
+    node: NodePublic
+    owner_pipeline: str
+    pipelines: list[str] = Field(description="Tags of every pipeline that shows this node.")
+    inputs: list[LinkPublic]
+    outputs: list[LinkPublic]
+    folder: Path
+    params: ParamsPublic
+
+
+class RemovalPublic(Schema):  # reads a RemovalReport
+    removed: list[str]
+    deleted: list[str] = Field(description="Nodes whose folder (code and outputs) was deleted.")
+    transferred: dict[str, str] = Field(description="Node id -> the pipeline that now owns it.")
+    disconnected: list[str]

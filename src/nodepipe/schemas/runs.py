@@ -1,0 +1,76 @@
+"""Runs as both interfaces show them: the plan and why, run history, node runs.
+
+A plan names nodes by id; its items show each node's tag too, read from the tags given as the
+validation context: ``PlanPublic.model_validate(plan, context=tags)`` (node id -> tag).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import AfterValidator, Field, ValidationInfo
+
+from nodepipe.domain.runs import NodeRunState, RunStatus
+from nodepipe.schemas.base import Schema
+
+
+def _tag_of(node_id: str, info: ValidationInfo) -> str:
+    """The tag of ``node_id`` among the tags in the context (the id itself if it has none)."""
+    tags: Mapping[str, str] = info.context or {}
+    return tags.get(node_id, node_id)
+
+
+NodeTag = Annotated[str, Field(validation_alias="node_id"), AfterValidator(_tag_of)]
+"""A plan item's tag: its node id, looked up in the context's tags."""
+
+
+class PlannedNodePublic(Schema):
+    node_id: str
+    tag: NodeTag
+    reasons: list[str]
+
+
+class SkippedNodePublic(Schema):
+    node_id: str
+    tag: NodeTag
+    reason: str
+
+
+class PlanPublic(Schema):
+    """The nodes to run in order with why, and the selected nodes left out with why."""
+
+    run: list[PlannedNodePublic] = Field(validation_alias="nodes")
+    skipped: list[SkippedNodePublic]
+    blocked: list[PlannedNodePublic]
+
+
+class RunPublic(Schema):
+    id: str
+    pipeline_id: str | None
+    pipeline_tag: str
+    requested_by: str
+    executor: str
+    status: RunStatus
+    jobs: int
+    force: bool
+    created_at: datetime
+    finished_at: datetime | None
+
+
+class NodeRunPublic(Schema):
+    id: str
+    run_id: str
+    node_id: str
+    state: NodeRunState
+    reasons: list[str]
+    message: str
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    duration_seconds: float | None
+    exit_code: int | None
+    host: str
+    log_file: str
+    cancel_requested: bool

@@ -1,0 +1,207 @@
+"""The CLI's ``--json`` prints the API's JSON for the same object, for every object both show.
+
+Each row of ``SHOWN`` runs a command through the real CLI and a request through the real app
+on one workspace and compares the two documents. Commands that change the workspace run on
+two copies of it, the CLI on one and the app on the other. The table is checked against the
+code: every schema of ``nodepipe.schemas`` must be answered by a row (or be part of what a
+row answers), so a new object type without its row fails here.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import typing
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from pydantic import BaseModel
+
+import nodepipe
+from api.conftest import LOOPBACK, authorized
+from nodepipe.api import create_app
+from nodepipe.cli.app import app as cli_app
+from nodepipe.schemas import SchemaName, shared_schemas
+from nodepipe.services.runs.service import RunRequest
+
+
+@dataclass(frozen=True)
+class Shown:
+    """One object both interfaces show: the CLI command and the API request that show it."""
+
+    schema: str
+    command: tuple[str, ...]
+    method: str
+    path: str
+    body: dict[str, Any] | None = None
+    part: str | None = None
+    """The key of the API's answer that holds the object (None: the whole answer)."""
+    changes: bool = False
+    """The command changes the workspace: the CLI and the app each get a copy."""
+
+
+SHOWN = [
+    Shown("ProjectPublic", ("project", "list"), "GET", "/api/projects"),
+    Shown("ProjectDetail", ("project", "show", "climate"), "GET", "/api/projects/climate"),
+    Shown(
+        "LineagePublic",
+        ("pipeline", "lineage", "--project", "climate"),
+        "GET",
+        "/api/projects/climate",
+        part="lineage",
+    ),
+    Shown("PipelinePublic", ("pipeline", "list"), "GET", "/api/pipelines"),
+    Shown("PipelineGraph", ("pipeline", "show", "baseline"), "GET", "/api/pipelines/baseline"),
+    Shown(
+        "NodePublic",
+        ("node", "notes", "clean", "cleans the data", "-p", "baseline"),
+        "PATCH",
+        "/api/pipelines/baseline/nodes/clean",
+        body={"notes": "cleans the data"},
+        changes=True,
+    ),
+    Shown(
+        "NodeDetail",
+        ("node", "show", "clean", "-p", "baseline"),
+        "GET",
+        "/api/pipelines/baseline/nodes/clean",
+    ),
+    Shown(
+        "ParamsPublic",
+        ("node", "params", "clean", "-p", "baseline"),
+        "GET",
+        "/api/pipelines/baseline/nodes/clean",
+        part="params",
+    ),
+    Shown(
+        "EdgePublic",
+        ("connect", "load", "plot", "-p", "baseline"),
+        "POST",
+        "/api/pipelines/baseline/edges",
+        body={"parent": "load", "child": "plot"},
+        changes=True,
+    ),
+    Shown("GroupPublic", ("group", "list", "baseline"), "GET", "/api/pipelines/baseline/groups"),
+    Shown(
+        "RemovalPublic",
+        ("node", "rm", "plot", "-p", "baseline"),
+        "DELETE",
+        "/api/pipelines/baseline/nodes?nodes=plot",
+        changes=True,
+    ),
+    Shown(
+        "PipelineStatusPublic",
+        ("status", "baseline"),
+        "GET",
+        "/api/pipelines/baseline/status",
+    ),
+    Shown(
+        "PlanPublic",
+        ("run", "baseline", "--dry-run", "--force", "--to", "clean"),
+        "POST",
+        "/api/pipelines/baseline/plan",
+        body={"force": True, "to": ["clean"]},
+    ),
+    Shown("RunPublic", ("runs", "baseline"), "GET", "/api/runs?pipeline=baseline"),
+    Shown("NodeRunPublic", ("runs", "--run", "{run}"), "GET", "/api/runs/{run}/node-runs"),
+    Shown(
+        "EnvironmentPublic",
+        ("env", "show", "clean", "-p", "baseline"),
+        "GET",
+        "/api/pipelines/baseline/nodes/clean/environment",
+    ),
+    Shown(
+        "BasePackagesPublic",
+        ("pipeline", "base-env", "empty", "show"),
+        "GET",
+        "/api/pipelines/empty/base-packages",
+    ),
+    Shown("SharedEnvPublic", ("shared-env", "show", "tools"), "GET", "/api/shared-envs/tools"),
+]
+
+
+@dataclass(frozen=True)
+class World:
+    """A workspace holding one of everything: parameters, a group, lineage, a finished run,
+    base packages, a shared environment."""
+
+    root: Path
+    run_id: str
+
+    def copy(self, to: Path) -> Path:
+        shutil.copytree(self.root, to, symlinks=True)
+        return to
+
+
+@pytest.fixture(scope="module")
+def world(chain_template: Path, tmp_path_factory: pytest.TempPathFactory) -> World:
+    root = tmp_path_factory.mktemp("world") / "lab"
+    shutil.copytree(chain_template, root, symlinks=True)
+    with nodepipe.open(root) as ws:
+        ws.nodes.set_params("clean", ["threshold=0.5", "mode=fast"], pipeline="baseline")
+        ws.groups.new("baseline", "inputs", ["load"])
+        ws.pipeline_copies.branch("baseline", "plot", "variant")
+        ran = ws.runs.run(RunRequest("baseline"))
+        ws.pipelines.new("empty", project="climate")
+        ws.base_envs.add("empty", ["toypkg[cli]==1.0"])
+        ws.shared_envs.new("tools")
+    assert ran.run_id is not None and ran.finished is not None and not ran.finished.failed
+    return World(root, ran.run_id)
+
+
+def cli_json(root: Path, command: tuple[str, ...]) -> Any:
+    """What ``nodepipe -w ROOT COMMAND --json`` prints, parsed."""
+    result = CliRunner().invoke(cli_app, ["-w", str(root), *command, "--json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def api_json(root: Path, shown: Shown, path: str) -> Any:
+    """What the app on the workspace at ``root`` answers to the row's request."""
+    with nodepipe.open(root) as ws, authorized(create_app(ws, LOOPBACK)) as client:
+        answer = client.request(shown.method, path, json=shown.body)
+    assert answer.is_success, answer.text
+    data = answer.json()
+    return data if shown.part is None else data[shown.part]
+
+
+@pytest.mark.parametrize("shown", SHOWN, ids=lambda shown: shown.schema)
+def test_the_cli_prints_the_apis_json(shown: Shown, world: World, tmp_path: Path) -> None:
+    command = tuple(part.format(run=world.run_id) for part in shown.command)
+    path = shown.path.format(run=world.run_id)
+    cli_root, api_root = world.root, world.root
+    if shown.changes:
+        cli_root, api_root = world.copy(tmp_path / "cli"), world.copy(tmp_path / "api")
+    printed = cli_json(cli_root, command)
+    assert printed, "an empty answer would prove nothing"
+    assert printed == api_json(api_root, shown, path)
+
+
+def schemas_within(model: type[BaseModel]) -> Iterator[type[BaseModel]]:
+    """The models ``model``'s fields hold (in lists, unions, ...), and theirs."""
+    for field in model.model_fields.values():
+        for inner in _models_in(field.annotation):
+            yield inner
+            yield from schemas_within(inner)
+
+
+def _models_in(annotation: object) -> Iterator[type[BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        yield annotation
+    for argument in typing.get_args(annotation):
+        yield from _models_in(argument)
+
+
+def test_every_shared_schema_is_compared() -> None:
+    schemas = shared_schemas()
+    compared = {schemas[shown.schema] for shown in SHOWN}
+    compared |= {inner for model in list(compared) for inner in schemas_within(model)}
+    assert {model.__name__ for model in compared} == set(schemas)
+
+
+def test_the_cli_names_every_shared_schema() -> None:
+    assert set(typing.get_args(SchemaName)) == set(shared_schemas())
