@@ -230,6 +230,18 @@ def test_pipeline_base_packages(chain: nodepipe.Workspace, envs: EnvironmentServ
     assert envs.show("plot").locked == {"otherpkg": "0.1"}
 
 
+def test_base_packages_and_shared_environments_are_printed_as_written(
+    lab: nodepipe.Workspace, cli: CliRunner
+) -> None:
+    """An extra in brackets, or a name holding brackets, is text, not terminal markup."""
+    lab.pipelines.new("empty")  # no node to relock: the base changes without uv
+    added = cli("pipeline", "base-env", "empty", "add", "toypkg[cli]==1.0")
+    assert added.stdout == "base packages: toypkg[cli]==1.0\n"
+    assert cli("pipeline", "base-env", "empty", "show").stdout == "toypkg[cli]==1.0\n"
+    lab.shared_envs.new("tools[bold]")
+    assert cli("shared-env", "list").stdout == "tools[bold]\n"
+
+
 def test_inline_script_metadata_is_honoured(
     chain: nodepipe.Workspace, envs: EnvironmentService
 ) -> None:

@@ -223,7 +223,7 @@ def shared_show(name: str, as_json: bool) -> None:
 def shared_list(as_json: bool) -> None:
     """Shared environments of the workspace."""
     names = workspace().shared_envs.list()
-    render(names, as_json, None, lambda found: say("\n".join(found) or "no shared environment yet"))
+    render(names, as_json, None, "\n".join(names) or "no shared environment yet")
 
 
 @base_env.command("add")
@@ -252,7 +252,7 @@ def base_remove(pipeline: str, packages: list[str], as_json: bool) -> None:
 def base_show(pipeline: str, as_json: bool) -> None:
     """The pipeline's base packages."""
     _show_base(
-        pipeline, as_json, lambda found: say(", ".join(found.base_packages) or "no base packages")
+        pipeline, as_json, lambda found: done(", ".join(found.base_packages) or "no base packages")
     )
 
 
