@@ -273,3 +273,26 @@ source = { git = "https://example.org/mylib?rev=main#0123456789abcdef" }
     assert locked_packages(text) == {"mylib": "0.3.0 (git 0123456)", "numpy": "1.26.4 | 2.1.0"}
     assert locked_packages("not = [toml") == {}
     assert locked_packages(b"") == {}
+
+
+def test_linked_bundle_code_counts_as_code_and_is_named_in_reasons(tmp_path: Path) -> None:
+    """A node linking a lib hashes its files as ``lib::file``; a settled check still sees a
+    lib edit (the lib's stat state is part of what it remembers)."""
+    from nodepipe.workspace.bundle_libs import write_links
+
+    folder = NodeFolder(tmp_path / "nodes" / "n2de3d4e")
+    folder.make_output_dirs()
+    write(folder.code / "main.py", "import features\n")
+    lib = tmp_path / "libs" / "2b3c4d5e"
+    write(lib / "features.py", "A = 1\n")
+    write(lib / "__pycache__" / "features.cpython-311.pyc", "junk")
+    plain = check(folder)
+    write_links(folder, {"lib": lib.name})
+    linked = check(folder)
+    assert sorted(linked.code) == ["lib::features.py", "main.py"]
+    assert explain(plain, linked) == ["shared code added: lib (features.py)"]
+    assert check(folder) == linked  # settled: remembered
+    write(lib / "features.py", "A = 22\n")
+    assert explain(linked, check(folder)) == ["shared code changed: lib (features.py)"]
+    write_links(folder, {})
+    assert explain(linked, check(folder)) == ["shared code removed: lib (features.py)"]

@@ -212,10 +212,28 @@ def _entry_reasons(old: str, new: str) -> list[str]:
     return [] if old == new else [f"entry point changed: {old} → {new}"]
 
 
+SHARED_CODE_SEPARATOR = "::"
+"""In a code entry, between the name of shared code a node links and a file of it
+(``lib::features.py``): reasons name them apart from the node's own files."""
+
+
 def _code_reasons(old: Mapping[str, str], new: Mapping[str, str]) -> list[str]:
     changed, added, removed = _diff_keys(old, new)
     parts = (("changed", changed), ("added", added), ("removed", removed))
-    return [f"code {verb}: {_listing(paths)}" for verb, paths in parts if paths]
+    reasons = []
+    for verb, paths in parts:
+        own = [path for path in paths if SHARED_CODE_SEPARATOR not in path]
+        if own:
+            reasons.append(f"code {verb}: {_listing(own)}")
+        shared: dict[str, list[str]] = {}
+        for path in paths:
+            if SHARED_CODE_SEPARATOR in path:
+                name, file = path.split(SHARED_CODE_SEPARATOR, 1)
+                shared.setdefault(name, []).append(file)
+        reasons += [
+            f"shared code {verb}: {name} ({_listing(files)})" for name, files in shared.items()
+        ]
+    return reasons
 
 
 def _short(value: Any) -> str | None:

@@ -63,6 +63,8 @@ class NodeTask:
     """What the outputs will have been made from; recorded with them when they are promoted."""
     timeout: float | None = None
     shared_env_dir: str | None = None
+    import_dirs: tuple[str, ...] = ()
+    """Folders of bundle code the node imports from (its linked libs), on its PYTHONPATH."""
 
     @property
     def folder(self) -> NodeFolder:
@@ -276,7 +278,7 @@ class NodeProcess:
             VIRTUAL_ENV=venv,
             PATH=f"{venv}/bin{os.pathsep}{env.get('PATH', '')}",
             PYTHONPATH=os.pathsep.join(
-                p for p in (task.runtime_dir, env.get("PYTHONPATH", "")) if p
+                p for p in (task.runtime_dir, *task.import_dirs, env.get("PYTHONPATH", "")) if p
             ),
         )
         return env

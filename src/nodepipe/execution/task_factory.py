@@ -11,6 +11,7 @@ from typing import Any
 from nodepipe.domain.errors import InvalidInputError
 from nodepipe.domain.model import Node
 from nodepipe.execution.task import NodeTask
+from nodepipe.workspace.bundle_libs import import_dirs
 from nodepipe.workspace.node_config import NodeConfig
 from nodepipe.workspace.node_folder import NodeFolder
 
@@ -92,4 +93,5 @@ def build_task(
         shared_env_dir=(
             str(settings.shared_envs_dir / config.shared_env) if config.shared_env else None
         ),
+        import_dirs=import_dirs(folder),
     )

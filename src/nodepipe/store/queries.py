@@ -17,6 +17,7 @@ from nodepipe.domain.model import Edge, Group, Lineage, Membership, Node, Pipeli
 from nodepipe.domain.states import NodeState
 from nodepipe.store import rows
 from nodepipe.store.base import update_by_id
+from nodepipe.store.include_queries import IncludeQueries
 from nodepipe.store.run_queries import RunQueries
 from nodepipe.store.schema import (
     edges,
@@ -31,7 +32,7 @@ from nodepipe.store.schema import (
 _SET_STATE = update_by_id(nodes, "state", "state_reason")
 
 
-class StoreSession(RunQueries):
+class StoreSession(RunQueries, IncludeQueries):
     """Queries within one open transaction."""
 
     # projects ---------------------------------------------------------------------------

@@ -174,3 +174,33 @@ node_runs = sa.Table(
     sa.Index("ix_node_runs_node_id", "node_id"),
     sa.Index("ix_node_runs_state", "state"),
 )
+
+pipeline_includes = sa.Table(
+    "pipeline_includes",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("pipeline_id", ID, sa.ForeignKey("pipelines.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("namespace", NAME, nullable=False),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("loader", sa.String(16), nullable=False),
+    sa.Column("location", sa.Text, nullable=False),
+    sa.Column("content_hash", sa.String(64), nullable=False),
+    sa.Column("inputs", sa.Text, nullable=False, server_default="{}"),
+    sa.Column("params", sa.Text, nullable=False, server_default="{}"),
+    sa.Column("updated_at", TIMESTAMP, nullable=False),
+    sa.UniqueConstraint("pipeline_id", "namespace", name="uq_pipeline_includes_namespace"),
+)
+
+include_members = sa.Table(
+    "include_members",
+    metadata,
+    sa.Column(
+        "include_id",
+        ID,
+        sa.ForeignKey("pipeline_includes.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("node_id", ID, sa.ForeignKey("nodes.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("key", NAME, nullable=False),
+    sa.Index("ix_include_members_node_id", "node_id"),
+)

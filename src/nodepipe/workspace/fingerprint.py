@@ -2,7 +2,9 @@
 
 ``fingerprint_node`` hashes the files under ``code/`` (never ``.venv/`` or caches), with
 ``uv.lock`` and ``params.yaml`` as their own parts, plus the entry point and the parents' output
-fingerprints by slot. ``fingerprint_outputs`` hashes a ``data/`` folder: the value children get.
+fingerprints by slot. The files of the bundle code a node links (``workspace.bundle_libs``)
+count as its code, as ``lib::file.py``. ``fingerprint_outputs`` hashes a ``data/`` folder: the
+value children get.
 
 File digests are cached in a small JSON file the caller names (one per node is best, e.g.
 ``<node>/logs/.hash-cache.json``), keyed by (path, size, mtime_ns, inode): a check of an
@@ -28,12 +30,14 @@ from typing import Any
 
 from nodepipe.domain.params import parse_params
 from nodepipe.domain.staleness import (
+    SHARED_CODE_SEPARATOR,
     NodeFingerprint,
     ParentOutput,
     canonical_json,
     make_fingerprint,
     sha256_text,
 )
+from nodepipe.workspace.bundle_libs import LibLink, read_links
 from nodepipe.workspace.durable import write_atomic
 from nodepipe.workspace.node_folder import ENTRY_POINT, NodeFolder
 
@@ -250,11 +254,12 @@ def fingerprint_node(
     """
     code = folder.code
     tree = _scan(code, True, cache_file)
-    settled = _settled_state(code, tree, entry, parents, cache_file)
+    libs = tuple((link, _scan(link.path, True, None)) for link in read_links(folder))
+    settled = _settled_state(code, (tree, *(t for _, t in libs)), entry, parents, cache_file)
     known = _SETTLED.get(settled) if settled is not None else None
     if known is not None:
         return known
-    fingerprint = _fingerprint_tree(code, tree, entry, parents, _HashCache(cache_file))
+    fingerprint = _fingerprint_tree(code, tree, libs, entry, parents, _HashCache(cache_file))
     if settled is not None:
         if len(_SETTLED) > 4096:
             _SETTLED.clear()
@@ -269,7 +274,7 @@ folder's stat state: a long-lived process (the web app) checking again only scan
 
 def _settled_state(
     code: Path,
-    tree: _Tree,
+    trees: tuple[_Tree, ...],
     entry: str,
     parents: Mapping[str, ParentOutput],
     cache_file: Path | None,
@@ -286,24 +291,26 @@ def _settled_state(
     except OSError:
         return None
     newest_settled = time.time_ns() - RACY_WINDOW_NS
-    files = []
-    for relative, stat in tree.files.items():
-        if stat.st_mtime_ns > newest_settled:
-            return None
-        files.append((relative, stat.st_size, stat.st_mtime_ns, stat.st_ino))
-    return (
+    state: list[Any] = [
         str(code),
         (cache_stat.st_size, cache_stat.st_mtime_ns, cache_stat.st_ino),
         entry,
         tuple(sorted((slot, p.node_id, p.outputs) for slot, p in parents.items())),
-        tuple(sorted(files)),
-        tuple(sorted(tree.links.items())),
-    )
+    ]
+    for tree in trees:  # the node's code, then each linked lib
+        files = []
+        for relative, stat in tree.files.items():
+            if stat.st_mtime_ns > newest_settled:
+                return None
+            files.append((relative, stat.st_size, stat.st_mtime_ns, stat.st_ino))
+        state += [tuple(sorted(files)), tuple(sorted(tree.links.items()))]
+    return tuple(state)
 
 
 def _fingerprint_tree(
     code: Path,
     tree: _Tree,
+    libs: tuple[tuple[LibLink, _Tree], ...],
     entry: str,
     parents: Mapping[str, ParentOutput],
     cache: _HashCache,
@@ -311,6 +318,9 @@ def _fingerprint_tree(
     digests = _digests(code, tree, cache)
     lock_digest = digests.pop(LOCK_FILE, None)
     params_file_digest = digests.pop(PARAMS_FILE, None)
+    for link, lib_tree in libs:
+        for relative, digest in _digests(link.path, lib_tree, cache).items():
+            digests[f"{link.name}{SHARED_CODE_SEPARATOR}{relative}"] = digest
     packages: dict[str, str] = {}
     if lock_digest is not None and LOCK_FILE in tree.files:
         packages = cache.parse(code / LOCK_FILE, lock_digest, locked_packages)

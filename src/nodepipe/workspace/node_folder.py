@@ -23,6 +23,8 @@ NODE_PROJECT_NAME = "nodepipe-node"
 """Every node's pyproject uses this name, so a lock copied from another node stays valid."""
 
 ENTRY_POINT = "main.py"
+LINKS_FILE = "links.toml"
+"""Beside ``code/``: the bundle code the node imports from (``workspace.bundle_libs``)."""
 COPY_IGNORED = shutil.ignore_patterns(
     ".venv", ".venv.*", "__pycache__", "*.pyc", ".ipynb_checkpoints", ".pytest_cache", ".mypy_cache"
 )
@@ -126,8 +128,10 @@ def write_new_node_folder(folder: NodeFolder, python_version: str) -> None:
 
 
 def copy_node_folder(source: NodeFolder, target: NodeFolder, with_data: bool) -> None:
-    """Copy code and lock (never ``.venv``); with ``with_data`` also data/ and reports/."""
+    """Copy code, lock and links (never ``.venv``); with ``with_data`` also data/ and reports/."""
     shutil.copytree(source.code, target.code, ignore=COPY_IGNORED, symlinks=True)
+    if (source.path / LINKS_FILE).is_file():  # a copy imports from the same bundle code
+        shutil.copyfile(source.path / LINKS_FILE, target.path / LINKS_FILE)
     if with_data:
         for name in ("data", "reports"):
             src = source.path / name
