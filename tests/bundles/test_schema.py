@@ -1,0 +1,161 @@
+"""pipeline.toml: what is read, and every mistake named with its file and line."""
+
+from __future__ import annotations
+
+import pytest
+
+from nodepipe.bundles.errors import BundleError
+from nodepipe.bundles.model import EdgeEntry, IncludeEntry, NodeEntry
+from nodepipe.bundles.schema import dump_definition, parse_definition
+
+TRAIN_EVAL = """\
+format = 1
+[pipeline]
+name = "train-eval"
+notes = "trains and evaluates"
+py-dir = "./lib"
+[params]
+window = 3
+[inputs]
+raw = ["prep"]
+[nodes.prep]
+path = "nodes/prep"
+[nodes.train]
+position = [10, 20.5]
+group = "model"
+[[edges]]
+from = "prep"
+to = "train"
+slot = "01"
+[[edges]]
+from = "features.clean"
+to = "train"
+[includes.features]
+source = "../shared/features"
+inputs = { raw = "prep" }
+params = { window = 7 }
+"""
+
+
+def refused(text: str) -> str:
+    with pytest.raises(BundleError) as caught:
+        parse_definition(text, "pipeline.toml")
+    return str(caught.value)
+
+
+def test_a_definition_reads_every_section() -> None:
+    definition = parse_definition(TRAIN_EVAL, "pipeline.toml")
+    assert definition.name == "train-eval"
+    assert definition.py_dir == "lib"
+    assert dict(definition.params) == {"window": 3}
+    assert dict(definition.inputs) == {"raw": ("prep",)}
+    assert definition.nodes == (
+        NodeEntry("prep", "nodes/prep"),
+        NodeEntry("train", "nodes/train", group="model", position=(10.0, 20.5)),
+    )
+    assert definition.edges == (
+        EdgeEntry("features.clean", "train", "02"),
+        EdgeEntry("prep", "train", "01"),
+    )
+    (include,) = definition.includes
+    assert include == IncludeEntry("features", "../shared/features", {"raw": "prep"}, {"window": 7})
+
+
+def test_the_written_file_is_sorted_and_leaves_defaults_out() -> None:
+    text = dump_definition(parse_definition(TRAIN_EVAL, "pipeline.toml"))
+    assert text.startswith('format = 1\n\n[pipeline]\nname = "train-eval"\n')
+    assert 'path = "nodes/prep"' not in text
+    assert text.index("[nodes.prep]") < text.index("[nodes.train]")
+    assert text.index('from = "features.clean"') < text.index('from = "prep"')
+    assert "\r" not in text and text.endswith("\n")
+    assert "params = {window = 7}" in text
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            ("[nodes.train]\n", "[nodes.train]\nnodez = 1\n"),
+            "pipeline.toml:13: unknown key 'nodez' in [nodes.train]",
+        ),
+        (
+            ("format = 1\n", "format = 1\nnodez = 1\n"),
+            "pipeline.toml:2: unknown key 'nodez' at the top level",
+        ),
+        (('from = "prep"', 'frm = "prep"'), "pipeline.toml:16: unknown key 'frm' in [[edges]] #1"),
+        (
+            ("format = 1", "format = 2"),
+            "pipeline.toml:1: bundle format 2 is newer than this nodepipe reads (format 1)",
+        ),
+        (("window = 3", "window = "), "pipeline.toml:7:10: malformed TOML: Invalid value"),
+        (
+            ('"nodes/prep"', '"/srv/prep"'),
+            "pipeline.toml:11: path '/srv/prep' is not usable: it is absolute",
+        ),
+        (
+            ('"nodes/prep"', '"nodes/../../prep"'),
+            "pipeline.toml:11: path 'nodes/../../prep' is not usable: it leads outside the bundle",
+        ),
+        (('"nodes/prep"', '"C:/prep"'), "it starts with a drive letter"),
+        (('"nodes/prep"', r'"nodes\\prep"'), "it contains a backslash"),
+        (('"./lib"', '"../lib"'), "pipeline.toml:5: py-dir '../lib' is not usable"),
+        (
+            ('"../shared/features"', '"/home/me/features"'),
+            "pipeline.toml:23: source '/home/me/features' is not usable: it is absolute",
+        ),
+        (('"../shared/features"', '"pkg:np features"'), "is not a package requirement"),
+        (
+            ("[includes.features]", '[includes."fe.at"]'),
+            "invalid include namespace 'fe.at': it may not contain '.'",
+        ),
+        (("[nodes.train]", '[nodes."-train"]'), "invalid node tag '-train'"),
+        (('slot = "01"', 'slot = "0 1"'), "pipeline.toml:18: invalid slot '0 1'"),
+        (
+            ('from = "prep"', 'from = "prap"'),
+            "pipeline.toml:16: edge from 'prap': no node 'prap' here (nodes: prep, train;",
+        ),
+        (('from = "features.clean"', 'from = "other.clean"'), "no node 'other.clean' here"),
+        (
+            ('raw = ["prep"]', 'raw = ["nope"]'),
+            "pipeline.toml:9: input 'raw' names 'nope', which is no node of this pipeline",
+        ),
+        (('{ raw = "prep" }', '{ raw = "features.x" }'), "it is a node of 'features' itself"),
+        (('name = "train-eval"', 'name = "a/b"'), "pipeline.toml:3: invalid pipeline name 'a/b'"),
+        (('name = "train-eval"\n', ""), "[pipeline] has no 'name'"),
+        (("format = 1\n", ""), "pipeline.toml: 'format = 1' is missing"),
+        (("window = 3", "window = 1979-05-27"), "is a date or time"),
+        (("window = 3", "window = nan"), "use a finite number"),
+        (
+            ('to = "train"\n[inc', 'to = "train"\nslot = "01"\n[inc'),
+            "pipeline.toml:22: edge features.clean → train: slot '01' of 'train' is already taken",
+        ),
+    ],
+)
+def test_a_mistake_is_named_with_its_line(change: tuple[str, str], message: str) -> None:
+    old, new = change
+    assert old in TRAIN_EVAL
+    assert message in refused(TRAIN_EVAL.replace(old, new, 1))
+
+
+def test_a_cycle_among_the_nodes_is_named() -> None:
+    text = TRAIN_EVAL + '[nodes.eval]\n[[edges]]\nfrom = "train"\nto = "eval"\n'
+    text += '[[edges]]\nfrom = "eval"\nto = "prep"\n'
+    assert "cycle: eval → prep → train → eval" in refused(text)
+
+
+def test_an_edge_inside_one_include_belongs_to_its_own_file() -> None:
+    text = TRAIN_EVAL + '[[edges]]\nfrom = "features.a"\nto = "features.b"\n'
+    assert "both ends are in include 'features'" in refused(text)
+
+
+def test_a_node_key_may_not_read_like_a_node_of_an_include() -> None:
+    text = TRAIN_EVAL + '[nodes."features.clean"]\n'
+    assert "node 'features.clean' is named like node 'clean' of include 'features'" in refused(text)
+
+
+def test_a_deep_chain_of_edges_is_checked_without_recursion() -> None:
+    lines = ["format = 1", "[pipeline]", 'name = "chain"']
+    lines += [f"[nodes.n{i}]" for i in range(3000)]
+    lines += [f'[[edges]]\nfrom = "n{i}"\nto = "n{i + 1}"' for i in range(2999)]
+    definition = parse_definition("\n".join(lines) + "\n", "pipeline.toml")
+    assert len(definition.edges) == 2999
