@@ -14,7 +14,7 @@ def make_executor(name: str, jobs: int, ray_address: str | None = None) -> Execu
         return LocalExecutor(jobs)
     if name == "ray":
         try:
-            from nodepipe.execution.ray_executor import RayExecutor
+            from nodepipe.execution.ray.executor import RayExecutor
         except ImportError as exc:
             raise InvalidInputError(
                 f"the ray executor needs Ray: pip install 'nodepipe[ray]' ({exc})"

@@ -1,0 +1,18 @@
+"""Running node tasks on a Ray cluster: the only package of nodepipe that imports ``ray``.
+
+Install the extra (``nodepipe[ray]``). The workspace must be on a filesystem that every Ray node
+mounts at the same path, and the workers' Python must have nodepipe installed: a worker runs
+``NodeProcess(task).run()`` exactly as the local executor does (environment check against the
+lock, staging folder, per-run log file, output swap), so logs and outputs land where they would
+locally.
+
+- ``executor``: the adapter, the four verbs of ``Executor`` (start, submit, cancel, stop) on the
+  driver.
+- ``cluster``: the driver's connection to a cluster (or a local Ray), shared by the executors of
+  one process.
+- ``worker``: what runs on a Ray worker: the remote task that runs one node, its cancellation
+  and the watchdog that kills a node orphaned by its worker.
+
+This package imports nothing at import time, so ``nodepipe.execution.ray.executor`` is the module
+to import (only when the Ray executor is asked for).
+"""

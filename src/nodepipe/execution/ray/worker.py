@@ -1,0 +1,174 @@
+"""What runs on a Ray worker: one node's ``NodeProcess``, its cancellation and its watchdog.
+
+- **Started.** The remote function is a streaming generator: it yields once when the node's
+  process is up (its pid and the worker's host, so the store says where it runs and crash
+  recovery can find it on the same host) and once more with the ``TaskOutcome``.
+- **Cancel.** ``ray.cancel(force=False)`` raises ``KeyboardInterrupt`` in the worker's main
+  thread through ``_thread.interrupt_main()``, which does not interrupt a blocking system call: a
+  main thread blocked in ``waitpid`` would never see it and the node would run on. So the node
+  runs in a helper thread while the main thread waits in short slices, and an interrupt makes it
+  call ``NodeProcess.cancel()`` (SIGTERM to the node's process group, SIGKILL after the grace
+  period; the staging folder is discarded, ``data/`` untouched). Ray reports the task cancelled
+  only once that is done. ``force=True`` is never used: it kills the worker and would orphan the
+  node's process group, which runs in its own session.
+- **Orphans.** When the driver dies (nodepipe crashed, or was killed), Ray force-exits its workers
+  from C++ without running any Python, and kills only their direct children. A watchdog shell per
+  node (see ``_Watchdog``) then kills the rest of the node's process group, so no node process
+  keeps writing after its orchestrator is gone; crash recovery marks the node run interrupted.
+- **No retries.** Ray never re-runs a node on its own (``max_retries=0``); nodepipe decides.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import queue
+import signal
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import ray
+
+from nodepipe.domain.runs import TaskOutcome
+from nodepipe.execution.process_groups import KILL_GRACE_SECONDS
+from nodepipe.execution.task import NodeProcess, NodeTask
+
+WAIT_SLICE_SECONDS = 0.1
+"""How often a worker's main thread, waiting for its node, lets a cancellation through."""
+
+
+@dataclass(frozen=True, slots=True)
+class NodeStartedOnWorker:
+    """The first item of a node's stream: its process is up."""
+
+    pid: int
+    host: str
+
+
+@ray.remote(max_retries=0, num_returns="streaming")
+def run_on_worker(task: NodeTask) -> Iterator[NodeStartedOnWorker | TaskOutcome]:
+    """Run one node on this worker; yields its start, then its outcome."""
+    node = _NodeOnWorker(task)
+    try:
+        _log_placement(task)
+        node.start()
+        while True:
+            item = node.next_event()
+            yield item
+            if isinstance(item, TaskOutcome):
+                return
+    except KeyboardInterrupt:  # ray.cancel(): stop the node as the local executor does
+        node.stop(graceful=True)
+        raise
+    except BaseException:  # the worker is going away (SystemExit), or Ray dropped the stream
+        node.stop(graceful=False)
+        raise
+
+
+class _NodeOnWorker:
+    """A ``NodeProcess`` in a helper thread; the worker's main thread waits for its events."""
+
+    def __init__(self, task: NodeTask) -> None:
+        self.process = NodeProcess(task)
+        self.events: queue.Queue[NodeStartedOnWorker | TaskOutcome | BaseException] = queue.Queue()
+        self.group: int | None = None  # the node's process group, once it is up
+        self.watchdog: _Watchdog | None = None
+        self.host = socket.gethostname()
+        self.thread = threading.Thread(target=self._run, name=f"node-{task.tag}", daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            outcome = self.process.run(self._started)
+        except BaseException as exc:  # raised again by the main thread, for the driver
+            self.events.put(exc)
+            return
+        if self.watchdog is not None:
+            self.watchdog.release()
+        self.events.put(outcome)
+
+    def _started(self, pid: int) -> None:
+        self.group = pid
+        self.watchdog = _Watchdog(pid)
+        self.events.put(NodeStartedOnWorker(pid, self.host))
+
+    def next_event(self) -> NodeStartedOnWorker | TaskOutcome:
+        """Wait in slices: Ray's cancellation can only be raised between bytecodes."""
+        while True:
+            with contextlib.suppress(queue.Empty):
+                item = self.events.get(timeout=WAIT_SLICE_SECONDS)
+                if isinstance(item, BaseException):
+                    raise item
+                return item
+
+    def stop(self, graceful: bool) -> None:
+        """Kill the node (SIGTERM then SIGKILL, or SIGKILL at once) and let its thread clean up.
+
+        The kill runs in its own thread so that a repeated interrupt cannot cut it short. Not
+        graceful, the wait is bounded: the worker is about to go.
+        """
+        if not graceful and self.group is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.group, signal.SIGKILL)
+        killer = threading.Thread(target=self.process.cancel, name="node-kill", daemon=True)
+        killer.start()
+        deadline = None if graceful else time.monotonic() + KILL_GRACE_SECONDS
+        for thread in (killer, self.thread):
+            while thread.is_alive() and (deadline is None or time.monotonic() < deadline):
+                with contextlib.suppress(KeyboardInterrupt):
+                    thread.join(WAIT_SLICE_SECONDS)
+
+
+_WATCHDOG_SCRIPT = (
+    'exec 3<&0; (IFS= read -r line <&3; [ "$line" = done ] || kill -s KILL -- "-$1") '
+    ">/dev/null 2>&1 &"
+)
+
+
+class _Watchdog:
+    """SIGKILLs a node's process group if this worker process ends before the node does.
+
+    When its driver dies (or its job ends), Ray force-exits a worker from C++: no Python code
+    runs, and Ray kills only the worker's direct children, so the rest of the node's group (it
+    runs in its own session) would live on. The watchdog is a detached shell, not a child of the
+    worker, that reads a pipe only the worker holds: "done" means the node ended; end of file
+    without it means the worker is gone, and the shell kills the node's group.
+    """
+
+    def __init__(self, group: int) -> None:
+        launcher = subprocess.Popen(
+            ["sh", "-c", _WATCHDOG_SCRIPT, "nodepipe-watchdog", str(group)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        launcher.wait()
+        assert launcher.stdin is not None
+        self._pipe = launcher.stdin
+
+    def release(self) -> None:
+        with contextlib.suppress(OSError):
+            self._pipe.write(b"done\n")
+            self._pipe.close()
+
+
+def _log_placement(task: NodeTask) -> None:
+    """Say in the node's log where it runs and what Ray reserved for it."""
+    context = ray.get_runtime_context()
+    assigned: dict[str, float] = context.get_assigned_resources()  # type: ignore[no-untyped-call]
+    reserved = ", ".join(
+        f"{name}={int(amount) if float(amount).is_integer() else amount}"
+        for name, amount in sorted(assigned.items())
+    )
+    task.log_file.parent.mkdir(parents=True, exist_ok=True)
+    with task.log_file.open("a", encoding="utf-8") as log:
+        log.write(
+            f"# nodepipe: Ray worker on {socket.gethostname()} (pid {os.getpid()}), "
+            f"reserved {reserved or 'nothing'}\n"
+        )
