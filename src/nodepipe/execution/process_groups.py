@@ -1,43 +1,112 @@
-"""Ending a node's whole process group, and how a process's end is told to a person."""
+"""Ending a node's whole process group, and how a process's end is told to a person.
+
+A node runs in its own session, so its process group holds everything it started. Ending it is
+SIGTERM to the group, a grace period, then SIGKILL to whatever is left. Nothing polls: the wait
+is on a pidfd of each member (readable the moment that process ends), the members listed from
+``/proc`` (field ``pgrp`` of ``/proc/<pid>/stat``), because the leader may be gone already while
+its children live on. A member that ended counts as ended even before its parent reaps it.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import selectors
 import signal
 import time
-from collections.abc import Callable
+from pathlib import Path
 
 KILL_GRACE_SECONDS = 5.0
 
+WATCHED_AT_ONCE = 256
+"""Pidfds held at once while waiting: a larger group is waited for in turns."""
 
-def terminate_group(pid: int, reap_leader: Callable[[float], object] | None = None) -> None:
-    """SIGTERM the process group led by ``pid``; SIGKILL it if still alive after the grace.
+_PROC = Path("/proc")
 
-    A leader that has ended stays in its group until its parent reaps it: a caller that is
-    that parent passes ``reap_leader`` (wait up to so many seconds, reaping it if it ends).
+
+def terminate_group(pgid: int, grace: float = KILL_GRACE_SECONDS) -> None:
+    """SIGTERM the process group ``pgid``; SIGKILL it if a member still runs after ``grace``.
+
+    Returns as soon as every member has ended, killed ones included (a process stuck in the
+    kernel is waited for no longer than another ``KILL_GRACE_SECONDS``).
     """
     try:
-        os.killpg(pid, signal.SIGTERM)
+        os.killpg(pgid, signal.SIGTERM)
     except ProcessLookupError:
         return
-    deadline = time.monotonic() + KILL_GRACE_SECONDS
-    if reap_leader is not None:
-        reap_leader(KILL_GRACE_SECONDS)
-    while time.monotonic() < deadline and group_alive(pid):
-        time.sleep(0.05)
+    if _members_ended_by(pgid, time.monotonic() + grace):
+        return
     with contextlib.suppress(ProcessLookupError):
-        os.killpg(pid, signal.SIGKILL)
+        os.killpg(pgid, signal.SIGKILL)
+    _members_ended_by(pgid, time.monotonic() + KILL_GRACE_SECONDS)
 
 
-def group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
+def _members_ended_by(pgid: int, deadline: float) -> bool:
+    """Wait until no member of the group runs (True), or until ``deadline`` (False).
+
+    Members may fork while they end: the group is listed again once those waited for have ended.
+    """
+    while True:
+        pidfds = _open_members(pgid)
+        if not pidfds:
+            return True
+        try:
+            if not _all_ended(pidfds, deadline):
+                return False
+        finally:
+            for pidfd in pidfds:
+                os.close(pidfd)
+
+
+def _open_members(pgid: int) -> list[int]:
+    """Pidfds of the group's running members (up to ``WATCHED_AT_ONCE``)."""
+    pidfds: list[int] = []
+    for pid in group_members(pgid):
+        try:
+            pidfd = os.pidfd_open(pid)
+        except ProcessLookupError:
+            continue  # ended meanwhile
+        if _group_of(pid) == pgid:  # still that process, not a new one with its pid
+            pidfds.append(pidfd)
+        else:
+            os.close(pidfd)
+        if len(pidfds) == WATCHED_AT_ONCE:
+            break
+    return pidfds
+
+
+def _all_ended(pidfds: list[int], deadline: float) -> bool:
+    """Wait for every pidfd to become readable (its process ended) until ``deadline``."""
+    with selectors.DefaultSelector() as selector:
+        for pidfd in pidfds:
+            selector.register(pidfd, selectors.EVENT_READ)
+        while selector.get_map():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            for key, _ in selector.select(remaining):
+                selector.unregister(key.fileobj)
     return True
+
+
+def group_members(pgid: int) -> list[int]:
+    """The pids of the running (not ended) processes of process group ``pgid``."""
+    members = []
+    for entry in _PROC.iterdir():
+        if entry.name.isdigit() and _group_of(int(entry.name)) == pgid:
+            members.append(int(entry.name))
+    return members
+
+
+def _group_of(pid: int) -> int | None:
+    """The process group of a running process; None if it has ended (zombie) or is gone."""
+    try:
+        stat = (_PROC / str(pid) / "stat").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    fields = stat.rsplit(")", 1)[1].split()  # after the command name, which may hold anything
+    state, pgrp = fields[0], int(fields[2])
+    return None if state in ("Z", "X") else pgrp
 
 
 def describe_exit(code: int) -> str:

@@ -91,7 +91,7 @@ class ProcessLauncher:
             self._broken = exc
             for run in list(self._alive.values()):
                 assert run.process.pid is not None
-                terminate_group(run.process.pid, run.process.reap_within)
+                terminate_group(run.process.pid)
                 run.process.wait()
                 run.error = exc
                 self._ended(run)
@@ -146,7 +146,7 @@ class ProcessLauncher:
         try:
             run.pidfd = os.pidfd_open(pid)
         except OSError as exc:  # e.g. out of file descriptors: do not leave it running unseen
-            terminate_group(pid, run.process.reap_within)
+            terminate_group(pid)
             run.process.wait()
             run.error = exc
             self._ended(run)

@@ -115,10 +115,10 @@ class NodeProcess:
         try:
             if self.reap_within(self.task.timeout):
                 return self.conclude(self.wait())
-            terminate_group(pid, self.reap_within)
+            terminate_group(pid)
             return self.conclude(self.wait(), timed_out=True)
         except BaseException:  # interrupted (Ray cancellation, Ctrl-C): leave no orphan
-            terminate_group(pid, self.reap_within)
+            terminate_group(pid)
             self.wait()
             self.fail(RuntimeError("interrupted"))
             raise
