@@ -106,6 +106,11 @@ class BundleFiles(Protocol):
 
     def exists(self, relative: str) -> bool: ...
 
+    def files(self, relative: str) -> tuple[str, ...]:
+        """The regular files under the folder ``relative``, as POSIX paths relative to it,
+        sorted; what never travels with a bundle (``.venv``, caches) left out."""
+        ...
+
     def copy_tree(self, relative: str, destination: Path) -> None:
         """Copy the folder ``relative`` into the new folder ``destination`` (regular files and
         folders only; nothing outside the bundle is followed)."""

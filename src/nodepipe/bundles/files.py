@@ -1,0 +1,120 @@
+"""Read access to one bundle's files: a local folder, or any fsspec location.
+
+Both implement ``model.BundleFiles``: paths are relative to the bundle's ``pipeline.toml``,
+checked by the one path rule (``paths.path_problem``), and never lead outside the bundle.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import shutil
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from nodepipe.bundles.errors import BundleError
+from nodepipe.bundles.model import BundleLocation
+from nodepipe.bundles.paths import normal_path, path_problem
+from nodepipe.bundles.tree import copy_local_tree, inside, is_skipped, local_files
+
+
+def checked_relative(relative: str, location: BundleLocation) -> str:
+    """``relative`` normalised, if it is a path inside the bundle; BundleError otherwise."""
+    problem = path_problem(relative)
+    if problem and relative not in (".", ""):
+        raise BundleError(f"{location}: {relative!r} is not a path inside the bundle: {problem}")
+    return "." if relative in (".", "") else normal_path(relative)
+
+
+class LocalBundleFiles:
+    """A bundle in a local folder."""
+
+    def __init__(self, root: Path, location: BundleLocation) -> None:
+        self.root = root
+        self._location = location
+
+    @property
+    def location(self) -> BundleLocation:
+        return self._location
+
+    def read_bytes(self, relative: str) -> bytes:
+        path = inside(self.root, checked_relative(relative, self._location))
+        try:
+            return path.read_bytes()
+        except FileNotFoundError:
+            raise BundleError(f"{self._location}: no file {relative!r}") from None
+        except IsADirectoryError:
+            raise BundleError(f"{self._location}: {relative!r} is a folder, not a file") from None
+
+    def exists(self, relative: str) -> bool:
+        try:
+            return inside(self.root, checked_relative(relative, self._location)).exists()
+        except BundleError:
+            return False
+
+    def files(self, relative: str) -> tuple[str, ...]:
+        walk = local_files(self.root, checked_relative(relative, self._location))
+        return tuple(name for name, _ in walk)
+
+    def copy_tree(self, relative: str, destination: Path) -> None:
+        copy_local_tree(self.root, checked_relative(relative, self._location), destination)
+
+
+class FsspecBundleFiles:
+    """A bundle at an fsspec location (``memory://``, ``s3://``, ``https://``...)."""
+
+    def __init__(self, fs: Any, root: str, location: BundleLocation) -> None:
+        self.fs = fs
+        self.root = root.rstrip("/") or "/"
+        self._location = location
+
+    @property
+    def location(self) -> BundleLocation:
+        return self._location
+
+    def _path(self, relative: str) -> str:
+        relative = checked_relative(relative, self._location)
+        return self.root if relative == "." else posixpath.join(self.root, relative)
+
+    def read_bytes(self, relative: str) -> bytes:
+        try:
+            data: bytes = self.fs.cat_file(self._path(relative))
+        except (FileNotFoundError, IsADirectoryError):
+            raise BundleError(f"{self._location}: no file {relative!r}") from None
+        return data
+
+    def exists(self, relative: str) -> bool:
+        try:
+            return bool(self.fs.exists(self._path(relative)))
+        except BundleError:
+            return False
+
+    def files(self, relative: str) -> tuple[str, ...]:
+        folder = self._path(relative)
+        if not self.fs.isdir(folder):
+            raise BundleError(f"the bundle {self._location} has no folder {relative!r}")
+        found = self.fs.find(folder, withdirs=False, detail=True)
+        names = []
+        for path, info in found.items():
+            name = PurePosixPath(posixpath.relpath(path, folder.rstrip("/") or "/"))
+            if name.is_absolute() or ".." in name.parts:
+                raise BundleError(f"{self._location} lists {path!r}, outside the bundle; refused")
+            if info.get("islink"):
+                raise BundleError(f"{name} in {self._location} is a link; refused")
+            if info.get("type") == "file" and not any(is_skipped(p) for p in name.parts):
+                names.append(str(name))
+        return tuple(sorted(names))
+
+    def copy_tree(self, relative: str, destination: Path) -> None:
+        if destination.exists() or destination.is_symlink():
+            raise BundleError(f"cannot copy into {destination}: it already exists")
+        names = self.files(relative)
+        folder = self._path(relative)
+        try:
+            destination.mkdir(parents=True)
+            for name in names:
+                target = destination / name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(self.fs.cat_file(posixpath.join(folder, name)))
+        except BaseException:
+            shutil.rmtree(destination, ignore_errors=True)
+            raise
