@@ -1,0 +1,183 @@
+"""Resolving a bundle: its includes read recursively and flattened into one pipeline.
+
+Each include is looked up relative to the file that names it (``lookup.locate``), whatever
+the depth; its nodes are named ``NS.key`` under the qualified namespace of the including
+bundle (``features.clean``, ``features.sub.x``). The call stack is an immutable tuple passed
+down: a bundle met again on it is an include cycle, refused with its chain
+("include cycle: train → features → train").
+
+An include's ``inputs`` become edges: ``inputs = { raw = "prep" }`` connects ``prep`` to every
+node the child lists under ``[inputs] raw``, on the slot named like the input (``raw``), so a
+child's code addresses its outside input by that name. An include's ``params`` override the
+child's ``[params]`` (one level: an include inside the child gets the child's values).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nodepipe.bundles.content import content_hash
+from nodepipe.bundles.definitions import definition_origin
+from nodepipe.bundles.errors import BundleError, IncludeCycleError, IncludeNotFoundError
+from nodepipe.bundles.loaders import DEFAULT_LOADERS, Loaders, StorageOptions
+from nodepipe.bundles.lookup import Lookup, locate, locate_root
+from nodepipe.bundles.model import (
+    BundleDefinition,
+    BundleFiles,
+    CallStack,
+    EdgeEntry,
+    ResolvedInclude,
+    ResolvedNode,
+    ResolvedPipeline,
+    frozen_mapping,
+)
+from nodepipe.bundles.schema_graph import find_cycle
+
+
+def resolve_bundle(
+    source: str | Path,
+    *,
+    cwd: Path,
+    loaders: Loaders = DEFAULT_LOADERS,
+    storage_options: StorageOptions | None = None,
+) -> ResolvedPipeline:
+    """The bundle at ``source`` (a folder, a relative source, ``pkg:``, a URL) with every
+    include resolved; ``cwd`` is the caller's current directory (absolute)."""
+    options = storage_options or frozen_mapping()
+    files = locate_root(source, cwd=cwd, loaders=loaders, storage_options=options)
+    definition, _ = loaders.of(files.location).definitions.definition(files)
+    resolver = _Resolver(loaders, cwd, options)
+    part = resolver.expand(definition, files, "", definition.params, (files.location,), ())
+    _check_graph(part, definition_origin(files))
+    return ResolvedPipeline(
+        definition, files.location, tuple(part.nodes), tuple(part.edges), tuple(part.includes)
+    )
+
+
+@dataclass
+class _Part:
+    """What one bundle with its includes contributes (built up, then frozen)."""
+
+    nodes: list[ResolvedNode] = field(default_factory=list)
+    edges: list[EdgeEntry] = field(default_factory=list)
+    includes: list[ResolvedInclude] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Resolver:
+    loaders: Loaders
+    cwd: Path
+    options: StorageOptions
+
+    def expand(
+        self,
+        definition: BundleDefinition,
+        files: BundleFiles,
+        namespace: str,
+        params: Mapping[str, Any],
+        stack: CallStack,
+        names: tuple[str, ...],
+    ) -> _Part:
+        names = (*names, definition.name)
+        part = _Part()
+        merged = frozen_mapping(copy.deepcopy(dict(params)))
+        for node in definition.nodes:
+            qualified = _qualify(namespace, node.key)
+            part.nodes.append(
+                ResolvedNode(qualified, namespace, node, files, merged, definition.py_dir)
+            )
+        part.edges.extend(
+            EdgeEntry(_qualify(namespace, e.parent), _qualify(namespace, e.child), e.slot)
+            for e in definition.edges
+        )
+        for include in definition.includes:
+            origin = definition_origin(files)
+            child_files = self._locate(include.source, files, origin, include.namespace)
+            location = child_files.location
+            if location in stack:
+                chain = (*names[stack.index(location) :], names[stack.index(location)])
+                message = f"{origin}: include cycle: {' → '.join(chain)}"
+                raise IncludeCycleError(message, chain)
+            child, digest = self.loaders.of(location).definitions.definition(child_files)
+            child_ns = _qualify(namespace, include.namespace)
+            child_params = {**child.params, **include.params}
+            inner = self.expand(
+                child, child_files, child_ns, child_params, (*stack, location), names
+            )
+            for name, feeder in sorted(include.inputs.items()):
+                takers = child.inputs.get(name)
+                if takers is None:
+                    declared = ", ".join(sorted(child.inputs)) or "none"
+                    raise BundleError(
+                        f"{origin}: include {include.namespace!r}: {child.name!r} declares no "
+                        f"input {name!r} (its inputs: {declared})"
+                    )
+                source = _qualify(namespace, feeder)
+                part.edges.extend(EdgeEntry(source, f"{child_ns}.{t}", name) for t in takers)
+            nested = [
+                (i.namespace, i.content_hash)
+                for i in inner.includes
+                if _child_of(i.namespace, child_ns)
+            ]
+            part.nodes.extend(inner.nodes)
+            part.edges.extend(inner.edges)
+            part.includes.append(
+                ResolvedInclude(
+                    child_ns,
+                    include,
+                    location,
+                    content_hash(child_files, child, digest, nested),
+                    child,
+                )
+            )
+            part.includes.extend(inner.includes)
+        return part
+
+    def _locate(self, source: str, files: BundleFiles, origin: str, namespace: str) -> BundleFiles:
+        try:
+            return locate(source, Lookup(self.cwd, files, self.options), self.loaders)
+        except IncludeNotFoundError as exc:
+            message = f"{origin}: include {namespace!r}: {exc}"
+            raise IncludeNotFoundError(message, exc.searched) from None
+
+
+def _qualify(namespace: str, name: str) -> str:
+    return f"{namespace}.{name}" if namespace else name
+
+
+def _child_of(namespace: str, parent: str) -> bool:
+    return namespace.startswith(f"{parent}.") and "." not in namespace[len(parent) + 1 :]
+
+
+def _check_graph(part: _Part, origin: str) -> None:
+    """Every edge between existing nodes, each slot of a node used once, no cycle at all."""
+    names: set[str] = set()
+    for node in part.nodes:
+        if node.name in names:
+            raise BundleError(f"{origin}: two nodes are named {node.name!r}")
+        names.add(node.name)
+    slots: set[tuple[str, str]] = set()
+    for edge in part.edges:
+        for end in (edge.parent, edge.child):
+            if end not in names:
+                namespace, _, key = end.rpartition(".")
+                raise BundleError(
+                    f"{origin}: edge {edge.parent} → {edge.child}: include {namespace!r} has no "
+                    f"node {key!r}"
+                )
+        if (edge.child, edge.slot) in slots:
+            raise BundleError(
+                f"{origin}: slot {edge.slot!r} of {edge.child!r} is fed twice "
+                "(an edge and an include input, or two inputs)"
+            )
+        slots.add((edge.child, edge.slot))
+    children: dict[str, list[str]] = {}
+    for edge in part.edges:
+        children.setdefault(edge.parent, []).append(edge.child)
+    cycle = find_cycle(children)
+    if cycle:
+        raise BundleError(f"{origin}: cycle: {' → '.join(cycle)}")
