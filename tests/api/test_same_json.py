@@ -109,6 +109,12 @@ SHOWN = [
     Shown("RunPublic", ("runs", "baseline"), "GET", "/api/runs?pipeline=baseline"),
     Shown("NodeRunPublic", ("runs", "--run", "{run}"), "GET", "/api/runs/{run}/node-runs"),
     Shown(
+        "PastEnvironmentPublic",
+        ("runs", "--run", "{run}", "--node", "clean"),
+        "GET",
+        "/api/runs/{run}/nodes/clean/environment",
+    ),
+    Shown(
         "EnvironmentPublic",
         ("env", "show", "clean", "-p", "baseline"),
         "GET",

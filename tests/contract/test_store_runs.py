@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from nodepipe.domain.environments import RunEnvironment
 from nodepipe.domain.ids import new_id
 from nodepipe.domain.runs import NodeRun, NodeRunState, Run, RunStatus
 from nodepipe.domain.states import NodeState
@@ -90,3 +91,25 @@ def test_a_claim_and_a_batch_of_progress_round_trip(store: Store, chain: Seeded)
     assert fingerprints[chain.ids["load"]] == ('{"code": 1}', "abc")
     assert stored_run is not None and stored_run.status is RunStatus.COMPLETED
     assert stored_run.finished_at == later
+
+
+def test_what_node_runs_started_with_is_kept_with_them_and_goes_with_their_run(
+    store: Store, chain: Seeded
+) -> None:
+    _, queued = claim(store, chain)
+    lock, code = "a" * 64, "b" * 64
+    recorded = RunEnvironment("3.12.7", "linux-x86_64 glibc 2.36", code, {"uv": lock})
+    updates = RunUpdates()
+    updates.node_run(queued["load"].id, state="running", started_at=START, pid=42, host="h")
+    updates.environments[queued["load"].id] = recorded
+    updates.environments[queued["clean"].id] = RunEnvironment("", "linux", code, {})
+    with store.write() as session:
+        session.apply_run_updates(updates)
+    with store.read() as session:
+        assert session.run_environment(queued["load"].id) == recorded
+        assert session.run_environment(queued["clean"].id) == RunEnvironment("", "linux", code)
+        assert session.run_environment(queued["train"].id) is None
+    with store.write() as session:  # deleting a node takes its runs' records with them
+        session.delete_node(chain.ids["load"])
+    with store.read() as session:
+        assert session.run_environment(queued["load"].id) is None

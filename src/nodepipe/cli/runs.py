@@ -25,6 +25,7 @@ from nodepipe.domain.runs import ACTIVE_NODE_RUN_STATES, RunStatus
 if TYPE_CHECKING:
     from nodepipe.domain.runs import NodeRun, Run
     from nodepipe.execution.plan import Plan
+    from nodepipe.services.envs.run_envs import PastEnvironment
     from nodepipe.services.runs.service import PipelineStatus, RunRequest, RunResult, RunService
 
 NODE_FAILED_EXIT = 8
@@ -175,12 +176,22 @@ def _print_status(status: PipelineStatus, why: bool) -> None:
 @click.command("runs")
 @click.argument("pipeline", required=False)
 @click.option("--run", "run_id", help="Show the node runs of this run.")
+@click.option(
+    "--node", help="With --run: what this node ran with (lock, Python, platform, packages)."
+)
 @json_option
-def runs(pipeline: str | None, run_id: str | None, as_json: bool) -> None:
+def runs(pipeline: str | None, run_id: str | None, node: str | None, as_json: bool) -> None:
     """Run history: who ran what, when, where, and how it ended.
 
-    Lists the runs of PIPELINE only, if given; --run shows one run's node runs.
+    Lists the runs of PIPELINE only, if given; --run shows one run's node runs, and with
+    --node what that node ran with.
     """
+    if node is not None:
+        if run_id is None:
+            raise click.UsageError("--node needs --run: say which run's environment to show")
+        past = workspace().run_envs.show(node, run_id, pipeline)
+        render(past, as_json, "PastEnvironmentPublic", _print_past_environment)
+        return
     service = workspace().runs
     if run_id is not None:
         render(service.node_runs(run_id), as_json, "NodeRunPublic", _print_node_runs)
@@ -219,6 +230,26 @@ def _print_node_runs(node_runs: list[NodeRun]) -> None:
             nr.log_file,
         )
     console.print(rows)
+
+
+def _print_past_environment(past: PastEnvironment) -> None:
+    say(f"[bold]{escape(past.tag)}[/] ({past.node_id}) in run {past.run_id}: {past.state.value}")
+    rows = table("recorded", "value")
+    add_row(rows, "python", past.python or "(no environment)")
+    add_row(rows, "platform", past.platform)
+    for kind, digest in sorted(past.locks.items()):
+        add_row(rows, f"{kind} lock", digest)
+    add_row(rows, "code", f"{past.code[:12]} ({len(past.files)} files)")
+    params = ", ".join(f"{key}={value!r}" for key, value in sorted(past.params.items()))
+    add_row(rows, "params", params or "(none)")
+    console.print(rows)
+    if not past.packages:
+        done("its lock pins no packages")
+        return
+    packages = table("package", "version")
+    for name, version in past.packages.items():
+        add_row(packages, name, version)
+    console.print(packages)
 
 
 @click.command("logs")

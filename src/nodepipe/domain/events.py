@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
+from nodepipe.domain.environments import RunEnvironment
 from nodepipe.domain.runs import RunStatus, TaskOutcome
 from nodepipe.domain.states import NodeState
 
@@ -47,10 +48,12 @@ class NodeSubmitted(NodeRunEvent):
 
 @dataclass(frozen=True, slots=True)
 class NodeStarted(NodeRunEvent):
-    """The node's process is up (``pid`` on ``host``): the node is running."""
+    """The node's process is up (``pid`` on ``host``): the node is running, with
+    ``environment`` (None where it was not recorded: a run seen from another process)."""
 
     pid: int | None
     host: str
+    environment: RunEnvironment | None = None
     type: Literal["node_started"] = field(default="node_started", init=False)
 
 

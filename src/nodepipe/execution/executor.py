@@ -10,11 +10,13 @@ from collections.abc import Callable, Collection
 from concurrent.futures import Future
 from typing import Protocol
 
+from nodepipe.domain.environments import RunEnvironment
 from nodepipe.domain.runs import TaskOutcome
 from nodepipe.execution.task import NodeTask
 
-StartedCallback = Callable[[str, int | None, str], None]
-"""Called with (node run id, process id or None, where) once the node process is up."""
+StartedCallback = Callable[[str, int | None, str, RunEnvironment | None], None]
+"""Called with (node run id, process id or None, where, what it started with) once the node
+process is up."""
 
 
 class Executor(Protocol):

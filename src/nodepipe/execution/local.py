@@ -58,9 +58,10 @@ class LocalExecutor:
 
     def submit(self, task: NodeTask, on_started: StartedCallback) -> Future[TaskOutcome]:
         assert self._helpers is not None, "start() the executor first"
+        process = NodeProcess(task, self._environment)
         run = LaunchedRun(
-            NodeProcess(task, self._environment),
-            lambda pid: on_started(task.node_run_id, pid, self._host),
+            process,
+            lambda pid: on_started(task.node_run_id, pid, self._host, process.recorded),
             order=next(self._handed_over),
         )
         with self._lock:
@@ -99,6 +100,8 @@ class LocalExecutor:
             run.process.stage()
             if not run.process.cancelled and not environment_ready:
                 run.process.ensure_environment()
+            if not run.process.cancelled:
+                run.process.record_environment()
         except Exception as exc:  # nodepipe could not prepare it: the node is not to blame
             self._settle(run, run.process.fail(exc))
             return

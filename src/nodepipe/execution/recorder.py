@@ -148,6 +148,8 @@ class StoreRecorder:
                 host=event.host,
             )
             _node_state(updates, event.node_id, NodeState.RUNNING, "")
+            if event.environment is not None:  # in the transaction that says it started
+                updates.environments[event.node_run_id] = event.environment
         elif isinstance(event, NodeFinished):
             self._finished(updates, event, now)
         elif isinstance(event, NodeSkipped):

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 
+from nodepipe.domain.environments import RunEnvironment
 from nodepipe.domain.events import (
     Listener,
     NodeFinished,
@@ -144,9 +145,11 @@ class Runner:
         )
         progress.running[node_id] = node_run_id
 
-        def started(node_run: str, pid: int | None, host: str) -> None:
+        def started(
+            node_run: str, pid: int | None, host: str, environment: RunEnvironment | None
+        ) -> None:
             progress.started.add(node_id)
-            self._emit(NodeStarted(run_id, node_id, node_run, pid, host))
+            self._emit(NodeStarted(run_id, node_id, node_run, pid, host, environment))
 
         future = self.executor.submit(prepared.task, started)
         future.add_done_callback(

@@ -1,4 +1,5 @@
-"""One node run, where it executes: stage, check the environment, launch, log, swap outputs.
+"""One node run, where it executes: stage, check the environment, record what it runs with,
+launch, log, swap outputs.
 
 The same ``NodeProcess`` runs under every executor (the local executor's threads, a Ray
 worker): it needs only the shared filesystem and a picklable ``NodeTask``. It never touches
@@ -20,7 +21,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from nodepipe.domain.errors import InvalidInputError, NodepipeError
+from nodepipe.domain.environments import RunEnvironment
+from nodepipe.domain.errors import InvalidInputError, NodepipeError, StorageError
 from nodepipe.domain.runs import RunOutcome, TaskOutcome
 from nodepipe.envs.node_env import NodeEnvironments
 from nodepipe.envs.uv import UvRunner
@@ -31,6 +33,7 @@ from nodepipe.execution.spawn import spawn, spawn_available
 from nodepipe.workspace.crash_points import crash_point
 from nodepipe.workspace.fingerprint import fingerprint_outputs
 from nodepipe.workspace.node_folder import NodeFolder
+from nodepipe.workspace.objects import ObjectStore
 from nodepipe.workspace.output_swap import (
     Promotion,
     discard,
@@ -39,6 +42,7 @@ from nodepipe.workspace.output_swap import (
     quick_to_settle,
     staging_dir,
 )
+from nodepipe.workspace.run_environment import known_digests, record_environment
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +69,8 @@ class NodeTask:
     shared_env_dir: str | None = None
     import_dirs: tuple[str, ...] = ()
     """Folders of bundle code the node imports from (its linked libs), on its PYTHONPATH."""
+    objects_dir: str = ""
+    """The workspace's object store, where the run records what it starts with."""
 
     @property
     def folder(self) -> NodeFolder:
@@ -97,6 +103,8 @@ class NodeProcess:
         self._log: BinaryIO | None = None
         self._cancelled = threading.Event()
         self._lock = threading.Lock()
+        self.recorded: RunEnvironment | None = None
+        """What the run starts with, once ``record_environment`` stored it."""
 
     @property
     def cancelled(self) -> bool:
@@ -107,6 +115,7 @@ class NodeProcess:
         try:
             self.stage()
             self.ensure_environment()
+            self.record_environment()
             pid = self.launch(on_started)
         except NodepipeError as exc:
             return self.fail(exc)
@@ -153,6 +162,19 @@ class NodeProcess:
         task = self.task
         shared = Path(task.shared_env_dir) if task.shared_env_dir else None
         self._environments().ensure_synced(self.folder.code, shared)
+
+    def record_environment(self) -> None:
+        """Store the code, lock, interpreter and platform the node is about to run with."""
+        task = self.task
+        if not task.objects_dir:
+            return
+        objects = ObjectStore(Path(task.objects_dir))
+        try:
+            self.recorded = record_environment(
+                self.folder.code, objects, known_digests(task.fingerprint)
+            )
+        except OSError as exc:
+            raise StorageError(f"could not record what the node runs with: {exc}") from exc
 
     def quick_to_conclude(self) -> bool:
         """Whether concluding takes a moment only (small outputs to digest, move or drop)."""

@@ -29,13 +29,15 @@ class ParentInput:
 
 @dataclass(frozen=True, slots=True)
 class EnvironmentSettings:
-    """Where the node task finds uv's cache and which interpreter builds environments."""
+    """Where the node task finds uv's cache, which interpreter builds environments, and where
+    it records what it runs with."""
 
     uv_cache_dir: Path
     python: str
     lock_cache_dir: Path
     shared_envs_dir: Path
     journal_dir: Path
+    objects_dir: Path
 
 
 def command_line(folder: NodeFolder, config: NodeConfig) -> tuple[str, ...]:
@@ -94,4 +96,5 @@ def build_task(
             str(settings.shared_envs_dir / config.shared_env) if config.shared_env else None
         ),
         import_dirs=import_dirs(folder),
+        objects_dir=str(settings.objects_dir),
     )

@@ -34,6 +34,7 @@ SchemaName = Literal[
     "NodeRunPublic",
     "NodeStatusPublic",
     "ParamsPublic",
+    "PastEnvironmentPublic",
     "PipelineGraph",
     "PipelinePublic",
     "PipelineStatusPublic",

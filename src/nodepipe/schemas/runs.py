@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field, ValidationInfo
 
@@ -74,3 +74,21 @@ class NodeRunPublic(Schema):
     host: str
     log_file: str
     cancel_requested: bool
+
+
+class PastEnvironmentPublic(Schema):
+    """What one node run ran with: its locks, interpreter, platform, packages and code."""
+
+    run_id: str
+    node_run_id: str
+    node_id: str
+    tag: str
+    state: NodeRunState
+    started_at: datetime | None
+    python: str = Field(description="Version of the interpreter the node ran with.")
+    platform: str = Field(description="Platform it ran on, as wheels see it, with its C library.")
+    locks: dict[str, str] = Field(description="Lock kind ('uv') -> sha256 of the lock's text.")
+    packages: dict[str, str] = Field(description="Every package the uv lock pins -> version.")
+    code: str = Field(description="sha256 of the code manifest (path -> sha256 of each file).")
+    files: dict[str, str] = Field(description="Every file of code/ as it ran -> its sha256.")
+    params: dict[str, Any] = Field(description="The parameters it ran with.")

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from nodepipe.domain.errors import NotFoundError
 from nodepipe.domain.model import Node, Pipeline, Project
 from nodepipe.domain.resolve import Candidate, resolve
+from nodepipe.domain.runs import Run
 from nodepipe.store.queries import StoreSession
 
 
@@ -40,3 +42,14 @@ def node(session: StoreSession, name: str, within: Pipeline | None = None) -> No
 def nodes(session: StoreSession, names: list[str], within: Pipeline | None = None) -> list[Node]:
     resolved = [node(session, name, within) for name in names]
     return list({n.id: n for n in resolved}.values())
+
+
+def run(session: StoreSession, run_id: str) -> Run:
+    """The run ``run_id``, or the one run whose id starts with it."""
+    found = session.get_run(run_id)
+    if found is None:
+        matches = [r for r in session.list_runs(limit=10_000) if r.id.startswith(run_id)]
+        if len(matches) != 1:
+            raise NotFoundError(f"no run {run_id!r}")
+        found = matches[0]
+    return found

@@ -10,6 +10,7 @@ from nodepipe.domain.specs import PipelineSpec
 from nodepipe.services.context import WorkspaceContext, init_context, open_context
 from nodepipe.services.envs.base_packages import PipelineEnvService
 from nodepipe.services.envs.environments import EnvironmentService
+from nodepipe.services.envs.run_envs import RunEnvironmentService
 from nodepipe.services.envs.shared_envs import SharedEnvService
 from nodepipe.services.graph.edges import EdgeService
 from nodepipe.services.graph.groups import GroupService
@@ -47,6 +48,7 @@ class Workspace:
         self.groups = GroupService(context)
         self.runs = RunService(context)
         self.envs = EnvironmentService(context)
+        self.run_envs = RunEnvironmentService(context)
         self.base_envs = PipelineEnvService(context)
         self.shared_envs = SharedEnvService(context)
         self.servers = ServerService(context)

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from nodepipe.domain.errors import WorkspaceError
 
-HEAD_REVISION = "0004"
+HEAD_REVISION = "0005"
 """The newest migration; a test checks it matches Alembic's head so opening needs no Alembic."""
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"

@@ -10,9 +10,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from nodepipe.domain.environments import RunEnvironment
 from nodepipe.domain.runs import ACTIVE_NODE_RUN_STATES, NodeRun, NodeRunState, Run, RunStatus
 from nodepipe.store.base import QueryBase, update_by_id
-from nodepipe.store.schema import node_runs, nodes, runs
+from nodepipe.store.schema import node_run_environments, node_run_locks, node_runs, nodes, runs
 
 
 def _run(row: sa.RowMapping) -> Run:
@@ -128,6 +129,45 @@ class RunQueries(QueryBase):
                 by_columns.setdefault(tuple(values), []).append({"b_id": row_id, **values})
             for columns, rows in by_columns.items():
                 self._connection.execute(_update_statement(table.name, columns), rows)
+        self.insert_run_environments(updates.environments)
+
+    def insert_run_environments(self, recorded: dict[str, RunEnvironment]) -> None:
+        """What node runs started with (node run id -> environment), one executemany each."""
+        if not recorded:
+            return
+        self._connection.execute(
+            node_run_environments.insert(),
+            [
+                {"node_run_id": i, "python": e.python, "platform": e.platform, "code": e.code}
+                for i, e in recorded.items()
+            ],
+        )
+        locks = [
+            {"node_run_id": i, "kind": kind, "sha256": digest}
+            for i, e in recorded.items()
+            for kind, digest in e.locks.items()
+        ]
+        if locks:
+            self._connection.execute(node_run_locks.insert(), locks)
+
+    def run_environment(self, node_run_id: str) -> RunEnvironment | None:
+        """What node run ``node_run_id`` started with; None when nothing was recorded."""
+        row = self._one(
+            node_run_environments.select().where(node_run_environments.c.node_run_id == node_run_id)
+        )
+        if row is None:
+            return None
+        locks = self._all(
+            sa.select(node_run_locks.c.kind, node_run_locks.c.sha256).where(
+                node_run_locks.c.node_run_id == node_run_id
+            )
+        )
+        return RunEnvironment(
+            python=row["python"],
+            platform=row["platform"],
+            code=row["code"],
+            locks={r["kind"]: r["sha256"] for r in locks},
+        )
 
     def set_node_fingerprint(
         self, node_id: str, fingerprint: str | None, output_digest: str | None
@@ -144,6 +184,8 @@ class RunUpdates:
     node_runs: dict[str, dict[str, Any]] = field(default_factory=dict)
     nodes: dict[str, dict[str, Any]] = field(default_factory=dict)
     runs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    environments: dict[str, RunEnvironment] = field(default_factory=dict)
+    """What node runs started with, by node run id (new rows)."""
 
     def node_run(self, node_run_id: str, **values: Any) -> None:
         self.node_runs.setdefault(node_run_id, {}).update(values)

@@ -204,3 +204,24 @@ include_members = sa.Table(
     sa.Column("key", NAME, nullable=False),
     sa.Index("ix_include_members_node_id", "node_id"),
 )
+
+node_run_environments = sa.Table(
+    "node_run_environments",
+    metadata,
+    sa.Column(
+        "node_run_id", ID, sa.ForeignKey("node_runs.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("python", sa.String(32), nullable=False),
+    sa.Column("platform", NAME, nullable=False),
+    sa.Column("code", sa.String(64), nullable=False),
+)
+
+node_run_locks = sa.Table(
+    "node_run_locks",
+    metadata,
+    sa.Column(
+        "node_run_id", ID, sa.ForeignKey("node_runs.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("kind", sa.String(16), primary_key=True),
+    sa.Column("sha256", sa.String(64), nullable=False, index=True),
+)

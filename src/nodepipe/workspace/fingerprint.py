@@ -44,6 +44,7 @@ from nodepipe.workspace.node_folder import ENTRY_POINT, NodeFolder
 __all__ = [
     "NodeFingerprint",
     "ParentOutput",
+    "code_files",
     "fingerprint_node",
     "fingerprint_outputs",
     "locked_packages",
@@ -94,6 +95,13 @@ def _scan(root: Path, excluded: bool, cache_file: Path | None) -> _Tree:
             if not is_cache(relative) and not (excluded and _is_excluded(entry)):
                 _add(tree, entry, relative, pending)
     return tree
+
+
+def code_files(code: Path) -> tuple[dict[str, os.stat_result], dict[str, str]]:
+    """The files of a node's ``code/`` that its fingerprint covers, with their stats, and its
+    symbolic links by target (paths ``/``-relative)."""
+    tree = _scan(code, True, None)
+    return tree.files, tree.links
 
 
 def _is_excluded(entry: os.DirEntry[str]) -> bool:

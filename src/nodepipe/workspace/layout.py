@@ -7,6 +7,7 @@
 <root>/.nodepipe/backups/     copies of the store made by `nodepipe backup`
 <root>/.nodepipe/uv-cache/    the uv cache shared by every node (same filesystem: hard links)
 <root>/.nodepipe/staging/     folders being built; moved into nodes/ only when complete
+<root>/.nodepipe/objects/     locks and code files node runs ran with, once each by sha256
 <root>/nodes/<node-id>/       one folder per node
 ```
 """
@@ -59,6 +60,11 @@ class WorkspaceLayout:
     @property
     def staging_dir(self) -> Path:
         return self.state_dir / "staging"
+
+    @property
+    def objects_dir(self) -> Path:
+        """Contents node runs ran with (locks, code files), once each (``workspace.objects``)."""
+        return self.state_dir / "objects"
 
     @property
     def lock_cache_dir(self) -> Path:

@@ -790,6 +790,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/runs/{run}/nodes/{node}/environment": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Past Environment
+         * @description What the node ran with in that run: locks, interpreter, platform, packages, code.
+         */
+        get: operations["past_environment_api_runs__run__nodes__node__environment_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/shared-envs": {
         parameters: {
             query?: never;
@@ -1403,9 +1423,11 @@ export interface components {
         };
         /**
          * NodeStarted
-         * @description The node's process is up (``pid`` on ``host``): the node is running.
+         * @description The node's process is up (``pid`` on ``host``): the node is running, with
+         *     ``environment`` (None where it was not recorded: a run seen from another process).
          */
         NodeStarted: {
+            environment?: components["schemas"]["RunEnvironment"] | null;
             /** Host */
             host: string;
             /** Node Id */
@@ -1525,6 +1547,66 @@ export interface components {
              * @description The whole parameter mapping as YAML; validated before saving.
              */
             yaml: string;
+        };
+        /**
+         * PastEnvironmentPublic
+         * @description What one node run ran with: its locks, interpreter, platform, packages and code.
+         */
+        PastEnvironmentPublic: {
+            /**
+             * Code
+             * @description sha256 of the code manifest (path -> sha256 of each file).
+             */
+            code: string;
+            /**
+             * Files
+             * @description Every file of code/ as it ran -> its sha256.
+             */
+            files: {
+                [key: string]: string;
+            };
+            /**
+             * Locks
+             * @description Lock kind ('uv') -> sha256 of the lock's text.
+             */
+            locks: {
+                [key: string]: string;
+            };
+            /** Node Id */
+            node_id: string;
+            /** Node Run Id */
+            node_run_id: string;
+            /**
+             * Packages
+             * @description Every package the uv lock pins -> version.
+             */
+            packages: {
+                [key: string]: string;
+            };
+            /**
+             * Params
+             * @description The parameters it ran with.
+             */
+            params: {
+                [key: string]: unknown;
+            };
+            /**
+             * Platform
+             * @description Platform it ran on, as wheels see it, with its C library.
+             */
+            platform: string;
+            /**
+             * Python
+             * @description Version of the interpreter the node ran with.
+             */
+            python: string;
+            /** Run Id */
+            run_id: string;
+            /** Started At */
+            started_at: string | null;
+            state: components["schemas"]["NodeRunState"];
+            /** Tag */
+            tag: string;
         };
         /** PipelineCopyCreate */
         PipelineCopyCreate: {
@@ -1820,6 +1902,22 @@ export interface components {
              * @description Up to these (and what they need).
              */
             to?: string[] | null;
+        };
+        /**
+         * RunEnvironment
+         * @description The environment a node run started with, by content hash.
+         */
+        RunEnvironment: {
+            /** Code */
+            code: string;
+            /** Locks */
+            locks?: {
+                [key: string]: string;
+            };
+            /** Platform */
+            platform: string;
+            /** Python */
+            python: string;
         };
         /**
          * RunFinished
@@ -6996,6 +7094,101 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["NodeRunPublic"][];
+                };
+            };
+            /** @description Refused for a reason of no more specific kind (the message says which) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The server's token is missing or wrong */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description A host name or an origin this server does not serve */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description An unknown or ambiguous name */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The workspace's state stands in the way: a cycle, a duplicate, a lock, a reference */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The request body is larger than the server accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The package index cannot be reached, or the workspace's disk or store failed (full, read-only, no permission, unusable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+        };
+    };
+    past_environment_api_runs__run__nodes__node__environment_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run: string;
+                node: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PastEnvironmentPublic"];
                 };
             };
             /** @description Refused for a reason of no more specific kind (the message says which) */

@@ -1,4 +1,5 @@
-"""Runs: start one in the background, the plan (dry run), history, node runs, kill.
+"""Runs: start one in the background, the plan (dry run), history, node runs and what each ran
+with, kill.
 
 ``POST /pipelines/{p}/runs`` answers as soon as the run is planned and its nodes claimed; its
 progress then arrives on ``/events`` as the run's own events (``run_started``, ``node_started``,
@@ -14,7 +15,7 @@ from fastapi import Query
 from nodepipe.api.deps import ChangesGraph, ServicesDep, WorkspaceDep
 from nodepipe.api.routing import resource_router
 from nodepipe.api.schemas.runs import KillRequest, RunCreate, RunLaunched
-from nodepipe.schemas.runs import NodeRunPublic, PlanPublic, RunPublic
+from nodepipe.schemas.runs import NodeRunPublic, PastEnvironmentPublic, PlanPublic, RunPublic
 from nodepipe.services.runs.service import RunRequest
 
 router = resource_router(tags=["runs"], errors=(404, 409))
@@ -66,6 +67,12 @@ def list_runs(
 @router.get("/runs/{run}/node-runs")
 def node_runs_of_run(run: str, ws: WorkspaceDep) -> list[NodeRunPublic]:
     return [NodeRunPublic.model_validate(nr) for nr in ws.runs.node_runs(run)]
+
+
+@router.get("/runs/{run}/nodes/{node}/environment")
+def past_environment(run: str, node: str, ws: WorkspaceDep) -> PastEnvironmentPublic:
+    """What the node ran with in that run: locks, interpreter, platform, packages, code."""
+    return PastEnvironmentPublic.model_validate(ws.run_envs.show(node, run))
 
 
 @router.get("/pipelines/{pipeline}/nodes/{node}/runs")

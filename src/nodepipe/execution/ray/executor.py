@@ -105,7 +105,7 @@ class RayExecutor:
                 item = ray.get(ref)
                 if isinstance(item, NodeStartedOnWorker):
                     started_at = datetime.now(UTC)
-                    on_started(task.node_run_id, item.pid, item.host)
+                    on_started(task.node_run_id, item.pid, item.host, item.environment)
                     continue
                 future.set_result(item)
                 return

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 
 import ray
 
+from nodepipe.domain.environments import RunEnvironment
 from nodepipe.domain.runs import TaskOutcome
 from nodepipe.execution.process_groups import KILL_GRACE_SECONDS
 from nodepipe.execution.task import NodeProcess, NodeTask
@@ -43,10 +44,11 @@ WAIT_SLICE_SECONDS = 0.1
 
 @dataclass(frozen=True, slots=True)
 class NodeStartedOnWorker:
-    """The first item of a node's stream: its process is up."""
+    """The first item of a node's stream: its process is up, with what it started with."""
 
     pid: int
     host: str
+    environment: RunEnvironment | None
 
 
 @ray.remote(max_retries=0, num_returns="streaming")
@@ -96,7 +98,7 @@ class _NodeOnWorker:
     def _started(self, pid: int) -> None:
         self.group = pid
         self.watchdog = _Watchdog(pid)
-        self.events.put(NodeStartedOnWorker(pid, self.host))
+        self.events.put(NodeStartedOnWorker(pid, self.host, self.process.recorded))
 
     def next_event(self) -> NodeStartedOnWorker | TaskOutcome:
         """Wait in slices: Ray's cancellation can only be raised between bytecodes."""

@@ -45,6 +45,7 @@ class TaskPreparer:
             layout.lock_cache_dir,
             layout.shared_envs_dir,
             layout.staging_dir,
+            layout.objects_dir,
         )
         return cls(context, run_id, view, statuses, node_run_ids, settings)
 

@@ -294,8 +294,7 @@ class RunService:
 
     def node_runs(self, run_id: str) -> builtins.list[NodeRun]:
         with self.context.store.read() as session:
-            run = _run_by_prefix(session, run_id)
-            return session.node_runs_of_run(run.id)
+            return session.node_runs_of_run(resolver.run(session, run_id).id)
 
     def node_history(self, node: str, pipeline: str | None = None) -> builtins.list[NodeRun]:
         with self.context.store.read() as session:
@@ -354,13 +353,3 @@ def _promotions(events: Sequence[RunEvent]) -> list[NodeFinished]:
 
 def _tags(view: PipelineView) -> dict[str, str]:
     return {item.node.id: item.node.tag for item in view.nodes}
-
-
-def _run_by_prefix(session: StoreSession, run_id: str) -> Run:
-    run = session.get_run(run_id)
-    if run is None:
-        matches = [r for r in session.list_runs(limit=10_000) if r.id.startswith(run_id)]
-        if len(matches) != 1:
-            raise NotFoundError(f"no run {run_id!r}")
-        run = matches[0]
-    return run

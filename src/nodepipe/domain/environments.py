@@ -1,0 +1,67 @@
+"""What a node run ran with (DESIGN.md §3): its locks, interpreter, platform and code.
+
+A ``RunEnvironment`` names contents by sha256 only; the contents themselves (the lock texts,
+every code file, the code manifest) live once each in the workspace's object store
+(``workspace.objects``), however many node runs share them. A lock has a *kind*: ``uv`` for the
+``uv.lock`` every node has; other kinds (a conda lock) can be added beside it later without
+changing what the existing ones mean.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+UV_LOCK = "uv"
+"""The kind of a node's ``code/uv.lock``."""
+LOCK_FILES = {UV_LOCK: "uv.lock"}
+"""Where each kind of lock lives in a node's ``code/`` folder."""
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+def is_sha256(text: str) -> bool:
+    """Whether ``text`` is a lowercase hex sha256 digest (and so safe as a file name)."""
+    return _SHA256.fullmatch(text) is not None
+
+
+@dataclass(frozen=True, slots=True)
+class RunEnvironment:
+    """The environment a node run started with, by content hash."""
+
+    python: str
+    """The interpreter's version, e.g. ``3.12.7`` (empty if the node had no environment)."""
+    platform: str
+    """Where it ran, e.g. ``linux-x86_64 glibc 2.36``."""
+    code: str
+    """The sha256 of the code manifest: every file of ``code/`` by path, with its sha256."""
+    locks: dict[str, str] = field(default_factory=dict)
+    """Lock kind (``uv``) -> the sha256 of the lock's text."""
+
+
+@dataclass(frozen=True, slots=True)
+class CodeManifest:
+    """The files of a node's ``code/`` folder as a run had them: path -> sha256 of the bytes,
+    and symbolic links by their target. Paths are ``/``-separated, relative to ``code/``."""
+
+    files: dict[str, str]
+    links: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "files": dict(sorted(self.files.items())),
+            "links": dict(sorted(self.links.items())),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any) -> CodeManifest:
+        """Read a stored manifest back; ValueError when it is not one."""
+        try:
+            files = {str(k): str(v) for k, v in data["files"].items()}
+            links = {str(k): str(v) for k, v in data.get("links", {}).items()}
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise ValueError(f"not a code manifest: {exc}") from exc
+        if not all(is_sha256(digest) for digest in files.values()):
+            raise ValueError("not a code manifest: a file's digest is not a sha256")
+        return cls(files, links)

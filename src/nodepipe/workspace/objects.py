@@ -1,0 +1,118 @@
+"""The workspace's object store: file contents kept once each, named by their sha256.
+
+```
+<root>/.nodepipe/objects/<first two hex digits>/<sha256>    the bytes, read-only
+```
+
+Node runs record what they ran with here (``workspace.run_environment``): their locks, their
+code files and the manifest naming those files. A content already present costs one ``stat``;
+a new one is written aside and renamed into place, so a reader never sees part of an object and
+two writers of the same content both succeed. Nothing is flushed per object: the caller flushes
+the filesystem once after a batch of new objects (``sync_filesystem``). Reading checks the
+digest, so a damaged object is reported, never used.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from nodepipe.domain.environments import is_sha256
+from nodepipe.domain.errors import NotFoundError
+
+OBJECT_MODE = 0o444
+_CHUNK = 1 << 20
+
+
+class MissingObjectError(NotFoundError):
+    """A recorded content is not in the object store (removed by hand, or damaged)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectStore:
+    """Contents by sha256 under ``root``."""
+
+    root: Path
+
+    def path(self, digest: str) -> Path:
+        """Where the content ``digest`` lives; refuses anything that is not a sha256."""
+        if not is_sha256(digest):
+            raise ValueError(f"{digest!r} is not a sha256 digest")
+        return self.root / digest[:2] / digest
+
+    def has(self, digest: str) -> bool:
+        return self.path(digest).exists()
+
+    def put_bytes(self, data: bytes) -> tuple[str, bool]:
+        """Keep ``data``: (its digest, whether it was new)."""
+        digest = hashlib.sha256(data).hexdigest()
+        if self.has(digest):
+            return digest, False
+        self._publish(digest, data)
+        return digest, True
+
+    def put_file(self, source: Path, expected: str | None = None) -> tuple[str, bool]:
+        """Keep the bytes of ``source`` as they are read now: (their digest, whether they
+        were new). ``expected`` (the digest the caller saw), when already stored, is trusted
+        without reading the file again."""
+        if expected is not None and is_sha256(expected) and self.has(expected):
+            return expected, False
+        temporary, digest = self._copy_aside(source)
+        final = self.path(digest)
+        if final.exists():
+            temporary.unlink()
+            return digest, False
+        temporary.replace(final)
+        return digest, True
+
+    def read(self, digest: str) -> bytes:
+        """The content ``digest``; MissingObjectError when it is missing or damaged."""
+        path = self.path(digest)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            raise MissingObjectError(
+                f"the stored content {digest[:12]} is missing from {self.root}"
+            ) from None
+        if hashlib.sha256(data).hexdigest() != digest:
+            raise MissingObjectError(f"the stored content {digest[:12]} in {self.root} is damaged")
+        return data
+
+    def _publish(self, digest: str, data: bytes) -> None:
+        final = self.path(digest)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        temporary = final.with_name(f".{digest}.{secrets.token_hex(4)}.tmp")
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        try:
+            with os.fdopen(descriptor, "wb") as handle:
+                handle.write(data)
+            temporary.chmod(OBJECT_MODE)
+            temporary.replace(final)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                temporary.unlink()
+            raise
+
+    def _copy_aside(self, source: Path) -> tuple[Path, str]:
+        """Copy ``source`` into a temporary file of the store, hashing as it goes."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        temporary = self.root / f".incoming.{secrets.token_hex(8)}.tmp"
+        digest = hashlib.sha256()
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        try:
+            with os.fdopen(descriptor, "wb") as handle, source.open("rb") as origin:
+                while chunk := origin.read(_CHUNK):
+                    digest.update(chunk)
+                    handle.write(chunk)
+            temporary.chmod(OBJECT_MODE)
+            final = self.path(digest.hexdigest())
+            final.parent.mkdir(parents=True, exist_ok=True)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                temporary.unlink()
+            raise
+        return temporary, digest.hexdigest()

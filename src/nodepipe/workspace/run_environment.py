@@ -1,0 +1,98 @@
+"""Recording what a node run starts with, and reading it back (DESIGN.md §3).
+
+``record_environment`` runs where the node runs, after its environment was checked against
+its lock and before its process starts: every file of ``code/`` (the lock and ``params.yaml``
+included) goes into the object store unless its content is there already, then the manifest
+naming them; the interpreter's version comes from the environment's ``pyvenv.cfg`` and the
+platform from this machine. A run of many nodes with the same code and lock stores nothing
+new: each file costs a ``stat``. New contents are flushed to disk in one call before the
+record is handed back, so the store never names a content a power cut could lose.
+
+``read_manifest`` reads a record's manifest back, checked.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import platform
+import sysconfig
+from collections.abc import Mapping
+from pathlib import Path
+
+from nodepipe.domain.environments import LOCK_FILES, CodeManifest, RunEnvironment
+from nodepipe.domain.staleness import canonical_json
+from nodepipe.workspace.durable import sync_filesystem
+from nodepipe.workspace.fingerprint import code_files
+from nodepipe.workspace.objects import MissingObjectError, ObjectStore
+
+VENV_CONFIG = ".venv/pyvenv.cfg"
+
+
+def record_environment(
+    code: Path, objects: ObjectStore, known: Mapping[str, str]
+) -> RunEnvironment:
+    """Store ``code``'s files and manifest; the environment record naming them.
+
+    ``known`` maps paths to the digests the run's fingerprint saw moments ago: a content
+    already stored under that digest is not read again.
+    """
+    files, links = code_files(code)
+    digests: dict[str, str] = {}
+    written = False
+    for relative in files:
+        digest, new = objects.put_file(code / relative, known.get(relative))
+        digests[relative] = digest
+        written = written or new
+    manifest = CodeManifest(digests, links)
+    manifest_digest, new = objects.put_bytes(canonical_json(manifest.to_dict()).encode())
+    if written or new:
+        sync_filesystem(objects.root)
+    locks = {kind: digests[name] for kind, name in LOCK_FILES.items() if name in digests}
+    return RunEnvironment(_python_version(code), this_platform(), manifest_digest, locks)
+
+
+def known_digests(fingerprint_json: str) -> dict[str, str]:
+    """The code digests a run's fingerprint (its JSON) saw, the lock's included."""
+    try:
+        data = json.loads(fingerprint_json)
+        known = {str(k): str(v) for k, v in data["code"].items()}
+        lock = data["lock"]["digest"]
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return {}
+    if isinstance(lock, str):
+        known[LOCK_FILES["uv"]] = lock
+    return known
+
+
+def read_manifest(objects: ObjectStore, environment: RunEnvironment) -> CodeManifest:
+    """The code manifest a record names; MissingObjectError when it cannot be read back."""
+    raw = objects.read(environment.code)
+    try:
+        return CodeManifest.from_dict(json.loads(raw))
+    except ValueError as exc:
+        raise MissingObjectError(
+            f"the stored code manifest {environment.code[:12]}: {exc}"
+        ) from exc
+
+
+@functools.cache
+def this_platform() -> str:
+    """This machine's platform as wheels see it, with its C library: ``linux-x86_64 glibc
+    2.36``."""
+    libc, version = platform.libc_ver()
+    return f"{sysconfig.get_platform()} {libc} {version}".strip()
+
+
+def _python_version(code: Path) -> str:
+    """The version of the interpreter the node's environment was made with ("" if none)."""
+    try:
+        text = (code / VENV_CONFIG).read_text(encoding="utf-8")
+    except OSError:
+        return ""
+    found: dict[str, str] = {}
+    for line in text.splitlines():
+        key, sep, value = line.partition("=")
+        if sep:
+            found[key.strip()] = value.strip()
+    return found.get("version_info") or found.get("version") or ""

@@ -1,0 +1,128 @@
+"""Every node run records what it ran with: its lock text, interpreter, platform and code,
+stored once per content in the workspace however many runs share it (real uv, offline)."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+import nodepipe
+from integration.conftest import CliRunner
+from nodepipe.domain.errors import NotFoundError
+from nodepipe.services.runs.service import RunRequest
+from nodepipe.store.schema import node_run_environments
+from nodepipe.workspace.objects import ObjectStore
+from support.wheels import toy_index
+
+FAILING = "raise SystemExit(3)\n"
+
+
+@pytest.fixture
+def offline_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    wheels = toy_index(tmp_path / "wheels")
+    monkeypatch.setenv("UV_FIND_LINKS", str(wheels))
+    monkeypatch.setenv("UV_OFFLINE", "1")
+    monkeypatch.setenv("UV_INDEX_URL", "http://127.0.0.1:9/simple")
+    return wheels
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def run_id(ws: nodepipe.Workspace, force: bool = False) -> str:
+    result = ws.runs.run(RunRequest("baseline", force=force))
+    assert result.run_id is not None
+    return result.run_id
+
+
+def stored_contents(ws: nodepipe.Workspace) -> list[Path]:
+    return sorted(p for p in ws.context.layout.objects_dir.rglob("*") if p.is_file())
+
+
+def test_a_run_records_the_lock_text_interpreter_platform_code_and_params(
+    chain: nodepipe.Workspace, offline_index: Path
+) -> None:
+    chain.envs.add("clean", ["toypkg==1.0"])
+    chain.nodes.set_params("clean", ["threshold=0.5"])
+    code = chain.nodes.path("clean") / "code"
+    (code / "helpers.py").write_text("X = 1\n")
+    run = run_id(chain)
+    past = chain.run_envs.show("clean", run)
+    assert past.locks == {"uv": sha256(code / "uv.lock")}
+    assert past.packages == {"toypkg": "1.0"}
+    assert past.params == {"threshold": 0.5}
+    version = subprocess.run(
+        [
+            str(code / ".venv" / "bin" / "python"),
+            "-c",
+            "import platform; print(platform.python_version())",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert past.python == version
+    assert past.platform.startswith("linux-")
+    assert past.files["helpers.py"] == sha256(code / "helpers.py")
+    assert set(past.files) >= {"main.py", "pyproject.toml", "uv.lock", "params.yaml"}
+    objects = ObjectStore(chain.context.layout.objects_dir)
+    assert objects.read(past.locks["uv"]) == (code / "uv.lock").read_bytes()  # the exact text
+
+
+def test_runs_with_the_same_code_and_lock_store_one_copy(chain: nodepipe.Workspace) -> None:
+    first = run_id(chain)
+    kept = stored_contents(chain)
+    second = run_id(chain, force=True)
+    assert stored_contents(chain) == kept, "a second run stored its contents again"
+    # three nodes with the same skeleton share every content but their main.py
+    locks = {
+        chain.run_envs.show(tag, run).locks["uv"]
+        for tag in ("load", "clean", "plot")
+        for run in (first, second)
+    }
+    assert len(locks) == 1
+    (chain.nodes.path("plot") / "code" / "main.py").write_text("print('changed')\n")
+    third = run_id(chain)
+    assert len(stored_contents(chain)) == len(kept) + 2  # the new main.py and its manifest
+    assert chain.run_envs.show("plot", third).code != chain.run_envs.show("plot", first).code
+
+
+def test_runs_node_shows_it_and_its_json_is_the_record(
+    chain: nodepipe.Workspace, offline_index: Path, cli: CliRunner
+) -> None:
+    chain.envs.add("clean", ["toypkg==1.0"])
+    run = run_id(chain)
+    lock = sha256(chain.nodes.path("clean") / "code" / "uv.lock")
+    shown = cli("runs", "--run", run, "--node", "clean")
+    assert shown.code == 0, shown.stderr
+    assert lock in shown.stdout and "toypkg" in shown.stdout and "platform" in shown.stdout
+    data = cli("runs", "--run", run[:5], "--node", "clean", "--json").json()
+    assert data["locks"] == {"uv": lock} and data["packages"] == {"toypkg": "1.0"}
+    assert data["run_id"] == run and data["tag"] == "clean"
+    refused = cli("runs", "--node", "clean")
+    assert refused.code != 0 and "--run" in refused.stderr
+
+
+def test_a_run_without_a_stored_environment_is_a_clear_error(
+    chain: nodepipe.Workspace, cli: CliRunner
+) -> None:
+    (chain.nodes.path("clean") / "code" / "main.py").write_text(FAILING)
+    run = run_id(chain)
+    with pytest.raises(NotFoundError, match=r"'plot': it did not start"):
+        chain.run_envs.show("plot", run)  # skipped: its parent failed
+    chain.nodes.new("baseline", "later")
+    with pytest.raises(NotFoundError, match="'later' took no part in run"):
+        chain.run_envs.show("later", run)
+    with pytest.raises(NotFoundError, match="no run"):
+        chain.run_envs.show("load", "zzzzzzzz")
+    with chain.context.store.engine.begin() as connection:  # as an older nodepipe recorded it
+        connection.execute(sa.delete(node_run_environments))
+    with pytest.raises(NotFoundError, match="recorded before nodepipe kept environments"):
+        chain.run_envs.show("load", run)
+    refused = cli("runs", "--run", run, "--node", "load")
+    assert refused.code != 0 and "no stored environment" in refused.stderr
