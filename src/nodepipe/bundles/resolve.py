@@ -30,6 +30,7 @@ from nodepipe.bundles.model import (
     BundleFiles,
     CallStack,
     EdgeEntry,
+    IncludeEntry,
     ResolvedInclude,
     ResolvedNode,
     ResolvedPipeline,
@@ -50,8 +51,8 @@ def resolve_bundle(
     options = storage_options or frozen_mapping()
     files = locate_root(source, cwd=cwd, loaders=loaders, storage_options=options)
     definition, _ = loaders.of(files.location).definitions.definition(files)
-    resolver = _Resolver(loaders, cwd, options)
-    part = resolver.expand(definition, files, "", definition.params, (files.location,), ())
+    root = _Frame(definition, files, "", (files.location,), (definition.name,))
+    part = _Resolver(loaders, cwd, options).expand(root, definition.params)
     _check_graph(part, definition_origin(files))
     return ResolvedPipeline(
         definition, files.location, tuple(part.nodes), tuple(part.edges), tuple(part.includes)
@@ -67,89 +68,108 @@ class _Part:
     includes: list[ResolvedInclude] = field(default_factory=list)
 
 
+@dataclass(frozen=True, slots=True)
+class _Frame:
+    """One bundle being resolved: where it is, under which namespace, and who includes it."""
+
+    definition: BundleDefinition
+    files: BundleFiles
+    namespace: str
+    stack: CallStack
+    """Locations from the root to this bundle (this one last)."""
+    names: tuple[str, ...]
+    """The pipeline names along ``stack`` (for the cycle message)."""
+
+    @property
+    def origin(self) -> str:
+        return definition_origin(self.files)
+
+
 @dataclass(frozen=True)
 class _Resolver:
     loaders: Loaders
     cwd: Path
     options: StorageOptions
 
-    def expand(
-        self,
-        definition: BundleDefinition,
-        files: BundleFiles,
-        namespace: str,
-        params: Mapping[str, Any],
-        stack: CallStack,
-        names: tuple[str, ...],
-    ) -> _Part:
-        names = (*names, definition.name)
-        part = _Part()
+    def expand(self, frame: _Frame, params: Mapping[str, Any]) -> _Part:
+        """The nodes and edges of ``frame``'s bundle (``params`` applied) and of its includes."""
+        definition, namespace = frame.definition, frame.namespace
         merged = frozen_mapping(copy.deepcopy(dict(params)))
+        part = _Part()
         for node in definition.nodes:
-            qualified = _qualify(namespace, node.key)
             part.nodes.append(
-                ResolvedNode(qualified, namespace, node, files, merged, definition.py_dir)
+                ResolvedNode(
+                    _qualify(namespace, node.key),
+                    namespace,
+                    node,
+                    frame.files,
+                    merged,
+                    definition.py_dir,
+                )
             )
         part.edges.extend(
             EdgeEntry(_qualify(namespace, e.parent), _qualify(namespace, e.child), e.slot)
             for e in definition.edges
         )
         for include in definition.includes:
-            origin = definition_origin(files)
-            child_files = self._locate(include.source, files, origin, include.namespace)
-            location = child_files.location
-            if location in stack:
-                chain = (*names[stack.index(location) :], names[stack.index(location)])
-                message = f"{origin}: include cycle: {' → '.join(chain)}"
-                raise IncludeCycleError(message, chain)
-            child, digest = self.loaders.of(location).definitions.definition(child_files)
-            child_ns = _qualify(namespace, include.namespace)
-            child_params = {**child.params, **include.params}
-            inner = self.expand(
-                child, child_files, child_ns, child_params, (*stack, location), names
-            )
-            for name, feeder in sorted(include.inputs.items()):
-                takers = child.inputs.get(name)
-                if takers is None:
-                    declared = ", ".join(sorted(child.inputs)) or "none"
-                    raise BundleError(
-                        f"{origin}: include {include.namespace!r}: {child.name!r} declares no "
-                        f"input {name!r} (its inputs: {declared})"
-                    )
-                source = _qualify(namespace, feeder)
-                part.edges.extend(EdgeEntry(source, f"{child_ns}.{t}", name) for t in takers)
-            nested = [
-                (i.namespace, i.content_hash)
-                for i in inner.includes
-                if _child_of(i.namespace, child_ns)
-            ]
-            part.nodes.extend(inner.nodes)
-            part.edges.extend(inner.edges)
-            part.includes.append(
-                ResolvedInclude(
-                    child_ns,
-                    include,
-                    location,
-                    content_hash(child_files, child, digest, nested),
-                    child,
-                )
-            )
-            part.includes.extend(inner.includes)
+            self._include(frame, include, part)
         return part
 
-    def _locate(self, source: str, files: BundleFiles, origin: str, namespace: str) -> BundleFiles:
+    def _include(self, frame: _Frame, include: IncludeEntry, part: _Part) -> None:
+        """Resolve one include of ``frame`` and add what it brings to ``part``."""
+        files = self._locate(frame, include)
+        location = files.location
+        if location in frame.stack:
+            start = frame.stack.index(location)
+            chain = (*frame.names[start:], frame.names[start])
+            raise IncludeCycleError(f"{frame.origin}: include cycle: {' → '.join(chain)}", chain)
+        child, digest = self.loaders.of(location).definitions.definition(files)
+        namespace = _qualify(frame.namespace, include.namespace)
+        inner_frame = _Frame(
+            child, files, namespace, (*frame.stack, location), (*frame.names, child.name)
+        )
+        inner = self.expand(inner_frame, {**child.params, **include.params})
+        part.edges.extend(_input_edges(frame, include, child, namespace))
+        nested = [(i.namespace, i.content_hash) for i in inner.includes if _child_of(i, namespace)]
+        digest = content_hash(files, child, digest, nested)
+        part.nodes.extend(inner.nodes)
+        part.edges.extend(inner.edges)
+        part.includes.append(ResolvedInclude(namespace, include, location, digest, child))
+        part.includes.extend(inner.includes)
+
+    def _locate(self, frame: _Frame, include: IncludeEntry) -> BundleFiles:
         try:
-            return locate(source, Lookup(self.cwd, files, self.options), self.loaders)
+            return locate(include.source, Lookup(self.cwd, frame.files, self.options), self.loaders)
         except IncludeNotFoundError as exc:
-            message = f"{origin}: include {namespace!r}: {exc}"
+            message = f"{frame.origin}: include {include.namespace!r}: {exc}"
             raise IncludeNotFoundError(message, exc.searched) from None
+
+
+def _input_edges(
+    frame: _Frame, include: IncludeEntry, child: BundleDefinition, namespace: str
+) -> list[EdgeEntry]:
+    """``inputs = { raw = "prep" }``: ``prep`` → each node the child lists under ``raw``."""
+    edges: list[EdgeEntry] = []
+    for name, feeder in sorted(include.inputs.items()):
+        takers = child.inputs.get(name)
+        if takers is None:
+            declared = ", ".join(sorted(child.inputs)) or "none"
+            raise BundleError(
+                f"{frame.origin}: include {include.namespace!r}: {child.name!r} declares no "
+                f"input {name!r} (its inputs: {declared})"
+            )
+        source = _qualify(frame.namespace, feeder)
+        edges.extend(EdgeEntry(source, f"{namespace}.{taker}", name) for taker in takers)
+    return edges
 
 
 def _qualify(namespace: str, name: str) -> str:
     return f"{namespace}.{name}" if namespace else name
 
 
-def _child_of(namespace: str, parent: str) -> bool:
+def _child_of(include: ResolvedInclude, parent: str) -> bool:
+    """Whether ``include`` is directly inside the include ``parent`` (not deeper)."""
+    namespace = include.namespace
     return namespace.startswith(f"{parent}.") and "." not in namespace[len(parent) + 1 :]
 
 
