@@ -145,13 +145,14 @@ def test_the_content_hash_follows_code_py_dir_and_nested_includes(tmp_path: Path
     train = train_with_features(tmp_path)
     features = tmp_path / "shared" / "features"
 
-    def hashes() -> tuple[str, str]:
-        includes = resolved(train, tmp_path).includes
-        return includes[0].content_hash, includes[1].content_hash
+    def hashes() -> tuple[str, str, str]:
+        pipeline = resolved(train, tmp_path)
+        includes = pipeline.includes
+        return includes[0].content_hash, includes[1].content_hash, pipeline.content_hash
 
     first = hashes()
     assert first == hashes()
-    assert first[0].startswith("sha256:") and first[0] != first[1]
+    assert first[0].startswith("sha256:") and len(set(first)) == 3
     (features / "nodes" / "clean" / "data").mkdir()
     (features / "nodes" / "clean" / "data" / "out.csv").write_text("1\n")
     (features / "nodes" / "clean" / "code" / ".venv").mkdir()
@@ -159,10 +160,13 @@ def test_the_content_hash_follows_code_py_dir_and_nested_includes(tmp_path: Path
     assert hashes() == first, "outputs and environments are not the include's content"
     (features / "lib" / "helpers.py").write_text("def double(x):\n    return x + x\n")
     second = hashes()
-    assert second[0] != first[0] and second[1] == first[1]
+    assert second[0] != first[0] and second[1] == first[1] and second[2] != first[2]
     (features / "sub" / "nodes" / "x" / "code" / "main.py").write_text("print('y')\n")
     third = hashes()
-    assert third[0] != second[0] and third[1] != second[1]
+    assert third[0] != second[0] and third[1] != second[1] and third[2] != second[2]
+    (train / "nodes" / "fit" / "code" / "main.py").write_text("print('fit')\n")
+    fourth = hashes()
+    assert fourth[:2] == third[:2] and fourth[2] != third[2]
 
 
 def test_a_root_given_as_a_relative_source_is_found_from_cwd_or_its_pipelines(
@@ -173,3 +177,8 @@ def test_a_root_given_as_a_relative_source_is_found_from_cwd_or_its_pipelines(
     assert resolved(Path("pipelines/daily"), tmp_path).definition.name == "daily"
     with pytest.raises(IncludeNotFoundError, match=r"no pipeline\.toml in"):
         resolved(tmp_path / "nowhere", tmp_path)
+
+
+def test_the_current_directory_is_given_never_taken_from_the_process(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="cwd must be an absolute directory"):
+        resolved(train_with_features(tmp_path), Path("relative"))

@@ -161,3 +161,7 @@ class ResolvedPipeline:
     edges: tuple[EdgeEntry, ...]
     """Between qualified names, including the edges an include's ``inputs`` imply."""
     includes: tuple[ResolvedInclude, ...]
+    files: BundleFiles
+    """The root bundle's files (its ``pipeline.lock``, its nodes' folders)."""
+    content_hash: str
+    """The root bundle's content hash, computed like an include's (``ResolvedInclude``)."""

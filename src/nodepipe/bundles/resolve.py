@@ -48,14 +48,23 @@ def resolve_bundle(
 ) -> ResolvedPipeline:
     """The bundle at ``source`` (a folder, a relative source, ``pkg:``, a URL) with every
     include resolved; ``cwd`` is the caller's current directory (absolute)."""
+    if not cwd.is_absolute():
+        raise ValueError(f"cwd must be an absolute directory, not {cwd}")
     options = storage_options or frozen_mapping()
     files = locate_root(source, cwd=cwd, loaders=loaders, storage_options=options)
-    definition, _ = loaders.of(files.location).definitions.definition(files)
+    definition, digest = loaders.of(files.location).definitions.definition(files)
     root = _Frame(definition, files, "", (files.location,), (definition.name,))
     part = _Resolver(loaders, cwd, options).expand(root, definition.params)
     _check_graph(part, definition_origin(files))
+    nested = [(i.namespace, i.content_hash) for i in part.includes if "." not in i.namespace]
     return ResolvedPipeline(
-        definition, files.location, tuple(part.nodes), tuple(part.edges), tuple(part.includes)
+        definition,
+        files.location,
+        tuple(part.nodes),
+        tuple(part.edges),
+        tuple(part.includes),
+        files,
+        content_hash(files, definition, digest, nested),
     )
 
 
