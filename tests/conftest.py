@@ -1,15 +1,30 @@
-"""Fixtures shared by the whole test suite."""
+"""Fixtures shared by the whole test suite, and the hypothesis profiles it runs under.
+
+Profiles (``HYPOTHESIS_PROFILE``, ``ci`` by default, as ``make test`` runs it):
+
+- ``ci``: every property's examples are the same on every run (derandomised), so a failure on
+  main reproduces anywhere; enough of them to catch the bugs each property exists for (see
+  ``tests/unit/test_plan.py``); no deadline, since CI shares two cores.
+- ``long``: many more examples from a random seed, printed with the failing example's blob when
+  one fails (``@reproduce_failure``), to look for what the fixed examples miss.
+"""
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator
 
 import psycopg
 import pytest
+from hypothesis import settings
 from psycopg import sql
 
 from support.postgres_server import PostgresServer
+
+settings.register_profile("ci", max_examples=100, deadline=None, derandomize=True)
+settings.register_profile("long", max_examples=5_000, deadline=None, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture(scope="session")
