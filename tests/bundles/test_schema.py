@@ -105,6 +105,10 @@ def test_the_written_file_is_sorted_and_leaves_defaults_out() -> None:
         ),
         (('"../shared/features"', '"pkg:np features"'), "is not a package requirement"),
         (
+            ('"../shared/features"', '"file:///home/me/features"'),
+            "pipeline.toml:23: source 'file:///home/me/features' is not usable: a local file URL",
+        ),
+        (
             ("[includes.features]", '[includes."fe.at"]'),
             "invalid include namespace 'fe.at': it may not contain '.'",
         ),

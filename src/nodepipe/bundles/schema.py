@@ -36,6 +36,8 @@ TOP_KEYS = ("format", "pipeline", "params", "inputs", "nodes", "edges", "include
 PIPELINE_KEYS = ("name", "notes", "py-dir")
 NODE_KEYS = ("path", "notes", "group", "position")
 INCLUDE_KEYS = ("source", "inputs", "params")
+LOCAL_URLS = ("file:", "local:")
+"""URL schemes naming this machine's files: as absolute as ``/home/me/x`` in a bundle."""
 
 
 def default_node_path(key: str) -> str:
@@ -159,7 +161,8 @@ def _includes(reader: TomlReader, table: dict[str, Any]) -> tuple[IncludeEntry, 
             raise reader.error(f"[includes.{namespace}] has no 'source'", ("includes",), namespace)
         source = reader.string(include["source"], address, "source")
         try:
-            parse_source(source)
+            if parse_source(source).kind == "url" and source.lower().startswith(LOCAL_URLS):
+                raise ValueError("a local file URL is an absolute path; write it relative")
         except ValueError as exc:
             raise reader.error(
                 f"source {source!r} is not usable: {exc}", address, "source"
