@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from nodepipe.bundles.errors import BundleError
@@ -14,7 +14,6 @@ NAMES = st.from_regex(r"\A[a-z][a-z0-9_-]{0,8}(\.[a-z][a-z0-9_-]{0,8}){0,2}\Z")
 RECORDS = st.builds(LockRecord, DIGEST, st.none() | DIGEST, st.none() | DIGEST)
 
 
-@settings(max_examples=60, deadline=None)
 @given(st.dictionaries(NAMES, RECORDS, max_size=6))
 def test_a_lock_reads_back_exactly_and_is_written_in_one_order(
     records: dict[str, LockRecord],

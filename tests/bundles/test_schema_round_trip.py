@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from nodepipe.bundles.model import (
@@ -94,7 +94,6 @@ def _include(draw: st.DrawFn, namespace: str, keys: list[str]) -> IncludeEntry:
     return IncludeEntry(namespace, source, frozen_mapping(inputs), frozen_mapping(draw(PARAMS)))
 
 
-@settings(max_examples=150, deadline=None)
 @given(definitions())
 def test_dump_then_parse_gives_the_same_definition_and_the_same_bytes(
     definition: BundleDefinition,
@@ -106,7 +105,6 @@ def test_dump_then_parse_gives_the_same_definition_and_the_same_bytes(
     assert "\r" not in text
 
 
-@settings(max_examples=50, deadline=None)
 @given(definitions(), st.randoms())
 def test_the_order_things_are_written_in_does_not_change_the_file(
     definition: BundleDefinition, random: Any
