@@ -268,7 +268,6 @@ def test_groups_round_trip_and_list_by_name(store: Store, diamond: Seeded) -> No
         session.insert_group(inputs)
         session.update_group(outputs.id, collapsed=True)
     with store.read() as session:
-        assert session.get_group(inputs.id) == inputs
         assert session.groups_of_pipeline(diamond.id) == [inputs, replace(outputs, collapsed=True)]
 
 
@@ -298,7 +297,6 @@ def test_unknown_ids_find_nothing(store: Store, diamond: Seeded) -> None:
         assert session.get_project(unknown) is None
         assert session.get_pipeline(unknown) is None
         assert session.get_node(unknown) is None
-        assert session.get_group(unknown) is None
         assert session.get_membership(diamond.id, unknown) is None
         assert session.get_nodes([unknown]) == {}
         assert session.get_pipelines([unknown]) == {}

@@ -52,13 +52,6 @@ def heads(node_ids: Iterable[str], edges: Iterable[Edge]) -> set[str]:
     return members - with_parent
 
 
-def leaves(node_ids: Iterable[str], edges: Iterable[Edge]) -> set[str]:
-    """Nodes among ``node_ids`` with no child among ``node_ids``."""
-    members = set(node_ids)
-    with_child = {e.parent_id for e in edges if e.parent_id in members and e.child_id in members}
-    return members - with_child
-
-
 def path_between(start: str, goal: str, edges: Iterable[Edge]) -> list[str] | None:
     """A shortest downstream path ``start`` -> ... -> ``goal``, or None if there is none."""
     children = children_map(edges)

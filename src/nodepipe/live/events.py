@@ -117,11 +117,6 @@ class EventHub:
         with self._lock:
             self._subscribers.discard(subscription)
 
-    @property
-    def subscriber_count(self) -> int:
-        with self._lock:
-            return len(self._subscribers)
-
     def publish(self, event: HubEvent) -> None:
         """Hand ``event`` to every subscriber; callable from any thread, never blocks."""
         self._send(event)

@@ -213,10 +213,6 @@ class StoreSession(RunQueries, IncludeQueries):
     def insert_group(self, group: Group) -> None:
         self._execute(groups.insert().values(**asdict(group)))
 
-    def get_group(self, group_id: str) -> Group | None:
-        row = self._one(groups.select().where(groups.c.id == group_id))
-        return rows.group_from_row(row) if row else None
-
     def groups_of_pipeline(self, pipeline_id: str) -> list[Group]:
         statement = groups.select().where(groups.c.pipeline_id == pipeline_id)
         return [rows.group_from_row(r) for r in self._all(statement.order_by(groups.c.name))]

@@ -69,9 +69,6 @@ class RunQueries(QueryBase):
     def runs_with_status(self, status: RunStatus) -> list[Run]:
         return [_run(r) for r in self._all(runs.select().where(runs.c.status == status.value))]
 
-    def insert_node_run(self, node_run: NodeRun) -> None:
-        self.insert_node_runs([node_run])
-
     def insert_node_runs(self, many: Sequence[NodeRun]) -> None:
         """Insert node runs with one executemany (a run's claim inserts one per planned node)."""
         if many:
@@ -81,10 +78,6 @@ class RunQueries(QueryBase):
     def update_node_run(self, node_run_id: str, **values: Any) -> None:
         statement = node_runs.update().where(node_runs.c.id == node_run_id)
         self._execute(statement.values(**_node_run_values(values)))
-
-    def get_node_run(self, node_run_id: str) -> NodeRun | None:
-        row = self._one(node_runs.select().where(node_runs.c.id == node_run_id))
-        return _node_run(row) if row else None
 
     def node_runs_of_run(self, run_id: str) -> list[NodeRun]:
         statement = node_runs.select().where(node_runs.c.run_id == run_id)

@@ -91,13 +91,6 @@ class WorkspaceLayout:
         """The node folder of ``node_id`` (the same instance each time in a process)."""
         return NodeFolder.at(self.node_dir(node_id))
 
-    def ensure_inside(self, path: Path) -> Path:
-        """Return ``path`` resolved, or raise if it lies outside the workspace."""
-        resolved = path.resolve()
-        if not resolved.is_relative_to(self.root.resolve()):
-            raise InvalidInputError(f"{path} is outside the workspace {self.root}")
-        return resolved
-
     def create_directories(self) -> None:
         for directory in (self.state_dir, self.uv_cache_dir, self.staging_dir, self.nodes_dir):
             directory.mkdir(parents=True, exist_ok=True)

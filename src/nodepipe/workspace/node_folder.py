@@ -145,7 +145,3 @@ def clear_data(folder: NodeFolder) -> None:
     if folder.data.exists():
         shutil.rmtree(folder.data)
     folder.data.mkdir(parents=True)
-
-
-def remove_node_folder(folder: NodeFolder) -> None:
-    shutil.rmtree(folder.path, ignore_errors=True)

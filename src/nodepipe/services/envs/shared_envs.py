@@ -21,7 +21,7 @@ from nodepipe.workspace.durable import write_atomic
 from nodepipe.workspace.fingerprint import locked_packages
 from nodepipe.workspace.node_config import read_node_config
 from nodepipe.workspace.node_folder import node_pyproject_text
-from nodepipe.workspace.node_project import dependencies, set_shared_env
+from nodepipe.workspace.node_project import dependencies
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,8 +105,3 @@ class SharedEnvService:
             },
         )
 
-    def attach(self, code_dir: Path, name: str) -> None:
-        """Make the node whose code is in ``code_dir`` use the shared environment ``name``."""
-        folder = self._dir(name)
-        set_shared_env(code_dir / "pyproject.toml", name)
-        self.context.environments.use_shared(code_dir, folder)
