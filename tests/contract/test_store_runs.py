@@ -65,13 +65,17 @@ def test_a_claim_and_a_batch_of_progress_round_trip(store: Store, chain: Seeded)
     later = START + timedelta(seconds=3)
     updates = RunUpdates()
     updates.node_run(load.id, fingerprint='{"code": 1}', log_file="/logs/a.log")
-    updates.node_run(load.id, state="running", started_at=START, pid=42, host="h")
-    updates.node(chain.ids["load"], state="running", state_reason="")
-    updates.node_run(load.id, state="completed", exit_code=0, message="", finished_at=later)
-    updates.node(chain.ids["load"], state="completed", state_reason="")
+    updates.node_run(load.id, state=NodeRunState.RUNNING, started_at=START, pid=42, host="h")
+    updates.node(chain.ids["load"], state=NodeState.RUNNING, state_reason="")
+    updates.node_run(
+        load.id, state=NodeRunState.COMPLETED, exit_code=0, message="", finished_at=later
+    )
+    updates.node(chain.ids["load"], state=NodeState.COMPLETED, state_reason="")
     updates.node(chain.ids["load"], fingerprint='{"code": 1}', output_digest="abc")
-    updates.node_run(clean.id, state="skipped", message="upstream failed", finished_at=later)
-    updates.run(run.id, status="completed", finished_at=later)
+    updates.node_run(
+        clean.id, state=NodeRunState.SKIPPED, message="upstream failed", finished_at=later
+    )
+    updates.run(run.id, status=RunStatus.COMPLETED, finished_at=later)
     with store.write() as session:
         session.apply_run_updates(updates)
     with store.read() as session:

@@ -142,7 +142,7 @@ class StoreRecorder:
         elif isinstance(event, NodeStarted):
             updates.node_run(
                 event.node_run_id,
-                state=NodeRunState.RUNNING.value,
+                state=NodeRunState.RUNNING,
                 started_at=now,
                 pid=event.pid,
                 host=event.host,
@@ -156,14 +156,14 @@ class StoreRecorder:
             state, reason = self.previous_states.get(event.node_id, (NodeState.READY, ""))
             updates.node_run(
                 event.node_run_id,
-                state=NodeRunState.SKIPPED.value,
+                state=NodeRunState.SKIPPED,
                 message=event.reason,
                 finished_at=now,
             )
             _node_state(updates, event.node_id, state, reason)
         elif isinstance(event, RunFinished):  # a run the store failed under did not succeed
             status = RunStatus.FAILED if self._error is not None else event.status
-            updates.run(event.run_id, status=status.value, finished_at=now)
+            updates.run(event.run_id, status=status, finished_at=now)
 
     def _finished(self, updates: RunUpdates, event: NodeFinished, now: datetime) -> None:
         outcome = event.outcome
@@ -172,7 +172,7 @@ class StoreRecorder:
             outcome = dataclasses.replace(outcome, status=RunOutcome.ERROR, message=message)
         updates.node_run(
             event.node_run_id,
-            state=outcome.status.node_run_state.value,
+            state=outcome.status.node_run_state,
             exit_code=outcome.exit_code,
             message=outcome.message,
             output_digest=outcome.output_digest,
@@ -189,4 +189,4 @@ class StoreRecorder:
 
 
 def _node_state(updates: RunUpdates, node_id: str, state: NodeState, reason: str) -> None:
-    updates.node(node_id, state=state.value, state_reason=reason)
+    updates.node(node_id, state=state, state_reason=reason)

@@ -6,10 +6,9 @@ and return domain values; nothing outside this package sees a row or a table.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Collection, Iterable
 from dataclasses import asdict
-from typing import Any
+from typing import Unpack
 
 import sqlalchemy as sa
 
@@ -17,6 +16,14 @@ from nodepipe.domain.model import Edge, Group, Lineage, Membership, Node, Pipeli
 from nodepipe.domain.states import NodeState
 from nodepipe.store import rows
 from nodepipe.store.base import update_by_id
+from nodepipe.store.changes import (
+    GroupChanges,
+    MembershipChanges,
+    NodeChanges,
+    PipelineChanges,
+    ProjectChanges,
+    column_values,
+)
 from nodepipe.store.include_queries import IncludeQueries
 from nodepipe.store.run_queries import RunQueries
 from nodepipe.store.schema import (
@@ -48,17 +55,16 @@ class StoreSession(RunQueries, IncludeQueries):
             rows.project_from_row(r) for r in self._all(projects.select().order_by(projects.c.name))
         ]
 
-    def update_project(self, project_id: str, **values: Any) -> None:
-        self._execute(projects.update().where(projects.c.id == project_id).values(**values))
+    def update_project(self, project_id: str, **changes: Unpack[ProjectChanges]) -> None:
+        statement = projects.update().where(projects.c.id == project_id)
+        self._execute(statement.values(**column_values(changes)))
 
     def delete_project(self, project_id: str) -> None:
         self._execute(projects.delete().where(projects.c.id == project_id))
 
     # pipelines --------------------------------------------------------------------------
     def insert_pipeline(self, pipeline: Pipeline) -> None:
-        values = asdict(pipeline)
-        values["base_packages"] = json.dumps(list(pipeline.base_packages))
-        self._execute(pipelines.insert().values(**values))
+        self._execute(pipelines.insert().values(**column_values(asdict(pipeline))))
 
     def get_pipeline(self, pipeline_id: str) -> Pipeline | None:
         row = self._one(pipelines.select().where(pipelines.c.id == pipeline_id))
@@ -74,10 +80,9 @@ class StoreSession(RunQueries, IncludeQueries):
             statement = statement.where(pipelines.c.project_id == project_id)
         return [rows.pipeline_from_row(r) for r in self._all(statement)]
 
-    def update_pipeline(self, pipeline_id: str, **values: Any) -> None:
-        if "base_packages" in values:
-            values["base_packages"] = json.dumps(list(values["base_packages"]))
-        self._execute(pipelines.update().where(pipelines.c.id == pipeline_id).values(**values))
+    def update_pipeline(self, pipeline_id: str, **changes: Unpack[PipelineChanges]) -> None:
+        statement = pipelines.update().where(pipelines.c.id == pipeline_id)
+        self._execute(statement.values(**column_values(changes)))
 
     def delete_pipeline(self, pipeline_id: str) -> None:
         self._execute(pipelines.delete().where(pipelines.c.id == pipeline_id))
@@ -99,9 +104,7 @@ class StoreSession(RunQueries, IncludeQueries):
 
     # nodes ------------------------------------------------------------------------------
     def insert_node(self, node: Node) -> None:
-        values = asdict(node)
-        values["state"] = node.state.value
-        self._execute(nodes.insert().values(**values))
+        self._execute(nodes.insert().values(**column_values(asdict(node))))
 
     def get_node(self, node_id: str) -> Node | None:
         row = self._one(nodes.select().where(nodes.c.id == node_id))
@@ -119,10 +122,9 @@ class StoreSession(RunQueries, IncludeQueries):
             )
         return [rows.node_from_row(r) for r in self._all(statement)]
 
-    def update_node(self, node_id: str, **values: Any) -> None:
-        if isinstance(values.get("state"), NodeState):
-            values["state"] = values["state"].value
-        self._execute(nodes.update().where(nodes.c.id == node_id).values(**values))
+    def update_node(self, node_id: str, **changes: Unpack[NodeChanges]) -> None:
+        statement = nodes.update().where(nodes.c.id == node_id)
+        self._execute(statement.values(**column_values(changes)))
 
     def set_states(self, reasons: dict[str, str], state: NodeState) -> None:
         """Put each node of ``reasons`` into ``state`` with its own reason (one executemany)."""
@@ -169,11 +171,13 @@ class StoreSession(RunQueries, IncludeQueries):
             result[row["node_id"]].append(row["pipeline_id"])
         return result
 
-    def update_membership(self, pipeline_id: str, node_id: str, **values: Any) -> None:
+    def update_membership(
+        self, pipeline_id: str, node_id: str, **changes: Unpack[MembershipChanges]
+    ) -> None:
         self._execute(
             memberships.update()
             .where(memberships.c.pipeline_id == pipeline_id, memberships.c.node_id == node_id)
-            .values(**values)
+            .values(**column_values(changes))
         )
 
     def delete_membership(self, pipeline_id: str, node_id: str) -> None:
@@ -217,8 +221,9 @@ class StoreSession(RunQueries, IncludeQueries):
         statement = groups.select().where(groups.c.pipeline_id == pipeline_id)
         return [rows.group_from_row(r) for r in self._all(statement.order_by(groups.c.name))]
 
-    def update_group(self, group_id: str, **values: Any) -> None:
-        self._execute(groups.update().where(groups.c.id == group_id).values(**values))
+    def update_group(self, group_id: str, **changes: Unpack[GroupChanges]) -> None:
+        statement = groups.update().where(groups.c.id == group_id)
+        self._execute(statement.values(**column_values(changes)))
 
     def delete_group(self, group_id: str) -> None:
         self._execute(groups.delete().where(groups.c.id == group_id))

@@ -6,13 +6,14 @@ import functools
 import json
 from collections.abc import Collection, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Unpack
 
 import sqlalchemy as sa
 
 from nodepipe.domain.environments import RunEnvironment
 from nodepipe.domain.runs import ACTIVE_NODE_RUN_STATES, NodeRun, NodeRunState, Run, RunStatus
 from nodepipe.store.base import QueryBase, update_by_id
+from nodepipe.store.changes import NodeChanges, NodeRunChanges, RunChanges, column_values
 from nodepipe.store.schema import node_run_environments, node_run_locks, node_runs, nodes, runs
 
 
@@ -35,26 +36,15 @@ def _shallow(node_run: NodeRun) -> dict[str, Any]:
     return {name: getattr(node_run, name) for name in NodeRun.__dataclass_fields__}
 
 
-def _node_run_values(values: dict[str, Any]) -> dict[str, Any]:
-    if "reasons" in values:
-        values["reasons"] = json.dumps(list(values["reasons"]))
-    if isinstance(values.get("state"), NodeRunState):
-        values["state"] = values["state"].value
-    return values
-
-
 class RunQueries(QueryBase):
     """Run history, the claim on nodes a run holds, and each node's last good fingerprint."""
 
     def insert_run(self, run: Run) -> None:
-        values = asdict(run)
-        values["status"] = run.status.value
-        self._execute(runs.insert().values(**values))
+        self._execute(runs.insert().values(**column_values(asdict(run))))
 
-    def update_run(self, run_id: str, **values: Any) -> None:
-        if isinstance(values.get("status"), RunStatus):
-            values["status"] = values["status"].value
-        self._execute(runs.update().where(runs.c.id == run_id).values(**values))
+    def update_run(self, run_id: str, **changes: Unpack[RunChanges]) -> None:
+        statement = runs.update().where(runs.c.id == run_id)
+        self._execute(statement.values(**column_values(changes)))
 
     def get_run(self, run_id: str) -> Run | None:
         row = self._one(runs.select().where(runs.c.id == run_id))
@@ -72,12 +62,12 @@ class RunQueries(QueryBase):
     def insert_node_runs(self, many: Sequence[NodeRun]) -> None:
         """Insert node runs with one executemany (a run's claim inserts one per planned node)."""
         if many:
-            rows = [_node_run_values(_shallow(node_run)) for node_run in many]
+            rows = [column_values(_shallow(node_run)) for node_run in many]
             self._connection.execute(node_runs.insert(), rows)
 
-    def update_node_run(self, node_run_id: str, **values: Any) -> None:
+    def update_node_run(self, node_run_id: str, **changes: Unpack[NodeRunChanges]) -> None:
         statement = node_runs.update().where(node_runs.c.id == node_run_id)
-        self._execute(statement.values(**_node_run_values(values)))
+        self._execute(statement.values(**column_values(changes)))
 
     def node_runs_of_run(self, run_id: str) -> list[NodeRun]:
         statement = node_runs.select().where(node_runs.c.run_id == run_id)
@@ -180,14 +170,14 @@ class RunUpdates:
     environments: dict[str, RunEnvironment] = field(default_factory=dict)
     """What node runs started with, by node run id (new rows)."""
 
-    def node_run(self, node_run_id: str, **values: Any) -> None:
-        self.node_runs.setdefault(node_run_id, {}).update(values)
+    def node_run(self, node_run_id: str, **changes: Unpack[NodeRunChanges]) -> None:
+        self.node_runs.setdefault(node_run_id, {}).update(column_values(changes))
 
-    def node(self, node_id: str, **values: Any) -> None:
-        self.nodes.setdefault(node_id, {}).update(values)
+    def node(self, node_id: str, **changes: Unpack[NodeChanges]) -> None:
+        self.nodes.setdefault(node_id, {}).update(column_values(changes))
 
-    def run(self, run_id: str, **values: Any) -> None:
-        self.runs.setdefault(run_id, {}).update(values)
+    def run(self, run_id: str, **changes: Unpack[RunChanges]) -> None:
+        self.runs.setdefault(run_id, {}).update(column_values(changes))
 
 
 _TABLES = {table.name: table for table in (node_runs, nodes, runs)}

@@ -104,4 +104,3 @@ class SharedEnvService:
                 if k != "nodepipe-node"
             },
         )
-

@@ -5,7 +5,7 @@ from __future__ import annotations
 import builtins
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Unpack
 
 from nodepipe.domain.errors import InvalidInputError, NotFoundError, ReadOnlyError, WorkspaceError
 from nodepipe.domain.ids import new_id
@@ -25,6 +25,7 @@ from nodepipe.services.graph.staged_folders import (
 )
 from nodepipe.services.graph.staleness import mark_downstream, mark_inputs_changed
 from nodepipe.services.guards import check_node_editable, check_pipeline_editable
+from nodepipe.store.changes import NodeChanges
 from nodepipe.store.queries import StoreSession
 from nodepipe.workspace.durable import write_atomic
 from nodepipe.workspace.node_folder import clear_data
@@ -126,10 +127,10 @@ class NodeService:
     def annotate(self, name: str, notes: str, pipeline: str | None = None) -> Node:
         return self._update(name, pipeline, notes=notes)
 
-    def _update(self, name: str, pipeline: str | None, **values: Any) -> Node:
+    def _update(self, name: str, pipeline: str | None, **changes: Unpack[NodeChanges]) -> Node:
         with self.context.store.write() as session:
             node = _editable(session, name, pipeline, outputs=False)
-            session.update_node(node.id, **values)
+            session.update_node(node.id, **changes)
             return _fetch(session, node.id)
 
     # parameters ---------------------------------------------------------------------------

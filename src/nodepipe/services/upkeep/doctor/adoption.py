@@ -31,6 +31,7 @@ from nodepipe.services.context import WorkspaceContext, now
 from nodepipe.services.graph.membership import show_with_ancestors
 from nodepipe.services.graph.pipelines import insert_pipeline
 from nodepipe.services.upkeep.doctor.survey import Progress, no_progress
+from nodepipe.store.changes import NodeChanges
 from nodepipe.store.queries import StoreSession
 from nodepipe.workspace.fingerprint import fingerprint_node, fingerprint_outputs
 from nodepipe.workspace.node_config import read_node_config
@@ -201,10 +202,11 @@ def _record_outputs(context: WorkspaceContext, session: StoreSession, adopted: l
             session.update_node(node_id, output_digest=fingerprint_outputs(folder.data))
             with_outputs.add(node_id)
     for node_id in adopted:
-        values: dict[str, Any] = {"fingerprint": _fingerprint(context, session, node_id)}
+        changes: NodeChanges = {"fingerprint": _fingerprint(context, session, node_id)}
         if node_id in with_outputs:
-            values.update(state=NodeState.STALE, state_reason=RECOVERED_REASON.format(id=node_id))
-        session.update_node(node_id, **values)
+            changes["state"] = NodeState.STALE
+            changes["state_reason"] = RECOVERED_REASON.format(id=node_id)
+        session.update_node(node_id, **changes)
 
 
 def _fingerprint(context: WorkspaceContext, session: StoreSession, node_id: str) -> str | None:
