@@ -14,9 +14,10 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["fsync_dir", "fsync_file", "sync_filesystem", "write_atomic"]
+__all__ = ["fsync_dir", "fsync_file", "sync_filesystem", "write_aside", "write_atomic"]
 
 
 def write_atomic(
@@ -28,15 +29,26 @@ def write_atomic(
     0o644 for a new one), set before any byte is written.
     """
     data = content.encode("utf-8") if isinstance(content, str) else content
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
-    try:
-        os.fchmod(descriptor, _mode_for(path, mode))
-        with os.fdopen(descriptor, "wb") as handle:
+    file_mode = _mode_for(path, mode)
+
+    def write(temporary: Path) -> None:
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
+        with os.fdopen(os.open(temporary, flags, 0o600), "wb") as handle:
+            os.fchmod(handle.fileno(), file_mode)
             handle.write(data)
-            if durable:
-                handle.flush()
-                os.fsync(handle.fileno())
+
+    write_aside(path, write, durable=durable)
+
+
+def write_aside(path: Path, write: Callable[[Path], None], *, durable: bool = True) -> None:
+    """Replace ``path`` all at once with the file that ``write`` creates at the path it is given
+    (beside ``path``); flushed to disk before and after the rename when ``durable``. If
+    ``write`` fails, ``path`` is left as it was and nothing is left beside it."""
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    try:
+        write(temporary)
+        if durable:
+            fsync_file(temporary)
         temporary.replace(path)
     except BaseException:
         with contextlib.suppress(OSError):

@@ -14,9 +14,7 @@ that process would go on writing to the store it holds open.
 from __future__ import annotations
 
 import os
-import secrets
 import shutil
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,7 +26,7 @@ from nodepipe.store.engine import sqlite_file
 from nodepipe.store.health import describe_store
 from nodepipe.workspace.backups import SUFFIXES, backup_path_in, default_backup_path
 from nodepipe.workspace.config import PRIVATE_DIR_MODE, read_config
-from nodepipe.workspace.durable import fsync_dir, fsync_file
+from nodepipe.workspace.durable import write_aside
 from nodepipe.workspace.layout import WorkspaceLayout
 from nodepipe.workspace.open_files import processes_using
 from nodepipe.workspace.store_files import companions, move_store_aside
@@ -56,7 +54,7 @@ def back_up(context: WorkspaceContext, destination: Path | None = None) -> Backu
     dialect = context.store.dialect
     target = _target(context.layout, dialect, destination)
     url = context.store.url.render_as_string(hide_password=False)
-    _write_aside(target, lambda temporary: _copy(dialect, url, temporary))
+    write_aside(target, lambda temporary: _copy(dialect, url, temporary))
     return Backup(target, dialect, target.stat().st_size)
 
 
@@ -84,19 +82,6 @@ def _target(layout: WorkspaceLayout, dialect: str, destination: Path | None) -> 
     return destination
 
 
-def _write_aside(target: Path, write: Callable[[Path], None]) -> None:
-    """``write`` a temporary file beside ``target``; flushed, then renamed into place."""
-    temporary = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
-    try:
-        write(temporary)
-        fsync_file(temporary)
-        temporary.rename(target)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    fsync_dir(target.parent)
-
-
 def restore(workspace: Path | str | None, backup: Path) -> Restored:
     """Put the store copy ``backup`` back as the workspace's store (the store need not open)."""
     layout = WorkspaceLayout(locate_workspace(workspace))
@@ -116,7 +101,7 @@ def _restore_sqlite(layout: WorkspaceLayout, store: Path, backup: Path) -> Resto
     store_backup.check_sqlite_backup(backup)
     refuse_if_in_use(store)
     previous = move_store_aside(store, "replaced")
-    _write_aside(store, lambda temporary: _copy_file(backup, temporary))
+    write_aside(store, lambda temporary: _copy_file(backup, temporary))
     return Restored(backup, str(store), previous)
 
 
@@ -149,6 +134,6 @@ def _restore_postgresql(layout: WorkspaceLayout, url: str, backup: Path) -> Rest
         )
     layout.backups_dir.mkdir(mode=PRIVATE_DIR_MODE, exist_ok=True)
     previous = default_backup_path(layout, "postgresql", datetime.now(UTC))
-    _write_aside(previous, lambda temporary: store_backup.pg_dump(url, temporary))
+    write_aside(previous, lambda temporary: store_backup.pg_dump(url, temporary))
     store_backup.pg_restore(url, backup)
     return Restored(backup, describe_store(url), previous)
