@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from nodepipe.domain.errors import InvalidInputError
 from nodepipe.domain.requirements import (
+    requirement_name,
     validate_package_names,
     validate_requirement,
 )
@@ -85,3 +86,22 @@ def test_code_first_packages_are_checked_before_anything_is_made() -> None:
         PipelineSpec("p", None, {}, (node,)).check()
     with pytest.raises(InvalidInputError, match="invalid requirement '-e'"):
         PipelineSpec("p", None, {"-e": "*"}, ()).check()
+
+
+NAMED = [
+    ("NumPy>=2", "numpy"),
+    ("Scikit_Learn.Extra[cli,docs]>=1.5,<2", "scikit-learn-extra"),
+    ('tomli>=2; python_version < "3.11"', "tomli"),
+    ("tool @ https://host/files/tool-1.0.tar.gz", "tool"),
+    ('Tool[cli]@git+https://host/org/tool@v1.2 ; sys_platform == "linux"', "tool"),
+    ("https://host/files/My_Tool-1.0-py3-none-any.whl", "my-tool"),
+    ("https://host/files/my_tool-1.0.tar.gz", "my-tool"),
+    ("git+https://host/org/repo@v1.2#egg=My.Tool", "my-tool"),
+    ("git+https://host/org/tool@v1.2", "git+https://host/org/tool@v1.2"),
+]
+
+
+@pytest.mark.parametrize(("requirement", "name"), NAMED)
+def test_a_requirement_is_named_by_the_package_it_installs(requirement: str, name: str) -> None:
+    """Extras, markers and URLs are not part of the name; a URL that names nothing is itself."""
+    assert requirement_name(requirement) == name

@@ -19,12 +19,12 @@ from nodepipe.cli.options import (
 )
 from nodepipe.cli.output import console, done, render, say
 from nodepipe.cli.session import workspace
+from nodepipe.domain.requirements import requirement_name
 
 if TYPE_CHECKING:
     from nodepipe.domain.model import Pipeline
     from nodepipe.services.envs.environments import EnvironmentView
     from nodepipe.services.envs.shared_envs import SharedEnvView
-from nodepipe.workspace.node_project import requirement_name
 
 env = command_group("env", "A node's environment: packages, Python version, snapshots, kernel.")
 shared_env = command_group("shared-env", "Named environments that several nodes share.")

@@ -8,7 +8,8 @@ read as an option (``-e``, ``--index-url=…``), so only these are accepted:
 - a bare URL of a scheme uv installs from: ``git+https://host/org/tool@v1.2``,
   ``https://host/tool-1.0-py3-none-any.whl``.
 
-Package names (what ``uv remove`` takes) must be valid project names.
+Package names (what ``uv remove`` takes) must be valid project names. A requirement's name
+(:func:`requirement_name`) is what ``packaging`` reads, so ``tool[cli] @ https://…`` is ``tool``.
 """
 
 from __future__ import annotations
@@ -17,7 +18,14 @@ from collections.abc import Iterable
 from urllib.parse import urlsplit
 
 from packaging.requirements import InvalidRequirement, Requirement
-from packaging.utils import InvalidName, canonicalize_name
+from packaging.utils import (
+    InvalidName,
+    InvalidSdistFilename,
+    InvalidWheelFilename,
+    canonicalize_name,
+    parse_sdist_filename,
+    parse_wheel_filename,
+)
 
 from nodepipe.domain.errors import InvalidInputError
 
@@ -53,6 +61,20 @@ def validate_requirement(text: str) -> str:
     return text
 
 
+def requirement_name(requirement: str) -> str:
+    """The normalised name of the package a requirement installs.
+
+    ``NumPy>=2`` and ``numpy[extra]; python_version < "3.13"`` are ``numpy``; ``tool @ URL`` is
+    ``tool``. A bare URL is named by its wheel or sdist file name or its ``#egg=`` fragment;
+    one that says no name (``git+https://host/org/tool@v1``) stands for itself.
+    """
+    text = requirement.strip()
+    try:
+        return canonicalize_name(Requirement(text).name)
+    except InvalidRequirement:
+        return _url_name(text) or text
+
+
 def validate_package_names(names: Iterable[str]) -> list[str]:
     """The names, each a valid project name (``scikit-learn``); InvalidInputError otherwise."""
     checked = []
@@ -78,3 +100,21 @@ def _is_bare_url(text: str) -> bool:
     if parts.scheme not in URL_SCHEMES:
         return False
     return bool(parts.netloc or (parts.scheme.endswith("file") and parts.path))
+
+
+def _url_name(url: str) -> str | None:
+    """The package name a bare URL says: its ``#egg=`` fragment, or its file's name."""
+    parts = urlsplit(url)
+    for field in parts.fragment.split("&"):
+        key, _, value = field.partition("=")
+        if key == "egg" and value:
+            return canonicalize_name(value)
+    filename = parts.path.rsplit("/", 1)[-1]
+    try:
+        if filename.endswith(".whl"):
+            return parse_wheel_filename(filename)[0]
+        if filename.endswith((".tar.gz", ".zip")):
+            return parse_sdist_filename(filename)[0]
+    except (InvalidWheelFilename, InvalidSdistFilename):
+        return None
+    return None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import tomlkit
@@ -49,12 +48,6 @@ def set_shared_env(pyproject: Path, name: str | None) -> None:
     else:
         section["shared-env"] = name
     write_atomic(pyproject, tomlkit.dumps(document))
-
-
-def requirement_name(requirement: str) -> str:
-    """The normalised package name of a PEP 508 requirement (``NumPy>=2`` -> ``numpy``)."""
-    name = re.split(r"[\s<>=!~;\[@(]", requirement.strip(), maxsplit=1)[0]
-    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def script_dependencies(pyproject: Path) -> list[str]:

@@ -10,13 +10,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from nodepipe.domain.errors import InvalidInputError
-from nodepipe.domain.requirements import validate_package_names, validate_requirements
+from nodepipe.domain.requirements import (
+    requirement_name,
+    validate_package_names,
+    validate_requirements,
+)
 from nodepipe.envs.edits import all_or_nothing
 from nodepipe.services import resolver
 from nodepipe.services.context import WorkspaceContext
 from nodepipe.services.guards import check_node_editable, check_pipeline_editable
 from nodepipe.workspace.node_config import read_node_config
-from nodepipe.workspace.node_project import requirement_name
 
 
 @dataclass(frozen=True, slots=True)
