@@ -15,20 +15,12 @@ ID_PATTERN = re.compile(rf"^[{ID_ALPHABET}]{{{ID_LENGTH}}}$")
 _DIGITS = "23456789"
 
 
-_UNBIASED = 256 - 256 % len(ID_ALPHABET)
-"""Random bytes below this map evenly onto the alphabet."""
-
-
 def new_id() -> str:
-    """Return a fresh random id (collisions are checked by the store on insert).
-
-    One read of the system's random source per id: a claim of many node runs makes many.
-    """
-    while True:
-        raw = secrets.token_bytes(2 * ID_LENGTH)
-        chars = [ID_ALPHABET[b % len(ID_ALPHABET)] for b in raw if b < _UNBIASED][:ID_LENGTH]
-        if len(chars) == ID_LENGTH and any(ch in _DIGITS for ch in chars):
-            return "".join(chars)
+    """Return a fresh random id (collisions are checked by the store on insert)."""
+    while True:  # about one draw in eleven holds no digit and is drawn again
+        candidate = "".join(secrets.choice(ID_ALPHABET) for _ in range(ID_LENGTH))
+        if any(ch in _DIGITS for ch in candidate):
+            return candidate
 
 
 def looks_like_id(value: str) -> bool:
