@@ -72,8 +72,8 @@ class FsspecLoader:
         try:
             if not fs.isfile(f"{path.rstrip('/')}/{BUNDLE_FILE}"):
                 return None
-        except OSError as exc:
-            raise BundleError(f"cannot read {url}: {exc}") from None
+        except Exception as exc:  # each fsspec backend raises its own errors (aiohttp, botocore)
+            raise BundleError(f"cannot read {url}: {type(exc).__name__}: {exc}") from None
         if protocol in ("file", "local"):
             return LocalBundleFiles(Path(path), location)
         return FsspecBundleFiles(fs, path, location)
