@@ -4,7 +4,10 @@
     hand with bare launches of the same interpreter (the source, then the 50 with the same
     parallelism);
 (b) the no-change re-run of a 200-node pipeline (Python API and whole CLI process), against a
-    bare ``python -c pass`` launch.
+    bare ``python -c pass`` launch;
+(c) what recording each node run's environment (lock, interpreter, platform, code) costs in
+    (a): recording the 51 nodes' environments again, every content already stored, as a share
+    of the fan-out run.
 
 Run with ``python -m tests.bench.bench_runs [--dir DIR]``. Nothing here asserts a time.
 
@@ -30,6 +33,8 @@ from pathlib import Path
 
 import nodepipe
 from nodepipe.services.runs.service import RunRequest
+from nodepipe.workspace.objects import ObjectStore
+from nodepipe.workspace.run_environment import read_manifest, record_environment
 
 JOBS = 2
 FAN_OUT = 50
@@ -86,6 +91,17 @@ def fan_out(ws: nodepipe.Workspace) -> tuple[float, float, float]:
     return statistics.median(floors), statistics.median(runs), ratio
 
 
+def recording(ws: nodepipe.Workspace, run: float) -> tuple[float, float]:
+    """(seconds, share of ``run``): recording the fan-out's environments as a re-run does."""
+    objects = ObjectStore(ws.context.layout.objects_dir)
+    codes = [ws.nodes.path(node.id) / "code" for node in ws.nodes.list("fan")]
+    known = {
+        code: read_manifest(objects, record_environment(code, objects, {})).files for code in codes
+    }
+    took = timed(lambda: [record_environment(code, objects, known[code]) for code in codes], 5)
+    return took, took / run
+
+
 def no_change(ws: nodepipe.Workspace) -> tuple[float, float, float]:
     build(ws, "big", BIG - 1, chain=True)
     ws.runs.run(RunRequest("big", jobs=JOBS))
@@ -111,6 +127,11 @@ def main() -> None:
         print(
             f"    fan-out run of 1 + {FAN_OUT} nodes, --jobs {JOBS}:  {nodes:7.3f} s (median)"
             f"   ratio {ratio:5.2f}x (median of {PAIRS} pairs; target ≤ 1.3x)"
+        )
+        took, share = recording(ws, nodes)
+        print(
+            f"(c) recording what the {FAN_OUT + 1} nodes run with: {took * 1000:7.1f} ms"
+            f"   {share:6.1%} of the fan-out run"
         )
         floor, api, cli = no_change(ws)
         print(f"(b) no-change re-run of {BIG} nodes, Python API:   {api:7.3f} s (target < 0.5 s)")

@@ -124,6 +124,21 @@ def sync(node: str, pipeline: str | None, as_json: bool) -> None:
     _show(workspace().envs.sync(node, pipeline), as_json)
 
 
+@env.command("restore")
+@click.argument("node")
+@click.option("--run", "run_id", required=True, help="The run whose environment to rebuild.")
+@lookup_pipeline_option
+@json_option
+def restore(node: str, run_id: str, pipeline: str | None, as_json: bool) -> None:
+    """Rebuild NODE's environment exactly as it was in run RUN.
+
+    Writes that run's pyproject.toml, uv.lock and .python-version back and syncs from the lock
+    (frozen: nothing is resolved, so a warm cache needs no network). All or nothing. The code
+    and parameters stay as they are now (`nodepipe node restore` makes a new node of all of it).
+    """
+    _show(workspace().run_envs.restore(node, run_id, pipeline), as_json)
+
+
 @env.command("lock")
 @click.argument("node")
 @click.option("--upgrade", is_flag=True, help="Take the newest versions the requirements allow.")

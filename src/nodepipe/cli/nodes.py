@@ -52,6 +52,26 @@ def new(
     render(node, as_json, "NodePublic", f"created node {node.tag} ({node.id})")
 
 
+@app.command("restore")
+@node_argument
+@click.option("--run", "run_id", required=True, help="The run to take code and environment from.")
+@click.option("--as", "tag", required=True, help="Tag of the new node.")
+@lookup_pipeline_option
+@json_option
+def restore(node: str, run_id: str, tag: str, pipeline: str | None, as_json: bool) -> None:
+    """A new node with NODE's code, parameters and environment as they were in run RUN.
+
+    It goes into NODE's pipeline (or --pipeline) with the parents that run read, on the same
+    slots; its environment is synced from that run's lock (frozen). NODE is not touched.
+    """
+    restored = workspace().nodes.restore(node, run_id, tag, pipeline)
+    created = restored.node
+    message = f"created node {created.tag} ({created.id}) from run {restored.run_id}"
+    for slot, parent in sorted(restored.missing_parents.items()):
+        message += f"\n  input {slot} not connected: its parent {parent} no longer exists"
+    render(created, as_json, "NodePublic", message)
+
+
 @app.command("list")
 @click.option("--pipeline", "-p", metavar="PIPELINE", help="Only the nodes this pipeline shows.")
 @json_option

@@ -82,6 +82,23 @@ class ObjectStore:
             raise MissingObjectError(f"the stored content {digest[:12]} in {self.root} is damaged")
         return data
 
+    def copy_to(self, digest: str, target: Path) -> None:
+        """Write the content ``digest`` to the new file ``target`` (mode 0644), checking it as
+        it is copied; MissingObjectError (and no ``target``) when it is missing or damaged."""
+        check = hashlib.sha256()
+        try:
+            with self.path(digest).open("rb") as origin, target.open("xb") as copy:
+                while chunk := origin.read(_CHUNK):
+                    check.update(chunk)
+                    copy.write(chunk)
+        except FileNotFoundError:
+            raise MissingObjectError(
+                f"the stored content {digest[:12]} is missing from {self.root}"
+            ) from None
+        if check.hexdigest() != digest:
+            target.unlink()
+            raise MissingObjectError(f"the stored content {digest[:12]} in {self.root} is damaged")
+
     def _publish(self, digest: str, data: bytes) -> None:
         final = self.path(digest)
         final.parent.mkdir(parents=True, exist_ok=True)

@@ -8,7 +8,8 @@ platform from this machine. A run of many nodes with the same code and lock stor
 new: each file costs a ``stat``. New contents are flushed to disk in one call before the
 record is handed back, so the store never names a content a power cut could lose.
 
-``read_manifest`` reads a record's manifest back, checked.
+``read_manifest`` reads a record's manifest back, checked; ``write_code`` writes the files it
+names into a new ``code/`` folder.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from nodepipe.domain.environments import LOCK_FILES, CodeManifest, RunEnvironment
+from nodepipe.domain.errors import InvalidInputError
 from nodepipe.domain.staleness import canonical_json
 from nodepipe.workspace.durable import sync_filesystem
 from nodepipe.workspace.fingerprint import code_files
@@ -74,6 +76,25 @@ def read_manifest(objects: ObjectStore, environment: RunEnvironment) -> CodeMani
         raise MissingObjectError(
             f"the stored code manifest {environment.code[:12]}: {exc}"
         ) from exc
+
+
+def write_code(code: Path, manifest: CodeManifest, objects: ObjectStore) -> None:
+    """Write every file and link of ``manifest`` under the new folder ``code``; nothing is
+    written outside it (InvalidInputError for a path that would lead out)."""
+    code.mkdir(parents=True)
+    for relative, digest in sorted(manifest.files.items()):
+        _inside(code, relative).parent.mkdir(parents=True, exist_ok=True)
+        objects.copy_to(digest, code / relative)
+    for relative, target in sorted(manifest.links.items()):
+        _inside(code, relative).parent.mkdir(parents=True, exist_ok=True)
+        (code / relative).symlink_to(target)
+
+
+def _inside(code: Path, relative: str) -> Path:
+    parts = Path(relative).parts
+    if not parts or Path(relative).is_absolute() or ".." in parts:
+        raise InvalidInputError(f"the stored code names {relative!r}, not a path inside code/")
+    return code / relative
 
 
 @functools.cache

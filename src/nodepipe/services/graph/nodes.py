@@ -17,6 +17,7 @@ from nodepipe.domain.views import Link, NodeDetails, RemovalReport
 from nodepipe.services import resolver
 from nodepipe.services.context import WorkspaceContext, now
 from nodepipe.services.graph.membership import place_new
+from nodepipe.services.graph.node_restore import RestoredNode, restore_node
 from nodepipe.services.graph.removal import remove_from_pipeline
 from nodepipe.services.graph.staged_folders import (
     delete_nodes_on_disk,
@@ -80,6 +81,11 @@ class NodeService:
                 x, y = place_new(session, target.id)
                 session.insert_membership(Membership(target.id, node_id, x, y))
         return node
+
+    def restore(self, name: str, run: str, tag: str, pipeline: str | None = None) -> RestoredNode:
+        """A new node ``tag`` with the code, parameters and environment ``name`` had in run
+        ``run``, with the parents that run read (see ``services.graph.node_restore``)."""
+        return restore_node(self.context, name, run, tag, pipeline)
 
     def _resolve(self, session: StoreSession, name: str, pipeline: str | None) -> Node:
         within = resolver.pipeline(session, pipeline) if pipeline else None

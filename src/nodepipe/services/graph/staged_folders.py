@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from nodepipe.domain.environments import CodeManifest
 from nodepipe.domain.errors import NotFoundError, WorkspaceError
 from nodepipe.domain.ids import looks_like_id
 from nodepipe.envs.kernels import remove_kernel
@@ -26,6 +27,8 @@ from nodepipe.workspace.durable import fsync_dir, sync_filesystem
 from nodepipe.workspace.node_config import read_node_config
 from nodepipe.workspace.node_folder import NodeFolder, copy_node_folder, write_new_node_folder
 from nodepipe.workspace.node_project import set_dependencies, set_shared_env
+from nodepipe.workspace.objects import ObjectStore
+from nodepipe.workspace.run_environment import write_code
 
 FOLDERS_KIND = "node-folders"
 """Journal operations building node folders: ``installing`` names the ids moved into nodes/."""
@@ -71,6 +74,12 @@ class FolderBatch:
         if not source.code.is_dir():
             raise WorkspaceError(f"the folder of node {source_id} is missing: {source.path}")
         copy_node_folder(source, self._staging_folder(node_id), with_data)
+
+    def add_restored(self, node_id: str, manifest: CodeManifest, objects: ObjectStore) -> None:
+        """A node whose code is the one a past run recorded (``manifest``), from ``objects``."""
+        folder = self._staging_folder(node_id)
+        write_code(folder.code, manifest, objects)
+        folder.make_output_dirs()
 
     def install(self) -> None:
         """Move every staged folder into nodes/ and sync its environment from its lock."""

@@ -1,0 +1,171 @@
+"""Rebuilding the past: `env restore` puts a node's environment back as a run had it, and
+`node restore` makes a new node of a run's code, parameters and environment (real uv, offline,
+tiny local wheels)."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+import nodepipe
+from integration.conftest import CliRunner, snapshot
+from nodepipe.domain.errors import ConflictError, InvalidInputError, NotFoundError, ReadOnlyError
+from nodepipe.services.runs.service import RunRequest
+from nodepipe.store.schema import node_run_environments
+from support.wheels import toy_index
+
+WRITES_VERSION = """\
+import toypkg, nodepipe_node as node
+(node.data_dir() / "out.txt").write_text(f"v1 {toypkg.VERSION} {node.params()['n']} "
+    + (node.parent("01").data_dir / "seed.txt").read_text())
+"""
+WRITES_SEED = """\
+import nodepipe_node as node
+(node.data_dir() / "seed.txt").write_text("seed")
+"""
+
+
+@pytest.fixture
+def offline_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    wheels = toy_index(tmp_path / "wheels")
+    monkeypatch.setenv("UV_FIND_LINKS", str(wheels))
+    monkeypatch.setenv("UV_OFFLINE", "1")
+    monkeypatch.setenv("UV_INDEX_URL", "http://127.0.0.1:9/simple")
+    return wheels
+
+
+@pytest.fixture
+def two_runs(chain: nodepipe.Workspace, offline_index: Path) -> tuple[str, str]:
+    """clean (toypkg 1.0, n=1) ran, then got otherpkg, new code and n=2 and ran again."""
+    (chain.nodes.path("load") / "code" / "main.py").write_text(WRITES_SEED)
+    (chain.nodes.path("clean") / "code" / "main.py").write_text(WRITES_VERSION)
+    chain.envs.add("clean", ["toypkg==1.0"])
+    chain.nodes.set_params("clean", ["n=1"])
+    first = chain.runs.run(RunRequest("baseline", to=["clean"]))
+    chain.envs.add("clean", ["otherpkg==0.1"])
+    code = chain.nodes.path("clean") / "code"
+    (code / "main.py").write_text(WRITES_VERSION.replace("v1", "v2"))
+    chain.nodes.set_params("clean", ["n=2"])
+    second = chain.runs.run(RunRequest("baseline", to=["clean"]))
+    for result in (first, second):
+        assert result.run_id is not None and result.finished is not None
+        assert result.finished.failed == 0
+    return first.run_id, second.run_id  # type: ignore[return-value]
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def imports(python: Path, module: str) -> bool:
+    return subprocess.run([str(python), "-c", f"import {module}"], check=False).returncode == 0
+
+
+def project_state(ws: nodepipe.Workspace, tag: str) -> dict[str, bytes]:
+    code = ws.nodes.path(tag) / "code"
+    names = ("pyproject.toml", "uv.lock", ".venv/.nodepipe-synced")
+    return {name: (code / name).read_bytes() for name in names}
+
+
+def test_env_restore_gives_back_the_first_runs_environment(
+    chain: nodepipe.Workspace, two_runs: tuple[str, str], offline_index: Path, cli: CliRunner
+) -> None:
+    first, _ = two_runs
+    code = chain.nodes.path("clean") / "code"
+    assert imports(code / ".venv" / "bin" / "python", "otherpkg")
+    for wheel in offline_index.iterdir():  # only uv's cache holds the packages now
+        wheel.unlink()
+    restored = cli("env", "restore", "clean", "--run", first, "--json")
+    assert restored.code == 0, restored.stderr
+    assert restored.json()["locked"] == {"toypkg": "1.0"}
+    assert not imports(code / ".venv" / "bin" / "python", "otherpkg"), "the package is not gone"
+    assert imports(code / ".venv" / "bin" / "python", "toypkg")
+    assert sha256(code / "uv.lock") == chain.run_envs.show("clean", first).locks["uv"]
+    assert "v2" in (code / "main.py").read_text(), "env restore must leave the code alone"
+    status = {s.item.node.tag: s for s in chain.runs.status("baseline").nodes.values()}
+    assert "lock removed: otherpkg 0.1" in status["clean"].reasons
+
+
+def test_node_restore_makes_a_node_with_that_runs_code_params_and_lock_and_it_runs(
+    chain: nodepipe.Workspace, two_runs: tuple[str, str], cli: CliRunner
+) -> None:
+    first, _ = two_runs
+    made = cli("node", "restore", "clean", "--run", first, "--as", "clean-then", "--json")
+    assert made.code == 0, made.stderr
+    new_id = made.json()["id"]
+    past = chain.run_envs.show("clean", first)
+    code = chain.nodes.path(new_id) / "code"
+    files = {
+        p.relative_to(code).as_posix(): sha256(p)
+        for p in code.rglob("*")
+        if p.is_file() and ".venv" not in p.relative_to(code).parts
+    }
+    assert files == past.files
+    assert chain.nodes.show(new_id).params == {"n": 1}
+    assert [(i.slot, i.tag) for i in chain.nodes.show(new_id).inputs] == [("01", "load")]
+    assert not imports(code / ".venv" / "bin" / "python", "otherpkg")
+    result = chain.runs.run(RunRequest("baseline", only=["clean-then"]))
+    assert result.finished is not None and result.finished.completed == 1
+    assert (chain.nodes.path(new_id) / "data" / "out.txt").read_text() == "v1 1.0 1 seed"
+    assert chain.run_envs.show(new_id, result.run_id or "").locks == past.locks
+    assert "v2" in (chain.nodes.path("clean") / "code" / "main.py").read_text()  # untouched
+
+
+def test_a_run_with_no_stored_environment_is_refused_and_changes_nothing(
+    chain: nodepipe.Workspace, two_runs: tuple[str, str], cli: CliRunner
+) -> None:
+    first, second = two_runs
+    before, env_before = snapshot(chain), project_state(chain, "clean")
+    with pytest.raises(NotFoundError, match="'plot' took no part in run"):
+        chain.run_envs.restore("plot", first)
+    with pytest.raises(NotFoundError, match="'plot' took no part in run"):
+        chain.nodes.restore("plot", first, "plot-then")
+    with pytest.raises(NotFoundError, match="no run"):
+        chain.run_envs.restore("clean", "nosuchrun")
+    with pytest.raises(InvalidInputError):
+        chain.nodes.restore("clean", first, "bad/tag")
+    with chain.context.store.engine.begin() as connection:  # as an older nodepipe recorded it
+        connection.execute(sa.delete(node_run_environments))
+    refused = cli("env", "restore", "clean", "--run", first)
+    assert refused.code == 3 and "no stored environment" in refused.stderr
+    refused = cli("node", "restore", "clean", "--run", second, "--as", "again")
+    assert refused.code == 3 and "no stored environment" in refused.stderr
+    assert snapshot(chain) == before
+    assert project_state(chain, "clean") == env_before
+
+
+def test_lost_contents_or_a_locked_node_are_refused_and_change_nothing(
+    chain: nodepipe.Workspace, two_runs: tuple[str, str]
+) -> None:
+    first, _ = two_runs
+    before, env_before = snapshot(chain), project_state(chain, "clean")
+    chain.nodes.set_locked("clean", True)
+    with pytest.raises(ReadOnlyError):
+        chain.run_envs.restore("clean", first)
+    chain.nodes.set_locked("clean", False)
+    before = snapshot(chain)
+    shutil.rmtree(chain.context.layout.objects_dir)
+    with pytest.raises(NotFoundError, match="missing"):
+        chain.run_envs.restore("clean", first)
+    with pytest.raises(NotFoundError, match="missing"):
+        chain.nodes.restore("clean", first, "clean-then")
+    assert snapshot(chain) == before
+    assert project_state(chain, "clean") == env_before
+
+
+def test_a_node_on_a_shared_environment_is_not_restored_over_it(
+    chain: nodepipe.Workspace, offline_index: Path
+) -> None:
+    chain.shared_envs.new("tools")
+    chain.nodes.new("baseline", "viz", shared_env="tools")
+    ran = chain.runs.run(RunRequest("baseline", only=["viz"]))
+    assert ran.run_id is not None
+    before, env_before = snapshot(chain), project_state(chain, "viz")
+    with pytest.raises(ConflictError, match="shared environment 'tools'"):
+        chain.run_envs.restore("viz", ran.run_id)
+    assert snapshot(chain) == before and project_state(chain, "viz") == env_before
