@@ -6,7 +6,18 @@ from pathlib import Path
 
 import click
 
-from nodepipe.cli import backup, edges, envs, groups, nodes, pipelines, projects, runs, servers
+from nodepipe.cli import (
+    backup,
+    bundles,
+    edges,
+    envs,
+    groups,
+    nodes,
+    pipelines,
+    projects,
+    runs,
+    servers,
+)
 from nodepipe.cli.demo import demo
 from nodepipe.cli.doctor import doctor
 from nodepipe.cli.errors import exit_code_for
@@ -75,12 +86,15 @@ for command in (
     servers.app,
     demo,
     backup.app,
+    bundles.app,
     doctor,
 ):
     app.add_command(command)
 
 
 pipelines.app.add_command(envs.base_env)
+pipelines.app.add_command(bundles.includes)
+pipelines.app.add_command(bundles.include)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -7,6 +7,7 @@ from typing import Protocol
 
 from nodepipe.domain.model import PipelineView
 from nodepipe.domain.specs import PipelineSpec
+from nodepipe.services.bundles.service import BundleService
 from nodepipe.services.context import WorkspaceContext, init_context, open_context
 from nodepipe.services.envs.base_packages import PipelineEnvService
 from nodepipe.services.envs.environments import EnvironmentService
@@ -52,6 +53,7 @@ class Workspace:
         self.base_envs = PipelineEnvService(context)
         self.shared_envs = SharedEnvService(context)
         self.servers = ServerService(context)
+        self.bundles = BundleService(context)
 
     @classmethod
     def open(cls, path: Path | str | None = None) -> Workspace:

@@ -59,6 +59,10 @@ class IncludeQueries(QueryBase):
     def delete_include(self, include_id: str) -> None:
         self._execute(pipeline_includes.delete().where(pipeline_includes.c.id == include_id))
 
+    def get_include(self, include_id: str) -> PipelineInclude | None:
+        row = self._one(pipeline_includes.select().where(pipeline_includes.c.id == include_id))
+        return _include(row) if row else None
+
     def includes_of_pipeline(self, pipeline_id: str) -> list[PipelineInclude]:
         statement = (
             pipeline_includes.select()

@@ -184,7 +184,7 @@ pipeline_includes = sa.Table(
     sa.Column("source", sa.Text, nullable=False),
     sa.Column("loader", sa.String(16), nullable=False),
     sa.Column("location", sa.Text, nullable=False),
-    sa.Column("content_hash", sa.String(64), nullable=False),
+    sa.Column("content_hash", sa.Text, nullable=False),
     sa.Column("inputs", sa.Text, nullable=False, server_default="{}"),
     sa.Column("params", sa.Text, nullable=False, server_default="{}"),
     sa.Column("updated_at", TIMESTAMP, nullable=False),

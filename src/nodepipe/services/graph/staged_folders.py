@@ -11,7 +11,8 @@ if the process dies, the next command removes those whose rows were never commit
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,7 @@ from nodepipe.domain.ids import looks_like_id
 from nodepipe.envs.kernels import remove_kernel
 from nodepipe.services.context import WorkspaceContext
 from nodepipe.workspace import journal
+from nodepipe.workspace.bundle_libs import LIBS_DIR, read_links
 from nodepipe.workspace.crash_points import crash_point
 from nodepipe.workspace.durable import fsync_dir, sync_filesystem
 from nodepipe.workspace.node_config import read_node_config
@@ -44,6 +46,8 @@ class FolderBatch:
     operation: journal.Operation
     staged: dict[str, NodeFolder] = field(default_factory=dict)
     installed: list[NodeFolder] = field(default_factory=list)
+    staged_libs: dict[str, Path] = field(default_factory=dict)
+    installed_libs: list[Path] = field(default_factory=list)
 
     def _staging_folder(self, node_id: str) -> NodeFolder:
         folder = NodeFolder(self.operation.folder / node_id)
@@ -81,14 +85,33 @@ class FolderBatch:
         write_code(folder.code, manifest, objects)
         folder.make_output_dirs()
 
-    def install(self) -> None:
-        """Move every staged folder into nodes/ and sync its environment from its lock."""
+    def staged_folder(self, node_id: str) -> NodeFolder:
+        """An empty staged folder for a node whose files the caller writes (a bundle's)."""
+        return self._staging_folder(node_id)
+
+    def add_lib(self, lib_id: str) -> Path:
+        """An empty staged folder for bundle code, moved to ``libs/<lib_id>`` by ``install``;
+        the caller fills it."""
+        folder = self.operation.folder / LIBS_DIR / lib_id
+        if folder.exists() or (self.context.layout.root / LIBS_DIR / lib_id).exists():
+            raise WorkspaceError(f"a folder for lib id {lib_id} already exists")
+        self.staged_libs[lib_id] = folder
+        return folder
+
+    def discard_lib(self, lib_id: str) -> None:
+        """Drop a lib staged by ``add_lib`` (found identical to one the workspace has)."""
+        shutil.rmtree(self.staged_libs.pop(lib_id), ignore_errors=True)
+
+    def install(self, jobs: int = 1, on_synced: Callable[[NodeFolder], None] | None = None) -> None:
+        """Move every staged folder into nodes/ (and libs/) and sync its environment from its
+        lock, ``jobs`` at a time; ``on_synced`` hears of each environment done."""
         nodes_dir = self.context.layout.nodes_dir
         nodes_dir.mkdir(parents=True, exist_ok=True)
-        if self.staged:
+        if self.staged or self.staged_libs:
             sync_filesystem(self.operation.folder)  # every staged file on disk, in one call
-        self.operation.record(installing=sorted(self.staged))
+        self.operation.record(installing=sorted(self.staged), libs=sorted(self.staged_libs))
         crash_point("folders.recorded")
+        self._install_libs()
         for node_id, staged in list(self.staged.items()):
             final = self.context.layout.node_folder(node_id)
             staged.path.rename(final.path)
@@ -96,13 +119,37 @@ class FolderBatch:
             self.installed.append(final)
             crash_point("folders.moved")
         fsync_dir(nodes_dir)
-        for folder in self.installed:
+
+        def sync(folder: NodeFolder) -> None:
             sync_node_environment(self.context, folder.code)
+            if on_synced is not None:
+                on_synced(folder)
+
+        if jobs <= 1 or len(self.installed) <= 1:
+            for folder in self.installed:
+                sync(folder)
+        else:
+            with ThreadPoolExecutor(max_workers=jobs) as pool:
+                list(pool.map(sync, self.installed))  # the first failure is raised
         crash_point("folders.synced")
+
+    def _install_libs(self) -> None:
+        libs_dir = self.context.layout.root / LIBS_DIR
+        if self.staged_libs:
+            libs_dir.mkdir(exist_ok=True)
+        for lib_id, staged in list(self.staged_libs.items()):
+            final = libs_dir / lib_id
+            staged.rename(final)
+            del self.staged_libs[lib_id]
+            self.installed_libs.append(final)
+        if self.installed_libs:
+            fsync_dir(libs_dir)
 
     def discard(self) -> None:
         for folder in [*self.staged.values(), *self.installed]:
             shutil.rmtree(folder.path, ignore_errors=True)
+        for lib in [*self.staged_libs.values(), *self.installed_libs]:
+            shutil.rmtree(lib, ignore_errors=True)
 
 
 @contextmanager
@@ -161,3 +208,18 @@ def recover_node_folders(context: WorkspaceContext, operation: journal.Operation
     with context.store.read() as session:
         kept = set(session.get_nodes(ids))
     delete_nodes_on_disk(context, [node_id for node_id in ids if node_id not in kept])
+    libs = [lib for lib in operation.intent.get("libs", []) if isinstance(lib, str)]
+    if libs:
+        remove_unlinked_libs(context, libs)
+
+
+def remove_unlinked_libs(context: WorkspaceContext, lib_ids: Iterable[str]) -> None:
+    """Remove those of ``lib_ids`` that no node of the store links (bundle code of nodes that
+    were never committed, or were deleted)."""
+    candidates = {lib_id for lib_id in lib_ids if looks_like_id(lib_id)}
+    with context.store.read() as session:
+        node_ids = [node.id for node in session.list_nodes()]
+    for node_id in node_ids:
+        candidates -= {link.lib_id for link in read_links(context.layout.node_folder(node_id))}
+    for lib_id in sorted(candidates):
+        shutil.rmtree(context.layout.root / LIBS_DIR / lib_id, ignore_errors=True)

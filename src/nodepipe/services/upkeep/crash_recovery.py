@@ -15,6 +15,8 @@ from nodepipe.domain.runs import NodeRun
 from nodepipe.envs.edits import EDIT_KIND, recover_edit
 from nodepipe.envs.node_env import SYNC_KIND, recover_sync
 from nodepipe.execution.recovery import recover_interrupted
+from nodepipe.services.bundles.code_swap import SWAP_KIND, recover_code_swaps
+from nodepipe.services.bundles.export_dir import EXPORT_KIND, recover_export
 from nodepipe.services.context import WorkspaceContext
 from nodepipe.services.graph.staged_folders import DELETE_KIND, FOLDERS_KIND, recover_node_folders
 from nodepipe.workspace import journal
@@ -26,13 +28,17 @@ RECOVERERS: dict[str, Recoverer] = {
     DELETE_KIND: recover_node_folders,
     EDIT_KIND: lambda _context, operation: recover_edit(operation),
     SYNC_KIND: lambda _context, operation: recover_sync(operation),
+    EXPORT_KIND: recover_export,
+    SWAP_KIND: recover_code_swaps,
 }
 
 
 def recover_after_crash(context: WorkspaceContext) -> list[NodeRun]:
     """Settle every abandoned operation, then every run whose orchestrator died; returns the
     node runs marked interrupted."""
-    for operation in journal.abandoned(context.layout.staging_dir):
+    abandoned = list(journal.abandoned(context.layout.staging_dir))
+    # code swaps first: they put links back, then folder batches remove libs nothing links
+    for operation in sorted(abandoned, key=lambda found: found.kind != SWAP_KIND):
         recoverer = RECOVERERS.get(operation.kind)
         if recoverer is None and operation.kind:  # a newer nodepipe's: not ours to undo
             operation.release()

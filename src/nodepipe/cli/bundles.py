@@ -1,0 +1,224 @@
+"""`nodepipe bundle ...` (export, import, check) and `nodepipe pipeline include(s)`.
+
+Errors name the command they come from ("bundle import: …"), and say which option the fix
+needs (``--force`` to replace an export directory, ``--yes`` to remove nodes an update drops).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from nodepipe.cli.options import command_group, json_option, repeatable_option
+from nodepipe.cli.output import console, done, render
+from nodepipe.cli.session import workspace
+from nodepipe.cli.views import print_pipeline
+from nodepipe.domain.errors import InvalidInputError, NodepipeError
+
+if TYPE_CHECKING:
+    from nodepipe.services.bundles.creation import SyncProgress
+    from nodepipe.services.bundles.service import CheckResult, ExportResult, IncludeView
+    from nodepipe.services.bundles.updating import UpdateResult
+
+app = command_group("bundle", "Bundles: pipelines as portable, git-friendly folders.")
+
+
+@contextmanager
+def named(command: str, hints: dict[str, str] | None = None) -> Iterator[None]:
+    """Errors inside the block start with ``command``; ``hints`` add the fix for errors of
+    the named classes."""
+    try:
+        yield
+    except NodepipeError as error:
+        message = str(error)
+        hint = (hints or {}).get(type(error).__name__)
+        error.args = (f"{command}: {message}" + (f"; {hint}" if hint else ""),)
+        raise
+
+
+@contextmanager
+def sync_progress(quiet: bool) -> Iterator[SyncProgress | None]:
+    """A bar counting node environments synced (nothing with --json)."""
+    if quiet:
+        yield None
+        return
+    columns = (
+        TextColumn("syncing environments"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.description}"),
+    )
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task("", total=None)
+
+        def advance(name: str, total: int) -> None:
+            progress.update(task, advance=1, total=total, description=name)
+
+        yield advance
+
+
+@app.command("export")
+@click.argument("pipeline")
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.option("--with-data", is_flag=True, help="Write each node's outputs (data/) too.")
+@click.option("--force", is_flag=True, help="Replace DIRECTORY if it is not empty.")
+@json_option
+def export(pipeline: str, directory: Path, with_data: bool, force: bool, as_json: bool) -> None:
+    """Write PIPELINE as a bundle in DIRECTORY: pipeline.toml, pipeline.lock, nodes/<tag>/code.
+
+    The output is deterministic: exporting again gives the same bytes for the same pipeline.
+    """
+    hints = {"NotEmptyError": "replace it with `nodepipe bundle export PIPELINE DIR --force`"}
+    with named("bundle export", hints):
+        result = workspace().bundles.export(pipeline, directory, with_data, force)
+    render(result, as_json, None, _print_export)
+
+
+def _print_export(result: ExportResult) -> None:
+    done(f"exported pipeline {result.pipeline} to {result.directory} ({len(result.nodes)} nodes)")
+    if result.includes:
+        done(f"includes kept: {', '.join(result.includes)}")
+    if result.inlined:
+        done(f"includes written as nodes (edited, or no longer found): {', '.join(result.inlined)}")
+    if result.with_data:
+        done(f"with the data of {len(result.with_data)} nodes")
+
+
+@app.command("import")
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.option("--project", help="Project of the new pipeline (default: 'default').")
+@click.option("--name", metavar="TAG", help="Tag of the new pipeline (default: the bundle's).")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), help="Environments synced at once.")
+@json_option
+def import_(
+    directory: Path, project: str | None, name: str | None, jobs: int | None, as_json: bool
+) -> None:
+    """Create a pipeline from the bundle in DIRECTORY (new ids; environments synced from each
+    node's own uv.lock, several at once, resolving nothing)."""
+    ws = workspace()
+    with named("bundle import"), sync_progress(as_json) as advance:
+        result = ws.bundles.import_(directory, project, name, jobs, on_synced=advance)
+    render(result.view, as_json, "PipelineGraph", lambda view: _print_import(result))
+
+
+def _print_import(result: object) -> None:
+    from nodepipe.services.bundles.importing import ImportResult
+
+    assert isinstance(result, ImportResult)
+    view = result.view
+    done(f"imported pipeline {view.pipeline.tag} ({view.pipeline.id}), {len(view.nodes)} nodes")
+    if result.completed:
+        done(f"completed by its pipeline.lock: {', '.join(result.completed)}")
+    print_pipeline(view)
+
+
+@app.command("check")
+@click.argument("directory", type=click.Path(path_type=Path))
+@json_option
+def check(directory: Path, as_json: bool) -> None:
+    """Check the bundle in DIRECTORY without changing anything; exit 2 if it has problems."""
+    with named("bundle check"):
+        result = workspace().bundles.check(directory)
+    render(result, as_json, None, _print_check)
+    if result.problems:
+        raise SystemExit(2)
+
+
+def _print_check(result: CheckResult) -> None:
+    if not result.problems:
+        done(f"{result.directory}: bundle {result.name!r} is fine ({result.nodes} nodes)")
+        return
+    done(f"{result.directory}: {len(result.problems)} problem(s)")
+    for problem in result.problems:
+        done(f"  - {problem}")
+
+
+@click.command("includes")
+@click.argument("pipeline")
+@json_option
+def includes(pipeline: str, as_json: bool) -> None:
+    """List the bundles PIPELINE includes: namespace, source, where it was found, its hash."""
+    with named("pipeline includes"):
+        found = workspace().bundles.includes(pipeline)
+    render(found, as_json, None, _print_includes)
+
+
+def _print_includes(found: list[IncludeView]) -> None:
+    if not found:
+        done("no includes")
+    for view in found:
+        row = view.include
+        done(f"{row.namespace}: {row.source} → {row.location} ({row.content_hash[:12]})")
+        done(f"  nodes: {', '.join(view.nodes) or '-'}")
+
+
+@click.command("include")
+@click.argument("pipeline")
+@click.argument("source", required=False)
+@click.option("--as", "namespace", metavar="NS", help="Namespace of the included nodes.")
+@repeatable_option(
+    "--input", metavar="NAME=NODE", help="Feed the bundle's input NAME from NODE (repeatable)."
+)
+@click.option("--update", "update", metavar="NS", help="Re-read the include NS and update it.")
+@click.option("--yes", is_flag=True, help="With --update: remove the nodes the bundle dropped.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), help="Environments synced at once.")
+@json_option
+def include(
+    pipeline: str,
+    source: str | None,
+    namespace: str | None,
+    input: list[str] | None,
+    update: str | None,
+    yes: bool,
+    jobs: int | None,
+    as_json: bool,
+) -> None:
+    """Include the bundle SOURCE in PIPELINE under --as NS, or --update NS from its source.
+
+    SOURCE is a path (relative to the current directory), pkg:NAME[spec], or an fsspec URL.
+    """
+    ws = workspace()
+    if update is not None:
+        if source is not None or namespace is not None or input:
+            raise click.UsageError("--update NS takes no SOURCE, --as or --input")
+        hints = {
+            "RemovalsNotConfirmedError": "confirm with "
+            "`nodepipe pipeline include P --update NS --yes`"
+        }
+        with named("pipeline include --update", hints), sync_progress(as_json) as advance:
+            result = ws.bundles.update(pipeline, update, yes, jobs, on_synced=advance)
+        render(result, as_json, None, _print_update)
+        return
+    if source is None or namespace is None:
+        raise click.UsageError("give SOURCE and --as NS (or --update NS)")
+    with named("pipeline include"), sync_progress(as_json) as advance:
+        inputs = dict(_assignment(item) for item in input or [])
+        view = ws.bundles.include(pipeline, source, namespace, inputs, jobs, on_synced=advance)
+    render(view, as_json, "PipelineGraph", print_pipeline)
+
+
+def _assignment(text: str) -> tuple[str, str]:
+    name, sep, node = text.partition("=")
+    if not sep or not name.strip() or not node.strip():
+        raise InvalidInputError(f"--input expects NAME=NODE, got {text!r}")
+    return name.strip(), node.strip()
+
+
+def _print_update(result: UpdateResult) -> None:
+    if not (result.changed or result.added or result.removed):
+        done(f"include {result.namespace} is up to date ({result.content_hash[:12]})")
+        return
+    done(f"updated include {result.namespace} ({result.content_hash[:12]})")
+    for verb, names in (
+        ("changed (now stale)", result.changed),
+        ("added", result.added),
+        ("removed", result.removed),
+    ):
+        if names:
+            done(f"  {verb}: {', '.join(names)}")

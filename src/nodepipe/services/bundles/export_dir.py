@@ -1,0 +1,89 @@
+"""Writing an export directory all at once: built beside it, then renamed into place.
+
+Everything is written into a hidden folder beside ``DIR`` (same filesystem), flushed, and
+renamed to ``DIR``. Replacing an existing ``DIR`` (``--force``) moves it aside first and
+removes it once the new one is in place. The steps are a workspace journal operation: if the
+process dies, the next command puts the previous ``DIR`` back when the new one never arrived,
+and removes what was left beside it. Killed at any step, ``DIR`` is never half-written.
+"""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from nodepipe.domain.errors import ConflictError, InvalidInputError
+from nodepipe.services.context import WorkspaceContext
+from nodepipe.workspace import journal
+from nodepipe.workspace.crash_points import crash_point
+from nodepipe.workspace.durable import fsync_dir, sync_filesystem
+
+EXPORT_KIND = "bundle-export"
+"""Journal operations writing an export directory: ``target``, ``staging`` and ``old``."""
+
+
+class NotEmptyError(ConflictError):
+    """The export directory holds files; replacing it must be asked for (``force``)."""
+
+
+def check_target(target: Path, force: bool) -> None:
+    """Refuse a target that is a file, or a non-empty directory without ``force``."""
+    if target.is_symlink() or (target.exists() and not target.is_dir()):
+        raise InvalidInputError(f"{target} exists and is not a directory")
+    if target.is_dir() and any(target.iterdir()) and not force:
+        raise NotEmptyError(
+            f"{target} is not empty; choose another directory, or ask to replace it"
+        )
+
+
+@contextmanager
+def writing_directory(context: WorkspaceContext, target: Path) -> Iterator[Path]:
+    """Yield an empty folder to write the export in; on success it becomes ``target``."""
+    target = target.absolute()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    token = secrets.token_hex(4)
+    staging = target.with_name(f".{target.name}.nodepipe-export-{token}")
+    old = target.with_name(f".{target.name}.nodepipe-old-{token}")
+    intent = {"target": str(target), "staging": str(staging), "old": str(old)}
+    with journal.operation(context.layout.staging_dir, EXPORT_KIND, **intent):
+        try:
+            staging.mkdir()
+            yield staging
+            sync_filesystem(staging)
+            crash_point("export.written")
+            _swap_in(staging, target, old)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _swap_in(staging: Path, target: Path, old: Path) -> None:
+    if target.is_dir() and any(target.iterdir()):
+        target.rename(old)
+        crash_point("export.moved-aside")
+    elif target.is_dir():
+        target.rmdir()
+    staging.rename(target)
+    fsync_dir(target.parent)
+    crash_point("export.renamed")
+
+
+def recover_export(_context: WorkspaceContext, operation: journal.Operation) -> None:
+    """Put the previous directory back if the new one never arrived; remove the rest."""
+    paths: dict[str, Path] = {}
+    for key in ("target", "staging", "old"):
+        value = operation.intent.get(key)
+        if not isinstance(value, str):
+            return
+        paths[key] = Path(value)
+    target, staging, old = paths["target"], paths["staging"], paths["old"]
+    for path in (staging, old):  # only ever names nodepipe made beside the target
+        if not path.name.startswith(f".{target.name}.nodepipe-"):
+            return
+    if not target.exists() and old.is_dir():
+        old.rename(target)
+    shutil.rmtree(staging, ignore_errors=True)
+    shutil.rmtree(old, ignore_errors=True)

@@ -1,0 +1,204 @@
+"""Export: a workspace pipeline as a bundle directory, deterministic and never half-written.
+
+``pipeline.toml`` names every node by its tag, with its notes, group and canvas position, and
+every edge by tags and slot. The nodes an include brought are written back as
+``[includes.NS]`` (its source made relative to the new directory) when that include can still
+be resolved to what was imported and none of its nodes was edited here; otherwise they are
+inlined as ordinary nodes keyed ``NS.key`` (their tags), so nothing edited is lost.
+Parameters are written only in each node's ``params.yaml`` (a bundle's ``[params]`` were merged
+there on import). Nodes linking bundle code get it back as ``lib/`` (``py-dir``).
+``pipeline.lock`` records each node's fingerprint, lock hash and output digest.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from nodepipe.bundles.lockfile import LockRecord
+from nodepipe.bundles.model import BundleDefinition, EdgeEntry, IncludeEntry, NodeEntry
+from nodepipe.domain.bundles import PipelineInclude
+from nodepipe.domain.errors import InvalidInputError
+from nodepipe.domain.model import PipelineView
+from nodepipe.domain.states import NodeState
+from nodepipe.services.runs.status import NodeStatusView
+from nodepipe.store.queries import StoreSession
+from nodepipe.workspace.bundle_libs import read_links
+from nodepipe.workspace.fingerprint import EXCLUDED_DIRS, sha256_file
+from nodepipe.workspace.node_folder import COPY_IGNORED, NodeFolder
+
+DEFAULT_PY_DIR = "lib"
+
+
+@dataclass
+class ExportPlan:
+    """What an export writes: the definition, each node's folder by key, the bundle code."""
+
+    definition: BundleDefinition
+    folders: dict[str, NodeFolder]
+    libs: list[Path]
+    lock: dict[str, LockRecord]
+    kept: tuple[str, ...]
+    inlined: tuple[str, ...]
+    data: set[str] = field(default_factory=set)
+
+
+KeepInclude = Callable[[PipelineInclude, Mapping[str, NodeFolder]], str | None]
+"""Given a top-level include and its nodes' folders by qualified name (at every depth): the
+source to write for it (relative to the export directory), or None to inline its nodes."""
+
+
+def plan_export(
+    session: StoreSession,
+    view: PipelineView,
+    statuses: Mapping[str, NodeStatusView],
+    folder_of: Callable[[str], NodeFolder],
+    keep: KeepInclude,
+) -> ExportPlan:
+    rows = session.includes_of_pipeline(view.pipeline.id)
+    members = session.include_members([row.id for row in rows])
+    namespaces = {row.id: row.namespace for row in rows}
+    shown = view.node_ids
+    kept: dict[str, str] = {}  # node id -> its qualified name under a kept include
+    kept_entries: list[IncludeEntry] = []
+    inlined: list[str] = []
+    for include in (row for row in rows if row.is_top_level):
+        own = {
+            f"{namespaces[m.include_id]}.{m.key}": m.node_id
+            for m in members
+            if include.covers(namespaces[m.include_id]) and m.node_id in shown
+        }
+        found = {name: folder_of(node_id) for name, node_id in own.items()}
+        source = keep(include, found) if own else None
+        if source is None or not _inputs_cover(view, include, set(own.values())):
+            inlined.append(include.namespace)
+            continue
+        kept_entries.append(IncludeEntry(include.namespace, source, include.inputs, include.params))
+        kept.update({node_id: name for name, node_id in own.items()})
+    names: dict[str, str] = {}
+    nodes: list[NodeEntry] = []
+    folders: dict[str, NodeFolder] = {}
+    groups = {g.id: g.name for g in view.groups}
+    for item in sorted(view.nodes, key=lambda i: (i.node.tag, i.node.id)):
+        node = item.node
+        if node.id in kept:
+            names[node.id] = kept[node.id]
+            continue
+        if node.tag in folders:
+            raise InvalidInputError(
+                f"two nodes of pipeline {view.pipeline.tag!r} are tagged {node.tag!r}; a bundle "
+                "names nodes by tag: retag one of them first"
+            )
+        names[node.id] = node.tag
+        folders[node.tag] = folder_of(node.id)
+        group = groups.get(item.membership.group_id or "")
+        nodes.append(
+            NodeEntry(
+                key=node.tag,
+                path=f"nodes/{node.tag}",
+                notes=node.notes,
+                group=group,
+                position=(item.membership.x, item.membership.y),
+            )
+        )
+    edges = [
+        EdgeEntry(names[e.parent_id], names[e.child_id], e.slot)
+        for e in view.edges
+        if e.child_id not in kept
+    ]
+    libs, py_dir = _libs(folders)
+    definition = BundleDefinition(
+        name=view.pipeline.tag,
+        notes=view.pipeline.notes,
+        py_dir=py_dir,
+        nodes=tuple(nodes),
+        edges=tuple(sorted(edges, key=lambda e: (e.parent, e.child, e.slot))),
+        includes=tuple(sorted(kept_entries, key=lambda i: i.namespace)),
+    )
+    lock = {names[node_id]: _lock_record(status) for node_id, status in statuses.items()}
+    return ExportPlan(
+        definition,
+        folders,
+        libs,
+        {k: v for k, v in lock.items() if v is not None},
+        tuple(e.namespace for e in kept_entries),
+        tuple(inlined),
+    )
+
+
+def _inputs_cover(view: PipelineView, include: PipelineInclude, own: set[str]) -> bool:
+    """Whether every edge from outside into the include's nodes comes from a node its inputs
+    name (otherwise the include no longer says how its nodes are fed)."""
+    tags = {item.node.id: item.node.tag for item in view.nodes}
+    feeding = set(include.inputs.values())
+    return all(
+        tags[e.parent_id] in feeding
+        for e in view.edges
+        if e.child_id in own and e.parent_id not in own
+    )
+
+
+def _lock_record(status: NodeStatusView) -> LockRecord | None:
+    if status.fingerprint is None:
+        return None
+    digest = status.output_digest if status.state is NodeState.COMPLETED else None
+    return LockRecord(status.fingerprint.digest, status.fingerprint.lock_digest, digest)
+
+
+def _libs(folders: Mapping[str, NodeFolder]) -> tuple[list[Path], str | None]:
+    """The lib folders the exported nodes link, and the py-dir to write them to."""
+    links = [link for folder in folders.values() for link in read_links(folder)]
+    paths = sorted({link.path for link in links if link.path.is_dir()})
+    if not paths:
+        return [], None
+    names = {link.name for link in links}
+    return paths, (names.pop() if len(names) == 1 else DEFAULT_PY_DIR)
+
+
+def write_nodes(plan: ExportPlan, directory: Path, with_data: bool) -> None:
+    """Each node's code (no environments, no caches), and data when asked and present."""
+    for key, folder in sorted(plan.folders.items()):
+        target = directory / "nodes" / key
+        if not folder.code.is_dir():
+            raise InvalidInputError(f"the folder of node {key!r} is missing: {folder.code}")
+        shutil.copytree(folder.code, target / "code", ignore=COPY_IGNORED, symlinks=True)
+        if with_data and folder.has_data():
+            shutil.copytree(folder.data, target / "data", symlinks=True)
+            plan.data.add(key)
+
+
+def write_libs(plan: ExportPlan, directory: Path) -> None:
+    """The linked libs merged into the bundle's py-dir; two different files at one path are
+    refused (the bundle would not know which its nodes import)."""
+    if plan.definition.py_dir is None:
+        return
+    target = directory / plan.definition.py_dir
+    seen: dict[str, str] = {}
+    for lib in plan.libs:
+        for path in sorted(lib.rglob("*")):
+            relative = path.relative_to(lib).as_posix()
+            if path.is_dir() or _ignored(relative):
+                continue
+            digest = sha256_file(path)
+            if seen.setdefault(relative, digest) != digest:
+                raise InvalidInputError(
+                    f"the nodes link different bundle code with the same file {relative!r}; "
+                    "export the pipelines that include them separately"
+                )
+            (target / relative).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, target / relative)
+
+
+def _ignored(relative: str) -> bool:
+    parts = relative.split("/")
+    return relative.endswith(".pyc") or any(
+        part in EXCLUDED_DIRS or part.startswith(".venv.") for part in parts
+    )
+
+
+def relative_source(location: str, directory: Path) -> str:
+    """A local include location as a path relative to the export directory."""
+    return Path(os.path.relpath(location, directory.absolute())).as_posix()

@@ -1,0 +1,91 @@
+"""Including a bundle into an existing pipeline: its nodes added under a namespace, all or
+nothing, its declared inputs fed by nodes the pipeline already has."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from nodepipe.bundles.model import EdgeEntry, ResolvedPipeline
+from nodepipe.domain.errors import ConflictError, InvalidInputError
+from nodepipe.domain.model import Edge, Pipeline, PipelineView
+from nodepipe.domain.names import validate_name
+from nodepipe.services import resolver
+from nodepipe.services.bundles.creation import (
+    NodesToCreate,
+    SyncProgress,
+    insert_includes,
+    insert_nodes,
+    install,
+    stage_nodes,
+)
+from nodepipe.services.context import WorkspaceContext
+from nodepipe.services.graph.membership import ROW_HEIGHT
+from nodepipe.services.graph.pipelines import pipeline_view
+from nodepipe.services.graph.staged_folders import staged_folders
+from nodepipe.services.guards import check_pipeline_editable
+from nodepipe.store.queries import StoreSession
+
+
+def check_namespace(namespace: str) -> None:
+    validate_name(namespace, "include namespace")
+    if "." in namespace:
+        raise InvalidInputError(f"invalid include namespace {namespace!r}: it may not contain '.'")
+
+
+def feeding_edges(
+    session: StoreSession,
+    pipeline: Pipeline,
+    entries: Iterable[EdgeEntry],
+    ids: Mapping[str, str],
+) -> list[Edge]:
+    """``entries`` (pipeline node tag → qualified included node) as edges between ids."""
+    return [
+        Edge(resolver.node(session, e.parent, pipeline).id, ids[e.child], e.slot) for e in entries
+    ]
+
+
+def include_resolved(
+    context: WorkspaceContext,
+    pipeline: str,
+    resolved: ResolvedPipeline,
+    feeding: list[EdgeEntry],
+    jobs: int,
+    on_synced: SyncProgress | None,
+) -> PipelineView:
+    """Create ``resolved``'s nodes (names already qualified) in ``pipeline``."""
+    namespace = resolved.includes[0].namespace
+    with context.store.read() as session:
+        target = resolver.pipeline(session, pipeline)
+        check_pipeline_editable(target)
+        _check_free(session, target, namespace, resolved)
+        for entry in feeding:
+            resolver.node(session, entry.parent, target)  # a feeder that is not there: now
+    plan = NodesToCreate(resolved.nodes)
+    with staged_folders(context) as batch:
+        stage_nodes(batch, plan, with_data=False)
+        install(batch, plan, jobs, on_synced)
+        with context.store.write() as session:
+            below = max((m.y for m in session.memberships_of_pipeline(target.id)), default=0.0)
+            insert_nodes(session, plan, target.id, {}, top=below + ROW_HEIGHT)
+            for e in resolved.edges:
+                session.insert_edge(Edge(plan.ids[e.parent], plan.ids[e.child], e.slot))
+            for edge in feeding_edges(session, target, feeding, plan.ids):
+                session.insert_edge(edge)
+            insert_includes(session, target.id, resolved, plan)
+            return pipeline_view(session, target)
+
+
+def _check_free(
+    session: StoreSession, pipeline: Pipeline, namespace: str, resolved: ResolvedPipeline
+) -> None:
+    if any(r.namespace == namespace for r in session.includes_of_pipeline(pipeline.id)):
+        raise ConflictError(
+            f"pipeline {pipeline.tag!r} already includes {namespace!r}; update it instead"
+        )
+    tags = {n.tag for n in session.list_nodes(pipeline.id)}
+    clash = sorted(tags & {node.name for node in resolved.nodes})
+    if clash:
+        raise ConflictError(
+            f"pipeline {pipeline.tag!r} already has nodes tagged {', '.join(clash)}; "
+            "choose another namespace"
+        )

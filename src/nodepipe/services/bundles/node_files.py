@@ -1,0 +1,90 @@
+"""A bundle node's files into a workspace node folder: code, data, bundle code and parameters.
+
+What a bundle holds is copied through its ``BundleFiles`` (never through the current
+directory, never its environments or caches). A node's bundle parameters are defaults under
+its own ``params.yaml``: a key the node sets itself keeps its value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from nodepipe.bundles.model import BundleFiles, ResolvedNode
+from nodepipe.domain.errors import InvalidInputError
+from nodepipe.domain.params import dump_params, parse_params
+from nodepipe.domain.staleness import SHARED_CODE_SEPARATOR
+from nodepipe.workspace.fingerprint import fingerprint_node
+from nodepipe.workspace.node_folder import NodeFolder
+
+CODE = "code"
+DATA = "data"
+LOCK = "uv.lock"
+PARAMS = "params.yaml"
+
+
+def node_part(node: ResolvedNode, part: str) -> str:
+    """The path of ``part`` (``code``, ``data``, a file of code) of ``node`` in its bundle."""
+    return f"{node.entry.path}/{part}"
+
+
+def missing_parts(node: ResolvedNode) -> list[str]:
+    """What a node of a bundle lacks to be imported: its code folder, its lock."""
+    files = node.files
+    if not files.exists(node_part(node, CODE)):
+        return [f"{node.name}: its folder {node_part(node, CODE)} is missing"]
+    if not files.exists(node_part(node, f"{CODE}/{LOCK}")):
+        return [f"{node.name}: {node_part(node, f'{CODE}/{LOCK}')} is missing (lock it first)"]
+    return []
+
+
+def copy_node(node: ResolvedNode, folder: NodeFolder, with_data: bool) -> bool:
+    """Copy ``node``'s code (and data, when asked and present) into the new ``folder``.
+
+    Returns whether data was copied.
+    """
+    problems = missing_parts(node)
+    if problems:
+        raise InvalidInputError(problems[0])
+    folder.path.mkdir(parents=True, exist_ok=True)
+    node.files.copy_tree(node_part(node, CODE), folder.code)
+    copied = with_data and node.files.exists(node_part(node, DATA))
+    if copied:
+        node.files.copy_tree(node_part(node, DATA), folder.data)
+    folder.make_output_dirs()
+    merge_params(folder, node.params)
+    return copied
+
+
+def copy_lib(files: BundleFiles, py_dir: str, target: Path) -> None:
+    """Copy a bundle's ``py-dir`` into the new folder ``target`` (without caches)."""
+    if not files.exists(py_dir):
+        raise InvalidInputError(f"the bundle's py-dir {py_dir!r} is missing from {files.location}")
+    files.copy_tree(py_dir, target)
+
+
+def merged_params(own: Mapping[str, Any], bundle: Mapping[str, Any]) -> dict[str, Any]:
+    """The bundle's parameters as defaults, the node's own on top."""
+    return {**dict(bundle), **dict(own)}
+
+
+def merge_params(folder: NodeFolder, bundle: Mapping[str, Any]) -> None:
+    """Write the bundle's parameters the node does not set itself into its params.yaml."""
+    if not bundle:
+        return
+    file = folder.params_file
+    own = parse_params(file.read_text(encoding="utf-8"), str(file)) if file.is_file() else {}
+    merged = merged_params(own, bundle)
+    if merged != own:
+        file.write_text(dump_params(merged), encoding="utf-8")
+
+
+def own_code(folder: NodeFolder) -> tuple[object, ...]:
+    """What of a node's fingerprint its own folder decides: its code files, lock and
+    parameters (not the bundle code it links, not its inputs)."""
+    value = fingerprint_node(folder, {}, "")
+    code = {
+        path: digest for path, digest in value.code.items() if SHARED_CODE_SEPARATOR not in path
+    }
+    return code, value.lock_digest, value.params_digest

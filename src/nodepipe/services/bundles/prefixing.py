@@ -1,0 +1,64 @@
+"""A bundle resolved on its own, seen as included under a namespace of a workspace pipeline.
+
+``pipeline include P SOURCE --as NS`` and ``--update NS`` resolve the bundle at SOURCE as a
+top-level bundle, then qualify it: its nodes become ``NS.key`` (``NS.SUB.key`` for its own
+includes), its includes ``NS.SUB``, and the include itself is recorded under ``NS``. Its
+declared inputs become edges from the pipeline's nodes the ``--input`` options name, each on
+the slot named after the input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+
+from nodepipe.bundles.model import (
+    EdgeEntry,
+    IncludeEntry,
+    ResolvedInclude,
+    ResolvedPipeline,
+)
+from nodepipe.domain.errors import InvalidInputError
+
+
+def qualified(namespace: str, name: str) -> str:
+    return f"{namespace}.{name}" if name else namespace
+
+
+def as_included(
+    resolved: ResolvedPipeline, entry: IncludeEntry, content_hash: str
+) -> tuple[ResolvedPipeline, ResolvedInclude]:
+    """``resolved`` under ``entry.namespace``, and the include recording it."""
+    ns = entry.namespace
+    nodes = tuple(
+        replace(node, name=qualified(ns, node.name), namespace=qualified(ns, node.namespace))
+        for node in resolved.nodes
+    )
+    edges = tuple(
+        EdgeEntry(qualified(ns, e.parent), qualified(ns, e.child), e.slot) for e in resolved.edges
+    )
+    top = ResolvedInclude(ns, entry, resolved.location, content_hash, resolved.definition)
+    nested = tuple(replace(i, namespace=qualified(ns, i.namespace)) for i in resolved.includes)
+    return replace(resolved, nodes=nodes, edges=edges, includes=(top, *nested)), top
+
+
+def input_edges(
+    resolved: ResolvedPipeline, namespace: str, inputs: Mapping[str, str]
+) -> list[EdgeEntry]:
+    """Edges feeding the included bundle's declared inputs: parent tag → ``NS.key`` on the
+    slot named after the input. Every declared input must be fed, and only those."""
+    declared = resolved.definition.inputs
+    unknown = sorted(set(inputs) - set(declared))
+    if unknown:
+        known = ", ".join(sorted(declared)) or "none"
+        raise InvalidInputError(f"the bundle declares no input {unknown[0]!r} (inputs: {known})")
+    missing = sorted(set(declared) - set(inputs))
+    if missing:
+        raise InvalidInputError(
+            f"the bundle's input {missing[0]!r} is not fed; give --input {missing[0]}=NODE"
+        )
+    return [
+        EdgeEntry(inputs[name], qualified(namespace, key), name)
+        for name in sorted(declared)
+        for key in declared[name]
+    ]

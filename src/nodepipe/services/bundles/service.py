@@ -1,0 +1,234 @@
+"""``ws.bundles``: export, import and check bundles; list, add and update a pipeline's includes.
+
+The one entry point the CLI, the web API and the Python API call for bundles. Results are
+typed values (``ExportResult``, ``ImportResult``, ``CheckResult``, ``IncludeView``,
+``UpdateResult``) so that every surface renders the same facts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from nodepipe.bundles.lockfile import dump_lock
+from nodepipe.bundles.model import BUNDLE_FILE, LOCK_FILE, IncludeEntry, frozen_mapping
+from nodepipe.bundles.schema import dump_definition
+from nodepipe.domain.bundles import PipelineInclude
+from nodepipe.domain.errors import NodepipeError
+from nodepipe.domain.model import PipelineView
+from nodepipe.services import resolver
+from nodepipe.services.bundles.creation import SyncProgress
+from nodepipe.services.bundles.export_dir import check_target, writing_directory
+from nodepipe.services.bundles.exporting import (
+    ExportPlan,
+    plan_export,
+    write_libs,
+    write_nodes,
+)
+from nodepipe.services.bundles.importing import ImportResult, default_jobs, import_resolved
+from nodepipe.services.bundles.including import check_namespace, include_resolved
+from nodepipe.services.bundles.kept_includes import kept_source
+from nodepipe.services.bundles.prefixing import as_included, input_edges
+from nodepipe.services.bundles.reading import (
+    checked_bundle,
+    locked_records,
+    problems_of,
+    read_bundle,
+)
+from nodepipe.services.bundles.updating import UpdateResult, current_include, update_include
+from nodepipe.services.context import WorkspaceContext
+from nodepipe.services.graph.pipelines import pipeline_view
+from nodepipe.services.guards import check_pipeline_editable
+from nodepipe.services.runs.status import compute_statuses
+from nodepipe.workspace.crash_points import crash_point
+from nodepipe.workspace.node_folder import NodeFolder
+
+
+@dataclass(frozen=True, slots=True)
+class ExportResult:
+    """What an export wrote."""
+
+    pipeline: str
+    directory: Path
+    nodes: tuple[str, ...]
+    """The node keys written under ``nodes/``."""
+    includes: tuple[str, ...]
+    """The namespaces written back as ``[includes.NS]``."""
+    inlined: tuple[str, ...]
+    """The namespaces whose nodes were written as ordinary nodes (see ``exporting``)."""
+    with_data: tuple[str, ...]
+    """The node keys whose ``data/`` was written."""
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    """What ``check`` found: the bundle's name and size, and every problem (none: fine)."""
+
+    directory: Path
+    name: str | None
+    nodes: int
+    includes: tuple[str, ...]
+    problems: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+@dataclass(frozen=True, slots=True)
+class IncludeView:
+    """One include of a pipeline with the tags of the nodes that came from it."""
+
+    include: PipelineInclude
+    nodes: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class BundleService:
+    context: WorkspaceContext
+
+    def export(
+        self, pipeline: str, directory: Path | str, with_data: bool = False, force: bool = False
+    ) -> ExportResult:
+        """Write ``pipeline`` as a bundle in ``directory`` (new or empty; replaced with
+        ``force``): ``pipeline.toml``, ``pipeline.lock``, ``nodes/<tag>/code`` (and ``data``
+        with ``with_data``), ``lib/`` for linked bundle code."""
+        target = Path(directory).absolute()
+        check_target(target, force)
+        plan = self._plan(pipeline, target)
+        with writing_directory(self.context, target) as staging:
+            write_nodes(plan, staging, with_data)
+            crash_point("export.nodes-written")
+            write_libs(plan, staging)
+            (staging / BUNDLE_FILE).write_text(dump_definition(plan.definition), encoding="utf-8")
+            (staging / LOCK_FILE).write_text(dump_lock(plan.lock), encoding="utf-8")
+        return ExportResult(
+            plan.definition.name,
+            target,
+            tuple(sorted(plan.folders)),
+            plan.kept,
+            plan.inlined,
+            tuple(sorted(plan.data)),
+        )
+
+    def import_(
+        self,
+        directory: Path | str,
+        project: str | None = None,
+        name: str | None = None,
+        jobs: int | None = None,
+        on_synced: SyncProgress | None = None,
+    ) -> ImportResult:
+        """Create a pipeline from the bundle in ``directory`` (tag: ``name``, else the
+        bundle's), all or nothing; nodes whose data ``pipeline.lock`` vouches for are
+        completed."""
+        bundle = checked_bundle(Path(directory), Path.cwd())
+        resolved = bundle.resolved
+        return import_resolved(
+            self.context,
+            resolved,
+            name=name or resolved.definition.name,
+            project=project,
+            with_data=True,
+            locked=locked_records(bundle.files),
+            jobs=jobs,
+            on_synced=on_synced,
+        )
+
+    def check(self, directory: Path | str) -> CheckResult:
+        """Validate the bundle in ``directory`` without changing anything."""
+        target = Path(directory).absolute()
+        try:
+            bundle = read_bundle(target, Path.cwd())
+            locked_records(bundle.files)
+        except NodepipeError as error:
+            return CheckResult(target, None, 0, (), (str(error),))
+        resolved = bundle.resolved
+        return CheckResult(
+            target,
+            resolved.definition.name,
+            len(resolved.nodes),
+            tuple(i.namespace for i in resolved.includes),
+            tuple(problems_of(resolved)),
+        )
+
+    def includes(self, pipeline: str) -> list[IncludeView]:
+        """The includes of ``pipeline`` (at every depth), with their nodes' tags."""
+        with self.context.store.read() as session:
+            target = resolver.pipeline(session, pipeline)
+            rows = session.includes_of_pipeline(target.id)
+            members = session.include_members([r.id for r in rows])
+            tags = {n.id: n.tag for n in session.list_nodes(target.id)}
+        return [
+            IncludeView(
+                row,
+                tuple(sorted(tags[m.node_id] for m in members if m.include_id == row.id)),
+            )
+            for row in rows
+        ]
+
+    def include(
+        self,
+        pipeline: str,
+        source: str,
+        namespace: str,
+        inputs: Mapping[str, str] | None = None,
+        jobs: int | None = None,
+        on_synced: SyncProgress | None = None,
+    ) -> PipelineView:
+        """Add the bundle at ``source`` to ``pipeline``: its nodes as ``namespace.key`` in a
+        group ``namespace``, its inputs fed by the nodes ``inputs`` names (input → tag)."""
+        check_namespace(namespace)
+        bundle = checked_bundle(source, Path.cwd())
+        entry = IncludeEntry(namespace, source, frozen_mapping(inputs), frozen_mapping())
+        resolved, _ = as_included(bundle.resolved, entry, bundle.content_hash)
+        return include_resolved(
+            self.context,
+            pipeline,
+            resolved,
+            input_edges(bundle.resolved, namespace, dict(inputs or {})),
+            jobs or default_jobs(),
+            on_synced,
+        )
+
+    def update(
+        self,
+        pipeline: str,
+        namespace: str,
+        confirm_removals: bool = False,
+        jobs: int | None = None,
+        on_synced: SyncProgress | None = None,
+    ) -> UpdateResult:
+        """Re-read the include ``namespace`` of ``pipeline`` from where it was found and
+        update its nodes in place (removals only with ``confirm_removals``)."""
+        with self.context.store.read() as session:
+            target = resolver.pipeline(session, pipeline)
+            check_pipeline_editable(target)
+            current = current_include(session, target, namespace)
+        row = current.top
+        source: str | Path = Path(row.location) if row.loader == "file" else row.source
+        bundle = checked_bundle(source, Path.cwd())
+        entry = IncludeEntry(namespace, row.source, row.inputs, row.params)
+        resolved, top = as_included(bundle.resolved, entry, bundle.content_hash)
+        return update_include(
+            self.context,
+            current,
+            resolved,
+            top,
+            input_edges(bundle.resolved, namespace, row.inputs),
+            confirm_removals,
+            jobs or default_jobs(),
+            on_synced,
+        )
+
+    def _plan(self, pipeline: str, directory: Path) -> ExportPlan:
+        layout = self.context.layout
+
+        def keep(include: PipelineInclude, folders: Mapping[str, NodeFolder]) -> str | None:
+            return kept_source(include, folders, directory, layout.staging_dir)
+
+        with self.context.store.read() as session:
+            view = pipeline_view(session, resolver.pipeline(session, pipeline))
+            statuses = compute_statuses(self.context, session, view)
+            return plan_export(session, view, statuses, layout.node_folder, keep)

@@ -1,0 +1,285 @@
+"""Updating an include in place: re-read the bundle, then change only what changed.
+
+A node whose code, lock or parameters differ from the bundle's gets the bundle's ``code/`` in
+place (same id, same outputs): its fingerprint changes, so it shows stale with the reason
+("code changed: main.py", "lock changed: numpy 1.26.4 → 2.1.0"). Bundle code that changed is
+copied as a new lib and linked ("shared code changed: lib (features.py)"). Nodes new in the
+bundle are added (environments synced); nodes gone from it are removed only when confirmed,
+otherwise nothing changes and the error lists them. New folders, swapped code and the rows
+are all or nothing (``staged_folders``, ``code_swap``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
+from pathlib import Path
+
+from nodepipe.bundles.model import EdgeEntry, ResolvedInclude, ResolvedNode, ResolvedPipeline
+from nodepipe.bundles.tree import is_skipped
+from nodepipe.domain.bundles import IncludeMember, PipelineInclude
+from nodepipe.domain.errors import ConflictError
+from nodepipe.domain.ids import new_id
+from nodepipe.domain.model import Edge, Pipeline
+from nodepipe.services.bundles.code_swap import code_swaps
+from nodepipe.services.bundles.creation import (
+    LibKey,
+    NodesToCreate,
+    SyncProgress,
+    include_row,
+    insert_nodes,
+    install,
+    lib_key,
+    stage_nodes,
+)
+from nodepipe.services.bundles.including import feeding_edges
+from nodepipe.services.bundles.node_files import copy_lib, copy_node, own_code
+from nodepipe.services.context import WorkspaceContext, now
+from nodepipe.services.graph.removal import remove_from_pipeline
+from nodepipe.services.graph.staged_folders import (
+    FolderBatch,
+    delete_nodes_on_disk,
+    remove_unlinked_libs,
+    staged_folders,
+    sync_node_environment,
+)
+from nodepipe.store.queries import StoreSession
+from nodepipe.workspace.bundle_libs import read_links
+from nodepipe.workspace.node_folder import NodeFolder
+
+
+class RemovalsNotConfirmedError(ConflictError):
+    """The bundle no longer has some nodes of the include; removing them must be confirmed."""
+
+    def __init__(self, message: str, nodes: tuple[str, ...]) -> None:
+        super().__init__(message)
+        self.nodes = nodes
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateResult:
+    """What an update changed, by node tag."""
+
+    pipeline: str
+    namespace: str
+    content_hash: str
+    changed: tuple[str, ...]
+    added: tuple[str, ...]
+    removed: tuple[str, ...]
+    unchanged: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CurrentInclude:
+    """An include as the workspace has it: its rows and its nodes by qualified name."""
+
+    pipeline: Pipeline
+    top: PipelineInclude
+    rows: tuple[PipelineInclude, ...]
+    """The include and every include inside it."""
+    nodes: dict[str, str]
+    """Qualified name (``NS.key``) → node id."""
+
+
+def current_include(session: StoreSession, pipeline: Pipeline, namespace: str) -> CurrentInclude:
+    rows = [r for r in session.includes_of_pipeline(pipeline.id) if r.namespace == namespace]
+    if not rows or not rows[0].is_top_level:
+        known = [r.namespace for r in session.includes_of_pipeline(pipeline.id) if r.is_top_level]
+        raise ConflictError(
+            f"pipeline {pipeline.tag!r} has no include {namespace!r} "
+            f"(includes: {', '.join(known) or 'none'})"
+        )
+    top = rows[0]
+    inside = tuple(r for r in session.includes_of_pipeline(pipeline.id) if top.covers(r.namespace))
+    members = session.include_members([r.id for r in inside])
+    namespaces = {r.id: r.namespace for r in inside}
+    nodes = {f"{namespaces[m.include_id]}.{m.key}": m.node_id for m in members}
+    return CurrentInclude(pipeline, top, inside, nodes)
+
+
+def update_include(
+    context: WorkspaceContext,
+    current: CurrentInclude,
+    resolved: ResolvedPipeline,
+    top: ResolvedInclude,
+    feeding: list[EdgeEntry],
+    confirm_removals: bool,
+    jobs: int,
+    on_synced: SyncProgress | None,
+) -> UpdateResult:
+    """Bring ``current`` to ``resolved`` (the bundle as included now, names qualified)."""
+    wanted = {node.name: node for node in resolved.nodes}
+    removed = sorted(set(current.nodes) - set(wanted))
+    if removed and not confirm_removals:
+        raise RemovalsNotConfirmedError(
+            f"the bundle no longer has {', '.join(removed)}; nothing was changed. Removing "
+            "them must be confirmed",
+            tuple(removed),
+        )
+    added = [node for node in resolved.nodes if node.name not in current.nodes]
+    common = [node for node in resolved.nodes if node.name in current.nodes]
+    when = now()
+    with staged_folders(context) as batch:
+        libs, relink_keys = _libs(context, batch, current, common)
+        changed = _stage_changed_code(context, batch, current, common)
+        plan = NodesToCreate(tuple(added))
+        stage_nodes(batch, plan, with_data=False, libs=libs)
+        install(batch, plan, jobs, on_synced)
+        old_libs = _linked_libs(context, current)
+        batch.operation.record(libs=[*batch.operation.intent.get("libs", []), *old_libs])
+        relinks = {
+            current.nodes[node.name]: {node.py_dir: libs[key]}
+            for node in common
+            if (key := lib_key(node)) in relink_keys and node.py_dir is not None
+        }
+        with code_swaps(context, current.top.id, when) as swaps:
+            swaps.staged = {current.nodes[name]: path for name, path in changed.items()}
+            swaps.swap_all(relinks)
+            for name in changed:
+                sync_node_environment(context, context.layout.node_folder(current.nodes[name]).code)
+            with context.store.write() as session:
+                deleted = _write_rows(
+                    session, batch, current, resolved, top, plan, feeding, removed, when
+                )
+        delete_nodes_on_disk(context, deleted)
+        remove_unlinked_libs(context, old_libs)
+    return UpdateResult(
+        current.pipeline.tag,
+        current.top.namespace,
+        top.content_hash,
+        tuple(sorted(changed)),
+        tuple(sorted(node.name for node in added)),
+        tuple(removed),
+        tuple(sorted(n.name for n in common if n.name not in changed)),
+    )
+
+
+def _linked_libs(context: WorkspaceContext, current: CurrentInclude) -> set[str]:
+    """The libs the include's nodes link before the update: removed after it (also by the
+    recovery of a killed update) if nothing links them then."""
+    return {
+        link.lib_id
+        for node_id in current.nodes.values()
+        for link in read_links(context.layout.node_folder(node_id))
+    }
+
+
+def _libs(
+    context: WorkspaceContext,
+    batch: FolderBatch,
+    current: CurrentInclude,
+    common: list[ResolvedNode],
+) -> tuple[dict[LibKey, str], set[LibKey]]:
+    """The lib of each bundle's py-dir: kept when its files did not change, else staged new
+    (its key in the second value: those nodes get relinked)."""
+    libs: dict[LibKey, str] = {}
+    relink: set[LibKey] = set()
+    for node in common:
+        key = lib_key(node)
+        if key is None or key in libs or node.py_dir is None:
+            continue
+        folder = context.layout.node_folder(current.nodes[node.name])
+        old = next((x for x in read_links(folder) if x.name == node.py_dir), None)
+        lib_id = new_id()
+        staged = batch.add_lib(lib_id)
+        copy_lib(node.files, node.py_dir, staged)
+        if old is not None and _digests(old.path) == _digests(staged):
+            batch.discard_lib(lib_id)
+            libs[key] = old.lib_id
+        else:
+            libs[key] = lib_id
+            relink.add(key)
+    return libs, relink
+
+
+def _stage_changed_code(
+    context: WorkspaceContext,
+    batch: FolderBatch,
+    current: CurrentInclude,
+    common: list[ResolvedNode],
+) -> dict[str, Path]:
+    """Stage the bundle's code of every common node; keep those that differ from the node's."""
+    changed: dict[str, Path] = {}
+    for node in common:
+        node_id = current.nodes[node.name]
+        staged = NodeFolder(batch.operation.folder / "incoming" / node_id)
+        copy_node(node, staged, with_data=False)
+        if own_code(staged) != own_code(context.layout.node_folder(node_id)):
+            changed[node.name] = staged.code
+    return changed
+
+
+def _digests(root: Path) -> dict[str, str]:
+    return {
+        path.relative_to(root).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(root.rglob("*"))
+        if path.is_file() and not any(is_skipped(p) for p in path.relative_to(root).parts)
+    }
+
+
+def _write_rows(
+    session: StoreSession,
+    batch: FolderBatch,
+    current: CurrentInclude,
+    resolved: ResolvedPipeline,
+    top: ResolvedInclude,
+    plan: NodesToCreate,
+    feeding: list[EdgeEntry],
+    removed: list[str],
+    when: datetime,
+) -> list[str]:
+    """The rows of the update, in the caller's transaction; returns node ids to delete."""
+    pipeline = current.pipeline
+    ids = {**current.nodes, **plan.ids}
+    doomed = [n for n in session.get_nodes([current.nodes[name] for name in removed]).values()]
+    report = remove_from_pipeline(session, pipeline, doomed)
+    batch.operation.record(deleting=list(report.deleted))
+    below = max((m.y for m in session.memberships_of_pipeline(pipeline.id)), default=0.0)
+    insert_nodes(session, plan, pipeline.id, {}, top=below + 120.0)
+    staying = {ids[name] for name in ids if name not in removed}
+    for edge in session.edges_into(staying):
+        if edge.parent_id in staying or edge.slot in current.top.inputs:
+            session.delete_edge(edge.parent_id, edge.child_id)
+    for entry in resolved.edges:
+        session.insert_edge(Edge(ids[entry.parent], ids[entry.child], entry.slot))
+    for edge in feeding_edges(session, pipeline, feeding, ids):
+        session.insert_edge(edge)
+    for node in resolved.nodes:
+        if node.name in current.nodes:
+            session.update_node(ids[node.name], notes=node.entry.notes)
+    _rewrite_include_rows(session, current, resolved, top, ids, when)
+    return list(report.deleted)
+
+
+def _rewrite_include_rows(
+    session: StoreSession,
+    current: CurrentInclude,
+    resolved: ResolvedPipeline,
+    top: ResolvedInclude,
+    ids: Mapping[str, str],
+    when: datetime,
+) -> None:
+    for row in current.rows:
+        if row.id != current.top.id:
+            session.delete_include(row.id)
+    session.delete_include_members(current.top.id, list(current.nodes.values()))
+    for include in resolved.includes:
+        if include.namespace == current.top.namespace:
+            row = replace(
+                current.top,
+                location=top.location.uri,
+                loader=top.location.loader,
+                content_hash=top.content_hash,
+                updated_at=when,
+            )
+            session.update_include(row)
+        else:
+            row = include_row(current.pipeline.id, include.namespace, include, when)
+            session.insert_include(row)
+        session.insert_include_members(
+            IncludeMember(row.id, ids[n.name], n.entry.key)
+            for n in resolved.nodes
+            if n.namespace == include.namespace
+        )

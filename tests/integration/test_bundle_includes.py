@@ -1,0 +1,248 @@
+"""Includes for real: the pypyr layout imported and run from any directory; a library of
+pipelines included by two workspaces, then updated in both; bundle code fingerprinted."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import nodepipe
+from integration.conftest import CliRunner
+from nodepipe import NodeState
+from nodepipe.services.bundles.updating import RemovalsNotConfirmedError
+from nodepipe.services.runs.service import RunRequest
+from support.locked_bundles import APPEND_INPUTS, USES_LIB, make_node_template, write_bundle
+
+NODEPIPE = str(Path(sys.executable).with_name("nodepipe"))
+HELPERS = "def mark(tag):\n    return tag.upper()\n"
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_node_template(tmp_path_factory.mktemp("template"))
+
+
+def pypyr_layout(root: Path, template: Path) -> Path:
+    """``root/pipeA`` includes ``../subdir/pipeB``, which includes ``../pipeC`` beside itself
+    and imports ``helpers`` from its own ``lib/``."""
+    write_bundle(
+        root / "pipeC",
+        'format = 1\n[pipeline]\nname = "c"\n[inputs]\nraw = ["first"]\n[nodes.first]\n',
+        {"nodes/first": APPEND_INPUTS},
+        template,
+    )
+    write_bundle(
+        root / "subdir" / "pipeB",
+        'format = 1\n[pipeline]\nname = "b"\npy-dir = "lib"\n[inputs]\nraw = ["shout"]\n'
+        "[nodes.shout]\n"
+        '[includes.c]\nsource = "../pipeC"\ninputs = { raw = "shout" }\n',
+        {"nodes/shout": USES_LIB},
+        template,
+        {"lib/helpers.py": HELPERS},
+    )
+    shutil.move(root / "pipeC", root / "subdir" / "pipeC")
+    return write_bundle(
+        root / "pipeA",
+        'format = 1\n[pipeline]\nname = "a"\n[nodes.start]\n'
+        '[includes.b]\nsource = "../subdir/pipeB"\ninputs = { raw = "start" }\n',
+        {"nodes/start": APPEND_INPUTS},
+        template,
+    )
+
+
+def nodepipe_cli(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NODEPIPE_")}
+    return subprocess.run(
+        [NODEPIPE, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
+    )
+
+
+@pytest.mark.parametrize("where", ["root", "subdir", "elsewhere"])
+def test_the_pypyr_layout_imports_and_runs_from_any_directory(
+    where: str, tmp_path: Path, template: Path
+) -> None:
+    root = tmp_path / "root"
+    pypyr_layout(root, template)
+    workspace = tmp_path / "ws"
+    nodepipe.init(workspace).close()
+    cwd = {"root": root, "subdir": root / "subdir", "elsewhere": tmp_path / "elsewhere"}[where]
+    cwd.mkdir(exist_ok=True)
+    bundle = os.path.relpath(root / "pipeA", cwd)
+    imported = nodepipe_cli(cwd, "-w", str(workspace), "bundle", "import", bundle, "--json")
+    assert imported.returncode == 0, imported.stderr
+    ran = nodepipe_cli(cwd, "-w", str(workspace), "run", "a")
+    assert ran.returncode == 0, ran.stderr + ran.stdout
+    with nodepipe.Workspace.open(workspace) as ws:
+        tags = {i.node.tag: i.node.id for i in ws.pipelines.show("a").nodes}
+        assert sorted(tags) == ["b.c.first", "b.shout", "start"]
+        out = ws.context.layout.node_dir(tags["b.c.first"]) / "data" / "out.txt"
+        assert out.read_text() == "start;B.SHOUT;b.c.first;"
+        found = {i.include.namespace: i for i in ws.bundles.includes("a")}
+        assert sorted(found) == ["b", "b.c"]
+        assert found["b.c"].include.location == str((root / "subdir" / "pipeC").resolve())
+        assert found["b"].nodes == ("b.shout",) and found["b.c"].nodes == ("b.c.first",)
+        assert {g.name for g in ws.pipelines.show("a").groups} == {"b", "b.c"}
+
+
+LIBRARY = """\
+format = 1
+[pipeline]
+name = "features"
+py-dir = "lib"
+[inputs]
+raw = ["clean"]
+[nodes.clean]
+[nodes.scale]
+[nodes.old]
+[[edges]]
+from = "clean"
+to = "scale"
+slot = "01"
+"""
+
+
+def library(root: Path, template: Path) -> Path:
+    """``root/library/features``: clean → scale, and old; its nodes use ``lib/helpers``."""
+    code = {"nodes/clean": USES_LIB, "nodes/scale": USES_LIB, "nodes/old": APPEND_INPUTS}
+    return write_bundle(
+        root / "library" / "features", LIBRARY, code, template, {"lib/helpers.py": HELPERS}
+    )
+
+
+def project(root: Path, name: str, template: Path) -> Path:
+    """A project bundle elsewhere whose ``prep`` feeds the library's ``features``."""
+    source = os.path.relpath(root / "library" / "features", root / "projects" / name)
+    return write_bundle(
+        root / "projects" / name,
+        f'format = 1\n[pipeline]\nname = "{name}"\n[nodes.prep]\n'
+        f'[includes.features]\nsource = "{source}"\ninputs = {{ raw = "prep" }}\n',
+        {"nodes/prep": APPEND_INPUTS},
+        template,
+    )
+
+
+def reasons(ws: nodepipe.Workspace, pipeline: str) -> dict[str, tuple[NodeState, tuple[str, ...]]]:
+    return {s.item.node.tag: (s.state, s.reasons) for s in ws.runs.status(pipeline).nodes.values()}
+
+
+def test_a_library_included_by_two_workspaces_is_updated_in_both(
+    tmp_path: Path, template: Path, cli: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    features = library(tmp_path, template)
+    one = nodepipe.init(tmp_path / "ws-one")
+    one.bundles.import_(project(tmp_path, "alpha", template))
+    two = nodepipe.init(tmp_path / "ws-two")
+    two.pipelines.new("beta")
+    two.nodes.new("beta", "prep")
+    (two.nodes.path("prep") / "code" / "main.py").write_text(APPEND_INPUTS)
+    monkeypatch.chdir(tmp_path / "ws-two")
+    added = cli(
+        "-w",
+        str(two.root),
+        "pipeline",
+        "include",
+        "beta",
+        "../library/features",
+        "--as",
+        "features",
+        "--input",
+        "raw=prep",
+    )
+    assert added.code == 0, added.stderr
+    for ws, name in ((one, "alpha"), (two, "beta")):
+        ws.runs.run(RunRequest(name))
+        assert set(s for s, _ in reasons(ws, name).values()) == {NodeState.COMPLETED}
+
+    (features / "nodes" / "clean" / "code" / "main.py").write_text(USES_LIB + "# v2\n")
+    (features / "lib" / "helpers.py").write_text(HELPERS.replace("upper()", "upper() + '!'"))
+    shutil.rmtree(features / "nodes" / "old")
+    (features / "pipeline.toml").write_text(LIBRARY.replace("[nodes.old]\n", "[nodes.extra]\n"))
+    extra = features / "nodes" / "extra" / "code"
+    shutil.copytree(features / "nodes" / "scale" / "code", extra)
+    (extra / "main.py").write_text(APPEND_INPUTS)
+
+    for ws, name in ((one, "alpha"), (two, "beta")):
+        old_id = ws.nodes.get("features.old").id
+        with pytest.raises(RemovalsNotConfirmedError, match=r"features\.old"):
+            ws.bundles.update(name, "features")
+        assert ws.nodes.get("features.old").id == old_id  # nothing changed
+        result = ws.bundles.update(name, "features", confirm_removals=True)
+        assert result.changed == ("features.clean",)
+        assert result.added == ("features.extra",) and result.removed == ("features.old",)
+        why = reasons(ws, name)
+        assert why["features.clean"][0] is NodeState.STALE
+        assert "code changed: main.py" in why["features.clean"][1]
+        assert "shared code changed: lib (helpers.py)" in why["features.clean"][1]
+        assert why["features.scale"] == (
+            NodeState.STALE,
+            ("shared code changed: lib (helpers.py)", "parent 01 (features.clean) is stale"),
+        )
+        assert why["features.extra"][0] is NodeState.READY
+        assert "features.old" not in why
+        ws.runs.run(RunRequest(name))
+        out = ws.nodes.path("features.scale") / "data" / "out.txt"
+        assert out.read_text() == "prep;FEATURES.CLEAN!;FEATURES.SCALE!;"
+        again = ws.bundles.update(name, "features")
+        assert again.changed == again.added == again.removed == ()
+    one.close()
+    two.close()
+
+
+def test_editing_imported_bundle_code_makes_exactly_its_nodes_stale(
+    tmp_path: Path, template: Path
+) -> None:
+    library(tmp_path, template)
+    ws = nodepipe.init(tmp_path / "ws")
+    ws.bundles.import_(project(tmp_path, "alpha", template))
+    ws.runs.run(RunRequest("alpha"))
+    lib = next((ws.root / "libs").iterdir())
+    (lib / "helpers.py").write_text(HELPERS + "# edited\n")
+    why = reasons(ws, "alpha")
+    assert why["prep"] == (NodeState.COMPLETED, ())
+    for node in ("features.clean", "features.old"):  # every node of that bundle, no other
+        assert why[node] == (NodeState.STALE, ("shared code changed: lib (helpers.py)",))
+    ws.close()
+
+
+def test_an_export_keeps_an_unedited_include_and_inlines_an_edited_one(
+    tmp_path: Path, template: Path
+) -> None:
+    library(tmp_path, template)
+    ws = nodepipe.init(tmp_path / "ws")
+    ws.bundles.import_(project(tmp_path, "alpha", template))
+    first = ws.bundles.export("alpha", tmp_path / "exports" / "first")
+    assert first.includes == ("features",) and first.nodes == ("prep",)
+    text = (tmp_path / "exports" / "first" / "pipeline.toml").read_text()
+    assert 'source = "../../library/features"' in text
+    assert 'inputs = {raw = "prep"}' in text
+    # the export imports anywhere, and exports again to the same bytes
+    ws.bundles.import_(tmp_path / "exports" / "first", name="alpha-again")
+    assert sorted(i.node.tag for i in ws.pipelines.show("alpha-again").nodes) == [
+        "features.clean",
+        "features.old",
+        "features.scale",
+        "prep",
+    ]
+    ws.bundles.export("alpha-again", tmp_path / "exports" / "second")
+    second = (tmp_path / "exports" / "second" / "pipeline.toml").read_text()
+    assert second == text.replace('name = "alpha"', 'name = "alpha-again"')
+
+    main = ws.nodes.path("features.scale", pipeline="alpha") / "code" / "main.py"
+    main.write_text(main.read_text() + "# edited here\n")
+    edited = ws.bundles.export("alpha", tmp_path / "exports" / "edited")
+    assert edited.includes == () and edited.inlined == ("features",)
+    assert edited.nodes == ("features.clean", "features.old", "features.scale", "prep")
+    folder = tmp_path / "exports" / "edited"
+    assert (
+        (folder / "nodes" / "features.scale" / "code" / "main.py")
+        .read_text()
+        .endswith("# edited here\n")
+    )
+    assert (folder / "lib" / "helpers.py").read_text() == HELPERS
+    assert "py-dir" in (folder / "pipeline.toml").read_text()
+    ws.close()

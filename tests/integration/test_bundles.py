@@ -1,0 +1,205 @@
+"""Bundles for real: export → import → export is byte-identical and runs the same; a bundle
+imported with its data is completed; every bad bundle is refused with the workspace unchanged.
+
+Real node environments (uv, offline) and real node processes throughout.
+"""
+
+from __future__ import annotations
+
+import filecmp
+import shutil
+from pathlib import Path
+
+import pytest
+
+import nodepipe
+from integration.conftest import CliRunner, snapshot
+from nodepipe import NodeState
+from nodepipe.services.runs.service import RunRequest
+from support.locked_bundles import APPEND_INPUTS, make_node_template, write_bundle
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_node_template(tmp_path_factory.mktemp("template"))
+
+
+@pytest.fixture
+def diamond(lab: nodepipe.Workspace) -> nodepipe.Workspace:
+    """``shapes``: load → (left, right) → join; notes, a parameter, a group, a named slot."""
+    lab.pipelines.new("shapes", notes="a diamond\nof nodes")
+    for tag in ("load", "left", "right", "join"):
+        lab.nodes.new("shapes", tag)
+        (lab.nodes.path(tag) / "code" / "main.py").write_text(APPEND_INPUTS)
+    lab.nodes.annotate("left", "the left branch", pipeline="shapes")
+    lab.nodes.set_params("right", ["n=7"], pipeline="shapes")
+    lab.edges.connect("load", "left", "shapes")
+    lab.edges.connect("load", "right", "shapes")
+    lab.edges.connect("left", "join", "shapes")
+    lab.edges.connect("right", "join", "shapes", slot="other")
+    lab.groups.new("shapes", "branches", ["left", "right"])
+    return lab
+
+
+def outputs(ws: nodepipe.Workspace, pipeline: str) -> dict[str, str]:
+    view = ws.pipelines.show(pipeline)
+    return {
+        item.node.tag: (ws.context.layout.node_dir(item.node.id) / "data" / "out.txt").read_text()
+        for item in view.nodes
+    }
+
+
+def states(ws: nodepipe.Workspace, pipeline: str) -> dict[str, NodeState]:
+    return {s.item.node.tag: s.state for s in ws.runs.status(pipeline).nodes.values()}
+
+
+def flat(text: str) -> str:
+    """``text`` with the line breaks rich wraps it with undone."""
+    return "".join(text.split("\n"))
+
+
+def same_tree(left: Path, right: Path) -> bool:
+    """Same names and bytes everywhere below (no .venv, no caches on either side)."""
+    compared = filecmp.dircmp(left, right)
+    if compared.left_only or compared.right_only or compared.funny_files:
+        return False
+    _, mismatch, errors = filecmp.cmpfiles(left, right, compared.common_files, shallow=False)
+    if mismatch or errors:
+        return False
+    return all(same_tree(left / name, right / name) for name in compared.common_dirs)
+
+
+def test_export_import_export_is_byte_identical_and_runs_the_same(
+    diamond: nodepipe.Workspace, tmp_path: Path
+) -> None:
+    diamond.runs.run(RunRequest("shapes"))
+    first = diamond.bundles.export("shapes", tmp_path / "first")
+    assert first.nodes == ("join", "left", "load", "right")
+    assert not list((tmp_path / "first").rglob(".venv"))
+    assert not list((tmp_path / "first").rglob("data"))
+    other = nodepipe.init(tmp_path / "other")
+    imported = other.bundles.import_(tmp_path / "first")
+    assert imported.completed == ()
+    view = imported.view
+    assert view.pipeline.tag == "shapes" and view.pipeline.notes == "a diamond\nof nodes"
+    assert {i.node.id for i in view.nodes}.isdisjoint(diamond.pipelines.show("shapes").node_ids)
+    assert {g.name for g in view.groups} == {"branches"}
+    other.bundles.export("shapes", tmp_path / "second")
+    pipeline_toml = (tmp_path / "first" / "pipeline.toml").read_bytes()
+    assert (tmp_path / "second" / "pipeline.toml").read_bytes() == pipeline_toml
+    assert same_tree(tmp_path / "first" / "nodes", tmp_path / "second" / "nodes")
+    assert b'slot = "other"' in pipeline_toml and b"the left branch" in pipeline_toml
+    assert states(other, "shapes") == dict.fromkeys(
+        ["join", "left", "load", "right"], NodeState.READY
+    )
+    other.runs.run(RunRequest("shapes"))
+    assert outputs(other, "shapes") == outputs(diamond, "shapes")
+    assert outputs(other, "shapes")["join"] == "load;left;load;right7;join;"
+    other.close()
+
+
+def test_an_import_with_matching_data_is_completed(
+    diamond: nodepipe.Workspace, tmp_path: Path
+) -> None:
+    diamond.runs.run(RunRequest("shapes"))
+    result = diamond.bundles.export("shapes", tmp_path / "bundle", with_data=True)
+    assert result.with_data == ("join", "left", "load", "right")
+    imported = diamond.bundles.import_(tmp_path / "bundle", name="shapes-copy")
+    assert imported.completed == ("join", "left", "load", "right")
+    assert set(states(diamond, "shapes-copy").values()) == {NodeState.COMPLETED}
+    assert diamond.runs.run(RunRequest("shapes-copy")).run_id is None  # nothing to run
+    # data that no longer matches its lock is imported, but not trusted
+    (tmp_path / "bundle" / "nodes" / "left" / "data" / "out.txt").write_text("tampered")
+    again = diamond.bundles.import_(tmp_path / "bundle", name="shapes-tampered")
+    assert again.completed == ("load", "right")
+    found = states(diamond, "shapes-tampered")
+    assert found["left"] is NodeState.READY and found["join"] is NodeState.READY
+
+
+def test_an_export_refuses_a_non_empty_directory_unless_forced(
+    diamond: nodepipe.Workspace, tmp_path: Path, cli: CliRunner
+) -> None:
+    target = tmp_path / "out"
+    target.mkdir()
+    (target / "keep.txt").write_text("mine")
+    refused = cli("bundle", "export", "shapes", str(target))
+    assert refused.code == 4
+    assert "bundle export:" in refused.stderr and "--force" in refused.stderr
+    assert [p.name for p in target.iterdir()] == ["keep.txt"]
+    assert cli("bundle", "export", "shapes", str(target), "--force").code == 0
+    assert sorted(p.name for p in target.iterdir()) == ["nodes", "pipeline.lock", "pipeline.toml"]
+    leftovers = [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]
+    assert leftovers == []
+
+
+GOOD = """\
+format = 1
+[pipeline]
+name = "good"
+[nodes.load]
+[nodes.clean]
+[[edges]]
+from = "load"
+to = "clean"
+slot = "01"
+"""
+
+BAD_BUNDLES = {
+    "unknown key": (GOOD.replace("[nodes.clean]", "[nodes.clean]\ncolour = 1"), "colour"),
+    "absolute path": (
+        GOOD.replace("[nodes.clean]", '[nodes.clean]\npath = "/etc/clean"'),
+        "absolute",
+    ),
+    "escaping path": (
+        GOOD.replace("[nodes.clean]", '[nodes.clean]\npath = "../outside/clean"'),
+        "outside the bundle",
+    ),
+    "malformed TOML": (
+        GOOD.replace("[nodes.clean]", "[nodes.clean"),
+        "pipeline.toml:5:13: malformed TOML",
+    ),
+    "unknown format": (GOOD.replace("format = 1", "format = 9"), "format 9"),
+    "cycle": (
+        GOOD + '[[edges]]\nfrom = "clean"\nto = "load"\nslot = "01"\n',
+        "cycle",
+    ),
+    "missing include": (
+        GOOD + '[includes.feat]\nsource = "../nowhere"\n',
+        "nowhere",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", [*BAD_BUNDLES, "missing node folder", "missing lock"])
+def test_a_bad_bundle_is_refused_with_the_workspace_unchanged(
+    case: str, lab: nodepipe.Workspace, tmp_path: Path, template: Path, cli: CliRunner
+) -> None:
+    toml, expected = BAD_BUNDLES.get(case, (GOOD, ""))
+    code = {"nodes/load": APPEND_INPUTS, "nodes/clean": APPEND_INPUTS}
+    bundle = write_bundle(tmp_path / "bundle", toml, code, template)
+    if case == "missing node folder":
+        shutil.rmtree(bundle / "nodes" / "clean")
+        expected = "nodes/clean/code is missing"
+    if case == "missing lock":
+        (bundle / "nodes" / "clean" / "code" / "uv.lock").unlink()
+        expected = "uv.lock is missing"
+    before = snapshot(lab)
+    checked = cli("bundle", "check", str(bundle))
+    assert checked.code == 2 and expected in flat(checked.stdout), checked.stdout
+    refused = cli("bundle", "import", str(bundle))
+    assert refused.code == 2, refused.stderr
+    assert "bundle import:" in refused.stderr and expected in flat(refused.stderr)
+    assert snapshot(lab) == before
+    assert not (lab.root / "libs").exists()
+
+
+def test_check_accepts_a_good_bundle_and_changes_nothing(
+    lab: nodepipe.Workspace, tmp_path: Path, template: Path, cli: CliRunner
+) -> None:
+    code = {"nodes/load": APPEND_INPUTS, "nodes/clean": APPEND_INPUTS}
+    bundle = write_bundle(tmp_path / "bundle", GOOD, code, template)
+    before = snapshot(lab)
+    checked = cli("bundle", "check", str(bundle), "--json")
+    assert checked.code == 0
+    assert checked.json()["problems"] == [] and checked.json()["nodes"] == 2
+    assert snapshot(lab) == before

@@ -1,0 +1,69 @@
+"""Bundle folders for workspace tests, with real locked nodes: ``pipeline.toml`` text, node
+code, bundle code.
+
+Every node gets a real locked project (the pyproject and ``uv.lock`` of a fresh node, locked
+offline once per test session), so importing a bundle syncs real environments.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Mapping
+from pathlib import Path
+
+APPEND_INPUTS = """\
+import nodepipe_node as node
+text = "".join(
+    (p.data_dir / "out.txt").read_text() for p in sorted(node.parents(), key=lambda p: p.slot)
+)
+(node.data_dir() / "out.txt").write_text(text + node.tag() + str(node.params().get("n", "")) + ";")
+"""
+"""A node writing what its parents wrote, then its tag and its parameter ``n``."""
+
+USES_LIB = """\
+import helpers
+import nodepipe_node as node
+text = "".join((p.data_dir / "out.txt").read_text() for p in node.parents())
+(node.data_dir() / "out.txt").write_text(text + helpers.mark(node.tag()) + ";")
+"""
+"""A node using ``helpers.mark`` from its bundle's ``lib/``."""
+
+
+def make_node_template(folder: Path) -> Path:
+    """A node's pyproject.toml and uv.lock, made by nodepipe (no dependencies: locks offline)."""
+    import nodepipe
+
+    ws = nodepipe.init(folder / "template-ws")
+    ws.pipelines.new("t")
+    ws.nodes.new("t", "n")
+    code = ws.nodes.path("n") / "code"
+    template = folder / "node-template"
+    template.mkdir()
+    for name in ("pyproject.toml", "uv.lock"):
+        shutil.copyfile(code / name, template / name)
+    ws.close()
+    return template
+
+
+def write_bundle(
+    root: Path,
+    toml: str,
+    nodes: Mapping[str, str],
+    template: Path,
+    files: Mapping[str, str] | None = None,
+) -> Path:
+    """A bundle at ``root``: ``toml`` as pipeline.toml; each node folder of ``nodes`` (its path,
+    e.g. ``nodes/clean``) with ``main.py`` holding its code; ``files`` any other files."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "pipeline.toml").write_text(toml)
+    for path, code in nodes.items():
+        folder = root / path / "code"
+        folder.mkdir(parents=True)
+        for name in ("pyproject.toml", "uv.lock"):
+            shutil.copyfile(template / name, folder / name)
+        (folder / "main.py").write_text(code)
+        (folder / "params.yaml").write_text("{}\n")
+    for path, text in (files or {}).items():
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).write_text(text)
+    return root
