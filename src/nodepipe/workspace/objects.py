@@ -4,6 +4,9 @@
 <root>/.nodepipe/objects/<first two hex digits>/<sha256>    the bytes, read-only
 ```
 
+An object is no more readable than the file it was copied from (a private file's content
+stays private); nothing in it is ever written again.
+
 Node runs record what they ran with here (``workspace.run_environment``): their locks, their
 code files and the manifest naming those files. A content already present costs one ``stat``;
 a new one is written aside and renamed into place, so a reader never sees part of an object and
@@ -18,6 +21,7 @@ import contextlib
 import hashlib
 import os
 import secrets
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,6 +65,8 @@ class ObjectStore:
         without reading the file again."""
         if expected is not None and is_sha256(expected) and self.has(expected):
             return expected, False
+        if self.has(seen := _file_digest(source)):  # known content, not named by the caller
+            return seen, False
         temporary, digest = self._copy_aside(source)
         final = self.path(digest)
         if final.exists():
@@ -125,7 +131,8 @@ class ObjectStore:
                 while chunk := origin.read(_CHUNK):
                     digest.update(chunk)
                     handle.write(chunk)
-            temporary.chmod(OBJECT_MODE)
+                readable = stat.S_IMODE(os.fstat(origin.fileno()).st_mode) & OBJECT_MODE
+            temporary.chmod(readable | stat.S_IRUSR)  # no more readable than the file was
             final = self.path(digest.hexdigest())
             final.parent.mkdir(parents=True, exist_ok=True)
         except BaseException:
@@ -133,3 +140,8 @@ class ObjectStore:
                 temporary.unlink()
             raise
         return temporary, digest.hexdigest()
+
+
+def _file_digest(path: Path) -> str:
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
