@@ -212,6 +212,8 @@ def test_diamond_pipeline_runs_on_the_ray_cluster(
         assert f"(pid {os.getpid()})" not in worker_line  # a Ray worker, not this process
     assert "with ['b', 'c']" in (lab.nodes.path("d") / "logs" / "latest.log").read_text()
     assert lab.nodes.get("d").state is nodepipe.NodeState.COMPLETED
+    recorded = lab.run_envs.show("d", result.run_id)  # the worker recorded what d ran with
+    assert recorded.python and recorded.files["main.py"] and "uv" in recorded.locks
 
 
 @in_ray_namespace
