@@ -8,8 +8,7 @@ workspace, addressed as the loopback server it would be, and sending the server'
 from __future__ import annotations
 
 import shutil
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ import nodepipe
 from nodepipe.api import create_app
 from nodepipe.api.deps import AppServices
 from nodepipe.api.settings import ServerSettings
+from support.waiting import wait_for
 
 BASE_URL = "http://127.0.0.1:8000"
 LOOPBACK = ServerSettings(host="127.0.0.1", port=8000)
@@ -87,20 +87,9 @@ def ids(ws: nodepipe.Workspace, pipeline: str = "baseline") -> dict[str, str]:
     return {item.node.tag: item.node.id for item in ws.pipelines.show(pipeline).nodes}
 
 
-def wait_for(condition: Callable[[], Any], timeout: float = 60.0) -> Any:
-    """Poll ``condition`` (test side only) until it is truthy; fail after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout} s")
-
-
 def wait_runs(app: FastAPI, timeout: float = 120.0) -> None:
     """Wait until the runs this app launched have ended."""
-    wait_for(lambda: services(app).launcher.active == 0, timeout)
+    wait_for(lambda: services(app).launcher.active == 0, "the app's runs to end", timeout)
 
 
 def finish_job(client: TestClient, app: FastAPI, job: dict[str, Any]) -> dict[str, Any]:

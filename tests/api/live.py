@@ -12,7 +12,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from nodepipe.api import create_app
 from nodepipe.api.settings import ServerSettings
 from nodepipe.services.workspace import Workspace
 from nodepipe.workspace.server_files import RUNTIME_DIR_ENV, ServerInfo, read_infos
+from support.waiting import wait_for
 
 
 @dataclass(frozen=True)
@@ -54,30 +54,28 @@ def free_port() -> int:
 def wait_until_up(
     url: str, token: str, timeout: float = 30.0, process: subprocess.Popen[bytes] | None = None
 ) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+
+    def answered() -> bool:
         _check_running(process)
         try:
             answer = httpx.get(f"{url}/api/health", headers={"X-Nodepipe-Token": token}, timeout=1)
-            if answer.status_code == 200:
-                return
         except httpx.HTTPError:
-            time.sleep(0.05)
-    raise RuntimeError(f"no server answered at {url} within {timeout} s")
+            return False
+        return answer.status_code == 200
+
+    wait_for(answered, f"a server to answer at {url}", timeout)
 
 
 def info_of(
     runtime_dir: Path, process: subprocess.Popen[bytes], timeout: float = 30.0
 ) -> ServerInfo:
     """The info file the server ``process`` wrote into ``runtime_dir`` (waits for it)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+
+    def written() -> ServerInfo | None:
         _check_running(process)
-        for _, info in read_infos(runtime_dir):
-            if info.pid == process.pid:
-                return info
-        time.sleep(0.05)
-    raise RuntimeError(f"the server wrote no info file into {runtime_dir} in {timeout} s")
+        return next((info for _, info in read_infos(runtime_dir) if info.pid == process.pid), None)
+
+    return wait_for(written, f"the server to write its info file into {runtime_dir}", timeout)
 
 
 def _check_running(process: subprocess.Popen[bytes] | None) -> None:

@@ -6,8 +6,9 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 import nodepipe
-from api.conftest import error_of, ids, wait_for, wait_runs
+from api.conftest import error_of, ids, wait_runs
 from integration.conftest import snapshot
+from support.waiting import wait_for
 
 SLEEPER = "import time\nprint('sleeping', flush=True)\ntime.sleep(60)\n"
 
@@ -94,7 +95,7 @@ def test_kill_a_running_node(client: TestClient, app: FastAPI, chain: nodepipe.W
         graph = client.get("/api/pipelines/baseline").json()
         return any(n["tag"] == "load" and n["state"] == "running" for n in graph["nodes"])
 
-    wait_for(running)
+    wait_for(running, "load to be running")
     live = client.get("/api/pipelines/baseline/nodes/load/log").json()
     assert live["active"]
     killed = client.post("/api/pipelines/baseline/kill", json={"nodes": ["load"]})

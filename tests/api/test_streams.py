@@ -6,7 +6,6 @@ import json
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ import httpx
 import nodepipe
 from api.conftest import ids
 from api.live import LiveServer, server_thread
+from support.waiting import wait_for
 
 SLOW = "import time\nfor i in range(3):\n    print('tick', i, flush=True)\n    time.sleep(0.5)\n"
 """Runs 1.5 s: longer than the watcher's 1 s look at the store, so it is always seen running."""
@@ -108,13 +108,13 @@ def test_the_live_log_streams_while_the_node_runs(chain: nodepipe.Workspace) -> 
         )
         chunks: list[dict[str, Any]] = []
         stream_url = f"{live.url}/api/pipelines/baseline/nodes/load/log/stream"
-        for _ in range(100):
-            status = httpx.get(
-                f"{live.url}/api/pipelines/baseline/status", headers=live.headers
-            ).json()
-            if any(n["state"] == "running" for n in status["nodes"]):
-                break
-            time.sleep(0.05)
+        status_url = f"{live.url}/api/pipelines/baseline/status"
+
+        def running() -> bool:
+            status = httpx.get(status_url, headers=live.headers).json()
+            return any(n["state"] == "running" for n in status["nodes"])
+
+        wait_for(running, "load to be running")
         with httpx.stream("GET", stream_url, headers=live.headers, timeout=60) as response:
             chunks.extend(events(response))
     text = "".join(c["text"] for c in chunks if c["type"] == "chunk")

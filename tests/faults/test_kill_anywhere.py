@@ -40,6 +40,7 @@ from nodepipe.services.runs.service import RunRequest
 from nodepipe.store.schema import node_runs, nodes, runs
 from nodepipe.store.store import Store
 from nodepipe.workspace.fingerprint import fingerprint_outputs
+from support.waiting import wait_for
 from support.wheels import toy_index
 
 KILLS = 20
@@ -264,9 +265,7 @@ def kill_group(process: subprocess.Popen[bytes]) -> None:
     and exec holds its parent's descriptors, locks included, until it is gone)."""
     os.killpg(process.pid, signal.SIGKILL)
     process.wait()
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and _live_members(process.pid):
-        time.sleep(0.01)
+    wait_for(lambda: not _live_members(process.pid), f"process group {process.pid} to end", 10)
 
 
 def _live_members(group: int) -> list[int]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import stat
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ import nodepipe
 from integration.conftest import CliRunner
 from nodepipe.domain.runs import RunStatus
 from nodepipe.store.store import Store
+from support.waiting import wait_for
 
 NODEPIPE = str(Path(sys.executable).parent / "nodepipe")
 CHILDREN = 6
@@ -29,14 +29,6 @@ while not (gate / "release").exists():
 (node.data_dir() / "out.txt").write_text("gated")
 """
 QUICK = "import nodepipe_node as n\n(n.data_dir() / 'out.txt').write_text(n.tag())\n"
-
-
-def wait_for(path: Path, seconds: float = 120) -> None:
-    deadline = time.monotonic() + seconds
-    while not path.exists():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{path} never appeared")
-        time.sleep(0.02)
 
 
 def rows_of(url: str) -> dict[str, Any]:
@@ -84,7 +76,7 @@ def test_backups_taken_while_a_run_writes_are_whole_stores(
     )
     backups: list[Path] = []
     try:
-        wait_for(gate / "started")
+        wait_for((gate / "started").exists, "the gated node to start", 120)
         made = cli("backup", "--json")
         assert made.code == 0, made.stderr
         backups.append(Path(made.json()["path"]))

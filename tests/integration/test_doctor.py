@@ -9,7 +9,6 @@ import shutil
 import stat
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ from nodepipe.domain.runs import RunStatus
 from nodepipe.envs.kernels import install_kernel
 from nodepipe.services.runs.service import RunRequest
 from nodepipe.workspace import journal
+from support.waiting import wait_for
 
 NODEPIPE = str(Path(sys.executable).parent / "nodepipe")
 WRITE = "import nodepipe_node as n\n(n.data_dir() / 'out.txt').write_text({text!r})\n"
@@ -243,9 +243,12 @@ def test_repair_leaves_a_live_run_alone(
     (ran.nodes.path("load") / "code" / "main.py").write_text(waiting)
     run = subprocess.Popen([NODEPIPE, "run", "baseline", "--only", "load"], cwd=ran.root)
     try:
-        while not (gate / "started").exists():
-            assert run.poll() is None
-            time.sleep(0.02)
+
+        def started() -> bool:
+            assert run.poll() is None, "the run ended before its node started"
+            return (gate / "started").exists()
+
+        wait_for(started, "load to start", 120)
         staging = ran.nodes.path("load") / ".staging"
         before = sorted(p.name for p in staging.iterdir())
         repaired = doctor(cli, "--repair")

@@ -15,7 +15,6 @@ import sys
 import tempfile
 import textwrap
 import threading
-import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
@@ -32,6 +31,7 @@ from support.ray_cluster import (
     session_directory,
     shared_namespace_results,
 )
+from support.waiting import wait_for
 
 CLUSTER_CPUS = 2
 
@@ -99,13 +99,6 @@ def run_in_background(
         return results[0]
 
     return wait
-
-
-def wait_for(condition: Callable[[], bool], what: str, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
 
 
 def node_runs(ws: nodepipe.Workspace, run_id: str) -> dict[str, NodeRun]:
@@ -241,7 +234,7 @@ def test_node_resources_are_reserved_on_the_cluster(
     reports = folder / "reports"
 
     wait = run_in_background(lab, ray_cluster, "wide")
-    wait_for((reports / "started").exists, "the node to start")
+    wait_for((reports / "started").exists, "the node to start", 120)
     total = ray.cluster_resources()
     observed: dict[str, float] = {}
 
@@ -292,7 +285,7 @@ def sleepy_pipeline(ws: nodepipe.Workspace) -> Path:
 def sleeper_pids(folder: Path, check_alive: bool = True) -> tuple[int, int]:
     """(node process, its child) once the sleeper is in its endless loop."""
     pids_file = folder / "reports" / "pids"
-    wait_for(pids_file.exists, "the sleeper to start")
+    wait_for(pids_file.exists, "the sleeper to start", 120)
     node_pid, child_pid = (int(p) for p in pids_file.read_text().split())
     if check_alive:
         assert alive(node_pid) and alive(child_pid)

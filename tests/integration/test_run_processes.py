@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -18,6 +17,7 @@ import nodepipe
 from nodepipe import NodeState
 from nodepipe.domain.runs import NodeRunState
 from nodepipe.services.runs.service import RunRequest, RunResult
+from support.waiting import wait_for
 
 NODEPIPE = str(Path(sys.executable).parent / "nodepipe")
 
@@ -30,13 +30,10 @@ time.sleep(600)
 QUICK = "import nodepipe_node as n\n(n.data_dir() / 'out.txt').write_text('good')\n"
 
 
-def wait_for(path: Path, seconds: float = 60) -> str:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if path.exists() and path.read_text().strip():
-            return path.read_text()
-        time.sleep(0.05)
-    raise AssertionError(f"{path} never appeared")
+def pids_in(path: Path) -> list[int]:
+    """The process ids a sleeper node writes into ``path`` once it runs."""
+    text = wait_for(lambda: path.exists() and path.read_text().strip(), f"{path} to be written")
+    return [int(pid) for pid in text.split()]
 
 
 def alive(pid: int) -> bool:
@@ -48,13 +45,9 @@ def alive(pid: int) -> bool:
     return "State:\tZ" not in status
 
 
-def gone(pid: int, seconds: float = 15) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if not alive(pid):
-            return True
-        time.sleep(0.05)
-    return False
+def gone(pid: int) -> bool:
+    """Wait for process ``pid`` to end (fails the test if it still runs after 15 s)."""
+    return wait_for(lambda: not alive(pid), f"process {pid} to end", 15)
 
 
 @pytest.fixture
@@ -68,7 +61,7 @@ def sleeping_load(chain: nodepipe.Workspace) -> nodepipe.Workspace:
 
 
 def pids_of(ws: nodepipe.Workspace) -> list[int]:
-    return [int(p) for p in wait_for(ws.nodes.path("load") / "reports" / "pids").split()]
+    return pids_in(ws.nodes.path("load") / "reports" / "pids")
 
 
 def test_kill_ends_the_process_group_and_keeps_outputs(sleeping_load: nodepipe.Workspace) -> None:
@@ -120,9 +113,11 @@ def test_killed_orchestrator_leaves_nothing_running(sleeping_load: nodepipe.Work
         stderr=subprocess.DEVNULL,
     )
     pids = pids_of(ws)
-    deadline = time.monotonic() + 10  # the store hears of a start within a recorder batch
-    while ws.nodes.get("load").state is not NodeState.RUNNING and time.monotonic() < deadline:
-        time.sleep(0.05)
+
+    def recorded() -> bool:  # the store hears of a start within a recorder batch
+        return ws.nodes.get("load").state is NodeState.RUNNING
+
+    wait_for(recorded, "the store to record load running", 10)
     orchestrator.send_signal(signal.SIGKILL)
     orchestrator.wait(30)
     assert all(alive(pid) for pid in pids)  # the orphans are still there
@@ -186,7 +181,7 @@ def test_nodes_waiting_for_a_slot_keep_their_state_when_the_run_is_killed(
     request = RunRequest("wide", force=True, jobs=1)  # one slot: the others wait for it
     worker = threading.Thread(target=lambda: results.append(lab.runs.run(request)))
     worker.start()
-    pids = [int(p) for p in wait_for(lab.nodes.path(sleeper.id) / "reports" / "pids").split()]
+    pids = pids_in(lab.nodes.path(sleeper.id) / "reports" / "pids")
     lab.runs.kill(pipeline="wide")
     worker.join(60)
     assert all(gone(pid) for pid in pids)
