@@ -21,6 +21,7 @@ from nodepipe.api import create_app
 from nodepipe.api.deps import AppServices
 from nodepipe.api.settings import ServerSettings
 from support.waiting import wait_for
+from support.worlds import CHAIN, build_pipeline
 
 BASE_URL = "http://127.0.0.1:8000"
 LOOPBACK = ServerSettings(host="127.0.0.1", port=8000)
@@ -29,12 +30,7 @@ LOOPBACK = ServerSettings(host="127.0.0.1", port=8000)
 
 def build_chain(root: Path) -> None:
     ws = nodepipe.init(root)
-    ws.projects.new("climate")
-    ws.pipelines.new("baseline", project="climate")
-    for tag in ("load", "clean", "plot"):
-        ws.nodes.new("baseline", tag)
-    ws.edges.connect("load", "clean", "baseline")
-    ws.edges.connect("clean", "plot", "baseline")
+    build_pipeline(ws, "baseline", CHAIN, project="climate")
     ws.close()
 
 

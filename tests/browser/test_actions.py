@@ -6,14 +6,7 @@ from playwright.sync_api import Page, expect
 
 from browser.canvas import menu_item, node
 from browser.conftest import ARTIFACTS, Served
-
-
-def chain(served: Served) -> None:
-    ws = served.workspace
-    for tag in ("load", "clean", "plot"):
-        ws.nodes.new("baseline", tag)
-    ws.edges.connect("load", "clean", "baseline")
-    ws.edges.connect("clean", "plot", "baseline")
+from support.worlds import CHAIN, add_nodes
 
 
 def right_click(page: Page, tag: str, item: str) -> None:
@@ -27,7 +20,7 @@ def confirm(page: Page) -> None:
 
 
 def test_menus_keyboard_groups_and_a_named_deletion(page: Page, served: Served) -> None:
-    chain(served)
+    add_nodes(served.workspace, "baseline", CHAIN)
     ws = served.workspace
     page.goto(served.link)
     expect(node(page, "plot")).to_be_visible()
@@ -91,7 +84,7 @@ def test_menus_keyboard_groups_and_a_named_deletion(page: Page, served: Served) 
 
 
 def test_node_panel_parameters_are_validated_before_saving(page: Page, served: Served) -> None:
-    chain(served)
+    add_nodes(served.workspace, "baseline", CHAIN)
     page.goto(served.link)
     node(page, "clean").dblclick()
     panel = page.get_by_test_id("node-panel")
@@ -115,7 +108,7 @@ def test_node_panel_parameters_are_validated_before_saving(page: Page, served: S
 
 
 def test_pipelines_copies_references_and_lineage(page: Page, served: Served) -> None:
-    chain(served)
+    add_nodes(served.workspace, "baseline", CHAIN)
     ws = served.workspace
     page.goto(served.link)
     expect(node(page, "plot")).to_be_visible()

@@ -12,6 +12,7 @@ import pytest
 
 import nodepipe
 from nodepipe.cli.app import main
+from support.worlds import CHAIN, build_pipeline
 
 
 @dataclass(frozen=True)
@@ -66,13 +67,8 @@ def lab(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[nodepipe.Wo
 
 @pytest.fixture
 def chain(lab: nodepipe.Workspace) -> nodepipe.Workspace:
-    """Pipeline ``baseline`` in project ``climate``: load → clean → plot."""
-    lab.projects.new("climate")
-    lab.pipelines.new("baseline", project="climate")
-    for tag in ("load", "clean", "plot"):
-        lab.nodes.new("baseline", tag)
-    lab.edges.connect("load", "clean", "baseline")
-    lab.edges.connect("clean", "plot", "baseline")
+    """Pipeline ``baseline`` in project ``climate``: load → clean → plot (``CHAIN``)."""
+    build_pipeline(lab, "baseline", CHAIN, project="climate")
     return lab
 
 

@@ -16,6 +16,7 @@ from integration.conftest import CliRunner
 from nodepipe.domain.runs import RunStatus
 from nodepipe.store.store import Store
 from support.waiting import wait_for
+from support.worlds import NodeSpec, build_pipeline
 
 NODEPIPE = str(Path(sys.executable).parent / "nodepipe")
 CHILDREN = 6
@@ -54,16 +55,9 @@ def rows_of(url: str) -> dict[str, Any]:
 def fan(lab: nodepipe.Workspace, tmp_path: Path) -> nodepipe.Workspace:
     """``gate`` (waits for tmp_path/gate/release) → six quick children."""
     (tmp_path / "gate").mkdir()
-    lab.pipelines.new("fan")
-    lab.nodes.new("fan", "gate")
-    (lab.nodes.path("gate") / "code" / "main.py").write_text(
-        GATED.format(gate=str(tmp_path / "gate"))
-    )
-    for index in range(CHILDREN):
-        tag = f"child{index}"
-        lab.nodes.new("fan", tag)
-        (lab.nodes.path(tag) / "code" / "main.py").write_text(QUICK)
-        lab.edges.connect("gate", tag, "fan")
+    gate = NodeSpec(code=GATED.format(gate=str(tmp_path / "gate")))
+    children = {f"child{index}": NodeSpec(["gate"], code=QUICK) for index in range(CHILDREN)}
+    build_pipeline(lab, "fan", {"gate": gate, **children})
     return lab
 
 

@@ -15,6 +15,7 @@ import nodepipe
 from integration.conftest import CliRunner
 from nodepipe import NodeState
 from nodepipe.services.runs.service import RunRequest
+from support.worlds import build_pipeline
 
 
 def break_pyproject(folder: Path) -> str:
@@ -42,10 +43,7 @@ BREAKAGES: dict[str, Callable[[Path], str]] = {
 @pytest.fixture
 def split(lab: nodepipe.Workspace) -> nodepipe.Workspace:
     """Pipeline ``split``: a → b, and c on its own; nothing ran yet."""
-    lab.pipelines.new("split")
-    for tag in ("a", "b", "c"):
-        lab.nodes.new("split", tag)
-    lab.edges.connect("a", "b", "split")
+    build_pipeline(lab, "split", {"a": [], "b": ["a"], "c": []})
     return lab
 
 

@@ -12,6 +12,7 @@ import nodepipe
 from integration.conftest import CliRunner
 from integration.test_store_opening import DAMAGES, checkpointed_store
 from nodepipe.services.runs.service import RunRequest
+from support.worlds import NodeSpec, build_pipeline
 
 COPY_INPUTS = """\
 import nodepipe_node as node
@@ -93,11 +94,8 @@ def test_rebuild_of_a_postgresql_database_without_tables(
     tmp_path: Path, fresh_postgres_url: str, cli: CliRunner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ws = nodepipe.init(tmp_path / "lab", store_url=fresh_postgres_url)
-    ws.pipelines.new("baseline")
-    for tag in ("load", "clean"):
-        ws.nodes.new("baseline", tag)
-        (ws.nodes.path(tag) / "code" / "main.py").write_text(COPY_INPUTS)
-    ws.edges.connect("load", "clean", "baseline")
+    copying = {"load": NodeSpec(code=COPY_INPUTS), "clean": NodeSpec(["load"], code=COPY_INPUTS)}
+    build_pipeline(ws, "baseline", copying)
     ws.runs.run(RunRequest("baseline"))
     ws.close()
     with sa.create_engine(fresh_postgres_url).begin() as connection:

@@ -19,19 +19,11 @@ from nodepipe.domain.model import Edge
 from nodepipe.domain.names import next_free_slot, validate_name, validate_slot
 from nodepipe.domain.params import parse_assignment, parse_params
 from nodepipe.domain.resolve import Candidate, resolve
+from support import worlds
+from support.worlds import edges_of
 
-
-def graph(spec: dict[str, list[str]]) -> list[Edge]:
-    """{child: [parents...]} -> edges with slots 01, 02... in the listed order."""
-    return [
-        Edge(parent, child, f"{i:02d}")
-        for child, parents in spec.items()
-        for i, parent in enumerate(parents, 1)
-    ]
-
-
-DIAMOND = graph({"b": ["a"], "c": ["a"], "d": ["b", "c"]})
-CHAIN = graph({"clean": ["load"], "plot": ["clean"]})
+DIAMOND = edges_of(worlds.DIAMOND)
+CHAIN = edges_of(worlds.CHAIN)
 
 
 def test_cycle_is_named_from_the_new_edge() -> None:

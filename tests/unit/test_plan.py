@@ -21,6 +21,7 @@ from nodepipe.execution.plan import (
     plan_run,
 )
 from nodepipe.execution.ready_queue import ReadyQueue
+from support.worlds import CHAIN, DIAMOND, FAN_OUT_FAN_IN, edges_of
 
 S = NodeState
 
@@ -39,11 +40,7 @@ class World:
 
     @property
     def edges(self) -> list[Edge]:
-        return [
-            Edge(parent, child, f"{slot:02d}")
-            for child, parents in self.spec.items()
-            for slot, parent in enumerate(parents, 1)
-        ]
+        return edges_of(self.spec)
 
     def statuses(self) -> list[NodeStatus]:
         return [
@@ -66,18 +63,17 @@ class World:
 
 @pytest.fixture
 def chain() -> World:
-    return World({"load": [], "clean": ["load"], "plot": ["clean"]})
+    return World(dict(CHAIN))
 
 
 @pytest.fixture
 def diamond() -> World:
-    return World({"a": [], "b": ["a"], "c": ["a"], "d": ["b", "c"]})
+    return World(dict(DIAMOND))
 
 
 @pytest.fixture
 def fan_out_fan_in() -> World:
-    workers = {f"w{i}": ["src"] for i in range(1, 5)}
-    return World({"src": [], **workers, "merge": list(workers)})
+    return World(dict(FAN_OUT_FAN_IN))
 
 
 def reasons(plan: Plan) -> dict[str, tuple[str, ...]]:

@@ -1,0 +1,99 @@
+"""Test worlds built from dicts: each node's tag with its parents, in slot order.
+
+    {"load": [], "clean": ["load"], "plot": ["clean"]}
+
+is the chain load → clean → plot: ``clean``'s input ``01`` is ``load``. A node may be a
+``NodeSpec`` instead of a list, to name its slots or give it parameters or code. The shapes
+tests share have names: ``CHAIN``, ``FAN_OUT``, ``FAN_IN``, ``DIAMOND``, ``FAN_OUT_FAN_IN``
+(``SHAPES`` by name); pure tests read the same dicts (``edges_of``), and ``build_pipeline``
+makes one a real pipeline of real node folders in a workspace.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import nodepipe
+from nodepipe.domain.model import Edge, Node
+
+
+@dataclass(frozen=True)
+class NodeSpec:
+    """A node of a spec with more than its parents."""
+
+    parents: Sequence[str] = ()
+    slots: Sequence[str] = ()
+    """The slot of each parent, in the same order; ``01``, ``02``… when left out."""
+    params: Sequence[str] = ()
+    """``name=value`` assignments, as ``nodepipe node params`` takes them."""
+    code: str | None = None
+    """The text of ``code/main.py``, if not the template's."""
+
+
+Spec = Mapping[str, Sequence[str] | NodeSpec]
+"""Each node's tag, with its parents (or a ``NodeSpec``), in creation order."""
+
+CHAIN: dict[str, list[str]] = {"load": [], "clean": ["load"], "plot": ["clean"]}
+FAN_OUT: dict[str, list[str]] = {"src": [], "w1": ["src"], "w2": ["src"], "w3": ["src"]}
+FAN_IN: dict[str, list[str]] = {"w1": [], "w2": [], "w3": [], "merge": ["w1", "w2", "w3"]}
+DIAMOND: dict[str, list[str]] = {"a": [], "b": ["a"], "c": ["a"], "d": ["b", "c"]}
+FAN_OUT_FAN_IN: dict[str, list[str]] = {
+    "src": [],
+    **{f"w{i}": ["src"] for i in range(1, 5)},
+    "merge": [f"w{i}" for i in range(1, 5)],
+}
+SHAPES: dict[str, dict[str, list[str]]] = {
+    "chain": CHAIN,
+    "fan_out": FAN_OUT,
+    "fan_in": FAN_IN,
+    "diamond": DIAMOND,
+    "fan_out_fan_in": FAN_OUT_FAN_IN,
+}
+"""The named shapes; copy one (``dict(...)``) before changing it."""
+
+
+def node_spec(entry: Sequence[str] | NodeSpec) -> NodeSpec:
+    return entry if isinstance(entry, NodeSpec) else NodeSpec(parents=tuple(entry))
+
+
+def inputs_of(entry: Sequence[str] | NodeSpec) -> list[tuple[str, str]]:
+    """(parent, slot) of each input of a node, in slot order."""
+    spec = node_spec(entry)
+    slots = list(spec.slots) or [f"{index:02d}" for index in range(1, len(spec.parents) + 1)]
+    assert len(slots) == len(spec.parents), f"{len(spec.parents)} parents, {len(slots)} slots"
+    return list(zip(spec.parents, slots, strict=True))
+
+
+def edges_of(spec: Spec) -> list[Edge]:
+    """The edges of ``spec`` between tags (ids are the tags), for the pure functions' tests."""
+    return [
+        Edge(parent, child, slot)
+        for child, entry in spec.items()
+        for parent, slot in inputs_of(entry)
+    ]
+
+
+def add_nodes(ws: nodepipe.Workspace, pipeline: str, spec: Spec) -> dict[str, Node]:
+    """Create ``spec``'s nodes in ``pipeline``, then connect them; return the nodes by tag."""
+    made = {tag: ws.nodes.new(pipeline, tag) for tag in spec}
+    for tag, entry in spec.items():
+        details = node_spec(entry)
+        if details.code is not None:
+            (ws.nodes.path(tag, pipeline) / "code" / "main.py").write_text(details.code)
+        if details.params:
+            ws.nodes.set_params(tag, list(details.params), pipeline=pipeline)
+    for tag, entry in spec.items():
+        for parent, slot in inputs_of(entry):
+            ws.edges.connect(parent, tag, pipeline, slot)
+    return made
+
+
+def build_pipeline(
+    ws: nodepipe.Workspace, pipeline: str, spec: Spec, project: str | None = None
+) -> dict[str, Node]:
+    """A new pipeline ``pipeline`` made of ``spec`` (in ``project``, created if missing)."""
+    if project is not None and project not in {known.name for known in ws.projects.list()}:
+        ws.projects.new(project)
+    ws.pipelines.new(pipeline, project=project)
+    return add_nodes(ws, pipeline, spec)
