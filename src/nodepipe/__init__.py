@@ -14,12 +14,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nodepipe.domain.errors import (
+    Action,
     AmbiguousNameError,
     ConflictError,
     CycleError,
     EnvironmentBuildError,
+    Hint,
     IndexUnreachableError,
     InvalidInputError,
+    NodeLaunchError,
     NodepipeError,
     NotFoundError,
     ReadOnlyError,
@@ -36,15 +39,18 @@ if TYPE_CHECKING:
     from nodepipe.services.workspace import Workspace
 
 __all__ = [
+    "Action",
     "AmbiguousNameError",
     "ConflictError",
     "CycleError",
     "Edge",
     "EnvironmentBuildError",
     "Group",
+    "Hint",
     "IndexUnreachableError",
     "InvalidInputError",
     "Node",
+    "NodeLaunchError",
     "NodeSpec",
     "NodeState",
     "NodepipeError",

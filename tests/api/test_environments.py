@@ -79,6 +79,7 @@ def test_environment_refusals_change_nothing(
     chain.nodes.set_locked("clean", True)
     locked = job(client, app, "POST", f"{ENV}/packages", json={"requirements": ["toypkg"]})
     assert locked["error"]["kind"] == "read_only"
+    assert locked["error"]["hint"]["action"] == "node.unlock"  # a job's error carries it too
 
 
 def test_install_a_kernel(

@@ -57,7 +57,11 @@ def test_connect_refusals_change_nothing(client: TestClient, chain: nodepipe.Wor
     error_of(client.post(EDGES, json={"parent": "load"}), 422)
     chain.nodes.set_locked("plot", True)
     before = snapshot(chain)
-    error_of(client.post(EDGES, json={"parent": "load", "child": "plot"}), 409, "read_only")
+    refused = client.post(EDGES, json={"parent": "load", "child": "plot"})
+    error_of(refused, 409, "read_only")
+    plot = ids(chain)["plot"]
+    assert refused.json()["hint"] == {"action": "node.unlock", "params": {"node": plot}}
+    assert "nodepipe" not in refused.json()["message"]  # no command for a web user
     assert snapshot(chain) == before
 
 

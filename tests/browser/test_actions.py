@@ -41,6 +41,10 @@ def test_menus_keyboard_groups_and_a_named_deletion(page: Page, served: Served) 
 
     right_click(page, "clean", "Lock")
     expect(node(page, "clean").locator('[data-look="locked"]')).to_be_visible()
+    right_click(page, "clean", "Mark stale")  # refused: the toast names the menu item, no command
+    refused = page.locator("[data-sonner-toast]", has_text="is locked")
+    expect(refused).to_contain_text("unlock it: right-click the node → Unlock")
+    expect(refused).not_to_contain_text("nodepipe node unlock")
     right_click(page, "clean", "Unlock")
     expect(node(page, "clean").locator('[data-look="locked"]')).to_have_count(0)
     right_click(page, "load", "Mark stale")

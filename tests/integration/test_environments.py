@@ -208,8 +208,9 @@ def test_shared_environment_nodes(chain: nodepipe.Workspace, envs: EnvironmentSe
     assert "lock changed: toypkg 1.0 → 2.0" in status["quick"].reasons
     chain.runs.run(RunRequest("baseline", only=["quick"]))
     assert (chain.nodes.path(quick.id) / "data" / "version.txt").read_text() == "2.0"
-    with pytest.raises(nodepipe.NotFoundError, match="shared-env new nope"):
+    with pytest.raises(nodepipe.NotFoundError, match="no shared environment 'nope'") as missing:
         chain.nodes.new("baseline", "other", shared_env="nope")
+    assert missing.value.hint == nodepipe.Hint(nodepipe.Action.SHARED_ENV_NEW, {"name": "nope"})
 
 
 def test_pipeline_base_packages(chain: nodepipe.Workspace, envs: EnvironmentService) -> None:

@@ -93,10 +93,12 @@ def test_locked_node_refuses_edit_and_delete(chain: nodepipe.Workspace, cli: Cli
         ("disconnect", "load", "clean", "--pipeline", "baseline"),
         ("node", "mark", "clean", "completed"),
     ]
+    clean = chain.nodes.get("clean").id
     for args in refusals:
         result = cli(*args)
         assert result.code == 5, (args, result.stderr)
-        assert "locked" in result.stderr and "nodepipe node unlock" in result.stderr
+        assert "locked" in result.stderr
+        assert f"unlock it with `nodepipe node unlock {clean}`" in result.stderr
     assert snapshot(chain) == before
     assert cli("node", "unlock", "clean").code == 0
     assert cli("node", "params", "clean", "--set", "lr=0.1").code == 0
@@ -115,6 +117,7 @@ def test_locked_pipeline_refuses_changes(chain: nodepipe.Workspace, cli: CliRunn
         result = cli(*args)
         assert result.code == 5, (args, result.stderr)
         assert "pipeline 'baseline' is locked" in result.stderr
+        assert "unlock it with `nodepipe pipeline unlock baseline`" in result.stderr
     assert snapshot(chain) == before
 
 
@@ -126,7 +129,9 @@ def test_reference_is_read_only_where_it_is_referenced(
     before = snapshot(chain)
     result = cli("node", "params", "clean", "--set", "x=1", "--pipeline", "other")
     assert result.code == 5
-    assert "reference in pipeline 'other'" in result.stderr and "detach" in result.stderr
+    assert "reference in pipeline 'other'" in result.stderr
+    clean = chain.nodes.get("clean").id
+    assert f"detach it with `nodepipe node detach {clean} --pipeline other`" in result.stderr
     result = cli("disconnect", "load", "clean", "--pipeline", "other")
     assert result.code == 5
     assert snapshot(chain) == before

@@ -9,7 +9,8 @@ import pytest
 
 import nodepipe
 from nodepipe import NodeState
-from nodepipe.domain.runs import NodeRunState
+from nodepipe.domain.events import NodeFinished
+from nodepipe.domain.runs import NodeRunState, RunOutcome
 from nodepipe.services.runs.service import RunRequest, RunResult
 
 COPY_INPUTS = """\
@@ -251,11 +252,16 @@ def test_a_command_that_cannot_start_is_nodepipes_error(pipeline: nodepipe.Works
             'entry = "main.py"', 'entry = "main.py"\ncommand = ["no-such-program-here"]'
         )
     )
-    result = pipeline.runs.run(RunRequest("baseline"))
+    ended: list[NodeFinished] = []
+    result = pipeline.runs.run(
+        RunRequest("baseline"), [lambda e: ended.append(e) if isinstance(e, NodeFinished) else None]
+    )
     assert result.finished is not None and (result.finished.failed, result.finished.skipped) == (
         1,
         1,
     )
+    outcomes = {result.tags[e.node_id]: e.outcome.status for e in ended}
+    assert outcomes == {"load": RunOutcome.COMPLETED, "clean": RunOutcome.ERROR}  # not FAILED
     clean = pipeline.nodes.get("clean")
     assert clean.state is NodeState.FAILED
     assert "nodepipe could not run it: cannot start no-such-program-here" in clean.state_reason

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 import nodepipe
+from nodepipe.domain.errors import Action, Hint
 from nodepipe.domain.passwords import check_hash, hash_password, verify_password
 
 
@@ -33,7 +34,8 @@ def test_weak_or_blank_passwords_are_refused(password: str) -> None:
     ],
 )
 def test_a_hash_not_written_by_nodepipe_is_refused_with_the_fix(stored: str) -> None:
-    with pytest.raises(nodepipe.InvalidInputError, match="nodepipe server password"):
+    with pytest.raises(nodepipe.InvalidInputError) as refused:
         check_hash(stored)
+    assert refused.value.hint == Hint(Action.SERVER_PASSWORD)
     with pytest.raises(nodepipe.InvalidInputError):
         verify_password("anything", stored)

@@ -1,7 +1,8 @@
 """``python -m nodepipe.api [--workspace DIR] [--host H] [--port P] [--token T]``.
 
 The same as ``nodepipe serve`` (the token defaults to ``$NODEPIPE_TOKEN``, else a random one);
-the browser tests start servers this way.
+the browser tests start servers this way. It is a command line, so an error's hint names a
+command, as ``nodepipe serve``'s would.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import os
 
 from nodepipe.api.server import serve
 from nodepipe.api.settings import DEFAULT_HOST, DEFAULT_PORT
+from nodepipe.cli.hints import with_hint  # a command line: errors hint commands, as the CLI's
 from nodepipe.domain.errors import NodepipeError
 
 
@@ -24,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         serve(args.workspace, args.host, args.port, args.token)
     except NodepipeError as error:
-        parser.exit(2, f"error: {error}\n")
+        parser.exit(2, f"error: {with_hint(str(error), error.hint)}\n")
     return 0
 
 

@@ -21,7 +21,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from nodepipe.api.methods import documented_methods
-from nodepipe.api.schemas.common import ErrorPublic
+from nodepipe.api.schemas.common import ErrorPublic, HintPublic
 from nodepipe.domain.errors import (
     AmbiguousNameError,
     ConflictError,
@@ -65,7 +65,8 @@ def describe(error: BaseException) -> tuple[int, ErrorPublic]:
         for error_type, status, kind in STATUSES:
             if isinstance(error, error_type):
                 cycle = error.cycle if isinstance(error, CycleError) else None
-                return status, ErrorPublic(kind=kind, message=str(error), cycle=cycle)
+                hint = None if error.hint is None else HintPublic.model_validate(error.hint)
+                return status, ErrorPublic(kind=kind, message=str(error), cycle=cycle, hint=hint)
     name = type(error).__name__
     return 500, ErrorPublic(kind="internal", message=f"nodepipe failed unexpectedly: {name}")
 

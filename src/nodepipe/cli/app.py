@@ -20,7 +20,8 @@ from nodepipe.cli import (
 )
 from nodepipe.cli.demo import demo
 from nodepipe.cli.doctor import doctor
-from nodepipe.cli.errors import exit_code_for
+from nodepipe.cli.errors import CANCELLED, exit_code_for
+from nodepipe.cli.hints import with_hint
 from nodepipe.cli.options import CommandGroup, json_option
 from nodepipe.cli.output import error_console, print_error, render
 from nodepipe.cli.serve import serve
@@ -106,12 +107,12 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(usage_error.exit_code) from None
     except click.Abort:
         error_console.print("aborted")
-        raise SystemExit(130) from None
+        raise SystemExit(CANCELLED.code) from None
     except Exception as failure:  # nodepipe's own errors, and the machine's (disk, store)
         error = as_nodepipe_error(failure)
         if error is None:
             raise
-        print_error(str(error))
+        print_error(with_hint(str(error), error.hint))
         raise SystemExit(exit_code_for(error)) from None
     raise SystemExit(code if isinstance(code, int) else 0)
 

@@ -1,6 +1,13 @@
-"""Exit codes: the one mapping from nodepipe errors to process exit statuses."""
+"""Exit codes: the one table of every status ``nodepipe`` exits with, and what each means.
+
+Errors map to their code through ``EXIT_CODES`` (the most specific class of the error's wins);
+a run that ended with a failed node, or was cancelled, exits with the codes named here too.
+The README's table of exit codes is this table (a test holds them together).
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from nodepipe.domain.errors import (
     ConflictError,
@@ -15,28 +22,53 @@ from nodepipe.domain.errors import (
     WorkspaceError,
 )
 
-EXIT_CODES: tuple[tuple[type[NodepipeError], int], ...] = (
-    (InvalidInputError, 2),
-    (RequirementNotFoundError, 2),
-    (UnresolvableRequirementsError, 2),
-    (NotFoundError, 3),
-    (ReadOnlyError, 5),
-    (ConflictError, 4),
-    (WorkspaceError, 6),
-    (EnvironmentBuildError, 7),
-    (StorageError, 9),
-    (NodepipeError, 1),
+
+@dataclass(frozen=True, slots=True)
+class ExitCode:
+    """One exit status: its code, what it means, and the errors that end a command with it."""
+
+    code: int
+    meaning: str
+    errors: tuple[type[NodepipeError], ...] = ()
+
+
+OK = ExitCode(0, "ok")
+NODE_FAILED = ExitCode(8, "a node of the run failed (your code; see `nodepipe logs`)")
+CANCELLED = ExitCode(130, "cancelled (Ctrl-C, or a run stopped by a signal)")
+
+EXIT_CODES: tuple[ExitCode, ...] = (
+    OK,
+    ExitCode(1, "any other nodepipe error", (NodepipeError,)),
+    ExitCode(
+        2,
+        "bad input (a malformed command line too; also a package, version or Python that does "
+        "not exist, or requirements no versions satisfy together)",
+        (InvalidInputError, RequirementNotFoundError, UnresolvableRequirementsError),
+    ),
+    ExitCode(3, "unknown or ambiguous name", (NotFoundError,)),
+    ExitCode(4, "conflict (cycle, duplicate, wrong state)", (ConflictError,)),
+    ExitCode(5, "read-only (locked, a reference, or in a run)", (ReadOnlyError,)),
+    ExitCode(6, "no workspace, or a bad one (its store missing or damaged)", (WorkspaceError,)),
+    ExitCode(
+        7,
+        "nodepipe could not build an environment (uv failed for a reason of its own, or the "
+        "package index cannot be reached)",
+        (EnvironmentBuildError,),
+    ),
+    NODE_FAILED,
+    ExitCode(9, "the disk or the store failed (full, read-only, no permission)", (StorageError,)),
+    CANCELLED,
 )
-"""Most specific first. 2 bad input (also: a package, version or Python that does not exist,
-requirements no versions satisfy together), 3 unknown/ambiguous name, 4 conflict (cycle,
-duplicate), 5 read-only (locked or reference), 6 no/bad workspace, 7 nodepipe could not build an
-environment (uv failed, or the package index cannot be reached), 9 the disk or the store failed
-(full, read-only, no permission).
-"""
+"""Every exit status of ``nodepipe``, by code."""
+
+_BY_ERROR: dict[type[NodepipeError], int] = {
+    error: exit_code.code for exit_code in EXIT_CODES for error in exit_code.errors
+}
 
 
 def exit_code_for(error: NodepipeError) -> int:
-    for error_type, code in EXIT_CODES:
-        if isinstance(error, error_type):
-            return code
+    """The code of the most specific class of ``error`` that the table names."""
+    for cls in type(error).__mro__:
+        if cls in _BY_ERROR:
+            return _BY_ERROR[cls]
     return 1

@@ -10,13 +10,15 @@ from typing import TYPE_CHECKING
 import click
 from rich.markup import escape
 
+from nodepipe.cli.errors import CANCELLED, NODE_FAILED
 from nodepipe.cli.options import (
     json_option,
     lookup_pipeline_option,
     names_argument,
     repeatable_option,
 )
-from nodepipe.cli.output import console, done, json_data, render, say
+from nodepipe.cli.output import console, done, error_console, json_data, render, say
+from nodepipe.cli.resume import resume_command, undone
 from nodepipe.cli.session import workspace
 from nodepipe.cli.views import add_row, styled_state, table
 from nodepipe.domain.errors import NotFoundError
@@ -27,9 +29,6 @@ if TYPE_CHECKING:
     from nodepipe.execution.plan import Plan
     from nodepipe.services.envs.run_envs import PastEnvironment
     from nodepipe.services.runs.service import PipelineStatus, RunRequest, RunResult, RunService
-
-NODE_FAILED_EXIT = 8
-CANCELLED_EXIT = 130
 
 
 @click.command("run")
@@ -72,8 +71,9 @@ def run(
     Nodes of PIPELINE run in parallel where the graph allows. Naming NODES runs just those;
     --from and --to narrow the selection (together: a slice).
 
-    Exit status: 0 when the run completed, 8 when a node failed, 130 when it was cancelled.
-    With --json, each event of the run is one line of JSON.
+    Exit status: 0 when the run completed, 8 when a node failed, 130 when it was cancelled;
+    then it prints the command that runs what the run left undone. With --json, each event of
+    the run is one line of JSON (and that command goes to stderr).
     """
     from nodepipe.services.runs.service import RunRequest
 
@@ -111,10 +111,36 @@ def _run_and_exit(service: RunService, request: RunRequest, as_json: bool) -> No
             result = service.run(request, [progress])
         _print_outcome(result)
     finished = result.finished
-    if finished is not None and finished.failed:
-        raise click.exceptions.Exit(NODE_FAILED_EXIT)
-    if finished is not None and finished.status is RunStatus.CANCELLED:
-        raise click.exceptions.Exit(CANCELLED_EXIT)
+    if finished is None or finished.status is RunStatus.COMPLETED:
+        return
+    _print_resume(service, request, result, as_json)
+    if finished.failed:
+        raise click.exceptions.Exit(NODE_FAILED.code)
+    if finished.status is RunStatus.CANCELLED:
+        raise click.exceptions.Exit(CANCELLED.code)
+
+
+def _print_resume(service: RunService, request: RunRequest, result: RunResult, json: bool) -> None:
+    """How to run what the run left undone (on stderr with --json: stdout is the events)."""
+    assert result.run_id is not None and result.finished is not None
+    node_ids = undone(result, service.node_runs(result.run_id))
+    if not node_ids:
+        return
+    command = resume_command(request, node_ids, result.tags, _workspace_given())
+    fix = "see why with `nodepipe logs NODE`, fix it, then " if result.finished.failed else ""
+    message = f"{fix}resume with `{command}`"
+    if json:
+        error_console.print(message, markup=False, soft_wrap=True)
+    else:
+        console.print(message, markup=False, soft_wrap=True)
+
+
+def _workspace_given() -> Path | None:
+    """The workspace named on this command line (one found, or from the environment, is
+    found again the same way)."""
+    root = click.get_current_context().find_root()
+    given = root.get_parameter_source("workspace") is click.core.ParameterSource.COMMANDLINE
+    return workspace().root if given else None
 
 
 def _print_plan(plan: Plan, tags: dict[str, str]) -> None:
@@ -145,11 +171,6 @@ def _print_outcome(result: RunResult) -> None:
         f"run {result.run_id} [{colour}]{f.status}[/]: {f.completed} completed, {f.failed} "
         f"failed, {f.skipped} skipped, {f.cancelled} cancelled"
     )
-    if f.failed:
-        done(
-            "see why with `nodepipe logs NODE`; fix and run again: only what failed or is "
-            "stale will run"
-        )
 
 
 @click.command("status")

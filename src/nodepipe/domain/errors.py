@@ -1,14 +1,55 @@
-"""The nodepipe exception tree: one root, a few meaningful children.
+"""The nodepipe exception tree: one root, a few meaningful children; and the hint an error
+may carry.
 
-Each error carries a message that names the fix. The CLI maps these classes to exit codes in one
-place (``nodepipe.cli.errors``) and the web API maps them to HTTP statuses in one place.
+An error's message says what is wrong in words every surface shares. What to do about it, when
+that is an action of nodepipe's own (unlock a node, create a shared environment), is a ``Hint``:
+an ``Action`` and its parameters, which each surface words its own way (the CLI as a command,
+``nodepipe.cli.hints``; the web app as its menu item, ``web/src/api/hints.ts``; the API hands
+it over as JSON). The CLI maps these classes to exit codes in one place (``nodepipe.cli.errors``)
+and the web API maps them to HTTP statuses in one place.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from types import MappingProxyType
+
+
+class Action(StrEnum):
+    """What a hint asks the user to do; each surface words every one of them."""
+
+    PIPELINE_UNLOCK = "pipeline.unlock"
+    NODE_UNLOCK = "node.unlock"
+    NODE_DETACH = "node.detach"
+    NODE_KILL = "node.kill"
+    SHARED_ENV_NEW = "shared_env.new"
+    WORKSPACE_INIT = "workspace.init"
+    WORKSPACE_EXAMINE = "workspace.examine"
+    STORE_RESTORE = "store.restore"
+    STORE_REBUILD = "store.rebuild"
+    SERVER_PASSWORD = "server.password"
+
+
+@dataclass(frozen=True, slots=True)
+class Hint:
+    """What to do about an error: an action and its parameters (ids, tags, names, paths)."""
+
+    action: Action
+    params: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "params", MappingProxyType(dict(self.params)))
+
 
 class NodepipeError(Exception):
-    """Root of every error nodepipe raises on purpose."""
+    """Root of every error nodepipe raises on purpose; ``hint`` says what to do, if anything
+    nodepipe offers does it."""
+
+    def __init__(self, message: str, *, hint: Hint | None = None) -> None:
+        super().__init__(message)
+        self.hint = hint
 
 
 class InvalidInputError(NodepipeError):
@@ -30,8 +71,8 @@ class ConflictError(NodepipeError):
 class CycleError(ConflictError):
     """Connecting would create a cycle; ``cycle`` names it, first node repeated at the end."""
 
-    def __init__(self, message: str, cycle: list[str]) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, cycle: list[str], *, hint: Hint | None = None) -> None:
+        super().__init__(message, hint=hint)
         self.cycle = cycle
 
 
@@ -58,6 +99,11 @@ class UnresolvableRequirementsError(EnvironmentBuildError):
 
 class IndexUnreachableError(EnvironmentBuildError):
     """The package index cannot be reached (network, DNS, an index that is down): retry later."""
+
+
+class NodeLaunchError(NodepipeError):
+    """nodepipe could not start a node's program (no such command or interpreter, not
+    executable): the node did not fail, it never ran."""
 
 
 class StorageError(NodepipeError):

@@ -13,7 +13,7 @@ import hmac
 import re
 import secrets
 
-from nodepipe.domain.errors import InvalidInputError
+from nodepipe.domain.errors import Action, Hint, InvalidInputError
 
 MIN_LENGTH = 8
 _COST = {"n": 2**14, "r": 8, "p": 1}
@@ -61,8 +61,8 @@ def _parse(stored: str) -> tuple[int, int, int, bytes, bytes]:
         if power_of_two and n <= _MAX_N and 0 < r * p <= 64 and salt and 16 <= len(key) <= 64:
             return n, r, p, salt, key
     raise InvalidInputError(
-        "the [server] password in nodepipe.toml is not a hash nodepipe wrote; "
-        "set it again with `nodepipe server password`"
+        "the [server] password in nodepipe.toml is not a hash nodepipe wrote",
+        hint=Hint(Action.SERVER_PASSWORD),
     )
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from nodepipe.domain.environments import RunEnvironment
-from nodepipe.domain.errors import InvalidInputError, NodepipeError, StorageError
+from nodepipe.domain.errors import InvalidInputError, NodeLaunchError, NodepipeError, StorageError
 from nodepipe.domain.runs import RunOutcome, TaskOutcome
 from nodepipe.envs.node_env import NodeEnvironments
 from nodepipe.envs.uv import UvRunner
@@ -200,7 +200,7 @@ class NodeProcess:
             try:
                 self.pid = self._start()
             except OSError as exc:
-                raise InvalidInputError(f"cannot start {task.argv[0]}: {exc.strerror}") from exc
+                raise NodeLaunchError(f"cannot start {task.argv[0]}: {exc.strerror}") from exc
             self._started_at = datetime.now(UTC)
         crash_point("task.launched")
         if on_started is not None:

@@ -2,7 +2,7 @@
 
 Only ``init_context`` creates a store. Opening a workspace whose store is missing, damaged or
 empty is a ``WorkspaceError`` that names the store and what to do: restore the newest backup,
-or rebuild the store from the node folders (``nodepipe doctor --rebuild``).
+or rebuild the store from the node folders (its hint, ``recovery_advice``).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from nodepipe.domain.errors import WorkspaceError
+from nodepipe.domain.errors import Action, Hint, WorkspaceError
 from nodepipe.domain.ids import new_id
 from nodepipe.domain.model import Project
 from nodepipe.envs.node_env import NodeEnvironments
@@ -75,10 +75,7 @@ def locate_workspace(path: Path | str | None = None) -> Path:
     root = find_workspace_root(start)
     if root is None or (explicit and root != start.resolve()):
         where = f"at {start}" if explicit else f"in {start} or any parent directory"
-        raise WorkspaceError(
-            f"no nodepipe workspace {where}; create one with `nodepipe init DIR` "
-            f"or point to one with --workspace or ${WORKSPACE_ENV}"
-        )
+        raise WorkspaceError(f"no nodepipe workspace {where}", hint=Hint(Action.WORKSPACE_INIT))
     return root
 
 
@@ -90,15 +87,13 @@ def open_context(path: Path | str | None = None) -> WorkspaceContext:
     return make_context(layout, config, store)
 
 
-def recovery_advice(layout: WorkspaceLayout) -> str:
-    """What to do about a store that is missing or damaged (the newest backup, if any)."""
+def recovery_advice(layout: WorkspaceLayout) -> Hint:
+    """What to do about a store that is missing or damaged: restore the newest backup, if
+    there is one, else rebuild the store from what the node folders hold."""
     newest = newest_backup(layout)
-    restore = (
-        f"restore the newest backup with `nodepipe backup restore {newest}`"
-        if newest is not None
-        else "restore a backup with `nodepipe backup restore FILE` if you made one"
-    )
-    return f"{restore}, or recover what the node folders hold with `nodepipe doctor --rebuild`"
+    if newest is None:
+        return Hint(Action.STORE_REBUILD)
+    return Hint(Action.STORE_RESTORE, {"backup": str(newest)})
 
 
 def init_context(

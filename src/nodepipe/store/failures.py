@@ -4,8 +4,8 @@ Every transaction (``Store.read``/``Store.write``) and every check made on openi
 ``StoreFailures.translated``:
 
 - an SQLite file found damaged while it is read (``SQLITE_CORRUPT``, ``SQLITE_NOTADB``) is a
-  ``WorkspaceError`` naming the file and what to do (the advice comes from the workspace: the
-  newest backup, ``doctor --rebuild``);
+  ``WorkspaceError`` naming the file, with a hint of what to do (the advice comes from the
+  workspace: restore its newest backup, or rebuild the store from the node folders);
 - a PostgreSQL server that cannot be reached is a ``WorkspaceError`` naming host and port;
 - anything else the database could not do (a full disk, a read-only file, a lock held too long)
   is a ``StorageError``.
@@ -22,7 +22,7 @@ from contextlib import contextmanager
 
 import sqlalchemy as sa
 
-from nodepipe.domain.errors import NodepipeError, StorageError, WorkspaceError
+from nodepipe.domain.errors import Hint, NodepipeError, StorageError, WorkspaceError
 from nodepipe.store.health import ProblemKind, StoreProblem, describe_store
 
 _DAMAGE = frozenset({"SQLITE_CORRUPT", "SQLITE_NOTADB"})
@@ -32,8 +32,8 @@ class UnusableStoreError(WorkspaceError):
     """The store is missing, damaged, holds no nodepipe tables, or its server cannot be
     reached; ``problem`` says which."""
 
-    def __init__(self, message: str, problem: StoreProblem) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, problem: StoreProblem, *, hint: Hint | None = None) -> None:
+        super().__init__(message, hint=hint)
         self.problem = problem
 
 
@@ -45,7 +45,7 @@ def _first_line(error: BaseException, password: str | None) -> str:
 class StoreFailures:
     """Turns the database errors of one store into nodepipe errors with the right advice."""
 
-    def __init__(self, url: str, advice: Callable[[], str]) -> None:
+    def __init__(self, url: str, advice: Callable[[], Hint | None]) -> None:
         self.where = describe_store(url)
         self._postgresql = url.startswith("postgresql")
         self._password = sa.engine.make_url(url).password
@@ -53,9 +53,8 @@ class StoreFailures:
 
     def unusable(self, problem: StoreProblem) -> UnusableStoreError:
         """The error for a store that is missing, damaged or holds no nodepipe tables."""
-        advice = self._advice()
-        message = f"the store {self.where} {problem.detail}" + (f"; {advice}" if advice else "")
-        return UnusableStoreError(message, problem)
+        message = f"the store {self.where} {problem.detail}"
+        return UnusableStoreError(message, problem, hint=self._advice())
 
     @contextmanager
     def translated(self) -> Iterator[None]:

@@ -11,6 +11,7 @@ from contextlib import contextmanager
 
 import sqlalchemy as sa
 
+from nodepipe.domain.errors import Hint
 from nodepipe.store.engine import WRITE_OPTION, create_store_engine, sqlite_file
 from nodepipe.store.failures import StoreFailures, UnusableStoreError
 from nodepipe.store.health import ProblemKind, StoreProblem, sqlite_file_problem
@@ -18,8 +19,8 @@ from nodepipe.store.migrate import current_revision, ensure_current
 from nodepipe.store.queries import StoreSession
 
 
-def _no_advice() -> str:
-    return ""
+def _no_advice() -> Hint | None:
+    return None
 
 
 class Store:
@@ -30,11 +31,11 @@ class Store:
         self.failures = failures
 
     @classmethod
-    def open(cls, url: str, advice: Callable[[], str] = _no_advice) -> Store:
+    def open(cls, url: str, advice: Callable[[], Hint | None] = _no_advice) -> Store:
         """Connect to the existing store at ``url``, migrating an older schema.
 
         A missing or damaged store, one without nodepipe's tables, or a server that cannot be
-        reached is an ``UnusableStoreError`` (a ``WorkspaceError``) ending with ``advice()``.
+        reached is an ``UnusableStoreError`` (a ``WorkspaceError``) hinting ``advice()``.
         """
         failures = StoreFailures(url, advice)
         path = sqlite_file(url)

@@ -1,6 +1,7 @@
 // What every action shares: error toasts, background jobs, the current pipeline.
 import { toast } from "sonner";
 import { api, ApiError, call } from "../api/client";
+import { withHint } from "../api/hints";
 import type { Job } from "../api/types";
 import { getApp, flash } from "../store/app";
 import { loadLists, loadPipeline, reloadAll } from "../store/loaders";
@@ -49,7 +50,8 @@ export async function followJob(job: Job, onSuccess?: JobDone): Promise<void> {
       await reloadAll();
       await onSuccess?.(done);
     } else {
-      toast.error(done.error?.message ?? `${job.description} failed`, { id, duration: 10000 });
+      const message = done.error ? withHint(done.error.message, done.error.hint) : `${job.description} failed`;
+      toast.error(message, { id, duration: 10000 });
     }
   });
   // The job may have ended before this page started listening for it.

@@ -1,6 +1,7 @@
 // The typed API client (openapi-fetch over the generated schema) and its one error type.
 import createClient from "openapi-fetch";
 import type { paths } from "./schema";
+import { withHint } from "./hints";
 import type { ErrorBody } from "./types";
 
 function newClientId(): string {
@@ -17,17 +18,20 @@ export const api = createClient<paths>({
   headers: { "X-Nodepipe-Client": clientId },
 });
 
-/** A refused or failed request, with the server's `kind` (not_found, cycle, read_only...). */
+/** A refused or failed request, with the server's `kind` (not_found, cycle, read_only...);
+ * its message ends with what to do, as the menu item that does it (see hints.ts). */
 export class ApiError extends Error {
   readonly status: number;
   readonly kind: string;
   readonly cycle: string[] | null;
+  readonly hint: ErrorBody["hint"];
 
   constructor(status: number, body: Partial<ErrorBody> | undefined) {
-    super(body?.message ?? `request failed with HTTP ${status}`);
+    super(withHint(body?.message ?? `request failed with HTTP ${status}`, body?.hint));
     this.status = status;
     this.kind = body?.kind ?? "http";
     this.cycle = body?.cycle ?? null;
+    this.hint = body?.hint ?? null;
   }
 }
 

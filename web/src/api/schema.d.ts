@@ -887,6 +887,12 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /**
+         * Action
+         * @description What a hint asks the user to do; each surface words every one of them.
+         * @enum {string}
+         */
+        Action: "pipeline.unlock" | "node.unlock" | "node.detach" | "node.kill" | "shared_env.new" | "workspace.init" | "workspace.examine" | "store.restore" | "store.rebuild" | "server.password";
         /** BasePackagesPublic */
         BasePackagesPublic: {
             /** Packages */
@@ -1018,7 +1024,8 @@ export interface components {
         };
         /**
          * ErrorPublic
-         * @description What every error answers with: a ``kind`` to branch on and a message for people.
+         * @description What every error answers with: a ``kind`` to branch on, a message for people, and the
+         *     ``hint`` of what to do when an action of nodepipe's does it.
          */
         ErrorPublic: {
             /**
@@ -1030,6 +1037,8 @@ export interface components {
             details?: {
                 [key: string]: unknown;
             }[] | null;
+            /** @description What to do about it, if known. */
+            hint?: components["schemas"]["HintPublic"] | null;
             /**
              * Kind
              * @description not_found, ambiguous, conflict, cycle, read_only, ...
@@ -1096,6 +1105,22 @@ export interface components {
              * @default true
              */
             ok: boolean;
+        };
+        /**
+         * HintPublic
+         * @description What to do about an error: an action of nodepipe's and its parameters. The web app
+         *     names the action's menu item; the CLI names its command.
+         */
+        HintPublic: {
+            /** @description What to do, e.g. node.unlock (see the enum). */
+            action: components["schemas"]["Action"];
+            /**
+             * Params
+             * @description What the action applies to, e.g. {"node": "3fa9c2d1"}.
+             */
+            params?: {
+                [key: string]: string;
+            };
         };
         /**
          * JobFinished

@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import ConfigDict, Field
 
+from nodepipe.domain.errors import Action
 from nodepipe.schemas.base import Schema
 
 
@@ -16,8 +17,20 @@ class Input(Schema):
     model_config = ConfigDict(strict=True)
 
 
+class HintPublic(Schema):
+    """What to do about an error: an action of nodepipe's and its parameters. The web app
+    names the action's menu item; the CLI names its command."""
+
+    action: Action = Field(description="What to do, e.g. node.unlock (see the enum).")
+    params: dict[str, str] = Field(
+        default_factory=dict,
+        description='What the action applies to, e.g. {"node": "3fa9c2d1"}.',
+    )
+
+
 class ErrorPublic(Schema):
-    """What every error answers with: a ``kind`` to branch on and a message for people."""
+    """What every error answers with: a ``kind`` to branch on, a message for people, and the
+    ``hint`` of what to do when an action of nodepipe's does it."""
 
     kind: str = Field(description="not_found, ambiguous, conflict, cycle, read_only, ...")
     message: str
@@ -25,6 +38,7 @@ class ErrorPublic(Schema):
         default=None, description="For a cycle: the node ids around it, the first repeated last."
     )
     details: list[dict[str, Any]] | None = None
+    hint: HintPublic | None = Field(default=None, description="What to do about it, if known.")
 
 
 class WorkspacePublic(Schema):

@@ -12,7 +12,7 @@ import builtins
 from dataclasses import dataclass
 from pathlib import Path
 
-from nodepipe.domain.errors import ConflictError, NotFoundError
+from nodepipe.domain.errors import Action, ConflictError, Hint, NotFoundError
 from nodepipe.domain.requirements import validate_package_names, validate_requirements
 from nodepipe.envs.edits import all_or_nothing
 from nodepipe.envs.interpreters import interpreter_version
@@ -41,8 +41,8 @@ class SharedEnvService:
         if exists and not (folder / "pyproject.toml").is_file():
             known = ", ".join(self.list()) or "none yet"
             raise NotFoundError(
-                f"no shared environment {name!r} (known: {known}); create it "
-                f"with `nodepipe shared-env new {name}`"
+                f"no shared environment {name!r} (known: {known})",
+                hint=Hint(Action.SHARED_ENV_NEW, {"name": name}),
             )
         return folder
 

@@ -7,7 +7,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Unpack
 
-from nodepipe.domain.errors import InvalidInputError, NotFoundError, ReadOnlyError, WorkspaceError
+from nodepipe.domain.errors import (
+    Action,
+    Hint,
+    InvalidInputError,
+    NotFoundError,
+    ReadOnlyError,
+    WorkspaceError,
+)
 from nodepipe.domain.ids import new_id
 from nodepipe.domain.model import Membership, Node
 from nodepipe.domain.names import validate_name
@@ -61,8 +68,8 @@ class NodeService:
             and not (self.context.layout.shared_env_dir(shared_env) / "pyproject.toml").is_file()
         ):
             raise NotFoundError(
-                f"no shared environment {shared_env!r}; create it with "
-                f"`nodepipe shared-env new {shared_env}`"
+                f"no shared environment {shared_env!r}",
+                hint=Hint(Action.SHARED_ENV_NEW, {"name": shared_env}),
             )
         node_id = new_id()
         with staged_folders(self.context) as batch:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from nodepipe.domain.environments import CodeManifest
-from nodepipe.domain.errors import NotFoundError, WorkspaceError
+from nodepipe.domain.errors import Action, Hint, NotFoundError, WorkspaceError
 from nodepipe.domain.ids import looks_like_id
 from nodepipe.envs.kernels import remove_kernel
 from nodepipe.services.context import WorkspaceContext
@@ -177,8 +177,8 @@ def sync_node_environment(context: WorkspaceContext, code_dir: Path) -> None:
         shared = context.layout.shared_env_dir(config.shared_env)
         if not (shared / "pyproject.toml").is_file():
             raise NotFoundError(
-                f"no shared environment {config.shared_env!r}; create it with "
-                f"`nodepipe shared-env new {config.shared_env}`"
+                f"no shared environment {config.shared_env!r}",
+                hint=Hint(Action.SHARED_ENV_NEW, {"name": config.shared_env}),
             )
         context.environments.ensure_synced(code_dir, shared)
 

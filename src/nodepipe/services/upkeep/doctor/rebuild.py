@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from nodepipe.domain.errors import ConflictError, WorkspaceError
+from nodepipe.domain.errors import Action, ConflictError, Hint, WorkspaceError
 from nodepipe.services.context import (
     ensure_default_project,
     locate_workspace,
@@ -52,8 +52,8 @@ def rebuild_store(
     problem = check_store(url)
     if problem is None:
         raise ConflictError(
-            f"the store {where} opens fine; --rebuild only replaces a missing or damaged store "
-            "(`nodepipe doctor` looks for other trouble)"
+            f"the store {where} opens fine; a rebuild only replaces a missing or damaged store",
+            hint=Hint(Action.WORKSPACE_EXAMINE),
         )
     if problem.kind is ProblemKind.UNREACHABLE:
         raise WorkspaceError(f"the store {where} {problem.detail}; start its server or fix its URL")

@@ -1,0 +1,46 @@
+"""An error's hint in the CLI's words: the command that does what it asks.
+
+``COMMANDS`` is the one table from each ``Action`` to a sentence naming the command; the hint's
+parameters fill it in, each quoted for the shell, so the command can be copied as printed. The
+web app words the same actions as its menu items (``web/src/api/hints.ts``).
+"""
+
+from __future__ import annotations
+
+import shlex
+
+from nodepipe.domain.errors import Action, Hint
+from nodepipe.workspace.layout import WORKSPACE_ENV
+
+_REBUILD = "recover what the node folders hold with `nodepipe doctor --rebuild`"
+
+COMMANDS: dict[Action, str] = {
+    Action.PIPELINE_UNLOCK: "unlock it with `nodepipe pipeline unlock {pipeline}`",
+    Action.NODE_UNLOCK: "unlock it with `nodepipe node unlock {node}`",
+    Action.NODE_DETACH: "detach it with `nodepipe node detach {node} --pipeline {pipeline}`",
+    Action.NODE_KILL: "kill it with `nodepipe kill {node}`",
+    Action.SHARED_ENV_NEW: "create it with `nodepipe shared-env new {name}`",
+    Action.WORKSPACE_INIT: (
+        f"create one with `nodepipe init DIR` or point to one with --workspace or ${WORKSPACE_ENV}"
+    ),
+    Action.WORKSPACE_EXAMINE: "`nodepipe doctor` looks for other trouble",
+    Action.STORE_RESTORE: (
+        "restore the newest backup with `nodepipe backup restore {backup}`, or " + _REBUILD
+    ),
+    Action.STORE_REBUILD: (
+        "restore a backup with `nodepipe backup restore FILE` if you made one, or " + _REBUILD
+    ),
+    Action.SERVER_PASSWORD: "set it again with `nodepipe server password`",
+}
+"""Each action as the CLI says it: a sentence naming the command, with ``{param}`` slots."""
+
+
+def command_for(hint: Hint) -> str:
+    """The sentence telling a CLI user how to do what ``hint`` asks."""
+    quoted = {name: shlex.quote(value) for name, value in hint.params.items()}
+    return COMMANDS[hint.action].format_map(quoted)
+
+
+def with_hint(message: str, hint: Hint | None) -> str:
+    """An error's message followed by its hint in the CLI's words."""
+    return message if hint is None else f"{message}; {command_for(hint)}"

@@ -1,0 +1,84 @@
+"""Every hint is worded on every surface, and every exit code is in the one table and the README.
+
+The CLI words an action as a command (``nodepipe.cli.hints``), the web app as its menu item
+(``web/src/api/hints.ts``): an action only one of them words would leave users of the other
+with a bare refusal. The README's table of exit codes is the CLI's table, row for row.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+
+from nodepipe.cli.errors import EXIT_CODES, exit_code_for
+from nodepipe.cli.hints import COMMANDS, command_for
+from nodepipe.domain.errors import (
+    Action,
+    Hint,
+    NodeLaunchError,
+    NodepipeError,
+    ReadOnlyError,
+    RequirementNotFoundError,
+    UnresolvableRequirementsError,
+)
+
+REPO = Path(__file__).resolve().parents[2]
+WEB_HINTS = REPO / "web" / "src" / "api" / "hints.ts"
+
+
+def web_menu_items() -> dict[str, str]:
+    """The web table's entries: action id → the words of its menu item."""
+    table = WEB_HINTS.read_text().split("MENU_ITEMS", 1)[1].split("\n};", 1)[0]
+    return dict(re.findall(r'^\s*"([a-z_.]+)": \(\w*\) =>\s*(.+),$', table, re.MULTILINE))
+
+
+@pytest.mark.parametrize("action", list(Action))
+def test_every_action_is_worded_by_the_cli_and_the_web_app(action: Action) -> None:
+    assert "`nodepipe " in COMMANDS[action], "the CLI names a command"
+    web = web_menu_items()
+    assert action.value in web, f"web/src/api/hints.ts does not word {action.value}"
+    assert "nodepipe" not in web[action.value], "the web app never tells its user to run a command"
+
+
+def test_the_tables_word_no_action_that_does_not_exist() -> None:
+    assert set(COMMANDS) == set(Action)
+    assert set(web_menu_items()) == {action.value for action in Action}
+
+
+def test_a_hint_becomes_a_command_that_can_be_pasted() -> None:
+    hint = Hint(Action.NODE_DETACH, {"node": "3fa9c2d1", "pipeline": "my runs"})
+    sentence = command_for(hint)
+    command = sentence.split("`")[1]
+    assert shlex.split(command) == [
+        "nodepipe", "node", "detach", "3fa9c2d1", "--pipeline", "my runs"
+    ]  # fmt: skip
+
+
+def test_a_hint_is_a_frozen_value() -> None:
+    hint = Hint(Action.NODE_UNLOCK, {"node": "3fa9c2d1"})
+    with pytest.raises(TypeError):
+        hint.params["node"] = "other"  # type: ignore[index]
+    assert hint == Hint(Action.NODE_UNLOCK, {"node": "3fa9c2d1"})
+
+
+def test_exit_codes_come_from_the_one_table() -> None:
+    codes = [row.code for row in EXIT_CODES]
+    assert codes == sorted(set(codes)), "one row per code"
+    assert {8, 130} <= set(codes), "a failed node and a cancelled run are in the table"
+    assert exit_code_for(ReadOnlyError("x")) == 5  # more specific than ConflictError's 4
+    assert exit_code_for(RequirementNotFoundError("x")) == 2  # not EnvironmentBuildError's 7
+    assert exit_code_for(UnresolvableRequirementsError("x")) == 2
+    assert exit_code_for(NodeLaunchError("x")) == 1
+    assert exit_code_for(NodepipeError("x")) == 1
+
+
+def test_the_readme_lists_every_exit_code_as_the_table_says() -> None:
+    readme = (REPO / "README.md").read_text()
+    section = (
+        readme.split("Exit codes (`nodepipe.cli.errors`):", 1)[1].lstrip("\n").split("\n\n", 1)[0]
+    )
+    rows = re.findall(r"^\| `(\d+)` \| (.+) \|$", section, re.MULTILINE)
+    assert rows == [(str(row.code), row.meaning) for row in EXIT_CODES]

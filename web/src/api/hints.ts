@@ -1,0 +1,37 @@
+// An error's hint in the web app's words: the menu item that does what it asks.
+// MENU_ITEMS is the one table from each action (the API's `Action` enum) to its menu path; the
+// CLI words the same actions as commands (nodepipe.cli.hints). Actions only the server's owner
+// can take (a missing workspace, a lost store) say so, never naming a command to run.
+import type { components } from "./schema";
+
+type Hint = components["schemas"]["HintPublic"];
+type Action = components["schemas"]["Action"];
+type Params = Record<string, string>;
+
+const OWNER = "ask whoever runs this server to";
+
+export const MENU_ITEMS: Record<Action, (params: Params) => string> = {
+  "pipeline.unlock": (p) => `unlock it: right-click pipeline "${p.pipeline}" in the sidebar → Unlock`,
+  "node.unlock": () => "unlock it: right-click the node → Unlock",
+  "node.detach": () => "detach it: right-click the node → Detach (private copy)…",
+  "node.kill": () => "kill it: right-click the node → Kill",
+  "shared_env.new": (p) => `create it: Shared environments in the sidebar → New shared environment "${p.name}"`,
+  "workspace.init": () => `${OWNER} create the workspace`,
+  "workspace.examine": () => `${OWNER} check the workspace for other trouble`,
+  "store.restore": () => `${OWNER} restore the newest backup of the store, or rebuild it from the node folders`,
+  "store.rebuild": () => `${OWNER} restore a backup of the store, or rebuild it from the node folders`,
+  "server.password": () => `${OWNER} set the server's password again`,
+};
+
+/** What to do about an error, as a menu path (empty without a hint). */
+export function menuItemFor(hint: Hint | null | undefined): string {
+  if (!hint) return "";
+  const words = MENU_ITEMS[hint.action] as ((params: Params) => string) | undefined;
+  return words ? words(hint.params ?? {}) : "";
+}
+
+/** An error's message followed by its hint in the web app's words. */
+export function withHint(message: string, hint: Hint | null | undefined): string {
+  const item = menuItemFor(hint);
+  return item ? `${message}; ${item}` : message;
+}
