@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from nodepipe.domain.environments import RunEnvironment
-from nodepipe.domain.errors import InvalidInputError, NodeLaunchError, NodepipeError, StorageError
+from nodepipe.domain.errors import NodeLaunchError, NodepipeError, StorageError
 from nodepipe.domain.runs import RunOutcome, TaskOutcome
 from nodepipe.envs.node_env import NodeEnvironments
 from nodepipe.envs.uv import UvRunner
