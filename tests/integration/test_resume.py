@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 import nodepipe
-from api.conftest import wait_for
 from nodepipe.domain.runs import NodeRunState
+from support.waiting import wait_for
 
 NODEPIPE = str(Path(sys.executable).parent / "nodepipe")
 APPEND = """\
@@ -81,7 +81,7 @@ def test_a_run_stopped_with_ctrl_c_prints_how_to_resume(chain: nodepipe.Workspac
         stderr=subprocess.PIPE,
         text=True,
     )
-    wait_for(lambda: (chain.nodes.path("load") / "reports" / "started").exists())
+    wait_for(lambda: (chain.nodes.path("load") / "reports" / "started").exists(), "load to start")
     orchestrator.send_signal(signal.SIGINT)  # what Ctrl-C sends
     out, err = orchestrator.communicate(timeout=120)
     assert orchestrator.returncode == 130, err
