@@ -9,6 +9,7 @@ import pytest
 
 import nodepipe
 from integration.conftest import CliRunner, cli  # noqa: F401 (a fixture)
+from support.worlds import NodeSpec, build_pipeline
 
 FILL_THE_DISK = """\
 import nodepipe_node as node
@@ -34,11 +35,8 @@ def on_small_disk(small_disk: Path, monkeypatch: pytest.MonkeyPatch) -> nodepipe
     monkeypatch.delenv("NODEPIPE_WORKSPACE", raising=False)
     ws = nodepipe.init(small_disk / "lab")
     monkeypatch.chdir(ws.root)
-    ws.pipelines.new("p")
-    for tag in ("fill", "after"):
-        ws.nodes.new("p", tag)
-        (ws.nodes.path(tag) / "code" / "main.py").write_text(WRITE_OUT)
-    ws.edges.connect("fill", "after", "p")
+    spec = {"fill": NodeSpec(code=WRITE_OUT), "after": NodeSpec(["fill"], code=WRITE_OUT)}
+    build_pipeline(ws, "p", spec)
     from nodepipe.services.runs.service import RunRequest
 
     assert ws.runs.run(RunRequest("p")).finished is not None

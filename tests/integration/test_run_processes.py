@@ -18,6 +18,7 @@ from nodepipe import NodeState
 from nodepipe.domain.runs import NodeRunState
 from nodepipe.services.runs.service import RunRequest, RunResult
 from support.waiting import wait_for
+from support.worlds import NodeSpec, build_pipeline
 
 NODEPIPE = str(Path(sys.executable).parent / "nodepipe")
 
@@ -170,10 +171,8 @@ def test_two_runs_at_once_never_run_a_node_twice(chain: nodepipe.Workspace) -> N
 def test_nodes_waiting_for_a_slot_keep_their_state_when_the_run_is_killed(
     lab: nodepipe.Workspace,
 ) -> None:
-    lab.pipelines.new("wide")
-    nodes = [lab.nodes.new("wide", tag) for tag in ("n1", "n2", "n3")]
-    for node in nodes:
-        (lab.nodes.path(node.id) / "code" / "main.py").write_text(QUICK)
+    made = build_pipeline(lab, "wide", {tag: NodeSpec(code=QUICK) for tag in ("n1", "n2", "n3")})
+    nodes = list(made.values())
     lab.runs.run(RunRequest("wide"))
     sleeper, *waiting = sorted(nodes, key=lambda n: n.id)  # handed over first (plan order)
     (lab.nodes.path(sleeper.id) / "code" / "main.py").write_text(SLEEPER)
