@@ -246,3 +246,24 @@ def test_an_export_keeps_an_unedited_include_and_inlines_an_edited_one(
     assert (folder / "lib" / "helpers.py").read_text() == HELPERS
     assert "py-dir" in (folder / "pipeline.toml").read_text()
     ws.close()
+
+
+def test_an_export_with_data_carries_the_outputs_of_included_nodes_too(
+    tmp_path: Path, template: Path
+) -> None:
+    library(tmp_path, template)
+    ws = nodepipe.init(tmp_path / "ws")
+    ws.bundles.import_(project(tmp_path, "alpha", template))
+    ws.runs.run(RunRequest("alpha"))
+    exported = ws.bundles.export("alpha", tmp_path / "handover", with_data=True)
+    assert exported.includes == ("features",)
+    assert exported.with_data == ("features.clean", "features.old", "features.scale", "prep")
+    assert (tmp_path / "handover" / "nodes" / "features.scale" / "data" / "out.txt").is_file()
+    other = nodepipe.init(tmp_path / "other")
+    imported = other.bundles.import_(tmp_path / "handover")
+    assert imported.completed == ("features.clean", "features.old", "features.scale", "prep")
+    assert other.runs.run(RunRequest("alpha")).run_id is None
+    out = other.nodes.path("features.scale") / "data" / "out.txt"
+    assert out.read_text() == "prep;FEATURES.CLEAN;FEATURES.SCALE;"
+    ws.close()
+    other.close()

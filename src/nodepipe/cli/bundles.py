@@ -85,7 +85,7 @@ def _print_export(result: ExportResult) -> None:
     if result.includes:
         done(f"includes kept: {', '.join(result.includes)}")
     if result.inlined:
-        done(f"includes written as nodes (edited, or no longer found): {', '.join(result.inlined)}")
+        done(f"includes written as nodes: {', '.join(result.inlined)}")
     if result.with_data:
         done(f"with the data of {len(result.with_data)} nodes")
 

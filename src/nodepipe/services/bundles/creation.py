@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from nodepipe.bundles.model import ResolvedInclude, ResolvedNode, ResolvedPipeline
+from nodepipe.bundles.model import BundleFiles, ResolvedInclude, ResolvedNode, ResolvedPipeline
 from nodepipe.domain.bundles import IncludeMember, PipelineInclude
 from nodepipe.domain.ids import new_id
 from nodepipe.domain.model import Edge, Group, Membership, Node
@@ -55,13 +55,14 @@ def stage_nodes(
     plan: NodesToCreate,
     with_data: bool,
     libs: dict[LibKey, str] | None = None,
+    root: BundleFiles | None = None,
 ) -> None:
     """Stage every node's folder, linked to the lib of its bundle's py-dir: one of ``libs``
     (existing ones), else one staged here once per bundle and py-dir."""
     libs = {} if libs is None else libs
     for node in plan.nodes:
         folder = batch.staged_folder(plan.ids[node.name])
-        if copy_node(node, folder, with_data):
+        if copy_node(node, folder, with_data, root):
             plan.with_data.add(node.name)
         key = lib_key(node)
         if key is not None and node.py_dir is not None:

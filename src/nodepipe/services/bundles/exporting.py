@@ -43,6 +43,9 @@ class ExportPlan:
     lock: dict[str, LockRecord]
     kept: tuple[str, ...]
     inlined: tuple[str, ...]
+    included: dict[str, NodeFolder]
+    """The nodes of kept includes, by qualified name: with data, their outputs are written
+    to ``nodes/NS.key/data`` (their code stays in the included bundle)."""
     data: set[str] = field(default_factory=set)
 
 
@@ -63,6 +66,7 @@ def plan_export(
     namespaces = {row.id: row.namespace for row in rows}
     shown = view.node_ids
     kept: dict[str, str] = {}  # node id -> its qualified name under a kept include
+    included: dict[str, NodeFolder] = {}
     kept_entries: list[IncludeEntry] = []
     inlined: list[str] = []
     for include in (row for row in rows if row.is_top_level):
@@ -78,6 +82,7 @@ def plan_export(
             continue
         kept_entries.append(IncludeEntry(include.namespace, source, include.inputs, include.params))
         kept.update({node_id: name for name, node_id in own.items()})
+        included.update(found)
     names: dict[str, str] = {}
     nodes: list[NodeEntry] = []
     folders: dict[str, NodeFolder] = {}
@@ -126,6 +131,7 @@ def plan_export(
         {k: v for k, v in lock.items() if v is not None},
         tuple(e.namespace for e in kept_entries),
         tuple(inlined),
+        included,
     )
 
 
@@ -168,6 +174,10 @@ def write_nodes(plan: ExportPlan, directory: Path, with_data: bool) -> None:
         if with_data and folder.has_data():
             shutil.copytree(folder.data, target / "data", symlinks=True)
             plan.data.add(key)
+    for name, folder in sorted(plan.included.items()) if with_data else ():
+        if folder.has_data():
+            shutil.copytree(folder.data, directory / "nodes" / name / "data", symlinks=True)
+            plan.data.add(name)
 
 
 def write_libs(plan: ExportPlan, directory: Path) -> None:

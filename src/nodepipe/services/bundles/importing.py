@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from nodepipe.bundles.lockfile import LockRecord
-from nodepipe.bundles.model import ResolvedPipeline
+from nodepipe.bundles.model import BundleFiles, ResolvedPipeline
 from nodepipe.domain.model import Edge, PipelineView
 from nodepipe.domain.states import NodeState
 from nodepipe.services import resolver
@@ -62,6 +62,7 @@ def import_resolved(
     project: str | None,
     with_data: bool,
     locked: Mapping[str, LockRecord],
+    root: BundleFiles | None = None,
     jobs: int | None = None,
     on_synced: SyncProgress | None = None,
 ) -> ImportResult:
@@ -70,7 +71,7 @@ def import_resolved(
         resolver.project(session, project or DEFAULT_PROJECT)
     plan = NodesToCreate(resolved.nodes)
     with staged_folders(context) as batch:
-        stage_nodes(batch, plan, with_data)
+        stage_nodes(batch, plan, with_data, root=root)
         install(batch, plan, jobs or default_jobs(), on_synced)
         completed = completed_nodes(context, resolved, plan.ids, plan.with_data, locked)
         crash_point("bundle.checked")

@@ -39,8 +39,12 @@ def missing_parts(node: ResolvedNode) -> list[str]:
     return []
 
 
-def copy_node(node: ResolvedNode, folder: NodeFolder, with_data: bool) -> bool:
-    """Copy ``node``'s code (and data, when asked and present) into the new ``folder``.
+def copy_node(
+    node: ResolvedNode, folder: NodeFolder, with_data: bool, root: BundleFiles | None = None
+) -> bool:
+    """Copy ``node``'s code into the new ``folder``; with ``with_data`` also its data when
+    present: in its own bundle, or for an included node in the ``root`` bundle imported
+    (``nodes/NS.key/data``, where an export with data puts the outputs of included nodes).
 
     Returns whether data was copied.
     """
@@ -49,9 +53,12 @@ def copy_node(node: ResolvedNode, folder: NodeFolder, with_data: bool) -> bool:
         raise InvalidInputError(problems[0])
     folder.path.mkdir(parents=True, exist_ok=True)
     node.files.copy_tree(node_part(node, CODE), folder.code)
-    copied = with_data and node.files.exists(node_part(node, DATA))
+    source, data = node.files, node_part(node, DATA)
+    if node.namespace and root is not None:
+        source, data = root, f"nodes/{node.name}/{DATA}"
+    copied = with_data and source.exists(data)
     if copied:
-        node.files.copy_tree(node_part(node, DATA), folder.data)
+        source.copy_tree(data, folder.data)
     folder.make_output_dirs()
     merge_params(folder, node.params)
     return copied

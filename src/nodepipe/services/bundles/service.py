@@ -7,6 +7,7 @@ typed values (``ExportResult``, ``ImportResult``, ``CheckResult``, ``IncludeView
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,7 +95,7 @@ class BundleService:
         """Write ``pipeline`` as a bundle in ``directory`` (new or empty; replaced with
         ``force``): ``pipeline.toml``, ``pipeline.lock``, ``nodes/<tag>/code`` (and ``data``
         with ``with_data``), ``lib/`` for linked bundle code."""
-        target = Path(directory).absolute()
+        target = Path(os.path.normpath(Path(directory).absolute()))
         check_target(target, force)
         plan = self._plan(pipeline, target)
         with writing_directory(self.context, target) as staging:
@@ -132,13 +133,14 @@ class BundleService:
             project=project,
             with_data=True,
             locked=locked_records(bundle.files),
+            root=bundle.files,
             jobs=jobs,
             on_synced=on_synced,
         )
 
     def check(self, directory: Path | str) -> CheckResult:
         """Validate the bundle in ``directory`` without changing anything."""
-        target = Path(directory).absolute()
+        target = Path(os.path.normpath(Path(directory).absolute()))
         try:
             bundle = read_bundle(target, Path.cwd())
             locked_records(bundle.files)
