@@ -27,7 +27,7 @@ from nodepipe.cli.output import error_console, print_error, render
 from nodepipe.cli.serve import serve
 from nodepipe.cli.session import close_workspace, select_workspace
 from nodepipe.services.failures import as_nodepipe_error
-from nodepipe.workspace.layout import WORKSPACE_ENV
+from nodepipe.services.location import WORKSPACE_ENV
 
 
 @click.group(

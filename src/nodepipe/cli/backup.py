@@ -45,11 +45,9 @@ def create(dest: Path | None, as_json: bool) -> None:
 @json_option
 def list_(as_json: bool) -> None:
     """List the backups in .nodepipe/backups/, oldest first."""
-    from nodepipe.services.context import locate_workspace
-    from nodepipe.workspace.backups import list_backups
-    from nodepipe.workspace.layout import WorkspaceLayout
+    from nodepipe.services.upkeep.backup import backups
 
-    found = list_backups(WorkspaceLayout(locate_workspace(selected_path())))
+    found = backups(selected_path())
     sizes = [{"path": path, "size": path.stat().st_size} for path in found]
     render(sizes, as_json, None, _print_backups)
 

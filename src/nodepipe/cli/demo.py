@@ -8,7 +8,7 @@ import click
 
 from nodepipe.cli.output import done
 from nodepipe.domain.errors import WorkspaceError
-from nodepipe.workspace.layout import find_workspace_root
+from nodepipe.services.location import is_workspace
 
 
 @click.command("demo")
@@ -25,7 +25,7 @@ def demo(path: Path) -> None:
     from nodepipe.services.workspace import Workspace
 
     root = path.resolve()
-    if find_workspace_root(root) == root:
+    if is_workspace(root):
         ws = Workspace.open(root)
         done(f"the demo workspace is at {root}")
     elif root.exists() and any(root.iterdir()):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import shlex
 
 from nodepipe.domain.errors import Action, Hint
-from nodepipe.workspace.layout import WORKSPACE_ENV
+from nodepipe.services.location import WORKSPACE_ENV
 
 _REBUILD = "recover what the node folders hold with `nodepipe doctor --rebuild`"
 

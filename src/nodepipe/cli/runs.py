@@ -26,7 +26,6 @@ from nodepipe.domain.runs import ACTIVE_NODE_RUN_STATES, RunStatus
 
 if TYPE_CHECKING:
     from nodepipe.domain.runs import NodeRun, Run
-    from nodepipe.execution.plan import Plan
     from nodepipe.services.envs.run_envs import PastEnvironment
     from nodepipe.services.runs.service import PipelineStatus, RunRequest, RunResult, RunService
 
@@ -93,7 +92,7 @@ def run(
     if dry_run:
         result = service.plan(request)
         tags = result.tags
-        render(result.plan, as_json, "PlanPublic", lambda plan: _print_plan(plan, tags), tags)
+        render(result.plan, as_json, "PlanPublic", lambda _: _print_plan(result), tags)
         return
     _run_and_exit(service, request, as_json)
 
@@ -143,7 +142,8 @@ def _workspace_given() -> Path | None:
     return workspace().root if given else None
 
 
-def _print_plan(plan: Plan, tags: dict[str, str]) -> None:
+def _print_plan(result: RunResult) -> None:
+    plan, tags = result.plan, result.tags
     if not plan.nodes:
         done("nothing to run: every selected node is up to date")
     for position, item in enumerate(plan.nodes, 1):
@@ -163,7 +163,7 @@ def _print_plan(plan: Plan, tags: dict[str, str]) -> None:
 
 def _print_outcome(result: RunResult) -> None:
     if result.finished is None:
-        _print_plan(result.plan, result.tags)
+        _print_plan(result)
         return
     f = result.finished
     colour = {"completed": "green", "failed": "red"}.get(f.status, "magenta")

@@ -21,7 +21,7 @@ from nodepipe.domain.requirements import validate_package_names, validate_requir
 from nodepipe.live.jobs import JobOutcome
 from nodepipe.schemas.environments import EnvironmentPublic
 from nodepipe.services.envs.environments import EnvironmentView
-from nodepipe.workspace.path_trust import check_trusted_inputs, check_trusted_interpreter
+from nodepipe.services.envs.trust import check_trusted_inputs, check_trusted_interpreter
 
 router = resource_router(
     "/pipelines/{pipeline}/nodes/{node}/environment", tags=["environments"], errors=(404,)

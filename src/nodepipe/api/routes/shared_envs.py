@@ -19,7 +19,7 @@ from nodepipe.api.schemas.fields import NameCheck, name_schema
 from nodepipe.domain.requirements import validate_package_names, validate_requirements
 from nodepipe.live.jobs import JobOutcome
 from nodepipe.schemas.environments import BasePackagesPublic, SharedEnvPublic
-from nodepipe.workspace.path_trust import check_trusted_inputs
+from nodepipe.services.envs.trust import check_trusted_inputs
 
 router = resource_router(tags=["environments"], errors=(404,))
 

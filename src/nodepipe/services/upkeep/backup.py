@@ -24,7 +24,12 @@ from nodepipe.services.context import WorkspaceContext, locate_workspace
 from nodepipe.store import backup as store_backup
 from nodepipe.store.engine import sqlite_file
 from nodepipe.store.health import describe_store
-from nodepipe.workspace.backups import SUFFIXES, backup_path_in, default_backup_path
+from nodepipe.workspace.backups import (
+    SUFFIXES,
+    backup_path_in,
+    default_backup_path,
+    list_backups,
+)
 from nodepipe.workspace.config import PRIVATE_DIR_MODE, read_config
 from nodepipe.workspace.durable import write_aside
 from nodepipe.workspace.layout import WorkspaceLayout
@@ -80,6 +85,12 @@ def _target(layout: WorkspaceLayout, dialect: str, destination: Path | None) -> 
     if not destination.parent.is_dir():
         raise NotFoundError(f"no folder {destination.parent} to write the backup in")
     return destination
+
+
+def backups(workspace: Path | str | None) -> list[Path]:
+    """The backups in the workspace's ``.nodepipe/backups/``, oldest first (the store need
+    not open: this is where to look when it does not)."""
+    return list_backups(WorkspaceLayout(locate_workspace(workspace)))
 
 
 def restore(workspace: Path | str | None, backup: Path) -> Restored:
