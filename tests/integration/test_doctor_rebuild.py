@@ -65,6 +65,7 @@ def test_rebuild_brings_back_nodes_with_outputs_and_edges(
     listed = {n["tag"]: n for n in cli("node", "list", "--json").json()}
     assert {n["state"] for n in listed.values()} == {"stale"}
     assert "outputs were kept" in listed["plot"]["state_reason"]
+    assert "nodepipe" not in listed["plot"]["state_reason"]  # the web app shows it too
     for tag in ("load", "clean", "plot"):  # accepting the outputs: the fingerprints match
         assert cli("node", "mark", tag, "completed").code == 0
     states = cli("status", "recovered", "--json").json()["nodes"]

@@ -42,7 +42,7 @@ RECOVERED = "recovered"
 RECOVERED_NOTES = "nodes recovered from their folders by `nodepipe doctor`"
 RECOVERED_REASON = (
     "recovered from its folder: the outputs were kept, but not the record of the run that "
-    "made them; run it again, or accept them with `nodepipe node mark {id} completed`"
+    "made them; run it again, or mark it completed to accept them"
 )
 
 
@@ -205,7 +205,7 @@ def _record_outputs(context: WorkspaceContext, session: StoreSession, adopted: l
         changes: NodeChanges = {"fingerprint": _fingerprint(context, session, node_id)}
         if node_id in with_outputs:
             changes["state"] = NodeState.STALE
-            changes["state_reason"] = RECOVERED_REASON.format(id=node_id)
+            changes["state_reason"] = RECOVERED_REASON
         session.update_node(node_id, **changes)
 
 
