@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -267,3 +268,45 @@ def test_an_export_with_data_carries_the_outputs_of_included_nodes_too(
     assert out.read_text() == "prep;FEATURES.CLEAN;FEATURES.SCALE;"
     ws.close()
     other.close()
+
+
+def test_two_threads_importing_same_named_relative_includes_get_their_own(
+    tmp_path: Path, template: Path
+) -> None:
+    """No process-wide working directory: each bundle's ``../shared`` is its own."""
+    for side in ("left", "right"):
+        write_bundle(
+            tmp_path / side / "shared",
+            f'format = 1\n[pipeline]\nname = "shared"\n[nodes.{side}_only]\n',
+            {f"nodes/{side}_only": APPEND_INPUTS},
+            template,
+        )
+        write_bundle(
+            tmp_path / side / "pipe",
+            f'format = 1\n[pipeline]\nname = "{side}"\n[nodes.top]\n'
+            '[includes.shared]\nsource = "../shared"\n',
+            {"nodes/top": APPEND_INPUTS},
+            template,
+        )
+    ws = nodepipe.init(tmp_path / "ws")
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        done = list(
+            pool.map(ws.bundles.import_, [tmp_path / s / "pipe" for s in ("left", "right")])
+        )
+    for result, side in zip(done, ("left", "right"), strict=True):
+        assert sorted(i.node.tag for i in result.view.nodes) == [f"shared.{side}_only", "top"]
+        location = ws.bundles.includes(side)[0].include.location
+        assert location == str((tmp_path / side / "shared").resolve())
+    ws.close()
+
+
+def test_deleting_the_pipeline_removes_its_bundle_code(tmp_path: Path, template: Path) -> None:
+    library(tmp_path, template)
+    ws = nodepipe.init(tmp_path / "ws")
+    bundle = project(tmp_path, "alpha", template)
+    ws.bundles.import_(bundle)
+    ws.bundles.import_(bundle, name="alpha-two")
+    assert len(list((ws.root / "libs").iterdir())) == 2
+    ws.pipelines.delete("alpha")
+    assert len(list((ws.root / "libs").iterdir())) == 1  # alpha-two's stays
+    ws.close()

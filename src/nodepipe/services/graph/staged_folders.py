@@ -184,11 +184,16 @@ def sync_node_environment(context: WorkspaceContext, code_dir: Path) -> None:
 
 
 def delete_nodes_on_disk(context: WorkspaceContext, node_ids: Iterable[str]) -> None:
-    """Remove deleted nodes' folders and what they left outside them (Jupyter kernels)."""
+    """Remove deleted nodes' folders and what they left outside them (Jupyter kernels, the
+    bundle code only they linked)."""
+    linked: set[str] = set()
     for node_id in node_ids:
+        linked |= {link.lib_id for link in read_links(context.layout.node_folder(node_id))}
         shutil.rmtree(context.layout.node_dir(node_id), ignore_errors=True)
         remove_kernel(node_id)
         crash_point("folders.deleted-one")
+    if linked:
+        remove_unlinked_libs(context, linked)
 
 
 @contextmanager
