@@ -37,6 +37,7 @@ from nodepipe.domain.errors import (
     UnresolvableRequirementsError,
     WorkspaceError,
 )
+from nodepipe.services.bundles.updating import RemovalsNotConfirmedError
 
 STATUSES: tuple[tuple[type[NodepipeError], int, str], ...] = (
     (CycleError, 409, "cycle"),
@@ -66,7 +67,11 @@ def describe(error: BaseException) -> tuple[int, ErrorPublic]:
             if isinstance(error, error_type):
                 cycle = error.cycle if isinstance(error, CycleError) else None
                 hint = None if error.hint is None else HintPublic.model_validate(error.hint)
-                return status, ErrorPublic(kind=kind, message=str(error), cycle=cycle, hint=hint)
+                nodes = list(error.nodes) if isinstance(error, RemovalsNotConfirmedError) else None
+                body = ErrorPublic(
+                    kind=kind, message=str(error), cycle=cycle, hint=hint, nodes=nodes
+                )
+                return status, body
     name = type(error).__name__
     return 500, ErrorPublic(kind="internal", message=f"nodepipe failed unexpectedly: {name}")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from nodepipe.api.routes import (
+    bundles,
     edges,
     environments,
     events,
@@ -26,6 +27,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     projects.router,
     pipelines.router,
     pipeline_copies.router,
+    bundles.router,
     nodes.router,
     node_copies.router,
     edges.router,

@@ -33,8 +33,8 @@ def mount_static(app: FastAPI, directory: Path = STATIC_DIR) -> None:
 
     @app.get("/{path:path}", include_in_schema=False)
     def page(path: str) -> Response:
-        if path.startswith("api/"):
-            raise HTTPException(404, f"no API route /{path}")
+        if path.startswith("api/"):  # a 405 naming the methods it has, else a 404
+            raise HTTPException(405)
         if not is_built(directory):
             return HTMLResponse(_NOT_BUILT, status_code=503)
         candidate = (directory / path).resolve()

@@ -4,6 +4,28 @@
  */
 
 export interface paths {
+    "/api/bundles": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Upload Bundle
+         * @description Import an uploaded bundle as a new pipeline (``nodepipe bundle import``). The zip is
+         *     unpacked and checked at once (422 for a bad one, nothing left behind); the import runs as
+         *     a background job whose ``pipeline_id`` is the new pipeline.
+         */
+        post: operations["upload_bundle_api_bundles_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/events": {
         parameters: {
             query?: never;
@@ -165,6 +187,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/pipelines/{pipeline}/bundle.zip": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Download Bundle
+         * @description The pipeline exported as a bundle (``nodepipe bundle export``), zipped: the same
+         *     pipeline gives the same bytes. ``with_data`` adds the nodes' outputs.
+         */
+        get: operations["download_bundle_api_pipelines__pipeline__bundle_zip_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/pipelines/{pipeline}/copies": {
         parameters: {
             query?: never;
@@ -302,6 +345,48 @@ export interface paths {
          * @description Applied in this order: take nodes out, add nodes, collapse or expand, rename.
          */
         patch: operations["update_group_api_pipelines__pipeline__groups__group__patch"];
+        trace?: never;
+    };
+    "/api/pipelines/{pipeline}/includes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Includes
+         * @description The pipeline's includes (``nodepipe pipeline includes``), at every depth.
+         */
+        get: operations["list_includes_api_pipelines__pipeline__includes_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/pipelines/{pipeline}/includes/{namespace}/update": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Update Include
+         * @description Re-read the include from where it was found and update its nodes in place (``nodepipe
+         *     pipeline include --update``). Nodes the bundle no longer has are removed only with
+         *     ``confirm_removals``; otherwise 409 lists them in ``nodes`` and nothing changes.
+         */
+        post: operations["update_include_api_pipelines__pipeline__includes__namespace__update_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/pipelines/{pipeline}/kill": {
@@ -900,6 +985,24 @@ export interface components {
             /** Pipeline Id */
             pipeline_id: string;
         };
+        /** Body_upload_bundle_api_bundles_post */
+        Body_upload_bundle_api_bundles_post: {
+            /**
+             * Archive
+             * @description A bundle as a .zip (bundle.zip)
+             */
+            archive: string;
+            /**
+             * Name
+             * @description Tag of the new pipeline (the bundle's)
+             */
+            name?: string | null;
+            /**
+             * Project
+             * @description Project name or id (default)
+             */
+            project?: string | null;
+        };
         /** BranchCreate */
         BranchCreate: {
             /**
@@ -1046,6 +1149,11 @@ export interface components {
             kind: string;
             /** Message */
             message: string;
+            /**
+             * Nodes
+             * @description For an include update refused until removals are confirmed: the tags of the nodes it would remove.
+             */
+            nodes?: string[] | null;
         };
         /**
          * GraphChanged
@@ -1121,6 +1229,84 @@ export interface components {
             params?: {
                 [key: string]: string;
             };
+        };
+        /**
+         * IncludePublic
+         * @description One include of a pipeline (at any depth: ``features.sub`` is inside ``features``).
+         */
+        IncludePublic: {
+            /** Content Hash */
+            content_hash: string;
+            /**
+             * Inputs
+             * @description Input of the bundle → node feeding it.
+             */
+            inputs: {
+                [key: string]: string;
+            };
+            /**
+             * Loader
+             * @description file, fsspec or package.
+             */
+            loader: string;
+            /**
+             * Location
+             * @description Where the bundle was found.
+             */
+            location: string;
+            /** Namespace */
+            namespace: string;
+            /**
+             * Nodes
+             * @description Tags of the pipeline's nodes that came from it.
+             */
+            nodes: string[];
+            /** Params */
+            params: {
+                [key: string]: unknown;
+            };
+            /**
+             * Source
+             * @description As written in the including pipeline.toml.
+             */
+            source: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /** IncludeUpdate */
+        IncludeUpdate: {
+            /**
+             * Confirm Removals
+             * @description Remove the include's nodes the bundle no longer has (without it, such an update is refused with 409 listing them, and nothing changes).
+             * @default false
+             */
+            confirm_removals: boolean;
+        };
+        /**
+         * IncludeUpdatePublic
+         * @description What updating an include changed, by node tag.
+         */
+        IncludeUpdatePublic: {
+            /** Added */
+            added: string[];
+            /**
+             * Changed
+             * @description Code, lock or parameters changed: now stale.
+             */
+            changed: string[];
+            /** Content Hash */
+            content_hash: string;
+            /** Namespace */
+            namespace: string;
+            /** Pipeline */
+            pipeline: string;
+            /** Removed */
+            removed: string[];
+            /** Unchanged */
+            unchanged: string[];
         };
         /**
          * JobFinished
@@ -2132,6 +2318,105 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    upload_bundle_api_bundles_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Id of the calling page, echoed in its change events. */
+                "x-nodepipe-client"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": components["schemas"]["Body_upload_bundle_api_bundles_post"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobPublic"];
+                };
+            };
+            /** @description Refused for a reason of no more specific kind (the message says which) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The server's token is missing or wrong */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description A host name or an origin this server does not serve */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description An unknown or ambiguous name */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The workspace's state stands in the way: a cycle, a duplicate, a lock, a reference */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The request body is larger than the server accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The package index cannot be reached, or the workspace's disk or store failed (full, read-only, no permission, unusable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+        };
+    };
     events_api_events_get: {
         parameters: {
             query?: never;
@@ -3324,6 +3609,110 @@ export interface operations {
             };
         };
     };
+    download_bundle_api_pipelines__pipeline__bundle_zip_get: {
+        parameters: {
+            query?: {
+                with_data?: boolean;
+            };
+            header?: never;
+            path: {
+                pipeline: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/zip": string;
+                };
+            };
+            /** @description Refused for a reason of no more specific kind (the message says which) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                    "application/zip": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The server's token is missing or wrong */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                    "application/zip": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description A host name or an origin this server does not serve */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                    "application/zip": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description An unknown or ambiguous name */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                    "application/zip": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The workspace's state stands in the way: a cycle, a duplicate, a lock, a reference */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                    "application/zip": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The request body is larger than the server accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                    "application/zip": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                    "application/zip": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The package index cannot be reached, or the workspace's disk or store failed (full, read-only, no permission, unusable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                    "application/zip": components["schemas"]["ErrorPublic"];
+                };
+            };
+        };
+    };
     duplicate_pipeline_api_pipelines__pipeline__copies_post: {
         parameters: {
             query?: never;
@@ -4146,6 +4535,202 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["GroupPublic"];
+                };
+            };
+            /** @description Refused for a reason of no more specific kind (the message says which) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The server's token is missing or wrong */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description A host name or an origin this server does not serve */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description An unknown or ambiguous name */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The workspace's state stands in the way: a cycle, a duplicate, a lock, a reference */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The request body is larger than the server accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The package index cannot be reached, or the workspace's disk or store failed (full, read-only, no permission, unusable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+        };
+    };
+    list_includes_api_pipelines__pipeline__includes_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                pipeline: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IncludePublic"][];
+                };
+            };
+            /** @description Refused for a reason of no more specific kind (the message says which) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The server's token is missing or wrong */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description A host name or an origin this server does not serve */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description An unknown or ambiguous name */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The workspace's state stands in the way: a cycle, a duplicate, a lock, a reference */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The request body is larger than the server accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The package index cannot be reached, or the workspace's disk or store failed (full, read-only, no permission, unusable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+        };
+    };
+    update_include_api_pipelines__pipeline__includes__namespace__update_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Id of the calling page, echoed in its change events. */
+                "x-nodepipe-client"?: string | null;
+            };
+            path: {
+                pipeline: string;
+                namespace: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["IncludeUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IncludeUpdatePublic"];
                 };
             };
             /** @description Refused for a reason of no more specific kind (the message says which) */

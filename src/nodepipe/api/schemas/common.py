@@ -39,6 +39,11 @@ class ErrorPublic(Schema):
     )
     details: list[dict[str, Any]] | None = None
     hint: HintPublic | None = Field(default=None, description="What to do about it, if known.")
+    nodes: list[str] | None = Field(
+        default=None,
+        description="For an include update refused until removals are confirmed: the tags of "
+        "the nodes it would remove.",
+    )
 
 
 class WorkspacePublic(Schema):

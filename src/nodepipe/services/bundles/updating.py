@@ -20,7 +20,7 @@ from pathlib import Path
 from nodepipe.bundles.model import EdgeEntry, ResolvedInclude, ResolvedNode, ResolvedPipeline
 from nodepipe.bundles.tree import is_skipped
 from nodepipe.domain.bundles import IncludeMember, PipelineInclude
-from nodepipe.domain.errors import ConflictError
+from nodepipe.domain.errors import ConflictError, NotFoundError
 from nodepipe.domain.ids import new_id
 from nodepipe.domain.model import Edge, Pipeline
 from nodepipe.services.bundles.code_swap import code_swaps
@@ -87,7 +87,7 @@ def current_include(session: StoreSession, pipeline: Pipeline, namespace: str) -
     rows = [r for r in session.includes_of_pipeline(pipeline.id) if r.namespace == namespace]
     if not rows or not rows[0].is_top_level:
         known = [r.namespace for r in session.includes_of_pipeline(pipeline.id) if r.is_top_level]
-        raise ConflictError(
+        raise NotFoundError(
             f"pipeline {pipeline.tag!r} has no include {namespace!r} "
             f"(includes: {', '.join(known) or 'none'})"
         )

@@ -15,6 +15,7 @@ from nodepipe.domain.runs import NodeRun
 from nodepipe.envs.edits import EDIT_KIND, recover_edit
 from nodepipe.envs.node_env import SYNC_KIND, recover_sync
 from nodepipe.execution.recovery import recover_interrupted
+from nodepipe.services.bundles.archives import ARCHIVE_KIND, recover_archive
 from nodepipe.services.bundles.code_swap import SWAP_KIND, recover_code_swaps
 from nodepipe.services.bundles.export_dir import EXPORT_KIND, recover_export
 from nodepipe.services.context import WorkspaceContext
@@ -30,6 +31,7 @@ RECOVERERS: dict[str, Recoverer] = {
     SYNC_KIND: lambda _context, operation: recover_sync(operation),
     EXPORT_KIND: recover_export,
     SWAP_KIND: recover_code_swaps,
+    ARCHIVE_KIND: recover_archive,
 }
 
 

@@ -1,0 +1,229 @@
+"""Bundles over HTTP: a pipeline downloaded as a zip is its export; the zip uploaded makes the
+same pipeline again; a hostile or broken zip is a 422 and leaves nothing; an include is listed
+and updated, its removals refused (409, listed) until confirmed; a process killed while it
+holds an archive leaves nothing once the workspace is opened again.
+
+Real workspaces (real uv environments, offline), the real app; uploads are real multipart
+bodies.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+import nodepipe
+from api.conftest import error_of, finish_job
+from nodepipe.api.limits import MAX_BODY_BYTES, MAX_UPLOAD_BYTES, limit_of
+from support.locked_bundles import APPEND_INPUTS, make_node_template, write_bundle
+
+
+def staging_entries(ws: nodepipe.Workspace) -> list[str]:
+    return sorted(p.name for p in ws.context.layout.staging_dir.iterdir())
+
+
+def zipped_files(data: bytes) -> dict[str, bytes]:
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        return {info.filename: archive.read(info) for info in archive.infolist()}
+
+
+def folder_files(folder: Path) -> dict[str, bytes]:
+    return {
+        path.relative_to(folder).as_posix(): path.read_bytes()
+        for path in folder.rglob("*")
+        if path.is_file()
+    }
+
+
+def upload(client: TestClient, data: bytes, **fields: str) -> Any:  # the TestClient's response type
+    files = {"archive": ("bundle.zip", data, "application/zip")}
+    return client.post("/api/bundles", files=files, data=fields)
+
+
+def graph(ws: nodepipe.Workspace, pipeline: str) -> tuple[set[str], set[tuple[str, str]]]:
+    view = ws.pipelines.show(pipeline)
+    tags = {item.node.id: item.node.tag for item in view.nodes}
+    return set(tags.values()), {(tags[e.parent_id], tags[e.child_id]) for e in view.edges}
+
+
+def test_a_downloaded_bundle_is_the_export_and_uploads_as_the_same_pipeline(
+    client: TestClient, app: FastAPI, chain: nodepipe.Workspace, tmp_path: Path
+) -> None:
+    answer = client.get("/api/pipelines/baseline/bundle.zip")
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["content-type"] == "application/zip"
+    assert answer.headers["content-disposition"] == 'attachment; filename="baseline.zip"'
+    chain.bundles.export("baseline", tmp_path / "exported")
+    assert zipped_files(answer.content) == folder_files(tmp_path / "exported")
+    assert client.get("/api/pipelines/baseline/bundle.zip").content == answer.content
+    assert staging_entries(chain) == []
+
+    started = upload(client, answer.content, name="again", project="climate")
+    assert started.status_code == 202, started.text
+    job = finish_job(client, app, started.json())
+    assert job["status"] == "succeeded", job
+    assert job["message"] == "imported pipeline 'again' (3 nodes)"
+    made = chain.pipelines.get(job["pipeline_id"])
+    assert made.tag == "again"
+    assert chain.projects.get("climate").id == made.project_id
+    assert graph(chain, "again") == graph(chain, "baseline")
+    original = {item.node.id for item in chain.pipelines.show("baseline").nodes}
+    assert original.isdisjoint(item.node.id for item in chain.pipelines.show("again").nodes)
+    assert staging_entries(chain) == []
+
+
+def test_an_upload_whose_import_fails_is_the_jobs_error_and_leaves_nothing(
+    client: TestClient, app: FastAPI, chain: nodepipe.Workspace
+) -> None:
+    data = client.get("/api/pipelines/baseline/bundle.zip").content
+    job = finish_job(client, app, upload(client, data).json())  # the tag baseline is taken
+    assert job["status"] == "failed"
+    assert job["error"]["kind"] == "conflict" and "baseline" in job["error"]["message"]
+    assert [p.tag for p in chain.pipelines.list()] == ["baseline"]
+    assert staging_entries(chain) == []
+
+
+def zip_of(members: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+TOML = b'format = 1\n[pipeline]\nname = "evil"\n'
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (b"this is no zip at all", "not a zip archive"),
+        (zip_of({"pipeline.toml": TOML, "../escape.py": b"x"}), "'../escape.py' is refused"),
+        (zip_of({"pipeline.toml": TOML, "/etc/evil": b"x"}), "'/etc/evil' is refused"),
+        (zip_of({"readme.txt": b"hello"}), "holds no pipeline.toml"),
+        (zip_of({"pipeline.toml": TOML + b"surprise = 1\n"}), "surprise"),
+    ],
+    ids=["not-a-zip", "dot-dot", "absolute", "no-bundle", "unknown-key"],
+)
+def test_a_hostile_or_broken_zip_is_refused_and_changes_nothing(
+    client: TestClient, chain: nodepipe.Workspace, tmp_path: Path, data: bytes, expected: str
+) -> None:
+    before = sorted(p.name for p in chain.root.iterdir())
+    message = error_of(upload(client, data, name="evil"), 422, "invalid_input")
+    assert expected in message
+    assert [p.tag for p in chain.pipelines.list()] == ["baseline"]
+    assert staging_entries(chain) == []
+    assert sorted(p.name for p in chain.root.iterdir()) == before
+    assert not list(chain.root.parent.rglob("escape.py"))
+
+
+def test_an_upload_may_be_larger_than_other_bodies_and_needs_a_file(
+    client: TestClient,
+) -> None:
+    assert limit_of("/api/bundles", MAX_BODY_BYTES) == MAX_UPLOAD_BYTES > MAX_BODY_BYTES
+    bad_toml = TOML + b"surprise = 1\n"
+    big = zip_of({"pipeline.toml": bad_toml, "padding.bin": os.urandom(MAX_BODY_BYTES + 1024)})
+    assert len(big) > MAX_BODY_BYTES
+    assert "surprise" in error_of(upload(client, big), 422)  # read whole, refused as a bundle
+    json_body = {"content-type": "application/json"}
+    error_of(client.post("/api/projects", content=big, headers=json_body), 413, "too_large")
+    assert "archive" in error_of(client.post("/api/bundles", data={"name": "x"}), 422)
+    not_allowed = client.get("/api/bundles")
+    error_of(not_allowed, 405, "method_not_allowed")
+    assert not_allowed.headers["allow"] == "POST"
+
+
+LIBRARY = """\
+format = 1
+[pipeline]
+name = "features"
+[inputs]
+raw = ["clean"]
+[nodes.clean]
+[nodes.old]
+"""
+
+
+def test_includes_are_listed_and_updated_and_removals_wait_for_confirmation(
+    client: TestClient, chain: nodepipe.Workspace, tmp_path: Path
+) -> None:
+    template = make_node_template(tmp_path / "template")
+    code = {"nodes/clean": APPEND_INPUTS, "nodes/old": APPEND_INPUTS}
+    features = write_bundle(tmp_path / "library" / "features", LIBRARY, code, template)
+    project = write_bundle(
+        tmp_path / "alpha",
+        'format = 1\n[pipeline]\nname = "alpha"\n[nodes.prep]\n'
+        '[includes.features]\nsource = "../library/features"\ninputs = { raw = "prep" }\n',
+        {"nodes/prep": APPEND_INPUTS},
+        template,
+    )
+    chain.bundles.import_(project)
+
+    listed = client.get("/api/pipelines/alpha/includes")
+    assert listed.status_code == 200, listed.text
+    [include] = listed.json()
+    assert include["namespace"] == "features" and include["source"] == "../library/features"
+    assert include["nodes"] == ["features.clean", "features.old"]
+    assert include["inputs"] == {"raw": "prep"}
+    error_of(client.get("/api/pipelines/nowhere/includes"), 404)
+
+    shutil.rmtree(features / "nodes" / "old")
+    (features / "pipeline.toml").write_text(LIBRARY.replace("[nodes.old]\n", ""))
+    (features / "nodes" / "clean" / "code" / "main.py").write_text(APPEND_INPUTS + "# v2\n")
+    old_id = chain.nodes.get("features.old").id
+    update = "/api/pipelines/alpha/includes/features/update"
+    refused = client.post(update, json={})
+    assert "features.old" in error_of(refused, 409, "conflict")
+    assert refused.json()["nodes"] == ["features.old"]
+    assert chain.nodes.get("features.old").id == old_id  # nothing changed
+
+    done = client.post(update, json={"confirm_removals": True})
+    assert done.status_code == 200, done.text
+    assert done.json() | {"content_hash": ""} == {
+        "pipeline": "alpha",
+        "namespace": "features",
+        "content_hash": "",
+        "changed": ["features.clean"],
+        "added": [],
+        "removed": ["features.old"],
+        "unchanged": [],
+    }
+    assert [i["nodes"] for i in client.get("/api/pipelines/alpha/includes").json()] == [
+        ["features.clean"]
+    ]
+    error_of(client.post("/api/pipelines/alpha/includes/nowhere/update", json={}), 404)
+
+
+KILLED = """\
+import sys
+from pathlib import Path
+import nodepipe
+from nodepipe.services.bundles.archives import export_archive, stage_archive
+ws = nodepipe.open(sys.argv[1])
+name, packed = export_archive(ws.context, "baseline")
+stage_archive(ws.context, packed)
+"""
+
+
+@pytest.mark.parametrize("point", ["export.written", "archive.exported", "archive.unpacked"])
+def test_a_process_killed_holding_an_archive_leaves_nothing_once_reopened(
+    chain: nodepipe.Workspace, point: str
+) -> None:
+    env = {**os.environ, "NODEPIPE_CRASH_AT": point}
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLED, str(chain.root)], env=env, capture_output=True
+    )
+    assert killed.returncode == -9, killed.stderr
+    assert staging_entries(chain) != []
+    nodepipe.open(chain.root).close()
+    assert staging_entries(chain) == []
