@@ -25,6 +25,8 @@ export class ApiError extends Error {
   readonly kind: string;
   readonly cycle: string[] | null;
   readonly hint: ErrorBody["hint"];
+  /** For an include update refused until removals are confirmed: the nodes it would remove. */
+  readonly nodes: string[] | null;
 
   constructor(status: number, body: Partial<ErrorBody> | undefined) {
     super(withHint(body?.message ?? `request failed with HTTP ${status}`, body?.hint));
@@ -32,6 +34,7 @@ export class ApiError extends Error {
     this.kind = body?.kind ?? "http";
     this.cycle = body?.cycle ?? null;
     this.hint = body?.hint ?? null;
+    this.nodes = body?.nodes ?? null;
   }
 }
 

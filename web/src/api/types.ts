@@ -22,6 +22,7 @@ export type RunCreate = S["RunCreate"];
 export type RunLaunched = S["RunLaunched"];
 export type Job = S["JobPublic"];
 export type ErrorBody = S["ErrorPublic"];
+export type IncludeUpdated = S["IncludeUpdatePublic"];
 export type NodeState = S["CanvasNode"]["state"];
 
 export type WorkspaceEvent = S["WorkspaceEvent"];

@@ -151,7 +151,7 @@ export function Canvas() {
       if (!graph) return;
       if (node.type !== "step") {
         const group = graph.groups.find((g) => GROUP_PREFIX + g.id === node.id);
-        if (group) setMenu({ x: event.clientX, y: event.clientY, title: group.name, entries: groupMenu(group) });
+        if (group) setMenu({ x: event.clientX, y: event.clientY, title: group.name, entries: groupMenu(group, useApp.getState().includes.includes(group.name)) });
         return;
       }
       let ids = useApp.getState().selection;

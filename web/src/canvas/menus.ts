@@ -24,7 +24,9 @@ import {
   Unlink,
   ArrowLeftFromLine,
   Settings2,
+  RefreshCw,
 } from "lucide-react";
+import { updateInclude } from "../actions/bundles";
 import {
   addToGroup,
   deleteGroup,
@@ -121,8 +123,12 @@ export function edgeMenu(parent: string, child: string): MenuEntry[] {
   return [{ label: "Disconnect", icon: Unlink, onSelect: () => void disconnect(parent, child), danger: true, hint: "Del" }];
 }
 
-export function groupMenu(group: Group): MenuEntry[] {
+export function groupMenu(group: Group, isInclude = false): MenuEntry[] {
+  const include: MenuEntry[] = isInclude
+    ? [{ label: "Update include", icon: RefreshCw, onSelect: () => void updateInclude(group) }, "separator"]
+    : [];
   return [
+    ...include,
     group.collapsed
       ? { label: "Expand", icon: GroupIcon, onSelect: () => void setCollapsed(group, false) }
       : { label: "Collapse", icon: GroupIcon, onSelect: () => void setCollapsed(group, true) },

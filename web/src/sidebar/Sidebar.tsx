@@ -23,9 +23,15 @@ import { LineageGraph } from "./LineageGraph";
 import { GitBranch, GitMerge, Copy, FolderInput, LockOpen, Package, Pencil, StickyNote, Trash2 } from "lucide-react";
 import { editBasePackages } from "../actions/environments";
 import { SharedEnvs } from "./SharedEnvs";
+import { Download, Upload } from "lucide-react";
+import { exportBundle, importBundle } from "../actions/bundles";
 
 function pipelineMenu(pipeline: Pipeline) {
   return [
+    { label: "Export bundle (.zip)", icon: Download, onSelect: () => void exportBundle(pipeline) },
+    { label: "Export bundle with data (.zip)", icon: Download, onSelect: () => void exportBundle(pipeline, true) },
+    { label: "Import bundle…", icon: Upload, onSelect: () => void importBundle(pipeline.project_id) },
+    "separator" as const,
     { label: "Rename…", icon: Pencil, onSelect: () => void renamePipeline(pipeline) },
     { label: "Notes…", icon: StickyNote, onSelect: () => void annotatePipeline(pipeline) },
     { label: "Duplicate…", icon: Copy, onSelect: () => void duplicatePipeline(pipeline) },
@@ -100,6 +106,9 @@ export function Sidebar() {
           <h3>Pipelines{project ? ` of ${project.name}` : ""}</h3>
           <button className="icon-button" title="New pipeline" onClick={() => void createPipeline(projectId)} data-testid="new-pipeline">
             <Plus size={15} />
+          </button>
+          <button className="icon-button" title="Import bundle…" onClick={() => void importBundle(projectId)} data-testid="import-bundle">
+            <Upload size={15} />
           </button>
         </header>
         <ul className="list">

@@ -29,6 +29,8 @@ export interface AppState {
   lineage: Lineage[];
   pipelineId: string | null;
   graph: PipelineGraph | null;
+  /** The namespaces the open pipeline includes directly (their groups can be updated). */
+  includes: string[];
   statuses: Record<string, NodeStatus>;
   live: Record<string, LiveState>;
   selection: string[];
@@ -56,6 +58,7 @@ export const useApp = create<AppState>(() => ({
   lineage: [],
   pipelineId: null,
   graph: null,
+  includes: [],
   statuses: {},
   live: {},
   selection: [],

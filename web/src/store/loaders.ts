@@ -44,6 +44,7 @@ export async function loadPipeline(pipelineId: string): Promise<void> {
     graph,
     pipelineId,
     projectId: graph.project.id,
+    includes: switched ? [] : s.includes,
     live: switched ? {} : s.live,
     statuses: switched ? {} : s.statuses,
     selection: switched ? [] : s.selection.filter((id) => graph.nodes.some((n) => n.id === id)),
@@ -52,6 +53,19 @@ export async function loadPipeline(pipelineId: string): Promise<void> {
   window.history.replaceState(null, "", `#pipeline=${pipelineId}`);
   if (switched) await loadProject(graph.project.id);
   void loadStatus(pipelineId, request);
+  void loadIncludes(pipelineId, request);
+}
+
+async function loadIncludes(pipelineId: string, request: number): Promise<void> {
+  try {
+    const includes = await call(
+      api.GET("/api/pipelines/{pipeline}/includes", { params: { path: { pipeline: pipelineId } } }),
+    );
+    if (request !== graphRequest) return;
+    setApp({ includes: includes.map((i) => i.namespace).filter((ns) => !ns.includes(".")) });
+  } catch {
+    // Without them, include groups only lack their "Update include" item.
+  }
 }
 
 async function loadStatus(pipelineId: string, request: number): Promise<void> {

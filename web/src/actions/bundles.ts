@@ -1,0 +1,132 @@
+// Bundles: a pipeline downloaded as a .zip, a .zip uploaded as a new pipeline, an include updated.
+import { toast } from "sonner";
+import { api, ApiError, call, clientId } from "../api/client";
+import type { ErrorBody, Group, IncludeUpdated, Job, Pipeline } from "../api/types";
+import { ask, confirmDanger } from "../dialogs/dialogs";
+import { loadPipeline } from "../store/loaders";
+import { attempt, currentPipeline, followJob, refresh } from "./common";
+
+/** A refusal named after the menu item the user chose. */
+async function refusal(item: string, response: Response): Promise<ApiError> {
+  const body = (await response.json().catch(() => undefined)) as Partial<ErrorBody> | undefined;
+  const message = body?.message ?? `request failed with HTTP ${response.status}`;
+  return new ApiError(response.status, { ...body, message: `${item}: ${message}` });
+}
+
+async function send(item: string, url: string, init?: RequestInit): Promise<Response> {
+  let response: Response;
+  try {
+    response = await fetch(url, { ...init, headers: { "X-Nodepipe-Client": clientId } });
+  } catch (error) {
+    throw new ApiError(0, { kind: "network", message: `${item}: cannot reach nodepipe: ${String(error)}` });
+  }
+  if (response.status === 401) window.location.reload();
+  if (!response.ok) throw await refusal(item, response);
+  return response;
+}
+
+/** Download the pipeline as a bundle (`nodepipe bundle export`, zipped). */
+export async function exportBundle(pipeline: Pipeline, withData = false): Promise<void> {
+  const item = withData ? "Export bundle with data (.zip)" : "Export bundle (.zip)";
+  await attempt(async () => {
+    const query = withData ? "?with_data=true" : "";
+    const url = `/api/pipelines/${encodeURIComponent(pipeline.id)}/bundle.zip${query}`;
+    const blob = await (await send(item, url)).blob();
+    const link = document.createElement("a");
+    link.href = URL.createObjectURL(blob);
+    link.download = `${pipeline.tag}.zip`;
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(link.href), 60_000);
+    toast.success(`Exported ${pipeline.tag} as ${pipeline.tag}.zip`);
+  });
+}
+
+function pickZip(): Promise<File | null> {
+  return new Promise((resolve) => {
+    const input = document.createElement("input");
+    input.type = "file";
+    input.accept = ".zip,application/zip";
+    input.dataset["testid"] = "bundle-file";
+    input.style.display = "none";
+    input.addEventListener("change", () => {
+      resolve(input.files?.[0] ?? null);
+      input.remove();
+    });
+    input.addEventListener("cancel", () => {
+      resolve(null);
+      input.remove();
+    });
+    document.body.append(input);
+    input.click();
+  });
+}
+
+/** Pick a bundle's .zip, upload it, and open the pipeline it becomes (in `projectId`). */
+export async function importBundle(projectId: string | null): Promise<void> {
+  const file = await pickZip();
+  if (!file) return;
+  const values = await ask({
+    title: `Import bundle ${file.name}`,
+    body: "A new pipeline is made from the bundle; every node's environment is synced from its lock.",
+    confirm: "Import",
+    fields: [{ name: "tag", label: "Tag (empty: the bundle's name)", kind: "text" }],
+  });
+  if (!values) return;
+  await attempt(async () => {
+    const form = new FormData();
+    form.append("archive", file, file.name);
+    if (projectId) form.append("project", projectId);
+    const tag = String(values["tag"] ?? "").trim();
+    if (tag) form.append("name", tag);
+    const response = await send("Import bundle", "/api/bundles", { method: "POST", body: form });
+    const job = (await response.json()) as Job;
+    await followJob(job, async (done) => {
+      if (done.pipeline_id) await loadPipeline(done.pipeline_id);
+    });
+  });
+}
+
+function summary(result: IncludeUpdated): string {
+  const parts = [
+    result.changed.length ? `${result.changed.length} changed (now stale)` : "",
+    result.added.length ? `${result.added.length} added` : "",
+    result.removed.length ? `${result.removed.length} removed` : "",
+  ].filter(Boolean);
+  return `Updated include ${result.namespace}: ${parts.join(", ") || "nothing changed"}`;
+}
+
+async function postUpdate(namespace: string, confirm: boolean): Promise<IncludeUpdated> {
+  const pipeline = currentPipeline();
+  return call(
+    api.POST("/api/pipelines/{pipeline}/includes/{namespace}/update", {
+      params: { path: { pipeline, namespace } },
+      body: { confirm_removals: confirm },
+    }),
+  );
+}
+
+/** Re-read the include of `group` from where it was found; removals wait for a confirmation. */
+export async function updateInclude(group: Group): Promise<void> {
+  await attempt(async () => {
+    let result: IncludeUpdated;
+    try {
+      result = await postUpdate(group.name, false);
+    } catch (error) {
+      if (!(error instanceof ApiError)) throw error;
+      if (!error.nodes?.length) {
+        throw new ApiError(error.status, { kind: error.kind, message: `Update include: ${error.message}` });
+      }
+      const yes = await confirmDanger(
+        `Update include ${group.name}`,
+        `The bundle no longer has these nodes; updating removes them with their outputs: ${error.nodes.join(", ")}`,
+        "Update and remove",
+      );
+      if (!yes) return;
+      result = await postUpdate(group.name, true);
+    }
+    toast.success(summary(result));
+    await refresh();
+  });
+}
