@@ -204,6 +204,38 @@ def test_includes_are_listed_and_updated_and_removals_wait_for_confirmation(
     error_of(client.post("/api/pipelines/alpha/includes/nowhere/update", json={}), 404)
 
 
+def test_a_downloaded_zip_carries_its_local_includes_inlined(
+    client: TestClient, chain: nodepipe.Workspace, tmp_path: Path
+) -> None:
+    template = make_node_template(tmp_path / "template")
+    code = {"nodes/clean": APPEND_INPUTS, "nodes/old": APPEND_INPUTS}
+    write_bundle(tmp_path / "library" / "features", LIBRARY, code, template)
+    project = write_bundle(
+        tmp_path / "alpha",
+        'format = 1\n[pipeline]\nname = "alpha"\n[nodes.prep]\n'
+        '[includes.features]\nsource = "../library/features"\ninputs = { raw = "prep" }\n',
+        {"nodes/prep": APPEND_INPUTS},
+        template,
+    )
+    chain.bundles.import_(project)
+    answer = client.get("/api/pipelines/alpha/bundle.zip")
+    assert answer.status_code == 200, answer.text
+    files = zipped_files(answer.content)
+    assert b"[includes" not in files["pipeline.toml"]  # no path relative to the server's disk
+    elsewhere = nodepipe.init(tmp_path / "elsewhere")
+    (tmp_path / "alpha.zip").write_bytes(answer.content)
+    with zipfile.ZipFile(tmp_path / "alpha.zip") as archive:
+        archive.extractall(tmp_path / "unzipped")
+    shutil.rmtree(tmp_path / "library")  # the zip alone is enough
+    made = elsewhere.bundles.import_(tmp_path / "unzipped")
+    assert {item.node.tag for item in made.view.nodes} == {
+        "prep",
+        "features.clean",
+        "features.old",
+    }
+    elsewhere.close()
+
+
 KILLED = """\
 import sys
 from pathlib import Path

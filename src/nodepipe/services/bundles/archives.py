@@ -1,6 +1,7 @@
 """Bundles as zip files, for surfaces that move bytes rather than folders (the web app).
 
-``export_archive`` exports a pipeline with ``ws.bundles.export`` into a scratch folder, packs
+``export_archive`` exports a pipeline with ``ws.bundles.export`` into a scratch folder
+(``portable``: local includes inlined, since a zip travels without its neighbours), packs
 it (``bundles.archive.pack_bundle``: the same bundle, the same bytes) into an anonymous
 temporary file and removes the folder: the caller streams the file and closes it.
 
@@ -38,7 +39,7 @@ def export_archive(
     staging = context.layout.staging_dir
     with journal.operation(staging, ARCHIVE_KIND) as operation:
         folder = operation.folder / BUNDLE_FOLDER
-        result = BundleService(context).export(pipeline, folder, with_data)
+        result = BundleService(context).export(pipeline, folder, with_data, portable=True)
         crash_point("archive.exported")
         packed = tempfile.TemporaryFile(dir=staging)  # noqa: SIM115 (returned open)
         try:

@@ -90,14 +90,21 @@ class BundleService:
     context: WorkspaceContext
 
     def export(
-        self, pipeline: str, directory: Path | str, with_data: bool = False, force: bool = False
+        self,
+        pipeline: str,
+        directory: Path | str,
+        with_data: bool = False,
+        force: bool = False,
+        portable: bool = False,
     ) -> ExportResult:
         """Write ``pipeline`` as a bundle in ``directory`` (new or empty; replaced with
         ``force``): ``pipeline.toml``, ``pipeline.lock``, ``nodes/<tag>/code`` (and ``data``
-        with ``with_data``), ``lib/`` for linked bundle code."""
+        with ``with_data``), ``lib/`` for linked bundle code. ``portable``: an include found
+        in a local folder is inlined, not written back relative to ``directory`` (a bundle
+        that travels alone, as a zip, has no neighbours); packages and URLs are kept."""
         target = Path(os.path.normpath(Path(directory).absolute()))
         check_target(target, force)
-        plan = self._plan(pipeline, target)
+        plan = self._plan(pipeline, target, portable)
         with writing_directory(self.context, target) as staging:
             write_nodes(plan, staging, with_data)
             crash_point("export.nodes-written")
@@ -224,10 +231,12 @@ class BundleService:
             on_synced,
         )
 
-    def _plan(self, pipeline: str, directory: Path) -> ExportPlan:
+    def _plan(self, pipeline: str, directory: Path, portable: bool = False) -> ExportPlan:
         layout = self.context.layout
 
         def keep(include: PipelineInclude, folders: Mapping[str, NodeFolder]) -> str | None:
+            if portable and include.loader == "file":
+                return None
             return kept_source(include, folders, directory, layout.staging_dir)
 
         with self.context.store.read() as session:
