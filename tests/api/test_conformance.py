@@ -168,3 +168,14 @@ def test_uv_failing_says_whose_fault_it_is(
     response = client.post("/api/pipelines/baseline/nodes", json={"tag": "new"})
     assert named in error_of(response, status, kind)
     assert snapshot(chain) == before
+
+
+def test_names_a_new_node_refers_to_are_names_in_the_schema(client: TestClient) -> None:
+    """An empty template or shared environment is refused by the schema, not after it."""
+    document = client.get("/api/openapi.json").json()
+    create = document["components"]["schemas"]["NodeCreate"]["properties"]
+    for field in ("template", "shared_env"):
+        patterns = [choice.get("pattern") for choice in create[field]["anyOf"]]
+        assert name_pattern() in patterns, field
+    answer = client.post("/api/pipelines/baseline/nodes", json={"tag": "x", "shared_env": ""})
+    assert error_of(answer, 422)

@@ -15,10 +15,10 @@ from nodepipe.schemas.base import Schema
 class NodeCreate(Input):
     tag: Name
     notes: str = ""
-    template: str | None = Field(
+    template: Name | None = Field(
         default=None, description="Seed from this node: code and lock copied, nothing resolved."
     )
-    shared_env: str | None = Field(
+    shared_env: Name | None = Field(
         default=None, description="Use this shared environment instead of one of its own."
     )
     x: Coordinate | None = Field(
