@@ -27,6 +27,7 @@ from nodepipe.api import create_app
 from nodepipe.cli.app import app as cli_app
 from nodepipe.schemas import SchemaName, shared_schemas
 from nodepipe.services.runs.service import RunRequest
+from support.locked_bundles import APPEND_INPUTS, make_node_template, write_bundle
 
 
 @dataclass(frozen=True)
@@ -127,13 +128,25 @@ SHOWN = [
         "/api/pipelines/empty/base-packages",
     ),
     Shown("SharedEnvPublic", ("shared-env", "show", "tools"), "GET", "/api/shared-envs/tools"),
+    Shown(
+        "IncludePublic", ("pipeline", "includes", "alpha"), "GET", "/api/pipelines/alpha/includes"
+    ),
+    Shown(
+        "IncludeUpdatePublic",
+        ("pipeline", "include", "alpha", "--update", "features", "--yes"),
+        "POST",
+        "/api/pipelines/alpha/includes/features/update",
+        body={"confirm_removals": True},
+        changes=True,
+    ),
 ]
 
 
 @dataclass(frozen=True)
 class World:
     """A workspace holding one of everything: parameters, a group, lineage, a finished run,
-    base packages, a shared environment."""
+    base packages, a shared environment, a pipeline including a bundle (changed since: an
+    update has something to say)."""
 
     root: Path
     run_id: str
@@ -155,8 +168,37 @@ def world(chain_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Wor
         ws.pipelines.new("empty", project="climate")
         ws.base_envs.add("empty", ["toypkg[cli]==1.0"])
         ws.shared_envs.new("tools")
+        library = include_a_library(ws, tmp_path_factory.mktemp("bundles"))
+    (library / "nodes" / "clean" / "code" / "main.py").write_text(APPEND_INPUTS + "# v2\n")
     assert ran.run_id is not None and ran.finished is not None and not ran.finished.failed
     return World(root, ran.run_id)
+
+
+LIBRARY = """\
+format = 1
+[pipeline]
+name = "features"
+[inputs]
+raw = ["clean"]
+[nodes.clean]
+"""
+
+
+def include_a_library(ws: nodepipe.Workspace, folder: Path) -> Path:
+    """Import ``alpha``, whose ``prep`` feeds the included bundle ``features``; its folder."""
+    template = make_node_template(folder / "template")
+    library = write_bundle(
+        folder / "library" / "features", LIBRARY, {"nodes/clean": APPEND_INPUTS}, template
+    )
+    alpha = write_bundle(
+        folder / "alpha",
+        'format = 1\n[pipeline]\nname = "alpha"\n[nodes.prep]\n'
+        '[includes.features]\nsource = "../library/features"\ninputs = { raw = "prep" }\n',
+        {"nodes/prep": APPEND_INPUTS},
+        template,
+    )
+    ws.bundles.import_(alpha)
+    return library
 
 
 def cli_json(root: Path, command: tuple[str, ...]) -> Any:

@@ -146,7 +146,7 @@ def includes(pipeline: str, as_json: bool) -> None:
     """List the bundles PIPELINE includes: namespace, source, where it was found, its hash."""
     with named("pipeline includes"):
         found = workspace().bundles.includes(pipeline)
-    render(found, as_json, None, _print_includes)
+    render(found, as_json, "IncludePublic", _print_includes)
 
 
 def _print_includes(found: list[IncludeView]) -> None:
@@ -193,7 +193,7 @@ def include(
         }
         with named("pipeline include --update", hints), sync_progress(as_json) as advance:
             result = ws.bundles.update(pipeline, update, yes, jobs, on_synced=advance)
-        render(result, as_json, None, _print_update)
+        render(result, as_json, "IncludeUpdatePublic", _print_update)
         return
     if source is None or namespace is None:
         raise click.UsageError("give SOURCE and --as NS (or --update NS)")

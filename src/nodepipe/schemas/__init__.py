@@ -27,6 +27,8 @@ SchemaName = Literal[
     "EdgePublic",
     "EnvironmentPublic",
     "GroupPublic",
+    "IncludePublic",
+    "IncludeUpdatePublic",
     "LineagePublic",
     "LinkPublic",
     "NodeDetail",

@@ -17,15 +17,11 @@ from fastapi.responses import StreamingResponse
 from nodepipe.api.deps import ChangesGraph, OriginDep, ServicesDep, WorkspaceDep
 from nodepipe.api.routes.jobs import start_job
 from nodepipe.api.routing import resource_router
-from nodepipe.api.schemas.bundles import (
-    IncludePublic,
-    IncludeUpdate,
-    IncludeUpdatePublic,
-    include_public,
-)
+from nodepipe.api.schemas.bundles import IncludeUpdate
 from nodepipe.api.schemas.events import JobPublic
 from nodepipe.domain.errors import InvalidInputError
 from nodepipe.live.jobs import JobOutcome
+from nodepipe.schemas.bundles import IncludePublic, IncludeUpdatePublic
 from nodepipe.services.bundles.archives import StagedBundle, export_archive, stage_archive
 from nodepipe.services.workspace import Workspace
 
@@ -107,7 +103,7 @@ def _imported(
 @router.get("/pipelines/{pipeline}/includes")
 def list_includes(pipeline: str, ws: WorkspaceDep) -> list[IncludePublic]:
     """The pipeline's includes (``nodepipe pipeline includes``), at every depth."""
-    return [include_public(found) for found in ws.bundles.includes(pipeline)]
+    return [IncludePublic.model_validate(found) for found in ws.bundles.includes(pipeline)]
 
 
 @router.post("/pipelines/{pipeline}/includes/{namespace}/update", dependencies=[ChangesGraph])
