@@ -50,10 +50,7 @@ test: install lint
 	# Browser tests drive Debian's Chromium (never a downloaded browser); the durability tests
 	# read system calls with strace. CI runs as root.
 	test -x /usr/bin/chromium -a -x /usr/bin/strace || (apt-get update && apt-get install -y chromium strace)
-	# The Ray tests run their own cluster in private namespaces; they run alone, first: run beside
-	# the rest of the suite they fail (see README, Testing), a cause not yet found.
-	$(BIN)/python -m pytest $(PYTEST_ARGS) tests/integration/test_ray_executor.py
-	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS) --ignore=tests/integration/test_ray_executor.py
+	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
 bench: install
 	$(BIN)/python -m tests.bench.bench_nodes
