@@ -32,25 +32,16 @@ from nodepipe.store.schema import include_members, nodes, pipeline_includes, pip
 from nodepipe.store.store import Store
 from nodepipe.workspace.bundle_libs import read_links
 from nodepipe.workspace.node_folder import NodeFolder
-from support.locked_bundles import APPEND_INPUTS, USES_LIB, make_node_template, write_bundle
+from support.locked_bundles import (
+    APPEND_INPUTS,
+    LIBRARY,
+    USES_LIB,
+    make_node_template,
+    write_bundle,
+)
 
 NODEPIPE = str(Path(sys.executable).with_name("nodepipe"))
 HELPERS = "def mark(tag):\n    return tag.upper()\n"
-LIBRARY = """\
-format = 1
-[pipeline]
-name = "features"
-py-dir = "lib"
-[inputs]
-raw = ["clean"]
-[nodes.clean]
-[nodes.scale]
-[nodes.old]
-[[edges]]
-from = "clean"
-to = "scale"
-slot = "01"
-"""
 PROJECT = """\
 format = 1
 [pipeline]

@@ -17,7 +17,13 @@ from integration.conftest import CliRunner
 from nodepipe import NodeState
 from nodepipe.services.bundles.updating import RemovalsNotConfirmedError
 from nodepipe.services.runs.service import RunRequest
-from support.locked_bundles import APPEND_INPUTS, USES_LIB, make_node_template, write_bundle
+from support.locked_bundles import (
+    APPEND_INPUTS,
+    LIBRARY,
+    USES_LIB,
+    make_node_template,
+    write_bundle,
+)
 
 NODEPIPE = str(Path(sys.executable).with_name("nodepipe"))
 HELPERS = "def mark(tag):\n    return tag.upper()\n"
@@ -88,23 +94,6 @@ def test_the_pypyr_layout_imports_and_runs_from_any_directory(
         assert found["b.c"].include.location == str((root / "subdir" / "pipeC").resolve())
         assert found["b"].nodes == ("b.shout",) and found["b.c"].nodes == ("b.c.first",)
         assert {g.name for g in ws.pipelines.show("a").groups} == {"b", "b.c"}
-
-
-LIBRARY = """\
-format = 1
-[pipeline]
-name = "features"
-py-dir = "lib"
-[inputs]
-raw = ["clean"]
-[nodes.clean]
-[nodes.scale]
-[nodes.old]
-[[edges]]
-from = "clean"
-to = "scale"
-slot = "01"
-"""
 
 
 def library(root: Path, template: Path) -> Path:

@@ -67,3 +67,22 @@ def write_bundle(
         (root / path).parent.mkdir(parents=True, exist_ok=True)
         (root / path).write_text(text)
     return root
+
+
+LIBRARY = """\
+format = 1
+[pipeline]
+name = "features"
+py-dir = "lib"
+[inputs]
+raw = ["clean"]
+[nodes.clean]
+[nodes.scale]
+[nodes.old]
+[[edges]]
+from = "clean"
+to = "scale"
+slot = "01"
+"""
+"""The ``features`` library bundle: code in ``lib/``, input ``raw`` taken by ``clean``, and a node
+``old`` that an update may remove."""
