@@ -81,6 +81,7 @@ def test_the_python_api_module_imports_only_domain_and_services() -> None:
 INTERFACES_MAY_NOT_IMPORT = [
     "nodepipe.execution",
     "nodepipe.bundles",
+    "nodepipe.packaging",
     "nodepipe.envs",
     "nodepipe.store",
     "nodepipe.workspace",

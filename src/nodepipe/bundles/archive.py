@@ -10,7 +10,9 @@ name; no link, device or pipe; no encrypted member; at most ``MAX_ENTRIES`` memb
 ``MAX_TOTAL_BYTES`` in all and ``MAX_RATIO`` of expansion (zip bombs); sizes are enforced while
 extracting too, in case an archive lies about them. It is extracted into a hidden folder beside
 the destination and renamed into place only when complete: on any refusal or failure nothing is
-left behind. A bundle zipped with its folder (``mybundle/pipeline.toml``) is unpacked without it.
+left behind. A bundle zipped with its folder (``mybundle/pipeline.toml``) is unpacked without it;
+a bundle deeper in a larger archive (a wheel's ``np_demo/bundle/``) is unpacked by naming that
+folder (``inside``): every member of the archive is still checked, only that folder's written.
 """
 
 from __future__ import annotations
@@ -66,9 +68,13 @@ def pack_bundle(folder: Path, out: BinaryIO) -> None:
 
 
 def unpack_bundle(
-    archive: Path | BinaryIO, destination: Path, limits: ArchiveLimits = ArchiveLimits()
+    archive: Path | BinaryIO,
+    destination: Path,
+    limits: ArchiveLimits = ArchiveLimits(),
+    inside: str = "",
 ) -> Path:
-    """Unpack the bundle ``archive`` into the new folder ``destination`` (returned)."""
+    """Unpack the bundle ``archive`` (or its folder ``inside``, like ``pkg/bundle``) into the
+    new folder ``destination`` (returned)."""
     if destination.exists() or destination.is_symlink():
         raise BundleError(f"cannot unpack into {destination}: it already exists")
     try:
@@ -76,7 +82,7 @@ def unpack_bundle(
     except (zipfile.BadZipFile, OSError) as exc:
         raise BundleError(f"not a zip archive: {exc}") from None
     with opened:
-        members = _checked_members(opened, limits)
+        members = _checked_members(opened, limits, inside.strip("/"))
         staging = destination.with_name(f".{destination.name}.unpacking-{secrets.token_hex(4)}")
         try:
             staging.mkdir(parents=True)
@@ -91,7 +97,7 @@ def unpack_bundle(
 
 
 def _checked_members(
-    archive: zipfile.ZipFile, limits: ArchiveLimits
+    archive: zipfile.ZipFile, limits: ArchiveLimits, inside: str
 ) -> list[tuple[zipfile.ZipInfo, str]]:
     """The members to extract with their names inside the bundle; BundleError if any is unsafe."""
     infos = archive.infolist()
@@ -109,9 +115,11 @@ def _checked_members(
         if name in names:
             raise BundleError(f"the archive holds {name!r} twice; refused")
         names.add(name)
-    prefix = _wrapping_folder(names)
+    prefix = f"{inside}/" if inside else _wrapping_folder(names)
     members = []
     for info in infos:
+        if not info.filename.startswith(prefix):
+            continue
         name = info.filename.rstrip("/")[len(prefix) :]
         if info.is_dir() or not name or any(is_skipped(p) for p in PurePosixPath(name).parts):
             continue
@@ -125,12 +133,17 @@ def _checked_members(
     return members
 
 
-def _check_member(info: zipfile.ZipInfo, limits: ArchiveLimits) -> None:
-    name = info.filename
+def member_problem(name: str) -> str | None:
+    """Why an archive member called ``name`` may not be written (None: it may)."""
     steps = name.rstrip("/").split("/")
-    problem = path_problem(name.rstrip("/")) or (
+    return path_problem(name.rstrip("/")) or (
         "it holds an empty, '.' or '..' step" if any(s in ("", ".", "..") for s in steps) else None
     )
+
+
+def _check_member(info: zipfile.ZipInfo, limits: ArchiveLimits) -> None:
+    name = info.filename
+    problem = member_problem(name)
     if problem:
         raise BundleError(f"archive member {name!r} is refused: {problem}")
     mode = info.external_attr >> 16
@@ -174,4 +187,4 @@ def _extract(archive: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path) -> N
     target.chmod(0o755 if mode & 0o111 else 0o644)
 
 
-__all__ = ["ArchiveLimits", "pack_bundle", "unpack_bundle"]
+__all__ = ["ArchiveLimits", "member_problem", "pack_bundle", "unpack_bundle"]

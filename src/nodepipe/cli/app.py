@@ -13,6 +13,7 @@ from nodepipe.cli import (
     envs,
     groups,
     nodes,
+    packages,
     pipelines,
     projects,
     runs,
@@ -88,6 +89,7 @@ for command in (
     demo,
     backup.app,
     bundles.app,
+    packages.app,
     doctor,
 ):
     app.add_command(command)

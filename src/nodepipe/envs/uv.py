@@ -79,6 +79,12 @@ class UvRunner:
         self, args: Sequence[str], cwd: Path, action: str, extra_env: dict[str, str] | None = None
     ) -> str:
         """Run ``uv args`` in ``cwd``; raise EnvironmentBuildError naming ``action`` on failure."""
+        return self.completed(args, cwd, action, extra_env).stdout
+
+    def completed(
+        self, args: Sequence[str], cwd: Path, action: str, extra_env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        """Like ``run``, with what uv wrote to stderr too (``uv publish`` reports there)."""
         try:
             completed = subprocess.run(
                 [uv_binary(), *args],
@@ -92,7 +98,7 @@ class UvRunner:
             raise EnvironmentBuildError(f"could not start uv to {action}: {exc}") from exc
         if completed.returncode != 0:
             raise uv_failure(action, (completed.stderr or completed.stdout).strip())
-        return completed.stdout
+        return completed
 
 
 def uv_failure(action: str, detail: str) -> EnvironmentBuildError:

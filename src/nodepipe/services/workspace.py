@@ -21,6 +21,7 @@ from nodepipe.services.graph.nodes import NodeService
 from nodepipe.services.graph.pipeline_copies import PipelineCopyService
 from nodepipe.services.graph.pipelines import PipelineService
 from nodepipe.services.graph.projects import ProjectService
+from nodepipe.services.packages.service import PackageService
 from nodepipe.services.runs.service import RunService
 from nodepipe.services.upkeep.servers import ServerService
 
@@ -54,6 +55,7 @@ class Workspace:
         self.shared_envs = SharedEnvService(context)
         self.servers = ServerService(context)
         self.bundles = BundleService(context)
+        self.packages = PackageService(context)
 
     @classmethod
     def open(cls, path: Path | str | None = None) -> Workspace:

@@ -1,0 +1,125 @@
+"""`nodepipe package ...` (build, publish, pull): pipelines as wheels and sdists.
+
+Errors name the command they come from ("package pull: …") and the fix; long steps show a
+spinner (build, publish, a download) or a bar (environments synced by a pull).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from nodepipe.cli.bundles import _print_import, named, sync_progress
+from nodepipe.cli.options import command_group, json_option
+from nodepipe.cli.output import console, done, render
+from nodepipe.cli.session import workspace
+
+if TYPE_CHECKING:
+    from nodepipe.services.packages.service import BuildResult, PublishResult
+
+app = command_group("package", "Packages: pipelines as wheels and sdists on any package index.")
+
+
+@contextmanager
+def spinner(quiet: bool, what: str) -> Iterator[None]:
+    """A spinner saying ``what`` is happening (nothing with --json)."""
+    with nullcontext() if quiet else console.status(what):
+        yield
+
+
+@app.command("build")
+@click.argument("pipeline")
+@click.option("--alias", metavar="NAME", help="Distribution name (default: the pipeline's tag).")
+@click.option("--version", "version", metavar="V", help="Package version (default: 0.1.0).")
+@click.option(
+    "--destination",
+    type=click.Path(path_type=Path),
+    help="Folder for the wheel and sdist (default: ./dist).",
+)
+@click.option("--with-data", is_flag=True, help="Carry each node's outputs (data/) too.")
+@json_option
+def build(
+    pipeline: str,
+    alias: str | None,
+    version: str | None,
+    destination: Path | None,
+    with_data: bool,
+    as_json: bool,
+) -> None:
+    """Build PIPELINE as a wheel and an sdist holding its bundle (no dependencies: each node
+    keeps its requirements in its own lock). Offline: uv builds with nodepipe's hatchling."""
+    with named("package build"), spinner(as_json, f"building {pipeline}"):
+        result = workspace().packages.build(pipeline, alias, version, destination, with_data)
+    render(result, as_json, None, _print_build)
+
+
+def _print_build(result: BuildResult) -> None:
+    data = " with data" if result.with_data else ""
+    done(f"built {result.name} {result.version} from pipeline {result.pipeline}{data}:")
+    done(f"  {result.wheel}")
+    done(f"  {result.sdist}")
+
+
+@app.command("publish")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--repository-url", metavar="URL", help="The index's upload URL.")
+@click.option("--repository", metavar="NAME", help="A repository named in ~/.pypirc.")
+@click.option("--check-url", metavar="URL", help="The index's simple URL (default: URL/simple/).")
+@json_option
+def publish(
+    files: tuple[Path, ...],
+    repository_url: str | None,
+    repository: str | None,
+    check_url: str | None,
+    as_json: bool,
+) -> None:
+    """Upload wheels and sdists (FILES) with uv publish. Credentials: TWINE_USERNAME and
+    TWINE_PASSWORD, UV_PUBLISH_*, ~/.pypirc, or keyring; never written to a file. Files the
+    index already holds, byte for byte, are skipped."""
+    if (repository_url is None) == (repository is None):
+        raise click.UsageError("give one of --repository-url URL and --repository NAME")
+    with named("package publish"), spinner(as_json, "uploading"):
+        result = workspace().packages.publish(list(files), repository_url, repository, check_url)
+    render(result, as_json, None, _print_publish)
+
+
+def _print_publish(result: PublishResult) -> None:
+    for name in result.uploaded:
+        done(f"uploaded {name} to {result.url}")
+    for name in result.skipped:
+        done(f"skipped {name}: {result.url} already holds it")
+
+
+@app.command("pull")
+@click.argument("source")
+@click.option("--alias", metavar="TAG", help="Tag of the new pipeline (default: the bundle's).")
+@click.option("--project", help="Project of the new pipeline (default: 'default').")
+@click.option(
+    "--fs-args",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="YAML file of fsspec options for a URL SOURCE (headers, tokens).",
+)
+@click.option("--index-url", metavar="URL", help="The index to look a name==version up on.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), help="Environments synced at once.")
+@json_option
+def pull(
+    source: str,
+    alias: str | None,
+    project: str | None,
+    fs_args: Path | None,
+    index_url: str | None,
+    jobs: int | None,
+    as_json: bool,
+) -> None:
+    """Import the package SOURCE as a new pipeline: a wheel or sdist path, any fsspec URL, or
+    name[==version] on an index. The bundle is read from the archive: nothing is built or run."""
+    ws = workspace()
+    with named("package pull"), sync_progress(as_json) as advance:
+        result = ws.packages.pull(
+            source, alias, project, fs_args, index_url, jobs, on_synced=advance
+        )
+    render(result.imported.view, as_json, "PipelineGraph", lambda _: _print_import(result.imported))

@@ -1,0 +1,157 @@
+"""Uploading wheels and sdists to an index with ``uv publish``; credentials never in a file.
+
+Where the URL and the credentials come from, first found wins:
+- the URL: ``--repository-url``, or the ``repository`` of a ``~/.pypirc`` section
+  (``--repository NAME``; uv ignores that file, so nodepipe reads it);
+- the username and password: ``UV_PUBLISH_USERNAME``/``UV_PUBLISH_PASSWORD``, then
+  ``TWINE_USERNAME``/``TWINE_PASSWORD``, then the ``~/.pypirc`` section (the named one, or the
+  one whose ``repository`` is the URL), then the keyring (``keyring`` on PATH, asked by uv).
+They reach uv in its environment only: never on a command line (others can read those) and
+never written anywhere. Files the index already holds with the same bytes are skipped (uv's
+``--check-url``: the index's ``simple/`` page, unless given); an index's refusals become errors
+that name the fix.
+"""
+
+from __future__ import annotations
+
+import configparser
+import os
+import re
+import shutil
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from nodepipe.domain.errors import EnvironmentBuildError, IndexUnreachableError
+from nodepipe.envs.uv import UvRunner
+from nodepipe.packaging.errors import PackageError, PackageExistsError
+
+PYPIRC = Path("~/.pypirc")
+_STATUS = re.compile(r"status code (\d{3})")
+_SKIPPED = re.compile(r"^File (\S+) already exists, skipping", re.MULTILINE)
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """Where to publish, and with which credentials (``source`` names where they came from)."""
+
+    url: str
+    username: str | None
+    password: str | None
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class PublishResult:
+    """What a publish did: the files uploaded and those the index already had."""
+
+    url: str
+    uploaded: tuple[str, ...]
+    skipped: tuple[str, ...]
+    credentials: str
+
+
+def read_pypirc(path: Path | None = None) -> configparser.ConfigParser:
+    parser = configparser.ConfigParser(interpolation=None)
+    file = (path or PYPIRC).expanduser()
+    try:
+        parser.read(file, encoding="utf-8")
+    except configparser.Error as exc:
+        raise PackageError(f"{file} is malformed: {exc}") from None
+    return parser
+
+
+def resolve_target(
+    url: str | None,
+    repository: str | None,
+    environ: Mapping[str, str] | None = None,
+    pypirc: Path | None = None,
+) -> Target:
+    """The URL and credentials to publish with (see the module's docstring)."""
+    env = os.environ if environ is None else environ
+    config = read_pypirc(pypirc)
+    section: Mapping[str, str] = {}
+    if repository is not None:
+        if not config.has_section(repository):
+            known = ", ".join(s for s in config.sections() if s != "distutils") or "none"
+            raise PackageError(
+                f"no repository {repository!r} in ~/.pypirc (it has: {known}); add a "
+                f"[{repository}] section with its repository URL, or give --repository-url"
+            )
+        section = config[repository]
+        url = section.get("repository")
+        if not url:
+            raise PackageError(f"~/.pypirc: [{repository}] has no repository = URL")
+    elif url is not None:
+        section = next(
+            (config[s] for s in config.sections() if _same(config[s].get("repository"), url)), {}
+        )
+    if not url or "://" not in url:
+        raise PackageError("give the index's upload URL with --repository-url, or --repository")
+    for user_key, password_key in (
+        ("UV_PUBLISH_USERNAME", "UV_PUBLISH_PASSWORD"),
+        ("TWINE_USERNAME", "TWINE_PASSWORD"),
+    ):
+        if env.get(password_key):
+            return Target(url, env.get(user_key), env[password_key], f"${password_key}")
+    if section.get("password"):
+        return Target(url, section.get("username"), section["password"], "~/.pypirc")
+    return Target(url, section.get("username") or env.get("TWINE_USERNAME"), None, "keyring")
+
+
+def _same(left: str | None, right: str) -> bool:
+    return left is not None and left.rstrip("/") == right.rstrip("/")
+
+
+def publish(
+    files: Sequence[Path], target: Target, uv: UvRunner, check_url: str | None = None
+) -> PublishResult:
+    """Upload ``files`` to ``target``; identical files the index holds are skipped."""
+    missing = [str(f) for f in files if not f.is_file()]
+    if missing:
+        raise PackageError(f"no such file: {', '.join(missing)}")
+    args = ["publish", "--publish-url", target.url]
+    args += ["--check-url", check_url or f"{target.url.rstrip('/')}/simple/"]
+    env = {"UV_PUBLISH_USERNAME": target.username} if target.username else {}
+    if target.password is not None:
+        env["UV_PUBLISH_PASSWORD"] = target.password
+    elif shutil.which("keyring"):
+        args += ["--keyring-provider", "subprocess"]
+    try:
+        done = uv.completed(
+            [*args, *(str(f) for f in files)],
+            cwd=Path.cwd(),
+            action=f"publish to {target.url}",
+            extra_env=env,
+        )
+    except IndexUnreachableError:
+        raise
+    except EnvironmentBuildError as exc:
+        raise refusal(str(exc), target) from None
+    skipped = tuple(_SKIPPED.findall(done.stderr))
+    uploaded = tuple(f.name for f in files if f.name not in skipped)
+    return PublishResult(target.url, uploaded, skipped, target.source)
+
+
+def refusal(detail: str, target: Target) -> PackageError | PackageExistsError:
+    """The error for an index refusing an upload, by its HTTP status: what fixes it."""
+    found = _STATUS.search(detail)
+    status = int(found.group(1)) if found else 0
+    first = detail.splitlines()[1] if len(detail.splitlines()) > 1 else detail
+    if status in (401, 403):
+        return PackageError(
+            f"{target.url} refused the credentials (HTTP {status}; they came from "
+            f"{target.source}): set TWINE_USERNAME and TWINE_PASSWORD (or UV_PUBLISH_USERNAME "
+            "and UV_PUBLISH_PASSWORD), or the repository's username and password in ~/.pypirc"
+        )
+    if status in (400, 409) or "do not match" in detail:
+        return PackageExistsError(
+            f"{target.url} already holds a different file of this name and version "
+            f"(HTTP {status or 'check'}): build a new version with `--version`"
+        )
+    if status == 413:
+        return PackageError(
+            f"{target.url} refused the file as too large (HTTP 413): build it without "
+            "--with-data, or raise the index's upload size limit"
+        )
+    return PackageError(f"{target.url} refused the upload: {first.strip()}")

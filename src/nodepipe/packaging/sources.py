@@ -1,0 +1,103 @@
+"""Where ``package pull`` gets a package: a local file, any fsspec URL, or an index by name.
+
+A SOURCE is a wheel or sdist path (``dist/np_demo-1.0-py3-none-any.whl``), a URL (``https://…``,
+``s3://…``: anything fsspec reads, with options such as HTTP headers from ``--fs-args``), or a
+requirement ``name[==version]`` looked up on an index with ``uv pip install --target`` (wheels
+only, no dependencies: nothing is built or run; credentials the way uv takes them: in the URL,
+netrc, keyring). A download lands in a scratch folder; the caller reads the bundle from it.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import fsspec
+from packaging.requirements import InvalidRequirement, Requirement
+
+from nodepipe.bundles.archive import CHUNK, MAX_TOTAL_BYTES
+from nodepipe.bundles.errors import BundleError
+from nodepipe.bundles.files import LocalBundleFiles
+from nodepipe.bundles.loaders import PackageLoader
+from nodepipe.envs.uv import UvRunner
+from nodepipe.packaging.errors import PackageError
+
+ARCHIVE_SUFFIXES = (".whl", ".tar.gz", ".tgz")
+
+
+@dataclass(frozen=True, slots=True)
+class PackageSource:
+    """A parsed SOURCE: ``kind`` says how to fetch ``value``."""
+
+    kind: Literal["file", "url", "index"]
+    value: str
+
+
+def parse_source(source: str) -> PackageSource:
+    """What SOURCE names; PackageError when it is none of a file, a URL or a requirement."""
+    if "://" in source:
+        return PackageSource("url", source)
+    if source.endswith(ARCHIVE_SUFFIXES) or "/" in source or Path(source).exists():
+        path = Path(source).expanduser()
+        if not path.is_file():
+            raise PackageError(f"no package file {source!r}")
+        return PackageSource("file", str(path.resolve()))
+    try:
+        requirement = Requirement(source)
+    except InvalidRequirement:
+        raise PackageError(
+            f"{source!r} is not a package file, a URL or a requirement like name==1.0"
+        ) from None
+    if requirement.url or requirement.extras or requirement.marker:
+        raise PackageError(f"{source!r}: give name or name==version, without extras or markers")
+    return PackageSource("index", str(requirement))
+
+
+def download(url: str, options: dict[str, Any], folder: Path) -> Path:
+    """Copy the archive at ``url`` (fsspec, ``options`` for its filesystem) into ``folder``."""
+    name = url.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+    if not name.endswith(ARCHIVE_SUFFIXES) or name.startswith("."):
+        raise PackageError(f"{url} does not name a wheel (.whl) or an sdist (.tar.gz)")
+    target = folder / name
+    copied = 0
+    try:
+        with fsspec.open(url, "rb", **options) as reader, target.open("xb") as writer:
+            while chunk := reader.read(CHUNK):
+                copied += len(chunk)
+                if copied > MAX_TOTAL_BYTES:
+                    raise PackageError(f"{url} is larger than {MAX_TOTAL_BYTES} bytes")
+                writer.write(chunk)
+    except PackageError:
+        raise
+    except Exception as exc:  # each fsspec backend raises its own errors (aiohttp, botocore)
+        raise PackageError(f"cannot read {url}: {type(exc).__name__}: {exc}") from None
+    return target
+
+
+def install_from_index(requirement: str, index_url: str | None, folder: Path, uv: UvRunner) -> Path:
+    """The wheel ``requirement`` names, unpacked by uv into ``folder`` (no dependencies, no
+    build: ``--only-binary``); returns ``folder``."""
+    args = ["pip", "install", "--target", str(folder), "--no-deps", "--only-binary", ":all:"]
+    args += ["--python", sys.executable, "--quiet"]
+    if index_url:
+        args += ["--index-url", index_url]
+    uv.run(
+        [*args, requirement],
+        cwd=folder,
+        action=f"get {requirement} from the index",
+        extra_env={"UV_LINK_MODE": "copy"},  # the files become node code: never cache links
+    )
+    return folder
+
+
+def installed_bundle(folder: Path, requirement: str) -> Path:
+    """The bundle folder of the distribution uv installed into ``folder``."""
+    try:
+        found = PackageLoader([str(folder)]).open_requirement(Requirement(requirement))
+    except BundleError as exc:
+        raise PackageError(f"{requirement} is not a nodepipe package: {exc}") from None
+    if not isinstance(found, LocalBundleFiles):  # pragma: no cover - installed means local
+        raise PackageError(f"{requirement}: its bundle is not in a local folder")
+    return found.root

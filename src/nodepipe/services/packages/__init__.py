@@ -1,0 +1,1 @@
+"""Packages: pipelines built as wheels and sdists, published to an index, pulled back."""

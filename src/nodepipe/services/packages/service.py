@@ -1,0 +1,158 @@
+"""``ws.packages``: build a pipeline as a wheel and an sdist, publish them, pull one back.
+
+The one entry point the CLI, the web API and the Python API call for packages. A package is
+a bundle inside a wheel: ``build`` exports the pipeline (``ws.bundles.export``, portable: local
+includes inlined) into a scratch folder, lays a hatchling project around it and runs ``uv
+build``; ``pull`` reads the bundle out of the archive (never building or running it) into a
+scratch folder and imports it (``ws.bundles.import_``: new ids, each environment synced from
+its own lock). Scratch folders are journal operations (``ARCHIVE_KIND``): a killed command
+leaves nothing the next command does not remove; a refused one leaves nothing at all.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from nodepipe.packaging.archives import unpack_package
+from nodepipe.packaging.errors import PackageError
+from nodepipe.packaging.names import package_names, summary_of
+from nodepipe.packaging.project import build_project, write_project
+from nodepipe.packaging.publishing import PublishResult, publish, resolve_target
+from nodepipe.packaging.sources import (
+    download,
+    install_from_index,
+    installed_bundle,
+    parse_source,
+)
+from nodepipe.services.bundles.archives import ARCHIVE_KIND
+from nodepipe.services.bundles.creation import SyncProgress
+from nodepipe.services.bundles.importing import ImportResult
+from nodepipe.services.bundles.service import BundleService
+from nodepipe.services.context import WorkspaceContext
+from nodepipe.services.graph.pipelines import PipelineService
+from nodepipe.workspace import journal
+from nodepipe.workspace.crash_points import crash_point
+
+__all__ = ["BuildResult", "PackageService", "PublishResult", "PullResult"]
+
+
+@dataclass(frozen=True, slots=True)
+class BuildResult:
+    """What ``build`` wrote: the distribution's name and version, its wheel and sdist."""
+
+    pipeline: str
+    name: str
+    version: str
+    wheel: Path
+    sdist: Path
+    with_data: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PullResult:
+    """What ``pull`` made: the new pipeline (``imported``) and where it came from."""
+
+    source: str
+    imported: ImportResult
+
+
+@dataclass(frozen=True, slots=True)
+class PackageService:
+    context: WorkspaceContext
+
+    def build(
+        self,
+        pipeline: str,
+        alias: str | None = None,
+        version: str | None = None,
+        destination: Path | str | None = None,
+        with_data: bool = False,
+    ) -> BuildResult:
+        """Build ``pipeline`` as a wheel and an sdist into ``destination`` (default ./dist),
+        named ``alias`` (default: its tag); files of the same names there are replaced."""
+        view = PipelineService(self.context).show(pipeline)
+        names = package_names(alias or view.pipeline.tag, version)
+        target = Path(os.path.normpath(Path(destination or "dist").absolute()))
+        if target.exists() and not target.is_dir():
+            raise PackageError(f"--destination {target} is a file, not a folder")
+        with journal.operation(self.context.layout.staging_dir, ARCHIVE_KIND) as operation:
+            bundle = operation.folder / "bundle"
+            BundleService(self.context).export(pipeline, bundle, with_data, portable=True)
+            crash_point("package.exported")
+            project = write_project(
+                operation.folder / "project", bundle, names, summary_of(view.pipeline.notes)
+            )
+            built = build_project(project, operation.folder / "dist", self.context.environments.uv)
+            crash_point("package.built")
+            target.mkdir(parents=True, exist_ok=True)
+            wheel, sdist = (target / path.name for path in built)
+            for path in built:
+                path.replace(target / path.name)
+        return BuildResult(view.pipeline.tag, names.dist, names.version, wheel, sdist, with_data)
+
+    def publish(
+        self,
+        files: list[Path],
+        repository_url: str | None = None,
+        repository: str | None = None,
+        check_url: str | None = None,
+    ) -> PublishResult:
+        """Upload ``files`` to the index (see ``packaging.publishing`` for the credentials)."""
+        if not files:
+            raise PackageError("give the wheel and sdist files to publish")
+        target = resolve_target(repository_url, repository)
+        return publish(
+            [Path(f).absolute() for f in files], target, self.context.environments.uv, check_url
+        )
+
+    def pull(
+        self,
+        source: str,
+        alias: str | None = None,
+        project: str | None = None,
+        fs_args: Path | str | None = None,
+        index_url: str | None = None,
+        jobs: int | None = None,
+        on_synced: SyncProgress | None = None,
+    ) -> PullResult:
+        """Import the package at ``source`` (a file, an fsspec URL, ``name[==version]`` on an
+        index) as a new pipeline tagged ``alias`` (default: the bundle's name)."""
+        parsed = parse_source(source)
+        options = read_fs_args(fs_args) if fs_args is not None else {}
+        with journal.operation(self.context.layout.staging_dir, ARCHIVE_KIND) as operation:
+            folder = operation.folder
+            if parsed.kind == "index":
+                installed = install_from_index(
+                    parsed.value, index_url, folder / "installed", self.context.environments.uv
+                )
+                bundle = installed_bundle(installed, parsed.value)
+            else:
+                archive = Path(parsed.value)
+                if parsed.kind == "url":
+                    archive = download(parsed.value, options, folder)
+                bundle = folder / "bundle"
+                unpack_package(archive, bundle)
+            crash_point("package.unpacked")
+            imported = BundleService(self.context).import_(
+                bundle, project, alias, jobs, on_synced=on_synced
+            )
+        return PullResult(source, imported)
+
+
+def read_fs_args(path: Path | str) -> dict[str, Any]:
+    """The fsspec options in the YAML file ``path`` (a mapping: ``headers``, ``token``…)."""
+    file = Path(path)
+    try:
+        loaded = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise PackageError(f"--fs-args {file}: cannot read it: {exc}") from None
+    if loaded is None:
+        return {}
+    if not isinstance(loaded, dict) or not all(isinstance(k, str) for k in loaded):
+        raise PackageError(f"--fs-args {file}: expected a mapping of fsspec options")
+    return loaded
