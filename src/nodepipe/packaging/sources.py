@@ -85,7 +85,7 @@ def install_from_index(requirement: str, index_url: str | None, folder: Path, uv
         args += ["--index-url", index_url]
     uv.run(
         [*args, requirement],
-        cwd=folder,
+        cwd=folder.parent,
         action=f"get {requirement} from the index",
         extra_env={"UV_LINK_MODE": "copy"},  # the files become node code: never cache links
     )

@@ -1,0 +1,262 @@
+"""Packages for real: a pipeline built as a wheel and an sdist with uv build (offline), pulled
+back from either file, from an HTTP server wanting a header, and by name from a real index
+(pypiserver) it was published to; bad packages and requests refused with nothing changed.
+"""
+
+from __future__ import annotations
+
+import email
+import functools
+import json
+import tarfile
+import threading
+import zipfile
+from collections.abc import Iterator
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import nodepipe
+from integration.conftest import CliRunner, snapshot
+from nodepipe import NodeState
+from nodepipe.domain.errors import (
+    ConflictError,
+    IndexUnreachableError,
+    InvalidInputError,
+    RequirementNotFoundError,
+)
+from nodepipe.services.runs.service import RunRequest
+from support.package_index import PASSWORD, USER, PackageIndex, offline_env
+from support.wheels import build_wheel
+from support.worlds import NodeSpec, add_nodes
+
+TRAIN = """\
+import json
+import nodepipe_node as node
+xs, ys = [1.0, 2.0, 3.0, 4.0], [3.0, 5.0, 7.0, 9.0]
+mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
+slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sum((x - mx) ** 2 for x in xs)
+model = {"slope": slope, "intercept": my - slope * mx}
+(node.data_dir() / "model.json").write_text(json.dumps(model))
+"""
+"""A node that trains a tiny model (least squares on four points): y = 2x + 1."""
+
+PREDICT = """\
+import json
+import nodepipe_node as node
+model = json.loads((node.parent("01").data_dir / "model.json").read_text())
+guesses = [model["slope"] * x + model["intercept"] for x in (10, 20)]
+(node.data_dir() / "predictions.json").write_text(json.dumps(guesses))
+"""
+MODEL = {"train": NodeSpec(code=TRAIN), "predict": NodeSpec(["train"], code=PREDICT)}
+
+
+@pytest.fixture
+def trained(lab: nodepipe.Workspace) -> nodepipe.Workspace:
+    """Pipeline ``model``: train → predict, run once."""
+    lab.pipelines.new("model", notes="A tiny model\nand its predictions")
+    add_nodes(lab, "model", MODEL)
+    lab.runs.run(RunRequest("model"))
+    return lab
+
+
+def outputs(ws: nodepipe.Workspace, pipeline: str) -> dict[str, dict[str, str]]:
+    """Each node's data files by tag."""
+    found = {}
+    for item in ws.pipelines.show(pipeline).nodes:
+        data = ws.nodes.path(item.node.id) / "data"
+        found[item.node.tag] = {p.name: p.read_text() for p in sorted(data.iterdir())}
+    return found
+
+
+def states(ws: nodepipe.Workspace, pipeline: str) -> dict[str, NodeState]:
+    return {s.item.node.tag: s.state for s in ws.runs.status(pipeline).nodes.values()}
+
+
+def test_build_writes_a_wheel_and_sdist_with_the_bundle_and_no_dependencies(
+    trained: nodepipe.Workspace, tmp_path: Path
+) -> None:
+    built = trained.packages.build("model", version="1.2", destination=tmp_path / "dist")
+    assert (built.wheel.name, built.sdist.name) == (
+        "model-1.2-py2.py3-none-any.whl",
+        "model-1.2.tar.gz",
+    )
+    with zipfile.ZipFile(built.wheel) as wheel:
+        names = set(wheel.namelist())
+        metadata = email.message_from_bytes(wheel.read("model-1.2.dist-info/METADATA"))
+        points = wheel.read("model-1.2.dist-info/entry_points.txt").decode()
+    assert "model/bundle/pipeline.toml" in names
+    assert "model/bundle/nodes/train/code/uv.lock" in names
+    assert not any("/data/" in name or ".venv" in name for name in names)
+    assert metadata["Summary"] == "A tiny model"
+    assert metadata.get_all("Requires-Dist") is None, "a pipeline package has no dependencies"
+    assert "[nodepipe.bundles]\nmodel = model.bundle" in points
+    with tarfile.open(built.sdist) as sdist:
+        assert "model-1.2/model/bundle/nodes/predict/code/main.py" in sdist.getnames()
+    again = trained.packages.build("model", version="1.2", destination=tmp_path / "again")
+    assert again.wheel.read_bytes() == built.wheel.read_bytes(), "a build is reproducible"
+
+
+def test_wheel_and_sdist_pulled_under_two_aliases_are_two_independent_pipelines(
+    trained: nodepipe.Workspace, tmp_path: Path
+) -> None:
+    built = trained.packages.build("model", alias="np-model", destination=tmp_path, with_data=True)
+    assert built.wheel.name.startswith("np_model-0.1.0-")
+    other = nodepipe.init(tmp_path / "other")
+    first = other.packages.pull(str(built.wheel), alias="first")
+    second = other.packages.pull(str(built.sdist), alias="second")
+    assert first.imported.completed == ("predict", "train"), "data vouched for by the lock"
+    assert outputs(other, "first") == outputs(other, "second") == outputs(trained, "model")
+    ids = {n.node.id for n in first.imported.view.nodes} | {
+        n.node.id for n in second.imported.view.nodes
+    }
+    assert len(ids) == 4, "new ids for each pull"
+    (other.nodes.path("train", "first") / "code" / "main.py").write_text(TRAIN + "# edited\n")
+    assert states(other, "first")["train"] == NodeState.STALE
+    assert states(other, "second")["train"] == NodeState.COMPLETED
+    code = (trained.nodes.path("train", "model") / "code" / "main.py").read_text()
+    assert code == TRAIN, "an alias never rewrites user code"
+    before = snapshot(other)
+    with pytest.raises(ConflictError, match="'first' already exists"):
+        other.packages.pull(str(built.wheel), alias="first")
+    assert snapshot(other) == before
+    other.close()
+
+
+class HeaderOnly(SimpleHTTPRequestHandler):
+    """Serves its folder to requests with the header ``X-Token: s3cret``; 403 to others."""
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        if self.headers.get("X-Token") != "s3cret":
+            self.send_error(403)
+            return
+        super().do_GET()
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Iterator[tuple[Path, str]]:
+    folder = tmp_path / "site"
+    folder.mkdir()
+    server = ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(HeaderOnly, directory=str(folder))
+    )
+    thread = threading.Thread(target=server.serve_forever)
+    thread.start()
+    try:
+        yield folder, f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join()
+        server.server_close()
+
+
+def test_pull_from_an_http_url_with_the_header_from_fs_args(
+    trained: nodepipe.Workspace, site: tuple[Path, str], tmp_path: Path, cli: CliRunner
+) -> None:
+    folder, url = site
+    built = trained.packages.build("model", destination=folder)
+    args = tmp_path / "fs-args.yaml"
+    args.write_text("headers:\n  X-Token: s3cret\n")
+    before = snapshot(trained)
+    refused = cli("package", "pull", f"{url}/{built.wheel.name}", "--alias", "web")
+    assert refused.code == 2
+    assert "package pull: cannot read" in refused.stderr and "403" in refused.stderr
+    assert snapshot(trained) == before
+    pulled = cli(
+        "package", "pull", f"{url}/{built.wheel.name}", "--alias", "web",
+        "--fs-args", str(args), "--json",
+    )  # fmt: skip
+    assert pulled.code == 0, pulled.stderr
+    assert sorted(n["tag"] for n in pulled.json()["nodes"]) == ["predict", "train"]
+
+
+@pytest.fixture(scope="module")
+def index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PackageIndex]:
+    server = PackageIndex(tmp_path_factory.mktemp("index")).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def test_the_full_loop_build_publish_pull_by_name_run_same_outputs(
+    trained: nodepipe.Workspace,
+    index: PackageIndex,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    cli: CliRunner,
+) -> None:
+    for name, value in offline_env().items():
+        monkeypatch.setenv(name, value)
+    for name in ("UV_PUBLISH_USERNAME", "UV_PUBLISH_PASSWORD", "UV_INDEX_URL", "PIP_INDEX_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))  # no ~/.pypirc of the machine's
+    built = trained.packages.build("model", alias="loop-model", version="1.0", with_data=True)
+    files = [str(built.wheel), str(built.sdist)]
+    monkeypatch.setenv("TWINE_USERNAME", USER)
+    monkeypatch.setenv("TWINE_PASSWORD", "wrong")
+    refused = cli("package", "publish", *files, "--repository-url", index.url)
+    assert refused.code == 2
+    assert "refused the credentials (HTTP 403" in refused.stderr
+    assert "TWINE_PASSWORD" in refused.stderr
+    assert index.files() == []
+    monkeypatch.setenv("TWINE_PASSWORD", PASSWORD)
+    published = cli("package", "publish", *files, "--repository-url", index.url, "--json")
+    assert published.code == 0, published.stderr
+    assert published.json()["uploaded"] == [built.wheel.name, built.sdist.name]
+    assert index.files() == sorted([built.wheel.name, built.sdist.name])
+    again = cli("package", "publish", *files, "--repository-url", index.url)
+    assert again.code == 0, again.stderr
+    assert f"skipped {built.wheel.name}" in again.stdout
+    assert PASSWORD not in again.stdout + again.stderr
+    other = nodepipe.init(tmp_path / "elsewhere")
+    pulled = other.packages.pull("loop-model==1.0", alias="loop", index_url=index.simple_url)
+    assert pulled.imported.completed == ("predict", "train")
+    other.runs.run(RunRequest("loop", force=True))
+    assert states(other, "loop") == dict.fromkeys(("train", "predict"), NodeState.COMPLETED)
+    assert outputs(other, "loop") == outputs(trained, "model")
+    assert json.loads(outputs(other, "loop")["predict"]["predictions.json"]) == [21.0, 41.0]
+    before = snapshot(other)
+    with pytest.raises(RequirementNotFoundError):
+        other.packages.pull("loop-model==9.9", alias="nine", index_url=index.simple_url)
+    assert snapshot(other) == before
+    other.close()
+
+
+def test_bad_packages_and_requests_are_refused_with_nothing_changed(
+    lab: nodepipe.Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plain = build_wheel(tmp_path, "plainpkg", "1.0", "VALUE = 1\n")
+    escaping = tmp_path / "evil-1.0-py3-none-any.whl"
+    with zipfile.ZipFile(escaping, "w") as wheel:
+        wheel.writestr("evil-1.0.dist-info/entry_points.txt", "[nodepipe.bundles]\nevil = evil.b\n")
+        wheel.writestr("evil/b/pipeline.toml", 'format = 1\n[pipeline]\nname = "evil"\n')
+        wheel.writestr("evil/b/../../../outside.txt", "escaped")
+    linked = tmp_path / "linked-1.0.tar.gz"
+    with tarfile.open(linked, "w:gz") as sdist:
+        link = tarfile.TarInfo("linked-1.0/linked/bundle/pipeline.toml")
+        link.type, link.linkname = tarfile.SYMTYPE, "/etc/passwd"
+        sdist.addfile(link)
+    before = snapshot(lab)
+    cases = [
+        (str(plain), "is not a nodepipe package"),
+        (str(escaping), "outside.txt' is refused: it leads outside the bundle"),
+        (str(linked), "is a link; refused"),
+        (str(tmp_path / "missing.whl"), "no package file"),
+        ("not a name!", "is not a package file, a URL or a requirement"),
+    ]
+    for source, message in cases:
+        with pytest.raises(InvalidInputError, match=message):
+            lab.packages.pull(source)
+        assert snapshot(lab) == before, source
+    assert not (tmp_path.parent / "outside.txt").exists()
+    for name, value in offline_env().items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(IndexUnreachableError):
+        lab.packages.pull("np-model==1.0", index_url="http://127.0.0.1:9/simple/")
+    assert snapshot(lab) == before
