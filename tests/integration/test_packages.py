@@ -175,15 +175,6 @@ def test_pull_from_an_http_url_with_the_header_from_fs_args(
     assert sorted(n["tag"] for n in pulled.json()["nodes"]) == ["predict", "train"]
 
 
-@pytest.fixture(scope="module")
-def index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PackageIndex]:
-    server = PackageIndex(tmp_path_factory.mktemp("index")).start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
 def test_the_full_loop_build_publish_pull_by_name_run_same_outputs(
     trained: nodepipe.Workspace,
     index: PackageIndex,

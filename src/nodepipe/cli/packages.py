@@ -32,18 +32,20 @@ def spinner(quiet: bool, what: str) -> Iterator[None]:
 
 
 @app.command("build")
-@click.argument("pipeline")
-@click.option("--alias", metavar="NAME", help="Distribution name (default: the pipeline's tag).")
+@click.argument("pipeline", required=False)
+@click.option("--library", metavar="NODE", help="Build NODE as an importable library instead.")
+@click.option("--alias", metavar="NAME", help="Distribution name (default: the tag).")
 @click.option("--version", "version", metavar="V", help="Package version (default: 0.1.0).")
 @click.option(
     "--destination",
     type=click.Path(path_type=Path),
     help="Folder for the wheel and sdist (default: ./dist).",
 )
-@click.option("--with-data", is_flag=True, help="Carry each node's outputs (data/) too.")
+@click.option("--with-data", is_flag=True, help="Carry the outputs (data/) too.")
 @json_option
 def build(
-    pipeline: str,
+    pipeline: str | None,
+    library: str | None,
     alias: str | None,
     version: str | None,
     destination: Path | None,
@@ -51,15 +53,26 @@ def build(
     as_json: bool,
 ) -> None:
     """Build PIPELINE as a wheel and an sdist holding its bundle (no dependencies: each node
-    keeps its requirements in its own lock). Offline: uv builds with nodepipe's hatchling."""
-    with named("package build"), spinner(as_json, f"building {pipeline}"):
-        result = workspace().packages.build(pipeline, alias, version, destination, with_data)
+    keeps its requirements in its own lock), or with --library NODE the node as a plain
+    library (its modules; its outputs as package data; its requirements as dependencies).
+    Offline: uv builds with nodepipe's own hatchling."""
+    packages = workspace().packages
+    if library is not None:
+        with named("package build --library"), spinner(as_json, f"building {library}"):
+            result = packages.build_library(
+                library, alias, version, destination, with_data, pipeline
+            )
+    elif pipeline is not None:
+        with named("package build"), spinner(as_json, f"building {pipeline}"):
+            result = packages.build(pipeline, alias, version, destination, with_data)
+    else:
+        raise click.UsageError("give PIPELINE, or --library NODE")
     render(result, as_json, None, _print_build)
 
 
 def _print_build(result: BuildResult) -> None:
     data = " with data" if result.with_data else ""
-    done(f"built {result.name} {result.version} from pipeline {result.pipeline}{data}:")
+    done(f"built {result.name} {result.version} from {result.pipeline}{data}:")
     done(f"  {result.wheel}")
     done(f"  {result.sdist}")
 

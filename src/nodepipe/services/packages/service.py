@@ -20,6 +20,7 @@ import yaml
 
 from nodepipe.packaging.archives import unpack_package
 from nodepipe.packaging.errors import PackageError
+from nodepipe.packaging.library import NodeSources, write_library_project
 from nodepipe.packaging.names import package_names, summary_of
 from nodepipe.packaging.project import build_project, write_project
 from nodepipe.packaging.publishing import PublishResult, publish, resolve_target
@@ -29,12 +30,15 @@ from nodepipe.packaging.sources import (
     installed_bundle,
     parse_source,
 )
+from nodepipe.services import resolver
 from nodepipe.services.bundles.archives import ARCHIVE_KIND
 from nodepipe.services.bundles.creation import SyncProgress
 from nodepipe.services.bundles.importing import ImportResult
 from nodepipe.services.bundles.service import BundleService
 from nodepipe.services.context import WorkspaceContext
-from nodepipe.services.graph.pipelines import PipelineService
+from nodepipe.services.graph.nodes import NodeService
+from nodepipe.services.graph.pipelines import PipelineService, pipeline_view
+from nodepipe.services.runs.status import compute_statuses
 from nodepipe.workspace import journal
 from nodepipe.workspace.crash_points import crash_point
 
@@ -77,9 +81,7 @@ class PackageService:
         named ``alias`` (default: its tag); files of the same names there are replaced."""
         view = PipelineService(self.context).show(pipeline)
         names = package_names(alias or view.pipeline.tag, version)
-        target = Path(os.path.normpath(Path(destination or "dist").absolute()))
-        if target.exists() and not target.is_dir():
-            raise PackageError(f"--destination {target} is a file, not a folder")
+        target = _destination(destination)
         with journal.operation(self.context.layout.staging_dir, ARCHIVE_KIND) as operation:
             bundle = operation.folder / "bundle"
             BundleService(self.context).export(pipeline, bundle, with_data, portable=True)
@@ -89,11 +91,46 @@ class PackageService:
             )
             built = build_project(project, operation.folder / "dist", self.context.environments.uv)
             crash_point("package.built")
-            target.mkdir(parents=True, exist_ok=True)
-            wheel, sdist = (target / path.name for path in built)
-            for path in built:
-                path.replace(target / path.name)
+            wheel, sdist = _move_into(built, target)
         return BuildResult(view.pipeline.tag, names.dist, names.version, wheel, sdist, with_data)
+
+    def build_library(
+        self,
+        node: str,
+        alias: str | None = None,
+        version: str | None = None,
+        destination: Path | str | None = None,
+        with_data: bool = False,
+        pipeline: str | None = None,
+    ) -> BuildResult:
+        """Build ``node`` as an importable library wheel and sdist (see ``packaging.library``):
+        its modules, its outputs as package data (``with_data``), its direct requirements as
+        dependencies, its lock and fingerprint."""
+        details = NodeService(self.context).show(node, pipeline)
+        names = package_names(alias or details.node.tag, version)
+        target = _destination(destination)
+        sources = NodeSources(
+            details.folder / "code",
+            details.folder / "data" if with_data else None,
+            self._fingerprint(details.node.id, details.owner_pipeline),
+        )
+        if sources.data is not None and not (sources.data.is_dir() and any(sources.data.iterdir())):
+            raise PackageError(f"node {details.node.tag} has no outputs yet: run it first")
+        with journal.operation(self.context.layout.staging_dir, ARCHIVE_KIND) as operation:
+            project = write_library_project(
+                operation.folder / "project", sources, names, summary_of(details.node.notes)
+            )
+            built = build_project(project, operation.folder / "dist", self.context.environments.uv)
+            wheel, sdist = _move_into(built, target)
+        return BuildResult(details.node.tag, names.dist, names.version, wheel, sdist, with_data)
+
+    def _fingerprint(self, node_id: str, pipeline: str) -> str:
+        with self.context.store.read() as session:
+            view = pipeline_view(session, resolver.pipeline(session, pipeline))
+            status = compute_statuses(self.context, session, view)[node_id]
+        if status.fingerprint is None:
+            raise PackageError(f"cannot read the node: {status.problem}")
+        return status.fingerprint.digest
 
     def publish(
         self,
@@ -142,6 +179,21 @@ class PackageService:
                 bundle, project, alias, jobs, on_synced=on_synced
             )
         return PullResult(source, imported)
+
+
+def _destination(destination: Path | str | None) -> Path:
+    target = Path(os.path.normpath(Path(destination or "dist").absolute()))
+    if target.exists() and not target.is_dir():
+        raise PackageError(f"--destination {target} is a file, not a folder")
+    return target
+
+
+def _move_into(built: tuple[Path, Path], target: Path) -> tuple[Path, Path]:
+    """Move the wheel and sdist into ``target`` (files of the same names replaced)."""
+    target.mkdir(parents=True, exist_ok=True)
+    for path in built:
+        path.replace(target / path.name)
+    return target / built[0].name, target / built[1].name
 
 
 def read_fs_args(path: Path | str) -> dict[str, Any]:

@@ -1,0 +1,126 @@
+"""A node built as a plain library wheel: published to a real index beside its dependency,
+pip-installed into a fresh environment without nodepipe, imported and called."""
+
+from __future__ import annotations
+
+import email
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+import nodepipe
+from nodepipe.domain.errors import InvalidInputError
+from nodepipe.services.runs.service import RunRequest
+from support.package_index import PASSWORD, USER, PackageIndex, offline_env
+from support.wheels import toy_index
+
+TRAIN = """\
+import json
+import toypkg
+import nodepipe_node as node
+xs, ys = [1.0, 2.0, 3.0, 4.0], [3.0, 5.0, 7.0, 9.0]
+mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
+slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sum((x - mx) ** 2 for x in xs)
+model = {"slope": slope, "intercept": my - slope * mx, "toypkg": toypkg.VERSION}
+(node.data_dir() / "model.json").write_text(json.dumps(model))
+"""
+PREDICT = """\
+import json
+from importlib import resources
+
+import toypkg
+
+
+def predict(x):
+    model = json.loads((resources.files(__package__) / "data" / "model.json").read_text())
+    return model["slope"] * x + model["intercept"], toypkg.VERSION
+"""
+
+
+@pytest.fixture
+def trained(lab: nodepipe.Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Node ``model`` (needs toypkg 1.0, from a folder of wheels) trained; returns the wheels."""
+    wheels = toy_index(tmp_path / "wheels")
+    monkeypatch.setenv("UV_FIND_LINKS", str(wheels))
+    monkeypatch.setenv("UV_OFFLINE", "1")
+    lab.pipelines.new("m")
+    lab.nodes.new("m", "model", notes="Predicts y from x\nwith a line")
+    code = lab.nodes.path("model") / "code"
+    lab.envs.add("model", ["toypkg==1.0"])
+    (code / "main.py").write_text(TRAIN)
+    (code / "predict.py").write_text(PREDICT)
+    (code / "__init__.py").write_text("from .predict import predict\n")
+    lab.runs.run(RunRequest("m"))
+    return wheels
+
+
+def test_a_library_wheel_installs_and_runs_without_nodepipe(
+    lab: nodepipe.Workspace,
+    trained: Path,
+    index: PackageIndex,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    built = lab.packages.build_library(
+        "model", alias="acme-model", version="1.0", with_data=True, destination=tmp_path / "dist"
+    )
+    with zipfile.ZipFile(built.wheel) as wheel:
+        names = set(wheel.namelist())
+        metadata = email.message_from_bytes(wheel.read("acme_model-1.0.dist-info/METADATA"))
+        fingerprint = wheel.read("acme_model/_nodepipe/fingerprint").decode().strip()
+    assert metadata.get_all("Requires-Dist") == ["toypkg==1.0"]
+    assert metadata["Summary"] == "Predicts y from x"
+    assert {"acme_model/predict.py", "acme_model/data/model.json"} <= names
+    assert "acme_model/_nodepipe/uv.lock" in names
+    assert not any(
+        n.endswith(("pyproject.toml", "/uv.lock")) and "_nodepipe" not in n for n in names
+    )
+    status = lab.runs.status("m").nodes
+    (current,) = [s for s in status.values() if s.item.node.tag == "model"]
+    assert current.fingerprint is not None and fingerprint == current.fingerprint.digest
+
+    for name, value in offline_env().items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("TWINE_USERNAME", USER)
+    monkeypatch.setenv("TWINE_PASSWORD", PASSWORD)
+    for name in ("UV_FIND_LINKS", "UV_OFFLINE"):
+        monkeypatch.delenv(name)
+    toypkg = next(trained.glob("toypkg-1.0-*.whl"))
+    lab.packages.publish([built.wheel, built.sdist, toypkg], repository_url=index.url)
+    uv = str(Path(sys.executable).with_name("uv"))
+    venv = tmp_path / "fresh"
+    env = {"UV_CACHE_DIR": str(tmp_path / "uv-cache"), "PATH": "/usr/bin:/bin", **offline_env()}
+    subprocess.run([uv, "venv", str(venv), "--python", sys.executable], env=env, check=True)
+    python = str(venv / "bin" / "python")
+    install = [uv, "pip", "install", "--python", python, "--index-url", index.simple_url]
+    subprocess.run([*install, "acme-model==1.0"], env=env, check=True, capture_output=True)
+    called = subprocess.run(
+        [python, "-c", "from acme_model import predict; print(predict(10))"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert called.stdout.strip() == "(21.0, '1.0')"
+    without = subprocess.run([python, "-c", "import nodepipe"], env=env, capture_output=True)
+    assert without.returncode != 0, "the fresh environment has no nodepipe"
+
+
+def test_a_library_of_a_node_without_outputs_or_with_a_path_source_is_refused(
+    lab: nodepipe.Workspace, tmp_path: Path
+) -> None:
+    lab.pipelines.new("m")
+    lab.nodes.new("m", "fresh")
+    with pytest.raises(InvalidInputError, match="has no outputs yet: run it first"):
+        lab.packages.build_library("fresh", with_data=True, destination=tmp_path)
+    pyproject = lab.nodes.path("fresh") / "code" / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text().replace("dependencies = []", 'dependencies = ["mytool"]')
+        + '\n[tool.uv.sources]\nmytool = { path = "../mytool" }\n'
+    )
+    with pytest.raises(InvalidInputError, match="'mytool' comes from a path or git source"):
+        lab.packages.build_library("fresh", destination=tmp_path)
+    assert not list(tmp_path.glob("*.whl"))
