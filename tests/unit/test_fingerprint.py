@@ -218,17 +218,25 @@ def test_a_cache_inside_the_tree_is_not_part_of_it(node: NodeFolder) -> None:
     assert ".hash-cache.json" not in first.code
 
 
-def test_symlinks_to_files_hash_content_and_to_folders_hash_the_target(
+def test_symlinks_to_files_and_folders_are_followed_and_hashed(
     node: NodeFolder, tmp_path: Path
 ) -> None:
+    """Issue 14, finding 1: an edit in a folder symlinked into code/ makes the node stale."""
     shared = tmp_path / "shared"
     write(shared / "helpers.py", "H = 1\n")
+    write(shared / "deeper" / "io.py", "IO = 1\n")
     (node.code / "helpers.py").symlink_to(shared / "helpers.py")
     (node.code / "shared").symlink_to(shared, target_is_directory=True)
+    (shared / "loop").symlink_to(shared, target_is_directory=True)  # a cycle is not followed
     before = check(node)
     assert before.code["helpers.py"] == fp.sha256_file(shared / "helpers.py")
+    assert before.code["shared/deeper/io.py"] == fp.sha256_file(shared / "deeper" / "io.py")
+    write(shared / "deeper" / "io.py", "IO = 2\n", age=False)
+    assert explain(before, check(node)) == ["code changed: shared/deeper/io.py"]
     write(shared / "helpers.py", "H = 2\n", age=False)
-    assert explain(before, check(node)) == ["code changed: helpers.py"]
+    assert "code changed: helpers.py, shared/deeper/io.py, shared/helpers.py" in explain(
+        before, check(node)
+    )
 
 
 def test_outputs_fingerprint_follows_names_and_contents(tmp_path: Path) -> None:

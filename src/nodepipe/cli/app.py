@@ -11,6 +11,7 @@ from nodepipe.cli import (
     bundles,
     edges,
     envs,
+    external_code,
     groups,
     nodes,
     packages,
@@ -96,6 +97,7 @@ for command in (
 
 
 pipelines.app.add_command(envs.base_env)
+assert external_code.code_path.name in envs.env.commands  # registered on import
 pipelines.app.add_command(bundles.includes)
 pipelines.app.add_command(bundles.include)
 

@@ -38,7 +38,7 @@ def base_env(ctx: click.Context, pipeline: str) -> None:
     ctx.obj = pipeline
 
 
-def _show(view: EnvironmentView, as_json: bool) -> None:
+def show_environment(view: EnvironmentView, as_json: bool) -> None:
     render(view, as_json, "EnvironmentPublic", _print_environment)
 
 
@@ -54,13 +54,17 @@ def _print_environment(view: EnvironmentView | SharedEnvView) -> None:
     if isinstance(view, EnvironmentView) and view.python_request != "default":
         say(f"  python requested: {escape(view.python_request)}")
     table = Table(show_edge=False, header_style="bold")
-    for column in ("package", "locked", "requested as"):
+    origins = view.origins if isinstance(view, EnvironmentView) else {}
+    for column in ("package", "locked", "requested as", *(("from",) if origins else ())):
         table.add_column(column)
     direct = {requirement_name(r): r for r in view.direct}
     for package, version in sorted(view.locked.items()):
-        table.add_row(package, version, direct.get(package, "(dependency)"))
+        source = (origins.get(package, "") if package in direct else "",) if origins else ()
+        table.add_row(package, version, direct.get(package, "(dependency)"), *source)
     console.print(table)
     if isinstance(view, EnvironmentView):
+        for folder in view.code_paths:
+            say(f"  code path {escape(folder)} (on the import path, fingerprinted)")
         for name, origin in view.snapshots.items():
             say(
                 f"  snapshot [bold]{escape(name)}[/] in code/snapshots/{escape(name)} "
@@ -102,7 +106,7 @@ def add(
     view = workspace().envs.add(
         node, packages or [], pipeline=pipeline, path=path, snapshot=snapshot, shared=shared
     )
-    _show(view, as_json)
+    show_environment(view, as_json)
 
 
 @env.command("remove")
@@ -112,7 +116,7 @@ def add(
 @json_option
 def remove(node: str, packages: list[str], pipeline: str | None, as_json: bool) -> None:
     """Remove PACKAGES from NODE."""
-    _show(workspace().envs.remove(node, packages, pipeline), as_json)
+    show_environment(workspace().envs.remove(node, packages, pipeline), as_json)
 
 
 @env.command("sync")
@@ -121,7 +125,7 @@ def remove(node: str, packages: list[str], pipeline: str | None, as_json: bool) 
 @json_option
 def sync(node: str, pipeline: str | None, as_json: bool) -> None:
     """Make NODE's environment match its lock (and its inline script metadata)."""
-    _show(workspace().envs.sync(node, pipeline), as_json)
+    show_environment(workspace().envs.sync(node, pipeline), as_json)
 
 
 @env.command("restore")
@@ -136,7 +140,7 @@ def restore(node: str, run_id: str, pipeline: str | None, as_json: bool) -> None
     (frozen: nothing is resolved, so a warm cache needs no network). All or nothing. The code
     and parameters stay as they are now (`nodepipe node restore` makes a new node of all of it).
     """
-    _show(workspace().run_envs.restore(node, run_id, pipeline), as_json)
+    show_environment(workspace().run_envs.restore(node, run_id, pipeline), as_json)
 
 
 @env.command("lock")
@@ -146,7 +150,7 @@ def restore(node: str, run_id: str, pipeline: str | None, as_json: bool) -> None
 @json_option
 def lock(node: str, upgrade: bool, pipeline: str | None, as_json: bool) -> None:
     """Re-resolve NODE's lock (then sync)."""
-    _show(workspace().envs.lock(node, upgrade, pipeline), as_json)
+    show_environment(workspace().envs.lock(node, upgrade, pipeline), as_json)
 
 
 @env.command("show")
@@ -155,7 +159,7 @@ def lock(node: str, upgrade: bool, pipeline: str | None, as_json: bool) -> None:
 @json_option
 def show(node: str, pipeline: str | None, as_json: bool) -> None:
     """Python version, direct and locked packages, snapshots and shared checkouts of NODE."""
-    _show(workspace().envs.show(node, pipeline), as_json)
+    show_environment(workspace().envs.show(node, pipeline), as_json)
 
 
 @env.command("python")
@@ -165,7 +169,7 @@ def show(node: str, pipeline: str | None, as_json: bool) -> None:
 @json_option
 def python(node: str, version: str, pipeline: str | None, as_json: bool) -> None:
     """Use an installed Python VERSION (e.g. 3.12) for NODE; nothing is downloaded."""
-    _show(workspace().envs.set_python(node, version, pipeline), as_json)
+    show_environment(workspace().envs.set_python(node, version, pipeline), as_json)
 
 
 @env.command("import")
@@ -175,7 +179,7 @@ def python(node: str, version: str, pipeline: str | None, as_json: bool) -> None
 @json_option
 def import_(node: str, requirements: Path, pipeline: str | None, as_json: bool) -> None:
     """Add every requirement of a requirements.txt file to NODE."""
-    _show(workspace().envs.import_requirements(node, requirements, pipeline), as_json)
+    show_environment(workspace().envs.import_requirements(node, requirements, pipeline), as_json)
 
 
 @env.command("update-snapshot")
@@ -185,7 +189,7 @@ def import_(node: str, requirements: Path, pipeline: str | None, as_json: bool) 
 @json_option
 def update_snapshot(node: str, name: str, pipeline: str | None, as_json: bool) -> None:
     """Refresh snapshot NAME of NODE (git pull, or a new copy); NODE becomes stale."""
-    _show(workspace().envs.update_snapshot(node, name, pipeline), as_json)
+    show_environment(workspace().envs.update_snapshot(node, name, pipeline), as_json)
 
 
 @env.command("kernel")

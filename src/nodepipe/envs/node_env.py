@@ -30,11 +30,17 @@ from pathlib import Path
 from nodepipe.domain.errors import EnvironmentBuildError
 from nodepipe.envs.edits import all_or_nothing
 from nodepipe.envs.interpreters import find_interpreter
+from nodepipe.envs.members import (
+    built_identity,
+    member_files,
+    member_requirements,
+    reinstalled,
+)
 from nodepipe.envs.uv import UvRunner
 from nodepipe.workspace import journal
 from nodepipe.workspace.crash_points import crash_point
 from nodepipe.workspace.durable import fsync_dir, write_atomic
-from nodepipe.workspace.file_state import FileState, file_state
+from nodepipe.workspace.file_state import FileState, file_state, file_state_or_none
 from nodepipe.workspace.node_config import read_pyproject
 
 SYNC_MARKER = ".nodepipe-synced"
@@ -56,19 +62,24 @@ def _lock_identity(code_dir: Path, python: str) -> str:
 
 def requirements_identity(code_dir: Path) -> str:
     """The hash of what in ``pyproject.toml`` decides the lock: requirements, Python range,
-    dependency groups and ``[tool.uv]`` (sources, indexes); not nodepipe's own settings."""
+    dependency groups and ``[tool.uv]`` (sources, indexes), and the same of every project it
+    installs from a folder (a snapshot's new requirement); not nodepipe's own settings."""
     data = read_pyproject(code_dir / "pyproject.toml")
     project = data.get("project", {})
     relevant = {
         "project": {key: project.get(key) for key in _REQUIREMENT_KEYS},
         "dependency-groups": data.get("dependency-groups"),
         "uv": data.get("tool", {}).get("uv"),
+        "members": member_requirements(code_dir),
     }
     return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()
 
 
 def _marker_text(code_dir: Path, python: str) -> str:
-    return f"{_lock_identity(code_dir, python)}\n{requirements_identity(code_dir)}\n"
+    return (
+        f"{_lock_identity(code_dir, python)}\n{requirements_identity(code_dir)}\n"
+        f"{built_identity(code_dir)}\n"
+    )
 
 
 @functools.lru_cache(maxsize=4096)
@@ -80,6 +91,13 @@ def _sync_state(code_dir: Path, python: str, seen: tuple[FileState, ...]) -> tup
     synced = marked[0] == _lock_identity(code_dir, python)
     in_step = len(marked) > 1 and marked[1] == requirements_identity(code_dir)
     return synced, in_step
+
+
+def _built_in_step(code_dir: Path) -> bool:
+    """Whether the packages built from folders were built from those folders as they are
+    (hashed on each check, with the stat cache of the process, only for nodes that have any)."""
+    marked = (code_dir / ".venv" / SYNC_MARKER).read_text(encoding="utf-8").split("\n")
+    return (marked[2] if len(marked) > 2 else "") == built_identity(code_dir)
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,7 +171,7 @@ class NodeEnvironments:
     def _uv_sync(self, code_dir: Path, venv: Path, python: str, compile_bytecode: bool) -> None:
         compile_args = ["--compile-bytecode"] if compile_bytecode else []
         self.uv.run(
-            ["sync", "--frozen", "--python", python, *compile_args],
+            ["sync", "--frozen", "--python", python, *compile_args, *reinstalled(code_dir)],
             cwd=code_dir,
             action=f"sync the environment in {code_dir}",
             extra_env={"UV_PROJECT_ENVIRONMENT": str(venv)},
@@ -214,7 +232,9 @@ class NodeEnvironments:
                 file_state(code_dir / name)
                 for name in (f".venv/{SYNC_MARKER}", "uv.lock", "pyproject.toml")
             )
-            return _sync_state(code_dir, python, seen)
+            members = tuple(file_state_or_none(path) for path in member_files(code_dir))
+            synced, in_step = _sync_state(code_dir, python, (*seen, *members))
+            return synced and _built_in_step(code_dir), in_step
         except OSError:
             return False, False
 

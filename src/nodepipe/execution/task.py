@@ -68,7 +68,7 @@ class NodeTask:
     timeout: float | None = None
     shared_env_dir: str | None = None
     import_dirs: tuple[str, ...] = ()
-    """Folders of bundle code the node imports from (its linked libs), on its PYTHONPATH."""
+    """Folders on its PYTHONPATH: its code paths, and the bundle code it links (its libs)."""
     objects_dir: str = ""
     """The workspace's object store, where the run records what it starts with."""
 

@@ -12,6 +12,7 @@ from nodepipe.domain.errors import InvalidInputError
 from nodepipe.domain.model import Node
 from nodepipe.execution.task import NodeTask
 from nodepipe.workspace.bundle_libs import import_dirs
+from nodepipe.workspace.external_code import import_paths
 from nodepipe.workspace.node_config import NodeConfig
 from nodepipe.workspace.node_folder import NodeFolder
 
@@ -95,6 +96,6 @@ def build_task(
         shared_env_dir=(
             str(settings.shared_envs_dir / config.shared_env) if config.shared_env else None
         ),
-        import_dirs=import_dirs(folder),
+        import_dirs=(*import_paths(folder.code), *import_dirs(folder)),
         objects_dir=str(settings.objects_dir),
     )

@@ -18,6 +18,13 @@ class EnvironmentPublic(Schema):
     locked: dict[str, str] = Field(description="Every locked package and its version.")
     snapshots: dict[str, str] = Field(description="Snapshot name -> where it was copied from.")
     shared: dict[str, str] = Field(description="Package -> shared checkout it points to.")
+    origins: dict[str, str] = Field(
+        description="Each direct requirement's package -> where it comes from: node, pipeline "
+        "base, snapshot, shared checkout, local path, library node <tag>."
+    )
+    code_paths: list[str] = Field(
+        description="Folders on the node's import path at launch (fingerprinted like its code)."
+    )
 
 
 class BasePackagesPublic(Schema):  # reads a Pipeline

@@ -11,6 +11,7 @@ from nodepipe.services.bundles.service import BundleService
 from nodepipe.services.context import WorkspaceContext, init_context, open_context
 from nodepipe.services.envs.base_packages import PipelineEnvService
 from nodepipe.services.envs.environments import EnvironmentService
+from nodepipe.services.envs.external_code import ExternalCodeService
 from nodepipe.services.envs.run_envs import RunEnvironmentService
 from nodepipe.services.envs.shared_envs import SharedEnvService
 from nodepipe.services.graph.edges import EdgeService
@@ -50,6 +51,7 @@ class Workspace:
         self.groups = GroupService(context)
         self.runs = RunService(context)
         self.envs = EnvironmentService(context)
+        self.external = ExternalCodeService(context)
         self.run_envs = RunEnvironmentService(context)
         self.base_envs = PipelineEnvService(context)
         self.shared_envs = SharedEnvService(context)

@@ -3,8 +3,10 @@
 ``fingerprint_node`` hashes the files under ``code/`` (never ``.venv/`` or caches), with
 ``uv.lock`` and ``params.yaml`` as their own parts, plus the entry point and the parents' output
 fingerprints by slot. The files of the bundle code a node links (``workspace.bundle_libs``)
-count as its code, as ``lib::file.py``. ``fingerprint_outputs`` hashes a ``data/`` folder: the
-value children get.
+count as its code, as ``lib::file.py``; so do the files of the external code it declares
+(``workspace.external_code``: shared checkouts, ``--path`` packages, code paths, library
+nodes), as ``mytool::src/mytool/io.py``, walked as ``workspace.code_trees`` says.
+``fingerprint_outputs`` hashes a ``data/`` folder: the value children get.
 
 File digests are cached in a small JSON file the caller names (one per node is best, e.g.
 ``<node>/logs/.hash-cache.json``), keyed by (path, size, mtime_ns, inode): a check of an
@@ -24,10 +26,11 @@ import os
 import time
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from nodepipe.domain.errors import InvalidInputError
 from nodepipe.domain.params import parse_params
 from nodepipe.domain.staleness import (
     SHARED_CODE_SEPARATOR,
@@ -37,11 +40,25 @@ from nodepipe.domain.staleness import (
     make_fingerprint,
     sha256_text,
 )
-from nodepipe.workspace.bundle_libs import LibLink, read_links
+from nodepipe.workspace.bundle_libs import read_links
+from nodepipe.workspace.code_trees import (
+    CODE,
+    DATA,
+    EXCLUDED_DIRS,
+    EXCLUDED_SUFFIXES,
+    EXTERNAL,
+    Tree,
+    Walk,
+    code_files,
+    scan,
+)
 from nodepipe.workspace.durable import write_atomic
+from nodepipe.workspace.external_code import ExternalCode, check_present, external_code
 from nodepipe.workspace.node_folder import ENTRY_POINT, NodeFolder
 
 __all__ = [
+    "EXCLUDED_DIRS",
+    "EXCLUDED_SUFFIXES",
     "NodeFingerprint",
     "ParentOutput",
     "code_files",
@@ -49,16 +66,13 @@ __all__ = [
     "fingerprint_outputs",
     "locked_packages",
     "sha256_file",
+    "tree_digest",
 ]
 
 CACHE_FORMAT = 1
 RACY_WINDOW_NS = 2_000_000_000
 LOCK_FILE = "uv.lock"
 PARAMS_FILE = "params.yaml"
-EXCLUDED_DIRS = frozenset(
-    {".venv", "__pycache__", ".ipynb_checkpoints", ".pytest_cache", ".mypy_cache", ".git"}
-)
-EXCLUDED_SUFFIXES = (".pyc",)
 
 
 def sha256_file(path: Path) -> str:
@@ -67,60 +81,10 @@ def sha256_file(path: Path) -> str:
         return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
-@dataclass(frozen=True, slots=True)
-class _Tree:
-    """The files of a folder: regular files to hash, and symlinks recorded by their target."""
-
-    files: dict[str, os.stat_result] = field(default_factory=dict)
-    """Each file with its stat, taken while scanning (no second look)."""
-    links: dict[str, str] = field(default_factory=dict)
-
-
-def _scan(root: Path, excluded: bool, cache_file: Path | None) -> _Tree:
-    """Walk ``root``; ``excluded`` drops environments and caches. Paths are ``/``-relative.
-
-    The hash cache file and its temporaries are left out when they lie inside ``root``.
-    """
+def _scan(root: Path, walk: Walk, cache_file: Path | None) -> Tree:
+    """``scan`` leaving out the hash cache file and its temporaries when they lie in ``root``."""
     is_cache = _cache_file_test(root, cache_file)
-    tree = _Tree()
-    pending = [("", str(root))]
-    while pending:
-        prefix, directory = pending.pop()
-        try:
-            entries = list(os.scandir(directory))
-        except (FileNotFoundError, NotADirectoryError):
-            continue
-        for entry in entries:
-            relative = prefix + entry.name
-            if not is_cache(relative) and not (excluded and _is_excluded(entry)):
-                _add(tree, entry, relative, pending)
-    return tree
-
-
-def code_files(code: Path) -> tuple[dict[str, os.stat_result], dict[str, str]]:
-    """The files of a node's ``code/`` that its fingerprint covers, with their stats, and its
-    symbolic links by target (paths ``/``-relative)."""
-    tree = _scan(code, True, None)
-    return tree.files, tree.links
-
-
-def _is_excluded(entry: os.DirEntry[str]) -> bool:
-    """Environments (also one being built or replaced by a sync) and caches."""
-    name = entry.name
-    return name in EXCLUDED_DIRS or name.endswith(EXCLUDED_SUFFIXES) or name.startswith(".venv.")
-
-
-def _add(
-    tree: _Tree, entry: os.DirEntry[str], relative: str, pending: list[tuple[str, str]]
-) -> None:
-    """Record one directory entry: recurse into folders, never through symlinks."""
-    if entry.is_dir(follow_symlinks=False):
-        pending.append((relative + "/", entry.path))
-    elif entry.is_symlink() and not entry.is_file():
-        tree.links[relative] = str(Path(entry.path).readlink())  # to a folder, or dangling
-    elif entry.is_file():
-        with contextlib.suppress(FileNotFoundError):  # removed while we looked
-            tree.files[relative] = entry.stat()
+    return scan(root, replace(walk, skip=is_cache) if cache_file is not None else walk)
 
 
 class _HashCache:
@@ -146,22 +110,27 @@ class _HashCache:
         self.trees = {k: v for k, v in trees.items() if isinstance(v, dict)} if trees else {}
         self.parsed = {k: v for k, v in parsed.items() if isinstance(v, dict)} if parsed else {}
 
-    def hash_files(self, root: Path, files: dict[str, os.stat_result]) -> dict[str, str]:
-        """Digests of ``files`` under ``root``; re-reads only files whose stat key changed."""
+    def hash_files(
+        self, root: Path, files: dict[str, os.stat_result], shared: bool = False
+    ) -> dict[str, str]:
+        """Digests of ``files`` under ``root``; re-reads only files whose stat key changed.
+
+        ``shared`` code (outside the node) is also remembered for this process's lifetime."""
         old = self.trees.get(str(root.absolute()), {})
         new: dict[str, list[Any]] = {}
         digests: dict[str, str] = {}
         for relative, stat in files.items():
             key = [stat.st_size, stat.st_mtime_ns, stat.st_ino]
             cached = old.get(relative)
+            settled = self.started_ns - stat.st_mtime_ns > RACY_WINDOW_NS
             if isinstance(cached, list) and len(cached) == 4 and cached[:3] == key:
                 digests[relative] = cached[3]
             else:
-                try:
-                    digests[relative] = sha256_file(root / relative)
-                except FileNotFoundError:
+                found = _digest_of(root / relative, stat, settled and shared)
+                if found is None:
                     continue  # removed while we looked
-            if self.started_ns - stat.st_mtime_ns > RACY_WINDOW_NS:
+                digests[relative] = found
+            if settled:
                 new[relative] = [*key, digests[relative]]
         if new != old:
             self.trees[str(root.absolute())] = new
@@ -189,6 +158,27 @@ class _HashCache:
             write_atomic(self.path, text, mode=0o644, durable=False)  # rebuilt if lost
 
 
+_KNOWN: dict[tuple[str, int, int, int], str] = {}
+"""Digests of settled files this process hashed, by (path, size, mtime, inode): a shared
+checkout many nodes run is read once per process, not once per node."""
+
+
+def _digest_of(path: Path, stat: os.stat_result, remember: bool) -> str | None:
+    key = (str(path), stat.st_size, stat.st_mtime_ns, stat.st_ino)
+    known = _KNOWN.get(key)
+    if known is not None:
+        return known
+    try:
+        digest = sha256_file(path)
+    except FileNotFoundError:
+        return None
+    if remember:
+        if len(_KNOWN) > 100_000:
+            _KNOWN.clear()
+        _KNOWN[key] = digest
+    return digest
+
+
 @functools.lru_cache(maxsize=1024)
 def _cache_file_test(root: Path, cache_file: Path | None) -> Callable[[str], bool]:
     """A test telling whether a path relative to ``root`` is the cache file or a temporary."""
@@ -204,8 +194,8 @@ def _cache_file_test(root: Path, cache_file: Path | None) -> Callable[[str], boo
     return lambda path: path == exact or path.startswith(temporary)
 
 
-def _digests(root: Path, tree: _Tree, cache: _HashCache) -> dict[str, str]:
-    digests = cache.hash_files(root, tree.files)
+def _digests(root: Path, tree: Tree, cache: _HashCache, shared: bool = False) -> dict[str, str]:
+    digests = cache.hash_files(root, tree.files, shared)
     for relative, target in tree.links.items():
         digests[relative] = sha256_text(f"symlink:{target}")
     return dict(sorted(digests.items()))
@@ -217,10 +207,17 @@ def fingerprint_outputs(data_dir: Path, cache_file: Path | None = None) -> str:
     This is the value a child's fingerprint records for the parent on each slot.
     """
     cache = _HashCache(cache_file)
-    tree = _scan(data_dir, False, cache_file)
+    tree = _scan(data_dir, DATA, cache_file)
     digest = sha256_text(canonical_json(_digests(data_dir, tree, cache)))
     cache.save()
     return digest
+
+
+def tree_digest(folder: Path) -> str:
+    """One digest of the files of external code at ``folder`` (walked as a shared checkout),
+    remembered per file for this process."""
+    tree = scan(folder, EXTERNAL)
+    return sha256_text(canonical_json(_digests(folder, tree, _HashCache(None), True)))
 
 
 def locked_packages(lock_text: bytes | str) -> dict[str, str]:
@@ -261,9 +258,12 @@ def fingerprint_node(
     Raises InvalidInputError when ``params.yaml`` is malformed (the node could not run either).
     """
     code = folder.code
-    tree = _scan(code, True, cache_file)
-    libs = tuple((link, _scan(link.path, True, None)) for link in read_links(folder))
-    settled = _settled_state(code, (tree, *(t for _, t in libs)), entry, parents, cache_file)
+    tree = _scan(code, CODE, cache_file)
+    libs = tuple((link.name, scan(link.path, CODE), link.path) for link in read_links(folder))
+    libs += tuple(
+        (item.name, scan(item.path, EXTERNAL), item.path) for item in _present_external(code)
+    )
+    settled = _settled_state(code, (tree, *(t for _, t, _ in libs)), entry, parents, cache_file)
     known = _SETTLED.get(settled) if settled is not None else None
     if known is not None:
         return known
@@ -282,7 +282,7 @@ folder's stat state: a long-lived process (the web app) checking again only scan
 
 def _settled_state(
     code: Path,
-    trees: tuple[_Tree, ...],
+    trees: tuple[Tree, ...],
     entry: str,
     parents: Mapping[str, ParentOutput],
     cache_file: Path | None,
@@ -317,8 +317,8 @@ def _settled_state(
 
 def _fingerprint_tree(
     code: Path,
-    tree: _Tree,
-    libs: tuple[tuple[LibLink, _Tree], ...],
+    tree: Tree,
+    libs: tuple[tuple[str, Tree, Path], ...],
     entry: str,
     parents: Mapping[str, ParentOutput],
     cache: _HashCache,
@@ -326,9 +326,9 @@ def _fingerprint_tree(
     digests = _digests(code, tree, cache)
     lock_digest = digests.pop(LOCK_FILE, None)
     params_file_digest = digests.pop(PARAMS_FILE, None)
-    for link, lib_tree in libs:
-        for relative, digest in _digests(link.path, lib_tree, cache).items():
-            digests[f"{link.name}{SHARED_CODE_SEPARATOR}{relative}"] = digest
+    for name, lib_tree, path in libs:
+        for relative, digest in _digests(path, lib_tree, cache, True).items():
+            digests[f"{name}{SHARED_CODE_SEPARATOR}{relative}"] = digest
     packages: dict[str, str] = {}
     if lock_digest is not None and LOCK_FILE in tree.files:
         packages = cache.parse(code / LOCK_FILE, lock_digest, locked_packages)
@@ -337,6 +337,17 @@ def _fingerprint_tree(
         params = cache.parse(code / PARAMS_FILE, params_file_digest, _parse_params_file(code))
     cache.save()
     return make_fingerprint(digests, params, lock_digest, packages, entry, parents)
+
+
+def _present_external(code: Path) -> tuple[ExternalCode, ...]:
+    """The external code the node declares; InvalidInputError naming any that is missing (the
+    node could not run: nodepipe says so before it starts)."""
+    try:
+        declared = external_code(code)
+    except (InvalidInputError, OSError):
+        return ()  # no readable pyproject: the node's own checks say so
+    check_present(code)
+    return declared
 
 
 def _parse_params_file(code: Path) -> Callable[[bytes], Any]:

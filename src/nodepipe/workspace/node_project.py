@@ -67,3 +67,27 @@ def merge_script_dependencies(pyproject: Path, wanted: list[str]) -> None:
     section = tool.setdefault("nodepipe", tomlkit.table())
     section["script-dependencies"] = wanted
     write_atomic(pyproject, tomlkit.dumps(document))
+
+
+BASE_KEY = "base-packages"
+"""Under ``[tool.nodepipe]``: the names of the requirements the pipeline's base put there (the
+node's own requirements are the rest; a base change never touches those)."""
+
+
+def base_names(pyproject: Path) -> set[str]:
+    """Names of the node's requirements that came from its pipeline's base packages."""
+    data = read_pyproject(pyproject)
+    found = data.get("tool", {}).get("nodepipe", {}).get(BASE_KEY, [])
+    return {str(item) for item in found} if isinstance(found, list) else set()
+
+
+def set_base_names(pyproject: Path, names: set[str]) -> None:
+    """Record ``names`` as the requirements that came from the base (none: the key is dropped)."""
+    document = tomlkit.parse(pyproject.read_text(encoding="utf-8"))
+    tool = document.setdefault("tool", tomlkit.table(is_super_table=True))
+    section = tool.setdefault("nodepipe", tomlkit.table())
+    if names:
+        section[BASE_KEY] = sorted(names)
+    else:
+        section.pop(BASE_KEY, None)
+    write_atomic(pyproject, tomlkit.dumps(document))

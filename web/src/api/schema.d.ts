@@ -1085,6 +1085,11 @@ export interface components {
          */
         EnvironmentPublic: {
             /**
+             * Code Paths
+             * @description Folders on the node's import path at launch (fingerprinted like its code).
+             */
+            code_paths: string[];
+            /**
              * Direct
              * @description Requirements the node declares.
              */
@@ -1098,6 +1103,13 @@ export interface components {
             };
             /** Node Id */
             node_id: string;
+            /**
+             * Origins
+             * @description Each direct requirement's package -> where it comes from: node, pipeline base, snapshot, shared checkout, local path, library node <tag>.
+             */
+            origins: {
+                [key: string]: string;
+            };
             /**
              * Python
              * @description Version of the environment's interpreter.

@@ -15,7 +15,12 @@ from fastapi import Query
 from nodepipe.api.deps import OriginDep, ServicesDep, WorkspaceDep
 from nodepipe.api.routes.jobs import start_job
 from nodepipe.api.routing import resource_router
-from nodepipe.api.schemas.environments import LockRequest, PackagesAdd, PythonUpdate
+from nodepipe.api.schemas.environments import (
+    CodePathAdd,
+    LockRequest,
+    PackagesAdd,
+    PythonUpdate,
+)
 from nodepipe.api.schemas.events import JobPublic
 from nodepipe.domain.requirements import validate_package_names, validate_requirements
 from nodepipe.live.jobs import JobOutcome
@@ -160,6 +165,25 @@ def refresh_snapshot(
         lambda n, p: services.workspace.envs.update_snapshot(n, snapshot, p),
         origin,
     )
+
+
+@router.post("/code-paths")
+def add_code_path(
+    pipeline: str, node: str, body: CodePathAdd, ws: WorkspaceDep
+) -> EnvironmentPublic:
+    """Put a folder on the node's import path at launch; its edits make the node stale."""
+    check_trusted_inputs(folders=[body.path])
+    return EnvironmentPublic.model_validate(ws.external.code_path_add(node, body.path, pipeline))
+
+
+@router.delete("/code-paths")
+def remove_code_path(
+    pipeline: str,
+    node: str,
+    path: Annotated[str, Query(min_length=1, description="The folder to take off.")],
+    ws: WorkspaceDep,
+) -> EnvironmentPublic:
+    return EnvironmentPublic.model_validate(ws.external.code_path_remove(node, path, pipeline))
 
 
 @router.post("/kernel", status_code=202)

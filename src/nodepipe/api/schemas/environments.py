@@ -25,6 +25,13 @@ class PackagesAdd(Input):
     )
 
 
+class CodePathAdd(Input):
+    path: str = Field(
+        min_length=1,
+        description="A folder outside the node put on its import path and in its fingerprint.",
+    )
+
+
 class PythonUpdate(Input):
     version: str = Field(min_length=1, description="An installed Python, e.g. 3.12.")
 

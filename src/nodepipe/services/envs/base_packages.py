@@ -2,12 +2,17 @@
 
 Changing the base changes every node the pipeline owns (shared-environment nodes aside), all or
 nothing: if any node's lock fails to resolve, every node's pyproject and lock are put back.
+
+A node's own requirement always wins: each node records (``[tool.nodepipe] base-packages``) the
+names its base put there, so adding a base package the node pins itself leaves the node's pin,
+and removing one removes it only from the nodes that have it from the base.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from nodepipe.domain.errors import InvalidInputError
 from nodepipe.domain.requirements import (
@@ -20,6 +25,7 @@ from nodepipe.services import resolver
 from nodepipe.services.context import WorkspaceContext
 from nodepipe.services.guards import check_node_editable, check_pipeline_editable
 from nodepipe.workspace.node_config import read_node_config
+from nodepipe.workspace.node_project import base_names, dependencies, set_base_names
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,27 +37,52 @@ class PipelineEnvService:
             return resolver.pipeline(session, pipeline).base_packages
 
     def add(self, pipeline: str, requirements: list[str]) -> tuple[str, ...]:
+        """Add ``requirements`` to the base and to each node, except where the node requires
+        that package itself: a node's own pin wins."""
         if not requirements:
             raise InvalidInputError("name at least one package to add to the base")
         validate_requirements(requirements)
         added = {requirement_name(r) for r in requirements}
+
+        def plan(code: Path) -> _NodeEdit | None:
+            own = _own_names(code)
+            wanted = [r for r in requirements if requirement_name(r) not in own]
+            if not wanted:
+                return None
+            names = base_names(code / "pyproject.toml") | {requirement_name(r) for r in wanted}
+            return _NodeEdit(code, ["add", "--no-sync", *wanted], names)
+
         return self._change(
             pipeline,
             lambda base: [r for r in base if requirement_name(r) not in added] + requirements,
-            ["add", "--no-sync", *requirements],
+            plan,
         )
 
     def remove(self, pipeline: str, packages: list[str]) -> tuple[str, ...]:
+        """Remove ``packages`` from the base and from the nodes that have them from the base
+        only: a node's own requirement of the same package stays."""
         validate_package_names(packages)
         names = {requirement_name(p) for p in packages}
+
+        def plan(code: Path) -> _NodeEdit | None:
+            from_base = base_names(code / "pyproject.toml")
+            dropped = names & from_base
+            if not dropped:
+                return None
+            present = {requirement_name(r) for r in dependencies(code / "pyproject.toml")}
+            removed = sorted(dropped & present)
+            uv_args = ["remove", "--no-sync", *removed] if removed else []
+            return _NodeEdit(code, uv_args, from_base - names)
+
         return self._change(
-            pipeline,
-            lambda base: [r for r in base if requirement_name(r) not in names],
-            ["remove", "--no-sync", *packages],
+            pipeline, lambda base: [r for r in base if requirement_name(r) not in names], plan
         )
 
     def _change(
-        self, pipeline: str, new_base: Callable[[list[str]], list[str]], uv_args: list[str]
+        self,
+        pipeline: str,
+        new_base: Callable[[list[str]], list[str]],
+        plan: Callable[[Path], _NodeEdit | None],
     ) -> tuple[str, ...]:
         with self.context.store.read() as session:
             target = resolver.pipeline(session, pipeline)
@@ -61,15 +92,40 @@ class PipelineEnvService:
                 check_node_editable(session, node, target)
         codes = [self.context.layout.node_dir(n.id) / "code" for n in owned]
         codes = [c for c in codes if read_node_config(c / "pyproject.toml").shared_env is None]
+        edits = [edit for edit in map(plan, codes) if edit is not None]
         base = tuple(new_base(list(target.base_packages)))
         environments = self.context.environments
-        with all_or_nothing(environments.journal_dir, codes):
-            for code in codes:
-                environments.run_uv(
-                    code, uv_args, f"change the base packages of {code.parent.name}"
-                )
-            for code in codes:
-                environments.sync(code)
+        with all_or_nothing(environments.journal_dir, [edit.code for edit in edits]):
+            for edit in edits:
+                if edit.uv_args:
+                    environments.run_uv(
+                        edit.code, edit.uv_args, f"change the base packages of {edit.node_id}"
+                    )
+                set_base_names(edit.code / "pyproject.toml", edit.base_names)
+            for edit in edits:
+                if edit.uv_args:
+                    environments.sync(edit.code)
             with self.context.store.write() as session:
                 session.update_pipeline(target.id, base_packages=base)
         return base
+
+
+@dataclass(frozen=True, slots=True)
+class _NodeEdit:
+    """What a base change does to one node: the uv command (none: only the record changes) and
+    the names its base then provides."""
+
+    code: Path
+    uv_args: list[str]
+    base_names: set[str]
+
+    @property
+    def node_id(self) -> str:
+        return self.code.parent.name
+
+
+def _own_names(code: Path) -> set[str]:
+    """The packages the node requires itself (not through the base)."""
+    pyproject = code / "pyproject.toml"
+    from_base = base_names(pyproject)
+    return {requirement_name(r) for r in dependencies(pyproject)} - from_base

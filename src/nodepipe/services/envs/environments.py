@@ -8,19 +8,31 @@ from pathlib import Path
 
 from nodepipe.domain.errors import InvalidInputError
 from nodepipe.domain.model import Node
-from nodepipe.domain.requirements import validate_package_names, validate_requirements
+from nodepipe.domain.requirements import (
+    requirement_name,
+    validate_package_names,
+    validate_requirements,
+)
 from nodepipe.envs.interpreters import find_interpreter, interpreter_version
 from nodepipe.envs.kernels import install_kernel
 from nodepipe.envs.node_env import PYTHON_VERSION_FILE
 from nodepipe.services import resolver
 from nodepipe.services.context import WorkspaceContext
 from nodepipe.services.envs.inline_metadata import honour_inline_metadata
+from nodepipe.services.envs.origins import requirement_origins
 from nodepipe.services.graph.staged_folders import sync_node_environment
 from nodepipe.services.guards import check_node_editable
 from nodepipe.workspace.durable import write_atomic
+from nodepipe.workspace.external_code import code_paths, library_nodes
 from nodepipe.workspace.fingerprint import locked_packages
 from nodepipe.workspace.node_config import read_pyproject
-from nodepipe.workspace.node_project import dependencies, set_dependencies, set_requires_python
+from nodepipe.workspace.node_project import (
+    base_names,
+    dependencies,
+    set_base_names,
+    set_dependencies,
+    set_requires_python,
+)
 from nodepipe.workspace.snapshots import (
     SNAPSHOTS_DIR,
     record_snapshot,
@@ -45,13 +57,15 @@ class EnvironmentView:
     locked: dict[str, str]
     snapshots: dict[str, str]
     shared: dict[str, str]
+    origins: dict[str, str]
+    code_paths: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
 class EnvironmentService:
     context: WorkspaceContext
 
-    def _node(self, name: str, pipeline: str | None, edit: bool = True) -> tuple[Node, Path]:
+    def node_code(self, name: str, pipeline: str | None, edit: bool = True) -> tuple[Node, Path]:
         """The node and its code folder, whose pyproject.toml must be readable (InvalidInputError
         naming the file otherwise: a missing folder, malformed TOML)."""
         with self.context.store.read() as session:
@@ -79,7 +93,7 @@ class EnvironmentService:
         if sum(chosen) != 1:
             raise InvalidInputError("give packages, or one of --path, --snapshot, --shared")
         validate_requirements(requirements)
-        node, code = self._node(name, pipeline)
+        node, code = self.node_code(name, pipeline)
         environments = self.context.environments
         creates: list[Path] = []
         if snapshot is not None:
@@ -106,6 +120,7 @@ class EnvironmentService:
 
             def edit() -> None:
                 environments.run_uv(code, args, "add " + " ".join(args[2:]))
+                _claim(code, {requirement_name(r) for r in requirements})
 
         environments.change(code, edit, creates=creates)
         return self.show(node.id)
@@ -114,14 +129,16 @@ class EnvironmentService:
         self, name: str, packages: list[str], pipeline: str | None = None
     ) -> EnvironmentView:
         validate_package_names(packages)
-        node, code = self._node(name, pipeline)
+        node, code = self.node_code(name, pipeline)
         environments = self.context.environments
-        environments.change(
-            code,
-            lambda: environments.run_uv(
+
+        def edit() -> None:
+            environments.run_uv(
                 code, ["remove", "--no-sync", *packages], "remove " + " ".join(packages)
-            ),
-        )
+            )
+            _claim(code, {requirement_name(p) for p in packages})
+
+        environments.change(code, edit)
         return self.show(node.id)
 
     def import_requirements(
@@ -129,7 +146,7 @@ class EnvironmentService:
     ) -> EnvironmentView:
         if not file.is_file():
             raise InvalidInputError(f"no requirements file at {file}")
-        node, code = self._node(name, pipeline)
+        node, code = self.node_code(name, pipeline)
         environments = self.context.environments
         environments.change(
             code,
@@ -148,7 +165,7 @@ class EnvironmentService:
     ) -> EnvironmentView:
         """Make the node's direct requirements exactly ``requirements``; locked and synced."""
         validate_requirements(requirements)
-        node, code = self._node(name, pipeline)
+        node, code = self.node_code(name, pipeline)
         environments = self.context.environments
 
         def edit() -> None:
@@ -162,7 +179,7 @@ class EnvironmentService:
 
     def sync(self, name: str, pipeline: str | None = None) -> EnvironmentView:
         """Sync from the lock (after honouring inline script metadata, if any)."""
-        node, code = self._node(name, pipeline)
+        node, code = self.node_code(name, pipeline)
         if not honour_inline_metadata(self.context, code):
             sync_node_environment(self.context, code)
         return self.show(node.id)
@@ -170,14 +187,14 @@ class EnvironmentService:
     def lock(
         self, name: str, upgrade: bool = False, pipeline: str | None = None
     ) -> EnvironmentView:
-        node, code = self._node(name, pipeline)
+        node, code = self.node_code(name, pipeline)
         environments = self.context.environments
         environments.change(code, lambda: environments.lock(code, upgrade=upgrade))
         return self.show(node.id)
 
     def set_python(self, name: str, version: str, pipeline: str | None = None) -> EnvironmentView:
         """Use another installed interpreter (never downloaded); relocks and syncs."""
-        node, code = self._node(name, pipeline)
+        node, code = self.node_code(name, pipeline)
         interpreter = find_interpreter(version)
         minor = ".".join(interpreter_version(interpreter).split(".")[:2])
         environments = self.context.environments
@@ -193,7 +210,7 @@ class EnvironmentService:
     def update_snapshot(
         self, name: str, snapshot: str, pipeline: str | None = None
     ) -> EnvironmentView:
-        node, code = self._node(name, pipeline)
+        node, code = self.node_code(name, pipeline)
         origin = snapshot_origin(code / "pyproject.toml", snapshot)
         refresh_snapshot(code, origin, snapshot)
         self.context.environments.sync(code)
@@ -201,12 +218,12 @@ class EnvironmentService:
 
     def kernel(self, name: str, pipeline: str | None = None) -> Path:
         """A Jupyter kernel spec running this node's environment (removed with the node)."""
-        node, code = self._node(name, pipeline, edit=False)
+        node, code = self.node_code(name, pipeline, edit=False)
         self.context.environments.ensure_synced(code)
         return install_kernel(node.id, node.tag, code / ".venv" / "bin" / "python", code.parent)
 
     def show(self, name: str, pipeline: str | None = None) -> EnvironmentView:
-        node, code = self._node(name, pipeline, edit=False)
+        node, code = self.node_code(name, pipeline, edit=False)
         python = self.context.environments.python_for(code)
         request_file = code / PYTHON_VERSION_FILE
         lock = code / "uv.lock"
@@ -225,7 +242,29 @@ class EnvironmentService:
             else {},
             snapshots=recorded_snapshots(code / "pyproject.toml"),
             shared=_shared_references(code),
+            origins=requirement_origins(code, self._library_tags(code)),
+            code_paths=tuple(code_paths(code)),
         )
+
+    def _library_tags(self, code: Path) -> dict[str, str]:
+        """Package -> tag of the library node it comes from."""
+        libraries = library_nodes(code)
+        if not libraries:
+            return {}
+        with self.context.store.read() as session:
+            nodes = {lib_id: session.get_node(lib_id) for lib_id in set(libraries.values())}
+        return {
+            package: (found.tag if (found := nodes[lib_id]) is not None else f"{lib_id} (removed)")
+            for package, lib_id in libraries.items()
+        }
+
+
+def _claim(code: Path, names: set[str]) -> None:
+    """The node now decides these packages itself: the pipeline's base no longer does."""
+    pyproject = code / "pyproject.toml"
+    from_base = base_names(pyproject)
+    if from_base & names:
+        set_base_names(pyproject, from_base - names)
 
 
 def _absolute_or_url(origin: str) -> str:

@@ -20,6 +20,7 @@ from pathlib import Path
 from nodepipe.domain.environments import CodeManifest
 from nodepipe.domain.errors import Action, Hint, NotFoundError, WorkspaceError
 from nodepipe.domain.ids import looks_like_id
+from nodepipe.domain.requirements import requirement_name
 from nodepipe.envs.kernels import remove_kernel
 from nodepipe.services.context import WorkspaceContext
 from nodepipe.workspace import journal
@@ -28,7 +29,7 @@ from nodepipe.workspace.crash_points import crash_point
 from nodepipe.workspace.durable import fsync_dir, sync_filesystem
 from nodepipe.workspace.node_config import read_node_config
 from nodepipe.workspace.node_folder import NodeFolder, copy_node_folder, write_new_node_folder
-from nodepipe.workspace.node_project import set_dependencies, set_shared_env
+from nodepipe.workspace.node_project import set_base_names, set_dependencies, set_shared_env
 from nodepipe.workspace.objects import ObjectStore
 from nodepipe.workspace.run_environment import write_code
 
@@ -68,6 +69,7 @@ class FolderBatch:
         write_new_node_folder(folder, self.context.python_version)
         if requirements:
             set_dependencies(folder.pyproject, list(requirements))
+            set_base_names(folder.pyproject, {requirement_name(r) for r in requirements})
         if shared_env is not None:
             set_shared_env(folder.pyproject, shared_env)
         self.context.environments.lock_pristine(folder.code)

@@ -1,0 +1,60 @@
+"""Use cases on the external code a node runs: code paths and library nodes
+(``workspace.external_code`` says what is declared and how)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from nodepipe.domain.errors import InvalidInputError, NotFoundError
+from nodepipe.services.context import WorkspaceContext
+from nodepipe.services.envs.environments import EnvironmentService, EnvironmentView
+from nodepipe.workspace.external_code import check_code_path, code_paths, set_code_paths
+
+
+@dataclass(frozen=True, slots=True)
+class ExternalCodeService:
+    context: WorkspaceContext
+
+    @property
+    def _envs(self) -> EnvironmentService:
+        return EnvironmentService(self.context)
+
+    def code_path_add(
+        self, name: str, directory: str, pipeline: str | None = None
+    ) -> EnvironmentView:
+        """Put ``directory`` on the node's import path at launch; its files join the node's
+        fingerprint. Recorded as an absolute path; an existing folder outside ``code/``."""
+        node, code = self._envs.node_code(name, pipeline)
+        folder = Path(check_code_path(directory)).expanduser().resolve()
+        if not folder.is_dir():
+            raise InvalidInputError(f"no folder at {directory}")
+        if folder.is_relative_to(code.resolve()):
+            raise InvalidInputError(
+                f"{directory} is inside the node's code/ folder: it is on the import path and "
+                "fingerprinted already"
+            )
+        present = code_paths(code)
+        if str(folder) not in present:
+            set_code_paths(code / "pyproject.toml", [*present, str(folder)])
+        return self._envs.show(node.id)
+
+    def code_path_remove(
+        self, name: str, directory: str, pipeline: str | None = None
+    ) -> EnvironmentView:
+        """Take ``directory`` (as recorded, or as the same folder) off the node's import path."""
+        node, code = self._envs.node_code(name, pipeline)
+        present = code_paths(code)
+        wanted = str(Path(directory).expanduser().resolve())
+        kept = [p for p in present if p != directory and str(_resolved(code, p)) != wanted]
+        if kept == present:
+            listed = ", ".join(present) or "none"
+            raise NotFoundError(
+                f"{directory} is not a code path of this node (code paths: {listed})"
+            )
+        set_code_paths(code / "pyproject.toml", kept)
+        return self._envs.show(node.id)
+
+
+def _resolved(code: Path, written: str) -> Path:
+    return (code / Path(written).expanduser()).resolve()

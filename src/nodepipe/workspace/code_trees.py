@@ -1,0 +1,151 @@
+"""Which files of a folder a fingerprint covers: the walk, with its exclusions.
+
+Three kinds of folder are walked:
+
+- a node's ``code/``: every file but environments and caches; a symbolic link to a folder is
+  followed (its files count as the node's, ``shared/helpers.py``), a link that leads back into a
+  folder already walked, or nowhere, is recorded by its target;
+- external code a node runs (a shared checkout, a ``--path`` package, a code path, a library
+  node's package): the same, honouring the ``.gitignore`` files found on the way (and
+  ``.git/info/exclude``), so build products and scratch files a checkout ignores never make a
+  node stale;
+- a ``data/`` folder: every file, links never followed.
+
+Paths are ``/``-relative to the folder walked; each file comes with the stat taken while walking.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pathspec
+
+EXCLUDED_DIRS = frozenset(
+    {".venv", "__pycache__", ".ipynb_checkpoints", ".pytest_cache", ".mypy_cache", ".git"}
+)
+EXCLUDED_SUFFIXES = (".pyc", ".egg-info")
+GITIGNORE = ".gitignore"
+SNAPSHOT_RECORD = ".nodepipe-snapshot.json"
+"""In a copied snapshot: the digests of the files as copied (``workspace.snapshots``); not code."""
+
+_Ignored = Callable[[str, bool], bool]
+
+
+@dataclass(frozen=True, slots=True)
+class Tree:
+    """The files of a folder: regular files to hash, and symlinks recorded by their target."""
+
+    files: dict[str, os.stat_result] = field(default_factory=dict)
+    """Each file with its stat, taken while scanning (no second look)."""
+    links: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Walk:
+    """How to walk: drop environments and caches, follow folder links, honour .gitignore."""
+
+    excluded: bool = True
+    follow_links: bool = True
+    gitignore: bool = False
+    skip: Callable[[str], bool] = lambda _: False
+    """Paths left out besides (the hash cache file lying inside the folder)."""
+
+
+CODE = Walk()
+EXTERNAL = Walk(gitignore=True)
+DATA = Walk(excluded=False, follow_links=False)
+
+
+def scan(root: Path, walk: Walk) -> Tree:
+    """Walk ``root`` as ``walk`` says; a missing folder is empty."""
+    tree = Tree()
+    ignored = _root_ignores(root) if walk.gitignore else _nothing
+    visited = {_real(root)} if walk.follow_links else set()
+    pending: list[tuple[str, str, _Ignored]] = [("", str(root), ignored)]
+    while pending:
+        prefix, directory, ignored = pending.pop()
+        try:
+            entries = list(os.scandir(directory))
+        except (FileNotFoundError, NotADirectoryError, PermissionError):
+            continue
+        if walk.gitignore and any(e.name == GITIGNORE for e in entries):
+            ignored = _with_gitignore(ignored, prefix, Path(directory) / GITIGNORE)
+        for entry in entries:
+            relative = prefix + entry.name
+            if walk.skip(relative) or (walk.excluded and _is_excluded(entry)):
+                continue
+            is_dir = entry.is_dir()
+            if ignored(relative, is_dir):
+                continue
+            if is_dir and (not entry.is_symlink() or _follow(entry, walk, visited)):
+                pending.append((relative + "/", entry.path, ignored))
+            elif entry.is_symlink() and not entry.is_file():
+                tree.links[relative] = str(Path(entry.path).readlink())  # dangling, or a loop
+            elif entry.is_file():
+                with contextlib.suppress(FileNotFoundError):  # removed while we looked
+                    tree.files[relative] = entry.stat()
+    return tree
+
+
+def code_files(code: Path) -> tuple[dict[str, os.stat_result], dict[str, str]]:
+    """The files of a node's ``code/`` that its fingerprint covers, with their stats, and its
+    symbolic links by target (paths ``/``-relative)."""
+    tree = scan(code, CODE)
+    return tree.files, tree.links
+
+
+def _is_excluded(entry: os.DirEntry[str]) -> bool:
+    """Environments (also one being built or replaced by a sync) and caches."""
+    name = entry.name
+    return (
+        name in EXCLUDED_DIRS
+        or name.endswith(EXCLUDED_SUFFIXES)
+        or name.startswith(".venv.")
+        or name == SNAPSHOT_RECORD
+    )
+
+
+def _follow(entry: os.DirEntry[str], walk: Walk, visited: set[str]) -> bool:
+    """Whether to walk into the folder a link points at: once each, never in a loop."""
+    if not walk.follow_links:
+        return False
+    real = _real(Path(entry.path))
+    if real in visited:
+        return False
+    visited.add(real)
+    return True
+
+
+def _real(path: Path) -> str:
+    return os.path.realpath(path)
+
+
+def _nothing(_path: str, _is_dir: bool) -> bool:
+    return False
+
+
+def _root_ignores(root: Path) -> _Ignored:
+    """What ``.git/info/exclude`` of a checkout rooted at ``root`` ignores."""
+    exclude = root / ".git" / "info" / "exclude"
+    return _with_gitignore(_nothing, "", exclude) if exclude.is_file() else _nothing
+
+
+def _with_gitignore(outer: _Ignored, prefix: str, file: Path) -> _Ignored:
+    """``outer`` plus the patterns of ``file``, which apply below ``prefix``."""
+    try:
+        lines = file.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return outer
+    spec = pathspec.GitIgnoreSpec.from_lines(lines)
+
+    def ignored(path: str, is_dir: bool) -> bool:
+        if outer(path, is_dir):
+            return True
+        inner = path[len(prefix) :] if path.startswith(prefix) else path
+        return spec.match_file(inner + "/" if is_dir else inner)
+
+    return ignored

@@ -1,0 +1,154 @@
+"""External code a node runs, as its ``code/pyproject.toml`` declares it (DESIGN.md §4.2).
+
+```toml
+[tool.uv.sources]
+mytool = { path = "/home/me/src/mytool", editable = true }  # env add --shared: a shared checkout
+parser = { path = "/home/me/src/parser" }                   # env add --path: a local package
+features = { path = "../../k3d9x2pq/code/features", editable = true }  # env add --from-node
+[tool.nodepipe]
+code-paths = ["../../shared/scripts"]     # folders put on PYTHONPATH (env code-path add)
+library-nodes = { features = "k3d9x2pq" } # package -> the library node holding it
+```
+
+Each is hashed into the node's fingerprint as ``<name>::<file>`` (``workspace.fingerprint``),
+so the reason names it: "shared code changed: mytool (src/mytool/io.py)". Path sources inside
+``code/`` (snapshots) are the node's own code already. Relative paths are relative to ``code/``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import tomlkit
+
+from nodepipe.domain.errors import InvalidInputError
+from nodepipe.domain.ids import looks_like_id
+from nodepipe.domain.staleness import SHARED_CODE_SEPARATOR
+from nodepipe.workspace.durable import write_atomic
+from nodepipe.workspace.node_config import read_pyproject
+
+SHARED = "shared checkout"
+LOCAL_PATH = "local path"
+LIBRARY = "library node"
+CODE_PATH = "code path"
+CODE_PATHS_KEY = "code-paths"
+LIBRARY_KEY = "library-nodes"
+
+
+@dataclass(frozen=True, slots=True)
+class ExternalCode:
+    """One folder of code outside ``code/`` that the node runs."""
+
+    name: str
+    """What reasons call it: the package's name, or the code path as written."""
+    kind: str
+    path: Path
+    """The folder, resolved."""
+
+
+def external_code(code: Path) -> tuple[ExternalCode, ...]:
+    """The external code node ``code`` declares, sorted by name."""
+    data = read_pyproject(code / "pyproject.toml")
+    section = _nodepipe_section(data)
+    libraries = _libraries(section)
+    found: list[ExternalCode] = []
+    for package, source in path_sources(data).items():
+        where = _resolve(code, str(source["path"]))
+        if where.is_relative_to(code.resolve()):
+            continue  # a snapshot: the node's own code
+        kind = SHARED if source.get("editable") else LOCAL_PATH
+        found.append(ExternalCode(package, LIBRARY if package in libraries else kind, where))
+    for written in _code_paths(section):
+        found.append(ExternalCode(written, CODE_PATH, _resolve(code, written)))
+    return tuple(sorted(found, key=lambda item: item.name))
+
+
+def path_sources(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """``[tool.uv.sources]`` entries that install a local folder, by package."""
+    sources = data.get("tool", {}).get("uv", {}).get("sources", {})
+    if not isinstance(sources, dict):
+        return {}
+    return {
+        str(name): source
+        for name, source in sources.items()
+        if isinstance(source, dict) and isinstance(source.get("path"), str)
+    }
+
+
+def library_nodes(code: Path) -> dict[str, str]:
+    """Package -> id of the library node it is installed from (``env add --from-node``)."""
+    return _libraries(_nodepipe_section(read_pyproject(code / "pyproject.toml")))
+
+
+def code_paths(code: Path) -> list[str]:
+    """The folders the node puts on its import path, as written."""
+    return _code_paths(_nodepipe_section(read_pyproject(code / "pyproject.toml")))
+
+
+def import_paths(code: Path) -> tuple[str, ...]:
+    """The code paths resolved, for ``PYTHONPATH`` at launch."""
+    return tuple(str(_resolve(code, written)) for written in code_paths(code))
+
+
+def missing(code: Path) -> list[ExternalCode]:
+    """Declared external code whose folder is gone."""
+    return [item for item in external_code(code) if not item.path.is_dir()]
+
+
+def check_present(code: Path) -> None:
+    """InvalidInputError naming every declared external folder that is missing."""
+    gone = missing(code)
+    if gone:
+        listed = "; ".join(f"{item.kind} {item.name} at {item.path}" for item in gone)
+        raise InvalidInputError(
+            f"external code is missing: {listed}; restore it, or remove it from the node"
+        )
+
+
+def set_code_paths(pyproject: Path, paths: list[str]) -> None:
+    _set_key(pyproject, CODE_PATHS_KEY, paths)
+
+
+def set_library_nodes(pyproject: Path, libraries: dict[str, str]) -> None:
+    _set_key(pyproject, LIBRARY_KEY, dict(sorted(libraries.items())))
+
+
+def check_code_path(written: str) -> str:
+    """A code path fit to record: a plain path a reason can name."""
+    if not written.strip() or SHARED_CODE_SEPARATOR in written or "\n" in written:
+        raise InvalidInputError(f"invalid code path {written!r}")
+    return written
+
+
+def _set_key(pyproject: Path, key: str, value: list[str] | dict[str, str]) -> None:
+    document = tomlkit.parse(pyproject.read_text(encoding="utf-8"))
+    tool = document.setdefault("tool", tomlkit.table(is_super_table=True))
+    section = tool.setdefault("nodepipe", tomlkit.table())
+    if value:
+        section[key] = value
+    else:
+        section.pop(key, None)
+    write_atomic(pyproject, tomlkit.dumps(document))
+
+
+def _nodepipe_section(data: dict[str, Any]) -> dict[str, Any]:
+    section = data.get("tool", {}).get("nodepipe", {})
+    return section if isinstance(section, dict) else {}
+
+
+def _libraries(section: dict[str, Any]) -> dict[str, str]:
+    found = section.get(LIBRARY_KEY, {})
+    if not isinstance(found, dict):
+        return {}
+    return {str(k): v for k, v in found.items() if isinstance(v, str) and looks_like_id(v)}
+
+
+def _code_paths(section: dict[str, Any]) -> list[str]:
+    found = section.get(CODE_PATHS_KEY, [])
+    return [item for item in found if isinstance(item, str)] if isinstance(found, list) else []
+
+
+def _resolve(code: Path, written: str) -> Path:
+    return (code / Path(written).expanduser()).resolve()

@@ -1,0 +1,166 @@
+"""External code a node runs is in its fingerprint (issue 14, finding 1): shared checkouts,
+``--path`` packages and code paths, with real uv, real git and local projects built offline."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+import nodepipe
+from integration.conftest import CliRunner
+from nodepipe import NodeState
+from nodepipe.services.envs.environments import EnvironmentService
+from nodepipe.services.runs.service import RunRequest
+from support.wheels import local_project, toy_index
+
+WRITES_ANSWER = """\
+import mytool, nodepipe_node as node
+(node.data_dir() / "answer.txt").write_text(str(mytool.ANSWER))
+"""
+
+
+@pytest.fixture
+def envs(
+    chain: nodepipe.Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> EnvironmentService:
+    wheels = toy_index(tmp_path / "wheels")
+    monkeypatch.setenv("UV_FIND_LINKS", str(wheels))
+    monkeypatch.setenv("UV_OFFLINE", "1")
+    monkeypatch.setenv("UV_INDEX_URL", "http://127.0.0.1:9/simple")
+    for tag in ("load", "clean", "plot"):
+        (chain.nodes.path(tag) / "code" / "main.py").write_text("pass\n")
+    return chain.envs
+
+
+def git(folder: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
+        cwd=folder,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+
+
+def git_checkout(folder: Path, name: str = "mytool") -> Path:
+    local_project(folder, name, "0.1", "ANSWER = 1\n")
+    (folder / ".gitignore").write_text("scratch/\n*.log\n")
+    git(folder, "init", "--quiet", "--initial-branch=main")
+    git(folder, "add", ".")
+    git(folder, "commit", "--quiet", "-m", "first")
+    return folder
+
+
+def states(ws: nodepipe.Workspace) -> dict[str, tuple[NodeState, tuple[str, ...]]]:
+    return {
+        s.item.node.tag: (s.state, s.reasons) for s in ws.runs.status("baseline").nodes.values()
+    }
+
+
+def answer(ws: nodepipe.Workspace, tag: str) -> str:
+    return (ws.nodes.path(tag) / "data" / "answer.txt").read_text()
+
+
+def test_edits_in_a_shared_checkout_make_its_nodes_stale_naming_the_file(
+    chain: nodepipe.Workspace, envs: EnvironmentService, tmp_path: Path
+) -> None:
+    checkout = git_checkout(tmp_path / "src" / "mytool")
+    envs.add("plot", [], shared=str(checkout))
+    (chain.nodes.path("plot") / "code" / "main.py").write_text(WRITES_ANSWER)
+    chain.runs.run(RunRequest("baseline"))
+    assert answer(chain, "plot") == "1" and states(chain)["plot"][0] is NodeState.COMPLETED
+
+    (checkout / "scratch").mkdir()  # ignored by the checkout's .gitignore: changes nothing
+    (checkout / "scratch" / "notes.txt").write_text("x")
+    (checkout / "debug.log").write_text("x")
+    assert states(chain)["plot"][0] is NodeState.COMPLETED
+
+    (checkout / "mytool" / "__init__.py").write_text("ANSWER = 2\n")
+    state, reasons = states(chain)["plot"]
+    assert state is NodeState.STALE
+    assert "shared code changed: mytool (mytool/__init__.py)" in reasons
+    chain.runs.run(RunRequest("baseline"))
+    assert answer(chain, "plot") == "2" and states(chain)["plot"][0] is NodeState.COMPLETED
+
+
+def test_a_missing_shared_checkout_is_a_clear_error_before_the_node_runs(
+    chain: nodepipe.Workspace, envs: EnvironmentService, tmp_path: Path, cli: CliRunner
+) -> None:
+    checkout = git_checkout(tmp_path / "src" / "mytool")
+    envs.add("plot", [], shared=str(checkout))
+    chain.runs.run(RunRequest("baseline"))
+    checkout.rename(tmp_path / "src" / "moved")
+    state, reasons = states(chain)["plot"]
+    expected = f"external code is missing: shared checkout mytool at {checkout}"
+    assert state is NodeState.FAILED and any(expected in r for r in reasons)
+    result = cli("run", "baseline", "--only", "plot", "--force")
+    assert result.code != 0
+    told = " ".join((result.stdout + result.stderr).split())
+    assert f"plot error: could not prepare: {expected}" in told  # never launched
+
+
+def test_a_changed_path_package_is_stale_and_reinstalled_at_the_next_sync(
+    chain: nodepipe.Workspace, envs: EnvironmentService, tmp_path: Path
+) -> None:
+    package = local_project(tmp_path / "src" / "mytool", "mytool", "0.1", "ANSWER = 1\n")
+    envs.add("clean", [], path=str(package))
+    (chain.nodes.path("clean") / "code" / "main.py").write_text(WRITES_ANSWER)
+    chain.runs.run(RunRequest("baseline"))
+    assert answer(chain, "clean") == "1"
+
+    (package / "mytool" / "__init__.py").write_text("ANSWER = 22\n")
+    state, reasons = states(chain)["clean"]
+    assert state is NodeState.STALE
+    assert "shared code changed: mytool (mytool/__init__.py)" in reasons
+    chain.runs.run(RunRequest("baseline"))
+    assert answer(chain, "clean") == "22"  # rebuilt, not uv's cached build of the old folder
+    assert states(chain)["clean"][0] is NodeState.COMPLETED
+
+
+def test_code_paths_are_on_the_import_path_and_fingerprinted(
+    chain: nodepipe.Workspace, envs: EnvironmentService, tmp_path: Path, cli: CliRunner
+) -> None:
+    scripts = tmp_path / "scripts"
+    scripts.mkdir()
+    (scripts / "helpers.py").write_text("FACTOR = 3\n")
+    code = chain.nodes.path("clean") / "code"
+    (code / "main.py").write_text(
+        "import helpers, nodepipe_node as node\n"
+        "(node.data_dir() / 'answer.txt').write_text(str(helpers.FACTOR))\n"
+    )
+    added = cli("env", "code-path", "add", "clean", str(scripts), "--json")
+    assert added.code == 0, added.stderr
+    assert added.json()["code_paths"] == [str(scripts)]
+    chain.runs.run(RunRequest("baseline"))
+    assert answer(chain, "clean") == "3"
+
+    (scripts / "helpers.py").write_text("FACTOR = 4\n")
+    state, reasons = states(chain)["clean"]
+    assert state is NodeState.STALE
+    assert f"shared code changed: {scripts} (helpers.py)" in reasons
+    chain.runs.run(RunRequest("baseline"))
+    assert answer(chain, "clean") == "4"
+
+    refused = cli("env", "code-path", "add", "clean", str(tmp_path / "nope"))
+    assert refused.code != 0 and "no folder at" in refused.stderr
+    inside = cli("env", "code-path", "add", "clean", str(code))
+    assert inside.code != 0 and "inside the node's code/ folder" in inside.stderr
+    removed = cli("env", "code-path", "remove", "clean", str(scripts), "--json")
+    assert removed.code == 0 and removed.json()["code_paths"] == []
+    assert "shared code removed" in " ".join(states(chain)["clean"][1])
+
+
+def test_a_folder_symlinked_into_code_is_followed(
+    chain: nodepipe.Workspace, envs: EnvironmentService, tmp_path: Path
+) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "helpers.py").write_text("FACTOR = 1\n")
+    code = chain.nodes.path("load") / "code"
+    (code / "lib").symlink_to(shared, target_is_directory=True)
+    chain.runs.run(RunRequest("baseline"))
+    (shared / "helpers.py").write_text("FACTOR = 2\n")
+    state, reasons = states(chain)["load"]
+    assert state is NodeState.STALE and "code changed: lib/helpers.py" in reasons
