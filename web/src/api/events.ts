@@ -17,13 +17,37 @@ function scheduleReload(): void {
   reloadTimer = window.setTimeout(() => void reloadAll().catch(() => undefined), 60);
 }
 
-function setLive(nodeIds: string[], live: LiveState | null): void {
+/** Live states received since the last frame (null: drop the node's overlay). A run of 1,000
+ * nodes sends thousands of events: applying each at once would re-render the canvas thousands
+ * of times; they are applied together, once per animation frame. */
+const pending = new Map<string, LiveState | null>();
+let frame: number | undefined;
+let fallback: number | undefined;
+
+/** Apply what is pending now, in one store update (only changed nodes get new objects). */
+export function flushLive(): void {
+  if (frame !== undefined) cancelAnimationFrame(frame);
+  window.clearTimeout(fallback);
+  frame = fallback = undefined;
+  if (pending.size === 0) return;
+  const batch = new Map(pending);
+  pending.clear();
   setApp((s) => {
-    const gone = new Set(nodeIds);
-    const next = Object.fromEntries(Object.entries(s.live).filter(([id]) => live || !gone.has(id)));
-    if (live) for (const id of nodeIds) next[id] = live;
+    const next = Object.fromEntries(Object.entries(s.live).filter(([id]) => batch.get(id) !== null));
+    for (const [id, live] of batch) if (live) next[id] = live;
     return { live: next };
   });
+}
+
+function setLive(nodeIds: string[], live: LiveState | null): void {
+  for (const id of nodeIds) {
+    pending.delete(id); // re-inserted last: a later event wins
+    pending.set(id, live);
+  }
+  if (frame !== undefined) return;
+  frame = requestAnimationFrame(flushLive);
+  // A hidden tab gets no animation frames: apply within a second anyway.
+  fallback = window.setTimeout(flushLive, 1000);
 }
 
 interface NodeRunEvent {
@@ -81,11 +105,13 @@ export function handleEvent(event: WorkspaceEvent): void {
 
 /** After a run, the store holds the final states: reload, then drop the run's live overlay. */
 async function afterRun(runId: string): Promise<void> {
+  flushLive();
   const nodes = runNodes.get(runId) ?? [];
   runNodes.delete(runId);
   const { pipelineId } = getApp();
   if (pipelineId) await loadPipeline(pipelineId).catch(() => undefined);
   setLive(nodes, null);
+  flushLive();
 }
 
 export function connectEvents(): () => void {

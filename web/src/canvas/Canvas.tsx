@@ -21,7 +21,8 @@ import { useCallback, useEffect, useMemo, useState, type MouseEvent } from "reac
 import { layoutPipeline, savePositions } from "../actions/groups";
 import { connect, deleteNodes, disconnect } from "../actions/nodes";
 import { Legend } from "../states";
-import { displayState, openPanel, setApp, useApp } from "../store/app";
+import { openPanel, setApp, useApp } from "../store/app";
+import { MiniMapNode } from "./MiniMapNode";
 import { ContextMenu, type MenuState } from "./ContextMenu";
 import { CollapsedGroup, GroupFrame } from "./GroupCards";
 import { GROUP_PREFIX, flowEdges, groupNodes, stepNodes, type FlowNode, type StepNode } from "./flow";
@@ -32,11 +33,20 @@ import { useShortcuts } from "./shortcuts";
 
 const nodeTypes = { step: StepCard, groupFrame: GroupFrame, groupCollapsed: CollapsedGroup };
 const LARGE_GRAPH = 200;
+// Props handed to React Flow are constants or memoised: a new object or function on each render
+// makes React Flow re-render every node and edge (at 1,000 nodes, on every live update).
+const PRO_OPTIONS = { hideAttribution: true };
+const EDGE_OPTIONS = { labelBgPadding: [4, 2] as [number, number], labelBgBorderRadius: 4 };
+const MULTI_SELECT_KEYS = ["Shift", "Meta", "Control"];
+const onNodeClick = (_: MouseEvent, node: FlowNode): void => {
+  if (node.type === "step") openPanel(node.id);
+};
+const onNodeDoubleClick = (_: MouseEvent, node: FlowNode): void => {
+  if (node.type === "step") openPanel(node.id, "overview");
+};
 
 export function Canvas() {
   const graph = useApp((s) => s.graph);
-  const live = useApp((s) => s.live);
-  const statuses = useApp((s) => s.statuses);
   const highlight = useApp((s) => s.highlight);
   const selectRequest = useApp((s) => s.selectRequest);
   const rf = useStoreApi<FlowNode, Edge>();
@@ -46,28 +56,20 @@ export function Canvas() {
   const [steps, setSteps] = useState<StepNode[]>([]);
   const [selectedEdges, setSelectedEdges] = useState<Set<string>>(new Set());
   const [menu, setMenu] = useState<MenuState | null>(null);
+  const closeMenu = useCallback(() => setMenu(null), []);
 
   useEffect(() => {
     if (!graph) {
       setSteps([]);
       return;
     }
-    const state = useApp.getState();
-    const looks = {
-      state: (n: { id: string; state: StepNode["data"]["state"] }) => displayState(state, n.id, n.state),
-      reasons: (n: { id: string; state_reason: string }) => {
-        const running = live[n.id];
-        if (running) return running.reason ? [running.reason] : [];
-        return statuses[n.id]?.reasons ?? (n.state_reason ? [n.state_reason] : []);
-      },
-      highlighted: new Set(highlight),
-    };
+    const highlighted = new Set(highlight);
     setSteps((previous) => {
-      const next = stepNodes(graph, looks, new Map(previous.map((n) => [n.id, n])));
+      const next = stepNodes(graph, highlighted, new Map(previous.map((n) => [n.id, n])));
       const same = next.length === previous.length && next.every((n, i) => n === previous[i]);
       return same ? previous : next;
     });
-  }, [graph, live, statuses, highlight]);
+  }, [graph, highlight]);
 
   useEffect(() => {
     // Selection asked for by an action, applied once its nodes are on the canvas.
@@ -78,12 +80,7 @@ export function Canvas() {
 
   const groups = useMemo(() => {
     if (!graph) return [];
-    const state = useApp.getState();
-    return groupNodes(graph, steps, {
-      state: (n) => displayState(state, n.id, n.state),
-      reasons: () => [],
-      highlighted: new Set(),
-    });
+    return groupNodes(graph, steps);
   }, [graph, steps]);
   const nodes = useMemo<FlowNode[]>(() => [...groups, ...steps], [groups, steps]);
   const detailed = useStore((s) => s.transform[2] >= DETAIL_ZOOM);
@@ -238,31 +235,27 @@ export function Canvas() {
         onSelectionChange={onSelectionChange}
         onConnect={onConnect}
         onNodeDragStop={onNodeDragStop}
-        onNodeClick={(_, node) => node.type === "step" && openPanel(node.id)}
-        onNodeDoubleClick={(_, node) => node.type === "step" && openPanel(node.id, "overview")}
+        onNodeClick={onNodeClick}
+        onNodeDoubleClick={onNodeDoubleClick}
         onNodeContextMenu={openNodeMenu}
         onSelectionContextMenu={openSelectionMenu}
         onPaneContextMenu={openPaneMenu}
         onEdgeContextMenu={openEdgeMenu}
-        onPaneClick={() => setMenu(null)}
+        onPaneClick={closeMenu}
         colorMode={theme}
         deleteKeyCode={null}
         selectionKeyCode="Shift"
-        multiSelectionKeyCode={["Shift", "Meta", "Control"]}
+        multiSelectionKeyCode={MULTI_SELECT_KEYS}
         selectNodesOnDrag={false}
         onlyRenderVisibleElements={nodes.length > LARGE_GRAPH && detailed}
         minZoom={0.05}
         maxZoom={2.5}
-        proOptions={{ hideAttribution: true }}
-        defaultEdgeOptions={{ labelBgPadding: [4, 2], labelBgBorderRadius: 4 }}
+        proOptions={PRO_OPTIONS}
+        defaultEdgeOptions={EDGE_OPTIONS}
       >
         {detailed && <Background variant={BackgroundVariant.Dots} gap={20} size={1} />}
         <Controls showInteractive={false} />
-        <MiniMap
-          pannable
-          zoomable
-          nodeClassName={(node) => (node.type === "step" ? `mm-${(node as StepNode).data.state}` : "mm-group")}
-        />
+        <MiniMap pannable zoomable nodeComponent={MiniMapNode} />
         <Panel position="top-left">
           <Toolbar />
         </Panel>
@@ -270,7 +263,7 @@ export function Canvas() {
           <Legend />
         </Panel>
       </ReactFlow>
-      {menu && <ContextMenu menu={menu} onClose={() => setMenu(null)} />}
+      {menu && <ContextMenu menu={menu} onClose={closeMenu} />}
     </div>
   );
 }

@@ -5,6 +5,7 @@ import { memo } from "react";
 import { setCollapsed } from "../actions/groups";
 import type { NodeState } from "../api/types";
 import { LookIcon } from "../states";
+import { displayState, useApp } from "../store/app";
 import type { CollapsedGroupNode, GroupFrameNode } from "./flow";
 
 const SEVERITY: NodeState[] = [
@@ -36,7 +37,7 @@ export const GroupFrame = memo(function GroupFrame({ data }: NodeProps<GroupFram
 });
 
 export const CollapsedGroup = memo(function CollapsedGroup({ data }: NodeProps<CollapsedGroupNode>) {
-  const state = worst(data.states);
+  const state = useApp((s) => worst(data.members.map((m) => displayState(s, m.id, m.state))));
   return (
     <div className="step group-collapsed" data-testid="group-collapsed" data-state={state}>
       <Handle type="target" position={Position.Left} className="handle handle-in" isConnectable={false} />
@@ -46,7 +47,7 @@ export const CollapsedGroup = memo(function CollapsedGroup({ data }: NodeProps<C
       <div className="step-text">
         <div className="step-tag">{data.group.name}</div>
         <div className="step-detail">
-          {data.count} nodes · {state}
+          {data.members.length} nodes · {state}
         </div>
       </div>
       <button

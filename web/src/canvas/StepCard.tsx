@@ -2,27 +2,31 @@
 import { Handle, Position, useStore, type NodeProps } from "@xyflow/react";
 import { memo } from "react";
 import { LookIcon, LOOKS, lookColor } from "../states";
+import type { CanvasNode, NodeState } from "../api/types";
+import { useDisplayReasons, useDisplayState } from "../store/app";
 import type { StepNode } from "./flow";
 
-function title(data: StepNode["data"]): string {
-  const lines = [`${data.node.tag} (${data.node.id}) — ${data.state}`];
-  if (data.node.reference) lines.push("referenced: read-only in this pipeline");
-  if (data.node.locked) lines.push("locked");
-  return [...lines, ...data.reasons].join("\n");
+function title(node: CanvasNode, state: NodeState, reasons: string[]): string {
+  const lines = [`${node.tag} (${node.id}) — ${state}`];
+  if (node.reference) lines.push("referenced: read-only in this pipeline");
+  if (node.locked) lines.push("locked");
+  return [...lines, ...reasons].join("\n");
 }
 
 /** Below this zoom a card is too small to read: draw a plain block (much cheaper to paint). */
 export const DETAIL_ZOOM = 0.45;
 
 export const StepCard = memo(function StepCard({ data, selected }: NodeProps<StepNode>) {
-  const { node, state, highlighted, groupName } = data;
+  const { node, highlighted, groupName } = data;
+  const state = useDisplayState(node.id, node.state);
+  const reasons = useDisplayReasons(node.id, node.state_reason);
   const detailed = useStore((s) => s.transform[2] >= DETAIL_ZOOM);
   const classes = ["step", `step-${state}`];
   if (selected) classes.push("selected");
   if (highlighted) classes.push("highlighted");
   if (node.reference) classes.push("referenced");
   if (node.locked) classes.push("locked");
-  const detail = data.reasons[0] ?? (groupName ? `group ${groupName}` : node.notes);
+  const detail = reasons[0] ?? (groupName ? `group ${groupName}` : node.notes);
   if (!detailed) {
     classes.push("step-block");
     return (
@@ -43,7 +47,7 @@ export const StepCard = memo(function StepCard({ data, selected }: NodeProps<Ste
     <div
       className={classes.join(" ")}
       style={{ "--state": lookColor(state) } as React.CSSProperties}
-      title={title(data)}
+      title={title(node, state, reasons)}
       data-testid="node"
       data-node-id={node.id}
       data-tag={node.tag}

@@ -1,20 +1,18 @@
 // The pipeline graph as React Flow nodes and edges: steps, group frames, collapsed groups.
 import type { Edge, Node } from "@xyflow/react";
-import type { CanvasNode, Group, NodeState, PipelineGraph } from "../api/types";
+import type { CanvasNode, Group, PipelineGraph } from "../api/types";
 import { NODE_HEIGHT, NODE_WIDTH } from "./layout";
 
+/** What a card draws besides its live state and reasons (which the card reads from the store). */
 export interface StepData extends Record<string, unknown> {
   node: CanvasNode;
-  state: NodeState;
-  reasons: string[];
   highlighted: boolean;
   groupName: string | null;
 }
 
 export interface GroupData extends Record<string, unknown> {
   group: Group;
-  count: number;
-  states: NodeState[];
+  members: CanvasNode[];
 }
 
 export type StepNode = Node<StepData, "step">;
@@ -25,15 +23,10 @@ export type FlowNode = StepNode | GroupFrameNode | CollapsedGroupNode;
 export const GROUP_PREFIX = "group:";
 const FRAME_PADDING = 24;
 
-export interface Looks {
-  state: (node: CanvasNode) => NodeState;
-  reasons: (node: CanvasNode) => string[];
-  highlighted: Set<string>;
-}
 
 /** Step nodes of every node not hidden in a collapsed group, reusing unchanged objects.
  * Selection belongs to React Flow: a node keeps the ``selected`` it had. */
-export function stepNodes(graph: PipelineGraph, looks: Looks, previous: Map<string, StepNode>): StepNode[] {
+export function stepNodes(graph: PipelineGraph, highlighted: Set<string>, previous: Map<string, StepNode>): StepNode[] {
   const groups = new Map(graph.groups.map((g) => [g.id, g]));
   const result: StepNode[] = [];
   for (const node of graph.nodes) {
@@ -41,9 +34,7 @@ export function stepNodes(graph: PipelineGraph, looks: Looks, previous: Map<stri
     if (group?.collapsed) continue;
     const data: StepData = {
       node,
-      state: looks.state(node),
-      reasons: looks.reasons(node),
-      highlighted: looks.highlighted.has(node.id),
+      highlighted: highlighted.has(node.id),
       groupName: group?.name ?? null,
     };
     const before = previous.get(node.id);
@@ -66,16 +57,12 @@ export function stepNodes(graph: PipelineGraph, looks: Looks, previous: Map<stri
 
 function sameData(a: StepData, b: StepData): boolean {
   return (
-    a.node === b.node &&
-    a.state === b.state &&
-    a.highlighted === b.highlighted &&
-    a.groupName === b.groupName &&
-    a.reasons.join("\n") === b.reasons.join("\n")
+a.node === b.node && a.highlighted === b.highlighted && a.groupName === b.groupName
   );
 }
 
 /** A frame behind each expanded group, and one node standing for each collapsed group. */
-export function groupNodes(graph: PipelineGraph, steps: StepNode[], looks: Looks): FlowNode[] {
+export function groupNodes(graph: PipelineGraph, steps: StepNode[]): FlowNode[] {
   const positions = new Map(steps.map((s) => [s.id, s.position]));
   const result: FlowNode[] = [];
   for (const group of graph.groups) {
@@ -84,7 +71,7 @@ export function groupNodes(graph: PipelineGraph, steps: StepNode[], looks: Looks
     const points = members.map((m) => positions.get(m.id) ?? { x: m.x, y: m.y });
     const left = Math.min(...points.map((p) => p.x));
     const top = Math.min(...points.map((p) => p.y));
-    const data: GroupData = { group, count: members.length, states: members.map(looks.state) };
+    const data: GroupData = { group, members };
     if (group.collapsed) {
       result.push({
         id: GROUP_PREFIX + group.id,

@@ -101,6 +101,25 @@ export function displayState(s: AppState, nodeId: string, stored: NodeState): No
   return stored;
 }
 
+/** Why the node is in its state: the live reason during a run, else the computed reasons. */
+export function displayReasons(s: AppState, nodeId: string, storedReason: string): string[] {
+  const live = s.live[nodeId];
+  if (live) return live.reason ? [live.reason] : [];
+  return s.statuses[nodeId]?.reasons ?? (storedReason ? [storedReason] : []);
+}
+
+/** A card's own state, read from the store: a live update re-renders only the cards it
+ * changes (the canvas and React Flow's node list stay as they are). */
+export function useDisplayState(nodeId: string, stored: NodeState): NodeState {
+  return useApp((s) => displayState(s, nodeId, stored));
+}
+
+/** A card's reasons, one string per line (a string compares by value: no needless render). */
+export function useDisplayReasons(nodeId: string, storedReason: string): string[] {
+  const joined = useApp((s) => displayReasons(s, nodeId, storedReason).join("\n"));
+  return joined ? joined.split("\n") : [];
+}
+
 export function pipelineTag(s: AppState, pipelineId: string | null | undefined): string {
   return s.pipelines.find((p) => p.id === pipelineId)?.tag ?? pipelineId ?? "";
 }

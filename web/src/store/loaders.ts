@@ -2,7 +2,7 @@
 // event from the server, never by a timer.
 import { api, call } from "../api/client";
 import { getApp, setApp } from "./app";
-import type { NodeStatus } from "../api/types";
+import type { NodeStatus, PipelineGraph } from "../api/types";
 
 export async function loadWorkspace(): Promise<void> {
   const workspace = await call(api.GET("/api/workspace"));
@@ -32,13 +32,26 @@ export async function loadProject(projectId: string): Promise<void> {
 
 let graphRequest = 0;
 
+/** The new graph, keeping the previous object of every node that did not change: a card whose
+ * node is the same object does not re-render (a reload after a run touches only what ran). */
+function sharing(graph: PipelineGraph, previous: PipelineGraph | null): PipelineGraph {
+  if (!previous || previous.pipeline.id !== graph.pipeline.id) return graph;
+  const before = new Map(previous.nodes.map((n) => [n.id, n]));
+  const nodes = graph.nodes.map((n) => {
+    const old = before.get(n.id);
+    return old && JSON.stringify(old) === JSON.stringify(n) ? old : n;
+  });
+  return { ...graph, nodes };
+}
+
 /** Load (or reload) a pipeline's graph, then its computed states in the background. */
 export async function loadPipeline(pipelineId: string): Promise<void> {
   const request = ++graphRequest;
-  const graph = await call(
+  const loaded = await call(
     api.GET("/api/pipelines/{pipeline}", { params: { path: { pipeline: pipelineId } } }),
   );
   if (request !== graphRequest) return;
+  const graph = sharing(loaded, getApp().graph);
   const switched = getApp().pipelineId !== pipelineId;
   setApp((s) => ({
     graph,
