@@ -19,6 +19,7 @@ from nodepipe.cli.output import console, done, render
 from nodepipe.cli.session import workspace
 
 if TYPE_CHECKING:
+    from nodepipe.services.packages.manifests import PullAllResult
     from nodepipe.services.packages.service import BuildResult, PublishResult
 
 app = command_group("package", "Packages: pipelines as wheels and sdists on any package index.")
@@ -42,6 +43,9 @@ def spinner(quiet: bool, what: str) -> Iterator[None]:
     help="Folder for the wheel and sdist (default: ./dist).",
 )
 @click.option("--with-data", is_flag=True, help="Carry the outputs (data/) too.")
+@click.option(
+    "--all", "build_all", is_flag=True, help="Build every [package.NAME] of nodepipe.toml."
+)
 @json_option
 def build(
     pipeline: str | None,
@@ -50,6 +54,7 @@ def build(
     version: str | None,
     destination: Path | None,
     with_data: bool,
+    build_all: bool,
     as_json: bool,
 ) -> None:
     """Build PIPELINE as a wheel and an sdist holding its bundle (no dependencies: each node
@@ -57,6 +62,13 @@ def build(
     library (its modules; its outputs as package data; its requirements as dependencies).
     Offline: uv builds with nodepipe's own hatchling."""
     packages = workspace().packages
+    if build_all:
+        if pipeline or library:
+            raise click.UsageError("--all takes no PIPELINE or --library")
+        with named("package build --all"), spinner(as_json, "building nodepipe.toml's packages"):
+            results = packages.build_all()
+        render(results, as_json, None, _print_builds)
+        return
     if library is not None:
         with named("package build --library"), spinner(as_json, f"building {library}"):
             result = packages.build_library(
@@ -68,6 +80,11 @@ def build(
     else:
         raise click.UsageError("give PIPELINE, or --library NODE")
     render(result, as_json, None, _print_build)
+
+
+def _print_builds(results: list[BuildResult]) -> None:
+    for result in results:
+        _print_build(result)
 
 
 def _print_build(result: BuildResult) -> None:
@@ -108,7 +125,7 @@ def _print_publish(result: PublishResult) -> None:
 
 
 @app.command("pull")
-@click.argument("source")
+@click.argument("source", required=False)
 @click.option("--alias", metavar="TAG", help="Tag of the new pipeline (default: the bundle's).")
 @click.option("--project", help="Project of the new pipeline (default: 'default').")
 @click.option(
@@ -118,21 +135,42 @@ def _print_publish(result: PublishResult) -> None:
 )
 @click.option("--index-url", metavar="URL", help="The index to look a name==version up on.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), help="Environments synced at once.")
+@click.option(
+    "--all", "pull_all", is_flag=True, help='Pull every [pull."SOURCE"] of nodepipe.toml.'
+)
 @json_option
 def pull(
-    source: str,
+    source: str | None,
     alias: str | None,
     project: str | None,
     fs_args: Path | None,
     index_url: str | None,
     jobs: int | None,
+    pull_all: bool,
     as_json: bool,
 ) -> None:
     """Import the package SOURCE as a new pipeline: a wheel or sdist path, any fsspec URL, or
     name[==version] on an index. The bundle is read from the archive: nothing is built or run."""
     ws = workspace()
+    if pull_all:
+        if source is not None:
+            raise click.UsageError("--all takes no SOURCE")
+        with named("package pull --all"), sync_progress(as_json) as advance:
+            every = ws.packages.pull_all(on_synced=advance)
+        render(every, as_json, None, _print_pull_all)
+        return
+    if source is None:
+        raise click.UsageError("give SOURCE, or --all")
     with named("package pull"), sync_progress(as_json) as advance:
         result = ws.packages.pull(
             source, alias, project, fs_args, index_url, jobs, on_synced=advance
         )
     render(result.imported.view, as_json, "PipelineGraph", lambda _: _print_import(result.imported))
+
+
+def _print_pull_all(every: PullAllResult) -> None:
+    for result in every.pulled:
+        view = result.imported.view
+        done(f"pulled {result.source} as pipeline {view.pipeline.tag} ({len(view.nodes)} nodes)")
+    for source in every.skipped:
+        done(f"skipped {source}: its alias is a pipeline already")

@@ -38,6 +38,7 @@ from nodepipe.services.bundles.service import BundleService
 from nodepipe.services.context import WorkspaceContext
 from nodepipe.services.graph.nodes import NodeService
 from nodepipe.services.graph.pipelines import PipelineService, pipeline_view
+from nodepipe.services.packages import manifests
 from nodepipe.services.runs.status import compute_statuses
 from nodepipe.workspace import journal
 from nodepipe.workspace.crash_points import crash_point
@@ -131,6 +132,14 @@ class PackageService:
         if status.fingerprint is None:
             raise PackageError(f"cannot read the node: {status.problem}")
         return status.fingerprint.digest
+
+    def build_all(self) -> list[BuildResult]:
+        """Build every ``[package.NAME]`` table of the workspace's ``nodepipe.toml``."""
+        return manifests.build_all(self)
+
+    def pull_all(self, on_synced: SyncProgress | None = None) -> manifests.PullAllResult:
+        """Pull every ``[pull."SOURCE"]`` table of the workspace's ``nodepipe.toml``."""
+        return manifests.pull_all(self, on_synced)
 
     def publish(
         self,
