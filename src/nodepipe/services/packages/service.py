@@ -20,7 +20,7 @@ import yaml
 
 from nodepipe.packaging.archives import unpack_package
 from nodepipe.packaging.errors import PackageError
-from nodepipe.packaging.library import NodeSources, write_library_project
+from nodepipe.packaging.library import NodeSources, node_requirements, write_library_project
 from nodepipe.packaging.names import package_names, summary_of
 from nodepipe.packaging.project import build_project, write_project
 from nodepipe.packaging.publishing import PublishResult, publish, resolve_target
@@ -110,6 +110,7 @@ class PackageService:
         details = NodeService(self.context).show(node, pipeline)
         names = package_names(alias or details.node.tag, version)
         target = _destination(destination)
+        node_requirements(details.folder / "code")  # a path or git requirement: refused first
         sources = NodeSources(
             details.folder / "code",
             details.folder / "data" if with_data else None,
