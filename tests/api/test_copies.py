@@ -91,7 +91,7 @@ def test_duplicate_nodes_into_this_or_another_pipeline(
     )
     assert here["status"] == "succeeded" and len(here["node_ids"]) == 1
     tags = [n["tag"] for n in client.get("/api/pipelines/baseline").json()["nodes"]]
-    assert sorted(tags) == ["clean", "clean", "load", "plot"]
+    assert sorted(tags) == ["clean", "clean-copy", "load", "plot"]  # a tag of its own
     client.post("/api/pipelines", json={"tag": "other"})
     load = ids(chain)["load"]
     there = finish_job(
@@ -131,3 +131,26 @@ def test_reference_then_detach(client: TestClient, app: FastAPI, chain: nodepipe
         client, app, start(client, "/api/pipelines/baseline/detachments", {"nodes": ["plot"]})
     )
     assert owned["status"] == "failed" and owned["error"]["kind"] == "conflict"
+
+
+def test_duplicate_with_a_tag_then_replace(
+    client: TestClient, app: FastAPI, chain: nodepipe.Workspace
+) -> None:
+    body = {"nodes": ["clean"], "tag": "clean-v2"}
+    job = finish_job(client, app, start(client, "/api/pipelines/baseline/duplicates", body))
+    assert job["status"] == "succeeded", job
+    again = finish_job(client, app, start(client, "/api/pipelines/baseline/duplicates", body))
+    assert again["status"] == "failed" and "already has a node tagged" in again["error"]["message"]
+    replaced = client.post(
+        "/api/pipelines/baseline/replacements", json={"old": "clean", "new": "clean-v2"}
+    )
+    assert replaced.status_code == 200, replaced.text
+    answer = replaced.json()
+    assert answer["rewired"] == ["01: plot"] and answer["removal"]["deleted"] == [
+        answer["old"]["id"]
+    ]
+    graph = client.get("/api/pipelines/baseline").json()
+    tags = {n["id"]: n["tag"] for n in graph["nodes"]}
+    assert sorted(tags.values()) == ["clean-v2", "load", "plot"]
+    edges = sorted((tags[e["parent_id"]], tags[e["child_id"]]) for e in graph["edges"])
+    assert edges == [("clean-v2", "plot"), ("load", "clean-v2")]

@@ -88,8 +88,16 @@ SHOWN = [
     ),
     Shown("GroupPublic", ("group", "list", "baseline"), "GET", "/api/pipelines/baseline/groups"),
     Shown(
+        "ReplacementPublic",
+        ("node", "replace", "clean", "load", "-p", "baseline", "--keep"),
+        "POST",
+        "/api/pipelines/baseline/replacements",
+        body={"old": "clean", "new": "load", "keep": True},
+        changes=True,
+    ),
+    Shown(
         "RemovalPublic",
-        ("node", "rm", "plot", "-p", "baseline"),
+        ("node", "rm", "plot", "-p", "baseline", "--yes"),
         "DELETE",
         "/api/pipelines/baseline/nodes?nodes=plot",
         changes=True,

@@ -75,8 +75,8 @@ def test_command_sequence(tmp_path: Path) -> None:
     ambiguous = run(lab, "node", "path", "clean", ok=False)
     assert ambiguous.returncode == 3 and ids["clean"] in ambiguous.stderr
     run(lab, "node", "reference", "load", "--into", "other-pipeline", "--pipeline", "copy")
-    run(lab, "node", "clear-data", ids["clean"])
-    run(lab, "node", "rm", "plot", "--pipeline", "baseline")
+    run(lab, "node", "clear-data", ids["clean"], "--yes")
+    run(lab, "node", "rm", "plot", "--pipeline", "baseline", "--yes")
     assert not (lab / "nodes" / ids["plot"]).exists()
 
     listed = json.loads(run(lab, "pipeline", "list", "--json").stdout)

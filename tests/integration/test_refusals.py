@@ -73,7 +73,7 @@ def test_ambiguous_tag_lists_candidates_and_ids_work(
     chain: nodepipe.Workspace, cli: CliRunner
 ) -> None:
     original = chain.nodes.get("clean")
-    (copy,) = chain.node_copies.duplicate(["clean"], "baseline")
+    (copy,) = chain.node_copies.duplicate(["clean"], "baseline", allow_duplicate_tag=True)
     result = cli("node", "path", "clean")
     assert result.code == 3
     assert original.id in result.stderr and copy.id in result.stderr

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from nodepipe.cli.confirm import confirm_losses, yes_option
 from nodepipe.cli.options import (
     command_group,
     json_option,
@@ -18,7 +19,7 @@ from nodepipe.cli.options import (
 )
 from nodepipe.cli.output import done, render
 from nodepipe.cli.session import workspace
-from nodepipe.cli.views import print_node, print_nodes, print_removal
+from nodepipe.cli.views import print_node, print_nodes, print_removal, print_replacement
 from nodepipe.domain.errors import InvalidInputError
 from nodepipe.domain.model import Node
 from nodepipe.domain.states import NodeState
@@ -27,6 +28,11 @@ app = command_group("node", "Nodes: folders with code, an environment and output
 
 node_argument = click.argument("node")
 nodes_argument = names_argument("nodes")
+allow_duplicate_tag_option = click.option(
+    "--allow-duplicate-tag",
+    is_flag=True,
+    help="Accept a tag another node of the pipeline already has.",
+)
 
 
 @app.command("new")
@@ -43,12 +49,26 @@ nodes_argument = names_argument("nodes")
     metavar="NAME",
     help="Use the shared environment NAME instead of an environment of its own.",
 )
+@allow_duplicate_tag_option
 @json_option
 def new(
-    pipeline: str, tag: str, notes: str, template: str | None, shared_env: str | None, as_json: bool
+    pipeline: str,
+    tag: str,
+    notes: str,
+    template: str | None,
+    shared_env: str | None,
+    allow_duplicate_tag: bool,
+    as_json: bool,
 ) -> None:
     """Create a node in PIPELINE, with its own uv environment."""
-    node = workspace().nodes.new(pipeline, tag, notes, template=template, shared_env=shared_env)
+    node = workspace().nodes.new(
+        pipeline,
+        tag,
+        notes,
+        template=template,
+        shared_env=shared_env,
+        allow_duplicate_tag=allow_duplicate_tag,
+    )
     render(node, as_json, "NodePublic", f"created node {node.tag} ({node.id})")
 
 
@@ -106,10 +126,13 @@ def path(node: str, pipeline: str | None) -> None:
 @node_argument
 @click.argument("new_tag")
 @lookup_pipeline_option
+@allow_duplicate_tag_option
 @json_option
-def rename(node: str, new_tag: str, pipeline: str | None, as_json: bool) -> None:
+def rename(
+    node: str, new_tag: str, pipeline: str | None, allow_duplicate_tag: bool, as_json: bool
+) -> None:
     """Change NODE's tag to NEW_TAG."""
-    renamed = workspace().nodes.rename(node, new_tag, pipeline)
+    renamed = workspace().nodes.rename(node, new_tag, pipeline, allow_duplicate_tag)
     render(renamed, as_json, "NodePublic", f"renamed {renamed.id} to {renamed.tag}")
 
 
@@ -211,10 +234,16 @@ def unlock(node: str, pipeline: str | None, as_json: bool) -> None:
 @app.command("clear-data")
 @node_argument
 @lookup_pipeline_option
+@yes_option
 @json_option
-def clear_data(node: str, pipeline: str | None, as_json: bool) -> None:
-    """Delete NODE's outputs (data/); its descendants become stale."""
-    updated = workspace().nodes.clear_data(node, pipeline)
+def clear_data(node: str, pipeline: str | None, yes: bool, as_json: bool) -> None:
+    """Delete NODE's outputs (data/); its descendants become stale.
+
+    Asks first, naming what goes (--yes: do not ask).
+    """
+    nodes = workspace().nodes
+    confirm_losses("node clear-data", nodes.clearing_losses(node, pipeline), yes)
+    updated = nodes.clear_data(node, pipeline)
     render(updated, as_json, "NodePublic", f"cleared the outputs of {updated.tag}")
 
 
@@ -234,17 +263,28 @@ def place(node: str, pipeline: str, x: float, y: float, as_json: bool) -> None:
 @nodes_argument
 @pipeline_option
 @click.option("--into", metavar="PIPELINE", help="Pipeline to copy into (default: the same one).")
+@click.option("--tag", "-t", "tag", metavar="TAG", help="Tag of the copy (of one node).")
 @with_data_option
+@allow_duplicate_tag_option
 @json_option
 def duplicate(
-    nodes: list[str], pipeline: str, into: str | None, with_data: bool, as_json: bool
+    nodes: list[str],
+    pipeline: str,
+    into: str | None,
+    tag: str | None,
+    with_data: bool,
+    allow_duplicate_tag: bool,
+    as_json: bool,
 ) -> None:
-    """Copy NODES: code, lock and synced environment.
+    """Copy NODES: code, lock and synced environment; without outputs unless --with-data.
 
-    Edges among them and from outside parents are kept. The copies go to the same pipeline, or
-    to --into.
+    Edges among them and from outside parents are kept (same parents, same slots). The copies
+    go to the same pipeline, or to --into. A copy whose tag the pipeline already has is
+    tagged TAG-copy, unless --tag names it (or --allow-duplicate-tag keeps the tag).
     """
-    copies = workspace().node_copies.duplicate(nodes, pipeline, into, with_data)
+    copies = workspace().node_copies.duplicate(
+        nodes, pipeline, into, with_data, tag=tag, allow_duplicate_tag=allow_duplicate_tag
+    )
     render(copies, as_json, "NodePublic", _print_duplicates)
 
 
@@ -286,14 +326,39 @@ def _print_detached(copies: list[Node], pipeline: str) -> None:
         done(f"{pipeline} now has its own {copy.tag} ({copy.id})")
 
 
+@app.command("replace")
+@click.argument("old")
+@click.argument("new")
+@pipeline_option
+@click.option("--keep", is_flag=True, help="Keep OLD in the pipeline (without children).")
+@yes_option
+@json_option
+def replace(old: str, new: str, pipeline: str, keep: bool, yes: bool, as_json: bool) -> None:
+    """Swap NEW in for OLD: OLD's children read NEW on the same slots.
+
+    The children become stale ("input 01 now reads NEW"). OLD is removed from the pipeline
+    (its folder deleted when no other pipeline shows it; asks first, --yes: do not ask), or
+    kept with --keep. The last step of: node duplicate OLD --tag NEW, update, run, replace.
+    """
+    ws = workspace()
+    if not keep:
+        confirm_losses("node replace", ws.nodes.removal_losses([old], pipeline), yes)
+    replaced = ws.node_copies.replace(old, new, pipeline, keep)
+    render(replaced, as_json, "ReplacementPublic", print_replacement)
+
+
 @app.command("rm")
 @nodes_argument
 @pipeline_option
+@yes_option
 @json_option
-def remove(nodes: list[str], pipeline: str, as_json: bool) -> None:
+def remove(nodes: list[str], pipeline: str, yes: bool, as_json: bool) -> None:
     """Remove NODES from a pipeline.
 
-    A node's folder is deleted only when no other pipeline shows it.
+    A node's folder is deleted only when no other pipeline shows it; nodepipe asks first,
+    naming those folders and the outputs in them (--yes: do not ask).
     """
-    report = workspace().nodes.remove(nodes, pipeline)
+    service = workspace().nodes
+    confirm_losses("node rm", service.removal_losses(nodes, pipeline), yes)
+    report = service.remove(nodes, pipeline)
     render(report, as_json, "RemovalPublic", lambda removal: print_removal(removal, pipeline))

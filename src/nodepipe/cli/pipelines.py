@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from nodepipe.cli.confirm import confirm_losses, yes_option
 from nodepipe.cli.options import command_group, json_option, names_argument, with_data_option
 from nodepipe.cli.output import done, render
 from nodepipe.cli.session import workspace
@@ -178,11 +179,15 @@ def unlock(name: str, as_json: bool) -> None:
 
 @app.command("rm")
 @click.argument("name")
+@yes_option
 @json_option
-def remove(name: str, as_json: bool) -> None:
+def remove(name: str, yes: bool, as_json: bool) -> None:
     """Delete pipeline NAME.
 
-    Node folders that other pipelines still show are kept.
+    Node folders that other pipelines still show are kept; nodepipe asks first, naming the
+    folders it deletes and their outputs (--yes: do not ask).
     """
-    report = workspace().pipelines.delete(name)
+    pipelines = workspace().pipelines
+    confirm_losses("pipeline rm", pipelines.deletion_losses(name), yes)
+    report = pipelines.delete(name)
     render(report, as_json, "RemovalPublic", lambda removal: print_removal(removal, name))

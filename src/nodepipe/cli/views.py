@@ -14,6 +14,7 @@ from nodepipe.domain.graph import heads
 from nodepipe.domain.model import Group, Node, Pipeline, PipelineView, Project
 from nodepipe.domain.states import NodeState
 from nodepipe.domain.views import NodeDetails, RemovalReport
+from nodepipe.services.graph.replacing import Replacement
 
 STATE_STYLES = {
     NodeState.READY: "white",
@@ -167,3 +168,16 @@ def print_removal(report: RemovalReport, pipeline: str) -> None:
         done(f"  {node_id} is still used by {heir}, which now owns it")
     for link in report.disconnected:
         done(f"  disconnected {link}")
+
+
+def print_replacement(replaced: Replacement) -> None:
+    old, new = replaced.old, replaced.new
+    done(f"{new.tag} ({new.id}) replaces {old.tag} ({old.id})")
+    for link in replaced.rewired:
+        done(f"  input {link} now reads {new.tag}")
+    if replaced.removal is None:
+        done(f"  kept {old.tag}, without children")
+    elif replaced.removal.deleted:
+        done(f"  removed {old.tag} and deleted its folder (no other pipeline shows it)")
+    else:
+        done(f"  removed {old.tag} from this pipeline (other pipelines still show it)")

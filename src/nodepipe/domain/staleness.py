@@ -18,6 +18,8 @@ FORMAT_VERSION = 1
 """Bumped when what a fingerprint covers changes; older stored fingerprints then never match."""
 
 NEVER_RAN = "never ran"
+MARKED_STALE = "marked stale by hand"
+"""The reason of a node marked stale by hand: the one stale state its fingerprint cannot show."""
 MAX_NAMES = 5
 MAX_VALUE_CHARS = 40
 

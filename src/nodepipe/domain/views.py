@@ -1,4 +1,5 @@
-"""Read-only views assembled by services: a node with its neighbourhood, removal reports."""
+"""Read-only views assembled by services: a node with its neighbourhood, removal reports, and
+what a destructive command would lose."""
 
 from __future__ import annotations
 
@@ -37,3 +38,15 @@ class RemovalReport:
     deleted: tuple[str, ...]
     transferred: dict[str, str] = field(default_factory=dict)
     disconnected: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Loss:
+    """What a destructive command would delete of one node: its whole folder (code,
+    environment, outputs) or only its outputs; ``output_bytes`` is what data/ and reports/
+    hold."""
+
+    node_id: str
+    tag: str
+    folder: bool
+    output_bytes: int

@@ -45,6 +45,7 @@ SchemaName = Literal[
     "ProjectDetail",
     "ProjectPublic",
     "RemovalPublic",
+    "ReplacementPublic",
     "RunPublic",
     "SharedEnvPublic",
     "SkippedNodePublic",

@@ -61,3 +61,12 @@ class RemovalPublic(Schema):  # reads a RemovalReport
     deleted: list[str] = Field(description="Nodes whose folder (code and outputs) was deleted.")
     transferred: dict[str, str] = Field(description="Node id -> the pipeline that now owns it.")
     disconnected: list[str]
+
+
+class ReplacementPublic(Schema):  # reads a Replacement
+    """What ``node replace`` did: OLD's children now read NEW on the same slots."""
+
+    old: NodePublic
+    new: NodePublic
+    rewired: list[str] = Field(description="'slot: child tag' of every child now reading NEW.")
+    removal: RemovalPublic | None = Field(description="OLD's removal; null when it was kept.")

@@ -782,6 +782,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/pipelines/{pipeline}/replacements": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Replace Node
+         * @description Old's children in this pipeline read new on the same slots (and become stale); old is
+         *     removed (its folder deleted when no other pipeline shows it) unless ``keep``.
+         */
+        post: operations["replace_node_api_pipelines__pipeline__replacements_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/pipelines/{pipeline}/runs": {
         parameters: {
             query?: never;
@@ -1500,12 +1521,22 @@ export interface components {
         /** NodeCopyCreate */
         NodeCopyCreate: {
             /**
+             * Allow Duplicate Tag
+             * @default false
+             */
+            allow_duplicate_tag: boolean;
+            /**
              * Into
              * @description Target pipeline (default: this one).
              */
             into?: string | null;
             /** Nodes */
             nodes: string[];
+            /**
+             * Tag
+             * @description Tag of the copy (one node); default: a tag the target lacks.
+             */
+            tag?: string | null;
             /**
              * With Data
              * @default false
@@ -1514,6 +1545,12 @@ export interface components {
         };
         /** NodeCreate */
         NodeCreate: {
+            /**
+             * Allow Duplicate Tag
+             * @description Accept a tag another node of the pipeline already has.
+             * @default false
+             */
+            allow_duplicate_tag: boolean;
             /**
              * Notes
              * @default
@@ -2086,6 +2123,37 @@ export interface components {
             transferred: {
                 [key: string]: string;
             };
+        };
+        /**
+         * ReplacementCreate
+         * @description Swap ``new`` in for ``old``: old's children read new on the same slots.
+         */
+        ReplacementCreate: {
+            /**
+             * Keep
+             * @description Keep old in the pipeline (without children).
+             * @default false
+             */
+            keep: boolean;
+            /** New */
+            new: string;
+            /** Old */
+            old: string;
+        };
+        /**
+         * ReplacementPublic
+         * @description What ``node replace`` did: OLD's children now read NEW on the same slots.
+         */
+        ReplacementPublic: {
+            new: components["schemas"]["NodePublic"];
+            old: components["schemas"]["NodePublic"];
+            /** @description OLD's removal; null when it was kept. */
+            removal: components["schemas"]["RemovalPublic"] | null;
+            /**
+             * Rewired
+             * @description 'slot: child tag' of every child now reading NEW.
+             */
+            rewired: string[];
         };
         /**
          * Resync
@@ -7059,6 +7127,107 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RemovalPreviewPublic"];
+                };
+            };
+            /** @description Refused for a reason of no more specific kind (the message says which) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The server's token is missing or wrong */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description A host name or an origin this server does not serve */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description An unknown or ambiguous name */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The workspace's state stands in the way: a cycle, a duplicate, a lock, a reference */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The request body is larger than the server accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The package index cannot be reached, or the workspace's disk or store failed (full, read-only, no permission, unusable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+        };
+    };
+    replace_node_api_pipelines__pipeline__replacements_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Id of the calling page, echoed in its change events. */
+                "x-nodepipe-client"?: string | null;
+            };
+            path: {
+                pipeline: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReplacementCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReplacementPublic"];
                 };
             };
             /** @description Refused for a reason of no more specific kind (the message says which) */

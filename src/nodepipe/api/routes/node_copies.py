@@ -1,4 +1,5 @@
-"""Putting existing nodes into pipelines: duplicate and detach (background jobs), reference."""
+"""Putting existing nodes into pipelines: duplicate and detach (background jobs), reference,
+replace."""
 
 from __future__ import annotations
 
@@ -6,9 +7,15 @@ from nodepipe.api.deps import ChangesGraph, OriginDep, ServicesDep, WorkspaceDep
 from nodepipe.api.routes.jobs import start_job
 from nodepipe.api.routing import resource_router
 from nodepipe.api.schemas.events import JobPublic
-from nodepipe.api.schemas.nodes import DetachCreate, NodeCopyCreate, ReferenceCreate
+from nodepipe.api.schemas.nodes import (
+    DetachCreate,
+    NodeCopyCreate,
+    ReferenceCreate,
+    ReplacementCreate,
+)
 from nodepipe.domain.model import Node
 from nodepipe.live.jobs import JobOutcome
+from nodepipe.schemas.nodes import ReplacementPublic
 
 router = resource_router("/pipelines/{pipeline}", tags=["nodes"], errors=(404, 409))
 
@@ -29,7 +36,14 @@ def duplicate_nodes(
     names = [ws.nodes.get(name, source.id).id for name in body.nodes]
 
     def run() -> JobOutcome:
-        copies = ws.node_copies.duplicate(names, source.id, target.id, body.with_data)
+        copies = ws.node_copies.duplicate(
+            names,
+            source.id,
+            target.id,
+            body.with_data,
+            tag=body.tag,
+            allow_duplicate_tag=body.allow_duplicate_tag,
+        )
         outcome = _copied(copies, "duplicated as", f"in {target.tag!r}")
         return JobOutcome(outcome.message, target.id, outcome.node_ids)
 
@@ -57,3 +71,11 @@ def detach_nodes(
         return JobOutcome(outcome.message, target.id, outcome.node_ids)
 
     return start_job(services, "detach", f"detach {len(names)} nodes", run, origin)
+
+
+@router.post("/replacements", dependencies=[ChangesGraph])
+def replace_node(pipeline: str, body: ReplacementCreate, ws: WorkspaceDep) -> ReplacementPublic:
+    """Old's children in this pipeline read new on the same slots (and become stale); old is
+    removed (its folder deleted when no other pipeline shows it) unless ``keep``."""
+    replaced = ws.node_copies.replace(body.old, body.new, pipeline, body.keep)
+    return ReplacementPublic.model_validate(replaced)

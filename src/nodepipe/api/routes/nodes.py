@@ -25,7 +25,14 @@ NodeNames = Annotated[list[str], Query(min_length=1, description="Node ids or ta
 def create_node(pipeline: str, body: NodeCreate, ws: WorkspaceDep) -> NodePublic:
     """A node folder with its own environment, owned by this pipeline (uv runs now: a base
     package or a template's lock that cannot be had is a 422, an index out of reach a 503)."""
-    node = ws.nodes.new(pipeline, body.tag, body.notes, body.template, body.shared_env)
+    node = ws.nodes.new(
+        pipeline,
+        body.tag,
+        body.notes,
+        body.template,
+        body.shared_env,
+        allow_duplicate_tag=body.allow_duplicate_tag,
+    )
     if body.x is not None and body.y is not None:
         ws.nodes.place(node.id, pipeline, body.x, body.y)
     return NodePublic.model_validate(node)

@@ -21,6 +21,9 @@ class NodeCreate(Input):
     shared_env: Name | None = Field(
         default=None, description="Use this shared environment instead of one of its own."
     )
+    allow_duplicate_tag: bool = Field(
+        default=False, description="Accept a tag another node of the pipeline already has."
+    )
     x: Coordinate | None = Field(
         default=None, description="Canvas position (default: a free spot)."
     )
@@ -44,6 +47,18 @@ class NodeCopyCreate(Input):
     nodes: list[str] = Field(min_length=1)
     into: str | None = Field(default=None, description="Target pipeline (default: this one).")
     with_data: bool = False
+    tag: Name | None = Field(
+        default=None, description="Tag of the copy (one node); default: a tag the target lacks."
+    )
+    allow_duplicate_tag: bool = False
+
+
+class ReplacementCreate(Input):
+    """Swap ``new`` in for ``old``: old's children read new on the same slots."""
+
+    old: str
+    new: str
+    keep: bool = Field(default=False, description="Keep old in the pipeline (without children).")
 
 
 class ReferenceCreate(Input):

@@ -8,7 +8,7 @@ parent and slot, and the target pipeline shows that parent (as a reference if ne
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from nodepipe.domain.errors import ConflictError
 from nodepipe.domain.graph import topological_order
@@ -28,6 +28,8 @@ class CopyPlan:
     id_map: dict[str, str]
     positions: dict[str, tuple[float, float]]
     with_data: bool
+    tags: dict[str, str] = field(default_factory=dict)
+    """Source id -> the copy's tag, where it is not the source's."""
 
 
 def positions_in(session: StoreSession, pipeline_id: str) -> dict[str, tuple[float, float]]:
@@ -79,7 +81,7 @@ def insert_copies(session: StoreSession, plan: CopyPlan, target_pipeline_id: str
         state, reason = copied_state(source, plan.with_data)
         copy = Node(
             id=plan.id_map[source_id],
-            tag=source.tag,
+            tag=plan.tags.get(source_id, source.tag),
             notes=source.notes,
             state=state,
             state_reason=reason,

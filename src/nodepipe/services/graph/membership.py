@@ -1,13 +1,15 @@
 """Which nodes a pipeline shows, and where: the ancestor-closure rule and canvas placement.
 
 A node has the same parents in every pipeline that shows it, so a pipeline that shows a node
-also shows all its ancestors: missing ones are added there as references (read-only).
+also shows all its ancestors: missing ones are added there as references (read-only). Tags are
+for humans, so two nodes of one pipeline do not share a tag unless the user insists.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
+from nodepipe.domain.errors import ConflictError
 from nodepipe.domain.graph import ancestors, topological_order
 from nodepipe.domain.model import Edge, Membership
 from nodepipe.store.queries import StoreSession
@@ -56,3 +58,35 @@ def keep_parents_shown(session: StoreSession, child_id: str) -> list[str]:
     for pipeline_id in session.pipelines_showing([child_id])[child_id]:
         added += show_with_ancestors(session, pipeline_id, [child_id], edges)
     return added
+
+
+def check_tag_free(
+    session: StoreSession,
+    pipeline_id: str,
+    tag: str,
+    *,
+    allowed: bool = False,
+    ignoring: Iterable[str] = (),
+) -> None:
+    """Refuse a second node tagged ``tag`` in the pipeline (ConflictError naming the first),
+    unless ``allowed``; nodes in ``ignoring`` (the one being renamed) do not count."""
+    if allowed:
+        return
+    skip = set(ignoring)
+    for node, _ in session.pipeline_members(pipeline_id):
+        if node.tag == tag and node.id not in skip:
+            raise ConflictError(
+                f"the pipeline already has a node tagged {tag!r} ({node.id}); choose another "
+                "tag, or allow a duplicate tag"
+            )
+
+
+def free_tag(session: StoreSession, pipeline_id: str, tag: str) -> str:
+    """``tag`` if no node of the pipeline has it, else ``tag-copy``, ``tag-copy-2``..."""
+    taken = {node.tag for node, _ in session.pipeline_members(pipeline_id)}
+    if tag not in taken:
+        return tag
+    candidate, number = f"{tag}-copy", 2
+    while candidate in taken:
+        candidate, number = f"{tag}-copy-{number}", number + 1
+    return candidate

@@ -4,15 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from nodepipe.domain.errors import ConflictError
+from nodepipe.domain.errors import ConflictError, InvalidInputError
 from nodepipe.domain.graph import descendants
 from nodepipe.domain.model import Edge, Node
+from nodepipe.domain.names import validate_name
 from nodepipe.services import resolver
 from nodepipe.services.context import WorkspaceContext
 from nodepipe.services.graph.copying import CopyPlan, insert_copies, plan_copies, positions_in
-from nodepipe.services.graph.membership import keep_parents_shown, show_with_ancestors
+from nodepipe.services.graph.membership import (
+    check_tag_free,
+    free_tag,
+    keep_parents_shown,
+    show_with_ancestors,
+)
+from nodepipe.services.graph.replacing import Replacement, replace_node
 from nodepipe.services.graph.staged_folders import staged_folders
 from nodepipe.services.graph.staleness import mark_inputs_changed
 from nodepipe.services.guards import check_pipeline_editable
@@ -30,22 +37,48 @@ class NodeCopyService:
     context: WorkspaceContext
 
     def duplicate(
-        self, names: list[str], pipeline: str, into: str | None = None, with_data: bool = False
+        self,
+        names: list[str],
+        pipeline: str,
+        into: str | None = None,
+        with_data: bool = False,
+        *,
+        tag: str | None = None,
+        allow_duplicate_tag: bool = False,
     ) -> list[Node]:
         """Copy nodes of ``pipeline`` (code, lock, synced env; data with ``with_data``).
 
         Edges among the copied nodes are kept; outside parents are re-attached on the same
-        slots (and shown in the target pipeline as references when it lacks them).
+        slots (and shown in the target pipeline as references when it lacks them). The one
+        copy is tagged ``tag``; without it a copy whose tag the target already has is tagged
+        ``TAG-copy`` (or keeps the tag with ``allow_duplicate_tag``).
         """
+        if tag is not None:
+            validate_name(tag, "node tag")
         with self.context.store.read() as session:
             source = resolver.pipeline(session, pipeline)
             target = resolver.pipeline(session, into) if into else source
             check_pipeline_editable(target)
             originals = resolver.nodes(session, names, source)
+            if tag is not None and len({n.id for n in originals}) != 1:
+                raise InvalidInputError("--tag names the copy of one node; give one node")
             layout = positions_in(session, source.id)
             plan = plan_copies(session, [n.id for n in originals], layout, target.id, with_data)
+            plan = replace(plan, tags=_copy_tags(session, target.id, originals, tag))
+            if tag is not None:
+                check_tag_free(session, target.id, tag, allowed=allow_duplicate_tag)
+            elif allow_duplicate_tag:
+                plan = replace(plan, tags={})
         with self._copied_folders(plan) as session:
-            return insert_copies(session, plan, _still_editable(session, target.id))
+            target_id = _still_editable(session, target.id)
+            if tag is not None:
+                check_tag_free(session, target_id, tag, allowed=allow_duplicate_tag)
+            return insert_copies(session, plan, target_id)
+
+    def replace(self, old: str, new: str, pipeline: str, keep: bool = False) -> Replacement:
+        """OLD's children in ``pipeline`` read NEW on the same slots; OLD goes unless ``keep``
+        (see ``services.graph.replacing``)."""
+        return replace_node(self.context, old, new, pipeline, keep)
 
     def reference(self, names: list[str], into: str, pipeline: str | None = None) -> list[str]:
         """Show nodes (and the ancestors they need) in ``into``, read-only there; not copies."""
@@ -120,3 +153,12 @@ class NodeCopyService:
             keep_parents_shown(session, edge.child_id)
             changed[edge.child_id] = f"input {edge.slot} now reads a detached copy"
         mark_inputs_changed(session, changed)
+
+
+def _copy_tags(
+    session: StoreSession, pipeline_id: str, originals: list[Node], tag: str | None
+) -> dict[str, str]:
+    """Source id -> its copy's tag: ``tag`` for the one copy, else a tag the target lacks."""
+    if tag is not None:
+        return {originals[0].id: tag}
+    return {n.id: free_tag(session, pipeline_id, n.tag) for n in originals}

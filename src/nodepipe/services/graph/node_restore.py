@@ -26,7 +26,7 @@ from nodepipe.domain.states import NodeState
 from nodepipe.services import resolver
 from nodepipe.services.context import WorkspaceContext, now
 from nodepipe.services.envs.run_envs import past_run
-from nodepipe.services.graph.membership import place_new, show_with_ancestors
+from nodepipe.services.graph.membership import check_tag_free, place_new, show_with_ancestors
 from nodepipe.services.graph.staged_folders import staged_folders
 from nodepipe.services.guards import check_pipeline_editable
 from nodepipe.workspace.objects import MissingObjectError, ObjectStore
@@ -55,6 +55,7 @@ def restore_node(
         source, node_run, environment = past_run(session, node, run, pipeline)
         target = resolver.pipeline(session, pipeline or source.owner_pipeline_id)
         check_pipeline_editable(target)
+        check_tag_free(session, target.id, tag)
     manifest = read_manifest(objects, environment)
     missing = [path for path, digest in manifest.files.items() if not objects.has(digest)]
     if missing:
@@ -70,6 +71,7 @@ def restore_node(
         with context.store.write() as session:
             target = resolver.pipeline(session, target.id)
             check_pipeline_editable(target)
+            check_tag_free(session, target.id, tag)
             present = session.get_nodes(wanted.values())
             parents = {slot: p for slot, p in wanted.items() if p in present}
             created = Node(

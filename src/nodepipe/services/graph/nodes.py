@@ -19,11 +19,13 @@ from nodepipe.domain.ids import new_id
 from nodepipe.domain.model import Membership, Node
 from nodepipe.domain.names import validate_name
 from nodepipe.domain.params import Params, dump_params, parse_assignment, parse_params
+from nodepipe.domain.staleness import MARKED_STALE
 from nodepipe.domain.states import NodeState, check_transition
-from nodepipe.domain.views import Link, NodeDetails, RemovalReport
+from nodepipe.domain.views import Link, Loss, NodeDetails, RemovalReport
 from nodepipe.services import resolver
 from nodepipe.services.context import WorkspaceContext, now
-from nodepipe.services.graph.membership import place_new
+from nodepipe.services.graph.losses import output_losses, removal_losses
+from nodepipe.services.graph.membership import check_tag_free, place_new
 from nodepipe.services.graph.node_restore import RestoredNode, restore_node
 from nodepipe.services.graph.removal import remove_from_pipeline
 from nodepipe.services.graph.staged_folders import (
@@ -51,17 +53,20 @@ class NodeService:
         notes: str = "",
         template: str | None = None,
         shared_env: str | None = None,
+        allow_duplicate_tag: bool = False,
     ) -> Node:
         """A node folder with its own environment, shown (and owned) by ``pipeline``.
 
         With ``template``, code and lock are copied from that node (synced, not re-resolved);
         otherwise it starts from the skeleton plus the pipeline's base packages. With
-        ``shared_env`` it uses that named shared environment instead of its own.
+        ``shared_env`` it uses that named shared environment instead of its own. A tag the
+        pipeline already has is refused unless ``allow_duplicate_tag``.
         """
         validate_name(tag, "node tag")
         with self.context.store.read() as session:
             target = resolver.pipeline(session, pipeline)
             check_pipeline_editable(target)
+            check_tag_free(session, target.id, tag, allowed=allow_duplicate_tag)
             seed = resolver.node(session, template) if template else None
         if (
             shared_env is not None
@@ -83,6 +88,7 @@ class NodeService:
             with self.context.store.write() as session:
                 target = resolver.pipeline(session, pipeline)
                 check_pipeline_editable(target)
+                check_tag_free(session, target.id, tag, allowed=allow_duplicate_tag)
                 node = Node(node_id, tag, notes, NodeState.READY, "", False, target.id, now())
                 session.insert_node(node)
                 x, y = place_new(session, target.id)
@@ -133,9 +139,24 @@ class NodeService:
     def path(self, name: str, pipeline: str | None = None) -> Path:
         return self.context.layout.node_folder(self.get(name, pipeline).id).path
 
-    def rename(self, name: str, new_tag: str, pipeline: str | None = None) -> Node:
+    def rename(
+        self,
+        name: str,
+        new_tag: str,
+        pipeline: str | None = None,
+        allow_duplicate_tag: bool = False,
+    ) -> Node:
+        """Change the tag; refused when a pipeline showing the node has another node so tagged
+        (unless ``allow_duplicate_tag``)."""
         validate_name(new_tag, "node tag")
-        return self._update(name, pipeline, tag=new_tag)
+        with self.context.store.write() as session:
+            node = _editable(session, name, pipeline, outputs=False)
+            for pipeline_id in session.pipelines_showing([node.id])[node.id]:
+                check_tag_free(
+                    session, pipeline_id, new_tag, allowed=allow_duplicate_tag, ignoring=[node.id]
+                )
+            session.update_node(node.id, tag=new_tag)
+            return _fetch(session, node.id)
 
     def annotate(self, name: str, notes: str, pipeline: str | None = None) -> Node:
         return self._update(name, pipeline, notes=notes)
@@ -212,7 +233,8 @@ class NodeService:
         with self.context.store.write() as session:
             node = _editable(session, name, pipeline)
             check_transition(node.state, state, repr(node.tag))
-            session.update_node(node.id, state=state, state_reason=f"marked {state.value} by hand")
+            reason = MARKED_STALE if state is NodeState.STALE else "marked completed by hand"
+            session.update_node(node.id, state=state, state_reason=reason)
             if state is NodeState.STALE:
                 mark_downstream(session, [node.id], f"upstream: {node.tag} was marked stale")
             return _fetch(session, node.id)
@@ -237,6 +259,14 @@ class NodeService:
             mark_downstream(session, [node.id], f"upstream: outputs of {node.tag} were cleared")
             clear_data(self.context.layout.node_folder(node.id))
             return _fetch(session, node.id)
+
+    def clearing_losses(self, name: str, pipeline: str | None = None) -> builtins.list[Loss]:
+        """What ``clear_data`` would delete (asked about before it does)."""
+        return output_losses(self.context, name, pipeline)
+
+    def removal_losses(self, names: builtins.list[str], pipeline: str) -> builtins.list[Loss]:
+        """The folders ``remove`` would delete (asked about before it does)."""
+        return removal_losses(self.context, names, pipeline)
 
     def place(self, name: str, pipeline: str, x: float, y: float) -> Membership:
         """Move a node on a pipeline's canvas (allowed on references and locked pipelines)."""

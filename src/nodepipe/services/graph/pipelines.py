@@ -9,9 +9,10 @@ from nodepipe.domain.errors import ConflictError
 from nodepipe.domain.ids import new_id
 from nodepipe.domain.model import Lineage, Pipeline, PipelineNode, PipelineView
 from nodepipe.domain.names import validate_name
-from nodepipe.domain.views import RemovalReport
+from nodepipe.domain.views import Loss, RemovalReport
 from nodepipe.services import resolver
 from nodepipe.services.context import DEFAULT_PROJECT, WorkspaceContext, now
+from nodepipe.services.graph.losses import pipeline_losses
 from nodepipe.services.graph.removal import remove_from_pipeline
 from nodepipe.services.graph.staged_folders import delete_nodes_on_disk, deleting_node_folders
 from nodepipe.services.guards import check_pipeline_editable
@@ -110,6 +111,10 @@ class PipelineService:
             pipeline = resolver.pipeline(session, name)
             session.update_pipeline(pipeline.id, locked=locked)
             return resolver.pipeline(session, pipeline.id)
+
+    def deletion_losses(self, name: str) -> builtins.list[Loss]:
+        """The node folders ``delete`` would delete (asked about before it does)."""
+        return pipeline_losses(self.context, name)
 
     def delete(self, name: str) -> RemovalReport:
         """Delete a pipeline; nodes other pipelines still show survive there."""

@@ -22,18 +22,16 @@ def remove_from_pipeline(
     """Remove ``doomed`` from ``pipeline``; the caller deletes the folders of ``deleted``."""
     doomed_ids = {n.id for n in doomed}
     for node in doomed:
-        _check_removable(session, pipeline, node)
+        check_removable(session, pipeline, node)
     shown = {m.node_id for m in session.memberships_of_pipeline(pipeline.id)}
     changed, disconnected = _disconnect_children(session, pipeline, doomed, doomed_ids, shown)
     showing = session.pipelines_showing(doomed_ids)
-    deleted: list[str] = []
+    deleted = [n.id for n in deleted_by_removal(session, pipeline, doomed)]
     transferred: dict[str, str] = {}
     for node in doomed:
         session.delete_membership(pipeline.id, node.id)
         elsewhere = [p for p in showing[node.id] if p != pipeline.id]
-        if not elsewhere:
-            deleted.append(node.id)
-        elif node.owner_pipeline_id == pipeline.id:
+        if elsewhere and node.owner_pipeline_id == pipeline.id:
             heir = min(session.get_pipelines(elsewhere).values(), key=lambda p: p.created_at)
             session.update_node(node.id, owner_pipeline_id=heir.id)
             transferred[node.id] = heir.tag
@@ -48,7 +46,13 @@ def remove_from_pipeline(
     )
 
 
-def _check_removable(session: StoreSession, pipeline: Pipeline, node: Node) -> None:
+def deleted_by_removal(session: StoreSession, pipeline: Pipeline, doomed: list[Node]) -> list[Node]:
+    """Those of ``doomed`` that removing them from ``pipeline`` deletes (shown nowhere else)."""
+    showing = session.pipelines_showing({n.id for n in doomed})
+    return [n for n in doomed if set(showing[n.id]) <= {pipeline.id}]
+
+
+def check_removable(session: StoreSession, pipeline: Pipeline, node: Node) -> None:
     if node.state in ACTIVE_STATES:
         raise ReadOnlyError(
             f"node {node.tag!r} ({node.id}) is {node.state.value} in a run; kill it first"

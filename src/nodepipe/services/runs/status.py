@@ -3,6 +3,12 @@
 A completed node whose fingerprint changed is stale with the reasons ("code changed: main.py");
 a node below a stale or never-run node is stale because of it ("parent 01 (clean) is stale").
 
+The reasons are computed, never the stored ones repeated: a node stored ``stale`` says what its
+fingerprint shows ("code changed: main.py"), not also the reason stored when it was marked; once
+the change is undone (a parameter set back) it is completed again. Only a node marked stale by
+hand, or one with no fingerprint to compare, keeps its stored reason. Parents are named by tag,
+also a parent that has since been removed from the pipeline or deleted.
+
 A node that cannot be checked (its folder is missing, its pyproject.toml or params.yaml cannot
 be read) is ``failed`` with that problem as its reason, and the nodes below it say so ("parent
 01 (load) cannot run: cannot read …"); the other nodes are checked as usual.
@@ -18,7 +24,7 @@ from typing import Any
 from nodepipe.domain.errors import NodepipeError
 from nodepipe.domain.graph import topological_order
 from nodepipe.domain.model import PipelineNode, PipelineView
-from nodepipe.domain.staleness import NodeFingerprint, ParentOutput, explain
+from nodepipe.domain.staleness import MARKED_STALE, NodeFingerprint, ParentOutput, explain
 from nodepipe.domain.states import NodeState
 from nodepipe.services.context import WorkspaceContext
 from nodepipe.store.queries import StoreSession
@@ -53,7 +59,7 @@ def compute_statuses(
     """Effective states of every node of ``view``, parents before children."""
     ids = view.node_ids
     stored = session.node_fingerprints(ids)
-    tags = {item.node.id: item.node.tag for item in view.nodes}
+    tags = _tags(session, view, stored)
     result: dict[str, NodeStatusView] = {}
     for node_id in topological_order(ids, view.edges):
         item = view.node(node_id)
@@ -117,9 +123,29 @@ def _own_reasons(
         if previous is None and node.state is not NodeState.COMPLETED
         else explain(previous, current, tags)
     )
+    if node.state is NodeState.STALE and previous is not None:
+        return computed or ([MARKED_STALE] if node.state_reason == MARKED_STALE else [])
     if node.state in (NodeState.FAILED, NodeState.CANCELLED, NodeState.STALE):
         return [node.state_reason or node.state.value, *computed]
     return computed
+
+
+def _tags(
+    session: StoreSession, view: PipelineView, stored: dict[str, tuple[str | None, str | None]]
+) -> dict[str, str]:
+    """Tags of the view's nodes and of the parents their last runs read (a deleted one is
+    named as such)."""
+    tags = {item.node.id: item.node.tag for item in view.nodes}
+    earlier: set[str] = set()
+    for text, _ in stored.values():
+        previous = _stored_fingerprint(text) if text else None
+        if isinstance(previous, NodeFingerprint):
+            earlier |= {p.node_id for p in previous.parents.values()}
+    unknown = earlier - tags.keys()
+    if unknown:
+        found = session.get_nodes(unknown)
+        tags |= {i: found[i].tag if i in found else f"deleted node {i}" for i in unknown}
+    return tags
 
 
 @functools.lru_cache(maxsize=4096)
@@ -146,4 +172,6 @@ def _parent_problem(parent: NodeStatusView) -> str | None:
 def _effective_state(stored: NodeState, own: list[str], upstream: list[str]) -> NodeState:
     if stored is NodeState.COMPLETED and (own or upstream):
         return NodeState.STALE
+    if stored is NodeState.STALE and not (own or upstream):
+        return NodeState.COMPLETED  # what made it stale was undone: its outputs match again
     return stored

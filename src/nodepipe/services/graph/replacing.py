@@ -1,0 +1,102 @@
+"""Swapping one node for another in a pipeline: the last step of the careful update workflow.
+
+``node duplicate OLD --tag NEW`` makes a copy with the same parents; once NEW has been updated
+and run, ``node replace OLD NEW`` re-attaches OLD's children in the pipeline to NEW on the same
+slots (they become stale: "input 01 now from NEW (was OLD)") and removes OLD, or keeps it with
+``keep``. Everything happens in one store transaction; OLD's folder, when no other pipeline
+shows it, is deleted after the commit exactly as ``node rm`` deletes it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from nodepipe.domain.errors import ConflictError, InvalidInputError
+from nodepipe.domain.graph import ancestors
+from nodepipe.domain.model import Edge, Node, Pipeline
+from nodepipe.domain.views import RemovalReport
+from nodepipe.services import resolver
+from nodepipe.services.context import WorkspaceContext
+from nodepipe.services.graph.membership import keep_parents_shown
+from nodepipe.services.graph.removal import remove_from_pipeline
+from nodepipe.services.graph.staged_folders import delete_nodes_on_disk, deleting_node_folders
+from nodepipe.services.graph.staleness import mark_inputs_changed
+from nodepipe.services.guards import check_pipeline_editable
+from nodepipe.store.queries import StoreSession
+
+
+@dataclass(frozen=True, slots=True)
+class Replacement:
+    """What ``node replace`` did: the children re-attached, and OLD's removal (None: kept)."""
+
+    old: Node
+    new: Node
+    rewired: tuple[str, ...]
+    """``slot: child tag`` for every child that now reads NEW."""
+    removal: RemovalReport | None
+
+
+def replace_node(
+    context: WorkspaceContext, old: str, new: str, pipeline: str, keep: bool = False
+) -> Replacement:
+    """In ``pipeline``, give OLD's children NEW on the same slots; then remove OLD unless
+    ``keep``. Refused (nothing changed) when a child is read-only here or would close a cycle."""
+    with deleting_node_folders(context) as deletion:
+        with context.store.write() as session:
+            target = resolver.pipeline(session, pipeline)
+            check_pipeline_editable(target)
+            old_node = resolver.node(session, old, target)
+            new_node = resolver.node(session, new, target)
+            if old_node.id == new_node.id:
+                raise InvalidInputError(f"{old_node.tag!r} cannot replace itself")
+            rewired = _rewire(session, target, old_node, new_node)
+            removal = None if keep else remove_from_pipeline(session, target, [old_node])
+            if removal is not None:
+                deletion.record(deleting=list(removal.deleted))
+        if removal is not None:
+            delete_nodes_on_disk(context, removal.deleted)
+    return Replacement(old_node, new_node, rewired, removal)
+
+
+def _rewire(session: StoreSession, target: Pipeline, old: Node, new: Node) -> tuple[str, ...]:
+    shown = {m.node_id for m in session.memberships_of_pipeline(target.id)}
+    above_new = ancestors([new.id], session.all_edges()) | {new.id}
+    children = [e for e in session.edges_out_of([old.id]) if e.child_id in shown]
+    nodes = session.get_nodes({e.child_id for e in children})
+    changed: dict[str, str] = {}
+    rewired: list[str] = []
+    for edge in sorted(children, key=lambda e: (nodes[e.child_id].tag, e.slot)):
+        child = nodes[edge.child_id]
+        _check_rewirable(session, target, old, new, child, above_new)
+        session.delete_edge(old.id, child.id)
+        session.insert_edge(Edge(new.id, child.id, edge.slot))
+        keep_parents_shown(session, child.id)
+        changed[child.id] = f"input {edge.slot} now from {new.tag} (was {old.tag})"
+        rewired.append(f"{edge.slot}: {child.tag}")
+    mark_inputs_changed(session, changed)
+    return tuple(rewired)
+
+
+def _check_rewirable(
+    session: StoreSession,
+    target: Pipeline,
+    old: Node,
+    new: Node,
+    child: Node,
+    above_new: set[str],
+) -> None:
+    if child.owner_pipeline_id != target.id or child.locked:
+        raise ConflictError(
+            f"cannot replace {old.tag!r} in {target.tag!r}: its child {child.tag!r} "
+            f"({child.id}) is read-only here; unlock or detach it first; nothing was changed"
+        )
+    if child.id in above_new:
+        raise ConflictError(
+            f"cannot replace {old.tag!r} by {new.tag!r}: {child.tag!r} reads {old.tag!r} and "
+            f"{new.tag!r} depends on {child.tag!r}, which would close a cycle; nothing was changed"
+        )
+    if any(e.parent_id == new.id for e in session.edges_into([child.id])):
+        raise ConflictError(
+            f"cannot replace {old.tag!r} by {new.tag!r}: {child.tag!r} already reads "
+            f"{new.tag!r}; disconnect one of them first; nothing was changed"
+        )

@@ -1,0 +1,147 @@
+"""The careful update workflow (issue 14, finding 8): duplicate a node with a new tag, update
+it, run it alone, swap it in; tags unique in a pipeline; deleting commands ask first."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import nodepipe
+from integration.conftest import CliRunner, snapshot
+from nodepipe import NodeState
+from nodepipe.services.runs.service import RunRequest
+from support.wheels import local_project
+
+READ_TOOL = """\
+import mytool, nodepipe_node as node
+(node.data_dir() / "answer.txt").write_text(str(mytool.ANSWER))
+"""
+READ_PARENT = """\
+import nodepipe_node as node
+text = (node.parent("01").data_dir / "answer.txt").read_text()
+(node.data_dir() / "seen.txt").write_text(text)
+"""
+
+
+def statuses(ws: nodepipe.Workspace) -> dict[str, tuple[NodeState, tuple[str, ...]]]:
+    return {
+        s.item.node.tag: (s.state, tuple(s.reasons))
+        for s in ws.runs.status("baseline").nodes.values()
+    }
+
+
+def test_duplicate_update_run_alone_then_replace(
+    chain: nodepipe.Workspace, cli: CliRunner, tmp_path: Path
+) -> None:
+    library = local_project(tmp_path / "libs" / "mytool", "mytool", "0.1", "ANSWER = 1\n")
+    chain.envs.add("clean", [], snapshot=str(library))
+    (chain.nodes.path("clean") / "code" / "main.py").write_text(READ_TOOL)
+    (chain.nodes.path("plot") / "code" / "main.py").write_text(READ_PARENT)
+    result = chain.runs.run(RunRequest("baseline"))
+    assert result.finished is not None and result.finished.failed == 0, cli("logs", "plot").stdout
+    assert (chain.nodes.path("plot") / "data" / "seen.txt").read_text() == "1"
+
+    made = cli("node", "duplicate", "clean", "-p", "baseline", "--tag", "clean-v2", "--json")
+    assert made.code == 0, made.stderr
+    copy = made.json()[0]
+    assert copy["tag"] == "clean-v2" and copy["state"] == "ready"
+    shown = chain.nodes.show(copy["id"])
+    assert [(x.slot, x.tag) for x in shown.inputs] == [("01", "load")]  # same parent, same slot
+    assert shown.outputs == ()
+    assert list((chain.nodes.path(copy["id"]) / "data").iterdir()) == []  # without data
+
+    (library / "mytool" / "__init__.py").write_text("ANSWER = 2\n")
+    assert cli("env", "update-snapshot", "clean-v2", "mytool").code == 0
+    ran = cli("run", "baseline", "clean-v2")
+    assert ran.code == 0, ran.stdout + ran.stderr
+    assert (chain.nodes.path(copy["id"]) / "data" / "answer.txt").read_text() == "2"
+    assert (chain.nodes.path("clean") / "data" / "answer.txt").read_text() == "1"  # untouched
+    assert statuses(chain)["plot"][0] is NodeState.COMPLETED  # still reads the old clean
+
+    old = chain.nodes.get("clean")
+    old_folder = chain.nodes.path("clean")
+    swapped = cli("node", "replace", "clean", "clean-v2", "-p", "baseline", "--yes", "--json")
+    assert swapped.code == 0, swapped.stderr
+    assert swapped.json()["rewired"] == ["01: plot"]
+    assert not old_folder.exists()
+    assert [(x.slot, x.tag) for x in chain.nodes.show("plot").inputs] == [("01", "clean-v2")]
+    state, reasons = statuses(chain)["plot"]
+    assert state is NodeState.STALE
+    assert reasons == (f"input 01 now from clean-v2 (was deleted node {old.id})",)  # once
+    assert cli("run", "baseline").code == 0
+    assert (chain.nodes.path("plot") / "data" / "seen.txt").read_text() == "2"
+
+
+def test_replace_keeps_the_old_node_with_keep_and_refuses_a_cycle(
+    chain: nodepipe.Workspace, cli: CliRunner
+) -> None:
+    kept = cli("node", "replace", "clean", "load", "-p", "baseline", "--keep")
+    assert kept.code == 0, kept.stderr
+    assert [(x.slot, x.tag) for x in chain.nodes.show("plot").inputs] == [("01", "load")]
+    assert chain.nodes.show("clean").outputs == ()  # kept, without children
+    before = snapshot(chain)
+    cycle = cli("node", "replace", "load", "plot", "-p", "baseline", "--keep")
+    assert cycle.code == 4 and "cycle" in cycle.stderr
+    assert snapshot(chain) == before
+
+
+def test_a_second_node_with_the_same_tag_is_refused(
+    chain: nodepipe.Workspace, cli: CliRunner
+) -> None:
+    before = snapshot(chain)
+    refused = cli("node", "new", "baseline", "--tag", "clean")
+    assert refused.code == 4 and "already has a node tagged 'clean'" in refused.stderr
+    assert cli("node", "rename", "plot", "clean").code == 4
+    assert cli("node", "duplicate", "plot", "-p", "baseline", "--tag", "load").code == 4
+    assert snapshot(chain) == before
+    assert cli("node", "new", "baseline", "--tag", "clean", "--allow-duplicate-tag").code == 0
+    copy = cli("node", "duplicate", "load", "-p", "baseline", "--json").json()[0]
+    assert copy["tag"] == "load-copy"  # a free tag, not a second "load"
+
+
+def test_node_rm_asks_and_a_script_without_yes_deletes_nothing(
+    chain: nodepipe.Workspace, cli: CliRunner
+) -> None:
+    chain.runs.run(RunRequest("baseline"))
+    folder = chain.nodes.path("plot")
+    before = snapshot(chain)
+    refused = cli("node", "rm", "plot", "-p", "baseline")
+    assert refused.code == 2
+    plot = chain.nodes.get("plot")
+    assert f"node plot ({plot.id}): its folder (code, environment) and" in refused.stderr
+    assert "--yes" in refused.stderr and "nothing was deleted" in refused.stderr
+    assert snapshot(chain) == before and folder.is_dir()
+    assert cli("node", "clear-data", "clean").code == 2
+    assert any((chain.nodes.path("clean") / "data").iterdir())
+    assert cli("pipeline", "rm", "baseline").code == 2
+    assert snapshot(chain) == before
+    assert cli("node", "rm", "plot", "-p", "baseline", "--yes").code == 0
+    assert not folder.exists()
+
+
+def test_node_rm_asks_on_a_terminal(chain: nodepipe.Workspace) -> None:
+    """On a terminal the question names what goes; answering no deletes nothing."""
+    chain.runs.run(RunRequest("baseline"))
+    folder = chain.nodes.path("plot")
+    command = [
+        str(Path(sys.executable).parent / "nodepipe"),
+        "node",
+        "rm",
+        "plot",
+        "-p",
+        "baseline",
+    ]
+    for answer, code, exists in ((b"n\n", 2, True), (b"y\n", 0, False)):
+        primary, secondary = os.openpty()
+        process = subprocess.Popen(
+            command, stdin=secondary, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        os.close(secondary)
+        os.write(primary, answer)
+        out, err = process.communicate(timeout=120)
+        os.close(primary)
+        assert process.returncode == code, out + err
+        assert b"node rm will delete:" in err and b"node plot (" in err
+        assert folder.exists() is exists
