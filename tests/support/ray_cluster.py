@@ -188,6 +188,45 @@ class RayCluster:
             )
         self.address = f"127.0.0.1:{port}"
 
+    def add_worker(
+        self, num_cpus: int, hide: Path, resources: dict[str, float], env: dict[str, str]
+    ) -> None:
+        """A second Ray node on this machine that does not see ``hide``: it starts in a mount
+        namespace of its own with an empty tmpfs over that folder, as a cloud worker that has
+        only its image. ``resources``: its custom resources; ``env``: added to its variables."""
+        _require_private_namespace()
+        argv = [
+            "unshare",
+            "--mount",
+            "--propagation=private",
+            "sh",
+            "-c",
+            'mount -t tmpfs -o size=16m nodepipe-hidden "$0" && exec "$@"',
+            str(hide),
+            _ray_cli(),
+            "start",
+            f"--address={self.address}",
+            "--node-ip-address=127.0.0.1",
+            "--disable-usage-stats",
+            f"--num-cpus={num_cpus}",
+            "--num-gpus=0",
+            f"--resources={json.dumps(resources)}",
+            "--object-store-memory=100000000",
+        ]
+        result = subprocess.run(
+            argv,
+            capture_output=True,
+            text=True,
+            timeout=START_TIMEOUT_S,
+            check=False,
+            env={**os.environ, **env},
+        )
+        if result.returncode != 0:
+            raise RuntimeError(
+                f"ray start of a worker failed (exit {result.returncode}):\n{result.stdout}\n"
+                f"{result.stderr}"
+            )
+
     def stop(self) -> None:
         if self._dir is None:
             return

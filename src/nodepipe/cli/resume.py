@@ -44,6 +44,10 @@ def resume_command(
         words += ["--executor", request.executor]
     if request.ray_address is not None:
         words += ["--ray-address", request.ray_address]
+    if request.shared_fs is not None:
+        words.append("--shared-fs" if request.shared_fs else "--no-shared-fs")
+    if request.storage is not None:
+        words += ["--storage", request.storage]
     return shlex.join(words)
 
 

@@ -51,6 +51,18 @@ if TYPE_CHECKING:
     "--executor", default="local", show_default=True, help="Where nodes run: local or ray."
 )
 @click.option("--ray-address", help="host:port of the Ray cluster (with --executor ray).")
+@click.option(
+    "--shared-fs/--no-shared-fs",
+    default=None,
+    help="Whether Ray workers see the workspace (default: [execution] shared-fs, true). "
+    "Without, code, locks and outputs travel through --storage.",
+)
+@click.option(
+    "--storage",
+    metavar="URL",
+    help="Object storage for workers without the workspace: a folder or any fsspec URL "
+    "(s3://bucket/prefix); default: [storage] url in nodepipe.toml.",
+)
 @json_option
 def run(
     pipeline: str,
@@ -63,6 +75,8 @@ def run(
     dry_run: bool,
     executor: str,
     ray_address: str | None,
+    shared_fs: bool | None,
+    storage: str | None,
     as_json: bool,
 ) -> None:
     """Run what never ran or is stale, in dependency order.
@@ -87,6 +101,8 @@ def run(
         jobs=jobs,
         executor=executor,
         ray_address=ray_address,
+        shared_fs=shared_fs,
+        storage=storage,
     )
     service = workspace().runs
     if dry_run:

@@ -29,10 +29,16 @@ PRIVATE_DIR_MODE = 0o700
 
 @dataclass(frozen=True, slots=True)
 class WorkspaceConfig:
-    """``store_url`` may be relative (``sqlite:///.nodepipe/store.sqlite``) to the workspace."""
+    """``store_url`` may be relative (``sqlite:///.nodepipe/store.sqlite``) to the workspace.
+
+    ``shared_fs`` (``[execution] shared-fs``, default true): whether Ray workers see the
+    workspace; without, node tasks travel through the object storage at ``storage_url``
+    (``[storage] url``: any fsspec URL, or a folder relative to the workspace)."""
 
     store_url: str
     python: str
+    shared_fs: bool = True
+    storage_url: str | None = None
 
     def resolved_store_url(self, layout: WorkspaceLayout) -> str:
         """The URL to connect with: $NODEPIPE_DB_URL if set; else ``store_url`` with a relative
@@ -134,6 +140,10 @@ def write_config(layout: WorkspaceLayout, config: WorkspaceConfig) -> None:
     python = tomlkit.table()
     python.add("interpreter", config.python)
     document.add("python", python)
+    if not config.shared_fs:
+        document.add("execution", tomlkit.table().add("shared-fs", False))
+    if config.storage_url is not None:
+        document.add("storage", tomlkit.table().add("url", config.storage_url))
     write_atomic(layout.config_file, tomlkit.dumps(document), mode=PRIVATE_FILE_MODE)
 
 
@@ -143,10 +153,23 @@ def read_config(layout: WorkspaceLayout) -> WorkspaceConfig:
     except (OSError, tomlkit.exceptions.TOMLKitError) as exc:
         raise WorkspaceError(f"cannot read {layout.config_file}: {exc}") from exc
     try:
-        return WorkspaceConfig(
-            store_url=str(data["store"]["url"]), python=str(data["python"]["interpreter"])
-        )
+        store_url, python = str(data["store"]["url"]), str(data["python"]["interpreter"])
     except (KeyError, TypeError) as exc:
         raise WorkspaceError(
             f"{layout.config_file} lacks {exc}; expected [store] url and [python] interpreter"
         ) from exc
+    shared_fs = _table(layout, data, "execution").get("shared-fs", True)
+    storage_url = _table(layout, data, "storage").get("url")
+    if not isinstance(shared_fs, bool) or not isinstance(storage_url, str | None):
+        raise WorkspaceError(
+            f"{layout.config_file}: [execution] shared-fs must be true or false and [storage] "
+            'url a string (url = "s3://bucket/prefix")'
+        )
+    return WorkspaceConfig(store_url, python, shared_fs, storage_url)
+
+
+def _table(layout: WorkspaceLayout, data: dict[str, object], name: str) -> dict[str, object]:
+    table = data.get(name, {})
+    if not isinstance(table, dict):
+        raise WorkspaceError(f"{layout.config_file}: [{name}] must be a table")
+    return table

@@ -8,6 +8,12 @@
   node's ``Future``.
 - **Cancel.** ``ray.cancel(force=False)``, once per node run; the worker stops the node as the
   local executor does and Ray reports the task cancelled once it is over (see ``worker``).
+- **No shared filesystem** (``storage`` given). The node's follower thread first ships it
+  (``execution.remote_task.ship``: code, lock and parents' outputs to the storage), then submits
+  ``worker.run_remote_on_worker``; it appends the log chunks the worker streams to the node's
+  log in the workspace, and lands a completed node's outputs (downloaded by digest, promoted as
+  a local run's) before resolving its future. A worker that dies mid-task fails the node run
+  with Ray's reason; nothing reaches ``data/``.
 """
 
 from __future__ import annotations
@@ -22,26 +28,35 @@ from typing import Any
 import ray
 from ray.exceptions import TaskCancelledError
 
+from nodepipe.domain.errors import NodepipeError
 from nodepipe.domain.runs import RunOutcome, TaskOutcome
 from nodepipe.execution.executor import StartedCallback
 from nodepipe.execution.process_groups import KILL_GRACE_SECONDS
 from nodepipe.execution.ray import cluster
-from nodepipe.execution.ray.worker import NodeStartedOnWorker, run_on_worker
+from nodepipe.execution.ray.worker import (
+    NodeStartedOnWorker,
+    run_on_worker,
+    run_remote_on_worker,
+)
+from nodepipe.execution.remote_task import LogChunk, append_log, land, ship
 from nodepipe.execution.task import NodeTask
 from nodepipe.workspace.node_config import read_node_config
+from nodepipe.workspace.storage import Storage
 
 
 class RayExecutor:
-    """Runs node tasks on the Ray cluster at ``address`` (None: a local one-machine Ray)."""
+    """Runs node tasks on the Ray cluster at ``address`` (None: a local one-machine Ray); with
+    ``storage``, on workers that share no filesystem with the workspace."""
 
     name = "ray"
     prefetch = 0  # Ray schedules what it is given: hand over no more than --jobs
 
-    def __init__(self, address: str | None, jobs: int) -> None:
+    def __init__(self, address: str | None, jobs: int, storage: Storage | None = None) -> None:
         self.address = address
         self.jobs = jobs
+        self.storage = storage
         self._connected = False
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # _forget is also called with it held
         self._streams: dict[str, Any] = {}  # node run id -> its ObjectRefGenerator
         self._followers: dict[str, threading.Thread] = {}
         self._cancelled: set[str] = set()
@@ -53,11 +68,21 @@ class RayExecutor:
     def submit(self, task: NodeTask, on_started: StartedCallback) -> Future[TaskOutcome]:
         assert self._connected, "start() the executor first"
         future: Future[TaskOutcome] = Future()
+        if self.storage is not None:
+            follower = threading.Thread(
+                target=self._ship_and_follow,
+                args=(task, self.storage, future, on_started),
+                name=f"ray-{task.tag}",
+                daemon=True,
+            )
+            with self._lock:
+                self._followers[task.node_run_id] = follower
+            follower.start()
+            return future
         try:
             stream = run_on_worker.options(**_options(task)).remote(task)
         except Exception as exc:  # e.g. a resource request Ray refuses (1.5 CPUs)
-            message = f"cannot submit the node to Ray: {exc}"
-            future.set_result(TaskOutcome(task.node_run_id, RunOutcome.ERROR, None, message))
+            future.set_result(_refused(task, exc))
             return future
         follower = threading.Thread(
             target=self._follow,
@@ -71,12 +96,47 @@ class RayExecutor:
         follower.start()
         return future
 
+    def _ship_and_follow(
+        self,
+        task: NodeTask,
+        storage: Storage,
+        future: Future[TaskOutcome],
+        on_started: StartedCallback,
+    ) -> None:
+        """Ship the node to the storage, submit it, then follow it (driver thread)."""
+        try:
+            remote = ship(task, storage)
+        except (NodepipeError, OSError) as exc:
+            message = f"cannot send the node to the storage: {exc}"
+            self._forget(task)
+            future.set_result(TaskOutcome(task.node_run_id, RunOutcome.ERROR, None, message))
+            return
+        with self._lock:
+            if task.node_run_id in self._cancelled:
+                self._forget(task)
+                future.set_result(
+                    TaskOutcome(task.node_run_id, RunOutcome.CANCELLED, None, "killed")
+                )
+                return
+            try:
+                stream = run_remote_on_worker.options(**_options(task)).remote(remote)
+            except Exception as exc:
+                self._followers.pop(task.node_run_id, None)
+                future.set_result(_refused(task, exc))
+                return
+            self._streams[task.node_run_id] = stream
+        self._follow(task, stream, future, on_started, storage)
+
     def cancel(self, node_run_ids: Collection[str]) -> None:
         for node_run_id in node_run_ids:
             with self._lock:
                 stream = self._streams.get(node_run_id)
-                if stream is None or node_run_id in self._cancelled:
+                if node_run_id in self._cancelled:
                     continue  # a second interrupt would only disturb the worker's clean-up
+                if stream is None:  # still being shipped: it will not be submitted
+                    if node_run_id in self._followers:
+                        self._cancelled.add(node_run_id)
+                    continue
                 self._cancelled.add(node_run_id)
             ray.cancel(stream, force=False)
 
@@ -96,9 +156,15 @@ class RayExecutor:
             cluster.release()
 
     def _follow(
-        self, task: NodeTask, stream: Any, future: Future[TaskOutcome], on_started: StartedCallback
+        self,
+        task: NodeTask,
+        stream: Any,
+        future: Future[TaskOutcome],
+        on_started: StartedCallback,
+        storage: Storage | None = None,
     ) -> None:
-        """Report the node started, then resolve its future with the outcome (driver thread)."""
+        """Report the node started, then resolve its future with the outcome (driver thread);
+        a shipped node's log is appended as it comes, its outputs landed at the end."""
         started_at = datetime.now(UTC)
         try:
             for ref in stream:
@@ -107,7 +173,10 @@ class RayExecutor:
                     started_at = datetime.now(UTC)
                     on_started(task.node_run_id, item.pid, item.host, item.environment)
                     continue
-                future.set_result(item)
+                if isinstance(item, LogChunk):
+                    append_log(task, item)
+                    continue
+                future.set_result(item if storage is None else land(task, storage, item))
                 return
             raise RuntimeError("the Ray task ended without reporting how the node ended")
         except TaskCancelledError:  # Ray's word for a cancelled task: this module's to translate
@@ -120,10 +189,19 @@ class RayExecutor:
                 ray.cancel(stream, force=False)
             future.set_exception(exc)
         finally:
-            with self._lock:
-                self._streams.pop(task.node_run_id, None)
-                self._followers.pop(task.node_run_id, None)
-                self._cancelled.discard(task.node_run_id)
+            self._forget(task)
+
+    def _forget(self, task: NodeTask) -> None:
+        with self._lock:
+            self._streams.pop(task.node_run_id, None)
+            self._followers.pop(task.node_run_id, None)
+            self._cancelled.discard(task.node_run_id)
+
+
+def _refused(task: NodeTask, exc: Exception) -> TaskOutcome:
+    """E.g. a resource request Ray refuses (1.5 CPUs)."""
+    message = f"cannot submit the node to Ray: {exc}"
+    return TaskOutcome(task.node_run_id, RunOutcome.ERROR, None, message)
 
 
 def _options(task: NodeTask) -> dict[str, Any]:

@@ -15,6 +15,10 @@
   from C++ without running any Python, and kills only their direct children. A watchdog shell per
   node (see ``_Watchdog``) then kills the rest of the node's process group, so no node process
   keeps writing after its orchestrator is gone; crash recovery marks the node run interrupted.
+- **No shared filesystem.** ``run_remote_on_worker`` takes a ``RemoteTask`` instead: the node
+  is materialised in the worker's scratch folder first (``execution.remote_worker``), its log is
+  streamed back in ``LogChunk`` items while it runs, and its outputs are uploaded to the storage
+  before the outcome is yielded; the scratch folder goes when the task ends, however it ends.
 - **No retries.** Ray never re-runs a node on its own (``max_retries=0``); nodepipe decides.
 """
 
@@ -28,7 +32,7 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import ray
@@ -36,6 +40,8 @@ import ray
 from nodepipe.domain.environments import RunEnvironment
 from nodepipe.domain.runs import TaskOutcome
 from nodepipe.execution.process_groups import KILL_GRACE_SECONDS
+from nodepipe.execution.remote_task import LogChunk, RemoteTask
+from nodepipe.execution.remote_worker import WorkerRun
 from nodepipe.execution.task import NodeProcess, NodeTask
 
 WAIT_SLICE_SECONDS = 0.1
@@ -52,7 +58,7 @@ class NodeStartedOnWorker:
 
 
 @ray.remote(max_retries=0, num_returns="streaming")
-def run_on_worker(task: NodeTask) -> Iterator[NodeStartedOnWorker | TaskOutcome]:
+def run_on_worker(task: NodeTask) -> Iterator[NodeStartedOnWorker | LogChunk | TaskOutcome]:
     """Run one node on this worker; yields its start, then its outcome."""
     node = _NodeOnWorker(task)
     try:
@@ -69,6 +75,37 @@ def run_on_worker(task: NodeTask) -> Iterator[NodeStartedOnWorker | TaskOutcome]
     except BaseException:  # the worker is going away (SystemExit), or Ray dropped the stream
         node.stop(graceful=False)
         raise
+
+
+@ray.remote(max_retries=0, num_returns="streaming")
+def run_remote_on_worker(
+    remote: RemoteTask,
+) -> Iterator[NodeStartedOnWorker | LogChunk | TaskOutcome]:
+    """Run one shipped node on this worker: its start, its log as it grows, its outcome (its
+    outputs uploaded by then)."""
+    run = WorkerRun(remote)
+    try:
+        task = run.prepare()
+        _log_placement(task)
+        node = _NodeOnWorker(task)
+        node.start()
+        try:
+            while True:
+                item = node.next_event(lambda: run.read_log(task))
+                if isinstance(item, TaskOutcome):
+                    if (rest := run.read_log(task)) is not None:
+                        yield rest
+                    yield run.finish(item)
+                    return
+                yield item
+        except KeyboardInterrupt:  # ray.cancel(): stop the node as the local executor does
+            node.stop(graceful=True)
+            raise
+        except BaseException:
+            node.stop(graceful=False)
+            raise
+    finally:
+        run.remove()
 
 
 class _NodeOnWorker:
@@ -100,14 +137,19 @@ class _NodeOnWorker:
         self.watchdog = _Watchdog(pid)
         self.events.put(NodeStartedOnWorker(pid, self.host, self.process.recorded))
 
-    def next_event(self) -> NodeStartedOnWorker | TaskOutcome:
-        """Wait in slices: Ray's cancellation can only be raised between bytecodes."""
+    def next_event(
+        self, idle: Callable[[], LogChunk | None] | None = None
+    ) -> NodeStartedOnWorker | LogChunk | TaskOutcome:
+        """Wait in slices: Ray's cancellation can only be raised between bytecodes. Between
+        slices, ``idle`` may have something to hand out meanwhile (the log's new bytes)."""
         while True:
             with contextlib.suppress(queue.Empty):
                 item = self.events.get(timeout=WAIT_SLICE_SECONDS)
                 if isinstance(item, BaseException):
                     raise item
                 return item
+            if idle is not None and (chunk := idle()) is not None:
+                return chunk
 
     def stop(self, graceful: bool) -> None:
         """Kill the node (SIGTERM then SIGKILL, or SIGKILL at once) and let its thread clean up.

@@ -26,7 +26,7 @@ from nodepipe.services.envs.inline_metadata import honour_inline_metadata
 from nodepipe.services.graph.pipelines import pipeline_view
 from nodepipe.services.guards import check_pipeline_editable
 from nodepipe.services.runs.claims import Claim, abandon, claim_planned
-from nodepipe.services.runs.executors import make_executor
+from nodepipe.services.runs.executors import make_executor, remote_storage
 from nodepipe.services.runs.node_tasks import TaskPreparer
 from nodepipe.services.runs.status import NodeStatusView, compute_statuses
 from nodepipe.services.upkeep.crash_recovery import recover_after_crash
@@ -49,6 +49,10 @@ class RunRequest:
     jobs: int | None = None
     executor: str = "local"
     ray_address: str | None = None
+    shared_fs: bool | None = None
+    """False: Ray workers do not see the workspace (None: as nodepipe.toml says)."""
+    storage: str | None = None
+    """The object storage for workers without the workspace (None: as nodepipe.toml says)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +109,14 @@ class RunService:
             status = self.status(request.pipeline)  # an environment changed: look again
         check_pipeline_editable(status.view.pipeline)
         jobs = request.jobs or os.cpu_count() or 1
-        executor = make_executor(request.executor, jobs, request.ray_address)  # refuse first
+        storage = remote_storage(
+            request.executor,
+            request.shared_fs,
+            request.storage,
+            self.context.config,
+            self.context.layout.root,
+        )
+        executor = make_executor(request.executor, jobs, request.ray_address, storage)
         claim, plan = self._claim(status, request, jobs)
         tags = _tags(status.view)
         if claim is None:

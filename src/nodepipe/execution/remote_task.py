@@ -1,0 +1,106 @@
+"""A node task for a worker that shares no filesystem with the workspace (driver side).
+
+``ship`` turns a ``NodeTask`` into a ``RemoteTask``: the node's ``code/`` (its ``uv.lock`` and
+``pyproject.toml`` among its files) and the folders on its import path go to the object storage
+as content-addressed trees, so unchanged code costs an existence check per file; each parent's
+``data/`` goes there by its output digest (a parent that ran remotely in this run is there
+already). The code is also recorded in the workspace's own object store, as a local run records
+it, so ``env show --run`` works alike.
+
+``land`` brings a completed remote node's outputs home: they are downloaded by digest into a
+fresh staging folder of the node and promoted exactly as a local run's are
+(``workspace.output_swap``), so a download cut short, a damaged content or a killed orchestrator
+leave ``data/`` as it was. ``LogChunk`` is what a worker streams back of the node's log.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from nodepipe.domain.errors import InvalidInputError, NodepipeError
+from nodepipe.domain.runs import RunOutcome, TaskOutcome
+from nodepipe.execution.run_files import point_latest_log
+from nodepipe.execution.task import NodeTask
+from nodepipe.workspace.crash_points import crash_point
+from nodepipe.workspace.objects import ObjectStore
+from nodepipe.workspace.output_swap import Promotion, discard, open_staging, promote
+from nodepipe.workspace.run_environment import known_digests, record_environment
+from nodepipe.workspace.storage import Storage
+from nodepipe.workspace.storage_trees import download_outputs, upload_code, upload_outputs
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteTask:
+    """A ``NodeTask`` (paths as the workspace has them) and what travels in its stead."""
+
+    task: NodeTask
+    storage_url: str
+    code: str
+    """The digest of the node's code manifest in the storage."""
+    parents: dict[str, str]
+    """Slot -> the digest of that parent's outputs in the storage."""
+    imports: tuple[str, ...] = ()
+    """Code digests of the folders on the node's import path, in order."""
+
+
+@dataclass(frozen=True, slots=True)
+class LogChunk:
+    """Bytes the node's log gained on the worker, in order."""
+
+    data: bytes
+
+
+def ship(task: NodeTask, storage: Storage) -> RemoteTask:
+    """Upload what ``task`` needs (what is there already is not sent again)."""
+    if task.shared_env_dir is not None:
+        raise InvalidInputError(
+            f"node {task.tag} uses a shared environment, which a worker without the workspace's "
+            "filesystem cannot reach; give the node its own environment, or run it with a "
+            "shared filesystem"
+        )
+    code = task.folder.code
+    if task.objects_dir:
+        record_environment(
+            code, ObjectStore(Path(task.objects_dir)), known_digests(task.fingerprint)
+        )
+    parents = {
+        str(parent["slot"]): upload_outputs(storage, Path(parent["data_dir"]))
+        for parent in task.context.get("parents", [])
+    }
+    imports = tuple(upload_code(storage, Path(folder)) for folder in task.import_dirs)
+    crash_point("remote.shipping")
+    return RemoteTask(task, storage.url, upload_code(storage, code), parents, imports)
+
+
+def append_log(task: NodeTask, chunk: LogChunk) -> None:
+    """Add what the worker streamed to the node's log in the workspace."""
+    log = task.log_file
+    if not log.exists():
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.touch()
+        point_latest_log(log)
+    with log.open("ab") as handle:
+        handle.write(chunk.data)
+
+
+def land(task: NodeTask, storage: Storage, outcome: TaskOutcome) -> TaskOutcome:
+    """Promote the outputs of a completed remote run into the node's ``data/``; another
+    outcome is handed back as it is. A download that fails fails the node run (``ERROR``),
+    with ``data/`` untouched."""
+    if outcome.status is not RunOutcome.COMPLETED or outcome.output_digest is None:
+        return outcome
+    folder = task.folder
+    staging = open_staging(folder, task.node_run_id)
+    try:
+        download_outputs(storage, outcome.output_digest, staging)
+        crash_point("remote.downloaded")
+        promote(
+            folder,
+            Promotion(task.run_id, task.node_run_id, outcome.output_digest, task.fingerprint),
+        )
+    except (NodepipeError, OSError) as exc:
+        discard(folder, task.node_run_id)
+        message = f"the node's outputs could not be brought from the storage: {exc}"
+        return replace(outcome, status=RunOutcome.ERROR, output_digest=None, message=message)
+    return outcome

@@ -1,0 +1,184 @@
+"""What a worker without the workspace does with a ``RemoteTask`` (worker side, no Ray here).
+
+```
+$NODEPIPE_WORKER_DIR (default <tmp>/nodepipe-worker-<uid>)/
+  objects/          contents downloaded from the storage, by sha256 (each fetched once)
+  envs/<key>/       an environment per pyproject + uv.lock (+ .python-version): .venv inside
+  uv-cache/         the worker's uv cache (packages hard-linked into its environments)
+  runs/<node run>/  one node run: code/ (with .venv linking to its environment), data/,
+                    reports/, logs/, parents/<slot>/, imports/<n>/; removed when it ends
+```
+
+``WorkerRun.prepare`` materialises the node: its code from the storage, its environment
+(synced ``--frozen`` from the lock with the worker's uv cache the first time a worker sees the
+lock, reused as it is afterwards: the second task with the same lock starts without a sync),
+its parents' outputs by digest and the folders on its import path. The ``NodeTask`` it returns
+is the shipped one with the worker's paths, so ``NodeProcess`` runs it exactly as anywhere else
+(same variables, staging folder, swap). ``finish`` uploads the promoted outputs: the digest the
+run computed is the digest the storage names them by. ``read_log`` hands out what the log
+gained since it last looked, for streaming.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from nodepipe.domain.errors import StorageError
+from nodepipe.domain.runs import RunOutcome, TaskOutcome
+from nodepipe.envs.members import member_files
+from nodepipe.envs.node_env import NodeEnvironments
+from nodepipe.envs.uv import UvRunner
+from nodepipe.execution.remote_task import LogChunk, RemoteTask
+from nodepipe.execution.task import NodeTask
+from nodepipe.execution.task_factory import RUNTIME_DIR
+from nodepipe.workspace.config import default_interpreter
+from nodepipe.workspace.node_folder import NodeFolder
+from nodepipe.workspace.objects import ObjectStore
+from nodepipe.workspace.storage import Storage
+from nodepipe.workspace.storage_trees import download_code, download_outputs, upload_outputs
+
+WORKER_DIR_ENV = "NODEPIPE_WORKER_DIR"
+ENVIRONMENT_FILES = ("pyproject.toml", "uv.lock", ".python-version")
+
+
+def worker_dir() -> Path:
+    """This worker's scratch folder."""
+    configured = os.environ.get(WORKER_DIR_ENV)
+    if configured:
+        return Path(configured)
+    return Path(tempfile.gettempdir()) / f"nodepipe-worker-{os.getuid()}"
+
+
+class WorkerRun:
+    """One remote node run on this worker, from its materialised folder to its uploaded
+    outputs."""
+
+    def __init__(self, remote: RemoteTask) -> None:
+        self.remote = remote
+        self.storage = Storage.open(remote.storage_url)
+        self.root = worker_dir()
+        self.cache = ObjectStore(self.root / "objects")
+        self.folder = NodeFolder.at(self.root / "runs" / remote.task.node_run_id)
+        self.python = default_interpreter()
+        self._read = 0
+
+    def prepare(self) -> NodeTask:
+        """The node's folder on this worker, and its task there."""
+        shipped, path = self.remote.task, self.folder.path
+        shutil.rmtree(path, ignore_errors=True)
+        download_code(self.storage, self.remote.code, self.folder.code, self.cache)
+        self.folder.make_output_dirs()
+        started = time.monotonic()
+        reused = self._environment()
+        parents = {}
+        for slot, digest in sorted(self.remote.parents.items()):
+            download_outputs(self.storage, digest, path / "parents" / slot)
+            parents[slot] = str(path / "parents" / slot)
+        imports = []
+        for number, digest in enumerate(self.remote.imports):
+            target = path / "imports" / str(number)
+            download_code(self.storage, digest, target, self.cache)
+            imports.append(str(target))
+        task = replace(
+            shipped,
+            node_dir=str(path),
+            argv=tuple(self._here(part) for part in shipped.argv),
+            context=_with_parents(shipped.context, parents),
+            runtime_dir=str(RUNTIME_DIR),
+            uv_cache_dir=str(self.root / "uv-cache"),
+            python=self.python,
+            lock_cache_dir=str(self.root / "lock-cache"),
+            journal_dir=str(self.root / "journal"),
+            shared_env_dir=None,
+            import_dirs=tuple(imports),
+            objects_dir=str(self.cache.root),
+        )
+        how = "reused" if reused else "built"
+        with task.log_file.open("ab") as log:
+            seconds = time.monotonic() - started
+            log.write(f"# nodepipe: environment {how} on this worker ({seconds:.1f} s)\n".encode())
+        return task
+
+    def _environment(self) -> bool:
+        """Link the node's ``.venv`` to this worker's environment for its lock, synced first
+        if new; True when it was there already. Nodes that install folders of their own code
+        (members) get an environment of their own, synced in place."""
+        code = self.folder.code
+        environments = NodeEnvironments(
+            UvRunner(self.root / "uv-cache"),
+            self.python,
+            self.root / "lock-cache",
+            self.root / "journal",
+        )
+        if member_files(code):
+            return not environments.ensure_synced(code)
+        key = hashlib.sha256(self.python.encode())
+        for name in ENVIRONMENT_FILES:
+            key.update(name.encode() + b"\0")
+            key.update((code / name).read_bytes() if (code / name).is_file() else b"-")
+        project = self.root / "envs" / key.hexdigest()[:32]
+        project.mkdir(parents=True, exist_ok=True)
+        with (self.root / "envs" / f"{project.name}.lock").open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # one sync per lock at a time on this worker
+            for name in ENVIRONMENT_FILES:
+                if (code / name).is_file() and not (project / name).is_file():
+                    shutil.copyfile(code / name, project / name)
+            reused = not environments.ensure_synced(project)
+        (code / ".venv").symlink_to(project / ".venv")
+        return reused
+
+    def _here(self, part: str) -> str:
+        """An argument naming the node's folder in the workspace, made to name it here."""
+        shipped = self.remote.task
+        for before, after in (
+            (shipped.node_dir, str(self.folder.path)),
+            (shipped.runtime_dir, str(RUNTIME_DIR)),
+        ):
+            if part == before or part.startswith(before + "/"):
+                return after + part[len(before) :]
+        return part
+
+    def read_log(self, task: NodeTask) -> LogChunk | None:
+        """What the node's log gained since the last call (None: nothing)."""
+        try:
+            with task.log_file.open("rb") as log:
+                log.seek(self._read)
+                data = log.read()
+        except FileNotFoundError:
+            return None
+        self._read += len(data)
+        return LogChunk(data) if data else None
+
+    def finish(self, outcome: TaskOutcome) -> TaskOutcome:
+        """Upload a completed run's outputs (a failed run's are gone already)."""
+        if outcome.status is not RunOutcome.COMPLETED or outcome.output_digest is None:
+            return outcome
+        digest = upload_outputs(self.storage, self.folder.data)
+        if digest != outcome.output_digest:
+            raise StorageError(
+                f"the outputs changed while they were uploaded ({digest[:12]}, not "
+                f"{outcome.output_digest[:12]})"
+            )
+        return outcome
+
+    def remove(self) -> None:
+        shutil.rmtree(self.folder.path, ignore_errors=True)
+
+
+def _with_parents(context: dict[str, Any], parents: dict[str, str]) -> dict[str, Any]:
+    """The node's context with each parent's ``data_dir`` where its outputs are here."""
+    return {
+        **context,
+        "parents": [
+            {**parent, "data_dir": parents[str(parent["slot"])]}
+            for parent in context.get("parents", [])
+        ],
+    }

@@ -1,0 +1,218 @@
+"""Ray workers without a shared filesystem: code, locks and outputs travel through a storage.
+
+Inside private namespaces (``support.ray_cluster``) a head node with no CPUs and one worker
+node run on loopback; the worker starts in a mount namespace with an empty tmpfs over the
+tests' temporary folder, so the workspace path does not exist there, and it is the only node
+with CPUs (and the custom resource ``remote``), so every node task lands on it. The storage is a
+folder both sides see, standing for a bucket (the S3 path of the storage is tested in
+``test_storage.py``).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import tempfile
+import textwrap
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import nodepipe
+from nodepipe.domain.runs import NodeRun, NodeRunState
+from nodepipe.services.runs.service import RunRequest, RunResult, RunService
+from nodepipe.workspace.storage import Storage
+from support.ray_cluster import (
+    NamespaceResults,
+    RayCluster,
+    in_ray_namespace,
+    session_directory,
+    shared_namespace_results,
+)
+from support.waiting import wait_for
+
+WORKER_CPUS = 2
+
+
+@pytest.fixture(scope="module")
+def ray_namespace_results(tmp_path_factory: pytest.TempPathFactory) -> NamespaceResults:
+    """Outside the namespace: the inner session's results (run once per session)."""
+    return shared_namespace_results(
+        Path(__file__), session_directory(tmp_path_factory.getbasetemp())
+    )
+
+
+@pytest.fixture(scope="module")
+def outside() -> Path:
+    """A folder the worker sees too (the storage, the worker's scratch folder)."""
+    return Path(tempfile.mkdtemp(prefix="nprs-", dir="/tmp"))
+
+
+@pytest.fixture(scope="module")
+def ray_cluster(tmp_path_factory: pytest.TempPathFactory, outside: Path) -> Iterator[RayCluster]:
+    """A head without CPUs, and a worker that cannot see the tests' temporary folder."""
+    hidden = tmp_path_factory.getbasetemp()
+    with RayCluster(num_cpus=0) as cluster:
+        cluster.add_worker(
+            WORKER_CPUS,
+            hide=hidden,
+            resources={"remote": WORKER_CPUS},
+            env={"NODEPIPE_WORKER_DIR": str(outside / "worker")},
+        )
+        yield cluster
+
+
+def write_main(ws: nodepipe.Workspace, tag: str, body: str) -> Path:
+    folder = ws.nodes.path(tag)
+    code = "import nodepipe_node as node\n" + textwrap.dedent(body)
+    (folder / "code" / "main.py").write_text(code, encoding="utf-8")
+    return folder
+
+
+def run_remote(
+    ws: nodepipe.Workspace, cluster: RayCluster, storage: Path, pipeline: str, force: bool = False
+) -> RunResult:
+    request = RunRequest(
+        pipeline,
+        executor="ray",
+        ray_address=cluster.address,
+        jobs=WORKER_CPUS,
+        force=force,
+        shared_fs=False,
+        storage=str(storage),
+    )
+    return RunService(ws.context).run(request)
+
+
+def node_runs(ws: nodepipe.Workspace, run_id: str) -> dict[str, NodeRun]:
+    with ws.context.store.read() as session:
+        tags = {n.id: n.tag for n in session.list_nodes()}
+        return {tags[nr.node_id]: nr for nr in session.node_runs_of_run(run_id)}
+
+
+def diamond(ws: nodepipe.Workspace) -> None:
+    ws.pipelines.new("diamond")
+    for tag in "abcd":
+        ws.nodes.new("diamond", tag)
+    ws.edges.connect("a", "b", "diamond")
+    ws.edges.connect("a", "c", "diamond")
+    ws.edges.connect("b", "d", "diamond", slot="01")
+    ws.edges.connect("c", "d", "diamond", slot="02")
+    write_main(
+        ws,
+        "a",
+        f"""
+        from pathlib import Path
+        print("hello from", node.tag())
+        (node.data_dir() / "value.txt").write_text("a")
+        (node.data_dir() / "seen.txt").write_text(repr(sorted(Path({str(ws.root)!r}).glob("*"))))
+        """,
+    )
+    for tag in "bc":
+        write_main(
+            ws,
+            tag,
+            f"""
+            print("hello from", node.tag())
+            source = (node.parent("01").data_dir / "value.txt").read_text()
+            (node.data_dir() / "value.txt").write_text("{tag}(" + source + ")")
+            """,
+        )
+    write_main(
+        ws,
+        "d",
+        """
+        left = (node.parent("01").data_dir / "value.txt").read_text()
+        right = (node.parent("02").data_dir / "value.txt").read_text()
+        (node.data_dir() / "value.txt").write_text(f"d({left},{right})")
+        (node.data_dir() / "sub").mkdir()
+        (node.data_dir() / "sub" / "params.txt").write_text(str(node.params()))
+        """,
+    )
+
+
+@in_ray_namespace
+def test_a_diamond_runs_on_a_worker_without_the_workspace(
+    lab: nodepipe.Workspace, ray_cluster: RayCluster, outside: Path
+) -> None:
+    """Outputs right, promoted into data/; logs streamed home; the worker saw no workspace;
+    a second run of the unchanged locks syncs nothing and uploads no code again."""
+    diamond(lab)
+    lab.nodes.set_params("d", ["alpha=3"])
+    storage = outside / "bucket-diamond"
+
+    first = run_remote(lab, ray_cluster, storage, "diamond")
+
+    assert first.finished is not None and first.run_id is not None
+    assert first.finished.status == "completed", node_runs(lab, first.run_id)
+    assert (lab.nodes.path("d") / "data" / "value.txt").read_text() == "d(b(a),c(a))"
+    assert (lab.nodes.path("d") / "data" / "sub" / "params.txt").read_text() == "{'alpha': 3}"
+    assert (lab.nodes.path("a") / "data" / "seen.txt").read_text() == "[]"  # hidden there
+    runs = node_runs(lab, first.run_id)
+    for tag, node_run in runs.items():
+        assert node_run.state is NodeRunState.COMPLETED, (tag, node_run.message)
+        log = (lab.nodes.path(tag) / "logs" / f"{node_run.id}.log").read_text()
+        assert "Ray worker on" in log and "reserved CPU=1" in log
+        assert "environment " in log and "on this worker" in log
+        assert f"{outside}/worker/runs/" in log  # the command ran in the worker's folder
+    assert "hello from b" in (lab.nodes.path("b") / "logs" / "latest.log").read_text()
+    assert lab.nodes.get("d").state is nodepipe.NodeState.COMPLETED
+    recorded = lab.run_envs.show("d", first.run_id)
+    assert recorded.python and recorded.files["main.py"]
+    assert not list((outside / "worker" / "runs").iterdir())  # scratch folders removed
+    stored = set(Storage.open(str(storage)).digests())
+
+    second = run_remote(lab, ray_cluster, storage, "diamond", force=True)
+
+    assert second.finished is not None and second.run_id is not None
+    assert second.finished.status == "completed"
+    for tag, node_run in node_runs(lab, second.run_id).items():
+        log = (lab.nodes.path(tag) / "logs" / f"{node_run.id}.log").read_text()
+        assert "environment reused on this worker" in log, (tag, log)
+    assert set(Storage.open(str(storage)).digests()) == stored  # nothing travelled twice
+    assert (lab.nodes.path("d") / "data" / "value.txt").read_text() == "d(b(a),c(a))"
+
+
+SLEEPER = """
+import os, time
+print("sleeping under", os.getppid(), "!", flush=True)
+(node.data_dir() / "out.txt").write_text("half-written")
+while True:
+    time.sleep(1)
+"""
+
+
+@in_ray_namespace
+def test_a_worker_killed_mid_task_fails_the_node_with_nothing_half_written(
+    lab: nodepipe.Workspace, ray_cluster: RayCluster, outside: Path
+) -> None:
+    lab.pipelines.new("sleepy")
+    lab.nodes.new("sleepy", "sleeper")
+    folder = write_main(lab, "sleeper", "(node.data_dir() / 'out.txt').write_text('first')\n")
+    storage = outside / "bucket-sleepy"
+    first = run_remote(lab, ray_cluster, storage, "sleepy")
+    assert first.finished is not None and first.finished.status == "completed"
+    write_main(lab, "sleeper", SLEEPER)
+    results: list[RunResult] = []
+    runner = threading.Thread(
+        target=lambda: results.append(run_remote(lab, ray_cluster, storage, "sleepy"))
+    )
+    runner.start()
+
+    log = folder / "logs" / "latest.log"
+    wait_for(lambda: log.exists() and "sleeping" in log.read_text(), "the log to stream", 120)
+    worker_pid = int(log.read_text().split("sleeping under ", 1)[1].split(" !", 1)[0])
+    os.kill(worker_pid, signal.SIGKILL)  # the Ray worker process running the node
+    runner.join(timeout=120)
+
+    assert not runner.is_alive()
+    (result,) = results
+    assert result.finished is not None and result.run_id is not None
+    assert result.finished.status == "failed"
+    node_run = node_runs(lab, result.run_id)["sleeper"]
+    assert node_run.state is NodeRunState.FAILED
+    assert "worker" in node_run.message.lower(), node_run.message
+    assert (folder / "data" / "out.txt").read_text() == "first"
+    assert not list((folder / ".staging").glob("*"))
