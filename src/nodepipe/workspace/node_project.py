@@ -91,3 +91,23 @@ def set_base_names(pyproject: Path, names: set[str]) -> None:
     else:
         section.pop(BASE_KEY, None)
     write_atomic(pyproject, tomlkit.dumps(document))
+
+
+def set_index(pyproject: Path, name: str, url: str, default: bool) -> None:
+    """Add (or replace, by name) the ``[[tool.uv.index]]`` named ``name`` at ``url``."""
+    document = tomlkit.parse(pyproject.read_text(encoding="utf-8"))
+    tool = document.setdefault("tool", tomlkit.table(is_super_table=True))
+    uv = tool.setdefault("uv", tomlkit.table())
+    indexes = uv.get("index")
+    entries = tomlkit.aot()
+    for entry in indexes if indexes is not None else []:
+        if entry.get("name") != name:
+            entries.append(entry)
+    table = tomlkit.table()
+    table["name"] = name
+    table["url"] = url
+    if default:
+        table["default"] = True
+    entries.append(table)
+    uv["index"] = entries
+    write_atomic(pyproject, tomlkit.dumps(document))

@@ -18,6 +18,7 @@ from nodepipe.envs.kernels import install_kernel
 from nodepipe.envs.node_env import PYTHON_VERSION_FILE
 from nodepipe.services import resolver
 from nodepipe.services.context import WorkspaceContext
+from nodepipe.services.envs import indexes
 from nodepipe.services.envs.inline_metadata import honour_inline_metadata
 from nodepipe.services.envs.origins import requirement_origins
 from nodepipe.services.graph.staged_folders import sync_node_environment
@@ -176,6 +177,12 @@ class EnvironmentService:
 
         environments.change(code, edit)
         return self.show(node.id)
+
+    def add_index(
+        self, name: str, url: str, index: str, default: bool = False, pipeline: str | None = None
+    ) -> EnvironmentView:
+        """Add the package index ``url`` named ``index`` to the node (see ``indexes``)."""
+        return indexes.add_index(self, name, url, index, default, pipeline)
 
     def sync(self, name: str, pipeline: str | None = None) -> EnvironmentView:
         """Sync from the lock (after honouring inline script metadata, if any)."""

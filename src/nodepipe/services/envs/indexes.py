@@ -1,0 +1,63 @@
+"""``env index``: a node takes packages from a private index (``[[tool.uv.index]]``).
+
+The index is added to the node's ``pyproject.toml`` by name (an index of the same name is
+replaced) and the node relocked, all or nothing (``envs.edits``): an index that cannot be
+reached, or that lacks what the lock needs, leaves the node as it was. Credentials never go in
+the file: a URL with a password is refused; uv reads them from ``UV_INDEX_<NAME>_USERNAME`` and
+``UV_INDEX_<NAME>_PASSWORD``, netrc or the keyring.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from nodepipe.domain.errors import InvalidInputError
+from nodepipe.workspace.node_project import set_index
+
+if TYPE_CHECKING:
+    from nodepipe.services.envs.environments import EnvironmentService, EnvironmentView
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+def credential_variables(name: str) -> tuple[str, str]:
+    """The variables uv reads the index ``name``'s username and password from."""
+    stem = "UV_INDEX_" + re.sub(r"[^A-Z0-9]", "_", name.upper())
+    return f"{stem}_USERNAME", f"{stem}_PASSWORD"
+
+
+def check_index(url: str, name: str) -> None:
+    if not _NAME.match(name):
+        raise InvalidInputError(f"{name!r} is not an index name (letters, digits, '.', '-', '_')")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https", "file") or not (parts.netloc or parts.path):
+        raise InvalidInputError(f"{url!r} is not an index URL (http://, https:// or file://)")
+    if parts.password is not None:
+        user, password = credential_variables(name)
+        raise InvalidInputError(
+            f"the index URL holds a password, which would be written into the node's files: "
+            f"give the URL without it and set {user} and {password} (or use netrc or keyring)"
+        )
+
+
+def add_index(
+    service: EnvironmentService,
+    name: str,
+    url: str,
+    index_name: str,
+    default: bool = False,
+    pipeline: str | None = None,
+) -> EnvironmentView:
+    """Make node ``name`` take packages from ``url`` too (``default``: instead of PyPI)."""
+    check_index(url, index_name)
+    node, code = service.node_code(name, pipeline)
+    environments = service.context.environments
+
+    def edit() -> None:
+        set_index(code / "pyproject.toml", index_name, url, default)
+        environments.lock(code)
+
+    environments.change(code, edit)
+    return service.show(node.id)

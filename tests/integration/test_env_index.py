@@ -1,0 +1,65 @@
+"""``env index``: a node takes its packages from a private index (a real pypiserver), with no
+credentials in its files; an index URL with a password is refused, a dead index changes nothing."""
+
+from __future__ import annotations
+
+import subprocess
+import tomllib
+from pathlib import Path
+
+import pytest
+
+import nodepipe
+from integration.conftest import CliRunner, snapshot
+from nodepipe.domain.errors import IndexUnreachableError, InvalidInputError
+from support.package_index import PASSWORD, USER, PackageIndex, offline_env
+from support.wheels import toy_index
+
+
+def test_a_node_resolves_from_its_private_index(
+    lab: nodepipe.Workspace,
+    index: PackageIndex,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    cli: CliRunner,
+) -> None:
+    for name, value in offline_env().items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("UV_INDEX_URL", "http://127.0.0.1:9/simple")  # PyPI stand-in: dead
+    monkeypatch.setenv("TWINE_USERNAME", USER)
+    monkeypatch.setenv("TWINE_PASSWORD", PASSWORD)
+    wheels = sorted(toy_index(tmp_path / "wheels").glob("toypkg-*.whl"))
+    lab.packages.publish(wheels, repository_url=index.url)
+    lab.pipelines.new("p")
+    lab.nodes.new("p", "uses")
+    lab.nodes.new("p", "dead")
+
+    added = cli("env", "index", "uses", index.simple_url, "--name", "team", "--default")
+    assert added.code == 0, added.stderr
+    lab.envs.add("uses", ["toypkg==2.0"])
+    code = lab.nodes.path("uses") / "code"
+    project = tomllib.loads((code / "pyproject.toml").read_text())
+    assert project["tool"]["uv"]["index"] == [
+        {"name": "team", "url": index.simple_url, "default": True}
+    ]
+    version = subprocess.run(
+        [str(code / ".venv" / "bin" / "python"), "-c", "import toypkg; print(toypkg.VERSION)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert version.stdout.strip() == "2.0"
+
+    before = snapshot(lab)
+    secret = index.simple_url.replace("http://", f"http://{USER}:{PASSWORD}@")
+    with pytest.raises(
+        InvalidInputError, match="UV_INDEX_TEAM_USERNAME and UV_INDEX_TEAM_PASSWORD"
+    ):
+        lab.envs.add_index("dead", secret, "team")
+    assert snapshot(lab) == before
+    lab.envs.add_index("dead", "http://127.0.0.1:9/simple/", "gone", default=True)
+    dead_pyproject = (lab.nodes.path("dead") / "code" / "pyproject.toml").read_text()
+    with pytest.raises(IndexUnreachableError):
+        lab.envs.add("dead", ["toypkg==1.0"])
+    assert (lab.nodes.path("dead") / "code" / "pyproject.toml").read_text() == dead_pyproject
+    assert PASSWORD not in dead_pyproject
