@@ -71,14 +71,46 @@ class DelayedStatus:
     is_flag=True,
     help="Make a new store from the node folders when the store is missing or damaged.",
 )
+@click.option(
+    "--storage",
+    "storage",
+    is_flag=False,
+    flag_value="",
+    default=None,
+    metavar="[URL]",
+    help="Examine the object storage of remote workers instead (URL, or [storage] url): "
+    "contents no run of this workspace names, and uploads cut short.",
+)
+@click.option("--collect", is_flag=True, help="With --storage: remove what it lists.")
+@click.option(
+    "--grace",
+    type=float,
+    default=3600.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="With --storage: leave alone what was written less than this long ago.",
+)
 @json_option
-def doctor(dry_run: bool, repair: bool, rebuild: bool, as_json: bool) -> None:
+def doctor(
+    dry_run: bool,
+    repair: bool,
+    rebuild: bool,
+    storage: str | None,
+    collect: bool,
+    grace: float,
+    as_json: bool,
+) -> None:
     """Find what crashes, lost rows and old versions left in the workspace, with disk used.
 
     Without options it only reports. Nothing a live run or operation uses is touched.
     """
     if repair and (dry_run or rebuild):
         raise InvalidInputError("--repair goes alone: --dry-run shows what it would do")
+    if collect and storage is None:
+        raise InvalidInputError("--collect goes with --storage [URL]")
+    if storage is not None:
+        _doctor_storage(storage or None, collect, grace, as_json)
+        return
     with DelayedStatus() as progress:
         if rebuild:
             from nodepipe.services.upkeep.doctor.rebuild import rebuild_store
@@ -99,6 +131,40 @@ def doctor(dry_run: bool, repair: bool, rebuild: bool, as_json: bool) -> None:
             _show_repair(found, repaired, examine(context, progress), as_json)
         finally:
             context.store.close()
+
+
+def _doctor_storage(url: str | None, collect: bool, grace: float, as_json: bool) -> None:
+    from nodepipe.services.context import open_context
+    from nodepipe.services.upkeep.storage_collect import examine_storage
+
+    context = open_context(selected_path())
+    try:
+        with error_console.status("looking at the storage"):
+            report = examine_storage(context, url, collect, grace)
+    finally:
+        context.store.close()
+    data = {
+        "url": report.url,
+        "contents": report.contents,
+        "referenced": report.referenced,
+        "unreferenced": list(report.unreferenced),
+        "uploads_cut_short": list(report.uploads_cut_short),
+        "too_recent": report.too_recent,
+        "collected": report.collected,
+    }
+
+    def show(_: object) -> None:
+        verb = "removed" if report.collected else "unreferenced"
+        done(
+            f"{report.url}: {report.contents} contents, {report.referenced} named by this "
+            f"workspace; {verb}: {len(report.unreferenced)} contents and "
+            f"{len(report.uploads_cut_short)} uploads cut short"
+            + (f" ({report.too_recent} more too recent to touch)" if report.too_recent else "")
+        )
+        if not report.collected and (report.unreferenced or report.uploads_cut_short):
+            done("`nodepipe doctor --storage --collect` removes them")
+
+    render(data, as_json, None, show)
 
 
 def _report_json(report: DoctorReport) -> dict[str, Any]:

@@ -133,6 +133,19 @@ class RunQueries(QueryBase):
         if locks:
             self._connection.execute(node_run_locks.insert(), locks)
 
+    def recorded_digests(self) -> set[str]:
+        """Every output digest and recorded code manifest the store names (what an object
+        storage must keep for this workspace)."""
+        statements = (
+            sa.select(nodes.c.output_digest).where(nodes.c.output_digest.is_not(None)),
+            sa.select(node_runs.c.output_digest).where(node_runs.c.output_digest.is_not(None)),
+            sa.select(node_run_environments.c.code),
+        )
+        found: set[str] = set()
+        for statement in statements:
+            found.update(str(row[0]) for row in self._connection.execute(statement.distinct()))
+        return found
+
     def run_environment(self, node_run_id: str) -> RunEnvironment | None:
         """What node run ``node_run_id`` started with; None when nothing was recorded."""
         row = self._one(

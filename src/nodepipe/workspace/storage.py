@@ -24,8 +24,10 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import secrets
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +36,7 @@ from fsspec.implementations.local import LocalFileSystem
 
 from nodepipe.domain.environments import is_sha256
 from nodepipe.domain.errors import InvalidInputError, StorageError
+from nodepipe.workspace.crash_points import crash_point
 from nodepipe.workspace.objects import OBJECT_MODE, MissingObjectError
 
 OBJECTS = "objects"
@@ -138,6 +141,17 @@ class Storage:
             return [str(p) for p in self.fs.ls(f"{self.root}/{INCOMING}", detail=False)]
         return []
 
+    def age(self, path: str) -> float:
+        """Seconds since ``path`` (a content's or an upload's) was written; 0 if unknown."""
+        try:
+            info = self.fs.info(path)
+        except OSError:
+            return 0.0
+        written = info.get("mtime") or info.get("LastModified") or info.get("created")
+        if isinstance(written, datetime):
+            written = written.timestamp()
+        return max(0.0, time.time() - float(written)) if written else 0.0
+
     def remove(self, digest: str) -> None:
         with contextlib.suppress(FileNotFoundError):
             self._call("remove", digest, self.fs.rm_file, self.object_path(digest))
@@ -157,6 +171,7 @@ class Storage:
         """Move a whole upload into place (readable by all: contents are addressed, not
         secret, once uploaded to the shared storage)."""
         final = self.object_path(digest)
+        crash_point("storage.uploaded")
         try:
             self.fs.makedirs(final.rsplit("/", 1)[0], exist_ok=True)
             if isinstance(self.fs, LocalFileSystem):

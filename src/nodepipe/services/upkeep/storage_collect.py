@@ -1,0 +1,74 @@
+"""`nodepipe doctor --storage`: what an object storage holds that this workspace no longer
+names, and collecting it.
+
+Kept are the contents the store names (every output digest, current or of a past run, and
+every recorded code manifest) and everything those manifests name. The rest is unreferenced:
+outputs of runs whose record is gone, code of nodes since changed, uploads a killed process cut
+short (``incoming/``). Only what is older than ``grace`` seconds is collected, so a run that is
+uploading right now loses nothing. A storage shared by several workspaces keeps what another
+workspace names only if it is collected from a workspace that names it too (README: "Running on
+a cluster").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from nodepipe.domain.errors import InvalidInputError
+from nodepipe.services.context import WorkspaceContext
+from nodepipe.workspace.storage import Storage
+from nodepipe.workspace.storage_trees import contents_named
+
+DEFAULT_GRACE_SECONDS = 3600.0
+
+
+@dataclass(frozen=True, slots=True)
+class StorageReport:
+    """What a storage holds for this workspace, and what was (or would be) collected."""
+
+    url: str
+    contents: int
+    referenced: int
+    unreferenced: tuple[str, ...]
+    uploads_cut_short: tuple[str, ...]
+    too_recent: int
+    """Unreferenced contents and uploads younger than the grace period: left alone."""
+    collected: bool
+
+
+def examine_storage(
+    context: WorkspaceContext,
+    url: str | None,
+    collect: bool = False,
+    grace: float = DEFAULT_GRACE_SECONDS,
+) -> StorageReport:
+    """Survey the storage at ``url`` (None: ``[storage] url``); with ``collect``, remove the
+    unreferenced contents and cut-short uploads older than ``grace`` seconds."""
+    storage = _storage(context, url)
+    with context.store.read() as session:
+        roots = session.recorded_digests()
+    present = set(storage.digests())
+    referenced = roots & present
+    for root in sorted(referenced):
+        referenced |= contents_named(storage, root) & present
+    unreferenced = present - referenced
+    old = sorted(d for d in unreferenced if storage.age(storage.object_path(d)) >= grace)
+    uploads = sorted(p for p in storage.incoming() if storage.age(p) >= grace)
+    too_recent = len(unreferenced) - len(old) + len(storage.incoming()) - len(uploads)
+    if collect:
+        for path in uploads:
+            storage.remove_incoming(path)
+        for digest in old:
+            storage.remove(digest)
+    return StorageReport(
+        storage.url, len(present), len(referenced), tuple(old), tuple(uploads), too_recent, collect
+    )
+
+
+def _storage(context: WorkspaceContext, url: str | None) -> Storage:
+    chosen = url or context.config.storage_url
+    if not chosen:
+        raise InvalidInputError(
+            'no storage to examine: pass --storage URL or set [storage] url = "…" in nodepipe.toml'
+        )
+    return Storage.open(chosen, base=context.layout.root)
