@@ -49,6 +49,7 @@ export async function createNode(position?: { x: number; y: number }): Promise<v
         body: {
           tag,
           notes: "",
+          allow_duplicate_tag: false,
           template: String(values["template"]) || null,
           shared_env: String(values["shared_env"]) || null,
           ...(position ?? {}),
@@ -196,7 +197,12 @@ export async function duplicate(ids: string[]): Promise<void> {
     const job = await call(
       api.POST("/api/pipelines/{pipeline}/duplicates", {
         params: { path: { pipeline } },
-        body: { nodes: ids, into: String(values["into"]), with_data: values["with_data"] === true },
+        body: {
+          nodes: ids,
+          into: String(values["into"]),
+          with_data: values["with_data"] === true,
+          allow_duplicate_tag: false,
+        },
       }),
     );
     await followJob(job);
