@@ -200,11 +200,13 @@ def import_(node: str, requirements: Path, pipeline: str | None, as_json: bool) 
 @env.command("update-snapshot")
 @click.argument("node")
 @click.argument("name")
+@click.option("--force", is_flag=True, help="Discard local edits in the snapshot.")
 @lookup_pipeline_option
 @json_option
-def update_snapshot(node: str, name: str, pipeline: str | None, as_json: bool) -> None:
-    """Refresh snapshot NAME of NODE (git pull, or a new copy); NODE becomes stale."""
-    show_environment(workspace().envs.update_snapshot(node, name, pipeline), as_json)
+def update_snapshot(node: str, name: str, force: bool, pipeline: str | None, as_json: bool) -> None:
+    """Refresh snapshot NAME of NODE (git pull, or a new copy), relock and sync; NODE becomes
+    stale. Refused while the snapshot has local edits (listed), unless --force."""
+    show_environment(workspace().envs.update_snapshot(node, name, pipeline, force), as_json)
 
 
 @env.command("kernel")

@@ -66,7 +66,8 @@ class NodeFingerprint:
     ``uv.lock`` and ``params.yaml``, which are their own parts. ``params`` keeps the mapping so a
     reason can name the parameter that changed; ``packages`` (name -> locked version, read from
     the lock) lets a reason name the package that moved. Neither enters ``digest`` directly:
-    ``params_digest`` and ``lock_digest`` do.
+    ``params_digest`` and ``lock_digest`` do. ``revisions`` (snapshot name -> the commit its
+    clone has checked out) only names what moved: the snapshot's files are in ``code``.
     """
 
     code: dict[str, str]
@@ -77,6 +78,7 @@ class NodeFingerprint:
     entry: str
     parents: dict[str, ParentOutput]
     digest: str = field(default="")
+    revisions: dict[str, str] = field(default_factory=dict)
 
     def with_parents(self, parents: Mapping[str, ParentOutput]) -> NodeFingerprint:
         """The same code, lock, parameters and entry point, with these inputs."""
@@ -97,6 +99,7 @@ class NodeFingerprint:
                 slot: {"node": parent.node_id, "outputs": parent.outputs}
                 for slot, parent in sorted(self.parents.items())
             },
+            "revisions": dict(sorted(self.revisions.items())),
         }
 
     @classmethod
@@ -117,6 +120,7 @@ class NodeFingerprint:
                     for slot, p in data["parents"].items()
                 },
                 digest=str(data["digest"]),
+                revisions={str(k): str(v) for k, v in data.get("revisions", {}).items()},
             )
         except (KeyError, TypeError, AttributeError) as exc:
             raise ValueError(f"malformed stored fingerprint: missing or bad {exc}") from exc
@@ -129,6 +133,7 @@ def make_fingerprint(
     packages: Mapping[str, str],
     entry: str,
     parents: Mapping[str, ParentOutput],
+    revisions: Mapping[str, str] | None = None,
 ) -> NodeFingerprint:
     """Assemble a fingerprint and compute its parameter digest and overall digest."""
     clean_params = jsonable(params)
@@ -142,6 +147,7 @@ def make_fingerprint(
         entry=entry,
         parents=dict(sorted(parents.items())),
         digest=_digest(code, params_digest, lock_digest, entry, parents),
+        revisions=dict(sorted((revisions or {}).items())),
     )
 
 
@@ -186,9 +192,11 @@ def explain(
     if previous.digest == current.digest:
         return []
     names = dict(tags or {})
+    moved = _moved_snapshots(previous.revisions, current.revisions)
     reasons = [
         *_entry_reasons(previous.entry, current.entry),
-        *_code_reasons(previous.code, current.code),
+        *(f"snapshot {name} {before[:7]} → {after[:7]}" for name, (before, after) in moved.items()),
+        *_code_reasons(*(_without(code, moved) for code in (previous.code, current.code))),
         *_param_reasons(previous, current),
         *_lock_reasons(previous, current),
         *_parent_reasons(previous.parents, current.parents, names),
@@ -217,6 +225,29 @@ def _entry_reasons(old: str, new: str) -> list[str]:
 SHARED_CODE_SEPARATOR = "::"
 """In a code entry, between the name of shared code a node links and a file of it
 (``lib::features.py``): reasons name them apart from the node's own files."""
+
+
+SNAPSHOTS_DIR = "snapshots"
+"""The folder of ``code/`` holding a node's snapshots (``workspace.snapshots``)."""
+
+
+def _moved_snapshots(old: Mapping[str, str], new: Mapping[str, str]) -> dict[str, tuple[str, str]]:
+    """Snapshots whose clone moved to another commit: name -> (before, after)."""
+    return {
+        name: (old[name], new[name])
+        for name in sorted(old.keys() & new.keys())
+        if old[name] != new[name]
+    }
+
+
+def _without(code: Mapping[str, str], moved: Mapping[str, Any]) -> dict[str, str]:
+    """``code`` without the files of the ``moved`` snapshots (their reason names the commits)."""
+    prefixes = tuple(f"{SNAPSHOTS_DIR}/{name}/" for name in moved)
+    return {
+        path: digest
+        for path, digest in code.items()
+        if not prefixes or not path.startswith(prefixes)
+    }
 
 
 def _code_reasons(old: Mapping[str, str], new: Mapping[str, str]) -> list[str]:

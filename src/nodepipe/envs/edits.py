@@ -7,7 +7,8 @@ project to edit are copied into an operation of the workspace journal (flushed t
 project's copies completed by a manifest written last). If the edit fails they are put back at
 once; if the process dies, the next nodepipe command finds the operation abandoned and puts them
 back (``recover_edit``). Paths the edit creates (a snapshot's folder) are named beforehand and
-removed on the way back. On success the edited files are flushed before the operation ends.
+removed on the way back; folders it moves aside (a snapshot being replaced) are put back. On
+success the edited files are flushed before the operation ends.
 """
 
 from __future__ import annotations
@@ -58,13 +59,19 @@ class ProjectBackup:
 
 @contextmanager
 def all_or_nothing(
-    journal_dir: Path, code_dirs: Sequence[Path], creates: Sequence[Path] = ()
+    journal_dir: Path,
+    code_dirs: Sequence[Path],
+    creates: Sequence[Path] = (),
+    moved: Sequence[tuple[Path, Path]] = (),
 ) -> Iterator[None]:
     """Edit the projects in ``code_dirs`` in the block: all of it stays, or none of it.
 
     ``creates`` names paths the block may create; they are removed if the edit is undone.
+    ``moved`` names (path, aside) pairs: the block may move a folder aside (a snapshot being
+    replaced); undoing puts it back, success removes the aside copy.
     """
-    with journal.operation(journal_dir, EDIT_KIND, creates=[str(p) for p in creates]) as op:
+    intent = {"creates": [str(p) for p in creates], "moved": [[str(a), str(b)] for a, b in moved]}
+    with journal.operation(journal_dir, EDIT_KIND, **intent) as op:
         backup = ProjectBackup(op.folder / "projects")
         backup.folder.mkdir()
         for index, code_dir in enumerate(code_dirs):
@@ -77,13 +84,17 @@ def all_or_nothing(
                 _flush_project(code_dir)
         except BaseException:
             backup.restore()
+            _put_back_moved(moved)
             _remove_created(creates)
             raise
+        for _, aside in moved:
+            _remove_created([aside])
 
 
 def recover_edit(operation: journal.Operation) -> None:
     """Undo the edit of an abandoned operation (its process died before it ended)."""
     ProjectBackup(operation.folder / "projects").restore()
+    _put_back_moved([(Path(a), Path(b)) for a, b in operation.intent.get("moved", [])])
     _remove_created([Path(p) for p in operation.intent.get("creates", [])])
 
 
@@ -111,6 +122,14 @@ def _flush_project(code_dir: Path) -> None:
         if (code_dir / name).is_file():
             fsync_file(code_dir / name)
     fsync_dir(code_dir)
+
+
+def _put_back_moved(moved: Sequence[tuple[Path, Path]]) -> None:
+    """Each folder moved aside back in its place (whatever the edit put there removed)."""
+    for path, aside in moved:
+        if aside.exists():
+            _remove_created([path])
+            aside.rename(path)
 
 
 def _remove_created(paths: Sequence[Path]) -> None:

@@ -1,5 +1,6 @@
 """The local projects a node's environment installs from folders (``[tool.uv].sources`` with a
-``path``): snapshots, shared checkouts, ``--path`` packages, library nodes.
+``path``, or members of its uv workspace): snapshots, shared checkouts, ``--path`` packages,
+library nodes.
 
 Their own ``pyproject.toml`` takes part in the node's lock (a requirement a snapshot gained
 upstream must be locked before the node runs): ``member_requirements`` is what of them decides
@@ -15,7 +16,7 @@ from typing import Any
 
 from nodepipe.domain.errors import InvalidInputError
 from nodepipe.domain.staleness import canonical_json, sha256_text
-from nodepipe.workspace.external_code import path_sources
+from nodepipe.workspace.external_code import local_projects
 from nodepipe.workspace.fingerprint import tree_digest
 from nodepipe.workspace.node_config import read_pyproject
 
@@ -23,12 +24,8 @@ _PROJECT_KEYS = ("name", "version", "dependencies", "optional-dependencies", "re
 
 
 def member_dirs(code_dir: Path) -> dict[str, tuple[Path, bool]]:
-    """Package -> (its folder, installed editable) for every folder source of the node."""
-    data = read_pyproject(code_dir / "pyproject.toml")
-    return {
-        name: ((code_dir / str(source["path"])).resolve(), bool(source.get("editable")))
-        for name, source in sorted(path_sources(data).items())
-    }
+    """Package -> (its folder, installed editable) for every folder the node installs from."""
+    return local_projects(code_dir)
 
 
 def member_files(code_dir: Path) -> tuple[Path, ...]:

@@ -47,6 +47,8 @@ SYNC_MARKER = ".nodepipe-synced"
 """File in ``.venv``: the identity of the lock (and interpreter) it was last synced from, and of
 the requirements in pyproject.toml that lock was found to satisfy."""
 PYTHON_VERSION_FILE = ".python-version"
+FROZEN_LOCK = "frozen-lock"
+"""Under ``[tool.nodepipe]``: ``true`` refuses relocking a lock out of step before a run."""
 SYNC_KIND = "environment-sync"
 """Journal operations of syncs: their building and old environments, removed after a crash."""
 
@@ -250,6 +252,13 @@ class NodeEnvironments:
             return
         except EnvironmentBuildError:
             pass
+        if _frozen(code_dir):
+            raise EnvironmentBuildError(
+                f"the lock of {code_dir} is out of step with its pyproject.toml (or with a "
+                f"project it installs from a folder, such as a snapshot), and it is frozen "
+                f"({FROZEN_LOCK} = true under [tool.nodepipe]): relock the node's environment "
+                "on purpose, or undo the change"
+            )
         try:
             self.change(code_dir, lambda: self.lock(code_dir), sync=False)
         except EnvironmentBuildError as exc:
@@ -264,6 +273,7 @@ class NodeEnvironments:
         edit: Callable[[], None],
         sync: bool = True,
         creates: Sequence[Path] = (),
+        moved: Sequence[tuple[Path, Path]] = (),
     ) -> None:
         """Apply ``edit`` (which edits pyproject/lock, usually through uv) all or nothing.
 
@@ -271,7 +281,7 @@ class NodeEnvironments:
         pyproject.toml, uv.lock and .python-version are restored (and ``creates`` removed);
         the previous environment stays as it was.
         """
-        with all_or_nothing(self.journal_dir, [code_dir], creates):
+        with all_or_nothing(self.journal_dir, [code_dir], creates, moved):
             edit()
             if sync:
                 self.sync(code_dir)
@@ -307,6 +317,12 @@ def recover_sync(operation: journal.Operation) -> None:
             path.unlink()
         else:
             shutil.rmtree(path, ignore_errors=True)
+
+
+def _frozen(code_dir: Path) -> bool:
+    """Whether the user froze the node's lock: never relocked behind their back."""
+    section = read_pyproject(code_dir / "pyproject.toml").get("tool", {}).get("nodepipe", {})
+    return isinstance(section, dict) and section.get(FROZEN_LOCK) is True
 
 
 def _read_or_none(path: Path) -> bytes | None:

@@ -98,9 +98,17 @@ def code_files(code: Path) -> tuple[dict[str, os.stat_result], dict[str, str]]:
     return tree.files, tree.links
 
 
+def is_excluded_path(relative: str) -> bool:
+    """Whether a ``/``-relative path lies in an environment or a cache (or is a bytecode file)."""
+    return any(_is_excluded_name(part) for part in relative.split("/"))
+
+
 def _is_excluded(entry: os.DirEntry[str]) -> bool:
     """Environments (also one being built or replaced by a sync) and caches."""
-    name = entry.name
+    return _is_excluded_name(entry.name)
+
+
+def _is_excluded_name(name: str) -> bool:
     return (
         name in EXCLUDED_DIRS
         or name.endswith(EXCLUDED_SUFFIXES)

@@ -77,6 +77,34 @@ def path_sources(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
     }
 
 
+def local_projects(code: Path) -> dict[str, tuple[Path, bool]]:
+    """Package -> (its folder, installed editable) for every project the node installs from a
+    folder: path sources, and members of the node's uv workspace (how uv records a snapshot)."""
+    data = read_pyproject(code / "pyproject.toml")
+    found = {
+        name: ((code / str(source["path"])).resolve(), bool(source.get("editable")))
+        for name, source in path_sources(data).items()
+    }
+    for folder in _workspace_members(code, data):
+        try:
+            name = read_pyproject(folder / "pyproject.toml").get("project", {}).get("name")
+        except InvalidInputError:
+            continue  # unreadable: uv says so when it locks
+        if isinstance(name, str):
+            found.setdefault(name, (folder, True))
+    return dict(sorted(found.items()))
+
+
+def _workspace_members(code: Path, data: dict[str, Any]) -> list[Path]:
+    workspace = data.get("tool", {}).get("uv", {}).get("workspace", {})
+    members = workspace.get("members", []) if isinstance(workspace, dict) else []
+    folders: list[Path] = []
+    for pattern in members if isinstance(members, list) else []:
+        if isinstance(pattern, str) and not Path(pattern).is_absolute() and ".." not in pattern:
+            folders += sorted(p for p in code.glob(pattern) if p.is_dir())
+    return folders
+
+
 def library_nodes(code: Path) -> dict[str, str]:
     """Package -> id of the library node it is installed from (``env add --from-node``)."""
     return _libraries(_nodepipe_section(read_pyproject(code / "pyproject.toml")))

@@ -34,6 +34,7 @@ from nodepipe.domain.errors import InvalidInputError
 from nodepipe.domain.params import parse_params
 from nodepipe.domain.staleness import (
     SHARED_CODE_SEPARATOR,
+    SNAPSHOTS_DIR,
     NodeFingerprint,
     ParentOutput,
     canonical_json,
@@ -54,6 +55,7 @@ from nodepipe.workspace.code_trees import (
 )
 from nodepipe.workspace.durable import write_atomic
 from nodepipe.workspace.external_code import ExternalCode, check_present, external_code
+from nodepipe.workspace.git_revisions import head_commit
 from nodepipe.workspace.node_folder import ENTRY_POINT, NodeFolder
 
 __all__ = [
@@ -67,6 +69,7 @@ __all__ = [
     "locked_packages",
     "sha256_file",
     "tree_digest",
+    "tree_digests",
 ]
 
 CACHE_FORMAT = 1
@@ -213,11 +216,15 @@ def fingerprint_outputs(data_dir: Path, cache_file: Path | None = None) -> str:
     return digest
 
 
+def tree_digests(folder: Path, walk: Walk = EXTERNAL) -> dict[str, str]:
+    """The digest of each file under ``folder`` walked as ``walk`` says (a shared checkout's
+    way by default), remembered per file for this process."""
+    return _digests(folder, scan(folder, walk), _HashCache(None), True)
+
+
 def tree_digest(folder: Path) -> str:
-    """One digest of the files of external code at ``folder`` (walked as a shared checkout),
-    remembered per file for this process."""
-    tree = scan(folder, EXTERNAL)
-    return sha256_text(canonical_json(_digests(folder, tree, _HashCache(None), True)))
+    """One digest of the files of external code at ``folder``."""
+    return sha256_text(canonical_json(tree_digests(folder)))
 
 
 def locked_packages(lock_text: bytes | str) -> dict[str, str]:
@@ -263,11 +270,14 @@ def fingerprint_node(
     libs += tuple(
         (item.name, scan(item.path, EXTERNAL), item.path) for item in _present_external(code)
     )
-    settled = _settled_state(code, (tree, *(t for _, t, _ in libs)), entry, parents, cache_file)
+    revisions = snapshot_revisions(code)
+    state = _settled_state(code, (tree, *(t for _, t, _ in libs)), entry, parents, cache_file)
+    settled = None if state is None else (*state, tuple(sorted(revisions.items())))
     known = _SETTLED.get(settled) if settled is not None else None
     if known is not None:
         return known
     fingerprint = _fingerprint_tree(code, tree, libs, entry, parents, _HashCache(cache_file))
+    fingerprint = replace(fingerprint, revisions=revisions)
     if settled is not None:
         if len(_SETTLED) > 4096:
             _SETTLED.clear()
@@ -337,6 +347,21 @@ def _fingerprint_tree(
         params = cache.parse(code / PARAMS_FILE, params_file_digest, _parse_params_file(code))
     cache.save()
     return make_fingerprint(digests, params, lock_digest, packages, entry, parents)
+
+
+def snapshot_revisions(code: Path) -> dict[str, str]:
+    """Snapshot name -> the commit its clone has checked out (copied snapshots have none)."""
+    try:
+        folders = list(os.scandir(code / SNAPSHOTS_DIR))
+    except OSError:
+        return {}
+    found = {}
+    for entry in folders:
+        if entry.is_dir(follow_symlinks=False):
+            commit = head_commit(Path(entry.path))
+            if commit is not None:
+                found[entry.name] = commit
+    return dict(sorted(found.items()))
 
 
 def _present_external(code: Path) -> tuple[ExternalCode, ...]:

@@ -2,23 +2,32 @@
 
 A snapshot is part of the node's code, so it is fingerprinted, copied with the node and
 reproducible; ``[tool.nodepipe.snapshots]`` in pyproject.toml remembers where it came from so
-it can be refreshed.
+it can be refreshed. A clone's commit names the update in reasons ("snapshot mytool 1954bab →
+15939cc"); a copy records the digests of what it copied (``.nodepipe-snapshot.json``, not
+code) so that an update can tell the user's local edits apart and refuse to overwrite them.
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import tomlkit
 from tomlkit.items import Table
 
-from nodepipe.domain.errors import InvalidInputError, NotFoundError
+from nodepipe.domain.errors import ConflictError, InvalidInputError, NotFoundError
 from nodepipe.domain.names import validate_name
+from nodepipe.domain.staleness import SNAPSHOTS_DIR
+from nodepipe.workspace.code_trees import CODE, SNAPSHOT_RECORD, is_excluded_path
 from nodepipe.workspace.contained_paths import contained
+from nodepipe.workspace.crash_points import crash_point
+from nodepipe.workspace.durable import write_atomic
+from nodepipe.workspace.fingerprint import tree_digests
 
-SNAPSHOTS_DIR = "snapshots"
 _IGNORED = shutil.ignore_patterns(".venv", "__pycache__", "*.pyc", ".mypy_cache", ".pytest_cache")
 
 
@@ -41,30 +50,88 @@ def take_snapshot(code_dir: Path, origin: str, name: str) -> Path:
         raise InvalidInputError(f"the node already has a snapshot named {name!r}")
     target.parent.mkdir(parents=True, exist_ok=True)
     _fetch(origin, target)
+    _record_copy(target)
     return target
 
 
-def refresh_snapshot(code_dir: Path, origin: str, name: str) -> None:
-    """Bring the snapshot up to date: ``git pull`` for a clone, a fresh copy otherwise.
-
-    The snapshot's name comes from pyproject.toml: it is checked to name a folder inside
-    ``code/snapshots/`` before anything is deleted."""
+def local_edits(code_dir: Path, name: str) -> list[str]:
+    """Files of the snapshot changed in the node since it was taken or last updated: what git
+    reports for a clone; for a copy, the difference from the digests recorded at copy time."""
     target = snapshot_path(code_dir, name)
     if (target / ".git").is_dir():
-        _git(["pull", "--ff-only"], cwd=target)
-        return
-    fresh = target.with_name(f".{name}.refresh")
-    shutil.rmtree(fresh, ignore_errors=True)
+        status = _git(["status", "--porcelain", "--untracked-files=all"], cwd=target)
+        changed = (line[3:] for line in status.splitlines() if line.strip())
+        return sorted(path for path in changed if not is_excluded_path(path))
     try:
-        _fetch(origin, fresh)
-    except BaseException:
-        shutil.rmtree(fresh, ignore_errors=True)
-        raise
-    if target.is_dir():
-        shutil.rmtree(target)
-    else:
-        target.unlink(missing_ok=True)
+        recorded = json.loads((target / SNAPSHOT_RECORD).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []  # taken before copies were recorded: nothing to compare with
+    current = tree_digests(target, CODE)
+    if not isinstance(recorded, dict):
+        return []
+    return sorted(k for k in recorded.keys() | current.keys() if recorded.get(k) != current.get(k))
+
+
+def refresh_paths(code_dir: Path, name: str) -> tuple[Path, Path]:
+    """(the folder a fresh copy is made in, the folder the old snapshot is moved aside to) for
+    an update of snapshot ``name``: the caller's edit journal removes the first and puts the
+    second back if the update is undone, even after a kill."""
+    target = snapshot_path(code_dir, name)
+    return target.with_name(f".{name}.refresh"), target.with_name(f".{name}.previous")
+
+
+@contextmanager
+def refreshed_snapshot(code_dir: Path, origin: str, name: str, force: bool) -> Iterator[None]:
+    """Bring the snapshot up to date in the block (``git pull`` for a clone, a fresh copy
+    otherwise). A clone is reset to its old commit if the block raises; a copy's old folder is
+    left aside (``refresh_paths``) for the caller's journal to put back or remove.
+
+    Local edits refuse the update (ConflictError listing them) unless ``force`` discards them.
+    The snapshot's name comes from pyproject.toml: it is checked to name a folder inside
+    ``code/snapshots/`` before anything is touched."""
+    target = snapshot_path(code_dir, name)
+    edits = local_edits(code_dir, name)
+    if edits and not force:
+        raise ConflictError(
+            f"snapshot {name} has local edits that an update would overwrite: "
+            f"{', '.join(edits[:10])}{' …' if len(edits) > 10 else ''}; keep them elsewhere, "
+            "or update with --force to discard them"
+        )
+    if (target / ".git").is_dir():
+        with _pulled(target, discard=bool(edits)):
+            yield
+        return
+    fresh, aside = refresh_paths(code_dir, name)
+    for leftover in (fresh, aside):
+        shutil.rmtree(leftover, ignore_errors=True)
+    _fetch(origin, fresh)
+    _record_copy(fresh)
+    target.rename(aside)
+    crash_point("snapshot.moved-aside")
     fresh.rename(target)
+    crash_point("snapshot.swapped")
+    yield
+
+
+@contextmanager
+def _pulled(clone: Path, discard: bool) -> Iterator[None]:
+    before = _git(["rev-parse", "HEAD"], cwd=clone).strip()
+    if discard:
+        _git(["checkout", "--", "."], cwd=clone)
+        _git(["clean", "-fdq"], cwd=clone)
+    _git(["pull", "--ff-only", "--quiet"], cwd=clone)
+    crash_point("snapshot.pulled")
+    try:
+        yield
+    except BaseException:
+        _git(["reset", "--hard", "--quiet", before], cwd=clone)
+        raise
+
+
+def _record_copy(target: Path) -> None:
+    """Remember the digests of a copied snapshot's files, to tell local edits later."""
+    if not (target / ".git").exists():
+        write_atomic(target / SNAPSHOT_RECORD, json.dumps(tree_digests(target, CODE), indent=0))
 
 
 def _fetch(origin: str, target: Path) -> None:
@@ -77,13 +144,14 @@ def _fetch(origin: str, target: Path) -> None:
         raise InvalidInputError(f"cannot snapshot {origin!r}: not a folder nor a git URL")
 
 
-def _git(args: list[str], cwd: Path) -> None:
+def _git(args: list[str], cwd: Path) -> str:
     try:
-        subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True)
+        done = subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True)
     except FileNotFoundError as exc:
         raise InvalidInputError("git is needed to snapshot a repository") from exc
     except subprocess.CalledProcessError as exc:
         raise InvalidInputError(f"git {args[0]} failed: {exc.stderr.strip()}") from exc
+    return done.stdout
 
 
 def record_snapshot(pyproject: Path, name: str, origin: str) -> None:

@@ -151,8 +151,14 @@ def sync(pipeline: str, node: str, services: ServicesDep, origin: OriginDep) -> 
 
 @router.post("/snapshots/{snapshot}/refresh", status_code=202)
 def refresh_snapshot(
-    pipeline: str, node: str, snapshot: str, services: ServicesDep, origin: OriginDep
+    pipeline: str,
+    node: str,
+    snapshot: str,
+    services: ServicesDep,
+    origin: OriginDep,
+    force: Annotated[bool, Query(description="Discard local edits in the snapshot.")] = False,
 ) -> JobPublic:
+    """Refresh, relock and sync; refused (the job fails, naming them) over local edits."""
     check_trusted_inputs(
         sources=[services.workspace.envs.show(node, pipeline).snapshots.get(snapshot)]
     )
@@ -162,7 +168,7 @@ def refresh_snapshot(
         node,
         "env-snapshot",
         f"refresh snapshot {snapshot}",
-        lambda n, p: services.workspace.envs.update_snapshot(n, snapshot, p),
+        lambda n, p: services.workspace.envs.update_snapshot(n, snapshot, p, force),
         origin,
     )
 

@@ -13,6 +13,7 @@ from nodepipe.domain.requirements import (
     validate_package_names,
     validate_requirements,
 )
+from nodepipe.domain.staleness import SNAPSHOTS_DIR
 from nodepipe.envs.interpreters import find_interpreter, interpreter_version
 from nodepipe.envs.kernels import install_kernel
 from nodepipe.envs.node_env import PYTHON_VERSION_FILE
@@ -23,6 +24,7 @@ from nodepipe.services.envs.inline_metadata import honour_inline_metadata
 from nodepipe.services.envs.origins import requirement_origins
 from nodepipe.services.graph.staged_folders import sync_node_environment
 from nodepipe.services.guards import check_node_editable
+from nodepipe.workspace.crash_points import crash_point
 from nodepipe.workspace.durable import write_atomic
 from nodepipe.workspace.external_code import code_paths, library_nodes
 from nodepipe.workspace.fingerprint import locked_packages
@@ -35,10 +37,10 @@ from nodepipe.workspace.node_project import (
     set_requires_python,
 )
 from nodepipe.workspace.snapshots import (
-    SNAPSHOTS_DIR,
     record_snapshot,
     recorded_snapshots,
-    refresh_snapshot,
+    refresh_paths,
+    refreshed_snapshot,
     snapshot_name,
     snapshot_origin,
     snapshot_path,
@@ -215,12 +217,25 @@ class EnvironmentService:
         return self.show(node.id)
 
     def update_snapshot(
-        self, name: str, snapshot: str, pipeline: str | None = None
+        self, name: str, snapshot: str, pipeline: str | None = None, force: bool = False
     ) -> EnvironmentView:
+        """Refresh a snapshot (git pull, or a new copy), relock and sync, all or nothing.
+
+        Local edits in the snapshot refuse the update (ConflictError listing them) unless
+        ``force`` discards them."""
         node, code = self.node_code(name, pipeline)
         origin = snapshot_origin(code / "pyproject.toml", snapshot)
-        refresh_snapshot(code, origin, snapshot)
-        self.context.environments.sync(code)
+        environments = self.context.environments
+
+        def edit() -> None:
+            with refreshed_snapshot(code, origin, snapshot, force):
+                environments.lock(code)  # the snapshot may require something new
+                crash_point("snapshot.relocked")
+                environments.sync(code)
+
+        fresh, aside = refresh_paths(code, snapshot)
+        target = snapshot_path(code, snapshot)
+        environments.change(code, edit, sync=False, creates=[fresh], moved=[(target, aside)])
         return self.show(node.id)
 
     def kernel(self, name: str, pipeline: str | None = None) -> Path:

@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from nodepipe.domain.requirements import requirement_name
-from nodepipe.workspace.external_code import LIBRARY, external_code, path_sources
-from nodepipe.workspace.node_config import read_pyproject
+from nodepipe.domain.staleness import SNAPSHOTS_DIR
+from nodepipe.workspace.external_code import LIBRARY, external_code, local_projects
 from nodepipe.workspace.node_project import base_names, dependencies
 from nodepipe.workspace.snapshots import recorded_snapshots
 
@@ -39,10 +39,10 @@ def requirement_origins(code: Path, library_tags: dict[str, str] | None = None) 
 
 
 def _snapshot_packages(code: Path, snapshots: set[str]) -> set[str]:
-    """Packages installed from a folder under ``code/snapshots/`` (by their source path)."""
-    sources = path_sources(read_pyproject(code / "pyproject.toml"))
+    """Packages installed from a folder under ``code/snapshots/``."""
+    inside = (code / SNAPSHOTS_DIR).resolve()
     return {
         requirement_name(package)
-        for package, source in sources.items()
-        if Path(str(source["path"])).name in snapshots
+        for package, (folder, _) in local_projects(code).items()
+        if folder.parent == inside and folder.name in snapshots
     }

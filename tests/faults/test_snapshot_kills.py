@@ -1,0 +1,109 @@
+"""``env update-snapshot`` killed (SIGKILL) at each step of a copy update and of a clone update:
+the next command leaves no scratch folder behind, the snapshot is whole (the old one or the
+new one, never a mix), and the node then runs with a lock that matches what it runs."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import nodepipe
+from support.wheels import local_project, toy_index
+from support.worlds import CHAIN, build_pipeline
+
+NODEPIPE = str(Path(sys.executable).with_name("nodepipe"))
+WRITES_ANSWER = """\
+import mytool, nodepipe_node as node
+(node.data_dir() / "answer.txt").write_text(str(mytool.ANSWER))
+"""
+POINTS = (
+    "edit.saved",
+    "snapshot.moved-aside",
+    "snapshot.swapped",
+    "snapshot.pulled",
+    "snapshot.relocked",
+    "sync.built",
+    "sync.swapping",
+    "edit.edited",
+)
+
+
+def command(root: Path, env: dict[str, str], *argv: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [NODEPIPE, "-w", str(root), *argv], env=env, capture_output=True, text=True, check=False
+    )
+
+
+def git(folder: Path, *args: str) -> None:
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
+        cwd=folder,
+        check=True,
+        capture_output=True,
+    )
+
+
+def workspace(root: Path, origin: Path, env: dict[str, str]) -> str:
+    """A workspace at ``root`` whose node ``clean`` has a snapshot of ``origin``; its id."""
+    ws = nodepipe.init(root)
+    build_pipeline(ws, "base", CHAIN)
+    for tag in ("load", "plot"):
+        (ws.nodes.path(tag) / "code" / "main.py").write_text("pass\n")
+    (ws.nodes.path("clean") / "code" / "main.py").write_text(WRITES_ANSWER)
+    previous = dict(os.environ)
+    os.environ.update(env)
+    try:
+        ws.envs.add("clean", [], snapshot=str(origin))
+    finally:
+        os.environ.clear()
+        os.environ.update(previous)
+    clean_id = ws.nodes.show("clean").node.id
+    ws.close()
+    return clean_id
+
+
+@pytest.mark.parametrize("kind", ["copy", "clone"])
+def test_an_update_killed_anywhere_leaves_a_whole_snapshot_and_a_runnable_node(
+    tmp_path: Path, kind: str
+) -> None:
+    wheels = toy_index(tmp_path / "wheels")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NODEPIPE_")}
+    env |= {"UV_FIND_LINKS": str(wheels), "UV_OFFLINE": "1"}
+    env["UV_INDEX_URL"] = "http://127.0.0.1:9/simple"
+    origin = local_project(tmp_path / "src" / "mytool", "mytool", "0.1", "ANSWER = 1\n")
+    if kind == "clone":
+        git(origin, "init", "--quiet", "--initial-branch=main")
+        git(origin, "add", ".")
+        git(origin, "commit", "--quiet", "-m", "one")
+    killed = 0
+    for point in POINTS:
+        root = tmp_path / f"ws-{point}"
+        clean_id = workspace(root, origin, env)  # not a copy: an editable install names its path
+        (origin / "mytool" / "__init__.py").write_text("ANSWER = 2\n")
+        if kind == "clone":
+            git(origin, "commit", "--quiet", "-am", "two")
+        update = command(
+            root, {**env, "NODEPIPE_CRASH_AT": point}, "env", "update-snapshot", "clean", "mytool"
+        )
+        (origin / "mytool" / "__init__.py").write_text("ANSWER = 1\n")  # for the next one
+        if kind == "clone":
+            git(origin, "commit", "--quiet", "-am", "back to one")
+        if update.returncode != -9:
+            continue  # not on this kind's path
+        killed += 1
+        assert command(root, env, "status", "base").returncode in (0, 1)  # settles leftovers
+        snapshots = root / "nodes" / clean_id / "code" / "snapshots"
+        assert sorted(p.name for p in snapshots.iterdir()) == ["mytool"], point
+        text = (snapshots / "mytool" / "mytool" / "__init__.py").read_text()
+        assert text in ("ANSWER = 1\n", "ANSWER = 2\n"), point
+        ran = command(root, env, "run", "base", "--force")
+        assert ran.returncode == 0, (point, ran.stdout, ran.stderr)
+        answer = (root / "nodes" / clean_id / "data" / "answer.txt").read_text()
+        assert f"ANSWER = {answer}\n" == text, point  # runs what the snapshot holds
+        assert not list((root / ".nodepipe" / "staging").glob("*/")), point
+    print(f"{kind}: killed at {killed} points")
+    assert killed >= 5

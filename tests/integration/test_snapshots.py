@@ -1,0 +1,140 @@
+"""Snapshots (issue 14, finding 2): an update relocks and syncs, its reason names the commits,
+local edits are never overwritten silently; a lock out of step with a snapshot is relocked."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import nodepipe
+from integration.conftest import CliRunner
+from integration.test_external_code import answer, git, states
+from nodepipe import NodeState
+from nodepipe.domain.errors import ConflictError, EnvironmentBuildError
+from nodepipe.services.envs.environments import EnvironmentService
+from nodepipe.services.runs.service import RunRequest
+from support.wheels import local_project, toy_index
+
+WRITES_ANSWER = """\
+import mytool, nodepipe_node as node
+(node.data_dir() / "answer.txt").write_text(str(mytool.ANSWER))
+"""
+USES_TOYPKG = "import toypkg\nANSWER = toypkg.VERSION\n"
+
+
+@pytest.fixture
+def envs(
+    chain: nodepipe.Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> EnvironmentService:
+    wheels = toy_index(tmp_path / "wheels")
+    monkeypatch.setenv("UV_FIND_LINKS", str(wheels))
+    monkeypatch.setenv("UV_OFFLINE", "1")
+    monkeypatch.setenv("UV_INDEX_URL", "http://127.0.0.1:9/simple")
+    for tag in ("load", "clean", "plot"):
+        (chain.nodes.path(tag) / "code" / "main.py").write_text("pass\n")
+    (chain.nodes.path("clean") / "code" / "main.py").write_text(WRITES_ANSWER)
+    return chain.envs
+
+
+def needs(project: Path, requirement: str) -> None:
+    """The project now requires ``requirement`` (and its module uses toypkg)."""
+    text = (project / "pyproject.toml").read_text()
+    head, rest = text.split("\n", 1)
+    (project / "pyproject.toml").write_text(f"{head}\ndependencies = [{requirement!r}]\n{rest}")
+    (project / "mytool" / "__init__.py").write_text(USES_TOYPKG)
+
+
+def commit(repo: Path, message: str) -> str:
+    git(repo, "add", ".")
+    git(repo, "commit", "--quiet", "-m", message)
+    return git(repo, "rev-parse", "HEAD")
+
+
+def test_an_update_relocks_for_a_new_upstream_requirement_and_names_the_commits(
+    chain: nodepipe.Workspace, envs: EnvironmentService, tmp_path: Path, cli: CliRunner
+) -> None:
+    upstream = local_project(tmp_path / "src" / "mytool", "mytool", "0.1", "ANSWER = 1\n")
+    git(upstream, "init", "--quiet", "--initial-branch=main")
+    first = commit(upstream, "first")
+    envs.add("clean", [], snapshot=str(upstream))
+    chain.runs.run(RunRequest("baseline"))
+    assert answer(chain, "clean") == "1"
+
+    needs(upstream, "toypkg==2.0")
+    second = commit(upstream, "uses toypkg")
+    updated = cli("env", "update-snapshot", "clean", "mytool", "--json")
+    assert updated.code == 0, updated.stdout + updated.stderr
+    assert updated.json()["locked"]["toypkg"] == "2.0"  # relocked: the new requirement is in
+    state, reasons = states(chain)["clean"]
+    assert state is NodeState.STALE
+    assert f"snapshot mytool {first[:7]} → {second[:7]}" in reasons
+    assert not any(r.startswith("code changed") for r in reasons)
+    chain.runs.run(RunRequest("baseline"))
+    assert answer(chain, "clean") == "2.0"
+
+
+def test_a_failed_relock_puts_the_previous_snapshot_back(
+    chain: nodepipe.Workspace, envs: EnvironmentService, tmp_path: Path
+) -> None:
+    upstream = local_project(tmp_path / "src" / "mytool", "mytool", "0.1", "ANSWER = 1\n")
+    git(upstream, "init", "--quiet", "--initial-branch=main")
+    first = commit(upstream, "first")
+    envs.add("clean", [], snapshot=str(upstream))
+    code = chain.nodes.path("clean") / "code"
+    lock = (code / "uv.lock").read_text()
+    needs(upstream, "toypkg==7.0")  # no such version
+    commit(upstream, "needs what no index has")
+    with pytest.raises(EnvironmentBuildError):
+        envs.update_snapshot("clean", "mytool")
+    snapshot = code / "snapshots" / "mytool"
+    assert git(snapshot, "rev-parse", "HEAD") == first
+    assert (snapshot / "mytool" / "__init__.py").read_text() == "ANSWER = 1\n"
+    assert (code / "uv.lock").read_text() == lock
+    assert sorted(p.name for p in (code / "snapshots").iterdir()) == ["mytool"]
+
+
+def test_a_copy_update_refuses_to_overwrite_local_edits_without_force(
+    chain: nodepipe.Workspace, envs: EnvironmentService, tmp_path: Path, cli: CliRunner
+) -> None:
+    origin = local_project(tmp_path / "src" / "mytool", "mytool", "0.1", "ANSWER = 1\n")
+    envs.add("clean", [], snapshot=str(origin))
+    snapshot = chain.nodes.path("clean") / "code" / "snapshots" / "mytool"
+    (snapshot / "mytool" / "__init__.py").write_text("ANSWER = 'mine'\n")
+    (snapshot / "mytool" / "extra.py").write_text("X = 1\n")
+    (origin / "mytool" / "__init__.py").write_text("ANSWER = 2\n")
+
+    with pytest.raises(ConflictError, match=r"mytool/__init__\.py, mytool/extra\.py"):
+        envs.update_snapshot("clean", "mytool")
+    assert (snapshot / "mytool" / "__init__.py").read_text() == "ANSWER = 'mine'\n"
+    refused = cli("env", "update-snapshot", "clean", "mytool")
+    assert refused.code != 0 and "--force" in refused.stderr
+
+    envs.update_snapshot("clean", "mytool", force=True)
+    assert (snapshot / "mytool" / "__init__.py").read_text() == "ANSWER = 2\n"
+    assert not (snapshot / "mytool" / "extra.py").exists()
+    (origin / "mytool" / "__init__.py").write_text("ANSWER = 3\n")
+    envs.update_snapshot("clean", "mytool")  # no local edits now: no --force needed
+    assert (snapshot / "mytool" / "__init__.py").read_text() == "ANSWER = 3\n"
+
+
+def test_a_lock_out_of_step_with_a_snapshot_is_relocked_before_the_run_unless_frozen(
+    chain: nodepipe.Workspace, envs: EnvironmentService, tmp_path: Path, cli: CliRunner
+) -> None:
+    origin = local_project(tmp_path / "src" / "mytool", "mytool", "0.1", "ANSWER = 1\n")
+    envs.add("clean", [], snapshot=str(origin))
+    code = chain.nodes.path("clean") / "code"
+    pyproject = (code / "pyproject.toml").read_text()
+    (code / "pyproject.toml").write_text(
+        pyproject.replace("[tool.nodepipe]", "[tool.nodepipe]\nfrozen-lock = true")
+    )
+    needs(code / "snapshots" / "mytool", "toypkg==1.0")  # edited by hand in the snapshot
+    frozen = cli("run", "baseline", "--to", "clean")
+    assert frozen.code != 0
+    assert "frozen-lock" in " ".join((frozen.stdout + frozen.stderr).split())
+
+    (code / "pyproject.toml").write_text(pyproject)
+    result = cli("run", "baseline", "--to", "clean")
+    assert result.code == 0, result.stdout + result.stderr
+    assert answer(chain, "clean") == "1.0"
+    assert "toypkg" in envs.show("clean").locked
