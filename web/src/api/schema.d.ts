@@ -600,7 +600,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Refresh Snapshot */
+        /**
+         * Refresh Snapshot
+         * @description Refresh, relock and sync; refused (the job fails, naming them) over local edits.
+         */
         post: operations["refresh_snapshot_api_pipelines__pipeline__nodes__node__environment_snapshots__snapshot__refresh_post"];
         delete?: never;
         options?: never;
@@ -6249,7 +6252,10 @@ export interface operations {
     };
     refresh_snapshot_api_pipelines__pipeline__nodes__node__environment_snapshots__snapshot__refresh_post: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Discard local edits in the snapshot. */
+                force?: boolean;
+            };
             header?: {
                 /** @description Id of the calling page, echoed in its change events. */
                 "x-nodepipe-client"?: string | null;
