@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import tempfile
 import textwrap
 import threading
@@ -23,6 +25,7 @@ import pytest
 import nodepipe
 from nodepipe.domain.runs import NodeRun, NodeRunState
 from nodepipe.services.runs.service import RunRequest, RunResult, RunService
+from nodepipe.workspace.crash_points import CRASH_ENV
 from nodepipe.workspace.storage import Storage
 from support.ray_cluster import (
     NamespaceResults,
@@ -108,6 +111,7 @@ def diamond(ws: nodepipe.Workspace) -> None:
         print("hello from", node.tag())
         (node.data_dir() / "value.txt").write_text("a")
         (node.data_dir() / "seen.txt").write_text(repr(sorted(Path({str(ws.root)!r}).glob("*"))))
+        (node.reports_dir() / "chart.txt").write_text("a chart")
         """,
     )
     for tag in "bc":
@@ -150,6 +154,7 @@ def test_a_diamond_runs_on_a_worker_without_the_workspace(
     assert (lab.nodes.path("d") / "data" / "value.txt").read_text() == "d(b(a),c(a))"
     assert (lab.nodes.path("d") / "data" / "sub" / "params.txt").read_text() == "{'alpha': 3}"
     assert (lab.nodes.path("a") / "data" / "seen.txt").read_text() == "[]"  # hidden there
+    assert (lab.nodes.path("a") / "reports" / "chart.txt").read_text() == "a chart"
     runs = node_runs(lab, first.run_id)
     for tag, node_run in runs.items():
         assert node_run.state is NodeRunState.COMPLETED, (tag, node_run.message)
@@ -216,3 +221,109 @@ def test_a_worker_killed_mid_task_fails_the_node_with_nothing_half_written(
     assert "worker" in node_run.message.lower(), node_run.message
     assert (folder / "data" / "out.txt").read_text() == "first"
     assert not list((folder / ".staging").glob("*"))
+
+
+def pair(ws: nodepipe.Workspace) -> Path:
+    """Pipeline ``pair``: p writes table.csv; q copies it. Returns q's folder."""
+    ws.pipelines.new("pair")
+    ws.nodes.new("pair", "p")
+    ws.nodes.new("pair", "q")
+    ws.edges.connect("p", "q", "pair")
+    write_main(ws, "p", "(node.data_dir() / 'table.csv').write_text('x,y\\n1,2\\n')\n")
+    source = "(node.parent('01').data_dir / 'table.csv').read_text()"
+    return write_main(ws, "q", f"(node.data_dir() / 'copy.csv').write_text({source})\n")
+
+
+@in_ray_namespace
+def test_a_damaged_content_in_the_storage_is_refused(
+    lab: nodepipe.Workspace, ray_cluster: RayCluster, outside: Path
+) -> None:
+    """p's outputs damaged in the bucket: run again, p's outputs are refused when they are
+    brought home (the worker found the content there and did not upload it again): p fails
+    saying which content, its data/ is kept, q does not run on it."""
+    q = pair(lab)
+    bucket = outside / "bucket-damaged"
+    first = run_remote(lab, ray_cluster, bucket, "pair")
+    assert first.finished is not None and first.finished.status == "completed"
+    storage = Storage.open(str(bucket))
+    table = next(d for d in storage.digests() if storage.read(d) == b"x,y\n1,2\n")
+    Path(storage.object_path(table)).chmod(0o644)
+    Path(storage.object_path(table)).write_bytes(b"x,y\n6,6\n")
+
+    second = run_remote(lab, ray_cluster, bucket, "pair", force=True)
+
+    assert second.finished is not None and second.run_id is not None
+    assert second.finished.status == "failed"
+    runs = node_runs(lab, second.run_id)
+    assert runs["p"].state is NodeRunState.FAILED
+    assert "damaged" in runs["p"].message and table[:12] in runs["p"].message
+    assert runs["q"].state is NodeRunState.SKIPPED
+    assert (lab.nodes.path("p") / "data" / "table.csv").read_text() == "x,y\n1,2\n"
+    assert not list((lab.nodes.path("p") / ".staging").glob("*"))
+    assert (q / "data" / "copy.csv").read_text() == "x,y\n1,2\n"
+
+
+CRASHING_ORCHESTRATOR = """
+import sys
+import nodepipe
+from nodepipe.services.runs.service import RunRequest, RunService
+ws = nodepipe.open(sys.argv[1])
+request = RunRequest(
+    "pair", executor="ray", ray_address=sys.argv[2], shared_fs=False, storage=sys.argv[3],
+    force=True,
+)
+RunService(ws.context).run(request)
+"""
+
+
+@in_ray_namespace
+def test_an_orchestrator_killed_mid_upload_loses_nothing(
+    lab: nodepipe.Workspace, ray_cluster: RayCluster, outside: Path
+) -> None:
+    """SIGKILLed while shipping p's changed code (its manifest uploaded, not yet in place): the
+    run is recovered as interrupted, the outputs are as they were, the storage names no half
+    upload, and the next run completes."""
+    q = pair(lab)
+    bucket = outside / "bucket-killed"
+    first = run_remote(lab, ray_cluster, bucket, "pair")
+    assert first.finished is not None and first.finished.status == "completed"
+    write_main(lab, "p", "(node.data_dir() / 'table.csv').write_text('x,y\\n3,4\\n')\n")
+    lab.close()
+
+    killed = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            CRASHING_ORCHESTRATOR,
+            str(lab.root),
+            ray_cluster.address,
+            str(bucket),
+        ],
+        env={**os.environ, CRASH_ENV: "storage.uploaded@2"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+    assert killed.returncode == -9, killed.stderr
+    ws = nodepipe.open(lab.root)
+    try:
+        RunService(ws.context).recover()  # (opening the workspace may have done it already)
+        with ws.context.store.read() as session:
+            (killed_run, _) = session.list_runs(limit=2)
+            left = session.node_runs_of_run(killed_run.id)
+        assert {nr.state for nr in left} == {NodeRunState.FAILED}
+        assert all("interrupted" in nr.message for nr in left), [nr.message for nr in left]
+        assert (lab.nodes.path("p") / "data" / "table.csv").read_text() == "x,y\n1,2\n"
+        assert (q / "data" / "copy.csv").read_text() == "x,y\n1,2\n"
+        assert not list((q / ".staging").glob("*"))
+        storage = Storage.open(str(bucket))
+        assert len(storage.incoming()) == 1  # the cut upload, for doctor --storage --collect
+        for content in storage.digests():
+            storage.read(content)  # whole, or not there at all
+        again = run_remote(ws, ray_cluster, bucket, "pair")
+        assert again.finished is not None and again.finished.status == "completed"
+        assert (q / "data" / "copy.csv").read_text() == "x,y\n3,4\n"
+    finally:
+        ws.close()

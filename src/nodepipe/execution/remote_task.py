@@ -10,11 +10,13 @@ it, so ``env show --run`` works alike.
 ``land`` brings a completed remote node's outputs home: they are downloaded by digest into a
 fresh staging folder of the node and promoted exactly as a local run's are
 (``workspace.output_swap``), so a download cut short, a damaged content or a killed orchestrator
-leave ``data/`` as it was. ``LogChunk`` is what a worker streams back of the node's log.
+leave ``data/`` as it was; ``land_reports`` brings its ``reports/`` (any outcome). ``LogChunk``
+is what a worker streams back of the node's log.
 """
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -51,6 +53,13 @@ class LogChunk:
     data: bytes
 
 
+@dataclass(frozen=True, slots=True)
+class RemoteReports:
+    """The digest of the node's ``reports/`` as the run left them on the worker."""
+
+    digest: str
+
+
 def ship(task: NodeTask, storage: Storage) -> RemoteTask:
     """Upload what ``task`` needs (what is there already is not sent again)."""
     if task.shared_env_dir is not None:
@@ -82,6 +91,24 @@ def append_log(task: NodeTask, chunk: LogChunk) -> None:
         point_latest_log(log)
     with log.open("ab") as handle:
         handle.write(chunk.data)
+
+
+def land_reports(task: NodeTask, storage: Storage, reports: RemoteReports) -> None:
+    """Bring the reports a remote run wrote into the node's ``reports/`` (each file replaced
+    whole: downloaded beside it first). Reports are kept beside the data, not versioned with
+    it; a report that cannot be brought is named in the node's log, and the run goes on."""
+    folder = task.folder
+    incoming = folder.reports / f".incoming-{task.node_run_id}"
+    try:
+        download_outputs(storage, reports.digest, incoming)
+        for path in sorted(p for p in incoming.rglob("*") if p.is_file()):
+            target = folder.reports / path.relative_to(incoming)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            path.replace(target)
+    except (NodepipeError, OSError) as exc:
+        append_log(task, LogChunk(f"# nodepipe: reports not brought home: {exc}\n".encode()))
+    finally:
+        shutil.rmtree(incoming, ignore_errors=True)
 
 
 def land(task: NodeTask, storage: Storage, outcome: TaskOutcome) -> TaskOutcome:

@@ -14,9 +14,9 @@ $NODEPIPE_WORKER_DIR (default <tmp>/nodepipe-worker-<uid>)/
 lock, reused as it is afterwards: the second task with the same lock starts without a sync),
 its parents' outputs by digest and the folders on its import path. The ``NodeTask`` it returns
 is the shipped one with the worker's paths, so ``NodeProcess`` runs it exactly as anywhere else
-(same variables, staging folder, swap). ``finish`` uploads the promoted outputs: the digest the
-run computed is the digest the storage names them by. ``read_log`` hands out what the log
-gained since it last looked, for streaming.
+(same variables, staging folder, swap). ``finish`` uploads the node's reports, then the
+promoted outputs: the digest the run computed is the digest the storage names them by.
+``read_log`` hands out what the log gained since it last looked, for streaming.
 """
 
 from __future__ import annotations
@@ -27,16 +27,17 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from nodepipe.domain.errors import StorageError
+from nodepipe.domain.errors import NodepipeError, StorageError
 from nodepipe.domain.runs import RunOutcome, TaskOutcome
 from nodepipe.envs.members import member_files
 from nodepipe.envs.node_env import NodeEnvironments
 from nodepipe.envs.uv import UvRunner
-from nodepipe.execution.remote_task import LogChunk, RemoteTask
+from nodepipe.execution.remote_task import LogChunk, RemoteReports, RemoteTask
 from nodepipe.execution.task import NodeTask
 from nodepipe.execution.task_factory import RUNTIME_DIR
 from nodepipe.workspace.config import default_interpreter
@@ -157,17 +158,22 @@ class WorkerRun:
         self._read += len(data)
         return LogChunk(data) if data else None
 
-    def finish(self, outcome: TaskOutcome) -> TaskOutcome:
-        """Upload a completed run's outputs (a failed run's are gone already)."""
-        if outcome.status is not RunOutcome.COMPLETED or outcome.output_digest is None:
-            return outcome
-        digest = upload_outputs(self.storage, self.folder.data)
-        if digest != outcome.output_digest:
-            raise StorageError(
-                f"the outputs changed while they were uploaded ({digest[:12]}, not "
-                f"{outcome.output_digest[:12]})"
-            )
-        return outcome
+    def finish(self, outcome: TaskOutcome) -> Iterator[RemoteReports | TaskOutcome]:
+        """Upload the node's reports (whatever the outcome: they help to see why it failed),
+        then a completed run's outputs (a failed run's are gone already); the outcome last."""
+        try:
+            yield RemoteReports(upload_outputs(self.storage, self.folder.reports))
+            if outcome.status is RunOutcome.COMPLETED and outcome.output_digest is not None:
+                digest = upload_outputs(self.storage, self.folder.data)
+                if digest != outcome.output_digest:
+                    raise StorageError(
+                        f"the outputs changed while they were uploaded ({digest[:12]}, not "
+                        f"{outcome.output_digest[:12]})"
+                    )
+        except (NodepipeError, OSError) as exc:
+            message = f"the node's outputs could not be uploaded: {exc}"
+            outcome = replace(outcome, status=RunOutcome.ERROR, output_digest=None, message=message)
+        yield outcome
 
     def remove(self) -> None:
         shutil.rmtree(self.folder.path, ignore_errors=True)

@@ -38,7 +38,14 @@ from nodepipe.execution.ray.worker import (
     run_on_worker,
     run_remote_on_worker,
 )
-from nodepipe.execution.remote_task import LogChunk, append_log, land, ship
+from nodepipe.execution.remote_task import (
+    LogChunk,
+    RemoteReports,
+    append_log,
+    land,
+    land_reports,
+    ship,
+)
 from nodepipe.execution.task import NodeTask
 from nodepipe.workspace.node_config import read_node_config
 from nodepipe.workspace.storage import Storage
@@ -175,6 +182,10 @@ class RayExecutor:
                     continue
                 if isinstance(item, LogChunk):
                     append_log(task, item)
+                    continue
+                if isinstance(item, RemoteReports):
+                    assert storage is not None
+                    land_reports(task, storage, item)
                     continue
                 future.set_result(item if storage is None else land(task, storage, item))
                 return

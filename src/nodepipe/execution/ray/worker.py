@@ -38,9 +38,10 @@ from dataclasses import dataclass
 import ray
 
 from nodepipe.domain.environments import RunEnvironment
-from nodepipe.domain.runs import TaskOutcome
+from nodepipe.domain.errors import NodepipeError
+from nodepipe.domain.runs import RunOutcome, TaskOutcome
 from nodepipe.execution.process_groups import KILL_GRACE_SECONDS
-from nodepipe.execution.remote_task import LogChunk, RemoteTask
+from nodepipe.execution.remote_task import LogChunk, RemoteReports, RemoteTask
 from nodepipe.execution.remote_worker import WorkerRun
 from nodepipe.execution.task import NodeProcess, NodeTask
 
@@ -80,12 +81,17 @@ def run_on_worker(task: NodeTask) -> Iterator[NodeStartedOnWorker | LogChunk | T
 @ray.remote(max_retries=0, num_returns="streaming")
 def run_remote_on_worker(
     remote: RemoteTask,
-) -> Iterator[NodeStartedOnWorker | LogChunk | TaskOutcome]:
+) -> Iterator[NodeStartedOnWorker | LogChunk | RemoteReports | TaskOutcome]:
     """Run one shipped node on this worker: its start, its log as it grows, its outcome (its
     outputs uploaded by then)."""
     run = WorkerRun(remote)
     try:
-        task = run.prepare()
+        try:
+            task = run.prepare()
+        except (NodepipeError, OSError) as exc:  # a damaged or missing content, a full disk
+            message = f"the worker could not prepare the node: {exc}"
+            yield TaskOutcome(remote.task.node_run_id, RunOutcome.ERROR, None, message)
+            return
         _log_placement(task)
         node = _NodeOnWorker(task)
         node.start()
@@ -95,7 +101,7 @@ def run_remote_on_worker(
                 if isinstance(item, TaskOutcome):
                     if (rest := run.read_log(task)) is not None:
                         yield rest
-                    yield run.finish(item)
+                    yield from run.finish(item)
                     return
                 yield item
         except KeyboardInterrupt:  # ray.cancel(): stop the node as the local executor does
