@@ -7,6 +7,7 @@ neither nodepipe nor PyYAML is importable) and PYTHONPATH holding only the runti
 from __future__ import annotations
 
 import ast
+import importlib.util
 import json
 import os
 import shutil
@@ -220,3 +221,69 @@ def test_the_helper_is_python_38_syntax_and_standard_library_only() -> None:
         )
     }
     assert imported - set(sys.stdlib_module_names) == {"yaml"}, "yaml only as optional fallback"
+
+
+# What a node process pays for the helper: ``import nodepipe_node`` loads nothing beyond the
+# helper itself and ``__future__`` (one tiny module of constants, no imports of its own); ``os``
+# and ``sys`` are loaded by every interpreter's start-up. It reads
+# bytecode compiled once rather than compiling the source on every launch.
+IMPORT_PROBE = """
+import sys
+import os  # loaded by every start-up with site; -S leaves it out
+sys.path.insert(0, sys.argv[1])
+before = set(sys.modules)
+import nodepipe_node
+print(sorted(set(sys.modules) - before))
+"""
+
+
+def test_importing_the_helper_loads_no_other_module() -> None:
+    for flags in (["-I"], ["-I", "-S"]):
+        completed = subprocess.run(
+            [sys.executable, *flags, "-c", IMPORT_PROBE, str(RUNTIME_DIR)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        new = ast.literal_eval(completed.stdout.strip())
+        assert new == ["__future__", "nodepipe_node"], (
+            f"import nodepipe_node also imported {new} ({flags})"
+        )
+
+
+def test_a_launched_node_reads_the_helper_compiled_once() -> None:
+    """nodepipe compiles the helper before launching; the node (writing no bytecode) loads it."""
+    from nodepipe.execution.task_factory import compiled_runtime_dir
+
+    compiled = Path(importlib.util.cache_from_source(str(HELPER)))
+    compiled.unlink(missing_ok=True)
+    assert compiled_runtime_dir.__wrapped__() == str(RUNTIME_DIR)
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-I",
+            "-B",  # as PYTHONDONTWRITEBYTECODE=1, which -I would ignore
+            "-v",
+            "-c",
+            f"import sys; sys.path.insert(0, {str(RUNTIME_DIR)!r}); import nodepipe_node",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert f"code object from '{compiled}'" in completed.stderr
+
+
+def test_a_parent_is_an_immutable_value() -> None:
+    one = node.Parent("01", "p1", "clean", Path("/d"))
+    assert (
+        one
+        == node.Parent("01", "p1", "clean", Path("/d"))
+        != node.Parent("02", "p1", "c", Path("/d"))
+    )
+    assert len({one, node.Parent("01", "p1", "clean", Path("/d"))}) == 1
+    assert repr(one) == "Parent(slot='01', id='p1', tag='clean', data_dir=PosixPath('/d'))"
+    with pytest.raises(AttributeError, match="read-only"):
+        one.slot = "02"  # type: ignore[misc]

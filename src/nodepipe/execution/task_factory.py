@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import py_compile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
+from importlib import util as import_util
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +22,22 @@ from nodepipe.workspace.node_folder import NodeFolder
 
 RUNTIME_DIR = Path(str(resources.files("nodepipe.runtime")))
 NOTEBOOK_RUNNER = RUNTIME_DIR / "nodepipe_notebook.py"
+
+
+@functools.cache
+def compiled_runtime_dir() -> str:
+    """The helper's folder, its bytecode compiled for this interpreter (once per process).
+
+    Node processes run with PYTHONDONTWRITEBYTECODE on many machines, so without a compiled
+    file beside the helper every launch would compile it again. An installation nodepipe
+    cannot write into (another user's) keeps working, compiling per launch.
+    """
+    for source in (RUNTIME_DIR / "nodepipe_node.py", NOTEBOOK_RUNNER):
+        compiled = Path(import_util.cache_from_source(str(source)))
+        with contextlib.suppress(OSError, py_compile.PyCompileError):
+            if not compiled.exists() or compiled.stat().st_mtime < source.stat().st_mtime:
+                py_compile.compile(str(source), cfile=str(compiled), doraise=True)
+    return str(RUNTIME_DIR)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +105,7 @@ def build_task(
         node_dir=str(folder.path),
         argv=command_line(folder, config),
         context=context,
-        runtime_dir=str(RUNTIME_DIR),
+        runtime_dir=compiled_runtime_dir(),
         uv_cache_dir=str(settings.uv_cache_dir),
         python=settings.python,
         lock_cache_dir=str(settings.lock_cache_dir),

@@ -15,18 +15,22 @@ Python 3.8 and later. It reads the variables nodepipe sets (other languages read
 Run by hand (``python main.py`` inside ``code/``), it falls back where it can: the node folder
 is the parent of ``code/``, outputs go straight into ``data/`` (with a warning), and parameters
 come from ``params.yaml`` if PyYAML is importable. Parents are only known in a nodepipe run.
+
+Every node process imports this module, so importing it costs next to nothing: at import time
+it touches only ``os`` and ``sys`` (already loaded by the interpreter's start-up); ``json``,
+``pathlib``, ``copy`` and ``warnings`` are imported by the functions that need them. Its
+bytecode is compiled once (``make install``, and at launch by nodepipe), never per launch.
 """
 
 from __future__ import annotations
 
-import copy
-import json
 import os
 import sys
-import warnings
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: ``typing`` costs a node process milliseconds
+    from pathlib import Path
+    from typing import Any
 
 __all__ = [
     "NoSuchInputError",
@@ -65,18 +69,55 @@ class NotRunByNodepipeWarning(UserWarning):
     """Emitted once when a fallback is used because the code runs outside nodepipe."""
 
 
-@dataclass(frozen=True)
 class Parent:
-    """One input of this node: its slot label, the parent node, and the parent's outputs."""
+    """One input of this node: its slot label, the parent node, and the parent's outputs.
+
+    An immutable value (compared and hashed by its fields), written by hand rather than as a
+    dataclass: ``dataclasses`` imports ``inspect`` and ``ast``, tens of milliseconds per node.
+    """
+
+    __slots__ = ("data_dir", "id", "slot", "tag")
 
     slot: str
     id: str
     tag: str
     data_dir: Path
 
+    def __init__(self, slot: str, id: str, tag: str, data_dir: Path) -> None:
+        object.__setattr__(self, "slot", slot)
+        object.__setattr__(self, "id", id)
+        object.__setattr__(self, "tag", tag)
+        object.__setattr__(self, "data_dir", data_dir)
+
+    def _values(self) -> tuple[str, str, str, Path]:
+        return (self.slot, self.id, self.tag, self.data_dir)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"cannot assign to field {name!r}: a Parent is read-only")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"cannot delete field {name!r}: a Parent is read-only")
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, Parent)
+        return self._values() == other._values()
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+    def __repr__(self) -> str:
+        return (
+            f"Parent(slot={self.slot!r}, id={self.id!r}, tag={self.tag!r},"
+            f" data_dir={self.data_dir!r})"
+        )
+
 
 def context() -> dict[str, Any]:
     """The whole JSON context of this run (a copy); raises NodepipeContextError outside nodepipe."""
+    import copy
+
     return copy.deepcopy(_context())
 
 
@@ -85,13 +126,16 @@ def _context() -> dict[str, Any]:
     if not path:
         raise NodepipeContextError(_NOT_SET.format("NODEPIPE_CONTEXT"))
     if path not in _loaded:
-        _loaded[path] = _read_context(Path(path))
+        _loaded[path] = _read_context(path)
     return _loaded[path]
 
 
-def _read_context(path: Path) -> dict[str, Any]:
+def _read_context(path: str) -> dict[str, Any]:
+    import json
+
     try:
-        value = json.loads(path.read_text(encoding="utf-8"))
+        with open(path, encoding="utf-8") as file:  # noqa: PTH123 (pathlib costs a node ms)
+            value = json.load(file)
     except OSError as exc:
         raise NodepipeContextError(f"cannot read the nodepipe context file {path}: {exc}") from exc
     except ValueError as exc:
@@ -108,6 +152,8 @@ def _has_context() -> bool:
 def _warn_once(message: str) -> None:
     """Warn about a fallback, once per message, pointing at the user's call."""
     if message not in _warned:
+        import warnings
+
         _warned.add(message)
         warnings.warn(message, NotRunByNodepipeWarning, stacklevel=4)
 
@@ -136,6 +182,8 @@ def node_dir() -> Path:
     """The node folder, holding code/, data/, reports/ and logs/."""
     value = os.environ.get("NODEPIPE_NODE_DIR")
     if value:
+        from pathlib import Path
+
         return Path(value)
     guessed = _guess_node_dir()
     if guessed is None:
@@ -145,6 +193,8 @@ def node_dir() -> Path:
 
 def _guess_node_dir() -> Path | None:
     """Run by hand: the folder above ``code/``, from the working directory or the main script."""
+    from pathlib import Path
+
     main = getattr(sys.modules.get("__main__"), "__file__", None)
     candidates = [Path.cwd()] + ([Path(main).resolve().parent] if main else [])
     for candidate in candidates:
@@ -156,6 +206,8 @@ def _guess_node_dir() -> Path | None:
 
 
 def _folder(variable: str, fallback: str) -> Path:
+    from pathlib import Path
+
     value = os.environ.get(variable)
     if value:
         path = Path(value)
@@ -184,6 +236,8 @@ def run_id() -> str | None:
 def params() -> dict[str, Any]:
     """This node's parameters (the mapping in params.yaml), as a fresh copy."""
     if _has_context():
+        import copy
+
         return copy.deepcopy(dict(_context().get("params") or {}))
     return _params_from_file(node_dir() / "code" / "params.yaml")
 
@@ -215,6 +269,8 @@ def parents() -> list[Parent]:
         raise NodepipeContextError(
             _NOT_SET.format("NODEPIPE_CONTEXT") + "; a node's parents are only known in a run"
         )
+    from pathlib import Path
+
     items = [
         Parent(str(p["slot"]), str(p["id"]), str(p.get("tag", p["id"])), Path(p["data_dir"]))
         for p in _context().get("parents") or []
