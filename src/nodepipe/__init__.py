@@ -10,32 +10,32 @@ The Python API::
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from nodepipe.domain.errors import (
-    Action,
-    AmbiguousNameError,
-    ConflictError,
-    CycleError,
-    EnvironmentBuildError,
-    Hint,
-    IndexUnreachableError,
-    InvalidInputError,
-    NodeLaunchError,
-    NodepipeError,
-    NotFoundError,
-    ReadOnlyError,
-    RequirementNotFoundError,
-    UnresolvableRequirementsError,
-    WorkspaceError,
-)
-from nodepipe.domain.model import Edge, Group, Node, Pipeline, PipelineView, Project
-from nodepipe.domain.specs import NodeSpec, PipelineSpec
-from nodepipe.domain.states import NodeState
-from nodepipe.services.graph.definition import PipelineDefinition, define
-
 if TYPE_CHECKING:
+    from pathlib import Path
+
+    from nodepipe.domain.errors import (
+        Action,
+        AmbiguousNameError,
+        ConflictError,
+        CycleError,
+        EnvironmentBuildError,
+        Hint,
+        IndexUnreachableError,
+        InvalidInputError,
+        NodeLaunchError,
+        NodepipeError,
+        NotFoundError,
+        ReadOnlyError,
+        RequirementNotFoundError,
+        UnresolvableRequirementsError,
+        WorkspaceError,
+    )
+    from nodepipe.domain.model import Edge, Group, Node, Pipeline, PipelineView, Project
+    from nodepipe.domain.specs import NodeSpec, PipelineSpec
+    from nodepipe.domain.states import NodeState
+    from nodepipe.services.graph.definition import PipelineDefinition, define
     from nodepipe.services.workspace import Workspace
 
 __all__ = [
@@ -71,13 +71,55 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    """``nodepipe.Workspace`` is imported on first use: the store's libraries are heavy."""
-    if name == "Workspace":
-        from nodepipe.services.workspace import Workspace
+# Where each name lives: imported on first use, so that ``import nodepipe`` (and every CLI
+# command, which imports this package first) pays nothing for the names it does not use.
+_ERRORS = "nodepipe.domain.errors"
+_MODEL = "nodepipe.domain.model"
+_LOCATIONS = {
+    **dict.fromkeys(
+        (
+            "Action",
+            "AmbiguousNameError",
+            "ConflictError",
+            "CycleError",
+            "EnvironmentBuildError",
+            "Hint",
+            "IndexUnreachableError",
+            "InvalidInputError",
+            "NodeLaunchError",
+            "NodepipeError",
+            "NotFoundError",
+            "ReadOnlyError",
+            "RequirementNotFoundError",
+            "UnresolvableRequirementsError",
+            "WorkspaceError",
+        ),
+        _ERRORS,
+    ),
+    **dict.fromkeys(("Edge", "Group", "Node", "Pipeline", "PipelineView", "Project"), _MODEL),
+    "NodeSpec": "nodepipe.domain.specs",
+    "PipelineSpec": "nodepipe.domain.specs",
+    "NodeState": "nodepipe.domain.states",
+    "PipelineDefinition": "nodepipe.services.graph.definition",
+    "define": "nodepipe.services.graph.definition",
+    "Workspace": "nodepipe.services.workspace",
+}
 
-        return Workspace
-    raise AttributeError(f"module 'nodepipe' has no attribute {name!r}")
+
+def __getattr__(name: str) -> Any:
+    """A public name, imported from its module on first use (then kept in this module)."""
+    module = _LOCATIONS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'nodepipe' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
 
 
 def init(path: Path | str, store_url: str | None = None, python: str | None = None) -> Workspace:

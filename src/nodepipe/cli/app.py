@@ -1,4 +1,8 @@
-"""The ``nodepipe`` root command, its sub-commands, and the error-to-exit-code boundary."""
+"""The ``nodepipe`` root command, its sub-commands, and the error-to-exit-code boundary.
+
+Sub-commands are imported when they run (``nodepipe.cli.lazy``), and what renders an error is
+imported when one happens: a command pays only for the modules it uses.
+"""
 
 from __future__ import annotations
 
@@ -6,35 +10,86 @@ from pathlib import Path
 
 import click
 
-from nodepipe.cli import (
-    backup,
-    bundles,
-    edges,
-    envs,
-    external_code,
-    groups,
-    nodes,
-    packages,
-    pipelines,
-    projects,
-    runs,
-    servers,
-)
-from nodepipe.cli.demo import demo
-from nodepipe.cli.doctor import doctor
-from nodepipe.cli.errors import CANCELLED, exit_code_for
-from nodepipe.cli.hints import with_hint
-from nodepipe.cli.options import CommandGroup, json_option
-from nodepipe.cli.output import error_console, print_error, render
-from nodepipe.cli.serve import serve
+from nodepipe.cli.lazy import LazyCommand, LazyCommandGroup
+from nodepipe.cli.options import json_option
 from nodepipe.cli.session import close_workspace, select_workspace
-from nodepipe.services.failures import as_nodepipe_error
 from nodepipe.services.location import WORKSPACE_ENV
+
+COMMANDS = {
+    "project": LazyCommand("nodepipe.cli.projects:app", "Projects: named groups of pipelines."),
+    "pipeline": LazyCommand(
+        "nodepipe.cli.pipelines:app",
+        "Pipelines: graphs of nodes.",
+        extras=(
+            "nodepipe.cli.envs:base_env",
+            "nodepipe.cli.bundles:includes",
+            "nodepipe.cli.bundles:include",
+        ),
+    ),
+    "node": LazyCommand(
+        "nodepipe.cli.nodes:app", "Nodes: folders with code, an environment and outputs."
+    ),
+    "group": LazyCommand("nodepipe.cli.groups:app", "Visual groups of nodes in a pipeline."),
+    "connect": LazyCommand(
+        "nodepipe.cli.edges:connect",
+        "Feed PARENT's outputs to CHILD (refuses cycles, naming them).",
+    ),
+    "disconnect": LazyCommand("nodepipe.cli.edges:disconnect", "Remove the edge PARENT → CHILD."),
+    "run": LazyCommand(
+        "nodepipe.cli.runs:run", "Run what never ran or is stale, in dependency order."
+    ),
+    "status": LazyCommand(
+        "nodepipe.cli.runs:status", "Each node's state in PIPELINE, and (with --why) why."
+    ),
+    "runs": LazyCommand(
+        "nodepipe.cli.runs:runs", "Run history: who ran what, when, where, and how it ended."
+    ),
+    "logs": LazyCommand(
+        "nodepipe.cli.runs:logs", "Print NODE's log (the latest run's by default)."
+    ),
+    "kill": LazyCommand(
+        "nodepipe.cli.runs:kill", "Stop queued or running nodes; their descendants are skipped."
+    ),
+    "env": LazyCommand(
+        "nodepipe.cli.envs:env",
+        "A node's environment: packages, Python version, snapshots, kernel.",
+        extras=("nodepipe.cli.external_code:code_path",),
+    ),
+    "shared-env": LazyCommand(
+        "nodepipe.cli.envs:shared_env", "Named environments that several nodes share."
+    ),
+    "serve": LazyCommand(
+        "nodepipe.cli.serve:serve",
+        "Start the web app: projects, pipelines, the graph editor and live runs.",
+    ),
+    "server": LazyCommand(
+        "nodepipe.cli.servers:app", "The workspace's web servers: their links, their password."
+    ),
+    "demo": LazyCommand(
+        "nodepipe.cli.demo:demo", "Run a demo pipeline: numpy 1.x and 2.x side by side."
+    ),
+    "backup": LazyCommand(
+        "nodepipe.cli.backup:app",
+        "Copies of the workspace's store: `nodepipe backup [DEST]` makes one.",
+    ),
+    "bundle": LazyCommand(
+        "nodepipe.cli.bundles:app", "Bundles: pipelines as portable, git-friendly folders."
+    ),
+    "package": LazyCommand(
+        "nodepipe.cli.packages:app",
+        "Packages: pipelines as wheels and sdists on any package index.",
+    ),
+    "doctor": LazyCommand(
+        "nodepipe.cli.doctor:doctor",
+        "Find what crashes, lost rows and old versions left in the workspace, with disk used.",
+    ),
+}
 
 
 @click.group(
     "nodepipe",
-    cls=CommandGroup,
+    cls=LazyCommandGroup,
+    lazy=COMMANDS,
     no_args_is_help=True,
     help="Pipelines of nodes, each a folder with its own code, locked environment and outputs.",
 )
@@ -62,6 +117,7 @@ def init(path: Path, db: str | None, python: str | None, as_json: bool) -> None:
 
     PATH is a new or empty directory (default: the current one).
     """
+    from nodepipe.cli.output import render
     from nodepipe.services.workspace import Workspace
 
     with Workspace.init(path, db, python) as ws:
@@ -69,37 +125,6 @@ def init(path: Path, db: str | None, python: str | None, as_json: bool) -> None:
         render(
             made, as_json, None, f"created workspace {ws.root} ({ws.context.store.dialect} store)"
         )
-
-
-for command in (
-    projects.app,
-    pipelines.app,
-    nodes.app,
-    groups.app,
-    edges.connect,
-    edges.disconnect,
-    runs.run,
-    runs.status,
-    runs.runs,
-    runs.logs,
-    runs.kill,
-    envs.env,
-    envs.shared_env,
-    serve,
-    servers.app,
-    demo,
-    backup.app,
-    bundles.app,
-    packages.app,
-    doctor,
-):
-    app.add_command(command)
-
-
-pipelines.app.add_command(envs.base_env)
-assert external_code.code_path.name in envs.env.commands  # registered on import
-pipelines.app.add_command(bundles.includes)
-pipelines.app.add_command(bundles.include)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -110,9 +135,17 @@ def main(argv: list[str] | None = None) -> None:
         usage_error.show()
         raise SystemExit(usage_error.exit_code) from None
     except click.Abort:
+        from nodepipe.cli.errors import CANCELLED
+        from nodepipe.cli.output import error_console
+
         error_console.print("aborted")
         raise SystemExit(CANCELLED.code) from None
     except Exception as failure:  # nodepipe's own errors, and the machine's (disk, store)
+        from nodepipe.cli.errors import exit_code_for
+        from nodepipe.cli.hints import with_hint
+        from nodepipe.cli.output import print_error
+        from nodepipe.services.failures import as_nodepipe_error
+
         error = as_nodepipe_error(failure)
         if error is None:
             raise

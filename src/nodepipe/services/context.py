@@ -18,6 +18,7 @@ from nodepipe.domain.ids import new_id
 from nodepipe.domain.model import Project
 from nodepipe.envs.node_env import NodeEnvironments
 from nodepipe.envs.uv import UvRunner
+from nodepipe.services.location import WORKSPACE_ENV
 from nodepipe.store.queries import StoreSession
 from nodepipe.store.store import Store
 from nodepipe.workspace.backups import newest_backup
@@ -30,7 +31,7 @@ from nodepipe.workspace.config import (
     split_password,
     write_config,
 )
-from nodepipe.workspace.layout import WORKSPACE_ENV, WorkspaceLayout, find_workspace_root
+from nodepipe.workspace.layout import WorkspaceLayout, find_workspace_root
 
 DEFAULT_PROJECT = "default"
 

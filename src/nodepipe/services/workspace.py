@@ -2,29 +2,31 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from nodepipe.domain.model import PipelineView
-from nodepipe.domain.specs import PipelineSpec
-from nodepipe.services.bundles.service import BundleService
 from nodepipe.services.context import WorkspaceContext, init_context, open_context
-from nodepipe.services.envs.base_packages import PipelineEnvService
-from nodepipe.services.envs.environments import EnvironmentService
-from nodepipe.services.envs.external_code import ExternalCodeService
-from nodepipe.services.envs.run_envs import RunEnvironmentService
-from nodepipe.services.envs.shared_envs import SharedEnvService
-from nodepipe.services.graph.edges import EdgeService
-from nodepipe.services.graph.groups import GroupService
-from nodepipe.services.graph.materialize import Materializer
-from nodepipe.services.graph.node_copies import NodeCopyService
-from nodepipe.services.graph.nodes import NodeService
-from nodepipe.services.graph.pipeline_copies import PipelineCopyService
-from nodepipe.services.graph.pipelines import PipelineService
-from nodepipe.services.graph.projects import ProjectService
-from nodepipe.services.packages.service import PackageService
-from nodepipe.services.runs.service import RunService
-from nodepipe.services.upkeep.servers import ServerService
+
+if TYPE_CHECKING:
+    from nodepipe.domain.model import PipelineView
+    from nodepipe.domain.specs import PipelineSpec
+    from nodepipe.services.bundles.service import BundleService
+    from nodepipe.services.envs.base_packages import PipelineEnvService
+    from nodepipe.services.envs.environments import EnvironmentService
+    from nodepipe.services.envs.external_code import ExternalCodeService
+    from nodepipe.services.envs.run_envs import RunEnvironmentService
+    from nodepipe.services.envs.shared_envs import SharedEnvService
+    from nodepipe.services.graph.edges import EdgeService
+    from nodepipe.services.graph.groups import GroupService
+    from nodepipe.services.graph.node_copies import NodeCopyService
+    from nodepipe.services.graph.nodes import NodeService
+    from nodepipe.services.graph.pipeline_copies import PipelineCopyService
+    from nodepipe.services.graph.pipelines import PipelineService
+    from nodepipe.services.graph.projects import ProjectService
+    from nodepipe.services.packages.service import PackageService
+    from nodepipe.services.runs.service import RunService
+    from nodepipe.services.upkeep.servers import ServerService
 
 
 class PipelineDefinitionLike(Protocol):
@@ -42,22 +44,103 @@ class Workspace:
 
     def __init__(self, context: WorkspaceContext) -> None:
         self.context = context
-        self.projects = ProjectService(context)
-        self.pipelines = PipelineService(context)
-        self.pipeline_copies = PipelineCopyService(context)
-        self.nodes = NodeService(context)
-        self.node_copies = NodeCopyService(context)
-        self.edges = EdgeService(context)
-        self.groups = GroupService(context)
-        self.runs = RunService(context)
-        self.envs = EnvironmentService(context)
-        self.external = ExternalCodeService(context)
-        self.run_envs = RunEnvironmentService(context)
-        self.base_envs = PipelineEnvService(context)
-        self.shared_envs = SharedEnvService(context)
-        self.servers = ServerService(context)
-        self.bundles = BundleService(context)
-        self.packages = PackageService(context)
+
+    # Each use case is built on first use: a command imports only the services it calls.
+    @functools.cached_property
+    def projects(self) -> ProjectService:
+        from nodepipe.services.graph.projects import ProjectService
+
+        return ProjectService(self.context)
+
+    @functools.cached_property
+    def pipelines(self) -> PipelineService:
+        from nodepipe.services.graph.pipelines import PipelineService
+
+        return PipelineService(self.context)
+
+    @functools.cached_property
+    def pipeline_copies(self) -> PipelineCopyService:
+        from nodepipe.services.graph.pipeline_copies import PipelineCopyService
+
+        return PipelineCopyService(self.context)
+
+    @functools.cached_property
+    def nodes(self) -> NodeService:
+        from nodepipe.services.graph.nodes import NodeService
+
+        return NodeService(self.context)
+
+    @functools.cached_property
+    def node_copies(self) -> NodeCopyService:
+        from nodepipe.services.graph.node_copies import NodeCopyService
+
+        return NodeCopyService(self.context)
+
+    @functools.cached_property
+    def edges(self) -> EdgeService:
+        from nodepipe.services.graph.edges import EdgeService
+
+        return EdgeService(self.context)
+
+    @functools.cached_property
+    def groups(self) -> GroupService:
+        from nodepipe.services.graph.groups import GroupService
+
+        return GroupService(self.context)
+
+    @functools.cached_property
+    def runs(self) -> RunService:
+        from nodepipe.services.runs.service import RunService
+
+        return RunService(self.context)
+
+    @functools.cached_property
+    def envs(self) -> EnvironmentService:
+        from nodepipe.services.envs.environments import EnvironmentService
+
+        return EnvironmentService(self.context)
+
+    @functools.cached_property
+    def external(self) -> ExternalCodeService:
+        from nodepipe.services.envs.external_code import ExternalCodeService
+
+        return ExternalCodeService(self.context)
+
+    @functools.cached_property
+    def run_envs(self) -> RunEnvironmentService:
+        from nodepipe.services.envs.run_envs import RunEnvironmentService
+
+        return RunEnvironmentService(self.context)
+
+    @functools.cached_property
+    def base_envs(self) -> PipelineEnvService:
+        from nodepipe.services.envs.base_packages import PipelineEnvService
+
+        return PipelineEnvService(self.context)
+
+    @functools.cached_property
+    def shared_envs(self) -> SharedEnvService:
+        from nodepipe.services.envs.shared_envs import SharedEnvService
+
+        return SharedEnvService(self.context)
+
+    @functools.cached_property
+    def servers(self) -> ServerService:
+        from nodepipe.services.upkeep.servers import ServerService
+
+        return ServerService(self.context)
+
+    @functools.cached_property
+    def bundles(self) -> BundleService:
+        from nodepipe.services.bundles.service import BundleService
+
+        return BundleService(self.context)
+
+    @functools.cached_property
+    def packages(self) -> PackageService:
+        from nodepipe.services.packages.service import PackageService
+
+        return PackageService(self.context)
 
     @classmethod
     def open(cls, path: Path | str | None = None) -> Workspace:
@@ -80,6 +163,9 @@ class Workspace:
     def materialize(self, definition: PipelineDefinitionLike) -> PipelineView:
         """Create (or update) the pipeline a code-first definition declares, node folders and
         locked environments included."""
+        from nodepipe.domain.specs import PipelineSpec
+        from nodepipe.services.graph.materialize import Materializer
+
         spec = definition if isinstance(definition, PipelineSpec) else definition.spec
         return Materializer(
             self.pipelines, self.nodes, self.edges, self.envs, self.base_envs

@@ -23,8 +23,6 @@ from nodepipe.domain.ids import looks_like_id
 from nodepipe.domain.names import validate_name
 from nodepipe.workspace.node_folder import NodeFolder
 
-WORKSPACE_ENV = "NODEPIPE_WORKSPACE"
-"""Environment variable naming the workspace to use (instead of searching upwards)."""
 CONFIG_FILE_NAME = "nodepipe.toml"
 STATE_DIR_NAME = ".nodepipe"
 

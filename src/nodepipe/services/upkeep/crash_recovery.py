@@ -12,40 +12,57 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from nodepipe.domain.runs import NodeRun
-from nodepipe.envs.edits import EDIT_KIND, recover_edit
-from nodepipe.envs.node_env import SYNC_KIND, recover_sync
 from nodepipe.execution.recovery import recover_interrupted
-from nodepipe.services.bundles.archives import ARCHIVE_KIND, recover_archive
-from nodepipe.services.bundles.code_swap import SWAP_KIND, recover_code_swaps
-from nodepipe.services.bundles.export_dir import EXPORT_KIND, recover_export
 from nodepipe.services.context import WorkspaceContext
-from nodepipe.services.graph.staged_folders import DELETE_KIND, FOLDERS_KIND, recover_node_folders
 from nodepipe.workspace import journal
 
 Recoverer = Callable[[WorkspaceContext, journal.Operation], None]
 
-RECOVERERS: dict[str, Recoverer] = {
-    FOLDERS_KIND: recover_node_folders,
-    DELETE_KIND: recover_node_folders,
-    EDIT_KIND: lambda _context, operation: recover_edit(operation),
-    SYNC_KIND: lambda _context, operation: recover_sync(operation),
-    EXPORT_KIND: recover_export,
-    SWAP_KIND: recover_code_swaps,
-    ARCHIVE_KIND: recover_archive,
-}
+
+def recoverers() -> dict[str, Recoverer]:
+    """Each kind of journal operation and what settles it. Imported only when an operation was
+    abandoned (rarely): the bundle and environment code is not worth loading on every start."""
+    from nodepipe.envs.edits import EDIT_KIND, recover_edit
+    from nodepipe.envs.node_env import SYNC_KIND, recover_sync
+    from nodepipe.services.bundles.archives import ARCHIVE_KIND, recover_archive
+    from nodepipe.services.bundles.code_swap import SWAP_KIND, recover_code_swaps
+    from nodepipe.services.bundles.export_dir import EXPORT_KIND, recover_export
+    from nodepipe.services.graph.staged_folders import (
+        DELETE_KIND,
+        FOLDERS_KIND,
+        recover_node_folders,
+    )
+
+    return {
+        FOLDERS_KIND: recover_node_folders,
+        DELETE_KIND: recover_node_folders,
+        EDIT_KIND: lambda _context, operation: recover_edit(operation),
+        SYNC_KIND: lambda _context, operation: recover_sync(operation),
+        EXPORT_KIND: recover_export,
+        SWAP_KIND: recover_code_swaps,
+        ARCHIVE_KIND: recover_archive,
+    }
 
 
 def recover_after_crash(context: WorkspaceContext) -> list[NodeRun]:
     """Settle every abandoned operation, then every run whose orchestrator died; returns the
     node runs marked interrupted."""
     abandoned = list(journal.abandoned(context.layout.staging_dir))
+    if abandoned:
+        _settle(context, abandoned)
+    return recover_interrupted(context.store, context.layout)
+
+
+def _settle(context: WorkspaceContext, abandoned: list[journal.Operation]) -> None:
+    from nodepipe.services.bundles.code_swap import SWAP_KIND
+
+    known = recoverers()
     # code swaps first: they put links back, then folder batches remove libs nothing links
     for operation in sorted(abandoned, key=lambda found: found.kind != SWAP_KIND):
-        recoverer = RECOVERERS.get(operation.kind)
+        recoverer = known.get(operation.kind)
         if recoverer is None and operation.kind:  # a newer nodepipe's: not ours to undo
             operation.release()
             continue
         if recoverer is not None:
             recoverer(context, operation)
         operation.finish()
-    return recover_interrupted(context.store, context.layout)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from nodepipe.domain.runs import RunStatus
 from nodepipe.execution.recovery import orchestrator_alive
-from nodepipe.services.upkeep.crash_recovery import RECOVERERS
+from nodepipe.services.upkeep.crash_recovery import recoverers
 from nodepipe.services.upkeep.doctor.findings import Category, Finding
 from nodepipe.services.upkeep.doctor.survey import Survey
 from nodepipe.workspace.disk_usage import disk_used
@@ -65,7 +65,7 @@ def find_journal(survey: Survey) -> list[Finding]:
 
 
 def _abandoned(survey: Survey, entry: JournalEntry) -> Finding:
-    if entry.kind and entry.kind not in RECOVERERS:
+    if entry.kind and entry.kind not in recoverers():
         what = f"{entry.kind} operation of a newer nodepipe; left alone"
         return Finding(Category.ABANDONED_OPERATIONS, str(entry.folder), what)
     if not entry.kind:

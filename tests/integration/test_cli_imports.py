@@ -1,0 +1,100 @@
+"""What a CLI command imports before it does anything: its module budget.
+
+Every ``nodepipe`` process pays for the modules it imports (the store's SQLAlchemy alone is a
+third of a read command's start-up), so ``--help`` imports no command module and no heavy
+library, and a read command imports only what reading needs: not the bundle machinery, not
+the web app's libraries, not PyYAML's or rich's progress parts it never prints. The budgets are
+module counts, not times; measure times with ``python -m tests.bench.bench_startup``.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import click
+import pytest
+
+import nodepipe
+from nodepipe.cli.app import COMMANDS, app
+from nodepipe.services.runs.service import RunRequest
+
+PROBE = """
+import json, sys
+from nodepipe.cli.app import main
+try:
+    main(sys.argv[1:])
+except SystemExit:
+    pass
+print(json.dumps(sorted(sys.modules)))
+"""
+
+# Never imported by --help (the root help is printed from the command table).
+HEAVY = (
+    "sqlalchemy",
+    "asyncio",
+    "rich",
+    "yaml",
+    "tomlkit",
+    "pydantic",
+    "packaging",
+    "fsspec",
+    "nodepipe.services.workspace",
+    "nodepipe.cli.runs",
+)
+# Never imported by a read command: the web app's libraries, bundles, building environments.
+NOT_FOR_READING = (
+    "pydantic",
+    "fastapi",
+    "uvicorn",
+    "fsspec",
+    "packaging",
+    "psycopg",
+    "aiosqlite",
+    "rich.progress",
+    "nodepipe.bundles",
+    "nodepipe.services.bundles",
+    "nodepipe.services.graph.node_copies",
+)
+HELP_BUDGET = 150  # modules in all (the interpreter's own start-up included): 122 today
+STATUS_BUDGET = 560  # 521 today, of which SQLAlchemy's are about 250
+
+
+def imported(*args: str) -> list[str]:
+    completed = subprocess.run(
+        [sys.executable, "-c", PROBE, *args], capture_output=True, text=True, check=True
+    )
+    modules: list[str] = json.loads(completed.stdout.splitlines()[-1])
+    return modules
+
+
+def loaded(modules: list[str], package: str) -> bool:
+    return any(name == package or name.startswith(package + ".") for name in modules)
+
+
+def test_help_imports_no_command_and_no_heavy_library() -> None:
+    modules = imported("--help")
+    assert [name for name in HEAVY if loaded(modules, name)] == []
+    assert len(modules) <= HELP_BUDGET, f"--help imports {len(modules)} modules"
+
+
+def test_status_and_a_no_change_run_import_only_what_reading_needs(
+    chain: nodepipe.Workspace,
+) -> None:
+    chain.runs.run(RunRequest("baseline"))
+    for command in (["status", "baseline"], ["run", "baseline"]):
+        modules = imported("-w", str(chain.root), *command)
+        assert "nodepipe.services.runs.service" in modules, "the probe ran the command"
+        assert [name for name in NOT_FOR_READING if loaded(modules, name)] == []
+        assert len(modules) <= STATUS_BUDGET, f"{command} imports {len(modules)} modules"
+
+
+@pytest.mark.parametrize("name", list(COMMANDS))
+def test_the_root_help_summary_is_the_commands_own(name: str) -> None:
+    """The table's summaries (printed without importing the commands) match each command."""
+    context = click.Context(app)
+    command = app.get_command(context, name)
+    assert command is not None
+    summary = click.Command(name, help=COMMANDS[name].summary).get_short_help_str(200)
+    assert command.get_short_help_str(200) == summary
