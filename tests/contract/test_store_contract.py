@@ -7,6 +7,7 @@ checks in another, so everything asserted here was really committed.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, timezone
@@ -606,3 +607,56 @@ def test_delete_edge_tells_whether_it_removed_one(store: Store, diamond: Seeded)
         assert session.delete_edge(diamond.ids["load"], diamond.ids["left"]) == 0
     with store.read() as session:
         assert diamond.edge("load", "left") not in session.all_edges()
+
+
+# walking the graph in the store (graph edits read only the part they touch) --------------
+LADDER: Shape = {
+    "a": [],
+    "b": ["a"],
+    "c": ["a"],
+    "d": ["b", "c"],
+    "e": ["d"],
+    "aside": [],
+    "f": ["aside"],
+}
+
+
+def test_edges_below_and_above_are_the_reachable_subgraph(store: Store, project: Project) -> None:
+    with store.write() as session:
+        seeded = seed_pipeline(session, project, "ladder", LADDER)
+    with store.read() as session:
+        below_b = session.edges_below([seeded.ids["b"]])
+        above_d = session.edges_above([seeded.ids["d"]])
+        below_two = session.edges_below([seeded.ids["e"], seeded.ids["aside"]])
+        nothing = session.edges_below([])
+    key = operator.attrgetter("child_id", "slot")
+    assert sorted(below_b, key=key) == sorted(
+        [seeded.edge("b", "d"), seeded.edge("d", "e")], key=key
+    )
+    assert sorted(above_d, key=key) == sorted(
+        [
+            seeded.edge("b", "d"),
+            seeded.edge("c", "d", "02"),
+            seeded.edge("a", "b"),
+            seeded.edge("a", "c"),
+        ],
+        key=key,
+    )
+    assert below_two == [seeded.edge("aside", "f")]
+    assert nothing == []
+
+
+def test_node_tags_named_finds_an_exact_id_or_tag_in_every_pipeline(
+    store: Store, chain_and_branch: tuple[Seeded, Seeded]
+) -> None:
+    chain, branch = chain_and_branch
+    with store.read() as session:
+        by_tag = session.node_tags_named("load")
+        by_id = session.node_tags_named(branch.ids["clean"])
+        prefix = session.node_tags_named(chain.ids["load"][:4])
+    assert sorted(by_tag) == [
+        (chain.ids["load"], "load", "chain"),
+        (chain.ids["load"], "load", "chain-branch"),
+    ]
+    assert by_id == [(branch.ids["clean"], "clean", "chain-branch")]
+    assert prefix == [], "a prefix is resolved from every name, not by this lookup"

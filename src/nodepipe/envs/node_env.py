@@ -17,7 +17,6 @@
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import os
@@ -40,7 +39,7 @@ from nodepipe.envs.uv import UvRunner
 from nodepipe.workspace import journal
 from nodepipe.workspace.crash_points import crash_point
 from nodepipe.workspace.durable import fsync_dir, write_atomic
-from nodepipe.workspace.file_state import FileState, file_state, file_state_or_none
+from nodepipe.workspace.file_state import FileState, file_state, file_state_or_none, latest_per_key
 from nodepipe.workspace.node_config import read_pyproject
 
 SYNC_MARKER = ".nodepipe-synced"
@@ -84,7 +83,7 @@ def _marker_text(code_dir: Path, python: str) -> str:
     )
 
 
-@functools.lru_cache(maxsize=4096)
+@latest_per_key(lambda code_dir, python, seen: (code_dir, python))
 def _sync_state(code_dir: Path, python: str, seen: tuple[FileState, ...]) -> tuple[bool, bool]:
     """(environment synced from this lock, lock known to satisfy these requirements), by the
     marker; remembered for the states ``seen`` of marker, lock and pyproject, so a run of many

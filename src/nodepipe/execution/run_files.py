@@ -8,12 +8,11 @@ files is what costs most on a busy filesystem.
 from __future__ import annotations
 
 import contextlib
-import functools
 import os
 from pathlib import Path
 
 from nodepipe.workspace.durable import write_atomic
-from nodepipe.workspace.file_state import FileState, file_state_or_none
+from nodepipe.workspace.file_state import FileState, file_state_or_none, latest_per_key
 
 CONTEXT_FILE = "context.json"
 
@@ -31,7 +30,7 @@ def write_if_changed(path: Path, text: str) -> None:
     write_atomic(path, text, durable=False)  # rewritten at the node's next run if lost
 
 
-@functools.lru_cache(maxsize=4096)
+@latest_per_key(lambda state: state[0])
 def _text_at(state: FileState) -> str:
     """A file's text as it was in ``state``: read again only once the file changed."""
     return Path(state[0]).read_text(encoding="utf-8")

@@ -26,7 +26,11 @@ def pipeline(session: StoreSession, name: str) -> Pipeline:
 def node(session: StoreSession, name: str, within: Pipeline | None = None) -> Node:
     """The node called ``name``; with ``within``, only nodes shown in that pipeline count."""
     shown_in: dict[tuple[str, str], list[str]] = defaultdict(list)
-    for node_id, tag, pipeline_tag in session.node_tags_with_pipelines():
+    # an exact id or tag is found by its index; only a prefix or a typo reads every name
+    named = session.node_tags_named(name)
+    if within is not None:
+        named = [entry for entry in named if entry[2] == within.tag]
+    for node_id, tag, pipeline_tag in named or session.node_tags_with_pipelines():
         if within is None or pipeline_tag == within.tag:
             shown_in[(node_id, tag)].append(pipeline_tag)
     candidates = [

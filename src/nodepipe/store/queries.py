@@ -24,6 +24,7 @@ from nodepipe.store.changes import (
     ProjectChanges,
     column_values,
 )
+from nodepipe.store.graph_queries import GraphQueries
 from nodepipe.store.include_queries import IncludeQueries
 from nodepipe.store.run_queries import RunQueries
 from nodepipe.store.schema import (
@@ -39,7 +40,7 @@ from nodepipe.store.schema import (
 _SET_STATE = update_by_id(nodes, "state", "state_reason")
 
 
-class StoreSession(RunQueries, IncludeQueries):
+class StoreSession(RunQueries, IncludeQueries, GraphQueries):
     """Queries within one open transaction."""
 
     # projects ---------------------------------------------------------------------------

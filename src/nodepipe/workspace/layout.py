@@ -94,13 +94,13 @@ class WorkspaceLayout:
             directory.mkdir(parents=True, exist_ok=True)
 
 
-@functools.lru_cache(maxsize=8192)
+@functools.cache  # one entry per node: sized to the workspace
 def _below(folder: Path, name: str) -> Path:
     """``folder / name``, remembered: a run looks up every node's folder many times."""
     return folder / name
 
 
-@functools.lru_cache(maxsize=8192)
+@functools.cache  # one entry per node: sized to the workspace
 def _node_dir(nodes_dir: Path, node_id: str) -> Path:
     if not looks_like_id(node_id):
         raise InvalidInputError(f"{node_id!r} is not a node id")  # not remembered: raised anew

@@ -17,7 +17,6 @@ memory = "2GB"
 from __future__ import annotations
 
 import copy
-import functools
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -25,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from nodepipe.domain.errors import InvalidInputError
-from nodepipe.workspace.file_state import FileState, file_state
+from nodepipe.workspace.file_state import FileState, file_state, latest_per_key
 from nodepipe.workspace.node_folder import ENTRY_POINT
 
 _MEMORY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]?)i?B?\s*$", re.IGNORECASE)
@@ -76,7 +75,7 @@ def _state(pyproject: Path) -> FileState:
         raise InvalidInputError(f"cannot read {pyproject}: {exc}") from exc
 
 
-@functools.lru_cache(maxsize=4096)
+@latest_per_key(lambda state: state[0])
 def _parsed(state: FileState) -> dict[str, Any]:
     """The parsed file in that state, shared: callers must not change it."""
     pyproject = Path(state[0])
@@ -86,7 +85,7 @@ def _parsed(state: FileState) -> dict[str, Any]:
         raise InvalidInputError(f"cannot read {pyproject}: {exc}") from exc
 
 
-@functools.lru_cache(maxsize=4096)
+@latest_per_key(lambda state: state[0])
 def _config(state: FileState) -> NodeConfig:
     section = _parsed(state).get("tool", {}).get("nodepipe", {})
     try:

@@ -37,7 +37,7 @@ class NodeFolder:
     path: Path
 
     @staticmethod
-    @functools.lru_cache(maxsize=8192)
+    @functools.cache  # one entry per node: sized to the workspace
     def at(path: Path | str) -> NodeFolder:
         """The folder at ``path``, one instance per path in a process: its parts are computed
         once, not at every run."""

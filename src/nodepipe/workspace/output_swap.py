@@ -64,7 +64,7 @@ def staging_dir(folder: NodeFolder, node_run_id: str) -> Path:
     return _staging_root(folder) / node_run_id
 
 
-@functools.lru_cache(maxsize=8192)
+@functools.cache  # one entry per node: sized to the workspace
 def _staging_root(folder: NodeFolder) -> Path:
     return folder.path / STAGING
 

@@ -7,12 +7,11 @@ the node stale like any lock change.
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 
 from nodepipe.envs.script_metadata import script_requirements
 from nodepipe.services.context import WorkspaceContext
-from nodepipe.workspace.file_state import FileState, file_state, file_state_or_none
+from nodepipe.workspace.file_state import FileState, file_state, file_state_or_none, latest_per_key
 from nodepipe.workspace.node_config import read_node_config
 from nodepipe.workspace.node_project import (
     merge_script_dependencies,
@@ -47,7 +46,7 @@ def honour_inline_metadata(context: WorkspaceContext, code_dir: Path) -> bool:
     return pyproject.read_text(encoding="utf-8") != before
 
 
-@functools.lru_cache(maxsize=4096)
+@latest_per_key(lambda entry, pyproject, seen: (entry, pyproject))
 def _in_line(entry: Path, pyproject: Path, seen: tuple[FileState | None, FileState]) -> bool:
     """Whether the entry file's inline metadata (if any) is already in the pyproject.
 

@@ -47,7 +47,9 @@ class EdgeService:
             used = {edge.slot for edge in inputs}
             if slot is not None and slot in used:
                 raise ConflictError(f"slot {slot} of {child_node.tag} is already connected")
-            cycle = cycle_if_connected(parent_node.id, child_node.id, session.all_edges())
+            # a cycle would run from the child down to the parent: the edges below the child hold it
+            below = session.edges_below([child_node.id])
+            cycle = cycle_if_connected(parent_node.id, child_node.id, below)
             if cycle is not None:
                 tags = {n.id: n.tag for n in session.get_nodes(cycle).values()}
                 names = " → ".join(tags[node_id] for node_id in cycle)

@@ -7,7 +7,7 @@ for humans, so two nodes of one pipeline do not share a tag unless the user insi
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
 from nodepipe.domain.errors import ConflictError
 from nodepipe.domain.graph import ancestors, topological_order
@@ -33,14 +33,15 @@ def place_new(
 def show_with_ancestors(
     session: StoreSession,
     pipeline_id: str,
-    node_ids: Iterable[str],
+    node_ids: Collection[str],
     edges: list[Edge] | None = None,
 ) -> list[str]:
     """Add ``node_ids`` and their ancestors that the pipeline lacks as memberships.
 
-    Returns the ids added, parents first. Positions follow the graph's order.
+    Returns the ids added, parents first. Positions follow the graph's order. ``edges`` must
+    hold at least the edges above ``node_ids`` (read from the store when not given).
     """
-    edges = session.all_edges() if edges is None else edges
+    edges = session.edges_above(list(node_ids)) if edges is None else edges
     wanted = set(node_ids) | ancestors(node_ids, edges)
     shown = {m.node_id for m in session.memberships_of_pipeline(pipeline_id)}
     missing = topological_order(wanted - shown, edges)
@@ -52,10 +53,21 @@ def show_with_ancestors(
 
 
 def keep_parents_shown(session: StoreSession, child_id: str) -> list[str]:
-    """After ``child_id`` gained a parent: every pipeline showing it shows the new ancestors."""
-    edges = session.all_edges()
+    """After ``child_id`` gained a parent: every pipeline showing it shows the new ancestors.
+
+    A pipeline that shows all the child's parents shows their ancestors too (the rule above),
+    so only a pipeline lacking a parent reads the edges above the child: connecting two nodes
+    of one pipeline costs the same whatever the pipeline's size.
+    """
+    showing = session.pipelines_showing([child_id])[child_id]
+    parents = {edge.parent_id for edge in session.edges_into([child_id])}
+    shown = session.pipelines_showing(parents)
+    lacking = [p for p in showing if any(p not in shown[parent] for parent in parents)]
+    if not lacking:
+        return []
+    edges = session.edges_above([child_id])
     added: list[str] = []
-    for pipeline_id in session.pipelines_showing([child_id])[child_id]:
+    for pipeline_id in lacking:
         added += show_with_ancestors(session, pipeline_id, [child_id], edges)
     return added
 

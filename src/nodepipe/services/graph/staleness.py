@@ -15,7 +15,7 @@ def mark_inputs_changed(session: StoreSession, changed: dict[str, str]) -> list[
     Only nodes that have outputs become stale (a node that never ran stays ready). Returns the
     ids that became stale.
     """
-    edges = session.all_edges()
+    edges = session.edges_below(list(changed))
     reasons = dict(changed)
     for node_id, reason in changed.items():
         for descendant in descendants([node_id], edges):
@@ -25,7 +25,8 @@ def mark_inputs_changed(session: StoreSession, changed: dict[str, str]) -> list[
 
 def mark_downstream(session: StoreSession, sources: Iterable[str], reason: str) -> list[str]:
     """Mark the descendants (not ``sources`` themselves) stale with ``reason``."""
-    below = descendants(sources, session.all_edges())
+    sources = list(sources)
+    below = descendants(sources, session.edges_below(sources))
     return _set_stale(session, dict.fromkeys(below, reason))
 
 

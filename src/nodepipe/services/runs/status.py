@@ -16,7 +16,6 @@ be read) is ``failed`` with that problem as its reason, and the nodes below it s
 
 from __future__ import annotations
 
-import functools
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +27,7 @@ from nodepipe.domain.staleness import MARKED_STALE, NodeFingerprint, ParentOutpu
 from nodepipe.domain.states import NodeState
 from nodepipe.services.context import WorkspaceContext
 from nodepipe.store.queries import StoreSession
+from nodepipe.workspace.file_state import latest_per_key
 from nodepipe.workspace.fingerprint import fingerprint_node
 from nodepipe.workspace.node_config import NodeConfig, read_node_config
 
@@ -117,7 +117,7 @@ def _own_reasons(
         return ["never ran"]
     if node.state in (NodeState.QUEUED, NodeState.RUNNING):
         return []
-    previous = _stored_fingerprint(previous_json) if previous_json else None
+    previous = _stored_fingerprint(node.id, previous_json) if previous_json else None
     computed = (
         []
         if previous is None and node.state is not NodeState.COMPLETED
@@ -137,8 +137,8 @@ def _tags(
     named as such)."""
     tags = {item.node.id: item.node.tag for item in view.nodes}
     earlier: set[str] = set()
-    for text, _ in stored.values():
-        previous = _stored_fingerprint(text) if text else None
+    for node_id, (text, _) in stored.items():
+        previous = _stored_fingerprint(node_id, text) if text else None
         if isinstance(previous, NodeFingerprint):
             earlier |= {p.node_id for p in previous.parents.values()}
     unknown = earlier - tags.keys()
@@ -148,10 +148,10 @@ def _tags(
     return tags
 
 
-@functools.lru_cache(maxsize=4096)
-def _stored_fingerprint(text: str) -> NodeFingerprint | dict[str, Any]:
-    """A stored fingerprint read back once per text (as it was stored, if it is of another
-    format: ``explain`` says so)."""
+@latest_per_key(lambda node_id, text: node_id)
+def _stored_fingerprint(node_id: str, text: str) -> NodeFingerprint | dict[str, Any]:
+    """A node's stored fingerprint read back once per text (as it was stored, if it is of
+    another format: ``explain`` says so)."""
     data = json.loads(text)
     try:
         return NodeFingerprint.from_dict(data)

@@ -1,0 +1,172 @@
+"""Benchmarks of large pipelines (issue 17, targets 4 and 5): build, plan, load.
+
+(a) build a layered DAG of N nodes (default 1,000; ``--nodes 10000`` for the issue's figure)
+    through the Python API: layers of 100, each node below the first reading 3 nodes of the
+    layer above. Nodes share one environment (``shared_env``), so building measures the graph
+    and its folders, not N uv environments. Printed: the whole build, and a ``connect`` among
+    the first edges against one among the last: linear edits keep that ratio near 1 whatever N;
+(b) one ``nodepipe connect`` and ``disconnect`` of the built pipeline through the CLI, whole
+    processes, against the CLI's start (``nodepipe project list``, which opens the store too);
+(c) after one real run of every node: ``status`` and a no-change ``run`` through the Python
+    API and as whole CLI processes (target < 1 s), with each CLI process's peak memory; the
+    same API figures for a pipeline of N/10 nodes, so the ratio shows how they grow;
+(d) ``GET /api/pipelines/{p}`` on a live server (target < 0.3 s), against ``GET /api/health``,
+    and the server process's peak memory.
+
+Run with ``python -m tests.bench.bench_scale [--nodes N]``. Not a test: nothing here asserts a
+time. The full run of (c) launches every node once: minutes at 10,000 nodes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+from tests.api.live import server_thread
+
+import nodepipe
+from nodepipe.services.runs.service import RunRequest
+
+LAYER = 100
+PARENTS = 3
+JOBS = 2
+NODEPIPE = str(Path(sys.executable).parent / "nodepipe")
+SHARED = "trivial"
+
+
+def median_seconds(action: Callable[[], object], repeat: int) -> float:
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        action()
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples)
+
+
+def layered(ws: nodepipe.Workspace, tag: str, count: int) -> list[float]:
+    """Build the layered DAG; returns the seconds each ``connect`` took, in order."""
+    ws.pipelines.new(tag)
+    ids: list[str] = []
+    connects: list[float] = []
+    for i in range(count):
+        node = ws.nodes.new(tag, f"n{i:05d}", shared_env=SHARED)
+        (ws.nodes.path(node.id) / "code" / "main.py").write_text("pass\n")
+        ids.append(node.id)
+        if i >= LAYER:
+            above = (i // LAYER - 1) * LAYER
+            for parent in sorted({above + (i * k + k) % LAYER for k in (1, 7, 31)})[:PARENTS]:
+                start = time.perf_counter()
+                ws.edges.connect(ids[parent], node.id, tag)
+                connects.append(time.perf_counter() - start)
+    return connects
+
+
+def whole_process(*argv: str) -> tuple[float, float]:
+    """(seconds, peak resident MB) of one command run as its own process."""
+    start = time.perf_counter()
+    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    took = time.perf_counter() - start
+    process.returncode = os.waitstatus_to_exitcode(status)
+    assert process.returncode == 0, process.stderr.read() if process.stderr else b""
+    return took, usage.ru_maxrss / 1024
+
+
+def cli_median(repeat: int, *argv: str) -> tuple[float, float]:
+    samples = [whole_process(*argv) for _ in range(repeat)]
+    return statistics.median(s[0] for s in samples), max(s[1] for s in samples)
+
+
+def build_figures(ws: nodepipe.Workspace, count: int) -> None:
+    start = time.perf_counter()
+    connects = layered(ws, "big", count)
+    took = time.perf_counter() - start
+    window = min(300, len(connects) // 3)
+    first = statistics.median(connects[:window]) * 1000
+    last = statistics.median(connects[-window:]) * 1000
+    print(f"(a) build {count} nodes, {len(connects)} edges, Python API:  {took:8.1f} s")
+    print(f"    connect, first {window} edges: {first:6.1f} ms   last {window}: {last:6.1f} ms")
+    print(f"    ratio last / first: {last / first:5.2f}x (linear edits: about 1)")
+
+
+def cli_edit_figures(ws: nodepipe.Workspace, count: int) -> None:
+    root = str(ws.root)
+    floor, _ = cli_median(5, NODEPIPE, "-w", root, "project", "list")
+    parent, child = "n00000", f"n{count - 1:05d}"
+
+    def edit() -> None:
+        whole_process(NODEPIPE, "-w", root, "connect", parent, child, "-p", "big")
+        whole_process(NODEPIPE, "-w", root, "disconnect", parent, child, "-p", "big")
+
+    pair = median_seconds(edit, 5) / 2
+    print(f"(b) CLI connect or disconnect in {count} nodes: {pair * 1000:7.1f} ms per command")
+    print(
+        f"    CLI start (project list):  {floor * 1000:7.1f} ms; the edit adds"
+        f" {(pair - floor) * 1000:6.1f} ms (target ≤ 20 ms)"
+    )
+
+
+def run_figures(ws: nodepipe.Workspace, count: int) -> None:
+    root = str(ws.root)
+    start = time.perf_counter()
+    ws.runs.run(RunRequest("big", jobs=JOBS))
+    print(f"(c) first run of all {count} nodes, --jobs {JOBS}: {time.perf_counter() - start:.1f} s")
+    os.sync()
+    small = max(count // 10, LAYER * 2)
+    layered(ws, "small", small)
+    ws.runs.run(RunRequest("small", jobs=JOBS))
+    for name, action in (
+        ("status", lambda tag: ws.runs.status(tag)),
+        ("no-change run", lambda tag: ws.runs.run(RunRequest(tag, jobs=JOBS))),
+    ):
+        big = median_seconds(lambda action=action: action("big"), 3)
+        little = median_seconds(lambda action=action: action("small"), 3)
+        print(
+            f"    {name:14} Python API: {big:6.2f} s at {count} nodes, {little:6.2f} s at"
+            f" {small}: {big / little:5.1f}x for {count / small:.0f}x the nodes"
+        )
+    for name, argv in (("status", ["status", "big"]), ("no-change run", ["run", "big"])):
+        took, peak = cli_median(3, NODEPIPE, "-w", root, *argv)
+        print(f"    {name:14} whole CLI process: {took:6.2f} s, peak {peak:5.0f} MB (target < 1 s)")
+
+
+def api_figures(ws: nodepipe.Workspace, count: int) -> None:
+    with server_thread(ws) as live, httpx.Client(base_url=live.url, headers=live.headers) as client:
+        health = median_seconds(lambda: client.get("/api/health").raise_for_status(), 20)
+        client.get("/api/pipelines/big").raise_for_status()  # warm
+        took = median_seconds(lambda: client.get("/api/pipelines/big").raise_for_status(), 5)
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(
+        f"(d) GET /api/pipelines/big, {count} nodes: {took * 1000:7.1f} ms (target < 300 ms);"
+        f" GET /api/health {health * 1000:.1f} ms; server process peak {peak:.0f} MB"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--nodes", type=int, default=1000, help="nodes of the big pipeline")
+    parser.add_argument("--dir", help="where the scratch workspace goes (default: the temp dir)")
+    parser.add_argument("--no-run", action="store_true", help="skip (c): no node is launched")
+    arguments = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="nodepipe-bench-", dir=arguments.dir) as scratch:
+        ws = nodepipe.init(Path(scratch) / "lab")
+        ws.shared_envs.new(SHARED)
+        build_figures(ws, arguments.nodes)
+        cli_edit_figures(ws, arguments.nodes)
+        if not arguments.no_run:
+            run_figures(ws, arguments.nodes)
+        api_figures(ws, arguments.nodes)
+        ws.close()
+
+
+if __name__ == "__main__":
+    main()

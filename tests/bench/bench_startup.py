@@ -1,0 +1,169 @@
+"""Benchmarks of what every process pays before it works, each against a floor in the same run.
+
+(1) import nodepipe_node in a node process (issue 17, target 2): a launch of the node's own
+    interpreter importing the helper, against the same launch importing nothing (the
+    difference is the helper's cost), and the interpreter's own ``-X importtime`` figure;
+(2) CLI start (target 3): ``nodepipe --help``, ``nodepipe status`` and a no-change
+    ``nodepipe run`` of a 20-node chain, whole processes, against ``python -c pass``;
+(3) whole commands (target 1): a full run (``--force``) of the 20-node chain as one
+    ``nodepipe run`` process against 20 bare launches of the node's interpreter in sequence,
+    and a 50-node fan-out (one source, 50 children, ``--jobs 2``) against the same fan-out by
+    hand (bare launches, two at a time).
+
+Figure and floor alternate, and each ratio is the median of per-pair ratios: the machine's
+load changes from one second to the next. Run with ``python -m tests.bench.bench_startup``
+(``--pairs N`` for more repetitions). Not a test: nothing here asserts a time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from tests.bench.bench_runs import TRIVIAL, build
+
+import nodepipe
+from nodepipe.services.runs.service import RunRequest
+
+RUNTIME_DIR = Path(nodepipe.__file__).parent / "runtime"
+NODEPIPE = str(Path(sys.executable).parent / "nodepipe")
+JOBS = 2
+CHAIN = 20
+FAN_OUT = 50
+
+
+def seconds(action: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    action()
+    return time.perf_counter() - start
+
+
+def paired(figure: Callable[[], object], floor: Callable[[], object], pairs: int) -> str:
+    """``figure`` and ``floor`` alternately: medians and the median of per-pair ratios."""
+    figures, floors = [], []
+    for _ in range(pairs):
+        floors.append(seconds(floor))
+        figures.append(seconds(figure))
+    ratio = statistics.median(a / b for a, b in zip(figures, floors, strict=True))
+    figure_ms, floor_ms = statistics.median(figures) * 1000, statistics.median(floors) * 1000
+    return f"{figure_ms:8.1f} ms   floor {floor_ms:7.1f} ms   ratio {ratio:5.2f}x"
+
+
+def quiet(*argv: str, env: dict[str, str] | None = None) -> Callable[[], object]:
+    return lambda: subprocess.run(argv, check=True, capture_output=True, env=env)
+
+
+def helper_import(python: str, pairs: int) -> None:
+    env = {**os.environ, "PYTHONPATH": str(RUNTIME_DIR), "PYTHONDONTWRITEBYTECODE": "1"}
+    with_helper = quiet(python, "-c", "import nodepipe_node", env=env)
+    bare = quiet(python, "-c", "pass", env=env)
+    figures, floors = [], []
+    for _ in range(pairs * 3):
+        floors.append(seconds(bare))
+        figures.append(seconds(with_helper))
+    difference = statistics.median(figures) - statistics.median(floors)
+    reported = []
+    for _ in range(pairs):
+        completed = subprocess.run(
+            [python, "-X", "importtime", "-c", "import nodepipe_node"],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=True,
+        )
+        found = re.search(r"\|\s+(\d+) \| nodepipe_node$", completed.stderr, re.MULTILINE)
+        assert found is not None, completed.stderr
+        reported.append(int(found.group(1)) / 1000)
+    print("(1) import nodepipe_node in a node process (target ≤ 2 ms)")
+    print(f"    -X importtime, cumulative:     {statistics.median(reported):8.2f} ms (median)")
+    print(
+        f"    launch + import vs bare launch: {statistics.median(figures) * 1000:8.1f} ms vs"
+        f" {statistics.median(floors) * 1000:.1f} ms: the import adds {difference * 1000:.1f} ms"
+    )
+
+
+def cli_start(ws: nodepipe.Workspace, pairs: int) -> None:
+    floor = quiet(sys.executable, "-c", "pass")
+    root = str(ws.root)
+    print("(2) CLI start, whole process, against `python -c pass`")
+    print(
+        f"    nodepipe --help                     {paired(quiet(NODEPIPE, '--help'), floor, pairs)}"
+    )
+    status = quiet(NODEPIPE, "-w", root, "status", "chain")
+    print(f"    nodepipe status (20-node chain)     {paired(status, floor, pairs)}")
+    run = quiet(NODEPIPE, "-w", root, "run", "chain")
+    print(f"    nodepipe run, nothing to do (20)    {paired(run, floor, pairs)}")
+    print("    targets: --help ≤ 80 ms, status and no-change run ≤ 150 ms")
+
+
+def whole_commands(ws: nodepipe.Workspace, pairs: int) -> None:
+    root = str(ws.root)
+    chain_source = ws.nodes.get("source", "chain")
+    python = str(ws.nodes.path(chain_source.id) / "code" / ".venv" / "bin" / "python")
+    main = str(ws.nodes.path(chain_source.id) / "code" / "main.py")
+
+    def bare_chain() -> None:
+        for _ in range(CHAIN):
+            subprocess.run([python, main], check=True)
+
+    def bare_fan_out() -> None:
+        subprocess.run([python, main], check=True)
+        with ThreadPoolExecutor(JOBS) as pool:
+            list(pool.map(lambda _: subprocess.run([python, main], check=True), range(FAN_OUT)))
+
+    chain_run = quiet(NODEPIPE, "-w", root, "run", "chain", "--force")
+    fan_run = quiet(NODEPIPE, "-w", root, "run", "fan", "--force", "--jobs", str(JOBS))
+    print("(3) whole `nodepipe run` processes against bare launches of the node's interpreter")
+    print(
+        f"    chain of {CHAIN}, full run (target ≤ 2x)       {paired(chain_run, bare_chain, pairs)}"
+    )
+    print(
+        f"    fan-out 1 + {FAN_OUT}, --jobs {JOBS} (target ≤ 1.3x)"
+        f"  {paired(fan_run, bare_fan_out, pairs)}"
+    )
+
+
+def chain_of(ws: nodepipe.Workspace, tag: str, length: int) -> None:
+    """A pipeline of ``length`` trivial nodes, each the only input of the next."""
+    ws.pipelines.new(tag)
+    source = ws.nodes.new(tag, "source")
+    (ws.nodes.path(source.id) / "code" / "main.py").write_text(TRIVIAL)
+    previous = source.id
+    for i in range(1, length):
+        node = ws.node_copies.duplicate([source.id], tag)[0]
+        ws.nodes.rename(node.id, f"n{i:03d}")
+        ws.edges.connect(previous, node.id, tag)
+        previous = node.id
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--dir", help="where the scratch workspace goes (default: the temp dir)")
+    parser.add_argument("--pairs", type=int, default=7, help="repetitions of each pair")
+    arguments = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="nodepipe-bench-", dir=arguments.dir) as scratch:
+        ws = nodepipe.init(Path(scratch) / "lab")
+        chain_of(ws, "chain", CHAIN)
+        build(ws, "fan", FAN_OUT)
+        ws.runs.run(RunRequest("chain", jobs=JOBS))
+        ws.runs.run(RunRequest("fan", jobs=JOBS))
+        os.sync()  # the setup's writes reach the disk now, not during the timed runs
+        source = ws.nodes.get("source", "chain")
+        python = str(ws.nodes.path(source.id) / "code" / ".venv" / "bin" / "python")
+        helper_import(python, arguments.pairs)
+        cli_start(ws, arguments.pairs)
+        whole_commands(ws, arguments.pairs)
+        ws.close()
+
+
+if __name__ == "__main__":
+    main()
