@@ -10,7 +10,7 @@ STAMP     := $(VENV)/.installed
 DEMO_DIR  ?= demo-workspace
 PYTEST_ARGS ?=
 
-.PHONY: app install test lint bench clean web
+.PHONY: app install test lint bench bench-full clean web
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -52,8 +52,17 @@ test: install lint
 	test -x /usr/bin/chromium -a -x /usr/bin/strace || (apt-get update && apt-get install -y chromium strace)
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
+# make bench: the quick set (a few minutes); make bench-full: every benchmark, the scale one at
+# the issue's 10,000 nodes (its first run launches every node: tens of minutes on two cores).
+BENCH_QUICK := bench_startup bench_nodes bench_runs bench_scale
+BENCH_FULL  := bench_envs bench_bundles bench_api bench_ray
+
 bench: install
-	$(BIN)/python -m tests.bench.bench_nodes
+	set -e; for b in $(BENCH_QUICK); do echo "== $$b"; $(BIN)/python -m tests.bench.$$b; done
+
+bench-full: bench
+	$(BIN)/python -m tests.bench.bench_scale --nodes 10000
+	set -e; for b in $(BENCH_FULL); do echo "== $$b"; $(BIN)/python -m tests.bench.$$b; done
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) test-artifacts

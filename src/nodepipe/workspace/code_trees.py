@@ -22,8 +22,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pathspec
-
 EXCLUDED_DIRS = frozenset(
     {".venv", "__pycache__", ".ipynb_checkpoints", ".pytest_cache", ".mypy_cache", ".git"}
 )
@@ -148,6 +146,8 @@ def _with_gitignore(outer: _Ignored, prefix: str, file: Path) -> _Ignored:
         lines = file.read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
         return outer
+    import pathspec  # only where a .gitignore is: 30-odd modules no other folder needs
+
     spec = pathspec.GitIgnoreSpec.from_lines(lines)
 
     def ignored(path: str, is_dir: bool) -> bool:

@@ -20,7 +20,6 @@ from pathlib import Path
 from nodepipe.domain.environments import CodeManifest
 from nodepipe.domain.errors import Action, Hint, NotFoundError, WorkspaceError
 from nodepipe.domain.ids import looks_like_id
-from nodepipe.domain.requirements import requirement_name
 from nodepipe.envs.kernels import remove_kernel
 from nodepipe.services.context import WorkspaceContext
 from nodepipe.workspace import journal
@@ -68,6 +67,9 @@ class FolderBatch:
         folder = self._staging_folder(node_id)
         write_new_node_folder(folder, self.context.python_version)
         if requirements:
+            # packaging's parser, only when there are requirements: read commands import this
+            from nodepipe.domain.requirements import requirement_name
+
             set_dependencies(folder.pyproject, list(requirements))
             set_base_names(folder.pyproject, {requirement_name(r) for r in requirements})
         if shared_env is not None:
