@@ -55,7 +55,7 @@ test: install lint
 # make bench: the quick set (a few minutes); make bench-full: every benchmark, the scale one at
 # the issue's 10,000 nodes (its first run launches every node: tens of minutes on two cores).
 BENCH_QUICK := bench_startup bench_nodes bench_runs bench_scale
-BENCH_FULL  := bench_envs bench_bundles bench_api bench_ray
+BENCH_FULL  := bench_envs bench_bundles bench_packages bench_api bench_ray
 
 bench: install
 	set -e; for b in $(BENCH_QUICK); do echo "== $$b"; $(BIN)/python -m tests.bench.$$b; done

@@ -9,12 +9,15 @@ starts.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from nodepipe.domain.errors import InvalidInputError
 from nodepipe.execution.executor import Executor
 from nodepipe.execution.local import LocalExecutor
 from nodepipe.workspace.config import WorkspaceConfig
-from nodepipe.workspace.storage import Storage
+
+if TYPE_CHECKING:  # fsspec only for runs that use a storage, not for every local run
+    from nodepipe.workspace.storage import Storage
 
 EXECUTORS = ("local", "ray")
 
@@ -43,6 +46,8 @@ def remote_storage(
             'URL (a folder or any fsspec URL, e.g. s3://bucket/prefix), or set [storage] url = "…" '
             "in nodepipe.toml"
         )
+    from nodepipe.workspace.storage import Storage
+
     return Storage.open(url, base=root)
 
 
