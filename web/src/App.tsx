@@ -9,13 +9,13 @@ import { DialogHost } from "./dialogs/DialogHost";
 import { NodePanel } from "./panels/NodePanel";
 import { Sidebar } from "./sidebar/Sidebar";
 import { getApp, useApp } from "./store/app";
-import { initialPipeline, loadLists, loadPipeline, loadWorkspace } from "./store/loaders";
+import { addressedPipeline, followAddress, loadLists, loadPipeline, loadWorkspace } from "./store/loaders";
 
 async function start(): Promise<void> {
   await loadWorkspace();
   await loadLists();
   const { pipelines, projectId } = getApp();
-  const wanted = initialPipeline();
+  const wanted = addressedPipeline();
   const first =
     pipelines.find((p) => p.id === wanted) ??
     pipelines.find((p) => p.project_id === projectId) ??
@@ -34,6 +34,15 @@ export function App() {
   useEffect(() => {
     start().catch(report);
     return connectEvents();
+  }, []);
+
+  useEffect(() => {
+    window.addEventListener("popstate", followAddress);
+    window.addEventListener("hashchange", followAddress);
+    return () => {
+      window.removeEventListener("popstate", followAddress);
+      window.removeEventListener("hashchange", followAddress);
+    };
   }, []);
 
   return (

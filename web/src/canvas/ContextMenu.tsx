@@ -1,6 +1,7 @@
-// A right-click menu at the pointer; closes on Escape, on a click elsewhere, or after a choice.
+// A right-click menu at the pointer, kept inside the window; arrow keys move through its items;
+// closes on Escape, on a click elsewhere, or after a choice.
 import type { LucideIcon } from "lucide-react";
-import { useEffect, useRef } from "react";
+import { useEffect, useLayoutEffect, useRef, useState, type KeyboardEvent } from "react";
 
 export interface MenuItem {
   label: string;
@@ -27,7 +28,7 @@ export function ContextMenu({ menu, onClose }: { menu: MenuState; onClose: () =>
     const onDown = (event: MouseEvent) => {
       if (!ref.current?.contains(event.target as Node)) onClose();
     };
-    const onKey = (event: KeyboardEvent) => {
+    const onKey = (event: globalThis.KeyboardEvent) => {
       if (event.key === "Escape") onClose();
     };
     window.addEventListener("mousedown", onDown);
@@ -38,14 +39,43 @@ export function ContextMenu({ menu, onClose }: { menu: MenuState; onClose: () =>
     };
   }, [onClose]);
 
-  const top = Math.min(menu.y, window.innerHeight - 24 * menu.entries.length - 40);
+  // Drawn at the pointer first, then moved so that all of it is inside the window (a menu
+  // opened near the bottom opens upwards); taller than the window, it scrolls.
+  const [place, setPlace] = useState({ left: menu.x, top: menu.y });
+  useLayoutEffect(() => {
+    const box = ref.current?.getBoundingClientRect();
+    if (!box) return;
+    const margin = 8;
+    const left = Math.max(margin, Math.min(menu.x, window.innerWidth - box.width - margin));
+    const top = Math.max(margin, Math.min(menu.y, window.innerHeight - box.height - margin));
+    setPlace({ left, top });
+    ref.current?.querySelector<HTMLButtonElement>("[role=menuitem]:not(:disabled)")?.focus();
+  }, [menu]);
+
+  const onKeyDown = (event: KeyboardEvent<HTMLDivElement>) => {
+    const items = [...(ref.current?.querySelectorAll<HTMLButtonElement>("[role=menuitem]:not(:disabled)") ?? [])];
+    const at = items.indexOf(document.activeElement as HTMLButtonElement);
+    const next: Record<string, number> = {
+      ArrowDown: (at + 1) % items.length,
+      ArrowUp: (at - 1 + items.length) % items.length,
+      Home: 0,
+      End: items.length - 1,
+    };
+    const index = next[event.key];
+    if (index === undefined || items.length === 0) return;
+    event.preventDefault();
+    items[index]?.focus();
+  };
+
   return (
     <div
       ref={ref}
       className="context-menu"
       role="menu"
+      aria-label={menu.title ?? "actions"}
       data-testid="context-menu"
-      style={{ left: Math.min(menu.x, window.innerWidth - 240), top: Math.max(8, top) }}
+      style={place}
+      onKeyDown={onKeyDown}
       onContextMenu={(event) => event.preventDefault()}
     >
       {menu.title && <div className="menu-title">{menu.title}</div>}

@@ -52,7 +52,8 @@ export async function loadPipeline(pipelineId: string): Promise<void> {
   );
   if (request !== graphRequest) return;
   const graph = sharing(loaded, getApp().graph);
-  const switched = getApp().pipelineId !== pipelineId;
+  const before = getApp().pipelineId;
+  const switched = before !== pipelineId;
   setApp((s) => ({
     graph,
     pipelineId,
@@ -63,7 +64,12 @@ export async function loadPipeline(pipelineId: string): Promise<void> {
     selection: switched ? [] : s.selection.filter((id) => graph.nodes.some((n) => n.id === id)),
     panelNodeId: switched ? null : s.panelNodeId,
   }));
-  window.history.replaceState(null, "", `#pipeline=${pipelineId}`);
+  // Switching pipelines is a step Back can undo; reloading the same one is not.
+  const address = `#pipeline=${pipelineId}`;
+  if (window.location.hash !== address) {
+    if (before && switched) window.history.pushState(null, "", address);
+    else window.history.replaceState(null, "", address);
+  }
   if (switched) await loadProject(graph.project.id);
   void loadStatus(pipelineId, request);
   void loadIncludes(pipelineId, request);
@@ -102,7 +108,17 @@ export async function reloadAll(): Promise<void> {
   if (pipelineId) await loadPipeline(pipelineId);
 }
 
-export function initialPipeline(): string | null {
-  const match = /pipeline=([a-z0-9]+)/.exec(window.location.hash);
-  return match?.[1] ?? null;
+/** The pipeline the address names (``#pipeline=`` an id or a tag), if it exists. */
+export function addressedPipeline(): string | null {
+  const match = /pipeline=([^&]+)/.exec(window.location.hash);
+  if (!match?.[1]) return null;
+  const wanted = decodeURIComponent(match[1]);
+  const { pipelines } = getApp();
+  return (pipelines.find((p) => p.id === wanted) ?? pipelines.find((p) => p.tag === wanted))?.id ?? null;
+}
+
+/** Back, forward, or an address edited by hand: open the pipeline it names. */
+export function followAddress(): void {
+  const wanted = addressedPipeline();
+  if (wanted && wanted !== getApp().pipelineId) void loadPipeline(wanted).catch(() => undefined);
 }
