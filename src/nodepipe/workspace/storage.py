@@ -41,6 +41,7 @@ from nodepipe.workspace.objects import OBJECT_MODE, MissingObjectError
 
 OBJECTS = "objects"
 INCOMING = "incoming"
+RECORDS = "runs"
 _CHUNK = 1 << 20
 
 
@@ -126,6 +127,41 @@ class Storage:
         finally:
             with contextlib.suppress(FileNotFoundError):
                 temporary.unlink()
+
+    def record_path(self, key: str) -> str:
+        if not is_sha256(key):
+            raise InvalidInputError(f"{key!r} is not a sha256 digest")
+        return f"{self.root}/{RECORDS}/{key[:2]}/{key}"
+
+    def put_record(self, key: str, data: bytes) -> None:
+        """Name ``data`` by ``key`` (a run record: not content-addressed), replacing whole."""
+        incoming = self._incoming()
+        self._call("upload", key, self.fs.pipe_file, incoming, data)
+        final = self.record_path(key)
+        try:
+            self.fs.makedirs(final.rsplit("/", 1)[0], exist_ok=True)
+            self.fs.invalidate_cache()
+            self.fs.mv(incoming, final)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                self.fs.rm_file(incoming)
+            raise
+
+    def read_record(self, key: str) -> bytes | None:
+        """The record ``key``, or None when there is none."""
+        try:
+            data: bytes = self.fs.cat_file(self.record_path(key))
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise StorageError(f"cannot read the record {key[:12]} in {self.url}: {exc}") from exc
+        return data
+
+    def records(self) -> Iterator[bytes]:
+        """Every run record's content."""
+        for path in self._call("list", "records", self.fs.glob, f"{self.root}/{RECORDS}/*/*"):
+            with contextlib.suppress(FileNotFoundError):
+                yield self.fs.cat_file(str(path))
 
     def digests(self) -> Iterator[str]:
         """Every content the storage holds."""

@@ -1,9 +1,10 @@
 """Choosing an executor by name; the Ray one is imported only when asked for.
 
-``remote_storage`` decides where node tasks travel when Ray workers share no filesystem with the
-workspace (``--no-shared-fs``, ``[execution] shared-fs = false``): the object storage named by
-``--storage`` or ``[storage] url``. Combinations that cannot work are refused before anything
-starts.
+``run_storage`` decides which object storage a run uses (``--storage`` or ``[storage] url``)
+and whether node tasks travel through it because Ray workers share no filesystem with the
+workspace (``--no-shared-fs``, ``[execution] shared-fs = false``). Combinations that cannot work
+are refused before anything starts. With a storage, every executor is wrapped in
+``SharedOutputs``: outputs are shared between workspaces by what made them.
 """
 
 from __future__ import annotations
@@ -22,38 +23,55 @@ if TYPE_CHECKING:  # fsspec only for runs that use a storage, not for every loca
 EXECUTORS = ("local", "ray")
 
 
-def remote_storage(
+def run_storage(
     executor: str,
     shared_fs: bool | None,
     storage: str | None,
     config: WorkspaceConfig,
     root: Path,
-) -> Storage | None:
-    """The storage node tasks travel through, or None when workers see the workspace."""
+) -> tuple[Storage | None, bool]:
+    """The run's object storage (None: none named), and whether node tasks travel through it
+    (workers without the workspace)."""
+    url = storage or config.storage_url
     if shared_fs is None:
         shared_fs = config.shared_fs if executor == "ray" else True
-    if shared_fs:
-        return None
-    if executor != "ray":
+    if not shared_fs and executor != "ray":
         raise InvalidInputError(
             f"--no-shared-fs is for remote workers: use it with --executor ray (the {executor} "
             "executor runs nodes where the workspace is)"
         )
-    url = storage or config.storage_url
-    if url is None:
+    if not shared_fs and url is None:
         raise InvalidInputError(
             "workers without the workspace's filesystem need an object storage: pass --storage "
             'URL (a folder or any fsspec URL, e.g. s3://bucket/prefix), or set [storage] url = "…" '
             "in nodepipe.toml"
         )
+    if url is None:
+        return None, False
     from nodepipe.workspace.storage import Storage
 
-    return Storage.open(url, base=root)
+    return Storage.open(url, base=root), not shared_fs
 
 
 def make_executor(
-    name: str, jobs: int, ray_address: str | None = None, storage: Storage | None = None
+    name: str,
+    jobs: int,
+    ray_address: str | None = None,
+    storage: tuple[Storage | None, bool] = (None, False),
+    pull: bool = True,
 ) -> Executor:
+    """The executor ``name``; with a storage, wrapped to share outputs (pulling them unless
+    ``pull`` is False: a forced run)."""
+    shared, remote = storage
+    executor = _executor(name, jobs, ray_address, shared if remote else None)
+    if shared is None:
+        return executor
+    from nodepipe.execution.shared_outputs import SharedOutputs
+
+    return SharedOutputs(executor, shared, pull)
+
+
+def _executor(name: str, jobs: int, ray_address: str | None, storage: Storage | None) -> Executor:
     if name == "local":
         return LocalExecutor(jobs)
     if name == "ray":

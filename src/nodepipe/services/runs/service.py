@@ -26,7 +26,7 @@ from nodepipe.services.envs.inline_metadata import honour_inline_metadata
 from nodepipe.services.graph.pipelines import pipeline_view
 from nodepipe.services.guards import check_pipeline_editable
 from nodepipe.services.runs.claims import Claim, abandon, claim_planned
-from nodepipe.services.runs.executors import make_executor, remote_storage
+from nodepipe.services.runs.executors import make_executor, run_storage
 from nodepipe.services.runs.node_tasks import TaskPreparer
 from nodepipe.services.runs.status import NodeStatusView, compute_statuses
 from nodepipe.services.upkeep.crash_recovery import recover_after_crash
@@ -109,14 +109,16 @@ class RunService:
             status = self.status(request.pipeline)  # an environment changed: look again
         check_pipeline_editable(status.view.pipeline)
         jobs = request.jobs or os.cpu_count() or 1
-        storage = remote_storage(
+        storage = run_storage(
             request.executor,
             request.shared_fs,
             request.storage,
             self.context.config,
             self.context.layout.root,
         )
-        executor = make_executor(request.executor, jobs, request.ray_address, storage)
+        executor = make_executor(
+            request.executor, jobs, request.ray_address, storage, pull=not request.force
+        )
         claim, plan = self._claim(status, request, jobs)
         tags = _tags(status.view)
         if claim is None:

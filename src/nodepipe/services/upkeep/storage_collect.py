@@ -2,16 +2,19 @@
 names, and collecting it.
 
 Kept are the contents the store names (every output digest, current or of a past run, and
-every recorded code manifest) and everything those manifests name. The rest is unreferenced:
+every recorded code manifest), the outputs every run record names (``execution.shared_outputs``:
+what any workspace shared), and everything those manifests name. The rest is unreferenced:
 outputs of runs whose record is gone, code of nodes since changed, uploads a killed process cut
 short (``incoming/``). Only what is older than ``grace`` seconds is collected, so a run that is
-uploading right now loses nothing. A storage shared by several workspaces keeps what another
-workspace names only if it is collected from a workspace that names it too (README: "Running on
-a cluster").
+uploading right now loses nothing. Outputs another workspace ran remotely without sharing them
+are not named here: collect a storage shared by several workspaces from one whose store names
+what is worth keeping (README: "Running on a cluster").
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 from dataclasses import dataclass
 
 from nodepipe.domain.errors import InvalidInputError
@@ -47,6 +50,7 @@ def examine_storage(
     storage = _storage(context, url)
     with context.store.read() as session:
         roots = session.recorded_digests()
+    roots |= shared_outputs(storage)
     present = set(storage.digests())
     referenced = roots & present
     for root in sorted(referenced):
@@ -63,6 +67,15 @@ def examine_storage(
     return StorageReport(
         storage.url, len(present), len(referenced), tuple(old), tuple(uploads), too_recent, collect
     )
+
+
+def shared_outputs(storage: Storage) -> set[str]:
+    """The output digests the storage's run records name."""
+    found = set()
+    for raw in storage.records():
+        with contextlib.suppress(ValueError, KeyError, TypeError):
+            found.add(str(json.loads(raw)["outputs"]))
+    return found
 
 
 def _storage(context: WorkspaceContext, url: str | None) -> Storage:

@@ -1,0 +1,80 @@
+"""Sharing outputs between workspaces through the storage: a colleague pulls instead of running.
+
+Two workspaces build the same pipeline (same code, locks, parameters); both name the same
+storage folder. What the first ran, the second pulls by digest; what differs, it runs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nodepipe
+from nodepipe.domain.runs import NodeRunState
+from nodepipe.services.runs.service import RunRequest, RunService
+from support.worlds import build_pipeline
+
+PIPELINE = {"load": [], "clean": ["load"], "plot": ["clean"]}
+
+
+def write_nodes(ws: nodepipe.Workspace, ledger: Path) -> None:
+    """Each node appends its tag to ``ledger`` (outside both workspaces) when it really runs."""
+    for tag in PIPELINE:
+        body = (
+            "import nodepipe_node as node\n"
+            f"with open({str(ledger)!r}, 'a') as ledger:\n"
+            "    ledger.write(node.tag() + '\\n')\n"
+            "text = ''.join((p.data_dir / 'out.txt').read_text() for p in node.parents())\n"
+            "scale = node.params().get('scale', 1)\n"
+            "(node.data_dir() / 'out.txt').write_text(f'{text}{node.tag()}x{scale};')\n"
+        )
+        (ws.nodes.path(tag) / "code" / "main.py").write_text(body, encoding="utf-8")
+
+
+def run(ws: nodepipe.Workspace, storage: Path, force: bool = False) -> dict[str, str]:
+    """The node runs of a run of ``shared``: tag -> where it ran ({} when nothing needed to)."""
+    result = RunService(ws.context).run(RunRequest("shared", storage=str(storage), force=force))
+    if result.run_id is None:
+        return {}
+    assert result.finished is not None
+    assert result.finished.status == "completed"
+    with ws.context.store.read() as session:
+        tags = {n.id: n.tag for n in session.list_nodes()}
+        runs = session.node_runs_of_run(result.run_id)
+    assert all(nr.state is NodeRunState.COMPLETED for nr in runs)
+    return {tags[nr.node_id]: nr.host for nr in runs}
+
+
+def test_a_colleague_pulls_what_was_made_and_runs_what_differs(tmp_path: Path) -> None:
+    storage, ledger = tmp_path / "team-bucket", tmp_path / "ran.txt"
+    mine = nodepipe.init(tmp_path / "mine")
+    theirs = nodepipe.init(tmp_path / "theirs")
+    try:
+        for ws in (mine, theirs):
+            build_pipeline(ws, "shared", PIPELINE)
+            write_nodes(ws, ledger)
+
+        run(mine, storage)
+        assert ledger.read_text().split() == ["load", "clean", "plot"]
+        pulled = run(theirs, storage)
+
+        assert ledger.read_text().split() == ["load", "clean", "plot"]  # nothing ran again
+        assert set(pulled.values()) == {"storage"}
+        out = theirs.nodes.path("plot") / "data" / "out.txt"
+        assert out.read_text() == "loadx1;cleanx1;plotx1;"
+        assert theirs.nodes.get("plot").state is nodepipe.NodeState.COMPLETED
+        log = (theirs.nodes.path("clean") / "logs" / "latest.log").read_text()
+        assert "pulled from" in log and "did not run" in log
+        assert run(theirs, storage) == {}  # up to date now: nothing to run, nothing pulled
+
+        theirs.nodes.set_params("clean", ["scale=2"])
+        changed = run(theirs, storage)
+
+        assert set(changed) == {"clean", "plot"} and "storage" not in changed.values()
+        assert ledger.read_text().split()[3:] == ["clean", "plot"]
+        assert out.read_text() == "loadx1;cleanx2;plotx1;"
+
+        forced = run(mine, storage, force=True)
+        assert "storage" not in forced.values()  # --force runs, never pulls
+    finally:
+        mine.close()
+        theirs.close()
