@@ -91,6 +91,13 @@ def _print_environment(view: EnvironmentView | SharedEnvView) -> None:
     metavar="DIR",
     help="Editable reference to one shared checkout (convenient, less reproducible).",
 )
+@click.option(
+    "--from-node",
+    "library",
+    metavar="LIB",
+    help="Install the package library node LIB holds, editable; LIB's edits make NODE stale.",
+)
+@click.option("--package", metavar="NAME", help="With --from-node: which of LIB's packages.")
 @lookup_pipeline_option
 @json_option
 def add(
@@ -99,13 +106,20 @@ def add(
     path: str | None,
     snapshot: str | None,
     shared: str | None,
+    library: str | None,
+    package: str | None,
     pipeline: str | None,
     as_json: bool,
 ) -> None:
     """Add PACKAGES (pinned, ranged or git+URL@rev) to NODE: locked and synced."""
-    view = workspace().envs.add(
-        node, packages or [], pipeline=pipeline, path=path, snapshot=snapshot, shared=shared
-    )
+    if library is not None:
+        if packages or path or snapshot or shared:
+            raise click.UsageError("--from-node takes no packages nor other source")
+        view = workspace().external.add_from_node(node, library, pipeline, package)
+    else:
+        view = workspace().envs.add(
+            node, packages or [], pipeline=pipeline, path=path, snapshot=snapshot, shared=shared
+        )
     show_environment(view, as_json)
 
 

@@ -17,6 +17,7 @@ so the reason names it: "shared code changed: mytool (src/mytool/io.py)". Path s
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ import tomlkit
 
 from nodepipe.domain.errors import InvalidInputError
 from nodepipe.domain.ids import looks_like_id
-from nodepipe.domain.staleness import SHARED_CODE_SEPARATOR
+from nodepipe.domain.staleness import SHARED_CODE_SEPARATOR, SNAPSHOTS_DIR
 from nodepipe.workspace.durable import write_atomic
 from nodepipe.workspace.node_config import read_pyproject
 
@@ -148,6 +149,58 @@ def check_code_path(written: str) -> str:
     if not written.strip() or SHARED_CODE_SEPARATOR in written or "\n" in written:
         raise InvalidInputError(f"invalid code path {written!r}")
     return written
+
+
+def library_packages(code: Path) -> dict[str, Path]:
+    """The installable projects a library node holds: package name -> folder. Each folder of
+    its ``code/`` (or of ``code/snapshots/``) with a pyproject.toml naming a project."""
+    folders = [p for p in sorted(code.iterdir()) if p.is_dir() and not p.name.startswith(".")]
+    snapshots = code / SNAPSHOTS_DIR
+    if snapshots.is_dir():
+        folders += [p for p in sorted(snapshots.iterdir()) if p.is_dir()]
+    found: dict[str, Path] = {}
+    for folder in folders:
+        try:
+            name = read_pyproject(folder / "pyproject.toml").get("project", {}).get("name")
+        except InvalidInputError:
+            continue
+        if isinstance(name, str) and name:
+            found.setdefault(name, folder)
+    return found
+
+
+def relink_libraries(code: Path, renamed: Mapping[str, str]) -> bool:
+    """Point the node's library links at other nodes: ``renamed`` maps a library node's id to
+    the id of the node that takes its place (its copy, in a duplicated pipeline). The
+    editable path is rewritten in pyproject.toml and uv.lock alike (nothing is resolved: the
+    copy's lock is the original's). True when something changed."""
+    libraries = library_nodes(code)
+    moved = {old: renamed[old] for old in libraries.values() if old in renamed}
+    if not moved:
+        return False
+    for name in ("pyproject.toml", "uv.lock"):
+        file = code / name
+        if file.is_file():
+            text = file.read_text(encoding="utf-8")
+            for old, new in moved.items():
+                text = text.replace(library_path_part(old), library_path_part(new))
+            write_atomic(file, text)
+    set_library_nodes(code / "pyproject.toml", {k: moved.get(v, v) for k, v in libraries.items()})
+    return True
+
+
+def forget_removed_libraries(code: Path) -> None:
+    """Drop the library links of packages the node no longer installs from a folder."""
+    libraries = library_nodes(code)
+    sources = path_sources(read_pyproject(code / "pyproject.toml"))
+    kept = {package: lib for package, lib in libraries.items() if package in sources}
+    if kept != libraries:
+        set_library_nodes(code / "pyproject.toml", kept)
+
+
+def library_path_part(node_id: str) -> str:
+    """The part of a library link's relative path naming the library node's folder."""
+    return f"../../{node_id}/code/"
 
 
 def _set_key(pyproject: Path, key: str, value: list[str] | dict[str, str]) -> None:

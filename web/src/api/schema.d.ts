@@ -561,7 +561,8 @@ export interface paths {
         put?: never;
         /**
          * Add Packages
-         * @description Packages, or a local path, a snapshot or a shared checkout: locked and synced.
+         * @description Packages, or a local path, a snapshot, a shared checkout or a library node's package:
+         *     locked and synced.
          */
         post: operations["add_packages_api_pipelines__pipeline__nodes__node__environment_packages_post"];
         /** Remove Packages */
@@ -1794,9 +1795,20 @@ export interface components {
         };
         /**
          * PackagesAdd
-         * @description Packages (pinned, ranged or ``git+URL@rev``), or exactly one of path/snapshot/shared.
+         * @description Packages (pinned, ranged or ``git+URL@rev``), or exactly one of path/snapshot/shared/
+         *     from_node.
          */
         PackagesAdd: {
+            /**
+             * From Node
+             * @description A library node (id or tag) whose package is installed editable and linked.
+             */
+            from_node?: string | null;
+            /**
+             * Package
+             * @description With from_node: which of its packages.
+             */
+            package?: string | null;
             /**
              * Path
              * @description A local project folder to install.

@@ -64,11 +64,16 @@ def get_environment(pipeline: str, node: str, ws: WorkspaceDep) -> EnvironmentPu
 def add_packages(
     pipeline: str, node: str, body: PackagesAdd, services: ServicesDep, origin: OriginDep
 ) -> JobPublic:
-    """Packages, or a local path, a snapshot or a shared checkout: locked and synced."""
+    """Packages, or a local path, a snapshot, a shared checkout or a library node's package:
+    locked and synced."""
     validate_requirements(body.requirements)  # 422 at once
     check_trusted_inputs(body.requirements, [body.path, body.shared], [body.snapshot])
     what = "add " + (
-        ", ".join(body.requirements) or body.path or body.snapshot or body.shared or ""
+        ", ".join(body.requirements)
+        or body.path
+        or body.snapshot
+        or body.shared
+        or (f"library node {body.from_node}" if body.from_node else "")
     )
     return _change(
         services,
@@ -76,15 +81,23 @@ def add_packages(
         node,
         "env-add",
         what,
-        lambda n, p: services.workspace.envs.add(
-            n,
-            body.requirements,
-            pipeline=p,
-            path=body.path,
-            snapshot=body.snapshot,
-            shared=body.shared,
-        ),
+        lambda n, p: _add(services, n, p, body),
         origin,
+    )
+
+
+def _add(services: ServicesDep, node: str, pipeline: str, body: PackagesAdd) -> EnvironmentView:
+    if body.from_node is not None:
+        return services.workspace.external.add_from_node(
+            node, body.from_node, pipeline, body.package
+        )
+    return services.workspace.envs.add(
+        node,
+        body.requirements,
+        pipeline=pipeline,
+        path=body.path,
+        snapshot=body.snapshot,
+        shared=body.shared,
     )
 
 

@@ -9,7 +9,8 @@ from nodepipe.api.schemas.fields import Name
 
 
 class PackagesAdd(Input):
-    """Packages (pinned, ranged or ``git+URL@rev``), or exactly one of path/snapshot/shared."""
+    """Packages (pinned, ranged or ``git+URL@rev``), or exactly one of path/snapshot/shared/
+    from_node."""
 
     requirements: list[str] = Field(default_factory=list)
     path: str | None = Field(
@@ -22,6 +23,14 @@ class PackagesAdd(Input):
     )
     shared: str | None = Field(
         default=None, min_length=1, description="One shared checkout, editable (less reproducible)."
+    )
+    from_node: str | None = Field(
+        default=None,
+        min_length=1,
+        description="A library node (id or tag) whose package is installed editable and linked.",
+    )
+    package: str | None = Field(
+        default=None, min_length=1, description="With from_node: which of its packages."
     )
 
 

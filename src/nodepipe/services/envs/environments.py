@@ -26,7 +26,11 @@ from nodepipe.services.graph.staged_folders import sync_node_environment
 from nodepipe.services.guards import check_node_editable
 from nodepipe.workspace.crash_points import crash_point
 from nodepipe.workspace.durable import write_atomic
-from nodepipe.workspace.external_code import code_paths, library_nodes
+from nodepipe.workspace.external_code import (
+    code_paths,
+    forget_removed_libraries,
+    library_nodes,
+)
 from nodepipe.workspace.fingerprint import locked_packages
 from nodepipe.workspace.node_config import read_pyproject
 from nodepipe.workspace.node_project import (
@@ -140,6 +144,7 @@ class EnvironmentService:
                 code, ["remove", "--no-sync", *packages], "remove " + " ".join(packages)
             )
             _claim(code, {requirement_name(p) for p in packages})
+            forget_removed_libraries(code)
 
         environments.change(code, edit)
         return self.show(node.id)

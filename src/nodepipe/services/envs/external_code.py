@@ -3,13 +3,21 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from nodepipe.domain.errors import InvalidInputError, NotFoundError
 from nodepipe.services.context import WorkspaceContext
 from nodepipe.services.envs.environments import EnvironmentService, EnvironmentView
-from nodepipe.workspace.external_code import check_code_path, code_paths, set_code_paths
+from nodepipe.workspace.external_code import (
+    check_code_path,
+    code_paths,
+    library_nodes,
+    library_packages,
+    set_code_paths,
+    set_library_nodes,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +62,46 @@ class ExternalCodeService:
             )
         set_code_paths(code / "pyproject.toml", kept)
         return self._envs.show(node.id)
+
+    def add_from_node(
+        self, name: str, library: str, pipeline: str | None = None, package: str | None = None
+    ) -> EnvironmentView:
+        """Install the package library node ``library`` holds into node ``name``, editable,
+        and record the link: an edit of the library's package makes the node stale. Locked
+        and synced, or nothing changes."""
+        envs = self._envs
+        node, code = envs.node_code(name, pipeline)
+        lib_node, lib_code = envs.node_code(library, pipeline, edit=False)
+        if lib_node.id == node.id:
+            raise InvalidInputError(f"node {node.tag!r} cannot be its own library node")
+        chosen, folder = _one_package(lib_node.tag, library_packages(lib_code), package)
+        relative = os.path.relpath(folder, code)
+        environments = self.context.environments
+
+        def edit() -> None:
+            environments.run_uv(
+                code, ["add", "--no-sync", "--editable", relative], f"add {chosen} from {library}"
+            )
+            linked = library_nodes(code) | {chosen: lib_node.id}
+            set_library_nodes(code / "pyproject.toml", linked)
+
+        environments.change(code, edit)
+        return envs.show(node.id)
+
+
+def _one_package(tag: str, found: dict[str, Path], wanted: str | None) -> tuple[str, Path]:
+    if wanted is not None:
+        if wanted not in found:
+            listed = ", ".join(found) or "none"
+            raise NotFoundError(f"library node {tag!r} holds no package {wanted!r} ({listed})")
+        return wanted, found[wanted]
+    if len(found) != 1:
+        raise InvalidInputError(
+            f"library node {tag!r} holds "
+            + (f"several packages ({', '.join(found)}): name one" if found else "no package")
+            + " (a folder of its code/ or code/snapshots/ with a pyproject.toml)"
+        )
+    return next(iter(found.items()))
 
 
 def _resolved(code: Path, written: str) -> Path:

@@ -26,6 +26,7 @@ from nodepipe.workspace import journal
 from nodepipe.workspace.bundle_libs import LIBS_DIR, read_links
 from nodepipe.workspace.crash_points import crash_point
 from nodepipe.workspace.durable import fsync_dir, sync_filesystem
+from nodepipe.workspace.external_code import relink_libraries
 from nodepipe.workspace.node_config import read_node_config
 from nodepipe.workspace.node_folder import NodeFolder, copy_node_folder, write_new_node_folder
 from nodepipe.workspace.node_project import set_base_names, set_dependencies, set_shared_env
@@ -48,6 +49,9 @@ class FolderBatch:
     installed: list[NodeFolder] = field(default_factory=list)
     staged_libs: dict[str, Path] = field(default_factory=dict)
     installed_libs: list[Path] = field(default_factory=list)
+    copies: dict[str, str] = field(default_factory=dict)
+    """Source id -> copy id of the copies in the batch: a copy of a node that uses a library
+    node copied with it uses that copy (``relink_libraries``)."""
 
     def _staging_folder(self, node_id: str) -> NodeFolder:
         folder = NodeFolder(self.operation.folder / node_id)
@@ -82,6 +86,7 @@ class FolderBatch:
         if not source.code.is_dir():
             raise WorkspaceError(f"the folder of node {source_id} is missing: {source.path}")
         copy_node_folder(source, self._staging_folder(node_id), with_data)
+        self.copies[source_id] = node_id
 
     def add_restored(self, node_id: str, manifest: CodeManifest, objects: ObjectStore) -> None:
         """A node whose code is the one a past run recorded (``manifest``), from ``objects``."""
@@ -111,6 +116,8 @@ class FolderBatch:
         lock, ``jobs`` at a time; ``on_synced`` hears of each environment done."""
         nodes_dir = self.context.layout.nodes_dir
         nodes_dir.mkdir(parents=True, exist_ok=True)
+        for staged in self.staged.values():
+            relink_libraries(staged.code, self.copies)
         if self.staged or self.staged_libs:
             sync_filesystem(self.operation.folder)  # every staged file on disk, in one call
         self.operation.record(installing=sorted(self.staged), libs=sorted(self.staged_libs))

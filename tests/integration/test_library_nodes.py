@@ -1,0 +1,88 @@
+"""Library nodes (issue 14, finding 5): a node holding a package other nodes install with
+``env add NODE --from-node LIB``; its edits make them stale without any edge, and a duplicated
+pipeline's copies use the copied library node."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import nodepipe
+from integration.conftest import CliRunner
+from integration.test_external_code import answer, states
+from nodepipe import NodeState
+from nodepipe.services.runs.service import RunRequest
+from support.wheels import local_project, toy_index
+
+WRITES_ANSWER = """\
+import mylib, nodepipe_node as node
+(node.data_dir() / "answer.txt").write_text(str(mylib.ANSWER))
+"""
+
+
+@pytest.fixture
+def library(chain: nodepipe.Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Node ``lib`` in ``baseline`` holding package ``mylib`` in ``code/mylib``; its folder."""
+    wheels = toy_index(tmp_path / "wheels")
+    monkeypatch.setenv("UV_FIND_LINKS", str(wheels))
+    monkeypatch.setenv("UV_OFFLINE", "1")
+    monkeypatch.setenv("UV_INDEX_URL", "http://127.0.0.1:9/simple")
+    lib = chain.nodes.new("baseline", "lib")
+    code = chain.nodes.path(lib.id) / "code"
+    for tag in ("load", "clean", "lib"):
+        (chain.nodes.path(tag) / "code" / "main.py").write_text("pass\n")
+    (chain.nodes.path("plot") / "code" / "main.py").write_text(WRITES_ANSWER)
+    return local_project(code / "mylib", "mylib", "0.1", "ANSWER = 1\n")
+
+
+def test_a_library_nodes_edits_make_its_users_stale(
+    chain: nodepipe.Workspace, library: Path, cli: CliRunner
+) -> None:
+    added = cli("env", "add", "plot", "--from-node", "lib", "--json")
+    assert added.code == 0, added.stdout + added.stderr
+    assert added.json()["origins"] == {"mylib": "library node lib"}
+    chain.runs.run(RunRequest("baseline"))
+    assert answer(chain, "plot") == "1"
+
+    (library / "mylib" / "__init__.py").write_text("ANSWER = 2\n")
+    state, reasons = states(chain)["plot"]
+    assert state is NodeState.STALE
+    assert "shared code changed: mylib (mylib/__init__.py)" in reasons
+    chain.runs.run(RunRequest("baseline"))
+    assert answer(chain, "plot") == "2"
+
+    assert cli("env", "add", "plot", "--from-node", "plot").code != 0  # not its own library
+    removed = cli("env", "remove", "plot", "mylib", "--json")
+    assert removed.code == 0 and removed.json()["origins"] == {}
+    pyproject = (chain.nodes.path("plot") / "code" / "pyproject.toml").read_text()
+    assert "library-nodes" not in pyproject
+
+
+def test_a_duplicated_pipeline_uses_its_copy_of_the_library_node(
+    chain: nodepipe.Workspace, library: Path, cli: CliRunner
+) -> None:
+    assert cli("env", "add", "plot", "--from-node", "lib").code == 0
+    chain.runs.run(RunRequest("baseline"))
+    chain.pipeline_copies.duplicate("baseline", "copy")
+    shown = cli("env", "show", "plot", "-p", "copy", "--json").json()
+    assert shown["origins"] == {"mylib": "library node lib"}
+    copied_plot = chain.nodes.path(shown["node_id"]) / "code"
+    lib_copy = cli("node", "show", "lib", "-p", "copy", "--json").json()
+    copied_lib = chain.nodes.path(lib_copy["node"]["id"])
+    assert copied_lib != library.parent.parent
+    assert f"../../{copied_lib.name}/code/mylib" in (copied_plot / "pyproject.toml").read_text()
+    assert f"../../{copied_lib.name}/code/mylib" in (copied_plot / "uv.lock").read_text()
+
+    chain.runs.run(RunRequest("copy"))
+    out = chain.nodes.path(shown["node_id"]) / "data" / "answer.txt"
+    assert out.read_text() == "1"
+    (copied_lib / "code" / "mylib" / "mylib" / "__init__.py").write_text("ANSWER = 3\n")
+    copy_plot = next(
+        s for s in chain.runs.status("copy").nodes.values() if s.item.node.tag == "plot"
+    )
+    assert copy_plot.state is NodeState.STALE
+    assert "shared code changed: mylib (mylib/__init__.py)" in copy_plot.reasons
+    assert states(chain)["plot"][0] is NodeState.COMPLETED  # the original's library is untouched
+    chain.runs.run(RunRequest("copy"))
+    assert out.read_text() == "3"
