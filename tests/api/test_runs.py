@@ -69,6 +69,15 @@ def test_run_refusals(client: TestClient, chain: nodepipe.Workspace) -> None:
     error_of(client.post("/api/pipelines/baseline/runs", json={"jobs": 0}), 422)
     error_of(client.post("/api/pipelines/baseline/runs", json={"executor": "slurm"}), 422)
     error_of(client.post("/api/pipelines/baseline/plan", json={"to": ["nope"]}), 404)
+    remote = {"executor": "ray", "shared_fs": False}
+    assert "[storage] url" in error_of(
+        client.post("/api/pipelines/baseline/runs", json=remote), 422
+    )
+    local = {"shared_fs": False}
+    assert "the ray executor" in error_of(
+        client.post("/api/pipelines/baseline/runs", json=local), 422
+    )
+    error_of(client.post("/api/pipelines/baseline/runs", json={"storage": "/etc"}), 422)
     chain.pipelines.set_locked("baseline", True)
     error_of(client.post("/api/pipelines/baseline/runs", json={}), 409, "read_only")
     assert client.get("/api/runs").json() == []

@@ -27,7 +27,7 @@ def test_no_shared_fs_needs_the_ray_executor(lab: nodepipe.Workspace, cli: CliRu
     result = cli("run", "baseline", "--no-shared-fs", "--storage", "bucket")
 
     assert result.code == 2, result
-    assert "use it with --executor ray" in result.stderr
+    assert "it needs the ray executor" in result.stderr
     assert lab.nodes.get("load").state is nodepipe.NodeState.READY
     assert not (lab.root / "bucket").exists()
 

@@ -2233,6 +2233,11 @@ export interface components {
             /** Ray Address */
             ray_address?: string | null;
             /**
+             * Shared Fs
+             * @description False: Ray workers do not see the workspace; nodes travel through the workspace's object storage ([storage] url in nodepipe.toml; a URL cannot be given over the API). Default: [execution] shared-fs.
+             */
+            shared_fs?: boolean | null;
+            /**
              * To
              * @description Up to these (and what they need).
              */

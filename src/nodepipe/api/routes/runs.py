@@ -31,6 +31,7 @@ def _request(pipeline: str, body: RunCreate) -> RunRequest:
         jobs=body.jobs,
         executor=body.executor,
         ray_address=body.ray_address,
+        shared_fs=body.shared_fs,
     )
 
 

@@ -27,6 +27,12 @@ class RunCreate(Input):
     jobs: Jobs | None = Field(default=None, description="Nodes at once (default: cores).")
     executor: Literal["local", "ray"] = "local"
     ray_address: str | None = None
+    shared_fs: bool | None = Field(
+        default=None,
+        description="False: Ray workers do not see the workspace; nodes travel through the "
+        "workspace's object storage ([storage] url in nodepipe.toml; a URL cannot be given "
+        "over the API). Default: [execution] shared-fs.",
+    )
 
 
 class RunLaunched(Schema):  # reads a Launched, its tags as the context (nodepipe.schemas.runs)

@@ -37,14 +37,14 @@ def run_storage(
         shared_fs = config.shared_fs if executor == "ray" else True
     if not shared_fs and executor != "ray":
         raise InvalidInputError(
-            f"--no-shared-fs is for remote workers: use it with --executor ray (the {executor} "
-            "executor runs nodes where the workspace is)"
+            "running without a shared filesystem is for remote workers: it needs the ray "
+            f"executor (the {executor} executor runs nodes where the workspace is)"
         )
     if not shared_fs and url is None:
         raise InvalidInputError(
-            "workers without the workspace's filesystem need an object storage: pass --storage "
-            'URL (a folder or any fsspec URL, e.g. s3://bucket/prefix), or set [storage] url = "…" '
-            "in nodepipe.toml"
+            "workers without the workspace's filesystem need an object storage: set [storage] "
+            'url = "…" in nodepipe.toml (a folder or any fsspec URL, e.g. s3://bucket/prefix), '
+            "or name one for this run (--storage)"
         )
     if url is None:
         return None, False
