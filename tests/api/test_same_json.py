@@ -130,6 +130,12 @@ SHOWN = [
         "/api/pipelines/baseline/nodes/clean/environment",
     ),
     Shown(
+        "CondaEnvironmentPublic",
+        ("env", "conda", "show", "clean", "-p", "baseline"),
+        "GET",
+        "/api/pipelines/baseline/nodes/clean/environment/conda",
+    ),
+    Shown(
         "BasePackagesPublic",
         ("pipeline", "base-env", "empty", "show"),
         "GET",

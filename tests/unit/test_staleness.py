@@ -53,6 +53,24 @@ def test_digest_ignores_insertion_order() -> None:
     assert reordered.digest == BASE.digest
 
 
+def test_conda_lock_changes_name_the_packages() -> None:
+    with_conda = fingerprint(conda_digest="e" * 64, conda_packages={"ffmpeg": "6.1"})
+    assert explain(BASE, with_conda) == ["conda lock created: ffmpeg 6.1"]
+    moved = fingerprint(conda_digest="f" * 64, conda_packages={"ffmpeg": "7.0", "x264": "1"})
+    assert explain(with_conda, moved) == [
+        "conda lock changed: ffmpeg 6.1 → 7.0",
+        "conda lock added: x264 1",
+    ]
+    assert explain(moved, BASE) == ["conda lock removed: conda.lock"]
+    assert NodeFingerprint.from_dict(json.loads(json.dumps(moved.to_dict()))) == moved
+
+
+def test_a_fingerprint_without_conda_keeps_the_digest_it_had() -> None:
+    """Nodes that never had conda packages are not made stale by conda support."""
+    assert "conda" not in BASE.to_dict()
+    assert BASE.digest == "001deca042b0134eea0c904b6b4eaf8468805792e1513956f8376c3a40a7ddd7"
+
+
 def test_code_changes_name_the_files() -> None:
     current = fingerprint(code={"main.py": "e" * 64, "new.py": "f" * 64})
     assert explain(BASE, current) == [

@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from nodepipe.api.routes import (
     bundles,
+    conda,
     edges,
     environments,
     events,
@@ -35,6 +36,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     runs.router,
     logs.router,
     environments.router,
+    conda.router,
     shared_envs.router,
     jobs.router,
     events.router,

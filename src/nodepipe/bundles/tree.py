@@ -19,7 +19,14 @@ from pathlib import Path, PurePosixPath
 from nodepipe.bundles.errors import BundleError
 from nodepipe.workspace.fingerprint import EXCLUDED_DIRS, EXCLUDED_SUFFIXES
 
-SKIPPED_PATTERNS = (*sorted(EXCLUDED_DIRS), ".venv.*", ".nodepipe*", ".ruff_cache", ".DS_Store")
+SKIPPED_PATTERNS = (
+    *sorted(EXCLUDED_DIRS),
+    ".venv.*",
+    ".conda.*",
+    ".nodepipe*",
+    ".ruff_cache",
+    ".DS_Store",
+)
 """Names never copied into, or out of, a bundle (at any depth)."""
 
 

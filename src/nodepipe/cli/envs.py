@@ -10,6 +10,7 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
+from nodepipe.cli.conda import conda, show_conda
 from nodepipe.cli.options import (
     CommandGroup,
     command_group,
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 
 env = command_group("env", "A node's environment: packages, Python version, snapshots, kernel.")
 shared_env = command_group("shared-env", "Named environments that several nodes share.")
+env.add_command(conda)
 
 
 @click.group("base-env", cls=CommandGroup, no_args_is_help=True)
@@ -207,8 +209,14 @@ def python(node: str, version: str, pipeline: str | None, as_json: bool) -> None
 @lookup_pipeline_option
 @json_option
 def import_(node: str, requirements: Path, pipeline: str | None, as_json: bool) -> None:
-    """Add every requirement of a requirements.txt file to NODE."""
-    show_environment(workspace().envs.import_requirements(node, requirements, pipeline), as_json)
+    """Add every requirement of a requirements.txt file to NODE; or place an environment.yml
+    (.yml/.yaml): its pip: section in the uv project, its conda packages in the conda part."""
+    if requirements.suffix in (".yml", ".yaml"):
+        show_conda(workspace().conda.import_file(node, requirements, pipeline), as_json)
+    else:
+        show_environment(
+            workspace().envs.import_requirements(node, requirements, pipeline), as_json
+        )
 
 
 @env.command("update-snapshot")

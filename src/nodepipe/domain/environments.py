@@ -3,8 +3,7 @@
 A ``RunEnvironment`` names contents by sha256 only; the contents themselves (the lock texts,
 every code file, the code manifest) live once each in the workspace's object store
 (``workspace.objects``), however many node runs share them. A lock has a *kind*: ``uv`` for the
-``uv.lock`` every node has; other kinds (a conda lock) can be added beside it later without
-changing what the existing ones mean.
+``uv.lock`` every node has; ``conda`` for the ``conda.lock`` of a node with conda packages.
 """
 
 from __future__ import annotations
@@ -15,7 +14,13 @@ from typing import Any
 
 UV_LOCK = "uv"
 """The kind of a node's ``code/uv.lock``."""
-LOCK_FILES = {UV_LOCK: "uv.lock"}
+CONDA_LOCK_KIND = "conda"
+"""The kind of a node's ``code/conda.lock``."""
+CONDA_LOCK = "conda.lock"
+"""The conda lock in a node's ``code/`` folder (pixi's lock format)."""
+CONDA_PREFIX = ".conda"
+"""The conda prefix in a node's ``code/`` folder, installed from the lock."""
+LOCK_FILES = {UV_LOCK: "uv.lock", CONDA_LOCK_KIND: CONDA_LOCK}
 """Where each kind of lock lives in a node's ``code/`` folder."""
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -37,7 +42,7 @@ class RunEnvironment:
     code: str
     """The sha256 of the code manifest: every file of ``code/`` by path, with its sha256."""
     locks: dict[str, str] = field(default_factory=dict)
-    """Lock kind (``uv``) -> the sha256 of the lock's text."""
+    """Lock kind (``uv``, ``conda``) -> the sha256 of the lock's text."""
 
 
 @dataclass(frozen=True, slots=True)

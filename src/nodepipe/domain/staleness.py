@@ -1,9 +1,10 @@
 """Node fingerprints as plain values, and the human reasons why a node is stale (DESIGN.md §4.2).
 
 A ``NodeFingerprint`` is what a node's outputs depend on: its code files, its parameters, its
-``uv.lock``, its entry point and its parents' outputs by slot. ``nodepipe.workspace.fingerprint``
-computes one from a node folder; a completed node run stores it (``to_dict``); ``explain`` compares
-the stored one with the current one and says why they differ, in words a user acts on.
+``uv.lock`` (and ``conda.lock``, when it has conda packages), its entry point and its parents'
+outputs by slot. ``nodepipe.workspace.fingerprint`` computes one from a node folder; a completed
+node run stores it (``to_dict``); ``explain`` compares the stored one with the current one and
+says why they differ, in words a user acts on.
 """
 
 from __future__ import annotations
@@ -68,6 +69,9 @@ class NodeFingerprint:
     the lock) lets a reason name the package that moved. Neither enters ``digest`` directly:
     ``params_digest`` and ``lock_digest`` do. ``revisions`` (snapshot name -> the commit its
     clone has checked out) only names what moved: the snapshot's files are in ``code``.
+    ``conda_digest`` and ``conda_packages`` are the same as the lock's for a node's
+    ``conda.lock``; a node without one has ``None`` and its digest is what it was before conda
+    locks were covered.
     """
 
     code: dict[str, str]
@@ -79,15 +83,19 @@ class NodeFingerprint:
     parents: dict[str, ParentOutput]
     digest: str = field(default="")
     revisions: dict[str, str] = field(default_factory=dict)
+    conda_digest: str | None = None
+    conda_packages: dict[str, str] = field(default_factory=dict)
 
     def with_parents(self, parents: Mapping[str, ParentOutput]) -> NodeFingerprint:
         """The same code, lock, parameters and entry point, with these inputs."""
-        digest = _digest(self.code, self.params_digest, self.lock_digest, self.entry, parents)
+        digest = _digest(
+            self.code, self.params_digest, self.lock_digest, self.entry, parents, self.conda_digest
+        )
         return replace(self, parents=dict(sorted(parents.items())), digest=digest)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-compatible dict; ``from_dict`` reads it back."""
-        return {
+        data = {
             "version": FORMAT_VERSION,
             "digest": self.digest,
             "entry": self.entry,
@@ -101,6 +109,10 @@ class NodeFingerprint:
             },
             "revisions": dict(sorted(self.revisions.items())),
         }
+        if self.conda_digest is not None:
+            packages = dict(sorted(self.conda_packages.items()))
+            data["conda"] = {"digest": self.conda_digest, "packages": packages}
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> NodeFingerprint:
@@ -121,6 +133,10 @@ class NodeFingerprint:
                 },
                 digest=str(data["digest"]),
                 revisions={str(k): str(v) for k, v in data.get("revisions", {}).items()},
+                conda_digest=data["conda"]["digest"] if "conda" in data else None,
+                conda_packages={
+                    str(k): str(v) for k, v in data.get("conda", {}).get("packages", {}).items()
+                },
             )
         except (KeyError, TypeError, AttributeError) as exc:
             raise ValueError(f"malformed stored fingerprint: missing or bad {exc}") from exc
@@ -134,6 +150,8 @@ def make_fingerprint(
     entry: str,
     parents: Mapping[str, ParentOutput],
     revisions: Mapping[str, str] | None = None,
+    conda_digest: str | None = None,
+    conda_packages: Mapping[str, str] | None = None,
 ) -> NodeFingerprint:
     """Assemble a fingerprint and compute its parameter digest and overall digest."""
     clean_params = jsonable(params)
@@ -146,8 +164,10 @@ def make_fingerprint(
         packages=dict(sorted(packages.items())),
         entry=entry,
         parents=dict(sorted(parents.items())),
-        digest=_digest(code, params_digest, lock_digest, entry, parents),
+        digest=_digest(code, params_digest, lock_digest, entry, parents, conda_digest),
         revisions=dict(sorted((revisions or {}).items())),
+        conda_digest=conda_digest,
+        conda_packages=dict(sorted((conda_packages or {}).items())),
     )
 
 
@@ -157,6 +177,7 @@ def _digest(
     lock_digest: str | None,
     entry: str,
     parents: Mapping[str, ParentOutput],
+    conda_digest: str | None = None,
 ) -> str:
     covered = {
         "version": FORMAT_VERSION,
@@ -168,6 +189,8 @@ def _digest(
         # made with its data, say) changes nothing the node reads.
         "parents": {slot: p.outputs for slot, p in parents.items()},
     }
+    if conda_digest is not None:  # absent otherwise: older fingerprints keep their digest
+        covered["conda"] = conda_digest
     # Plain strings all the way down: JSON as canonical_json writes it, without its walk.
     text = json.dumps(covered, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return sha256_text(text)
@@ -199,6 +222,7 @@ def explain(
         *_code_reasons(*(_without(code, moved) for code in (previous.code, current.code))),
         *_param_reasons(previous, current),
         *_lock_reasons(previous, current),
+        *_conda_reasons(previous, current),
         *_parent_reasons(previous.parents, current.parents, names),
     ]
     return reasons or ["fingerprint changed"]
@@ -303,6 +327,29 @@ def _lock_reasons(old: NodeFingerprint, new: NodeFingerprint) -> list[str]:
     )
     reasons = [f"lock {verb}: {_listing(items)}" for verb, items in parts if items]
     return reasons or ["lock changed: uv.lock (same package versions)"]
+
+
+def _conda_reasons(old: NodeFingerprint, new: NodeFingerprint) -> list[str]:
+    """Why the conda lock differs: "conda lock changed: ffmpeg 6.1 → 7.0"."""
+    if old.conda_digest == new.conda_digest:
+        return []
+    if old.conda_digest is None:
+        return ["conda lock created: " + (_listing(_pinned(new.conda_packages)) or "conda.lock")]
+    if new.conda_digest is None:
+        return ["conda lock removed: conda.lock"]
+    before, after = old.conda_packages, new.conda_packages
+    changed, added, removed = _diff_keys(before, after)
+    parts = (
+        ("changed", [f"{n} {before[n]} → {after[n]}" for n in changed]),
+        ("added", [f"{n} {after[n]}" for n in added]),
+        ("removed", [f"{n} {before[n]}" for n in removed]),
+    )
+    reasons = [f"conda lock {verb}: {_listing(items)}" for verb, items in parts if items]
+    return reasons or ["conda lock changed: conda.lock (same package versions)"]
+
+
+def _pinned(packages: Mapping[str, str]) -> list[str]:
+    return [f"{name} {version}" for name, version in sorted(packages.items())]
 
 
 def _parent_reasons(

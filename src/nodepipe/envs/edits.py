@@ -1,7 +1,8 @@
 """Edits of environment projects, all or nothing, even when the process is killed midway.
 
-An edit (``env add``, ``remove``, ``lock``, ``python``, a pipeline's base packages across many
-nodes) changes ``pyproject.toml``, ``uv.lock`` and ``.python-version`` together, mostly through
+An edit (``env add``, ``remove``, ``lock``, ``python``, ``conda add``, a pipeline's base packages
+across many nodes) changes ``pyproject.toml``, ``uv.lock``, ``.python-version`` and ``conda.lock``
+together, mostly through
 uv, which rewrites them one after the other. Before anything is touched, the files of every
 project to edit are copied into an operation of the workspace journal (flushed to disk, each
 project's copies completed by a manifest written last). If the edit fails they are put back at
@@ -23,7 +24,7 @@ from nodepipe.workspace import journal
 from nodepipe.workspace.crash_points import crash_point
 from nodepipe.workspace.durable import fsync_dir, fsync_file, write_atomic
 
-PROJECT_FILES = ("pyproject.toml", "uv.lock", ".python-version")
+PROJECT_FILES = ("pyproject.toml", "uv.lock", ".python-version", "conda.lock")
 EDIT_KIND = "environment-edit"
 _MANIFEST = "saved.json"
 

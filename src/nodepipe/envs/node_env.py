@@ -13,6 +13,8 @@
 - Before a run, a lock out of step with its pyproject (a requirement edited by hand) is
   relocked: the marker also records the requirements the lock was found to satisfy.
 - Syncs are journaled: what a killed sync leaves beside ``.venv`` is removed by the next command.
+- A node with a ``conda.lock`` also gets its conda prefix made to match it by every sync
+  (``envs.conda``); a node without one never needs py-rattler.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nodepipe.domain.errors import EnvironmentBuildError
+from nodepipe.envs.conda import CondaEnvironments
 from nodepipe.envs.edits import all_or_nothing
 from nodepipe.envs.interpreters import find_interpreter
 from nodepipe.envs.members import (
@@ -111,6 +114,13 @@ class NodeEnvironments:
     lock_cache_dir: Path
     journal_dir: Path
     """The workspace journal: edits and syncs that a killed process leaves are undone."""
+    conda_cache_dir: Path
+    """The workspace's conda package cache (``envs.conda``)."""
+
+    @property
+    def conda(self) -> CondaEnvironments:
+        """The conda part of node environments (``envs.conda``)."""
+        return CondaEnvironments(self.conda_cache_dir, self.journal_dir)
 
     def python_for(self, code_dir: Path) -> str:
         """The interpreter of this node: its ``.python-version`` request, else the default."""
@@ -148,6 +158,7 @@ class NodeEnvironments:
         """
         python = self.python_for(code_dir)
         target = code_dir / ".venv"
+        self.conda.ensure_installed(code_dir)
         if not target.exists() and not target.is_symlink():
             # nothing to protect yet: build in place; the marker, written last, makes it trusted
             self._uv_sync(code_dir, target, python, compile_bytecode)
@@ -206,9 +217,10 @@ class NodeEnvironments:
             synced = self.ensure_synced(shared_dir)
             self.use_shared(code_dir, shared_dir)
             return synced
+        conda_changed = self.conda.ensure_installed(code_dir)
         synced, in_step = self.sync_state(code_dir)
         if synced and in_step:
-            return False
+            return conda_changed
         if not in_step:
             lock_before = _read_or_none(code_dir / "uv.lock")
             self._bring_lock_in_step(code_dir)
@@ -222,8 +234,9 @@ class NodeEnvironments:
 
     def is_synced(self, code_dir: Path) -> bool:
         """Whether the node's own environment was synced from its lock as it is now, and that
-        lock satisfies the pyproject as it is now (three stats while nothing changed)."""
-        return self.sync_state(code_dir) == (True, True)
+        lock satisfies the pyproject as it is now (three stats while nothing changed), and its
+        conda prefix, if any, matches its conda lock."""
+        return self.sync_state(code_dir) == (True, True) and self.conda.is_current(code_dir)
 
     def sync_state(self, code_dir: Path) -> tuple[bool, bool]:
         """(synced from the current lock, lock in step with the current pyproject)."""

@@ -32,6 +32,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from nodepipe.domain.environments import CONDA_PREFIX
 from nodepipe.domain.errors import NodepipeError, StorageError
 from nodepipe.domain.runs import RunOutcome, TaskOutcome
 from nodepipe.envs.members import member_files
@@ -47,7 +48,7 @@ from nodepipe.workspace.storage import Storage
 from nodepipe.workspace.storage_trees import download_code, download_outputs, upload_outputs
 
 WORKER_DIR_ENV = "NODEPIPE_WORKER_DIR"
-ENVIRONMENT_FILES = ("pyproject.toml", "uv.lock", ".python-version")
+ENVIRONMENT_FILES = ("pyproject.toml", "uv.lock", ".python-version", "conda.lock")
 
 
 def worker_dir() -> Path:
@@ -101,6 +102,7 @@ class WorkerRun:
             shared_env_dir=None,
             import_dirs=tuple(imports),
             objects_dir=str(self.cache.root),
+            conda_cache_dir=str(self.root / "conda-pkgs"),
         )
         how = "reused" if reused else "built"
         with task.log_file.open("ab") as log:
@@ -118,6 +120,7 @@ class WorkerRun:
             self.python,
             self.root / "lock-cache",
             self.root / "journal",
+            self.root / "conda-pkgs",
         )
         if member_files(code):
             return not environments.ensure_synced(code)
@@ -134,6 +137,8 @@ class WorkerRun:
                     shutil.copyfile(code / name, project / name)
             reused = not environments.ensure_synced(project)
         (code / ".venv").symlink_to(project / ".venv")
+        if (project / CONDA_PREFIX).is_dir():  # the conda prefix built from the same lock
+            (code / CONDA_PREFIX).symlink_to(project / CONDA_PREFIX)
         return reused
 
     def _here(self, part: str) -> str:

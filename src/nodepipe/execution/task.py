@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from nodepipe.domain.environments import RunEnvironment
+from nodepipe.domain.environments import CONDA_PREFIX, RunEnvironment
 from nodepipe.domain.errors import NodeLaunchError, NodepipeError, StorageError
 from nodepipe.domain.runs import RunOutcome, TaskOutcome
 from nodepipe.envs.node_env import NodeEnvironments
@@ -71,6 +71,8 @@ class NodeTask:
     """Folders on its PYTHONPATH: its code paths, and the bundle code it links (its libs)."""
     objects_dir: str = ""
     """The workspace's object store, where the run records what it starts with."""
+    conda_cache_dir: str = ""
+    """The workspace's conda package cache (for a node with a ``conda.lock``)."""
 
     @property
     def folder(self) -> NodeFolder:
@@ -187,7 +189,11 @@ class NodeProcess:
     def _environments(self) -> NodeEnvironments:
         task = self.task
         return _node_environments(
-            task.uv_cache_dir, task.python, task.lock_cache_dir, task.journal_dir
+            task.uv_cache_dir,
+            task.python,
+            task.lock_cache_dir,
+            task.journal_dir,
+            task.conda_cache_dir or str(Path(task.uv_cache_dir).parent / "conda-pkgs"),
         )
 
     def launch(self, on_started: Callable[[int], None] | None = None) -> int | None:
@@ -290,6 +296,11 @@ class NodeProcess:
         env = dict(node_variables() if base is None else base)
         if task.pass_env:
             env.update(node_variables(extra=task.pass_env))
+        path = f"{venv}/bin{os.pathsep}{env.get('PATH', '')}"
+        prefix = self.folder.code / CONDA_PREFIX
+        if prefix.is_dir():  # conda's tools first; Python is the uv environment's (argv)
+            env["CONDA_PREFIX"] = str(prefix)
+            path = f"{prefix}/bin{os.pathsep}{path}"
         env.update(
             NODEPIPE_NODE_ID=task.node_id,
             NODEPIPE_NODE_DIR=task.node_dir,
@@ -298,7 +309,7 @@ class NodeProcess:
             NODEPIPE_RUN_ID=task.run_id,
             NODEPIPE_CONTEXT=str(self._context_file()),
             VIRTUAL_ENV=venv,
-            PATH=f"{venv}/bin{os.pathsep}{env.get('PATH', '')}",
+            PATH=path,
             PYTHONPATH=os.pathsep.join(
                 p for p in (task.runtime_dir, *task.import_dirs, env.get("PYTHONPATH", "")) if p
             ),
@@ -320,8 +331,12 @@ class NodeProcess:
 
 @functools.lru_cache(maxsize=64)
 def _node_environments(
-    uv_cache_dir: str, python: str, lock_cache_dir: str, journal_dir: str
+    uv_cache_dir: str, python: str, lock_cache_dir: str, journal_dir: str, conda_cache_dir: str
 ) -> NodeEnvironments:
     return NodeEnvironments(
-        UvRunner(Path(uv_cache_dir)), python, Path(lock_cache_dir), Path(journal_dir)
+        UvRunner(Path(uv_cache_dir)),
+        python,
+        Path(lock_cache_dir),
+        Path(journal_dir),
+        Path(conda_cache_dir),
     )

@@ -59,6 +59,7 @@ class EnvironmentSettings:
     shared_envs_dir: Path
     journal_dir: Path
     objects_dir: Path
+    conda_cache_dir: Path
 
 
 def command_line(folder: NodeFolder, config: NodeConfig) -> tuple[str, ...]:
@@ -118,4 +119,5 @@ def build_task(
         ),
         import_dirs=(*import_paths(folder.code), *import_dirs(folder)),
         objects_dir=str(settings.objects_dir),
+        conda_cache_dir=str(settings.conda_cache_dir),
     )

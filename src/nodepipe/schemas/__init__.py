@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 SchemaName = Literal[
     "BasePackagesPublic",
     "CanvasNode",
+    "CondaEnvironmentPublic",
     "EdgePublic",
     "EnvironmentPublic",
     "GroupPublic",

@@ -27,6 +27,21 @@ class EnvironmentPublic(Schema):
     )
 
 
+class CondaEnvironmentPublic(Schema):
+    """What ``nodepipe env conda show`` tells: the node's conda specs, channels and lock."""
+
+    node_id: str
+    tag: str
+    specs: list[str] = Field(description="Conda specs the node asks for (ffmpeg 6.1.*).")
+    channels: list[str] = Field(description="Channels it solves from: its own or the workspace's.")
+    locked: dict[str, str] = Field(description="Every package conda.lock pins, with its version.")
+    installed: bool = Field(description="Whether code/.conda matches the lock.")
+    unplaced: list[str] = Field(
+        default_factory=list,
+        description="After an environment.yml import: what could not be placed, and why.",
+    )
+
+
 class BasePackagesPublic(Schema):  # reads a Pipeline
     pipeline_id: str = Field(validation_alias="id")
     packages: list[str] = Field(validation_alias="base_packages")

@@ -65,6 +65,7 @@ def make_context(
         python=config.python,
         lock_cache_dir=layout.lock_cache_dir,
         journal_dir=layout.staging_dir,
+        conda_cache_dir=layout.conda_cache_dir,
     )
     return WorkspaceContext(layout=layout, config=config, store=store, environments=environments)
 

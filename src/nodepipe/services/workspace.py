@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from nodepipe.domain.specs import PipelineSpec
     from nodepipe.services.bundles.service import BundleService
     from nodepipe.services.envs.base_packages import PipelineEnvService
+    from nodepipe.services.envs.conda import CondaService
     from nodepipe.services.envs.environments import EnvironmentService
     from nodepipe.services.envs.external_code import ExternalCodeService
     from nodepipe.services.envs.run_envs import RunEnvironmentService
@@ -111,6 +112,12 @@ class Workspace:
         from nodepipe.services.envs.run_envs import RunEnvironmentService
 
         return RunEnvironmentService(self.context)
+
+    @functools.cached_property
+    def conda(self) -> CondaService:
+        from nodepipe.services.envs.conda import CondaService
+
+        return CondaService(self.context)
 
     @functools.cached_property
     def base_envs(self) -> PipelineEnvService:

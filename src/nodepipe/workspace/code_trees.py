@@ -22,8 +22,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from nodepipe.domain.environments import CONDA_LOCK, CONDA_PREFIX
+
 EXCLUDED_DIRS = frozenset(
-    {".venv", "__pycache__", ".ipynb_checkpoints", ".pytest_cache", ".mypy_cache", ".git"}
+    {".venv", CONDA_PREFIX, "__pycache__", ".ipynb_checkpoints", ".pytest_cache", ".mypy_cache"}
+    | {".git"}
 )
 EXCLUDED_SUFFIXES = (".pyc", ".egg-info")
 GITIGNORE = ".gitignore"
@@ -102,7 +105,8 @@ def is_excluded_path(relative: str) -> bool:
 
 
 def _is_excluded(entry: os.DirEntry[str]) -> bool:
-    """Environments (also one being built or replaced by a sync) and caches."""
+    """Environments and conda prefixes (also one being built or replaced), a conda lock being
+    written, and caches."""
     return _is_excluded_name(entry.name)
 
 
@@ -110,7 +114,7 @@ def _is_excluded_name(name: str) -> bool:
     return (
         name in EXCLUDED_DIRS
         or name.endswith(EXCLUDED_SUFFIXES)
-        or name.startswith(".venv.")
+        or name.startswith((".venv.", f"{CONDA_PREFIX}.", f".{CONDA_LOCK}."))
         or name == SNAPSHOT_RECORD
     )
 

@@ -39,6 +39,9 @@ class WorkspaceConfig:
     python: str
     shared_fs: bool = True
     storage_url: str | None = None
+    conda_channels: tuple[str, ...] = ("conda-forge",)
+    """Where a node's conda packages come from unless it names channels (``[conda] channels``;
+    a folder relative to the workspace, a URL, or a name such as ``conda-forge``)."""
 
     def resolved_store_url(self, layout: WorkspaceLayout) -> str:
         """The URL to connect with: $NODEPIPE_DB_URL if set; else ``store_url`` with a relative
@@ -144,6 +147,9 @@ def write_config(layout: WorkspaceLayout, config: WorkspaceConfig) -> None:
         document.add("execution", tomlkit.table().add("shared-fs", False))
     if config.storage_url is not None:
         document.add("storage", tomlkit.table().add("url", config.storage_url))
+    conda = tomlkit.table()
+    conda.add("channels", list(config.conda_channels))
+    document.add("conda", conda)
     write_atomic(layout.config_file, tomlkit.dumps(document), mode=PRIVATE_FILE_MODE)
 
 
@@ -165,7 +171,10 @@ def read_config(layout: WorkspaceLayout) -> WorkspaceConfig:
             f"{layout.config_file}: [execution] shared-fs must be true or false and [storage] "
             'url a string (url = "s3://bucket/prefix")'
         )
-    return WorkspaceConfig(store_url, python, shared_fs, storage_url)
+    channels = _table(layout, data, "conda").get("channels", ["conda-forge"])
+    if not isinstance(channels, list) or not all(isinstance(c, str) for c in channels):
+        raise WorkspaceError(f"{layout.config_file}: [conda] channels must be a list of names")
+    return WorkspaceConfig(store_url, python, shared_fs, storage_url, tuple(channels))
 
 
 def _table(layout: WorkspaceLayout, data: dict[str, object], name: str) -> dict[str, object]:

@@ -1,11 +1,11 @@
 """Fingerprints of node folders (DESIGN.md §4.2): what a node's outputs depend on, hashed.
 
-``fingerprint_node`` hashes the files under ``code/`` (never ``.venv/`` or caches), with
-``uv.lock`` and ``params.yaml`` as their own parts, plus the entry point and the parents' output
-fingerprints by slot. The files of the bundle code a node links (``workspace.bundle_libs``)
-count as its code, as ``lib::file.py``; so do the files of the external code it declares
-(``workspace.external_code``: shared checkouts, ``--path`` packages, code paths, library
-nodes), as ``mytool::src/mytool/io.py``, walked as ``workspace.code_trees`` says.
+``fingerprint_node`` hashes the files under ``code/`` (never ``.venv/``, ``.conda/`` or
+caches), with ``uv.lock``, ``conda.lock`` and ``params.yaml`` as their own parts, plus the entry
+point and the parents' output fingerprints by slot. The files of the bundle code a node links
+(``workspace.bundle_libs``) count as its code, as ``lib::file.py``; so do the files of the
+external code it declares (``workspace.external_code``: shared checkouts, ``--path`` packages,
+code paths, library nodes), as ``mytool::src/mytool/io.py``, walked as ``workspace.code_trees`` says.
 ``fingerprint_outputs`` hashes a ``data/`` folder: the value children get.
 
 File digests are cached in a small JSON file the caller names (one per node is best, e.g.
@@ -30,6 +30,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from nodepipe.domain.environments import CONDA_LOCK
 from nodepipe.domain.errors import InvalidInputError
 from nodepipe.domain.params import parse_params
 from nodepipe.domain.staleness import (
@@ -53,6 +54,7 @@ from nodepipe.workspace.code_trees import (
     code_files,
     scan,
 )
+from nodepipe.workspace.conda_project import conda_locked_packages
 from nodepipe.workspace.durable import write_atomic
 from nodepipe.workspace.external_code import ExternalCode, check_present, external_code
 from nodepipe.workspace.git_revisions import head_commit
@@ -335,6 +337,7 @@ def _fingerprint_tree(
 ) -> NodeFingerprint:
     digests = _digests(code, tree, cache)
     lock_digest = digests.pop(LOCK_FILE, None)
+    conda_digest = digests.pop(CONDA_LOCK, None)
     params_file_digest = digests.pop(PARAMS_FILE, None)
     for name, lib_tree, path in libs:
         for relative, digest in _digests(path, lib_tree, cache, True).items():
@@ -342,11 +345,23 @@ def _fingerprint_tree(
     packages: dict[str, str] = {}
     if lock_digest is not None and LOCK_FILE in tree.files:
         packages = cache.parse(code / LOCK_FILE, lock_digest, locked_packages)
+    conda_packages: dict[str, str] = {}
+    if conda_digest is not None and CONDA_LOCK in tree.files:
+        conda_packages = cache.parse(code / CONDA_LOCK, conda_digest, conda_locked_packages)
     params: dict[str, Any] = {}
     if params_file_digest is not None and PARAMS_FILE in tree.files:
         params = cache.parse(code / PARAMS_FILE, params_file_digest, _parse_params_file(code))
     cache.save()
-    return make_fingerprint(digests, params, lock_digest, packages, entry, parents)
+    return make_fingerprint(
+        digests,
+        params,
+        lock_digest,
+        packages,
+        entry,
+        parents,
+        conda_digest=conda_digest,
+        conda_packages=conda_packages,
+    )
 
 
 def snapshot_revisions(code: Path) -> dict[str, str]:

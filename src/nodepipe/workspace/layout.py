@@ -56,6 +56,11 @@ class WorkspaceLayout:
         return self.state_dir / "uv-cache"
 
     @property
+    def conda_cache_dir(self) -> Path:
+        """Extracted conda packages, hard-linked into node prefixes (``envs.conda``)."""
+        return self.state_dir / "conda-pkgs"
+
+    @property
     def staging_dir(self) -> Path:
         return self.state_dir / "staging"
 

@@ -26,7 +26,15 @@ ENTRY_POINT = "main.py"
 LINKS_FILE = "links.toml"
 """Beside ``code/``: the bundle code the node imports from (``workspace.bundle_libs``)."""
 COPY_IGNORED = shutil.ignore_patterns(
-    ".venv", ".venv.*", "__pycache__", "*.pyc", ".ipynb_checkpoints", ".pytest_cache", ".mypy_cache"
+    ".venv",
+    ".venv.*",
+    ".conda",
+    ".conda.*",
+    "__pycache__",
+    "*.pyc",
+    ".ipynb_checkpoints",
+    ".pytest_cache",
+    ".mypy_cache",
 )
 
 

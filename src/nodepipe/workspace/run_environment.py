@@ -64,6 +64,9 @@ def known_digests(fingerprint_json: str) -> dict[str, str]:
         return {}
     if isinstance(lock, str):
         known[LOCK_FILES["uv"]] = lock
+    conda = data.get("conda", {}).get("digest") if isinstance(data.get("conda"), dict) else None
+    if isinstance(conda, str):
+        known[LOCK_FILES["conda"]] = conda
     return known
 
 

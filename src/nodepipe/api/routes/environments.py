@@ -25,6 +25,7 @@ from nodepipe.api.schemas.events import JobPublic
 from nodepipe.domain.requirements import validate_package_names, validate_requirements
 from nodepipe.live.jobs import JobOutcome
 from nodepipe.schemas.environments import EnvironmentPublic
+from nodepipe.services.envs.conda import CondaView
 from nodepipe.services.envs.environments import EnvironmentView
 from nodepipe.services.envs.trust import check_trusted_inputs, check_trusted_interpreter
 
@@ -35,13 +36,13 @@ router = resource_router(
 PackageNames = Annotated[list[str], Query(min_length=1, description="Packages to remove.")]
 
 
-def _change(
+def environment_job(
     services: ServicesDep,
     pipeline: str,
     node: str,
     kind: str,
     what: str,
-    change: Callable[[str, str], EnvironmentView],
+    change: Callable[[str, str], EnvironmentView | CondaView],
     origin: str,
 ) -> JobPublic:
     """Resolve the node now (404 at once), change its environment in a job."""
@@ -50,7 +51,8 @@ def _change(
 
     def run() -> JobOutcome:
         view = change(found.id, pipeline_id)
-        return JobOutcome(f"{found.tag}: {what} (Python {view.python})", None, (found.id,))
+        done = f"{what} (Python {view.python})" if isinstance(view, EnvironmentView) else what
+        return JobOutcome(f"{found.tag}: {done}", None, (found.id,))
 
     return start_job(services, kind, f"{found.tag}: {what}", run, origin)
 
@@ -75,7 +77,7 @@ def add_packages(
         or body.shared
         or (f"library node {body.from_node}" if body.from_node else "")
     )
-    return _change(
+    return environment_job(
         services,
         pipeline,
         node,
@@ -106,7 +108,7 @@ def remove_packages(
     pipeline: str, node: str, packages: PackageNames, services: ServicesDep, origin: OriginDep
 ) -> JobPublic:
     validate_package_names(packages)
-    return _change(
+    return environment_job(
         services,
         pipeline,
         node,
@@ -123,7 +125,7 @@ def set_python(
 ) -> JobPublic:
     """Use another installed interpreter (never downloaded); relocked and synced."""
     check_trusted_interpreter(body.version)
-    return _change(
+    return environment_job(
         services,
         pipeline,
         node,
@@ -138,7 +140,7 @@ def set_python(
 def relock(
     pipeline: str, node: str, body: LockRequest, services: ServicesDep, origin: OriginDep
 ) -> JobPublic:
-    return _change(
+    return environment_job(
         services,
         pipeline,
         node,
@@ -151,7 +153,7 @@ def relock(
 
 @router.post("/sync", status_code=202)
 def sync(pipeline: str, node: str, services: ServicesDep, origin: OriginDep) -> JobPublic:
-    return _change(
+    return environment_job(
         services,
         pipeline,
         node,
@@ -175,7 +177,7 @@ def refresh_snapshot(
     check_trusted_inputs(
         sources=[services.workspace.envs.show(node, pipeline).snapshots.get(snapshot)]
     )
-    return _change(
+    return environment_job(
         services,
         pipeline,
         node,

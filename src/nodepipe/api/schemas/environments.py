@@ -41,6 +41,14 @@ class CodePathAdd(Input):
     )
 
 
+class CondaPackagesAdd(Input):
+    """Conda specs (``ffmpeg 6.1.*``), from these channels first (else the node's own or the
+    workspace's)."""
+
+    specs: list[str] = Field(min_length=1)
+    channels: list[str] = Field(default_factory=list)
+
+
 class PythonUpdate(Input):
     version: str = Field(min_length=1, description="An installed Python, e.g. 3.12.")
 

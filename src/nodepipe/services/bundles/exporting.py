@@ -205,7 +205,7 @@ def write_libs(plan: ExportPlan, directory: Path) -> None:
 def _ignored(relative: str) -> bool:
     parts = relative.split("/")
     return relative.endswith(".pyc") or any(
-        part in EXCLUDED_DIRS or part.startswith(".venv.") for part in parts
+        part in EXCLUDED_DIRS or part.startswith((".venv.", ".conda.")) for part in parts
     )
 
 

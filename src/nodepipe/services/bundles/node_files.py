@@ -94,4 +94,4 @@ def own_code(folder: NodeFolder) -> tuple[object, ...]:
     code = {
         path: digest for path, digest in value.code.items() if SHARED_CODE_SEPARATOR not in path
     }
-    return code, value.lock_digest, value.params_digest
+    return code, value.lock_digest, value.params_digest, value.conda_digest

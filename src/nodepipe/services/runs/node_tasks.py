@@ -46,6 +46,7 @@ class TaskPreparer:
             layout.shared_envs_dir,
             layout.staging_dir,
             layout.objects_dir,
+            layout.conda_cache_dir,
         )
         return cls(context, run_id, view, statuses, node_run_ids, settings)
 

@@ -22,6 +22,7 @@ Recoverer = Callable[[WorkspaceContext, journal.Operation], None]
 def recoverers() -> dict[str, Recoverer]:
     """Each kind of journal operation and what settles it. Imported only when an operation was
     abandoned (rarely): the bundle and environment code is not worth loading on every start."""
+    from nodepipe.envs.conda import INSTALL_KIND, recover_install
     from nodepipe.envs.edits import EDIT_KIND, recover_edit
     from nodepipe.envs.node_env import SYNC_KIND, recover_sync
     from nodepipe.services.bundles.archives import ARCHIVE_KIND, recover_archive
@@ -38,6 +39,7 @@ def recoverers() -> dict[str, Recoverer]:
         DELETE_KIND: recover_node_folders,
         EDIT_KIND: lambda _context, operation: recover_edit(operation),
         SYNC_KIND: lambda _context, operation: recover_sync(operation),
+        INSTALL_KIND: lambda _context, operation: recover_install(operation),
         EXPORT_KIND: recover_export,
         SWAP_KIND: recover_code_swaps,
         ARCHIVE_KIND: recover_archive,

@@ -1,0 +1,266 @@
+"""A node's conda prefix, solved, locked and installed in-process with py-rattler.
+
+py-rattler is the optional extra ``nodepipe[conda]``; it is imported only when a conda lock has
+to be solved or installed, and its absence is a clear error naming the extra. Nodes without a
+``conda.lock`` never import it.
+
+- ``lock`` solves the node's conda specs against its channels (the packages locked before are
+  preferred unless upgrading) and writes ``code/conda.lock`` in pixi's lock format.
+- ``install`` builds the prefix from the lock under a temporary name (the files patched for
+  the final path, ``code/.conda``) and swaps it in with renames; packages are hard-linked from
+  the workspace's package cache, so ten nodes with the same package cost one. A marker written
+  last names the lock the prefix was built from: a prefix without it is never trusted.
+- ``ensure_installed`` installs only when the lock changed, and removes a prefix whose lock is
+  gone. Installs are journaled like uv syncs: what a killed one leaves is removed later.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import secrets
+import shutil
+from collections.abc import Coroutine
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any, TypeVar
+
+from nodepipe.domain.environments import CONDA_LOCK, CONDA_PREFIX
+from nodepipe.domain.errors import (
+    EnvironmentBuildError,
+    IndexUnreachableError,
+    InvalidInputError,
+    RequirementNotFoundError,
+    UnresolvableRequirementsError,
+)
+from nodepipe.workspace import journal
+from nodepipe.workspace.crash_points import crash_point
+from nodepipe.workspace.durable import fsync_dir, write_atomic
+
+INSTALL_MARKER = ".nodepipe-installed"
+"""File in ``.conda``: the sha256 of the lock the prefix was installed from."""
+INSTALL_KIND = "conda-install"
+"""Journal operations of installs: their half-built and replaced prefixes, removed later."""
+EXTRA = "nodepipe[conda]"
+_T = TypeVar("_T")
+
+
+class CondaUnavailableError(EnvironmentBuildError):
+    """Conda packages were asked for but py-rattler (the ``conda`` extra) is not installed."""
+
+
+def rattler() -> ModuleType:
+    """The py-rattler module; CondaUnavailableError saying how to install it when missing."""
+    try:
+        return importlib.import_module("rattler")
+    except ImportError:
+        raise CondaUnavailableError(
+            f"conda packages need py-rattler, which is not installed here: install it with "
+            f"`pip install '{EXTRA}'` where nodepipe is installed"
+        ) from None
+
+
+def lock_identity(code_dir: Path) -> str | None:
+    """The sha256 of the node's conda lock, or None when it has none."""
+    try:
+        return hashlib.sha256((code_dir / CONDA_LOCK).read_bytes()).hexdigest()
+    except FileNotFoundError:
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class CondaEnvironments:
+    """Locks and installs node conda prefixes (``code/conda.lock``, ``code/.conda``)."""
+
+    cache_dir: Path
+    """The workspace's conda package cache (extracted packages, hard-linked into prefixes)."""
+    journal_dir: Path
+
+    def lock(
+        self, code_dir: Path, specs: list[str], channels: list[str], upgrade: bool = False
+    ) -> None:
+        """Solve ``specs`` from ``channels`` into ``code_dir/conda.lock`` (nothing else is
+        touched); the lock's packages are kept where the specs allow, unless ``upgrade``."""
+        r = rattler()
+        platform = r.Subdir.current()
+        locked = [] if upgrade else self._locked_records(code_dir)
+        records = _run(
+            _guarded(
+                r.solve(
+                    [r.Channel(c) for c in channels],
+                    [_spec(r, s) for s in specs],
+                    platforms=[platform, r.Subdir("noarch")],
+                    locked_packages=locked,
+                    virtual_packages=r.VirtualPackage.detect(),
+                ),
+                ", ".join(channels),
+            )
+        )
+        lock_platform = r.LockPlatform(str(platform))
+        lock = r.LockFile([lock_platform])
+        lock.set_channels("default", [r.LockChannel(c) for c in _channel_urls(r, channels)])
+        for record in sorted(records, key=lambda rec: rec.name.normalized):
+            lock.add_conda_package("default", lock_platform, record)
+        building = code_dir / f".{CONDA_LOCK}.{secrets.token_hex(4)}"
+        try:
+            lock.to_path(building)
+            write_atomic(code_dir / CONDA_LOCK, building.read_bytes())
+        finally:
+            building.unlink(missing_ok=True)
+
+    def install(self, code_dir: Path) -> None:
+        """Make ``code_dir/.conda`` exactly what the lock pins, swapped in when complete."""
+        r = rattler()
+        records = self._locked_records(code_dir)
+        identity = lock_identity(code_dir)
+        target = code_dir / CONDA_PREFIX
+        token = secrets.token_hex(4)
+        building = code_dir / f"{CONDA_PREFIX}.building-{token}"
+        old = code_dir / f"{CONDA_PREFIX}.old-{token}"
+        with journal.operation(self.journal_dir, INSTALL_KIND, leftovers=[str(building), str(old)]):
+            try:
+                _run(
+                    _guarded(
+                        r.install(
+                            records,
+                            building,
+                            cache_dir=self.cache_dir,
+                            show_progress=False,
+                            alternative_target_prefix=target,
+                        ),
+                        "the lock's channels",
+                    )
+                )
+                write_atomic(building / INSTALL_MARKER, f"{identity}\n")
+                crash_point("conda.built")
+                _swap_in(building, target, old)
+            finally:
+                shutil.rmtree(building, ignore_errors=True)
+
+    def ensure_installed(self, code_dir: Path) -> bool:
+        """Install when the prefix was not built from the lock as it is now; remove a prefix
+        whose lock is gone. True when something changed."""
+        identity = lock_identity(code_dir)
+        prefix = code_dir / CONDA_PREFIX
+        if identity is None:
+            if not prefix.exists():
+                return False
+            remove_prefix(code_dir)
+            return True
+        if self.is_installed(code_dir, identity):
+            return False
+        self.install(code_dir)
+        return True
+
+    @staticmethod
+    def is_current(code_dir: Path) -> bool:
+        """Whether the prefix matches the lock: both absent, or built from it."""
+        identity = lock_identity(code_dir)
+        if identity is None:
+            return not (code_dir / CONDA_PREFIX).exists()
+        return CondaEnvironments.is_installed(code_dir, identity)
+
+    @staticmethod
+    def is_installed(code_dir: Path, identity: str | None = None) -> bool:
+        identity = identity or lock_identity(code_dir)
+        try:
+            marked = (code_dir / CONDA_PREFIX / INSTALL_MARKER).read_text(encoding="utf-8")
+        except OSError:
+            return False
+        return marked.strip() == identity
+
+    def _locked_records(self, code_dir: Path) -> list[Any]:
+        """The records ``conda.lock`` pins for this platform (none without a lock)."""
+        path = code_dir / CONDA_LOCK
+        if not path.is_file():
+            return []
+        r = rattler()
+        try:
+            lock = r.LockFile.from_path(path)
+        except Exception as exc:  # py-rattler raises its own exception types
+            raise InvalidInputError(f"{path} is not a conda lock: {exc}") from exc
+        environment = lock.default_environment()
+        if environment is None:
+            return []
+        platform = str(r.Subdir.current())
+        for candidate in environment.platforms():
+            if candidate.name == platform:
+                return list(environment.conda_repodata_records_for_platform(candidate) or [])
+        raise UnresolvableRequirementsError(
+            f"{path} locks no packages for this platform ({platform}): "
+            "relock it here with `nodepipe env conda lock`"
+        )
+
+
+def remove_prefix(code_dir: Path) -> None:
+    """Remove the node's conda prefix (renamed aside first, so it is gone or whole)."""
+    prefix = code_dir / CONDA_PREFIX
+    if prefix.exists():
+        aside = code_dir / f"{CONDA_PREFIX}.old-{secrets.token_hex(4)}"
+        prefix.rename(aside)
+        shutil.rmtree(aside, ignore_errors=True)
+
+
+def recover_install(operation: journal.Operation) -> None:
+    """Remove what an abandoned install left: its half-built and its replaced prefix."""
+    for leftover in operation.intent.get("leftovers", []):
+        shutil.rmtree(leftover, ignore_errors=True)
+
+
+def _swap_in(built: Path, target: Path, old: Path) -> None:
+    if target.exists():
+        target.rename(old)
+        crash_point("conda.swapping")
+    built.rename(target)
+    fsync_dir(target.parent)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _spec(r: ModuleType, text: str) -> Any:
+    try:
+        return r.MatchSpec(text)
+    except Exception as exc:  # py-rattler's InvalidMatchSpecError
+        raise InvalidInputError(f"{text!r} is not a conda package spec: {exc}") from exc
+
+
+def _channel_urls(r: ModuleType, channels: list[str]) -> list[str]:
+    return [str(r.Channel(c).base_url).rstrip("/") for c in channels]
+
+
+async def _guarded(step: Coroutine[Any, Any, _T], channels: str) -> _T:
+    """Await a py-rattler step; its failures become nodepipe's errors, by cause."""
+    try:
+        return await step
+    except Exception as exc:
+        raise conda_failure(exc, channels) from exc
+
+
+def conda_failure(exc: Exception, channels: str) -> EnvironmentBuildError:
+    """The error for a py-rattler failure: no such package or channel, nothing that
+    satisfies the specs together, a channel that cannot be reached, or anything else."""
+    kind, detail = type(exc).__name__, str(exc).strip()
+    if kind == "SolverError" and "No candidates were found" in detail:
+        return RequirementNotFoundError(f"no such conda package in {channels}: {detail}")
+    if kind == "SolverError":
+        return UnresolvableRequirementsError(f"the conda specs cannot be met together: {detail}")
+    if kind == "GatewayError" and ("No such file" in detail or "404" in detail):
+        return RequirementNotFoundError(f"no such conda channel: {detail}")
+    if kind in ("GatewayError", "FetchRepoDataError", "IoError"):
+        return IndexUnreachableError(f"could not read the conda channel {channels}: {detail}")
+    if kind == "InvalidMatchSpecError":
+        return RequirementNotFoundError(f"not a conda package spec: {detail}")
+    return EnvironmentBuildError(f"py-rattler failed ({kind}): {detail}")
+
+
+def _run(step: Coroutine[Any, Any, _T]) -> _T:
+    """Run ``step`` to completion, also from a thread that already runs an event loop."""
+    import asyncio  # only when conda packages are solved or installed
+    from concurrent.futures import ThreadPoolExecutor
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(step)
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, step).result()

@@ -1,0 +1,334 @@
+"""Conda packages per node, fully offline: a local file:// channel of tiny noarch packages
+(py-rattler-build), solved, locked and installed in-process with py-rattler (real prefixes,
+real hard links, real node processes running the tools)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import nodepipe
+from integration.conftest import CliRunner
+from nodepipe.domain.errors import (
+    InvalidInputError,
+    NotFoundError,
+    RequirementNotFoundError,
+)
+from nodepipe.domain.states import NodeState
+from nodepipe.services.runs.service import RunRequest
+from support.conda_channel import conda_channel
+
+RUNS_TOOL = """\
+import os, subprocess, nodepipe_node as node
+tool = node.params().get("tool", "hello-tool")
+said = subprocess.run([tool], capture_output=True, text=True, check=True).stdout.strip()
+(node.data_dir() / "tool.txt").write_text(said)
+(node.data_dir() / "prefix.txt").write_text(os.environ["CONDA_PREFIX"])
+"""
+
+
+@pytest.fixture(scope="module")
+def channel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """hello-tool 1.0 and 2.0, other-tool 0.1."""
+    return conda_channel(tmp_path_factory.mktemp("conda"))
+
+
+def code(ws: nodepipe.Workspace, tag: str) -> Path:
+    return ws.nodes.path(tag) / "code"
+
+
+def said(ws: nodepipe.Workspace, tag: str) -> str:
+    return (ws.nodes.path(tag) / "data" / "tool.txt").read_text()
+
+
+def inode(path: Path) -> int:
+    return path.stat().st_ino
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def node_state(ws: nodepipe.Workspace, tag: str) -> dict[str, object]:
+    """What a refused request must leave as it was: the node's files and its prefix."""
+    folder = code(ws, tag)
+    files = {
+        name: (folder / name).read_bytes() if (folder / name).exists() else None
+        for name in ("pyproject.toml", "uv.lock", "conda.lock")
+    }
+    prefix = folder / ".conda"
+    tools = sorted(p.name for p in (prefix / "bin").iterdir()) if prefix.is_dir() else None
+    leftovers = sorted(p.name for p in folder.iterdir() if p.name.startswith((".conda.", ".")))
+    return {**files, "tools": tools, "leftovers": leftovers}
+
+
+def test_a_node_runs_a_tool_its_conda_package_provides(
+    chain: nodepipe.Workspace, channel: Path, cli: CliRunner
+) -> None:
+    (code(chain, "clean") / "main.py").write_text(RUNS_TOOL)
+    added = cli("env", "conda", "add", "clean", "hello-tool 1.0.*", "--channel", str(channel))
+    assert added.code == 0, added.stderr
+    shown = cli("env", "conda", "show", "clean", "--json").json()
+    assert shown["locked"] == {"hello-tool": "1.0"} and shown["installed"] is True
+    assert shown["specs"] == ["hello-tool 1.0.*"] and shown["channels"] == [channel.as_uri()]
+    assert "hello-tool" in cli("env", "conda", "show", "clean").stdout
+    result = chain.runs.run(RunRequest("baseline", to=["clean"]))
+    assert result.finished is not None and result.finished.failed == 0
+    assert said(chain, "clean") == "hello-tool 1.0"
+    prefix = (chain.nodes.path("clean") / "data" / "prefix.txt").read_text()
+    assert prefix == str(code(chain, "clean") / ".conda")
+    lock = (code(chain, "clean") / "conda.lock").read_text()
+    assert "hello-tool-1.0-0.conda" in lock and lock.startswith("version:")
+
+
+def test_two_nodes_hold_two_versions_and_share_the_package_cache(
+    chain: nodepipe.Workspace, channel: Path
+) -> None:
+    for tag, spec in (("load", "hello-tool 1.0.*"), ("clean", "hello-tool 2.0.*")):
+        (code(chain, tag) / "main.py").write_text(RUNS_TOOL)
+        chain.conda.add(tag, [spec], [str(channel)])
+    (code(chain, "plot") / "main.py").write_text(RUNS_TOOL)
+    chain.conda.add("plot", ["hello-tool 1.0.*"], [str(channel)])
+    result = chain.runs.run(RunRequest("baseline"))
+    assert result.finished is not None and result.finished.failed == 0
+    assert [said(chain, t) for t in ("load", "clean", "plot")] == [
+        "hello-tool 1.0",
+        "hello-tool 2.0",
+        "hello-tool 1.0",
+    ]
+    # the same package in two nodes is one file on disk: hard links from the workspace cache
+    one, two = (code(chain, t) / ".conda" / "bin" / "hello-tool" for t in ("load", "plot"))
+    assert inode(one) == inode(two)
+    cached = next(chain.context.layout.conda_cache_dir.glob("hello-tool-1.0-0*/bin/hello-tool"))
+    assert inode(cached) == inode(one)
+    assert inode(code(chain, "clean") / ".conda" / "bin" / "hello-tool") != inode(one)
+
+
+def test_a_conda_lock_change_makes_the_node_and_its_descendants_stale_with_the_reason(
+    chain: nodepipe.Workspace, channel: Path
+) -> None:
+    (code(chain, "clean") / "main.py").write_text(RUNS_TOOL)
+    chain.conda.add("clean", ["hello-tool 1.0.*"], [str(channel)])
+    chain.runs.run(RunRequest("baseline"))
+    chain.conda.add("clean", ["hello-tool 2.0.*"])
+    status = {s.item.node.tag: s for s in chain.runs.status("baseline").nodes.values()}
+    assert status["clean"].state is NodeState.STALE
+    assert "conda lock changed: hello-tool 1.0 → 2.0" in status["clean"].reasons
+    assert status["plot"].reasons == ("parent 01 (clean) is stale",)
+    assert status["load"].state is NodeState.COMPLETED
+    chain.runs.run(RunRequest("baseline"))
+    assert said(chain, "clean") == "hello-tool 2.0"
+    chain.conda.add("clean", ["other-tool"])
+    status = {s.item.node.tag: s for s in chain.runs.status("baseline").nodes.values()}
+    assert "conda lock added: other-tool 0.1" in status["clean"].reasons
+
+
+def test_restoring_a_past_run_puts_its_conda_packages_back(
+    chain: nodepipe.Workspace, channel: Path, cli: CliRunner
+) -> None:
+    folder = code(chain, "clean")
+    (folder / "main.py").write_text(RUNS_TOOL)
+    chain.conda.add("clean", ["hello-tool 1.0.*"], [str(channel)])
+    first = chain.runs.run(RunRequest("baseline", to=["clean"])).run_id
+    chain.conda.add("clean", ["other-tool"])
+    chain.runs.run(RunRequest("baseline", to=["clean"]))
+    assert (folder / ".conda" / "bin" / "other-tool").is_file()
+    assert first is not None
+    past = chain.run_envs.show("clean", first)
+    shown = cli("runs", "--run", first, "--node", "clean", "--json").json()
+    assert shown["locks"]["conda"] == past.locks["conda"]
+    restored = cli("env", "restore", "clean", "--run", first)
+    assert restored.code == 0, restored.stderr
+    assert not (folder / ".conda" / "bin" / "other-tool").exists()
+    assert (folder / ".conda" / "bin" / "hello-tool").is_file()
+    assert sha256(folder / "conda.lock") == past.locks["conda"]
+    assert chain.conda.show("clean").specs == ("hello-tool 1.0.*",)
+
+
+def test_a_node_without_conda_packages_records_no_conda_lock(chain: nodepipe.Workspace) -> None:
+    run = chain.runs.run(RunRequest("baseline", to=["load"])).run_id
+    assert run is not None
+    assert set(chain.run_envs.show("load", run).locks) == {"uv"}
+    assert not (code(chain, "load") / ".conda").exists()
+
+
+def test_removing_the_last_conda_package_removes_lock_and_prefix(
+    chain: nodepipe.Workspace, channel: Path
+) -> None:
+    chain.conda.add("clean", ["hello-tool", "other-tool"], [str(channel)])
+    view = chain.conda.remove("clean", ["hello-tool"])
+    assert view.locked == {"other-tool": "0.1"}
+    assert not (code(chain, "clean") / ".conda" / "bin" / "hello-tool").exists()
+    chain.conda.remove("clean", ["other-tool"])
+    assert not (code(chain, "clean") / "conda.lock").exists()
+    assert not (code(chain, "clean") / ".conda").exists()
+    with pytest.raises(NotFoundError, match="no conda package other-tool"):
+        chain.conda.remove("clean", ["other-tool"])
+
+
+def test_lock_upgrade_takes_the_newest_the_specs_allow(
+    chain: nodepipe.Workspace, channel: Path
+) -> None:
+    chain.conda.add("clean", ["hello-tool 1.0.*"], [str(channel)])
+    pyproject = code(chain, "clean") / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace("hello-tool 1.0.*", "hello-tool"))
+    assert chain.conda.lock("clean").locked == {"hello-tool": "1.0"}  # the lock's pin is kept
+    assert chain.conda.lock("clean", upgrade=True).locked == {"hello-tool": "2.0"}
+
+
+def test_the_workspace_default_channel_is_used_when_a_node_names_none(
+    chain: nodepipe.Workspace, channel: Path
+) -> None:
+    config = chain.context.layout.config_file
+    text = config.read_text()
+    assert 'channels = ["conda-forge"]' in text
+    config.write_text(text.replace('["conda-forge"]', json.dumps([str(channel)])))
+    with nodepipe.open(chain.root) as ws:
+        view = ws.conda.add("clean", ["hello-tool"])
+    assert view.channels == (channel.as_uri(),) and view.locked == {"hello-tool": "2.0"}
+
+
+def test_a_duplicate_gets_the_conda_prefix_from_the_lock_without_solving(
+    chain: nodepipe.Workspace, channel: Path
+) -> None:
+    original = code(chain, "clean")
+    chain.conda.add("clean", ["hello-tool 1.0.*"], [str(channel)])
+    aside = channel.with_name("channel.aside")
+    channel.rename(aside)  # no channel at all: nothing is solved or downloaded
+    try:
+        copies = chain.node_copies.duplicate(["clean"], "baseline")
+    finally:
+        aside.rename(channel)
+    copy = code(chain, copies[0].id)
+    assert (copy / "conda.lock").read_bytes() == (original / "conda.lock").read_bytes()
+    tool = copy / ".conda" / "bin" / "hello-tool"
+    assert inode(tool) == inode(original / ".conda" / "bin" / "hello-tool")
+
+
+@pytest.mark.parametrize(
+    ("specs", "channels", "error", "message"),
+    [
+        (["no-such-tool"], None, RequirementNotFoundError, "no such conda package"),
+        (["hello-tool 9.*"], None, RequirementNotFoundError, "hello-tool"),
+        (["hello-tool >=="], None, InvalidInputError, "not a conda package spec"),
+        (["hello-tool"], ["/nonexistent/channel"], RequirementNotFoundError, "no such conda"),
+    ],
+)
+def test_a_refused_conda_request_changes_nothing(
+    chain: nodepipe.Workspace,
+    channel: Path,
+    specs: list[str],
+    channels: list[str] | None,
+    error: type[Exception],
+    message: str,
+) -> None:
+    chain.conda.add("clean", ["hello-tool 1.0.*"], [str(channel)])
+    before = node_state(chain, "clean")
+    with pytest.raises(error, match=message):
+        chain.conda.add("clean", specs, channels)
+    assert node_state(chain, "clean") == before
+    assert list(chain.context.layout.staging_dir.iterdir()) == []
+
+
+ENVIRONMENT_YML = """\
+name: tools
+channels:
+  - {channel}
+dependencies:
+  - python=3.11
+  - pip
+  - hello-tool=1.0
+  - pip:
+      - toypkg==1.0
+      - --index-url https://example.invalid/simple
+"""
+
+
+def test_env_import_places_an_environment_file(
+    chain: nodepipe.Workspace, channel: Path, offline_index: Path, cli: CliRunner, tmp_path: Path
+) -> None:
+    file = tmp_path / "environment.yml"
+    file.write_text(ENVIRONMENT_YML.format(channel=channel))
+    imported = cli("env", "import", "clean", str(file))
+    assert imported.code == 0, imported.stderr
+    assert "not placed: python=3.11" in imported.stdout and "--index-url" in imported.stdout
+    assert chain.conda.show("clean").locked == {"hello-tool": "1.0"}
+    assert chain.envs.show("clean").locked["toypkg"] == "1.0"
+    as_json = cli("env", "import", "clean", str(file), "--json").json()
+    assert any(entry.startswith("pip (") for entry in as_json["unplaced"])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "dependencies: [hello-tool\n",
+        "- just a list\n",
+        "dependencies: hello-tool\n",
+        "dependencies:\n  - pip: [1, 2]\n",
+        "channels: {a: b}\n",
+    ],
+)
+def test_a_malformed_environment_file_changes_nothing(
+    chain: nodepipe.Workspace, channel: Path, tmp_path: Path, text: str
+) -> None:
+    chain.conda.add("clean", ["hello-tool 1.0.*"], [str(channel)])
+    before = node_state(chain, "clean")
+    file = tmp_path / "environment.yml"
+    file.write_text(text)
+    with pytest.raises(InvalidInputError, match=str(file)):
+        chain.conda.import_file("clean", file)
+    assert node_state(chain, "clean") == before
+
+
+@pytest.fixture
+def offline_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    from support.wheels import toy_index
+
+    wheels = toy_index(tmp_path / "wheels")
+    monkeypatch.setenv("UV_FIND_LINKS", str(wheels))
+    monkeypatch.setenv("UV_OFFLINE", "1")
+    monkeypatch.setenv("UV_INDEX_URL", "http://127.0.0.1:9/simple")
+    return wheels
+
+
+def test_without_the_conda_extra_a_conda_request_says_how_to_install_it(
+    chain: nodepipe.Workspace, channel: Path, tmp_path: Path
+) -> None:
+    """py-rattler hidden from a real ``nodepipe`` process by a sitecustomize that refuses it."""
+    blocker = tmp_path / "blocker"
+    blocker.mkdir()
+    (blocker / "sitecustomize.py").write_text(
+        "import sys\n"
+        "class _Refuse:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'rattler' or name.startswith('rattler.'):\n"
+        "            raise ImportError('hidden by the test')\n"
+        "sys.meta_path.insert(0, _Refuse())\n"
+    )
+    before = node_state(chain, "clean")
+    env = {**os.environ, "PYTHONPATH": str(blocker), "NODEPIPE_WORKSPACE": str(chain.root)}
+    completed = subprocess.run(
+        [sys.executable, "-m", "nodepipe.cli.app", "env", "conda", "add", "clean", "hello-tool"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert completed.returncode != 0
+    assert "install it with `pip install 'nodepipe[conda]'`" in completed.stderr.replace("\n", " ")
+    assert node_state(chain, "clean") == before
+    # a node without conda packages still runs where the extra is missing
+    ran = subprocess.run(
+        [sys.executable, "-m", "nodepipe.cli.app", "run", "baseline", "--to", "load"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert ran.returncode == 0, ran.stderr
