@@ -332,3 +332,67 @@ def test_without_the_conda_extra_a_conda_request_says_how_to_install_it(
         check=False,
     )
     assert ran.returncode == 0, ran.stderr
+
+
+def test_a_bundle_carries_the_conda_lock_with_channel_paths_relative_to_it(
+    chain: nodepipe.Workspace, tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
+) -> None:
+    """A project folder holding a channel and a bundle moves elsewhere; the import finds the
+    channel beside the bundle and builds the prefix from the lock."""
+    project = tmp_path / "project"
+    channel = conda_channel(project)
+    (code(chain, "clean") / "main.py").write_text(RUNS_TOOL)
+    chain.conda.add("clean", ["hello-tool 1.0.*"], [str(channel)])
+    chain.bundles.export("baseline", project / "bundle")
+    exported = project / "bundle" / "nodes" / "clean" / "code"
+    assert str(project) not in (exported / "conda.lock").read_text()
+    assert "file-relative:../channel" in (exported / "conda.lock").read_text()
+    assert "file-relative:../channel" in (exported / "pyproject.toml").read_text()
+    moved = tmp_path_factory.mktemp("elsewhere") / "project"
+    project.rename(moved)
+    imported = chain.bundles.import_(moved / "bundle", name="moved")
+    node = next(i.node for i in imported.view.nodes if i.node.tag == "clean")
+    folder = chain.nodes.path(node.id) / "code"
+    assert (moved / "channel").as_uri() in (folder / "conda.lock").read_text()
+    assert chain.conda.show(node.id).channels == ((moved / "channel").as_uri(),)
+    assert (folder / ".conda" / "bin" / "hello-tool").is_file()
+    result = chain.runs.run(RunRequest("moved", to=[node.id]))
+    assert result.finished is not None and result.finished.failed == 0
+    assert (chain.nodes.path(node.id) / "data" / "tool.txt").read_text() == "hello-tool 1.0"
+
+
+def test_a_node_seeded_from_a_template_gets_its_conda_packages(
+    chain: nodepipe.Workspace, channel: Path
+) -> None:
+    chain.conda.add("clean", ["other-tool"], [str(channel)])
+    seeded = chain.nodes.new("baseline", "seeded", template="clean")
+    assert chain.conda.show(seeded.id).locked == {"other-tool": "0.1"}
+    assert (code(chain, "seeded") / ".conda" / "bin" / "other-tool").is_file()
+
+
+def test_a_code_first_node_declares_its_conda_packages(
+    lab: nodepipe.Workspace, channel: Path
+) -> None:
+    config = lab.context.layout.config_file
+    config.write_text(config.read_text().replace('["conda-forge"]', json.dumps([str(channel)])))
+    with nodepipe.open(lab.root) as ws:
+        pipe = nodepipe.define("tools")
+
+        @pipe.node(conda={"hello-tool": "2.0"})
+        def greet() -> None:
+            import subprocess
+
+            import nodepipe_node as node
+
+            said = subprocess.run(["hello-tool"], capture_output=True, text=True).stdout
+            (node.data_dir() / "tool.txt").write_text(said.strip())
+
+        ws.materialize(pipe)
+        lock = code(ws, "greet") / "conda.lock"
+        before = lock.stat().st_mtime_ns
+        ws.materialize(pipe)  # nothing changed: nothing solved again
+        assert lock.stat().st_mtime_ns == before
+        result = ws.runs.run(RunRequest("tools"))
+        assert result.finished is not None and result.finished.failed == 0
+        assert (ws.nodes.path("greet") / "data" / "tool.txt").read_text() == "hello-tool 2.0"
+        assert ws.conda.show("greet").specs == ("hello-tool 2.0",)

@@ -33,6 +33,8 @@ class NodeSpec:
     packages: dict[str, str] = field(default_factory=dict)
     python: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
+    conda: dict[str, str] = field(default_factory=dict)
+    """Conda packages: name -> version spec (``"6.1.*"``; ``""`` for any)."""
 
     @property
     def requirements(self) -> list[str]:

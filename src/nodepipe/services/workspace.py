@@ -175,7 +175,7 @@ class Workspace:
 
         spec = definition if isinstance(definition, PipelineSpec) else definition.spec
         return Materializer(
-            self.pipelines, self.nodes, self.edges, self.envs, self.base_envs
+            self.pipelines, self.nodes, self.edges, self.envs, self.base_envs, self.conda
         ).apply(spec)
 
     @property

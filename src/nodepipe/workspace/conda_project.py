@@ -9,13 +9,14 @@ code/.conda/          the prefix installed from the lock (never part of the code
 Everything here reads and writes plain text, without py-rattler: a node's fingerprint, its run
 record and a bundle read the lock even where the ``conda`` extra is not installed. The lock's
 package entries name their archive (``.../noarch/ffmpeg-6.1-h1_0.conda``), which gives name and
-version; a file channel's paths can be made relative to a folder and back (bundles carry them
-that way).
+version. A bundle carries local channel paths relative to its root (``portable_conda_paths``),
+made absolute again on import (``local_conda_paths``).
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
@@ -95,48 +96,64 @@ def channel_location(channel: str, base: Path | None = None) -> str:
     return channel
 
 
-def relative_file_urls(text: str, folder: Path) -> str:
-    """A lock's text with every ``file://`` location below ``folder``'s parent (a channel
-    beside a bundle) rewritten relative to ``folder``; others stay as they are."""
-    return _rewrite(text, lambda path: _relative_to(path, folder))
+def portable_conda_paths(code: Path, bundle_root: Path) -> None:
+    """In an exported node's ``code``: every local channel and package path of its conda lock
+    and request made relative to the bundle's root (``file-relative:../channel``), so the
+    bundle and a channel beside it can move together."""
+    _rewrite_node(code, lambda value, key: _relative(value, bundle_root))
 
 
-def absolute_file_urls(text: str, folder: Path) -> str:
-    """Undo ``relative_file_urls``: relative locations made ``file://`` URLs again."""
-    return _rewrite(text, lambda path: None, folder)
+def local_conda_paths(code: Path, bundle_root: Path) -> None:
+    """In an imported node's ``code``: undo ``portable_conda_paths`` against the root of the
+    bundle it came from."""
+    _rewrite_node(code, lambda value, key: _absolute(value, key, bundle_root))
 
 
-def _relative_to(path: str, folder: Path) -> str | None:
-    target = Path(path)
-    if not target.is_relative_to(folder.parent.resolve()):
-        return None
-    return _RELATIVE + os.path.relpath(target, folder.resolve())
+def _rewrite_node(code: Path, rewrite: Callable[[str, str], str | None]) -> None:
+    lock = code / CONDA_LOCK
+    if lock.is_file():
+        text = lock.read_text(encoding="utf-8")
+        changed = _rewrite_lock(text, rewrite)
+        if changed != text:
+            write_atomic(lock, changed)
+    pyproject = code / "pyproject.toml"
+    if pyproject.is_file():
+        specs, channels = conda_requirements(pyproject)
+        moved = [rewrite(c, "channel") or c for c in channels]
+        if moved != channels:
+            set_conda_requirements(pyproject, specs, moved)
 
 
-def _rewrite(text: str, relative: Any, base: Path | None = None) -> str:
-    """Rewrite channel and package locations line by line (the lock's layout stays as is)."""
+def _rewrite_lock(text: str, rewrite: Callable[[str, str], str | None]) -> str:
+    """The lock's text with its ``url``, ``conda`` and ``channel`` values rewritten where
+    ``rewrite`` gives a new value (line by line: the rest of the lock stays as written)."""
     lines = []
     for line in text.splitlines(keepends=True):
         head, sep, value = line.partition(": ")
         key = head.strip().lstrip("- ")
         if sep and key in ("url", "conda", "channel"):
-            bare = value.strip()
-            if base is not None and bare.startswith(_RELATIVE):
-                resolved = (base / bare.removeprefix(_RELATIVE)).resolve()
-                where = str(resolved) if key == "conda" else resolved.as_uri()
-                line = f"{head}{sep}{where}\n"
-            elif base is None and (path := _local_path(bare)) is not None:
-                replaced = relative(path)
-                if replaced is not None:
-                    line = f"{head}{sep}{replaced}\n"
+            replaced = rewrite(value.strip(), key)
+            if replaced is not None:
+                line = f"{head}{sep}{replaced}\n"
         lines.append(line)
     return "".join(lines)
 
 
-def _local_path(value: str) -> str | None:
+def _relative(value: str, root: Path) -> str | None:
     if value.startswith("file://"):
-        return unquote(urlparse(value).path)
-    return value if value.startswith("/") else None
+        path = unquote(urlparse(value).path)
+    elif value.startswith("/"):
+        path = value
+    else:
+        return None
+    return _RELATIVE + Path(os.path.relpath(path, root.resolve())).as_posix()
+
+
+def _absolute(value: str, key: str, root: Path) -> str | None:
+    if not value.startswith(_RELATIVE):
+        return None
+    resolved = (root / value.removeprefix(_RELATIVE)).resolve()
+    return str(resolved) if key == "conda" else resolved.as_uri()
 
 
 def _strings(value: Any) -> list[str]:

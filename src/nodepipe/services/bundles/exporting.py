@@ -27,6 +27,7 @@ from nodepipe.domain.states import NodeState
 from nodepipe.services.runs.status import NodeStatusView
 from nodepipe.store.queries import StoreSession
 from nodepipe.workspace.bundle_libs import read_links
+from nodepipe.workspace.conda_project import portable_conda_paths
 from nodepipe.workspace.fingerprint import EXCLUDED_DIRS, sha256_file
 from nodepipe.workspace.node_folder import COPY_IGNORED, NodeFolder
 
@@ -164,13 +165,15 @@ def _libs(folders: Mapping[str, NodeFolder]) -> tuple[list[Path], str | None]:
     return paths, (names.pop() if len(names) == 1 else DEFAULT_PY_DIR)
 
 
-def write_nodes(plan: ExportPlan, directory: Path, with_data: bool) -> None:
-    """Each node's code (no environments, no caches), and data when asked and present."""
+def write_nodes(plan: ExportPlan, directory: Path, with_data: bool, root: Path) -> None:
+    """Each node's code (no environments, no caches), and data when asked and present; local
+    conda channel paths relative to ``root``, where the bundle will be."""
     for key, folder in sorted(plan.folders.items()):
         target = directory / "nodes" / key
         if not folder.code.is_dir():
             raise InvalidInputError(f"the folder of node {key!r} is missing: {folder.code}")
         shutil.copytree(folder.code, target / "code", ignore=COPY_IGNORED, symlinks=True)
+        portable_conda_paths(target / "code", root)
         if with_data and folder.has_data():
             shutil.copytree(folder.data, target / "data", symlinks=True)
             plan.data.add(key)

@@ -11,10 +11,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from nodepipe.bundles.files import LocalBundleFiles
 from nodepipe.bundles.model import BundleFiles, ResolvedNode
 from nodepipe.domain.errors import InvalidInputError
 from nodepipe.domain.params import dump_params, parse_params
 from nodepipe.domain.staleness import SHARED_CODE_SEPARATOR
+from nodepipe.workspace.conda_project import local_conda_paths
 from nodepipe.workspace.fingerprint import fingerprint_node
 from nodepipe.workspace.node_folder import NodeFolder
 
@@ -53,6 +55,8 @@ def copy_node(
         raise InvalidInputError(problems[0])
     folder.path.mkdir(parents=True, exist_ok=True)
     node.files.copy_tree(node_part(node, CODE), folder.code)
+    if isinstance(node.files, LocalBundleFiles):  # a local channel beside the bundle
+        local_conda_paths(folder.code, node.files.root)
     source, data = node.files, node_part(node, DATA)
     if node.namespace and root is not None:
         source, data = root, f"nodes/{node.name}/{DATA}"

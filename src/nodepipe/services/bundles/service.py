@@ -106,7 +106,7 @@ class BundleService:
         check_target(target, force)
         plan = self._plan(pipeline, target, portable)
         with writing_directory(self.context, target) as staging:
-            write_nodes(plan, staging, with_data)
+            write_nodes(plan, staging, with_data, target)
             crash_point("export.nodes-written")
             write_libs(plan, staging)
             (staging / BUNDLE_FILE).write_text(dump_definition(plan.definition), encoding="utf-8")

@@ -4,7 +4,7 @@
 
     pipe = nodepipe.define("train", project="ml", base={"numpy": "2.1.3"})
 
-    @pipe.node(packages={"scikit-learn": "1.5.2"}, python=">=3.11")
+    @pipe.node(packages={"scikit-learn": "1.5.2"}, python=">=3.11", conda={"ffmpeg": "6.1.*"})
     def fit():
         import nodepipe_node as node
         ...
@@ -53,6 +53,7 @@ class PipelineDefinition:
         packages: Mapping[str, str] | None = None,
         python: str | None = None,
         params: Mapping[str, Any] | None = None,
+        conda: Mapping[str, str] | None = None,
     ) -> NodeSpec:
         """Declare a node whose ``main.py`` is ``code``; parents are read as slots 01, 02..."""
         spec = NodeSpec(
@@ -62,6 +63,7 @@ class PipelineDefinition:
             dict(packages or {}),
             python,
             dict(params or {}),
+            dict(conda or {}),
         )
         self._nodes.append(spec)
         return spec
@@ -74,6 +76,7 @@ class PipelineDefinition:
         packages: Mapping[str, str] | None = None,
         python: str | None = None,
         params: Mapping[str, Any] | None = None,
+        conda: Mapping[str, str] | None = None,
     ) -> Callable[[F], F]:
         """Decorator: the function (no arguments) is the node's code; its name is the tag."""
 
@@ -89,6 +92,7 @@ class PipelineDefinition:
                 packages=packages,
                 python=python,
                 params=params,
+                conda=conda,
             )
             return function
 

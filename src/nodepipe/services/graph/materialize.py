@@ -2,7 +2,8 @@
 
 Creates the pipeline (and its base packages), then for each declared node: creates it or finds
 it by tag among the nodes the pipeline owns; writes its main.py and parameters when they
-differ; sets its packages and Python version (locked and synced, all or nothing per node);
+differ; sets its packages, conda packages and Python version (locked and synced, all or
+nothing per node);
 connects its parents on slots 01, 02... Running it again changes only what differs.
 """
 
@@ -15,6 +16,7 @@ from nodepipe.domain.model import Node, PipelineView
 from nodepipe.domain.params import dump_params
 from nodepipe.domain.specs import NodeSpec, PipelineSpec
 from nodepipe.services.envs.base_packages import PipelineEnvService
+from nodepipe.services.envs.conda import CondaService
 from nodepipe.services.envs.environments import EnvironmentService
 from nodepipe.services.graph.edges import EdgeService
 from nodepipe.services.graph.nodes import NodeService
@@ -30,6 +32,7 @@ class Materializer:
     edges: EdgeService
     envs: EnvironmentService
     base_envs: PipelineEnvService
+    conda: CondaService
 
     def apply(self, spec: PipelineSpec) -> PipelineView:
         spec.check()
@@ -79,6 +82,7 @@ class Materializer:
         requires = read_pyproject(pyproject).get("project", {}).get("requires-python")
         if sorted(dependencies(pyproject)) != sorted(wanted) or (ranged and ranged != requires):
             self.envs.replace_requirements(node.id, wanted, ranged)
+        self.conda.set(node.id, spec.conda)  # solves only when the declaration changed
 
     def _connect(self, pipeline: str, owned: dict[str, Node], spec: NodeSpec) -> None:
         child = owned[spec.tag]

@@ -1,6 +1,6 @@
 """Leftovers inside and beside node folders: unsettled promotions in ``<node>/.staging``,
-half-built or replaced environments (``.venv.building-*``, ``.venv.old-*``), and Jupyter
-kernels of nodes that are gone.
+half-built or replaced environments and conda prefixes (``.venv.building-*``,
+``.conda.old-*``...), and Jupyter kernels of nodes that are gone.
 
 A node queued or running (in the store) is never touched: its run settles its own files, or,
 when that run's process died, crash recovery does. Settling is what the next run of the node
@@ -29,7 +29,7 @@ from nodepipe.workspace.output_swap import (
 )
 
 SETTLE = "settle: keep the outputs the store records, remove the rest"
-ENV_LEFTOVER_PATTERNS = (".venv.building-*", ".venv.old-*")
+ENV_LEFTOVER_PATTERNS = (".venv.building-*", ".venv.old-*", ".conda.building-*", ".conda.old-*")
 
 
 def find_promotion_leftovers(survey: Survey) -> list[Finding]:
@@ -90,7 +90,7 @@ def find_environment_leftovers(survey: Survey) -> list[Finding]:
             Category.ENVIRONMENT_LEFTOVERS,
             str(path),
             "an environment a sync replaced"
-            if ".venv.old-" in path.name
+            if ".old-" in path.name
             else "an environment being built when its sync stopped",
             disk_used(path),
             "remove",
