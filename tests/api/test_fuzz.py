@@ -96,10 +96,12 @@ OTHER_LANGUAGES = {
     f"DELETE {ENV}/packages": "invalid package name",
     "DELETE /api/pipelines/{pipeline}/base-packages": "invalid package name",
     "DELETE /api/shared-envs/{name}/packages": "invalid package name",
+    f"POST {ENV}/conda/packages": "not a conda package spec",
+    f"DELETE {ENV}/conda/packages": "not a conda package spec",
     "POST /api/bundles": "not a zip archive",
 }
 """Operations whose strings hold text in another language, which JSON Schema does not describe
-(YAML parameters, PEP 508 requirements and package names): a schema-valid string that is not
+(YAML parameters, PEP 508 requirements, package names and conda specs): a schema-valid string that is not
 valid in its language is refused with 422 and a message naming the language; likewise an
 uploaded file whose bytes are not a zip archive. That refusal, and
 no other, is expected."""

@@ -16,6 +16,7 @@ export type NodeStatus = S["NodeStatusPublic"];
 export type NodeDetail = S["NodeDetail"];
 export type NodeRun = S["NodeRunPublic"];
 export type Environment = S["EnvironmentPublic"];
+export type CondaEnvironment = S["CondaEnvironmentPublic"];
 export type RemovalPreview = S["RemovalPreviewPublic"];
 export type Plan = S["PlanPublic"];
 export type RunCreate = S["RunCreate"];

@@ -2,7 +2,7 @@
 import { Package, RefreshCw, X } from "lucide-react";
 import { useCallback, useEffect, useState } from "react";
 import { api, call } from "../api/client";
-import type { CanvasNode, Environment } from "../api/types";
+import type { CanvasNode, CondaEnvironment, Environment } from "../api/types";
 import { report } from "../actions/common";
 import {
   addToNode,
@@ -155,6 +155,7 @@ export function EnvironmentTab({ node, pipelineId }: { node: CanvasNode; pipelin
           ))}
         </>
       )}
+      <CondaPackages node={node} pipelineId={pipelineId} />
       <h3>Also locked</h3>
       {indirect.length === 0 ? (
         <p className="muted">Nothing else.</p>
@@ -172,4 +173,46 @@ export function EnvironmentTab({ node, pipelineId }: { node: CanvasNode; pipelin
       )}
     </div>
   );
+}
+
+/** The node's conda packages (code/conda.lock), when it has any; changed with `env conda`. */
+function CondaPackages({ node, pipelineId }: { node: CanvasNode; pipelineId: string }) {
+  const [conda, setConda] = useState<CondaEnvironment | null>(null);
+  useEffect(() => {
+    call(
+      api.GET("/api/pipelines/{pipeline}/nodes/{node}/environment/conda", {
+        params: { path: { pipeline: pipelineId, node: node.id } },
+      }),
+    )
+      .then(setConda)
+      .catch(report);
+  }, [node.id, pipelineId]);
+  if (!conda || (conda.specs.length === 0 && Object.keys(conda.locked).length === 0)) return null;
+  const requested = new Map(conda.specs.map((spec) => [condaName(spec), spec]));
+  return (
+    <>
+      <h3>Conda packages</h3>
+      <p className="muted">
+        from {conda.channels.join(", ")}
+        {conda.installed ? "" : " (not installed yet: built at the next run)"}
+      </p>
+      <table className="table" data-testid="conda-packages">
+        <tbody>
+          {Object.entries(conda.locked).map(([name, version]) => (
+            <tr key={name}>
+              <td>{name}</td>
+              <td className="mono">{version}</td>
+              <td className="mono muted">{requested.get(name) ?? "(dependency)"}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </>
+  );
+}
+
+/** The package a conda spec names (`conda-forge::ffmpeg >=6` → `ffmpeg`). */
+function condaName(spec: string): string {
+  const bare = spec.trim().split("::").pop() ?? spec;
+  return (bare.match(/^[A-Za-z0-9_][A-Za-z0-9_.-]*/)?.[0] ?? bare).toLowerCase();
 }
