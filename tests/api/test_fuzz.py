@@ -101,10 +101,10 @@ OTHER_LANGUAGES = {
     "POST /api/bundles": "not a zip archive",
 }
 """Operations whose strings hold text in another language, which JSON Schema does not describe
-(YAML parameters, PEP 508 requirements, package names and conda specs): a schema-valid string that is not
-valid in its language is refused with 422 and a message naming the language; likewise an
-uploaded file whose bytes are not a zip archive. That refusal, and
-no other, is expected."""
+(YAML parameters, PEP 508 requirements, package names and conda specs): a schema-valid string
+that is not valid in its language is refused with 422 and a message naming the language;
+likewise an uploaded file whose bytes are not a zip archive. That refusal, and no other, is
+expected."""
 ENDLESS = "GET /api/events"
 
 

@@ -5,8 +5,8 @@ caches), with ``uv.lock``, ``conda.lock`` and ``params.yaml`` as their own parts
 point and the parents' output fingerprints by slot. The files of the bundle code a node links
 (``workspace.bundle_libs``) count as its code, as ``lib::file.py``; so do the files of the
 external code it declares (``workspace.external_code``: shared checkouts, ``--path`` packages,
-code paths, library nodes), as ``mytool::src/mytool/io.py``, walked as ``workspace.code_trees`` says.
-``fingerprint_outputs`` hashes a ``data/`` folder: the value children get.
+code paths, library nodes), as ``mytool::src/mytool/io.py``, walked as ``workspace.code_trees``
+says. ``fingerprint_outputs`` hashes a ``data/`` folder: the value children get.
 
 File digests are cached in a small JSON file the caller names (one per node is best, e.g.
 ``<node>/logs/.hash-cache.json``), keyed by (path, size, mtime_ns, inode): a check of an
