@@ -396,3 +396,19 @@ def test_a_code_first_node_declares_its_conda_packages(
         assert result.finished is not None and result.finished.failed == 0
         assert (ws.nodes.path("greet") / "data" / "tool.txt").read_text() == "hello-tool 2.0"
         assert ws.conda.show("greet").specs == ("hello-tool 2.0",)
+
+
+def test_node_restore_gives_the_new_node_that_runs_conda_packages(
+    chain: nodepipe.Workspace, channel: Path
+) -> None:
+    (code(chain, "clean") / "main.py").write_text(RUNS_TOOL)
+    chain.conda.add("clean", ["hello-tool 1.0.*"], [str(channel)])
+    first = chain.runs.run(RunRequest("baseline", to=["clean"])).run_id
+    assert first is not None
+    chain.conda.add("clean", ["hello-tool 2.0.*"])
+    chain.nodes.restore("clean", first, "clean-then")
+    assert chain.conda.show("clean-then").locked == {"hello-tool": "1.0"}
+    assert chain.conda.show("clean").locked == {"hello-tool": "2.0"}
+    result = chain.runs.run(RunRequest("baseline", to=["clean-then"]))
+    assert result.finished is not None and result.finished.failed == 0
+    assert said(chain, "clean-then") == "hello-tool 1.0"
