@@ -11,7 +11,6 @@ from rich.table import Table
 from nodepipe.cli.options import command_group, json_option, lookup_pipeline_option, names_argument
 from nodepipe.cli.output import console, render, say
 from nodepipe.cli.session import workspace
-from nodepipe.domain.environment_file import conda_spec_name
 
 if TYPE_CHECKING:
     from nodepipe.services.envs.conda import CondaView
@@ -32,6 +31,8 @@ def _print_conda(view: CondaView) -> None:
     table = Table(show_edge=False, header_style="bold")
     for column in ("package", "locked", "requested as"):
         table.add_column(column)
+    from nodepipe.domain.environment_file import conda_spec_name
+
     requested = {conda_spec_name(spec): spec for spec in view.specs}
     for package, version in view.locked.items():
         table.add_row(package, version, requested.get(package, "(dependency)"))

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
+from nodepipe.domain.environments import CONDA_LOCK
 from nodepipe.workspace.durable import write_atomic
 from nodepipe.workspace.node_config import read_pyproject
 
