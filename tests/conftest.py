@@ -20,6 +20,7 @@ import pytest
 from hypothesis import settings
 from psycopg import sql
 
+from support.package_index import PackageIndex
 from support.postgres_server import PostgresServer
 
 settings.register_profile("ci", max_examples=100, deadline=None, derandomize=True)
@@ -46,3 +47,13 @@ def fresh_postgres_url(postgres_server: PostgresServer) -> Iterator[str]:
         connection.execute(
             sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
         )
+
+
+@pytest.fixture(scope="module")
+def index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PackageIndex]:
+    """A real package index (pypiserver on loopback), for the tests of one module."""
+    server = PackageIndex(tmp_path_factory.mktemp("index")).start()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -12,7 +12,6 @@ import pytest
 
 import nodepipe
 from nodepipe.cli.app import main
-from support.package_index import PackageIndex
 from support.worlds import CHAIN, build_pipeline
 
 
@@ -92,13 +91,3 @@ def snapshot(ws: nodepipe.Workspace) -> dict[str, Any]:
     }
     staging = sorted(p.name for p in ws.context.layout.staging_dir.iterdir())
     return {**rows, "folders": folders, "params": params, "staging": staging}
-
-
-@pytest.fixture(scope="module")
-def index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PackageIndex]:
-    """A real package index (pypiserver on loopback), for the tests of one module."""
-    server = PackageIndex(tmp_path_factory.mktemp("index")).start()
-    try:
-        yield server
-    finally:
-        server.stop()

@@ -31,6 +31,19 @@ COMMANDS: dict[Action, str] = {
         "restore a backup with `nodepipe backup restore FILE` if you made one, or " + _REBUILD
     ),
     Action.SERVER_PASSWORD: "set it again with `nodepipe server password`",
+    Action.PACKAGE_CREDENTIALS: (
+        "set TWINE_USERNAME and TWINE_PASSWORD (or UV_PUBLISH_USERNAME and UV_PUBLISH_PASSWORD, "
+        "or the repository's username and password in ~/.pypirc) and run "
+        "`nodepipe package publish` again"
+    ),
+    Action.PACKAGE_VERSION: (
+        "build a new version with `nodepipe package build PIPELINE --version V` and publish that"
+    ),
+    Action.PACKAGE_SIZE: (
+        "build it without data (`nodepipe package build PIPELINE` without --with-data), or ask "
+        "the index's owner to raise its upload limit"
+    ),
+    Action.PACKAGE_NAME: "give a valid name with `nodepipe package build {name} --alias NAME`",
 }
 """Each action as the CLI says it: a sentence naming the command, with ``{param}`` slots."""
 

@@ -30,6 +30,10 @@ class Action(StrEnum):
     STORE_RESTORE = "store.restore"
     STORE_REBUILD = "store.rebuild"
     SERVER_PASSWORD = "server.password"
+    PACKAGE_CREDENTIALS = "package.credentials"
+    PACKAGE_VERSION = "package.version"
+    PACKAGE_SIZE = "package.size"
+    PACKAGE_NAME = "package.name"
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from nodepipe.domain.errors import Action, Hint
 from nodepipe.packaging.errors import PackageError
 
 DEFAULT_VERSION = "0.1.0"
@@ -42,14 +43,16 @@ def package_names(name: str, version: str | None) -> PackageNames:
     if not _PROJECT_NAME.match(name):
         raise PackageError(
             f"{name!r} is not a valid package name (letters, digits, '.', '-', '_'; "
-            "starting and ending with a letter or digit): give one with --alias"
+            "starting and ending with a letter or digit)",
+            hint=Hint(Action.PACKAGE_NAME, {"name": name}),
         )
     dist = canonicalize_name(name)
     module = dist.replace("-", "_").replace(".", "_")
     if not module.isidentifier() or keyword.iskeyword(module):
         raise PackageError(
-            f"{name!r} cannot be a Python package name ({module!r} is not an identifier): "
-            "give one starting with a letter with --alias"
+            f"{name!r} cannot be a Python package name ({module!r} is not an identifier: "
+            "it must start with a letter)",
+            hint=Hint(Action.PACKAGE_NAME, {"name": name}),
         )
     return PackageNames(dist, module, checked_version(version or DEFAULT_VERSION))
 

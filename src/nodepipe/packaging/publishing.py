@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from nodepipe.domain.errors import EnvironmentBuildError, IndexUnreachableError
+from nodepipe.domain.errors import Action, EnvironmentBuildError, Hint, IndexUnreachableError
 from nodepipe.envs.uv import UvRunner
 from nodepipe.packaging.errors import PackageError, PackageExistsError
 
@@ -134,24 +134,24 @@ def publish(
 
 
 def refusal(detail: str, target: Target) -> PackageError | PackageExistsError:
-    """The error for an index refusing an upload, by its HTTP status: what fixes it."""
+    """The error for an index refusing an upload, by its HTTP status; its hint is the fix."""
     found = _STATUS.search(detail)
     status = int(found.group(1)) if found else 0
     first = detail.splitlines()[1] if len(detail.splitlines()) > 1 else detail
     if status in (401, 403):
         return PackageError(
-            f"{target.url} refused the credentials (HTTP {status}; they came from "
-            f"{target.source}): set TWINE_USERNAME and TWINE_PASSWORD (or UV_PUBLISH_USERNAME "
-            "and UV_PUBLISH_PASSWORD), or the repository's username and password in ~/.pypirc"
+            f"{target.url} refused the credentials (HTTP {status}; they came from {target.source})",
+            hint=Hint(Action.PACKAGE_CREDENTIALS, {"url": target.url}),
         )
     if status in (400, 409) or "do not match" in detail:
         return PackageExistsError(
             f"{target.url} already holds a different file of this name and version "
-            f"(HTTP {status or 'check'}): build a new version with `--version`"
+            f"(HTTP {status or 'check'})",
+            hint=Hint(Action.PACKAGE_VERSION, {"url": target.url}),
         )
     if status == 413:
         return PackageError(
-            f"{target.url} refused the file as too large (HTTP 413): build it without "
-            "--with-data, or raise the index's upload size limit"
+            f"{target.url} refused the file as too large (HTTP 413)",
+            hint=Hint(Action.PACKAGE_SIZE, {"url": target.url}),
         )
     return PackageError(f"{target.url} refused the upload: {first.strip()}")

@@ -21,6 +21,10 @@ export const MENU_ITEMS: Record<Action, (params: Params) => string> = {
   "store.restore": () => `${OWNER} restore the newest backup of the store, or rebuild it from the node folders`,
   "store.rebuild": () => `${OWNER} restore a backup of the store, or rebuild it from the node folders`,
   "server.password": () => `${OWNER} set the server's password again`,
+  "package.credentials": () => "enter a username and password the index accepts: pipeline menu → Publish package…",
+  "package.version": () => "build a new version: pipeline menu → Build package… (Version), then publish that",
+  "package.size": () => "build it without data: pipeline menu → Build package… (With data off), or ask the index's owner to raise its upload limit",
+  "package.name": () => "give a valid name: pipeline menu → Build package… (Name)",
 };
 
 /** What to do about an error, as a menu path (empty without a hint). */

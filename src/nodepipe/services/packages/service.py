@@ -12,12 +12,14 @@ leaves nothing the next command does not remove; a refused one leaves nothing at
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from nodepipe.domain.errors import NotFoundError
 from nodepipe.packaging.archives import unpack_package
 from nodepipe.packaging.errors import PackageError
 from nodepipe.packaging.library import NodeSources, node_requirements, write_library_project
@@ -42,6 +44,8 @@ from nodepipe.services.packages import manifests
 from nodepipe.services.runs.status import compute_statuses
 from nodepipe.workspace import journal
 from nodepipe.workspace.crash_points import crash_point
+
+BUILT_SUFFIXES = (".whl", ".tar.gz")
 
 __all__ = ["BuildResult", "PackageService", "PublishResult", "PullResult"]
 
@@ -134,6 +138,25 @@ class PackageService:
             raise PackageError(f"cannot read the node: {status.problem}")
         return status.fingerprint.digest
 
+    @property
+    def dist_dir(self) -> Path:
+        """Where the web app's builds go: ``dist/`` in the workspace."""
+        return self.context.layout.root / "dist"
+
+    def built_files(self) -> list[Path]:
+        """The wheels and sdists in ``dist_dir``, by name."""
+        if not self.dist_dir.is_dir():
+            return []
+        return sorted(p for p in self.dist_dir.iterdir() if p.name.endswith(BUILT_SUFFIXES))
+
+    def built_file(self, name: str) -> Path:
+        """The file ``name`` of ``built_files`` (NotFoundError naming the others otherwise)."""
+        for path in self.built_files():
+            if path.name == name:
+                return path
+        known = ", ".join(p.name for p in self.built_files()) or "none"
+        raise NotFoundError(f"no built package {name!r} (there are: {known})")
+
     def build_all(self) -> list[BuildResult]:
         """Build every ``[package.NAME]`` table of the workspace's ``nodepipe.toml``."""
         return manifests.build_all(self)
@@ -148,11 +171,17 @@ class PackageService:
         repository_url: str | None = None,
         repository: str | None = None,
         check_url: str | None = None,
+        username: str | None = None,
+        password: str | None = None,
     ) -> PublishResult:
-        """Upload ``files`` to the index (see ``packaging.publishing`` for the credentials)."""
+        """Upload ``files`` to the index (see ``packaging.publishing`` for the credentials;
+        ``username`` and ``password``, given for this call only, come first)."""
         if not files:
             raise PackageError("give the wheel and sdist files to publish")
-        target = resolve_target(repository_url, repository)
+        environ = dict(os.environ)
+        if password:
+            environ.update(UV_PUBLISH_USERNAME=username or "", UV_PUBLISH_PASSWORD=password)
+        target = resolve_target(repository_url, repository, environ)
         return publish(
             [Path(f).absolute() for f in files], target, self.context.environments.uv, check_url
         )
@@ -162,15 +191,25 @@ class PackageService:
         source: str,
         alias: str | None = None,
         project: str | None = None,
-        fs_args: Path | str | None = None,
+        fs_args: Path | str | Mapping[str, Any] | None = None,
         index_url: str | None = None,
         jobs: int | None = None,
         on_synced: SyncProgress | None = None,
+        local_files: bool = True,
     ) -> PullResult:
         """Import the package at ``source`` (a file, an fsspec URL, ``name[==version]`` on an
-        index) as a new pipeline tagged ``alias`` (default: the bundle's name)."""
+        index) as a new pipeline tagged ``alias`` (default: the bundle's name). ``fs_args``:
+        the fsspec options, or a YAML file of them. Without ``local_files`` (a web request), a
+        path or ``file://`` URL on this machine is refused."""
         parsed = parse_source(source)
-        options = read_fs_args(fs_args) if fs_args is not None else {}
+        if not local_files and (parsed.kind == "file" or source.startswith(("file:", "local:"))):
+            raise PackageError(
+                f"{source!r} is a file on the server: give an http(s) URL or name==version"
+            )
+        if isinstance(fs_args, Mapping):
+            options = dict(fs_args)
+        else:
+            options = read_fs_args(fs_args) if fs_args is not None else {}
         with journal.operation(self.context.layout.staging_dir, ARCHIVE_KIND) as operation:
             folder = operation.folder
             if parsed.kind == "index":
