@@ -128,7 +128,7 @@ function FieldInput({ field, value, onChange, inputRef }: FieldInputProps) {
     <input
       ref={inputRef}
       name={name}
-      type="text"
+      type={field.kind === "password" ? "password" : "text"}
       autoComplete="off"
       value={String(value ?? "")}
       placeholder={field.placeholder}

@@ -10,7 +10,7 @@ export interface Option {
 export interface Field {
   name: string;
   label: string;
-  kind: "text" | "textarea" | "checkbox" | "select";
+  kind: "text" | "password" | "textarea" | "checkbox" | "select";
   value?: string | boolean;
   options?: Option[];
   placeholder?: string;

@@ -25,12 +25,18 @@ import { editBasePackages } from "../actions/environments";
 import { SharedEnvs } from "./SharedEnvs";
 import { Download, Upload } from "lucide-react";
 import { exportBundle, importBundle } from "../actions/bundles";
+import { DownloadCloud, PackagePlus, UploadCloud } from "lucide-react";
+import { buildPackage, publishPackage, pullPackage } from "../actions/packages";
 
 function pipelineMenu(pipeline: Pipeline) {
   return [
     { label: "Export bundle (.zip)", icon: Download, onSelect: () => void exportBundle(pipeline) },
     { label: "Export bundle with data (.zip)", icon: Download, onSelect: () => void exportBundle(pipeline, true) },
     { label: "Import bundle…", icon: Upload, onSelect: () => void importBundle(pipeline.project_id) },
+    "separator" as const,
+    { label: "Build package…", icon: PackagePlus, onSelect: () => void buildPackage(pipeline) },
+    { label: "Publish package…", icon: UploadCloud, onSelect: () => void publishPackage(pipeline) },
+    { label: "Pull package…", icon: DownloadCloud, onSelect: () => void pullPackage(pipeline.project_id) },
     "separator" as const,
     { label: "Rename…", icon: Pencil, onSelect: () => void renamePipeline(pipeline) },
     { label: "Notes…", icon: StickyNote, onSelect: () => void annotatePipeline(pipeline) },
