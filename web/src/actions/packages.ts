@@ -51,12 +51,14 @@ export async function publishPackage(pipeline: Pipeline): Promise<void> {
     toast.error("Publish package: nothing is built yet; pipeline menu → Build package… first");
     return;
   }
-  const own = fileStem(pipeline.tag);
+  // The pipeline's own files are ticked (all of them, when it was built under another name).
+  const own = (name: string) => name.startsWith(`${fileStem(pipeline.tag)}-`);
+  const anyOwn = files.some((file) => own(file.name));
   const fileFields: Field[] = files.map((file, index) => ({
     name: `file-${index}`,
     label: `${file.name} (${Math.ceil(file.size / 1024)} KiB)`,
     kind: "checkbox",
-    value: file.name.startsWith(`${own}-`),
+    value: anyOwn ? own(file.name) : true,
   }));
   const values = await ask({
     title: "Publish package",
