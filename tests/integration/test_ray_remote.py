@@ -34,6 +34,7 @@ from support.ray_cluster import (
     session_directory,
     shared_namespace_results,
 )
+from support.s3_server import S3Server
 from support.waiting import wait_for
 
 WORKER_CPUS = 2
@@ -54,7 +55,26 @@ def outside() -> Path:
 
 
 @pytest.fixture(scope="module")
-def ray_cluster(tmp_path_factory: pytest.TempPathFactory, outside: Path) -> Iterator[RayCluster]:
+def s3_server() -> Iterator[S3Server]:
+    """moto's S3 on loopback; its endpoint and credentials in this process's environment (the
+    worker gets them too), the usual places s3fs reads them from."""
+    with S3Server() as server:
+        previous = {key: os.environ.get(key) for key in server.environment}
+        os.environ.update(server.environment)
+        try:
+            yield server
+        finally:
+            for key, value in previous.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+
+
+@pytest.fixture(scope="module")
+def ray_cluster(
+    tmp_path_factory: pytest.TempPathFactory, outside: Path, s3_server: S3Server
+) -> Iterator[RayCluster]:
     """A head without CPUs, and a worker that cannot see the tests' temporary folder."""
     hidden = tmp_path_factory.getbasetemp()
     with RayCluster(num_cpus=0) as cluster:
@@ -62,7 +82,7 @@ def ray_cluster(tmp_path_factory: pytest.TempPathFactory, outside: Path) -> Iter
             WORKER_CPUS,
             hide=hidden,
             resources={"remote": WORKER_CPUS},
-            env={"NODEPIPE_WORKER_DIR": str(outside / "worker")},
+            env={"NODEPIPE_WORKER_DIR": str(outside / "worker"), **s3_server.environment},
         )
         yield cluster
 
@@ -75,7 +95,11 @@ def write_main(ws: nodepipe.Workspace, tag: str, body: str) -> Path:
 
 
 def run_remote(
-    ws: nodepipe.Workspace, cluster: RayCluster, storage: Path, pipeline: str, force: bool = False
+    ws: nodepipe.Workspace,
+    cluster: RayCluster,
+    storage: Path | str,
+    pipeline: str,
+    force: bool = False,
 ) -> RunResult:
     request = RunRequest(
         pipeline,
@@ -261,6 +285,21 @@ def test_a_damaged_content_in_the_storage_is_refused(
     assert (lab.nodes.path("p") / "data" / "table.csv").read_text() == "x,y\n1,2\n"
     assert not list((lab.nodes.path("p") / ".staging").glob("*"))
     assert (q / "data" / "copy.csv").read_text() == "x,y\n1,2\n"
+
+
+@in_ray_namespace
+def test_nodes_travel_through_an_s3_bucket(
+    lab: nodepipe.Workspace, ray_cluster: RayCluster, s3_server: S3Server
+) -> None:
+    """The same through moto's S3 with s3fs: credentials and endpoint from the environment."""
+    q = pair(lab)
+    url = s3_server.url("team/nodepipe")
+
+    result = run_remote(lab, ray_cluster, url, "pair")
+
+    assert result.finished is not None and result.finished.status == "completed"
+    assert (q / "data" / "copy.csv").read_text() == "x,y\n1,2\n"
+    assert b"x,y\n1,2\n" in {Storage.open(url).read(d) for d in Storage.open(url).digests()}
 
 
 CRASHING_ORCHESTRATOR = """
