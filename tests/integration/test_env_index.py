@@ -57,8 +57,16 @@ def test_a_node_resolves_from_its_private_index(
     ):
         lab.envs.add_index("dead", secret, "team")
     assert snapshot(lab) == before
-    lab.envs.add_index("dead", "http://127.0.0.1:9/simple/", "gone", default=True)
+    no_default = cli("env", "index", "dead")
+    assert no_default.code == 2 and "set a workspace default in nodepipe.toml" in no_default.stderr
+    config = lab.root / "nodepipe.toml"
+    config.write_text(
+        config.read_text() + '\n[index]\nurl = "http://127.0.0.1:9/simple/"\nname = "gone"\n'
+    )
+    from_workspace = cli("env", "index", "dead", "--default")
+    assert from_workspace.code == 0, from_workspace.stderr
     dead_pyproject = (lab.nodes.path("dead") / "code" / "pyproject.toml").read_text()
+    assert '[[tool.uv.index]]\nname = "gone"\nurl = "http://127.0.0.1:9/simple/"' in dead_pyproject
     with pytest.raises(IndexUnreachableError):
         lab.envs.add("dead", ["toypkg==1.0"])
     assert (lab.nodes.path("dead") / "code" / "pyproject.toml").read_text() == dead_pyproject

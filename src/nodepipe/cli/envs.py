@@ -137,16 +137,22 @@ def remove(node: str, packages: list[str], pipeline: str | None, as_json: bool) 
 
 @env.command("index")
 @click.argument("node")
-@click.argument("url")
-@click.option("--name", "index", required=True, metavar="NAME", help="The index's name.")
+@click.argument("url", required=False)
+@click.option("--name", "index", metavar="NAME", help="The index's name.")
 @click.option("--default", is_flag=True, help="Use it instead of PyPI, not beside it.")
 @lookup_pipeline_option
 @json_option
 def index(
-    node: str, url: str, index: str, default: bool, pipeline: str | None, as_json: bool
+    node: str,
+    url: str | None,
+    index: str | None,
+    default: bool,
+    pipeline: str | None,
+    as_json: bool,
 ) -> None:
     """Make NODE take packages from the index URL too ([[tool.uv.index]]; relocked, or nothing
-    changes). Credentials stay out of files: UV_INDEX_<NAME>_USERNAME/_PASSWORD, netrc, keyring."""
+    changes); without URL, the workspace default ([index] url, name of nodepipe.toml).
+    Credentials stay out of files: UV_INDEX_<NAME>_USERNAME/_PASSWORD, netrc, keyring."""
     show_environment(workspace().envs.add_index(node, url, index, default, pipeline), as_json)
 
 

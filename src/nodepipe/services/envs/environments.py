@@ -186,7 +186,12 @@ class EnvironmentService:
         return self.show(node.id)
 
     def add_index(
-        self, name: str, url: str, index: str, default: bool = False, pipeline: str | None = None
+        self,
+        name: str,
+        url: str | None,
+        index: str | None,
+        default: bool = False,
+        pipeline: str | None = None,
     ) -> EnvironmentView:
         """Add the package index ``url`` named ``index`` to the node (see ``indexes``)."""
         return indexes.add_index(self, name, url, index, default, pipeline)

@@ -1,15 +1,18 @@
 """``env index``: a node takes packages from a private index (``[[tool.uv.index]]``).
 
-The index is added to the node's ``pyproject.toml`` by name (an index of the same name is
-replaced) and the node relocked, all or nothing (``envs.edits``): an index that cannot be
-reached, or that lacks what the lock needs, leaves the node as it was. Credentials never go in
-the file: a URL with a password is refused; uv reads them from ``UV_INDEX_<NAME>_USERNAME`` and
-``UV_INDEX_<NAME>_PASSWORD``, netrc or the keyring.
+The index is the one given, or the workspace default (``[index]`` of ``nodepipe.toml``:
+``url``, ``name``, ``default``). It is added to the node's ``pyproject.toml`` by name (an index
+of the same name is replaced) and the node relocked, all or nothing (``envs.edits``): an index
+that cannot be reached, or that lacks what the lock needs, leaves the node as it was.
+Credentials never go in the file: a URL with a password is refused; uv reads them from
+``UV_INDEX_<NAME>_USERNAME`` and ``UV_INDEX_<NAME>_PASSWORD``, netrc or the keyring.
 """
 
 from __future__ import annotations
 
 import re
+import tomllib
+from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -42,15 +45,41 @@ def check_index(url: str, name: str) -> None:
         )
 
 
+def workspace_index(config_file: Path) -> tuple[str, str, bool]:
+    """The ``[index]`` of the workspace's ``nodepipe.toml``: its URL, name and ``default``."""
+    try:
+        table = tomllib.loads(config_file.read_text(encoding="utf-8")).get("index")
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise InvalidInputError(f"cannot read {config_file.name}: {exc}") from None
+    if not isinstance(table, dict):
+        raise InvalidInputError(
+            "give the index URL and --name, or set a workspace default in nodepipe.toml: "
+            '[index] url = "https://…/simple/", name = "team" (default = true to replace PyPI)'
+        )
+    url, name, default = table.get("url"), table.get("name"), table.get("default", False)
+    if not isinstance(url, str) or not isinstance(name, str) or not isinstance(default, bool):
+        raise InvalidInputError(
+            "nodepipe.toml [index]: url and name must be strings, default true or false"
+        )
+    return url, name, default
+
+
 def add_index(
     service: EnvironmentService,
     name: str,
-    url: str,
-    index_name: str,
+    url: str | None,
+    index_name: str | None,
     default: bool = False,
     pipeline: str | None = None,
 ) -> EnvironmentView:
-    """Make node ``name`` take packages from ``url`` too (``default``: instead of PyPI)."""
+    """Make node ``name`` take packages from ``url`` too (``default``: instead of PyPI);
+    without ``url``, the workspace's ``[index]`` of ``nodepipe.toml``."""
+    if url is None:
+        url, workspace_name, workspace_default = workspace_index(service.context.layout.config_file)
+        index_name = index_name or workspace_name
+        default = default or workspace_default
+    if index_name is None:
+        raise InvalidInputError("give the index a name with --name")
     check_index(url, index_name)
     node, code = service.node_code(name, pipeline)
     environments = service.context.environments
