@@ -215,3 +215,30 @@ def test_bad_packages_and_requests_are_refused_with_nothing_changed(
     with pytest.raises(IndexUnreachableError):
         lab.packages.pull("np-model==1.0", index_url="http://127.0.0.1:9/simple/")
     assert snapshot(lab) == before
+
+
+def test_a_package_of_some_nodes_declares_their_outside_parents_as_inputs(
+    trained: nodepipe.Workspace, tmp_path: Path, cli: CliRunner
+) -> None:
+    built = cli(
+        "package", "build", "model", "--node", "predict", "--alias", "predictor",
+        "--destination", str(tmp_path), "--json",
+    )  # fmt: skip
+    assert built.code == 0, built.stderr
+    wheel = Path(built.json()["wheel"])
+    with zipfile.ZipFile(wheel) as opened:
+        names = set(opened.namelist())
+        toml = opened.read("predictor/bundle/pipeline.toml").decode()
+        lock = opened.read("predictor/bundle/pipeline.lock").decode()
+    assert "predictor/bundle/nodes/predict/code/main.py" in names
+    assert not any("/nodes/train/" in name for name in names)
+    assert '[inputs]\ntrain = ["predict"]' in toml
+    assert "[nodes.train]" not in toml and "train" not in lock
+    other = nodepipe.init(tmp_path / "other")
+    pulled = other.packages.pull(str(wheel))
+    assert [n.node.tag for n in pulled.imported.view.nodes] == ["predict"]
+    other.close()
+    refused = cli("package", "build", "model", "--node", "nope", "--destination", str(tmp_path))
+    assert refused.code == 2
+    assert "--node nope: no such node in the pipeline (it has: predict, train)" in refused.stderr
+    assert sorted(p.name for p in tmp_path.glob("*.whl")) == [wheel.name]

@@ -43,6 +43,7 @@ def spinner(quiet: bool, what: str) -> Iterator[None]:
     help="Folder for the wheel and sdist (default: ./dist).",
 )
 @click.option("--with-data", is_flag=True, help="Carry the outputs (data/) too.")
+@click.option("--node", "nodes", multiple=True, metavar="NODE", help="Only these nodes (repeat).")
 @click.option(
     "--all", "build_all", is_flag=True, help="Build every [package.NAME] of nodepipe.toml."
 )
@@ -54,6 +55,7 @@ def build(
     version: str | None,
     destination: Path | None,
     with_data: bool,
+    nodes: tuple[str, ...],
     build_all: bool,
     as_json: bool,
 ) -> None:
@@ -76,7 +78,7 @@ def build(
             )
     elif pipeline is not None:
         with named("package build"), spinner(as_json, f"building {pipeline}"):
-            result = packages.build(pipeline, alias, version, destination, with_data)
+            result = packages.build(pipeline, alias, version, destination, with_data, nodes)
     else:
         raise click.UsageError("give PIPELINE, or --library NODE")
     render(result, as_json, None, _print_build)

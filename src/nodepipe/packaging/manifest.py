@@ -8,6 +8,7 @@ version = "1.2.0"
 destination = "dist"            # relative to the workspace
 with-data = true
 library = false
+nodes = ["train", "predict"]    # only these nodes (not with library)
 
 [pull."acme-model==1.2.0"]      # any SOURCE package pull takes
 alias = "model-copy"            # all optional
@@ -40,6 +41,7 @@ class BuildEntry:
     destination: Path | None = None
     with_data: bool = False
     library: bool = False
+    nodes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +55,14 @@ class PullEntry:
     fs_args: Path | None = None
 
 
-_BUILD_KEYS = {"alias": str, "version": str, "destination": str, "with-data": bool, "library": bool}
+_BUILD_KEYS = {
+    "alias": str,
+    "version": str,
+    "destination": str,
+    "with-data": bool,
+    "library": bool,
+    "nodes": list,
+}
 _PULL_KEYS = {"alias": str, "project": str, "index-url": str, "fs-args": str}
 
 
@@ -76,6 +85,7 @@ def read_manifest(config_file: Path) -> tuple[list[BuildEntry], list[PullEntry]]
                 root / destination if destination else None,
                 values.get("with-data", False),
                 values.get("library", False),
+                _names(values.get("nodes", []), f"[package.{name}]"),
             )
         )
     pulls = []
@@ -92,6 +102,12 @@ def read_manifest(config_file: Path) -> tuple[list[BuildEntry], list[PullEntry]]
             )
         )
     return builds, pulls
+
+
+def _names(values: list[Any], where: str) -> tuple[str, ...]:
+    if not all(isinstance(value, str) for value in values):
+        raise PackageError(f"nodepipe.toml {where}: nodes must be a list of node tags")
+    return tuple(values)
 
 
 def _tables(document: Mapping[str, Any], key: str) -> dict[str, Mapping[str, Any]]:

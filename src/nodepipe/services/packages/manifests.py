@@ -36,9 +36,12 @@ def build_all(service: PackageService) -> list[BuildResult]:
     default = layout.root / "dist"
     results = []
     for entry in builds:
-        build = service.build_library if entry.library else service.build
         destination = entry.destination or default
-        results.append(build(entry.name, entry.alias, entry.version, destination, entry.with_data))
+        arguments = (entry.name, entry.alias, entry.version, destination, entry.with_data)
+        if entry.library:
+            results.append(service.build_library(*arguments))
+        else:
+            results.append(service.build(*arguments, nodes=entry.nodes))
     return results
 
 

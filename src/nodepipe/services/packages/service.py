@@ -12,7 +12,7 @@ leaves nothing the next command does not remove; a refused one leaves nothing at
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ from nodepipe.packaging.library import NodeSources, node_requirements, write_lib
 from nodepipe.packaging.names import package_names, summary_of
 from nodepipe.packaging.project import build_project, write_project
 from nodepipe.packaging.publishing import PublishResult, publish, resolve_target
+from nodepipe.packaging.selection import keep_nodes
 from nodepipe.packaging.sources import (
     download,
     install_from_index,
@@ -81,15 +82,19 @@ class PackageService:
         version: str | None = None,
         destination: Path | str | None = None,
         with_data: bool = False,
+        nodes: Sequence[str] = (),
     ) -> BuildResult:
-        """Build ``pipeline`` as a wheel and an sdist into ``destination`` (default ./dist),
-        named ``alias`` (default: its tag); files of the same names there are replaced."""
+        """Build ``pipeline`` (only ``nodes``, when given) as a wheel and an sdist into
+        ``destination`` (default ./dist), named ``alias`` (default: its tag); files of the
+        same names there are replaced."""
         view = PipelineService(self.context).show(pipeline)
         names = package_names(alias or view.pipeline.tag, version)
         target = _destination(destination)
         with journal.operation(self.context.layout.staging_dir, ARCHIVE_KIND) as operation:
             bundle = operation.folder / "bundle"
             BundleService(self.context).export(pipeline, bundle, with_data, portable=True)
+            if nodes:
+                keep_nodes(bundle, nodes)
             crash_point("package.exported")
             project = write_project(
                 operation.folder / "project", bundle, names, summary_of(view.pipeline.notes)

@@ -1,0 +1,59 @@
+"""``package build --node``: a package of some nodes of a pipeline.
+
+The whole pipeline is exported first (the one export code path), then the bundle is cut down
+in place to the chosen nodes: their folders, the edges between them, their ``pipeline.lock``
+records. A chosen node whose parent is left out gets that parent as an input of the bundle
+(``[inputs]``, named by the parent's tag), so whoever includes the package can feed it. An
+include cannot be cut (its nodes come from another bundle): choosing nodes of a pipeline with
+includes is refused.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+
+from nodepipe.bundles.lockfile import dump_lock, parse_lock
+from nodepipe.bundles.model import BUNDLE_FILE, LOCK_FILE, frozen_mapping
+from nodepipe.bundles.schema import dump_definition, parse_definition
+from nodepipe.packaging.errors import PackageError
+
+
+def keep_nodes(bundle: Path, keys: Sequence[str]) -> None:
+    """Cut the exported bundle in ``bundle`` down to the nodes ``keys`` (their tags)."""
+    definition = parse_definition((bundle / BUNDLE_FILE).read_text(encoding="utf-8"), "export")
+    known = {node.key for node in definition.nodes}
+    unknown = sorted(set(keys) - known)
+    if unknown:
+        raise PackageError(
+            f"--node {', '.join(unknown)}: no such node in the pipeline "
+            f"(it has: {', '.join(sorted(known))})"
+        )
+    if definition.includes:
+        names = ", ".join(include.namespace for include in definition.includes)
+        raise PackageError(
+            f"--node cannot cut a pipeline that includes other bundles ({names}): "
+            "build the whole pipeline"
+        )
+    chosen = set(keys)
+    inputs: dict[str, set[str]] = {}
+    for edge in definition.edges:
+        if edge.child in chosen and edge.parent not in chosen:
+            inputs.setdefault(edge.parent, set()).add(edge.child)
+    for node in definition.nodes:
+        if node.key not in chosen:
+            shutil.rmtree(bundle / node.path)
+    kept = replace(
+        definition,
+        nodes=tuple(n for n in definition.nodes if n.key in chosen),
+        edges=tuple(e for e in definition.edges if {e.parent, e.child} <= chosen),
+        inputs=frozen_mapping({k: tuple(sorted(v)) for k, v in inputs.items()}),
+    )
+    (bundle / BUNDLE_FILE).write_text(dump_definition(kept), encoding="utf-8")
+    lock = bundle / LOCK_FILE
+    if lock.is_file():
+        records = parse_lock(lock.read_text(encoding="utf-8"), "export")
+        kept_records = {k: r for k, r in records.items() if k in chosen}
+        lock.write_text(dump_lock(kept_records), encoding="utf-8")
