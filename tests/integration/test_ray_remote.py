@@ -190,7 +190,8 @@ def test_a_diamond_runs_on_a_worker_without_the_workspace(
     assert lab.nodes.get("d").state is nodepipe.NodeState.COMPLETED
     recorded = lab.run_envs.show("d", first.run_id)
     assert recorded.python and recorded.files["main.py"]
-    assert not list((outside / "worker" / "runs").iterdir())  # scratch folders removed
+    for node_run in runs.values():  # the worker's scratch folders are gone
+        assert not (outside / "worker" / "runs" / node_run.id).exists()
     stored = set(Storage.open(str(storage)).digests())
 
     second = run_remote(lab, ray_cluster, storage, "diamond", force=True)
@@ -245,6 +246,11 @@ def test_a_worker_killed_mid_task_fails_the_node_with_nothing_half_written(
     assert "worker" in node_run.message.lower(), node_run.message
     assert (folder / "data" / "out.txt").read_text() == "first"
     assert not list((folder / ".staging").glob("*"))
+    left = outside / "worker" / "runs" / node_run.id  # its worker died: nobody removed it
+    write_main(lab, "sleeper", "(node.data_dir() / 'out.txt').write_text('again')\n")
+    again = run_remote(lab, ray_cluster, storage, "sleepy")  # the next task there sweeps it
+    assert again.finished is not None and again.finished.status == "completed"
+    assert not left.exists()
 
 
 def pair(ws: nodepipe.Workspace) -> Path:
@@ -366,3 +372,45 @@ def test_an_orchestrator_killed_mid_upload_loses_nothing(
         assert (q / "data" / "copy.csv").read_text() == "x,y\n3,4\n"
     finally:
         ws.close()
+
+
+@in_ray_namespace
+def test_kill_stops_a_remote_node_and_leaves_its_outputs(
+    lab: nodepipe.Workspace, ray_cluster: RayCluster, outside: Path
+) -> None:
+    lab.pipelines.new("slow")
+    lab.nodes.new("slow", "slow")
+    folder = write_main(lab, "slow", "(node.data_dir() / 'out.txt').write_text('first')\n")
+    bucket = outside / "bucket-kill"
+    first = run_remote(lab, ray_cluster, bucket, "slow")
+    assert first.finished is not None and first.finished.status == "completed"
+    write_main(
+        lab,
+        "slow",
+        """
+        import time
+        (node.data_dir() / "out.txt").write_text("half-written")
+        print("waiting", flush=True)
+        time.sleep(600)
+        """,
+    )
+    results: list[RunResult] = []
+    runner = threading.Thread(
+        target=lambda: results.append(run_remote(lab, ray_cluster, bucket, "slow"))
+    )
+    runner.start()
+    log = folder / "logs" / "latest.log"
+    wait_for(lambda: log.exists() and "waiting" in log.read_text(), "the node to start", 120)
+
+    RunService(lab.context).kill(["slow"])
+    runner.join(timeout=120)
+
+    assert not runner.is_alive()
+    (result,) = results
+    assert result.finished is not None and result.run_id is not None
+    assert result.finished.status == "cancelled"
+    node_run = node_runs(lab, result.run_id)["slow"]
+    assert node_run.state is NodeRunState.CANCELLED
+    assert (folder / "data" / "out.txt").read_text() == "first"
+    assert not list((folder / ".staging").glob("*"))
+    assert not (outside / "worker" / "runs" / node_run.id).exists()

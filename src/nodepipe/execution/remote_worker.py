@@ -21,16 +21,18 @@ promoted outputs: the digest the run computed is the digest the storage names th
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import os
 import shutil
+import stat
 import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from nodepipe.domain.environments import CONDA_PREFIX
 from nodepipe.domain.errors import NodepipeError, StorageError
@@ -52,11 +54,20 @@ ENVIRONMENT_FILES = ("pyproject.toml", "uv.lock", ".python-version", "conda.lock
 
 
 def worker_dir() -> Path:
-    """This worker's scratch folder."""
+    """This worker's scratch folder (made 0700), refused when another user owns it or may
+    write to it: what it holds (environments, code) is run."""
     configured = os.environ.get(WORKER_DIR_ENV)
-    if configured:
-        return Path(configured)
-    return Path(tempfile.gettempdir()) / f"nodepipe-worker-{os.getuid()}"
+    path = Path(configured or tempfile.gettempdir()) / (
+        "" if configured else f"nodepipe-worker-{os.getuid()}"
+    )
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    info = path.lstat()
+    if stat.S_ISLNK(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o022:
+        raise StorageError(
+            f"the worker folder {path} is not this user's own (a link, another owner, or "
+            f"writable by others); remove it, or name another with {WORKER_DIR_ENV}"
+        )
+    return path
 
 
 class WorkerRun:
@@ -66,11 +77,12 @@ class WorkerRun:
     def __init__(self, remote: RemoteTask) -> None:
         self.remote = remote
         self.storage = Storage.open(remote.storage_url)
-        self.root = worker_dir()
+        self.root = worker_dir()  # StorageError: the task fails with it
         self.cache = ObjectStore(self.root / "objects")
         self.folder = NodeFolder.at(self.root / "runs" / remote.task.node_run_id)
         self.python = default_interpreter()
         self._read = 0
+        self._claim = _claim(self.folder.path)
 
     def prepare(self) -> NodeTask:
         """The node's folder on this worker, and its task there."""
@@ -181,7 +193,34 @@ class WorkerRun:
         yield outcome
 
     def remove(self) -> None:
+        """Remove the run's folder (before its outcome is handed out: once the driver has it,
+        the driver may disconnect, and Ray then ends this worker without running Python)."""
         shutil.rmtree(self.folder.path, ignore_errors=True)
+        with contextlib.suppress(FileNotFoundError):
+            _lock_file(self.folder.path).unlink()
+        self._claim.close()
+
+
+def _lock_file(run_folder: Path) -> Path:
+    return run_folder.with_name(run_folder.name + ".lock")
+
+
+def _claim(run_folder: Path) -> IO[str]:
+    """Hold the run folder's lock while the task lasts; first remove the folders of tasks
+    that hold none (their worker died: killed, or ended by Ray mid-task)."""
+    runs = run_folder.parent
+    runs.mkdir(parents=True, exist_ok=True)
+    for lock in runs.glob("*.lock"):
+        with lock.open("a") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue  # a live task
+            shutil.rmtree(runs / lock.stem, ignore_errors=True)
+            lock.unlink(missing_ok=True)
+    claim = _lock_file(run_folder).open("a")
+    fcntl.flock(claim, fcntl.LOCK_EX)
+    return claim
 
 
 def _with_parents(context: dict[str, Any], parents: dict[str, str]) -> dict[str, Any]:

@@ -84,7 +84,12 @@ def run_remote_on_worker(
 ) -> Iterator[NodeStartedOnWorker | LogChunk | RemoteReports | TaskOutcome]:
     """Run one shipped node on this worker: its start, its log as it grows, its outcome (its
     outputs uploaded by then)."""
-    run = WorkerRun(remote)
+    try:
+        run = WorkerRun(remote)
+    except (NodepipeError, OSError) as exc:  # a scratch folder that is not ours, a bad URL
+        message = f"the worker could not prepare the node: {exc}"
+        yield TaskOutcome(remote.task.node_run_id, RunOutcome.ERROR, None, message)
+        return
     try:
         try:
             task = run.prepare()
@@ -101,7 +106,10 @@ def run_remote_on_worker(
                 if isinstance(item, TaskOutcome):
                     if (rest := run.read_log(task)) is not None:
                         yield rest
-                    yield from run.finish(item)
+                    for last in run.finish(item):
+                        if isinstance(last, TaskOutcome):
+                            run.remove()  # before the driver has the outcome (see remove)
+                        yield last
                     return
                 yield item
         except KeyboardInterrupt:  # ray.cancel(): stop the node as the local executor does
