@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from rich.markup import escape
 from rich.table import Table
@@ -14,7 +15,9 @@ from nodepipe.domain.graph import heads
 from nodepipe.domain.model import Group, Node, Pipeline, PipelineView, Project
 from nodepipe.domain.states import NodeState
 from nodepipe.domain.views import NodeDetails, RemovalReport
-from nodepipe.services.graph.replacing import Replacement
+
+if TYPE_CHECKING:  # the service (and the store) only when a command runs
+    from nodepipe.services.graph.replacing import Replacement
 
 STATE_STYLES = {
     NodeState.READY: "white",
