@@ -20,6 +20,8 @@ import mylib, nodepipe_node as node
 (node.data_dir() / "answer.txt").write_text(str(mylib.ANSWER))
 """
 
+WRITES_OK = "import nodepipe_node as node\n(node.data_dir() / 'ok.txt').write_text('ok')\n"
+
 
 @pytest.fixture
 def library(chain: nodepipe.Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
@@ -31,7 +33,7 @@ def library(chain: nodepipe.Workspace, tmp_path: Path, monkeypatch: pytest.Monke
     lib = chain.nodes.new("baseline", "lib")
     code = chain.nodes.path(lib.id) / "code"
     for tag in ("load", "clean", "lib"):
-        (chain.nodes.path(tag) / "code" / "main.py").write_text("pass\n")
+        (chain.nodes.path(tag) / "code" / "main.py").write_text(WRITES_OK)
     (chain.nodes.path("plot") / "code" / "main.py").write_text(WRITES_ANSWER)
     return local_project(code / "mylib", "mylib", "0.1", "ANSWER = 1\n")
 
@@ -86,3 +88,29 @@ def test_a_duplicated_pipeline_uses_its_copy_of_the_library_node(
     assert states(chain)["plot"][0] is NodeState.COMPLETED  # the original's library is untouched
     chain.runs.run(RunRequest("copy"))
     assert out.read_text() == "3"
+
+
+def test_a_bundle_carries_the_link_to_its_own_library_node(
+    chain: nodepipe.Workspace, library: Path, cli: CliRunner, tmp_path: Path
+) -> None:
+    assert cli("env", "add", "plot", "--from-node", "lib").code == 0
+    chain.runs.run(RunRequest("baseline"))
+    chain.bundles.export("baseline", tmp_path / "bundle", with_data=True)
+    exported = (tmp_path / "bundle" / "nodes" / "plot" / "code" / "pyproject.toml").read_text()
+    assert "../../lib/code/mylib" in exported and 'mylib = "lib"' in exported
+
+    imported = chain.bundles.import_(tmp_path / "bundle", name="again")
+    assert "plot" in imported.completed  # its lock, code and library match pipeline.lock
+    ids = {item.node.tag: item.node.id for item in imported.view.nodes}
+    code = chain.nodes.path(ids["plot"]) / "code"
+    assert f"../../{ids['lib']}/code/mylib" in (code / "pyproject.toml").read_text()
+    new_lib = chain.nodes.path(ids["lib"]) / "code" / "mylib" / "mylib" / "__init__.py"
+    new_lib.write_text("ANSWER = 5\n")
+    again = {s.item.node.tag: s for s in chain.runs.status("again").nodes.values()}
+    assert "shared code changed: mylib (mylib/__init__.py)" in again["plot"].reasons
+    assert states(chain)["plot"][0] is NodeState.COMPLETED
+    chain.runs.run(RunRequest("again"))
+    assert (chain.nodes.path(ids["plot"]) / "data" / "answer.txt").read_text() == "5"
+    chain.bundles.export("again", tmp_path / "second")
+    second = (tmp_path / "second" / "nodes" / "plot" / "code" / "pyproject.toml").read_text()
+    assert second == exported

@@ -223,7 +223,26 @@ def _libraries(section: dict[str, Any]) -> dict[str, str]:
     found = section.get(LIBRARY_KEY, {})
     if not isinstance(found, dict):
         return {}
-    return {str(k): v for k, v in found.items() if isinstance(v, str) and looks_like_id(v)}
+    return {str(k): v for k, v in found.items() if isinstance(v, str) and _node_key(v)}
+
+
+def _node_key(value: str) -> bool:
+    """A node id (in a workspace) or a node key (in a bundle): one plain path segment."""
+    return looks_like_id(value) or (
+        bool(value) and "/" not in value and "\\" not in value and value not in (".", "..")
+    )
+
+
+def normalised_lock(lock_text: bytes, libraries: Mapping[str, str]) -> bytes:
+    """``uv.lock`` (or ``pyproject.toml``) with each library node written the same way
+    whatever its id: a copy of a node (or its bundle) linked to the copy of its library node
+    locks and declares the same as the original (the library's files are in the fingerprint
+    on their own)."""
+    text = lock_text
+    for node_id in set(libraries.values()):
+        text = text.replace(library_path_part(node_id).encode(), b"../../{library}/code/")
+        text = text.replace(f'"{node_id}"'.encode(), b'"{library}"')
+    return text
 
 
 def _code_paths(section: dict[str, Any]) -> list[str]:

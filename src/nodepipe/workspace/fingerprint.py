@@ -56,7 +56,13 @@ from nodepipe.workspace.code_trees import (
 )
 from nodepipe.workspace.conda_project import conda_locked_packages
 from nodepipe.workspace.durable import write_atomic
-from nodepipe.workspace.external_code import ExternalCode, check_present, external_code
+from nodepipe.workspace.external_code import (
+    ExternalCode,
+    check_present,
+    external_code,
+    library_nodes,
+    normalised_lock,
+)
 from nodepipe.workspace.git_revisions import head_commit
 from nodepipe.workspace.node_folder import ENTRY_POINT, NodeFolder
 
@@ -78,6 +84,7 @@ CACHE_FORMAT = 1
 RACY_WINDOW_NS = 2_000_000_000
 LOCK_FILE = "uv.lock"
 PARAMS_FILE = "params.yaml"
+PROJECT_FILE = "pyproject.toml"
 
 
 def sha256_file(path: Path) -> str:
@@ -142,9 +149,10 @@ class _HashCache:
             self.dirty = True
         return digests
 
-    def parse(self, path: Path, digest: str, parse: Callable[[bytes], Any]) -> Any:
-        """``parse(path bytes)``, remembered for as long as the file's digest stays ``digest``."""
-        key = str(path.absolute())
+    def parse(self, path: Path, digest: str, parse: Callable[[bytes], Any], kind: str = "") -> Any:
+        """``parse(path bytes)``, remembered for as long as the file's digest stays ``digest``
+        (``kind`` tells several parses of one file apart)."""
+        key = str(path.absolute()) + kind
         cached = self.parsed.get(key)
         if cached is not None and cached.get("sha") == digest:
             return cached["value"]
@@ -343,8 +351,13 @@ def _fingerprint_tree(
         for relative, digest in _digests(path, lib_tree, cache, True).items():
             digests[f"{name}{SHARED_CODE_SEPARATOR}{relative}"] = digest
     packages: dict[str, str] = {}
+    libraries = _libraries_of(code)
+    if libraries and PROJECT_FILE in digests:  # library nodes by id: not what the node runs
+        digests[PROJECT_FILE] = _normalised(cache, code / PROJECT_FILE, digests, libraries)
     if lock_digest is not None and LOCK_FILE in tree.files:
         packages = cache.parse(code / LOCK_FILE, lock_digest, locked_packages)
+        if libraries:
+            lock_digest = _normalised(cache, code / LOCK_FILE, {LOCK_FILE: lock_digest}, libraries)
     conda_packages: dict[str, str] = {}
     if conda_digest is not None and CONDA_LOCK in tree.files:
         conda_packages = cache.parse(code / CONDA_LOCK, conda_digest, conda_locked_packages)
@@ -362,6 +375,27 @@ def _fingerprint_tree(
         conda_digest=conda_digest,
         conda_packages=conda_packages,
     )
+
+
+def _normalised(
+    cache: _HashCache, file: Path, digests: Mapping[str, str], libraries: Mapping[str, str]
+) -> str:
+    """The digest of ``file`` with its library nodes' ids written the same way."""
+    return str(
+        cache.parse(
+            file,
+            digests[file.name],
+            lambda raw: hashlib.sha256(normalised_lock(raw, libraries)).hexdigest(),
+            "#normalised",
+        )
+    )
+
+
+def _libraries_of(code: Path) -> dict[str, str]:
+    try:
+        return library_nodes(code)
+    except InvalidInputError:
+        return {}
 
 
 def snapshot_revisions(code: Path) -> dict[str, str]:

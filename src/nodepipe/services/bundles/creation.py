@@ -23,6 +23,7 @@ from nodepipe.services.graph.staged_folders import FolderBatch
 from nodepipe.store.queries import StoreSession
 from nodepipe.workspace.bundle_libs import write_links
 from nodepipe.workspace.crash_points import crash_point
+from nodepipe.workspace.external_code import relink_libraries
 from nodepipe.workspace.node_folder import NodeFolder
 
 SyncProgress = Callable[[str, int], None]
@@ -64,6 +65,7 @@ def stage_nodes(
         folder = batch.staged_folder(plan.ids[node.name])
         if copy_node(node, folder, with_data, root):
             plan.with_data.add(node.name)
+        relink_libraries(folder.code, _siblings(node.name, plan.ids))
         key = lib_key(node)
         if key is not None and node.py_dir is not None:
             if key not in libs:
@@ -71,6 +73,18 @@ def stage_nodes(
                 copy_lib(node.files, node.py_dir, batch.add_lib(libs[key]))
             write_links(folder, {node.py_dir: libs[key]})
         crash_point("bundle.staged-one")
+
+
+def _siblings(name: str, ids: Mapping[str, str]) -> dict[str, str]:
+    """Key -> new id of the nodes of the bundle (at the same include depth) that ``name``
+    belongs to: a library link in a bundle names its library node by key."""
+    prefix = name.rpartition(".")[0]
+    prefix = f"{prefix}." if prefix else ""
+    return {
+        other[len(prefix) :]: node_id
+        for other, node_id in ids.items()
+        if other.startswith(prefix) and "." not in other[len(prefix) :]
+    }
 
 
 def install(

@@ -28,6 +28,7 @@ from nodepipe.services.runs.status import NodeStatusView
 from nodepipe.store.queries import StoreSession
 from nodepipe.workspace.bundle_libs import read_links
 from nodepipe.workspace.conda_project import portable_conda_paths
+from nodepipe.workspace.external_code import relink_libraries
 from nodepipe.workspace.fingerprint import EXCLUDED_DIRS, sha256_file
 from nodepipe.workspace.node_folder import COPY_IGNORED, NodeFolder
 
@@ -48,6 +49,8 @@ class ExportPlan:
     """The nodes of kept includes, by qualified name: with data, their outputs are written
     to ``nodes/NS.key/data`` (their code stays in the included bundle)."""
     data: set[str] = field(default_factory=set)
+    keys: dict[str, str] = field(default_factory=dict)
+    """Node id -> its key in the bundle, for the nodes written here (library links name them)."""
 
 
 KeepInclude = Callable[[PipelineInclude, Mapping[str, NodeFolder]], str | None]
@@ -133,6 +136,7 @@ def plan_export(
         tuple(e.namespace for e in kept_entries),
         tuple(inlined),
         included,
+        keys={node_id: key for node_id, key in names.items() if key in folders},
     )
 
 
@@ -174,6 +178,7 @@ def write_nodes(plan: ExportPlan, directory: Path, with_data: bool, root: Path) 
             raise InvalidInputError(f"the folder of node {key!r} is missing: {folder.code}")
         shutil.copytree(folder.code, target / "code", ignore=COPY_IGNORED, symlinks=True)
         portable_conda_paths(target / "code", root)
+        relink_libraries(target / "code", plan.keys)  # a library node by its key in the bundle
         if with_data and folder.has_data():
             shutil.copytree(folder.data, target / "data", symlinks=True)
             plan.data.add(key)
