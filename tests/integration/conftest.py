@@ -12,6 +12,7 @@ import pytest
 
 import nodepipe
 from nodepipe.cli.app import main
+from support.wheels import toy_index
 from support.worlds import CHAIN, build_pipeline
 
 
@@ -63,6 +64,16 @@ def lab(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[nodepipe.Wo
     monkeypatch.chdir(ws.root)
     yield ws
     ws.close()
+
+
+@pytest.fixture
+def offline_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """uv resolves only from a folder of tiny wheels (``support.wheels.toy_index``): offline."""
+    wheels = toy_index(tmp_path / "wheels")
+    monkeypatch.setenv("UV_FIND_LINKS", str(wheels))
+    monkeypatch.setenv("UV_OFFLINE", "1")
+    monkeypatch.setenv("UV_INDEX_URL", "http://127.0.0.1:9/simple")
+    return wheels
 
 
 @pytest.fixture

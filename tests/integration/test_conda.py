@@ -286,17 +286,6 @@ def test_a_malformed_environment_file_changes_nothing(
     assert node_state(chain, "clean") == before
 
 
-@pytest.fixture
-def offline_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    from support.wheels import toy_index
-
-    wheels = toy_index(tmp_path / "wheels")
-    monkeypatch.setenv("UV_FIND_LINKS", str(wheels))
-    monkeypatch.setenv("UV_OFFLINE", "1")
-    monkeypatch.setenv("UV_INDEX_URL", "http://127.0.0.1:9/simple")
-    return wheels
-
-
 def test_without_the_conda_extra_a_conda_request_says_how_to_install_it(
     chain: nodepipe.Workspace, channel: Path, tmp_path: Path
 ) -> None:

@@ -15,22 +15,12 @@ from nodepipe import NodeState
 from nodepipe.domain.errors import EnvironmentBuildError, InvalidInputError
 from nodepipe.services.envs.environments import EnvironmentService
 from nodepipe.services.runs.service import RunRequest
-from support.wheels import local_project, toy_index
+from support.wheels import local_project
 
 PRINT_VERSION = """\
 import toypkg, nodepipe_node as node
 (node.data_dir() / "version.txt").write_text(toypkg.VERSION)
 """
-
-
-@pytest.fixture
-def offline_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """uv finds packages only in a local folder of wheels and never reaches the network."""
-    wheels = toy_index(tmp_path / "wheels")
-    monkeypatch.setenv("UV_FIND_LINKS", str(wheels))
-    monkeypatch.setenv("UV_OFFLINE", "1")
-    monkeypatch.setenv("UV_INDEX_URL", "http://127.0.0.1:9/simple")
-    return wheels
 
 
 @pytest.fixture

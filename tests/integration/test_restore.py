@@ -17,7 +17,6 @@ from integration.conftest import CliRunner, snapshot
 from nodepipe.domain.errors import ConflictError, InvalidInputError, NotFoundError, ReadOnlyError
 from nodepipe.services.runs.service import RunRequest
 from nodepipe.store.schema import node_run_environments
-from support.wheels import toy_index
 
 WRITES_VERSION = """\
 import toypkg, nodepipe_node as node
@@ -28,15 +27,6 @@ WRITES_SEED = """\
 import nodepipe_node as node
 (node.data_dir() / "seed.txt").write_text("seed")
 """
-
-
-@pytest.fixture
-def offline_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    wheels = toy_index(tmp_path / "wheels")
-    monkeypatch.setenv("UV_FIND_LINKS", str(wheels))
-    monkeypatch.setenv("UV_OFFLINE", "1")
-    monkeypatch.setenv("UV_INDEX_URL", "http://127.0.0.1:9/simple")
-    return wheels
 
 
 @pytest.fixture

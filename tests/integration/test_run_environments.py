@@ -16,18 +16,8 @@ from nodepipe.domain.errors import NotFoundError
 from nodepipe.services.runs.service import RunRequest
 from nodepipe.store.schema import node_run_environments
 from nodepipe.workspace.objects import ObjectStore
-from support.wheels import toy_index
 
 FAILING = "raise SystemExit(3)\n"
-
-
-@pytest.fixture
-def offline_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    wheels = toy_index(tmp_path / "wheels")
-    monkeypatch.setenv("UV_FIND_LINKS", str(wheels))
-    monkeypatch.setenv("UV_OFFLINE", "1")
-    monkeypatch.setenv("UV_INDEX_URL", "http://127.0.0.1:9/simple")
-    return wheels
 
 
 def sha256(path: Path) -> str:

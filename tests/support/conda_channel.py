@@ -7,7 +7,6 @@ the channel folder is indexed with ``rattler.index`` and solved from as a ``file
 
 from __future__ import annotations
 
-import asyncio
 import datetime
 from pathlib import Path
 
@@ -43,9 +42,11 @@ def conda_channel(folder: Path, tools: tuple[tuple[str, str], ...] = TOOLS) -> P
     """An indexed local channel at ``folder/channel`` holding ``tools``."""
     import rattler
 
+    from nodepipe.envs.conda import run_to_completion
+
     channel = folder / "channel"
     (channel / "noarch").mkdir(parents=True)
     for index, (name, version) in enumerate(tools):
         tool_package(channel, name, version, folder / f"stage-{index}")
-    asyncio.run(rattler.index.index_fs(channel))
+    run_to_completion(rattler.index.index_fs(channel))  # also beside Playwright's event loop
     return channel

@@ -319,14 +319,7 @@ def _lock_reasons(old: NodeFingerprint, new: NodeFingerprint) -> list[str]:
         return ["lock created: uv.lock"]
     if new.lock_digest is None:
         return ["lock removed: uv.lock"]
-    changed, added, removed = _diff_keys(old.packages, new.packages)
-    parts = (
-        ("changed", [f"{n} {old.packages[n]} → {new.packages[n]}" for n in changed]),
-        ("added", [f"{n} {new.packages[n]}" for n in added]),
-        ("removed", [f"{n} {old.packages[n]}" for n in removed]),
-    )
-    reasons = [f"lock {verb}: {_listing(items)}" for verb, items in parts if items]
-    return reasons or ["lock changed: uv.lock (same package versions)"]
+    return _moved_packages("lock", "uv.lock", old.packages, new.packages)
 
 
 def _conda_reasons(old: NodeFingerprint, new: NodeFingerprint) -> list[str]:
@@ -337,15 +330,22 @@ def _conda_reasons(old: NodeFingerprint, new: NodeFingerprint) -> list[str]:
         return ["conda lock created: " + (_listing(_pinned(new.conda_packages)) or "conda.lock")]
     if new.conda_digest is None:
         return ["conda lock removed: conda.lock"]
-    before, after = old.conda_packages, new.conda_packages
+    return _moved_packages("conda lock", "conda.lock", old.conda_packages, new.conda_packages)
+
+
+def _moved_packages(
+    what: str, file: str, before: Mapping[str, str], after: Mapping[str, str]
+) -> list[str]:
+    """A lock's changed, added and removed packages with their versions ("lock changed:
+    numpy 1.26.4 → 2.1.0"); ``what`` names the lock, ``file`` it when no version moved."""
     changed, added, removed = _diff_keys(before, after)
     parts = (
         ("changed", [f"{n} {before[n]} → {after[n]}" for n in changed]),
         ("added", [f"{n} {after[n]}" for n in added]),
         ("removed", [f"{n} {before[n]}" for n in removed]),
     )
-    reasons = [f"conda lock {verb}: {_listing(items)}" for verb, items in parts if items]
-    return reasons or ["conda lock changed: conda.lock (same package versions)"]
+    reasons = [f"{what} {verb}: {_listing(items)}" for verb, items in parts if items]
+    return reasons or [f"{what} changed: {file} (same package versions)"]
 
 
 def _pinned(packages: Mapping[str, str]) -> list[str]:

@@ -85,7 +85,7 @@ class CondaEnvironments:
         r = rattler()
         platform = r.Subdir.current()
         locked = [] if upgrade else self._locked_records(code_dir)
-        records = _run(
+        records = run_to_completion(
             _guarded(
                 r.solve(
                     [r.Channel(c) for c in channels],
@@ -120,7 +120,7 @@ class CondaEnvironments:
         old = code_dir / f"{CONDA_PREFIX}.old-{token}"
         with journal.operation(self.journal_dir, INSTALL_KIND, leftovers=[str(building), str(old)]):
             try:
-                _run(
+                run_to_completion(
                     _guarded(
                         r.install(
                             records,
@@ -253,7 +253,7 @@ def conda_failure(exc: Exception, channels: str) -> EnvironmentBuildError:
     return EnvironmentBuildError(f"py-rattler failed ({kind}): {detail}")
 
 
-def _run(step: Coroutine[Any, Any, _T]) -> _T:
+def run_to_completion(step: Coroutine[Any, Any, _T]) -> _T:
     """Run ``step`` to completion, also from a thread that already runs an event loop."""
     import asyncio  # only when conda packages are solved or installed
     from concurrent.futures import ThreadPoolExecutor
