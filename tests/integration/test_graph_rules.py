@@ -81,6 +81,23 @@ def test_parameter_change_makes_node_and_descendants_stale(chain: nodepipe.Works
     assert "lr: 0.1" in text
 
 
+def test_a_whole_parameter_text_is_kept_as_typed_and_comments_alone_change_nothing(
+    chain: nodepipe.Workspace,
+) -> None:
+    chain.nodes.mark("clean", NodeState.COMPLETED)
+    text = "# how fast it learns\nlr: 0.1  # by hand\n"
+    chain.nodes.set_params("clean", replace_with=text)
+    params_file = chain.nodes.path("clean") / "code" / "params.yaml"
+    assert params_file.read_text() == text
+    assert chain.nodes.show("clean").params_text == text
+    assert chain.nodes.get("clean").state is NodeState.STALE
+    chain.nodes.mark("clean", NodeState.COMPLETED)
+    reworded = "# the learning rate\nlr: 0.1\n"
+    chain.nodes.set_params("clean", replace_with=reworded)
+    assert params_file.read_text() == reworded
+    assert chain.nodes.get("clean").state is NodeState.COMPLETED  # no value changed
+
+
 def test_detach_gives_private_copies_and_rewires_own_children(chain: nodepipe.Workspace) -> None:
     chain.pipeline_copies.branch("baseline", "plot", "variant")
     shared_clean = chain.nodes.get("clean", "baseline")

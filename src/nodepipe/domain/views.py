@@ -28,6 +28,7 @@ class NodeDetails:
     outputs: tuple[Link, ...]
     folder: Path
     params: dict[str, Any]
+    params_text: str = ""  # params.yaml as written (comments and layout kept)
 
 
 @dataclass(frozen=True, slots=True)

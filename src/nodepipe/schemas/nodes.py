@@ -54,6 +54,9 @@ class NodeDetail(Schema):  # reads a NodeDetails
     outputs: list[LinkPublic]
     folder: Path
     params: ParamsPublic
+    params_text: str = Field(
+        "", description="params.yaml as written, comments kept (what an editor should show)."
+    )
 
 
 class RemovalPublic(Schema):  # reads a RemovalReport

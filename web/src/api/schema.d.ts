@@ -1805,6 +1805,12 @@ export interface components {
             owner_pipeline: string;
             params: components["schemas"]["ParamsPublic"];
             /**
+             * Params Text
+             * @description params.yaml as written, comments kept (what an editor should show).
+             * @default
+             */
+            params_text: string;
+            /**
              * Pipelines
              * @description Tags of every pipeline that shows this node.
              */

@@ -1,6 +1,8 @@
-// Parameters as YAML: validated as you type, and again by the server before it saves.
+// Parameters as YAML: validated as you type, and again by the server before it saves. The text
+// is saved as typed (comments kept); a changed value makes the node stale on the canvas at once.
 import { useEffect, useMemo, useState } from "react";
 import { parse } from "yaml";
+import { loadPipeline } from "../store/loaders";
 import { toast } from "sonner";
 import { api, ApiError, call } from "../api/client";
 import type { CanvasNode, NodeDetail } from "../api/types";
@@ -25,11 +27,16 @@ interface Props {
 }
 
 export function ParamsTab({ node, detail, pipelineId }: Props) {
-  const saved = detail?.params.yaml ?? "";
-  const [text, setText] = useState(saved);
+  const loaded = detail?.params_text ?? "";
+  // What the file holds now: the loaded text, then what this tab saved last.
+  const [saved, setSaved] = useState(loaded);
+  const [text, setText] = useState(loaded);
   const [serverError, setServerError] = useState<string | null>(null);
   const [saving, setSaving] = useState(false);
-  useEffect(() => setText(saved), [saved]);
+  useEffect(() => {
+    setSaved(loaded);
+    setText(loaded);
+  }, [loaded]);
   const error = useMemo(() => validate(text), [text]);
   const readOnly = node.reference || node.locked;
 
@@ -43,7 +50,9 @@ export function ParamsTab({ node, detail, pipelineId }: Props) {
           body: { yaml: text },
         }),
       );
+      setSaved(text);
       toast.success(`Saved the parameters of ${node.tag}`);
+      await loadPipeline(pipelineId); // the node and what reads it may be stale now
     } catch (failure) {
       setServerError(failure instanceof ApiError ? failure.message : String(failure));
     } finally {

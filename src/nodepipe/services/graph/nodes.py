@@ -122,6 +122,7 @@ class NodeService:
                 {e.parent_id for e in inputs} | {e.child_id for e in outputs}
             )
             showing = session.get_pipelines(session.pipelines_showing([node.id])[node.id])
+            text = self._params_text(node.id)
             return NodeDetails(
                 node=node,
                 owner_pipeline=showing[node.owner_pipeline_id].tag,
@@ -133,7 +134,8 @@ class NodeService:
                     Link(e.slot, e.child_id, neighbours[e.child_id].tag) for e in outputs
                 ),
                 folder=self.context.layout.node_folder(node.id).path,
-                params=self._read_params(node.id),
+                params=self._read_params(node.id, text),
+                params_text=text,
             )
 
     def path(self, name: str, pipeline: str | None = None) -> Path:
@@ -168,11 +170,15 @@ class NodeService:
             return _fetch(session, node.id)
 
     # parameters ---------------------------------------------------------------------------
-    def _read_params(self, node_id: str) -> Params:
+    def _params_text(self, node_id: str) -> str:
         params_file = self.context.layout.node_folder(node_id).params_file
-        if not params_file.exists():
-            return {}
-        return parse_params(params_file.read_text(encoding="utf-8"), str(params_file))
+        return params_file.read_text(encoding="utf-8") if params_file.exists() else ""
+
+    def _read_params(self, node_id: str, text: str | None = None) -> Params:
+        """The parameters in params.yaml (``text``: its content, already read)."""
+        params_file = self.context.layout.node_folder(node_id).params_file
+        text = self._params_text(node_id) if text is None else text
+        return parse_params(text, str(params_file)) if text else {}
 
     def params(self, name: str, pipeline: str | None = None) -> Params:
         return self._read_params(self.get(name, pipeline).id)
@@ -204,8 +210,16 @@ class NodeService:
                 del new[key]
             new.update(parsed)
             reason = _params_change(old, new)
+            params_file = self.context.layout.node_folder(node.id).params_file
+            if replace_with is not None and not parsed and not unset:
+                # A whole text is kept as typed, comments and layout too (it parsed above);
+                # only a changed value makes the node stale.
+                text = replace_with if replace_with.endswith("\n") else replace_with + "\n"
+                if not _holds(params_file, text.encode()):
+                    write_atomic(params_file, text)
+            elif reason:
+                write_atomic(params_file, dump_params(new))
             if reason:
-                write_atomic(self.context.layout.node_folder(node.id).params_file, dump_params(new))
                 mark_inputs_changed(session, {node.id: reason})
             return new
 
@@ -313,3 +327,11 @@ def _params_change(old: Params | None, new: Params) -> str | None:
         return "parameters replaced (params.yaml could not be read)"
     changed = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
     return "parameter " + ", ".join(changed) + " changed" if changed else None
+
+
+def _holds(path: Path, content: bytes) -> bool:
+    """Whether the file holds exactly ``content`` (read only when the sizes agree)."""
+    try:
+        return path.stat().st_size == len(content) and path.read_bytes() == content
+    except OSError:
+        return False

@@ -1,0 +1,43 @@
+"""The parameters editor: comments survive a save, Save follows what the file holds, and the
+canvas shows the node stale as soon as a value changed."""
+
+from __future__ import annotations
+
+from playwright.sync_api import Page, expect
+
+from browser.canvas import expect_state, node
+from browser.conftest import Served
+from nodepipe.services.runs.service import RunRequest
+
+COMMENTED = "# how fast the optimiser learns\nlr: 0.01  # tuned by hand\n"
+
+
+def test_a_save_keeps_comments_re_enables_and_makes_the_card_stale(
+    page: Page, served: Served
+) -> None:
+    ws = served.workspace
+    ws.nodes.new("baseline", "train")
+    ws.nodes.set_params("train", replace_with=COMMENTED)
+    ws.runs.run(RunRequest("baseline"))
+    page.goto(served.link)
+    expect_state(page, "train", "completed")
+    node(page, "train").dblclick()
+    panel = page.get_by_test_id("node-panel")
+    panel.get_by_role("tab", name="Parameters").click()
+    editor = panel.get_by_test_id("params-editor")
+    expect(editor).to_have_value(COMMENTED)  # the file as written, not re-dumped
+
+    changed = COMMENTED.replace("0.01", "0.1")
+    editor.fill(changed)
+    save = panel.get_by_test_id("params-save")
+    save.click()
+    expect(page.locator("[data-sonner-toast]", has_text="Saved the parameters")).to_be_visible()
+    assert (ws.nodes.path("train") / "code" / "params.yaml").read_text() == changed
+    expect_state(page, "train", "stale", 30_000)  # as the CLI says, without a reload
+
+    expect(save).to_be_disabled()  # nothing to save: the file holds the text
+    editor.fill(COMMENTED)  # the previous value, typed back
+    expect(save).to_be_enabled()
+    save.click()
+    expect(save).to_be_disabled()
+    assert ws.nodes.params("train") == {"lr": 0.01}
