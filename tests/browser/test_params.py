@@ -8,6 +8,7 @@ from playwright.sync_api import Page, expect
 from browser.canvas import expect_state, node
 from browser.conftest import Served
 from nodepipe.services.runs.service import RunRequest
+from support.waiting import wait_for
 
 COMMENTED = "# how fast the optimiser learns\nlr: 0.01  # tuned by hand\n"
 
@@ -39,5 +40,5 @@ def test_a_save_keeps_comments_re_enables_and_makes_the_card_stale(
     editor.fill(COMMENTED)  # the previous value, typed back
     expect(save).to_be_enabled()
     save.click()
+    wait_for(lambda: ws.nodes.params("train") == {"lr": 0.01}, "the previous value saved")
     expect(save).to_be_disabled()
-    assert ws.nodes.params("train") == {"lr": 0.01}
