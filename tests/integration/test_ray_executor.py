@@ -13,7 +13,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import textwrap
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -22,7 +21,7 @@ import pytest
 
 import nodepipe
 from nodepipe.domain.events import Listener, NodeFinished, RunEvent
-from nodepipe.domain.runs import NodeRun, NodeRunState, RunOutcome
+from nodepipe.domain.runs import NodeRunState, RunOutcome
 from nodepipe.services.runs.service import RunRequest, RunResult, RunService
 from support.ray_cluster import (
     NamespaceResults,
@@ -32,6 +31,7 @@ from support.ray_cluster import (
     shared_namespace_results,
 )
 from support.waiting import wait_for
+from support.worlds import node_runs, write_main
 
 CLUSTER_CPUS = 2
 
@@ -52,14 +52,6 @@ def ray_cluster() -> Iterator[RayCluster]:
 
 
 # Building worlds -------------------------------------------------------------------------------
-
-
-def write_main(ws: nodepipe.Workspace, tag: str, body: str) -> Path:
-    """Give node ``tag`` a main.py (the helper import included); returns the node folder."""
-    folder = ws.nodes.path(tag)
-    code = "import nodepipe_node as node\n" + textwrap.dedent(body)
-    (folder / "code" / "main.py").write_text(code, encoding="utf-8")
-    return folder
 
 
 def set_resources(folder: Path, settings: str) -> None:
@@ -99,12 +91,6 @@ def run_in_background(
         return results[0]
 
     return wait
-
-
-def node_runs(ws: nodepipe.Workspace, run_id: str) -> dict[str, NodeRun]:
-    with ws.context.store.read() as session:
-        tags = {n.id: n.tag for n in session.list_nodes()}
-        return {tags[nr.node_id]: nr for nr in session.node_runs_of_run(run_id)}
 
 
 def alive(pid: int) -> bool:

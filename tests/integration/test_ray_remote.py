@@ -15,15 +15,14 @@ import signal
 import subprocess
 import sys
 import tempfile
-import textwrap
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 import nodepipe
-from nodepipe.domain.runs import NodeRun, NodeRunState
+from nodepipe.domain.runs import NodeRunState
 from nodepipe.services.runs.service import RunRequest, RunResult, RunService
 from nodepipe.workspace.crash_points import CRASH_ENV
 from nodepipe.workspace.storage import Storage
@@ -36,6 +35,7 @@ from support.ray_cluster import (
 )
 from support.s3_server import S3Server
 from support.waiting import wait_for
+from support.worlds import node_runs, write_main
 
 WORKER_CPUS = 2
 
@@ -87,13 +87,6 @@ def ray_cluster(
         yield cluster
 
 
-def write_main(ws: nodepipe.Workspace, tag: str, body: str) -> Path:
-    folder = ws.nodes.path(tag)
-    code = "import nodepipe_node as node\n" + textwrap.dedent(body)
-    (folder / "code" / "main.py").write_text(code, encoding="utf-8")
-    return folder
-
-
 def run_remote(
     ws: nodepipe.Workspace,
     cluster: RayCluster,
@@ -113,10 +106,19 @@ def run_remote(
     return RunService(ws.context).run(request)
 
 
-def node_runs(ws: nodepipe.Workspace, run_id: str) -> dict[str, NodeRun]:
-    with ws.context.store.read() as session:
-        tags = {n.id: n.tag for n in session.list_nodes()}
-        return {tags[nr.node_id]: nr for nr in session.node_runs_of_run(run_id)}
+def in_background(run: Callable[[], RunResult]) -> Callable[[], RunResult]:
+    """Start ``run`` in a thread; returns a function that waits for its result."""
+    results: list[RunResult] = []
+    thread = threading.Thread(target=lambda: results.append(run()), daemon=True)
+    thread.start()
+
+    def wait() -> RunResult:
+        thread.join(timeout=120)
+        assert not thread.is_alive(), "the run did not end"
+        (result,) = results
+        return result
+
+    return wait
 
 
 def diamond(ws: nodepipe.Workspace) -> None:
@@ -225,20 +227,14 @@ def test_a_worker_killed_mid_task_fails_the_node_with_nothing_half_written(
     first = run_remote(lab, ray_cluster, storage, "sleepy")
     assert first.finished is not None and first.finished.status == "completed"
     write_main(lab, "sleeper", SLEEPER)
-    results: list[RunResult] = []
-    runner = threading.Thread(
-        target=lambda: results.append(run_remote(lab, ray_cluster, storage, "sleepy"))
-    )
-    runner.start()
+    wait = in_background(lambda: run_remote(lab, ray_cluster, storage, "sleepy"))
 
     log = folder / "logs" / "latest.log"
     wait_for(lambda: log.exists() and "sleeping" in log.read_text(), "the log to stream", 120)
     worker_pid = int(log.read_text().split("sleeping under ", 1)[1].split(" !", 1)[0])
     os.kill(worker_pid, signal.SIGKILL)  # the Ray worker process running the node
-    runner.join(timeout=120)
+    result = wait()
 
-    assert not runner.is_alive()
-    (result,) = results
     assert result.finished is not None and result.run_id is not None
     assert result.finished.status == "failed"
     node_run = node_runs(lab, result.run_id)["sleeper"]
@@ -394,19 +390,13 @@ def test_kill_stops_a_remote_node_and_leaves_its_outputs(
         time.sleep(600)
         """,
     )
-    results: list[RunResult] = []
-    runner = threading.Thread(
-        target=lambda: results.append(run_remote(lab, ray_cluster, bucket, "slow"))
-    )
-    runner.start()
+    wait = in_background(lambda: run_remote(lab, ray_cluster, bucket, "slow"))
     log = folder / "logs" / "latest.log"
     wait_for(lambda: log.exists() and "waiting" in log.read_text(), "the node to start", 120)
 
     RunService(lab.context).kill(["slow"])
-    runner.join(timeout=120)
+    result = wait()
 
-    assert not runner.is_alive()
-    (result,) = results
     assert result.finished is not None and result.run_id is not None
     assert result.finished.status == "cancelled"
     node_run = node_runs(lab, result.run_id)["slow"]

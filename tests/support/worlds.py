@@ -11,11 +11,14 @@ makes one a real pipeline of real node folders in a workspace.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import nodepipe
 from nodepipe.domain.model import Edge, Node
+from nodepipe.domain.runs import NodeRun
 
 
 @dataclass(frozen=True)
@@ -97,3 +100,19 @@ def build_pipeline(
         ws.projects.new(project)
     ws.pipelines.new(pipeline, project=project)
     return add_nodes(ws, pipeline, spec)
+
+
+def write_main(ws: nodepipe.Workspace, tag: str, body: str) -> Path:
+    """Give node ``tag`` a main.py (the helper import included, ``body`` dedented); returns
+    the node folder."""
+    folder = ws.nodes.path(tag)
+    code = "import nodepipe_node as node\n" + textwrap.dedent(body)
+    (folder / "code" / "main.py").write_text(code, encoding="utf-8")
+    return folder
+
+
+def node_runs(ws: nodepipe.Workspace, run_id: str) -> dict[str, NodeRun]:
+    """The node runs of run ``run_id`` by their node's tag."""
+    with ws.context.store.read() as session:
+        tags = {n.id: n.tag for n in session.list_nodes()}
+        return {tags[nr.node_id]: nr for nr in session.node_runs_of_run(run_id)}
