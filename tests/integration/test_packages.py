@@ -31,6 +31,7 @@ from nodepipe.services.runs.service import RunRequest
 from support.model_pipeline import TRAIN, outputs, states, trained_model
 from support.package_index import PASSWORD, USER, PackageIndex, offline_env
 from support.wheels import build_wheel
+from support.worlds import NodeSpec, add_nodes
 
 
 @pytest.fixture
@@ -232,7 +233,7 @@ def test_a_package_of_some_nodes_declares_their_outside_parents_as_inputs(
         lock = opened.read("predictor/bundle/pipeline.lock").decode()
     assert "predictor/bundle/nodes/predict/code/main.py" in names
     assert not any("/nodes/train/" in name for name in names)
-    assert '[inputs]\ntrain = ["predict"]' in toml
+    assert '[inputs]\n01 = ["predict"]' in toml
     assert "[nodes.train]" not in toml and "train" not in lock
     other = nodepipe.init(tmp_path / "other")
     pulled = other.packages.pull(str(wheel))
@@ -242,3 +243,32 @@ def test_a_package_of_some_nodes_declares_their_outside_parents_as_inputs(
     assert refused.code == 2
     assert "--node nope: no such node in the pipeline (it has: predict, train)" in refused.stderr
     assert sorted(p.name for p in tmp_path.glob("*.whl")) == [wheel.name]
+
+
+def test_pull_into_a_pipeline_includes_the_package_fed_by_a_node_there(
+    trained: nodepipe.Workspace, tmp_path: Path, cli: CliRunner
+) -> None:
+    built = trained.packages.build("model", alias="predictor", nodes=["predict"])
+    other = nodepipe.init(tmp_path / "other")
+    other.pipelines.new("alpha")
+    add_nodes(other, "alpha", {"mytrain": NodeSpec(code=TRAIN)})
+    before = snapshot(other)
+    for wrong, message in [
+        (("--into", "nope", "--alias", "pred"), "no pipeline"),
+        (("--into", "alpha", "--alias", "bad.ns"), "may not contain '.'"),
+    ]:
+        refused = cli("-w", str(other.root), "package", "pull", str(built.wheel), *wrong)
+        assert refused.code in (2, 3) and message in refused.stderr, refused.stderr
+        assert snapshot(other) == before
+    pulled = cli(
+        "-w", str(other.root), "package", "pull", str(built.wheel),
+        "--into", "alpha", "--alias", "pred", "--input", "01=mytrain",
+    )  # fmt: skip
+    assert pulled.code == 0, pulled.stderr
+    other.runs.run(RunRequest("alpha"))
+    assert outputs(other, "alpha")["pred.predict"] == outputs(trained, "model")["predict"]
+    (include,) = other.bundles.includes("alpha")
+    assert include.nodes == ("pred.predict",)
+    kept = other.context.layout.state_dir / "packages" / "predictor-0.1.0"
+    assert (kept / "pipeline.toml").is_file(), "the included bundle stays where it was found"
+    other.close()

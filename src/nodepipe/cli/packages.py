@@ -13,10 +13,11 @@ from typing import TYPE_CHECKING
 
 import click
 
-from nodepipe.cli.bundles import _print_import, named, sync_progress
-from nodepipe.cli.options import command_group, json_option
+from nodepipe.cli.bundles import _assignment, _print_import, named, sync_progress
+from nodepipe.cli.options import command_group, json_option, repeatable_option
 from nodepipe.cli.output import console, done, render
 from nodepipe.cli.session import workspace
+from nodepipe.cli.views import print_pipeline
 
 if TYPE_CHECKING:
     from nodepipe.services.packages.manifests import PullAllResult
@@ -136,6 +137,10 @@ def _print_publish(result: PublishResult) -> None:
     help="YAML file of fsspec options for a URL SOURCE (headers, tokens).",
 )
 @click.option("--index-url", metavar="URL", help="The index to look a name==version up on.")
+@click.option("--into", metavar="PIPELINE", help="Include it in PIPELINE (namespace: --alias).")
+@repeatable_option(
+    "--input", metavar="NAME=NODE", help="With --into: feed the package's input NAME from NODE."
+)
 @click.option("--jobs", "-j", type=click.IntRange(min=1), help="Environments synced at once.")
 @click.option(
     "--all", "pull_all", is_flag=True, help='Pull every [pull."SOURCE"] of nodepipe.toml.'
@@ -147,6 +152,8 @@ def pull(
     project: str | None,
     fs_args: Path | None,
     index_url: str | None,
+    into: str | None,
+    input: list[str] | None,
     jobs: int | None,
     pull_all: bool,
     as_json: bool,
@@ -163,6 +170,16 @@ def pull(
         return
     if source is None:
         raise click.UsageError("give SOURCE, or --all")
+    if into is not None:
+        if alias is None or project is not None:
+            raise click.UsageError("--into PIPELINE takes --alias NS (the namespace), no --project")
+        with named("package pull --into"), sync_progress(as_json) as advance:
+            inputs = dict(_assignment(item) for item in input or [])
+            view = ws.packages.pull_into(
+                source, into, alias, inputs, fs_args, index_url, jobs, on_synced=advance
+            )
+        render(view, as_json, "PipelineGraph", print_pipeline)
+        return
     with named("package pull"), sync_progress(as_json) as advance:
         result = ws.packages.pull(
             source, alias, project, fs_args, index_url, jobs, on_synced=advance

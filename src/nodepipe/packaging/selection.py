@@ -3,7 +3,9 @@
 The whole pipeline is exported first (the one export code path), then the bundle is cut down
 in place to the chosen nodes: their folders, the edges between them, their ``pipeline.lock``
 records. A chosen node whose parent is left out gets that parent as an input of the bundle
-(``[inputs]``, named by the parent's tag), so whoever includes the package can feed it. An
+(``[inputs]``, named by the slot the node reads it on, so its code finds it where it did),
+so whoever includes the package can feed it; two left-out parents read on the same slot by
+different chosen nodes cannot be one input, and are refused. An
 include cannot be cut (its nodes come from another bundle): choosing nodes of a pipeline with
 includes is refused.
 """
@@ -39,9 +41,18 @@ def keep_nodes(bundle: Path, keys: Sequence[str]) -> None:
         )
     chosen = set(keys)
     inputs: dict[str, set[str]] = {}
+    parents: dict[str, set[str]] = {}
     for edge in definition.edges:
         if edge.child in chosen and edge.parent not in chosen:
-            inputs.setdefault(edge.parent, set()).add(edge.child)
+            inputs.setdefault(edge.slot, set()).add(edge.child)
+            parents.setdefault(edge.slot, set()).add(edge.parent)
+    mixed = sorted(slot for slot, names in parents.items() if len(names) > 1)
+    if mixed:
+        names = ", ".join(sorted(parents[mixed[0]]))
+        raise PackageError(
+            f"--node: the chosen nodes read different nodes left out ({names}) on the same "
+            f"slot {mixed[0]!r}: choose those nodes too"
+        )
     for node in definition.nodes:
         if node.key not in chosen:
             shutil.rmtree(bundle / node.path)

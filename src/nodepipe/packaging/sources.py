@@ -92,12 +92,13 @@ def install_from_index(requirement: str, index_url: str | None, folder: Path, uv
     return folder
 
 
-def installed_bundle(folder: Path, requirement: str) -> Path:
-    """The bundle folder of the distribution uv installed into ``folder``."""
+def installed_bundle(folder: Path, requirement: str) -> tuple[Path, str]:
+    """The bundle folder of the distribution uv installed into ``folder``, and its
+    ``name==version``."""
     try:
         found = PackageLoader([str(folder)]).open_requirement(Requirement(requirement))
     except BundleError as exc:
         raise PackageError(f"{requirement} is not a nodepipe package: {exc}") from None
     if not isinstance(found, LocalBundleFiles):  # pragma: no cover - installed means local
         raise PackageError(f"{requirement}: its bundle is not in a local folder")
-    return found.root
+    return found.root, found.location.uri.removeprefix("pkg:").split("#", 1)[0]

@@ -17,31 +17,25 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from nodepipe.domain.errors import NotFoundError
-from nodepipe.packaging.archives import unpack_package
+from nodepipe.domain.model import PipelineView
 from nodepipe.packaging.errors import PackageError
 from nodepipe.packaging.library import NodeSources, node_requirements, write_library_project
 from nodepipe.packaging.names import package_names, summary_of
 from nodepipe.packaging.project import build_project, write_project
 from nodepipe.packaging.publishing import PublishResult, publish, resolve_target
 from nodepipe.packaging.selection import keep_nodes
-from nodepipe.packaging.sources import (
-    download,
-    install_from_index,
-    installed_bundle,
-    parse_source,
-)
 from nodepipe.services import resolver
 from nodepipe.services.bundles.archives import ARCHIVE_KIND
 from nodepipe.services.bundles.creation import SyncProgress
 from nodepipe.services.bundles.importing import ImportResult
+from nodepipe.services.bundles.including import check_namespace
 from nodepipe.services.bundles.service import BundleService
 from nodepipe.services.context import WorkspaceContext
 from nodepipe.services.graph.nodes import NodeService
 from nodepipe.services.graph.pipelines import PipelineService, pipeline_view
 from nodepipe.services.packages import manifests
+from nodepipe.services.packages.fetching import fetched_bundle, kept_bundle
 from nodepipe.services.runs.status import compute_statuses
 from nodepipe.workspace import journal
 from nodepipe.workspace.crash_points import crash_point
@@ -206,33 +200,33 @@ class PackageService:
         index) as a new pipeline tagged ``alias`` (default: the bundle's name). ``fs_args``:
         the fsspec options, or a YAML file of them. Without ``local_files`` (a web request), a
         path or ``file://`` URL on this machine is refused."""
-        parsed = parse_source(source)
-        if not local_files and (parsed.kind == "file" or source.startswith(("file:", "local:"))):
-            raise PackageError(
-                f"{source!r} is a file on the server: give an http(s) URL or name==version"
-            )
-        if isinstance(fs_args, Mapping):
-            options = dict(fs_args)
-        else:
-            options = read_fs_args(fs_args) if fs_args is not None else {}
-        with journal.operation(self.context.layout.staging_dir, ARCHIVE_KIND) as operation:
-            folder = operation.folder
-            if parsed.kind == "index":
-                installed = install_from_index(
-                    parsed.value, index_url, folder / "installed", self.context.environments.uv
-                )
-                bundle = installed_bundle(installed, parsed.value)
-            else:
-                archive = Path(parsed.value)
-                if parsed.kind == "url":
-                    archive = download(parsed.value, options, folder)
-                bundle = folder / "bundle"
-                unpack_package(archive, bundle)
-            crash_point("package.unpacked")
+        with fetched_bundle(self.context, source, fs_args, index_url, local_files) as fetched:
             imported = BundleService(self.context).import_(
-                bundle, project, alias, jobs, on_synced=on_synced
+                fetched.directory, project, alias, jobs, on_synced=on_synced
             )
         return PullResult(source, imported)
+
+    def pull_into(
+        self,
+        source: str,
+        pipeline: str,
+        namespace: str,
+        inputs: Mapping[str, str] | None = None,
+        fs_args: Path | str | Mapping[str, Any] | None = None,
+        index_url: str | None = None,
+        jobs: int | None = None,
+        on_synced: SyncProgress | None = None,
+    ) -> PipelineView:
+        """Include the package at ``source`` in ``pipeline``: its nodes as ``namespace.key``,
+        its inputs fed by the nodes ``inputs`` names. The bundle is kept under
+        ``.nodepipe/packages/NAME-VERSION`` (an include is read again from where it was
+        found)."""
+        check_namespace(namespace)
+        PipelineService(self.context).get(pipeline)  # a NotFoundError before any download
+        with fetched_bundle(self.context, source, fs_args, index_url, True) as fetched:
+            kept = kept_bundle(self.context, fetched)
+        bundles = BundleService(self.context)
+        return bundles.include(pipeline, str(kept), namespace, inputs, jobs, on_synced)
 
 
 def _destination(destination: Path | str | None) -> Path:
@@ -248,17 +242,3 @@ def _move_into(built: tuple[Path, Path], target: Path) -> tuple[Path, Path]:
     for path in built:
         path.replace(target / path.name)
     return target / built[0].name, target / built[1].name
-
-
-def read_fs_args(path: Path | str) -> dict[str, Any]:
-    """The fsspec options in the YAML file ``path`` (a mapping: ``headers``, ``token``…)."""
-    file = Path(path)
-    try:
-        loaded = yaml.safe_load(file.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise PackageError(f"--fs-args {file}: cannot read it: {exc}") from None
-    if loaded is None:
-        return {}
-    if not isinstance(loaded, dict) or not all(isinstance(k, str) for k in loaded):
-        raise PackageError(f"--fs-args {file}: expected a mapping of fsspec options")
-    return loaded

@@ -1,0 +1,96 @@
+"""Getting a package's bundle into a scratch folder, wherever the package is.
+
+``fetched_bundle`` parses SOURCE (``packaging.sources``), downloads or installs it into a
+scratch folder of the workspace journal (``ARCHIVE_KIND``: what a killed command leaves there,
+the next command removes) and reads the bundle out of the archive; the folder lives as long as
+the ``with`` block. ``PULLED_DIR`` keeps the bundles that ``pull --into`` includes (an include
+is read again from where it was found, so it must stay), one folder per ``name==version``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from nodepipe.packaging.archives import unpack_package
+from nodepipe.packaging.errors import PackageError
+from nodepipe.packaging.sources import download, install_from_index, installed_bundle, parse_source
+from nodepipe.services.bundles.archives import ARCHIVE_KIND
+from nodepipe.services.context import WorkspaceContext
+from nodepipe.workspace import journal
+from nodepipe.workspace.crash_points import crash_point
+
+PULLED_DIR = "packages"
+"""Under ``.nodepipe/``: the bundles of packages pulled into pipelines as includes."""
+
+
+@dataclass(frozen=True, slots=True)
+class FetchedBundle:
+    directory: Path
+    release: str
+    """``name==version`` of the package."""
+
+
+@contextmanager
+def fetched_bundle(
+    context: WorkspaceContext,
+    source: str,
+    fs_args: Path | str | Mapping[str, Any] | None,
+    index_url: str | None,
+    local_files: bool,
+) -> Iterator[FetchedBundle]:
+    """The bundle of the package at ``source``, unpacked in a scratch folder for the block."""
+    parsed = parse_source(source)
+    if not local_files and (parsed.kind == "file" or source.startswith(("file:", "local:"))):
+        raise PackageError(
+            f"{source!r} is a file on the server: give an http(s) URL or name==version"
+        )
+    if isinstance(fs_args, Mapping):
+        options = dict(fs_args)
+    else:
+        options = read_fs_args(fs_args) if fs_args is not None else {}
+    with journal.operation(context.layout.staging_dir, ARCHIVE_KIND) as operation:
+        folder = operation.folder
+        if parsed.kind == "index":
+            uv = context.environments.uv
+            installed = install_from_index(parsed.value, index_url, folder / "installed", uv)
+            bundle, release = installed_bundle(installed, parsed.value)
+        else:
+            archive = Path(parsed.value)
+            if parsed.kind == "url":
+                archive = download(parsed.value, options, folder)
+            bundle = folder / "bundle"
+            found = unpack_package(archive, bundle)
+            release = f"{found.dist}=={found.version}"
+        crash_point("package.unpacked")
+        yield FetchedBundle(bundle, release)
+
+
+def read_fs_args(path: Path | str) -> dict[str, Any]:
+    """The fsspec options in the YAML file ``path`` (a mapping: ``headers``, ``token``…)."""
+    file = Path(path)
+    try:
+        loaded = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise PackageError(f"--fs-args {file}: cannot read it: {exc}") from None
+    if loaded is None:
+        return {}
+    if not isinstance(loaded, dict) or not all(isinstance(k, str) for k in loaded):
+        raise PackageError(f"--fs-args {file}: expected a mapping of fsspec options")
+    return loaded
+
+
+def kept_bundle(context: WorkspaceContext, fetched: FetchedBundle) -> Path:
+    """The lasting copy of ``fetched`` under ``.nodepipe/packages/`` (moved there the first
+    time: a released version does not change)."""
+    name = fetched.release.replace("==", "-")
+    kept = context.layout.state_dir / PULLED_DIR / name
+    if not kept.is_dir():
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        fetched.directory.rename(kept)
+    return kept
