@@ -82,7 +82,7 @@ def main() -> None:
     local = figures["local executor"]
     print(f"(c) fan-out run of {FAN_OUT + 1} trivial nodes, --jobs {JOBS}, Ray with {JOBS} CPUs")
     for name, seconds in figures.items():
-        print(f"    {name:28} {seconds:7.3f} s   ratio to local {seconds / local:5.2f}x")
+        print(f"    {name:32} {seconds:7.3f} s   ratio to local {seconds / local:5.2f}x")
 
 
 if __name__ == "__main__":
