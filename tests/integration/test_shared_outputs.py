@@ -6,11 +6,14 @@ storage folder. What the first ran, the second pulls by digest; what differs, it
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import nodepipe
 from nodepipe.domain.runs import NodeRunState
 from nodepipe.services.runs.service import RunRequest, RunService
+from nodepipe.workspace.storage import Storage
+from support.waiting import wait_for
 from support.worlds import build_pipeline
 
 PIPELINE = {"load": [], "clean": ["load"], "plot": ["clean"]}
@@ -78,3 +81,27 @@ def test_a_colleague_pulls_what_was_made_and_runs_what_differs(tmp_path: Path) -
     finally:
         mine.close()
         theirs.close()
+
+
+def test_kill_works_and_publishes_nothing(lab: nodepipe.Workspace, tmp_path: Path) -> None:
+    """A run with a storage is killed as any other; what it did not finish is not shared."""
+    storage = tmp_path / "team-bucket"
+    build_pipeline(lab, "slow", {"nap": []})
+    sleeper = "import time\nprint('sleeping', flush=True)\ntime.sleep(600)\n"
+    (lab.nodes.path("nap") / "code" / "main.py").write_text(sleeper, encoding="utf-8")
+    results = []
+    runner = threading.Thread(
+        target=lambda: results.append(
+            RunService(lab.context).run(RunRequest("slow", storage=str(storage)))
+        )
+    )
+    runner.start()
+    log = lab.nodes.path("nap") / "logs" / "latest.log"
+    wait_for(lambda: log.exists() and "sleeping" in log.read_text(), "the node to start", 60)
+
+    RunService(lab.context).kill(["nap"])
+    runner.join(timeout=60)
+
+    (result,) = results
+    assert result.finished is not None and result.finished.status == "cancelled"
+    assert not list(Storage.open(str(storage)).records())

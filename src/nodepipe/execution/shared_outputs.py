@@ -70,6 +70,9 @@ class SharedOutputs:
         self.pull = pull
         self.name = inner.name
         self.prefetch = inner.prefetch
+        self._lock = threading.Lock()
+        self._waiting: set[str] = set()  # handed over, not yet submitted to ``inner``
+        self._cancelled: set[str] = set()
 
     def start(self) -> None:
         self.inner.start()
@@ -78,10 +81,14 @@ class SharedOutputs:
         self.inner.stop()
 
     def cancel(self, node_run_ids: Collection[str]) -> None:
+        with self._lock:
+            self._cancelled.update(set(node_run_ids) & self._waiting)
         self.inner.cancel(node_run_ids)
 
     def submit(self, task: NodeTask, on_started: StartedCallback) -> Future[TaskOutcome]:
         outer: Future[TaskOutcome] = Future()
+        with self._lock:
+            self._waiting.add(task.node_run_id)
         threading.Thread(
             target=self._submit,
             args=(task, on_started, outer),
@@ -97,7 +104,14 @@ class SharedOutputs:
         try:
             if self.pull and key is not None and self._pulled(task, key, on_started, outer):
                 return
-            inner = self.inner.submit(task, on_started)
+            with self._lock:  # a cancel from now on reaches the inner executor
+                self._waiting.discard(task.node_run_id)
+                if task.node_run_id in self._cancelled:
+                    self._cancelled.discard(task.node_run_id)
+                    why = "cancelled before it started"
+                    outer.set_result(TaskOutcome(task.node_run_id, RunOutcome.CANCELLED, None, why))
+                    return
+                inner = self.inner.submit(task, on_started)
         except BaseException as exc:
             outer.set_exception(exc)
             return
@@ -119,6 +133,9 @@ class SharedOutputs:
         message = "outputs pulled from the storage"
         done = TaskOutcome(task.node_run_id, RunOutcome.COMPLETED, 0, message, digest, started)
         outcome = land(task, self.storage, done)
+        with self._lock:
+            self._waiting.discard(task.node_run_id)
+            self._cancelled.discard(task.node_run_id)
         line = (
             f"# nodepipe: outputs {digest[:12]} pulled from {self.storage.url}: made elsewhere "
             "from the same code, lock, parameters and inputs; the node did not run\n"
