@@ -102,3 +102,13 @@ def snapshot(ws: nodepipe.Workspace) -> dict[str, Any]:
     }
     staging = sorted(p.name for p in ws.context.layout.staging_dir.iterdir())
     return {**rows, "folders": folders, "params": params, "staging": staging}
+
+
+@pytest.fixture
+def offline_uv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """uv finds packages only in a local folder of toy wheels (``toy_index``), never online."""
+    wheels = toy_index(tmp_path / "wheels")
+    monkeypatch.setenv("UV_FIND_LINKS", str(wheels))
+    monkeypatch.setenv("UV_OFFLINE", "1")
+    monkeypatch.setenv("UV_INDEX_URL", "http://127.0.0.1:9/simple")
+    return wheels

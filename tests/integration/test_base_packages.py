@@ -9,17 +9,10 @@ import pytest
 import nodepipe
 from integration.conftest import CliRunner
 from nodepipe.services.envs.environments import EnvironmentService
-from support.wheels import toy_index
 
 
 @pytest.fixture
-def envs(
-    chain: nodepipe.Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> EnvironmentService:
-    wheels = toy_index(tmp_path / "wheels")
-    monkeypatch.setenv("UV_FIND_LINKS", str(wheels))
-    monkeypatch.setenv("UV_OFFLINE", "1")
-    monkeypatch.setenv("UV_INDEX_URL", "http://127.0.0.1:9/simple")
+def envs(chain: nodepipe.Workspace, offline_uv: Path) -> EnvironmentService:
     return chain.envs
 
 

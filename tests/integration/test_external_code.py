@@ -13,7 +13,7 @@ from integration.conftest import CliRunner
 from nodepipe import NodeState
 from nodepipe.services.envs.environments import EnvironmentService
 from nodepipe.services.runs.service import RunRequest
-from support.wheels import local_project, toy_index
+from support.wheels import local_project
 
 WRITES_ANSWER = """\
 import mytool, nodepipe_node as node
@@ -22,13 +22,7 @@ import mytool, nodepipe_node as node
 
 
 @pytest.fixture
-def envs(
-    chain: nodepipe.Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> EnvironmentService:
-    wheels = toy_index(tmp_path / "wheels")
-    monkeypatch.setenv("UV_FIND_LINKS", str(wheels))
-    monkeypatch.setenv("UV_OFFLINE", "1")
-    monkeypatch.setenv("UV_INDEX_URL", "http://127.0.0.1:9/simple")
+def envs(chain: nodepipe.Workspace, offline_uv: Path) -> EnvironmentService:
     for tag in ("load", "clean", "plot"):
         (chain.nodes.path(tag) / "code" / "main.py").write_text("pass\n")
     return chain.envs

@@ -13,7 +13,7 @@ from integration.conftest import CliRunner
 from integration.test_external_code import answer, states
 from nodepipe import NodeState
 from nodepipe.services.runs.service import RunRequest
-from support.wheels import local_project, toy_index
+from support.wheels import local_project
 
 WRITES_ANSWER = """\
 import mylib, nodepipe_node as node
@@ -24,12 +24,8 @@ WRITES_OK = "import nodepipe_node as node\n(node.data_dir() / 'ok.txt').write_te
 
 
 @pytest.fixture
-def library(chain: nodepipe.Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def library(chain: nodepipe.Workspace, offline_uv: Path) -> Path:
     """Node ``lib`` in ``baseline`` holding package ``mylib`` in ``code/mylib``; its folder."""
-    wheels = toy_index(tmp_path / "wheels")
-    monkeypatch.setenv("UV_FIND_LINKS", str(wheels))
-    monkeypatch.setenv("UV_OFFLINE", "1")
-    monkeypatch.setenv("UV_INDEX_URL", "http://127.0.0.1:9/simple")
     lib = chain.nodes.new("baseline", "lib")
     code = chain.nodes.path(lib.id) / "code"
     for tag in ("load", "clean", "lib"):

@@ -27,7 +27,9 @@ from nodepipe.services.guards import check_node_editable
 from nodepipe.workspace.crash_points import crash_point
 from nodepipe.workspace.durable import write_atomic
 from nodepipe.workspace.external_code import (
+    SHARED,
     code_paths,
+    external_code,
     forget_removed_libraries,
     library_nodes,
 )
@@ -312,12 +314,4 @@ def _existing_dir(path: str) -> str:
 
 def _shared_references(code: Path) -> dict[str, str]:
     """Editable sources outside the node's code/ folder: shared checkouts (less reproducible)."""
-    data = read_pyproject(code / "pyproject.toml")
-    sources = data.get("tool", {}).get("uv", {}).get("sources", {})
-    shared = {}
-    for package, source in sources.items():
-        if isinstance(source, dict) and source.get("editable") and "path" in source:
-            where = (code / source["path"]).resolve()
-            if not where.is_relative_to(code.resolve()):
-                shared[package] = str(where)
-    return shared
+    return {item.name: str(item.path) for item in external_code(code) if item.kind == SHARED}
