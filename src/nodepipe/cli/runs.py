@@ -60,8 +60,10 @@ if TYPE_CHECKING:
 @click.option(
     "--storage",
     metavar="URL",
-    help="Object storage for workers without the workspace: a folder or any fsspec URL "
-    "(s3://bucket/prefix); default: [storage] url in nodepipe.toml.",
+    help="Object storage (a folder or any fsspec URL, s3://bucket/prefix; default: [storage] "
+    "url in nodepipe.toml): outputs are shared through it (a node made elsewhere from the same "
+    "code, lock, parameters and inputs is pulled, not run), and workers without the workspace "
+    "get their nodes through it.",
 )
 @json_option
 def run(
