@@ -71,6 +71,7 @@ __all__ = [
     "EXCLUDED_SUFFIXES",
     "NodeFingerprint",
     "ParentOutput",
+    "SharedScans",
     "code_files",
     "fingerprint_node",
     "fingerprint_outputs",
@@ -269,16 +270,20 @@ def fingerprint_node(
     parents: Mapping[str, ParentOutput],
     entry: str = ENTRY_POINT,
     cache_file: Path | None = None,
+    scans: SharedScans | None = None,
 ) -> NodeFingerprint:
     """The current fingerprint of the node in ``folder``, given its parents' outputs by slot.
 
-    Raises InvalidInputError when ``params.yaml`` is malformed (the node could not run either).
+    ``scans`` keeps the walks of external folders for the caller's one check of many nodes
+    (a folder they share is walked once). Raises InvalidInputError when ``params.yaml`` is
+    malformed, or declared external code is missing (the node could not run either).
     """
     code = folder.code
     tree = _scan(code, CODE, cache_file)
+    scans = {} if scans is None else scans
     libs = tuple((link.name, scan(link.path, CODE), link.path) for link in read_links(folder))
     libs += tuple(
-        (item.name, scan(item.path, EXTERNAL), item.path) for item in _present_external(code)
+        (item.name, _shared_scan(item.path, scans), item.path) for item in _present_external(code)
     )
     revisions = snapshot_revisions(code)
     state = _settled_state(code, (tree, *(t for _, t, _ in libs)), entry, parents, cache_file)
@@ -389,6 +394,17 @@ def _normalised(
             "#normalised",
         )
     )
+
+
+SharedScans = dict[Path, Tree]
+"""Walks of external folders during one check of many nodes, by folder."""
+
+
+def _shared_scan(folder: Path, scans: SharedScans) -> Tree:
+    found = scans.get(folder)
+    if found is None:
+        found = scans[folder] = scan(folder, EXTERNAL)
+    return found
 
 
 def _libraries_of(code: Path) -> dict[str, str]:

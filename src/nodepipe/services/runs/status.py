@@ -28,7 +28,7 @@ from nodepipe.domain.states import NodeState
 from nodepipe.services.context import WorkspaceContext
 from nodepipe.store.queries import StoreSession
 from nodepipe.workspace.file_state import latest_per_key
-from nodepipe.workspace.fingerprint import fingerprint_node
+from nodepipe.workspace.fingerprint import SharedScans, fingerprint_node
 from nodepipe.workspace.node_config import NodeConfig, read_node_config
 
 
@@ -61,6 +61,7 @@ def compute_statuses(
     stored = session.node_fingerprints(ids)
     tags = _tags(session, view, stored)
     result: dict[str, NodeStatusView] = {}
+    scans: SharedScans = {}  # a checkout many nodes share is walked once per check
     for node_id in topological_order(ids, view.edges):
         item = view.node(node_id)
         upstream = [
@@ -70,7 +71,7 @@ def compute_statuses(
         ]
         digest = stored.get(node_id, (None, None))[1]
         try:
-            config, current = _check(context, view, node_id, stored)
+            config, current = _check(context, view, node_id, stored, scans)
         except NodepipeError as exc:
             problem = str(exc)
             reasons = tuple(dict.fromkeys([problem, *upstream]))
@@ -91,6 +92,7 @@ def _check(
     view: PipelineView,
     node_id: str,
     stored: dict[str, tuple[str | None, str | None]],
+    scans: SharedScans,
 ) -> tuple[NodeConfig, NodeFingerprint]:
     """The node's settings and current fingerprint; a NodepipeError saying what is wrong when
     its folder is missing or a file cannot be read."""
@@ -104,7 +106,7 @@ def _check(
     }
     entry = " ".join(config.command) if config.command else config.entry
     try:
-        return config, fingerprint_node(folder, parents, entry, folder.fingerprint_cache)
+        return config, fingerprint_node(folder, parents, entry, folder.fingerprint_cache, scans)
     except OSError as exc:
         raise NodepipeError(f"cannot read {exc.filename or folder.code}: {exc.strerror}") from exc
 
