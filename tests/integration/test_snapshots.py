@@ -132,3 +132,25 @@ def test_a_lock_out_of_step_with_a_snapshot_is_relocked_before_the_run_unless_fr
     assert result.code == 0, result.stdout + result.stderr
     assert answer(chain, "clean") == "1.0"
     assert "toypkg" in envs.show("clean").locked
+
+
+def test_env_sync_relocks_a_lock_out_of_step_with_a_snapshot_unless_frozen(
+    chain: nodepipe.Workspace, envs: EnvironmentService, tmp_path: Path, cli: CliRunner
+) -> None:
+    origin = local_project(tmp_path / "src" / "mytool", "mytool", "0.1", "ANSWER = 1\n")
+    envs.add("clean", [], snapshot=str(origin))
+    code = chain.nodes.path("clean") / "code"
+    pyproject = (code / "pyproject.toml").read_text()
+    (code / "pyproject.toml").write_text(
+        pyproject.replace("[tool.nodepipe]", "[tool.nodepipe]\nfrozen-lock = true")
+    )
+    lock = (code / "uv.lock").read_text()
+    needs(code / "snapshots" / "mytool", "toypkg==2.0")
+    frozen = cli("env", "sync", "clean")
+    assert frozen.code != 0 and "frozen" in " ".join(frozen.stderr.split())
+    assert (code / "uv.lock").read_text() == lock  # refused: nothing relocked
+
+    (code / "pyproject.toml").write_text(pyproject)
+    synced = cli("env", "sync", "clean", "--json")
+    assert synced.code == 0, synced.stderr
+    assert synced.json()["locked"]["toypkg"] == "2.0"

@@ -234,3 +234,15 @@ def test_reasons_are_empty_exactly_when_digests_match(
 ) -> None:
     old, new = fingerprint(code=before), fingerprint(code=after)
     assert (explain(old, new) == []) == (old.digest == new.digest) == (before == after)
+
+
+def test_a_snapshot_that_moved_is_named_by_its_commits_not_its_files() -> None:
+    code = {"main.py": "a" * 64, "snapshots/mytool/mytool/io.py": "1" * 64}
+    before = fingerprint(code=code, revisions={"mytool": "1954bab" + "0" * 33})
+    moved = {**code, "snapshots/mytool/mytool/io.py": "2" * 64, "main.py": "e" * 64}
+    after = fingerprint(code=moved, revisions={"mytool": "15939cc" + "0" * 33})
+    assert explain(before, after) == ["snapshot mytool 1954bab → 15939cc", "code changed: main.py"]
+    stored = json.loads(json.dumps(before.to_dict()))
+    assert explain(stored, after)[0] == "snapshot mytool 1954bab → 15939cc"  # read back
+    edited = fingerprint(code=moved, revisions=before.revisions)  # same commit, local edit
+    assert "code changed: main.py, snapshots/mytool/mytool/io.py" in explain(before, edited)

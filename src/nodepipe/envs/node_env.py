@@ -252,6 +252,12 @@ class NodeEnvironments:
         except OSError:
             return False, False
 
+    def bring_lock_in_step(self, code_dir: Path) -> None:
+        """Relock when the lock is out of step with the pyproject (or a project it installs
+        from a folder); EnvironmentBuildError when it cannot be, or the user froze it."""
+        if not self.sync_state(code_dir)[1]:
+            self._bring_lock_in_step(code_dir)
+
     def _bring_lock_in_step(self, code_dir: Path) -> None:
         """Relock when the lock no longer satisfies the pyproject (checked offline first)."""
         python = self.python_for(code_dir)

@@ -34,7 +34,7 @@ from nodepipe.workspace.external_code import (
     library_nodes,
 )
 from nodepipe.workspace.fingerprint import locked_packages
-from nodepipe.workspace.node_config import read_pyproject
+from nodepipe.workspace.node_config import read_node_config, read_pyproject
 from nodepipe.workspace.node_project import (
     base_names,
     dependencies,
@@ -199,9 +199,12 @@ class EnvironmentService:
         return indexes.add_index(self, name, url, index, default, pipeline)
 
     def sync(self, name: str, pipeline: str | None = None) -> EnvironmentView:
-        """Sync from the lock (after honouring inline script metadata, if any)."""
+        """Sync from the lock (after honouring inline script metadata, if any), relocking first
+        a lock out of step with its projects (unless frozen)."""
         node, code = self.node_code(name, pipeline)
         if not honour_inline_metadata(self.context, code):
+            if read_node_config(code / "pyproject.toml").shared_env is None:
+                self.context.environments.bring_lock_in_step(code)
             sync_node_environment(self.context, code)
         return self.show(node.id)
 
