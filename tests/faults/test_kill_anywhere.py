@@ -235,8 +235,8 @@ def check_invariants(
         digest = fingerprint_outputs(folder / "data")
         if row.id in originals:
             assert digest == row.output_digest, f"outputs of {row.tag} lost or unrecorded"
-        else:  # a copy holds its source's outputs exactly, or none
-            source = root / "nodes" / sources[row.tag].id / "data"
+        else:  # a copy (tagged TAG-copy) holds its source's outputs exactly, or none
+            source = root / "nodes" / sources[row.tag.removesuffix("-copy")].id / "data"
             wanted = fingerprint_outputs(source if operation.copies_data else folder / "nothing")
             assert digest == wanted, f"copy of {row.tag} is not whole"
     if edited_node is not None:
