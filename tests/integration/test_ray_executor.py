@@ -23,6 +23,7 @@ import nodepipe
 from nodepipe.domain.events import Listener, NodeFinished, RunEvent
 from nodepipe.domain.runs import NodeRunState, RunOutcome
 from nodepipe.services.runs.service import RunRequest, RunResult, RunService
+from support.conda_channel import conda_channel
 from support.ray_cluster import (
     NamespaceResults,
     RayCluster,
@@ -193,6 +194,36 @@ def test_diamond_pipeline_runs_on_the_ray_cluster(
     assert lab.nodes.get("d").state is nodepipe.NodeState.COMPLETED
     recorded = lab.run_envs.show("d", result.run_id)  # the worker recorded what d ran with
     assert recorded.python and recorded.files["main.py"] and "uv" in recorded.locks
+
+
+@in_ray_namespace
+def test_a_node_runs_its_conda_tool_on_a_ray_worker(
+    lab: nodepipe.Workspace, ray_cluster: RayCluster, tmp_path: Path
+) -> None:
+    """The worker builds the conda prefix from the lock, puts its bin/ first on PATH, sets
+    CONDA_PREFIX, and records the conda lock with the run."""
+    channel = conda_channel(tmp_path / "conda")
+    lab.pipelines.new("tools")
+    lab.nodes.new("tools", "t")
+    folder = write_main(
+        lab,
+        "t",
+        """
+        import os, subprocess
+        said = subprocess.run(["hello-tool"], capture_output=True, text=True, check=True).stdout
+        (node.data_dir() / "tool.txt").write_text(said.strip() + " " + os.environ["CONDA_PREFIX"])
+        """,
+    )
+    lab.conda.add("t", ["hello-tool 2.0.*"], [str(channel)])
+    prefix = folder / "code" / ".conda"
+    shutil.rmtree(prefix)  # the worker builds it from the lock
+
+    result = run_on_ray(lab, ray_cluster, "tools")
+
+    assert result.finished is not None and result.run_id is not None
+    assert result.finished.completed == 1, node_runs(lab, result.run_id)["t"].message
+    assert (folder / "data" / "tool.txt").read_text() == f"hello-tool 2.0 {prefix}"
+    assert "conda" in lab.run_envs.show("t", result.run_id).locks
 
 
 @in_ray_namespace
