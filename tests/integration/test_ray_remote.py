@@ -26,6 +26,7 @@ from nodepipe.domain.runs import NodeRunState
 from nodepipe.services.runs.service import RunRequest, RunResult, RunService
 from nodepipe.workspace.crash_points import CRASH_ENV
 from nodepipe.workspace.storage import Storage
+from support.conda_channel import conda_channel
 from support.ray_cluster import (
     NamespaceResults,
     RayCluster,
@@ -205,6 +206,36 @@ def test_a_diamond_runs_on_a_worker_without_the_workspace(
         assert "environment reused on this worker" in log, (tag, log)
     assert set(Storage.open(str(storage)).digests()) == stored  # nothing travelled twice
     assert (lab.nodes.path("d") / "data" / "value.txt").read_text() == "d(b(a),c(a))"
+
+
+@in_ray_namespace
+def test_a_worker_without_the_workspace_builds_the_conda_prefix_from_the_lock(
+    lab: nodepipe.Workspace, ray_cluster: RayCluster, outside: Path
+) -> None:
+    """The node's conda.lock travels with its code; the worker installs the prefix in its own
+    folder (from its own package cache) and the node runs the tool from there."""
+    channel = conda_channel(outside / "conda")  # a channel the worker can read
+    lab.pipelines.new("tools")
+    lab.nodes.new("tools", "t")
+    folder = write_main(
+        lab,
+        "t",
+        """
+        import os, subprocess
+        said = subprocess.run(["hello-tool"], capture_output=True, text=True, check=True).stdout
+        (node.data_dir() / "tool.txt").write_text(said.strip())
+        (node.data_dir() / "prefix.txt").write_text(os.environ["CONDA_PREFIX"])
+        """,
+    )
+    lab.conda.add("t", ["hello-tool 1.0.*"], [str(channel)])
+
+    result = run_remote(lab, ray_cluster, outside / "bucket-conda", "tools")
+
+    assert result.finished is not None and result.run_id is not None
+    assert result.finished.status == "completed", node_runs(lab, result.run_id)
+    assert (folder / "data" / "tool.txt").read_text() == "hello-tool 1.0"
+    assert (folder / "data" / "prefix.txt").read_text().startswith(f"{outside}/worker/")
+    assert (outside / "worker" / "conda-pkgs").is_dir()
 
 
 SLEEPER = """
