@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -142,3 +143,22 @@ def test_a_node_from_a_template(client: TestClient, chain: nodepipe.Workspace) -
     error_of(
         client.post("/api/pipelines/baseline/nodes", json={"tag": "x", "template": "nope"}), 404
     )
+
+
+def test_isolation_switches_in_the_background(
+    client: TestClient, app: FastAPI, chain: nodepipe.Workspace
+) -> None:
+    """The web app's Environment tab switches to an interpreter and back (finding 4)."""
+    base = "/api/pipelines/baseline/nodes/clean/environment"
+    body = {"mode": "interpreter", "interpreter": sys.executable}
+    job = client.put(f"{base}/isolation", json=body)
+    assert job.status_code == 202, job.text
+    assert finish_job(client, app, job.json())["status"] == "succeeded"
+    shown = client.get(base).json()
+    assert shown["isolation"] == f"interpreter:{Path(sys.executable).absolute()}"
+    refused = finish_job(client, app, client.post(f"{base}/sync").json())
+    assert refused["status"] == "failed"
+    assert refused["error"]["hint"] == {"action": "env.detach", "params": {"node": "clean"}}
+    back = finish_job(client, app, client.put(f"{base}/isolation", json={"mode": "own"}).json())
+    assert back["status"] == "succeeded"
+    assert client.get(base).json()["isolation"] == "own"

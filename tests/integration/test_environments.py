@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -306,3 +307,51 @@ def test_environment_commands_in_the_cli(
         "otherpkg": "0.1",
     }
     assert cli("env", "python", "clean", "2.1").code == 2  # no such Python here
+
+
+def test_isolation_in_and_out_at_any_time(
+    chain: nodepipe.Workspace, envs: EnvironmentService, cli: CliRunner
+) -> None:
+    """Finding 4: a node chooses a shared environment, an interpreter or its own at any time;
+    env add on a shared-env node is refused naming `env detach`; nothing left beside .venv."""
+    chain.shared_envs.new("tools", ["toypkg==1.0"])
+    code = chain.nodes.path("clean") / "code"
+    (code / "main.py").write_text(PRINT_VERSION)
+    envs.add("clean", ["otherpkg"])
+    used = cli("env", "use-shared", "clean", "tools", "--json")
+    assert used.code == 0, used.stderr
+    assert used.json()["isolation"] == "shared:tools" and (code / ".venv").is_symlink()
+    lock_before = (code / "uv.lock").read_bytes()
+    refused = cli("env", "add", "clean", "toypkg==2.0")
+    assert refused.code == 4
+    assert "uses the shared environment 'tools'" in refused.stderr
+    assert "nodepipe env detach clean" in refused.stderr
+    assert (code / "uv.lock").read_bytes() == lock_before
+    assert chain.runs.run(RunRequest("baseline")).finished is not None
+    assert (chain.nodes.path("clean") / "data" / "version.txt").read_text() == "1.0"
+
+    detached = cli("env", "detach", "clean", "--json")
+    assert detached.code == 0, detached.stderr
+    shown = detached.json()
+    assert shown["isolation"] == "own" and shown["locked"] == {"toypkg": "1.0"}  # same packages
+    assert not (code / ".venv").is_symlink() and import_version(chain, "clean") == "1.0"
+    assert cli("env", "add", "clean", "toypkg==2.0").code == 0
+    assert import_version(chain, "clean") == "2.0"
+
+    system = cli("env", "interpreter", "clean", sys.executable, "--json")
+    assert system.code == 0, system.stderr
+    assert system.json()["isolation"] == f"interpreter:{Path(sys.executable).absolute()}"
+    assert "not isolated" in cli("env", "show", "clean").stdout
+    assert not (code / ".venv").exists()
+    (code / "main.py").write_text(
+        "import sys, nodepipe_node as node\n"
+        "(node.data_dir() / 'python.txt').write_text(sys.executable)\n"
+    )
+    result = chain.runs.run(RunRequest("baseline", only=["clean"]))
+    assert result.finished is not None and result.finished.completed == 1
+    ran_with = (chain.nodes.path("clean") / "data" / "python.txt").read_text()
+    assert ran_with == str(Path(sys.executable).absolute())
+    assert cli("env", "detach", "clean").code == 0
+    assert import_version(chain, "clean") == "2.0"
+    leftovers = [p.name for p in code.iterdir() if p.name.startswith(".venv.")]
+    assert leftovers == []

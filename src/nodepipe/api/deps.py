@@ -2,7 +2,7 @@
 
 ``AppServices`` is built once by the app's lifespan: the workspace and the helpers the web
 needs on top of it (event hub, background jobs and runs, canvas, a watcher of runs started
-by other processes).
+by other processes, a watcher of edits in node folders).
 Routes take ``WorkspaceDep``, ``HubDep``... and never reach for globals.
 """
 
@@ -20,6 +20,7 @@ from nodepipe.live.canvas import CanvasService
 from nodepipe.live.events import EventHub, GraphChanged
 from nodepipe.live.external_runs import ExternalRunWatcher
 from nodepipe.live.jobs import JobRunner
+from nodepipe.live.node_files import NodeFileWatcher
 from nodepipe.services.workspace import Workspace
 
 CLIENT_HEADER = "X-Nodepipe-Client"
@@ -34,6 +35,7 @@ class AppServices:
     launcher: RunLauncher
     canvas: CanvasService
     watcher: ExternalRunWatcher
+    files: NodeFileWatcher
 
     @classmethod
     def start(cls, workspace: Workspace, settings: ServerSettings) -> AppServices:
@@ -46,13 +48,16 @@ class AppServices:
             launcher=RunLauncher(workspace.runs, workspace.pipelines, hub),
             canvas=CanvasService(workspace.context),
             watcher=ExternalRunWatcher(workspace.context, hub),
+            files=NodeFileWatcher(workspace.context.layout.nodes_dir, hub),
         )
         services.watcher.start()
+        services.files.start()
         return services
 
     def stop(self) -> None:
         """Cancel runs still going, finish jobs, end every event stream."""
         self.watcher.stop()
+        self.files.stop()
         self.launcher.shutdown()
         self.jobs.shutdown()
         self.hub.close()

@@ -53,7 +53,12 @@ COMMANDS = {
     "env": LazyCommand(
         "nodepipe.cli.envs:env",
         "A node's environment: packages, Python version, snapshots, kernel.",
-        extras=("nodepipe.cli.external_code:code_path",),
+        extras=(
+            "nodepipe.cli.external_code:code_path",
+            "nodepipe.cli.isolation:use_shared",
+            "nodepipe.cli.isolation:interpreter",
+            "nodepipe.cli.isolation:detach",
+        ),
     ),
     "shared-env": LazyCommand(
         "nodepipe.cli.envs:shared_env", "Named environments that several nodes share."

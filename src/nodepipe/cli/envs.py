@@ -55,6 +55,13 @@ def _print_environment(view: EnvironmentView | SharedEnvView) -> None:
     say(f"[bold]{escape(name)}[/]: Python {view.python}")
     if isinstance(view, EnvironmentView) and view.python_request != "default":
         say(f"  python requested: {escape(view.python_request)}")
+    if isinstance(view, EnvironmentView) and view.isolation != "own":
+        kind, _, where = view.isolation.partition(":")
+        say(
+            f"  [yellow]not isolated[/]: runs with {escape(where)} (no environment of its own)"
+            if kind == "interpreter"
+            else f"  uses the shared environment [bold]{escape(where)}[/] (not its own)"
+        )
     table = Table(show_edge=False, header_style="bold")
     origins = view.origins if isinstance(view, EnvironmentView) else {}
     for column in ("package", "locked", "requested as", *(("from",) if origins else ())):

@@ -20,6 +20,7 @@ COMMANDS: dict[Action, str] = {
     Action.NODE_DETACH: "detach it with `nodepipe node detach {node} --pipeline {pipeline}`",
     Action.NODE_KILL: "kill it with `nodepipe kill {node}`",
     Action.SHARED_ENV_NEW: "create it with `nodepipe shared-env new {name}`",
+    Action.ENV_DETACH: "give it an environment of its own first with `nodepipe env detach {node}`",
     Action.WORKSPACE_INIT: (
         f"create one with `nodepipe init DIR` or point to one with --workspace or ${WORKSPACE_ENV}"
     ),

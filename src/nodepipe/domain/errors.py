@@ -25,6 +25,7 @@ class Action(StrEnum):
     NODE_DETACH = "node.detach"
     NODE_KILL = "node.kill"
     SHARED_ENV_NEW = "shared_env.new"
+    ENV_DETACH = "env.detach"
     WORKSPACE_INIT = "workspace.init"
     WORKSPACE_EXAMINE = "workspace.examine"
     STORE_RESTORE = "store.restore"

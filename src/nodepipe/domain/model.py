@@ -88,6 +88,8 @@ class PipelineNode:
     node: Node
     membership: Membership
     is_reference: bool
+    isolation: str = "own"
+    """``own`` environment, ``shared:NAME`` or ``interpreter:PATH`` (not isolated)."""
 
     @property
     def read_only(self) -> bool:

@@ -29,6 +29,8 @@ class NodeDetails:
     folder: Path
     params: dict[str, Any]
     params_text: str = ""  # params.yaml as written (comments and layout kept)
+    isolation: str = "own"
+    """``own`` environment, ``shared:NAME`` or ``interpreter:PATH`` (not isolated)."""
 
 
 @dataclass(frozen=True, slots=True)

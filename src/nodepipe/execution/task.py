@@ -67,6 +67,8 @@ class NodeTask:
     """What the outputs will have been made from; recorded with them when they are promoted."""
     timeout: float | None = None
     shared_env_dir: str | None = None
+    interpreter: str | None = None
+    """An existing interpreter the node runs with: it has no environment to sync."""
     import_dirs: tuple[str, ...] = ()
     """Folders on its PYTHONPATH: its code paths, and the bundle code it links (its libs)."""
     objects_dir: str = ""
@@ -162,6 +164,8 @@ class NodeProcess:
     def ensure_environment(self) -> None:
         """Sync the node's environment if its lock changed since the last sync."""
         task = self.task
+        if task.interpreter is not None:
+            return
         shared = Path(task.shared_env_dir) if task.shared_env_dir else None
         self._environments().ensure_synced(self.folder.code, shared)
 
@@ -184,6 +188,8 @@ class NodeProcess:
 
     def environment_ready(self) -> bool:
         """Whether the node's own environment needs no sync: then preparing the run is quick."""
+        if self.task.interpreter is not None:
+            return True
         return not self.task.shared_env_dir and self._environments().is_synced(self.folder.code)
 
     def _environments(self) -> NodeEnvironments:

@@ -72,7 +72,7 @@ def command_line(folder: NodeFolder, config: NodeConfig) -> tuple[str, ...]:
             f"the entry point {config.entry} is missing from {folder.code}; create it or set "
             "entry/command under [tool.nodepipe] in pyproject.toml"
         )
-    python = str(folder.python)
+    python = config.interpreter or str(folder.python)
     if config.is_notebook:
         return (python, str(NOTEBOOK_RUNNER), config.entry)
     return (python, config.entry)

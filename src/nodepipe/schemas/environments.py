@@ -25,6 +25,10 @@ class EnvironmentPublic(Schema):
     code_paths: list[str] = Field(
         description="Folders on the node's import path at launch (fingerprinted like its code)."
     )
+    isolation: str = Field(
+        description="'own' environment, 'shared:NAME' (a shared environment) or "
+        "'interpreter:PATH' (an existing interpreter: not isolated)."
+    )
 
 
 class CondaEnvironmentPublic(Schema):

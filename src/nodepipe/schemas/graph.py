@@ -24,7 +24,8 @@ def _of_place(name: str) -> AliasPath:
 
 
 class CanvasNode(Schema):  # reads a PipelineNode: the node, its membership, its role
-    """A node as one pipeline shows it: stored state, flags, and its place on the canvas."""
+    """A node as one pipeline shows it: its effective (computed) state and reasons, flags, and
+    its place on the canvas."""
 
     id: str = Field(validation_alias=_of_node("id"))
     tag: str = Field(validation_alias=_of_node("tag"))
@@ -37,6 +38,9 @@ class CanvasNode(Schema):  # reads a PipelineNode: the node, its membership, its
         description="Shown here by reference: read-only in this pipeline.",
     )
     owner_pipeline_id: str = Field(validation_alias=_of_node("owner_pipeline_id"))
+    isolation: str = Field(
+        description="'own' environment, 'shared:NAME', or 'interpreter:PATH' (not isolated)."
+    )
     x: float = Field(validation_alias=_of_place("x"))
     y: float = Field(validation_alias=_of_place("y"))
     group_id: str | None = Field(validation_alias=_of_place("group_id"))

@@ -57,6 +57,9 @@ class NodeDetail(Schema):  # reads a NodeDetails
     params_text: str = Field(
         "", description="params.yaml as written, comments kept (what an editor should show)."
     )
+    isolation: str = Field(
+        description="'own' environment, 'shared:NAME', or 'interpreter:PATH' (not isolated)."
+    )
 
 
 class RemovalPublic(Schema):  # reads a RemovalReport

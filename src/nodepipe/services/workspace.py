@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from nodepipe.services.envs.conda import CondaService
     from nodepipe.services.envs.environments import EnvironmentService
     from nodepipe.services.envs.external_code import ExternalCodeService
+    from nodepipe.services.envs.isolation import IsolationService
     from nodepipe.services.envs.run_envs import RunEnvironmentService
     from nodepipe.services.envs.shared_envs import SharedEnvService
     from nodepipe.services.graph.edges import EdgeService
@@ -130,6 +131,12 @@ class Workspace:
         from nodepipe.services.envs.shared_envs import SharedEnvService
 
         return SharedEnvService(self.context)
+
+    @functools.cached_property
+    def isolation(self) -> IsolationService:
+        from nodepipe.services.envs.isolation import IsolationService
+
+        return IsolationService(self.context)
 
     @functools.cached_property
     def servers(self) -> ServerService:

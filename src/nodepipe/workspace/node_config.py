@@ -5,6 +5,7 @@
 entry = "main.py"            # a Python file, or a notebook (.ipynb) run with the node's interpreter
 # command = ["octave", "--no-gui", "run.m"]   # or any command, run in code/ (replaces entry)
 # shared-env = "tools"       # use the workspace's shared environment "tools", not its own
+# interpreter = "/usr/bin/python3"  # or run with an existing interpreter: not isolated
 timeout = 3600               # seconds; the run is killed and fails after that
 pass-env = ["WANDB_API_KEY"] # variables passed on to the node (besides the usual ones)
 [tool.nodepipe.resources]    # what the Ray executor reserves for this node
@@ -47,8 +48,18 @@ class NodeConfig:
     resources: Resources = field(default_factory=Resources)
     shared_env: str | None = None
     """Name of a workspace shared environment the node uses instead of its own."""
+    interpreter: str | None = None
+    """An existing interpreter (absolute path) the node runs with: no environment, not
+    isolated."""
     pass_env: tuple[str, ...] = ()
     """Variables of nodepipe's environment the node's process also gets (``AWS_*``: a prefix)."""
+
+    @property
+    def isolation(self) -> str:
+        """``own`` environment, ``shared`` environment, or an existing ``interpreter``."""
+        if self.interpreter is not None:
+            return "interpreter"
+        return "shared" if self.shared_env is not None else "own"
 
     @property
     def is_notebook(self) -> bool:
@@ -114,8 +125,16 @@ def _parse(section: dict[str, Any]) -> NodeConfig:
     shared_env = section.get("shared-env")
     if shared_env is not None and (not isinstance(shared_env, str) or not shared_env):
         raise ValueError("shared-env must be the name of a shared environment")
+    interpreter = section.get("interpreter")
+    if interpreter is not None and (
+        not isinstance(interpreter, str) or not Path(interpreter).is_absolute()
+    ):
+        raise ValueError("interpreter must be the absolute path of a Python interpreter")
+    if interpreter is not None and shared_env is not None:
+        raise ValueError("set shared-env or interpreter, not both")
     return NodeConfig(
         shared_env=shared_env,
+        interpreter=interpreter,
         pass_env=_pass_env(section.get("pass-env", [])),
         entry=entry,
         command=tuple(command) if command else None,

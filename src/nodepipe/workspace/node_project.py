@@ -40,13 +40,22 @@ def set_requires_python(pyproject: Path, specifier: str) -> None:
 
 def set_shared_env(pyproject: Path, name: str | None) -> None:
     """Set (or with None, drop) ``shared-env`` under ``[tool.nodepipe]``."""
+    _set_setting(pyproject, "shared-env", name)
+
+
+def set_interpreter(pyproject: Path, path: str | None) -> None:
+    """Set (or with None, drop) ``interpreter`` under ``[tool.nodepipe]``."""
+    _set_setting(pyproject, "interpreter", path)
+
+
+def _set_setting(pyproject: Path, key: str, value: str | None) -> None:
     document = tomlkit.parse(pyproject.read_text(encoding="utf-8"))
     tool = document.setdefault("tool", tomlkit.table(is_super_table=True))
     section = tool.setdefault("nodepipe", tomlkit.table())
-    if name is None:
-        section.pop("shared-env", None)
+    if value is None:
+        section.pop(key, None)
     else:
-        section["shared-env"] = name
+        section[key] = value
     write_atomic(pyproject, tomlkit.dumps(document))
 
 

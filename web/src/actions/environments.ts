@@ -79,6 +79,18 @@ export const syncNode = (node: string, done: Done) =>
     await followJob(job, done);
   });
 
+/** Back to an environment of its own (same packages when it used a shared one). */
+export const ownEnvironment = (node: string, done: Done) =>
+  attempt(async () => {
+    const job = await call(
+      api.PUT("/api/pipelines/{pipeline}/nodes/{node}/environment/isolation", {
+        params: { path: nodePath(node) },
+        body: { mode: "own" },
+      }),
+    );
+    await followJob(job, done);
+  });
+
 export const refreshSnapshot = (node: string, snapshot: string, done: Done) =>
   attempt(async () => {
     const job = await call(

@@ -52,6 +52,7 @@ export async function createNode(position?: { x: number; y: number }): Promise<v
           allow_duplicate_tag: false,
           template: String(values["template"]) || null,
           shared_env: String(values["shared_env"]) || null,
+          allow_duplicate_tag: false,
           ...(position ?? {}),
         },
       }),
@@ -188,10 +189,14 @@ export async function duplicate(ids: string[]): Promise<void> {
     confirm: "Duplicate",
     fields: [
       { name: "into", label: "Into pipeline", kind: "select", options: pipelineOptions(true), value: getApp().pipelineId ?? "" },
+      ...(ids.length === 1
+        ? [{ name: "tag", label: "Tag of the copy (empty: TAG-copy)", kind: "text" as const, value: "" }]
+        : []),
       { name: "with_data", label: "Copy the outputs too (data/ and reports/)", kind: "checkbox" },
     ],
   });
   if (!values) return;
+  const tag = String(values["tag"] ?? "").trim();
   await attempt(async () => {
     const pipeline = currentPipeline();
     const job = await call(
@@ -201,11 +206,46 @@ export async function duplicate(ids: string[]): Promise<void> {
           nodes: ids,
           into: String(values["into"]),
           with_data: values["with_data"] === true,
+          tag: tag || null,
           allow_duplicate_tag: false,
         },
       }),
     );
     await followJob(job);
+  });
+}
+
+/** The last step of the careful update: OLD's children read NEW on the same slots. */
+export async function replaceNode(oldId: string): Promise<void> {
+  const { graph } = getApp();
+  const others = (graph?.nodes ?? []).filter((n) => n.id !== oldId);
+  const values = await ask({
+    title: `Replace ${tags([oldId])}`,
+    confirm: "Replace",
+    fields: [
+      {
+        name: "new",
+        label: "With node (its children read it on the same slots and become stale)",
+        kind: "select",
+        options: others.map((n) => ({ value: n.id, label: `${n.tag} (${n.id})` })),
+        value: others[0]?.id ?? "",
+      },
+      { name: "keep", label: `Keep ${tags([oldId])} (without children); otherwise it is deleted`, kind: "checkbox" },
+    ],
+  });
+  if (!values || !values["new"]) return;
+  await attempt(async () => {
+    const pipeline = currentPipeline();
+    const replaced = await call(
+      api.POST("/api/pipelines/{pipeline}/replacements", {
+        params: { path: { pipeline } },
+        body: { old: oldId, new: String(values["new"]), keep: values["keep"] === true },
+      }),
+    );
+    if (!replaced.removal) toast.success(`${replaced.new.tag} replaces ${replaced.old.tag}`);
+    else toast.success(`${replaced.new.tag} replaces ${replaced.old.tag}, which was removed`);
+    if (replaced.removal && getApp().panelNodeId === oldId) openPanel(null);
+    await refresh();
   });
 }
 

@@ -650,6 +650,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/pipelines/{pipeline}/nodes/{node}/environment/isolation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set Isolation
+         * @description Back to its own environment (same packages), a shared environment, or an existing
+         *     interpreter (not isolated).
+         */
+        put: operations["set_isolation_api_pipelines__pipeline__nodes__node__environment_isolation_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/pipelines/{pipeline}/nodes/{node}/environment/kernel": {
         parameters: {
             query?: never;
@@ -1181,7 +1202,7 @@ export interface components {
          * @description What a hint asks the user to do; each surface words every one of them.
          * @enum {string}
          */
-        Action: "pipeline.unlock" | "node.unlock" | "node.detach" | "node.kill" | "shared_env.new" | "workspace.init" | "workspace.examine" | "store.restore" | "store.rebuild" | "server.password" | "package.credentials" | "package.version" | "package.size" | "package.name";
+        Action: "pipeline.unlock" | "node.unlock" | "node.detach" | "node.kill" | "shared_env.new" | "env.detach" | "workspace.init" | "workspace.examine" | "store.restore" | "store.rebuild" | "server.password" | "package.credentials" | "package.version" | "package.size" | "package.name";
         /** BasePackagesPublic */
         BasePackagesPublic: {
             /** Packages */
@@ -1224,13 +1245,19 @@ export interface components {
         };
         /**
          * CanvasNode
-         * @description A node as one pipeline shows it: stored state, flags, and its place on the canvas.
+         * @description A node as one pipeline shows it: its effective (computed) state and reasons, flags, and
+         *     its place on the canvas.
          */
         CanvasNode: {
             /** Group Id */
             group_id: string | null;
             /** Id */
             id: string;
+            /**
+             * Isolation
+             * @description 'own' environment, 'shared:NAME', or 'interpreter:PATH' (not isolated).
+             */
+            isolation: string;
             /** Locked */
             locked: boolean;
             /** Notes */
@@ -1354,6 +1381,11 @@ export interface components {
              * @description Requirements the node declares.
              */
             direct: string[];
+            /**
+             * Isolation
+             * @description 'own' environment, 'shared:NAME' (a shared environment) or 'interpreter:PATH' (an existing interpreter: not isolated).
+             */
+            isolation: string;
             /**
              * Locked
              * @description Every locked package and its version.
@@ -1581,6 +1613,28 @@ export interface components {
             unchanged: string[];
         };
         /**
+         * IsolationUpdate
+         * @description How isolated the node is: its own environment, a shared one, or an existing interpreter
+         *     (not isolated).
+         */
+        IsolationUpdate: {
+            /**
+             * Interpreter
+             * @description With mode 'interpreter': its absolute path.
+             */
+            interpreter?: string | null;
+            /**
+             * Mode
+             * @enum {string}
+             */
+            mode: "own" | "shared" | "interpreter";
+            /**
+             * Shared Env
+             * @description With mode 'shared'.
+             */
+            shared_env?: string | null;
+        };
+        /**
          * JobFinished
          * @description A background job ended: its record says how.
          */
@@ -1798,6 +1852,11 @@ export interface components {
             folder: string;
             /** Inputs */
             inputs: components["schemas"]["LinkPublic"][];
+            /**
+             * Isolation
+             * @description 'own' environment, 'shared:NAME', or 'interpreter:PATH' (not isolated).
+             */
+            isolation: string;
             node: components["schemas"]["NodePublic"];
             /** Outputs */
             outputs: components["schemas"]["LinkPublic"][];
@@ -6779,6 +6838,99 @@ export interface operations {
             cookie?: never;
         };
         requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobPublic"];
+                };
+            };
+            /** @description Refused for a reason of no more specific kind (the message says which) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The server's token is missing or wrong */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description A host name or an origin this server does not serve */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description An unknown or ambiguous name */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The request body is larger than the server accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The package index cannot be reached, or the workspace's disk or store failed (full, read-only, no permission, unusable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+        };
+    };
+    set_isolation_api_pipelines__pipeline__nodes__node__environment_isolation_put: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Id of the calling page, echoed in its change events. */
+                "x-nodepipe-client"?: string | null;
+            };
+            path: {
+                pipeline: string;
+                node: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["IsolationUpdate"];
+            };
+        };
         responses: {
             /** @description Successful Response */
             202: {

@@ -6,10 +6,21 @@ import type { CanvasNode, NodeState } from "../api/types";
 import { useDisplayReasons, useDisplayState } from "../store/app";
 import type { StepNode } from "./flow";
 
+/** How the node is isolated, in words: null for an environment of its own. */
+export function isolationText(isolation: string): string | null {
+  const [kind, ...rest] = isolation.split(":");
+  const where = rest.join(":");
+  if (kind === "interpreter") return `not isolated: runs with ${where}`;
+  if (kind === "shared") return `shared environment ${where}`;
+  return null;
+}
+
 function title(node: CanvasNode, state: NodeState, reasons: string[]): string {
   const lines = [`${node.tag} (${node.id}) — ${state}`];
   if (node.reference) lines.push("referenced: read-only in this pipeline");
   if (node.locked) lines.push("locked");
+  const isolation = isolationText(node.isolation);
+  if (isolation) lines.push(isolation);
   return [...lines, ...reasons].join("\n");
 }
 
@@ -67,6 +78,16 @@ export const StepCard = memo(function StepCard({ data, selected }: NodeProps<Ste
       <div className="step-flags">
         {node.locked && <LookIcon look="locked" size={14} />}
         {node.reference && <LookIcon look="referenced" size={14} />}
+        {node.isolation.startsWith("interpreter:") && (
+          <span className="step-isolation" data-testid="not-isolated" title={isolationText(node.isolation) ?? ""}>
+            not isolated
+          </span>
+        )}
+        {node.isolation.startsWith("shared:") && (
+          <span className="step-isolation" data-testid="shared-env" title={isolationText(node.isolation) ?? ""}>
+            shared env
+          </span>
+        )}
       </div>
       <Handle type="source" position={Position.Right} className="handle handle-out" />
     </div>

@@ -25,6 +25,7 @@ import {
   ArrowLeftFromLine,
   Settings2,
   RefreshCw,
+  Replace,
 } from "lucide-react";
 import { updateInclude } from "../actions/bundles";
 import {
@@ -46,6 +47,7 @@ import {
   duplicate,
   mark,
   reference,
+  replaceNode,
   setLocked,
 } from "../actions/nodes";
 import { branchFrom } from "../actions/pipelines";
@@ -78,6 +80,7 @@ export function nodeMenu(nodes: CanvasNode[], hasGroups = false): MenuEntry[] {
     { label: "Kill", icon: Ban, onSelect: () => void kill(ids) },
     "separator",
     { label: "Duplicate…", icon: Copy, onSelect: () => void duplicate(ids) },
+    ...(single ? [{ label: "Replace…", icon: Replace, onSelect: () => void replaceNode(single.id) }] : []),
     { label: "Reference into…", icon: Link2, onSelect: () => void reference(ids) },
   );
   if (references.length) {

@@ -3,11 +3,13 @@ import { Package, RefreshCw, X } from "lucide-react";
 import { useCallback, useEffect, useState } from "react";
 import { api, call } from "../api/client";
 import type { CanvasNode, CondaEnvironment, Environment } from "../api/types";
+import { isolationText } from "../canvas/StepCard";
 import { report } from "../actions/common";
 import {
   addToNode,
   changePython,
   installKernel,
+  ownEnvironment,
   refreshSnapshot,
   relock,
   removeFromNode,
@@ -57,6 +59,15 @@ export function EnvironmentTab({ node, pipelineId }: { node: CanvasNode; pipelin
           <button className="link" disabled={readOnly} onClick={() => void changePython(node.id, env.python_request, load)}>
             change
           </button>
+        </dd>
+        <dt>Isolation</dt>
+        <dd data-testid="isolation">
+          {isolationText(env.isolation) ?? "an environment of its own"}{" "}
+          {env.isolation !== "own" && (
+            <button className="link" disabled={readOnly} onClick={() => void ownEnvironment(node.id, load)}>
+              Own environment
+            </button>
+          )}
         </dd>
       </dl>
       <div className="row wrap">

@@ -17,11 +17,13 @@ from nodepipe.api.routes.jobs import start_job
 from nodepipe.api.routing import resource_router
 from nodepipe.api.schemas.environments import (
     CodePathAdd,
+    IsolationUpdate,
     LockRequest,
     PackagesAdd,
     PythonUpdate,
 )
 from nodepipe.api.schemas.events import JobPublic
+from nodepipe.domain.errors import InvalidInputError
 from nodepipe.domain.requirements import validate_package_names, validate_requirements
 from nodepipe.live.jobs import JobOutcome
 from nodepipe.schemas.environments import EnvironmentPublic
@@ -134,6 +136,32 @@ def set_python(
         lambda n, p: services.workspace.envs.set_python(n, body.version, p),
         origin,
     )
+
+
+@router.put("/isolation", status_code=202)
+def set_isolation(
+    pipeline: str, node: str, body: IsolationUpdate, services: ServicesDep, origin: OriginDep
+) -> JobPublic:
+    """Back to its own environment (same packages), a shared environment, or an existing
+    interpreter (not isolated)."""
+    isolation = services.workspace.isolation
+    change: Callable[[str, str], EnvironmentView]
+    if body.mode == "shared":
+        shared = body.shared_env
+        if shared is None:
+            raise InvalidInputError("mode 'shared' needs shared_env")
+        what = f"use the shared environment {shared}"
+        change = lambda n, p: isolation.use_shared(n, shared, p)  # noqa: E731
+    elif body.mode == "interpreter":
+        interpreter = body.interpreter
+        if interpreter is None or not interpreter.startswith("/"):
+            raise InvalidInputError("mode 'interpreter' needs the interpreter's absolute path")
+        check_trusted_interpreter(interpreter)
+        what = f"run with {interpreter} (not isolated)"
+        change = lambda n, p: isolation.use_interpreter(n, interpreter, p)  # noqa: E731
+    else:
+        what, change = "an environment of its own", isolation.detach
+    return environment_job(services, pipeline, node, "env-isolation", what, change, origin)
 
 
 @router.post("/lock", status_code=202)

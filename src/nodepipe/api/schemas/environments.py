@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
 from nodepipe.api.schemas.common import Input
@@ -51,6 +53,17 @@ class CondaPackagesAdd(Input):
 
 class PythonUpdate(Input):
     version: str = Field(min_length=1, description="An installed Python, e.g. 3.12.")
+
+
+class IsolationUpdate(Input):
+    """How isolated the node is: its own environment, a shared one, or an existing interpreter
+    (not isolated)."""
+
+    mode: Literal["own", "shared", "interpreter"]
+    shared_env: Name | None = Field(default=None, description="With mode 'shared'.")
+    interpreter: str | None = Field(
+        default=None, min_length=1, description="With mode 'interpreter': its absolute path."
+    )
 
 
 class LockRequest(Input):

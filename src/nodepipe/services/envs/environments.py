@@ -21,6 +21,7 @@ from nodepipe.services import resolver
 from nodepipe.services.context import WorkspaceContext
 from nodepipe.services.envs import indexes
 from nodepipe.services.envs.inline_metadata import honour_inline_metadata
+from nodepipe.services.envs.isolation_rules import check_own_environment, isolation_of
 from nodepipe.services.envs.origins import requirement_origins
 from nodepipe.services.graph.staged_folders import sync_node_environment
 from nodepipe.services.guards import check_node_editable
@@ -68,15 +69,21 @@ class EnvironmentView:
     shared: dict[str, str]
     origins: dict[str, str]
     code_paths: tuple[str, ...]
+    isolation: str = "own"
+    """``own`` environment; ``shared:NAME``; ``interpreter:PATH`` (not isolated)."""
 
 
 @dataclass(frozen=True, slots=True)
 class EnvironmentService:
     context: WorkspaceContext
 
-    def node_code(self, name: str, pipeline: str | None, edit: bool = True) -> tuple[Node, Path]:
+    def node_code(
+        self, name: str, pipeline: str | None, edit: bool = True, own: bool | None = None
+    ) -> tuple[Node, Path]:
         """The node and its code folder, whose pyproject.toml must be readable (InvalidInputError
-        naming the file otherwise: a missing folder, malformed TOML)."""
+        naming the file otherwise: a missing folder, malformed TOML). An edit (``own``, by
+        default) needs the node's own environment: a node using a shared one or an existing
+        interpreter is refused, hinting ``env detach``."""
         with self.context.store.read() as session:
             within = resolver.pipeline(session, pipeline) if pipeline else None
             node = resolver.node(session, name, within)
@@ -84,6 +91,8 @@ class EnvironmentService:
                 check_node_editable(session, node, within)
         code = self.context.layout.node_folder(node.id).code
         read_pyproject(code / "pyproject.toml")
+        if edit if own is None else own:
+            check_own_environment(node, code)
         return node, code
 
     def add(
@@ -281,6 +290,7 @@ class EnvironmentService:
             shared=_shared_references(code),
             origins=requirement_origins(code, self._library_tags(code)),
             code_paths=tuple(code_paths(code)),
+            isolation=isolation_of(code),
         )
 
     def _library_tags(self, code: Path) -> dict[str, str]:

@@ -24,6 +24,8 @@ from nodepipe.domain.states import NodeState, check_transition
 from nodepipe.domain.views import Link, Loss, NodeDetails, RemovalReport
 from nodepipe.services import resolver
 from nodepipe.services.context import WorkspaceContext, now
+from nodepipe.services.envs.isolation_rules import isolation_of
+from nodepipe.services.graph.effective import effective_nodes
 from nodepipe.services.graph.losses import output_losses, removal_losses
 from nodepipe.services.graph.membership import check_tag_free, place_new
 from nodepipe.services.graph.node_restore import RestoredNode, restore_node
@@ -105,17 +107,21 @@ class NodeService:
         return resolver.node(session, name, within)
 
     def list(self, pipeline: str | None = None) -> builtins.list[Node]:
+        """The nodes (of ``pipeline``), each with its effective state and reasons."""
         with self.context.store.read() as session:
             within = resolver.pipeline(session, pipeline).id if pipeline else None
-            return session.list_nodes(within)
+            return effective_nodes(self.context, session, session.list_nodes(within))
 
     def get(self, name: str, pipeline: str | None = None) -> Node:
         with self.context.store.read() as session:
             return self._resolve(session, name, pipeline)
 
     def show(self, name: str, pipeline: str | None = None) -> NodeDetails:
+        """The node with its effective state and reasons, neighbours, folder and parameters."""
         with self.context.store.read() as session:
-            node = self._resolve(session, name, pipeline)
+            (node,) = effective_nodes(
+                self.context, session, [self._resolve(session, name, pipeline)]
+            )
             inputs = session.edges_into([node.id])
             outputs = session.edges_out_of([node.id])
             neighbours = session.get_nodes(
@@ -136,6 +142,7 @@ class NodeService:
                 folder=self.context.layout.node_folder(node.id).path,
                 params=self._read_params(node.id, text),
                 params_text=text,
+                isolation=_isolation(self.context.layout.node_folder(node.id).code),
             )
 
     def path(self, name: str, pipeline: str | None = None) -> Path:
@@ -313,6 +320,13 @@ def _editable(
     node = resolver.node(session, name, context)
     check_node_editable(session, node, context, outputs=outputs)
     return node
+
+
+def _isolation(code: Path) -> str:
+    try:
+        return isolation_of(code)
+    except InvalidInputError:  # an unreadable pyproject: status says so
+        return "unknown"
 
 
 def _fetch(session: StoreSession, node_id: str) -> Node:

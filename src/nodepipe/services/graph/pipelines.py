@@ -12,6 +12,7 @@ from nodepipe.domain.names import validate_name
 from nodepipe.domain.views import Loss, RemovalReport
 from nodepipe.services import resolver
 from nodepipe.services.context import DEFAULT_PROJECT, WorkspaceContext, now
+from nodepipe.services.graph.effective import effective_view
 from nodepipe.services.graph.losses import pipeline_losses
 from nodepipe.services.graph.removal import remove_from_pipeline
 from nodepipe.services.graph.staged_folders import delete_nodes_on_disk, deleting_node_folders
@@ -72,8 +73,10 @@ class PipelineService:
             return resolver.pipeline(session, name)
 
     def show(self, name: str) -> PipelineView:
+        """The whole graph, each node with its effective state and reasons (as ``status``)."""
         with self.context.store.read() as session:
-            return pipeline_view(session, resolver.pipeline(session, name))
+            view = pipeline_view(session, resolver.pipeline(session, name))
+            return effective_view(self.context, session, view)
 
     def lineage(self, project: str | None = None) -> builtins.list[Lineage]:
         """How the pipelines (of ``project``) came from each other."""

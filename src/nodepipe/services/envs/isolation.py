@@ -1,0 +1,118 @@
+"""Opting a node in and out of isolation at any time: a shared environment, an existing
+interpreter, or back to an environment of its own.
+
+- ``use_shared``: the node's ``.venv`` becomes a link to the shared environment and its lock a
+  copy of the shared lock (so a change of the shared environment makes it stale); its own
+  environment folder is removed.
+- ``use_interpreter``: the node runs with an existing interpreter (the system's, an image's);
+  it has no environment, is not isolated, and every surface says so.
+- ``detach``: back to an environment of its own. From a shared environment it gets the same
+  packages: the shared environment's requirements, locked from the shared lock it already
+  holds (the versions stay), then synced.
+
+Each switch is all or nothing on the node's project files (``envs.edits``); what it removes is
+an environment, rebuilt from the lock by the next sync. Nothing is left beside ``.venv``.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from nodepipe.domain.errors import ConflictError, InvalidInputError
+from nodepipe.envs.interpreters import interpreter_version
+from nodepipe.services.context import WorkspaceContext
+from nodepipe.services.envs.environments import EnvironmentService, EnvironmentView
+from nodepipe.services.envs.shared_envs import SharedEnvService
+from nodepipe.workspace.node_config import read_node_config, read_pyproject
+from nodepipe.workspace.node_project import (
+    dependencies,
+    set_dependencies,
+    set_interpreter,
+    set_requires_python,
+    set_shared_env,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class IsolationService:
+    context: WorkspaceContext
+
+    @property
+    def _envs(self) -> EnvironmentService:
+        return EnvironmentService(self.context)
+
+    def use_shared(self, name: str, shared: str, pipeline: str | None = None) -> EnvironmentView:
+        """Make node ``name`` use the shared environment ``shared`` from now on."""
+        SharedEnvService(self.context).show(shared)  # NotFoundError hinting shared-env new
+        node, code = self._envs.node_code(name, pipeline, own=False)
+        shared_dir = self.context.layout.shared_env_dir(shared)
+        environments = self.context.environments
+
+        def edit() -> None:
+            set_interpreter(code / "pyproject.toml", None)
+            set_shared_env(code / "pyproject.toml", shared)
+            environments.use_shared(code, shared_dir)
+
+        environments.change(code, edit, sync=False)
+        return self._envs.show(node.id)
+
+    def use_interpreter(self, name: str, path: str, pipeline: str | None = None) -> EnvironmentView:
+        """Run node ``name`` with the existing interpreter ``path`` (absolute, or a command on
+        PATH): no environment of its own, not isolated."""
+        interpreter = _interpreter(path)
+        node, code = self._envs.node_code(name, pipeline, own=False)
+
+        def edit() -> None:
+            set_shared_env(code / "pyproject.toml", None)
+            set_interpreter(code / "pyproject.toml", interpreter)
+
+        self.context.environments.change(code, edit, sync=False)
+        _remove_environment(code / ".venv")
+        return self._envs.show(node.id)
+
+    def detach(self, name: str, pipeline: str | None = None) -> EnvironmentView:
+        """Give node ``name`` an environment of its own again (from a shared one: the same
+        packages at the same versions)."""
+        node, code = self._envs.node_code(name, pipeline, own=False)
+        config = read_node_config(code / "pyproject.toml")
+        if config.isolation == "own":
+            raise ConflictError(f"node {node.tag!r} already has an environment of its own")
+        pyproject = code / "pyproject.toml"
+        environments = self.context.environments
+        shared_dir = (
+            self.context.layout.shared_env_dir(config.shared_env) if config.shared_env else None
+        )
+
+        def edit() -> None:
+            set_shared_env(pyproject, None)
+            set_interpreter(pyproject, None)
+            if shared_dir is not None:
+                set_dependencies(pyproject, dependencies(shared_dir / "pyproject.toml"))
+                wanted = read_pyproject(shared_dir / "pyproject.toml")["project"]
+                if "requires-python" in wanted:
+                    set_requires_python(pyproject, wanted["requires-python"])
+                _remove_environment(code / ".venv")
+                environments.lock(code)  # from the copied shared lock: same versions
+
+        environments.change(code, edit)
+        return self._envs.show(node.id)
+
+
+def _interpreter(path: str) -> str:
+    """The absolute path of a working Python interpreter, or InvalidInputError saying why."""
+    found = shutil.which(path) if "/" not in path else path
+    if found is None or not Path(found).is_file():
+        raise InvalidInputError(f"no interpreter at {path}")
+    absolute = str(Path(found).absolute())
+    if interpreter_version(absolute) == "unknown":
+        raise InvalidInputError(f"{path} did not run as a Python interpreter")
+    return absolute
+
+
+def _remove_environment(venv: Path) -> None:
+    if venv.is_symlink() or venv.is_file():
+        venv.unlink()
+    elif venv.is_dir():
+        shutil.rmtree(venv)

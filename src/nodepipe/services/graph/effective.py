@@ -1,0 +1,59 @@
+"""One effective state everywhere: the nodes ``pipeline show``, ``node list`` and ``node show``
+(and the API and canvas, which read the same views) carry the state ``status`` computes.
+
+The store keeps the state a node was left in by its last run or edit; a node stored
+``completed`` whose code changed since is stale, and says why. Every view of nodes goes through
+here, so no surface shows "completed" while ``status`` says stale, nor an old reason: the
+reason shown is the computed reasons joined by "; " (``services.runs.status``). How isolated a
+node is (``own``, ``shared:NAME``, ``interpreter:PATH``) comes along, read from the same
+settings the status check reads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import replace
+
+from nodepipe.domain.model import Node, PipelineNode, PipelineView
+from nodepipe.services.context import WorkspaceContext
+from nodepipe.services.envs.isolation_rules import isolation_label
+from nodepipe.services.runs.status import NodeStatusView, compute_statuses
+from nodepipe.store.queries import StoreSession
+
+REASON_SEPARATOR = "; "
+
+
+def effective_view(
+    context: WorkspaceContext, session: StoreSession, view: PipelineView
+) -> PipelineView:
+    """``view`` with each node's computed state, reasons and isolation."""
+    statuses = compute_statuses(context, session, view)
+    return replace(
+        view, nodes=tuple(_effective_item(i, statuses.get(i.node.id)) for i in view.nodes)
+    )
+
+
+def effective_nodes(
+    context: WorkspaceContext, session: StoreSession, nodes: Iterable[Node]
+) -> list[Node]:
+    """``nodes`` with their computed states, each checked in the pipeline that owns it (a node
+    has the same parents in every pipeline, so its state is the same wherever it is shown)."""
+    from nodepipe.services.graph.pipelines import pipeline_view
+
+    wanted = list(nodes)
+    owners = session.get_pipelines({n.owner_pipeline_id for n in wanted})
+    computed: dict[str, Node] = {}
+    for owner in owners.values():
+        for item in effective_view(context, session, pipeline_view(session, owner)).nodes:
+            computed[item.node.id] = item.node
+    return [computed.get(node.id, node) for node in wanted]
+
+
+def _effective_item(item: PipelineNode, status: NodeStatusView | None) -> PipelineNode:
+    if status is None:
+        return item
+    node = replace(
+        item.node, state=status.state, state_reason=REASON_SEPARATOR.join(status.reasons)
+    )
+    isolation = isolation_label(status.config) if status.config is not None else item.isolation
+    return replace(item, node=node, isolation=isolation)

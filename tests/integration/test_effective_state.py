@@ -1,0 +1,50 @@
+"""One effective state everywhere (issue 14, finding 6): `status`, `pipeline show`, `node list`
+and `node show` (and the API, which prints the same JSON) show the computed state and reasons,
+each reason once, none left over from an earlier change."""
+
+from __future__ import annotations
+
+import nodepipe
+from integration.conftest import CliRunner
+from nodepipe.services.runs.service import RunRequest
+
+
+def every_surface(cli: CliRunner, tag: str) -> dict[str, tuple[str, str]]:
+    """(state, reason) of node ``tag`` as each command shows it with --json."""
+    status = {n["tag"]: n for n in cli("status", "baseline", "--json").json()["nodes"]}
+    graph = {n["tag"]: n for n in cli("pipeline", "show", "baseline", "--json").json()["nodes"]}
+    listed = {n["tag"]: n for n in cli("node", "list", "--json").json()}
+    in_pipeline = {n["tag"]: n for n in cli("node", "list", "-p", "baseline", "--json").json()}
+    shown = cli("node", "show", tag, "--json").json()["node"]
+    return {
+        "status": (status[tag]["state"], "; ".join(status[tag]["reasons"])),
+        "pipeline show": (graph[tag]["state"], graph[tag]["state_reason"]),
+        "node list": (listed[tag]["state"], listed[tag]["state_reason"]),
+        "node list -p": (in_pipeline[tag]["state"], in_pipeline[tag]["state_reason"]),
+        "node show": (shown["state"], shown["state_reason"]),
+    }
+
+
+def test_a_code_edit_shows_stale_on_every_surface(
+    chain: nodepipe.Workspace, cli: CliRunner
+) -> None:
+    chain.runs.run(RunRequest("baseline"))
+    main = chain.nodes.path("clean") / "code" / "main.py"
+    main.write_text(main.read_text() + "\n# edited\n")
+    assert set(every_surface(cli, "clean").values()) == {("stale", "code changed: main.py")}
+    assert set(every_surface(cli, "plot").values()) == {("stale", "parent 01 (clean) is stale")}
+    assert "stale" in cli("pipeline", "show", "baseline").stdout
+    assert "code changed: main.py" in cli("node", "show", "clean").stdout
+
+
+def test_no_reason_lingers_and_none_is_printed_twice(
+    chain: nodepipe.Workspace, cli: CliRunner
+) -> None:
+    chain.runs.run(RunRequest("baseline"))
+    assert cli("node", "params", "clean", "--set", "n=2").code == 0
+    assert set(every_surface(cli, "clean").values()) == {("stale", "parameter n added")}
+    assert cli("node", "params", "clean", "--unset", "n").code == 0  # undone: matches again
+    assert set(every_surface(cli, "clean").values()) == {("completed", "")}
+    assert set(every_surface(cli, "plot").values()) == {("completed", "")}
+    assert cli("node", "mark", "plot", "stale").code == 0  # by hand: the one stored reason kept
+    assert set(every_surface(cli, "plot").values()) == {("stale", "marked stale by hand")}
