@@ -20,7 +20,15 @@ FORMAT_VERSION = 1
 
 NEVER_RAN = "never ran"
 MARKED_STALE = "marked stale by hand"
-"""The reason of a node marked stale by hand: the one stale state its fingerprint cannot show."""
+"""The reason of a node marked stale by hand: a stale state its fingerprint cannot show."""
+RECOVERED_REASON = (
+    "recovered from its folder: the outputs were kept, but not the record of the run that "
+    "made them; run it again, or mark it completed to accept them"
+)
+"""The reason of a node ``doctor --rebuild`` recovered: its outputs await the user's word."""
+HELD_STALE_REASONS = frozenset({MARKED_STALE, RECOVERED_REASON})
+"""Stale reasons kept as stored while the fingerprint shows no change: every other stale
+state is explained by the fingerprint, and ends when what changed is put back."""
 MAX_NAMES = 5
 MAX_VALUE_CHARS = 40
 

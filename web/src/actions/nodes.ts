@@ -52,7 +52,6 @@ export async function createNode(position?: { x: number; y: number }): Promise<v
           allow_duplicate_tag: false,
           template: String(values["template"]) || null,
           shared_env: String(values["shared_env"]) || null,
-          allow_duplicate_tag: false,
           ...(position ?? {}),
         },
       }),

@@ -145,23 +145,26 @@ def set_isolation(
     """Back to its own environment (same packages), a shared environment, or an existing
     interpreter (not isolated)."""
     isolation = services.workspace.isolation
-    change: Callable[[str, str], EnvironmentView]
-    if body.mode == "shared":
-        shared = body.shared_env
-        if shared is None:
-            raise InvalidInputError("mode 'shared' needs shared_env")
-        what = f"use the shared environment {shared}"
-        change = lambda n, p: isolation.use_shared(n, shared, p)  # noqa: E731
-    elif body.mode == "interpreter":
-        interpreter = body.interpreter
-        if interpreter is None or not interpreter.startswith("/"):
+    words = {
+        "own": "an environment of its own",
+        "shared": f"use the shared environment {body.shared_env}",
+        "interpreter": f"run with {body.interpreter} (not isolated)",
+    }
+
+    def change(node_id: str, pipeline_id: str) -> EnvironmentView:
+        """Checked in the job: what is missing or untrusted fails it, saying why."""
+        if body.mode == "own":
+            return isolation.detach(node_id, pipeline_id)
+        if body.mode == "shared":
+            if body.shared_env is None:
+                raise InvalidInputError("mode 'shared' needs shared_env")
+            return isolation.use_shared(node_id, body.shared_env, pipeline_id)
+        if body.interpreter is None or not body.interpreter.startswith("/"):
             raise InvalidInputError("mode 'interpreter' needs the interpreter's absolute path")
-        check_trusted_interpreter(interpreter)
-        what = f"run with {interpreter} (not isolated)"
-        change = lambda n, p: isolation.use_interpreter(n, interpreter, p)  # noqa: E731
-    else:
-        what, change = "an environment of its own", isolation.detach
-    return environment_job(services, pipeline, node, "env-isolation", what, change, origin)
+        check_trusted_interpreter(body.interpreter)
+        return isolation.use_interpreter(node_id, body.interpreter, pipeline_id)
+
+    return environment_job(services, pipeline, node, "env-isolation", words[body.mode], change, origin)
 
 
 @router.post("/lock", status_code=202)

@@ -6,7 +6,8 @@ a node below a stale or never-run node is stale because of it ("parent 01 (clean
 The reasons are computed, never the stored ones repeated: a node stored ``stale`` says what its
 fingerprint shows ("code changed: main.py"), not also the reason stored when it was marked; once
 the change is undone (a parameter set back) it is completed again. Only a node marked stale by
-hand, or one with no fingerprint to compare, keeps its stored reason. Parents are named by tag,
+hand or recovered by ``doctor --rebuild`` (``HELD_STALE_REASONS``), or one with no fingerprint
+to compare, keeps its stored reason. Parents are named by tag,
 also a parent that has since been removed from the pipeline or deleted.
 
 A node that cannot be checked (its folder is missing, its pyproject.toml or params.yaml cannot
@@ -23,7 +24,7 @@ from typing import Any
 from nodepipe.domain.errors import NodepipeError
 from nodepipe.domain.graph import topological_order
 from nodepipe.domain.model import PipelineNode, PipelineView
-from nodepipe.domain.staleness import MARKED_STALE, NodeFingerprint, ParentOutput, explain
+from nodepipe.domain.staleness import HELD_STALE_REASONS, NodeFingerprint, ParentOutput, explain
 from nodepipe.domain.states import NodeState
 from nodepipe.services.context import WorkspaceContext
 from nodepipe.store.queries import StoreSession
@@ -126,7 +127,8 @@ def _own_reasons(
         else explain(previous, current, tags)
     )
     if node.state is NodeState.STALE and previous is not None:
-        return computed or ([MARKED_STALE] if node.state_reason == MARKED_STALE else [])
+        held = node.state_reason in HELD_STALE_REASONS
+        return computed or ([node.state_reason] if held else [])
     if node.state in (NodeState.FAILED, NodeState.CANCELLED, NodeState.STALE):
         return [node.state_reason or node.state.value, *computed]
     return computed

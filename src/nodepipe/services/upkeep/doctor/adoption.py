@@ -24,7 +24,7 @@ from nodepipe.domain.graph import cycle_if_connected
 from nodepipe.domain.ids import looks_like_id, new_id
 from nodepipe.domain.model import Edge, Node, Pipeline, Project
 from nodepipe.domain.names import validate_name, validate_slot
-from nodepipe.domain.staleness import ParentOutput
+from nodepipe.domain.staleness import RECOVERED_REASON, ParentOutput
 from nodepipe.domain.states import NodeState
 from nodepipe.execution.run_files import CONTEXT_FILE
 from nodepipe.services.context import WorkspaceContext, now
@@ -40,10 +40,6 @@ from nodepipe.workspace.output_swap import settle_leftovers
 
 RECOVERED = "recovered"
 RECOVERED_NOTES = "nodes recovered from their folders by `nodepipe doctor`"
-RECOVERED_REASON = (
-    "recovered from its folder: the outputs were kept, but not the record of the run that "
-    "made them; run it again, or mark it completed to accept them"
-)
 
 
 @dataclass(frozen=True, slots=True)
