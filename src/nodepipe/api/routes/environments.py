@@ -164,7 +164,9 @@ def set_isolation(
         check_trusted_interpreter(body.interpreter)
         return isolation.use_interpreter(node_id, body.interpreter, pipeline_id)
 
-    return environment_job(services, pipeline, node, "env-isolation", words[body.mode], change, origin)
+    return environment_job(
+        services, pipeline, node, "env-isolation", words[body.mode], change, origin
+    )
 
 
 @router.post("/lock", status_code=202)
