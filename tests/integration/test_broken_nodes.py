@@ -139,3 +139,31 @@ def test_commands_on_a_node_whose_folder_is_gone_answer_with_an_error(
         assert message in result.stderr, args
     assert not folder.exists()
     assert cli("node", "show", "a").code == 0
+
+
+def test_an_unresolvable_inline_dependency_fails_only_its_node(
+    split: nodepipe.Workspace, cli: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 14, finding 7: the node whose PEP 723 packages cannot be had fails, named, and
+    `logs` shows why; what reads it is skipped, the independent node runs."""
+    monkeypatch.setenv("UV_OFFLINE", "1")
+    monkeypatch.setenv("UV_INDEX_URL", "http://127.0.0.1:9/simple")
+    assert cli("run", "split").code == 0  # a first good run, whose log must not be shown again
+    main = split.nodes.path("a") / "code" / "main.py"
+    main.write_text('# /// script\n# dependencies = ["nosuchpkg==1.0"]\n# ///\n' + main.read_text())
+    result = cli("run", "split", "--force")
+    assert result.code == 8, result.stdout + result.stderr
+    a, b, c = (split.nodes.get(tag) for tag in ("a", "b", "c"))
+    assert c.state is NodeState.COMPLETED
+    assert a.state is NodeState.FAILED
+    assert "inline script packages (PEP 723)" in a.state_reason and "nosuchpkg" in a.state_reason
+    assert "hint:" not in a.state_reason  # uv's own advice is not nodepipe's
+    messages = {
+        nr.message
+        for run in split.runs.history("split")
+        for nr in split.runs.node_runs(run.id)
+        if nr.node_id == b.id
+    }
+    assert "upstream a failed" in messages
+    logs = cli("logs", "a")
+    assert "could not prepare" in logs.stdout and "nosuchpkg" in logs.stdout

@@ -355,3 +355,16 @@ def test_isolation_in_and_out_at_any_time(
     assert import_version(chain, "clean") == "2.0"
     leftovers = [p.name for p in code.iterdir() if p.name.startswith(".venv.")]
     assert leftovers == []
+
+
+def test_uv_failures_in_nodepipe_words_and_uv_text_behind_verbose(
+    chain: nodepipe.Workspace, envs: EnvironmentService, cli: CliRunner
+) -> None:
+    """Issue 14, finding 7: no uv hint leaks; --verbose adds uv's full output."""
+    plain = cli("env", "add", "clean", "nosuchpkg==1.0")
+    assert plain.code == 2
+    assert "a package or version asked for does not exist" in plain.stderr
+    assert "nosuchpkg" in plain.stderr and "hint:" not in plain.stderr
+    assert "what uv said" not in plain.stderr
+    verbose = cli("--verbose", "env", "add", "clean", "nosuchpkg==1.0")
+    assert verbose.code == 2 and "what uv said:" in verbose.stderr

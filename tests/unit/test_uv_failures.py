@@ -15,7 +15,7 @@ from nodepipe.domain.errors import (
     RequirementNotFoundError,
     UnresolvableRequirementsError,
 )
-from nodepipe.envs.uv import uv_failure
+from nodepipe.envs.uv import uv_failure, without_hints
 
 NO_SOLUTION = "error: No solution found when resolving dependencies:\n  ╰─▶ Because "
 
@@ -57,3 +57,21 @@ def test_each_cause_has_its_error(detail: str, expected: type[EnvironmentBuildEr
     error = uv_failure("lock the environment", detail)
     assert type(error) is expected
     assert detail in str(error) and "lock the environment" in str(error)
+    assert error.detail == detail  # uv's full text, for a log or --verbose
+
+
+def test_uv_hints_do_not_leak_but_its_explanation_stays() -> None:
+    """Issue 14, finding 7: uv's advice about its own options ("use --frozen") is not
+    nodepipe's; the error says what happened in nodepipe's words, uv's full text is kept."""
+    detail = (
+        NO_SOLUTION + "toypkg was not found in the cache and your project depends on it\n"
+        "hint: Packages were unavailable because the network was disabled. When the network is "
+        "disabled, registry packages may only be read from the cache.\n"
+        "hint: Pass `--frozen` to use the existing lock file"
+    )
+    error = uv_failure("lock the environment", detail)
+    message = str(error)
+    assert message.startswith("a package or version asked for does not exist")
+    assert "toypkg was not found in the cache" in message
+    assert "hint:" not in message and "--frozen" not in message
+    assert error.detail == detail and without_hints(detail) in message

@@ -106,10 +106,20 @@ COMMANDS = {
     show_envvar=True,
     help="Workspace directory (default: found from the current directory upwards).",
 )
+@click.option(
+    "--verbose",
+    is_flag=True,
+    help="When building an environment fails, also print uv's full output.",
+)
 @click.pass_context
-def app(ctx: click.Context, workspace: Path | None) -> None:
+def app(ctx: click.Context, workspace: Path | None, verbose: bool) -> None:
     select_workspace(workspace)
+    _VERBOSE[0] = verbose
     ctx.call_on_close(close_workspace)
+
+
+_VERBOSE = [False]
+"""Whether ``--verbose`` was given (read by ``main`` after the command has ended)."""
 
 
 @app.command("init")
@@ -155,6 +165,11 @@ def main(argv: list[str] | None = None) -> None:
         if error is None:
             raise
         print_error(with_hint(str(error), error.hint))
+        detail = getattr(error, "detail", "")
+        if _VERBOSE[0] and detail:
+            from nodepipe.cli.output import error_console
+
+            error_console.print(f"what uv said:\n{detail}", markup=False, highlight=False)
         raise SystemExit(exit_code_for(error)) from None
     raise SystemExit(code if isinstance(code, int) else 0)
 

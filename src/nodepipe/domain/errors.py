@@ -90,7 +90,14 @@ class WorkspaceError(NodepipeError):
 
 
 class EnvironmentBuildError(NodepipeError):
-    """nodepipe could not build or sync a node's environment (uv failed); not the node's fault."""
+    """nodepipe could not build or sync a node's environment (uv failed); not the node's fault.
+
+    ``detail`` is uv's own full output, for a log or ``--verbose``; the message says what
+    happened in nodepipe's words, without uv's advice about uv's own options."""
+
+    def __init__(self, message: str, *, hint: Hint | None = None, detail: str = "") -> None:
+        super().__init__(message, hint=hint)
+        self.detail = detail
 
 
 class RequirementNotFoundError(EnvironmentBuildError):

@@ -101,9 +101,31 @@ class UvRunner:
         return completed
 
 
+_WORDS: dict[type[EnvironmentBuildError], str] = {
+    IndexUnreachableError: "the package index cannot be reached",
+    RequirementNotFoundError: "a package or version asked for does not exist",
+    UnresolvableRequirementsError: "no versions of the requirements fit together",
+}
+
+
 def uv_failure(action: str, detail: str) -> EnvironmentBuildError:
-    """The error for uv failing to ``action`` with ``detail`` (its output), by cause."""
+    """The error for uv failing to ``action`` with ``detail`` (its output), by cause: said in
+    nodepipe's words, with uv's explanation but not its hints (they name uv's options, such as
+    ``--frozen``, that a nodepipe user does not pass); the full output is the error's
+    ``detail``."""
+    told = without_hints(detail)
     for error_type, phrases in _CAUSES:
         if any(phrase in detail for phrase in phrases):
-            return error_type(f"uv could not {action}:\n{detail}")
-    return EnvironmentBuildError(f"uv failed to {action}:\n{detail}")
+            words = _WORDS[error_type]
+            return error_type(f"{words} (could not {action}):\n{told}", detail=detail)
+    return EnvironmentBuildError(f"uv failed to {action}:\n{told}", detail=detail)
+
+
+def without_hints(detail: str) -> str:
+    """uv's output up to its first ``hint:`` paragraph (hints come last)."""
+    kept: list[str] = []
+    for line in detail.splitlines():
+        if line.lstrip().startswith("hint:"):
+            break
+        kept.append(line)
+    return "\n".join(kept).strip()

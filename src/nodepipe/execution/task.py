@@ -291,7 +291,9 @@ class NodeProcess:
 
     def fail(self, error: BaseException) -> TaskOutcome:
         """nodepipe could not run the node: say why in its log, drop what it staged."""
-        self._close_log(f"nodepipe could not run it: {error}")
+        detail = getattr(error, "detail", "")
+        said = f"\n--- what uv said:\n{detail}" if detail else ""
+        self._close_log(f"nodepipe could not run it: {error}{said}")
         discard(self.folder, self.task.node_run_id)
         return TaskOutcome(self.task.node_run_id, RunOutcome.ERROR, None, str(error))
 

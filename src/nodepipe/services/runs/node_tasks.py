@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from nodepipe.domain.errors import NodepipeError
 from nodepipe.domain.model import Edge, PipelineView
 from nodepipe.domain.staleness import ParentOutput
+from nodepipe.execution.run_files import point_latest_log
 from nodepipe.execution.runner import PreparedTask
 from nodepipe.execution.task_factory import EnvironmentSettings, ParentInput, build_task
 from nodepipe.services.context import WorkspaceContext
@@ -52,7 +53,24 @@ class TaskPreparer:
 
     def __call__(self, node_id: str, outputs: dict[str, str]) -> PreparedTask:
         """The node's task; NodepipeError when the node could not be checked (its run fails
-        with that problem)."""
+        with that problem, which its node run's log says: ``logs NODE`` shows it, not the
+        log of an earlier run)."""
+        try:
+            return self._prepare(node_id, outputs)
+        except NodepipeError as exc:
+            self._log_failure(node_id, exc)
+            raise
+
+    def _log_failure(self, node_id: str, error: NodepipeError) -> None:
+        folder = self.context.layout.node_folder(node_id)
+        if not folder.path.is_dir():  # a missing folder is not made again for a log
+            return
+        folder.logs.mkdir(exist_ok=True)
+        log = folder.logs / f"{self.node_run_ids[node_id]}.log"
+        log.write_text(f"nodepipe could not prepare the node: {error}\n", encoding="utf-8")
+        point_latest_log(log)
+
+    def _prepare(self, node_id: str, outputs: dict[str, str]) -> PreparedTask:
         layout = self.context.layout
         inputs = self.view.inputs(node_id)
         status = self.statuses[node_id]

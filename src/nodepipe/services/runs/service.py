@@ -9,13 +9,19 @@ import signal
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import FrameType
 
-from nodepipe.domain.errors import ConflictError, NotFoundError, StorageError
+from nodepipe.domain.errors import (
+    ConflictError,
+    EnvironmentBuildError,
+    NotFoundError,
+    StorageError,
+)
 from nodepipe.domain.events import Listener, NodeFinished, RunEvent, RunFinished
 from nodepipe.domain.model import Node, Pipeline, PipelineView
 from nodepipe.domain.runs import NodeRun, Run, RunOutcome, RunStatus
+from nodepipe.domain.states import NodeState
 from nodepipe.execution.plan import NodeStatus, Plan, Selection, plan_run
 from nodepipe.execution.recorder import RecordingError, StoreRecorder
 from nodepipe.execution.recovery import orchestrator_alive, settle_run
@@ -105,8 +111,10 @@ class RunService:
         ``on_start`` is told the run (its id, plan and tags) once its nodes are claimed and
         its executor is up, just before its first event."""
         status = self.status(request.pipeline)
-        if self._honour_inline_metadata(status):
+        changed, unprepared = self._honour_inline_metadata(status)
+        if changed or unprepared:
             status = self.status(request.pipeline)  # an environment changed: look again
+        status = _with_problems(status, unprepared)
         check_pipeline_editable(status.view.pipeline)
         jobs = request.jobs or os.cpu_count() or 1
         storage = run_storage(
@@ -196,11 +204,13 @@ class RunService:
         for event in promotions:
             drop_intent(folders(event.node_id), event.node_run_id)
 
-    def _honour_inline_metadata(self, status: PipelineStatus) -> bool:
+    def _honour_inline_metadata(self, status: PipelineStatus) -> tuple[bool, dict[str, str]]:
         """Nodes declaring packages inline (PEP 723) get them before anything is planned.
 
-        Nodes that cannot be checked are left as they are (their runs fail and say why).
-        True when an environment had to change."""
+        Nodes that cannot be checked are left as they are (their runs fail and say why), and so
+        is a node whose inline packages cannot be had (no such package, the index out of
+        reach): it fails, named, its descendants are skipped, the other nodes run. Returns
+        whether an environment had to change, and why each node that could not be prepared."""
         view = status.view
         owned = [
             item.node.id
@@ -209,11 +219,15 @@ class RunService:
             and not item.node.locked
             and status.nodes[item.node.id].problem is None
         ]
-        changed = [
-            honour_inline_metadata(self.context, self.context.layout.node_dir(node_id) / "code")
-            for node_id in owned
-        ]
-        return any(changed)
+        changed = False
+        unprepared: dict[str, str] = {}
+        for node_id in owned:
+            code = self.context.layout.node_dir(node_id) / "code"
+            try:
+                changed = honour_inline_metadata(self.context, code) or changed
+            except EnvironmentBuildError as exc:
+                unprepared[node_id] = f"its inline script packages (PEP 723) cannot be had: {exc}"
+        return changed, unprepared
 
     def _plan(self, session: StoreSession, status: PipelineStatus, request: RunRequest) -> Plan:
         return self._plan_with_nodes(session, status, request)[0]
@@ -319,7 +333,12 @@ class RunService:
         with self.context.store.read() as session:
             within = resolver.pipeline(session, pipeline) if pipeline else None
             target = resolver.node(session, node, within)
-            history = [nr for nr in session.node_runs_of_node(target.id, 200) if nr.log_file]
+            logs = self.context.layout.node_folder(target.id).logs
+            history = [
+                nr if nr.log_file else replace(nr, log_file=str(logs / f"{nr.id}.log"))
+                for nr in session.node_runs_of_node(target.id, 200)
+                if nr.log_file or (logs / f"{nr.id}.log").is_file()  # a failed preparation's
+            ]
             if run_id is not None:
                 history = [nr for nr in history if nr.run_id.startswith(run_id)]
             if not history:
@@ -366,3 +385,22 @@ def _promotions(events: Sequence[RunEvent]) -> list[NodeFinished]:
 
 def _tags(view: PipelineView) -> dict[str, str]:
     return {item.node.id: item.node.tag for item in view.nodes}
+
+
+def _with_problems(status: PipelineStatus, problems: dict[str, str]) -> PipelineStatus:
+    """``status`` with each node of ``problems`` unable to run, for that reason (its run
+    fails and says so; the nodes below it are skipped)."""
+    if not problems:
+        return status
+    nodes = dict(status.nodes)
+    for node_id, problem in problems.items():
+        nodes[node_id] = replace(
+            nodes[node_id],
+            state=NodeState.FAILED,
+            reasons=(problem,),
+            own_reasons=(problem,),
+            fingerprint=None,
+            config=None,
+            problem=problem,
+        )
+    return PipelineStatus(status.view, nodes)
