@@ -29,8 +29,8 @@ export const DETAIL_ZOOM = 0.45;
 
 export const StepCard = memo(function StepCard({ data, selected }: NodeProps<StepNode>) {
   const { node, highlighted, groupName } = data;
-  const state = useDisplayState(node.id, node.state);
-  const reasons = useDisplayReasons(node.id, node.state_reason);
+  const state = useDisplayState(node);
+  const reasons = useDisplayReasons(node);
   const detailed = useStore((s) => s.transform[2] >= DETAIL_ZOOM);
   const classes = ["step", `step-${state}`];
   if (selected) classes.push("selected");

@@ -55,10 +55,16 @@ export function stepNodes(graph: PipelineGraph, highlighted: Set<string>, previo
   return result;
 }
 
+/** Whether a card looks the same apart from its state, which the card reads from the store:
+ * a reload after a run (every state changed) leaves React Flow's nodes untouched. */
 function sameData(a: StepData, b: StepData): boolean {
-  return (
-a.node === b.node && a.highlighted === b.highlighted && a.groupName === b.groupName
-  );
+  return sameExceptState(a.node, b.node) && a.highlighted === b.highlighted && a.groupName === b.groupName;
+}
+
+function sameExceptState(a: CanvasNode, b: CanvasNode): boolean {
+  if (a === b) return true;
+  const keys = Object.keys(b) as (keyof CanvasNode)[];
+  return keys.every((key) => key === "state" || key === "state_reason" || a[key] === b[key]);
 }
 
 /** A frame behind each expanded group, and one node standing for each collapsed group. */

@@ -1,6 +1,7 @@
 // The app's state: what is open, what the server last said, and live run states.
 import { create } from "zustand";
 import type {
+  CanvasNode,
   Lineage,
   NodeState,
   NodeStatus,
@@ -108,15 +109,32 @@ export function displayReasons(s: AppState, nodeId: string, storedReason: string
   return s.statuses[nodeId]?.reasons ?? (storedReason ? [storedReason] : []);
 }
 
-/** A card's own state, read from the store: a live update re-renders only the cards it
- * changes (the canvas and React Flow's node list stay as they are). */
-export function useDisplayState(nodeId: string, stored: NodeState): NodeState {
-  return useApp((s) => displayState(s, nodeId, stored));
+const indexes = new WeakMap<PipelineGraph, Map<string, CanvasNode>>();
+
+/** A node of the loaded graph by id (the index is built once per loaded graph). */
+export function graphNode(graph: PipelineGraph | null, id: string): CanvasNode | undefined {
+  if (!graph) return undefined;
+  let index = indexes.get(graph);
+  if (!index) {
+    index = new Map(graph.nodes.map((n) => [n.id, n]));
+    indexes.set(graph, index);
+  }
+  return index.get(id);
+}
+
+/** A card's own state, read from the store (live, computed, or stored in the graph last
+ * loaded): a live update or a reload re-renders only the cards whose state it changes; the
+ * canvas and React Flow's node list stay as they are. */
+export function useDisplayState(node: CanvasNode): NodeState {
+  return useApp((s) => displayState(s, node.id, graphNode(s.graph, node.id)?.state ?? node.state));
 }
 
 /** A card's reasons, one string per line (a string compares by value: no needless render). */
-export function useDisplayReasons(nodeId: string, storedReason: string): string[] {
-  const joined = useApp((s) => displayReasons(s, nodeId, storedReason).join("\n"));
+export function useDisplayReasons(node: CanvasNode): string[] {
+  const joined = useApp((s) => {
+    const stored = graphNode(s.graph, node.id)?.state_reason ?? node.state_reason;
+    return displayReasons(s, node.id, stored).join("\n");
+  });
   return joined ? joined.split("\n") : [];
 }
 
