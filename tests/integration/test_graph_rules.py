@@ -26,6 +26,33 @@ def test_failed_node_creation_leaves_no_folder_and_no_row(
     assert snapshot(chain) == before
 
 
+def test_many_nodes_made_at_once_are_all_made_or_none(chain: nodepipe.Workspace) -> None:
+    made = chain.nodes.new_many("baseline", ["m1", "m2", "m3"], notes="batch")
+    assert [node.tag for node in made] == ["m1", "m2", "m3"]
+    view = chain.pipelines.show("baseline")
+    shown = {item.node.tag: (item.membership.x, item.membership.y) for item in view.nodes}
+    assert {"m1", "m2", "m3"} <= set(shown)
+    assert len(set(shown.values())) == len(shown), "two nodes on one spot"
+    for node in made:
+        code = chain.nodes.path(node.id) / "code"
+        assert (code / "uv.lock").is_file() and (code / ".venv").is_dir()
+        assert chain.nodes.get(node.id).notes == "batch"
+
+    before = snapshot(chain)
+    with pytest.raises(nodepipe.InvalidInputError, match="more than once: x"):
+        chain.nodes.new_many("baseline", ["x", "y", "x"])
+    with pytest.raises(nodepipe.ConflictError, match="already has a node tagged 'm2'"):
+        chain.nodes.new_many("baseline", ["z", "m2"])
+    layout = chain.context.layout
+    write_config(layout, WorkspaceConfig(chain.context.config.store_url, python="/bin/false"))
+    with (
+        nodepipe.open(chain.root) as broken,
+        pytest.raises(nodepipe.EnvironmentBuildError, match="uv failed"),
+    ):
+        broken.nodes.new_many("baseline", ["doomed1", "doomed2"])
+    assert snapshot(chain) == before
+
+
 def test_failed_duplicate_and_branch_leave_nothing(chain: nodepipe.Workspace) -> None:
     (chain.nodes.path("plot") / "code" / "uv.lock").unlink()  # plot can no longer be synced
     before = snapshot(chain)

@@ -1,4 +1,9 @@
-"""Edits of a node's ``code/pyproject.toml`` that keep the user's formatting and comments."""
+"""Edits of a node's ``code/pyproject.toml`` that keep the user's formatting and comments.
+
+Each edit is flushed to disk before it returns, except with ``durable=False``: for a folder
+still being staged, whose files are all flushed at once before it is published
+(``services.graph.staged_folders``).
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,7 @@ from nodepipe.workspace.durable import write_atomic
 from nodepipe.workspace.node_config import read_pyproject
 
 
-def set_dependencies(pyproject: Path, requirements: list[str]) -> None:
+def set_dependencies(pyproject: Path, requirements: list[str], *, durable: bool = True) -> None:
     """Replace ``[project] dependencies`` with ``requirements`` (PEP 508 strings)."""
     document = tomlkit.parse(pyproject.read_text(encoding="utf-8"))
     project = document["project"]
@@ -20,7 +25,7 @@ def set_dependencies(pyproject: Path, requirements: list[str]) -> None:
     array.extend(requirements)
     array.multiline(len(requirements) > 1)
     project["dependencies"] = array
-    write_atomic(pyproject, tomlkit.dumps(document))
+    write_atomic(pyproject, tomlkit.dumps(document), durable=durable)
 
 
 def dependencies(pyproject: Path) -> list[str]:
@@ -38,9 +43,9 @@ def set_requires_python(pyproject: Path, specifier: str) -> None:
     write_atomic(pyproject, tomlkit.dumps(document))
 
 
-def set_shared_env(pyproject: Path, name: str | None) -> None:
+def set_shared_env(pyproject: Path, name: str | None, *, durable: bool = True) -> None:
     """Set (or with None, drop) ``shared-env`` under ``[tool.nodepipe]``."""
-    _set_setting(pyproject, "shared-env", name)
+    _set_setting(pyproject, "shared-env", name, durable=durable)
 
 
 def set_interpreter(pyproject: Path, path: str | None) -> None:
@@ -48,7 +53,7 @@ def set_interpreter(pyproject: Path, path: str | None) -> None:
     _set_setting(pyproject, "interpreter", path)
 
 
-def _set_setting(pyproject: Path, key: str, value: str | None) -> None:
+def _set_setting(pyproject: Path, key: str, value: str | None, *, durable: bool = True) -> None:
     document = tomlkit.parse(pyproject.read_text(encoding="utf-8"))
     tool = document.setdefault("tool", tomlkit.table(is_super_table=True))
     section = tool.setdefault("nodepipe", tomlkit.table())
@@ -56,7 +61,7 @@ def _set_setting(pyproject: Path, key: str, value: str | None) -> None:
         section.pop(key, None)
     else:
         section[key] = value
-    write_atomic(pyproject, tomlkit.dumps(document))
+    write_atomic(pyproject, tomlkit.dumps(document), durable=durable)
 
 
 def script_dependencies(pyproject: Path) -> list[str]:
@@ -90,7 +95,7 @@ def base_names(pyproject: Path) -> set[str]:
     return {str(item) for item in found} if isinstance(found, list) else set()
 
 
-def set_base_names(pyproject: Path, names: set[str]) -> None:
+def set_base_names(pyproject: Path, names: set[str], *, durable: bool = True) -> None:
     """Record ``names`` as the requirements that came from the base (none: the key is dropped)."""
     document = tomlkit.parse(pyproject.read_text(encoding="utf-8"))
     tool = document.setdefault("tool", tomlkit.table(is_super_table=True))
@@ -99,7 +104,7 @@ def set_base_names(pyproject: Path, names: set[str]) -> None:
         section[BASE_KEY] = sorted(names)
     else:
         section.pop(BASE_KEY, None)
-    write_atomic(pyproject, tomlkit.dumps(document))
+    write_atomic(pyproject, tomlkit.dumps(document), durable=durable)
 
 
 def set_index(pyproject: Path, name: str, url: str, default: bool) -> None:

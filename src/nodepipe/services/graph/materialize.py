@@ -44,10 +44,11 @@ class Materializer:
         if list(self.base_envs.show(spec.tag)) != base and base:
             self.base_envs.add(spec.tag, base)
         owned = self._owned_by_tag(spec.tag)
+        missing = [node_spec.tag for node_spec in spec.nodes if node_spec.tag not in owned]
+        if missing:  # made together: one flush to disk and one transaction for all of them
+            owned.update((node.tag, node) for node in self.nodes.new_many(spec.tag, missing))
         for node_spec in spec.nodes:
-            node = owned.get(node_spec.tag) or self.nodes.new(spec.tag, node_spec.tag)
-            owned[node_spec.tag] = node
-            self._update(node, node_spec, base)
+            self._update(owned[node_spec.tag], node_spec, base)
         for node_spec in spec.nodes:
             self._connect(spec.tag, owned, node_spec)
         return self.pipelines.show(spec.tag)

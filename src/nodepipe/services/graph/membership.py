@@ -30,6 +30,16 @@ def place_new(
     return x, y
 
 
+def place_below(session: StoreSession, pipeline_id: str, count: int) -> list[tuple[float, float]]:
+    """``count`` free spots for nodes without parents, one below the other (what ``place_new``
+    gives each in turn, from one read of the pipeline's memberships)."""
+    column = [
+        m.y for m in session.memberships_of_pipeline(pipeline_id) if abs(m.x) < COLUMN_WIDTH / 2
+    ]
+    top = max(column) + ROW_HEIGHT if column else 0.0
+    return [(0.0, top + i * ROW_HEIGHT) for i in range(count)]
+
+
 def show_with_ancestors(
     session: StoreSession,
     pipeline_id: str,
@@ -75,21 +85,23 @@ def keep_parents_shown(session: StoreSession, child_id: str) -> list[str]:
 def check_tag_free(
     session: StoreSession,
     pipeline_id: str,
-    tag: str,
+    tag: str | Collection[str],
     *,
     allowed: bool = False,
     ignoring: Iterable[str] = (),
 ) -> None:
-    """Refuse a second node tagged ``tag`` in the pipeline (ConflictError naming the first),
-    unless ``allowed``; nodes in ``ignoring`` (the one being renamed) do not count."""
+    """Refuse a second node tagged ``tag`` (or any of several tags) in the pipeline
+    (ConflictError naming the first), unless ``allowed``; nodes in ``ignoring`` (the one being
+    renamed) do not count. The pipeline's members are read once, however many tags."""
     if allowed:
         return
+    wanted = {tag} if isinstance(tag, str) else set(tag)
     skip = set(ignoring)
     for node, _ in session.pipeline_members(pipeline_id):
-        if node.tag == tag and node.id not in skip:
+        if node.tag in wanted and node.id not in skip:
             raise ConflictError(
-                f"the pipeline already has a node tagged {tag!r} ({node.id}); choose another "
-                "tag, or allow a duplicate tag"
+                f"the pipeline already has a node tagged {node.tag!r} ({node.id}); choose "
+                "another tag, or allow a duplicate tag"
             )
 
 

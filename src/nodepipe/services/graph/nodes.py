@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import builtins
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Unpack
@@ -27,7 +29,7 @@ from nodepipe.services.context import WorkspaceContext, now
 from nodepipe.services.envs.isolation_rules import isolation_of
 from nodepipe.services.graph.effective import effective_nodes
 from nodepipe.services.graph.losses import output_losses, removal_losses
-from nodepipe.services.graph.membership import check_tag_free, place_new
+from nodepipe.services.graph.membership import check_tag_free, place_below, place_new
 from nodepipe.services.graph.node_restore import RestoredNode, restore_node
 from nodepipe.services.graph.removal import remove_from_pipeline
 from nodepipe.services.graph.staged_folders import (
@@ -64,28 +66,20 @@ class NodeService:
         ``shared_env`` it uses that named shared environment instead of its own. A tag the
         pipeline already has is refused unless ``allow_duplicate_tag``.
         """
+        if template is None:
+            return self.new_many(pipeline, [tag], notes, shared_env, allow_duplicate_tag)[0]
         validate_name(tag, "node tag")
         with self.context.store.read() as session:
             target = resolver.pipeline(session, pipeline)
             check_pipeline_editable(target)
             check_tag_free(session, target.id, tag, allowed=allow_duplicate_tag)
-            seed = resolver.node(session, template) if template else None
-        if (
-            shared_env is not None
-            and not (self.context.layout.shared_env_dir(shared_env) / "pyproject.toml").is_file()
-        ):
-            raise NotFoundError(
-                f"no shared environment {shared_env!r}",
-                hint=Hint(Action.SHARED_ENV_NEW, {"name": shared_env}),
-            )
+            seed = resolver.node(session, template)
+        self._check_shared_env(shared_env)
         node_id = new_id()
         with staged_folders(self.context) as batch:
-            if seed is not None:
-                batch.add_copy(seed.id, node_id, with_data=False)
-                if shared_env is not None:
-                    set_shared_env(batch.staged[node_id].pyproject, shared_env)
-            else:
-                batch.add_new(node_id, target.base_packages, shared_env)
+            batch.add_copy(seed.id, node_id, with_data=False)
+            if shared_env is not None:
+                set_shared_env(batch.staged[node_id].pyproject, shared_env, durable=False)
             batch.install()
             with self.context.store.write() as session:
                 target = resolver.pipeline(session, pipeline)
@@ -96,6 +90,60 @@ class NodeService:
                 x, y = place_new(session, target.id)
                 session.insert_membership(Membership(target.id, node_id, x, y))
         return node
+
+    def new_many(
+        self,
+        pipeline: str,
+        tags: Sequence[str],
+        notes: str = "",
+        shared_env: str | None = None,
+        allow_duplicate_tag: bool = False,
+    ) -> builtins.list[Node]:
+        """New nodes ``tags`` in ``pipeline``, all or none, as ``new`` makes each one.
+
+        The folders are built together and flushed to disk with one call, then the rows of
+        all of them are committed in one transaction: many nodes cost little more than one
+        each in disk flushes. A tag given twice, or one the pipeline has, is refused before
+        anything is written (unless ``allow_duplicate_tag``).
+        """
+        for tag in tags:
+            validate_name(tag, "node tag")
+        repeated = sorted(tag for tag, times in Counter(tags).items() if times > 1)
+        if repeated and not allow_duplicate_tag:
+            raise InvalidInputError(f"node tags given more than once: {', '.join(repeated)}")
+        with self.context.store.read() as session:
+            target = resolver.pipeline(session, pipeline)
+            check_pipeline_editable(target)
+            check_tag_free(session, target.id, tags, allowed=allow_duplicate_tag)
+        self._check_shared_env(shared_env)
+        ids = [new_id() for _ in tags]
+        with staged_folders(self.context) as batch:
+            for node_id in ids:
+                batch.add_new(node_id, target.base_packages, shared_env)
+            batch.install()
+            with self.context.store.write() as session:
+                target = resolver.pipeline(session, pipeline)
+                check_pipeline_editable(target)
+                check_tag_free(session, target.id, tags, allowed=allow_duplicate_tag)
+                created = [
+                    Node(node_id, tag, notes, NodeState.READY, "", False, target.id, now())
+                    for node_id, tag in zip(ids, tags, strict=True)
+                ]
+                spots = place_below(session, target.id, len(created))
+                for node, (x, y) in zip(created, spots, strict=True):
+                    session.insert_node(node)
+                    session.insert_membership(Membership(target.id, node.id, x, y))
+        return created
+
+    def _check_shared_env(self, shared_env: str | None) -> None:
+        if (
+            shared_env is not None
+            and not (self.context.layout.shared_env_dir(shared_env) / "pyproject.toml").is_file()
+        ):
+            raise NotFoundError(
+                f"no shared environment {shared_env!r}",
+                hint=Hint(Action.SHARED_ENV_NEW, {"name": shared_env}),
+            )
 
     def restore(self, name: str, run: str, tag: str, pipeline: str | None = None) -> RestoredNode:
         """A new node ``tag`` with the code, parameters and environment ``name`` had in run

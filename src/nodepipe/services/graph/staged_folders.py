@@ -66,7 +66,8 @@ class FolderBatch:
         """A fresh node: skeleton files plus a lock (taken from the lock cache when possible).
 
         ``requirements`` (a pipeline's base packages) go into its pyproject; with
-        ``shared_env`` it will use that shared environment instead of its own.
+        ``shared_env`` it will use that shared environment instead of its own. Its files are
+        not flushed one by one: ``install`` flushes the whole batch at once.
         """
         folder = self._staging_folder(node_id)
         write_new_node_folder(folder, self.context.python_version)
@@ -74,10 +75,11 @@ class FolderBatch:
             # packaging's parser, only when there are requirements: read commands import this
             from nodepipe.domain.requirements import requirement_name
 
-            set_dependencies(folder.pyproject, list(requirements))
-            set_base_names(folder.pyproject, {requirement_name(r) for r in requirements})
+            names = {requirement_name(r) for r in requirements}
+            set_dependencies(folder.pyproject, list(requirements), durable=False)
+            set_base_names(folder.pyproject, names, durable=False)
         if shared_env is not None:
-            set_shared_env(folder.pyproject, shared_env)
+            set_shared_env(folder.pyproject, shared_env, durable=False)
         self.context.environments.lock_pristine(folder.code)
 
     def add_copy(self, source_id: str, node_id: str, with_data: bool) -> None:
