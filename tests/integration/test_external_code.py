@@ -71,12 +71,13 @@ def test_edits_in_a_shared_checkout_make_its_nodes_stale_naming_the_file(
     (checkout / "debug.log").write_text("x")
     assert states(chain)["plot"][0] is NodeState.COMPLETED
 
-    (checkout / "mytool" / "__init__.py").write_text("ANSWER = 2\n")
+    (checkout / "mytool" / "__init__.py").write_text("ANSWER = 22\n")  # new size: a .pyc of
+    # the same second and size would be taken as fresh by Python itself
     state, reasons = states(chain)["plot"]
     assert state is NodeState.STALE
     assert "shared code changed: mytool (mytool/__init__.py)" in reasons
     chain.runs.run(RunRequest("baseline"))
-    assert answer(chain, "plot") == "2" and states(chain)["plot"][0] is NodeState.COMPLETED
+    assert answer(chain, "plot") == "22" and states(chain)["plot"][0] is NodeState.COMPLETED
 
 
 def test_a_missing_shared_checkout_is_a_clear_error_before_the_node_runs(
@@ -130,12 +131,12 @@ def test_code_paths_are_on_the_import_path_and_fingerprinted(
     chain.runs.run(RunRequest("baseline"))
     assert answer(chain, "clean") == "3"
 
-    (scripts / "helpers.py").write_text("FACTOR = 4\n")
+    (scripts / "helpers.py").write_text("FACTOR = 44\n")
     state, reasons = states(chain)["clean"]
     assert state is NodeState.STALE
     assert f"shared code changed: {scripts} (helpers.py)" in reasons
     chain.runs.run(RunRequest("baseline"))
-    assert answer(chain, "clean") == "4"
+    assert answer(chain, "clean") == "44"
 
     refused = cli("env", "code-path", "add", "clean", str(tmp_path / "nope"))
     assert refused.code != 0 and "no folder at" in " ".join(refused.stderr.split())

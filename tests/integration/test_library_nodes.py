@@ -43,12 +43,12 @@ def test_a_library_nodes_edits_make_its_users_stale(
     chain.runs.run(RunRequest("baseline"))
     assert answer(chain, "plot") == "1"
 
-    (library / "mylib" / "__init__.py").write_text("ANSWER = 2\n")
+    (library / "mylib" / "__init__.py").write_text("ANSWER = 22\n")  # a new size (.pyc)
     state, reasons = states(chain)["plot"]
     assert state is NodeState.STALE
     assert "shared code changed: mylib (mylib/__init__.py)" in reasons
     chain.runs.run(RunRequest("baseline"))
-    assert answer(chain, "plot") == "2"
+    assert answer(chain, "plot") == "22"
 
     assert cli("env", "add", "plot", "--from-node", "plot").code != 0  # not its own library
     removed = cli("env", "remove", "plot", "mylib", "--json")
@@ -75,7 +75,7 @@ def test_a_duplicated_pipeline_uses_its_copy_of_the_library_node(
     chain.runs.run(RunRequest("copy"))
     out = chain.nodes.path(shown["node_id"]) / "data" / "answer.txt"
     assert out.read_text() == "1"
-    (copied_lib / "code" / "mylib" / "mylib" / "__init__.py").write_text("ANSWER = 3\n")
+    (copied_lib / "code" / "mylib" / "mylib" / "__init__.py").write_text("ANSWER = 333\n")
     copy_plot = next(
         s for s in chain.runs.status("copy").nodes.values() if s.item.node.tag == "plot"
     )
@@ -83,7 +83,7 @@ def test_a_duplicated_pipeline_uses_its_copy_of_the_library_node(
     assert "shared code changed: mylib (mylib/__init__.py)" in copy_plot.reasons
     assert states(chain)["plot"][0] is NodeState.COMPLETED  # the original's library is untouched
     chain.runs.run(RunRequest("copy"))
-    assert out.read_text() == "3"
+    assert out.read_text() == "333"
 
 
 def test_a_bundle_carries_the_link_to_its_own_library_node(
@@ -101,12 +101,12 @@ def test_a_bundle_carries_the_link_to_its_own_library_node(
     code = chain.nodes.path(ids["plot"]) / "code"
     assert f"../../{ids['lib']}/code/mylib" in (code / "pyproject.toml").read_text()
     new_lib = chain.nodes.path(ids["lib"]) / "code" / "mylib" / "mylib" / "__init__.py"
-    new_lib.write_text("ANSWER = 5\n")
+    new_lib.write_text("ANSWER = 5555\n")
     again = {s.item.node.tag: s for s in chain.runs.status("again").nodes.values()}
     assert "shared code changed: mylib (mylib/__init__.py)" in again["plot"].reasons
     assert states(chain)["plot"][0] is NodeState.COMPLETED
     chain.runs.run(RunRequest("again"))
-    assert (chain.nodes.path(ids["plot"]) / "data" / "answer.txt").read_text() == "5"
+    assert (chain.nodes.path(ids["plot"]) / "data" / "answer.txt").read_text() == "5555"
     chain.bundles.export("again", tmp_path / "second")
     second = (tmp_path / "second" / "nodes" / "plot" / "code" / "pyproject.toml").read_text()
     assert second == exported

@@ -57,6 +57,7 @@ class Walk:
 
 
 CODE = Walk()
+RECORDED = Walk(follow_links=False)
 EXTERNAL = Walk(gitignore=True)
 DATA = Walk(excluded=False, follow_links=False)
 
@@ -93,9 +94,10 @@ def scan(root: Path, walk: Walk) -> Tree:
 
 
 def code_files(code: Path) -> tuple[dict[str, os.stat_result], dict[str, str]]:
-    """The files of a node's ``code/`` that its fingerprint covers, with their stats, and its
-    symbolic links by target (paths ``/``-relative)."""
-    tree = scan(code, CODE)
+    """The files of a node's ``code/`` a run record stores, with their stats, and its symbolic
+    links to folders by target (paths ``/``-relative): a folder linked into ``code/`` is in
+    the fingerprint but not copied into the record, like a shared checkout (it may be big)."""
+    tree = scan(code, RECORDED)
     return tree.files, tree.links
 
 
