@@ -368,3 +368,49 @@ def test_uv_failures_in_nodepipe_words_and_uv_text_behind_verbose(
     assert "what uv said" not in plain.stderr
     verbose = cli("--verbose", "env", "add", "clean", "nosuchpkg==1.0")
     assert verbose.code == 2 and "what uv said:" in verbose.stderr
+
+
+def test_a_failed_materialize_leaves_nothing_half_built(
+    lab: nodepipe.Workspace, offline_index: Path
+) -> None:
+    """Issue 14, finding 7: materialize is all or nothing, on a new pipeline and an old one."""
+    pipe = nodepipe.define("code-first")
+
+    @pipe.node(packages={"toypkg": "1.0"})
+    def first() -> None:
+        print("first")
+
+    @pipe.node(parents=["first"], packages={"nosuchpkg": "1.0"})
+    def second() -> None:
+        print("second")
+
+    with pytest.raises(nodepipe.NodepipeError):
+        lab.materialize(pipe)
+    assert [p.tag for p in lab.pipelines.list()] == []
+    assert list(lab.context.layout.nodes_dir.iterdir()) == []  # no node folder left
+
+    good = nodepipe.define("code-first")
+
+    @good.node(packages={"toypkg": "1.0"})
+    def first() -> None:  # noqa: F811 - the same node, declared again
+        print("first")
+
+    lab.materialize(good)
+    code = lab.nodes.path("first") / "code"
+    before = {name: (code / name).read_bytes() for name in ("main.py", "pyproject.toml", "uv.lock")}
+    worse = nodepipe.define("code-first")
+
+    @worse.node(packages={"toypkg": "2.0"})
+    def first() -> None:  # noqa: F811
+        print("changed")
+
+    @worse.node(parents=["first"], packages={"nosuchpkg": "1.0"})
+    def second() -> None:  # noqa: F811
+        print("second")
+
+    with pytest.raises(nodepipe.NodepipeError):
+        lab.materialize(worse)
+    assert [n.tag for n in lab.nodes.list("code-first")] == ["first"]
+    after = {name: (code / name).read_bytes() for name in before}
+    assert after == before and import_version(lab, "first") == "1.0"
+    assert len(list(lab.context.layout.nodes_dir.iterdir())) == 1
