@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Locator, Page, expect
 
 from browser.canvas import centre, node
 from browser.conftest import Served
@@ -74,5 +74,41 @@ def test_a_menu_opened_low_in_a_small_window_is_whole_and_keyboard_driven(
         expect(items.last).to_be_focused()
         page.keyboard.press("Escape")
         expect(menu).to_have_count(0)
+    finally:
+        context.close()
+
+
+def assert_apart(one: Locator, other: Locator) -> None:
+    a, b = one.bounding_box(), other.bounding_box()
+    assert a is not None and b is not None
+    apart = a["x"] + a["width"] <= b["x"] or b["x"] + b["width"] <= a["x"]
+    apart = apart or a["y"] + a["height"] <= b["y"] or b["y"] + b["height"] <= a["y"]
+    assert apart, (a, b)
+
+
+def test_an_empty_pipeline_says_how_to_start_and_the_legend_leaves_fit_view_free(
+    browser: Browser, served: Served
+) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    try:
+        page.goto(served.link)
+        hint = page.get_by_test_id("empty-hint")
+        expect(hint).to_contain_text("New node")
+        fit = page.locator(".react-flow__controls-fitview")
+        legend = page.locator(".legend")
+        expect(legend).to_be_visible()
+        assert_apart(fit, legend)
+        fit.click(trial=True, timeout=5_000)
+        page.get_by_test_id("new-node").click()
+        dialog = page.get_by_test_id("dialog")
+        dialog.locator("input").fill("first")
+        dialog.get_by_test_id("dialog-confirm").click()
+        expect(node(page, "first")).to_be_visible(timeout=30_000)
+        expect(hint).to_have_count(0)
+        node(page, "first").click()  # the side panel opens: the canvas is narrower
+        expect(page.get_by_test_id("node-panel")).to_be_visible()
+        assert_apart(fit, legend)
+        fit.click(trial=True, timeout=5_000)
     finally:
         context.close()

@@ -24,19 +24,36 @@ const pending = new Map<string, LiveState | null>();
 let frame: number | undefined;
 let fallback: number | undefined;
 
-/** Apply what is pending now, in one store update (only changed nodes get new objects). */
-export function flushLive(): void {
+/** At most this many cards change per frame: a run that queues 1,000 nodes at once shows them
+ * over a few frames instead of blocking the page for one long task. */
+const PER_FRAME = 200;
+
+/** Apply what is pending in one store update (only changed cards re-render): the oldest
+ * ``PER_FRAME`` now and the rest in the next frames, or everything with ``all``. */
+export function flushLive(all = false): void {
   if (frame !== undefined) cancelAnimationFrame(frame);
   window.clearTimeout(fallback);
   frame = fallback = undefined;
   if (pending.size === 0) return;
-  const batch = new Map(pending);
-  pending.clear();
+  const batch = new Map<string, LiveState | null>();
+  for (const [id, live] of pending) {
+    if (!all && batch.size >= PER_FRAME) break;
+    batch.set(id, live);
+  }
+  for (const id of batch.keys()) pending.delete(id);
   setApp((s) => {
     const next = Object.fromEntries(Object.entries(s.live).filter(([id]) => batch.get(id) !== null));
     for (const [id, live] of batch) if (live) next[id] = live;
     return { live: next };
   });
+  if (pending.size > 0) schedule();
+}
+
+function schedule(): void {
+  if (frame !== undefined) return;
+  frame = requestAnimationFrame(() => flushLive());
+  // A hidden tab gets no animation frames: apply within a second anyway.
+  fallback = window.setTimeout(() => flushLive(true), 1000);
 }
 
 function setLive(nodeIds: string[], live: LiveState | null): void {
@@ -44,10 +61,7 @@ function setLive(nodeIds: string[], live: LiveState | null): void {
     pending.delete(id); // re-inserted last: a later event wins
     pending.set(id, live);
   }
-  if (frame !== undefined) return;
-  frame = requestAnimationFrame(flushLive);
-  // A hidden tab gets no animation frames: apply within a second anyway.
-  fallback = window.setTimeout(flushLive, 1000);
+  schedule();
 }
 
 interface NodeRunEvent {
@@ -105,13 +119,13 @@ export function handleEvent(event: WorkspaceEvent): void {
 
 /** After a run, the store holds the final states: reload, then drop the run's live overlay. */
 async function afterRun(runId: string): Promise<void> {
-  flushLive();
+  flushLive(true);
   const nodes = runNodes.get(runId) ?? [];
   runNodes.delete(runId);
   const { pipelineId } = getApp();
   if (pipelineId) await loadPipeline(pipelineId).catch(() => undefined);
   setLive(nodes, null);
-  flushLive();
+  flushLive(true);
 }
 
 export function connectEvents(): () => void {

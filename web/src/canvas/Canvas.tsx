@@ -263,6 +263,14 @@ export function Canvas() {
           <Legend />
         </Panel>
       </ReactFlow>
+      {graph.nodes.length === 0 && (
+        <div className="empty-hint" data-testid="empty-hint" role="note">
+          <b>This pipeline is empty.</b>
+          <span>
+            Add a node with <b>+ Node</b> in the toolbar, or right-click the canvas → <b>New node here…</b>
+          </span>
+        </div>
+      )}
       {menu && <ContextMenu menu={menu} onClose={closeMenu} />}
     </div>
   );
