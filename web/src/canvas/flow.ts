@@ -71,6 +71,7 @@ function sameExceptState(a: CanvasNode, b: CanvasNode): boolean {
 export function groupNodes(graph: PipelineGraph, steps: StepNode[]): FlowNode[] {
   const positions = new Map(steps.map((s) => [s.id, s.position]));
   const result: FlowNode[] = [];
+  const placed: { x: number; y: number }[] = [];
   for (const group of graph.groups) {
     const members = graph.nodes.filter((n) => n.group_id === group.id);
     if (members.length === 0) continue;
@@ -82,12 +83,13 @@ export function groupNodes(graph: PipelineGraph, steps: StepNode[]): FlowNode[] 
       result.push({
         id: GROUP_PREFIX + group.id,
         type: "groupCollapsed",
-        position: { x: left, y: top },
+        position: freeSpot({ x: left, y: top }, [...steps.map((n) => n.position), ...placed]),
         data,
         draggable: false,
         width: NODE_WIDTH,
         height: NODE_HEIGHT,
       });
+      placed.push(result[result.length - 1]?.position ?? { x: left, y: top });
       continue;
     }
     const right = Math.max(...points.map((p) => p.x)) + NODE_WIDTH;
@@ -106,6 +108,19 @@ export function groupNodes(graph: PipelineGraph, steps: StepNode[]): FlowNode[] 
     });
   }
   return result;
+}
+
+/** The first spot at or below ``wanted`` where a card overlaps none of ``taken``: a collapsed
+ * group's card never hides under a card that is not one of its members (nor another group's). */
+function freeSpot(wanted: { x: number; y: number }, taken: { x: number; y: number }[]): { x: number; y: number } {
+  const gap = 16;
+  const overlaps = (spot: { x: number; y: number }) =>
+    taken.some((t) => Math.abs(t.x - spot.x) < NODE_WIDTH + gap && Math.abs(t.y - spot.y) < NODE_HEIGHT + gap);
+  let spot = wanted;
+  for (let step = 0; step < 200 && overlaps(spot); step += 1) {
+    spot = { x: wanted.x, y: spot.y + NODE_HEIGHT + gap };
+  }
+  return spot;
 }
 
 /** Edges with their slot as label (when readable); edges of collapsed groups end at the

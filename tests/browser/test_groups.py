@@ -1,0 +1,46 @@
+"""A collapsed group whose frame also encloses a node that is not a member: its card is not
+hidden under that node, and it expands again."""
+
+from __future__ import annotations
+
+import httpx
+from playwright.sync_api import Page, expect
+
+from browser.canvas import centre, node
+from browser.conftest import Served
+
+
+def test_a_collapsed_group_never_hides_under_another_node(page: Page, served: Served) -> None:
+    ws = served.workspace
+    ids = {tag: ws.nodes.new("baseline", tag).id for tag in ("load", "outsider", "clean", "plot")}
+    ws.edges.connect("clean", "plot", "baseline")
+    # load and clean are the group; outsider sits where the collapsed card would go (top left).
+    spots = {"outsider": (0, 0), "load": (0, 120), "clean": (300, 0), "plot": (700, 0)}
+    placed = httpx.put(
+        f"{served.url}/api/pipelines/baseline/positions",
+        json={"positions": [{"node_id": ids[t], "x": x, "y": y} for t, (x, y) in spots.items()]},
+        headers=served.headers,
+    )
+    assert placed.status_code == 200, placed.text
+    ws.groups.new("baseline", "prep", ["load", "clean"])
+    ws.groups.set_collapsed("baseline", "prep", True)
+
+    page.goto(served.link)
+    card = page.get_by_test_id("group-collapsed")
+    expect(card).to_contain_text("prep")
+    expect(node(page, "outsider")).to_be_visible()
+    a, b = card.bounding_box(), node(page, "outsider").bounding_box()
+    assert a is not None and b is not None
+    overlap_x = min(a["x"] + a["width"], b["x"] + b["width"]) - max(a["x"], b["x"])
+    overlap_y = min(a["y"] + a["height"], b["y"] + b["height"]) - max(a["y"], b["y"])
+    assert overlap_x <= 0 or overlap_y <= 0, (a, b)
+    # What is on top at the card's centre is the card itself.
+    x, y = centre(card)
+    on_top = page.evaluate(
+        "([x, y]) => !!document.elementFromPoint(x, y)?.closest('[data-testid=group-collapsed]')",
+        [x, y],
+    )
+    assert on_top
+    card.get_by_role("button", name="Expand the group").click()
+    expect(node(page, "load")).to_be_visible()
+    expect(node(page, "clean")).to_be_visible()
