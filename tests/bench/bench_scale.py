@@ -165,14 +165,19 @@ def run_figures(ws: nodepipe.Workspace, count: int) -> None:
 
 
 def api_figures(ws: nodepipe.Workspace, count: int) -> None:
-    with server_thread(ws) as live, httpx.Client(base_url=live.url, headers=live.headers) as client:
+    with (
+        server_thread(ws) as live,
+        httpx.Client(base_url=live.url, headers=live.headers, timeout=None) as client,
+    ):
         health = median_seconds(lambda: client.get("/api/health").raise_for_status(), 20)
-        client.get("/api/pipelines/big").raise_for_status()  # warm
+        # the first GET computes every node's state from cold (the server's caches fill)
+        cold = median_seconds(lambda: client.get("/api/pipelines/big").raise_for_status(), 1)
         took = median_seconds(lambda: client.get("/api/pipelines/big").raise_for_status(), 5)
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(
-        f"(d) GET /api/pipelines/big, {count} nodes: {took * 1000:7.1f} ms (target < 300 ms);"
-        f" GET /api/health {health * 1000:.1f} ms; server process peak {peak:.0f} MB"
+        f"(d) GET /api/pipelines/big, {count} nodes: {took * 1000:7.1f} ms (target < 300 ms),"
+        f" the first one {cold:.1f} s; GET /api/health {health * 1000:.1f} ms;"
+        f" server process peak {peak:.0f} MB"
     )
 
 
