@@ -167,3 +167,5 @@ def test_an_unresolvable_inline_dependency_fails_only_its_node(
     assert "upstream a failed" in messages
     logs = cli("logs", "a")
     assert "could not prepare" in logs.stdout and "nosuchpkg" in logs.stdout
+    said = logs.stdout.partition("--- what uv said:")[2]  # uv's full text, hints and all
+    assert "nosuchpkg" in said and "hint" in said.lower(), logs.stdout

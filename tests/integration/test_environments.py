@@ -344,13 +344,18 @@ def test_isolation_in_and_out_at_any_time(
     assert "not isolated" in cli("env", "show", "clean").stdout
     assert not (code / ".venv").exists()
     (code / "main.py").write_text(
-        "import sys, nodepipe_node as node\n"
+        "import os, sys, nodepipe_node as node\n"
         "(node.data_dir() / 'python.txt').write_text(sys.executable)\n"
+        "(node.data_dir() / 'venv.txt').write_text(os.environ.get('VIRTUAL_ENV', ''))\n"
+        "(node.data_dir() / 'path.txt').write_text(os.environ['PATH'])\n"
     )
     result = chain.runs.run(RunRequest("baseline", only=["clean"]))
     assert result.finished is not None and result.finished.completed == 1
-    ran_with = (chain.nodes.path("clean") / "data" / "python.txt").read_text()
-    assert ran_with == str(Path(sys.executable).absolute())
+    data = chain.nodes.path("clean") / "data"
+    assert (data / "python.txt").read_text() == str(Path(sys.executable).absolute())
+    assert not (code / ".venv").exists(), "run made a venv"
+    assert (data / "venv.txt").read_text() == ""  # no environment it does not have
+    assert str(code / ".venv") not in (data / "path.txt").read_text()
     assert cli("env", "detach", "clean").code == 0
     assert import_version(chain, "clean") == "2.0"
     leftovers = [p.name for p in code.iterdir() if p.name.startswith(".venv.")]

@@ -304,7 +304,10 @@ class NodeProcess:
         env = dict(node_variables() if base is None else base)
         if task.pass_env:
             env.update(node_variables(extra=task.pass_env))
-        path = f"{venv}/bin{os.pathsep}{env.get('PATH', '')}"
+        path = env.get("PATH", "")
+        if self.folder.venv.is_dir():  # not for a node run by an existing interpreter
+            env["VIRTUAL_ENV"] = venv
+            path = f"{venv}/bin{os.pathsep}{path}"
         prefix = self.folder.code / CONDA_PREFIX
         if prefix.is_dir():  # conda's tools first; Python is the uv environment's (argv)
             env["CONDA_PREFIX"] = str(prefix)
@@ -316,7 +319,6 @@ class NodeProcess:
             NODEPIPE_REPORTS_DIR=str(self.folder.reports),
             NODEPIPE_RUN_ID=task.run_id,
             NODEPIPE_CONTEXT=str(self._context_file()),
-            VIRTUAL_ENV=venv,
             PATH=path,
             PYTHONPATH=os.pathsep.join(
                 p for p in (task.runtime_dir, *task.import_dirs, env.get("PYTHONPATH", "")) if p

@@ -117,6 +117,7 @@ def build_task(
         shared_env_dir=(
             str(settings.shared_envs_dir / config.shared_env) if config.shared_env else None
         ),
+        interpreter=config.interpreter,
         import_dirs=(*import_paths(folder.code), *import_dirs(folder)),
         objects_dir=str(settings.objects_dir),
         conda_cache_dir=str(settings.conda_cache_dir),

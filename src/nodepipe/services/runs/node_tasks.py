@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from nodepipe.domain.errors import NodepipeError
+from nodepipe.domain.errors import EnvironmentBuildError, NodepipeError
 from nodepipe.domain.model import Edge, PipelineView
 from nodepipe.domain.staleness import ParentOutput
 from nodepipe.execution.run_files import point_latest_log
@@ -67,7 +67,9 @@ class TaskPreparer:
             return
         folder.logs.mkdir(exist_ok=True)
         log = folder.logs / f"{self.node_run_ids[node_id]}.log"
-        log.write_text(f"nodepipe could not prepare the node: {error}\n", encoding="utf-8")
+        detail = getattr(error, "detail", "")
+        said = f"--- what uv said:\n{detail}\n" if detail else ""
+        log.write_text(f"nodepipe could not prepare the node: {error}\n{said}", encoding="utf-8")
         point_latest_log(log)
 
     def _prepare(self, node_id: str, outputs: dict[str, str]) -> PreparedTask:
@@ -75,7 +77,10 @@ class TaskPreparer:
         inputs = self.view.inputs(node_id)
         status = self.statuses[node_id]
         if status.config is None or status.fingerprint is None:
-            raise NodepipeError(status.problem or "the node could not be checked")
+            problem = status.problem or "the node could not be checked"
+            if status.problem_detail:
+                raise EnvironmentBuildError(problem, detail=status.problem_detail)
+            raise NodepipeError(problem)
         folder = layout.node_folder(node_id)
         config = status.config
         fingerprint = status.fingerprint.with_parents(self._parent_outputs(inputs, outputs))

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from types import FrameType
+from typing import NamedTuple
 
 from nodepipe.domain.errors import (
     ConflictError,
@@ -204,7 +205,7 @@ class RunService:
         for event in promotions:
             drop_intent(folders(event.node_id), event.node_run_id)
 
-    def _honour_inline_metadata(self, status: PipelineStatus) -> tuple[bool, dict[str, str]]:
+    def _honour_inline_metadata(self, status: PipelineStatus) -> tuple[bool, dict[str, Problem]]:
         """Nodes declaring packages inline (PEP 723) get them before anything is planned.
 
         Nodes that cannot be checked are left as they are (their runs fail and say why), and so
@@ -220,13 +221,15 @@ class RunService:
             and status.nodes[item.node.id].problem is None
         ]
         changed = False
-        unprepared: dict[str, str] = {}
+        unprepared: dict[str, Problem] = {}
         for node_id in owned:
             code = self.context.layout.node_dir(node_id) / "code"
             try:
                 changed = honour_inline_metadata(self.context, code) or changed
             except EnvironmentBuildError as exc:
-                unprepared[node_id] = f"its inline script packages (PEP 723) cannot be had: {exc}"
+                unprepared[node_id] = Problem(
+                    f"its inline script packages (PEP 723) cannot be had: {exc}", exc.detail
+                )
         return changed, unprepared
 
     def _plan(self, session: StoreSession, status: PipelineStatus, request: RunRequest) -> Plan:
@@ -387,9 +390,16 @@ def _tags(view: PipelineView) -> dict[str, str]:
     return {item.node.id: item.node.tag for item in view.nodes}
 
 
-def _with_problems(status: PipelineStatus, problems: dict[str, str]) -> PipelineStatus:
+class Problem(NamedTuple):
+    """Why a node cannot run, and uv's full output behind it (for the node's log)."""
+
+    reason: str
+    detail: str = ""
+
+
+def _with_problems(status: PipelineStatus, problems: dict[str, Problem]) -> PipelineStatus:
     """``status`` with each node of ``problems`` unable to run, for that reason (its run
-    fails and says so; the nodes below it are skipped)."""
+    fails and says so, its log keeps uv's full output; the nodes below it are skipped)."""
     if not problems:
         return status
     nodes = dict(status.nodes)
@@ -397,10 +407,11 @@ def _with_problems(status: PipelineStatus, problems: dict[str, str]) -> Pipeline
         nodes[node_id] = replace(
             nodes[node_id],
             state=NodeState.FAILED,
-            reasons=(problem,),
-            own_reasons=(problem,),
+            reasons=(problem.reason,),
+            own_reasons=(problem.reason,),
             fingerprint=None,
             config=None,
-            problem=problem,
+            problem=problem.reason,
+            problem_detail=problem.detail,
         )
     return PipelineStatus(status.view, nodes)

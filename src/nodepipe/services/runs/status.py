@@ -48,6 +48,8 @@ class NodeStatusView:
     """Digest of the outputs of the node's last successful run (what its children read)."""
     problem: str | None = None
     """Why the node cannot be checked nor run (a missing folder, an unreadable file)."""
+    problem_detail: str = ""
+    """uv's full output behind ``problem``, when uv said it (for the node's log)."""
 
     @property
     def node_id(self) -> str:
