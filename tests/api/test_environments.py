@@ -61,6 +61,8 @@ def test_environment_refusals_change_nothing(
     )
     assert unresolvable["status"] == "failed"
     assert unresolvable["error"]["kind"] == "requirement_not_found"
+    said = unresolvable["error"]["uv_output"]  # uv's full text, for the web app's "Details"
+    assert "toypkg" in said
     folder = str(Path(__file__).parent)  # a folder the server may use: the refusal is "both"
     both = job(client, app, "POST", f"{ENV}/packages", json={"requirements": ["a"], "path": folder})
     assert both["error"]["kind"] == "invalid_input"

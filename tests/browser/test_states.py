@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import httpx
 from playwright.sync_api import Page, expect
 
@@ -10,7 +12,7 @@ from browser.conftest import ARTIFACTS, Served
 from nodepipe.services.runs.service import RunRequest
 
 SLEEPS = "import time\nprint('working', flush=True)\ntime.sleep({seconds})\n"
-FAILS = "raise SystemExit('the input is malformed')\n"
+FAILS = "def load():\n    raise ValueError('row 3 has no date')\n\n\nload()\n"
 
 
 def build(served: Served) -> None:
@@ -68,5 +70,8 @@ def test_every_state_and_flag_shows_live_mid_run(page: Page, served: Served) -> 
     page.get_by_test_id("canvas").screenshot(path=ARTIFACTS / "canvas-mid-run-all-states.png")
     node(page, "broken").click()
     panel = page.get_by_test_id("node-panel")
-    expect(panel.get_by_test_id("reasons")).to_contain_text("exited with code")
+    # the exception, not only the exit code, without opening the Log tab
+    said = "exited with code 1: ValueError: row 3 has no date"
+    expect(panel.get_by_test_id("reasons")).to_contain_text(said)
+    expect(node(page, "broken")).to_have_attribute("title", re.compile(said))
     page.screenshot(path=ARTIFACTS / "app-mid-run-failed-node.png")

@@ -68,8 +68,14 @@ def describe(error: BaseException) -> tuple[int, ErrorPublic]:
                 cycle = error.cycle if isinstance(error, CycleError) else None
                 hint = None if error.hint is None else HintPublic.model_validate(error.hint)
                 nodes = list(error.nodes) if isinstance(error, RemovalsNotConfirmedError) else None
+                uv_output = error.detail if isinstance(error, EnvironmentBuildError) else ""
                 body = ErrorPublic(
-                    kind=kind, message=str(error), cycle=cycle, hint=hint, nodes=nodes
+                    kind=kind,
+                    message=str(error),
+                    cycle=cycle,
+                    hint=hint,
+                    nodes=nodes,
+                    uv_output=uv_output or None,
                 )
                 return status, body
     name = type(error).__name__

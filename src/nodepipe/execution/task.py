@@ -26,6 +26,7 @@ from nodepipe.domain.errors import NodeLaunchError, NodepipeError, StorageError
 from nodepipe.domain.runs import RunOutcome, TaskOutcome
 from nodepipe.envs.node_env import NodeEnvironments
 from nodepipe.envs.uv import UvRunner
+from nodepipe.execution.log_tail import last_words
 from nodepipe.execution.node_variables import node_variables
 from nodepipe.execution.process_groups import describe_exit, terminate_group
 from nodepipe.execution.run_files import CONTEXT_FILE, point_latest_log, write_if_changed
@@ -286,7 +287,8 @@ class NodeProcess:
         elif timed_out:
             status, message = RunOutcome.TIMEOUT, f"timed out after {task.timeout:g} s"
         else:
-            status, message = RunOutcome.FAILED, describe_exit(code)
+            said = last_words(self.log_file)
+            status, message = RunOutcome.FAILED, describe_exit(code) + (f": {said}" if said else "")
         return TaskOutcome(task.node_run_id, status, code, message, None, started)
 
     def fail(self, error: BaseException) -> TaskOutcome:

@@ -1,9 +1,9 @@
 // What every action shares: error toasts, background jobs, the current pipeline.
 import { toast } from "sonner";
 import { api, ApiError, call } from "../api/client";
-import { withHint } from "../api/hints";
 import type { Job } from "../api/types";
 import { getApp, flash } from "../store/app";
+import { errorToast } from "./errorToast";
 import { loadLists, loadPipeline, reloadAll } from "../store/loaders";
 
 /** Run an action; a refusal becomes a toast (never an alert), and a cycle is outlined. */
@@ -19,7 +19,8 @@ export async function attempt<T>(action: () => Promise<T>): Promise<T | undefine
 export function report(error: unknown): void {
   if (error instanceof ApiError) {
     if (error.cycle) flash(error.cycle);
-    toast.error(error.message, { id: error.kind === "cycle" ? "cycle" : undefined, duration: 8000 });
+    const shown = { message: error.reason, hint: error.hint, uv_output: error.uvOutput };
+    errorToast(shown, { id: error.kind === "cycle" ? "cycle" : undefined, duration: error.uvOutput ? 20000 : 8000 });
   } else {
     toast.error(String(error));
   }
@@ -50,8 +51,8 @@ export async function followJob(job: Job, onSuccess?: JobDone): Promise<void> {
       await reloadAll();
       await onSuccess?.(done);
     } else {
-      const message = done.error ? withHint(done.error.message, done.error.hint) : `${job.description} failed`;
-      toast.error(message, { id, duration: 10000 });
+      const error = done.error ?? { message: `${job.description} failed`, uv_output: null };
+      errorToast(error, { id, duration: error.uv_output ? 20000 : 10000 });
     }
   });
   // The job may have ended before this page started listening for it.

@@ -25,6 +25,10 @@ export class ApiError extends Error {
   readonly kind: string;
   readonly cycle: string[] | null;
   readonly hint: ErrorBody["hint"];
+  /** The server's message without the hint's words (the message ends with them). */
+  readonly reason: string;
+  /** When uv failed: its full output, for a "Details" disclosure. */
+  readonly uvOutput: string | null;
   /** For an include update refused until removals are confirmed: the nodes it would remove. */
   readonly nodes: string[] | null;
 
@@ -34,6 +38,8 @@ export class ApiError extends Error {
     this.kind = body?.kind ?? "http";
     this.cycle = body?.cycle ?? null;
     this.hint = body?.hint ?? null;
+    this.reason = body?.message ?? `request failed with HTTP ${status}`;
+    this.uvOutput = body?.uv_output ?? null;
     this.nodes = body?.nodes ?? null;
   }
 }

@@ -1458,6 +1458,11 @@ export interface components {
              * @description For an include update refused until removals are confirmed: the tags of the nodes it would remove.
              */
             nodes?: string[] | null;
+            /**
+             * Uv Output
+             * @description When uv failed: its full output, hints included, for whoever asks for the details (the message already says what is wrong in nodepipe's words).
+             */
+            uv_output?: string | null;
         };
         /**
          * GraphChanged

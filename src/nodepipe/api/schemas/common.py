@@ -39,6 +39,11 @@ class ErrorPublic(Schema):
     )
     details: list[dict[str, Any]] | None = None
     hint: HintPublic | None = Field(default=None, description="What to do about it, if known.")
+    uv_output: str | None = Field(
+        default=None,
+        description="When uv failed: its full output, hints included, for whoever asks for the "
+        "details (the message already says what is wrong in nodepipe's words).",
+    )
     nodes: list[str] | None = Field(
         default=None,
         description="For an include update refused until removals are confirmed: the tags of "

@@ -1,0 +1,55 @@
+"""Errors in the web app's words: what is wrong and the menu item that fixes it; uv's own text
+(which speaks of its command-line options) only behind "Details"."""
+
+from __future__ import annotations
+
+from playwright.sync_api import Page, expect
+
+from browser.canvas import menu_item, node
+from browser.conftest import Served
+from support.worlds import CHAIN, add_nodes
+
+MISSING = "nodepipe-no-such-package-zz"
+
+
+def test_a_package_that_does_not_exist_is_said_in_the_apps_words(
+    page: Page, served: Served
+) -> None:
+    add_nodes(served.workspace, "baseline", CHAIN)
+    before = served.workspace.envs.show("clean").direct
+    page.goto(served.link)
+    node(page, "clean").click()
+    panel = page.get_by_test_id("node-panel")
+    panel.get_by_role("tab", name="Environment").click()
+    panel.get_by_test_id("add-packages").fill(MISSING)
+    panel.get_by_role("button", name="Add (lock and sync)").click()
+
+    toast = page.locator("[data-sonner-toast][data-type='error']")
+    expect(toast).to_contain_text("a package or version asked for does not exist", timeout=60_000)
+    details = toast.get_by_test_id("error-details")
+    output = details.locator("pre")
+    expect(output).to_be_hidden()  # uv's text waits behind the disclosure
+    title = toast.locator("[data-title]")
+    # nodepipe's words up front, nothing of uv's (its explanation, its hints, its options)
+    words = f"a package or version asked for does not exist (could not add {MISSING})"
+    expect(title).to_have_text(words)
+    details.get_by_text("Details").click()
+    expect(output).to_be_visible()
+    expect(output).to_contain_text(MISSING)  # what uv said, in full
+    assert served.workspace.envs.show("clean").direct == before  # nothing added
+
+
+def test_deleting_a_locked_node_names_the_unlock_menu_item(page: Page, served: Served) -> None:
+    add_nodes(served.workspace, "baseline", CHAIN)
+    served.workspace.nodes.set_locked("plot", True)
+    page.goto(served.link)
+    node(page, "plot").click(button="right")
+    menu_item(page, "Delete…").click()
+    refused = page.locator("[data-sonner-toast]", has_text="is locked")
+    confirm = page.get_by_test_id("dialog-confirm")
+    expect(confirm.or_(refused)).to_be_visible()
+    if confirm.is_visible():
+        confirm.click()
+    expect(refused).to_contain_text("unlock it: right-click the node → Unlock")
+    expect(refused).not_to_contain_text("nodepipe node unlock")
+    expect(node(page, "plot")).to_be_visible()
