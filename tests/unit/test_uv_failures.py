@@ -27,6 +27,11 @@ NO_SOLUTION = "error: No solution found when resolving dependencies:\n  ╰─�
             NO_SOLUTION + "nopkg was not found in the package registry and you require nopkg",
             RequirementNotFoundError,
         ),
+        (  # uv wraps its explanation to the terminal's width, inside a phrase too
+            "error: Failed to add dependencies\n  cause: Because nopkg was not found in the package"
+            "\n         registry and your project depends on nopkg, we can conclude",
+            RequirementNotFoundError,
+        ),
         (
             NO_SOLUTION + "there is no version of toypkg==9.9 and you require toypkg==9.9",
             RequirementNotFoundError,

@@ -114,8 +114,9 @@ def uv_failure(action: str, detail: str) -> EnvironmentBuildError:
     ``--frozen``, that a nodepipe user does not pass); the full output is the error's
     ``detail``."""
     told = without_hints(detail)
+    flat = " ".join(detail.split())  # uv wraps its explanation to the terminal's width
     for error_type, phrases in _CAUSES:
-        if any(phrase in detail for phrase in phrases):
+        if any(phrase in flat for phrase in phrases):
             words = _WORDS[error_type]
             return error_type(f"{words} (could not {action}):\n{told}", detail=detail)
     return EnvironmentBuildError(f"uv failed to {action}:\n{told}", detail=detail)
