@@ -4,6 +4,10 @@
 environment s3fs (through botocore) reads: the endpoint (``AWS_ENDPOINT_URL``) and throwaway
 credentials, the usual places a user's own credentials come from. Stopped (and its data gone)
 when the context ends.
+
+fsspec keeps one S3 filesystem per set of arguments in a process, and the endpoint comes from the
+environment, not the arguments: a filesystem made for an earlier server of the same test process
+would still call that (stopped) server. Starting and stopping a server forgets them.
 """
 
 from __future__ import annotations
@@ -50,6 +54,7 @@ class S3Server:
         return f"s3://{self.bucket}/{prefix}"
 
     def __enter__(self) -> Self:
+        _forget_cached_filesystems()
         moto = Path(sys.executable).with_name("moto_server")
         self._process = subprocess.Popen(
             [str(moto), "-H", "127.0.0.1", "-p", str(self.port)],
@@ -81,3 +86,10 @@ class S3Server:
             self._process.terminate()
             self._process.wait(timeout=30)
             self._process = None
+        _forget_cached_filesystems()
+
+
+def _forget_cached_filesystems() -> None:
+    import s3fs
+
+    s3fs.S3FileSystem.clear_instance_cache()
