@@ -27,6 +27,7 @@ from pathlib import Path
 from playwright.sync_api import Page, sync_playwright
 from tests.api.live import server_process
 from tests.bench.bench_api import CHROMIUM_ARGS, describe, pan_frames
+from tests.support.worlds import trivial_tree
 
 import nodepipe
 
@@ -75,14 +76,7 @@ ALL_COMPLETED = """n => {
 def build(ws: nodepipe.Workspace, count: int) -> None:
     """A tree of ``count`` trivial nodes (each node's parent a third of the way up)."""
     ws.pipelines.new("wide")
-    ws.shared_envs.new("tools")
-    ids: list[str] = []
-    for i in range(count):
-        node = ws.nodes.new("wide", f"n{i:04d}", shared_env="tools")
-        (ws.nodes.path(node.id) / "code" / "main.py").write_text("pass\n")
-        if ids:
-            ws.edges.connect(ids[(i - 1) // 3], node.id, "wide")
-        ids.append(node.id)
+    trivial_tree(ws, "wide", count)
 
 
 def delays(page: Page) -> list[float]:

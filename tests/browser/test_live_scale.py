@@ -10,6 +10,7 @@ from __future__ import annotations
 from playwright.sync_api import Page, expect
 
 from browser.conftest import Served
+from support.worlds import trivial_tree
 
 NODES = 300
 LONG_TASKS = """() => {
@@ -32,15 +33,7 @@ MID_RUN = f"""() => {{
 def build(served: Served) -> None:
     """300 trivial nodes in a tree (each node's parent is a third of the way up), one shared
     environment (300 own environments would only make the test slower)."""
-    ws = served.workspace
-    ws.shared_envs.new("tools")
-    ids: list[str] = []
-    for i in range(NODES):
-        node = ws.nodes.new("baseline", f"n{i:03d}", shared_env="tools")
-        (ws.nodes.path(node.id) / "code" / "main.py").write_text("pass\n")
-        if ids:
-            ws.edges.connect(ids[(i - 1) // 3], node.id, "baseline")
-        ids.append(node.id)
+    trivial_tree(served.workspace, "baseline", NODES)
 
 
 def states(page: Page) -> list[str]:

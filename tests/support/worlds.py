@@ -116,3 +116,18 @@ def node_runs(ws: nodepipe.Workspace, run_id: str) -> dict[str, NodeRun]:
     with ws.context.store.read() as session:
         tags = {n.id: n.tag for n in session.list_nodes()}
         return {tags[nr.node_id]: nr for nr in session.node_runs_of_run(run_id)}
+
+
+def trivial_tree(ws: nodepipe.Workspace, pipeline: str, count: int) -> list[str]:
+    """``count`` trivial nodes (tags n0000, n0001...) in a tree, each node's parent a third of the
+    way up, all on one shared environment (hundreds of own environments would only be slow);
+    their ids in order."""
+    ws.shared_envs.new("tools")
+    ids: list[str] = []
+    for i in range(count):
+        node = ws.nodes.new(pipeline, f"n{i:04d}", shared_env="tools")
+        (ws.nodes.path(node.id) / "code" / "main.py").write_text("pass\n")
+        if ids:
+            ws.edges.connect(ids[(i - 1) // 3], node.id, pipeline)
+        ids.append(node.id)
+    return ids
