@@ -42,3 +42,25 @@ def test_a_save_keeps_comments_re_enables_and_makes_the_card_stale(
     save.click()
     wait_for(lambda: ws.nodes.params("train") == {"lr": 0.01}, "the previous value saved")
     expect(save).to_be_disabled()
+
+
+def test_typing_is_kept_when_the_file_changes_on_disk_meanwhile(page: Page, served: Served) -> None:
+    ws = served.workspace
+    ws.nodes.new("baseline", "train")
+    ws.nodes.set_params("train", replace_with=COMMENTED)
+    page.goto(served.link)
+    node(page, "train").dblclick()
+    panel = page.get_by_test_id("node-panel")
+    panel.get_by_role("tab", name="Parameters").click()
+    editor = panel.get_by_test_id("params-editor")
+    expect(editor).to_have_value(COMMENTED)
+
+    editor.fill("lr: 0.5\n")  # typed, not saved
+    with page.expect_response(
+        lambda answer: answer.request.method == "GET" and "/nodes/" in answer.url
+    ):
+        (ws.nodes.path("train") / "code" / "params.yaml").write_text("lr: 0.2\n")
+    expect(editor).to_have_value("lr: 0.5\n")  # the late reload did not throw the typing away
+    expect(panel.get_by_test_id("params-save")).to_be_enabled()
+    panel.get_by_role("button", name="Revert").click()
+    expect(editor).to_have_value("lr: 0.2\n")  # Revert goes back to what the file holds now

@@ -1,6 +1,6 @@
 // Parameters as YAML: validated as you type, and again by the server before it saves. The text
 // is saved as typed (comments kept); a changed value makes the node stale on the canvas at once.
-import { useEffect, useMemo, useState } from "react";
+import { useEffect, useMemo, useRef, useState } from "react";
 import { parse } from "yaml";
 import { loadPipeline } from "../store/loaders";
 import { toast } from "sonner";
@@ -33,9 +33,13 @@ export function ParamsTab({ node, detail, pipelineId }: Props) {
   const [text, setText] = useState(loaded);
   const [serverError, setServerError] = useState<string | null>(null);
   const [saving, setSaving] = useState(false);
+  const savedRef = useRef(loaded);
+  savedRef.current = saved;
   useEffect(() => {
+    // A newer file text (a reload after a save, or an edit elsewhere) replaces the editor's text
+    // only when nothing is typed there: unsaved typing is never thrown away by a late reload.
+    setText((current) => (current === savedRef.current ? loaded : current));
     setSaved(loaded);
-    setText(loaded);
   }, [loaded]);
   const error = useMemo(() => validate(text), [text]);
   const readOnly = node.reference || node.locked;
