@@ -8,20 +8,10 @@ import { Canvas } from "./canvas/Canvas";
 import { DialogHost } from "./dialogs/DialogHost";
 import { NodePanel } from "./panels/NodePanel";
 import { Sidebar } from "./sidebar/Sidebar";
-import { getApp, useApp } from "./store/app";
-import { addressedPipeline, followAddress, loadLists, loadPipeline, loadWorkspace } from "./store/loaders";
-
-async function start(): Promise<void> {
-  await loadWorkspace();
-  await loadLists();
-  const { pipelines, projectId } = getApp();
-  const wanted = addressedPipeline();
-  const first =
-    pipelines.find((p) => p.id === wanted) ??
-    pipelines.find((p) => p.project_id === projectId) ??
-    pipelines[0];
-  if (first) await loadPipeline(first.id);
-}
+import { QueryClientProvider } from "@tanstack/react-query";
+import { queryClient } from "./api/queries";
+import { useApp } from "./store/app";
+import { followAddress, startApp } from "./store/opened";
 
 export function App() {
   const theme = useApp((s) => s.theme);
@@ -32,7 +22,7 @@ export function App() {
   }, [theme]);
 
   useEffect(() => {
-    start().catch(report);
+    startApp().catch(report);
     return connectEvents();
   }, []);
 
@@ -46,7 +36,7 @@ export function App() {
   }, []);
 
   return (
-    <>
+    <QueryClientProvider client={queryClient}>
       <div className={panelNodeId ? "shell with-panel" : "shell"}>
         <Sidebar />
         <main className="main">
@@ -58,6 +48,6 @@ export function App() {
       </div>
       <DialogHost />
       <Toaster theme={theme} position="bottom-right" richColors closeButton />
-    </>
+    </QueryClientProvider>
   );
 }

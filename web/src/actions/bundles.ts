@@ -3,7 +3,7 @@ import { toast } from "sonner";
 import { api, ApiError, call, clientId } from "../api/client";
 import type { ErrorBody, Group, IncludeUpdated, Job, Pipeline } from "../api/types";
 import { ask, confirmDanger } from "../dialogs/dialogs";
-import { loadPipeline } from "../store/loaders";
+import { openPipeline } from "../store/opened";
 import { attempt, currentPipeline, followJob, refresh } from "./common";
 
 /** A refusal named after the menu item the user chose. */
@@ -83,7 +83,7 @@ export async function importBundle(projectId: string | null): Promise<void> {
     const response = await send("Import bundle", "/api/bundles", { method: "POST", body: form });
     const job = (await response.json()) as Job;
     await followJob(job, async (done) => {
-      if (done.pipeline_id) await loadPipeline(done.pipeline_id);
+      if (done.pipeline_id) await openPipeline(done.pipeline_id);
     });
   });
 }

@@ -1,10 +1,12 @@
 // What every action shares: error toasts, background jobs, the current pipeline.
+import { useQuery, type QueryKey, type UseQueryOptions } from "@tanstack/react-query";
+import { useEffect } from "react";
 import { toast } from "sonner";
 import { api, ApiError, call } from "../api/client";
+import { invalidateAll } from "../api/queries";
 import type { Job } from "../api/types";
 import { getApp, flash } from "../store/app";
 import { errorToast } from "./errorToast";
-import { loadLists, loadPipeline, reloadAll } from "../store/loaders";
 
 /** Run an action; a refusal becomes a toast (never an alert), and a cycle is outlined. */
 export async function attempt<T>(action: () => Promise<T>): Promise<T | undefined> {
@@ -32,11 +34,19 @@ export function currentPipeline(): string {
   return pipelineId;
 }
 
-/** Reload after a change this page made (other pages reload on the change event). */
+/** Refetch what is on screen after a change this page made (other pages refetch on the
+ * change event). */
 export async function refresh(): Promise<void> {
-  const { pipelineId } = getApp();
-  await loadLists();
-  if (pipelineId) await loadPipeline(pipelineId);
+  await invalidateAll();
+}
+
+/** A query whose failure is said in a toast, like a failed action. */
+export function useReportedQuery<T, K extends QueryKey>(options: UseQueryOptions<T, Error, T, K>) {
+  const result = useQuery(options);
+  useEffect(() => {
+    if (result.error) report(result.error);
+  }, [result.error]);
+  return result;
 }
 
 type JobDone = (job: Job) => void | Promise<void>;
@@ -48,7 +58,7 @@ export async function followJob(job: Job, onSuccess?: JobDone): Promise<void> {
   pending.set(job.id, async (done) => {
     if (done.status === "succeeded") {
       toast.success(done.message || job.description, { id });
-      await reloadAll();
+      await invalidateAll();
       await onSuccess?.(done);
     } else {
       const error = done.error ?? { message: `${job.description} failed`, uv_output: null };

@@ -5,6 +5,7 @@ import type { Group } from "../api/types";
 import { autoLayout, type Point } from "../canvas/layout";
 import { ask, askText } from "../dialogs/dialogs";
 import { getApp, setApp } from "../store/app";
+import { replaceOpenedGraph } from "../store/opened";
 import { attempt, currentPipeline, refresh } from "./common";
 
 export async function groupNodes(ids: string[]): Promise<void> {
@@ -86,7 +87,7 @@ export async function savePositions(positions: Record<string, Point>): Promise<v
   const { graph } = getApp();
   if (graph) {
     const nodes = graph.nodes.map((n) => (positions[n.id] ? { ...n, ...positions[n.id] } : n));
-    setApp({ graph: { ...graph, nodes } });
+    replaceOpenedGraph({ ...graph, nodes });
   }
   await attempt(() =>
     call(

@@ -4,6 +4,7 @@ import { api, call } from "../api/client";
 import type { CanvasNode } from "../api/types";
 import { ask } from "../dialogs/dialogs";
 import { getApp, openPanel, setApp } from "../store/app";
+import { cachedPipelines } from "../store/opened";
 import { attempt, currentPipeline, followJob, refresh } from "./common";
 import { removalBody } from "./removal";
 
@@ -176,8 +177,8 @@ export async function deleteNodes(ids: string[]): Promise<void> {
 }
 
 function pipelineOptions(includeCurrent: boolean) {
-  const { pipelines, pipelineId } = getApp();
-  return pipelines
+  const { pipelineId } = getApp();
+  return cachedPipelines()
     .filter((p) => includeCurrent || p.id !== pipelineId)
     .map((p) => ({ value: p.id, label: p.id === pipelineId ? `${p.tag} (this pipeline)` : p.tag }));
 }

@@ -5,7 +5,7 @@ import { toast } from "sonner";
 import { api, call } from "../api/client";
 import type { Pipeline } from "../api/types";
 import { ask, type Field } from "../dialogs/dialogs";
-import { loadPipeline } from "../store/loaders";
+import { openPipeline } from "../store/opened";
 import { attempt, followJob } from "./common";
 
 const text = (value: unknown): string => String(value ?? "").trim();
@@ -117,7 +117,7 @@ export async function pullPackage(projectId: string | null): Promise<void> {
       }),
     );
     await followJob(job, async (done) => {
-      if (done.pipeline_id) await loadPipeline(done.pipeline_id);
+      if (done.pipeline_id) await openPipeline(done.pipeline_id);
     });
   });
 }

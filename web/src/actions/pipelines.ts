@@ -3,12 +3,13 @@ import { toast } from "sonner";
 import { api, call } from "../api/client";
 import type { Job, Pipeline, Project } from "../api/types";
 import { ask, askText } from "../dialogs/dialogs";
+import { invalidateAll, invalidateLists, projectsQuery, queryClient } from "../api/queries";
 import { getApp } from "../store/app";
-import { loadLists, loadPipeline, reloadAll } from "../store/loaders";
+import { cachedPipelines, openPipeline } from "../store/opened";
 import { attempt, followJob } from "./common";
 
 const openMade = async (job: Job) => {
-  if (job.pipeline_id) await loadPipeline(job.pipeline_id);
+  if (job.pipeline_id) await openPipeline(job.pipeline_id);
 };
 
 export async function createPipeline(projectId: string | null): Promise<void> {
@@ -28,8 +29,8 @@ export async function createPipeline(projectId: string | null): Promise<void> {
         body: { tag, notes: String(values["notes"] ?? ""), project: projectId },
       }),
     );
-    await loadLists();
-    await loadPipeline(pipeline.id);
+    await invalidateLists();
+    await openPipeline(pipeline.id);
   });
 }
 
@@ -37,7 +38,7 @@ async function patchPipeline(pipeline: Pipeline, body: Record<string, unknown>):
   await call(
     api.PATCH("/api/pipelines/{pipeline}", { params: { path: { pipeline: pipeline.id } }, body }),
   );
-  await reloadAll();
+  await invalidateAll();
 }
 
 export async function renamePipeline(pipeline: Pipeline): Promise<void> {
@@ -58,7 +59,7 @@ export const lockPipeline = (pipeline: Pipeline, locked: boolean) =>
   attempt(() => patchPipeline(pipeline, { locked }));
 
 export async function movePipeline(pipeline: Pipeline): Promise<void> {
-  const options = getApp().projects.map((p) => ({ value: p.id, label: p.name }));
+  const options = (queryClient.getQueryData(projectsQuery().queryKey) ?? []).map((p) => ({ value: p.id, label: p.name }));
   const values = await ask({
     title: `Move ${pipeline.tag} to another project`,
     confirm: "Move",
@@ -89,8 +90,8 @@ export async function duplicatePipeline(pipeline: Pipeline): Promise<void> {
 }
 
 export async function mergePipeline(pipeline: Pipeline): Promise<void> {
-  const options = getApp()
-    .pipelines.filter((p) => p.id !== pipeline.id)
+  const options = cachedPipelines()
+    .filter((p) => p.id !== pipeline.id)
     .map((p) => ({ value: p.id, label: p.tag }));
   if (options.length === 0) {
     toast.error("There is no other pipeline to merge with.");
@@ -151,7 +152,7 @@ export async function deletePipeline(pipeline: Pipeline): Promise<void> {
       api.DELETE("/api/pipelines/{pipeline}", { params: { path: { pipeline: pipeline.id } } }),
     );
     toast.success(`Deleted ${pipeline.tag} (${report.deleted.length} node folders)`);
-    await reloadAll();
+    await invalidateAll();
   });
 }
 
@@ -160,7 +161,7 @@ export async function createProject(): Promise<void> {
   if (!name) return;
   await attempt(async () => {
     await call(api.POST("/api/projects", { body: { name, notes: "" } }));
-    await loadLists();
+    await invalidateLists();
   });
 }
 
@@ -168,7 +169,7 @@ async function patchProject(project: Project, body: Record<string, unknown>): Pr
   await call(
     api.PATCH("/api/projects/{project}", { params: { path: { project: project.id } }, body }),
   );
-  await loadLists();
+  await invalidateLists();
 }
 
 export async function renameProject(project: Project): Promise<void> {
@@ -195,6 +196,6 @@ export async function deleteProject(project: Project): Promise<void> {
   if (!yes) return;
   await attempt(async () => {
     await call(api.DELETE("/api/projects/{project}", { params: { path: { project: project.id } } }));
-    await loadLists();
+    await invalidateLists();
   });
 }

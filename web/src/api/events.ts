@@ -1,20 +1,21 @@
 // The live event stream (/api/events): a run's own events as the server's runner emits them,
-// jobs and changes made elsewhere. The page never polls: it reloads when the server says
-// something changed.
+// jobs and changes made elsewhere. The page never polls: the events invalidate the queries
+// (api/queries.ts) of what changed, and what is on screen refetches.
 import { toast } from "sonner";
 import { jobFinished } from "../actions/common";
 import { getApp, setApp, type LiveState } from "../store/app";
-import { loadPipeline, reloadAll } from "../store/loaders";
+import { showOpened } from "../store/opened";
 import { clientId } from "./client";
+import { invalidateAll, invalidatePipeline, keys, queryClient } from "./queries";
 import type { NodeState, WorkspaceEvent } from "./types";
 
 let reloadTimer: number | undefined;
 const runNodes = new Map<string, string[]>();
 
-/** Coalesce bursts of change events into one reload. */
+/** Coalesce bursts of change events into one invalidation of everything. */
 function scheduleReload(): void {
   window.clearTimeout(reloadTimer);
-  reloadTimer = window.setTimeout(() => void reloadAll().catch(() => undefined), 60);
+  reloadTimer = window.setTimeout(() => void invalidateAll(), 60);
 }
 
 /** Live states received since the last frame (null: drop the node's overlay). A run of 1,000
@@ -46,6 +47,11 @@ export function flushLive(all = false): void {
     for (const [id, live] of batch) if (live) next[id] = live;
     return { live: next };
   });
+  // The open panel's run history has a new row or a new outcome.
+  const { pipelineId, panelNodeId } = getApp();
+  if (pipelineId && panelNodeId && batch.has(panelNodeId)) {
+    void queryClient.invalidateQueries({ queryKey: keys.nodeRuns(pipelineId, panelNodeId) });
+  }
   if (pending.size > 0) schedule();
 }
 
@@ -117,13 +123,17 @@ export function handleEvent(event: WorkspaceEvent): void {
   }
 }
 
-/** After a run, the store holds the final states: reload, then drop the run's live overlay. */
+/** After a run, the store holds the final states: refetch the pipeline, show it, then drop the
+ * run's live overlay (so no card shows its state from before the run in between). */
 async function afterRun(runId: string): Promise<void> {
   flushLive(true);
   const nodes = runNodes.get(runId) ?? [];
   runNodes.delete(runId);
   const { pipelineId } = getApp();
-  if (pipelineId) await loadPipeline(pipelineId).catch(() => undefined);
+  if (pipelineId) {
+    await invalidatePipeline(pipelineId);
+    showOpened();
+  }
   setLive(nodes, null);
   flushLive(true);
 }

@@ -22,6 +22,7 @@ import { layoutPipeline, savePositions } from "../actions/groups";
 import { connect, deleteNodes, disconnect } from "../actions/nodes";
 import { Legend } from "../states";
 import { openPanel, setApp, useApp } from "../store/app";
+import { openedIncludes } from "../store/opened";
 import { MiniMapNode } from "./MiniMapNode";
 import { ContextMenu, type MenuState } from "./ContextMenu";
 import { CollapsedGroup, GroupFrame } from "./GroupCards";
@@ -148,7 +149,7 @@ export function Canvas() {
       if (!graph) return;
       if (node.type !== "step") {
         const group = graph.groups.find((g) => GROUP_PREFIX + g.id === node.id);
-        if (group) setMenu({ x: event.clientX, y: event.clientY, title: group.name, entries: groupMenu(group, useApp.getState().includes.includes(group.name)) });
+        if (group) setMenu({ x: event.clientX, y: event.clientY, title: group.name, entries: groupMenu(group, openedIncludes().includes(group.name)) });
         return;
       }
       let ids = useApp.getState().selection;

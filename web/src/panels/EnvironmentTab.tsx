@@ -1,10 +1,10 @@
 // The node's environment: Python, packages asked for and locked, snapshots; change any of it.
 import { Package, RefreshCw, X } from "lucide-react";
-import { useCallback, useEffect, useState } from "react";
-import { api, call } from "../api/client";
-import type { CanvasNode, CondaEnvironment, Environment } from "../api/types";
+import { useCallback, useState } from "react";
+import { condaQuery, environmentQuery, keys, queryClient } from "../api/queries";
+import type { CanvasNode } from "../api/types";
 import { isolationText } from "../canvas/StepCard";
-import { report } from "../actions/common";
+import { useReportedQuery } from "../actions/common";
 import {
   addToNode,
   changePython,
@@ -34,17 +34,15 @@ function normalized(name: string): string {
 }
 
 export function EnvironmentTab({ node, pipelineId }: { node: CanvasNode; pipelineId: string }) {
-  const [env, setEnv] = useState<Environment | null>(null);
+  const env = useReportedQuery(environmentQuery(pipelineId, node.id)).data;
   const [mode, setMode] = useState<AddMode>("packages");
   const [text, setText] = useState("");
   const readOnly = node.reference || node.locked;
 
-  const load = useCallback(() => {
-    call(api.GET("/api/pipelines/{pipeline}/nodes/{node}/environment", { params: { path: { pipeline: pipelineId, node: node.id } } }))
-      .then(setEnv)
-      .catch(report);
-  }, [node.id, pipelineId]);
-  useEffect(load, [load]);
+  const load = useCallback(
+    () => void queryClient.invalidateQueries({ queryKey: keys.environment(pipelineId, node.id) }),
+    [node.id, pipelineId],
+  );
 
   if (!env) return <p className="muted">Loading…</p>;
   const direct = new Set(env.direct.map((r) => normalized(packageName(r))));
@@ -188,16 +186,7 @@ export function EnvironmentTab({ node, pipelineId }: { node: CanvasNode; pipelin
 
 /** The node's conda packages (code/conda.lock), when it has any; changed with `env conda`. */
 function CondaPackages({ node, pipelineId }: { node: CanvasNode; pipelineId: string }) {
-  const [conda, setConda] = useState<CondaEnvironment | null>(null);
-  useEffect(() => {
-    call(
-      api.GET("/api/pipelines/{pipeline}/nodes/{node}/environment/conda", {
-        params: { path: { pipeline: pipelineId, node: node.id } },
-      }),
-    )
-      .then(setConda)
-      .catch(report);
-  }, [node.id, pipelineId]);
+  const conda = useReportedQuery(condaQuery(pipelineId, node.id)).data;
   if (!conda || (conda.specs.length === 0 && Object.keys(conda.locked).length === 0)) return null;
   const requested = new Map(conda.specs.map((spec) => [condaName(spec), spec]));
   return (

@@ -1,9 +1,8 @@
 // The node panel: everything about one node, in tabs.
 import { X } from "lucide-react";
-import { useEffect, useState } from "react";
-import { api, call } from "../api/client";
-import type { NodeDetail } from "../api/types";
-import { report } from "../actions/common";
+import { useState } from "react";
+import { nodeQuery } from "../api/queries";
+import { useReportedQuery } from "../actions/common";
 import { StateBadge } from "../states";
 import { displayState, openPanel, setApp, useApp, type PanelTab } from "../store/app";
 import { EnvironmentTab } from "./EnvironmentTab";
@@ -28,19 +27,8 @@ export function NodePanel({ nodeId }: { nodeId: string }) {
     const node = s.graph?.nodes.find((n) => n.id === nodeId);
     return node ? displayState(s, nodeId, node.state) : null;
   });
-  const [detail, setDetail] = useState<NodeDetail | null>(null);
+  const detail = useReportedQuery({ ...nodeQuery(pipelineId ?? "", nodeId), enabled: pipelineId !== null }).data ?? null;
   const [logRun, setLogRun] = useState<string | null>(null);
-
-  useEffect(() => {
-    if (!pipelineId) return;
-    let cancelled = false;
-    call(api.GET("/api/pipelines/{pipeline}/nodes/{node}", { params: { path: { pipeline: pipelineId, node: nodeId } } }))
-      .then((found) => !cancelled && setDetail(found))
-      .catch((error: unknown) => !cancelled && report(error));
-    return () => {
-      cancelled = true;
-    };
-  }, [pipelineId, nodeId, graph]);
 
   const node = graph?.nodes.find((n) => n.id === nodeId);
   if (!node || !pipelineId) return null;

@@ -3,12 +3,14 @@ import { ClipboardCopy } from "lucide-react";
 import { useMemo, useState } from "react";
 import { annotateNode, connect, copyPath, renameNode } from "../actions/nodes";
 import type { CanvasNode, NodeDetail } from "../api/types";
+import { useQuery } from "@tanstack/react-query";
+import { pipelinesQuery } from "../api/queries";
 import { pipelineTag, useApp } from "../store/app";
 
 export function OverviewTab({ node, detail }: { node: CanvasNode; detail: NodeDetail | null }) {
   const status = useApp((s) => s.statuses[node.id]);
   const live = useApp((s) => s.live[node.id]);
-  const owner = useApp((s) => pipelineTag(s, node.owner_pipeline_id));
+  const owner = pipelineTag(useQuery(pipelinesQuery()).data ?? [], node.owner_pipeline_id);
   const [tag, setTag] = useState(node.tag);
   const [notes, setNotes] = useState(node.notes);
   const readOnly = node.reference || node.locked;

@@ -2,7 +2,7 @@
 // is saved as typed (comments kept); a changed value makes the node stale on the canvas at once.
 import { useEffect, useMemo, useRef, useState } from "react";
 import { parse } from "yaml";
-import { loadPipeline } from "../store/loaders";
+import { invalidatePipeline } from "../api/queries";
 import { toast } from "sonner";
 import { api, ApiError, call } from "../api/client";
 import type { CanvasNode, NodeDetail } from "../api/types";
@@ -56,7 +56,7 @@ export function ParamsTab({ node, detail, pipelineId }: Props) {
       );
       setSaved(text);
       toast.success(`Saved the parameters of ${node.tag}`);
-      await loadPipeline(pipelineId); // the node and what reads it may be stale now
+      await invalidatePipeline(pipelineId); // the node and what reads it may be stale now
     } catch (failure) {
       setServerError(failure instanceof ApiError ? failure.message : String(failure));
     } finally {

@@ -1,9 +1,6 @@
 // The node's run history, newest first; a row opens that run's log.
-import { useEffect, useState } from "react";
-import { api, call } from "../api/client";
-import type { NodeRun } from "../api/types";
-import { report } from "../actions/common";
-import { useApp } from "../store/app";
+import { nodeRunsQuery } from "../api/queries";
+import { useReportedQuery } from "../actions/common";
 
 function duration(seconds: number | null): string {
   if (seconds === null) return "—";
@@ -17,18 +14,8 @@ interface Props {
 }
 
 export function RunsTab({ nodeId, pipelineId, onOpenLog }: Props) {
-  const liveState = useApp((s) => s.live[nodeId]?.state);
-  const graph = useApp((s) => s.graph);
-  const [runs, setRuns] = useState<NodeRun[] | null>(null);
-  useEffect(() => {
-    let cancelled = false;
-    call(api.GET("/api/pipelines/{pipeline}/nodes/{node}/runs", { params: { path: { pipeline: pipelineId, node: nodeId } } }))
-      .then((found) => !cancelled && setRuns(found))
-      .catch((error: unknown) => !cancelled && report(error));
-    return () => {
-      cancelled = true;
-    };
-  }, [nodeId, pipelineId, liveState, graph]);
+  // Refetched when a run changes the node's state (api/events.ts) or the pipeline reloads.
+  const runs = useReportedQuery(nodeRunsQuery(pipelineId, nodeId)).data;
   if (!runs) return <p className="muted">Loading…</p>;
   if (runs.length === 0) return <p className="muted">This node never ran.</p>;
   return (

@@ -2,14 +2,19 @@
 import dagre from "@dagrejs/dagre";
 import { useMemo } from "react";
 import type { Pipeline } from "../api/types";
-import { loadPipeline } from "../store/loaders";
+import { useQuery } from "@tanstack/react-query";
+import { projectQuery } from "../api/queries";
+import { report } from "../actions/common";
 import { useApp } from "../store/app";
+import { openPipeline } from "../store/opened";
 
 const W = 96;
 const H = 24;
 
-export function LineageGraph({ pipelines }: { pipelines: Pipeline[] }) {
-  const lineage = useApp((s) => s.lineage);
+const NONE: never[] = [];
+
+export function LineageGraph({ pipelines, projectId }: { pipelines: Pipeline[]; projectId: string | null }) {
+  const lineage = useQuery({ ...projectQuery(projectId ?? ""), enabled: projectId !== null }).data?.lineage ?? NONE;
   const current = useApp((s) => s.pipelineId);
   const layout = useMemo(() => {
     const graph = new dagre.graphlib.Graph();
@@ -45,7 +50,7 @@ export function LineageGraph({ pipelines }: { pipelines: Pipeline[] }) {
       {pipelines.map((p) => {
         const node = layout.graph.node(p.id);
         return (
-          <g key={p.id} className={p.id === current ? "lineage-node current" : "lineage-node"} onClick={() => void loadPipeline(p.id)}>
+          <g key={p.id} className={p.id === current ? "lineage-node current" : "lineage-node"} onClick={() => void openPipeline(p.id).catch(report)}>
             <rect x={node.x - W / 2} y={node.y - H / 2} width={W} height={H} rx={6} />
             <text x={node.x} y={node.y + 4} textAnchor="middle">
               {p.tag.length > 13 ? p.tag.slice(0, 12) + "…" : p.tag}

@@ -1,18 +1,14 @@
 // Shared environments of the workspace: list, create, change packages.
 import { Boxes, Plus } from "lucide-react";
-import { useCallback, useEffect, useState } from "react";
-import { report } from "../actions/common";
+import { useReportedQuery } from "../actions/common";
 import { createSharedEnv, editSharedEnv } from "../actions/environments";
-import { api, call } from "../api/client";
-import { useApp } from "../store/app";
+import { keys, queryClient, sharedEnvsQuery } from "../api/queries";
+
+const NONE: string[] = [];
+const load = () => void queryClient.invalidateQueries({ queryKey: keys.sharedEnvs() });
 
 export function SharedEnvs() {
-  const [names, setNames] = useState<string[]>([]);
-  const pipelines = useApp((s) => s.pipelines);
-  const load = useCallback(() => {
-    call(api.GET("/api/shared-envs")).then(setNames).catch(report);
-  }, []);
-  useEffect(load, [load, pipelines]);
+  const names = useReportedQuery(sharedEnvsQuery()).data ?? NONE;
   return (
     <section>
       <header className="section-header">

@@ -17,8 +17,11 @@ import {
 } from "../actions/pipelines";
 import type { Pipeline, Project } from "../api/types";
 import { ContextMenu, type MenuState } from "../canvas/ContextMenu";
-import { loadPipeline, loadProject } from "../store/loaders";
-import { useApp } from "../store/app";
+import { useQuery } from "@tanstack/react-query";
+import { report } from "../actions/common";
+import { pipelinesQuery, projectsQuery, workspaceQuery } from "../api/queries";
+import { setApp, useApp } from "../store/app";
+import { openPipeline } from "../store/opened";
 import { LineageGraph } from "./LineageGraph";
 import { GitBranch, GitMerge, Copy, FolderInput, LockOpen, Package, Pencil, StickyNote, Trash2 } from "lucide-react";
 import { editBasePackages } from "../actions/environments";
@@ -61,12 +64,16 @@ function projectMenu(project: Project) {
   ];
 }
 
+const NONE: never[] = [];
+
 export function Sidebar() {
-  const projects = useApp((s) => s.projects);
-  const pipelines = useApp((s) => s.pipelines);
-  const projectId = useApp((s) => s.projectId);
+  const projects = useQuery(projectsQuery()).data ?? NONE;
+  const pipelines = useQuery(pipelinesQuery()).data ?? NONE;
+  const chosen = useApp((s) => s.projectId);
   const pipelineId = useApp((s) => s.pipelineId);
-  const workspace = useApp((s) => s.workspace);
+  const workspace = useQuery(workspaceQuery()).data;
+  // The chosen project, else the first (also when the chosen one was deleted).
+  const projectId = (projects.find((p) => p.id === chosen) ?? projects[0])?.id ?? null;
   const [menu, setMenu] = useState<MenuState | null>(null);
   const shown = pipelines.filter((p) => p.project_id === projectId);
   const project = projects.find((p) => p.id === projectId);
@@ -95,7 +102,7 @@ export function Sidebar() {
             <li
               key={p.id}
               className={p.id === projectId ? "item active" : "item"}
-              onClick={() => void loadProject(p.id)}
+              onClick={() => setApp({ projectId: p.id })}
               onContextMenu={(e) => open(e, p.name, projectMenu(p))}
               title={p.notes}
             >
@@ -122,7 +129,7 @@ export function Sidebar() {
             <li
               key={p.id}
               className={p.id === pipelineId ? "item active" : "item"}
-              onClick={() => void loadPipeline(p.id)}
+              onClick={() => void openPipeline(p.id).catch(report)}
               onContextMenu={(e) => open(e, p.tag, pipelineMenu(p))}
               title={p.notes}
               data-testid="pipeline-item"
@@ -141,7 +148,7 @@ export function Sidebar() {
       </section>
       <section className="lineage-section">
         <h3>Lineage</h3>
-        <LineageGraph pipelines={shown} />
+        <LineageGraph pipelines={shown} projectId={projectId} />
       </section>
       <SharedEnvs />
       {menu && <ContextMenu menu={menu} onClose={() => setMenu(null)} />}

@@ -1,15 +1,6 @@
 // The app's state: what is open, what the server last said, and live run states.
 import { create } from "zustand";
-import type {
-  CanvasNode,
-  Lineage,
-  NodeState,
-  NodeStatus,
-  Pipeline,
-  PipelineGraph,
-  Project,
-  WorkspaceInfo,
-} from "../api/types";
+import type { CanvasNode, NodeState, NodeStatus, Pipeline, PipelineGraph } from "../api/types";
 
 export type PanelTab = "overview" | "params" | "environment" | "runs" | "log";
 export type Theme = "dark" | "light";
@@ -22,16 +13,14 @@ export interface LiveState {
   nodeRunId: string;
 }
 
+/** What is open and chosen on the page. What the server said lives in the query cache
+ * (api/queries.ts); the open pipeline's graph and computed states are copied here from it
+ * (store/opened.ts) for the cards' selectors. */
 export interface AppState {
-  workspace: WorkspaceInfo | null;
-  projects: Project[];
-  pipelines: Pipeline[];
+  /** The project the sidebar shows (null: the first one). */
   projectId: string | null;
-  lineage: Lineage[];
   pipelineId: string | null;
   graph: PipelineGraph | null;
-  /** The namespaces the open pipeline includes directly (their groups can be updated). */
-  includes: string[];
   statuses: Record<string, NodeStatus>;
   live: Record<string, LiveState>;
   selection: string[];
@@ -52,14 +41,9 @@ function initialTheme(): Theme {
 }
 
 export const useApp = create<AppState>(() => ({
-  workspace: null,
-  projects: [],
-  pipelines: [],
   projectId: null,
-  lineage: [],
   pipelineId: null,
   graph: null,
-  includes: [],
   statuses: {},
   live: {},
   selection: [],
@@ -138,6 +122,6 @@ export function useDisplayReasons(node: CanvasNode): string[] {
   return joined ? joined.split("\n") : [];
 }
 
-export function pipelineTag(s: AppState, pipelineId: string | null | undefined): string {
-  return s.pipelines.find((p) => p.id === pipelineId)?.tag ?? pipelineId ?? "";
+export function pipelineTag(pipelines: Pipeline[], pipelineId: string | null | undefined): string {
+  return pipelines.find((p) => p.id === pipelineId)?.tag ?? pipelineId ?? "";
 }

@@ -1,0 +1,134 @@
+// What the app reads from the server, as TanStack Query queries: one key per thing and the
+// request that loads it (on the generated client). The page never polls: nothing goes stale by
+// time; a change event from the server or a change this page made invalidates the keys it
+// touched (see invalidate* below and api/events.ts), and what is on screen refetches.
+import { QueryClient, queryOptions } from "@tanstack/react-query";
+import { api, call } from "./client";
+import type { NodeStatus } from "./types";
+
+export const queryClient = new QueryClient({
+  defaultOptions: {
+    queries: {
+      staleTime: Infinity,
+      retry: false,
+      refetchOnWindowFocus: false,
+      refetchOnReconnect: false,
+    },
+  },
+});
+
+/** Every query key of the app. A pipeline's keys share its prefix, so invalidating
+ * `keys.pipeline(id)` refetches its graph, states, includes and node details together. */
+export const keys = {
+  workspace: () => ["workspace"] as const,
+  projects: () => ["projects"] as const,
+  project: (project: string) => ["projects", project] as const,
+  pipelines: () => ["pipelines"] as const,
+  pipeline: (pipeline: string) => ["pipelines", pipeline] as const,
+  status: (pipeline: string) => ["pipelines", pipeline, "status"] as const,
+  includes: (pipeline: string) => ["pipelines", pipeline, "includes"] as const,
+  node: (pipeline: string, node: string) => ["pipelines", pipeline, "nodes", node] as const,
+  nodeRuns: (pipeline: string, node: string) => ["pipelines", pipeline, "nodes", node, "runs"] as const,
+  environment: (pipeline: string, node: string) => ["pipelines", pipeline, "nodes", node, "environment"] as const,
+  conda: (pipeline: string, node: string) => ["pipelines", pipeline, "nodes", node, "conda"] as const,
+  sharedEnvs: () => ["shared-envs"] as const,
+};
+
+export const workspaceQuery = () =>
+  queryOptions({ queryKey: keys.workspace(), queryFn: () => call(api.GET("/api/workspace")) });
+
+export const projectsQuery = () =>
+  queryOptions({ queryKey: keys.projects(), queryFn: () => call(api.GET("/api/projects")) });
+
+export const projectQuery = (project: string) =>
+  queryOptions({
+    queryKey: keys.project(project),
+    queryFn: () => call(api.GET("/api/projects/{project}", { params: { path: { project } } })),
+  });
+
+export const pipelinesQuery = () =>
+  queryOptions({ queryKey: keys.pipelines(), queryFn: () => call(api.GET("/api/pipelines")) });
+
+/** A pipeline's graph. Structural sharing keeps the object of every node that did not change
+ * across a reload, so a card whose node is the same object does not re-render. */
+export const pipelineQuery = (pipeline: string) =>
+  queryOptions({
+    queryKey: keys.pipeline(pipeline),
+    queryFn: () => call(api.GET("/api/pipelines/{pipeline}", { params: { path: { pipeline } } })),
+  });
+
+/** The computed states of a pipeline's nodes, by node id. */
+export const statusQuery = (pipeline: string) =>
+  queryOptions({
+    queryKey: keys.status(pipeline),
+    queryFn: async () => {
+      const status = await call(api.GET("/api/pipelines/{pipeline}/status", { params: { path: { pipeline } } }));
+      const statuses: Record<string, NodeStatus> = {};
+      for (const item of status.nodes) statuses[item.node_id] = item;
+      return statuses;
+    },
+  });
+
+/** The namespaces the pipeline includes directly (their groups can be updated). */
+export const includesQuery = (pipeline: string) =>
+  queryOptions({
+    queryKey: keys.includes(pipeline),
+    queryFn: async () => {
+      const includes = await call(api.GET("/api/pipelines/{pipeline}/includes", { params: { path: { pipeline } } }));
+      return includes.map((i) => i.namespace).filter((ns) => !ns.includes("."));
+    },
+  });
+
+export const nodeQuery = (pipeline: string, node: string) =>
+  queryOptions({
+    queryKey: keys.node(pipeline, node),
+    queryFn: () => call(api.GET("/api/pipelines/{pipeline}/nodes/{node}", { params: { path: { pipeline, node } } })),
+  });
+
+export const nodeRunsQuery = (pipeline: string, node: string) =>
+  queryOptions({
+    queryKey: keys.nodeRuns(pipeline, node),
+    queryFn: () => call(api.GET("/api/pipelines/{pipeline}/nodes/{node}/runs", { params: { path: { pipeline, node } } })),
+  });
+
+export const environmentQuery = (pipeline: string, node: string) =>
+  queryOptions({
+    queryKey: keys.environment(pipeline, node),
+    queryFn: () =>
+      call(api.GET("/api/pipelines/{pipeline}/nodes/{node}/environment", { params: { path: { pipeline, node } } })),
+  });
+
+export const condaQuery = (pipeline: string, node: string) =>
+  queryOptions({
+    queryKey: keys.conda(pipeline, node),
+    queryFn: () =>
+      call(api.GET("/api/pipelines/{pipeline}/nodes/{node}/environment/conda", { params: { path: { pipeline, node } } })),
+  });
+
+export const sharedEnvsQuery = () =>
+  queryOptions({ queryKey: keys.sharedEnvs(), queryFn: () => call(api.GET("/api/shared-envs")) });
+
+/** Refetch everything on screen (a change made elsewhere, or the event stream reconnected). */
+export function invalidateAll(): Promise<void> {
+  return queryClient.invalidateQueries();
+}
+
+/** Refetch the lists (workspace, projects, pipelines, shared environments). */
+export async function invalidateLists(): Promise<void> {
+  await Promise.all([
+    queryClient.invalidateQueries({ queryKey: keys.workspace() }),
+    queryClient.invalidateQueries({ queryKey: keys.projects() }),
+    queryClient.invalidateQueries({ queryKey: keys.pipelines(), exact: true }),
+    queryClient.invalidateQueries({ queryKey: keys.sharedEnvs() }),
+  ]);
+}
+
+/** Refetch one pipeline: its graph, states, includes and every node detail of it. */
+export function invalidatePipeline(pipeline: string): Promise<void> {
+  return queryClient.invalidateQueries({ queryKey: keys.pipeline(pipeline) });
+}
+
+/** Refetch one node's details (its environment, runs, parameters). */
+export function invalidateNode(pipeline: string, node: string): Promise<void> {
+  return queryClient.invalidateQueries({ queryKey: keys.node(pipeline, node) });
+}
