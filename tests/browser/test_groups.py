@@ -1,7 +1,9 @@
 """A collapsed group whose frame also encloses a node that is not a member: its card is not
-hidden under that node, and it expands again."""
+hidden under that node, the edges into and out of the group are drawn to it, and it expands again."""
 
 from __future__ import annotations
+
+import re
 
 import httpx
 from playwright.sync_api import Page, expect
@@ -14,6 +16,7 @@ def test_a_collapsed_group_never_hides_under_another_node(page: Page, served: Se
     ws = served.workspace
     ids = {tag: ws.nodes.new("baseline", tag).id for tag in ("load", "outsider", "clean", "plot")}
     ws.edges.connect("clean", "plot", "baseline")
+    ws.edges.connect("outsider", "load", "baseline")
     # load and clean are the group; outsider sits where the collapsed card would go (top left).
     spots = {"outsider": (0, 0), "load": (0, 120), "clean": (300, 0), "plot": (700, 0)}
     placed = httpx.put(
@@ -41,6 +44,10 @@ def test_a_collapsed_group_never_hides_under_another_node(page: Page, served: Se
         [x, y],
     )
     assert on_top
+    # clean -> plot leaves the group, outsider -> load enters it: both end at the card.
+    edges = page.locator(".react-flow__edge")
+    expect(edges).to_have_count(2)
+    expect(edges.locator("path.react-flow__edge-path").first).to_have_attribute("d", re.compile(r"^M"))
     card.get_by_role("button", name="Expand the group").click()
     expect(node(page, "load")).to_be_visible()
     expect(node(page, "clean")).to_be_visible()

@@ -1,5 +1,5 @@
 // The pipeline graph as React Flow nodes and edges: steps, group frames, collapsed groups.
-import type { Edge, Node } from "@xyflow/react";
+import { Position, type Edge, type Node, type NodeHandle } from "@xyflow/react";
 import type { CanvasNode, Group, PipelineGraph } from "../api/types";
 import { NODE_HEIGHT, NODE_WIDTH } from "./layout";
 
@@ -22,6 +22,14 @@ export type FlowNode = StepNode | GroupFrameNode | CollapsedGroupNode;
 
 export const GROUP_PREFIX = "group:";
 const FRAME_PADDING = 24;
+const HANDLE = 10;
+/** A collapsed group's handles, given rather than measured: its card is made anew whenever the
+ * steps change, and React Flow forgets measured handles of a node that comes back unmeasured
+ * (the edges into and out of the group were not drawn). */
+const GROUP_HANDLES: NodeHandle[] = [
+  { type: "target", position: Position.Left, x: -HANDLE / 2, y: (NODE_HEIGHT - HANDLE) / 2, width: HANDLE, height: HANDLE },
+  { type: "source", position: Position.Right, x: NODE_WIDTH - HANDLE / 2, y: (NODE_HEIGHT - HANDLE) / 2, width: HANDLE, height: HANDLE },
+];
 
 
 /** Step nodes of every node not hidden in a collapsed group, reusing unchanged objects.
@@ -88,6 +96,7 @@ export function groupNodes(graph: PipelineGraph, steps: StepNode[]): FlowNode[] 
         draggable: false,
         width: NODE_WIDTH,
         height: NODE_HEIGHT,
+        handles: GROUP_HANDLES,
       });
       placed.push(result[result.length - 1]?.position ?? { x: left, y: top });
       continue;
