@@ -1,5 +1,6 @@
 """A collapsed group whose frame also encloses a node that is not a member: its card is not
-hidden under that node, the edges into and out of the group are drawn to it, and it expands again."""
+hidden under that node, the edges into and out of the group are drawn to it, and it expands
+again."""
 
 from __future__ import annotations
 
@@ -47,7 +48,8 @@ def test_a_collapsed_group_never_hides_under_another_node(page: Page, served: Se
     # clean -> plot leaves the group, outsider -> load enters it: both end at the card.
     edges = page.locator(".react-flow__edge")
     expect(edges).to_have_count(2)
-    expect(edges.locator("path.react-flow__edge-path").first).to_have_attribute("d", re.compile(r"^M"))
+    drawn = edges.locator("path.react-flow__edge-path")
+    expect(drawn.first).to_have_attribute("d", re.compile(r"^M"))
     card.get_by_role("button", name="Expand the group").click()
     expect(node(page, "load")).to_be_visible()
     expect(node(page, "clean")).to_be_visible()

@@ -28,7 +28,8 @@ import { ContextMenu, type MenuState } from "./ContextMenu";
 import { CollapsedGroup, GroupFrame } from "./GroupCards";
 import { GROUP_PREFIX, flowEdges, groupNodes, stepNodes, type FlowNode, type StepNode } from "./flow";
 import { edgeMenu, groupMenu, nodeMenu, paneMenu } from "./menus";
-import { DETAIL_ZOOM, StepCard } from "./StepCard";
+import { DETAIL_ZOOM, ZoomScale } from "./detail";
+import { StepCard } from "./StepCard";
 import { Toolbar } from "./Toolbar";
 import { useShortcuts } from "./shortcuts";
 
@@ -255,6 +256,7 @@ export function Canvas() {
         defaultEdgeOptions={EDGE_OPTIONS}
       >
         {detailed && <Background variant={BackgroundVariant.Dots} gap={20} size={1} />}
+        <ZoomScale />
         <Controls showInteractive={false} />
         <MiniMap pannable zoomable nodeComponent={MiniMapNode} />
         <Panel position="top-left">

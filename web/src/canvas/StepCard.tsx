@@ -4,6 +4,7 @@ import { memo } from "react";
 import { LookIcon, LOOKS, lookColor } from "../states";
 import type { CanvasNode, NodeState } from "../api/types";
 import { useDisplayReasons, useDisplayState } from "../store/app";
+import { DETAIL_ZOOM } from "./detail";
 import type { StepNode } from "./flow";
 
 /** How the node is isolated, in words: null for an environment of its own. */
@@ -24,8 +25,6 @@ function title(node: CanvasNode, state: NodeState, reasons: string[]): string {
   return [...lines, ...reasons].join("\n");
 }
 
-/** Below this zoom a card is too small to read: draw a plain block (much cheaper to paint). */
-export const DETAIL_ZOOM = 0.45;
 
 export const StepCard = memo(function StepCard({ data, selected }: NodeProps<StepNode>) {
   const { node, highlighted, groupName } = data;
@@ -48,8 +47,10 @@ export const StepCard = memo(function StepCard({ data, selected }: NodeProps<Ste
         data-node-id={node.id}
         data-tag={node.tag}
         data-state={state}
+        title={title(node, state, reasons)}
       >
         <Handle type="target" position={Position.Left} className="handle handle-in" />
+        <span className="step-block-tag">{node.tag}</span>
         <Handle type="source" position={Position.Right} className="handle handle-out" />
       </div>
     );
