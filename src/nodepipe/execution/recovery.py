@@ -14,13 +14,16 @@ import signal
 import socket
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from nodepipe.domain.runs import ACTIVE_NODE_RUN_STATES, NodeRun, NodeRunState, Run, RunStatus
 from nodepipe.domain.states import ACTIVE_STATES, NodeState
-from nodepipe.store.queries import StoreSession
 from nodepipe.store.store import Store
 from nodepipe.workspace.layout import WorkspaceLayout
 from nodepipe.workspace.output_swap import Promotion, finish_promotion, promoted, undo
+
+if TYPE_CHECKING:
+    from nodepipe.store.queries import StoreSession
 
 INTERRUPTED = "interrupted: the nodepipe process running it stopped"
 ROLLED_FORWARD = "completed (recorded after the nodepipe process running it stopped)"
@@ -87,7 +90,7 @@ def recover_interrupted(store: Store, layout: WorkspaceLayout) -> list[NodeRun]:
 
     Orphan processes are killed first, so nothing writes while the files are looked at.
     """
-    with store.read() as session:
+    with store.light_read() as session:
         dead = [r for r in session.runs_with_status(RunStatus.RUNNING) if not orchestrator_alive(r)]
     interrupted: list[NodeRun] = []
     for run in dead:

@@ -12,6 +12,7 @@ import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from nodepipe.domain.errors import Action, Hint, WorkspaceError
 from nodepipe.domain.ids import new_id
@@ -19,7 +20,6 @@ from nodepipe.domain.model import Project
 from nodepipe.envs.node_env import NodeEnvironments
 from nodepipe.envs.uv import UvRunner
 from nodepipe.services.location import WORKSPACE_ENV
-from nodepipe.store.queries import StoreSession
 from nodepipe.store.store import Store
 from nodepipe.workspace.backups import newest_backup
 from nodepipe.workspace.config import (
@@ -32,6 +32,9 @@ from nodepipe.workspace.config import (
     write_config,
 )
 from nodepipe.workspace.layout import WorkspaceLayout, find_workspace_root
+
+if TYPE_CHECKING:
+    from nodepipe.store.queries import StoreSession
 
 DEFAULT_PROJECT = "default"
 

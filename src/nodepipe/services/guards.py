@@ -5,10 +5,14 @@ its own way."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from nodepipe.domain.errors import Action, Hint, ReadOnlyError
 from nodepipe.domain.model import Node, Pipeline
 from nodepipe.domain.states import ACTIVE_STATES
-from nodepipe.store.queries import StoreSession
+
+if TYPE_CHECKING:
+    from nodepipe.store.queries import StoreSession
 
 
 def check_pipeline_editable(pipeline: Pipeline) -> None:

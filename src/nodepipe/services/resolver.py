@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import TYPE_CHECKING
 
 from nodepipe.domain.errors import NotFoundError
 from nodepipe.domain.model import Node, Pipeline, Project
 from nodepipe.domain.resolve import Candidate, resolve
 from nodepipe.domain.runs import Run
-from nodepipe.store.queries import StoreSession
+
+if TYPE_CHECKING:
+    from nodepipe.store.light_read import LightReads
+    from nodepipe.store.queries import StoreSession
 
 
 def project(session: StoreSession, name: str) -> Project:
@@ -17,13 +21,13 @@ def project(session: StoreSession, name: str) -> Project:
     return next(p for p in projects if p.id == project_id)
 
 
-def pipeline(session: StoreSession, name: str) -> Pipeline:
+def pipeline(session: LightReads, name: str) -> Pipeline:
     pipelines = session.list_pipelines()
     pipeline_id = resolve(name, [Candidate(p.id, p.tag) for p in pipelines], "pipeline")
     return next(p for p in pipelines if p.id == pipeline_id)
 
 
-def node(session: StoreSession, name: str, within: Pipeline | None = None) -> Node:
+def node(session: LightReads, name: str, within: Pipeline | None = None) -> Node:
     """The node called ``name``; with ``within``, only nodes shown in that pipeline count."""
     shown_in: dict[tuple[str, str], list[str]] = defaultdict(list)
     # an exact id or tag is found by its index; only a prefix or a typo reads every name
@@ -43,7 +47,7 @@ def node(session: StoreSession, name: str, within: Pipeline | None = None) -> No
     return found
 
 
-def nodes(session: StoreSession, names: list[str], within: Pipeline | None = None) -> list[Node]:
+def nodes(session: LightReads, names: list[str], within: Pipeline | None = None) -> list[Node]:
     resolved = [node(session, name, within) for name in names]
     return list({n.id: n for n in resolved}.values())
 

@@ -14,24 +14,17 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
 
+from nodepipe.store.health import sqlite_file
+
 WRITE_OPTION = "nodepipe_write"
 _PG_WRITE_LOCK_KEY = 7_316_102_531
 _PG_CONNECT_TIMEOUT_S = 10
 STORE_FILE_MODE = 0o600
-
-
-def sqlite_file(url: str) -> Path | None:
-    """The database file of an SQLite URL (None for PostgreSQL or an in-memory database)."""
-    parsed = sa.engine.make_url(url)
-    if parsed.get_backend_name() != "sqlite" or not parsed.database:
-        return None
-    return Path(parsed.database)
 
 
 def create_store_engine(url: str, *, create: bool = False) -> sa.Engine:

@@ -10,17 +10,17 @@ Every transaction (``Store.read``/``Store.write``) and every check made on openi
 - anything else the database could not do (a full disk, a read-only file, a lock held too long)
   is a ``StorageError``.
 
-Constraint violations are not translated: nodepipe checks its rules before it writes, so one
-reaching here is a bug and should show as one.
+The same holds for ``sqlite3``'s own errors, raised by the read path without SQLAlchemy
+(``store.light_read``). Constraint violations are not translated: nodepipe checks its rules
+before it writes, so one reaching here is a bug and should show as one.
 """
 
 from __future__ import annotations
 
 import sqlite3
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-
-import sqlalchemy as sa
 
 from nodepipe.domain.errors import Hint, NodepipeError, StorageError, WorkspaceError
 from nodepipe.store.health import ProblemKind, StoreProblem, describe_store
@@ -48,7 +48,7 @@ class StoreFailures:
     def __init__(self, url: str, advice: Callable[[], Hint | None]) -> None:
         self.where = describe_store(url)
         self._postgresql = url.startswith("postgresql")
-        self._password = sa.engine.make_url(url).password
+        self._password = _password(url) if self._postgresql else None
         self._advice = advice
 
     def unusable(self, problem: StoreProblem) -> UnusableStoreError:
@@ -60,18 +60,27 @@ class StoreFailures:
     def translated(self) -> Iterator[None]:
         try:
             yield
-        except sa.exc.DBAPIError as error:
+        except Exception as error:
             translated = self.translate(error)
             if translated is None:
                 raise
             raise translated from error
 
-    def translate(self, error: sa.exc.DBAPIError) -> NodepipeError | None:
-        cause = error.orig if error.orig is not None else error
+    def translate(self, error: BaseException) -> NodepipeError | None:
+        """The nodepipe error for a database error (SQLAlchemy's, or ``sqlite3``'s own), None
+        for anything else."""
+        sa_errors = sys.modules.get("sqlalchemy.exc")  # imported only if SQLAlchemy is
+        if sa_errors is not None and isinstance(error, sa_errors.DBAPIError):
+            cause: BaseException = error.orig if error.orig is not None else error
+            operational = isinstance(error, sa_errors.OperationalError)
+        elif isinstance(error, sqlite3.Error):
+            cause, operational = error, isinstance(error, sqlite3.OperationalError)
+        else:
+            return None
         reason = _first_line(cause, self._password)
         if isinstance(cause, sqlite3.DatabaseError) and cause.sqlite_errorname in _DAMAGE:
             return self.unusable(StoreProblem(ProblemKind.DAMAGED, f"is damaged ({reason})"))
-        if not isinstance(error, sa.exc.OperationalError):
+        if not operational:
             return None
         if self._postgresql:
             detail = f"cannot be reached ({reason})"
@@ -84,3 +93,10 @@ class StoreFailures:
             f"the store {self.where} could not be read or written ({reason}); free some space, "
             "or check the file's permissions"
         )
+
+
+def _password(url: str) -> str | None:
+    import sqlalchemy as sa  # a PostgreSQL store: SQLAlchemy talks to it
+
+    password = sa.engine.make_url(url).password
+    return None if password is None else str(password)

@@ -10,15 +10,14 @@ A PostgreSQL server must answer. Either way the database must hold nodepipe's ta
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import sqlalchemy as sa
-
-from nodepipe.store.engine import sqlite_file
-
 SQLITE_HEADER = b"SQLite format 3\x00"
 _HEADER_SIZE = 100
+_PLAIN_SQLITE_URL = re.compile(r"sqlite(?:\+pysqlite)?:///(?P<path>[^?#%]+)")
+"""An SQLite URL whose file needs no decoding (the common case, read without SQLAlchemy)."""
 
 
 class ProblemKind(enum.StrEnum):
@@ -37,12 +36,29 @@ class StoreProblem:
     """Completes "the store <where> …": ``is missing``, ``is truncated (…)``."""
 
 
+def sqlite_file(url: str) -> Path | None:
+    """The database file of an SQLite URL (None for PostgreSQL or an in-memory database)."""
+    if not url.startswith("sqlite"):
+        return None
+    plain = _PLAIN_SQLITE_URL.fullmatch(url)
+    if plain is not None:
+        return Path(plain["path"])
+    import sqlalchemy as sa  # a URL with a query or escapes: SQLAlchemy's reading decides
+
+    parsed = sa.engine.make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database:
+        return None
+    return Path(parsed.database)
+
+
 def describe_store(url: str) -> str:
     """The store as a message names it: its file, or PostgreSQL host, port and database (never
     the password)."""
     path = sqlite_file(url)
     if path is not None:
         return str(path)
+    import sqlalchemy as sa  # a PostgreSQL store: SQLAlchemy is needed to talk to it anyway
+
     parsed = sa.engine.make_url(url)
     user = f"{parsed.username}@" if parsed.username else ""
     return f"{user}{parsed.host or 'localhost'}:{parsed.port or 5432}/{parsed.database or ''}"

@@ -1,12 +1,19 @@
-"""Schema versions: bringing a store to the head revision with Alembic, checked cheaply on open."""
+"""Schema versions: bringing a store to the head revision with Alembic, checked cheaply on open.
+
+Opening compares the revision the store records with ``HEAD_REVISION`` (an SQLite store's with
+one ``sqlite3`` query, ``light_read.stored_revision``): neither Alembic nor SQLAlchemy is
+imported unless there is a migration to apply.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-
-import sqlalchemy as sa
+from typing import TYPE_CHECKING
 
 from nodepipe.domain.errors import WorkspaceError
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
 
 HEAD_REVISION = "0005"
 """The newest migration; a test checks it matches Alembic's head so opening needs no Alembic."""
@@ -16,6 +23,8 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 def current_revision(engine: sa.Engine) -> str | None:
     """The store's schema revision, or None for an empty database."""
+    import sqlalchemy as sa
+
     with engine.connect() as connection:
         if not sa.inspect(connection).has_table("alembic_version"):
             return None

@@ -1,20 +1,27 @@
-"""Rows become domain values here, at the store boundary."""
+"""Rows become domain values here, at the store boundary (for both read paths: SQLAlchemy's
+rows and ``light_read``'s, which is why this module imports no SQLAlchemy)."""
 
 from __future__ import annotations
 
 import json
-
-import sqlalchemy as sa
+from typing import Any, Protocol
 
 from nodepipe.domain.model import Edge, Group, Lineage, Membership, Node, Pipeline, Project
+from nodepipe.domain.runs import NodeRun, NodeRunState, Run, RunStatus
 from nodepipe.domain.states import NodeState
 
 
-def project_from_row(row: sa.RowMapping) -> Project:
+class Row(Protocol):
+    """A row by column name: SQLAlchemy's ``RowMapping`` or ``light_read``'s plain dict."""
+
+    def __getitem__(self, key: str, /) -> Any: ...
+
+
+def project_from_row(row: Row) -> Project:
     return Project(id=row["id"], name=row["name"], notes=row["notes"], created_at=row["created_at"])
 
 
-def pipeline_from_row(row: sa.RowMapping) -> Pipeline:
+def pipeline_from_row(row: Row) -> Pipeline:
     return Pipeline(
         id=row["id"],
         tag=row["tag"],
@@ -26,7 +33,7 @@ def pipeline_from_row(row: sa.RowMapping) -> Pipeline:
     )
 
 
-def node_from_row(row: sa.RowMapping) -> Node:
+def node_from_row(row: Row) -> Node:
     return Node(
         id=row["id"],
         tag=row["tag"],
@@ -39,7 +46,7 @@ def node_from_row(row: sa.RowMapping) -> Node:
     )
 
 
-def membership_from_row(row: sa.RowMapping) -> Membership:
+def membership_from_row(row: Row) -> Membership:
     return Membership(
         pipeline_id=row["pipeline_id"],
         node_id=row["node_id"],
@@ -49,11 +56,11 @@ def membership_from_row(row: sa.RowMapping) -> Membership:
     )
 
 
-def edge_from_row(row: sa.RowMapping) -> Edge:
+def edge_from_row(row: Row) -> Edge:
     return Edge(parent_id=row["parent_id"], child_id=row["child_id"], slot=row["slot"])
 
 
-def group_from_row(row: sa.RowMapping) -> Group:
+def group_from_row(row: Row) -> Group:
     return Group(
         id=row["id"],
         pipeline_id=row["pipeline_id"],
@@ -62,10 +69,25 @@ def group_from_row(row: sa.RowMapping) -> Group:
     )
 
 
-def lineage_from_row(row: sa.RowMapping) -> Lineage:
+def lineage_from_row(row: Row) -> Lineage:
     return Lineage(
         pipeline_id=row["pipeline_id"],
         source_pipeline_id=row["source_pipeline_id"],
         kind=row["kind"],
         from_node_id=row["from_node_id"],
     )
+
+
+def run_from_row(row: Row) -> Run:
+    values = {key: row[key] for key in Run.__dataclass_fields__}
+    values["status"] = RunStatus(row["status"])
+    values["force"] = bool(row["force"])
+    return Run(**values)
+
+
+def node_run_from_row(row: Row) -> NodeRun:
+    values = {key: row[key] for key in NodeRun.__dataclass_fields__}
+    values["state"] = NodeRunState(row["state"])
+    values["reasons"] = tuple(json.loads(row["reasons"]))
+    values["cancel_requested"] = bool(row["cancel_requested"])
+    return NodeRun(**values)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Collection, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Unpack
@@ -11,24 +10,11 @@ from typing import Any, Unpack
 import sqlalchemy as sa
 
 from nodepipe.domain.environments import RunEnvironment
-from nodepipe.domain.runs import ACTIVE_NODE_RUN_STATES, NodeRun, NodeRunState, Run, RunStatus
+from nodepipe.domain.runs import ACTIVE_NODE_RUN_STATES, NodeRun, Run, RunStatus
+from nodepipe.store import rows
 from nodepipe.store.base import QueryBase, update_by_id
 from nodepipe.store.changes import NodeChanges, NodeRunChanges, RunChanges, column_values
 from nodepipe.store.schema import node_run_environments, node_run_locks, node_runs, nodes, runs
-
-
-def _run(row: sa.RowMapping) -> Run:
-    values = {key: row[key] for key in Run.__dataclass_fields__}
-    values["status"] = RunStatus(row["status"])
-    return Run(**values)
-
-
-def _node_run(row: sa.RowMapping) -> NodeRun:
-    values = {key: row[key] for key in NodeRun.__dataclass_fields__}
-    values["state"] = NodeRunState(row["state"])
-    values["reasons"] = tuple(json.loads(row["reasons"]))
-    values["cancel_requested"] = bool(row["cancel_requested"])
-    return NodeRun(**values)
 
 
 def _shallow(node_run: NodeRun) -> dict[str, Any]:
@@ -48,22 +34,23 @@ class RunQueries(QueryBase):
 
     def get_run(self, run_id: str) -> Run | None:
         row = self._one(runs.select().where(runs.c.id == run_id))
-        return _run(row) if row else None
+        return rows.run_from_row(row) if row else None
 
     def list_runs(self, pipeline_id: str | None = None, limit: int = 50) -> list[Run]:
         statement = runs.select().order_by(runs.c.created_at.desc()).limit(limit)
         if pipeline_id is not None:
             statement = statement.where(runs.c.pipeline_id == pipeline_id)
-        return [_run(r) for r in self._all(statement)]
+        return [rows.run_from_row(r) for r in self._all(statement)]
 
     def runs_with_status(self, status: RunStatus) -> list[Run]:
-        return [_run(r) for r in self._all(runs.select().where(runs.c.status == status.value))]
+        statement = runs.select().where(runs.c.status == status.value)
+        return [rows.run_from_row(r) for r in self._all(statement)]
 
     def insert_node_runs(self, many: Sequence[NodeRun]) -> None:
         """Insert node runs with one executemany (a run's claim inserts one per planned node)."""
         if many:
-            rows = [column_values(_shallow(node_run)) for node_run in many]
-            self._connection.execute(node_runs.insert(), rows)
+            values = [column_values(_shallow(node_run)) for node_run in many]
+            self._connection.execute(node_runs.insert(), values)
 
     def update_node_run(self, node_run_id: str, **changes: Unpack[NodeRunChanges]) -> None:
         statement = node_runs.update().where(node_runs.c.id == node_run_id)
@@ -71,7 +58,8 @@ class RunQueries(QueryBase):
 
     def node_runs_of_run(self, run_id: str) -> list[NodeRun]:
         statement = node_runs.select().where(node_runs.c.run_id == run_id)
-        return [_node_run(r) for r in self._all(statement.order_by(node_runs.c.created_at))]
+        statement = statement.order_by(node_runs.c.created_at)
+        return [rows.node_run_from_row(r) for r in self._all(statement)]
 
     def node_runs_of_node(self, node_id: str, limit: int = 20) -> list[NodeRun]:
         statement = (
@@ -80,7 +68,7 @@ class RunQueries(QueryBase):
             .order_by(node_runs.c.created_at.desc())
             .limit(limit)
         )
-        return [_node_run(r) for r in self._all(statement)]
+        return [rows.node_run_from_row(r) for r in self._all(statement)]
 
     def active_node_runs(self, node_ids: Collection[str] | None = None) -> list[NodeRun]:
         """Node runs queued or running (in any run), optionally only for ``node_ids``."""
@@ -88,7 +76,7 @@ class RunQueries(QueryBase):
         statement = node_runs.select().where(node_runs.c.state.in_(states))
         if node_ids is not None:
             statement = statement.where(node_runs.c.node_id.in_(list(node_ids)))
-        return [_node_run(r) for r in self._all(statement)]
+        return [rows.node_run_from_row(r) for r in self._all(statement)]
 
     def node_fingerprints(
         self, node_ids: Collection[str]
@@ -110,8 +98,8 @@ class RunQueries(QueryBase):
             by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
             for row_id, values in changes.items():
                 by_columns.setdefault(tuple(values), []).append({"b_id": row_id, **values})
-            for columns, rows in by_columns.items():
-                self._connection.execute(_update_statement(table.name, columns), rows)
+            for columns, batch in by_columns.items():
+                self._connection.execute(_update_statement(table.name, columns), batch)
         self.insert_run_environments(updates.environments)
 
     def insert_run_environments(self, recorded: dict[str, RunEnvironment]) -> None:

@@ -2,21 +2,33 @@
 
 ``Store.create`` makes a new store (``nodepipe init``); ``Store.open`` only opens one that
 exists and holds nodepipe's tables, and refuses with a ``WorkspaceError`` otherwise.
+
+Two read paths: ``read()`` is a transaction of SQLAlchemy Core queries (``StoreSession``: every
+query nodepipe makes), ``light_read()`` answers the few queries of ``status`` and a no-change
+``run`` (``light_read.LightReads``), on an SQLite store through the standard library's
+``sqlite3``. SQLAlchemy is imported, and the engine made, on the first ``read()`` or
+``write()``, or on opening a PostgreSQL store or an SQLite store that needs a migration: a
+read command on a current SQLite store never imports it.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-
-import sqlalchemy as sa
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from nodepipe.domain.errors import Hint
-from nodepipe.store.engine import WRITE_OPTION, create_store_engine, sqlite_file
 from nodepipe.store.failures import StoreFailures, UnusableStoreError
-from nodepipe.store.health import ProblemKind, StoreProblem, sqlite_file_problem
-from nodepipe.store.migrate import current_revision, ensure_current
-from nodepipe.store.queries import StoreSession
+from nodepipe.store.health import ProblemKind, StoreProblem, sqlite_file, sqlite_file_problem
+from nodepipe.store.light_read import LightReads, light_session, stored_revision
+from nodepipe.store.migrate import HEAD_REVISION, current_revision, ensure_current
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
+
+    from nodepipe.store.queries import StoreSession
 
 
 def _no_advice() -> Hint | None:
@@ -26,8 +38,9 @@ def _no_advice() -> Hint | None:
 class Store:
     """One workspace's metadata, in SQLite or PostgreSQL; sessions are transactions."""
 
-    def __init__(self, engine: sa.Engine, failures: StoreFailures) -> None:
-        self.engine = engine
+    def __init__(self, url: str, failures: StoreFailures) -> None:
+        self._url = url
+        self._sqlite_file = sqlite_file(url)
         self.failures = failures
 
     @classmethod
@@ -38,57 +51,92 @@ class Store:
         reached is an ``UnusableStoreError`` (a ``WorkspaceError``) hinting ``advice()``.
         """
         failures = StoreFailures(url, advice)
-        path = sqlite_file(url)
+        store = cls(url, failures)
+        path = store._sqlite_file
         problem = sqlite_file_problem(path) if path is not None else None
         if problem is not None:
             raise failures.unusable(problem)
-        engine = create_store_engine(url)
         try:
             with failures.translated():
-                revision = current_revision(engine)
+                revision = (
+                    stored_revision(path) if path is not None else current_revision(store.engine)
+                )
                 if revision is None:
                     raise failures.unusable(
                         StoreProblem(ProblemKind.NO_TABLES, "holds no nodepipe tables")
                     )
-                ensure_current(engine, revision)
+                if revision != HEAD_REVISION:
+                    ensure_current(store.engine, revision)
         except BaseException:
-            engine.dispose()
+            store.close()
             raise
-        return cls(engine, failures)
+        return store
 
     @classmethod
     def create(cls, url: str) -> Store:
         """Make the store at ``url`` (an SQLite file with mode 0600, or nodepipe's tables in a
         PostgreSQL database) and bring it to the current schema."""
-        failures = StoreFailures(url, _no_advice)
-        engine = create_store_engine(url, create=True)
-        with failures.translated():
-            ensure_current(engine, current_revision(engine))
-        return cls(engine, failures)
+        from nodepipe.store.engine import create_store_engine
+
+        store = cls(url, StoreFailures(url, _no_advice))
+        store.engine = create_store_engine(url, create=True)
+        with store.failures.translated():
+            ensure_current(store.engine, current_revision(store.engine))
+        return store
+
+    @functools.cached_property
+    def engine(self) -> sa.Engine:
+        """The SQLAlchemy engine, made (and SQLAlchemy imported) on first use."""
+        from nodepipe.store.engine import create_store_engine
+
+        return create_store_engine(self._url)
 
     @property
     def dialect(self) -> str:
-        return self.engine.dialect.name
+        return "sqlite" if self._url.startswith("sqlite") else self.engine.dialect.name
 
     @property
     def url(self) -> sa.URL:
         return self.engine.url
 
+    @property
+    def sqlite_file(self) -> Path | None:
+        """The database file of an SQLite store (None for PostgreSQL)."""
+        return self._sqlite_file
+
     @contextmanager
     def read(self) -> Iterator[StoreSession]:
+        from nodepipe.store.queries import StoreSession
+
         with self.failures.translated(), self.engine.connect() as connection, connection.begin():
             yield StoreSession(connection)
 
     @contextmanager
+    def light_read(self) -> Iterator[LightReads]:
+        """A read transaction answering ``LightReads``: through ``sqlite3`` on an SQLite store
+        (no SQLAlchemy), else an ordinary ``read()``."""
+        if self._sqlite_file is None:
+            with self.read() as session:
+                yield session
+            return
+        with self.failures.translated(), light_session(self._sqlite_file) as session:
+            yield session
+
+    @contextmanager
     def write(self) -> Iterator[StoreSession]:
         """A transaction that commits on success, rolls back on any exception."""
+        from nodepipe.store.engine import WRITE_OPTION
+        from nodepipe.store.queries import StoreSession
+
         with self.failures.translated(), self.engine.connect() as connection:
             connection.execution_options(**{WRITE_OPTION: True})
             with connection.begin():
                 yield StoreSession(connection)
 
     def close(self) -> None:
-        self.engine.dispose()
+        engine = self.__dict__.get("engine")
+        if engine is not None:
+            engine.dispose()
 
 
 def check_store(url: str) -> StoreProblem | None:

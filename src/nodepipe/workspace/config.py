@@ -6,17 +6,19 @@ store's password lives instead of it.
 URL when the store is opened. ``$NODEPIPE_DB_URL`` replaces the whole URL (password included),
 and a URL without a password also works with libpq's password file (``~/.pgpass``).
 ``nodepipe.toml`` itself is written with mode 0600, flushed to disk.
+
+Every command reads this file, so reading it uses the standard library's ``tomllib``;
+``tomlkit`` (which keeps comments and layout) is imported only to write or edit it, and
+SQLAlchemy's URL parser only for a PostgreSQL URL.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-
-import sqlalchemy as sa
-import tomlkit
 
 from nodepipe.domain.errors import InvalidInputError, WorkspaceError
 from nodepipe.workspace.durable import write_atomic
@@ -53,6 +55,8 @@ class WorkspaceConfig:
         password = read_store_password(layout)
         if password is None or url.startswith("sqlite"):
             return url
+        import sqlalchemy as sa
+
         parsed = sa.engine.make_url(url)
         if parsed.password is not None:
             return url
@@ -69,6 +73,8 @@ def _absolute_sqlite(url: str, layout: WorkspaceLayout) -> str:
 def split_password(url: str) -> tuple[str, str | None]:
     """``url`` without its password, and the password (None when it has none); a URL that is
     not an SQLite or PostgreSQL one is refused."""
+    import sqlalchemy as sa
+
     try:
         parsed = sa.engine.make_url(url)
     except sa.exc.ArgumentError as exc:
@@ -108,6 +114,8 @@ def write_store_password(layout: WorkspaceLayout, password: str) -> None:
 def move_password_out(layout: WorkspaceLayout) -> bool:
     """Move a password found in ``nodepipe.toml``'s store URL to ``.nodepipe/store-password``
     (the rest of the file kept as it is); True if there was one."""
+    import tomlkit
+
     document = tomlkit.parse(layout.config_file.read_text(encoding="utf-8"))
     store = document.get("store")
     if not isinstance(store, tomlkit.items.Table) or not isinstance(store.get("url"), str):
@@ -132,6 +140,8 @@ def default_interpreter() -> str:
 def write_config(layout: WorkspaceLayout, config: WorkspaceConfig) -> None:
     """Write ``nodepipe.toml`` (mode 0600, flushed); a password in the URL goes to
     ``.nodepipe/store-password`` instead."""
+    import tomlkit
+
     store_url, password = split_password(config.store_url)
     if password is not None:
         write_store_password(layout, password)
@@ -155,8 +165,8 @@ def write_config(layout: WorkspaceLayout, config: WorkspaceConfig) -> None:
 
 def read_config(layout: WorkspaceLayout) -> WorkspaceConfig:
     try:
-        data = tomlkit.parse(layout.config_file.read_text(encoding="utf-8")).unwrap()
-    except (OSError, tomlkit.exceptions.TOMLKitError) as exc:
+        data = tomllib.loads(layout.config_file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise WorkspaceError(f"cannot read {layout.config_file}: {exc}") from exc
     try:
         store_url, python = str(data["store"]["url"]), str(data["python"]["interpreter"])

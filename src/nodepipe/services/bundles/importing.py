@@ -31,10 +31,10 @@ from nodepipe.services.bundles.creation import (
 )
 from nodepipe.services.bundles.locked_state import completed_nodes
 from nodepipe.services.context import DEFAULT_PROJECT, WorkspaceContext
+from nodepipe.services.graph.effective import pipeline_view
 from nodepipe.services.graph.pipelines import (
     check_pipeline_tag_free,
     insert_pipeline,
-    pipeline_view,
 )
 from nodepipe.services.graph.staged_folders import staged_folders
 from nodepipe.workspace.crash_points import crash_point

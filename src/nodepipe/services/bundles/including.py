@@ -19,8 +19,8 @@ from nodepipe.services.bundles.creation import (
     stage_nodes,
 )
 from nodepipe.services.context import WorkspaceContext
+from nodepipe.services.graph.effective import pipeline_view
 from nodepipe.services.graph.membership import ROW_HEIGHT
-from nodepipe.services.graph.pipelines import pipeline_view
 from nodepipe.services.graph.staged_folders import staged_folders
 from nodepipe.services.guards import check_pipeline_editable
 from nodepipe.store.queries import StoreSession

@@ -39,7 +39,7 @@ from nodepipe.services.bundles.reading import (
 )
 from nodepipe.services.bundles.updating import UpdateResult, current_include, update_include
 from nodepipe.services.context import WorkspaceContext
-from nodepipe.services.graph.pipelines import pipeline_view
+from nodepipe.services.graph.effective import pipeline_view
 from nodepipe.services.guards import check_pipeline_editable
 from nodepipe.services.runs.status import compute_statuses
 from nodepipe.workspace.crash_points import crash_point

@@ -6,21 +6,43 @@ The store keeps the state a node was left in by its last run or edit; a node sto
 here, so no surface shows "completed" while ``status`` says stale, nor an old reason: the
 reason shown is the computed reasons joined by "; " (``services.runs.status``). How isolated a
 node is (``own``, ``shared:NAME``, ``interpreter:PATH``) comes along, read from the same
-settings the status check reads.
+settings the status check reads. ``pipeline_view`` reads the graph every view starts from.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
-from nodepipe.domain.model import Node, PipelineNode, PipelineView
+from nodepipe.domain.model import Node, Pipeline, PipelineNode, PipelineView
 from nodepipe.services.context import WorkspaceContext
 from nodepipe.services.envs.isolation_rules import isolation_label
 from nodepipe.services.runs.status import NodeStatusView, compute_statuses
-from nodepipe.store.queries import StoreSession
+
+if TYPE_CHECKING:
+    from nodepipe.store.light_read import LightReads
+    from nodepipe.store.queries import StoreSession
 
 REASON_SEPARATOR = "; "
+
+
+def pipeline_view(session: LightReads, pipeline: Pipeline) -> PipelineView:
+    """The whole graph of ``pipeline`` in a fixed number of queries, whatever its size."""
+    project = session.get_project(pipeline.project_id)
+    assert project is not None
+    members = session.pipeline_members(pipeline.id)
+    return PipelineView(
+        pipeline=pipeline,
+        project=project,
+        nodes=tuple(
+            PipelineNode(node, membership, node.owner_pipeline_id != pipeline.id)
+            for node, membership in members
+        ),
+        edges=tuple(session.edges_of_pipeline(pipeline.id)),
+        groups=tuple(session.groups_of_pipeline(pipeline.id)),
+        lineage=tuple(session.lineage([pipeline.id])),
+    )
 
 
 def effective_view(
@@ -38,8 +60,6 @@ def effective_nodes(
 ) -> list[Node]:
     """``nodes`` with their computed states, each checked in the pipeline that owns it (a node
     has the same parents in every pipeline, so its state is the same wherever it is shown)."""
-    from nodepipe.services.graph.pipelines import pipeline_view
-
     wanted = list(nodes)
     owners = session.get_pipelines({n.owner_pipeline_id for n in wanted})
     computed: dict[str, Node] = {}

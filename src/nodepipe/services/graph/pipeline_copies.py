@@ -10,11 +10,11 @@ from nodepipe.domain.model import Lineage, Membership, PipelineView
 from nodepipe.services import resolver
 from nodepipe.services.context import WorkspaceContext
 from nodepipe.services.graph.copying import CopyPlan, insert_copies, plan_copies, positions_in
+from nodepipe.services.graph.effective import pipeline_view
 from nodepipe.services.graph.membership import ROW_HEIGHT
 from nodepipe.services.graph.pipelines import (
     check_pipeline_tag_free,
     insert_pipeline,
-    pipeline_view,
 )
 from nodepipe.services.graph.staged_folders import staged_folders
 from nodepipe.store.queries import StoreSession

@@ -4,20 +4,23 @@ from __future__ import annotations
 
 import builtins
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from nodepipe.domain.errors import ConflictError
 from nodepipe.domain.ids import new_id
-from nodepipe.domain.model import Lineage, Pipeline, PipelineNode, PipelineView
+from nodepipe.domain.model import Lineage, Pipeline, PipelineView
 from nodepipe.domain.names import validate_name
 from nodepipe.domain.views import Loss, RemovalReport
 from nodepipe.services import resolver
 from nodepipe.services.context import DEFAULT_PROJECT, WorkspaceContext, now
-from nodepipe.services.graph.effective import effective_view
+from nodepipe.services.graph.effective import effective_view, pipeline_view
 from nodepipe.services.graph.losses import pipeline_losses
 from nodepipe.services.graph.removal import remove_from_pipeline
 from nodepipe.services.graph.staged_folders import delete_nodes_on_disk, deleting_node_folders
 from nodepipe.services.guards import check_pipeline_editable
-from nodepipe.store.queries import StoreSession
+
+if TYPE_CHECKING:
+    from nodepipe.store.queries import StoreSession
 
 
 def check_pipeline_tag_free(session: StoreSession, tag: str) -> None:
@@ -35,24 +38,6 @@ def insert_pipeline(
     pipeline = Pipeline(new_id(), tag, owner.id, notes, False, now())
     session.insert_pipeline(pipeline)
     return pipeline
-
-
-def pipeline_view(session: StoreSession, pipeline: Pipeline) -> PipelineView:
-    """The whole graph of ``pipeline`` in a fixed number of queries, whatever its size."""
-    project = session.get_project(pipeline.project_id)
-    assert project is not None
-    members = session.pipeline_members(pipeline.id)
-    return PipelineView(
-        pipeline=pipeline,
-        project=project,
-        nodes=tuple(
-            PipelineNode(node, membership, node.owner_pipeline_id != pipeline.id)
-            for node, membership in members
-        ),
-        edges=tuple(session.edges_of_pipeline(pipeline.id)),
-        groups=tuple(session.groups_of_pipeline(pipeline.id)),
-        lineage=tuple(session.lineage([pipeline.id])),
-    )
 
 
 @dataclass(frozen=True, slots=True)

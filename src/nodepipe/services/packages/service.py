@@ -32,8 +32,9 @@ from nodepipe.services.bundles.importing import ImportResult
 from nodepipe.services.bundles.including import check_namespace
 from nodepipe.services.bundles.service import BundleService
 from nodepipe.services.context import WorkspaceContext
+from nodepipe.services.graph.effective import pipeline_view
 from nodepipe.services.graph.nodes import NodeService
-from nodepipe.services.graph.pipelines import PipelineService, pipeline_view
+from nodepipe.services.graph.pipelines import PipelineService
 from nodepipe.services.packages import manifests
 from nodepipe.services.packages.fetching import fetched_bundle, kept_bundle
 from nodepipe.services.runs.status import compute_statuses

@@ -7,6 +7,7 @@ import getpass
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from nodepipe.domain.ids import new_id
 from nodepipe.domain.model import Node, Pipeline
@@ -14,8 +15,10 @@ from nodepipe.domain.runs import NodeRun, NodeRunState, Run, RunStatus
 from nodepipe.domain.states import NodeState
 from nodepipe.execution.plan import Plan
 from nodepipe.execution.recovery import this_process
-from nodepipe.store.queries import StoreSession
 from nodepipe.store.store import Store
+
+if TYPE_CHECKING:
+    from nodepipe.store.queries import StoreSession
 
 
 @dataclass(frozen=True, slots=True)

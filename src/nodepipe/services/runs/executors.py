@@ -13,11 +13,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from nodepipe.domain.errors import InvalidInputError
-from nodepipe.execution.executor import Executor
-from nodepipe.execution.local import LocalExecutor
-from nodepipe.workspace.config import WorkspaceConfig
 
 if TYPE_CHECKING:  # fsspec only for runs that use a storage, not for every local run
+    from nodepipe.execution.executor import Executor
+    from nodepipe.workspace.config import WorkspaceConfig
     from nodepipe.workspace.storage import Storage
 
 EXECUTORS = ("local", "ray")
@@ -73,6 +72,8 @@ def make_executor(
 
 def _executor(name: str, jobs: int, ray_address: str | None, storage: Storage | None) -> Executor:
     if name == "local":
+        from nodepipe.execution.local import LocalExecutor  # not for a run with nothing to do
+
         return LocalExecutor(jobs)
     if name == "ray":
         try:

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from types import FrameType
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from nodepipe.domain.errors import (
     ConflictError,
@@ -24,23 +24,24 @@ from nodepipe.domain.model import Node, Pipeline, PipelineView
 from nodepipe.domain.runs import NodeRun, Run, RunOutcome, RunStatus
 from nodepipe.domain.states import NodeState
 from nodepipe.execution.plan import NodeStatus, Plan, Selection, plan_run
-from nodepipe.execution.recorder import RecordingError, StoreRecorder
 from nodepipe.execution.recovery import orchestrator_alive, settle_run
-from nodepipe.execution.runner import Runner
 from nodepipe.services import resolver
 from nodepipe.services.context import WorkspaceContext
 from nodepipe.services.envs.inline_metadata import honour_inline_metadata
-from nodepipe.services.graph.pipelines import pipeline_view
+from nodepipe.services.graph.effective import pipeline_view
 from nodepipe.services.guards import check_pipeline_editable
 from nodepipe.services.runs.claims import Claim, abandon, claim_planned
 from nodepipe.services.runs.executors import make_executor, run_storage
-from nodepipe.services.runs.node_tasks import TaskPreparer
 from nodepipe.services.runs.status import NodeStatusView, compute_statuses
 from nodepipe.services.upkeep.crash_recovery import recover_after_crash
-from nodepipe.store.queries import StoreSession
 from nodepipe.workspace.crash_points import crash_point
 from nodepipe.workspace.durable import sync_filesystem
 from nodepipe.workspace.output_swap import drop_intent, drop_previous
+
+if TYPE_CHECKING:
+    from nodepipe.execution.recorder import RecordingError
+    from nodepipe.execution.runner import Runner
+    from nodepipe.store.light_read import LightReads
 
 _ACTIVE_RUNNERS: dict[str, Runner] = {}
 """Runs orchestrated by this process, so a kill from the same process needs no signal."""
@@ -90,14 +91,14 @@ class RunService:
 
     def status(self, pipeline: str) -> PipelineStatus:
         self.recover()
-        with self.context.store.read() as session:
+        with self.context.store.light_read() as session:
             view = pipeline_view(session, resolver.pipeline(session, pipeline))
             return PipelineStatus(view, compute_statuses(self.context, session, view))
 
     def plan(self, request: RunRequest) -> RunResult:
         """What ``run`` would do, and why, without running or claiming anything."""
         status = self.status(request.pipeline)
-        with self.context.store.read() as session:
+        with self.context.store.light_read() as session:
             plan = self._plan(session, status, request)
         return RunResult(status, plan, tags=_tags(status.view))
 
@@ -125,11 +126,19 @@ class RunService:
             self.context.config,
             self.context.layout.root,
         )
+        tags = _tags(status.view)
+        with self.context.store.light_read() as session:
+            plan = self._plan(session, status, request)
+        if not plan:  # nothing to run: no executor made, nothing claimed, nothing written
+            return RunResult(status, plan, tags=tags)
+        from nodepipe.execution.recorder import RecordingError, StoreRecorder
+        from nodepipe.execution.runner import Runner
+        from nodepipe.services.runs.node_tasks import TaskPreparer
+
         executor = make_executor(
             request.executor, jobs, request.ray_address, storage, pull=not request.force
         )
         claim, plan = self._claim(status, request, jobs)
-        tags = _tags(status.view)
         if claim is None:
             return RunResult(status, plan, tags=tags)
         run = claim.run
@@ -232,11 +241,11 @@ class RunService:
                 )
         return changed, unprepared
 
-    def _plan(self, session: StoreSession, status: PipelineStatus, request: RunRequest) -> Plan:
+    def _plan(self, session: LightReads, status: PipelineStatus, request: RunRequest) -> Plan:
         return self._plan_with_nodes(session, status, request)[0]
 
     def _plan_with_nodes(
-        self, session: StoreSession, status: PipelineStatus, request: RunRequest
+        self, session: LightReads, status: PipelineStatus, request: RunRequest
     ) -> tuple[Plan, dict[str, Node]]:
         """The plan, and the pipeline's nodes as the store has them now."""
         view = status.view
@@ -257,7 +266,7 @@ class RunService:
         return plan_run(statuses, view.edges, selection, request.force), fresh
 
     @staticmethod
-    def _selection(session: StoreSession, pipeline: Pipeline, request: RunRequest) -> Selection:
+    def _selection(session: LightReads, pipeline: Pipeline, request: RunRequest) -> Selection:
         def ids(names: Sequence[str] | None) -> frozenset[str] | None:
             if names is None:
                 return None

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nodepipe.domain.errors import NodepipeError
 from nodepipe.domain.graph import topological_order
@@ -27,10 +27,12 @@ from nodepipe.domain.model import PipelineNode, PipelineView
 from nodepipe.domain.staleness import HELD_STALE_REASONS, NodeFingerprint, ParentOutput, explain
 from nodepipe.domain.states import NodeState
 from nodepipe.services.context import WorkspaceContext
-from nodepipe.store.queries import StoreSession
 from nodepipe.workspace.file_state import latest_per_key
 from nodepipe.workspace.fingerprint import SharedScans, fingerprint_node
 from nodepipe.workspace.node_config import NodeConfig, read_node_config
+
+if TYPE_CHECKING:
+    from nodepipe.store.light_read import LightReads
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +59,7 @@ class NodeStatusView:
 
 
 def compute_statuses(
-    context: WorkspaceContext, session: StoreSession, view: PipelineView
+    context: WorkspaceContext, session: LightReads, view: PipelineView
 ) -> dict[str, NodeStatusView]:
     """Effective states of every node of ``view``, parents before children."""
     ids = view.node_ids
@@ -137,7 +139,7 @@ def _own_reasons(
 
 
 def _tags(
-    session: StoreSession, view: PipelineView, stored: dict[str, tuple[str | None, str | None]]
+    session: LightReads, view: PipelineView, stored: dict[str, tuple[str | None, str | None]]
 ) -> dict[str, str]:
     """Tags of the view's nodes and of the parents their last runs read (a deleted one is
     named as such)."""

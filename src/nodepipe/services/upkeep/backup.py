@@ -22,8 +22,7 @@ from pathlib import Path
 from nodepipe.domain.errors import ConflictError, InvalidInputError, NotFoundError
 from nodepipe.services.context import WorkspaceContext, locate_workspace
 from nodepipe.store import backup as store_backup
-from nodepipe.store.engine import sqlite_file
-from nodepipe.store.health import describe_store
+from nodepipe.store.health import describe_store, sqlite_file
 from nodepipe.workspace.backups import (
     SUFFIXES,
     backup_path_in,

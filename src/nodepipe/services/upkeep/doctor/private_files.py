@@ -13,7 +13,7 @@ from pathlib import Path
 
 from nodepipe.services.upkeep.doctor.findings import Category, Finding
 from nodepipe.services.upkeep.doctor.survey import Survey
-from nodepipe.store.engine import sqlite_file
+from nodepipe.store.health import sqlite_file
 from nodepipe.workspace.backups import list_backups
 from nodepipe.workspace.config import (
     PRIVATE_DIR_MODE,

@@ -23,8 +23,7 @@ from nodepipe.services.context import (
 from nodepipe.services.upkeep.backup import refuse_if_in_use
 from nodepipe.services.upkeep.doctor.adoption import Adoption, adopt
 from nodepipe.services.upkeep.doctor.survey import Progress, no_progress, node_folders
-from nodepipe.store.engine import sqlite_file
-from nodepipe.store.health import ProblemKind, describe_store
+from nodepipe.store.health import ProblemKind, describe_store, sqlite_file
 from nodepipe.store.store import Store, check_store
 from nodepipe.workspace.config import read_config
 from nodepipe.workspace.layout import WorkspaceLayout

@@ -1,0 +1,188 @@
+"""The read queries of ``status`` and a no-change ``run``, through the standard library's
+``sqlite3``: a read command on the embedded store never imports SQLAlchemy.
+
+Importing SQLAlchemy costs a read command about half of its start-up (its engine, its SQL
+compiler, asyncio through its async dialects), while ``status`` needs a dozen plain
+``SELECT``s. So ``Store.light_read()`` answers the read queries listed in ``LightReads``:
+on an SQLite store with this module's ``LightReadSession`` (one ``sqlite3`` connection in one
+read transaction, ``BEGIN`` … ``ROLLBACK``), on PostgreSQL with the ordinary
+``StoreSession``. Each query here is the SQL that ``store.queries`` builds with SQLAlchemy
+Core, written out, and rows become domain values through the same ``store.rows``;
+``tests/contract/test_light_read.py`` runs both on the same store and asserts the same
+answers, so the two cannot drift. Everything that writes, and every other read, goes through
+SQLAlchemy (imported then).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Collection, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from nodepipe.domain.model import Edge, Group, Lineage, Membership, Node, Pipeline, Project
+from nodepipe.domain.runs import Run, RunStatus
+from nodepipe.store import rows
+
+_TIMES = frozenset({"created_at", "finished_at", "started_at", "updated_at"})
+_NODE = "id, tag, notes, state, state_reason, locked, owner_pipeline_id, created_at"
+_NAMES = (
+    "SELECT nodes.id, nodes.tag, pipelines.tag AS pipeline_tag FROM nodes"
+    " JOIN memberships ON memberships.node_id = nodes.id"
+    " JOIN pipelines ON pipelines.id = memberships.pipeline_id"
+)
+
+
+class LightReads(Protocol):
+    """The read queries both sessions answer (``StoreSession`` and ``LightReadSession``)."""
+
+    def get_project(self, project_id: str) -> Project | None: ...
+    def list_pipelines(self, project_id: str | None = None) -> list[Pipeline]: ...
+    def lineage(self, pipeline_ids: Collection[str] | None = None) -> list[Lineage]: ...
+    def get_node(self, node_id: str) -> Node | None: ...
+    def get_nodes(self, node_ids: Collection[str]) -> dict[str, Node]: ...
+    def node_tags_named(self, name: str) -> list[tuple[str, str, str]]: ...
+    def node_tags_with_pipelines(self) -> list[tuple[str, str, str]]: ...
+    def pipeline_members(self, pipeline_id: str) -> list[tuple[Node, Membership]]: ...
+    def edges_of_pipeline(self, pipeline_id: str) -> list[Edge]: ...
+    def groups_of_pipeline(self, pipeline_id: str) -> list[Group]: ...
+    def node_fingerprints(
+        self, node_ids: Collection[str]
+    ) -> dict[str, tuple[str | None, str | None]]: ...
+    def runs_with_status(self, status: RunStatus) -> list[Run]: ...
+
+
+def _timestamp(text: str) -> datetime:
+    """A timestamp as SQLAlchemy's SQLite dialect stores it (UTC, no offset)."""
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+def _row(cursor: sqlite3.Cursor, values: tuple[Any, ...]) -> dict[str, Any]:
+    """A row as a mapping of column names, timestamps read back as aware datetimes."""
+    return {
+        column[0]: _timestamp(value) if column[0] in _TIMES and value is not None else value
+        for column, value in zip(cursor.description, values, strict=True)
+    }
+
+
+def _marks(values: Sequence[object]) -> str:
+    return ", ".join("?" * len(values))
+
+
+class LightReadSession:
+    """``LightReads`` within one read transaction of one ``sqlite3`` connection."""
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self._connection = connection
+
+    def _all(self, sql: str, parameters: Sequence[object] = ()) -> list[dict[str, Any]]:
+        return self._connection.execute(sql, parameters).fetchall()
+
+    def get_project(self, project_id: str) -> Project | None:
+        found = self._all("SELECT * FROM projects WHERE id = ?", (project_id,))
+        return rows.project_from_row(found[0]) if found else None
+
+    def list_pipelines(self, project_id: str | None = None) -> list[Pipeline]:
+        where, parameters = ("WHERE project_id = ? ", (project_id,)) if project_id else ("", ())
+        found = self._all(f"SELECT * FROM pipelines {where}ORDER BY tag", parameters)
+        return [rows.pipeline_from_row(r) for r in found]
+
+    def lineage(self, pipeline_ids: Collection[str] | None = None) -> list[Lineage]:
+        sql, ids = "SELECT * FROM pipeline_lineage", list(pipeline_ids or ())
+        if pipeline_ids is not None:
+            sql += f" WHERE pipeline_id IN ({_marks(ids)}) OR source_pipeline_id IN ({_marks(ids)})"
+        return [rows.lineage_from_row(r) for r in self._all(sql, ids + ids)]
+
+    def get_node(self, node_id: str) -> Node | None:
+        found = self._all(f"SELECT {_NODE} FROM nodes WHERE id = ?", (node_id,))
+        return rows.node_from_row(found[0]) if found else None
+
+    def get_nodes(self, node_ids: Collection[str]) -> dict[str, Node]:
+        ids = list(node_ids)
+        found = self._all(f"SELECT {_NODE} FROM nodes WHERE id IN ({_marks(ids)})", ids)
+        return {r["id"]: rows.node_from_row(r) for r in found}
+
+    def node_tags_named(self, name: str) -> list[tuple[str, str, str]]:
+        found = self._all(f"{_NAMES} WHERE nodes.id = ? OR nodes.tag = ?", (name, name))
+        return [(r["id"], r["tag"], r["pipeline_tag"]) for r in found]
+
+    def node_tags_with_pipelines(self) -> list[tuple[str, str, str]]:
+        return [(r["id"], r["tag"], r["pipeline_tag"]) for r in self._all(_NAMES)]
+
+    def pipeline_members(self, pipeline_id: str) -> list[tuple[Node, Membership]]:
+        found = self._all(
+            "SELECT nodes.id, nodes.tag, nodes.notes, nodes.state, nodes.state_reason,"
+            " nodes.locked, nodes.owner_pipeline_id, nodes.created_at, memberships.pipeline_id,"
+            " memberships.node_id, memberships.x, memberships.y, memberships.group_id"
+            " FROM nodes JOIN memberships ON memberships.node_id = nodes.id"
+            " WHERE memberships.pipeline_id = ? ORDER BY nodes.tag, nodes.id",
+            (pipeline_id,),
+        )
+        return [(rows.node_from_row(r), rows.membership_from_row(r)) for r in found]
+
+    def edges_of_pipeline(self, pipeline_id: str) -> list[Edge]:
+        found = self._all(
+            "SELECT * FROM edges WHERE child_id IN"
+            " (SELECT node_id FROM memberships WHERE pipeline_id = ?) ORDER BY slot",
+            (pipeline_id,),
+        )
+        return [rows.edge_from_row(r) for r in found]
+
+    def groups_of_pipeline(self, pipeline_id: str) -> list[Group]:
+        found = self._all(
+            "SELECT * FROM groups WHERE pipeline_id = ? ORDER BY name", (pipeline_id,)
+        )
+        return [rows.group_from_row(r) for r in found]
+
+    def node_fingerprints(
+        self, node_ids: Collection[str]
+    ) -> dict[str, tuple[str | None, str | None]]:
+        ids = list(node_ids)
+        sql = f"SELECT id, fingerprint, output_digest FROM nodes WHERE id IN ({_marks(ids)})"
+        return {r["id"]: (r["fingerprint"], r["output_digest"]) for r in self._all(sql, ids)}
+
+    def runs_with_status(self, status: RunStatus) -> list[Run]:
+        found = self._all("SELECT * FROM runs WHERE status = ?", (status.value,))
+        return [rows.run_from_row(r) for r in found]
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    """A connection to the existing store file (never creating one), as the engine makes."""
+    uri = f"{path.absolute().as_uri()}?mode=rw"
+    connection = sqlite3.connect(uri, uri=True, timeout=30, check_same_thread=False)
+    connection.isolation_level = None  # we emit BEGIN ourselves
+    connection.row_factory = _row
+    return connection
+
+
+@contextmanager
+def light_session(path: Path) -> Iterator[LightReadSession]:
+    """A read transaction on the SQLite store at ``path``: one snapshot for every query."""
+    connection = _connect(path)
+    try:
+        connection.execute("BEGIN")
+        yield LightReadSession(connection)
+    finally:
+        try:
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+        finally:
+            connection.close()
+
+
+def stored_revision(path: Path) -> str | None:
+    """The schema revision of the SQLite store at ``path`` (None: it holds no tables), read
+    without Alembic or SQLAlchemy: opening a current store costs one query."""
+    connection = _connect(path)
+    try:
+        try:
+            found = connection.execute("SELECT version_num FROM alembic_version").fetchall()
+        except sqlite3.OperationalError as error:
+            if "no such table" in str(error):
+                return None
+            raise
+    finally:
+        connection.close()
+    return str(found[0]["version_num"]) if found else None
