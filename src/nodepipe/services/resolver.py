@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Collection
 from typing import TYPE_CHECKING
 
 from nodepipe.domain.errors import NotFoundError
@@ -29,9 +30,35 @@ def pipeline(session: LightReads, name: str) -> Pipeline:
 
 def node(session: LightReads, name: str, within: Pipeline | None = None) -> Node:
     """The node called ``name``; with ``within``, only nodes shown in that pipeline count."""
-    shown_in: dict[tuple[str, str], list[str]] = defaultdict(list)
     # an exact id or tag is found by its index; only a prefix or a typo reads every name
-    named = session.node_tags_named(name)
+    found = session.get_node(_node_id(session, name, session.node_tags_named(name), within))
+    assert found is not None  # resolved from the same transaction
+    return found
+
+
+def nodes_named(
+    session: StoreSession, names: Collection[str], within: Pipeline | None = None
+) -> dict[str, Node]:
+    """``node`` for many names, by one indexed query for the exact ids and tags and one read
+    of the nodes: each name maps to its node (the same errors as ``node``)."""
+    named: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
+    for entry in session.node_tags_named_any(names):
+        for key in {entry[0], entry[1]}:
+            named[key].append(entry)
+    ids = {name: _node_id(session, name, named.get(name, []), within) for name in names}
+    found = session.get_nodes(set(ids.values()))
+    return {name: found[node_id] for name, node_id in ids.items()}
+
+
+def _node_id(
+    session: LightReads,
+    name: str,
+    named: list[tuple[str, str, str]],
+    within: Pipeline | None,
+) -> str:
+    """Resolve ``name`` among ``named`` (memberships of nodes whose id or tag is ``name``), or
+    among every name when none match exactly."""
+    shown_in: dict[tuple[str, str], list[str]] = defaultdict(list)
     if within is not None:
         named = [entry for entry in named if entry[2] == within.tag]
     for node_id, tag, pipeline_tag in named or session.node_tags_with_pipelines():
@@ -42,9 +69,7 @@ def node(session: LightReads, name: str, within: Pipeline | None = None) -> Node
         for (node_id, tag), tags in shown_in.items()
     ]
     scope = f"pipeline {within.tag!r}" if within else ""
-    found = session.get_node(resolve(name, candidates, "node", scope))
-    assert found is not None  # resolved from the same transaction
-    return found
+    return resolve(name, candidates, "node", scope)
 
 
 def nodes(session: LightReads, names: list[str], within: Pipeline | None = None) -> list[Node]:

@@ -19,6 +19,8 @@ from nodepipe.store import rows
 from nodepipe.store.base import QueryBase
 from nodepipe.store.schema import edges, memberships, nodes, pipelines
 
+_CHUNK = 400  # names per query: two parameters each, well under any database's limit
+
 
 class GraphQueries(QueryBase):
     def edges_below(self, node_ids: Collection[str]) -> list[Edge]:
@@ -45,10 +47,19 @@ class GraphQueries(QueryBase):
     def node_tags_named(self, name: str) -> list[tuple[str, str, str]]:
         """(node id, node tag, pipeline tag) for every membership of a node whose id or tag is
         exactly ``name``: what a typed name resolves against when it is no prefix."""
-        statement = (
-            sa.select(nodes.c.id, nodes.c.tag, pipelines.c.tag.label("pipeline_tag"))
-            .select_from(nodes.join(memberships, memberships.c.node_id == nodes.c.id))
-            .join(pipelines, pipelines.c.id == memberships.c.pipeline_id)
-            .where(sa.or_(nodes.c.id == name, nodes.c.tag == name))
-        )
-        return [(r["id"], r["tag"], r["pipeline_tag"]) for r in self._all(statement)]
+        return self.node_tags_named_any([name])
+
+    def node_tags_named_any(self, names: Collection[str]) -> list[tuple[str, str, str]]:
+        """``node_tags_named`` for many names at once (indexed lookups, in chunks of 400)."""
+        found: list[tuple[str, str, str]] = []
+        wanted = list(dict.fromkeys(names))
+        for start in range(0, len(wanted), _CHUNK):
+            chunk = wanted[start : start + _CHUNK]
+            statement = (
+                sa.select(nodes.c.id, nodes.c.tag, pipelines.c.tag.label("pipeline_tag"))
+                .select_from(nodes.join(memberships, memberships.c.node_id == nodes.c.id))
+                .join(pipelines, pipelines.c.id == memberships.c.pipeline_id)
+                .where(sa.or_(nodes.c.id.in_(chunk), nodes.c.tag.in_(chunk)))
+            )
+            found += [(r["id"], r["tag"], r["pipeline_tag"]) for r in self._all(statement)]
+        return found

@@ -192,6 +192,11 @@ class StoreSession(RunQueries, IncludeQueries, GraphQueries):
     def insert_edge(self, edge: Edge) -> None:
         self._execute(edges.insert().values(**asdict(edge)))
 
+    def insert_edges(self, new_edges: Collection[Edge]) -> None:
+        """Insert many edges in one statement (executemany)."""
+        if new_edges:
+            self._connection.execute(edges.insert(), [asdict(edge) for edge in new_edges])
+
     def delete_edge(self, parent_id: str, child_id: str) -> int:
         return self._execute(
             edges.delete().where(edges.c.parent_id == parent_id, edges.c.child_id == child_id)

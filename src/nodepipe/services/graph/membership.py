@@ -7,6 +7,7 @@ for humans, so two nodes of one pipeline do not share a tag unless the user insi
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Collection, Iterable
 
 from nodepipe.domain.errors import ConflictError
@@ -62,23 +63,30 @@ def show_with_ancestors(
     return missing
 
 
-def keep_parents_shown(session: StoreSession, child_id: str) -> list[str]:
-    """After ``child_id`` gained a parent: every pipeline showing it shows the new ancestors.
+def keep_parents_shown(session: StoreSession, child_ids: str | Collection[str]) -> list[str]:
+    """After ``child_ids`` gained parents: every pipeline showing one shows its new ancestors.
 
-    A pipeline that shows all the child's parents shows their ancestors too (the rule above),
+    A pipeline that shows all a child's parents shows their ancestors too (the rule above),
     so only a pipeline lacking a parent reads the edges above the child: connecting two nodes
     of one pipeline costs the same whatever the pipeline's size.
     """
-    showing = session.pipelines_showing([child_id])[child_id]
-    parents = {edge.parent_id for edge in session.edges_into([child_id])}
-    shown = session.pipelines_showing(parents)
-    lacking = [p for p in showing if any(p not in shown[parent] for parent in parents)]
+    children = [child_ids] if isinstance(child_ids, str) else list(child_ids)
+    showing = session.pipelines_showing(children)
+    parents_of: dict[str, set[str]] = defaultdict(set)
+    for edge in session.edges_into(children):
+        parents_of[edge.child_id].add(edge.parent_id)
+    shown = session.pipelines_showing({p for parents in parents_of.values() for p in parents})
+    lacking: dict[str, list[str]] = defaultdict(list)
+    for child in children:
+        for pipeline_id in showing[child]:
+            if any(pipeline_id not in shown[parent] for parent in parents_of[child]):
+                lacking[pipeline_id].append(child)
     if not lacking:
         return []
-    edges = session.edges_above([child_id])
+    edges = session.edges_above({c for kids in lacking.values() for c in kids})
     added: list[str] = []
-    for pipeline_id in lacking:
-        added += show_with_ancestors(session, pipeline_id, [child_id], edges)
+    for pipeline_id, kids in lacking.items():
+        added += show_with_ancestors(session, pipeline_id, kids, edges)
     return added
 
 
