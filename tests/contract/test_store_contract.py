@@ -660,3 +660,32 @@ def test_node_tags_named_finds_an_exact_id_or_tag_in_every_pipeline(
     ]
     assert by_id == [(branch.ids["clean"], "clean", "chain-branch")]
     assert prefix == [], "a prefix is resolved from every name, not by this lookup"
+
+
+def test_many_names_and_many_edges_at_once(
+    store: Store, chain_and_branch: tuple[Seeded, Seeded]
+) -> None:
+    chain, branch = chain_and_branch
+    names = ["load", branch.ids["clean"], chain.ids["train"][:4], "nosuch"] + [
+        f"x{i}"
+        for i in range(900)  # more names than one query's chunk
+    ]
+    with store.read() as session:
+        found = session.node_tags_named_any(names)
+    assert sorted(found) == sorted(
+        [
+            (chain.ids["load"], "load", "chain"),
+            (chain.ids["load"], "load", "chain-branch"),
+            (branch.ids["clean"], "clean", "chain-branch"),
+        ]
+    )
+    new = [
+        Edge(chain.ids["load"], chain.ids["train"], "02"),
+        Edge(branch.ids["clean"], chain.ids["train"], "03"),
+    ]
+    with store.write() as session:
+        session.insert_edges(new)
+        session.insert_edges([])
+    with store.read() as session:
+        into = session.edges_into([chain.ids["train"]])
+    assert into == [Edge(chain.ids["clean"], chain.ids["train"], "01"), *new]
