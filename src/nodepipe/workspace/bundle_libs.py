@@ -24,8 +24,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-import tomlkit
-
 from nodepipe.domain.ids import looks_like_id
 from nodepipe.domain.staleness import SHARED_CODE_SEPARATOR
 from nodepipe.workspace.durable import write_atomic
@@ -74,6 +72,8 @@ def write_links(folder: NodeFolder, libs: Mapping[str, str]) -> None:
     if not libs:
         links_file(folder).unlink(missing_ok=True)
         return
+    import tomlkit  # only to write (reading is tomllib's): fingerprinting imports this module
+
     document = tomlkit.document()
     document.add(tomlkit.comment("written by nodepipe: the bundle code this node imports from"))
     table = tomlkit.table()

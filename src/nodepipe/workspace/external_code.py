@@ -22,8 +22,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import tomlkit
-
 from nodepipe.domain.errors import InvalidInputError
 from nodepipe.domain.ids import looks_like_id
 from nodepipe.domain.staleness import SHARED_CODE_SEPARATOR, SNAPSHOTS_DIR
@@ -204,6 +202,8 @@ def library_path_part(node_id: str) -> str:
 
 
 def _set_key(pyproject: Path, key: str, value: list[str] | dict[str, str]) -> None:
+    import tomlkit  # only to edit (reading is tomllib's): every status imports this module
+
     document = tomlkit.parse(pyproject.read_text(encoding="utf-8"))
     tool = document.setdefault("tool", tomlkit.table(is_super_table=True))
     section = tool.setdefault("nodepipe", tomlkit.table())

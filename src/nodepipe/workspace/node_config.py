@@ -74,6 +74,13 @@ def read_pyproject(pyproject: Path) -> dict[str, Any]:
     return copy.deepcopy(_parsed(_state(pyproject)))
 
 
+def script_dependencies(pyproject: Path) -> list[str]:
+    """The inline (PEP 723) dependencies last merged into the project's dependencies."""
+    data = read_pyproject(pyproject)
+    found = data.get("tool", {}).get("nodepipe", {}).get("script-dependencies", [])
+    return [str(item) for item in found] if isinstance(found, list) else []
+
+
 def read_node_config(pyproject: Path) -> NodeConfig:
     """The ``[tool.nodepipe]`` settings; InvalidInputError naming the file when malformed."""
     return _config(_state(pyproject))

@@ -17,8 +17,6 @@ from functools import cached_property
 from importlib import resources
 from pathlib import Path
 
-import tomlkit
-
 NODE_PROJECT_NAME = "nodepipe-node"
 """Every node's pyproject uses this name, so a lock copied from another node stays valid."""
 
@@ -108,6 +106,8 @@ def _template_text(name: str) -> str:
 
 def node_pyproject_text(python_version: str) -> str:
     """The pyproject.toml of a new node: no dependencies yet, not a package, main.py entry."""
+    import tomlkit  # only to make a node: every command imports this module
+
     document = tomlkit.document()
     project = tomlkit.table()
     project.add("name", NODE_PROJECT_NAME)

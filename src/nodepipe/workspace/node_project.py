@@ -13,7 +13,7 @@ import tomlkit
 from tomlkit.items import Array, Table
 
 from nodepipe.workspace.durable import write_atomic
-from nodepipe.workspace.node_config import read_pyproject
+from nodepipe.workspace.node_config import read_pyproject, script_dependencies
 
 
 def set_dependencies(pyproject: Path, requirements: list[str], *, durable: bool = True) -> None:
@@ -62,13 +62,6 @@ def _set_setting(pyproject: Path, key: str, value: str | None, *, durable: bool 
     else:
         section[key] = value
     write_atomic(pyproject, tomlkit.dumps(document), durable=durable)
-
-
-def script_dependencies(pyproject: Path) -> list[str]:
-    """The inline (PEP 723) dependencies last merged into the project's dependencies."""
-    data = read_pyproject(pyproject)
-    found = data.get("tool", {}).get("nodepipe", {}).get("script-dependencies", [])
-    return [str(item) for item in found] if isinstance(found, list) else []
 
 
 def merge_script_dependencies(pyproject: Path, wanted: list[str]) -> None:

@@ -12,12 +12,7 @@ from pathlib import Path
 from nodepipe.envs.script_metadata import script_requirements
 from nodepipe.services.context import WorkspaceContext
 from nodepipe.workspace.file_state import FileState, file_state, file_state_or_none, latest_per_key
-from nodepipe.workspace.node_config import read_node_config
-from nodepipe.workspace.node_project import (
-    merge_script_dependencies,
-    script_dependencies,
-    set_requires_python,
-)
+from nodepipe.workspace.node_config import read_node_config, script_dependencies
 
 
 def honour_inline_metadata(context: WorkspaceContext, code_dir: Path) -> bool:
@@ -34,6 +29,8 @@ def honour_inline_metadata(context: WorkspaceContext, code_dir: Path) -> bool:
         return False
     wanted, requires = script_requirements(entry)
     environments = context.environments
+
+    from nodepipe.workspace.node_project import merge_script_dependencies, set_requires_python
 
     def edit() -> None:
         merge_script_dependencies(pyproject, wanted)
