@@ -107,6 +107,25 @@ def test_duplicate_nodes_into_this_or_another_pipeline(
     assert [n["tag"] for n in client.get("/api/pipelines/other").json()["nodes"]] == ["load"]
 
 
+def test_a_reference_whose_tag_is_taken_is_refused_with_a_hint(
+    client: TestClient, chain: nodepipe.Workspace
+) -> None:
+    client.post("/api/pipelines", json={"tag": "other"})
+    mine = chain.nodes.new("other", "clean")
+    refused = client.post(
+        "/api/pipelines/baseline/references", json={"nodes": ["clean"], "into": "other"}
+    )
+    assert "already has a node tagged 'clean'" in error_of(refused, 409, "conflict")
+    hint = refused.json()["hint"]
+    assert hint["action"] == "node.rename" and hint["params"]["node"] == mine.id
+    assert [n["tag"] for n in client.get("/api/pipelines/other").json()["nodes"]] == ["clean"]
+    allowed = client.post(
+        "/api/pipelines/baseline/references",
+        json={"nodes": ["clean"], "into": "other", "allow_duplicate_tag": True},
+    )
+    assert allowed.status_code == 200 and len(allowed.json()) == 2
+
+
 def test_reference_then_detach(client: TestClient, app: FastAPI, chain: nodepipe.Workspace) -> None:
     client.post("/api/pipelines", json={"tag": "other"})
     added = client.post(

@@ -101,6 +101,33 @@ def test_a_second_node_with_the_same_tag_is_refused(
     assert copy["tag"] == "load-copy"  # a free tag, not a second "load"
 
 
+def test_a_reference_whose_tag_the_pipeline_has_is_refused_naming_the_fix(
+    chain: nodepipe.Workspace, cli: CliRunner
+) -> None:
+    chain.pipelines.new("other")
+    mine = chain.nodes.new("other", "load")  # the pipeline has its own "load"
+    before = snapshot(chain)
+    # plot brings its ancestors clean and load along: load's tag is taken there
+    refused = cli("node", "reference", "plot", "-p", "baseline", "--into", "other")
+    message = " ".join(refused.stderr.split())
+    assert refused.code == 4
+    assert f"pipeline 'other' already has a node tagged 'load' ({mine.id})" in message
+    assert "a reference has no alias" in message
+    assert f"`nodepipe node rename {mine.id} NEW_TAG`" in message
+    assert snapshot(chain) == before  # nothing shown, not even plot or clean
+    assert cli("node", "rename", mine.id, "load-mine").code == 0
+    added = cli("node", "reference", "plot", "-p", "baseline", "--into", "other", "--json")
+    assert added.code == 0 and len(added.json()) == 3
+    chain.pipelines.new("third")
+    chain.nodes.new("third", "clean")
+    kept = cli(
+        "node", "reference", "clean", "-p", "baseline", "--into", "third", "--allow-duplicate-tag"
+    )
+    assert kept.code == 0
+    tags = sorted(item.node.tag for item in chain.pipelines.show("third").nodes)
+    assert tags == ["clean", "clean", "load"]
+
+
 def test_node_rm_asks_and_a_script_without_yes_deletes_nothing(
     chain: nodepipe.Workspace, cli: CliRunner
 ) -> None:

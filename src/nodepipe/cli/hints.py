@@ -19,6 +19,10 @@ COMMANDS: dict[Action, str] = {
     Action.NODE_UNLOCK: "unlock it with `nodepipe node unlock {node}`",
     Action.NODE_DETACH: "detach it with `nodepipe node detach {node} --pipeline {pipeline}`",
     Action.NODE_KILL: "kill it with `nodepipe kill {node}`",
+    Action.NODE_RENAME: (
+        "give one of them another tag with `nodepipe node rename {node} NEW_TAG`, or show a copy "
+        "instead with `nodepipe node duplicate {referenced} --into {pipeline} --tag NEW_TAG`"
+    ),
     Action.SHARED_ENV_NEW: "create it with `nodepipe shared-env new {name}`",
     Action.ENV_DETACH: "give it an environment of its own first with `nodepipe env detach {node}`",
     Action.WORKSPACE_INIT: (

@@ -297,13 +297,19 @@ def _print_duplicates(copies: list[Node]) -> None:
 @nodes_argument
 @click.option("--into", metavar="PIPELINE", required=True, help="Pipeline that will show them.")
 @lookup_pipeline_option
+@allow_duplicate_tag_option
 @json_option
-def reference(nodes: list[str], into: str, pipeline: str | None, as_json: bool) -> None:
+def reference(
+    nodes: list[str], into: str, pipeline: str | None, allow_duplicate_tag: bool, as_json: bool
+) -> None:
     """Show NODES in another pipeline, shared and read-only there.
 
-    Their ancestors are shown there too.
+    Their ancestors are shown there too. A reference keeps the node's tag (it has no alias):
+    one whose tag the pipeline already has is refused unless --allow-duplicate-tag.
     """
-    added = workspace().node_copies.reference(nodes, into, pipeline)
+    added = workspace().node_copies.reference(
+        nodes, into, pipeline, allow_duplicate_tag=allow_duplicate_tag
+    )
     render(added, as_json, None, f"{into} now shows {', '.join(added)}")
 
 

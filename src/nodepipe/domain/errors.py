@@ -24,6 +24,7 @@ class Action(StrEnum):
     NODE_UNLOCK = "node.unlock"
     NODE_DETACH = "node.detach"
     NODE_KILL = "node.kill"
+    NODE_RENAME = "node.rename"
     SHARED_ENV_NEW = "shared_env.new"
     ENV_DETACH = "env.detach"
     WORKSPACE_INIT = "workspace.init"

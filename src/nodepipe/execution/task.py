@@ -26,12 +26,14 @@ from nodepipe.domain.errors import NodeLaunchError, NodepipeError, StorageError
 from nodepipe.domain.runs import RunOutcome, TaskOutcome
 from nodepipe.envs.node_env import NodeEnvironments
 from nodepipe.envs.uv import UvRunner
+from nodepipe.execution.bytecode import compile_checked, needing_compile
 from nodepipe.execution.log_tail import last_words
 from nodepipe.execution.node_variables import node_variables
 from nodepipe.execution.process_groups import describe_exit, terminate_group
 from nodepipe.execution.run_files import CONTEXT_FILE, point_latest_log, write_if_changed
 from nodepipe.execution.spawn import spawn, spawn_available
 from nodepipe.workspace.crash_points import crash_point
+from nodepipe.workspace.external_code import external_code
 from nodepipe.workspace.fingerprint import fingerprint_outputs
 from nodepipe.workspace.node_folder import NodeFolder
 from nodepipe.workspace.objects import ObjectStore
@@ -163,12 +165,27 @@ class NodeProcess:
         crash_point("task.staged")
 
     def ensure_environment(self) -> None:
-        """Sync the node's environment if its lock changed since the last sync."""
+        """Sync the node's environment if its lock changed since the last sync, then give its
+        modules bytecode checked by content (``execution.bytecode``)."""
         task = self.task
-        if task.interpreter is not None:
-            return
-        shared = Path(task.shared_env_dir) if task.shared_env_dir else None
-        self._environments().ensure_synced(self.folder.code, shared)
+        if task.interpreter is None:
+            shared = Path(task.shared_env_dir) if task.shared_env_dir else None
+            self._environments().ensure_synced(self.folder.code, shared)
+        python = self._python()
+        if python is not None:
+            compile_checked(python, self._modules_to_compile(python))
+
+    def _python(self) -> str | None:
+        """The Python the node's code runs with; None for a command of its own."""
+        task = self.task
+        python = task.argv[0] if task.argv else ""
+        return python if python in (task.interpreter, str(self.folder.python)) else None
+
+    def _modules_to_compile(self, python: str) -> list[Path]:
+        code = self.folder.code
+        external = [Path(folder) for folder in self.task.import_dirs]
+        external += [item.path for item in external_code(code) if item.path.is_dir()]
+        return needing_compile(python, code, external)
 
     def record_environment(self) -> None:
         """Store the code, lock, interpreter and platform the node is about to run with."""
@@ -188,10 +205,15 @@ class NodeProcess:
         return quick_to_settle(self.folder, self.task.node_run_id)
 
     def environment_ready(self) -> bool:
-        """Whether the node's own environment needs no sync: then preparing the run is quick."""
-        if self.task.interpreter is not None:
-            return True
-        return not self.task.shared_env_dir and self._environments().is_synced(self.folder.code)
+        """Whether the node's own environment needs no sync and its modules no compiling: then
+        preparing the run is quick."""
+        task = self.task
+        if task.interpreter is None and (
+            task.shared_env_dir or not self._environments().is_synced(self.folder.code)
+        ):
+            return False
+        python = self._python()
+        return python is None or not self._modules_to_compile(python)
 
     def _environments(self) -> NodeEnvironments:
         task = self.task

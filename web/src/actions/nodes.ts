@@ -259,7 +259,10 @@ export async function reference(ids: string[]): Promise<void> {
     title: `Reference ${tags(ids)} into another pipeline`,
     body: "The nodes are shared, not copied: read-only there, and they keep their inputs.",
     confirm: "Reference",
-    fields: [{ name: "into", label: "Into pipeline", kind: "select", options }],
+    fields: [
+      { name: "into", label: "Into pipeline", kind: "select", options },
+      { name: "allow_duplicate_tag", label: "Even where a node there has the same tag", kind: "checkbox" },
+    ],
   });
   if (!values) return;
   await attempt(async () => {
@@ -267,7 +270,7 @@ export async function reference(ids: string[]): Promise<void> {
     const added = await call(
       api.POST("/api/pipelines/{pipeline}/references", {
         params: { path: { pipeline } },
-        body: { nodes: ids, into: String(values["into"]) },
+        body: { nodes: ids, into: String(values["into"]), allow_duplicate_tag: values["allow_duplicate_tag"] === true },
       }),
     );
     toast.success(`Now shown there: ${added.length} node(s)`);

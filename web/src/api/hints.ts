@@ -15,6 +15,7 @@ export const MENU_ITEMS: Record<Action, (params: Params) => string> = {
   "node.unlock": () => "unlock it: right-click the node → Unlock",
   "node.detach": () => "detach it: right-click the node → Detach (private copy)…",
   "node.kill": () => "kill it: right-click the node → Kill",
+  "node.rename": (p) => `give one of them another tag: open pipeline "${p.pipeline}", select node "${p.tag}" → Overview → Tag → Rename; or show a copy instead: right-click the node → Duplicate… (Into pipeline "${p.pipeline}", Tag of the copy)`,
   "env.detach": () => "give it an environment of its own first: select the node → Environment → Own environment",
   "shared_env.new": (p) => `create it: Shared environments in the sidebar → New shared environment "${p.name}"`,
   "workspace.init": () => `${OWNER} create the workspace`,

@@ -1202,7 +1202,7 @@ export interface components {
          * @description What a hint asks the user to do; each surface words every one of them.
          * @enum {string}
          */
-        Action: "pipeline.unlock" | "node.unlock" | "node.detach" | "node.kill" | "shared_env.new" | "env.detach" | "workspace.init" | "workspace.examine" | "store.restore" | "store.rebuild" | "server.password" | "package.credentials" | "package.version" | "package.size" | "package.name";
+        Action: "pipeline.unlock" | "node.unlock" | "node.detach" | "node.kill" | "node.rename" | "shared_env.new" | "env.detach" | "workspace.init" | "workspace.examine" | "store.restore" | "store.rebuild" | "server.password" | "package.credentials" | "package.version" | "package.size" | "package.name";
         /** BasePackagesPublic */
         BasePackagesPublic: {
             /** Packages */
@@ -2452,6 +2452,12 @@ export interface components {
         };
         /** ReferenceCreate */
         ReferenceCreate: {
+            /**
+             * Allow Duplicate Tag
+             * @description Show them even where the pipeline has a node with the same tag.
+             * @default false
+             */
+            allow_duplicate_tag: boolean;
             /** Into */
             into: string;
             /** Nodes */

@@ -53,7 +53,9 @@ def duplicate_nodes(
 @router.post("/references", dependencies=[ChangesGraph])
 def reference_nodes(pipeline: str, body: ReferenceCreate, ws: WorkspaceDep) -> list[str]:
     """Show nodes of this pipeline in ``into``, read-only there; returns the ids added there."""
-    return ws.node_copies.reference(body.nodes, body.into, pipeline)
+    return ws.node_copies.reference(
+        body.nodes, body.into, pipeline, allow_duplicate_tag=body.allow_duplicate_tag
+    )
 
 
 @router.post("/detachments", status_code=202)

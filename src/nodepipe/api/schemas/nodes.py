@@ -64,6 +64,10 @@ class ReplacementCreate(Input):
 class ReferenceCreate(Input):
     nodes: list[str] = Field(min_length=1)
     into: str
+    allow_duplicate_tag: bool = Field(
+        default=False,
+        description="Show them even where the pipeline has a node with the same tag.",
+    )
 
 
 class DetachCreate(Input):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Collection, Iterable
 
-from nodepipe.domain.errors import ConflictError
+from nodepipe.domain.errors import Action, ConflictError, Hint
 from nodepipe.domain.graph import ancestors, topological_order
 from nodepipe.domain.model import Edge, Membership
 from nodepipe.store.queries import StoreSession
@@ -111,6 +111,38 @@ def check_tag_free(
                 f"the pipeline already has a node tagged {node.tag!r} ({node.id}); choose "
                 "another tag, or allow a duplicate tag"
             )
+
+
+def check_references_tagged_apart(
+    session: StoreSession, pipeline_id: str, pipeline_tag: str, added: Collection[str]
+) -> None:
+    """Refuse nodes just shown in the pipeline (``added``, references) whose tag another of its
+    nodes has: a reference shows a node under the node's own tag, it has no alias of its own.
+    The ConflictError's hint renames the node already there, or duplicates with a tag."""
+    new = set(added)
+    members = [node for node, _ in session.pipeline_members(pipeline_id)]
+    for node in members:
+        if node.id not in new:
+            continue
+        others = [other for other in members if other.tag == node.tag and other.id != node.id]
+        if not others:
+            continue
+        there = next((other for other in others if other.id not in new), others[0])
+        raise ConflictError(
+            f"pipeline {pipeline_tag!r} already has a node tagged {node.tag!r} ({there.id}); "
+            f"a reference shows {node.id} under its own tag (a reference has no alias of its "
+            "own), so give one of them another tag, show a copy with a tag of its own instead, "
+            "or allow a duplicate tag",
+            hint=Hint(
+                Action.NODE_RENAME,
+                {
+                    "node": there.id,
+                    "tag": there.tag,
+                    "referenced": node.id,
+                    "pipeline": pipeline_tag,
+                },
+            ),
+        )
 
 
 def free_tag(session: StoreSession, pipeline_id: str, tag: str) -> str:

@@ -14,6 +14,7 @@ from nodepipe.services import resolver
 from nodepipe.services.context import WorkspaceContext
 from nodepipe.services.graph.copying import CopyPlan, insert_copies, plan_copies, positions_in
 from nodepipe.services.graph.membership import (
+    check_references_tagged_apart,
     check_tag_free,
     free_tag,
     keep_parents_shown,
@@ -80,8 +81,18 @@ class NodeCopyService:
         (see ``services.graph.replacing``)."""
         return replace_node(self.context, old, new, pipeline, keep)
 
-    def reference(self, names: list[str], into: str, pipeline: str | None = None) -> list[str]:
-        """Show nodes (and the ancestors they need) in ``into``, read-only there; not copies."""
+    def reference(
+        self,
+        names: list[str],
+        into: str,
+        pipeline: str | None = None,
+        *,
+        allow_duplicate_tag: bool = False,
+    ) -> list[str]:
+        """Show nodes (and the ancestors they need) in ``into``, read-only there; not copies.
+
+        A reference shows the node under its own tag, so one whose tag ``into`` already has
+        (or an ancestor shown with it) is refused unless ``allow_duplicate_tag``."""
         with self.context.store.write() as session:
             within = resolver.pipeline(session, pipeline) if pipeline else None
             target = resolver.pipeline(session, into)
@@ -91,7 +102,10 @@ class NodeCopyService:
             already = [n.tag for n in chosen if n.id in shown]
             if already:
                 raise ConflictError(f"pipeline {target.tag!r} already shows {', '.join(already)}")
-            return show_with_ancestors(session, target.id, [n.id for n in chosen])
+            added = show_with_ancestors(session, target.id, [n.id for n in chosen])
+            if not allow_duplicate_tag:  # raised inside the transaction: nothing is shown
+                check_references_tagged_apart(session, target.id, target.tag, added)
+            return added
 
     def detach(self, names: list[str], pipeline: str, with_data: bool = True) -> list[Node]:
         """Give ``pipeline`` private copies of referenced nodes and their referenced descendants.

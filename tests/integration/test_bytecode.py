@@ -1,0 +1,72 @@
+"""A node never runs old bytecode of a module nodepipe sees changed (issue 14): Python's own
+``.pyc`` check trusts a source of the same second and size, so a module edited that way, or
+set back to its old time, would run its old code although ``status`` says the node is stale."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import nodepipe
+from integration.conftest import CliRunner
+from nodepipe import NodeState
+from nodepipe.execution.bytecode import compile_checked, needing_compile
+from nodepipe.services.runs.service import RunRequest
+
+READS_HELPERS = """\
+import mine, shared, nodepipe_node as node
+(node.data_dir() / "answer.txt").write_text(mine.WORD + " " + shared.WORD)
+"""
+
+
+def edit_keeping_size_and_time(path: Path, text: str) -> None:
+    """Write ``text`` (as long as what was there) and put the file's times back."""
+    before = path.stat()
+    assert len(text.encode()) == before.st_size
+    path.write_text(text)
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+
+
+def test_a_module_edited_to_the_same_size_and_time_runs_its_new_code(
+    chain: nodepipe.Workspace, cli: CliRunner, tmp_path: Path
+) -> None:
+    shared = tmp_path / "scripts"
+    shared.mkdir()
+    (shared / "shared.py").write_text('WORD = "red"\n')
+    code = chain.nodes.path("clean") / "code"
+    (code / "mine.py").write_text('WORD = "one"\n')
+    (code / "main.py").write_text(READS_HELPERS)
+    assert cli("env", "code-path", "add", "clean", str(shared)).code == 0
+    python = str(chain.nodes.path("clean") / "code" / ".venv" / "bin" / "python")
+    # the user ran the node's code by hand, with Python writing its usual (timestamp) .pyc files
+    by_hand = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    by_hand["PYTHONPATH"] = str(shared)
+    subprocess.run([python, "-c", "import mine, shared"], cwd=code, env=by_hand, check=True)
+    assert list((code / "__pycache__").glob("mine.*.pyc"))
+
+    edit_keeping_size_and_time(code / "mine.py", 'WORD = "two"\n')
+    edit_keeping_size_and_time(shared / "shared.py", 'WORD = "tan"\n')
+    chain.runs.run(RunRequest("baseline"))
+    answer = chain.nodes.path("clean") / "data" / "answer.txt"
+    assert answer.read_text() == "two tan"
+
+    # again, now that nodepipe compiled them: the next same-size edit runs too
+    edit_keeping_size_and_time(code / "mine.py", 'WORD = "six"\n')
+    edit_keeping_size_and_time(shared / "shared.py", 'WORD = "blu"\n')
+    clean = chain.runs.status("baseline").nodes[chain.nodes.get("clean").id]
+    assert clean.state is NodeState.STALE
+    chain.runs.run(RunRequest("baseline"))
+    assert answer.read_text() == "six blu"
+
+
+def test_modules_are_compiled_once_not_at_every_launch(chain: nodepipe.Workspace) -> None:
+    code = chain.nodes.path("load") / "code"
+    (code / "mine.py").write_text('WORD = "one"\n')
+    python = str(code / ".venv" / "bin" / "python")
+    pending = needing_compile(python, code)
+    assert sorted(p.name for p in pending) == ["main.py", "mine.py"]
+    compile_checked(python, pending)
+    assert needing_compile(python, code) == []  # nothing changed: nothing to compile
+    (code / "mine.py").write_text('WORD = "two"\n')
+    assert [p.name for p in needing_compile(python, code)] == ["mine.py"]
