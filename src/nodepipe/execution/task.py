@@ -185,7 +185,9 @@ class NodeProcess:
         code = self.folder.code
         external = [Path(folder) for folder in self.task.import_dirs]
         external += [item.path for item in external_code(code) if item.path.is_dir()]
-        return needing_compile(python, code, external)
+        entry = code / self.task.argv[1] if len(self.task.argv) > 1 else None
+        # the entry script runs as __main__, compiled from its source: no .pyc of it is read
+        return [path for path in needing_compile(python, code, external) if path != entry]
 
     def record_environment(self) -> None:
         """Store the code, lock, interpreter and platform the node is about to run with."""
