@@ -181,9 +181,7 @@ class Workspace:
         from nodepipe.services.graph.materialize import Materializer
 
         spec = definition if isinstance(definition, PipelineSpec) else definition.spec
-        return Materializer(
-            self.pipelines, self.nodes, self.edges, self.envs, self.base_envs, self.conda
-        ).apply(spec)
+        return Materializer(self.context).apply(spec)
 
     @property
     def root(self) -> Path:

@@ -6,105 +6,100 @@ differ; sets its packages, conda packages and Python version (locked and synced,
 nothing per node);
 connects its parents on slots 01, 02... Running it again changes only what differs.
 
-All or nothing: when a step fails (a package that cannot be had, a Python not installed), what
-the run of ``apply`` did is undone before the error is raised: a pipeline it created is deleted
-with its node folders; in a pipeline that existed, the nodes it created are removed and the
-code, parameters, environment files (synced back) and edges it changed are put back.
+All or nothing, even when the process is killed: the whole materialise is one operation of
+the workspace journal, and how to undo each change is recorded before the change is made
+(``services.graph.materialize_undo``). When a step fails, what was done is undone before the
+error is raised: a pipeline it created is deleted with its node folders; in a pipeline that
+existed, the nodes it created are removed and the code, parameters, environment files (synced
+back), base packages and edges it changed are put back. When the process dies, the next
+command does the same.
 """
 
 from __future__ import annotations
 
-import contextlib
-import functools
-from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 from nodepipe.domain.errors import AmbiguousNameError, NotFoundError
 from nodepipe.domain.model import Node, PipelineView
 from nodepipe.domain.params import dump_params
 from nodepipe.domain.specs import NodeSpec, PipelineSpec
-from nodepipe.envs.edits import PROJECT_FILES
+from nodepipe.services.context import WorkspaceContext
 from nodepipe.services.envs.base_packages import PipelineEnvService
 from nodepipe.services.envs.conda import CondaService
 from nodepipe.services.envs.environments import EnvironmentService
 from nodepipe.services.graph.edges import EdgeService
+from nodepipe.services.graph.materialize_undo import MATERIALIZE_KIND, UndoLog
 from nodepipe.services.graph.nodes import NodeService
 from nodepipe.services.graph.pipelines import PipelineService
-from nodepipe.workspace.durable import write_atomic
+from nodepipe.workspace import journal
+from nodepipe.workspace.crash_points import crash_point
 from nodepipe.workspace.node_config import read_pyproject
 from nodepipe.workspace.node_project import dependencies
 
 
 @dataclass(frozen=True, slots=True)
 class Materializer:
-    pipelines: PipelineService
-    nodes: NodeService
-    edges: EdgeService
-    envs: EnvironmentService
-    base_envs: PipelineEnvService
-    conda: CondaService
+    context: WorkspaceContext
+
+    @property
+    def pipelines(self) -> PipelineService:
+        return PipelineService(self.context)
+
+    @property
+    def nodes(self) -> NodeService:
+        return NodeService(self.context)
+
+    @property
+    def edges(self) -> EdgeService:
+        return EdgeService(self.context)
+
+    @property
+    def envs(self) -> EnvironmentService:
+        return EnvironmentService(self.context)
 
     def apply(self, spec: PipelineSpec) -> PipelineView:
         spec.check()
-        try:
-            self.pipelines.get(spec.tag)
-            created = False
-        except NotFoundError:
-            self.pipelines.new(spec.tag, spec.project)
-            created = True
-        undo: list[Callable[[], object]] = []
-        try:
-            self._apply(spec, undo)
-        except BaseException:
-            if created:
-                self.pipelines.delete(spec.tag)  # its node folders go with it
-            else:
-                for step in reversed(undo):
-                    with contextlib.suppress(Exception):  # put back all that can be
-                        step()
-            raise
+        with journal.operation(self.context.layout.staging_dir, MATERIALIZE_KIND) as operation:
+            log = UndoLog(self.context, operation)
+            crash_point("materialize.begun")
+            try:
+                self._apply(spec, log)
+            except BaseException:
+                log.undo(sync=True)
+                raise
+            log.done()
+            crash_point("materialize.done")
         return self.pipelines.show(spec.tag)
 
-    def _apply(self, spec: PipelineSpec, undo: list[Callable[[], object]]) -> None:
-        base = spec.base_requirements
-        if list(self.base_envs.show(spec.tag)) != base and base:
-            self.base_envs.add(spec.tag, base)
+    def _apply(self, spec: PipelineSpec, log: UndoLog) -> None:
+        try:
+            pipeline_id = self.pipelines.get(spec.tag).id
+        except NotFoundError:
+            log.add({"step": "pipeline", "tag": spec.tag})
+            pipeline_id = self.pipelines.new(spec.tag, spec.project).id
+            log.amend(id=pipeline_id)
+            crash_point("materialize.pipeline")
         owned = self._owned_by_tag(spec.tag)
-        for node in owned.values():
-            undo.append(self._saved(node))
+        log.save_files([node.id for node in owned.values()])
+        base = spec.base_requirements
+        base_envs = PipelineEnvService(self.context)
+        before = list(base_envs.show(spec.tag))
+        if before != base and base:
+            log.add({"step": "base", "pipeline": pipeline_id, "packages": before})
+            base_envs.add(spec.tag, base)
+            crash_point("materialize.base")
         missing = [node_spec.tag for node_spec in spec.nodes if node_spec.tag not in owned]
         if missing:  # made together: one flush to disk and one transaction for all of them
+            ids = sorted(node.id for node in owned.values())
+            log.add({"step": "nodes", "pipeline": pipeline_id, "tags": missing, "before": ids})
             made = self.nodes.new_many(spec.tag, missing)
-            undo.append(functools.partial(self._forget, spec.tag, made))
             owned.update((node.tag, node) for node in made)
+            crash_point("materialize.nodes")
         for node_spec in spec.nodes:
             self._update(owned[node_spec.tag], node_spec, base)
+            crash_point("materialize.node")
         for node_spec in spec.nodes:
-            self._connect(spec.tag, owned, node_spec, undo)
-
-    def _forget(self, pipeline: str, nodes: list[Node]) -> None:
-        self.nodes.remove([node.id for node in nodes], pipeline)
-
-    def _saved(self, node: Node) -> Callable[[], None]:
-        """How to put back the node's code, parameters and environment files as they are."""
-        code = self.nodes.path(node.id) / "code"
-        names = ["main.py", "params.yaml", *PROJECT_FILES]
-        saved = {name: _read(code / name) for name in names}
-
-        def put_back() -> None:
-            changed = False
-            for name, content in saved.items():
-                if _read(code / name) != content:
-                    changed = True
-                    if content is None:
-                        (code / name).unlink(missing_ok=True)
-                    else:
-                        write_atomic(code / name, content)
-            if changed:
-                self.envs.sync(node.id)
-
-        return put_back
+            self._connect(pipeline_id, owned, node_spec, log)
 
     def _owned_by_tag(self, pipeline: str) -> dict[str, Node]:
         view = self.pipelines.show(pipeline)
@@ -136,14 +131,12 @@ class Materializer:
         requires = read_pyproject(pyproject).get("project", {}).get("requires-python")
         if sorted(dependencies(pyproject)) != sorted(wanted) or (ranged and ranged != requires):
             self.envs.replace_requirements(node.id, wanted, ranged)
-        self.conda.set(node.id, spec.conda)  # solves only when the declaration changed
+        CondaService(self.context).set(
+            node.id, spec.conda
+        )  # solves only when the declaration changed
 
     def _connect(
-        self,
-        pipeline: str,
-        owned: dict[str, Node],
-        spec: NodeSpec,
-        undo: list[Callable[[], object]],
+        self, pipeline_id: str, owned: dict[str, Node], spec: NodeSpec, log: UndoLog
     ) -> None:
         child = owned[spec.tag]
         inputs = {link.slot: link.node_id for link in self.nodes.show(child.id).inputs}
@@ -154,14 +147,23 @@ class Materializer:
                 continue
             if slot in inputs:
                 old = inputs[slot]
-                self.edges.disconnect(old, child.id, pipeline)
-                undo.append(functools.partial(self.edges.connect, old, child.id, pipeline, slot))
-            self.edges.connect(parent.id, child.id, pipeline, slot)
-            undo.append(functools.partial(self.edges.disconnect, parent.id, child.id, pipeline))
-
-
-def _read(path: Path) -> bytes | None:
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        return None
+                log.add(
+                    {
+                        "step": "disconnected",
+                        "pipeline": pipeline_id,
+                        "parent": old,
+                        "child": child.id,
+                        "slot": slot,
+                    }
+                )
+                self.edges.disconnect(old, child.id, pipeline_id)
+            log.add(
+                {
+                    "step": "connected",
+                    "pipeline": pipeline_id,
+                    "parent": parent.id,
+                    "child": child.id,
+                }
+            )
+            self.edges.connect(parent.id, child.id, pipeline_id, slot)
+            crash_point("materialize.edge")

@@ -28,6 +28,7 @@ def recoverers() -> dict[str, Recoverer]:
     from nodepipe.services.bundles.archives import ARCHIVE_KIND, recover_archive
     from nodepipe.services.bundles.code_swap import SWAP_KIND, recover_code_swaps
     from nodepipe.services.bundles.export_dir import EXPORT_KIND, recover_export
+    from nodepipe.services.graph.materialize_undo import MATERIALIZE_KIND, recover_materialize
     from nodepipe.services.graph.staged_folders import (
         DELETE_KIND,
         FOLDERS_KIND,
@@ -43,6 +44,7 @@ def recoverers() -> dict[str, Recoverer]:
         EXPORT_KIND: recover_export,
         SWAP_KIND: recover_code_swaps,
         ARCHIVE_KIND: recover_archive,
+        MATERIALIZE_KIND: recover_materialize,
     }
 
 
@@ -57,10 +59,13 @@ def recover_after_crash(context: WorkspaceContext) -> list[NodeRun]:
 
 def _settle(context: WorkspaceContext, abandoned: list[journal.Operation]) -> None:
     from nodepipe.services.bundles.code_swap import SWAP_KIND
+    from nodepipe.services.graph.materialize_undo import MATERIALIZE_KIND
 
     known = recoverers()
-    # code swaps first: they put links back, then folder batches remove libs nothing links
-    for operation in sorted(abandoned, key=lambda found: found.kind != SWAP_KIND):
+    # code swaps first: they put links back, then folder batches remove libs nothing links;
+    # a materialise last: the operations it began inside it are settled before it is undone
+    order = {SWAP_KIND: 0, MATERIALIZE_KIND: 2}
+    for operation in sorted(abandoned, key=lambda found: order.get(found.kind, 1)):
         recoverer = known.get(operation.kind)
         if recoverer is None and operation.kind:  # a newer nodepipe's: not ours to undo
             operation.release()
