@@ -304,3 +304,24 @@ def test_linked_bundle_code_counts_as_code_and_is_named_in_reasons(tmp_path: Pat
     assert explain(linked, check(folder)) == ["shared code changed: lib (features.py)"]
     write_links(folder, {})
     assert explain(linked, check(folder)) == ["shared code removed: lib (features.py)"]
+
+
+def test_settled_fingerprints_are_remembered_for_every_folder_of_a_large_workspace(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A long-lived process checking more node folders than a fixed-size cache holds (4,096)
+    still only scans each settled folder again: one remembered fingerprint per folder."""
+    folders = []
+    for i in range(4_200):
+        folder = NodeFolder(tmp_path / "nodes" / f"n{i:07d}")
+        write(folder.code / "main.py", f"print({i})\n")
+        folders.append(folder)
+    for _ in range(2):  # the first check writes each hash cache; the second remembers
+        for folder in folders:
+            fingerprint_node(folder, {}, cache_file=folder.fingerprint_cache)
+    hashed = []
+    real = fp._fingerprint_tree
+    monkeypatch.setattr(fp, "_fingerprint_tree", lambda *a: hashed.append(a) or real(*a))
+    for folder in folders:
+        fingerprint_node(folder, {}, cache_file=folder.fingerprint_cache)
+    assert hashed == []

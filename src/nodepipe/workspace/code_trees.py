@@ -66,7 +66,7 @@ def scan(root: Path, walk: Walk) -> Tree:
     """Walk ``root`` as ``walk`` says; a missing folder is empty."""
     tree = Tree()
     ignored = _root_ignores(root) if walk.gitignore else _nothing
-    visited = {_real(root)} if walk.follow_links else set()
+    visited: set[str] = set()  # real paths of folders walked through links (and the root's)
     pending: list[tuple[str, str, _Ignored]] = [("", str(root), ignored)]
     while pending:
         prefix, directory, ignored = pending.pop()
@@ -83,7 +83,7 @@ def scan(root: Path, walk: Walk) -> Tree:
             is_dir = entry.is_dir()
             if ignored(relative, is_dir):
                 continue
-            if is_dir and (not entry.is_symlink() or _follow(entry, walk, visited)):
+            if is_dir and (not entry.is_symlink() or _follow(entry, walk, visited, root)):
                 pending.append((relative + "/", entry.path, ignored))
             elif entry.is_symlink() and not entry.is_file():
                 tree.links[relative] = str(Path(entry.path).readlink())  # dangling, or a loop
@@ -121,10 +121,13 @@ def _is_excluded_name(name: str) -> bool:
     )
 
 
-def _follow(entry: os.DirEntry[str], walk: Walk, visited: set[str]) -> bool:
-    """Whether to walk into the folder a link points at: once each, never in a loop."""
+def _follow(entry: os.DirEntry[str], walk: Walk, visited: set[str], root: Path) -> bool:
+    """Whether to walk into the folder a link points at: once each, never in a loop (the
+    root's real path is looked up at the first link: most folders have none)."""
     if not walk.follow_links:
         return False
+    if not visited:
+        visited.add(_real(root))
     real = _real(Path(entry.path))
     if real in visited:
         return False

@@ -49,7 +49,7 @@ class ExternalCode:
 
 def external_code(code: Path) -> tuple[ExternalCode, ...]:
     """The external code node ``code`` declares, sorted by name."""
-    data = read_pyproject(code / "pyproject.toml")
+    data = read_pyproject(code / "pyproject.toml", shared=True)
     section = _nodepipe_section(data)
     libraries = _libraries(section)
     found: list[ExternalCode] = []
@@ -106,12 +106,12 @@ def _workspace_members(code: Path, data: dict[str, Any]) -> list[Path]:
 
 def library_nodes(code: Path) -> dict[str, str]:
     """Package -> id of the library node it is installed from (``env add --from-node``)."""
-    return _libraries(_nodepipe_section(read_pyproject(code / "pyproject.toml")))
+    return _libraries(_nodepipe_section(read_pyproject(code / "pyproject.toml", shared=True)))
 
 
 def code_paths(code: Path) -> list[str]:
     """The folders the node puts on its import path, as written."""
-    return _code_paths(_nodepipe_section(read_pyproject(code / "pyproject.toml")))
+    return _code_paths(_nodepipe_section(read_pyproject(code / "pyproject.toml", shared=True)))
 
 
 def import_paths(code: Path) -> tuple[str, ...]:
@@ -119,14 +119,16 @@ def import_paths(code: Path) -> tuple[str, ...]:
     return tuple(str(_resolve(code, written)) for written in code_paths(code))
 
 
-def missing(code: Path) -> list[ExternalCode]:
-    """Declared external code whose folder is gone."""
-    return [item for item in external_code(code) if not item.path.is_dir()]
+def missing(code: Path, declared: tuple[ExternalCode, ...] | None = None) -> list[ExternalCode]:
+    """Declared external code (``declared``, read from the node when not given) whose folder
+    is gone."""
+    items = external_code(code) if declared is None else declared
+    return [item for item in items if not item.path.is_dir()]
 
 
-def check_present(code: Path) -> None:
+def check_present(code: Path, declared: tuple[ExternalCode, ...] | None = None) -> None:
     """InvalidInputError naming every declared external folder that is missing."""
-    gone = missing(code)
+    gone = missing(code, declared)
     if gone:
         listed = "; ".join(f"{item.kind} {item.name} at {item.path}" for item in gone)
         raise InvalidInputError(

@@ -288,21 +288,21 @@ def fingerprint_node(
     revisions = snapshot_revisions(code)
     state = _settled_state(code, (tree, *(t for _, t, _ in libs)), entry, parents, cache_file)
     settled = None if state is None else (*state, tuple(sorted(revisions.items())))
-    known = _SETTLED.get(settled) if settled is not None else None
-    if known is not None:
-        return known
+    known = _SETTLED.get(str(code)) if settled is not None else None
+    if known is not None and known[0] == settled:
+        return known[1]
     fingerprint = _fingerprint_tree(code, tree, libs, entry, parents, _HashCache(cache_file))
     fingerprint = replace(fingerprint, revisions=revisions)
     if settled is not None:
-        if len(_SETTLED) > 4096:
-            _SETTLED.clear()
-        _SETTLED[settled] = fingerprint
+        _SETTLED[str(code)] = (settled, fingerprint)
     return fingerprint
 
 
-_SETTLED: dict[tuple[Any, ...], NodeFingerprint] = {}
-"""Fingerprints of folders whose files all settled (older than the racy window), by the
-folder's stat state: a long-lived process (the web app) checking again only scans."""
+_SETTLED: dict[str, tuple[tuple[Any, ...], NodeFingerprint]] = {}
+"""The fingerprint of each node folder whose files all settled (older than the racy window),
+with the folder's stat state it holds for: a long-lived process (the web app) checking again
+only scans. One entry per folder, sized to the workspace (a fixed-size cache emptied itself
+every 4,096 nodes: at 10,000 every check hashed again)."""
 
 
 def _settled_state(
@@ -436,7 +436,7 @@ def _present_external(code: Path) -> tuple[ExternalCode, ...]:
         declared = external_code(code)
     except (InvalidInputError, OSError):
         return ()  # no readable pyproject: the node's own checks say so
-    check_present(code)
+    check_present(code, declared)
     return declared
 
 

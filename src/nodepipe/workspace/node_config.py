@@ -66,12 +66,15 @@ class NodeConfig:
         return self.command is None and self.entry.endswith(".ipynb")
 
 
-def read_pyproject(pyproject: Path) -> dict[str, Any]:
+def read_pyproject(pyproject: Path, *, shared: bool = False) -> dict[str, Any]:
     """The parsed pyproject.toml, remembered while the file's stat stays the same.
 
     Checking a large pipeline reads every node's pyproject several times; this parses each once.
+    A caller that only reads asks for the ``shared`` value (no copy; it must not change it),
+    others get their own copy.
     """
-    return copy.deepcopy(_parsed(_state(pyproject)))
+    parsed = _parsed(_state(pyproject))
+    return parsed if shared else copy.deepcopy(parsed)
 
 
 def script_dependencies(pyproject: Path) -> list[str]:
