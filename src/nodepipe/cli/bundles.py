@@ -54,7 +54,7 @@ def sync_progress(quiet: bool) -> Iterator[SyncProgress | None]:
         TimeElapsedColumn(),
         TextColumn("{task.description}"),
     )
-    with Progress(*columns, console=console, transient=True) as progress:
+    with Progress(*columns, console=console.rich, transient=True) as progress:
         task = progress.add_task("", total=None)
 
         def advance(name: str, total: int) -> None:

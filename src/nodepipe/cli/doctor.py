@@ -11,7 +11,7 @@ from rich.filesize import decimal
 from rich.status import Status
 
 from nodepipe.cli.options import json_option
-from nodepipe.cli.output import console, done, error_console, render
+from nodepipe.cli.output import done, error_console, render
 from nodepipe.cli.session import selected_path
 from nodepipe.cli.views import add_row, table
 from nodepipe.domain.errors import InvalidInputError
@@ -202,7 +202,7 @@ def _print_summary(report: DoctorReport) -> None:
     grid = table("what", "found", "to repair", "disk")
     for line in report.summary():
         add_row(grid, line.title, str(line.count), str(line.to_repair), decimal(line.bytes))
-    console.print(grid)
+    grid.write()
     disk = report.disk
     done(
         f"disk used: outputs {decimal(disk.outputs)}, environments {decimal(disk.environments)} "

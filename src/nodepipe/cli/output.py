@@ -8,22 +8,51 @@ schemas are imported only then, so that commands printing text do not pay for th
 Names come from users and may hold ``[`` or ``:``: text quoting them is printed without markup
 (:func:`done`), or with each name passed through ``rich.markup.escape`` (:func:`say`), so that
 rich never reads a tag like ``x[/]`` as markup.
+
+rich itself is imported on the first message printed through it: ``console`` and
+``error_console`` make their rich consoles when first used, so a command whose output is a
+listing (``cli.listing``) or JSON never imports rich.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
-
-from rich.console import Console
-from rich.markup import escape
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.status import Status
+
     from nodepipe.schemas import SchemaName
 
-console = Console(highlight=False, emoji=False)
-error_console = Console(stderr=True, highlight=False, emoji=False)
+
+class LazyConsole:
+    """A rich console (on stdout, or stderr) made, and rich imported, on first use."""
+
+    def __init__(self, stderr: bool = False) -> None:
+        self._stderr = stderr
+
+    @functools.cached_property
+    def rich(self) -> Console:
+        from rich.console import Console
+
+        return Console(stderr=self._stderr, highlight=False, emoji=False)
+
+    def print(self, *objects: Any, **options: Any) -> None:
+        self.rich.print(*objects, **options)
+
+    def status(self, what: str) -> Status:
+        return self.rich.status(what)
+
+    @property
+    def file(self) -> IO[str]:
+        return self.rich.file
+
+
+console = LazyConsole()
+error_console = LazyConsole(stderr=True)
 
 R = TypeVar("R")
 
@@ -71,13 +100,23 @@ def print_json(data: Any) -> None:
 
 
 def done(message: str) -> None:
-    """Print a plain message (no markup: it may quote user-chosen names verbatim)."""
-    console.print(message, markup=False)
+    """Print a plain message (no markup: it may quote user-chosen names verbatim; control
+    characters in them shown as ``�``), without rich."""
+    from nodepipe.cli.listing import printable
+
+    print(printable(message), flush=True)
 
 
 def say(markup: str) -> None:
     """Print a message with rich markup; pass every user-chosen name in it through `escape`."""
     console.print(markup)
+
+
+def escape(text: str) -> str:
+    """``text`` with rich's markup escaped (rich imported only now)."""
+    from rich.markup import escape as escape_markup
+
+    return escape_markup(text)
 
 
 def print_error(message: str) -> None:

@@ -4,13 +4,9 @@ from __future__ import annotations
 
 import time
 from types import TracebackType
+from typing import TYPE_CHECKING
 
-from rich.live import Live
-from rich.markup import escape
-from rich.table import Table
-from rich.text import Text
-
-from nodepipe.cli.output import console
+from nodepipe.cli.output import console, escape
 from nodepipe.domain.events import (
     NodeFinished,
     NodeSkipped,
@@ -20,6 +16,10 @@ from nodepipe.domain.events import (
     RunStarted,
 )
 from nodepipe.domain.states import NodeState
+
+if TYPE_CHECKING:
+    from rich.live import Live
+    from rich.table import Table
 
 
 class JsonEvents:
@@ -39,7 +39,8 @@ class LiveProgress:
     """A live line: a bar, done/running/failed counts, elapsed time, the nodes running now.
 
     The display starts with the run and stops with it; use it as a context manager so that it
-    also stops when the run raises.
+    also stops when the run raises. rich is imported when the run starts: a run with nothing
+    to do never imports it.
     """
 
     def __init__(self) -> None:
@@ -48,7 +49,7 @@ class LiveProgress:
         self.done = self.failed = self.skipped = self.cancelled = 0
         self.running: dict[str, float] = {}
         self.started = time.monotonic()
-        self.live = Live(console=console, refresh_per_second=8, transient=True)
+        self.live: Live | None = None
 
     def __enter__(self) -> LiveProgress:
         return self
@@ -59,13 +60,17 @@ class LiveProgress:
         error: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self.live.stop()
+        if self.live is not None:
+            self.live.stop()
 
     def __call__(self, event: RunEvent) -> None:
         if isinstance(event, RunStarted):
             self.tags = event.tags
             self.total = len(event.node_ids)
             self.started = time.monotonic()
+            from rich.live import Live
+
+            self.live = Live(console=console.rich, refresh_per_second=8, transient=True)
             self.live.start()
         elif isinstance(event, NodeStarted):
             self.running[event.node_id] = time.monotonic()
@@ -78,9 +83,11 @@ class LiveProgress:
             console.print(f"[dim]skipped[/] {escape(tag)}: {escape(event.reason)}")
         elif isinstance(event, RunFinished):
             self.running.clear()
-            self.live.stop()
+            if self.live is not None:
+                self.live.stop()
             return
-        self.live.update(self._render())
+        if self.live is not None:
+            self.live.update(self._render())
 
     def _count(self, event: NodeFinished) -> None:
         tag = escape(self.tags.get(event.node_id, event.node_id))
@@ -96,6 +103,9 @@ class LiveProgress:
             console.print(f"[red]✘[/] {tag} {outcome.status}: {escape(outcome.message)}")
 
     def _render(self) -> Table:
+        from rich.table import Table
+        from rich.text import Text
+
         settled = self.done + self.failed + self.skipped + self.cancelled
         width = 30
         filled = int(width * settled / self.total) if self.total else 0

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
-from rich.markup import escape
 
 from nodepipe.cli.errors import CANCELLED, NODE_FAILED
 from nodepipe.cli.options import (
@@ -17,7 +16,7 @@ from nodepipe.cli.options import (
     names_argument,
     repeatable_option,
 )
-from nodepipe.cli.output import console, done, error_console, json_data, render, say
+from nodepipe.cli.output import console, done, error_console, escape, json_data, render, say
 from nodepipe.cli.resume import resume_command, undone
 from nodepipe.cli.session import workspace
 from nodepipe.cli.views import add_row, styled_state, table
@@ -209,7 +208,7 @@ def _print_status(status: PipelineStatus, why: bool) -> None:
     for item in status.nodes.values():
         reasons = ("; ".join(item.reasons) or "up to date",) if why else ()
         add_row(rows, item.node_id, item.item.node.tag, styled_state(item.state), *reasons)
-    console.print(rows)
+    rows.write()
 
 
 @click.command("runs")
@@ -252,7 +251,7 @@ def _print_history(history: list[Run]) -> None:
             past.created_at.astimezone().strftime("%Y-%m-%d %H:%M:%S"),
             "" if took is None else f"{took:.1f}",
         )
-    console.print(rows)
+    rows.write()
 
 
 def _print_node_runs(node_runs: list[NodeRun]) -> None:
@@ -268,7 +267,7 @@ def _print_node_runs(node_runs: list[NodeRun]) -> None:
             nr.message or "; ".join(nr.reasons),
             nr.log_file,
         )
-    console.print(rows)
+    rows.write()
 
 
 def _print_past_environment(past: PastEnvironment) -> None:
@@ -281,14 +280,14 @@ def _print_past_environment(past: PastEnvironment) -> None:
     add_row(rows, "code", f"{past.code[:12]} ({len(past.files)} files)")
     params = ", ".join(f"{key}={value!r}" for key, value in sorted(past.params.items()))
     add_row(rows, "params", params or "(none)")
-    console.print(rows)
+    rows.write()
     if not past.packages:
         done("its lock pins no packages")
         return
     packages = table("package", "version")
     for name, version in past.packages.items():
         add_row(packages, name, version)
-    console.print(packages)
+    packages.write()
 
 
 @click.command("logs")

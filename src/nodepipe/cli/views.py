@@ -5,18 +5,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from rich.markup import escape
-from rich.table import Table
-from rich.text import Text
-from rich.tree import Tree
-
-from nodepipe.cli.output import console, done, say
+from nodepipe.cli.listing import Cell, Listing
+from nodepipe.cli.output import console, done, escape, say
 from nodepipe.domain.graph import heads
 from nodepipe.domain.model import Group, Node, Pipeline, PipelineView, Project
 from nodepipe.domain.states import NodeState
 from nodepipe.domain.views import NodeDetails, RemovalReport
 
 if TYPE_CHECKING:  # the service (and the store) only when a command runs
+    from rich.tree import Tree
+
     from nodepipe.services.graph.replacing import Replacement
 
 STATE_STYLES = {
@@ -30,21 +28,19 @@ STATE_STYLES = {
 }
 
 
-def styled_state(state: NodeState) -> Text:
-    return Text(state.value, style=STATE_STYLES[state])
+def styled_state(state: NodeState) -> Cell:
+    return Cell(state.value, STATE_STYLES[state])
 
 
-def table(*columns: str) -> Table:
-    """A borderless table with bold headers, the style of every listing."""
-    grid = Table(show_edge=False, header_style="bold")
-    for column in columns:
-        grid.add_column(column)
-    return grid
+def table(*columns: str) -> Listing:
+    """A borderless table with bold headers, the style of every listing (``cli.listing``:
+    drawn without rich)."""
+    return Listing(*columns)
 
 
-def add_row(grid: Table, *cells: str | Text) -> None:
+def add_row(grid: Listing, *cells: str | Cell) -> None:
     """Add a row whose text cells are shown verbatim (names may hold ``[``)."""
-    grid.add_row(*(cell if isinstance(cell, Text) else Text(cell) for cell in cells))
+    grid.add_row(*cells)
 
 
 def print_pipeline(view: PipelineView) -> None:
@@ -77,13 +73,15 @@ def print_pipeline(view: PipelineView) -> None:
             groups.get(item.membership.group_id or "", ""),
             node.state_reason,
         )
-    console.print(rows)
+    rows.write()
     if view.edges:
         console.print(_graph_tree(view, tags))
 
 
 def _graph_tree(view: PipelineView, tags: dict[str, str]) -> Tree:
     """Heads at the root, children below; a node met again is shown once and marked."""
+    from rich.tree import Tree
+
     tree = Tree("[dim]graph[/]")
     seen: set[str] = set()
 
@@ -113,21 +111,21 @@ def print_pipelines(pipelines: Sequence[Pipeline], projects: dict[str, str]) -> 
             "yes" if p.locked else "",
             p.notes,
         )
-    console.print(rows)
+    rows.write()
 
 
 def print_projects(projects: Sequence[Project]) -> None:
     rows = table("id", "name", "notes")
     for p in projects:
         add_row(rows, p.id, p.name, p.notes)
-    console.print(rows)
+    rows.write()
 
 
 def print_nodes(nodes: Sequence[Node]) -> None:
     rows = table("id", "tag", "state", "locked", "notes")
     for n in nodes:
         add_row(rows, n.id, n.tag, styled_state(n.state), "yes" if n.locked else "", n.notes)
-    console.print(rows)
+    rows.write()
 
 
 def print_node(details: NodeDetails) -> None:
@@ -157,7 +155,7 @@ def print_groups(groups: Sequence[Group]) -> None:
     rows = table("id", "name", "collapsed")
     for g in groups:
         add_row(rows, g.id, g.name, "yes" if g.collapsed else "")
-    console.print(rows)
+    rows.write()
 
 
 def print_removal(report: RemovalReport, pipeline: str) -> None:
