@@ -238,6 +238,38 @@ def test_a_worker_without_the_workspace_builds_the_conda_prefix_from_the_lock(
     assert (outside / "worker" / "conda-pkgs").is_dir()
 
 
+@in_ray_namespace
+def test_an_interpreter_node_is_refused_before_the_run_and_runs_once_detached(
+    lab: nodepipe.Workspace, ray_cluster: RayCluster, outside: Path
+) -> None:
+    """A node run with an existing interpreter of this machine cannot go to a worker without
+    the workspace: the run is refused before anything starts (no run, no upload), naming the
+    fix; with an environment of its own (``env detach``) it runs there."""
+    lab.pipelines.new("solo")
+    lab.nodes.new("solo", "s")
+    folder = write_main(
+        lab, "s", 'import sys\n(node.data_dir() / "py.txt").write_text(sys.prefix)\n'
+    )
+    lab.isolation.use_interpreter("s", sys.executable)
+    storage = outside / "bucket-interpreter"
+
+    with pytest.raises(nodepipe.InvalidInputError) as refused:
+        run_remote(lab, ray_cluster, storage, "solo")
+
+    assert f"s runs with the interpreter {Path(sys.executable).absolute()}" in str(refused.value)
+    assert refused.value.hint is not None and refused.value.hint.params["node"] == "s"
+    with lab.context.store.read() as session:
+        assert not session.list_runs()
+    assert not storage.exists() or not any(storage.iterdir())  # nothing uploaded
+
+    lab.isolation.detach("s")
+    result = run_remote(lab, ray_cluster, storage, "solo")
+
+    assert result.finished is not None and result.run_id is not None
+    assert result.finished.status == "completed", node_runs(lab, result.run_id)
+    assert (folder / "data" / "py.txt").read_text().startswith(f"{outside}/worker/")
+
+
 SLEEPER = """
 import os, time
 print("sleeping under", os.getppid(), "!", flush=True)

@@ -6,6 +6,7 @@ pipeline as it was.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import nodepipe
@@ -84,3 +85,41 @@ def test_the_resume_command_keeps_the_remote_settings() -> None:
     assert command.endswith(
         "--executor ray --ray-address 10.0.0.1:6379 --no-shared-fs --storage s3://b/x"
     )
+
+
+def test_nodes_whose_environment_cannot_travel_are_refused_before_the_run(
+    lab: nodepipe.Workspace, cli: CliRunner, tmp_path: Path
+) -> None:
+    """Issue 14: an interpreter node, a shared-environment node and a node installing a
+    folder from outside cannot go to a worker without the workspace: the run is refused before
+    anything starts, naming each node and the fix."""
+    build_pipeline(lab, "baseline", CHAIN)
+    assert cli("env", "interpreter", "load", sys.executable).code == 0
+    assert cli("shared-env", "new", "tools").code == 0
+    assert cli("env", "use-shared", "clean", "tools").code == 0
+    pyproject = lab.nodes.path("plot") / "code" / "pyproject.toml"
+    checkout = tmp_path / "mytool"
+    checkout.mkdir()
+    pyproject.write_text(
+        pyproject.read_text()
+        + f'\n[tool.uv.sources]\nmytool = {{ path = "{checkout}", editable = true }}\n'
+    )
+    remote = ["--executor", "ray", "--no-shared-fs", "--storage", str(tmp_path / "bucket")]
+
+    refused = cli("run", "baseline", *remote)
+
+    said = " ".join(refused.stderr.split())
+    assert refused.code == 2, refused
+    assert f"load runs with the interpreter {Path(sys.executable).absolute()}" in said
+    assert "clean uses the shared environment 'tools'" in said
+    assert f"plot installs shared checkout mytool at {checkout}" in said
+    assert "take a snapshot of it into the node instead" in said
+    assert "`nodepipe env detach load`" in said  # the fix, as a command
+    with lab.context.store.read() as session:
+        assert not session.list_runs()
+    assert all(n.state is nodepipe.NodeState.READY for n in lab.nodes.list("baseline"))
+
+    assert cli("env", "detach", "load").code == 0  # the fix: its own environment travels
+    again = " ".join(cli("run", "baseline", *remote).stderr.split())
+    assert "clean uses the shared environment" in again and "load runs with" not in again
+    assert "`nodepipe env detach clean`" in again

@@ -33,6 +33,7 @@ from nodepipe.services.guards import check_pipeline_editable
 from nodepipe.services.runs.claims import Claim, abandon, claim_planned
 from nodepipe.services.runs.executors import make_executor, run_storage
 from nodepipe.services.runs.status import NodeStatusView, compute_statuses
+from nodepipe.services.runs.travel import check_travels
 from nodepipe.services.upkeep.crash_recovery import recover_after_crash
 from nodepipe.workspace.crash_points import crash_point
 from nodepipe.workspace.durable import sync_filesystem
@@ -131,6 +132,8 @@ class RunService:
             plan = self._plan(session, status, request)
         if not plan:  # nothing to run: no executor made, nothing claimed, nothing written
             return RunResult(status, plan, tags=tags)
+        if storage[1]:  # workers without the workspace: refused before anything starts
+            check_travels(self.context, [status.nodes[node_id] for node_id in plan.ids])
         from nodepipe.execution.recorder import RecordingError, StoreRecorder
         from nodepipe.execution.runner import Runner
         from nodepipe.services.runs.node_tasks import TaskPreparer
