@@ -13,7 +13,7 @@ function nodesOf(ids: string[]): CanvasNode[] {
   return ids.flatMap((id) => graph?.nodes.find((n) => n.id === id) ?? []);
 }
 
-function tags(ids: string[]): string {
+export function tags(ids: string[]): string {
   return nodesOf(ids).map((n) => n.tag).join(", ");
 }
 
@@ -176,7 +176,8 @@ export async function deleteNodes(ids: string[]): Promise<void> {
   });
 }
 
-function pipelineOptions(includeCurrent: boolean) {
+/** The pipelines to choose from in a dialog (the current one marked, or left out). */
+export function pipelineOptions(includeCurrent: boolean) {
   const { pipelineId } = getApp();
   return cachedPipelines()
     .filter((p) => includeCurrent || p.id !== pipelineId)
@@ -245,35 +246,6 @@ export async function replaceNode(oldId: string): Promise<void> {
     if (!replaced.removal) toast.success(`${replaced.new.tag} replaces ${replaced.old.tag}`);
     else toast.success(`${replaced.new.tag} replaces ${replaced.old.tag}, which was removed`);
     if (replaced.removal && getApp().panelNodeId === oldId) openPanel(null);
-    await refresh();
-  });
-}
-
-export async function reference(ids: string[]): Promise<void> {
-  const options = pipelineOptions(false);
-  if (options.length === 0) {
-    toast.error("There is no other pipeline to reference these nodes into; create one first.");
-    return;
-  }
-  const values = await ask({
-    title: `Reference ${tags(ids)} into another pipeline`,
-    body: "The nodes are shared, not copied: read-only there, and they keep their inputs.",
-    confirm: "Reference",
-    fields: [
-      { name: "into", label: "Into pipeline", kind: "select", options },
-      { name: "allow_duplicate_tag", label: "Even where a node there has the same tag", kind: "checkbox" },
-    ],
-  });
-  if (!values) return;
-  await attempt(async () => {
-    const pipeline = currentPipeline();
-    const added = await call(
-      api.POST("/api/pipelines/{pipeline}/references", {
-        params: { path: { pipeline } },
-        body: { nodes: ids, into: String(values["into"]), allow_duplicate_tag: values["allow_duplicate_tag"] === true },
-      }),
-    );
-    toast.success(`Now shown there: ${added.length} node(s)`);
     await refresh();
   });
 }

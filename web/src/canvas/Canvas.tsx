@@ -24,6 +24,7 @@ import { Legend } from "../states";
 import { openPanel, setApp, useApp } from "../store/app";
 import { openedIncludes } from "../store/opened";
 import { MiniMapNode } from "./MiniMapNode";
+import { reveal } from "./placement";
 import { ContextMenu, type MenuState } from "./ContextMenu";
 import { CollapsedGroup, GroupFrame } from "./GroupCards";
 import { GROUP_PREFIX, flowEdges, groupNodes, stepNodes, type FlowNode, type StepNode } from "./flow";
@@ -54,7 +55,7 @@ export function Canvas() {
   const rf = useStoreApi<FlowNode, Edge>();
   const theme = useApp((s) => s.theme);
   const layoutRequest = useApp((s) => s.layoutRequest);
-  const flow = useReactFlow();
+  const flow = useReactFlow<FlowNode, Edge>();
   const [steps, setSteps] = useState<StepNode[]>([]);
   const [selectedEdges, setSelectedEdges] = useState<Set<string>>(new Set());
   const [menu, setMenu] = useState<MenuState | null>(null);
@@ -77,8 +78,16 @@ export function Canvas() {
     // Selection asked for by an action, applied once its nodes are on the canvas.
     if (!selectRequest || !selectRequest.every((id) => steps.some((n) => n.id === id))) return;
     rf.getState().addSelectedNodes(selectRequest);
+    reveal(flow, rf.getState(), selectRequest);
     setApp({ selectRequest: null });
-  }, [selectRequest, steps, rf]);
+  }, [selectRequest, steps, rf, flow]);
+
+  const panelNodeId = useApp((s) => s.panelNodeId);
+  const paneWidth = useStore((s) => s.width);
+  useEffect(() => {
+    // The side panel narrows the canvas: the node it shows stays in sight beside it.
+    if (panelNodeId) reveal(flow, rf.getState(), [panelNodeId]);
+  }, [panelNodeId, paneWidth, flow, rf]);
 
   const groups = useMemo(() => {
     if (!graph) return [];

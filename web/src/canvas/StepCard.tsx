@@ -1,9 +1,11 @@
 // A node on the canvas: state colour and icon, tag, flags; input handle left, output right.
 import { Handle, Position, useStore, type NodeProps } from "@xyflow/react";
+import { useQuery } from "@tanstack/react-query";
 import { memo } from "react";
+import { pipelinesQuery } from "../api/queries";
 import { LookIcon, LOOKS, lookColor } from "../states";
 import type { CanvasNode, NodeState } from "../api/types";
-import { useDisplayReasons, useDisplayState } from "../store/app";
+import { pipelineTag, useDisplayReasons, useDisplayState } from "../store/app";
 import { DETAIL_ZOOM } from "./detail";
 import type { StepNode } from "./flow";
 
@@ -26,8 +28,20 @@ function title(node: CanvasNode, state: NodeState, reasons: string[]): string {
 }
 
 
+/** Which of two cards with one tag this is: the pipeline a reference comes from, else its id. */
+function TwinLabel({ node }: { node: CanvasNode }) {
+  const pipelines = useQuery(pipelinesQuery()).data ?? [];
+  const text = node.reference ? `from ${pipelineTag(pipelines, node.owner_pipeline_id)}` : `id ${node.id}`;
+  return (
+    <span className="step-twin" data-testid="twin">
+      {" · "}
+      {text}
+    </span>
+  );
+}
+
 export const StepCard = memo(function StepCard({ data, selected }: NodeProps<StepNode>) {
-  const { node, highlighted, groupName } = data;
+  const { node, highlighted, groupName, twin } = data;
   const state = useDisplayState(node);
   const reasons = useDisplayReasons(node);
   const detailed = useStore((s) => s.transform[2] >= DETAIL_ZOOM);
@@ -73,6 +87,7 @@ export const StepCard = memo(function StepCard({ data, selected }: NodeProps<Ste
         <div className="step-tag">{node.tag}</div>
         <div className="step-detail">
           <span className="step-state">{LOOKS[state].label}</span>
+          {twin && <TwinLabel node={node} />}
           {detail ? <span className="step-reason"> · {detail}</span> : null}
         </div>
       </div>

@@ -1,5 +1,5 @@
 // The canvas toolbar: create, run, kill, lay out, fit, theme, and whether the app is live.
-import { useReactFlow } from "@xyflow/react";
+import { useReactFlow, useStoreApi, type Edge } from "@xyflow/react";
 import {
   Ban,
   FastForward,
@@ -17,28 +17,16 @@ import { layoutPipeline } from "../actions/groups";
 import { createNode } from "../actions/nodes";
 import { kill, runPipeline, runSelected, runWithOptions } from "../actions/runs";
 import { setTheme, useApp } from "../store/app";
-import { NODE_HEIGHT, NODE_WIDTH } from "./layout";
-
-/** The middle of the visible canvas, moved right past any node already there. */
-function newNodeSpot(flow: ReturnType<typeof useReactFlow>): { x: number; y: number } {
-  const box = document.querySelector(".react-flow")?.getBoundingClientRect();
-  const middle = box
-    ? flow.screenToFlowPosition({ x: box.left + box.width / 2, y: box.top + box.height / 2 })
-    : { x: 0, y: 0 };
-  const spot = { x: Math.round(middle.x - NODE_WIDTH / 2), y: Math.round(middle.y - NODE_HEIGHT / 2) };
-  const taken = flow.getNodes();
-  const clash = () =>
-    taken.some((n) => Math.abs(n.position.x - spot.x) < NODE_WIDTH && Math.abs(n.position.y - spot.y) < NODE_HEIGHT + 20);
-  while (clash()) spot.x += NODE_WIDTH + 80;
-  return spot;
-}
+import type { FlowNode } from "./flow";
+import { freeSpotInView } from "./placement";
 
 export function Toolbar() {
   const graph = useApp((s) => s.graph);
   const selection = useApp((s) => s.selection);
   const theme = useApp((s) => s.theme);
   const connected = useApp((s) => s.connected);
-  const flow = useReactFlow();
+  const flow = useReactFlow<FlowNode, Edge>();
+  const view = useStoreApi<FlowNode, Edge>();
   const locked = graph?.pipeline.locked ?? false;
   return (
     <div className="toolbar" role="toolbar" aria-label="canvas toolbar">
@@ -46,7 +34,7 @@ export function Toolbar() {
         <span className="muted">{graph?.project.name} /</span> <b>{graph?.pipeline.tag}</b>
         {locked && <span className="pill">locked</span>}
       </div>
-      <button className="tool" aria-label="New node" onClick={() => void createNode(newNodeSpot(flow))} disabled={locked} data-testid="new-node">
+      <button className="tool" aria-label="New node" onClick={() => void createNode(freeSpotInView(flow, view.getState()))} disabled={locked} data-testid="new-node">
         <Plus size={15} /> <span className="tool-label">Node</span>
       </button>
       <span className="tool-sep" />

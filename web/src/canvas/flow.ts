@@ -8,6 +8,8 @@ export interface StepData extends Record<string, unknown> {
   node: CanvasNode;
   highlighted: boolean;
   groupName: string | null;
+  /** Another card on the canvas has the same tag: this card says which one it is. */
+  twin: boolean;
 }
 
 export interface GroupData extends Record<string, unknown> {
@@ -37,6 +39,8 @@ const GROUP_HANDLES: NodeHandle[] = [
 export function stepNodes(graph: PipelineGraph, highlighted: Set<string>, previous: Map<string, StepNode>): StepNode[] {
   const groups = new Map(graph.groups.map((g) => [g.id, g]));
   const result: StepNode[] = [];
+  const tags = new Map<string, number>();
+  for (const node of graph.nodes) tags.set(node.tag, (tags.get(node.tag) ?? 0) + 1);
   for (const node of graph.nodes) {
     const group = node.group_id ? groups.get(node.group_id) : undefined;
     if (group?.collapsed) continue;
@@ -44,6 +48,7 @@ export function stepNodes(graph: PipelineGraph, highlighted: Set<string>, previo
       node,
       highlighted: highlighted.has(node.id),
       groupName: group?.name ?? null,
+      twin: (tags.get(node.tag) ?? 0) > 1,
     };
     const before = previous.get(node.id);
     if (before && sameData(before.data, data)) {
@@ -66,7 +71,12 @@ export function stepNodes(graph: PipelineGraph, highlighted: Set<string>, previo
 /** Whether a card looks the same apart from its state, which the card reads from the store:
  * a reload after a run (every state changed) leaves React Flow's nodes untouched. */
 function sameData(a: StepData, b: StepData): boolean {
-  return sameExceptState(a.node, b.node) && a.highlighted === b.highlighted && a.groupName === b.groupName;
+  return (
+    sameExceptState(a.node, b.node) &&
+    a.highlighted === b.highlighted &&
+    a.groupName === b.groupName &&
+    a.twin === b.twin
+  );
 }
 
 function sameExceptState(a: CanvasNode, b: CanvasNode): boolean {

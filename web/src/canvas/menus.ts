@@ -46,11 +46,11 @@ import {
   disconnect,
   duplicate,
   mark,
-  reference,
   replaceNode,
   setLocked,
 } from "../actions/nodes";
 import { branchFrom } from "../actions/pipelines";
+import { reference } from "../actions/references";
 import { kill, runFrom, runPipeline, runSelected, runUpTo, runWithOptions } from "../actions/runs";
 import type { CanvasNode, Group } from "../api/types";
 import { openPanel, setApp } from "../store/app";

@@ -17,16 +17,19 @@ from nodepipe.store.queries import StoreSession
 
 COLUMN_WIDTH = 240.0
 ROW_HEIGHT = 120.0
+# A card on the canvas is 200 wide: a node within this distance sideways shares its rows.
+CARD_SPAN = 220.0
 
 
 def place_new(
     session: StoreSession, pipeline_id: str, parent_ids: Iterable[str] = ()
 ) -> tuple[float, float]:
-    """A free canvas spot: right of the parents, or below everything when there are none."""
+    """A free canvas spot: right of the parents, or at the left when there are none, below
+    every card that would overlap it there (a node laid out by the app sits between columns)."""
     members = {m.node_id: m for m in session.memberships_of_pipeline(pipeline_id)}
     shown_parents = [members[p] for p in parent_ids if p in members]
     x = max(m.x for m in shown_parents) + COLUMN_WIDTH if shown_parents else 0.0
-    column = [m.y for m in members.values() if abs(m.x - x) < COLUMN_WIDTH / 2]
+    column = [m.y for m in members.values() if abs(m.x - x) < CARD_SPAN]
     y = max(column) + ROW_HEIGHT if column else 0.0
     return x, y
 
@@ -34,9 +37,7 @@ def place_new(
 def place_below(session: StoreSession, pipeline_id: str, count: int) -> list[tuple[float, float]]:
     """``count`` free spots for nodes without parents, one below the other (what ``place_new``
     gives each in turn, from one read of the pipeline's memberships)."""
-    column = [
-        m.y for m in session.memberships_of_pipeline(pipeline_id) if abs(m.x) < COLUMN_WIDTH / 2
-    ]
+    column = [m.y for m in session.memberships_of_pipeline(pipeline_id) if abs(m.x) < CARD_SPAN]
     top = max(column) + ROW_HEIGHT if column else 0.0
     return [(0.0, top + i * ROW_HEIGHT) for i in range(count)]
 
