@@ -689,3 +689,22 @@ def test_many_names_and_many_edges_at_once(
     with store.read() as session:
         into = session.edges_into([chain.ids["train"]])
     assert into == [Edge(chain.ids["clean"], chain.ids["train"], "01"), *new]
+
+
+def test_placement_and_tag_lookups_read_what_they_name(
+    store: Store, chain_and_branch: tuple[Seeded, Seeded]
+) -> None:
+    chain, branch = chain_and_branch
+    with store.write() as session:
+        spots = {"load": (0.0, 0.0), "clean": (240.0, 60.0), "train": (480.0, 300.0)}
+        for tag, (x, y) in spots.items():
+            session.update_membership(chain.pipeline.id, chain.ids[tag], x=x, y=y)
+    with store.read() as session:
+        found = session.memberships_of(chain.pipeline.id, [chain.ids["load"], branch.ids["clean"]])
+        bottom = session.lowest_y(chain.pipeline.id)
+        column = session.lowest_y(chain.pipeline.id, (120.0, 360.0))
+        empty = session.lowest_y(chain.pipeline.id, (600.0, 840.0))
+        tagged = session.shown_tagged(branch.pipeline.id, ["load", "clean", "nosuch"])
+    assert list(found) == [chain.ids["load"]]  # the branch's own clean is not in chain
+    assert (bottom, column, empty) == (300.0, 60.0, None)
+    assert tagged == [(branch.ids["clean"], "clean"), (chain.ids["load"], "load")]

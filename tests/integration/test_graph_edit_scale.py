@@ -10,6 +10,7 @@ reads of every name.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,7 +26,7 @@ from nodepipe.store.queries import StoreSession
 LAYER = 50
 
 
-def layered_rows(ws: nodepipe.Workspace, tag: str, count: int) -> None:
+def layered_rows(ws: nodepipe.Workspace, tag: str, count: int, prefix: str = "n") -> None:
     """A pipeline of ``count`` completed nodes in layers of 50, each reading two of the layer
     above: rows only (a connect reads the store, not the node folders)."""
     pipeline = ws.pipelines.new(tag)
@@ -33,7 +34,9 @@ def layered_rows(ws: nodepipe.Workspace, tag: str, count: int) -> None:
     now = datetime.now(UTC)
     with ws.context.store.write() as session:
         for i, node_id in enumerate(ids):
-            node = Node(node_id, f"n{i:04}", "", NodeState.COMPLETED, "", False, pipeline.id, now)
+            node = Node(
+                node_id, f"{prefix}{i:04}", "", NodeState.COMPLETED, "", False, pipeline.id, now
+            )
             session.insert_node(node)
             session.insert_membership(
                 Membership(pipeline.id, node_id, i // LAYER * 240.0, i % LAYER * 90.0)
@@ -91,3 +94,53 @@ def test_a_connect_in_a_large_pipeline_still_refuses_a_cycle_and_makes_the_child
     lab.edges.connect("n0000", "n0499", "big")
     assert lab.nodes.get("n0499", "big").state is NodeState.STALE
     assert lab.nodes.get("n0450", "big").state is NodeState.COMPLETED
+
+
+def rows_read_by(action: Callable[[], object], monkeypatch: pytest.MonkeyPatch) -> int:
+    """How many node and membership rows ``action`` turned into values."""
+    read = [0]
+    to_node, to_membership = rows.node_from_row, rows.membership_from_row
+
+    def counted_node(row: Any) -> Node:
+        read[0] += 1
+        return to_node(row)
+
+    def counted_membership(row: Any) -> Membership:
+        read[0] += 1
+        return to_membership(row)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(rows, "node_from_row", counted_node)
+        patch.setattr(rows, "membership_from_row", counted_membership)
+        action()
+    return read[0]
+
+
+def test_reference_and_duplicate_read_what_they_touch_whatever_the_targets_size(
+    lab: nodepipe.Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Showing a node with its ancestors, or copying one, into a pipeline of 1,000 reads as
+    many rows as into one of 100: placement reads the parents' spots and a column's bottom,
+    tag checks the tags concerned, not every member of the target."""
+    layered_rows(lab, "source", 100, prefix="s")
+    lab.shared_envs.new("light")
+    lab.nodes.new("source", "solo", shared_env="light")
+    reads = {}
+    for size in (100, 1000):
+        layered_rows(lab, f"t{size}", size)
+        target = f"t{size}"
+        reads[size] = (
+            rows_read_by(
+                lambda t=target: lab.node_copies.reference(["s0060"], t, "source"), monkeypatch
+            ),
+            rows_read_by(
+                lambda t=target: lab.node_copies.duplicate(["solo"], "source", t), monkeypatch
+            ),
+        )
+        view = lab.pipelines.show(target)
+        spots = {(i.membership.x, i.membership.y) for i in view.nodes}
+        assert len(spots) == len(view.nodes), "two nodes on one spot"
+        assert {"s0060", "s0010", "s0017", "solo"} <= {i.node.tag for i in view.nodes}
+    assert reads[1000] == reads[100], (
+        f"rows read: {reads[100]} at 100 nodes, {reads[1000]} at 1,000"
+    )

@@ -5,7 +5,8 @@ what becomes stale) or above it (what a pipeline must also show) come from one r
 each, never from loading the whole edge table, so connecting a node costs the same in a
 pipeline of 10 nodes and of 10,000. A name a user typed is looked up by an indexed equality
 first; only a name that matches no id or tag exactly reads every candidate (prefixes, "did you
-mean").
+mean"). Placing a node and checking a tag read the memberships and tags they concern, and the
+bottom of a canvas column as one aggregate, never every member of the pipeline.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Collection
 
 import sqlalchemy as sa
 
-from nodepipe.domain.model import Edge
+from nodepipe.domain.model import Edge, Membership
 from nodepipe.store import rows
 from nodepipe.store.base import QueryBase
 from nodepipe.store.schema import edges, memberships, nodes, pipelines
@@ -63,3 +64,48 @@ class GraphQueries(QueryBase):
             )
             found += [(r["id"], r["tag"], r["pipeline_tag"]) for r in self._all(statement)]
         return found
+
+    def memberships_of(self, pipeline_id: str, node_ids: Collection[str]) -> dict[str, Membership]:
+        """The memberships of ``node_ids`` in the pipeline (those it shows), by node id."""
+        found: dict[str, Membership] = {}
+        wanted = list(dict.fromkeys(node_ids))
+        for start in range(0, len(wanted), _CHUNK):
+            statement = memberships.select().where(
+                memberships.c.pipeline_id == pipeline_id,
+                memberships.c.node_id.in_(wanted[start : start + _CHUNK]),
+            )
+            for row in self._all(statement):
+                found[row["node_id"]] = rows.membership_from_row(row)
+        return found
+
+    def lowest_y(
+        self, pipeline_id: str, x_between: tuple[float, float] | None = None
+    ) -> float | None:
+        """The largest ``y`` of the pipeline's nodes (whose ``x`` lies strictly between the two
+        bounds, when given): where the canvas, or one column of it, ends. None when empty."""
+        statement = sa.select(sa.func.max(memberships.c.y)).where(
+            memberships.c.pipeline_id == pipeline_id
+        )
+        if x_between is not None:
+            statement = statement.where(
+                memberships.c.x > x_between[0], memberships.c.x < x_between[1]
+            )
+        found = self._connection.execute(statement).scalar()
+        return None if found is None else float(found)
+
+    def shown_tagged(self, pipeline_id: str, tags: Collection[str]) -> list[tuple[str, str]]:
+        """(node id, tag) of every node the pipeline shows whose tag is among ``tags``, by tag
+        then id."""
+        found: list[tuple[str, str]] = []
+        wanted = list(dict.fromkeys(tags))
+        for start in range(0, len(wanted), _CHUNK):
+            statement = (
+                sa.select(nodes.c.id, nodes.c.tag)
+                .select_from(nodes.join(memberships, memberships.c.node_id == nodes.c.id))
+                .where(
+                    memberships.c.pipeline_id == pipeline_id,
+                    nodes.c.tag.in_(wanted[start : start + _CHUNK]),
+                )
+            )
+            found += [(r["id"], r["tag"]) for r in self._all(statement)]
+        return sorted(found, key=lambda entry: (entry[1], entry[0]))

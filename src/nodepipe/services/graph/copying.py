@@ -7,7 +7,7 @@ parent and slot, and the target pipeline shows that parent (as a reference if ne
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from nodepipe.domain.errors import ConflictError
@@ -32,9 +32,17 @@ class CopyPlan:
     """Source id -> the copy's tag, where it is not the source's."""
 
 
-def positions_in(session: StoreSession, pipeline_id: str) -> dict[str, tuple[float, float]]:
-    """Canvas positions of every node shown in ``pipeline_id``."""
-    return {m.node_id: (m.x, m.y) for m in session.memberships_of_pipeline(pipeline_id)}
+def positions_in(
+    session: StoreSession, pipeline_id: str, node_ids: Collection[str] | None = None
+) -> dict[str, tuple[float, float]]:
+    """Canvas positions of the nodes shown in ``pipeline_id`` (of ``node_ids``, when given:
+    only their memberships are read)."""
+    shown = (
+        session.memberships_of_pipeline(pipeline_id)
+        if node_ids is None
+        else session.memberships_of(pipeline_id, node_ids).values()
+    )
+    return {m.node_id: (m.x, m.y) for m in shown}
 
 
 def plan_copies(
@@ -54,9 +62,9 @@ def plan_copies(
     block = {s: layout.get(s, (0.0, 0.0)) for s in sources}
     shift = 0.0
     if target_pipeline_id is not None:
-        existing = session.memberships_of_pipeline(target_pipeline_id)
-        if existing and block:
-            shift = max(m.y for m in existing) + ROW_HEIGHT - min(y for _, y in block.values())
+        bottom = session.lowest_y(target_pipeline_id)
+        if bottom is not None and block:
+            shift = bottom + ROW_HEIGHT - min(y for _, y in block.values())
     positions = {id_map[s]: (x, y + shift) for s, (x, y) in block.items()}
     return CopyPlan(target_pipeline_id or "", id_map, positions, with_data)
 

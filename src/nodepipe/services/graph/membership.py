@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Collection, Iterable
+from typing import NamedTuple
 
 from nodepipe.domain.errors import Action, ConflictError, Hint
-from nodepipe.domain.graph import ancestors, topological_order
+from nodepipe.domain.graph import ancestors, parents_map, topological_order
 from nodepipe.domain.model import Edge, Membership
 from nodepipe.store.queries import StoreSession
 
@@ -25,20 +26,20 @@ def place_new(
     session: StoreSession, pipeline_id: str, parent_ids: Iterable[str] = ()
 ) -> tuple[float, float]:
     """A free canvas spot: right of the parents, or at the left when there are none, below
-    every card that would overlap it there (a node laid out by the app sits between columns)."""
-    members = {m.node_id: m for m in session.memberships_of_pipeline(pipeline_id)}
-    shown_parents = [members[p] for p in parent_ids if p in members]
+    every card that would overlap it there (a node laid out by the app sits between columns).
+
+    Reads the parents' memberships and the bottom of that column, not the whole pipeline."""
+    shown_parents = session.memberships_of(pipeline_id, list(parent_ids)).values()
     x = max(m.x for m in shown_parents) + COLUMN_WIDTH if shown_parents else 0.0
-    column = [m.y for m in members.values() if abs(m.x - x) < CARD_SPAN]
-    y = max(column) + ROW_HEIGHT if column else 0.0
-    return x, y
+    bottom = session.lowest_y(pipeline_id, (x - CARD_SPAN, x + CARD_SPAN))
+    return x, (bottom + ROW_HEIGHT if bottom is not None else 0.0)
 
 
 def place_below(session: StoreSession, pipeline_id: str, count: int) -> list[tuple[float, float]]:
     """``count`` free spots for nodes without parents, one below the other (what ``place_new``
-    gives each in turn, from one read of the pipeline's memberships)."""
-    column = [m.y for m in session.memberships_of_pipeline(pipeline_id) if abs(m.x) < CARD_SPAN]
-    top = max(column) + ROW_HEIGHT if column else 0.0
+    gives each in turn, from one look at the bottom of the first column)."""
+    bottom = session.lowest_y(pipeline_id, (-CARD_SPAN, CARD_SPAN))
+    top = bottom + ROW_HEIGHT if bottom is not None else 0.0
     return [(0.0, top + i * ROW_HEIGHT) for i in range(count)]
 
 
@@ -51,15 +52,16 @@ def show_with_ancestors(
     """Add ``node_ids`` and their ancestors that the pipeline lacks as memberships.
 
     Returns the ids added, parents first. Positions follow the graph's order. ``edges`` must
-    hold at least the edges above ``node_ids`` (read from the store when not given).
+    hold at least the edges above ``node_ids`` (read from the store when not given). Reads
+    only the memberships of those nodes, never the pipeline's other members.
     """
     edges = session.edges_above(list(node_ids)) if edges is None else edges
     wanted = set(node_ids) | ancestors(node_ids, edges)
-    shown = {m.node_id for m in session.memberships_of_pipeline(pipeline_id)}
+    shown = set(session.memberships_of(pipeline_id, wanted))
     missing = topological_order(wanted - shown, edges)
+    parents = parents_map(edges)
     for node_id in missing:
-        parents = [e.parent_id for e in edges if e.child_id == node_id]
-        x, y = place_new(session, pipeline_id, parents)
+        x, y = place_new(session, pipeline_id, parents.get(node_id, ()))
         session.insert_membership(Membership(pipeline_id=pipeline_id, node_id=node_id, x=x, y=y))
     return missing
 
@@ -101,15 +103,15 @@ def check_tag_free(
 ) -> None:
     """Refuse a second node tagged ``tag`` (or any of several tags) in the pipeline
     (ConflictError naming the first), unless ``allowed``; nodes in ``ignoring`` (the one being
-    renamed) do not count. The pipeline's members are read once, however many tags."""
+    renamed) do not count. One indexed query for the tags, however many."""
     if allowed:
         return
     wanted = {tag} if isinstance(tag, str) else set(tag)
     skip = set(ignoring)
-    for node, _ in session.pipeline_members(pipeline_id):
-        if node.tag in wanted and node.id not in skip:
+    for node_id, found in session.shown_tagged(pipeline_id, wanted):
+        if node_id not in skip:
             raise ConflictError(
-                f"the pipeline already has a node tagged {node.tag!r} ({node.id}); choose "
+                f"the pipeline already has a node tagged {found!r} ({node_id}); choose "
                 "another tag, or allow a duplicate tag"
             )
 
@@ -121,7 +123,8 @@ def check_references_tagged_apart(
     nodes has: a reference shows a node under the node's own tag, it has no alias of its own.
     The ConflictError's hint renames the node already there, or duplicates with a tag."""
     new = set(added)
-    members = [node for node, _ in session.pipeline_members(pipeline_id)]
+    tags = {node.tag for node in session.get_nodes(new).values()}
+    members = [Tagged(node_id, tag) for node_id, tag in session.shown_tagged(pipeline_id, tags)]
     for node in members:
         if node.id not in new:
             continue
@@ -148,10 +151,21 @@ def check_references_tagged_apart(
 
 def free_tag(session: StoreSession, pipeline_id: str, tag: str) -> str:
     """``tag`` if no node of the pipeline has it, else ``tag-copy``, ``tag-copy-2``..."""
-    taken = {node.tag for node, _ in session.pipeline_members(pipeline_id)}
-    if tag not in taken:
-        return tag
-    candidate, number = f"{tag}-copy", 2
-    while candidate in taken:
-        candidate, number = f"{tag}-copy-{number}", number + 1
-    return candidate
+    first = 0
+    while True:  # the candidates, a few dozen at a time: one query each
+        candidates = [_copy_tag(tag, n) for n in range(first, first + 32)]
+        taken = {found for _, found in session.shown_tagged(pipeline_id, candidates)}
+        free = next((c for c in candidates if c not in taken), None)
+        if free is not None:
+            return free
+        first += 32
+
+
+def _copy_tag(tag: str, number: int) -> str:
+    """The ``number``-th candidate: ``tag``, ``tag-copy``, then ``tag-copy-2``..."""
+    return tag if number == 0 else f"{tag}-copy" if number == 1 else f"{tag}-copy-{number}"
+
+
+class Tagged(NamedTuple):
+    id: str
+    tag: str

@@ -63,7 +63,7 @@ class NodeCopyService:
             originals = resolver.nodes(session, names, source)
             if tag is not None and len({n.id for n in originals}) != 1:
                 raise InvalidInputError("--tag names the copy of one node; give one node")
-            layout = positions_in(session, source.id)
+            layout = positions_in(session, source.id, [n.id for n in originals])
             plan = plan_copies(session, [n.id for n in originals], layout, target.id, with_data)
             plan = replace(plan, tags=_copy_tags(session, target.id, originals, tag))
             if tag is not None:
@@ -98,7 +98,7 @@ class NodeCopyService:
             target = resolver.pipeline(session, into)
             check_pipeline_editable(target)
             chosen = resolver.nodes(session, names, within)
-            shown = {m.node_id for m in session.memberships_of_pipeline(target.id)}
+            shown = session.memberships_of(target.id, [n.id for n in chosen])
             already = [n.tag for n in chosen if n.id in shown]
             if already:
                 raise ConflictError(f"pipeline {target.tag!r} already shows {', '.join(already)}")
