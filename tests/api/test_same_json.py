@@ -118,6 +118,12 @@ SHOWN = [
     Shown("RunPublic", ("runs", "baseline"), "GET", "/api/runs?pipeline=baseline"),
     Shown("NodeRunPublic", ("runs", "--run", "{run}"), "GET", "/api/runs/{run}/node-runs"),
     Shown(
+        "RunHistoryPublic",
+        ("history", "baseline"),
+        "GET",
+        "/api/pipelines/baseline/history?limit=20",
+    ),
+    Shown(
         "PastEnvironmentPublic",
         ("runs", "--run", "{run}", "--node", "clean"),
         "GET",

@@ -44,6 +44,10 @@ COMMANDS = {
     "runs": LazyCommand(
         "nodepipe.cli.runs:runs", "Run history: who ran what, when, where, and how it ended."
     ),
+    "history": LazyCommand(
+        "nodepipe.cli.history:history",
+        "PIPELINE's runs: who started each, when, what ran, outcome, duration.",
+    ),
     "logs": LazyCommand(
         "nodepipe.cli.runs:logs", "Print NODE's log (the latest run's by default)."
     ),

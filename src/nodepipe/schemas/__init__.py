@@ -47,7 +47,9 @@ SchemaName = Literal[
     "ProjectPublic",
     "RemovalPublic",
     "ReplacementPublic",
+    "RunHistoryPublic",
     "RunPublic",
+    "RunSummaryPublic",
     "SharedEnvPublic",
     "SkippedNodePublic",
 ]

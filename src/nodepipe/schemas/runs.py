@@ -92,3 +92,26 @@ class PastEnvironmentPublic(Schema):
     code: str = Field(description="sha256 of the code manifest (path -> sha256 of each file).")
     files: dict[str, str] = Field(description="Every file of code/ as it ran -> its sha256.")
     params: dict[str, Any] = Field(description="The parameters it ran with.")
+
+
+class RunSummaryPublic(Schema):
+    """One run of a pipeline's history: who started it and when (``run``), what ran, how it
+    ended and how long it took."""
+
+    run: RunPublic
+    asked: int = Field(description="Nodes the run was to run (its plan).")
+    ran: int = Field(description="Of those, the ones that started.")
+    completed: int
+    failed: int
+    cancelled: int
+    skipped: int = Field(description="Not run because a parent failed.")
+    duration_seconds: float | None = Field(description="Request to end; null while it runs.")
+
+
+class RunHistoryPublic(Schema):
+    """A page of a pipeline's runs, newest first."""
+
+    runs: list[RunSummaryPublic]
+    next_before: datetime | None = Field(
+        description="Pass as ``before`` for the next page; null on the last page."
+    )

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from nodepipe.services.graph.pipelines import PipelineService
     from nodepipe.services.graph.projects import ProjectService
     from nodepipe.services.packages.service import PackageService
+    from nodepipe.services.runs.history import RunHistoryService
     from nodepipe.services.runs.service import RunService
     from nodepipe.services.upkeep.servers import ServerService
 
@@ -95,6 +96,12 @@ class Workspace:
         from nodepipe.services.runs.service import RunService
 
         return RunService(self.context)
+
+    @functools.cached_property
+    def run_history(self) -> RunHistoryService:
+        from nodepipe.services.runs.history import RunHistoryService
+
+        return RunHistoryService(self.context)
 
     @functools.cached_property
     def envs(self) -> EnvironmentService:

@@ -25,6 +25,7 @@ from nodepipe.store.changes import (
     column_values,
 )
 from nodepipe.store.graph_queries import GraphQueries
+from nodepipe.store.history_queries import HistoryQueries
 from nodepipe.store.include_queries import IncludeQueries
 from nodepipe.store.run_queries import RunQueries
 from nodepipe.store.schema import (
@@ -40,7 +41,7 @@ from nodepipe.store.schema import (
 _SET_STATE = update_by_id(nodes, "state", "state_reason")
 
 
-class StoreSession(RunQueries, IncludeQueries, GraphQueries):
+class StoreSession(RunQueries, HistoryQueries, IncludeQueries, GraphQueries):
     """Queries within one open transaction."""
 
     # projects ---------------------------------------------------------------------------

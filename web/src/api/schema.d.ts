@@ -429,6 +429,27 @@ export interface paths {
         patch: operations["update_group_api_pipelines__pipeline__groups__group__patch"];
         trace?: never;
     };
+    "/api/pipelines/{pipeline}/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Run History
+         * @description The pipeline's runs, newest first: who, when, what ran, outcome, duration; a page at
+         *     a time.
+         */
+        get: operations["run_history_api_pipelines__pipeline__history_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/pipelines/{pipeline}/includes": {
         parameters: {
             query?: never;
@@ -485,6 +506,26 @@ export interface paths {
          * @description Stop queued or running nodes (all of the pipeline's when none are named); 409 if idle.
          */
         post: operations["kill_api_pipelines__pipeline__kill_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/pipelines/{pipeline}/last-runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Last Node Runs
+         * @description The last finished run of each of the pipeline's nodes (their durations on the canvas).
+         */
+        get: operations["last_node_runs_api_pipelines__pipeline__last_runs_get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -2653,6 +2694,19 @@ export interface components {
             type: "run_finished";
         };
         /**
+         * RunHistoryPublic
+         * @description A page of a pipeline's runs, newest first.
+         */
+        RunHistoryPublic: {
+            /**
+             * Next Before
+             * @description Pass as ``before`` for the next page; null on the last page.
+             */
+            next_before: string | null;
+            /** Runs */
+            runs: components["schemas"]["RunSummaryPublic"][];
+        };
+        /**
          * RunLaunched
          * @description A run that started in the background (follow it on the event stream), or why not.
          */
@@ -2723,6 +2777,40 @@ export interface components {
          * @enum {string}
          */
         RunStatus: "running" | "completed" | "failed" | "cancelled" | "interrupted";
+        /**
+         * RunSummaryPublic
+         * @description One run of a pipeline's history: who started it and when (``run``), what ran, how it
+         *     ended and how long it took.
+         */
+        RunSummaryPublic: {
+            /**
+             * Asked
+             * @description Nodes the run was to run (its plan).
+             */
+            asked: number;
+            /** Cancelled */
+            cancelled: number;
+            /** Completed */
+            completed: number;
+            /**
+             * Duration Seconds
+             * @description Request to end; null while it runs.
+             */
+            duration_seconds: number | null;
+            /** Failed */
+            failed: number;
+            /**
+             * Ran
+             * @description Of those, the ones that started.
+             */
+            ran: number;
+            run: components["schemas"]["RunPublic"];
+            /**
+             * Skipped
+             * @description Not run because a parent failed.
+             */
+            skipped: number;
+        };
         /** SharedEnvCreate */
         SharedEnvCreate: {
             /**
@@ -5493,6 +5581,104 @@ export interface operations {
             };
         };
     };
+    run_history_api_pipelines__pipeline__history_get: {
+        parameters: {
+            query?: {
+                limit?: number;
+                /** @description A page's next_before. */
+                before?: string | null;
+            };
+            header?: never;
+            path: {
+                pipeline: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunHistoryPublic"];
+                };
+            };
+            /** @description Refused for a reason of no more specific kind (the message says which) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The server's token is missing or wrong */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description A host name or an origin this server does not serve */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description An unknown or ambiguous name */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The workspace's state stands in the way: a cycle, a duplicate, a lock, a reference */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The request body is larger than the server accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The package index cannot be reached, or the workspace's disk or store failed (full, read-only, no permission, unusable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+        };
+    };
     list_includes_api_pipelines__pipeline__includes_get: {
         parameters: {
             query?: never;
@@ -5706,6 +5892,100 @@ export interface operations {
                 "application/json": components["schemas"]["KillRequest"];
             };
         };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NodeRunPublic"][];
+                };
+            };
+            /** @description Refused for a reason of no more specific kind (the message says which) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The server's token is missing or wrong */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description A host name or an origin this server does not serve */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description An unknown or ambiguous name */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The workspace's state stands in the way: a cycle, a duplicate, a lock, a reference */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The request body is larger than the server accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The package index cannot be reached, or the workspace's disk or store failed (full, read-only, no permission, unusable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+        };
+    };
+    last_node_runs_api_pipelines__pipeline__last_runs_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                pipeline: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
         responses: {
             /** @description Successful Response */
             200: {

@@ -1,5 +1,5 @@
-"""Runs: start one in the background, the plan (dry run), history, node runs and what each ran
-with, kill.
+"""Runs: start one in the background, the plan (dry run), history (a pipeline's, a page at a
+time, and its nodes' last runs), node runs and what each ran with, kill.
 
 ``POST /pipelines/{p}/runs`` answers as soon as the run is planned and its nodes claimed; its
 progress then arrives on ``/events`` as the run's own events (``run_started``, ``node_started``,
@@ -8,6 +8,7 @@ progress then arrives on ``/events`` as the run's own events (``run_started``, `
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Query
@@ -15,7 +16,13 @@ from fastapi import Query
 from nodepipe.api.deps import ChangesGraph, ServicesDep, WorkspaceDep
 from nodepipe.api.routing import resource_router
 from nodepipe.api.schemas.runs import KillRequest, RunCreate, RunLaunched
-from nodepipe.schemas.runs import NodeRunPublic, PastEnvironmentPublic, PlanPublic, RunPublic
+from nodepipe.schemas.runs import (
+    NodeRunPublic,
+    PastEnvironmentPublic,
+    PlanPublic,
+    RunHistoryPublic,
+    RunPublic,
+)
 from nodepipe.services.runs.service import RunRequest
 
 router = resource_router(tags=["runs"], errors=(404, 409))
@@ -63,6 +70,24 @@ def list_runs(
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
 ) -> list[RunPublic]:
     return [RunPublic.model_validate(run) for run in ws.runs.history(pipeline, limit)]
+
+
+@router.get("/pipelines/{pipeline}/history")
+def run_history(
+    pipeline: str,
+    ws: WorkspaceDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    before: Annotated[datetime | None, Query(description="A page's next_before.")] = None,
+) -> RunHistoryPublic:
+    """The pipeline's runs, newest first: who, when, what ran, outcome, duration; a page at
+    a time."""
+    return RunHistoryPublic.model_validate(ws.run_history.page(pipeline, limit, before))
+
+
+@router.get("/pipelines/{pipeline}/last-runs")
+def last_node_runs(pipeline: str, ws: WorkspaceDep) -> list[NodeRunPublic]:
+    """The last finished run of each of the pipeline's nodes (their durations on the canvas)."""
+    return [NodeRunPublic.model_validate(nr) for nr in ws.run_history.last_node_runs(pipeline)]
 
 
 @router.get("/runs/{run}/node-runs")

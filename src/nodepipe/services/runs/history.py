@@ -1,0 +1,37 @@
+"""Use cases of a pipeline's run history: its runs summed up a page at a time (who started
+each, when, what ran, the outcome, how long) and the last finished run of each of its nodes
+(the durations the canvas shows on its cards)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from nodepipe.domain.history import RunHistory
+from nodepipe.domain.runs import NodeRun
+from nodepipe.services import resolver
+from nodepipe.services.context import WorkspaceContext
+from nodepipe.services.upkeep.crash_recovery import recover_after_crash
+
+
+class RunHistoryService:
+    """Reads only: nothing here starts, claims or changes a run (dead runs are settled first,
+    so none stays ``running`` in the history)."""
+
+    def __init__(self, context: WorkspaceContext) -> None:
+        self.context = context
+
+    def page(self, pipeline: str, limit: int = 50, before: datetime | None = None) -> RunHistory:
+        """The pipeline's ``limit`` newest runs requested before ``before``; ``next_before``
+        asks for the page after it."""
+        recover_after_crash(self.context)
+        with self.context.store.read() as session:
+            pipeline_id = resolver.pipeline(session, pipeline).id
+            found = session.run_summaries(pipeline_id, limit + 1, before)
+        more = len(found) > limit
+        shown = tuple(found[:limit])
+        return RunHistory(shown, shown[-1].run.created_at if more else None)
+
+    def last_node_runs(self, pipeline: str) -> list[NodeRun]:
+        """The last finished run of each node of the pipeline (nodes that never ran: none)."""
+        with self.context.store.read() as session:
+            return session.last_node_runs(resolver.pipeline(session, pipeline).id)
