@@ -38,7 +38,7 @@ def test_create_connect_run_watch_live_read_the_log_and_refuse_a_cycle(
 
     load = served.workspace.nodes.path("load")
     (load / "code" / "main.py").write_text(SLEEPS)
-    page.get_by_test_id("run-pipeline").click()
+    page.get_by_test_id("run-pipeline").click(modifiers=["Shift"])
     expect_state(page, "load", "running", 30_000)
     expect_state(page, "plot", "queued", 5_000)
     canvas_shot(page, "canvas-mid-run.png")
@@ -74,7 +74,7 @@ def test_the_live_log_follows_a_running_node(page: Page, served: Served) -> None
     panel = page.get_by_test_id("node-panel")
     panel.get_by_role("tab", name="Log").click()
     expect(panel.get_by_test_id("log")).to_contain_text("never ran")
-    page.get_by_test_id("run-pipeline").click()
+    page.get_by_test_id("run-pipeline").click(modifiers=["Shift"])
     expect(panel.get_by_test_id("log-status")).to_have_text("● live", timeout=30_000)
     expect(panel.get_by_test_id("log-text")).to_contain_text("warming up")
     expect(panel.get_by_test_id("log-text")).to_contain_text("wrote numbers", timeout=30_000)

@@ -46,7 +46,7 @@ def test_a_300_node_run_shows_progress_live_and_kill_answers(page: Page, served:
     page.goto(served.link)
     page.wait_for_function(DRAWN)
     page.evaluate(LONG_TASKS)
-    page.get_by_role("button", name="Run the pipeline", exact=True).click()
+    page.get_by_role("button", name="Run the pipeline", exact=True).click(modifiers=["Shift"])
     # The cards move one by one: a moment with some completed and some not is on screen.
     page.wait_for_function(MID_RUN, timeout=120_000, polling=50)
     kill = page.get_by_role("button", name="Kill", exact=True)
@@ -56,7 +56,7 @@ def test_a_300_node_run_shows_progress_live_and_kill_answers(page: Page, served:
     print(f"longest main-thread task during the run: {page.evaluate('window.__longest'):.0f} ms")
 
     # A forced re-run, killed mid-way from the toolbar: the run stops, not every node re-ran.
-    page.get_by_role("button", name="Force re-run", exact=True).click()
+    page.get_by_role("button", name="Force re-run", exact=True).click(modifiers=["Shift"])
     page.wait_for_function(
         f"() => ({COUNT})().filter(s => s === 'queued' || s === 'running').length > {NODES // 2}",
         timeout=60_000,

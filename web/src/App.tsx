@@ -6,6 +6,9 @@ import { report } from "./actions/common";
 import { connectEvents } from "./api/events";
 import { Canvas } from "./canvas/Canvas";
 import { DialogHost } from "./dialogs/DialogHost";
+import { followView, useView } from "./history/address";
+import { HistoryView } from "./history/HistoryView";
+import { LastRunsLoader } from "./history/lastRuns";
 import { NodePanel } from "./panels/NodePanel";
 import { Sidebar } from "./sidebar/Sidebar";
 import { QueryClientProvider } from "@tanstack/react-query";
@@ -16,6 +19,7 @@ import { followAddress, startApp } from "./store/opened";
 export function App() {
   const theme = useApp((s) => s.theme);
   const panelNodeId = useApp((s) => s.panelNodeId);
+  const view = useView((s) => s.view);
 
   useEffect(() => {
     document.documentElement.dataset["theme"] = theme;
@@ -29,9 +33,13 @@ export function App() {
   useEffect(() => {
     window.addEventListener("popstate", followAddress);
     window.addEventListener("hashchange", followAddress);
+    window.addEventListener("popstate", followView);
+    window.addEventListener("hashchange", followView);
     return () => {
       window.removeEventListener("popstate", followAddress);
       window.removeEventListener("hashchange", followAddress);
+      window.removeEventListener("popstate", followView);
+      window.removeEventListener("hashchange", followView);
     };
   }, []);
 
@@ -42,11 +50,13 @@ export function App() {
         <main className="main">
           <ReactFlowProvider>
             <Canvas />
+            {view === "runs" && <HistoryView />}
           </ReactFlowProvider>
         </main>
         {panelNodeId && <NodePanel key={panelNodeId} nodeId={panelNodeId} />}
       </div>
       <DialogHost />
+      <LastRunsLoader />
       <Toaster theme={theme} position="bottom-right" richColors closeButton />
     </QueryClientProvider>
   );

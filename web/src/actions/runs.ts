@@ -3,6 +3,7 @@ import { toast } from "sonner";
 import { api, call } from "../api/client";
 import type { Plan, RunCreate } from "../api/types";
 import { ask } from "../dialogs/dialogs";
+import { confirmPlan, previewWanted, setPreviewWanted } from "../history/PlanPreview";
 import { getApp } from "../store/app";
 import { attempt, currentPipeline } from "./common";
 
@@ -11,9 +12,12 @@ function describePlan(plan: Plan): string {
   return blocked.length ? `blocked — ${blocked.join(" · ")}` : "every selected node is up to date";
 }
 
-export async function startRun(request: Partial<RunCreate>, label: string): Promise<void> {
+/** Start a run; with ``preview`` (the toolbar's Run, unless shift-clicked or switched off),
+ * show what would run and why first, and run only if the user says so. */
+export async function startRun(request: Partial<RunCreate>, label: string, preview = false): Promise<void> {
   await attempt(async () => {
     const pipeline = currentPipeline();
+    if (preview && previewWanted() && !(await confirmPlan(pipeline, request, label))) return;
     const launched = await call(
       api.POST("/api/pipelines/{pipeline}/runs", {
         params: { path: { pipeline } },
@@ -29,11 +33,11 @@ export async function startRun(request: Partial<RunCreate>, label: string): Prom
   });
 }
 
-export const runPipeline = (force = false) =>
-  startRun({ force }, force ? "Forced re-run of the pipeline" : "Run started");
+export const runPipeline = (force = false, preview = false) =>
+  startRun({ force }, force ? "Forced re-run of the pipeline" : "Run started", preview);
 
-export const runSelected = (ids: string[], force = false) =>
-  startRun({ only: ids, force }, force ? "Forced re-run" : "Run of the selection");
+export const runSelected = (ids: string[], force = false, preview = false) =>
+  startRun({ only: ids, force }, force ? "Forced re-run" : "Run of the selection", preview);
 
 export const runUpTo = (id: string) => startRun({ to: [id] }, "Run up to the node");
 
@@ -82,9 +86,11 @@ export async function runWithOptions(): Promise<void> {
         ],
       },
       { name: "ray_address", label: "Ray address (host:port, empty: a local Ray)", kind: "text" },
+      { name: "preview", label: "The toolbar's Run shows what would run first", kind: "checkbox", value: previewWanted() },
     ],
   });
   if (!values) return;
+  setPreviewWanted(values["preview"] === true);
   const scope = String(values["scope"]);
   const jobs = Number.parseInt(String(values["jobs"]), 10);
   await startRun(

@@ -6,7 +6,7 @@ import { jobFinished } from "../actions/common";
 import { getApp, setApp, type LiveState } from "../store/app";
 import { showOpened } from "../store/opened";
 import { clientId } from "./client";
-import { invalidateAll, invalidatePipeline, keys, queryClient } from "./queries";
+import { invalidateAll, invalidatePipeline, invalidateRuns, keys, queryClient } from "./queries";
 import type { NodeState, WorkspaceEvent } from "./types";
 
 let reloadTimer: number | undefined;
@@ -52,6 +52,9 @@ export function flushLive(all = false): void {
   if (pipelineId && panelNodeId && batch.has(panelNodeId)) {
     void queryClient.invalidateQueries({ queryKey: keys.nodeRuns(pipelineId, panelNodeId) });
   }
+  // The run history and the timelines of the runs these events belong to (if on screen).
+  const runs = new Set([...batch.values()].flatMap((live) => (live ? [live.runId] : [])));
+  if (pipelineId && runs.size > 0) invalidateRuns(pipelineId, runs);
   if (pending.size > 0) schedule();
 }
 
@@ -134,6 +137,7 @@ async function afterRun(runId: string): Promise<void> {
     await invalidatePipeline(pipelineId);
     showOpened();
   }
+  void queryClient.invalidateQueries({ queryKey: keys.runNodeRuns(runId) }); // its timeline's end
   setLive(nodes, null);
   flushLive(true);
 }

@@ -2,9 +2,9 @@
 // request that loads it (on the generated client). The page never polls: nothing goes stale by
 // time; a change event from the server or a change this page made invalidates the keys it
 // touched (see invalidate* below and api/events.ts), and what is on screen refetches.
-import { QueryClient, queryOptions } from "@tanstack/react-query";
+import { infiniteQueryOptions, QueryClient, queryOptions } from "@tanstack/react-query";
 import { api, call } from "./client";
-import type { NodeStatus } from "./types";
+import type { NodeStatus, RunHistory } from "./types";
 
 export const queryClient = new QueryClient({
   defaultOptions: {
@@ -32,6 +32,9 @@ export const keys = {
   environment: (pipeline: string, node: string) => ["pipelines", pipeline, "nodes", node, "environment"] as const,
   conda: (pipeline: string, node: string) => ["pipelines", pipeline, "nodes", node, "conda"] as const,
   sharedEnvs: () => ["shared-envs"] as const,
+  history: (pipeline: string) => ["pipelines", pipeline, "history"] as const,
+  lastRuns: (pipeline: string) => ["pipelines", pipeline, "last-runs"] as const,
+  runNodeRuns: (run: string) => ["runs", run, "node-runs"] as const,
 };
 
 export const workspaceQuery = () =>
@@ -107,6 +110,45 @@ export const condaQuery = (pipeline: string, node: string) =>
 
 export const sharedEnvsQuery = () =>
   queryOptions({ queryKey: keys.sharedEnvs(), queryFn: () => call(api.GET("/api/shared-envs")) });
+
+/** Runs in the history view, a page at a time, newest first (refetched page by page). */
+export const historyQuery = (pipeline: string) =>
+  infiniteQueryOptions({
+    queryKey: keys.history(pipeline),
+    initialPageParam: null as string | null,
+    getNextPageParam: (page: RunHistory) => page.next_before ?? undefined,
+    queryFn: ({ pageParam }) =>
+      call(
+        api.GET("/api/pipelines/{pipeline}/history", {
+          params: { path: { pipeline }, query: { limit: HISTORY_PAGE, ...(pageParam ? { before: pageParam } : {}) } },
+        }),
+      ),
+  });
+
+/** Runs a page of the history view shows. */
+export const HISTORY_PAGE = 25;
+
+/** The last finished run of each node of a pipeline (the durations on the cards). */
+export const lastRunsQuery = (pipeline: string) =>
+  queryOptions({
+    queryKey: keys.lastRuns(pipeline),
+    queryFn: () => call(api.GET("/api/pipelines/{pipeline}/last-runs", { params: { path: { pipeline } } })),
+  });
+
+/** One run's node runs (its timeline). */
+export const runNodeRunsQuery = (run: string) =>
+  queryOptions({
+    queryKey: keys.runNodeRuns(run),
+    queryFn: () => call(api.GET("/api/runs/{run}/node-runs", { params: { path: { run } } })),
+  });
+
+/** Refetch what shows runs in progress (history, a run's timeline) without cancelling a
+ * request already out: during a big run this is asked every frame. */
+export function invalidateRuns(pipeline: string, runs: Iterable<string>): void {
+  const keep = { cancelRefetch: false };
+  void queryClient.invalidateQueries({ queryKey: keys.history(pipeline) }, keep);
+  for (const run of runs) void queryClient.invalidateQueries({ queryKey: keys.runNodeRuns(run) }, keep);
+}
 
 /** Refetch everything on screen (a change made elsewhere, or the event stream reconnected). */
 export function invalidateAll(): Promise<void> {

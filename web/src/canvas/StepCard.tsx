@@ -7,6 +7,8 @@ import { LookIcon, LOOKS, lookColor } from "../states";
 import type { CanvasNode, NodeState } from "../api/types";
 import { pipelineTag, useDisplayReasons, useDisplayState } from "../store/app";
 import { DETAIL_ZOOM } from "./detail";
+import { formatSeconds } from "../history/format";
+import { useLastRun } from "../history/lastRuns";
 import type { StepNode } from "./flow";
 
 /** How the node is isolated, in words: null for an environment of its own. */
@@ -45,6 +47,7 @@ export const StepCard = memo(function StepCard({ data, selected }: NodeProps<Ste
   const state = useDisplayState(node);
   const reasons = useDisplayReasons(node);
   const detailed = useStore((s) => s.transform[2] >= DETAIL_ZOOM);
+  const lastRun = useLastRun(node.id);
   const classes = ["step", `step-${state}`];
   if (selected) classes.push("selected");
   if (highlighted) classes.push("highlighted");
@@ -92,6 +95,11 @@ export const StepCard = memo(function StepCard({ data, selected }: NodeProps<Ste
         </div>
       </div>
       <div className="step-flags">
+        {lastRun && (
+          <span className="step-took" data-testid="node-duration" title={`last run (${lastRun.state}) took ${formatSeconds(lastRun.seconds)}`}>
+            {formatSeconds(lastRun.seconds)}
+          </span>
+        )}
         {node.locked && <LookIcon look="locked" size={14} />}
         {node.reference && <LookIcon look="referenced" size={14} />}
         {node.isolation.startsWith("interpreter:") && (

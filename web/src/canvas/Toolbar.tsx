@@ -3,6 +3,7 @@ import { useReactFlow, useStoreApi, type Edge } from "@xyflow/react";
 import {
   Ban,
   FastForward,
+  History,
   LayoutGrid,
   Maximize2,
   Moon,
@@ -16,6 +17,7 @@ import {
 import { layoutPipeline } from "../actions/groups";
 import { createNode } from "../actions/nodes";
 import { kill, runPipeline, runSelected, runWithOptions } from "../actions/runs";
+import { openView } from "../history/address";
 import { setTheme, useApp } from "../store/app";
 import type { FlowNode } from "./flow";
 import { freeSpotInView } from "./placement";
@@ -38,19 +40,19 @@ export function Toolbar() {
         <Plus size={15} /> <span className="tool-label">Node</span>
       </button>
       <span className="tool-sep" />
-      <button className="tool primary" aria-label="Run the pipeline" onClick={() => void runPipeline()} data-testid="run-pipeline">
+      <button className="tool primary" aria-label="Run the pipeline" onClick={(event) => void runPipeline(false, !event.shiftKey)} title="Run what is stale or never ran (shows what would run first; shift-click runs at once)" data-testid="run-pipeline">
         <Play size={15} /> <span className="tool-label">Run</span>
       </button>
       <button
         className="tool"
         aria-label="Run the selected nodes"
-        onClick={() => void runSelected(selection)}
+        onClick={(event) => void runSelected(selection, false, !event.shiftKey)}
         disabled={selection.length === 0}
         title="Run the selected nodes"
       >
         <Play size={15} /> <span className="tool-label">Selected</span>
       </button>
-      <button className="tool" onClick={() => void runPipeline(true)} title="Re-run everything" aria-label="Force re-run">
+      <button className="tool" onClick={(event) => void runPipeline(true, !event.shiftKey)} title="Re-run everything" aria-label="Force re-run">
         <FastForward size={15} /> <span className="tool-label">Force</span>
       </button>
       <button className="tool" onClick={() => void runWithOptions()} title="Run with options (selection, jobs, executor)">
@@ -58,6 +60,9 @@ export function Toolbar() {
       </button>
       <button className="tool" onClick={() => void kill()} title="Kill every running node" aria-label="Kill">
         <Ban size={15} /> <span className="tool-label">Kill</span>
+      </button>
+      <button className="tool" onClick={() => openView("runs")} title="The pipeline's runs and their timelines" aria-label="Run history" data-testid="open-history">
+        <History size={15} /> <span className="tool-label">History</span>
       </button>
       <span className="tool-sep" />
       <button className="tool" onClick={() => void layoutPipeline()} title="Automatic layout" aria-label="Auto layout" data-testid="auto-layout">

@@ -18,6 +18,7 @@ export function useShortcuts(shortcuts: Shortcuts): void {
   useEffect(() => {
     const onKey = (event: KeyboardEvent) => {
       if (typing(event.target) || document.querySelector("[data-testid=dialog]")) return;
+      if (document.querySelector("[data-testid=history]")) return; // the canvas is covered
       if (event.key === "Delete" || event.key === "Backspace") {
         event.preventDefault();
         current.current.deleteSelection();

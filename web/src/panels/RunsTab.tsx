@@ -1,11 +1,7 @@
 // The node's run history, newest first; a row opens that run's log.
 import { nodeRunsQuery } from "../api/queries";
 import { useReportedQuery } from "../actions/common";
-
-function duration(seconds: number | null): string {
-  if (seconds === null) return "—";
-  return seconds < 60 ? `${seconds.toFixed(1)} s` : `${(seconds / 60).toFixed(1)} min`;
-}
+import { formatSeconds } from "../history/format";
 
 interface Props {
   nodeId: string;
@@ -35,7 +31,7 @@ export function RunsTab({ nodeId, pipelineId, onOpenLog }: Props) {
             <td className="mono">{run.run_id}</td>
             <td className={`run-state run-${run.state}`}>{run.state}</td>
             <td>{run.started_at ? new Date(run.started_at).toLocaleString() : "—"}</td>
-            <td>{duration(run.duration_seconds)}</td>
+            <td>{formatSeconds(run.duration_seconds)}</td>
             <td>{run.exit_code ?? "—"}</td>
           </tr>
         ))}

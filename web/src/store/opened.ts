@@ -15,6 +15,7 @@ import {
 } from "../api/queries";
 import type { Pipeline, PipelineGraph } from "../api/types";
 import { getApp, setApp } from "./app";
+import { pipelineAddress } from "../history/address";
 
 let unwatch: (() => void) | null = null;
 let wanted: string | null = null;
@@ -71,7 +72,7 @@ export async function openPipeline(pipelineId: string): Promise<void> {
     watch(pipelineId);
   }
   // Switching pipelines is a step Back can undo; reloading the same one is not.
-  const address = `#pipeline=${pipelineId}`;
+  const address = pipelineAddress(pipelineId, before !== pipelineId);
   if (window.location.hash !== address) {
     if (before && before !== pipelineId) window.history.pushState(null, "", address);
     else window.history.replaceState(null, "", address);
