@@ -46,7 +46,7 @@ COMMANDS = {
     ),
     "history": LazyCommand(
         "nodepipe.cli.history:history",
-        "PIPELINE's runs: who started each, when, what ran, outcome, duration.",
+        "PIPELINE's runs, newest first: who started each, when, what ran, outcome, duration.",
     ),
     "logs": LazyCommand(
         "nodepipe.cli.runs:logs", "Print NODE's log (the latest run's by default)."

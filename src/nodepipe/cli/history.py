@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from nodepipe.cli.options import json_option
-from nodepipe.cli.output import console, render, say
+from nodepipe.cli.output import render, say
 from nodepipe.cli.session import workspace
 from nodepipe.cli.views import add_row, table
 
@@ -49,7 +49,7 @@ def _print_history(page: RunHistory) -> None:
             _nodes(item),
             "" if took is None else f"{took:.1f}",
         )
-    console.print(rows)
+    rows.write()
     if page.next_before is not None:
         say(f"older runs: --before {page.next_before.isoformat()}")
 
