@@ -111,13 +111,16 @@ def cli_median(repeat: int, *argv: str) -> tuple[float, float, float]:
 
 
 def build_figures(ws: nodepipe.Workspace, count: int) -> None:
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     creating, connects = layered(ws, "big", count)
-    took = time.perf_counter() - start
+    took, cpu = time.perf_counter() - start, time.process_time() - cpu_start
     window = max(1, min(10, len(connects) // 3))
     first = statistics.median(connects[:window]) * 1000
     last = statistics.median(connects[-window:]) * 1000
-    print(f"(a) build {count} nodes, ~{PARENTS} parents each, Python API: {took:8.1f} s")
+    print(
+        f"(a) build {count} nodes, ~{PARENTS} parents each, Python API: {took:8.1f} s"
+        f" (CPU {cpu:.1f} s; load average {os.getloadavg()[0]:.1f})"
+    )
     print(
         f"    of which making the nodes, {LAYER} per nodes.new_many: {creating:6.1f} s"
         f" ({creating / count * 1000:.1f} ms a node); the edges, a layer per"

@@ -108,6 +108,13 @@ class StoreSession(RunQueries, HistoryQueries, IncludeQueries, GraphQueries):
     def insert_node(self, node: Node) -> None:
         self._execute(nodes.insert().values(**column_values(asdict(node))))
 
+    def insert_nodes_shown(self, shown: Collection[tuple[Node, Membership]]) -> None:
+        """Insert many nodes and their memberships: two statements (executemany)."""
+        if shown:
+            rows_ = [column_values(asdict(node)) for node, _ in shown]
+            self._connection.execute(nodes.insert(), rows_)
+            self._connection.execute(memberships.insert(), [asdict(m) for _, m in shown])
+
     def get_node(self, node_id: str) -> Node | None:
         row = self._one(nodes.select().where(nodes.c.id == node_id))
         return rows.node_from_row(row) if row else None

@@ -100,12 +100,16 @@ class NodeFolder:
         return self.data.is_dir() and any(self.data.iterdir())
 
 
+@functools.cache
 def _template_text(name: str) -> str:
     return resources.files("nodepipe.workspace.templates").joinpath(name).read_text("utf-8")
 
 
-def node_pyproject_text(python_version: str) -> str:
-    """The pyproject.toml of a new node: no dependencies yet, not a package, main.py entry."""
+@functools.cache
+def node_pyproject_text(python_version: str, shared_env: str | None = None) -> str:
+    """The pyproject.toml of a new node: no dependencies yet, not a package, main.py entry
+    (and the shared environment it uses, if any). Made once per process for each pair: a
+    batch of many nodes writes the same text."""
     import tomlkit  # only to make a node: every command imports this module
 
     document = tomlkit.document()
@@ -121,18 +125,23 @@ def node_pyproject_text(python_version: str) -> str:
     tool.add("uv", uv)
     nodepipe = tomlkit.table()
     nodepipe.add("entry", ENTRY_POINT)
+    if shared_env is not None:
+        nodepipe.add("shared-env", shared_env)
     tool.add("nodepipe", nodepipe)
     document.add("tool", tool)
     return tomlkit.dumps(document)
 
 
-def write_new_node_folder(folder: NodeFolder, python_version: str) -> None:
+def write_new_node_folder(
+    folder: NodeFolder, python_version: str, shared_env: str | None = None
+) -> None:
     """Write the skeleton of a fresh node (no lock, no environment yet) into ``folder``."""
     folder.code.mkdir(parents=True)
     folder.make_output_dirs()
     (folder.code / ENTRY_POINT).write_text(_template_text("main.py.template"), encoding="utf-8")
     folder.params_file.write_text(_template_text("params.yaml"), encoding="utf-8")
-    folder.pyproject.write_text(node_pyproject_text(python_version), encoding="utf-8")
+    text = node_pyproject_text(python_version, shared_env)
+    folder.pyproject.write_text(text, encoding="utf-8")
 
 
 def copy_node_folder(source: NodeFolder, target: NodeFolder, with_data: bool) -> None:

@@ -130,9 +130,12 @@ class NodeService:
                     for node_id, tag in zip(ids, tags, strict=True)
                 ]
                 spots = place_below(session, target.id, len(created))
-                for node, (x, y) in zip(created, spots, strict=True):
-                    session.insert_node(node)
-                    session.insert_membership(Membership(target.id, node.id, x, y))
+                session.insert_nodes_shown(
+                    [
+                        (node, Membership(target.id, node.id, x, y))
+                        for node, (x, y) in zip(created, spots, strict=True)
+                    ]
+                )
         return created
 
     def _check_shared_env(self, shared_env: str | None) -> None:

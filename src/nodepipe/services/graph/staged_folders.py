@@ -70,14 +70,17 @@ class FolderBatch:
         not flushed one by one: ``install`` flushes the whole batch at once.
         """
         folder = self._staging_folder(node_id)
+        if not requirements:  # the usual case: the whole pyproject written at once
+            write_new_node_folder(folder, self.context.python_version, shared_env)
+            self.context.environments.lock_pristine(folder.code)
+            return
         write_new_node_folder(folder, self.context.python_version)
-        if requirements:
-            # packaging's parser, only when there are requirements: read commands import this
-            from nodepipe.domain.requirements import requirement_name
+        # packaging's parser, only when there are requirements: read commands import this
+        from nodepipe.domain.requirements import requirement_name
 
-            names = {requirement_name(r) for r in requirements}
-            set_dependencies(folder.pyproject, list(requirements), durable=False)
-            set_base_names(folder.pyproject, names, durable=False)
+        names = {requirement_name(r) for r in requirements}
+        set_dependencies(folder.pyproject, list(requirements), durable=False)
+        set_base_names(folder.pyproject, names, durable=False)
         if shared_env is not None:
             set_shared_env(folder.pyproject, shared_env, durable=False)
         self.context.environments.lock_pristine(folder.code)
