@@ -36,6 +36,20 @@ def test_a_run_returns_at_once_and_ends_completed(
     assert log["node_run"]["exit_code"] == 0
 
 
+def test_a_ray_that_cannot_be_reached_is_said_in_menu_words(
+    client: TestClient, app: FastAPI, chain: nodepipe.Workspace
+) -> None:
+    """The hint names what to do in the web app (its menu item words it), not a CLI flag."""
+    refused = client.post(
+        "/api/pipelines/baseline/runs", json={"executor": "ray", "ray_address": "bad address"}
+    )
+    message = error_of(refused, 422)
+    assert "cannot connect to the Ray cluster at bad address" in message
+    assert "--ray-address" not in message and "ray start" not in message
+    assert refused.json()["hint"] == {"action": "ray.connect", "params": {}}
+    assert {n.state for n in chain.nodes.list("baseline")} == {nodepipe.NodeState.READY}
+
+
 def test_nothing_to_run_says_so(client: TestClient, app: FastAPI) -> None:
     client.post("/api/pipelines/baseline/runs", json={})
     wait_runs(app)

@@ -123,3 +123,17 @@ def test_nodes_whose_environment_cannot_travel_are_refused_before_the_run(
     again = " ".join(cli("run", "baseline", *remote).stderr.split())
     assert "clean uses the shared environment" in again and "load runs with" not in again
     assert "`nodepipe env detach clean`" in again
+
+
+def test_a_ray_that_cannot_be_reached_names_the_flag_in_the_cli(
+    lab: nodepipe.Workspace, cli: CliRunner
+) -> None:
+    build_pipeline(lab, "baseline", CHAIN)
+
+    refused = cli("run", "baseline", "--executor", "ray", "--ray-address", "bad address")
+
+    said = " ".join(refused.stderr.split())
+    assert refused.code == 2, refused
+    assert "cannot connect to the Ray cluster at bad address" in said
+    assert "`nodepipe run PIPELINE --executor ray --ray-address HOST:PORT`" in said
+    assert lab.nodes.get("load").state is nodepipe.NodeState.READY

@@ -25,6 +25,10 @@ COMMANDS: dict[Action, str] = {
     ),
     Action.SHARED_ENV_NEW: "create it with `nodepipe shared-env new {name}`",
     Action.ENV_DETACH: "give it an environment of its own first with `nodepipe env detach {node}`",
+    Action.RAY_CONNECT: (
+        "start one with `ray start --head` and pass its address with `nodepipe run PIPELINE "
+        "--executor ray --ray-address HOST:PORT`, or leave --ray-address out to start a local Ray"
+    ),
     Action.WORKSPACE_INIT: (
         f"create one with `nodepipe init DIR` or point to one with --workspace or ${WORKSPACE_ENV}"
     ),

@@ -18,7 +18,7 @@ from typing import Any
 
 import ray
 
-from nodepipe.domain.errors import InvalidInputError
+from nodepipe.domain.errors import Action, Hint, InvalidInputError
 
 
 class _Connection:
@@ -78,8 +78,7 @@ def _connect(address: str | None) -> None:
     except Exception as exc:
         where = f"the Ray cluster at {address}" if address else "a local Ray"
         raise InvalidInputError(
-            f"cannot connect to {where}: {exc}. Start one with `ray start --head` and pass its "
-            "address with --ray-address, or leave the address out to start a local Ray"
+            f"cannot connect to {where}: {exc}", hint=Hint(Action.RAY_CONNECT)
         ) from exc
     finally:
         if sigterm is not None:
