@@ -45,7 +45,7 @@ _CACHE_TAG = "import sys; print(sys.implementation.cache_tag or '')"
 def needing_compile(python: str, code: Path, external: Iterable[Path] = ()) -> list[Path]:
     """The modules of ``code`` (the node's ``code/``) and of the ``external`` folders without a
     checked-hash ``.pyc`` for ``python`` as new as their source: a walk and a ``stat`` each."""
-    tag = cache_tag(python)
+    tag = cache_tag(os.path.realpath(python))  # one question per real interpreter, not per venv
     if not tag:
         return []
     stale = _needing(code, CODE, tag)
@@ -72,7 +72,9 @@ def compile_checked(python: str, modules: list[Path]) -> None:
 @functools.cache
 def cache_tag(python: str) -> str:
     """The ``.pyc`` name tag of interpreter ``python`` (``cpython-312``); empty if it cannot
-    be asked (not a Python, or one without bytecode caching). Asked once per process."""
+    be asked (not a Python, or one without bytecode caching). Asked once per process: a
+    node's environment links the interpreter it was made with, so callers pass its real path
+    and every environment made from one Python shares the answer."""
     try:
         found = subprocess.run(
             [python, "-I", "-S", "-c", _CACHE_TAG],
