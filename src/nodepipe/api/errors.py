@@ -24,6 +24,7 @@ from nodepipe.api.methods import documented_methods
 from nodepipe.api.schemas.common import ErrorPublic, HintPublic
 from nodepipe.domain.errors import (
     AmbiguousNameError,
+    ChangedOnDiskError,
     ConflictError,
     CycleError,
     EnvironmentBuildError,
@@ -42,6 +43,7 @@ from nodepipe.services.bundles.updating import RemovalsNotConfirmedError
 STATUSES: tuple[tuple[type[NodepipeError], int, str], ...] = (
     (CycleError, 409, "cycle"),
     (ReadOnlyError, 409, "read_only"),
+    (ChangedOnDiskError, 409, "changed_on_disk"),
     (ConflictError, 409, "conflict"),
     (AmbiguousNameError, 404, "ambiguous"),
     (NotFoundError, 404, "not_found"),

@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from nodepipe.api.routes import (
     bundles,
+    code,
     conda,
     edges,
     environments,
@@ -16,6 +17,7 @@ from nodepipe.api.routes import (
     meta,
     node_copies,
     nodes,
+    outputs,
     packages,
     pipeline_copies,
     pipelines,
@@ -37,6 +39,8 @@ ROUTERS: tuple[APIRouter, ...] = (
     groups.router,
     runs.router,
     logs.router,
+    outputs.router,
+    code.router,
     environments.router,
     conda.router,
     shared_envs.router,

@@ -87,6 +87,11 @@ class ReadOnlyError(ConflictError):
     """The target is locked, or is a reference in the pipeline the change was made from."""
 
 
+class ChangedOnDiskError(ConflictError):
+    """A file was changed on disk since the version a save was based on was read: saving would
+    overwrite someone else's edit. Reading it again (or overwriting on purpose) resolves it."""
+
+
 class WorkspaceError(NodepipeError):
     """No workspace here, a workspace already there, or a store of an unknown version."""
 

@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from nodepipe.services.envs.isolation import IsolationService
     from nodepipe.services.envs.run_envs import RunEnvironmentService
     from nodepipe.services.envs.shared_envs import SharedEnvService
+    from nodepipe.services.files.code import CodeFileService
+    from nodepipe.services.files.outputs import OutputService
     from nodepipe.services.graph.edges import EdgeService
     from nodepipe.services.graph.groups import GroupService
     from nodepipe.services.graph.node_copies import NodeCopyService
@@ -90,6 +92,18 @@ class Workspace:
         from nodepipe.services.graph.groups import GroupService
 
         return GroupService(self.context)
+
+    @functools.cached_property
+    def outputs(self) -> OutputService:
+        from nodepipe.services.files.outputs import OutputService
+
+        return OutputService(self.context)
+
+    @functools.cached_property
+    def code_files(self) -> CodeFileService:
+        from nodepipe.services.files.code import CodeFileService
+
+        return CodeFileService(self.context)
 
     @functools.cached_property
     def runs(self) -> RunService:

@@ -578,6 +578,51 @@ export interface paths {
         patch: operations["update_node_api_pipelines__pipeline__nodes__node__patch"];
         trace?: never;
     };
+    "/api/pipelines/{pipeline}/nodes/{node}/code": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Code
+         * @description The node's code files (main.py, modules, params.yaml, pyproject.toml, uv.lock...):
+         *     never its environment, caches or outputs.
+         */
+        get: operations["list_code_api_pipelines__pipeline__nodes__node__code_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/pipelines/{pipeline}/nodes/{node}/code/file": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read Code
+         * @description A code file's text and its version (also the ETag).
+         */
+        get: operations["read_code_api_pipelines__pipeline__nodes__node__code_file_get"];
+        /**
+         * Save Code
+         * @description Save a code file (atomically) over the version read; a new file with version null.
+         */
+        put: operations["save_code_api_pipelines__pipeline__nodes__node__code_file_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/pipelines/{pipeline}/nodes/{node}/data": {
         parameters: {
             query?: never;
@@ -857,6 +902,48 @@ export interface paths {
          * @description Server-sent events: ``chunk`` with text, then one ``end`` with the final state.
          */
         get: operations["follow_log_api_pipelines__pipeline__nodes__node__log_stream_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/pipelines/{pipeline}/nodes/{node}/outputs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Outputs
+         * @description The files of the node's data/ (its last good outputs) and reports/, with sizes, dates
+         *     and how each is previewed.
+         */
+        get: operations["list_outputs_api_pipelines__pipeline__nodes__node__outputs_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/pipelines/{pipeline}/nodes/{node}/outputs/file": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read Output
+         * @description One output file: inline (to preview) or as a download; a ``Range`` header asks for
+         *     part of it.
+         */
+        get: operations["read_output_api_pipelines__pipeline__nodes__node__outputs_file_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1320,6 +1407,27 @@ export interface components {
             /** Y */
             y: number;
         };
+        /** CodeFileSave */
+        CodeFileSave: {
+            /**
+             * Overwrite
+             * @description Save even if the file changed on disk since it was read.
+             * @default false
+             */
+            overwrite: boolean;
+            /**
+             * Path
+             * @description Relative to the node's code/ folder, e.g. main.py.
+             */
+            path: string;
+            /** Text */
+            text: string;
+            /**
+             * Version
+             * @description The version the text was based on (from the read); null for a new file.
+             */
+            version: string | null;
+        };
         /** CodePathAdd */
         CodePathAdd: {
             /**
@@ -1327,6 +1435,23 @@ export interface components {
              * @description A folder outside the node put on its import path and in its fingerprint.
              */
             path: string;
+        };
+        /** CodeTextPublic */
+        CodeTextPublic: {
+            /**
+             * Editable
+             * @description False for files nodepipe writes itself (uv.lock).
+             */
+            editable: boolean;
+            /** Path */
+            path: string;
+            /** Text */
+            text: string;
+            /**
+             * Version
+             * @description Send it back when saving: the SHA-256 of the bytes read.
+             */
+            version: string;
         };
         /**
          * CondaEnvironmentPublic
@@ -1504,6 +1629,42 @@ export interface components {
              * @description When uv failed: its full output, hints included, for whoever asks for the details (the message already says what is wrong in nodepipe's words).
              */
             uv_output?: string | null;
+        };
+        /**
+         * FileKind
+         * @description How a file is previewed: the app picks its viewer from this.
+         * @enum {string}
+         */
+        FileKind: "image" | "svg" | "csv" | "parquet" | "json" | "markdown" | "html" | "text" | "binary";
+        /** FileListingPublic */
+        FileListingPublic: {
+            /** Files */
+            files: components["schemas"]["FilePublic"][];
+            /**
+             * Truncated
+             * @description More files than were listed.
+             */
+            truncated: boolean;
+        };
+        /** FilePublic */
+        FilePublic: {
+            /** @description How the app previews it (decided by its name). */
+            kind: components["schemas"]["FileKind"];
+            /**
+             * Modified
+             * Format: date-time
+             */
+            modified: string;
+            /**
+             * Path
+             * @description Relative to the node folder (data/…, reports/…) or code/.
+             */
+            path: string;
+            /**
+             * Size
+             * @description Bytes.
+             */
+            size: number;
         };
         /**
          * GraphChanged
@@ -6477,6 +6638,301 @@ export interface operations {
             };
         };
     };
+    list_code_api_pipelines__pipeline__nodes__node__code_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                pipeline: string;
+                node: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FileListingPublic"];
+                };
+            };
+            /** @description Refused for a reason of no more specific kind (the message says which) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The server's token is missing or wrong */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description A host name or an origin this server does not serve */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description An unknown or ambiguous name */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The workspace's state stands in the way: a cycle, a duplicate, a lock, a reference */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The request body is larger than the server accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The package index cannot be reached, or the workspace's disk or store failed (full, read-only, no permission, unusable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+        };
+    };
+    read_code_api_pipelines__pipeline__nodes__node__code_file_get: {
+        parameters: {
+            query: {
+                /** @description Relative to code/, e.g. main.py. */
+                path: string;
+            };
+            header?: never;
+            path: {
+                pipeline: string;
+                node: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CodeTextPublic"];
+                };
+            };
+            /** @description Refused for a reason of no more specific kind (the message says which) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The server's token is missing or wrong */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description A host name or an origin this server does not serve */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description An unknown or ambiguous name */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The workspace's state stands in the way: a cycle, a duplicate, a lock, a reference */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The request body is larger than the server accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The package index cannot be reached, or the workspace's disk or store failed (full, read-only, no permission, unusable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+        };
+    };
+    save_code_api_pipelines__pipeline__nodes__node__code_file_put: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Id of the calling page, echoed in its change events. */
+                "x-nodepipe-client"?: string | null;
+            };
+            path: {
+                pipeline: string;
+                node: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CodeFileSave"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CodeTextPublic"];
+                };
+            };
+            /** @description Refused for a reason of no more specific kind (the message says which) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The server's token is missing or wrong */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description A host name or an origin this server does not serve */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description An unknown or ambiguous name */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The workspace's state stands in the way: a cycle, a duplicate, a lock, a reference */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The request body is larger than the server accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The package index cannot be reached, or the workspace's disk or store failed (full, read-only, no permission, unusable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+        };
+    };
     clear_outputs_api_pipelines__pipeline__nodes__node__data_delete: {
         parameters: {
             query?: never;
@@ -8118,6 +8574,198 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ErrorPublic"];
                     "text/event-stream": components["schemas"]["ErrorPublic"];
+                };
+            };
+        };
+    };
+    list_outputs_api_pipelines__pipeline__nodes__node__outputs_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                pipeline: string;
+                node: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FileListingPublic"];
+                };
+            };
+            /** @description Refused for a reason of no more specific kind (the message says which) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The server's token is missing or wrong */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description A host name or an origin this server does not serve */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description An unknown or ambiguous name */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The request body is larger than the server accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The package index cannot be reached, or the workspace's disk or store failed (full, read-only, no permission, unusable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+        };
+    };
+    read_output_api_pipelines__pipeline__nodes__node__outputs_file_get: {
+        parameters: {
+            query: {
+                /** @description data/… or reports/… */
+                path: string;
+                download?: boolean;
+            };
+            header?: never;
+            path: {
+                pipeline: string;
+                node: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The file's bytes */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": unknown;
+                };
+            };
+            /** @description The asked-for byte range */
+            206: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": unknown;
+                };
+            };
+            /** @description Refused for a reason of no more specific kind (the message says which) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The server's token is missing or wrong */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description A host name or an origin this server does not serve */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description An unknown or ambiguous name */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The request body is larger than the server accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The byte range lies past the end of the file */
+            416: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The package index cannot be reached, or the workspace's disk or store failed (full, read-only, no permission, unusable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
         };

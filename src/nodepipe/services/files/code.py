@@ -1,0 +1,148 @@
+"""A node's code files in the app: listed, read with a version, and saved only over the version
+that was read.
+
+What is listed is what the node's fingerprint covers in ``code/`` (never ``.venv``, a conda
+prefix, caches or bytecode). A save names the version it read (the digest of the bytes); a file
+changed on disk since then is not overwritten (``ChangedOnDiskError``, the app offers Reload or
+Overwrite), unless the save says to overwrite. Saves are atomic (written aside, flushed,
+renamed), stay inside ``code/`` (no link out, no link replaced) and are refused on nodes that
+are read-only where they are seen, with the hint that lifts it. ``params.yaml`` is saved by the
+parameters' own rules (``NodeService.set_params``): validated, kept as typed, and only a changed
+value makes the node stale. ``uv.lock`` and ``conda.lock`` are written by nodepipe alone.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from nodepipe.domain.environments import CONDA_LOCK
+from nodepipe.domain.errors import ChangedOnDiskError, InvalidInputError, NotFoundError
+from nodepipe.domain.node_files import CodeText, FileListing, version_of
+from nodepipe.services import resolver
+from nodepipe.services.context import WorkspaceContext
+from nodepipe.services.graph.nodes import NodeService
+from nodepipe.services.guards import check_node_editable
+from nodepipe.workspace.code_trees import is_excluded_path
+from nodepipe.workspace.durable import write_atomic
+from nodepipe.workspace.folder_files import checked_name, inside, listing, open_inside
+
+MAX_EDITABLE = 1024 * 1024
+"""The largest code file the app reads or saves (bytes)."""
+WRITTEN_BY_NODEPIPE = frozenset({"uv.lock", CONDA_LOCK})
+PARAMS = "params.yaml"
+PYPROJECT = "pyproject.toml"
+
+
+@dataclass(frozen=True, slots=True)
+class CodeFileService:
+    context: WorkspaceContext
+
+    def _code(self, name: str, pipeline: str | None, *, editing: bool = False) -> Path:
+        with self.context.store.read() as session:
+            within = resolver.pipeline(session, pipeline) if pipeline else None
+            node = resolver.node(session, name, within)
+            if editing:
+                check_node_editable(session, node, within)
+        return self.context.layout.node_folder(node.id).code
+
+    def list(self, name: str, pipeline: str | None = None) -> FileListing:
+        """The node's code files (paths relative to ``code/``)."""
+        return listing([(self._code(name, pipeline), "")], is_excluded_path)
+
+    def read(self, name: str, path: str, pipeline: str | None = None) -> CodeText:
+        """The text of code file ``path`` and its version."""
+        relative = _code_name(path)
+        return _read(self._code(name, pipeline), relative)
+
+    def write(
+        self,
+        name: str,
+        path: str,
+        text: str,
+        version: str | None,
+        *,
+        overwrite: bool = False,
+        pipeline: str | None = None,
+    ) -> CodeText:
+        """Save ``text`` as code file ``path`` over ``version`` (None: a new file); a file that
+        changed on disk since (or exists, for a new one) is refused unless ``overwrite``."""
+        relative = _code_name(path)
+        content = text.encode("utf-8")
+        _check_writable(relative, content)
+        code = self._code(name, pipeline, editing=True)
+        target = _target(code, relative)
+        _check_version(target, relative, version, overwrite)
+        if relative == PurePosixPath(PARAMS):
+            NodeService(self.context).set_params(name, replace_with=text, pipeline=pipeline)
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(target, content)
+        return _read(code, relative)
+
+
+def _code_name(path: str) -> PurePosixPath:
+    relative = checked_name(path, "code file")
+    if is_excluded_path(path):
+        raise NotFoundError(f"no code file {path!r} (environments and caches are not code)")
+    return relative
+
+
+def _read(code: Path, relative: PurePosixPath) -> CodeText:
+    fd, found = open_inside(code, relative, "code file")
+    with os.fdopen(fd, "rb") as handle:
+        if found.st_size > MAX_EDITABLE:
+            raise InvalidInputError(
+                f"{relative} is {found.st_size:,} bytes, too large to edit in the app "
+                f"(at most {MAX_EDITABLE:,})"
+            )
+        content = handle.read(MAX_EDITABLE + 1)
+    try:
+        text = content.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidInputError(f"{relative} is not a text file (not UTF-8)") from exc
+    editable = str(relative) not in WRITTEN_BY_NODEPIPE
+    return CodeText(str(relative), text, version_of(content), editable)
+
+
+def _check_writable(relative: PurePosixPath, content: bytes) -> None:
+    if str(relative) in WRITTEN_BY_NODEPIPE:
+        raise InvalidInputError(
+            f"{relative} is written by nodepipe from the node's packages; change them in the "
+            "node's Environment instead"
+        )
+    if len(content) > MAX_EDITABLE:
+        raise InvalidInputError(
+            f"{relative} would be {len(content):,} bytes, over {MAX_EDITABLE:,}"
+        )
+    if relative == PurePosixPath(PYPROJECT):
+        try:
+            tomllib.loads(content.decode("utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise InvalidInputError(f"{PYPROJECT} is not valid TOML: {exc}") from exc
+
+
+def _target(code: Path, relative: PurePosixPath) -> Path:
+    """Where ``relative`` is written: inside ``code/`` once its folder's links are resolved,
+    and not itself a link (a save replaces a file, never what a link points at)."""
+    parent = inside(code, relative.parent, "code folder") if relative.parent.parts else code
+    target = parent / relative.name
+    if target.is_symlink():
+        raise InvalidInputError(f"code file {relative} is a symbolic link; edit what it links to")
+    if target.exists() and not target.is_file():
+        raise InvalidInputError(f"code file {relative} is not a file")
+    return target
+
+
+def _check_version(
+    target: Path, relative: PurePosixPath, version: str | None, overwrite: bool
+) -> None:
+    if overwrite:
+        return
+    exists = target.is_file()
+    if version is None and exists:
+        raise ChangedOnDiskError(f"{relative} already exists")
+    if version is not None and (not exists or version_of(target.read_bytes()) != version):
+        raise ChangedOnDiskError(f"{relative} changed on disk since you opened it")

@@ -1,0 +1,182 @@
+"""A node's code files through the API: listed (never .venv or caches), read with a version,
+saved only over that version, atomically, inside code/, and not on read-only nodes."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+import nodepipe
+from api.conftest import error_of, wait_runs
+
+CODE = "/api/pipelines/baseline/nodes/load/code"
+
+
+def _read(client: TestClient, path: str, node: str = "load") -> dict[str, Any]:
+    answer = client.get(f"/api/pipelines/baseline/nodes/{node}/code/file", params={"path": path})
+    assert answer.status_code == 200, answer.text
+    body: dict[str, Any] = answer.json()
+    return body
+
+
+def _save(client: TestClient, path: str, text: str, version: str | None, **more: Any) -> Any:
+    body = {"path": path, "text": text, "version": version, **more}
+    return client.put(f"{CODE}/file", json=body)
+
+
+def _code(chain: nodepipe.Workspace, tag: str = "load") -> Path:
+    return chain.nodes.path(tag, "baseline") / "code"
+
+
+def _state(client: TestClient, tag: str) -> tuple[str, str]:
+    nodes = client.get("/api/pipelines/baseline").json()["nodes"]
+    node = next(n for n in nodes if n["tag"] == tag)
+    return node["state"], node["state_reason"]
+
+
+def test_code_files_are_listed_without_environment_or_caches(
+    client: TestClient, chain: nodepipe.Workspace
+) -> None:
+    code = _code(chain)
+    (code / "__pycache__").mkdir(exist_ok=True)
+    (code / "__pycache__" / "main.cpython-311.pyc").write_bytes(b"\0")
+    (code / "helpers").mkdir()
+    (code / "helpers" / "io.py").write_text("X = 1\n")
+    listed = {f["path"]: f for f in client.get(CODE).json()["files"]}
+    assert {"main.py", "params.yaml", "pyproject.toml", "uv.lock", "helpers/io.py"} <= set(listed)
+    assert not any(p.startswith((".venv", "__pycache__")) for p in listed)
+    assert listed["main.py"]["kind"] == "text" and listed["helpers/io.py"]["size"] == 6
+
+
+def test_a_save_over_the_version_read_makes_the_node_stale(
+    client: TestClient, app: FastAPI, chain: nodepipe.Workspace
+) -> None:
+    assert client.post("/api/pipelines/baseline/runs", json={"only": ["load"]}).status_code == 202
+    wait_runs(app)
+    assert _state(client, "load")[0] == "completed"
+    read = _read(client, "main.py")
+    on_disk = (_code(chain) / "main.py").read_bytes()
+    assert read["text"] == on_disk.decode() and read["editable"]
+    assert read["version"] == hashlib.sha256(on_disk).hexdigest()
+    saved = _save(client, "main.py", read["text"] + "print('edited')\n", read["version"])
+    assert saved.status_code == 200, saved.text
+    assert (_code(chain) / "main.py").read_text().endswith("print('edited')\n")
+    assert saved.json()["version"] != read["version"]
+    state, reason = _state(client, "load")
+    assert state == "stale" and "main.py" in reason
+    assert not [p for p in _code(chain).iterdir() if p.name.endswith(".tmp")]
+
+
+def test_a_file_changed_on_disk_is_not_overwritten_silently(
+    client: TestClient, chain: nodepipe.Workspace
+) -> None:
+    read = _read(client, "main.py")
+    (_code(chain) / "main.py").write_text("print('from my editor')\n")
+    refused = _save(client, "main.py", "print('from the app')\n", read["version"])
+    assert "changed on disk since you opened it" in error_of(refused, 409, "changed_on_disk")
+    assert (_code(chain) / "main.py").read_text() == "print('from my editor')\n"
+    forced = _save(client, "main.py", "print('from the app')\n", read["version"], overwrite=True)
+    assert forced.status_code == 200
+    assert (_code(chain) / "main.py").read_text() == "print('from the app')\n"
+
+
+def test_new_files_and_folders_are_made_but_never_replace_one_silently(
+    client: TestClient, chain: nodepipe.Workspace
+) -> None:
+    assert _save(client, "lib/tools.py", "def f():\n    return 1\n", None).status_code == 200
+    assert (_code(chain) / "lib" / "tools.py").read_text() == "def f():\n    return 1\n"
+    error_of(_save(client, "lib/tools.py", "other\n", None), 409, "changed_on_disk")
+
+
+def test_params_yaml_follows_the_parameters_rules(
+    client: TestClient, chain: nodepipe.Workspace
+) -> None:
+    read = _read(client, "params.yaml")
+    params_file = _code(chain) / "params.yaml"
+    before = params_file.read_text()
+    error_of(_save(client, "params.yaml", "lr: [unclosed\n", read["version"]), 422)
+    error_of(_save(client, "params.yaml", "- a list\n", read["version"]), 422)
+    assert params_file.read_text() == before
+    text = "# tuned by hand\nlr: 0.5\n"
+    assert _save(client, "params.yaml", text, read["version"]).status_code == 200
+    assert params_file.read_text() == text  # kept as typed, comment too
+    detail = client.get("/api/pipelines/baseline/nodes/load").json()
+    assert detail["params"]["params"] == {"lr": 0.5} and detail["params_text"] == text
+
+
+def test_malformed_pyproject_and_the_lock_are_refused(
+    client: TestClient, chain: nodepipe.Workspace
+) -> None:
+    before = (_code(chain) / "pyproject.toml").read_bytes()
+    read = _read(client, "pyproject.toml")
+    error_of(_save(client, "pyproject.toml", "[project\n", read["version"]), 422, "invalid_input")
+    assert (_code(chain) / "pyproject.toml").read_bytes() == before
+    lock = _read(client, "uv.lock")
+    assert not lock["editable"]
+    message = error_of(_save(client, "uv.lock", "x", lock["version"]), 422)
+    assert "Environment" in message
+
+
+def test_read_only_nodes_refuse_saves_naming_what_lifts_it(
+    client: TestClient, chain: nodepipe.Workspace
+) -> None:
+    read = _read(client, "main.py")
+    client.patch("/api/pipelines/baseline/nodes/load", json={"locked": True})
+    refused = _save(client, "main.py", "print('x')\n", read["version"])
+    error_of(refused, 409, "read_only")
+    assert refused.json()["hint"]["action"] == "node.unlock"
+    client.post("/api/pipelines", json={"tag": "other"})
+    client.post("/api/pipelines/baseline/references", json={"nodes": ["clean"], "into": "other"})
+    clean = _read(client, "main.py", node="clean")
+    as_reference = client.put(
+        "/api/pipelines/other/nodes/clean/code/file",
+        json={"path": "main.py", "text": "x = 1\n", "version": clean["version"]},
+    )
+    error_of(as_reference, 409, "read_only")
+    assert as_reference.json()["hint"]["action"] == "node.detach"
+    assert (_code(chain) / "main.py").read_text() == read["text"]
+
+
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [
+        ("../data/x.py", 422),
+        ("/etc/passwd", 422),
+        (".venv/bin/python", 404),
+        ("__pycache__/x.pyc", 404),
+        ("a\x00.py", 422),
+        ("out/x.py", 422),
+    ],
+)
+def test_hostile_paths_write_nothing(
+    client: TestClient, chain: nodepipe.Workspace, tmp_path: Path, path: str, status: int
+) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (_code(chain) / "out").symlink_to(outside)
+    error_of(_save(client, path, "print('pwned')\n", None), status)
+    assert list(outside.iterdir()) == []
+    error_of(
+        client.get(f"{CODE}/file", params={"path": path}),
+        404 if status == 404 else 422,
+    )
+
+
+def test_a_link_is_not_replaced_and_binary_or_huge_files_are_not_opened(
+    client: TestClient, chain: nodepipe.Workspace, tmp_path: Path
+) -> None:
+    code = _code(chain)
+    (code / "alias.py").symlink_to(code / "main.py")
+    error_of(_save(client, "alias.py", "x\n", None, overwrite=True), 422)
+    assert (code / "alias.py").is_symlink()
+    (code / "blob.bin").write_bytes(b"\xff\xfe\x00")
+    assert "not a text file" in error_of(
+        client.get(f"{CODE}/file", params={"path": "blob.bin"}), 422
+    )
+    (code / "big.txt").write_bytes(b"x" * (2 * 1024 * 1024))
+    assert "too large" in error_of(client.get(f"{CODE}/file", params={"path": "big.txt"}), 422)
