@@ -18,14 +18,14 @@ CODE = "/api/pipelines/baseline/nodes/load/code"
 
 
 def _read(client: TestClient, path: str, node: str = "load") -> dict[str, Any]:
-    answer = client.get(f"/api/pipelines/baseline/nodes/{node}/code/file", params={"path": path})
+    answer = client.get(f"/api/pipelines/baseline/nodes/{node}/code/file", params={"file": path})
     assert answer.status_code == 200, answer.text
     body: dict[str, Any] = answer.json()
     return body
 
 
 def _save(client: TestClient, path: str, text: str, version: str | None, **more: Any) -> Any:
-    body = {"path": path, "text": text, "version": version, **more}
+    body = {"file": path, "text": text, "version": version, **more}
     return client.put(f"{CODE}/file", json=body)
 
 
@@ -135,7 +135,7 @@ def test_read_only_nodes_refuse_saves_naming_what_lifts_it(
     clean = _read(client, "main.py", node="clean")
     as_reference = client.put(
         "/api/pipelines/other/nodes/clean/code/file",
-        json={"path": "main.py", "text": "x = 1\n", "version": clean["version"]},
+        json={"file": "main.py", "text": "x = 1\n", "version": clean["version"]},
     )
     error_of(as_reference, 409, "read_only")
     assert as_reference.json()["hint"]["action"] == "node.detach"
@@ -147,7 +147,7 @@ def test_read_only_nodes_refuse_saves_naming_what_lifts_it(
     [
         ("../data/x.py", 422),
         ("/etc/passwd", 422),
-        (".venv/bin/python", 404),
+        (".venv/bin/python", 422),
         ("__pycache__/x.pyc", 404),
         ("a\x00.py", 422),
         ("out/x.py", 422),
@@ -162,7 +162,7 @@ def test_hostile_paths_write_nothing(
     error_of(_save(client, path, "print('pwned')\n", None), status)
     assert list(outside.iterdir()) == []
     error_of(
-        client.get(f"{CODE}/file", params={"path": path}),
+        client.get(f"{CODE}/file", params={"file": path}),
         404 if status == 404 else 422,
     )
 
@@ -176,7 +176,7 @@ def test_a_link_is_not_replaced_and_binary_or_huge_files_are_not_opened(
     assert (code / "alias.py").is_symlink()
     (code / "blob.bin").write_bytes(b"\xff\xfe\x00")
     assert "not a text file" in error_of(
-        client.get(f"{CODE}/file", params={"path": "blob.bin"}), 422
+        client.get(f"{CODE}/file", params={"file": "blob.bin"}), 422
     )
     (code / "big.txt").write_bytes(b"x" * (2 * 1024 * 1024))
-    assert "too large" in error_of(client.get(f"{CODE}/file", params={"path": "big.txt"}), 422)
+    assert "too large" in error_of(client.get(f"{CODE}/file", params={"file": "big.txt"}), 422)

@@ -36,7 +36,7 @@ def _run_writer(client: TestClient, app: FastAPI, chain: nodepipe.Workspace) -> 
 
 def _file(client: TestClient, path: str, **headers: str) -> object:
     return client.get(
-        "/api/pipelines/baseline/nodes/load/outputs/file", params={"path": path}, headers=headers
+        "/api/pipelines/baseline/nodes/load/outputs/file", params={"file": path}, headers=headers
     )
 
 
@@ -70,7 +70,7 @@ def test_a_runs_outputs_are_listed_and_served_sandboxed(
     assert "sandbox" in svg.headers["content-security-policy"]  # type: ignore[attr-defined]
     download = client.get(
         "/api/pipelines/baseline/nodes/load/outputs/file",
-        params={"path": "data/table.csv", "download": True},
+        params={"file": "data/table.csv", "download": True},
     )
     assert download.headers["content-disposition"].startswith('attachment; filename="table.csv"')
     assert download.text == "day,t\n1,3.5\n2,4.0\n"
@@ -107,7 +107,7 @@ def test_a_range_gives_a_head_and_a_tail(
         ("data\\..\\code\\main.py", 422),
         ("data/" + "x" * 2000, 422),
         ("data/missing.csv", 404),
-        ("data/.hidden", 404),
+        ("data/.hidden", 422),
         ("data", 422),
     ],
 )
@@ -135,7 +135,7 @@ def test_links_leading_outside_are_neither_listed_nor_served(
     assert listed == {"data/inside.txt", "data/alias.txt"}
     assert "outside" in error_of(_file(client, "data/leak.txt"), 422)
     error_of(_file(client, "data/leakdir/secret.txt"), 422)
-    error_of(_file(client, "data/pipe"), 422)  # never blocks on a FIFO
+    error_of(_file(client, "data/pipe"), 404)  # never blocks on a FIFO
     assert _file(client, "data/alias.txt").text == "ok"  # type: ignore[attr-defined]
 
 
@@ -153,7 +153,7 @@ def test_a_run_in_progress_shows_the_last_good_outputs(
     }
     assert "data/table.csv" in listed and not any("half" in p or ".incoming" in p for p in listed)
     assert _file(client, "data/table.csv").text.startswith("day,t")  # type: ignore[attr-defined]
-    error_of(_file(client, "reports/.incoming-x/chart.svg"), 404)
+    error_of(_file(client, "reports/.incoming-x/chart.svg"), 422)
 
 
 def test_an_unknown_node_is_a_404(client: TestClient) -> None:

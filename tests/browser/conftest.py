@@ -102,7 +102,9 @@ def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
     page.on("pageerror", lambda error: errors.append(str(error)))
 
     def on_console(message: ConsoleMessage) -> None:
-        if message.type == "error" and "Failed to load resource" not in message.text:
+        # A sandboxed HTML report's script being blocked is the sandbox working, not an error.
+        expected = ("Failed to load resource", "Blocked script execution")
+        if message.type == "error" and not any(text in message.text for text in expected):
             errors.append(message.text)
 
     page.on("console", on_console)

@@ -20,6 +20,8 @@ export function App() {
   const theme = useApp((s) => s.theme);
   const panelNodeId = useApp((s) => s.panelNodeId);
   const view = useView((s) => s.view);
+  // Outputs and code need room: their tabs widen the panel.
+  const widePanel = useApp((s) => s.panelTab === "outputs" || s.panelTab === "code");
 
   useEffect(() => {
     document.documentElement.dataset["theme"] = theme;
@@ -45,7 +47,7 @@ export function App() {
 
   return (
     <QueryClientProvider client={queryClient}>
-      <div className={panelNodeId ? "shell with-panel" : "shell"}>
+      <div className={panelNodeId ? `shell with-panel${widePanel ? " wide-panel" : ""}` : "shell"}>
         <Sidebar />
         <main className="main">
           <ReactFlowProvider>

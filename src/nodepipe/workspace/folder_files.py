@@ -67,7 +67,7 @@ def open_inside(root: Path, relative: PurePosixPath, what: str) -> tuple[int, os
     found = os.fstat(fd)
     if not stat.S_ISREG(found.st_mode):
         os.close(fd)
-        raise InvalidInputError(f"{what} {str(relative)!r} is not a file")
+        raise NotFoundError(f"no {what} {str(relative)!r} (it is not a file)")
     os.set_blocking(fd, True)
     return fd, found
 

@@ -31,6 +31,10 @@ export const keys = {
   nodeRuns: (pipeline: string, node: string) => ["pipelines", pipeline, "nodes", node, "runs"] as const,
   environment: (pipeline: string, node: string) => ["pipelines", pipeline, "nodes", node, "environment"] as const,
   conda: (pipeline: string, node: string) => ["pipelines", pipeline, "nodes", node, "conda"] as const,
+  outputs: (pipeline: string, node: string) => ["pipelines", pipeline, "nodes", node, "outputs"] as const,
+  codeFiles: (pipeline: string, node: string) => ["pipelines", pipeline, "nodes", node, "code"] as const,
+  codeFile: (pipeline: string, node: string, path: string) =>
+    ["pipelines", pipeline, "nodes", node, "code", path] as const,
   sharedEnvs: () => ["shared-envs"] as const,
   history: (pipeline: string) => ["pipelines", pipeline, "history"] as const,
   lastRuns: (pipeline: string) => ["pipelines", pipeline, "last-runs"] as const,
@@ -106,6 +110,33 @@ export const condaQuery = (pipeline: string, node: string) =>
     queryKey: keys.conda(pipeline, node),
     queryFn: () =>
       call(api.GET("/api/pipelines/{pipeline}/nodes/{node}/environment/conda", { params: { path: { pipeline, node } } })),
+  });
+
+/** A node's data/ and reports/ files (web/src/outputs). */
+export const outputsQuery = (pipeline: string, node: string) =>
+  queryOptions({
+    queryKey: keys.outputs(pipeline, node),
+    queryFn: () =>
+      call(api.GET("/api/pipelines/{pipeline}/nodes/{node}/outputs", { params: { path: { pipeline, node } } })),
+  });
+
+/** A node's code files (web/src/code). */
+export const codeFilesQuery = (pipeline: string, node: string) =>
+  queryOptions({
+    queryKey: keys.codeFiles(pipeline, node),
+    queryFn: () => call(api.GET("/api/pipelines/{pipeline}/nodes/{node}/code", { params: { path: { pipeline, node } } })),
+  });
+
+/** One code file's text and version (what a save sends back). */
+export const codeFileQuery = (pipeline: string, node: string, path: string) =>
+  queryOptions({
+    queryKey: keys.codeFile(pipeline, node, path),
+    queryFn: () =>
+      call(
+        api.GET("/api/pipelines/{pipeline}/nodes/{node}/code/file", {
+          params: { path: { pipeline, node }, query: { file: path } },
+        }),
+      ),
   });
 
 export const sharedEnvsQuery = () =>

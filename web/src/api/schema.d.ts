@@ -1410,16 +1410,16 @@ export interface components {
         /** CodeFileSave */
         CodeFileSave: {
             /**
+             * File
+             * @description Relative to the node's code/ folder, e.g. main.py.
+             */
+            file: string;
+            /**
              * Overwrite
              * @description Save even if the file changed on disk since it was read.
              * @default false
              */
             overwrite: boolean;
-            /**
-             * Path
-             * @description Relative to the node's code/ folder, e.g. main.py.
-             */
-            path: string;
             /** Text */
             text: string;
             /**
@@ -6737,7 +6737,7 @@ export interface operations {
         parameters: {
             query: {
                 /** @description Relative to code/, e.g. main.py. */
-                path: string;
+                file: string;
             };
             header?: never;
             path: {
@@ -8668,7 +8668,7 @@ export interface operations {
         parameters: {
             query: {
                 /** @description data/… or reports/… */
-                path: string;
+                file: string;
                 download?: boolean;
             };
             header?: never;

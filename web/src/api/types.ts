@@ -25,6 +25,8 @@ export type RunCreate = S["RunCreate"];
 export type RunLaunched = S["RunLaunched"];
 export type Job = S["JobPublic"];
 export type ErrorBody = S["ErrorPublic"];
+export type FileEntry = S["FilePublic"];
+export type CodeText = S["CodeTextPublic"];
 export type IncludeUpdated = S["IncludeUpdatePublic"];
 export type NodeState = S["CanvasNode"]["state"];
 

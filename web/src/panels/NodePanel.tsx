@@ -1,6 +1,6 @@
 // The node panel: everything about one node, in tabs.
 import { X } from "lucide-react";
-import { useState } from "react";
+import { lazy, Suspense, useState } from "react";
 import { nodeQuery } from "../api/queries";
 import { useReportedQuery } from "../actions/common";
 import { StateBadge } from "../states";
@@ -11,12 +11,19 @@ import { OverviewTab } from "./OverviewTab";
 import { ParamsTab } from "./ParamsTab";
 import { RunsTab } from "./RunsTab";
 
+// The code editor and the previews bring CodeMirror, a Parquet reader and a Markdown renderer:
+// loaded when their tab is first opened, not with the canvas.
+const CodeTab = lazy(() => import("../code/CodeTab").then((m) => ({ default: m.CodeTab })));
+const OutputsTab = lazy(() => import("../outputs/OutputsTab").then((m) => ({ default: m.OutputsTab })));
+
 const TABS: { id: PanelTab; label: string }[] = [
   { id: "overview", label: "Overview" },
   { id: "params", label: "Parameters" },
   { id: "environment", label: "Environment" },
   { id: "runs", label: "Runs" },
   { id: "log", label: "Log" },
+  { id: "outputs", label: "Outputs" },
+  { id: "code", label: "Code" },
 ];
 
 export function NodePanel({ nodeId }: { nodeId: string }) {
@@ -74,6 +81,10 @@ export function NodePanel({ nodeId }: { nodeId: string }) {
           />
         )}
         {tab === "log" && <LogTab nodeId={nodeId} pipelineId={pipelineId} runId={logRun} onLatest={() => setLogRun(null)} />}
+        <Suspense fallback={<p className="muted">Loading…</p>}>
+          {tab === "outputs" && <OutputsTab nodeId={nodeId} pipelineId={pipelineId} />}
+          {tab === "code" && <CodeTab node={node} pipelineId={pipelineId} />}
+        </Suspense>
       </div>
     </aside>
   );

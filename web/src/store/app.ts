@@ -2,7 +2,7 @@
 import { create } from "zustand";
 import type { CanvasNode, NodeState, NodeStatus, Pipeline, PipelineGraph } from "../api/types";
 
-export type PanelTab = "overview" | "params" | "environment" | "runs" | "log";
+export type PanelTab = "overview" | "params" | "environment" | "runs" | "log" | "outputs" | "code";
 export type Theme = "dark" | "light";
 
 /** A node's state as the event stream last reported it (newer than the last graph load). */

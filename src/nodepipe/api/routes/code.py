@@ -11,11 +11,13 @@ from fastapi import Query, Response
 
 from nodepipe.api.deps import ChangesGraph, WorkspaceDep
 from nodepipe.api.routing import resource_router
-from nodepipe.api.schemas.files import CodeFileSave, CodeTextPublic, FileListingPublic
+from nodepipe.api.schemas.files import CODE_FILE, CodeFileSave, CodeTextPublic, FileListingPublic
 
 router = resource_router("/pipelines/{pipeline}/nodes/{node}", tags=["code"], errors=(404, 409))
 
-CodePath = Annotated[str, Query(description="Relative to code/, e.g. main.py.", max_length=1024)]
+CodeFile = Annotated[
+    str, Query(description="Relative to code/, e.g. main.py.", max_length=1024, pattern=CODE_FILE)
+]
 
 
 @router.get("/code")
@@ -27,10 +29,10 @@ def list_code(pipeline: str, node: str, ws: WorkspaceDep) -> FileListingPublic:
 
 @router.get("/code/file")
 def read_code(
-    pipeline: str, node: str, path: CodePath, ws: WorkspaceDep, response: Response
+    pipeline: str, node: str, file: CodeFile, ws: WorkspaceDep, response: Response
 ) -> CodeTextPublic:
     """A code file's text and its version (also the ETag)."""
-    text = ws.code_files.read(node, path, pipeline)
+    text = ws.code_files.read(node, file, pipeline)
     response.headers["ETag"] = f'"{text.version}"'
     return CodeTextPublic.model_validate(text)
 
@@ -39,6 +41,6 @@ def read_code(
 def save_code(pipeline: str, node: str, body: CodeFileSave, ws: WorkspaceDep) -> CodeTextPublic:
     """Save a code file (atomically) over the version read; a new file with version null."""
     saved = ws.code_files.write(
-        node, body.path, body.text, body.version, overwrite=body.overwrite, pipeline=pipeline
+        node, body.file, body.text, body.version, overwrite=body.overwrite, pipeline=pipeline
     )
     return CodeTextPublic.model_validate(saved)

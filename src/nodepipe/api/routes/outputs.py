@@ -21,7 +21,7 @@ from starlette.background import BackgroundTask
 
 from nodepipe.api.deps import WorkspaceDep
 from nodepipe.api.routing import error_responses, resource_router
-from nodepipe.api.schemas.files import FileListingPublic
+from nodepipe.api.schemas.files import OUTPUT_FILE, FileListingPublic
 from nodepipe.domain.node_files import OpenedFile
 
 router = resource_router("/pipelines/{pipeline}/nodes/{node}", tags=["outputs"], errors=(404,))
@@ -55,13 +55,15 @@ def read_output(
     pipeline: str,
     node: str,
     ws: WorkspaceDep,
-    path: Annotated[str, Query(description="data/… or reports/…", max_length=1024)],
+    file: Annotated[
+        str, Query(description="data/… or reports/…", max_length=1024, pattern=OUTPUT_FILE)
+    ],
     download: bool = False,
     range_: Annotated[str | None, Header(alias="range", include_in_schema=False)] = None,
 ) -> Response:
     """One output file: inline (to preview) or as a download; a ``Range`` header asks for
     part of it."""
-    opened = ws.outputs.open(node, path, pipeline)
+    opened = ws.outputs.open(node, file, pipeline)
     span = _span(range_, opened.size)
     if span is None:
         opened.handle.close()

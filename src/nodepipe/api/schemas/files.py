@@ -11,9 +11,19 @@ from nodepipe.api.schemas.common import Input
 from nodepipe.domain.node_files import FileKind
 from nodepipe.schemas.base import Schema
 
+PART = r"[^./\\\x00-\x1f\x7f][^/\\\x00-\x1f\x7f]{0,254}"
+"""One part of a file name a request may give: not hidden (no leading dot, so never ``.`` or
+``..``), no slash, backslash or control character, at most 255 characters."""
+CODE_FILE = rf"^{PART}(/{PART}){{0,30}}$"
+OUTPUT_FILE = rf"^(data|reports)(/{PART}){{1,30}}$"
+
 
 class CodeFileSave(Input):
-    path: str = Field(description="Relative to the node's code/ folder, e.g. main.py.")
+    file: str = Field(
+        description="Relative to the node's code/ folder, e.g. main.py.",
+        pattern=CODE_FILE,
+        max_length=1024,
+    )
     text: str
     version: str | None = Field(
         description="The version the text was based on (from the read); null for a new file."

@@ -19,7 +19,12 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from nodepipe.domain.environments import CONDA_LOCK
-from nodepipe.domain.errors import ChangedOnDiskError, InvalidInputError, NotFoundError
+from nodepipe.domain.errors import (
+    ChangedOnDiskError,
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+)
 from nodepipe.domain.node_files import CodeText, FileListing, version_of
 from nodepipe.services import resolver
 from nodepipe.services.context import WorkspaceContext
@@ -78,7 +83,7 @@ class CodeFileService:
         if relative == PurePosixPath(PARAMS):
             NodeService(self.context).set_params(name, replace_with=text, pipeline=pipeline)
         else:
-            target.parent.mkdir(parents=True, exist_ok=True)
+            _make_folder(target.parent, relative)
             write_atomic(target, content)
         return _read(code, relative)
 
@@ -132,8 +137,15 @@ def _target(code: Path, relative: PurePosixPath) -> Path:
     if target.is_symlink():
         raise InvalidInputError(f"code file {relative} is a symbolic link; edit what it links to")
     if target.exists() and not target.is_file():
-        raise InvalidInputError(f"code file {relative} is not a file")
+        raise ConflictError(f"code file {relative} is a folder, not a file")
     return target
+
+
+def _make_folder(folder: Path, relative: PurePosixPath) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError) as exc:
+        raise ConflictError(f"code file {relative}: a file stands where a folder would be") from exc
 
 
 def _check_version(

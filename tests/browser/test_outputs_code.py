@@ -1,0 +1,177 @@
+"""Outputs and code in the app: the demo's plot in the Outputs tab, previews of tables, JSON,
+Markdown and sandboxed HTML reports; the Code tab edits main.py in CodeMirror, the card turns
+stale at once, and a file changed on disk meanwhile is not overwritten silently.
+
+With ``NODEPIPE_SCREENSHOTS=1`` the demo and editor tests also write
+docs/screenshots/outputs-viewer.png and docs/screenshots/code-editor.png (1440x900).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+import nodepipe
+from api.live import server_process
+from browser.canvas import expect_state, node
+from browser.conftest import Served
+from nodepipe.services.demo import create_demo
+from nodepipe.services.runs.service import RunRequest
+from support.waiting import wait_for
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+REPORTS = """\
+import json
+import nodepipe_node as node
+
+(node.data_dir() / "table.csv").write_text("day,temperature\\n1,3.5\\n2,4.25\\n")
+(node.data_dir() / "summary.json").write_text(json.dumps({"mean": 3.9, "days": [1, 2]}))
+(node.reports_dir() / "notes.md").write_text("# Findings\\n\\n*warm* <img src=x onerror=alert(1)>")
+(node.reports_dir() / "report.html").write_text(
+    "<p id='p'>hello</p><script>document.getElementById('p').textContent = 'ran'</script>"
+)
+"""
+
+
+def _screenshot(page: Page, name: str) -> None:
+    if os.environ.get("NODEPIPE_SCREENSHOTS"):
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=SCREENSHOTS / name)
+
+
+def _open_tab(page: Page, tag: str, tab: str) -> None:
+    node(page, tag).dblclick()
+    page.get_by_test_id("node-panel").get_by_role("tab", name=tab).click()
+
+
+@pytest.fixture
+def demo(tmp_path: Path) -> Iterator[Served]:
+    """The demo workspace, run once (its plot written to reports/), served."""
+    ws = create_demo(tmp_path / "demo")
+    ws.runs.run(RunRequest("weather"))
+    with server_process(ws.root, tmp_path / "server.log") as live:
+        yield Served(live, ws)
+    ws.close()
+
+
+def test_the_demos_plot_is_shown_in_the_outputs_tab(page: Page, demo: Served) -> None:
+    page.goto(demo.link + "#pipeline=weather")
+    expect_state(page, "plot", "completed")
+    _open_tab(page, "plot", "Outputs")
+    panel = page.get_by_test_id("node-panel")
+    expect(panel.get_by_role("button", name="reports/temperature.svg")).to_be_visible()
+    expect(panel.get_by_role("button", name="data/done.txt")).to_be_visible()
+    image = panel.get_by_test_id("output-image")
+    expect(image).to_be_visible()
+    wait_for(lambda: image.evaluate("img => img.complete && img.naturalWidth") == 720, "the plot")
+    download = panel.get_by_role("link", name="Download reports/temperature.svg")
+    href = download.get_attribute("href") or ""
+    assert "file=reports%2Ftemperature.svg" in href and "download=true" in href
+    _screenshot(page, "outputs-viewer.png")
+
+
+def test_tables_json_markdown_and_sandboxed_html_are_previewed(page: Page, served: Served) -> None:
+    ws = served.workspace
+    ws.nodes.new("baseline", "report")
+    (ws.nodes.path("report") / "code" / "main.py").write_text(REPORTS)
+    ws.runs.run(RunRequest("baseline"))
+    page.goto(served.link)
+    expect_state(page, "report", "completed")
+    _open_tab(page, "report", "Outputs")
+    panel = page.get_by_test_id("node-panel")
+    for path in ("data/table.csv", "data/summary.json", "reports/notes.md", "reports/report.html"):
+        expect(panel.get_by_role("button", name=path)).to_be_visible()
+
+    panel.get_by_role("button", name="data/table.csv").click()
+    table = panel.get_by_test_id("output-table")
+    expect(table.locator("th")).to_have_text(["day", "temperature"])
+    expect(table.locator("tbody tr").nth(1).locator("td")).to_have_text(["2", "4.25"])
+
+    panel.get_by_role("button", name="data/summary.json").click()
+    expect(panel.get_by_test_id("output-json")).to_contain_text('"mean": 3.9')
+
+    panel.get_by_role("button", name="reports/notes.md").click()
+    markdown = panel.get_by_test_id("output-markdown")
+    expect(markdown.locator("h1")).to_have_text("Findings")
+    expect(markdown.locator("em")).to_have_text("warm")
+    assert markdown.locator("img").get_attribute("onerror") is None  # sanitised
+
+    panel.get_by_role("button", name="reports/report.html").click()
+    frame = panel.get_by_test_id("output-frame")
+    expect(frame).to_have_attribute("sandbox", "")
+    inner = page.frame_locator("[data-testid=output-frame]")
+    expect(inner.locator("#p")).to_have_text("hello")  # shown, its script did not run
+
+
+def test_code_is_edited_in_codemirror_and_the_card_turns_stale(page: Page, served: Served) -> None:
+    ws = served.workspace
+    ws.nodes.new("baseline", "train")
+    ws.runs.run(RunRequest("baseline"))
+    main = ws.nodes.path("train") / "code" / "main.py"
+    page.goto(served.link)
+    expect_state(page, "train", "completed")
+    _open_tab(page, "train", "Code")
+    panel = page.get_by_test_id("node-panel")
+    expect(panel.get_by_test_id("code-file-select")).to_have_value("main.py")
+    content = panel.locator(".cm-content")
+    expect(content).to_contain_text(main.read_text().splitlines()[0])
+    options = panel.get_by_test_id("code-file-select").locator("option").all_inner_texts()
+    assert {"main.py", "params.yaml", "pyproject.toml"} <= set(options)
+    assert not any(o.startswith(".venv") for o in options)
+    expect(content.locator(".cm-line span").first).to_be_visible()  # highlighted tokens
+
+    content.click()
+    page.keyboard.press("Control+End")
+    page.keyboard.type("\nprint('edited in the app')\n")
+    _screenshot(page, "code-editor.png")
+    page.keyboard.press("Control+s")
+    expect(page.locator("[data-sonner-toast]", has_text="Saved main.py")).to_be_visible()
+    assert "print('edited in the app')" in main.read_text()
+    expect_state(page, "train", "stale", 30_000)
+
+
+def test_a_file_changed_on_disk_is_not_overwritten_silently(page: Page, served: Served) -> None:
+    ws = served.workspace
+    ws.nodes.new("baseline", "train")
+    main = ws.nodes.path("train") / "code" / "main.py"
+    page.goto(served.link)
+    _open_tab(page, "train", "Code")
+    panel = page.get_by_test_id("node-panel")
+    content = panel.locator(".cm-content")
+    expect(content).to_contain_text(main.read_text().splitlines()[0])
+    content.click()
+    page.keyboard.press("Control+End")
+    page.keyboard.type("\nx = 'from the app'\n")
+    main.write_text("x = 'from my editor'\n")  # meanwhile, in another editor
+    panel.get_by_test_id("code-save").click()
+    conflict = panel.get_by_test_id("code-conflict")
+    expect(conflict).to_contain_text("changed on disk since you opened it — Reload or Overwrite")
+    assert main.read_text() == "x = 'from my editor'\n"
+    conflict.get_by_role("button", name="Reload").click()
+    expect(content).to_have_text("x = 'from my editor'")
+    expect(conflict).to_be_hidden()
+
+    content.click()
+    page.keyboard.press("Control+End")
+    page.keyboard.type("y = 1")
+    main.write_text("x = 'changed again'\n")
+    panel.get_by_test_id("code-save").click()
+    expect(conflict).to_be_visible()
+    conflict.get_by_role("button", name="Overwrite").click()
+    wait_for(lambda: main.read_text() == "x = 'from my editor'\ny = 1", "the overwrite")
+
+
+def test_a_locked_node_names_the_unlock_menu_item(page: Page, served: Served) -> None:
+    ws: nodepipe.Workspace = served.workspace
+    ws.nodes.new("baseline", "train")
+    ws.nodes.set_locked("train", True)
+    page.goto(served.link)
+    _open_tab(page, "train", "Code")
+    panel = page.get_by_test_id("node-panel")
+    expect(panel.get_by_test_id("code-read-only")).to_contain_text("right-click the node → Unlock")
+    expect(panel.get_by_test_id("code-save")).to_be_disabled()
+    expect(panel.locator(".cm-content")).to_have_attribute("contenteditable", "false")
