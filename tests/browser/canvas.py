@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import httpx
 from playwright.sync_api import Locator, Page, expect
+
+from browser.conftest import Served
 
 
 def node(page: Page, tag: str) -> Locator:
@@ -40,3 +45,18 @@ def menu_item(page: Page, label: str) -> Locator:
 
 def expect_state(page: Page, tag: str, state: str, timeout: float = 60_000) -> None:
     expect(node(page, tag)).to_have_attribute("data-state", state, timeout=timeout)
+
+
+def server_graph(served: Served, pipeline: str = "baseline") -> dict[str, Any]:
+    """The pipeline as the server holds it (what the app's edits really changed)."""
+    answer = httpx.get(f"{served.url}/api/pipelines/{pipeline}", headers=served.headers)
+    assert answer.status_code == 200, answer.text
+    result: dict[str, Any] = answer.json()
+    return result
+
+
+def server_edges(served: Served, pipeline: str = "baseline") -> set[tuple[str, str, str]]:
+    """The pipeline's edges as (parent tag, child tag, slot)."""
+    shown = server_graph(served, pipeline)
+    tag = {n["id"]: n["tag"] for n in shown["nodes"]}
+    return {(tag[e["parent_id"]], tag[e["child_id"]], e["slot"]) for e in shown["edges"]}

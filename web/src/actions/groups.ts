@@ -7,18 +7,21 @@ import { ask, askText } from "../dialogs/dialogs";
 import { getApp, setApp } from "../store/app";
 import { replaceOpenedGraph } from "../store/opened";
 import { attempt, currentPipeline, refresh } from "./common";
+import { grouped, moved, ungrouped } from "../undo/edits";
+import { record } from "../undo/history";
 
 export async function groupNodes(ids: string[]): Promise<void> {
   const name = await askText("Group nodes", "Group name", "", "Group");
   if (!name) return;
   await attempt(async () => {
     const pipeline = currentPipeline();
-    await call(
+    const group = await call(
       api.POST("/api/pipelines/{pipeline}/groups", {
         params: { path: { pipeline } },
         body: { name, nodes: ids },
       }),
     );
+    record(grouped(group.id, group.name, ids));
     await refresh();
   });
 }
@@ -54,11 +57,15 @@ export async function renameGroup(group: Group): Promise<void> {
 
 export async function ungroupNodes(ids: string[]): Promise<void> {
   const graph = getApp().graph;
-  const groupIds = new Set(
-    ids.flatMap((id) => graph?.nodes.find((n) => n.id === id)?.group_id ?? []),
-  );
+  const from: Record<string, { group: string; name: string }> = {};
+  for (const id of ids) {
+    const group = graph?.groups.find((g) => g.id === graph.nodes.find((n) => n.id === id)?.group_id);
+    if (group) from[id] = { group: group.id, name: group.name };
+  }
+  const groupIds = new Set(Object.values(from).map((g) => g.group));
   await attempt(async () => {
     for (const group of groupIds) await patchGroup(group, { remove_nodes: ids });
+    if (groupIds.size) record(ungrouped(from));
   });
 }
 
@@ -81,15 +88,18 @@ export async function deleteGroup(group: Group): Promise<void> {
   });
 }
 
-/** Keep positions (they are per pipeline); the canvas already shows them. */
-export async function savePositions(positions: Record<string, Point>): Promise<void> {
+/** Keep positions (they are per pipeline); the canvas already shows them. `label` names the
+ * edit for Undo ("move" a node, "auto layout"); without one it is not recorded. */
+export async function savePositions(positions: Record<string, Point>, label: string | null = "move"): Promise<void> {
   const pipeline = currentPipeline();
   const { graph } = getApp();
+  const before: Record<string, Point> = {};
+  for (const node of graph?.nodes ?? []) if (positions[node.id]) before[node.id] = { x: node.x, y: node.y };
   if (graph) {
     const nodes = graph.nodes.map((n) => (positions[n.id] ? { ...n, ...positions[n.id] } : n));
     replaceOpenedGraph({ ...graph, nodes });
   }
-  await attempt(() =>
+  const saved = await attempt(() =>
     call(
       api.PUT("/api/pipelines/{pipeline}/positions", {
         params: { path: { pipeline } },
@@ -99,6 +109,7 @@ export async function savePositions(positions: Record<string, Point>): Promise<v
       }),
     ),
   );
+  if (saved !== undefined && label) record(moved(before, positions, label));
 }
 
 export async function layoutPipeline(quiet = false): Promise<void> {
@@ -109,7 +120,7 @@ export async function layoutPipeline(quiet = false): Promise<void> {
     graph.edges.map((e) => ({ source: e.parent_id, target: e.child_id })),
     Object.fromEntries(graph.nodes.map((n) => [n.id, n.group_id])),
   );
-  await savePositions(positions);
+  await savePositions(positions, quiet ? null : "auto layout");
   setApp((s) => ({ layoutRequest: s.layoutRequest + 1 }));
   if (!quiet) toast.success("Laid out the graph", { id: "layout" });
 }

@@ -3,10 +3,13 @@ import { toast } from "sonner";
 import { api, call } from "../api/client";
 import type { CanvasNode } from "../api/types";
 import { ask } from "../dialogs/dialogs";
-import { getApp, openPanel, setApp } from "../store/app";
+import { getApp, graphNode, openPanel, setApp } from "../store/app";
 import { cachedPipelines } from "../store/opened";
 import { attempt, currentPipeline, followJob, refresh } from "./common";
-import { removalBody } from "./removal";
+import { removalBody, undoable } from "./removal";
+import { connected, disconnected } from "../undo/edits";
+import { record } from "../undo/history";
+import { created, deleted, snapshot } from "../undo/removals";
 
 function nodesOf(ids: string[]): CanvasNode[] {
   const graph = getApp().graph;
@@ -58,6 +61,10 @@ export async function createNode(position?: { x: number; y: number }): Promise<v
       }),
     );
     await refresh();
+    const place = graphNode(getApp().graph, node.id) ?? { x: 0, y: 0 };
+    const template = String(values["template"]) || null;
+    const sharedEnv = String(values["shared_env"]) || null;
+    record(created({ id: node.id, tag, notes: "", x: place.x, y: place.y, groupId: null, sharedEnv, paramsText: "", template }));
     setApp({ selectRequest: [node.id] });
     toast.success(`Created node ${node.tag}`);
   });
@@ -66,12 +73,13 @@ export async function createNode(position?: { x: number; y: number }): Promise<v
 export async function connect(parent: string, child: string, slot?: string): Promise<boolean> {
   const done = await attempt(async () => {
     const pipeline = currentPipeline();
-    await call(
+    const edge = await call(
       api.POST("/api/pipelines/{pipeline}/edges", {
         params: { path: { pipeline } },
         body: { parent, child, slot: slot || null },
       }),
     );
+    record(connected(edge));
     await refresh();
     return true;
   });
@@ -81,11 +89,12 @@ export async function connect(parent: string, child: string, slot?: string): Pro
 export async function disconnect(parent: string, child: string): Promise<void> {
   await attempt(async () => {
     const pipeline = currentPipeline();
-    await call(
+    const edge = await call(
       api.DELETE("/api/pipelines/{pipeline}/edges/{parent}/{child}", {
         params: { path: { pipeline, parent, child } },
       }),
     );
+    record(disconnected(edge));
     await refresh();
   });
 }
@@ -131,7 +140,7 @@ export const annotateNode = (id: string, notes: string) =>
 export async function clearOutputs(ids: string[]): Promise<void> {
   const yes = await ask({
     title: "Delete outputs",
-    body: `The data/ folder of ${tags(ids)} will be emptied; what reads it becomes stale.`,
+    body: `The data/ folder of ${tags(ids)} will be emptied; what reads it becomes stale. This cannot be undone.`,
     confirm: "Delete outputs",
     danger: true,
   });
@@ -165,11 +174,13 @@ export async function deleteNodes(ids: string[]): Promise<void> {
       danger: true,
     });
     if (!yes) return;
+    const before = undoable(preview) ? await snapshot(ids) : null;
     const report = await call(
       api.DELETE("/api/pipelines/{pipeline}/nodes", {
         params: { path: { pipeline }, query: { nodes: ids } },
       }),
     );
+    if (before) record(deleted(before));
     if (ids.includes(getApp().panelNodeId ?? "")) openPanel(null);
     await refresh();
     toast.success(`Removed ${report.removed.length}, deleted ${report.deleted.length} folder(s)`);

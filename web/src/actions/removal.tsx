@@ -1,5 +1,20 @@
-// The confirmation of a deletion: what each node would lose, named.
+// The confirmation of a deletion: what each node would lose, named, and whether Undo can bring
+// it back (it never brings back outputs, nor nodes other pipelines keep: they only leave).
 import type { RemovalPreview } from "../api/types";
+
+/** Undo can make these nodes again: each one's folder goes and none has outputs to lose. */
+export function undoable(preview: RemovalPreview): boolean {
+  return preview.effects.every((e) => e.fate === "deleted" && !e.has_outputs);
+}
+
+function undoNote(preview: RemovalPreview) {
+  if (undoable(preview)) {
+    return "Undo (Ctrl+Z) makes them again with the same tag, notes, parameters, place and edges, as new nodes whose code and environment start anew.";
+  }
+  const lost = preview.effects.filter((e) => e.fate === "deleted" && e.has_outputs).map((e) => e.tag);
+  if (lost.length) return <b className="danger-text">This cannot be undone: the outputs of {lost.join(", ")} are deleted for good.</b>;
+  return "This cannot be undone here; the pipelines that keep these nodes still show them.";
+}
 
 export function removalBody(preview: RemovalPreview) {
   return (
@@ -24,6 +39,9 @@ export function removalBody(preview: RemovalPreview) {
           Edges cut (those children become stale): {preview.disconnected.join(", ")}
         </p>
       )}
+      <p className="undo-note" data-testid="undo-note">
+        {undoNote(preview)}
+      </p>
     </div>
   );
 }

@@ -33,6 +33,11 @@ import { DETAIL_ZOOM, ZoomScale } from "./detail";
 import { StepCard } from "./StepCard";
 import { Toolbar } from "./Toolbar";
 import { useShortcuts } from "./shortcuts";
+import { copyNodes, pasteNodes } from "../clipboard/clipboard";
+import { FindBox } from "../find/FindBox";
+import { redo, undo } from "../undo/history";
+import { openOverlay } from "./overlays";
+import { ShortcutSheet } from "./ShortcutSheet";
 
 const nodeTypes = { step: StepCard, groupFrame: GroupFrame, groupCollapsed: CollapsedGroup };
 const LARGE_GRAPH = 200;
@@ -226,6 +231,12 @@ export function Canvas() {
       rf.getState().unselectNodesAndEdges();
       openPanel(null);
     },
+    find: () => openOverlay("find"),
+    help: () => openOverlay("shortcuts"),
+    undo: () => void undo(),
+    redo: () => void redo(),
+    copy: () => copyNodes(useApp.getState().selection),
+    paste: () => void pasteNodes(),
   });
 
   if (!graph) {
@@ -284,6 +295,8 @@ export function Canvas() {
         </div>
       )}
       {menu && <ContextMenu menu={menu} onClose={closeMenu} />}
+      <FindBox />
+      <ShortcutSheet />
     </div>
   );
 }

@@ -10,8 +10,12 @@ import {
   Play,
   Plus,
   Radio,
+  Redo2,
+  Search,
   Settings2,
   Sun,
+  Undo2,
+  Keyboard,
   WifiOff,
 } from "lucide-react";
 import { layoutPipeline } from "../actions/groups";
@@ -19,8 +23,11 @@ import { createNode } from "../actions/nodes";
 import { kill, runPipeline, runSelected, runWithOptions } from "../actions/runs";
 import { openView } from "../history/address";
 import { setTheme, useApp } from "../store/app";
+import { redo, undo, useHistory } from "../undo/history";
 import type { FlowNode } from "./flow";
+import { openOverlay } from "./overlays";
 import { freeSpotInView } from "./placement";
+import { shortcutLabel } from "./shortcuts";
 
 export function Toolbar() {
   const graph = useApp((s) => s.graph);
@@ -30,6 +37,8 @@ export function Toolbar() {
   const flow = useReactFlow<FlowNode, Edge>();
   const view = useStoreApi<FlowNode, Edge>();
   const locked = graph?.pipeline.locked ?? false;
+  const toUndo = useHistory((h) => h.done[h.done.length - 1]?.label);
+  const toRedo = useHistory((h) => h.undone[h.undone.length - 1]?.label);
   return (
     <div className="toolbar" role="toolbar" aria-label="canvas toolbar">
       <div className="toolbar-title" title={graph?.pipeline.notes}>
@@ -38,6 +47,15 @@ export function Toolbar() {
       </div>
       <button className="tool" aria-label="New node" onClick={() => void createNode(freeSpotInView(flow, view.getState()))} disabled={locked} data-testid="new-node">
         <Plus size={15} /> <span className="tool-label">Node</span>
+      </button>
+      <button className="tool" aria-label="Find a node" title={`Find a node (${shortcutLabel("find")} or /)`} onClick={() => openOverlay("find")} data-testid="find-node">
+        <Search size={15} />
+      </button>
+      <button className="tool" aria-label="Undo" title={toUndo ? `Undo ${toUndo} (${shortcutLabel("undo")})` : "Nothing to undo"} onClick={() => void undo()} disabled={!toUndo} data-testid="undo">
+        <Undo2 size={15} />
+      </button>
+      <button className="tool" aria-label="Redo" title={toRedo ? `Redo ${toRedo} (${shortcutLabel("redo")})` : "Nothing to redo"} onClick={() => void redo()} disabled={!toRedo} data-testid="redo">
+        <Redo2 size={15} />
       </button>
       <span className="tool-sep" />
       <button className="tool primary" aria-label="Run the pipeline" onClick={(event) => void runPipeline(false, !event.shiftKey)} title="Run what is stale or never ran (shows what would run first; shift-click runs at once)" data-testid="run-pipeline">
@@ -77,6 +95,9 @@ export function Toolbar() {
         title="Light or dark theme"
       >
         {theme === "dark" ? <Sun size={15} /> : <Moon size={15} />}
+      </button>
+      <button className="tool" onClick={() => openOverlay("shortcuts")} title="Keyboard shortcuts (?)" aria-label="Keyboard shortcuts">
+        <Keyboard size={15} />
       </button>
       <span
         className={connected ? "live-dot on" : "live-dot off"}

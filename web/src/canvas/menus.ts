@@ -4,6 +4,7 @@ import {
   Ban,
   CircleCheck,
   ClipboardCopy,
+  ClipboardPaste,
   Copy,
   Eraser,
   FastForward,
@@ -51,6 +52,8 @@ import {
 } from "../actions/nodes";
 import { branchFrom } from "../actions/pipelines";
 import { reference } from "../actions/references";
+import { copyNodes, pasteNodes } from "../clipboard/clipboard";
+import { shortcutLabel } from "./shortcuts";
 import { kill, runFrom, runPipeline, runSelected, runUpTo, runWithOptions } from "../actions/runs";
 import type { CanvasNode, Group } from "../api/types";
 import { openPanel, setApp } from "../store/app";
@@ -79,6 +82,7 @@ export function nodeMenu(nodes: CanvasNode[], hasGroups = false): MenuEntry[] {
   entries.push(
     { label: "Kill", icon: Ban, onSelect: () => void kill(ids) },
     "separator",
+    { label: "Copy", icon: ClipboardCopy, onSelect: () => copyNodes(ids), hint: shortcutLabel("copy") },
     { label: "Duplicate…", icon: Copy, onSelect: () => void duplicate(ids) },
     ...(single ? [{ label: "Replace…", icon: Replace, onSelect: () => void replaceNode(single.id) }] : []),
     { label: "Reference into…", icon: Link2, onSelect: () => void reference(ids) },
@@ -104,7 +108,7 @@ export function nodeMenu(nodes: CanvasNode[], hasGroups = false): MenuEntry[] {
   entries.push(
     "separator",
     { label: "Delete outputs…", icon: Eraser, onSelect: () => void clearOutputs(ids), danger: true },
-    { label: "Delete…", icon: Trash2, onSelect: () => void deleteNodes(ids), danger: true, hint: "Del" },
+    { label: "Delete…", icon: Trash2, onSelect: () => void deleteNodes(ids), danger: true, hint: shortcutLabel("deleteSelection") },
   );
   return entries;
 }
@@ -112,18 +116,19 @@ export function nodeMenu(nodes: CanvasNode[], hasGroups = false): MenuEntry[] {
 export function paneMenu(position: { x: number; y: number }, allIds: string[]): MenuEntry[] {
   return [
     { label: "New node here…", icon: Plus, onSelect: () => void createNode(position) },
+    { label: "Paste", icon: ClipboardPaste, onSelect: () => void pasteNodes(), hint: shortcutLabel("paste") },
     { label: "Run pipeline", icon: Play, onSelect: () => void runPipeline() },
     { label: "Force re-run pipeline", icon: FastForward, onSelect: () => void runPipeline(true) },
     { label: "Run with options…", icon: Settings2, onSelect: () => void runWithOptions() },
     { label: "Kill all", icon: Ban, onSelect: () => void kill() },
     "separator",
     { label: "Auto layout", icon: LayoutGrid, onSelect: () => void layoutPipeline() },
-    { label: "Select all", icon: SquareDashedMousePointer, onSelect: () => setApp({ selectRequest: allIds }), hint: "Ctrl+A" },
+    { label: "Select all", icon: SquareDashedMousePointer, onSelect: () => setApp({ selectRequest: allIds }), hint: shortcutLabel("selectAll") },
   ];
 }
 
 export function edgeMenu(parent: string, child: string): MenuEntry[] {
-  return [{ label: "Disconnect", icon: Unlink, onSelect: () => void disconnect(parent, child), danger: true, hint: "Del" }];
+  return [{ label: "Disconnect", icon: Unlink, onSelect: () => void disconnect(parent, child), danger: true, hint: shortcutLabel("deleteSelection") }];
 }
 
 export function groupMenu(group: Group, isInclude = false): MenuEntry[] {

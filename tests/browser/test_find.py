@@ -1,0 +1,85 @@
+"""Find a node (Ctrl+K, "/", the toolbar's Find button) in a 300-node pipeline: it jumps to and
+selects a node that is far off-screen, which React Flow does not even have in the page.
+
+The screenshot docs/screenshots/search.png is made here, at 1440x900.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from playwright.sync_api import Locator, Page, expect
+
+from browser.canvas import node
+from browser.conftest import Served
+
+NODES = 300
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+DRAWN = f"() => document.querySelectorAll('[data-testid=node]').length === {NODES}"
+
+
+def selected(page: Page, tag: str) -> Locator:
+    return page.locator(".react-flow__node.selected", has=node(page, tag))
+
+
+def find(page: Page, query: str) -> None:
+    box = page.get_by_test_id("find")
+    expect(box).to_be_visible()
+    box.get_by_role("combobox").fill(query)
+
+
+def test_find_jumps_to_an_off_screen_node_and_selects_it(page: Page, served: Served) -> None:
+    ws = served.workspace
+    ws.shared_envs.new("tools")
+    made = ws.nodes.new_many("baseline", [f"n{i:04d}" for i in range(NODES)], shared_env="tools")
+    ws.nodes.annotate(made[150].id, "reads the raw temperature file", "baseline")
+    page.goto(served.link)
+    page.wait_for_function(DRAWN)  # fitted to the screen: 300 tiny cards, one long column
+
+    # Ctrl+K, a tag: Enter jumps to it, zoomed in to read it (the other cards leave the page).
+    page.locator(".react-flow__pane").hover()
+    page.keyboard.press("Control+k")
+    find(page, "n0000")
+    expect(page.get_by_test_id("find-option").first).to_have_attribute("data-tag", "n0000")
+    page.keyboard.press("Enter")
+    expect(page.get_by_test_id("find")).to_have_count(0)
+    expect(selected(page, "n0000")).to_be_in_viewport()
+    expect(node(page, "n0299")).to_have_count(0)  # far off-screen: not in the page at all
+
+    # "/", part of a tag: ranked, arrow keys move, Enter jumps to the off-screen node.
+    page.keyboard.press("/")
+    find(page, "0299")
+    options = page.get_by_test_id("find-option")
+    expect(options.first).to_have_attribute("data-tag", "n0299")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowUp")
+    expect(options.first).to_have_attribute("aria-selected", "true")
+    page.keyboard.press("Enter")
+    expect(selected(page, "n0299")).to_be_in_viewport()
+    expect(page.locator(".react-flow__node.selected")).to_have_count(1)
+    expect(node(page, "n0000")).to_have_count(0)
+
+    # The toolbar button; notes and ids are searched too; a click on a result jumps there.
+    page.get_by_test_id("find-node").click()
+    find(page, "temperature")
+    expect(options).to_have_count(1)
+    expect(options.first).to_contain_text("reads the raw temperature file")
+    options.first.click()
+    expect(selected(page, "n0150")).to_be_in_viewport()
+
+    page.keyboard.press("Control+k")
+    find(page, made[42].id)
+    expect(options.first).to_have_attribute("data-tag", "n0042")
+    page.keyboard.press("Escape")
+    expect(page.get_by_test_id("find")).to_have_count(0)
+    expect(selected(page, "n0150")).to_be_in_viewport()  # Escape closed the box, nothing moved
+
+    page.keyboard.press("Control+k")
+    find(page, "n02")
+    expect(options).to_have_count(50)
+    find(page, "zzz")
+    expect(page.get_by_test_id("find")).to_contain_text("No node matches")
+    find(page, "n02")
+    expect(options.first).to_have_attribute("data-tag", "n0200")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SCREENSHOTS / "search.png")
