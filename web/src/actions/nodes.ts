@@ -4,7 +4,7 @@ import { api, call } from "../api/client";
 import type { CanvasNode } from "../api/types";
 import { ask } from "../dialogs/dialogs";
 import { getApp, graphNode, openPanel, setApp } from "../store/app";
-import { cachedPipelines } from "../store/opened";
+import { cachedPipelines, showOpened } from "../store/opened";
 import { attempt, currentPipeline, followJob, refresh } from "./common";
 import { removalBody, undoable } from "./removal";
 import { connected, disconnected } from "../undo/edits";
@@ -61,7 +61,8 @@ export async function createNode(position?: { x: number; y: number }): Promise<v
       }),
     );
     await refresh();
-    const place = graphNode(getApp().graph, node.id) ?? { x: 0, y: 0 };
+    showOpened();
+    const place = graphNode(getApp().graph, node.id) ?? { x: position?.x ?? 0, y: position?.y ?? 0 };
     const template = String(values["template"]) || null;
     const sharedEnv = String(values["shared_env"]) || null;
     record(created({ id: node.id, tag, notes: "", x: place.x, y: place.y, groupId: null, sharedEnv, paramsText: "", template }));

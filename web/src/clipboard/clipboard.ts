@@ -6,6 +6,7 @@ import { toast } from "sonner";
 import { api, call } from "../api/client";
 import { attempt, currentPipeline, followJob } from "../actions/common";
 import { getApp, graphNode, setApp } from "../store/app";
+import { showOpened } from "../store/opened";
 import { pasted } from "../undo/removals";
 import { record } from "../undo/history";
 
@@ -51,6 +52,7 @@ export async function pasteNodes(): Promise<void> {
     await followJob(job, (done) => {
       const ids = done.node_ids ?? [];
       if (getApp().pipelineId !== into || ids.length === 0) return;
+      showOpened();
       setApp({ selectRequest: ids });
       const graph = getApp().graph;
       record(pasted(ids.map((id) => ({ id, tag: graphNode(graph, id)?.tag ?? id }))));

@@ -8,6 +8,13 @@ import { create } from "zustand";
 import { ApiError } from "../api/client";
 import { refresh } from "../actions/common";
 import { getApp, useApp } from "../store/app";
+import { showOpened } from "../store/opened";
+
+/** Refetch the open pipeline and put it in the store now: the checks read what is true now. */
+async function reload(): Promise<void> {
+  await refresh();
+  showOpened();
+}
 
 export interface Edit {
   /** What the edit did, for "Undo LABEL" ("connect prep → train"). */
@@ -62,7 +69,7 @@ async function step(direction: "undo" | "redo"): Promise<void> {
   useHistory.setState(direction === "undo" ? { done: rest, busy: true } : { undone: rest, busy: true });
   const verb = direction === "undo" ? "Undo" : "Redo";
   try {
-    await refresh();
+    await reload();
     const run = direction === "undo" ? edit.undo : edit.redo;
     const result: unknown = run ? await run() : undefined;
     const note = typeof result === "string" ? result : undefined;
@@ -80,7 +87,7 @@ async function step(direction: "undo" | "redo"): Promise<void> {
     });
   } finally {
     useHistory.setState({ busy: false });
-    await refresh().catch(() => undefined);
+    await reload().catch(() => undefined);
   }
 }
 
