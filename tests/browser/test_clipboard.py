@@ -45,6 +45,8 @@ def test_copy_and_paste_within_and_across_pipelines(page: Page, served: Served) 
     assert {n.tag for n in ws.nodes.list("baseline")} == {"load", "clean", "plot"}
 
     # The menus: Copy on a node, switch pipeline, Paste on the empty canvas.
+    page.keyboard.press("Escape")
+    page.get_by_title("Fit to screen").click()
     node(page, "load").click(button="right")
     menu_item(page, "Copy Ctrl+C").click()
     page.get_by_test_id("pipeline-item").filter(has_text="other").click()

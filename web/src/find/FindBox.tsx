@@ -1,12 +1,12 @@
 // Find a node (Ctrl+K or "/"): a search over the loaded graph's tags, ids and notes that jumps to
 // the chosen node and selects it. It searches the store's graph, not the page: at scale React Flow
 // draws only the cards on screen, so an off-screen node is not in the page until we centre on it.
-import { useReactFlow } from "@xyflow/react";
+import { useReactFlow, useStoreApi } from "@xyflow/react";
 import { Search } from "lucide-react";
 import { useMemo, useState, type KeyboardEvent } from "react";
 import { NODE_HEIGHT, NODE_WIDTH } from "../canvas/layout";
 import { openOverlay, useOverlay } from "../canvas/overlays";
-import { graphNode, getApp, setApp, useApp } from "../store/app";
+import { graphNode, getApp, useApp } from "../store/app";
 import { findNodes, type Found } from "./ranking";
 
 const JUMP_ZOOM = 1;
@@ -19,6 +19,7 @@ export function FindBox() {
 function FindDialog() {
   const graph = useApp((s) => s.graph);
   const flow = useReactFlow();
+  const rf = useStoreApi();
   const [query, setQuery] = useState("");
   const [active, setActive] = useState(0);
   const found = useMemo(() => findNodes(graph?.nodes ?? [], query), [graph, query]);
@@ -29,8 +30,10 @@ function FindDialog() {
     if (!node) return;
     close();
     const zoom = Math.max(flow.getZoom(), JUMP_ZOOM);
+    // Selected in React Flow's own store (every node is there, drawn or not), not through the
+    // app's selectRequest, whose "keep it in sight" pan would cut this jump short.
+    rf.getState().addSelectedNodes([node.id]);
     void flow.setCenter(node.x + NODE_WIDTH / 2, node.y + NODE_HEIGHT / 2, { zoom, duration: 300 });
-    setApp({ selectRequest: [node.id] });
   };
 
   const onKey = (event: KeyboardEvent) => {
