@@ -168,4 +168,8 @@ def test_history_by_address_pages_of_older_runs(page: Page, served: Served) -> N
     expect(page.get_by_test_id("timeline-bar")).to_have_count(1)
     page.get_by_test_id("history-close").click()
     expect(page.get_by_test_id("history")).to_have_count(0)
+    page.get_by_test_id("open-history").click()
+    expect(rows.first).to_be_visible()
+    page.keyboard.press("Escape")  # back to the canvas
+    expect(page.get_by_test_id("history")).to_have_count(0)
     expect(node(page, "quick")).to_be_visible()

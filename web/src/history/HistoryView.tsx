@@ -38,6 +38,14 @@ export function HistoryView() {
   const running = runs.some((r) => r.run.status === "running");
   const now = useNow(running);
   const selected = runs.find((r) => r.run.id === chosen) ?? runs[0];
+  useEffect(() => {
+    // Escape goes back to the canvas (a dialog open over the view takes it first).
+    const onKey = (event: KeyboardEvent) => {
+      if (event.key === "Escape" && !document.querySelector("[data-testid=dialog]")) openView("canvas");
+    };
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, []);
 
   return (
     <div className="history" role="region" aria-label="run history" data-testid="history">
