@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict, deque
 from collections.abc import Iterable, Mapping
-from graphlib import TopologicalSorter
+from graphlib import CycleError
 
 from nodepipe.domain.model import Edge
 
@@ -85,16 +85,28 @@ def cycle_if_connected(parent_id: str, child_id: str, edges: Iterable[Edge]) -> 
 
 
 def topological_order(node_ids: Iterable[str], edges: Iterable[Edge]) -> list[str]:
-    """Parents before children, ties broken by id so the order is stable."""
+    """Parents before children, ties broken by id so the order is stable: every node whose
+    parents are all placed comes next, in waves, each wave sorted (Kahn's algorithm, O(nodes +
+    edges)). Edges to or from nodes outside ``node_ids`` are ignored; a cycle raises
+    graphlib's CycleError, as the store never holds one."""
     members = set(node_ids)
-    sorter: TopologicalSorter[str] = TopologicalSorter({node: () for node in members})
+    children: dict[str, list[str]] = defaultdict(list)
+    waiting = dict.fromkeys(members, 0)
     for edge in edges:
         if edge.parent_id in members and edge.child_id in members:
-            sorter.add(edge.child_id, edge.parent_id)
-    sorter.prepare()
+            children[edge.parent_id].append(edge.child_id)
+            waiting[edge.child_id] += 1
+    wave = sorted(node for node, count in waiting.items() if count == 0)
     order: list[str] = []
-    while sorter.is_active():
-        ready = sorted(sorter.get_ready())
-        order.extend(ready)
-        sorter.done(*ready)
+    while wave:
+        order.extend(wave)
+        ready = []
+        for node in wave:
+            for child in children.get(node, ()):
+                waiting[child] -= 1
+                if waiting[child] == 0:
+                    ready.append(child)
+        wave = sorted(ready)
+    if len(order) != len(members):
+        raise CycleError("nodes are in a cycle", sorted(members - set(order)))
     return order

@@ -193,7 +193,7 @@ def _digest_of(path: Path, stat: os.stat_result, remember: bool) -> str | None:
     return digest
 
 
-@functools.lru_cache(maxsize=1024)
+@functools.cache  # one entry per node folder: a fixed size thrashed past 1,024 nodes
 def _cache_file_test(root: Path, cache_file: Path | None) -> Callable[[str], bool]:
     """A test telling whether a path relative to ``root`` is the cache file or a temporary."""
     if cache_file is None:
