@@ -79,6 +79,7 @@ def test_the_shortcut_sheet_lists_every_shortcut(page: Page, served: Served) -> 
         "deleteSelection": "Del or Backspace",
         "escape": "Esc",
         "help": "?",
+        "save": "Ctrl+S",
     }
     expect(rows).to_have_count(len(expected))
     for shortcut, keys in expected.items():

@@ -12,7 +12,8 @@ export type ShortcutId =
   | "paste"
   | "deleteSelection"
   | "selectAll"
-  | "escape";
+  | "escape"
+  | "save";
 
 export interface Shortcut {
   id: ShortcutId;
@@ -32,6 +33,7 @@ export const SHORTCUTS: Shortcut[] = [
   { id: "deleteSelection", keys: [["Delete"], ["Backspace"]], description: "Delete the selected nodes or edges" },
   { id: "escape", keys: [["Escape"]], description: "Close the menu and the side panel, clear the selection" },
   { id: "help", keys: [["?"]], description: "Show these keyboard shortcuts" },
+  { id: "save", keys: [["Ctrl", "s"]], description: "Save the file open in a node's Code tab (while editing it)" },
 ];
 
 const MODIFIERS = new Set(["Ctrl", "Shift", "Alt"]);
@@ -46,6 +48,13 @@ export function keyLabel(combo: string[]): string {
 export function shortcutLabel(id: ShortcutId): string {
   const combo = SHORTCUTS.find((s) => s.id === id)?.keys[0];
   return combo ? keyLabel(combo) : "";
+}
+
+/** A shortcut's first combination as CodeMirror's keymap writes it ("Mod-s"), for editors that
+ * handle it themselves (the Code tab's Save). */
+export function editorKey(id: ShortcutId): string {
+  const combo = SHORTCUTS.find((s) => s.id === id)?.keys[0] ?? [];
+  return combo.map((key) => (key === "Ctrl" ? "Mod" : key)).join("-");
 }
 
 function matches(event: KeyboardEvent, combo: string[]): boolean {

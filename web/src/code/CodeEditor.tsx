@@ -11,6 +11,7 @@ import { toml } from "@codemirror/legacy-modes/mode/toml";
 import { EditorState, type Extension } from "@codemirror/state";
 import { oneDarkHighlightStyle } from "@codemirror/theme-one-dark";
 import { keymap } from "@codemirror/view";
+import { editorKey } from "../canvas/shortcuts";
 import { basicSetup, EditorView } from "codemirror";
 import { useEffect, useRef } from "react";
 
@@ -55,7 +56,7 @@ export function CodeEditor({ path, text, readOnly, dark, onChange, onSave }: Pro
       state: EditorState.create({
         doc: text,
         extensions: [
-          keymap.of([{ key: "Mod-s", preventDefault: true, run: () => (handlers.current.onSave(), true) }]),
+          keymap.of([{ key: editorKey("save"), preventDefault: true, run: () => (handlers.current.onSave(), true) }]),
           basicSetup,
           languageFor(path),
           theme,
