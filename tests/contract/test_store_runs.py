@@ -11,7 +11,7 @@ from nodepipe.domain.environments import RunEnvironment
 from nodepipe.domain.ids import new_id
 from nodepipe.domain.runs import NodeRun, NodeRunState, Run, RunStatus
 from nodepipe.domain.states import NodeState
-from nodepipe.store.run_queries import RunUpdates
+from nodepipe.store.changes import RunUpdates
 from nodepipe.store.store import Store
 
 from .test_store_contract import CHAIN, Seeded, make_project, seed_pipeline

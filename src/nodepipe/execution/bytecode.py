@@ -20,6 +20,7 @@ import contextlib
 import functools
 import os
 import subprocess
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -74,7 +75,10 @@ def cache_tag(python: str) -> str:
     """The ``.pyc`` name tag of interpreter ``python`` (``cpython-312``); empty if it cannot
     be asked (not a Python, or one without bytecode caching). Asked once per process: a
     node's environment links the interpreter it was made with, so callers pass its real path
-    and every environment made from one Python shares the answer."""
+    and every environment made from one Python shares the answer; the interpreter running
+    nodepipe (what a workspace's nodes use by default) is not asked, it knows."""
+    if python == os.path.realpath(sys.executable):
+        return sys.implementation.cache_tag or ""
     try:
         found = subprocess.run(
             [python, "-I", "-S", "-c", _CACHE_TAG],

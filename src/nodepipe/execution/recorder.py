@@ -27,7 +27,7 @@ from nodepipe.domain.events import (
 )
 from nodepipe.domain.runs import NodeRunState, RunOutcome, RunStatus
 from nodepipe.domain.states import NodeState
-from nodepipe.store.run_queries import RunUpdates
+from nodepipe.store.changes import RunUpdates
 from nodepipe.store.store import Store
 from nodepipe.workspace.crash_points import crash_point
 
@@ -106,7 +106,7 @@ class StoreRecorder:
         for event, at in batch:
             self._record(updates, event, at)
         try:
-            with self.store.write() as session:
+            with self.store.run_write() as session:
                 session.apply_run_updates(updates)
         except BaseException as exc:  # surfaced to the run when it finishes
             self._fail(exc)

@@ -3,16 +3,20 @@
 ``StoreSession.update_node(node_id, **changes)`` and the others take these as keyword arguments
 (``Unpack``), so mypy checks every column name and value type at the call. Values are domain
 values (enums, tuples); :func:`column_values` turns them into what the columns hold.
+``RunUpdates`` gathers a batch of a run's progress, written by either write path of a run
+(``StoreSession.apply_run_updates`` or ``light_write``).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
-from typing import Any, TypedDict
+from typing import Any, TypedDict, Unpack
 
+from nodepipe.domain.environments import RunEnvironment
 from nodepipe.domain.runs import NodeRunState, RunStatus
 from nodepipe.domain.states import NodeState
 
@@ -84,3 +88,24 @@ def column_values(changes: Mapping[str, Any]) -> dict[str, Any]:
         elif name in _JSON_LISTS:
             values[name] = json.dumps(list(value))
     return values
+
+
+@dataclass
+class RunUpdates:
+    """A batch of run progress to write in one transaction: for each row (by id) the columns
+    it changes; a later change of a column within the batch replaces the earlier one."""
+
+    node_runs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    nodes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    runs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    environments: dict[str, RunEnvironment] = field(default_factory=dict)
+    """What node runs started with, by node run id (new rows)."""
+
+    def node_run(self, node_run_id: str, **changes: Unpack[NodeRunChanges]) -> None:
+        self.node_runs.setdefault(node_run_id, {}).update(column_values(changes))
+
+    def node(self, node_id: str, **changes: Unpack[NodeChanges]) -> None:
+        self.nodes.setdefault(node_id, {}).update(column_values(changes))
+
+    def run(self, run_id: str, **changes: Unpack[RunChanges]) -> None:
+        self.runs.setdefault(run_id, {}).update(column_values(changes))

@@ -148,7 +148,7 @@ class LightReadSession:
         return [rows.run_from_row(r) for r in found]
 
 
-def _connect(path: Path) -> sqlite3.Connection:
+def connect(path: Path) -> sqlite3.Connection:
     """A connection to the existing store file (never creating one), as the engine makes."""
     uri = f"{path.absolute().as_uri()}?mode=rw"
     connection = sqlite3.connect(uri, uri=True, timeout=30, check_same_thread=False)
@@ -160,7 +160,7 @@ def _connect(path: Path) -> sqlite3.Connection:
 @contextmanager
 def light_session(path: Path) -> Iterator[LightReadSession]:
     """A read transaction on the SQLite store at ``path``: one snapshot for every query."""
-    connection = _connect(path)
+    connection = connect(path)
     try:
         connection.execute("BEGIN")
         yield LightReadSession(connection)
@@ -175,7 +175,7 @@ def light_session(path: Path) -> Iterator[LightReadSession]:
 def stored_revision(path: Path) -> str | None:
     """The schema revision of the SQLite store at ``path`` (None: it holds no tables), read
     without Alembic or SQLAlchemy: opening a current store costs one query."""
-    connection = _connect(path)
+    connection = connect(path)
     try:
         try:
             found = connection.execute("SELECT version_num FROM alembic_version").fetchall()

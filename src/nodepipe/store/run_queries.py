@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Collection, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from typing import Any, Unpack
 
 import sqlalchemy as sa
@@ -13,7 +13,7 @@ from nodepipe.domain.environments import RunEnvironment
 from nodepipe.domain.runs import ACTIVE_NODE_RUN_STATES, NodeRun, Run, RunStatus
 from nodepipe.store import rows
 from nodepipe.store.base import QueryBase, update_by_id
-from nodepipe.store.changes import NodeChanges, NodeRunChanges, RunChanges, column_values
+from nodepipe.store.changes import NodeRunChanges, RunChanges, RunUpdates, column_values
 from nodepipe.store.schema import node_run_environments, node_run_locks, node_runs, nodes, runs
 
 
@@ -158,27 +158,6 @@ class RunQueries(QueryBase):
     ) -> None:
         statement = nodes.update().where(nodes.c.id == node_id)
         self._execute(statement.values(fingerprint=fingerprint, output_digest=output_digest))
-
-
-@dataclass
-class RunUpdates:
-    """A batch of run progress to write in one transaction: for each row (by id) the columns
-    it changes; a later change of a column within the batch replaces the earlier one."""
-
-    node_runs: dict[str, dict[str, Any]] = field(default_factory=dict)
-    nodes: dict[str, dict[str, Any]] = field(default_factory=dict)
-    runs: dict[str, dict[str, Any]] = field(default_factory=dict)
-    environments: dict[str, RunEnvironment] = field(default_factory=dict)
-    """What node runs started with, by node run id (new rows)."""
-
-    def node_run(self, node_run_id: str, **changes: Unpack[NodeRunChanges]) -> None:
-        self.node_runs.setdefault(node_run_id, {}).update(column_values(changes))
-
-    def node(self, node_id: str, **changes: Unpack[NodeChanges]) -> None:
-        self.nodes.setdefault(node_id, {}).update(column_values(changes))
-
-    def run(self, run_id: str, **changes: Unpack[RunChanges]) -> None:
-        self.runs.setdefault(run_id, {}).update(column_values(changes))
 
 
 _TABLES = {table.name: table for table in (node_runs, nodes, runs)}

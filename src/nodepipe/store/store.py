@@ -6,9 +6,10 @@ exists and holds nodepipe's tables, and refuses with a ``WorkspaceError`` otherw
 Two read paths: ``read()`` is a transaction of SQLAlchemy Core queries (``StoreSession``: every
 query nodepipe makes), ``light_read()`` answers the few queries of ``status`` and a no-change
 ``run`` (``light_read.LightReads``), on an SQLite store through the standard library's
-``sqlite3``. SQLAlchemy is imported, and the engine made, on the first ``read()`` or
-``write()``, or on opening a PostgreSQL store or an SQLite store that needs a migration: a
-read command on a current SQLite store never imports it.
+``sqlite3``; likewise ``run_write()`` is the write transaction of a run's claim and progress
+(``light_write.RunWrites``). SQLAlchemy is imported, and the engine made, on the first
+``read()`` or ``write()``, or on opening a PostgreSQL store or an SQLite store that needs a
+migration: neither a read command nor a run on a current SQLite store imports it.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from nodepipe.domain.errors import Hint
 from nodepipe.store.failures import StoreFailures, UnusableStoreError
 from nodepipe.store.health import ProblemKind, StoreProblem, sqlite_file, sqlite_file_problem
 from nodepipe.store.light_read import LightReads, light_session, stored_revision
+from nodepipe.store.light_write import RunWrites, run_write_session
 from nodepipe.store.migrate import HEAD_REVISION, current_revision, ensure_current
 
 if TYPE_CHECKING:
@@ -120,6 +122,17 @@ class Store:
                 yield session
             return
         with self.failures.translated(), light_session(self._sqlite_file) as session:
+            yield session
+
+    @contextmanager
+    def run_write(self) -> Iterator[RunWrites]:
+        """A write transaction answering ``RunWrites`` (a run's claim and progress): through
+        ``sqlite3`` on an SQLite store (no SQLAlchemy), else an ordinary ``write()``."""
+        if self._sqlite_file is None:
+            with self.write() as session:
+                yield session
+            return
+        with self.failures.translated(), run_write_session(self._sqlite_file) as session:
             yield session
 
     @contextmanager

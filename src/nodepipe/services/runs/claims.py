@@ -18,7 +18,7 @@ from nodepipe.execution.recovery import this_process
 from nodepipe.store.store import Store
 
 if TYPE_CHECKING:
-    from nodepipe.store.queries import StoreSession
+    from nodepipe.store.light_write import RunWrites
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +31,7 @@ class Claim:
 
 
 def claim_planned(
-    session: StoreSession,
+    session: RunWrites,
     pipeline: Pipeline,
     plan: Plan,
     nodes: Mapping[str, Node],

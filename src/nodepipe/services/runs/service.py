@@ -281,7 +281,7 @@ class RunService:
         self, status: PipelineStatus, request: RunRequest, jobs: int
     ) -> tuple[Claim | None, Plan]:
         """Plan and claim the planned nodes in one write transaction (no double runs)."""
-        with self.context.store.write() as session:
+        with self.context.store.run_write() as session:
             plan, nodes = self._plan_with_nodes(session, status, request)
             if not plan:
                 return None, plan
