@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from types import TracebackType
 from typing import TYPE_CHECKING
 
+from nodepipe.cli.listing import printable
 from nodepipe.cli.output import console, escape
 from nodepipe.domain.events import (
     NodeFinished,
@@ -39,11 +41,13 @@ class LiveProgress:
     """A live line: a bar, done/running/failed counts, elapsed time, the nodes running now.
 
     The display starts with the run and stops with it; use it as a context manager so that it
-    also stops when the run raises. rich is imported when the run starts: a run with nothing
-    to do never imports it.
+    also stops when the run raises. rich is imported when the run starts in a terminal: a run
+    with nothing to do never imports it, and piped output (no live line to draw) is a plain
+    line per settled node, without rich.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, terminal: bool | None = None) -> None:
+        self.terminal = sys.stdout.isatty() if terminal is None else terminal
         self.tags: dict[str, str] = {}
         self.total = 0
         self.done = self.failed = self.skipped = self.cancelled = 0
@@ -68,6 +72,8 @@ class LiveProgress:
             self.tags = event.tags
             self.total = len(event.node_ids)
             self.started = time.monotonic()
+            if not self.terminal:
+                return
             from rich.live import Live
 
             self.live = Live(console=console.rich, refresh_per_second=8, transient=True)
@@ -80,7 +86,7 @@ class LiveProgress:
         elif isinstance(event, NodeSkipped):
             self.skipped += 1
             tag = self.tags.get(event.node_id, event.node_id)
-            console.print(f"[dim]skipped[/] {escape(tag)}: {escape(event.reason)}")
+            self._line("dim", "skipped", f"{tag}: {event.reason}")
         elif isinstance(event, RunFinished):
             self.running.clear()
             if self.live is not None:
@@ -90,17 +96,24 @@ class LiveProgress:
             self.live.update(self._render())
 
     def _count(self, event: NodeFinished) -> None:
-        tag = escape(self.tags.get(event.node_id, event.node_id))
+        tag = self.tags.get(event.node_id, event.node_id)
         if event.state is NodeState.COMPLETED:
             self.done += 1
-            console.print(f"[green]✔[/] {tag}")
+            self._line("green", "✔", tag)
         elif event.state is NodeState.CANCELLED:
             self.cancelled += 1
-            console.print(f"[magenta]✖[/] {tag} cancelled")
+            self._line("magenta", "✖", f"{tag} cancelled")
         else:
             self.failed += 1
             outcome = event.outcome
-            console.print(f"[red]✘[/] {tag} {outcome.status}: {escape(outcome.message)}")
+            self._line("red", "✘", f"{tag} {outcome.status}: {outcome.message}")
+
+    def _line(self, style: str, mark: str, text: str) -> None:
+        """A line about a settled node: styled by rich in a terminal, plain text when piped."""
+        if self.terminal:
+            console.print(f"[{style}]{mark}[/] {escape(text)}")
+        else:
+            print(printable(f"{mark} {text}"), flush=True)
 
     def _render(self) -> Table:
         from rich.table import Table

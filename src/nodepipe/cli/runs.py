@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -183,11 +184,12 @@ def _print_outcome(result: RunResult) -> None:
         _print_plan(result)
         return
     f = result.finished
+    counts = f"{f.completed} completed, {f.failed} failed, {f.skipped} skipped, {f.cancelled}"
+    if not sys.stdout.isatty():  # no colour to show: printed without rich
+        done(f"run {result.run_id} {f.status}: {counts} cancelled")
+        return
     colour = {"completed": "green", "failed": "red"}.get(f.status, "magenta")
-    say(
-        f"run {result.run_id} [{colour}]{f.status}[/]: {f.completed} completed, {f.failed} "
-        f"failed, {f.skipped} skipped, {f.cancelled} cancelled"
-    )
+    say(f"run {result.run_id} [{colour}]{f.status}[/]: {counts} cancelled")
 
 
 @click.command("status")
