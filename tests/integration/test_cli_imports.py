@@ -99,6 +99,14 @@ def test_status_and_a_no_change_run_import_only_what_reading_needs(
         assert len(modules) <= STATUS_BUDGET, f"{command} imports {len(modules)} modules"
 
 
+def test_a_run_on_the_embedded_store_imports_no_sql_toolkit(chain: nodepipe.Workspace) -> None:
+    """A run's claim and progress are written through sqlite3; piped, it draws no live line."""
+    modules = imported("-w", str(chain.root), "run", "baseline", "--force")
+    assert "nodepipe.execution.runner" in modules, "the probe ran the nodes"
+    heavy = ("sqlalchemy", "alembic", "asyncio", "rich", "pydantic")
+    assert [name for name in heavy if loaded(modules, name)] == []
+
+
 @pytest.mark.parametrize("name", list(COMMANDS))
 def test_the_root_help_summary_is_the_commands_own(name: str) -> None:
     """The table's summaries (printed without importing the commands) match each command."""
