@@ -110,10 +110,13 @@ def server_env(runtime_dir: Path) -> dict[str, str]:
 
 
 @contextmanager
-def server_process(root: Path, log: Path, runtime_dir: Path | None = None) -> Iterator[LiveServer]:
+def server_process(
+    root: Path, log: Path, runtime_dir: Path | None = None, start_timeout: float = 30.0
+) -> Iterator[LiveServer]:
     """``python -m nodepipe.api`` serving the workspace at ``root``, with a token of its own.
 
-    Its info file goes to ``runtime_dir`` (default: ``runtime/`` beside ``log``).
+    Its info file goes to ``runtime_dir`` (default: ``runtime/`` beside ``log``). A server of a
+    10,000-node workspace takes longer to answer first: ``start_timeout``.
     """
     port = free_port()
     runtime_dir = runtime_dir or log.parent / "runtime"
@@ -125,7 +128,7 @@ def server_process(root: Path, log: Path, runtime_dir: Path | None = None) -> It
         try:
             info = info_of(runtime_dir, process)
             live = LiveServer(info.url, info.token, process.pid)
-            wait_until_up(live.url, live.token, process=process)
+            wait_until_up(live.url, live.token, start_timeout, process=process)
             yield live
         finally:
             process.terminate()

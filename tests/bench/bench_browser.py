@@ -1,7 +1,7 @@
 """Benchmark: the web app on a 1,000-node pipeline, opened, panned and watched through a full run.
 
-Run with ``python -m tests.bench.bench_browser [--nodes N] [--dir DIR]`` (needs the built web app
-and /usr/bin/chromium). Prints:
+Run with ``python -m tests.bench.bench_browser [--nodes N] [--dir DIR] [--no-run]`` (needs the
+built web app and /usr/bin/chromium; ``--no-run`` stops after 2, for 10,000 nodes). Prints:
 
 1. time from opening the page to every card drawn;
 2. frame times while panning the whole graph (all cards on screen, plain blocks when zoomed out);
@@ -99,9 +99,9 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[max(0, int(len(ordered) * share) - 1)]
 
 
-def bench(root: Path, count: int) -> None:
+def bench(root: Path, count: int, run: bool = True) -> None:
     with (
-        server_process(root, root.parent / "server.log") as live,
+        server_process(root, root.parent / "server.log", start_timeout=600) as live,
         sync_playwright() as playwright,
     ):
         browser = playwright.chromium.launch(
@@ -114,7 +114,7 @@ def bench(root: Path, count: int) -> None:
         page.wait_for_function(
             "n => document.querySelectorAll('[data-testid=node]').length >= n",
             arg=count,
-            timeout=120_000,
+            timeout=600_000,
         )
         drawn = (time.perf_counter() - start) * 1000
         page.wait_for_load_state("networkidle")
@@ -122,6 +122,9 @@ def bench(root: Path, count: int) -> None:
         print(f"{'measure':40} figures")
         print(f"{f'open to {count} cards drawn':40} {drawn:7.0f} ms")
         print(f"{f'pan, {count} cards on screen':40} {describe(pan_frames(page))}")
+        if not run:
+            browser.close()
+            return
         page.evaluate(LONG_TASKS)
         start = time.perf_counter()
         page.get_by_role("button", name="Run the pipeline", exact=True).click(modifiers=["Shift"])
@@ -145,6 +148,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--nodes", type=int, default=1000)
     parser.add_argument("--dir", help="where the scratch workspace goes (default: the temp dir)")
+    parser.add_argument(
+        "--no-run", action="store_true", help="open and pan only (10,000 nodes: skip the run)"
+    )
     arguments = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="nodepipe-bench-browser-", dir=arguments.dir) as tmp:
         ws = nodepipe.init(Path(tmp) / "lab")
@@ -153,7 +159,7 @@ def main() -> None:
         print(f"(setup: {arguments.nodes} nodes built in {time.perf_counter() - started:.0f} s)")
         root = ws.root
         ws.close()
-        bench(root, arguments.nodes)
+        bench(root, arguments.nodes, run=not arguments.no_run)
 
 
 if __name__ == "__main__":

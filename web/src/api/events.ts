@@ -27,7 +27,7 @@ let fallback: number | undefined;
 
 /** At most this many cards change per frame: a run that queues 1,000 nodes at once shows them
  * over a few frames instead of blocking the page for one long task. */
-const PER_FRAME = 200;
+const PER_FRAME = 100;
 
 /** Apply what is pending in one store update (only changed cards re-render): the oldest
  * ``PER_FRAME`` now and the rest in the next frames, or everything with ``all``. */

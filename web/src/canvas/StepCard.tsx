@@ -3,7 +3,7 @@ import { Handle, Position, useStore, type NodeProps } from "@xyflow/react";
 import { useQuery } from "@tanstack/react-query";
 import { memo } from "react";
 import { pipelinesQuery } from "../api/queries";
-import { LookIcon, LOOKS, lookColor } from "../states";
+import { LookIcon, LOOKS } from "../states";
 import type { CanvasNode, NodeState } from "../api/types";
 import { pipelineTag, useDisplayReasons, useDisplayState } from "../store/app";
 import { DETAIL_ZOOM } from "./detail";
@@ -59,7 +59,6 @@ export const StepCard = memo(function StepCard({ data, selected }: NodeProps<Ste
     return (
       <div
         className={classes.join(" ")}
-        style={{ "--state": lookColor(state) } as React.CSSProperties}
         data-testid="node"
         data-node-id={node.id}
         data-tag={node.tag}
@@ -75,7 +74,6 @@ export const StepCard = memo(function StepCard({ data, selected }: NodeProps<Ste
   return (
     <div
       className={classes.join(" ")}
-      style={{ "--state": lookColor(state) } as React.CSSProperties}
       title={title(node, state, reasons)}
       data-testid="node"
       data-node-id={node.id}
