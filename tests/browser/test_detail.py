@@ -26,8 +26,11 @@ IN_VIEW = """() => {
   const pane = document.querySelector('.react-flow').getBoundingClientRect();
   return [...document.querySelectorAll('[data-testid=node]')].filter(card => {
     const box = card.getBoundingClientRect();
-    return box.left >= pane.left && box.right <= pane.right && box.top >= pane.top
+    const inside = box.left >= pane.left && box.right <= pane.right && box.top >= pane.top
       && box.bottom <= pane.bottom;
+    // not under the toolbar, the legend or the minimap
+    const top = document.elementFromPoint(box.left + box.width / 2, box.top + box.height / 2);
+    return inside && top?.closest('[data-testid=node]') === card;
   }).map(card => card.dataset.tag);
 }"""
 
