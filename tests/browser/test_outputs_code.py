@@ -9,6 +9,7 @@ docs/screenshots/outputs-viewer.png and docs/screenshots/code-editor.png (1440x9
 from __future__ import annotations
 
 import os
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -175,3 +176,47 @@ def test_a_locked_node_names_the_unlock_menu_item(page: Page, served: Served) ->
     expect(panel.get_by_test_id("code-read-only")).to_contain_text("right-click the node → Unlock")
     expect(panel.get_by_test_id("code-save")).to_be_disabled()
     expect(panel.locator(".cm-content")).to_have_attribute("contenteditable", "false")
+
+
+WEB = Path(__file__).resolve().parents[2] / "web"
+PARQUET_WRITER = """\
+import { parquetWriteFile } from "hyparquet-writer";
+const days = Array.from({ length: 1000 }, (_, i) => i + 1);
+parquetWriteFile({
+  filename: process.argv.at(-1),
+  columnData: [
+    { name: "day", data: days, type: "INT32" },
+    { name: "city", data: days.map((d) => (d % 2 ? "Oslo" : "Lima")), type: "STRING" },
+  ],
+});
+"""
+
+
+def test_a_parquet_head_is_read_in_the_browser_by_ranges(
+    page: Page, served: Served, tmp_path: Path
+) -> None:
+    made = tmp_path / "weather.parquet"
+    # Made by hyparquet-writer (a dev dependency of the web app): no Parquet library in Python.
+    command = ["node", "--input-type=module", "-e", PARQUET_WRITER, "--", str(made)]
+    subprocess.run(command, check=True, cwd=WEB)
+    ws = served.workspace
+    ws.nodes.new("baseline", "table")
+    (ws.nodes.path("table") / "code" / "main.py").write_text(
+        "import shutil\nimport nodepipe_node as node\n\n"
+        f"shutil.copy({str(made)!r}, node.data_dir() / 'weather.parquet')\n"
+    )
+    ws.runs.run(RunRequest("baseline"))
+    ranges: list[str | None] = []
+    page.on(
+        "request",
+        lambda r: ranges.append(r.headers.get("range")) if "weather.parquet" in r.url else None,
+    )
+    page.goto(served.link)
+    expect_state(page, "table", "completed")
+    _open_tab(page, "table", "Outputs")
+    table = page.get_by_test_id("node-panel").get_by_test_id("output-table")
+    expect(table.locator("th")).to_have_text(["day", "city"])
+    expect(table.locator("tbody tr")).to_have_count(50)
+    expect(table.locator("tbody tr").nth(1).locator("td")).to_have_text(["2", "Lima"])
+    expect(table).to_contain_text("50 of 1,000 rows")
+    assert ranges and all(r and r.startswith("bytes=") for r in ranges)  # never the whole file
