@@ -14,6 +14,8 @@ value makes the node stale. ``uv.lock`` and ``conda.lock`` are written by nodepi
 from __future__ import annotations
 
 import os
+import re
+import stat
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -31,7 +33,8 @@ from nodepipe.services.context import WorkspaceContext
 from nodepipe.services.graph.nodes import NodeService
 from nodepipe.services.guards import check_node_editable
 from nodepipe.workspace.code_trees import is_excluded_path
-from nodepipe.workspace.durable import write_atomic
+from nodepipe.workspace.crash_points import crash_point
+from nodepipe.workspace.durable import write_aside
 from nodepipe.workspace.folder_files import checked_name, inside, listing, open_inside
 
 MAX_EDITABLE = 1024 * 1024
@@ -84,7 +87,7 @@ class CodeFileService:
             NodeService(self.context).set_params(name, replace_with=text, pipeline=pipeline)
         else:
             _make_folder(target.parent, relative)
-            write_atomic(target, content)
+            _save(target, content)
         return _read(code, relative)
 
 
@@ -139,6 +142,27 @@ def _target(code: Path, relative: PurePosixPath) -> Path:
     if target.exists() and not target.is_file():
         raise ConflictError(f"code file {relative} is a folder, not a file")
     return target
+
+
+def _save(target: Path, content: bytes) -> None:
+    """Write ``content`` aside, flush it, rename it over ``target``. What an earlier save killed
+    between those steps left beside the file (its hidden write-aside copy) goes first."""
+    leftover = re.compile(rf"^\.{re.escape(target.name)}\.[0-9a-f]{{8}}\.tmp$")
+    for entry in target.parent.iterdir():
+        if leftover.match(entry.name) and entry.is_file() and not entry.is_symlink():
+            entry.unlink(missing_ok=True)
+
+    mode = stat.S_IMODE(target.stat().st_mode) if target.is_file() else 0o644  # keeps +x
+
+    def write(aside: Path) -> None:
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
+        with os.fdopen(os.open(aside, flags, 0o600), "wb") as handle:
+            os.fchmod(handle.fileno(), mode)
+            handle.write(content)
+        crash_point("code.aside")
+
+    write_aside(target, write)
+    crash_point("code.saved")
 
 
 def _make_folder(folder: Path, relative: PurePosixPath) -> None:
