@@ -96,6 +96,11 @@ def test_graph_edits_are_undone_and_redone(page: Page, served: Served) -> None:
     assert place(served, "plot") == before
 
     # Delete without outputs: the confirmation says what undo brings back, and it does.
+    code = ws.nodes.path("extra", "baseline") / "code"
+    (code / "main.py").write_text("print('extra work')\n")
+    (code / "helpers").mkdir()
+    (code / "helpers" / "scale.py").write_text("FACTOR = 3\n")
+    ws.nodes.set_params("extra", replace_with="lr: 0.1  # learning rate\n", pipeline="baseline")
     drag_edge(page, "clean", "extra")
     expect(undo).to_have_attribute("title", "Undo connect clean → extra (Ctrl+Z)")
     node(page, "extra").click()
@@ -109,9 +114,13 @@ def test_graph_edits_are_undone_and_redone(page: Page, served: Served) -> None:
     assert "extra" not in tags(served)
     page.locator(".react-flow__pane").hover(position={"x": 20, "y": 400})
     page.keyboard.press("Control+z")
-    toast(page, "Made again as new node(s) with the same tag, notes, parameters, place and edges")
+    toast(page, "with the same tag, notes, parameters, code files, place and edges")
     expect(node(page, "extra")).to_be_visible()
     assert ("clean", "extra", "01") in edges(served)
+    again = ws.nodes.path("extra", "baseline") / "code"
+    assert (again / "main.py").read_text() == "print('extra work')\n"
+    assert (again / "helpers" / "scale.py").read_text() == "FACTOR = 3\n"
+    assert (again / "params.yaml").read_text() == "lr: 0.1  # learning rate\n"
 
     # Group and ungroup.
     node(page, "load").click()

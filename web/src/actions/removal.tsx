@@ -9,7 +9,7 @@ export function undoable(preview: RemovalPreview): boolean {
 
 function undoNote(preview: RemovalPreview) {
   if (undoable(preview)) {
-    return "Undo (Ctrl+Z) makes them again with the same tag, notes, parameters, place and edges, as new nodes whose code and environment start anew.";
+    return "Undo (Ctrl+Z) makes them again with the same tag, notes, parameters, code files, place and edges, as new nodes whose environment starts anew.";
   }
   const lost = preview.effects.filter((e) => e.fate === "deleted" && e.has_outputs).map((e) => e.tag);
   if (lost.length) return <b className="danger-text">This cannot be undone: the outputs of {lost.join(", ")} are deleted for good.</b>;

@@ -1,7 +1,9 @@
 // Undoing edits that make or delete nodes: create, delete (without outputs) and paste.
 // A deleted node's folder is gone, and ids are never reused: undo makes it again as a new node
-// with the same tag, notes, parameters, place, group and edges (its code and environment start
-// anew, and the toast says so). Undo never deletes outputs: a node that ran since is refused.
+// with the same tag, notes, parameters, code files (read before the deletion), place, group and
+// edges; its environment starts anew (pyproject.toml and uv.lock are not written back over a
+// fresh environment), and the toast says so. Undo never deletes outputs: a node that ran since
+// is refused.
 import { api, call } from "../api/client";
 import type { GraphEdge } from "../api/types";
 import { currentPipeline } from "../actions/common";
@@ -19,6 +21,28 @@ export interface NodeCopy {
   sharedEnv: string | null;
   paramsText: string;
   template?: string | null;
+  /** Code files (relative to code/) and their text, as they were before the deletion. */
+  code?: { path: string; text: string }[];
+}
+
+/** Code files undo does not write back: the parameters (restored through their own call) and
+ * the environment's files (a fresh environment was made for the new node). */
+const NOT_CODE = new Set(["params.yaml", "pyproject.toml", "uv.lock"]);
+const MAX_FILES = 100;
+const MAX_BYTES = 1024 * 1024;
+
+/** The node's code files as text, before it is deleted (binary or huge files are left out). */
+async function codeOf(pipeline: string, node: string): Promise<{ path: string; text: string }[]> {
+  const listed = await call(api.GET("/api/pipelines/{pipeline}/nodes/{node}/code", { params: { path: { pipeline, node } } }));
+  const wanted = listed.files.filter((f) => !NOT_CODE.has(f.path) && f.size <= MAX_BYTES).slice(0, MAX_FILES);
+  const read = await Promise.all(
+    wanted.map((f) =>
+      call(api.GET("/api/pipelines/{pipeline}/nodes/{node}/code/file", { params: { path: { pipeline, node }, query: { file: f.path } } }))
+        .then((file) => ({ path: file.path, text: file.text }))
+        .catch(() => null),
+    ),
+  );
+  return read.flatMap((file) => file ?? []);
 }
 
 /** What undoing a deletion needs: the nodes as they were and every edge they had. */
@@ -35,8 +59,9 @@ export async function snapshot(ids: string[]): Promise<Deletion> {
   const nodes = await Promise.all(
     ids.flatMap((id) => graphNode(graph, id) ?? []).map(async (node) => {
       const detail = await call(api.GET("/api/pipelines/{pipeline}/nodes/{node}", { params: { path: { pipeline, node: node.id } } }));
+      const code = await codeOf(pipeline, node.id);
       const shared = node.isolation.startsWith("shared:") ? node.isolation.slice("shared:".length) : null;
-      return { id: node.id, tag: node.tag, notes: node.notes, x: node.x, y: node.y, groupId: node.group_id, sharedEnv: shared, paramsText: detail.params_text };
+      return { id: node.id, tag: node.tag, notes: node.notes, x: node.x, y: node.y, groupId: node.group_id, sharedEnv: shared, paramsText: detail.params_text, code };
     }),
   );
   const edges = (graph?.edges ?? []).filter((e) => chosen.has(e.parent_id) || chosen.has(e.child_id));
@@ -65,6 +90,14 @@ async function makeNode(pipeline: string, node: NodeCopy): Promise<void> {
   alias(current(node.id), made.id);
   if (node.paramsText.trim()) {
     await call(api.PUT("/api/pipelines/{pipeline}/nodes/{node}/params", { params: { path: { pipeline, node: made.id } }, body: { yaml: node.paramsText } }));
+  }
+  for (const file of node.code ?? []) {
+    await call(
+      api.PUT("/api/pipelines/{pipeline}/nodes/{node}/code/file", {
+        params: { path: { pipeline, node: made.id } },
+        body: { file: file.path, text: file.text, version: null, overwrite: true },
+      }),
+    );
   }
 }
 
@@ -116,7 +149,7 @@ export function deleted(deletion: Deletion): Edit {
     label: `delete ${named(deletion.nodes)}`,
     undo: async () => {
       const missed = await makeAgain(deletion);
-      const again = `Made again as new node(s) with the same tag, notes, parameters, place and edges; their code and environment start anew (the folder was deleted).`;
+      const again = `Made again as new node(s) with the same tag, notes, parameters, code files, place and edges; their environment starts anew (the folder was deleted): add its packages again in the Environment tab.`;
       return missed.length ? `${again} Not brought back: ${missed.join(", ")}.` : again;
     },
     redo: () => removeUntouched(deletion.nodes),
