@@ -11,6 +11,7 @@ import { HistoryView } from "./history/HistoryView";
 import { LastRunsLoader } from "./history/lastRuns";
 import { NodePanel } from "./panels/NodePanel";
 import { Sidebar } from "./sidebar/Sidebar";
+import { SkipLinks } from "./a11y/SkipLinks";
 import { QueryClientProvider } from "@tanstack/react-query";
 import { queryClient } from "./api/queries";
 import { useApp } from "./store/app";
@@ -47,6 +48,7 @@ export function App() {
 
   return (
     <QueryClientProvider client={queryClient}>
+      <SkipLinks />
       <div className={panelNodeId ? `shell with-panel${widePanel ? " wide-panel" : ""}` : "shell"}>
         <Sidebar />
         <main className="main">

@@ -2,6 +2,7 @@ import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
 import "@xyflow/react/dist/style.css";
 import "./styles.css";
+import "./a11y/a11y.css";
 import { App } from "./App";
 
 const root = document.getElementById("root");

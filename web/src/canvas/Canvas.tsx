@@ -38,6 +38,7 @@ import { FindBox } from "../find/FindBox";
 import { redo, undo } from "../undo/history";
 import { openOverlay } from "./overlays";
 import { ShortcutSheet } from "./ShortcutSheet";
+import { useNodeKeys } from "../a11y/nodeKeys";
 
 const nodeTypes = { step: StepCard, groupFrame: GroupFrame, groupCollapsed: CollapsedGroup };
 const LARGE_GRAPH = 200;
@@ -211,6 +212,8 @@ export function Canvas() {
     const data = edge.data as { parent: string; child: string; slot: string } | undefined;
     if (data) setMenu({ x: event.clientX, y: event.clientY, title: `input ${data.slot}`, entries: edgeMenu(data.parent, data.child) });
   }, []);
+
+  useNodeKeys(openPanel);
 
   useShortcuts({
     deleteSelection: () => {

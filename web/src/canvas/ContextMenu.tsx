@@ -2,6 +2,7 @@
 // closes on Escape, on a click elsewhere, or after a choice.
 import type { LucideIcon } from "lucide-react";
 import { useEffect, useLayoutEffect, useRef, useState, type KeyboardEvent } from "react";
+import { useReturnFocus } from "../a11y/focus";
 
 export interface MenuItem {
   label: string;
@@ -23,6 +24,7 @@ export interface MenuState {
 
 export function ContextMenu({ menu, onClose }: { menu: MenuState; onClose: () => void }) {
   const ref = useRef<HTMLDivElement>(null);
+  useReturnFocus(); // Escape or a choice gives the focus back to what opened the menu
 
   useEffect(() => {
     const onDown = (event: MouseEvent) => {

@@ -61,6 +61,7 @@ export function stepNodes(graph: PipelineGraph, highlighted: Set<string>, previo
       position: before?.data.node === node ? before.position : { x: node.x, y: node.y },
       data,
       selected: before?.selected ?? false,
+      ariaLabel: `node ${node.tag}`, // what a screen reader says when Tab reaches the card
       width: NODE_WIDTH,
       height: NODE_HEIGHT,
     });

@@ -1,5 +1,6 @@
 // The one modal dialog of the app, rendering whatever `ask` asked for.
 import { useEffect, useRef, useState, type FormEvent } from "react";
+import { trapTab, useReturnFocus } from "../a11y/focus";
 import { useDialog, type Field, type OpenDialog, type Values } from "./dialogs";
 
 function initialValues(fields: Field[]): Values {
@@ -22,10 +23,15 @@ function Dialog({ open }: { open: OpenDialog }) {
   const fields = spec.fields ?? [];
   const [values, setValues] = useState<Values>(() => initialValues(fields));
   const first = useRef<HTMLInputElement & HTMLTextAreaElement & HTMLSelectElement>(null);
+  const form = useRef<HTMLFormElement>(null);
+  useReturnFocus();
 
   useEffect(() => {
-    first.current?.focus();
-    first.current?.select?.();
+    // The first field, else the dialog itself (Enter then confirms nothing by accident).
+    if (first.current) {
+      first.current.focus();
+      first.current.select?.();
+    } else form.current?.focus();
     const onKey = (event: KeyboardEvent) => {
       if (event.key === "Escape") resolve(null);
     };
@@ -43,10 +49,14 @@ function Dialog({ open }: { open: OpenDialog }) {
   return (
     <div className="modal-backdrop" onMouseDown={() => resolve(null)}>
       <form
+        ref={form}
         className="modal"
         role="dialog"
+        aria-modal="true"
         aria-label={spec.title}
+        tabIndex={-1}
         data-testid="dialog"
+        onKeyDown={trapTab}
         onMouseDown={(event) => event.stopPropagation()}
         onSubmit={submit}
       >

@@ -106,7 +106,10 @@ export function Sidebar() {
               onContextMenu={(e) => open(e, p.name, projectMenu(p))}
               title={p.notes}
             >
-              <span className="grow">{p.name}</span>
+              {/* a button: Tab reaches it, Enter opens it (a click anywhere on the row does too) */}
+              <button type="button" className="item-name grow" aria-current={p.id === projectId || undefined}>
+                {p.name}
+              </button>
               <button className="icon-button subtle" onClick={(e) => open(e, p.name, projectMenu(p))} aria-label={`actions of project ${p.name}`}>
                 <Ellipsis size={14} />
               </button>
@@ -136,7 +139,9 @@ export function Sidebar() {
               data-tag={p.tag}
             >
               <GitBranch size={13} className="muted" />
-              <span className="grow">{p.tag}</span>
+              <button type="button" className="item-name grow" aria-current={p.id === pipelineId || undefined}>
+                {p.tag}
+              </button>
               {p.locked && <Lock size={12} className="muted" />}
               <button className="icon-button subtle" onClick={(e) => open(e, p.tag, pipelineMenu(p))} aria-label={`actions of pipeline ${p.tag}`}>
                 <Ellipsis size={14} />

@@ -1,0 +1,60 @@
+"""Accessibility checks for browser tests: axe-core run in the page, no network.
+
+``expect_accessible(page, "what is on screen")`` injects axe-core (``web/node_modules/axe-core``,
+installed by ``npm ci`` with the web app's dev dependencies) into the page once, runs it on the
+whole document (or on ``within``, a CSS selector) and fails with every serious or critical
+violation: the rule, what to fix, and the elements that break it. Moderate and minor findings
+are not failures. Call it once the view to check is on screen (wait for it first: axe checks
+what is there when it runs).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page
+
+AXE = Path(__file__).resolve().parents[2] / "web" / "node_modules" / "axe-core" / "axe.min.js"
+FAILING = ("serious", "critical")
+
+RUN = """async (within) => {
+  const result = await window.axe.run(within ? document.querySelector(within) : document, {
+    resultTypes: ["violations"],
+  });
+  return result.violations.map((v) => ({
+    id: v.id,
+    impact: v.impact,
+    help: v.help,
+    nodes: v.nodes.map((n) => ({ target: n.target.join(" "), why: n.failureSummary })),
+  }));
+}"""
+
+
+def violations(page: Page, within: str | None = None) -> list[dict[str, Any]]:
+    """Every axe-core violation on the page (or inside ``within``), any impact."""
+    if not AXE.is_file():
+        pytest.fail(f"axe-core is missing at {AXE}: run `npm ci` in web/ (make install does this)")
+    if not page.evaluate("() => typeof window.axe === 'object'"):
+        page.add_script_tag(path=str(AXE))
+    found: list[dict[str, Any]] = page.evaluate(RUN, within)
+    return found
+
+
+def describe(found: list[dict[str, Any]]) -> str:
+    lines: list[str] = []
+    for violation in found:
+        lines.append(f"- {violation['id']} ({violation['impact']}): {violation['help']}")
+        for node in violation["nodes"][:5]:
+            why = " ".join(str(node["why"]).split())
+            lines.append(f"    {node['target']}: {why}")
+        if len(violation["nodes"]) > 5:
+            lines.append(f"    … and {len(violation['nodes']) - 5} more")
+    return "\n".join(lines)
+
+
+def expect_accessible(page: Page, view: str, within: str | None = None) -> None:
+    """Fail when axe-core finds a serious or critical violation in what the page shows."""
+    failing = [v for v in violations(page, within) if v["impact"] in FAILING]
+    assert not failing, f"{view}: serious or critical accessibility violations:\n{describe(failing)}"
