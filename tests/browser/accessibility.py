@@ -57,4 +57,5 @@ def describe(found: list[dict[str, Any]]) -> str:
 def expect_accessible(page: Page, view: str, within: str | None = None) -> None:
     """Fail when axe-core finds a serious or critical violation in what the page shows."""
     failing = [v for v in violations(page, within) if v["impact"] in FAILING]
-    assert not failing, f"{view}: serious or critical accessibility violations:\n{describe(failing)}"
+    found = describe(failing)
+    assert not failing, f"{view}: serious or critical accessibility violations:\n{found}"

@@ -12,7 +12,8 @@ from support.worlds import trivial_tree
 
 NODES = 300
 IN_TOOLBAR = "() => !!document.activeElement?.closest('[role=toolbar]')"
-FOCUSED_NAME = "() => document.activeElement?.getAttribute('aria-label') ?? document.activeElement?.textContent"
+FOCUSED_NAME = "() => { const e = document.activeElement; return e?.ariaLabel ?? e?.textContent; }"
+INSIDE = "d => d.contains(document.activeElement)"
 
 
 def focused(page: Page) -> Locator:
@@ -25,10 +26,13 @@ def tab_to(page: Page, target: Locator, limit: int = 30) -> int:
         page.keyboard.press("Tab")
         if target.evaluate("e => e === document.activeElement"):
             return presses
-    raise AssertionError(f"Tab never reached it in {limit} presses (ended on {page.evaluate(FOCUSED_NAME)!r})")
+    ended = page.evaluate(FOCUSED_NAME)
+    raise AssertionError(f"Tab never reached it in {limit} presses (ended on {ended!r})")
 
 
-def test_projects_and_pipelines_are_reached_and_opened_by_keyboard(page: Page, served: Served) -> None:
+def test_projects_and_pipelines_are_reached_and_opened_by_keyboard(
+    page: Page, served: Served
+) -> None:
     ws = served.workspace
     ws.nodes.new("baseline", "fetch")
     ws.projects.new("energy")
@@ -56,10 +60,11 @@ def test_projects_and_pipelines_are_reached_and_opened_by_keyboard(page: Page, s
     expect(menu).to_have_count(0)
     expect(actions).to_be_focused()
 
-    energy = page.locator(".item").filter(has_text="energy").get_by_role("button", name="energy", exact=True)
-    energy.focus()
+    energy = page.locator(".item").filter(has_text="energy")
+    energy.get_by_role("button", name="energy", exact=True).focus()
     page.keyboard.press("Enter")
-    expect(page.locator(".section-header h3").filter(has_text="Pipelines of")).to_have_text("Pipelines of energy")
+    heading = page.locator(".section-header h3").filter(has_text="Pipelines of")
+    expect(heading).to_have_text("Pipelines of energy")
 
     # The toolbar still answers the mouse (an earlier attempt at this broke its clicks).
     page.get_by_test_id("new-node").click()
@@ -78,16 +83,18 @@ def test_a_dialog_keeps_the_focus_and_gives_it_back(page: Page, served: Served) 
     expect(dialog.locator("input").first).to_be_focused()
     for _ in range(12):  # more presses than the dialog has controls, both ways
         page.keyboard.press("Tab")
-        assert dialog.evaluate("d => d.contains(document.activeElement)"), page.evaluate(FOCUSED_NAME)
+        assert dialog.evaluate(INSIDE), page.evaluate(FOCUSED_NAME)
     for _ in range(12):
         page.keyboard.press("Shift+Tab")
-        assert dialog.evaluate("d => d.contains(document.activeElement)"), page.evaluate(FOCUSED_NAME)
+        assert dialog.evaluate(INSIDE), page.evaluate(FOCUSED_NAME)
     page.keyboard.press("Escape")
     expect(dialog).to_have_count(0)
     expect(opener).to_be_focused()
 
 
-def test_skip_links_reach_the_toolbar_and_the_nodes_of_a_large_pipeline(page: Page, served: Served) -> None:
+def test_skip_links_reach_the_toolbar_and_the_nodes_of_a_large_pipeline(
+    page: Page, served: Served
+) -> None:
     trivial_tree(served.workspace, "baseline", NODES)
     page.goto(served.link)
     expect(node(page, "n0000")).to_be_visible(timeout=60_000)
