@@ -62,7 +62,7 @@ function FindDialog() {
             role="combobox"
             aria-label="Find a node by tag, id or notes"
             aria-expanded={found.length > 0}
-            aria-controls="find-results"
+            aria-controls={found.length > 0 ? "find-results" : undefined}
             aria-activedescendant={found.length ? optionId(active) : undefined}
             placeholder="Find a node by tag, id or notes"
             value={query}
@@ -73,9 +73,13 @@ function FindDialog() {
             onKeyDown={onKey}
           />
         </label>
-        {query.trim() && (
+        {query.trim() && found.length === 0 && (
+          <p className="find-none" role="status">
+            No node matches “{query.trim()}”
+          </p>
+        )}
+        {found.length > 0 && (
           <ul className="find-results" id="find-results" role="listbox" aria-label="Nodes found">
-            {found.length === 0 && <li className="find-none">No node matches “{query.trim()}”</li>}
             {found.map((item, index) => (
               <li
                 key={item.node.id}
@@ -89,7 +93,7 @@ function FindDialog() {
                 onClick={() => jump(item)}
               >
                 <b>{item.node.tag}</b>
-                <span className="muted">{item.node.id}</span>
+                <span className="find-id">{item.node.id}</span>
                 {item.field === "notes" && <span className="find-notes">{item.node.notes}</span>}
               </li>
             ))}
