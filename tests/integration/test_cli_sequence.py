@@ -74,7 +74,24 @@ def test_command_sequence(tmp_path: Path) -> None:
     run(lab, "node", "duplicate", "clean", "--pipeline", "baseline", "--into", "other-pipeline")
     ambiguous = run(lab, "node", "path", "clean", ok=False)
     assert ambiguous.returncode == 3 and ids["clean"] in ambiguous.stderr
-    run(lab, "node", "reference", "load", "--into", "other-pipeline", "--pipeline", "copy")
+    # the copy's "load" is another node with a tag other-pipeline already shows (clean's parent)
+    clash = run(
+        lab, "node", "reference", "load", "--into", "other-pipeline", "--pipeline", "copy", ok=False
+    )
+    assert clash.returncode == 4 and "already has a node tagged 'load'" in clash.stderr
+    run(
+        lab,
+        "node",
+        "reference",
+        "load",
+        "--into",
+        "other-pipeline",
+        "--pipeline",
+        "copy",
+        "--allow-duplicate-tag",
+    )
+    shown = show(lab, "other-pipeline")
+    assert sorted(n["tag"] for n in shown["nodes"]) == ["clean", "load", "load"]
     run(lab, "node", "clear-data", ids["clean"], "--yes")
     run(lab, "node", "rm", "plot", "--pipeline", "baseline", "--yes")
     assert not (lab / "nodes" / ids["plot"]).exists()
