@@ -18,6 +18,7 @@ from playwright.sync_api import Page, expect
 
 import nodepipe
 from api.live import server_process
+from browser.accessibility import expect_accessible
 from browser.canvas import expect_state, node
 from browser.conftest import Served
 from nodepipe.services.demo import create_demo
@@ -106,6 +107,7 @@ def test_tables_json_markdown_and_sandboxed_html_are_previewed(page: Page, serve
     expect(frame).to_have_attribute("sandbox", "")
     inner = page.frame_locator("[data-testid=output-frame]")
     expect(inner.locator("#p")).to_have_text("hello")  # shown, its script did not run
+    expect_accessible(page, "the Outputs tab", "[data-testid=node-panel]")
 
 
 def test_code_is_edited_in_codemirror_and_the_card_turns_stale(page: Page, served: Served) -> None:
@@ -124,6 +126,7 @@ def test_code_is_edited_in_codemirror_and_the_card_turns_stale(page: Page, serve
     assert {"main.py", "params.yaml", "pyproject.toml"} <= set(options)
     assert not any(o.startswith(".venv") for o in options)
     expect(content.locator(".cm-line span").first).to_be_visible()  # highlighted tokens
+    expect_accessible(page, "the Code tab", "[data-testid=node-panel]")
 
     content.click()
     page.keyboard.press("Control+End")
