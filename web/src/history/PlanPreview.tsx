@@ -1,6 +1,7 @@
 // "What would run and why" before a run: the planner's answer (POST …/plan: pure, nothing is
 // started or claimed) in a dialog with Run and Cancel. Shift-click on Run skips it once; a
 // setting (remembered in this browser) skips it always.
+import { toast } from "sonner";
 import { api, call } from "../api/client";
 import type { Plan, RunCreate } from "../api/types";
 import { ask } from "../dialogs/dialogs";
@@ -66,12 +67,20 @@ function PlanBody({ plan }: { plan: Plan }) {
 
 /** Ask the planner what ``request`` would run and show it: true to run, false to cancel. */
 export async function confirmPlan(pipeline: string, request: Partial<RunCreate>, label: string): Promise<boolean> {
-  const plan = await call(
-    api.POST("/api/pipelines/{pipeline}/plan", {
-      params: { path: { pipeline } },
-      body: { force: false, executor: "local", ...request },
-    }),
-  );
+  // Checking a big pipeline takes a while: say so if it is not instant.
+  const slow = window.setTimeout(() => toast.loading("Working out what would run…", { id: "planning" }), 400);
+  let plan: Plan;
+  try {
+    plan = await call(
+      api.POST("/api/pipelines/{pipeline}/plan", {
+        params: { path: { pipeline } },
+        body: { force: false, executor: "local", ...request },
+      }),
+    );
+  } finally {
+    window.clearTimeout(slow);
+    toast.dismiss("planning");
+  }
   const count = plan.run.length;
   const values = await ask({
     title: `${label}: what would run and why`,
