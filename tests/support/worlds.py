@@ -19,6 +19,7 @@ from pathlib import Path
 import nodepipe
 from nodepipe.domain.model import Edge, Node
 from nodepipe.domain.runs import NodeRun
+from nodepipe.live.canvas import CanvasService
 
 
 @dataclass(frozen=True)
@@ -131,4 +132,13 @@ def trivial_tree(ws: nodepipe.Workspace, pipeline: str, count: int) -> list[str]
             ids.append(node.id)
     for i, node_id in enumerate(ids[1:], start=1):
         ws.edges.connect(ids[(i - 1) // 3], node_id, pipeline)
+    # Laid out as the app would (a column per depth), so opening it runs no auto-layout.
+    depth = [0] * len(ids)
+    rows: dict[int, int] = {}
+    positions: dict[str, tuple[float, float]] = {}
+    for i, node_id in enumerate(ids):
+        depth[i] = depth[(i - 1) // 3] + 1 if i else 0
+        row = rows[depth[i]] = rows.get(depth[i], -1) + 1
+        positions[node_id] = (depth[i] * 290.0, row * 92.0)
+    CanvasService(ws.context).place_many(pipeline, positions)
     return ids

@@ -42,6 +42,9 @@ import { useNodeKeys } from "../a11y/nodeKeys";
 
 const nodeTypes = { step: StepCard, groupFrame: GroupFrame, groupCollapsed: CollapsedGroup };
 const LARGE_GRAPH = 200;
+// Zoomed out, a large graph's blocks are all drawn (cheap, and mostly on screen); a huge one's
+// are too many to paint on each pan frame (10,000 blocks: 2 fps): only those in view are.
+const HUGE_GRAPH = 2000;
 // Props handed to React Flow are constants or memoised: a new object or function on each render
 // makes React Flow re-render every node and edge (at 1,000 nodes, on every live update).
 const PRO_OPTIONS = { hideAttribution: true };
@@ -272,7 +275,7 @@ export function Canvas() {
         selectionKeyCode="Shift"
         multiSelectionKeyCode={MULTI_SELECT_KEYS}
         selectNodesOnDrag={false}
-        onlyRenderVisibleElements={nodes.length > LARGE_GRAPH && detailed}
+        onlyRenderVisibleElements={nodes.length > HUGE_GRAPH || (nodes.length > LARGE_GRAPH && detailed)}
         minZoom={0.05}
         maxZoom={2.5}
         proOptions={PRO_OPTIONS}
