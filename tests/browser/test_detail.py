@@ -10,6 +10,7 @@ import re
 
 from playwright.sync_api import Locator, Page, expect
 
+from browser.accessibility import expect_accessible
 from browser.conftest import Served
 
 NODES = 300
@@ -82,3 +83,4 @@ def test_300_nodes_zoomed_to_fit_keep_colours_and_labels(page: Page, served: Ser
         expect(card.locator(".step-block-tag")).to_have_text(tag)
         assert label_height(card) >= 9, tag
     assert page.evaluate(STATE_COLOURED)
+    expect_accessible(page, "zoomed-out blocks", ".react-flow")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import httpx
 from playwright.sync_api import Page, expect
 
+from browser.accessibility import expect_accessible
 from browser.canvas import menu_item, node
 from browser.conftest import Served
 
@@ -102,6 +103,7 @@ def test_a_reference_says_what_comes_with_it_and_lands_in_free_space(
     dialog = page.get_by_test_id("dialog")
     upstream = dialog.get_by_test_id("reference-upstream")
     expect(upstream.locator("li")).to_have_text(["load", "clean"])
+    expect_accessible(page, "Reference dialog", '[data-testid="dialog"]')
     dialog.locator("select").select_option(label="other")
     dialog.get_by_test_id("dialog-confirm").click()
     expect(page.locator("[data-sonner-toast]", has_text="Now shown there: 3")).to_be_visible()
@@ -124,3 +126,4 @@ def test_two_nodes_with_one_tag_are_told_apart(page: Page, served: Served) -> No
     texts = sorted(twins.all_inner_texts())
     assert texts == sorted([f" · id {first.id}", f" · id {second.id}"]), texts
     expect(node(page, "alone").get_by_test_id("twin")).to_have_count(0)
+    expect_accessible(page, "cards with one tag", ".react-flow")
