@@ -80,6 +80,8 @@ def test_the_shortcut_sheet_lists_every_shortcut(page: Page, served: Served) -> 
         "escape": "Esc",
         "help": "?",
         "save": "Ctrl+S",
+        "openNode": "Enter",
+        "nodeMenu": "Shift+F10 or Menu key",
     }
     expect(rows).to_have_count(len(expected))
     for shortcut, keys in expected.items():

@@ -91,6 +91,19 @@ def test_a_dialog_keeps_the_focus_and_gives_it_back(page: Page, served: Served) 
     expect(dialog).to_have_count(0)
     expect(opener).to_be_focused()
 
+    # The shortcut sheet is a dialog too.
+    help_button = page.get_by_role("button", name="Keyboard shortcuts")
+    help_button.focus()
+    page.keyboard.press("Enter")
+    sheet = page.get_by_test_id("shortcut-sheet")
+    expect(sheet).to_be_visible()
+    for _ in range(4):
+        page.keyboard.press("Tab")
+        assert sheet.evaluate(INSIDE), page.evaluate(FOCUSED_NAME)
+    page.keyboard.press("Escape")
+    expect(sheet).to_have_count(0)
+    expect(help_button).to_be_focused()
+
 
 def test_skip_links_reach_the_toolbar_and_the_nodes_of_a_large_pipeline(
     page: Page, served: Served

@@ -1,6 +1,7 @@
 // Nodes by keyboard: Tab reaches a card (React Flow makes each one focusable), Enter opens its
 // panel, the context-menu key or Shift+F10 opens its menu (as a right-click on it would).
 import { useEffect } from "react";
+import { shortcutOf } from "../canvas/shortcuts";
 
 /** The step node card the keyboard is on, if any. */
 function focusedNode(target: EventTarget | null): HTMLElement | null {
@@ -14,9 +15,10 @@ export function useNodeKeys(open: (nodeId: string) => void): void {
       const node = focusedNode(event.target);
       const id = node?.dataset["id"];
       if (!node || !id) return;
-      if (event.key === "Enter" && !event.shiftKey && !event.ctrlKey && !event.metaKey && !event.altKey) {
+      const shortcut = shortcutOf(event);
+      if (shortcut === "openNode") {
         open(id);
-      } else if (event.key === "ContextMenu" || (event.key === "F10" && event.shiftKey)) {
+      } else if (shortcut === "nodeMenu") {
         event.preventDefault();
         const box = node.getBoundingClientRect();
         const at = { clientX: box.left + box.width / 2, clientY: box.bottom };

@@ -1,6 +1,7 @@
 // The keyboard shortcut sheet (`?`): every shortcut of the one table in shortcuts.ts.
 import { X } from "lucide-react";
 import { useEffect, useRef } from "react";
+import { trapTab, useReturnFocus } from "../a11y/focus";
 import { openOverlay, useOverlay } from "./overlays";
 import { SHORTCUTS, keyLabel } from "./shortcuts";
 
@@ -12,6 +13,7 @@ export function ShortcutSheet() {
 function Sheet() {
   const closeButton = useRef<HTMLButtonElement>(null);
   const close = () => openOverlay(null);
+  useReturnFocus();
   useEffect(() => closeButton.current?.focus(), []);
   return (
     <div className="modal-backdrop" onMouseDown={close}>
@@ -21,8 +23,10 @@ function Sheet() {
         aria-label="Keyboard shortcuts"
         data-testid="shortcut-sheet"
         onMouseDown={(event) => event.stopPropagation()}
+        aria-modal="true"
         onKeyDown={(event) => {
           if (event.key === "Escape" || event.key === "?") close();
+          else trapTab(event);
         }}
       >
         <div className="sheet-head">

@@ -13,7 +13,9 @@ export type ShortcutId =
   | "deleteSelection"
   | "selectAll"
   | "escape"
-  | "save";
+  | "save"
+  | "openNode"
+  | "nodeMenu";
 
 export interface Shortcut {
   id: ShortcutId;
@@ -34,10 +36,18 @@ export const SHORTCUTS: Shortcut[] = [
   { id: "escape", keys: [["Escape"]], description: "Close the menu and the side panel, clear the selection" },
   { id: "help", keys: [["?"]], description: "Show these keyboard shortcuts" },
   { id: "save", keys: [["Ctrl", "s"]], description: "Save the file open in a node's Code tab (while editing it)" },
+  // On the node the keyboard is on (Tab reaches nodes); a11y/nodeKeys.ts handles these two.
+  { id: "openNode", keys: [["Enter"]], description: "Open the panel of the node Tab reached" },
+  { id: "nodeMenu", keys: [["Shift", "F10"], ["ContextMenu"]], description: "Open the menu of the node Tab reached" },
 ];
 
 const MODIFIERS = new Set(["Ctrl", "Shift", "Alt"]);
-const KEY_NAMES: Record<string, string> = { Escape: "Esc", Delete: "Del", Backspace: "Backspace" };
+const KEY_NAMES: Record<string, string> = {
+  Escape: "Esc",
+  Delete: "Del",
+  Backspace: "Backspace",
+  ContextMenu: "Menu key",
+};
 
 /** How a key combination is written for people: "Ctrl+Shift+Z". */
 export function keyLabel(combo: string[]): string {
