@@ -48,7 +48,9 @@ class AppServices:
             launcher=RunLauncher(workspace.runs, workspace.pipelines, hub),
             canvas=CanvasService(workspace.context),
             watcher=ExternalRunWatcher(workspace.context, hub),
-            files=NodeFileWatcher(workspace.context.layout.nodes_dir, hub),
+            files=NodeFileWatcher(
+                workspace.context.layout.nodes_dir, hub, workspace.context.folder_memo
+            ),
         )
         services.watcher.start()
         services.files.start()

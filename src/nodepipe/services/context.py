@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -31,6 +31,7 @@ from nodepipe.workspace.config import (
     split_password,
     write_config,
 )
+from nodepipe.workspace.folder_memo import FolderMemo
 from nodepipe.workspace.layout import WorkspaceLayout, find_workspace_root
 
 if TYPE_CHECKING:
@@ -51,6 +52,9 @@ class WorkspaceContext:
     config: WorkspaceConfig
     store: Store
     environments: NodeEnvironments
+    folder_memo: FolderMemo = field(default_factory=FolderMemo)
+    """Node checks kept between views while the web app's watcher vouches for them (a CLI
+    process never arms it: it checks every node)."""
 
     @property
     def python_version(self) -> str:

@@ -43,6 +43,8 @@ class Tree:
     files: dict[str, os.stat_result] = field(default_factory=dict)
     """Each file with its stat, taken while scanning (no second look)."""
     links: dict[str, str] = field(default_factory=dict)
+    linked: set[str] = field(default_factory=set)
+    """Entries reached through a symbolic link: what they hold may lie outside the folder."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +85,8 @@ def scan(root: Path, walk: Walk) -> Tree:
             is_dir = entry.is_dir()
             if ignored(relative, is_dir):
                 continue
+            if entry.is_symlink():
+                tree.linked.add(relative)
             if is_dir and (not entry.is_symlink() or _follow(entry, walk, visited, root)):
                 pending.append((relative + "/", entry.path, ignored))
             elif entry.is_symlink() and not entry.is_file():

@@ -73,6 +73,7 @@ __all__ = [
     "ParentOutput",
     "SharedScans",
     "code_files",
+    "fingerprint_and_scope",
     "fingerprint_node",
     "fingerprint_outputs",
     "locked_packages",
@@ -278,6 +279,19 @@ def fingerprint_node(
     (a folder they share is walked once). Raises InvalidInputError when ``params.yaml`` is
     malformed, or declared external code is missing (the node could not run either).
     """
+    return fingerprint_and_scope(folder, parents, entry, cache_file, scans)[0]
+
+
+def fingerprint_and_scope(
+    folder: NodeFolder,
+    parents: Mapping[str, ParentOutput],
+    entry: str = ENTRY_POINT,
+    cache_file: Path | None = None,
+    scans: SharedScans | None = None,
+) -> tuple[NodeFingerprint, bool]:
+    """``fingerprint_node``, and whether every file it read lies inside the node's ``code/``
+    (no linked lib, external code, symbolic link or snapshot clone): then a watcher of the
+    node folders sees every change that could alter it (``workspace.folder_memo``)."""
     code = folder.code
     tree = _scan(code, CODE, cache_file)
     scans = {} if scans is None else scans
@@ -288,14 +302,15 @@ def fingerprint_node(
     revisions = snapshot_revisions(code)
     state = _settled_state(code, (tree, *(t for _, t, _ in libs)), entry, parents, cache_file)
     settled = None if state is None else (*state, tuple(sorted(revisions.items())))
+    inside = not libs and not tree.linked and not revisions
     known = _SETTLED.get(str(code)) if settled is not None else None
     if known is not None and known[0] == settled:
-        return known[1]
+        return known[1], inside
     fingerprint = _fingerprint_tree(code, tree, libs, entry, parents, _HashCache(cache_file))
     fingerprint = replace(fingerprint, revisions=revisions)
     if settled is not None:
         _SETTLED[str(code)] = (settled, fingerprint)
-    return fingerprint
+    return fingerprint, inside
 
 
 _SETTLED: dict[str, tuple[tuple[Any, ...], NodeFingerprint]] = {}

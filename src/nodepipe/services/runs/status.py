@@ -28,7 +28,8 @@ from nodepipe.domain.staleness import HELD_STALE_REASONS, NodeFingerprint, Paren
 from nodepipe.domain.states import NodeState
 from nodepipe.services.context import WorkspaceContext
 from nodepipe.workspace.file_state import latest_per_key
-from nodepipe.workspace.fingerprint import SharedScans, fingerprint_node
+from nodepipe.workspace.fingerprint import SharedScans, fingerprint_and_scope
+from nodepipe.workspace.folder_memo import FolderMemo
 from nodepipe.workspace.node_config import NodeConfig, read_node_config
 
 if TYPE_CHECKING:
@@ -67,6 +68,7 @@ def compute_statuses(
     tags = _tags(session, view, stored)
     result: dict[str, NodeStatusView] = {}
     scans: SharedScans = {}  # a checkout many nodes share is walked once per check
+    memo = context.folder_memo if context.folder_memo.catch_up() else None
     for node_id in topological_order(ids, view.edges):
         item = view.node(node_id)
         upstream = [
@@ -76,7 +78,7 @@ def compute_statuses(
         ]
         digest = stored.get(node_id, (None, None))[1]
         try:
-            config, current = _check(context, view, node_id, stored, scans)
+            config, current = _check(context, view, node_id, stored, scans, memo)
         except NodepipeError as exc:
             problem = str(exc)
             reasons = tuple(dict.fromkeys([problem, *upstream]))
@@ -98,22 +100,34 @@ def _check(
     node_id: str,
     stored: dict[str, tuple[str | None, str | None]],
     scans: SharedScans,
+    memo: FolderMemo | None,
 ) -> tuple[NodeConfig, NodeFingerprint]:
     """The node's settings and current fingerprint; a NodepipeError saying what is wrong when
-    its folder is missing or a file cannot be read."""
-    folder = context.layout.node_folder(node_id)
-    if not folder.path.is_dir():
-        raise NodepipeError(f"its folder {folder.path} is missing; restore it, or remove the node")
-    config = read_node_config(folder.pyproject)
+    its folder is missing or a file cannot be read. With ``memo`` (the web app's, caught up
+    with its watcher) a node whose folder did not change is not looked at again."""
     parents = {
         e.slot: ParentOutput(e.parent_id, stored.get(e.parent_id, (None, None))[1] or "")
         for e in view.inputs(node_id)
     }
+    key = tuple(sorted((slot, p.node_id, p.outputs) for slot, p in parents.items()))
+    kept: tuple[NodeConfig, NodeFingerprint] | None = memo.get(node_id, key) if memo else None
+    if kept is not None:
+        return kept
+    ticket = memo.ticket(node_id) if memo else None
+    folder = context.layout.node_folder(node_id)
+    if not folder.path.is_dir():
+        raise NodepipeError(f"its folder {folder.path} is missing; restore it, or remove the node")
+    config = read_node_config(folder.pyproject)
     entry = " ".join(config.command) if config.command else config.entry
     try:
-        return config, fingerprint_node(folder, parents, entry, folder.fingerprint_cache, scans)
+        current, inside = fingerprint_and_scope(
+            folder, parents, entry, folder.fingerprint_cache, scans
+        )
     except OSError as exc:
         raise NodepipeError(f"cannot read {exc.filename or folder.code}: {exc.strerror}") from exc
+    if inside and memo is not None:
+        memo.keep(node_id, ticket, key, (config, current))
+    return config, current
 
 
 def _own_reasons(

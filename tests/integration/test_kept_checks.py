@@ -1,0 +1,132 @@
+"""The web app keeps each node's check between views while its watcher vouches that the node's
+folder did not change (``workspace.folder_memo``), and never shows a state that is wrong:
+an edit on disk (code, parameters, a shared checkout outside ``nodes/``), a run from the CLI
+and an edge changed from the CLI each show in the very next GET. Real server, real watcher."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+import nodepipe
+from api.live import LiveServer, server_thread
+from integration.test_external_code import git_checkout
+from nodepipe.services.runs import status
+from nodepipe.services.runs.service import RunRequest
+from support.waiting import wait_for
+
+CLI = Path(sys.executable).parent / "nodepipe"
+
+
+@pytest.fixture
+def ran(chain: nodepipe.Workspace) -> nodepipe.Workspace:
+    for tag in ("load", "clean", "plot"):
+        (chain.nodes.path(tag) / "code" / "main.py").write_text("pass\n")
+    chain.runs.run(RunRequest("baseline"))
+    return chain
+
+
+@pytest.fixture
+def live(ran: nodepipe.Workspace) -> Iterator[LiveServer]:
+    with server_thread(ran) as server:
+        wait_for(lambda: ran.context.folder_memo.armed, "the node folders' watcher to watch")
+        yield server
+
+
+@pytest.fixture
+def checked(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The node folders each GET looks at (the real check runs)."""
+    seen: list[str] = []
+    real = status.fingerprint_and_scope
+
+    def counting(folder, *args, **kwargs):  # type: ignore[no-untyped-def]
+        seen.append(folder.path.name)
+        return real(folder, *args, **kwargs)
+
+    monkeypatch.setattr(status, "fingerprint_and_scope", counting)
+    return seen
+
+
+def view(live: LiveServer) -> dict[str, tuple[str, str]]:
+    graph = httpx.get(f"{live.url}/api/pipelines/baseline", headers=live.headers, timeout=30)
+    assert graph.status_code == 200, graph.text
+    return {n["tag"]: (n["state"], n["state_reason"] or "") for n in graph.json()["nodes"]}
+
+
+def ids(ws: nodepipe.Workspace) -> dict[str, str]:
+    return {tag: ws.nodes.path(tag).name for tag in ("load", "clean", "plot")}
+
+
+def test_a_view_rechecks_only_the_nodes_whose_folders_changed(
+    ran: nodepipe.Workspace, live: LiveServer, checked: list[str]
+) -> None:
+    assert {s for s, _ in view(live).values()} == {"completed"}
+    assert sorted(checked) == sorted(ids(ran).values())  # the first view checks every node
+    checked.clear()
+    assert {s for s, _ in view(live).values()} == {"completed"}
+    assert checked == []  # nothing changed: nothing is looked at again
+
+    (ran.nodes.path("clean") / "code" / "main.py").write_text("print('new')\n")
+    shown = view(live)  # at once: the view catches up with the watcher first
+    assert shown["clean"] == ("stale", "code changed: main.py")
+    assert shown["plot"][0] == "stale" and "parent 01 (clean) is stale" in shown["plot"][1]
+    assert checked == [ids(ran)["clean"]]
+
+
+def test_a_parameter_edited_on_disk_shows_in_the_next_view(
+    ran: nodepipe.Workspace, live: LiveServer
+) -> None:
+    view(live)
+    view(live)
+    (ran.nodes.path("load") / "code" / "params.yaml").write_text("lr: 0.5\n")
+    state, reason = view(live)["load"]
+    assert state == "stale" and "parameter" in reason and "lr" in reason
+
+
+def test_a_node_folder_removed_shows_in_the_next_view(
+    ran: nodepipe.Workspace, live: LiveServer, tmp_path: Path
+) -> None:
+    view(live)
+    ran.nodes.path("plot").rename(tmp_path / "moved-away")
+    state, reason = view(live)["plot"]
+    assert state == "failed" and "is missing" in reason
+
+
+def test_an_edit_in_a_shared_checkout_outside_nodes_shows_in_the_next_view(
+    chain: nodepipe.Workspace, offline_uv: Path, tmp_path: Path
+) -> None:
+    checkout = git_checkout(tmp_path / "src" / "mytool")
+    for tag in ("load", "clean", "plot"):
+        (chain.nodes.path(tag) / "code" / "main.py").write_text("pass\n")
+    chain.envs.add("plot", [], shared=str(checkout))
+    chain.runs.run(RunRequest("baseline"))
+    with server_thread(chain) as server:
+        wait_for(lambda: chain.context.folder_memo.armed, "the node folders' watcher to watch")
+        assert view(server)["plot"][0] == "completed"
+        assert view(server)["plot"][0] == "completed"
+        (checkout / "mytool" / "__init__.py").write_text("ANSWER = 22\n")
+        state, reason = view(server)["plot"]
+    assert state == "stale" and "shared code changed: mytool (mytool/__init__.py)" in reason
+
+
+def test_a_run_and_an_edge_change_from_the_cli_show_in_the_next_view(
+    ran: nodepipe.Workspace, live: LiveServer
+) -> None:
+    (ran.nodes.path("load") / "code" / "main.py").write_text("print('again')\n")
+    assert view(live)["load"][0] == "stale"
+    assert view(live)["clean"][0] == "stale"
+    subprocess.run([CLI, "-w", str(ran.root), "run", "baseline"], check=True, timeout=300)
+    assert {s for s, _ in view(live).values()} == {"completed"}
+
+    subprocess.run(
+        [CLI, "-w", str(ran.root), "disconnect", "clean", "plot", "-p", "baseline"],
+        check=True,
+        timeout=120,
+    )
+    state, reason = view(live)["plot"]
+    assert state == "stale" and "clean" in reason
