@@ -130,3 +130,25 @@ def test_a_run_and_an_edge_change_from_the_cli_show_in_the_next_view(
     )
     state, reason = view(live)["plot"]
     assert state == "stale" and "clean" in reason
+
+
+def test_an_edit_behind_a_symbolic_link_in_code_shows_in_the_next_view(
+    ran: nodepipe.Workspace, live: LiveServer, tmp_path: Path
+) -> None:
+    outside = tmp_path / "helpers"
+    outside.mkdir()
+    (outside / "util.py").write_text("X = 1\n")
+    (ran.nodes.path("load") / "code" / "helpers").symlink_to(outside)
+    ran.runs.run(RunRequest("baseline"))
+    assert view(live)["load"][0] == "completed"
+    assert view(live)["load"][0] == "completed"
+    (outside / "util.py").write_text("X = 22\n")  # inotify does not see this folder
+    state, reason = view(live)["load"]
+    assert state == "stale" and "helpers/util.py" in reason
+
+
+def test_the_watcher_stopping_drops_what_it_vouched_for(ran: nodepipe.Workspace) -> None:
+    with server_thread(ran) as server:
+        wait_for(lambda: ran.context.folder_memo.armed, "the node folders' watcher to watch")
+        view(server)
+    assert not ran.context.folder_memo.armed and not ran.context.folder_memo.catch_up()

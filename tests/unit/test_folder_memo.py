@@ -1,0 +1,59 @@
+"""What the web app's kept node checks may keep, and when they are not trusted
+(``workspace.folder_memo``): the rules that keep a view from showing a stale state."""
+
+from __future__ import annotations
+
+from nodepipe.workspace.folder_memo import FolderMemo
+
+
+def armed() -> FolderMemo:
+    memo = FolderMemo()
+    memo.arm(lambda: True)
+    return memo
+
+
+def test_nothing_is_kept_before_the_watcher_watches_nor_after_it_stopped() -> None:
+    memo = FolderMemo()
+    assert memo.ticket("a") is None and not memo.catch_up()
+    memo.keep("a", memo.ticket("a"), "key", "check")
+    assert memo.get("a", "key") is None
+
+    memo.arm(lambda: True)
+    memo.keep("a", memo.ticket("a"), "key", "check")
+    assert memo.catch_up() and memo.get("a", "key") == "check"
+    memo.disarm()
+    assert memo.get("a", "key") is None and not memo.catch_up()
+
+
+def test_a_check_that_began_before_its_node_changed_is_not_kept() -> None:
+    memo = armed()
+    ticket = memo.ticket("a")
+    memo.changed(["a"])  # told while the check was reading the folder
+    memo.keep("a", ticket, "key", "old check")
+    assert memo.get("a", "key") is None
+    memo.keep("a", memo.ticket("a"), "key", "new check")
+    assert memo.get("a", "key") == "new check"
+
+
+def test_a_change_drops_only_that_node_and_other_inputs_miss() -> None:
+    memo = armed()
+    for node in ("a", "b"):
+        memo.keep(node, memo.ticket(node), "key", f"check {node}")
+    memo.changed(["a"])
+    assert memo.get("a", "key") is None and memo.get("b", "key") == "check b"
+    assert memo.get("b", "other parents") is None  # a parent re-ran: its outputs differ
+
+
+def test_a_view_that_cannot_catch_up_with_the_watcher_uses_nothing() -> None:
+    memo = FolderMemo()
+    memo.arm(lambda: False)  # the fence was not seen in time
+    assert not memo.catch_up()
+
+
+def test_checks_kept_under_an_earlier_watch_are_not_trusted_by_a_new_one() -> None:
+    memo = armed()
+    ticket = memo.ticket("a")
+    memo.disarm()
+    memo.arm(lambda: True)  # changes between the two watches went unseen
+    memo.keep("a", ticket, "key", "check")
+    assert memo.get("a", "key") is None
