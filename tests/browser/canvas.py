@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -61,22 +60,3 @@ def server_edges(served: Served, pipeline: str = "baseline") -> set[tuple[str, s
     shown = server_graph(served, pipeline)
     tag = {n["id"]: n["tag"] for n in shown["nodes"]}
     return {(tag[e["parent_id"]], tag[e["child_id"]], e["slot"]) for e in shown["edges"]}
-
-
-AXE = Path(__file__).resolve().parents[2] / "web" / "node_modules" / "axe-core" / "axe.min.js"
-
-
-def serious_axe_violations(page: Page, selector: str) -> list[str]:
-    """axe-core's serious and critical violations inside ``selector`` (its id and the nodes)."""
-    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
-        page.add_script_tag(path=str(AXE))
-    found: list[str] = page.evaluate(
-        """async (selector) => {
-            const result = await window.axe.run(selector);
-            return result.violations
-              .filter((v) => v.impact === "serious" || v.impact === "critical")
-              .map((v) => v.id + ": " + v.nodes.map((n) => n.target.join(" ")).join(", "));
-        }""",
-        selector,
-    )
-    return found

@@ -1,6 +1,7 @@
-"""No serious or critical accessibility violation (axe-core) on the app's main views: the canvas
-with nodes and the sidebar, the node panel on each tab, a dialog, a context menu, an empty
-pipeline; in the light and the dark theme."""
+"""No serious or critical accessibility violation (axe-core) on the app's views: the canvas with
+nodes and the sidebar, the node panel on each tab (Outputs and Code too), a dialog, a context
+menu, the run preview, the find box, the shortcut sheet, the History view with a run's timeline,
+an empty pipeline; in the light and the dark theme."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from browser.conftest import Served
 from nodepipe.services.runs.service import RunRequest
 from support.worlds import CHAIN, add_nodes
 
-TABS = ("Overview", "Parameters", "Environment", "Runs", "Log")
+TABS = ("Overview", "Parameters", "Environment", "Runs", "Log", "Outputs", "Code")
 FIRST = next(iter(CHAIN))
 
 
@@ -40,6 +41,34 @@ def check_views(page: Page, theme: str) -> None:
     expect_accessible(page, f"{theme}: the New node dialog")
     page.keyboard.press("Escape")
     expect(page.get_by_test_id("dialog")).to_have_count(0)
+
+    page.get_by_test_id("run-pipeline").click()
+    expect(page.get_by_test_id("plan-preview")).to_contain_text("Nothing would run")
+    page.get_by_test_id("dialog").get_by_text("Left out (3)").click()
+    expect(page.get_by_test_id("plan-skipped")).to_contain_text("load: up to date")
+    expect_accessible(page, f"{theme}: the run preview")
+    page.keyboard.press("Escape")
+    expect(page.get_by_test_id("dialog")).to_have_count(0)
+
+    page.keyboard.press("Control+k")
+    page.get_by_test_id("find").get_by_role("combobox").fill("lo")
+    expect(page.get_by_test_id("find").get_by_role("option").first).to_be_visible()
+    expect_accessible(page, f"{theme}: the find box with results")
+    page.keyboard.press("Escape")
+    expect(page.get_by_test_id("find")).to_have_count(0)
+
+    page.keyboard.press("?")
+    expect(page.get_by_test_id("shortcut-sheet")).to_be_visible()
+    expect_accessible(page, f"{theme}: the shortcut sheet")
+    page.keyboard.press("Escape")
+    expect(page.get_by_test_id("shortcut-sheet")).to_have_count(0)
+
+    page.get_by_test_id("open-history").click()
+    expect(page.get_by_test_id("history-run").first).to_have_attribute("aria-selected", "true")
+    expect(page.get_by_test_id("timeline-bar")).to_have_count(len(CHAIN))
+    expect_accessible(page, f"{theme}: the History view and a run's timeline")
+    page.keyboard.press("Escape")
+    expect(page.get_by_test_id("history")).to_have_count(0)
 
 
 def test_the_main_views_have_no_serious_violations(page: Page, served: Served) -> None:
