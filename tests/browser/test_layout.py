@@ -127,3 +127,24 @@ def test_two_nodes_with_one_tag_are_told_apart(page: Page, served: Served) -> No
     assert texts == sorted([f" · id {first.id}", f" · id {second.id}"]), texts
     expect(node(page, "alone").get_by_test_id("twin")).to_have_count(0)
     expect_accessible(page, "cards with one tag", ".react-flow")
+
+
+PIPELINES_OBSERVERS = """() => window.__TANSTACK_QUERY_CLIENT__.getQueryCache()
+    .find({ queryKey: ["pipelines"], exact: true }).getObserversCount()"""
+
+
+def test_twin_cards_share_one_watch_of_the_pipelines_list(page: Page, served: Served) -> None:
+    ws = served.workspace
+    ws.pipelines.new("pair", project="climate")
+    for index in range(6):
+        ws.nodes.new("baseline", "plot", allow_duplicate_tag=index > 0)
+    for index in range(2):
+        ws.nodes.new("pair", "plot", allow_duplicate_tag=True)
+    open_small(page, served, "pair")
+    expect(node(page, "plot").get_by_test_id("twin")).to_have_count(2)
+    with_two = page.evaluate(PIPELINES_OBSERVERS)
+
+    page.locator('[data-testid="pipeline-item"][data-tag="baseline"]').click()
+    twins = node(page, "plot").get_by_test_id("twin")
+    expect(twins).to_have_count(6)  # each card names itself (id …): six twin labels on screen
+    assert page.evaluate(PIPELINES_OBSERVERS) == with_two  # not one more per twin card

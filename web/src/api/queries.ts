@@ -17,6 +17,14 @@ export const queryClient = new QueryClient({
   },
 });
 
+declare global {
+  interface Window {
+    __TANSTACK_QUERY_CLIENT__?: QueryClient;
+  }
+}
+// Where TanStack Query's browser devtools extension (and the browser tests) find the cache.
+window.__TANSTACK_QUERY_CLIENT__ = queryClient;
+
 /** Every query key of the app. A pipeline's keys share its prefix, so invalidating
  * `keys.pipeline(id)` refetches its graph, states, includes and node details together. */
 export const keys = {

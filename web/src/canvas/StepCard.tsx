@@ -1,11 +1,10 @@
 // A node on the canvas: state colour and icon, tag, flags; input handle left, output right.
 import { Handle, Position, useStore, type NodeProps } from "@xyflow/react";
-import { useQuery } from "@tanstack/react-query";
 import { memo } from "react";
-import { pipelinesQuery } from "../api/queries";
 import { LookIcon, LOOKS } from "../states";
 import type { CanvasNode, NodeState } from "../api/types";
-import { pipelineTag, useDisplayReasons, useDisplayState } from "../store/app";
+import { useDisplayReasons, useDisplayState } from "../store/app";
+import { usePipelineTag } from "../store/pipelineTags";
 import { DETAIL_ZOOM } from "./detail";
 import { formatSeconds } from "../history/format";
 import { useLastRun } from "../history/lastRuns";
@@ -32,8 +31,8 @@ function title(node: CanvasNode, state: NodeState, reasons: string[]): string {
 
 /** Which of two cards with one tag this is: the pipeline a reference comes from, else its id. */
 function TwinLabel({ node }: { node: CanvasNode }) {
-  const pipelines = useQuery(pipelinesQuery()).data ?? [];
-  const text = node.reference ? `from ${pipelineTag(pipelines, node.owner_pipeline_id)}` : `id ${node.id}`;
+  const owner = usePipelineTag(node.owner_pipeline_id);
+  const text = node.reference ? `from ${owner}` : `id ${node.id}`;
   return (
     <span className="step-twin" data-testid="twin">
       {" · "}
