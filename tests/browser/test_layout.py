@@ -138,7 +138,7 @@ def test_twin_cards_share_one_watch_of_the_pipelines_list(page: Page, served: Se
     ws.pipelines.new("pair", project="climate")
     for index in range(6):
         ws.nodes.new("baseline", "plot", allow_duplicate_tag=index > 0)
-    for index in range(2):
+    for _ in range(2):
         ws.nodes.new("pair", "plot", allow_duplicate_tag=True)
     open_small(page, served, "pair")
     expect(node(page, "plot").get_by_test_id("twin")).to_have_count(2)
