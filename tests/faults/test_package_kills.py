@@ -1,5 +1,7 @@
 """Kill -9 at every step of a ``package pull``: the pipeline is whole or absent, no scratch
-folder of the pulled archive is left once the next command has run."""
+folder of the pulled archive is left once the next command has run. A ``pull --into`` killed
+at any step leaves the target pipeline as it was, or with the whole include; a kept bundle
+under ``.nodepipe/packages`` that no include records does not outlive the next command."""
 
 from __future__ import annotations
 
@@ -8,10 +10,31 @@ from pathlib import Path
 import pytest
 
 import nodepipe
-from faults.test_bundle_kills import check_workspace, fresh, kill_and_recover, store_rows
+from faults.test_bundle_kills import (
+    check_workspace,
+    files_of,
+    fresh,
+    kill_and_recover,
+    store_rows,
+)
 from support.locked_bundles import APPEND_INPUTS, LIBRARY, USES_LIB, make_node_template
 from support.locked_bundles import write_bundle as write_locked_bundle
 
+ALPHA = """\
+format = 1
+[pipeline]
+name = "alpha"
+[nodes.prep]
+"""
+INTO_POINTS = (
+    "package.unpacked",
+    "package.kept",
+    "bundle.staged-one@2",
+    "folders.recorded",
+    "folders.moved@2",
+    "folders.synced",
+    "folders.committed",
+)
 PULL_POINTS = (
     "package.unpacked",
     "bundle.staged-one@2",
@@ -24,7 +47,8 @@ PULL_POINTS = (
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A workspace ``ws`` holding pipeline ``features`` (built as ``dist/*.whl``)."""
+    """A workspace ``ws`` holding pipeline ``features`` (built as ``dist/*.whl``) and pipeline
+    ``alpha`` (one node, ``prep``)."""
     root = tmp_path_factory.mktemp("world")
     template = make_node_template(root)
     write_locked_bundle(
@@ -34,8 +58,10 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
         template,
         {"lib/helpers.py": "def mark(tag):\n    return tag.upper()\n"},
     )
+    write_locked_bundle(root / "alpha", ALPHA, {"nodes/prep": APPEND_INPUTS}, template)
     ws = nodepipe.init(root / "ws")
     ws.bundles.import_(root / "features")
+    ws.bundles.import_(root / "alpha")
     ws.packages.build("features", destination=root / "dist")
     ws.close()
     return root
@@ -55,3 +81,29 @@ def test_a_killed_pull_leaves_the_whole_pipeline_or_nothing(
         assert len(ids - before) == 3, "a partial pipeline"
     else:
         assert ids == before
+
+
+@pytest.mark.parametrize("point", INTO_POINTS)
+def test_a_killed_pull_into_leaves_the_pipeline_as_it_was_or_with_the_whole_include(
+    point: str, world: Path, tmp_path: Path
+) -> None:
+    root = fresh(world, tmp_path / "w")
+    before = check_workspace(root)
+    kept = root / "ws" / ".nodepipe" / "packages"
+    nodes_before = files_of(root / "ws" / "nodes")
+    (wheel,) = (root / "dist").glob("*.whl")
+    argv = ("package", "pull", str(wheel), "--into", "alpha", "--alias", "feat")
+    kill_and_recover(root, argv, point)
+    tags, _, includes = store_rows(root)
+    ids = check_workspace(root)
+    assert tags == {"features", "alpha"}, "no pipeline is made or lost"
+    if "feat" in includes:
+        assert len(ids - before) == 3, "a partial include"
+        assert [p.name for p in kept.iterdir()] == ["features-0.1.0"]
+        with nodepipe.Workspace.open(root / "ws") as ws:
+            (include,) = ws.bundles.includes("alpha")
+            assert include.nodes == ("feat.clean", "feat.old", "feat.scale")
+    else:
+        assert ids == before
+        assert files_of(root / "ws" / "nodes") == nodes_before, "a node of alpha changed"
+        assert not kept.exists() or list(kept.iterdir()) == [], "a kept bundle no include uses"

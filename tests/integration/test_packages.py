@@ -256,10 +256,13 @@ def test_pull_into_a_pipeline_includes_the_package_fed_by_a_node_there(
     for wrong, message in [
         (("--into", "nope", "--alias", "pred"), "no pipeline"),
         (("--into", "alpha", "--alias", "bad.ns"), "may not contain '.'"),
+        (("--into", "alpha", "--alias", "pred", "--input", "nope=mytrain"), "no input 'nope'"),
     ]:
         refused = cli("-w", str(other.root), "package", "pull", str(built.wheel), *wrong)
         assert refused.code in (2, 3) and message in refused.stderr, refused.stderr
         assert snapshot(other) == before
+        kept_dir = other.context.layout.state_dir / "packages"
+        assert not kept_dir.exists() or list(kept_dir.iterdir()) == [], "a bundle kept for nothing"
     pulled = cli(
         "-w", str(other.root), "package", "pull", str(built.wheel),
         "--into", "alpha", "--alias", "pred", "--input", "01=mytrain",

@@ -1,6 +1,7 @@
 """A real package index for the package tests: pypiserver on 127.0.0.1, a random port.
 
-Uploads need the password of its htpasswd file (``USER``/``PASSWORD``); downloads need none;
+Uploads need the password of its htpasswd file (``USER``/``PASSWORD``); downloads need none
+unless ``authenticate`` says so (``"download,update"``: a private index);
 ``--disable-fallback`` so nothing it lacks is fetched from anywhere else; a health endpoint
 says when it is up. ``stop`` ends exactly the process it started (by its id) and removes its
 folders. ``offline_env`` points every proxy variable at a dead port (loopback excepted), so a
@@ -47,6 +48,8 @@ class PackageIndex:
     """One running pypiserver; ``url`` uploads, ``simple_url`` is what installers read."""
 
     root: Path
+    authenticate: str = "update"
+    """What needs the password: pypiserver's ``--authenticate`` list."""
     port: int = 0
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
@@ -72,7 +75,7 @@ class PackageIndex:
         self.port = _free_port()
         server = Path(sys.executable).parent / "pypi-server"
         command = [str(server), "run", "--host", "127.0.0.1", "--port", str(self.port)]
-        command += ["--passwords", str(self.root / "htpasswd"), "--authenticate", "update"]
+        command += ["--passwords", str(self.root / "htpasswd"), "--authenticate", self.authenticate]
         command += ["--disable-fallback", "--health-endpoint", "/health", str(self.packages)]
         log = (self.root / "server.log").open("wb")
         self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)

@@ -53,6 +53,12 @@ COMMANDS: dict[Action, str] = {
         "the index's owner to raise its upload limit"
     ),
     Action.PACKAGE_NAME: "give a valid name with `nodepipe package build {name} --alias NAME`",
+    Action.INDEX_CREDENTIALS: (
+        "give the credentials of {host} the way uv takes them: UV_INDEX_<NAME>_USERNAME and "
+        "UV_INDEX_<NAME>_PASSWORD for an index named NAME (`--index-url NAME=URL`, or "
+        "`nodepipe env index NODE URL --name NAME`), or a `machine {host} login USER password "
+        "PASS` line in ~/.netrc, then run the command again"
+    ),
 }
 """Each action as the CLI says it: a sentence naming the command, with ``{param}`` slots."""
 

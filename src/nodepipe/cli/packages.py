@@ -136,7 +136,12 @@ def _print_publish(result: PublishResult) -> None:
     type=click.Path(path_type=Path, dir_okay=False),
     help="YAML file of fsspec options for a URL SOURCE (headers, tokens).",
 )
-@click.option("--index-url", metavar="URL", help="The index to look a name==version up on.")
+@click.option(
+    "--index-url",
+    metavar="[NAME=]URL",
+    help="The index to look a name==version up on; NAME=URL names it, so uv takes its "
+    "credentials from UV_INDEX_<NAME>_USERNAME and UV_INDEX_<NAME>_PASSWORD.",
+)
 @click.option("--into", metavar="PIPELINE", help="Include it in PIPELINE (namespace: --alias).")
 @repeatable_option(
     "--input", metavar="NAME=NODE", help="With --into: feed the package's input NAME from NODE."

@@ -37,6 +37,7 @@ class Action(StrEnum):
     PACKAGE_VERSION = "package.version"
     PACKAGE_SIZE = "package.size"
     PACKAGE_NAME = "package.name"
+    INDEX_CREDENTIALS = "index.credentials"
 
 
 @dataclass(frozen=True, slots=True)

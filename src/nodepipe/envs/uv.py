@@ -8,14 +8,18 @@ reached), or uv's own (anything else).
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from nodepipe.domain.errors import (
+    Action,
     EnvironmentBuildError,
+    Hint,
     IndexUnreachableError,
     RequirementNotFoundError,
     UnresolvableRequirementsError,
@@ -45,6 +49,12 @@ _CAUSES: tuple[tuple[type[EnvironmentBuildError], tuple[str, ...]], ...] = (
         ),
     ),
     (UnresolvableRequirementsError, ("No solution found when resolving dependencies",)),
+)
+
+# An index refusing the credentials (none, or wrong ones): a file download or a page it guards.
+_REFUSED = re.compile(r"\((401 Unauthorized|403 Forbidden)\)(?: for url \((\S+?)\))?")
+_UNAUTHENTICATED = re.compile(
+    r"URL \((\S+?)\) could not be queried due to a lack of valid authentication credentials"
 )
 
 # Variables from the caller's shell that would point uv at the wrong environment or config.
@@ -115,11 +125,32 @@ def uv_failure(action: str, detail: str) -> EnvironmentBuildError:
     ``detail``."""
     told = without_hints(detail)
     flat = " ".join(detail.split())  # uv wraps its explanation to the terminal's width
+    refused = _credentials_refused(action, flat, detail)
+    if refused is not None:
+        return refused
     for error_type, phrases in _CAUSES:
         if any(phrase in flat for phrase in phrases):
             words = _WORDS[error_type]
             return error_type(f"{words} (could not {action}):\n{told}", detail=detail)
     return EnvironmentBuildError(f"uv failed to {action}:\n{told}", detail=detail)
+
+
+def _credentials_refused(action: str, flat: str, detail: str) -> EnvironmentBuildError | None:
+    """The error for an index refusing the credentials, with the hint to give them; or None."""
+    refused = _REFUSED.search(flat)
+    unauthenticated = _UNAUTHENTICATED.search(flat)
+    if refused is None and unauthenticated is None:
+        return None
+    status = refused.group(1) if refused else "401 Unauthorized"
+    url = refused.group(2) if refused is not None and refused.group(2) else ""
+    if not url and unauthenticated is not None:
+        url = unauthenticated.group(1)
+    host = urlsplit(url).netloc.rsplit("@", 1)[-1] if "://" in url else "the index"
+    return EnvironmentBuildError(
+        f"the package index {host} refused the credentials (HTTP {status}; could not {action})",
+        hint=Hint(Action.INDEX_CREDENTIALS, {"host": host}),
+        detail=detail,
+    )
 
 
 def without_hints(detail: str) -> str:

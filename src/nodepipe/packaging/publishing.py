@@ -28,6 +28,8 @@ from nodepipe.packaging.errors import PackageError, PackageExistsError
 
 PYPIRC = Path("~/.pypirc")
 _STATUS = re.compile(r"status code (\d{3})")
+_MISSING = "Missing credentials"
+"""What uv says when it has no credentials to send (it asks nothing of the index then)."""
 _SKIPPED = re.compile(r"^File (\S+) already exists, skipping", re.MULTILINE)
 
 
@@ -124,9 +126,10 @@ def publish(
             action=f"publish to {target.url}",
             extra_env=env,
         )
-    except IndexUnreachableError:
-        raise
     except EnvironmentBuildError as exc:
+        unanswered = isinstance(exc, IndexUnreachableError) and _MISSING not in str(exc)
+        if unanswered:
+            raise
         raise refusal(str(exc), target) from None
     skipped = tuple(_SKIPPED.findall(done.stderr))
     uploaded = tuple(f.name for f in files if f.name not in skipped)
@@ -138,6 +141,11 @@ def refusal(detail: str, target: Target) -> PackageError | PackageExistsError:
     found = _STATUS.search(detail)
     status = int(found.group(1)) if found else 0
     first = detail.splitlines()[1] if len(detail.splitlines()) > 1 else detail
+    if _MISSING in detail:
+        return PackageError(
+            f"{target.url} needs a username and password and none was given",
+            hint=Hint(Action.PACKAGE_CREDENTIALS, {"url": target.url}),
+        )
     if status in (401, 403):
         return PackageError(
             f"{target.url} refused the credentials (HTTP {status}; they came from {target.source})",

@@ -3,8 +3,9 @@
 A SOURCE is a wheel or sdist path (``dist/np_demo-1.0-py3-none-any.whl``), a URL (``https://…``,
 ``s3://…``: anything fsspec reads, with options such as HTTP headers from ``--fs-args``), or a
 requirement ``name[==version]`` looked up on an index with ``uv pip install --target`` (wheels
-only, no dependencies: nothing is built or run; credentials the way uv takes them: in the URL,
-netrc, keyring). A download lands in a scratch folder; the caller reads the bundle from it.
+only, no dependencies: nothing is built or run; credentials the way uv takes them:
+``UV_INDEX_<NAME>_USERNAME``/``_PASSWORD`` for an index given as ``NAME=URL``, netrc,
+keyring). A download lands in a scratch folder; the caller reads the bundle from it.
 """
 
 from __future__ import annotations
@@ -81,8 +82,8 @@ def install_from_index(requirement: str, index_url: str | None, folder: Path, uv
     build: ``--only-binary``); returns ``folder``."""
     args = ["pip", "install", "--target", str(folder), "--no-deps", "--only-binary", ":all:"]
     args += ["--python", sys.executable, "--quiet"]
-    if index_url:
-        args += ["--index-url", index_url]
+    if index_url:  # NAME=URL names it, so uv reads its UV_INDEX_<NAME>_USERNAME/PASSWORD
+        args += ["--default-index", index_url]
     uv.run(
         [*args, requirement],
         cwd=folder.parent,

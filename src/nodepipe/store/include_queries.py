@@ -71,6 +71,13 @@ class IncludeQueries(QueryBase):
         )
         return [_include(r) for r in self._all(statement)]
 
+    def file_include_locations(self) -> set[str]:
+        """Where every include read from a folder of this machine was found (any pipeline)."""
+        statement = sa.select(pipeline_includes.c.location).where(
+            pipeline_includes.c.loader == "file"
+        )
+        return {r["location"] for r in self._all(statement)}
+
     def insert_include_members(self, members: Iterable[IncludeMember]) -> None:
         rows = [{"include_id": m.include_id, "node_id": m.node_id, "key": m.key} for m in members]
         if rows:

@@ -28,6 +28,8 @@ export const MENU_ITEMS: Record<Action, (params: Params) => string> = {
   "package.version": () => "build a new version: pipeline menu → Build package… (Version), then publish that",
   "package.size": () => "build it without data: pipeline menu → Build package… (With data off), or ask the index's owner to raise its upload limit",
   "package.name": () => "give a valid name: pipeline menu → Build package… (Name)",
+  "index.credentials": (p) =>
+    `${OWNER} give the server the credentials of ${p.host} (UV_INDEX_<NAME>_USERNAME and UV_INDEX_<NAME>_PASSWORD, or ~/.netrc), then pipeline menu → Pull package… again`,
 };
 
 /** What to do about an error, as a menu path (empty without a hint). */

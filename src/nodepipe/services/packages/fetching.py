@@ -3,8 +3,7 @@
 ``fetched_bundle`` parses SOURCE (``packaging.sources``), downloads or installs it into a
 scratch folder of the workspace journal (``ARCHIVE_KIND``: what a killed command leaves there,
 the next command removes) and reads the bundle out of the archive; the folder lives as long as
-the ``with`` block. ``PULLED_DIR`` keeps the bundles that ``pull --into`` includes (an include
-is read again from where it was found, so it must stay), one folder per ``name==version``.
+the ``with`` block (``packages.kept`` keeps the bundles ``pull --into`` includes).
 """
 
 from __future__ import annotations
@@ -24,9 +23,6 @@ from nodepipe.services.bundles.archives import ARCHIVE_KIND
 from nodepipe.services.context import WorkspaceContext
 from nodepipe.workspace import journal
 from nodepipe.workspace.crash_points import crash_point
-
-PULLED_DIR = "packages"
-"""Under ``.nodepipe/``: the bundles of packages pulled into pipelines as includes."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,14 +79,3 @@ def read_fs_args(path: Path | str) -> dict[str, Any]:
     if not isinstance(loaded, dict) or not all(isinstance(k, str) for k in loaded):
         raise PackageError(f"--fs-args {file}: expected a mapping of fsspec options")
     return loaded
-
-
-def kept_bundle(context: WorkspaceContext, fetched: FetchedBundle) -> Path:
-    """The lasting copy of ``fetched`` under ``.nodepipe/packages/`` (moved there the first
-    time: a released version does not change)."""
-    name = fetched.release.replace("==", "-")
-    kept = context.layout.state_dir / PULLED_DIR / name
-    if not kept.is_dir():
-        kept.parent.mkdir(parents=True, exist_ok=True)
-        fetched.directory.rename(kept)
-    return kept

@@ -36,7 +36,8 @@ from nodepipe.services.graph.effective import pipeline_view
 from nodepipe.services.graph.nodes import NodeService
 from nodepipe.services.graph.pipelines import PipelineService
 from nodepipe.services.packages import manifests
-from nodepipe.services.packages.fetching import fetched_bundle, kept_bundle
+from nodepipe.services.packages.fetching import fetched_bundle
+from nodepipe.services.packages.kept import keeping
 from nodepipe.services.runs.status import compute_statuses
 from nodepipe.workspace import journal
 from nodepipe.workspace.crash_points import crash_point
@@ -224,10 +225,12 @@ class PackageService:
         found)."""
         check_namespace(namespace)
         PipelineService(self.context).get(pipeline)  # a NotFoundError before any download
-        with fetched_bundle(self.context, source, fs_args, index_url, True) as fetched:
-            kept = kept_bundle(self.context, fetched)
         bundles = BundleService(self.context)
-        return bundles.include(pipeline, str(kept), namespace, inputs, jobs, on_synced)
+        with (
+            fetched_bundle(self.context, source, fs_args, index_url, True) as fetched,
+            keeping(self.context, fetched) as kept,
+        ):
+            return bundles.include(pipeline, str(kept), namespace, inputs, jobs, on_synced)
 
 
 def _destination(destination: Path | str | None) -> Path:

@@ -34,6 +34,7 @@ def recoverers() -> dict[str, Recoverer]:
         FOLDERS_KIND,
         recover_node_folders,
     )
+    from nodepipe.services.packages.kept import KEEP_KIND, recover_keep
 
     return {
         FOLDERS_KIND: recover_node_folders,
@@ -45,6 +46,7 @@ def recoverers() -> dict[str, Recoverer]:
         SWAP_KIND: recover_code_swaps,
         ARCHIVE_KIND: recover_archive,
         MATERIALIZE_KIND: recover_materialize,
+        KEEP_KIND: recover_keep,
     }
 
 

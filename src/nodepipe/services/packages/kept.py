@@ -1,0 +1,98 @@
+"""The bundles that ``package pull --into`` keeps under ``.nodepipe/packages/``.
+
+An include is read again from where it was found, so a pulled package's bundle must outlive
+the pull: it is moved to ``.nodepipe/packages/NAME-VERSION`` (once: a released version does
+not change) and the include records that folder. A folder moved there by a pull that then
+failed, or was killed before its include was committed, is referenced by no include:
+``keeping`` removes it on failure, and the journal (``KEEP_KIND``, recovered by
+``recover_keep``) removes it after a crash. ``unreferenced`` lists such folders (the doctor
+reports and removes any other way one was left, such as a pipeline deleted since).
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from nodepipe.services.context import WorkspaceContext
+from nodepipe.services.packages.fetching import FetchedBundle
+from nodepipe.workspace import journal
+from nodepipe.workspace.crash_points import crash_point
+
+PULLED_DIR = "packages"
+"""Under ``.nodepipe/``: the bundles of packages pulled into pipelines as includes."""
+
+KEEP_KIND = "package-keep"
+"""A journal operation keeping a pulled bundle; intent ``kept``: the folder it moved there."""
+
+
+@dataclass(frozen=True, slots=True)
+class KeptFolder:
+    """A folder under ``.nodepipe/packages`` and its size on disk in bytes."""
+
+    path: Path
+    size: int
+
+
+def pulled_dir(context: WorkspaceContext) -> Path:
+    return context.layout.state_dir / PULLED_DIR
+
+
+@contextmanager
+def keeping(context: WorkspaceContext, fetched: FetchedBundle) -> Iterator[Path]:
+    """The lasting copy of ``fetched`` for the block (moved there the first time). Moved by
+    this block and referenced by no include when the block ends (it failed) or after a crash
+    (``recover_keep``): removed."""
+    kept = pulled_dir(context) / fetched.release.replace("==", "-")
+    with journal.operation(context.layout.staging_dir, KEEP_KIND) as operation:
+        moved = not kept.is_dir()
+        if moved:
+            operation.record(kept=str(kept))
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            fetched.directory.rename(kept)
+            crash_point("package.kept")
+        try:
+            yield kept
+        finally:
+            if moved:
+                _remove_if_unreferenced(context, kept)
+
+
+def recover_keep(context: WorkspaceContext, operation: journal.Operation) -> None:
+    """A pull killed while keeping a bundle: its folder goes unless an include records it."""
+    kept = operation.intent.get("kept")
+    if isinstance(kept, str) and Path(kept).parent == pulled_dir(context):
+        _remove_if_unreferenced(context, Path(kept))
+
+
+def _remove_if_unreferenced(context: WorkspaceContext, kept: Path) -> None:
+    if kept.is_dir() and kept.resolve() not in _referenced(context):
+        shutil.rmtree(kept)
+
+
+def _referenced(context: WorkspaceContext) -> set[Path]:
+    with context.store.read() as session:
+        locations = session.file_include_locations()
+    return {Path(location).resolve() for location in locations}
+
+
+def unreferenced(context: WorkspaceContext) -> list[KeptFolder]:
+    """The folders under ``.nodepipe/packages`` that no include records, with their sizes."""
+    folder = pulled_dir(context)
+    if not folder.is_dir():
+        return []
+    referenced = _referenced(context)
+    return [
+        KeptFolder(path, _size(path))
+        for path in sorted(folder.iterdir())
+        if path.resolve() not in referenced
+    ]
+
+
+def _size(path: Path) -> int:
+    if path.is_file():
+        return path.stat().st_size
+    return sum(p.lstat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink())
