@@ -258,3 +258,30 @@ def test_repair_leaves_a_live_run_alone(
     finally:
         (gate / "release").touch()
     assert run.wait(timeout=300) == 0
+
+
+def test_kept_bundles_no_include_uses_are_reported_with_their_size_and_removed(
+    chain: nodepipe.Workspace, tmp_path: Path, cli: CliRunner
+) -> None:
+    for alias in ("one", "two"):
+        built = chain.packages.build("baseline", alias=alias, destination=tmp_path / "dist")
+        chain.pipelines.new(f"into-{alias}")
+        chain.packages.pull_into(str(built.wheel), f"into-{alias}", alias)
+    kept = chain.context.layout.state_dir / "packages"
+    assert sorted(p.name for p in kept.iterdir()) == ["one-0.1.0", "two-0.1.0"]
+    assert doctor(cli)["findings"] == [], "both bundles are included"
+    chain.pipelines.delete("into-two")
+    before = tree(chain.root)
+    report = doctor(cli)
+    (found,) = by_category(report)["kept-packages"]
+    assert found["subject"] == str(kept / "two-0.1.0")
+    assert found["bytes"] >= (kept / "two-0.1.0" / "pipeline.toml").stat().st_size > 0
+    assert to_repair(report) == {"kept-packages": 1}
+    summary = cli("doctor")
+    assert "bundles of pulled packages no pipeline includes" in summary.stdout
+    assert tree(chain.root) == before, "looking changed something"
+    repaired = doctor(cli, "--repair")
+    assert [f["subject"] for f in repaired["repaired"]] == [str(kept / "two-0.1.0")]
+    assert sorted(p.name for p in kept.iterdir()) == ["one-0.1.0"]
+    assert doctor(cli)["findings"] == []
+    chain.runs.run(RunRequest("into-one"))  # the include still there runs from its bundle

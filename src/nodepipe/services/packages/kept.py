@@ -21,6 +21,7 @@ from nodepipe.services.context import WorkspaceContext
 from nodepipe.services.packages.fetching import FetchedBundle
 from nodepipe.workspace import journal
 from nodepipe.workspace.crash_points import crash_point
+from nodepipe.workspace.disk_usage import disk_used
 
 PULLED_DIR = "packages"
 """Under ``.nodepipe/``: the bundles of packages pulled into pipelines as includes."""
@@ -48,9 +49,9 @@ def keeping(context: WorkspaceContext, fetched: FetchedBundle) -> Iterator[Path]
     (``recover_keep``): removed."""
     kept = pulled_dir(context) / fetched.release.replace("==", "-")
     with journal.operation(context.layout.staging_dir, KEEP_KIND) as operation:
+        operation.record(kept=str(kept))  # named even when reused: doctor leaves it alone
         moved = not kept.is_dir()
         if moved:
-            operation.record(kept=str(kept))
             kept.parent.mkdir(parents=True, exist_ok=True)
             fetched.directory.rename(kept)
             crash_point("package.kept")
@@ -58,25 +59,34 @@ def keeping(context: WorkspaceContext, fetched: FetchedBundle) -> Iterator[Path]
             yield kept
         finally:
             if moved:
-                _remove_if_unreferenced(context, kept)
+                remove_unreferenced(context, kept)
 
 
 def recover_keep(context: WorkspaceContext, operation: journal.Operation) -> None:
-    """A pull killed while keeping a bundle: its folder goes unless an include records it."""
+    """A pull killed while keeping a bundle: its folder goes unless an include records it
+    (one it found there already, and left unreferenced, too: doctor would remove it)."""
     kept = operation.intent.get("kept")
-    if isinstance(kept, str) and Path(kept).parent == pulled_dir(context):
-        _remove_if_unreferenced(context, Path(kept))
-
-
-def _remove_if_unreferenced(context: WorkspaceContext, kept: Path) -> None:
-    if kept.is_dir() and kept.resolve() not in _referenced(context):
-        shutil.rmtree(kept)
+    if isinstance(kept, str):
+        remove_unreferenced(context, Path(kept))
 
 
 def _referenced(context: WorkspaceContext) -> set[Path]:
     with context.store.read() as session:
         locations = session.file_include_locations()
     return {Path(location).resolve() for location in locations}
+
+
+def remove_unreferenced(context: WorkspaceContext, path: Path) -> bool:
+    """Remove the kept folder ``path`` if still there and no include records it."""
+    if path.parent != pulled_dir(context) or path.is_symlink() or not path.exists():
+        return False
+    if path.resolve() in _referenced(context):
+        return False
+    if path.is_dir():
+        shutil.rmtree(path)
+    else:
+        path.unlink()
+    return True
 
 
 def unreferenced(context: WorkspaceContext) -> list[KeptFolder]:
@@ -86,13 +96,7 @@ def unreferenced(context: WorkspaceContext) -> list[KeptFolder]:
         return []
     referenced = _referenced(context)
     return [
-        KeptFolder(path, _size(path))
+        KeptFolder(path, disk_used(path))
         for path in sorted(folder.iterdir())
         if path.resolve() not in referenced
     ]
-
-
-def _size(path: Path) -> int:
-    if path.is_file():
-        return path.stat().st_size
-    return sum(p.lstat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink())

@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from nodepipe.services.context import WorkspaceContext
 from nodepipe.services.upkeep.doctor.findings import DiskTotals, DoctorReport, Finding
+from nodepipe.services.upkeep.doctor.kept_packages import find_kept_packages
 from nodepipe.services.upkeep.doctor.node_leftovers import (
     find_environment_leftovers,
     find_promotion_leftovers,
@@ -28,6 +29,7 @@ FINDERS: tuple[tuple[str, Callable[[Survey], list[Finding]]], ...] = (
     ("looking at environments", find_environment_leftovers),
     ("looking at Jupyter kernels", find_stale_kernels),
     ("looking at file modes", find_private_files),
+    ("looking at the bundles of pulled packages", find_kept_packages),
 )
 
 

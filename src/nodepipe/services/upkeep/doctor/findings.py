@@ -17,6 +17,7 @@ class Category(enum.StrEnum):
     MISSING_FOLDERS = "missing-folders"
     STALE_KERNELS = "stale-kernels"
     PRIVATE_FILES = "private-files"
+    KEPT_PACKAGES = "kept-packages"
     IN_USE = "in-use"
 
 
@@ -30,6 +31,7 @@ TITLES = {
     Category.MISSING_FOLDERS: "node rows without a folder",
     Category.STALE_KERNELS: "Jupyter kernels of deleted nodes",
     Category.PRIVATE_FILES: "files others may read, secrets in nodepipe.toml",
+    Category.KEPT_PACKAGES: "bundles of pulled packages no pipeline includes (.nodepipe/packages)",
     Category.IN_USE: "in use by a live run or operation (left alone)",
 }
 

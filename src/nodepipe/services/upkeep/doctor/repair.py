@@ -14,6 +14,7 @@ from nodepipe.services.context import WorkspaceContext
 from nodepipe.services.upkeep.crash_recovery import recover_after_crash
 from nodepipe.services.upkeep.doctor.adoption import adopt
 from nodepipe.services.upkeep.doctor.findings import Category, DoctorReport, Finding
+from nodepipe.services.upkeep.doctor.kept_packages import repair_kept_package
 from nodepipe.services.upkeep.doctor.node_leftovers import (
     remove_leftover,
     repair_promotion_leftovers,
@@ -55,6 +56,11 @@ def repair(
         finding
         for finding in report.of(Category.PRIVATE_FILES)
         if repair_private_file(context.layout, finding)
+    ]
+    done += [
+        finding
+        for finding in report.of(Category.KEPT_PACKAGES)
+        if repair_kept_package(context, finding)
     ]
     return done
 
