@@ -148,3 +148,45 @@ def test_twin_cards_share_one_watch_of_the_pipelines_list(page: Page, served: Se
     twins = node(page, "plot").get_by_test_id("twin")
     expect(twins).to_have_count(6)  # each card names itself (id …): six twin labels on screen
     assert page.evaluate(PIPELINES_OBSERVERS) == with_two  # not one more per twin card
+
+
+# Toolbar controls that stick out of the canvas (under the side panel or past the window).
+TOOLS_OUT_OF_SIGHT = """() => {
+  const pane = document.querySelector('.react-flow').getBoundingClientRect();
+  return [...document.querySelectorAll('[role=toolbar] button')]
+    .filter(button => {
+      const box = button.getBoundingClientRect();
+      return box.left < pane.left || box.right > pane.right || box.bottom > pane.bottom;
+    })
+    .map(button => button.getAttribute('aria-label') || button.title);
+}"""
+
+
+# The legend's overlap with the zoom controls or the minimap, when they are shown.
+CORNERS_COVERED = """() => {
+  const legend = document.querySelector('.legend').getBoundingClientRect();
+  return ['.react-flow__controls', '.react-flow__minimap']
+    .map(selector => document.querySelector(selector))
+    .filter(corner => corner && corner.offsetParent !== null)
+    .filter(corner => {
+      const box = corner.getBoundingClientRect();
+      return box.left < legend.right && legend.left < box.right && box.top < legend.bottom
+        && legend.top < box.bottom;
+    })
+    .map(corner => corner.className);
+}"""
+
+
+def test_the_toolbar_stays_whole_beside_a_wide_side_panel(page: Page, served: Served) -> None:
+    served.workspace.nodes.new("baseline", "train")
+    open_small(page, served)
+    expect(node(page, "train")).to_be_visible()
+    assert page.evaluate(TOOLS_OUT_OF_SIGHT) == []
+    node(page, "train").click()
+    panel = page.get_by_test_id("node-panel")
+    panel.get_by_role("tab", name="Code").click()  # the widest panel: the canvas keeps ~480 px
+    expect(panel.locator(".cm-editor")).to_be_visible()
+    assert page.evaluate(TOOLS_OUT_OF_SIGHT) == []
+    assert page.evaluate(CORNERS_COVERED) == []
+    page.get_by_role("button", name="Run history").click()  # a real click: nothing covers it
+    expect(page.get_by_text("Runs of")).to_be_visible()
