@@ -1,21 +1,19 @@
 """Find a node (Ctrl+K, "/", the toolbar's Find button) in a 300-node pipeline: it jumps to and
 selects a node that is far off-screen, which React Flow does not even have in the page.
 
-The screenshot docs/screenshots/search.png is made here, at 1440x900.
+With ``NODEPIPE_SCREENSHOTS=1`` it writes docs/screenshots/search.png (1440x900).
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 from playwright.sync_api import Locator, Page, expect
 
 from browser.accessibility import expect_accessible
 from browser.canvas import node
 from browser.conftest import Served
+from browser.screenshots import save_screenshot
 
 NODES = 300
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 DRAWN = f"() => document.querySelectorAll('[data-testid=node]').length === {NODES}"
 
 
@@ -84,5 +82,4 @@ def test_find_jumps_to_an_off_screen_node_and_selects_it(page: Page, served: Ser
     find(page, "n02")
     expect(options.first).to_have_attribute("data-tag", "n0200")
     expect_accessible(page, "the find box with results", "[data-testid=find]")
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=SCREENSHOTS / "search.png")
+    save_screenshot(page, "search.png")

@@ -8,7 +8,6 @@ docs/screenshots/outputs-viewer.png and docs/screenshots/code-editor.png (1440x9
 
 from __future__ import annotations
 
-import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,11 +20,11 @@ from api.live import server_process
 from browser.accessibility import expect_accessible
 from browser.canvas import expect_state, node
 from browser.conftest import Served
+from browser.screenshots import save_screenshot
 from nodepipe.services.demo import create_demo
 from nodepipe.services.runs.service import RunRequest
 from support.waiting import wait_for
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 REPORTS = """\
 import json
 import nodepipe_node as node
@@ -37,12 +36,6 @@ import nodepipe_node as node
     "<p id='p'>hello</p><script>document.getElementById('p').textContent = 'ran'</script>"
 )
 """
-
-
-def _screenshot(page: Page, name: str) -> None:
-    if os.environ.get("NODEPIPE_SCREENSHOTS"):
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=SCREENSHOTS / name)
 
 
 def _open_tab(page: Page, tag: str, tab: str) -> None:
@@ -73,7 +66,7 @@ def test_the_demos_plot_is_shown_in_the_outputs_tab(page: Page, demo: Served) ->
     download = panel.get_by_role("link", name="Download reports/temperature.svg")
     href = download.get_attribute("href") or ""
     assert "file=reports%2Ftemperature.svg" in href and "download=true" in href
-    _screenshot(page, "outputs-viewer.png")
+    save_screenshot(page, "outputs-viewer.png")
 
 
 def test_tables_json_markdown_and_sandboxed_html_are_previewed(page: Page, served: Served) -> None:
@@ -131,7 +124,7 @@ def test_code_is_edited_in_codemirror_and_the_card_turns_stale(page: Page, serve
     content.click()
     page.keyboard.press("Control+End")
     page.keyboard.type("\nprint('edited in the app')\n")
-    _screenshot(page, "code-editor.png")
+    save_screenshot(page, "code-editor.png")
     page.keyboard.press("Control+s")
     expect(page.locator("[data-sonner-toast]", has_text="Saved main.py")).to_be_visible()
     assert "print('edited in the app')" in main.read_text()
