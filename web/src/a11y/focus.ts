@@ -1,6 +1,7 @@
 // Keyboard focus for overlays (dialogs, menus): keep Tab inside them while they are open, and
 // give the focus back to what had it when they close.
 import { useLayoutEffect, type KeyboardEvent, type RefObject } from "react";
+import { shortcutOf } from "../canvas/shortcuts";
 
 const FOCUSABLE =
   'a[href], button:not(:disabled), input:not(:disabled), select:not(:disabled), textarea:not(:disabled), [tabindex]:not([tabindex="-1"])';
@@ -13,7 +14,8 @@ export function focusables(container: HTMLElement): HTMLElement[] {
 /** A keydown handler for the overlay's element: Tab past the last element goes to the first,
  * Shift+Tab before the first to the last (the page behind cannot be reached). */
 export function trapTab(event: KeyboardEvent<HTMLElement>): void {
-  if (event.key !== "Tab") return;
+  const direction = shortcutOf(event, "overlay");
+  if (direction !== "nextControl" && direction !== "previousControl") return;
   const items = focusables(event.currentTarget);
   const first = items[0];
   const last = items[items.length - 1];
@@ -22,10 +24,10 @@ export function trapTab(event: KeyboardEvent<HTMLElement>): void {
     return;
   }
   const active = document.activeElement;
-  if (event.shiftKey && (active === first || !event.currentTarget.contains(active))) {
+  if (direction === "previousControl" && (active === first || !event.currentTarget.contains(active))) {
     event.preventDefault();
     last.focus();
-  } else if (!event.shiftKey && (active === last || !event.currentTarget.contains(active))) {
+  } else if (direction === "nextControl" && (active === last || !event.currentTarget.contains(active))) {
     event.preventDefault();
     first.focus();
   }

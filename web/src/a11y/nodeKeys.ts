@@ -15,7 +15,7 @@ export function useNodeKeys(open: (nodeId: string) => void): void {
       const node = focusedNode(event.target);
       const id = node?.dataset["id"];
       if (!node || !id) return;
-      const shortcut = shortcutOf(event);
+      const shortcut = shortcutOf(event, "node");
       if (shortcut === "openNode") {
         open(id);
       } else if (shortcut === "nodeMenu") {

@@ -32,7 +32,7 @@ import { edgeMenu, groupMenu, nodeMenu, paneMenu } from "./menus";
 import { DETAIL_ZOOM, ZoomScale } from "./detail";
 import { StepCard } from "./StepCard";
 import { Toolbar } from "./Toolbar";
-import { useShortcuts } from "./shortcuts";
+import { gestureKeys, useShortcuts } from "./shortcuts";
 import { copyNodes, pasteNodes } from "../clipboard/clipboard";
 import { FindBox } from "../find/FindBox";
 import { redo, undo } from "../undo/history";
@@ -49,7 +49,8 @@ const HUGE_GRAPH = 2000;
 // makes React Flow re-render every node and edge (at 1,000 nodes, on every live update).
 const PRO_OPTIONS = { hideAttribution: true };
 const EDGE_OPTIONS = { labelBgPadding: [4, 2] as [number, number], labelBgBorderRadius: 4 };
-const MULTI_SELECT_KEYS = ["Shift", "Meta", "Control"];
+const MULTI_SELECT_KEYS = gestureKeys("addToSelection");
+const BOX_SELECT_KEYS = gestureKeys("boxSelect");
 const onNodeClick = (_: MouseEvent, node: FlowNode): void => {
   if (node.type === "step") openPanel(node.id);
 };
@@ -272,7 +273,7 @@ export function Canvas() {
         onPaneClick={closeMenu}
         colorMode={theme}
         deleteKeyCode={null}
-        selectionKeyCode="Shift"
+        selectionKeyCode={BOX_SELECT_KEYS}
         multiSelectionKeyCode={MULTI_SELECT_KEYS}
         selectNodesOnDrag={false}
         onlyRenderVisibleElements={nodes.length > HUGE_GRAPH || (nodes.length > LARGE_GRAPH && detailed)}

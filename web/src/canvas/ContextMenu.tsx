@@ -3,6 +3,7 @@
 import type { LucideIcon } from "lucide-react";
 import { useEffect, useLayoutEffect, useRef, useState, type KeyboardEvent } from "react";
 import { useReturnFocus } from "../a11y/focus";
+import { isShortcut, shortcutOf, type ShortcutId } from "./shortcuts";
 
 export interface MenuItem {
   label: string;
@@ -31,7 +32,7 @@ export function ContextMenu({ menu, onClose }: { menu: MenuState; onClose: () =>
       if (!ref.current?.contains(event.target as Node)) onClose();
     };
     const onKey = (event: globalThis.KeyboardEvent) => {
-      if (event.key === "Escape") onClose();
+      if (isShortcut(event, "cancel")) onClose();
     };
     window.addEventListener("mousedown", onDown);
     window.addEventListener("keydown", onKey);
@@ -57,13 +58,14 @@ export function ContextMenu({ menu, onClose }: { menu: MenuState; onClose: () =>
   const onKeyDown = (event: KeyboardEvent<HTMLDivElement>) => {
     const items = [...(ref.current?.querySelectorAll<HTMLButtonElement>("[role=menuitem]:not(:disabled)") ?? [])];
     const at = items.indexOf(document.activeElement as HTMLButtonElement);
-    const next: Record<string, number> = {
-      ArrowDown: (at + 1) % items.length,
-      ArrowUp: (at - 1 + items.length) % items.length,
-      Home: 0,
-      End: items.length - 1,
+    const next: Partial<Record<ShortcutId, number>> = {
+      menuNext: (at + 1) % items.length,
+      menuPrevious: (at - 1 + items.length) % items.length,
+      menuFirst: 0,
+      menuLast: items.length - 1,
     };
-    const index = next[event.key];
+    const shortcut = shortcutOf(event, "menu");
+    const index = shortcut && next[shortcut];
     if (index === undefined || items.length === 0) return;
     event.preventDefault();
     items[index]?.focus();

@@ -1,9 +1,10 @@
-// The keyboard shortcut sheet (`?`): every shortcut of the one table in shortcuts.ts.
+// The keyboard shortcut sheet (`?`): every shortcut and gesture of the one table in shortcuts.ts,
+// in a section for each place it works in.
 import { X } from "lucide-react";
 import { useEffect, useRef } from "react";
 import { trapTab, useReturnFocus } from "../a11y/focus";
 import { openOverlay, useOverlay } from "./overlays";
-import { SHORTCUTS, keyLabel } from "./shortcuts";
+import { PLACES, SHORTCUTS, isShortcut, keyLabel, type Place } from "./shortcuts";
 
 export function ShortcutSheet() {
   const open = useOverlay((s) => s.open === "shortcuts");
@@ -25,7 +26,7 @@ function Sheet() {
         onMouseDown={(event) => event.stopPropagation()}
         aria-modal="true"
         onKeyDown={(event) => {
-          if (event.key === "Escape" || event.key === "?") close();
+          if (isShortcut(event, "cancel") || isShortcut(event, "help")) close();
           else trapTab(event);
         }}
       >
@@ -35,23 +36,28 @@ function Sheet() {
             <X size={15} />
           </button>
         </div>
-        <table>
-          <tbody>
-            {SHORTCUTS.map((shortcut) => (
-              <tr key={shortcut.id} data-testid="shortcut-row" data-shortcut={shortcut.id}>
-                <td className="sheet-keys">
-                  {shortcut.keys.map((combo, index) => (
-                    <span key={index}>
-                      {index > 0 && <span className="muted"> or </span>}
-                      <kbd>{keyLabel(combo)}</kbd>
-                    </span>
-                  ))}
-                </td>
-                <td>{shortcut.description}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        {(Object.keys(PLACES) as Place[]).map((place) => (
+          <section key={place} aria-label={PLACES[place]} data-testid="shortcut-place" data-place={place}>
+            <h3>{PLACES[place]}</h3>
+            <table>
+              <tbody>
+                {SHORTCUTS.filter((shortcut) => shortcut.where === place).map((shortcut) => (
+                  <tr key={shortcut.id} data-testid="shortcut-row" data-shortcut={shortcut.id}>
+                    <td className="sheet-keys">
+                      {shortcut.keys.map((combo, index) => (
+                        <span key={index}>
+                          {index > 0 && <span className="muted"> or </span>}
+                          <kbd>{keyLabel(combo)}</kbd>
+                        </span>
+                      ))}
+                    </td>
+                    <td>{shortcut.description}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </section>
+        ))}
       </div>
     </div>
   );

@@ -27,7 +27,7 @@ import { redo, undo, useHistory } from "../undo/history";
 import type { FlowNode } from "./flow";
 import { openOverlay } from "./overlays";
 import { freeSpotInView } from "./placement";
-import { shortcutLabel } from "./shortcuts";
+import { shortcutLabel, withGesture } from "./shortcuts";
 
 export function Toolbar() {
   const graph = useApp((s) => s.graph);
@@ -58,19 +58,19 @@ export function Toolbar() {
         <Redo2 size={15} />
       </button>
       <span className="tool-sep" />
-      <button className="tool primary" aria-label="Run the pipeline" onClick={(event) => void runPipeline(false, !event.shiftKey)} title="Run what is stale or never ran (shows what would run first; shift-click runs at once)" data-testid="run-pipeline">
+      <button className="tool primary" aria-label="Run the pipeline" onClick={(event) => void runPipeline(false, !withGesture(event, "runNow"))} title="Run what is stale or never ran (shows what would run first; shift-click runs at once)" data-testid="run-pipeline">
         <Play size={15} /> <span className="tool-label">Run</span>
       </button>
       <button
         className="tool"
         aria-label="Run the selected nodes"
-        onClick={(event) => void runSelected(selection, false, !event.shiftKey)}
+        onClick={(event) => void runSelected(selection, false, !withGesture(event, "runNow"))}
         disabled={selection.length === 0}
         title="Run the selected nodes"
       >
         <Play size={15} /> <span className="tool-label">Selected</span>
       </button>
-      <button className="tool" onClick={(event) => void runPipeline(true, !event.shiftKey)} title="Re-run everything" aria-label="Force re-run">
+      <button className="tool" onClick={(event) => void runPipeline(true, !withGesture(event, "runNow"))} title="Re-run everything" aria-label="Force re-run">
         <FastForward size={15} /> <span className="tool-label">Force</span>
       </button>
       <button className="tool" onClick={() => void runWithOptions()} title="Run with options (selection, jobs, executor)">

@@ -2,6 +2,7 @@
 import { useEffect, useRef, useState, type FormEvent } from "react";
 import { trapTab, useReturnFocus } from "../a11y/focus";
 import { useDialog, type Field, type OpenDialog, type Values } from "./dialogs";
+import { isShortcut } from "../canvas/shortcuts";
 
 function initialValues(fields: Field[]): Values {
   const values: Values = {};
@@ -33,7 +34,7 @@ function Dialog({ open }: { open: OpenDialog }) {
       first.current.select?.();
     } else form.current?.focus();
     const onKey = (event: KeyboardEvent) => {
-      if (event.key === "Escape") resolve(null);
+      if (isShortcut(event, "cancel")) resolve(null);
     };
     window.addEventListener("keydown", onKey);
     return () => window.removeEventListener("keydown", onKey);

@@ -8,6 +8,7 @@ import { NODE_HEIGHT, NODE_WIDTH } from "../canvas/layout";
 import { openOverlay, useOverlay } from "../canvas/overlays";
 import { graphNode, getApp, useApp } from "../store/app";
 import { findNodes, type Found } from "./ranking";
+import { isShortcut, shortcutOf } from "../canvas/shortcuts";
 
 const JUMP_ZOOM = 1;
 
@@ -37,10 +38,11 @@ function FindDialog() {
   };
 
   const onKey = (event: KeyboardEvent) => {
-    if (event.key === "Escape") close();
-    else if (event.key === "Enter") jump(found[active]);
-    else if (event.key === "ArrowDown") setActive((a) => Math.min(a + 1, found.length - 1));
-    else if (event.key === "ArrowUp") setActive((a) => Math.max(a - 1, 0));
+    const shortcut = isShortcut(event, "cancel") ? "cancel" : shortcutOf(event, "find");
+    if (shortcut === "cancel") close();
+    else if (shortcut === "findJump") jump(found[active]);
+    else if (shortcut === "findNext") setActive((a) => Math.min(a + 1, found.length - 1));
+    else if (shortcut === "findPrevious") setActive((a) => Math.max(a - 1, 0));
     else return;
     event.preventDefault();
   };

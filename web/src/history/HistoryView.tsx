@@ -12,6 +12,7 @@ import { openView, useView } from "./address";
 import { useNow } from "./clock";
 import { formatMoment, formatSeconds } from "./format";
 import { Timeline } from "./Timeline";
+import { isShortcut } from "../canvas/shortcuts";
 
 /** What ran, in words: "2 of 3 ran · 1 failed · 1 skipped". */
 function whatRan(run: RunSummary): string {
@@ -41,7 +42,7 @@ export function HistoryView() {
   useEffect(() => {
     // Escape goes back to the canvas (a dialog open over the view takes it first).
     const onKey = (event: KeyboardEvent) => {
-      if (event.key === "Escape" && !document.querySelector("[data-testid=dialog]")) openView("canvas");
+      if (isShortcut(event, "closeHistory") && !document.querySelector("[data-testid=dialog]")) openView("canvas");
     };
     window.addEventListener("keydown", onKey);
     return () => window.removeEventListener("keydown", onKey);
@@ -89,7 +90,7 @@ export function HistoryView() {
                       data-run-id={run.id}
                       onClick={() => openView("runs", run.id)}
                       onKeyDown={(event) => {
-                        if (event.key === "Enter" || event.key === " ") openView("runs", run.id);
+                        if (isShortcut(event, "openRun")) openView("runs", run.id);
                       }}
                       title={`run ${run.id}: ${run.executor}, ${run.jobs} at once${run.force ? ", forced" : ""}`}
                     >
