@@ -132,6 +132,24 @@ def test_an_export_refuses_a_non_empty_directory_unless_forced(
     assert leftovers == []
 
 
+def test_an_export_never_replaces_the_workspace_or_its_own_folders(
+    diamond: nodepipe.Workspace, cli: CliRunner
+) -> None:
+    """`--force` replaces a folder whole: the workspace itself, a folder holding it, and its
+    .nodepipe/ and nodes/ folders are refused, and nothing is deleted."""
+    root = diamond.root
+    node = diamond.nodes.path("load")
+    before = snapshot(diamond)
+    top = sorted(p.name for p in root.iterdir())
+    for target in (root, root.parent, root / ".nodepipe", node, node / "code"):
+        refused = cli("bundle", "export", "shapes", str(target), "--force")
+        assert refused.code == 2, (target, refused.stdout, refused.stderr)
+        assert "inside its own folders" in refused.stderr
+        assert snapshot(diamond) == before
+        assert sorted(p.name for p in root.iterdir()) == top
+    assert (node / "code" / "main.py").is_file()
+
+
 GOOD = """\
 format = 1
 [pipeline]

@@ -20,6 +20,7 @@ from nodepipe.services.context import WorkspaceContext
 from nodepipe.workspace import journal
 from nodepipe.workspace.crash_points import crash_point
 from nodepipe.workspace.durable import fsync_dir, sync_filesystem
+from nodepipe.workspace.layout import WorkspaceLayout
 
 EXPORT_KIND = "bundle-export"
 """Journal operations writing an export directory: ``target``, ``staging`` and ``old``."""
@@ -29,10 +30,24 @@ class NotEmptyError(ConflictError):
     """The export directory holds files; replacing it must be asked for (``force``)."""
 
 
-def check_target(target: Path, force: bool) -> None:
-    """Refuse a target that is a file, or a non-empty directory without ``force``."""
+def check_target(target: Path, force: bool, layout: WorkspaceLayout) -> None:
+    """Refuse a target that is a file, the workspace or a folder holding it, a folder inside
+    its ``.nodepipe/`` (but for its scratch folders: ``package build`` exports there) or
+    ``nodes/`` (replacing it would delete them), or a non-empty directory without ``force``."""
     if target.is_symlink() or (target.exists() and not target.is_dir()):
         raise InvalidInputError(f"{target} exists and is not a directory")
+    real = target.resolve()
+    state, scratch = layout.state_dir.resolve(), layout.staging_dir.resolve()
+    if (
+        layout.root.resolve().is_relative_to(real)
+        or real.is_relative_to(layout.nodes_dir.resolve())
+        or (real.is_relative_to(state) and (real == scratch or not real.is_relative_to(scratch)))
+    ):
+        raise InvalidInputError(
+            f"{target} is the workspace, holds it, or is inside its own folders "
+            f"(.nodepipe/, nodes/): an export there would replace them; choose a folder "
+            "outside them"
+        )
     if target.is_dir() and any(target.iterdir()) and not force:
         raise NotEmptyError(
             f"{target} is not empty; choose another directory, or ask to replace it"

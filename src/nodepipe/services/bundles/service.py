@@ -103,7 +103,7 @@ class BundleService:
         in a local folder is inlined, not written back relative to ``directory`` (a bundle
         that travels alone, as a zip, has no neighbours); packages and URLs are kept."""
         target = Path(os.path.normpath(Path(directory).absolute()))
-        check_target(target, force)
+        check_target(target, force, self.context.layout)
         plan = self._plan(pipeline, target, portable)
         with writing_directory(self.context, target) as staging:
             write_nodes(plan, staging, with_data, target)
