@@ -38,7 +38,7 @@ def member_requirements(code_dir: Path) -> dict[str, Any]:
     found: dict[str, Any] = {}
     for name, (folder, _) in member_dirs(code_dir).items():
         try:
-            project = read_pyproject(folder / "pyproject.toml").get("project", {})
+            project = read_pyproject(folder / "pyproject.toml", shared=True).get("project", {})
         except InvalidInputError:  # missing or malformed: uv says so when it locks
             found[name] = None
             continue

@@ -68,7 +68,7 @@ def requirements_identity(code_dir: Path) -> str:
     """The hash of what in ``pyproject.toml`` decides the lock: requirements, Python range,
     dependency groups and ``[tool.uv]`` (sources, indexes), and the same of every project it
     installs from a folder (a snapshot's new requirement); not nodepipe's own settings."""
-    data = read_pyproject(code_dir / "pyproject.toml")
+    data = read_pyproject(code_dir / "pyproject.toml", shared=True)
     project = data.get("project", {})
     relevant = {
         "project": {key: project.get(key) for key in _REQUIREMENT_KEYS},
@@ -87,21 +87,22 @@ def _marker_text(code_dir: Path, python: str) -> str:
 
 
 @latest_per_key(lambda code_dir, python, seen: (code_dir, python))
-def _sync_state(code_dir: Path, python: str, seen: tuple[FileState, ...]) -> tuple[bool, bool]:
-    """(environment synced from this lock, lock known to satisfy these requirements), by the
-    marker; remembered for the states ``seen`` of marker, lock and pyproject, so a run of many
-    nodes hashes each lock once."""
+def _sync_state(code_dir: Path, python: str, seen: tuple[FileState, ...]) -> tuple[bool, bool, str]:
+    """(environment synced from this lock, lock known to satisfy these requirements, the
+    identity of the folder builds it was synced with), by the marker; remembered for the
+    states ``seen`` of marker, lock and pyproject, so a run of many nodes hashes each lock once
+    and reads each marker once."""
     marked = (code_dir / ".venv" / SYNC_MARKER).read_text(encoding="utf-8").split("\n")
     synced = marked[0] == _lock_identity(code_dir, python)
     in_step = len(marked) > 1 and marked[1] == requirements_identity(code_dir)
-    return synced, in_step
+    return synced, in_step, marked[2] if len(marked) > 2 else ""
 
 
-def _built_in_step(code_dir: Path) -> bool:
+def _built_in_step(code_dir: Path, marked: str) -> bool:
     """Whether the packages built from folders were built from those folders as they are
-    (hashed on each check, with the stat cache of the process, only for nodes that have any)."""
-    marked = (code_dir / ".venv" / SYNC_MARKER).read_text(encoding="utf-8").split("\n")
-    return (marked[2] if len(marked) > 2 else "") == built_identity(code_dir)
+    (hashed on each check, with the stat cache of the process, only for nodes that have any);
+    ``marked``: what the marker says they were built from."""
+    return marked == built_identity(code_dir)
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,8 +248,8 @@ class NodeEnvironments:
                 for name in (f".venv/{SYNC_MARKER}", "uv.lock", "pyproject.toml")
             )
             members = tuple(file_state_or_none(path) for path in member_files(code_dir))
-            synced, in_step = _sync_state(code_dir, python, (*seen, *members))
-            return synced and _built_in_step(code_dir), in_step
+            synced, in_step, built = _sync_state(code_dir, python, (*seen, *members))
+            return synced and _built_in_step(code_dir, built), in_step
         except OSError:
             return False, False
 
@@ -339,7 +340,8 @@ def recover_sync(operation: journal.Operation) -> None:
 
 def _frozen(code_dir: Path) -> bool:
     """Whether the user froze the node's lock: never relocked behind their back."""
-    section = read_pyproject(code_dir / "pyproject.toml").get("tool", {}).get("nodepipe", {})
+    data = read_pyproject(code_dir / "pyproject.toml", shared=True)
+    section = data.get("tool", {}).get("nodepipe", {})
     return isinstance(section, dict) and section.get(FROZEN_LOCK) is True
 
 

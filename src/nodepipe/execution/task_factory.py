@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import py_compile
 from collections.abc import Mapping
 from dataclasses import dataclass
-from importlib import resources
 from importlib import util as import_util
 from pathlib import Path
 from typing import Any
@@ -20,7 +18,9 @@ from nodepipe.workspace.external_code import import_paths
 from nodepipe.workspace.node_config import NodeConfig
 from nodepipe.workspace.node_folder import NodeFolder
 
-RUNTIME_DIR = Path(str(resources.files("nodepipe.runtime")))
+RUNTIME_DIR = Path(__file__).parent.parent / "runtime"
+"""The package ``nodepipe.runtime`` (found by path: importlib.resources costs a run ~30
+modules, zipfile's among them)."""
 NOTEBOOK_RUNNER = RUNTIME_DIR / "nodepipe_notebook.py"
 
 
@@ -34,10 +34,17 @@ def compiled_runtime_dir() -> str:
     """
     for source in (RUNTIME_DIR / "nodepipe_node.py", NOTEBOOK_RUNNER):
         compiled = Path(import_util.cache_from_source(str(source)))
-        with contextlib.suppress(OSError, py_compile.PyCompileError):
+        with contextlib.suppress(OSError):
             if not compiled.exists() or compiled.stat().st_mtime < source.stat().st_mtime:
-                py_compile.compile(str(source), cfile=str(compiled), doraise=True)
+                _compile(source, compiled)
     return str(RUNTIME_DIR)
+
+
+def _compile(source: Path, compiled: Path) -> None:
+    import py_compile  # only when the helper's bytecode is missing or older: not on every run
+
+    with contextlib.suppress(py_compile.PyCompileError):
+        py_compile.compile(str(source), cfile=str(compiled), doraise=True)
 
 
 @dataclass(frozen=True, slots=True)

@@ -79,14 +79,15 @@ def path_sources(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
 def local_projects(code: Path) -> dict[str, tuple[Path, bool]]:
     """Package -> (its folder, installed editable) for every project the node installs from a
     folder: path sources, and members of the node's uv workspace (how uv records a snapshot)."""
-    data = read_pyproject(code / "pyproject.toml")
+    data = read_pyproject(code / "pyproject.toml", shared=True)
     found = {
         name: ((code / str(source["path"])).resolve(), bool(source.get("editable")))
         for name, source in path_sources(data).items()
     }
     for folder in _workspace_members(code, data):
         try:
-            name = read_pyproject(folder / "pyproject.toml").get("project", {}).get("name")
+            project = read_pyproject(folder / "pyproject.toml", shared=True).get("project", {})
+            name = project.get("name")
         except InvalidInputError:
             continue  # unreadable: uv says so when it locks
         if isinstance(name, str):
@@ -161,7 +162,8 @@ def library_packages(code: Path) -> dict[str, Path]:
     found: dict[str, Path] = {}
     for folder in folders:
         try:
-            name = read_pyproject(folder / "pyproject.toml").get("project", {}).get("name")
+            project = read_pyproject(folder / "pyproject.toml", shared=True).get("project", {})
+            name = project.get("name")
         except InvalidInputError:
             continue
         if isinstance(name, str) and name:

@@ -79,7 +79,7 @@ def read_pyproject(pyproject: Path, *, shared: bool = False) -> dict[str, Any]:
 
 def script_dependencies(pyproject: Path) -> list[str]:
     """The inline (PEP 723) dependencies last merged into the project's dependencies."""
-    data = read_pyproject(pyproject)
+    data = read_pyproject(pyproject, shared=True)
     found = data.get("tool", {}).get("nodepipe", {}).get("script-dependencies", [])
     return [str(item) for item in found] if isinstance(found, list) else []
 

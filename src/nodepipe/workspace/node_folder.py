@@ -14,7 +14,6 @@ import functools
 import shutil
 from dataclasses import dataclass
 from functools import cached_property
-from importlib import resources
 from pathlib import Path
 
 NODE_PROJECT_NAME = "nodepipe-node"
@@ -102,6 +101,8 @@ class NodeFolder:
 
 @functools.cache
 def _template_text(name: str) -> str:
+    from importlib import resources  # only to make a node: not on a read or a run's path
+
     return resources.files("nodepipe.workspace.templates").joinpath(name).read_text("utf-8")
 
 
