@@ -401,3 +401,31 @@ def test_node_restore_gives_the_new_node_that_runs_conda_packages(
     result = chain.runs.run(RunRequest("baseline", to=["clean-then"]))
     assert result.finished is not None and result.finished.failed == 0
     assert said(chain, "clean-then") == "hello-tool 1.0"
+
+
+def test_outputs_shared_through_a_storage_are_not_pulled_across_conda_locks(
+    chain: nodepipe.Workspace, tmp_path: Path
+) -> None:
+    """A conda lock that moved (pyproject unchanged) makes the node run again, not pull the
+    outputs the old lock made from the storage's run records."""
+    import shutil
+
+    storage = str(tmp_path / "bucket")
+    channel = conda_channel(tmp_path / "c", (("hello-tool", "1.0"),))
+    (code(chain, "clean") / "main.py").write_text(RUNS_TOOL)
+    chain.conda.add("clean", ["hello-tool"], [str(channel)])
+    chain.runs.run(RunRequest("baseline", storage=storage))
+    assert said(chain, "clean") == "hello-tool 1.0"
+    project = (code(chain, "clean") / "pyproject.toml").read_text()
+    shutil.rmtree(tmp_path / "c")  # the channel gains 2.0 at the same place
+    conda_channel(tmp_path / "c", (("hello-tool", "1.0"), ("hello-tool", "2.0")))
+    chain.conda.lock("clean", upgrade=True)
+    assert (code(chain, "clean") / "pyproject.toml").read_text() == project
+    status = {s.item.node.tag: s for s in chain.runs.status("baseline").nodes.values()}
+    assert "conda lock changed: hello-tool 1.0 → 2.0" in status["clean"].reasons
+
+    chain.runs.run(RunRequest("baseline", storage=storage))
+
+    assert said(chain, "clean") == "hello-tool 2.0", "the 1.0 outputs were pulled"
+    log = (chain.nodes.path("clean") / "logs" / "latest.log").read_text()
+    assert "pulled from" not in log

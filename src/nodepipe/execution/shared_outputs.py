@@ -3,12 +3,13 @@
 When a run has a storage (``--storage``, ``[storage] url``), every node that completes
 publishes its outputs there and a **run record**: ``runs/<key>`` names its output digest,
 where the key hashes what the outputs depend on, as the node's fingerprint does (code, lock,
-parameters, entry point, and each parent's outputs by slot) but without node ids, which every
-workspace mints anew. Before a node runs, its key is looked up: when another workspace (or this
-one, earlier) made outputs from exactly the same things, they are downloaded by digest and
-promoted as a run's would be (``remote_task.land``: never half-written), and the node does not
-run. ``--force`` always runs. This is DVC's run cache, kept in the same storage as the remote
-workers' objects. Whoever can write the storage is trusted to have made what it records.
+conda lock, parameters, entry point, and each parent's outputs by slot) but without node ids,
+which every workspace mints anew. Before a node runs, its key is looked up: when another
+workspace (or this one, earlier) made outputs from exactly the same things, they are
+downloaded by digest and promoted as a run's would be (``remote_task.land``: never
+half-written), and the node does not run. ``--force`` always runs. This is DVC's run cache,
+kept in the same storage as the remote workers' objects. Whoever can write the storage is
+trusted to have made what it records.
 
 ``SharedOutputs`` wraps any executor to do this; the wrapped executor runs what is not pulled.
 """
@@ -46,6 +47,8 @@ def run_key(fingerprint_json: str) -> str | None:
             "lock": data["lock"]["digest"],
             "parents": {slot: p["outputs"] for slot, p in data["parents"].items()},
         }
+        if "conda" in data:  # only then: keys of nodes without conda stay what they were
+            parts["conda"] = data["conda"]["digest"]
     except (ValueError, KeyError, TypeError, AttributeError):
         return None
     return sha256_text(canonical_json(parts))
