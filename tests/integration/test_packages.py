@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import email
 import functools
+import io
 import json
 import tarfile
 import threading
@@ -275,3 +276,29 @@ def test_pull_into_a_pipeline_includes_the_package_fed_by_a_node_there(
     kept = other.context.layout.state_dir / "packages" / "predictor-0.1.0"
     assert (kept / "pipeline.toml").is_file(), "the included bundle stays where it was found"
     other.close()
+
+
+def test_a_package_whose_version_leads_outside_is_not_kept_there(
+    trained: nodepipe.Workspace, tmp_path: Path
+) -> None:
+    """The kept folder of `pull --into` is named by the archive's name and version: an sdist
+    whose version climbs out (``1/../../…``) is refused, nothing is written outside."""
+    built = trained.packages.build("model", alias="climber", destination=tmp_path / "dist")
+    escape = tmp_path / "escaped"
+    evil = tmp_path / "climber-1.0.tar.gz"
+    with tarfile.open(built.sdist) as source, tarfile.open(evil, "w:gz") as target:
+        for member in source.getmembers():
+            data = source.extractfile(member) if member.isreg() else None
+            if member.name.endswith("/pyproject.toml") and data is not None:
+                climb = "../" * 12 + str(escape).lstrip("/")
+                text = data.read().decode().replace('version = "0.1.0"', f'version = "1/{climb}"')
+                member.size = len(text.encode())
+                data = io.BytesIO(text.encode())
+            target.addfile(member, data)
+    trained.pipelines.new("host")
+    before = snapshot(trained)
+    with pytest.raises(InvalidInputError, match="is not a PEP 440 version"):
+        trained.packages.pull_into(str(evil), "host", "ns")
+    assert not escape.exists()
+    assert snapshot(trained) == before
+    assert not (trained.context.layout.state_dir / "packages").exists()

@@ -24,6 +24,11 @@ BUNDLE_FOLDER = "bundle"
 _PROJECT_NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)
 
 
+def is_project_name(name: str) -> bool:
+    """Whether ``name`` is a valid project name (PEP 508): letters, digits, ``.-_`` inside."""
+    return bool(_PROJECT_NAME.match(name))
+
+
 @dataclass(frozen=True, slots=True)
 class PackageNames:
     """What a package is called: ``dist`` (``np-demo``), ``module`` (``np_demo``), version."""
@@ -40,7 +45,7 @@ class PackageNames:
 
 def package_names(name: str, version: str | None) -> PackageNames:
     """The names of a package called ``name`` (alias or tag) at ``version`` (default 0.1.0)."""
-    if not _PROJECT_NAME.match(name):
+    if not is_project_name(name):
         raise PackageError(
             f"{name!r} is not a valid package name (letters, digits, '.', '-', '_'; "
             "starting and ending with a letter or digit)",

@@ -17,6 +17,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from packaging.version import InvalidVersion, Version
+
+from nodepipe.packaging.errors import PackageError
+from nodepipe.packaging.names import is_project_name
 from nodepipe.services.context import WorkspaceContext
 from nodepipe.services.packages.fetching import FetchedBundle
 from nodepipe.workspace import journal
@@ -42,12 +46,25 @@ def pulled_dir(context: WorkspaceContext) -> Path:
     return context.layout.state_dir / PULLED_DIR
 
 
+def kept_path(context: WorkspaceContext, release: str) -> Path:
+    """``.nodepipe/packages/NAME-VERSION`` for the release ``NAME==VERSION``, both checked:
+    they come from the archive, and ``..`` or ``/`` in them would lead out of the folder."""
+    dist, _, version = release.partition("==")
+    if not is_project_name(dist):
+        raise PackageError(f"the package's name {dist!r} is not a valid package name")
+    try:
+        version = str(Version(version))
+    except InvalidVersion:
+        raise PackageError(f"the package's version {version!r} is not a PEP 440 version") from None
+    return pulled_dir(context) / f"{dist}-{version}"
+
+
 @contextmanager
 def keeping(context: WorkspaceContext, fetched: FetchedBundle) -> Iterator[Path]:
     """The lasting copy of ``fetched`` for the block (moved there the first time). Moved by
     this block and referenced by no include when the block ends (it failed) or after a crash
     (``recover_keep``): removed."""
-    kept = pulled_dir(context) / fetched.release.replace("==", "-")
+    kept = kept_path(context, fetched.release)
     with journal.operation(context.layout.staging_dir, KEEP_KIND) as operation:
         operation.record(kept=str(kept))  # named even when reused: doctor leaves it alone
         moved = not kept.is_dir()
