@@ -30,6 +30,8 @@ import { CollapsedGroup, GroupFrame } from "./GroupCards";
 import { GROUP_PREFIX, flowEdges, groupNodes, stepNodes, type FlowNode, type StepNode } from "./flow";
 import { edgeMenu, groupMenu, nodeMenu, paneMenu } from "./menus";
 import { DETAIL_ZOOM, ZoomScale } from "./detail";
+import { OVERVIEW_NODES, OverviewLayer, nodeAt, sceneOf } from "./overview";
+import { OverviewLabel, type Hovered } from "./OverviewLabel";
 import { StepCard } from "./StepCard";
 import { Toolbar } from "./Toolbar";
 import { gestureKeys, useShortcuts } from "./shortcuts";
@@ -51,6 +53,19 @@ const PRO_OPTIONS = { hideAttribution: true };
 const EDGE_OPTIONS = { labelBgPadding: [4, 2] as [number, number], labelBgBorderRadius: 4 };
 const MULTI_SELECT_KEYS = gestureKeys("addToSelection");
 const BOX_SELECT_KEYS = gestureKeys("boxSelect");
+// Hidden nodes (the overview layer draws them) still count when fitting the view.
+const FIT_OPTIONS = { padding: 0.2, maxZoom: 1.2, includeHiddenNodes: true };
+const NO_EDGES: Edge[] = [];
+const hiddenCopies = new WeakMap<FlowNode, FlowNode>();
+/** ``node`` kept in React Flow (selectable, findable) but not drawn: one copy per node object. */
+function hidden(node: FlowNode): FlowNode {
+  let copy = hiddenCopies.get(node);
+  if (!copy) {
+    copy = { ...node, hidden: true };
+    hiddenCopies.set(node, copy);
+  }
+  return copy;
+}
 const onNodeClick = (_: MouseEvent, node: FlowNode): void => {
   if (node.type === "step") openPanel(node.id);
 };
@@ -103,11 +118,55 @@ export function Canvas() {
     if (!graph) return [];
     return groupNodes(graph, steps);
   }, [graph, steps]);
-  const nodes = useMemo<FlowNode[]>(() => [...groups, ...steps], [groups, steps]);
   const detailed = useStore((s) => s.transform[2] >= DETAIL_ZOOM);
-  const edges = useMemo(
+  // A huge pipeline zoomed out is painted by the overview layer; React Flow draws none of it.
+  // So is one just opened, until it is zoomed to fit: no cards (nor 10,000 minimap nodes)
+  // made at the opening zoom only to be thrown away a frame later.
+  const [fitted, setFitted] = useState<string | null>(null);
+  const overview = steps.length > OVERVIEW_NODES && (!detailed || fitted !== graph?.pipeline.id);
+  const nodes = useMemo<FlowNode[]>(() => {
+    const all = [...groups, ...steps];
+    return overview ? all.map(hidden) : all;
+  }, [groups, steps, overview]);
+  const allEdges = useMemo(
     () => (graph ? flowEdges(graph, selectedEdges, detailed) : []),
     [graph, selectedEdges, detailed],
+  );
+  const edges = overview ? NO_EDGES : allEdges;
+  const scene = useMemo(
+    () => (overview ? sceneOf([...groups, ...steps], allEdges) : null),
+    [overview, groups, steps, allEdges],
+  );
+  const [hovered, setHovered] = useState<Hovered | null>(null);
+  const blockAt = useCallback(
+    (event: MouseEvent | globalThis.MouseEvent): string | null => {
+      if (!scene) return null;
+      const point = flow.screenToFlowPosition({ x: event.clientX, y: event.clientY });
+      return nodeAt(scene, point.x, point.y, flow.getZoom());
+    },
+    [scene, flow],
+  );
+  const onPaneClick = useCallback(
+    (event: MouseEvent) => {
+      setMenu(null);
+      const id = blockAt(event);
+      if (!id || id.startsWith(GROUP_PREFIX)) return;
+      rf.getState().addSelectedNodes([id]);
+      openPanel(id);
+    },
+    [blockAt, rf],
+  );
+  const onPaneMouseMove = useCallback(
+    (event: MouseEvent) => {
+      const id = blockAt(event);
+      const bounds = rf.getState().domNode?.getBoundingClientRect();
+      setHovered((before) => {
+        if (!id || !bounds) return null;
+        if (before?.id === id) return before;
+        return { id, x: event.clientX - bounds.left, y: event.clientY - bounds.top };
+      });
+    },
+    [blockAt, rf],
   );
 
   const pipelineId = graph?.pipeline.id;
@@ -120,7 +179,7 @@ export function Canvas() {
 
   useEffect(() => {
     if (!pipelineId) return;
-    const frame = requestAnimationFrame(() => void flow.fitView({ padding: 0.2, maxZoom: 1.2 }));
+    const frame = requestAnimationFrame(() => void flow.fitView(FIT_OPTIONS).then(() => setFitted(pipelineId)));
     return () => cancelAnimationFrame(frame);
   }, [pipelineId, layoutRequest, flow]);
 
@@ -204,11 +263,17 @@ export function Canvas() {
     (event: MouseEvent | globalThis.MouseEvent) => {
       event.preventDefault();
       if (!graph) return;
+      const id = blockAt(event);
+      const block = id ? flow.getNode(id) : undefined;
+      if (block) {
+        openNodeMenu(event as MouseEvent, block);
+        return;
+      }
       const position = flow.screenToFlowPosition({ x: event.clientX, y: event.clientY });
       const all = graph.nodes.map((n) => n.id);
       setMenu({ x: event.clientX, y: event.clientY, entries: paneMenu(position, all) });
     },
-    [flow, graph],
+    [flow, graph, blockAt, openNodeMenu],
   );
 
   const openEdgeMenu = useCallback((event: MouseEvent, edge: Edge) => {
@@ -270,7 +335,9 @@ export function Canvas() {
         onSelectionContextMenu={openSelectionMenu}
         onPaneContextMenu={openPaneMenu}
         onEdgeContextMenu={openEdgeMenu}
-        onPaneClick={closeMenu}
+        onPaneClick={onPaneClick}
+        onPaneMouseMove={scene ? onPaneMouseMove : undefined}
+        onPaneMouseLeave={scene ? () => setHovered(null) : undefined}
         colorMode={theme}
         deleteKeyCode={null}
         selectionKeyCode={BOX_SELECT_KEYS}
@@ -284,8 +351,10 @@ export function Canvas() {
       >
         {detailed && <Background variant={BackgroundVariant.Dots} gap={20} size={1} />}
         <ZoomScale />
-        <Controls showInteractive={false} />
-        <MiniMap pannable zoomable nodeComponent={MiniMapNode} />
+        {scene && <OverviewLayer scene={scene} />}
+        {scene && hovered && <OverviewLabel hovered={hovered} />}
+        <Controls showInteractive={false} fitViewOptions={FIT_OPTIONS} />
+        {!overview && <MiniMap pannable zoomable nodeComponent={MiniMapNode} />}
         <Panel position="top-left">
           <Toolbar />
         </Panel>
