@@ -302,3 +302,27 @@ def test_a_package_whose_version_leads_outside_is_not_kept_there(
     assert not escape.exists()
     assert snapshot(trained) == before
     assert not (trained.context.layout.state_dir / "packages").exists()
+
+
+def test_a_web_pull_never_reads_a_path_on_the_server(
+    trained: nodepipe.Workspace, tmp_path: Path
+) -> None:
+    """What the web API asks (``local_files=False``): no path, no local or chained fsspec URL
+    (a cache or zip over ``file://`` reads the server's files too), no index that is not
+    http(s); nothing changes."""
+    built = trained.packages.build("model", destination=tmp_path / "dist")
+    wheel = built.wheel.as_uri()
+    before = snapshot(trained)
+    for source, index in [
+        (str(built.wheel), None),
+        (wheel, None),
+        (f"simplecache::{wheel}", None),
+        (f"filecache::{wheel}", None),
+        (f"blockcache::{wheel}", None),
+        (f"memory://{built.wheel.name}", None),
+        ("model==0.1.0", (tmp_path / "dist").as_uri()),
+        ("model==0.1.0", f"team={(tmp_path / 'dist').as_uri()}"),
+    ]:
+        with pytest.raises(InvalidInputError, match=r"on the server|not an http"):
+            trained.packages.pull(source, alias="web", index_url=index, local_files=False)
+        assert snapshot(trained) == before, source

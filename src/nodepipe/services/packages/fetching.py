@@ -42,10 +42,8 @@ def fetched_bundle(
 ) -> Iterator[FetchedBundle]:
     """The bundle of the package at ``source``, unpacked in a scratch folder for the block."""
     parsed = parse_source(source)
-    if not local_files and (parsed.kind == "file" or source.startswith(("file:", "local:"))):
-        raise PackageError(
-            f"{source!r} is a file on the server: give an http(s) URL or name==version"
-        )
+    if not local_files:
+        _refuse_server_paths(source, parsed.kind, index_url)
     if isinstance(fs_args, Mapping):
         options = dict(fs_args)
     else:
@@ -65,6 +63,26 @@ def fetched_bundle(
             release = f"{found.dist}=={found.version}"
         crash_point("package.unpacked")
         yield FetchedBundle(bundle, release)
+
+
+REMOTE_PROTOCOLS = frozenset({"http", "https", "s3", "s3a", "gs", "gcs", "az", "abfs", "abfss"})
+"""What a web request may pull from: remote stores only (never a chain like
+``simplecache::file://…``, ``zip://…::file://…``, which would read the server's files)."""
+
+
+def _refuse_server_paths(source: str, kind: str, index_url: str | None) -> None:
+    """A web request names no path on the server: a file, a local or chained fsspec URL, or
+    an index that is not http(s)."""
+    protocol = source.split("://", 1)[0].lower() if kind == "url" else ""
+    if kind == "file" or (kind == "url" and ("::" in source or protocol not in REMOTE_PROTOCOLS)):
+        raise PackageError(
+            f"{source!r} is a file on the server: give an http(s) URL or name==version"
+        )
+    if index_url:
+        name, _, url = index_url.partition("=")
+        url = index_url if "://" in name or not url else url  # NAME=URL names the index
+        if not url.lower().startswith(("http://", "https://")):
+            raise PackageError(f"index {index_url!r} is not an http(s) URL: give one")
 
 
 def read_fs_args(path: Path | str) -> dict[str, Any]:
