@@ -180,3 +180,92 @@ def test_a_link_is_not_replaced_and_binary_or_huge_files_are_not_opened(
     )
     (code / "big.txt").write_bytes(b"x" * (2 * 1024 * 1024))
     assert "too large" in error_of(client.get(f"{CODE}/file", params={"file": "big.txt"}), 422)
+
+
+def _rename(client: TestClient, path: str, to: str, version: str) -> Any:
+    return client.post(f"{CODE}/rename", json={"file": path, "to": to, "version": version})
+
+
+def _delete(client: TestClient, path: str, version: str) -> Any:
+    return client.delete(f"{CODE}/file", params={"file": path, "version": version})
+
+
+def test_a_file_is_renamed_and_deleted_over_the_version_read_and_the_node_goes_stale(
+    client: TestClient, app: FastAPI, chain: nodepipe.Workspace
+) -> None:
+    code = _code(chain)
+    (code / "helpers.py").write_text("X = 1\n")
+    assert client.post("/api/pipelines/baseline/runs", json={"only": ["load"]}).status_code == 202
+    wait_runs(app)
+    assert _state(client, "load")[0] == "completed"
+
+    version = _read(client, "helpers.py")["version"]
+    renamed = _rename(client, "helpers.py", "lib/tools.py", version)
+    assert renamed.status_code == 200, renamed.text
+    assert renamed.json()["path"] == "lib/tools.py" and renamed.json()["version"] == version
+    assert not (code / "helpers.py").exists()
+    assert (code / "lib" / "tools.py").read_text() == "X = 1\n"
+    assert _state(client, "load")[0] == "stale"
+
+    (code / "lib" / "tools.py").write_text("X = 2\n")  # changed on disk since it was read
+    moved = _rename(client, "lib/tools.py", "tools.py", version)
+    assert "changed on disk" in error_of(moved, 409, "changed_on_disk")
+    refused = _delete(client, "lib/tools.py", version)
+    assert "changed on disk" in error_of(refused, 409, "changed_on_disk")
+    assert (code / "lib" / "tools.py").read_text() == "X = 2\n"
+
+    deleted = _delete(client, "lib/tools.py", _read(client, "lib/tools.py")["version"])
+    assert deleted.status_code == 204, deleted.text
+    assert not (code / "lib" / "tools.py").exists()
+    listed = {f["path"] for f in client.get(CODE).json()["files"]}
+    assert "lib/tools.py" not in listed and "main.py" in listed
+
+
+def test_a_rename_never_replaces_a_file(client: TestClient, chain: nodepipe.Workspace) -> None:
+    code = _code(chain)
+    (code / "a.py").write_text("A\n")
+    (code / "b.py").write_text("B\n")
+    taken = _rename(client, "a.py", "b.py", _read(client, "a.py")["version"])
+    assert "already exists" in error_of(taken, 409, "changed_on_disk")
+    assert (code / "a.py").read_text() == "A\n" and (code / "b.py").read_text() == "B\n"
+
+
+@pytest.mark.parametrize("kept", ["main.py", "params.yaml", "pyproject.toml", "uv.lock"])
+def test_what_the_node_needs_is_neither_renamed_nor_deleted_nor_replaced(
+    client: TestClient, chain: nodepipe.Workspace, kept: str
+) -> None:
+    code = _code(chain)
+    before = (code / kept).read_bytes()
+    version = hashlib.sha256(before).hexdigest()
+    message = error_of(_delete(client, kept, version), 422)
+    assert "cannot be renamed or deleted" in message
+    error_of(_rename(client, kept, "other.py", version), 422)
+    (code / "spare.py").write_text("S\n")
+    error_of(_rename(client, "spare.py", kept, _read(client, "spare.py")["version"]), 422)
+    assert (code / kept).read_bytes() == before and (code / "spare.py").exists()
+
+
+@pytest.mark.parametrize(
+    ("to", "status"),
+    [
+        ("../outside.py", 422),
+        ("/etc/x.py", 422),
+        (".hidden.py", 422),
+        ("lib/.venv/x.py", 422),
+        ("__pycache__/x.py", 422),
+        ("out/x.py", 422),
+        ("a\x00.py", 422),
+    ],
+)
+def test_a_rename_stays_inside_code_and_out_of_hidden_and_cache_names(
+    client: TestClient, chain: nodepipe.Workspace, tmp_path: Path, to: str, status: int
+) -> None:
+    code = _code(chain)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (code / "out").symlink_to(outside)
+    (code / "mine.py").write_text("M\n")
+    error_of(_rename(client, "mine.py", to, _read(client, "mine.py")["version"]), status)
+    assert (code / "mine.py").read_text() == "M\n"
+    assert list(outside.iterdir()) == []
+    assert not (tmp_path / "outside.py").exists()

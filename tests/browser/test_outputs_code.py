@@ -216,3 +216,55 @@ def test_a_parquet_head_is_read_in_the_browser_by_ranges(
     expect(table.locator("tbody tr").nth(1).locator("td")).to_have_text(["2", "Lima"])
     expect(table).to_contain_text("50 of 1,000 rows")
     assert ranges and all(r and r.startswith("bytes=") for r in ranges)  # never the whole file
+
+
+def test_a_code_file_is_renamed_and_deleted_and_the_card_turns_stale(
+    page: Page, served: Served
+) -> None:
+    ws = served.workspace
+    ws.nodes.new("baseline", "train")
+    code = ws.nodes.path("train") / "code"
+    (code / "helpers.py").write_text("X = 1\n")
+    ws.runs.run(RunRequest("baseline"))
+    page.goto(served.link)
+    expect_state(page, "train", "completed", 30_000)
+    _open_tab(page, "train", "Code")
+    panel = page.get_by_test_id("node-panel")
+    select = panel.get_by_test_id("code-file-select")
+    expect(select).to_have_value("main.py")
+    expect(panel.get_by_test_id("code-delete")).to_have_count(0)  # main.py is what runs
+    expect(panel.get_by_test_id("code-rename")).to_have_count(0)
+
+    select.select_option("helpers.py")
+    expect(panel.locator(".cm-content")).to_contain_text("X = 1")
+    panel.get_by_test_id("code-rename").click()
+    dialog = page.get_by_test_id("dialog")
+    dialog.get_by_role("textbox").fill("lib/io.py")
+    dialog.get_by_test_id("dialog-confirm").click()
+    expect(page.locator("[data-sonner-toast]", has_text="Renamed helpers.py")).to_be_visible()
+    expect(select).to_have_value("lib/io.py")
+    expect(select.locator("option", has_text="helpers.py")).to_have_count(0)
+    assert (code / "lib" / "io.py").read_text() == "X = 1\n"
+    assert not (code / "helpers.py").exists()
+    expect_state(page, "train", "stale", 30_000)  # live, without a reload
+
+    (code / "lib" / "io.py").write_text("X = 2\n")  # changed on disk since the tab read it
+    panel.get_by_test_id("code-delete").click()
+    expect(dialog).to_contain_text("Undo cannot bring it back")
+    dialog.get_by_test_id("dialog-confirm").click()
+    expect(page.locator("[data-sonner-toast]", has_text="changed on disk")).to_be_visible()
+    assert (code / "lib" / "io.py").read_text() == "X = 2\n"
+
+    select.select_option("main.py")
+    select.select_option("lib/io.py")
+    expect(panel.locator(".cm-content")).to_contain_text("X = 2")
+    panel.get_by_test_id("code-delete").click()
+    dialog.get_by_role("button", name="Cancel").click()
+    assert (code / "lib" / "io.py").exists()
+    panel.get_by_test_id("code-delete").click()
+    dialog.get_by_test_id("dialog-confirm").click()
+    expect(page.locator("[data-sonner-toast]", has_text="Deleted lib/io.py")).to_be_visible()
+    expect(select).to_have_value("main.py")
+    expect(select.locator("option", has_text="lib/io.py")).to_have_count(0)
+    assert not (code / "lib" / "io.py").exists()
+    expect_accessible(page, "the Code tab with Rename and Delete", "[data-testid=node-panel]")

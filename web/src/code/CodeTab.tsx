@@ -2,9 +2,10 @@
 // sends the version the text was read at; a file changed on disk meanwhile is not overwritten
 // (the server answers 409) and the tab offers Reload or Overwrite. A save makes the node stale
 // on the canvas at once (its pipeline is refetched); params.yaml follows the Parameters tab's
-// rules (validated, kept as typed).
+// rules (validated, kept as typed). Rename… and Delete… (fileActions.ts) act on the file open,
+// never on main.py, params.yaml, pyproject.toml or the lock files.
 import { useQuery } from "@tanstack/react-query";
-import { FilePlus } from "lucide-react";
+import { FilePen, FilePlus, Trash2 } from "lucide-react";
 import { useEffect, useRef, useState } from "react";
 import { toast } from "sonner";
 import { api, ApiError, call } from "../api/client";
@@ -15,6 +16,7 @@ import { report, useReportedQuery } from "../actions/common";
 import { askText } from "../dialogs/dialogs";
 import { useApp } from "../store/app";
 import { CodeEditor } from "./CodeEditor";
+import { deleteCodeFile, KEPT, renameCodeFile } from "./fileActions";
 import "./code.css";
 
 const CONFLICT = "changed on disk since you opened it — Reload or Overwrite";
@@ -62,6 +64,7 @@ export function CodeTab({ pipelineId, node }: { pipelineId: string; node: Canvas
           path={open}
           isNew={open === created && !(files?.files ?? []).some((f) => f.path === open)}
           onCreated={() => setCreated(null)}
+          onMoved={(to) => setPath(to)}
         />
       )}
     </div>
@@ -74,9 +77,11 @@ interface OpenFileProps {
   path: string;
   isNew: boolean;
   onCreated: () => void;
+  /** The open file was renamed (to its new path) or deleted (null). */
+  onMoved: (to: string | null) => void;
 }
 
-function OpenFile({ pipelineId, node, path, isNew, onCreated }: OpenFileProps) {
+function OpenFile({ pipelineId, node, path, isNew, onCreated, onMoved }: OpenFileProps) {
   const dark = useApp((s) => s.theme === "dark");
   const read = useQuery({ ...codeFileQuery(pipelineId, node.id, path), enabled: !isNew });
   // What the editor was loaded from (its version is what a save is based on), and its text now.
@@ -144,6 +149,7 @@ function OpenFile({ pipelineId, node, path, isNew, onCreated }: OpenFileProps) {
     setConflict(false);
   };
 
+  const at = { pipelineId, nodeId: node.id, path, version: base?.version ?? "" };
   if (read.error && !isNew) return <div className="form-error" role="alert">{read.error.message}</div>;
   if (!base) return <p className="muted">Loading…</p>;
   return (
@@ -183,7 +189,17 @@ function OpenFile({ pipelineId, node, path, isNew, onCreated }: OpenFileProps) {
         <button className="button" disabled={!dirty} onClick={() => void reload()}>
           Revert
         </button>
-        <span className="muted">{dirty ? "Unsaved changes (Ctrl-S saves)" : ""}</span>
+        <span className="muted grow">{dirty ? "Unsaved changes (Ctrl-S saves)" : ""}</span>
+        {!isNew && !readOnlyWhy && !KEPT.has(path) && (
+          <>
+            <button className="button" disabled={dirty} title={dirty ? "Save or revert first" : `Rename ${path}`} onClick={() => void renameCodeFile(at).then((to) => to && onMoved(to))} data-testid="code-rename">
+              <FilePen size={14} /> Rename…
+            </button>
+            <button className="button danger" disabled={dirty} title={dirty ? "Save or revert first" : `Delete ${path}`} onClick={() => void deleteCodeFile(at).then((gone) => gone && onMoved(null))} data-testid="code-delete">
+              <Trash2 size={14} /> Delete…
+            </button>
+          </>
+        )}
       </div>
     </div>
   );

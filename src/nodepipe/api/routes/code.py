@@ -1,7 +1,8 @@
 """``/pipelines/{pipeline}/nodes/{node}/code``: the node's code files listed, read with a
-version, and saved over that version (a file changed on disk meanwhile is a 409 of kind
-``changed_on_disk``; the app offers Reload or Overwrite). Saving makes the node stale when its
-code really changed; every canvas hears of it."""
+version, and saved, renamed or deleted over that version (a file changed on disk meanwhile is a
+409 of kind ``changed_on_disk``; the app offers Reload or Overwrite). A change makes the node
+stale when its code really changed; every canvas hears of it. main.py, params.yaml,
+pyproject.toml and the lock files are neither renamed nor deleted (422)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,13 @@ from fastapi import Query, Response
 
 from nodepipe.api.deps import ChangesGraph, WorkspaceDep
 from nodepipe.api.routing import resource_router
-from nodepipe.api.schemas.files import CODE_FILE, CodeFileSave, CodeTextPublic, FileListingPublic
+from nodepipe.api.schemas.files import (
+    CODE_FILE,
+    CodeFileRename,
+    CodeFileSave,
+    CodeTextPublic,
+    FileListingPublic,
+)
 
 router = resource_router("/pipelines/{pipeline}/nodes/{node}", tags=["code"], errors=(404, 409))
 
@@ -44,3 +51,23 @@ def save_code(pipeline: str, node: str, body: CodeFileSave, ws: WorkspaceDep) ->
         node, body.file, body.text, body.version, overwrite=body.overwrite, pipeline=pipeline
     )
     return CodeTextPublic.model_validate(saved)
+
+
+@router.post("/code/rename", dependencies=[ChangesGraph])
+def rename_code(pipeline: str, node: str, body: CodeFileRename, ws: WorkspaceDep) -> CodeTextPublic:
+    """Rename a code file read at ``version`` to a name no file has; answers it as renamed."""
+    renamed = ws.code_files.rename(node, body.file, body.to, body.version, pipeline=pipeline)
+    return CodeTextPublic.model_validate(renamed)
+
+
+@router.delete("/code/file", status_code=204, dependencies=[ChangesGraph])
+def delete_code(
+    pipeline: str,
+    node: str,
+    file: CodeFile,
+    version: Annotated[str, Query(description="The version read.", max_length=128)],
+    ws: WorkspaceDep,
+) -> Response:
+    """Delete a code file, if it is still at the version read."""
+    ws.code_files.delete(node, file, version, pipeline=pipeline)
+    return Response(status_code=204)

@@ -33,6 +33,18 @@ class CodeFileSave(Input):
     )
 
 
+class CodeFileRename(Input):
+    file: str = Field(
+        description="The file to rename, relative to code/.", pattern=CODE_FILE, max_length=1024
+    )
+    to: str = Field(
+        description="Its new name relative to code/ (folders made as needed); no file may have it.",
+        pattern=CODE_FILE,
+        max_length=1024,
+    )
+    version: str = Field(description="The version read; a file changed on disk since is a 409.")
+
+
 class FilePublic(Schema):  # reads a FileEntry
     path: str = Field(description="Relative to the node folder (data/…, reports/…) or code/.")
     size: int = Field(description="Bytes.")

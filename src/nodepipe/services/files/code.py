@@ -9,6 +9,11 @@ renamed), stay inside ``code/`` (no link out, no link replaced) and are refused 
 are read-only where they are seen, with the hint that lifts it. ``params.yaml`` is saved by the
 parameters' own rules (``NodeService.set_params``): validated, kept as typed, and only a changed
 value makes the node stale. ``uv.lock`` and ``conda.lock`` are written by nodepipe alone.
+
+A file is renamed or deleted over the version read too (one ``rename``/``unlink``: a kill leaves
+the old name or the new, the file or none, never both or half). What the node needs to be a
+node (``main.py``, ``params.yaml``, ``pyproject.toml``, the lock files) is neither renamed nor
+deleted nor made by a rename; a new name is never hidden, never an environment or a cache.
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ from nodepipe.services.graph.nodes import NodeService
 from nodepipe.services.guards import check_node_editable
 from nodepipe.workspace.code_trees import is_excluded_path
 from nodepipe.workspace.crash_points import crash_point
-from nodepipe.workspace.durable import write_aside
+from nodepipe.workspace.durable import fsync_dir, write_aside
 from nodepipe.workspace.folder_files import checked_name, inside, listing, open_inside
 
 MAX_EDITABLE = 1024 * 1024
@@ -42,6 +47,8 @@ MAX_EDITABLE = 1024 * 1024
 WRITTEN_BY_NODEPIPE = frozenset({"uv.lock", CONDA_LOCK})
 PARAMS = "params.yaml"
 PYPROJECT = "pyproject.toml"
+KEPT = frozenset({"main.py", PARAMS, PYPROJECT, *WRITTEN_BY_NODEPIPE})
+"""Code files the app neither renames nor deletes (nor makes by renaming another)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +96,63 @@ class CodeFileService:
             _make_folder(target.parent, relative)
             _save(target, content)
         return _read(code, relative)
+
+    def rename(
+        self, name: str, path: str, to: str, version: str, *, pipeline: str | None = None
+    ) -> CodeText:
+        """Rename code file ``path`` (at ``version``) to ``to``, a name no file has yet."""
+        relative, destination = _kept_out(path), _new_name(to)
+        _kept_out(to)
+        code = self._code(name, pipeline, editing=True)
+        source = _target(code, relative)
+        _check_version(source, relative, version, overwrite=False)
+        target = _target(code, destination)
+        if target.exists():
+            raise ChangedOnDiskError(f"{destination} already exists")
+        _make_folder(target.parent, destination)
+        crash_point("code.renaming")
+        source.rename(target)
+        fsync_dir(target.parent)
+        if target.parent != source.parent:
+            fsync_dir(source.parent)
+        crash_point("code.renamed")
+        return _read(code, destination)
+
+    def delete(self, name: str, path: str, version: str, *, pipeline: str | None = None) -> None:
+        """Delete code file ``path``, if it is still at ``version``."""
+        relative = _kept_out(path)
+        code = self._code(name, pipeline, editing=True)
+        target = _target(code, relative)
+        _check_version(target, relative, version, overwrite=False)
+        crash_point("code.deleting")
+        target.unlink()
+        fsync_dir(target.parent)
+        crash_point("code.deleted")
+
+
+def _kept_out(path: str) -> PurePosixPath:
+    """``path`` as a code file name, unless it is one the node needs (refused)."""
+    relative = _code_name(path)
+    if str(relative) in KEPT:
+        where = "the node's Environment" if str(relative) != PARAMS else "the Parameters tab"
+        if relative == PurePosixPath("main.py"):
+            raise InvalidInputError(
+                "main.py is what the node runs: it cannot be renamed or deleted"
+            )
+        raise InvalidInputError(
+            f"{relative} belongs to the node (change it in {where}): it cannot be renamed or "
+            "deleted, nor made by renaming another file"
+        )
+    return relative
+
+
+def _new_name(path: str) -> PurePosixPath:
+    """A name a file may newly take in ``code/``: not hidden, not an environment or a cache."""
+    if any(part.startswith(".") for part in path.split("/")):
+        raise InvalidInputError(f"{path!r}: names starting with a dot are not code the app makes")
+    if is_excluded_path(path):
+        raise InvalidInputError(f"{path!r} is where environments and caches go, not code")
+    return checked_name(path, "code file")
 
 
 def _code_name(path: str) -> PurePosixPath:
