@@ -16,8 +16,8 @@ import pytest
 import nodepipe
 from api.live import LiveServer, server_thread
 from integration.test_external_code import git_checkout
-from nodepipe.services.runs import status
 from nodepipe.services.runs.service import RunRequest
+from nodepipe.workspace.check_cache import CheckCache
 from support.waiting import wait_for
 
 CLI = Path(sys.executable).parent / "nodepipe"
@@ -40,15 +40,16 @@ def live(ran: nodepipe.Workspace) -> Iterator[LiveServer]:
 
 @pytest.fixture
 def checked(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The node folders each GET looks at (the real check runs)."""
+    """The node folders each GET looks at (each asks the cross-process cache first, which
+    stats the folder's files; the real check runs)."""
     seen: list[str] = []
-    real = status.fingerprint_and_scope
+    real = CheckCache.get
 
-    def counting(folder, *args, **kwargs):  # type: ignore[no-untyped-def]
-        seen.append(folder.path.name)
-        return real(folder, *args, **kwargs)
+    def counting(self, node_id, *args, **kwargs):  # type: ignore[no-untyped-def]
+        seen.append(node_id)
+        return real(self, node_id, *args, **kwargs)
 
-    monkeypatch.setattr(status, "fingerprint_and_scope", counting)
+    monkeypatch.setattr(CheckCache, "get", counting)
     return seen
 
 

@@ -172,23 +172,31 @@ def test_unchanged_files_are_only_statted(node: NodeFolder, reads: list[str]) ->
     assert reads == ["main.py"]
 
 
-def test_the_stat_key_trade_off_is_what_the_docs_say(node: NodeFolder, reads: list[str]) -> None:
-    """Same size, mtime and inode: an in-place edit hidden that way is not seen (like git).
-
-    The cache key is (path, size, mtime_ns, inode). An edit that keeps the size, writes in
-    place (same inode) and restores the mtime is taken for no change; nodepipe accepts this
-    for speed. Removing the cache file (or any other change of stat) brings it back.
-    """
+def test_an_edit_of_the_same_size_with_its_mtime_put_back_is_seen(
+    node: NodeFolder, reads: list[str]
+) -> None:
+    """The cache key is (path, size, mtime_ns, ctime_ns, inode): an in-place edit that keeps
+    the size and restores the mtime still moves the ctime (``os.utime`` sets it to now)."""
     before = check(node)
     main = node.code / "main.py"
     stat = main.stat()
     main.write_text("print('HI')\n")  # same length, same inode
     os.utime(main, ns=(stat.st_atime_ns, stat.st_mtime_ns))
     reads.clear()
-    assert check(node).digest == before.digest
-    assert reads == []
-    cache_of(node).unlink()
     assert explain(before, check(node)) == ["code changed: main.py"]
+    assert reads == ["main.py"]
+
+
+def test_a_leftover_of_a_killed_save_in_code_is_not_code(node: NodeFolder) -> None:
+    """A save is written aside (``.params.yaml.1a2b3c4d.tmp``) then renamed; one a kill left
+    behind is not part of the node's code. A file of the user's that merely ends in .tmp is."""
+    before = check(node)
+    write(node.code / ".params.yaml.1a2b3c4d.tmp", "lr: 0.5\n")
+    write(node.code / "lib" / ".util.py.0f9e8d7c.tmp", "X = 2\n")
+    assert explain(before, check(node)) == []
+    write(node.code / "notes.tmp", "mine\n")
+    write(node.code / ".scratch.tmp", "mine\n")
+    assert explain(before, check(node)) == ["code added: .scratch.tmp, notes.tmp"]
 
 
 def test_recently_modified_files_are_hashed_but_not_cached(

@@ -52,6 +52,8 @@ class Cell:
 
 def width(text: str) -> int:
     """The columns ``text`` takes in a terminal."""
+    if text.isascii():  # most cells: one column a character (control characters are gone)
+        return len(text)
     return sum(_char_width(char) for char in text)
 
 
@@ -108,7 +110,7 @@ class Listing:
 
 def printable(text: str) -> str:
     """``text`` with control characters (but line breaks) shown as ``�``, tabs as spaces."""
-    return text.translate(_CONTROL)
+    return text if text.isprintable() else text.translate(_CONTROL)
 
 
 def _lines(text: str) -> list[str]:

@@ -22,6 +22,7 @@ from nodepipe.envs.uv import UvRunner
 from nodepipe.services.location import WORKSPACE_ENV
 from nodepipe.store.store import Store
 from nodepipe.workspace.backups import newest_backup
+from nodepipe.workspace.check_cache import CheckCache, cache_file
 from nodepipe.workspace.config import (
     DB_URL_ENV,
     PRIVATE_DIR_MODE,
@@ -55,6 +56,8 @@ class WorkspaceContext:
     folder_memo: FolderMemo = field(default_factory=FolderMemo)
     """Node checks kept between views while the web app's watcher vouches for them (a CLI
     process never arms it: it checks every node)."""
+    check_cache: CheckCache | None = None
+    """Node checks kept across processes, each used while its files stat as they did."""
 
     @property
     def python_version(self) -> str:
@@ -74,7 +77,8 @@ def make_context(
         journal_dir=layout.staging_dir,
         conda_cache_dir=layout.conda_cache_dir,
     )
-    return WorkspaceContext(layout=layout, config=config, store=store, environments=environments)
+    check_cache = CheckCache(cache_file(layout.state_dir), layout.root, layout.nodes_dir)
+    return WorkspaceContext(layout, config, store, environments, check_cache=check_cache)
 
 
 def locate_workspace(path: Path | str | None = None) -> Path:

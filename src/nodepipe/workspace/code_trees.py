@@ -11,6 +11,10 @@ Three kinds of folder are walked:
   node stale;
 - a ``data/`` folder: every file, links never followed.
 
+Besides environments and caches, the walks of code leave out the temporary files nodepipe's own
+atomic saves write beside a file (``.params.yaml.1a2b3c4d.tmp``): one that a killed save left
+behind would otherwise count as code, and make the node stale until the next save.
+
 Paths are ``/``-relative to the folder walked; each file comes with the stat taken while walking.
 """
 
@@ -18,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +38,9 @@ GITIGNORE = ".gitignore"
 SNAPSHOT_RECORD = ".nodepipe-snapshot.json"
 """In a copied snapshot: the digests of the files as copied (``workspace.snapshots``); not code."""
 
+_WRITE_ASIDE = re.compile(r"\..+\.[0-9a-f]{8}\.tmp")
+"""The name ``durable.write_aside`` gives a file being written (``.params.yaml.1a2b3c4d.tmp``):
+one a killed save left behind is not the node's code (the file it was replacing is)."""
 _Ignored = Callable[[str, bool], bool]
 
 
@@ -45,6 +53,8 @@ class Tree:
     links: dict[str, str] = field(default_factory=dict)
     linked: set[str] = field(default_factory=set)
     """Entries reached through a symbolic link: what they hold may lie outside the folder."""
+    folders: list[str] = field(default_factory=list)
+    """The folders listed, ``""`` for the root, else ``/``-relative with a trailing ``/``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +86,7 @@ def scan(root: Path, walk: Walk) -> Tree:
             entries = list(os.scandir(directory))
         except (FileNotFoundError, NotADirectoryError, PermissionError):
             continue
+        tree.folders.append(prefix)
         if walk.gitignore and any(e.name == GITIGNORE for e in entries):
             ignored = _with_gitignore(ignored, prefix, Path(directory) / GITIGNORE)
         for entry in entries:
@@ -122,6 +133,7 @@ def _is_excluded_name(name: str) -> bool:
         or name.endswith(EXCLUDED_SUFFIXES)
         or name.startswith((".venv.", f"{CONDA_PREFIX}.", f".{CONDA_LOCK}."))
         or name == SNAPSHOT_RECORD
+        or (name.endswith(".tmp") and _WRITE_ASIDE.fullmatch(name) is not None)
     )
 
 

@@ -1,8 +1,9 @@
-"""A file's state as nodepipe's stat-keyed caches see it: path, mtime, size and inode.
+"""A file's state as nodepipe's stat-keyed caches see it: path, mtime, size, inode and ctime.
 
-A cache keyed by it re-reads a file only when one of those changes; an edit that keeps all
-four goes unseen, the trade-off git makes too. ``latest_per_key`` is such a cache, sized to
-the workspace (one entry per file).
+A cache keyed by it re-reads a file only when one of those changes. The ctime cannot be set
+back (``os.utime`` sets it to now), so an edit of the same size whose mtime is put back shows
+too; only a change the clock cannot tell apart goes unseen, the trade-off git makes too.
+``latest_per_key`` is such a cache, sized to the workspace (one entry per file).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Callable, Hashable
 from pathlib import Path
 from typing import ParamSpec, TypeVar
 
-FileState = tuple[str, int, int, int]
+FileState = tuple[str, int, int, int, int]
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -20,7 +21,7 @@ R = TypeVar("R")
 def file_state(path: Path) -> FileState:
     """The state of ``path`` (raises OSError when it cannot be looked at)."""
     stat = path.stat()
-    return (str(path), stat.st_mtime_ns, stat.st_size, stat.st_ino)
+    return (str(path), stat.st_mtime_ns, stat.st_size, stat.st_ino, stat.st_ctime_ns)
 
 
 def file_state_or_none(path: Path) -> FileState | None:

@@ -9,11 +9,11 @@ code paths, library nodes), as ``mytool::src/mytool/io.py``, walked as ``workspa
 says. ``fingerprint_outputs`` hashes a ``data/`` folder: the value children get.
 
 File digests are cached in a small JSON file the caller names (one per node is best, e.g.
-``<node>/logs/.hash-cache.json``), keyed by (path, size, mtime_ns, inode): a check of an
-unchanged folder only stats files. The trade-off: an edit that restores a file's size, mtime and
-inode goes unseen (as with git and make). Files modified less than ``RACY_WINDOW_NS`` before the
-check are hashed but not cached, so an edit within the filesystem's timestamp granularity is not
-missed either.
+``<node>/.fingerprint-cache.json``), keyed by (path, size, mtime_ns, ctime_ns, inode): a check of
+an unchanged folder only stats files. ``os.utime`` cannot put a ctime back, so an edit of the
+same size whose mtime was restored still shows. Files modified less than ``RACY_WINDOW_NS``
+before the check are hashed but not cached, so an edit within the filesystem's timestamp
+granularity is not missed either.
 """
 
 from __future__ import annotations
@@ -82,7 +82,7 @@ __all__ = [
     "tree_digests",
 ]
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 RACY_WINDOW_NS = 2_000_000_000
 LOCK_FILE = "uv.lock"
 PARAMS_FILE = "params.yaml"
@@ -134,11 +134,11 @@ class _HashCache:
         new: dict[str, list[Any]] = {}
         digests: dict[str, str] = {}
         for relative, stat in files.items():
-            key = [stat.st_size, stat.st_mtime_ns, stat.st_ino]
+            key = [stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino]
             cached = old.get(relative)
             settled = self.started_ns - stat.st_mtime_ns > RACY_WINDOW_NS
-            if isinstance(cached, list) and len(cached) == 4 and cached[:3] == key:
-                digests[relative] = cached[3]
+            if isinstance(cached, list) and len(cached) == 5 and cached[:4] == key:
+                digests[relative] = cached[4]
             else:
                 found = _digest_of(root / relative, stat, settled and shared)
                 if found is None:
@@ -173,13 +173,13 @@ class _HashCache:
             write_atomic(self.path, text, mode=0o644, durable=False)  # rebuilt if lost
 
 
-_KNOWN: dict[tuple[str, int, int, int], str] = {}
-"""Digests of settled files this process hashed, by (path, size, mtime, inode): a shared
+_KNOWN: dict[tuple[str, int, int, int, int], str] = {}
+"""Digests of settled files this process hashed, by (path, size, mtime, ctime, inode): a shared
 checkout many nodes run is read once per process, not once per node."""
 
 
 def _digest_of(path: Path, stat: os.stat_result, remember: bool) -> str | None:
-    key = (str(path), stat.st_size, stat.st_mtime_ns, stat.st_ino)
+    key = (str(path), stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
     known = _KNOWN.get(key)
     if known is not None:
         return known
@@ -288,10 +288,11 @@ def fingerprint_and_scope(
     entry: str = ENTRY_POINT,
     cache_file: Path | None = None,
     scans: SharedScans | None = None,
-) -> tuple[NodeFingerprint, bool]:
-    """``fingerprint_node``, and whether every file it read lies inside the node's ``code/``
-    (no linked lib, external code, symbolic link or snapshot clone): then a watcher of the
-    node folders sees every change that could alter it (``workspace.folder_memo``)."""
+) -> tuple[NodeFingerprint, Tree | None]:
+    """``fingerprint_node``, and the walk of the node's ``code/`` when every file it read lies
+    inside it (no linked lib, external code, symbolic link or snapshot clone; None otherwise):
+    then the state of that walk's files and folders is all the fingerprint depends on
+    (``workspace.folder_memo``, ``workspace.check_cache``)."""
     code = folder.code
     tree = _scan(code, CODE, cache_file)
     scans = {} if scans is None else scans
@@ -302,7 +303,7 @@ def fingerprint_and_scope(
     revisions = snapshot_revisions(code)
     state = _settled_state(code, (tree, *(t for _, t, _ in libs)), entry, parents, cache_file)
     settled = None if state is None else (*state, tuple(sorted(revisions.items())))
-    inside = not libs and not tree.linked and not revisions
+    inside = tree if not libs and not tree.linked and not revisions else None
     known = _SETTLED.get(str(code)) if settled is not None else None
     if known is not None and known[0] == settled:
         return known[1], inside
@@ -350,7 +351,7 @@ def _settled_state(
         for relative, stat in tree.files.items():
             if stat.st_mtime_ns > newest_settled:
                 return None
-            files.append((relative, stat.st_size, stat.st_mtime_ns, stat.st_ino))
+            files.append((relative, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino))
         state += [tuple(sorted(files)), tuple(sorted(tree.links.items()))]
     return tuple(state)
 

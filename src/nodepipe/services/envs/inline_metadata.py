@@ -12,16 +12,20 @@ from pathlib import Path
 from nodepipe.envs.script_metadata import script_requirements
 from nodepipe.services.context import WorkspaceContext
 from nodepipe.workspace.file_state import FileState, file_state, file_state_or_none, latest_per_key
-from nodepipe.workspace.node_config import read_node_config, script_dependencies
+from nodepipe.workspace.node_config import NodeConfig, read_node_config, script_dependencies
 
 
-def honour_inline_metadata(context: WorkspaceContext, code_dir: Path) -> bool:
+def honour_inline_metadata(
+    context: WorkspaceContext, code_dir: Path, config: NodeConfig | None = None
+) -> bool:
     """Bring the node's environment in line with its entry file's inline metadata.
 
-    Returns True when the environment had to change.
+    ``config`` is the node's settings as its check just read them (read again when not
+    given: a run of 10,000 nodes need not parse every pyproject twice). Returns True when
+    the environment had to change.
     """
     pyproject = code_dir / "pyproject.toml"
-    config = read_node_config(pyproject)
+    config = read_node_config(pyproject) if config is None else config
     if config.command is not None or config.shared_env is not None:
         return False
     entry = code_dir / config.entry

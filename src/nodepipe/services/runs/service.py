@@ -236,8 +236,9 @@ class RunService:
         unprepared: dict[str, Problem] = {}
         for node_id in owned:
             code = self.context.layout.node_dir(node_id) / "code"
+            config = status.nodes[node_id].config
             try:
-                changed = honour_inline_metadata(self.context, code) or changed
+                changed = honour_inline_metadata(self.context, code, config) or changed
             except EnvironmentBuildError as exc:
                 unprepared[node_id] = Problem(
                     f"its inline script packages (PEP 723) cannot be had: {exc}", exc.detail

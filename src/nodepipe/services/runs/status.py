@@ -18,6 +18,7 @@ be read) is ``failed`` with that problem as its reason, and the nodes below it s
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -91,6 +92,8 @@ def compute_statuses(
         state = _effective_state(item.node.state, own, upstream)
         reasons = tuple(dict.fromkeys([*own, *upstream]))
         result[node_id] = NodeStatusView(item, state, reasons, tuple(own), current, config, digest)
+    if context.check_cache is not None:
+        context.check_cache.save()
     return result
 
 
@@ -114,6 +117,13 @@ def _check(
     if kept is not None:
         return kept
     ticket = memo.ticket(node_id) if memo else None
+    cache = context.check_cache
+    found = cache.get(node_id, parents) if cache is not None else None
+    if found is not None:
+        if memo is not None:
+            memo.keep(node_id, ticket, key, found)
+        return found
+    began = time.time_ns()
     folder = context.layout.node_folder(node_id)
     if not folder.path.is_dir():
         raise NodepipeError(f"its folder {folder.path} is missing; restore it, or remove the node")
@@ -125,8 +135,11 @@ def _check(
         )
     except OSError as exc:
         raise NodepipeError(f"cannot read {exc.filename or folder.code}: {exc.strerror}") from exc
-    if inside and memo is not None:
-        memo.keep(node_id, ticket, key, (config, current))
+    if inside is not None:
+        if memo is not None:
+            memo.keep(node_id, ticket, key, (config, current))
+        if cache is not None:
+            cache.put(node_id, folder, inside, (config, current), began)
     return config, current
 
 

@@ -1,0 +1,308 @@
+"""Node checks kept across processes: a no-change ``status`` or ``run`` only stats the files.
+
+Checking a node (its ``[tool.nodepipe]`` settings and its fingerprint) parses its
+``pyproject.toml``, ``params.yaml`` and ``uv.lock`` and hashes its code: about 0.3 ms of CPU a
+node in a fresh process, 3 s at 10,000 nodes. This cache keeps, per node, the settings and the
+fingerprint (without its parents' part, which the store gives at each check) of the last check,
+with the state of everything that check read; a later process whose look at those finds them all
+as they were uses the kept result instead of reading the files.
+
+What an entry is keyed by, and when it is not trusted:
+- every file of the node's ``code/`` by (size, mtime, ctime, inode, device, mode), every folder
+  walked the same way (its mtime and ctime change when an entry is added, removed or renamed in
+  it), and the node's ``links.toml`` as absent; ``ctime`` cannot be set back (``os.utime`` sets
+  it to now), so an edit of the same size whose mtime is put back still shows;
+- only checks that read nothing outside ``code/`` are kept (``fingerprint_and_scope``'s
+  ``inside``): nodes with linked libs, external code (shared checkouts, ``--path`` packages,
+  code paths, library nodes), a symbolic link in ``code/`` or a snapshot clone are checked in
+  full every time;
+- git's "racily clean" rule: a check is kept only when every file and folder it read was last
+  changed (mtime and ctime) more than ``RACY_WINDOW_NS`` before the check began, so an edit in
+  the same timestamp tick as the check (or just after it) is never hidden (the window, 2 s, is
+  wider than any filesystem's timestamp granularity and the kernel's coarse clock);
+- the file names the workspace root and the nodepipe code it was made with (the size and mtime
+  of the modules that compute a check, ``CHECK_MODULES``: an upgrade, or an edit of the
+  source, changes them); a file made for another is ignored.
+
+One compact JSON file per OS user, ``.nodepipe/cache/node-checks-<uid>.json``: read at once
+(one open and parse; a file per node would cost 10,000 opens), written atomically with
+``durable=False`` (a cache is rebuilt if lost; a killed write leaves the previous file, and
+the next write removes the copy it left beside it). JSON,
+not pickle or marshal: a file someone else wrote can make a wrong entry at worst (each entry is
+checked against the files before use), never run code or crash the interpreter. A file that is
+not a regular file of this user's, is writable by others, is larger than ``MAX_BYTES``, or does
+not parse is ignored and replaced by the next write. Concurrent writers: the last one wins;
+entries lost are checked again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import json
+import os
+import stat
+import threading
+from pathlib import Path
+from typing import Any
+
+from nodepipe.domain.staleness import FORMAT_VERSION, NodeFingerprint, ParentOutput
+from nodepipe.workspace.code_trees import Tree
+from nodepipe.workspace.crash_points import crash_point
+from nodepipe.workspace.durable import write_aside
+from nodepipe.workspace.fingerprint import RACY_WINDOW_NS
+from nodepipe.workspace.node_config import NodeConfig, Resources
+from nodepipe.workspace.node_folder import LINKS_FILE, NodeFolder
+
+CACHE_FORMAT = 1
+MAX_BYTES = 256 * 1024 * 1024
+"""A larger file is not read (about 25 KB a node would be far beyond any real entry)."""
+CACHE_DIR = "cache"
+CHECK_MODULES = (
+    "nodepipe.domain.params",
+    "nodepipe.domain.staleness",
+    "nodepipe.workspace.check_cache",
+    "nodepipe.workspace.code_trees",
+    "nodepipe.workspace.external_code",
+    "nodepipe.workspace.fingerprint",
+    "nodepipe.workspace.node_config",
+)
+"""The modules whose code decides what a check gives (all imported by then)."""
+
+_Key = list[int]
+_ABSENT: list[int] = []
+
+
+def cache_file(state_dir: Path) -> Path:
+    """This OS user's cache file of a workspace whose state folder is ``state_dir``."""
+    return state_dir / CACHE_DIR / f"node-checks-{os.geteuid()}.json"
+
+
+def _key(path: str) -> _Key:
+    """The state of ``path`` an entry compares (followed, like the walk); ``[]`` when absent
+    (a dangling link too: it reads as nothing)."""
+    try:
+        found = os.stat(path)  # noqa: PTH116 (a str path: no object a stat, 60,000 a status)
+    except FileNotFoundError:
+        return _ABSENT
+    return [
+        found.st_size,
+        found.st_mtime_ns,
+        found.st_ctime_ns,
+        found.st_ino,
+        found.st_dev,
+        found.st_mode,
+    ]
+
+
+class CheckCache:
+    """The kept node checks of one workspace, loaded on first use, saved by ``save``.
+
+    An entry is ``[states, config, fingerprint]``: the ``[path, key]`` of each file and folder
+    the check read (paths relative to the node folder), its settings (an index into the file's
+    table of distinct settings, or the settings themselves until saved) and its fingerprint
+    (``NodeFingerprint.to_dict``, with the parents it was computed for)."""
+
+    def __init__(self, file: Path, root: Path, nodes_dir: Path) -> None:
+        self.file = file
+        self._root = str(root)
+        self._nodes = f"{nodes_dir}/"
+        self._header: list[Any] = []
+        self._entries: dict[str, list[Any]] | None = None
+        self._configs: list[Any] = []
+        self._decoded: dict[int, NodeConfig] = {}
+        self._dirty = False
+        self._lock = threading.Lock()
+
+    def _loaded(self) -> dict[str, list[Any]]:
+        if self._entries is None:
+            self._header = [CACHE_FORMAT, self._root, _code_identity()]
+            self._entries = self._read()
+        return self._entries
+
+    def _read(self) -> dict[str, list[Any]]:
+        """The entries of the file; none when it is missing, foreign, too large or garbled."""
+        try:
+            descriptor = os.open(self.file, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except OSError:
+            return {}
+        with os.fdopen(descriptor, "rb") as handle:
+            found = os.fstat(descriptor)
+            if (
+                not stat.S_ISREG(found.st_mode)
+                or found.st_uid != os.geteuid()
+                or found.st_mode & 0o022
+                or found.st_size > MAX_BYTES
+            ):
+                return {}
+            try:
+                data = json.loads(handle.read(MAX_BYTES + 1))
+            except (OSError, ValueError, RecursionError):
+                return {}
+        if not isinstance(data, dict) or data.get("header") != self._header:
+            return {}
+        entries, configs = data.get("nodes"), data.get("configs")
+        if not isinstance(entries, dict) or not isinstance(configs, list):
+            return {}
+        self._configs = configs
+        return entries
+
+    def get(
+        self, node_id: str, parents: dict[str, ParentOutput]
+    ) -> tuple[NodeConfig, NodeFingerprint] | None:
+        """The kept check of ``node_id`` with these parents, if everything it read is as it
+        was; None otherwise (check the node in full). The node's folder is named with a
+        string (no path objects: this runs once a node on every ``status``)."""
+        entry = self._loaded().get(node_id)
+        if not isinstance(entry, list) or len(entry) != 3:
+            return None
+        base = self._nodes + node_id
+        try:
+            for relative, key in entry[0]:
+                if key:
+                    if _key(base + relative) != key:
+                        return None
+                elif os.access(base + relative, os.F_OK):  # cheaper than a refused stat
+                    return None
+            return self._config(entry[1]), _fingerprint(entry[2], parents)
+        except (TypeError, ValueError, KeyError, IndexError, AttributeError, OSError):
+            return None
+
+    def _config(self, kept: int | NodeConfig) -> NodeConfig:
+        if isinstance(kept, NodeConfig):
+            return kept
+        found = self._decoded.get(kept)
+        if found is None:
+            found = self._decoded[kept] = _config(self._configs[kept])
+        return found
+
+    def put(
+        self,
+        node_id: str,
+        folder: NodeFolder,
+        tree: Tree,
+        result: tuple[NodeConfig, NodeFingerprint],
+        began_ns: int,
+    ) -> None:
+        """Keep the check of ``node_id`` that began at ``began_ns`` and walked ``tree`` (its
+        ``code/``), unless something it read changed too close to that moment."""
+        base = str(folder.path)
+        if base != self._nodes + node_id:
+            return
+        settled = began_ns - RACY_WINDOW_NS
+        if _key(f"{base}/{LINKS_FILE}") != _ABSENT:
+            return  # linked libs: never kept (they are read from outside)
+        states: list[list[Any]] = [[f"/{LINKS_FILE}", _ABSENT]]
+        paths = [f"/code/{folder_}".rstrip("/") for folder_ in tree.folders]
+        paths += [f"/code/{relative}" for relative in tree.files]
+        for relative in paths:
+            key = _key(base + relative)
+            if not key or key[1] >= settled or key[2] >= settled:
+                return  # gone, or changed too recently to vouch for
+            states.append([relative, key])
+        config, fingerprint = result
+        with self._lock:
+            self._loaded()[node_id] = [states, config, fingerprint.to_dict()]
+            self._dirty = True
+
+    def save(self) -> None:
+        """Write the entries if any changed; a cache that cannot be written is skipped."""
+        with self._lock:
+            if not self._dirty or self._entries is None:
+                return
+            table: dict[NodeConfig, int] = {}
+            nodes = {}
+            for node_id, (states, kept, fingerprint) in self._entries.items():
+                config = self._config(kept)
+                index = table.setdefault(config, len(table))
+                nodes[node_id] = [states, index, fingerprint]
+            configs = [_config_list(config) for config in table]
+            self._entries, self._configs = nodes, configs
+            self._decoded = {index: config for config, index in table.items()}
+            data = {"header": self._header, "configs": configs, "nodes": nodes}
+            text = json.dumps(data, separators=(",", ":"))
+            self._dirty = False
+        with contextlib.suppress(OSError):
+            self.file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            write_aside(self.file, lambda aside: _write_private(aside, text), durable=False)
+            _remove_leftovers(self.file)
+
+
+def _write_private(path: Path, text: str) -> None:
+    """``text`` into the new file ``path``, readable by its owner only."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | os.O_NOFOLLOW
+    with os.fdopen(os.open(path, flags, 0o600), "w", encoding="utf-8") as handle:
+        handle.write(text)
+    crash_point("check_cache.aside")
+
+
+def _remove_leftovers(file: Path) -> None:
+    """Remove what killed writes of ``file`` left beside it (a write in flight in another
+    process may go too: its cache is then not kept, nothing else)."""
+    for leftover in file.parent.glob(f".{file.name}.*.tmp"):
+        with contextlib.suppress(OSError):
+            leftover.unlink()
+
+
+def _fingerprint(kept: dict[str, Any], parents: dict[str, ParentOutput]) -> NodeFingerprint:
+    """The kept fingerprint (``to_dict``'s form, written by this module) with ``parents``:
+    read without ``from_dict``'s checks and copies, and its digest computed again only when
+    the parents' outputs are not those it was kept with."""
+    if kept["version"] != FORMAT_VERSION:
+        raise ValueError("another fingerprint format")
+    lock, conda, was = kept["lock"], kept.get("conda"), kept["parents"]
+    fingerprint = NodeFingerprint(
+        code=kept["code"],
+        params=kept["params"],
+        params_digest=kept["params_digest"],
+        lock_digest=lock["digest"],
+        packages=lock["packages"],
+        entry=kept["entry"],
+        parents=dict(sorted(parents.items())),
+        digest=kept["digest"],
+        revisions=kept["revisions"],
+        conda_digest=conda["digest"] if conda is not None else None,
+        conda_packages=conda["packages"] if conda is not None else {},
+    )
+    same = len(was) == len(parents) and all(
+        slot in was and was[slot]["node"] == p.node_id and was[slot]["outputs"] == p.outputs
+        for slot, p in parents.items()
+    )
+    return fingerprint if same else fingerprint.with_parents(parents)
+
+
+def _code_identity() -> list[list[int]]:
+    """The size and mtime of each of ``CHECK_MODULES``' files."""
+    found = []
+    for name in CHECK_MODULES:
+        where = getattr(importlib.import_module(name), "__file__", None)
+        with contextlib.suppress(OSError, TypeError):
+            state = Path(str(where)).stat()
+            found.append([state.st_size, state.st_mtime_ns])
+    return found
+
+
+def _config_list(config: NodeConfig) -> list[Any]:
+    resources = config.resources
+    return [
+        config.entry,
+        list(config.command) if config.command is not None else None,
+        config.timeout,
+        [resources.cpus, resources.gpus, resources.memory_bytes],
+        config.shared_env,
+        config.interpreter,
+        list(config.pass_env),
+    ]
+
+
+def _config(kept: list[Any]) -> NodeConfig:
+    entry, command, timeout, (cpus, gpus, memory), shared_env, interpreter, pass_env = kept
+    return NodeConfig(
+        entry=str(entry),
+        command=tuple(str(part) for part in command) if command is not None else None,
+        timeout=float(timeout) if timeout is not None else None,
+        resources=Resources(float(cpus), float(gpus), int(memory) if memory is not None else None),
+        shared_env=str(shared_env) if shared_env is not None else None,
+        interpreter=str(interpreter) if interpreter is not None else None,
+        pass_env=tuple(str(name) for name in pass_env),
+    )
