@@ -8,6 +8,7 @@
 <root>/.nodepipe/uv-cache/    the uv cache shared by every node (same filesystem: hard links)
 <root>/.nodepipe/staging/     folders being built; moved into nodes/ only when complete
 <root>/.nodepipe/objects/     locks and code files node runs ran with, once each by sha256
+<root>/.nodepipe/cache/       node checks kept across processes, one file per OS user (0700)
 <root>/nodes/<node-id>/       one folder per node
 ```
 """
