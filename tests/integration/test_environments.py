@@ -194,10 +194,20 @@ def test_shared_environment_nodes(chain: nodepipe.Workspace, envs: EnvironmentSe
     result = chain.runs.run(RunRequest("baseline", only=["quick"]))
     assert result.finished is not None and result.finished.completed == 1
     assert (chain.nodes.path(quick.id) / "data" / "version.txt").read_text() == "1.0"
+    made = (code / ".venv").lstat().st_ctime_ns
+    chain.runs.run(RunRequest("baseline", only=["quick"], force=True))
+    assert (code / ".venv").lstat().st_ctime_ns == made  # a run leaves the node's link as it is
     chain.shared_envs.add("tools", ["toypkg==2.0"])
     status = {s.item.node.tag: s for s in chain.runs.status("baseline").nodes.values()}
     assert "lock changed: toypkg 1.0 → 2.0" in status["quick"].reasons
     chain.runs.run(RunRequest("baseline", only=["quick"]))
+    assert (chain.nodes.path(quick.id) / "data" / "version.txt").read_text() == "2.0"
+    shared_lock = (chain.context.layout.shared_env_dir("tools") / "uv.lock").read_bytes()
+    (code / "uv.lock").write_text("edited by hand\n")
+    (code / ".venv").unlink()
+    (code / ".venv").mkdir()  # something else in its place
+    chain.runs.run(RunRequest("baseline", only=["quick"], force=True))
+    assert (code / ".venv").is_symlink() and (code / "uv.lock").read_bytes() == shared_lock
     assert (chain.nodes.path(quick.id) / "data" / "version.txt").read_text() == "2.0"
     with pytest.raises(nodepipe.NotFoundError, match="no shared environment 'nope'") as missing:
         chain.nodes.new("baseline", "other", shared_env="nope")

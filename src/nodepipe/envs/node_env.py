@@ -198,11 +198,13 @@ class NodeEnvironments:
         """
         self.ensure_synced(shared_dir)
         venv = code_dir / ".venv"
-        if venv.is_symlink() or venv.is_file():
-            venv.unlink()
-        elif venv.exists():
-            shutil.rmtree(venv)
-        venv.symlink_to(os.path.relpath(shared_dir / ".venv", code_dir))
+        link = os.path.relpath(shared_dir / ".venv", code_dir)
+        if not _links_to(venv, link):  # linked already (each run): not made again
+            if venv.is_symlink() or venv.is_file():
+                venv.unlink()
+            elif venv.exists():
+                shutil.rmtree(venv)
+            venv.symlink_to(link)
         lock = code_dir / "uv.lock"
         if not lock.exists() or lock.read_bytes() != (shared_dir / "uv.lock").read_bytes():
             write_atomic(lock, (shared_dir / "uv.lock").read_bytes())
@@ -233,10 +235,14 @@ class NodeEnvironments:
         self.sync(code_dir)
         return True
 
-    def is_synced(self, code_dir: Path) -> bool:
+    def is_synced(self, code_dir: Path, shared_dir: Path | None = None) -> bool:
         """Whether the node's own environment was synced from its lock as it is now, and that
         lock satisfies the pyproject as it is now (three stats while nothing changed), and its
-        conda prefix, if any, matches its conda lock."""
+        conda prefix, if any, matches its conda lock. With ``shared_dir``: whether that shared
+        environment is, and the node uses it already (its ``.venv`` links to it, its lock is
+        the shared one's): ``ensure_synced`` would change nothing."""
+        if shared_dir is not None:
+            return self.is_synced(shared_dir) and _uses_shared(code_dir, shared_dir)
         return self.sync_state(code_dir) == (True, True) and self.conda.is_current(code_dir)
 
     def sync_state(self, code_dir: Path) -> tuple[bool, bool]:
@@ -343,6 +349,23 @@ def _frozen(code_dir: Path) -> bool:
     data = read_pyproject(code_dir / "pyproject.toml", shared=True)
     section = data.get("tool", {}).get("nodepipe", {})
     return isinstance(section, dict) and section.get(FROZEN_LOCK) is True
+
+
+def _links_to(venv: Path, link: str) -> bool:
+    """Whether ``venv`` is a symbolic link reading ``link``."""
+    try:
+        return str(venv.readlink()) == link
+    except OSError:  # missing, or not a link
+        return False
+
+
+def _uses_shared(code_dir: Path, shared_dir: Path) -> bool:
+    """Whether the node's ``.venv`` links to the shared environment and its lock is a copy of
+    the shared one's (what ``use_shared`` makes)."""
+    if not _links_to(code_dir / ".venv", os.path.relpath(shared_dir / ".venv", code_dir)):
+        return False
+    lock = _read_or_none(code_dir / "uv.lock")
+    return lock is not None and lock == _read_or_none(shared_dir / "uv.lock")
 
 
 def _read_or_none(path: Path) -> bytes | None:

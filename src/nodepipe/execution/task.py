@@ -210,8 +210,9 @@ class NodeProcess:
         """Whether the node's own environment needs no sync and its modules no compiling: then
         preparing the run is quick."""
         task = self.task
-        if task.interpreter is None and (
-            task.shared_env_dir or not self._environments().is_synced(self.folder.code)
+        shared = Path(task.shared_env_dir) if task.shared_env_dir else None
+        if task.interpreter is None and not self._environments().is_synced(
+            self.folder.code, shared
         ):
             return False
         python = self._python()
