@@ -326,3 +326,30 @@ def test_a_web_pull_never_reads_a_path_on_the_server(
         with pytest.raises(InvalidInputError, match=r"on the server|not an http"):
             trained.packages.pull(source, alias="web", index_url=index, local_files=False)
         assert snapshot(trained) == before, source
+
+
+def test_a_release_pulled_again_with_other_contents_is_never_mixed_up(
+    trained: nodepipe.Workspace, tmp_path: Path
+) -> None:
+    """`pull --into` keeps a release's bundle once: the same name and version built again from
+    changed code is refused while an include reads the old copy (never silently the old
+    code), and replaces it once none does."""
+    first = trained.packages.build("model", alias="pred", destination=tmp_path)
+    other = nodepipe.init(tmp_path / "other")
+    for tag in ("one", "two"):
+        other.pipelines.new(tag)
+    other.packages.pull_into(str(first.sdist), "one", "p")
+    predict = trained.nodes.path("predict", "model") / "code" / "main.py"
+    predict.write_text(predict.read_text() + "# v2\n")
+    second = trained.packages.build("model", alias="pred", destination=tmp_path)
+    assert second.sdist == first.sdist  # same name and version, other contents
+    before = snapshot(other)
+    with pytest.raises(InvalidInputError, match="pulled before with other contents"):
+        other.packages.pull_into(str(second.sdist), "two", "p")
+    assert snapshot(other) == before
+    other.pipelines.delete("one")  # no include reads the old copy any more
+    other.packages.pull_into(str(second.sdist), "two", "p")
+    (item,) = [n for n in other.pipelines.show("two").nodes if n.node.tag == "p.predict"]
+    code = other.nodes.path(item.node.id) / "code" / "main.py"
+    assert code.read_text().endswith("# v2\n"), "the old release's code was included"
+    other.close()

@@ -2,8 +2,9 @@
 
 An include is read again from where it was found, so a pulled package's bundle must outlive
 the pull: it is moved to ``.nodepipe/packages/NAME-VERSION`` (once: a released version does
-not change) and the include records that folder. A folder moved there by a pull that then
-failed, or was killed before its include was committed, is referenced by no include:
+not change; one pulled again with other contents replaces it when no include reads it, and is
+refused otherwise) and the include records that folder. A folder moved there by a pull that
+then failed, or was killed before its include was committed, is referenced by no include:
 ``keeping`` removes it on failure, and the journal (``KEEP_KIND``, recovered by
 ``recover_keep``) removes it after a crash. ``unreferenced`` lists such folders (the doctor
 reports and removes any other way one was left, such as a pipeline deleted since).
@@ -26,6 +27,7 @@ from nodepipe.services.packages.fetching import FetchedBundle
 from nodepipe.workspace import journal
 from nodepipe.workspace.crash_points import crash_point
 from nodepipe.workspace.disk_usage import disk_used
+from nodepipe.workspace.fingerprint import sha256_file
 
 PULLED_DIR = "packages"
 """Under ``.nodepipe/``: the bundles of packages pulled into pipelines as includes."""
@@ -67,6 +69,13 @@ def keeping(context: WorkspaceContext, fetched: FetchedBundle) -> Iterator[Path]
     kept = kept_path(context, fetched.release)
     with journal.operation(context.layout.staging_dir, KEEP_KIND) as operation:
         operation.record(kept=str(kept))  # named even when reused: doctor leaves it alone
+        changed = kept.is_dir() and _files(kept) != _files(fetched.directory)
+        if changed and not remove_unreferenced(context, kept):  # an include reads it
+            raise PackageError(
+                f"{fetched.release} was pulled before with other contents, and an include "
+                f"reads that copy ({kept}); a released version must not change: build the "
+                "package again with a new --version"
+            )
         moved = not kept.is_dir()
         if moved:
             kept.parent.mkdir(parents=True, exist_ok=True)
@@ -77,6 +86,11 @@ def keeping(context: WorkspaceContext, fetched: FetchedBundle) -> Iterator[Path]
         finally:
             if moved:
                 remove_unreferenced(context, kept)
+
+
+def _files(root: Path) -> dict[str, str]:
+    """Every file under ``root`` by its path, with its sha256."""
+    return {p.relative_to(root).as_posix(): sha256_file(p) for p in root.rglob("*") if p.is_file()}
 
 
 def recover_keep(context: WorkspaceContext, operation: journal.Operation) -> None:
