@@ -328,8 +328,9 @@ def test_a_damaged_content_in_the_storage_is_refused(
     lab: nodepipe.Workspace, ray_cluster: RayCluster, outside: Path
 ) -> None:
     """p's outputs damaged in the bucket: run again, p's outputs are refused when they are
-    brought home (the worker found the content there and did not upload it again): p fails
-    saying which content, its data/ is kept, q does not run on it."""
+    brought home (the worker found the content there, of the right size, and did not upload
+    it again): p fails saying which content, its data/ is kept, q does not run on it. The
+    refusal is noted, so running again replaces the content and both nodes complete."""
     q = pair(lab)
     bucket = outside / "bucket-damaged"
     first = run_remote(lab, ray_cluster, bucket, "pair")
@@ -350,6 +351,11 @@ def test_a_damaged_content_in_the_storage_is_refused(
     assert (lab.nodes.path("p") / "data" / "table.csv").read_text() == "x,y\n1,2\n"
     assert not list((lab.nodes.path("p") / ".staging").glob("*"))
     assert (q / "data" / "copy.csv").read_text() == "x,y\n1,2\n"
+
+    third = run_remote(lab, ray_cluster, bucket, "pair", force=True)
+
+    assert third.finished is not None and third.finished.status == "completed"
+    assert storage.read(table) == b"x,y\n1,2\n" and storage.refused() == set()
 
 
 @in_ray_namespace

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fsspec.implementations.local import LocalFileSystem
 
 from nodepipe.domain.errors import InvalidInputError
 from nodepipe.workspace.fingerprint import fingerprint_outputs
@@ -94,6 +95,65 @@ def test_a_damaged_content_is_refused_and_nothing_is_made(storage: Storage, tmp_
     assert not (target / "table.csv").exists()
     assert not [p for p in target.rglob("*") if p.name.endswith(".part")]
     assert storage.read(damaged)  # the undamaged manifest still reads
+
+
+def damage(storage: Storage, content: bytes, into: bytes) -> str:
+    """Overwrite the content ``content`` in place (as bit rot or a careless hand would)."""
+    digest = next(d for d in storage.digests() if storage.read(d) == content)
+    path = storage.object_path(digest)
+    if isinstance(storage.fs, LocalFileSystem):
+        Path(path).chmod(0o600)
+    storage.fs.pipe_file(path, into)
+    return digest
+
+
+def test_a_refused_content_is_replaced_by_the_next_upload(storage: Storage, tmp_path: Path) -> None:
+    """Damaged without changing its size, a content passes the upload's size look; a read
+    refuses it and notes so; the next upload of the same outputs checks it by digest and
+    replaces it, and the outputs download whole again."""
+    data = outputs(tmp_path)
+    digest = upload_outputs(storage, data)
+    table = damage(storage, b"a,b\n1,2\n", b"a,b\n1,3\n")
+    assert upload_outputs(storage, data) == digest  # same size: not noticed yet
+    with pytest.raises(DamagedObjectError, match="run the node that made it again"):
+        download_outputs(storage, digest, tmp_path / "refused")
+    assert storage.refused() == {table}
+
+    assert upload_outputs(storage, data) == digest
+
+    assert storage.read(table) == b"a,b\n1,2\n"
+    download_outputs(storage, digest, tmp_path / "back")
+    assert fingerprint_outputs(tmp_path / "back") == digest
+    assert storage.refused() == set() and storage.incoming() == []
+
+
+def test_a_content_of_the_wrong_size_is_replaced_without_a_read(
+    storage: Storage, tmp_path: Path
+) -> None:
+    data = outputs(tmp_path)
+    digest = upload_outputs(storage, data)
+    table = damage(storage, b"a,b\n1,2\n", b"truncated")
+
+    assert storage.put_file(data / "table.csv", table)
+
+    assert storage.read(table) == b"a,b\n1,2\n"
+    download_outputs(storage, digest, tmp_path / "back")
+    assert storage.incoming() == []
+
+
+def test_a_note_on_a_whole_content_costs_no_upload(storage: Storage, tmp_path: Path) -> None:
+    """A refusal that the content does not bear out (the read, not the content, went wrong):
+    the upload checks it, uploads nothing and drops the note."""
+    data = outputs(tmp_path)
+    upload_outputs(storage, data)
+    table = next(d for d in storage.digests() if storage.read(d) == b"a,b\n1,2\n")
+    storage.fs.makedirs(f"{storage.root}/damaged", exist_ok=True)
+    storage.fs.pipe_file(f"{storage.root}/damaged/{table}", b"")
+    assert storage.refused() == {table}
+
+    assert not storage.put_file(data / "table.csv", table, recheck=True)
+
+    assert storage.refused() == set()
 
 
 def test_code_travels_with_its_lock_into_a_worker_cache(storage: Storage, tmp_path: Path) -> None:

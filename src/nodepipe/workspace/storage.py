@@ -3,6 +3,7 @@
 ```
 <url>/objects/<first two hex digits>/<sha256>   a content (a file's bytes, or a tree manifest)
 <url>/incoming/<random>.tmp                     an upload in flight
+<url>/damaged/<sha256>                          a note: a read refused this content
 ```
 
 Where workers share no filesystem with the orchestrator (DESIGN.md §4.6), a node's code, its
@@ -14,9 +15,13 @@ a bucket, ``s3://bucket/prefix`` (with s3fs; credentials from the usual places: 
   place once complete, so a reader never sees part of an object; an upload cut short (a killed
   orchestrator or worker) leaves only an ``incoming/`` entry that ``nodepipe doctor`` removes.
 - **Checked.** Every read hashes what it reads; a content that does not hash to its name is
-  refused (``DamagedObjectError``) and nothing is made from it.
-- **Once.** A content already present costs one existence check: unchanged code and outputs are
-  uploaded once, whoever uploads them.
+  refused (``DamagedObjectError``), nothing is made from it, and the refusal leaves a note.
+- **Once, and repaired.** A content already present costs one look at its size: unchanged code
+  and outputs are uploaded once. An upload replaces a present content (through ``incoming/``:
+  a reader sees the old bytes or the right ones) when its size is wrong, or when a refusal's
+  note asks for a check and its digest is wrong; so running again the node that made a damaged
+  content repairs it (hashing every present content would download what dedup saves).
+- **Modes.** A local folder is its owner's, or its team's (``workspace.storage_folder``).
 """
 
 from __future__ import annotations
@@ -25,9 +30,10 @@ import contextlib
 import hashlib
 import secrets
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -37,10 +43,12 @@ from fsspec.implementations.local import LocalFileSystem
 from nodepipe.domain.environments import is_sha256
 from nodepipe.domain.errors import InvalidInputError, StorageError
 from nodepipe.workspace.crash_points import crash_point
-from nodepipe.workspace.objects import OBJECT_MODE, MissingObjectError
+from nodepipe.workspace.objects import MissingObjectError
+from nodepipe.workspace.storage_folder import FolderModes
 
 OBJECTS = "objects"
 INCOMING = "incoming"
+DAMAGED = "damaged"
 RECORDS = "runs"
 _CHUNK = 1 << 20
 
@@ -80,31 +88,31 @@ class Storage:
     def has(self, digest: str) -> bool:
         return bool(self._call("look for", digest, self.fs.exists, self.object_path(digest)))
 
-    def put_bytes(self, data: bytes) -> tuple[str, bool]:
-        """Keep ``data``: (its digest, whether it was new)."""
+    def put_bytes(self, data: bytes, recheck: bool = False) -> tuple[str, bool]:
+        """Keep ``data``: (its digest, whether it was uploaded). ``recheck``: see ``put_file``."""
         digest = hashlib.sha256(data).hexdigest()
-        if self.has(digest):
-            return digest, False
-        incoming = self._incoming()
-        self._call("upload", digest, self.fs.pipe_file, incoming, data)
-        self._publish(incoming, digest)
-        return digest, True
+        send = partial(self._pipe, data=data)
+        return digest, self._upload(digest, len(data), recheck, send)
 
-    def put_file(self, source: Path, digest: str) -> bool:
+    def put_file(self, source: Path, digest: str, recheck: bool = False) -> bool:
         """Upload ``source``, whose content is ``digest`` (the caller hashed it); False when
-        the storage had it already."""
-        if self.has(digest):
-            return False
-        incoming = self._incoming()
-        self._call("upload", digest, self.fs.put_file, str(source), incoming)
-        self._publish(incoming, digest)
-        return True
+        the storage holds it already. A present content of the wrong size is replaced; with
+        ``recheck`` (a refusal noted it: ``refused()``) it is hashed and replaced if damaged."""
+        send = partial(self.fs.put_file, str(source))
+        return self._upload(digest, source.stat().st_size, recheck, send)
+
+    def refused(self) -> frozenset[str]:
+        """The contents a read refused since an upload last checked them (one listing)."""
+        with contextlib.suppress(FileNotFoundError):
+            names = self._call("list", DAMAGED, self.fs.ls, f"{self.root}/{DAMAGED}", detail=False)
+            return frozenset(n for n in (str(p).rsplit("/", 1)[-1] for p in names) if is_sha256(n))
+        return frozenset()
 
     def read(self, digest: str) -> bytes:
         """The content ``digest``, checked."""
         data: bytes = self._call("read", digest, self.fs.cat_file, self.object_path(digest))
         if hashlib.sha256(data).hexdigest() != digest:
-            raise DamagedObjectError(self._damaged(digest))
+            raise self._refuse(digest)
         return data
 
     def get_file(self, digest: str, target: Path, mode: int = 0o644) -> None:
@@ -121,7 +129,7 @@ class Storage:
                     check.update(chunk)
                     copy.write(chunk)
             if check.hexdigest() != digest:
-                raise DamagedObjectError(self._damaged(digest))
+                raise self._refuse(digest)
             temporary.chmod(mode)
             temporary.rename(target)
         finally:
@@ -139,7 +147,8 @@ class Storage:
         self._call("upload", key, self.fs.pipe_file, incoming, data)
         final = self.record_path(key)
         try:
-            self.fs.makedirs(final.rsplit("/", 1)[0], exist_ok=True)
+            self._makedirs(final.rsplit("/", 1)[0])
+            self._seal(incoming)
             self.fs.invalidate_cache()
             self.fs.mv(incoming, final)
         except BaseException:
@@ -191,6 +200,7 @@ class Storage:
     def remove(self, digest: str) -> None:
         with contextlib.suppress(FileNotFoundError):
             self._call("remove", digest, self.fs.rm_file, self.object_path(digest))
+        self._forget_refusal(digest)
 
     def remove_incoming(self, path: str) -> None:
         if not path.startswith(f"{self.root}/{INCOMING}/"):
@@ -198,20 +208,49 @@ class Storage:
         with contextlib.suppress(FileNotFoundError):
             self.fs.rm_file(path)
 
+    def _upload(self, digest: str, size: int, recheck: bool, send: Callable[[str], object]) -> bool:
+        """Unless the storage holds ``digest`` whole, ``send`` it to ``incoming/`` and move it
+        into place; then a refusal's note is done with. Whether it was uploaded."""
+        uploaded = not self._holds(digest, size, recheck)
+        if uploaded:
+            incoming = self._incoming()
+            self._call("upload", digest, send, incoming)
+            self._publish(incoming, digest)
+        if recheck:
+            self._forget_refusal(digest)
+        return uploaded
+
+    def _pipe(self, path: str, data: bytes) -> None:
+        self.fs.pipe_file(path, data)
+
+    def _holds(self, digest: str, size: int, recheck: bool) -> bool:
+        """Whether the content ``digest`` (``size`` bytes) is there whole: its size, and with
+        ``recheck`` its digest."""
+        try:
+            found = self._call("look for", digest, self.fs.info, self.object_path(digest))
+        except FileNotFoundError:
+            return False
+        return bool(found.get("size") == size and (not recheck or self._hashes_to(digest)))
+
+    def _hashes_to(self, digest: str) -> bool:
+        check = hashlib.sha256()
+        with self._call("read", digest, self.fs.open, self.object_path(digest), "rb") as origin:
+            while chunk := origin.read(_CHUNK):
+                check.update(chunk)
+        return check.hexdigest() == digest
+
     def _incoming(self) -> str:
         folder = f"{self.root}/{INCOMING}"
-        self._call("write to", "incoming", self.fs.makedirs, folder, exist_ok=True)
+        self._call("write to", "incoming", self._makedirs, folder)
         return f"{folder}/{secrets.token_hex(12)}.tmp"
 
     def _publish(self, incoming: str, digest: str) -> None:
-        """Move a whole upload into place (readable by all: contents are addressed, not
-        secret, once uploaded to the shared storage)."""
+        """Move a whole upload into place, over a damaged content if there is one."""
         final = self.object_path(digest)
         crash_point("storage.uploaded")
         try:
-            self.fs.makedirs(final.rsplit("/", 1)[0], exist_ok=True)
-            if isinstance(self.fs, LocalFileSystem):
-                Path(incoming).chmod(OBJECT_MODE)
+            self._makedirs(final.rsplit("/", 1)[0])
+            self._seal(incoming)
             self.fs.invalidate_cache()  # s3fs remembers listings from before the upload
             self.fs.mv(incoming, final)
         except BaseException:
@@ -219,12 +258,33 @@ class Storage:
                 self.fs.rm_file(incoming)
             raise
 
-    def _damaged(self, digest: str) -> str:
-        return (
+    def _makedirs(self, folder: str) -> None:
+        if isinstance(self.fs, LocalFileSystem):
+            FolderModes.of(Path(self.root)).make_folders(Path(self.root), Path(folder))
+        else:
+            self.fs.makedirs(folder, exist_ok=True)
+
+    def _seal(self, incoming: str) -> None:
+        """A whole upload in a local folder becomes read-only, to its owner (or team)."""
+        if isinstance(self.fs, LocalFileSystem):
+            Path(incoming).chmod(FolderModes.of(Path(self.root)).content)
+
+    def _refuse(self, digest: str) -> DamagedObjectError:
+        """The error for a damaged ``digest``, after a note that makes its next upload check
+        and replace it (if this reader may write)."""
+        with contextlib.suppress(Exception):
+            folder = f"{self.root}/{DAMAGED}"
+            self._makedirs(folder)
+            self.fs.pipe_file(f"{folder}/{digest}", b"")
+        return DamagedObjectError(
             f"the content {digest[:12]} in the storage {self.url} is damaged (it does not hash "
-            f"to its name) and was not used; delete {self.object_path(digest)} so that the next "
-            "upload replaces it"
+            "to its name) and was not used; the next upload of it replaces it: run the node "
+            "that made it again"
         )
+
+    def _forget_refusal(self, digest: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            self._call("forget", digest, self.fs.rm_file, f"{self.root}/{DAMAGED}/{digest}")
 
     def _call(self, verb: str, what: str, function: Any, *args: Any, **kwargs: Any) -> Any:
         try:

@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -39,10 +40,7 @@ def upload_outputs(storage: Storage, data_dir: Path) -> str:
             "storage must be plain files (write the file itself)"
         )
     digests = {relative: sha256_file(data_dir / relative) for relative in sorted(files)}
-    for relative, digest in digests.items():
-        storage.put_file(data_dir / relative, digest)
-    digest, _ = storage.put_bytes(canonical_json(digests).encode())
-    return digest
+    return _upload_tree(storage, data_dir, digests, canonical_json(digests).encode())
 
 
 def read_outputs_manifest(storage: Storage, digest: str) -> dict[str, str]:
@@ -72,10 +70,18 @@ def upload_code(storage: Storage, code: Path) -> str:
     """Upload the files of a node's ``code/`` (never its environment) and their manifest."""
     files, links = code_files(code)
     digests = {relative: sha256_file(code / relative) for relative in sorted(files)}
+    manifest = canonical_json(CodeManifest(digests, links).to_dict()).encode()
+    return _upload_tree(storage, code, digests, manifest)
+
+
+def _upload_tree(storage: Storage, folder: Path, digests: dict[str, str], manifest: bytes) -> str:
+    """Upload ``folder``'s files (``digests``), then their ``manifest``: its digest. Contents
+    a read refused are checked and replaced if damaged."""
+    refused = storage.refused()
     for relative, digest in digests.items():
-        storage.put_file(code / relative, digest)
-    manifest = CodeManifest(digests, links)
-    digest, _ = storage.put_bytes(canonical_json(manifest.to_dict()).encode())
+        storage.put_file(folder / relative, digest, recheck=digest in refused)
+    digest = hashlib.sha256(manifest).hexdigest()
+    storage.put_bytes(manifest, recheck=digest in refused)
     return digest
 
 
