@@ -32,3 +32,51 @@ def test_the_environment_panel_lists_the_nodes_conda_packages(
     panel.get_by_role("tab", name="Environment").click()
     expect(panel.get_by_test_id("environment")).to_contain_text("Python")
     expect(panel.get_by_test_id("conda-packages")).to_have_count(0)
+
+
+def test_conda_packages_are_added_and_removed_from_the_environment_tab(
+    page: Page, served: Served, tmp_path: Path
+) -> None:
+    """Add a conda package from a channel typed in the tab: it is solved, locked and installed
+    (a toast follows the job); an unknown one is refused in the app's words and changes
+    nothing; the row's remove button takes it out again."""
+    channel = conda_channel(tmp_path / "conda")
+    add_nodes(served.workspace, "baseline", CHAIN)
+    code = served.workspace.nodes.path("clean") / "code"
+    page.goto(served.link)
+    node(page, "clean").dblclick()
+    panel = page.get_by_test_id("node-panel")
+    panel.get_by_role("tab", name="Environment").click()
+    conda = panel.get_by_test_id("conda")
+    expect(conda).to_contain_text("None.")
+
+    conda.get_by_test_id("add-conda").fill("hello-tool 1.0.*")
+    conda.get_by_test_id("conda-channels").fill(channel.as_uri())
+    conda.get_by_role("button", name="Add conda packages").click()
+
+    done = page.locator("[data-sonner-toast][data-type='success']", has_text="hello-tool")
+    expect(done).to_be_visible()
+    table = conda.get_by_test_id("conda-packages")
+    expect(table).to_contain_text("1.0")
+    expect(conda).to_contain_text(channel.as_uri())
+    assert (code / ".conda" / "bin" / "hello-tool").is_file()
+    locked = (code / "conda.lock").read_bytes()
+
+    expect(conda.get_by_test_id("add-conda")).to_have_value("")  # cleared once it is done
+    conda.get_by_test_id("add-conda").fill("no-such-tool")
+    conda.get_by_role("button", name="Add conda packages").click()
+
+    refused = page.locator("[data-sonner-toast]", has_text="no such conda package")
+    expect(refused).to_be_visible()
+    expect(refused).not_to_contain_text("nodepipe ")
+    assert (code / "conda.lock").read_bytes() == locked
+    expect(table).not_to_contain_text("no-such-tool")
+
+    conda.get_by_role("button", name="Remove conda package hello-tool").click()
+
+    removed = page.locator("[data-sonner-toast][data-type='success']", has_text="remove conda")
+    expect(removed).to_be_visible()
+    expect(conda.get_by_test_id("conda-packages")).to_have_count(0)
+    expect(conda).to_contain_text("None.")
+    assert served.workspace.conda.show("clean").specs == ()
+    assert not (code / ".conda" / "bin" / "hello-tool").exists()

@@ -59,6 +59,10 @@ COMMANDS: dict[Action, str] = {
         "`nodepipe env index NODE URL --name NAME`), or a `machine {host} login USER password "
         "PASS` line in ~/.netrc, then run the command again"
     ),
+    Action.CONDA_INSTALL: (
+        "install it with `pip install 'nodepipe[conda]'` where nodepipe is installed"
+    ),
+    Action.CONDA_LOCK: "relock it here with `nodepipe env conda lock NODE`",
 }
 """Each action as the CLI says it: a sentence naming the command, with ``{param}`` slots."""
 

@@ -38,6 +38,8 @@ class Action(StrEnum):
     PACKAGE_SIZE = "package.size"
     PACKAGE_NAME = "package.name"
     INDEX_CREDENTIALS = "index.credentials"
+    CONDA_INSTALL = "conda.install"
+    CONDA_LOCK = "conda.lock"
 
 
 @dataclass(frozen=True, slots=True)

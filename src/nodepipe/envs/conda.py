@@ -28,7 +28,9 @@ from typing import Any, TypeVar
 
 from nodepipe.domain.environments import CONDA_LOCK, CONDA_PREFIX
 from nodepipe.domain.errors import (
+    Action,
     EnvironmentBuildError,
+    Hint,
     IndexUnreachableError,
     InvalidInputError,
     RequirementNotFoundError,
@@ -56,8 +58,8 @@ def rattler() -> ModuleType:
         return importlib.import_module("rattler")
     except ImportError:
         raise CondaUnavailableError(
-            f"conda packages need py-rattler, which is not installed here: install it with "
-            f"`pip install '{EXTRA}'` where nodepipe is installed"
+            f"conda packages need py-rattler ({EXTRA}), which is not installed here",
+            hint=Hint(Action.CONDA_INSTALL),
         ) from None
 
 
@@ -188,8 +190,8 @@ class CondaEnvironments:
             if candidate.name == platform:
                 return list(environment.conda_repodata_records_for_platform(candidate) or [])
         raise UnresolvableRequirementsError(
-            f"{path} locks no packages for this platform ({platform}): "
-            "relock it here with `nodepipe env conda lock`"
+            f"{path} locks no packages for this platform ({platform})",
+            hint=Hint(Action.CONDA_LOCK),
         )
 
 

@@ -1,9 +1,10 @@
 // The node's environment: Python, packages asked for and locked, snapshots; change any of it.
 import { Package, RefreshCw, X } from "lucide-react";
 import { useCallback, useState } from "react";
-import { condaQuery, environmentQuery, keys, queryClient } from "../api/queries";
+import { environmentQuery, keys, queryClient } from "../api/queries";
 import type { CanvasNode } from "../api/types";
 import { isolationText } from "../canvas/StepCard";
+import { CondaPackages } from "./CondaPackages";
 import { useReportedQuery } from "../actions/common";
 import {
   addToNode,
@@ -182,37 +183,4 @@ export function EnvironmentTab({ node, pipelineId }: { node: CanvasNode; pipelin
       )}
     </div>
   );
-}
-
-/** The node's conda packages (code/conda.lock), when it has any; changed with `env conda`. */
-function CondaPackages({ node, pipelineId }: { node: CanvasNode; pipelineId: string }) {
-  const conda = useReportedQuery(condaQuery(pipelineId, node.id)).data;
-  if (!conda || (conda.specs.length === 0 && Object.keys(conda.locked).length === 0)) return null;
-  const requested = new Map(conda.specs.map((spec) => [condaName(spec), spec]));
-  return (
-    <>
-      <h3>Conda packages</h3>
-      <p className="muted">
-        from {conda.channels.join(", ")}
-        {conda.installed ? "" : " (not installed yet: built at the next run)"}
-      </p>
-      <table className="table" data-testid="conda-packages">
-        <tbody>
-          {Object.entries(conda.locked).map(([name, version]) => (
-            <tr key={name}>
-              <td>{name}</td>
-              <td className="mono">{version}</td>
-              <td className="mono muted">{requested.get(name) ?? "(dependency)"}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </>
-  );
-}
-
-/** The package a conda spec names (`conda-forge::ffmpeg >=6` → `ffmpeg`). */
-function condaName(spec: string): string {
-  const bare = spec.trim().split("::").pop() ?? spec;
-  return (bare.match(/^[A-Za-z0-9_][A-Za-z0-9_.-]*/)?.[0] ?? bare).toLowerCase();
 }
