@@ -30,7 +30,7 @@ export const MENU_ITEMS: Record<Action, (params: Params) => string> = {
   "package.name": () => "give a valid name: pipeline menu → Build package… (Name)",
   "index.credentials": (p) =>
     `${OWNER} give the server the credentials of ${p.host} (UV_INDEX_<NAME>_USERNAME and UV_INDEX_<NAME>_PASSWORD, or ~/.netrc), then pipeline menu → Pull package… again`,
-  "conda.install": () => `${OWNER} install nodepipe's conda extra (py-rattler) on the server`,
+  "conda.install": () => `${OWNER} install the conda extra (py-rattler) beside the server`,
   "conda.lock": () => "relock it here: select the node → Environment → Conda packages → Relock conda",
 };
 
