@@ -17,13 +17,13 @@ import pytest
 from nodepipe.workspace.crash_points import CRASH_ENV
 from nodepipe.workspace.fingerprint import fingerprint_outputs
 from nodepipe.workspace.objects import MissingObjectError
-from nodepipe.workspace.storage import Storage
+from nodepipe.workspace.storage import DamagedObjectError, Storage
 from nodepipe.workspace.storage_trees import download_outputs, upload_outputs
 
 UPLOAD = """
 import sys
 from pathlib import Path
-from nodepipe.workspace.storage import Storage
+from nodepipe.workspace.storage import DamagedObjectError, Storage
 from nodepipe.workspace.storage_trees import upload_outputs
 print(upload_outputs(Storage.open(sys.argv[1]), Path(sys.argv[2])))
 """
@@ -71,3 +71,31 @@ def test_an_upload_killed_midway_names_nothing_missing(tmp_path: Path, nth: int)
     assert upload_outputs(storage, data) == digest
     download_outputs(storage, digest, tmp_path / "back")
     assert fingerprint_outputs(tmp_path / "back") == digest
+
+
+def test_a_replacement_killed_midway_leaves_the_damaged_content_and_its_note(
+    tmp_path: Path,
+) -> None:
+    """A refused content is being replaced when the uploader is SIGKILLed with the right bytes
+    whole in ``incoming/``: readers still get the old (refused) content, never a mix, the
+    refusal's note stays, and the next upload replaces it."""
+    bucket, data = tmp_path / "bucket", outputs(tmp_path)
+    storage = Storage.open(str(bucket))
+    digest = upload_outputs(storage, data)
+    part = next(d for d in storage.digests() if d != digest)
+    damaged = bytes(200_000)  # the right size: only the refusal's note gets it checked
+    path = Path(storage.object_path(part))
+    path.chmod(0o600)
+    path.write_bytes(damaged)
+    with pytest.raises(DamagedObjectError):
+        download_outputs(storage, digest, tmp_path / "refused")
+
+    killed = upload_killed_at(bucket, data, "storage.uploaded@1")
+
+    assert killed.returncode == -9, killed.stderr
+    assert path.read_bytes() == damaged
+    assert storage.refused() == {part} and len(storage.incoming()) == 1
+    assert upload_outputs(storage, data) == digest
+    download_outputs(storage, digest, tmp_path / "back")
+    assert fingerprint_outputs(tmp_path / "back") == digest
+    assert storage.refused() == set()
