@@ -19,14 +19,17 @@ import sqlite3
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from itertools import starmap
 from pathlib import Path
 from typing import Any, Protocol
 
 from nodepipe.domain.model import Edge, Group, Lineage, Membership, Node, Pipeline, Project
 from nodepipe.domain.runs import Run, RunStatus
+from nodepipe.domain.states import NodeState
 from nodepipe.store import rows
 
 _TIMES = frozenset({"created_at", "finished_at", "started_at", "updated_at"})
+_STATES = {state.value: state for state in NodeState}
 _NODE = "id, tag, notes, state, state_reason, locked, owner_pipeline_id, created_at"
 _NAMES = (
     "SELECT nodes.id, nodes.tag, pipelines.tag AS pipeline_tag FROM nodes"
@@ -80,6 +83,16 @@ class LightReadSession:
     def _all(self, sql: str, parameters: Sequence[object] = ()) -> list[dict[str, Any]]:
         return self._connection.execute(sql, parameters).fetchall()
 
+    def _tuples(self, sql: str, parameters: Sequence[object] = ()) -> list[tuple[Any, ...]]:
+        """Rows as plain tuples, in the order of the selected columns: the large answers (a
+        view's nodes and edges) are read without a mapping per row."""
+        cursor = self._connection.cursor()
+        cursor.row_factory = None
+        try:
+            return cursor.execute(sql, parameters).fetchall()
+        finally:
+            cursor.close()
+
     def get_project(self, project_id: str) -> Project | None:
         found = self._all("SELECT * FROM projects WHERE id = ?", (project_id,))
         return rows.project_from_row(found[0]) if found else None
@@ -112,23 +125,30 @@ class LightReadSession:
         return [(r["id"], r["tag"], r["pipeline_tag"]) for r in self._all(_NAMES)]
 
     def pipeline_members(self, pipeline_id: str) -> list[tuple[Node, Membership]]:
-        found = self._all(
+        found = self._tuples(
             "SELECT nodes.id, nodes.tag, nodes.notes, nodes.state, nodes.state_reason,"
-            " nodes.locked, nodes.owner_pipeline_id, nodes.created_at, memberships.pipeline_id,"
-            " memberships.node_id, memberships.x, memberships.y, memberships.group_id"
+            " nodes.locked, nodes.owner_pipeline_id, nodes.created_at, memberships.x,"
+            " memberships.y, memberships.group_id"
             " FROM nodes JOIN memberships ON memberships.node_id = nodes.id"
             " WHERE memberships.pipeline_id = ? ORDER BY nodes.tag, nodes.id",
             (pipeline_id,),
         )
-        return [(rows.node_from_row(r), rows.membership_from_row(r)) for r in found]
+        states = _STATES
+        return [
+            (
+                Node(i, tag, notes, states[state], reason, bool(locked), owner, _timestamp(at)),
+                Membership(pipeline_id, i, float(x), float(y), group_id),
+            )
+            for i, tag, notes, state, reason, locked, owner, at, x, y, group_id in found
+        ]
 
     def edges_of_pipeline(self, pipeline_id: str) -> list[Edge]:
-        found = self._all(
-            "SELECT * FROM edges WHERE child_id IN"
-            " (SELECT node_id FROM memberships WHERE pipeline_id = ?) ORDER BY slot",
+        found = self._tuples(
+            "SELECT parent_id, child_id, slot FROM edges WHERE child_id IN"
+            " (SELECT node_id FROM memberships WHERE pipeline_id = ?) ORDER BY slot, child_id",
             (pipeline_id,),
         )
-        return [rows.edge_from_row(r) for r in found]
+        return list(starmap(Edge, found))
 
     def groups_of_pipeline(self, pipeline_id: str) -> list[Group]:
         found = self._all(
@@ -141,7 +161,7 @@ class LightReadSession:
     ) -> dict[str, tuple[str | None, str | None]]:
         ids = list(node_ids)
         sql = f"SELECT id, fingerprint, output_digest FROM nodes WHERE id IN ({_marks(ids)})"
-        return {r["id"]: (r["fingerprint"], r["output_digest"]) for r in self._all(sql, ids)}
+        return {i: (fingerprint, digest) for i, fingerprint, digest in self._tuples(sql, ids)}
 
     def runs_with_status(self, status: RunStatus) -> list[Run]:
         found = self._all("SELECT * FROM runs WHERE status = ?", (status.value,))

@@ -225,7 +225,8 @@ class StoreSession(RunQueries, HistoryQueries, IncludeQueries, GraphQueries):
         """Edges whose child is shown in the pipeline (its parents are shown there too)."""
         members = sa.select(memberships.c.node_id).where(memberships.c.pipeline_id == pipeline_id)
         statement = edges.select().where(edges.c.child_id.in_(members))
-        return [rows.edge_from_row(r) for r in self._all(statement.order_by(edges.c.slot))]
+        ordered = statement.order_by(edges.c.slot, edges.c.child_id)
+        return [rows.edge_from_row(r) for r in self._all(ordered)]
 
     # groups -----------------------------------------------------------------------------
     def insert_group(self, group: Group) -> None:

@@ -110,7 +110,10 @@ class FolderMemo:
         """The kept check of ``node_id`` for ``key``, if it is still vouched for."""
         with self._lock:
             kept = self._kept.get(node_id)
-            if kept is None or kept.key != key or kept.ticket != self._current(node_id):
+            if kept is None or kept.key != key:
+                return None
+            ticket = kept.ticket  # compared field by field: this runs once a node a view
+            if ticket.epoch != self._epoch or ticket.version != self._versions.get(node_id, 0):
                 return None
             if time.monotonic() - kept.at > TRUST_SECONDS:
                 del self._kept[node_id]

@@ -9,8 +9,10 @@ from nodepipe.api.routing import resource_router
 from nodepipe.api.schemas.graph import PositionsPublic, PositionsUpdate
 from nodepipe.api.schemas.projects import PipelineCreate, PipelineUpdate
 from nodepipe.schemas.graph import PipelineGraph, PipelineStatusPublic
+from nodepipe.schemas.graph_json import pipeline_graph_json
 from nodepipe.schemas.nodes import RemovalPublic
 from nodepipe.schemas.projects import PipelinePublic
+from nodepipe.services.gc_pause import gc_paused
 
 router = resource_router("/pipelines", tags=["pipelines"], errors=(404, 409))
 
@@ -29,10 +31,12 @@ def create_pipeline(body: PipelineCreate, ws: WorkspaceDep) -> PipelinePublic:
 def get_pipeline(pipeline: str, ws: WorkspaceDep) -> Response:
     """The whole graph, whatever its size, in a fixed number of store queries.
 
-    Built from trusted domain values and serialized once (the hot path of the canvas).
+    Written straight from the view's values as the schema would write them (the hot path of
+    the canvas: ``schemas.graph_json``), with the garbage collector held off meanwhile.
     """
-    graph = PipelineGraph.model_validate(ws.pipelines.show(pipeline))
-    return Response(graph.model_dump_json(), media_type="application/json")
+    with gc_paused():
+        answer = pipeline_graph_json(ws.pipelines.show(pipeline))
+    return Response(answer, media_type="application/json")
 
 
 @router.patch("/{pipeline}", dependencies=[ChangesGraph])

@@ -46,7 +46,7 @@ def pipeline_view(session: LightReads, pipeline: Pipeline) -> PipelineView:
 
 
 def effective_view(
-    context: WorkspaceContext, session: StoreSession, view: PipelineView
+    context: WorkspaceContext, session: LightReads, view: PipelineView
 ) -> PipelineView:
     """``view`` with each node's computed state, reasons and isolation."""
     statuses = compute_statuses(context, session, view)
@@ -70,10 +70,15 @@ def effective_nodes(
 
 
 def _effective_item(item: PipelineNode, status: NodeStatusView | None) -> PipelineNode:
+    """``item`` with its computed state, reason and isolation (``item`` itself when they are
+    what it holds already: a completed node with nothing to say costs no new value)."""
     if status is None:
         return item
-    node = replace(
-        item.node, state=status.state, state_reason=REASON_SEPARATOR.join(status.reasons)
-    )
+    node = item.node
+    reason = REASON_SEPARATOR.join(status.reasons)
     isolation = isolation_label(status.config) if status.config is not None else item.isolation
-    return replace(item, node=node, isolation=isolation)
+    if node.state is not status.state or node.state_reason != reason:
+        node = replace(node, state=status.state, state_reason=reason)
+    elif isolation == item.isolation:
+        return item
+    return PipelineNode(node, item.membership, item.is_reference, isolation)

@@ -59,7 +59,7 @@ class PipelineService:
 
     def show(self, name: str) -> PipelineView:
         """The whole graph, each node with its effective state and reasons (as ``status``)."""
-        with self.context.store.read() as session:
+        with self.context.store.light_read() as session:
             view = pipeline_view(session, resolver.pipeline(session, name))
             return effective_view(self.context, session, view)
 

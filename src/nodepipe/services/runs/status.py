@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from nodepipe.domain.errors import NodepipeError
 from nodepipe.domain.graph import topological_order
-from nodepipe.domain.model import PipelineNode, PipelineView
+from nodepipe.domain.model import Edge, PipelineNode, PipelineView
 from nodepipe.domain.staleness import HELD_STALE_REASONS, NodeFingerprint, ParentOutput, explain
 from nodepipe.domain.states import NodeState
 from nodepipe.services.context import WorkspaceContext
@@ -68,39 +68,45 @@ def compute_statuses(
     stored = session.node_fingerprints(ids)
     tags = _tags(session, view, stored)
     result: dict[str, NodeStatusView] = {}
+    as_parent: dict[str, str | None] = {}  # what each node's children say of it (once a node)
     scans: SharedScans = {}  # a checkout many nodes share is walked once per check
     memo = context.folder_memo if context.folder_memo.catch_up() else None
     for node_id in topological_order(ids, view.edges):
         item = view.node(node_id)
+        inputs = view.inputs(node_id)
         upstream = [
-            f"parent {e.slot} ({tags[e.parent_id]}) {_parent_problem(result[e.parent_id])}"
-            for e in view.inputs(node_id)
-            if _parent_problem(result[e.parent_id])
+            f"parent {e.slot} ({tags[e.parent_id]}) {problem}"
+            for e in inputs
+            if (problem := as_parent[e.parent_id]) is not None
         ]
-        digest = stored.get(node_id, (None, None))[1]
+        previous_json, digest = stored.get(node_id, _NOTHING_STORED)
         try:
-            config, current = _check(context, view, node_id, stored, scans, memo)
+            config, current = _check(context, node_id, inputs, stored, scans, memo)
         except NodepipeError as exc:
             problem = str(exc)
             reasons = tuple(dict.fromkeys([problem, *upstream]))
-            result[node_id] = NodeStatusView(
+            status = NodeStatusView(
                 item, NodeState.FAILED, reasons, (problem,), None, None, digest, problem
             )
-            continue
-        previous_json = stored.get(node_id, (None, None))[0]
-        own = _own_reasons(item, current, previous_json, tags)
-        state = _effective_state(item.node.state, own, upstream)
-        reasons = tuple(dict.fromkeys([*own, *upstream]))
-        result[node_id] = NodeStatusView(item, state, reasons, tuple(own), current, config, digest)
+        else:
+            own = _own_reasons(item, current, previous_json, tags)
+            state = _effective_state(item.node.state, own, upstream)
+            reasons = tuple(dict.fromkeys([*own, *upstream]))
+            status = NodeStatusView(item, state, reasons, tuple(own), current, config, digest)
+        result[node_id] = status
+        as_parent[node_id] = _parent_problem(status)
     if context.check_cache is not None:
         context.check_cache.save()
     return result
 
 
+_NOTHING_STORED: tuple[None, None] = (None, None)
+
+
 def _check(
     context: WorkspaceContext,
-    view: PipelineView,
     node_id: str,
+    inputs: tuple[Edge, ...],
     stored: dict[str, tuple[str | None, str | None]],
     scans: SharedScans,
     memo: FolderMemo | None,
@@ -108,14 +114,14 @@ def _check(
     """The node's settings and current fingerprint; a NodepipeError saying what is wrong when
     its folder is missing or a file cannot be read. With ``memo`` (the web app's, caught up
     with its watcher) a node whose folder did not change is not looked at again."""
-    parents = {
-        e.slot: ParentOutput(e.parent_id, stored.get(e.parent_id, (None, None))[1] or "")
-        for e in view.inputs(node_id)
-    }
-    key = tuple(sorted((slot, p.node_id, p.outputs) for slot, p in parents.items()))
+    outputs = [
+        (e.slot, e.parent_id, stored.get(e.parent_id, _NOTHING_STORED)[1] or "") for e in inputs
+    ]
+    key = tuple(sorted(outputs))
     kept: tuple[NodeConfig, NodeFingerprint] | None = memo.get(node_id, key) if memo else None
     if kept is not None:
         return kept
+    parents = {slot: ParentOutput(parent_id, digest) for slot, parent_id, digest in outputs}
     ticket = memo.ticket(node_id) if memo else None
     cache = context.check_cache
     found = cache.get(node_id, parents) if cache is not None else None
