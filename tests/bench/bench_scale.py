@@ -28,6 +28,7 @@ time. The full run of (c) launches every node once: minutes at 10,000 nodes.
 from __future__ import annotations
 
 import argparse
+import gzip
 import os
 import resource
 import statistics
@@ -250,11 +251,16 @@ def api_figures(ws: nodepipe.Workspace, count: int) -> None:
 
         after_edit = median_seconds(edited, 5)
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        body = client.get("/api/pipelines/big").content
     print(
         f"(d) GET /api/pipelines/big, {count} nodes: {took * 1000:7.1f} ms (target < 300 ms,"
         f" CPU {cpu * 1000:.1f} ms), the first one {cold:.1f} s, after one node's main.py"
         f" was saved {after_edit * 1000:.1f} ms; GET /api/health {health * 1000:.1f} ms;"
         f" server process peak {peak:.0f} MB"
+    )
+    print(
+        f"    the answer: {len(body) / 1e6:.1f} MB of JSON, {len(gzip.compress(body, 6)) / 1e6:.2f}"
+        " MB gzipped (what a compressing proxy would send)"
     )
 
 

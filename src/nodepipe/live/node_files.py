@@ -12,7 +12,9 @@ arms the memo once watchfiles watches (its first yield, at most ``ARM_AFTER_MS``
 tells it every node whose ``code/``, links file or folder itself changed (before the page is
 told to reload), and disarms it when it stops or fails. Its fence lets a view catch up: a file
 created in a private folder the same watch covers; once the watcher sees it, every change
-written before has been told too (one inotify queue, in order).
+written before has been told too (one inotify queue, in order). That folder is in the temp
+dir, named after the server's process; a killed server cannot remove its own, so each server
+removes, as it starts, the ones this OS user's dead servers left (``remove_stale_fences``).
 """
 
 from __future__ import annotations
@@ -20,12 +22,14 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
+import stat
 import tempfile
 import threading
 from pathlib import Path
 
 from watchfiles import Change, watch
 
+from nodepipe.execution.recovery import process_start_time
 from nodepipe.live.events import EventHub, GraphChanged
 from nodepipe.workspace.folder_memo import FolderMemo
 from nodepipe.workspace.node_folder import LINKS_FILE
@@ -49,7 +53,7 @@ class NodeFileWatcher:
         self.nodes_dir = nodes_dir
         self.hub = hub
         self.memo = memo or FolderMemo()
-        self._fences = Path(tempfile.mkdtemp(prefix="nodepipe-fence-")).resolve()
+        self._fences = _make_fences()
         self._numbers = itertools.count(1)
         self._seen = 0
         self._seen_changed = threading.Condition()
@@ -143,6 +147,48 @@ class NodeFileWatcher:
         if len(parts) < 3 or parts[1] != "code":
             return False
         return not any(p in IGNORED_PARTS or p.startswith(".venv.") for p in parts[2:])
+
+
+FENCES_PREFIX = "nodepipe-fence-"
+
+
+def _make_fences() -> Path:
+    """A private folder in the temp dir for this server's fences, named after the process
+    (pid and start time), once the folders of servers that were killed are removed."""
+    temp = Path(tempfile.gettempdir())
+    remove_stale_fences(temp)
+    pid = os.getpid()
+    prefix = f"{FENCES_PREFIX}{pid}-{process_start_time(pid) or 0}-"
+    return Path(tempfile.mkdtemp(prefix=prefix, dir=temp)).resolve()
+
+
+def remove_stale_fences(temp: Path) -> list[Path]:
+    """Remove the fence folders in ``temp`` that servers of this OS user left when they were
+    killed (their process is gone, or its pid now belongs to another process); the removed
+    ones. Another user's folder, anything not a folder, and a name not ours are left alone."""
+    removed: list[Path] = []
+    if process_start_time(os.getpid()) is None:
+        return removed  # no /proc: it cannot tell a live server from a dead one
+    try:
+        entries = [e for e in os.scandir(temp) if e.name.startswith(FENCES_PREFIX)]
+    except OSError:
+        return removed
+    for entry in entries:
+        pid, _, rest = entry.name.removeprefix(FENCES_PREFIX).partition("-")
+        started, _, _ = rest.partition("-")
+        if not (pid.isdigit() and started.isdigit()):
+            continue  # not named by this version: it cannot tell whose it is
+        try:
+            info = entry.stat(follow_symlinks=False)
+        except OSError:
+            continue
+        if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
+            continue
+        if process_start_time(int(pid)) == started:
+            continue  # that server still runs
+        shutil.rmtree(entry.path, ignore_errors=True)
+        removed.append(Path(entry.path))
+    return removed
 
 
 NETWORK_FILESYSTEMS = frozenset(

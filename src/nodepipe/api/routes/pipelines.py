@@ -31,9 +31,10 @@ def create_pipeline(body: PipelineCreate, ws: WorkspaceDep) -> PipelinePublic:
 def get_pipeline(pipeline: str, ws: WorkspaceDep) -> Response:
     """The whole graph, whatever its size, in a fixed number of store queries.
 
-    Written straight from the view's values as the schema would write them (the hot path of
-    the canvas: ``schemas.graph_json``), with the garbage collector held off meanwhile.
+    Built from trusted domain values and serialized once (the hot path of the canvas).
     """
+    # written straight from the view's values as the schema writes them (schemas.graph_json),
+    # with the garbage collector held off while the view lives (services.gc_pause)
     with gc_paused():
         answer = pipeline_graph_json(ws.pipelines.show(pipeline))
     return Response(answer, media_type="application/json")
