@@ -142,6 +142,11 @@ def test_code_paths_are_on_the_import_path_and_fingerprinted(
     assert refused.code != 0 and "no folder at" in " ".join(refused.stderr.split())
     inside = cli("env", "code-path", "add", "clean", str(code))  # rich wraps long paths:
     assert inside.code != 0 and "inside the node's code/ folder" in " ".join(inside.stderr.split())
+    before = (code / "pyproject.toml").read_text()
+    for holding in (chain.root, chain.nodes.path("clean")):  # its store, logs, outputs: never
+        around = cli("env", "code-path", "add", "clean", str(holding))  # up to date
+        assert around.code == 2 and "holds the node's own folder" in " ".join(around.stderr.split())
+    assert (code / "pyproject.toml").read_text() == before
     removed = cli("env", "code-path", "remove", "clean", str(scripts), "--json")
     assert removed.code == 0 and removed.json()["code_paths"] == []
     assert "shared code removed" in " ".join(states(chain)["clean"][1])

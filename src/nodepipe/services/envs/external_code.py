@@ -42,6 +42,13 @@ class ExternalCodeService:
                 f"{directory} is inside the node's code/ folder: it is on the import path and "
                 "fingerprinted already"
             )
+        state = self.context.layout.state_dir.resolve()
+        if code.resolve().is_relative_to(folder) or state.is_relative_to(folder):
+            raise InvalidInputError(
+                f"{directory} holds the node's own folder or the workspace's .nodepipe/: the "
+                "store, logs and outputs in it change at every run, so the node would never be "
+                "up to date; name a folder of code only"
+            )
         present = code_paths(code)
         if str(folder) not in present:
             set_code_paths(code / "pyproject.toml", [*present, str(folder)])
