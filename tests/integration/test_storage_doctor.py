@@ -26,6 +26,8 @@ def test_doctor_lists_then_collects_only_the_unreferenced(
     stale_code = upload_code(storage, old_code)
     (bucket / "incoming").mkdir(exist_ok=True)
     (bucket / "incoming" / "cut-short.tmp").write_bytes(b"half an upl")
+    (bucket / "damaged").mkdir()
+    (bucket / "damaged" / ("e" * 64)).write_bytes(b"")  # a refused content since removed by hand
 
     recent = cli("doctor", "--storage", str(bucket), "--json")
     listed = cli("doctor", "--storage", str(bucket), "--grace", "0", "--json")
@@ -43,7 +45,7 @@ def test_doctor_lists_then_collects_only_the_unreferenced(
     assert collected.code == 0, collected
     assert "removed: " in collected.stdout
     assert not storage.has(orphan) and not storage.has(stale_code)
-    assert storage.incoming() == []
+    assert storage.incoming() == [] and storage.refused() == set()
     download_outputs(storage, kept, tmp_path / "still-there")
     assert (tmp_path / "still-there").iterdir()
 

@@ -200,7 +200,7 @@ class Storage:
     def remove(self, digest: str) -> None:
         with contextlib.suppress(FileNotFoundError):
             self._call("remove", digest, self.fs.rm_file, self.object_path(digest))
-        self._forget_refusal(digest)
+        self.forget_refusal(digest)
 
     def remove_incoming(self, path: str) -> None:
         if not path.startswith(f"{self.root}/{INCOMING}/"):
@@ -217,7 +217,7 @@ class Storage:
             self._call("upload", digest, send, incoming)
             self._publish(incoming, digest)
         if recheck:
-            self._forget_refusal(digest)
+            self.forget_refusal(digest)
         return uploaded
 
     def _pipe(self, path: str, data: bytes) -> None:
@@ -282,7 +282,7 @@ class Storage:
             "that made it again"
         )
 
-    def _forget_refusal(self, digest: str) -> None:
+    def forget_refusal(self, digest: str) -> None:  # the note a refusal left, if any
         with contextlib.suppress(FileNotFoundError):
             self._call("forget", digest, self.fs.rm_file, f"{self.root}/{DAMAGED}/{digest}")
 

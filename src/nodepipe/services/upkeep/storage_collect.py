@@ -6,7 +6,8 @@ every recorded code manifest), the outputs every run record names (``execution.s
 what any workspace shared), and everything those manifests name. The rest is unreferenced:
 outputs of runs whose record is gone, code of nodes since changed, uploads a killed process cut
 short (``incoming/``). Only what is older than ``grace`` seconds is collected, so a run that is
-uploading right now loses nothing. Outputs another workspace ran remotely without sharing them
+uploading right now loses nothing; collecting also drops refusals' notes about contents no
+longer there. Outputs another workspace ran remotely without sharing them
 are not named here: collect a storage shared by several workspaces from one whose store names
 what is worth keeping (README: "Running on a cluster").
 """
@@ -63,7 +64,9 @@ def examine_storage(
         for path in uploads:
             storage.remove_incoming(path)
         for digest in old:
-            storage.remove(digest)
+            storage.remove(digest)  # and any refusal's note about it
+        for digest in storage.refused() - present:  # notes about contents removed by hand
+            storage.forget_refusal(digest)
     return StorageReport(
         storage.url, len(present), len(referenced), tuple(old), tuple(uploads), too_recent, collect
     )
