@@ -4,6 +4,12 @@ name as a new pipeline; a path on the server is never pulled."""
 
 from __future__ import annotations
 
+import io
+import os
+import stat
+import zipfile
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,7 +17,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 import nodepipe
-from api.conftest import finish_job
+from api.conftest import LOOPBACK, authorized, error_of, finish_job
+from nodepipe.api import create_app
 from support.package_index import PASSWORD, USER, PackageIndex, offline_env
 
 
@@ -71,3 +78,85 @@ def test_build_download_publish_and_pull_over_http(
     assert refused_path["status"] == "failed"
     assert refused_path["error"]["kind"] == "invalid_input"
     assert "is a file on the server" in refused_path["error"]["message"]
+
+
+def upload(client: TestClient, name: str, data: bytes, **fields: str) -> Any:
+    files = {"package": (name, data, "application/octet-stream")}
+    return client.post("/api/packages/upload", files=files, data=fields)
+
+
+def staging_entries(ws: nodepipe.Workspace) -> list[str]:
+    return sorted(p.name for p in ws.context.layout.staging_dir.iterdir())
+
+
+def test_an_uploaded_package_file_becomes_a_pipeline_and_is_deleted_after_the_job(
+    client: TestClient, app: FastAPI, chain: nodepipe.Workspace, tmp_path: Path
+) -> None:
+    built = chain.packages.build("baseline", alias="up-model", destination=tmp_path)
+    for path, tag in ((built.wheel, "from-wheel"), (built.sdist, "from-sdist")):
+        answer = upload(client, path.name, path.read_bytes(), alias=tag)
+        assert answer.status_code == 202, answer.text
+        done = finish_job(client, app, answer.json())
+        assert done["status"] == "succeeded", done
+        assert done["message"] == f"pulled {path.name} as pipeline {tag!r} (3 nodes)"
+        assert chain.pipelines.get(done["pipeline_id"]).tag == tag
+        assert staging_entries(chain) == [], "the uploaded file outlived its job"
+    clash = upload(client, built.wheel.name, built.wheel.read_bytes(), alias="from-wheel")
+    failed = finish_job(client, app, clash.json())
+    assert failed["status"] == "failed" and staging_entries(chain) == []
+
+
+def test_a_staged_upload_is_private_to_the_servers_user(
+    chain: nodepipe.Workspace, tmp_path: Path
+) -> None:
+    built = chain.packages.build("baseline", alias="up-model", destination=tmp_path)
+    with built.wheel.open("rb") as sent:
+        staged = chain.packages.pull_upload(sent, f"C:\\Users\\me\\{built.wheel.name}")
+    try:
+        folder = staged.file.parent
+        assert folder.parent == chain.context.layout.staging_dir
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+        assert stat.S_IMODE(staged.file.stat().st_mode) == 0o600
+        assert folder.stat().st_uid == staged.file.stat().st_uid == os.getuid()
+        assert staged.file.read_bytes() == built.wheel.read_bytes()
+        assert staged.release == "up-model==0.1.0"
+    finally:
+        staged.discard()
+    assert not folder.exists()
+
+
+def test_hostile_uploads_are_refused_with_the_menu_items_words_and_leave_nothing(
+    chain: nodepipe.Workspace, tmp_path: Path
+) -> None:
+    small = create_app(chain, replace(LOOPBACK, max_package_upload=4096))
+    built = chain.packages.build("baseline", alias="big", destination=tmp_path, with_data=True)
+    escaping = io.BytesIO()
+    with zipfile.ZipFile(escaping, "w") as wheel:
+        wheel.writestr("evil-1.0.dist-info/entry_points.txt", "[nodepipe.bundles]\nevil = evil.b\n")
+        wheel.writestr("evil/b/pipeline.toml", 'format = 1\n[pipeline]\nname = "evil"\n')
+        wheel.writestr("evil/b/../../../../escape.py", "print('escaped')")
+    plain = io.BytesIO()
+    with zipfile.ZipFile(plain, "w") as wheel:
+        wheel.writestr("plain/__init__.py", "VALUE = 1\n")
+        wheel.writestr("plain-1.0.dist-info/METADATA", "Name: plain\nVersion: 1.0\n")
+    huge = built.wheel.read_bytes() + os.urandom(8192)
+    cases = [
+        ("big-0.1.0-py3-none-any.whl", huge, "is larger than 4 KiB: too large to upload"),
+        ("evil-1.0-py3-none-any.whl", escaping.getvalue(), "leads outside the bundle"),
+        ("plain-1.0-py3-none-any.whl", plain.getvalue(), "is not a nodepipe package"),
+        ("junk-1.0-py3-none-any.whl", b"not a zip at all", "junk-1.0-py3-none-any.whl"),
+        ("junk-1.0.tar.gz", b"\x1f\x8b not a tar", "junk-1.0.tar.gz"),
+        ("setup.exe", b"MZ", "is not a wheel (.whl) or an sdist (.tar.gz) file name"),
+        ("../../.whl", b"PK", "is not a wheel (.whl) or an sdist (.tar.gz) file name"),
+    ]
+    before = sorted(p.name for p in chain.root.iterdir())
+    with authorized(small) as client:
+        for name, data, words in cases:
+            answer = upload(client, name, data)
+            assert words in error_of(answer, 422, "invalid_input"), name
+            hint = answer.json()["hint"]
+            assert hint["action"] == "package.upload" and hint["params"]["limit"] == "4 KiB"
+            assert staging_entries(chain) == [], name
+    assert [p.tag for p in chain.pipelines.list()] == ["baseline"]
+    assert sorted(p.name for p in chain.root.iterdir()) == before
+    assert not list(tmp_path.parent.rglob("escape.py"))

@@ -83,3 +83,34 @@ def test_build_publish_and_pull_from_the_pipeline_menu(
     expect(node(page, "clean")).to_be_visible()
     assert sorted(p.tag for p in ws.pipelines.list()) == ["baseline", "pulled"]
     page.screenshot(path=ARTIFACTS / "package-pulled.png")
+
+
+def test_pull_package_uploads_a_file_from_the_users_machine(
+    page: Page, offline_served: Served, tmp_path: Path
+) -> None:
+    ws = offline_served.workspace
+    built = ws.packages.build("baseline", alias="np-up", version="2.0", destination=tmp_path)
+    junk = tmp_path / "junk-1.0-py3-none-any.whl"
+    junk.write_bytes(b"this is no zip")
+    page.goto(offline_served.link)
+    page.locator('[data-testid="pipeline-item"][data-tag="baseline"]').click()
+    expect(node(page, "clean")).to_be_visible()
+
+    open_menu_item(page, "Pull package…")
+    dialog = page.get_by_test_id("dialog")
+    expect(dialog.locator('[name="dialog-file"]')).to_have_attribute("accept", ".whl,.tar.gz,.tgz")
+    dialog.locator('[name="dialog-file"]').set_input_files(junk)
+    fill(page, {"alias": "junk"})
+    toast(page, "pipeline menu → Pull package… (Package file)")
+    assert [p.tag for p in ws.pipelines.list()] == ["baseline"]
+
+    open_menu_item(page, "Pull package…")
+    page.get_by_test_id("dialog").locator('[name="dialog-file"]').set_input_files(built.wheel)
+    page.screenshot(path=ARTIFACTS / "package-pull-file.png")
+    fill(page, {"alias": "uploaded"})
+    toast(page, f"pulled {built.wheel.name} as pipeline 'uploaded' (2 nodes)")
+    expect(page.locator(".toolbar-title")).to_contain_text("uploaded")
+    expect(node(page, "clean")).to_be_visible()
+    assert sorted(p.tag for p in ws.pipelines.list()) == ["baseline", "uploaded"]
+    assert list(ws.context.layout.staging_dir.iterdir()) == [], "the upload outlived its job"
+    page.screenshot(path=ARTIFACTS / "package-uploaded.png")

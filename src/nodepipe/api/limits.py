@@ -1,5 +1,6 @@
 """The body limit: the API reads at most ``MAX_BODY_BYTES`` of a request body, and at most
-``MAX_UPLOAD_BYTES`` of an upload (``UPLOAD_PATHS``: a bundle as a .zip, which may carry data).
+``MAX_UPLOAD_BYTES`` of an upload (``UPLOAD_PATHS``: a bundle as a .zip, a package file; either
+may carry data).
 
 A larger body is refused with 413 and nodepipe's error body before the app holds it: at once
 when ``Content-Length`` says so, or as soon as a streamed body goes over. (The framework's own
@@ -18,7 +19,7 @@ MAX_BODY_BYTES = 8 * 1024 * 1024
 MAX_UPLOAD_BYTES = 2 * 1024**3
 """An uploaded bundle (``POST /api/bundles``): code, locks and, exported with data, outputs.
 The archive's own limits (members, expanded size, ratio) are checked when it is unpacked."""
-UPLOAD_PATHS = frozenset({"/api/bundles"})
+UPLOAD_PATHS = frozenset({"/api/bundles", "/api/packages/upload"})
 """The routes whose body is an upload, with the larger limit."""
 
 

@@ -14,6 +14,7 @@ import socket
 from dataclasses import dataclass, field
 
 from nodepipe.domain.errors import InvalidInputError
+from nodepipe.services.packages.uploads import MAX_UPLOAD_BYTES
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
@@ -44,6 +45,8 @@ class ServerSettings:
     """Every request must carry it (or the session cookie that a token link or login sets)."""
     password_hash: str | None = field(default=None, repr=False)
     """``[server] password`` of nodepipe.toml: browsers may log in with that password."""
+    max_package_upload: int = MAX_UPLOAD_BYTES
+    """The largest package file Pull package… takes (``POST /api/packages/upload``)."""
 
     @property
     def loopback(self) -> bool:

@@ -53,6 +53,10 @@ COMMANDS: dict[Action, str] = {
         "the index's owner to raise its upload limit"
     ),
     Action.PACKAGE_NAME: "give a valid name with `nodepipe package build {name} --alias NAME`",
+    Action.PACKAGE_UPLOAD: (
+        "give a wheel (.whl) or sdist (.tar.gz) built by `nodepipe package build` to "
+        "`nodepipe package pull FILE`"
+    ),
     Action.INDEX_CREDENTIALS: (
         "give the credentials of {host} the way uv takes them: UV_INDEX_<NAME>_USERNAME and "
         "UV_INDEX_<NAME>_PASSWORD for an index named NAME (`--index-url NAME=URL`, or "

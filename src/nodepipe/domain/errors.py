@@ -40,6 +40,7 @@ class Action(StrEnum):
     INDEX_CREDENTIALS = "index.credentials"
     CONDA_INSTALL = "conda.install"
     CONDA_LOCK = "conda.lock"
+    PACKAGE_UPLOAD = "package.upload"
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,9 @@ async function refusal(item: string, response: Response): Promise<ApiError> {
   return new ApiError(response.status, { ...body, message: `${item}: ${message}` });
 }
 
-async function send(item: string, url: string, init?: RequestInit): Promise<Response> {
+/** `fetch` for bodies the typed client does not send (uploads) and files it does not read;
+ * a refusal becomes the ApiError `attempt` shows, in the words of menu `item`. */
+export async function send(item: string, url: string, init?: RequestInit): Promise<Response> {
   let response: Response;
   try {
     response = await fetch(url, { ...init, headers: { "X-Nodepipe-Client": clientId } });

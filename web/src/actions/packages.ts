@@ -3,9 +3,10 @@
 // end (and refusals, in the app's words) arrives as a toast.
 import { toast } from "sonner";
 import { api, call } from "../api/client";
-import type { Pipeline } from "../api/types";
+import type { Job, Pipeline } from "../api/types";
 import { ask, type Field } from "../dialogs/dialogs";
 import { openPipeline } from "../store/opened";
+import { send } from "./bundles";
 import { attempt, followJob } from "./common";
 
 const text = (value: unknown): string => String(value ?? "").trim();
@@ -88,20 +89,39 @@ export async function publishPackage(pipeline: Pipeline): Promise<void> {
   });
 }
 
-/** Import a package from a URL or an index as a new pipeline (`nodepipe package pull`). */
+/** Import a package as a new pipeline (`nodepipe package pull`): a file from the user's
+ * computer (uploaded), a URL, or name==version on an index. */
 export async function pullPackage(projectId: string | null): Promise<void> {
   const values = await ask({
     title: "Pull package",
-    body: "A wheel or sdist from a URL, or name==version from a package index, becomes a new pipeline: read from the archive, nothing of it is run; every node's environment is synced from its lock.",
+    body: "A wheel or sdist — a file from this computer, a URL, or name==version from a package index — becomes a new pipeline: read from the archive, nothing of it is run; every node's environment is synced from its lock.",
     confirm: "Pull",
     fields: [
       { name: "source", label: "URL or name==version", kind: "text" },
+      { name: "file", label: "Package file from this computer (.whl or .tar.gz; instead of a URL)", kind: "file", accept: ".whl,.tar.gz,.tgz" },
       { name: "index", label: "Index URL (for name==version)", kind: "text", placeholder: "https://pkgs.example.org/simple/" },
       { name: "alias", label: "Tag (empty: the package's pipeline name)", kind: "text" },
       { name: "header", label: "HTTP header for a URL (Name: value)", kind: "text" },
     ],
   });
   if (!values) return;
+  const file = values["file"];
+  const opened = async (done: Job) => {
+    if (done.pipeline_id) await openPipeline(done.pipeline_id);
+  };
+  if (file instanceof File) {
+    await attempt(async () => {
+      const form = new FormData();
+      form.append("package", file, file.name);
+      if (projectId) form.append("project", projectId);
+      const alias = text(values["alias"]);
+      if (alias) form.append("alias", alias);
+      const init = { method: "POST", body: form };
+      const response = await send("Pull package", "/api/packages/upload", init);
+      await followJob((await response.json()) as Job, opened);
+    });
+    return;
+  }
   const [headerName, ...rest] = text(values["header"]).split(":");
   const headers = headerName && rest.length ? { [headerName.trim()]: rest.join(":").trim() } : {};
   await attempt(async () => {
@@ -116,8 +136,6 @@ export async function pullPackage(projectId: string | null): Promise<void> {
         },
       }),
     );
-    await followJob(job, async (done) => {
-      if (done.pipeline_id) await openPipeline(done.pipeline_id);
-    });
+    await followJob(job, opened);
   });
 }

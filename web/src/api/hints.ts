@@ -28,6 +28,8 @@ export const MENU_ITEMS: Record<Action, (params: Params) => string> = {
   "package.version": () => "build a new version: pipeline menu → Build package… (Version), then publish that",
   "package.size": () => "build it without data: pipeline menu → Build package… (With data off), or ask the index's owner to raise its upload limit",
   "package.name": () => "give a valid name: pipeline menu → Build package… (Name)",
+  "package.upload": (p) =>
+    `choose a wheel (.whl) or sdist (.tar.gz) built by Build package…, of at most ${p.limit}: pipeline menu → Pull package… (Package file); a larger one by its URL or name==version there`,
   "index.credentials": (p) =>
     `${OWNER} give the server the credentials of ${p.host} (UV_INDEX_<NAME>_USERNAME and UV_INDEX_<NAME>_PASSWORD, or ~/.netrc), then pipeline menu → Pull package… again`,
   "conda.install": () => `${OWNER} install the conda extra (py-rattler) beside the server`,

@@ -139,6 +139,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/packages/upload": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Upload Package
+         * @description Pull an uploaded package file as a new pipeline (``nodepipe package pull FILE``). The
+         *     file is read and checked at once (422 for one that is not a nodepipe package or is larger
+         *     than the server takes; nothing left); the import is a background job whose
+         *     ``pipeline_id`` is the new pipeline, and the file is deleted when it is over.
+         */
+        post: operations["upload_package_api_packages_upload_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/packages/{name}": {
         parameters: {
             query?: never;
@@ -1354,7 +1377,7 @@ export interface components {
          * @description What a hint asks the user to do; each surface words every one of them.
          * @enum {string}
          */
-        Action: "pipeline.unlock" | "node.unlock" | "node.detach" | "node.kill" | "node.rename" | "shared_env.new" | "env.detach" | "ray.connect" | "workspace.init" | "workspace.examine" | "store.restore" | "store.rebuild" | "server.password" | "package.credentials" | "package.version" | "package.size" | "package.name" | "index.credentials" | "conda.install" | "conda.lock";
+        Action: "pipeline.unlock" | "node.unlock" | "node.detach" | "node.kill" | "node.rename" | "shared_env.new" | "env.detach" | "ray.connect" | "workspace.init" | "workspace.examine" | "store.restore" | "store.rebuild" | "server.password" | "package.credentials" | "package.version" | "package.size" | "package.name" | "index.credentials" | "conda.install" | "conda.lock" | "package.upload";
         /** BasePackagesPublic */
         BasePackagesPublic: {
             /** Packages */
@@ -1374,6 +1397,24 @@ export interface components {
              * @description Tag of the new pipeline (the bundle's)
              */
             name?: string | null;
+            /**
+             * Project
+             * @description Project name or id (default)
+             */
+            project?: string | null;
+        };
+        /** Body_upload_package_api_packages_upload_post */
+        Body_upload_package_api_packages_upload_post: {
+            /**
+             * Alias
+             * @description Tag of the new pipeline
+             */
+            alias?: string | null;
+            /**
+             * Package
+             * @description A wheel (.whl) or sdist (.tar.gz) of a nodepipe package
+             */
+            package: string;
             /**
              * Project
              * @description Project name or id (default)
@@ -3649,6 +3690,105 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["PackagePull"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobPublic"];
+                };
+            };
+            /** @description Refused for a reason of no more specific kind (the message says which) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The server's token is missing or wrong */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description A host name or an origin this server does not serve */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description An unknown or ambiguous name */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The workspace's state stands in the way: a cycle, a duplicate, a lock, a reference */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The request body is larger than the server accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The package index cannot be reached, or the workspace's disk or store failed (full, read-only, no permission, unusable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+        };
+    };
+    upload_package_api_packages_upload_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Id of the calling page, echoed in its change events. */
+                "x-nodepipe-client"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": components["schemas"]["Body_upload_package_api_packages_upload_post"];
             };
         };
         responses: {

@@ -44,7 +44,7 @@ function Dialog({ open }: { open: OpenDialog }) {
     event.preventDefault();
     resolve(values);
   };
-  const change = (name: string, value: string | boolean) =>
+  const change = (name: string, value: string | boolean | File) =>
     setValues((current) => ({ ...current, [name]: value }));
 
   return (
@@ -94,8 +94,8 @@ function Dialog({ open }: { open: OpenDialog }) {
 
 interface FieldInputProps {
   field: Field;
-  value: string | boolean | undefined;
-  onChange: (value: string | boolean) => void;
+  value: string | boolean | File | undefined;
+  onChange: (value: string | boolean | File) => void;
   inputRef: React.Ref<HTMLInputElement & HTMLTextAreaElement & HTMLSelectElement> | undefined;
 }
 
@@ -109,6 +109,18 @@ function FieldInput({ field, value, onChange, inputRef }: FieldInputProps) {
         type="checkbox"
         checked={value === true}
         onChange={(e) => onChange(e.target.checked)}
+      />
+    );
+  }
+  if (field.kind === "file") {
+    return (
+      <input
+        ref={inputRef}
+        name={name}
+        type="file"
+        accept={field.accept}
+        data-testid={name}
+        onChange={(e) => onChange(e.target.files?.[0] ?? "")}
       />
     );
   }

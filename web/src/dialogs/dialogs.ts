@@ -10,10 +10,12 @@ export interface Option {
 export interface Field {
   name: string;
   label: string;
-  kind: "text" | "password" | "textarea" | "checkbox" | "select";
+  kind: "text" | "password" | "textarea" | "checkbox" | "select" | "file";
   value?: string | boolean;
   options?: Option[];
   placeholder?: string;
+  /** A file field's `accept` (".whl,.tar.gz"); its value is the chosen File, or "" for none. */
+  accept?: string;
 }
 
 export interface DialogSpec {
@@ -24,7 +26,7 @@ export interface DialogSpec {
   danger?: boolean;
 }
 
-export type Values = Record<string, string | boolean>;
+export type Values = Record<string, string | boolean | File>;
 
 export interface OpenDialog {
   id: number;

@@ -3,11 +3,17 @@ was built, publish it to an index, pull a package as a new pipeline.
 
 Build, publish and pull are background jobs (202), like the other long operations; their
 errors carry the hints the web app words as its menu items. A pull from a web request takes a
-URL or ``name==version``, never a path on the server.
+URL or ``name==version``, never a path on the server; or a package file the browser uploads
+(``/packages/upload``: read and checked while the request lasts, 422 and nothing left for a
+file that is not a nodepipe package or is over the server's limit; kept in a private scratch
+folder until the pull job is over).
 """
 
 from __future__ import annotations
 
+from typing import Annotated
+
+from fastapi import File, Form, UploadFile
 from fastapi.responses import FileResponse
 
 from nodepipe.api.deps import OriginDep, ServicesDep, WorkspaceDep
@@ -21,6 +27,7 @@ from nodepipe.api.schemas.packages import (
     PackagePull,
 )
 from nodepipe.live.jobs import JobOutcome
+from nodepipe.services.packages.service import PullResult, StagedPackage
 from nodepipe.services.workspace import Workspace
 
 router = resource_router(tags=["packages"], errors=(404, 409))
@@ -102,9 +109,49 @@ def _pulled(ws: Workspace, body: PackagePull) -> JobOutcome:
     result = ws.packages.pull(
         body.source, body.alias, body.project, options, body.index_url, local_files=False
     )
+    return _outcome(result)
+
+
+@router.post("/packages/upload", status_code=202)
+def upload_package(
+    package: Annotated[
+        UploadFile, File(description="A wheel (.whl) or sdist (.tar.gz) of a nodepipe package")
+    ],
+    services: ServicesDep,
+    origin: OriginDep,
+    alias: Annotated[str | None, Form(description="Tag of the new pipeline")] = None,
+    project: Annotated[str | None, Form(description="Project name or id (default)")] = None,
+) -> JobPublic:
+    """Pull an uploaded package file as a new pipeline (``nodepipe package pull FILE``). The
+    file is read and checked at once (422 for one that is not a nodepipe package or is larger
+    than the server takes; nothing left); the import is a background job whose
+    ``pipeline_id`` is the new pipeline, and the file is deleted when it is over."""
+    ws = services.workspace
+    name = package.filename or ""
+    staged = ws.packages.pull_upload(package.file, name, services.settings.max_package_upload)
+    try:
+        return start_job(
+            services,
+            "pull",
+            f"pull package {staged.file.name!r}",
+            lambda: _pulled_upload(ws, staged, alias, project),
+            origin,
+        )
+    except BaseException:
+        staged.discard()
+        raise
+
+
+def _pulled_upload(
+    ws: Workspace, staged: StagedPackage, alias: str | None, project: str | None
+) -> JobOutcome:
+    return _outcome(ws.packages.pull_staged(staged, alias, project))
+
+
+def _outcome(result: PullResult) -> JobOutcome:
     view = result.imported.view
     return JobOutcome(
-        f"pulled {body.source} as pipeline {view.pipeline.tag!r} ({len(view.nodes)} nodes)",
+        f"pulled {result.source} as pipeline {view.pipeline.tag!r} ({len(view.nodes)} nodes)",
         view.pipeline.id,
         tuple(item.node.id for item in view.nodes),
     )

@@ -15,7 +15,7 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from nodepipe.domain.errors import NotFoundError
 from nodepipe.domain.model import PipelineView
@@ -38,13 +38,14 @@ from nodepipe.services.graph.pipelines import PipelineService
 from nodepipe.services.packages import manifests
 from nodepipe.services.packages.fetching import fetched_bundle
 from nodepipe.services.packages.kept import keeping
+from nodepipe.services.packages.uploads import MAX_UPLOAD_BYTES, StagedPackage, stage_upload
 from nodepipe.services.runs.status import compute_statuses
 from nodepipe.workspace import journal
 from nodepipe.workspace.crash_points import crash_point
 
 BUILT_SUFFIXES = (".whl", ".tar.gz")
 
-__all__ = ["BuildResult", "PackageService", "PublishResult", "PullResult"]
+__all__ = ["BuildResult", "PackageService", "PublishResult", "PullResult", "StagedPackage"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,6 +208,35 @@ class PackageService:
                 fetched.directory, project, alias, jobs, on_synced=on_synced
             )
         return PullResult(source, imported)
+
+    def pull_upload(
+        self,
+        upload: BinaryIO,
+        filename: str,
+        limit: int = MAX_UPLOAD_BYTES,
+    ) -> StagedPackage:
+        """Stage a package file sent by a browser (``packages.uploads``): refused at once, with
+        nothing left, unless it is a nodepipe package of at most ``limit`` bytes. Pull it with
+        ``pull_staged``."""
+        return stage_upload(self.context, upload, filename, limit)
+
+    def pull_staged(
+        self,
+        staged: StagedPackage,
+        alias: str | None = None,
+        project: str | None = None,
+        jobs: int | None = None,
+        on_synced: SyncProgress | None = None,
+    ) -> PullResult:
+        """Import the bundle of ``staged`` as a new pipeline (as ``pull``), then discard it,
+        whatever the outcome."""
+        try:
+            imported = BundleService(self.context).import_(
+                staged.bundle, project, alias, jobs, on_synced=on_synced
+            )
+        finally:
+            staged.discard()
+        return PullResult(staged.file.name, imported)
 
     def pull_into(
         self,
