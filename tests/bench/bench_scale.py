@@ -98,15 +98,28 @@ def layered(ws: nodepipe.Workspace, tag: str, count: int) -> tuple[float, list[f
     return creating, connects
 
 
+GNU_TIME = Path("/usr/bin/time")
+
+
 def whole_process(*argv: str) -> tuple[float, float, float]:
-    """(wall seconds, CPU seconds, peak resident MB) of one command run as its own process."""
-    start = time.perf_counter()
-    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(process.pid, 0)
-    took = time.perf_counter() - start
-    process.returncode = os.waitstatus_to_exitcode(status)
-    assert process.returncode == 0, process.stderr.read() if process.stderr else b""
-    return took, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+    """(wall seconds, CPU seconds, peak resident MB) of one command run as its own process.
+
+    The peak is read through GNU ``time`` when it is installed: a child forked from this
+    (large) process keeps this process's resident size as its high-water mark across
+    ``exec``, so its own ``ru_maxrss`` overstates the command's peak by this process's size.
+    """
+    with tempfile.NamedTemporaryFile("r", suffix=".peak") as peak_file:
+        wrapper = [str(GNU_TIME), "-f", "%M", "-o", peak_file.name] if GNU_TIME.is_file() else []
+        start = time.perf_counter()
+        process = subprocess.Popen(
+            [*wrapper, *argv], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+        _, status, usage = os.wait4(process.pid, 0)
+        took = time.perf_counter() - start
+        process.returncode = os.waitstatus_to_exitcode(status)
+        assert process.returncode == 0, process.stderr.read() if process.stderr else b""
+        peak = int(peak_file.read().split()[-1]) if wrapper else usage.ru_maxrss
+    return took, usage.ru_utime + usage.ru_stime, peak / 1024
 
 
 def cli_median(repeat: int, *argv: str) -> tuple[float, float, float]:

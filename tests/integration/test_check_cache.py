@@ -199,9 +199,17 @@ def test_a_damaged_cache_file_is_ignored_and_rebuilt(ws: nodepipe.Workspace, dam
 
 
 def garbled_entries(data: dict[str, Any]) -> dict[str, Any]:
-    """The cache with each node's kept fingerprint cut to its version."""
-    for entry in data["nodes"].values():
-        entry[2] = {"version": 1}
+    """The cache with each node's kept fingerprint cut to its version, its settings pointing
+    nowhere, or the entry not a list at all."""
+    for number, node_id in enumerate(data["nodes"]):
+        entry = data["nodes"][node_id]
+        if number % 3 == 0:
+            entry[2] = {"version": 1}
+        elif number % 3 == 1:
+            entry[1] = 99
+        else:
+            data["nodes"][node_id] = 5
+    data["nodes"]["zzzzzzzz"] = 5  # a node no status of this pipeline checks again
     return data
 
 

@@ -212,8 +212,12 @@ class CheckCache:
                 return
             table: dict[NodeConfig, int] = {}
             nodes = {}
-            for node_id, (states, kept, fingerprint) in self._entries.items():
-                config = self._config(kept)
+            for node_id, entry in self._entries.items():
+                try:
+                    states, kept, fingerprint = entry
+                    config = self._config(kept)
+                except (TypeError, ValueError, KeyError, IndexError, AttributeError):
+                    continue  # garbled in the file read: dropped
                 index = table.setdefault(config, len(table))
                 nodes[node_id] = [states, index, fingerprint]
             configs = [_config_list(config) for config in table]
