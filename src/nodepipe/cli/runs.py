@@ -201,8 +201,11 @@ def status(pipeline: str, why: bool, as_json: bool) -> None:
 
     States are computed from each node's fingerprint: its code, lock, parameters and parents.
     """
-    result = workspace().runs.status(pipeline)
-    render(result, as_json, "PipelineStatusPublic", lambda status: _print_status(status, why))
+    from nodepipe.services.gc_pause import gc_paused
+
+    with gc_paused():  # 10,000 nodes' values live until printed: nothing for it to free
+        result = workspace().runs.status(pipeline)
+        render(result, as_json, "PipelineStatusPublic", lambda status: _print_status(status, why))
 
 
 def _print_status(status: PipelineStatus, why: bool) -> None:

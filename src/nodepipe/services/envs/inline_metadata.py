@@ -15,6 +15,12 @@ from nodepipe.workspace.file_state import FileState, file_state, file_state_or_n
 from nodepipe.workspace.node_config import NodeConfig, read_node_config, script_dependencies
 
 
+def has_own_python_entry(config: NodeConfig) -> bool:
+    """Whether a node with these settings runs a Python entry file in its own environment:
+    only then does its inline metadata (PEP 723) say what the environment holds."""
+    return config.command is None and config.shared_env is None
+
+
 def honour_inline_metadata(
     context: WorkspaceContext, code_dir: Path, config: NodeConfig | None = None
 ) -> bool:
@@ -26,7 +32,7 @@ def honour_inline_metadata(
     """
     pyproject = code_dir / "pyproject.toml"
     config = read_node_config(pyproject) if config is None else config
-    if config.command is not None or config.shared_env is not None:
+    if not has_own_python_entry(config):
         return False
     entry = code_dir / config.entry
     if _in_line(entry, pyproject, (file_state_or_none(entry), file_state(pyproject))):

@@ -27,7 +27,8 @@ from nodepipe.execution.plan import NodeStatus, Plan, Selection, plan_run
 from nodepipe.execution.recovery import orchestrator_alive, settle_run
 from nodepipe.services import resolver
 from nodepipe.services.context import WorkspaceContext
-from nodepipe.services.envs.inline_metadata import honour_inline_metadata
+from nodepipe.services.envs.inline_metadata import has_own_python_entry, honour_inline_metadata
+from nodepipe.services.gc_pause import gc_paused
 from nodepipe.services.graph.effective import pipeline_view
 from nodepipe.services.guards import check_pipeline_editable
 from nodepipe.services.runs.claims import Claim, abandon, claim_planned
@@ -92,7 +93,7 @@ class RunService:
 
     def status(self, pipeline: str) -> PipelineStatus:
         self.recover()
-        with self.context.store.light_read() as session:
+        with gc_paused(), self.context.store.light_read() as session:
             view = pipeline_view(session, resolver.pipeline(session, pipeline))
             return PipelineStatus(view, compute_statuses(self.context, session, view))
 
@@ -128,7 +129,7 @@ class RunService:
             self.context.layout.root,
         )
         tags = _tags(status.view)
-        with self.context.store.light_read() as session:
+        with gc_paused(), self.context.store.light_read() as session:
             plan = self._plan(session, status, request)
         if not plan:  # nothing to run: no executor made, nothing claimed, nothing written
             return RunResult(status, plan, tags=tags)
@@ -235,8 +236,10 @@ class RunService:
         changed = False
         unprepared: dict[str, Problem] = {}
         for node_id in owned:
-            code = self.context.layout.node_dir(node_id) / "code"
             config = status.nodes[node_id].config
+            if config is not None and not has_own_python_entry(config):
+                continue  # nothing inline to honour (no path made: 10,000 nodes, 30,000 paths)
+            code = self.context.layout.node_dir(node_id) / "code"
             try:
                 changed = honour_inline_metadata(self.context, code, config) or changed
             except EnvironmentBuildError as exc:
