@@ -25,7 +25,13 @@ from typing import TYPE_CHECKING, Any
 from nodepipe.domain.errors import NodepipeError
 from nodepipe.domain.graph import topological_order
 from nodepipe.domain.model import Edge, PipelineNode, PipelineView
-from nodepipe.domain.staleness import HELD_STALE_REASONS, NodeFingerprint, ParentOutput, explain
+from nodepipe.domain.staleness import (
+    FORMAT_VERSION,
+    HELD_STALE_REASONS,
+    NodeFingerprint,
+    ParentOutput,
+    explain,
+)
 from nodepipe.domain.states import NodeState
 from nodepipe.services.context import WorkspaceContext
 from nodepipe.workspace.file_state import latest_per_key
@@ -66,7 +72,7 @@ def compute_statuses(
     """Effective states of every node of ``view``, parents before children."""
     ids = view.node_ids
     stored = session.node_fingerprints(ids)
-    tags = _tags(session, view, stored)
+    tags = _Tags(session, {item.node.id: item.node.tag for item in view.nodes})
     result: dict[str, NodeStatusView] = {}
     as_parent: dict[str, str | None] = {}  # what each node's children say of it (once a node)
     scans: SharedScans = {}  # a checkout many nodes share is walked once per check
@@ -150,19 +156,23 @@ def _check(
 
 
 def _own_reasons(
-    item: PipelineNode, current: NodeFingerprint, previous_json: str | None, tags: dict[str, str]
+    item: PipelineNode, current: NodeFingerprint, previous_json: str | None, tags: _Tags
 ) -> list[str]:
     node = item.node
     if node.state is NodeState.READY:
         return ["never ran"]
     if node.state in (NodeState.QUEUED, NodeState.RUNNING):
         return []
-    previous = _stored_fingerprint(node.id, previous_json) if previous_json else None
-    computed = (
-        []
-        if previous is None and node.state is not NodeState.COMPLETED
-        else explain(previous, current, tags)
-    )
+    if previous_json and _stored_digest(node.id, previous_json) == current.digest:
+        computed: list[str] = []  # nothing changed: nothing to explain, no parent to name
+        previous: NodeFingerprint | dict[str, Any] | None = {}
+    else:
+        previous = _stored_fingerprint(node.id, previous_json) if previous_json else None
+        computed = (
+            []
+            if previous is None and node.state is not NodeState.COMPLETED
+            else explain(previous, current, tags.naming(previous))
+        )
     if node.state is NodeState.STALE and previous is not None:
         held = node.state_reason in HELD_STALE_REASONS
         return computed or ([node.state_reason] if held else [])
@@ -171,22 +181,38 @@ def _own_reasons(
     return computed
 
 
-def _tags(
-    session: LightReads, view: PipelineView, stored: dict[str, tuple[str | None, str | None]]
-) -> dict[str, str]:
-    """Tags of the view's nodes and of the parents their last runs read (a deleted one is
-    named as such)."""
-    tags = {item.node.id: item.node.tag for item in view.nodes}
-    earlier: set[str] = set()
-    for node_id, (text, _) in stored.items():
-        previous = _stored_fingerprint(node_id, text) if text else None
+class _Tags(dict[str, str]):
+    """Tags of the view's nodes; ``naming`` adds those of the parents a stored fingerprint
+    names that the view no longer shows (a deleted one is named as such), read only for a
+    node whose fingerprint changed."""
+
+    def __init__(self, session: LightReads, shown: dict[str, str]) -> None:
+        super().__init__(shown)
+        self._session = session
+
+    def naming(self, previous: NodeFingerprint | dict[str, Any] | None) -> _Tags:
         if isinstance(previous, NodeFingerprint):
-            earlier |= {p.node_id for p in previous.parents.values()}
-    unknown = earlier - tags.keys()
-    if unknown:
-        found = session.get_nodes(unknown)
-        tags |= {i: found[i].tag if i in found else f"deleted node {i}" for i in unknown}
-    return tags
+            unknown = {p.node_id for p in previous.parents.values()} - self.keys()
+            if unknown:
+                found = self._session.get_nodes(unknown)
+                self.update(
+                    {i: found[i].tag if i in found else f"deleted node {i}" for i in unknown}
+                )
+        return self
+
+
+@latest_per_key(lambda node_id, text: node_id)
+def _stored_digest(node_id: str, text: str) -> str | None:
+    """The digest of a node's stored fingerprint, if it is of this format (None otherwise):
+    when it is the current one, the rest of it need not be read back."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or data.get("version") != FORMAT_VERSION:
+        return None
+    digest = data.get("digest")
+    return digest if isinstance(digest, str) and digest else None
 
 
 @latest_per_key(lambda node_id, text: node_id)
