@@ -1,11 +1,11 @@
 // A node on the canvas: state colour and icon, tag, flags; input handle left, output right.
-import { Handle, Position, useStore, type NodeProps } from "@xyflow/react";
+import { Handle, Position, type NodeProps } from "@xyflow/react";
 import { memo } from "react";
 import { LookIcon, LOOKS } from "../states";
 import type { CanvasNode, NodeState } from "../api/types";
 import { useDisplayReasons, useDisplayState } from "../store/app";
 import { usePipelineTag } from "../store/pipelineTags";
-import { DETAIL_ZOOM } from "./detail";
+import { useDetailed } from "./detail";
 import { formatSeconds } from "../history/format";
 import { useLastRun } from "../history/lastRuns";
 import type { StepNode } from "./flow";
@@ -45,7 +45,7 @@ export const StepCard = memo(function StepCard({ data, selected }: NodeProps<Ste
   const { node, highlighted, groupName, twin } = data;
   const state = useDisplayState(node);
   const reasons = useDisplayReasons(node);
-  const detailed = useStore((s) => s.transform[2] >= DETAIL_ZOOM);
+  const detailed = useDetailed();
   const lastRun = useLastRun(node.id);
   const classes = ["step", `step-${state}`];
   if (selected) classes.push("selected");

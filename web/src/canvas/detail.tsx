@@ -6,12 +6,22 @@
 // Below LABEL_ZOOM the rows are closer than a readable line is tall: the tag shows only on the
 // block under the pointer (and in its tooltip), so labels never pile up into noise.
 import { useStore } from "@xyflow/react";
-import { useEffect } from "react";
+import { useLayoutEffect } from "react";
+import { create } from "zustand";
 
 /** Below this zoom a card is too small to read: draw a block with its tag only. */
 export const DETAIL_ZOOM = 0.45;
 /** Below this zoom a block's tag shows on hover only. */
 export const LABEL_ZOOM = 0.14;
+
+/** Whether cards are drawn in full: ONE value the cards read, set by ZoomScale when the zoom
+ * crosses DETAIL_ZOOM. A card that selected it from React Flow's store itself ran its selector
+ * on every pan frame (1,000 cards: 1,000 selectors a frame for a value that did not change). */
+const useDetail = create<{ detailed: boolean }>(() => ({ detailed: true }));
+
+export function useDetailed(): boolean {
+  return useDetail((s) => s.detailed);
+}
 
 /** Keeps `--lod` and `data-lod` ("full", "block" or "tiny") of the React Flow element in step
  * with the zoom: CSS sizes and hides the labels, so a zoom re-renders no card. Render it inside
@@ -19,7 +29,8 @@ export const LABEL_ZOOM = 0.14;
 export function ZoomScale(): null {
   const zoom = useStore((s) => s.transform[2]);
   const element = useStore((s) => s.domNode);
-  useEffect(() => {
+  useLayoutEffect(() => {
+    useDetail.setState({ detailed: zoom >= DETAIL_ZOOM });
     if (!element) return;
     element.style.setProperty("--lod", String(1 / zoom));
     element.dataset.lod = zoom >= DETAIL_ZOOM ? "full" : zoom >= LABEL_ZOOM ? "block" : "tiny";
