@@ -31,7 +31,7 @@ from nodepipe.domain.errors import (
 from nodepipe.services.runs.service import RunRequest
 from support.model_pipeline import TRAIN, outputs, states, trained_model
 from support.package_index import PASSWORD, USER, PackageIndex, offline_env
-from support.wheels import build_wheel
+from support.wheels import build_wheel, local_project
 from support.worlds import NodeSpec, add_nodes
 
 
@@ -352,4 +352,28 @@ def test_a_release_pulled_again_with_other_contents_is_never_mixed_up(
     (item,) = [n for n in other.pipelines.show("two").nodes if n.node.tag == "p.predict"]
     code = other.nodes.path(item.node.id) / "code" / "main.py"
     assert code.read_text().endswith("# v2\n"), "the old release's code was included"
+    other.close()
+
+
+def test_a_package_never_makes_the_pull_build_a_folder_of_this_machine(
+    trained: nodepipe.Workspace, tmp_path: Path
+) -> None:
+    """A node that installs a folder from outside itself (``--path``) names that folder in its
+    pyproject and lock: pulled elsewhere, syncing would build whatever that path holds there
+    (its PEP 517 backend runs). Refused before anything is synced, naming it."""
+    tool = local_project(tmp_path / "outside" / "tool", "outtool", "0.1", "X = 1\n")
+    marker = tmp_path / "built.txt"
+    backend = tool / "np_backend.py"
+    backend.write_text(f"open({str(marker)!r}, 'a').write('built\\n')\n" + backend.read_text())
+    trained.envs.add("train", [], path=str(tool))
+    marker.unlink()
+    built = trained.packages.build("model", alias="carrier", destination=tmp_path / "dist")
+    other = nodepipe.init(tmp_path / "other")
+    before = snapshot(other)
+    with pytest.raises(InvalidInputError, match="built from outside the bundle") as refused:
+        other.packages.pull(str(built.wheel))
+    assert str(tool) in str(refused.value)
+    assert not marker.exists(), "the folder's build backend ran at pull time"
+    assert snapshot(other) == before
+    assert not any((other.context.layout.staging_dir).iterdir())
     other.close()

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from nodepipe.bundles.errors import BundleError
 from nodepipe.bundles.model import BundleFiles, ResolvedInclude, ResolvedNode, ResolvedPipeline
 from nodepipe.domain.bundles import IncludeMember, PipelineInclude
 from nodepipe.domain.ids import new_id
@@ -21,6 +22,7 @@ from nodepipe.services.context import now
 from nodepipe.services.graph.membership import COLUMN_WIDTH, ROW_HEIGHT
 from nodepipe.services.graph.staged_folders import FolderBatch
 from nodepipe.store.queries import StoreSession
+from nodepipe.workspace import local_sources
 from nodepipe.workspace.bundle_libs import write_links
 from nodepipe.workspace.crash_points import crash_point
 from nodepipe.workspace.external_code import relink_libraries
@@ -66,6 +68,14 @@ def stage_nodes(
         if copy_node(node, folder, with_data, root):
             plan.with_data.add(node.name)
         relink_libraries(folder.code, _siblings(node.name, plan.ids))
+        foreign = local_sources.outside(folder.code, batch.operation.folder)
+        if foreign:
+            raise BundleError(
+                f"node {node.name!r} would have its environment built from outside the bundle "
+                f"({', '.join(foreign)}); a bundle carries only its own files: take a snapshot "
+                "of that folder into the node (`env add NODE --snapshot DIR`), then export or "
+                "build again"
+            )
         key = lib_key(node)
         if key is not None and node.py_dir is not None:
             if key not in libs:
