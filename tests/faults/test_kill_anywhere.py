@@ -39,7 +39,7 @@ import nodepipe
 from nodepipe.services.runs.service import RunRequest
 from nodepipe.store.schema import node_runs, nodes, runs
 from nodepipe.store.store import Store
-from nodepipe.workspace.fingerprint import fingerprint_outputs
+from nodepipe.workspace.file_digests import fingerprint_outputs
 from support.waiting import wait_for
 from support.wheels import toy_index
 

@@ -19,7 +19,7 @@ import nodepipe
 from nodepipe.services.runs.service import RunRequest
 from nodepipe.workspace.check_cache import cache_file
 from nodepipe.workspace.crash_points import CRASH_ENV
-from nodepipe.workspace.fingerprint import RACY_WINDOW_NS
+from nodepipe.workspace.file_digests import RACY_WINDOW_NS
 
 CLI = str(Path(sys.executable).parent / "nodepipe")
 SETTLE = RACY_WINDOW_NS / 1e9 + 0.5

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from nodepipe.workspace.crash_points import CRASH_ENV
-from nodepipe.workspace.fingerprint import fingerprint_outputs
+from nodepipe.workspace.file_digests import fingerprint_outputs
 from nodepipe.workspace.objects import MissingObjectError
 from nodepipe.workspace.storage import DamagedObjectError, Storage
 from nodepipe.workspace.storage_trees import download_outputs, upload_outputs

@@ -25,8 +25,8 @@ import nodepipe
 from nodepipe.services.context import open_context
 from nodepipe.services.runs import status as status_module
 from nodepipe.services.runs.service import RunRequest
-from nodepipe.workspace import check_cache
-from nodepipe.workspace.fingerprint import RACY_WINDOW_NS
+from nodepipe.workspace import check_cache, check_cache_file
+from nodepipe.workspace.file_digests import RACY_WINDOW_NS
 from support.other_user import other_user
 
 CLI = str(Path(sys.executable).parent / "nodepipe")
@@ -249,7 +249,7 @@ def test_a_cache_file_too_large_or_a_link_is_not_read(
     text = forged(ws, "n10")
     file = cache_path(ws)
     file.write_text(text)
-    monkeypatch.setattr(check_cache, "MAX_BYTES", len(text) - 1)
+    monkeypatch.setattr(check_cache_file, "MAX_BYTES", len(text) - 1)
     assert full_checks(monkeypatch, ws).count(ws.nodes.path("n10").name) == 1
     monkeypatch.undo()
     elsewhere = tmp_path / "elsewhere.json"

@@ -13,7 +13,7 @@ import pytest
 from fsspec.implementations.local import LocalFileSystem
 
 from nodepipe.domain.errors import InvalidInputError
-from nodepipe.workspace.fingerprint import fingerprint_outputs
+from nodepipe.workspace.file_digests import fingerprint_outputs
 from nodepipe.workspace.objects import MissingObjectError, ObjectStore
 from nodepipe.workspace.storage import DamagedObjectError, Storage
 from nodepipe.workspace.storage_trees import (

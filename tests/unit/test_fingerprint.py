@@ -11,15 +11,13 @@ from pathlib import Path
 import pytest
 
 from nodepipe.domain.errors import InvalidInputError
-from nodepipe.domain.staleness import explain
+from nodepipe.domain.staleness import NodeFingerprint, ParentOutput, explain
+from nodepipe.workspace import file_digests
 from nodepipe.workspace import fingerprint as fp
-from nodepipe.workspace.fingerprint import (
-    ParentOutput,
-    fingerprint_node,
-    fingerprint_outputs,
-    locked_packages,
-)
+from nodepipe.workspace.file_digests import fingerprint_outputs, sha256_file
+from nodepipe.workspace.fingerprint import fingerprint_node
 from nodepipe.workspace.node_folder import NodeFolder
+from nodepipe.workspace.uv_lock import locked_packages
 
 LOCK = """version = 1
 requires-python = ">=3.11"
@@ -61,13 +59,13 @@ def node(tmp_path: Path) -> NodeFolder:
 def reads(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     """The names of the files actually read for hashing, in order."""
     seen: list[str] = []
-    real = fp.sha256_file
+    real = file_digests.sha256_file
 
     def counting(path: Path) -> str:
         seen.append(path.name)
         return real(path)
 
-    monkeypatch.setattr(fp, "sha256_file", counting)
+    monkeypatch.setattr(file_digests, "sha256_file", counting)
     yield seen
 
 
@@ -75,7 +73,7 @@ def cache_of(folder: NodeFolder) -> Path:
     return folder.logs / ".hash-cache.json"
 
 
-def check(folder: NodeFolder) -> fp.NodeFingerprint:
+def check(folder: NodeFolder) -> NodeFingerprint:
     return fingerprint_node(folder, {}, cache_file=cache_of(folder))
 
 
@@ -84,7 +82,7 @@ def test_parts_of_a_fingerprint(node: NodeFolder) -> None:
     assert sorted(value.code) == ["lib/util.py", "main.py", "pyproject.toml"]
     assert value.params == {"lr": 0.1, "epochs": 10}
     assert value.packages == {"nodepipe-node": "0.0.0", "numpy": "1.26.4"}
-    assert value.lock_digest == fp.sha256_file(node.lock)
+    assert value.lock_digest == file_digests.sha256_file(node.lock)
     assert value.entry == "main.py" and value.parents == {}
 
 
@@ -214,7 +212,7 @@ def test_a_corrupt_cache_is_ignored_and_rewritten(node: NodeFolder) -> None:
     before = check(node)
     cache_of(node).write_text("{not json")
     assert check(node) == before
-    assert json.loads(cache_of(node).read_text())["format"] == fp.CACHE_FORMAT
+    assert json.loads(cache_of(node).read_text())["format"] == file_digests.CACHE_FORMAT
 
 
 def test_a_cache_inside_the_tree_is_not_part_of_it(node: NodeFolder) -> None:
@@ -237,8 +235,10 @@ def test_symlinks_to_files_and_folders_are_followed_and_hashed(
     (node.code / "shared").symlink_to(shared, target_is_directory=True)
     (shared / "loop").symlink_to(shared, target_is_directory=True)  # a cycle is not followed
     before = check(node)
-    assert before.code["helpers.py"] == fp.sha256_file(shared / "helpers.py")
-    assert before.code["shared/deeper/io.py"] == fp.sha256_file(shared / "deeper" / "io.py")
+    assert before.code["helpers.py"] == sha256_file(shared / "helpers.py")
+    assert before.code["shared/deeper/io.py"] == file_digests.sha256_file(
+        shared / "deeper" / "io.py"
+    )
     write(shared / "deeper" / "io.py", "IO = 2\n", age=False)
     assert explain(before, check(node)) == ["code changed: shared/deeper/io.py"]
     write(shared / "helpers.py", "H = 2\n", age=False)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from nodepipe.workspace.fingerprint import fingerprint_outputs
+from nodepipe.workspace.file_digests import fingerprint_outputs
 from nodepipe.workspace.node_folder import NodeFolder
 from nodepipe.workspace.output_swap import (
     Promotion,
@@ -154,9 +154,9 @@ def test_leftovers_of_an_earlier_run_are_settled_when_the_node_runs_again(
 _PROMOTE_IN_A_CHILD = """
 import sys
 from pathlib import Path
-from nodepipe.workspace.fingerprint import fingerprint_outputs
+from nodepipe.workspace.file_digests import fingerprint_outputs
 from nodepipe.workspace.node_folder import NodeFolder
-from nodepipe.workspace.fingerprint import fingerprint_outputs
+from nodepipe.workspace.file_digests import fingerprint_outputs
 from nodepipe.workspace.output_swap import Promotion, finish_promotion, open_staging, promote
 folder = NodeFolder(Path(sys.argv[1]))
 staging = open_staging(folder, "run2")

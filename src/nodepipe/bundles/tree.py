@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 
 from nodepipe.bundles.errors import BundleError
-from nodepipe.workspace.fingerprint import EXCLUDED_DIRS, EXCLUDED_SUFFIXES
+from nodepipe.workspace.code_trees import EXCLUDED_DIRS, EXCLUDED_SUFFIXES
 
 SKIPPED_PATTERNS = (
     *sorted(EXCLUDED_DIRS),

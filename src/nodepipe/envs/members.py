@@ -17,7 +17,7 @@ from typing import Any
 from nodepipe.domain.errors import InvalidInputError
 from nodepipe.domain.staleness import canonical_json, sha256_text
 from nodepipe.workspace.external_code import local_projects
-from nodepipe.workspace.fingerprint import tree_digest
+from nodepipe.workspace.file_digests import tree_digest
 from nodepipe.workspace.node_config import read_pyproject
 
 _PROJECT_KEYS = ("name", "version", "dependencies", "optional-dependencies", "requires-python")

@@ -34,7 +34,7 @@ from nodepipe.execution.run_files import CONTEXT_FILE, point_latest_log, write_i
 from nodepipe.execution.spawn import spawn, spawn_available
 from nodepipe.workspace.crash_points import crash_point
 from nodepipe.workspace.external_code import external_code
-from nodepipe.workspace.fingerprint import fingerprint_outputs
+from nodepipe.workspace.file_digests import fingerprint_outputs
 from nodepipe.workspace.node_folder import NodeFolder
 from nodepipe.workspace.objects import ObjectStore
 from nodepipe.workspace.output_swap import (

@@ -24,15 +24,8 @@ What an entry is keyed by, and when it is not trusted:
   of the modules that compute a check, ``CHECK_MODULES``: an upgrade, or an edit of the
   source, changes them); a file made for another is ignored.
 
-One compact JSON file per OS user, ``.nodepipe/cache/node-checks-<uid>.json``: read at once
-(one open and parse; a file per node would cost 10,000 opens), written atomically with
-``durable=False`` (a cache is rebuilt if lost; a killed write leaves the previous file, and
-the next write removes the copy it left beside it). JSON,
-not pickle or marshal: a file someone else wrote can make a wrong entry at worst (each entry is
-checked against the files before use), never run code or crash the interpreter. A file that is
-not a regular file of this user's, is writable by others, is larger than ``MAX_BYTES``, or does
-not parse is ignored and replaced by the next write. Concurrent writers: the last one wins;
-entries lost are checked again.
+The file (one per OS user, ``.nodepipe/cache/node-checks-<uid>.json``), how it is read and
+written safely and how an entry keeps its values: ``workspace.check_cache_file``.
 """
 
 from __future__ import annotations
@@ -41,31 +34,36 @@ import contextlib
 import importlib
 import json
 import os
-import stat
 import threading
 from pathlib import Path
 from typing import Any
 
-from nodepipe.domain.staleness import FORMAT_VERSION, NodeFingerprint, ParentOutput
+from nodepipe.domain.staleness import NodeFingerprint, ParentOutput
+from nodepipe.workspace.check_cache_file import (
+    config_list,
+    config_of,
+    kept_fingerprint,
+    read_own,
+    write_own,
+)
 from nodepipe.workspace.code_trees import Tree
-from nodepipe.workspace.crash_points import crash_point
-from nodepipe.workspace.durable import write_aside
-from nodepipe.workspace.fingerprint import RACY_WINDOW_NS
-from nodepipe.workspace.node_config import NodeConfig, Resources
+from nodepipe.workspace.file_digests import RACY_WINDOW_NS
+from nodepipe.workspace.node_config import NodeConfig
 from nodepipe.workspace.node_folder import LINKS_FILE, NodeFolder
 
 CACHE_FORMAT = 1
-MAX_BYTES = 256 * 1024 * 1024
-"""A larger file is not read (about 25 KB a node would be far beyond any real entry)."""
 CACHE_DIR = "cache"
 CHECK_MODULES = (
     "nodepipe.domain.params",
     "nodepipe.domain.staleness",
     "nodepipe.workspace.check_cache",
+    "nodepipe.workspace.check_cache_file",
     "nodepipe.workspace.code_trees",
     "nodepipe.workspace.external_code",
+    "nodepipe.workspace.file_digests",
     "nodepipe.workspace.fingerprint",
     "nodepipe.workspace.node_config",
+    "nodepipe.workspace.uv_lock",
 )
 """The modules whose code decides what a check gives (all imported by then)."""
 
@@ -122,23 +120,7 @@ class CheckCache:
 
     def _read(self) -> dict[str, list[Any]]:
         """The entries of the file; none when it is missing, foreign, too large or garbled."""
-        try:
-            descriptor = os.open(self.file, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
-        except OSError:
-            return {}
-        with os.fdopen(descriptor, "rb") as handle:
-            found = os.fstat(descriptor)
-            if (
-                not stat.S_ISREG(found.st_mode)
-                or found.st_uid != os.geteuid()
-                or found.st_mode & 0o022
-                or found.st_size > MAX_BYTES
-            ):
-                return {}
-            try:
-                data = json.loads(handle.read(MAX_BYTES + 1))
-            except (OSError, ValueError, RecursionError):
-                return {}
+        data = read_own(self.file)
         if not isinstance(data, dict) or data.get("header") != self._header:
             return {}
         entries, configs = data.get("nodes"), data.get("configs")
@@ -164,7 +146,7 @@ class CheckCache:
                         return None
                 elif os.access(base + relative, os.F_OK):  # cheaper than a refused stat
                     return None
-            return self._config(entry[1]), _fingerprint(entry[2], parents)
+            return self._config(entry[1]), kept_fingerprint(entry[2], parents)
         except (TypeError, ValueError, KeyError, IndexError, AttributeError, OSError):
             return None
 
@@ -173,7 +155,7 @@ class CheckCache:
             return kept
         found = self._decoded.get(kept)
         if found is None:
-            found = self._decoded[kept] = _config(self._configs[kept])
+            found = self._decoded[kept] = config_of(self._configs[kept])
         return found
 
     def put(
@@ -220,59 +202,13 @@ class CheckCache:
                     continue  # garbled in the file read: dropped
                 index = table.setdefault(config, len(table))
                 nodes[node_id] = [states, index, fingerprint]
-            configs = [_config_list(config) for config in table]
+            configs = [config_list(config) for config in table]
             self._entries, self._configs = nodes, configs
             self._decoded = {index: config for config, index in table.items()}
             data = {"header": self._header, "configs": configs, "nodes": nodes}
             text = json.dumps(data, separators=(",", ":"))
             self._dirty = False
-        with contextlib.suppress(OSError):
-            self.file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            write_aside(self.file, lambda aside: _write_private(aside, text), durable=False)
-            _remove_leftovers(self.file)
-
-
-def _write_private(path: Path, text: str) -> None:
-    """``text`` into the new file ``path``, readable by its owner only."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | os.O_NOFOLLOW
-    with os.fdopen(os.open(path, flags, 0o600), "w", encoding="utf-8") as handle:
-        handle.write(text)
-    crash_point("check_cache.aside")
-
-
-def _remove_leftovers(file: Path) -> None:
-    """Remove what killed writes of ``file`` left beside it (a write in flight in another
-    process may go too: its cache is then not kept, nothing else)."""
-    for leftover in file.parent.glob(f".{file.name}.*.tmp"):
-        with contextlib.suppress(OSError):
-            leftover.unlink()
-
-
-def _fingerprint(kept: dict[str, Any], parents: dict[str, ParentOutput]) -> NodeFingerprint:
-    """The kept fingerprint (``to_dict``'s form, written by this module) with ``parents``:
-    read without ``from_dict``'s checks and copies, and its digest computed again only when
-    the parents' outputs are not those it was kept with."""
-    if kept["version"] != FORMAT_VERSION:
-        raise ValueError("another fingerprint format")
-    lock, conda, was = kept["lock"], kept.get("conda"), kept["parents"]
-    fingerprint = NodeFingerprint(
-        code=kept["code"],
-        params=kept["params"],
-        params_digest=kept["params_digest"],
-        lock_digest=lock["digest"],
-        packages=lock["packages"],
-        entry=kept["entry"],
-        parents=dict(sorted(parents.items())),
-        digest=kept["digest"],
-        revisions=kept["revisions"],
-        conda_digest=conda["digest"] if conda is not None else None,
-        conda_packages=conda["packages"] if conda is not None else {},
-    )
-    same = len(was) == len(parents) and all(
-        slot in was and was[slot]["node"] == p.node_id and was[slot]["outputs"] == p.outputs
-        for slot, p in parents.items()
-    )
-    return fingerprint if same else fingerprint.with_parents(parents)
+        write_own(self.file, text)
 
 
 def _code_identity() -> list[list[int]]:
@@ -284,29 +220,3 @@ def _code_identity() -> list[list[int]]:
             state = Path(str(where)).stat()
             found.append([state.st_size, state.st_mtime_ns])
     return found
-
-
-def _config_list(config: NodeConfig) -> list[Any]:
-    resources = config.resources
-    return [
-        config.entry,
-        list(config.command) if config.command is not None else None,
-        config.timeout,
-        [resources.cpus, resources.gpus, resources.memory_bytes],
-        config.shared_env,
-        config.interpreter,
-        list(config.pass_env),
-    ]
-
-
-def _config(kept: list[Any]) -> NodeConfig:
-    entry, command, timeout, (cpus, gpus, memory), shared_env, interpreter, pass_env = kept
-    return NodeConfig(
-        entry=str(entry),
-        command=tuple(str(part) for part in command) if command is not None else None,
-        timeout=float(timeout) if timeout is not None else None,
-        resources=Resources(float(cpus), float(gpus), int(memory) if memory is not None else None),
-        shared_env=str(shared_env) if shared_env is not None else None,
-        interpreter=str(interpreter) if interpreter is not None else None,
-        pass_env=tuple(str(name) for name in pass_env),
-    )

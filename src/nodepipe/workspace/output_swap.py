@@ -40,7 +40,7 @@ from pathlib import Path
 
 from nodepipe.workspace.crash_points import crash_point
 from nodepipe.workspace.durable import fsync_dir, write_atomic
-from nodepipe.workspace.fingerprint import fingerprint_outputs
+from nodepipe.workspace.file_digests import fingerprint_outputs
 from nodepipe.workspace.node_folder import NodeFolder
 
 STAGING = ".staging"

@@ -24,8 +24,8 @@ from pathlib import Path
 from nodepipe.domain.environments import LOCK_FILES, CodeManifest, RunEnvironment
 from nodepipe.domain.errors import InvalidInputError
 from nodepipe.domain.staleness import canonical_json
+from nodepipe.workspace.code_trees import code_files
 from nodepipe.workspace.durable import sync_filesystem
-from nodepipe.workspace.fingerprint import code_files
 from nodepipe.workspace.objects import MissingObjectError, ObjectStore
 
 VENV_CONFIG = ".venv/pyvenv.cfg"

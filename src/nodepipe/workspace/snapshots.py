@@ -26,7 +26,7 @@ from nodepipe.workspace.code_trees import CODE, SNAPSHOT_RECORD, is_excluded_pat
 from nodepipe.workspace.contained_paths import contained
 from nodepipe.workspace.crash_points import crash_point
 from nodepipe.workspace.durable import write_atomic
-from nodepipe.workspace.fingerprint import tree_digests
+from nodepipe.workspace.file_digests import tree_digests
 
 _IGNORED = shutil.ignore_patterns(".venv", "__pycache__", "*.pyc", ".mypy_cache", ".pytest_cache")
 

@@ -23,7 +23,7 @@ from nodepipe.domain.environments import CodeManifest, is_sha256
 from nodepipe.domain.errors import InvalidInputError
 from nodepipe.domain.staleness import canonical_json
 from nodepipe.workspace.code_trees import DATA, code_files, scan
-from nodepipe.workspace.fingerprint import sha256_file
+from nodepipe.workspace.file_digests import sha256_file
 from nodepipe.workspace.objects import ObjectStore
 from nodepipe.workspace.run_environment import write_code
 from nodepipe.workspace.storage import DamagedObjectError, Storage

@@ -27,9 +27,10 @@ from nodepipe.domain.states import NodeState
 from nodepipe.services.runs.status import NodeStatusView
 from nodepipe.store.queries import StoreSession
 from nodepipe.workspace.bundle_libs import read_links
+from nodepipe.workspace.code_trees import EXCLUDED_DIRS
 from nodepipe.workspace.conda_project import portable_conda_paths
 from nodepipe.workspace.external_code import relink_libraries
-from nodepipe.workspace.fingerprint import EXCLUDED_DIRS, sha256_file
+from nodepipe.workspace.file_digests import sha256_file
 from nodepipe.workspace.node_folder import COPY_IGNORED, NodeFolder
 
 DEFAULT_PY_DIR = "lib"

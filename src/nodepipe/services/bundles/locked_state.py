@@ -18,7 +18,8 @@ from nodepipe.domain.graph import topological_order
 from nodepipe.domain.model import Edge
 from nodepipe.domain.staleness import ParentOutput
 from nodepipe.services.context import WorkspaceContext
-from nodepipe.workspace.fingerprint import fingerprint_node, fingerprint_outputs
+from nodepipe.workspace.file_digests import fingerprint_outputs
+from nodepipe.workspace.fingerprint import fingerprint_node
 from nodepipe.workspace.node_config import read_node_config
 
 

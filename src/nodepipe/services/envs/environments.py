@@ -34,7 +34,6 @@ from nodepipe.workspace.external_code import (
     forget_removed_libraries,
     library_nodes,
 )
-from nodepipe.workspace.fingerprint import locked_packages
 from nodepipe.workspace.node_config import read_node_config, read_pyproject
 from nodepipe.workspace.node_project import (
     base_names,
@@ -53,6 +52,7 @@ from nodepipe.workspace.snapshots import (
     snapshot_path,
     take_snapshot,
 )
+from nodepipe.workspace.uv_lock import locked_packages
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,11 +29,11 @@ from nodepipe.services.envs.environments import EnvironmentService, EnvironmentV
 from nodepipe.services.guards import check_node_editable
 from nodepipe.store.queries import StoreSession
 from nodepipe.workspace.durable import write_atomic
-from nodepipe.workspace.fingerprint import locked_packages
 from nodepipe.workspace.node_config import read_node_config
 from nodepipe.workspace.node_folder import NODE_PROJECT_NAME
 from nodepipe.workspace.objects import MissingObjectError, ObjectStore
 from nodepipe.workspace.run_environment import read_manifest
+from nodepipe.workspace.uv_lock import locked_packages
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,10 +18,10 @@ from nodepipe.envs.edits import all_or_nothing
 from nodepipe.envs.interpreters import interpreter_version
 from nodepipe.services.context import WorkspaceContext
 from nodepipe.workspace.durable import write_atomic
-from nodepipe.workspace.fingerprint import locked_packages
 from nodepipe.workspace.node_config import read_node_config
 from nodepipe.workspace.node_folder import node_pyproject_text
 from nodepipe.workspace.node_project import dependencies
+from nodepipe.workspace.uv_lock import locked_packages
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,7 +27,7 @@ from nodepipe.services.packages.fetching import FetchedBundle
 from nodepipe.workspace import journal
 from nodepipe.workspace.crash_points import crash_point
 from nodepipe.workspace.disk_usage import disk_used
-from nodepipe.workspace.fingerprint import sha256_file
+from nodepipe.workspace.file_digests import sha256_file
 
 PULLED_DIR = "packages"
 """Under ``.nodepipe/``: the bundles of packages pulled into pipelines as includes."""

@@ -33,7 +33,8 @@ from nodepipe.services.graph.pipelines import insert_pipeline
 from nodepipe.services.upkeep.doctor.survey import Progress, no_progress
 from nodepipe.store.changes import NodeChanges
 from nodepipe.store.queries import StoreSession
-from nodepipe.workspace.fingerprint import fingerprint_node, fingerprint_outputs
+from nodepipe.workspace.file_digests import fingerprint_outputs
+from nodepipe.workspace.fingerprint import fingerprint_node
 from nodepipe.workspace.node_config import read_node_config
 from nodepipe.workspace.node_folder import NodeFolder
 from nodepipe.workspace.output_swap import settle_leftovers

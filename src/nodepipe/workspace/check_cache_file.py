@@ -1,0 +1,132 @@
+"""The file of ``workspace.check_cache``: how it is read and written, and its entries' values.
+
+One compact JSON file per OS user, ``.nodepipe/cache/node-checks-<uid>.json``: read at once
+(one open and parse; a file per node would cost 10,000 opens), written atomically with
+``durable=False`` (a cache is rebuilt if lost; a killed write leaves the previous file, and
+the next write removes the copy it left beside it). JSON, not pickle or marshal: a file someone
+else wrote can make a wrong entry at worst (each entry is checked against the files before use),
+never run code or crash the interpreter. A file that is not a regular file of this user's, is
+writable by others, is larger than ``MAX_BYTES``, or does not parse is ignored and replaced by
+the next write. Concurrent writers: the last one wins; entries lost are checked again.
+
+An entry keeps a node's settings as a list (``config_list``/``config_of``) and its fingerprint
+as ``NodeFingerprint.to_dict`` gives it (``kept_fingerprint`` reads it back).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import stat
+from pathlib import Path
+from typing import Any
+
+from nodepipe.domain.staleness import FORMAT_VERSION, NodeFingerprint, ParentOutput
+from nodepipe.workspace.crash_points import crash_point
+from nodepipe.workspace.durable import write_aside
+from nodepipe.workspace.node_config import NodeConfig, Resources
+
+MAX_BYTES = 256 * 1024 * 1024
+"""A larger file is not read (about 25 KB a node would be far beyond any real entry)."""
+
+
+def read_own(file: Path) -> Any:
+    """The JSON value in ``file``; None when it is missing, foreign, too large or garbled."""
+    try:
+        descriptor = os.open(file, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return None
+    with os.fdopen(descriptor, "rb") as handle:
+        found = os.fstat(descriptor)
+        if (
+            not stat.S_ISREG(found.st_mode)
+            or found.st_uid != os.geteuid()
+            or found.st_mode & 0o022
+            or found.st_size > MAX_BYTES
+        ):
+            return None
+        try:
+            return json.loads(handle.read(MAX_BYTES + 1))
+        except (OSError, ValueError, RecursionError):
+            return None
+
+
+def write_own(file: Path, text: str) -> None:
+    """Replace ``file`` with ``text``, readable by its owner only; skipped if it cannot be
+    written (a cache)."""
+    with contextlib.suppress(OSError):
+        file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        write_aside(file, lambda aside: _write_private(aside, text), durable=False)
+        _remove_leftovers(file)
+
+
+def _write_private(path: Path, text: str) -> None:
+    """``text`` into the new file ``path``, readable by its owner only."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | os.O_NOFOLLOW
+    with os.fdopen(os.open(path, flags, 0o600), "w", encoding="utf-8") as handle:
+        handle.write(text)
+    crash_point("check_cache.aside")
+
+
+def _remove_leftovers(file: Path) -> None:
+    """Remove what killed writes of ``file`` left beside it (a write in flight in another
+    process may go too: its cache is then not kept, nothing else)."""
+    for leftover in file.parent.glob(f".{file.name}.*.tmp"):
+        with contextlib.suppress(OSError):
+            leftover.unlink()
+
+
+def kept_fingerprint(kept: dict[str, Any], parents: dict[str, ParentOutput]) -> NodeFingerprint:
+    """The kept fingerprint (``to_dict``'s form, written by this module) with ``parents``:
+    read without ``from_dict``'s checks and copies, and its digest computed again only when
+    the parents' outputs are not those it was kept with."""
+    if kept["version"] != FORMAT_VERSION:
+        raise ValueError("another fingerprint format")
+    lock, conda, was = kept["lock"], kept.get("conda"), kept["parents"]
+    fingerprint = NodeFingerprint(
+        code=kept["code"],
+        params=kept["params"],
+        params_digest=kept["params_digest"],
+        lock_digest=lock["digest"],
+        packages=lock["packages"],
+        entry=kept["entry"],
+        parents=dict(sorted(parents.items())),
+        digest=kept["digest"],
+        revisions=kept["revisions"],
+        conda_digest=conda["digest"] if conda is not None else None,
+        conda_packages=conda["packages"] if conda is not None else {},
+    )
+    same = len(was) == len(parents) and all(
+        slot in was and was[slot]["node"] == p.node_id and was[slot]["outputs"] == p.outputs
+        for slot, p in parents.items()
+    )
+    return fingerprint if same else fingerprint.with_parents(parents)
+
+
+def config_list(config: NodeConfig) -> list[Any]:
+    """A node's settings as the file keeps them."""
+    resources = config.resources
+    return [
+        config.entry,
+        list(config.command) if config.command is not None else None,
+        config.timeout,
+        [resources.cpus, resources.gpus, resources.memory_bytes],
+        config.shared_env,
+        config.interpreter,
+        list(config.pass_env),
+    ]
+
+
+def config_of(kept: list[Any]) -> NodeConfig:
+    """The settings ``config_list`` kept (raises on a garbled list)."""
+    entry, command, timeout, (cpus, gpus, memory), shared_env, interpreter, pass_env = kept
+    return NodeConfig(
+        entry=str(entry),
+        command=tuple(str(part) for part in command) if command is not None else None,
+        timeout=float(timeout) if timeout is not None else None,
+        resources=Resources(float(cpus), float(gpus), int(memory) if memory is not None else None),
+        shared_env=str(shared_env) if shared_env is not None else None,
+        interpreter=str(interpreter) if interpreter is not None else None,
+        pass_env=tuple(str(name) for name in pass_env),
+    )

@@ -1,0 +1,187 @@
+"""File digests of the trees a fingerprint covers, cached by stat (DESIGN.md §4.2).
+
+Digests are cached in a small JSON file the caller names (one per node is best, e.g.
+``<node>/.fingerprint-cache.json``), keyed by (path, size, mtime_ns, ctime_ns, inode): a check of
+an unchanged folder only stats files. ``os.utime`` cannot put a ctime back, so an edit of the
+same size whose mtime was restored still shows. Files modified less than ``RACY_WINDOW_NS``
+before the check are hashed but not cached, so an edit within the filesystem's timestamp
+granularity is not missed either. The cache file also keeps values parsed from a file
+(``HashCache.parse``: a lock's packages, a node's params) for as long as the file's digest holds.
+
+``fingerprint_outputs`` hashes a ``data/`` folder: the value children get; ``tree_digests``
+hashes external code, remembering settled files for the process (``workspace.fingerprint``
+hashes a node's ``code/``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import hashlib
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from nodepipe.domain.staleness import canonical_json, sha256_text
+from nodepipe.workspace.code_trees import DATA, EXTERNAL, Tree, Walk, scan
+from nodepipe.workspace.durable import write_atomic
+
+CACHE_FORMAT = 2
+RACY_WINDOW_NS = 2_000_000_000
+
+
+def sha256_file(path: Path) -> str:
+    """The sha256 hex digest of a file's bytes (follows symlinks)."""
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def scan_beside_cache(root: Path, walk: Walk, cache_file: Path | None) -> Tree:
+    """``scan`` leaving out the hash cache file and its temporaries when they lie in ``root``."""
+    is_cache = _cache_file_test(root, cache_file)
+    return scan(root, replace(walk, skip=is_cache) if cache_file is not None else walk)
+
+
+class HashCache:
+    """Stat-keyed file digests and parsed-file values, loaded from and saved to one JSON file."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self.trees: dict[str, dict[str, list[Any]]] = {}
+        self.parsed: dict[str, dict[str, Any]] = {}
+        self.dirty = False
+        self.started_ns = time.time_ns()
+        if path is not None:
+            self._load(path)
+
+    def _load(self, path: Path) -> None:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return
+        if not isinstance(data, dict) or data.get("format") != CACHE_FORMAT:
+            return
+        trees, parsed = data.get("trees"), data.get("parsed")
+        self.trees = {k: v for k, v in trees.items() if isinstance(v, dict)} if trees else {}
+        self.parsed = {k: v for k, v in parsed.items() if isinstance(v, dict)} if parsed else {}
+
+    def hash_files(
+        self, root: Path, files: dict[str, os.stat_result], shared: bool = False
+    ) -> dict[str, str]:
+        """Digests of ``files`` under ``root``; re-reads only files whose stat key changed.
+
+        ``shared`` code (outside the node) is also remembered for this process's lifetime."""
+        old = self.trees.get(str(root.absolute()), {})
+        new: dict[str, list[Any]] = {}
+        digests: dict[str, str] = {}
+        for relative, stat in files.items():
+            key = [stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino]
+            cached = old.get(relative)
+            settled = self.started_ns - stat.st_mtime_ns > RACY_WINDOW_NS
+            if isinstance(cached, list) and len(cached) == 5 and cached[:4] == key:
+                digests[relative] = cached[4]
+            else:
+                found = _digest_of(root / relative, stat, settled and shared)
+                if found is None:
+                    continue  # removed while we looked
+                digests[relative] = found
+            if settled:
+                new[relative] = [*key, digests[relative]]
+        if new != old:
+            self.trees[str(root.absolute())] = new
+            self.dirty = True
+        return digests
+
+    def parse(self, path: Path, digest: str, parse: Callable[[bytes], Any], kind: str = "") -> Any:
+        """``parse(path bytes)``, remembered for as long as the file's digest stays ``digest``
+        (``kind`` tells several parses of one file apart)."""
+        key = str(path.absolute()) + kind
+        cached = self.parsed.get(key)
+        if cached is not None and cached.get("sha") == digest:
+            return cached["value"]
+        value = parse(path.read_bytes())
+        self.parsed[key] = {"sha": digest, "value": value}
+        self.dirty = True
+        return value
+
+    def save(self) -> None:
+        """Write the cache atomically if it changed; a cache that cannot be written is skipped."""
+        if self.path is None or not self.dirty:
+            return
+        text = json.dumps({"format": CACHE_FORMAT, "trees": self.trees, "parsed": self.parsed})
+        with contextlib.suppress(OSError):
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(self.path, text, mode=0o644, durable=False)  # rebuilt if lost
+
+
+_KNOWN: dict[tuple[str, int, int, int, int], str] = {}
+"""Digests of settled files this process hashed, by (path, size, mtime, ctime, inode): a shared
+checkout many nodes run is read once per process, not once per node."""
+
+
+def _digest_of(path: Path, stat: os.stat_result, remember: bool) -> str | None:
+    key = (str(path), stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
+    known = _KNOWN.get(key)
+    if known is not None:
+        return known
+    try:
+        digest = sha256_file(path)
+    except FileNotFoundError:
+        return None
+    if remember:
+        if len(_KNOWN) > 100_000:
+            _KNOWN.clear()
+        _KNOWN[key] = digest
+    return digest
+
+
+@functools.cache  # one entry per node folder: a fixed size thrashed past 1,024 nodes
+def _cache_file_test(root: Path, cache_file: Path | None) -> Callable[[str], bool]:
+    """A test telling whether a path relative to ``root`` is the cache file or a temporary."""
+    if cache_file is None:
+        return lambda _: False
+    cache_file, root = cache_file.absolute(), root.absolute()
+    if not cache_file.is_relative_to(root):  # the usual case: the cache lies outside
+        return lambda _: False
+    relative = cache_file.relative_to(root)
+    exact = relative.as_posix()
+    folder = "" if relative.parent == Path() else relative.parent.as_posix() + "/"
+    temporary = f"{folder}.{relative.name}."
+    return lambda path: path == exact or path.startswith(temporary)
+
+
+def tree_file_digests(
+    root: Path, tree: Tree, cache: HashCache, shared: bool = False
+) -> dict[str, str]:
+    """The digest of each file and symbolic link of ``tree`` (walked from ``root``), sorted."""
+    digests = cache.hash_files(root, tree.files, shared)
+    for relative, target in tree.links.items():
+        digests[relative] = sha256_text(f"symlink:{target}")
+    return dict(sorted(digests.items()))
+
+
+def fingerprint_outputs(data_dir: Path, cache_file: Path | None = None) -> str:
+    """One digest of every file under ``data_dir`` (names and contents); a missing folder is empty.
+
+    This is the value a child's fingerprint records for the parent on each slot.
+    """
+    cache = HashCache(cache_file)
+    tree = scan_beside_cache(data_dir, DATA, cache_file)
+    digest = sha256_text(canonical_json(tree_file_digests(data_dir, tree, cache)))
+    cache.save()
+    return digest
+
+
+def tree_digests(folder: Path, walk: Walk = EXTERNAL) -> dict[str, str]:
+    """The digest of each file under ``folder`` walked as ``walk`` says (a shared checkout's
+    way by default), remembered per file for this process."""
+    return tree_file_digests(folder, scan(folder, walk), HashCache(None), True)
+
+
+def tree_digest(folder: Path) -> str:
+    """One digest of the files of external code at ``folder``."""
+    return sha256_text(canonical_json(tree_digests(folder)))
