@@ -12,14 +12,18 @@ Profiles (``HYPOTHESIS_PROFILE``, ``ci`` by default, as ``make test`` runs it):
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
 from hypothesis import settings
 from psycopg import sql
 
+from support.other_user import OtherUser, other_user
 from support.package_index import PackageIndex
 from support.postgres_server import PostgresServer
 
@@ -57,3 +61,21 @@ def index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PackageIndex]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def other() -> OtherUser:
+    """Another OS user of this machine, holding none of the test's rights
+    (``support.other_user``)."""
+    return other_user()
+
+
+@pytest.fixture
+def open_area() -> Iterator[Path]:
+    """A fresh folder of the test's user in /tmp that every user may enter (mode 755, under
+    /tmp's sticky, world-writable folder), removed afterwards: only the modes of what a test
+    makes inside keep another user out."""
+    path = Path(tempfile.mkdtemp(prefix="nodepipe-area-", dir="/tmp"))
+    path.chmod(0o755)
+    yield path
+    shutil.rmtree(path)

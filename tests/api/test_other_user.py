@@ -9,7 +9,6 @@ the request carries the token.
 from __future__ import annotations
 
 import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ import pytest
 import nodepipe
 from api.live import LiveServer, server_process
 from integration.conftest import snapshot
-from support.other_user import OtherUser, other_user
+from support.other_user import OtherUser
 
 ENV = "/api/pipelines/baseline/nodes/clean/environment/packages"
 BACKEND = """\
@@ -53,19 +52,11 @@ backend-path = ["."]
 """
 
 
-@pytest.fixture(scope="module")
-def other() -> OtherUser:
-    return other_user()
-
-
 @pytest.fixture
-def runtime() -> Iterator[Path]:
+def runtime(open_area: Path) -> Path:
     """The server's runtime folder, under a folder every user may enter (so only its own
     permissions keep the other user out)."""
-    parent = Path(tempfile.mkdtemp(prefix="nodepipe-runtime-", dir="/tmp"))
-    parent.chmod(0o755)
-    yield parent / "runtime"
-    shutil.rmtree(parent)
+    return open_area / "runtime"
 
 
 @pytest.fixture

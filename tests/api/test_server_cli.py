@@ -15,7 +15,7 @@ import nodepipe
 from api.live import free_port, info_of, server_env, server_process
 from nodepipe.execution.recovery import this_process
 from nodepipe.workspace.server_files import ServerInfo, write_info
-from support.other_user import other_user
+from support.other_user import OtherUser
 
 NODEPIPE = str(Path(sys.executable).parent / "nodepipe")
 PASSWORD = "a long server password"
@@ -116,13 +116,13 @@ def test_a_server_refuses_to_start_with_a_password_it_cannot_check(
 
 
 def test_a_runtime_folder_that_is_not_private_and_ours_is_refused(
-    chain: nodepipe.Workspace, tmp_path: Path
+    chain: nodepipe.Workspace, tmp_path: Path, other: OtherUser
 ) -> None:
     not_a_folder = tmp_path / "file"
     not_a_folder.write_text("")
     listed = cli(chain.root, not_a_folder / "runtime", "server", "list")
     assert listed.returncode == 6 and "set NODEPIPE_RUNTIME_DIR" in listed.stderr
-    theirs = other_user().folder("nodepipe-runtime-")
+    theirs = other.folder("nodepipe-runtime-")
     try:
         served = cli(chain.root, theirs, "serve", "--port", str(free_port()))
         assert served.returncode == 6 and "not a folder of this user's" in served.stderr

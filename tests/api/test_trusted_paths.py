@@ -15,15 +15,14 @@ from fastapi.testclient import TestClient
 
 import nodepipe
 from api.conftest import error_of
-from support.other_user import OtherUser, other_user
+from support.other_user import OtherUser
 
 ENV = "/api/pipelines/baseline/nodes/clean/environment"
 
 
 @pytest.fixture
-def theirs() -> Iterator[tuple[OtherUser, Path]]:
+def theirs(other: OtherUser) -> Iterator[tuple[OtherUser, Path]]:
     """(another OS user, a project folder of theirs holding an executable ``python``)."""
-    other = other_user()
     folder = other.folder("nodepipe-theirs-")
     (folder / "pyproject.toml").write_text("[project]\nname = 'theirs'\nversion = '1'\n")
     (folder / "python").write_text("#!/bin/sh\ntouch /tmp/ran\n")

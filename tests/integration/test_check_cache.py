@@ -27,7 +27,7 @@ from nodepipe.services.runs import status as status_module
 from nodepipe.services.runs.service import RunRequest
 from nodepipe.workspace import check_cache, check_cache_file
 from nodepipe.workspace.file_digests import RACY_WINDOW_NS
-from support.other_user import other_user
+from support.other_user import OtherUser
 
 CLI = str(Path(sys.executable).parent / "nodepipe")
 PLAIN = [f"n{i}" for i in range(12)]
@@ -228,14 +228,14 @@ def forged(ws: nodepipe.Workspace, tag: str) -> str:
 
 
 def test_a_cache_file_of_another_user_or_writable_by_others_is_not_trusted(
-    ws: nodepipe.Workspace,
+    ws: nodepipe.Workspace, other: OtherUser
 ) -> None:
     text = forged(ws, "n9")
     file = cache_path(ws)
     file.write_text(text)
     file.chmod(0o600)
     assert states(ws)["n9"] == ("completed", "")  # the forgery works if trusted...
-    for owner, mode in ((other_user().uid, 0o600), (os.geteuid(), 0o666)):
+    for owner, mode in ((other.uid, 0o600), (os.geteuid(), 0o666)):
         file.write_text(text)
         os.chown(file, owner, -1)
         file.chmod(mode)

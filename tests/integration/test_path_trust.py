@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,21 +20,7 @@ from nodepipe.workspace.path_trust import (
     check_trusted_path,
     local_path_of,
 )
-from support.other_user import OtherUser, other_user
-
-
-@pytest.fixture(scope="module")
-def other() -> OtherUser:
-    return other_user()
-
-
-@pytest.fixture
-def area() -> Iterator[Path]:
-    """A fresh folder of root's in /tmp (sticky and world-writable above it, like a home)."""
-    path = Path(tempfile.mkdtemp(prefix="nodepipe-trust-", dir="/tmp"))
-    path.chmod(0o755)
-    yield path
-    shutil.rmtree(path)
+from support.other_user import OtherUser
 
 
 def project(folder: Path) -> Path:
@@ -54,18 +38,18 @@ def refused(path: str | Path, *words: str) -> str:
     return message
 
 
-def test_a_folder_of_the_servers_user_is_used(area: Path) -> None:
-    folder = project(area / "tool")
+def test_a_folder_of_the_servers_user_is_used(open_area: Path) -> None:
+    folder = project(open_area / "tool")
     assert check_trusted_path(folder) == folder.resolve()
     (folder / "link").symlink_to(folder / "src")  # a link inside, to inside
-    assert check_trusted_path(area / "tool" / "src" / "..") == folder
+    assert check_trusted_path(open_area / "tool" / "src" / "..") == folder
 
 
-def test_another_users_folder_or_file_inside_is_refused(area: Path, other: OtherUser) -> None:
-    theirs = project(area / "theirs")
+def test_another_users_folder_or_file_inside_is_refused(open_area: Path, other: OtherUser) -> None:
+    theirs = project(open_area / "theirs")
     other.give(theirs)
     refused(theirs, str(theirs), f"belongs to {other.name}", "copy it into a folder")
-    ours = project(area / "ours")
+    ours = project(open_area / "ours")
     planted = ours / "src" / "tool" / "backend.py"
     planted.write_text("")
     os.chown(planted, other.uid, other.gid)
@@ -73,9 +57,9 @@ def test_another_users_folder_or_file_inside_is_refused(area: Path, other: Other
 
 
 def test_a_folder_above_that_another_user_owns_or_anyone_can_write_is_refused(
-    area: Path, other: OtherUser
+    open_area: Path, other: OtherUser
 ) -> None:
-    above = area / "above"
+    above = open_area / "above"
     folder = project(above / "tool")
     os.chown(above, other.uid, other.gid)
     refused(folder, str(above), f"belongs to {other.name}")
@@ -87,9 +71,9 @@ def test_a_folder_above_that_another_user_owns_or_anyone_can_write_is_refused(
 
 
 def test_writable_by_a_group_is_refused_unless_only_trusted_users_are_in_it(
-    area: Path, other: OtherUser
+    open_area: Path, other: OtherUser
 ) -> None:
-    folder = project(area / "tool")
+    folder = project(open_area / "tool")
     folder.chmod(0o775)
     os.chown(folder, 0, other.gid)  # the other user's own group
     refused(folder, "other users can write")
@@ -99,21 +83,21 @@ def test_writable_by_a_group_is_refused_unless_only_trusted_users_are_in_it(
     refused(folder, "pyproject.toml", "other users can write")
 
 
-def test_links_inside_are_followed_and_checked(area: Path, other: OtherUser) -> None:
+def test_links_inside_are_followed_and_checked(open_area: Path, other: OtherUser) -> None:
     theirs = other.folder("nodepipe-theirs-")
     try:
-        folder = project(area / "tool")
+        folder = project(open_area / "tool")
         (folder / "src" / "extra").symlink_to(theirs)
         refused(folder, str(theirs), f"belongs to {other.name}")
         (folder / "src" / "extra").unlink()
-        (folder / "src" / "later").symlink_to(area / "nothing-yet")
+        (folder / "src" / "later").symlink_to(open_area / "nothing-yet")
         refused(folder, "a link to nothing")
     finally:
         shutil.rmtree(theirs)
 
 
-def test_the_walk_is_bounded(area: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    folder = project(area / "tool")
+def test_the_walk_is_bounded(open_area: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = project(open_area / "tool")
     monkeypatch.setattr(path_trust, "MAX_ENTRIES", 3)
     refused(folder, "more than 3 files")
 
@@ -131,8 +115,8 @@ def test_what_names_a_local_path() -> None:
     assert local_path_of("tool-1.0-py3-none-any.whl") == "tool-1.0-py3-none-any.whl"
 
 
-def test_requests_naming_paths(area: Path, other: OtherUser) -> None:
-    ours, theirs = project(area / "ours"), project(area / "theirs")
+def test_requests_naming_paths(open_area: Path, other: OtherUser) -> None:
+    ours, theirs = project(open_area / "ours"), project(open_area / "theirs")
     other.give(theirs)
     check_trusted_inputs(["numpy==2.1", f"tool @ file://{ours}"], [str(ours), None], [None])
     check_trusted_inputs(sources=["https://example.org/tool.git", str(ours)])

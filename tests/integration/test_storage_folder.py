@@ -9,31 +9,12 @@ root, so only its refusals prove anything).
 from __future__ import annotations
 
 import os
-import shutil
 import stat
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from nodepipe.workspace.storage import Storage
 from nodepipe.workspace.storage_trees import upload_outputs
-from support.other_user import OtherUser, other_user
-
-
-@pytest.fixture(scope="module")
-def other() -> OtherUser:
-    return other_user()
-
-
-@pytest.fixture
-def area() -> Iterator[Path]:
-    """A fresh folder every user may enter, so only the storage's own modes keep anyone out."""
-    path = Path(tempfile.mkdtemp(prefix="nodepipe-bucket-", dir="/tmp"))
-    path.chmod(0o755)
-    yield path
-    shutil.rmtree(path)
+from support.other_user import OtherUser
 
 
 def filled(bucket: Path, tmp_path: Path) -> Storage:
@@ -55,25 +36,27 @@ def modes(bucket: Path) -> tuple[set[int], set[int]]:
 
 
 def test_a_bucket_folder_is_private_to_its_owner(
-    area: Path, tmp_path: Path, other: OtherUser
+    open_area: Path, tmp_path: Path, other: OtherUser
 ) -> None:
-    bucket = area / "made" / "bucket"
+    bucket = open_area / "made" / "bucket"
     storage = filled(bucket, tmp_path)
     secret = next(p for p in (bucket / "objects").glob("*/*") if p.read_bytes().startswith(b"pat"))
 
     assert modes(bucket) == ({0o700}, {0o400})
     assert other.run("/bin/cat", str(secret)).returncode != 0
     assert other.run("/bin/ls", str(bucket)).returncode != 0
-    assert stat.S_IMODE((area / "made").stat().st_mode) == 0o755  # above the bucket: as mkdir -p
+    assert (
+        stat.S_IMODE((open_area / "made").stat().st_mode) == 0o755
+    )  # above the bucket: as mkdir -p
     assert storage.read(secret.name) == b"patient,diagnosis\n"
 
 
 def test_a_team_folder_shares_with_its_group_only(
-    area: Path, tmp_path: Path, other: OtherUser
+    open_area: Path, tmp_path: Path, other: OtherUser
 ) -> None:
     """A folder the group may write and search, with the set-group-ID bit: its group reads
     and adds to what the owner uploaded; others (outside the group) get nothing."""
-    bucket = area / "team"
+    bucket = open_area / "team"
     bucket.mkdir()
     os.chown(bucket, 0, other.gid)
     bucket.chmod(0o2770)
@@ -87,8 +70,8 @@ def test_a_team_folder_shares_with_its_group_only(
     assert other.run("/bin/touch", str(bucket / "incoming" / "theirs.tmp")).returncode == 0
 
 
-def test_a_stricter_umask_is_obeyed(area: Path, tmp_path: Path, other: OtherUser) -> None:
-    bucket = area / "team"
+def test_a_stricter_umask_is_obeyed(open_area: Path, tmp_path: Path, other: OtherUser) -> None:
+    bucket = open_area / "team"
     bucket.mkdir()
     os.chown(bucket, 0, other.gid)
     bucket.chmod(0o2770)
