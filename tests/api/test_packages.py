@@ -20,6 +20,7 @@ import nodepipe
 from api.conftest import LOOPBACK, authorized, error_of, finish_job
 from nodepipe.api import create_app
 from support.package_index import PASSWORD, USER, PackageIndex, offline_env
+from support.wheels import local_project
 
 
 def started(client: TestClient, app: FastAPI, url: str, body: dict[str, object]) -> dict[str, Any]:
@@ -160,3 +161,26 @@ def test_hostile_uploads_are_refused_with_the_menu_items_words_and_leave_nothing
     assert [p.tag for p in chain.pipelines.list()] == ["baseline"]
     assert sorted(p.name for p in chain.root.iterdir()) == before
     assert not list(tmp_path.parent.rglob("escape.py"))
+
+
+def test_a_node_installing_a_folder_from_outside_is_refused_by_build_and_download(
+    client: TestClient, app: FastAPI, chain: nodepipe.Workspace, tmp_path: Path
+) -> None:
+    """Build package… and the bundle download refuse a node whose environment is built from a
+    folder outside the pipeline's nodes (nobody could import it), naming it, with the menu
+    item of the fix; nothing is written into dist/."""
+    tool = local_project(tmp_path / "outside" / "tool", "outtool", "0.1", "X = 1\n")
+    chain.envs.add("clean", [], path=str(tool))
+    built = started(client, app, "/api/pipelines/baseline/package", {"alias": "np-b"})
+    assert built["status"] == "failed", built
+    assert (
+        "node 'clean' installs from outside the nodes exported with it" in built["error"]["message"]
+    )
+    assert str(tool) in built["error"]["message"]
+    assert built["error"]["hint"] == {"action": "env.snapshot", "params": {"node": "clean"}}
+    assert client.get("/api/packages").json() == []
+    assert not (chain.root / "dist").exists()
+    answer = client.get("/api/pipelines/baseline/bundle.zip")
+    assert "node 'clean' installs from outside" in error_of(answer, 422)
+    assert answer.json()["hint"]["action"] == "env.snapshot"
+    assert sorted(p.name for p in chain.context.layout.staging_dir.iterdir()) == []

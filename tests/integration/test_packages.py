@@ -360,14 +360,20 @@ def test_a_package_never_makes_the_pull_build_a_folder_of_this_machine(
 ) -> None:
     """A node that installs a folder from outside itself (``--path``) names that folder in its
     pyproject and lock: pulled elsewhere, syncing would build whatever that path holds there
-    (its PEP 517 backend runs). Refused before anything is synced, naming it."""
+    (its PEP 517 backend runs). Refused before anything is synced, naming it. (nodepipe's own
+    build refuses such a node, so the package is made by hand: a clean build whose node files
+    are swapped for those of the node once it installs the folder.)"""
     tool = local_project(tmp_path / "outside" / "tool", "outtool", "0.1", "X = 1\n")
     marker = tmp_path / "built.txt"
     backend = tool / "np_backend.py"
     backend.write_text(f"open({str(marker)!r}, 'a').write('built\\n')\n" + backend.read_text())
+    built = trained.packages.build("model", alias="carrier", destination=tmp_path / "dist")
     trained.envs.add("train", [], path=str(tool))
     marker.unlink()
-    built = trained.packages.build("model", alias="carrier", destination=tmp_path / "dist")
+    code = trained.nodes.path("train", "model") / "code"
+    inside = "carrier/bundle/nodes/train/code/"
+    swapped = {inside + name: (code / name).read_bytes() for name in ("pyproject.toml", "uv.lock")}
+    replace_members(built.wheel, swapped)
     other = nodepipe.init(tmp_path / "other")
     before = snapshot(other)
     with pytest.raises(InvalidInputError, match="built from outside the bundle") as refused:
@@ -377,3 +383,12 @@ def test_a_package_never_makes_the_pull_build_a_folder_of_this_machine(
     assert snapshot(other) == before
     assert not any((other.context.layout.staging_dir).iterdir())
     other.close()
+
+
+def replace_members(wheel: Path, members: dict[str, bytes]) -> None:
+    """Rewrite the zip ``wheel`` with ``members`` (by name) replacing or adding files."""
+    with zipfile.ZipFile(wheel) as source:
+        kept = {i.filename: source.read(i) for i in source.infolist() if i.filename not in members}
+    with zipfile.ZipFile(wheel, "w") as target:
+        for name, data in {**kept, **members}.items():
+            target.writestr(name, data)

@@ -25,6 +25,10 @@ COMMANDS: dict[Action, str] = {
     ),
     Action.SHARED_ENV_NEW: "create it with `nodepipe shared-env new {name}`",
     Action.ENV_DETACH: "give it an environment of its own first with `nodepipe env detach {node}`",
+    Action.ENV_SNAPSHOT: (
+        "take a snapshot of that folder into the node with `nodepipe env add {node} --snapshot "
+        "DIR` (its files become the node's own), then export or build again"
+    ),
     Action.RAY_CONNECT: (
         "start one with `ray start --head` and pass its address with `nodepipe run PIPELINE "
         "--executor ray --ray-address HOST:PORT`, or leave --ray-address out to start a local Ray"

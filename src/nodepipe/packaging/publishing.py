@@ -9,7 +9,8 @@ Where the URL and the credentials come from, first found wins:
 They reach uv in its environment only: never on a command line (others can read those) and
 never written anywhere. Files the index already holds with the same bytes are skipped (uv's
 ``--check-url``: the index's ``simple/`` page, unless given); an index's refusals become errors
-that name the fix.
+that name the fix. A missing file, or one that is not a wheel or an sdist, is refused before
+the index is asked anything.
 """
 
 from __future__ import annotations
@@ -18,9 +19,18 @@ import configparser
 import os
 import re
 import shutil
+import tarfile
+import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from packaging.utils import (
+    InvalidSdistFilename,
+    InvalidWheelFilename,
+    parse_sdist_filename,
+    parse_wheel_filename,
+)
 
 from nodepipe.domain.errors import Action, EnvironmentBuildError, Hint, IndexUnreachableError
 from nodepipe.envs.uv import UvRunner
@@ -109,9 +119,7 @@ def publish(
     files: Sequence[Path], target: Target, uv: UvRunner, check_url: str | None = None
 ) -> PublishResult:
     """Upload ``files`` to ``target``; identical files the index holds are skipped."""
-    missing = [str(f) for f in files if not f.is_file()]
-    if missing:
-        raise PackageError(f"no such file: {', '.join(missing)}")
+    check_files(files)
     args = ["publish", "--publish-url", target.url]
     args += ["--check-url", check_url or f"{target.url.rstrip('/')}/simple/"]
     env = {"UV_PUBLISH_USERNAME": target.username} if target.username else {}
@@ -134,6 +142,33 @@ def publish(
     skipped = tuple(_SKIPPED.findall(done.stderr))
     uploaded = tuple(f.name for f in files if f.name not in skipped)
     return PublishResult(target.url, uploaded, skipped, target.source)
+
+
+def check_files(files: Sequence[Path]) -> None:
+    """Refuse, before the index is asked anything, a file that is missing or is not a wheel or
+    an sdist (by its name and its bytes): that mistake is the caller's, never the index's."""
+    missing = [str(f) for f in files if not f.is_file()]
+    if missing:
+        raise PackageError(f"no such file: {', '.join(missing)}")
+    for file in files:
+        if not _is_distribution(file):
+            raise PackageError(
+                f"{file} is not a wheel (NAME-VERSION-…-any.whl) or an sdist "
+                "(NAME-VERSION.tar.gz); give the files `nodepipe package build` wrote"
+            )
+
+
+def _is_distribution(file: Path) -> bool:
+    try:
+        if file.name.endswith(".whl"):
+            parse_wheel_filename(file.name)
+            return zipfile.is_zipfile(file)
+        if file.name.endswith(".tar.gz"):
+            parse_sdist_filename(file.name)
+            return tarfile.is_tarfile(file)
+    except (InvalidWheelFilename, InvalidSdistFilename, OSError):
+        return False
+    return False
 
 
 def refusal(detail: str, target: Target) -> PackageError | PackageExistsError:

@@ -4,8 +4,9 @@ A node's ``pyproject.toml`` (``[tool.uv.sources]``: ``path``, ``git``, ``url``) 
 ``uv.lock`` (each package's ``source``: ``editable``, ``directory``, ``path``, ``git``,
 ``url``, ``registry``) may name local folders, files or ``file:`` URLs; syncing the
 environment reads them and builds what is there (a PEP 517 backend runs). ``outside`` lists
-those that lie outside a given folder, so a node that came from elsewhere (a bundle, a package)
-cannot make nodepipe build a folder of this machine it chose.
+those that lie outside the given folders: an import refuses them, so a node that came from
+elsewhere (a bundle, a package) cannot make nodepipe build a folder of this machine it chose;
+an export or a package build refuses them too, since nobody could import what it wrote.
 """
 
 from __future__ import annotations
@@ -19,18 +20,20 @@ LOCAL_KEYS = ("editable", "directory", "path")
 URL_KEYS = ("git", "url", "registry")
 
 
-def outside(code: Path, root: Path) -> list[str]:
-    """The local sources of the node whose ``code/`` is ``code`` that lead outside ``root``
-    (or cannot be read), as ``"file: source"``; [] when there are none."""
+def outside(code: Path, *roots: Path) -> list[str]:
+    """The local sources of the node whose ``code/`` is ``code`` that lead outside every one of
+    ``roots`` (or cannot be read), as ``"file: source"``; [] when there are none."""
+    resolved = [root.resolve() for root in roots]
     found = []
     for file, source in _sources(code):
-        if source.lower().startswith("file:") or not _inside(code / source, root):
+        if source.lower().startswith("file:") or not _inside(code / source, resolved):
             found.append(f"{file}: {source}")
     return found
 
 
-def _inside(path: Path, root: Path) -> bool:
-    return path.resolve().is_relative_to(root.resolve())
+def _inside(path: Path, roots: list[Path]) -> bool:
+    real = path.resolve()
+    return any(real.is_relative_to(root) for root in roots)
 
 
 def _sources(code: Path) -> Iterator[tuple[str, str]]:

@@ -17,6 +17,7 @@ export const MENU_ITEMS: Record<Action, (params: Params) => string> = {
   "node.kill": () => "kill it: right-click the node → Kill",
   "node.rename": (p) => `give one of them another tag: open pipeline "${p.pipeline}", select node "${p.tag}" → Overview → Tag → Rename; or show a copy instead: right-click the node → Duplicate… (Into pipeline "${p.pipeline}", Tag of the copy)`,
   "env.detach": () => "give it an environment of its own first: select the node → Environment → Own environment",
+  "env.snapshot": (p) => `take a snapshot of that folder into the node: select node "${p.node}" → Environment → snapshot (copied, editable) → Add (lock and sync), then export or build again`,
   "shared_env.new": (p) => `create it: Shared environments in the sidebar → New shared environment "${p.name}"`,
   "ray.connect": () => "check that Ray runs there and give its address: toolbar → Run with options (Ray address), or leave the address empty to start a local Ray",
   "workspace.init": () => `${OWNER} create the workspace`,

@@ -21,11 +21,12 @@ from pathlib import Path
 from nodepipe.bundles.lockfile import LockRecord
 from nodepipe.bundles.model import BundleDefinition, EdgeEntry, IncludeEntry, NodeEntry
 from nodepipe.domain.bundles import PipelineInclude
-from nodepipe.domain.errors import InvalidInputError
+from nodepipe.domain.errors import Action, Hint, InvalidInputError
 from nodepipe.domain.model import PipelineView
 from nodepipe.domain.states import NodeState
 from nodepipe.services.runs.status import NodeStatusView
 from nodepipe.store.queries import StoreSession
+from nodepipe.workspace import local_sources
 from nodepipe.workspace.bundle_libs import read_links
 from nodepipe.workspace.code_trees import EXCLUDED_DIRS
 from nodepipe.workspace.conda_project import portable_conda_paths
@@ -168,6 +169,23 @@ def _libs(folders: Mapping[str, NodeFolder]) -> tuple[list[Path], str | None]:
         return [], None
     names = {link.name for link in links}
     return paths, (names.pop() if len(names) == 1 else DEFAULT_PY_DIR)
+
+
+def check_sources(plan: ExportPlan) -> None:
+    """Refuse, before anything is written, a node whose environment is built from a local
+    folder or file the bundle will not carry (a ``--path`` project, a shared checkout, a
+    library node that is not exported with it): an import refuses such a node (the rule of
+    ``local_sources``), so the bundle or package could not be used anywhere."""
+    carried = [folder.code for folder in plan.folders.values()]
+    for key, folder in sorted(plan.folders.items()):
+        foreign = local_sources.outside(folder.code, *carried)
+        if foreign:
+            raise InvalidInputError(
+                f"node {key!r} installs from outside the nodes exported with it "
+                f"({', '.join(foreign)}); a bundle or package carries only its nodes' own "
+                "files, so no workspace could import it",
+                hint=Hint(Action.ENV_SNAPSHOT, {"node": key}),
+            )
 
 
 def write_nodes(plan: ExportPlan, directory: Path, with_data: bool, root: Path) -> None:

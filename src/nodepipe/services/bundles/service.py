@@ -23,6 +23,7 @@ from nodepipe.services.bundles.creation import SyncProgress
 from nodepipe.services.bundles.export_dir import check_target, writing_directory
 from nodepipe.services.bundles.exporting import (
     ExportPlan,
+    check_sources,
     plan_export,
     write_libs,
     write_nodes,
@@ -105,6 +106,7 @@ class BundleService:
         target = Path(os.path.normpath(Path(directory).absolute()))
         check_target(target, force, self.context.layout)
         plan = self._plan(pipeline, target, portable)
+        check_sources(plan)
         with writing_directory(self.context, target) as staging:
             write_nodes(plan, staging, with_data, target)
             crash_point("export.nodes-written")
