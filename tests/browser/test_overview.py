@@ -79,6 +79,11 @@ def test_a_huge_pipeline_zoomed_out_is_one_canvas_where_a_click_selects(
     expect(overview).to_have_attribute("aria-label", re.compile("^" + summary))
     expect_accessible(page, "overview of a huge pipeline")
 
+    # The other theme: the blocks take its colours (before, they kept the old theme's until a
+    # reload: the colours were read before the new theme reached the page).
+    page.get_by_title("Light or dark theme").click()
+    page.wait_for_function(f"(a) => ({WRONG_BLOCKS})(a).length === 0", arg=[points, "ready"])
+
     # The pointer names the block under it; a click selects its node and opens it.
     x, y = page.evaluate(TO_SCREEN, list(centres["n1234"]))
     page.mouse.move(x, y)

@@ -25,10 +25,6 @@ export function App() {
   const widePanel = useApp((s) => s.panelTab === "outputs" || s.panelTab === "code");
 
   useEffect(() => {
-    document.documentElement.dataset["theme"] = theme;
-  }, [theme]);
-
-  useEffect(() => {
     startApp().catch(report);
     return connectEvents();
   }, []);

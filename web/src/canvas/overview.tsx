@@ -11,7 +11,7 @@
 import { useStore, useStoreApi, type Edge } from "@xyflow/react";
 import { useEffect, useMemo, useRef } from "react";
 import type { NodeState } from "../api/types";
-import { displayState, graphNode, useApp, type AppState } from "../store/app";
+import { displayState, graphNode, useApp, type AppState, type Theme } from "../store/app";
 import { LABEL_ZOOM } from "./detail";
 import type { FlowNode } from "./flow";
 import { NODE_HEIGHT, NODE_WIDTH } from "./layout";
@@ -177,23 +177,28 @@ function summary(looks: Uint8Array): string {
   return `Overview of ${looks.length.toLocaleString("en")} nodes: ${parts.join(", ")}. Zoom in to see cards, or find a node with Ctrl+K.`;
 }
 
+/** The colours the overview paints with in ``theme``: the CSS variables of ``element``. The page
+ * takes a new theme before anything renders for it (store/app.ts ``setTheme``), so they are the
+ * new theme's. */
+function coloursOf(element: Element, theme: Theme): Omit<Paint, "scene" | "looks" | "selected"> & { theme: Theme } {
+  const style = getComputedStyle(element);
+  const read = (name: string) => style.getPropertyValue(name).trim();
+  return {
+    theme,
+    colours: [...LOOKS.map((look) => read(`--look-${look}`)), read("--text-muted")],
+    edge: read("--text-muted"),
+    accent: read("--accent"),
+    text: read("--block-text"),
+  };
+}
+
 /** The overview canvas for ``nodes`` and ``edges``; render it inside `<ReactFlow>`. */
 export function OverviewLayer({ scene }: { scene: Scene }) {
   const canvas = useRef<HTMLCanvasElement>(null);
   const rf = useStoreApi();
   const domNode = useStore((s) => s.domNode);
   const theme = useApp((s) => s.theme);
-  const styles = useMemo(() => {
-    if (!domNode) return null;
-    const style = getComputedStyle(domNode);
-    const read = (name: string) => style.getPropertyValue(name).trim();
-    return {
-      colours: [...LOOKS.map((look) => read(`--look-${look}`)), read("--text-muted")],
-      edge: read("--text-muted"),
-      accent: read("--accent"),
-      text: read("--block-text"),
-    };
-  }, [domNode, theme]); // the theme changes what the CSS variables hold
+  const styles = useMemo(() => (domNode ? coloursOf(domNode, theme) : null), [domNode, theme]);
 
   useEffect(() => {
     const element = canvas.current;

@@ -40,6 +40,13 @@ function initialTheme(): Theme {
   return window.matchMedia("(prefers-color-scheme: light)").matches ? "light" : "dark";
 }
 
+/** Put ``theme`` on the page: done before the state changes, so what renders for the new theme
+ * (the overview's colours) reads its CSS variables, not the old theme's. */
+function applyTheme(theme: Theme): Theme {
+  document.documentElement.dataset["theme"] = theme;
+  return theme;
+}
+
 export const useApp = create<AppState>(() => ({
   projectId: null,
   pipelineId: null,
@@ -50,7 +57,7 @@ export const useApp = create<AppState>(() => ({
   selectRequest: null,
   panelNodeId: null,
   panelTab: "overview",
-  theme: initialTheme(),
+  theme: applyTheme(initialTheme()),
   connected: false,
   highlight: [],
   layoutRequest: 0,
@@ -61,7 +68,7 @@ export const getApp = useApp.getState;
 
 export function setTheme(theme: Theme): void {
   localStorage.setItem("nodepipe-theme", theme);
-  setApp({ theme });
+  setApp({ theme: applyTheme(theme) });
 }
 
 export function openPanel(nodeId: string | null, tab?: PanelTab): void {
