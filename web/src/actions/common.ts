@@ -2,7 +2,7 @@
 import { useQuery, type QueryKey, type UseQueryOptions } from "@tanstack/react-query";
 import { useEffect } from "react";
 import { toast } from "sonner";
-import { api, ApiError, call } from "../api/client";
+import { api, ApiError, call, type FetchResult } from "../api/client";
 import { invalidateAll } from "../api/queries";
 import type { Job } from "../api/types";
 import { getApp, flash } from "../store/app";
@@ -34,6 +34,11 @@ export function currentPipeline(): string {
   return pipelineId;
 }
 
+/** A node of the open pipeline, as the path of the API's node routes names it. */
+export function nodePath(node: string) {
+  return { pipeline: currentPipeline(), node };
+}
+
 /** Refetch what is on screen after a change this page made (other pages refetch on the
  * change event). */
 export async function refresh(): Promise<void> {
@@ -49,8 +54,14 @@ export function useReportedQuery<T, K extends QueryKey>(options: UseQueryOptions
   return result;
 }
 
-type JobDone = (job: Job) => void | Promise<void>;
+export type JobDone = (job: Job) => void | Promise<void>;
 const pending = new Map<string, JobDone>();
+
+/** Start a background job on the server (``request`` sends it) and follow it: a toast, and
+ * ``done`` once it succeeded; a refusal becomes a toast, like any action's. */
+export async function startJob(request: () => Promise<FetchResult<Job>>, done?: JobDone): Promise<void> {
+  await attempt(async () => followJob(await call(request()), done));
+}
 
 /** Follow a background job: its end arrives as `job_finished` on the event stream. */
 export async function followJob(job: Job, onSuccess?: JobDone): Promise<void> {

@@ -1,10 +1,7 @@
 // A node's conda packages: add, remove, relock. Each change solves and installs with py-rattler
 // on the server as a background job (a toast follows it); its end comes on the event stream.
-import { api, call } from "../api/client";
-import type { Job } from "../api/types";
-import { attempt, currentPipeline, followJob } from "./common";
-
-type Done = (job: Job) => void | Promise<void>;
+import { api } from "../api/client";
+import { nodePath, startJob, type JobDone } from "./common";
 
 /** Conda specs from free text: one per line (`ffmpeg 6.1.*` keeps its space), comments dropped. */
 export function condaSpecs(text: string): string[] {
@@ -19,38 +16,31 @@ export function condaChannels(text: string): string[] {
   return text.split(/[\s,]+/).filter(Boolean);
 }
 
-function nodePath(node: string) {
-  return { pipeline: currentPipeline(), node };
-}
-
-export const addCondaPackages = (node: string, specs: string[], channels: string[], done: Done) =>
-  attempt(async () => {
-    const job = await call(
+export const addCondaPackages = (node: string, specs: string[], channels: string[], done: JobDone) =>
+  startJob(
+    () =>
       api.POST("/api/pipelines/{pipeline}/nodes/{node}/environment/conda/packages", {
         params: { path: nodePath(node) },
         body: { specs, channels },
       }),
-    );
-    await followJob(job, done);
-  });
+    done,
+  );
 
-export const removeCondaPackages = (node: string, packages: string[], done: Done) =>
-  attempt(async () => {
-    const job = await call(
+export const removeCondaPackages = (node: string, packages: string[], done: JobDone) =>
+  startJob(
+    () =>
       api.DELETE("/api/pipelines/{pipeline}/nodes/{node}/environment/conda/packages", {
         params: { path: nodePath(node), query: { packages } },
       }),
-    );
-    await followJob(job, done);
-  });
+    done,
+  );
 
-export const relockConda = (node: string, upgrade: boolean, done: Done) =>
-  attempt(async () => {
-    const job = await call(
+export const relockConda = (node: string, upgrade: boolean, done: JobDone) =>
+  startJob(
+    () =>
       api.POST("/api/pipelines/{pipeline}/nodes/{node}/environment/conda/lock", {
         params: { path: nodePath(node) },
         body: { upgrade },
       }),
-    );
-    await followJob(job, done);
-  });
+    done,
+  );

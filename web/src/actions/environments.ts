@@ -2,11 +2,8 @@
 // Each change runs uv on the server as a background job; its end comes on the event stream.
 import { toast } from "sonner";
 import { api, call } from "../api/client";
-import type { Job } from "../api/types";
 import { ask, askText } from "../dialogs/dialogs";
-import { attempt, currentPipeline, followJob } from "./common";
-
-type Done = (job: Job) => void | Promise<void>;
+import { attempt, followJob, nodePath, startJob, type JobDone } from "./common";
 
 /** Requirements from free text: one per line (or separated by spaces), comments dropped. */
 export function requirements(text: string): string[] {
@@ -17,97 +14,80 @@ export function requirements(text: string): string[] {
     .flatMap((line) => (line.includes(" ") && !/[<>=!~;@]/.test(line) ? line.split(/\s+/) : [line]));
 }
 
-function nodePath(node: string) {
-  return { pipeline: currentPipeline(), node };
-}
-
 export type AddMode = "packages" | "path" | "snapshot" | "shared";
 
-export const addToNode = (node: string, mode: AddMode, text: string, done: Done) =>
-  attempt(async () => {
-    const body =
-      mode === "packages" ? { requirements: requirements(text) } : { requirements: [], [mode]: text.trim() };
-    const job = await call(
+export const addToNode = (node: string, mode: AddMode, text: string, done: JobDone) =>
+  startJob(
+    () =>
       api.POST("/api/pipelines/{pipeline}/nodes/{node}/environment/packages", {
         params: { path: nodePath(node) },
-        body,
+        body: mode === "packages" ? { requirements: requirements(text) } : { requirements: [], [mode]: text.trim() },
       }),
-    );
-    await followJob(job, done);
-  });
+    done,
+  );
 
-export const removeFromNode = (node: string, packages: string[], done: Done) =>
-  attempt(async () => {
-    const job = await call(
+export const removeFromNode = (node: string, packages: string[], done: JobDone) =>
+  startJob(
+    () =>
       api.DELETE("/api/pipelines/{pipeline}/nodes/{node}/environment/packages", {
         params: { path: nodePath(node), query: { packages } },
       }),
-    );
-    await followJob(job, done);
-  });
+    done,
+  );
 
-export async function changePython(node: string, current: string, done: Done): Promise<void> {
+export async function changePython(node: string, current: string, done: JobDone): Promise<void> {
   const version = await askText("Python version", "An installed Python (never downloaded), e.g. 3.12", current, "Use it");
   if (!version) return;
-  await attempt(async () => {
-    const job = await call(
+  await startJob(
+    () =>
       api.PUT("/api/pipelines/{pipeline}/nodes/{node}/environment/python", {
         params: { path: nodePath(node) },
         body: { version },
       }),
-    );
-    await followJob(job, done);
-  });
+    done,
+  );
 }
 
-export const relock = (node: string, upgrade: boolean, done: Done) =>
-  attempt(async () => {
-    const job = await call(
+export const relock = (node: string, upgrade: boolean, done: JobDone) =>
+  startJob(
+    () =>
       api.POST("/api/pipelines/{pipeline}/nodes/{node}/environment/lock", {
         params: { path: nodePath(node) },
         body: { upgrade },
       }),
-    );
-    await followJob(job, done);
-  });
+    done,
+  );
 
-export const syncNode = (node: string, done: Done) =>
-  attempt(async () => {
-    const job = await call(
-      api.POST("/api/pipelines/{pipeline}/nodes/{node}/environment/sync", { params: { path: nodePath(node) } }),
-    );
-    await followJob(job, done);
-  });
+export const syncNode = (node: string, done: JobDone) =>
+  startJob(
+    () => api.POST("/api/pipelines/{pipeline}/nodes/{node}/environment/sync", { params: { path: nodePath(node) } }),
+    done,
+  );
 
 /** Back to an environment of its own (same packages when it used a shared one). */
-export const ownEnvironment = (node: string, done: Done) =>
-  attempt(async () => {
-    const job = await call(
+export const ownEnvironment = (node: string, done: JobDone) =>
+  startJob(
+    () =>
       api.PUT("/api/pipelines/{pipeline}/nodes/{node}/environment/isolation", {
         params: { path: nodePath(node) },
         body: { mode: "own" },
       }),
-    );
-    await followJob(job, done);
-  });
+    done,
+  );
 
-export const refreshSnapshot = (node: string, snapshot: string, done: Done) =>
-  attempt(async () => {
-    const job = await call(
+export const refreshSnapshot = (node: string, snapshot: string, done: JobDone) =>
+  startJob(
+    () =>
       api.POST("/api/pipelines/{pipeline}/nodes/{node}/environment/snapshots/{snapshot}/refresh", {
         params: { path: { ...nodePath(node), snapshot } },
       }),
-    );
-    await followJob(job, done);
-  });
+    done,
+  );
 
 export const installKernel = (node: string) =>
-  attempt(async () => {
-    const job = await call(
-      api.POST("/api/pipelines/{pipeline}/nodes/{node}/environment/kernel", { params: { path: nodePath(node) } }),
-    );
-    await followJob(job);
-  });
+  startJob(() =>
+    api.POST("/api/pipelines/{pipeline}/nodes/{node}/environment/kernel", { params: { path: nodePath(node) } }),
+  );
 
 export async function editBasePackages(pipelineId: string, tag: string): Promise<void> {
   await attempt(async () => {
@@ -157,7 +137,7 @@ export async function editBasePackages(pipelineId: string, tag: string): Promise
   });
 }
 
-export async function createSharedEnv(done: Done): Promise<void> {
+export async function createSharedEnv(done: JobDone): Promise<void> {
   const values = await ask({
     title: "New shared environment",
     body: "Nodes created with it use this one environment instead of their own.",
@@ -169,15 +149,13 @@ export async function createSharedEnv(done: Done): Promise<void> {
   });
   const name = String(values?.["name"] ?? "").trim();
   if (!values || !name) return;
-  await attempt(async () => {
-    const job = await call(
-      api.POST("/api/shared-envs", { body: { name, packages: requirements(String(values["packages"])) } }),
-    );
-    await followJob(job, done);
-  });
+  await startJob(
+    () => api.POST("/api/shared-envs", { body: { name, packages: requirements(String(values["packages"])) } }),
+    done,
+  );
 }
 
-export async function editSharedEnv(name: string, done: Done): Promise<void> {
+export async function editSharedEnv(name: string, done: JobDone): Promise<void> {
   await attempt(async () => {
     const env = await call(api.GET("/api/shared-envs/{name}", { params: { path: { name } } }));
     const locked = Object.entries(env.locked).map(([p, v]) => `${p} ${v}`);

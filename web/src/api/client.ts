@@ -44,7 +44,7 @@ export class ApiError extends Error {
   }
 }
 
-interface FetchResult<T> {
+export interface FetchResult<T> {
   data?: T;
   error?: unknown;
   response: Response;
