@@ -9,19 +9,13 @@ from typing import TYPE_CHECKING
 
 from nodepipe.cli.listing import printable
 from nodepipe.cli.output import console, escape
-from nodepipe.domain.events import (
-    NodeFinished,
-    NodeSkipped,
-    NodeStarted,
-    RunEvent,
-    RunFinished,
-    RunStarted,
-)
 from nodepipe.domain.states import NodeState
 
 if TYPE_CHECKING:
     from rich.live import Live
     from rich.table import Table
+
+    from nodepipe.domain.events import NodeFinished, RunEvent
 
 
 class JsonEvents:
@@ -68,6 +62,15 @@ class LiveProgress:
             self.live.stop()
 
     def __call__(self, event: RunEvent) -> None:
+        # the events' module only once a run sends one: a run with nothing to do sends none
+        from nodepipe.domain.events import (
+            NodeFinished,
+            NodeSkipped,
+            NodeStarted,
+            RunFinished,
+            RunStarted,
+        )
+
         if isinstance(event, RunStarted):
             self.tags = event.tags
             self.total = len(event.node_ids)

@@ -10,11 +10,11 @@ from nodepipe.cli.output import console, done, escape, say
 from nodepipe.domain.graph import heads
 from nodepipe.domain.model import Group, Node, Pipeline, PipelineView, Project
 from nodepipe.domain.states import NodeState
-from nodepipe.domain.views import NodeDetails, RemovalReport
 
 if TYPE_CHECKING:  # the service (and the store) only when a command runs
     from rich.tree import Tree
 
+    from nodepipe.domain.views import NodeDetails, RemovalReport
     from nodepipe.services.graph.replacing import Replacement
 
 STATE_STYLES = {

@@ -7,7 +7,6 @@ digit, so an id can never be mistaken for an ordinary word used as a tag.
 from __future__ import annotations
 
 import re
-import secrets
 
 ID_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"
 ID_LENGTH = 8
@@ -17,6 +16,8 @@ _DIGITS = "23456789"
 
 def new_id() -> str:
     """Return a fresh random id (collisions are checked by the store on insert)."""
+    import secrets  # (and random, hmac, base64 through it) only by commands that make ids
+
     while True:  # about one draw in eleven holds no digit and is drawn again
         candidate = "".join(secrets.choice(ID_ALPHABET) for _ in range(ID_LENGTH))
         if any(ch in _DIGITS for ch in candidate):

@@ -5,7 +5,6 @@ Unknown names get the closest candidate suggested; ambiguous ones list every can
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -62,6 +61,8 @@ def _in(scope: str) -> str:
 
 def _not_found_message(query: str, candidates: Sequence[Candidate], kind: str, scope: str) -> str:
     names = sorted({c.name for c in candidates})
+    import difflib  # a name not found only
+
     close = difflib.get_close_matches(query, names, n=3, cutoff=0.6)
     message = f"no {kind} {query!r}{_in(scope)}"
     if close:

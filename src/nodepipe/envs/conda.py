@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
-import secrets
+import os
 import shutil
 from collections.abc import Coroutine
 from dataclasses import dataclass
@@ -104,7 +104,7 @@ class CondaEnvironments:
         lock.set_channels("default", [r.LockChannel(c) for c in _channel_urls(r, channels)])
         for record in sorted(records, key=lambda rec: rec.name.normalized):
             lock.add_conda_package("default", lock_platform, record)
-        building = code_dir / f".{CONDA_LOCK}.{secrets.token_hex(4)}"
+        building = code_dir / f".{CONDA_LOCK}.{os.urandom(4).hex()}"
         try:
             lock.to_path(building)
             write_atomic(code_dir / CONDA_LOCK, building.read_bytes())
@@ -117,7 +117,7 @@ class CondaEnvironments:
         records = self._locked_records(code_dir)
         identity = lock_identity(code_dir)
         target = code_dir / CONDA_PREFIX
-        token = secrets.token_hex(4)
+        token = os.urandom(4).hex()
         building = code_dir / f"{CONDA_PREFIX}.building-{token}"
         old = code_dir / f"{CONDA_PREFIX}.old-{token}"
         with journal.operation(self.journal_dir, INSTALL_KIND, leftovers=[str(building), str(old)]):
@@ -199,7 +199,7 @@ def remove_prefix(code_dir: Path) -> None:
     """Remove the node's conda prefix (renamed aside first, so it is gone or whole)."""
     prefix = code_dir / CONDA_PREFIX
     if prefix.exists():
-        aside = code_dir / f"{CONDA_PREFIX}.old-{secrets.token_hex(4)}"
+        aside = code_dir / f"{CONDA_PREFIX}.old-{os.urandom(4).hex()}"
         prefix.rename(aside)
         shutil.rmtree(aside, ignore_errors=True)
 

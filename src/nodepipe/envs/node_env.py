@@ -22,7 +22,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import secrets
 import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -164,7 +163,7 @@ class NodeEnvironments:
             # nothing to protect yet: build in place; the marker, written last, makes it trusted
             self._uv_sync(code_dir, target, python, compile_bytecode)
             return
-        token = secrets.token_hex(4)
+        token = os.urandom(4).hex()
         building = code_dir / f".venv.building-{token}"
         old = code_dir / f".venv.old-{token}"
         leftovers = [str(building), str(old)]

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import itertools
-import socket
 import threading
 from collections.abc import Collection
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -29,6 +28,7 @@ from nodepipe.domain.runs import TaskOutcome
 from nodepipe.execution.executor import StartedCallback
 from nodepipe.execution.node_variables import node_variables
 from nodepipe.execution.process_launcher import LaunchedRun, ProcessLauncher
+from nodepipe.execution.recovery import this_host
 from nodepipe.execution.task import NodeProcess, NodeTask
 
 
@@ -44,7 +44,7 @@ class LocalExecutor:
         self._launcher: ProcessLauncher | None = None
         self._runs: dict[str, LaunchedRun] = {}
         self._lock = threading.Lock()
-        self._host = socket.gethostname()
+        self._host = this_host()
         self._environment: dict[str, str] = {}
         self._handed_over = itertools.count()
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,10 +19,10 @@ from nodepipe.domain.runs import ACTIVE_NODE_RUN_STATES, NodeRun, NodeRunState, 
 from nodepipe.domain.states import ACTIVE_STATES, NodeState
 from nodepipe.store.store import Store
 from nodepipe.workspace.layout import WorkspaceLayout
-from nodepipe.workspace.output_swap import Promotion, finish_promotion, promoted, undo
 
 if TYPE_CHECKING:
     from nodepipe.store.queries import StoreSession
+    from nodepipe.workspace.output_swap import Promotion
 
 INTERRUPTED = "interrupted: the nodepipe process running it stopped"
 ROLLED_FORWARD = "completed (recorded after the nodepipe process running it stopped)"
@@ -38,14 +37,20 @@ def process_start_time(pid: int) -> str | None:
     return stat.rsplit(")", 1)[1].split()[19]
 
 
+def this_host() -> str:
+    """This machine's host name (what ``socket.gethostname`` returns, without importing
+    ``socket`` into every command that checks for dead runs)."""
+    return os.uname().nodename
+
+
 def this_process() -> tuple[int, str, str]:
     """(pid, host, start time) identifying the current process across pid reuse."""
     pid = os.getpid()
-    return pid, socket.gethostname(), process_start_time(pid) or ""
+    return pid, this_host(), process_start_time(pid) or ""
 
 
 def orchestrator_alive(run: Run) -> bool:
-    if run.orchestrator_host != socket.gethostname():
+    if run.orchestrator_host != this_host():
         return True  # cannot tell from here; the host that runs it will recover it
     return process_start_time(run.orchestrator_pid) == run.orchestrator_started
 
@@ -72,7 +77,7 @@ def processes_of_run(run_id: str) -> list[int]:
 
 def kill_orphans(run: Run) -> None:
     """SIGKILL every process (and its group) left running by a dead run on this host."""
-    if run.orchestrator_host != socket.gethostname():
+    if run.orchestrator_host != this_host():
         return
     own_group = os.getpgid(0)
     for pid in processes_of_run(run.id):
@@ -111,6 +116,8 @@ def settle_run(
     back in data/) before the store marks it failed. The old outputs of a rolled-forward
     promotion go only after the store has recorded it.
     """
+    from nodepipe.workspace.output_swap import finish_promotion  # a dead run's only
+
     with store.read() as session:
         node_runs = session.node_runs_of_run(run_id)
         recorded = session.node_fingerprints({nr.node_id for nr in node_runs})
@@ -137,6 +144,8 @@ def _settle_files(
 ) -> dict[str, Promotion]:
     """The promotions that happened, by node run id; every other node run undone on disk, its
     node's data/ back to the outputs the store records (``recorded``: digest by node)."""
+    from nodepipe.workspace.output_swap import promoted, undo
+
     swapped: dict[str, Promotion] = {}
     for node_run in node_runs:
         folder = layout.node_folder(node_run.node_id)

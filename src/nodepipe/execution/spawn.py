@@ -16,7 +16,6 @@ missing, ``spawn_available()`` is False and the caller starts the process with `
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import functools
 import os
 import shutil
@@ -30,13 +29,14 @@ _SETSID = 0x80
 _OPAQUE_BYTES = 1024
 """Room for posix_spawnattr_t (336 bytes in glibc) and posix_spawn_file_actions_t (80)."""
 _SIGSET_BYTES = 128
+_GLIBC = "libc.so.6"
 
 
 @functools.cache
 def _libc() -> Any:
     """The C library with the functions used here typed, or None when one is missing."""
     try:
-        libc = ctypes.PyDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc = _open_libc()
         functions: dict[str, tuple[Any, ...] | None] = {
             "posix_spawn": None,  # arguments of several kinds: converted by ctypes
             "posix_spawn_file_actions_init": (ctypes.c_void_p,),
@@ -71,6 +71,18 @@ def _libc() -> Any:
         closefrom.argtypes = (ctypes.c_void_p, ctypes.c_int)
         closefrom.restype = ctypes.c_int
     return libc
+
+
+def _open_libc() -> Any:
+    """glibc by its soname (what ``find_library("c")`` finds there); else the C library
+    ``find_library`` finds (musl). Searching costs a run ~5 ms of CPU: an ``ldconfig -p``
+    process, and ``ctypes.util`` importing ``tempfile``."""
+    try:
+        return ctypes.PyDLL(_GLIBC)
+    except OSError:
+        from ctypes.util import find_library
+
+        return ctypes.PyDLL(find_library("c") or _GLIBC)
 
 
 def spawn_available() -> bool:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 from collections.abc import Callable
 from pathlib import Path
 
@@ -44,7 +43,7 @@ def write_aside(path: Path, write: Callable[[Path], None], *, durable: bool = Tr
     """Replace ``path`` all at once with the file that ``write`` creates at the path it is given
     (beside ``path``); flushed to disk before and after the rename when ``durable``. If
     ``write`` fails, ``path`` is left as it was and nothing is left beside it."""
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    temporary = path.with_name(f".{path.name}.{os.urandom(4).hex()}.tmp")
     try:
         write(temporary)
         if durable:

@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import secrets
 import stat
 from dataclasses import dataclass
 from pathlib import Path
@@ -108,7 +107,7 @@ class ObjectStore:
     def _publish(self, digest: str, data: bytes) -> None:
         final = self.path(digest)
         final.parent.mkdir(parents=True, exist_ok=True)
-        temporary = final.with_name(f".{digest}.{secrets.token_hex(4)}.tmp")
+        temporary = final.with_name(f".{digest}.{os.urandom(4).hex()}.tmp")
         descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
         try:
             with os.fdopen(descriptor, "wb") as handle:
@@ -123,7 +122,7 @@ class ObjectStore:
     def _copy_aside(self, source: Path) -> tuple[Path, str]:
         """Copy ``source`` into a temporary file of the store, hashing as it goes."""
         self.root.mkdir(parents=True, exist_ok=True)
-        temporary = self.root / f".incoming.{secrets.token_hex(8)}.tmp"
+        temporary = self.root / f".incoming.{os.urandom(8).hex()}.tmp"
         digest = hashlib.sha256()
         descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
         try:

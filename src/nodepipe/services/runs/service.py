@@ -19,30 +19,28 @@ from nodepipe.domain.errors import (
     NotFoundError,
     StorageError,
 )
-from nodepipe.domain.events import Listener, NodeFinished, RunEvent, RunFinished
-from nodepipe.domain.model import Node, Pipeline, PipelineView
-from nodepipe.domain.runs import NodeRun, Run, RunOutcome, RunStatus
 from nodepipe.domain.states import NodeState
-from nodepipe.execution.plan import NodeStatus, Plan, Selection, plan_run
-from nodepipe.execution.recovery import orchestrator_alive, settle_run
 from nodepipe.services import resolver
 from nodepipe.services.context import WorkspaceContext
 from nodepipe.services.envs.inline_metadata import has_own_python_entry, honour_inline_metadata
 from nodepipe.services.gc_pause import gc_paused
 from nodepipe.services.graph.effective import pipeline_view
 from nodepipe.services.guards import check_pipeline_editable
-from nodepipe.services.runs.claims import Claim, abandon, claim_planned
 from nodepipe.services.runs.executors import make_executor, run_storage
 from nodepipe.services.runs.status import NodeStatusView, compute_statuses
 from nodepipe.services.runs.travel import check_travels
 from nodepipe.services.upkeep.crash_recovery import recover_after_crash
 from nodepipe.workspace.crash_points import crash_point
 from nodepipe.workspace.durable import sync_filesystem
-from nodepipe.workspace.output_swap import drop_intent, drop_previous
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # what only a run, a plan or a kill needs is imported there (not by status)
+    from nodepipe.domain.events import Listener, NodeFinished, RunEvent, RunFinished
+    from nodepipe.domain.model import Node, Pipeline, PipelineView
+    from nodepipe.domain.runs import NodeRun, Run
+    from nodepipe.execution.plan import Plan, Selection
     from nodepipe.execution.recorder import RecordingError
     from nodepipe.execution.runner import Runner
+    from nodepipe.services.runs.claims import Claim
     from nodepipe.store.light_read import LightReads
 
 _ACTIVE_RUNNERS: dict[str, Runner] = {}
@@ -137,6 +135,7 @@ class RunService:
             check_travels(self.context, [status.nodes[node_id] for node_id in plan.ids])
         from nodepipe.execution.recorder import RecordingError, StoreRecorder
         from nodepipe.execution.runner import Runner
+        from nodepipe.services.runs.claims import abandon
         from nodepipe.services.runs.node_tasks import TaskPreparer
 
         executor = make_executor(
@@ -191,6 +190,9 @@ class RunService:
         """The store failed under a run (a full disk): the run stopped at once; settle it now
         if the store takes writes again (its nodes failed, what completed kept), else the next
         command will."""
+        from nodepipe.domain.runs import RunStatus
+        from nodepipe.execution.recovery import settle_run
+
         reason = f"the store could not record the run: {error}"
         with contextlib.suppress(Exception):
             settle_run(self.context.store, self.context.layout, run_id, RunStatus.FAILED, reason)
@@ -211,6 +213,8 @@ class RunService:
         promotions = _promotions(events)
         if not promotions:
             return
+        from nodepipe.workspace.output_swap import drop_intent, drop_previous
+
         folders = self.context.layout.node_folder
         for event in promotions:
             drop_previous(folders(event.node_id), event.node_run_id)
@@ -255,6 +259,8 @@ class RunService:
         self, session: LightReads, status: PipelineStatus, request: RunRequest
     ) -> tuple[Plan, dict[str, Node]]:
         """The plan, and the pipeline's nodes as the store has them now."""
+        from nodepipe.execution.plan import NodeStatus, plan_run  # not for status
+
         view = status.view
         fresh = session.get_nodes(view.node_ids)
         statuses = [
@@ -274,6 +280,8 @@ class RunService:
 
     @staticmethod
     def _selection(session: LightReads, pipeline: Pipeline, request: RunRequest) -> Selection:
+        from nodepipe.execution.plan import Selection
+
         def ids(names: Sequence[str] | None) -> frozenset[str] | None:
             if names is None:
                 return None
@@ -285,6 +293,8 @@ class RunService:
         self, status: PipelineStatus, request: RunRequest, jobs: int
     ) -> tuple[Claim | None, Plan]:
         """Plan and claim the planned nodes in one write transaction (no double runs)."""
+        from nodepipe.services.runs.claims import claim_planned
+
         with self.context.store.run_write() as session:
             plan, nodes = self._plan_with_nodes(session, status, request)
             if not plan:
@@ -384,6 +394,8 @@ class RunService:
             for node_run in active:
                 session.update_node_run(node_run.id, cancel_requested=True)
             runs = {nr.run_id: session.get_run(nr.run_id) for nr in active}
+        from nodepipe.execution.recovery import orchestrator_alive
+
         for run_id, run in runs.items():
             ids = [nr.node_id for nr in active if nr.run_id == run_id]
             if run_id in _ACTIVE_RUNNERS:
@@ -395,6 +407,9 @@ class RunService:
 
 
 def _promotions(events: Sequence[RunEvent]) -> list[NodeFinished]:
+    from nodepipe.domain.events import NodeFinished
+    from nodepipe.domain.runs import RunOutcome
+
     return [
         e
         for e in events
