@@ -25,6 +25,8 @@ class JsonEvents:
     def __init__(self) -> None:
         from pydantic import TypeAdapter  # only for --json: ~0.1 s
 
+        from nodepipe.domain.events import RunEvent
+
         self._adapter: TypeAdapter[RunEvent] = TypeAdapter(RunEvent)
 
     def __call__(self, event: RunEvent) -> None:
