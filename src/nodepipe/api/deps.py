@@ -2,7 +2,7 @@
 
 ``AppServices`` is built once by the app's lifespan: the workspace and the helpers the web
 needs on top of it (event hub, background jobs and runs, canvas, a watcher of runs started
-by other processes, a watcher of edits in node folders).
+by other processes, a watcher of edits in node folders, the pipelines' last answers).
 Routes take ``WorkspaceDep``, ``HubDep``... and never reach for globals.
 """
 
@@ -21,6 +21,7 @@ from nodepipe.live.events import EventHub, GraphChanged
 from nodepipe.live.external_runs import ExternalRunWatcher
 from nodepipe.live.jobs import JobRunner
 from nodepipe.live.node_files import NodeFileWatcher
+from nodepipe.live.pipeline_answers import PipelineAnswers
 from nodepipe.services.workspace import Workspace
 
 CLIENT_HEADER = "X-Nodepipe-Client"
@@ -36,6 +37,7 @@ class AppServices:
     canvas: CanvasService
     watcher: ExternalRunWatcher
     files: NodeFileWatcher
+    answers: PipelineAnswers
 
     @classmethod
     def start(cls, workspace: Workspace, settings: ServerSettings) -> AppServices:
@@ -50,6 +52,9 @@ class AppServices:
             watcher=ExternalRunWatcher(workspace.context, hub),
             files=NodeFileWatcher(
                 workspace.context.layout.nodes_dir, hub, workspace.context.folder_memo
+            ),
+            answers=PipelineAnswers(
+                workspace.context.store.changes.token, workspace.context.folder_memo
             ),
         )
         services.watcher.start()

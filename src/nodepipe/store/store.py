@@ -30,6 +30,7 @@ from nodepipe.store.migrate import HEAD_REVISION, current_revision, ensure_curre
 if TYPE_CHECKING:
     import sqlalchemy as sa
 
+    from nodepipe.store.change_signal import StoreChanges
     from nodepipe.store.queries import StoreSession
 
 
@@ -106,6 +107,14 @@ class Store:
         """The database file of an SQLite store (None for PostgreSQL)."""
         return self._sqlite_file
 
+    @functools.cached_property
+    def changes(self) -> StoreChanges:
+        """Tokens that tell whether anything was committed since (``change_signal``; only the
+        web app asks, so no command imports it)."""
+        from nodepipe.store.change_signal import StoreChanges
+
+        return StoreChanges(self._sqlite_file, lambda: self.engine)
+
     @contextmanager
     def read(self) -> Iterator[StoreSession]:
         from nodepipe.store.queries import StoreSession
@@ -147,6 +156,9 @@ class Store:
                 yield StoreSession(connection)
 
     def close(self) -> None:
+        changes: StoreChanges | None = self.__dict__.get("changes")
+        if changes is not None:
+            changes.close()
         engine = self.__dict__.get("engine")
         if engine is not None:
             engine.dispose()

@@ -22,13 +22,17 @@ What may be kept, and for how long:
 - at most ``TRUST_SECONDS``: inotify drops events when its queue overflows, and watchfiles
   does not say so, so every node is checked again at least that often.
 The store's own state (stored states, runs) is never kept here: each view reads it.
+
+``generation`` counts what may change a check (arming, disarming, a node's change told), and
+``vouched_until`` says until when every check of a view stays vouched for: the web app serves a
+whole answer again on both (``live.pipeline_answers``).
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Collection, Hashable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,6 +67,12 @@ class FolderMemo:
         self._versions: dict[str, int] = {}
         self._kept: dict[str, _Kept] = {}
         self._fence: Callable[[], bool] | None = None
+        self._generation = 0
+
+    @property
+    def generation(self) -> int:
+        """Changes with every arm, disarm and node change told (never with a fence alone)."""
+        return self._generation
 
     @property
     def armed(self) -> bool:
@@ -74,6 +84,7 @@ class FolderMemo:
         if the watcher could not say so in time)."""
         with self._lock:
             self._epoch += 1
+            self._generation += 1
             self._kept.clear()
             self._fence = fence
             self._armed = True
@@ -88,6 +99,7 @@ class FolderMemo:
         """The watcher stopped or failed: keep nothing, trust nothing kept."""
         with self._lock:
             self._epoch += 1
+            self._generation += 1
             self._kept.clear()
             self._armed = False
             self._fence = None
@@ -96,6 +108,7 @@ class FolderMemo:
         """Something under these nodes' folders changed: their next view checks them again."""
         with self._lock:
             for node_id in node_ids:
+                self._generation += 1
                 self._versions[node_id] = self._versions.get(node_id, 0) + 1
                 self._kept.pop(node_id, None)
 
@@ -119,6 +132,22 @@ class FolderMemo:
                 del self._kept[node_id]
                 return None
             return kept.value
+
+    def vouched_until(self, node_ids: Collection[str], generation: int) -> float | None:
+        """Until when (``time.monotonic()``) the kept checks of ``node_ids`` stay trusted, if
+        each of them is kept and nothing changed since ``generation``; None otherwise."""
+        with self._lock:
+            if not self._armed or generation != self._generation:
+                return None
+            oldest = time.monotonic()
+            for node_id in node_ids:
+                kept = self._kept.get(node_id)
+                if kept is None or kept.ticket.epoch != self._epoch:
+                    return None
+                if kept.ticket.version != self._versions.get(node_id, 0):
+                    return None
+                oldest = min(oldest, kept.at)
+            return oldest + TRUST_SECONDS
 
     def keep(self, node_id: str, ticket: Ticket | None, key: Hashable, value: Any) -> None:
         """Keep a check that started at ``ticket``, unless its node changed since."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import Response
+from fastapi import Request, Response
 
 from nodepipe.api.deps import ChangesGraph, ServicesDep, WorkspaceDep
 from nodepipe.api.routing import resource_router
@@ -28,16 +28,26 @@ def create_pipeline(body: PipelineCreate, ws: WorkspaceDep) -> PipelinePublic:
 
 
 @router.get("/{pipeline}", response_model=PipelineGraph)
-def get_pipeline(pipeline: str, ws: WorkspaceDep) -> Response:
+def get_pipeline(pipeline: str, request: Request, services: ServicesDep) -> Response:
     """The whole graph, whatever its size, in a fixed number of store queries.
 
     Built from trusted domain values and serialized once (the hot path of the canvas).
     """
-    # written straight from the view's values as the schema writes them (schemas.graph_json),
-    # with the garbage collector held off while the view lives (services.gc_pause)
-    with gc_paused():
-        answer = pipeline_graph_json(ws.pipelines.show(pipeline))
-    return Response(answer, media_type="application/json")
+
+    # the last answer again while nothing it was built from changed (live.pipeline_answers);
+    # its weak ETag turns a page's If-None-Match into a 304 without a body
+    def build(caught_up: bool) -> tuple[bytes, frozenset[str]]:
+        # written straight from the view's values as the schema writes them
+        # (schemas.graph_json), with the garbage collector held off while the view lives
+        with gc_paused():
+            view = services.workspace.pipelines.show(pipeline, caught_up)
+            return pipeline_graph_json(view), view.node_ids
+
+    answer = services.answers.answer(pipeline, build)
+    headers = {"ETag": answer.etag, "Cache-Control": "no-cache"}
+    if answer.matches(request.headers.get("if-none-match")):
+        return Response(status_code=304, headers=headers)
+    return Response(answer.body, media_type="application/json", headers=headers)
 
 
 @router.patch("/{pipeline}", dependencies=[ChangesGraph])

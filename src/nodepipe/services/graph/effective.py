@@ -46,10 +46,14 @@ def pipeline_view(session: LightReads, pipeline: Pipeline) -> PipelineView:
 
 
 def effective_view(
-    context: WorkspaceContext, session: LightReads, view: PipelineView
+    context: WorkspaceContext,
+    session: LightReads,
+    view: PipelineView,
+    caught_up: bool | None = None,
 ) -> PipelineView:
-    """``view`` with each node's computed state, reasons and isolation."""
-    statuses = compute_statuses(context, session, view)
+    """``view`` with each node's computed state, reasons and isolation (``caught_up`` as
+    ``compute_statuses`` takes it)."""
+    statuses = compute_statuses(context, session, view, caught_up)
     return replace(
         view, nodes=tuple(_effective_item(i, statuses.get(i.node.id)) for i in view.nodes)
     )

@@ -57,11 +57,12 @@ class PipelineService:
         with self.context.store.read() as session:
             return resolver.pipeline(session, name)
 
-    def show(self, name: str) -> PipelineView:
-        """The whole graph, each node with its effective state and reasons (as ``status``)."""
+    def show(self, name: str, caught_up: bool | None = None) -> PipelineView:
+        """The whole graph, each node with its effective state and reasons (as ``status``);
+        ``caught_up``: whether the web app just caught its memo up with its watcher."""
         with self.context.store.light_read() as session:
             view = pipeline_view(session, resolver.pipeline(session, name))
-            return effective_view(self.context, session, view)
+            return effective_view(self.context, session, view, caught_up)
 
     def lineage(self, project: str | None = None) -> builtins.list[Lineage]:
         """How the pipelines (of ``project``) came from each other."""

@@ -67,16 +67,22 @@ class NodeStatusView:
 
 
 def compute_statuses(
-    context: WorkspaceContext, session: LightReads, view: PipelineView
+    context: WorkspaceContext,
+    session: LightReads,
+    view: PipelineView,
+    caught_up: bool | None = None,
 ) -> dict[str, NodeStatusView]:
-    """Effective states of every node of ``view``, parents before children."""
+    """Effective states of every node of ``view``, parents before children. ``caught_up``:
+    whether the caller just caught the web app's memo up with its watcher (None: do it here)."""
     ids = view.node_ids
     stored = session.node_fingerprints(ids)
     tags = _Tags(session, {item.node.id: item.node.tag for item in view.nodes})
     result: dict[str, NodeStatusView] = {}
     as_parent: dict[str, str | None] = {}  # what each node's children say of it (once a node)
     scans: SharedScans = {}  # a checkout many nodes share is walked once per check
-    memo = context.folder_memo if context.folder_memo.catch_up() else None
+    if caught_up is None:
+        caught_up = context.folder_memo.catch_up()
+    memo = context.folder_memo if caught_up else None
     for node_id in topological_order(ids, view.edges):
         item = view.node(node_id)
         inputs = view.inputs(node_id)
