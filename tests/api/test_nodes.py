@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 
 import nodepipe
 from api.conftest import error_of, ids
 from integration.conftest import snapshot
+from support.wheels import local_project
 
 NODES = "/api/pipelines/baseline/nodes"
 
@@ -146,3 +148,19 @@ def test_references_are_read_only_where_referenced(
     assert snapshot(chain) == before
     graph = client.get("/api/pipelines/other").json()
     assert [n["reference"] for n in graph["nodes"]] == [True]
+
+
+def test_deleting_a_library_node_in_use_is_refused_naming_its_users(
+    client: TestClient, chain: nodepipe.Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("UV_OFFLINE", "1")
+    lib = chain.nodes.new("baseline", "lib")
+    local_project(chain.nodes.path(lib.id) / "code" / "mylib", "mylib", "0.1", "ANSWER = 1\n")
+    chain.external.add_from_node("plot", "lib", "baseline")
+    before = snapshot(chain)
+    preview = client.get("/api/pipelines/baseline/removal-preview", params={"nodes": ["lib"]})
+    message = error_of(preview, 409, "conflict")  # the web app's Delete shows it, asks nothing
+    assert "'lib' is the library node of plot" in message and "env remove plot mylib" in message
+    error_of(client.delete(NODES, params={"nodes": ["lib"]}), 409, "conflict")
+    assert snapshot(chain) == before
+    assert client.delete(NODES, params={"nodes": ["lib", "plot"]}).status_code == 200  # both go

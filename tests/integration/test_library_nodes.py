@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import nodepipe
-from integration.conftest import CliRunner
+from integration.conftest import CliRunner, snapshot
 from integration.test_external_code import answer, states
 from nodepipe import NodeState
 from nodepipe.services.runs.service import RunRequest
@@ -110,3 +110,51 @@ def test_a_bundle_carries_the_link_to_its_own_library_node(
     chain.bundles.export("again", tmp_path / "second")
     second = (tmp_path / "second" / "nodes" / "plot" / "code" / "pyproject.toml").read_text()
     assert second == exported
+
+
+def test_rm_of_a_library_node_in_use_is_refused_and_replace_repoints_its_users(
+    chain: nodepipe.Workspace, library: Path, cli: CliRunner
+) -> None:
+    assert cli("env", "add", "plot", "--from-node", "lib").code == 0
+    chain.runs.run(RunRequest("baseline"))
+    assert answer(chain, "plot") == "1"
+    lib_folder = library.parent.parent
+    plot_code = chain.nodes.path("plot") / "code"
+
+    before = snapshot(chain)
+    refused = cli("node", "rm", "lib", "-p", "baseline", "--yes")
+    assert refused.code == 4, refused.stderr
+    assert "'lib' is the library node of plot" in refused.stderr
+    assert "env remove plot mylib" in refused.stderr and "node replace lib NEW" in refused.stderr
+    not_a_library = cli("node", "replace", "lib", "load", "-p", "baseline", "--yes")
+    assert not_a_library.code == 2, not_a_library.stderr
+    assert "'load' holds no package of that name" in not_a_library.stderr
+    assert snapshot(chain) == before and lib_folder.is_dir()
+
+    made = cli("node", "duplicate", "lib", "-p", "baseline", "--tag", "lib2", "--json")
+    new_lib = chain.nodes.path(made.json()[0]["id"])
+    package = new_lib / "code" / "mylib"
+    (package / "mylib" / "__init__.py").write_text("ANSWER = 2\n")
+
+    asked = cli("node", "replace", "lib", "lib2", "-p", "baseline")  # no terminal to ask on
+    assert asked.code == 2 and "plot will install its package from lib2" in asked.stderr
+    swapped = cli("node", "replace", "lib", "lib2", "-p", "baseline", "--yes", "--json")
+    assert swapped.code == 0, swapped.stderr
+    assert swapped.json()["relinked"] == ["plot"]
+    assert not lib_folder.exists()
+    for name in ("pyproject.toml", "uv.lock"):
+        text = (plot_code / name).read_text()
+        assert f"../../{new_lib.name}/code/mylib" in text and lib_folder.name not in text
+    state, reasons = states(chain)["plot"]
+    assert state is NodeState.STALE
+    assert reasons == ("shared code changed: mylib (mylib/__init__.py)",)
+    ran = cli("run", "baseline")
+    assert ran.code == 0, ran.stdout + ran.stderr
+    assert answer(chain, "plot") == "2"
+
+    third = cli("node", "duplicate", "lib2", "-p", "baseline", "--tag", "lib3", "--json")
+    kept = cli("node", "replace", "lib2", "lib3", "-p", "baseline", "--keep")
+    assert kept.code == 0 and "plot now installs its library package from lib3" in kept.stdout
+    assert f"../../{third.json()[0]['id']}/code/mylib" in (plot_code / "uv.lock").read_text()
+    assert states(chain)["plot"] == (NodeState.COMPLETED, ())  # lib3 holds the same code
+    assert cli("node", "rm", "lib2", "-p", "baseline", "--yes").code == 0  # nobody uses it now

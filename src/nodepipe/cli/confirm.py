@@ -34,7 +34,9 @@ def describe(loss: Loss) -> str:
     """``node clean (k3j9x2): its folder (code, environment) and 1.2 MB of outputs``."""
     outputs = f"{_size(loss.output_bytes)} of outputs" if loss.output_bytes else "no outputs"
     what = f"its folder (code, environment) and {outputs}" if loss.folder else outputs
-    return f"node {loss.tag} ({loss.node_id}): {what}"
+    users = ", ".join(loss.library_users)
+    moved = f"; {users} will install its package from {loss.successor}" if users else ""
+    return f"node {loss.tag} ({loss.node_id}): {what}{moved}"
 
 
 def confirm_losses(command: str, losses: Sequence[Loss], yes: bool) -> None:

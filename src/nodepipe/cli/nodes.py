@@ -348,7 +348,7 @@ def replace(old: str, new: str, pipeline: str, keep: bool, yes: bool, as_json: b
     """
     ws = workspace()
     if not keep:
-        confirm_losses("node replace", ws.nodes.removal_losses([old], pipeline), yes)
+        confirm_losses("node replace", ws.node_copies.replacement_losses(old, new, pipeline), yes)
     replaced = ws.node_copies.replace(old, new, pipeline, keep)
     render(replaced, as_json, "ReplacementPublic", print_replacement)
 

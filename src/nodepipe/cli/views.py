@@ -176,6 +176,8 @@ def print_replacement(replaced: Replacement) -> None:
     done(f"{new.tag} ({new.id}) replaces {old.tag} ({old.id})")
     for link in replaced.rewired:
         done(f"  input {link} now reads {new.tag}")
+    for user in replaced.relinked:
+        done(f"  {user} now installs its library package from {new.tag}")
     if replaced.removal is None:
         done(f"  kept {old.tag}, without children")
     elif replaced.removal.deleted:

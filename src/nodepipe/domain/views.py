@@ -53,3 +53,7 @@ class Loss:
     tag: str
     folder: bool
     output_bytes: int
+    library_users: tuple[str, ...] = ()
+    """Tags of the nodes that install a package from this library node and will install it
+    from ``successor`` instead (``node replace``)."""
+    successor: str | None = None

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from nodepipe.domain.errors import InvalidInputError, NotFoundError
 from nodepipe.services import resolver
 from nodepipe.services.context import WorkspaceContext
-from nodepipe.services.graph.removal import remove_from_pipeline
+from nodepipe.services.graph.library_links import check_no_library_users
+from nodepipe.services.graph.removal import deleted_by_removal, remove_from_pipeline
 
 
 class _RollbackError(Exception):
@@ -68,6 +69,8 @@ class CanvasService:
             with self.context.store.write() as session:
                 target = resolver.pipeline(session, pipeline)
                 doomed = resolver.nodes(session, names, target)
+                deleted = deleted_by_removal(session, target, doomed)
+                check_no_library_users(self.context, session, deleted, "removing nodes")
                 report = remove_from_pipeline(session, target, doomed)
                 effects = tuple(
                     RemovalEffect(

@@ -76,3 +76,7 @@ class ReplacementPublic(Schema):  # reads a Replacement
     new: NodePublic
     rewired: list[str] = Field(description="'slot: child tag' of every child now reading NEW.")
     removal: RemovalPublic | None = Field(description="OLD's removal; null when it was kept.")
+    relinked: list[str] = Field(
+        description="Tags of the nodes that installed a package from OLD as a library node "
+        "(env add --from-node) and now install it from NEW.",
+    )

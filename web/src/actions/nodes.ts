@@ -255,8 +255,11 @@ export async function replaceNode(oldId: string): Promise<void> {
         body: { old: oldId, new: String(values["new"]), keep: values["keep"] === true },
       }),
     );
-    if (!replaced.removal) toast.success(`${replaced.new.tag} replaces ${replaced.old.tag}`);
-    else toast.success(`${replaced.new.tag} replaces ${replaced.old.tag}, which was removed`);
+    const relinked = replaced.relinked.length
+      ? `; ${replaced.relinked.join(", ")} now install their library package from ${replaced.new.tag}`
+      : "";
+    if (!replaced.removal) toast.success(`${replaced.new.tag} replaces ${replaced.old.tag}${relinked}`);
+    else toast.success(`${replaced.new.tag} replaces ${replaced.old.tag}, which was removed${relinked}`);
     if (replaced.removal && getApp().panelNodeId === oldId) openPanel(null);
     await refresh();
   });

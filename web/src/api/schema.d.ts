@@ -2816,6 +2816,11 @@ export interface components {
         ReplacementPublic: {
             new: components["schemas"]["NodePublic"];
             old: components["schemas"]["NodePublic"];
+            /**
+             * Relinked
+             * @description Tags of the nodes that installed a package from OLD as a library node (env add --from-node) and now install it from NEW.
+             */
+            relinked: string[];
             /** @description OLD's removal; null when it was kept. */
             removal: components["schemas"]["RemovalPublic"] | null;
             /**

@@ -10,9 +10,11 @@ from nodepipe.domain.errors import ConflictError, InvalidInputError
 from nodepipe.domain.graph import descendants
 from nodepipe.domain.model import Edge, Node
 from nodepipe.domain.names import validate_name
+from nodepipe.domain.views import Loss
 from nodepipe.services import resolver
 from nodepipe.services.context import WorkspaceContext
 from nodepipe.services.graph.copying import CopyPlan, insert_copies, plan_copies, positions_in
+from nodepipe.services.graph.losses import replacement_losses
 from nodepipe.services.graph.membership import (
     check_references_tagged_apart,
     check_tag_free,
@@ -80,6 +82,10 @@ class NodeCopyService:
         """OLD's children in ``pipeline`` read NEW on the same slots; OLD goes unless ``keep``
         (see ``services.graph.replacing``)."""
         return replace_node(self.context, old, new, pipeline, keep)
+
+    def replacement_losses(self, old: str, new: str, pipeline: str) -> list[Loss]:
+        """What ``replace`` without keep would delete (asked about before it does)."""
+        return replacement_losses(self.context, old, new, pipeline)
 
     def reference(
         self,

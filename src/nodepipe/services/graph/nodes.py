@@ -28,10 +28,11 @@ from nodepipe.services import resolver
 from nodepipe.services.context import WorkspaceContext, now
 from nodepipe.services.envs.isolation_rules import isolation_of
 from nodepipe.services.graph.effective import effective_nodes
+from nodepipe.services.graph.library_links import check_no_library_users
 from nodepipe.services.graph.losses import output_losses, removal_losses
 from nodepipe.services.graph.membership import check_tag_free, place_below, place_new
 from nodepipe.services.graph.node_restore import RestoredNode, restore_node
-from nodepipe.services.graph.removal import remove_from_pipeline
+from nodepipe.services.graph.removal import deleted_by_removal, remove_from_pipeline
 from nodepipe.services.graph.staged_folders import (
     delete_nodes_on_disk,
     deleting_node_folders,
@@ -357,6 +358,8 @@ class NodeService:
                 target = resolver.pipeline(session, pipeline)
                 check_pipeline_editable(target)
                 found = resolver.nodes(session, names, target)
+                doomed = deleted_by_removal(session, target, found)
+                check_no_library_users(self.context, session, doomed, "node rm")
                 report = remove_from_pipeline(session, target, found)
                 deletion.record(deleting=list(report.deleted))
             delete_nodes_on_disk(self.context, report.deleted)

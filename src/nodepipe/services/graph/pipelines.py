@@ -14,8 +14,9 @@ from nodepipe.domain.views import Loss, RemovalReport
 from nodepipe.services import resolver
 from nodepipe.services.context import DEFAULT_PROJECT, WorkspaceContext, now
 from nodepipe.services.graph.effective import effective_view, pipeline_view
+from nodepipe.services.graph.library_links import check_no_library_users
 from nodepipe.services.graph.losses import pipeline_losses
-from nodepipe.services.graph.removal import remove_from_pipeline
+from nodepipe.services.graph.removal import deleted_by_removal, remove_from_pipeline
 from nodepipe.services.graph.staged_folders import delete_nodes_on_disk, deleting_node_folders
 from nodepipe.services.guards import check_pipeline_editable
 
@@ -112,6 +113,8 @@ class PipelineService:
                 pipeline = resolver.pipeline(session, name)
                 check_pipeline_editable(pipeline)
                 members = [node for node, _ in session.pipeline_members(pipeline.id)]
+                doomed = deleted_by_removal(session, pipeline, members)
+                check_no_library_users(self.context, session, doomed, "pipeline rm")
                 report = remove_from_pipeline(session, pipeline, members)
                 session.delete_pipeline(pipeline.id)
                 deletion.record(deleting=list(report.deleted))

@@ -3,8 +3,11 @@
 ``node duplicate OLD --tag NEW`` makes a copy with the same parents; once NEW has been updated
 and run, ``node replace OLD NEW`` re-attaches OLD's children in the pipeline to NEW on the same
 slots (they become stale: "input 01 now from NEW (was OLD)") and removes OLD, or keeps it with
-``keep``. Everything happens in one store transaction; OLD's folder, when no other pipeline
-shows it, is deleted after the commit exactly as ``node rm`` deletes it.
+``keep``. Nodes of the pipeline that install a package from OLD as a library node
+(``env add --from-node``) install it from NEW afterwards (``library_links``), with or without
+``keep``. Everything happens in one store transaction; the links are re-pointed after it, and
+OLD's folder, when no other pipeline shows it, is deleted after that exactly as ``node rm``
+deletes it.
 """
 
 from __future__ import annotations
@@ -17,12 +20,20 @@ from nodepipe.domain.model import Edge, Node, Pipeline
 from nodepipe.domain.views import RemovalReport
 from nodepipe.services import resolver
 from nodepipe.services.context import WorkspaceContext
+from nodepipe.services.graph.library_links import (
+    RELINK_KEY,
+    check_no_library_users,
+    plan_repoints,
+    relink_intent,
+    repoint,
+)
 from nodepipe.services.graph.membership import keep_parents_shown
-from nodepipe.services.graph.removal import remove_from_pipeline
+from nodepipe.services.graph.removal import deleted_by_removal, remove_from_pipeline
 from nodepipe.services.graph.staged_folders import delete_nodes_on_disk, deleting_node_folders
 from nodepipe.services.graph.staleness import mark_inputs_changed
 from nodepipe.services.guards import check_pipeline_editable
 from nodepipe.store.queries import StoreSession
+from nodepipe.workspace.crash_points import crash_point
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +45,8 @@ class Replacement:
     rewired: tuple[str, ...]
     """``slot: child tag`` for every child that now reads NEW."""
     removal: RemovalReport | None
+    relinked: tuple[str, ...] = ()
+    """The tags of the nodes that now install their library package from NEW."""
 
 
 def replace_node(
@@ -49,13 +62,22 @@ def replace_node(
             new_node = resolver.node(session, new, target)
             if old_node.id == new_node.id:
                 raise InvalidInputError(f"{old_node.tag!r} cannot replace itself")
+            plan = plan_repoints(context, session, target, old_node, new_node)
+            relinked = tuple(sorted(n.tag for n in session.get_nodes(plan).values()))
+            children = [e.child_id for e in session.edges_out_of([old_node.id])]
+            doomed = [] if keep else deleted_by_removal(session, target, [old_node])
+            check_no_library_users(context, session, doomed, "node replace", excluding=set(plan))
             rewired = _rewire(session, target, old_node, new_node)
             removal = None if keep else remove_from_pipeline(session, target, [old_node])
-            if removal is not None:
-                deletion.record(deleting=list(removal.deleted))
+            deleted = list(removal.deleted) if removal is not None else []
+            intent = relink_intent(target, old_node, new_node, keep, children, plan)
+            deletion.record(deleting=deleted, **({RELINK_KEY: intent} if plan else {}))
+            crash_point("relink.recorded")
+        crash_point("relink.committed")
+        repoint(context, plan, old_node.id, new_node.id)
         if removal is not None:
             delete_nodes_on_disk(context, removal.deleted)
-    return Replacement(old_node, new_node, rewired, removal)
+    return Replacement(old_node, new_node, rewired, removal, relinked)
 
 
 def _rewire(session: StoreSession, target: Pipeline, old: Node, new: Node) -> tuple[str, ...]:

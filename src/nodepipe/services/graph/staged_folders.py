@@ -223,7 +223,11 @@ def deleting_node_folders(context: WorkspaceContext) -> Iterator[journal.Operati
 
 def recover_node_folders(context: WorkspaceContext, operation: journal.Operation) -> None:
     """Finish an abandoned folder operation: remove every folder it named whose node has no
-    row (never committed, or deleted); keep those whose rows exist."""
+    row (never committed, or deleted); keep those whose rows exist. A replace's library links
+    are re-pointed first when its rows were committed (``library_links.recover_repoints``)."""
+    from nodepipe.services.graph.library_links import recover_repoints  # rarely needed
+
+    recover_repoints(context, operation.intent)
     named = [*operation.intent.get("installing", []), *operation.intent.get("deleting", [])]
     ids = [node_id for node_id in named if isinstance(node_id, str) and looks_like_id(node_id)]
     with context.store.read() as session:
