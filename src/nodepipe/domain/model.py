@@ -13,6 +13,8 @@ from nodepipe.domain.states import NodeState
 
 @dataclass(frozen=True, slots=True)
 class Project:
+    """A project: a named group of pipelines."""
+
     id: str
     name: str
     notes: str
@@ -21,6 +23,8 @@ class Project:
 
 @dataclass(frozen=True, slots=True)
 class Pipeline:
+    """A pipeline: a DAG of nodes, its own and those it references from others."""
+
     id: str
     tag: str
     project_id: str
@@ -43,6 +47,8 @@ class Lineage:
 
 @dataclass(frozen=True, slots=True)
 class Node:
+    """A node: a folder of code, environment and outputs, owned by one pipeline."""
+
     id: str
     tag: str
     notes: str
@@ -75,6 +81,8 @@ class Membership:
 
 @dataclass(frozen=True, slots=True)
 class Group:
+    """A visual group of a pipeline's canvas (``collapsed``: drawn as one box)."""
+
     id: str
     pipeline_id: str
     name: str

@@ -79,12 +79,16 @@ class Selection:
 
 @dataclass(frozen=True, slots=True)
 class PlannedNode:
+    """A node the plan runs, and why (its own reasons, or a parent's)."""
+
     node_id: str
     reasons: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
 class SkippedNode:
+    """A selected node the plan does not run, and why."""
+
     node_id: str
     reason: str
 
@@ -146,6 +150,8 @@ class Plan:
 
 @dataclass(frozen=True, slots=True)
 class _Input:
+    """An input ``slot`` of a node and the parent feeding it."""
+
     slot: str
     parent: NodeStatus
 

@@ -45,6 +45,8 @@ Prepare = Callable[[str, dict[str, str]], PreparedTask]
 
 @dataclass
 class _Progress:
+    """Where a run stands: which nodes are ready, running, settled, and how each ended."""
+
     ready: ReadyQueue
     done: set[str] = field(default_factory=set)
     failed: set[str] = field(default_factory=set)
@@ -58,12 +60,16 @@ class _Progress:
 
 @dataclass(frozen=True, slots=True)
 class _Finished:
+    """A node's task ended with ``outcome`` (posted by the executor)."""
+
     node_id: str
     outcome: TaskOutcome
 
 
 @dataclass(frozen=True, slots=True)
 class _Cancel:
+    """Cancel these nodes' tasks (posted by a signal or ``nodepipe kill``)."""
+
     node_ids: frozenset[str] | None  # None: the whole run
 
 

@@ -49,6 +49,8 @@ def _compile(source: Path, compiled: Path) -> None:
 
 @dataclass(frozen=True, slots=True)
 class ParentInput:
+    """A parent's outputs as an input of a node: its slot, id, tag and data folder."""
+
     slot: str
     node_id: str
     tag: str

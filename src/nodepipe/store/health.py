@@ -31,6 +31,8 @@ class ProblemKind(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class StoreProblem:
+    """What is wrong with the store's database file, and where."""
+
     kind: ProblemKind
     detail: str
     """Completes "the store <where> …": ``is missing``, ``is truncated (…)``."""

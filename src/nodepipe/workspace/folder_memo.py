@@ -50,6 +50,8 @@ class Ticket:
 
 @dataclass(frozen=True, slots=True)
 class _Kept:
+    """A value kept for ``key`` under ``ticket``, at a monotonic time."""
+
     ticket: Ticket
     key: Hashable
     value: Any

@@ -30,6 +30,8 @@ STATE_DIR_NAME = ".nodepipe"
 
 @dataclass(frozen=True, slots=True)
 class WorkspaceLayout:
+    """Where each part of the workspace rooted at ``root`` lives on disk."""
+
     root: Path
 
     @property

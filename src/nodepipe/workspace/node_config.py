@@ -35,6 +35,8 @@ _UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
 
 @dataclass(frozen=True, slots=True)
 class Resources:
+    """What one process of the node needs: CPUs, GPUs, memory (the Ray executor reserves them)."""
+
     cpus: float = 1.0
     gpus: float = 0.0
     memory_bytes: int | None = None
@@ -42,6 +44,8 @@ class Resources:
 
 @dataclass(frozen=True, slots=True)
 class NodeConfig:
+    """The ``[tool.nodepipe]`` table of a node's ``pyproject.toml``: how it runs."""
+
     entry: str = ENTRY_POINT
     command: tuple[str, ...] | None = None
     timeout: float | None = None

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, slots=True)
 class Claim:
+    """A run and its node runs written in one transaction, and the states they replaced."""
+
     run: Run
     node_run_ids: dict[str, str]
     """Node id -> the id of its node run in this run."""

@@ -49,6 +49,8 @@ _ACTIVE_RUNNERS: dict[str, Runner] = {}
 
 @dataclass(frozen=True, slots=True)
 class RunRequest:
+    """What to run: the pipeline, the selection, and where and how its nodes run."""
+
     pipeline: str
     only: Sequence[str] | None = None
     from_: Sequence[str] | None = None
@@ -65,6 +67,8 @@ class RunRequest:
 
 @dataclass(frozen=True, slots=True)
 class PipelineStatus:
+    """A pipeline as the store has it and each node's state and reasons now."""
+
     view: PipelineView
     nodes: dict[str, NodeStatusView]
 
@@ -82,6 +86,8 @@ class RunResult:
 
 @dataclass(frozen=True, slots=True)
 class RunService:
+    """Status, plan, run, history, logs and kill of pipelines."""
+
     context: WorkspaceContext
 
     def recover(self) -> list[NodeRun]:
