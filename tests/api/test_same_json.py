@@ -130,6 +130,12 @@ SHOWN = [
         "/api/runs/{run}/nodes/clean/environment",
     ),
     Shown(
+        "StoredLockPublic",
+        ("runs", "--run", "{run}", "--node", "clean", "--lock"),
+        "GET",
+        "/api/runs/{run}/nodes/clean/locks/uv",
+    ),
+    Shown(
         "EnvironmentPublic",
         ("env", "show", "clean", "-p", "baseline"),
         "GET",

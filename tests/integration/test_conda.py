@@ -151,6 +151,30 @@ def test_restoring_a_past_run_puts_its_conda_packages_back(
     assert chain.conda.show("clean").specs == ("hello-tool 1.0.*",)
 
 
+def test_runs_node_tells_which_conda_packages_a_past_run_used_without_a_restore(
+    chain: nodepipe.Workspace, channel: Path, cli: CliRunner
+) -> None:
+    folder = code(chain, "clean")
+    (folder / "main.py").write_text(RUNS_TOOL)
+    chain.conda.add("clean", ["hello-tool 1.0.*"], [str(channel)])
+    then = (folder / "conda.lock").read_bytes()
+    first = chain.runs.run(RunRequest("baseline", to=["clean"])).run_id
+    assert first is not None
+    chain.conda.add("clean", ["hello-tool 2.0.*"])  # the node moves on to 2.0
+    data = cli("runs", "--run", first, "--node", "clean", "--json").json()
+    assert data["conda_packages"] == [
+        {"name": "hello-tool", "version": "1.0", "build": "0", "channel": channel.as_uri()}
+    ]
+    assert data["locks"]["conda"] == hashlib.sha256(then).hexdigest()
+    shown = cli("runs", "--run", first, "--node", "clean")
+    assert shown.code == 0, shown.stderr
+    rows = [line for line in shown.stdout.splitlines() if "hello-tool" in line]
+    assert len(rows) == 1 and "1.0" in rows[0] and "conda" in rows[0] and "2.0" not in rows[0]
+    printed = cli("runs", "--run", first, "--node", "clean", "--lock", "conda")
+    assert printed.code == 0 and printed.stdout.encode() == then
+    assert "hello-tool-2.0" in (folder / "conda.lock").read_text()  # nothing was restored
+
+
 def test_a_node_without_conda_packages_records_no_conda_lock(chain: nodepipe.Workspace) -> None:
     run = chain.runs.run(RunRequest("baseline", to=["load"])).run_id
     assert run is not None

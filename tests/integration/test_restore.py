@@ -122,9 +122,9 @@ def test_a_run_with_no_stored_environment_is_refused_and_changes_nothing(
     with chain.context.store.engine.begin() as connection:  # as an older nodepipe recorded it
         connection.execute(sa.delete(node_run_environments))
     refused = cli("env", "restore", "clean", "--run", first)
-    assert refused.code == 3 and "no stored environment" in refused.stderr
+    assert refused.code == 2 and "no stored environment" in refused.stderr
     refused = cli("node", "restore", "clean", "--run", second, "--as", "again")
-    assert refused.code == 3 and "no stored environment" in refused.stderr
+    assert refused.code == 2 and "no stored environment" in refused.stderr
     assert snapshot(chain) == before
     assert project_state(chain, "clean") == env_before
 

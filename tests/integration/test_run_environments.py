@@ -4,6 +4,7 @@ stored once per content in the workspace however many runs share it (real uv, of
 from __future__ import annotations
 
 import hashlib
+import os
 import subprocess
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import sqlalchemy as sa
 
 import nodepipe
 from integration.conftest import CliRunner
-from nodepipe.domain.errors import NotFoundError
+from nodepipe.domain.errors import InvalidInputError, NotFoundError
 from nodepipe.services.runs.service import RunRequest
 from nodepipe.store.schema import node_run_environments
 from nodepipe.workspace.objects import ObjectStore
@@ -57,6 +58,8 @@ def test_a_run_records_the_lock_text_interpreter_platform_code_and_params(
         check=True,
     ).stdout.strip()
     assert past.python == version
+    assert past.interpreter == os.path.realpath(code / ".venv" / "bin" / "python")
+    assert Path(past.interpreter).name.startswith("python") and "/.venv/" not in past.interpreter
     assert past.platform.startswith("linux-")
     assert past.files["helpers.py"] == sha256(code / "helpers.py")
     assert set(past.files) >= {"main.py", "pyproject.toml", "uv.lock", "params.yaml"}
@@ -87,15 +90,65 @@ def test_runs_node_shows_it_and_its_json_is_the_record(
 ) -> None:
     chain.envs.add("clean", ["toypkg==1.0"])
     run = run_id(chain)
-    lock = sha256(chain.nodes.path("clean") / "code" / "uv.lock")
+    code = chain.nodes.path("clean") / "code"
+    lock = sha256(code / "uv.lock")
+    interpreter = os.path.realpath(code / ".venv" / "bin" / "python")
     shown = cli("runs", "--run", run, "--node", "clean")
     assert shown.code == 0, shown.stderr
     assert lock in shown.stdout and "toypkg" in shown.stdout and "platform" in shown.stdout
+    assert interpreter in shown.stdout.replace("\n", "")
     data = cli("runs", "--run", run[:5], "--node", "clean", "--json").json()
     assert data["locks"] == {"uv": lock} and data["packages"] == {"toypkg": "1.0"}
     assert data["run_id"] == run and data["tag"] == "clean"
+    assert data["interpreter"] == interpreter and data["conda_packages"] == []
     refused = cli("runs", "--node", "clean")
     assert refused.code != 0 and "--run" in refused.stderr
+
+
+def test_runs_node_lock_prints_the_stored_lock_text_as_that_run_had_it(
+    chain: nodepipe.Workspace, offline_index: Path, cli: CliRunner
+) -> None:
+    chain.envs.add("clean", ["toypkg==1.0"])
+    code = chain.nodes.path("clean") / "code"
+    then = (code / "uv.lock").read_bytes()
+    run = run_id(chain)
+    chain.envs.add("clean", ["otherpkg==0.1"])  # the lock moves on; the run's stays
+    assert (code / "uv.lock").read_bytes() != then
+    printed = cli("runs", "--run", run, "--node", "clean", "--lock")
+    assert printed.code == 0, printed.stderr
+    assert printed.stdout.encode() == then, "not the exact text the run had"
+    assert printed.stdout == cli("runs", "--run", run, "--node", "clean", "--lock", "uv").stdout
+    data = cli("runs", "--run", run, "--node", "clean", "--lock", "--json").json()
+    assert data["text"].encode() == then and data["sha256"] == hashlib.sha256(then).hexdigest()
+    assert (data["kind"], data["file"], data["tag"]) == ("uv", "uv.lock", "clean")
+    no_conda = cli("runs", "--run", run, "--node", "clean", "--lock", "conda")
+    assert no_conda.code == 2 and "ran with no conda.lock" in no_conda.stderr
+    unknown = cli("runs", "--run", run, "--node", "clean", "--lock", "pip")
+    assert unknown.code == 2
+    alone = cli("runs", "--run", run, "--lock")
+    assert alone.code == 2 and "--node" in alone.stderr
+
+
+def test_the_run_fixes_the_pipeline_of_a_tag_shown_in_others_too(
+    chain: nodepipe.Workspace, cli: CliRunner
+) -> None:
+    run = run_id(chain)
+    chain.pipelines.new("other")
+    chain.nodes.new("other", "clean")  # the same tag in another pipeline
+    elsewhere = cli("node", "show", "clean")
+    assert elsewhere.code == 3 and "ambiguous" in elsewhere.stderr  # outside a run it is
+    shown = cli("runs", "--run", run, "--node", "clean", "--json")
+    assert shown.code == 0, shown.stderr
+    assert shown.json()["node_id"] == chain.nodes.get("clean", "baseline").id
+    assert cli("runs", "--run", run, "--node", "clean", "--lock").code == 0
+    chain.pipelines.new("third")
+    chain.nodes.new("third", "only-here")
+    not_in_it = cli("runs", "--run", run, "--node", "only-here")
+    assert not_in_it.code == 3 and "'only-here' took no part in run" in not_in_it.stderr
+    chain.nodes.new("third", "twice")
+    chain.nodes.new("other", "twice")
+    twice = cli("runs", "--run", run, "--node", "twice")
+    assert twice.code == 3 and "no node 'twice' took part in run" in twice.stderr
 
 
 def test_a_run_without_a_stored_environment_is_a_clear_error(
@@ -103,7 +156,7 @@ def test_a_run_without_a_stored_environment_is_a_clear_error(
 ) -> None:
     (chain.nodes.path("clean") / "code" / "main.py").write_text(FAILING)
     run = run_id(chain)
-    with pytest.raises(NotFoundError, match=r"'plot': it did not start"):
+    with pytest.raises(InvalidInputError, match=r"'plot': it did not start"):
         chain.run_envs.show("plot", run)  # skipped: its parent failed
     chain.nodes.new("baseline", "later")
     with pytest.raises(NotFoundError, match="'later' took no part in run"):
@@ -112,7 +165,9 @@ def test_a_run_without_a_stored_environment_is_a_clear_error(
         chain.run_envs.show("load", "zzzzzzzz")
     with chain.context.store.engine.begin() as connection:  # as an older nodepipe recorded it
         connection.execute(sa.delete(node_run_environments))
-    with pytest.raises(NotFoundError, match="recorded before nodepipe kept environments"):
+    with pytest.raises(InvalidInputError, match="recorded before nodepipe kept environments"):
         chain.run_envs.show("load", run)
     refused = cli("runs", "--run", run, "--node", "load")
-    assert refused.code != 0 and "no stored environment" in refused.stderr
+    assert refused.code == 2 and "no stored environment" in refused.stderr
+    refused = cli("runs", "--run", run, "--node", "load", "--lock", "--json")
+    assert refused.code == 2 and "no stored environment" in refused.stderr

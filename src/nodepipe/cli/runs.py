@@ -21,8 +21,11 @@ from nodepipe.cli.output import console, done, error_console, escape, json_data,
 from nodepipe.cli.resume import resume_command, undone
 from nodepipe.cli.session import workspace
 from nodepipe.cli.views import add_row, styled_state, table
+from nodepipe.domain.environments import LOCK_FILES
 from nodepipe.domain.errors import NotFoundError
 from nodepipe.domain.runs import ACTIVE_NODE_RUN_STATES, RunStatus
+
+LOCK_KINDS = tuple(LOCK_FILES)
 
 if TYPE_CHECKING:
     from nodepipe.domain.runs import NodeRun, Run
@@ -220,18 +223,36 @@ def _print_status(status: PipelineStatus, why: bool) -> None:
 @click.argument("pipeline", required=False)
 @click.option("--run", "run_id", help="Show the node runs of this run.")
 @click.option(
-    "--node", help="With --run: what this node ran with (lock, Python, platform, packages)."
+    "--node",
+    help="With --run: what this node ran with (Python, platform, uv and conda packages, locks).",
+)
+@click.option(
+    "--lock",
+    type=click.Choice(LOCK_KINDS),
+    is_flag=False,
+    flag_value="uv",
+    help="With --node: print the stored text of that run's uv.lock (or, --lock conda, its "
+    "conda.lock).",
 )
 @json_option
-def runs(pipeline: str | None, run_id: str | None, node: str | None, as_json: bool) -> None:
+def runs(
+    pipeline: str | None, run_id: str | None, node: str | None, lock: str | None, as_json: bool
+) -> None:
     """Run history: who ran what, when, where, and how it ended.
 
     Lists the runs of PIPELINE only, if given; --run shows one run's node runs, and with
-    --node what that node ran with.
+    --node what that node ran with (the run fixes the pipeline: a tag is looked for among the
+    nodes that ran in it). --lock prints a stored lock exactly as that run had it.
     """
+    if lock is not None and node is None:
+        raise click.UsageError("--lock needs --run and --node: say whose lock to print")
     if node is not None:
         if run_id is None:
             raise click.UsageError("--node needs --run: say which run's environment to show")
+        if lock is not None:
+            stored = workspace().run_envs.lock(node, run_id, lock, pipeline)
+            render(stored, as_json, "StoredLockPublic", lambda s: click.echo(s.text, nl=False))
+            return
         past = workspace().run_envs.show(node, run_id, pipeline)
         render(past, as_json, "PastEnvironmentPublic", _print_past_environment)
         return
@@ -279,6 +300,7 @@ def _print_past_environment(past: PastEnvironment) -> None:
     say(f"[bold]{escape(past.tag)}[/] ({past.node_id}) in run {past.run_id}: {past.state.value}")
     rows = table("recorded", "value")
     add_row(rows, "python", past.python or "(no environment)")
+    add_row(rows, "interpreter", past.interpreter or "(not recorded)")
     add_row(rows, "platform", past.platform)
     for kind, digest in sorted(past.locks.items()):
         add_row(rows, f"{kind} lock", digest)
@@ -286,12 +308,14 @@ def _print_past_environment(past: PastEnvironment) -> None:
     params = ", ".join(f"{key}={value!r}" for key, value in sorted(past.params.items()))
     add_row(rows, "params", params or "(none)")
     rows.write()
-    if not past.packages:
-        done("its lock pins no packages")
+    if not past.packages and not past.conda_packages:
+        done("its locks pin no packages")
         return
-    packages = table("package", "version")
+    packages = table("package", "version", "from")
     for name, version in past.packages.items():
-        add_row(packages, name, version)
+        add_row(packages, name, version, "uv")
+    for conda in past.conda_packages:
+        add_row(packages, conda.name, conda.version, f"conda {conda.channel} ({conda.build})")
     packages.write()
 
 

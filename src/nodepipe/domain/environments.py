@@ -43,6 +43,20 @@ class RunEnvironment:
     """The sha256 of the code manifest: every file of ``code/`` by path, with its sha256."""
     locks: dict[str, str] = field(default_factory=dict)
     """Lock kind (``uv``, ``conda``) -> the sha256 of the lock's text."""
+    interpreter: str = ""
+    """The interpreter's path, symbolic links resolved (empty if not recorded: a node with no
+    Python environment, or a run recorded before nodepipe kept it)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CondaPackage:
+    """One package a conda lock pins: what ``ffmpeg 6.1 (conda-forge, h1_0)`` says."""
+
+    name: str
+    version: str
+    build: str
+    channel: str
+    """The channel it comes from, as the lock names it (a URL, or a name)."""
 
 
 @dataclass(frozen=True, slots=True)

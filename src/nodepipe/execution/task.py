@@ -195,9 +195,10 @@ class NodeProcess:
         if not task.objects_dir:
             return
         objects = ObjectStore(Path(task.objects_dir))
+        launched = task.argv[0] if task.argv else None
         try:
             self.recorded = record_environment(
-                self.folder.code, objects, known_digests(task.fingerprint)
+                self.folder.code, objects, known_digests(task.fingerprint), launched
             )
         except OSError as exc:
             raise StorageError(f"could not record what the node runs with: {exc}") from exc

@@ -25,6 +25,7 @@ SchemaName = Literal[
     "BasePackagesPublic",
     "CanvasNode",
     "CondaEnvironmentPublic",
+    "CondaPackagePublic",
     "EdgePublic",
     "EnvironmentPublic",
     "GroupPublic",
@@ -52,6 +53,7 @@ SchemaName = Literal[
     "RunSummaryPublic",
     "SharedEnvPublic",
     "SkippedNodePublic",
+    "StoredLockPublic",
 ]
 """The name of every schema of this package (a test checks that it lists them all)."""
 

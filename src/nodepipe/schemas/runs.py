@@ -76,6 +76,15 @@ class NodeRunPublic(Schema):
     cancel_requested: bool
 
 
+class CondaPackagePublic(Schema):
+    """One package a node run's conda lock pinned."""
+
+    name: str
+    version: str
+    build: str = Field(description="Its build string (h1_0), one of several of a version.")
+    channel: str = Field(description="The channel it came from, as the lock names it.")
+
+
 class PastEnvironmentPublic(Schema):
     """What one node run ran with: its locks, interpreter, platform, packages and code."""
 
@@ -86,12 +95,32 @@ class PastEnvironmentPublic(Schema):
     state: NodeRunState
     started_at: datetime | None
     python: str = Field(description="Version of the interpreter the node ran with.")
+    interpreter: str = Field(
+        description="Path of that interpreter, links followed (empty if not recorded)."
+    )
     platform: str = Field(description="Platform it ran on, as wheels see it, with its C library.")
-    locks: dict[str, str] = Field(description="Lock kind ('uv') -> sha256 of the lock's text.")
+    locks: dict[str, str] = Field(
+        description="Lock kind ('uv', 'conda') -> sha256 of the lock's text."
+    )
     packages: dict[str, str] = Field(description="Every package the uv lock pins -> version.")
+    conda_packages: list[CondaPackagePublic] = Field(
+        description="Every package the conda lock pins (empty without one)."
+    )
     code: str = Field(description="sha256 of the code manifest (path -> sha256 of each file).")
     files: dict[str, str] = Field(description="Every file of code/ as it ran -> its sha256.")
     params: dict[str, Any] = Field(description="The parameters it ran with.")
+
+
+class StoredLockPublic(Schema):
+    """The text of one lock a node run ran with, as stored."""
+
+    run_id: str
+    node_id: str
+    tag: str
+    kind: str = Field(description="'uv' or 'conda'.")
+    file: str = Field(description="Its name in code/: uv.lock or conda.lock.")
+    sha256: str
+    text: str
 
 
 class RunSummaryPublic(Schema):

@@ -105,7 +105,13 @@ class RunWriteSession(LightReadSession):
         self._insert(
             "node_run_environments",
             [
-                {"node_run_id": i, "python": e.python, "platform": e.platform, "code": e.code}
+                {
+                    "node_run_id": i,
+                    "python": e.python,
+                    "platform": e.platform,
+                    "code": e.code,
+                    "interpreter": e.interpreter,
+                }
                 for i, e in recorded.items()
             ],
         )

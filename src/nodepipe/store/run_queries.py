@@ -109,7 +109,13 @@ class RunQueries(QueryBase):
         self._connection.execute(
             node_run_environments.insert(),
             [
-                {"node_run_id": i, "python": e.python, "platform": e.platform, "code": e.code}
+                {
+                    "node_run_id": i,
+                    "python": e.python,
+                    "platform": e.platform,
+                    "code": e.code,
+                    "interpreter": e.interpreter,
+                }
                 for i, e in recorded.items()
             ],
         )
@@ -151,6 +157,7 @@ class RunQueries(QueryBase):
             platform=row["platform"],
             code=row["code"],
             locks={r["kind"]: r["sha256"] for r in locks},
+            interpreter=row["interpreter"],
         )
 
     def set_node_fingerprint(

@@ -214,6 +214,7 @@ node_run_environments = sa.Table(
     sa.Column("python", sa.String(32), nullable=False),
     sa.Column("platform", NAME, nullable=False),
     sa.Column("code", sa.String(64), nullable=False),
+    sa.Column("interpreter", sa.Text, nullable=False, server_default=""),
 )
 
 node_run_locks = sa.Table(

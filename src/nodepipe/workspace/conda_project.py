@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
-from nodepipe.domain.environments import CONDA_LOCK
+from nodepipe.domain.environments import CONDA_LOCK, CondaPackage
 from nodepipe.workspace.durable import write_atomic
 from nodepipe.workspace.node_config import read_pyproject
 
@@ -59,31 +59,46 @@ def set_conda_requirements(pyproject: Path, specs: list[str], channels: list[str
 
 def conda_locked_packages(lock_text: bytes | str) -> dict[str, str]:
     """Package name -> version pinned by a conda lock's text; ``{}`` when it is not one."""
+    return {p.name: p.version for p in conda_locked_records(lock_text)}
+
+
+def conda_locked_records(lock_text: bytes | str) -> list[CondaPackage]:
+    """Every package a conda lock's text pins, by name, with its version, build and channel;
+    ``[]`` when it is not a lock."""
     import yaml  # only nodes with conda packages pay for it
 
     try:
         data = yaml.safe_load(lock_text)
     except yaml.YAMLError:
-        return {}
+        return []
     packages = data.get("packages") if isinstance(data, dict) else None
-    found: dict[str, str] = {}
+    found: dict[str, CondaPackage] = {}
     for entry in packages if isinstance(packages, list) else []:
         location = entry.get("conda") if isinstance(entry, dict) else None
         if isinstance(location, str):
-            parsed = archive_name_version(location)
+            parsed = _archive_parts(location)
             if parsed is not None:
-                found[parsed[0]] = parsed[1]
-    return dict(sorted(found.items()))
+                channel = entry.get("channel")
+                name, version, build = parsed
+                where = channel if isinstance(channel, str) else _channel_of(location)
+                found[name] = CondaPackage(name, version, build, where)
+    return [found[name] for name in sorted(found)]
 
 
-def archive_name_version(location: str) -> tuple[str, str] | None:
-    """(name, version) from a package archive's URL or path: ``name-version-build.conda``."""
+def _archive_parts(location: str) -> tuple[str, str, str] | None:
+    """(name, version, build) from ``.../name-version-build.conda``."""
     file = location.rstrip("/").rsplit("/", 1)[-1]
     for suffix in _ARCHIVE_SUFFIXES:
         if file.endswith(suffix):
             parts = file.removesuffix(suffix).rsplit("-", 2)
-            return (parts[0], parts[1]) if len(parts) == 3 else None
+            return (parts[0], parts[1], parts[2]) if len(parts) == 3 else None
     return None
+
+
+def _channel_of(location: str) -> str:
+    """The channel an archive's URL or path lies in: what is above its ``subdir/file``."""
+    parts = location.rstrip("/").rsplit("/", 2)
+    return parts[0] if len(parts) == 3 else ""
 
 
 def channel_location(channel: str, base: Path | None = None) -> str:

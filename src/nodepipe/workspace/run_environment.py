@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import platform
+import shutil
 import sysconfig
 from collections.abc import Mapping
 from pathlib import Path
@@ -28,16 +30,19 @@ from nodepipe.workspace.code_trees import code_files
 from nodepipe.workspace.durable import sync_filesystem
 from nodepipe.workspace.objects import MissingObjectError, ObjectStore
 
-VENV_CONFIG = ".venv/pyvenv.cfg"
+VENV_PYTHON = ".venv/bin/python"
 
 
 def record_environment(
-    code: Path, objects: ObjectStore, known: Mapping[str, str]
+    code: Path, objects: ObjectStore, known: Mapping[str, str], python: str | None = None
 ) -> RunEnvironment:
     """Store ``code``'s files and manifest; the environment record naming them.
 
     ``known`` maps paths to the digests the run's fingerprint saw moments ago: a content
-    already stored under that digest is not read again.
+    already stored under that digest is not read again. ``python`` is the program the node is
+    launched with: its own environment's interpreter (the default), a shared environment's, an
+    existing interpreter, or a command of its own (its version is then the node
+    environment's).
     """
     files, links = code_files(code)
     digests: dict[str, str] = {}
@@ -51,7 +56,14 @@ def record_environment(
     if written or new:
         sync_filesystem(objects.root)
     locks = {kind: digests[name] for kind, name in LOCK_FILES.items() if name in digests}
-    return RunEnvironment(_python_version(code), this_platform(), manifest_digest, locks)
+    launched = Path(python) if python else code / VENV_PYTHON
+    return RunEnvironment(
+        _python_version(launched) or _python_version(code / VENV_PYTHON),
+        this_platform(),
+        manifest_digest,
+        locks,
+        interpreter=_resolved(launched),
+    )
 
 
 def known_digests(fingerprint_json: str) -> dict[str, str]:
@@ -108,10 +120,11 @@ def this_platform() -> str:
     return f"{sysconfig.get_platform()} {libc} {version}".strip()
 
 
-def _python_version(code: Path) -> str:
-    """The version of the interpreter the node's environment was made with ("" if none)."""
+def _python_version(python: Path) -> str:
+    """The version of the interpreter a virtual environment's ``python`` was made with, from
+    the environment's ``pyvenv.cfg`` ("" if it is in none)."""
     try:
-        text = (code / VENV_CONFIG).read_text(encoding="utf-8")
+        text = (python.parent.parent / "pyvenv.cfg").read_text(encoding="utf-8")
     except OSError:
         return ""
     found: dict[str, str] = {}
@@ -120,3 +133,12 @@ def _python_version(code: Path) -> str:
         if sep:
             found[key.strip()] = value.strip()
     return found.get("version_info") or found.get("version") or ""
+
+
+def _resolved(python: Path) -> str:
+    """The interpreter's real path (a virtual environment's links followed to the Python it
+    was made from; one named without a folder found on ``PATH``); "" if there is none."""
+    found = shutil.which(python) if python.parent == Path() else str(python)
+    if found is None or not Path(found).exists():
+        return ""
+    return os.path.realpath(found)

@@ -1284,9 +1284,32 @@ export interface paths {
         };
         /**
          * Past Environment
-         * @description What the node ran with in that run: locks, interpreter, platform, packages, code.
+         * @description What the node ran with in that run: interpreter, platform, uv and conda packages,
+         *     locks, code (the run fixes the pipeline: ``node`` is a tag among the nodes that ran in it);
+         *     422 when the run recorded no environment for it.
          */
         get: operations["past_environment_api_runs__run__nodes__node__environment_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/runs/{run}/nodes/{node}/locks/{kind}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Past Lock
+         * @description The stored text of the ``uv`` (uv.lock) or ``conda`` (conda.lock) lock the node ran
+         *     with in that run; 422 when it ran with none of that kind.
+         */
+        get: operations["past_lock_api_runs__run__nodes__node__locks__kind__get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1572,6 +1595,26 @@ export interface components {
              * @description After an environment.yml import: what could not be placed, and why.
              */
             unplaced?: string[];
+        };
+        /**
+         * CondaPackagePublic
+         * @description One package a node run's conda lock pinned.
+         */
+        CondaPackagePublic: {
+            /**
+             * Build
+             * @description Its build string (h1_0), one of several of a version.
+             */
+            build: string;
+            /**
+             * Channel
+             * @description The channel it came from, as the lock names it.
+             */
+            channel: string;
+            /** Name */
+            name: string;
+            /** Version */
+            version: string;
         };
         /**
          * CondaPackagesAdd
@@ -2511,6 +2554,11 @@ export interface components {
              */
             code: string;
             /**
+             * Conda Packages
+             * @description Every package the conda lock pins (empty without one).
+             */
+            conda_packages: components["schemas"]["CondaPackagePublic"][];
+            /**
              * Files
              * @description Every file of code/ as it ran -> its sha256.
              */
@@ -2518,8 +2566,13 @@ export interface components {
                 [key: string]: string;
             };
             /**
+             * Interpreter
+             * @description Path of that interpreter, links followed (empty if not recorded).
+             */
+            interpreter: string;
+            /**
              * Locks
-             * @description Lock kind ('uv') -> sha256 of the lock's text.
+             * @description Lock kind ('uv', 'conda') -> sha256 of the lock's text.
              */
             locks: {
                 [key: string]: string;
@@ -2909,6 +2962,11 @@ export interface components {
         RunEnvironment: {
             /** Code */
             code: string;
+            /**
+             * Interpreter
+             * @default
+             */
+            interpreter: string;
             /** Locks */
             locks?: {
                 [key: string]: string;
@@ -3091,6 +3149,32 @@ export interface components {
             reason: string;
             /** Tag */
             tag: string;
+        };
+        /**
+         * StoredLockPublic
+         * @description The text of one lock a node run ran with, as stored.
+         */
+        StoredLockPublic: {
+            /**
+             * File
+             * @description Its name in code/: uv.lock or conda.lock.
+             */
+            file: string;
+            /**
+             * Kind
+             * @description 'uv' or 'conda'.
+             */
+            kind: string;
+            /** Node Id */
+            node_id: string;
+            /** Run Id */
+            run_id: string;
+            /** Sha256 */
+            sha256: string;
+            /** Tag */
+            tag: string;
+            /** Text */
+            text: string;
         };
         /**
          * TaskOutcome
@@ -10840,6 +10924,102 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PastEnvironmentPublic"];
+                };
+            };
+            /** @description Refused for a reason of no more specific kind (the message says which) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The server's token is missing or wrong */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description A host name or an origin this server does not serve */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description An unknown or ambiguous name */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The workspace's state stands in the way: a cycle, a duplicate, a lock, a reference */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The request body is larger than the server accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The package index cannot be reached, or the workspace's disk or store failed (full, read-only, no permission, unusable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+        };
+    };
+    past_lock_api_runs__run__nodes__node__locks__kind__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run: string;
+                node: string;
+                kind: "uv" | "conda";
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StoredLockPublic"];
                 };
             };
             /** @description Refused for a reason of no more specific kind (the message says which) */

@@ -9,7 +9,7 @@ progress then arrives on ``/events`` as the run's own events (``run_started``, `
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import Query
 
@@ -22,6 +22,7 @@ from nodepipe.schemas.runs import (
     PlanPublic,
     RunHistoryPublic,
     RunPublic,
+    StoredLockPublic,
 )
 from nodepipe.services.runs.service import RunRequest
 
@@ -97,8 +98,19 @@ def node_runs_of_run(run: str, ws: WorkspaceDep) -> list[NodeRunPublic]:
 
 @router.get("/runs/{run}/nodes/{node}/environment")
 def past_environment(run: str, node: str, ws: WorkspaceDep) -> PastEnvironmentPublic:
-    """What the node ran with in that run: locks, interpreter, platform, packages, code."""
+    """What the node ran with in that run: interpreter, platform, uv and conda packages,
+    locks, code (the run fixes the pipeline: ``node`` is a tag among the nodes that ran in it);
+    422 when the run recorded no environment for it."""
     return PastEnvironmentPublic.model_validate(ws.run_envs.show(node, run))
+
+
+@router.get("/runs/{run}/nodes/{node}/locks/{kind}")
+def past_lock(
+    run: str, node: str, kind: Literal["uv", "conda"], ws: WorkspaceDep
+) -> StoredLockPublic:
+    """The stored text of the ``uv`` (uv.lock) or ``conda`` (conda.lock) lock the node ran
+    with in that run; 422 when it ran with none of that kind."""
+    return StoredLockPublic.model_validate(ws.run_envs.lock(node, run, kind))
 
 
 @router.get("/pipelines/{pipeline}/nodes/{node}/runs")

@@ -2,7 +2,9 @@
 
 Every node run records, as it starts, its locks, interpreter, platform and code (see
 ``workspace.run_environment``): the store keeps the hashes, the workspace's object store the
-contents, once each. ``show`` reads one node run's record back; ``restore`` rebuilds the node's
+contents, once each. ``show`` reads one node run's record back, with the packages its locks
+pin (uv's, and conda's with their channel and build); ``lock`` gives one stored lock's text
+("which ffmpeg did run R use?" needs no restore); ``restore`` rebuilds the node's
 environment exactly as that run had it: the run's ``pyproject.toml``, ``uv.lock`` and
 ``.python-version`` are written back and the environment synced from the lock with
 ``uv sync --frozen`` (nothing is resolved: with a warm uv cache it needs no network), all or
@@ -14,13 +16,27 @@ from __future__ import annotations
 
 import json
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from nodepipe.domain.environments import UV_LOCK, CodeManifest, RunEnvironment
-from nodepipe.domain.errors import ConflictError, NotFoundError
+from nodepipe.domain.environments import (
+    CONDA_LOCK_KIND,
+    LOCK_FILES,
+    UV_LOCK,
+    CodeManifest,
+    CondaPackage,
+    RunEnvironment,
+)
+from nodepipe.domain.errors import (
+    AmbiguousNameError,
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+)
 from nodepipe.domain.model import Node
+from nodepipe.domain.resolve import Candidate, resolve
 from nodepipe.domain.runs import NodeRun, NodeRunState
 from nodepipe.envs.edits import PROJECT_FILES
 from nodepipe.services import resolver
@@ -28,6 +44,7 @@ from nodepipe.services.context import WorkspaceContext
 from nodepipe.services.envs.environments import EnvironmentService, EnvironmentView
 from nodepipe.services.guards import check_node_editable
 from nodepipe.store.queries import StoreSession
+from nodepipe.workspace.conda_project import conda_locked_records
 from nodepipe.workspace.durable import write_atomic
 from nodepipe.workspace.node_config import read_node_config
 from nodepipe.workspace.node_folder import NODE_PROJECT_NAME
@@ -47,16 +64,35 @@ class PastEnvironment:
     state: NodeRunState
     started_at: datetime | None
     python: str
+    interpreter: str
+    """The interpreter's path ("" where the run did not record it)."""
     platform: str
     locks: dict[str, str]
-    """Lock kind (``uv``) -> sha256 of the lock text."""
+    """Lock kind (``uv``, ``conda``) -> sha256 of the lock text."""
     packages: dict[str, str]
     """Every package the uv lock pins, with its version."""
+    conda_packages: list[CondaPackage]
+    """Every package the conda lock pins (none without one)."""
     code: str
     """sha256 of the code manifest."""
     files: dict[str, str]
     """Every file of ``code/`` as the run had it: path -> sha256."""
     params: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredLock:
+    """One lock a node run ran with, as stored: ``nodepipe runs --run R --node N --lock``."""
+
+    run_id: str
+    node_id: str
+    tag: str
+    kind: str
+    """``uv`` or ``conda``."""
+    file: str
+    """Its name in ``code/``: ``uv.lock``, ``conda.lock``."""
+    sha256: str
+    text: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,10 +108,8 @@ class RunEnvironmentService:
         with self.context.store.read() as session:
             target, node_run, environment = past_run(session, node, run, pipeline)
         manifest = read_manifest(self.objects, environment)
-        lock = (
-            self.objects.read(environment.locks[UV_LOCK]) if UV_LOCK in environment.locks else b""
-        )
-        packages = {k: v for k, v in locked_packages(lock).items() if k != NODE_PROJECT_NAME}
+        uv_lock, conda_lock = (self._lock_bytes(environment, k) for k in (UV_LOCK, CONDA_LOCK_KIND))
+        packages = {k: v for k, v in locked_packages(uv_lock).items() if k != NODE_PROJECT_NAME}
         return PastEnvironment(
             run_id=node_run.run_id,
             node_run_id=node_run.id,
@@ -84,13 +118,46 @@ class RunEnvironmentService:
             state=node_run.state,
             started_at=node_run.started_at,
             python=environment.python,
+            interpreter=environment.interpreter,
             platform=environment.platform,
             locks=dict(environment.locks),
             packages=packages,
+            conda_packages=conda_locked_records(conda_lock) if conda_lock else [],
             code=environment.code,
             files=dict(manifest.files),
             params=_params(node_run),
         )
+
+    def lock(
+        self, node: str, run: str, kind: str = UV_LOCK, pipeline: str | None = None
+    ) -> StoredLock:
+        """The text of the ``kind`` lock (``uv``, ``conda``) ``node`` ran with in ``run``."""
+        if kind not in LOCK_FILES:
+            raise InvalidInputError(
+                f"no lock kind {kind!r}: a node run has a {' or a '.join(LOCK_FILES)} lock"
+            )
+        with self.context.store.read() as session:
+            target, node_run, environment = past_run(session, node, run, pipeline)
+        if kind not in environment.locks:
+            raise InvalidInputError(
+                f"node {target.tag!r} ran with no {LOCK_FILES[kind]} in run {node_run.run_id}"
+                f"; it ran with: {', '.join(LOCK_FILES[k] for k in sorted(environment.locks))}"
+            )
+        text = self._lock_bytes(environment, kind).decode("utf-8", errors="replace")
+        return StoredLock(
+            node_run.run_id,
+            target.id,
+            target.tag,
+            kind,
+            LOCK_FILES[kind],
+            environment.locks[kind],
+            text,
+        )
+
+    def _lock_bytes(self, environment: RunEnvironment, kind: str) -> bytes:
+        """The stored text of one lock of ``environment`` (b"" when it had none)."""
+        digest = environment.locks.get(kind)
+        return self.objects.read(digest) if digest is not None else b""
 
     def restore(self, node: str, run: str, pipeline: str | None = None) -> EnvironmentView:
         """Rebuild ``node``'s environment as run ``run`` had it: its pyproject, lock and Python
@@ -137,25 +204,51 @@ def past_run(
     session: StoreSession, node: str, run: str, pipeline: str | None = None
 ) -> tuple[Node, NodeRun, RunEnvironment]:
     """The node, its node run in ``run`` and what that node run started with; NotFoundError
-    saying why when any of them is missing."""
-    within = resolver.pipeline(session, pipeline) if pipeline else None
-    target = resolver.node(session, node, within)
+    when the run or node is unknown or the node took no part in the run, InvalidInputError
+    when the node run recorded nothing.
+
+    The run fixes the pipeline: ``node`` is looked for among the nodes that took part in it
+    first (a tag shown in other pipelines too is not ambiguous), then anywhere (to say it took
+    no part)."""
     found = resolver.run(session, run)
-    node_run = next(
-        (nr for nr in session.node_runs_of_run(found.id) if nr.node_id == target.id), None
-    )
-    if node_run is None:
-        raise NotFoundError(f"node {target.tag!r} took no part in run {found.id}")
+    node_runs = {nr.node_id: nr for nr in session.node_runs_of_run(found.id)}
+    target = _participant(session, node, node_runs, found.id, pipeline)
+    node_run = node_runs[target.id]
     environment = session.run_environment(node_run.id)
     if environment is None:
         if node_run.started_at is None:
             why = f"it did not start in that run ({node_run.state.value})"
         else:
             why = "that run was recorded before nodepipe kept environments"
-        raise NotFoundError(
+        raise InvalidInputError(
             f"run {found.id} has no stored environment for node {target.tag!r}: {why}"
         )
     return target, node_run, environment
+
+
+def _participant(
+    session: StoreSession,
+    node: str,
+    node_runs: Mapping[str, NodeRun],
+    run_id: str,
+    pipeline: str | None,
+) -> Node:
+    """The node ``node`` names among those that ran in run ``run_id`` (and are shown in
+    ``pipeline``, if named)."""
+    within = resolver.pipeline(session, pipeline) if pipeline else None
+    ran = session.get_nodes(node_runs)
+    shown = set(ran) if within is None else {n.id for n, _ in session.pipeline_members(within.id)}
+    candidates = [Candidate(n.id, n.tag) for n in ran.values() if n.id in shown]
+    try:
+        return ran[resolve(node, candidates, "node", f"run {run_id}")]
+    except AmbiguousNameError:
+        raise
+    except NotFoundError:
+        try:
+            elsewhere = resolver.node(session, node, within)
+        except AmbiguousNameError:
+            raise NotFoundError(f"no node {node!r} took part in run {run_id}") from None
+        raise NotFoundError(f"node {elsewhere.tag!r} took no part in run {run_id}") from None
 
 
 def _params(node_run: NodeRun) -> dict[str, Any]:
