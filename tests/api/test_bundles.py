@@ -25,7 +25,11 @@ from fastapi.testclient import TestClient
 import nodepipe
 from api.conftest import error_of, finish_job
 from nodepipe.api.limits import MAX_BODY_BYTES, MAX_UPLOAD_BYTES, limit_of
-from support.locked_bundles import APPEND_INPUTS, make_node_template, write_bundle
+from support.locked_bundles import (
+    APPEND_INPUTS,
+    alpha_including_features,
+    features_toml,
+)
 
 
 def staging_entries(ws: nodepipe.Workspace) -> list[str]:
@@ -143,30 +147,10 @@ def test_an_upload_may_be_larger_than_other_bodies_and_needs_a_file(
     assert not_allowed.headers["allow"] == "POST"
 
 
-LIBRARY = """\
-format = 1
-[pipeline]
-name = "features"
-[inputs]
-raw = ["clean"]
-[nodes.clean]
-[nodes.old]
-"""
-
-
 def test_includes_are_listed_and_updated_and_removals_wait_for_confirmation(
     client: TestClient, chain: nodepipe.Workspace, tmp_path: Path
 ) -> None:
-    template = make_node_template(tmp_path / "template")
-    code = {"nodes/clean": APPEND_INPUTS, "nodes/old": APPEND_INPUTS}
-    features = write_bundle(tmp_path / "library" / "features", LIBRARY, code, template)
-    project = write_bundle(
-        tmp_path / "alpha",
-        'format = 1\n[pipeline]\nname = "alpha"\n[nodes.prep]\n'
-        '[includes.features]\nsource = "../library/features"\ninputs = { raw = "prep" }\n',
-        {"nodes/prep": APPEND_INPUTS},
-        template,
-    )
+    features, project = alpha_including_features(tmp_path, ("clean", "old"))
     chain.bundles.import_(project)
 
     listed = client.get("/api/pipelines/alpha/includes")
@@ -178,7 +162,7 @@ def test_includes_are_listed_and_updated_and_removals_wait_for_confirmation(
     error_of(client.get("/api/pipelines/nowhere/includes"), 404)
 
     shutil.rmtree(features / "nodes" / "old")
-    (features / "pipeline.toml").write_text(LIBRARY.replace("[nodes.old]\n", ""))
+    (features / "pipeline.toml").write_text(features_toml(("clean",)))
     (features / "nodes" / "clean" / "code" / "main.py").write_text(APPEND_INPUTS + "# v2\n")
     old_id = chain.nodes.get("features.old").id
     update = "/api/pipelines/alpha/includes/features/update"
@@ -207,16 +191,7 @@ def test_includes_are_listed_and_updated_and_removals_wait_for_confirmation(
 def test_a_downloaded_zip_carries_its_local_includes_inlined(
     client: TestClient, chain: nodepipe.Workspace, tmp_path: Path
 ) -> None:
-    template = make_node_template(tmp_path / "template")
-    code = {"nodes/clean": APPEND_INPUTS, "nodes/old": APPEND_INPUTS}
-    write_bundle(tmp_path / "library" / "features", LIBRARY, code, template)
-    project = write_bundle(
-        tmp_path / "alpha",
-        'format = 1\n[pipeline]\nname = "alpha"\n[nodes.prep]\n'
-        '[includes.features]\nsource = "../library/features"\ninputs = { raw = "prep" }\n',
-        {"nodes/prep": APPEND_INPUTS},
-        template,
-    )
+    _, project = alpha_including_features(tmp_path, ("clean", "old"))
     chain.bundles.import_(project)
     answer = client.get("/api/pipelines/alpha/bundle.zip")
     assert answer.status_code == 200, answer.text

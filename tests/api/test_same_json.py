@@ -27,7 +27,10 @@ from nodepipe.api import create_app
 from nodepipe.cli.app import app as cli_app
 from nodepipe.schemas import SchemaName, shared_schemas
 from nodepipe.services.runs.service import RunRequest
-from support.locked_bundles import APPEND_INPUTS, make_node_template, write_bundle
+from support.locked_bundles import (
+    APPEND_INPUTS,
+    alpha_including_features,
+)
 
 
 @dataclass(frozen=True)
@@ -200,29 +203,9 @@ def world(chain_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Wor
     return World(root, ran.run_id)
 
 
-LIBRARY = """\
-format = 1
-[pipeline]
-name = "features"
-[inputs]
-raw = ["clean"]
-[nodes.clean]
-"""
-
-
 def include_a_library(ws: nodepipe.Workspace, folder: Path) -> Path:
     """Import ``alpha``, whose ``prep`` feeds the included bundle ``features``; its folder."""
-    template = make_node_template(folder / "template")
-    library = write_bundle(
-        folder / "library" / "features", LIBRARY, {"nodes/clean": APPEND_INPUTS}, template
-    )
-    alpha = write_bundle(
-        folder / "alpha",
-        'format = 1\n[pipeline]\nname = "alpha"\n[nodes.prep]\n'
-        '[includes.features]\nsource = "../library/features"\ninputs = { raw = "prep" }\n',
-        {"nodes/prep": APPEND_INPUTS},
-        template,
-    )
+    library, alpha = alpha_including_features(folder)
     ws.bundles.import_(alpha)
     return library
 

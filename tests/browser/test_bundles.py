@@ -12,7 +12,10 @@ from playwright.sync_api import Page, expect
 
 from browser.canvas import menu_item, node
 from browser.conftest import ARTIFACTS, Served
-from support.locked_bundles import APPEND_INPUTS, make_node_template, write_bundle
+from support.locked_bundles import (
+    alpha_including_features,
+    features_toml,
+)
 
 
 def toast(page: Page, text: str) -> None:
@@ -66,34 +69,14 @@ def test_a_pipeline_is_exported_as_a_zip_and_imported_back(
     page.screenshot(path=ARTIFACTS / "bundle-imported.png")
 
 
-LIBRARY = """\
-format = 1
-[pipeline]
-name = "features"
-[inputs]
-raw = ["clean"]
-[nodes.clean]
-[nodes.old]
-"""
-
-
 def test_an_include_is_updated_from_its_group_menu(
     page: Page, served: Served, tmp_path: Path
 ) -> None:
     ws = served.workspace
-    template = make_node_template(tmp_path / "template")
-    code = {"nodes/clean": APPEND_INPUTS, "nodes/old": APPEND_INPUTS}
-    features = write_bundle(tmp_path / "library" / "features", LIBRARY, code, template)
-    project = write_bundle(
-        tmp_path / "alpha",
-        'format = 1\n[pipeline]\nname = "alpha"\n[nodes.prep]\n'
-        '[includes.features]\nsource = "../library/features"\ninputs = { raw = "prep" }\n',
-        {"nodes/prep": APPEND_INPUTS},
-        template,
-    )
+    features, project = alpha_including_features(tmp_path, ("clean", "old"))
     ws.bundles.import_(project, project="climate")
     shutil.rmtree(features / "nodes" / "old")
-    (features / "pipeline.toml").write_text(LIBRARY.replace("[nodes.old]\n", ""))
+    (features / "pipeline.toml").write_text(features_toml(("clean",)))
 
     page.goto(served.link)
     page.locator('[data-testid="pipeline-item"][data-tag="alpha"]').click()

@@ -8,7 +8,7 @@ offline once per test session), so importing a bundle syncs real environments.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 APPEND_INPUTS = """\
@@ -86,3 +86,34 @@ slot = "01"
 """
 """The ``features`` library bundle: code in ``lib/``, input ``raw`` taken by ``clean``, and a node
 ``old`` that an update may remove."""
+
+
+INCLUDING_FEATURES = """\
+format = 1
+[pipeline]
+name = "alpha"
+[nodes.prep]
+[includes.features]
+source = "../library/features"
+inputs = { raw = "prep" }
+"""
+"""The ``alpha`` project bundle: its node ``prep`` feeds the library at ``../library/features``."""
+
+
+def features_toml(nodes: Sequence[str]) -> str:
+    """pipeline.toml of the small ``features`` library: input ``raw`` taken by ``clean``, and
+    the nodes ``nodes`` (no edges)."""
+    lines = ["format = 1", "[pipeline]", 'name = "features"', "[inputs]", 'raw = ["clean"]']
+    return "\n".join([*lines, *(f"[nodes.{node}]" for node in nodes)]) + "\n"
+
+
+def alpha_including_features(folder: Path, nodes: Sequence[str] = ("clean",)) -> tuple[Path, Path]:
+    """Under ``folder``: the library ``library/features`` (``features_toml(nodes)``, each node
+    appending its inputs) and the project ``alpha`` including it; (library, alpha)."""
+    template = make_node_template(folder / "template")
+    code = {f"nodes/{node}": APPEND_INPUTS for node in nodes}
+    library = write_bundle(folder / "library" / "features", features_toml(nodes), code, template)
+    alpha = write_bundle(
+        folder / "alpha", INCLUDING_FEATURES, {"nodes/prep": APPEND_INPUTS}, template
+    )
+    return library, alpha
