@@ -34,6 +34,7 @@ from nodepipe.workspace.bundle_libs import read_links
 from nodepipe.workspace.node_folder import NodeFolder
 from support.locked_bundles import (
     APPEND_INPUTS,
+    INCLUDING_FEATURES,
     LIBRARY,
     USES_LIB,
     make_node_template,
@@ -42,15 +43,6 @@ from support.locked_bundles import (
 
 NODEPIPE = str(Path(sys.executable).with_name("nodepipe"))
 HELPERS = "def mark(tag):\n    return tag.upper()\n"
-PROJECT = """\
-format = 1
-[pipeline]
-name = "alpha"
-[nodes.prep]
-[includes.features]
-source = "../library/features"
-inputs = { raw = "prep" }
-"""
 
 EXPORT_POINTS = ("export.nodes-written", "export.written", "export.moved-aside", "export.renamed")
 IMPORT_POINTS = (
@@ -84,7 +76,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
         template,
         {"lib/helpers.py": HELPERS},
     )
-    write_bundle(root / "alpha", PROJECT, {"nodes/prep": APPEND_INPUTS}, template)
+    write_bundle(root / "alpha", INCLUDING_FEATURES, {"nodes/prep": APPEND_INPUTS}, template)
     ws = nodepipe.init(root / "ws")
     ws.bundles.import_(root / "alpha")
     ws.bundles.export("alpha", root / "export")
