@@ -2,13 +2,17 @@
 pypiserver answers a real 413; a pypiserver that wants the password for downloads too
 (``-a download,update``) gives a real 401 without credentials and a real 403 with wrong ones.
 Credentials given the way uv takes them (``UV_INDEX_<NAME>_*`` for ``--index-url NAME=URL``,
-netrc) work for ``package pull`` and for a node's ``env index``; none is written into a file.
+netrc, a real keyring: keyrings.alt's file backend) work for ``package pull`` and for a node's
+``env index``; none is written into a file.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -167,3 +171,62 @@ def test_a_node_syncs_from_a_guarded_index_with_credentials_in_its_environment(
     assert "toypkg" in json.dumps(synced.json())
     assert (code / ".venv" / "lib").is_dir()
     assert holding(lab.root, PASSWORD) == [], "a credential was written into a file"
+
+
+@pytest.fixture
+def keyring_holding(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[str], None]:
+    """A real keyring (keyrings.alt's file backend, in this test's folder) and its ``keyring``
+    command on PATH, as uv asks it; returns a function storing the password for a service."""
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyrings.alt.file.PlaintextKeyring")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "keyring-data"))
+    monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.delenv("UV_KEYRING_PROVIDER", raising=False)
+
+    def store(service: str) -> None:
+        command = ["keyring", "set", service, USER]
+        subprocess.run(command, input=f"{PASSWORD}\n", text=True, check=True)
+
+    return store
+
+
+def test_pull_and_a_node_sync_take_the_password_from_the_keyring(
+    lab: nodepipe.Workspace,
+    private_index: PackageIndex,
+    offline: None,
+    keyring_holding: Callable[[str], None],
+    tmp_path: Path,
+    cli: CliRunner,
+) -> None:
+    """The index URL names the user (``http://alice@host/simple/``), the keyring holds the
+    password: ``package pull`` by name and a node's ``env index`` sync get in, and the password
+    is in no file of the workspace. Before the keyring holds it, the same pull is refused."""
+    built = trained_model(lab).packages.build("model", alias="keyring-model", version="1.0")
+    wheels = sorted(toy_index(tmp_path / "wheels").glob("toypkg-*.whl"))
+    lab.packages.publish(
+        [built.wheel, *wheels], private_index.url, username=USER, password=PASSWORD
+    )
+    with_user = private_index.simple_url.replace("://", f"://{USER}@")
+    other = nodepipe.init(tmp_path / "other")
+    before = snapshot(other)
+    pull = ("-w", str(other.root), "package", "pull", "keyring-model==1.0", "--index-url")
+
+    refused = cli(*pull, with_user)
+    assert refused.code == 7
+    assert "refused the credentials (HTTP 403 Forbidden" in refused.stderr
+    assert "the keyring" in refused.stderr
+    assert snapshot(other) == before
+
+    keyring_holding(private_index.url.removeprefix("http://").rstrip("/"))  # host:port
+    pulled = cli(*pull, with_user, "--json")
+    assert pulled.code == 0, pulled.stderr
+    assert sorted(n["tag"] for n in pulled.json()["nodes"]) == ["predict", "train"]
+
+    other.pipelines.new("p")
+    other.nodes.new("p", "uses")
+    added = cli("-w", str(other.root), "env", "index", "uses", with_user, "--name", "vault")
+    assert added.code == 0, added.stderr
+    synced = cli("-w", str(other.root), "env", "add", "uses", "toypkg==2.0", "--json")
+    assert synced.code == 0, synced.stderr
+    assert synced.json()["locked"]["toypkg"] == "2.0"
+    assert holding(other.root, PASSWORD) == [], "a credential was written into a file"
+    other.close()

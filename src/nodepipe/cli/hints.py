@@ -64,8 +64,9 @@ COMMANDS: dict[Action, str] = {
     Action.INDEX_CREDENTIALS: (
         "give the credentials of {host} the way uv takes them: UV_INDEX_<NAME>_USERNAME and "
         "UV_INDEX_<NAME>_PASSWORD for an index named NAME (`--index-url NAME=URL`, or "
-        "`nodepipe env index NODE URL --name NAME`), or a `machine {host} login USER password "
-        "PASS` line in ~/.netrc, then run the command again"
+        "`nodepipe env index NODE URL --name NAME`), a `machine {host} login USER password "
+        "PASS` line in ~/.netrc, or the password in the keyring with the user in the URL "
+        "(`keyring set {host} USER`, then http://USER@{host}/…), then run the command again"
     ),
     Action.CONDA_INSTALL: (
         "install it with `pip install 'nodepipe[conda]'` where nodepipe is installed"

@@ -3,12 +3,19 @@
 A failed uv command becomes the error that says whose it is: the request's (no such package or
 version, requirements that cannot be met together), the network's (the index cannot be
 reached), or uv's own (anything else).
+
+Credentials for an index come the ways uv takes them; for the keyring, uv must be told to ask
+it: with a ``keyring`` command on PATH (and no ``UV_KEYRING_PROVIDER`` of the user's), uv runs
+with ``UV_KEYRING_PROVIDER=subprocess``, so an index URL naming its user
+(``https://alice@host/simple/``) gets the password from the keyring, for a pull, a node's sync
+and a publish alike. uv asks it only for a URL with a user and no password.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -83,6 +90,8 @@ class UvRunner:
             UV_PYTHON_DOWNLOADS="never",
             UV_NO_PROGRESS="1",
         )
+        if "UV_KEYRING_PROVIDER" not in env and shutil.which("keyring", path=env.get("PATH")):
+            env["UV_KEYRING_PROVIDER"] = "subprocess"
         return env
 
     def run(

@@ -5,7 +5,8 @@ Where the URL and the credentials come from, first found wins:
   (``--repository NAME``; uv ignores that file, so nodepipe reads it);
 - the username and password: ``UV_PUBLISH_USERNAME``/``UV_PUBLISH_PASSWORD``, then
   ``TWINE_USERNAME``/``TWINE_PASSWORD``, then the ``~/.pypirc`` section (the named one, or the
-  one whose ``repository`` is the URL), then the keyring (``keyring`` on PATH, asked by uv).
+  one whose ``repository`` is the URL), then the keyring (``keyring`` on PATH, asked by uv:
+  ``envs.uv``).
 They reach uv in its environment only: never on a command line (others can read those) and
 never written anywhere. Files the index already holds with the same bytes are skipped (uv's
 ``--check-url``: the index's ``simple/`` page, unless given); an index's refusals become errors
@@ -18,7 +19,6 @@ from __future__ import annotations
 import configparser
 import os
 import re
-import shutil
 import tarfile
 import zipfile
 from collections.abc import Mapping, Sequence
@@ -125,8 +125,6 @@ def publish(
     env = {"UV_PUBLISH_USERNAME": target.username} if target.username else {}
     if target.password is not None:
         env["UV_PUBLISH_PASSWORD"] = target.password
-    elif shutil.which("keyring"):
-        args += ["--keyring-provider", "subprocess"]
     try:
         done = uv.completed(
             [*args, *(str(f) for f in files)],

@@ -32,7 +32,7 @@ export const MENU_ITEMS: Record<Action, (params: Params) => string> = {
   "package.upload": (p) =>
     `choose a wheel (.whl) or sdist (.tar.gz) built by Build package…, of at most ${p.limit}: pipeline menu → Pull package… (Package file); a larger one by its URL or name==version there`,
   "index.credentials": (p) =>
-    `${OWNER} give the server the credentials of ${p.host} (UV_INDEX_<NAME>_USERNAME and UV_INDEX_<NAME>_PASSWORD, or ~/.netrc), then pipeline menu → Pull package… again`,
+    `${OWNER} give the server the credentials of ${p.host} (UV_INDEX_<NAME>_USERNAME and UV_INDEX_<NAME>_PASSWORD, ~/.netrc, or the keyring with the user in the index URL), then pipeline menu → Pull package… again`,
   "conda.install": () => `${OWNER} install the conda extra (py-rattler) beside the server`,
   "conda.lock": () => "relock it here: select the node → Environment → Conda packages → Relock conda",
 };
