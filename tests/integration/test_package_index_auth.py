@@ -22,7 +22,7 @@ from integration.conftest import CliRunner, snapshot
 from support.model_pipeline import trained_model
 from support.package_index import PASSWORD, USER, PackageIndex, offline_env
 from support.size_proxy import SizeProxy
-from support.wheels import toy_index
+from support.wheels import build_wheel, toy_index
 
 LIMIT = 2048
 """The proxy's body limit in bytes: below any pipeline wheel, above an empty request."""
@@ -201,10 +201,8 @@ def test_pull_and_a_node_sync_take_the_password_from_the_keyring(
     password: ``package pull`` by name and a node's ``env index`` sync get in, and the password
     is in no file of the workspace. Before the keyring holds it, the same pull is refused."""
     built = trained_model(lab).packages.build("model", alias="keyring-model", version="1.0")
-    wheels = sorted(toy_index(tmp_path / "wheels").glob("toypkg-*.whl"))
-    lab.packages.publish(
-        [built.wheel, *wheels], private_index.url, username=USER, password=PASSWORD
-    )
+    wheel = build_wheel(tmp_path, "keypkg", "2.0", "VERSION = '2.0'\n")  # this test's own
+    lab.packages.publish([built.wheel, wheel], private_index.url, username=USER, password=PASSWORD)
     with_user = private_index.simple_url.replace("://", f"://{USER}@")
     other = nodepipe.init(tmp_path / "other")
     before = snapshot(other)
@@ -225,8 +223,8 @@ def test_pull_and_a_node_sync_take_the_password_from_the_keyring(
     other.nodes.new("p", "uses")
     added = cli("-w", str(other.root), "env", "index", "uses", with_user, "--name", "vault")
     assert added.code == 0, added.stderr
-    synced = cli("-w", str(other.root), "env", "add", "uses", "toypkg==2.0", "--json")
+    synced = cli("-w", str(other.root), "env", "add", "uses", "keypkg==2.0", "--json")
     assert synced.code == 0, synced.stderr
-    assert synced.json()["locked"]["toypkg"] == "2.0"
+    assert synced.json()["locked"]["keypkg"] == "2.0"
     assert holding(other.root, PASSWORD) == [], "a credential was written into a file"
     other.close()
