@@ -45,7 +45,14 @@ def test_duplicate_and_merge_pipelines(
         start(client, "/api/pipelines/merges", {"sources": ["baseline", "copy"], "tag": "both"}),
     )
     assert merged["status"] == "succeeded"
-    assert len(client.get("/api/pipelines/both").json()["nodes"]) == 6
+    assert "load of copy → load-copy" in merged["message"]  # the web app shows it
+    tags = sorted(n["tag"] for n in client.get("/api/pipelines/both").json()["nodes"])
+    assert tags == ["clean", "clean-copy", "load", "load-copy", "plot", "plot-copy"]
+    body = {"sources": ["baseline", "copy"], "tag": "same", "allow_duplicate_tag": True}
+    kept = finish_job(client, app, start(client, "/api/pipelines/merges", body))
+    assert kept["status"] == "succeeded" and "renamed" not in kept["message"]
+    tags = sorted(n["tag"] for n in client.get("/api/pipelines/same").json()["nodes"])
+    assert tags == ["clean", "clean", "load", "load", "plot", "plot"]
 
 
 def test_names_are_checked_before_a_job_starts(

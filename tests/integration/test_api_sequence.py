@@ -61,9 +61,16 @@ def test_workspace_core_sequence(
     assert (ws.nodes.path(copied_clean.id) / "data" / "out.csv").read_text() == "a,b\n1,2\n"
     assert not copy.node_ids & baseline.node_ids
 
-    both = ws.pipeline_copies.merge(["baseline", "variant"], "both")
-    assert sorted(i.node.tag for i in both.nodes) == ["clean", "clean", "load", "plot", "plot"]
+    merged = ws.pipeline_copies.merge(["baseline", "variant"], "both")
+    both = merged.view  # load, shown by both, is one node; variant's clean and plot clash
+    tags = ["clean", "clean-copy", "load", "plot", "plot-copy"]
+    assert sorted(i.node.tag for i in both.nodes) == tags
+    assert merged.renamed == ("clean of variant → clean-copy", "plot of variant → plot-copy")
     assert not any(i.is_reference for i in both.nodes)
+    kept = ws.pipeline_copies.merge(["baseline", "variant"], "same", allow_duplicate_tag=True)
+    assert sorted(i.node.tag for i in kept.view.nodes) == ["clean", "clean", "load", "plot", "plot"]
+    assert kept.renamed == ()
+    ws.pipelines.delete("same")
     assert {lin.kind for lin in both.lineage if lin.pipeline_id == both.pipeline.id} == {"merge"}
 
     ws.projects.new("other")

@@ -64,7 +64,15 @@ def test_command_sequence(tmp_path: Path) -> None:
         ("plot", False),
     }
     run(lab, "pipeline", "duplicate", "baseline", "--name", "copy", "--with-data")
-    run(lab, "pipeline", "merge", "baseline", "variant", "--name", "both")
+    merged = run(lab, "pipeline", "merge", "baseline", "variant", "--name", "both")
+    assert "renamed clean of variant → clean-copy (one tag per pipeline)" in merged.stdout
+    assert sorted(n["tag"] for n in show(lab, "both")["nodes"]) == [
+        "clean",
+        "clean-copy",
+        "load",
+        "plot",
+        "plot-copy",
+    ]
     run(lab, "project", "new", "other")
     run(lab, "pipeline", "move", "variant", "--project", "other")
     moved = json.loads(run(lab, "project", "show", "other", "--json").stdout)

@@ -137,16 +137,32 @@ def duplicate(name: str, new_tag: str, with_data: bool, project: str | None, as_
 @new_tag_option
 @with_data_option
 @project_option
+@click.option(
+    "--allow-duplicate-tag",
+    is_flag=True,
+    help="Keep every tag, even one two nodes of the merge have.",
+)
 @json_option
 def merge(
-    names: list[str], new_tag: str, with_data: bool, project: str | None, as_json: bool
+    names: list[str],
+    new_tag: str,
+    with_data: bool,
+    project: str | None,
+    allow_duplicate_tag: bool,
+    as_json: bool,
 ) -> None:
     """New pipeline holding the union of pipelines NAMES.
 
-    Give two or more; nodes they share appear once.
+    Give two or more; nodes they share appear once. A node of a later pipeline whose tag is
+    taken is copied as TAG-copy (each renaming is printed), unless --allow-duplicate-tag.
     """
-    view = workspace().pipeline_copies.merge(names, new_tag, with_data, project)
-    _created(view, as_json, "merged into")
+    merged = workspace().pipeline_copies.merge(
+        names, new_tag, with_data, project, allow_duplicate_tag=allow_duplicate_tag
+    )
+    _created(merged.view, as_json, "merged into")
+    if not as_json:
+        for renamed in merged.renamed:
+            done(f"renamed {renamed} (one tag per pipeline)")
 
 
 @app.command("move")

@@ -2100,6 +2100,12 @@ export interface components {
         };
         /** MergeCreate */
         MergeCreate: {
+            /**
+             * Allow Duplicate Tag
+             * @description Keep every tag: a later source's node whose tag is taken is not renamed TAG-copy (the job's message names the renamed nodes).
+             * @default false
+             */
+            allow_duplicate_tag: boolean;
             /** Project */
             project?: string | null;
             /** Sources */

@@ -14,6 +14,7 @@ from nodepipe.api.schemas.events import JobPublic
 from nodepipe.api.schemas.projects import BranchCreate, MergeCreate, PipelineCopyCreate
 from nodepipe.domain.model import PipelineView
 from nodepipe.live.jobs import JobOutcome
+from nodepipe.services.graph.pipeline_copies import Merged
 
 router = resource_router("/pipelines", tags=["pipelines"], errors=(404, 409))
 
@@ -26,6 +27,15 @@ def _made(view: PipelineView, verb: str) -> JobOutcome:
     )
 
 
+def _merged(merged: Merged) -> JobOutcome:
+    """The job's message names the nodes renamed to keep one tag per pipeline."""
+    made = _made(merged.view, "merged")
+    if not merged.renamed:
+        return made
+    message = f"{made.message}; renamed {', '.join(merged.renamed)}"
+    return JobOutcome(message, made.pipeline_id, made.node_ids)
+
+
 @router.post("/merges", status_code=202)
 def merge_pipelines(body: MergeCreate, services: ServicesDep, origin: OriginDep) -> JobPublic:
     """A new pipeline holding the union of the ``sources``; shared nodes appear once."""
@@ -35,8 +45,14 @@ def merge_pipelines(body: MergeCreate, services: ServicesDep, origin: OriginDep)
         services,
         "merge",
         f"merge {len(sources)} pipelines into {body.tag!r}",
-        lambda: _made(
-            ws.pipeline_copies.merge(sources, body.tag, body.with_data, body.project), "merged"
+        lambda: _merged(
+            ws.pipeline_copies.merge(
+                sources,
+                body.tag,
+                body.with_data,
+                body.project,
+                allow_duplicate_tag=body.allow_duplicate_tag,
+            )
         ),
         origin,
     )

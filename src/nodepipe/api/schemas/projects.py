@@ -50,3 +50,8 @@ class MergeCreate(Input):
     tag: Name
     with_data: bool = False
     project: str | None = None
+    allow_duplicate_tag: bool = Field(
+        default=False,
+        description="Keep every tag: a later source's node whose tag is taken is not renamed "
+        "TAG-copy (the job's message names the renamed nodes).",
+    )

@@ -161,6 +161,15 @@ def free_tag(session: StoreSession, pipeline_id: str, tag: str) -> str:
         first += 32
 
 
+def free_tag_among(tag: str, taken: Collection[str]) -> str:
+    """The first of ``tag``, ``tag-copy``, ``tag-copy-2``... not in ``taken`` (``free_tag``'s
+    rule, for tags not in the store yet)."""
+    number = 0
+    while _copy_tag(tag, number) in taken:
+        number += 1
+    return _copy_tag(tag, number)
+
+
 def _copy_tag(tag: str, number: int) -> str:
     """The ``number``-th candidate: ``tag``, ``tag-copy``, then ``tag-copy-2``..."""
     return tag if number == 0 else f"{tag}-copy" if number == 1 else f"{tag}-copy-{number}"

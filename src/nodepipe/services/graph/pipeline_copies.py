@@ -1,17 +1,23 @@
-"""Use cases that make new pipelines out of existing ones: branch, duplicate, merge."""
+"""Use cases that make new pipelines out of existing ones: branch, duplicate, merge.
+
+A merge keeps one tag per pipeline: a node of a later source whose tag an earlier one (or a
+node the merge references) already has is copied as ``TAG-copy`` (``TAG-copy-2``...), the rule
+``node duplicate`` follows, and the merge says so (``Merged.renamed``). A node both sources
+show is one node, not a clash. ``allow_duplicate_tag`` keeps every tag as it is.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from nodepipe.domain.errors import InvalidInputError
+from nodepipe.domain.errors import ConflictError, InvalidInputError
 from nodepipe.domain.graph import ancestors, descendants
 from nodepipe.domain.model import Lineage, Membership, PipelineView
 from nodepipe.services import resolver
 from nodepipe.services.context import WorkspaceContext
 from nodepipe.services.graph.copying import CopyPlan, insert_copies, plan_copies, positions_in
 from nodepipe.services.graph.effective import pipeline_view
-from nodepipe.services.graph.membership import ROW_HEIGHT
+from nodepipe.services.graph.membership import ROW_HEIGHT, free_tag_among
 from nodepipe.services.graph.pipelines import (
     check_pipeline_tag_free,
     insert_pipeline,
@@ -29,6 +35,16 @@ class _NewPipelinePlan:
     sources: list[str]
     kind: str
     from_node_id: str | None = None
+    renamed: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Merged:
+    """What ``merge`` made: the new pipeline, and the nodes copied under another tag."""
+
+    view: PipelineView
+    renamed: tuple[str, ...]
+    """``TAG of SOURCE → NEW-TAG`` for each node renamed to keep one tag per pipeline."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,9 +85,16 @@ class PipelineCopyService:
         return self._create(new_tag, project, plan)
 
     def merge(
-        self, names: list[str], new_tag: str, with_data: bool = False, project: str | None = None
-    ) -> PipelineView:
-        """A new pipeline holding the union of several: shared nodes appear once."""
+        self,
+        names: list[str],
+        new_tag: str,
+        with_data: bool = False,
+        project: str | None = None,
+        *,
+        allow_duplicate_tag: bool = False,
+    ) -> Merged:
+        """A new pipeline holding the union of several: shared nodes appear once; a later
+        source's node whose tag is taken is renamed (unless ``allow_duplicate_tag``)."""
         with self.context.store.read() as session:
             sources = list(
                 {p.id: p for p in (resolver.pipeline(session, n) for n in names)}.values()
@@ -80,8 +103,10 @@ class PipelineCopyService:
                 raise InvalidInputError("merge needs at least two different pipelines")
             check_pipeline_tag_free(session, new_tag)
             plan = self._union_plan(session, [p.id for p in sources], with_data, "merge")
+            if not allow_duplicate_tag:
+                plan = _one_tag_each(session, plan, {p.id: p.tag for p in sources})
             project = project or resolver.project(session, sources[0].project_id).name
-        return self._create(new_tag, project, plan)
+        return Merged(self._create(new_tag, project, plan), plan.renamed)
 
     @staticmethod
     def _union_plan(
@@ -121,3 +146,41 @@ class PipelineCopyService:
                         Lineage(pipeline.id, source_id, plan.kind, plan.from_node_id)
                     )
                 return pipeline_view(session, pipeline)
+
+
+def _one_tag_each(
+    session: StoreSession, plan: _NewPipelinePlan, sources: dict[str, str]
+) -> _NewPipelinePlan:
+    """``plan`` with its copies renamed where a tag would be shown twice: references keep
+    their own tags (a reference has no alias), copies are taken in the sources' order."""
+    copied = plan.copies.id_map
+    nodes = session.get_nodes([*plan.references, *copied])
+    taken: dict[str, str] = {}
+    for node_id in plan.references:
+        tag = nodes[node_id].tag
+        if tag in taken:
+            raise ConflictError(
+                f"the merge would show two nodes tagged {tag!r} that none of its pipelines own "
+                f"({taken[tag]} and {node_id}); rename one of them, or allow a duplicate tag"
+            )
+        taken[tag] = node_id
+    origin = _first_source(session, list(copied), list(sources))
+    tags: dict[str, str] = {}
+    renamed: list[str] = []
+    for node_id in copied:  # in the sources' order (``_union_plan``'s layout)
+        tag = nodes[node_id].tag
+        if tag in taken:
+            tags[node_id] = free_tag_among(tag, taken)
+            renamed.append(f"{tag} of {sources[origin[node_id]]} → {tags[node_id]}")
+            tag = tags[node_id]
+        taken[tag] = node_id
+    copies = replace(plan.copies, tags=tags)
+    return replace(plan, copies=copies, renamed=tuple(renamed))
+
+
+def _first_source(
+    session: StoreSession, node_ids: list[str], source_ids: list[str]
+) -> dict[str, str]:
+    """Node id -> the first of ``source_ids`` showing it."""
+    showing = session.pipelines_showing(node_ids)
+    return {n: next(p for p in source_ids if p in showing[n]) for n in node_ids}
