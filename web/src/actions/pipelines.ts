@@ -105,6 +105,11 @@ export async function mergePipeline(pipeline: Pipeline): Promise<void> {
       { name: "other", label: "Merge with", kind: "select", options },
       { name: "tag", label: "New tag", kind: "text", value: `${pipeline.tag}-merged` },
       { name: "with_data", label: "Copy the outputs too", kind: "checkbox" },
+      {
+        name: "allow_duplicate_tag",
+        label: "Keep every tag (otherwise a node of the other pipeline whose tag is taken becomes TAG-copy)",
+        kind: "checkbox",
+      },
     ],
   });
   if (!values) return;
@@ -115,6 +120,7 @@ export async function mergePipeline(pipeline: Pipeline): Promise<void> {
           sources: [pipeline.id, String(values["other"])],
           tag: String(values["tag"]).trim(),
           with_data: values["with_data"] === true,
+          allow_duplicate_tag: values["allow_duplicate_tag"] === true,
         },
       }),
     );
