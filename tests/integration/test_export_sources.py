@@ -80,3 +80,28 @@ def test_a_library_node_of_another_pipeline_is_refused_on_export(
     assert f"../../{lib.id}/code/mylib" in words
     assert not (tmp_path / "bundle").exists()
     assert snapshot(trained) == before
+
+
+def test_a_package_of_some_nodes_must_carry_the_library_nodes_they_install(
+    lab: nodepipe.Workspace, tmp_path: Path, cli: CliRunner, offline_uv: Path
+) -> None:
+    trained = trained_model(lab)
+    lib = trained.nodes.new("model", "lib")
+    local_project(trained.nodes.path(lib.id) / "code" / "mylib", "mylib", "0.1", "ANSWER = 1\n")
+    assert cli("env", "add", "predict", "--from-node", "lib").code == 0
+    before = snapshot(trained)
+    dist = tmp_path / "dist"
+    refused = cli("package", "build", "model", "--node", "predict", "--destination", str(dist))
+    assert refused.code == 2, refused.stdout + refused.stderr
+    words = " ".join(refused.stderr.split())
+    assert "--node: node 'predict' installs from a node left out" in words
+    assert "../../lib/code/mylib" in words and "choose that node too" in words
+    assert not dist.exists()
+    assert snapshot(trained) == before
+    both = ("--node", "predict", "--node", "lib", "--destination", str(dist), "--json")
+    built = cli("package", "build", "model", *both)
+    assert built.code == 0, built.stderr
+    other = nodepipe.init(tmp_path / "other")
+    pulled = other.packages.pull(built.json()["wheel"])
+    assert {n.node.tag for n in pulled.imported.view.nodes} == {"predict", "lib"}
+    other.close()

@@ -5,9 +5,11 @@ in place to the chosen nodes: their folders, the edges between them, their ``pip
 records. A chosen node whose parent is left out gets that parent as an input of the bundle
 (``[inputs]``, named by the slot the node reads it on, so its code finds it where it did),
 so whoever includes the package can feed it; two left-out parents read on the same slot by
-different chosen nodes cannot be one input, and are refused. An
-include cannot be cut (its nodes come from another bundle): choosing nodes of a pipeline with
-includes is refused.
+different chosen nodes cannot be one input, and are refused. A chosen node that installs a
+library node left out (``env add NODE --from-node LIB``) is refused too: the package would
+not carry the library (``local_sources``, the rule an import applies). An include cannot be
+cut (its nodes come from another bundle): choosing nodes of a pipeline with includes is
+refused.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from nodepipe.bundles.lockfile import dump_lock, parse_lock
 from nodepipe.bundles.model import BUNDLE_FILE, LOCK_FILE, frozen_mapping
 from nodepipe.bundles.schema import dump_definition, parse_definition
 from nodepipe.packaging.errors import PackageError
+from nodepipe.workspace import local_sources
 
 
 def keep_nodes(bundle: Path, keys: Sequence[str]) -> None:
@@ -53,6 +56,16 @@ def keep_nodes(bundle: Path, keys: Sequence[str]) -> None:
             f"--node: the chosen nodes read different nodes left out ({names}) on the same "
             f"slot {mixed[0]!r}: choose those nodes too"
         )
+    carried = [bundle / node.path / "code" for node in definition.nodes if node.key in chosen]
+    for node in definition.nodes:
+        if node.key not in chosen:
+            continue
+        foreign = local_sources.outside(bundle / node.path / "code", *carried)
+        if foreign:
+            raise PackageError(
+                f"--node: node {node.key!r} installs from a node left out "
+                f"({', '.join(foreign)}): choose that node too"
+            )
     for node in definition.nodes:
         if node.key not in chosen:
             shutil.rmtree(bundle / node.path)
