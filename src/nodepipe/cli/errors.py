@@ -7,7 +7,7 @@ The README's table of exit codes is this table (a test holds them together).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from nodepipe.domain.errors import (
     ConflictError,
@@ -23,8 +23,7 @@ from nodepipe.domain.errors import (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class ExitCode:
+class ExitCode(NamedTuple):
     """One exit status: its code, what it means, and the errors that end a command with it."""
 
     code: int

@@ -9,16 +9,14 @@ each summary against the command's own help, so the two cannot drift apart.
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import click
 
 from nodepipe.cli.options import CommandGroup
 
 
-@dataclass(frozen=True, slots=True)
-class LazyCommand:
+class LazyCommand(NamedTuple):
     """Where a sub-command lives (``module:attribute``) and the summary the root help shows."""
 
     target: str

@@ -24,8 +24,7 @@ import sys
 import textwrap
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import TextIO
+from typing import NamedTuple, TextIO
 
 _COLOURS = {
     "white": "37",
@@ -42,8 +41,7 @@ _NARROWEST = 8
 """Columns narrower than this are never wrapped to make room."""
 
 
-@dataclass(frozen=True, slots=True)
-class Cell:
+class Cell(NamedTuple):
     """A cell's text and its colour (a name of ``_COLOURS``; None: the terminal's own)."""
 
     text: str

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from nodepipe.domain.errors import NotFoundError
 from nodepipe.domain.graph import ancestors, descendants, topological_order
@@ -148,8 +149,7 @@ class Plan:
         return [candidate for candidate in self.ids if candidate in below - {node_id}]
 
 
-@dataclass(frozen=True, slots=True)
-class _Input:
+class _Input(NamedTuple):
     """An input ``slot`` of a node and the parent feeding it."""
 
     slot: str

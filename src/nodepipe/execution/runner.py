@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from nodepipe.domain.environments import RunEnvironment
 from nodepipe.domain.events import (
@@ -58,16 +59,14 @@ class _Progress:
     settled: set[str] = field(default_factory=set)  # handed to the executor, or skipped
 
 
-@dataclass(frozen=True, slots=True)
-class _Finished:
+class _Finished(NamedTuple):
     """A node's task ended with ``outcome`` (posted by the executor)."""
 
     node_id: str
     outcome: TaskOutcome
 
 
-@dataclass(frozen=True, slots=True)
-class _Cancel:
+class _Cancel(NamedTuple):
     """Cancel these nodes' tasks (posted by a signal or ``nodepipe kill``)."""
 
     node_ids: frozenset[str] | None  # None: the whole run

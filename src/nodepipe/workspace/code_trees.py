@@ -26,6 +26,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from nodepipe.domain.environments import CONDA_LOCK, CONDA_PREFIX
 
@@ -57,8 +58,7 @@ class Tree:
     """The folders listed, ``""`` for the root, else ``/``-relative with a trailing ``/``."""
 
 
-@dataclass(frozen=True, slots=True)
-class Walk:
+class Walk(NamedTuple):
     """How to walk: drop environments and caches, follow folder links, honour .gitignore."""
 
     excluded: bool = True

@@ -22,7 +22,6 @@ import json
 import os
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +42,7 @@ def sha256_file(path: Path) -> str:
 def scan_beside_cache(root: Path, walk: Walk, cache_file: Path | None) -> Tree:
     """``scan`` leaving out the hash cache file and its temporaries when they lie in ``root``."""
     is_cache = _cache_file_test(root, cache_file)
-    return scan(root, replace(walk, skip=is_cache) if cache_file is not None else walk)
+    return scan(root, walk._replace(skip=is_cache) if cache_file is not None else walk)
 
 
 class HashCache:

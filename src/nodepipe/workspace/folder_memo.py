@@ -33,23 +33,20 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Collection, Hashable, Iterable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 TRUST_SECONDS = 60.0
 """How long a kept check is trusted without a look at the files."""
 
 
-@dataclass(frozen=True, slots=True)
-class Ticket:
+class Ticket(NamedTuple):
     """When a check started: the memo's epoch and the node's version then."""
 
     epoch: int
     version: int
 
 
-@dataclass(frozen=True, slots=True)
-class _Kept:
+class _Kept(NamedTuple):
     """A value kept for ``key`` under ``ticket``, at a monotonic time."""
 
     ticket: Ticket
