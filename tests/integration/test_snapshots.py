@@ -3,6 +3,11 @@ local edits are never overwritten silently; a lock out of step with a snapshot i
 
 from __future__ import annotations
 
+import shlex
+import subprocess
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -21,6 +26,7 @@ import mytool, nodepipe_node as node
 (node.data_dir() / "answer.txt").write_text(str(mytool.ANSWER))
 """
 USES_TOYPKG = "import toypkg\nANSWER = toypkg.VERSION\n"
+NODEPIPE = str(Path(sys.executable).with_name("nodepipe"))
 
 
 @pytest.fixture
@@ -154,3 +160,54 @@ def test_env_sync_relocks_a_lock_out_of_step_with_a_snapshot_unless_frozen(
     synced = cli("env", "sync", "clean", "--json")
     assert synced.code == 0, synced.stderr
     assert synced.json()["locked"]["toypkg"] == "2.0"
+
+
+class _AsksForPassword(BaseHTTPRequestHandler):
+    """A git server that wants a user name and password for everything."""
+
+    def do_GET(self) -> None:
+        self.send_response(401)
+        self.send_header("WWW-Authenticate", 'Basic realm="private"')
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *_: object) -> None:
+        return
+
+
+def test_a_repository_asking_for_a_password_fails_at_once_instead_of_waiting_at_the_terminal(
+    chain: nodepipe.Workspace,
+) -> None:
+    """A server or a CLI started from a terminal never waits there for someone to type a
+    password (git would ask on the terminal: the request would hang); the snapshot fails, naming
+    why, and nothing is added."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _AsksForPassword)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/private/mytool.git"
+    before = (chain.nodes.path("clean") / "code" / "pyproject.toml").read_text()
+    command = [NODEPIPE, "-w", str(chain.root), "env", "add", "clean", "--snapshot", url]
+    # ``script`` gives the command a terminal of its own, where git could ask; nobody types
+    # there (its input stays open: no end of file either).
+    on_a_terminal = ["script", "--quiet", "--return", "--command", shlex.join(command), "/dev/null"]
+    with subprocess.Popen(
+        on_a_terminal, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    ) as process:
+        assert process.stdout is not None
+        out = process.stdout
+        chunks: list[bytes] = []
+        reader = threading.Thread(target=lambda: chunks.extend(iter(out.read1, b"")))
+        reader.start()
+        try:
+            process.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            pytest.fail(f"still waiting after 120 s: {b''.join(chunks).decode(errors='replace')}")
+        finally:
+            server.shutdown()
+            reader.join(10)
+    output = b"".join(chunks)
+    text = output.decode(errors="replace")
+    assert process.returncode == 2, text
+    assert "git clone failed" in text and "could not read Username" in text, text
+    assert (chain.nodes.path("clean") / "code" / "pyproject.toml").read_text() == before
+    assert not (chain.nodes.path("clean") / "code" / "snapshots" / "mytool").exists()

@@ -10,6 +10,7 @@ code) so that an update can tell the user's local edits apart and refuse to over
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -145,8 +146,21 @@ def _fetch(origin: str, target: Path) -> None:
 
 
 def _git(args: list[str], cwd: Path) -> str:
+    """``git args`` in ``cwd``, never asking anyone anything: without a terminal (a session of
+    its own), a repository that wants a password, or an SSH host key to confirm, fails at once
+    instead of waiting at the terminal the server or CLI was started from. Credential helpers
+    and SSH agents still answer."""
     try:
-        done = subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True)
+        done = subprocess.run(
+            ["git", *args],
+            cwd=cwd,
+            env={**os.environ, "GIT_TERMINAL_PROMPT": "0"},
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
     except FileNotFoundError as exc:
         raise InvalidInputError("git is needed to snapshot a repository") from exc
     except subprocess.CalledProcessError as exc:
