@@ -1,6 +1,7 @@
 """Packages in the web app: a pipeline's menu builds it, publishes it to a real index (a wrong
 password refused in the app's words, naming the menu item) and pulls it back by name as a new
-pipeline that opens."""
+pipeline that opens; a node installing a folder from outside is refused with the menu item of
+the fix (a snapshot)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from api.live import server_process
 from browser.canvas import menu_item, node
 from browser.conftest import ARTIFACTS, Served
 from support.package_index import PASSWORD, USER, PackageIndex, offline_env
+from support.wheels import local_project
 
 
 @pytest.fixture
@@ -114,3 +116,23 @@ def test_pull_package_uploads_a_file_from_the_users_machine(
     assert sorted(p.tag for p in ws.pipelines.list()) == ["baseline", "uploaded"]
     assert list(ws.context.layout.staging_dir.iterdir()) == [], "the upload outlived its job"
     page.screenshot(path=ARTIFACTS / "package-uploaded.png")
+
+
+def test_build_package_refuses_a_node_installing_a_folder_from_outside_naming_the_fix(
+    page: Page, offline_served: Served, tmp_path: Path
+) -> None:
+    ws = offline_served.workspace
+    tool = local_project(tmp_path / "outside" / "tool", "outtool", "0.1", "X = 1\n")
+    ws.envs.add("clean", [], path=str(tool))
+    page.goto(offline_served.link)
+    page.locator('[data-testid="pipeline-item"][data-tag="baseline"]').click()
+    expect(node(page, "clean")).to_be_visible()
+    open_menu_item(page, "Build package…")
+    fill(page, {"alias": "np-out", "version": "1.0"})
+    toast(page, "node 'clean' installs from outside the nodes exported with it")
+    toast(
+        page,
+        'select node "clean" → Environment → snapshot (copied, editable) → Add (lock and sync), '
+        "then export or build again",
+    )
+    assert not (ws.root / "dist").exists()
