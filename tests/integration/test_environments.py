@@ -351,7 +351,17 @@ def test_isolation_in_and_out_at_any_time(
     system = cli("env", "interpreter", "clean", sys.executable, "--json")
     assert system.code == 0, system.stderr
     assert system.json()["isolation"] == f"interpreter:{Path(sys.executable).absolute()}"
-    assert "not isolated" in cli("env", "show", "clean").stdout
+    assert system.json()["not_installed"] == ["toypkg"]  # that interpreter lacks it
+    (warning,) = system.json()["warnings"]
+    assert "which does not have toypkg" in warning and "env detach clean" in warning
+    again = cli("env", "interpreter", "clean", sys.executable)
+    assert again.code == 0 and "warning:" in again.stderr and "toypkg" in again.stderr
+    shown = cli("env", "show", "clean")
+    assert "not isolated" in shown.stdout
+    row = next(line for line in shown.stdout.splitlines() if line.strip().startswith("toypkg"))
+    cells = [cell.strip() for cell in row.split("│")]
+    assert cells[:3] == ["toypkg", "not installed under the interpreter", "toypkg==2.0"]
+    assert "which does not have toypkg" in shown.stderr
     assert not (code / ".venv").exists()
     (code / "main.py").write_text(
         "import os, sys, nodepipe_node as node\n"

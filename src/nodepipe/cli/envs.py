@@ -18,7 +18,7 @@ from nodepipe.cli.options import (
     lookup_pipeline_option,
     names_argument,
 )
-from nodepipe.cli.output import console, done, render, say
+from nodepipe.cli.output import console, done, print_warning, render, say
 from nodepipe.cli.session import workspace
 from nodepipe.domain.requirements import requirement_name
 
@@ -64,13 +64,17 @@ def _print_environment(view: EnvironmentView | SharedEnvView) -> None:
         )
     table = Table(show_edge=False, header_style="bold")
     origins = view.origins if isinstance(view, EnvironmentView) else {}
+    missing = set(view.not_installed) if isinstance(view, EnvironmentView) else set()
     for column in ("package", "locked", "requested as", *(("from",) if origins else ())):
         table.add_column(column)
     direct = {requirement_name(r): r for r in view.direct}
     for package, version in sorted(view.locked.items()):
         source = (origins.get(package, "") if package in direct else "",) if origins else ()
-        table.add_row(package, version, direct.get(package, "(dependency)"), *source)
+        shown = "not installed under the interpreter" if package in missing else version
+        table.add_row(package, shown, direct.get(package, "(dependency)"), *source)
     console.print(table)
+    for warning in view.warnings if isinstance(view, EnvironmentView) else ():
+        print_warning(warning)
     if isinstance(view, EnvironmentView):
         for folder in view.code_paths:
             say(f"  code path {escape(folder)} (on the import path, fingerprinted)")

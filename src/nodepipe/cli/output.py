@@ -122,3 +122,8 @@ def escape(text: str) -> str:
 def print_error(message: str) -> None:
     """``error: <message>`` on stderr."""
     error_console.print(f"[red]error:[/] {escape(message)}", soft_wrap=True)
+
+
+def print_warning(message: str) -> None:
+    """``warning: <message>`` on stderr: the command did what it was asked, but see this."""
+    error_console.print(f"[yellow]warning:[/] {escape(message)}", soft_wrap=True)

@@ -7,6 +7,7 @@ pyenv's versions, PATH (shims skipped), /usr/local/bin and /usr/bin.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -70,3 +71,30 @@ def find_interpreter(request: str) -> str:
 def interpreter_version(executable: str) -> str:
     version = _full_version(executable)
     return ".".join(map(str, version)) if version else "unknown"
+
+
+_DISTRIBUTIONS = (
+    "import importlib.metadata as m, json; "
+    "print(json.dumps(sorted({d.metadata['Name'] or '' for d in m.distributions()})))"
+)
+
+
+def installed_packages(executable: str) -> frozenset[str] | None:
+    """The names (normalised) of the distributions ``executable`` can import; None when it
+    does not run."""
+    from packaging.utils import canonicalize_name
+
+    try:
+        out = subprocess.run(
+            [executable, "-I", "-c", _DISTRIBUTIONS],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        ).stdout
+        names = json.loads(out)
+    except (OSError, subprocess.SubprocessError, ValueError):
+        return None
+    if not isinstance(names, list):
+        return None
+    return frozenset(canonicalize_name(name) for name in names if isinstance(name, str) and name)

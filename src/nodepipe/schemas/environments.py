@@ -29,6 +29,13 @@ class EnvironmentPublic(Schema):
         description="'own' environment, 'shared:NAME' (a shared environment) or "
         "'interpreter:PATH' (an existing interpreter: not isolated)."
     )
+    not_installed: list[str] = Field(
+        description="With an existing interpreter: the locked packages it does not have "
+        "(nothing installs them there; empty otherwise)."
+    )
+    warnings: list[str] = Field(
+        description="What the user should know: requirements that will not be there."
+    )
 
 
 class CondaEnvironmentPublic(Schema):

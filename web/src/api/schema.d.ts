@@ -1688,6 +1688,11 @@ export interface components {
             /** Node Id */
             node_id: string;
             /**
+             * Not Installed
+             * @description With an existing interpreter: the locked packages it does not have (nothing installs them there; empty otherwise).
+             */
+            not_installed: string[];
+            /**
              * Origins
              * @description Each direct requirement's package -> where it comes from: node, pipeline base, snapshot, shared checkout, local path, library node <tag>.
              */
@@ -1720,6 +1725,11 @@ export interface components {
             };
             /** Tag */
             tag: string;
+            /**
+             * Warnings
+             * @description What the user should know: requirements that will not be there.
+             */
+            warnings: string[];
         };
         /**
          * ErrorPublic

@@ -48,6 +48,9 @@ export function EnvironmentTab({ node, pipelineId }: { node: CanvasNode; pipelin
   if (!env) return <p className="muted">Loading…</p>;
   const direct = new Set(env.direct.map((r) => normalized(packageName(r))));
   const indirect = Object.entries(env.locked).filter(([name]) => !direct.has(name));
+  const missing = new Set(env.not_installed);
+  const version = (name: string) =>
+    missing.has(name) ? "not installed under the interpreter" : (env.locked[name] ?? "");
   const placeholder = MODES.find((m) => m.value === mode)?.placeholder ?? "";
   return (
     <div className="environment" data-testid="environment">
@@ -69,6 +72,11 @@ export function EnvironmentTab({ node, pipelineId }: { node: CanvasNode; pipelin
           )}
         </dd>
       </dl>
+      {env.warnings.map((warning) => (
+        <p key={warning} className="panel-warning" data-testid="environment-warning">
+          {warning}
+        </p>
+      ))}
       <div className="row wrap">
         <button className="button" disabled={readOnly} onClick={() => void relock(node.id, false, load)}>
           Relock
@@ -92,7 +100,7 @@ export function EnvironmentTab({ node, pipelineId }: { node: CanvasNode; pipelin
             {env.direct.map((requirement) => (
               <tr key={requirement}>
                 <td className="mono">{requirement}</td>
-                <td className="mono muted">{env.locked[normalized(packageName(requirement))] ?? ""}</td>
+                <td className="mono muted">{version(normalized(packageName(requirement)))}</td>
                 <td>
                   <button
                     className="icon-button"
@@ -172,10 +180,10 @@ export function EnvironmentTab({ node, pipelineId }: { node: CanvasNode; pipelin
       ) : (
         <table className="table">
           <tbody>
-            {indirect.map(([name, version]) => (
+            {indirect.map(([name]) => (
               <tr key={name}>
                 <td>{name}</td>
-                <td className="mono">{version}</td>
+                <td className="mono">{version(name)}</td>
               </tr>
             ))}
           </tbody>

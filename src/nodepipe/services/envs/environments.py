@@ -21,7 +21,12 @@ from nodepipe.services import resolver
 from nodepipe.services.context import WorkspaceContext
 from nodepipe.services.envs import indexes
 from nodepipe.services.envs.inline_metadata import honour_inline_metadata
-from nodepipe.services.envs.isolation_rules import check_own_environment, isolation_of
+from nodepipe.services.envs.isolation_rules import (
+    check_own_environment,
+    interpreter_warning,
+    isolation_of,
+    not_installed,
+)
 from nodepipe.services.envs.origins import requirement_origins
 from nodepipe.services.graph.staged_folders import sync_node_environment
 from nodepipe.services.guards import check_node_editable
@@ -71,6 +76,9 @@ class EnvironmentView:
     code_paths: tuple[str, ...]
     isolation: str = "own"
     """``own`` environment; ``shared:NAME``; ``interpreter:PATH`` (not isolated)."""
+    not_installed: tuple[str, ...] = ()
+    """With an existing interpreter: the locked packages it does not have."""
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,6 +281,13 @@ class EnvironmentService:
         python = self.context.environments.python_for(code)
         request_file = code / PYTHON_VERSION_FILE
         lock = code / "uv.lock"
+        locked = (
+            {k: v for k, v in locked_packages(lock.read_bytes()).items() if k != "nodepipe-node"}
+            if lock.is_file()
+            else {}
+        )
+        isolation = isolation_of(code)
+        missing = not_installed(code, locked)
         return EnvironmentView(
             node_id=node.id,
             tag=node.tag,
@@ -281,16 +296,14 @@ class EnvironmentService:
             if request_file.is_file()
             else "default",
             direct=tuple(dependencies(code / "pyproject.toml")),
-            locked={
-                k: v for k, v in locked_packages(lock.read_bytes()).items() if k != "nodepipe-node"
-            }
-            if lock.is_file()
-            else {},
+            locked=locked,
             snapshots=recorded_snapshots(code / "pyproject.toml"),
             shared=_shared_references(code),
             origins=requirement_origins(code, self._library_tags(code)),
             code_paths=tuple(code_paths(code)),
-            isolation=isolation_of(code),
+            isolation=isolation,
+            not_installed=missing,
+            warnings=interpreter_warning(node.tag, isolation, missing),
         )
 
     def _library_tags(self, code: Path) -> dict[str, str]:
