@@ -10,7 +10,7 @@ STAMP     := $(VENV)/.installed
 DEMO_DIR  ?= demo-workspace
 PYTEST_ARGS ?=
 
-.PHONY: app install test lint bench bench-full clean web
+.PHONY: app install test lint bench bench-quick bench-full clean web
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -52,17 +52,25 @@ test: install lint
 	test -x /usr/bin/chromium -a -x /usr/bin/strace || (apt-get update && apt-get install -y chromium strace)
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
-# make bench: the quick set (a few minutes); make bench-full: every benchmark, the scale one at
-# the issue's 10,000 nodes (its first run launches every node: tens of minutes on two cores).
+# make bench: every target of the performance issue at its full size (bench_startup; bench_runs;
+# bench_scale at 10,000 nodes, whose first run launches every node: minutes on two cores; Ray;
+# the web app at 10,000 nodes). make bench-quick: the quick set (bench_scale at 1,000 nodes).
+# make bench-full: make bench and every other benchmark.
 BENCH_QUICK := bench_startup bench_nodes bench_runs bench_scale
-BENCH_FULL  := bench_envs bench_bundles bench_packages bench_api bench_ray
+BENCH_OTHER := bench_nodes bench_envs bench_bundles bench_packages bench_api bench_conda \
+	bench_external_code bench_remote bench_browser
 
 bench: install
+	set -e; for b in bench_startup bench_runs; do echo "== $$b"; $(BIN)/python -m tests.bench.$$b; done
+	echo "== bench_scale --nodes 10000"; $(BIN)/python -m tests.bench.bench_scale --nodes 10000
+	echo "== bench_ray"; $(BIN)/python -m tests.bench.bench_ray
+	echo "== bench_browser --nodes 10000 --no-run"; $(BIN)/python -m tests.bench.bench_browser --nodes 10000 --no-run
+
+bench-quick: install
 	set -e; for b in $(BENCH_QUICK); do echo "== $$b"; $(BIN)/python -m tests.bench.$$b; done
 
 bench-full: bench
-	$(BIN)/python -m tests.bench.bench_scale --nodes 10000
-	set -e; for b in $(BENCH_FULL); do echo "== $$b"; $(BIN)/python -m tests.bench.$$b; done
+	set -e; for b in $(BENCH_OTHER); do echo "== $$b"; $(BIN)/python -m tests.bench.$$b; done
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) test-artifacts
