@@ -289,25 +289,63 @@ def test_env_import_places_an_environment_file(
 
 
 @pytest.mark.parametrize(
-    "text",
+    ("text", "said"),
     [
-        "dependencies: [hello-tool\n",
-        "- just a list\n",
-        "dependencies: hello-tool\n",
-        "dependencies:\n  - pip: [1, 2]\n",
-        "channels: {a: b}\n",
+        ("dependencies: [hello-tool\n", "malformed YAML"),
+        ("- just a list\n", "a mapping with dependencies"),
+        ("dependencies: hello-tool\n", "dependencies must be a list"),
+        ("dependencies:\n  - pip: [1, 2]\n", "every entry of pip must be text"),
+        ("dependencies:\n  - pip: hello-tool\n", "pip must be a list"),
+        ("channels: {a: b}\n", "channels must be a list"),
+        (bytes(range(256)) * 4, "not an environment file: not UTF-8 text"),
+        (b"dependencies: []\n" + b"#" * 1_100_000, "larger than 1,048,576 bytes"),
+        ("dependencies: " + "[" * 150 + "]" * 150 + "\n", "nested more than 100 levels"),
+        ("dependencies:\n  - {a: {b: [1, {c: " + "x" * 500 + "}]}}\n", "nothing in it can be"),
+        ("name: e\nprefix: /opt/e\nvariables: {A: 1}\n", "prefix (nodepipe keeps no such"),
+    ],
+    ids=[
+        "unclosed",
+        "a-list",
+        "deps-not-a-list",
+        "pip-not-text",
+        "pip-not-a-list",
+        "channels-not-a-list",
+        "binary",
+        "huge",
+        "deep",
+        "nested-junk",
+        "unknown-keys-only",
     ],
 )
 def test_a_malformed_environment_file_changes_nothing(
-    chain: nodepipe.Workspace, channel: Path, tmp_path: Path, text: str
+    chain: nodepipe.Workspace, channel: Path, tmp_path: Path, text: str | bytes, said: str
 ) -> None:
     chain.conda.add("clean", ["hello-tool 1.0.*"], [str(channel)])
     before = node_state(chain, "clean")
     file = tmp_path / "environment.yml"
-    file.write_text(text)
-    with pytest.raises(InvalidInputError, match=str(file)):
+    file.write_bytes(text if isinstance(text, bytes) else text.encode())
+    with pytest.raises(InvalidInputError, match=str(file)) as refused:
         chain.conda.import_file("clean", file)
+    assert said in str(refused.value) and len(str(refused.value)) < 600
     assert node_state(chain, "clean") == before
+
+
+def test_unknown_keys_beside_what_can_be_placed_are_named(
+    chain: nodepipe.Workspace, channel: Path, tmp_path: Path, cli: CliRunner
+) -> None:
+    file = tmp_path / "environment.yml"
+    file.write_text(
+        f"name: e\nchannels: [{channel}]\nprefix: /opt/e\ndependencies:\n"
+        "  - hello-tool 1.0.*\n  - {junk: [1, 2]}\n"
+    )
+    imported = cli("env", "import", "clean", str(file), "--json")
+    assert imported.code == 0, imported.stderr
+    data = imported.json()
+    assert data["locked"] == {"hello-tool": "1.0"}
+    assert data["unplaced"] == [
+        "prefix (nodepipe keeps no such part for a node)",
+        "{'junk': [1, 2]} (neither a package nor a pip: list)",
+    ]
 
 
 def test_without_the_conda_extra_a_conda_request_says_how_to_install_it(

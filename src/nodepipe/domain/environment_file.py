@@ -17,6 +17,8 @@ from nodepipe.domain.errors import InvalidInputError
 from nodepipe.domain.yaml_limits import load_yaml
 
 _KNOWN_KEYS = ("name", "channels", "dependencies")
+_SHOWN = 60
+"""How much of an entry that cannot be placed a message shows."""
 _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*")
 
 
@@ -49,7 +51,9 @@ def read_environment_file(text: str, source: str) -> EnvironmentFile:
         raise InvalidInputError(f"{source}: an environment file is a mapping with dependencies")
     result = EnvironmentFile()
     result.unplaced.extend(
-        f"{key} (nodepipe keeps no {key} for a node)" for key in data if key not in _KNOWN_KEYS
+        f"{_shown(key)} (nodepipe keeps no such part for a node)"
+        for key in data
+        if key not in _KNOWN_KEYS
     )
     result.channels.extend(_strings(data.get("channels", []), source, "channels"))
     for entry in _list(data.get("dependencies", []), source, "dependencies"):
@@ -58,7 +62,7 @@ def read_environment_file(text: str, source: str) -> EnvironmentFile:
         elif isinstance(entry, str) and entry.strip():
             _place_conda(entry.strip(), result)
         else:
-            result.unplaced.append(f"{entry!r} (neither a package nor a pip: list)")
+            result.unplaced.append(f"{_shown(entry)} (neither a package nor a pip: list)")
     return result
 
 
@@ -80,6 +84,12 @@ def _place_pip(requirements: list[str], result: EnvironmentFile) -> None:
             result.unplaced.append(f"{requirement} (a pip option, not a requirement)")
         else:
             result.pip.append(requirement)
+
+
+def _shown(value: object) -> str:
+    """``value`` as a message names it: its repr, cut to ``_SHOWN`` characters."""
+    text = value if isinstance(value, str) else repr(value)
+    return text if len(text) <= _SHOWN else text[: _SHOWN - 1] + "…"
 
 
 def _list(value: object, source: str, what: str) -> list[object]:

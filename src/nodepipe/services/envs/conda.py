@@ -20,6 +20,7 @@ from nodepipe.domain.requirements import validate_requirements
 from nodepipe.envs.conda import remove_prefix
 from nodepipe.services.context import WorkspaceContext
 from nodepipe.services.envs.environments import EnvironmentService
+from nodepipe.services.envs.imported_files import read_imported
 from nodepipe.workspace.conda_project import (
     channel_location,
     conda_locked_packages,
@@ -98,11 +99,10 @@ class CondaService:
     def import_file(self, name: str, file: Path, pipeline: str | None = None) -> CondaView:
         """Place an ``environment.yml``: its ``pip:`` section in the uv project, its conda
         dependencies and channels in the conda part, all in one edit (or nothing)."""
-        try:
-            text = file.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise InvalidInputError(f"cannot read {file}: {exc}") from exc
-        placed = read_environment_file(text, str(file))
+        placed = read_environment_file(read_imported(file, "an environment file"), str(file))
+        if not placed.conda and not placed.pip:
+            refused = "; ".join(placed.unplaced) or "it lists no dependencies"
+            raise InvalidInputError(f"{file}: nothing in it can be placed in a node: {refused}")
         validate_requirements(placed.pip)
         node, code = EnvironmentService(self.context).node_code(name, pipeline)
         wanted, own = conda_requirements(code / "pyproject.toml")

@@ -20,6 +20,7 @@ from nodepipe.envs.node_env import PYTHON_VERSION_FILE
 from nodepipe.services import resolver
 from nodepipe.services.context import WorkspaceContext
 from nodepipe.services.envs import indexes
+from nodepipe.services.envs.imported_files import check_requirements_file
 from nodepipe.services.envs.inline_metadata import honour_inline_metadata
 from nodepipe.services.envs.isolation_rules import (
     check_own_environment,
@@ -169,10 +170,13 @@ class EnvironmentService:
         return self.show(node.id)
 
     def import_requirements(
-        self, name: str, file: Path, pipeline: str | None = None
+        self, name: str, file: Path, pipeline: str | None = None, local_files: bool = True
     ) -> EnvironmentView:
-        if not file.is_file():
-            raise InvalidInputError(f"no requirements file at {file}")
+        """Add every requirement of ``file`` (checked first, with what it includes: see
+        ``imported_files``); ``local_files=False`` for a file sent over the web, which may name
+        no file or folder of this machine."""
+        if not check_requirements_file(file, local_files):
+            raise InvalidInputError(f"{file} names no package to add")
         node, code = self.node_code(name, pipeline)
         environments = self.context.environments
         environments.change(

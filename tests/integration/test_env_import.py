@@ -1,0 +1,109 @@
+"""`env import NODE requirements.txt` reads the file in nodepipe's words before uv does:
+what is not a requirements file (YAML, a binary, a huge file, a line uv would not read, an
+include that is missing or loops) is bad input, exit 2, naming the file and line, and the
+node's environment is left exactly as it was (real uv, offline, tiny local wheels)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import nodepipe
+from integration.conftest import CliRunner, snapshot
+from nodepipe.domain.errors import InvalidInputError
+
+YAML = "name: analysis\nchannels: [conda-forge]\ndependencies:\n  - numpy\n"
+
+
+def environment_state(ws: nodepipe.Workspace, tag: str) -> dict[str, bytes]:
+    code = ws.nodes.path(tag) / "code"
+    names = ("pyproject.toml", "uv.lock", ".venv/.nodepipe-synced")
+    return {name: (code / name).read_bytes() for name in names}
+
+
+@pytest.mark.parametrize(
+    ("content", "said"),
+    [
+        (YAML.encode(), "line 1: 'name: analysis' is YAML, not a requirement"),
+        (b"- numpy\n- pandas\n", "line 1: '- numpy' is YAML"),
+        (bytes(range(256)) * 8, "is not a requirements file: not UTF-8 text"),
+        (b"toypkg==1.0\x00\n", "holds NUL bytes"),
+        (b"toypkg==1.0\n" * 100_000, "larger than 1,048,576 bytes"),
+        (b"toypkg==1.0\n--frobnicate\n", "line 2: '--frobnicate' is neither a requirement nor"),
+        (b"# pins\ntoypkg===\n", "line 2: invalid requirement 'toypkg==='"),
+        (b"--index-url\n", "line 1: --index-url needs a value"),
+        (b"-r missing.txt\n", "includes 'missing.txt': no such file"),
+        (b"-r requirements.txt\n", "includes itself"),
+        (b"# nothing but a comment\n\n", "names no package to add"),
+    ],
+    ids=[
+        "yaml",
+        "yaml-list",
+        "binary",
+        "nul",
+        "huge",
+        "unknown-option",
+        "bad-requirement",
+        "option-without-value",
+        "missing-include",
+        "self-include",
+        "empty",
+    ],
+)
+def test_a_file_that_is_not_a_requirements_file_is_refused_in_nodepipes_words(
+    chain: nodepipe.Workspace,
+    offline_index: Path,
+    cli: CliRunner,
+    tmp_path: Path,
+    content: bytes,
+    said: str,
+) -> None:
+    chain.envs.add("clean", ["toypkg==1.0"])
+    before, environment = snapshot(chain), environment_state(chain, "clean")
+    file = tmp_path / "requirements.txt"
+    file.write_bytes(content)
+    refused = cli("env", "import", "clean", str(file))
+    assert refused.code == 2, refused.stderr
+    assert said in refused.stderr and str(file) in refused.stderr
+    assert "uv" not in refused.stderr.replace("uv.lock", "")  # not uv's parser speaking
+    assert environment_state(chain, "clean") == environment
+    assert snapshot(chain) == before
+
+
+def test_a_folder_or_a_missing_file_is_refused_too(
+    chain: nodepipe.Workspace, cli: CliRunner, tmp_path: Path
+) -> None:
+    before = snapshot(chain)
+    for path, said in ((tmp_path, "is a folder"), (tmp_path / "nope.txt", "no such file")):
+        refused = cli("env", "import", "clean", str(path))
+        assert refused.code == 2 and said in refused.stderr
+    assert snapshot(chain) == before
+
+
+def test_comments_markers_options_and_includes_still_import(
+    chain: nodepipe.Workspace, offline_index: Path, cli: CliRunner, tmp_path: Path
+) -> None:
+    (tmp_path / "more.txt").write_text("otherpkg  # the other one\n")
+    file = tmp_path / "requirements.txt"
+    file.write_text(
+        "# pinned for the paper\n"
+        f"--find-links {offline_index}\n"
+        "toypkg==1.0 ; python_version >= '3.8'\n"
+        "-r more.txt\n"
+    )
+    imported = cli("env", "import", "clean", str(file), "--json")
+    assert imported.code == 0, imported.stderr
+    assert imported.json()["locked"] == {"toypkg": "1.0", "otherpkg": "0.1"}
+
+
+def test_a_file_sent_over_the_web_names_no_file_of_the_server(
+    chain: nodepipe.Workspace, tmp_path: Path
+) -> None:
+    before = snapshot(chain)
+    for line in ("-r /etc/passwd", "-e ./mine", "./mine", "--find-links /srv", "x @ file:///x"):
+        file = tmp_path / "requirements.txt"
+        file.write_text(f"{line}\n")
+        with pytest.raises(InvalidInputError, match="of the server"):
+            chain.envs.import_requirements("clean", file, local_files=False)
+    assert snapshot(chain) == before
