@@ -4,8 +4,9 @@ A wheel (zip) names its bundle in ``*.dist-info/entry_points.txt``; an sdist (``
 the ``[project.entry-points."nodepipe.bundles"]`` of its ``pyproject.toml``. Nothing of the
 package is built, installed, imported or run. Every member of the archive is checked before a
 byte is written (the rules of ``bundles.archive``: no absolute name, no ``..``, no link or
-device, size limits), only the bundle's folder is unpacked, into a hidden folder renamed into
-place when complete: a refused archive leaves nothing behind.
+device, size limits), only the bundle's folder is unpacked (without environments and caches:
+``bundles.tree.is_skipped``, from a wheel and an sdist alike), into a hidden folder renamed
+into place when complete: a refused archive leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from packaging.utils import canonicalize_name
 from nodepipe.bundles.archive import CHUNK, ArchiveLimits, member_problem, unpack_bundle
 from nodepipe.bundles.errors import BundleError
 from nodepipe.bundles.model import BUNDLE_FILE
+from nodepipe.bundles.tree import is_skipped
 from nodepipe.packaging.errors import PackageError
 from nodepipe.packaging.project import ENTRY_POINT_GROUP
 from nodepipe.workspace.durable import sync_filesystem
@@ -161,7 +163,11 @@ def _extract_tar(
     where: str,
 ) -> None:
     chosen = [(m, m.name[len(prefix) :]) for m in members if m.name.startswith(prefix)]
-    files = [(m, name) for m, name in chosen if m.isreg() and name]
+    files = [
+        (m, name)
+        for m, name in chosen
+        if m.isreg() and name and not any(is_skipped(p) for p in PurePosixPath(name).parts)
+    ]  # environments and caches stay behind, as from a wheel (``unpack_bundle``)
     if BUNDLE_FILE not in {name for _, name in files}:
         raise PackageError(f"{where} holds no {prefix}{BUNDLE_FILE}: it is not a nodepipe package")
     if destination.exists():
