@@ -21,10 +21,14 @@ import httpx
 import uvicorn
 
 from nodepipe.api import create_app
+from nodepipe.api.server import GRACEFUL_SHUTDOWN_SECONDS
 from nodepipe.api.settings import ServerSettings
 from nodepipe.services.workspace import Workspace
 from nodepipe.workspace.server_files import RUNTIME_DIR_ENV, ServerInfo, read_infos
 from support.waiting import wait_for
+
+STOP_SECONDS = 60
+"""How long a server in a thread may take to stop: its requests cancelled, its jobs finished."""
 
 
 @dataclass(frozen=True)
@@ -88,8 +92,13 @@ def server_thread(workspace: Workspace, token: str | None = None) -> Iterator[Li
     """Serve ``workspace`` from a thread of this process."""
     port = free_port()
     settings = ServerSettings(port=port, **({"token": token} if token else {}))
+    app = create_app(workspace, settings)
     config = uvicorn.Config(
-        create_app(workspace, settings), host="127.0.0.1", port=port, log_level="warning"
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,  # as served
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
@@ -99,8 +108,13 @@ def server_thread(workspace: Workspace, token: str | None = None) -> Iterator[Li
         wait_until_up(live.url, live.token)
         yield live
     finally:
+        services = getattr(app.state, "services", None)
+        if services is not None:  # as a served app does on a stop: its event streams end now
+            services.hub.close()
         server.should_exit = True
-        thread.join(15)
+        thread.join(STOP_SECONDS)
+        if thread.is_alive():  # it would go on serving (and running jobs) under later tests
+            raise RuntimeError(f"the server at {live.url} did not stop within {STOP_SECONDS} s")
 
 
 def server_env(runtime_dir: Path) -> dict[str, str]:

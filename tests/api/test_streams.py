@@ -7,6 +7,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,20 @@ def events(response: httpx.Response) -> Iterator[dict[str, Any]]:
     for line in response.iter_lines():
         if line.startswith("data: "):
             yield json.loads(line.removeprefix("data: "))
+
+
+@contextmanager
+def collected(live: LiveServer, until: str) -> Iterator[list[dict[str, Any]]]:
+    """The events of ``live``'s event stream, read by a thread until one of type ``until``:
+    the block runs while it listens; then the stream has at most 60 s to send that event."""
+    found: list[dict[str, Any]] = []
+    ready = threading.Event()
+    reader = threading.Thread(target=collect, args=(live, until, found, ready), daemon=True)
+    reader.start()
+    assert ready.wait(10), "the event stream did not open"
+    yield found
+    reader.join(60)
+    assert not reader.is_alive(), f"no {until} event within 60 s; the stream sent {found}"
 
 
 def collect(
@@ -53,18 +68,12 @@ def states_of(found: list[dict[str, Any]]) -> set[tuple[str, str]]:
 
 def test_a_run_is_told_live_on_the_event_stream(chain: nodepipe.Workspace) -> None:
     node_ids = ids(chain)
-    with server_thread(chain) as live:
-        found: list[dict[str, Any]] = []
-        ready = threading.Event()
-        reader = threading.Thread(target=collect, args=(live, "run_finished", found, ready))
-        reader.start()
-        assert ready.wait(10)
+    with server_thread(chain) as live, collected(live, "run_finished") as found:
         launched = httpx.post(
             f"{live.url}/api/pipelines/baseline/runs",
             json={},
             headers={**live.headers, "X-Nodepipe-Client": "me"},
         ).json()
-        reader.join(60)
     kinds = [e["type"] for e in found]
     assert kinds[0] in ("run_started", "graph_changed") and kinds[-1] == "run_finished"
     started = next(e for e in found if e["type"] == "run_started")
@@ -78,12 +87,7 @@ def test_a_run_is_told_live_on_the_event_stream(chain: nodepipe.Workspace) -> No
 
 
 def test_changes_and_jobs_are_announced(chain: nodepipe.Workspace) -> None:
-    with server_thread(chain) as live:
-        found: list[dict[str, Any]] = []
-        ready = threading.Event()
-        reader = threading.Thread(target=collect, args=(live, "job_finished", found, ready))
-        reader.start()
-        assert ready.wait(10)
+    with server_thread(chain) as live, collected(live, "job_finished") as found:
         httpx.patch(
             f"{live.url}/api/pipelines/baseline/nodes/load",
             headers=live.headers,
@@ -92,9 +96,10 @@ def test_changes_and_jobs_are_announced(chain: nodepipe.Workspace) -> None:
         refused = httpx.post(f"{live.url}/api/projects", headers=live.headers, json={"name": "a/b"})
         assert refused.status_code == 422
         job = httpx.post(
-            f"{live.url}/api/pipelines/baseline/copies", headers=live.headers, json={"tag": "copy"}
+            f"{live.url}/api/pipelines/baseline/copies",
+            headers=live.headers,
+            json={"tag": "copy"},
         ).json()
-        reader.join(60)
     assert next(e["action"] for e in found if e["type"] == "graph_changed").startswith("PATCH")
     assert not any("projects" in e.get("action", "") for e in found)
     assert found[-1] == {"type": "job_finished", "job_id": job["id"]}
@@ -143,14 +148,8 @@ def test_a_run_started_from_the_cli_is_told_too(chain: nodepipe.Workspace) -> No
     node_ids = ids(chain)
     (chain.nodes.path("load") / "code" / "main.py").write_text(SLOW)
     cli = Path(sys.executable).parent / "nodepipe"
-    with server_thread(chain) as live:
-        found: list[dict[str, Any]] = []
-        ready = threading.Event()
-        reader = threading.Thread(target=collect, args=(live, "run_finished", found, ready))
-        reader.start()
-        assert ready.wait(10)
+    with server_thread(chain) as live, collected(live, "run_finished") as found:
         subprocess.run([cli, "-w", str(chain.root), "run", "baseline"], check=True, timeout=120)
-        reader.join(30)
     assert found and found[-1]["type"] == "run_finished", found
     assert found[-1]["status"] == "completed"
     assert node_ids["load"] in kinds_of(found, "node_started")

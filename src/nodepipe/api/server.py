@@ -38,6 +38,11 @@ def settings_for(
     return settings
 
 
+GRACEFUL_SHUTDOWN_SECONDS = 3
+"""How long a stopping server lets requests in flight finish before it cancels them (its event
+streams, which never finish on their own, are ended at once: ``_Server``)."""
+
+
 class _Server(uvicorn.Server):
     """Ends the app's event streams as soon as a stop is asked, so shutdown does not wait."""
 
@@ -70,7 +75,7 @@ def serve(
             host=host,
             port=port,
             log_level=log_level,
-            timeout_graceful_shutdown=3,
+            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
             proxy_headers=False,
         )
         with (
