@@ -160,7 +160,16 @@ def test_deleting_a_library_node_in_use_is_refused_naming_its_users(
     before = snapshot(chain)
     preview = client.get("/api/pipelines/baseline/removal-preview", params={"nodes": ["lib"]})
     message = error_of(preview, 409, "conflict")  # the web app's Delete shows it, asks nothing
-    assert "'lib' is the library node of plot" in message and "env remove plot mylib" in message
+    assert "'lib' is the library node of plot" in message
+    hint = preview.json()["hint"]
+    assert hint["action"] == "library.unlink"
+    assert hint["params"] | {"user_id": ""} == {
+        "library": "lib",
+        "user": "plot",
+        "user_id": "",
+        "package": "mylib",
+        "pipeline": "baseline",
+    }
     error_of(client.delete(NODES, params={"nodes": ["lib"]}), 409, "conflict")
     assert snapshot(chain) == before
     assert client.delete(NODES, params={"nodes": ["lib", "plot"]}).status_code == 200  # both go

@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+import pytest
 from playwright.sync_api import Page, expect
 
 from browser.canvas import menu_item, node
 from browser.conftest import Served
+from support.wheels import local_project
 from support.worlds import CHAIN, add_nodes
 
 MISSING = "nodepipe-no-such-package-zz"
@@ -53,3 +55,23 @@ def test_deleting_a_locked_node_names_the_unlock_menu_item(page: Page, served: S
     expect(refused).to_contain_text("unlock it: right-click the node → Unlock")
     expect(refused).not_to_contain_text("nodepipe node unlock")
     expect(node(page, "plot")).to_be_visible()
+
+
+def test_deleting_a_library_node_in_use_names_its_users_and_the_menu_items(
+    page: Page, served: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("UV_OFFLINE", "1")
+    ws = served.workspace
+    add_nodes(ws, "baseline", CHAIN)
+    lib = ws.nodes.new("baseline", "lib")
+    local_project(ws.nodes.path(lib.id) / "code" / "mylib", "mylib", "0.1", "ANSWER = 1\n")
+    ws.external.add_from_node("plot", "lib", "baseline")
+    page.goto(served.link)
+    node(page, "lib").click(button="right")
+    menu_item(page, "Delete…").click()
+    refused = page.locator("[data-sonner-toast]", has_text="is the library node of plot")
+    expect(refused).to_contain_text('select node "plot" → Environment → remove mylib')
+    expect(refused).to_contain_text('right-click node "lib" → Replace…')
+    expect(refused).not_to_contain_text("nodepipe env remove")
+    expect(node(page, "lib")).to_be_visible()
+    assert ws.nodes.path(lib.id).is_dir()

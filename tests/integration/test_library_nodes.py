@@ -125,7 +125,9 @@ def test_rm_of_a_library_node_in_use_is_refused_and_replace_repoints_its_users(
     refused = cli("node", "rm", "lib", "-p", "baseline", "--yes")
     assert refused.code == 4, refused.stderr
     assert "'lib' is the library node of plot" in refused.stderr
-    assert "env remove plot mylib" in refused.stderr and "node replace lib NEW" in refused.stderr
+    plot_id = chain.nodes.show("plot").node.id
+    assert f"`nodepipe env remove {plot_id} mylib` (plot)" in refused.stderr
+    assert "`nodepipe node replace lib NEW --pipeline baseline`" in refused.stderr
     not_a_library = cli("node", "replace", "lib", "load", "-p", "baseline", "--yes")
     assert not_a_library.code == 2, not_a_library.stderr
     assert "'load' holds no package of that name" in not_a_library.stderr

@@ -25,6 +25,11 @@ COMMANDS: dict[Action, str] = {
     ),
     Action.SHARED_ENV_NEW: "create it with `nodepipe shared-env new {name}`",
     Action.ENV_DETACH: "give it an environment of its own first with `nodepipe env detach {node}`",
+    Action.LIBRARY_UNLINK: (
+        "take the package out of them first, e.g. `nodepipe env remove {user_id} {package}` "
+        "({user}), or put another library node holding {package} in its place "
+        "with `nodepipe node replace {library} NEW --pipeline {pipeline}`"
+    ),
     Action.ENV_SNAPSHOT: (
         "take a snapshot of that folder into the node with `nodepipe env add {node} --snapshot "
         "DIR` (its files become the node's own), then export or build again"

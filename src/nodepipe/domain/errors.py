@@ -27,6 +27,7 @@ class Action(StrEnum):
     NODE_RENAME = "node.rename"
     SHARED_ENV_NEW = "shared_env.new"
     ENV_DETACH = "env.detach"
+    LIBRARY_UNLINK = "library.unlink"
     ENV_SNAPSHOT = "env.snapshot"
     RAY_CONNECT = "ray.connect"
     WORKSPACE_INIT = "workspace.init"

@@ -70,7 +70,7 @@ class CanvasService:
                 target = resolver.pipeline(session, pipeline)
                 doomed = resolver.nodes(session, names, target)
                 deleted = deleted_by_removal(session, target, doomed)
-                check_no_library_users(self.context, session, deleted, "removing nodes")
+                check_no_library_users(self.context, session, target, deleted, "removing nodes")
                 report = remove_from_pipeline(session, target, doomed)
                 effects = tuple(
                     RemovalEffect(

@@ -16,6 +16,8 @@ export const MENU_ITEMS: Record<Action, (params: Params) => string> = {
   "node.detach": () => "detach it: right-click the node → Detach (private copy)…",
   "node.kill": () => "kill it: right-click the node → Kill",
   "node.rename": (p) => `give one of them another tag: open pipeline "${p.pipeline}", select node "${p.tag}" → Overview → Tag → Rename; or show a copy instead: right-click the node → Duplicate… (Into pipeline "${p.pipeline}", Tag of the copy)`,
+  "library.unlink": (p) =>
+    `take the package out of them first, e.g. select node "${p.user}" → Environment → remove ${p.package}; or put another library node holding ${p.package} in its place: right-click node "${p.library}" → Replace…`,
   "env.detach": () => "give it an environment of its own first: select the node → Environment → Own environment",
   "env.snapshot": (p) => `take a snapshot of that folder into the node: select node "${p.node}" → Environment → snapshot (copied, editable) → Add (lock and sync), then export or build again`,
   "shared_env.new": (p) => `create it: Shared environments in the sidebar → New shared environment "${p.name}"`,

@@ -20,7 +20,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from nodepipe.domain.errors import ConflictError, InvalidInputError, ReadOnlyError
+from nodepipe.domain.errors import (
+    Action,
+    ConflictError,
+    Hint,
+    InvalidInputError,
+    ReadOnlyError,
+)
 from nodepipe.domain.model import Node, Pipeline
 from nodepipe.services.context import WorkspaceContext
 from nodepipe.services.guards import check_node_editable
@@ -83,6 +89,7 @@ def library_users(
 def check_no_library_users(
     context: WorkspaceContext,
     session: StoreSession,
+    pipeline: Pipeline,
     deleted: Collection[Node],
     action: str,
     excluding: Collection[str] = (),
@@ -101,12 +108,18 @@ def check_no_library_users(
         )
         lines.append(f"{libraries[library_id].tag!r} is the library node of {named}")
     first_library, first_uses = next(iter(sorted(users.items())))
-    tag, use = libraries[first_library].tag, first_uses[0]
+    use = first_uses[0]
+    params = {
+        "library": libraries[first_library].tag,
+        "user": use.user.tag,
+        "user_id": use.user.id,
+        "package": use.packages[0],
+        "pipeline": pipeline.tag,
+    }
     raise ConflictError(
         f"{action} refused: {'; '.join(lines)}. Its folder would be deleted, and they could "
-        f"not run. Take the package out of them first (env remove {use.user.tag} "
-        f"{use.packages[0]}), or put another library node in its place (node replace {tag} "
-        "NEW); nothing was changed"
+        "not run; nothing was changed",
+        hint=Hint(Action.LIBRARY_UNLINK, params),
     )
 
 

@@ -114,7 +114,7 @@ class PipelineService:
                 check_pipeline_editable(pipeline)
                 members = [node for node, _ in session.pipeline_members(pipeline.id)]
                 doomed = deleted_by_removal(session, pipeline, members)
-                check_no_library_users(self.context, session, doomed, "pipeline rm")
+                check_no_library_users(self.context, session, pipeline, doomed, "pipeline rm")
                 report = remove_from_pipeline(session, pipeline, members)
                 session.delete_pipeline(pipeline.id)
                 deletion.record(deleting=list(report.deleted))

@@ -66,7 +66,9 @@ def replace_node(
             relinked = tuple(sorted(n.tag for n in session.get_nodes(plan).values()))
             children = [e.child_id for e in session.edges_out_of([old_node.id])]
             doomed = [] if keep else deleted_by_removal(session, target, [old_node])
-            check_no_library_users(context, session, doomed, "node replace", excluding=set(plan))
+            check_no_library_users(
+                context, session, target, doomed, "node replace", excluding=set(plan)
+            )
             rewired = _rewire(session, target, old_node, new_node)
             removal = None if keep else remove_from_pipeline(session, target, [old_node])
             deleted = list(removal.deleted) if removal is not None else []
