@@ -160,3 +160,26 @@ def test_rm_of_a_library_node_in_use_is_refused_and_replace_repoints_its_users(
     assert f"../../{third.json()[0]['id']}/code/mylib" in (plot_code / "uv.lock").read_text()
     assert states(chain)["plot"] == (NodeState.COMPLETED, ())  # lib3 holds the same code
     assert cli("node", "rm", "lib2", "-p", "baseline", "--yes").code == 0  # nobody uses it now
+
+
+def test_a_library_node_used_from_another_pipeline_is_kept_for_it(
+    chain: nodepipe.Workspace, library: Path, cli: CliRunner
+) -> None:
+    assert cli("env", "add", "plot", "--from-node", "lib").code == 0
+    assert cli("pipeline", "new", "scratch").code == 0
+    copied = cli("node", "duplicate", "plot", "-p", "baseline", "--into", "scratch", "--json")
+    assert copied.code == 0, copied.stderr  # its copy still links baseline's lib
+    assert cli("node", "duplicate", "lib", "-p", "baseline", "--tag", "lib2").code == 0
+    lib_folder = library.parent.parent
+
+    before = snapshot(chain)
+    gone = cli("pipeline", "rm", "baseline", "--yes")  # plot goes too, scratch's copy stays
+    assert gone.code == 4 and "'lib' is the library node of plot" in gone.stderr
+    moved = cli("node", "replace", "lib", "lib2", "-p", "baseline", "--yes")
+    assert moved.code == 4 and "node replace refused" in moved.stderr  # scratch's copy uses it
+    assert snapshot(chain) == before and lib_folder.is_dir()
+
+    kept = cli("node", "replace", "lib", "lib2", "-p", "baseline", "--keep", "--json")
+    assert kept.code == 0 and kept.json()["relinked"] == ["plot"]  # only baseline's users
+    copy_code = chain.nodes.path(copied.json()[0]["id"]) / "code"
+    assert f"../../{lib_folder.name}/code/mylib" in (copy_code / "uv.lock").read_text()
