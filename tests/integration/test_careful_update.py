@@ -172,3 +172,30 @@ def test_node_rm_asks_on_a_terminal(chain: nodepipe.Workspace) -> None:
         assert process.returncode == code, out + err
         assert b"node rm will delete:" in err and b"node plot (" in err
         assert folder.exists() is exists
+
+
+def test_merge_renames_a_later_copy_and_refuses_two_references_with_one_tag(
+    lab: nodepipe.Workspace, cli: CliRunner
+) -> None:
+    for pipeline in ("p1", "p2", "a", "b"):
+        lab.pipelines.new(pipeline)
+    for pipeline in ("p1", "p2", "a", "b"):
+        lab.nodes.new(pipeline, "own")
+    lab.nodes.new("p1", "x")
+    lab.nodes.new("p2", "x")
+    lab.node_copies.reference(["x"], "a", "p1")
+    lab.node_copies.reference(["x"], "b", "p2")
+    before = snapshot(lab)
+    refused = cli("pipeline", "merge", "a", "b", "--name", "m")
+    assert (
+        refused.code == 4
+        and "two nodes tagged 'x' that none of its pipelines own" in refused.stderr
+    )
+    assert snapshot(lab) == before
+    merged = cli("pipeline", "merge", "a", "b", "--name", "m", "--allow-duplicate-tag", "--json")
+    assert merged.code == 0, merged.stderr
+    tags = sorted(n["tag"] for n in merged.json()["nodes"])
+    assert tags == ["own", "own", "x", "x"]
+    copies = cli("pipeline", "merge", "p1", "p2", "--name", "n")  # p2's own nodes are copied
+    assert "renamed own of p2 → own-copy (one tag per pipeline)" in copies.stdout
+    assert "renamed x of p2 → x-copy (one tag per pipeline)" in copies.stdout
