@@ -26,9 +26,9 @@ import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from nodepipe.domain.errors import EnvironmentBuildError
-from nodepipe.envs.conda import CondaEnvironments
 from nodepipe.envs.edits import all_or_nothing
 from nodepipe.envs.interpreters import find_interpreter
 from nodepipe.envs.members import (
@@ -43,6 +43,9 @@ from nodepipe.workspace.crash_points import crash_point
 from nodepipe.workspace.durable import fsync_dir, write_atomic
 from nodepipe.workspace.file_state import FileState, file_state, file_state_or_none, latest_per_key
 from nodepipe.workspace.node_config import read_pyproject
+
+if TYPE_CHECKING:
+    from nodepipe.envs.conda import CondaEnvironments
 
 SYNC_MARKER = ".nodepipe-synced"
 """File in ``.venv``: the identity of the lock (and interpreter) it was last synced from, and of
@@ -119,7 +122,10 @@ class NodeEnvironments:
 
     @property
     def conda(self) -> CondaEnvironments:
-        """The conda part of node environments (``envs.conda``)."""
+        """The conda part of node environments (``envs.conda``: imported by what syncs or
+        checks an environment, not by every command)."""
+        from nodepipe.envs.conda import CondaEnvironments
+
         return CondaEnvironments(self.conda_cache_dir, self.journal_dir)
 
     def python_for(self, code_dir: Path) -> str:
