@@ -84,6 +84,9 @@ class TaskOutcome:
     output_digest: str | None = None
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     finished_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    fingerprint: str | None = None
+    """The node's fingerprint as it launched, when it differs from the planned one (a lock
+    relocked, a file edited meanwhile): the one kept with its outputs."""
 
     @property
     def reason(self) -> str:

@@ -180,6 +180,9 @@ class StoreRecorder:
             finished_at=now,
         )
         _node_state(updates, event.node_id, outcome.status.node_state, outcome.reason)
+        if outcome.fingerprint is not None:  # the node changed between planning and launch
+            self._fingerprints[event.node_id] = outcome.fingerprint
+            updates.node_run(event.node_run_id, fingerprint=outcome.fingerprint)
         if outcome.status is RunOutcome.COMPLETED:
             updates.node(
                 event.node_id,

@@ -16,7 +16,7 @@ import select
 import subprocess
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -35,6 +35,7 @@ from nodepipe.execution.spawn import spawn, spawn_available
 from nodepipe.workspace.crash_points import crash_point
 from nodepipe.workspace.external_code import external_code
 from nodepipe.workspace.file_digests import fingerprint_outputs
+from nodepipe.workspace.fingerprint import launch_fingerprint
 from nodepipe.workspace.node_folder import NodeFolder
 from nodepipe.workspace.objects import ObjectStore
 from nodepipe.workspace.output_swap import (
@@ -112,6 +113,8 @@ class NodeProcess:
         self._lock = threading.Lock()
         self.recorded: RunEnvironment | None = None
         """What the run starts with, once ``record_environment`` stored it."""
+        self.refingerprinted = False
+        """Whether ``record_environment`` found the node changed since the run was planned."""
 
     @property
     def cancelled(self) -> bool:
@@ -190,7 +193,16 @@ class NodeProcess:
         return [path for path in needing_compile(python, code, external) if path != entry]
 
     def record_environment(self) -> None:
-        """Store the code, lock, interpreter and platform the node is about to run with."""
+        """Store the code, lock, interpreter and platform the node is about to run with, read
+        now that its environment is in step: its fingerprint too (``launch_fingerprint``), so
+        that the outputs are kept with what really made them."""
+        try:
+            fingerprint = launch_fingerprint(self.folder, self.task.fingerprint)
+        except OSError as exc:
+            raise StorageError(f"could not read what the node runs with: {exc}") from exc
+        if fingerprint != self.task.fingerprint:
+            self.task = replace(self.task, fingerprint=fingerprint)
+            self.refingerprinted = True
         task = self.task
         if not task.objects_dir:
             return
@@ -306,7 +318,10 @@ class NodeProcess:
             crash_point("conclude.digested")
             promote(self.folder, Promotion(task.run_id, task.node_run_id, digest, task.fingerprint))
             crash_point("conclude.promoted")
-            return TaskOutcome(task.node_run_id, RunOutcome.COMPLETED, 0, "", digest, started)
+            changed = task.fingerprint if self.refingerprinted else None
+            return TaskOutcome(
+                task.node_run_id, RunOutcome.COMPLETED, 0, "", digest, started, fingerprint=changed
+            )
         discard(self.folder, task.node_run_id)
         if self.cancelled:
             status, message = RunOutcome.CANCELLED, "killed"

@@ -106,6 +106,32 @@ def fingerprint_and_scope(
     return fingerprint, inside
 
 
+def launch_fingerprint(folder: NodeFolder, planned: str) -> str:
+    """The fingerprint (its JSON) of the node as it is about to launch, from ``planned``, the
+    one made when the run was planned: the code and locks are read again (a lock relocked
+    before the launch, a file edited while the node waited), the parameters and inputs stay
+    the planned ones (the node reads them from its context file). ``planned`` itself when
+    nothing changed or it is not a fingerprint."""
+    try:
+        before = NodeFingerprint.from_dict(json.loads(planned))
+    except ValueError:
+        return planned
+    now = fingerprint_node(folder, before.parents, before.entry, folder.fingerprint_cache)
+    if now.params_digest != before.params_digest:
+        now = make_fingerprint(
+            now.code,
+            before.params,
+            now.lock_digest,
+            now.packages,
+            now.entry,
+            before.parents,
+            now.revisions,
+            now.conda_digest,
+            now.conda_packages,
+        )
+    return planned if now.to_dict() == before.to_dict() else json.dumps(now.to_dict())
+
+
 _SETTLED: dict[str, tuple[tuple[Any, ...], NodeFingerprint]] = {}
 """The fingerprint of each node folder whose files all settled (older than the racy window),
 with the folder's stat state it holds for: a long-lived process (the web app) checking again
