@@ -5,6 +5,7 @@ tiny local wheels)."""
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -159,3 +160,25 @@ def test_a_node_on_a_shared_environment_is_not_restored_over_it(
     with pytest.raises(ConflictError, match="shared environment 'tools'"):
         chain.run_envs.restore("viz", ran.run_id)
     assert snapshot(chain) == before and project_state(chain, "viz") == env_before
+
+
+def test_a_node_that_could_not_prepare_is_said_so_on_restore(
+    chain: nodepipe.Workspace, cli: CliRunner
+) -> None:
+    """Not "recorded before nodepipe kept environments" (audit2 F12): the run is minutes old."""
+    (chain.nodes.path("clean") / "code" / "pyproject.toml").write_text("[project\nbroken")
+    ran = cli("run", "baseline", "--json")
+    assert ran.code != 0
+    run = json.loads(ran.stdout.splitlines()[0])["run_id"]
+    before = snapshot(chain)
+    for command in (
+        ("node", "restore", "clean", "--as", "clean-then"),
+        ("env", "restore", "clean"),
+    ):
+        refused = cli(*command, "--run", run)
+        assert refused.code == 2, refused.stdout + refused.stderr
+        said = " ".join(refused.stderr.split())
+        assert f"'clean' did not start in run {run} (could not prepare): nothing was recorded" in (
+            said
+        ), said
+    assert snapshot(chain) == before

@@ -216,14 +216,25 @@ def past_run(
     node_run = node_runs[target.id]
     environment = session.run_environment(node_run.id)
     if environment is None:
-        if node_run.started_at is None:
-            why = f"it did not start in that run ({node_run.state.value})"
-        else:
-            why = "that run was recorded before nodepipe kept environments"
+        if node_run.pid is None:  # its process never started: nothing to record
+            raise InvalidInputError(
+                f"{target.tag!r} did not start in run {found.id} ({_why_not_started(node_run)}): "
+                "nothing was recorded"
+            )
         raise InvalidInputError(
-            f"run {found.id} has no stored environment for node {target.tag!r}: {why}"
+            f"run {found.id} has no stored environment for node {target.tag!r}: that run was "
+            "recorded before nodepipe kept environments"
         )
     return target, node_run, environment
+
+
+def _why_not_started(node_run: NodeRun) -> str:
+    """Why a node run has no process: "could not prepare", "skipped: upstream a failed"…"""
+    if node_run.state is NodeRunState.FAILED:  # failed with no process: nodepipe's failure
+        return "could not prepare"
+    return (
+        f"{node_run.state.value}: {node_run.message}" if node_run.message else node_run.state.value
+    )
 
 
 def _participant(
