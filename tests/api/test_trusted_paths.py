@@ -14,7 +14,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 import nodepipe
-from api.conftest import error_of
+from api.conftest import LOOPBACK, authorized, error_of
+from nodepipe.api import create_app
 from support.other_user import OtherUser
 
 ENV = "/api/pipelines/baseline/nodes/clean/environment"
@@ -65,3 +66,35 @@ def test_a_snapshot_is_not_refreshed_from_a_folder_that_changed_hands(
         pyproject.write(f'\n[tool.nodepipe.snapshots]\ntool = "{folder}"\n')
     refused(client.post(f"{ENV}/snapshots/tool/refresh"), other)
     assert (code / "snapshots" / "tool" / "kept.py").read_text() == "x = 1\n"
+
+
+CONDA = f"{ENV}/conda"
+
+
+def test_conda_channels_are_checked_as_the_solver_takes_them(
+    chain: nodepipe.Workspace, theirs: tuple[OtherUser, Path]
+) -> None:
+    """A channel of another user is refused wherever it comes from: named in the request as a
+    path, as the node's own channel, or as the workspace's default channel; before, only a
+    request naming it with ``/`` or ``://`` was checked."""
+    other, folder = theirs
+    config = chain.root / "nodepipe.toml"
+    config.write_text(config.read_text().replace('["conda-forge"]', f'["{folder}"]'))
+    workspace = nodepipe.open(chain.root)
+    try:
+        with authorized(create_app(workspace, LOOPBACK)) as client:
+            pyproject = chain.nodes.path("clean") / "code" / "pyproject.toml"
+            before = pyproject.read_text()
+            add = {"specs": ["hello-tool"], "channels": []}
+            refused(client.post(f"{CONDA}/packages", json=add), other)  # the default channel
+            refused(client.post(f"{CONDA}/lock", json={"upgrade": False}), other)
+            given = {"specs": ["hello-tool"], "channels": [folder.as_uri()]}
+            refused(client.post(f"{CONDA}/packages", json=given), other)
+            assert pyproject.read_text() == before
+            with pyproject.open("a") as file:  # the node's own channel
+                file.write(f'\n[tool.nodepipe.conda]\ndependencies = []\nchannels = ["{folder}"]\n')
+            config.write_text(config.read_text().replace(f'["{folder}"]', '["conda-forge"]'))
+            refused(client.post(f"{CONDA}/lock", json={"upgrade": False}), other)
+            refused(client.post(f"{CONDA}/packages", json=add), other)
+    finally:
+        workspace.close()

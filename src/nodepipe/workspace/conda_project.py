@@ -102,14 +102,34 @@ def _channel_of(location: str) -> str:
 
 
 def channel_location(channel: str, base: Path | None = None) -> str:
-    """A channel as the solver takes it: a URL or a name (``conda-forge``) as given; an
-    existing folder (relative to ``base`` or the working directory) as a ``file://`` URL."""
+    """A channel as the solver takes it: a URL or a name (``conda-forge``,
+    ``conda-forge/label/dev``) as given; a folder written as one (``./x``, ``../x``, ``/x``,
+    ``~/x``; relative to ``base``, else the working directory) as a ``file://`` URL. A bare
+    name is never looked up as a folder: a folder of that name in the current directory
+    (``/tmp``, a shared project) could be anyone's."""
     if "://" in channel:
         return channel.rstrip("/")
-    folder = (base / channel) if base is not None else Path(channel)
-    if channel.startswith((".", "/", "~")) or folder.is_dir():
-        return folder.expanduser().resolve().as_uri()
-    return channel
+    if not names_folder(channel):
+        return channel
+    folder = Path(channel).expanduser()
+    if base is not None and not folder.is_absolute():
+        folder = base / folder
+    return folder.resolve().as_uri()
+
+
+def names_folder(channel: str) -> bool:
+    """Whether a channel is written as a local folder rather than a name or a URL."""
+    return channel in (".", "..") or channel.startswith(("./", "../", "/", "~"))
+
+
+def local_channel_path(location: str) -> Path | None:
+    """The local folder or file a solver location (``file://`` URL, path) names; None for a
+    remote URL or a channel name."""
+    if location.startswith("file:"):
+        return Path(unquote(urlparse(location).path))
+    if "://" in location or not names_folder(location):
+        return None
+    return Path(location).expanduser()
 
 
 def portable_conda_paths(code: Path, bundle_root: Path) -> None:

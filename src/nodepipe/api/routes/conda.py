@@ -2,7 +2,8 @@
 
 The seam between the app and ``services.envs.conda`` (``nodepipe env conda ...``): changes are
 jobs like every environment change (``routes.environments``); a local channel a request names
-must be one no other user can change.
+must be one no other user can change: every channel is checked as the solver will take it (the
+node's own, the request's, or the workspace's default), after a path is made a ``file://`` URL.
 """
 
 from __future__ import annotations
@@ -35,14 +36,15 @@ def add_conda_packages(
     """Conda specs: solved, locked and installed into the node's prefix (or nothing changes)."""
     for spec in body.specs:
         conda_spec_name(spec)  # 422 at once
-    check_trusted_inputs(sources=[c for c in body.channels if "://" in c or "/" in c])
+    conda = services.workspace.conda
+    check_trusted_inputs(sources=conda.solver_channels(node, body.channels, pipeline))
     return environment_job(
         services,
         pipeline,
         node,
         "env-conda-add",
         "add conda " + ", ".join(body.specs),
-        lambda n, p: services.workspace.conda.add(n, body.specs, body.channels, p),
+        lambda n, p: conda.add(n, body.specs, body.channels, p),
         origin,
     )
 
@@ -57,6 +59,7 @@ def remove_conda_packages(
 ) -> JobPublic:
     for package in packages:
         conda_spec_name(package)
+    check_trusted_inputs(sources=services.workspace.conda.solver_channels(node, None, pipeline))
     return environment_job(
         services,
         pipeline,
@@ -72,6 +75,7 @@ def remove_conda_packages(
 def relock_conda(
     pipeline: str, node: str, body: LockRequest, services: ServicesDep, origin: OriginDep
 ) -> JobPublic:
+    check_trusted_inputs(sources=services.workspace.conda.solver_channels(node, None, pipeline))
     return environment_job(
         services,
         pipeline,

@@ -119,6 +119,16 @@ class CondaService:
         environments.change(code, edit)
         return _with_unplaced(self.show(node.id), placed.unplaced)
 
+    def solver_channels(
+        self, name: str, channels: list[str] | None = None, pipeline: str | None = None
+    ) -> list[str]:
+        """The channels an ``add`` with ``channels`` (or a relock, without) would solve from,
+        as the solver takes them: a local folder is a ``file://`` URL, so the web API can check
+        what will be read rather than what was typed (a name is never a folder)."""
+        _, code = EnvironmentService(self.context).node_code(name, pipeline, edit=False)
+        _, own = conda_requirements(code / "pyproject.toml")
+        return self._effective(_channels(channels or [], own))
+
     def show(self, name: str, pipeline: str | None = None) -> CondaView:
         node, code = EnvironmentService(self.context).node_code(name, pipeline, edit=False)
         wanted, own = conda_requirements(code / "pyproject.toml")
