@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +15,8 @@ from pathlib import Path
 import pytest
 
 import nodepipe
-from integration.conftest import CliRunner
+from integration.conftest import CliRunner, snapshot
+from integration.test_packages import replace_members
 from nodepipe.domain.errors import (
     InvalidInputError,
     NotFoundError,
@@ -22,7 +24,9 @@ from nodepipe.domain.errors import (
 )
 from nodepipe.domain.states import NodeState
 from nodepipe.services.runs.service import RunRequest
+from nodepipe.workspace.conda_project import portable_conda_paths
 from support.conda_channel import conda_channel
+from support.other_user import OtherUser
 
 RUNS_TOOL = """\
 import os, subprocess, nodepipe_node as node
@@ -385,29 +389,82 @@ def test_without_the_conda_extra_a_conda_request_says_how_to_install_it(
     assert ran.returncode == 0, ran.stderr
 
 
-def test_a_bundle_carries_the_conda_lock_with_channel_paths_relative_to_it(
-    chain: nodepipe.Workspace, tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
+def test_export_refuses_a_node_whose_conda_channel_is_a_local_folder(
+    chain: nodepipe.Workspace, tmp_path: Path, cli: CliRunner
 ) -> None:
-    """A project folder holding a channel and a bundle moves elsewhere; the import finds the
-    channel beside the bundle and builds the prefix from the lock."""
-    project = tmp_path / "project"
-    channel = conda_channel(project)
-    (code(chain, "clean") / "main.py").write_text(RUNS_TOOL)
+    """A bundle carries no conda channel and an import reads no folder of its machine: the
+    export says so (node, channel, the fix) before writing anything."""
+    channel = conda_channel(tmp_path)
     chain.conda.add("clean", ["hello-tool 1.0.*"], [str(channel)])
-    chain.bundles.export("baseline", project / "bundle")
-    exported = project / "bundle" / "nodes" / "clean" / "code"
-    assert str(project) not in (exported / "conda.lock").read_text()
-    assert "file-relative:../channel" in (exported / "conda.lock").read_text()
-    assert "file-relative:../channel" in (exported / "pyproject.toml").read_text()
-    moved = tmp_path_factory.mktemp("elsewhere") / "project"
-    project.rename(moved)
-    imported = chain.bundles.import_(moved / "bundle", name="moved")
+    refused = cli("bundle", "export", "baseline", str(tmp_path / "bundle"))
+    assert refused.code == 2, refused.stderr
+    assert "node 'clean' installs conda packages from a local channel" in refused.stderr
+    assert channel.as_uri() in refused.stderr and "--channel URL" in refused.stderr
+    assert not (tmp_path / "bundle").exists()
+    built = cli("package", "build", "baseline", "--destination", str(tmp_path / "dist"))
+    assert built.code == 2 and "node 'clean'" in built.stderr
+    assert not any((tmp_path / "dist").glob("*.whl"))
+
+
+def crafted_bundle(chain: nodepipe.Workspace, folder: Path, channel: Path) -> Path:
+    """A bundle of baseline whose node clean locks hello-tool from ``channel``, its paths
+    written relative to the bundle the way an export writes them (``file-relative:``)."""
+    bundle = folder / "bundle"
+    chain.bundles.export("baseline", bundle)
+    chain.conda.add("clean", ["hello-tool 1.0.*"], [str(channel)])
+    target = bundle / "nodes" / "clean" / "code"
+    for name in ("pyproject.toml", "conda.lock"):
+        shutil.copyfile(code(chain, "clean") / name, target / name)
+    portable_conda_paths(target, bundle)
+    return bundle
+
+
+def test_an_import_installs_conda_packages_only_from_the_bundle_or_a_remote_channel(
+    chain: nodepipe.Workspace, tmp_path: Path, cli: CliRunner, other: OtherUser
+) -> None:
+    """A bundle naming a channel outside itself (``file-relative:../``, ``file:///``) would
+    make nodepipe install what another user put there: check, import and include refuse it,
+    naming node and channel, before any prefix is built; a channel inside the bundle works."""
+    theirs = other.folder("nodepipe-channel-")
+    try:
+        channel = conda_channel(theirs)
+        other.give(theirs)
+        bundle = crafted_bundle(chain, tmp_path, channel)
+        lock = (bundle / "nodes" / "clean" / "code" / "conda.lock").read_text()
+        assert "file-relative:../" in lock
+        pipelines = [p.id for p in chain.pipelines.list()]
+        folders = sorted((chain.root / "nodes").iterdir())
+        checked = cli("bundle", "check", str(bundle))
+        assert checked.code != 0 and "clean: its conda packages" in checked.stdout + checked.stderr
+        refused = cli("bundle", "import", str(bundle), "--name", "evil")
+        assert refused.code == 2, refused.stderr
+        assert "clean: its conda packages would be installed from outside the bundle" in (
+            refused.stderr
+        )
+        assert "file-relative:../" in refused.stderr
+        absolute = bundle / "nodes" / "clean" / "code" / "conda.lock"
+        absolute.write_text(lock.replace("file-relative:../", f"file://{tmp_path}/../"))
+        with pytest.raises(InvalidInputError, match="outside the bundle"):
+            chain.bundles.import_(bundle, name="evil")
+        with pytest.raises(InvalidInputError, match="outside the bundle"):
+            chain.bundles.include("baseline", str(bundle), "evil")
+        assert [p.id for p in chain.pipelines.list()] == pipelines
+        assert sorted((chain.root / "nodes").iterdir()) == folders  # nothing half-made
+    finally:
+        shutil.rmtree(theirs)
+    # the same packages carried inside the bundle are used
+    inside = conda_channel(bundle)
+    for name in ("pyproject.toml", "conda.lock"):
+        file = bundle / "nodes" / "clean" / "code" / name
+        file.write_text(
+            (code(chain, "clean") / name).read_text().replace(str(channel), str(inside))
+        )
+    portable_conda_paths(bundle / "nodes" / "clean" / "code", bundle)
+    (bundle / "nodes" / "clean" / "code" / "main.py").write_text(RUNS_TOOL)
+    imported = chain.bundles.import_(bundle, name="carried")
     node = next(i.node for i in imported.view.nodes if i.node.tag == "clean")
-    folder = chain.nodes.path(node.id) / "code"
-    assert (moved / "channel").as_uri() in (folder / "conda.lock").read_text()
-    assert chain.conda.show(node.id).channels == ((moved / "channel").as_uri(),)
-    assert (folder / ".conda" / "bin" / "hello-tool").is_file()
-    result = chain.runs.run(RunRequest("moved", to=[node.id]))
+    assert (chain.nodes.path(node.id) / "code" / ".conda" / "bin" / "hello-tool").is_file()
+    result = chain.runs.run(RunRequest("carried", to=[node.id]))
     assert result.finished is not None and result.finished.failed == 0
     assert (chain.nodes.path(node.id) / "data" / "tool.txt").read_text() == "hello-tool 1.0"
 
@@ -491,3 +548,35 @@ def test_outputs_shared_through_a_storage_are_not_pulled_across_conda_locks(
     assert said(chain, "clean") == "hello-tool 2.0", "the 1.0 outputs were pulled"
     log = (chain.nodes.path("clean") / "logs" / "latest.log").read_text()
     assert "pulled from" not in log
+
+
+def test_a_package_pull_never_installs_conda_packages_from_a_folder_of_this_machine(
+    chain: nodepipe.Workspace, tmp_path: Path, other: OtherUser
+) -> None:
+    """The audit's repro: a wheel whose node's conda channel and lock name another user's
+    folder (``file:///…``). The pull refuses it, naming node and channel, before any prefix
+    is built; the workspace pulled into is unchanged. (nodepipe's own build refuses such a
+    node, so the wheel's node files are swapped by hand.)"""
+    built = chain.packages.build("baseline", alias="carrier", destination=tmp_path / "dist")
+    theirs = other.folder("nodepipe-channel-")
+    try:
+        channel = conda_channel(theirs)
+        other.give(theirs)
+        chain.conda.add("clean", ["hello-tool 1.0.*"], [str(channel)])
+        inside = "carrier/bundle/nodes/clean/code/"
+        names = ("pyproject.toml", "conda.lock")
+        swapped = {inside + n: (code(chain, "clean") / n).read_bytes() for n in names}
+        replace_members(built.wheel, swapped)
+        target = nodepipe.init(tmp_path / "target")
+        try:
+            before = snapshot(target)
+            with pytest.raises(InvalidInputError, match="outside the bundle") as refused:
+                target.packages.pull(str(built.wheel))
+            assert "clean: its conda packages" in str(refused.value)
+            assert channel.as_uri() in str(refused.value)
+            assert snapshot(target) == before
+            assert not any(target.context.layout.staging_dir.iterdir())
+        finally:
+            target.close()
+    finally:
+        shutil.rmtree(theirs)

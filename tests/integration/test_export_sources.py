@@ -76,8 +76,8 @@ def test_a_library_node_of_another_pipeline_is_refused_on_export(
     refused = cli("bundle", "export", "model", str(tmp_path / "bundle"))
     assert refused.code == 2, refused.stdout + refused.stderr
     words = " ".join(refused.stderr.split())
-    assert "node 'predict' installs from outside the nodes exported with it" in words
-    assert f"../../{lib.id}/code/mylib" in words
+    assert "node 'predict' installs 'mylib' from library node 'lib', which is not exported" in words
+    assert "export a pipeline holding both nodes, or take a snapshot" in words
     assert not (tmp_path / "bundle").exists()
     assert snapshot(trained) == before
 

@@ -13,6 +13,7 @@ from integration.conftest import CliRunner, snapshot
 from integration.test_external_code import answer, states
 from nodepipe import NodeState
 from nodepipe.services.runs.service import RunRequest
+from nodepipe.workspace.external_code import library_nodes, library_path_part, set_library_nodes
 from support.wheels import local_project
 
 WRITES_ANSWER = """\
@@ -183,3 +184,31 @@ def test_a_library_node_used_from_another_pipeline_is_kept_for_it(
     assert kept.code == 0 and kept.json()["relinked"] == ["plot"]  # only baseline's users
     copy_code = chain.nodes.path(copied.json()[0]["id"]) / "code"
     assert f"../../{lib_folder.name}/code/mylib" in (copy_code / "uv.lock").read_text()
+
+
+def test_an_import_refuses_a_library_link_to_a_node_the_bundle_does_not_hold(
+    chain: nodepipe.Workspace, library: Path, cli: CliRunner, tmp_path: Path
+) -> None:
+    """A bundle's ``library-nodes`` entry naming no node of the bundle (here the id of a node
+    of the importing workspace) is refused, naming it: it never resolves to an unrelated
+    node of the target workspace, and never fails later in uv's words."""
+    assert cli("env", "add", "plot", "--from-node", "lib").code == 0
+    bundle = tmp_path / "bundle"
+    exported = cli("bundle", "export", "baseline", str(bundle))
+    assert exported.code == 0, exported.stderr
+    code = bundle / "nodes" / "plot" / "code"
+    assert library_nodes(code) == {"mylib": "lib"}
+    theirs = chain.nodes.path("lib").name  # a node of this workspace, not of the bundle
+    for name in ("pyproject.toml", "uv.lock"):
+        text = (code / name).read_text()
+        (code / name).write_text(text.replace(library_path_part("lib"), library_path_part(theirs)))
+    set_library_nodes(code / "pyproject.toml", {"mylib": theirs})
+    pipelines = [p.id for p in chain.pipelines.list()]
+    folders = sorted((chain.root / "nodes").iterdir())
+    refused = cli("bundle", "import", str(bundle), "--name", "copy")
+    assert refused.code == 2, refused.stdout + refused.stderr
+    words = " ".join(refused.stderr.split())
+    assert "node 'plot' installs from library nodes the bundle does not hold" in words
+    assert f"mylib = '{theirs}'" in words and "export the library node with it" in words
+    assert [p.id for p in chain.pipelines.list()] == pipelines
+    assert sorted((chain.root / "nodes").iterdir()) == folders

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from nodepipe.workspace.conda_project import channel_location, local_channel_path
+from nodepipe.workspace.conda_project import channel_location, foreign_conda_sources
 
 
 def test_a_bare_channel_name_is_never_a_folder_of_the_current_directory(
@@ -19,7 +19,6 @@ def test_a_bare_channel_name_is_never_a_folder_of_the_current_directory(
     assert channel_location("conda-forge") == "conda-forge"
     assert channel_location("conda-forge/label/dev") == "conda-forge/label/dev"
     assert channel_location("conda-forge", base=tmp_path) == "conda-forge"
-    assert local_channel_path("conda-forge") is None
 
 
 def test_a_channel_written_as_a_folder_is_a_file_url(
@@ -35,5 +34,35 @@ def test_a_channel_written_as_a_folder_is_a_file_url(
     assert channel_location("~/chan", base=tmp_path / "x") == (tmp_path / "chan").as_uri()
     assert channel_location(f"{tmp_path}/chan/") == (tmp_path / "chan").as_uri()
     assert channel_location("https://example.invalid/ch/") == "https://example.invalid/ch"
-    assert local_channel_path((tmp_path / "chan").as_uri()) == tmp_path / "chan"
-    assert local_channel_path("https://example.invalid/ch") is None
+
+
+def test_a_bundle_may_name_only_remote_channels_or_files_it_carries(tmp_path: Path) -> None:
+    bundle = tmp_path / "bundle"
+    (bundle / "channel").mkdir(parents=True)
+    pyproject = (
+        "[tool.nodepipe.conda]\ndependencies = ['hello-tool']\n"
+        "channels = ['conda-forge', 'https://conda.example/ch', 'file-relative:channel',"
+        " 'file-relative:../theirs', '/tmp/theirs', 's3://bucket/ch']\n"
+    )
+    lock = (
+        "environments:\n  default:\n    channels:\n"
+        "    - url: file-relative:channel/\n"
+        "    - url: https://conda.example/ch/\n"
+        "packages:\n"
+        "- conda: file-relative:channel/noarch/a-1-0.conda\n"
+        "- conda: file-relative:channel/../../x/noarch/b-1-0.conda\n"
+        f"- conda: {tmp_path.as_uri()}/x/noarch/c-1-0.conda\n"
+        f"- conda: {bundle}/channel/noarch/d-1-0.conda\n"
+        "- conda: noarch/e-1-0.conda\n"
+    )
+    assert foreign_conda_sources(pyproject, lock, bundle) == [
+        "pyproject.toml: file-relative:../theirs",
+        "pyproject.toml: /tmp/theirs",
+        "pyproject.toml: s3://bucket/ch",
+        "conda.lock conda: file-relative:channel/../../x/noarch/b-1-0.conda",
+        f"conda.lock conda: {tmp_path.as_uri()}/x/noarch/c-1-0.conda",
+        "conda.lock conda: noarch/e-1-0.conda",
+    ]
+    # a bundle that is not a local folder holds no local file
+    assert len(foreign_conda_sources(pyproject, lock, None)) == 10
+    assert foreign_conda_sources("not toml [", "", bundle) == []

@@ -9,14 +9,16 @@ code/.conda/          the prefix installed from the lock (never part of the code
 Everything here reads and writes plain text, without py-rattler: a node's fingerprint, its run
 record and a bundle read the lock even where the ``conda`` extra is not installed. The lock's
 package entries name their archive (``.../noarch/ffmpeg-6.1-h1_0.conda``), which gives name and
-version. A bundle carries local channel paths relative to its root (``portable_conda_paths``),
-made absolute again on import (``local_conda_paths``).
+version. A bundle may name only remote channels or files it carries (``foreign_conda_sources``
+says which locations break that); paths inside it are written relative to its root
+(``portable_conda_paths``) and made absolute again on import (``local_conda_paths``).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+import tomllib
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
@@ -26,8 +28,10 @@ from nodepipe.workspace.durable import write_atomic
 from nodepipe.workspace.node_config import read_pyproject
 
 _ARCHIVE_SUFFIXES = (".conda", ".tar.bz2")
+_LOCATION_KEYS = ("url", "conda", "channel")
+"""The keys of a conda lock whose values name a channel or a package archive."""
 _RELATIVE = "file-relative:"
-"""How a bundle's lock names a file channel relative to the bundle (``file-relative:../ch``)."""
+"""How a bundle's lock names a file relative to the bundle (``file-relative:channel``)."""
 
 
 def conda_requirements(pyproject: Path) -> tuple[list[str], list[str]]:
@@ -122,20 +126,10 @@ def names_folder(channel: str) -> bool:
     return channel in (".", "..") or channel.startswith(("./", "../", "/", "~"))
 
 
-def local_channel_path(location: str) -> Path | None:
-    """The local folder or file a solver location (``file://`` URL, path) names; None for a
-    remote URL or a channel name."""
-    if location.startswith("file:"):
-        return Path(unquote(urlparse(location).path))
-    if "://" in location or not names_folder(location):
-        return None
-    return Path(location).expanduser()
-
-
 def portable_conda_paths(code: Path, bundle_root: Path) -> None:
     """In an exported node's ``code``: every local channel and package path of its conda lock
-    and request made relative to the bundle's root (``file-relative:../channel``), so the
-    bundle and a channel beside it can move together."""
+    and request made relative to the bundle's root (``file-relative:channel``), so a channel
+    inside the bundle moves with it (an export refuses a channel outside it)."""
     _rewrite_node(code, lambda value, key: _relative(value, bundle_root))
 
 
@@ -160,6 +154,58 @@ def _rewrite_node(code: Path, rewrite: Callable[[str, str], str | None]) -> None
             set_conda_requirements(pyproject, specs, moved)
 
 
+def foreign_conda_sources(
+    pyproject_text: str | None, lock_text: str | None, root: Path | None
+) -> list[str]:
+    """The channels (request) and package or channel locations (lock) of a bundle's node
+    that are neither remote (``http``/``https``) nor inside the bundle at ``root`` (None: a
+    bundle that is not a local folder, where nothing local is); installing from them would
+    read a folder of this machine the bundle chose. A channel name is remote."""
+    found = []
+    if pyproject_text is not None:
+        try:
+            project = tomllib.loads(pyproject_text)
+        except tomllib.TOMLDecodeError:
+            project = {}
+        section = project.get("tool", {}).get("nodepipe", {}).get("conda", {})
+        channels = _strings(section.get("channels")) if isinstance(section, dict) else []
+        found += [
+            f"pyproject.toml: {c}"
+            for c in channels
+            if (names_folder(c) or "://" in c or c.startswith(("file:", _RELATIVE)))
+            and not _bundled(c, root)
+        ]
+    for key, value in _lock_values(lock_text or ""):
+        if not _bundled(value, root):
+            found.append(f"{CONDA_LOCK} {key}: {value}")
+    return found
+
+
+def _bundled(value: str, root: Path | None) -> bool:
+    """Whether a location is remote, or a local one inside the bundle at ``root``."""
+    if value.lower().startswith(("http://", "https://")):
+        return True
+    if root is None:
+        return False
+    if value.startswith(_RELATIVE):
+        path = root / value.removeprefix(_RELATIVE)
+    elif value.startswith("file:"):
+        path = Path(unquote(urlparse(value).path))
+    elif value.startswith("/"):
+        path = Path(value)
+    else:
+        return False  # another scheme, or a path relative to who knows what
+    return path.resolve().is_relative_to(root.resolve())
+
+
+def _lock_values(text: str) -> Iterator[tuple[str, str]]:
+    for line in text.splitlines():
+        head, sep, value = line.partition(": ")
+        key = head.strip().lstrip("- ")
+        if sep and key in _LOCATION_KEYS:
+            yield key, value.strip().strip("'\"")
+
+
 def _rewrite_lock(text: str, rewrite: Callable[[str, str], str | None]) -> str:
     """The lock's text with its ``url``, ``conda`` and ``channel`` values rewritten where
     ``rewrite`` gives a new value (line by line: the rest of the lock stays as written)."""
@@ -167,7 +213,7 @@ def _rewrite_lock(text: str, rewrite: Callable[[str, str], str | None]) -> str:
     for line in text.splitlines(keepends=True):
         head, sep, value = line.partition(": ")
         key = head.strip().lstrip("- ")
-        if sep and key in ("url", "conda", "channel"):
+        if sep and key in _LOCATION_KEYS:
             replaced = rewrite(value.strip(), key)
             if replaced is not None:
                 line = f"{head}{sep}{replaced}\n"

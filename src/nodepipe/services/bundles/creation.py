@@ -25,7 +25,7 @@ from nodepipe.store.queries import StoreSession
 from nodepipe.workspace import local_sources
 from nodepipe.workspace.bundle_libs import write_links
 from nodepipe.workspace.crash_points import crash_point
-from nodepipe.workspace.external_code import relink_libraries
+from nodepipe.workspace.external_code import library_nodes, relink_libraries
 from nodepipe.workspace.node_folder import NodeFolder
 
 SyncProgress = Callable[[str, int], None]
@@ -67,7 +67,19 @@ def stage_nodes(
         folder = batch.staged_folder(plan.ids[node.name])
         if copy_node(node, folder, with_data, root):
             plan.with_data.add(node.name)
-        relink_libraries(folder.code, _siblings(node.name, plan.ids))
+        siblings = _siblings(node.name, plan.ids)
+        relink_libraries(folder.code, siblings)
+        dangling = [
+            f"{package} = {library!r}"
+            for package, library in sorted(library_nodes(folder.code).items())
+            if library not in siblings.values()
+        ]
+        if dangling:
+            raise BundleError(
+                f"node {node.name!r} installs from library nodes the bundle does not hold "
+                f"([tool.nodepipe.library-nodes] {', '.join(dangling)}); export the library "
+                "node with it, or take a snapshot of the library into the node"
+            )
         foreign = local_sources.outside(folder.code, batch.operation.folder)
         if foreign:
             raise BundleError(

@@ -21,6 +21,7 @@ from pathlib import Path
 from nodepipe.bundles.lockfile import LockRecord
 from nodepipe.bundles.model import BundleDefinition, EdgeEntry, IncludeEntry, NodeEntry
 from nodepipe.domain.bundles import PipelineInclude
+from nodepipe.domain.environments import CONDA_LOCK
 from nodepipe.domain.errors import Action, Hint, InvalidInputError
 from nodepipe.domain.model import PipelineView
 from nodepipe.domain.states import NodeState
@@ -29,8 +30,8 @@ from nodepipe.store.queries import StoreSession
 from nodepipe.workspace import local_sources
 from nodepipe.workspace.bundle_libs import read_links
 from nodepipe.workspace.code_trees import EXCLUDED_DIRS
-from nodepipe.workspace.conda_project import portable_conda_paths
-from nodepipe.workspace.external_code import relink_libraries
+from nodepipe.workspace.conda_project import foreign_conda_sources, portable_conda_paths
+from nodepipe.workspace.external_code import library_nodes, relink_libraries
 from nodepipe.workspace.file_digests import sha256_file
 from nodepipe.workspace.node_folder import COPY_IGNORED, NodeFolder
 
@@ -53,6 +54,8 @@ class ExportPlan:
     data: set[str] = field(default_factory=set)
     keys: dict[str, str] = field(default_factory=dict)
     """Node id -> its key in the bundle, for the nodes written here (library links name them)."""
+    libraries: dict[str, str] = field(default_factory=dict)
+    """Node id -> tag of every library node the exported nodes install from."""
 
 
 KeepInclude = Callable[[PipelineInclude, Mapping[str, NodeFolder]], str | None]
@@ -139,7 +142,13 @@ def plan_export(
         tuple(inlined),
         included,
         keys={node_id: key for node_id, key in names.items() if key in folders},
+        libraries=_library_tags(session, folders),
     )
+
+
+def _library_tags(session: StoreSession, folders: Mapping[str, NodeFolder]) -> dict[str, str]:
+    ids = {lib for folder in folders.values() for lib in library_nodes(folder.code).values()}
+    return {node_id: node.tag for node_id, node in session.get_nodes(ids).items()}
 
 
 def _inputs_cover(view: PipelineView, include: PipelineInclude, own: set[str]) -> bool:
@@ -175,9 +184,20 @@ def check_sources(plan: ExportPlan) -> None:
     """Refuse, before anything is written, a node whose environment is built from a local
     folder or file the bundle will not carry (a ``--path`` project, a shared checkout, a
     library node that is not exported with it): an import refuses such a node (the rule of
-    ``local_sources``), so the bundle or package could not be used anywhere."""
+    ``local_sources``), so the bundle or package could not be used anywhere; likewise a node
+    whose conda packages come from a local channel (an import installs conda packages only
+    from http(s) channels or files inside the bundle)."""
     carried = [folder.code for folder in plan.folders.values()]
     for key, folder in sorted(plan.folders.items()):
+        for package, library in sorted(library_nodes(folder.code).items()):
+            if library not in plan.keys:
+                tag = plan.libraries.get(library, library)
+                raise InvalidInputError(
+                    f"node {key!r} installs {package!r} from library node {tag!r}, which is "
+                    f"not exported with it (it is in another pipeline): export a pipeline "
+                    f"holding both nodes, or take a snapshot of the library into {key!r}",
+                    hint=Hint(Action.ENV_SNAPSHOT, {"node": key}),
+                )
         foreign = local_sources.outside(folder.code, *carried)
         if foreign:
             raise InvalidInputError(
@@ -186,6 +206,23 @@ def check_sources(plan: ExportPlan) -> None:
                 "files, so no workspace could import it",
                 hint=Hint(Action.ENV_SNAPSHOT, {"node": key}),
             )
+        local = foreign_conda_sources(
+            _read_text(folder.code / "pyproject.toml"), _read_text(folder.code / CONDA_LOCK), None
+        )
+        if local:
+            raise InvalidInputError(
+                f"node {key!r} installs conda packages from a local channel ({local[0]}); a "
+                "bundle or package carries no conda channel and an import reads none of this "
+                "machine's folders: serve the channel over http(s) and name that URL "
+                f"(`nodepipe env conda add {key} SPEC --channel URL`), then export or build again"
+            )
+
+
+def _read_text(file: Path) -> str | None:
+    try:
+        return file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
 
 
 def write_nodes(plan: ExportPlan, directory: Path, with_data: bool, root: Path) -> None:

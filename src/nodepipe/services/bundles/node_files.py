@@ -11,12 +11,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from nodepipe.bundles.errors import BundleError
 from nodepipe.bundles.files import LocalBundleFiles
 from nodepipe.bundles.model import BundleFiles, ResolvedNode
+from nodepipe.domain.environments import CONDA_LOCK
 from nodepipe.domain.errors import InvalidInputError
 from nodepipe.domain.params import dump_params, parse_params
 from nodepipe.domain.staleness import SHARED_CODE_SEPARATOR
-from nodepipe.workspace.conda_project import local_conda_paths
+from nodepipe.workspace.conda_project import foreign_conda_sources, local_conda_paths
 from nodepipe.workspace.fingerprint import fingerprint_node
 from nodepipe.workspace.node_folder import NodeFolder
 
@@ -38,7 +40,28 @@ def missing_parts(node: ResolvedNode) -> list[str]:
         return [f"{node.name}: its folder {node_part(node, CODE)} is missing"]
     if not files.exists(node_part(node, f"{CODE}/{LOCK}")):
         return [f"{node.name}: {node_part(node, f'{CODE}/{LOCK}')} is missing (lock it first)"]
+    foreign = foreign_conda_sources(
+        _text(files, node_part(node, f"{CODE}/pyproject.toml")),
+        _text(files, node_part(node, f"{CODE}/{CONDA_LOCK}")),
+        files.root if isinstance(files, LocalBundleFiles) else None,
+    )
+    if foreign:
+        return [
+            f"{node.name}: its conda packages would be installed from outside the bundle "
+            f"({', '.join(foreign)}); a bundle may name only remote (http/https) channels "
+            "or files it carries"
+        ]
     return []
+
+
+def _text(files: BundleFiles, relative: str) -> str | None:
+    """A text file of the bundle, or None when it is missing or not text."""
+    if not files.exists(relative):
+        return None
+    try:
+        return files.read_bytes(relative).decode("utf-8")
+    except (BundleError, UnicodeDecodeError):
+        return None
 
 
 def copy_node(
@@ -55,7 +78,7 @@ def copy_node(
         raise InvalidInputError(problems[0])
     folder.path.mkdir(parents=True, exist_ok=True)
     node.files.copy_tree(node_part(node, CODE), folder.code)
-    if isinstance(node.files, LocalBundleFiles):  # a local channel beside the bundle
+    if isinstance(node.files, LocalBundleFiles):  # a conda channel inside the bundle
         local_conda_paths(folder.code, node.files.root)
     source, data = node.files, node_part(node, DATA)
     if node.namespace and root is not None:
