@@ -234,3 +234,29 @@ def test_a_process_killed_holding_an_archive_leaves_nothing_once_reopened(
     assert staging_entries(chain) != []
     nodepipe.open(chain.root).close()
     assert staging_entries(chain) == []
+
+
+def test_an_upload_naming_a_conda_channel_outside_the_bundle_is_a_422(
+    client: TestClient, chain: nodepipe.Workspace
+) -> None:
+    """A bundle whose node's conda lock names a folder of the server (``file:///…``) or climbs
+    out of the bundle would make the server install what is there: refused while the request
+    lasts, naming node and location, nothing left behind."""
+    members = zipped_files(client.get("/api/pipelines/baseline/bundle.zip").content)
+    code = "nodes/clean/code/"
+    before = [p.id for p in chain.pipelines.list()]
+    for location in ("file:///tmp/elsewhere", "file-relative:../elsewhere"):
+        lock = (
+            f"version: 6\nenvironments:\n  default:\n    channels:\n    - url: {location}/\n"
+            f"packages:\n- conda: {location}/noarch/tool-1-0.conda\n"
+        )
+        hostile = {**members, code + "conda.lock": lock.encode()}
+        packed = io.BytesIO()
+        with zipfile.ZipFile(packed, "w") as archive:
+            for name, data in hostile.items():
+                archive.writestr(name, data)
+        message = error_of(upload(client, packed.getvalue(), name="evil"), 422)
+        assert "clean: its conda packages would be installed from outside the bundle" in message
+        assert f"{location}/noarch/tool-1-0.conda" in message
+    assert [p.id for p in chain.pipelines.list()] == before
+    assert staging_entries(chain) == []
