@@ -77,6 +77,10 @@ COMMANDS: dict[Action, str] = {
         "install it with `pip install 'nodepipe[conda]'` where nodepipe is installed"
     ),
     Action.CONDA_LOCK: "relock it here with `nodepipe env conda lock NODE`",
+    Action.CONDA_CHANNEL: (
+        "serve the channel over http(s) (any static file server) and name that URL with "
+        "`nodepipe env conda add {node} SPEC --channel URL`, then export or build again"
+    ),
 }
 """Each action as the CLI says it: a sentence naming the command, with ``{param}`` slots."""
 

@@ -42,6 +42,7 @@ class Action(StrEnum):
     INDEX_CREDENTIALS = "index.credentials"
     CONDA_INSTALL = "conda.install"
     CONDA_LOCK = "conda.lock"
+    CONDA_CHANNEL = "conda.channel"
     PACKAGE_UPLOAD = "package.upload"
 
 

@@ -36,6 +36,7 @@ export const MENU_ITEMS: Record<Action, (params: Params) => string> = {
   "index.credentials": (p) =>
     `${OWNER} give the server the credentials of ${p.host} (UV_INDEX_<NAME>_USERNAME and UV_INDEX_<NAME>_PASSWORD, ~/.netrc, or the keyring with the user in the index URL), then pipeline menu → Pull package… again`,
   "conda.install": () => `${OWNER} install the conda extra (py-rattler) beside the server`,
+  "conda.channel": (p) => `serve the channel over http(s), then select node "${p.node}" → Environment → Conda packages → Add conda packages with that URL as the channel, then export or build again`,
   "conda.lock": () => "relock it here: select the node → Environment → Conda packages → Relock conda",
 };
 

@@ -1400,7 +1400,7 @@ export interface components {
          * @description What a hint asks the user to do; each surface words every one of them.
          * @enum {string}
          */
-        Action: "pipeline.unlock" | "node.unlock" | "node.detach" | "node.kill" | "node.rename" | "shared_env.new" | "env.detach" | "library.unlink" | "env.snapshot" | "ray.connect" | "workspace.init" | "workspace.examine" | "store.restore" | "store.rebuild" | "server.password" | "package.credentials" | "package.version" | "package.size" | "package.name" | "index.credentials" | "conda.install" | "conda.lock" | "package.upload";
+        Action: "pipeline.unlock" | "node.unlock" | "node.detach" | "node.kill" | "node.rename" | "shared_env.new" | "env.detach" | "library.unlink" | "env.snapshot" | "ray.connect" | "workspace.init" | "workspace.examine" | "store.restore" | "store.rebuild" | "server.password" | "package.credentials" | "package.version" | "package.size" | "package.name" | "index.credentials" | "conda.install" | "conda.lock" | "conda.channel" | "package.upload";
         /** BasePackagesPublic */
         BasePackagesPublic: {
             /** Packages */
@@ -3199,6 +3199,8 @@ export interface components {
         TaskOutcome: {
             /** Exit Code */
             exit_code?: number | null;
+            /** Fingerprint */
+            fingerprint?: string | null;
             /**
              * Finished At
              * Format: date-time

@@ -213,8 +213,8 @@ def check_sources(plan: ExportPlan) -> None:
             raise InvalidInputError(
                 f"node {key!r} installs conda packages from a local channel ({local[0]}); a "
                 "bundle or package carries no conda channel and an import reads none of this "
-                "machine's folders: serve the channel over http(s) and name that URL "
-                f"(`nodepipe env conda add {key} SPEC --channel URL`), then export or build again"
+                "machine's folders",
+                hint=Hint(Action.CONDA_CHANNEL, {"node": key}),
             )
 
 
