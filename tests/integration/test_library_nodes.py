@@ -138,6 +138,8 @@ def test_rm_of_a_library_node_in_use_is_refused_and_replace_repoints_its_users(
     new_lib = chain.nodes.path(made.json()[0]["id"])
     package = new_lib / "code" / "mylib"
     (package / "mylib" / "__init__.py").write_text("ANSWER = 2\n")
+    pyproject = package / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('"0.1"', '"0.2"'))  # plot relocks
 
     asked = cli("node", "replace", "lib", "lib2", "-p", "baseline")  # no terminal to ask on
     assert asked.code == 2 and "plot will install its package from lib2" in asked.stderr
@@ -150,10 +152,11 @@ def test_rm_of_a_library_node_in_use_is_refused_and_replace_repoints_its_users(
         assert f"../../{new_lib.name}/code/mylib" in text and lib_folder.name not in text
     state, reasons = states(chain)["plot"]
     assert state is NodeState.STALE
-    assert reasons == ("shared code changed: mylib (mylib/__init__.py)",)
+    assert reasons == ("shared code changed: mylib (mylib/__init__.py, pyproject.toml)",)
     ran = cli("run", "baseline")
     assert ran.code == 0, ran.stdout + ran.stderr
     assert answer(chain, "plot") == "2"
+    assert states(chain)["plot"] == (NodeState.COMPLETED, ())  # relocked before fingerprinted
 
     third = cli("node", "duplicate", "lib2", "-p", "baseline", "--tag", "lib3", "--json")
     kept = cli("node", "replace", "lib2", "lib3", "-p", "baseline", "--keep")

@@ -8,11 +8,15 @@ from dataclasses import dataclass
 from nodepipe.domain.errors import EnvironmentBuildError, NodepipeError
 from nodepipe.domain.model import Edge, PipelineView
 from nodepipe.domain.staleness import ParentOutput
+from nodepipe.envs.node_env import SYNC_MARKER
 from nodepipe.execution.run_files import point_latest_log
 from nodepipe.execution.runner import PreparedTask
 from nodepipe.execution.task_factory import EnvironmentSettings, ParentInput, build_task
 from nodepipe.services.context import WorkspaceContext
 from nodepipe.services.runs.status import NodeStatusView
+from nodepipe.workspace.fingerprint import fingerprint_and_scope
+from nodepipe.workspace.node_config import NodeConfig
+from nodepipe.workspace.node_folder import NodeFolder
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +87,11 @@ class TaskPreparer:
             raise NodepipeError(problem)
         folder = layout.node_folder(node_id)
         config = status.config
-        fingerprint = status.fingerprint.with_parents(self._parent_outputs(inputs, outputs))
+        fingerprint = status.fingerprint
+        if self._relocked(folder, config):
+            entry = " ".join(config.command) if config.command else config.entry
+            fingerprint, _ = fingerprint_and_scope(folder, {}, entry, folder.fingerprint_cache)
+        fingerprint = fingerprint.with_parents(self._parent_outputs(inputs, outputs))
         fingerprint_text = json.dumps(fingerprint.to_dict())
         task = build_task(
             run_id=self.run_id,
@@ -105,6 +113,24 @@ class TaskPreparer:
             fingerprint=fingerprint_text,
         )
         return PreparedTask(task, fingerprint_text)
+
+    def _relocked(self, folder: NodeFolder, config: NodeConfig) -> bool:
+        """Bring the lock of a node synced before in step with its project, if a project it
+        installs from a folder changed (a library node's or snapshot's version): the
+        fingerprint stored for the run then names the lock it runs with, and the node is not
+        stale after it ("lock changed"). True when the lock changed. A node never synced is
+        left to its sync (no ``uv lock --check`` for every new node)."""
+        code = folder.code
+        if config.interpreter is not None or config.shared_env is not None:
+            return False
+        if not (code / ".venv" / SYNC_MARKER).is_file():
+            return False
+        environments = self.context.environments
+        if environments.sync_state(code)[1]:
+            return False
+        before = (code / "uv.lock").read_bytes() if (code / "uv.lock").is_file() else None
+        environments.bring_lock_in_step(code)
+        return (code / "uv.lock").read_bytes() != before
 
     def _parent_outputs(
         self, inputs: tuple[Edge, ...], produced: dict[str, str]
