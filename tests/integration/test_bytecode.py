@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 import nodepipe
 from integration.conftest import CliRunner
@@ -70,3 +73,69 @@ def test_modules_are_compiled_once_not_at_every_launch(chain: nodepipe.Workspace
     assert needing_compile(python, code) == []  # nothing changed: nothing to compile
     (code / "mine.py").write_text('WORD = "two"\n')
     assert [p.name for p in needing_compile(python, code)] == ["mine.py"]
+
+
+_OPENED: list[str] | None = None
+"""Files this process opens while a test listens (an audit hook cannot be removed)."""
+
+
+def _listen(event: str, args: tuple[object, ...]) -> None:
+    if _OPENED is not None and event == "open" and isinstance(args[0], str | Path):
+        _OPENED.append(str(args[0]))
+
+
+sys.addaudithook(_listen)
+
+
+def test_unchanged_external_code_is_not_read_again_at_the_next_launch(
+    chain: nodepipe.Workspace, cli: CliRunner, tmp_path: Path
+) -> None:
+    global _OPENED
+    shared = tmp_path / "checkout"
+    for package in range(3):
+        folder = shared / f"pkg{package}"
+        folder.mkdir(parents=True)
+        for module in range(20):
+            (folder / f"m{module}.py").write_text(f"VALUE = {module}\n")
+    assert cli("env", "code-path", "add", "clean", str(shared)).code == 0
+    chain.runs.run(RunRequest("baseline"))
+    assert len(list(shared.glob("*/__pycache__/*.pyc"))) == 60  # compiled once, by content
+
+    _OPENED = []
+    try:
+        chain.runs.run(RunRequest("baseline", only=("clean",), force=True))
+        unchanged = [path for path in _OPENED if path.startswith(str(shared))]
+        (shared / "pkg1" / "m3.py").write_text("VALUE = 'edited'\n")
+        _OPENED = []
+        chain.runs.run(RunRequest("baseline", only=("clean",), force=True))
+        edited = [path for path in _OPENED if path.startswith(str(shared))]
+    finally:
+        _OPENED = None
+    assert unchanged == []  # nothing of the checkout's bytecode read: its content is unchanged
+    assert str(shared / "pkg1" / "__pycache__") in " ".join(edited)  # an edit: checked again
+    fresh = shared / "pkg1" / "__pycache__" / f"m3.{sys.implementation.cache_tag}.pyc"
+    assert fresh.read_bytes()[4:8] == (0b11).to_bytes(4, "little")  # recompiled, checked-hash
+
+
+def test_a_folder_of_another_user_gets_no_bytecode_written_into_it(
+    chain: nodepipe.Workspace, cli: CliRunner, tmp_path: Path
+) -> None:
+    theirs = tmp_path / "their-checkout"
+    (theirs / "tool").mkdir(parents=True)
+    (theirs / "tool" / "io.py").write_text("X = 1\n")
+    mine = tmp_path / "my-checkout"
+    mine.mkdir()
+    (mine / "helper.py").write_text("Y = 2\n")
+    if os.geteuid() != 0:
+        pytest.skip("making a folder of another user needs root")
+    other = 65534  # root can write anywhere: owners are compared, not permissions
+    for folder in (theirs, theirs / "tool"):
+        os.chown(folder, other, other)
+    assert cli("env", "code-path", "add", "clean", str(theirs)).code == 0
+    assert cli("env", "code-path", "add", "clean", str(mine)).code == 0
+    chain.runs.run(RunRequest("baseline"))
+    assert chain.runs.status("baseline").nodes[chain.nodes.get("clean").id].state is (
+        NodeState.COMPLETED
+    )
+    assert not list(theirs.rglob("__pycache__"))
+    assert list(mine.glob("__pycache__/helper.*.pyc"))

@@ -9,22 +9,29 @@ import from its own code, its code paths and the external code it declares gets 
 import, and recompiles a module whose content changed, whatever its time.
 
 Only modules without such a ``.pyc`` (never compiled, compiled by a timestamp, or edited since)
-are compiled, by the node's own interpreter (bytecode is per Python version) in one process; a
-launch whose modules are all compiled already costs a walk and a few ``stat`` calls. A folder
-nodepipe cannot write into (another user's checkout) is left as it is.
+are compiled, by the node's own interpreter (bytecode is per Python version) in one process. An
+external folder (a shared checkout, a code path, a linked lib) is checked at most once per
+content and interpreter: ``CompiledMarks`` remembers the digest of its files (the one the node's
+fingerprint already holds) it was last compiled at, so a launch with nothing changed there reads
+nothing of it, whatever its size. A folder the running user does not own (another user's
+checkout, root included: owners are compared, not permissions) is never written into.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
+import hashlib
 import os
 import subprocess
 import sys
 from collections.abc import Iterable
 from pathlib import Path
+from typing import NamedTuple
 
+from nodepipe.domain.staleness import SHARED_CODE_SEPARATOR
 from nodepipe.workspace.code_trees import CODE, EXTERNAL, Walk, scan
+from nodepipe.workspace.run_environment import known_digests
 
 CHECKED_HASH_FLAGS = 0b11
 """The flags word of a ``.pyc`` header for a hash-based ``.pyc`` whose hash Python checks."""
@@ -43,16 +50,102 @@ for line in sys.stdin:
 _CACHE_TAG = "import sys; print(sys.implementation.cache_tag or '')"
 
 
+class Checked(NamedTuple):
+    """An external folder whose modules a launch checks, with the digest of its content when
+    known (then it is checked once per content: ``CompiledMarks``)."""
+
+    folder: Path
+    digest: str | None = None
+
+
+class CompiledMarks:
+    """Which content (digest) of each external folder was last compiled for which interpreter:
+    one small file per folder and cache tag under ``directory``. None keeps no marks."""
+
+    def __init__(self, directory: Path | None) -> None:
+        self.directory = directory
+
+    def _file(self, folder: Path, tag: str) -> Path | None:
+        if self.directory is None:
+            return None
+        key = hashlib.sha256(f"{os.path.realpath(folder)}\0{tag}".encode()).hexdigest()
+        return self.directory / key[:40]
+
+    def done(self, folder: Path, tag: str, digest: str) -> bool:
+        """Whether ``folder`` was compiled for ``tag`` when its content was ``digest``."""
+        file = self._file(folder, tag)
+        try:
+            return file is not None and file.read_text(encoding="ascii") == digest
+        except (OSError, ValueError):
+            return False
+
+    def mark(self, folder: Path, tag: str, digest: str) -> None:
+        """Remember ``folder`` as compiled for ``tag`` at ``digest`` (written whole, or not)."""
+        file = self._file(folder, tag)
+        if file is None:
+            return
+        with contextlib.suppress(OSError):
+            file.parent.mkdir(parents=True, exist_ok=True)
+            partial = file.with_name(f"{file.name}.{os.getpid()}.partial")
+            partial.write_text(digest, encoding="ascii")
+            partial.replace(file)
+
+
+class ToCompile(NamedTuple):
+    """What a launch compiles: the modules, and the external folders (with their digests) to
+    mark as compiled once they are."""
+
+    modules: list[Path]
+    settled: list[Checked]
+
+    def mark(self, python: str, marks: CompiledMarks) -> None:
+        tag = cache_tag(os.path.realpath(python))
+        for folder, digest in self.settled:
+            if digest is not None:
+                marks.mark(folder, tag, digest)
+
+
+def external_digests(fingerprint: str) -> dict[str, str]:
+    """The digest of each external folder's content a node's ``fingerprint`` (its JSON) holds,
+    by the name it is fingerprinted under (``mytool`` for ``mytool::src/mytool/io.py``)."""
+    files: dict[str, list[str]] = {}
+    for key, digest in sorted(known_digests(fingerprint).items()):
+        name, separator, relative = key.partition(SHARED_CODE_SEPARATOR)
+        if separator:
+            files.setdefault(name, []).append(f"{relative}\0{digest}\n")
+    return {
+        name: hashlib.sha256("".join(lines).encode()).hexdigest() for name, lines in files.items()
+    }
+
+
 def needing_compile(python: str, code: Path, external: Iterable[Path] = ()) -> list[Path]:
     """The modules of ``code`` (the node's ``code/``) and of the ``external`` folders without a
     checked-hash ``.pyc`` for ``python`` as new as their source: a walk and a ``stat`` each."""
+    return to_compile(python, code, [Checked(folder) for folder in external]).modules
+
+
+def to_compile(
+    python: str, code: Path, external: Iterable[Checked], marks: CompiledMarks | None = None
+) -> ToCompile:
+    """``needing_compile``, skipping each external folder ``marks`` holds as compiled at its
+    current digest; the others are returned as ``settled`` to be marked after compiling."""
     tag = cache_tag(os.path.realpath(python))  # one question per real interpreter, not per venv
     if not tag:
-        return []
-    stale = _needing(code, CODE, tag)
-    for folder in external:
-        stale += _needing(folder, EXTERNAL, tag)
-    return stale
+        return ToCompile([], [])
+    marks = marks or CompiledMarks(None)
+    owner = os.geteuid()
+    stale = _needing(code, CODE, tag, owner)
+    settled: list[Checked] = []
+    seen: set[Path] = set()
+    for item in external:
+        if item.folder in seen:
+            continue
+        seen.add(item.folder)
+        if item.digest is not None and marks.done(item.folder, tag, item.digest):
+            continue
+        stale += _needing(item.folder, EXTERNAL, tag, owner)
+        settled.append(item)
+    return ToCompile(stale, settled)
 
 
 def compile_checked(python: str, modules: list[Path]) -> None:
@@ -92,18 +185,31 @@ def cache_tag(python: str) -> str:
     return found.stdout.strip() if found.returncode == 0 else ""
 
 
-def _needing(root: Path, walk: Walk, tag: str) -> list[Path]:
+def _needing(root: Path, walk: Walk, tag: str, owner: int) -> list[Path]:
     """The modules under ``root`` whose ``.pyc`` for ``tag`` is missing, timestamp-checked or
-    older than the source."""
+    older than the source, in folders ``owner`` (the running user) owns."""
     found: list[Path] = []
+    owned: dict[Path, bool] = {}
     for relative, stat in scan(root, walk).files.items():
         if not relative.endswith(".py"):
             continue
         source = root / relative
+        mine = owned.get(source.parent)
+        if mine is None:
+            mine = owned[source.parent] = _owned_by(source.parent, owner)
+        if not mine:
+            continue
         compiled = source.parent / "__pycache__" / f"{source.stem}.{tag}.pyc"
         if not _trusted(compiled, stat.st_mtime_ns):
             found.append(source)
     return found
+
+
+def _owned_by(folder: Path, owner: int) -> bool:
+    try:
+        return folder.stat().st_uid == owner
+    except OSError:
+        return False
 
 
 def _trusted(compiled: Path, source_mtime_ns: int) -> bool:

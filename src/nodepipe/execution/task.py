@@ -26,12 +26,20 @@ from nodepipe.domain.errors import NodeLaunchError, NodepipeError, StorageError
 from nodepipe.domain.runs import RunOutcome, TaskOutcome
 from nodepipe.envs.node_env import NodeEnvironments
 from nodepipe.envs.uv import UvRunner
-from nodepipe.execution.bytecode import compile_checked, needing_compile
+from nodepipe.execution.bytecode import (
+    Checked,
+    CompiledMarks,
+    ToCompile,
+    compile_checked,
+    external_digests,
+    to_compile,
+)
 from nodepipe.execution.log_tail import last_words
 from nodepipe.execution.node_variables import node_variables
 from nodepipe.execution.process_groups import describe_exit, terminate_group
 from nodepipe.execution.run_files import CONTEXT_FILE, point_latest_log, write_if_changed
 from nodepipe.execution.spawn import spawn, spawn_available
+from nodepipe.workspace.bundle_libs import read_links
 from nodepipe.workspace.crash_points import crash_point
 from nodepipe.workspace.external_code import external_code
 from nodepipe.workspace.file_digests import fingerprint_outputs
@@ -176,7 +184,9 @@ class NodeProcess:
             self._environments().ensure_synced(self.folder.code, shared)
         python = self._python()
         if python is not None:
-            compile_checked(python, self._modules_to_compile(python))
+            pending = self._modules_to_compile(python)
+            compile_checked(python, pending.modules)
+            pending.mark(python, self._compiled_marks())
 
     def _python(self) -> str | None:
         """The Python the node's code runs with; None for a command of its own."""
@@ -184,13 +194,23 @@ class NodeProcess:
         python = task.argv[0] if task.argv else ""
         return python if python in (task.interpreter, str(self.folder.python)) else None
 
-    def _modules_to_compile(self, python: str) -> list[Path]:
+    def _modules_to_compile(self, python: str) -> ToCompile:
         code = self.folder.code
-        external = [Path(folder) for folder in self.task.import_dirs]
-        external += [item.path for item in external_code(code) if item.path.is_dir()]
+        named = {link.path: link.name for link in read_links(self.folder)}
+        named.update((item.path, item.name) for item in external_code(code) if item.path.is_dir())
+        digests = external_digests(self.task.fingerprint)
+        folders = [*(Path(folder) for folder in self.task.import_dirs), *named]
+        external = [Checked(folder, digests.get(named.get(folder, ""))) for folder in folders]
+        pending = to_compile(python, code, external, self._compiled_marks())
         entry = code / self.task.argv[1] if len(self.task.argv) > 1 else None
         # the entry script runs as __main__, compiled from its source: no .pyc of it is read
-        return [path for path in needing_compile(python, code, external) if path != entry]
+        return pending._replace(modules=[path for path in pending.modules if path != entry])
+
+    def _compiled_marks(self) -> CompiledMarks:
+        """Where the external folders compiled are remembered: beside the lock cache, in the
+        workspace's own state folder (none for a task without one)."""
+        cache = self.task.lock_cache_dir
+        return CompiledMarks(Path(cache).parent / "compiled" if cache else None)
 
     def record_environment(self) -> None:
         """Store the code, lock, interpreter and platform the node is about to run with, read
@@ -229,7 +249,7 @@ class NodeProcess:
         ):
             return False
         python = self._python()
-        return python is None or not self._modules_to_compile(python)
+        return python is None or not self._modules_to_compile(python).modules
 
     def _environments(self) -> NodeEnvironments:
         task = self.task
