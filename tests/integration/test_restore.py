@@ -182,3 +182,37 @@ def test_a_node_that_could_not_prepare_is_said_so_on_restore(
             said
         ), said
     assert snapshot(chain) == before
+
+
+RUN_SH = """\
+#!/bin/sh
+echo ran > "$NODEPIPE_DATA_DIR/out.txt"
+"""
+
+
+def test_node_restore_keeps_the_executable_bit_and_never_widens_a_private_file(
+    chain: nodepipe.Workspace, cli: CliRunner
+) -> None:
+    """audit2 F11: a restored command node starts; a 0600 file stays 0600."""
+    code = chain.nodes.path("load") / "code"
+    (code / "run.sh").write_text(RUN_SH)
+    (code / "run.sh").chmod(0o755)
+    (code / ".env").write_text("API_KEY=secret\n")
+    (code / ".env").chmod(0o600)
+    pyproject = code / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text().replace(
+            'entry = "main.py"', 'entry = "main.py"\ncommand = ["./run.sh"]'
+        )
+    )
+    first = chain.runs.run(RunRequest("baseline", only=["load"]))
+    assert first.finished is not None and first.finished.completed == 1, first
+    made = cli("node", "restore", "load", "--run", first.run_id or "", "--as", "load-then", "--json")
+    assert made.code == 0, made.stderr
+    restored = chain.nodes.path(made.json()["id"]) / "code"
+    assert (restored / "run.sh").stat().st_mode & 0o777 == 0o755
+    assert (restored / ".env").stat().st_mode & 0o077 == 0, "the private file became readable"
+    assert (restored / "pyproject.toml").stat().st_mode & 0o777 == 0o644
+    again = chain.runs.run(RunRequest("baseline", only=["load-then"]))
+    assert again.finished is not None and again.finished.completed == 1, again
+    assert (restored.parent / "data" / "out.txt").read_text() == "ran\n"

@@ -62,16 +62,22 @@ class CondaPackage:
 @dataclass(frozen=True, slots=True)
 class CodeManifest:
     """The files of a node's ``code/`` folder as a run had them: path -> sha256 of the bytes,
-    and symbolic links by their target. Paths are ``/``-separated, relative to ``code/``."""
+    symbolic links by their target, and the permission bits of files that are not plain
+    ``0644`` (an executable script, a private ``0600`` file; as git keeps the executable bit).
+    Paths are ``/``-separated, relative to ``code/``."""
 
     files: dict[str, str]
     links: dict[str, str] = field(default_factory=dict)
+    modes: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "files": dict(sorted(self.files.items())),
             "links": dict(sorted(self.links.items())),
         }
+        if self.modes:  # absent otherwise: manifests of plain files keep their digest
+            data["modes"] = dict(sorted(self.modes.items()))
+        return data
 
     @classmethod
     def from_dict(cls, data: Any) -> CodeManifest:
@@ -79,8 +85,22 @@ class CodeManifest:
         try:
             files = {str(k): str(v) for k, v in data["files"].items()}
             links = {str(k): str(v) for k, v in data.get("links", {}).items()}
+            modes = {str(k): v for k, v in data.get("modes", {}).items()}
         except (KeyError, TypeError, AttributeError) as exc:
             raise ValueError(f"not a code manifest: {exc}") from exc
         if not all(is_sha256(digest) for digest in files.values()):
             raise ValueError("not a code manifest: a file's digest is not a sha256")
-        return cls(files, links)
+        if not all(type(mode) is int and 0 <= mode <= 0o777 for mode in modes.values()):
+            raise ValueError("not a code manifest: a file's mode is not permission bits")
+        return cls(files, links, modes)
+
+
+def restorable_mode(st_mode: int) -> int:
+    """The permission bits a file written back from a record gets: its own, never more than
+    ``0755`` (nobody else may write it; no set-id bit), so a private file stays private and
+    a script stays executable."""
+    return st_mode & 0o755
+
+
+PLAIN_MODE = 0o644
+"""The mode of a recorded file whose bits the manifest does not name."""

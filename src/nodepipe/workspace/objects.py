@@ -23,6 +23,7 @@ import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from nodepipe.domain.environments import is_sha256
 from nodepipe.domain.errors import NotFoundError
@@ -87,12 +88,13 @@ class ObjectStore:
             raise MissingObjectError(f"the stored content {digest[:12]} in {self.root} is damaged")
         return data
 
-    def copy_to(self, digest: str, target: Path) -> None:
-        """Write the content ``digest`` to the new file ``target`` (mode 0644), checking it as
-        it is copied; MissingObjectError (and no ``target``) when it is missing or damaged."""
+    def copy_to(self, digest: str, target: Path, mode: int = 0o644) -> None:
+        """Write the content ``digest`` to the new file ``target``, made with ``mode`` (less
+        what the umask takes), checking it as it is copied; MissingObjectError (and no
+        ``target``) when it is missing or damaged."""
         check = hashlib.sha256()
         try:
-            with self.path(digest).open("rb") as origin, target.open("xb") as copy:
+            with self.path(digest).open("rb") as origin, _new_file(target, mode) as copy:
                 while chunk := origin.read(_CHUNK):
                     check.update(chunk)
                     copy.write(chunk)
@@ -144,3 +146,9 @@ class ObjectStore:
 def _file_digest(path: Path) -> str:
     with path.open("rb") as handle:
         return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def _new_file(target: Path, mode: int) -> BinaryIO:
+    """``target`` made for writing, with ``mode`` from the start; FileExistsError if it is."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
+    return os.fdopen(os.open(target, flags, mode), "wb")

@@ -23,7 +23,13 @@ import sysconfig
 from collections.abc import Mapping
 from pathlib import Path
 
-from nodepipe.domain.environments import LOCK_FILES, CodeManifest, RunEnvironment
+from nodepipe.domain.environments import (
+    LOCK_FILES,
+    PLAIN_MODE,
+    CodeManifest,
+    RunEnvironment,
+    restorable_mode,
+)
 from nodepipe.domain.errors import InvalidInputError
 from nodepipe.domain.staleness import canonical_json
 from nodepipe.workspace.code_trees import code_files
@@ -51,7 +57,7 @@ def record_environment(
         digest, new = objects.put_file(code / relative, known.get(relative))
         digests[relative] = digest
         written = written or new
-    manifest = CodeManifest(digests, links)
+    manifest = CodeManifest(digests, links, code_modes(files))
     manifest_digest, new = objects.put_bytes(canonical_json(manifest.to_dict()).encode())
     if written or new:
         sync_filesystem(objects.root)
@@ -64,6 +70,12 @@ def record_environment(
         locks,
         interpreter=_resolved(launched),
     )
+
+
+def code_modes(files: Mapping[str, os.stat_result]) -> dict[str, int]:
+    """The permission bits a code manifest names: those of files not plain ``0644``."""
+    modes = {relative: restorable_mode(stat.st_mode) for relative, stat in files.items()}
+    return {relative: mode for relative, mode in sorted(modes.items()) if mode != PLAIN_MODE}
 
 
 def known_digests(fingerprint_json: str) -> dict[str, str]:
@@ -94,12 +106,14 @@ def read_manifest(objects: ObjectStore, environment: RunEnvironment) -> CodeMani
 
 
 def write_code(code: Path, manifest: CodeManifest, objects: ObjectStore) -> None:
-    """Write every file and link of ``manifest`` under the new folder ``code``; nothing is
-    written outside it (InvalidInputError for a path that would lead out)."""
+    """Write every file and link of ``manifest`` under the new folder ``code``, each file with
+    the permission bits it was recorded with (created so: a private file is never readable by
+    others, even for a moment); nothing is written outside it (InvalidInputError for a path
+    that would lead out)."""
     code.mkdir(parents=True)
     for relative, digest in sorted(manifest.files.items()):
         _inside(code, relative).parent.mkdir(parents=True, exist_ok=True)
-        objects.copy_to(digest, code / relative)
+        objects.copy_to(digest, code / relative, manifest.modes.get(relative, PLAIN_MODE))
     for relative, target in sorted(manifest.links.items()):
         _inside(code, relative).parent.mkdir(parents=True, exist_ok=True)
         (code / relative).symlink_to(target)

@@ -25,7 +25,7 @@ from nodepipe.domain.staleness import canonical_json
 from nodepipe.workspace.code_trees import DATA, code_files, scan
 from nodepipe.workspace.file_digests import sha256_file
 from nodepipe.workspace.objects import ObjectStore
-from nodepipe.workspace.run_environment import write_code
+from nodepipe.workspace.run_environment import code_modes, write_code
 from nodepipe.workspace.storage import DamagedObjectError, Storage
 
 
@@ -70,7 +70,7 @@ def upload_code(storage: Storage, code: Path) -> str:
     """Upload the files of a node's ``code/`` (never its environment) and their manifest."""
     files, links = code_files(code)
     digests = {relative: sha256_file(code / relative) for relative in sorted(files)}
-    manifest = canonical_json(CodeManifest(digests, links).to_dict()).encode()
+    manifest = canonical_json(CodeManifest(digests, links, code_modes(files)).to_dict()).encode()
     return _upload_tree(storage, code, digests, manifest)
 
 
