@@ -207,7 +207,8 @@ def test_node_restore_keeps_the_executable_bit_and_never_widens_a_private_file(
     )
     first = chain.runs.run(RunRequest("baseline", only=["load"]))
     assert first.finished is not None and first.finished.completed == 1, first
-    made = cli("node", "restore", "load", "--run", first.run_id or "", "--as", "load-then", "--json")
+    run = first.run_id or ""
+    made = cli("node", "restore", "load", "--run", run, "--as", "load-then", "--json")
     assert made.code == 0, made.stderr
     restored = chain.nodes.path(made.json()["id"]) / "code"
     assert (restored / "run.sh").stat().st_mode & 0o777 == 0o755

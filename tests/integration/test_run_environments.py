@@ -174,3 +174,30 @@ def test_a_run_without_a_stored_environment_is_a_clear_error(
     assert refused.code == 2 and "no stored environment" in refused.stderr
     refused = cli("runs", "--run", run, "--node", "load", "--lock", "--json")
     assert refused.code == 2 and "no stored environment" in refused.stderr
+
+
+def test_a_node_on_an_existing_interpreter_records_that_interpreter_and_no_packages(
+    chain: nodepipe.Workspace, offline_index: Path, cli: CliRunner
+) -> None:
+    """audit2 F3: not uv's default Python, nor a lock nothing installed there."""
+    system = "/usr/bin/python3"
+    version = subprocess.run(
+        [system, "-c", "import platform; print(platform.python_version())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    own = cli("env", "show", "clean", "--json").json()["python"]
+    assert version != own, "the test needs an interpreter other than the node's own"
+    chain.envs.add("clean", ["toypkg==1.0"])
+    assert cli("env", "interpreter", "clean", system).code == 0
+    assert cli("env", "show", "clean", "--json").json()["python"] == version
+    result = chain.runs.run(RunRequest("baseline", to=["clean"]))
+    assert result.finished is not None and result.finished.failed == 0
+    run = result.run_id or ""
+    past = cli("runs", "--run", run, "--node", "clean", "--json").json()
+    assert past["python"] == version
+    assert past["interpreter"] == os.path.realpath(system)
+    assert past["packages"] == {} and "uv" not in past["locks"]
+    shown = " ".join(cli("runs", "--run", run, "--node", "clean").stdout.split())
+    assert f"not isolated: it ran with {os.path.realpath(system)} (Python {version})" in shown

@@ -308,8 +308,15 @@ def _print_past_environment(past: PastEnvironment) -> None:
     params = ", ".join(f"{key}={value!r}" for key, value in sorted(past.params.items()))
     add_row(rows, "params", params or "(none)")
     rows.write()
+    isolated = "uv" in past.locks or not past.interpreter
+    if not isolated:
+        done(
+            f"not isolated: it ran with {escape(past.interpreter)} (Python {past.python}), "
+            "where nodepipe installs no packages"
+        )
     if not past.packages and not past.conda_packages:
-        done("its locks pin no packages")
+        if isolated:
+            done("its locks pin no packages")
         return
     packages = table("package", "version", "from")
     for name, version in past.packages.items():

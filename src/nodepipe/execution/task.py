@@ -24,6 +24,7 @@ from typing import Any, BinaryIO
 from nodepipe.domain.environments import CONDA_PREFIX, RunEnvironment
 from nodepipe.domain.errors import NodeLaunchError, NodepipeError, StorageError
 from nodepipe.domain.runs import RunOutcome, TaskOutcome
+from nodepipe.envs.interpreters import interpreter_version
 from nodepipe.envs.node_env import NodeEnvironments
 from nodepipe.envs.uv import UvRunner
 from nodepipe.execution.bytecode import (
@@ -228,9 +229,10 @@ class NodeProcess:
             return
         objects = ObjectStore(Path(task.objects_dir))
         launched = task.argv[0] if task.argv else None
+        existing = interpreter_version(task.interpreter) if task.interpreter else None
         try:
             self.recorded = record_environment(
-                self.folder.code, objects, known_digests(task.fingerprint), launched
+                self.folder.code, objects, known_digests(task.fingerprint), launched, existing
             )
         except OSError as exc:
             raise StorageError(f"could not record what the node runs with: {exc}") from exc

@@ -40,7 +40,11 @@ VENV_PYTHON = ".venv/bin/python"
 
 
 def record_environment(
-    code: Path, objects: ObjectStore, known: Mapping[str, str], python: str | None = None
+    code: Path,
+    objects: ObjectStore,
+    known: Mapping[str, str],
+    python: str | None = None,
+    existing_version: str | None = None,
 ) -> RunEnvironment:
     """Store ``code``'s files and manifest; the environment record naming them.
 
@@ -48,7 +52,9 @@ def record_environment(
     already stored under that digest is not read again. ``python`` is the program the node is
     launched with: its own environment's interpreter (the default), a shared environment's, an
     existing interpreter, or a command of its own (its version is then the node
-    environment's).
+    environment's). ``existing_version`` is the version of an existing interpreter the node
+    runs with (``env interpreter``; not isolated): its uv lock is then not what it ran with
+    (nothing installs it there), so the record names no uv lock (the file stays in the code).
     """
     files, links = code_files(code)
     digests: dict[str, str] = {}
@@ -63,8 +69,10 @@ def record_environment(
         sync_filesystem(objects.root)
     locks = {kind: digests[name] for kind, name in LOCK_FILES.items() if name in digests}
     launched = Path(python) if python else code / VENV_PYTHON
+    if existing_version is not None:
+        locks.pop("uv", None)
     return RunEnvironment(
-        _python_version(launched) or _python_version(code / VENV_PYTHON),
+        existing_version or _python_version(launched) or _python_version(code / VENV_PYTHON),
         this_platform(),
         manifest_digest,
         locks,

@@ -282,7 +282,8 @@ class EnvironmentService:
 
     def show(self, name: str, pipeline: str | None = None) -> EnvironmentView:
         node, code = self.node_code(name, pipeline, edit=False)
-        python = self.context.environments.python_for(code)
+        existing = read_node_config(code / "pyproject.toml").interpreter  # not isolated
+        python = existing or self.context.environments.python_for(code)
         request_file = code / PYTHON_VERSION_FILE
         lock = code / "uv.lock"
         locked = (
