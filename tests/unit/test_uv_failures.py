@@ -15,7 +15,7 @@ from nodepipe.domain.errors import (
     RequirementNotFoundError,
     UnresolvableRequirementsError,
 )
-from nodepipe.envs.uv import uv_failure, without_hints
+from nodepipe.envs.uv import explanation, uv_failure
 
 NO_SOLUTION = "error: No solution found when resolving dependencies:\n  ╰─▶ Because "
 
@@ -61,7 +61,7 @@ NO_SOLUTION = "error: No solution found when resolving dependencies:\n  ╰─�
 def test_each_cause_has_its_error(detail: str, expected: type[EnvironmentBuildError]) -> None:
     error = uv_failure("lock the environment", detail)
     assert type(error) is expected
-    assert detail in str(error) and "lock the environment" in str(error)
+    assert explanation(detail) in str(error) and "lock the environment" in str(error)
     assert error.detail == detail  # uv's full text, for a log or --verbose
 
 
@@ -79,4 +79,50 @@ def test_uv_hints_do_not_leak_but_its_explanation_stays() -> None:
     assert message.startswith("a package or version asked for does not exist")
     assert "toypkg was not found in the cache" in message
     assert "hint:" not in message and "--frozen" not in message
-    assert error.detail == detail and without_hints(detail) in message
+    assert error.detail == detail and explanation(detail) in message
+
+
+UNREACHABLE = (
+    (
+        "warning: Indexes specified via `--index-url` will not be persisted to the `pyproject.toml` "
+        "file; use `--default-index` instead.\n"
+    )
+    + """\
+error: Request failed after 3 retries in 8.0s
+  cause: Failed to fetch: http://127.0.0.1:9/simple/attrs/
+  cause: error sending request for url (http://127.0.0.1:9/simple/attrs/)
+  cause: client error (Connect)
+  cause: tcp connect error
+  cause: Connection refused (os error 111)
+"""
+)
+
+
+def test_uv_warnings_about_its_own_options_do_not_leak() -> None:
+    """Audit 2, F18: a user with UV_INDEX_URL set (a mirror) typed no --index-url; uv's advice
+    about it is not nodepipe's message, and the cause is one short paragraph: uv's error, the
+    first cause (the address) and the root cause. uv's whole text stays the detail."""
+    error = uv_failure("add attrs", UNREACHABLE)
+    assert type(error) is IndexUnreachableError
+    assert str(error) == (
+        "the package index cannot be reached (could not add attrs):\n"
+        "error: Request failed after 3 retries in 8.0s\n"
+        "  cause: Failed to fetch: http://127.0.0.1:9/simple/attrs/\n"
+        "  cause: Connection refused (os error 111)"
+    )
+    assert error.detail == UNREACHABLE
+
+
+def test_a_wrapped_warning_and_explanation_are_told_unwrapped() -> None:
+    detail = (
+        "warning: Indexes specified via `--index-url` will not be persisted to the\n"
+        "  `pyproject.toml` file; use `--default-index` instead.\n"
+        + NO_SOLUTION
+        + "nopkg was not found in the package\n      registry and you require nopkg"
+    )
+    told = explanation(detail)
+    assert "--index-url" not in told and "--default-index" not in told
+    assert told == (
+        "error: No solution found when resolving dependencies:\n"
+        "  ╰─▶ Because nopkg was not found in the package registry and you require nopkg"
+    )

@@ -132,7 +132,7 @@ def uv_failure(action: str, detail: str) -> EnvironmentBuildError:
     nodepipe's words, with uv's explanation but not its hints (they name uv's options, such as
     ``--frozen``, that a nodepipe user does not pass); the full output is the error's
     ``detail``."""
-    told = without_hints(detail)
+    told = explanation(detail)
     flat = " ".join(detail.split())  # uv wraps its explanation to the terminal's width
     refused = _credentials_refused(action, flat, detail)
     if refused is not None:
@@ -162,11 +162,31 @@ def _credentials_refused(action: str, flat: str, detail: str) -> EnvironmentBuil
     )
 
 
-def without_hints(detail: str) -> str:
-    """uv's output up to its first ``hint:`` paragraph (hints come last)."""
-    kept: list[str] = []
+def explanation(detail: str) -> str:
+    """uv's explanation in one short paragraph: its error line, the first and the last of the
+    causes under it (the root), each unwrapped; never its ``warning:`` or ``hint:`` paragraphs
+    (advice about uv's own options, such as ``--index-url`` or ``--frozen``, that a nodepipe
+    user does not pass). The whole output stays the error's ``detail``."""
+    items: list[str] = []
+    skipping = False
     for line in detail.splitlines():
-        if line.lstrip().startswith("hint:"):
-            break
-        kept.append(line)
-    return "\n".join(kept).strip()
+        text = line.strip()
+        if not text:
+            skipping = False
+            continue
+        if text.startswith(("warning:", "hint:")):
+            skipping = True
+        elif skipping and line[:1].isspace():
+            continue  # the advice paragraph goes on
+        elif items and line[:1].isspace() and not text.startswith(_CAUSE_MARKS):
+            items[-1] += " " + text  # uv wraps to the terminal's width
+            skipping = False
+        else:
+            items.append(text)
+            skipping = False
+    if len(items) > 3:
+        items = [items[0], items[1], items[-1]]
+    return "\n".join(items[:1] + ["  " + item for item in items[1:]])
+
+
+_CAUSE_MARKS = ("cause:", "Caused by:", "╰─▶", "├─▶", "×")
