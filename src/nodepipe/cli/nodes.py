@@ -42,7 +42,10 @@ allow_duplicate_tag_option = click.option(
 @click.option(
     "--template",
     metavar="NODE",
-    help="Seed it from NODE: code and lock copied, synced, nothing re-resolved.",
+    help=(
+        "Seed it from NODE (of PIPELINE first, else any): code and lock copied, synced, "
+        "nothing re-resolved."
+    ),
 )
 @click.option(
     "--shared-env",

@@ -36,6 +36,15 @@ def node(session: LightReads, name: str, within: Pipeline | None = None) -> Node
     return found
 
 
+def node_here_first(session: LightReads, name: str, here: Pipeline) -> Node:
+    """The node called ``name`` in ``here`` if it shows one, else in the whole workspace (a
+    tag several pipelines share names the one of the pipeline in hand)."""
+    try:
+        return node(session, name, here)
+    except NotFoundError:
+        return node(session, name)
+
+
 def nodes_named(
     session: StoreSession, names: Collection[str], within: Pipeline | None = None
 ) -> dict[str, Node]:

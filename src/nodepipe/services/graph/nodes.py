@@ -62,7 +62,8 @@ class NodeService:
     ) -> Node:
         """A node folder with its own environment, shown (and owned) by ``pipeline``.
 
-        With ``template``, code and lock are copied from that node (synced, not re-resolved);
+        With ``template`` (a node of ``pipeline`` first, else of the workspace), code and lock
+        are copied from that node (synced, not re-resolved);
         otherwise it starts from the skeleton plus the pipeline's base packages. With
         ``shared_env`` it uses that named shared environment instead of its own. A tag the
         pipeline already has is refused unless ``allow_duplicate_tag``.
@@ -74,7 +75,7 @@ class NodeService:
             target = resolver.pipeline(session, pipeline)
             check_pipeline_editable(target)
             check_tag_free(session, target.id, tag, allowed=allow_duplicate_tag)
-            seed = resolver.node(session, template)
+            seed = resolver.node_here_first(session, template, target)
         self._check_shared_env(shared_env)
         node_id = new_id()
         with staged_folders(self.context) as batch:
