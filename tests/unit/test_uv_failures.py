@@ -82,11 +82,12 @@ def test_uv_hints_do_not_leak_but_its_explanation_stays() -> None:
     assert error.detail == detail and explanation(detail) in message
 
 
+WARNING = (
+    "warning: Indexes specified via `--index-url` will not be persisted to the "
+    "`pyproject.toml` file; use `--default-index` instead.\n"
+)
 UNREACHABLE = (
-    (
-        "warning: Indexes specified via `--index-url` will not be persisted to the `pyproject.toml` "
-        "file; use `--default-index` instead.\n"
-    )
+    WARNING
     + """\
 error: Request failed after 3 retries in 8.0s
   cause: Failed to fetch: http://127.0.0.1:9/simple/attrs/
