@@ -98,11 +98,13 @@ OTHER_LANGUAGES = {
     "DELETE /api/shared-envs/{name}/packages": "invalid package name",
     f"POST {ENV}/conda/packages": "not a conda package spec",
     f"DELETE {ENV}/conda/packages": "not a conda package spec",
+    f"POST {ENV}/import": "not a file nodepipe can import",
     "POST /api/bundles": "not a zip archive",
     "POST /api/packages/upload": '"action":"package.upload"',
 }
 """Operations whose strings hold text in another language, which JSON Schema does not describe
-(YAML parameters, PEP 508 requirements, package names and conda specs): a schema-valid string
+(YAML parameters, PEP 508 requirements, package names, conda specs, requirements and
+environment files): a schema-valid string
 that is not valid in its language is refused with 422 and a message naming the language;
 likewise an uploaded file whose bytes are not a zip archive, or not a wheel or sdist of a
 nodepipe package (refused with the hint to choose another file). That refusal, and no other, is

@@ -173,3 +173,36 @@ def test_history_by_address_pages_of_older_runs(page: Page, served: Served) -> N
     page.keyboard.press("Escape")  # back to the canvas
     expect(page.get_by_test_id("history")).to_have_count(0)
     expect(node(page, "quick")).to_be_visible()
+
+
+def test_a_runs_environment_is_shown_and_restored_from_the_history(
+    page: Page, served: Served
+) -> None:
+    ws = served.workspace
+    ws.nodes.new("baseline", "quick")
+    ran = ws.runs.run(RunRequest("baseline"))
+    assert ran.run_id is not None
+    code = ws.nodes.path("quick") / "code"
+    then = (code / "pyproject.toml").read_text()
+    (code / "pyproject.toml").write_text(then + "# edited after the run\n")
+    page.goto(served.link)
+    expect(node(page, "quick")).to_be_visible()
+    page.evaluate("location.hash = '#pipeline=baseline&view=runs'")
+    entry = page.get_by_test_id("run-environment")
+    expect(entry).to_have_count(1)
+    entry.locator("summary").click()
+    summary = entry.get_by_test_id("run-environment-summary")
+    expect(summary).to_contain_text(re.compile(r"Python\s*3\.\d+"))
+    expect(summary).to_contain_text(ws.run_envs.show("quick", ran.run_id).interpreter)
+
+    entry.get_by_role("button", name="Restore environment").click()
+    expect(page.locator("[data-sonner-toast]", has_text="restore the environment")).to_be_visible()
+    wait_for(lambda: (code / "pyproject.toml").read_text() == then, "the run's pyproject back")
+
+    entry.get_by_role("button", name="Restore as new node…").click()
+    dialog = page.get_by_test_id("dialog")
+    dialog.get_by_role("textbox").fill("quick-then")
+    dialog.get_by_test_id("dialog-confirm").click()
+    expect(page.locator("[data-sonner-toast]", has_text="restored quick-then")).to_be_visible()
+    page.get_by_test_id("history-close").click()
+    expect(node(page, "quick-then")).to_be_visible()

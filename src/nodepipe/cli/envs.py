@@ -228,7 +228,9 @@ def python(node: str, version: str, pipeline: str | None, as_json: bool) -> None
 def import_(node: str, requirements: Path, pipeline: str | None, as_json: bool) -> None:
     """Add every requirement of a requirements.txt file to NODE; or place an environment.yml
     (.yml/.yaml): its pip: section in the uv project, its conda packages in the conda part."""
-    if requirements.suffix in (".yml", ".yaml"):
+    from nodepipe.services.envs.imported_files import is_environment_file
+
+    if is_environment_file(requirements.name):
         show_conda(workspace().conda.import_file(node, requirements, pipeline), as_json)
     else:
         show_environment(

@@ -45,7 +45,8 @@ def conda_spec_name(spec: str) -> str:
 
 def read_environment_file(text: str, source: str) -> EnvironmentFile:
     """Sort the entries of an environment file; InvalidInputError naming ``source`` when it is
-    malformed (not YAML, not a mapping, dependencies or channels that are not lists)."""
+    malformed (not YAML, not a mapping, dependencies or channels that are not lists) or
+    nothing in it can be placed."""
     data = load_yaml(text, source)
     if not isinstance(data, dict):
         raise InvalidInputError(f"{source}: an environment file is a mapping with dependencies")
@@ -63,6 +64,9 @@ def read_environment_file(text: str, source: str) -> EnvironmentFile:
             _place_conda(entry.strip(), result)
         else:
             result.unplaced.append(f"{_shown(entry)} (neither a package nor a pip: list)")
+    if not result.conda and not result.pip:
+        refused = "; ".join(result.unplaced) or "it lists no dependencies"
+        raise InvalidInputError(f"{source}: nothing in it can be placed in a node: {refused}")
     return result
 
 

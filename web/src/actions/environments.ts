@@ -193,3 +193,24 @@ export async function editSharedEnv(name: string, done: JobDone): Promise<void> 
     if (!added.length && !removed) toast.message("Nothing changed");
   });
 }
+
+/** Put back the environment ``node`` ran with in ``run`` (its code stays). */
+export const restoreEnvironment = (node: string, run: string) =>
+  startJob(() =>
+    api.POST("/api/pipelines/{pipeline}/nodes/{node}/environment/restore", {
+      params: { path: nodePath(node) },
+      body: { run },
+    }),
+  );
+
+/** A new node with the code, parameters and environment ``node`` had in ``run``. */
+export async function restoreAsNewNode(node: string, tag: string, run: string): Promise<void> {
+  const newTag = await askText("Restore as new node", "Tag of the new node", `${tag}-${run.slice(0, 6)}`, "Restore");
+  if (!newTag) return;
+  await startJob(() =>
+    api.POST("/api/pipelines/{pipeline}/nodes/{node}/restore", {
+      params: { path: nodePath(node) },
+      body: { run, tag: newTag },
+    }),
+  );
+}

@@ -47,6 +47,7 @@ export const keys = {
   history: (pipeline: string) => ["pipelines", pipeline, "history"] as const,
   lastRuns: (pipeline: string) => ["pipelines", pipeline, "last-runs"] as const,
   runNodeRuns: (run: string) => ["runs", run, "node-runs"] as const,
+  pastEnvironment: (run: string, node: string) => ["runs", run, "nodes", node, "environment"] as const,
 };
 
 export const workspaceQuery = () =>
@@ -179,6 +180,14 @@ export const runNodeRunsQuery = (run: string) =>
   queryOptions({
     queryKey: keys.runNodeRuns(run),
     queryFn: () => call(api.GET("/api/runs/{run}/node-runs", { params: { path: { run } } })),
+  });
+
+/** What a node ran with in a run (never changes once recorded). */
+export const pastEnvironmentQuery = (run: string, node: string) =>
+  queryOptions({
+    queryKey: keys.pastEnvironment(run, node),
+    queryFn: () =>
+      call(api.GET("/api/runs/{run}/nodes/{node}/environment", { params: { path: { run, node } } })),
   });
 
 /** Refetch what shows runs in progress (history, a run's timeline) without cancelling a

@@ -783,6 +783,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/pipelines/{pipeline}/nodes/{node}/environment/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Import Environment File
+         * @description Add a requirements file's packages, or place an environment file (``pip:`` into the uv
+         *     project, conda packages into the conda part). Checked at once (422): it may name no file,
+         *     folder or local channel of the server.
+         */
+        post: operations["import_environment_file_api_pipelines__pipeline__nodes__node__environment_import_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/pipelines/{pipeline}/nodes/{node}/environment/isolation": {
         parameters: {
             query?: never;
@@ -877,6 +899,28 @@ export interface paths {
          */
         put: operations["set_python_api_pipelines__pipeline__nodes__node__environment_python_put"];
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/pipelines/{pipeline}/nodes/{node}/environment/restore": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Restore Environment
+         * @description Put back the environment the node ran with in ``run`` (its pyproject, locks and Python
+         *     request, synced frozen from the stored lock); code and parameters stay. A run the node
+         *     took no part in: 404; one that stored no environment for it: 422.
+         */
+        post: operations["restore_environment_api_pipelines__pipeline__nodes__node__environment_restore_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1013,6 +1057,29 @@ export interface paths {
          */
         put: operations["replace_params_api_pipelines__pipeline__nodes__node__params_put"];
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/pipelines/{pipeline}/nodes/{node}/restore": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Restore Node
+         * @description A new node in this pipeline with the code, parameters and environment ``node`` had in
+         *     ``run``, and the parents that run read on the same slots; ``node`` is not touched.
+         *     Refused at once: a run the node took no part in (404), one that stored nothing (422), a
+         *     tag the pipeline has (409).
+         */
+        post: operations["restore_node_api_pipelines__pipeline__nodes__node__restore_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1659,6 +1726,22 @@ export interface components {
             slot: string;
         };
         /**
+         * EnvironmentImport
+         * @description A requirements.txt or an environment.yml sent from the user's machine.
+         */
+        EnvironmentImport: {
+            /**
+             * File Name
+             * @description Its name: ending in .yml or .yaml it is an environment file, else a requirements file.
+             */
+            file_name: string;
+            /**
+             * Text
+             * @description Its content (UTF-8 text, at most 1 MiB).
+             */
+            text: string;
+        };
+        /**
          * EnvironmentPublic
          * @description What ``nodepipe env show`` tells: Python, direct and locked packages, snapshots.
          */
@@ -1730,6 +1813,17 @@ export interface components {
              * @description What the user should know: requirements that will not be there.
              */
             warnings: string[];
+        };
+        /**
+         * EnvironmentRestore
+         * @description Put back the environment a node ran with in a past run.
+         */
+        EnvironmentRestore: {
+            /**
+             * Run
+             * @description The run (an id or a unique id prefix).
+             */
+            run: string;
         };
         /**
          * ErrorPublic
@@ -2274,6 +2368,22 @@ export interface components {
             /** State Reason */
             state_reason: string;
             /** Tag */
+            tag: string;
+        };
+        /**
+         * NodeRestoreCreate
+         * @description A new node from a past run of this one: its code, parameters and environment.
+         */
+        NodeRestoreCreate: {
+            /**
+             * Run
+             * @description The run (an id or a unique id prefix).
+             */
+            run: string;
+            /**
+             * Tag
+             * @description Tag of the new node.
+             */
             tag: string;
         };
         /** NodeRunPublic */
@@ -8152,6 +8262,99 @@ export interface operations {
             };
         };
     };
+    import_environment_file_api_pipelines__pipeline__nodes__node__environment_import_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Id of the calling page, echoed in its change events. */
+                "x-nodepipe-client"?: string | null;
+            };
+            path: {
+                pipeline: string;
+                node: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EnvironmentImport"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobPublic"];
+                };
+            };
+            /** @description Refused for a reason of no more specific kind (the message says which) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The server's token is missing or wrong */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description A host name or an origin this server does not serve */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description An unknown or ambiguous name */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The request body is larger than the server accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The package index cannot be reached, or the workspace's disk or store failed (full, read-only, no permission, unusable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+        };
+    };
     set_isolation_api_pipelines__pipeline__nodes__node__environment_isolation_put: {
         parameters: {
             query?: never;
@@ -8628,6 +8831,99 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["PythonUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobPublic"];
+                };
+            };
+            /** @description Refused for a reason of no more specific kind (the message says which) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The server's token is missing or wrong */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description A host name or an origin this server does not serve */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description An unknown or ambiguous name */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The request body is larger than the server accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The package index cannot be reached, or the workspace's disk or store failed (full, read-only, no permission, unusable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+        };
+    };
+    restore_environment_api_pipelines__pipeline__nodes__node__environment_restore_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Id of the calling page, echoed in its change events. */
+                "x-nodepipe-client"?: string | null;
+            };
+            path: {
+                pipeline: string;
+                node: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EnvironmentRestore"];
             };
         };
         responses: {
@@ -9288,6 +9584,108 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ParamsPublic"];
+                };
+            };
+            /** @description Refused for a reason of no more specific kind (the message says which) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The server's token is missing or wrong */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description A host name or an origin this server does not serve */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description An unknown or ambiguous name */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The workspace's state stands in the way: a cycle, a duplicate, a lock, a reference */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The request body is larger than the server accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The package index cannot be reached, or the workspace's disk or store failed (full, read-only, no permission, unusable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+        };
+    };
+    restore_node_api_pipelines__pipeline__nodes__node__restore_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Id of the calling page, echoed in its change events. */
+                "x-nodepipe-client"?: string | null;
+            };
+            path: {
+                pipeline: string;
+                node: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NodeRestoreCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobPublic"];
                 };
             };
             /** @description Refused for a reason of no more specific kind (the message says which) */

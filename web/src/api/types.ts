@@ -15,6 +15,7 @@ export type Group = S["GroupPublic"];
 export type NodeStatus = S["NodeStatusPublic"];
 export type NodeDetail = S["NodeDetail"];
 export type NodeRun = S["NodeRunPublic"];
+export type PastEnvironment = S["PastEnvironmentPublic"];
 export type Environment = S["EnvironmentPublic"];
 export type CondaEnvironment = S["CondaEnvironmentPublic"];
 export type RemovalPreview = S["RemovalPreviewPublic"];

@@ -1,6 +1,7 @@
 // One run as a timeline (Gantt): a bar per node from its start to its end, coloured by how it
 // ended, on lanes so that nodes that ran at once sit on separate rows; hover tells the times,
 // a click selects the node on the canvas. Live while the run goes on (its events refetch it).
+// Once it ended, what each node ran with (RunEnvironments).
 import { useReactFlow, useStoreApi } from "@xyflow/react";
 import { useCallback, useMemo } from "react";
 import { useReportedQuery } from "../actions/common";
@@ -12,6 +13,7 @@ import { openView } from "./address";
 import { formatClock, formatSeconds } from "./format";
 import { intoLanes } from "./lanes";
 import { useNow } from "./clock";
+import { RunEnvironments } from "./RunEnvironments";
 
 interface Bar {
   nodeRun: NodeRun;
@@ -132,6 +134,7 @@ export function Timeline({ run }: { run: RunSummary }) {
           {notRun.map((nr) => `${tags.get(nr.node_id) ?? nr.node_id} (${nr.state}${nr.message ? `: ${nr.message}` : ""})`).join(", ")}
         </p>
       )}
+      {!running && <RunEnvironments nodeRuns={shown} tags={tags} />}
     </section>
   );
 }

@@ -17,6 +17,8 @@ from nodepipe.api.routes.jobs import start_job
 from nodepipe.api.routing import resource_router
 from nodepipe.api.schemas.environments import (
     CodePathAdd,
+    EnvironmentImport,
+    EnvironmentRestore,
     IsolationUpdate,
     LockRequest,
     PackagesAdd,
@@ -29,6 +31,7 @@ from nodepipe.live.jobs import JobOutcome
 from nodepipe.schemas.environments import EnvironmentPublic
 from nodepipe.services.envs.conda import CondaView
 from nodepipe.services.envs.environments import EnvironmentView
+from nodepipe.services.envs.imported_files import check_sent, is_environment_file, sent_file
 from nodepipe.services.envs.trust import check_trusted_inputs, check_trusted_interpreter
 
 router = resource_router(
@@ -218,6 +221,46 @@ def refresh_snapshot(
         f"refresh snapshot {snapshot}",
         lambda n, p: services.workspace.envs.update_snapshot(n, snapshot, p, force),
         origin,
+    )
+
+
+@router.post("/restore", status_code=202)
+def restore_environment(
+    pipeline: str, node: str, body: EnvironmentRestore, services: ServicesDep, origin: OriginDep
+) -> JobPublic:
+    """Put back the environment the node ran with in ``run`` (its pyproject, locks and Python
+    request, synced frozen from the stored lock); code and parameters stay. A run the node
+    took no part in: 404; one that stored no environment for it: 422."""
+    services.workspace.run_envs.show(node, body.run, pipeline)  # refused now, not in the job
+    return environment_job(
+        services,
+        pipeline,
+        node,
+        "env-restore",
+        f"restore the environment of run {body.run}",
+        lambda n, p: services.workspace.run_envs.restore(n, body.run, p),
+        origin,
+    )
+
+
+@router.post("/import", status_code=202)
+def import_environment_file(
+    pipeline: str, node: str, body: EnvironmentImport, services: ServicesDep, origin: OriginDep
+) -> JobPublic:
+    """Add a requirements file's packages, or place an environment file (``pip:`` into the uv
+    project, conda packages into the conda part). Checked at once (422): it may name no file,
+    folder or local channel of the server."""
+    check_sent(body.file_name, body.text)
+    ws = services.workspace
+
+    def change(node_id: str, pipeline_id: str) -> EnvironmentView | CondaView:
+        with sent_file(ws.context, body.file_name, body.text) as file:
+            if is_environment_file(body.file_name):
+                return ws.conda.import_file(node_id, file, pipeline_id)
+            return ws.envs.import_requirements(node_id, file, pipeline_id, local_files=False)
+
+    return environment_job(
+        services, pipeline, node, "env-import", f"import {body.file_name}", change, origin
     )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from nodepipe.api.deps import ChangesGraph, OriginDep, ServicesDep, WorkspaceDep
 from nodepipe.api.routes.jobs import start_job
 from nodepipe.api.routing import resource_router
+from nodepipe.api.schemas.environments import NodeRestoreCreate
 from nodepipe.api.schemas.events import JobPublic
 from nodepipe.api.schemas.nodes import (
     DetachCreate,
@@ -48,6 +49,33 @@ def duplicate_nodes(
         return JobOutcome(outcome.message, target.id, outcome.node_ids)
 
     return start_job(services, "duplicate-nodes", f"duplicate {len(names)} nodes", run, origin)
+
+
+@router.post("/nodes/{node}/restore", status_code=202)
+def restore_node(
+    pipeline: str, node: str, body: NodeRestoreCreate, services: ServicesDep, origin: OriginDep
+) -> JobPublic:
+    """A new node in this pipeline with the code, parameters and environment ``node`` had in
+    ``run``, and the parents that run read on the same slots; ``node`` is not touched.
+    Refused at once: a run the node took no part in (404), one that stored nothing (422), a
+    tag the pipeline has (409)."""
+    ws = services.workspace
+    target = ws.nodes.check_restore(node, body.run, body.tag, pipeline)
+
+    def run() -> JobOutcome:
+        restored = ws.nodes.restore(node, body.run, body.tag, target)
+        gone = "".join(
+            f"; input {slot} not connected: its parent {parent} no longer exists"
+            for slot, parent in sorted(restored.missing_parents.items())
+        )
+        made = restored.node
+        return JobOutcome(
+            f"restored {made.tag} from run {restored.run_id}{gone}", target, (made.id,)
+        )
+
+    return start_job(
+        services, "node-restore", f"restore {body.tag} from run {body.run}", run, origin
+    )
 
 
 @router.post("/references", dependencies=[ChangesGraph])

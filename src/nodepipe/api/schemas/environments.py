@@ -77,3 +77,28 @@ class PackagesChange(Input):
 class SharedEnvCreate(Input):
     name: Name
     packages: list[str] = Field(default_factory=list)
+
+
+class EnvironmentRestore(Input):
+    """Put back the environment a node ran with in a past run."""
+
+    run: str = Field(min_length=1, description="The run (an id or a unique id prefix).")
+
+
+class NodeRestoreCreate(Input):
+    """A new node from a past run of this one: its code, parameters and environment."""
+
+    run: str = Field(min_length=1, description="The run (an id or a unique id prefix).")
+    tag: Name = Field(description="Tag of the new node.")
+
+
+class EnvironmentImport(Input):
+    """A requirements.txt or an environment.yml sent from the user's machine."""
+
+    file_name: str = Field(
+        min_length=1,
+        max_length=120,
+        description="Its name: ending in .yml or .yaml it is an environment file, else a "
+        "requirements file.",
+    )
+    text: str = Field(description="Its content (UTF-8 text, at most 1 MiB).")

@@ -100,9 +100,6 @@ class CondaService:
         """Place an ``environment.yml``: its ``pip:`` section in the uv project, its conda
         dependencies and channels in the conda part, all in one edit (or nothing)."""
         placed = read_environment_file(read_imported(file, "an environment file"), str(file))
-        if not placed.conda and not placed.pip:
-            refused = "; ".join(placed.unplaced) or "it lists no dependencies"
-            raise InvalidInputError(f"{file}: nothing in it can be placed in a node: {refused}")
         validate_requirements(placed.pip)
         node, code = EnvironmentService(self.context).node_code(name, pipeline)
         wanted, own = conda_requirements(code / "pyproject.toml")

@@ -6,20 +6,91 @@ a missing one, or a requirements file with a line uv would not read (``domain.re
 is bad input (InvalidInputError, exit 2, HTTP 422); the node is not touched. The files a
 requirements file includes (``-r``, ``-c``) are checked the same way, relative to the file that
 names them, ``MAX_INCLUDE_DEPTH`` deep at most.
+
+A file sent over the web (``env import`` in the web app) is checked at once from its text
+(``check_sent``: a plain file name; a requirements file naming no file or folder of the server;
+an environment file whose channels are names or URLs), then written, while the import runs,
+into a private scratch folder of the workspace journal (``sent_file``: 0700, the file 0600;
+a process that dies leaves a folder the next command removes).
 """
 
 from __future__ import annotations
 
+import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+from nodepipe.domain.environment_file import read_environment_file
 from nodepipe.domain.errors import InvalidInputError
 from nodepipe.domain.requirements_file import read_requirements_file
+from nodepipe.services.bundles.archives import ARCHIVE_KIND
+from nodepipe.services.context import WorkspaceContext
+from nodepipe.workspace import journal
 
 MAX_IMPORT_BYTES = 1024 * 1024
 """An environment file or requirements file larger than this is refused (a long one is a few
 kilobytes)."""
 MAX_INCLUDE_DEPTH = 8
 """How deep ``-r``/``-c`` includes may nest."""
+ENVIRONMENT_SUFFIXES = (".yml", ".yaml")
+"""An imported file whose name ends so is an environment file; any other a requirements
+file."""
+SENT_REFUSED = "not a file nodepipe can import"
+"""How the refusal of a file sent over the web starts."""
+_SENT_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._ -]{0,120}")
+
+
+def is_environment_file(name: str) -> bool:
+    """Whether a file of this name is read as an ``environment.yml`` (else a requirements
+    file)."""
+    return name.lower().endswith(ENVIRONMENT_SUFFIXES)
+
+
+def check_sent(file_name: str, text: str) -> None:
+    """Refuse, at once, a file sent over the web that could not be imported: a name that is
+    not a plain file name, more than ``MAX_IMPORT_BYTES``, a malformed file, a requirements
+    file naming the server's files, an environment file naming a channel by a local path.
+    Each refusal starts with ``SENT_REFUSED``."""
+    try:
+        _check_sent(file_name, text)
+    except InvalidInputError as exc:
+        raise InvalidInputError(f"{SENT_REFUSED}: {exc}") from None
+
+
+def _check_sent(file_name: str, text: str) -> None:
+    if not _SENT_NAME.fullmatch(file_name):
+        raise InvalidInputError(f"{file_name[:60]!r} is not a plain file name")
+    if len(text.encode("utf-8", errors="replace")) > MAX_IMPORT_BYTES:
+        raise InvalidInputError(
+            f"{file_name} is larger than {MAX_IMPORT_BYTES:,} bytes: too large to import"
+        )
+    if "\x00" in text:
+        raise InvalidInputError(f"{file_name} holds NUL bytes (a binary file?)")
+    if not is_environment_file(file_name):
+        if not read_requirements_file(text, file_name, local_files=False).requirements:
+            raise InvalidInputError(f"{file_name} names no package to add")
+        return
+    for channel in read_environment_file(text, file_name).channels:
+        local = "/" in channel or channel.startswith((".", "~"))
+        if channel.startswith("file:") or ("://" not in channel and local):
+            raise InvalidInputError(
+                f"{file_name}: channel {channel!r} is a path of the server; a file sent over "
+                "the web names channels by name or URL"
+            )
+
+
+@contextmanager
+def sent_file(context: WorkspaceContext, file_name: str, text: str) -> Iterator[Path]:
+    """``text`` written as ``file_name`` into a private scratch folder for the block."""
+    with journal.operation(context.layout.staging_dir, ARCHIVE_KIND) as operation:
+        operation.folder.chmod(0o700)
+        file = operation.folder / file_name
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+        with os.fdopen(os.open(file, flags, 0o600), "w", encoding="utf-8") as writer:
+            writer.write(text)
+        yield file
 
 
 def read_imported(file: Path, what: str) -> str:

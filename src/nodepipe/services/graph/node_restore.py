@@ -17,9 +17,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from nodepipe.domain.environments import RunEnvironment
 from nodepipe.domain.errors import NotFoundError
 from nodepipe.domain.ids import new_id
-from nodepipe.domain.model import Edge, Membership, Node
+from nodepipe.domain.model import Edge, Membership, Node, Pipeline
 from nodepipe.domain.names import validate_name
 from nodepipe.domain.runs import NodeRun
 from nodepipe.domain.states import NodeState
@@ -49,13 +50,8 @@ def restore_node(
     context: WorkspaceContext, node: str, run: str, tag: str, pipeline: str | None = None
 ) -> RestoredNode:
     """A new node ``tag`` with the code, parameters and environment ``node`` had in ``run``."""
-    validate_name(tag, "node tag")
     objects = ObjectStore(context.layout.objects_dir)
-    with context.store.read() as session:
-        source, node_run, environment = past_run(session, node, run, pipeline)
-        target = resolver.pipeline(session, pipeline or source.owner_pipeline_id)
-        check_pipeline_editable(target)
-        check_tag_free(session, target.id, tag)
+    source, node_run, environment, target = check_restore(context, node, run, tag, pipeline)
     manifest = read_manifest(objects, environment)
     missing = [path for path, digest in manifest.files.items() if not objects.has(digest)]
     if missing:
@@ -92,6 +88,22 @@ def restore_node(
             show_with_ancestors(session, target.id, [node_id])
     gone = {slot: p for slot, p in wanted.items() if slot not in parents}
     return RestoredNode(created, node_run.run_id, parents, gone)
+
+
+def check_restore(
+    context: WorkspaceContext, node: str, run: str, tag: str, pipeline: str | None = None
+) -> tuple[Node, NodeRun, RunEnvironment, Pipeline]:
+    """What ``restore_node`` reads before it writes anything, each refusal said now: a bad
+    tag, an unknown run or node, a node run with nothing stored, a pipeline that cannot take
+    a new node or already has one tagged ``tag``. The original node, its node run and record,
+    and the pipeline the new node goes into."""
+    validate_name(tag, "node tag")
+    with context.store.read() as session:
+        source, node_run, environment = past_run(session, node, run, pipeline)
+        target = resolver.pipeline(session, pipeline or source.owner_pipeline_id)
+        check_pipeline_editable(target)
+        check_tag_free(session, target.id, tag)
+    return source, node_run, environment, target
 
 
 def _parents_read(node_run: NodeRun) -> dict[str, str]:

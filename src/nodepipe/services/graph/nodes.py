@@ -31,7 +31,7 @@ from nodepipe.services.graph.effective import effective_nodes
 from nodepipe.services.graph.library_links import check_no_library_users
 from nodepipe.services.graph.losses import output_losses, removal_losses
 from nodepipe.services.graph.membership import check_tag_free, place_below, place_new
-from nodepipe.services.graph.node_restore import RestoredNode, restore_node
+from nodepipe.services.graph.node_restore import RestoredNode, check_restore, restore_node
 from nodepipe.services.graph.removal import deleted_by_removal, remove_from_pipeline
 from nodepipe.services.graph.staged_folders import (
     delete_nodes_on_disk,
@@ -154,6 +154,11 @@ class NodeService:
         """A new node ``tag`` with the code, parameters and environment ``name`` had in run
         ``run``, with the parents that run read (see ``services.graph.node_restore``)."""
         return restore_node(self.context, name, run, tag, pipeline)
+
+    def check_restore(self, name: str, run: str, tag: str, pipeline: str | None = None) -> str:
+        """Refuse now what ``restore`` would refuse before writing anything; the id of the
+        pipeline the new node would go into."""
+        return check_restore(self.context, name, run, tag, pipeline)[3].id
 
     def _resolve(self, session: StoreSession, name: str, pipeline: str | None) -> Node:
         within = resolver.pipeline(session, pipeline) if pipeline else None
