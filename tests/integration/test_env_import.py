@@ -5,6 +5,7 @@ node's environment is left exactly as it was (real uv, offline, tiny local wheel
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ import pytest
 import nodepipe
 from integration.conftest import CliRunner, snapshot
 from nodepipe.domain.errors import InvalidInputError
+from support.wheels import local_project
 
 YAML = "name: analysis\nchannels: [conda-forge]\ndependencies:\n  - numpy\n"
 
@@ -107,3 +109,32 @@ def test_a_file_sent_over_the_web_names_no_file_of_the_server(
         with pytest.raises(InvalidInputError, match="of the server"):
             chain.envs.import_requirements("clean", file, local_files=False)
     assert snapshot(chain) == before
+
+
+def test_relative_paths_in_the_file_start_from_its_folder_not_the_nodes_code(
+    chain: nodepipe.Workspace,
+    offline_index: Path,
+    cli: CliRunner,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """audit2 F16: as pip and uv read it (`-e ../libs/x`, `./pkg`, `-r other.txt`)."""
+    local_project(tmp_path / "libs" / "pathtool", "pathtool", "0.3", "WHERE = 'libs'\n")
+    local_project(tmp_path / "reqdir" / "pkg", "inpkg", "0.4", "WHERE = 'beside'\n")
+    (tmp_path / "reqdir" / "more.txt").write_text("./pkg\n")
+    file = tmp_path / "reqdir" / "requirements.txt"
+    file.write_text("-e ../libs/pathtool\n-r more.txt\n")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)  # neither the file's folder nor the node's
+    imported = cli("-w", str(chain.root), "env", "import", "clean", str(file), "--json")
+    assert imported.code == 0, imported.stderr
+    assert imported.json()["locked"] == {"pathtool": "0.3", "inpkg": "0.4"}
+    python = chain.nodes.path("clean") / "code" / ".venv" / "bin" / "python"
+    said = subprocess.run(
+        [str(python), "-c", "import pathtool, inpkg; print(pathtool.WHERE, inpkg.WHERE)"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert said.stdout.split() == ["libs", "beside"], said.stderr

@@ -316,9 +316,14 @@ class NodeEnvironments:
             if sync:
                 self.sync(code_dir)
 
-    def run_uv(self, code_dir: Path, args: list[str], action: str) -> None:
-        """A uv project command (``add``, ``remove``...) against this node's interpreter."""
-        self.uv.run([*args, "--python", self.python_for(code_dir)], cwd=code_dir, action=action)
+    def run_uv(self, code_dir: Path, args: list[str], action: str, cwd: Path | None = None) -> None:
+        """A uv project command (``add``, ``remove``...) against this node's interpreter; run
+        in ``cwd`` (the node's ``code/`` by default), where relative paths it reads start."""
+        python = ["--python", self.python_for(code_dir)]
+        if cwd is None:
+            self.uv.run([*args, *python], cwd=code_dir, action=action)
+        else:
+            self.uv.run([*args, *python, "--project", str(code_dir)], cwd=cwd, action=action)
 
     def _cached_lock_path(self, code_dir: Path, python: str) -> Path:
         digest = hashlib.sha256((code_dir / "pyproject.toml").read_bytes())

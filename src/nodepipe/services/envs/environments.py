@@ -173,16 +173,18 @@ class EnvironmentService:
         self, name: str, file: Path, pipeline: str | None = None, local_files: bool = True
     ) -> EnvironmentView:
         """Add every requirement of ``file`` (checked first, with what it includes: see
-        ``imported_files``); ``local_files=False`` for a file sent over the web, which may name
-        no file or folder of this machine."""
+        ``imported_files``); its relative paths (``-e ../lib``, ``./pkg``, ``-r other.txt``)
+        are taken from the file's folder, as pip and uv do; ``local_files=False`` for a file
+        sent over the web, which may name no file or folder of this machine."""
         if not check_requirements_file(file, local_files):
             raise InvalidInputError(f"{file} names no package to add")
         node, code = self.node_code(name, pipeline)
         environments = self.context.environments
-        environments.change(
+        source = file.resolve()
+        environments.change(  # run in the file's folder: its relative paths start there
             code,
             lambda: environments.run_uv(
-                code, ["add", "--no-sync", "-r", str(file.resolve())], f"import {file}"
+                code, ["add", "--no-sync", "-r", str(source)], f"import {file}", source.parent
             ),
         )
         return self.show(node.id)
