@@ -87,6 +87,8 @@ def test_conda_channels_are_checked_as_the_solver_takes_them(
             before = pyproject.read_text()
             add = {"specs": ["hello-tool"], "channels": []}
             refused(client.post(f"{CONDA}/packages", json=add), other)  # the default channel
+            sent = {"file_name": "environment.yml", "text": "dependencies:\n  - hello-tool\n"}
+            refused(client.post(f"{ENV}/import", json=sent), other)
             refused(client.post(f"{CONDA}/lock", json={"upgrade": False}), other)
             given = {"specs": ["hello-tool"], "channels": [folder.as_uri()]}
             refused(client.post(f"{CONDA}/packages", json=given), other)
