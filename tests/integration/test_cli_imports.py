@@ -26,6 +26,7 @@ import pytest
 
 import nodepipe
 from nodepipe.cli.app import COMMANDS, app
+from nodepipe.services import resolver
 from nodepipe.services.runs.service import RunRequest
 
 PROBE = """
@@ -131,6 +132,29 @@ def test_status_and_a_no_change_run_import_only_what_reading_needs(
         assert len(modules) <= STATUS_BUDGET, f"{command} imports {len(modules)} modules"
         assert len(made) <= STATUS_DATACLASSES, f"{command} makes {len(made)} dataclasses"
         assert [name for name, documented in made.items() if not documented] == []
+
+
+def test_connect_and_disconnect_import_only_what_reading_needs(
+    chain: nodepipe.Workspace,
+) -> None:
+    """An edge edit on the embedded store is written through sqlite3 (``store.light_edges``):
+    it costs the start of a read command, whatever the pipeline's size."""
+    for command in (
+        ["connect", "load", "plot", "-p", "baseline"],
+        ["disconnect", "load", "plot", "-p", "baseline"],
+    ):
+        made, modules = probe("-w", str(chain.root), *command)
+        assert "nodepipe.services.graph.edges" in modules, "the probe ran the command"
+        assert [name for name in NOT_FOR_READING if loaded(modules, name)] == []
+        assert len(modules) <= STATUS_BUDGET, f"{command} imports {len(modules)} modules"
+        assert len(made) <= STATUS_DATACLASSES, f"{command} makes {len(made)} dataclasses"
+        assert [name for name, documented in made.items() if not documented] == []
+    with chain.context.store.light_read() as session:
+        baseline = resolver.pipeline(session, "baseline")
+        plot = resolver.node(session, "plot", baseline)
+        assert [
+            e.slot for e in session.edges_of_pipeline(baseline.id) if e.child_id == plot.id
+        ] == ["01"], "the connect was made and the disconnect undid it"
 
 
 def test_a_run_on_the_embedded_store_imports_no_sql_toolkit(chain: nodepipe.Workspace) -> None:

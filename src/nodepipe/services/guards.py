@@ -12,7 +12,7 @@ from nodepipe.domain.model import Node, Pipeline
 from nodepipe.domain.states import ACTIVE_STATES
 
 if TYPE_CHECKING:
-    from nodepipe.store.queries import StoreSession
+    from nodepipe.store.light_edges import EdgeWrites
 
 
 def check_pipeline_editable(pipeline: Pipeline) -> None:
@@ -24,7 +24,7 @@ def check_pipeline_editable(pipeline: Pipeline) -> None:
 
 
 def check_node_editable(
-    session: StoreSession, node: Node, context: Pipeline | None = None, *, outputs: bool = True
+    session: EdgeWrites, node: Node, context: Pipeline | None = None, *, outputs: bool = True
 ) -> None:
     """Raise ReadOnlyError unless ``node`` may be changed from ``context`` (or its owner).
 

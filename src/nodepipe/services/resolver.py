@@ -12,6 +12,7 @@ from nodepipe.domain.resolve import Candidate, resolve
 from nodepipe.domain.runs import Run
 
 if TYPE_CHECKING:
+    from nodepipe.store.light_edges import EdgeWrites
     from nodepipe.store.light_read import LightReads
     from nodepipe.store.queries import StoreSession
 
@@ -46,7 +47,7 @@ def node_here_first(session: LightReads, name: str, here: Pipeline) -> Node:
 
 
 def nodes_named(
-    session: StoreSession, names: Collection[str], within: Pipeline | None = None
+    session: EdgeWrites, names: Collection[str], within: Pipeline | None = None
 ) -> dict[str, Node]:
     """``node`` for many names, by one indexed query for the exact ids and tags and one read
     of the nodes: each name maps to its node (the same errors as ``node``)."""

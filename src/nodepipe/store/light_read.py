@@ -31,7 +31,7 @@ from nodepipe.store import rows
 _TIMES = frozenset({"created_at", "finished_at", "started_at", "updated_at"})
 _STATES = {state.value: state for state in NodeState}
 _NODE = "id, tag, notes, state, state_reason, locked, owner_pipeline_id, created_at"
-_NAMES = (
+NODE_NAMES = (
     "SELECT nodes.id, nodes.tag, pipelines.tag AS pipeline_tag FROM nodes"
     " JOIN memberships ON memberships.node_id = nodes.id"
     " JOIN pipelines ON pipelines.id = memberships.pipeline_id"
@@ -118,11 +118,11 @@ class LightReadSession:
         return {r["id"]: rows.node_from_row(r) for r in found}
 
     def node_tags_named(self, name: str) -> list[tuple[str, str, str]]:
-        found = self._all(f"{_NAMES} WHERE nodes.id = ? OR nodes.tag = ?", (name, name))
+        found = self._all(f"{NODE_NAMES} WHERE nodes.id = ? OR nodes.tag = ?", (name, name))
         return [(r["id"], r["tag"], r["pipeline_tag"]) for r in found]
 
     def node_tags_with_pipelines(self) -> list[tuple[str, str, str]]:
-        return [(r["id"], r["tag"], r["pipeline_tag"]) for r in self._all(_NAMES)]
+        return [(r["id"], r["tag"], r["pipeline_tag"]) for r in self._all(NODE_NAMES)]
 
     def pipeline_members(self, pipeline_id: str) -> list[tuple[Node, Membership]]:
         found = self._tuples(

@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from nodepipe.domain.environments import RunEnvironment
 from nodepipe.domain.runs import NodeRun, Run
@@ -125,17 +125,27 @@ class RunWriteSession(LightReadSession):
         )
 
 
+_Session = TypeVar("_Session", bound=RunWriteSession)
+
+
 @contextmanager
 def run_write_session(path: Path) -> Iterator[RunWriteSession]:
-    """A write transaction on the SQLite store at ``path``: committed when the block ends,
-    rolled back if it raises."""
+    """A run's write transaction on the SQLite store at ``path`` (``write_session``)."""
+    with write_session(path, RunWriteSession) as session:
+        yield session
+
+
+@contextmanager
+def write_session(path: Path, kind: type[_Session]) -> Iterator[_Session]:
+    """A write transaction on the SQLite store at ``path``, as a ``kind`` session: committed
+    when the block ends, rolled back if it raises."""
     connection = connect(path)
     try:
         connection.execute("PRAGMA foreign_keys=ON")
         connection.execute("PRAGMA synchronous=FULL")
         connection.execute("BEGIN IMMEDIATE")
         try:
-            yield RunWriteSession(connection)
+            yield kind(connection)
         except BaseException:
             if connection.in_transaction:  # SQLite may have rolled back already (a full disk)
                 connection.execute("ROLLBACK")

@@ -7,7 +7,8 @@ Two read paths: ``read()`` is a transaction of SQLAlchemy Core queries (``StoreS
 query nodepipe makes), ``light_read()`` answers the few queries of ``status`` and a no-change
 ``run`` (``light_read.LightReads``), on an SQLite store through the standard library's
 ``sqlite3``; likewise ``run_write()`` is the write transaction of a run's claim and progress
-(``light_write.RunWrites``). SQLAlchemy is imported, and the engine made, on the first
+(``light_write.RunWrites``), and ``edge_write()`` that of ``connect`` and ``disconnect``
+(``light_edges.EdgeWrites``). SQLAlchemy is imported, and the engine made, on the first
 ``read()`` or ``write()``, or on opening a PostgreSQL store or an SQLite store that needs a
 migration: neither a read command nor a run on a current SQLite store imports it.
 """
@@ -23,6 +24,7 @@ from typing import TYPE_CHECKING
 from nodepipe.domain.errors import Hint
 from nodepipe.store.failures import StoreFailures, UnusableStoreError
 from nodepipe.store.health import ProblemKind, StoreProblem, sqlite_file, sqlite_file_problem
+from nodepipe.store.light_edges import EdgeWrites, edge_write_session
 from nodepipe.store.light_read import LightReads, light_session, stored_revision
 from nodepipe.store.light_write import RunWrites, run_write_session
 from nodepipe.store.migrate import HEAD_REVISION, current_revision, ensure_current
@@ -142,6 +144,17 @@ class Store:
                 yield session
             return
         with self.failures.translated(), run_write_session(self._sqlite_file) as session:
+            yield session
+
+    @contextmanager
+    def edge_write(self) -> Iterator[EdgeWrites]:
+        """A write transaction answering ``EdgeWrites`` (``connect``, ``disconnect``): through
+        ``sqlite3`` on an SQLite store (no SQLAlchemy), else an ordinary ``write()``."""
+        if self._sqlite_file is None:
+            with self.write() as session:
+                yield session
+            return
+        with self.failures.translated(), edge_write_session(self._sqlite_file) as session:
             yield session
 
     @contextmanager

@@ -24,14 +24,15 @@ from nodepipe.services.context import WorkspaceContext
 from nodepipe.services.graph.membership import keep_parents_shown
 from nodepipe.services.graph.staleness import mark_inputs_changed
 from nodepipe.services.guards import check_node_editable, check_pipeline_editable
-from nodepipe.store.queries import StoreSession
+from nodepipe.store.light_edges import EdgeWrites
+from nodepipe.workspace.crash_points import crash_point
 
 Link = tuple[str, str] | tuple[str, str, str | None]
 """(parent, child) or (parent, child, slot): names as users type them (id, tag or prefix)."""
 
 
 def _editable_endpoints(
-    session: StoreSession, parent: str, child: str, pipeline: str
+    session: EdgeWrites, parent: str, child: str, pipeline: str
 ) -> tuple[Node, Node]:
     """Resolve both ends in ``pipeline``; the child's inputs must be editable there."""
     target = resolver.pipeline(session, pipeline)
@@ -43,7 +44,7 @@ def _editable_endpoints(
 
 
 def _new_edges(
-    session: StoreSession, target: Pipeline, links: Sequence[Link]
+    session: EdgeWrites, target: Pipeline, links: Sequence[Link]
 ) -> tuple[list[Edge], dict[str, Node]]:
     """The edges ``links`` ask for, slots given or next free; refused when one is already
     there, listed twice, or takes a slot in use. Returns them and the nodes by id."""
@@ -76,7 +77,7 @@ def _new_edges(
     return made, by_id
 
 
-def _refuse_cycles(session: StoreSession, made: list[Edge], by_id: dict[str, Node]) -> None:
+def _refuse_cycles(session: EdgeWrites, made: list[Edge], by_id: dict[str, Node]) -> None:
     """Refuse the batch when its edges, with the edges below their children, hold a cycle:
     name the first new edge that closes one, and the cycle (as a single connect would)."""
     below = session.edges_below({edge.child_id for edge in made})
@@ -106,6 +107,8 @@ def _refuse_cycles(session: StoreSession, made: list[Edge], by_id: dict[str, Nod
 
 @dataclass(frozen=True, slots=True)
 class EdgeService:
+    """Connecting and disconnecting nodes, each edit one ``Store.edge_write()`` transaction."""
+
     context: WorkspaceContext
 
     def connect(self, parent: str, child: str, pipeline: str, slot: str | None = None) -> Edge:
@@ -124,7 +127,7 @@ class EdgeService:
         for link in links:
             if len(link) == 3 and link[2] is not None:
                 validate_slot(link[2])
-        with self.context.store.write() as session:
+        with self.context.store.edge_write() as session:
             target = resolver.pipeline(session, pipeline)
             check_pipeline_editable(target)
             if not links:
@@ -132,6 +135,7 @@ class EdgeService:
             made, by_id = _new_edges(session, target, links)
             _refuse_cycles(session, made, by_id)
             session.insert_edges(made)
+            crash_point("edges.inserted")
             keep_parents_shown(session, {edge.child_id for edge in made})
             reasons: dict[str, list[str]] = defaultdict(list)
             for edge in made:
@@ -145,10 +149,11 @@ class EdgeService:
                     for child, why in reasons.items()
                 },
             )
+            crash_point("edges.marked")
             return made
 
     def disconnect(self, parent: str, child: str, pipeline: str) -> Edge:
-        with self.context.store.write() as session:
+        with self.context.store.edge_write() as session:
             parent_node, child_node = _editable_endpoints(session, parent, child, pipeline)
             edge = next(
                 (e for e in session.edges_into([child_node.id]) if e.parent_id == parent_node.id),
@@ -157,8 +162,10 @@ class EdgeService:
             if edge is None:
                 raise NotFoundError(f"{parent_node.tag} is not an input of {child_node.tag}")
             session.delete_edge(parent_node.id, child_node.id)
+            crash_point("edges.deleted")
             mark_inputs_changed(
                 session,
                 {child_node.id: f"input {edge.slot} ({parent_node.tag}) disconnected"},
             )
+            crash_point("edges.marked")
             return edge

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Collection, Iterable
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from nodepipe.domain.errors import Action, ConflictError, Hint
 from nodepipe.domain.graph import ancestors, parents_map, topological_order
 from nodepipe.domain.model import Edge, Membership
-from nodepipe.store.queries import StoreSession
+from nodepipe.store.light_edges import EdgeWrites
+
+if TYPE_CHECKING:
+    from nodepipe.store.queries import StoreSession
 
 COLUMN_WIDTH = 240.0
 ROW_HEIGHT = 120.0
@@ -23,7 +26,7 @@ CARD_SPAN = 220.0
 
 
 def place_new(
-    session: StoreSession, pipeline_id: str, parent_ids: Iterable[str] = ()
+    session: EdgeWrites, pipeline_id: str, parent_ids: Iterable[str] = ()
 ) -> tuple[float, float]:
     """A free canvas spot: right of the parents, or at the left when there are none, below
     every card that would overlap it there (a node laid out by the app sits between columns).
@@ -44,7 +47,7 @@ def place_below(session: StoreSession, pipeline_id: str, count: int) -> list[tup
 
 
 def show_with_ancestors(
-    session: StoreSession,
+    session: EdgeWrites,
     pipeline_id: str,
     node_ids: Collection[str],
     edges: list[Edge] | None = None,
@@ -66,7 +69,7 @@ def show_with_ancestors(
     return missing
 
 
-def keep_parents_shown(session: StoreSession, child_ids: str | Collection[str]) -> list[str]:
+def keep_parents_shown(session: EdgeWrites, child_ids: str | Collection[str]) -> list[str]:
     """After ``child_ids`` gained parents: every pipeline showing one shows its new ancestors.
 
     A pipeline that shows all a child's parents shows their ancestors too (the rule above),

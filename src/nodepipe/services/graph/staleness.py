@@ -6,10 +6,11 @@ from collections.abc import Iterable
 
 from nodepipe.domain.graph import descendants
 from nodepipe.domain.states import NodeState, becomes_stale_on_input_change
-from nodepipe.store.queries import StoreSession
+from nodepipe.store.light_edges import EdgeWrites
+from nodepipe.store.light_write import RunWrites
 
 
-def mark_inputs_changed(session: StoreSession, changed: dict[str, str]) -> list[str]:
+def mark_inputs_changed(session: EdgeWrites, changed: dict[str, str]) -> list[str]:
     """``changed`` maps node ids to why their inputs changed; their descendants follow.
 
     Only nodes that have outputs become stale (a node that never ran stays ready). Returns the
@@ -23,14 +24,14 @@ def mark_inputs_changed(session: StoreSession, changed: dict[str, str]) -> list[
     return _set_stale(session, reasons)
 
 
-def mark_downstream(session: StoreSession, sources: Iterable[str], reason: str) -> list[str]:
+def mark_downstream(session: EdgeWrites, sources: Iterable[str], reason: str) -> list[str]:
     """Mark the descendants (not ``sources`` themselves) stale with ``reason``."""
     sources = list(sources)
     below = descendants(sources, session.edges_below(sources))
     return _set_stale(session, dict.fromkeys(below, reason))
 
 
-def _set_stale(session: StoreSession, reasons: dict[str, str]) -> list[str]:
+def _set_stale(session: RunWrites, reasons: dict[str, str]) -> list[str]:
     current = session.get_nodes(reasons)
     stale = {
         node_id: reason
