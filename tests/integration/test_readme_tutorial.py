@@ -21,7 +21,8 @@ README follows so that it can be run:
 - ``JUPYTER_DATA_DIR`` points into the test's folder (``env kernel`` writes a kernel spec there).
 
 Other outcomes the comments state are checked after the run (a merge's renamed copies, a node
-removed from one pipeline keeping its folder for another that shows it).
+removed from one pipeline keeping its folder for another that shows it). The tutorial's Python
+blocks ("The same from Python") run as one script in a fresh folder, with the same packages.
 """
 
 from __future__ import annotations
@@ -81,14 +82,19 @@ def stand_ins(tmp_path: Path) -> dict[str, str]:
     }
 
 
-def presumed_inputs(tmp_path: Path, env: dict[str, str]) -> None:
-    """The packages, the library project and the requirements file the tutorial names."""
+def offline_packages(tmp_path: Path, env: dict[str, str]) -> None:
+    """Tiny wheels of the packages the tutorial names, the only ones uv can find."""
     wheels = tmp_path / "wheels"
     wheels.mkdir()
     for name, version in PACKAGES.items():
         module = name.replace("-", "_")
         build_wheel(wheels, module, version, f"VERSION = {version!r}\n")
     env.update(UV_FIND_LINKS=str(wheels), UV_OFFLINE="1", UV_NO_CONFIG="1")
+
+
+def presumed_inputs(tmp_path: Path, env: dict[str, str]) -> None:
+    """The packages, the library project and the requirements file the tutorial names."""
+    offline_packages(tmp_path, env)
     env["JUPYTER_DATA_DIR"] = str(tmp_path / "jupyter")
     local_project(tmp_path / "libs" / "mytool", "mytool", "0.1", "VERSION = '0.1'\n")
 
@@ -142,6 +148,29 @@ def test_the_tutorial_runs_as_written(tmp_path: Path) -> None:
     assert cwd == lab
     assert any(line.startswith("nodepipe shared-env") for line in ran), "every block ran"
     assert_stated_outcomes(lab, env)
+
+
+def test_the_tutorial_python_runs_as_written(tmp_path: Path) -> None:
+    section = README.read_text(encoding="utf-8").split("## Five-minute tutorial", 1)[1]
+    script = "\n".join(re.findall(r"```python\n(.*?)```", section.split("\n## ", 1)[0], re.S))
+    assert "ws.materialize(" in script
+    env = {k: v for k, v in os.environ.items() if k != "NODEPIPE_WORKSPACE"}
+    offline_packages(tmp_path, env)
+    (tmp_path / "tutorial.py").write_text(script, encoding="utf-8")  # define() reads its source
+    result = subprocess.run(
+        [sys.executable, "tutorial.py"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
+    lab = tmp_path / "lab"
+    assert {"fit", "report"} == set(tags(lab, env, "train"))  # materialized from code
+    assert set(tags(lab, env, "scratch")) == {"load", "clean", "plot"}  # plot and its parents
 
 
 def nodepipe_json(lab: Path, env: dict[str, str], *args: str) -> object:
