@@ -164,3 +164,37 @@ def test_a_folder_symlinked_into_code_is_followed(
     (shared / "helpers.py").write_text("FACTOR = 2\n")
     state, reasons = states(chain)["load"]
     assert state is NodeState.STALE and "code changed: lib/helpers.py" in reasons
+
+
+@pytest.mark.parametrize(
+    ("name", "target"),
+    [("up", ".."), ("outputs", "../data"), ("state", "../../../.nodepipe")],
+)
+def test_a_link_into_what_runs_write_is_refused_naming_it(
+    chain: nodepipe.Workspace,
+    envs: EnvironmentService,
+    cli: CliRunner,
+    tmp_path: Path,
+    name: str,
+    target: str,
+) -> None:
+    """Audit2 F2: a link in code/ (or in a code path) to the node's own folder, its data/, or
+    .nodepipe/ would make the node stale after every run, forever; it is refused instead."""
+    code = chain.nodes.path("load") / "code"
+    (code / name).symlink_to(target, target_is_directory=True)
+    state, reasons = states(chain)["load"]
+    assert state is NodeState.FAILED
+    assert f"code/{name} is a link to" in reasons[0] and "remove the link" in reasons[0]
+    failed = cli("run", "baseline")
+    assert failed.code != 0 and f"code/{name} is a link to" in failed.stdout + failed.stderr
+    (code / name).unlink()
+    # the same link inside a code path, named by the code path
+    scripts = tmp_path / "scripts"
+    scripts.mkdir()
+    (scripts / "back").symlink_to(code.parent, target_is_directory=True)
+    assert cli("env", "code-path", "add", "load", str(scripts)).code == 0
+    state, reasons = states(chain)["load"]
+    assert state is NodeState.FAILED and f"{scripts}/back is a link to" in reasons[0]
+    (scripts / "back").unlink()
+    assert cli("run", "baseline").code == 0
+    assert states(chain)["load"][0] is NodeState.COMPLETED  # up to date after the run

@@ -51,6 +51,7 @@ from nodepipe.workspace.file_digests import (
 )
 from nodepipe.workspace.git_revisions import head_commit
 from nodepipe.workspace.node_folder import ENTRY_POINT, NodeFolder
+from nodepipe.workspace.self_links import check_no_self_links
 from nodepipe.workspace.uv_lock import locked_packages
 
 LOCK_FILE = "uv.lock"
@@ -69,7 +70,8 @@ def fingerprint_node(
 
     ``scans`` keeps the walks of external folders for the caller's one check of many nodes
     (a folder they share is walked once). Raises InvalidInputError when ``params.yaml`` is
-    malformed, or declared external code is missing (the node could not run either).
+    malformed, declared external code is missing (the node could not run either), or a link
+    in its code leads where its runs write (``workspace.self_links``).
     """
     return fingerprint_and_scope(folder, parents, entry, cache_file, scans)[0]
 
@@ -92,6 +94,11 @@ def fingerprint_and_scope(
     libs += tuple(
         (item.name, _shared_scan(item.path, scans), item.path) for item in _present_external(code)
     )
+    if tree.linked or any(t.linked for _, t, _ in libs):
+        check_no_self_links(
+            folder,
+            [("code", code, tree.linked), *((n, p, t.linked) for n, t, p in libs if t.linked)],
+        )
     revisions = snapshot_revisions(code)
     state = _settled_state(code, (tree, *(t for _, t, _ in libs)), entry, parents, cache_file)
     settled = None if state is None else (*state, tuple(sorted(revisions.items())))

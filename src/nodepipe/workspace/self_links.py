@@ -1,0 +1,51 @@
+"""Symbolic links in code that lead back into what a run writes: refused, never hashed.
+
+A node's code (its ``code/``, or an external folder it runs) may hold links, and the walk of
+``workspace.code_trees`` follows them. A link that leads to the node's own folder or one above
+it, into the node's ``data/``, ``logs/`` or ``reports/``, or into the workspace's
+``.nodepipe/`` would put what every run writes (logs, outputs, the hash cache, the store) into
+the node's code: the node would be stale again after every run, forever. ``check_no_self_links``
+refuses such a link, naming it, before anything is hashed: status shows it as the node's error
+and a run fails with it, so the user removes the link (or points it at code only).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+from nodepipe.domain.errors import InvalidInputError
+from nodepipe.workspace.node_folder import NodeFolder
+
+STATE_DIR = ".nodepipe"
+"""The workspace's own folder (``workspace.layout``), beside ``nodes/``."""
+
+
+def check_no_self_links(folder: NodeFolder, walked: Iterable[tuple[str, Path, set[str]]]) -> None:
+    """InvalidInputError naming the first link of ``walked`` (label, folder walked, its linked
+    entries) that leads where the runs of the node in ``folder`` write."""
+    code = Path(os.path.realpath(folder.code))
+    node = code.parent
+    state = node.parent.parent / STATE_DIR
+    for label, root, linked in walked:
+        for relative in sorted(linked):
+            real = Path(os.path.realpath(root / relative))
+            where = _written_by_runs(real, code, node, state)
+            if where:
+                raise InvalidInputError(
+                    f"{label}/{relative} is a link to {real}, {where}: what each run writes "
+                    "would count as the node's code and it would never be up to date; remove "
+                    "the link, or point it at a folder of code only"
+                )
+
+
+def _written_by_runs(real: Path, code: Path, node: Path, state: Path) -> str:
+    """What ``real`` is, when runs write there; empty when it is code."""
+    if code.is_relative_to(real):
+        return "a folder that holds the node's own folder"
+    if real.is_relative_to(node) and not real.is_relative_to(code):
+        return "inside the node's own folder (its outputs, logs and reports)"
+    if real.is_relative_to(state):
+        return "inside the workspace's .nodepipe/ (its store and caches)"
+    return ""
