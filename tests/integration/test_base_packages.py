@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -46,3 +47,32 @@ def test_new_nodes_know_their_base_packages(
     assert envs.show(later.id).origins == {"toypkg": "pipeline base"}
     chain.base_envs.remove("baseline", ["toypkg"])
     assert envs.show(later.id).locked == {}
+
+
+def test_base_packages_name_the_nodes_they_cannot_reach_and_detach_gives_them(
+    chain: nodepipe.Workspace, envs: EnvironmentService, cli: CliRunner
+) -> None:
+    """Audit2 F17: a node on a shared environment or an interpreter cannot get the base; the
+    CLI line, the JSON (the API's) say so, and env detach gives it the base again."""
+    chain.shared_envs.new("tools", ["otherpkg"])
+    assert cli("env", "use-shared", "clean", "tools").code == 0
+    assert cli("env", "interpreter", "plot", sys.executable).code == 0
+    added = cli("pipeline", "base-env", "baseline", "add", "toypkg==1.0")
+    assert added.code == 0, added.stderr
+    assert "not given to clean: it runs on shared environment tools" in added.stdout
+    assert f"not given to plot: it runs with the interpreter {sys.executable}" in added.stdout
+    assert "nodepipe env detach clean" in added.stdout and "load" not in added.stdout
+    shown = cli("pipeline", "base-env", "baseline", "show", "--json").json()
+    assert shown["packages"] == ["toypkg==1.0"]
+    assert {(n["tag"], n["reason"]) for n in shown["not_given"]} == {
+        ("clean", "it runs on shared environment tools"),
+        ("plot", f"it runs with the interpreter {sys.executable}"),
+    }
+
+    detached = cli("env", "detach", "clean", "--json")
+    assert detached.code == 0, detached.stderr
+    assert detached.json()["locked"] == {"otherpkg": "0.1", "toypkg": "1.0"}  # base re-applied
+    assert envs.show("clean").origins == {"otherpkg": "node", "toypkg": "pipeline base"}
+    removed = cli("pipeline", "base-env", "baseline", "remove", "toypkg")
+    assert removed.code == 0 and "clean" not in removed.stdout
+    assert envs.show("clean").locked == {"otherpkg": "0.1"}  # from the base: removed with it

@@ -23,7 +23,7 @@ from nodepipe.cli.session import workspace
 from nodepipe.domain.requirements import requirement_name
 
 if TYPE_CHECKING:
-    from nodepipe.domain.model import Pipeline
+    from nodepipe.services.envs.base_packages import BasePackages
     from nodepipe.services.envs.environments import EnvironmentView
     from nodepipe.services.envs.shared_envs import SharedEnvView
 
@@ -328,15 +328,18 @@ def base_remove(pipeline: str, packages: list[str], as_json: bool) -> None:
 @click.pass_obj
 def base_show(pipeline: str, as_json: bool) -> None:
     """The pipeline's base packages."""
-    _show_base(
-        pipeline, as_json, lambda found: done(", ".join(found.base_packages) or "no base packages")
-    )
+    _show_base(pipeline, as_json, lambda found: _print_base(found, ""))
 
 
-def _show_base(pipeline: str, as_json: bool, human: Callable[[Pipeline], object]) -> None:
-    """The pipeline's base packages as it has them now."""
-    render(workspace().pipelines.get(pipeline), as_json, "BasePackagesPublic", human)
+def _show_base(pipeline: str, as_json: bool, human: Callable[[BasePackages], object]) -> None:
+    """The pipeline's base packages as it has them now, and the nodes they do not reach."""
+    render(workspace().base_envs.view(pipeline), as_json, "BasePackagesPublic", human)
 
 
-def _print_base(pipeline: Pipeline) -> None:
-    done("base packages: " + (", ".join(pipeline.base_packages) or "none"))
+def _print_base(base: BasePackages, label: str = "base packages: ") -> None:
+    done(label + (", ".join(base.base_packages) or ("none" if label else "no base packages")))
+    for node in base.not_given:
+        done(
+            f"not given to {node.tag}: {node.reason} (nodepipe env detach {node.tag} gives it "
+            "an environment of its own with them)"
+        )

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from nodepipe.schemas.base import Schema
 
 SchemaName = Literal[
+    "BaseNotGivenPublic",
     "BasePackagesPublic",
     "CanvasNode",
     "CondaEnvironmentPublic",

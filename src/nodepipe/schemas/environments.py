@@ -53,9 +53,21 @@ class CondaEnvironmentPublic(Schema):
     )
 
 
-class BasePackagesPublic(Schema):  # reads a Pipeline
+class BaseNotGivenPublic(Schema):
+    """A node of the pipeline its base packages do not reach."""
+
+    node_id: str
+    tag: str
+    reason: str = Field(description="Why: a shared environment or an interpreter it runs on.")
+
+
+class BasePackagesPublic(Schema):  # reads a BasePackages
     pipeline_id: str = Field(validation_alias="id")
     packages: list[str] = Field(validation_alias="base_packages")
+    not_given: list[BaseNotGivenPublic] = Field(
+        default_factory=list,
+        description="Nodes of the pipeline that do not get the base packages, and why.",
+    )
 
 
 class SharedEnvPublic(Schema):

@@ -1468,8 +1468,28 @@ export interface components {
          * @enum {string}
          */
         Action: "pipeline.unlock" | "node.unlock" | "node.detach" | "node.kill" | "node.rename" | "shared_env.new" | "env.detach" | "library.unlink" | "env.snapshot" | "ray.connect" | "workspace.init" | "workspace.examine" | "store.restore" | "store.rebuild" | "server.password" | "package.credentials" | "package.version" | "package.size" | "package.name" | "index.credentials" | "conda.install" | "conda.lock" | "conda.channel" | "package.upload";
+        /**
+         * BaseNotGivenPublic
+         * @description A node of the pipeline its base packages do not reach.
+         */
+        BaseNotGivenPublic: {
+            /** Node Id */
+            node_id: string;
+            /**
+             * Reason
+             * @description Why: a shared environment or an interpreter it runs on.
+             */
+            reason: string;
+            /** Tag */
+            tag: string;
+        };
         /** BasePackagesPublic */
         BasePackagesPublic: {
+            /**
+             * Not Given
+             * @description Nodes of the pipeline that do not get the base packages, and why.
+             */
+            not_given?: components["schemas"]["BaseNotGivenPublic"][];
             /** Packages */
             packages: string[];
             /** Pipeline Id */

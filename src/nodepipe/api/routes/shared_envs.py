@@ -19,6 +19,7 @@ from nodepipe.api.schemas.fields import NameCheck, name_schema
 from nodepipe.domain.requirements import validate_package_names, validate_requirements
 from nodepipe.live.jobs import JobOutcome
 from nodepipe.schemas.environments import BasePackagesPublic, SharedEnvPublic
+from nodepipe.services.envs.base_packages import BasePackages
 from nodepipe.services.envs.trust import check_trusted_inputs
 
 router = resource_router(tags=["environments"], errors=(404,))
@@ -29,7 +30,7 @@ SharedEnvName = Annotated[str, NameCheck, Path(json_schema_extra=name_schema)]
 
 @router.get("/pipelines/{pipeline}/base-packages")
 def base_packages(pipeline: str, ws: WorkspaceDep) -> BasePackagesPublic:
-    return BasePackagesPublic.model_validate(ws.pipelines.get(pipeline))
+    return BasePackagesPublic.model_validate(ws.base_envs.view(pipeline))
 
 
 @router.post("/pipelines/{pipeline}/base-packages", status_code=202)
@@ -44,7 +45,8 @@ def add_base_packages(
 
     def run() -> JobOutcome:
         base = ws.base_envs.add(found.id, body.packages)
-        return JobOutcome(f"{found.tag}: base packages {', '.join(base)}", found.id)
+        message = f"{found.tag}: base packages {', '.join(base)}"
+        return JobOutcome(message + _not_given(ws.base_envs.view(found.id)), found.id)
 
     what = f"{found.tag}: add {', '.join(body.packages)} to every node"
     return start_job(services, "base-add", what, run, origin)
@@ -60,10 +62,18 @@ def remove_base_packages(
 
     def run() -> JobOutcome:
         base = ws.base_envs.remove(found.id, packages)
-        return JobOutcome(f"{found.tag}: base packages {', '.join(base) or 'none'}", found.id)
+        message = f"{found.tag}: base packages {', '.join(base) or 'none'}"
+        return JobOutcome(message + _not_given(ws.base_envs.view(found.id)), found.id)
 
     what = f"{found.tag}: remove {', '.join(packages)} from every node"
     return start_job(services, "base-remove", what, run, origin)
+
+
+def _not_given(base: BasePackages) -> str:
+    """The job message's part naming the nodes the base does not reach."""
+    if not base.not_given:
+        return ""
+    return "; not given to " + "; ".join(f"{n.tag} ({n.reason})" for n in base.not_given)
 
 
 @router.get("/shared-envs")

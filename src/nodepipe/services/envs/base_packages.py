@@ -1,7 +1,10 @@
 """A pipeline's base packages: requirements every node of the pipeline gets, then adds its own.
 
-Changing the base changes every node the pipeline owns (shared-environment nodes aside), all or
-nothing: if any node's lock fails to resolve, every node's pyproject and lock are put back.
+Changing the base changes every node the pipeline owns, all or nothing: if any node's lock
+fails to resolve, every node's pyproject and lock are put back. A node on a shared environment
+or an existing interpreter cannot be given them (its packages are the shared environment's or
+the interpreter's): ``not_given`` names those nodes and why, for the CLI and the API to say so;
+``env detach`` gives such a node the base when it gets an environment of its own again.
 
 A node's own requirement always wins: each node records (``[tool.nodepipe] base-packages``) the
 names its base put there, so adding a base package the node pins itself leaves the node's pin,
@@ -11,8 +14,9 @@ and removing one removes it only from the nodes that have it from the base.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from nodepipe.domain.errors import InvalidInputError
 from nodepipe.domain.requirements import (
@@ -28,6 +32,23 @@ from nodepipe.workspace.node_config import read_node_config
 from nodepipe.workspace.node_project import base_names, dependencies, set_base_names
 
 
+class NotGiven(NamedTuple):
+    """A node of the pipeline its base packages do not reach, and why."""
+
+    node_id: str
+    tag: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class BasePackages:
+    """A pipeline's base packages, and the nodes they do not reach."""
+
+    id: str
+    base_packages: tuple[str, ...]
+    not_given: list[NotGiven] = field(default_factory=list)
+
+
 @dataclass(frozen=True, slots=True)
 class PipelineEnvService:
     context: WorkspaceContext
@@ -35,6 +56,21 @@ class PipelineEnvService:
     def show(self, pipeline: str) -> tuple[str, ...]:
         with self.context.store.read() as session:
             return resolver.pipeline(session, pipeline).base_packages
+
+    def view(self, pipeline: str) -> BasePackages:
+        """The base packages of ``pipeline`` with the nodes it owns that do not get them."""
+        with self.context.store.read() as session:
+            target = resolver.pipeline(session, pipeline)
+            owned = [n for n in session.list_nodes(target.id) if n.owner_pipeline_id == target.id]
+        if not target.base_packages:
+            return BasePackages(target.id, ())
+        not_given = []
+        for node in owned:
+            code = self.context.layout.node_dir(node.id) / "code"
+            reason = _not_isolated(code)
+            if reason:
+                not_given.append(NotGiven(node.id, node.tag, reason))
+        return BasePackages(target.id, target.base_packages, not_given)
 
     def add(self, pipeline: str, requirements: list[str]) -> tuple[str, ...]:
         """Add ``requirements`` to the base and to each node, except where the node requires
@@ -122,6 +158,19 @@ class _NodeEdit:
     @property
     def node_id(self) -> str:
         return self.code.parent.name
+
+
+def _not_isolated(code: Path) -> str:
+    """Why the node in ``code`` cannot be given base packages; empty when it can."""
+    try:
+        config = read_node_config(code / "pyproject.toml")
+    except (InvalidInputError, OSError):
+        return ""  # an unreadable pyproject: status says so
+    if config.shared_env is not None:
+        return f"it runs on shared environment {config.shared_env}"
+    if config.interpreter is not None:
+        return f"it runs with the interpreter {config.interpreter}"
+    return ""
 
 
 def _own_names(code: Path) -> set[str]:

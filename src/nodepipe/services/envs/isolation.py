@@ -8,7 +8,8 @@ interpreter, or back to an environment of its own.
   it has no environment, is not isolated, and every surface says so.
 - ``detach``: back to an environment of its own. From a shared environment it gets the same
   packages: the shared environment's requirements, locked from the shared lock it already
-  holds (the versions stay), then synced.
+  holds (the versions stay), then synced; and its pipeline's base packages the shared
+  environment does not name (``services.envs.base_packages``), recorded as from the base.
 
 Each switch is all or nothing on the node's project files (``envs.edits``); what it removes is
 an environment, rebuilt from the lock by the next sync. Nothing is left beside ``.venv``.
@@ -21,13 +22,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nodepipe.domain.errors import ConflictError, InvalidInputError
+from nodepipe.domain.requirements import requirement_name
 from nodepipe.envs.interpreters import interpreter_version
+from nodepipe.services import resolver
 from nodepipe.services.context import WorkspaceContext
 from nodepipe.services.envs.environments import EnvironmentService, EnvironmentView
 from nodepipe.services.envs.shared_envs import SharedEnvService
 from nodepipe.workspace.node_config import read_node_config, read_pyproject
 from nodepipe.workspace.node_project import (
     dependencies,
+    set_base_names,
     set_dependencies,
     set_interpreter,
     set_requires_python,
@@ -81,6 +85,8 @@ class IsolationService:
             raise ConflictError(f"node {node.tag!r} already has an environment of its own")
         pyproject = code / "pyproject.toml"
         environments = self.context.environments
+        with self.context.store.read() as session:
+            base = resolver.pipeline(session, node.owner_pipeline_id).base_packages
         shared_dir = (
             self.context.layout.shared_env_dir(config.shared_env) if config.shared_env else None
         )
@@ -89,7 +95,11 @@ class IsolationService:
             set_shared_env(pyproject, None)
             set_interpreter(pyproject, None)
             if shared_dir is not None:
-                set_dependencies(pyproject, dependencies(shared_dir / "pyproject.toml"))
+                shared = dependencies(shared_dir / "pyproject.toml")
+                named = {requirement_name(r) for r in shared}
+                from_base = [r for r in base if requirement_name(r) not in named]
+                set_dependencies(pyproject, [*shared, *from_base])
+                set_base_names(pyproject, {requirement_name(r) for r in from_base})
                 wanted = read_pyproject(shared_dir / "pyproject.toml")["project"]
                 if "requires-python" in wanted:
                     set_requires_python(pyproject, wanted["requires-python"])
