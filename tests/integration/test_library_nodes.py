@@ -179,6 +179,12 @@ def test_a_library_node_used_from_another_pipeline_is_kept_for_it(
     before = snapshot(chain)
     gone = cli("pipeline", "rm", "baseline", "--yes")  # plot goes too, scratch's copy stays
     assert gone.code == 4 and "'lib' is the library node of plot" in gone.stderr
+    assert "package mylib, in pipeline scratch)" in " ".join(gone.stderr.split())  # where
+    removed = cli("node", "rm", "lib", "-p", "baseline", "--yes")  # its users in every pipeline
+    words = " ".join(removed.stderr.split())
+    assert (
+        removed.code == 4 and "in pipeline scratch)" in words and "in pipeline baseline)" in words
+    )
     moved = cli("node", "replace", "lib", "lib2", "-p", "baseline", "--yes")
     assert moved.code == 4 and "node replace refused" in moved.stderr  # scratch's copy uses it
     assert snapshot(chain) == before and lib_folder.is_dir()

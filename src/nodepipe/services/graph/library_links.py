@@ -101,10 +101,17 @@ def check_no_library_users(
     users = library_users(context, session, libraries, excluding={*libraries, *excluding})
     if not users:
         return
+    showing = session.pipelines_showing([u.user.id for uses in users.values() for u in uses])
+    tags: dict[str, str] = {}
+    for pipeline_id in {p for ids in showing.values() for p in ids}:
+        found = session.get_pipeline(pipeline_id)
+        tags[pipeline_id] = found.tag if found is not None else pipeline_id
     lines = []
     for library_id, uses in sorted(users.items()):
         named = ", ".join(
-            f"{use.user.tag} ({use.user.id}, package {', '.join(use.packages)})" for use in uses
+            f"{use.user.tag} ({use.user.id}, package {', '.join(use.packages)}"
+            f"{_shown_in(showing.get(use.user.id, []), tags)})"
+            for use in uses
         )
         lines.append(f"{libraries[library_id].tag!r} is the library node of {named}")
     first_library, first_uses = next(iter(sorted(users.items())))
@@ -121,6 +128,14 @@ def check_no_library_users(
         "not run; nothing was changed",
         hint=Hint(Action.LIBRARY_UNLINK, params),
     )
+
+
+def _shown_in(pipeline_ids: list[str], tags: dict[str, str]) -> str:
+    """ ", in pipeline(s) …" naming where a library user is shown (every pipeline, this one too)."""
+    named = sorted(tags[p] for p in pipeline_ids)
+    if not named:
+        return ""
+    return f", in pipeline{'s' if len(named) > 1 else ''} {', '.join(named)}"
 
 
 def plan_repoints(
