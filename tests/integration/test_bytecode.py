@@ -95,11 +95,13 @@ def test_unchanged_external_code_is_not_read_again_at_the_next_launch(
     for package in range(3):
         folder = shared / f"pkg{package}"
         folder.mkdir(parents=True)
-        for module in range(20):
+        for module in range(70):
             (folder / f"m{module}.py").write_text(f"VALUE = {module}\n")
     assert cli("env", "code-path", "add", "clean", str(shared)).code == 0
     chain.runs.run(RunRequest("baseline"))
-    assert len(list(shared.glob("*/__pycache__/*.pyc"))) == 60  # compiled once, by content
+    assert len(list(shared.glob("*/__pycache__/*.pyc"))) == 210  # compiled once, by content
+    log = chain.nodes.path("clean") / "logs" / "latest.log"
+    assert "# nodepipe: compiling 21" in log.read_text()  # a second or more: the log says so
 
     _OPENED = []
     try:
@@ -112,6 +114,7 @@ def test_unchanged_external_code_is_not_read_again_at_the_next_launch(
     finally:
         _OPENED = None
     assert unchanged == []  # no .pyc of the checkout read or written: its content is unchanged
+    assert "# nodepipe: compiling" not in log.read_text()  # the last launch compiled one module
     assert str(shared / "pkg1" / "__pycache__") in " ".join(edited)  # an edit: checked again
     fresh = shared / "pkg1" / "__pycache__" / f"m3.{sys.implementation.cache_tag}.pyc"
     assert fresh.read_bytes()[4:8] == (0b11).to_bytes(4, "little")  # recompiled, checked-hash

@@ -98,6 +98,10 @@ class NodeTask:
         return self.folder.logs / f"{self.node_run_id}.log"
 
 
+_SAY_COMPILING = 200
+"""From this many modules to compile (a second or more), the node's log says so first."""
+
+
 class NodeProcess:
     """One ``NodeTask`` in steps: ``stage``, ``ensure_environment``, ``launch``, ``conclude``.
 
@@ -186,6 +190,12 @@ class NodeProcess:
         python = self._python()
         if python is not None:
             pending = self._modules_to_compile(python)
+            if len(pending.modules) >= _SAY_COMPILING and self._log is not None:
+                self._log.write(
+                    f"# nodepipe: compiling {len(pending.modules)} modules to bytecode checked "
+                    "by content (once per content of each folder)\n".encode()
+                )
+                self._log.flush()
             compile_checked(python, pending.modules)
             pending.mark(python, self._compiled_marks())
 
