@@ -16,10 +16,8 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from nodepipe.domain.errors import InvalidInputError
+from nodepipe.workspace.layout import STATE_DIR_NAME
 from nodepipe.workspace.node_folder import NodeFolder
-
-STATE_DIR = ".nodepipe"
-"""The workspace's own folder (``workspace.layout``), beside ``nodes/``."""
 
 
 def check_no_self_links(folder: NodeFolder, walked: Iterable[tuple[str, Path, set[str]]]) -> None:
@@ -27,7 +25,7 @@ def check_no_self_links(folder: NodeFolder, walked: Iterable[tuple[str, Path, se
     entries) that leads where the runs of the node in ``folder`` write."""
     code = Path(os.path.realpath(folder.code))
     node = code.parent
-    state = node.parent.parent / STATE_DIR
+    state = node.parent.parent / STATE_DIR_NAME  # the workspace's, beside nodes/
     for label, root, linked in walked:
         for relative in sorted(linked):
             real = Path(os.path.realpath(root / relative))
