@@ -83,6 +83,12 @@ def answers(session: LightReads, chain: Seeded, diamond: Seeded) -> dict[str, An
     found: dict[str, Any] = {
         "project": session.get_project(chain.pipeline.project_id),
         "no project": session.get_project("nosuchproject"),
+        "projects": session.list_projects(),
+        "pipelines by id": session.get_pipelines([chain.id, diamond.id, "nosuchpipeline"]),
+        "no pipelines": session.get_pipelines([]),
+        "all nodes": session.list_nodes(),
+        "nodes of diamond": session.list_nodes(diamond.id),
+        "nodes of none": session.list_nodes("nosuchpipeline"),
         "pipelines": session.list_pipelines(),
         "pipelines of project": session.list_pipelines(chain.pipeline.project_id),
         "lineage": session.lineage(),

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from nodepipe.store.queries import StoreSession
 
 
-def project(session: StoreSession, name: str) -> Project:
+def project(session: LightReads, name: str) -> Project:
     projects = session.list_projects()
     project_id = resolve(name, [Candidate(p.id, p.name) for p in projects], "project")
     return next(p for p in projects if p.id == project_id)

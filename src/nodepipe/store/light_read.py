@@ -1,5 +1,5 @@
-"""The read queries of ``status`` and a no-change ``run``, through the standard library's
-``sqlite3``: a read command on the embedded store never imports SQLAlchemy.
+"""The read queries of ``status``, a no-change ``run`` and the plain read commands, through
+the standard library's ``sqlite3``: a read command on the embedded store never imports SQLAlchemy.
 
 Importing SQLAlchemy costs a read command about half of its start-up (its engine, its SQL
 compiler, asyncio through its async dialects), while ``status`` needs a dozen plain
@@ -42,9 +42,12 @@ class LightReads(Protocol):
     """The read queries both sessions answer (``StoreSession`` and ``LightReadSession``)."""
 
     def get_project(self, project_id: str) -> Project | None: ...
+    def list_projects(self) -> list[Project]: ...
+    def get_pipelines(self, pipeline_ids: Collection[str]) -> dict[str, Pipeline]: ...
     def list_pipelines(self, project_id: str | None = None) -> list[Pipeline]: ...
     def lineage(self, pipeline_ids: Collection[str] | None = None) -> list[Lineage]: ...
     def get_node(self, node_id: str) -> Node | None: ...
+    def list_nodes(self, pipeline_id: str | None = None) -> list[Node]: ...
     def get_nodes(self, node_ids: Collection[str]) -> dict[str, Node]: ...
     def node_tags_named(self, name: str) -> list[tuple[str, str, str]]: ...
     def node_tags_with_pipelines(self) -> list[tuple[str, str, str]]: ...
@@ -97,6 +100,14 @@ class LightReadSession:
         found = self._all("SELECT * FROM projects WHERE id = ?", (project_id,))
         return rows.project_from_row(found[0]) if found else None
 
+    def list_projects(self) -> list[Project]:
+        return [rows.project_from_row(r) for r in self._all("SELECT * FROM projects ORDER BY name")]
+
+    def get_pipelines(self, pipeline_ids: Collection[str]) -> dict[str, Pipeline]:
+        ids = list(pipeline_ids)
+        found = self._all(f"SELECT * FROM pipelines WHERE id IN ({_marks(ids)})", ids)
+        return {r["id"]: rows.pipeline_from_row(r) for r in found}
+
     def list_pipelines(self, project_id: str | None = None) -> list[Pipeline]:
         where, parameters = ("WHERE project_id = ? ", (project_id,)) if project_id else ("", ())
         found = self._all(f"SELECT * FROM pipelines {where}ORDER BY tag", parameters)
@@ -111,6 +122,17 @@ class LightReadSession:
     def get_node(self, node_id: str) -> Node | None:
         found = self._all(f"SELECT {_NODE} FROM nodes WHERE id = ?", (node_id,))
         return rows.node_from_row(found[0]) if found else None
+
+    def list_nodes(self, pipeline_id: str | None = None) -> list[Node]:
+        columns = ", ".join(f"nodes.{c}" for c in _NODE.split(", "))
+        sql, parameters = (
+            f"SELECT {columns} FROM nodes",
+            [] if pipeline_id is None else [pipeline_id],
+        )
+        if pipeline_id is not None:
+            sql += " JOIN memberships ON memberships.node_id = nodes.id WHERE pipeline_id = ?"
+        found = self._all(sql + " ORDER BY nodes.tag, nodes.id", parameters)
+        return [rows.node_from_row(r) for r in found]
 
     def get_nodes(self, node_ids: Collection[str]) -> dict[str, Node]:
         ids = list(node_ids)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from nodepipe.bundles.errors import BundleError
 from nodepipe.bundles.model import BundleFiles, ResolvedInclude, ResolvedNode, ResolvedPipeline
@@ -21,12 +22,14 @@ from nodepipe.services.bundles.node_files import copy_lib, copy_node
 from nodepipe.services.context import now
 from nodepipe.services.graph.membership import COLUMN_WIDTH, ROW_HEIGHT
 from nodepipe.services.graph.staged_folders import FolderBatch
-from nodepipe.store.queries import StoreSession
 from nodepipe.workspace import local_sources
 from nodepipe.workspace.bundle_libs import write_links
 from nodepipe.workspace.crash_points import crash_point
 from nodepipe.workspace.external_code import library_nodes, relink_libraries
 from nodepipe.workspace.node_folder import NodeFolder
+
+if TYPE_CHECKING:
+    from nodepipe.store.queries import StoreSession
 
 SyncProgress = Callable[[str, int], None]
 """Told the name of each node whose environment is synced, and how many there are."""

@@ -17,6 +17,7 @@ import shutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from nodepipe.bundles.lockfile import LockRecord
 from nodepipe.bundles.model import BundleDefinition, EdgeEntry, IncludeEntry, NodeEntry
@@ -26,7 +27,6 @@ from nodepipe.domain.errors import Action, Hint, InvalidInputError
 from nodepipe.domain.model import PipelineView
 from nodepipe.domain.states import NodeState
 from nodepipe.services.runs.status import NodeStatusView
-from nodepipe.store.queries import StoreSession
 from nodepipe.workspace import local_sources
 from nodepipe.workspace.bundle_libs import read_links
 from nodepipe.workspace.code_trees import EXCLUDED_DIRS
@@ -34,6 +34,9 @@ from nodepipe.workspace.conda_project import foreign_conda_sources, portable_con
 from nodepipe.workspace.external_code import library_nodes, relink_libraries
 from nodepipe.workspace.file_digests import sha256_file
 from nodepipe.workspace.node_folder import COPY_IGNORED, NodeFolder
+
+if TYPE_CHECKING:
+    from nodepipe.store.queries import StoreSession
 
 DEFAULT_PY_DIR = "lib"
 

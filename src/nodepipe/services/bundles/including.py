@@ -4,6 +4,7 @@ nothing, its declared inputs fed by nodes the pipeline already has."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
 
 from nodepipe.bundles.model import EdgeEntry, ResolvedPipeline
 from nodepipe.domain.errors import ConflictError, InvalidInputError
@@ -23,7 +24,9 @@ from nodepipe.services.graph.effective import pipeline_view
 from nodepipe.services.graph.membership import ROW_HEIGHT
 from nodepipe.services.graph.staged_folders import staged_folders
 from nodepipe.services.guards import check_pipeline_editable
-from nodepipe.store.queries import StoreSession
+
+if TYPE_CHECKING:
+    from nodepipe.store.queries import StoreSession
 
 
 def check_namespace(namespace: str) -> None:

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from nodepipe.bundles.model import EdgeEntry, ResolvedInclude, ResolvedNode, ResolvedPipeline
 from nodepipe.bundles.tree import is_skipped
@@ -45,9 +46,11 @@ from nodepipe.services.graph.staged_folders import (
     staged_folders,
     sync_node_environment,
 )
-from nodepipe.store.queries import StoreSession
 from nodepipe.workspace.bundle_libs import read_links
 from nodepipe.workspace.node_folder import NodeFolder
+
+if TYPE_CHECKING:
+    from nodepipe.store.queries import StoreSession
 
 
 class RemovalsNotConfirmedError(ConflictError):

@@ -25,7 +25,6 @@ from pathlib import Path
 from nodepipe.domain.environment_file import read_environment_file
 from nodepipe.domain.errors import InvalidInputError
 from nodepipe.domain.requirements_file import read_requirements_file
-from nodepipe.services.bundles.archives import ARCHIVE_KIND
 from nodepipe.services.context import WorkspaceContext
 from nodepipe.workspace import journal
 
@@ -84,6 +83,8 @@ def _check_sent(file_name: str, text: str) -> None:
 @contextmanager
 def sent_file(context: WorkspaceContext, file_name: str, text: str) -> Iterator[Path]:
     """``text`` written as ``file_name`` into a private scratch folder for the block."""
+    from nodepipe.services.bundles.archives import ARCHIVE_KIND  # the bundle machinery: only here
+
     with journal.operation(context.layout.staging_dir, ARCHIVE_KIND) as operation:
         operation.folder.chmod(0o700)
         file = operation.folder / file_name

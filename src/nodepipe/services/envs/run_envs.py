@@ -19,7 +19,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nodepipe.domain.environments import (
     CONDA_LOCK_KIND,
@@ -43,7 +43,6 @@ from nodepipe.services import resolver
 from nodepipe.services.context import WorkspaceContext
 from nodepipe.services.envs.environments import EnvironmentService, EnvironmentView
 from nodepipe.services.guards import check_node_editable
-from nodepipe.store.queries import StoreSession
 from nodepipe.workspace.conda_project import conda_locked_records
 from nodepipe.workspace.durable import write_atomic
 from nodepipe.workspace.node_config import read_node_config
@@ -51,6 +50,9 @@ from nodepipe.workspace.node_folder import NODE_PROJECT_NAME
 from nodepipe.workspace.objects import MissingObjectError, ObjectStore
 from nodepipe.workspace.run_environment import read_manifest
 from nodepipe.workspace.uv_lock import locked_packages
+
+if TYPE_CHECKING:
+    from nodepipe.store.queries import StoreSession
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from nodepipe.domain.errors import ConflictError
 from nodepipe.domain.graph import topological_order
@@ -17,7 +18,9 @@ from nodepipe.domain.model import Edge, Membership, Node
 from nodepipe.domain.states import ACTIVE_STATES, NodeState
 from nodepipe.services.context import now
 from nodepipe.services.graph.membership import ROW_HEIGHT, show_with_ancestors
-from nodepipe.store.queries import StoreSession
+
+if TYPE_CHECKING:
+    from nodepipe.store.queries import StoreSession
 
 
 @dataclass(frozen=True, slots=True)

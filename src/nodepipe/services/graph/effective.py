@@ -22,7 +22,6 @@ from nodepipe.services.runs.status import NodeStatusView, compute_statuses
 
 if TYPE_CHECKING:
     from nodepipe.store.light_read import LightReads
-    from nodepipe.store.queries import StoreSession
 
 REASON_SEPARATOR = "; "
 
@@ -60,7 +59,7 @@ def effective_view(
 
 
 def effective_nodes(
-    context: WorkspaceContext, session: StoreSession, nodes: Iterable[Node]
+    context: WorkspaceContext, session: LightReads, nodes: Iterable[Node]
 ) -> list[Node]:
     """``nodes`` with their computed states, each checked in the pipeline that owns it (a node
     has the same parents in every pipeline, so its state is the same wherever it is shown)."""

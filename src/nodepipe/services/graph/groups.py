@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import builtins
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from nodepipe.domain.errors import ConflictError
 from nodepipe.domain.ids import new_id
@@ -13,7 +14,9 @@ from nodepipe.domain.resolve import Candidate, resolve
 from nodepipe.services import resolver
 from nodepipe.services.context import WorkspaceContext
 from nodepipe.services.guards import check_pipeline_editable
-from nodepipe.store.queries import StoreSession
+
+if TYPE_CHECKING:
+    from nodepipe.store.queries import StoreSession
 
 
 def _group(session: StoreSession, pipeline: Pipeline, name: str) -> Group:

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nodepipe.domain.errors import (
     Action,
@@ -30,7 +30,6 @@ from nodepipe.domain.errors import (
 from nodepipe.domain.model import Node, Pipeline
 from nodepipe.services.context import WorkspaceContext
 from nodepipe.services.guards import check_node_editable
-from nodepipe.store.queries import StoreSession
 from nodepipe.workspace.crash_points import crash_point
 from nodepipe.workspace.durable import write_atomic
 from nodepipe.workspace.external_code import (
@@ -41,6 +40,9 @@ from nodepipe.workspace.external_code import (
     set_library_nodes,
 )
 from nodepipe.workspace.node_config import read_pyproject
+
+if TYPE_CHECKING:
+    from nodepipe.store.queries import StoreSession
 
 RELINK_KEY = "relink"
 """The journal intent of a replace that re-points library links (see ``recover_repoints``)."""

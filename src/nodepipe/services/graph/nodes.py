@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Unpack
+from typing import TYPE_CHECKING, Unpack
 
 from nodepipe.domain.errors import (
     Action,
@@ -41,10 +41,13 @@ from nodepipe.services.graph.staged_folders import (
 from nodepipe.services.graph.staleness import mark_downstream, mark_inputs_changed
 from nodepipe.services.guards import check_node_editable, check_pipeline_editable
 from nodepipe.store.changes import NodeChanges
-from nodepipe.store.queries import StoreSession
 from nodepipe.workspace.durable import write_atomic
 from nodepipe.workspace.node_folder import clear_data
 from nodepipe.workspace.node_project import set_shared_env
+
+if TYPE_CHECKING:
+    from nodepipe.store.light_read import LightReads
+    from nodepipe.store.queries import StoreSession
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,18 +163,18 @@ class NodeService:
         pipeline the new node would go into."""
         return check_restore(self.context, name, run, tag, pipeline)[3].id
 
-    def _resolve(self, session: StoreSession, name: str, pipeline: str | None) -> Node:
+    def _resolve(self, session: LightReads, name: str, pipeline: str | None) -> Node:
         within = resolver.pipeline(session, pipeline) if pipeline else None
         return resolver.node(session, name, within)
 
     def list(self, pipeline: str | None = None) -> builtins.list[Node]:
         """The nodes (of ``pipeline``), each with its effective state and reasons."""
-        with self.context.store.read() as session:
+        with self.context.store.light_read() as session:
             within = resolver.pipeline(session, pipeline).id if pipeline else None
             return effective_nodes(self.context, session, session.list_nodes(within))
 
     def get(self, name: str, pipeline: str | None = None) -> Node:
-        with self.context.store.read() as session:
+        with self.context.store.light_read() as session:
             return self._resolve(session, name, pipeline)
 
     def show(self, name: str, pipeline: str | None = None) -> NodeDetails:

@@ -9,6 +9,7 @@ show is one node, not a clash. ``allow_duplicate_tag`` keeps every tag as it is.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from nodepipe.domain.errors import ConflictError, InvalidInputError
 from nodepipe.domain.graph import ancestors, descendants
@@ -23,7 +24,9 @@ from nodepipe.services.graph.pipelines import (
     insert_pipeline,
 )
 from nodepipe.services.graph.staged_folders import staged_folders
-from nodepipe.store.queries import StoreSession
+
+if TYPE_CHECKING:
+    from nodepipe.store.queries import StoreSession
 
 
 @dataclass(frozen=True, slots=True)

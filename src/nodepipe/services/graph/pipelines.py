@@ -50,12 +50,12 @@ class PipelineService:
             return insert_pipeline(session, tag, project, notes)
 
     def list(self, project: str | None = None) -> builtins.list[Pipeline]:
-        with self.context.store.read() as session:
+        with self.context.store.light_read() as session:
             owner = resolver.project(session, project).id if project else None
             return session.list_pipelines(owner)
 
     def get(self, name: str) -> Pipeline:
-        with self.context.store.read() as session:
+        with self.context.store.light_read() as session:
             return resolver.pipeline(session, name)
 
     def show(self, name: str, caught_up: bool | None = None) -> PipelineView:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import builtins
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from nodepipe.domain.errors import ConflictError
 from nodepipe.domain.ids import new_id
@@ -11,7 +12,9 @@ from nodepipe.domain.model import Project, ProjectView
 from nodepipe.domain.names import validate_name
 from nodepipe.services import resolver
 from nodepipe.services.context import WorkspaceContext, now
-from nodepipe.store.queries import StoreSession
+
+if TYPE_CHECKING:
+    from nodepipe.store.queries import StoreSession
 
 
 def check_project_name_free(session: StoreSession, name: str) -> None:
@@ -33,7 +36,7 @@ class ProjectService:
         return project
 
     def list(self) -> builtins.list[Project]:
-        with self.context.store.read() as session:
+        with self.context.store.light_read() as session:
             return session.list_projects()
 
     def get(self, name: str) -> Project:

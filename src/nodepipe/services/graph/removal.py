@@ -7,13 +7,17 @@ folder, after the rows are committed.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from nodepipe.domain.errors import ConflictError, ReadOnlyError
 from nodepipe.domain.model import Node, Pipeline
 from nodepipe.domain.states import ACTIVE_STATES
 from nodepipe.domain.views import RemovalReport
 from nodepipe.services.graph.staleness import mark_inputs_changed
 from nodepipe.services.guards import check_node_editable
-from nodepipe.store.queries import StoreSession
+
+if TYPE_CHECKING:
+    from nodepipe.store.queries import StoreSession
 
 
 def remove_from_pipeline(

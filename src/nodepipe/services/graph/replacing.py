@@ -13,6 +13,7 @@ deletes it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from nodepipe.domain.errors import ConflictError, InvalidInputError
 from nodepipe.domain.graph import ancestors
@@ -32,8 +33,10 @@ from nodepipe.services.graph.removal import deleted_by_removal, remove_from_pipe
 from nodepipe.services.graph.staged_folders import delete_nodes_on_disk, deleting_node_folders
 from nodepipe.services.graph.staleness import mark_inputs_changed
 from nodepipe.services.guards import check_pipeline_editable
-from nodepipe.store.queries import StoreSession
 from nodepipe.workspace.crash_points import crash_point
+
+if TYPE_CHECKING:
+    from nodepipe.store.queries import StoreSession
 
 
 @dataclass(frozen=True, slots=True)
