@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from nodepipe.store.queries import StoreSession
 from nodepipe.store.store import Store
 
 from .test_store_contract import CHAIN, DIAMOND, Seeded, make_project, seed_pipeline
+from .test_store_runs import queued_node_run
 
 WHEN = datetime(2025, 3, 1, 9, 0, 5, 120034, tzinfo=UTC)
 
@@ -73,7 +75,13 @@ def filled(store: Store) -> tuple[Seeded, Seeded]:
             (RunStatus.RUNNING, True, False),
             (RunStatus.COMPLETED, True, True),
         ):
-            session.insert_run(make_run(chain, status, force=force, finished=finished))
+            run = make_run(chain, status, force=force, finished=finished)
+            session.insert_run(run)
+            for i, tag in enumerate(("load", "clean")):
+                queued = queued_node_run(run, chain.ids[tag])
+                at = WHEN + timedelta(seconds=len(session.list_runs()) * 10 + i)
+                many = [replace(queued, created_at=at, reasons=("never ran", "ünï"), pid=7)]
+                session.insert_node_runs(many)
     return chain, diamond
 
 
@@ -103,6 +111,12 @@ def answers(session: LightReads, chain: Seeded, diamond: Seeded) -> dict[str, An
         "fingerprints": session.node_fingerprints(every_id),
         "running": sorted(session.runs_with_status(RunStatus.RUNNING), key=lambda r: r.id),
         "failed": session.runs_with_status(RunStatus.FAILED),
+        "runs": session.list_runs(),
+        "runs of chain": session.list_runs(chain.id, 2),
+        "runs of diamond": session.list_runs(diamond.id),
+        "node runs": session.node_runs_of_node(chain.ids["load"]),
+        "latest node run": session.node_runs_of_node(chain.ids["clean"], 1),
+        "no node runs": session.node_runs_of_node("nosuchnode", 5),
     }
     for seeded in (chain, diamond):
         found[f"members {seeded.pipeline.tag}"] = session.pipeline_members(seeded.id)
@@ -130,6 +144,9 @@ def test_the_light_read_path_answers_as_sqlalchemy_does(
     assert got["project"] is not None and got["project"].created_at.tzinfo is not None
     assert got["nodes"][chain.ids["load"]].locked is True
     assert {r.force for r in got["running"]} == {True, False}
+    assert len(got["runs"]) == 3 and len(got["runs of chain"]) == 2 and got["projects"]
+    assert len(got["node runs"]) == 3 and got["node runs"][0].reasons == ("never ran", "ünï")
+    assert len(got["all nodes"]) == 7 and len(got["nodes of diamond"]) == 5
     assert got["groups diamond"][0].collapsed is True
     assert got["fingerprints"][chain.ids["clean"]] == (None, "e" * 64)
     assert next(p for p in got["pipelines"] if p.id == diamond.id).base_packages == (

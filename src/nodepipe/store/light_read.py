@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from nodepipe.domain.model import Edge, Group, Lineage, Membership, Node, Pipeline, Project
-from nodepipe.domain.runs import Run, RunStatus
+from nodepipe.domain.runs import NodeRun, Run, RunStatus
 from nodepipe.domain.states import NodeState
 from nodepipe.store import rows
 
@@ -58,6 +58,8 @@ class LightReads(Protocol):
         self, node_ids: Collection[str]
     ) -> dict[str, tuple[str | None, str | None]]: ...
     def runs_with_status(self, status: RunStatus) -> list[Run]: ...
+    def list_runs(self, pipeline_id: str | None = None, limit: int = 50) -> list[Run]: ...
+    def node_runs_of_node(self, node_id: str, limit: int = 20) -> list[NodeRun]: ...
 
 
 def _timestamp(text: str) -> datetime:
@@ -188,6 +190,15 @@ class LightReadSession:
     def runs_with_status(self, status: RunStatus) -> list[Run]:
         found = self._all("SELECT * FROM runs WHERE status = ?", (status.value,))
         return [rows.run_from_row(r) for r in found]
+
+    def list_runs(self, pipeline_id: str | None = None, limit: int = 50) -> list[Run]:
+        where, parameters = ("WHERE pipeline_id = ? ", [pipeline_id]) if pipeline_id else ("", [])
+        sql = f"SELECT * FROM runs {where}ORDER BY created_at DESC LIMIT ?"
+        return [rows.run_from_row(r) for r in self._all(sql, [*parameters, limit])]
+
+    def node_runs_of_node(self, node_id: str, limit: int = 20) -> list[NodeRun]:
+        sql = "SELECT * FROM node_runs WHERE node_id = ? ORDER BY created_at DESC LIMIT ?"
+        return [rows.node_run_from_row(r) for r in self._all(sql, (node_id, limit))]
 
 
 def connect(path: Path) -> sqlite3.Connection:

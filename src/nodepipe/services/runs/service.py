@@ -350,7 +350,7 @@ class RunService:
     # history, logs, kill -------------------------------------------------------------------
     def history(self, pipeline: str | None = None, limit: int = 50) -> builtins.list[Run]:
         self.recover()
-        with self.context.store.read() as session:
+        with self.context.store.light_read() as session:
             pipeline_id = resolver.pipeline(session, pipeline).id if pipeline else None
             return session.list_runs(pipeline_id, limit)
 
@@ -359,13 +359,13 @@ class RunService:
             return session.node_runs_of_run(resolver.run(session, run_id).id)
 
     def node_history(self, node: str, pipeline: str | None = None) -> builtins.list[NodeRun]:
-        with self.context.store.read() as session:
+        with self.context.store.light_read() as session:
             within = resolver.pipeline(session, pipeline) if pipeline else None
             return session.node_runs_of_node(resolver.node(session, node, within).id)
 
     def log(self, node: str, run_id: str | None = None, pipeline: str | None = None) -> NodeRun:
         """The node run whose log to show: the latest one, or the one of ``run_id``."""
-        with self.context.store.read() as session:
+        with self.context.store.light_read() as session:
             within = resolver.pipeline(session, pipeline) if pipeline else None
             target = resolver.node(session, node, within)
             logs = self.context.layout.node_folder(target.id).logs
