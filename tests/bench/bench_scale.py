@@ -9,7 +9,7 @@
     the last: linear edits keep that ratio near 1 whatever N;
 (b) one ``nodepipe connect`` and ``disconnect`` of the built pipeline through the CLI, whole
     processes, against the CLI's start (``status`` of a one-node pipeline: target 3's start) and
-    against ``nodepipe project list`` (a command loading the full store layer, as an edit does);
+    against ``nodepipe history`` (a command still loading the full store layer, SQLAlchemy);
 (c) after one real run of every node (``--jobs 2``: minutes at 10,000 nodes): ``status`` and a
     no-change ``run`` through the Python API, the same for a pipeline of N/10 nodes so the
     ratio shows how they grow; then as whole CLI processes (target < 1 s), each with its CPU,
@@ -162,13 +162,13 @@ def build_figures(ws: nodepipe.Workspace, count: int) -> None:
 def cli_edit_figures(ws: nodepipe.Workspace, count: int) -> None:
     """(b) A CLI edit against two floors measured here: the CLI's start (target 3's: ``status``
     of a one-node pipeline of the same workspace, which opens the store by the light read path)
-    and ``project list``, a command that loads the full store layer (SQLAlchemy) as an edit
-    does. The target is the first: an edit costs the CLI's start + 20 ms."""
+    and ``history``, a command that still loads the full store layer (SQLAlchemy), as an edit
+    did before it went through sqlite3. The target is the first: the CLI's start + 20 ms."""
     root = str(ws.root)
     ws.pipelines.new("start")
     ws.nodes.new_many("start", ["only"], shared_env=SHARED)
     start, start_cpu, _ = cli_median(5, NODEPIPE, "--workspace", root, "status", "start")
-    store, store_cpu, _ = cli_median(5, NODEPIPE, "--workspace", root, "project", "list")
+    store, store_cpu, _ = cli_median(5, NODEPIPE, "--workspace", root, "history", "start")
     parent, child = "n00000", f"n{count - 1:05d}"
 
     edits = []
@@ -187,7 +187,7 @@ def cli_edit_figures(ws: nodepipe.Workspace, count: int) -> None:
         f" {'met' if over <= 20 else 'not met'})"
     )
     print(
-        f"    a command loading the full store layer (project list): wall {store * 1000:6.1f} ms,"
+        f"    a command loading the full store layer (history): wall {store * 1000:6.1f} ms,"
         f" CPU {store_cpu * 1000:5.1f} ms; the edit adds {cpu - store_cpu * 1000:5.1f} ms over it"
     )
 
