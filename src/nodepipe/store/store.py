@@ -4,13 +4,13 @@
 exists and holds nodepipe's tables, and refuses with a ``WorkspaceError`` otherwise.
 
 Two read paths: ``read()`` is a transaction of SQLAlchemy Core queries (``StoreSession``: every
-query nodepipe makes), ``light_read()`` answers the few queries of ``status`` and a no-change
-``run`` (``light_read.LightReads``), on an SQLite store through the standard library's
-``sqlite3``; likewise ``run_write()`` is the write transaction of a run's claim and progress
-(``light_write.RunWrites``), and ``edge_write()`` that of ``connect`` and ``disconnect``
-(``light_edges.EdgeWrites``). SQLAlchemy is imported, and the engine made, on the first
-``read()`` or ``write()``, or on opening a PostgreSQL store or an SQLite store that needs a
-migration: neither a read command nor a run on a current SQLite store imports it.
+query nodepipe makes), ``light_read()`` answers the queries of ``status``, a no-change ``run`` and
+the plain read commands (``light_read.LightReads``), on an SQLite store through the standard
+library's ``sqlite3``; likewise ``run_write()`` is the write transaction of a run's claim and
+progress (``light_write.RunWrites``), and ``edge_write()`` that of ``connect`` and ``disconnect``
+(``light_edges.EdgeWrites``). SQLAlchemy is imported, and the engine made, on the first ``read()``
+or ``write()``, or on opening a PostgreSQL store or an SQLite store that needs a migration: neither
+those commands nor a run on a current SQLite store imports it.
 """
 
 from __future__ import annotations
