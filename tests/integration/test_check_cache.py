@@ -31,6 +31,8 @@ from support.other_user import OtherUser
 
 CLI = str(Path(sys.executable).parent / "nodepipe")
 PLAIN = [f"n{i}" for i in range(12)]
+OUTSIDE = ["linked", "pathed", "hardlinked"]
+"""Nodes whose check may read files a look at their own folder does not see."""
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +41,7 @@ def ws(tmp_path_factory: pytest.TempPathFactory) -> nodepipe.Workspace:
     lab = nodepipe.init(root)
     lab.shared_envs.new("trivial")
     lab.pipelines.new("p")
-    lab.nodes.new_many("p", [*PLAIN, "linked", "pathed"], shared_env="trivial")
+    lab.nodes.new_many("p", [*PLAIN, *OUTSIDE], shared_env="trivial")
     shared = root.parent / "shared"
     (shared / "pkg").mkdir(parents=True)
     (shared / "pkg" / "helpers.py").write_text("X = 1\n")
@@ -53,7 +55,9 @@ def ws(tmp_path_factory: pytest.TempPathFactory) -> nodepipe.Workspace:
     pyproject.write_text(
         text.replace("[tool.nodepipe]", f'[tool.nodepipe]\ncode-paths = ["{scripts}"]')
     )
-    for tag in [*PLAIN, "linked", "pathed"]:
+    (root.parent / "hl.py").write_text("Z = 1\n")  # its other name is outside the workspace
+    os.link(root.parent / "hl.py", code_of(lab, "hardlinked") / "hl.py")
+    for tag in [*PLAIN, *OUTSIDE]:
         (code_of(lab, tag) / "main.py").write_text("pass\n")
     lab.runs.run(RunRequest("p"))
     time.sleep(RACY_WINDOW_NS / 1e9 + 0.5)  # what the run wrote settles
@@ -86,7 +90,7 @@ def cache_path(ws: nodepipe.Workspace) -> Path:
 def kept(ws: nodepipe.Workspace) -> dict[str, Any]:
     """The entries of the cache file, by node tag."""
     entries = json.loads(cache_path(ws).read_text())["nodes"]
-    by_id = {ws.nodes.path(tag).name: tag for tag in [*PLAIN, "linked", "pathed"]}
+    by_id = {ws.nodes.path(tag).name: tag for tag in [*PLAIN, *OUTSIDE]}
     return {by_id[node_id]: entry for node_id, entry in entries.items() if node_id in by_id}
 
 
@@ -114,9 +118,9 @@ def test_a_new_process_checks_no_unchanged_node_in_full(
 ) -> None:
     held = set(kept(ws))
     assert "n11" in held  # no test edits it
-    assert not held & {"linked", "pathed"}  # a symbolic link or a code path: never kept
+    assert not held & set(OUTSIDE)  # a symbolic link, a code path, a hard link: never kept
     checked = set(full_checks(monkeypatch, ws))
-    assert {ws.nodes.path(tag).name for tag in ("linked", "pathed")} <= checked
+    assert {ws.nodes.path(tag).name for tag in OUTSIDE} <= checked
     assert not checked & {ws.nodes.path(tag).name for tag in held}
 
 
@@ -161,11 +165,14 @@ def test_parameters_pyproject_and_lock_edits_show(ws: nodepipe.Workspace) -> Non
     assert shown["n6"][0] == "stale" and "lock" in shown["n6"][1]
 
 
-def test_an_edit_behind_a_symbolic_link_or_in_a_code_path_shows(ws: nodepipe.Workspace) -> None:
+def test_an_edit_behind_a_link_or_in_a_code_path_shows(ws: nodepipe.Workspace) -> None:
     (ws.root.parent / "shared" / "pkg" / "helpers.py").write_text("X = 2\n")
     (ws.root.parent / "scripts" / "tool.py").write_text("Y = 2\n")
+    with (ws.root.parent / "hl.py").open("w") as same_inode:
+        same_inode.write("Z = 2\n")  # edited through its other name
     shown = states(ws)
     assert shown["linked"] == ("stale", "code changed: helpers/helpers.py")
+    assert shown["hardlinked"] == ("stale", "code changed: hl.py")
     assert shown["pathed"][0] == "stale" and "tool.py" in shown["pathed"][1]
 
 

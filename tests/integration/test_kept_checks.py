@@ -5,6 +5,7 @@ and an edge changed from the CLI each show in the very next GET. Real server, re
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -146,6 +147,36 @@ def test_an_edit_behind_a_symbolic_link_in_code_shows_in_the_next_view(
     (outside / "util.py").write_text("X = 22\n")  # inotify does not see this folder
     state, reason = view(live)["load"]
     assert state == "stale" and "helpers/util.py" in reason
+
+
+def test_an_edit_through_another_hard_link_of_a_code_file_shows_in_every_view_and_run(
+    ran: nodepipe.Workspace, live: LiveServer, tmp_path: Path
+) -> None:
+    elsewhere = tmp_path / "hl.py"  # the same filesystem as the workspace: a hard link works
+    elsewhere.write_text("x = 1\n")
+    os.link(elsewhere, ran.nodes.path("load") / "code" / "hl.py")
+    ran.runs.run(RunRequest("baseline"))
+    assert view(live)["load"][0] == "completed"
+    assert view(live)["load"][0] == "completed"
+    with elsewhere.open("w") as same_inode:  # edited through its other name: the watch of
+        same_inode.write("x = 3\n")  # nodes/ is not told
+    state, reason = view(live)["load"]
+    assert state == "stale" and "hl.py" in reason
+    status = httpx.get(
+        f"{live.url}/api/pipelines/baseline/status", headers=live.headers, timeout=30
+    )
+    assert status.status_code == 200, status.text
+    assert {n["tag"]: n["state"] for n in status.json()["nodes"]}["load"] == "stale"
+    plan = httpx.post(
+        f"{live.url}/api/pipelines/baseline/plan", json={}, headers=live.headers, timeout=30
+    )
+    assert plan.status_code == 200, plan.text
+    assert [n["tag"] for n in plan.json()["run"]] == ["load", "clean", "plot"]
+    launched = httpx.post(
+        f"{live.url}/api/pipelines/baseline/runs", json={}, headers=live.headers, timeout=30
+    )
+    assert launched.status_code == 202 and launched.json()["run_id"], launched.text
+    wait_for(lambda: {s for s, _ in view(live).values()} == {"completed"}, "the web run to finish")
 
 
 def test_the_watcher_stopping_drops_what_it_vouched_for(ran: nodepipe.Workspace) -> None:

@@ -10,8 +10,8 @@ moment of the request:
   ``FolderMemo.catch_up``), and told none since the answer was built (``FolderMemo.generation``);
 - every node's check in the answer was one the memo keeps, still trusted (``vouched_until``):
   a node whose check reads files outside its ``code/`` (linked libraries, a shared checkout, a
-  path package), a node that failed its check, or a check older than ``TRUST_SECONDS`` makes the
-  next request build again;
+  path package, a symbolic link, a file with another hard link), a node that failed its check,
+  or a check older than ``TRUST_SECONDS`` makes the next request build again;
 - nothing was committed to the store since (``Store.changes``: any write of any process, a run's
   progress, an edit through the CLI, the API or the Python API).
 

@@ -14,8 +14,9 @@ What an entry is keyed by, and when it is not trusted:
   it to now), so an edit of the same size whose mtime is put back still shows;
 - only checks that read nothing outside ``code/`` are kept (``fingerprint_and_scope``'s
   ``inside``): nodes with linked libs, external code (shared checkouts, ``--path`` packages,
-  code paths, library nodes), a symbolic link in ``code/`` or a snapshot clone are checked in
-  full every time;
+  code paths, library nodes), a symbolic link in ``code/``, a file of ``code/`` with another
+  hard link (``st_nlink > 1``: it may be edited through a name elsewhere) or a snapshot clone
+  are checked in full every time;
 - git's "racily clean" rule: a check is kept only when every file and folder it read was last
   changed (mtime and ctime) more than ``RACY_WINDOW_NS`` before the check began, so an edit in
   the same timestamp tick as the check (or just after it) is never hidden (the window, 2 s, is

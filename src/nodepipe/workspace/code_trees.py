@@ -57,6 +57,11 @@ class Tree:
     folders: list[str] = field(default_factory=list)
     """The folders listed, ``""`` for the root, else ``/``-relative with a trailing ``/``."""
 
+    def hard_linked(self) -> bool:
+        """Whether a file has another name (``st_nlink > 1``): an edit through that name may
+        lie outside the folder, where a watch of the folder is not told of it."""
+        return any(found.st_nlink > 1 for found in self.files.values())
+
 
 class Walk(NamedTuple):
     """How to walk: drop environments and caches, follow folder links, honour .gitignore."""

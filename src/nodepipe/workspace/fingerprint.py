@@ -84,9 +84,9 @@ def fingerprint_and_scope(
     scans: SharedScans | None = None,
 ) -> tuple[NodeFingerprint, Tree | None]:
     """``fingerprint_node``, and the walk of the node's ``code/`` when every file it read lies
-    inside it (no linked lib, external code, symbolic link or snapshot clone; None otherwise):
-    then the state of that walk's files and folders is all the fingerprint depends on
-    (``workspace.folder_memo``, ``workspace.check_cache``)."""
+    inside it (no linked lib, external code, symbolic link, file with another hard link or
+    snapshot clone; None otherwise): then the state of that walk's files and folders is all
+    the fingerprint depends on (``workspace.folder_memo``, ``workspace.check_cache``)."""
     code = folder.code
     tree = scan_beside_cache(code, CODE, cache_file)
     scans = {} if scans is None else scans
@@ -102,7 +102,8 @@ def fingerprint_and_scope(
     revisions = snapshot_revisions(code)
     state = _settled_state(code, (tree, *(t for _, t, _ in libs)), entry, parents, cache_file)
     settled = None if state is None else (*state, tuple(sorted(revisions.items())))
-    inside = tree if not libs and not tree.linked and not revisions else None
+    outside = libs or tree.linked or revisions or tree.hard_linked()
+    inside = None if outside else tree
     known = _SETTLED.get(str(code)) if settled is not None else None
     if known is not None and known[0] == settled:
         return known[1], inside
