@@ -16,7 +16,9 @@ from fastapi.testclient import TestClient
 import nodepipe
 from api.conftest import LOOPBACK, authorized, error_of
 from nodepipe.api import create_app
+from support.conda_channel import conda_channel
 from support.other_user import OtherUser
+from support.waiting import wait_for
 
 ENV = "/api/pipelines/baseline/nodes/clean/environment"
 
@@ -100,3 +102,45 @@ def test_conda_channels_are_checked_as_the_solver_takes_them(
             refused(client.post(f"{CONDA}/packages", json=add), other)
     finally:
         workspace.close()
+
+
+def test_conda_specs_naming_a_file_or_channel_are_checked_like_channels(
+    client: TestClient, chain: nodepipe.Workspace, other: OtherUser
+) -> None:
+    """A spec's own ``url=``, ``channel=`` or ``channel::`` is read by the solver like a
+    channel: another user's package file or channel is a 422 naming them, from the request or
+    from the node's own specs, and a sent environment.yml names no path of the server (audit2
+    F22: before, only the spec's name was checked and their package was installed)."""
+    theirs = other.folder("nodepipe-theirs-")
+    try:
+        channel = conda_channel(theirs)
+        other.give(theirs)
+        package = next((channel / "noarch").glob("hello-tool-*.conda"))
+        pyproject = chain.nodes.path("clean") / "code" / "pyproject.toml"
+        before = pyproject.read_text()
+        for spec in (
+            f"hello-tool[url={package.as_uri()}]",
+            f"hello-tool >=1 [ url = '{package}' ]",
+            package.as_uri(),
+            f"{channel}::hello-tool",
+            f'hello-tool[version="1.*", channel="{channel.as_uri()}"]',
+        ):
+            add = {"specs": [spec], "channels": []}
+            refused(client.post(f"{CONDA}/packages", json=add), other)
+        text = f"dependencies:\n  - hello-tool[url={package.as_uri()}]\n"
+        sent = {"file_name": "environment.yml", "text": text}
+        answer = client.post(f"{ENV}/import", json=sent)
+        assert "names a path of the server" in error_of(answer, 422, "invalid_input")
+        assert pyproject.read_text() == before
+        specs = f'["hello-tool[url={package.as_uri()}]", "other-tool"]'
+        with pyproject.open("a") as file:  # the node's own spec (the CLI trusts its user)
+            file.write(f"\n[tool.nodepipe.conda]\ndependencies = {specs}\nchannels = []\n")
+        refused(client.post(f"{CONDA}/lock", json={"upgrade": False}), other)
+        refused(client.post(f"{CONDA}/packages", json={"specs": ["x"], "channels": []}), other)
+        refused(client.delete(f"{CONDA}/packages", params={"packages": ["other-tool"]}), other)
+        # dropping that spec reads nothing of theirs, so the web can undo it
+        gone = client.delete(f"{CONDA}/packages", params={"packages": ["hello-tool", "other-tool"]})
+        assert gone.status_code == 202, gone.text
+        wait_for(lambda: "hello-tool" not in pyproject.read_text(), "the removal")
+    finally:
+        shutil.rmtree(theirs)

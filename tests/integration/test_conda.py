@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -404,6 +405,41 @@ def test_export_refuses_a_node_whose_conda_channel_is_a_local_folder(
     built = cli("package", "build", "baseline", "--destination", str(tmp_path / "dist"))
     assert built.code == 2 and "node 'clean'" in built.stderr
     assert not any((tmp_path / "dist").glob("*.whl"))
+
+
+def test_a_spec_naming_a_local_package_file_never_travels_in_a_bundle(
+    chain: nodepipe.Workspace, tmp_path: Path, cli: CliRunner, other: OtherUser
+) -> None:
+    """``NAME[url=file:///...]`` reads that file at every solve, like a local channel (audit2
+    F22): the export refuses it naming the spec, and an import of a bundle whose node asks
+    for another user's package file refuses it before anything is made."""
+    bundle = tmp_path / "bundle"
+    chain.bundles.export("baseline", bundle)
+    package = next((conda_channel(tmp_path) / "noarch").glob("hello-tool-*.conda"))
+    spec = f"hello-tool[url={package.as_uri()}]"
+    added = cli("env", "conda", "add", "clean", spec, "--channel", str(package.parent.parent))
+    assert added.code == 0, added.stderr  # the CLI's user trusts their own file
+    pyproject = code(chain, "clean") / "pyproject.toml"  # solved: the channel is not needed
+    pyproject.write_text(re.sub(r"channels = \[[^]]*\]", "channels = []", pyproject.read_text()))
+    refused = cli("bundle", "export", "baseline", str(tmp_path / "again"))
+    assert refused.code == 2 and spec in refused.stderr, refused.stderr
+    assert not (tmp_path / "again").exists()
+    theirs = other.folder("nodepipe-channel-")
+    try:
+        shutil.copytree(package.parent.parent, theirs / "channel")
+        other.give(theirs)
+        their_spec = spec.replace(str(tmp_path), str(theirs))
+        with (bundle / "nodes" / "clean" / "code" / "pyproject.toml").open("a") as file:
+            file.write(f'\n[tool.nodepipe.conda]\ndependencies = ["{their_spec}"]\n')
+        pipelines = [p.id for p in chain.pipelines.list()]
+        folders = sorted((chain.root / "nodes").iterdir())
+        imported = cli("bundle", "import", str(bundle), "--name", "evil")
+        assert imported.code == 2, imported.stderr
+        assert "outside the bundle" in imported.stderr and their_spec in imported.stderr
+        assert [p.id for p in chain.pipelines.list()] == pipelines
+        assert sorted((chain.root / "nodes").iterdir()) == folders
+    finally:
+        shutil.rmtree(theirs)
 
 
 def crafted_bundle(chain: nodepipe.Workspace, folder: Path, channel: Path) -> Path:

@@ -17,6 +17,7 @@ says which locations break that); paths inside it are written relative to its ro
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -32,6 +33,8 @@ _LOCATION_KEYS = ("url", "conda", "channel")
 """The keys of a conda lock whose values name a channel or a package archive."""
 _RELATIVE = "file-relative:"
 """How a bundle's lock names a file relative to the bundle (``file-relative:channel``)."""
+_SPEC_KEY = re.compile(r"""(?<![\w.-])(url|channel)\s*=\s*("[^"]*"|'[^']*'|[^,\]\s]+)""", re.I)
+"""A MatchSpec's bracket key naming a package file or a channel (``[url=file:///x.conda]``)."""
 
 
 def conda_requirements(pyproject: Path) -> tuple[list[str], list[str]]:
@@ -126,6 +129,23 @@ def names_folder(channel: str) -> bool:
     return channel in (".", "..") or channel.startswith(("./", "../", "/", "~"))
 
 
+def spec_locations(spec: str) -> list[str]:
+    """The channels and package files a conda spec names itself, as written: a ``url=`` or
+    ``channel=`` in its brackets, a ``channel::`` before its name, or the whole spec when it
+    is a package file's URL or path (py-rattler reads each of them as it solves). A channel
+    name (``conda-forge::ffmpeg``) is remote, so no location."""
+    text = spec.strip()
+    keys = [(m.group(1).lower(), m.group(2).strip("\"'")) for m in _SPEC_KEY.finditer(text)]
+    found = [value for key, value in keys if key == "url"]
+    channels = [value for key, value in keys if key == "channel"]
+    head = text.split("[", 1)[0].split(maxsplit=1)[0] if text else ""
+    if "::" in head:
+        channels.append(head.rsplit("::", 1)[0])
+    elif ":" in head or "/" in head or head.endswith(_ARCHIVE_SUFFIXES):
+        found.append(head)
+    return found + [c for c in channels if names_folder(c) or ":" in c]
+
+
 def portable_conda_paths(code: Path, bundle_root: Path) -> None:
     """In an exported node's ``code``: every local channel and package path of its conda lock
     and request made relative to the bundle's root (``file-relative:channel``), so a channel
@@ -157,10 +177,11 @@ def _rewrite_node(code: Path, rewrite: Callable[[str, str], str | None]) -> None
 def foreign_conda_sources(
     pyproject_text: str | None, lock_text: str | None, root: Path | None
 ) -> list[str]:
-    """The channels (request) and package or channel locations (lock) of a bundle's node
-    that are neither remote (``http``/``https``) nor inside the bundle at ``root`` (None: a
-    bundle that is not a local folder, where nothing local is); installing from them would
-    read a folder of this machine the bundle chose. A channel name is remote."""
+    """The channels and spec locations (request) and package or channel locations (lock)
+    of a bundle's node that are neither remote (``http``/``https``) nor inside the bundle at
+    ``root`` (None: a bundle that is not a local folder, where nothing local is); installing
+    from them would read a folder of this machine the bundle chose. A channel name is
+    remote."""
     found = []
     if pyproject_text is not None:
         try:
@@ -168,12 +189,18 @@ def foreign_conda_sources(
         except tomllib.TOMLDecodeError:
             project = {}
         section = project.get("tool", {}).get("nodepipe", {}).get("conda", {})
-        channels = _strings(section.get("channels")) if isinstance(section, dict) else []
+        section = section if isinstance(section, dict) else {}
+        channels = _strings(section.get("channels"))
         found += [
             f"pyproject.toml: {c}"
             for c in channels
             if (names_folder(c) or "://" in c or c.startswith(("file:", _RELATIVE)))
             and not _bundled(c, root)
+        ]
+        found += [
+            f"pyproject.toml: {spec}"
+            for spec in _strings(section.get("dependencies"))
+            if any(not _bundled(place, root) for place in spec_locations(spec))
         ]
     for key, value in _lock_values(lock_text or ""):
         if not _bundled(value, root):

@@ -1,9 +1,11 @@
 """A node's conda packages: show them, and add, remove or relock them in the background.
 
 The seam between the app and ``services.envs.conda`` (``nodepipe env conda ...``): changes are
-jobs like every environment change (``routes.environments``); a local channel a request names
-must be one no other user can change: every channel is checked as the solver will take it (the
-node's own, the request's, or the workspace's default), after a path is made a ``file://`` URL.
+jobs like every environment change (``routes.environments``); a local channel or package file
+a solve would read must be one no other user can change: every channel is checked as the solver
+will take it (the node's own, the request's, or the workspace's default), after a path is made a
+``file://`` URL, and so is every ``url=``, ``channel=`` or ``channel::`` a spec names (the
+request's and the node's own).
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ def add_conda_packages(
     for spec in body.specs:
         conda_spec_name(spec)  # 422 at once
     conda = services.workspace.conda
-    check_trusted_inputs(sources=conda.solver_channels(node, body.channels, pipeline))
+    check_trusted_inputs(sources=conda.solver_sources(node, body.specs, body.channels, pipeline))
     return environment_job(
         services,
         pipeline,
@@ -59,7 +61,8 @@ def remove_conda_packages(
 ) -> JobPublic:
     for package in packages:
         conda_spec_name(package)
-    check_trusted_inputs(sources=services.workspace.conda.solver_channels(node, None, pipeline))
+    conda = services.workspace.conda
+    check_trusted_inputs(sources=conda.solver_sources(node, None, None, pipeline, packages))
     return environment_job(
         services,
         pipeline,
@@ -75,7 +78,7 @@ def remove_conda_packages(
 def relock_conda(
     pipeline: str, node: str, body: LockRequest, services: ServicesDep, origin: OriginDep
 ) -> JobPublic:
-    check_trusted_inputs(sources=services.workspace.conda.solver_channels(node, None, pipeline))
+    check_trusted_inputs(sources=services.workspace.conda.solver_sources(node, pipeline=pipeline))
     return environment_job(
         services,
         pipeline,

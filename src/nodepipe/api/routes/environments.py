@@ -253,7 +253,7 @@ def import_environment_file(
     check_sent(body.file_name, body.text)
     ws = services.workspace
     if is_environment_file(body.file_name):  # the node's own or the workspace's channels
-        check_trusted_inputs(sources=ws.conda.solver_channels(node, None, pipeline))
+        check_trusted_inputs(sources=ws.conda.solver_sources(node, None, None, pipeline))
 
     def change(node_id: str, pipeline_id: str) -> EnvironmentView | CondaView:
         with sent_file(ws.context, body.file_name, body.text) as file:

@@ -214,8 +214,9 @@ def check_sources(plan: ExportPlan) -> None:
         )
         if local:
             raise InvalidInputError(
-                f"node {key!r} installs conda packages from a local channel ({local[0]}); a "
-                "bundle or package carries no conda channel and an import reads none of this "
+                f"node {key!r} installs conda packages from a local channel or file "
+                f"({local[0]}); a bundle or package carries no conda channel and an import "
+                "reads none of this "
                 "machine's folders",
                 hint=Hint(Action.CONDA_CHANNEL, {"node": key}),
             )

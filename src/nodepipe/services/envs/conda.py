@@ -26,6 +26,7 @@ from nodepipe.workspace.conda_project import (
     conda_locked_packages,
     conda_requirements,
     set_conda_requirements,
+    spec_locations,
 )
 
 
@@ -116,15 +117,25 @@ class CondaService:
         environments.change(code, edit)
         return _with_unplaced(self.show(node.id), placed.unplaced)
 
-    def solver_channels(
-        self, name: str, channels: list[str] | None = None, pipeline: str | None = None
+    def solver_sources(
+        self,
+        name: str,
+        specs: list[str] | None = None,
+        channels: list[str] | None = None,
+        pipeline: str | None = None,
+        removed: list[str] | None = None,
     ) -> list[str]:
-        """The channels an ``add`` with ``channels`` (or a relock, without) would solve from,
-        as the solver takes them: a local folder is a ``file://`` URL, so the web API can check
-        what will be read rather than what was typed (a name is never a folder)."""
+        """Every location a solve would read after adding ``specs`` from ``channels`` (or
+        removing the ``removed`` packages, or a relock): the channels, a local folder as a
+        ``file://`` URL (a name is never a folder), and the package files and channels the
+        specs name themselves (``ffmpeg[url=file:///...]``, ``/chan::ffmpeg``), so the web API
+        can check what will be read rather than what was typed."""
         _, code = EnvironmentService(self.context).node_code(name, pipeline, edit=False)
-        _, own = conda_requirements(code / "pyproject.toml")
-        return self._effective(_channels(channels or [], own))
+        wanted, own = conda_requirements(code / "pyproject.toml")
+        gone = {conda_spec_name(p) for p in removed or []}
+        solved = _merged([s for s in wanted if conda_spec_name(s) not in gone], specs or [])
+        places = [place for spec in solved for place in spec_locations(spec)]
+        return self._effective(_channels(channels or [], own)) + places
 
     def show(self, name: str, pipeline: str | None = None) -> CondaView:
         node, code = EnvironmentService(self.context).node_code(name, pipeline, edit=False)

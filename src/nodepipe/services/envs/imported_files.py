@@ -27,6 +27,8 @@ from nodepipe.domain.errors import InvalidInputError
 from nodepipe.domain.requirements_file import read_requirements_file
 from nodepipe.services.context import WorkspaceContext
 from nodepipe.workspace import journal
+from nodepipe.workspace.conda_project import spec_locations
+from nodepipe.workspace.path_trust import local_path_of
 
 MAX_IMPORT_BYTES = 1024 * 1024
 """An environment file or requirements file larger than this is refused (a long one is a few
@@ -71,12 +73,19 @@ def _check_sent(file_name: str, text: str) -> None:
         if not read_requirements_file(text, file_name, local_files=False).requirements:
             raise InvalidInputError(f"{file_name} names no package to add")
         return
-    for channel in read_environment_file(text, file_name).channels:
+    placed = read_environment_file(text, file_name)
+    for channel in placed.channels:
         local = "/" in channel or channel.startswith((".", "~"))
         if channel.startswith("file:") or ("://" not in channel and local):
             raise InvalidInputError(
                 f"{file_name}: channel {channel!r} is a path of the server; a file sent over "
                 "the web names channels by name or URL"
+            )
+    for spec in placed.conda:
+        if any(local_path_of(place) is not None for place in spec_locations(spec)):
+            raise InvalidInputError(
+                f"{file_name}: {spec!r} names a path of the server; a file sent over the web "
+                "names conda packages from channels, by name or URL"
             )
 
 
