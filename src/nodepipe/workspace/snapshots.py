@@ -16,6 +16,7 @@ import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import tomlkit
 from tomlkit.items import Table
@@ -37,6 +38,24 @@ def snapshot_name(origin: str) -> str:
     return validate_name(name, "snapshot name")
 
 
+def without_credentials(origin: str) -> str:
+    """``origin`` without the credentials a URL may carry, as uv leaves them out of uv.lock:
+    all of an http(s) URL's ``user:password@`` (a token is often the user), an ssh URL's
+    password (its user, ``git@``, names no secret). Git's credential helper, netrc or the SSH
+    agent give them when the snapshot is updated. A folder or scp-like ``git@host:path`` is
+    returned as it is."""
+    parts = urlsplit(origin)
+    if "@" not in parts.netloc or "://" not in origin:
+        return origin
+    userinfo, host = parts.netloc.rsplit("@", 1)
+    if parts.scheme.endswith("ssh"):
+        user = userinfo.split(":", 1)[0]
+        netloc = f"{user}@{host}" if user else host
+    else:
+        netloc = host
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
 def snapshot_path(code_dir: Path, name: str) -> Path:
     """``code/snapshots/<name>``; InvalidInputError unless that is a real folder (or nothing)
     strictly inside ``code/snapshots/``, itself inside ``code/``."""
@@ -53,6 +72,13 @@ def take_snapshot(code_dir: Path, origin: str, name: str) -> Path:
     _fetch(origin, target)
     _record_copy(target)
     return target
+
+
+def _forget_credentials(clone: Path, origin: str) -> None:
+    """A clone made from a URL with credentials keeps its remote without them (git wrote the
+    URL as given into ``.git/config``)."""
+    if (clone / ".git").is_dir() and without_credentials(origin) != origin:
+        _git(["remote", "set-url", "origin", without_credentials(origin)], cwd=clone)
 
 
 def local_edits(code_dir: Path, name: str) -> list[str]:
@@ -141,6 +167,7 @@ def _fetch(origin: str, target: Path) -> None:
         shutil.copytree(source, target, ignore=_IGNORED, symlinks=True)
     elif source.is_dir() or origin.startswith(("http://", "https://", "git@", "ssh://", "file://")):
         _git(["clone", "--quiet", origin, str(target)], cwd=target.parent)
+        _forget_credentials(target, origin)
     else:
         raise InvalidInputError(f"cannot snapshot {origin!r}: not a folder nor a git URL")
 
@@ -173,7 +200,7 @@ def record_snapshot(pyproject: Path, name: str, origin: str) -> None:
     tool = document.setdefault("tool", tomlkit.table(is_super_table=True))
     nodepipe = tool.setdefault("nodepipe", tomlkit.table())
     snapshots = nodepipe.setdefault("snapshots", tomlkit.table())
-    snapshots[name] = origin
+    snapshots[name] = without_credentials(origin)
     pyproject.write_text(tomlkit.dumps(document), encoding="utf-8")
 
 
@@ -181,6 +208,24 @@ def recorded_snapshots(pyproject: Path) -> dict[str, str]:
     document = tomlkit.parse(pyproject.read_text(encoding="utf-8"))
     section = document.get("tool", {}).get("nodepipe", {}).get("snapshots", {})
     return {str(k): str(v) for k, v in section.items()} if isinstance(section, Table) else {}
+
+
+def shown_snapshots(pyproject: Path) -> dict[str, str]:
+    """``recorded_snapshots`` without credentials, for showing: a pyproject.toml written before
+    they were left out may still hold a token."""
+    return {name: without_credentials(o) for name, o in recorded_snapshots(pyproject).items()}
+
+
+def forget_snapshot_credentials(pyproject: Path) -> None:
+    """Rewrite ``[tool.nodepipe.snapshots]`` of ``pyproject`` (a copy being exported) without
+    credentials; a file holding none is left untouched, byte for byte."""
+    if not pyproject.is_file() or shown_snapshots(pyproject) == recorded_snapshots(pyproject):
+        return
+    document = tomlkit.parse(pyproject.read_text(encoding="utf-8"))
+    snapshots = document["tool"]["nodepipe"]["snapshots"]  # type: ignore[index]
+    for name, origin in recorded_snapshots(pyproject).items():
+        snapshots[name] = without_credentials(origin)  # type: ignore[index]
+    pyproject.write_text(tomlkit.dumps(document), encoding="utf-8")
 
 
 def snapshot_origin(pyproject: Path, name: str) -> str:

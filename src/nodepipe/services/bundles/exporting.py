@@ -34,6 +34,7 @@ from nodepipe.workspace.conda_project import foreign_conda_sources, portable_con
 from nodepipe.workspace.external_code import library_nodes, relink_libraries
 from nodepipe.workspace.file_digests import sha256_file
 from nodepipe.workspace.node_folder import COPY_IGNORED, NodeFolder
+from nodepipe.workspace.snapshots import forget_snapshot_credentials
 
 if TYPE_CHECKING:
     from nodepipe.store.queries import StoreSession
@@ -236,7 +237,8 @@ def write_nodes(plan: ExportPlan, directory: Path, with_data: bool, root: Path) 
         target = directory / "nodes" / key
         if not folder.code.is_dir():
             raise InvalidInputError(f"the folder of node {key!r} is missing: {folder.code}")
-        shutil.copytree(folder.code, target / "code", ignore=COPY_IGNORED, symlinks=True)
+        shutil.copytree(folder.code, target / "code", ignore=_left_out, symlinks=True)
+        forget_snapshot_credentials(target / "code" / "pyproject.toml")
         portable_conda_paths(target / "code", root)
         relink_libraries(target / "code", plan.keys)  # a library node by its key in the bundle
         if with_data and folder.has_data():
@@ -246,6 +248,12 @@ def write_nodes(plan: ExportPlan, directory: Path, with_data: bool, root: Path) 
         if folder.has_data():
             shutil.copytree(folder.data, directory / "nodes" / name / "data", symlinks=True)
             plan.data.add(name)
+
+
+def _left_out(folder: str, entries: list[str]) -> set[str]:
+    """What a bundle leaves out of a node's code: environments and caches, and git folders (a
+    snapshot clone's ``.git/config`` may name its remote with credentials; import drops them)."""
+    return set(COPY_IGNORED(folder, entries)) | ({".git"} & set(entries))
 
 
 def write_libs(plan: ExportPlan, directory: Path) -> None:

@@ -50,9 +50,9 @@ from nodepipe.workspace.node_project import (
 )
 from nodepipe.workspace.snapshots import (
     record_snapshot,
-    recorded_snapshots,
     refresh_paths,
     refreshed_snapshot,
+    shown_snapshots,
     snapshot_name,
     snapshot_origin,
     snapshot_path,
@@ -304,7 +304,7 @@ class EnvironmentService:
             else "default",
             direct=tuple(dependencies(code / "pyproject.toml")),
             locked=locked,
-            snapshots=recorded_snapshots(code / "pyproject.toml"),
+            snapshots=shown_snapshots(code / "pyproject.toml"),
             shared=_shared_references(code),
             origins=requirement_origins(code, self._library_tags(code)),
             code_paths=tuple(code_paths(code)),
