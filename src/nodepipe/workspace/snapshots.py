@@ -219,13 +219,11 @@ def shown_snapshots(pyproject: Path) -> dict[str, str]:
 def forget_snapshot_credentials(pyproject: Path) -> None:
     """Rewrite ``[tool.nodepipe.snapshots]`` of ``pyproject`` (a copy being exported) without
     credentials; a file holding none is left untouched, byte for byte."""
-    if not pyproject.is_file() or shown_snapshots(pyproject) == recorded_snapshots(pyproject):
-        return
-    document = tomlkit.parse(pyproject.read_text(encoding="utf-8"))
-    snapshots = document["tool"]["nodepipe"]["snapshots"]  # type: ignore[index]
-    for name, origin in recorded_snapshots(pyproject).items():
-        snapshots[name] = without_credentials(origin)  # type: ignore[index]
-    pyproject.write_text(tomlkit.dumps(document), encoding="utf-8")
+    recorded = recorded_snapshots(pyproject) if pyproject.is_file() else {}
+    cleaned = {name: without_credentials(origin) for name, origin in recorded.items()}
+    if cleaned != recorded:
+        for name, origin in cleaned.items():
+            record_snapshot(pyproject, name, origin)
 
 
 def snapshot_origin(pyproject: Path, name: str) -> str:
