@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -66,3 +67,14 @@ def test_a_snapshot_url_token_is_never_recorded_shown_or_exported(
     node_code = next(p for p in bundle.glob("nodes/*/code") if (p / "snapshots").is_dir())
     assert f'snaptool = "{CLEAN_URL}"' in (node_code / "pyproject.toml").read_text()
     assert TOKEN in pyproject.read_text()  # the node's own file is the user's to fix
+
+    dist = tmp_path / "dist"
+    built = nodepipe_cli(chain, "package", "build", "baseline", "--destination", str(dist))
+    assert built.returncode == 0, built.stdout + built.stderr
+    archives = sorted(dist.iterdir())
+    assert archives
+    for archive in archives:  # the wheel and the sdist, as index users would download them
+        unpacked = tmp_path / "unpacked" / archive.name
+        shutil.unpack_archive(archive, unpacked, "zip" if archive.suffix == ".whl" else None)
+        assert holding_token(unpacked) == [], archive.name
+        assert not list(unpacked.rglob(".git"))
