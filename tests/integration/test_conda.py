@@ -407,6 +407,21 @@ def test_export_refuses_a_node_whose_conda_channel_is_a_local_folder(
     assert not any((tmp_path / "dist").glob("*.whl"))
 
 
+def test_a_spec_naming_no_package_file_is_bad_input(
+    chain: nodepipe.Workspace, tmp_path: Path, cli: CliRunner
+) -> None:
+    """``NAME[url=file:///etc]`` is a mistake in the spec, said at once (exit 2, naming the
+    path), not a channel that could not be read (exit 7 before); nothing changes."""
+    pyproject = code(chain, "clean") / "pyproject.toml"
+    before = pyproject.read_text()
+    (tmp_path / "x.conda").mkdir()
+    for place in ("file:///etc", str(tmp_path / "none.conda"), (tmp_path / "x.conda").as_uri()):
+        refused = cli("env", "conda", "add", "clean", f"hello-tool[url={place}]")
+        assert refused.code == 2, refused.stderr
+        assert "which is no conda package file" in refused.stderr
+    assert pyproject.read_text() == before
+
+
 def test_a_spec_naming_a_local_package_file_never_travels_in_a_bundle(
     chain: nodepipe.Workspace, tmp_path: Path, cli: CliRunner, other: OtherUser
 ) -> None:

@@ -134,16 +134,26 @@ def spec_locations(spec: str) -> list[str]:
     ``channel=`` in its brackets, a ``channel::`` before its name, or the whole spec when it
     is a package file's URL or path (py-rattler reads each of them as it solves). A channel
     name (``conda-forge::ffmpeg``) is remote, so no location."""
+    files, channels = _spec_places(spec)
+    return files + [c for c in channels if names_folder(c) or ":" in c]
+
+
+def spec_package_files(spec: str) -> list[str]:
+    """The package files (``url=``, or the whole spec) a conda spec names, as written."""
+    return _spec_places(spec)[0]
+
+
+def _spec_places(spec: str) -> tuple[list[str], list[str]]:
     text = spec.strip()
     keys = [(m.group(1).lower(), m.group(2).strip("\"'")) for m in _SPEC_KEY.finditer(text)]
-    found = [value for key, value in keys if key == "url"]
+    files = [value for key, value in keys if key == "url"]
     channels = [value for key, value in keys if key == "channel"]
     head = text.split("[", 1)[0].split(maxsplit=1)[0] if text else ""
     if "::" in head:
         channels.append(head.rsplit("::", 1)[0])
     elif ":" in head or "/" in head or head.endswith(_ARCHIVE_SUFFIXES):
-        found.append(head)
-    return found + [c for c in channels if names_folder(c) or ":" in c]
+        files.append(head)
+    return files, channels
 
 
 def portable_conda_paths(code: Path, bundle_root: Path) -> None:

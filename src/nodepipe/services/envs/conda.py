@@ -27,7 +27,9 @@ from nodepipe.workspace.conda_project import (
     conda_requirements,
     set_conda_requirements,
     spec_locations,
+    spec_package_files,
 )
+from nodepipe.workspace.path_trust import local_path_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +63,7 @@ class CondaService:
         locked and installed, or nothing changes."""
         if not specs:
             raise InvalidInputError("name at least one conda package")
+        _check_package_files(specs)
         node, code = EnvironmentService(self.context).node_code(name, pipeline)
         wanted, own = conda_requirements(code / "pyproject.toml")
         self._apply(code, _merged(wanted, specs), _channels(channels or [], own))
@@ -175,6 +178,21 @@ def _merged(wanted: list[str], specs: list[str]) -> list[str]:
     """``wanted`` with ``specs`` added; a spec for a package already there replaces it."""
     names = {conda_spec_name(s) for s in specs}
     return [s for s in wanted if conda_spec_name(s) not in names] + [s.strip() for s in specs]
+
+
+def _check_package_files(specs: list[str]) -> None:
+    """Refuse a spec whose local ``url=`` (or whole text) is no conda package file, at once:
+    bad input, not a channel the solver could not read."""
+    for spec in specs:
+        for place in spec_package_files(spec):
+            local = local_path_of(place)
+            if local is not None and not (
+                local.endswith((".conda", ".tar.bz2")) and Path(local).expanduser().is_file()
+            ):
+                raise InvalidInputError(
+                    f"{spec!r} names {local}, which is no conda package file "
+                    "(a .conda or .tar.bz2 file)"
+                )
 
 
 def _channels(given: list[str], own: list[str]) -> list[str]:
