@@ -25,8 +25,7 @@ import stat
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlparse
-from urllib.request import url2pathname
+from urllib.parse import unquote, urlparse
 
 from nodepipe.domain.errors import InvalidInputError
 
@@ -76,7 +75,9 @@ def local_path_of(source: str) -> str | None:
     location = (match["url"] if match else source).strip()
     location = re.sub(r"^[a-z]+\+(?=[a-z]+:)", "", location)  # git+file:// -> file://
     if location.startswith("file:"):
-        return url2pathname(urlparse(location).path)
+        # what urllib.request.url2pathname does on POSIX, without importing urllib.request
+        # (http.client, ssl, email: 34 modules every node command would load)
+        return unquote(urlparse(location).path)
     if "://" in location:
         return None
     if location.startswith((".", "/", "~")) or "/" in location or location.endswith(_ARCHIVES):
