@@ -130,11 +130,13 @@ def test_restore_is_refused_while_another_process_uses_the_store(
     backup = Path(cli("backup", "--json").json()["path"])
     chain.close()
     store = chain.context.layout.default_store_file
+    # the holder writes, so its connection stays open (a read-only Workspace reads through
+    # short-lived connections and holds no descriptor: its next read sees the restored store)
     holder = subprocess.Popen(
         [
             sys.executable,
             "-c",
-            "import sys, nodepipe; ws = nodepipe.open(sys.argv[1]); ws.pipelines.list(); "
+            "import sys, nodepipe; ws = nodepipe.open(sys.argv[1]); ws.pipelines.new('held'); "
             "print('open', flush=True); sys.stdin.read()",
             str(chain.root),
         ],

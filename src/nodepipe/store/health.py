@@ -5,12 +5,21 @@ workspace never makes one. Before an SQLite store is opened its file is looked a
 exist, be non-empty, start with SQLite's header and be as long as the header says (a truncated
 file is shorter). Damage deeper in the file shows when a page is read (``store.failures``).
 A PostgreSQL server must answer. Either way the database must hold nodepipe's tables.
+
+The first look opens the file, but never while a ``Store`` of this process holds it
+(``held``/``released``): closing any descriptor of a file drops every POSIX lock the process
+holds on it, SQLite's included, and SQLite (counting its locks per process) would not take them
+again. A writer in another process, closing its last connection, would then find the file
+unlocked, checkpoint and delete the WAL under this process's readers: "database disk image is
+malformed". A held file is looked at only by SQLite, whose reads report damage.
 """
 
 from __future__ import annotations
 
 import enum
 import re
+import threading
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +27,10 @@ SQLITE_HEADER = b"SQLite format 3\x00"
 _HEADER_SIZE = 100
 _PLAIN_SQLITE_URL = re.compile(r"sqlite(?:\+pysqlite)?:///(?P<path>[^?#%]+)")
 """An SQLite URL whose file needs no decoding (the common case, read without SQLAlchemy)."""
+_FileId = tuple[int, int]
+_held: Counter[_FileId] = Counter()
+"""The SQLite files (device, inode) a ``Store`` of this process has open, and how many."""
+_held_lock = threading.Lock()
 
 
 class ProblemKind(enum.StrEnum):
@@ -66,10 +79,37 @@ def describe_store(url: str) -> str:
     return f"{user}{parsed.host or 'localhost'}:{parsed.port or 5432}/{parsed.database or ''}"
 
 
-def sqlite_file_problem(path: Path) -> StoreProblem | None:
-    """What is wrong with the SQLite file at ``path`` at first sight, or None."""
+def held(path: Path) -> _FileId | None:
+    """Note that a ``Store`` of this process has the SQLite file at ``path`` open (until
+    ``released`` with what this returns; None: there is no such file)."""
     try:
-        size = path.stat().st_size
+        info = path.stat()
+    except OSError:
+        return None
+    key = (info.st_dev, info.st_ino)
+    with _held_lock:
+        _held[key] += 1
+    return key
+
+
+def released(key: _FileId | None) -> None:
+    """The ``Store`` that called ``held`` is closed."""
+    if key is not None:
+        with _held_lock:
+            _held[key] -= 1
+            if _held[key] <= 0:
+                del _held[key]
+
+
+def sqlite_file_problem(path: Path) -> StoreProblem | None:
+    """What is wrong with the SQLite file at ``path`` at first sight, or None (also when a
+    ``Store`` of this process holds it: opening it then would drop SQLite's locks)."""
+    try:
+        info = path.stat()
+        size = info.st_size
+        with _held_lock:
+            if size and (info.st_dev, info.st_ino) in _held:
+                return None
         with path.open("rb") as handle:
             header = handle.read(_HEADER_SIZE)
     except FileNotFoundError:

@@ -23,7 +23,14 @@ from typing import TYPE_CHECKING
 
 from nodepipe.domain.errors import Hint
 from nodepipe.store.failures import StoreFailures, UnusableStoreError
-from nodepipe.store.health import ProblemKind, StoreProblem, sqlite_file, sqlite_file_problem
+from nodepipe.store.health import (
+    ProblemKind,
+    StoreProblem,
+    held,
+    released,
+    sqlite_file,
+    sqlite_file_problem,
+)
 from nodepipe.store.light_edges import EdgeWrites, edge_write_session
 from nodepipe.store.light_read import LightReads, light_session, stored_revision
 from nodepipe.store.light_write import RunWrites, run_write_session
@@ -47,6 +54,12 @@ class Store:
         self._url = url
         self._sqlite_file = sqlite_file(url)
         self.failures = failures
+        self._held: tuple[int, int] | None = None
+        """This store's file, which this process must not open outside SQLite (``health``)."""
+
+    def _hold(self) -> None:
+        if self._sqlite_file is not None and self._held is None:
+            self._held = held(self._sqlite_file)
 
     @classmethod
     def open(cls, url: str, advice: Callable[[], Hint | None] = _no_advice) -> Store:
@@ -56,11 +69,12 @@ class Store:
         reached is an ``UnusableStoreError`` (a ``WorkspaceError``) hinting ``advice()``.
         """
         failures = StoreFailures(url, advice)
-        store = cls(url, failures)
-        path = store._sqlite_file
+        path = sqlite_file(url)
         problem = sqlite_file_problem(path) if path is not None else None
         if problem is not None:
             raise failures.unusable(problem)
+        store = cls(url, failures)
+        store._hold()
         try:
             with failures.translated():
                 revision = (
@@ -85,6 +99,7 @@ class Store:
 
         store = cls(url, StoreFailures(url, _no_advice))
         store.engine = create_store_engine(url, create=True)
+        store._hold()
         with store.failures.translated():
             ensure_current(store.engine, current_revision(store.engine))
         return store
@@ -175,6 +190,8 @@ class Store:
         engine = self.__dict__.get("engine")
         if engine is not None:
             engine.dispose()
+        released(self._held)
+        self._held = None
 
 
 def check_store(url: str) -> StoreProblem | None:
