@@ -31,6 +31,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from tests.bench import fresh_bytecode
+
 import nodepipe
 from nodepipe.services.runs.service import RunRequest
 from nodepipe.workspace.objects import ObjectStore
@@ -121,6 +123,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--dir", help="where the scratch workspace goes (default: the temp dir)")
     arguments = parser.parse_args()
+    fresh_bytecode()
     with tempfile.TemporaryDirectory(prefix="nodepipe-bench-", dir=arguments.dir) as scratch:
         ws = nodepipe.init(Path(scratch) / "lab")
         floor, nodes, ratio = fan_out(ws)

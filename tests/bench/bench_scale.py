@@ -45,6 +45,7 @@ from pathlib import Path
 
 import httpx
 from tests.api.live import server_thread
+from tests.bench import fresh_bytecode
 from tests.support.waiting import wait_for
 
 import nodepipe
@@ -340,6 +341,7 @@ def main() -> None:
         "--workspace", help="only (d), on a workspace an earlier --keep run built (its path)"
     )
     arguments = parser.parse_args()
+    fresh_bytecode()
     if arguments.workspace:
         ws = nodepipe.open(Path(arguments.workspace))
         api_figures(ws, len(ws.nodes.list("big")))

@@ -33,6 +33,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from tests.bench import fresh_bytecode
 from tests.bench.bench_runs import TRIVIAL, build
 
 import nodepipe
@@ -166,6 +167,7 @@ def main() -> None:
     parser.add_argument("--dir", help="where the scratch workspace goes (default: the temp dir)")
     parser.add_argument("--pairs", type=int, default=7, help="repetitions of each pair")
     arguments = parser.parse_args()
+    fresh_bytecode()
     with tempfile.TemporaryDirectory(prefix="nodepipe-bench-", dir=arguments.dir) as scratch:
         ws = nodepipe.init(Path(scratch) / "lab")
         chain_of(ws, "chain", CHAIN)
