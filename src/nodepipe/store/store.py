@@ -31,7 +31,6 @@ from nodepipe.store.health import (
     sqlite_file,
     sqlite_file_problem,
 )
-from nodepipe.store.light_edges import EdgeWrites, edge_write_session
 from nodepipe.store.light_read import LightReads, light_session, stored_revision
 from nodepipe.store.light_write import RunWrites, run_write_session
 from nodepipe.store.migrate import HEAD_REVISION, current_revision, ensure_current
@@ -40,6 +39,7 @@ if TYPE_CHECKING:
     import sqlalchemy as sa
 
     from nodepipe.store.change_signal import StoreChanges
+    from nodepipe.store.light_edges import EdgeWrites
     from nodepipe.store.queries import StoreSession
 
 
@@ -169,6 +169,8 @@ class Store:
             with self.write() as session:
                 yield session
             return
+        from nodepipe.store.light_edges import edge_write_session  # only edge edits need it
+
         with self.failures.translated(), edge_write_session(self._sqlite_file) as session:
             yield session
 

@@ -33,8 +33,9 @@ _LOCATION_KEYS = ("url", "conda", "channel")
 """The keys of a conda lock whose values name a channel or a package archive."""
 _RELATIVE = "file-relative:"
 """How a bundle's lock names a file relative to the bundle (``file-relative:channel``)."""
-_SPEC_KEY = re.compile(r"""(?<![\w.-])(url|channel)\s*=\s*("[^"]*"|'[^']*'|[^,\]\s]+)""", re.I)
-"""A MatchSpec's bracket key naming a package file or a channel (``[url=file:///x.conda]``)."""
+_SPEC_KEY = r"""(?<![\w.-])(url|channel)\s*=\s*("[^"]*"|'[^']*'|[^,\]\s]+)"""
+"""A MatchSpec's bracket key naming a package file or a channel (``[url=file:///x.conda]``).
+Compiled on first use (``re``'s cache), not at import: ``status`` imports this module."""
 
 
 def conda_requirements(pyproject: Path) -> tuple[list[str], list[str]]:
@@ -145,7 +146,9 @@ def spec_package_files(spec: str) -> list[str]:
 
 def _spec_places(spec: str) -> tuple[list[str], list[str]]:
     text = spec.strip()
-    keys = [(m.group(1).lower(), m.group(2).strip("\"'")) for m in _SPEC_KEY.finditer(text)]
+    keys = [
+        (m.group(1).lower(), m.group(2).strip("\"'")) for m in re.finditer(_SPEC_KEY, text, re.I)
+    ]
     files = [value for key, value in keys if key == "url"]
     channels = [value for key, value in keys if key == "channel"]
     head = text.split("[", 1)[0].split(maxsplit=1)[0] if text else ""
