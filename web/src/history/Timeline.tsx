@@ -1,14 +1,15 @@
 // One run as a timeline (Gantt): a bar per node from its start to its end, coloured by how it
 // ended, on lanes so that nodes that ran at once sit on separate rows; hover tells the times,
-// a click selects the node on the canvas. Live while the run goes on (its events refetch it).
+// a click selects the node on the canvas. Live while the run goes on (its events refetch it,
+// and it is asked again while the store is behind what the events said).
 // Once it ended, what each node ran with (RunEnvironments).
 import { useReactFlow, useStoreApi } from "@xyflow/react";
-import { useCallback, useMemo } from "react";
+import { useCallback, useEffect, useMemo } from "react";
 import { useReportedQuery } from "../actions/common";
 import { runNodeRunsQuery } from "../api/queries";
 import type { NodeRun, RunSummary } from "../api/types";
 import { lookColor, type Look } from "../states";
-import { useApp } from "../store/app";
+import { useApp, type LiveState } from "../store/app";
 import { openView } from "./address";
 import { formatClock, formatSeconds } from "./format";
 import { intoLanes } from "./lanes";
@@ -44,6 +45,21 @@ function barTitle(bar: Bar): string {
   return lines.join("\n");
 }
 
+/** Milliseconds between asks while the store is behind the run's events. */
+const BEHIND_RETRY_MS = 250;
+
+/** Whether the store's answer is behind what this run's events already said: the server sends
+ * an event at once but records events in batches (execution/recorder.py, up to 0.2 s later,
+ * longer on a busy machine), so an answer fetched in between can still say queued for a node
+ * that runs, and no further event may come until the node ends. */
+function behindEvents(nodeRuns: NodeRun[] | null, live: Record<string, LiveState>): boolean {
+  return (nodeRuns ?? []).some((nr) => {
+    const said = live[nr.node_id];
+    if (said?.nodeRunId !== nr.id || said.state === nr.state) return false;
+    return nr.state === "queued" ? said.state !== "queued" : nr.state === "running";
+  });
+}
+
 /** Round steps for the time axis: about six ticks across ``span`` milliseconds. */
 function ticks(span: number): number[] {
   const steps = [100, 250, 500, 1000, 2000, 5000, 10000, 15000, 30000, 60000, 120000, 300000, 600000, 1800000, 3600000];
@@ -72,7 +88,15 @@ function useShowOnCanvas(): (nodeId: string) => void {
 export function Timeline({ run }: { run: RunSummary }) {
   const runId = run.run.id;
   // Refetched as the run's events arrive (api/events.ts) and when it ends.
-  const nodeRuns = useReportedQuery(runNodeRunsQuery(runId)).data ?? null;
+  const query = useReportedQuery(runNodeRunsQuery(runId));
+  const nodeRuns = query.data ?? null;
+  const behind = useApp((s) => behindEvents(nodeRuns, s.live));
+  const { refetch, dataUpdatedAt } = query;
+  useEffect(() => {
+    if (!behind) return;
+    const timer = window.setTimeout(() => void refetch(), BEHIND_RETRY_MS);
+    return () => window.clearTimeout(timer);
+  }, [behind, dataUpdatedAt, refetch]);
   const graph = useApp((s) => s.graph);
   const running = run.run.status === "running" || (nodeRuns ?? []).some((nr) => nr.state === "running");
   const now = useNow(running);
