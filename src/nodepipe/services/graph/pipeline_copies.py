@@ -169,16 +169,19 @@ def _one_tag_each(
         taken[tag] = node_id
     origin = _first_source(session, list(copied), list(sources))
     tags: dict[str, str] = {}
-    renamed: list[str] = []
+    order = {source: index for index, source in enumerate(sources)}
+    renamed: list[tuple[int, str, str]] = []
     for node_id in copied:  # in the sources' order (``_union_plan``'s layout)
         tag = nodes[node_id].tag
         if tag in taken:
             tags[node_id] = free_tag_among(tag, taken)
-            renamed.append(f"{tag} of {sources[origin[node_id]]} → {tags[node_id]}")
+            source = origin[node_id]
+            renamed.append((order[source], tag, f"{tag} of {sources[source]} → {tags[node_id]}"))
             tag = tags[node_id]
         taken[tag] = node_id
     copies = replace(plan.copies, tags=tags)
-    return replace(plan, copies=copies, renamed=tuple(renamed))
+    # told in the sources' order, then by tag: the same merge always reads the same
+    return replace(plan, copies=copies, renamed=tuple(text for *_, text in sorted(renamed)))
 
 
 def _first_source(
