@@ -81,6 +81,7 @@ OPERATIONS = {
             "task.staged",
             "task.launched@2",
             "conclude.digested",
+            "aside-written.promoting",
             "promote.intent-written",
             "promote.previous-aside@2",
             "conclude.promoted@3",

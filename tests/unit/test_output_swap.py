@@ -166,7 +166,12 @@ promote(folder, Promotion("run", "run2", fingerprint_outputs(staging), "fingerpr
 finish_promotion(folder, "run2")
 """
 
-CRASH_POINTS = ["promote.intent-written", "promote.previous-aside", "promote.previous-removed"]
+CRASH_POINTS = [
+    "aside-written.promoting",
+    "promote.intent-written",
+    "promote.previous-aside",
+    "promote.previous-removed",
+]
 
 
 @pytest.mark.parametrize("point", CRASH_POINTS)
@@ -193,7 +198,11 @@ def test_a_kill_at_any_point_of_a_promotion_loses_neither_set_of_outputs(
         finish_promotion(folder, "run2")
         assert files(folder.data) == {f"new{i}.txt": "new" for i in range(50)}
     assert list((folder.path / ".staging").iterdir()) == []
-    expected_done = point != "promote.intent-written" and point != "promote.previous-aside"
+    expected_done = point not in {
+        "aside-written.promoting",
+        "promote.intent-written",
+        "promote.previous-aside",
+    }
     assert (done is not None) == expected_done
 
 

@@ -16,6 +16,8 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+from nodepipe.workspace.crash_points import crash_point
+
 __all__ = ["fsync_dir", "fsync_file", "sync_filesystem", "write_aside", "write_atomic"]
 
 
@@ -46,6 +48,7 @@ def write_aside(path: Path, write: Callable[[Path], None], *, durable: bool = Tr
     temporary = path.with_name(f".{path.name}.{os.urandom(4).hex()}.tmp")
     try:
         write(temporary)
+        crash_point(f"aside-written{path.suffix}")  # e.g. aside-written.promoting
         if durable:
             fsync_file(temporary)
         temporary.replace(path)

@@ -177,8 +177,17 @@ def undo(folder: NodeFolder, node_run_id: str, recorded_digest: str | None = Non
         shutil.rmtree(folder.data)
     shutil.rmtree(staging, ignore_errors=True)
     drop_intent(folder, node_run_id)
+    _drop_intent_half_written(staging)
     if folder.path.is_dir():
         folder.data.mkdir(exist_ok=True)
+
+
+def _drop_intent_half_written(staging: Path) -> None:
+    """The intent's temporary file, if a kill cut its write short (``durable.write_aside``
+    names it ``.<run>.promoting.<8 hex>.tmp``): the swap never began."""
+    for temporary in staging.parent.glob(f".{staging.name}{PROMOTING_SUFFIX}.*.tmp"):
+        with contextlib.suppress(OSError):
+            temporary.unlink()
 
 
 def _holds_unrecorded(folder: NodeFolder, recorded_digest: str | None) -> bool:
