@@ -110,7 +110,7 @@ def _pg_tool(name: str, url: str, options: list[str], action: str) -> None:
     environment = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
     if parsed.password:
         environment["PGPASSWORD"] = str(parsed.password)
-    command = [str(find_pg_tool(name)), f"--dbname={target}", *options]
+    command = [str(find_pg_tool(name)), f"--dbname={target}", "--no-password", *options]
     result = subprocess.run(
         command,
         env=environment,
