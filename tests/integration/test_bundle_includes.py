@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import nodepipe
-from integration.conftest import CliRunner
+from integration.conftest import CliRunner, snapshot
 from nodepipe import NodeState
 from nodepipe.services.bundles.updating import RemovalsNotConfirmedError
 from nodepipe.services.runs.service import RunRequest
@@ -24,6 +24,7 @@ from support.locked_bundles import (
     make_node_template,
     write_bundle,
 )
+from support.wheels import local_project
 
 NODEPIPE = str(Path(sys.executable).with_name("nodepipe"))
 HELPERS = "def mark(tag):\n    return tag.upper()\n"
@@ -298,4 +299,45 @@ def test_deleting_the_pipeline_removes_its_bundle_code(tmp_path: Path, template:
     assert len(list((ws.root / "libs").iterdir())) == 2
     ws.pipelines.delete("alpha")
     assert len(list((ws.root / "libs").iterdir())) == 1  # alpha-two's stays
+    ws.close()
+
+
+@pytest.mark.usefixtures("offline_uv")
+def test_an_update_dropping_a_library_node_in_use_is_refused_naming_its_users(
+    tmp_path: Path, template: Path, cli: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An include's node that a node outside the include installs a package from is not
+    deleted under it by ``pipeline include --update --yes`` (as ``node rm`` refuses it)."""
+    features = library(tmp_path, template)
+    monkeypatch.delenv("NODEPIPE_WORKSPACE", raising=False)
+    ws = nodepipe.init(tmp_path / "ws")
+    ws.pipelines.new("beta")
+    ws.nodes.new("beta", "prep")
+    (ws.nodes.path("prep") / "code" / "main.py").write_text(APPEND_INPUTS)
+    monkeypatch.chdir(ws.root)
+    source = os.path.relpath(features, ws.root)
+    included = cli("pipeline", "include", "beta", source, "--as", "features", "--input", "raw=prep")
+    assert included.code == 0, included.stderr
+    old = ws.nodes.get("features.old")
+    old_folder = ws.nodes.path(old.id)
+    local_project(old_folder / "code" / "mylib", "mylib", "0.1", "ANSWER = 1\n")
+    user = ws.nodes.new("beta", "user")
+    linked = cli("env", "add", "user", "--from-node", "features.old")
+    assert linked.code == 0, linked.stderr
+    shutil.rmtree(features / "nodes" / "old")
+    (features / "pipeline.toml").write_text(LIBRARY.replace("[nodes.old]\n", ""))
+
+    before = snapshot(ws)
+    refused = cli("pipeline", "include", "beta", "--update", "features", "--yes")
+    words = " ".join(refused.stderr.split())
+    assert refused.code == 4, refused.stderr
+    assert f"'features.old' is the library node of user ({user.id}, package mylib" in words
+    assert f"`nodepipe env remove {user.id} mylib`" in words  # the hint library.unlink
+    assert snapshot(ws) == before and old_folder.is_dir()  # nothing changed
+
+    assert cli("env", "remove", "user", "mylib").code == 0
+    updated = cli("pipeline", "include", "beta", "--update", "features", "--yes", "--json")
+    assert updated.code == 0, updated.stderr
+    assert updated.json()["removed"] == ["features.old"]
+    assert not old_folder.exists()
     ws.close()

@@ -4,6 +4,8 @@ it, run it alone, swap it in; tags unique in a pipeline; deleting commands ask f
 from __future__ import annotations
 
 import os
+import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -138,14 +140,27 @@ def test_node_rm_asks_and_a_script_without_yes_deletes_nothing(
     assert refused.code == 2
     plot = chain.nodes.get("plot")
     assert f"node plot ({plot.id}): its folder (code, environment) and" in refused.stderr
-    assert "--yes" in refused.stderr and "nothing was deleted" in refused.stderr
+    assert "nothing was deleted" in refused.stderr
+    # the refusal names the command to paste, with the names the user gave, not "… --yes"
+    assert pasteable(refused.stderr) == "nodepipe node rm --pipeline baseline plot --yes"
     assert snapshot(chain) == before and folder.is_dir()
-    assert cli("node", "clear-data", "clean").code == 2
+    cleared = cli("node", "clear-data", "clean")
+    assert cleared.code == 2
+    assert pasteable(cleared.stderr) == "nodepipe node clear-data clean --yes"
     assert any((chain.nodes.path("clean") / "data").iterdir())
-    assert cli("pipeline", "rm", "baseline").code == 2
+    dropped = cli("pipeline", "rm", "baseline")
+    assert dropped.code == 2 and pasteable(dropped.stderr) == "nodepipe pipeline rm baseline --yes"
     assert snapshot(chain) == before
-    assert cli("node", "rm", "plot", "-p", "baseline", "--yes").code == 0
+    again = shlex.split(pasteable(refused.stderr))
+    assert again[0] == "nodepipe" and cli(*again[1:]).code == 0
     assert not folder.exists()
+
+
+def pasteable(stderr: str) -> str:
+    """The command a refusal to delete names (``confirm with `…```), read back as one line."""
+    found = re.search(r"confirm with `([^`]*)`", " ".join(stderr.split()))
+    assert found is not None, stderr
+    return found.group(1)
 
 
 def test_node_rm_asks_on_a_terminal(chain: nodepipe.Workspace) -> None:

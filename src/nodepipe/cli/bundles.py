@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from nodepipe.cli.confirm import typed_again
 from nodepipe.cli.options import command_group, json_option, repeatable_option
 from nodepipe.cli.output import console, done, render
 from nodepipe.cli.session import workspace
@@ -74,7 +75,7 @@ def export(pipeline: str, directory: Path, with_data: bool, force: bool, as_json
 
     The output is deterministic: exporting again gives the same bytes for the same pipeline.
     """
-    hints = {"NotEmptyError": "replace it with `nodepipe bundle export PIPELINE DIR --force`"}
+    hints = {"NotEmptyError": f"replace it with `{typed_again('--force')}`"}
     with named("bundle export", hints):
         result = workspace().bundles.export(pipeline, directory, with_data, force)
     render(result, as_json, None, _print_export)
@@ -187,10 +188,7 @@ def include(
     if update is not None:
         if source is not None or namespace is not None or input:
             raise click.UsageError("--update NS takes no SOURCE, --as or --input")
-        hints = {
-            "RemovalsNotConfirmedError": "confirm with "
-            "`nodepipe pipeline include P --update NS --yes`"
-        }
+        hints = {"RemovalsNotConfirmedError": f"confirm with `{typed_again()}`"}
         with named("pipeline include --update", hints), sync_progress(as_json) as advance:
             result = ws.bundles.update(pipeline, update, yes, jobs, on_synced=advance)
         render(result, as_json, "IncludeUpdatePublic", _print_update)

@@ -9,8 +9,9 @@ script never deletes by accident, and never hangs on a question nobody sees.
 
 from __future__ import annotations
 
+import shlex
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
 import click
@@ -47,11 +48,54 @@ def confirm_losses(command: str, losses: Sequence[Loss], yes: bool) -> None:
     if not sys.stdin.isatty():
         raise NotConfirmedError(
             f"{command} would delete:\n{lines}\nnothing was deleted; stdin is not a terminal "
-            f"to ask on: confirm with `nodepipe {command} … --yes`"
+            f"to ask on: confirm with `{typed_again()}`"
         )
     error_console.print(f"{command} will delete:\n{lines}", markup=False, highlight=False)
     if not click.confirm("Delete?", default=False, err=True):
         raise NotConfirmedError(f"{command}: not confirmed; nothing was deleted")
+
+
+def typed_again(flag: str = "--yes") -> str:
+    """The command being run, as the user can paste it to run it again with ``flag``: the
+    program, its subcommands, then each option and argument given on the command line (not
+    those from defaults or the environment), quoted for the shell."""
+    context = click.get_current_context(silent=True)
+    chain: list[click.Context] = []
+    while context is not None:
+        chain.insert(0, context)
+        context = context.parent
+    words = ["nodepipe"]
+    for level in chain:
+        if level.parent is not None:
+            words.append(level.info_name or "")
+        words.extend(_given(level, flag))
+    return shlex.join([*words, flag])
+
+
+def _given(context: click.Context, flag: str) -> Iterator[str]:
+    """The options, then the arguments, ``context``'s command line gave (``flag`` left out)."""
+    options: list[str] = []
+    arguments: list[str] = []
+    for param in context.command.params:
+        name = param.name or ""
+        if flag in param.opts or context.get_parameter_source(name) is not _TYPED:
+            continue
+        value = context.params.get(name)
+        values = list(value) if isinstance(value, tuple | list) else [value]
+        if isinstance(param, click.Argument):
+            arguments.extend(str(item) for item in values)
+        elif isinstance(param, click.Option) and param.is_flag:
+            options.append(param.opts[0] if value else (param.secondary_opts or [""])[0])
+        elif isinstance(param, click.Option):
+            for item in values:
+                options.extend((param.opts[0], str(item)))
+    yield from options
+    if any(argument.startswith("-") for argument in arguments):
+        yield "--"  # an argument such as "-x" is not read as an option
+    yield from arguments
+
+
+_TYPED = click.core.ParameterSource.COMMANDLINE
 
 
 def _size(count: int) -> str:

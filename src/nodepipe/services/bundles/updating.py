@@ -38,7 +38,8 @@ from nodepipe.services.bundles.creation import (
 from nodepipe.services.bundles.including import feeding_edges
 from nodepipe.services.bundles.node_files import copy_lib, copy_node, own_code
 from nodepipe.services.context import WorkspaceContext, now
-from nodepipe.services.graph.removal import remove_from_pipeline
+from nodepipe.services.graph.library_links import check_no_library_users
+from nodepipe.services.graph.removal import deleted_by_removal, remove_from_pipeline
 from nodepipe.services.graph.staged_folders import (
     FolderBatch,
     delete_nodes_on_disk,
@@ -121,6 +122,8 @@ def update_include(
             "them must be confirmed",
             tuple(removed),
         )
+    if removed:
+        _check_no_library_users(context, current, removed)
     added = [node for node in resolved.nodes if node.name not in current.nodes]
     common = [node for node in resolved.nodes if node.name in current.nodes]
     when = now()
@@ -157,6 +160,26 @@ def update_include(
         tuple(removed),
         tuple(sorted(n.name for n in common if n.name not in changed)),
     )
+
+
+def _check_no_library_users(
+    context: WorkspaceContext, current: CurrentInclude, removed: list[str]
+) -> None:
+    """ConflictError, before anything is staged, when a node outside the include links a
+    library node whose folder the update would delete (as ``node rm`` refuses it). The
+    include's own nodes are not asked about: they get the bundle's code, which holds its
+    library links inside the bundle."""
+    with context.store.read() as session:
+        found = list(session.get_nodes([current.nodes[name] for name in removed]).values())
+        doomed = deleted_by_removal(session, current.pipeline, found)
+        check_no_library_users(
+            context,
+            session,
+            current.pipeline,
+            doomed,
+            "pipeline include --update",
+            excluding=current.nodes.values(),
+        )
 
 
 def _linked_libs(context: WorkspaceContext, current: CurrentInclude) -> set[str]:
