@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +15,7 @@ from fastapi.testclient import TestClient
 import nodepipe
 from api.conftest import error_of, finish_job
 from integration.conftest import snapshot
+from support.other_user import other_user
 from support.wheels import toy_index
 
 ENV = "/api/pipelines/baseline/nodes/clean/environment"
@@ -164,3 +166,46 @@ def test_isolation_switches_in_the_background(
     back = finish_job(client, app, client.put(f"{base}/isolation", json={"mode": "own"}).json())
     assert back["status"] == "succeeded"
     assert client.get(base).json()["isolation"] == "own"
+
+
+def test_plainly_bad_switches_and_library_links_are_refused_before_any_job(
+    client: TestClient, chain: nodepipe.Workspace, tmp_path: Path
+) -> None:
+    """A shared environment, interpreter or library node the body names that cannot be used is
+    a 422 (the hint with it) at once, not a 202 whose job then fails; nothing changes."""
+    base = f"{ENV}/isolation"
+    before = snapshot(chain)
+    unknown = client.put(base, json={"mode": "shared", "shared_env": "nope"})
+    assert "nope" in error_of(unknown, 422, "invalid_input")
+    assert unknown.json()["hint"] == {"action": "shared_env.new", "params": {"name": "nope"}}
+    missing = client.put(base, json={"mode": "interpreter", "interpreter": "/no/such/python3"})
+    assert "no file or folder at /no/such/python3" in error_of(missing, 422, "invalid_input")
+    text = tmp_path / "python3"
+    text.write_text("not a program\n")
+    not_a_program = client.put(base, json={"mode": "interpreter", "interpreter": str(text)})
+    assert "did not run as a Python interpreter" in error_of(not_a_program, 422)
+    theirs = other_user()
+    folder = theirs.folder("np-interpreter-")
+    try:
+        shutil.copy(sys.executable, folder / "python3")
+        theirs.give(folder)
+        foreign = client.put(base, json={"mode": "interpreter", "interpreter": f"{folder}/python3"})
+        assert f"belongs to {theirs.name}" in error_of(foreign, 422, "invalid_input")
+    finally:
+        shutil.rmtree(folder)
+    already = client.put(base, json={"mode": "own"})
+    assert "already has an environment of its own" in error_of(already, 409, "conflict")
+    packages = f"{ENV}/packages"
+    no_library = client.post(packages, json={"from_node": "nope"})
+    assert "nope" in error_of(no_library, 422, "invalid_input")
+    itself = client.post(packages, json={"from_node": "clean"})
+    assert "cannot be its own library node" in error_of(itself, 422, "invalid_input")
+    holds_nothing = client.post(packages, json={"from_node": "load"})
+    assert "holds no package" in error_of(holds_nothing, 422, "invalid_input")
+    assert snapshot(chain) == before
+    error_of(
+        client.put(
+            "/api/pipelines/baseline/nodes/nope/environment/isolation", json={"mode": "own"}
+        ),
+        404,
+    )  # the node of the URL is still a 404

@@ -25,7 +25,7 @@ from nodepipe.api.schemas.environments import (
     PythonUpdate,
 )
 from nodepipe.api.schemas.events import JobPublic
-from nodepipe.domain.errors import InvalidInputError
+from nodepipe.domain.errors import InvalidInputError, NotFoundError
 from nodepipe.domain.requirements import validate_package_names, validate_requirements
 from nodepipe.live.jobs import JobOutcome
 from nodepipe.schemas.environments import EnvironmentPublic
@@ -49,10 +49,18 @@ def environment_job(
     what: str,
     change: Callable[[str, str], EnvironmentView | CondaView],
     origin: str,
+    check: Callable[[str, str], None] | None = None,
 ) -> JobPublic:
-    """Resolve the node now (404 at once), change its environment in a job."""
+    """Resolve the node now (404 at once), refuse at once what ``check`` refuses (quick checks
+    of what the body names: a name there that names nothing is a 422, not a 404), change its
+    environment in a job."""
     found = services.workspace.nodes.get(node, pipeline)
     pipeline_id = services.workspace.pipelines.get(pipeline).id
+    if check is not None:
+        try:
+            check(found.id, pipeline_id)
+        except NotFoundError as missing:
+            raise InvalidInputError(str(missing), hint=missing.hint) from missing
 
     def run() -> JobOutcome:
         view = change(found.id, pipeline_id)
@@ -82,6 +90,7 @@ def add_packages(
         or body.shared
         or (f"library node {body.from_node}" if body.from_node else "")
     )
+    external = services.workspace.external
     return environment_job(
         services,
         pipeline,
@@ -90,6 +99,9 @@ def add_packages(
         what,
         lambda n, p: _add(services, n, p, body),
         origin,
+        check=None
+        if body.from_node is None
+        else lambda n, p: external.check_from_node(n, body.from_node or "", p, body.package),
     )
 
 
@@ -154,21 +166,30 @@ def set_isolation(
         "interpreter": f"run with {body.interpreter} (not isolated)",
     }
 
+    target = body.shared_env if body.mode == "shared" else body.interpreter
+    if body.mode == "shared" and target is None:
+        raise InvalidInputError("mode 'shared' needs shared_env")
+    if body.mode == "interpreter":
+        if target is None or not target.startswith("/"):
+            raise InvalidInputError("mode 'interpreter' needs the interpreter's absolute path")
+        check_trusted_interpreter(target)
+
     def change(node_id: str, pipeline_id: str) -> EnvironmentView:
-        """Checked in the job: what is missing or untrusted fails it, saying why."""
         if body.mode == "own":
             return isolation.detach(node_id, pipeline_id)
         if body.mode == "shared":
-            if body.shared_env is None:
-                raise InvalidInputError("mode 'shared' needs shared_env")
-            return isolation.use_shared(node_id, body.shared_env, pipeline_id)
-        if body.interpreter is None or not body.interpreter.startswith("/"):
-            raise InvalidInputError("mode 'interpreter' needs the interpreter's absolute path")
-        check_trusted_interpreter(body.interpreter)
-        return isolation.use_interpreter(node_id, body.interpreter, pipeline_id)
+            return isolation.use_shared(node_id, target or "", pipeline_id)
+        return isolation.use_interpreter(node_id, target or "", pipeline_id)
 
     return environment_job(
-        services, pipeline, node, "env-isolation", words[body.mode], change, origin
+        services,
+        pipeline,
+        node,
+        "env-isolation",
+        words[body.mode],
+        change,
+        origin,
+        check=lambda n, p: isolation.check(n, body.mode, target, p),
     )
 
 

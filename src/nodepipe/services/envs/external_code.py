@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nodepipe.domain.errors import InvalidInputError, NotFoundError
+from nodepipe.domain.model import Node
 from nodepipe.services.context import WorkspaceContext
 from nodepipe.services.envs.environments import EnvironmentService, EnvironmentView
 from nodepipe.workspace.external_code import (
@@ -76,12 +77,9 @@ class ExternalCodeService:
         """Install the package library node ``library`` holds into node ``name``, editable,
         and record the link: an edit of the library's package makes the node stale. Locked
         and synced, or nothing changes."""
-        envs = self._envs
-        node, code = envs.node_code(name, pipeline)
-        lib_node, lib_code = envs.node_code(library, pipeline, edit=False)
-        if lib_node.id == node.id:
-            raise InvalidInputError(f"node {node.tag!r} cannot be its own library node")
-        chosen, folder = _one_package(lib_node.tag, library_packages(lib_code), package)
+        node, code, lib_node, chosen, folder = self._library_package(
+            name, library, pipeline, package
+        )
         relative = os.path.relpath(folder, code)
         environments = self.context.environments
 
@@ -93,7 +91,27 @@ class ExternalCodeService:
             set_library_nodes(code / "pyproject.toml", linked)
 
         environments.change(code, edit)
-        return envs.show(node.id)
+        return self._envs.show(node.id)
+
+    def check_from_node(
+        self, name: str, library: str, pipeline: str | None = None, package: str | None = None
+    ) -> None:
+        """Refuse now, changing nothing, what ``add_from_node`` would refuse before it locks
+        (the web API asks before its job)."""
+        self._library_package(name, library, pipeline, package)
+
+    def _library_package(
+        self, name: str, library: str, pipeline: str | None, package: str | None
+    ) -> tuple[Node, Path, Node, str, Path]:
+        """The node and its code, the library node, and the package (name and folder) of
+        the library node's that ``add_from_node`` installs."""
+        envs = self._envs
+        node, code = envs.node_code(name, pipeline)
+        lib_node, lib_code = envs.node_code(library, pipeline, edit=False)
+        if lib_node.id == node.id:
+            raise InvalidInputError(f"node {node.tag!r} cannot be its own library node")
+        chosen, folder = _one_package(lib_node.tag, library_packages(lib_code), package)
+        return node, code, lib_node, chosen, folder
 
 
 def _one_package(tag: str, found: dict[str, Path], wanted: str | None) -> tuple[str, Path]:

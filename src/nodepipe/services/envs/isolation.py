@@ -20,15 +20,17 @@ from __future__ import annotations
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from nodepipe.domain.errors import ConflictError, InvalidInputError
+from nodepipe.domain.model import Node
 from nodepipe.domain.requirements import requirement_name
 from nodepipe.envs.interpreters import interpreter_version
 from nodepipe.services import resolver
 from nodepipe.services.context import WorkspaceContext
 from nodepipe.services.envs.environments import EnvironmentService, EnvironmentView
 from nodepipe.services.envs.shared_envs import SharedEnvService
-from nodepipe.workspace.node_config import read_node_config, read_pyproject
+from nodepipe.workspace.node_config import NodeConfig, read_node_config, read_pyproject
 from nodepipe.workspace.node_project import (
     dependencies,
     set_base_names,
@@ -37,6 +39,9 @@ from nodepipe.workspace.node_project import (
     set_requires_python,
     set_shared_env,
 )
+
+Isolation = Literal["own", "shared", "interpreter"]
+"""How isolated a node is asked to be: its own environment, a shared one, an interpreter."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,13 +81,26 @@ class IsolationService:
         _remove_environment(code / ".venv")
         return self._envs.show(node.id)
 
+    def check(
+        self, name: str, mode: Isolation, target: str | None, pipeline: str | None = None
+    ) -> None:
+        """Refuse now, changing nothing, what switching node ``name`` to ``mode`` would refuse
+        (the web API asks before its job): a node that cannot be edited, ``own`` for a node
+        that has its own environment, no shared environment ``target`` (NotFoundError hinting
+        ``shared-env new``), no working Python interpreter at ``target``."""
+        node, code = self._envs.node_code(name, pipeline, own=False)
+        if mode == "own":
+            _own_config(node, code)
+        elif mode == "shared":
+            SharedEnvService(self.context).show(target or "")
+        else:
+            _interpreter(target or "")
+
     def detach(self, name: str, pipeline: str | None = None) -> EnvironmentView:
         """Give node ``name`` an environment of its own again (from a shared one: the same
         packages at the same versions)."""
         node, code = self._envs.node_code(name, pipeline, own=False)
-        config = read_node_config(code / "pyproject.toml")
-        if config.isolation == "own":
-            raise ConflictError(f"node {node.tag!r} already has an environment of its own")
+        config = _own_config(node, code)
         pyproject = code / "pyproject.toml"
         environments = self.context.environments
         with self.context.store.read() as session:
@@ -108,6 +126,14 @@ class IsolationService:
 
         environments.change(code, edit)
         return self._envs.show(node.id)
+
+
+def _own_config(node: Node, code: Path) -> NodeConfig:
+    """The node's config; ConflictError when it has an environment of its own already."""
+    config = read_node_config(code / "pyproject.toml")
+    if config.isolation == "own":
+        raise ConflictError(f"node {node.tag!r} already has an environment of its own")
+    return config
 
 
 def _interpreter(path: str) -> str:
