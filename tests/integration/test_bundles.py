@@ -120,16 +120,49 @@ def test_an_export_refuses_a_non_empty_directory_unless_forced(
     diamond: nodepipe.Workspace, tmp_path: Path, cli: CliRunner
 ) -> None:
     target = tmp_path / "out"
-    target.mkdir()
-    (target / "keep.txt").write_text("mine")
+    assert cli("bundle", "export", "shapes", str(target)).code == 0
     refused = cli("bundle", "export", "shapes", str(target))
     assert refused.code == 4
     assert "bundle export:" in refused.stderr and "--force" in refused.stderr
-    assert [p.name for p in target.iterdir()] == ["keep.txt"]
+    (target / "nodes" / "load" / "code" / "stray.py").write_text("edited in the bundle")
     assert cli("bundle", "export", "shapes", str(target), "--force").code == 0
     assert sorted(p.name for p in target.iterdir()) == ["nodes", "pipeline.lock", "pipeline.toml"]
+    assert not (target / "nodes" / "load" / "code" / "stray.py").exists()
     leftovers = [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]
     assert leftovers == []
+
+
+def test_force_never_replaces_a_folder_that_is_not_a_previous_export(
+    diamond: nodepipe.Workspace, tmp_path: Path, cli: CliRunner
+) -> None:
+    """audit2 F20: `--force` replaces only what an export wrote (its pipeline.lock, beside
+    nothing else); a user's folder is refused by name, its files listed, nothing deleted, and
+    the refusal does not suggest --force."""
+    mine = tmp_path / "important"
+    mine.mkdir()
+    (mine / "thesis.tex").write_text("years of work")
+    (mine / "nodes").mkdir()
+    export = tmp_path / "export"
+    assert cli("bundle", "export", "shapes", str(export)).code == 0
+    (export / "notes.txt").write_text("mine")
+    handmade = tmp_path / "handmade"
+    shutil.copytree(export, handmade)
+    (handmade / "notes.txt").unlink()
+    (handmade / "pipeline.lock").write_text("format = 1\n")  # a lock nodepipe did not write
+    for folder, named in ((mine, "thesis.tex"), (export, "notes.txt"), (handmade, "pipeline.lock")):
+        before = snapshot_tree(folder)
+        for extra in ((), ("--force",)):
+            refused = cli("bundle", "export", "shapes", str(folder), *extra)
+            assert refused.code == 4, (folder, extra, refused.stderr)
+            assert str(folder) in refused.stderr and named in refused.stderr
+            assert "not a bundle nodepipe exported" in refused.stderr
+            assert "--force" not in refused.stderr
+            assert snapshot_tree(folder) == before
+    assert [p.name for p in tmp_path.iterdir() if ".nodepipe-" in p.name] == []
+
+
+def snapshot_tree(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
 
 
 def test_an_export_never_replaces_the_workspace_or_its_own_folders(

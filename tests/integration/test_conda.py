@@ -201,6 +201,27 @@ def test_removing_the_last_conda_package_removes_lock_and_prefix(
         chain.conda.remove("clean", ["other-tool"])
 
 
+def test_show_says_there_is_no_conda_part_once_the_last_package_is_gone(
+    chain: nodepipe.Workspace, channel: Path, cli: CliRunner
+) -> None:
+    """A package asked for by its file's URL is named from that file (not ``file``), can be
+    removed by that name, and with it gone ``show`` says there is no conda part rather than
+    "installed" over an empty table."""
+    package = next((channel / "noarch").glob("hello-tool-1.0-*.conda"))
+    added = cli("env", "conda", "add", "clean", package.as_uri(), "--channel", str(channel))
+    assert added.code == 0, added.stderr
+    assert chain.conda.show("clean").locked == {"hello-tool": "1.0"}
+    shown = cli("env", "conda", "show", "clean")
+    rows = [line.split()[:3:2] for line in shown.stdout.splitlines()]
+    assert ["hello-tool", "1.0"] in rows and "(dependency)" not in shown.stdout, shown.stdout
+    removed = cli("env", "conda", "remove", "clean", "hello-tool")
+    assert removed.code == 0, removed.stderr
+    assert "no conda part" in removed.stdout and "installed" not in removed.stdout
+    shown = cli("env", "conda", "show", "clean")
+    assert "no conda part" in shown.stdout and "installed" not in shown.stdout
+    assert cli("env", "conda", "show", "clean", "--json").json()["locked"] == {}
+
+
 def test_lock_upgrade_takes_the_newest_the_specs_allow(
     chain: nodepipe.Workspace, channel: Path
 ) -> None:

@@ -138,3 +138,42 @@ def test_relative_paths_in_the_file_start_from_its_folder_not_the_nodes_code(
         check=False,
     )
     assert said.stdout.split() == ["libs", "beside"], said.stderr
+
+
+def test_a_file_of_editable_projects_alone_imports_them_and_a_missing_one_is_named(
+    chain: nodepipe.Workspace, offline_index: Path, cli: CliRunner, tmp_path: Path
+) -> None:
+    """audit2 F16's rest: `-e ../libs/x` or `-e /abs/x` is a package (it was refused "names no
+    package to add"); an `-e` folder that is missing or holds no project is refused naming its
+    line, before uv runs, and nothing changes."""
+    local_project(tmp_path / "libs" / "pathtool", "pathtool", "0.3", "WHERE = 'libs'\n")
+    local_project(tmp_path / "abs" / "abstool", "abstool", "0.5", "WHERE = 'abs'\n")
+    (tmp_path / "libs" / "empty").mkdir()
+    folder = tmp_path / "reqdir"
+    folder.mkdir()
+    before = environment_state(chain, "clean")
+    for lines, said in (
+        ("toypkg==1.0\n-e ../libs/missing\n", "line 2: -e ../libs/missing: no folder at"),
+        ("-e ../libs/empty\n", "is no Python project"),
+    ):
+        (folder / "bad.txt").write_text(lines)
+        refused = cli("env", "import", "clean", str(folder / "bad.txt"))
+        assert refused.code == 2 and said in refused.stderr, refused.stderr
+        assert "uv" not in refused.stderr
+        assert environment_state(chain, "clean") == before
+    (folder / "relative.txt").write_text("-e ../libs/pathtool\n")
+    imported = cli("env", "import", "clean", str(folder / "relative.txt"), "--json")
+    assert imported.code == 0, imported.stderr
+    assert imported.json()["locked"] == {"pathtool": "0.3"}
+    (folder / "absolute.txt").write_text(f"-e {tmp_path / 'abs' / 'abstool'}\n")
+    imported = cli("env", "import", "clean", str(folder / "absolute.txt"), "--json")
+    assert imported.code == 0, imported.stderr
+    assert imported.json()["locked"] == {"pathtool": "0.3", "abstool": "0.5"}
+    python = chain.nodes.path("clean") / "code" / ".venv" / "bin" / "python"
+    said = subprocess.run(
+        [str(python), "-c", "import pathtool, abstool; print(pathtool.WHERE, abstool.WHERE)"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert said.stdout.split() == ["libs", "abs"], said.stderr

@@ -68,7 +68,9 @@ def sync_progress(quiet: bool) -> Iterator[SyncProgress | None]:
 @click.argument("pipeline")
 @click.argument("directory", type=click.Path(path_type=Path))
 @click.option("--with-data", is_flag=True, help="Write each node's outputs (data/) too.")
-@click.option("--force", is_flag=True, help="Replace DIRECTORY if it is not empty.")
+@click.option(
+    "--force", is_flag=True, help="Replace DIRECTORY if it holds a previous export (only then)."
+)
 @json_option
 def export(pipeline: str, directory: Path, with_data: bool, force: bool, as_json: bool) -> None:
     """Write PIPELINE as a bundle in DIRECTORY: pipeline.toml, pipeline.lock, nodes/<tag>/code.

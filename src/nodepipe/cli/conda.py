@@ -25,6 +25,11 @@ def show_conda(view: CondaView, as_json: bool) -> None:
 
 
 def _print_conda(view: CondaView) -> None:
+    if not view.specs and not view.locked:
+        say(f"[bold]{escape(view.tag)}[/]: no conda part (no conda packages asked for or locked)")
+        for entry in view.unplaced:
+            say(f"  [yellow]not placed:[/] {escape(entry)}")
+        return
     state = "installed" if view.installed else "[yellow]not installed yet[/] (synced at next run)"
     say(f"[bold]{escape(view.tag)}[/]: conda packages {state}")
     say("  channels: " + escape(", ".join(view.channels)))

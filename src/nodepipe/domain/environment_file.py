@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from nodepipe.domain.environments import archive_parts
 from nodepipe.domain.errors import InvalidInputError
 from nodepipe.domain.yaml_limits import load_yaml
 
@@ -34,9 +35,16 @@ class EnvironmentFile:
 
 
 def conda_spec_name(spec: str) -> str:
-    """The package a conda spec names: ``conda-forge::ffmpeg >=6`` -> ``ffmpeg``; InvalidInputError
-    for text that names none."""
+    """The package a conda spec names: ``conda-forge::ffmpeg >=6`` -> ``ffmpeg``; a package
+    file's URL or path -> the name in its file name; InvalidInputError for text that names
+    none."""
     bare = spec.strip().rsplit("::", 1)[-1]
+    head = bare.split("[", 1)[0].split(maxsplit=1)[0] if bare else ""
+    if "::" not in spec and ("/" in head or ":" in head):
+        parts = archive_parts(head)
+        if parts is None:
+            raise InvalidInputError(f"{spec!r} is not a conda package spec")
+        return parts[0].lower()
     found = _NAME.match(bare)
     if found is None:
         raise InvalidInputError(f"{spec!r} is not a conda package spec")

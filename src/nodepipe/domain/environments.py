@@ -31,6 +31,20 @@ def is_sha256(text: str) -> bool:
     return _SHA256.fullmatch(text) is not None
 
 
+ARCHIVE_SUFFIXES = (".conda", ".tar.bz2")
+"""How a conda package file's name ends."""
+
+
+def archive_parts(location: str) -> tuple[str, str, str] | None:
+    """(name, version, build) from a package file ``.../name-version-build.conda``."""
+    file = location.rstrip("/").rsplit("/", 1)[-1]
+    for suffix in ARCHIVE_SUFFIXES:
+        if file.endswith(suffix):
+            parts = file.removesuffix(suffix).rsplit("-", 2)
+            return (parts[0], parts[1], parts[2]) if len(parts) == 3 and all(parts) else None
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class RunEnvironment:
     """The environment a node run started with, by content hash."""

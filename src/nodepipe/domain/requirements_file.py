@@ -10,7 +10,9 @@ it as bad input naming the line when it is not one:
   ``/abs/pkg``, ``file:…``) or one of the options uv reads from such a file (``-r``, ``-c``,
   ``-e``, ``--index-url``...);
 - a text that looks like YAML (an ``environment.yml`` under another name) is said to be one;
-- ``-r``/``-c`` name other files, returned so the caller checks them too.
+- ``-r``/``-c`` name other files, returned so the caller checks them too;
+- ``-e`` names an editable project (a folder, or a VCS URL): a package to add, returned with
+  its line so the caller checks that the folder is one.
 
 Where the file came over the web (``local_files=False``) nothing in it may name the server's
 files: includes, editables, local paths, ``file:`` URLs and ``--find-links`` are refused.
@@ -28,6 +30,7 @@ INCLUDES = frozenset({"-r", "--requirement", "-c", "--constraint"})
 """Options naming another requirements (or constraints) file."""
 _LOCAL = frozenset({"-e", "--editable", "-f", "--find-links"}) | INCLUDES
 """Options naming a folder or file of the machine that reads the file."""
+_EDITABLE = frozenset({"-e", "--editable"})
 _WITH_VALUE = _LOCAL | {"-i", "--index-url", "--extra-index-url", "--no-binary"}
 _WITH_VALUE |= {"--only-binary", "--trusted-host", "--use-feature", "--config-settings"}
 _FLAGS = frozenset({"--no-index", "--pre", "--prefer-binary", "--require-hashes"})
@@ -45,6 +48,16 @@ class RequirementsFile:
     requirements: list[str] = field(default_factory=list)
     includes: list[str] = field(default_factory=list)
     """The files ``-r``/``-c`` name, as written (relative to the file's folder)."""
+    editables: list[Editable] = field(default_factory=list)
+    """The projects ``-e`` names, as written (a path relative to the file's folder)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Editable:
+    """An ``-e`` line of a requirements file: ``where`` it is (``file, line N``), ``value``."""
+
+    where: str
+    value: str
 
 
 def read_requirements_file(text: str, source: str, local_files: bool = True) -> RequirementsFile:
@@ -55,7 +68,7 @@ def read_requirements_file(text: str, source: str, local_files: bool = True) -> 
         where = f"{source}, line {number}"
         try:
             if line.startswith("-"):
-                _check_option(line, local_files, result)
+                _check_option(line, where, local_files, result)
             else:
                 _check_requirement(line, local_files, result)
         except InvalidInputError as exc:
@@ -89,7 +102,7 @@ def _logical_lines(text: str) -> list[tuple[int, str]]:
     return lines
 
 
-def _check_option(line: str, local_files: bool, result: RequirementsFile) -> None:
+def _check_option(line: str, where: str, local_files: bool, result: RequirementsFile) -> None:
     name, _, value = (
         line.replace("=", " ", 1).partition(" ")
         if line.startswith("--")
@@ -113,6 +126,8 @@ def _check_option(line: str, local_files: bool, result: RequirementsFile) -> Non
         )
     if name in INCLUDES:
         result.includes.append(value)
+    elif name in _EDITABLE:
+        result.editables.append(Editable(where, value))
 
 
 def _check_requirement(line: str, local_files: bool, result: RequirementsFile) -> None:

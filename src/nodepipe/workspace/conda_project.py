@@ -24,11 +24,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
-from nodepipe.domain.environments import CONDA_LOCK, CondaPackage
+from nodepipe.domain.environments import (
+    ARCHIVE_SUFFIXES,
+    CONDA_LOCK,
+    CondaPackage,
+    archive_parts,
+)
 from nodepipe.workspace.durable import write_atomic
 from nodepipe.workspace.node_config import read_pyproject
 
-_ARCHIVE_SUFFIXES = (".conda", ".tar.bz2")
 _LOCATION_KEYS = ("url", "conda", "channel")
 """The keys of a conda lock whose values name a channel or a package archive."""
 _RELATIVE = "file-relative:"
@@ -84,23 +88,13 @@ def conda_locked_records(lock_text: bytes | str) -> list[CondaPackage]:
     for entry in packages if isinstance(packages, list) else []:
         location = entry.get("conda") if isinstance(entry, dict) else None
         if isinstance(location, str):
-            parsed = _archive_parts(location)
+            parsed = archive_parts(location)
             if parsed is not None:
                 channel = entry.get("channel")
                 name, version, build = parsed
                 where = channel if isinstance(channel, str) else _channel_of(location)
                 found[name] = CondaPackage(name, version, build, where)
     return [found[name] for name in sorted(found)]
-
-
-def _archive_parts(location: str) -> tuple[str, str, str] | None:
-    """(name, version, build) from ``.../name-version-build.conda``."""
-    file = location.rstrip("/").rsplit("/", 1)[-1]
-    for suffix in _ARCHIVE_SUFFIXES:
-        if file.endswith(suffix):
-            parts = file.removesuffix(suffix).rsplit("-", 2)
-            return (parts[0], parts[1], parts[2]) if len(parts) == 3 else None
-    return None
 
 
 def _channel_of(location: str) -> str:
@@ -154,7 +148,7 @@ def _spec_places(spec: str) -> tuple[list[str], list[str]]:
     head = text.split("[", 1)[0].split(maxsplit=1)[0] if text else ""
     if "::" in head:
         channels.append(head.rsplit("::", 1)[0])
-    elif ":" in head or "/" in head or head.endswith(_ARCHIVE_SUFFIXES):
+    elif ":" in head or "/" in head or head.endswith(ARCHIVE_SUFFIXES):
         files.append(head)
     return files, channels
 

@@ -2,7 +2,9 @@
 
 Everything is written into a hidden folder beside ``DIR`` (same filesystem), flushed, and
 renamed to ``DIR``. Replacing an existing ``DIR`` (``--force``) moves it aside first and
-removes it once the new one is in place. The steps are a workspace journal operation: if the
+removes it once the new one is in place; only a previous export is replaced (``is_export``: a
+``pipeline.lock`` nodepipe wrote, beside nothing an export does not write), never a folder
+holding anything else. The steps are a workspace journal operation: if the
 process dies, the next command puts the previous ``DIR`` back when the new one never arrived,
 and removes what was left beside it. Killed at any step, ``DIR`` is never half-written.
 """
@@ -11,10 +13,13 @@ from __future__ import annotations
 
 import secrets
 import shutil
+import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from nodepipe.bundles.lockfile import HEADER as LOCK_HEADER
+from nodepipe.bundles.model import BUNDLE_FILE, LOCK_FILE
 from nodepipe.domain.errors import ConflictError, InvalidInputError
 from nodepipe.services.context import WorkspaceContext
 from nodepipe.workspace import journal
@@ -26,8 +31,18 @@ EXPORT_KIND = "bundle-export"
 """Journal operations writing an export directory: ``target``, ``staging`` and ``old``."""
 
 
+EXPORT_ENTRIES = frozenset({BUNDLE_FILE, LOCK_FILE, "nodes"})
+"""What an export writes at the top of ``DIR`` (and its ``py-dir``, if it has one)."""
+_SHOWN = 5
+"""How many of a folder's other entries a refusal names."""
+
+
 class NotEmptyError(ConflictError):
-    """The export directory holds files; replacing it must be asked for (``force``)."""
+    """The export directory is a previous export; replacing it must be asked for (``force``)."""
+
+
+class NotAnExportError(ConflictError):
+    """The export directory holds files no export wrote: never replaced, even with ``force``."""
 
 
 def check_target(target: Path, force: bool, layout: WorkspaceLayout) -> None:
@@ -48,10 +63,42 @@ def check_target(target: Path, force: bool, layout: WorkspaceLayout) -> None:
             f"(.nodepipe/, nodes/): an export there would replace them; choose a folder "
             "outside them"
         )
-    if target.is_dir() and any(target.iterdir()) and not force:
-        raise NotEmptyError(
-            f"{target} is not empty; choose another directory, or ask to replace it"
+    if not target.is_dir() or not any(target.iterdir()):
+        return
+    ours = EXPORT_ENTRIES | _py_dir(target)
+    others = sorted(e.name for e in target.iterdir() if e.name not in ours)
+    if others or not is_export(target):
+        shown = ", ".join(others[:_SHOWN]) + (", …" if len(others) > _SHOWN else "")
+        raise NotAnExportError(
+            f"{target} is not empty and is not a bundle nodepipe exported"
+            + (f" (it holds {shown})" if others else f" (no {LOCK_FILE} nodepipe wrote)")
+            + ": nodepipe replaces only a previous export; choose a new or empty directory"
         )
+    if not force:
+        raise NotEmptyError(
+            f"{target} holds a previous export; choose another directory, or ask to replace it"
+        )
+
+
+def is_export(folder: Path) -> bool:
+    """Whether ``folder`` holds a ``pipeline.lock`` that nodepipe wrote (its header line)."""
+    try:
+        with (folder / LOCK_FILE).open("rb") as file:
+            first = file.readline(200)
+    except OSError:
+        return False
+    return first.rstrip(b"\r\n") == f"# {LOCK_HEADER}".encode()
+
+
+def _py_dir(folder: Path) -> set[str]:
+    """The top folder of the ``py-dir`` the ``pipeline.toml`` in ``folder`` names, if any."""
+    try:
+        with (folder / BUNDLE_FILE).open("rb") as file:
+            declared = tomllib.load(file).get("pipeline", {}).get("py-dir")
+    except (OSError, ValueError, AttributeError):
+        return set()
+    top = declared.strip("/").split("/", 1)[0] if isinstance(declared, str) else ""
+    return {top} if top not in ("", ".", "..") else set()
 
 
 @contextmanager

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from nodepipe.domain.environment_file import read_environment_file
 from nodepipe.domain.errors import InvalidInputError
-from nodepipe.domain.requirements_file import read_requirements_file
+from nodepipe.domain.requirements_file import Editable, read_requirements_file
 from nodepipe.services.context import WorkspaceContext
 from nodepipe.workspace import journal
 from nodepipe.workspace.conda_project import spec_locations
@@ -33,6 +33,8 @@ from nodepipe.workspace.path_trust import local_path_of
 MAX_IMPORT_BYTES = 1024 * 1024
 """An environment file or requirements file larger than this is refused (a long one is a few
 kilobytes)."""
+_PROJECT_FILES = ("pyproject.toml", "setup.py")
+"""One of these makes a folder a Python project uv can install."""
 MAX_INCLUDE_DEPTH = 8
 """How deep ``-r``/``-c`` includes may nest."""
 ENVIRONMENT_SUFFIXES = (".yml", ".yaml")
@@ -130,7 +132,9 @@ def read_imported(file: Path, what: str) -> str:
 
 
 def check_requirements_file(file: Path, local_files: bool = True) -> list[str]:
-    """The requirements ``file`` and the files it includes ask for, every line checked."""
+    """The requirements ``file`` and the files it includes ask for, every line checked; an
+    editable project (``-e ../lib``) is one of them when its folder, taken from the folder of
+    the file naming it, holds a Python project (else InvalidInputError naming the line)."""
     return _checked(file, local_files, [])
 
 
@@ -143,9 +147,28 @@ def _checked(file: Path, local_files: bool, chain: list[Path]) -> list[str]:
     text = read_imported(file, "a requirements file")
     found = read_requirements_file(text, str(file), local_files)
     requirements = list(found.requirements)
+    for editable in found.editables:
+        requirements.append(_editable_project(editable, resolved.parent))
     for include in found.includes:
         target = resolved.parent / include
         if not target.exists():
             raise InvalidInputError(f"{file} includes {include!r}: no such file: {target}")
         requirements += _checked(target, local_files, [*chain, resolved])
     return requirements
+
+
+def _editable_project(editable: Editable, folder: Path) -> str:
+    """The project an ``-e`` line names; its folder (relative to ``folder``) must hold one."""
+    value = editable.value
+    if "://" in value and not value.startswith("file:"):
+        return value  # a VCS URL (git+https://…): uv fetches and checks it
+    local = re.sub(r"\[[^\]]*\]$", "", local_path_of(value) or value)  # extras: path[x]
+    project = folder / Path(local).expanduser()
+    if not project.is_dir():
+        raise InvalidInputError(f"{editable.where}: -e {value}: no folder at {project}")
+    if not any((project / name).is_file() for name in _PROJECT_FILES):
+        raise InvalidInputError(
+            f"{editable.where}: -e {value}: {project} is no Python project "
+            f"(it holds no {' or '.join(_PROJECT_FILES)})"
+        )
+    return value
