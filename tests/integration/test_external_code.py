@@ -80,6 +80,31 @@ def test_edits_in_a_shared_checkout_make_its_nodes_stale_naming_the_file(
     assert answer(chain, "plot") == "22" and states(chain)["plot"][0] is NodeState.COMPLETED
 
 
+def test_a_tracked_file_that_a_gitignore_pattern_matches_still_counts(
+    chain: nodepipe.Workspace, envs: EnvironmentService, tmp_path: Path
+) -> None:
+    """git never hides a tracked file behind a pattern; neither does the fingerprint."""
+    checkout = git_checkout(tmp_path / "src" / "mytool")
+    (checkout / ".gitignore").write_text("scratch/\n*.log\nsettings.py\n")
+    (checkout / "mytool" / "settings.py").write_text("MODE = 'a'\n")
+    git(checkout, "add", "-f", ".gitignore", "mytool/settings.py")
+    git(checkout, "commit", "--quiet", "-m", "settings")
+    envs.add("plot", [], shared=str(checkout))
+    chain.runs.run(RunRequest("baseline"))
+    assert states(chain)["plot"][0] is NodeState.COMPLETED
+
+    (checkout / "mytool" / "settings.py").write_text("MODE = 'bb'\n")
+    assert "M mytool/settings.py" in git(checkout, "status", "--short")  # git sees it
+    state, reasons = states(chain)["plot"]
+    assert state is NodeState.STALE
+    assert "shared code changed: mytool (mytool/settings.py)" in reasons
+
+    chain.runs.run(RunRequest("baseline"))
+    git(checkout, "commit", "--quiet", "-am", "mode bb")  # the index changes, no file does
+    (checkout / "mytool" / "run.log").write_text("x")  # ignored and untracked: not code
+    assert states(chain)["plot"][0] is NodeState.COMPLETED
+
+
 def test_a_missing_shared_checkout_is_a_clear_error_before_the_node_runs(
     chain: nodepipe.Workspace, envs: EnvironmentService, tmp_path: Path, cli: CliRunner
 ) -> None:

@@ -8,7 +8,7 @@ Three kinds of folder are walked:
 - external code a node runs (a shared checkout, a ``--path`` package, a code path, a library
   node's package): the same, honouring the ``.gitignore`` files found on the way (and
   ``.git/info/exclude``), so build products and scratch files a checkout ignores never make a
-  node stale;
+  node stale; as in git, a pattern never hides a file the checkout tracks (``git_index``);
 - a ``data/`` folder: every file, links never followed.
 
 Besides environments and caches, the walks of code leave out the temporary files nodepipe's own
@@ -26,9 +26,12 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from nodepipe.domain.environments import CONDA_LOCK, CONDA_PREFIX
+
+if TYPE_CHECKING:
+    from nodepipe.workspace.git_index import Tracked
 
 EXCLUDED_DIRS = frozenset(
     {".venv", CONDA_PREFIX, "__pycache__", ".ipynb_checkpoints", ".pytest_cache", ".mypy_cache"}
@@ -84,6 +87,7 @@ def scan(root: Path, walk: Walk) -> Tree:
     tree = Tree()
     ignored = _root_ignores(root) if walk.gitignore else _nothing
     visited: set[str] = set()  # real paths of folders walked through links (and the root's)
+    tracked: list[Tracked] = []  # what git tracks, read at the first ignored path
     pending: list[tuple[str, str, _Ignored]] = [("", str(root), ignored)]
     while pending:
         prefix, directory, ignored = pending.pop()
@@ -99,7 +103,7 @@ def scan(root: Path, walk: Walk) -> Tree:
             if walk.skip(relative) or (walk.excluded and _is_excluded(entry)):
                 continue
             is_dir = entry.is_dir()
-            if ignored(relative, is_dir):
+            if ignored(relative, is_dir) and not _tracked(root, tracked).holds(relative, is_dir):
                 continue
             if entry.is_symlink():
                 tree.linked.add(relative)
@@ -158,6 +162,15 @@ def _follow(entry: os.DirEntry[str], walk: Walk, visited: set[str], root: Path) 
 
 def _real(path: Path) -> str:
     return os.path.realpath(path)
+
+
+def _tracked(root: Path, kept: list[Tracked]) -> Tracked:
+    """What the checkout at ``root`` tracks: a pattern never hides a tracked file."""
+    if not kept:
+        from nodepipe.workspace.git_index import tracked  # only where a pattern matched
+
+        kept.append(tracked(root))
+    return kept[0]
 
 
 def _nothing(_path: str, _is_dir: bool) -> bool:
