@@ -5,6 +5,7 @@ set back to its old time, would run its old code although ``status`` says the no
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +17,7 @@ from integration.conftest import CliRunner
 from nodepipe import NodeState
 from nodepipe.execution.bytecode import compile_checked, needing_compile
 from nodepipe.services.runs.service import RunRequest
+from support.other_user import other_user
 
 READS_HELPERS = """\
 import mine, shared, nodepipe_node as node
@@ -121,24 +123,39 @@ def test_unchanged_external_code_is_not_read_again_at_the_next_launch(
 
 
 def test_a_folder_of_another_user_gets_no_bytecode_written_into_it(
-    chain: nodepipe.Workspace, cli: CliRunner, tmp_path: Path
+    chain: nodepipe.Workspace, cli: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    theirs = tmp_path / "their-checkout"
-    (theirs / "tool").mkdir(parents=True)
-    (theirs / "tool" / "io.py").write_text("X = 1\n")
-    mine = tmp_path / "my-checkout"
-    mine.mkdir()
-    (mine / "helper.py").write_text("Y = 2\n")
+    """Neither nodepipe's compiling nor the node's own imports (Python caching what it
+    imported, as root) write ``__pycache__`` into a code path of another user."""
     if os.geteuid() != 0:
         pytest.skip("making a folder of another user needs root")
-    other = 65534  # root can write anywhere: owners are compared, not permissions
-    for folder in (theirs, theirs / "tool"):
-        os.chown(folder, other, other)
-    assert cli("env", "code-path", "add", "clean", str(theirs)).code == 0
-    assert cli("env", "code-path", "add", "clean", str(mine)).code == 0
-    chain.runs.run(RunRequest("baseline"))
-    assert chain.runs.status("baseline").nodes[chain.nodes.get("clean").id].state is (
-        NodeState.COMPLETED
-    )
-    assert not list(theirs.rglob("__pycache__"))
-    assert list(mine.glob("__pycache__/helper.*.pyc"))
+    monkeypatch.delenv("PYTHONDONTWRITEBYTECODE", raising=False)  # Python writes at import
+    theirs = other_user()
+    checkout = theirs.folder("np-their-checkout-")
+    try:
+        (checkout / "tool").mkdir()
+        (checkout / "tool" / "__init__.py").write_text("")
+        (checkout / "tool" / "io.py").write_text("X = 1\n")
+        theirs.give(checkout)  # root can write anywhere: owners are compared, not permissions
+        mine = tmp_path / "my-checkout"
+        mine.mkdir()
+        (mine / "helper.py").write_text("Y = 2\n")
+        (mine / "sitecustomize.py").write_text("import os\nos.environ['MINE_RAN'] = 'yes'\n")
+        assert cli("env", "code-path", "add", "clean", str(checkout)).code == 0
+        assert cli("env", "code-path", "add", "clean", str(mine)).code == 0
+        (chain.nodes.path("clean") / "code" / "main.py").write_text(IMPORTS_BOTH)
+        chain.runs.run(RunRequest("baseline"))
+        clean = chain.nodes.get("clean")
+        assert chain.runs.status("baseline").nodes[clean.id].state is NodeState.COMPLETED
+        answer = chain.nodes.path("clean") / "data" / "answer.txt"
+        assert answer.read_text() == "1 2 yes"  # imported from both; a sitecustomize still runs
+        assert not list(checkout.rglob("__pycache__"))
+        assert list(mine.glob("__pycache__/helper.*.pyc"))
+    finally:
+        shutil.rmtree(checkout)
+
+
+IMPORTS_BOTH = """\
+import os, helper, tool.io, nodepipe_node as node
+(node.data_dir() / "answer.txt").write_text(f"{tool.io.X} {helper.Y} {os.environ['MINE_RAN']}")
+"""

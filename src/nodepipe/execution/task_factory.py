@@ -22,6 +22,9 @@ RUNTIME_DIR = Path(__file__).parent.parent / "runtime"
 """The package ``nodepipe.runtime`` (found by path: importlib.resources costs a run ~30
 modules, zipfile's among them)."""
 NOTEBOOK_RUNNER = RUNTIME_DIR / "nodepipe_notebook.py"
+SITE_HOOK = "sitecustomize.py"
+"""Run by each node's Python as it starts (the runtime folder is first on its PYTHONPATH):
+its imports write no bytecode into folders other users own."""
 
 
 @functools.cache
@@ -32,7 +35,7 @@ def compiled_runtime_dir() -> str:
     file beside the helper every launch would compile it again. An installation nodepipe
     cannot write into (another user's) keeps working, compiling per launch.
     """
-    for source in (RUNTIME_DIR / "nodepipe_node.py", NOTEBOOK_RUNNER):
+    for source in (RUNTIME_DIR / "nodepipe_node.py", NOTEBOOK_RUNNER, RUNTIME_DIR / SITE_HOOK):
         compiled = Path(import_util.cache_from_source(str(source)))
         with contextlib.suppress(OSError):
             if not compiled.exists() or compiled.stat().st_mtime < source.stat().st_mtime:
