@@ -121,6 +121,10 @@ def test_remove_import_python_and_kernel(
     shown = envs.import_requirements("clean", requirements)
     assert shown.locked == {"toypkg": "1.0", "otherpkg": "0.1"}
     assert envs.remove("clean", ["otherpkg"]).locked == {"toypkg": "1.0"}
+    pyproject = (chain.nodes.path("clean") / "code" / "pyproject.toml").read_bytes()
+    with pytest.raises(InvalidInputError, match="clean has no requirement nosuch, OtherPkg: its"):
+        envs.remove("clean", ["toypkg", "nosuch", "OtherPkg"])  # nothing removed, uv not asked
+    assert (chain.nodes.path("clean") / "code" / "pyproject.toml").read_bytes() == pyproject
     monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "jupyter"))
     spec_dir = envs.kernel("clean")
     spec = json.loads((spec_dir / "kernel.json").read_text())

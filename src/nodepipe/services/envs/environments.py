@@ -157,6 +157,7 @@ class EnvironmentService:
     ) -> EnvironmentView:
         validate_package_names(packages)
         node, code = self.node_code(name, pipeline)
+        _check_requirements_of(node.tag, code, packages)
         environments = self.context.environments
 
         def edit() -> None:
@@ -324,6 +325,18 @@ class EnvironmentService:
             package: (found.tag if (found := nodes[lib_id]) is not None else f"{lib_id} (removed)")
             for package, lib_id in libraries.items()
         }
+
+
+def _check_requirements_of(tag: str, code: Path, packages: list[str]) -> None:
+    """Each package is a direct requirement of the node; else nothing is removed."""
+    direct = sorted({requirement_name(r) for r in dependencies(code / "pyproject.toml")})
+    absent = [p for p in packages if requirement_name(p) not in direct]
+    if absent:
+        raise InvalidInputError(
+            f"{tag} has no requirement {', '.join(absent)}: its requirements are "
+            f"{', '.join(direct) if direct else 'none'} (a package installed only because "
+            "another one needs it goes with that one)"
+        )
 
 
 def _claim(code: Path, names: set[str]) -> None:
