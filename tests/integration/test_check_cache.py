@@ -272,3 +272,53 @@ def test_the_cache_folder_is_private(ws: nodepipe.Workspace) -> None:
     states(ws)
     assert cache_path(ws).parent.stat().st_mode & 0o777 == 0o700
     assert cache_path(ws).stat().st_mode & 0o777 == 0o600
+
+
+def test_a_node_whose_parents_ran_is_kept_with_their_outputs(
+    ws: nodepipe.Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A node kept before its parent ran is kept again with the parent's outputs by the next
+    status: the status after that computes no fingerprint digest again (it did for every node
+    with parents, on every status, once they had run)."""
+    ws.pipelines.new("q")
+    parent, child = ws.nodes.new_many("q", ["qa", "qb"], shared_env="trivial")
+    for node in (parent, child):
+        (ws.nodes.path(node.id) / "code" / "main.py").write_text("pass\n")
+    ws.edges.connect(parent.id, child.id, "q")
+    time.sleep(RACY_WINDOW_NS / 1e9 + 0.5)
+    status = subprocess.run([CLI, "-w", str(ws.root), "status", "q"], capture_output=True)
+    assert status.returncode == 0, status.stderr
+    entries = json.loads(cache_path(ws).read_text())["nodes"]
+    assert entries[child.id][2]["parents"]["01"]["outputs"] == ""  # kept before qa ran
+    ws.runs.run(RunRequest("q"))
+    status = subprocess.run([CLI, "-w", str(ws.root), "status", "q"], capture_output=True)
+    assert status.returncode == 0, status.stderr
+    entries = json.loads(cache_path(ws).read_text())["nodes"]
+    outputs = ws.runs.status("q").nodes[parent.id].output_digest
+    assert outputs
+    assert entries[child.id][2]["parents"]["01"] == {"node": parent.id, "outputs": outputs}
+
+    digests: list[str] = []
+    real = check_cache_file.NodeFingerprint.with_parents
+
+    def counting(self, parents):  # type: ignore[no-untyped-def]
+        digests.append(self.entry)
+        return real(self, parents)
+
+    monkeypatch.setattr(check_cache_file.NodeFingerprint, "with_parents", counting)
+    assert {tag: state for tag, (state, _) in _states_of(ws, "q").items()} == {
+        "qa": "completed",
+        "qb": "completed",
+    }
+    assert digests == []
+
+
+def _states_of(ws: nodepipe.Workspace, pipeline: str) -> dict[str, tuple[str, tuple[str, ...]]]:
+    """Each node's (state, reasons) from a newly opened workspace (the cache read from the
+    file, in this process)."""
+    fresh = nodepipe.Workspace(open_context(ws.root))
+    try:
+        found = fresh.runs.status(pipeline)
+    finally:
+        fresh.close()
+    return {s.item.node.tag: (s.state.value, s.reasons) for s in found.nodes.values()}

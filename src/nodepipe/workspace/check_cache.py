@@ -135,7 +135,10 @@ class CheckCache:
     ) -> tuple[NodeConfig, NodeFingerprint] | None:
         """The kept check of ``node_id`` with these parents, if everything it read is as it
         was; None otherwise (check the node in full). The node's folder is named with a
-        string (no path objects: this runs once a node on every ``status``)."""
+        string (no path objects: this runs once a node on every ``status``). An entry kept
+        with other parents' outputs (they ran since) is kept again with these, so the next
+        process does not compute its digest again (9,900 digests a ``status`` of 10,000 nodes
+        after their first run)."""
         entry = self._loaded().get(node_id)
         if not isinstance(entry, list) or len(entry) != 3:
             return None
@@ -147,9 +150,15 @@ class CheckCache:
                         return None
                 elif os.access(base + relative, os.F_OK):  # cheaper than a refused stat
                     return None
-            return self._config(entry[1]), kept_fingerprint(entry[2], parents)
+            config = self._config(entry[1])
+            fingerprint, as_kept = kept_fingerprint(entry[2], parents)
         except (TypeError, ValueError, KeyError, IndexError, AttributeError, OSError):
             return None
+        if not as_kept:  # the parents' outputs changed (they ran): kept with the new ones
+            with self._lock:
+                entry[2] = fingerprint.to_dict()
+                self._dirty = True
+        return config, fingerprint
 
     def _config(self, kept: int | NodeConfig) -> NodeConfig:
         if isinstance(kept, NodeConfig):

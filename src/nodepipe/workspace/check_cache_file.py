@@ -77,10 +77,13 @@ def _remove_leftovers(file: Path) -> None:
             leftover.unlink()
 
 
-def kept_fingerprint(kept: dict[str, Any], parents: dict[str, ParentOutput]) -> NodeFingerprint:
-    """The kept fingerprint (``to_dict``'s form, written by this module) with ``parents``:
-    read without ``from_dict``'s checks and copies, and its digest computed again only when
-    the parents' outputs are not those it was kept with."""
+def kept_fingerprint(
+    kept: dict[str, Any], parents: dict[str, ParentOutput]
+) -> tuple[NodeFingerprint, bool]:
+    """The kept fingerprint (``to_dict``'s form, written by this module) with ``parents``, and
+    whether those are the parents it was kept with: read without ``from_dict``'s checks and
+    copies, and its digest computed again only when the parents' outputs are not those it was
+    kept with."""
     if kept["version"] != FORMAT_VERSION:
         raise ValueError("another fingerprint format")
     lock, conda, was = kept["lock"], kept.get("conda"), kept["parents"]
@@ -101,7 +104,7 @@ def kept_fingerprint(kept: dict[str, Any], parents: dict[str, ParentOutput]) -> 
         slot in was and was[slot]["node"] == p.node_id and was[slot]["outputs"] == p.outputs
         for slot, p in parents.items()
     )
-    return fingerprint if same else fingerprint.with_parents(parents)
+    return (fingerprint, True) if same else (fingerprint.with_parents(parents), False)
 
 
 def config_list(config: NodeConfig) -> list[Any]:
