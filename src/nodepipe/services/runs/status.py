@@ -169,7 +169,7 @@ def _own_reasons(
         return ["never ran"]
     if node.state in (NodeState.QUEUED, NodeState.RUNNING):
         return []
-    if previous_json and _stored_digest(node.id, previous_json) == current.digest:
+    if previous_json and _same_digest(node.id, previous_json, current.digest):
         computed: list[str] = []  # nothing changed: nothing to explain, no parent to name
         previous: NodeFingerprint | dict[str, Any] | None = {}
     else:
@@ -205,6 +205,16 @@ class _Tags(dict[str, str]):
                     {i: found[i].tag if i in found else f"deleted node {i}" for i in unknown}
                 )
         return self
+
+
+def _same_digest(node_id: str, text: str, digest: str) -> bool:
+    """Whether the stored fingerprint ``text`` is of this format and has ``digest``: read from
+    its opening when nodepipe wrote it (``json.dumps`` of ``to_dict``, which opens with the
+    version and the digest), parsed otherwise (10,000 fingerprints a ``status`` are not parsed
+    for their digest alone)."""
+    if text.startswith(f'{{"version": {FORMAT_VERSION}, "digest": "{digest}"'):
+        return True
+    return _stored_digest(node_id, text) == digest
 
 
 @latest_per_key(lambda node_id, text: node_id)
