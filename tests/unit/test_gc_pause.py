@@ -1,4 +1,5 @@
-"""The collector is off while a large view is built, and comes back after the last builder."""
+"""The collector is off while a large view is built, and comes back after the last builder; a
+short command keeps it off to its end, a run brings it back once its nodes start."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from nodepipe.services.gc_pause import gc_paused
+from nodepipe.services.gc_pause import gc_paused, hold_off_for_command, resume_collector
 
 
 @pytest.fixture(autouse=True)
@@ -55,3 +56,17 @@ def test_a_collector_turned_off_before_stays_off_and_an_error_still_ends_the_pau
     with pytest.raises(RuntimeError), gc_paused():
         raise RuntimeError("the view failed")
     assert gc.isenabled()
+
+
+def test_a_short_command_keeps_it_off_and_a_run_brings_it_back_past_what_it_made() -> None:
+    hold_off_for_command()
+    with gc_paused():  # a status computed, its answer still to print
+        pass
+    assert not gc.isenabled()
+    frozen = gc.get_freeze_count()
+    try:
+        resume_collector()  # the run's nodes start
+        assert gc.isenabled()
+        assert gc.get_freeze_count() > frozen  # what it made so far: out of the passes
+    finally:
+        gc.unfreeze()

@@ -93,8 +93,10 @@ def run(
     then it prints the command that runs what the run left undone. With --json, each event of
     the run is one line of JSON (and that command goes to stderr).
     """
+    from nodepipe.services.gc_pause import hold_off_for_command
     from nodepipe.services.runs.service import RunRequest
 
+    hold_off_for_command()  # on again once nodes start (resume_collector): see _run_and_exit
     # Naming NODES already restricts the run to them; --only (kept for compatibility) just
     # says so explicitly, and without NODES it selects nothing less than the whole pipeline.
     request = RunRequest(
@@ -120,15 +122,19 @@ def run(
 
 def _run_and_exit(service: RunService, request: RunRequest, as_json: bool) -> None:
     from nodepipe.cli.progress import JsonEvents, LiveProgress  # the execution layer: ~0.1 s
+    from nodepipe.services.gc_pause import resume_collector
+
+    def started(_: RunResult) -> None:
+        resume_collector()  # nodes start: the run goes on, the collector with it
 
     if as_json:
-        result = service.run(request, [JsonEvents()])
+        result = service.run(request, [JsonEvents()], on_start=started)
         if result.finished is None:
             plan = json_data(result.plan, "PlanPublic", result.tags)
             print(json.dumps({"type": "nothing_to_run", **plan}))
     else:
         with LiveProgress() as progress:
-            result = service.run(request, [progress])
+            result = service.run(request, [progress], on_start=started)
         _print_outcome(result)
     finished = result.finished
     if finished is None or finished.status is RunStatus.COMPLETED:
@@ -204,11 +210,11 @@ def status(pipeline: str, why: bool, as_json: bool) -> None:
 
     States are computed from each node's fingerprint: its code, lock, parameters and parents.
     """
-    from nodepipe.services.gc_pause import gc_paused
+    from nodepipe.services.gc_pause import hold_off_for_command
 
-    with gc_paused():  # 10,000 nodes' values live until printed: nothing for it to free
-        result = workspace().runs.status(pipeline)
-        render(result, as_json, "PipelineStatusPublic", lambda status: _print_status(status, why))
+    hold_off_for_command()  # 10,000 nodes' values live until printed: nothing for it to free
+    result = workspace().runs.status(pipeline)
+    render(result, as_json, "PipelineStatusPublic", lambda status: _print_status(status, why))
 
 
 def _print_status(status: PipelineStatus, why: bool) -> None:

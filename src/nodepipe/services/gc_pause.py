@@ -12,6 +12,12 @@ between then).
 The pause is process-wide (``gc.disable``), so it is counted: with several requests building
 views in threads, the collector comes back when the last one is done, and only if it was on
 before the first began.
+
+A command that ends once its answer is printed (the CLI's ``status``, a ``run`` with nothing
+to do) holds the collector off for the rest of its process instead (``hold_off_for_command``):
+coming back on while that answer is still alive, the collector's first pass walked every one
+of its values (about 0.1 s of CPU at 10,000 nodes) to free nothing before the process ended.
+A command that goes on working (a run starting its nodes) calls ``resume_collector``.
 """
 
 from __future__ import annotations
@@ -42,3 +48,19 @@ def gc_paused() -> Iterator[None]:
             _holders -= 1
             if _holders == 0 and _was_enabled:
                 gc.enable()
+
+
+def hold_off_for_command() -> None:
+    """Keep the collector off for the rest of this process: a short command whose values live
+    until it prints its answer and exits (``gc_paused`` inside leaves it off)."""
+    gc.disable()
+
+
+def resume_collector() -> None:
+    """The command goes on working (a run's nodes start): what it made so far lives on, kept
+    out of the collector's passes (``gc.freeze``), and the collector runs again on what the
+    work makes."""
+    with _lock:
+        if _holders == 0:
+            gc.freeze()
+            gc.enable()
