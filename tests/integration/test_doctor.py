@@ -285,3 +285,30 @@ def test_kept_bundles_no_include_uses_are_reported_with_their_size_and_removed(
     assert sorted(p.name for p in kept.iterdir()) == ["one-0.1.0"]
     assert doctor(cli)["findings"] == []
     chain.runs.run(RunRequest("into-one"))  # the include still there runs from its bundle
+
+
+def test_a_save_a_kill_cut_short_is_never_copied_and_repair_removes_it(
+    chain: nodepipe.Workspace, cli: CliRunner, tmp_path: Path
+) -> None:
+    scripts = tmp_path / "scripts"
+    scripts.mkdir()
+    (scripts / "helpers.py").write_text("X = 1\n")
+    crashed(chain, "aside-written.toml", "env", "code-path", "add", "clean", str(scripts))
+    code = chain.nodes.path("clean") / "code"
+    (left,) = code.glob(".pyproject.toml.*.tmp")
+    assert "code-paths" in left.read_text()  # the new text, never renamed into place
+    assert "code-paths" not in (code / "pyproject.toml").read_text()
+
+    assert cli("node", "duplicate", "clean", "--tag", "copy", "--pipeline", "baseline").code == 0
+    assert not list((chain.nodes.path("copy") / "code").glob(".*.tmp"))
+    assert cli("bundle", "export", "baseline", str(tmp_path / "bundle")).code == 0
+    assert not [p for p in (tmp_path / "bundle").rglob("*.tmp")]
+
+    assert "cut-short-writes" not in by_category(doctor(cli))  # a save may still be writing
+    os.utime(left, (1_000_000_000, 1_000_000_000))
+    (found,) = by_category(doctor(cli))["cut-short-writes"]
+    assert found["subject"] == str(left) and "pyproject.toml" in found["what"]
+    assert to_repair(doctor(cli, "--dry-run")).get("cut-short-writes") == 1
+    assert cli("doctor", "--repair").code == 0
+    assert not left.exists() and (code / "pyproject.toml").is_file()
+    assert "cut-short-writes" not in by_category(doctor(cli))

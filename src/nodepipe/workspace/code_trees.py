@@ -130,6 +130,11 @@ def is_excluded_path(relative: str) -> bool:
     return any(_is_excluded_name(part) for part in relative.split("/"))
 
 
+def is_write_aside(name: str) -> bool:
+    """Whether ``name`` is one ``durable.write_aside`` gives a file it is writing."""
+    return name.endswith(".tmp") and _WRITE_ASIDE.fullmatch(name) is not None
+
+
 def _is_excluded(entry: os.DirEntry[str]) -> bool:
     """Environments and conda prefixes (also one being built or replaced), a conda lock being
     written, and caches."""
@@ -142,7 +147,7 @@ def _is_excluded_name(name: str) -> bool:
         or name.endswith(EXCLUDED_SUFFIXES)
         or name.startswith((".venv.", f"{CONDA_PREFIX}.", f".{CONDA_LOCK}."))
         or name == SNAPSHOT_RECORD
-        or (name.endswith(".tmp") and _WRITE_ASIDE.fullmatch(name) is not None)
+        or is_write_aside(name)
     )
 
 

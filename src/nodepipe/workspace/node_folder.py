@@ -32,6 +32,7 @@ COPY_IGNORED = shutil.ignore_patterns(
     ".ipynb_checkpoints",
     ".pytest_cache",
     ".mypy_cache",
+    ".*." + "[0-9a-f]" * 8 + ".tmp",  # a save a kill cut short (``durable.write_aside``)
 )
 
 

@@ -10,6 +10,7 @@ from nodepipe.services.context import WorkspaceContext
 from nodepipe.services.upkeep.doctor.findings import DiskTotals, DoctorReport, Finding
 from nodepipe.services.upkeep.doctor.kept_packages import find_kept_packages
 from nodepipe.services.upkeep.doctor.node_leftovers import (
+    find_cut_short_writes,
     find_environment_leftovers,
     find_promotion_leftovers,
     find_stale_kernels,
@@ -27,6 +28,7 @@ FINDERS: tuple[tuple[str, Callable[[Survey], list[Finding]]], ...] = (
     ("looking at node rows without folders", find_missing_folders),
     ("looking at unsettled outputs", find_promotion_leftovers),
     ("looking at environments", find_environment_leftovers),
+    ("looking at saves cut short", find_cut_short_writes),
     ("looking at Jupyter kernels", find_stale_kernels),
     ("looking at file modes", find_private_files),
     ("looking at the bundles of pulled packages", find_kept_packages),

@@ -13,6 +13,7 @@ class Category(enum.StrEnum):
     STAGING_LITTER = "staging-litter"
     PROMOTION_LEFTOVERS = "promotion-leftovers"
     ENVIRONMENT_LEFTOVERS = "environment-leftovers"
+    CUT_SHORT_WRITES = "cut-short-writes"
     ORPHAN_FOLDERS = "orphan-folders"
     MISSING_FOLDERS = "missing-folders"
     STALE_KERNELS = "stale-kernels"
@@ -27,6 +28,7 @@ TITLES = {
     Category.STAGING_LITTER: "litter in .nodepipe/staging",
     Category.PROMOTION_LEFTOVERS: "unsettled outputs of finished node runs (.staging)",
     Category.ENVIRONMENT_LEFTOVERS: "half-built or replaced environments (.venv.*)",
+    Category.CUT_SHORT_WRITES: "saves of node files a kill cut short (.NAME.1a2b3c4d.tmp)",
     Category.ORPHAN_FOLDERS: "node folders without a store row",
     Category.MISSING_FOLDERS: "node rows without a folder",
     Category.STALE_KERNELS: "Jupyter kernels of deleted nodes",

@@ -1,6 +1,7 @@
 """Leftovers inside and beside node folders: unsettled promotions in ``<node>/.staging``,
 half-built or replaced environments and conda prefixes (``.venv.building-*``,
-``.conda.old-*``...), and Jupyter kernels of nodes that are gone.
+``.conda.old-*``...), saves a kill cut short (``code/.pyproject.toml.1a2b3c4d.tmp``), and
+Jupyter kernels of nodes that are gone.
 
 A node queued or running (in the store) is never touched: its run settles its own files, or,
 when that run's process died, crash recovery does. Settling is what the next run of the node
@@ -12,7 +13,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import shutil
+import time
 from pathlib import Path
 
 from nodepipe.domain.states import ACTIVE_STATES
@@ -20,6 +23,7 @@ from nodepipe.envs.kernels import kernel_name, kernels_dir, remove_kernel
 from nodepipe.services.context import WorkspaceContext
 from nodepipe.services.upkeep.doctor.findings import Category, Finding
 from nodepipe.services.upkeep.doctor.survey import Survey
+from nodepipe.workspace.code_trees import is_excluded_path, is_write_aside
 from nodepipe.workspace.disk_usage import disk_used
 from nodepipe.workspace.output_swap import (
     PREVIOUS_SUFFIX,
@@ -30,6 +34,8 @@ from nodepipe.workspace.output_swap import (
 
 SETTLE = "settle: keep the outputs the store records, remove the rest"
 ENV_LEFTOVER_PATTERNS = (".venv.building-*", ".venv.old-*", ".conda.building-*", ".conda.old-*")
+CUT_SHORT_AGE_S = 60.0
+"""A save takes milliseconds: a temporary file older than this is one a kill left behind."""
 
 
 def find_promotion_leftovers(survey: Survey) -> list[Finding]:
@@ -97,6 +103,37 @@ def find_environment_leftovers(survey: Survey) -> list[Finding]:
         )
         for path in leftovers
     ]
+
+
+def find_cut_short_writes(survey: Survey) -> list[Finding]:
+    """Temporary files of atomic saves (``durable.write_aside``) in node folders and their
+    ``code/`` (environments and caches aside), old enough that no save is still writing them."""
+    oldest = time.time() - CUT_SHORT_AGE_S
+    found = []
+    for folder in survey.folders.values():
+        for path in [*_write_asides(folder, recurse=False), *_write_asides(folder / "code")]:
+            try:
+                written = path.lstat()
+            except FileNotFoundError:
+                continue
+            if written.st_mtime < oldest and not survey.untouchable(path):
+                what = f"a save of {_saved_name(path.name)} that a kill cut short"
+                found.append(
+                    Finding(Category.CUT_SHORT_WRITES, str(path), what, written.st_size, "remove")
+                )
+    return found
+
+
+def _write_asides(folder: Path, recurse: bool = True) -> list[Path]:
+    found = []
+    for directory, folders, files in os.walk(folder):
+        folders[:] = [f for f in folders if recurse and not is_excluded_path(f)]
+        found += [Path(directory) / name for name in files if is_write_aside(name)]
+    return sorted(found)
+
+
+def _saved_name(temporary: str) -> str:
+    return temporary[1:].rsplit(".", 2)[0]
 
 
 def find_stale_kernels(survey: Survey) -> list[Finding]:

@@ -37,7 +37,10 @@ def repair(
         recover_after_crash(context)
     survey = Survey.take(context)
     done += _promotions(context, survey, report.of(Category.PROMOTION_LEFTOVERS), progress)
-    for finding in report.of(Category.ENVIRONMENT_LEFTOVERS):
+    for finding in (
+        *report.of(Category.ENVIRONMENT_LEFTOVERS),
+        *report.of(Category.CUT_SHORT_WRITES),
+    ):
         path = Path(finding.subject)
         if path.exists() and not survey.live.covers(path):
             remove_leftover(path)
