@@ -4,6 +4,8 @@ set back to its old time, would run its old code although ``status`` says the no
 
 from __future__ import annotations
 
+import io
+import json
 import os
 import shutil
 import subprocess
@@ -11,10 +13,14 @@ import sys
 from pathlib import Path
 
 import pytest
+from pydantic import TypeAdapter
+from rich.console import Console
 
 import nodepipe
 from integration.conftest import CliRunner
 from nodepipe import NodeState
+from nodepipe.cli.progress import LiveProgress
+from nodepipe.domain.events import RunEvent
 from nodepipe.execution.bytecode import compile_checked, needing_compile
 from nodepipe.services.runs.service import RunRequest
 from support.other_user import other_user
@@ -159,3 +165,43 @@ IMPORTS_BOTH = """\
 import os, helper, tool.io, nodepipe_node as node
 (node.data_dir() / "answer.txt").write_text(f"{tool.io.X} {helper.Y} {os.environ['MINE_RAN']}")
 """
+
+
+def test_a_long_compile_shows_in_the_runs_live_display(
+    chain: nodepipe.Workspace, cli: CliRunner, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A first launch compiling hundreds of modules of a code path tells the run's listeners how
+    far it got (``node_preparing``); the CLI's live display shows it on the node's row."""
+    shared = tmp_path / "checkout"
+    for package in range(3):
+        folder = shared / f"pkg{package}"
+        folder.mkdir(parents=True)
+        for module in range(70):
+            (folder / f"m{module}.py").write_text(f"VALUE = {module}\n")
+    assert cli("env", "code-path", "add", "clean", str(shared)).code == 0
+    ran = cli("run", "baseline", "--json")
+    assert ran.code == 0, ran.stderr
+    events = [json.loads(line) for line in ran.stdout.splitlines()]
+    clean = chain.nodes.get("clean").id
+    told = [e for e in events if e["type"] == "node_preparing" and e["node_id"] == clean]
+    assert told and {e["step"] for e in told} == {"compiling external code"}
+    total = told[0]["total"]
+    assert total >= 210 and [told[0]["done"], told[-1]["done"]] == [0, total]  # start, end
+    kinds = [e["type"] for e in events if e.get("node_id") == clean]
+    assert kinds.index("node_preparing") < kinds.index("node_started")  # before it runs
+    assert not any(e["type"] == "node_preparing" and e["node_id"] != clean for e in events)
+
+    reading: TypeAdapter[RunEvent] = TypeAdapter(RunEvent)
+    progress = LiveProgress(terminal=False)
+    started = next(e for e in events if e["type"] == "run_started")
+    capsys.readouterr()
+    for event in (started, told[0], told[-1]):
+        progress(reading.validate_python(event))
+    assert f"… clean: compiling external code ({total:,} files)" in capsys.readouterr().out
+    screen = Console(record=True, width=120, file=io.StringIO())
+    screen.print(progress._render())
+    shown = screen.export_text()
+    assert f"preparing: clean: compiling external code ({total:,} / {total:,} files)" in shown
+
+    again = cli("run", "baseline", "--force", "--json")  # compiled once: nothing to tell
+    assert again.code == 0 and "node_preparing" not in again.stdout

@@ -47,6 +47,18 @@ class NodeSubmitted(NodeRunEvent):
 
 
 @dataclass(frozen=True, slots=True)
+class NodePreparing(NodeRunEvent):
+    """A long step before the node's process starts, as it goes: ``done`` of ``total`` files
+    (compiling a large external checkout on its first launch). Sent only for a step long
+    enough to show; the store keeps nothing of it."""
+
+    step: str
+    done: int
+    total: int
+    type: Literal["node_preparing"] = field(default="node_preparing", init=False)
+
+
+@dataclass(frozen=True, slots=True)
 class NodeStarted(NodeRunEvent):
     """The node's process is up (``pid`` on ``host``): the node is running, with
     ``environment`` (None where it was not recorded: a run seen from another process)."""
@@ -98,5 +110,13 @@ class RunFinished:
     type: Literal["run_finished"] = field(default="run_finished", init=False)
 
 
-RunEvent = RunStarted | NodeSubmitted | NodeStarted | NodeFinished | NodeSkipped | RunFinished
+RunEvent = (
+    RunStarted
+    | NodeSubmitted
+    | NodePreparing
+    | NodeStarted
+    | NodeFinished
+    | NodeSkipped
+    | RunFinished
+)
 Listener = Callable[[RunEvent], None]

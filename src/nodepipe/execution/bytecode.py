@@ -25,7 +25,7 @@ import hashlib
 import os
 import subprocess
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import NamedTuple
 
@@ -46,6 +46,21 @@ for line in sys.stdin:
         )
     except Exception:
         pass
+"""
+_COMPILE_TELLING = """\
+import py_compile, sys, time
+paths = sys.stdin.read().splitlines()
+told = time.monotonic()
+for done, path in enumerate(paths, 1):
+    try:
+        py_compile.compile(
+            path, doraise=True, invalidation_mode=py_compile.PycInvalidationMode.CHECKED_HASH
+        )
+    except Exception:
+        pass
+    if time.monotonic() - told >= 0.25 or done == len(paths):
+        print(done, flush=True)
+        told = time.monotonic()
 """
 _CACHE_TAG = "import sys; print(sys.implementation.cache_tag or '')"
 
@@ -148,10 +163,15 @@ def to_compile(
     return ToCompile(stale, settled)
 
 
-def compile_checked(python: str, modules: list[Path]) -> None:
+def compile_checked(
+    python: str, modules: list[Path], on_compiled: Callable[[int], None] | None = None
+) -> None:
     """Compile ``modules`` to checked-hash ``.pyc`` files with ``python``, in one process; a
-    module that cannot be compiled or written is left to Python."""
-    if modules:
+    module that cannot be compiled or written is left to Python. ``on_compiled`` hears how
+    many are done, four times a second and at the end."""
+    if modules and on_compiled is not None:
+        _compile_telling(python, modules, on_compiled)
+    elif modules:
         with contextlib.suppress(OSError, subprocess.SubprocessError):
             subprocess.run(
                 [python, "-I", "-S", "-c", _COMPILE],
@@ -161,6 +181,27 @@ def compile_checked(python: str, modules: list[Path]) -> None:
                 check=False,
                 timeout=600,
             )
+
+
+def _compile_telling(python: str, modules: list[Path], on_compiled: Callable[[int], None]) -> None:
+    """``compile_checked``, its process printing how many modules it compiled as it goes (it
+    reads the whole list first, so neither pipe can fill up while the other is written)."""
+    with (
+        contextlib.suppress(OSError, subprocess.SubprocessError, ValueError),
+        subprocess.Popen(
+            [python, "-I", "-S", "-c", _COMPILE_TELLING],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        ) as process,
+    ):
+        assert process.stdin is not None and process.stdout is not None
+        process.stdin.write("".join(f"{path}\n" for path in modules))
+        process.stdin.close()
+        for line in process.stdout:
+            on_compiled(int(line))
+        process.wait(timeout=600)
 
 
 @functools.cache

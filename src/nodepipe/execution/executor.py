@@ -12,7 +12,9 @@ from typing import Protocol
 
 from nodepipe.domain.environments import RunEnvironment
 from nodepipe.domain.runs import TaskOutcome
-from nodepipe.execution.task import NodeTask
+from nodepipe.execution.task import NodeTask, PreparingCallback
+
+__all__ = ["Executor", "PreparingCallback", "StartedCallback"]
 
 StartedCallback = Callable[[str, int | None, str, RunEnvironment | None], None]
 """Called with (node run id, process id or None, where, what it started with) once the node
@@ -27,7 +29,14 @@ class Executor(Protocol):
 
     def start(self) -> None: ...
 
-    def submit(self, task: NodeTask, on_started: StartedCallback) -> Future[TaskOutcome]: ...
+    def submit(
+        self,
+        task: NodeTask,
+        on_started: StartedCallback,
+        on_preparing: PreparingCallback | None = None,
+    ) -> Future[TaskOutcome]:
+        """Run ``task``; ``on_preparing`` hears of long preparation steps where the executor
+        can tell (the local one does; a Ray worker's steps show in the node's log only)."""
 
     def cancel(self, node_run_ids: Collection[str]) -> None:
         """Stop these node runs (all of them marked cancelled before any is killed)."""

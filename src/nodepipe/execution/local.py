@@ -25,7 +25,7 @@ from collections.abc import Collection
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from nodepipe.domain.runs import TaskOutcome
-from nodepipe.execution.executor import StartedCallback
+from nodepipe.execution.executor import PreparingCallback, StartedCallback
 from nodepipe.execution.node_variables import node_variables
 from nodepipe.execution.process_launcher import LaunchedRun, ProcessLauncher
 from nodepipe.execution.recovery import this_host
@@ -56,9 +56,14 @@ class LocalExecutor:
         self._launcher = ProcessLauncher(self.jobs, self._hand_over)
         self._launcher.start()
 
-    def submit(self, task: NodeTask, on_started: StartedCallback) -> Future[TaskOutcome]:
+    def submit(
+        self,
+        task: NodeTask,
+        on_started: StartedCallback,
+        on_preparing: PreparingCallback | None = None,
+    ) -> Future[TaskOutcome]:
         assert self._helpers is not None, "start() the executor first"
-        process = NodeProcess(task, self._environment)
+        process = NodeProcess(task, self._environment, on_preparing)
         run = LaunchedRun(
             process,
             lambda pid: on_started(task.node_run_id, pid, self._host, process.recorded),

@@ -18,6 +18,7 @@ from nodepipe.domain.environments import RunEnvironment
 from nodepipe.domain.events import (
     Listener,
     NodeFinished,
+    NodePreparing,
     NodeSkipped,
     NodeStarted,
     NodeSubmitted,
@@ -156,7 +157,10 @@ class Runner:
             progress.started.add(node_id)
             self._emit(NodeStarted(run_id, node_id, node_run, pid, host, environment))
 
-        future = self.executor.submit(prepared.task, started)
+        def preparing(step: str, done: int, total: int) -> None:
+            self._emit(NodePreparing(run_id, node_id, node_run_id, step, done, total))
+
+        future = self.executor.submit(prepared.task, started, preparing)
         future.add_done_callback(
             lambda done: self._events.put(_finished(node_id, node_run_id, done))
         )

@@ -26,7 +26,7 @@ from nodepipe.domain.environments import is_sha256
 from nodepipe.domain.errors import NodepipeError
 from nodepipe.domain.runs import RunOutcome, TaskOutcome
 from nodepipe.domain.staleness import canonical_json, sha256_text
-from nodepipe.execution.executor import Executor, StartedCallback
+from nodepipe.execution.executor import Executor, PreparingCallback, StartedCallback
 from nodepipe.execution.remote_task import LogChunk, append_log, land
 from nodepipe.execution.task import NodeTask
 from nodepipe.workspace.storage import Storage
@@ -88,20 +88,29 @@ class SharedOutputs:
             self._cancelled.update(set(node_run_ids) & self._waiting)
         self.inner.cancel(node_run_ids)
 
-    def submit(self, task: NodeTask, on_started: StartedCallback) -> Future[TaskOutcome]:
+    def submit(
+        self,
+        task: NodeTask,
+        on_started: StartedCallback,
+        on_preparing: PreparingCallback | None = None,
+    ) -> Future[TaskOutcome]:
         outer: Future[TaskOutcome] = Future()
         with self._lock:
             self._waiting.add(task.node_run_id)
         threading.Thread(
             target=self._submit,
-            args=(task, on_started, outer),
+            args=(task, on_started, on_preparing, outer),
             name=f"share-{task.tag}",
             daemon=True,
         ).start()
         return outer
 
     def _submit(
-        self, task: NodeTask, on_started: StartedCallback, outer: Future[TaskOutcome]
+        self,
+        task: NodeTask,
+        on_started: StartedCallback,
+        on_preparing: PreparingCallback | None,
+        outer: Future[TaskOutcome],
     ) -> None:
         key = run_key(task.fingerprint)
         try:
@@ -114,7 +123,7 @@ class SharedOutputs:
                     why = "cancelled before it started"
                     outer.set_result(TaskOutcome(task.node_run_id, RunOutcome.CANCELLED, None, why))
                     return
-                inner = self.inner.submit(task, on_started)
+                inner = self.inner.submit(task, on_started, on_preparing)
         except BaseException as exc:
             outer.set_exception(exc)
             return

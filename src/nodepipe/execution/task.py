@@ -99,7 +99,15 @@ class NodeTask:
 
 
 _SAY_COMPILING = 200
-"""From this many modules to compile (a second or more), the node's log says so first."""
+"""From this many modules to compile (a second or more), the node's log says so first, and
+the run's live display shows how far compiling got (``PreparingCallback``)."""
+
+COMPILING = "compiling external code"
+"""The preparation step ``PreparingCallback`` names while modules are compiled."""
+
+PreparingCallback = Callable[[str, int, int], None]
+"""Called with (step, done, total) as a long step before the node's process starts goes
+(compiling thousands of modules of a checkout at its first launch)."""
 
 
 class NodeProcess:
@@ -110,10 +118,17 @@ class NodeProcess:
     may be called from any thread.
     """
 
-    def __init__(self, task: NodeTask, base_environment: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        task: NodeTask,
+        base_environment: dict[str, str] | None = None,
+        on_preparing: PreparingCallback | None = None,
+    ) -> None:
         """``base_environment``: the variables every node process inherits (by default those
-        of this process that ``node_variables`` lets through)."""
+        of this process that ``node_variables`` lets through); ``on_preparing`` hears how a
+        long preparation step goes."""
         self.task = task
+        self._on_preparing = on_preparing
         self.folder = task.folder
         self.log_file = task.log_file
         self.pid: int | None = None
@@ -190,13 +205,19 @@ class NodeProcess:
         python = self._python()
         if python is not None:
             pending = self._modules_to_compile(python)
-            if len(pending.modules) >= _SAY_COMPILING and self._log is not None:
+            total = len(pending.modules)
+            told = self._on_preparing if total >= _SAY_COMPILING else None
+            if total >= _SAY_COMPILING and self._log is not None:
                 self._log.write(
-                    f"# nodepipe: compiling {len(pending.modules)} modules to bytecode checked "
+                    f"# nodepipe: compiling {total} modules to bytecode checked "
                     "by content (once per content of each folder)\n".encode()
                 )
                 self._log.flush()
-            compile_checked(python, pending.modules)
+            if told is not None:
+                told(COMPILING, 0, total)
+                compile_checked(python, pending.modules, lambda done: told(COMPILING, done, total))
+            else:
+                compile_checked(python, pending.modules)
             pending.mark(python, self._compiled_marks())
 
     def _python(self) -> str | None:

@@ -2369,6 +2369,31 @@ export interface components {
             /** Y */
             y: number;
         };
+        /**
+         * NodePreparing
+         * @description A long step before the node's process starts, as it goes: ``done`` of ``total`` files
+         *     (compiling a large external checkout on its first launch). Sent only for a step long
+         *     enough to show; the store keeps nothing of it.
+         */
+        NodePreparing: {
+            /** Done */
+            done: number;
+            /** Node Id */
+            node_id: string;
+            /** Node Run Id */
+            node_run_id: string;
+            /** Run Id */
+            run_id: string;
+            /** Step */
+            step: string;
+            /** Total */
+            total: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "node_preparing";
+        };
         /** NodePublic */
         NodePublic: {
             /**
@@ -3358,7 +3383,7 @@ export interface components {
          *     the web app's own (``run_crashed``, ``graph_changed``, ``job_finished``, ``resync``);
          *     ``type`` says which.
          */
-        WorkspaceEvent: components["schemas"]["RunStarted"] | components["schemas"]["NodeSubmitted"] | components["schemas"]["NodeStarted"] | components["schemas"]["NodeFinished"] | components["schemas"]["NodeSkipped"] | components["schemas"]["RunFinished"] | components["schemas"]["RunCrashed"] | components["schemas"]["GraphChanged"] | components["schemas"]["JobFinished"] | components["schemas"]["Resync"];
+        WorkspaceEvent: components["schemas"]["RunStarted"] | components["schemas"]["NodeSubmitted"] | components["schemas"]["NodePreparing"] | components["schemas"]["NodeStarted"] | components["schemas"]["NodeFinished"] | components["schemas"]["NodeSkipped"] | components["schemas"]["RunFinished"] | components["schemas"]["RunCrashed"] | components["schemas"]["GraphChanged"] | components["schemas"]["JobFinished"] | components["schemas"]["Resync"];
         /** WorkspacePublic */
         WorkspacePublic: {
             /** Python Version */

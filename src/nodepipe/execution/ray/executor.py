@@ -30,7 +30,7 @@ from ray.exceptions import TaskCancelledError
 
 from nodepipe.domain.errors import NodepipeError
 from nodepipe.domain.runs import RunOutcome, TaskOutcome
-from nodepipe.execution.executor import StartedCallback
+from nodepipe.execution.executor import PreparingCallback, StartedCallback
 from nodepipe.execution.process_groups import KILL_GRACE_SECONDS
 from nodepipe.execution.ray import cluster
 from nodepipe.execution.ray.worker import (
@@ -72,7 +72,13 @@ class RayExecutor:
         cluster.acquire(self.address)
         self._connected = True
 
-    def submit(self, task: NodeTask, on_started: StartedCallback) -> Future[TaskOutcome]:
+    def submit(
+        self,
+        task: NodeTask,
+        on_started: StartedCallback,
+        on_preparing: PreparingCallback | None = None,
+    ) -> Future[TaskOutcome]:
+        """``on_preparing`` is not called: a worker's preparation shows in the node's log."""
         assert self._connected, "start() the executor first"
         future: Future[TaskOutcome] = Future()
         if self.storage is not None:
