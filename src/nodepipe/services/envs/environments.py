@@ -3,6 +3,7 @@ shared references, requirements files, Jupyter kernels, and showing all of it.""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +36,7 @@ from nodepipe.workspace.crash_points import crash_point
 from nodepipe.workspace.durable import write_atomic
 from nodepipe.workspace.external_code import (
     SHARED,
+    check_present,
     code_paths,
     external_code,
     forget_removed_libraries,
@@ -87,12 +89,20 @@ class EnvironmentService:
     context: WorkspaceContext
 
     def node_code(
-        self, name: str, pipeline: str | None, edit: bool = True, own: bool | None = None
+        self,
+        name: str,
+        pipeline: str | None,
+        edit: bool = True,
+        own: bool | None = None,
+        leaving: Collection[str] | None = (),
     ) -> tuple[Node, Path]:
         """The node and its code folder, whose pyproject.toml must be readable (InvalidInputError
         naming the file otherwise: a missing folder, malformed TOML). An edit (``own``, by
         default) needs the node's own environment: a node using a shared one or an existing
-        interpreter is refused, hinting ``env detach``."""
+        interpreter is refused, hinting ``env detach``; and its external code present, since
+        uv reads every folder the node installs (InvalidInputError saying what ``status``
+        says, before uv runs), but for the external code named in ``leaving`` (what the edit
+        removes; None: an edit that runs no uv)."""
         with self.context.store.read() as session:
             within = resolver.pipeline(session, pipeline) if pipeline else None
             node = resolver.node(session, name, within)
@@ -102,6 +112,10 @@ class EnvironmentService:
         read_pyproject(code / "pyproject.toml")
         if edit if own is None else own:
             check_own_environment(node, code)
+            if leaving is not None:
+                gone = {requirement_name(package) for package in leaving}
+                kept = (e for e in external_code(code) if requirement_name(e.name) not in gone)
+                check_present(code, tuple(kept))
         return node, code
 
     def add(
@@ -156,7 +170,7 @@ class EnvironmentService:
         self, name: str, packages: list[str], pipeline: str | None = None
     ) -> EnvironmentView:
         validate_package_names(packages)
-        node, code = self.node_code(name, pipeline)
+        node, code = self.node_code(name, pipeline, leaving=packages)
         _check_requirements_of(node.tag, code, packages)
         environments = self.context.environments
 

@@ -34,7 +34,7 @@ class ExternalCodeService:
     ) -> EnvironmentView:
         """Put ``directory`` on the node's import path at launch; its files join the node's
         fingerprint. Recorded as an absolute path; an existing folder outside ``code/``."""
-        node, code = self._envs.node_code(name, pipeline)
+        node, code = self._envs.node_code(name, pipeline, leaving=None)
         folder = Path(check_code_path(directory)).expanduser().resolve()
         if not folder.is_dir():
             raise InvalidInputError(f"no folder at {directory}")
@@ -59,7 +59,7 @@ class ExternalCodeService:
         self, name: str, directory: str, pipeline: str | None = None
     ) -> EnvironmentView:
         """Take ``directory`` (as recorded, or as the same folder) off the node's import path."""
-        node, code = self._envs.node_code(name, pipeline)
+        node, code = self._envs.node_code(name, pipeline, leaving=None)
         present = code_paths(code)
         wanted = str(Path(directory).expanduser().resolve())
         kept = [p for p in present if p != directory and str(_resolved(code, p)) != wanted]
