@@ -135,5 +135,5 @@ def test_a_ray_that_cannot_be_reached_names_the_flag_in_the_cli(
     said = " ".join(refused.stderr.split())
     assert refused.code == 2, refused
     assert "cannot connect to the Ray cluster at bad address" in said
-    assert "`nodepipe run PIPELINE --executor ray --ray-address HOST:PORT`" in said
+    assert "`nodepipe run baseline --executor ray --ray-address HOST:PORT`" in said  # its name
     assert lab.nodes.get("load").state is nodepipe.NodeState.READY

@@ -35,7 +35,7 @@ COMMANDS: dict[Action, str] = {
         "DIR` (its files become the node's own), then export or build again"
     ),
     Action.RAY_CONNECT: (
-        "start one with `ray start --head` and pass its address with `nodepipe run PIPELINE "
+        "start one with `ray start --head` and pass its address with `nodepipe run {pipeline} "
         "--executor ray --ray-address HOST:PORT`, or leave --ray-address out to start a local Ray"
     ),
     Action.WORKSPACE_INIT: (
@@ -86,9 +86,15 @@ COMMANDS: dict[Action, str] = {
 
 
 def command_for(hint: Hint) -> str:
-    """The sentence telling a CLI user how to do what ``hint`` asks."""
-    quoted = {name: shlex.quote(value) for name, value in hint.params.items()}
+    """The sentence telling a CLI user how to do what ``hint`` asks; a slot the hint gives no
+    value for reads as its name in capitals (``PIPELINE``), for the user to fill in."""
+    quoted = _Params({name: shlex.quote(value) for name, value in hint.params.items()})
     return COMMANDS[hint.action].format_map(quoted)
+
+
+class _Params(dict[str, str]):
+    def __missing__(self, name: str) -> str:
+        return name.upper()
 
 
 def with_hint(message: str, hint: Hint | None) -> str:

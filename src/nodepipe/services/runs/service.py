@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, NamedTuple
 from nodepipe.domain.errors import (
     ConflictError,
     EnvironmentBuildError,
+    Hint,
+    NodepipeError,
     NotFoundError,
     StorageError,
 )
@@ -157,6 +159,10 @@ class RunService:
         except BaseException as error:
             reason = f"the {request.executor} executor did not start: {error}"
             abandon(self.context.store, claim, reason)
+            if isinstance(error, NodepipeError) and error.hint is not None:
+                # the hint's command names this pipeline (the executor does not know it)
+                named = {"pipeline": status.view.pipeline.tag, **error.hint.params}
+                error.hint = Hint(error.hint.action, named)
             raise
         recorder = StoreRecorder(
             self.context.store,
