@@ -171,6 +171,10 @@ def test_code_paths_are_on_the_import_path_and_fingerprinted(
     for holding in (chain.root, chain.nodes.path("clean")):  # its store, logs, outputs: never
         around = cli("env", "code-path", "add", "clean", str(holding))  # up to date
         assert around.code == 2 and "holds the node's own folder" in " ".join(around.stderr.split())
+    outputs = chain.nodes.path("clean") / "data" / "tables"  # what its runs write
+    outputs.mkdir(parents=True)
+    written = cli("env", "code-path", "add", "clean", str(outputs))
+    assert written.code == 2 and "inside the node's own folder" in " ".join(written.stderr.split())
     assert (code / "pyproject.toml").read_text() == before
     removed = cli("env", "code-path", "remove", "clean", str(scripts), "--json")
     assert removed.code == 0 and removed.json()["code_paths"] == []

@@ -14,14 +14,22 @@ export function requirements(text: string): string[] {
     .flatMap((line) => (line.includes(" ") && !/[<>=!~;@]/.test(line) ? line.split(/\s+/) : [line]));
 }
 
-export type AddMode = "packages" | "path" | "snapshot" | "shared";
+export type AddMode = "packages" | "path" | "snapshot" | "shared" | "library";
 
-export const addToNode = (node: string, mode: AddMode, text: string, done: JobDone) =>
+/** What "what to add" sends: packages, one path-like source, or a library node of the pipeline
+ * (``text``: which of its packages, when it holds several). */
+function addition(mode: AddMode, text: string, library: string) {
+  if (mode === "packages") return { requirements: requirements(text) };
+  if (mode === "library") return { requirements: [], from_node: library, package: text.trim() || null };
+  return { requirements: [], [mode]: text.trim() };
+}
+
+export const addToNode = (node: string, mode: AddMode, text: string, library: string, done: JobDone) =>
   startJob(
     () =>
       api.POST("/api/pipelines/{pipeline}/nodes/{node}/environment/packages", {
         params: { path: nodePath(node) },
-        body: mode === "packages" ? { requirements: requirements(text) } : { requirements: [], [mode]: text.trim() },
+        body: addition(mode, text, library),
       }),
     done,
   );
@@ -61,17 +69,6 @@ export const relock = (node: string, upgrade: boolean, done: JobDone) =>
 export const syncNode = (node: string, done: JobDone) =>
   startJob(
     () => api.POST("/api/pipelines/{pipeline}/nodes/{node}/environment/sync", { params: { path: nodePath(node) } }),
-    done,
-  );
-
-/** Back to an environment of its own (same packages when it used a shared one). */
-export const ownEnvironment = (node: string, done: JobDone) =>
-  startJob(
-    () =>
-      api.PUT("/api/pipelines/{pipeline}/nodes/{node}/environment/isolation", {
-        params: { path: nodePath(node) },
-        body: { mode: "own" },
-      }),
     done,
   );
 

@@ -1,29 +1,15 @@
 // The node's environment: Python, packages asked for and locked, snapshots; change any of it.
-import { Package, RefreshCw, X } from "lucide-react";
-import { useCallback, useState } from "react";
+import { RefreshCw, X } from "lucide-react";
+import { useCallback } from "react";
 import { environmentQuery, keys, queryClient } from "../api/queries";
 import type { CanvasNode } from "../api/types";
 import { isolationText } from "../canvas/StepCard";
 import { CondaPackages } from "./CondaPackages";
 import { useReportedQuery } from "../actions/common";
-import {
-  addToNode,
-  changePython,
-  installKernel,
-  ownEnvironment,
-  refreshSnapshot,
-  relock,
-  removeFromNode,
-  syncNode,
-  type AddMode,
-} from "../actions/environments";
-
-const MODES: { value: AddMode; label: string; placeholder: string }[] = [
-  { value: "packages", label: "packages", placeholder: "numpy==2.1.3\npandas>=2\ngit+https://github.com/org/lib@v1" },
-  { value: "path", label: "local project", placeholder: "/path/to/a/project" },
-  { value: "snapshot", label: "snapshot (copied, editable)", placeholder: "/path/or/git URL" },
-  { value: "shared", label: "shared checkout (editable)", placeholder: "/path/to/a/checkout" },
-];
+import { changePython, installKernel, refreshSnapshot, relock, removeFromNode, syncNode } from "../actions/environments";
+import { ownEnvironment, moveToInterpreter, moveToShared } from "../actions/isolation";
+import { AddToEnvironment } from "./AddToEnvironment";
+import { CodePaths } from "./CodePaths";
 
 function packageName(requirement: string): string {
   return (requirement.split(/[<>=!~ ;@[]/)[0] ?? requirement).trim();
@@ -36,8 +22,6 @@ function normalized(name: string): string {
 
 export function EnvironmentTab({ node, pipelineId }: { node: CanvasNode; pipelineId: string }) {
   const env = useReportedQuery(environmentQuery(pipelineId, node.id)).data;
-  const [mode, setMode] = useState<AddMode>("packages");
-  const [text, setText] = useState("");
   const readOnly = node.reference || node.locked;
 
   const load = useCallback(
@@ -49,9 +33,13 @@ export function EnvironmentTab({ node, pipelineId }: { node: CanvasNode; pipelin
   const direct = new Set(env.direct.map((r) => normalized(packageName(r))));
   const indirect = Object.entries(env.locked).filter(([name]) => !direct.has(name));
   const missing = new Set(env.not_installed);
+  // Where a requirement comes from, as `env show` says it (the node's own say nothing).
+  const origin = (requirement: string) => {
+    const from = env.origins[packageName(requirement)] ?? env.origins[normalized(packageName(requirement))];
+    return from && from !== "node" ? `from ${from}` : "";
+  };
   const version = (name: string) =>
     missing.has(name) ? "not installed under the interpreter" : (env.locked[name] ?? "");
-  const placeholder = MODES.find((m) => m.value === mode)?.placeholder ?? "";
   return (
     <div className="environment" data-testid="environment">
       <dl className="facts">
@@ -64,12 +52,24 @@ export function EnvironmentTab({ node, pipelineId }: { node: CanvasNode; pipelin
         </dd>
         <dt>Isolation</dt>
         <dd data-testid="isolation">
-          {isolationText(env.isolation) ?? "an environment of its own"}{" "}
-          {env.isolation !== "own" && (
-            <button className="link" disabled={readOnly} onClick={() => void ownEnvironment(node.id, load)}>
-              Own environment
-            </button>
+          {env.isolation.startsWith("interpreter:") ? (
+            <strong className="not-isolated">{isolationText(env.isolation)}</strong>
+          ) : (
+            (isolationText(env.isolation) ?? "an environment of its own")
           )}
+          <div className="row wrap">
+            {env.isolation !== "own" && (
+              <button className="link" disabled={readOnly} onClick={() => void ownEnvironment(node.id, node.tag, env.isolation, load)}>
+                Own environment
+              </button>
+            )}
+            <button className="link" disabled={readOnly} onClick={() => void moveToShared(node.id, node.tag, env.isolation, load)}>
+              Shared environment…
+            </button>
+            <button className="link" disabled={readOnly} onClick={() => void moveToInterpreter(node.id, node.tag, load)}>
+              Interpreter…
+            </button>
+          </div>
         </dd>
       </dl>
       {env.warnings.map((warning) => (
@@ -101,6 +101,7 @@ export function EnvironmentTab({ node, pipelineId }: { node: CanvasNode; pipelin
               <tr key={requirement}>
                 <td className="mono">{requirement}</td>
                 <td className="mono muted">{version(normalized(packageName(requirement)))}</td>
+                <td className="muted">{origin(requirement)}</td>
                 <td>
                   <button
                     className="icon-button"
@@ -116,39 +117,7 @@ export function EnvironmentTab({ node, pipelineId }: { node: CanvasNode; pipelin
           </tbody>
         </table>
       )}
-      <div className="add-packages">
-        <div className="row">
-          <Package size={14} />
-          <select value={mode} onChange={(e) => setMode(e.target.value as AddMode)} disabled={readOnly} aria-label="what to add">
-            {MODES.map((m) => (
-              <option key={m.value} value={m.value}>
-                {m.label}
-              </option>
-            ))}
-          </select>
-        </div>
-        <textarea
-          className="code-editor"
-          rows={mode === "packages" ? 3 : 1}
-          value={text}
-          placeholder={placeholder}
-          disabled={readOnly}
-          onChange={(e) => setText(e.target.value)}
-          data-testid="add-packages"
-        />
-        <button
-          className="button primary"
-          disabled={readOnly || !text.trim()}
-          onClick={() => {
-            void addToNode(node.id, mode, text, () => {
-              setText("");
-              load();
-            });
-          }}
-        >
-          Add (lock and sync)
-        </button>
-      </div>
+      <AddToEnvironment node={node} readOnly={readOnly} done={load} />
       {Object.keys(env.snapshots).length > 0 && (
         <>
           <h3>Snapshots</h3>
@@ -173,6 +142,7 @@ export function EnvironmentTab({ node, pipelineId }: { node: CanvasNode; pipelin
           ))}
         </>
       )}
+      <CodePaths node={node.id} paths={env.code_paths} readOnly={readOnly} done={load} />
       <CondaPackages node={node} pipelineId={pipelineId} />
       <h3>Also locked</h3>
       {indirect.length === 0 ? (

@@ -50,6 +50,12 @@ class ExternalCodeService:
                 "store, logs and outputs in it change at every run, so the node would never be "
                 "up to date; name a folder of code only"
             )
+        if folder.is_relative_to(code.resolve().parent):
+            raise InvalidInputError(
+                f"{directory} is inside the node's own folder (its data/, logs/ and reports/): "
+                "what each run writes would count as its code and it would never be up to "
+                "date; name a folder of code only"
+            )
         present = code_paths(code)
         if str(folder) not in present:
             set_code_paths(code / "pyproject.toml", [*present, str(folder)])
