@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 
 from nodepipe.domain.events import (
     NodeFinished,
+    NodePreparing,
     NodeSkipped,
     NodeStarted,
     NodeSubmitted,
@@ -70,6 +71,8 @@ class StoreRecorder:
         self._error: BaseException | None = None
 
     def __call__(self, event: RunEvent) -> None:
+        if isinstance(event, NodePreparing):  # how far a preparation got: nothing to keep
+            return
         self._pending.put((event, datetime.now(UTC)))
         if isinstance(event, RunFinished):
             self._run_finished.set()
