@@ -10,6 +10,7 @@ non-ASCII text), and must give the same bytes; and the API still declares the sc
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -28,7 +29,7 @@ from nodepipe.domain.model import (
 )
 from nodepipe.domain.states import NodeState
 from nodepipe.schemas.graph import CanvasNode, PipelineGraph
-from nodepipe.schemas.graph_json import pipeline_graph_json
+from nodepipe.schemas.graph_json import pipeline_graph_json, pipeline_graph_parts
 
 WHEN = datetime(2025, 3, 1, 9, 0, 5, 120034, tzinfo=UTC)
 ODD_TEXT = 'quote " back\\slash \x01 tab\t new\nline ünïcode 漢字 😀 </script> [x]'
@@ -99,3 +100,35 @@ def test_the_api_still_declares_the_graph_schema() -> None:
     answer = document["paths"]["/api/pipelines/{pipeline}"]["get"]["responses"]["200"]
     schema = answer["content"]["application/json"]["schema"]
     assert schema == {"$ref": "#/components/schemas/PipelineGraph"}
+
+
+def test_an_answer_written_from_the_last_ones_parts_is_the_whole_answer_byte_for_byte() -> None:
+    """The web app writes again only the nodes whose values are new objects (and the edges
+    when they are): the spliced answer is what writing the whole view gives."""
+    view = rich_view(40)
+    first, parts = pipeline_graph_parts(view, None)
+    assert first == pipeline_graph_json(view)
+    changed = view.nodes[7]
+    renamed = PipelineNode(
+        replace(changed.node, tag="renamed", state=NodeState.STALE, state_reason="code changed"),
+        replace(changed.membership, x=99.5),
+        changed.is_reference,
+        "own",
+    )
+    added = PipelineNode(
+        replace(view.nodes[0].node, id="new", tag="added"),
+        replace(view.nodes[0].membership, node_id="new"),
+        False,
+    )
+    nodes = (*view.nodes[:7], renamed, *view.nodes[8:20], *view.nodes[21:], added)
+    after = PipelineView(view.pipeline, view.project, nodes, view.edges, view.groups)
+    body, reused = pipeline_graph_parts(after, parts)
+    assert body == PipelineGraph.model_validate(after).model_dump_json().encode()
+    assert reused.edges is parts.edges  # the same edges object: not written again
+    assert reused.nodes[view.nodes[3].node.id] is parts.nodes[view.nodes[3].node.id]
+    assert view.nodes[20].node.id not in reused.nodes  # removed
+
+    fewer = (*view.edges[:2], Edge(view.nodes[1].node.id, "new", "09"))
+    rewired = PipelineView(view.pipeline, view.project, nodes, fewer, view.groups)
+    body, _ = pipeline_graph_parts(rewired, reused)
+    assert body == PipelineGraph.model_validate(rewired).model_dump_json().encode()

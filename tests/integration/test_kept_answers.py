@@ -56,13 +56,13 @@ def live(ran: nodepipe.Workspace) -> Iterator[LiveServer]:
 def builds(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Each time the server builds a pipeline's answer (rather than serving the kept one)."""
     seen: list[str] = []
-    real = PipelineService.show
+    real = PipelineService.show_updated
 
     def counting(self, name, *args, **kwargs):  # type: ignore[no-untyped-def]
         seen.append(name)
         return real(self, name, *args, **kwargs)
 
-    monkeypatch.setattr(PipelineService, "show", counting)
+    monkeypatch.setattr(PipelineService, "show_updated", counting)
     return seen
 
 

@@ -3,6 +3,11 @@
 
 from __future__ import annotations
 
+import time
+
+import pytest
+
+from nodepipe.workspace import folder_memo
 from nodepipe.workspace.folder_memo import FolderMemo
 
 
@@ -57,3 +62,48 @@ def test_checks_kept_under_an_earlier_watch_are_not_trusted_by_a_new_one() -> No
     memo.arm(lambda: True)  # changes between the two watches went unseen
     memo.keep("a", ticket, "key", "check")
     assert memo.get("a", "key") is None
+
+
+def test_the_nodes_told_changed_since_a_generation_and_none_across_arming() -> None:
+    memo = armed()
+    start = memo.generation
+    assert memo.changed_since(start) == frozenset()
+    memo.changed(["a", "b"])
+    middle = memo.generation
+    memo.changed(["c"])
+    assert memo.changed_since(start) == {"a", "b", "c"}
+    assert memo.changed_since(middle) == {"c"}
+    assert memo.changed_since(memo.generation) == frozenset()
+    memo.arm(lambda: True)  # the watcher started again: it may have missed anything
+    assert memo.changed_since(middle) is None
+    memo.disarm()
+    assert memo.changed_since(memo.generation) is None
+
+
+def test_changes_too_old_to_remember_are_answered_with_none(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(folder_memo, "TOLD_KEPT", 4)
+    memo = armed()
+    start = memo.generation
+    memo.changed(["a", "b", "c"])
+    recent = memo.generation
+    memo.changed(["d", "e"])  # more than 4 told: the oldest are forgotten
+    assert memo.changed_since(start) is None
+    assert memo.changed_since(recent) == {"d", "e"}
+
+
+def test_vouching_names_the_nodes_not_kept_and_the_oldest_kept_check() -> None:
+    memo = armed()
+    generation = memo.generation
+    memo.keep("a", memo.ticket("a"), "key", "check")
+    vouched = memo.vouching(["a", "b"], generation)
+    assert vouched is not None
+    until, unkept = vouched
+    assert unkept == {"b"} and until > time.monotonic()
+    assert memo.vouched_until(["a", "b"], generation) is None
+    assert memo.vouched_until(["a"], generation) == until
+    memo.changed(["a"])
+    assert memo.vouching(["a"], generation) is None  # something changed since
+    again = memo.vouching(["a"], memo.generation)
+    assert again is not None and again[1] == {"a"}  # its check is no longer kept

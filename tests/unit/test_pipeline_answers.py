@@ -20,14 +20,16 @@ class World:
         self.body = b"{}"
         self.nodes = ["a", "b"]
         self.builds = 0
-        self.answers = PipelineAnswers(lambda: self.token, self.memo)
+        self.given: list[int | None] = []
+        self.answers: PipelineAnswers[int] = PipelineAnswers(lambda: self.token, self.memo)
 
-    def build(self, caught_up: bool) -> tuple[bytes, list[str]]:
+    def build(self, caught_up: bool, last: int | None) -> tuple[bytes, list[str], int]:
         self.builds += 1
+        self.given.append(last)
         for node in self.nodes:
             if caught_up and self.memo.get(node, ()) is None:
                 self.memo.keep(node, self.memo.ticket(node), (), "check")
-        return self.body, self.nodes
+        return self.body, self.nodes, self.builds
 
     def get(self, pipeline: str = "p") -> Answer:
         return self.answers.answer(pipeline, self.build)
@@ -102,3 +104,12 @@ def test_if_none_match_is_compared_weakly_and_as_a_list() -> None:
 def test_etags_differ_between_servers() -> None:
     tags = {World().get().etag for _ in itertools.repeat(None, 3)}
     assert len(tags) == 3
+
+
+def test_a_build_is_given_what_the_last_build_of_that_pipeline_kept() -> None:
+    world = World()
+    world.get("p")
+    world.token += 1
+    world.get("p")
+    world.get("q")
+    assert world.given == [None, 1, None]  # the build from the last one: p's first build

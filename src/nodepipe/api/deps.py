@@ -22,6 +22,8 @@ from nodepipe.live.external_runs import ExternalRunWatcher
 from nodepipe.live.jobs import JobRunner
 from nodepipe.live.node_files import NodeFileWatcher
 from nodepipe.live.pipeline_answers import PipelineAnswers
+from nodepipe.schemas.graph_json import GraphParts
+from nodepipe.services.graph.view_updates import KeptView
 from nodepipe.services.workspace import Workspace
 
 CLIENT_HEADER = "X-Nodepipe-Client"
@@ -37,7 +39,8 @@ class AppServices:
     canvas: CanvasService
     watcher: ExternalRunWatcher
     files: NodeFileWatcher
-    answers: PipelineAnswers
+    answers: PipelineAnswers[tuple[KeptView, GraphParts]]
+    """Each pipeline's last answer, its view and written parts (``routes.pipelines``)."""
 
     @classmethod
     def start(cls, workspace: Workspace, settings: ServerSettings) -> AppServices:

@@ -128,6 +128,10 @@ class PipelineView:
         """The node ``node_id`` of this pipeline; KeyError if it has no such node."""
         return self._by_id[node_id]
 
+    def find(self, node_id: str) -> PipelineNode | None:
+        """The node ``node_id`` of this pipeline, None if it has no such node."""
+        return self._by_id.get(node_id)
+
     def inputs(self, node_id: str) -> tuple[Edge, ...]:
         """The edges into ``node_id``: its parents, each on a slot."""
         return self._inputs.get(node_id, ())

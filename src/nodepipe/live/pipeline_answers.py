@@ -15,9 +15,12 @@ moment of the request:
 - nothing was committed to the store since (``Store.changes``: any write of any process, a run's
   progress, an edit through the CLI, the API or the Python API).
 
-Anything else builds the answer again. Its ETag stays the same when the new bytes are the same
-(a rebuild that finds nothing changed still earns the page a 304). ETags carry a random prefix
-made when the server starts: a page never matches the answer of an earlier server.
+Anything else builds the answer again, from the last one: ``build`` is given what the last
+build returned to keep (the web app keeps the view and its written parts, and recomputes only
+what the change reaches: ``services.graph.view_updates``). Its ETag stays the same when the new
+bytes are the same (a rebuild that finds nothing changed still earns the page a 304). ETags
+carry a random prefix made when the server starts: a page never matches the answer of an
+earlier server.
 """
 
 from __future__ import annotations
@@ -28,14 +31,19 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Collection, Hashable
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from nodepipe.workspace.folder_memo import FolderMemo
 
 KEPT_PIPELINES = 8
 """Answers kept at once (the most recently asked pipelines; each is its JSON, ~5 MB at 10,000)."""
 
-Build = Callable[[bool], tuple[bytes, Collection[str]]]
-"""Builds an answer, told whether the memo caught up; returns its JSON and its nodes' ids."""
+Kept = TypeVar("Kept")
+"""What a build keeps for the next build of the same pipeline."""
+
+Build = Callable[[bool, Kept | None], tuple[bytes, Collection[str], Kept]]
+"""Builds an answer, told whether the memo caught up and given what the last build of the
+pipeline kept (None: there is none); returns its JSON, its nodes' ids and what to keep."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,26 +61,27 @@ class Answer:
 
 
 @dataclass(frozen=True, slots=True)
-class _Entry:
+class _Entry(Generic[Kept]):
     answer: Answer
+    kept: Kept
     stamp: Hashable
     """The store's token and the memo's generation when it was built (None: not reusable)."""
     until: float
     """``time.monotonic()`` after which its node checks are no longer trusted."""
 
 
-class PipelineAnswers:
+class PipelineAnswers(Generic[Kept]):
     """The last answer of each pipeline asked, by the name it was asked by (thread-safe)."""
 
     def __init__(self, store_token: Callable[[], Hashable], memo: FolderMemo) -> None:
         self._store_token = store_token
         self._memo = memo
         self._lock = threading.Lock()
-        self._entries: OrderedDict[str, _Entry] = OrderedDict()
+        self._entries: OrderedDict[str, _Entry[Kept]] = OrderedDict()
         self._prefix = secrets.token_hex(4)
         self._built = 0
 
-    def answer(self, pipeline: str, build: Build) -> Answer:
+    def answer(self, pipeline: str, build: Build[Kept]) -> Answer:
         """The current answer for ``pipeline``: the last one when nothing changed, else
         ``build``'s."""
         caught_up = self._memo.catch_up()
@@ -87,7 +96,7 @@ class PipelineAnswers:
             and time.monotonic() < kept.until
         ):
             return kept.answer
-        body, node_ids = build(caught_up)
+        body, node_ids, keep = build(caught_up, kept.kept if kept is not None else None)
         until = self._memo.vouched_until(node_ids, generation) if stamp is not None else None
         with self._lock:
             kept = self._entries.get(pipeline)  # another request may have built meanwhile
@@ -96,7 +105,9 @@ class PipelineAnswers:
             else:
                 self._built += 1
                 answer = Answer(body, f'W/"{self._prefix}-{self._built}"')
-            self._entries[pipeline] = _Entry(answer, stamp, until if until is not None else 0.0)
+            self._entries[pipeline] = _Entry(
+                answer, keep, stamp, until if until is not None else 0.0
+            )
             self._entries.move_to_end(pipeline)
             while len(self._entries) > KEPT_PIPELINES:
                 self._entries.popitem(last=False)

@@ -14,48 +14,97 @@ asserts that it gives, byte for byte, what ``PipelineGraph.model_validate(view)
 .model_dump_json()`` gives on a view holding every kind of value, and that the field names here
 are the schema's; the API still declares ``PipelineGraph`` as its answer (the OpenAPI document
 is unchanged), and the CLI's ``--json`` still validates it.
+
+Each node is written apart and the answer spliced from the parts (the same bytes: the serialiser
+writes no spaces), so the web app, which keeps its last answer, writes again only the nodes whose
+values are new objects (``GraphParts``: a view built from the last one reuses the value of each
+node nothing reached, ``services.graph.view_updates``), and the edges when they are new.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic_core import to_json
 
-from nodepipe.domain.model import PipelineView
+from nodepipe.domain.model import Edge, PipelineNode, PipelineView
 from nodepipe.schemas.graph import GroupPublic
 from nodepipe.schemas.projects import LineagePublic, PipelinePublic, ProjectPublic
+
+
+@dataclass(frozen=True, slots=True)
+class GraphParts:
+    """An answer's nodes as written, by id with the value each was written from, and its
+    edges."""
+
+    nodes: dict[str, tuple[PipelineNode, bytes]]
+    edges: tuple[tuple[Edge, ...], bytes]
 
 
 def pipeline_graph_json(view: PipelineView) -> bytes:
     """``PipelineGraph.model_validate(view).model_dump_json()``, without validating each node
     and edge again."""
-    answer: dict[str, Any] = {
-        "pipeline": PipelinePublic.model_validate(view.pipeline).model_dump(),
-        "project": ProjectPublic.model_validate(view.project).model_dump(),
-        "nodes": [
-            {
-                "id": node.id,
-                "tag": node.tag,
-                "notes": node.notes,
-                "state": node.state,
-                "state_reason": node.state_reason,
-                "locked": node.locked,
-                "reference": item.is_reference,
-                "owner_pipeline_id": node.owner_pipeline_id,
-                "isolation": item.isolation,
-                "x": float(place.x),
-                "y": float(place.y),
-                "group_id": place.group_id,
-            }
-            for item in view.nodes
-            for node, place in ((item.node, item.membership),)
-        ],
-        "edges": [
-            {"parent_id": edge.parent_id, "child_id": edge.child_id, "slot": edge.slot}
-            for edge in view.edges
-        ],
-        "groups": [GroupPublic.model_validate(group).model_dump() for group in view.groups],
-        "lineage": [LineagePublic.model_validate(link).model_dump() for link in view.lineage],
-    }
-    return to_json(answer, inf_nan_mode="null")
+    return pipeline_graph_parts(view, None)[0]
+
+
+def pipeline_graph_parts(view: PipelineView, last: GraphParts | None) -> tuple[bytes, GraphParts]:
+    """``pipeline_graph_json(view)`` and its parts, reusing those of ``last`` written from the
+    very same values."""
+    kept = last.nodes if last is not None else {}
+    nodes: dict[str, tuple[PipelineNode, bytes]] = {}
+    for item in view.nodes:
+        found = kept.get(item.node.id)
+        nodes[item.node.id] = (
+            found if found is not None and found[0] is item else (item, _node_json(item))
+        )
+    if last is not None and last.edges[0] is view.edges:
+        edges = last.edges
+    else:
+        edges = (view.edges, _json([_edge(edge) for edge in view.edges]))
+    body = b"".join(
+        (
+            b'{"pipeline":',
+            _json(PipelinePublic.model_validate(view.pipeline).model_dump()),
+            b',"project":',
+            _json(ProjectPublic.model_validate(view.project).model_dump()),
+            b',"nodes":[',
+            b",".join(written for _, written in nodes.values()),
+            b'],"edges":',
+            edges[1],
+            b',"groups":',
+            _json([GroupPublic.model_validate(group).model_dump() for group in view.groups]),
+            b',"lineage":',
+            _json([LineagePublic.model_validate(link).model_dump() for link in view.lineage]),
+            b"}",
+        )
+    )
+    return body, GraphParts(nodes, edges)
+
+
+def _node_json(item: PipelineNode) -> bytes:
+    node, place = item.node, item.membership
+    return _json(
+        {
+            "id": node.id,
+            "tag": node.tag,
+            "notes": node.notes,
+            "state": node.state,
+            "state_reason": node.state_reason,
+            "locked": node.locked,
+            "reference": item.is_reference,
+            "owner_pipeline_id": node.owner_pipeline_id,
+            "isolation": item.isolation,
+            "x": float(place.x),
+            "y": float(place.y),
+            "group_id": place.group_id,
+        }
+    )
+
+
+def _edge(edge: Edge) -> dict[str, str]:
+    return {"parent_id": edge.parent_id, "child_id": edge.child_id, "slot": edge.slot}
+
+
+def _json(value: Any) -> bytes:
+    return to_json(value, inf_nan_mode="null")

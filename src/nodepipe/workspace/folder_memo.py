@@ -26,11 +26,14 @@ The store's own state (stored states, runs) is never kept here: each view reads 
 
 ``generation`` counts what may change a check (arming, disarming, a node's change told), and
 ``vouched_until`` says until when every check of a view stays vouched for: the web app serves a
-whole answer again on both (``live.pipeline_answers``).
+whole answer again on both (``live.pipeline_answers``). ``changed_since`` names the nodes told
+changed since a generation and ``vouching`` which nodes are kept: the web app rebuilds an answer
+only for what changed (``services.graph.view_updates``).
 """
 
 from __future__ import annotations
 
+import bisect
 import threading
 import time
 from collections.abc import Callable, Collection, Hashable, Iterable
@@ -38,6 +41,9 @@ from typing import Any, NamedTuple
 
 TRUST_SECONDS = 60.0
 """How long a kept check is trusted without a look at the files."""
+
+TOLD_KEPT = 100_000
+"""Changes told that ``changed_since`` remembers (older generations get None: check all)."""
 
 
 class Ticket(NamedTuple):
@@ -68,6 +74,8 @@ class FolderMemo:
         self._kept: dict[str, _Kept] = {}
         self._fence: Callable[[], bool] | None = None
         self._generation = 0
+        self._told: list[tuple[int, str]] = []  # (generation, node id) of each change told
+        self._since = 0  # changed_since answers for this generation and later ones
 
     @property
     def generation(self) -> int:
@@ -85,6 +93,7 @@ class FolderMemo:
         with self._lock:
             self._epoch += 1
             self._generation += 1
+            self._forget_told()
             self._kept.clear()
             self._fence = fence
             self._armed = True
@@ -100,6 +109,7 @@ class FolderMemo:
         with self._lock:
             self._epoch += 1
             self._generation += 1
+            self._forget_told()
             self._kept.clear()
             self._armed = False
             self._fence = None
@@ -111,6 +121,24 @@ class FolderMemo:
                 self._generation += 1
                 self._versions[node_id] = self._versions.get(node_id, 0) + 1
                 self._kept.pop(node_id, None)
+                self._told.append((self._generation, node_id))
+            if len(self._told) > TOLD_KEPT:
+                dropped = len(self._told) - TOLD_KEPT // 2
+                self._since = self._told[dropped - 1][0]
+                del self._told[:dropped]
+
+    def changed_since(self, generation: int) -> frozenset[str] | None:
+        """The nodes told changed since ``generation`` (None: the watcher was armed or disarmed
+        since, or that generation is too old to say: anything may have changed)."""
+        with self._lock:
+            if not self._armed or generation < self._since:
+                return None
+            start = bisect.bisect_right(self._told, generation, key=lambda told: told[0])
+            return frozenset(node_id for _, node_id in self._told[start:])
+
+    def _forget_told(self) -> None:
+        self._told.clear()
+        self._since = self._generation
 
     def ticket(self, node_id: str) -> Ticket | None:
         """Taken before checking ``node_id``; None when nothing may be kept."""
@@ -136,18 +164,31 @@ class FolderMemo:
     def vouched_until(self, node_ids: Collection[str], generation: int) -> float | None:
         """Until when (``time.monotonic()``) the kept checks of ``node_ids`` stay trusted, if
         each of them is kept and nothing changed since ``generation``; None otherwise."""
+        vouched = self.vouching(node_ids, generation)
+        return vouched[0] if vouched is not None and not vouched[1] else None
+
+    def vouching(
+        self, node_ids: Collection[str], generation: int
+    ) -> tuple[float, frozenset[str]] | None:
+        """Until when the kept checks among ``node_ids`` stay trusted, and the nodes whose
+        check is not kept (each view checks them again), if nothing changed since
+        ``generation``; None otherwise."""
         with self._lock:
             if not self._armed or generation != self._generation:
                 return None
             oldest = time.monotonic()
+            unkept = []
             for node_id in node_ids:
                 kept = self._kept.get(node_id)
-                if kept is None or kept.ticket.epoch != self._epoch:
-                    return None
-                if kept.ticket.version != self._versions.get(node_id, 0):
-                    return None
-                oldest = min(oldest, kept.at)
-            return oldest + TRUST_SECONDS
+                if (
+                    kept is None
+                    or kept.ticket.epoch != self._epoch
+                    or kept.ticket.version != self._versions.get(node_id, 0)
+                ):
+                    unkept.append(node_id)
+                elif kept.at < oldest:
+                    oldest = kept.at
+            return oldest + TRUST_SECONDS, frozenset(unkept)
 
     def keep(self, node_id: str, ticket: Ticket | None, key: Hashable, value: Any) -> None:
         """Keep a check that started at ``ticket``, unless its node changed since."""

@@ -9,10 +9,11 @@ from nodepipe.api.routing import resource_router
 from nodepipe.api.schemas.graph import PositionsPublic, PositionsUpdate
 from nodepipe.api.schemas.projects import PipelineCreate, PipelineUpdate
 from nodepipe.schemas.graph import PipelineGraph, PipelineStatusPublic
-from nodepipe.schemas.graph_json import pipeline_graph_json
+from nodepipe.schemas.graph_json import GraphParts, pipeline_graph_parts
 from nodepipe.schemas.nodes import RemovalPublic
 from nodepipe.schemas.projects import PipelinePublic
 from nodepipe.services.gc_pause import gc_paused
+from nodepipe.services.graph.view_updates import KeptView
 
 router = resource_router("/pipelines", tags=["pipelines"], errors=(404, 409))
 
@@ -36,12 +37,19 @@ def get_pipeline(pipeline: str, request: Request, services: ServicesDep) -> Resp
 
     # the last answer again while nothing it was built from changed (live.pipeline_answers);
     # its weak ETag turns a page's If-None-Match into a 304 without a body
-    def build(caught_up: bool) -> tuple[bytes, frozenset[str]]:
-        # written straight from the view's values as the schema writes them
-        # (schemas.graph_json), with the garbage collector held off while the view lives
+    def build(
+        caught_up: bool, last: tuple[KeptView, GraphParts] | None
+    ) -> tuple[bytes, frozenset[str], tuple[KeptView, GraphParts]]:
+        # computed again only where a change since the last answer reaches
+        # (services.graph.view_updates), written straight from the view's values as the schema
+        # writes them, a node's bytes reused when its value is (schemas.graph_json), with the
+        # garbage collector held off while the view is built
         with gc_paused():
-            view = services.workspace.pipelines.show(pipeline, caught_up)
-            return pipeline_graph_json(view), view.node_ids
+            kept = services.workspace.pipelines.show_updated(
+                pipeline, caught_up, last[0] if last else None
+            )
+            body, parts = pipeline_graph_parts(kept.view, last[1] if last else None)
+            return body, kept.view.node_ids, (kept, parts)
 
     answer = services.answers.answer(pipeline, build)
     headers = {"ETag": answer.etag, "Cache-Control": "no-cache"}

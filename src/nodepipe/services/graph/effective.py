@@ -54,7 +54,7 @@ def effective_view(
     ``compute_statuses`` takes it)."""
     statuses = compute_statuses(context, session, view, caught_up)
     return replace(
-        view, nodes=tuple(_effective_item(i, statuses.get(i.node.id)) for i in view.nodes)
+        view, nodes=tuple(effective_item(i, statuses.get(i.node.id)) for i in view.nodes)
     )
 
 
@@ -72,7 +72,7 @@ def effective_nodes(
     return [computed.get(node.id, node) for node in wanted]
 
 
-def _effective_item(item: PipelineNode, status: NodeStatusView | None) -> PipelineNode:
+def effective_item(item: PipelineNode, status: NodeStatusView | None) -> PipelineNode:
     """``item`` with its computed state, reason and isolation (``item`` itself when they are
     what it holds already: a completed node with nothing to say costs no new value)."""
     if status is None:

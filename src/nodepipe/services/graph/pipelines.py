@@ -21,6 +21,7 @@ from nodepipe.services.graph.staged_folders import delete_nodes_on_disk, deletin
 from nodepipe.services.guards import check_pipeline_editable
 
 if TYPE_CHECKING:
+    from nodepipe.services.graph.view_updates import KeptView
     from nodepipe.store.queries import StoreSession
 
 
@@ -64,6 +65,15 @@ class PipelineService:
         with self.context.store.light_read() as session:
             view = pipeline_view(session, resolver.pipeline(session, name))
             return effective_view(self.context, session, view, caught_up)
+
+    def show_updated(self, name: str, caught_up: bool, last: KeptView | None) -> KeptView:
+        """``show``'s view for the web app, computed again only where a change since ``last``
+        (the one it kept) reaches (``view_updates``)."""
+        from nodepipe.services.graph.view_updates import updated_view  # the web app's alone
+
+        with self.context.store.light_read() as session:
+            pipeline = resolver.pipeline(session, name)
+            return updated_view(self.context, session, pipeline, caught_up, last)
 
     def lineage(self, project: str | None = None) -> builtins.list[Lineage]:
         """How the pipelines (of ``project``) came from each other."""

@@ -74,26 +74,64 @@ def compute_statuses(
 ) -> dict[str, NodeStatusView]:
     """Effective states of every node of ``view``, parents before children. ``caught_up``:
     whether the caller just caught the web app's memo up with its watcher (None: do it here)."""
-    ids = view.node_ids
-    stored = session.node_fingerprints(ids)
-    tags = _Tags(session, {item.node.id: item.node.tag for item in view.nodes})
-    result: dict[str, NodeStatusView] = {}
-    as_parent: dict[str, str | None] = {}  # what each node's children say of it (once a node)
-    scans: SharedScans = {}  # a checkout many nodes share is walked once per check
     if caught_up is None:
         caught_up = context.folder_memo.catch_up()
-    memo = context.folder_memo if caught_up else None
-    for node_id in topological_order(ids, view.edges):
+    checking = StatusPass(
+        context, session, view, session.node_fingerprints(view.node_ids), caught_up
+    )
+    result = {
+        node_id: checking.status(node_id)
+        for node_id in topological_order(view.node_ids, view.edges)
+    }
+    checking.finish()
+    return result
+
+
+class StatusPass:
+    """One computation of statuses in ``view``: what its nodes share (the stored fingerprints,
+    tags, what each node's children say of it). ``status`` of a node needs its parents' done
+    first (or ``as_parent`` given for them: the web app recomputes only what a change reaches,
+    ``services.graph.view_updates``)."""
+
+    def __init__(
+        self,
+        context: WorkspaceContext,
+        session: LightReads,
+        view: PipelineView,
+        stored: dict[str, tuple[str | None, str | None]],
+        caught_up: bool,
+        as_parent: dict[str, str | None] | None = None,
+    ) -> None:
+        self.context = context
+        self.view = view
+        self.stored = stored
+        self.tags = _Tags(session, {item.node.id: item.node.tag for item in view.nodes})
+        self.as_parent: dict[str, str | None] = {} if as_parent is None else as_parent
+        """What each node's children say of it (``parent_problem``), once a node."""
+        self.scans: SharedScans = {}  # a checkout many nodes share is walked once per check
+        self.memo = context.folder_memo if caught_up else None
+
+    @property
+    def named_elsewhere(self) -> set[str]:
+        """Nodes whose reasons named a node that is not one of their parents now (its tag can
+        change with no change to them nor their parents)."""
+        return self.tags.elsewhere
+
+    def status(self, node_id: str) -> NodeStatusView:
+        """The status of ``node_id`` (its parents' ``as_parent`` known)."""
+        view, tags = self.view, self.tags
         item = view.node(node_id)
         inputs = view.inputs(node_id)
         upstream = [
             f"parent {e.slot} ({tags[e.parent_id]}) {problem}"
             for e in inputs
-            if (problem := as_parent[e.parent_id]) is not None
+            if (problem := self.as_parent[e.parent_id]) is not None
         ]
-        previous_json, digest = stored.get(node_id, _NOTHING_STORED)
+        previous_json, digest = self.stored.get(node_id, _NOTHING_STORED)
         try:
-            config, current = _check(context, node_id, inputs, stored, scans, memo)
+            config, current = _check(
+                self.context, node_id, inputs, self.stored, self.scans, self.memo
+            )
         except NodepipeError as exc:
             problem = str(exc)
             reasons = tuple(dict.fromkeys([problem, *upstream]))
@@ -101,15 +139,17 @@ def compute_statuses(
                 item, NodeState.FAILED, reasons, (problem,), None, None, digest, problem
             )
         else:
-            own = _own_reasons(item, current, previous_json, tags)
+            own = _own_reasons(item, current, previous_json, tags.parents_of(node_id, inputs))
             state = _effective_state(item.node.state, own, upstream)
             reasons = tuple(dict.fromkeys([*own, *upstream]))
             status = NodeStatusView(item, state, reasons, tuple(own), current, config, digest)
-        result[node_id] = status
-        as_parent[node_id] = _parent_problem(status)
-    if context.check_cache is not None:
-        context.check_cache.save()
-    return result
+        self.as_parent[node_id] = parent_problem(status)
+        return status
+
+    def finish(self) -> None:
+        """Write what the checks learnt to the cross-process check cache."""
+        if self.context.check_cache is not None:
+            self.context.check_cache.save()
 
 
 _NOTHING_STORED: tuple[None, None] = (None, None)
@@ -190,15 +230,27 @@ def _own_reasons(
 class _Tags(dict[str, str]):
     """Tags of the view's nodes; ``naming`` adds those of the parents a stored fingerprint
     names that the view no longer shows (a deleted one is named as such), read only for a
-    node whose fingerprint changed."""
+    node whose fingerprint changed. ``elsewhere``: the nodes whose stored fingerprint named a
+    node that is not one of their parents now."""
 
     def __init__(self, session: LightReads, shown: dict[str, str]) -> None:
         super().__init__(shown)
         self._session = session
+        self.elsewhere: set[str] = set()
+        self._node: tuple[str, tuple[Edge, ...]] = ("", ())
+
+    def parents_of(self, node_id: str, inputs: tuple[Edge, ...]) -> _Tags:
+        """These tags, naming for ``node_id`` whose parents are now ``inputs``."""
+        self._node = (node_id, inputs)
+        return self
 
     def naming(self, previous: NodeFingerprint | dict[str, Any] | None) -> _Tags:
         if isinstance(previous, NodeFingerprint):
-            unknown = {p.node_id for p in previous.parents.values()} - self.keys()
+            named = {p.node_id for p in previous.parents.values()}
+            node_id, inputs = self._node
+            if not named <= {e.parent_id for e in inputs}:
+                self.elsewhere.add(node_id)
+            unknown = named - self.keys()
             if unknown:
                 found = self._session.get_nodes(unknown)
                 self.update(
@@ -242,7 +294,7 @@ def _stored_fingerprint(node_id: str, text: str) -> NodeFingerprint | dict[str, 
         return dict(data)
 
 
-def _parent_problem(parent: NodeStatusView) -> str | None:
+def parent_problem(parent: NodeStatusView) -> str | None:
     if parent.problem is not None:
         return f"cannot run: {parent.problem}"
     if parent.state is NodeState.COMPLETED:

@@ -1,0 +1,155 @@
+"""After a change, the web app computes a pipeline's answer again only where the change
+reaches (``services.graph.view_updates``), and that answer is the one a whole build gives: after
+a file saved in a node folder, a run, an edge added and removed, a node added, renamed and
+removed, a parameter edited, a node moved to a shared environment, on SQLite and PostgreSQL.
+Real server, real watcher, real runs; the whole build is ``pipeline show``'s view, as
+``--json`` writes it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+import nodepipe
+from api.live import LiveServer, server_thread
+from nodepipe.schemas.graph import PipelineGraph
+from nodepipe.services.graph.pipelines import PipelineService
+from nodepipe.services.runs.service import RunRequest
+from support.waiting import wait_for
+from support.worlds import build_pipeline
+
+SPEC: dict[str, list[str]] = {
+    "load": [],
+    "clean": ["load"],
+    "plot": ["clean"],
+    "other": [],
+    "side": ["other"],
+}
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def ran(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[nodepipe.Workspace]:
+    monkeypatch.delenv("NODEPIPE_WORKSPACE", raising=False)
+    url = request.getfixturevalue("fresh_postgres_url") if request.param == "postgresql" else None
+    ws = nodepipe.init(tmp_path / "lab", store_url=url)
+    try:
+        build_pipeline(ws, "baseline", SPEC, project="climate")
+        for tag in SPEC:
+            (ws.nodes.path(tag) / "code" / "main.py").write_text("pass\n")
+        ws.runs.run(RunRequest("baseline"))
+        yield ws
+    finally:
+        ws.close()
+
+
+@pytest.fixture
+def computed(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int]]:
+    """For each answer the server built: the nodes it computed and the nodes it shows."""
+    seen: list[tuple[int, int]] = []
+    real = PipelineService.show_updated
+
+    def recording(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        kept = real(self, *args, **kwargs)
+        seen.append((kept.recomputed, len(kept.view.nodes)))
+        return kept
+
+    monkeypatch.setattr(PipelineService, "show_updated", recording)
+    return seen
+
+
+def whole(ws: nodepipe.Workspace) -> dict[str, object]:
+    """The answer a whole build gives (every node computed), as ``pipeline show --json``."""
+    view = ws.pipelines.show("baseline")
+    answer: dict[str, object] = json.loads(PipelineGraph.model_validate(view).model_dump_json())
+    return answer
+
+
+class Page:
+    """The canvas asking for the pipeline after each change."""
+
+    def __init__(self, ws: nodepipe.Workspace, server: LiveServer, computed: list[tuple[int, int]]):
+        self.ws, self.server, self.computed = ws, server, computed
+
+    def get(self) -> dict[str, object]:
+        answer = httpx.get(
+            f"{self.server.url}/api/pipelines/baseline", headers=self.server.headers, timeout=60
+        )
+        assert answer.status_code == 200, answer.text
+        found: dict[str, object] = answer.json()
+        return found
+
+    def after_change(self) -> dict[str, tuple[str, str]]:
+        """The next answer: built from the last one, computing only some nodes, and equal to
+        a whole build. Returns each node's state and reason by tag."""
+        return {tag: (n["state"], n["state_reason"] or "") for tag, n in self.nodes().items()}
+
+    def nodes(self) -> dict[str, dict[str, str]]:
+        """``after_change``'s answer: each node by tag."""
+        before = len(self.computed)
+        answer = self.get()
+        assert len(self.computed) == before + 1  # built again, not the kept bytes
+        recomputed, shown = self.computed[-1]
+        assert recomputed < shown  # from the last answer: not every node computed
+        assert answer == whole(self.ws)
+        nodes = answer["nodes"]
+        assert isinstance(nodes, list)
+        return {n["tag"]: n for n in nodes}
+
+
+def test_every_kind_of_change_gives_the_answer_a_whole_build_gives(
+    ran: nodepipe.Workspace, computed: list[tuple[int, int]]
+) -> None:
+    ws = ran
+    with server_thread(ws) as server:
+        wait_for(lambda: ws.context.folder_memo.armed, "the node folders' watcher to watch")
+        page = Page(ws, server, computed)
+        page.get()
+        page.get()  # the first answers keep every node's check
+        assert computed[0] == (5, 5)
+
+        (ws.nodes.path("clean") / "code" / "main.py").write_text("print('new')\n")
+        states = page.after_change()
+        assert states["clean"] == ("stale", "code changed: main.py")
+        assert states["plot"][0] == "stale" and states["side"][0] == "completed"
+        assert computed[-1][0] == 2  # clean, and plot below it
+
+        ws.runs.run(RunRequest("baseline", only=["clean", "plot"]))
+        assert {state for state, _ in page.after_change().values()} == {"completed"}
+
+        ws.edges.connect("other", "plot", "baseline")
+        assert page.after_change()["plot"][0] == "stale"  # a new input
+        ws.edges.disconnect("other", "plot", "baseline")
+        assert page.after_change()["plot"] == ("completed", "")  # as it ran
+
+        (ws.nodes.path("load") / "code" / "main.py").write_text("print('changed')\n")
+        assert "parent 01 (load) is stale" in page.after_change()["clean"][1]
+        ws.nodes.rename("load", "source", "baseline")
+        states = page.after_change()
+        assert "parent 01 (source) is stale" in states["clean"][1] and "load" not in states
+
+        ws.nodes.new("baseline", "extra")
+        ws.edges.connect("plot", "extra", "baseline")
+        assert page.after_change()["extra"][0] == "ready"
+
+        edit = httpx.put(
+            f"{server.url}/api/pipelines/baseline/nodes/side/params",
+            headers=server.headers,
+            json={"yaml": "lr: 0.5\n"},
+            timeout=60,
+        )
+        assert edit.status_code == 200, edit.text
+        state, reason = page.after_change()["side"]
+        assert state == "stale" and "lr" in reason
+
+        ws.shared_envs.new("tools")
+        ws.isolation.use_shared("other", "tools", "baseline")
+        assert page.nodes()["other"]["isolation"] == "shared:tools"
+
+        ws.nodes.remove(["extra"], "baseline")
+        assert "extra" not in page.after_change()
