@@ -73,8 +73,8 @@ def test_environment_refusals_change_nothing(
         python["error"]["kind"] == "requirement_not_found"
         and "never downloads" in python["error"]["message"]
     )
-    snap = job(client, app, "POST", f"{ENV}/snapshots/nope/refresh")
-    assert snap["status"] == "failed"
+    snap = client.post(f"{ENV}/snapshots/nope/refresh")  # at once, no job
+    assert "has no snapshot 'nope' (snapshots: none)" in error_of(snap, 404, "not_found")
     assert client.get(ENV).json()["direct"] == []
     assert snapshot(chain) == before
     error_of(client.get("/api/pipelines/baseline/nodes/nope/environment"), 404)

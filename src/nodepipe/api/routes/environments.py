@@ -230,10 +230,13 @@ def refresh_snapshot(
     origin: OriginDep,
     force: Annotated[bool, Query(description="Discard local edits in the snapshot.")] = False,
 ) -> JobPublic:
-    """Refresh, relock and sync; refused (the job fails, naming them) over local edits."""
-    check_trusted_inputs(
-        sources=[services.workspace.envs.show(node, pipeline).snapshots.get(snapshot)]
-    )
+    """Refresh, relock and sync; refused (the job fails, naming them) over local edits. A
+    snapshot the node does not have is a 404 at once."""
+    snapshots = services.workspace.envs.show(node, pipeline).snapshots
+    if snapshot not in snapshots:
+        known = ", ".join(snapshots) or "none"
+        raise NotFoundError(f"node {node!r} has no snapshot {snapshot!r} (snapshots: {known})")
+    check_trusted_inputs(sources=[snapshots[snapshot]])
     return environment_job(
         services,
         pipeline,
