@@ -10,6 +10,7 @@ folder both sides see, standing for a bucket (the S3 path of the storage is test
 
 from __future__ import annotations
 
+import hashlib
 import os
 import signal
 import subprocess
@@ -310,6 +311,57 @@ def test_a_worker_killed_mid_task_fails_the_node_with_nothing_half_written(
     again = run_remote(lab, ray_cluster, storage, "sleepy")  # the next task there sweeps it
     assert again.finished is not None and again.finished.status == "completed"
     assert not left.exists()
+
+
+@in_ray_namespace
+def test_code_edited_while_a_remote_node_waits_is_recorded_as_it_was_shipped(
+    lab: nodepipe.Workspace, ray_cluster: RayCluster, outside: Path
+) -> None:
+    """rec15's launch-time re-read on the way to a worker: q's main.py is edited while p runs
+    (q waits), so q ships and runs the new code; its run record, the fingerprint kept with its
+    outputs and `node restore` hold that code, not the one planned (audit2 F1, remote)."""
+    gate = outside / "gate-edited"
+    lab.pipelines.new("edited")
+    lab.nodes.new("edited", "p")
+    lab.nodes.new("edited", "q")
+    lab.edges.connect("p", "q", "edited")
+    write_main(
+        lab,
+        "p",
+        f"""
+        import pathlib, time
+        gate = pathlib.Path({str(gate)!r})
+        if not gate.exists():
+            print("waiting for the gate", flush=True)
+        while not gate.exists():
+            time.sleep(0.05)
+        (node.data_dir() / "seed.txt").write_text("seed")
+        """,
+    )
+    q = write_main(lab, "q", "(node.data_dir() / 'v.txt').write_text('1')\n")
+    storage = outside / "bucket-edited"
+    gate.touch()
+    first = run_remote(lab, ray_cluster, storage, "edited")
+    assert first.finished is not None and first.finished.status == "completed"
+    gate.unlink()  # the old main.py is in the object store now
+
+    wait = in_background(lambda: run_remote(lab, ray_cluster, storage, "edited", force=True))
+    log = lab.nodes.path("p") / "logs" / "latest.log"
+    wait_for(lambda: log.exists() and "waiting for the gate" in log.read_text(), "p to wait", 120)
+    write_main(lab, "q", "(node.data_dir() / 'v.txt').write_text('2')\n")
+    gate.touch()
+    result = wait()
+
+    assert result.finished is not None and result.run_id is not None
+    assert result.finished.status == "completed", node_runs(lab, result.run_id)
+    assert (q / "data" / "v.txt").read_text() == "2"
+    main = (q / "code" / "main.py").read_bytes()
+    past = lab.run_envs.show("q", result.run_id)
+    assert past.files["main.py"] == hashlib.sha256(main).hexdigest()
+    status = {s.item.node.tag: s for s in lab.runs.status("edited").nodes.values()}
+    assert not status["q"].reasons, status["q"].reasons
+    lab.nodes.restore("q", result.run_id, "q-then")
+    assert (lab.nodes.path("q-then") / "code" / "main.py").read_bytes() == main
 
 
 def pair(ws: nodepipe.Workspace) -> Path:

@@ -5,7 +5,9 @@
 as content-addressed trees, so unchanged code costs an existence check per file; each parent's
 ``data/`` goes there by its output digest (a parent that ran remotely in this run is there
 already). The code is also recorded in the workspace's own object store, as a local run records
-it, so ``env show --run`` works alike.
+it, so ``env show --run`` works alike: read at shipping time (``launch_fingerprint``), not as
+the run planned it, so a file edited while the node waited is recorded as it was sent, and
+the shipped task carries that fingerprint (``RemoteTask.relaunched``).
 
 ``land`` brings a completed remote node's outputs home: they are downloaded by digest into a
 fresh staging folder of the node and promoted exactly as a local run's are
@@ -20,11 +22,12 @@ import shutil
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from nodepipe.domain.errors import InvalidInputError, NodepipeError
+from nodepipe.domain.errors import InvalidInputError, NodepipeError, StorageError
 from nodepipe.domain.runs import RunOutcome, TaskOutcome
 from nodepipe.execution.run_files import point_latest_log
 from nodepipe.execution.task import NodeTask
 from nodepipe.workspace.crash_points import crash_point
+from nodepipe.workspace.fingerprint import launch_fingerprint
 from nodepipe.workspace.objects import ObjectStore
 from nodepipe.workspace.output_swap import Promotion, discard, open_staging, promote
 from nodepipe.workspace.run_environment import known_digests, record_environment
@@ -44,6 +47,9 @@ class RemoteTask:
     """Slot -> the digest of that parent's outputs in the storage."""
     imports: tuple[str, ...] = ()
     """Code digests of the folders on the node's import path, in order."""
+    relaunched: bool = False
+    """Whether the node changed between planning and shipping (``task`` has its new
+    fingerprint)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,17 +75,21 @@ def ship(task: NodeTask, storage: Storage) -> RemoteTask:
             "shared filesystem"
         )
     code = task.folder.code
+    try:
+        fingerprint = launch_fingerprint(task.folder, task.fingerprint)
+    except OSError as exc:
+        raise StorageError(f"could not read what the node runs with: {exc}") from exc
+    relaunched = fingerprint != task.fingerprint
+    task = replace(task, fingerprint=fingerprint)
     if task.objects_dir:
-        record_environment(
-            code, ObjectStore(Path(task.objects_dir)), known_digests(task.fingerprint)
-        )
+        record_environment(code, ObjectStore(Path(task.objects_dir)), known_digests(fingerprint))
     parents = {
         str(parent["slot"]): upload_outputs(storage, Path(parent["data_dir"]))
         for parent in task.context.get("parents", [])
     }
     imports = tuple(upload_code(storage, Path(folder)) for folder in task.import_dirs)
     crash_point("remote.shipping")
-    return RemoteTask(task, storage.url, upload_code(storage, code), parents, imports)
+    return RemoteTask(task, storage.url, upload_code(storage, code), parents, imports, relaunched)
 
 
 def append_log(task: NodeTask, chunk: LogChunk) -> None:
@@ -111,20 +121,26 @@ def land_reports(task: NodeTask, storage: Storage, reports: RemoteReports) -> No
         shutil.rmtree(incoming, ignore_errors=True)
 
 
-def land(task: NodeTask, storage: Storage, outcome: TaskOutcome) -> TaskOutcome:
-    """Promote the outputs of a completed remote run into the node's ``data/``; another
-    outcome is handed back as it is. A download that fails fails the node run (``ERROR``),
-    with ``data/`` untouched."""
-    if outcome.status is not RunOutcome.COMPLETED or outcome.output_digest is None:
+def land(
+    task: NodeTask, storage: Storage, outcome: TaskOutcome, relaunched: bool = False
+) -> TaskOutcome:
+    """Promote the outputs of a completed remote run into the node's ``data/``, kept with
+    ``task``'s fingerprint (the one it was shipped with: ``relaunched`` when that is not the
+    planned one, and the outcome says so); another outcome is handed back as it is. A download
+    that fails fails the node run (``ERROR``), with ``data/`` untouched."""
+    digest = outcome.output_digest
+    if outcome.status is not RunOutcome.COMPLETED or digest is None:
         return outcome
+    if relaunched and outcome.fingerprint is None:
+        outcome = replace(outcome, fingerprint=task.fingerprint)
     folder = task.folder
     staging = open_staging(folder, task.node_run_id)
     try:
-        download_outputs(storage, outcome.output_digest, staging)
+        download_outputs(storage, digest, staging)
         crash_point("remote.downloaded")
         promote(
             folder,
-            Promotion(task.run_id, task.node_run_id, outcome.output_digest, task.fingerprint),
+            Promotion(task.run_id, task.node_run_id, digest, task.fingerprint),
         )
     except (NodepipeError, OSError) as exc:
         discard(folder, task.node_run_id)

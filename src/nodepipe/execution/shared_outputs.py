@@ -167,6 +167,8 @@ class SharedOutputs:
             outer.set_exception(error)
             return
         outcome = done.result()
+        if outcome.fingerprint is not None:  # the node changed before it launched: its key
+            key = run_key(outcome.fingerprint)
         if outcome.status is RunOutcome.COMPLETED and outcome.output_digest and key is not None:
             try:
                 if upload_outputs(self.storage, task.folder.data) == outcome.output_digest:

@@ -138,7 +138,7 @@ class RayExecutor:
                 future.set_result(_refused(task, exc))
                 return
             self._streams[task.node_run_id] = stream
-        self._follow(task, stream, future, on_started, storage)
+        self._follow(remote.task, stream, future, on_started, storage, remote.relaunched)
 
     def cancel(self, node_run_ids: Collection[str]) -> None:
         for node_run_id in node_run_ids:
@@ -175,9 +175,11 @@ class RayExecutor:
         future: Future[TaskOutcome],
         on_started: StartedCallback,
         storage: Storage | None = None,
+        relaunched: bool = False,
     ) -> None:
         """Report the node started, then resolve its future with the outcome (driver thread);
-        a shipped node's log is appended as it comes, its outputs landed at the end."""
+        a shipped node's log is appended as it comes, its outputs landed at the end (with the
+        fingerprint it was shipped with: ``relaunched``)."""
         started_at = datetime.now(UTC)
         try:
             for ref in stream:
@@ -193,7 +195,9 @@ class RayExecutor:
                     assert storage is not None
                     land_reports(task, storage, item)
                     continue
-                future.set_result(item if storage is None else land(task, storage, item))
+                future.set_result(
+                    item if storage is None else land(task, storage, item, relaunched)
+                )
                 return
             raise RuntimeError("the Ray task ended without reporting how the node ended")
         except TaskCancelledError:  # Ray's word for a cancelled task: this module's to translate
