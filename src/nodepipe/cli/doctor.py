@@ -10,6 +10,7 @@ import click
 from rich.filesize import decimal
 from rich.status import Status
 
+from nodepipe.cli.confirm import yes_option
 from nodepipe.cli.options import json_option
 from nodepipe.cli.output import done, error_console, render
 from nodepipe.cli.session import selected_path
@@ -81,23 +82,40 @@ class DelayedStatus:
     help="Examine the object storage of remote workers instead (URL, or [storage] url): "
     "contents no run of this workspace names, and uploads cut short.",
 )
-@click.option("--collect", is_flag=True, help="With --storage: remove what it lists.")
+@click.option(
+    "--objects",
+    is_flag=True,
+    help="Examine the run object store instead (.nodepipe/objects: the code and locks each "
+    "node run started with): its size, and contents no run record names.",
+)
+@click.option(
+    "--keep",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="With --objects: keep the environments of each node's newest N runs only; older ones "
+    "are pruned (their runs stay in the history).",
+)
+@click.option("--collect", is_flag=True, help="With --storage or --objects: remove what it lists.")
 @click.option(
     "--grace",
     type=float,
     default=3600.0,
     show_default=True,
     metavar="SECONDS",
-    help="With --storage: leave alone what was written less than this long ago.",
+    help="With --storage or --objects: leave alone what was written less than this long ago.",
 )
+@yes_option
 @json_option
 def doctor(
     dry_run: bool,
     repair: bool,
     rebuild: bool,
     storage: str | None,
+    objects: bool,
+    keep: int | None,
     collect: bool,
     grace: float,
+    yes: bool,
     as_json: bool,
 ) -> None:
     """Find what crashes, lost rows and old versions left in the workspace, with disk used.
@@ -106,10 +124,17 @@ def doctor(
     """
     if repair and (dry_run or rebuild):
         raise InvalidInputError("--repair goes alone: --dry-run shows what it would do")
-    if collect and storage is None:
-        raise InvalidInputError("--collect goes with --storage [URL]")
+    if collect and storage is None and not objects:
+        raise InvalidInputError("--collect goes with --storage [URL] or --objects")
+    if keep is not None and not objects:
+        raise InvalidInputError("--keep goes with --objects")
     if storage is not None:
         _doctor_storage(storage or None, collect, grace, as_json)
+        return
+    if objects:
+        from nodepipe.cli.doctor_objects import doctor_objects
+
+        doctor_objects(keep, collect, grace, yes, as_json)
         return
     with DelayedStatus() as progress:
         if rebuild:
@@ -206,7 +231,9 @@ def _print_summary(report: DoctorReport) -> None:
     disk = report.disk
     done(
         f"disk used: outputs {decimal(disk.outputs)}, environments {decimal(disk.environments)} "
-        f"(beyond the uv cache), uv cache {decimal(disk.uv_cache)}"
+        f"(beyond the uv cache), uv cache {decimal(disk.uv_cache)}, run records "
+        f"(.nodepipe/objects) {decimal(disk.objects)}: `nodepipe doctor --objects` says what "
+        "no run names"
     )
 
 

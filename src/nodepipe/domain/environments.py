@@ -20,6 +20,9 @@ CONDA_LOCK = "conda.lock"
 """The conda lock in a node's ``code/`` folder (pixi's lock format)."""
 CONDA_PREFIX = ".conda"
 """The conda prefix in a node's ``code/`` folder, installed from the lock."""
+PRUNED_CODE = "pruned"
+"""The code of a recorded environment whose code and locks were collected (``doctor
+--objects --keep N --collect``): no digest, so nothing is looked for."""
 LOCK_FILES = {UV_LOCK: "uv.lock", CONDA_LOCK_KIND: CONDA_LOCK}
 """Where each kind of lock lives in a node's ``code/`` folder."""
 

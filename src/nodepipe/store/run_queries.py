@@ -9,7 +9,7 @@ from typing import Any, Unpack
 
 import sqlalchemy as sa
 
-from nodepipe.domain.environments import RunEnvironment
+from nodepipe.domain.environments import PRUNED_CODE, RunEnvironment
 from nodepipe.domain.runs import ACTIVE_NODE_RUN_STATES, NodeRun, Run, RunStatus
 from nodepipe.store import rows
 from nodepipe.store.base import QueryBase, update_by_id
@@ -139,6 +139,60 @@ class RunQueries(QueryBase):
         for statement in statements:
             found.update(str(row[0]) for row in self._connection.execute(statement.distinct()))
         return found
+
+    def kept_environments(self, excluding: Collection[str] = ()) -> tuple[set[str], set[str]]:
+        """The code manifests and lock contents the recorded environments still name (a pruned
+        one names none; nor do the node runs ``excluding``): what the object store keeps."""
+        left_out = set(excluding)
+        codes = sa.select(node_run_environments.c.node_run_id, node_run_environments.c.code)
+        locks = sa.select(node_run_locks.c.node_run_id, node_run_locks.c.sha256)
+        kept_codes = {
+            str(code)
+            for node_run, code in self._connection.execute(codes)
+            if code != PRUNED_CODE and node_run not in left_out
+        }
+        kept_locks = {
+            str(sha)
+            for node_run, sha in self._connection.execute(locks)
+            if node_run not in left_out
+        }
+        return kept_codes, kept_locks
+
+    def environments_beyond(self, keep: int) -> list[tuple[str, str, str]]:
+        """(node run id, run id, node id) of each recorded environment older than the newest
+        ``keep`` of its node's (by start); pruned ones are not listed."""
+        newest = (
+            sa.func.row_number()
+            .over(
+                partition_by=node_runs.c.node_id,
+                order_by=(node_runs.c.started_at.desc(), node_runs.c.created_at.desc()),
+            )
+            .label("newest")
+        )
+        ranked = (
+            sa.select(node_runs.c.id, node_runs.c.run_id, node_runs.c.node_id, newest)
+            .select_from(node_runs.join(node_run_environments))
+            .where(node_run_environments.c.code != PRUNED_CODE)
+            .subquery()
+        )
+        statement = sa.select(ranked.c.id, ranked.c.run_id, ranked.c.node_id).where(
+            ranked.c.newest > keep
+        )
+        rows = self._connection.execute(statement.order_by(ranked.c.id)).all()
+        return [(str(r[0]), str(r[1]), str(r[2])) for r in rows]
+
+    def prune_environments(self, node_run_ids: list[str]) -> None:
+        """Forget what these node runs started with (their code and locks); their run, state
+        and interpreter stay, marked pruned."""
+        for start in range(0, len(node_run_ids), 500):
+            batch = node_run_ids[start : start + 500]
+            where = node_run_environments.c.node_run_id.in_(batch)
+            self._connection.execute(
+                node_run_environments.update().where(where).values(code=PRUNED_CODE)
+            )
+            self._connection.execute(
+                node_run_locks.delete().where(node_run_locks.c.node_run_id.in_(batch))
+            )
 
     def run_environment(self, node_run_id: str) -> RunEnvironment | None:
         """What node run ``node_run_id`` started with; None when nothing was recorded."""

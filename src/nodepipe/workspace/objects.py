@@ -13,6 +13,11 @@ a new one is written aside and renamed into place, so a reader never sees part o
 two writers of the same content both succeed. Nothing is flushed per object: the caller flushes
 the filesystem once after a batch of new objects (``sync_filesystem``). Reading checks the
 digest, so a damaged object is reported, never used.
+
+A content kept again is touched (its mtime is now), so collecting (``workspace.object_collect``:
+only contents older than a grace period that no record names) never takes one a run is
+recording; a content being collected is renamed to ``.collecting.<sha256>`` first and is
+still read under that name until it is gone.
 """
 
 from __future__ import annotations
@@ -29,6 +34,8 @@ from nodepipe.domain.environments import is_sha256
 from nodepipe.domain.errors import NotFoundError
 
 OBJECT_MODE = 0o444
+COLLECTING = ".collecting."
+"""How a content being collected is named beside its place, ``.collecting.<sha256>``."""
 _CHUNK = 1 << 20
 
 
@@ -49,12 +56,31 @@ class ObjectStore:
         return self.root / digest[:2] / digest
 
     def has(self, digest: str) -> bool:
-        return self.path(digest).exists()
+        return self._located(digest).exists()
+
+    def _located(self, digest: str) -> Path:
+        """Where ``digest`` can be read: its place, or its name while it is being collected."""
+        path = self.path(digest)
+        if path.exists():
+            return path
+        collecting = path.with_name(COLLECTING + digest)
+        return collecting if collecting.exists() else path
+
+    def _kept_again(self, digest: str) -> bool:
+        """Whether ``digest`` is stored; touched if so, so that collecting leaves it alone."""
+        path = self.path(digest)
+        try:
+            os.utime(path)
+        except FileNotFoundError:
+            return False  # absent, or being collected: written again
+        except PermissionError:  # another user's content: there, but not ours to touch
+            return path.exists()
+        return True
 
     def put_bytes(self, data: bytes) -> tuple[str, bool]:
         """Keep ``data``: (its digest, whether it was new)."""
         digest = hashlib.sha256(data).hexdigest()
-        if self.has(digest):
+        if self._kept_again(digest):
             return digest, False
         self._publish(digest, data)
         return digest, True
@@ -63,9 +89,9 @@ class ObjectStore:
         """Keep the bytes of ``source`` as they are read now: (their digest, whether they
         were new). ``expected`` (the digest the caller saw), when already stored, is trusted
         without reading the file again."""
-        if expected is not None and is_sha256(expected) and self.has(expected):
+        if expected is not None and is_sha256(expected) and self._kept_again(expected):
             return expected, False
-        if self.has(seen := _file_digest(source)):  # known content, not named by the caller
+        if self._kept_again(seen := _file_digest(source)):  # known, not named by the caller
             return seen, False
         temporary, digest = self._copy_aside(source)
         final = self.path(digest)
@@ -77,7 +103,7 @@ class ObjectStore:
 
     def read(self, digest: str) -> bytes:
         """The content ``digest``; MissingObjectError when it is missing or damaged."""
-        path = self.path(digest)
+        path = self._located(digest)
         try:
             data = path.read_bytes()
         except FileNotFoundError:
@@ -94,7 +120,7 @@ class ObjectStore:
         ``target``) when it is missing or damaged."""
         check = hashlib.sha256()
         try:
-            with self.path(digest).open("rb") as origin, _new_file(target, mode) as copy:
+            with self._located(digest).open("rb") as origin, _new_file(target, mode) as copy:
                 while chunk := origin.read(_CHUNK):
                     check.update(chunk)
                     copy.write(chunk)

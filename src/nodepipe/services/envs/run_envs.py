@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from nodepipe.domain.environments import (
     CONDA_LOCK_KIND,
     LOCK_FILES,
+    PRUNED_CODE,
     UV_LOCK,
     CodeManifest,
     CondaPackage,
@@ -226,6 +227,12 @@ def past_run(
         raise InvalidInputError(
             f"run {found.id} has no stored environment for node {target.tag!r}: that run was "
             "recorded before nodepipe kept environments"
+        )
+    if environment.code == PRUNED_CODE:
+        raise InvalidInputError(
+            f"the environment node {target.tag!r} ran with in run {found.id} was pruned "
+            "(`nodepipe doctor --objects --keep N --collect` kept only newer runs of it): its "
+            "code and locks are no longer stored; restore a newer run of it"
         )
     return target, node_run, environment
 

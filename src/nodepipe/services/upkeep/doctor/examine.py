@@ -19,6 +19,7 @@ from nodepipe.services.upkeep.doctor.node_rows import find_missing_folders, find
 from nodepipe.services.upkeep.doctor.operations import find_journal, find_runs
 from nodepipe.services.upkeep.doctor.private_files import find_private_files
 from nodepipe.services.upkeep.doctor.survey import Progress, Survey, no_progress
+from nodepipe.services.upkeep.run_objects import store_size
 from nodepipe.workspace.disk_usage import DiskUsage
 
 FINDERS: tuple[tuple[str, Callable[[Survey], list[Finding]]], ...] = (
@@ -57,4 +58,4 @@ def measure_disk(survey: Survey) -> DiskTotals:
         [*(f / "code" / name for f in folders for name in (".venv", ".conda")), *shared]
     )
     outputs = usage.measure([f / name for f in folders for name in ("data", "reports")])
-    return DiskTotals(uv_cache, environments, outputs)
+    return DiskTotals(uv_cache, environments, outputs, store_size(survey.context))

@@ -66,6 +66,8 @@ class DiskTotals:
     uv_cache: int
     environments: int
     outputs: int
+    objects: int = 0
+    """The run object store (``.nodepipe/objects``: the code and locks runs started with)."""
 
 
 @dataclass(frozen=True, slots=True)

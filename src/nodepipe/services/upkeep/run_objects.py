@@ -1,0 +1,108 @@
+"""`nodepipe doctor --objects`: the size of the run object store (``.nodepipe/objects``: the
+code and locks each node run started with), what in it no run record names, and collecting it.
+
+Kept are the code manifests and locks of every recorded environment, and every file those
+manifests name. What no record names any more (the runs of a removed node, of a removed
+pipeline) is unreferenced. ``keep`` also prunes: each node keeps the environments of its
+newest ``keep`` node runs; older ones are marked pruned in the store (the run and its state
+stay; `env restore`/`node restore` of them say the environment was pruned) and their contents
+become unreferenced. Only contents older than ``grace`` seconds are collected, so a run
+recording right now loses nothing; the store is pruned in one transaction before anything is
+removed, so a collection killed at any moment never removes what a kept record names.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+
+from nodepipe.domain.errors import InvalidInputError, NodepipeError
+from nodepipe.services.context import WorkspaceContext
+from nodepipe.workspace.crash_points import crash_point
+from nodepipe.workspace.object_collect import collect, settle_leftovers, survey
+from nodepipe.workspace.objects import ObjectStore
+
+DEFAULT_GRACE_SECONDS = 3600.0
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectsReport:
+    """What the object store holds, and what was (or would be) collected."""
+
+    root: str
+    contents: int
+    bytes: int
+    referenced: int
+    unreferenced: int
+    unreferenced_bytes: int
+    too_recent: int
+    """Unreferenced contents younger than the grace period: left alone."""
+    pruned: tuple[str, ...]
+    """Node runs whose environment is (or would be) pruned by ``keep``."""
+    collected: bool
+
+
+def examine_objects(
+    context: WorkspaceContext,
+    keep: int | None = None,
+    collect_now: bool = False,
+    grace: float = DEFAULT_GRACE_SECONDS,
+) -> ObjectsReport:
+    """Report on the object store; with ``collect_now``, prune beyond ``keep`` and remove the
+    unreferenced contents older than ``grace`` seconds."""
+    if grace < 0:
+        raise InvalidInputError("--grace is a number of seconds, 0 or more")
+    if keep is not None and keep < 1:
+        raise InvalidInputError("--keep is at least 1: the newest run of each node is kept")
+    objects = ObjectStore(context.layout.objects_dir)
+    older_than = time.time() - grace
+    if collect_now:
+        settle_leftovers(objects.root, older_than)
+    with context.store.write() if collect_now else context.store.read() as session:
+        beyond = session.environments_beyond(keep) if keep is not None else []
+        pruned = [node_run for node_run, _run, _node in beyond]
+        if collect_now and pruned:
+            session.prune_environments(pruned)
+        codes, locks = session.kept_environments(() if collect_now else pruned)
+    crash_point("objects.pruned")
+    named = _named(objects, codes) | locks
+    contents = list(survey(objects.root))
+    unreferenced = [c for c in contents if c.digest not in named]
+    old = [c for c in unreferenced if c.modified < older_than]
+    if collect_now:
+        for content in old:
+            collect(content, older_than)
+    return ObjectsReport(
+        str(objects.root),
+        len(contents),
+        sum(c.size for c in contents),
+        len(contents) - len(unreferenced),
+        len(old),
+        sum(c.size for c in old),
+        len(unreferenced) - len(old),
+        tuple(pruned),
+        collect_now,
+    )
+
+
+def store_size(context: WorkspaceContext) -> int:
+    """Bytes the object store holds (what `doctor` reports beside outputs and environments)."""
+    return sum(c.size for c in survey(context.layout.objects_dir))
+
+
+def _named(objects: ObjectStore, codes: set[str]) -> set[str]:
+    """The manifests ``codes`` and every file they name; a manifest that cannot be read stops
+    the collection (what it names is not known, so nothing may be removed)."""
+    named = set(codes)
+    for code in codes:
+        try:
+            manifest = json.loads(objects.read(code))
+        except (NodepipeError, ValueError) as exc:
+            raise InvalidInputError(
+                f"cannot read the recorded code manifest {code[:12]}: {exc}; nothing was "
+                "collected (what it names is unknown)"
+            ) from None
+        files = manifest.get("files", {}) if isinstance(manifest, dict) else {}
+        named.update(str(digest) for digest in files.values())
+    return named

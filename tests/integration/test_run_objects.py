@@ -1,0 +1,128 @@
+"""The run object store (``.nodepipe/objects``) is reported and collected (audit2 F19):
+`doctor` shows its size; `doctor --objects` what no run record names; `--collect` removes it;
+`--keep N` prunes the environments of older runs (asked for), and restoring a pruned run says
+so (real runs, real files)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import nodepipe
+from integration.conftest import CliRunner
+from nodepipe.services.runs.service import RunRequest
+from nodepipe.workspace.objects import ObjectStore
+
+BIG = 300_000
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def ran(ws: nodepipe.Workspace, **request: list[str]) -> str:
+    result = ws.runs.run(RunRequest("baseline", force=True, **request))  # type: ignore[arg-type]
+    assert result.run_id is not None and result.finished is not None
+    assert result.finished.failed == 0
+    return result.run_id
+
+
+def test_doctor_reports_the_object_store_and_collects_what_no_run_names(
+    chain: nodepipe.Workspace, cli: CliRunner
+) -> None:
+    chain.nodes.new("baseline", "model")
+    code = chain.nodes.path("model") / "code"
+    weights = bytes(range(256)) * (BIG // 256)
+    (code / "model.bin").write_bytes(weights)
+    first = ran(chain)
+    objects = ObjectStore(chain.context.layout.objects_dir)
+    assert objects.has(sha256(weights))
+
+    report = cli("doctor", "--json")
+    assert report.code == 0, report.stderr
+    assert report.json()["disk"]["objects"] >= BIG
+    assert "run records (.nodepipe/objects)" in cli("doctor").stdout
+    looked = cli("doctor", "--objects", "--json", "--grace", "0").json()
+    assert looked["unreferenced"] == 0 and looked["referenced"] == looked["contents"] > 0
+
+    removed = chain.nodes.remove(["model"], "baseline")
+    assert removed is not None
+    looked = cli("doctor", "--objects", "--json").json()  # the default grace: too recent
+    assert looked["unreferenced"] == 0 and looked["too_recent"] >= 1
+    said = cli("doctor", "--objects", "--grace", "0")
+    assert "no run names: " in said.stdout and "--collect" in said.stdout
+    assert objects.has(sha256(weights))  # looking removes nothing
+
+    collected = cli("doctor", "--objects", "--collect", "--grace", "0", "--json")
+    assert collected.code == 0, collected.stderr
+    assert collected.json()["collected"] and collected.json()["unreferenced_bytes"] >= BIG
+    assert not objects.has(sha256(weights))
+    for tag in ("load", "clean", "plot"):  # what the kept runs name is all there
+        past = chain.run_envs.show(tag, first)
+        for digest in [past.code, *past.files.values()]:
+            objects.read(digest)
+    again = cli("doctor", "--objects", "--json", "--grace", "0").json()
+    assert again["unreferenced"] == 0
+    assert not list(objects.root.rglob(".*"))  # nothing left aside
+
+
+def test_keep_prunes_older_runs_after_asking_and_their_restore_says_so(
+    chain: nodepipe.Workspace, cli: CliRunner
+) -> None:
+    main = chain.nodes.path("load") / "code" / "main.py"
+    main.write_text("print('first version')\n")
+    first = ran(chain, only=["load"])
+    main.write_text("print('second version')\n")
+    second = ran(chain, only=["load"])
+    objects = ObjectStore(chain.context.layout.objects_dir)
+    old = sha256(b"print('first version')\n")
+    assert objects.has(old)
+
+    refused = cli("doctor", "--objects", "--keep", "1", "--collect", "--grace", "0")
+    assert refused.code == 2, refused.stderr
+    assert "1 node runs" in refused.stderr and "--yes" in refused.stderr
+    assert objects.has(old) and chain.run_envs.show("load", first).files  # nothing changed
+
+    dry = cli("doctor", "--objects", "--keep", "1", "--grace", "0", "--json").json()
+    assert len(dry["pruned"]) == 1 and dry["unreferenced"] >= 2  # main.py and its manifest
+    done = cli("doctor", "--objects", "--keep", "1", "--collect", "--grace", "0", "--yes")
+    assert done.code == 0, done.stderr
+    assert "environments of 1 older node runs pruned" in done.stdout
+    assert not objects.has(old)
+
+    for argv in (
+        ("env", "restore", "load", "--run", first),
+        ("node", "restore", "load", "--run", first, "--as", "load-then"),
+        ("runs", "--run", first, "--node", "load"),
+    ):
+        said = cli(*argv)
+        assert said.code == 2, (argv, said.stderr)
+        assert "was pruned" in said.stderr, said.stderr
+    assert "load-then" not in {n.tag for n in chain.nodes.list("baseline")}
+    kept = cli("runs", "--run", second, "--node", "load", "--json")
+    assert kept.code == 0 and json.loads(kept.stdout)["files"]["main.py"] == sha256(
+        main.read_bytes()
+    )
+    assert cli("env", "restore", "load", "--run", second).code == 0
+    history = cli("runs", "--json")
+    assert first in history.stdout  # the run itself stays in the history
+
+
+def test_a_content_being_collected_is_still_read_and_a_kept_one_is_put_back(
+    chain: nodepipe.Workspace, tmp_path: Path
+) -> None:
+    """The collection's two steps (aside, then removed unless kept again): a run that keeps a
+    content again between them keeps it."""
+    from nodepipe.workspace.object_collect import collect, survey
+
+    objects = ObjectStore(tmp_path / "objects")
+    digest, _ = objects.put_bytes(b"old content")
+    (content,) = survey(objects.root)
+    aside = content.path.with_name(".collecting." + digest)
+    content.path.rename(aside)
+    assert objects.read(digest) == b"old content"  # read under its collecting name
+    aside.rename(content.path)
+    objects.put_bytes(b"old content")  # kept again: touched
+    assert not collect(content, older_than=content.modified + 0.000001)
+    assert objects.read(digest) == b"old content" and not aside.exists()
