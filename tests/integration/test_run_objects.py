@@ -7,12 +7,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 import nodepipe
 from integration.conftest import CliRunner
 from nodepipe.services.runs.service import RunRequest
 from nodepipe.workspace.objects import ObjectStore
+from support.worlds import CHAIN, build_pipeline
 
 BIG = 300_000
 
@@ -67,9 +71,23 @@ def test_doctor_reports_the_object_store_and_collects_what_no_run_names(
     assert not list(objects.root.rglob(".*"))  # nothing left aside
 
 
+@pytest.fixture
+def any_chain(
+    tmp_path: Path, store_url: str | None, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[nodepipe.Workspace]:
+    """``chain`` on SQLite and on PostgreSQL."""
+    monkeypatch.delenv("NODEPIPE_WORKSPACE", raising=False)
+    ws = nodepipe.init(tmp_path / "lab", store_url=store_url)
+    monkeypatch.chdir(ws.root)
+    build_pipeline(ws, "baseline", CHAIN, project="climate")
+    yield ws
+    ws.close()
+
+
 def test_keep_prunes_older_runs_after_asking_and_their_restore_says_so(
-    chain: nodepipe.Workspace, cli: CliRunner
+    any_chain: nodepipe.Workspace, cli: CliRunner
 ) -> None:
+    chain = any_chain
     main = chain.nodes.path("load") / "code" / "main.py"
     main.write_text("print('first version')\n")
     first = ran(chain, only=["load"])

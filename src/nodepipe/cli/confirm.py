@@ -44,7 +44,12 @@ def confirm_losses(command: str, losses: Sequence[Loss], yes: bool) -> None:
     """Ask whether ``command`` may delete ``losses``; NotConfirmedError when it may not."""
     if yes or not losses:
         return
-    lines = "\n".join(f"  {describe(loss)}" for loss in losses)
+    confirm_deleting(command, "\n".join(f"  {describe(loss)}" for loss in losses))
+
+
+def confirm_deleting(command: str, lines: str) -> None:
+    """Ask whether ``command`` may delete what ``lines`` name (indented, one a line);
+    NotConfirmedError when it may not."""
     if not sys.stdin.isatty():
         raise NotConfirmedError(
             f"{command} would delete:\n{lines}\nnothing was deleted; stdin is not a terminal "

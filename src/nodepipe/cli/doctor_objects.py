@@ -5,12 +5,11 @@ environments of older runs loses them for `env restore`/`node restore`, so it is
 
 from __future__ import annotations
 
-import sys
+from dataclasses import asdict
 
-import click
 from rich.filesize import decimal
 
-from nodepipe.cli.confirm import NotConfirmedError, typed_again
+from nodepipe.cli.confirm import confirm_deleting, typed_again
 from nodepipe.cli.output import done, error_console, render
 from nodepipe.cli.session import selected_path
 
@@ -30,17 +29,7 @@ def doctor_objects(keep: int | None, collect: bool, grace: float, yes: bool, as_
                 report = examine_objects(context, keep, True, grace)
     finally:
         context.store.close()
-    data = {
-        "root": report.root,
-        "contents": report.contents,
-        "bytes": report.bytes,
-        "referenced": report.referenced,
-        "unreferenced": report.unreferenced,
-        "unreferenced_bytes": report.unreferenced_bytes,
-        "too_recent": report.too_recent,
-        "pruned": list(report.pruned),
-        "collected": report.collected,
-    }
+    data = {**asdict(report), "pruned": list(report.pruned)}
 
     def show(_: object) -> None:
         verb = "removed" if report.collected else "no run names"
@@ -60,15 +49,8 @@ def doctor_objects(keep: int | None, collect: bool, grace: float, yes: bool, as_
 
 
 def _confirm(count: int, keep: int | None) -> None:
-    what = (
-        f"the recorded environments (code, locks) of {count} node runs older than each node's "
-        f"newest {keep}: `env restore`/`node restore` of those runs will no longer work"
+    confirm_deleting(
+        "doctor --objects",
+        f"  the recorded environments (code, locks) of {count} node runs older than each "
+        f"node's newest {keep}: `env restore`/`node restore` of those runs will no longer work",
     )
-    if not sys.stdin.isatty():
-        raise NotConfirmedError(
-            f"doctor --objects would delete {what}; nothing was deleted; stdin is not a "
-            f"terminal to ask on: confirm with `{typed_again()}`"
-        )
-    error_console.print(f"doctor --objects will delete {what}", markup=False, highlight=False)
-    if not click.confirm("Delete?", default=False, err=True):
-        raise NotConfirmedError("doctor --objects: not confirmed; nothing was deleted")
