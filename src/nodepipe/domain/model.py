@@ -128,6 +128,18 @@ class PipelineView:
         """The node ``node_id`` of this pipeline; KeyError if it has no such node."""
         return self._by_id[node_id]
 
+    def with_nodes(
+        self, nodes: tuple[PipelineNode, ...], edges: tuple[Edge, ...] | None = None
+    ) -> PipelineView:
+        """This view with ``nodes`` in place of its own (the same nodes, other values: computed
+        states) and, if given, ``edges`` equal to its own, its edges not indexed again."""
+        view: PipelineView = object.__new__(PipelineView)
+        kept = {"nodes": nodes, "edges": self.edges if edges is None else edges}
+        for name in ("pipeline", "project", "nodes", "edges", "groups", "lineage", "_inputs"):
+            object.__setattr__(view, name, kept[name] if name in kept else getattr(self, name))
+        object.__setattr__(view, "_by_id", {item.node.id: item for item in nodes})
+        return view
+
     def find(self, node_id: str) -> PipelineNode | None:
         """The node ``node_id`` of this pipeline, None if it has no such node."""
         return self._by_id.get(node_id)

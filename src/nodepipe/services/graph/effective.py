@@ -53,9 +53,7 @@ def effective_view(
     """``view`` with each node's computed state, reasons and isolation (``caught_up`` as
     ``compute_statuses`` takes it)."""
     statuses = compute_statuses(context, session, view, caught_up)
-    return replace(
-        view, nodes=tuple(effective_item(i, statuses.get(i.node.id)) for i in view.nodes)
-    )
+    return view.with_nodes(tuple(effective_item(i, statuses.get(i.node.id)) for i in view.nodes))
 
 
 def effective_nodes(

@@ -14,7 +14,9 @@ costs about half a second of CPU at 10,000 nodes; this module recomputes only:
 - then, parents before children, the children of each recomputed node whose state as a parent
   (``parent_problem``) changed.
 
-Everything else keeps its status and its effective item (the same object: the JSON writer
+What the checks learn is written to the cross-process check cache by whole builds only (it
+is rewritten whole: for one node, that costs more than the rest of the view). Everything else
+keeps its status and its effective item (the same object: the JSON writer
 keeps its bytes, ``schemas.graph_json``). The last view is not used (everything is built again,
 as ``effective_view`` does) when: there is none, it was of another pipeline, it or this view did
 not catch up with the watcher, the watcher was armed or disarmed since, or the oldest check it
@@ -26,7 +28,7 @@ from __future__ import annotations
 
 import heapq
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from nodepipe.domain.graph import topological_order
@@ -102,9 +104,7 @@ def _whole(
     checking = StatusPass(context, session, base, stored, caught_up)
     statuses = {node_id: checking.status(node_id) for node_id in order}
     checking.finish()
-    view = replace(
-        base, nodes=tuple(effective_item(i, statuses.get(i.node.id)) for i in base.nodes)
-    )
+    view = base.with_nodes(tuple(effective_item(i, statuses.get(i.node.id)) for i in base.nodes))
     vouched = context.folder_memo.vouching(base.node_ids, generation) if caught_up else None
     until, unkept = vouched if vouched is not None else (0.0, frozenset[str]())
     return KeptView(
@@ -166,7 +166,10 @@ def _update(
         dirty.update(children.get(parent, ()))
     dirty &= ids  # the children of removed edges may be gone too
     checking = StatusPass(context, session, base, stored, True, dict(last.as_parent))
-    statuses = {i: s for i, s in last.statuses.items() if i in ids}
+    if last.statuses.keys() - ids:  # nodes removed
+        statuses = {i: s for i, s in last.statuses.items() if i in ids}
+    else:
+        statuses = dict(last.statuses)
     waiting = [(order[i], i) for i in dirty]
     heapq.heapify(waiting)
     queued = set(dirty)
@@ -179,20 +182,18 @@ def _update(
                 if child not in queued:
                     queued.add(child)
                     heapq.heappush(waiting, (order[child], child))
-    checking.finish()
+    # not written to the cross-process check cache here: rewriting it whole for a node or two
+    # costs more than the rest of this view; the next whole view (at least once a minute,
+    # TRUST_SECONDS) writes what was learnt, and a CLI status checks those few nodes itself
     kept_items = last.view
-    view = PipelineView(
-        pipeline=base.pipeline,
-        project=base.project,
-        nodes=tuple(
+    view = base.with_nodes(
+        tuple(
             effective_item(item, statuses[node_id])
             if (node_id := item.node.id) in queued
             else kept_items.node(node_id)
             for item in base.nodes
         ),
-        edges=edges,
-        groups=base.groups,
-        lineage=base.lineage,
+        edges,  # the last view's when equal: the JSON writer keeps their bytes
     )
     vouched = context.folder_memo.vouching(queued, generation)
     return KeptView(
