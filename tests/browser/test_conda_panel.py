@@ -32,6 +32,14 @@ def test_the_environment_panel_lists_the_nodes_conda_packages(
     panel.get_by_role("tab", name="Environment").click()
     expect(panel.get_by_test_id("environment")).to_contain_text("Python")
     expect(panel.get_by_test_id("conda-packages")).to_have_count(0)
+    package = next((channel / "noarch").glob("hello-tool-1.0-*.conda"))
+    served.workspace.conda.add("plot", [package.as_uri()], [str(channel)])
+    node(page, "plot").dblclick()  # asked for by its file's URL: named after the file
+    panel.get_by_role("tab", name="Environment").click()
+    table = panel.get_by_test_id("conda-packages")
+    expect(table).to_contain_text(package.name)
+    expect(table).not_to_contain_text("(dependency)")
+    expect(panel.get_by_role("button", name="Remove conda package hello-tool")).to_be_visible()
 
 
 def test_conda_packages_are_added_and_removed_from_the_environment_tab(

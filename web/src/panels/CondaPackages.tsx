@@ -10,6 +10,13 @@ import { addCondaPackages, condaChannels, condaSpecs, relockConda, removeCondaPa
 /** The package a conda spec names (`conda-forge::ffmpeg >=6` → `ffmpeg`). */
 export function condaName(spec: string): string {
   const bare = spec.trim().split("::").pop() ?? spec;
+  const head = (bare.split("[")[0] ?? "").split(/\s/)[0] ?? "";
+  if (!spec.includes("::") && /[/:]/.test(head)) {
+    // a package file's URL or path: named after the file (…/ffmpeg-6.1-h1_0.conda is ffmpeg)
+    const file = (head.replace(/\/+$/, "").split("/").pop() ?? head).replace(/\.(conda|tar\.bz2)$/, "");
+    const parts = file.split("-");
+    return (parts.length >= 3 ? parts.slice(0, -2).join("-") : file).toLowerCase();
+  }
   return (bare.match(/^[A-Za-z0-9_][A-Za-z0-9_.-]*/)?.[0] ?? bare).toLowerCase();
 }
 
