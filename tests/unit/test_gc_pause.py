@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from nodepipe.services import gc_pause
 from nodepipe.services.gc_pause import gc_paused, hold_off_for_command, resume_collector
 
 
@@ -58,7 +59,12 @@ def test_a_collector_turned_off_before_stays_off_and_an_error_still_ends_the_pau
     assert gc.isenabled()
 
 
-def test_a_short_command_keeps_it_off_and_a_run_brings_it_back_past_what_it_made() -> None:
+def test_a_short_command_keeps_it_off_and_a_run_brings_it_back_past_what_it_made(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    hold_off_for_command()  # the CLI run inside another program (a test): nothing changes
+    assert gc.isenabled()
+    monkeypatch.setattr(gc_pause, "_one_command", True)  # the nodepipe program
     hold_off_for_command()
     with gc_paused():  # a status computed, its answer still to print
         pass

@@ -146,6 +146,16 @@ def init(path: Path, db: str | None, python: str | None, as_json: bool) -> None:
         )
 
 
+def console() -> None:
+    """The ``nodepipe`` program: ``main`` in a process that ends with its command (a short
+    command's values are left to the process's end, not walked by the garbage collector:
+    ``services.gc_pause``)."""
+    from nodepipe.services.gc_pause import one_command_process
+
+    one_command_process()
+    main()
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: nodepipe errors become a message on stderr and an exit code."""
     try:

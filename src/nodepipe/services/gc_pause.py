@@ -13,11 +13,13 @@ The pause is process-wide (``gc.disable``), so it is counted: with several reque
 views in threads, the collector comes back when the last one is done, and only if it was on
 before the first began.
 
-A command that ends once its answer is printed (the CLI's ``status``, a ``run`` with nothing
-to do) holds the collector off for the rest of its process instead (``hold_off_for_command``):
-coming back on while that answer is still alive, the collector's first pass walked every one
-of its values (about 0.1 s of CPU at 10,000 nodes) to free nothing before the process ended.
-A command that goes on working (a run starting its nodes) calls ``resume_collector``.
+In the ``nodepipe`` program (a process that ends with its one command: ``one_command_process``),
+a command that ends once its answer is printed (``status``, a ``run`` with nothing to do) holds
+the collector off for the rest of the process instead (``hold_off_for_command``): coming back on
+while that answer was still alive, the collector's passes walked every one of its values (about
+a fifth of the CPU of a 10,000-node ``status``) to free nothing before the process ended. A
+command that goes on working (a run starting its nodes) calls ``resume_collector``. Where the
+CLI runs inside another program (``cli.app.main`` called by a test or a script) both do nothing.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from contextlib import contextmanager
 _lock = threading.Lock()
 _holders = 0
 _was_enabled = False
+_one_command = False
 
 
 @contextmanager
@@ -50,17 +53,24 @@ def gc_paused() -> Iterator[None]:
                 gc.enable()
 
 
+def one_command_process() -> None:
+    """This process runs one command, then ends (the ``nodepipe`` program)."""
+    global _one_command
+    _one_command = True
+
+
 def hold_off_for_command() -> None:
-    """Keep the collector off for the rest of this process: a short command whose values live
-    until it prints its answer and exits (``gc_paused`` inside leaves it off)."""
-    gc.disable()
+    """In a one-command process, keep the collector off for the rest of it: a short command
+    whose values live until it prints its answer and exits (``gc_paused`` inside leaves it off)."""
+    if _one_command:
+        gc.disable()
 
 
 def resume_collector() -> None:
-    """The command goes on working (a run's nodes start): what it made so far lives on, kept
-    out of the collector's passes (``gc.freeze``), and the collector runs again on what the
-    work makes."""
+    """In a one-command process, the command goes on working (a run's nodes start): what it
+    made so far lives on, kept out of the collector's passes (``gc.freeze``), and the collector
+    runs again on what the work makes."""
     with _lock:
-        if _holders == 0:
+        if _one_command and _holders == 0 and not gc.isenabled():
             gc.freeze()
             gc.enable()
