@@ -69,3 +69,37 @@ def test_an_unchanged_lock_is_not_relocked_after_a_cosmetic_edit(
     pyproject.write_text(pyproject.read_text() + "# a comment\n")
     assert cli("run", "baseline", "--only", "load", "--force").code == 0
     assert marker.stat().st_mtime_ns == synced_at
+
+
+def test_a_copy_of_a_node_whose_lock_fell_behind_is_relocked_before_its_run(
+    chain: nodepipe.Workspace, offline: Path, cli: CliRunner
+) -> None:
+    """A copy syncs the source's lock frozen: that never vouches the lock is in step with the
+    copy's pyproject (it was not: the copy would fail on every run, and `env sync` too)."""
+    code = chain.nodes.path("load") / "code"
+    (code / "main.py").write_text(USES_TOYPKG)
+    set_dependencies(code / "pyproject.toml", ["toypkg==1.0"])  # by hand: the lock is behind
+    copied = cli("node", "duplicate", "load", "--tag", "copy", "--pipeline", "baseline")
+    assert copied.code == 0, copied.stderr
+    copy = chain.nodes.path("copy") / "code"
+    assert "toypkg" not in (copy / "uv.lock").read_text()  # copied as it was, synced frozen
+    result = cli("run", "baseline", "--only", "copy")
+    assert result.code == 0, result.stdout + result.stderr
+    assert (chain.nodes.path("copy") / "data" / "version.txt").read_text() == "1.0"
+    assert "toypkg" in (copy / "uv.lock").read_text()
+
+
+def test_a_restored_lock_behind_its_pyproject_is_relocked_by_env_sync(
+    chain: nodepipe.Workspace, offline: Path, cli: CliRunner
+) -> None:
+    """A lock written back without a check (here by hand, as `env restore` writes a past one)
+    is checked at the next sync, not trusted because the pyproject did not change."""
+    code = chain.nodes.path("load") / "code"
+    (code / "main.py").write_text(USES_TOYPKG)
+    old_lock = (code / "uv.lock").read_text()
+    assert cli("env", "add", "load", "toypkg==1.0").code == 0
+    assert cli("run", "baseline", "--only", "load").code == 0
+    (code / "uv.lock").write_text(old_lock)  # the lock of before toypkg, pyproject unchanged
+    assert cli("env", "sync", "load").code == 0
+    assert "toypkg" in (code / "uv.lock").read_text()
+    assert cli("run", "baseline", "--only", "load", "--force").code == 0

@@ -11,7 +11,10 @@
   lock; if uv fails (no index, nothing resolves), or the process is killed meanwhile, both files
   are put back as they were (``envs.edits``).
 - Before a run, a lock out of step with its pyproject (a requirement edited by hand) is
-  relocked: the marker also records the requirements the lock was found to satisfy.
+  relocked: the marker also records the requirements the lock was found to satisfy. Only a
+  lock checked against them (``uv lock --check``) or made from them is marked so: a sync of a
+  lock copied from another node, or written back from a past run, marks nothing, and the
+  node's next run checks it (and relocks it if it fell behind).
 - Syncs are journaled: what a killed sync leaves beside ``.venv`` is removed by the next command.
 - A node with a ``conda.lock`` also gets its conda prefix made to match it by every sync
   (``envs.conda``); a node without one never needs py-rattler.
@@ -81,11 +84,11 @@ def requirements_identity(code_dir: Path) -> str:
     return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()
 
 
-def _marker_text(code_dir: Path, python: str) -> str:
-    return (
-        f"{_lock_identity(code_dir, python)}\n{requirements_identity(code_dir)}\n"
-        f"{built_identity(code_dir)}\n"
-    )
+def _marker_text(code_dir: Path, python: str, lock_checked: bool) -> str:
+    """The lock synced from, the requirements it was checked to satisfy (empty when it was
+    not: a frozen sync of a copied or restored lock), the folder builds synced."""
+    checked = requirements_identity(code_dir) if lock_checked else ""
+    return f"{_lock_identity(code_dir, python)}\n{checked}\n{built_identity(code_dir)}\n"
 
 
 @latest_per_key(lambda code_dir, python, seen: (code_dir, python))
@@ -96,7 +99,8 @@ def _sync_state(code_dir: Path, python: str, seen: tuple[FileState, ...]) -> tup
     and reads each marker once."""
     marked = (code_dir / ".venv" / SYNC_MARKER).read_text(encoding="utf-8").split("\n")
     synced = marked[0] == _lock_identity(code_dir, python)
-    in_step = len(marked) > 1 and marked[1] == requirements_identity(code_dir)
+    # what the marker says of the requirements holds for the lock it was written with only
+    in_step = synced and len(marked) > 1 and marked[1] == requirements_identity(code_dir)
     return synced, in_step, marked[2] if len(marked) > 2 else ""
 
 
@@ -156,18 +160,22 @@ class NodeEnvironments:
             args.append("--upgrade")
         self.uv.run(args, cwd=code_dir, action="lock the environment")
 
-    def sync(self, code_dir: Path, compile_bytecode: bool = False) -> None:
+    def sync(
+        self, code_dir: Path, compile_bytecode: bool = False, lock_checked: bool = False
+    ) -> None:
         """Make ``code_dir/.venv`` match ``uv.lock`` exactly, without resolving anything.
 
         The environment is built under a temporary name and swapped in when complete. Bytecode
         is not compiled by default: the node's first run writes it into the environment.
+        ``lock_checked``: the lock is known to satisfy the pyproject (just made or checked);
+        otherwise the marker leaves that to the next ``ensure_synced``.
         """
         python = self.python_for(code_dir)
         target = code_dir / ".venv"
         self.conda.ensure_installed(code_dir)
         if not target.exists() and not target.is_symlink():
             # nothing to protect yet: build in place; the marker, written last, makes it trusted
-            self._uv_sync(code_dir, target, python, compile_bytecode)
+            self._uv_sync(code_dir, target, python, compile_bytecode, lock_checked)
             return
         token = os.urandom(4).hex()
         building = code_dir / f".venv.building-{token}"
@@ -180,13 +188,15 @@ class NodeEnvironments:
                     cwd=code_dir,
                     action=f"create an environment in {code_dir}",
                 )
-                self._uv_sync(code_dir, building, python, compile_bytecode)
+                self._uv_sync(code_dir, building, python, compile_bytecode, lock_checked)
                 crash_point("sync.built")
                 _swap_in(building, target, old)
             finally:
                 shutil.rmtree(building, ignore_errors=True)
 
-    def _uv_sync(self, code_dir: Path, venv: Path, python: str, compile_bytecode: bool) -> None:
+    def _uv_sync(
+        self, code_dir: Path, venv: Path, python: str, compile_bytecode: bool, lock_checked: bool
+    ) -> None:
         compile_args = ["--compile-bytecode"] if compile_bytecode else []
         self.uv.run(
             ["sync", "--frozen", "--python", python, *compile_args, *reinstalled(code_dir)],
@@ -194,7 +204,7 @@ class NodeEnvironments:
             action=f"sync the environment in {code_dir}",
             extra_env={"UV_PROJECT_ENVIRONMENT": str(venv)},
         )
-        write_atomic(venv / SYNC_MARKER, _marker_text(code_dir, python))
+        write_atomic(venv / SYNC_MARKER, _marker_text(code_dir, python, lock_checked))
 
     def use_shared(self, code_dir: Path, shared_dir: Path) -> None:
         """Point the node at a shared environment: ``.venv`` links to it, its lock is copied.
@@ -234,10 +244,9 @@ class NodeEnvironments:
             self._bring_lock_in_step(code_dir)
             synced = synced and _read_or_none(code_dir / "uv.lock") == lock_before
         if synced:  # the lock was right after all: only the marker learns it
-            python = self.python_for(code_dir)
-            write_atomic(code_dir / ".venv" / SYNC_MARKER, _marker_text(code_dir, python))
+            self._mark_in_step(code_dir)
             return False
-        self.sync(code_dir)
+        self.sync(code_dir, lock_checked=True)
         return True
 
     def is_synced(self, code_dir: Path, shared_dir: Path | None = None) -> bool:
@@ -268,7 +277,15 @@ class NodeEnvironments:
         """Relock when the lock is out of step with the pyproject (or a project it installs
         from a folder); EnvironmentBuildError when it cannot be, or the user froze it."""
         if not self.sync_state(code_dir)[1]:
+            lock_before = _read_or_none(code_dir / "uv.lock")
             self._bring_lock_in_step(code_dir)
+            if _read_or_none(code_dir / "uv.lock") == lock_before and self.sync_state(code_dir)[0]:
+                self._mark_in_step(code_dir)  # checked: the next look needs no uv
+
+    def _mark_in_step(self, code_dir: Path) -> None:
+        """The environment was synced from this lock, now known to satisfy the pyproject."""
+        python = self.python_for(code_dir)
+        write_atomic(code_dir / ".venv" / SYNC_MARKER, _marker_text(code_dir, python, True))
 
     def _bring_lock_in_step(self, code_dir: Path) -> None:
         """Relock when the lock no longer satisfies the pyproject (checked offline first)."""
