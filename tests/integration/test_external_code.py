@@ -105,6 +105,25 @@ def test_a_tracked_file_that_a_gitignore_pattern_matches_still_counts(
     assert states(chain)["plot"][0] is NodeState.COMPLETED
 
 
+def test_a_workspace_inside_a_shared_checkout_is_not_code(
+    chain: nodepipe.Workspace, envs: EnvironmentService, tmp_path: Path
+) -> None:
+    """The user's repository holds their package and a nodepipe workspace: what runs of that
+    workspace write (store, logs, outputs) never makes a node stale."""
+    repo = local_project(tmp_path / "repo", "mytool", "0.1", "ANSWER = 1\n")
+    inner = nodepipe.init(repo / "ws")
+    inner.close()
+    envs.add("plot", [], shared=str(repo))
+    (chain.nodes.path("plot") / "code" / "main.py").write_text(WRITES_ANSWER)
+    chain.runs.run(RunRequest("baseline"))
+    (repo / "ws" / ".nodepipe" / "store.sqlite").write_bytes(b"written by a run")
+    (repo / "ws" / "nodes").mkdir(exist_ok=True)
+    (repo / "ws" / "nodes" / "out.txt").write_text("an output")
+    assert states(chain)["plot"][0] is NodeState.COMPLETED
+    (repo / "mytool" / "__init__.py").write_text("ANSWER = 22\n")
+    assert "shared code changed: mytool (mytool/__init__.py)" in states(chain)["plot"][1]
+
+
 def test_a_missing_shared_checkout_is_a_clear_error_before_the_node_runs(
     chain: nodepipe.Workspace, envs: EnvironmentService, tmp_path: Path, cli: CliRunner
 ) -> None:

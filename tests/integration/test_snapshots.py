@@ -211,3 +211,26 @@ def test_a_repository_asking_for_a_password_fails_at_once_instead_of_waiting_at_
     assert "git clone failed" in text and "could not read Username" in text, text
     assert (chain.nodes.path("clean") / "code" / "pyproject.toml").read_text() == before
     assert not (chain.nodes.path("clean") / "code" / "snapshots" / "mytool").exists()
+
+
+def test_a_snapshot_of_the_folder_holding_the_workspace_leaves_the_workspace_out(
+    tmp_path: Path, offline_uv: Path
+) -> None:
+    """A repository that holds the user's package and the workspace: copying it whole would
+    copy the snapshot into itself (it was a RecursionError)."""
+    repo = local_project(tmp_path / "repo", "mytool", "0.1", "ANSWER = 7\n")
+    ws = nodepipe.init(repo / "ws")
+    try:
+        ws.pipelines.new("p")
+        ws.nodes.new("p", "a")
+        (ws.nodes.path("a") / "code" / "main.py").write_text(WRITES_ANSWER)
+        ws.envs.add("a", [], snapshot=str(repo))
+        copied = ws.nodes.path("a") / "code" / "snapshots" / "repo"
+        assert (copied / "mytool" / "__init__.py").is_file() and not (copied / "ws").exists()
+        ws.runs.run(RunRequest("p"))
+        assert answer(ws, "a") == "7"
+        with pytest.raises(nodepipe.InvalidInputError, match="is a nodepipe workspace"):
+            ws.envs.add("a", [], snapshot=str(repo / "ws"))
+        assert not (ws.nodes.path("a") / "code" / "snapshots" / "ws").exists()
+    finally:
+        ws.close()

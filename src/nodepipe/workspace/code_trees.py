@@ -9,6 +9,9 @@ Three kinds of folder are walked:
   node's package): the same, honouring the ``.gitignore`` files found on the way (and
   ``.git/info/exclude``), so build products and scratch files a checkout ignores never make a
   node stale; as in git, a pattern never hides a file the checkout tracks (``git_index``);
+  a nodepipe workspace inside it (a folder holding ``.nodepipe/``: the user's repository
+  holds their package and their workspace) is left out: its store, outputs and logs change
+  at every run;
 - a ``data/`` folder: every file, links never followed.
 
 Besides environments and caches, the walks of code leave out the temporary files nodepipe's own
@@ -29,6 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 from nodepipe.domain.environments import CONDA_LOCK, CONDA_PREFIX
+from nodepipe.workspace.layout import STATE_DIR_NAME
 
 if TYPE_CHECKING:
     from nodepipe.workspace.git_index import Tracked
@@ -95,6 +99,8 @@ def scan(root: Path, walk: Walk) -> Tree:
             entries = list(os.scandir(directory))
         except (FileNotFoundError, NotADirectoryError, PermissionError):
             continue
+        if walk.gitignore and holds_workspace_state(entries):
+            continue  # a nodepipe workspace inside external code: its store and runs are not code
         tree.folders.append(prefix)
         if walk.gitignore and any(e.name == GITIGNORE for e in entries):
             ignored = _with_gitignore(ignored, prefix, Path(directory) / GITIGNORE)
@@ -128,6 +134,11 @@ def code_files(code: Path) -> tuple[dict[str, os.stat_result], dict[str, str]]:
 def is_excluded_path(relative: str) -> bool:
     """Whether a ``/``-relative path lies in an environment or a cache (or is a bytecode file)."""
     return any(_is_excluded_name(part) for part in relative.split("/"))
+
+
+def holds_workspace_state(entries: list[os.DirEntry[str]]) -> bool:
+    """Whether a folder with these entries is a nodepipe workspace (it has ``.nodepipe/``)."""
+    return any(e.name == STATE_DIR_NAME and e.is_dir(follow_symlinks=False) for e in entries)
 
 
 def is_write_aside(name: str) -> bool:

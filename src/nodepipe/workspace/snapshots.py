@@ -29,6 +29,7 @@ from nodepipe.workspace.contained_paths import contained
 from nodepipe.workspace.crash_points import crash_point
 from nodepipe.workspace.durable import write_atomic
 from nodepipe.workspace.file_digests import tree_digests
+from nodepipe.workspace.layout import STATE_DIR_NAME
 
 _IGNORED = shutil.ignore_patterns(".venv", "__pycache__", "*.pyc", ".mypy_cache", ".pytest_cache")
 
@@ -163,13 +164,28 @@ def _record_copy(target: Path) -> None:
 
 def _fetch(origin: str, target: Path) -> None:
     source = Path(origin)
+    if (source / STATE_DIR_NAME).is_dir():
+        raise InvalidInputError(
+            f"cannot snapshot {origin}: it is a nodepipe workspace (snapshot a package folder)"
+        )
     if source.is_dir() and not (source / ".git").exists():
-        shutil.copytree(source, target, ignore=_IGNORED, symlinks=True)
+        shutil.copytree(source, target, ignore=_left_out, symlinks=True)
     elif source.is_dir() or origin.startswith(("http://", "https://", "git@", "ssh://", "file://")):
         _git(["clone", "--quiet", origin, str(target)], cwd=target.parent)
         _forget_credentials(target, origin)
     else:
         raise InvalidInputError(f"cannot snapshot {origin!r}: not a folder nor a git URL")
+
+
+def _left_out(folder: str, names: list[str]) -> set[str]:
+    """Environments and caches, and any nodepipe workspace inside the folder (the one the
+    snapshot is being copied into among them: the copy would never end)."""
+    left_out = set(_IGNORED(folder, names))
+    for name in names:
+        inside = Path(folder) / name
+        if name not in left_out and (inside / STATE_DIR_NAME).is_dir() and inside.is_dir():
+            left_out.add(name)
+    return left_out
 
 
 def _git(args: list[str], cwd: Path) -> str:
