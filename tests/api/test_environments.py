@@ -209,3 +209,36 @@ def test_plainly_bad_switches_and_library_links_are_refused_before_any_job(
         ),
         404,
     )  # the node of the URL is still a 404
+
+
+def test_a_huge_external_folder_is_refused_at_once_unless_large(
+    client: TestClient, chain: nodepipe.Workspace, tmp_path: Path
+) -> None:
+    """A code path, shared checkout or local path of more than 20,000 files is a 422 with
+    the hint external.large, before any job; ``large: true`` accepts it."""
+    usr = tmp_path / "usr"
+    for index in range(20_001):
+        part = usr / f"part{index // 1000}"
+        part.mkdir(parents=True, exist_ok=True)
+        (part / f"m{index}.py").touch()
+    before = snapshot(chain)
+    refused = [
+        client.post(f"{ENV}/code-paths", json={"path": str(usr)}),
+        client.post(f"{ENV}/packages", json={"shared": str(usr)}),
+        client.post(f"{ENV}/packages", json={"path": str(usr)}),
+    ]
+    node = chain.nodes.get("clean", "baseline").id
+    hints = [
+        {"action": "code_path.large", "params": {"folder": str(usr), "node": node}},
+        *(
+            {"action": "external.large", "params": {"folder": str(usr), "node": node, "source": s}}
+            for s in ("shared", "path")
+        ),
+    ]
+    for answer, hint in zip(refused, hints, strict=True):
+        assert f"{usr} holds more than 20,000 files" in error_of(answer, 422, "invalid_input")
+        assert answer.json()["hint"] == hint
+    assert snapshot(chain) == before
+    accepted = client.post(f"{ENV}/code-paths", json={"path": str(usr), "large": True})
+    assert accepted.status_code == 200, accepted.text
+    assert str(usr) in accepted.json()["code_paths"]

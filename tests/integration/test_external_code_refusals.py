@@ -86,3 +86,89 @@ def test_a_missing_code_path_refuses_package_edits_but_not_its_own_removal(
 
     assert cli("env", "code-path", "remove", "plot", str(scripts)).code == 0
     assert cli("env", "add", "plot", "toypkg==1.0").code == 0
+
+
+def huge_folder(folder: Path, files: int) -> Path:
+    """``files`` empty modules in folders of 1,000 (a /usr, a home folder added by mistake)."""
+    for index in range(files):
+        part = folder / f"part{index // 1000}"
+        part.mkdir(parents=True, exist_ok=True)
+        (part / f"m{index}.py").touch()
+    return folder
+
+
+def test_a_huge_external_folder_is_refused_when_added_naming_how_to_accept_it(
+    chain: nodepipe.Workspace, envs: EnvironmentService, tmp_path: Path, cli: CliRunner
+) -> None:
+    usr = huge_folder(tmp_path / "usr", 20_001)
+    code = chain.nodes.path("plot") / "code"
+    before = (code / "pyproject.toml").read_text()
+    node = chain.nodes.get("plot").id
+    for args, accept in (
+        (["code-path", "add", "plot", str(usr)], f"code-path add {node} {usr} --large"),
+        (["add", "plot", "--shared", str(usr)], f"add {node} --shared {usr} --large"),
+        (["add", "plot", "--path", str(usr)], f"add {node} --path {usr} --large"),
+    ):
+        result = cli("env", *args)
+        assert result.code == 2, (args, result)
+        said = told(result.stderr)
+        assert told(f"{usr} holds more than 20,000 files") in said, result.stderr
+        assert told(f"`nodepipe env {accept}`") in said  # the way to accept it
+        assert (code / "pyproject.toml").read_text() == before  # nothing changed, uv not run
+
+    result = cli("env", "code-path", "add", "plot", str(usr), "--large")
+    assert result.code == 0, result
+    assert str(usr) in (code / "pyproject.toml").read_text()
+
+
+def test_the_count_is_the_files_a_fingerprint_walks_gitignored_ones_left_out(
+    chain: nodepipe.Workspace, envs: EnvironmentService, tmp_path: Path, cli: CliRunner
+) -> None:
+    checkout = huge_folder(tmp_path / "tool" / "build", 20_001).parent
+    (checkout / ".gitignore").write_text("build/\n")  # build products: never in a fingerprint
+    (checkout / "helpers.py").write_text("X = 1\n")
+    assert cli("env", "code-path", "add", "plot", str(checkout)).code == 0
+
+
+def test_status_tells_a_listener_how_a_long_external_walk_goes(
+    chain: nodepipe.Workspace, envs: EnvironmentService, tmp_path: Path
+) -> None:
+    from nodepipe.services.walk_reports import reporting
+
+    scripts = huge_folder(tmp_path / "scripts", 1_200)
+    chain.external.code_path_add("plot", str(scripts))
+    seen: list[str | None] = []
+    with reporting(seen.append):
+        chain.runs.status("baseline")
+    lines = [line for line in seen if line is not None]
+    reading = [line for line in lines if line.startswith(f"reading external code {scripts}: ")]
+    assert len(reading) == 3  # at each folder: the root, then its two parts
+    assert reading[0].endswith(": 0 files…")
+    assert f"hashing external code {scripts}: 500 of 1,200 files…" in lines
+    assert seen[-1] is None  # the line is taken away at the end
+    seen.clear()
+    chain.runs.status("baseline")  # nobody listening: nothing told
+    assert seen == []
+
+
+def test_the_cli_line_shows_on_a_terminal_once_the_command_took_its_delay() -> None:
+    import io
+
+    from rich.console import Console
+
+    from nodepipe.cli.walk_status import WalkStatus
+
+    screen = io.StringIO()
+    quick = WalkStatus(delay=3600, console=Console(file=screen, force_terminal=True))
+    quick("hashing external code /usr: 500 of 140,513 files…")
+    quick(None)
+    assert screen.getvalue() == ""  # an ordinary status never shows it
+
+    slow = WalkStatus(delay=0, console=Console(file=screen, force_terminal=True))
+    slow("hashing external code /usr: 500 of 140,513 files…")
+    slow(None)
+    assert "hashing external code /usr: 500 of 140,513 files…" in screen.getvalue()
+    slow.close()
+    shown = screen.getvalue()
+    slow("hashing external code /usr: 1,000 of 140,513 files…")  # a run's display took over
+    assert screen.getvalue() == shown

@@ -15,6 +15,7 @@ from nodepipe.cli.options import (
     CommandGroup,
     command_group,
     json_option,
+    large_option,
     lookup_pipeline_option,
     names_argument,
 )
@@ -111,6 +112,7 @@ def _print_environment(view: EnvironmentView | SharedEnvView) -> None:
     help="Install the package library node LIB holds, editable; LIB's edits make NODE stale.",
 )
 @click.option("--package", metavar="NAME", help="With --from-node: which of LIB's packages.")
+@large_option
 @lookup_pipeline_option
 @json_option
 def add(
@@ -121,6 +123,7 @@ def add(
     shared: str | None,
     library: str | None,
     package: str | None,
+    large: bool,
     pipeline: str | None,
     as_json: bool,
 ) -> None:
@@ -131,7 +134,13 @@ def add(
         view = workspace().external.add_from_node(node, library, pipeline, package)
     else:
         view = workspace().envs.add(
-            node, packages or [], pipeline=pipeline, path=path, snapshot=snapshot, shared=shared
+            node,
+            packages or [],
+            pipeline=pipeline,
+            path=path,
+            snapshot=snapshot,
+            shared=shared,
+            large=large,
         )
     show_environment(view, as_json)
 

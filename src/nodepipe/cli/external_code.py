@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from nodepipe.cli.envs import env, show_environment
-from nodepipe.cli.options import command_group, json_option, lookup_pipeline_option
+from nodepipe.cli.options import command_group, json_option, large_option, lookup_pipeline_option
 from nodepipe.cli.session import workspace
 
 code_path = command_group(
@@ -17,11 +17,15 @@ env.add_command(code_path)
 @code_path.command("add")
 @click.argument("node")
 @click.argument("directory")
+@large_option
 @lookup_pipeline_option
 @json_option
-def code_path_add(node: str, directory: str, pipeline: str | None, as_json: bool) -> None:
+def code_path_add(
+    node: str, directory: str, large: bool, pipeline: str | None, as_json: bool
+) -> None:
     """Put DIRECTORY on NODE's import path at launch; an edit there makes NODE stale."""
-    show_environment(workspace().external.code_path_add(node, directory, pipeline), as_json)
+    external = workspace().external
+    show_environment(external.code_path_add(node, directory, pipeline, large), as_json)
 
 
 @code_path.command("remove")

@@ -76,6 +76,14 @@ COMMANDS: dict[Action, str] = {
     Action.CONDA_INSTALL: (
         "install it with `pip install 'nodepipe[conda]'` where nodepipe is installed"
     ),
+    Action.EXTERNAL_LARGE: (
+        "name the package's own folder, or, if {folder} is meant, add it with "
+        "`nodepipe env add {node} --{source} {folder} --large`"
+    ),
+    Action.CODE_PATH_LARGE: (
+        "name a smaller folder, or, if {folder} is meant, add it with "
+        "`nodepipe env code-path add {node} {folder} --large`"
+    ),
     Action.CONDA_LOCK: "relock it here with `nodepipe env conda lock NODE`",
     Action.CONDA_CHANNEL: (
         "serve the channel over http(s) (any static file server) and name that URL with "

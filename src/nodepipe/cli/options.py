@@ -51,6 +51,11 @@ pipeline_option = click.option(
     required=True,
     help="The pipeline (id or tag) this applies in.",
 )
+large_option = click.option(
+    "--large",
+    is_flag=True,
+    help="Accept a folder of more than 20,000 files (every status then reads them all).",
+)
 lookup_pipeline_option = click.option(
     "--pipeline",
     "-p",

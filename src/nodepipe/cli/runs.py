@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,6 +29,7 @@ from nodepipe.domain.runs import ACTIVE_NODE_RUN_STATES, RunStatus
 LOCK_KINDS = tuple(LOCK_FILES)
 
 if TYPE_CHECKING:
+    from nodepipe.cli.walk_status import WalkStatus
     from nodepipe.domain.runs import NodeRun, Run
     from nodepipe.services.envs.run_envs import PastEnvironment
     from nodepipe.services.runs.service import PipelineStatus, RunRequest, RunResult, RunService
@@ -113,11 +115,21 @@ def run(
     )
     service = workspace().runs
     if dry_run:
-        result = service.plan(request)
+        with _walks_shown():
+            result = service.plan(request)
         tags = result.tags
         render(result.plan, as_json, "PlanPublic", lambda _: _print_plan(result), tags)
         return
     _run_and_exit(service, request, as_json)
+
+
+def _walks_shown() -> AbstractContextManager[WalkStatus | None]:
+    """A line on stderr while a long walk of external code goes on: only on a terminal."""
+    if not sys.stderr.isatty():
+        return nullcontext()
+    from nodepipe.cli.walk_status import showing_walks
+
+    return showing_walks()
 
 
 def _run_and_exit(service: RunService, request: RunRequest, as_json: bool) -> None:
@@ -127,14 +139,17 @@ def _run_and_exit(service: RunService, request: RunRequest, as_json: bool) -> No
     def started(_: RunResult) -> None:
         resume_collector()  # nodes start: the run goes on, the collector with it
 
-    if as_json:
-        result = service.run(request, [JsonEvents()], on_start=started)
-        if result.finished is None:
-            plan = json_data(result.plan, "PlanPublic", result.tags)
-            print(json.dumps({"type": "nothing_to_run", **plan}))
-    else:
-        with LiveProgress() as progress:
-            result = service.run(request, [progress], on_start=started)
+    with _walks_shown() as walks:  # until the run's first event: its display takes over
+        quiet = [] if walks is None else [walks.close]
+        if as_json:
+            result = service.run(request, [*quiet, JsonEvents()], on_start=started)
+            if result.finished is None:
+                plan = json_data(result.plan, "PlanPublic", result.tags)
+                print(json.dumps({"type": "nothing_to_run", **plan}))
+        else:
+            with LiveProgress() as progress:
+                result = service.run(request, [*quiet, progress], on_start=started)
+    if not as_json:
         _print_outcome(result)
     finished = result.finished
     if finished is None or finished.status is RunStatus.COMPLETED:
@@ -213,7 +228,8 @@ def status(pipeline: str, why: bool, as_json: bool) -> None:
     from nodepipe.services.gc_pause import hold_off_for_command
 
     hold_off_for_command()  # 10,000 nodes' values live until printed: nothing for it to free
-    result = workspace().runs.status(pipeline)
+    with _walks_shown():
+        result = workspace().runs.status(pipeline)
     render(result, as_json, "PipelineStatusPublic", lambda status: _print_status(status, why))
 
 

@@ -44,6 +44,8 @@ class Action(StrEnum):
     CONDA_LOCK = "conda.lock"
     CONDA_CHANNEL = "conda.channel"
     PACKAGE_UPLOAD = "package.upload"
+    EXTERNAL_LARGE = "external.large"
+    CODE_PATH_LARGE = "code_path.large"
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,6 +51,19 @@ _WRITE_ASIDE = re.compile(r"\..+\.[0-9a-f]{8}\.tmp")
 """The name ``durable.write_aside`` gives a file being written (``.params.yaml.1a2b3c4d.tmp``):
 one a killed save left behind is not the node's code (the file it was replacing is)."""
 _Ignored = Callable[[str, bool], bool]
+
+Reporter = Callable[[str | None], None]
+"""Told what a walk of external code is doing, or None when it is done (hide the line)."""
+WALK_REPORTERS: list[Reporter] = []
+"""Who listens to walks of external code (``walk_progress.reporting``): usually nobody."""
+_TELLING = threading.Lock()  # checks of many nodes may walk in threads
+
+
+def tell(what: str | None) -> None:
+    """Tell every listener ``what`` (a line to show), or None: the walk is done."""
+    with _TELLING:
+        for reporter in WALK_REPORTERS:
+            reporter(what)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,14 +100,20 @@ EXTERNAL = Walk(gitignore=True)
 DATA = Walk(excluded=False, follow_links=False)
 
 
-def scan(root: Path, walk: Walk) -> Tree:
-    """Walk ``root`` as ``walk`` says; a missing folder is empty."""
+def scan(root: Path, walk: Walk, stop_above: int = 0) -> Tree:
+    """Walk ``root`` as ``walk`` says; a missing folder is empty. ``stop_above``: stop (with
+    part of the files) once more than that many are found."""
     tree = Tree()
+    told = bool(WALK_REPORTERS) and walk.gitignore  # external code: may be huge
     ignored = _root_ignores(root) if walk.gitignore else _nothing
     visited: set[str] = set()  # real paths of folders walked through links (and the root's)
     tracked: list[Tracked] = []  # what git tracks, read at the first ignored path
     pending: list[tuple[str, str, _Ignored]] = [("", str(root), ignored)]
     while pending:
+        if stop_above and len(tree.files) > stop_above:
+            break
+        if told:
+            tell(f"reading external code {root}: {len(tree.files):,} files…")
         prefix, directory, ignored = pending.pop()
         try:
             entries = list(os.scandir(directory))
@@ -120,6 +140,8 @@ def scan(root: Path, walk: Walk) -> Tree:
             elif entry.is_file():
                 with contextlib.suppress(FileNotFoundError):  # removed while we looked
                     tree.files[relative] = entry.stat()
+    if told:
+        tell(None)
     return tree
 
 

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from nodepipe.domain.staleness import canonical_json, sha256_text
-from nodepipe.workspace.code_trees import DATA, EXTERNAL, Tree, Walk, scan
+from nodepipe.workspace.code_trees import DATA, EXTERNAL, WALK_REPORTERS, Tree, Walk, scan, tell
 from nodepipe.workspace.durable import write_atomic
 
 CACHE_FORMAT = 2
@@ -77,7 +77,10 @@ class HashCache:
         old = self.trees.get(str(root.absolute()), {})
         new: dict[str, list[Any]] = {}
         digests: dict[str, str] = {}
-        for relative, stat in files.items():
+        told = shared and bool(WALK_REPORTERS)  # external code: may be huge
+        for done, (relative, stat) in enumerate(files.items()):
+            if told and done % 500 == 0:
+                tell(f"hashing external code {root}: {done:,} of {len(files):,} files…")
             key = [stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino]
             cached = old.get(relative)
             settled = self.started_ns - stat.st_mtime_ns > RACY_WINDOW_NS
@@ -90,6 +93,8 @@ class HashCache:
                 digests[relative] = found
             if settled:
                 new[relative] = [*key, digests[relative]]
+        if told:
+            tell(None)
         if new != old:
             self.trees[str(root.absolute())] = new
             self.dirty = True

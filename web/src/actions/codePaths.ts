@@ -13,7 +13,7 @@ export async function addCodePath(node: string, done: () => void): Promise<void>
     call(
       api.POST("/api/pipelines/{pipeline}/nodes/{node}/environment/code-paths", {
         params: { path: nodePath(node) },
-        body: { path },
+        body: { path, large: false },
       }),
     ),
   );

@@ -19,9 +19,10 @@ export type AddMode = "packages" | "path" | "snapshot" | "shared" | "library";
 /** What "what to add" sends: packages, one path-like source, or a library node of the pipeline
  * (``text``: which of its packages, when it holds several). */
 function addition(mode: AddMode, text: string, library: string) {
-  if (mode === "packages") return { requirements: requirements(text) };
-  if (mode === "library") return { requirements: [], from_node: library, package: text.trim() || null };
-  return { requirements: [], [mode]: text.trim() };
+  if (mode === "packages") return { requirements: requirements(text), large: false };
+  if (mode === "library")
+    return { requirements: [], large: false, from_node: library, package: text.trim() || null };
+  return { requirements: [], large: false, [mode]: text.trim() };
 }
 
 export const addToNode = (node: string, mode: AddMode, text: string, library: string, done: JobDone) =>

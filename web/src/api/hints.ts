@@ -16,6 +16,10 @@ export const MENU_ITEMS: Record<Action, (params: Params) => string> = {
   "node.detach": () => "detach it: right-click the node → Detach (private copy)…",
   "node.kill": () => "kill it: right-click the node → Kill",
   "node.rename": (p) => `give one of them another tag: open pipeline "${p.pipeline}", select node "${p.tag}" → Overview → Tag → Rename; or show a copy instead: right-click the node → Duplicate… (Into pipeline "${p.pipeline}", Tag of the copy)`,
+  "external.large": (p) =>
+    `name the package's own folder instead; a folder as large as ${p.folder} is added only on purpose, from the command line (--large) or the API (large: true)`,
+  "code_path.large": (p) =>
+    `name a smaller folder; one as large as ${p.folder} is added only on purpose, from the command line (--large) or the API (large: true)`,
   "library.unlink": (p) =>
     `take the package out of them first, e.g. select node "${p.user}" → Environment → remove ${p.package}; or put another library node holding ${p.package} in its place: right-click node "${p.library}" → Replace…`,
   "env.detach": () => "give it an environment of its own first: select the node → Environment → Own environment",

@@ -938,7 +938,8 @@ export interface paths {
         put?: never;
         /**
          * Refresh Snapshot
-         * @description Refresh, relock and sync; refused (the job fails, naming them) over local edits.
+         * @description Refresh, relock and sync; refused (the job fails, naming them) over local edits. A
+         *     snapshot the node does not have is a 404 at once.
          */
         post: operations["refresh_snapshot_api_pipelines__pipeline__nodes__node__environment_snapshots__snapshot__refresh_post"];
         delete?: never;
@@ -1467,7 +1468,7 @@ export interface components {
          * @description What a hint asks the user to do; each surface words every one of them.
          * @enum {string}
          */
-        Action: "pipeline.unlock" | "node.unlock" | "node.detach" | "node.kill" | "node.rename" | "shared_env.new" | "env.detach" | "library.unlink" | "env.snapshot" | "ray.connect" | "workspace.init" | "workspace.examine" | "store.restore" | "store.rebuild" | "server.password" | "package.credentials" | "package.version" | "package.size" | "package.name" | "index.credentials" | "conda.install" | "conda.lock" | "conda.channel" | "package.upload";
+        Action: "pipeline.unlock" | "node.unlock" | "node.detach" | "node.kill" | "node.rename" | "shared_env.new" | "env.detach" | "library.unlink" | "env.snapshot" | "ray.connect" | "workspace.init" | "workspace.examine" | "store.restore" | "store.rebuild" | "server.password" | "package.credentials" | "package.version" | "package.size" | "package.name" | "index.credentials" | "conda.install" | "conda.lock" | "conda.channel" | "package.upload" | "external.large" | "code_path.large";
         /**
          * BaseNotGivenPublic
          * @description A node of the pipeline its base packages do not reach.
@@ -1623,6 +1624,12 @@ export interface components {
         };
         /** CodePathAdd */
         CodePathAdd: {
+            /**
+             * Large
+             * @description Accept a folder of more than 20,000 files (every status then reads them all); refused (422) otherwise.
+             * @default false
+             */
+            large: boolean;
             /**
              * Path
              * @description A folder outside the node put on its import path and in its fingerprint.
@@ -2666,6 +2673,12 @@ export interface components {
              * @description A library node (id or tag) whose package is installed editable and linked.
              */
             from_node?: string | null;
+            /**
+             * Large
+             * @description Accept a path or shared checkout of more than 20,000 files (every status then reads them all); refused (422) otherwise.
+             * @default false
+             */
+            large: boolean;
             /**
              * Package
              * @description With from_node: which of its packages.

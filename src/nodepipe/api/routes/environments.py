@@ -30,7 +30,7 @@ from nodepipe.domain.requirements import validate_package_names, validate_requir
 from nodepipe.live.jobs import JobOutcome
 from nodepipe.schemas.environments import EnvironmentPublic
 from nodepipe.services.envs.conda import CondaView
-from nodepipe.services.envs.environments import EnvironmentView
+from nodepipe.services.envs.environments import EnvironmentView, added_folder
 from nodepipe.services.envs.imported_files import check_sent, is_environment_file, sent_file
 from nodepipe.services.envs.trust import check_trusted_inputs, check_trusted_interpreter
 
@@ -90,7 +90,6 @@ def add_packages(
         or body.shared
         or (f"library node {body.from_node}" if body.from_node else "")
     )
-    external = services.workspace.external
     return environment_job(
         services,
         pipeline,
@@ -99,10 +98,18 @@ def add_packages(
         what,
         lambda n, p: _add(services, n, p, body),
         origin,
-        check=None
-        if body.from_node is None
-        else lambda n, p: external.check_from_node(n, body.from_node or "", p, body.package),
+        check=lambda n, p: _check_add(services, n, p, body),
     )
+
+
+def _check_add(services: ServicesDep, node: str, pipeline: str, body: PackagesAdd) -> None:
+    """What adding would refuse before it locks: a library node that cannot be used, a
+    folder too large (422 at once, before a job)."""
+    if body.from_node is not None:
+        services.workspace.external.check_from_node(node, body.from_node, pipeline, body.package)
+    for folder, source in ((body.shared, "shared"), (body.path, "path")):
+        if folder is not None:
+            added_folder(folder, node, source, body.large)
 
 
 def _add(services: ServicesDep, node: str, pipeline: str, body: PackagesAdd) -> EnvironmentView:
@@ -117,6 +124,7 @@ def _add(services: ServicesDep, node: str, pipeline: str, body: PackagesAdd) -> 
         path=body.path,
         snapshot=body.snapshot,
         shared=body.shared,
+        large=body.large,
     )
 
 
@@ -296,7 +304,8 @@ def add_code_path(
 ) -> EnvironmentPublic:
     """Put a folder on the node's import path at launch; its edits make the node stale."""
     check_trusted_inputs(folders=[body.path])
-    return EnvironmentPublic.model_validate(ws.external.code_path_add(node, body.path, pipeline))
+    added = ws.external.code_path_add(node, body.path, pipeline, body.large)
+    return EnvironmentPublic.model_validate(added)
 
 
 @router.delete("/code-paths")

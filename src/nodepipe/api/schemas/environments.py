@@ -31,6 +31,11 @@ class PackagesAdd(Input):
         min_length=1,
         description="A library node (id or tag) whose package is installed editable and linked.",
     )
+    large: bool = Field(
+        default=False,
+        description="Accept a path or shared checkout of more than 20,000 files (every status "
+        "then reads them all); refused (422) otherwise.",
+    )
     package: str | None = Field(
         default=None, min_length=1, description="With from_node: which of its packages."
     )
@@ -40,6 +45,11 @@ class CodePathAdd(Input):
     path: str = Field(
         min_length=1,
         description="A folder outside the node put on its import path and in its fingerprint.",
+    )
+    large: bool = Field(
+        default=False,
+        description="Accept a folder of more than 20,000 files (every status then reads them "
+        "all); refused (422) otherwise.",
     )
 
 

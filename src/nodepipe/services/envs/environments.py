@@ -61,6 +61,7 @@ from nodepipe.workspace.snapshots import (
     take_snapshot,
 )
 from nodepipe.workspace.uv_lock import locked_packages
+from nodepipe.workspace.walk_progress import check_external_size
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,9 +128,11 @@ class EnvironmentService:
         path: str | None = None,
         snapshot: str | None = None,
         shared: str | None = None,
+        large: bool = False,
     ) -> EnvironmentView:
         """Add packages (pinned or ranged), a git URL, a local path, a snapshot or a shared
-        checkout; locked and synced, or nothing changes."""
+        checkout; locked and synced, or nothing changes. A shared checkout or local path of
+        more than ``MAX_EXTERNAL_FILES`` files is refused unless ``large``."""
         chosen = [bool(requirements), path is not None, snapshot is not None, shared is not None]
         if sum(chosen) != 1:
             raise InvalidInputError("give packages, or one of --path, --snapshot, --shared")
@@ -153,9 +156,9 @@ class EnvironmentService:
         else:
             args = ["add", "--no-sync"]
             if shared is not None:
-                args += ["--editable", _existing_dir(shared)]
+                args += ["--editable", added_folder(shared, node.id, "shared", large)]
             elif path is not None:
-                args.append(_existing_dir(path))
+                args.append(added_folder(path, node.id, "path", large))
             else:
                 args += requirements
 
@@ -365,10 +368,14 @@ def _absolute_or_url(origin: str) -> str:
     return origin if "://" in origin or origin.startswith("git@") else str(Path(origin).resolve())
 
 
-def _existing_dir(path: str) -> str:
+def added_folder(path: str, node: str, source: str, large: bool) -> str:
+    """``path`` resolved, to add to node ``node`` as external code (``source``: ``shared`` or
+    ``path``): an existing folder, of at most ``MAX_EXTERNAL_FILES`` files unless ``large``
+    (the web API asks before its job)."""
     folder = Path(path).resolve()
     if not folder.is_dir():
         raise InvalidInputError(f"no folder at {path}")
+    check_external_size(folder, node, source, large)
     return str(folder)
 
 

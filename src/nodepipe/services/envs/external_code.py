@@ -19,6 +19,7 @@ from nodepipe.workspace.external_code import (
     set_code_paths,
     set_library_nodes,
 )
+from nodepipe.workspace.walk_progress import check_external_size
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,10 +31,11 @@ class ExternalCodeService:
         return EnvironmentService(self.context)
 
     def code_path_add(
-        self, name: str, directory: str, pipeline: str | None = None
+        self, name: str, directory: str, pipeline: str | None = None, large: bool = False
     ) -> EnvironmentView:
         """Put ``directory`` on the node's import path at launch; its files join the node's
-        fingerprint. Recorded as an absolute path; an existing folder outside ``code/``."""
+        fingerprint. Recorded as an absolute path; an existing folder outside ``code/``, of at
+        most ``MAX_EXTERNAL_FILES`` files unless ``large``."""
         node, code = self._envs.node_code(name, pipeline, leaving=None)
         folder = Path(check_code_path(directory)).expanduser().resolve()
         if not folder.is_dir():
@@ -58,6 +60,7 @@ class ExternalCodeService:
             )
         present = code_paths(code)
         if str(folder) not in present:
+            check_external_size(folder, node.id, "code-path", large)
             set_code_paths(code / "pyproject.toml", [*present, str(folder)])
         return self._envs.show(node.id)
 
