@@ -158,6 +158,30 @@ def test_a_changed_path_package_is_stale_and_reinstalled_at_the_next_sync(
     assert states(chain)["clean"][0] is NodeState.COMPLETED
 
 
+def test_a_node_on_a_shared_environment_adds_and_removes_code_paths(
+    chain: nodepipe.Workspace, envs: EnvironmentService, tmp_path: Path, cli: CliRunner
+) -> None:
+    """Code paths are not packages: a node on a shared environment (or an interpreter) uses
+    them at launch, so it may add and remove them without leaving that environment."""
+    scripts = tmp_path / "scripts"
+    scripts.mkdir()
+    (scripts / "helpers.py").write_text("FACTOR = 5\n")
+    (chain.nodes.path("plot") / "code" / "main.py").write_text(
+        "import helpers, nodepipe_node as node\n"
+        "(node.data_dir() / 'answer.txt').write_text(str(helpers.FACTOR))\n"
+    )
+    assert cli("shared-env", "new", "tools").code == 0
+    assert cli("env", "use-shared", "plot", "tools").code == 0
+    added = cli("env", "code-path", "add", "plot", str(scripts), "--json")
+    assert added.code == 0, added.stderr
+    assert added.json()["code_paths"] == [str(scripts)] and added.json()["isolation"] != "own"
+    chain.runs.run(RunRequest("baseline"))
+    assert answer(chain, "plot") == "5"
+    removed = cli("env", "code-path", "remove", "plot", str(scripts), "--json")
+    assert removed.code == 0, removed.stderr
+    assert removed.json()["code_paths"] == [] and removed.json()["isolation"] != "own"
+
+
 def test_code_paths_are_on_the_import_path_and_fingerprinted(
     chain: nodepipe.Workspace, envs: EnvironmentService, tmp_path: Path, cli: CliRunner
 ) -> None:

@@ -36,7 +36,7 @@ class ExternalCodeService:
         """Put ``directory`` on the node's import path at launch; its files join the node's
         fingerprint. Recorded as an absolute path; an existing folder outside ``code/``, of at
         most ``MAX_EXTERNAL_FILES`` files unless ``large``."""
-        node, code = self._envs.node_code(name, pipeline, leaving=None)
+        node, code = self._envs.node_code(name, pipeline, own=False)  # whatever its isolation
         folder = Path(check_code_path(directory)).expanduser().resolve()
         if not folder.is_dir():
             raise InvalidInputError(f"no folder at {directory}")
@@ -68,7 +68,7 @@ class ExternalCodeService:
         self, name: str, directory: str, pipeline: str | None = None
     ) -> EnvironmentView:
         """Take ``directory`` (as recorded, or as the same folder) off the node's import path."""
-        node, code = self._envs.node_code(name, pipeline, leaving=None)
+        node, code = self._envs.node_code(name, pipeline, own=False)  # whatever its isolation
         present = code_paths(code)
         wanted = str(Path(directory).expanduser().resolve())
         kept = [p for p in present if p != directory and str(_resolved(code, p)) != wanted]
