@@ -129,15 +129,24 @@ class PipelineView:
         return self._by_id[node_id]
 
     def with_nodes(
-        self, nodes: tuple[PipelineNode, ...], edges: tuple[Edge, ...] | None = None
+        self, nodes: tuple[PipelineNode, ...], edges_of: PipelineView | None = None
     ) -> PipelineView:
         """This view with ``nodes`` in place of its own (the same nodes, other values: computed
-        states) and, if given, ``edges`` equal to its own, its edges not indexed again."""
+        states, or equal ones kept from an earlier view) and the edges of ``edges_of`` (equal
+        to its own; default its own), their index taken along, not made again."""
         view: PipelineView = object.__new__(PipelineView)
-        kept = {"nodes": nodes, "edges": self.edges if edges is None else edges}
-        for name in ("pipeline", "project", "nodes", "edges", "groups", "lineage", "_inputs"):
-            object.__setattr__(view, name, kept[name] if name in kept else getattr(self, name))
-        object.__setattr__(view, "_by_id", {item.node.id: item for item in nodes})
+        edged = self if edges_of is None else edges_of
+        for name, value in (
+            ("pipeline", self.pipeline),
+            ("project", self.project),
+            ("nodes", nodes),
+            ("edges", edged.edges),
+            ("groups", self.groups),
+            ("lineage", self.lineage),
+            ("_inputs", edged._inputs),
+            ("_by_id", {item.node.id: item for item in nodes}),
+        ):
+            object.__setattr__(view, name, value)
         return view
 
     def find(self, node_id: str) -> PipelineNode | None:

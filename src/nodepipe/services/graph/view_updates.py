@@ -135,33 +135,40 @@ def _update(
     before = last.base
     dirty = set((told | last.recheck) & ids)
     touched: set[str] = set()  # parents whose children must be computed again
-    changed_items: set[str] = set()
+    nodes = []  # each node's value: the last view's when equal (the new one is let go at once)
     for item in base.nodes:
         node_id = item.node.id
         old = before.find(node_id)
-        if old is None or old != item:
-            changed_items.add(node_id)
-            if old is None or old.node.tag != item.node.tag:
-                touched.add(node_id)
-    old_stored = last.stored
-    for node_id, row in stored.items():
-        old_row = old_stored.get(node_id)
-        if old_row != row:
-            dirty.add(node_id)
-            if old_row is None or old_row[1] != row[1]:
-                touched.add(node_id)
-    dirty |= changed_items
-    edges, order, children = last.view.edges, last.order, last.children
+        if old is not None and old == item:
+            nodes.append(old)
+            continue
+        nodes.append(item)
+        dirty.add(node_id)
+        if old is None or old.node.tag != item.node.tag:
+            touched.add(node_id)
+    if stored == last.stored:
+        stored = last.stored
+    else:
+        old_stored = last.stored
+        for node_id, row in stored.items():
+            old_row = old_stored.get(node_id)
+            if old_row != row:
+                dirty.add(node_id)
+                if old_row is None or old_row[1] != row[1]:
+                    touched.add(node_id)
+    order, children = last.order, last.children
     added: set[Edge] = set()
-    if base.edges != edges:  # the nodes whose inputs changed are computed again
-        edges = base.edges
-        old_edges, new_edges = set(last.view.edges), set(edges)
+    if base.edges == before.edges:  # the last view's edges and their index are kept
+        base = base.with_nodes(tuple(nodes), before)
+    else:  # the nodes whose inputs changed are computed again
+        old_edges, new_edges = set(before.edges), set(base.edges)
         added, removed = new_edges - old_edges, old_edges - new_edges
         dirty.update(e.child_id for e in added | removed)
-        children = _children(edges)
+        children = _children(base.edges)
+        base = base.with_nodes(tuple(nodes))
     if not ids <= order.keys() or any(order[e.parent_id] > order[e.child_id] for e in added):
         # the last order holds while no node is added and every added edge goes down it
-        order = {i: place for place, i in enumerate(topological_order(ids, edges))}
+        order = {i: place for place, i in enumerate(topological_order(ids, base.edges))}
     for parent in touched:
         dirty.update(children.get(parent, ()))
     dirty &= ids  # the children of removed edges may be gone too
@@ -192,8 +199,7 @@ def _update(
             if (node_id := item.node.id) in queued
             else kept_items.node(node_id)
             for item in base.nodes
-        ),
-        edges,  # the last view's when equal: the JSON writer keeps their bytes
+        )
     )
     vouched = context.folder_memo.vouching(queued, generation)
     return KeptView(
