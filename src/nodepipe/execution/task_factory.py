@@ -12,6 +12,7 @@ from typing import Any
 
 from nodepipe.domain.errors import InvalidInputError
 from nodepipe.domain.model import Node
+from nodepipe.envs.interpreters import check_trusted
 from nodepipe.execution.task import NodeTask
 from nodepipe.workspace.bundle_libs import import_dirs
 from nodepipe.workspace.external_code import import_paths
@@ -84,7 +85,7 @@ def command_line(folder: NodeFolder, config: NodeConfig) -> tuple[str, ...]:
             f"the entry point {config.entry} is missing from {folder.code}; create it or set "
             "entry/command under [tool.nodepipe] in pyproject.toml"
         )
-    python = config.interpreter or str(folder.python)
+    python = check_trusted(config.interpreter) if config.interpreter else str(folder.python)
     if config.is_notebook:
         return (python, str(NOTEBOOK_RUNNER), config.entry)
     return (python, config.entry)

@@ -18,6 +18,8 @@ from nodepipe.domain.environments import CONDA_LOCK
 from nodepipe.domain.errors import InvalidInputError
 from nodepipe.domain.params import dump_params, parse_params
 from nodepipe.domain.staleness import SHARED_CODE_SEPARATOR
+from nodepipe.envs.node_env import PYTHON_VERSION_FILE
+from nodepipe.services.bundles.node_python import bundle_python_problems
 from nodepipe.workspace.conda_project import foreign_conda_sources, local_conda_paths
 from nodepipe.workspace.fingerprint import fingerprint_node
 from nodepipe.workspace.node_folder import NodeFolder
@@ -34,10 +36,20 @@ def node_part(node: ResolvedNode, part: str) -> str:
 
 
 def missing_parts(node: ResolvedNode) -> list[str]:
-    """What a node of a bundle lacks to be imported: its code folder, its lock."""
+    """What a node of a bundle lacks to be imported: its code folder, its lock; or what it
+    asks for that an import refuses (a Python by path: ``node_python``)."""
     files = node.files
     if not files.exists(node_part(node, CODE)):
         return [f"{node.name}: its folder {node_part(node, CODE)} is missing"]
+    pyproject, request = (
+        node_part(node, f"{CODE}/pyproject.toml"),
+        node_part(node, f"{CODE}/{PYTHON_VERSION_FILE}"),
+    )
+    python = bundle_python_problems(
+        node.name, pyproject, _text(files, pyproject), request, _text(files, request)
+    )
+    if python:
+        return python
     if not files.exists(node_part(node, f"{CODE}/{LOCK}")):
         return [f"{node.name}: {node_part(node, f'{CODE}/{LOCK}')} is missing (lock it first)"]
     foreign = foreign_conda_sources(

@@ -31,6 +31,7 @@ from nodepipe.services.bundles.exporting import (
 from nodepipe.services.bundles.importing import ImportResult, default_jobs, import_resolved
 from nodepipe.services.bundles.including import check_namespace, include_resolved
 from nodepipe.services.bundles.kept_includes import kept_source
+from nodepipe.services.bundles.node_python import check_python
 from nodepipe.services.bundles.prefixing import as_included, input_edges
 from nodepipe.services.bundles.reading import (
     checked_bundle,
@@ -107,6 +108,7 @@ class BundleService:
         check_target(target, force, self.context.layout)
         plan = self._plan(pipeline, target, portable)
         check_sources(plan)
+        check_python(plan)
         with writing_directory(self.context, target) as staging:
             write_nodes(plan, staging, with_data, target)
             crash_point("export.nodes-written")

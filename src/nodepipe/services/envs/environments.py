@@ -303,7 +303,10 @@ class EnvironmentService:
     def show(self, name: str, pipeline: str | None = None) -> EnvironmentView:
         node, code = self.node_code(name, pipeline, edit=False)
         existing = read_node_config(code / "pyproject.toml").interpreter  # not isolated
-        python = existing or self.context.environments.python_for(code)
+        try:  # never runs an interpreter another user could have put there (NOT_TRUSTED)
+            python = interpreter_version(existing or self.context.environments.python_for(code))
+        except InvalidInputError as exc:  # a .python-version naming what may not be run
+            python = str(exc)
         request_file = code / PYTHON_VERSION_FILE
         lock = code / "uv.lock"
         locked = (
@@ -316,7 +319,7 @@ class EnvironmentService:
         return EnvironmentView(
             node_id=node.id,
             tag=node.tag,
-            python=interpreter_version(python),
+            python=python,
             python_request=request_file.read_text().strip()
             if request_file.is_file()
             else "default",

@@ -25,7 +25,7 @@ from typing import Literal
 from nodepipe.domain.errors import ConflictError, InvalidInputError
 from nodepipe.domain.model import Node
 from nodepipe.domain.requirements import requirement_name
-from nodepipe.envs.interpreters import interpreter_version
+from nodepipe.envs.interpreters import check_trusted, interpreter_version
 from nodepipe.services import resolver
 from nodepipe.services.context import WorkspaceContext
 from nodepipe.services.envs.environments import EnvironmentService, EnvironmentView
@@ -141,7 +141,7 @@ def _interpreter(path: str) -> str:
     found = shutil.which(path) if "/" not in path else path
     if found is None or not Path(found).is_file():
         raise InvalidInputError(f"no interpreter at {path}")
-    absolute = str(Path(found).absolute())
+    absolute = check_trusted(str(Path(found).absolute()))
     if interpreter_version(absolute) == "unknown":
         raise InvalidInputError(f"{path} did not run as a Python interpreter")
     return absolute
