@@ -270,3 +270,21 @@ def test_a_link_into_what_runs_write_is_refused_naming_it(
     (scripts / "back").unlink()
     assert cli("run", "baseline").code == 0
     assert states(chain)["load"][0] is NodeState.COMPLETED  # up to date after the run
+
+
+def test_a_folder_that_is_no_python_project_is_refused_naming_code_paths(
+    chain: nodepipe.Workspace, envs: EnvironmentService, tmp_path: Path, cli: CliRunner
+) -> None:
+    scripts = tmp_path / "scripts"
+    scripts.mkdir()
+    (scripts / "helpers.py").write_text("X = 1\n")
+    code = chain.nodes.path("plot") / "code"
+    before = (code / "pyproject.toml").read_text(), (code / "uv.lock").read_text()
+    for option in ("--shared", "--path", "--snapshot"):
+        refused = cli("env", "add", "plot", option, str(scripts))
+        told = " ".join(refused.stderr.split())
+        assert refused.code == 2, (option, refused.stderr)
+        assert "is not a Python project" in told and "code path" in told, option
+        assert "uv" not in told.replace("uv.lock", ""), option
+    assert ((code / "pyproject.toml").read_text(), (code / "uv.lock").read_text()) == before
+    assert not (code / "snapshots").exists()  # nothing left of the refused snapshot

@@ -9,6 +9,7 @@ code) so that an update can tell the user's local edits apart and refuse to over
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -69,10 +70,28 @@ def take_snapshot(code_dir: Path, origin: str, name: str) -> Path:
     target = snapshot_path(code_dir, name)
     if target.exists():
         raise InvalidInputError(f"the node already has a snapshot named {name!r}")
+    made_parent = not target.parent.exists()
     target.parent.mkdir(parents=True, exist_ok=True)
-    _fetch(origin, target)
+    try:
+        _fetch(origin, target)
+        check_python_project(target, origin)
+    except BaseException:
+        shutil.rmtree(target, ignore_errors=True)
+        if made_parent:
+            with contextlib.suppress(OSError):
+                target.parent.rmdir()
+        raise
     _record_copy(target)
     return target
+
+
+def check_python_project(folder: Path, named: str) -> None:
+    """``folder`` is a project uv can install (it has a ``pyproject.toml`` or ``setup.py``)."""
+    if not any((folder / name).is_file() for name in ("pyproject.toml", "setup.py")):
+        raise InvalidInputError(
+            f"{named} is not a Python project (no pyproject.toml or setup.py): a folder of plain "
+            "scripts goes on the node's import path as a code path instead"
+        )
 
 
 def _forget_credentials(clone: Path, origin: str) -> None:

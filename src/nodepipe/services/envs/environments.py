@@ -51,6 +51,7 @@ from nodepipe.workspace.node_project import (
     set_requires_python,
 )
 from nodepipe.workspace.snapshots import (
+    check_python_project,
     record_snapshot,
     refresh_paths,
     refreshed_snapshot,
@@ -378,6 +379,7 @@ def added_folder(path: str, node: str, source: str, large: bool) -> str:
     folder = Path(path).resolve()
     if not folder.is_dir():
         raise InvalidInputError(f"no folder at {path}")
+    check_python_project(folder, path)
     check_external_size(folder, node, source, large)
     return str(folder)
 
