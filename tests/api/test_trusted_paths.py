@@ -9,6 +9,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -144,3 +145,58 @@ def test_conda_specs_naming_a_file_or_channel_are_checked_like_channels(
         wait_for(lambda: "hello-tool" not in pyproject.read_text(), "the removal")
     finally:
         shutil.rmtree(theirs)
+
+
+def test_the_code_editor_refuses_a_pyproject_naming_paths_of_other_users(
+    client: TestClient, chain: nodepipe.Workspace, theirs: tuple[OtherUser, Path], tmp_path: Path
+) -> None:
+    """What the code-paths and packages routes refuse, a saved pyproject.toml cannot name
+    (audit3 G6): a 422 naming the entry, the file unchanged; paths the file held already, and
+    paths of the server's own user, save as before."""
+    other, folder = theirs
+    code = chain.nodes.path("clean") / "code"
+    pyproject = code / "pyproject.toml"
+    before = pyproject.read_text()
+    version = client.get(
+        "/api/pipelines/baseline/nodes/clean/code/file", params={"file": "pyproject.toml"}
+    ).json()["version"]
+
+    def save(text: str) -> Any:
+        body = {"file": "pyproject.toml", "text": text, "version": version}
+        return client.put("/api/pipelines/baseline/nodes/clean/code/file", json=body)
+
+    def nodepipe_key(line: str) -> str:  # into the node's own [tool.nodepipe] table
+        if "[tool.nodepipe]\n" in before:
+            return before.replace("[tool.nodepipe]\n", f"[tool.nodepipe]\n{line}\n", 1)
+        return f"{before}\n[tool.nodepipe]\n{line}\n"
+
+    hostile = {
+        "[tool.nodepipe] code-paths": nodepipe_key(f'code-paths = ["{folder}"]'),
+        "[tool.uv.sources] theirs path": (
+            f'{before}\n[tool.uv.sources]\ntheirs = {{ path = "{folder}", editable = true }}\n'
+        ),
+        "[tool.nodepipe] command": nodepipe_key(f'command = ["{folder}/python"]'),
+        f"requirement 'theirs @ file://{folder}'": before.replace(
+            "dependencies = [", f'dependencies = ["theirs @ file://{folder}", ', 1
+        ),
+    }
+    for entry, text in hostile.items():
+        message = error_of(save(text), 422, "invalid_input")
+        assert message.startswith(f"pyproject.toml {entry}"), message
+        assert f"belongs to {other.name}" in message
+        assert pyproject.read_text() == before  # unchanged
+    assert "dependencies = [" in before  # the requirement case really edited the list
+
+    mine = tmp_path / "scripts"
+    mine.mkdir()
+    saved = save(nodepipe_key(f'code-paths = ["{mine}"]'))
+    assert saved.status_code == 200, saved.text
+    assert str(mine) in pyproject.read_text()
+
+    pyproject.write_text(hostile["[tool.nodepipe] code-paths"])  # as `env code-path add` on
+    # the command line writes it (the CLI user trusts what they name)
+    version = client.get(
+        "/api/pipelines/baseline/nodes/clean/code/file", params={"file": "pyproject.toml"}
+    ).json()["version"]
+    kept = save(pyproject.read_text() + "# a comment\n")  # that path was there already
+    assert kept.status_code == 200, kept.text

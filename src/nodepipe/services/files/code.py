@@ -41,6 +41,7 @@ from nodepipe.workspace.code_trees import is_excluded_path
 from nodepipe.workspace.crash_points import crash_point
 from nodepipe.workspace.durable import fsync_dir, write_aside
 from nodepipe.workspace.folder_files import checked_name, inside, listing, open_inside
+from nodepipe.workspace.pyproject_trust import check_saved_pyproject
 
 MAX_EDITABLE = 1024 * 1024
 """The largest code file the app reads or saves (bytes)."""
@@ -81,15 +82,22 @@ class CodeFileService:
         *,
         overwrite: bool = False,
         pipeline: str | None = None,
+        trusted_paths: bool = False,
     ) -> CodeText:
         """Save ``text`` as code file ``path`` over ``version`` (None: a new file); a file that
-        changed on disk since (or exists, for a new one) is refused unless ``overwrite``."""
+        changed on disk since (or exists, for a new one) is refused unless ``overwrite``.
+        ``trusted_paths`` (a save from the web): a ``pyproject.toml`` naming a local path that
+        another user could change, which its old text did not name, is refused
+        (``workspace.pyproject_trust``)."""
         relative = _code_name(path)
         content = text.encode("utf-8")
         _check_writable(relative, content)
         code = self._code(name, pipeline, editing=True)
         target = _target(code, relative)
         _check_version(target, relative, version, overwrite)
+        if trusted_paths and relative.name == PYPROJECT:
+            old = target.read_text(encoding="utf-8", errors="replace") if target.is_file() else None
+            check_saved_pyproject(text, old, target.parent)
         if relative == PurePosixPath(PARAMS):
             NodeService(self.context).set_params(name, replace_with=text, pipeline=pipeline)
         else:
