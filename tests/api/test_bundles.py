@@ -260,3 +260,26 @@ def test_an_upload_naming_a_conda_channel_outside_the_bundle_is_a_422(
         assert f"{location}/noarch/tool-1-0.conda" in message
     assert [p.id for p in chain.pipelines.list()] == before
     assert staging_entries(chain) == []
+
+
+def test_an_upload_whose_code_path_leaves_the_bundle_is_a_422(
+    client: TestClient, chain: nodepipe.Workspace
+) -> None:
+    """A bundle whose node puts a folder of the server on its import path (absolute, or
+    climbing out) would make every run import what is there and every status hash it:
+    refused while the request lasts, naming file and entry, nothing left behind."""
+    members = zipped_files(client.get("/api/pipelines/baseline/bundle.zip").content)
+    pyproject = "nodes/clean/code/pyproject.toml"
+    before = [p.id for p in chain.pipelines.list()]
+    for code_path in ("/etc", "../../../../../../etc", "scripts/../../.."):
+        text = members[pyproject].decode()
+        entry = f"[tool.nodepipe]\ncode-paths = [{code_path!r}]"
+        text = text.replace("[tool.nodepipe]", entry) if "[tool.nodepipe]" in text else (
+            f"{text}\n{entry}\n"
+        )
+        packed = zip_of({**members, pyproject: text.encode()})
+        message = error_of(upload(client, packed, name="evil"), 422)
+        assert f"clean: {pyproject} [tool.nodepipe] code-paths names a folder" in message
+        assert repr(code_path) in message
+    assert [p.id for p in chain.pipelines.list()] == before
+    assert staging_entries(chain) == []

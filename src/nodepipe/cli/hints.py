@@ -34,6 +34,11 @@ COMMANDS: dict[Action, str] = {
         "take a snapshot of that folder into the node with `nodepipe env add {node} --snapshot "
         "DIR` (its files become the node's own), then export or build again"
     ),
+    Action.CODE_PATH_COPY: (
+        "copy the scripts of {path} into the node's code/ folder and take the code path off "
+        "with `nodepipe env code-path remove {node} {path}` (or, for a package, take a snapshot "
+        "with `nodepipe env add {node} --snapshot DIR`), then export or build again"
+    ),
     Action.RAY_CONNECT: (
         "start one with `ray start --head` and pass its address with `nodepipe run {pipeline} "
         "--executor ray --ray-address HOST:PORT`, or leave --ray-address out to start a local Ray"

@@ -17,6 +17,8 @@ so the reason names it: "shared code changed: mytool (src/mytool/io.py)". Path s
 
 from __future__ import annotations
 
+import posixpath
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +36,7 @@ LIBRARY = "library node"
 CODE_PATH = "code path"
 CODE_PATHS_KEY = "code-paths"
 LIBRARY_KEY = "library-nodes"
+_DRIVE = re.compile(r"^[A-Za-z]:")
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +138,38 @@ def check_present(code: Path, declared: tuple[ExternalCode, ...] | None = None) 
         raise InvalidInputError(
             f"external code is missing: {listed}; restore it, or remove it from the node"
         )
+
+
+def declared_code_paths(data: dict[str, Any]) -> list[str]:
+    """The code paths a parsed ``pyproject.toml`` declares, as written."""
+    return _code_paths(_nodepipe_section(data))
+
+
+def code_path_problem(written: str) -> str | None:
+    """Why the code path ``written`` cannot travel with its node (None when it can): only a
+    relative path inside the node's ``code/`` means the same folder in a bundle, a package and
+    every workspace that imports them. Anything else names a folder of the machine it was
+    written on (another user's, ``/root/.ssh``) that an import would put on the node's import
+    path, and every status would walk and hash."""
+    if "\\" in written or _DRIVE.match(written) or "\x00" in written:
+        return "it is not a plain relative path"
+    if written.startswith(("/", "~")):
+        return "it is absolute"
+    normal = posixpath.normpath(written)
+    if normal == ".." or normal.startswith("../"):
+        return "it leads outside the node's code/ folder"
+    return None
+
+
+def foreign_code_paths(code: Path) -> list[str]:
+    """The code paths of node ``code`` that lead outside its ``code/`` folder (as written,
+    symbolic links followed), as written; [] when none do."""
+    inside = code.resolve()
+    return [
+        written
+        for written in code_paths(code)
+        if code_path_problem(written) or not _resolve(code, written).is_relative_to(inside)
+    ]
 
 
 def set_code_paths(pyproject: Path, paths: list[str]) -> None:

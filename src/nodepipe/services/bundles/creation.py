@@ -25,7 +25,12 @@ from nodepipe.services.graph.staged_folders import FolderBatch
 from nodepipe.workspace import local_sources
 from nodepipe.workspace.bundle_libs import write_links
 from nodepipe.workspace.crash_points import crash_point
-from nodepipe.workspace.external_code import library_nodes, relink_libraries
+from nodepipe.workspace.external_code import (
+    CODE_PATHS_KEY,
+    foreign_code_paths,
+    library_nodes,
+    relink_libraries,
+)
 from nodepipe.workspace.node_folder import NodeFolder
 
 if TYPE_CHECKING:
@@ -83,7 +88,10 @@ def stage_nodes(
                 f"([tool.nodepipe.library-nodes] {', '.join(dangling)}); export the library "
                 "node with it, or take a snapshot of the library into the node"
             )
-        foreign = local_sources.outside(folder.code, batch.operation.folder)
+        foreign = local_sources.outside(folder.code, batch.operation.folder) + [
+            f"pyproject.toml: {CODE_PATHS_KEY} {written}"
+            for written in foreign_code_paths(folder.code)
+        ]
         if foreign:
             raise BundleError(
                 f"node {node.name!r} would have its environment built from outside the bundle "

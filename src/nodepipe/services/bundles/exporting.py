@@ -31,7 +31,12 @@ from nodepipe.workspace import local_sources
 from nodepipe.workspace.bundle_libs import read_links
 from nodepipe.workspace.code_trees import EXCLUDED_DIRS
 from nodepipe.workspace.conda_project import foreign_conda_sources, portable_conda_paths
-from nodepipe.workspace.external_code import library_nodes, relink_libraries
+from nodepipe.workspace.external_code import (
+    CODE_PATHS_KEY,
+    foreign_code_paths,
+    library_nodes,
+    relink_libraries,
+)
 from nodepipe.workspace.file_digests import sha256_file
 from nodepipe.workspace.node_folder import COPY_IGNORED, NodeFolder
 from nodepipe.workspace.snapshots import forget_snapshot_credentials
@@ -190,7 +195,10 @@ def check_sources(plan: ExportPlan) -> None:
     library node that is not exported with it): an import refuses such a node (the rule of
     ``local_sources``), so the bundle or package could not be used anywhere; likewise a node
     whose conda packages come from a local channel (an import installs conda packages only
-    from http(s) channels or files inside the bundle)."""
+    from http(s) channels or files inside the bundle); and a node with a code path outside
+    its ``code/`` (``env code-path add``): the exporter's folder would be on the import path
+    of every node imported from it (``external_code.foreign_code_paths``, the rule an import
+    applies)."""
     carried = [folder.code for folder in plan.folders.values()]
     for key, folder in sorted(plan.folders.items()):
         for package, library in sorted(library_nodes(folder.code).items()):
@@ -202,6 +210,15 @@ def check_sources(plan: ExportPlan) -> None:
                     f"holding both nodes, or take a snapshot of the library into {key!r}",
                     hint=Hint(Action.ENV_SNAPSHOT, {"node": key}),
                 )
+        code_paths = foreign_code_paths(folder.code)
+        if code_paths:
+            raise InvalidInputError(
+                f"node {key!r} imports code from outside its code/ folder "
+                f"(pyproject.toml [tool.nodepipe] {CODE_PATHS_KEY}: {', '.join(code_paths)}); "
+                "a bundle or package carries only its nodes' own files, so the node would import whatever is at that path, or fail, wherever "
+                "it is imported",
+                hint=Hint(Action.CODE_PATH_COPY, {"node": key, "path": code_paths[0]}),
+            )
         foreign = local_sources.outside(folder.code, *carried)
         if foreign:
             raise InvalidInputError(

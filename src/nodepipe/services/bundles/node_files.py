@@ -8,6 +8,7 @@ its own ``params.yaml``: a key the node sets itself keeps its value.
 from __future__ import annotations
 
 from collections.abc import Mapping
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,11 @@ from nodepipe.domain.staleness import SHARED_CODE_SEPARATOR
 from nodepipe.envs.node_env import PYTHON_VERSION_FILE
 from nodepipe.services.bundles.node_python import bundle_python_problems
 from nodepipe.workspace.conda_project import foreign_conda_sources, local_conda_paths
+from nodepipe.workspace.external_code import (
+    CODE_PATHS_KEY,
+    code_path_problem,
+    declared_code_paths,
+)
 from nodepipe.workspace.fingerprint import fingerprint_node
 from nodepipe.workspace.node_folder import NodeFolder
 
@@ -36,8 +42,9 @@ def node_part(node: ResolvedNode, part: str) -> str:
 
 
 def missing_parts(node: ResolvedNode) -> list[str]:
-    """What a node of a bundle lacks to be imported: its code folder, its lock; or what it
-    asks for that an import refuses (a Python by path: ``node_python``)."""
+    """What keeps a node of a bundle from being imported: a missing code folder or lock; what
+    it asks for that an import refuses (a Python by path: ``node_python``); a code path or
+    conda source outside the bundle."""
     files = node.files
     if not files.exists(node_part(node, CODE)):
         return [f"{node.name}: its folder {node_part(node, CODE)} is missing"]
@@ -57,6 +64,9 @@ def missing_parts(node: ResolvedNode) -> list[str]:
         _text(files, node_part(node, f"{CODE}/{CONDA_LOCK}")),
         files.root if isinstance(files, LocalBundleFiles) else None,
     )
+    travelling = _foreign_code_paths(node)
+    if travelling:
+        return [travelling]
     if foreign:
         return [
             f"{node.name}: its conda packages would be installed from outside the bundle "
@@ -64,6 +74,29 @@ def missing_parts(node: ResolvedNode) -> list[str]:
             "or files it carries"
         ]
     return []
+
+
+def _foreign_code_paths(node: ResolvedNode) -> str | None:
+    """Why the code paths of ``node``'s pyproject.toml are refused (``code_path_problem``: a
+    bundle's code path names a folder inside the node's ``code/``), None when they are not."""
+    pyproject = node_part(node, f"{CODE}/pyproject.toml")
+    text = _text(node.files, pyproject)
+    try:
+        declared = declared_code_paths(tomllib.loads(text or ""))
+    except tomllib.TOMLDecodeError:
+        return None  # the import reads it again and names the mistake
+    refused = [
+        f"{written!r} ({problem})"
+        for written in declared
+        if (problem := code_path_problem(written)) is not None
+    ]
+    if not refused:
+        return None
+    return (
+        f"{node.name}: {pyproject} [tool.nodepipe] {CODE_PATHS_KEY} names a folder outside the "
+        f"node: {', '.join(refused)}; a bundle's code path is a folder inside the node's code/ "
+        "(its import path would otherwise hold a folder of this machine the bundle chose)"
+    )
 
 
 def _text(files: BundleFiles, relative: str) -> str | None:
