@@ -274,8 +274,10 @@ def test_an_upload_whose_code_path_leaves_the_bundle_is_a_422(
     for code_path in ("/etc", "../../../../../../etc", "scripts/../../.."):
         text = members[pyproject].decode()
         entry = f"[tool.nodepipe]\ncode-paths = [{code_path!r}]"
-        text = text.replace("[tool.nodepipe]", entry) if "[tool.nodepipe]" in text else (
-            f"{text}\n{entry}\n"
+        text = (
+            text.replace("[tool.nodepipe]", entry)
+            if "[tool.nodepipe]" in text
+            else (f"{text}\n{entry}\n")
         )
         packed = zip_of({**members, pyproject: text.encode()})
         message = error_of(upload(client, packed, name="evil"), 422)

@@ -141,8 +141,6 @@ def test_a_pulled_package_with_an_escaping_code_path_is_refused(
     assert snapshot(other) == before
     pulled = other.packages.pull(str(wheel))  # the package as built is fine
     other.runs.run(RunRequest(pulled.imported.view.pipeline.tag))
-    assert set(states(other, pulled.imported.view.pipeline.tag).values()) == {
-        NodeState.COMPLETED
-    }
+    assert set(states(other, pulled.imported.view.pipeline.tag).values()) == {NodeState.COMPLETED}
     other.close()
     del trained

@@ -215,8 +215,8 @@ def check_sources(plan: ExportPlan) -> None:
             raise InvalidInputError(
                 f"node {key!r} imports code from outside its code/ folder "
                 f"(pyproject.toml [tool.nodepipe] {CODE_PATHS_KEY}: {', '.join(code_paths)}); "
-                "a bundle or package carries only its nodes' own files, so the node would import whatever is at that path, or fail, wherever "
-                "it is imported",
+                "a bundle or package carries only its nodes' own files, so the node would "
+                "import whatever is at that path, or fail, wherever it is imported",
                 hint=Hint(Action.CODE_PATH_COPY, {"node": key, "path": code_paths[0]}),
             )
         foreign = local_sources.outside(folder.code, *carried)

@@ -7,8 +7,8 @@ its own ``params.yaml``: a key the node sets itself keeps its value.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
