@@ -636,7 +636,8 @@ export interface paths {
         get: operations["read_code_api_pipelines__pipeline__nodes__node__code_file_get"];
         /**
          * Save Code
-         * @description Save a code file (atomically) over the version read; a new file with version null.
+         * @description Save a code file (atomically) over the version read; a new file with version null. A
+         *     pyproject.toml naming a new local path another user could change is refused (422).
          */
         put: operations["save_code_api_pipelines__pipeline__nodes__node__code_file_put"];
         post?: never;
