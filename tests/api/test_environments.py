@@ -221,6 +221,7 @@ def test_a_huge_external_folder_is_refused_at_once_unless_large(
         part = usr / f"part{index // 1000}"
         part.mkdir(parents=True, exist_ok=True)
         (part / f"m{index}.py").touch()
+    (usr / "pyproject.toml").write_text('[project]\nname = "usr"\nversion = "1"\n')
     before = snapshot(chain)
     refused = [
         client.post(f"{ENV}/code-paths", json={"path": str(usr)}),

@@ -101,6 +101,7 @@ def test_a_huge_external_folder_is_refused_when_added_naming_how_to_accept_it(
     chain: nodepipe.Workspace, envs: EnvironmentService, tmp_path: Path, cli: CliRunner
 ) -> None:
     usr = huge_folder(tmp_path / "usr", 20_001)
+    (usr / "pyproject.toml").write_text('[project]\nname = "usr"\nversion = "1"\n')
     code = chain.nodes.path("plot") / "code"
     before = (code / "pyproject.toml").read_text()
     node = chain.nodes.get("plot").id

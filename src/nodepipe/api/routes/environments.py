@@ -107,6 +107,9 @@ def _check_add(services: ServicesDep, node: str, pipeline: str, body: PackagesAd
     folder too large (422 at once, before a job)."""
     if body.from_node is not None:
         services.workspace.external.check_from_node(node, body.from_node, pipeline, body.package)
+    sources = [body.path, body.snapshot, body.shared, body.from_node]
+    if body.requirements or sum(s is not None for s in sources) != 1:
+        return  # not one source: the job says what to give
     for folder, source in ((body.shared, "shared"), (body.path, "path")):
         if folder is not None:
             added_folder(folder, node, source, body.large)
