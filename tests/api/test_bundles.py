@@ -285,3 +285,24 @@ def test_an_upload_whose_code_path_leaves_the_bundle_is_a_422(
         assert repr(code_path) in message
     assert [p.id for p in chain.pipelines.list()] == before
     assert staging_entries(chain) == []
+
+
+def test_a_download_of_a_node_with_an_outside_code_path_is_a_422_naming_the_fix(
+    client: TestClient, chain: nodepipe.Workspace, tmp_path: Path
+) -> None:
+    """The download is the export: a node whose code path lies outside its code/ would carry
+    this server's folder name to whoever imports it; refused, naming node, path and the menu
+    item of the fix (hint ``code_path.copy``), nothing left in staging."""
+    scripts = tmp_path / "scripts"
+    scripts.mkdir()
+    (scripts / "helpers.py").write_text("OFFSET = 0\n", encoding="utf-8")
+    chain.external.code_path_add("clean", str(scripts), "baseline")
+    answer = client.get("/api/pipelines/baseline/bundle.zip")
+    message = error_of(answer, 422)
+    assert "node 'clean' imports code from outside its code/ folder" in message
+    assert str(scripts) in message
+    assert answer.json()["hint"] == {
+        "action": "code_path.copy",
+        "params": {"node": "clean", "path": str(scripts)},
+    }
+    assert staging_entries(chain) == []
