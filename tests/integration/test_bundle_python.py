@@ -25,6 +25,7 @@ import pytest
 import nodepipe
 from integration.conftest import CliRunner, snapshot
 from nodepipe.domain.errors import InvalidInputError
+from nodepipe.services.envs.environments import EnvironmentService
 from support.model_pipeline import trained_model
 from support.other_user import other_user
 
@@ -152,9 +153,10 @@ def test_export_and_build_refuse_a_node_on_an_interpreter_or_a_python_path(
 
 
 def test_show_and_run_never_execute_another_users_interpreter(
-    lab: nodepipe.Workspace, tmp_path: Path, cli: CliRunner, theirs: Path
+    lab: nodepipe.Workspace, tmp_path: Path, cli: CliRunner, theirs: Path, offline_index: Path
 ) -> None:
     trained = trained_model(lab)
+    EnvironmentService(trained.context).add("train", ["toypkg==1.0"])
     code = trained.nodes.path("train") / "code"
     pyproject = code / "pyproject.toml"
     clean = pyproject.read_text(encoding="utf-8")
@@ -169,6 +171,8 @@ def test_show_and_run_never_execute_another_users_interpreter(
     shown = cli("env", "show", "train", "--json")
     assert shown.code == 0, shown.stderr
     assert shown.json()["python"].startswith("interpreter not trusted: refusing to use")
+    assert shown.json()["locked"], "the node has packages to look for"
+    assert shown.json()["not_installed"] == [], "nothing was asked of it, so nothing is missing"
     ran = cli("run", "model")
     assert ran.code != 0
     assert "interpreter not trusted" in " ".join((ran.stdout + ran.stderr).split())

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from nodepipe.domain.errors import Action, ConflictError, Hint
 from nodepipe.domain.model import Node
-from nodepipe.envs.interpreters import installed_packages
+from nodepipe.envs.interpreters import installed_packages, untrusted
 from nodepipe.workspace.node_config import NodeConfig, read_node_config
 
 
@@ -38,8 +38,8 @@ def not_installed(code: Path, locked: Collection[str]) -> tuple[str, ...]:
     """Of the ``locked`` packages, those the node's existing interpreter (``env interpreter``)
     does not have: nothing installs them there. Empty for a node with an environment."""
     interpreter = read_node_config(code / "pyproject.toml").interpreter
-    if interpreter is None or not locked:
-        return ()
+    if interpreter is None or not locked or untrusted(interpreter) is not None:
+        return ()  # an interpreter that may not be run is not asked (env show says so)
     from packaging.utils import canonicalize_name
 
     found = installed_packages(interpreter)
