@@ -172,11 +172,12 @@ def test_plainly_bad_switches_and_library_links_are_refused_before_any_job(
     client: TestClient, chain: nodepipe.Workspace, tmp_path: Path
 ) -> None:
     """A shared environment, interpreter or library node the body names that cannot be used is
-    a 422 (the hint with it) at once, not a 202 whose job then fails; nothing changes."""
+    refused at once (404 for a name that names nothing, with the hint; 422 for an interpreter
+    that cannot be used), not a 202 whose job then fails; nothing changes."""
     base = f"{ENV}/isolation"
     before = snapshot(chain)
     unknown = client.put(base, json={"mode": "shared", "shared_env": "nope"})
-    assert "nope" in error_of(unknown, 422, "invalid_input")
+    assert "nope" in error_of(unknown, 404, "not_found")
     assert unknown.json()["hint"] == {"action": "shared_env.new", "params": {"name": "nope"}}
     missing = client.put(base, json={"mode": "interpreter", "interpreter": "/no/such/python3"})
     assert "no file or folder at /no/such/python3" in error_of(missing, 422, "invalid_input")
@@ -197,7 +198,7 @@ def test_plainly_bad_switches_and_library_links_are_refused_before_any_job(
     assert "already has an environment of its own" in error_of(already, 409, "conflict")
     packages = f"{ENV}/packages"
     no_library = client.post(packages, json={"from_node": "nope"})
-    assert "nope" in error_of(no_library, 422, "invalid_input")
+    assert "nope" in error_of(no_library, 404, "not_found")
     itself = client.post(packages, json={"from_node": "clean"})
     assert "cannot be its own library node" in error_of(itself, 422, "invalid_input")
     holds_nothing = client.post(packages, json={"from_node": "load"})

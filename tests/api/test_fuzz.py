@@ -17,10 +17,11 @@ end with its server. Path parameters are the seeded names most of the time (``ba
 ``load``...) and generated strings otherwise, so most requests reach the use cases behind the
 route rather than stopping at a 404.
 
-Two kinds of values are pinned in what is sent, because the fuzzer must not act outside its
+Three kinds of values are pinned in what is sent, because the fuzzer must not act outside its
 sandbox: folders named by ``path``, ``snapshot`` and ``shared`` (a folder is copied or built)
 become one empty folder of the test's own (which the server may use, so the request goes as
-far as it can), and a run asking for the ``ray`` executor runs locally (a Ray cluster per
+far as it can), an ``interpreter`` (a file the node would run as its Python) is the test's own
+Python, and a run asking for the ``ray`` executor runs locally (a Ray cluster per
 example would dwarf the test). uv works offline against a folder of tiny wheels, so no
 request reaches the network.
 
@@ -38,6 +39,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -177,6 +179,8 @@ def pinned_hazards(sandbox: Path) -> Iterator[None]:
                 case.body[key] = str(empty)
         if case.body.get("executor") == "ray":
             case.body["executor"] = "local"
+        if isinstance(case.body.get("interpreter"), str):  # a path it would run as Python
+            case.body["interpreter"] = sys.executable
 
     schemathesis.hook("before_call")(pin)
     try:

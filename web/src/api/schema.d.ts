@@ -7749,6 +7749,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
+            /** @description The workspace's state stands in the way: a cycle, a duplicate, a lock, a reference */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
             /** @description The request body is larger than the server accepts */
             413: {
                 headers: {
@@ -7839,6 +7848,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
+            /** @description The workspace's state stands in the way: a cycle, a duplicate, a lock, a reference */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
             /** @description The request body is larger than the server accepts */
             413: {
                 headers: {
@@ -7921,6 +7939,15 @@ export interface operations {
             };
             /** @description An unknown or ambiguous name */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The workspace's state stands in the way: a cycle, a duplicate, a lock, a reference */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8385,6 +8412,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
+            /** @description The workspace's state stands in the way: a cycle, a duplicate, a lock, a reference */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
             /** @description The request body is larger than the server accepts */
             413: {
                 headers: {
@@ -8478,6 +8514,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
+            /** @description The workspace's state stands in the way: a cycle, a duplicate, a lock, a reference */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
             /** @description The request body is larger than the server accepts */
             413: {
                 headers: {
@@ -8560,6 +8605,15 @@ export interface operations {
             };
             /** @description An unknown or ambiguous name */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The workspace's state stands in the way: a cycle, a duplicate, a lock, a reference */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8660,6 +8714,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
+            /** @description The workspace's state stands in the way: a cycle, a duplicate, a lock, a reference */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
             /** @description The request body is larger than the server accepts */
             413: {
                 headers: {
@@ -8753,6 +8816,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
+            /** @description The workspace's state stands in the way: a cycle, a duplicate, a lock, a reference */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
             /** @description The request body is larger than the server accepts */
             413: {
                 headers: {
@@ -8838,6 +8910,15 @@ export interface operations {
             };
             /** @description An unknown or ambiguous name */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The workspace's state stands in the way: a cycle, a duplicate, a lock, a reference */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8938,6 +9019,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
+            /** @description The workspace's state stands in the way: a cycle, a duplicate, a lock, a reference */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
             /** @description The request body is larger than the server accepts */
             413: {
                 headers: {
@@ -9024,6 +9114,15 @@ export interface operations {
             };
             /** @description An unknown or ambiguous name */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The workspace's state stands in the way: a cycle, a duplicate, a lock, a reference */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9124,6 +9223,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
+            /** @description The workspace's state stands in the way: a cycle, a duplicate, a lock, a reference */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
             /** @description The request body is larger than the server accepts */
             413: {
                 headers: {
@@ -9206,6 +9314,15 @@ export interface operations {
             };
             /** @description An unknown or ambiguous name */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The workspace's state stands in the way: a cycle, a duplicate, a lock, a reference */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -35,7 +35,7 @@ from nodepipe.services.envs.imported_files import check_sent, is_environment_fil
 from nodepipe.services.envs.trust import check_trusted_inputs, check_trusted_interpreter
 
 router = resource_router(
-    "/pipelines/{pipeline}/nodes/{node}/environment", tags=["environments"], errors=(404,)
+    "/pipelines/{pipeline}/nodes/{node}/environment", tags=["environments"], errors=(404, 409)
 )
 
 PackageNames = Annotated[list[str], Query(min_length=1, description="Packages to remove.")]
@@ -52,15 +52,12 @@ def environment_job(
     check: Callable[[str, str], None] | None = None,
 ) -> JobPublic:
     """Resolve the node now (404 at once), refuse at once what ``check`` refuses (quick checks
-    of what the body names: a name there that names nothing is a 422, not a 404), change its
-    environment in a job."""
+    of what the body names: a shared environment or node that does not exist is a 404 with
+    its hint), change its environment in a job."""
     found = services.workspace.nodes.get(node, pipeline)
     pipeline_id = services.workspace.pipelines.get(pipeline).id
     if check is not None:
-        try:
-            check(found.id, pipeline_id)
-        except NotFoundError as missing:
-            raise InvalidInputError(str(missing), hint=missing.hint) from missing
+        check(found.id, pipeline_id)
 
     def run() -> JobOutcome:
         view = change(found.id, pipeline_id)
@@ -136,13 +133,14 @@ def remove_packages(
     pipeline: str, node: str, packages: PackageNames, services: ServicesDep, origin: OriginDep
 ) -> JobPublic:
     validate_package_names(packages)
+    envs = services.workspace.envs
     return environment_job(
         services,
         pipeline,
         node,
         "env-remove",
         "remove " + ", ".join(packages),
-        lambda n, p: services.workspace.envs.remove(n, packages, p),
+        lambda n, p: envs.remove(n, packages, p),
         origin,
     )
 
@@ -178,19 +176,25 @@ def set_isolation(
     }
 
     target = body.shared_env if body.mode == "shared" else body.interpreter
-    if body.mode == "shared" and target is None:
-        raise InvalidInputError("mode 'shared' needs shared_env")
-    if body.mode == "interpreter":
-        if target is None or not target.startswith("/"):
-            raise InvalidInputError("mode 'interpreter' needs the interpreter's absolute path")
+    if body.mode == "interpreter" and target is not None and target.startswith("/"):
         check_trusted_interpreter(target)
 
     def change(node_id: str, pipeline_id: str) -> EnvironmentView:
+        """What the body lacks fails the job, saying so (the schema allows leaving it out)."""
         if body.mode == "own":
             return isolation.detach(node_id, pipeline_id)
         if body.mode == "shared":
-            return isolation.use_shared(node_id, target or "", pipeline_id)
-        return isolation.use_interpreter(node_id, target or "", pipeline_id)
+            if target is None:
+                raise InvalidInputError("mode 'shared' needs shared_env")
+            return isolation.use_shared(node_id, target, pipeline_id)
+        if target is None or not target.startswith("/"):
+            raise InvalidInputError("mode 'interpreter' needs the interpreter's absolute path")
+        return isolation.use_interpreter(node_id, target, pipeline_id)
+
+    def check(node_id: str, pipeline_id: str) -> None:
+        absolute = target is not None and target.startswith("/")
+        if body.mode == "own" or (body.mode == "shared" and target) or absolute:
+            isolation.check(node_id, body.mode, target, pipeline_id)
 
     return environment_job(
         services,
@@ -200,7 +204,7 @@ def set_isolation(
         words[body.mode],
         change,
         origin,
-        check=lambda n, p: isolation.check(n, body.mode, target, p),
+        check=check,
     )
 
 
