@@ -21,6 +21,7 @@ from fastapi.testclient import TestClient
 
 import nodepipe
 from api.conftest import error_of
+from support.hostile_pyproject import with_nodepipe_setting
 from support.other_user import other_user
 
 CODE = "nodes/clean/code/"
@@ -43,13 +44,6 @@ def theirs(tmp_path: Path) -> Iterator[Path]:
     shutil.rmtree(folder, ignore_errors=True)
 
 
-def _with_interpreter(text: str, interpreter: str) -> str:
-    entry = f"[tool.nodepipe]\ninterpreter = {interpreter!r}"
-    if "[tool.nodepipe]" not in text:
-        return f"{text}\n{entry}\n"
-    return text.replace("[tool.nodepipe]", entry)
-
-
 def _zipped(members: dict[str, bytes]) -> bytes:
     packed = io.BytesIO()
     with zipfile.ZipFile(packed, "w") as archive:
@@ -68,7 +62,9 @@ def test_an_upload_naming_a_python_by_path_is_a_422_and_runs_nothing(
         CODE + ".python-version": {**members, CODE + ".python-version": f"{theirs}\n".encode()},
         CODE + "pyproject.toml": {
             **members,
-            CODE + "pyproject.toml": _with_interpreter(pyproject, str(theirs)).encode(),
+            CODE + "pyproject.toml": with_nodepipe_setting(
+                pyproject, "interpreter", str(theirs)
+            ).encode(),
         },
     }
     before = [p.id for p in chain.pipelines.list()]
@@ -89,7 +85,8 @@ def test_the_environment_of_a_node_on_another_users_interpreter_is_shown_without
     assert refused.status_code == 422
     pyproject = chain.nodes.path("clean", "baseline") / "code" / "pyproject.toml"
     pyproject.write_text(
-        _with_interpreter(pyproject.read_text(encoding="utf-8"), str(theirs)), encoding="utf-8"
+        with_nodepipe_setting(pyproject.read_text(encoding="utf-8"), "interpreter", str(theirs)),
+        encoding="utf-8",
     )
     shown = client.get(ENV)
     assert shown.status_code == 200, shown.text

@@ -25,6 +25,7 @@ from fastapi.testclient import TestClient
 import nodepipe
 from api.conftest import error_of, finish_job
 from nodepipe.api.limits import MAX_BODY_BYTES, MAX_UPLOAD_BYTES, limit_of
+from support.hostile_pyproject import with_nodepipe_setting
 from support.locked_bundles import (
     APPEND_INPUTS,
     alpha_including_features,
@@ -272,13 +273,7 @@ def test_an_upload_whose_code_path_leaves_the_bundle_is_a_422(
     pyproject = "nodes/clean/code/pyproject.toml"
     before = [p.id for p in chain.pipelines.list()]
     for code_path in ("/etc", "../../../../../../etc", "scripts/../../.."):
-        text = members[pyproject].decode()
-        entry = f"[tool.nodepipe]\ncode-paths = [{code_path!r}]"
-        text = (
-            text.replace("[tool.nodepipe]", entry)
-            if "[tool.nodepipe]" in text
-            else (f"{text}\n{entry}\n")
-        )
+        text = with_nodepipe_setting(members[pyproject].decode(), "code-paths", [code_path])
         packed = zip_of({**members, pyproject: text.encode()})
         message = error_of(upload(client, packed, name="evil"), 422)
         assert f"clean: {pyproject} [tool.nodepipe] code-paths names a folder" in message

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import shutil
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ from integration.conftest import CliRunner, snapshot
 from nodepipe import NodeState
 from nodepipe.domain.errors import InvalidInputError
 from nodepipe.services.runs.service import RunRequest
+from support.hostile_pyproject import with_nodepipe_setting
 from support.model_pipeline import states, trained_model
 from support.other_user import other_user
 
@@ -63,7 +65,7 @@ def test_export_and_build_refuse_a_code_path_outside_the_node(
 
 
 @pytest.fixture
-def theirs() -> object:
+def theirs() -> Iterator[Path]:
     """A folder of another OS user holding a module ``zz`` that says it ran."""
     user = other_user()
     folder = user.folder("np-theirs-")
@@ -73,19 +75,12 @@ def theirs() -> object:
     shutil.rmtree(folder, ignore_errors=True)
 
 
-def _with_code_path(text: str, code_path: str) -> str:
-    """A node's pyproject.toml ``text`` with ``code_path`` on its import path."""
-    entry = f"[tool.nodepipe]\ncode-paths = [{code_path!r}]"
-    if "[tool.nodepipe]" not in text:
-        return f"{text}\n{entry}\n"
-    return text.replace("[tool.nodepipe]", entry)
-
-
 def _hostile(bundle: Path, code_path: str) -> None:
     """Make node train of ``bundle`` put ``code_path`` on its import path and import zz."""
     pyproject = bundle / PYPROJECT
     pyproject.write_text(
-        _with_code_path(pyproject.read_text(encoding="utf-8"), code_path), encoding="utf-8"
+        with_nodepipe_setting(pyproject.read_text(encoding="utf-8"), "code-paths", [code_path]),
+        encoding="utf-8",
     )
     main = bundle / "nodes/train/code/main.py"
     main.write_text("import zz\n" + main.read_text(encoding="utf-8"), encoding="utf-8")
@@ -132,7 +127,7 @@ def test_a_pulled_package_with_an_escaping_code_path_is_refused(
         for name in good.namelist():
             data = good.read(name)
             if name.endswith(PYPROJECT):
-                data = _with_code_path(data.decode(), str(theirs)).encode()
+                data = with_nodepipe_setting(data.decode(), "code-paths", [str(theirs)]).encode()
             evil.writestr(name, data)
     other = nodepipe.init(tmp_path / "other")
     before = snapshot(other)

@@ -26,6 +26,7 @@ import nodepipe
 from integration.conftest import CliRunner, snapshot
 from nodepipe.domain.errors import InvalidInputError
 from nodepipe.services.envs.environments import EnvironmentService
+from support.hostile_pyproject import with_nodepipe_setting
 from support.model_pipeline import trained_model
 from support.other_user import other_user
 
@@ -49,13 +50,6 @@ def theirs(tmp_path: Path) -> Iterator[Path]:
     shutil.rmtree(folder, ignore_errors=True)
 
 
-def _with_interpreter(text: str, interpreter: str) -> str:
-    entry = f"[tool.nodepipe]\ninterpreter = {interpreter!r}"
-    if "[tool.nodepipe]" not in text:
-        return f"{text}\n{entry}\n"
-    return text.replace("[tool.nodepipe]", entry)
-
-
 def test_check_import_and_include_refuse_a_python_named_by_path(
     lab: nodepipe.Workspace, tmp_path: Path, cli: CliRunner, theirs: Path
 ) -> None:
@@ -73,7 +67,10 @@ def test_check_import_and_include_refuse_a_python_named_by_path(
             shutil.copytree(clean, bundle)
             target = bundle / file
             if file.endswith("pyproject.toml"):
-                target.write_text(_with_interpreter(target.read_text(), value), encoding="utf-8")
+                target.write_text(
+                    with_nodepipe_setting(target.read_text(), "interpreter", value),
+                    encoding="utf-8",
+                )
             else:
                 shutil.copy(theirs, bundle / CODE / "py")  # a relative path names a real file
                 target.write_text(f"{value}\n", encoding="utf-8")
@@ -167,7 +164,7 @@ def test_show_and_run_never_execute_another_users_interpreter(
     assert f"belongs to {other_user().name}" in " ".join(refused.stderr.split())
 
     # as an older import or a hand edit leaves it: the setting is there already
-    pyproject.write_text(_with_interpreter(clean, str(theirs)), encoding="utf-8")
+    pyproject.write_text(with_nodepipe_setting(clean, "interpreter", str(theirs)), encoding="utf-8")
     shown = cli("env", "show", "train", "--json")
     assert shown.code == 0, shown.stderr
     assert shown.json()["python"].startswith("interpreter not trusted: refusing to use")
