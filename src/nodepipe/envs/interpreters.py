@@ -15,7 +15,6 @@ from functools import cache
 from pathlib import Path
 
 from nodepipe.domain.errors import InvalidInputError, RequirementNotFoundError
-from nodepipe.workspace.path_trust import check_trusted_path
 
 _VERSION = re.compile(r"^(\d+)\.(\d+)(?:\.(\d+))?$")
 # What uv takes as a Python request that names no file: a version or range (3, 3.12, 3.12.1,
@@ -63,6 +62,8 @@ def untrusted(executable: str) -> str | None:
     file or folder above it others can write), None when it may or when nothing is there."""
     if not os.path.lexists(executable):
         return None
+    from nodepipe.workspace.path_trust import check_trusted_path  # pwd, grp: not every run
+
     try:
         check_trusted_path(executable)
     except InvalidInputError as exc:
