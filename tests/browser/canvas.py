@@ -14,6 +14,21 @@ def node(page: Page, tag: str) -> Locator:
     return page.locator(f'[data-testid="node"][data-tag="{tag}"]')
 
 
+def open_panel(page: Page, tag: str) -> Locator:
+    """Double-click the node's card until its panel is the one shown: the canvas may still be
+    moving (the panel opening narrows it) when a busy browser delivers the clicks."""
+    panel = page.get_by_test_id("node-panel")
+    for _ in range(3):
+        node(page, tag).dblclick()
+        try:
+            expect(panel).to_have_attribute("aria-label", f"node {tag}", timeout=5_000)
+            return panel
+        except AssertionError:
+            continue
+    expect(panel).to_have_attribute("aria-label", f"node {tag}")
+    return panel
+
+
 def create_node(page: Page, tag: str) -> None:
     page.get_by_test_id("new-node").click()
     dialog = page.get_by_test_id("dialog")

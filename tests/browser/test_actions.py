@@ -73,9 +73,13 @@ def test_menus_keyboard_groups_and_a_named_deletion(page: Page, served: Served) 
     page.keyboard.press("Escape")
     expect(page.locator(".react-flow__node.selected")).to_have_count(0)
 
+    plot_selected = page.locator('.react-flow__node.selected [data-testid="node"][data-tag="plot"]')
     node(page, "plot").click()
-    page.keyboard.press("Escape")
+    expect(plot_selected).to_have_count(1)  # under load a key pressed before it is selected
+    page.keyboard.press("Escape")  # would reach nothing
+    expect(page.locator(".react-flow__node.selected")).to_have_count(0)
     node(page, "plot").click()
+    expect(plot_selected).to_have_count(1)
     page.locator(".react-flow__pane").hover()
     page.keyboard.press("Delete")
     dialog = page.get_by_test_id("dialog")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
-from browser.canvas import node
+from browser.canvas import open_panel
 from browser.conftest import Served
 from support.conda_channel import conda_channel
 from support.worlds import CHAIN, add_nodes
@@ -20,21 +20,20 @@ def test_the_environment_panel_lists_the_nodes_conda_packages(
     add_nodes(served.workspace, "baseline", CHAIN)
     served.workspace.conda.add("clean", ["hello-tool 1.0.*"], [str(channel)])
     page.goto(served.link)
-    node(page, "clean").dblclick()
-    panel = page.get_by_test_id("node-panel")
+    panel = open_panel(page, "clean")
     panel.get_by_role("tab", name="Environment").click()
     table = panel.get_by_test_id("conda-packages")
     expect(table).to_contain_text("hello-tool")
     expect(table).to_contain_text("1.0")
     expect(table).to_contain_text("hello-tool 1.0.*")
     expect(panel.get_by_test_id("environment")).to_contain_text(channel.as_uri())
-    node(page, "load").dblclick()
+    open_panel(page, "load")
     panel.get_by_role("tab", name="Environment").click()
     expect(panel.get_by_test_id("environment")).to_contain_text("Python")
     expect(panel.get_by_test_id("conda-packages")).to_have_count(0)
     package = next((channel / "noarch").glob("hello-tool-1.0-*.conda"))
     served.workspace.conda.add("plot", [package.as_uri()], [str(channel)])
-    node(page, "plot").dblclick()  # asked for by its file's URL: named after the file
+    open_panel(page, "plot")  # asked for by its file's URL: named after the file
     panel.get_by_role("tab", name="Environment").click()
     table = panel.get_by_test_id("conda-packages")
     expect(table).to_contain_text(package.name)
@@ -52,8 +51,7 @@ def test_conda_packages_are_added_and_removed_from_the_environment_tab(
     add_nodes(served.workspace, "baseline", CHAIN)
     code = served.workspace.nodes.path("clean") / "code"
     page.goto(served.link)
-    node(page, "clean").dblclick()
-    panel = page.get_by_test_id("node-panel")
+    panel = open_panel(page, "clean")
     panel.get_by_role("tab", name="Environment").click()
     conda = panel.get_by_test_id("conda")
     expect(conda).to_contain_text("None.")
