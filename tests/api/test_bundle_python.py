@@ -10,8 +10,6 @@ The real app on a real workspace; the program is another OS user's script that w
 from __future__ import annotations
 
 import io
-import shutil
-import sys
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,7 +20,7 @@ from fastapi.testclient import TestClient
 import nodepipe
 from api.conftest import error_of
 from support.hostile_pyproject import with_nodepipe_setting
-from support.other_user import other_user
+from support.other_user import their_python
 
 CODE = "nodes/clean/code/"
 ENV = "/api/pipelines/baseline/nodes/clean/environment"
@@ -31,17 +29,8 @@ ENV = "/api/pipelines/baseline/nodes/clean/environment"
 @pytest.fixture
 def theirs(tmp_path: Path) -> Iterator[Path]:
     """Another OS user's script that writes tmp_path/ran.txt, then runs the real Python."""
-    user = other_user()
-    folder = user.folder("np-python-")
-    script = folder / "py"
-    script.write_text(
-        f'#!/bin/sh\necho ran >> {tmp_path / "ran.txt"}\nexec {sys.executable} "$@"\n',
-        encoding="utf-8",
-    )
-    script.chmod(0o755)
-    user.give(folder)
-    yield script
-    shutil.rmtree(folder, ignore_errors=True)
+    with their_python(tmp_path / "ran.txt") as script:
+        yield script
 
 
 def _zipped(members: dict[str, bytes]) -> bytes:

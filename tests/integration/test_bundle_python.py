@@ -28,7 +28,7 @@ from nodepipe.domain.errors import InvalidInputError
 from nodepipe.services.envs.environments import EnvironmentService
 from support.hostile_pyproject import with_nodepipe_setting
 from support.model_pipeline import trained_model
-from support.other_user import other_user
+from support.other_user import other_user, their_python
 
 CODE = "nodes/train/code"
 
@@ -37,17 +37,8 @@ CODE = "nodes/train/code"
 def theirs(tmp_path: Path) -> Iterator[Path]:
     """A Python 'interpreter' of another OS user: a script that writes tmp_path/ran.txt, then
     runs the real Python."""
-    user = other_user()
-    folder = user.folder("np-python-")
-    script = folder / "py"
-    script.write_text(
-        f'#!/bin/sh\necho ran >> {tmp_path / "ran.txt"}\nexec {sys.executable} "$@"\n',
-        encoding="utf-8",
-    )
-    script.chmod(0o755)
-    user.give(folder)
-    yield script
-    shutil.rmtree(folder, ignore_errors=True)
+    with their_python(tmp_path / "ran.txt") as script:
+        yield script
 
 
 def test_check_import_and_include_refuse_a_python_named_by_path(

@@ -13,7 +13,10 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -78,3 +81,21 @@ class OtherUser:
 def other_user() -> OtherUser:
     uid, gid = unprivileged_user()
     return OtherUser(uid, gid)
+
+
+@contextmanager
+def their_python(marker: Path) -> Iterator[Path]:
+    """A Python "interpreter" another OS user owns: a script that appends to ``marker`` (so a
+    test can tell it ran), then runs the real Python; removed afterwards."""
+    user = other_user()
+    folder = user.folder("np-python-")
+    script = folder / "py"
+    script.write_text(
+        f'#!/bin/sh\necho ran >> {marker}\nexec {sys.executable} "$@"\n', encoding="utf-8"
+    )
+    script.chmod(0o755)
+    user.give(folder)
+    try:
+        yield script
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
