@@ -248,9 +248,11 @@ def test_a_code_file_is_renamed_and_deleted_and_the_card_turns_stale(
     assert not (code / "helpers.py").exists()
     expect_state(page, "train", "stale", 30_000)  # live, without a reload
 
-    (code / "lib" / "io.py").write_text("X = 2\n")  # changed on disk since the tab read it
     panel.get_by_test_id("code-delete").click()
     expect(dialog).to_contain_text("Undo cannot bring it back")
+    # Changed on disk after the delete was asked for: the tab's live refresh may read the new
+    # text, but the delete is over the version the dialog was opened at, so it is refused.
+    (code / "lib" / "io.py").write_text("X = 2\n")
     dialog.get_by_test_id("dialog-confirm").click()
     expect(page.locator("[data-sonner-toast]", has_text="changed on disk")).to_be_visible()
     assert (code / "lib" / "io.py").read_text() == "X = 2\n"
