@@ -3,47 +3,40 @@
 from __future__ import annotations
 
 import builtins
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Unpack
 
 from nodepipe.domain.errors import (
-    Action,
-    Hint,
     InvalidInputError,
-    NotFoundError,
     ReadOnlyError,
-    WorkspaceError,
 )
-from nodepipe.domain.ids import new_id
 from nodepipe.domain.model import Membership, Node
 from nodepipe.domain.names import validate_name
-from nodepipe.domain.params import Params, dump_params, parse_assignment, parse_params
+from nodepipe.domain.params import Params
 from nodepipe.domain.staleness import MARKED_STALE
 from nodepipe.domain.states import NodeState, check_transition
 from nodepipe.domain.views import Link, Loss, NodeDetails, RemovalReport
 from nodepipe.services import resolver
-from nodepipe.services.context import WorkspaceContext, now
+from nodepipe.services.context import WorkspaceContext
 from nodepipe.services.envs.isolation_rules import isolation_of
 from nodepipe.services.graph.effective import effective_nodes
 from nodepipe.services.graph.library_links import check_no_library_users
 from nodepipe.services.graph.losses import output_losses, removal_losses
-from nodepipe.services.graph.membership import check_tag_free, place_below, place_new
+from nodepipe.services.graph.membership import check_tag_free
+from nodepipe.services.graph.node_creation import create_from_template, create_many
+from nodepipe.services.graph.node_params import change_params, params_text, read_params
 from nodepipe.services.graph.node_restore import RestoredNode, check_restore, restore_node
 from nodepipe.services.graph.removal import deleted_by_removal, remove_from_pipeline
 from nodepipe.services.graph.staged_folders import (
     delete_nodes_on_disk,
     deleting_node_folders,
-    staged_folders,
 )
-from nodepipe.services.graph.staleness import mark_downstream, mark_inputs_changed
+from nodepipe.services.graph.staleness import mark_downstream
 from nodepipe.services.guards import check_node_editable, check_pipeline_editable
 from nodepipe.store.changes import NodeChanges
-from nodepipe.workspace.durable import write_atomic
 from nodepipe.workspace.node_folder import clear_data
-from nodepipe.workspace.node_project import set_shared_env
 
 if TYPE_CHECKING:
     from nodepipe.store.light_read import LightReads
@@ -73,28 +66,9 @@ class NodeService:
         """
         if template is None:
             return self.new_many(pipeline, [tag], notes, shared_env, allow_duplicate_tag)[0]
-        validate_name(tag, "node tag")
-        with self.context.store.read() as session:
-            target = resolver.pipeline(session, pipeline)
-            check_pipeline_editable(target)
-            check_tag_free(session, target.id, tag, allowed=allow_duplicate_tag)
-            seed = resolver.node_here_first(session, template, target)
-        self._check_shared_env(shared_env)
-        node_id = new_id()
-        with staged_folders(self.context) as batch:
-            batch.add_copy(seed.id, node_id, with_data=False)
-            if shared_env is not None:
-                set_shared_env(batch.staged[node_id].pyproject, shared_env, durable=False)
-            batch.install()
-            with self.context.store.write() as session:
-                target = resolver.pipeline(session, pipeline)
-                check_pipeline_editable(target)
-                check_tag_free(session, target.id, tag, allowed=allow_duplicate_tag)
-                node = Node(node_id, tag, notes, NodeState.READY, "", False, target.id, now())
-                session.insert_node(node)
-                x, y = place_new(session, target.id)
-                session.insert_membership(Membership(target.id, node_id, x, y))
-        return node
+        return create_from_template(
+            self.context, pipeline, tag, notes, template, shared_env, allow_duplicate_tag
+        )
 
     def new_many(
         self,
@@ -111,47 +85,7 @@ class NodeService:
         each in disk flushes. A tag given twice, or one the pipeline has, is refused before
         anything is written (unless ``allow_duplicate_tag``).
         """
-        for tag in tags:
-            validate_name(tag, "node tag")
-        repeated = sorted(tag for tag, times in Counter(tags).items() if times > 1)
-        if repeated and not allow_duplicate_tag:
-            raise InvalidInputError(f"node tags given more than once: {', '.join(repeated)}")
-        with self.context.store.read() as session:
-            target = resolver.pipeline(session, pipeline)
-            check_pipeline_editable(target)
-            check_tag_free(session, target.id, tags, allowed=allow_duplicate_tag)
-        self._check_shared_env(shared_env)
-        ids = [new_id() for _ in tags]
-        with staged_folders(self.context) as batch:
-            for node_id in ids:
-                batch.add_new(node_id, target.base_packages, shared_env)
-            batch.install()
-            with self.context.store.write() as session:
-                target = resolver.pipeline(session, pipeline)
-                check_pipeline_editable(target)
-                check_tag_free(session, target.id, tags, allowed=allow_duplicate_tag)
-                created = [
-                    Node(node_id, tag, notes, NodeState.READY, "", False, target.id, now())
-                    for node_id, tag in zip(ids, tags, strict=True)
-                ]
-                spots = place_below(session, target.id, len(created))
-                session.insert_nodes_shown(
-                    [
-                        (node, Membership(target.id, node.id, x, y))
-                        for node, (x, y) in zip(created, spots, strict=True)
-                    ]
-                )
-        return created
-
-    def _check_shared_env(self, shared_env: str | None) -> None:
-        if (
-            shared_env is not None
-            and not (self.context.layout.shared_env_dir(shared_env) / "pyproject.toml").is_file()
-        ):
-            raise NotFoundError(
-                f"no shared environment {shared_env!r}",
-                hint=Hint(Action.SHARED_ENV_NEW, {"name": shared_env}),
-            )
+        return create_many(self.context, pipeline, tags, notes, shared_env, allow_duplicate_tag)
 
     def restore(self, name: str, run: str, tag: str, pipeline: str | None = None) -> RestoredNode:
         """A new node ``tag`` with the code, parameters and environment ``name`` had in run
@@ -189,7 +123,7 @@ class NodeService:
                 {e.parent_id for e in inputs} | {e.child_id for e in outputs}
             )
             showing = session.get_pipelines(session.pipelines_showing([node.id])[node.id])
-            text = self._params_text(node.id)
+            text = params_text(self.context.layout, node.id)
             return NodeDetails(
                 node=node,
                 owner_pipeline=showing[node.owner_pipeline_id].tag,
@@ -201,7 +135,7 @@ class NodeService:
                     Link(e.slot, e.child_id, neighbours[e.child_id].tag) for e in outputs
                 ),
                 folder=self.context.layout.node_folder(node.id).path,
-                params=self._read_params(node.id, text),
+                params=read_params(self.context.layout, node.id, text),
                 params_text=text,
                 isolation=_isolation(self.context.layout.node_folder(node.id).code),
             )
@@ -238,18 +172,8 @@ class NodeService:
             return _fetch(session, node.id)
 
     # parameters ---------------------------------------------------------------------------
-    def _params_text(self, node_id: str) -> str:
-        params_file = self.context.layout.node_folder(node_id).params_file
-        return params_file.read_text(encoding="utf-8") if params_file.exists() else ""
-
-    def _read_params(self, node_id: str, text: str | None = None) -> Params:
-        """The parameters in params.yaml (``text``: its content, already read)."""
-        params_file = self.context.layout.node_folder(node_id).params_file
-        text = self._params_text(node_id) if text is None else text
-        return parse_params(text, str(params_file)) if text else {}
-
     def params(self, name: str, pipeline: str | None = None) -> Params:
-        return self._read_params(self.get(name, pipeline).id)
+        return read_params(self.context.layout, self.get(name, pipeline).id)
 
     def set_params(
         self,
@@ -264,48 +188,11 @@ class NodeService:
         Everything is validated before params.yaml is (atomically) rewritten; the node and its
         descendants become stale when a value really changed.
         """
-        parsed = [parse_assignment(item) for item in assignments or []]
-        base = (
-            parse_params(replace_with, "the new parameters") if replace_with is not None else None
-        )
         with self.context.store.write() as session:
             node = _editable(session, name, pipeline)
-            old = self._old_params(node.id, replacing=base is not None)
-            new = dict(base if base is not None else old or {})
-            for key in unset or []:
-                if key not in new:
-                    raise InvalidInputError(f"node {node.tag!r} has no parameter {key!r}")
-                del new[key]
-            new.update(parsed)
-            reason = _params_change(old, new)
-            params_file = self.context.layout.node_folder(node.id).params_file
-            if replace_with is not None and not parsed and not unset:
-                # A whole text is kept as typed, comments and layout too (it parsed above);
-                # only a changed value makes the node stale.
-                text = replace_with if replace_with.endswith("\n") else replace_with + "\n"
-                if not _holds(params_file, text.encode()):
-                    write_atomic(params_file, text)
-            elif reason:
-                write_atomic(params_file, dump_params(new))
-            if reason:
-                mark_inputs_changed(session, {node.id: reason})
-            return new
-
-    def _old_params(self, node_id: str, replacing: bool) -> Params | None:
-        """The current parameters, or None for unreadable ones (a malformed or oversized
-        params.yaml) that are being replaced, so that such a file can be fixed."""
-        folder = self.context.layout.node_folder(node_id)
-        if not folder.code.is_dir():
-            raise WorkspaceError(
-                f"the folder of node {node_id} is missing: {folder.path}; restore it, or "
-                "remove the node"
+            return change_params(
+                session, self.context.layout, node, assignments or [], unset or [], replace_with
             )
-        try:
-            return self._read_params(node_id)
-        except InvalidInputError:
-            if not replacing:
-                raise
-            return None
 
     # state and locks ----------------------------------------------------------------------
     def mark(self, name: str, state: NodeState, pipeline: str | None = None) -> Node:
@@ -396,19 +283,3 @@ def _fetch(session: StoreSession, node_id: str) -> Node:
     node = session.get_node(node_id)
     assert node is not None
     return node
-
-
-def _params_change(old: Params | None, new: Params) -> str | None:
-    """Why the node's inputs changed (``old`` None: unreadable), or None if no value changed."""
-    if old is None:
-        return "parameters replaced (params.yaml could not be read)"
-    changed = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
-    return "parameter " + ", ".join(changed) + " changed" if changed else None
-
-
-def _holds(path: Path, content: bytes) -> bool:
-    """Whether the file holds exactly ``content`` (read only when the sizes agree)."""
-    try:
-        return path.stat().st_size == len(content) and path.read_bytes() == content
-    except OSError:
-        return False

@@ -1,0 +1,98 @@
+"""A node's parameters: read from its ``params.yaml``, and changed (validated first, written
+atomically, the node and its descendants marked stale only when a value really changed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from nodepipe.domain.errors import InvalidInputError, WorkspaceError
+from nodepipe.domain.params import Params, dump_params, parse_assignment, parse_params
+from nodepipe.services.graph.staleness import mark_inputs_changed
+from nodepipe.workspace.durable import write_atomic
+
+if TYPE_CHECKING:
+    from nodepipe.domain.model import Node
+    from nodepipe.store.queries import StoreSession
+    from nodepipe.workspace.layout import WorkspaceLayout
+
+
+def params_text(layout: WorkspaceLayout, node_id: str) -> str:
+    """The text of the node's ``params.yaml`` ("" when it has none)."""
+    params_file = layout.node_folder(node_id).params_file
+    return params_file.read_text(encoding="utf-8") if params_file.exists() else ""
+
+
+def read_params(layout: WorkspaceLayout, node_id: str, text: str | None = None) -> Params:
+    """The parameters in params.yaml (``text``: its content, already read)."""
+    params_file = layout.node_folder(node_id).params_file
+    text = params_text(layout, node_id) if text is None else text
+    return parse_params(text, str(params_file)) if text else {}
+
+
+def change_params(
+    session: StoreSession,
+    layout: WorkspaceLayout,
+    node: Node,
+    assignments: list[str],
+    unset: list[str],
+    replace_with: str | None,
+) -> Params:
+    """Apply ``name=value`` assignments, removals, or a whole YAML text to ``node``'s
+    parameters inside the write transaction ``session``; everything is validated before
+    params.yaml is rewritten. Returns the new parameters."""
+    parsed = [parse_assignment(item) for item in assignments]
+    base = parse_params(replace_with, "the new parameters") if replace_with is not None else None
+    old = _old_params(layout, node.id, replacing=base is not None)
+    new = dict(base if base is not None else old or {})
+    for key in unset:
+        if key not in new:
+            raise InvalidInputError(f"node {node.tag!r} has no parameter {key!r}")
+        del new[key]
+    new.update(parsed)
+    reason = _params_change(old, new)
+    params_file = layout.node_folder(node.id).params_file
+    if replace_with is not None and not parsed and not unset:
+        # A whole text is kept as typed, comments and layout too (it parsed above); only a
+        # changed value makes the node stale.
+        text = replace_with if replace_with.endswith("\n") else replace_with + "\n"
+        if not _holds(params_file, text.encode()):
+            write_atomic(params_file, text)
+    elif reason:
+        write_atomic(params_file, dump_params(new))
+    if reason:
+        mark_inputs_changed(session, {node.id: reason})
+    return new
+
+
+def _old_params(layout: WorkspaceLayout, node_id: str, replacing: bool) -> Params | None:
+    """The current parameters, or None for unreadable ones (a malformed or oversized
+    params.yaml) that are being replaced, so that such a file can be fixed."""
+    folder = layout.node_folder(node_id)
+    if not folder.code.is_dir():
+        raise WorkspaceError(
+            f"the folder of node {node_id} is missing: {folder.path}; restore it, or "
+            "remove the node"
+        )
+    try:
+        return read_params(layout, node_id)
+    except InvalidInputError:
+        if not replacing:
+            raise
+        return None
+
+
+def _params_change(old: Params | None, new: Params) -> str | None:
+    """Why the node's inputs changed (``old`` None: unreadable), or None if no value changed."""
+    if old is None:
+        return "parameters replaced (params.yaml could not be read)"
+    changed = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
+    return "parameter " + ", ".join(changed) + " changed" if changed else None
+
+
+def _holds(path: Path, content: bytes) -> bool:
+    """Whether the file holds exactly ``content`` (read only when the sizes agree)."""
+    try:
+        return path.stat().st_size == len(content) and path.read_bytes() == content
+    except OSError:
+        return False
