@@ -1,6 +1,7 @@
-"""``env update-snapshot`` killed (SIGKILL) at each step of a copy update and of a clone update:
-the next command leaves no scratch folder behind, the snapshot is whole (the old one or the
-new one, never a mix), and the node then runs with a lock that matches what it runs."""
+"""``env update-snapshot`` killed (SIGKILL) at each step of a copy update, of a clone update and
+of a forced reset of a clone whose upstream rewrote its history: the next command leaves no
+scratch folder behind, the snapshot is whole (the old one or the new one, never a mix), and the
+node then runs with a lock that matches what it runs."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ POINTS = (
     "snapshot.moved-aside",
     "snapshot.swapped",
     "snapshot.pulled",
+    "snapshot.reset",
     "snapshot.relocked",
     "sync.built",
     "sync.swapping",
@@ -66,7 +68,7 @@ def workspace(root: Path, origin: Path, env: dict[str, str]) -> str:
     return clean_id
 
 
-@pytest.mark.parametrize("kind", ["copy", "clone"])
+@pytest.mark.parametrize("kind", ["copy", "clone", "rewritten"])
 def test_an_update_killed_anywhere_leaves_a_whole_snapshot_and_a_runnable_node(
     tmp_path: Path, kind: str
 ) -> None:
@@ -75,23 +77,27 @@ def test_an_update_killed_anywhere_leaves_a_whole_snapshot_and_a_runnable_node(
     env |= {"UV_FIND_LINKS": str(wheels), "UV_OFFLINE": "1"}
     env["UV_INDEX_URL"] = "http://127.0.0.1:9/simple"
     origin = local_project(tmp_path / "src" / "mytool", "mytool", "0.1", "ANSWER = 1\n")
-    if kind == "clone":
+    if kind != "copy":
         git(origin, "init", "--quiet", "--initial-branch=main")
         git(origin, "add", ".")
         git(origin, "commit", "--quiet", "-m", "one")
+    amend = ["commit", "--quiet", "--amend", "-am"]  # a rewritten history
     killed = 0
     for point in POINTS:
         root = tmp_path / f"ws-{point}"
         clean_id = workspace(root, origin, env)  # not a copy: an editable install names its path
         (origin / "mytool" / "__init__.py").write_text("ANSWER = 2\n")
-        if kind == "clone":
-            git(origin, "commit", "--quiet", "-am", "two")
+        if kind != "copy":
+            git(origin, *(["commit", "--quiet", "-am"] if kind == "clone" else amend), "two")
         update = command(
-            root, {**env, "NODEPIPE_CRASH_AT": point}, "env", "update-snapshot", "clean", "mytool"
+            root,
+            {**env, "NODEPIPE_CRASH_AT": point},
+            *("env", "update-snapshot", "clean", "mytool"),
+            *(["--force"] if kind == "rewritten" else []),
         )
         (origin / "mytool" / "__init__.py").write_text("ANSWER = 1\n")  # for the next one
-        if kind == "clone":
-            git(origin, "commit", "--quiet", "-am", "back to one")
+        if kind != "copy":
+            git(origin, *(["commit", "--quiet", "-am"] if kind == "clone" else amend), "one")
         if update.returncode != -9:
             continue  # not on this kind's path
         killed += 1
@@ -100,6 +106,8 @@ def test_an_update_killed_anywhere_leaves_a_whole_snapshot_and_a_runnable_node(
         assert sorted(p.name for p in snapshots.iterdir()) == ["mytool"], point
         text = (snapshots / "mytool" / "mytool" / "__init__.py").read_text()
         assert text in ("ANSWER = 1\n", "ANSWER = 2\n"), point
+        if kind == "rewritten":  # staged beside the old clone: a kill leaves the old one
+            assert text == "ANSWER = 1\n", point
         ran = command(root, env, "run", "base", "--force")
         assert ran.returncode == 0, (point, ran.stdout, ran.stderr)
         answer = (root / "nodes" / clean_id / "data" / "answer.txt").read_text()

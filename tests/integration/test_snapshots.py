@@ -118,6 +118,49 @@ def test_a_copy_update_refuses_to_overwrite_local_edits_without_force(
     assert (snapshot / "mytool" / "__init__.py").read_text() == "ANSWER = 3\n"
 
 
+def test_an_upstream_that_rewrote_its_history_is_refused_in_our_words_and_force_resets_to_it(
+    chain: nodepipe.Workspace, envs: EnvironmentService, tmp_path: Path, cli: CliRunner
+) -> None:
+    upstream = local_project(tmp_path / "src" / "mytool", "mytool", "0.1", "ANSWER = 1\n")
+    git(upstream, "init", "--quiet", "--initial-branch=main")
+    first = commit(upstream, "first")
+    (upstream / "mytool" / "__init__.py").write_text("ANSWER = 2\n")
+    commit(upstream, "second")
+    envs.add("clean", [], snapshot=str(upstream))
+    snapshot = chain.nodes.path("clean") / "code" / "snapshots" / "mytool"
+    (snapshot / "notes.txt").write_text("mine\n")
+    mine = commit(snapshot, "my own note")  # a commit only the snapshot has
+    chain.runs.run(RunRequest("baseline"))
+    git(upstream, "reset", "--quiet", "--hard", first)  # the upstream rewrites its history
+    (upstream / "mytool" / "__init__.py").write_text("ANSWER = 5\n")
+    rewritten = commit(upstream, "second, rewritten")
+
+    refused = cli("env", "update-snapshot", "clean", "mytool")
+    message = " ".join(refused.stderr.split())
+    assert refused.code == 4, message
+    assert (
+        f"the snapshot's history and mytool's upstream have diverged: {mine[:7]} is not an "
+        f"ancestor of {rewritten[:7]}"
+    ) in message
+    assert "`nodepipe env update-snapshot clean mytool --force`" in message
+    assert "fast-forward" not in message  # git's words stay out
+    assert git(snapshot, "rev-parse", "HEAD") == mine  # untouched
+    assert states(chain)["clean"][0] is NodeState.COMPLETED
+
+    updated = cli("env", "update-snapshot", "clean", "mytool", "--force", "--json")
+    assert updated.code == 0, updated.stdout + updated.stderr
+    (warning,) = updated.json()["warnings"]
+    assert f"commit {mine[:7]} my own note" in warning
+    assert git(snapshot, "rev-parse", "HEAD") == rewritten
+    assert not (snapshot / "notes.txt").exists()
+    assert sorted(p.name for p in snapshot.parent.iterdir()) == ["mytool"]  # nothing aside
+    state, reasons = states(chain)["clean"]
+    assert state is NodeState.STALE
+    assert f"snapshot mytool {mine[:7]} → {rewritten[:7]}" in reasons
+    chain.runs.run(RunRequest("baseline"))
+    assert answer(chain, "clean") == "5"
+
+
 def test_a_lock_out_of_step_with_a_snapshot_is_relocked_before_the_run_unless_frozen(
     chain: nodepipe.Workspace, envs: EnvironmentService, tmp_path: Path, cli: CliRunner
 ) -> None:

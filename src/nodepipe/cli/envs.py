@@ -250,12 +250,17 @@ def import_(node: str, requirements: Path, pipeline: str | None, as_json: bool) 
 @env.command("update-snapshot")
 @click.argument("node")
 @click.argument("name")
-@click.option("--force", is_flag=True, help="Discard local edits in the snapshot.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Discard local edits in the snapshot; reset a clone whose upstream rewrote its history.",
+)
 @lookup_pipeline_option
 @json_option
 def update_snapshot(node: str, name: str, force: bool, pipeline: str | None, as_json: bool) -> None:
-    """Refresh snapshot NAME of NODE (git pull, or a new copy), relock and sync; NODE becomes
-    stale. Refused while the snapshot has local edits (listed), unless --force."""
+    """Refresh snapshot NAME of NODE (a clone fast-forwarded, or a new copy), relock and sync;
+    NODE becomes stale. Refused while the snapshot has local edits (listed), or when a clone's
+    upstream rewrote its history, unless --force (which lists what it drops)."""
     show_environment(workspace().envs.update_snapshot(node, name, pipeline, force), as_json)
 
 

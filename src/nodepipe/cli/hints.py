@@ -34,6 +34,10 @@ COMMANDS: dict[Action, str] = {
         "take a snapshot of that folder into the node with `nodepipe env add {node} --snapshot "
         "DIR` (its files become the node's own), then export or build again"
     ),
+    Action.SNAPSHOT_RESET: (
+        "`nodepipe env update-snapshot {node} {snapshot} --force` brings the upstream's files "
+        "anyway, listing the local edits and commits it drops"
+    ),
     Action.CODE_PATH_COPY: (
         "copy the scripts of {path} into the node's code/ folder and take the code path off "
         "with `nodepipe env code-path remove {node} {path}` (or, for a package, take a snapshot "

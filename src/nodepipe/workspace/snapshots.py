@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import shutil
-import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,7 +20,7 @@ from urllib.parse import urlsplit, urlunsplit
 import tomlkit
 from tomlkit.items import Table
 
-from nodepipe.domain.errors import ConflictError, InvalidInputError, NotFoundError
+from nodepipe.domain.errors import Action, ConflictError, Hint, InvalidInputError, NotFoundError
 from nodepipe.domain.names import validate_name
 from nodepipe.domain.staleness import SNAPSHOTS_DIR
 from nodepipe.workspace.code_trees import CODE, SNAPSHOT_RECORD, is_excluded_path
@@ -31,6 +29,14 @@ from nodepipe.workspace.crash_points import crash_point
 from nodepipe.workspace.durable import write_atomic
 from nodepipe.workspace.file_digests import tree_digests
 from nodepipe.workspace.layout import STATE_DIR_NAME
+from nodepipe.workspace.snapshot_git import (
+    fast_forwarded,
+    fetched,
+    git,
+    local_commits,
+    refuse_diverged,
+    reset_copy,
+)
 
 _IGNORED = shutil.ignore_patterns(".venv", "__pycache__", "*.pyc", ".mypy_cache", ".pytest_cache")
 
@@ -98,7 +104,7 @@ def _forget_credentials(clone: Path, origin: str) -> None:
     """A clone made from a URL with credentials keeps its remote without them (git wrote the
     URL as given into ``.git/config``)."""
     if (clone / ".git").is_dir() and without_credentials(origin) != origin:
-        _git(["remote", "set-url", "origin", without_credentials(origin)], cwd=clone)
+        git(["remote", "set-url", "origin", without_credentials(origin)], cwd=clone)
 
 
 def local_edits(code_dir: Path, name: str) -> list[str]:
@@ -106,7 +112,7 @@ def local_edits(code_dir: Path, name: str) -> list[str]:
     reports for a clone; for a copy, the difference from the digests recorded at copy time."""
     target = snapshot_path(code_dir, name)
     if (target / ".git").is_dir():
-        status = _git(["status", "--porcelain", "--untracked-files=all"], cwd=target)
+        status = git(["status", "--porcelain", "--untracked-files=all"], cwd=target)
         changed = (line[3:] for line in status.splitlines() if line.strip())
         return sorted(path for path in changed if not is_excluded_path(path))
     try:
@@ -128,51 +134,56 @@ def refresh_paths(code_dir: Path, name: str) -> tuple[Path, Path]:
 
 
 @contextmanager
-def refreshed_snapshot(code_dir: Path, origin: str, name: str, force: bool) -> Iterator[None]:
-    """Bring the snapshot up to date in the block (``git pull`` for a clone, a fresh copy
-    otherwise). A clone is reset to its old commit if the block raises; a copy's old folder is
-    left aside (``refresh_paths``) for the caller's journal to put back or remove.
+def refreshed_snapshot(
+    code_dir: Path, origin: str, name: str, force: bool, node: str
+) -> Iterator[list[str]]:
+    """Bring the snapshot up to date in the block, which gets what the update dropped (local
+    edits and commits, listed when ``force`` discarded them). A clone is fast-forwarded to its
+    upstream (reset to its old commit if the block raises); a fresh copy, or a clone whose
+    upstream rewrote its history reset with ``force``, is made beside the old folder and
+    swapped in, the old one left aside (``refresh_paths``) for the caller's journal to put
+    back or remove.
 
-    Local edits refuse the update (ConflictError listing them) unless ``force`` discards them.
-    The snapshot's name comes from pyproject.toml: it is checked to name a folder inside
-    ``code/snapshots/`` before anything is touched."""
+    Local edits refuse the update (ConflictError listing them), and so does a clone whose
+    history diverged from its upstream's (naming both revisions), unless ``force`` discards
+    them. The snapshot's name comes from pyproject.toml: it is checked to name a folder inside
+    ``code/snapshots/`` before anything is touched. ``node`` names the node in hints."""
     target = snapshot_path(code_dir, name)
     edits = local_edits(code_dir, name)
     if edits and not force:
         raise ConflictError(
             f"snapshot {name} has local edits that an update would overwrite: "
             f"{', '.join(edits[:10])}{' …' if len(edits) > 10 else ''}; keep them elsewhere, "
-            "or update with --force to discard them"
+            "or update with --force to discard them",
+            hint=Hint(Action.SNAPSHOT_RESET, {"node": node, "snapshot": name}),
         )
-    if (target / ".git").is_dir():
-        with _pulled(target, discard=bool(edits)):
-            yield
-        return
+    dropped = [f"edited {path}" for path in edits]
     fresh, aside = refresh_paths(code_dir, name)
-    for leftover in (fresh, aside):
-        shutil.rmtree(leftover, ignore_errors=True)
-    _fetch(origin, fresh)
-    _record_copy(fresh)
+    if (target / ".git").is_dir():
+        where = fetched(target, name)
+        if not where.diverged:
+            with fast_forwarded(target, where, discard=bool(edits)):
+                yield dropped
+            return
+        if not force:
+            raise refuse_diverged(name, node, where)
+        dropped = [f"commit {line}" for line in local_commits(target, where)] + dropped
+        reset_copy(target, fresh, where)
+    else:
+        shutil.rmtree(fresh, ignore_errors=True)
+        _fetch(origin, fresh)
+        _record_copy(fresh)
+    _swap_in(fresh, target, aside)
+    yield dropped
+
+
+def _swap_in(fresh: Path, target: Path, aside: Path) -> None:
+    """``fresh`` in place of ``target``, which is moved to ``aside`` (the journal's to keep)."""
+    shutil.rmtree(aside, ignore_errors=True)
     target.rename(aside)
     crash_point("snapshot.moved-aside")
     fresh.rename(target)
     crash_point("snapshot.swapped")
-    yield
-
-
-@contextmanager
-def _pulled(clone: Path, discard: bool) -> Iterator[None]:
-    before = _git(["rev-parse", "HEAD"], cwd=clone).strip()
-    if discard:
-        _git(["checkout", "--", "."], cwd=clone)
-        _git(["clean", "-fdq"], cwd=clone)
-    _git(["pull", "--ff-only", "--quiet"], cwd=clone)
-    crash_point("snapshot.pulled")
-    try:
-        yield
-    except BaseException:
-        _git(["reset", "--hard", "--quiet", before], cwd=clone)
-        raise
 
 
 def _record_copy(target: Path) -> None:
@@ -190,7 +201,7 @@ def _fetch(origin: str, target: Path) -> None:
     if source.is_dir() and not (source / ".git").exists():
         shutil.copytree(source, target, ignore=_left_out, symlinks=True)
     elif source.is_dir() or origin.startswith(("http://", "https://", "git@", "ssh://", "file://")):
-        _git(["clone", "--quiet", origin, str(target)], cwd=target.parent)
+        git(["clone", "--quiet", origin, str(target)], cwd=target.parent)
         _forget_credentials(target, origin)
     else:
         raise InvalidInputError(f"cannot snapshot {origin!r}: not a folder nor a git URL")
@@ -205,29 +216,6 @@ def _left_out(folder: str, names: list[str]) -> set[str]:
         if name not in left_out and (inside / STATE_DIR_NAME).is_dir() and inside.is_dir():
             left_out.add(name)
     return left_out
-
-
-def _git(args: list[str], cwd: Path) -> str:
-    """``git args`` in ``cwd``, never asking anyone anything: without a terminal (a session of
-    its own), a repository that wants a password, or an SSH host key to confirm, fails at once
-    instead of waiting at the terminal the server or CLI was started from. Credential helpers
-    and SSH agents still answer."""
-    try:
-        done = subprocess.run(
-            ["git", *args],
-            cwd=cwd,
-            env={**os.environ, "GIT_TERMINAL_PROMPT": "0"},
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-    except FileNotFoundError as exc:
-        raise InvalidInputError("git is needed to snapshot a repository") from exc
-    except subprocess.CalledProcessError as exc:
-        raise InvalidInputError(f"git {args[0]} failed: {exc.stderr.strip()}") from exc
-    return done.stdout
 
 
 def record_snapshot(pyproject: Path, name: str, origin: str) -> None:

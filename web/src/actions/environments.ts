@@ -2,7 +2,7 @@
 // Each change runs uv on the server as a background job; its end comes on the event stream.
 import { toast } from "sonner";
 import { api, call } from "../api/client";
-import { ask, askText } from "../dialogs/dialogs";
+import { ask, askText, confirmDanger } from "../dialogs/dialogs";
 import { attempt, followJob, nodePath, startJob, type JobDone } from "./common";
 
 /** Requirements from free text: one per line (or separated by spaces), comments dropped. */
@@ -73,14 +73,25 @@ export const syncNode = (node: string, done: JobDone) =>
     done,
   );
 
-export const refreshSnapshot = (node: string, snapshot: string, done: JobDone) =>
+export const refreshSnapshot = (node: string, snapshot: string, done: JobDone, force = false) =>
   startJob(
     () =>
       api.POST("/api/pipelines/{pipeline}/nodes/{node}/environment/snapshots/{snapshot}/refresh", {
-        params: { path: { ...nodePath(node), snapshot } },
+        params: { path: { ...nodePath(node), snapshot }, query: { force } },
       }),
     done,
   );
+
+/** Refresh discarding the snapshot's local edits (and, for a clone whose upstream rewrote its
+ * history, its own commits), after the user confirms. */
+export async function resetSnapshot(node: string, snapshot: string, done: JobDone): Promise<void> {
+  const confirmed = await confirmDanger(
+    `Reset snapshot ${snapshot} to its upstream?`,
+    "Its local edits, and the commits only the snapshot has, are dropped; the environment is relocked.",
+    "Reset to upstream",
+  );
+  if (confirmed) await refreshSnapshot(node, snapshot, done, true);
+}
 
 export const installKernel = (node: string) =>
   startJob(() =>

@@ -1,12 +1,12 @@
 // The node's environment: Python, packages asked for and locked, snapshots; change any of it.
-import { RefreshCw, X } from "lucide-react";
+import { RefreshCw, RotateCcw, X } from "lucide-react";
 import { useCallback } from "react";
 import { environmentQuery, keys, queryClient } from "../api/queries";
 import type { CanvasNode } from "../api/types";
 import { isolationText } from "../canvas/StepCard";
 import { CondaPackages } from "./CondaPackages";
 import { useReportedQuery } from "../actions/common";
-import { changePython, installKernel, refreshSnapshot, relock, removeFromNode, syncNode } from "../actions/environments";
+import { changePython, installKernel, refreshSnapshot, relock, removeFromNode, resetSnapshot, syncNode } from "../actions/environments";
 import { ownEnvironment, moveToInterpreter, moveToShared } from "../actions/isolation";
 import { AddToEnvironment } from "./AddToEnvironment";
 import { CodePaths } from "./CodePaths";
@@ -127,6 +127,9 @@ export function EnvironmentTab({ node, pipelineId }: { node: CanvasNode; pipelin
               <span className="muted grow" title={origin}>{origin}</span>
               <button className="icon-button" title="Refresh the snapshot" disabled={readOnly} onClick={() => void refreshSnapshot(node.id, name, load)}>
                 <RefreshCw size={13} />
+              </button>
+              <button className="icon-button" title="Reset to upstream (drops local edits and commits)" aria-label={`Reset snapshot ${name} to upstream`} disabled={readOnly} onClick={() => void resetSnapshot(node.id, name, load)}>
+                <RotateCcw size={13} />
               </button>
             </div>
           ))}

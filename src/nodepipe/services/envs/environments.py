@@ -4,7 +4,7 @@ shared references, requirements files, Jupyter kernels, and showing all of it.""
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from nodepipe.domain.errors import InvalidInputError
@@ -276,24 +276,36 @@ class EnvironmentService:
     def update_snapshot(
         self, name: str, snapshot: str, pipeline: str | None = None, force: bool = False
     ) -> EnvironmentView:
-        """Refresh a snapshot (git pull, or a new copy), relock and sync, all or nothing.
+        """Refresh a snapshot (a fast-forward of a clone, or a new copy), relock and sync, all
+        or nothing.
 
-        Local edits in the snapshot refuse the update (ConflictError listing them) unless
-        ``force`` discards them."""
+        Local edits in the snapshot, and a clone whose upstream rewrote its history, refuse the
+        update (ConflictError listing the edits, naming the revisions) unless ``force`` discards
+        them (the clone reset to the upstream head); the view's warnings list what was
+        dropped."""
         node, code = self.node_code(name, pipeline)
         origin = snapshot_origin(code / "pyproject.toml", snapshot)
         environments = self.context.environments
 
+        dropped: list[str] = []
+
         def edit() -> None:
-            with refreshed_snapshot(code, origin, snapshot, force):
+            with refreshed_snapshot(code, origin, snapshot, force, node.tag) as discarded:
                 environments.lock(code)  # the snapshot may require something new
                 crash_point("snapshot.relocked")
                 environments.sync(code)
+            dropped.extend(discarded)
 
         fresh, aside = refresh_paths(code, snapshot)
         target = snapshot_path(code, snapshot)
         environments.change(code, edit, sync=False, creates=[fresh], moved=[(target, aside)])
-        return self.show(node.id)
+        view = self.show(node.id)
+        if not dropped:
+            return view
+        shown = "; ".join(dropped[:20]) + (
+            f"; … and {len(dropped) - 20} more" if len(dropped) > 20 else ""
+        )
+        return replace(view, warnings=(*view.warnings, f"snapshot {snapshot}: dropped {shown}"))
 
     def kernel(self, name: str, pipeline: str | None = None) -> Path:
         """A Jupyter kernel spec running this node's environment (removed with the node)."""
