@@ -104,11 +104,7 @@ def test_a_library_node_picked_in_the_tab_links_its_package(page: Page, env_serv
     page.reload()  # the run was made outside the page
     expect_state(page, "clean", "completed", 30_000)
     (ws.nodes.path("lib") / "code" / "mylib" / "mylib" / "__init__.py").write_text("ANSWER = 22\n")
-    # Loaded anew, not followed live: under load the open page now and then misses the push of
-    # a file edit (the server answers "stale", the page keeps "completed"), a gap of the live
-    # file watch that this test of the Environment tab does not cover.
-    page.reload()
-    expect_state(page, "clean", "stale", 30_000)
+    expect_state(page, "clean", "stale", 30_000)  # live, without a reload
     node(page, "clean").dblclick()
     page.get_by_test_id("node-panel").get_by_role("tab", name="Overview").click()
     reasons = page.get_by_test_id("reasons")

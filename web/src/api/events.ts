@@ -130,7 +130,11 @@ export function handleEvent(event: WorkspaceEvent): void {
  * run's live overlay (so no card shows its state from before the run in between). */
 async function afterRun(runId: string): Promise<void> {
   flushLive(true);
-  const nodes = runNodes.get(runId) ?? [];
+  // The run's nodes as its start named them, and every node showing a state from it: a page
+  // opened mid-run (or reconnected) never saw the start, and an overlay it keeps would hide
+  // every later state (an edit that makes the node stale) until the page is reloaded.
+  const shown = Object.entries(getApp().live).flatMap(([id, live]) => (live.runId === runId ? [id] : []));
+  const nodes = [...new Set([...(runNodes.get(runId) ?? []), ...shown])];
   runNodes.delete(runId);
   const { pipelineId } = getApp();
   if (pipelineId) {
