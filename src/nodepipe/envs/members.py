@@ -56,11 +56,9 @@ def reinstalled(code_dir: Path) -> list[str]:
     return args
 
 
-def built_identity(code_dir: Path) -> str:
-    """One hash of the files of every folder the node installs not editable ("" if none)."""
-    built = {
-        name: tree_digest(folder)
-        for name, (folder, editable) in member_dirs(code_dir).items()
-        if not editable
-    }
+def built_identity(code_dir: Path, members: dict[str, tuple[Path, bool]] | None = None) -> str:
+    """One hash of the files of every folder the node installs not editable ("" if none);
+    ``members``: its ``member_dirs`` when the caller just read them."""
+    members = member_dirs(code_dir) if members is None else members
+    built = {name: tree_digest(path) for name, (path, editable) in members.items() if not editable}
     return sha256_text(canonical_json(built)) if built else ""

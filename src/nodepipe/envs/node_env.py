@@ -36,7 +36,7 @@ from nodepipe.envs.edits import all_or_nothing
 from nodepipe.envs.interpreters import find_interpreter
 from nodepipe.envs.members import (
     built_identity,
-    member_files,
+    member_dirs,
     member_requirements,
     reinstalled,
 )
@@ -104,11 +104,11 @@ def _sync_state(code_dir: Path, python: str, seen: tuple[FileState, ...]) -> tup
     return synced, in_step, marked[2] if len(marked) > 2 else ""
 
 
-def _built_in_step(code_dir: Path, marked: str) -> bool:
+def _built_in_step(code_dir: Path, marked: str, members: dict[str, tuple[Path, bool]]) -> bool:
     """Whether the packages built from folders were built from those folders as they are
     (hashed on each check, with the stat cache of the process, only for nodes that have any);
     ``marked``: what the marker says they were built from."""
-    return marked == built_identity(code_dir)
+    return marked == built_identity(code_dir, members)
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,9 +267,10 @@ class NodeEnvironments:
                 file_state(code_dir / name)
                 for name in (f".venv/{SYNC_MARKER}", "uv.lock", "pyproject.toml")
             )
-            members = tuple(file_state_or_none(path) for path in member_files(code_dir))
+            folders = member_dirs(code_dir)
+            members = tuple(file_state_or_none(f / "pyproject.toml") for f, _ in folders.values())
             synced, in_step, built = _sync_state(code_dir, python, (*seen, *members))
-            return synced and _built_in_step(code_dir, built), in_step
+            return synced and _built_in_step(code_dir, built, folders), in_step
         except OSError:
             return False, False
 

@@ -30,7 +30,8 @@ from pathlib import Path
 from typing import NamedTuple
 
 from nodepipe.domain.staleness import SHARED_CODE_SEPARATOR
-from nodepipe.workspace.code_trees import CODE, EXTERNAL, Walk, scan
+from nodepipe.workspace.code_trees import CODE, EXTERNAL, Tree, Walk, scan
+from nodepipe.workspace.file_state import real_path
 from nodepipe.workspace.run_environment import known_digests
 
 CHECKED_HASH_FLAGS = 0b11
@@ -114,7 +115,7 @@ class ToCompile(NamedTuple):
     settled: list[Checked]
 
     def mark(self, python: str, marks: CompiledMarks) -> None:
-        tag = cache_tag(os.path.realpath(python))
+        tag = cache_tag(real_path(python))
         for folder, digest in self.settled:
             if digest is not None:
                 marks.mark(folder, tag, digest)
@@ -140,16 +141,21 @@ def needing_compile(python: str, code: Path, external: Iterable[Path] = ()) -> l
 
 
 def to_compile(
-    python: str, code: Path, external: Iterable[Checked], marks: CompiledMarks | None = None
+    python: str,
+    code: Path,
+    external: Iterable[Checked],
+    marks: CompiledMarks | None = None,
+    code_tree: Tree | None = None,
 ) -> ToCompile:
     """``needing_compile``, skipping each external folder ``marks`` holds as compiled at its
-    current digest; the others are returned as ``settled`` to be marked after compiling."""
-    tag = cache_tag(os.path.realpath(python))  # one question per real interpreter, not per venv
+    current digest; the others are returned as ``settled`` to be marked after compiling.
+    ``code_tree``: the walk of ``code`` (``CODE``) the caller just took, if any."""
+    tag = cache_tag(real_path(python))  # one question per real interpreter, not per venv
     if not tag:
         return ToCompile([], [])
     marks = marks or CompiledMarks(None)
     owner = os.geteuid()
-    stale = _needing(code, CODE, tag, owner)
+    stale = _needing(code, CODE, tag, owner, code_tree)
     settled: list[Checked] = []
     seen: set[Path] = set()
     for item in external:
@@ -226,12 +232,13 @@ def cache_tag(python: str) -> str:
     return found.stdout.strip() if found.returncode == 0 else ""
 
 
-def _needing(root: Path, walk: Walk, tag: str, owner: int) -> list[Path]:
+def _needing(root: Path, walk: Walk, tag: str, owner: int, tree: Tree | None = None) -> list[Path]:
     """The modules under ``root`` whose ``.pyc`` for ``tag`` is missing, timestamp-checked or
-    older than the source, in folders ``owner`` (the running user) owns."""
+    older than the source, in folders ``owner`` (the running user) owns; ``tree``: ``root``
+    walked so already."""
     found: list[Path] = []
     owned: dict[Path, bool] = {}
-    for relative, stat in scan(root, walk).files.items():
+    for relative, stat in (scan(root, walk) if tree is None else tree).files.items():
         if not relative.endswith(".py"):
             continue
         source = root / relative

@@ -41,6 +41,7 @@ from nodepipe.execution.process_groups import describe_exit, terminate_group
 from nodepipe.execution.run_files import CONTEXT_FILE, point_latest_log, write_if_changed
 from nodepipe.execution.spawn import spawn, spawn_available
 from nodepipe.workspace.bundle_libs import read_links
+from nodepipe.workspace.code_trees import CODE, Tree, scan
 from nodepipe.workspace.crash_points import crash_point
 from nodepipe.workspace.external_code import external_code
 from nodepipe.workspace.file_digests import fingerprint_outputs
@@ -143,6 +144,9 @@ class NodeProcess:
         """What the run starts with, once ``record_environment`` stored it."""
         self.refingerprinted = False
         """Whether ``record_environment`` found the node changed since the run was planned."""
+        self._code_tree: Tree | None = None
+        """``code/`` as last walked for this launch: the bytecode check, the launch
+        fingerprint and the record take one walk (``_walked_code``)."""
 
     @property
     def cancelled(self) -> bool:
@@ -202,6 +206,7 @@ class NodeProcess:
         if task.interpreter is None:
             shared = Path(task.shared_env_dir) if task.shared_env_dir else None
             self._environments().ensure_synced(self.folder.code, shared)
+            self._code_tree = None  # a sync may have relocked: the lock is walked again
         python = self._python()
         if python is not None:
             pending = self._modules_to_compile(python)
@@ -230,13 +235,21 @@ class NodeProcess:
         code = self.folder.code
         named = {link.path: link.name for link in read_links(self.folder)}
         named.update((item.path, item.name) for item in external_code(code) if item.path.is_dir())
-        digests = external_digests(self.task.fingerprint)
         folders = [*(Path(folder) for folder in self.task.import_dirs), *named]
+        digests = external_digests(self.task.fingerprint) if folders else {}
         external = [Checked(folder, digests.get(named.get(folder, ""))) for folder in folders]
-        pending = to_compile(python, code, external, self._compiled_marks())
+        pending = to_compile(python, code, external, self._compiled_marks(), self._walked_code())
         entry = code / self.task.argv[1] if len(self.task.argv) > 1 else None
         # the entry script runs as __main__, compiled from its source: no .pyc of it is read
         return pending._replace(modules=[path for path in pending.modules if path != entry])
+
+    def _walked_code(self) -> Tree:
+        """``code/`` walked as fingerprints walk it, once for the steps of one launch that
+        follow one another (the environment checked, then recorded): what the record stores
+        is what the bytecode check and the launch fingerprint saw."""
+        if self._code_tree is None:
+            self._code_tree = scan(self.folder.code, CODE)
+        return self._code_tree
 
     def _compiled_marks(self) -> CompiledMarks:
         """Where the external folders compiled are remembered: beside the lock cache, in the
@@ -248,8 +261,9 @@ class NodeProcess:
         """Store the code, lock, interpreter and platform the node is about to run with, read
         now that its environment is in step: its fingerprint too (``launch_fingerprint``), so
         that the outputs are kept with what really made them."""
+        tree, self._code_tree = self._walked_code(), None  # the next launch walks again
         try:
-            fingerprint = launch_fingerprint(self.folder, self.task.fingerprint)
+            fingerprint = launch_fingerprint(self.folder, self.task.fingerprint, tree)
         except OSError as exc:
             raise StorageError(f"could not read what the node runs with: {exc}") from exc
         if fingerprint != self.task.fingerprint:
@@ -263,7 +277,7 @@ class NodeProcess:
         existing = interpreter_version(task.interpreter) if task.interpreter else None
         try:
             self.recorded = record_environment(
-                self.folder.code, objects, known_digests(task.fingerprint), launched, existing
+                self.folder.code, objects, known_digests(task.fingerprint), launched, existing, tree
             )
         except OSError as exc:
             raise StorageError(f"could not record what the node runs with: {exc}") from exc

@@ -12,6 +12,7 @@ folder) are flushed with one ``sync_filesystem``.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -84,14 +85,22 @@ def sync_filesystem(path: Path) -> None:
     and folder would cost a disk round trip each."""
     import ctypes  # only here: most commands never need it
 
-    libc = ctypes.CDLL(None, use_errno=True)
     descriptor = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     try:
-        if libc.syncfs(descriptor) != 0:
+        if _syncfs()(descriptor) != 0:
             code = ctypes.get_errno()
             raise OSError(code, os.strerror(code), str(path))
     finally:
         os.close(descriptor)
+
+
+@functools.cache
+def _syncfs() -> Callable[[int], int]:
+    """The C library's ``syncfs``, looked up once per process (a run flushes per batch)."""
+    import ctypes
+
+    function: Callable[[int], int] = ctypes.CDLL(None, use_errno=True).syncfs
+    return function
 
 
 def _mode_for(path: Path, mode: int | None) -> int:

@@ -3,12 +3,14 @@
 A cache keyed by it re-reads a file only when one of those changes. The ctime cannot be set
 back (``os.utime`` sets it to now), so an edit of the same size whose mtime is put back shows
 too; only a change the clock cannot tell apart goes unseen, the trade-off git makes too.
-``latest_per_key`` is such a cache, sized to the workspace (one entry per file).
+``latest_per_key`` is such a cache, sized to the workspace (one entry per file); ``real_path``
+remembers where an interpreter's links lead, checked by the file's identity.
 """
 
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable, Hashable
 from pathlib import Path
 from typing import ParamSpec, TypeVar
@@ -62,3 +64,35 @@ def latest_per_key(
         return remembered
 
     return decorate
+
+
+_REAL_PATHS: dict[str, tuple[str, tuple[int, int]]] = {}
+"""``real_path`` answers: a link's target -> (its real path, the (device, inode) found there)."""
+
+
+def real_path(path: str) -> str:
+    """``os.path.realpath(path)``, cheaper for a link to an absolute path (a node's
+    ``.venv/bin/python``, leading to the interpreter it was made with): such a link resolves
+    as its target does wherever it lies, and the target's real path is remembered, looked up
+    again only once the file the target leads to is no longer the one at the remembered real
+    path. A readlink and two ``stat`` calls, not an ``lstat`` per component of every link on
+    the way. (A target moved to another name of the very same file, a hard link, keeps the
+    name first found.) One entry per interpreter a workspace's environments were made from."""
+    try:
+        target = os.readlink(path)  # noqa: PTH115 (strings: no Path made per launch)
+    except OSError:  # not a link, or not there
+        return os.path.realpath(path)
+    if not os.path.isabs(target):  # noqa: PTH117
+        return os.path.realpath(path)
+    found = _REAL_PATHS.get(target)
+    try:
+        here = os.stat(target)  # noqa: PTH116
+        if found is not None:
+            there = os.stat(found[0])  # noqa: PTH116
+            if (here.st_dev, here.st_ino) == found[1] == (there.st_dev, there.st_ino):
+                return found[0]
+    except OSError:
+        return os.path.realpath(path)
+    real = os.path.realpath(target)
+    _REAL_PATHS[target] = (real, (here.st_dev, here.st_ino))
+    return real

@@ -82,13 +82,16 @@ def fingerprint_and_scope(
     entry: str = ENTRY_POINT,
     cache_file: Path | None = None,
     scans: SharedScans | None = None,
+    code_tree: Tree | None = None,
 ) -> tuple[NodeFingerprint, Tree | None]:
     """``fingerprint_node``, and the walk of the node's ``code/`` when every file it read lies
     inside it (no linked lib, external code, symbolic link, file with another hard link or
     snapshot clone; None otherwise): then the state of that walk's files and folders is all
-    the fingerprint depends on (``workspace.folder_memo``, ``workspace.check_cache``)."""
+    the fingerprint depends on (``workspace.folder_memo``, ``workspace.check_cache``).
+    ``code_tree``: the walk of ``code/`` the caller just took (``CODE``, the cache file left
+    out), if any."""
     code = folder.code
-    tree = scan_beside_cache(code, CODE, cache_file)
+    tree = scan_beside_cache(code, CODE, cache_file) if code_tree is None else code_tree
     scans = {} if scans is None else scans
     libs = tuple((link.name, scan(link.path, CODE), link.path) for link in read_links(folder))
     libs += tuple(
@@ -114,17 +117,19 @@ def fingerprint_and_scope(
     return fingerprint, inside
 
 
-def launch_fingerprint(folder: NodeFolder, planned: str) -> str:
+def launch_fingerprint(folder: NodeFolder, planned: str, code_tree: Tree | None = None) -> str:
     """The fingerprint (its JSON) of the node as it is about to launch, from ``planned``, the
     one made when the run was planned: the code and locks are read again (a lock relocked
     before the launch, a file edited while the node waited), the parameters and inputs stay
     the planned ones (the node reads them from its context file). ``planned`` itself when
-    nothing changed or it is not a fingerprint."""
+    nothing changed or it is not a fingerprint. ``code_tree``: ``code/`` walked just now."""
     try:
         before = NodeFingerprint.from_dict(json.loads(planned))
     except ValueError:
         return planned
-    now = fingerprint_node(folder, before.parents, before.entry, folder.fingerprint_cache)
+    now, _ = fingerprint_and_scope(
+        folder, before.parents, before.entry, folder.fingerprint_cache, code_tree=code_tree
+    )
     if now.params_digest != before.params_digest:
         now = make_fingerprint(
             now.code,

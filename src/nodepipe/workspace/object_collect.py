@@ -20,7 +20,7 @@ from pathlib import Path
 
 from nodepipe.domain.environments import is_sha256
 from nodepipe.workspace.crash_points import crash_point
-from nodepipe.workspace.objects import COLLECTING
+from nodepipe.workspace.objects import COLLECTING, forget_touches
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +51,7 @@ def survey(root: Path) -> Iterator[StoredContent]:
 def collect(content: StoredContent, older_than: float) -> bool:
     """Remove ``content`` unless it was kept again since ``older_than`` (a time); True when
     it was removed."""
+    forget_touches()  # a run of this process keeps it again only by touching it
     aside = content.path.with_name(COLLECTING + content.digest)
     try:
         content.path.rename(aside)

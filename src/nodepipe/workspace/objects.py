@@ -26,6 +26,7 @@ import contextlib
 import hashlib
 import os
 import stat
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -37,6 +38,13 @@ OBJECT_MODE = 0o444
 COLLECTING = ".collecting."
 """How a content being collected is named beside its place, ``.collecting.<sha256>``."""
 _CHUNK = 1 << 20
+_TOUCHED_FOR = 1.0
+"""Seconds a content this process touched counts as kept without touching it again: far
+below the grace period a collection leaves new contents (an hour by default), so a content
+kept then is still new to a collection when the store records the run that kept it."""
+_TOUCHED: dict[tuple[Path, str], float] = {}
+"""Contents this process touched, by store and digest, with when (``time.monotonic``)."""
+_TOUCHED_KEPT = 4096
 
 
 class MissingObjectError(NotFoundError):
@@ -67,7 +75,12 @@ class ObjectStore:
         return collecting if collecting.exists() else path
 
     def _kept_again(self, digest: str) -> bool:
-        """Whether ``digest`` is stored; touched if so, so that collecting leaves it alone."""
+        """Whether ``digest`` is stored; touched if so, so that collecting leaves it alone.
+        A content this process touched less than ``_TOUCHED_FOR`` seconds ago is taken as
+        kept without looking: the nodes of one run mostly share their locks and code."""
+        now = time.monotonic()
+        if now - _TOUCHED.get((self.root, digest), -_TOUCHED_FOR) < _TOUCHED_FOR:
+            return True
         path = self.path(digest)
         try:
             os.utime(path)
@@ -75,6 +88,9 @@ class ObjectStore:
             return False  # absent, or being collected: written again
         except PermissionError:  # another user's content: there, but not ours to touch
             return path.exists()
+        if len(_TOUCHED) >= _TOUCHED_KEPT:
+            _TOUCHED.clear()
+        _TOUCHED[self.root, digest] = now
         return True
 
     def put_bytes(self, data: bytes) -> tuple[str, bool]:
@@ -167,6 +183,11 @@ class ObjectStore:
                 temporary.unlink()
             raise
         return temporary, digest.hexdigest()
+
+
+def forget_touches() -> None:
+    """Look at every content again at its next keeping (this process collects contents)."""
+    _TOUCHED.clear()
 
 
 def _file_digest(path: Path) -> str:

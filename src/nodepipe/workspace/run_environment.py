@@ -32,8 +32,9 @@ from nodepipe.domain.environments import (
 )
 from nodepipe.domain.errors import InvalidInputError
 from nodepipe.domain.staleness import canonical_json
-from nodepipe.workspace.code_trees import code_files
+from nodepipe.workspace.code_trees import Tree, code_files
 from nodepipe.workspace.durable import sync_filesystem
+from nodepipe.workspace.file_state import real_path
 from nodepipe.workspace.objects import MissingObjectError, ObjectStore
 
 VENV_PYTHON = ".venv/bin/python"
@@ -45,6 +46,7 @@ def record_environment(
     known: Mapping[str, str],
     python: str | None = None,
     existing_version: str | None = None,
+    code_tree: Tree | None = None,
 ) -> RunEnvironment:
     """Store ``code``'s files and manifest; the environment record naming them.
 
@@ -55,8 +57,13 @@ def record_environment(
     environment's). ``existing_version`` is the version of an existing interpreter the node
     runs with (``env interpreter``; not isolated): its uv lock is then not what it ran with
     (nothing installs it there), so the record names no uv lock (the file stays in the code).
+    ``code_tree``: ``code`` walked just now as fingerprints walk it (``CODE``); without a
+    symbolic link in it, that is the walk a record makes.
     """
-    files, links = code_files(code)
+    if code_tree is not None and not code_tree.linked:
+        files, links = code_tree.files, code_tree.links
+    else:
+        files, links = code_files(code)
     digests: dict[str, str] = {}
     written = False
     for relative in files:
@@ -163,4 +170,4 @@ def _resolved(python: Path) -> str:
     found = shutil.which(python) if python.parent == Path() else str(python)
     if found is None or not Path(found).exists():
         return ""
-    return os.path.realpath(found)
+    return real_path(found)
