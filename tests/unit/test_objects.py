@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import stat
+import time
 from pathlib import Path
 
 import pytest
 
 from nodepipe.domain.environments import CodeManifest
 from nodepipe.domain.errors import InvalidInputError
+from nodepipe.workspace.object_collect import collect, survey
 from nodepipe.workspace.objects import MissingObjectError, ObjectStore
 from nodepipe.workspace.run_environment import write_code
 
@@ -63,3 +65,16 @@ def test_stored_code_is_written_only_inside_the_new_folder(tmp_path: Path) -> No
     with pytest.raises(InvalidInputError, match="not a path inside"):
         write_code(tmp_path / "bad", CodeManifest({"../escape.py": digest}), objects)
     assert not (tmp_path / "escape.py").exists()
+
+
+def test_a_content_this_process_collected_is_written_again_when_kept_next(
+    tmp_path: Path,
+) -> None:
+    objects = ObjectStore(tmp_path / "objects")
+    digest, new = objects.put_bytes(b"lock = 1\n")
+    assert new and objects.put_bytes(b"lock = 1\n") == (digest, False)
+    (content,) = survey(objects.root)
+    assert collect(content, older_than=time.time() + 60)  # as `doctor --objects --collect`
+    assert not objects.has(digest)
+    assert objects.put_bytes(b"lock = 1\n") == (digest, True)  # not taken as kept a moment ago
+    assert objects.read(digest) == b"lock = 1\n"
