@@ -8,7 +8,10 @@ Three kinds of folder are walked:
 - external code a node runs (a shared checkout, a ``--path`` package, a code path, a library
   node's package): the same, honouring the ``.gitignore`` files found on the way (and
   ``.git/info/exclude``), so build products and scratch files a checkout ignores never make a
-  node stale; as in git, a pattern never hides a file the checkout tracks (``git_index``);
+  node stale; as in git, a pattern never hides a file the checkout tracks (``git_index``), and
+  a symbolic link, to a file or a folder, is recorded by its target, never followed: git tracks
+  a link as the path it holds, so a checkout's ``datasets -> /mnt/big`` is one entry, not the
+  data behind it (a new target is a change);
   a nodepipe workspace inside it (a folder holding ``.nodepipe/``: the user's repository
   holds their package and their workspace) is left out: its store, outputs and logs change
   at every run;
@@ -90,13 +93,15 @@ class Walk(NamedTuple):
     excluded: bool = True
     follow_links: bool = True
     gitignore: bool = False
+    links_by_target: bool = False
+    """Every symbolic link, to a file too, is recorded by its target (as git tracks it)."""
     skip: Callable[[str], bool] = lambda _: False
     """Paths left out besides (the hash cache file lying inside the folder)."""
 
 
 CODE = Walk()
 RECORDED = Walk(follow_links=False)
-EXTERNAL = Walk(gitignore=True)
+EXTERNAL = Walk(follow_links=False, gitignore=True, links_by_target=True)
 DATA = Walk(excluded=False, follow_links=False)
 
 
@@ -127,6 +132,10 @@ def scan(root: Path, walk: Walk, stop_above: int = 0) -> Tree:
         for entry in entries:
             relative = prefix + entry.name
             if walk.skip(relative) or (walk.excluded and _is_excluded(entry)):
+                continue
+            if walk.links_by_target and entry.is_symlink():
+                if not ignored(relative, False) or _tracked(root, tracked).holds(relative, False):
+                    tree.links[relative] = str(Path(entry.path).readlink())
                 continue
             is_dir = entry.is_dir()
             if ignored(relative, is_dir) and not _tracked(root, tracked).holds(relative, is_dir):

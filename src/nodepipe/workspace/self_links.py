@@ -1,12 +1,14 @@
 """Symbolic links in code that lead back into what a run writes: refused, never hashed.
 
-A node's code (its ``code/``, or an external folder it runs) may hold links, and the walk of
-``workspace.code_trees`` follows them. A link that leads to the node's own folder or one above
-it, into the node's ``data/``, ``logs/`` or ``reports/``, or into the workspace's
-``.nodepipe/`` would put what every run writes (logs, outputs, the hash cache, the store) into
-the node's code: the node would be stale again after every run, forever. ``check_no_self_links``
-refuses such a link, naming it, before anything is hashed: status shows it as the node's error
-and a run fails with it, so the user removes the link (or points it at code only).
+A node's ``code/`` (and a bundle's lib it links) may hold links, and the walk of
+``workspace.code_trees`` follows them (a link in external code is recorded by its target,
+never followed, so it cannot bring anything in). A link that leads to the node's own folder
+or one above it, into the node's ``data/``, ``logs/`` or ``reports/``, or into the
+workspace's ``.nodepipe/`` would put what every run writes (logs, outputs, the hash cache,
+the store) into the node's code: the node would be stale again after every run, forever.
+``check_no_self_links`` refuses such a link, naming it, before anything is hashed: status
+shows it as the node's error and a run fails with it, so the user removes the link (or points
+it at code only).
 """
 
 from __future__ import annotations
