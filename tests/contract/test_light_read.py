@@ -21,7 +21,7 @@ from nodepipe.domain.ids import new_id
 from nodepipe.domain.model import Group, Lineage
 from nodepipe.domain.runs import Run, RunStatus
 from nodepipe.domain.states import NodeState
-from nodepipe.store.light_read import LightReads, light_session
+from nodepipe.store.light_read import LightReads, light_session, member_of
 from nodepipe.store.queries import StoreSession
 from nodepipe.store.store import Store
 
@@ -121,6 +121,10 @@ def answers(session: LightReads, chain: Seeded, diamond: Seeded) -> dict[str, An
     for seeded in (chain, diamond):
         found[f"members {seeded.pipeline.tag}"] = session.pipeline_members(seeded.id)
         found[f"edges {seeded.pipeline.tag}"] = session.edges_of_pipeline(seeded.id)
+        found[f"member rows {seeded.pipeline.tag}"] = [
+            (*member_of(seeded.id, row), row[11:]) for row in session.member_rows(seeded.id)
+        ]
+        found[f"edge rows {seeded.pipeline.tag}"] = session.edge_rows(seeded.id)
         found[f"groups {seeded.pipeline.tag}"] = session.groups_of_pipeline(seeded.id)
     return found
 
@@ -148,6 +152,15 @@ def test_the_light_read_path_answers_as_sqlalchemy_does(
     assert len(got["node runs"]) == 3 and got["node runs"][0].reasons == ("never ran", "ünï")
     assert len(got["all nodes"]) == 7 and len(got["nodes of diamond"]) == 5
     assert got["groups diamond"][0].collapsed is True
+    # the rows the web app compares make the same values as the members, edges and fingerprints
+    for seeded in (chain, diamond):
+        tag = seeded.pipeline.tag
+        assert [m[:2] for m in got[f"member rows {tag}"]] == got[f"members {tag}"]
+        for node, _, stored in got[f"member rows {tag}"]:
+            assert stored == got["fingerprints"][node.id], (tag, node.tag)
+        assert [(e.parent_id, e.child_id, e.slot) for e in got[f"edges {tag}"]] == list(
+            got[f"edge rows {tag}"]
+        )
     assert got["fingerprints"][chain.ids["clean"]] == (None, "e" * 64)
     assert next(p for p in got["pipelines"] if p.id == diamond.id).base_packages == (
         "numpy==2.1.0",

@@ -122,6 +122,20 @@ def test_every_kind_of_change_gives_the_answer_a_whole_build_gives(
         ws.runs.run(RunRequest("baseline", only=["clean", "plot"]))
         assert {state for state, _ in page.after_change().values()} == {"completed"}
 
+        # a node's own row changes (its notes; its place on the canvas): only that node
+        ws.nodes.annotate("plot", "by hand", "baseline")
+        assert page.nodes()["plot"]["notes"] == "by hand"
+        assert computed[-1][0] == 1
+        plot_id = ws.nodes.get("plot", "baseline").id
+        moved = httpx.put(
+            f"{server.url}/api/pipelines/baseline/positions",
+            headers=server.headers,
+            json={"positions": [{"node_id": plot_id, "x": 321.5, "y": -7.25}]},
+            timeout=60,
+        )
+        assert moved.status_code == 200, moved.text
+        plot = page.nodes()["plot"]
+        assert (plot["x"], plot["y"]) == (321.5, -7.25) and computed[-1][0] == 1
         ws.edges.connect("other", "plot", "baseline")
         assert page.after_change()["plot"][0] == "stale"  # a new input
         ws.edges.disconnect("other", "plot", "baseline")

@@ -21,11 +21,15 @@ class World:
         self.nodes = ["a", "b"]
         self.builds = 0
         self.given: list[int | None] = []
+        self.same_store: list[bool] = []
         self.answers: PipelineAnswers[int] = PipelineAnswers(lambda: self.token, self.memo)
 
-    def build(self, caught_up: bool, last: int | None) -> tuple[bytes, list[str], int]:
+    def build(
+        self, caught_up: bool, last: int | None, same_store: bool
+    ) -> tuple[bytes, list[str], int]:
         self.builds += 1
         self.given.append(last)
+        self.same_store.append(same_store)
         for node in self.nodes:
             if caught_up and self.memo.get(node, ()) is None:
                 self.memo.keep(node, self.memo.ticket(node), (), "check")
@@ -113,3 +117,14 @@ def test_a_build_is_given_what_the_last_build_of_that_pipeline_kept() -> None:
     world.get("p")
     world.get("q")
     assert world.given == [None, 1, None]  # the build from the last one: p's first build
+
+
+def test_a_build_is_told_whether_anything_was_committed_to_the_store_since_the_last_one() -> None:
+    world = World()
+    world.get("p")
+    world.memo.changed(["a"])  # a file saved in a node folder: the store is the same
+    world.get("p")
+    world.token += 1
+    world.get("p")
+    world.get("q")
+    assert world.same_store == [False, True, False, False]

@@ -5,6 +5,7 @@ Rows become these values at the store boundary; services and interfaces pass the
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -145,6 +146,31 @@ class PipelineView:
             ("lineage", self.lineage),
             ("_inputs", edged._inputs),
             ("_by_id", {item.node.id: item for item in nodes}),
+        ):
+            object.__setattr__(view, name, value)
+        return view
+
+    def with_edges(self, edges: tuple[Edge, ...], children: Collection[str]) -> PipelineView:
+        """This view with ``edges`` in place of its own, which differ from them only in the
+        inputs of ``children``: the index of the others' inputs is taken along."""
+        view: PipelineView = object.__new__(PipelineView)
+        inputs = dict(self._inputs)
+        for child in children:
+            inputs.pop(child, None)
+        changed: dict[str, list[Edge]] = {}
+        for edge in edges:
+            if edge.child_id in children:
+                changed.setdefault(edge.child_id, []).append(edge)
+        inputs.update((k, tuple(v)) for k, v in changed.items())
+        for name, value in (
+            ("pipeline", self.pipeline),
+            ("project", self.project),
+            ("nodes", self.nodes),
+            ("edges", edges),
+            ("groups", self.groups),
+            ("lineage", self.lineage),
+            ("_inputs", inputs),
+            ("_by_id", self._by_id),
         ):
             object.__setattr__(view, name, value)
         return view

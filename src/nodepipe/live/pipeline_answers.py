@@ -17,7 +17,9 @@ moment of the request:
 
 Anything else builds the answer again, from the last one: ``build`` is given what the last
 build returned to keep (the web app keeps the view and its written parts, and recomputes only
-what the change reaches: ``services.graph.view_updates``). Its ETag stays the same when the new
+what the change reaches: ``services.graph.view_updates``), and whether the store's token is still
+the one read before the last build (then nothing was committed since: what the last build read
+from the store is what it would read again). Its ETag stays the same when the new
 bytes are the same (a rebuild that finds nothing changed still earns the page a 304). ETags
 carry a random prefix made when the server starts: a page never matches the answer of an
 earlier server.
@@ -41,9 +43,10 @@ KEPT_PIPELINES = 8
 Kept = TypeVar("Kept")
 """What a build keeps for the next build of the same pipeline."""
 
-Build = Callable[[bool, Kept | None], tuple[bytes, Collection[str], Kept]]
-"""Builds an answer, told whether the memo caught up and given what the last build of the
-pipeline kept (None: there is none); returns its JSON, its nodes' ids and what to keep."""
+Build = Callable[[bool, Kept | None, bool], tuple[bytes, Collection[str], Kept]]
+"""Builds an answer, told whether the memo caught up, given what the last build of the pipeline
+kept (None: there is none) and told whether nothing was committed to the store since that build
+began; returns its JSON, its nodes' ids and what to keep."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +67,8 @@ class Answer:
 class _Entry(Generic[Kept]):
     answer: Answer
     kept: Kept
+    token: Hashable
+    """The store's token read before it was built."""
     stamp: Hashable
     """The store's token and the memo's generation when it was built (None: not reusable)."""
     until: float
@@ -86,7 +91,8 @@ class PipelineAnswers(Generic[Kept]):
         ``build``'s."""
         caught_up = self._memo.catch_up()
         generation = self._memo.generation
-        stamp = (self._store_token(), generation) if caught_up else None
+        token = self._store_token()
+        stamp = (token, generation) if caught_up else None
         with self._lock:
             kept = self._entries.get(pipeline)
         if (
@@ -96,7 +102,10 @@ class PipelineAnswers(Generic[Kept]):
             and time.monotonic() < kept.until
         ):
             return kept.answer
-        body, node_ids, keep = build(caught_up, kept.kept if kept is not None else None)
+        if kept is None:
+            body, node_ids, keep = build(caught_up, None, False)
+        else:
+            body, node_ids, keep = build(caught_up, kept.kept, kept.token == token)
         until = self._memo.vouched_until(node_ids, generation) if stamp is not None else None
         with self._lock:
             kept = self._entries.get(pipeline)  # another request may have built meanwhile
@@ -106,7 +115,7 @@ class PipelineAnswers(Generic[Kept]):
                 self._built += 1
                 answer = Answer(body, f'W/"{self._prefix}-{self._built}"')
             self._entries[pipeline] = _Entry(
-                answer, keep, stamp, until if until is not None else 0.0
+                answer, keep, token, stamp, until if until is not None else 0.0
             )
             self._entries.move_to_end(pipeline)
             while len(self._entries) > KEPT_PIPELINES:

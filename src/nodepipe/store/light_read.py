@@ -31,6 +31,21 @@ from nodepipe.store import rows
 _TIMES = frozenset({"created_at", "finished_at", "started_at", "updated_at"})
 _STATES = {state.value: state for state in NodeState}
 _NODE = "id, tag, notes, state, state_reason, locked, owner_pipeline_id, created_at"
+MEMBER_NODE_COLUMNS = tuple(_NODE.split(", "))
+"""The node's columns of a ``MemberRow``, in its order."""
+_MEMBER = (
+    f"SELECT {', '.join(f'nodes.{c}' for c in MEMBER_NODE_COLUMNS)}, memberships.x,"
+    " memberships.y, memberships.group_id{more} FROM nodes"
+    " JOIN memberships ON memberships.node_id = nodes.id"
+    " WHERE memberships.pipeline_id = ? ORDER BY nodes.tag, nodes.id"
+)
+MemberRow = tuple[Any, ...]
+"""A node shown in a pipeline as the database gives it (``member_rows``): its id, tag, notes,
+state, state reason, locked, owner pipeline, creation time, x, y, group, stored fingerprint and
+output digest. Two equal rows make equal values (``member_of``): the web app compares the rows of
+10,000 nodes with the last ones it read and makes values only of the rows that differ."""
+EdgeRow = tuple[str, str, str]
+"""An edge as ``edge_rows`` gives it: its parent, child and slot."""
 NODE_NAMES = (
     "SELECT nodes.id, nodes.tag, pipelines.tag AS pipeline_tag FROM nodes"
     " JOIN memberships ON memberships.node_id = nodes.id"
@@ -52,7 +67,9 @@ class LightReads(Protocol):
     def node_tags_named(self, name: str) -> list[tuple[str, str, str]]: ...
     def node_tags_with_pipelines(self) -> list[tuple[str, str, str]]: ...
     def pipeline_members(self, pipeline_id: str) -> list[tuple[Node, Membership]]: ...
+    def member_rows(self, pipeline_id: str) -> list[MemberRow]: ...
     def edges_of_pipeline(self, pipeline_id: str) -> list[Edge]: ...
+    def edge_rows(self, pipeline_id: str) -> list[EdgeRow]: ...
     def groups_of_pipeline(self, pipeline_id: str) -> list[Group]: ...
     def node_fingerprints(
         self, node_ids: Collection[str]
@@ -65,6 +82,16 @@ class LightReads(Protocol):
 def _timestamp(text: str) -> datetime:
     """A timestamp as SQLAlchemy's SQLite dialect stores it (UTC, no offset)."""
     return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+def member_of(pipeline_id: str, row: MemberRow) -> tuple[Node, Membership]:
+    """The node and membership of a ``member_rows`` row (of either session)."""
+    i, tag, notes, state, reason, locked, owner, at, x, y, group_id = row[:11]
+    created = at if isinstance(at, datetime) else _timestamp(at)
+    return (
+        Node(i, tag, notes, _STATES[state], reason, bool(locked), owner, created),
+        Membership(pipeline_id, i, float(x), float(y), group_id),
+    )
 
 
 def _row(cursor: sqlite3.Cursor, values: tuple[Any, ...]) -> dict[str, Any]:
@@ -149,30 +176,22 @@ class LightReadSession:
         return [(r["id"], r["tag"], r["pipeline_tag"]) for r in self._all(NODE_NAMES)]
 
     def pipeline_members(self, pipeline_id: str) -> list[tuple[Node, Membership]]:
-        found = self._tuples(
-            "SELECT nodes.id, nodes.tag, nodes.notes, nodes.state, nodes.state_reason,"
-            " nodes.locked, nodes.owner_pipeline_id, nodes.created_at, memberships.x,"
-            " memberships.y, memberships.group_id"
-            " FROM nodes JOIN memberships ON memberships.node_id = nodes.id"
-            " WHERE memberships.pipeline_id = ? ORDER BY nodes.tag, nodes.id",
-            (pipeline_id,),
-        )
-        states = _STATES
-        return [
-            (
-                Node(i, tag, notes, states[state], reason, bool(locked), owner, _timestamp(at)),
-                Membership(pipeline_id, i, float(x), float(y), group_id),
-            )
-            for i, tag, notes, state, reason, locked, owner, at, x, y, group_id in found
-        ]
+        found = self._tuples(_MEMBER.format(more=""), (pipeline_id,))
+        return [member_of(pipeline_id, row) for row in found]
+
+    def member_rows(self, pipeline_id: str) -> list[MemberRow]:
+        more = ", nodes.fingerprint, nodes.output_digest"
+        return self._tuples(_MEMBER.format(more=more), (pipeline_id,))
 
     def edges_of_pipeline(self, pipeline_id: str) -> list[Edge]:
-        found = self._tuples(
+        return list(starmap(Edge, self.edge_rows(pipeline_id)))
+
+    def edge_rows(self, pipeline_id: str) -> list[EdgeRow]:
+        return self._tuples(
             "SELECT parent_id, child_id, slot FROM edges WHERE child_id IN"
             " (SELECT node_id FROM memberships WHERE pipeline_id = ?) ORDER BY slot, child_id",
             (pipeline_id,),
         )
-        return list(starmap(Edge, found))
 
     def groups_of_pipeline(self, pipeline_id: str) -> list[Group]:
         found = self._all(

@@ -27,6 +27,7 @@ from nodepipe.store.changes import (
 from nodepipe.store.graph_queries import GraphQueries
 from nodepipe.store.history_queries import HistoryQueries
 from nodepipe.store.include_queries import IncludeQueries
+from nodepipe.store.light_read import MEMBER_NODE_COLUMNS, EdgeRow, MemberRow
 from nodepipe.store.run_queries import RunQueries
 from nodepipe.store.schema import (
     edges,
@@ -228,6 +229,10 @@ class StoreSession(RunQueries, HistoryQueries, IncludeQueries, GraphQueries):
         ordered = statement.order_by(edges.c.slot, edges.c.child_id)
         return [rows.edge_from_row(r) for r in self._all(ordered)]
 
+    def edge_rows(self, pipeline_id: str) -> list[EdgeRow]:
+        """``edges_of_pipeline`` as (parent, child, slot) rows."""
+        return [(e.parent_id, e.child_id, e.slot) for e in self.edges_of_pipeline(pipeline_id)]
+
     # groups -----------------------------------------------------------------------------
     def insert_group(self, group: Group) -> None:
         self._execute(groups.insert().values(**asdict(group)))
@@ -260,3 +265,21 @@ class StoreSession(RunQueries, HistoryQueries, IncludeQueries, GraphQueries):
             .order_by(nodes.c.tag, nodes.c.id)
         )
         return [(rows.node_from_row(r), rows.membership_from_row(r)) for r in self._all(statement)]
+
+    def member_rows(self, pipeline_id: str) -> list[MemberRow]:
+        """``pipeline_members`` as rows with each node's stored fingerprint and output digest
+        (``store.light_read.MemberRow``), in one query."""
+        statement = (
+            sa.select(
+                *(nodes.c[c] for c in MEMBER_NODE_COLUMNS),
+                memberships.c.x,
+                memberships.c.y,
+                memberships.c.group_id,
+                nodes.c.fingerprint,
+                nodes.c.output_digest,
+            )
+            .select_from(nodes.join(memberships, memberships.c.node_id == nodes.c.id))
+            .where(memberships.c.pipeline_id == pipeline_id)
+            .order_by(nodes.c.tag, nodes.c.id)
+        )
+        return [tuple(r) for r in self._connection.execute(statement)]

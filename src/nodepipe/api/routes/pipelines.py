@@ -38,7 +38,7 @@ def get_pipeline(pipeline: str, request: Request, services: ServicesDep) -> Resp
     # the last answer again while nothing it was built from changed (live.pipeline_answers);
     # its weak ETag turns a page's If-None-Match into a 304 without a body
     def build(
-        caught_up: bool, last: tuple[KeptView, GraphParts] | None
+        caught_up: bool, last: tuple[KeptView, GraphParts] | None, same_store: bool
     ) -> tuple[bytes, frozenset[str], tuple[KeptView, GraphParts]]:
         # computed again only where a change since the last answer reaches
         # (services.graph.view_updates), written straight from the view's values as the schema
@@ -46,10 +46,10 @@ def get_pipeline(pipeline: str, request: Request, services: ServicesDep) -> Resp
         # garbage collector held off while the view is built
         with gc_paused():
             kept = services.workspace.pipelines.show_updated(
-                pipeline, caught_up, last[0] if last else None
+                pipeline, caught_up, last[0] if last else None, same_store
             )
             body, parts = pipeline_graph_parts(kept.view, last[1] if last else None)
-            return body, kept.view.node_ids, (kept, parts)
+            return body, kept.ids, (kept, parts)
 
     answer = services.answers.answer(pipeline, build)
     headers = {"ETag": answer.etag, "Cache-Control": "no-cache"}

@@ -66,14 +66,17 @@ class PipelineService:
             view = pipeline_view(session, resolver.pipeline(session, name))
             return effective_view(self.context, session, view, caught_up)
 
-    def show_updated(self, name: str, caught_up: bool, last: KeptView | None) -> KeptView:
+    def show_updated(
+        self, name: str, caught_up: bool, last: KeptView | None, same_store: bool = False
+    ) -> KeptView:
         """``show``'s view for the web app, computed again only where a change since ``last``
-        (the one it kept) reaches (``view_updates``)."""
+        (the one it kept) reaches (``view_updates``); ``same_store``: nothing was committed to
+        the store since ``last`` was read (its rows are used again, not read)."""
         from nodepipe.services.graph.view_updates import updated_view  # the web app's alone
 
         with self.context.store.light_read() as session:
             pipeline = resolver.pipeline(session, name)
-            return updated_view(self.context, session, pipeline, caught_up, last)
+            return updated_view(self.context, session, pipeline, caught_up, last, same_store)
 
     def lineage(self, project: str | None = None) -> builtins.list[Lineage]:
         """How the pipelines (of ``project``) came from each other."""

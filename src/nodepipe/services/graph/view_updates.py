@@ -7,7 +7,10 @@ costs about half a second of CPU at 10,000 nodes; this module recomputes only:
 - the nodes the watcher told changed since the last view (``FolderMemo.changed_since``);
 - the nodes whose row, membership, stored fingerprint or inputs (edges) differ from the last
   view's (every row is read again and compared: the store's reads are the same on SQLite and
-  PostgreSQL, whoever wrote, and there is no counter any writer could forget to bump);
+  PostgreSQL, whoever wrote, and there is no counter any writer could forget to bump). The rows
+  are compared as the database gives them (``LightReads.member_rows``, ``edge_rows``: tuples of
+  strings and numbers, compared in C); values are made only of the rows that differ, and the
+  index of the edges into each node is updated only for the nodes whose inputs changed;
 - the children of a node whose tag or stored output digest changed, or that was added;
 - the nodes checked again at every view anyway: a check the memo does not keep (files outside
   ``code/``, a failed check) and a node whose reasons name a node that is not its parent now;
@@ -28,19 +31,22 @@ from __future__ import annotations
 
 import heapq
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from itertools import starmap
 from typing import TYPE_CHECKING
 
 from nodepipe.domain.graph import topological_order
-from nodepipe.domain.model import Edge, Pipeline, PipelineView
+from nodepipe.domain.model import Edge, Pipeline, PipelineNode, PipelineView
 from nodepipe.services.context import WorkspaceContext
-from nodepipe.services.graph.effective import effective_item, pipeline_view
+from nodepipe.services.graph.effective import effective_item
 from nodepipe.services.runs.status import NodeStatusView, StatusPass, parent_problem
+from nodepipe.store.light_read import member_of
 
 if TYPE_CHECKING:
-    from nodepipe.store.light_read import LightReads
+    from nodepipe.store.light_read import EdgeRow, LightReads, MemberRow
 
 Stored = dict[str, tuple[str | None, str | None]]
+_TAG, _MEMBER_END, _DIGEST = 1, 11, 12  # places in a MemberRow
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +57,14 @@ class KeptView:
     """The effective view (what the answer shows)."""
     base: PipelineView
     """The view as the store has it (stored states)."""
+    rows: list[MemberRow]
+    """The store's rows ``base``'s nodes and ``stored`` were made from (never changed)."""
+    edge_rows: list[EdgeRow]
+    """The store's rows ``base``'s edges were made from (never changed)."""
+    ids: frozenset[str]
+    """The ids of the nodes shown."""
+    place: dict[str, int]
+    """Each node's place in ``rows``, ``base.nodes`` and ``view.nodes``."""
     stored: Stored
     statuses: dict[str, NodeStatusView]
     as_parent: dict[str, str | None]
@@ -73,14 +87,14 @@ def updated_view(
     pipeline: Pipeline,
     caught_up: bool,
     last: KeptView | None,
+    same_store: bool = False,
 ) -> KeptView:
-    """The effective view of ``pipeline``: from ``last`` when it may be used, else whole."""
+    """The effective view of ``pipeline``: from ``last`` when it may be used, else whole.
+    ``same_store``: nothing was committed to the store since ``last`` read it (what it read is
+    used again: a file saved in a node folder costs no read of the pipeline's rows)."""
     memo = context.folder_memo
     generation = memo.generation
     told = memo.changed_since(last.generation) if last and last.generation is not None else None
-    base = pipeline_view(session, pipeline)
-    ids = base.node_ids
-    stored = session.node_fingerprints(ids)
     if (
         last is None
         or told is None
@@ -88,28 +102,61 @@ def updated_view(
         or last.base.pipeline.id != pipeline.id
         or time.monotonic() >= last.until
     ):
-        return _whole(context, session, base, stored, caught_up, generation)
-    return _update(context, session, base, ids, stored, last, told, generation)
+        rows, edge_rows = session.member_rows(pipeline.id), session.edge_rows(pipeline.id)
+        frame = _frame(session, pipeline)
+        return _whole(context, session, frame, rows, edge_rows, caught_up, generation)
+    if same_store:
+        frame, rows, edge_rows = last.base, last.rows, last.edge_rows
+    else:
+        rows, edge_rows = session.member_rows(pipeline.id), session.edge_rows(pipeline.id)
+        frame = _frame(session, pipeline)
+    return _update(context, session, frame, rows, edge_rows, last, told, generation)
+
+
+def _frame(session: LightReads, pipeline: Pipeline) -> PipelineView:
+    """The view of ``pipeline`` without its nodes and edges (as ``pipeline_view`` reads it)."""
+    project = session.get_project(pipeline.project_id)
+    assert project is not None
+    groups = tuple(session.groups_of_pipeline(pipeline.id))
+    return PipelineView(pipeline, project, (), (), groups, tuple(session.lineage([pipeline.id])))
+
+
+def _item(pipeline_id: str, row: MemberRow) -> PipelineNode:
+    node, membership = member_of(pipeline_id, row)
+    return PipelineNode(node, membership, node.owner_pipeline_id != pipeline_id)
 
 
 def _whole(
     context: WorkspaceContext,
     session: LightReads,
-    base: PipelineView,
-    stored: Stored,
+    frame: PipelineView,
+    rows: list[MemberRow],
+    edge_rows: list[EdgeRow],
     caught_up: bool,
     generation: int,
 ) -> KeptView:
-    order = topological_order(base.node_ids, base.edges)
+    pipeline_id = frame.pipeline.id
+    base = replace(
+        frame,
+        nodes=tuple(_item(pipeline_id, row) for row in rows),
+        edges=tuple(starmap(Edge, edge_rows)),
+    )
+    ids = frozenset(row[0] for row in rows)
+    stored = {row[0]: (row[_DIGEST - 1], row[_DIGEST]) for row in rows}
+    order = topological_order(ids, base.edges)
     checking = StatusPass(context, session, base, stored, caught_up)
     statuses = {node_id: checking.status(node_id) for node_id in order}
     checking.finish()
     view = base.with_nodes(tuple(effective_item(i, statuses.get(i.node.id)) for i in base.nodes))
-    vouched = context.folder_memo.vouching(base.node_ids, generation) if caught_up else None
+    vouched = context.folder_memo.vouching(ids, generation) if caught_up else None
     until, unkept = vouched if vouched is not None else (0.0, frozenset[str]())
     return KeptView(
         view=view,
         base=base,
+        rows=rows,
+        edge_rows=edge_rows,
+        ids=ids,
+        place={row[0]: at for at, row in enumerate(rows)},
         stored=stored,
         statuses=statuses,
         as_parent=checking.as_parent,
@@ -125,48 +172,36 @@ def _whole(
 def _update(
     context: WorkspaceContext,
     session: LightReads,
-    base: PipelineView,
-    ids: frozenset[str],
-    stored: Stored,
+    frame: PipelineView,
+    rows: list[MemberRow],
+    edge_rows: list[EdgeRow],
     last: KeptView,
     told: frozenset[str],
     generation: int,
 ) -> KeptView:
     before = last.base
-    dirty = set((told | last.recheck) & ids)
+    dirty = set(told | last.recheck)
     touched: set[str] = set()  # parents whose children must be computed again
-    nodes = []  # each node's value: the last view's when equal (the new one is let go at once)
-    for item in base.nodes:
-        node_id = item.node.id
-        old = before.find(node_id)
-        if old is not None and old == item:
-            nodes.append(old)
-            continue
-        nodes.append(item)
-        dirty.add(node_id)
-        if old is None or old.node.tag != item.node.tag:
-            touched.add(node_id)
-    if stored == last.stored:
-        stored = last.stored
+    if rows == last.rows:  # the last view's nodes and stored fingerprints are kept
+        rows, nodes, stored, ids, place = last.rows, before.nodes, last.stored, last.ids, last.place
     else:
-        old_stored = last.stored
-        for node_id, row in stored.items():
-            old_row = old_stored.get(node_id)
-            if old_row != row:
-                dirty.add(node_id)
-                if old_row is None or old_row[1] != row[1]:
-                    touched.add(node_id)
+        nodes, stored, ids, place = _nodes_again(frame.pipeline.id, rows, last, dirty, touched)
     order, children = last.order, last.children
-    added: set[Edge] = set()
-    if base.edges == before.edges:  # the last view's edges and their index are kept
-        base = base.with_nodes(tuple(nodes), before)
+    added: set[EdgeRow] = set()
+    if edge_rows == last.edge_rows:  # the last view's edges and their index are kept
+        edge_rows, edged = last.edge_rows, before
     else:  # the nodes whose inputs changed are computed again
-        old_edges, new_edges = set(before.edges), set(base.edges)
-        added, removed = new_edges - old_edges, old_edges - new_edges
-        dirty.update(e.child_id for e in added | removed)
-        children = _children(base.edges)
-        base = base.with_nodes(tuple(nodes))
-    if not ids <= order.keys() or any(order[e.parent_id] > order[e.child_id] for e in added):
+        old_rows, new_rows = set(last.edge_rows), set(edge_rows)
+        added, removed = new_rows - old_rows, old_rows - new_rows
+        edge_of = dict(zip(last.edge_rows, before.edges, strict=True))
+        edge_of.update((row, Edge(*row)) for row in added)
+        edges = tuple(map(edge_of.__getitem__, edge_rows))
+        inputs_changed = {child for _, child, _ in added | removed}
+        dirty |= inputs_changed
+        children = _children_updated(children, added, removed)
+        edged = before.with_edges(edges, inputs_changed)
+    base = frame.with_nodes(nodes, edged)
+    if not ids <= order.keys() or any(order[parent] > order[child] for parent, child, _ in added):
         # the last order holds while no node is added and every added edge goes down it
         order = {i: place for place, i in enumerate(topological_order(ids, base.edges))}
     for parent in touched:
@@ -192,19 +227,30 @@ def _update(
     # not written to the cross-process check cache here: rewriting it whole for a node or two
     # costs more than the rest of this view; the next whole view (at least once a minute,
     # TRUST_SECONDS) writes what was learnt, and a CLI status checks those few nodes itself
-    kept_items = last.view
-    view = base.with_nodes(
-        tuple(
-            effective_item(item, statuses[node_id])
-            if (node_id := item.node.id) in queued
-            else kept_items.node(node_id)
-            for item in base.nodes
+    if place is last.place:  # the same nodes in the same places: the last ones, some replaced
+        items = list(last.view.nodes)
+        for node_id in queued:
+            at = place[node_id]
+            items[at] = effective_item(base.nodes[at], statuses[node_id])
+        view = base.with_nodes(tuple(items))
+    else:
+        kept_items = last.view
+        view = base.with_nodes(
+            tuple(
+                effective_item(item, statuses[node_id])
+                if (node_id := item.node.id) in queued
+                else kept_items.node(node_id)
+                for item in base.nodes
+            )
         )
-    )
     vouched = context.folder_memo.vouching(queued, generation)
     return KeptView(
         view=view,
         base=base,
+        rows=rows,
+        edge_rows=edge_rows,
+        ids=ids,
+        place=place,
         stored=stored,
         statuses=statuses,
         as_parent=checking.as_parent,
@@ -219,6 +265,64 @@ def _update(
     )
 
 
+def _nodes_again(
+    pipeline_id: str, rows: list[MemberRow], last: KeptView, dirty: set[str], touched: set[str]
+) -> tuple[tuple[PipelineNode, ...], Stored, frozenset[str], dict[str, int]]:
+    """The nodes, stored fingerprints, ids and places of ``rows``: the last view's value of each
+    node whose row is the same (a new one only where it differs). Adds to ``dirty`` the nodes
+    whose row differs, to ``touched`` those whose children must be computed again (added,
+    renamed, or with a new output digest)."""
+    old_rows = last.rows
+    if len(rows) == len(old_rows):
+        differ = [
+            at for at, (row, old) in enumerate(zip(rows, old_rows, strict=True)) if row != old
+        ]
+        if all(rows[at][0] == old_rows[at][0] for at in differ):  # the same nodes, in place
+            nodes, stored = list(last.base.nodes), dict(last.stored)
+            for at in differ:
+                row = rows[at]
+                stored[row[0]] = (row[_DIGEST - 1], row[_DIGEST])
+                nodes[at] = _row_again(pipeline_id, row, old_rows[at], nodes[at], dirty, touched)
+            return tuple(nodes), stored, last.ids, last.place
+    items: list[PipelineNode] = []
+    stored = {}
+    for row in rows:
+        node_id = row[0]
+        stored[node_id] = (row[_DIGEST - 1], row[_DIGEST])
+        was = last.place.get(node_id)
+        if was is None:
+            items.append(_item(pipeline_id, row))
+            dirty.add(node_id)
+            touched.add(node_id)
+        else:
+            old_item = last.base.nodes[was]
+            items.append(_row_again(pipeline_id, row, old_rows[was], old_item, dirty, touched))
+    return tuple(items), stored, frozenset(stored), {row[0]: at for at, row in enumerate(rows)}
+
+
+def _row_again(
+    pipeline_id: str,
+    row: MemberRow,
+    old: MemberRow,
+    item: PipelineNode,
+    dirty: set[str],
+    touched: set[str],
+) -> PipelineNode:
+    """The value of a node the last view showed as ``item`` (read from ``old``), now read from
+    ``row``: ``item`` itself while the node's own columns are the same."""
+    if row == old:
+        return item
+    node_id = row[0]
+    dirty.add(node_id)
+    if old[_DIGEST] != row[_DIGEST]:
+        touched.add(node_id)
+    if old[:_MEMBER_END] == row[:_MEMBER_END]:
+        return item
+    if old[_TAG] != row[_TAG]:
+        touched.add(node_id)
+    return _item(pipeline_id, row)
+
+
 _UNSEEN = object()
 
 
@@ -227,3 +331,16 @@ def _children(edges: tuple[Edge, ...]) -> dict[str, tuple[str, ...]]:
     for edge in edges:
         children.setdefault(edge.parent_id, []).append(edge.child_id)
     return {parent: tuple(found) for parent, found in children.items()}
+
+
+def _children_updated(
+    children: dict[str, tuple[str, ...]], added: set[EdgeRow], removed: set[EdgeRow]
+) -> dict[str, tuple[str, ...]]:
+    """``children`` (each node's children, in no particular order) with edges added and
+    removed."""
+    updated = dict(children)
+    for parent, child, _ in removed:
+        updated[parent] = tuple(c for c in updated[parent] if c != child)
+    for parent, child, _ in added:
+        updated[parent] = (*updated.get(parent, ()), child)
+    return updated
