@@ -13,6 +13,7 @@ from integration.conftest import CliRunner
 from nodepipe import NodeState
 from nodepipe.services.envs.environments import EnvironmentService
 from nodepipe.services.runs.service import RunRequest
+from nodepipe.workspace.external_code import set_code_paths
 from support.wheels import local_project
 
 WRITES_ANSWER = """\
@@ -257,6 +258,35 @@ def test_code_paths_are_on_the_import_path_and_fingerprinted(
     removed = cli("env", "code-path", "remove", "clean", str(scripts), "--json")
     assert removed.code == 0 and removed.json()["code_paths"] == []
     assert "shared code removed" in " ".join(states(chain)["clean"][1])
+
+
+def test_a_code_path_in_the_workspace_store_is_refused_added_or_written_by_hand(
+    chain: nodepipe.Workspace, envs: EnvironmentService, cli: CliRunner
+) -> None:
+    """A code path inside .nodepipe/ (its objects change at every run) or around it is refused
+    by ``env code-path add``, and, written into pyproject.toml by hand, at status and run."""
+    code = chain.nodes.path("clean") / "code"
+    (code / "main.py").write_text("import nodepipe_node as n\n(n.data_dir() / 'ran').touch()\n")
+    state_dir = chain.root / ".nodepipe"
+    objects = state_dir / "objects"
+    objects.mkdir(exist_ok=True)
+    before = (code / "pyproject.toml").read_text()
+    for folder in (objects, state_dir, chain.root):
+        refused = cli("env", "code-path", "add", "clean", str(folder))
+        said = " ".join(refused.stderr.split())
+        assert refused.code == 2 and "it would never be up to date" in said, said
+    assert (code / "pyproject.toml").read_text() == before
+
+    for written in (str(objects), "../../../.nodepipe/objects"):
+        set_code_paths(code / "pyproject.toml", [written])
+        state, reasons = states(chain)["clean"]
+        assert state is NodeState.FAILED, reasons
+        assert f"code path {written} is inside the workspace's .nodepipe/" in reasons[0]
+        ran = cli("run", "baseline")
+        assert ran.code != 0 and f"code path {written}" in " ".join(
+            (ran.stdout + ran.stderr).split()
+        )
+        assert not (chain.nodes.path("clean") / "data" / "ran").exists()  # never launched
 
 
 def test_a_folder_symlinked_into_code_is_followed(

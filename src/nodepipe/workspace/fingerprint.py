@@ -37,6 +37,7 @@ from nodepipe.workspace.bundle_libs import read_links
 from nodepipe.workspace.code_trees import CODE, EXTERNAL, Tree, scan
 from nodepipe.workspace.conda_project import conda_locked_packages
 from nodepipe.workspace.external_code import (
+    CODE_PATH,
     ExternalCode,
     check_present,
     external_code,
@@ -51,7 +52,7 @@ from nodepipe.workspace.file_digests import (
 )
 from nodepipe.workspace.git_revisions import head_commit
 from nodepipe.workspace.node_folder import ENTRY_POINT, NodeFolder
-from nodepipe.workspace.self_links import check_no_self_links
+from nodepipe.workspace.self_links import check_code_paths, check_no_self_links
 from nodepipe.workspace.uv_lock import locked_packages
 
 LOCK_FILE = "uv.lock"
@@ -277,13 +278,15 @@ def snapshot_revisions(code: Path) -> dict[str, str]:
 
 
 def _present_external(code: Path) -> tuple[ExternalCode, ...]:
-    """The external code the node declares; InvalidInputError naming any that is missing (the
-    node could not run: nodepipe says so before it starts)."""
+    """The external code the node declares; InvalidInputError naming any that is missing, or a
+    code path that holds or lies in what the node's runs write (the node could not run, or
+    never be up to date: nodepipe says so before it starts)."""
     try:
         declared = external_code(code)
     except (InvalidInputError, OSError):
         return ()  # no readable pyproject: the node's own checks say so
     check_present(code, declared)
+    check_code_paths(code, ((i.name, i.path) for i in declared if i.kind == CODE_PATH))
     return declared
 
 

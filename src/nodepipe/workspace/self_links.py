@@ -25,13 +25,10 @@ from nodepipe.workspace.node_folder import NodeFolder
 def check_no_self_links(folder: NodeFolder, walked: Iterable[tuple[str, Path, set[str]]]) -> None:
     """InvalidInputError naming the first link of ``walked`` (label, folder walked, its linked
     entries) that leads where the runs of the node in ``folder`` write."""
-    code = Path(os.path.realpath(folder.code))
-    node = code.parent
-    state = node.parent.parent / STATE_DIR_NAME  # the workspace's, beside nodes/
     for label, root, linked in walked:
         for relative in sorted(linked):
             real = Path(os.path.realpath(root / relative))
-            where = _written_by_runs(real, code, node, state)
+            where = written_by_runs(real, folder.code)
             if where:
                 raise InvalidInputError(
                     f"{label}/{relative} is a link to {real}, {where}: what each run writes "
@@ -40,8 +37,27 @@ def check_no_self_links(folder: NodeFolder, walked: Iterable[tuple[str, Path, se
                 )
 
 
-def _written_by_runs(real: Path, code: Path, node: Path, state: Path) -> str:
-    """What ``real`` is, when runs write there; empty when it is code."""
+def check_code_paths(code: Path, paths: Iterable[tuple[str, Path]]) -> None:
+    """InvalidInputError naming the first code path (as written, its folder) of the node whose
+    code folder is ``code`` that holds or lies in what its runs write: a hand-edited
+    ``code-paths`` gets the refusal ``env code-path add`` gives."""
+    for written, path in paths:
+        where = written_by_runs(Path(os.path.realpath(path)), code)
+        if where:
+            raise InvalidInputError(
+                f"code path {written} is {where}: what each run writes would count as the "
+                "node's code and it would never be up to date; take it off "
+                "([tool.nodepipe] code-paths), or name a folder of code only"
+            )
+
+
+def written_by_runs(real: Path, code_dir: Path) -> str:
+    """What the folder ``real`` (symbolic links resolved) is, when the runs of the node whose
+    code folder is ``code_dir`` write there; empty when it is code. The workspace's
+    ``.nodepipe/`` lies beside ``nodes/``, so a folder holding it holds the node's too."""
+    code = Path(os.path.realpath(code_dir))
+    node = code.parent
+    state = node.parent.parent / STATE_DIR_NAME  # the workspace's, beside nodes/
     if code.is_relative_to(real):
         return "a folder that holds the node's own folder"
     if real.is_relative_to(node) and not real.is_relative_to(code):

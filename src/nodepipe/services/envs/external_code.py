@@ -19,6 +19,7 @@ from nodepipe.workspace.external_code import (
     set_code_paths,
     set_library_nodes,
 )
+from nodepipe.workspace.self_links import written_by_runs
 from nodepipe.workspace.walk_progress import check_external_size
 
 
@@ -45,18 +46,11 @@ class ExternalCodeService:
                 f"{directory} is inside the node's code/ folder: it is on the import path and "
                 "fingerprinted already"
             )
-        state = self.context.layout.state_dir.resolve()
-        if code.resolve().is_relative_to(folder) or state.is_relative_to(folder):
+        where = written_by_runs(folder, code)  # its store, logs, outputs: never up to date
+        if where:
             raise InvalidInputError(
-                f"{directory} holds the node's own folder or the workspace's .nodepipe/: the "
-                "store, logs and outputs in it change at every run, so the node would never be "
-                "up to date; name a folder of code only"
-            )
-        if folder.is_relative_to(code.resolve().parent):
-            raise InvalidInputError(
-                f"{directory} is inside the node's own folder (its data/, logs/ and reports/): "
-                "what each run writes would count as its code and it would never be up to "
-                "date; name a folder of code only"
+                f"{directory} is {where}: what each run writes would count as the node's "
+                "code and it would never be up to date; name a folder of code only"
             )
         present = code_paths(code)
         if str(folder) not in present:
