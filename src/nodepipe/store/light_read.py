@@ -20,6 +20,7 @@ from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from itertools import starmap
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -37,8 +38,12 @@ _MEMBER = (
     f"SELECT {', '.join(f'nodes.{c}' for c in MEMBER_NODE_COLUMNS)}, memberships.x,"
     " memberships.y, memberships.group_id{more} FROM nodes"
     " JOIN memberships ON memberships.node_id = nodes.id"
-    " WHERE memberships.pipeline_id = ? ORDER BY nodes.tag, nodes.id"
+    " WHERE memberships.pipeline_id = ?"
 )
+_BY_TAG = itemgetter(1, 0)
+"""``ORDER BY nodes.tag, nodes.id`` for the rows of ``_MEMBER``, sorted here: SQLite's sorter
+would copy each whole row (the fingerprint's text with it), Python's moves references. The same
+order: SQLite's BINARY collation compares the UTF-8 bytes, whose order is the code points'."""
 MemberRow = tuple[Any, ...]
 """A node shown in a pipeline as the database gives it (``member_rows``): its id, tag, notes,
 state, state reason, locked, owner pipeline, creation time, x, y, group, stored fingerprint and
@@ -177,11 +182,13 @@ class LightReadSession:
 
     def pipeline_members(self, pipeline_id: str) -> list[tuple[Node, Membership]]:
         found = self._tuples(_MEMBER.format(more=""), (pipeline_id,))
-        return [member_of(pipeline_id, row) for row in found]
+        return [member_of(pipeline_id, row) for row in sorted(found, key=_BY_TAG)]
 
     def member_rows(self, pipeline_id: str) -> list[MemberRow]:
         more = ", nodes.fingerprint, nodes.output_digest"
-        return self._tuples(_MEMBER.format(more=more), (pipeline_id,))
+        found = self._tuples(_MEMBER.format(more=more), (pipeline_id,))
+        found.sort(key=_BY_TAG)
+        return found
 
     def edges_of_pipeline(self, pipeline_id: str) -> list[Edge]:
         return list(starmap(Edge, self.edge_rows(pipeline_id)))
