@@ -6,6 +6,9 @@ imported when one happens: a command pays only for the modules it uses.
 
 from __future__ import annotations
 
+import atexit
+import os
+import sys
 from pathlib import Path
 
 import click
@@ -149,11 +152,40 @@ def init(path: Path, db: str | None, python: str | None, as_json: bool) -> None:
 def console() -> None:
     """The ``nodepipe`` program: ``main`` in a process that ends with its command (a short
     command's values are left to the process's end, not walked by the garbage collector:
-    ``services.gc_pause``)."""
+    ``services.gc_pause``), and ends at once when it is done (``end_now``)."""
     from nodepipe.services.gc_pause import one_command_process
 
     one_command_process()
-    main()
+    try:
+        main()
+    except SystemExit as ending:
+        end_now(ending)
+
+
+def end_now(ending: SystemExit) -> None:
+    """End the process with the command's exit status, without tearing the interpreter down.
+
+    The teardown frees every module and runs a last garbage collection over all the command
+    made: about a tenth of the CPU of a ``status`` or of a run's own process, after its
+    answer is out. Nothing of the command's is left to it: the store commits each transaction
+    durably and the command has closed its files; the exit handlers (``atexit``) still run
+    here, then the standard streams are flushed. Where something else still runs (a thread
+    that is not a daemon), the status is not a number, or a stream cannot be flushed (a
+    closed pipe), the interpreter ends as it always did, and reports it."""
+    code = 0 if ending.code is None else ending.code
+    threading = sys.modules.get("threading")  # never imported: no thread to wait for
+    if not isinstance(code, int) or (
+        threading is not None
+        and any(not t.daemon and t is not threading.main_thread() for t in threading.enumerate())
+    ):
+        raise ending
+    atexit._run_exitfuncs()  # what the interpreter runs before its teardown
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except Exception:
+        raise ending from None
+    os._exit(code)
 
 
 def main(argv: list[str] | None = None) -> None:
