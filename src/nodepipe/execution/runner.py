@@ -11,8 +11,7 @@ import queue
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Final
 
 from nodepipe.domain.environments import RunEnvironment
 from nodepipe.domain.events import (
@@ -33,44 +32,68 @@ from nodepipe.execution.ready_queue import ReadyQueue
 from nodepipe.execution.task import NodeTask
 
 
-@dataclass(frozen=True, slots=True)
 class PreparedTask:
-    """A node's task, built when its parents are done, and the fingerprint it runs with."""
+    """A node's task, built when its parents are done, and the fingerprint it runs with (a
+    plain class, as ``_Progress``)."""
 
-    task: NodeTask
-    fingerprint: str
+    __slots__ = ("fingerprint", "task")
+
+    def __init__(self, task: NodeTask, fingerprint: str) -> None:
+        self.task: Final = task
+        self.fingerprint: Final = fingerprint
 
 
 Prepare = Callable[[str, dict[str, str]], PreparedTask]
 """(node id, output digests produced so far in this run by node id) -> the task to submit."""
 
 
-@dataclass
 class _Progress:
-    """Where a run stands: which nodes are ready, running, settled, and how each ended."""
+    """Where a run stands: which nodes are ready, running, settled, and how each ended.
 
-    ready: ReadyQueue
-    done: set[str] = field(default_factory=set)
-    failed: set[str] = field(default_factory=set)
-    cancelled: set[str] = field(default_factory=set)
-    skipped: set[str] = field(default_factory=set)
-    running: dict[str, str] = field(default_factory=dict)  # handed to the executor: node run id
-    started: set[str] = field(default_factory=set)  # their processes came up
-    outputs: dict[str, str] = field(default_factory=dict)
-    settled: set[str] = field(default_factory=set)  # handed to the executor, or skipped
+    A plain class: nothing compares or prints it, and a dataclass costs a run's start about
+    0.6 ms to make (its generated methods are compiled when the module is imported)."""
+
+    __slots__ = (
+        "cancelled",
+        "done",
+        "failed",
+        "outputs",
+        "ready",
+        "running",
+        "settled",
+        "skipped",
+        "started",
+    )
+
+    def __init__(self, ready: ReadyQueue) -> None:
+        self.ready = ready
+        self.done: set[str] = set()
+        self.failed: set[str] = set()
+        self.cancelled: set[str] = set()
+        self.skipped: set[str] = set()
+        self.running: dict[str, str] = {}  # handed to the executor: node run id
+        self.started: set[str] = set()  # their processes came up
+        self.outputs: dict[str, str] = {}
+        self.settled: set[str] = set()  # handed to the executor, or skipped
 
 
-class _Finished(NamedTuple):
+class _Finished:
     """A node's task ended with ``outcome`` (posted by the executor)."""
 
-    node_id: str
-    outcome: TaskOutcome
+    __slots__ = ("node_id", "outcome")
+
+    def __init__(self, node_id: str, outcome: TaskOutcome) -> None:
+        self.node_id: Final = node_id
+        self.outcome: Final = outcome
 
 
-class _Cancel(NamedTuple):
+class _Cancel:
     """Cancel these nodes' tasks (posted by a signal or ``nodepipe kill``)."""
 
-    node_ids: frozenset[str] | None  # None: the whole run
+    __slots__ = ("node_ids",)
+
+    def __init__(self, node_ids: frozenset[str] | None) -> None:
+        self.node_ids: Final = node_ids  # None: the whole run
 
 
 class Runner:
