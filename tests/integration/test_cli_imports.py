@@ -9,10 +9,10 @@ asyncio, PyYAML, tomlkit nor rich, not the bundle machinery, not the web app's l
 budgets are module counts, not times; measure times with
 ``python -m tests.bench.bench_startup``.
 
-Each dataclass a command imports costs its start about 0.4 ms (Python compiles its generated
-methods), and 0.1 ms more without a docstring (one is made from its signature): so the
-dataclasses of nodepipe's modules a command imports also have a budget, and each has its own
-docstring.
+Each dataclass a command imports costs its start about 0.6 ms (4 M instructions: Python
+compiles its six generated methods), and 0.1 ms more without a docstring (one is made from its
+signature): so the dataclasses of nodepipe's modules a command imports also have a budget, and
+each has its own docstring. Records nothing compares or prints are plain ``__slots__`` classes.
 """
 
 from __future__ import annotations
@@ -97,11 +97,13 @@ SQL_TOOLKIT = ("sqlalchemy", "alembic", "asyncio", "aiosqlite", "psycopg")
 LISTING_BUDGET = 380  # project list 263, pipeline list / show 369, logs 277 today (457, 525,
 # 514, 465 before)
 NODE_BUDGET = 330  # node list / path: 305 today here (474 before, 91 of them SQLAlchemy)
-HELP_BUDGET = 150  # modules in all (the interpreter's own start-up included): 122 today
-STATUS_BUDGET = 235  # 225 (status), 227 (a no-change run), 222 (runs) today; 525 with SQLAlchemy
-RUN_BUDGET = 302  # a first full run of a small pipeline: 298 today, 309 with importlib.resources
-STATUS_DATACLASSES = 48  # nodepipe's dataclasses: 39 (status) and 45 (no-change run), 65 before
-RUN_DATACLASSES = 66  # those a first full run imports: 63 today, 71 before
+HELP_BUDGET = 130  # modules in all (the interpreter's own start-up included): 126 today
+STATUS_BUDGET = 230  # 227 (status, runs), 229 (a no-change run, connect) today; 525 with SQLAlchemy
+RUN_BUDGET = 296  # a first full run of a small pipeline: 295 today (secrets, random, hmac, base64
+# no more), 309 with importlib.resources
+STATUS_DATACLASSES = 40  # nodepipe's dataclasses: 33 (status) and 39 (no-change run), 65 before
+RUN_DATACLASSES = 51  # those a first full run imports: 50 today, 64 before the run's records
+# and service holders became plain classes, 71 before
 
 
 def imported(*args: str) -> list[str]:
@@ -193,6 +195,7 @@ def test_a_run_on_the_embedded_store_imports_no_sql_toolkit(chain: nodepipe.Work
     assert "nodepipe.execution.runner" in modules, "the probe ran the nodes"
     heavy = ("sqlalchemy", "alembic", "asyncio", "rich", "pydantic", "zipfile", "py_compile")
     heavy += ("socket",)  # the host's name comes from os.uname()
+    heavy += ("secrets", "random")  # ids are drawn from os.urandom
     assert [name for name in heavy if loaded(modules, name)] == []
     assert len(modules) <= RUN_BUDGET, f"run --force imports {len(modules)} modules"
     assert len(made) <= RUN_DATACLASSES, f"run --force makes {len(made)} dataclasses"

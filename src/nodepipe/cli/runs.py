@@ -19,7 +19,6 @@ from nodepipe.cli.options import (
     repeatable_option,
 )
 from nodepipe.cli.output import console, done, error_console, escape, json_data, render, say
-from nodepipe.cli.resume import resume_command, undone
 from nodepipe.cli.session import workspace
 from nodepipe.cli.views import add_row, styled_state, table
 from nodepipe.domain.environments import LOCK_FILES
@@ -163,6 +162,8 @@ def _run_and_exit(service: RunService, request: RunRequest, as_json: bool) -> No
 
 def _print_resume(service: RunService, request: RunRequest, result: RunResult, json: bool) -> None:
     """How to run what the run left undone (on stderr with --json: stdout is the events)."""
+    from nodepipe.cli.resume import resume_command, undone  # (and shlex) only when it did
+
     assert result.run_id is not None and result.finished is not None
     node_ids = undone(result, service.node_runs(result.run_id))
     if not node_ids:
