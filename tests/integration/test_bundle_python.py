@@ -174,3 +174,38 @@ def test_show_and_run_never_execute_another_users_interpreter(
     assert ran.code != 0
     assert "interpreter not trusted" in " ".join((ran.stdout + ran.stderr).split())
     assert not (tmp_path / "ran.txt").exists(), "another user's program was run"
+
+
+def test_every_request_form_the_check_accepts_is_one_the_lookup_uses(
+    lab: nodepipe.Workspace, tmp_path: Path, cli: CliRunner
+) -> None:
+    """ext14g: ``cpython@3.12`` (and the other forms of uv's request syntax the bundle check
+    lets through) locks and runs, from a bundle's ``.python-version`` and a node's own, instead
+    of failing at lock with "expected a Python version like 3.12"."""
+    major, minor = sys.version_info[:2]
+    here = f"{major}.{minor}"
+    trained = trained_model(lab)
+    clean = tmp_path / "clean"
+    assert cli("bundle", "export", "model", str(clean)).code == 0
+    forms = (f"cp{major}{minor}", f"cpython-{here}", f"cpython{here}", f"{major}{minor}")
+    forms += (f"=={here}.*", f"cpython-{here}-linux-x86_64-gnu")
+    for request in forms:
+        changed = cli("env", "python", "train", request, "--pipeline", "model", "--json")
+        assert changed.code == 0, (request, changed.stdout + changed.stderr)
+        assert changed.json()["python"].startswith(f"{here}."), request
+        assert changed.json()["python_request"] == request
+    code = trained.nodes.path("train") / "code"
+    (code / ".python-version").write_text(f"# the team's Python\ncpython@{here}\n")
+    assert cli("env", "lock", "train", "--pipeline", "model").code == 0
+    ran = cli("run", "model", "--force")
+    assert ran.code == 0, ran.stdout + ran.stderr
+
+    for index, request in enumerate((f"cpython@{here}", f">={here},<{major}.{minor + 1}")):
+        bundle = tmp_path / f"fine{index}"
+        shutil.copytree(clean, bundle)
+        (bundle / CODE / ".python-version").write_text(f"{request}\n", encoding="utf-8")
+        assert cli("bundle", "check", str(bundle)).code == 0
+        imported = cli("bundle", "import", str(bundle), "--name", f"fine{index}")
+        assert imported.code == 0, (request, imported.stdout + imported.stderr)
+        ran = cli("run", f"fine{index}", "--force")
+        assert ran.code == 0, (request, ran.stdout + ran.stderr)

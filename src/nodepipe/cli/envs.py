@@ -225,7 +225,8 @@ def show(node: str, pipeline: str | None, as_json: bool) -> None:
 @lookup_pipeline_option
 @json_option
 def python(node: str, version: str, pipeline: str | None, as_json: bool) -> None:
-    """Use an installed Python VERSION (e.g. 3.12) for NODE; nothing is downloaded."""
+    """Use an installed Python VERSION for NODE (uv's request syntax: 3.12, cpython@3.12,
+    >=3.11,<3.13…); nothing is downloaded."""
     show_environment(workspace().envs.set_python(node, version, pipeline), as_json)
 
 

@@ -15,33 +15,7 @@ from functools import cache
 from pathlib import Path
 
 from nodepipe.domain.errors import InvalidInputError, RequirementNotFoundError
-
-_VERSION = re.compile(r"^(\d+)\.(\d+)(?:\.(\d+))?$")
-# What uv takes as a Python request that names no file: a version or range (3, 3.12, 3.12.1,
-# >=3.11,<3.13, 3.13t), optionally behind an implementation (cpython@3.12, cpython3.12,
-# cpython-3.12, pypy@3.10, cp312), or a download key (cpython-3.12.1-linux-x86_64-gnu).
-_IMPLEMENTATION = r"(?:cpython|pypy|graalpy|python|cp|pp|gp)"
-_NUMBERS = r"\d+(?:\.\d+){0,2}(?:(?:a|b|rc)\d+)?[t+]?"
-_RANGE = rf"(?:[<>=!~]=?|===?)?\s*{_NUMBERS}(?:\.\*)?"
-_REQUEST = re.compile(
-    rf"^(?:{_IMPLEMENTATION}(?:[@-]|(?=\d)))?(?:{_RANGE}(?:\s*,\s*{_RANGE})*)"
-    r"(?:-[a-z0-9_]+){0,3}$|^(?:cpython|pypy|graalpy|any|default)$",
-    re.IGNORECASE,
-)
-
-
-def request_problem(text: str) -> str | None:
-    """Why the ``.python-version`` text ``text`` cannot travel in a bundle or package (None
-    when it can): only a version request (``3.12``, ``cpython@3.12``) means "an interpreter of
-    that version" wherever it is imported; a path, a ``~`` or an executable name found on
-    PATH names a program of the machine it was written on, and locking would run it."""
-    for line in text.splitlines():
-        request = line.strip()
-        if not request or request.startswith("#"):
-            continue
-        if not _REQUEST.match(request):
-            return f"{request[:200]!r} is not a Python version request (like 3.12)"
-    return None
+from nodepipe.envs.python_requests import PythonRequest, first_request, parse_request
 
 
 def _candidate_dirs() -> list[Path]:
@@ -79,45 +53,93 @@ def check_trusted(executable: str) -> str:
     return executable
 
 
+_DESCRIBE = (
+    "import sys, sysconfig; print(sys.implementation.name, *sys.version_info[:3], "
+    "int(bool(sysconfig.get_config_var('Py_GIL_DISABLED'))))"
+)
+
+
 @cache
-def _full_version(executable: str) -> tuple[int, ...] | None:
+def _describe(executable: str) -> tuple[str, tuple[int, ...], bool] | None:
+    """(implementation, version, free-threaded) of ``executable``; None when it does not run
+    or may not be run."""
     if untrusted(executable) is not None:
         return None
     try:
         out = subprocess.run(
-            [executable, "-c", "import sys; print(*sys.version_info[:3])"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout
-    except (OSError, subprocess.SubprocessError):
+            [executable, "-c", _DESCRIBE], capture_output=True, text=True, timeout=10, check=True
+        ).stdout.split()
+        return out[0], tuple(int(part) for part in out[1:4]), out[4] == "1"
+    except (OSError, subprocess.SubprocessError, ValueError, IndexError):
         return None
-    return tuple(int(part) for part in out.split())
 
 
-def find_interpreter(request: str) -> str:
-    """The path of an installed interpreter matching ``3.12``, ``3.12.1`` or an explicit path."""
-    if "/" in request:
-        path = Path(request)
-        if not (path.is_file() and os.access(path, os.X_OK)):
-            raise RequirementNotFoundError(f"no Python interpreter at {request}")
-        return check_trusted(str(path))
-    match = _VERSION.match(request.strip())
-    if not match:
-        raise InvalidInputError(f"expected a Python version like 3.12 or 3.12.1, got {request!r}")
-    major, minor, patch = (int(g) if g else None for g in match.groups())
+def _full_version(executable: str) -> tuple[int, ...] | None:
+    described = _describe(executable)
+    return described[1] if described else None
+
+
+_EXECUTABLE = re.compile(r"^(?:python|pypy|graalpy)(?:\d+(?:\.\d+)?)?t?$")
+
+
+def _candidates(request: PythonRequest) -> list[str]:
+    """Executables that may answer ``request``, in the order they are looked at: those named
+    for its minor version when it names one (``python3.12``), else every ``python*``,
+    ``pypy*`` and ``graalpy*`` of each place."""
+    found: list[str] = []
     for directory in _candidate_dirs():
-        candidate = directory / f"python{major}.{minor}"
-        if not (candidate.is_file() and os.access(candidate, os.X_OK)):
-            continue
-        version = _full_version(str(candidate))
-        if version and version[:2] == (major, minor) and (patch is None or version[2] == patch):
-            return str(candidate)
+        if request.minor is not None:
+            major, minor = request.minor
+            t = "t" if request.freethreaded else ""
+            names = [f"python{major}.{minor}{t}", f"pypy{major}.{minor}"]
+        else:
+            try:
+                names = sorted(p.name for p in directory.iterdir() if _EXECUTABLE.match(p.name))
+            except OSError:
+                continue
+        for name in names:
+            candidate = directory / name
+            if candidate.is_file() and os.access(candidate, os.X_OK):
+                found.append(str(candidate))
+    return list(dict.fromkeys(found))
+
+
+def find_interpreter(text: str) -> str:
+    """The path of an installed interpreter answering the request ``text`` (uv's syntax, as
+    ``.python-version`` holds it: ``3.12``, ``cpython@3.12``, ``>=3.11,<3.13``, … see
+    ``envs.python_requests``) or an explicit path. A request naming one minor version takes
+    the first answer in the usual places; a range or a major version alone the newest."""
+    request_text = first_request(text) or text.strip()
+    if "/" in request_text:
+        path = Path(request_text)
+        if not (path.is_file() and os.access(path, os.X_OK)):
+            raise RequirementNotFoundError(f"no Python interpreter at {request_text}")
+        return check_trusted(str(path))
+    request = parse_request(request_text)
+    if request is None:
+        raise InvalidInputError(
+            f"expected a Python version request like 3.12, 3.12.1, cpython@3.12 or "
+            f">=3.11,<3.13, got {request_text!r}"
+        )
+    answers = []
+    for candidate in _candidates(request):
+        described = _describe(candidate)
+        if described is not None and request.matches(*described):
+            if request.minor is not None:
+                return candidate
+            answers.append((described[1], candidate))
+    if answers:
+        return max(answers, key=lambda answer: answer[0])[1]
     raise RequirementNotFoundError(
-        f"no Python {request} is installed here, and nodepipe never downloads interpreters; "
-        f"install one (for example `pyenv install {request}` or your system's package) and retry"
+        f"no Python {request_text} is installed here, and nodepipe never downloads "
+        f"interpreters; install one (for example `pyenv install {_example(request)}` or your "
+        "system's package) and retry"
     )
+
+
+def _example(request: PythonRequest) -> str:
+    """A version pyenv can install for ``request``."""
+    return ".".join(map(str, request.minor)) if request.minor else "3.12"
 
 
 def interpreter_version(executable: str) -> str:

@@ -6,7 +6,7 @@ absolute path of one). A path in either names a program of the machine the bundl
 on, and of every machine that imports it: locking the node runs it, as the importing user (a
 web upload, as the server's). So an import (``bundle check``/``import``, ``pipeline include``,
 ``package pull``, ``POST /api/bundles``) refuses a node whose ``.python-version`` is not a
-version request (``envs.interpreters.request_problem``) or that sets ``interpreter``, before
+version request (``envs.python_requests.request_problem``) or that sets ``interpreter``, before
 anything is copied or run; and ``bundle export`` / ``package build`` refuse to write such a
 node, naming the fix.
 """
@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from nodepipe.domain.errors import Action, Hint, InvalidInputError
-from nodepipe.envs.interpreters import request_problem
 from nodepipe.envs.node_env import PYTHON_VERSION_FILE
+from nodepipe.envs.python_requests import request_problem
 
 if TYPE_CHECKING:
     from nodepipe.services.bundles.exporting import ExportPlan

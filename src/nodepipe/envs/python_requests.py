@@ -1,0 +1,115 @@
+"""What a Python request asks for, in uv's request syntax, as ``.python-version`` holds it.
+
+One grammar serves both sides: ``request_problem`` tells a bundle or package check whether the
+text is a version request at all (a path or a program name found on PATH is not: importing it
+would run a program of this machine), and ``parse_request`` turns every form it accepts into
+what ``envs.interpreters.find_interpreter`` looks for, so a request the check lets through is
+one the lookup can use. The forms: a version or range (``3``, ``3.12``, ``3.12.1``, ``312``,
+``3.13t``, ``>=3.11,<3.13``, ``==3.12.*``), optionally behind an implementation
+(``cpython@3.12``, ``cpython3.12``, ``cpython-3.12``, ``cp312``, ``pypy@3.10``, ``python3``),
+a download key (``cpython-3.12.1-linux-x86_64-gnu``: the platform part is this machine's, as
+the interpreter found runs here), or an implementation alone (``cpython``, ``any``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.version import Version
+
+_IMPLEMENTATION = r"(?:cpython|pypy|graalpy|python|cp|pp|gp)"
+_NUMBERS = r"\d+(?:\.\d+){0,2}(?:(?:a|b|rc)\d+)?[t+]?"
+_RANGE = rf"(?:[<>=!~]=?|===?)?\s*{_NUMBERS}(?:\.\*)?"
+_REQUEST = re.compile(
+    rf"^(?:{_IMPLEMENTATION}(?:[@-]|(?=\d)))?(?:{_RANGE}(?:\s*,\s*{_RANGE})*)"
+    r"(?:-[a-z0-9_]+){0,3}$|^(?:cpython|pypy|graalpy|any|default)$",
+    re.IGNORECASE,
+)
+_PREFIX = re.compile(rf"^({_IMPLEMENTATION})(?:[@-]|(?=\d))", re.IGNORECASE)
+_NAMES = {"cpython": "cpython", "cp": "cpython", "pypy": "pypy", "pp": "pypy"}
+_NAMES |= {"graalpy": "graalpy", "gp": "graalpy"}
+_OPERATOR = re.compile(r"[<>=!~,*]")
+_ANY = SpecifierSet()
+_PRE_RELEASE = re.compile(r"(?:a|b|rc)\d+(?=$|[,.])")
+
+
+@dataclass(frozen=True, slots=True)
+class PythonRequest:
+    """What an interpreter must be to answer a request."""
+
+    text: str
+    implementation: str | None = None
+    """``cpython``, ``pypy``, ``graalpy``; None: any (a bare version, ``python3``)."""
+    versions: SpecifierSet = _ANY
+    """Its version (release only, ``3.12.1``) must be in this set; empty: any."""
+    minor: tuple[int, int] | None = None
+    """The one minor version the request names, when it names one (``3.12``, ``cp312``)."""
+    freethreaded: bool = False
+    """``3.13t``: a free-threaded build."""
+
+    def matches(self, implementation: str, version: tuple[int, ...], gil_disabled: bool) -> bool:
+        """Whether an interpreter of that implementation, version and build answers."""
+        if self.implementation is not None and implementation != self.implementation:
+            return False
+        if self.freethreaded and not gil_disabled:
+            return False
+        return Version(".".join(map(str, version))) in self.versions
+
+
+def request_problem(text: str) -> str | None:
+    """Why the ``.python-version`` text ``text`` cannot travel in a bundle or package (None
+    when it can): only a version request (``3.12``, ``cpython@3.12``) means "an interpreter of
+    that version" wherever it is imported; a path, a ``~`` or an executable name found on
+    PATH names a program of the machine it was written on, and locking would run it."""
+    for line in text.splitlines():
+        request = line.strip()
+        if not request or request.startswith("#"):
+            continue
+        if not _REQUEST.match(request):
+            return f"{request[:200]!r} is not a Python version request (like 3.12)"
+    return None
+
+
+def first_request(text: str) -> str:
+    """The request a ``.python-version`` file makes: its first line that is not a comment."""
+    for line in text.splitlines():
+        if line.strip() and not line.strip().startswith("#"):
+            return line.strip()
+    return ""
+
+
+def parse_request(text: str) -> PythonRequest | None:
+    """What the version request ``text`` asks for; None when it is not one (a path)."""
+    if not _REQUEST.match(text):
+        return None
+    lowered = text.lower()
+    if lowered in ("any", "default"):
+        return PythonRequest(text)
+    if lowered in _NAMES:
+        return PythonRequest(text, _NAMES[lowered])
+    prefix = _PREFIX.match(lowered)
+    implementation = _NAMES.get(prefix.group(1)) if prefix else None
+    rest = lowered[prefix.end() :] if prefix else lowered
+    if not _OPERATOR.search(rest):
+        rest = rest.split("-", 1)[0]  # a download key's platform: this machine's
+    freethreaded = rest.endswith("t")
+    rest = _PRE_RELEASE.sub("", rest.rstrip("t+").replace(" ", ""))  # 3.14a1: a 3.14
+    if rest.isdigit() and len(rest) > (1 if prefix else 2):
+        rest = f"{rest[0]}.{rest[1:]}"  # cp312, 312: 3.12
+    return _versions(text, implementation, rest, freethreaded)
+
+
+def _versions(
+    text: str, implementation: str | None, rest: str, freethreaded: bool
+) -> PythonRequest | None:
+    if _OPERATOR.search(rest):
+        try:
+            return PythonRequest(text, implementation, SpecifierSet(rest), None, freethreaded)
+        except InvalidSpecifier:
+            return None
+    parts = rest.split(".")
+    minor = (int(parts[0]), int(parts[1])) if len(parts) >= 2 else None
+    specifier = f"=={rest}" if len(parts) == 3 else f"=={rest}.*"
+    return PythonRequest(text, implementation, SpecifierSet(specifier), minor, freethreaded)
