@@ -22,6 +22,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -102,6 +103,12 @@ def _sync_state(code_dir: Path, python: str, seen: tuple[FileState, ...]) -> tup
     # what the marker says of the requirements holds for the lock it was written with only
     in_step = synced and len(marked) > 1 and marked[1] == requirements_identity(code_dir)
     return synced, in_step, marked[2] if len(marked) > 2 else ""
+
+
+@functools.cache  # one entry per node: sized to the workspace
+def _sync_inputs(code_dir: Path) -> tuple[Path, Path, Path]:
+    """The files a node's sync state is read from: its marker, lock and pyproject."""
+    return (code_dir / ".venv" / SYNC_MARKER, code_dir / "uv.lock", code_dir / "pyproject.toml")
 
 
 def _built_in_step(code_dir: Path, marked: str, members: dict[str, tuple[Path, bool]]) -> bool:
@@ -263,10 +270,7 @@ class NodeEnvironments:
         """(synced from the current lock, lock in step with the current pyproject)."""
         python = self.python_for(code_dir)
         try:
-            seen = tuple(
-                file_state(code_dir / name)
-                for name in (f".venv/{SYNC_MARKER}", "uv.lock", "pyproject.toml")
-            )
+            seen = tuple(file_state(path) for path in _sync_inputs(code_dir))
             folders = member_dirs(code_dir)
             members = tuple(file_state_or_none(f / "pyproject.toml") for f, _ in folders.values())
             synced, in_step, built = _sync_state(code_dir, python, (*seen, *members))

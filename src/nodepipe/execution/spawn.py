@@ -52,7 +52,6 @@ def _libc() -> Any:
             "posix_spawn_file_actions_addclose": (ctypes.c_void_p, ctypes.c_int),
             "posix_spawn_file_actions_addchdir_np": (ctypes.c_void_p, ctypes.c_char_p),
             "posix_spawnattr_init": (ctypes.c_void_p,),
-            "posix_spawnattr_destroy": (ctypes.c_void_p,),
             "posix_spawnattr_setflags": (ctypes.c_void_p, ctypes.c_short),
             "posix_spawnattr_setsigmask": (ctypes.c_void_p, ctypes.c_void_p),
             "posix_spawnattr_setsigdefault": (ctypes.c_void_p, ctypes.c_void_p),
@@ -98,34 +97,41 @@ def spawn(argv: Sequence[str], cwd: str, env: Mapping[str, str], output_fd: int)
     libc = _libc()
     program = _find(argv[0], env.get("PATH", ""))
     actions = ctypes.create_string_buffer(_OPAQUE_BYTES)
-    attributes = ctypes.create_string_buffer(_OPAQUE_BYTES)
     _check(libc.posix_spawn_file_actions_init(actions), argv[0])
     try:
-        _check(libc.posix_spawnattr_init(attributes), argv[0])
-        try:
-            _describe_child(libc, actions, attributes, cwd, output_fd)
-            return _call_spawn(libc, program, argv, env, actions, attributes)
-        finally:
-            libc.posix_spawnattr_destroy(attributes)
+        _describe_files(libc, actions, cwd, output_fd)
+        return _call_spawn(libc, program, argv, env, actions, _attributes())
     finally:
         libc.posix_spawn_file_actions_destroy(actions)
 
 
-def _describe_child(libc: Any, actions: Any, attributes: Any, cwd: str, output_fd: int) -> None:
-    """Session, signals and file descriptors of the child, set up before it runs anything."""
+def _describe_files(libc: Any, actions: Any, cwd: str, output_fd: int) -> None:
+    """Working directory and file descriptors of the child, set up before it runs anything."""
     _check(libc.posix_spawn_file_actions_addchdir_np(actions, os.fsencode(cwd)), cwd)
     devnull = os.fsencode(os.devnull)
     _check(libc.posix_spawn_file_actions_addopen(actions, 0, devnull, os.O_RDONLY, 0), cwd)
     for target in (1, 2):
         _check(libc.posix_spawn_file_actions_adddup2(actions, output_fd, target), cwd)
     _close_the_rest(libc, actions, cwd)
+
+
+@functools.cache
+def _attributes() -> Any:
+    """The child's session and signals (a session of its own, no signal blocked, every
+    signal's handling back to the default): the same for every node, so set up once per
+    process (``posix_spawn`` only reads them) and never destroyed."""
+    libc = _libc()
+    attributes = ctypes.create_string_buffer(_OPAQUE_BYTES)
+    _check(libc.posix_spawnattr_init(attributes), "posix_spawnattr_init")
     no_signals = ctypes.create_string_buffer(_SIGSET_BYTES)
     every_signal = ctypes.create_string_buffer(_SIGSET_BYTES)
     libc.sigemptyset(no_signals)
     libc.sigfillset(every_signal)
-    _check(libc.posix_spawnattr_setsigmask(attributes, no_signals), cwd)
-    _check(libc.posix_spawnattr_setsigdefault(attributes, every_signal), cwd)
-    _check(libc.posix_spawnattr_setflags(attributes, _SETSID | _SETSIGMASK | _SETSIGDEF), cwd)
+    _check(libc.posix_spawnattr_setsigmask(attributes, no_signals), "posix_spawnattr")
+    _check(libc.posix_spawnattr_setsigdefault(attributes, every_signal), "posix_spawnattr")
+    flags = _SETSID | _SETSIGMASK | _SETSIGDEF
+    _check(libc.posix_spawnattr_setflags(attributes, flags), "posix_spawnattr")
+    return attributes
 
 
 def _close_the_rest(libc: Any, actions: Any, cwd: str) -> None:

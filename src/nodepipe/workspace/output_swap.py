@@ -60,6 +60,7 @@ class Promotion:
     fingerprint: str
 
 
+@functools.lru_cache(maxsize=1024)  # a run asks for each node run's about seven times
 def staging_dir(folder: NodeFolder, node_run_id: str) -> Path:
     return _staging_root(folder) / node_run_id
 
