@@ -13,9 +13,12 @@ import re
 import subprocess
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from nodepipe.domain.errors import InvalidInputError, RequirementNotFoundError
-from nodepipe.envs.python_requests import PythonRequest, first_request, parse_request
+
+if TYPE_CHECKING:
+    from nodepipe.envs.python_requests import PythonRequest
 
 
 def _candidate_dirs() -> list[Path]:
@@ -109,6 +112,8 @@ def find_interpreter(text: str) -> str:
     ``.python-version`` holds it: ``3.12``, ``cpython@3.12``, ``>=3.11,<3.13``, … see
     ``envs.python_requests``) or an explicit path. A request naming one minor version takes
     the first answer in the usual places; a range or a major version alone the newest."""
+    from nodepipe.envs.python_requests import first_request, parse_request  # when asked
+
     request_text = first_request(text) or text.strip()
     if "/" in request_text:
         path = Path(request_text)

@@ -16,9 +16,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from packaging.version import Version
-
 _IMPLEMENTATION = r"(?:cpython|pypy|graalpy|python|cp|pp|gp)"
 _NUMBERS = r"\d+(?:\.\d+){0,2}(?:(?:a|b|rc)\d+)?[t+]?"
 _RANGE = rf"(?:[<>=!~]=?|===?)?\s*{_NUMBERS}(?:\.\*)?"
@@ -31,7 +28,6 @@ _PREFIX = re.compile(rf"^({_IMPLEMENTATION})(?:[@-]|(?=\d))", re.IGNORECASE)
 _NAMES = {"cpython": "cpython", "cp": "cpython", "pypy": "pypy", "pp": "pypy"}
 _NAMES |= {"graalpy": "graalpy", "gp": "graalpy"}
 _OPERATOR = re.compile(r"[<>=!~,*]")
-_ANY = SpecifierSet()
 _PRE_RELEASE = re.compile(r"(?:a|b|rc)\d+(?=$|[,.])")
 
 
@@ -42,8 +38,9 @@ class PythonRequest:
     text: str
     implementation: str | None = None
     """``cpython``, ``pypy``, ``graalpy``; None: any (a bare version, ``python3``)."""
-    versions: SpecifierSet = _ANY
-    """Its version (release only, ``3.12.1``) must be in this set; empty: any."""
+    versions: str = ""
+    """Its version (release only, ``3.12.1``) must be in this PEP 440 specifier set (checked
+    to parse); empty: any."""
     minor: tuple[int, int] | None = None
     """The one minor version the request names, when it names one (``3.12``, ``cp312``)."""
     freethreaded: bool = False
@@ -55,7 +52,9 @@ class PythonRequest:
             return False
         if self.freethreaded and not gil_disabled:
             return False
-        return Version(".".join(map(str, version))) in self.versions
+        from packaging.specifiers import SpecifierSet  # only when looking: not on every run
+
+        return ".".join(map(str, version)) in SpecifierSet(self.versions)
 
 
 def request_problem(text: str) -> str | None:
@@ -104,12 +103,14 @@ def parse_request(text: str) -> PythonRequest | None:
 def _versions(
     text: str, implementation: str | None, rest: str, freethreaded: bool
 ) -> PythonRequest | None:
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
     if _OPERATOR.search(rest):
         try:
-            return PythonRequest(text, implementation, SpecifierSet(rest), None, freethreaded)
+            return PythonRequest(text, implementation, str(SpecifierSet(rest)), None, freethreaded)
         except InvalidSpecifier:
             return None
     parts = rest.split(".")
     minor = (int(parts[0]), int(parts[1])) if len(parts) >= 2 else None
     specifier = f"=={rest}" if len(parts) == 3 else f"=={rest}.*"
-    return PythonRequest(text, implementation, SpecifierSet(specifier), minor, freethreaded)
+    return PythonRequest(text, implementation, specifier, minor, freethreaded)
