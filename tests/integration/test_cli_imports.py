@@ -101,9 +101,9 @@ HELP_BUDGET = 130  # modules in all (the interpreter's own start-up included): 1
 STATUS_BUDGET = 230  # 227 (status, runs), 229 (a no-change run, connect) today; 525 with SQLAlchemy
 RUN_BUDGET = 296  # a first full run of a small pipeline: 295 today (secrets, random, hmac, base64
 # no more), 309 with importlib.resources
-STATUS_DATACLASSES = 40  # nodepipe's dataclasses: 33 (status) and 39 (no-change run), 65 before
-RUN_DATACLASSES = 51  # those a first full run imports: 50 today, 64 before the run's records
-# and service holders became plain classes, 71 before
+STATUS_DATACLASSES = 35  # nodepipe's dataclasses: 33 (status) and 34 (no-change run), 65 before
+RUN_DATACLASSES = 46  # those a first full run imports: 45 today, 64 before the run's records,
+# plan and service holders became plain classes, 71 before
 
 
 def imported(*args: str) -> list[str]:

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass, field
-from typing import NamedTuple
+from dataclasses import dataclass
+from typing import Final, NamedTuple
 
 from nodepipe.domain.errors import NotFoundError
 from nodepipe.domain.graph import ancestors, descendants, topological_order
@@ -54,13 +54,24 @@ class NodeStatus:
         )
 
 
-@dataclass(frozen=True, slots=True)
 class Selection:
-    """Which nodes a run considers; every filter given narrows it (``--from a --to b``)."""
+    """Which nodes a run considers; every filter given narrows it (``--from a --to b``).
 
-    only: frozenset[str] | None = None
-    from_: frozenset[str] | None = None
-    to: frozenset[str] | None = None
+    This and the plan's classes below are plain classes: nothing compares or prints them, and
+    a dataclass costs a run's start about 0.6 ms to make (its generated methods are compiled
+    when the module is imported)."""
+
+    __slots__ = ("from_", "only", "to")
+
+    def __init__(
+        self,
+        only: frozenset[str] | None = None,
+        from_: frozenset[str] | None = None,
+        to: frozenset[str] | None = None,
+    ) -> None:
+        self.only: Final = only
+        self.from_: Final = from_
+        self.to: Final = to
 
     def resolve(self, node_ids: AbstractSet[str], edges: Sequence[Edge]) -> set[str]:
         """The selected node ids; NotFoundError for an id that is not in ``node_ids``."""
@@ -78,39 +89,53 @@ class Selection:
         return selected
 
 
-@dataclass(frozen=True, slots=True)
 class PlannedNode:
     """A node the plan runs, and why (its own reasons, or a parent's)."""
 
-    node_id: str
-    reasons: tuple[str, ...]
+    __slots__ = ("node_id", "reasons")
+
+    def __init__(self, node_id: str, reasons: tuple[str, ...]) -> None:
+        self.node_id: Final = node_id
+        self.reasons: Final = reasons
 
 
-@dataclass(frozen=True, slots=True)
 class SkippedNode:
     """A selected node the plan does not run, and why."""
 
-    node_id: str
-    reason: str
+    __slots__ = ("node_id", "reason")
+
+    def __init__(self, node_id: str, reason: str) -> None:
+        self.node_id: Final = node_id
+        self.reason: Final = reason
 
 
-@dataclass(frozen=True, slots=True)
 class BlockedNode:
     """A node that should run but cannot: ``reasons`` name each parent in the way."""
 
-    node_id: str
-    reasons: tuple[str, ...]
+    __slots__ = ("node_id", "reasons")
+
+    def __init__(self, node_id: str, reasons: tuple[str, ...]) -> None:
+        self.node_id: Final = node_id
+        self.reasons: Final = reasons
 
 
-@dataclass(frozen=True, slots=True)
 class Plan:
     """The nodes to run in dependency order, and the selected ones left out, with reasons."""
 
-    nodes: tuple[PlannedNode, ...]
-    skipped: tuple[SkippedNode, ...] = ()
-    blocked: tuple[BlockedNode, ...] = ()
-    parents: dict[str, frozenset[str]] = field(default_factory=dict)
-    """Each planned node's parents that are planned too: what it waits for."""
+    __slots__ = ("blocked", "nodes", "parents", "skipped")
+
+    def __init__(
+        self,
+        nodes: tuple[PlannedNode, ...],
+        skipped: tuple[SkippedNode, ...] = (),
+        blocked: tuple[BlockedNode, ...] = (),
+        parents: dict[str, frozenset[str]] | None = None,
+    ) -> None:
+        self.nodes: Final = nodes
+        self.skipped: Final = skipped
+        self.blocked: Final = blocked
+        self.parents: Final[dict[str, frozenset[str]]] = {} if parents is None else parents
+        """Each planned node's parents that are planned too: what it waits for."""
 
     @property
     def ids(self) -> tuple[str, ...]:
