@@ -111,6 +111,14 @@ class LiveProgress:
 
     def _preparing(self, event: NodePreparing) -> None:
         tag = self.tags.get(event.node_id, event.node_id)
+        if event.unit == "bytes":  # "recording outputs (1.2 / 4.0 GB)"
+            total = _gigabytes(event.total)
+            self.preparing[event.node_id] = f"{event.step} ({_gigabytes(event.done)} / {total} GB)"
+            if event.done >= event.total:  # done: the node finishes next
+                self.preparing.pop(event.node_id, None)
+            if not self.terminal and event.done == 0:
+                print(printable(f"… {tag}: {event.step} ({total} GB)"), flush=True)
+            return
         self.preparing[event.node_id] = f"{event.step} ({event.done:,} / {event.total:,} files)"
         if not self.terminal and event.done == 0:
             print(printable(f"… {tag}: {event.step} ({event.total:,} files)"), flush=True)
@@ -158,3 +166,8 @@ class LiveProgress:
             tag = escape(self.tags.get(node_id, node_id))
             grid.add_row("", f"[blue]preparing:[/] {tag}: {escape(step)}", "")
         return grid
+
+
+def _gigabytes(count: int) -> str:
+    """``count`` bytes in GB with one decimal (``1.2``)."""
+    return f"{count / 1e9:.1f}"

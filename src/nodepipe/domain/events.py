@@ -48,13 +48,15 @@ class NodeSubmitted(NodeRunEvent):
 
 @dataclass(frozen=True, slots=True)
 class NodePreparing(NodeRunEvent):
-    """A long step before the node's process starts, as it goes: ``done`` of ``total`` files
-    (compiling a large external checkout on its first launch). Sent only for a step long
-    enough to show; the store keeps nothing of it."""
+    """A long step of a node run besides its process, as it goes: ``done`` of ``total``
+    ``unit`` (``files`` compiled from a large external checkout at its first launch, before
+    the process starts; ``bytes`` of large new outputs recorded after it ended). Sent only for
+    a step long enough to show; the store keeps nothing of it."""
 
     step: str
     done: int
     total: int
+    unit: str = "files"
     type: Literal["node_preparing"] = field(default="node_preparing", init=False)
 
 

@@ -180,8 +180,8 @@ class Runner:
             progress.started.add(node_id)
             self._emit(NodeStarted(run_id, node_id, node_run, pid, host, environment))
 
-        def preparing(step: str, done: int, total: int) -> None:
-            self._emit(NodePreparing(run_id, node_id, node_run_id, step, done, total))
+        def preparing(step: str, done: int, total: int, unit: str) -> None:
+            self._emit(NodePreparing(run_id, node_id, node_run_id, step, done, total, unit))
 
         future = self.executor.submit(prepared.task, started, preparing)
         future.add_done_callback(

@@ -106,9 +106,13 @@ the run's live display shows how far compiling got (``PreparingCallback``)."""
 COMPILING = "compiling external code"
 """The preparation step ``PreparingCallback`` names while modules are compiled."""
 
-PreparingCallback = Callable[[str, int, int], None]
-"""Called with (step, done, total) as a long step before the node's process starts goes
-(compiling thousands of modules of a checkout at its first launch)."""
+RECORDING = "recording outputs"
+"""The step ``PreparingCallback`` names while large new outputs are hashed (in bytes)."""
+
+PreparingCallback = Callable[[str, int, int, str], None]
+"""Called with (step, done, total, unit) as a long step besides the node's process goes
+(compiling thousands of modules of a checkout at its first launch, in ``files``; recording
+gigabytes of new outputs, in ``bytes``)."""
 
 
 class NodeProcess:
@@ -219,8 +223,10 @@ class NodeProcess:
                 )
                 self._log.flush()
             if told is not None:
-                told(COMPILING, 0, total)
-                compile_checked(python, pending.modules, lambda done: told(COMPILING, done, total))
+                told(COMPILING, 0, total, "files")
+                compile_checked(
+                    python, pending.modules, lambda done: told(COMPILING, done, total, "files")
+                )
             else:
                 compile_checked(python, pending.modules)
             pending.mark(python, self._compiled_marks())
@@ -381,7 +387,9 @@ class NodeProcess:
         self._close_log("killed on request" if self.cancelled else describe_exit(code))
         if code == 0 and not self.cancelled:
             # fresh files: a cache cannot help; paths are relative, so staging hashes as data/
-            digest = fingerprint_outputs(staging_dir(self.folder, task.node_run_id))
+            digest = fingerprint_outputs(
+                staging_dir(self.folder, task.node_run_id), told=self._recording()
+            )
             crash_point("conclude.digested")
             promote(self.folder, Promotion(task.run_id, task.node_run_id, digest, task.fingerprint))
             crash_point("conclude.promoted")
@@ -398,6 +406,11 @@ class NodeProcess:
             said = last_words(self.log_file)
             status, message = RunOutcome.FAILED, describe_exit(code) + (f": {said}" if said else "")
         return TaskOutcome(task.node_run_id, status, code, message, None, started)
+
+    def _recording(self) -> Callable[[int, int], None] | None:
+        """What hears how recording large outputs goes (bytes done, total), if anyone."""
+        told = self._on_preparing
+        return None if told is None else lambda done, total: told(RECORDING, done, total, "bytes")
 
     def fail(self, error: BaseException) -> TaskOutcome:
         """nodepipe could not run the node: say why in its log, drop what it staged."""

@@ -168,16 +168,56 @@ def tree_file_digests(
     return dict(sorted(digests.items()))
 
 
-def fingerprint_outputs(data_dir: Path, cache_file: Path | None = None) -> str:
+SHOW_RECORDING_BYTES = 512 * 1024 * 1024
+"""From this many bytes of outputs to hash (a second or more), ``fingerprint_outputs`` tells
+how far it got."""
+_CHUNK = 8 * 1024 * 1024
+
+
+def fingerprint_outputs(
+    data_dir: Path,
+    cache_file: Path | None = None,
+    told: Callable[[int, int], None] | None = None,
+) -> str:
     """One digest of every file under ``data_dir`` (names and contents); a missing folder is empty.
 
-    This is the value a child's fingerprint records for the parent on each slot.
+    This is the value a child's fingerprint records for the parent on each slot. ``told``
+    hears (bytes hashed, bytes in all) as it goes, when there are ``SHOW_RECORDING_BYTES`` or
+    more to hash (new outputs of a run: no cache helps).
     """
     cache = HashCache(cache_file)
     tree = scan_beside_cache(data_dir, DATA, cache_file)
-    digest = sha256_text(canonical_json(tree_file_digests(data_dir, tree, cache)))
+    total = sum(stat.st_size for stat in tree.files.values())
+    if told is not None and total >= SHOW_RECORDING_BYTES:
+        digests = _told_digests(data_dir, tree, total, told)
+    else:
+        digests = tree_file_digests(data_dir, tree, cache)
+    digest = sha256_text(canonical_json(digests))
     cache.save()
     return digest
+
+
+def _told_digests(
+    root: Path, tree: Tree, total: int, told: Callable[[int, int], None]
+) -> dict[str, str]:
+    """``tree_file_digests`` without a cache, telling ``told`` how many bytes are done, at
+    the start, about every 64 MiB and at the end."""
+    digests: dict[str, str] = {}
+    done = 0
+    told(0, total)
+    for relative in tree.files:
+        hasher = hashlib.sha256()
+        with (root / relative).open("rb") as handle:
+            while chunk := handle.read(_CHUNK):
+                hasher.update(chunk)
+                done += len(chunk)
+                if done % (8 * _CHUNK) < len(chunk):
+                    told(done, total)
+        digests[relative] = hasher.hexdigest()
+    for relative, target in tree.links.items():
+        digests[relative] = sha256_text(f"symlink:{target}")
+    told(total, total)
+    return dict(sorted(digests.items()))
 
 
 def tree_digests(folder: Path, walk: Walk = EXTERNAL) -> dict[str, str]:

@@ -2379,9 +2379,10 @@ export interface components {
         };
         /**
          * NodePreparing
-         * @description A long step before the node's process starts, as it goes: ``done`` of ``total`` files
-         *     (compiling a large external checkout on its first launch). Sent only for a step long
-         *     enough to show; the store keeps nothing of it.
+         * @description A long step of a node run besides its process, as it goes: ``done`` of ``total``
+         *     ``unit`` (``files`` compiled from a large external checkout at its first launch, before
+         *     the process starts; ``bytes`` of large new outputs recorded after it ended). Sent only for
+         *     a step long enough to show; the store keeps nothing of it.
          */
         NodePreparing: {
             /** Done */
@@ -2401,6 +2402,11 @@ export interface components {
              * @enum {string}
              */
             type: "node_preparing";
+            /**
+             * Unit
+             * @default files
+             */
+            unit: string;
         };
         /** NodePublic */
         NodePublic: {
