@@ -251,35 +251,28 @@ class StoreSession(RunQueries, HistoryQueries, IncludeQueries, GraphQueries):
     # views ------------------------------------------------------------------------------
     def pipeline_members(self, pipeline_id: str) -> list[tuple[Node, Membership]]:
         """Every node shown in the pipeline with its membership, in one query."""
-        statement = (
-            sa.select(
-                nodes,
-                memberships.c.pipeline_id,
-                memberships.c.node_id,
-                memberships.c.x,
-                memberships.c.y,
-                memberships.c.group_id,
-            )
-            .select_from(nodes.join(memberships, memberships.c.node_id == nodes.c.id))
-            .where(memberships.c.pipeline_id == pipeline_id)
-            .order_by(nodes.c.tag, nodes.c.id)
-        )
+        statement = _members(pipeline_id, memberships.c.pipeline_id, memberships.c.node_id)
         return [(rows.node_from_row(r), rows.membership_from_row(r)) for r in self._all(statement)]
 
     def member_rows(self, pipeline_id: str) -> list[MemberRow]:
         """``pipeline_members`` as rows with each node's stored fingerprint and output digest
         (``store.light_read.MemberRow``), in one query."""
-        statement = (
-            sa.select(
-                *(nodes.c[c] for c in MEMBER_NODE_COLUMNS),
-                memberships.c.x,
-                memberships.c.y,
-                memberships.c.group_id,
-                nodes.c.fingerprint,
-                nodes.c.output_digest,
-            )
-            .select_from(nodes.join(memberships, memberships.c.node_id == nodes.c.id))
-            .where(memberships.c.pipeline_id == pipeline_id)
-            .order_by(nodes.c.tag, nodes.c.id)
-        )
+        statement = _members(pipeline_id, nodes.c.fingerprint, nodes.c.output_digest)
         return [tuple(r) for r in self._connection.execute(statement)]
+
+
+def _members(pipeline_id: str, *more: sa.ColumnElement[object]) -> sa.Select[tuple[object, ...]]:
+    """The nodes shown in the pipeline by tag: a ``MemberRow``'s columns up to the group, then
+    ``more``."""
+    return (
+        sa.select(
+            *(nodes.c[c] for c in MEMBER_NODE_COLUMNS),
+            memberships.c.x,
+            memberships.c.y,
+            memberships.c.group_id,
+            *more,
+        )
+        .select_from(nodes.join(memberships, memberships.c.node_id == nodes.c.id))
+        .where(memberships.c.pipeline_id == pipeline_id)
+        .order_by(nodes.c.tag, nodes.c.id)
+    )
