@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import httpx
@@ -14,18 +15,78 @@ def node(page: Page, tag: str) -> Locator:
     return page.locator(f'[data-testid="node"][data-tag="{tag}"]')
 
 
-def open_panel(page: Page, tag: str) -> Locator:
-    """Double-click the node's card until its panel is the one shown: the canvas may still be
-    moving (the panel opening narrows it) when a busy browser delivers the clicks."""
+# Whether the canvas has stood still for a few frames: the view's pan and zoom and the canvas's
+# own box (the side panel narrows it). State is kept per wait (its key), never across waits.
+SETTLED = """([key, frames]) => {
+  const view = document.querySelector('.react-flow__viewport');
+  const pane = document.querySelector('.react-flow');
+  if (!view || !pane) return false;
+  const box = pane.getBoundingClientRect();
+  const now = [view.style.transform, box.left, box.top, box.width, box.height].join();
+  const seen = (window.__settled ??= {});
+  const last = seen[key];
+  seen[key] = { now, same: last && last.now === now ? last.same + 1 : 0 };
+  return seen[key].same >= frames;
+}"""
+# Whether a canvas shortcut is listened to: no field has the focus and no dialog is open.
+CANVAS_KEYS = """() => {
+  const e = document.activeElement;
+  const typing = e && (e.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(e.tagName));
+  return !typing && !document.querySelector('[data-testid=dialog]');
+}"""
+_waits = itertools.count()
+
+
+def settle(page: Page) -> None:
+    """Wait until the canvas stops moving (fitted on load, panned to reveal a node, narrowed by
+    the side panel): a click aimed at a card then lands on that card."""
+    page.wait_for_function(SETTLED, arg=[next(_waits), 4], polling="raf")
+
+
+def selected(page: Page, tag: str) -> Locator:
+    return page.locator(".react-flow__node.selected", has=node(page, tag))
+
+
+def select(page: Page, tag: str, add: bool = False) -> None:
+    """Click the node's card (with Shift: added to the selection) once the canvas stands still,
+    and wait until the card shows it is selected (a key pressed before would reach nothing)."""
+    settle(page)
+    node(page, tag).click(modifiers=["Shift"] if add else None)
+    expect(selected(page, tag)).to_have_count(1)
+
+
+def right_click(page: Page, tag: str) -> Locator:
+    """The node's context menu, opened on a canvas that stands still."""
+    settle(page)
+    node(page, tag).click(button="right")
+    menu = page.get_by_test_id("context-menu")
+    expect(menu).to_be_visible()
+    return menu
+
+
+def press_on_canvas(page: Page, keys: str) -> None:
+    """A canvas shortcut, pressed once the app listens to it (no field focused, no dialog)."""
+    page.wait_for_function(CANVAS_KEYS)
+    page.keyboard.press(keys)
+
+
+def press_in(target: Locator, keys: str) -> None:
+    """Keys for a field, a dialog, a menu or a sheet, pressed once the focus is inside it: it
+    takes the focus when it listens to its keys (pressed earlier they go elsewhere)."""
+    expect(target.and_(target.page.locator(":focus-within"))).to_have_count(1)
+    target.page.keyboard.press(keys)
+
+
+def open_panel(page: Page, tag: str, tab: str | None = None) -> Locator:
+    """Click the node's card once the canvas stands still (one click opens its panel; the
+    second of a double click could land where the narrowed canvas moved something else), wait
+    for its panel, and show the ``tab`` asked for."""
+    select(page, tag)
     panel = page.get_by_test_id("node-panel")
-    for _ in range(3):
-        node(page, tag).dblclick()
-        try:
-            expect(panel).to_have_attribute("aria-label", f"node {tag}", timeout=5_000)
-            return panel
-        except AssertionError:
-            continue
     expect(panel).to_have_attribute("aria-label", f"node {tag}")
+    if tab is not None:
+        panel.get_by_role("tab", name=tab).click()
+        expect(panel.get_by_role("tab", name=tab)).to_have_attribute("aria-selected", "true")
     return panel
 
 
@@ -44,7 +105,9 @@ def centre(locator: Locator) -> tuple[float, float]:
 
 
 def drag_edge(page: Page, parent: str, child: str) -> None:
-    """Drag from the parent's output handle to the child's input handle."""
+    """Drag from the parent's output handle to the child's input handle (measured on a canvas
+    that stands still)."""
+    settle(page)
     start = centre(node(page, parent).locator(".handle-out"))
     end = centre(node(page, child).locator(".handle-in"))
     page.mouse.move(*start)

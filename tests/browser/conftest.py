@@ -94,6 +94,15 @@ def served(tmp_path: Path) -> Iterator[Served]:
 
 
 @pytest.fixture
+def gate(tmp_path: Path) -> Iterator[Path]:
+    """The file a gated node waits for (browser/gates.py): the test creates it when it has seen
+    what it wanted mid-run; created at the end in any case, so no node is left waiting."""
+    path = tmp_path / "gate"
+    yield path
+    path.touch()
+
+
+@pytest.fixture
 def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
     """A fresh page; console errors fail the test; a failing test leaves a screenshot."""
     context = browser.new_context(viewport={"width": 1440, "height": 900})

@@ -8,7 +8,7 @@ from __future__ import annotations
 from playwright.sync_api import Page, expect
 
 from browser.accessibility import expect_accessible
-from browser.canvas import expect_state, node
+from browser.canvas import expect_state, press_in, press_on_canvas, right_click, select
 from browser.conftest import Served
 from nodepipe.services.runs.service import RunRequest
 from support.worlds import CHAIN, add_nodes
@@ -21,7 +21,7 @@ def check_views(page: Page, theme: str) -> None:
     """The canvas and sidebar, the node panel on each tab, a node's menu, a dialog."""
     expect(page.locator("html")).to_have_attribute("data-theme", theme)
     expect_accessible(page, f"{theme}: canvas with nodes and the sidebar")
-    node(page, FIRST).click()
+    select(page, FIRST)
     panel = page.get_by_test_id("node-panel")
     for tab in TABS:
         panel.get_by_role("tab", name=tab).click()
@@ -30,38 +30,40 @@ def check_views(page: Page, theme: str) -> None:
         expect(panel.locator(".panel-body")).not_to_have_text("…")
         expect_accessible(page, f"{theme}: node panel, {tab} tab")
 
-    node(page, FIRST).click(button="right")
-    expect(page.get_by_test_id("context-menu")).to_be_visible()
+    menu = right_click(page, FIRST)
     expect_accessible(page, f"{theme}: context menu of a node")
-    page.keyboard.press("Escape")
-    expect(page.get_by_test_id("context-menu")).to_have_count(0)
+    press_in(menu, "Escape")
+    expect(menu).to_have_count(0)
 
     page.get_by_test_id("new-node").click()
-    expect(page.get_by_test_id("dialog")).to_be_visible()
+    dialog = page.get_by_test_id("dialog")
+    expect(dialog).to_be_visible()
     expect_accessible(page, f"{theme}: the New node dialog")
-    page.keyboard.press("Escape")
-    expect(page.get_by_test_id("dialog")).to_have_count(0)
+    press_in(dialog, "Escape")
+    expect(dialog).to_have_count(0)
 
     page.get_by_test_id("run-pipeline").click()
     expect(page.get_by_test_id("plan-preview")).to_contain_text("Nothing would run")
     page.get_by_test_id("dialog").get_by_text("Left out (3)").click()
     expect(page.get_by_test_id("plan-skipped")).to_contain_text("load: up to date")
     expect_accessible(page, f"{theme}: the run preview")
-    page.keyboard.press("Escape")
-    expect(page.get_by_test_id("dialog")).to_have_count(0)
+    press_in(dialog, "Escape")
+    expect(dialog).to_have_count(0)
 
-    page.keyboard.press("Control+k")
-    page.get_by_test_id("find").get_by_role("combobox").fill("lo")
+    press_on_canvas(page, "Control+k")
+    query = page.get_by_test_id("find").get_by_role("combobox")
+    query.fill("lo")
     expect(page.get_by_test_id("find").get_by_role("option").first).to_be_visible()
     expect_accessible(page, f"{theme}: the find box with results")
-    page.get_by_test_id("find").get_by_role("combobox").press("Escape")  # where the keys go
+    press_in(query, "Escape")
     expect(page.get_by_test_id("find")).to_have_count(0)
 
-    page.keyboard.press("?")
-    expect(page.get_by_test_id("shortcut-sheet")).to_be_visible()
+    press_on_canvas(page, "?")
+    sheet = page.get_by_test_id("shortcut-sheet")
+    expect(sheet).to_be_visible()
     expect_accessible(page, f"{theme}: the shortcut sheet")
-    page.keyboard.press("Escape")
-    expect(page.get_by_test_id("shortcut-sheet")).to_have_count(0)
+    press_in(sheet, "Escape")
+    expect(sheet).to_have_count(0)
 
     page.get_by_test_id("open-history").click()
     expect(page.get_by_test_id("history-run").first).to_have_attribute("aria-selected", "true")

@@ -4,14 +4,22 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 
-from browser.canvas import menu_item, node
+from browser.canvas import (
+    menu_item,
+    node,
+    open_panel,
+    press_on_canvas,
+    right_click,
+    select,
+    settle,
+)
 from browser.conftest import ARTIFACTS, Served
 from support.worlds import CHAIN, add_nodes
 
 
-def right_click(page: Page, tag: str, item: str) -> None:
-    node(page, tag).click(button="right")
-    menu_item(page, item).click()
+def choose(page: Page, tag: str, item: str) -> None:
+    """An item of the node's context menu."""
+    right_click(page, tag).get_by_role("menuitem", name=item).click()
 
 
 def confirm(page: Page) -> None:
@@ -24,6 +32,7 @@ def test_menus_keyboard_groups_and_a_named_deletion(page: Page, served: Served) 
     ws = served.workspace
     page.goto(served.link)
     expect(node(page, "plot")).to_be_visible()
+    settle(page)  # fitted: the boxes measured are where the cards stay
 
     boxes = [node(page, tag).bounding_box() for tag in ("load", "clean", "plot")]
     left = min(b["x"] for b in boxes if b) - 40
@@ -37,26 +46,26 @@ def test_menus_keyboard_groups_and_a_named_deletion(page: Page, served: Served) 
     page.mouse.up()
     page.keyboard.up("Shift")
     expect(page.locator(".react-flow__node.selected")).to_have_count(3)
-    page.keyboard.press("Escape")
+    press_on_canvas(page, "Escape")
 
-    right_click(page, "clean", "Lock")
+    choose(page, "clean", "Lock")
     expect(node(page, "clean").locator('[data-look="locked"]')).to_be_visible()
-    right_click(page, "clean", "Mark stale")  # refused: the toast names the menu item, no command
+    choose(page, "clean", "Mark stale")  # refused: the toast names the menu item, no command
     refused = page.locator("[data-sonner-toast]", has_text="is locked")
     expect(refused).to_contain_text("unlock it: right-click the node → Unlock")
     expect(refused).not_to_contain_text("nodepipe node unlock")
-    right_click(page, "clean", "Unlock")
+    choose(page, "clean", "Unlock")
     expect(node(page, "clean").locator('[data-look="locked"]')).to_have_count(0)
-    right_click(page, "load", "Mark stale")
+    choose(page, "load", "Mark stale")
     expect(page.locator("[data-sonner-toast]", has_text="it never ran")).to_be_visible()
-    right_click(page, "load", "Mark completed")
+    choose(page, "load", "Mark completed")
     expect(node(page, "load")).not_to_have_attribute("data-state", "ready")
     assert ws.nodes.get("load").state.value == "completed"
 
-    node(page, "load").click()
-    node(page, "clean").click(modifiers=["Shift"])
+    select(page, "load")
+    select(page, "clean", add=True)
     expect(page.locator(".react-flow__node.selected")).to_have_count(2)
-    right_click(page, "clean", "Group…")
+    choose(page, "clean", "Group…")
     page.get_by_test_id("dialog").locator("input").fill("prep")
     confirm(page)
     expect(page.get_by_test_id("group-frame")).to_be_visible()
@@ -67,21 +76,18 @@ def test_menus_keyboard_groups_and_a_named_deletion(page: Page, served: Served) 
     expect(node(page, "load")).to_be_visible()
     assert [g.name for g in ws.groups.list("baseline")] == ["prep"]
 
+    settle(page)
     page.locator(".react-flow__pane").click(position={"x": 40, "y": 300})
-    page.keyboard.press("Control+a")
+    press_on_canvas(page, "Control+a")
     expect(page.locator(".react-flow__node.selected")).to_have_count(3)
-    page.keyboard.press("Escape")
+    press_on_canvas(page, "Escape")
     expect(page.locator(".react-flow__node.selected")).to_have_count(0)
 
-    plot_selected = page.locator('.react-flow__node.selected [data-testid="node"][data-tag="plot"]')
-    node(page, "plot").click()
-    expect(plot_selected).to_have_count(1)  # under load a key pressed before it is selected
-    page.keyboard.press("Escape")  # would reach nothing
+    select(page, "plot")  # a key pressed before it is selected would reach nothing
+    press_on_canvas(page, "Escape")
     expect(page.locator(".react-flow__node.selected")).to_have_count(0)
-    node(page, "plot").click()
-    expect(plot_selected).to_have_count(1)
-    page.locator(".react-flow__pane").hover()
-    page.keyboard.press("Delete")
+    select(page, "plot")
+    press_on_canvas(page, "Delete")
     dialog = page.get_by_test_id("dialog")
     expect(dialog).to_contain_text("plot")
     expect(dialog).to_contain_text("its folder is deleted")
@@ -94,8 +100,7 @@ def test_menus_keyboard_groups_and_a_named_deletion(page: Page, served: Served) 
 def test_node_panel_parameters_are_validated_before_saving(page: Page, served: Served) -> None:
     add_nodes(served.workspace, "baseline", CHAIN)
     page.goto(served.link)
-    node(page, "clean").dblclick()
-    panel = page.get_by_test_id("node-panel")
+    panel = open_panel(page, "clean", "Overview")
     expect(panel).to_contain_text("never ran")
     panel.get_by_role("tab", name="Parameters").click()
     editor = panel.get_by_test_id("params-editor")
@@ -128,10 +133,10 @@ def test_pipelines_copies_references_and_lineage(page: Page, served: Served) -> 
     page.locator('[data-testid="pipeline-item"][data-tag="baseline"]').click()
     expect(node(page, "load")).to_be_visible()
 
-    right_click(page, "clean", "Reference into…")
+    choose(page, "clean", "Reference into…")
     confirm(page)
     expect(page.locator("[data-sonner-toast]", has_text="Now shown there")).to_be_visible()
-    right_click(page, "plot", "Duplicate…")
+    choose(page, "plot", "Duplicate…")
     dialog = page.get_by_test_id("dialog")
     dialog.locator("select").select_option(label="other")
     confirm(page)
@@ -140,7 +145,7 @@ def test_pipelines_copies_references_and_lineage(page: Page, served: Served) -> 
     page.locator('[data-testid="pipeline-item"][data-tag="other"]').click()
     expect(node(page, "plot")).to_be_visible()
     expect(node(page, "clean").locator('[data-look="referenced"]')).to_be_visible()
-    right_click(page, "clean", "Detach (private copy)…")
+    choose(page, "clean", "Detach (private copy)…")
     confirm(page)
     expect(node(page, "clean").locator('[data-look="referenced"]')).to_have_count(0, timeout=30_000)
 

@@ -7,7 +7,16 @@ from __future__ import annotations
 from playwright.sync_api import Page, expect
 
 from browser.accessibility import expect_accessible
-from browser.canvas import menu_item, node, server_edges
+from browser.canvas import (
+    menu_item,
+    node,
+    press_in,
+    press_on_canvas,
+    right_click,
+    select,
+    server_edges,
+    settle,
+)
 from browser.conftest import Served
 
 
@@ -24,12 +33,11 @@ def test_copy_and_paste_within_and_across_pipelines(page: Page, served: Served) 
     expect(node(page, "plot")).to_be_visible()
 
     # Ctrl+C on two selected nodes, Ctrl+V in the same pipeline: copies with their edge.
-    node(page, "clean").click()
-    node(page, "plot").click(modifiers=["Shift"])
-    page.locator(".react-flow__pane").hover(position={"x": 20, "y": 400})
-    page.keyboard.press("Control+c")
+    select(page, "clean")
+    select(page, "plot", add=True)
+    press_on_canvas(page, "Control+c")
     expect(page.locator("[data-sonner-toast]", has_text="Copied clean, plot")).to_be_visible()
-    page.keyboard.press("Control+v")
+    press_on_canvas(page, "Control+v")
     expect(node(page, "clean-copy")).to_be_visible(timeout=60_000)
     expect(node(page, "plot-copy")).to_be_visible()
     expect(page.locator(".react-flow__node.selected")).to_have_count(2)
@@ -46,12 +54,12 @@ def test_copy_and_paste_within_and_across_pipelines(page: Page, served: Served) 
     assert {n.tag for n in ws.nodes.list("baseline")} == {"load", "clean", "plot"}
 
     # The menus: Copy on a node, switch pipeline, Paste on the empty canvas.
-    page.keyboard.press("Escape")
+    press_on_canvas(page, "Escape")
     page.get_by_title("Fit to screen").click()
-    node(page, "load").click(button="right")
-    menu_item(page, "Copy Ctrl+C").click()
+    right_click(page, "load").get_by_role("menuitem", name="Copy Ctrl+C").click()
     page.get_by_test_id("pipeline-item").filter(has_text="other").click()
     expect(page.locator(".toolbar-title b")).to_have_text("other")
+    settle(page)
     page.locator(".react-flow__pane").click(button="right", position={"x": 300, "y": 300})
     menu_item(page, "Paste").click()
     expect(node(page, "load")).to_be_visible(timeout=60_000)
@@ -65,8 +73,7 @@ def test_the_shortcut_sheet_lists_every_shortcut(page: Page, served: Served) -> 
     ws.nodes.new("baseline", "load")
     page.goto(served.link)
     expect(node(page, "load")).to_be_visible()
-    page.locator(".react-flow__pane").hover(position={"x": 20, "y": 400})
-    page.keyboard.press("Shift+?")
+    press_on_canvas(page, "Shift+?")
     sheet = page.get_by_test_id("shortcut-sheet")
     expect(sheet).to_be_visible()
     # Every row of the table, and where each works: test_shortcut_table.py.
@@ -87,7 +94,7 @@ def test_the_shortcut_sheet_lists_every_shortcut(page: Page, served: Served) -> 
         expect(sheet.locator(f'[data-shortcut="{shortcut}"] .sheet-keys')).to_have_text(keys)
     expect(sheet.locator('[data-shortcut="find"]')).to_contain_text("Find a node")
     expect_accessible(page, "the shortcut sheet", "[data-testid=shortcut-sheet]")
-    page.keyboard.press("Escape")
+    press_in(sheet, "Escape")
     expect(sheet).to_have_count(0)
     page.get_by_role("button", name="Keyboard shortcuts").click()
     expect(sheet).to_be_visible()

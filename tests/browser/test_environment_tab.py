@@ -18,7 +18,7 @@ from playwright.sync_api import Locator, Page, expect
 import nodepipe
 from api.live import server_process
 from browser.accessibility import expect_accessible
-from browser.canvas import expect_state, node
+from browser.canvas import expect_state, node, open_panel
 from browser.conftest import ARTIFACTS, Served
 from nodepipe.services.runs.service import RunRequest
 from support.other_user import OtherUser
@@ -42,10 +42,7 @@ def env_served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Serv
 
 
 def open_environment(page: Page, tag: str) -> Locator:
-    node(page, tag).dblclick()
-    panel = page.get_by_test_id("node-panel")
-    panel.get_by_role("tab", name="Environment").click()
-    tab = panel.get_by_test_id("environment")
+    tab = open_panel(page, tag, "Environment").get_by_test_id("environment")
     expect(tab).to_contain_text("Python")
     return tab
 
@@ -105,8 +102,7 @@ def test_a_library_node_picked_in_the_tab_links_its_package(page: Page, env_serv
     expect_state(page, "clean", "completed", 30_000)
     (ws.nodes.path("lib") / "code" / "mylib" / "mylib" / "__init__.py").write_text("ANSWER = 22\n")
     expect_state(page, "clean", "stale", 30_000)  # live, without a reload
-    node(page, "clean").dblclick()
-    page.get_by_test_id("node-panel").get_by_role("tab", name="Overview").click()
+    open_panel(page, "clean", "Overview")
     reasons = page.get_by_test_id("reasons")
     expect(reasons).to_contain_text("shared code changed: mylib (mylib/__init__.py)")
 

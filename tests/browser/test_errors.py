@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
-from browser.canvas import menu_item, node
+from browser.canvas import menu_item, node, open_panel
 from browser.conftest import Served
 from support.wheels import local_project
 from support.worlds import CHAIN, add_nodes
@@ -20,9 +20,7 @@ def test_a_package_that_does_not_exist_is_said_in_the_apps_words(
     add_nodes(served.workspace, "baseline", CHAIN)
     before = served.workspace.envs.show("clean").direct
     page.goto(served.link)
-    node(page, "clean").click()
-    panel = page.get_by_test_id("node-panel")
-    panel.get_by_role("tab", name="Environment").click()
+    panel = open_panel(page, "clean", "Environment")
     panel.get_by_test_id("add-packages").fill(MISSING)
     panel.get_by_role("button", name="Add (lock and sync)").click()
 

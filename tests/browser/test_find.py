@@ -9,7 +9,7 @@ from __future__ import annotations
 from playwright.sync_api import Locator, Page, expect
 
 from browser.accessibility import expect_accessible
-from browser.canvas import node
+from browser.canvas import node, press_in, press_on_canvas, settle
 from browser.conftest import Served
 from browser.screenshots import save_screenshot
 
@@ -21,10 +21,13 @@ def selected(page: Page, tag: str) -> Locator:
     return page.locator(".react-flow__node.selected", has=node(page, tag))
 
 
-def find(page: Page, query: str) -> None:
+def find(page: Page, query: str) -> Locator:
+    """Type ``query`` in the open find box; its field (where the box's keys go)."""
     box = page.get_by_test_id("find")
     expect(box).to_be_visible()
-    box.get_by_role("combobox").fill(query)
+    field = box.get_by_role("combobox")
+    field.fill(query)
+    return field
 
 
 def test_find_jumps_to_an_off_screen_node_and_selects_it(page: Page, served: Served) -> None:
@@ -36,24 +39,24 @@ def test_find_jumps_to_an_off_screen_node_and_selects_it(page: Page, served: Ser
     page.wait_for_function(DRAWN)  # fitted to the screen: 300 tiny cards, one long column
 
     # Ctrl+K, a tag: Enter jumps to it, zoomed in to read it (the other cards leave the page).
-    page.locator(".react-flow__pane").hover()
-    page.keyboard.press("Control+k")
-    find(page, "n0000")
+    press_on_canvas(page, "Control+k")
+    field = find(page, "n0000")
     expect(page.get_by_test_id("find-option").first).to_have_attribute("data-tag", "n0000")
-    page.keyboard.press("Enter")
+    press_in(field, "Enter")
     expect(page.get_by_test_id("find")).to_have_count(0)
     expect(selected(page, "n0000")).to_be_in_viewport()
     expect(node(page, "n0299")).to_have_count(0)  # far off-screen: not in the page at all
 
     # "/", part of a tag: ranked, arrow keys move, Enter jumps to the off-screen node.
-    page.keyboard.press("/")
-    find(page, "0299")
+    settle(page)  # the jump's pan is over
+    press_on_canvas(page, "/")
+    field = find(page, "0299")
     options = page.get_by_test_id("find-option")
     expect(options.first).to_have_attribute("data-tag", "n0299")
-    page.keyboard.press("ArrowDown")
-    page.keyboard.press("ArrowUp")
+    press_in(field, "ArrowDown")
+    press_in(field, "ArrowUp")
     expect(options.first).to_have_attribute("aria-selected", "true")
-    page.keyboard.press("Enter")
+    press_in(field, "Enter")
     expect(selected(page, "n0299")).to_be_in_viewport()
     expect(page.locator(".react-flow__node.selected")).to_have_count(1)
     expect(node(page, "n0000")).to_have_count(0)
@@ -66,14 +69,15 @@ def test_find_jumps_to_an_off_screen_node_and_selects_it(page: Page, served: Ser
     options.first.click()
     expect(selected(page, "n0150")).to_be_in_viewport()
 
-    page.keyboard.press("Control+k")
-    find(page, made[42].id)
+    settle(page)
+    press_on_canvas(page, "Control+k")
+    field = find(page, made[42].id)
     expect(options.first).to_have_attribute("data-tag", "n0042")
-    page.keyboard.press("Escape")
+    press_in(field, "Escape")
     expect(page.get_by_test_id("find")).to_have_count(0)
     expect(selected(page, "n0150")).to_be_in_viewport()  # Escape closed the box, nothing moved
 
-    page.keyboard.press("Control+k")
+    press_on_canvas(page, "Control+k")
     find(page, "n02")
     expect(options).to_have_count(50)
     find(page, "zzz")

@@ -7,16 +7,17 @@ from __future__ import annotations
 
 import getpass
 import re
+from pathlib import Path
 
 import httpx
 from playwright.sync_api import Page, expect
 
-from browser.canvas import expect_state, node
+from browser.canvas import expect_state, node, press_in, press_on_canvas
 from browser.conftest import Served
+from browser.gates import gated
 from nodepipe.services.runs.service import RunRequest
 from support.waiting import wait_for
 
-SLOW = "import time\ntime.sleep(3)\n"
 FAILS = "raise ValueError('no rows')\n"
 
 
@@ -69,7 +70,7 @@ def test_run_shows_what_would_run_and_why_and_starts_nothing_until_confirmed(
     expect(dialog.get_by_test_id("plan-preview")).to_contain_text("Nothing would run")
     dialog.get_by_text("Left out (2)").click()
     expect(dialog.get_by_test_id("plan-skipped")).to_contain_text("load: up to date")
-    page.keyboard.press("Escape")
+    press_in(dialog, "Escape")
     expect(dialog).to_have_count(0)
 
     # Shift-click skips the preview once; the setting skips it from then on.
@@ -89,9 +90,11 @@ def test_run_shows_what_would_run_and_why_and_starts_nothing_until_confirmed(
     expect(dialog).to_have_count(0)
 
 
-def test_history_timeline_live_and_durations_on_cards(page: Page, served: Served) -> None:
+def test_history_timeline_live_and_durations_on_cards(
+    page: Page, served: Served, gate: Path
+) -> None:
     ws = served.workspace
-    for tag, code in (("left", SLOW), ("right", SLOW), ("join", FAILS)):
+    for tag, code in (("left", gated(gate)), ("right", gated(gate)), ("join", FAILS)):
         ws.nodes.new("baseline", tag)
         (ws.nodes.path(tag) / "code" / "main.py").write_text(code)
     ws.edges.connect("left", "join", "baseline")
@@ -115,6 +118,7 @@ def test_history_timeline_live_and_durations_on_cards(page: Page, served: Served
     expect(timeline).to_have_attribute("data-lanes", "2")  # left and right ran at once
 
     # Live: the run ends while the page looks at it.
+    gate.touch()
     expect(row.get_by_test_id("run-outcome")).to_have_text("failed", timeout=60_000)
     expect(bars).to_have_count(3)
     expect(timeline.locator('[data-state="failed"]')).to_have_count(1)
@@ -170,7 +174,7 @@ def test_history_by_address_pages_of_older_runs(page: Page, served: Served) -> N
     expect(page.get_by_test_id("history")).to_have_count(0)
     page.get_by_test_id("open-history").click()
     expect(rows.first).to_be_visible()
-    page.keyboard.press("Escape")  # back to the canvas
+    press_on_canvas(page, "Escape")  # back to the canvas
     expect(page.get_by_test_id("history")).to_have_count(0)
     expect(node(page, "quick")).to_be_visible()
 

@@ -8,7 +8,7 @@ import httpx
 from playwright.sync_api import Page, expect
 
 from browser.accessibility import expect_accessible
-from browser.canvas import menu_item, node
+from browser.canvas import node, open_panel, right_click, select
 from browser.conftest import Served
 
 # Whether a card lies wholly inside the canvas and, when the side panel is open, clear of it.
@@ -62,7 +62,7 @@ def test_the_side_panel_never_covers_the_node_just_clicked(page: Page, served: S
     place(served, "baseline", {"left": (0, 0), "middle": (500, 0), "right": (1000, 0)})
     open_small(page, served)
     expect(node(page, "right")).to_be_visible()
-    node(page, "right").click()
+    select(page, "right")
     expect(page.get_by_test_id("node-panel")).to_be_visible()
     # The panel takes the right of the window, where the card was: the view pans to keep it.
     page.wait_for_function(IN_SIGHT, arg="right")
@@ -98,8 +98,7 @@ def test_a_reference_says_what_comes_with_it_and_lands_in_free_space(
     # Where the app's layout puts three cards: columns 290 apart.
     place(served, "other", {"a": (20, 20), "b": (310, 20), "c": (600, 20)})
     open_small(page, served)
-    node(page, "plot").click(button="right")
-    menu_item(page, "Reference into…").click()
+    right_click(page, "plot").get_by_role("menuitem", name="Reference into…").click()
     dialog = page.get_by_test_id("dialog")
     upstream = dialog.get_by_test_id("reference-upstream")
     expect(upstream.locator("li")).to_have_text(["load", "clean"])
@@ -182,9 +181,7 @@ def test_the_toolbar_stays_whole_beside_a_wide_side_panel(page: Page, served: Se
     open_small(page, served)
     expect(node(page, "train")).to_be_visible()
     assert page.evaluate(TOOLS_OUT_OF_SIGHT) == []
-    node(page, "train").click()
-    panel = page.get_by_test_id("node-panel")
-    panel.get_by_role("tab", name="Code").click()  # the widest panel: the canvas keeps ~480 px
+    panel = open_panel(page, "train", "Code")  # the widest panel: the canvas keeps ~480 px
     expect(panel.locator(".cm-editor")).to_be_visible()
     assert page.evaluate(TOOLS_OUT_OF_SIGHT) == []
     assert page.evaluate(CORNERS_COVERED) == []

@@ -11,6 +11,7 @@ from playwright.sync_api import Page, expect
 
 from browser.canvas import expect_state, node
 from browser.conftest import Served
+from browser.gates import gated
 from nodepipe.services.runs.service import RunRequest
 
 
@@ -34,25 +35,15 @@ def test_an_edit_on_disk_turns_the_card_stale_without_reload(page: Page, served:
     assert page.evaluate("window.__notReloaded === true")  # the same page all along
 
 
-GATED = """\
-import pathlib
-import time
-
-while not pathlib.Path({gate!r}).exists():
-    time.sleep(0.05)
-"""
-
-
 def test_a_page_opened_mid_run_follows_edits_after_the_run(
-    page: Page, served: Served, tmp_path: Path
+    page: Page, served: Served, gate: Path
 ) -> None:
     """A page loaded while another process's run goes on never saw the run start; the end of the
     run still hands the cards back to what the server says (an edit turns them stale)."""
     ws = served.workspace
     ws.nodes.new("baseline", "slow")
-    gate = tmp_path / "gate"
     main = ws.nodes.path("slow") / "code" / "main.py"
-    main.write_text(GATED.format(gate=str(gate)))
+    main.write_text(gated(gate))
     run = threading.Thread(target=ws.runs.run, args=(RunRequest("baseline"),), daemon=True)
     run.start()
     try:

@@ -7,7 +7,7 @@ import re
 
 from playwright.sync_api import Browser, Locator, Page, expect
 
-from browser.canvas import centre, node
+from browser.canvas import centre, node, select
 from browser.conftest import Served
 
 
@@ -106,7 +106,7 @@ def test_an_empty_pipeline_says_how_to_start_and_the_legend_leaves_fit_view_free
         dialog.get_by_test_id("dialog-confirm").click()
         expect(node(page, "first")).to_be_visible(timeout=30_000)
         expect(hint).to_have_count(0)
-        node(page, "first").click()  # the side panel opens: the canvas is narrower
+        select(page, "first")  # the side panel opens: the canvas is narrower
         expect(page.get_by_test_id("node-panel")).to_be_visible()
         assert_apart(fit, legend)
         fit.click(trial=True, timeout=5_000)

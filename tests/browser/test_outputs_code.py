@@ -18,7 +18,7 @@ from playwright.sync_api import Page, expect
 import nodepipe
 from api.live import server_process
 from browser.accessibility import expect_accessible
-from browser.canvas import expect_state, node
+from browser.canvas import expect_state, open_panel, press_in
 from browser.conftest import Served
 from browser.screenshots import save_screenshot
 from nodepipe.services.demo import create_demo
@@ -38,11 +38,6 @@ import nodepipe_node as node
 """
 
 
-def _open_tab(page: Page, tag: str, tab: str) -> None:
-    node(page, tag).dblclick()
-    page.get_by_test_id("node-panel").get_by_role("tab", name=tab).click()
-
-
 @pytest.fixture
 def demo(tmp_path: Path) -> Iterator[Served]:
     """The demo workspace, run once (its plot written to reports/), served."""
@@ -56,7 +51,7 @@ def demo(tmp_path: Path) -> Iterator[Served]:
 def test_the_demos_plot_is_shown_in_the_outputs_tab(page: Page, demo: Served) -> None:
     page.goto(demo.link + "#pipeline=weather")
     expect_state(page, "plot", "completed")
-    _open_tab(page, "plot", "Outputs")
+    open_panel(page, "plot", "Outputs")
     panel = page.get_by_test_id("node-panel")
     expect(panel.get_by_role("button", name="reports/temperature.svg")).to_be_visible()
     expect(panel.get_by_role("button", name="data/done.txt")).to_be_visible()
@@ -76,7 +71,7 @@ def test_tables_json_markdown_and_sandboxed_html_are_previewed(page: Page, serve
     ws.runs.run(RunRequest("baseline"))
     page.goto(served.link)
     expect_state(page, "report", "completed")
-    _open_tab(page, "report", "Outputs")
+    open_panel(page, "report", "Outputs")
     panel = page.get_by_test_id("node-panel")
     for path in ("data/table.csv", "data/summary.json", "reports/notes.md", "reports/report.html"):
         expect(panel.get_by_role("button", name=path)).to_be_visible()
@@ -110,7 +105,7 @@ def test_code_is_edited_in_codemirror_and_the_card_turns_stale(page: Page, serve
     main = ws.nodes.path("train") / "code" / "main.py"
     page.goto(served.link)
     expect_state(page, "train", "completed")
-    _open_tab(page, "train", "Code")
+    open_panel(page, "train", "Code")
     panel = page.get_by_test_id("node-panel")
     expect(panel.get_by_test_id("code-file-select")).to_have_value("main.py")
     content = panel.locator(".cm-content")
@@ -122,10 +117,10 @@ def test_code_is_edited_in_codemirror_and_the_card_turns_stale(page: Page, serve
     expect_accessible(page, "the Code tab", "[data-testid=node-panel]")
 
     content.click()
-    page.keyboard.press("Control+End")
+    press_in(content, "Control+End")
     page.keyboard.type("\nprint('edited in the app')\n")
     save_screenshot(page, "code-editor.png")
-    page.keyboard.press("Control+s")
+    press_in(content, "Control+s")
     expect(page.locator("[data-sonner-toast]", has_text="Saved main.py")).to_be_visible()
     assert "print('edited in the app')" in main.read_text()
     expect_state(page, "train", "stale", 30_000)
@@ -136,12 +131,12 @@ def test_a_file_changed_on_disk_is_not_overwritten_silently(page: Page, served: 
     ws.nodes.new("baseline", "train")
     main = ws.nodes.path("train") / "code" / "main.py"
     page.goto(served.link)
-    _open_tab(page, "train", "Code")
+    open_panel(page, "train", "Code")
     panel = page.get_by_test_id("node-panel")
     content = panel.locator(".cm-content")
     expect(content).to_contain_text(main.read_text().splitlines()[0])
     content.click()
-    page.keyboard.press("Control+End")
+    press_in(content, "Control+End")
     page.keyboard.type("\nx = 'from the app'\n")
     main.write_text("x = 'from my editor'\n")  # meanwhile, in another editor
     panel.get_by_test_id("code-save").click()
@@ -153,7 +148,7 @@ def test_a_file_changed_on_disk_is_not_overwritten_silently(page: Page, served: 
     expect(conflict).to_be_hidden()
 
     content.click()
-    page.keyboard.press("Control+End")
+    press_in(content, "Control+End")
     page.keyboard.type("y = 1")
     main.write_text("x = 'changed again'\n")
     panel.get_by_test_id("code-save").click()
@@ -167,7 +162,7 @@ def test_a_locked_node_names_the_unlock_menu_item(page: Page, served: Served) ->
     ws.nodes.new("baseline", "train")
     ws.nodes.set_locked("train", True)
     page.goto(served.link)
-    _open_tab(page, "train", "Code")
+    open_panel(page, "train", "Code")
     panel = page.get_by_test_id("node-panel")
     expect(panel.get_by_test_id("code-read-only")).to_contain_text("right-click the node → Unlock")
     expect(panel.get_by_test_id("code-save")).to_be_disabled()
@@ -209,7 +204,7 @@ def test_a_parquet_head_is_read_in_the_browser_by_ranges(
     )
     page.goto(served.link)
     expect_state(page, "table", "completed")
-    _open_tab(page, "table", "Outputs")
+    open_panel(page, "table", "Outputs")
     table = page.get_by_test_id("node-panel").get_by_test_id("output-table")
     expect(table.locator("th")).to_have_text(["day", "city"])
     expect(table.locator("tbody tr")).to_have_count(50)
@@ -228,7 +223,7 @@ def test_a_code_file_is_renamed_and_deleted_and_the_card_turns_stale(
     ws.runs.run(RunRequest("baseline"))
     page.goto(served.link)
     expect_state(page, "train", "completed", 30_000)
-    _open_tab(page, "train", "Code")
+    open_panel(page, "train", "Code")
     panel = page.get_by_test_id("node-panel")
     select = panel.get_by_test_id("code-file-select")
     expect(select).to_have_value("main.py")

@@ -13,6 +13,7 @@ import re
 from playwright.sync_api import Page, expect
 
 from browser.accessibility import expect_accessible
+from browser.canvas import press_in, press_on_canvas, settle
 from browser.conftest import Served
 from nodepipe.live.canvas import CanvasService
 
@@ -85,6 +86,7 @@ def test_a_huge_pipeline_zoomed_out_is_one_canvas_where_a_click_selects(
     page.wait_for_function(f"(a) => ({WRONG_BLOCKS})(a).length === 0", arg=[points, "ready"])
 
     # The pointer names the block under it; a click selects its node and opens it.
+    settle(page)  # fitted: the point computed is where the block stays
     x, y = page.evaluate(TO_SCREEN, list(centres["n1234"]))
     page.mouse.move(x, y)
     expect(page.get_by_test_id("overview-label")).to_contain_text("n1234")
@@ -102,10 +104,12 @@ def test_a_huge_pipeline_zoomed_out_is_one_canvas_where_a_click_selects(
     # Zoomed out again, find (Ctrl+K) jumps to a node far away and selects it.
     page.get_by_role("button", name="Fit View").click()
     expect(overview).to_have_attribute("data-drawn", str(NODES))
-    page.keyboard.press("Escape")
-    page.keyboard.press("Control+k")
-    page.get_by_role("combobox").fill("n2099")
-    page.keyboard.press("Enter")
+    press_on_canvas(page, "Escape")
+    press_on_canvas(page, "Control+k")
+    field = page.get_by_test_id("find").get_by_role("combobox")
+    field.fill("n2099")
+    expect(page.get_by_test_id("find-option").first).to_have_attribute("data-tag", "n2099")
+    press_in(field, "Enter")
     card = page.locator('[data-testid="node"][data-tag="n2099"]')
     expect(card).to_be_visible()
     expect(card).to_have_class(re.compile(r"\bselected\b"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 
-from browser.canvas import expect_state, node
+from browser.canvas import expect_state, open_panel
 from browser.conftest import Served
 from nodepipe.services.runs.service import RunRequest
 from support.waiting import wait_for
@@ -22,9 +22,7 @@ def test_a_save_keeps_comments_re_enables_and_makes_the_card_stale(
     ws.runs.run(RunRequest("baseline"))
     page.goto(served.link)
     expect_state(page, "train", "completed")
-    node(page, "train").dblclick()
-    panel = page.get_by_test_id("node-panel")
-    panel.get_by_role("tab", name="Parameters").click()
+    panel = open_panel(page, "train", "Parameters")
     editor = panel.get_by_test_id("params-editor")
     expect(editor).to_have_value(COMMENTED)  # the file as written, not re-dumped
 
@@ -49,9 +47,7 @@ def test_typing_is_kept_when_the_file_changes_on_disk_meanwhile(page: Page, serv
     ws.nodes.new("baseline", "train")
     ws.nodes.set_params("train", replace_with=COMMENTED)
     page.goto(served.link)
-    node(page, "train").dblclick()
-    panel = page.get_by_test_id("node-panel")
-    panel.get_by_role("tab", name="Parameters").click()
+    panel = open_panel(page, "train", "Parameters")
     editor = panel.get_by_test_id("params-editor")
     expect(editor).to_have_value(COMMENTED)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 
-from browser.canvas import node
+from browser.canvas import open_panel
 from browser.conftest import Served
 
 ADDED = "nodepipe-added-elsewhere>=1"
@@ -15,9 +15,7 @@ def test_the_open_environment_tab_follows_a_change_made_on_disk(page: Page, serv
     ws = served.workspace
     ws.nodes.new("baseline", "load")
     page.goto(served.link)
-    node(page, "load").click()
-    panel = page.get_by_test_id("node-panel")
-    panel.get_by_role("tab", name="Environment").click()
+    panel = open_panel(page, "load", "Environment")
     environment = panel.get_by_test_id("environment")
     expect(environment).to_be_visible()
     expect(environment).not_to_contain_text(ADDED)

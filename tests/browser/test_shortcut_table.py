@@ -11,7 +11,7 @@ from pathlib import Path
 from playwright.sync_api import Page, expect
 
 from browser.accessibility import expect_accessible
-from browser.canvas import node
+from browser.canvas import node, press_in, press_on_canvas
 from browser.conftest import Served
 
 SRC = Path(__file__).resolve().parents[2] / "web" / "src"
@@ -59,8 +59,7 @@ def test_the_sheet_lists_every_shortcut_where_it_works(page: Page, served: Serve
     served.workspace.nodes.new("baseline", "load")
     page.goto(served.link)
     expect(node(page, "load")).to_be_visible()
-    page.locator(".react-flow__pane").hover(position={"x": 20, "y": 400})
-    page.keyboard.press("Shift+?")
+    press_on_canvas(page, "Shift+?")
     sheet = page.get_by_test_id("shortcut-sheet")
     expect(sheet).to_be_visible()
     expected = table()
@@ -84,5 +83,5 @@ def test_the_sheet_lists_every_shortcut_where_it_works(page: Page, served: Serve
     expect(sheet.locator('[data-place="toolbar"]')).to_contain_text("without the preview")
     expect(sheet.locator('[data-place="history"] h3')).to_have_text("History view")
     expect_accessible(page, "the shortcut sheet", "[data-testid=shortcut-sheet]")
-    page.keyboard.press("Escape")
+    press_in(sheet, "Escape")
     expect(sheet).to_have_count(0)

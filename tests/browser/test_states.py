@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import httpx
 from playwright.sync_api import Page, expect
 
-from browser.canvas import expect_state, node
+from browser.canvas import expect_state, node, open_panel, settle
 from browser.conftest import ARTIFACTS, Served
+from browser.gates import gated
 from nodepipe.services.runs.service import RunRequest
 
-SLEEPS = "import time\nprint('working', flush=True)\ntime.sleep({seconds})\n"
+WORKING = "print('working', flush=True)\n"
 FAILS = "def load():\n    raise ValueError('row 3 has no date')\n\n\nload()\n"
 
 
-def build(served: Served) -> None:
+def build(served: Served, gate: Path) -> None:
     ws = served.workspace
     ws.pipelines.new("lib", project="climate")
     ws.nodes.new("lib", "shared")
@@ -32,8 +34,8 @@ def build(served: Served) -> None:
     ]:
         ws.edges.connect(parent, child, "baseline")
     code = {tag: ws.nodes.path(tag) / "code" / "main.py" for tag in ("train", "stopped", "broken")}
-    code["train"].write_text(SLEEPS.format(seconds=20))
-    code["stopped"].write_text(SLEEPS.format(seconds=60))
+    code["train"].write_text(gated(gate, WORKING))  # running until the screenshots are taken
+    code["stopped"].write_text(gated(gate, WORKING))  # killed
     code["broken"].write_text(FAILS)
     ws.runs.run(RunRequest("lib"))
     ws.runs.run(RunRequest("baseline", only=["tuned"]))
@@ -41,8 +43,8 @@ def build(served: Served) -> None:
     ws.nodes.set_locked("frozen", True)
 
 
-def test_every_state_and_flag_shows_live_mid_run(page: Page, served: Served) -> None:
-    build(served)
+def test_every_state_and_flag_shows_live_mid_run(page: Page, served: Served, gate: Path) -> None:
+    build(served, gate)
     page.goto(served.link)
     expect_state(page, "tuned", "stale", 30_000)
     page.get_by_test_id("auto-layout").click()
@@ -66,10 +68,10 @@ def test_every_state_and_flag_shows_live_mid_run(page: Page, served: Served) -> 
     expect(node(page, "frozen").locator('[data-look="locked"]')).to_be_visible()
     expect(node(page, "shared").locator('[data-look="referenced"]')).to_be_visible()
     page.locator(".react-flow__pane").click(position={"x": 30, "y": 400})
-    page.wait_for_timeout(300)
+    expect(page.locator(".react-flow__node.selected")).to_have_count(0)
+    settle(page)
     page.get_by_test_id("canvas").screenshot(path=ARTIFACTS / "canvas-mid-run-all-states.png")
-    node(page, "broken").click()
-    panel = page.get_by_test_id("node-panel")
+    panel = open_panel(page, "broken")
     # the exception, not only the exit code, without opening the Log tab
     said = "exited with code 1: ValueError: row 3 has no date"
     expect(panel.get_by_test_id("reasons")).to_contain_text(said)

@@ -7,7 +7,18 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 
-from browser.canvas import centre, create_node, drag_edge, menu_item, node
+from browser.canvas import (
+    centre,
+    create_node,
+    drag_edge,
+    menu_item,
+    node,
+    press_in,
+    press_on_canvas,
+    right_click,
+    select,
+    settle,
+)
 from browser.canvas import server_edges as edges
 from browser.canvas import server_graph as graph
 from browser.conftest import Served
@@ -32,12 +43,13 @@ def toast(page: Page, text: str) -> None:
 
 
 def press(page: Page, keys: str, toast_text: str) -> None:
-    """A shortcut on the canvas, then the toast that says it was done (the change has landed)."""
-    page.locator(".react-flow__pane").hover(position={"x": 20, "y": 400})
-    page.keyboard.press(keys)
+    """A shortcut on the canvas, then the toast that says it was done (the change has landed),
+    closed (toasts stack: its own close button, not the first one's)."""
+    press_on_canvas(page, keys)
     toast(page, toast_text)
-    page.locator("[data-sonner-toast] [data-close-button]").first.click()
-    expect(page.locator("[data-sonner-toast]", has_text=toast_text)).to_have_count(0)
+    said = page.locator("[data-sonner-toast]", has_text=toast_text)
+    said.first.locator("[data-close-button]").click()
+    expect(said).to_have_count(0)
 
 
 def test_graph_edits_are_undone_and_redone(page: Page, served: Served) -> None:
@@ -85,6 +97,7 @@ def test_graph_edits_are_undone_and_redone(page: Page, served: Served) -> None:
 
     # Move: the node goes back where it was, on the server.
     before = place(served, "plot")
+    settle(page)
     x, y = centre(node(page, "plot").locator(".step-tag"))
     page.mouse.move(x, y)
     page.mouse.down()
@@ -103,17 +116,15 @@ def test_graph_edits_are_undone_and_redone(page: Page, served: Served) -> None:
     ws.nodes.set_params("extra", replace_with="lr: 0.1  # learning rate\n", pipeline="baseline")
     drag_edge(page, "clean", "extra")
     expect(undo).to_have_attribute("title", "Undo connect clean → extra (Ctrl+Z)")
-    node(page, "extra").click()
-    page.locator(".react-flow__pane").hover(position={"x": 20, "y": 400})
-    page.keyboard.press("Delete")
+    select(page, "extra")
+    press_on_canvas(page, "Delete")
     dialog = page.get_by_test_id("dialog")
     expect(dialog.get_by_test_id("undo-note")).to_contain_text("Undo (Ctrl+Z) makes them again")
     dialog.get_by_test_id("dialog-confirm").click()
     expect(node(page, "extra")).to_have_count(0)
     expect(undo).to_have_attribute("title", "Undo delete extra (Ctrl+Z)")
     assert "extra" not in tags(served)
-    page.locator(".react-flow__pane").hover(position={"x": 20, "y": 400})
-    page.keyboard.press("Control+z")
+    press_on_canvas(page, "Control+z")
     toast(page, "with the same tag, notes, parameters, code files, place and edges")
     expect(node(page, "extra")).to_be_visible()
     assert ("clean", "extra", "01") in edges(served)
@@ -123,10 +134,9 @@ def test_graph_edits_are_undone_and_redone(page: Page, served: Served) -> None:
     assert (again / "params.yaml").read_text() == "lr: 0.1  # learning rate\n"
 
     # Group and ungroup.
-    node(page, "load").click()
-    node(page, "clean").click(modifiers=["Shift"])
-    node(page, "clean").click(button="right")
-    menu_item(page, "Group…").click()
+    select(page, "load")
+    select(page, "clean", add=True)
+    right_click(page, "clean").get_by_role("menuitem", name="Group…").click()
     page.get_by_test_id("dialog").locator("input").fill("prep")
     page.get_by_test_id("dialog-confirm").click()
     expect(page.get_by_test_id("group-frame")).to_be_visible()
@@ -136,9 +146,8 @@ def test_graph_edits_are_undone_and_redone(page: Page, served: Served) -> None:
     assert groups(served) == []
     press(page, "Control+Shift+z", "Redid group prep")
     assert groups(served) == ["prep"]
-    page.keyboard.press("Escape")
-    node(page, "load").click(button="right")
-    menu_item(page, "Remove from group").click()
+    press_on_canvas(page, "Escape")
+    right_click(page, "load").get_by_role("menuitem", name="Remove from group").click()
     expect(undo).to_have_attribute("title", "Undo remove load from prep (Ctrl+Z)")
     assert members(served, "prep") == {"clean"}
     press(page, "Control+z", "Undid remove load from prep")
@@ -183,16 +192,17 @@ def test_undo_refuses_after_a_conflicting_edit_elsewhere(page: Page, served: Ser
     assert (folder / "data" / "result.txt").read_text() == "precious\n"
 
     # Deleting outputs says before it happens that it cannot be undone.
-    node(page, "extra").click(button="right")
-    menu_item(page, "Delete outputs…").click()
-    expect(page.get_by_test_id("dialog")).to_contain_text("This cannot be undone")
-    page.keyboard.press("Escape")
-    node(page, "extra").click(button="right")
-    menu_item(page, "Delete…").click()
+    dialog = page.get_by_test_id("dialog")
+    right_click(page, "extra").get_by_role("menuitem", name="Delete outputs…").click()
+    expect(dialog).to_contain_text("This cannot be undone")
+    press_in(dialog, "Escape")
+    expect(dialog).to_have_count(0)
+    right_click(page, "extra").get_by_role("menuitem", name="Delete…").click()
     expect(page.get_by_test_id("undo-note")).to_contain_text(
         "This cannot be undone: the outputs of extra are deleted for good"
     )
-    page.keyboard.press("Escape")
+    press_in(dialog, "Escape")
+    expect(dialog).to_have_count(0)
 
     # Another pipeline has its own (empty) undo list.
     drag_edge(page, "clean", "extra")
