@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from playwright.sync_api import Locator, Page, expect
 
-from browser.canvas import node
+from browser.canvas import node, right_click
 from browser.conftest import Served
 from support.worlds import trivial_tree
 
@@ -103,6 +103,17 @@ def test_a_dialog_keeps_the_focus_and_gives_it_back(page: Page, served: Served) 
     page.keyboard.press("Escape")
     expect(sheet).to_have_count(0)
     expect(help_button).to_be_focused()
+
+    # A dialog opened from a node's menu has the focus too (the closing menu gave it back to the
+    # node behind the dialog, and Tab left the dialog).
+    right_click(page, "fetch").get_by_role("menuitem", name="Delete outputs…").click()
+    expect(dialog).to_contain_text("fetch")
+    expect(dialog.and_(page.locator(":focus-within"))).to_have_count(1)
+    for _ in range(4):
+        page.keyboard.press("Tab")
+        assert dialog.evaluate(INSIDE), page.evaluate(FOCUSED_NAME)
+    page.keyboard.press("Escape")
+    expect(dialog).to_have_count(0)
 
 
 def test_skip_links_reach_the_toolbar_and_the_nodes_of_a_large_pipeline(

@@ -34,15 +34,21 @@ export function trapTab(event: KeyboardEvent<HTMLElement>): void {
 }
 
 /** While the calling overlay is open, remember what had the focus; give it back on close (if
- * it is still on the page; else to `fallback`, when given). */
+ * it is still on the page; else to `fallback`, when given), unless another overlay has taken
+ * the focus meanwhile. */
 export function useReturnFocus(fallback?: RefObject<HTMLElement | null>): void {
   useLayoutEffect(() => {
     const before = document.activeElement instanceof HTMLElement ? document.activeElement : null;
     const back = fallback?.current ?? null;
     return () => {
       const target = before?.isConnected && before !== document.body ? before : back;
-      // After the overlay's own unmount (the element that had the focus is gone).
-      window.setTimeout(() => target?.focus({ preventScroll: true }), 0);
+      // After the overlay's own unmount (the element that had the focus is gone); not when
+      // the focus is already somewhere (a menu item opened a dialog, which took it).
+      window.setTimeout(() => {
+        const now = document.activeElement;
+        if (now && now !== document.body && now.isConnected) return;
+        target?.focus({ preventScroll: true });
+      }, 0);
     };
   }, [fallback]);
 }
