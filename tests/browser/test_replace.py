@@ -7,7 +7,7 @@ import sys
 
 from playwright.sync_api import Page, expect
 
-from browser.canvas import menu_item, node
+from browser.canvas import node, right_click
 from browser.conftest import Served
 
 
@@ -23,8 +23,7 @@ def test_replace_menu_item_and_the_not_isolated_card(page: Page, served: Served)
     expect(node(page, "clean-v2").get_by_test_id("not-isolated")).to_be_visible(timeout=30_000)
     expect(node(page, "clean").get_by_test_id("not-isolated")).to_have_count(0)
 
-    node(page, "clean").click(button="right")
-    menu_item(page, "Replace…").click()
+    right_click(page, "clean").get_by_role("menuitem", name="Replace…").click()
     dialog = page.get_by_test_id("dialog")
     dialog.locator("select").select_option(label=f"clean-v2 ({copy.id})")
     page.get_by_test_id("dialog-confirm").click()
