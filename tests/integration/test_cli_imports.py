@@ -101,9 +101,9 @@ HELP_BUDGET = 130  # modules in all (the interpreter's own start-up included): 1
 STATUS_BUDGET = 230  # 227 (status, runs), 229 (a no-change run, connect) today; 525 with SQLAlchemy
 RUN_BUDGET = 296  # a first full run of a small pipeline: 295 today (secrets, random, hmac, base64
 # no more), 309 with importlib.resources
-STATUS_DATACLASSES = 35  # nodepipe's dataclasses: 33 (status) and 34 (no-change run), 65 before
-RUN_DATACLASSES = 46  # those a first full run imports: 45 today, 64 before the run's records,
-# plan and service holders became plain classes, 71 before
+STATUS_DATACLASSES = 32  # nodepipe's dataclasses: 30 (status) and 31 (no-change run), 65 before
+RUN_DATACLASSES = 43  # those a first full run imports: 42 today, 64 before the run's records,
+# plan, context and service holders became plain classes, 71 before
 
 
 def imported(*args: str) -> list[str]:
