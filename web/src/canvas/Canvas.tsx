@@ -228,7 +228,11 @@ export function Canvas() {
       if (!graph) return;
       if (node.type !== "step") {
         const group = graph.groups.find((g) => GROUP_PREFIX + g.id === node.id);
-        if (group) setMenu({ x: event.clientX, y: event.clientY, title: group.name, entries: groupMenu(group, openedIncludes().includes(group.name)) });
+        if (!group) return;
+        // Whether it is an include (Update include): asked once, when the pipeline was opened
+        // just now and its includes are still on their way.
+        const at = { x: event.clientX, y: event.clientY };
+        void openedIncludes().then((names) => setMenu({ ...at, title: group.name, entries: groupMenu(group, names.includes(group.name)) }));
         return;
       }
       let ids = useApp.getState().selection;

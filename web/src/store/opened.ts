@@ -92,10 +92,12 @@ export function replaceOpenedGraph(graph: PipelineGraph): void {
   showOpened();
 }
 
-/** The namespaces the open pipeline includes directly. */
-export function openedIncludes(): string[] {
+/** The namespaces the open pipeline includes directly: as loaded, else loaded now (a menu
+ * opened right after the pipeline would otherwise miss its include items). */
+export async function openedIncludes(): Promise<string[]> {
   const { pipelineId } = getApp();
-  return (pipelineId && queryClient.getQueryData(includesQuery(pipelineId).queryKey)) || [];
+  if (!pipelineId) return [];
+  return queryClient.ensureQueryData(includesQuery(pipelineId)).catch(() => []);
 }
 
 /** The pipelines as last loaded. */
