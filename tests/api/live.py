@@ -140,7 +140,7 @@ def server_process(
             command, stdout=output, stderr=subprocess.STDOUT, env=server_env(runtime_dir)
         )
         try:
-            info = info_of(runtime_dir, process)
+            info = info_of(runtime_dir, process, start_timeout)
             live = LiveServer(info.url, info.token, process.pid)
             wait_until_up(live.url, live.token, start_timeout, process=process)
             yield live
