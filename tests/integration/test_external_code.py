@@ -141,6 +141,43 @@ def test_a_link_in_external_code_counts_by_its_target_and_is_not_followed(
     assert not any("table.csv" in r for r in reasons), reasons
 
 
+@pytest.mark.parametrize("how", ["shared", "code-path"])
+def test_a_link_python_imports_through_is_followed_in_external_code(
+    chain: nodepipe.Workspace, envs: EnvironmentService, tmp_path: Path, how: str
+) -> None:
+    """Audit4 F2: a link in external code to a package folder or a module is code the node
+    imports, so an edit behind it makes the node stale (a link to data is not followed)."""
+    checkout = git_checkout(tmp_path / "src" / "mytool")
+    elsewhere = tmp_path / "elsewhere"
+    (elsewhere / "tool").mkdir(parents=True)
+    (elsewhere / "tool" / "__init__.py").write_text("VALUE = 1\n")
+    (elsewhere / "scripts").mkdir()
+    (elsewhere / "scripts" / "steps.py").write_text("STEP = 1\n")
+    (elsewhere / "helper.py").write_text("HELP = 1\n")
+    (checkout / "tool").symlink_to(elsewhere / "tool", target_is_directory=True)
+    (checkout / "scripts").symlink_to(elsewhere / "scripts", target_is_directory=True)
+    (checkout / "helper.py").symlink_to(elsewhere / "helper.py")
+    git(checkout, "add", ".")
+    git(checkout, "commit", "--quiet", "-m", "links to code")
+    if how == "shared":
+        envs.add("plot", [], shared=str(checkout))
+    else:
+        chain.external.code_path_add("plot", str(checkout))
+    chain.runs.run(RunRequest("baseline"))
+    assert states(chain)["plot"][0] is NodeState.COMPLETED
+    for edited, named in (
+        (elsewhere / "tool" / "__init__.py", "tool/__init__.py"),
+        (elsewhere / "scripts" / "steps.py", "scripts/steps.py"),
+        (elsewhere / "helper.py", "helper.py"),
+    ):
+        edited.write_text(edited.read_text() + "# edited\n")
+        state, reasons = states(chain)["plot"]
+        assert state is NodeState.STALE, (named, reasons)
+        assert any(named in reason for reason in reasons), reasons
+        chain.runs.run(RunRequest("baseline"))
+        assert states(chain)["plot"][0] is NodeState.COMPLETED
+
+
 def test_a_workspace_inside_a_shared_checkout_is_not_code(
     chain: nodepipe.Workspace, envs: EnvironmentService, tmp_path: Path
 ) -> None:

@@ -8,10 +8,11 @@ Three kinds of folder are walked:
 - external code a node runs (a shared checkout, a ``--path`` package, a code path, a library
   node's package): the same, honouring the ``.gitignore`` files found on the way (and
   ``.git/info/exclude``), so build products and scratch files a checkout ignores never make a
-  node stale; as in git, a pattern never hides a file the checkout tracks (``git_index``), and
-  a symbolic link, to a file or a folder, is recorded by its target, never followed: git tracks
-  a link as the path it holds, so a checkout's ``datasets -> /mnt/big`` is one entry, not the
-  data behind it (a new target is a change);
+  node stale; as in git, a pattern never hides a file the checkout tracks (``git_index``); a
+  symbolic link Python can import through is followed (a link to a module or extension file,
+  or to a folder holding Python code at its top: an ``__init__.py``, a module, a package),
+  and any other link is recorded by its target, as git tracks it, so a checkout's
+  ``datasets -> /mnt/big`` is one entry, not the data behind it (a new target is a change);
   a nodepipe workspace inside it (a folder holding ``.nodepipe/``: the user's repository
   holds their package and their workspace) is left out: its store, outputs and logs change
   at every run;
@@ -48,6 +49,8 @@ EXCLUDED_DIRS = frozenset(
 EXCLUDED_SUFFIXES = (".pyc", ".egg-info")
 GITIGNORE = ".gitignore"
 SNAPSHOT_RECORD = ".nodepipe-snapshot.json"
+_IMPORTABLE_SUFFIXES = (".py", ".pyw", ".pyc", ".so", ".pth")
+"""Names Python imports (or reads at start-up, ``.pth``) through a link in external code."""
 """In a copied snapshot: the digests of the files as copied (``workspace.snapshots``); not code."""
 
 _WRITE_ASIDE = re.compile(r"\..+\.[0-9a-f]{8}\.tmp")
@@ -94,14 +97,15 @@ class Walk(NamedTuple):
     follow_links: bool = True
     gitignore: bool = False
     links_by_target: bool = False
-    """Every symbolic link, to a file too, is recorded by its target (as git tracks it)."""
+    """A symbolic link Python cannot import through is recorded by its target (as git tracks
+    it), not followed: a link to data behind a checkout is one entry."""
     skip: Callable[[str], bool] = lambda _: False
     """Paths left out besides (the hash cache file lying inside the folder)."""
 
 
 CODE = Walk()
 RECORDED = Walk(follow_links=False)
-EXTERNAL = Walk(follow_links=False, gitignore=True, links_by_target=True)
+EXTERNAL = Walk(gitignore=True, links_by_target=True)
 DATA = Walk(excluded=False, follow_links=False)
 
 
@@ -133,7 +137,7 @@ def scan(root: Path, walk: Walk, stop_above: int = 0) -> Tree:
             relative = prefix + entry.name
             if walk.skip(relative) or (walk.excluded and _is_excluded(entry)):
                 continue
-            if walk.links_by_target and entry.is_symlink():
+            if walk.links_by_target and entry.is_symlink() and not _imports_through(entry):
                 if not ignored(relative, False) or _tracked(root, tracked).holds(relative, False):
                     tree.links[relative] = str(Path(entry.path).readlink())
                 continue
@@ -191,6 +195,26 @@ def _is_excluded_name(name: str) -> bool:
         or name == SNAPSHOT_RECORD
         or is_write_aside(name)
     )
+
+
+def _imports_through(link: os.DirEntry[str]) -> bool:
+    """Whether Python could import code through this symbolic link: it leads to a module or an
+    extension file, or to a folder with Python code at its top (``__init__.py``, a module, or
+    a folder holding ``__init__.py``). A dangling link, or one to data, is not followed."""
+    try:
+        if link.is_file():
+            return link.name.endswith(_IMPORTABLE_SUFFIXES)
+        if not link.is_dir():
+            return False
+        with os.scandir(link.path) as entries:
+            for entry in entries:
+                if entry.name.endswith(_IMPORTABLE_SUFFIXES):
+                    return True
+                if entry.is_dir() and (Path(entry.path) / "__init__.py").is_file():
+                    return True
+    except OSError:
+        return False
+    return False
 
 
 def _follow(entry: os.DirEntry[str], walk: Walk, visited: set[str], root: Path) -> bool:
