@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import stat
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -77,4 +79,25 @@ def test_a_content_this_process_collected_is_written_again_when_kept_next(
     assert collect(content, older_than=time.time() + 60)  # as `doctor --objects --collect`
     assert not objects.has(digest)
     assert objects.put_bytes(b"lock = 1\n") == (digest, True)  # not taken as kept a moment ago
+    assert objects.read(digest) == b"lock = 1\n"
+
+
+def test_a_content_another_process_collected_is_written_again_when_kept_next(
+    tmp_path: Path,
+) -> None:
+    """Audit4 F5: a content touched a moment ago is still looked for, since another process
+    (`doctor --objects --collect --grace 0`) may have collected it meanwhile."""
+    objects = ObjectStore(tmp_path / "objects")
+    digest, _ = objects.put_bytes(b"lock = 1\n")
+    assert objects.put_bytes(b"lock = 1\n") == (digest, False)  # touched by this process
+    collector = (
+        "import sys, time\n"
+        "from pathlib import Path\n"
+        "from nodepipe.workspace.object_collect import collect, survey\n"
+        "for content in survey(Path(sys.argv[1])):\n"
+        "    assert collect(content, older_than=time.time() + 60)\n"
+    )
+    subprocess.run([sys.executable, "-c", collector, str(objects.root)], check=True, timeout=60)
+    assert not objects.has(digest)
+    assert objects.put_bytes(b"lock = 1\n") == (digest, True)  # written again, not taken as kept
     assert objects.read(digest) == b"lock = 1\n"

@@ -76,12 +76,13 @@ class ObjectStore:
 
     def _kept_again(self, digest: str) -> bool:
         """Whether ``digest`` is stored; touched if so, so that collecting leaves it alone.
-        A content this process touched less than ``_TOUCHED_FOR`` seconds ago is taken as
-        kept without looking: the nodes of one run mostly share their locks and code."""
+        A content this process touched less than ``_TOUCHED_FOR`` seconds ago is not touched
+        again (the nodes of one run mostly share their locks and code), but it is still looked
+        for: another process may have collected it since (``doctor --objects --collect``)."""
         now = time.monotonic()
-        if now - _TOUCHED.get((self.root, digest), -_TOUCHED_FOR) < _TOUCHED_FOR:
-            return True
         path = self.path(digest)
+        if now - _TOUCHED.get((self.root, digest), -_TOUCHED_FOR) < _TOUCHED_FOR:
+            return path.exists()
         try:
             os.utime(path)
         except FileNotFoundError:
