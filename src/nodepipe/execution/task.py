@@ -269,7 +269,22 @@ class NodeProcess:
         that the outputs are kept with what really made them."""
         tree, self._code_tree = self._walked_code(), None  # the next launch walks again
         try:
+            self._record_with(tree)
+        except FileNotFoundError:
+            # A file of that walk went away since (removed while the environment was synced
+            # or compiled): what runs is what is there now, so walk again.
+            try:
+                self._record_with(scan(self.folder.code, CODE))
+            except FileNotFoundError as exc:
+                raise StorageError(f"could not record what the node runs with: {exc}") from exc
+
+    def _record_with(self, tree: Tree) -> None:
+        """``record_environment`` from the walk ``tree``; a file of it that is gone raises
+        FileNotFoundError, any other failure StorageError."""
+        try:
             fingerprint = launch_fingerprint(self.folder, self.task.fingerprint, tree)
+        except FileNotFoundError:
+            raise
         except OSError as exc:
             raise StorageError(f"could not read what the node runs with: {exc}") from exc
         if fingerprint != self.task.fingerprint:
@@ -285,6 +300,8 @@ class NodeProcess:
             self.recorded = record_environment(
                 self.folder.code, objects, known_digests(task.fingerprint), launched, existing, tree
             )
+        except FileNotFoundError:
+            raise
         except OSError as exc:
             raise StorageError(f"could not record what the node runs with: {exc}") from exc
 
