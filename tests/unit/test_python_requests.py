@@ -3,8 +3,14 @@ interpreter lookup looks for (ext14g: ``cpython@3.12`` passed the check, then fa
 
 from __future__ import annotations
 
+import contextlib
+import os
+from pathlib import Path
+
 import pytest
 
+from nodepipe.domain.errors import NodepipeError
+from nodepipe.envs.interpreters import find_interpreter
 from nodepipe.envs.python_requests import first_request, parse_request, request_problem
 
 
@@ -20,6 +26,7 @@ from nodepipe.envs.python_requests import first_request, parse_request, request_
         ("cpython3.12", "cpython", (3, 12), (3, 12, 7), (3, 11, 0)),
         ("cpython-3.12", "cpython", (3, 12), (3, 12, 7), (3, 11, 0)),
         ("cpython-3.12.1-linux-x86_64-gnu", "cpython", (3, 12), (3, 12, 1), (3, 12, 3)),
+        ("cpython-3.12-macos-aarch64-none", "cpython", (3, 12), (3, 12, 1), (3, 11, 3)),
         ("pypy@3.10", "pypy", (3, 10), (3, 10, 14), (3, 9, 0)),
         ("python3", None, None, (3, 13, 0), (2, 7, 0)),
         (">=3.11,<3.13", None, None, (3, 12, 0), (3, 13, 0)),
@@ -55,9 +62,27 @@ def test_implementation_and_free_threading_are_part_of_the_answer() -> None:
 
 
 def test_what_the_check_refuses_is_not_a_request() -> None:
-    for text in ("/usr/bin/python3", "~/py", "./py", "py", "3.12; rm -rf /"):
+    for text in ("/usr/bin/python3", "~/py", "./py", "py", "3.12; rm -rf /", "python3-config"):
         assert request_problem(text) is not None
         assert parse_request(text) is None
+
+
+def test_the_lookup_never_runs_a_program_from_a_relative_path_entry(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Audit4 F8: PATH may hold "." or "bin"; what lies there depends on the working folder,
+    and the lookup runs a candidate to ask its version."""
+    marker = tmp_path / "ran"
+    here = tmp_path / "here"
+    here.mkdir()
+    fake = here / "python3"
+    fake.write_text(f"#!/bin/sh\ntouch {marker}\nexit 1\n")
+    fake.chmod(0o755)
+    monkeypatch.chdir(here)
+    monkeypatch.setenv("PATH", os.pathsep.join([".", os.environ["PATH"]]))
+    with contextlib.suppress(NodepipeError):
+        find_interpreter("3")
+    assert not marker.exists()
 
 
 def test_a_file_asks_with_its_first_line_that_is_no_comment() -> None:

@@ -25,7 +25,9 @@ def _candidate_dirs() -> list[Path]:
     pyenv_root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
     dirs = sorted((pyenv_root / "versions").glob("*/bin"), reverse=True)
     for entry in os.environ.get("PATH", "").split(os.pathsep):
-        if entry and "shims" not in Path(entry).parts:
+        # A relative entry (".", "bin") names a different folder in every working directory:
+        # the lookup may run what it finds there to ask its version, so it is skipped.
+        if entry and Path(entry).is_absolute() and "shims" not in Path(entry).parts:
             dirs.append(Path(entry))
     dirs += [Path("/usr/local/bin"), Path("/usr/bin")]
     return list(dict.fromkeys(dirs))

@@ -7,8 +7,9 @@ what ``envs.interpreters.find_interpreter`` looks for, so a request the check le
 one the lookup can use. The forms: a version or range (``3``, ``3.12``, ``3.12.1``, ``312``,
 ``3.13t``, ``>=3.11,<3.13``, ``==3.12.*``), optionally behind an implementation
 (``cpython@3.12``, ``cpython3.12``, ``cpython-3.12``, ``cp312``, ``pypy@3.10``, ``python3``),
-a download key (``cpython-3.12.1-linux-x86_64-gnu``: the platform part is this machine's, as
-the interpreter found runs here), or an implementation alone (``cpython``, ``any``).
+a download key (``cpython-3.12.1-linux-x86_64-gnu``: the platform part, which must start with an
+operating system, is this machine's, as the interpreter found runs here; ``python3-config`` is
+a program, not a request), or an implementation alone (``cpython``, ``any``).
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ _NUMBERS = r"\d+(?:\.\d+){0,2}(?:(?:a|b|rc)\d+)?[t+]?"
 _RANGE = rf"(?:[<>=!~]=?|===?)?\s*{_NUMBERS}(?:\.\*)?"
 _REQUEST = re.compile(
     rf"^(?:{_IMPLEMENTATION}(?:[@-]|(?=\d)))?(?:{_RANGE}(?:\s*,\s*{_RANGE})*)"
-    r"(?:-[a-z0-9_]+){0,3}$|^(?:cpython|pypy|graalpy|any|default)$",
+    r"(?:-(?:linux|macos|darwin|windows|any)(?:-[a-z0-9_]+){0,2})?$"
+    r"|^(?:cpython|pypy|graalpy|any|default)$",
     re.IGNORECASE,
 )
 _PREFIX = re.compile(rf"^({_IMPLEMENTATION})(?:[@-]|(?=\d))", re.IGNORECASE)
