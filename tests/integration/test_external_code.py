@@ -326,6 +326,27 @@ def test_a_code_path_in_the_workspace_store_is_refused_added_or_written_by_hand(
         assert not (chain.nodes.path("clean") / "data" / "ran").exists()  # never launched
 
 
+def test_a_code_path_in_another_nodes_folder_is_refused_but_its_code_is_not(
+    chain: nodepipe.Workspace, cli: CliRunner
+) -> None:
+    """Audit4 F4: another node's folder, or its data/, changes at every run of that node: as a
+    code path it would keep this node stale forever. Its code/ is code like any other."""
+    code = chain.nodes.path("clean") / "code"
+    before = (code / "pyproject.toml").read_text()
+    load = chain.nodes.path("load")
+    for folder in (load, load / "data", load / "logs"):
+        folder.mkdir(exist_ok=True)
+        refused = cli("env", "code-path", "add", "clean", str(folder))
+        said = " ".join(refused.stderr.split())
+        assert refused.code == 2 and "another node's folder" in said, said
+    assert (code / "pyproject.toml").read_text() == before
+    assert cli("env", "code-path", "add", "clean", str(load / "code")).code == 0
+    assert cli("run", "baseline").code == 0
+    assert states(chain)["clean"][0] is NodeState.COMPLETED
+    assert cli("run", "baseline", "--force").code == 0
+    assert states(chain)["clean"][0] is NodeState.COMPLETED  # up to date after every run
+
+
 def test_a_folder_symlinked_into_code_is_followed(
     chain: nodepipe.Workspace, envs: EnvironmentService, tmp_path: Path
 ) -> None:

@@ -53,7 +53,8 @@ def check_code_paths(code: Path, paths: Iterable[tuple[str, Path]]) -> None:
 
 def written_by_runs(real: Path, code_dir: Path) -> str:
     """What the folder ``real`` (symbolic links resolved) is, when the runs of the node whose
-    code folder is ``code_dir`` write there; empty when it is code. The workspace's
+    code folder is ``code_dir`` write there, or the runs of another node of the workspace (a
+    folder of ``nodes/`` other than a ``code/``); empty when it is code. The workspace's
     ``.nodepipe/`` lies beside ``nodes/``, so a folder holding it holds the node's too."""
     code = Path(os.path.realpath(code_dir))
     node = code.parent
@@ -64,4 +65,9 @@ def written_by_runs(real: Path, code_dir: Path) -> str:
         return "inside the node's own folder (its outputs, logs and reports)"
     if real.is_relative_to(state):
         return "inside the workspace's .nodepipe/ (its store and caches)"
+    nodes = node.parent
+    if real.is_relative_to(nodes):
+        inside = real.relative_to(nodes).parts
+        if len(inside) < 2 or inside[1] != "code":
+            return "another node's folder or inside it (its outputs, logs and reports)"
     return ""
