@@ -65,8 +65,8 @@ def written_by_runs(real: Path, code_dir: Path) -> str:
         return "inside the node's own folder (its outputs, logs and reports)"
     if real.is_relative_to(state):
         return "inside the workspace's .nodepipe/ (its store and caches)"
-    nodes = node.parent
-    if real.is_relative_to(nodes):
+    nodes = node.parent  # the workspace's nodes/, when .nodepipe/ stands beside it
+    if real.is_relative_to(nodes) and state.is_dir():
         inside = real.relative_to(nodes).parts
         if len(inside) < 2 or inside[1] != "code":
             return "another node's folder or inside it (its outputs, logs and reports)"
