@@ -91,7 +91,7 @@ OPERATIONS = {
     ),
     "env-edit": Operation(
         ("env", "add", "b", "toypkg==1.0", "--pipeline", "base"),
-        ("edit.saved", "sync.built", "sync.swapping", "edit.edited"),
+        ("edit.saved", "sync.built", "sync.swapping", "edit.edited", "journal.finishing"),
     ),
     "duplicate": Operation(
         ("node", "duplicate", "a", "b", "--pipeline", "base", "--with-data"),

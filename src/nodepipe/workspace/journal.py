@@ -30,9 +30,12 @@ from pathlib import Path
 from typing import Any
 
 from nodepipe.domain.ids import new_id
+from nodepipe.workspace.crash_points import crash_point
 from nodepipe.workspace.durable import fsync_dir, write_atomic
 
 LOCK_SUFFIX = ".lock"
+FINISHED_SUFFIX = ".finished"
+"""An operation's folder renamed so while it is removed: litter, never an operation."""
 INTENT_FILE = "intent.json"
 
 
@@ -64,8 +67,15 @@ class Operation:
             self._lock = -1
 
     def finish(self) -> None:
-        """The operation is over (done, undone or recovered): remove its traces."""
-        shutil.rmtree(self.folder, ignore_errors=True)
+        """The operation is over (done, undone or recovered): remove its traces. The folder is
+        first renamed to a name no operation has (litter the next recovery removes): a kill
+        while it is being removed must not leave half of it, which a recovery would take for an
+        abandoned operation and undo work that was done (or fail on a file already gone)."""
+        finished = self.root / f"{self.id}{FINISHED_SUFFIX}"
+        with contextlib.suppress(FileNotFoundError):
+            self.folder.rename(finished)
+        crash_point("journal.finishing")
+        shutil.rmtree(finished, ignore_errors=True)
         with contextlib.suppress(FileNotFoundError):
             (self.root / f"{self.id}{LOCK_SUFFIX}").unlink()
         with contextlib.suppress(OSError):
