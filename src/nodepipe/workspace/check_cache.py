@@ -25,6 +25,9 @@ What an entry is keyed by, and when it is not trusted:
   of the modules that compute a check, ``CHECK_MODULES``: an upgrade, or an edit of the
   source, changes them); a file made for another is ignored.
 
+A launch asks the same entries (``kept_check``): a node about to start whose files are all as
+its kept check read them is not fingerprinted again in full (``fingerprint.launch_fingerprint``).
+
 The file (one per OS user, ``.nodepipe/cache/node-checks-<uid>.json``), how it is read and
 written safely and how an entry keeps its values: ``workspace.check_cache_file``.
 """
@@ -94,6 +97,22 @@ def _key(path: str) -> _Key:
     ]
 
 
+_OPENED: dict[str, CheckCache] = {}
+"""The check cache each workspace opened in this process has, by its nodes folder with a
+trailing ``/`` (one per workspace: the newest opened), for ``kept_check``."""
+
+
+def kept_check(folder: NodeFolder, parents: dict[str, ParentOutput]) -> NodeFingerprint | None:
+    """The fingerprint of the node in ``folder`` with ``parents``, if the check cache this
+    process opened for its workspace keeps a check of it and everything that check read is as
+    it was (``CheckCache.get``: the same stats a ``status`` trusts); None otherwise (a node
+    never kept, linked or with external code, a process that opened none: a Ray worker)."""
+    nodes, _, node_id = str(folder.path).rpartition("/")
+    cache = _OPENED.get(f"{nodes}/")
+    found = cache.get(node_id, parents) if cache is not None else None
+    return None if found is None else found[1]
+
+
 class CheckCache:
     """The kept node checks of one workspace, loaded on first use, saved by ``save``.
 
@@ -112,6 +131,7 @@ class CheckCache:
         self._decoded: dict[int, NodeConfig] = {}
         self._dirty = False
         self._lock = threading.Lock()
+        _OPENED[self._nodes] = self
 
     def _loaded(self) -> dict[str, list[Any]]:
         if self._entries is None:

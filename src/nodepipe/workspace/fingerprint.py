@@ -34,6 +34,7 @@ from nodepipe.domain.staleness import (
     make_fingerprint,
 )
 from nodepipe.workspace.bundle_libs import read_links
+from nodepipe.workspace.check_cache import kept_check
 from nodepipe.workspace.code_trees import CODE, EXTERNAL, Tree, scan
 from nodepipe.workspace.conda_project import conda_locked_packages
 from nodepipe.workspace.external_code import (
@@ -123,14 +124,20 @@ def launch_fingerprint(folder: NodeFolder, planned: str, code_tree: Tree | None 
     one made when the run was planned: the code and locks are read again (a lock relocked
     before the launch, a file edited while the node waited), the parameters and inputs stay
     the planned ones (the node reads them from its context file). ``planned`` itself when
-    nothing changed or it is not a fingerprint. ``code_tree``: ``code/`` walked just now."""
+    nothing changed or it is not a fingerprint. ``code_tree``: ``code/`` walked just now.
+
+    A node whose kept check (``check_cache.kept_check``) vouches that none of its files
+    changed since that check is not read again: its fingerprint is the kept one, as for a
+    ``status``."""
     try:
         before = NodeFingerprint.from_dict(json.loads(planned))
     except ValueError:
         return planned
-    now, _ = fingerprint_and_scope(
-        folder, before.parents, before.entry, folder.fingerprint_cache, code_tree=code_tree
-    )
+    now = kept_check(folder, dict(before.parents))
+    if now is None or now.entry != before.entry:
+        now, _ = fingerprint_and_scope(
+            folder, before.parents, before.entry, folder.fingerprint_cache, code_tree=code_tree
+        )
     if now.params_digest != before.params_digest:
         now = make_fingerprint(
             now.code,
