@@ -10,7 +10,6 @@ cache when the second run is planned; the source node then edits its children's 
 from __future__ import annotations
 
 import hashlib
-import os
 import time
 from pathlib import Path
 
