@@ -125,20 +125,32 @@ def server_env(runtime_dir: Path) -> dict[str, str]:
 
 @contextmanager
 def server_process(
-    root: Path, log: Path, runtime_dir: Path | None = None, start_timeout: float = 30.0
+    root: Path,
+    log: Path,
+    runtime_dir: Path | None = None,
+    start_timeout: float = 30.0,
+    *,
+    again: LiveServer | None = None,
+    module: str = "nodepipe.api",
 ) -> Iterator[LiveServer]:
     """``python -m nodepipe.api`` serving the workspace at ``root``, with a token of its own.
 
     Its info file goes to ``runtime_dir`` (default: ``runtime/`` beside ``log``). A server of a
-    10,000-node workspace takes longer to answer first: ``start_timeout``.
+    10,000-node workspace takes longer to answer first: ``start_timeout``. ``again``: a server
+    started again on that server's port with its token (as a user restarts ``nodepipe serve``),
+    so a page open on it reconnects. ``module``: another module of the same command line (one of
+    the tests' own, which injects a fault into the server).
     """
-    port = free_port()
+    port = free_port() if again is None else int(again.url.rsplit(":", 1)[1])
     runtime_dir = runtime_dir or log.parent / "runtime"
-    command = [sys.executable, "-m", "nodepipe.api", "-w", str(root), "--port", str(port)]
+    command = [sys.executable, "-m", module, "-w", str(root), "--port", str(port)]
+    if again is not None:
+        command.append(f"--token={again.token}")  # a token may begin with "-"
+    env = server_env(runtime_dir)
+    if module != "nodepipe.api":  # the tests' own module: found beside this one
+        env["PYTHONPATH"] = str(Path(__file__).parents[1])
     with log.open("wb") as output:
-        process = subprocess.Popen(
-            command, stdout=output, stderr=subprocess.STDOUT, env=server_env(runtime_dir)
-        )
+        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, env=env)
         try:
             info = info_of(runtime_dir, process, start_timeout)
             live = LiveServer(info.url, info.token, process.pid)

@@ -18,6 +18,35 @@ function scheduleReload(): void {
   reloadTimer = window.setTimeout(() => void invalidateAll(), 60);
 }
 
+let resyncTimer: number | undefined;
+
+/** The page may have missed events: the hub dropped some for this slow page (``resync``), or
+ * the stream reconnected (the server restarted, the connection dropped; nothing is replayed).
+ * A missed ``run_finished`` would leave that run's cards queued/running forever: refetch
+ * everything, then drop every live overlay no event replaced meanwhile, so the cards show what
+ * the store says (a run still going has its nodes queued/running there too, and its next events
+ * overlay them again). Bursts coalesce into one. */
+function scheduleResync(): void {
+  window.clearTimeout(reloadTimer);
+  window.clearTimeout(resyncTimer);
+  resyncTimer = window.setTimeout(() => void resync(), 60);
+}
+
+async function resync(): Promise<void> {
+  flushLive(true);
+  const before = getApp().live;
+  await invalidateAll();
+  showOpened();
+  // An overlay an event set during the refetch is newer than what the refetch returned: kept.
+  const { live } = getApp();
+  const missed = Object.keys(before).filter((id) => live[id] === before[id] && !pending.has(id));
+  const dropped = new Set(missed);
+  const going = new Set(Object.entries(live).flatMap(([id, l]) => (dropped.has(id) ? [] : [l.runId])));
+  for (const l of pending.values()) if (l) going.add(l.runId);
+  for (const runId of runNodes.keys()) if (!going.has(runId)) runNodes.delete(runId); // its end was missed
+  setLive(missed, null);
+}
+
 /** Live states received since the last frame (null: drop the node's overlay). A run of 1,000
  * nodes sends thousands of events: applying each at once would re-render the canvas thousands
  * of times; they are applied together, once per animation frame. */
@@ -121,7 +150,7 @@ export function handleEvent(event: WorkspaceEvent): void {
       void jobFinished(event.job_id).catch(() => undefined);
       break;
     case "resync":
-      scheduleReload();
+      scheduleResync();
       break;
   }
 }
@@ -151,7 +180,7 @@ export function connectEvents(): () => void {
   const source = new EventSource("/api/events");
   source.onopen = () => {
     setApp({ connected: true });
-    scheduleReload();
+    scheduleResync();
   };
   source.onerror = () => setApp({ connected: false });
   source.onmessage = (message: MessageEvent<string>) => {
