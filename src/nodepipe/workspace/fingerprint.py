@@ -138,6 +138,8 @@ def launch_fingerprint(folder: NodeFolder, planned: str, code_tree: Tree | None 
         now, _ = fingerprint_and_scope(
             folder, before.parents, before.entry, folder.fingerprint_cache, code_tree=code_tree
         )
+    if now.digest == before.digest and _same_packages(now, before):
+        return planned  # the digest covers code, parameters, locks, entry and inputs
     if now.params_digest != before.params_digest:
         now = make_fingerprint(
             now.code,
@@ -151,6 +153,16 @@ def launch_fingerprint(folder: NodeFolder, planned: str, code_tree: Tree | None 
             now.conda_packages,
         )
     return planned if now.to_dict() == before.to_dict() else json.dumps(now.to_dict())
+
+
+def _same_packages(one: NodeFingerprint, other: NodeFingerprint) -> bool:
+    """Whether two fingerprints name the same packages and snapshot revisions (what their
+    digests leave out: the packages are read from the locks the digests cover)."""
+    return (
+        one.packages == other.packages
+        and one.conda_packages == other.conda_packages
+        and one.revisions == other.revisions
+    )
 
 
 _SETTLED: dict[str, tuple[tuple[Any, ...], NodeFingerprint]] = {}
