@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import threading
 import time
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -42,6 +43,11 @@ class LiveProgress:
     also stops when the run raises. rich is imported when the run starts in a terminal: a run
     with nothing to do never imports it, and piped output (no live line to draw) is a plain
     line per settled node, without rich.
+
+    In a terminal the live line is built when rich draws it (``get_renderable``: at most
+    ``_DRAWS_PER_SECOND`` times a second, and again when a line is printed above it, if it
+    is older than a draw), never per event: a run of many quick nodes sends three events a
+    node. Events change the counts under a lock the drawing thread takes too.
     """
 
     def __init__(self, terminal: bool | None = None) -> None:
@@ -53,6 +59,9 @@ class LiveProgress:
         self.preparing: dict[str, str] = {}
         self.started = time.monotonic()
         self.live: Live | None = None
+        self._lock = threading.Lock()
+        self._drawn: tuple[float, Table] | None = None
+        self._said: list[tuple[str, str, str]] = []
 
     def __enter__(self) -> LiveProgress:
         return self
@@ -68,14 +77,7 @@ class LiveProgress:
 
     def __call__(self, event: RunEvent) -> None:
         # the events' module only once a run sends one: a run with nothing to do sends none
-        from nodepipe.domain.events import (
-            NodeFinished,
-            NodePreparing,
-            NodeSkipped,
-            NodeStarted,
-            RunFinished,
-            RunStarted,
-        )
+        from nodepipe.domain.events import RunFinished, RunStarted
 
         if isinstance(event, RunStarted):
             self.tags = event.tags
@@ -85,9 +87,32 @@ class LiveProgress:
                 return
             from rich.live import Live
 
-            self.live = Live(console=console.rich, refresh_per_second=8, transient=True)
+            self.live = Live(
+                console=console.rich,
+                refresh_per_second=_DRAWS_PER_SECOND,
+                transient=True,
+                get_renderable=self._view,
+            )
             self.live.start()
-        elif isinstance(event, NodePreparing):
+            return
+        with self._lock:
+            self._changed(event)
+            said, self._said = self._said, []
+        for style, mark, text in said:  # printed outside the lock: rich draws the line then
+            self._print(style, mark, text)
+        if isinstance(event, RunFinished) and self.live is not None:
+            self.live.stop()
+
+    def _changed(self, event: RunEvent) -> None:
+        from nodepipe.domain.events import (
+            NodeFinished,
+            NodePreparing,
+            NodeSkipped,
+            NodeStarted,
+            RunFinished,
+        )
+
+        if isinstance(event, NodePreparing):
             self._preparing(event)
         elif isinstance(event, NodeStarted):
             self.preparing.pop(event.node_id, None)
@@ -103,11 +128,15 @@ class LiveProgress:
             self._line("dim", "skipped", f"{tag}: {event.reason}")
         elif isinstance(event, RunFinished):
             self.running.clear()
-            if self.live is not None:
-                self.live.stop()
-            return
-        if self.live is not None:
-            self.live.update(self._render())
+
+    def _view(self) -> Table:
+        """The live line as rich draws it: built again only when the last one is older than
+        a draw (rich also asks each time a line is printed above it)."""
+        now = time.monotonic()
+        with self._lock:
+            if self._drawn is None or now - self._drawn[0] >= _FRESH_FOR:
+                self._drawn = (now, self._render())
+            return self._drawn[1]
 
     def _preparing(self, event: NodePreparing) -> None:
         tag = self.tags.get(event.node_id, event.node_id)
@@ -137,6 +166,10 @@ class LiveProgress:
             self._line("red", "✘", f"{tag} {outcome.status}: {outcome.message}")
 
     def _line(self, style: str, mark: str, text: str) -> None:
+        """A line about a settled node, printed once the event is taken in."""
+        self._said.append((style, mark, text))
+
+    def _print(self, style: str, mark: str, text: str) -> None:
         """A line about a settled node: styled by rich in a terminal, plain text when piped."""
         if self.terminal:
             console.print(f"[{style}]{mark}[/] {escape(text)}")
@@ -166,6 +199,12 @@ class LiveProgress:
             tag = escape(self.tags.get(node_id, node_id))
             grid.add_row("", f"[blue]preparing:[/] {tag}: {escape(step)}", "")
         return grid
+
+
+_DRAWS_PER_SECOND = 8
+_FRESH_FOR = 0.9 / _DRAWS_PER_SECOND
+"""How long a built live line is drawn again as it is (a little less than between two
+draws: each draw of rich's refresh thread builds it anew)."""
 
 
 def _gigabytes(count: int) -> str:
