@@ -42,11 +42,11 @@ def point_latest_log(log_file: Path) -> None:
     A hard link, not a symlink: it creates no new file, which is what costs on a busy
     filesystem, and ``tail -f`` on it follows the run all the same.
     """
-    latest = log_file.with_name("latest.log")
-    temporary = log_file.with_name(f".latest-{log_file.stem}")
+    logs, _, name = str(log_file).rpartition("/")  # strings: once a node run
+    latest, temporary = f"{logs}/latest.log", f"{logs}/.latest-{name.removesuffix('.log')}"
     try:
         os.link(log_file, temporary)
     except FileExistsError:  # left by a crash
-        temporary.unlink()
+        os.unlink(temporary)  # noqa: PTH108 (str paths, see above)
         os.link(log_file, temporary)
-    temporary.replace(latest)
+    os.replace(temporary, latest)  # noqa: PTH105

@@ -66,8 +66,9 @@ def record_environment(
         files, links = code_files(code)
     digests: dict[str, str] = {}
     written = False
+    folder = str(code)
     for relative in files:
-        digest, new = objects.put_file(code / relative, known.get(relative))
+        digest, new = objects.put_file(f"{folder}/{relative}", known.get(relative))
         digests[relative] = digest
         written = written or new
     manifest = CodeManifest(digests, links, code_modes(files))
