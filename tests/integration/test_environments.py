@@ -443,3 +443,20 @@ def test_a_failed_materialize_leaves_nothing_half_built(
     after = {name: (code / name).read_bytes() for name in before}
     assert after == before and import_version(lab, "first") == "1.0"
     assert len(list(lab.context.layout.nodes_dir.iterdir())) == 1
+
+
+def test_env_show_names_the_request_uv_reads_not_the_comments_around_it(
+    chain: nodepipe.Workspace, cli: CliRunner
+) -> None:
+    here = "{}.{}".format(*sys.version_info[:2])
+    request_file = chain.nodes.path("load") / "code" / ".python-version"
+    request_file.write_text(f"# the team's Python (see the wiki)\n\n  {here}\n# 3.9 once\n")
+    shown = cli("env", "show", "load", "--json")
+    assert shown.code == 0, shown.stderr
+    assert shown.json()["python_request"] == here
+    assert shown.json()["python"].startswith(f"{here}.")
+    text = cli("env", "show", "load")
+    assert f"python requested: {here}\n" in text.stdout
+    assert "wiki" not in text.stdout and "3.9" not in text.stdout
+    request_file.write_text("# nothing asked for yet\n")  # uv: no request, the default
+    assert cli("env", "show", "load", "--json").json()["python_request"] == "default"

@@ -18,6 +18,7 @@ from nodepipe.domain.staleness import SNAPSHOTS_DIR
 from nodepipe.envs.interpreters import find_interpreter, interpreter_version
 from nodepipe.envs.kernels import install_kernel
 from nodepipe.envs.node_env import PYTHON_VERSION_FILE
+from nodepipe.envs.python_requests import first_request
 from nodepipe.services import resolver
 from nodepipe.services.context import WorkspaceContext
 from nodepipe.services.envs import indexes
@@ -333,9 +334,7 @@ class EnvironmentService:
             node_id=node.id,
             tag=node.tag,
             python=python,
-            python_request=request_file.read_text().strip()
-            if request_file.is_file()
-            else "default",
+            python_request=_python_request(request_file),
             direct=tuple(dependencies(code / "pyproject.toml")),
             locked=locked,
             snapshots=shown_snapshots(code / "pyproject.toml"),
@@ -399,3 +398,11 @@ def added_folder(path: str, node: str, source: str, large: bool) -> str:
 def _shared_references(code: Path) -> dict[str, str]:
     """Editable sources outside the node's code/ folder: shared checkouts (less reproducible)."""
     return {item.name: str(item.path) for item in external_code(code) if item.kind == SHARED}
+
+
+def _python_request(request_file: Path) -> str:
+    """The request the node's ``.python-version`` makes, as uv reads it (its first line that is
+    not blank or a comment); "default" without one."""
+    if not request_file.is_file():
+        return "default"
+    return first_request(request_file.read_text(encoding="utf-8", errors="replace")) or "default"
