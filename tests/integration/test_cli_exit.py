@@ -1,7 +1,7 @@
 """The ``nodepipe`` program ends as soon as its command is done (``cli.app.end_now``): without
 the interpreter's teardown, and with nothing of the command lost: its output, its exit status,
-its exit handlers; a thread still at work, or an output that cannot be written, get the
-interpreter's usual ending."""
+its exit handlers; a thread still at work gets the interpreter's usual ending, an output that
+cannot be written (its reader went away) ends silently with READER_GONE."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import subprocess
 import sys
 
 import nodepipe
+from nodepipe.cli.errors import READER_GONE
 from nodepipe.services.runs.service import RunRequest
 
 # The program as the console script runs it, telling when the interpreter is torn down (its
@@ -79,8 +80,9 @@ def test_a_thread_still_at_work_gets_the_usual_ending() -> None:
     assert ended.stdout.splitlines()[-2:] == ["thread done", "torn down"]
 
 
-def test_a_closed_pipe_gets_the_usual_report() -> None:
-    """An answer that cannot be written (its reader went away first): reported, as before."""
+def test_a_closed_pipe_ends_silently_with_reader_gone() -> None:
+    """An answer that cannot be written (its reader went away first): the exit-code table's
+    READER_GONE, and nothing said about it (tests/integration/test_reader_gone.py: commands)."""
     with subprocess.Popen(
         [sys.executable, "-c", "from nodepipe.cli.app import console; console()", "--help"],
         stdout=subprocess.PIPE,
@@ -90,5 +92,5 @@ def test_a_closed_pipe_gets_the_usual_report() -> None:
         assert process.stdout is not None and process.stderr is not None
         process.stdout.close()
         error = process.stderr.read()
-        assert process.wait(60) == 1  # as the interpreter's own ending gave
-    assert "Traceback" not in error
+        assert process.wait(60) == READER_GONE.code
+    assert error == ""

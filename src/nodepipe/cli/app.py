@@ -170,8 +170,9 @@ def end_now(ending: SystemExit) -> None:
     answer is out. Nothing of the command's is left to it: the store commits each transaction
     durably and the command has closed its files; the exit handlers (``atexit``) still run
     here, then the standard streams are flushed. Where something else still runs (a thread
-    that is not a daemon), the status is not a number, or a stream cannot be flushed (a
-    closed pipe), the interpreter ends as it always did, and reports it."""
+    that is not a daemon), the status is not a number, or a stream cannot be flushed (a full
+    disk), the interpreter ends as it always did, and reports it; a closed pipe (the reader went
+    away) ends it silently with ``READER_GONE`` (or the command's own failing status)."""
     code = 0 if ending.code is None else ending.code
     threading = sys.modules.get("threading")  # never imported: no thread to wait for
     if not isinstance(code, int) or (
@@ -183,6 +184,12 @@ def end_now(ending: SystemExit) -> None:
     try:
         sys.stdout.flush()
         sys.stderr.flush()
+    except BrokenPipeError:  # the reader went away after the last write: nothing more said
+        from nodepipe.cli.errors import READER_GONE
+        from nodepipe.cli.output import reader_gone
+
+        reader_gone()
+        code = code or READER_GONE.code
     except Exception:
         raise ending from None
     os._exit(code)

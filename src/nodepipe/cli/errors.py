@@ -34,6 +34,12 @@ class ExitCode(NamedTuple):
 OK = ExitCode(0, "ok")
 NODE_FAILED = ExitCode(8, "a node of the run failed (your code; see `nodepipe logs`)")
 CANCELLED = ExitCode(130, "cancelled (Ctrl-C, or a run stopped by a signal)")
+READER_GONE = ExitCode(
+    141,
+    "the output's reader went away (a `head` that stopped reading): the command stopped "
+    "printing, silently (128 + SIGPIPE, as for a program a closed pipe ends); a run goes on to "
+    "its end and exits with its own status",
+)
 
 EXIT_CODES: tuple[ExitCode, ...] = (
     OK,
@@ -57,6 +63,7 @@ EXIT_CODES: tuple[ExitCode, ...] = (
     NODE_FAILED,
     ExitCode(9, "the disk or the store failed (full, read-only, no permission)", (StorageError,)),
     CANCELLED,
+    READER_GONE,
 )
 """Every exit status of ``nodepipe``, by code."""
 

@@ -9,6 +9,8 @@ each summary against the command's own help, so the two cannot drift apart.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, NamedTuple
 
 import click
@@ -32,6 +34,18 @@ class LazyCommand(NamedTuple):
         return command
 
 
+@contextmanager
+def _ended_if_reader_gone() -> Iterator[None]:
+    try:
+        yield
+    except BrokenPipeError:
+        from nodepipe.cli.errors import READER_GONE
+        from nodepipe.cli.output import reader_gone
+
+        reader_gone()
+        raise click.exceptions.Exit(READER_GONE.code) from None
+
+
 def _attribute(target: str) -> click.Command:
     module, attribute = target.split(":")
     command = getattr(importlib.import_module(module), attribute)
@@ -40,11 +54,22 @@ def _attribute(target: str) -> click.Command:
 
 
 class LazyCommandGroup(CommandGroup):
-    """A group that imports a sub-command's module on first use, listing them in table order."""
+    """A group that imports a sub-command's module on first use, listing them in table order.
+
+    A sub-command cut off by its output's reader going away (``nodepipe status | head -1``)
+    ends here, silently, with ``READER_GONE`` (click's own ending would be 1, "an error")."""
 
     def __init__(self, *args: Any, lazy: dict[str, LazyCommand], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.lazy = lazy
+
+    def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
+        with _ended_if_reader_gone():  # the root's --help is printed here
+            return super().make_context(*args, **kwargs)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        with _ended_if_reader_gone():
+            return super().invoke(ctx)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return [*self.commands, *(name for name in self.lazy if name not in self.commands)]

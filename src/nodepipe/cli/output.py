@@ -12,13 +12,19 @@ rich never reads a tag like ``x[/]`` as markup.
 rich itself is imported on the first message printed through it: ``console`` and
 ``error_console`` make their rich consoles when first used, so a command whose output is a
 listing (``cli.listing``) or JSON never imports rich.
+
+A reader that goes away (``nodepipe run --json | head -1``) ends the output, not the command:
+:func:`reader_gone` sends what is written to the closed pipe nowhere from then on, silently.
 """
 
 from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Callable
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
@@ -127,3 +133,38 @@ def print_error(message: str) -> None:
 def print_warning(message: str) -> None:
     """``warning: <message>`` on stderr: the command did what it was asked, but see this."""
     error_console.print(f"[yellow]warning:[/] {escape(message)}", soft_wrap=True)
+
+
+def reader_gone() -> None:
+    """The reader of stdout (or stderr) went away: from now on what is written to that closed
+    pipe goes to the null device, so no later write (nor the final flush) fails, and nothing
+    more is said about it. Called on a ``BrokenPipeError``."""
+    import select
+
+    fds = []
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            fds.append(stream.fileno())
+        except (AttributeError, OSError, ValueError):  # not a file (a test's capture)
+            continue
+    poll = select.poll()
+    for fd in fds:
+        poll.register(fd, select.POLLOUT)
+    # A pipe whose reader closed polls as an error; if neither says so, stdout it is.
+    broken = [fd for fd, events in poll.poll(0) if events & (select.POLLERR | select.POLLHUP)]
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        for fd in broken or fds[:1]:
+            os.dup2(null, fd)
+    finally:
+        os.close(null)
+
+
+@contextmanager
+def unless_reader_gone() -> Iterator[None]:
+    """What is printed inside stops at a reader that went away (:func:`reader_gone`); the
+    caller goes on as if it had been read."""
+    try:
+        yield
+    except BrokenPipeError:
+        reader_gone()

@@ -9,7 +9,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 from nodepipe.cli.listing import printable
-from nodepipe.cli.output import console, escape
+from nodepipe.cli.output import console, escape, unless_reader_gone
 from nodepipe.domain.states import NodeState
 
 if TYPE_CHECKING:
@@ -21,7 +21,8 @@ if TYPE_CHECKING:
 
 class JsonEvents:
     """Streams each run event as one line of JSON on stdout: the JSON the web app's event
-    stream sends for it (the same Pydantic reading of the same event types)."""
+    stream sends for it (the same Pydantic reading of the same event types). A reader that goes
+    away (``| head -1``) ends the stream, not the run."""
 
     def __init__(self) -> None:
         from pydantic import TypeAdapter  # only for --json: ~0.1 s
@@ -31,7 +32,8 @@ class JsonEvents:
         self._adapter: TypeAdapter[RunEvent] = TypeAdapter(RunEvent)
 
     def __call__(self, event: RunEvent) -> None:
-        print(self._adapter.dump_json(event).decode(), flush=True)
+        with unless_reader_gone():
+            print(self._adapter.dump_json(event).decode(), flush=True)
 
 
 class LiveProgress:
@@ -42,7 +44,8 @@ class LiveProgress:
     The display starts with the run and stops with it; use it as a context manager so that it
     also stops when the run raises. rich is imported when the run starts in a terminal: a run
     with nothing to do never imports it, and piped output (no live line to draw) is a plain
-    line per settled node, without rich.
+    line per settled node, without rich. A reader that goes away (``| head -1``) ends the
+    display, not the run.
 
     In a terminal the live line is built when rich draws it (``get_renderable``: at most
     ``_DRAWS_PER_SECOND`` times a second, and again when a line is printed above it, if it
@@ -76,6 +79,10 @@ class LiveProgress:
             self.live.stop()
 
     def __call__(self, event: RunEvent) -> None:
+        with unless_reader_gone():
+            self._show(event)
+
+    def _show(self, event: RunEvent) -> None:
         # the events' module only once a run sends one: a run with nothing to do sends none
         from nodepipe.domain.events import RunFinished, RunStarted
 

@@ -18,7 +18,16 @@ from nodepipe.cli.options import (
     names_argument,
     repeatable_option,
 )
-from nodepipe.cli.output import console, done, error_console, escape, json_data, render, say
+from nodepipe.cli.output import (
+    console,
+    done,
+    error_console,
+    escape,
+    json_data,
+    render,
+    say,
+    unless_reader_gone,
+)
 from nodepipe.cli.session import workspace
 from nodepipe.cli.views import add_row, styled_state, table
 from nodepipe.domain.environments import LOCK_FILES
@@ -92,7 +101,8 @@ def run(
 
     Exit status: 0 when the run completed, 8 when a node failed, 130 when it was cancelled;
     then it prints the command that runs what the run left undone. With --json, each event of
-    the run is one line of JSON (and that command goes to stderr).
+    the run is one line of JSON (and that command goes to stderr). A reader that goes away
+    (| head -1) ends the output, not the run: it runs to its end, with the same exit status.
     """
     from nodepipe.services.gc_pause import hold_off_for_command
     from nodepipe.services.runs.service import RunRequest
@@ -142,18 +152,23 @@ def _run_and_exit(service: RunService, request: RunRequest, as_json: bool) -> No
         quiet = [] if walks is None else [walks.close]
         if as_json:
             result = service.run(request, [*quiet, JsonEvents()], on_start=started)
-            if result.finished is None:
-                plan = json_data(result.plan, "PlanPublic", result.tags)
-                print(json.dumps({"type": "nothing_to_run", **plan}))
         else:
             with LiveProgress() as progress:
                 result = service.run(request, [*quiet, progress], on_start=started)
-    if not as_json:
-        _print_outcome(result)
     finished = result.finished
+    # A reader that went away (`| head -1`) ended the output, not the run: the run went on to
+    # its end (the listeners above print nothing more), and the command ends with its status.
+    with unless_reader_gone():
+        if as_json and finished is None:
+            plan = json_data(result.plan, "PlanPublic", result.tags)
+            print(json.dumps({"type": "nothing_to_run", **plan}))
+        elif not as_json:
+            _print_outcome(result)
+        if finished is not None and finished.status is not RunStatus.COMPLETED:
+            _print_resume(service, request, result, as_json)
+        sys.stdout.flush()
     if finished is None or finished.status is RunStatus.COMPLETED:
         return
-    _print_resume(service, request, result, as_json)
     if finished.failed:
         raise click.exceptions.Exit(NODE_FAILED.code)
     if finished.status is RunStatus.CANCELLED:
