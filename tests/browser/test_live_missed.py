@@ -17,7 +17,7 @@ from playwright.sync_api import Page, expect
 
 import nodepipe
 from api.live import server_process
-from browser.canvas import expect_state
+from browser.canvas import expect_state, open_panel
 from browser.conftest import Served
 from browser.gates import gated
 from support.waiting import wait_for
@@ -49,6 +49,8 @@ def test_a_page_that_reconnects_after_a_server_restart_shows_the_runs_end(
         stored = wait_for(lambda: _settled(again.url, again.headers), "the store to end the run")
         assert stored == "failed"  # the run was interrupted: its orchestrator is gone
         expect_state(page, "slow", stored, 30_000)
+        panel = open_panel(page, "slow")  # the panel follows the store too, not the run
+        expect(panel.get_by_test_id("reasons")).to_contain_text("interrupted")
     assert page.evaluate("window.__notReloaded === true")  # the same page all along
 
 
