@@ -126,6 +126,14 @@ def answers(session: LightReads, chain: Seeded, diamond: Seeded) -> dict[str, An
         ]
         found[f"edge rows {seeded.pipeline.tag}"] = session.edge_rows(seeded.id)
         found[f"groups {seeded.pipeline.tag}"] = session.groups_of_pipeline(seeded.id)
+        some = [*list(seeded.ids.values())[1:3], "nosuchnode"]
+        found[f"member rows of {seeded.pipeline.tag}"] = [
+            (*member_of(seeded.id, row), row[11:])
+            for row in session.member_rows_of(seeded.id, some)
+        ]
+        found[f"edge rows into {seeded.pipeline.tag}"] = session.edge_rows_into(seeded.id, some)
+    found["journal"] = session.graph_changes(None)
+    found["code point order"] = session.code_point_order()
     return found
 
 
@@ -161,6 +169,14 @@ def test_the_light_read_path_answers_as_sqlalchemy_does(
         assert [(e.parent_id, e.child_id, e.slot) for e in got[f"edges {tag}"]] == list(
             got[f"edge rows {tag}"]
         )
+        # the rows of some nodes are those nodes' rows of the whole read, in its order
+        some = set(list(seeded.ids.values())[1:3])
+        assert got[f"member rows of {tag}"] == [
+            m for m in got[f"member rows {tag}"] if m[0].id in some
+        ]
+        assert got[f"edge rows into {tag}"] == [e for e in got[f"edge rows {tag}"] if e[1] in some]
+        assert got[f"edge rows into {tag}"] and len(got[f"member rows of {tag}"]) == 2
+    assert got["journal"][1] is None and got["code point order"] is True
     assert got["fingerprints"][chain.ids["clean"]] == (None, "e" * 64)
     assert next(p for p in got["pipelines"] if p.id == diamond.id).base_packages == (
         "numpy==2.1.0",

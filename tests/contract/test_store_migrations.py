@@ -106,3 +106,49 @@ def test_a_store_from_a_newer_nodepipe_is_refused(store: Store, store_url: str) 
         connection.execute(sa.text("UPDATE alembic_version SET version_num = '9999'"))
     with pytest.raises(WorkspaceError, match="newer"):
         Store.open(store_url).close()
+
+
+def test_a_store_of_the_revision_before_the_journal_keeps_its_graph_and_journals_writes(
+    store_url: str,
+) -> None:
+    """0006 -> 0007 with data: the graph is kept, the journal starts empty, and the next write
+    of the graph (through nodepipe or plain SQL) is journaled."""
+    from alembic import command
+    from alembic.config import Config
+
+    from nodepipe.store.engine import create_store_engine
+    from nodepipe.store.queries import StoreSession
+
+    from .test_store_contract import CHAIN, make_project, seed_pipeline
+
+    engine = create_store_engine(store_url, create=True)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0006")
+        project = make_project()
+        session = StoreSession(connection)
+        session.insert_project(project)
+        chain = seed_pipeline(session, project, "chain", CHAIN)
+    engine.dispose()
+    store = Store.open(store_url)
+    try:
+        assert current_revision(store.engine) == HEAD_REVISION
+        with store.light_read() as light:
+            assert [row[0] for row in light.member_rows(chain.id)] == [
+                chain.ids[tag] for tag in sorted(CHAIN)
+            ]
+            assert len(light.edge_rows(chain.id)) == 2
+            mark, changed = light.graph_changes(None)
+            assert changed is None and mark[2] == 0  # nothing journaled before the journal
+        with store.write() as writing:
+            writing.update_node(chain.ids["train"], notes="after the upgrade")
+        with store.engine.begin() as connection:
+            connection.execute(
+                sa.text("DELETE FROM edges WHERE child_id = :c"), {"c": chain.ids["clean"]}
+            )
+        with store.light_read() as light:
+            assert light.graph_changes(mark)[1] == {chain.ids["train"], chain.ids["clean"]}
+    finally:
+        store.close()

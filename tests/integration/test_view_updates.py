@@ -13,10 +13,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
 import nodepipe
 from api.live import LiveServer, server_thread
 from nodepipe.schemas.graph import PipelineGraph
+from nodepipe.services.graph import view_updates
 from nodepipe.services.graph.pipelines import PipelineService
 from nodepipe.services.runs.service import RunRequest
 from support.waiting import wait_for
@@ -167,3 +169,63 @@ def test_every_kind_of_change_gives_the_answer_a_whole_build_gives(
 
         ws.nodes.remove(["extra"], "baseline")
         assert "extra" not in page.after_change()
+
+
+def test_the_change_journal_names_what_a_write_changed_even_behind_nodepipes_back(
+    ran: nodepipe.Workspace, computed: list[tuple[int, int]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a commit the server reads only the rows of the nodes the store's change journal
+    names (``view_rows.patched``), and the answer is a whole build's: a batch of edges, a node
+    removed with its edges, a node added, and rows written with plain SQL (the database's
+    triggers journal them too). When the journal cannot say (pruned past what the server saw),
+    every row is read again."""
+    ws = ran
+    whole_reads: list[int] = []
+    real_compared = view_updates.compared
+
+    def counting(*args, **kwargs):  # type: ignore[no-untyped-def]
+        whole_reads.append(1)
+        return real_compared(*args, **kwargs)
+
+    monkeypatch.setattr(view_updates, "compared", counting)
+    with server_thread(ws) as server:
+        wait_for(lambda: ws.context.folder_memo.armed, "the node folders' watcher to watch")
+        page = Page(ws, server, computed)
+        page.get()
+
+        ws.edges.connect_many("baseline", [("other", "plot"), ("load", "side"), ("side", "plot")])
+        states = page.after_change()
+        assert states["plot"][0] == "stale" and states["side"][0] == "stale"
+        ws.edges.disconnect("load", "side", "baseline")
+        page.after_change()
+
+        ws.nodes.remove(["clean"], "baseline")  # its edges in and out go with it
+        states = page.after_change()
+        assert "clean" not in states and states["plot"][0] == "stale"
+        ws.nodes.new("baseline", "aaa-first")  # sorts before every other tag
+        ws.edges.connect("load", "aaa-first", "baseline")
+        assert page.after_change()["aaa-first"][0] == "ready"
+        assert whole_reads == []  # every answer read only the journaled nodes' rows
+
+        plot, load = ws.nodes.get("plot", "baseline").id, ws.nodes.get("load", "baseline").id
+        with ws.context.store.engine.begin() as connection:  # behind nodepipe's back
+            connection.execute(
+                sa.text("UPDATE nodes SET notes = 'by SQL' WHERE id = :id"), {"id": plot}
+            )
+            connection.execute(
+                sa.text("INSERT INTO edges (child_id, slot, parent_id) VALUES (:c, '09', :p)"),
+                {"c": plot, "p": load},
+            )
+        nodes = page.nodes()
+        assert nodes["plot"]["notes"] == "by SQL"
+        assert whole_reads == []
+
+        with ws.context.store.engine.begin() as connection:  # the journal pruned past it
+            connection.execute(
+                sa.text("UPDATE graph_changes_floor SET pruned = 9223372036854775000")
+            )
+            connection.execute(
+                sa.text("UPDATE nodes SET notes = 'pruned' WHERE id = :id"), {"id": plot}
+            )
+        assert page.nodes()["plot"]["notes"] == "pruned"
+        assert whole_reads == [1]  # read whole, compared with the last rows

@@ -11,19 +11,40 @@ bottom of a canvas column as one aggregate, never every member of the pipeline.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
+from typing import Any
 
 import sqlalchemy as sa
 
 from nodepipe.domain.model import Edge, Membership
 from nodepipe.store import rows
 from nodepipe.store.base import QueryBase
+from nodepipe.store.graph_journal import Mark, code_point_order, journal_since
 from nodepipe.store.schema import edges, memberships, nodes, pipelines
 
 _CHUNK = 400  # names per query: two parameters each, well under any database's limit
 
 
 class GraphQueries(QueryBase):
+    def graph_changes(self, since: Mark | None) -> tuple[Mark, frozenset[str] | None]:
+        """The journal's mark now and the nodes changed since ``since``
+        (``graph_journal.journal_since``)."""
+        return journal_since(self._driver_rows, self._postgres, since)
+
+    def code_point_order(self) -> bool:
+        """Whether this store orders text as Python orders ``str``."""
+        return code_point_order(self._driver_rows, self._postgres)
+
+    @property
+    def _postgres(self) -> bool:
+        return self._connection.dialect.name == "postgresql"
+
+    def _driver_rows(self, sql: str, parameters: Sequence[object]) -> list[tuple[Any, ...]]:
+        """Rows of ``sql`` written with ``?`` parameters, as tuples (the driver's own style)."""
+        if self._postgres:
+            sql = sql.replace("?", "%s")
+        return [tuple(r) for r in self._connection.exec_driver_sql(sql, tuple(parameters))]
+
     def edges_below(self, node_ids: Collection[str]) -> list[Edge]:
         """Every edge downstream of ``node_ids``: out of them and out of their descendants."""
         return self._reachable_edges(node_ids, edges.c.parent_id, edges.c.child_id)

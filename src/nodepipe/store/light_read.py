@@ -22,12 +22,15 @@ from datetime import UTC, datetime
 from itertools import starmap
 from operator import itemgetter
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from nodepipe.domain.model import Edge, Group, Lineage, Membership, Node, Pipeline, Project
 from nodepipe.domain.runs import NodeRun, Run, RunStatus
 from nodepipe.domain.states import NodeState
 from nodepipe.store import rows
+
+if TYPE_CHECKING:
+    from nodepipe.store.graph_journal import Mark
 
 _TIMES = frozenset({"created_at", "finished_at", "started_at", "updated_at"})
 _STATES = {state.value: state for state in NodeState}
@@ -51,6 +54,10 @@ output digest. Two equal rows make equal values (``member_of``): the web app com
 10,000 nodes with the last ones it read and makes values only of the rows that differ."""
 EdgeRow = tuple[str, str, str]
 """An edge as ``edge_rows`` gives it: its parent, child and slot."""
+_EDGES = (
+    "SELECT parent_id, child_id, slot FROM edges WHERE child_id IN"
+    " (SELECT node_id FROM memberships WHERE pipeline_id = ?)"
+)
 NODE_NAMES = (
     "SELECT nodes.id, nodes.tag, pipelines.tag AS pipeline_tag FROM nodes"
     " JOIN memberships ON memberships.node_id = nodes.id"
@@ -73,8 +80,12 @@ class LightReads(Protocol):
     def node_tags_with_pipelines(self) -> list[tuple[str, str, str]]: ...
     def pipeline_members(self, pipeline_id: str) -> list[tuple[Node, Membership]]: ...
     def member_rows(self, pipeline_id: str) -> list[MemberRow]: ...
+    def member_rows_of(self, pipeline_id: str, node_ids: Collection[str]) -> list[MemberRow]: ...
     def edges_of_pipeline(self, pipeline_id: str) -> list[Edge]: ...
     def edge_rows(self, pipeline_id: str) -> list[EdgeRow]: ...
+    def edge_rows_into(self, pipeline_id: str, node_ids: Collection[str]) -> list[EdgeRow]: ...
+    def graph_changes(self, since: Mark | None) -> tuple[Mark, frozenset[str] | None]: ...
+    def code_point_order(self) -> bool: ...
     def groups_of_pipeline(self, pipeline_id: str) -> list[Group]: ...
     def node_fingerprints(
         self, node_ids: Collection[str]
@@ -190,15 +201,36 @@ class LightReadSession:
         found.sort(key=_BY_TAG)
         return found
 
+    def member_rows_of(self, pipeline_id: str, node_ids: Collection[str]) -> list[MemberRow]:
+        """``member_rows`` of the nodes ``node_ids`` that the pipeline shows."""
+        ids = list(node_ids)
+        more = ", nodes.fingerprint, nodes.output_digest"
+        sql = _MEMBER.format(more=more) + f" AND nodes.id IN ({_marks(ids)})"
+        found = self._tuples(sql, (pipeline_id, *ids))
+        found.sort(key=_BY_TAG)
+        return found
+
     def edges_of_pipeline(self, pipeline_id: str) -> list[Edge]:
         return list(starmap(Edge, self.edge_rows(pipeline_id)))
 
     def edge_rows(self, pipeline_id: str) -> list[EdgeRow]:
-        return self._tuples(
-            "SELECT parent_id, child_id, slot FROM edges WHERE child_id IN"
-            " (SELECT node_id FROM memberships WHERE pipeline_id = ?) ORDER BY slot, child_id",
-            (pipeline_id,),
-        )
+        return self._tuples(_EDGES + " ORDER BY slot, child_id", (pipeline_id,))
+
+    def edge_rows_into(self, pipeline_id: str, node_ids: Collection[str]) -> list[EdgeRow]:
+        """``edge_rows`` into the nodes ``node_ids``."""
+        ids = list(node_ids)
+        sql = f"{_EDGES} AND child_id IN ({_marks(ids)}) ORDER BY slot, child_id"
+        return self._tuples(sql, (pipeline_id, *ids))
+
+    def graph_changes(self, since: Mark | None) -> tuple[Mark, frozenset[str] | None]:
+        """The journal's mark now and the nodes changed since ``since``
+        (``graph_journal.journal_since``; imported here: a read command never asks)."""
+        from nodepipe.store.graph_journal import journal_since
+
+        return journal_since(self._tuples, False, since)
+
+    def code_point_order(self) -> bool:
+        return True  # SQLite's BINARY collation
 
     def groups_of_pipeline(self, pipeline_id: str) -> list[Group]:
         found = self._all(

@@ -233,6 +233,15 @@ class StoreSession(RunQueries, HistoryQueries, IncludeQueries, GraphQueries):
         """``edges_of_pipeline`` as (parent, child, slot) rows."""
         return [(e.parent_id, e.child_id, e.slot) for e in self.edges_of_pipeline(pipeline_id)]
 
+    def edge_rows_into(self, pipeline_id: str, node_ids: Collection[str]) -> list[EdgeRow]:
+        """``edge_rows`` into the nodes ``node_ids``."""
+        members = sa.select(memberships.c.node_id).where(memberships.c.pipeline_id == pipeline_id)
+        statement = edges.select().where(
+            edges.c.child_id.in_(members), edges.c.child_id.in_(list(node_ids))
+        )
+        ordered = statement.order_by(edges.c.slot, edges.c.child_id)
+        return [(r["parent_id"], r["child_id"], r["slot"]) for r in self._all(ordered)]
+
     # groups -----------------------------------------------------------------------------
     def insert_group(self, group: Group) -> None:
         self._execute(groups.insert().values(**asdict(group)))
@@ -258,6 +267,12 @@ class StoreSession(RunQueries, HistoryQueries, IncludeQueries, GraphQueries):
         """``pipeline_members`` as rows with each node's stored fingerprint and output digest
         (``store.light_read.MemberRow``), in one query."""
         statement = _members(pipeline_id, nodes.c.fingerprint, nodes.c.output_digest)
+        return [tuple(r) for r in self._connection.execute(statement)]
+
+    def member_rows_of(self, pipeline_id: str, node_ids: Collection[str]) -> list[MemberRow]:
+        """``member_rows`` of the nodes ``node_ids`` that the pipeline shows."""
+        statement = _members(pipeline_id, nodes.c.fingerprint, nodes.c.output_digest)
+        statement = statement.where(nodes.c.id.in_(list(node_ids)))
         return [tuple(r) for r in self._connection.execute(statement)]
 
 

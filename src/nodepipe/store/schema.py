@@ -226,3 +226,30 @@ node_run_locks = sa.Table(
     sa.Column("kind", sa.String(16), primary_key=True),
     sa.Column("sha256", sa.String(64), nullable=False, index=True),
 )
+
+SEQ = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+"""A journal position: SQLite's AUTOINCREMENT needs an ``INTEGER PRIMARY KEY``."""
+
+graph_changes = sa.Table(
+    "graph_changes",
+    metadata,
+    sa.Column("seq", SEQ, primary_key=True, autoincrement=True),
+    sa.Column("node_id", ID, nullable=False),
+    sa.Column("txid", sa.BigInteger, nullable=True),
+    sa.Index("ix_graph_changes_txid", "txid"),
+    sqlite_autoincrement=True,
+)
+"""The graph's change journal, written by the database's own triggers (migration 0007): one row
+per row of ``nodes``, ``memberships`` or ``edges`` inserted, updated or deleted, naming the node
+whose member row or inputs it changes (``store.graph_journal``). ``txid``: PostgreSQL's
+transaction (NULL on SQLite, whose writers commit in ``seq`` order)."""
+
+graph_changes_floor = sa.Table(
+    "graph_changes_floor",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("epoch", sa.String(32), nullable=False),
+    sa.Column("pruned", sa.BigInteger, nullable=False, server_default="0"),
+)
+"""One row: the journal's epoch (random, made with it: another store's journal is another
+epoch) and the newest position pruned (SQLite: a ``seq``; PostgreSQL: a ``txid``)."""

@@ -44,10 +44,12 @@ from nodepipe.domain.graph import topological_order
 from nodepipe.domain.model import Edge, Pipeline, PipelineNode, PipelineView
 from nodepipe.services.context import WorkspaceContext
 from nodepipe.services.graph.effective import effective_item
+from nodepipe.services.graph.view_rows import EdgeDelta, Patched, compared, patched
 from nodepipe.services.runs.status import NodeStatusView, StatusPass, parent_problem
 from nodepipe.store.light_read import member_of
 
 if TYPE_CHECKING:
+    from nodepipe.store.graph_journal import Mark
     from nodepipe.store.light_read import EdgeRow, LightReads, MemberRow
 
 Stored = dict[str, tuple[str | None, str | None]]
@@ -84,6 +86,8 @@ class KeptView:
     """Nodes computed again at every view."""
     recomputed: int
     """How many nodes this view computed (every node for a whole build)."""
+    mark: Mark
+    """The graph's change journal where ``rows`` and ``edge_rows`` were read."""
 
 
 def updated_view(
@@ -107,15 +111,26 @@ def updated_view(
         or last.base.pipeline.id != pipeline.id
         or time.monotonic() >= last.until
     ):
+        mark, _ = session.graph_changes(None)  # before the rows: see graph_journal
         rows, edge_rows = session.member_rows(pipeline.id), session.edge_rows(pipeline.id)
         frame = _frame(session, pipeline)
-        return _whole(context, session, frame, rows, edge_rows, caught_up, generation)
+        return _whole(context, session, frame, rows, edge_rows, caught_up, generation, mark)
     if same_store:
-        frame, rows, edge_rows = last.base, last.rows, last.edge_rows
+        frame, mark = last.base, last.mark
+        found = Patched(last.rows, [], EdgeDelta(last.edge_rows, last.base.edges, set(), set()))
     else:
-        rows, edge_rows = session.member_rows(pipeline.id), session.edge_rows(pipeline.id)
+        mark, changed = session.graph_changes(last.mark)
         frame = _frame(session, pipeline)
-    return _update(context, session, frame, rows, edge_rows, last, told, generation)
+        got = None
+        if changed is not None:
+            args = (last.rows, last.place, last.edge_rows, last.base)
+            got = patched(session, pipeline.id, changed, *args)
+        if got is None:  # every row read again and compared with the last ones
+            rows = session.member_rows(pipeline.id)
+            edges = compared(session.edge_rows(pipeline.id), last.edge_rows, last.base.edges)
+            got = Patched(rows, None, edges)
+        found = got
+    return _update(context, session, frame, found, last, told, generation, mark)
 
 
 def _frame(session: LightReads, pipeline: Pipeline) -> PipelineView:
@@ -139,6 +154,7 @@ def _whole(
     edge_rows: list[EdgeRow],
     caught_up: bool,
     generation: int,
+    mark: Mark,
 ) -> KeptView:
     pipeline_id = frame.pipeline.id
     base = replace(
@@ -171,6 +187,7 @@ def _whole(
         until=until,
         recheck=unkept | checking.named_elsewhere,
         recomputed=len(statuses),
+        mark=mark,
     )
 
 
@@ -178,37 +195,33 @@ def _update(
     context: WorkspaceContext,
     session: LightReads,
     frame: PipelineView,
-    rows: list[MemberRow],
-    edge_rows: list[EdgeRow],
+    found: Patched,
     last: KeptView,
     told: frozenset[str],
     generation: int,
+    mark: Mark,
 ) -> KeptView:
     before = last.base
     dirty = set(told | last.recheck)
     touched: set[str] = set()  # parents whose children must be computed again
-    if rows == last.rows:  # the last view's nodes and stored fingerprints are kept
+    rows = found.rows
+    if rows is last.rows or found.differ == [] or rows == last.rows:  # the last ones are kept
         rows, nodes, stored, ids, place = last.rows, before.nodes, last.stored, last.ids, last.place
     else:
         rows, nodes, stored, ids, place = _nodes_again(
-            frame.pipeline.id, rows, last, dirty, touched
+            frame.pipeline.id, rows, last, dirty, touched, found.differ
         )
     order, children = last.order, last.children
-    added: set[EdgeRow] = set()
-    if edge_rows == last.edge_rows:  # the last view's edges and their index are kept
+    delta = found.edges
+    added = delta.added
+    if delta.edges is before.edges:  # the last view's edges and their index are kept
         edge_rows, edged = last.edge_rows, before
     else:  # the nodes whose inputs changed are computed again
-        old_rows, new_rows = set(last.edge_rows), set(edge_rows)
-        added, removed = new_rows - old_rows, old_rows - new_rows
-        edge_of = dict(zip(last.edge_rows, before.edges, strict=True))
-        edge_of.update((row, Edge(*row)) for row in added)
-        edges = tuple(map(edge_of.__getitem__, edge_rows))
-        same = dict(zip(last.edge_rows, last.edge_rows, strict=True))
-        edge_rows = list(map(same.get, edge_rows, edge_rows))  # the last ones kept
-        inputs_changed = {child for _, child, _ in added | removed}
+        edge_rows = delta.rows
+        inputs_changed = {child for _, child, _ in added | delta.removed}
         dirty |= inputs_changed
-        children = _children_updated(children, added, removed)
-        edged = before.with_edges(edges, inputs_changed)
+        children = _children_updated(children, added, delta.removed)
+        edged = before.with_edges(delta.edges, inputs_changed)
     base = frame.with_nodes(nodes, edged)
     if not ids <= order.keys() or any(order[parent] > order[child] for parent, child, _ in added):
         # the last order holds while no node is added and every added edge goes down it
@@ -271,30 +284,41 @@ def _update(
         | (vouched[1] if vouched else frozenset())
         | checking.named_elsewhere,
         recomputed=len(queued),
+        mark=mark,
     )
 
 
 def _nodes_again(
-    pipeline_id: str, rows: list[MemberRow], last: KeptView, dirty: set[str], touched: set[str]
+    pipeline_id: str,
+    rows: list[MemberRow],
+    last: KeptView,
+    dirty: set[str],
+    touched: set[str],
+    differ: list[int] | None,
 ) -> tuple[list[MemberRow], tuple[PipelineNode, ...], Stored, frozenset[str], dict[str, int]]:
     """The rows to keep, nodes, stored fingerprints, ids and places of ``rows``: the last view's
     value of each node whose row is the same (a new one only where it differs). Adds to
     ``dirty`` the nodes whose row differs, to ``touched`` those whose children must be computed
-    again (added, renamed, or with a new output digest).
+    again (added, renamed, or with a new output digest). ``differ``: the places whose rows
+    differ, the nodes in the same places (None: unknown, every row is compared).
 
     The rows kept are the last view's tuples wherever equal (see the module's docstring)."""
     old_rows, old_nodes, old_stored = last.rows, last.base.nodes, last.stored
-    if len(rows) == len(old_rows):
+    if differ is None and len(rows) == len(old_rows):
         differ = [
             at for at, (row, old) in enumerate(zip(rows, old_rows, strict=True)) if row != old
         ]
-        if all(rows[at][0] == old_rows[at][0] for at in differ):  # the same nodes, in place
-            kept, nodes, stored = list(old_rows), list(old_nodes), dict(old_stored)
-            for at in differ:
-                kept[at] = row = rows[at]
-                stored[row[0]] = (row[_DIGEST - 1], row[_DIGEST])
-                nodes[at] = _row_again(pipeline_id, row, old_rows[at], nodes[at], dirty, touched)
-            return kept, tuple(nodes), stored, last.ids, last.place
+    if (
+        differ is not None
+        and len(rows) == len(old_rows)
+        and all(rows[at][0] == old_rows[at][0] for at in differ)  # the same nodes, in place
+    ):
+        kept, nodes, stored = list(old_rows), list(old_nodes), dict(old_stored)
+        for at in differ:
+            kept[at] = row = rows[at]
+            stored[row[0]] = (row[_DIGEST - 1], row[_DIGEST])
+            nodes[at] = _row_again(pipeline_id, row, old_rows[at], nodes[at], dirty, touched)
+        return kept, tuple(nodes), stored, last.ids, last.place
     kept, items, stored = [], [], {}
     for row in rows:
         node_id = row[0]
