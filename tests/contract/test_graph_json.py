@@ -132,3 +132,33 @@ def test_an_answer_written_from_the_last_ones_parts_is_the_whole_answer_byte_for
     rewired = PipelineView(view.pipeline, view.project, nodes, fewer, view.groups)
     body, _ = pipeline_graph_parts(rewired, reused)
     assert body == PipelineGraph.model_validate(rewired).model_dump_json().encode()
+
+
+@pytest.mark.parametrize("where", ["first", "middle", "last", "two apart", "all but one"])
+def test_edges_written_from_the_last_ones_are_the_whole_list_byte_for_byte(where: str) -> None:
+    """Edges added and removed among the same edge values: only the span where the two differ
+    is written, the rest taken from the last list, and the answer is a whole writing's. A text
+    holding the separator the list is cut at makes it write the list whole."""
+    view = rich_view(40)
+    _, parts = pipeline_graph_parts(view, None)
+    edges = list(view.edges)
+    new = Edge("n001", "n039", "extra ✓")
+    if where == "first":
+        edges.insert(0, new)
+    elif where == "middle":
+        edges[30:32] = [new]
+    elif where == "last":
+        edges.pop()
+    elif where == "two apart":
+        edges[3], edges[50] = new, Edge("n002", "n030", "extra")
+    else:
+        edges = [edges[0], new]
+    after = PipelineView(view.pipeline, view.project, view.nodes, tuple(edges), view.groups)
+    body, _ = pipeline_graph_parts(after, parts)
+    assert body == PipelineGraph.model_validate(after).model_dump_json().encode()
+
+    odd = (*view.edges[:5], Edge("n001", "n002", 'a"},{"b'), *view.edges[5:])
+    odd_view = PipelineView(view.pipeline, view.project, view.nodes, odd, view.groups)
+    _, odd_parts = pipeline_graph_parts(odd_view, None)
+    body, _ = pipeline_graph_parts(after, odd_parts)
+    assert body == PipelineGraph.model_validate(after).model_dump_json().encode()

@@ -18,7 +18,9 @@ is unchanged), and the CLI's ``--json`` still validates it.
 Each node is written apart and the answer spliced from the parts (the same bytes: the serialiser
 writes no spaces), so the web app, which keeps its last answer, writes again only the nodes whose
 values are new objects (``GraphParts``: a view built from the last one reuses the value of each
-node nothing reached, ``services.graph.view_updates``), and the edges when they are new.
+node nothing reached, ``services.graph.view_updates``), and of the edges only those between the
+last edges' common beginning and end (a view built from the last one keeps the same edge values
+where they did not change: an edge added writes one edge, not 30,000).
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ class GraphParts:
 
     nodes: dict[str, tuple[PipelineNode, bytes]]
     edges: tuple[tuple[Edge, ...], bytes]
+    """The edges and their JSON list."""
 
 
 def pipeline_graph_json(view: PipelineView) -> bytes:
@@ -61,7 +64,7 @@ def pipeline_graph_parts(view: PipelineView, last: GraphParts | None) -> tuple[b
     if last is not None and last.edges[0] is view.edges:
         edges = last.edges
     else:
-        edges = (view.edges, _json([_edge(edge) for edge in view.edges]))
+        edges = (view.edges, _edges_json(view.edges, last.edges if last is not None else None))
     body = b"".join(
         (
             b'{"pipeline":',
@@ -100,6 +103,31 @@ def _node_json(item: PipelineNode) -> bytes:
             "group_id": place.group_id,
         }
     )
+
+
+def _edges_json(edges: tuple[Edge, ...], last: tuple[tuple[Edge, ...], bytes] | None) -> bytes:
+    """The JSON list of ``edges``; with ``last`` (earlier edges and their list), its written
+    edges are reused before and after the span where the two differ (the same objects)."""
+    if last is None or not edges or not last[0]:
+        return _json([_edge(edge) for edge in edges])
+    old, written = last
+    start = next(
+        (at for at, (a, b) in enumerate(zip(old, edges, strict=False)) if a is not b), None
+    )
+    if start is None:
+        start = min(len(old), len(edges))
+    end = 0  # edges the same at the end of both
+    limit = min(len(old), len(edges)) - start
+    while end < limit and old[-1 - end] is edges[-1 - end]:
+        end += 1
+    if (len(edges) - start - end) * 4 > len(edges):  # most of them new: written whole
+        return _json([_edge(edge) for edge in edges])
+    parts = written[2:-2].split(b"},{")
+    if len(parts) != len(old):  # a text held "},{": its parts are not the edges
+        return _json([_edge(edge) for edge in edges])
+    middle = [_json(_edge(edge))[1:-1] for edge in edges[start : len(edges) - end]]
+    kept = [*parts[:start], *middle, *parts[len(parts) - end :]]
+    return b"[{" + b"},{".join(kept) + b"}]"
 
 
 def _edge(edge: Edge) -> dict[str, str]:
