@@ -23,6 +23,7 @@ import pytest
 from hypothesis import settings
 from psycopg import sql
 
+from support import fork_servers
 from support.other_user import OtherUser, other_user
 from support.package_index import PackageIndex
 from support.postgres_server import PostgresServer
@@ -30,6 +31,16 @@ from support.postgres_server import PostgresServer
 settings.register_profile("ci", max_examples=100, deadline=None, derandomize=True)
 settings.register_profile("long", max_examples=5_000, deadline=None, print_blob=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+_SCRATCH = Path(tempfile.mkdtemp(prefix="nodepipe-tests-"))
+_FORK_DEFAULTS = fork_servers.default_folders()
+_FORK_RUNTIME = fork_servers.session_setup(_SCRATCH)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """No fork server started by the session's ``nodepipe`` commands outlives it."""
+    fork_servers.stop_servers(_FORK_RUNTIME, _FORK_DEFAULTS)
+    shutil.rmtree(_SCRATCH, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -10,10 +10,11 @@ The Python API::
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+TYPE_CHECKING = False  # not typing's: the ``nodepipe`` program imports this package first
 
 if TYPE_CHECKING:
     from pathlib import Path
+    from typing import Any
 
     from nodepipe.domain.errors import (
         Action,

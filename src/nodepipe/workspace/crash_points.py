@@ -23,16 +23,23 @@ def _target(value: str | None) -> tuple[str, int] | None:
     return name, int(nth) if nth.isdigit() else 1
 
 
-_TARGET = _target(os.environ.get(CRASH_ENV))
+_UNREAD = ("", 0)
+_target_read: list[tuple[str, int] | None] = [_UNREAD]
+"""The point named, read from the environment at the first crash point the process passes
+(not at import: a process forked from one that imported this module, as the fork server's
+workers are, reads its own environment)."""
 _passes: dict[str, int] = {}
 _lock = threading.Lock()
 
 
 def crash_point(name: str) -> None:
     """Die here (SIGKILL) when the environment names this point; otherwise do nothing."""
-    if _TARGET is None or _TARGET[0] != name:
+    target = _target_read[0]
+    if target is _UNREAD:
+        target = _target_read[0] = _target(os.environ.get(CRASH_ENV))
+    if target is None or target[0] != name:
         return
     with _lock:
         _passes[name] = _passes.get(name, 0) + 1
-        if _passes[name] == _TARGET[1]:
+        if _passes[name] == target[1]:
             os.kill(os.getpid(), signal.SIGKILL)

@@ -1,0 +1,248 @@
+"""The ``nodepipe`` program's first step: hand ``run`` and ``status`` to the fork server.
+
+A ``nodepipe`` process pays ~0.2 s of CPU for the interpreter's start and its imports before
+a command does anything. The fork server (``cli.fork_server``) is a per-user process that has
+paid it once: for the commands it serves (:data:`SERVED`, which never prompt nor read the
+terminal) this module connects to it over a unix socket and sends the command line, the
+environment, the current folder, the umask and the standard streams (their file descriptors
+themselves, ``SCM_RIGHTS``). The server forks a worker that takes them over and runs the
+command exactly as this process would have; this one forwards the signals it gets to the
+worker and ends as the worker ended (the same exit status, or killed by the same signal).
+
+Where no server answers, the command runs here as always, and a server is started in the
+background for the next commands (detached, ``posix_spawn``: nothing waited for). Anything
+unexpected (the socket folder not the user's own, a server of another user, a refusal, a
+stream that cannot be sent) means: run here.
+
+This module is imported before anything else and must stay small: the standard library's C
+modules only (``_socket``, ``_signal``, ``posix``); ``-X importtime`` of the program checks it.
+"""
+
+from __future__ import annotations
+
+import _socket
+import os
+import sys
+
+TYPE_CHECKING = False  # not typing's: this module imports no more than it must
+if TYPE_CHECKING:
+    import signal as _signal
+    from typing import NoReturn
+else:
+    import _signal  # signal's C half: ``signal`` itself imports enum
+
+SERVED = frozenset({"run", "status"})
+SWITCH_ENV = "NODEPIPE_FORK_SERVER"
+"""``0`` turns the fork server off (every command runs in its own process)."""
+IDLE_ENV = "NODEPIPE_FORK_SERVER_IDLE"
+"""Seconds without a command after which the server ends (default :data:`IDLE_SECONDS`)."""
+CPU_FILE_ENV = "NODEPIPE_FORK_CPU_FILE"
+"""Where a served command appends its worker's CPU seconds ("user system"; for benchmarks)."""
+IDLE_SECONDS = 600
+PROTOCOL = b"nodepipe-fork-1"
+MAX_REQUEST = 1 << 20
+FORWARDED = (_signal.SIGINT, _signal.SIGTERM, _signal.SIGHUP, _signal.SIGQUIT, _signal.SIGWINCH)
+_KEY_PREFIXES = (b"PYTHON", b"LANG", b"LC_")
+_PEERCRED = 17  # SO_PEERCRED on Linux: struct ucred {pid, uid, gid}
+_MAX_FOLDER = 80
+_TOSTOP = 0o400  # termios.TOSTOP on Linux
+
+
+def console() -> None:
+    """The ``nodepipe`` program: a served command goes to the fork server, any other runs here."""
+    served = os.environ.get(SWITCH_ENV, "1") != "0" and _served(sys.argv[1:])
+    if served:
+        folder = socket_folder()
+        if folder is not None:
+            key = installation_key()
+            answer = _ask_server(folder, key)
+            if answer is None or answer == b"S":  # no server, or one that is out of date
+                _start_server(folder)
+    from nodepipe.cli.app import console as in_process
+
+    in_process()
+
+
+def _served(arguments: list[str]) -> bool:
+    """Whether the command (the first argument after the root's options) is served."""
+    rest = iter(arguments)
+    for argument in rest:
+        if argument in ("-w", "--workspace"):
+            next(rest, None)
+        elif argument == "--verbose" or argument.startswith(("--workspace=", "-w")):
+            continue
+        else:
+            return argument in SERVED and not _terminal_stops_background()
+    return False
+
+
+def _terminal_stops_background() -> bool:
+    """Whether a standard stream is a terminal that stops writers outside its foreground."""
+    for fd in (0, 1, 2):
+        try:
+            if os.isatty(fd):
+                import termios
+
+                if termios.tcgetattr(fd)[3] & _TOSTOP:
+                    return True
+        except OSError:
+            return True
+    return False
+
+
+def socket_folder() -> bytes | None:
+    """The user's own folder of fork-server sockets, made 0700 if missing; None if unsafe.
+
+    ``$XDG_RUNTIME_DIR/nodepipe`` when that folder is the user's, else ``/tmp/nodepipe-<uid>``.
+    A folder that is a link, not a folder, not the user's or open to others is never used.
+    """
+    uid = os.getuid()
+    runtime = os.environb.get(b"XDG_RUNTIME_DIR", b"")
+    if runtime.startswith(b"/") and _private(runtime, uid, 0o077):
+        folder = runtime.rstrip(b"/") + b"/nodepipe"
+    else:
+        folder = b"/tmp/nodepipe-%d" % uid
+    try:
+        os.mkdir(folder, 0o700)
+    except FileExistsError:
+        pass
+    except OSError:
+        return None
+    short = len(folder) <= _MAX_FOLDER  # a socket's path holds at most 107 bytes
+    return folder if short and _private(folder, uid, 0o777 ^ 0o700) else None
+
+
+def _private(folder: bytes, uid: int, open_bits: int) -> bool:
+    try:
+        found = os.lstat(folder)
+    except OSError:
+        return False
+    is_folder = found.st_mode & 0o170000 == 0o040000
+    return is_folder and found.st_uid == uid and found.st_mode & open_bits == 0
+
+
+def installation_key() -> bytes:
+    """What a server must share with its clients: the interpreter, nodepipe's folder, and the
+    environment variables that change how Python starts (``PYTHON*``, ``LANG``, ``LC_*``)."""
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    parts = [PROTOCOL, os.fsencode(sys.executable), os.fsencode(package)]
+    parts += sorted(k + b"=" + v for k, v in os.environb.items() if k.startswith(_KEY_PREFIXES))
+    return b"\0".join(parts)
+
+
+def key_name(key: bytes) -> bytes:
+    """The short name of a key's files in the socket folder (``fork-<hash>``)."""
+    import zlib
+
+    return b"fork-%08x%08x" % (zlib.crc32(key), zlib.adler32(key))
+
+
+def _ask_server(folder: bytes, key: bytes) -> bytes | None:
+    """Have the server run this command; never returns if it did. Returns the refusal
+    (``R``: refused, ``S``: the server is out of date) or None when no server answered."""
+    try:
+        cwd = os.getcwdb()
+        client = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+    except OSError:
+        return b"R"
+    try:
+        client.connect(folder + b"/" + key_name(key) + b".sock")
+    except OSError:
+        client.close()
+        return None
+    try:
+        if _peer_uid(client) != os.getuid():
+            return b"R"
+        umask = os.umask(0o077)
+        os.umask(umask)
+        ignored: list[int] = [s for s in FORWARDED if _signal.getsignal(s) == _signal.SIG_IGN]
+        fields = [key.hex().encode(), cwd, b"%d" % umask, b",".join(b"%d" % s for s in ignored)]
+        fields += [b"%d" % len(sys.argv)]
+        fields += [os.fsencode(argument) for argument in sys.argv]
+        fields += [k + b"=" + v for k, v in os.environb.items()]
+        payload = b"\0".join(fields)
+        if len(payload) > MAX_REQUEST - 8:
+            return b"R"
+        fds = b"".join(fd.to_bytes(4, sys.byteorder) for fd in (0, 1, 2))
+        message = len(payload).to_bytes(8, "big") + payload
+        sent = client.sendmsg([message], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, fds)])
+        if sent < len(message):
+            client.sendall(message[sent:])
+        answer = _receive(client, 9)
+        if answer[:1] != b"P":
+            return answer[:1] or b"R"
+        worker = int.from_bytes(answer[1:9], "big")
+    except OSError:
+        client.close()
+        return b"R"
+    _follow(client, worker, ignored)
+
+
+def _peer_uid(connection: _socket.socket) -> int:
+    credentials = connection.getsockopt(_socket.SOL_SOCKET, _PEERCRED, 12)
+    return int.from_bytes(credentials[4:8], sys.byteorder)
+
+
+def _receive(connection: _socket.socket, size: int) -> bytes:
+    data = b""
+    while len(data) < size:
+        chunk = connection.recv(size - len(data))
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def _follow(connection: _socket.socket, worker: int, ignored: list[int]) -> NoReturn:
+    """Forward signals to the worker until it ends, then end the same way (the signals this
+    process ignores, as under ``nohup``, the worker ignores too)."""
+
+    def forward(signum: int, _frame: object) -> None:
+        try:
+            os.kill(worker, signum)
+        except OSError:
+            pass
+
+    for signum in FORWARDED:
+        if signum not in ignored:
+            _signal.signal(signum, forward)
+    try:
+        ending = _receive(connection, 17)
+    except OSError:
+        ending = b""
+    if len(ending) < 17 or ending[:1] != b"X":
+        os._exit(1)  # the server died under the worker: the worker was killed with it
+    status = int.from_bytes(ending[1:5], "big")
+    cpu = os.environ.get(CPU_FILE_ENV)
+    if cpu:
+        user, system = (int.from_bytes(ending[i : i + 6], "big") for i in (5, 11))
+        with open(cpu, "a") as out:
+            out.write(f"{user / 1e6} {system / 1e6}\n")
+    if os.WIFSIGNALED(status):
+        killer = os.WTERMSIG(status)
+        if killer not in (_signal.SIGKILL, _signal.SIGSTOP):
+            _signal.signal(killer, _signal.SIG_DFL)
+            _signal.pthread_sigmask(_signal.SIG_UNBLOCK, [killer])
+        os.kill(os.getpid(), killer)
+        os._exit(128 + killer)
+    os._exit(os.WEXITSTATUS(status) if os.WIFEXITED(status) else 1)
+
+
+def _start_server(folder: bytes) -> None:
+    """Start a fork server in the background: its own session, its streams on /dev/null."""
+    script_dir = os.path.dirname(os.path.abspath(sys.argv[0]))
+    code = (
+        "import sys; sys.path[0] = sys.argv[1]; from nodepipe.cli.fork_server import serve; serve()"
+    )
+    try:
+        os.posix_spawn(
+            sys.executable,
+            [sys.executable, "-c", code, script_dir],
+            os.environ,
+            file_actions=[(os.POSIX_SPAWN_OPEN, fd, "/dev/null", os.O_RDWR, 0) for fd in (0, 1, 2)],
+            setsid=True,
+            setsigdef=FORWARDED,
+            setsigmask=(),
+        )
+    except OSError:
+        pass

@@ -1,0 +1,336 @@
+"""The fork server: a per-user process that has imported what ``run`` and ``status`` use, and
+forks a worker (``cli.fork_worker``) for each command a client (``cli.fork_client``) sends.
+
+It holds nothing else: no workspace, no store connection, no thread; it never runs a command
+itself, so every worker starts from the state of a process that has only imported modules.
+One server per installation key (a lock file beside the socket); it serves only its own user
+(``SO_PEERCRED``; the socket folder is the user's, 0700); a request is bounded and anything
+malformed closes the connection. Before each fork it checks that the nodepipe files it
+imported are unchanged: if one changed (an edit, an upgrade) it refuses, ends, and the
+client runs the command itself and starts a new server. The modules a command imported
+that the server had not are imported after the command (the next one finds them). It ends
+after ``NODEPIPE_FORK_SERVER_IDLE`` seconds (600) without a command.
+
+The connection of a command stays open while its worker runs: when the client goes (killed,
+even by SIGKILL) the server kills the worker at once (SIGKILL), as if it had been the killed
+process. When the worker ends, the client gets its wait status and CPU time, and ends the
+same way.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import gc
+import importlib
+import os
+import select
+import signal
+import socket
+import sys
+import time
+from pathlib import Path
+
+from nodepipe.cli.fork_client import (
+    IDLE_ENV,
+    IDLE_SECONDS,
+    MAX_REQUEST,
+    installation_key,
+    key_name,
+    socket_folder,
+)
+from nodepipe.cli.fork_worker import Request, become_client
+
+PRELOADED = ("nodepipe.cli.app", "nodepipe.cli.runs", "nodepipe.cli.walk_status", "ctypes")
+_NOT_LEARNED = ("__main__", "ray", "nodepipe.cli.fork_")
+_IGNORABLE = frozenset(
+    {signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGWINCH}
+)
+_PACKAGE = Path(__file__).resolve().parent.parent
+
+
+class _Command:
+    __slots__ = ("connection", "learned")
+
+    def __init__(self, connection: socket.socket, learned: int) -> None:
+        self.connection = connection
+        self.learned = learned
+
+
+class ForkServer:
+    """The listening socket, the workers running, and the files whose change ends the server."""
+
+    def __init__(self, listening: socket.socket, key: bytes, socket_path: bytes, lock: int) -> None:
+        self.listening = listening
+        self.key = key
+        self.socket_path = socket_path
+        self.socket_inode = os.lstat(socket_path).st_ino
+        self.lock = lock
+        self.handlers = {s: signal.getsignal(s) for s in signal.valid_signals() if _settable(s)}
+        self.workers: dict[int, _Command] = {}
+        self.stamps: dict[str, tuple[int, int]] = {}
+        self.wakeup_read, wakeup_write = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        signal.set_wakeup_fd(wakeup_write)
+        signal.signal(signal.SIGCHLD, lambda *_: None)
+        signal.signal(signal.SIGTERM, lambda *_: self.stop())
+        self.running = True
+
+    def preload(self, names: list[str]) -> None:
+        for name in names:
+            if name not in sys.modules and not name.startswith(_NOT_LEARNED):
+                try:
+                    importlib.import_module(name)
+                except Exception:
+                    continue
+        for module in list(sys.modules.values()):
+            found = getattr(module, "__file__", None)
+            if found and found not in self.stamps and found.startswith(str(_PACKAGE)):
+                self.stamps[found] = _stamp(found)
+        gc.collect()
+        gc.freeze()  # the workers' collector never walks the imported modules
+
+    def stale(self) -> bool:
+        return any(_stamp(path) != stamp for path, stamp in self.stamps.items())
+
+    def loop(self, idle: float) -> None:
+        last = time.monotonic()
+        while self.running:
+            waiting: list[socket.socket | int] = [self.listening, self.wakeup_read]
+            waiting += [command.connection for command in self.workers.values()]
+            ready, _, _ = select.select(waiting, [], [], idle)
+            if self.wakeup_read in ready:
+                _drain(self.wakeup_read)
+            self._reap()
+            for pid, command in list(self.workers.items()):
+                if command.connection in ready and not _alive(command.connection):
+                    _kill_command(pid)  # the client is gone: so is its command
+                    self._reap(pid)
+                    _log(f"worker {pid} killed: its client went")
+            if self.listening in ready:
+                self._accept()
+            if self.workers or ready:
+                last = time.monotonic()
+            elif time.monotonic() - last >= idle:
+                self.stop()
+
+    def stop(self) -> None:
+        """Stop taking commands (the workers running go on), and remove the socket."""
+        if self.running:
+            self.running = False
+            if _inode(self.socket_path) == self.socket_inode:
+                os.unlink(self.socket_path)
+            os.close(self.lock)  # a new server may start while these workers end
+
+    def _accept(self) -> None:
+        try:
+            connection, _ = self.listening.accept()
+        except OSError:
+            return
+        with connection:
+            connection.settimeout(5)
+            try:
+                request = self._read(connection)
+            except (OSError, ValueError, UnicodeError) as malformed:
+                _log(f"refused a request: {malformed!r}")
+                return
+            if request is None:
+                return
+            try:
+                if self.stale():
+                    connection.sendall(b"S")
+                    self.stop()
+                else:
+                    self._fork(connection, request)
+            finally:
+                for fd in request.fds:
+                    os.close(fd)
+
+    def _read(self, connection: socket.socket) -> Request | None:
+        credentials = connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12)
+        if int.from_bytes(credentials[4:8], sys.byteorder) != os.getuid():
+            return None
+        head, ancillary, _, _ = connection.recvmsg(8, socket.CMSG_SPACE(3 * 4))
+        fds = [
+            int.from_bytes(data[i : i + 4], sys.byteorder)
+            for level, kind, data in ancillary
+            if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS
+            for i in range(0, len(data) - len(data) % 4, 4)
+        ]
+        size = int.from_bytes(head, "big") if len(head) == 8 else MAX_REQUEST + 1
+        if len(fds) != 3 or size > MAX_REQUEST:
+            for fd in fds:
+                os.close(fd)
+            return None
+        payload = bytearray()
+        while len(payload) < size:
+            chunk = connection.recv(min(size - len(payload), 1 << 16))
+            if not chunk:
+                break
+            payload += chunk
+        fields = bytes(payload).split(b"\0")
+        try:
+            key, cwd, umask, ignoring, count = fields[:5]
+            argc = int(count)
+            if key != self.key.hex().encode() or argc < 1 or len(fields) < 5 + argc:
+                raise ValueError("not this server's request")
+            argv = [os.fsdecode(argument) for argument in fields[5 : 5 + argc]]
+            environment = [item for item in fields[5 + argc :] if b"=" in item[1:]]
+            ignored = [
+                s for s in map(int, ignoring.split(b",") if ignoring else []) if s in _IGNORABLE
+            ]
+            return Request(argv, cwd, environment, int(umask) & 0o777, ignored, fds)
+        except (ValueError, UnicodeError):
+            for fd in fds:
+                os.close(fd)
+            raise
+
+    def _fork(self, connection: socket.socket, request: Request) -> None:
+        learned_read, learned_write = os.pipe2(os.O_CLOEXEC)
+        os.set_blocking(learned_read, False)
+        pid = os.fork()
+        if pid == 0:
+            become_client(request, self.handlers, [], learned_write)
+        os.close(learned_write)
+        _log(f"worker {pid}: {' '.join(request.argv[1:2])}...")
+        try:
+            connection.sendall(b"P" + pid.to_bytes(8, "big"))
+        except OSError:
+            _kill_command(pid)
+            self._reap(pid)
+            os.close(learned_read)
+            return
+        kept = connection.dup()
+        kept.setblocking(False)
+        self.workers[pid] = _Command(kept, learned_read)
+
+    def _reap(self, pid: int = -1) -> None:
+        while True:
+            try:
+                found, status, usage = os.wait4(pid, 0 if pid > 0 else os.WNOHANG)
+            except ChildProcessError:
+                return
+            if found == 0:
+                return
+            command = self.workers.pop(found, None)
+            if command is not None:
+                self._finish(command, status, usage)
+            if pid > 0:
+                return
+
+    def _finish(self, command: _Command, status: int, usage: object) -> None:
+        user = round(getattr(usage, "ru_utime", 0.0) * 1e6)
+        system = round(getattr(usage, "ru_stime", 0.0) * 1e6)
+        ending = (
+            b"X" + status.to_bytes(4, "big") + user.to_bytes(6, "big") + system.to_bytes(6, "big")
+        )
+        try:
+            command.connection.setblocking(True)
+            command.connection.sendall(ending)
+        except OSError:
+            pass
+        command.connection.close()
+        try:
+            names = os.read(command.learned, 1 << 16).decode().split()
+        except OSError:
+            names = []
+        os.close(command.learned)
+        if names and self.running:
+            self.preload(names)
+
+
+def serve() -> None:
+    """The fork server's process (started by ``fork_client`` in the background)."""
+    folder = socket_folder()
+    if folder is None:
+        return
+    key = installation_key()
+    base = folder + b"/" + key_name(key)
+    lock = os.open(base + b".lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
+    if not _locked(lock):
+        return  # another server of this key runs (or is starting)
+    os.ftruncate(lock, 0)
+    os.write(lock, b"%d\n" % os.getpid())
+    log = os.open(base + b".log", os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, 0o600)
+    os.dup2(log, 2)
+    os.close(log)
+    os.chdir(folder)
+    os.umask(0o077)
+    idle = float(os.environ.get(IDLE_ENV) or IDLE_SECONDS)
+    listening = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    path = base + b".sock"
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+    listening.bind(path)
+    server = ForkServer(listening, key, path, lock)
+    server.preload(list(PRELOADED))
+    listening.listen(16)
+    _log(f"serving {len(sys.modules)} modules on {os.fsdecode(path)}")
+    server.loop(idle)
+    _log("ended")
+    while server.workers:
+        server._reap(next(iter(server.workers)))
+
+
+def _locked(lock: int) -> bool:
+    for _ in range(100):  # a stale server that refused a command may still be ending
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except OSError as busy:
+            if busy.errno not in (errno.EAGAIN, errno.EACCES):
+                return False
+            time.sleep(0.02)
+    return False
+
+
+def _stamp(path: str) -> tuple[int, int]:
+    try:
+        found = os.stat(path)
+    except OSError:
+        return (-1, -1)
+    return (found.st_mtime_ns, found.st_size)
+
+
+def _inode(path: bytes) -> int:
+    try:
+        return os.lstat(path).st_ino
+    except OSError:
+        return -1
+
+
+def _drain(fd: int) -> None:
+    try:
+        while os.read(fd, 512):
+            pass
+    except BlockingIOError:
+        pass
+
+
+def _kill_command(pid: int) -> None:
+    """SIGKILL a worker and what it started in its group (as a kill of the client's group
+    would have killed a command running in the client's own process)."""
+    for kill in (os.kill, os.killpg):
+        try:
+            kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+
+def _alive(connection: socket.socket) -> bool:
+    """Whether the client is still there (what it sends after its request is dropped)."""
+    try:
+        return connection.recv(4096) != b""
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+
+
+def _settable(signum: int) -> bool:
+    return signum not in (signal.SIGKILL, signal.SIGSTOP) and signal.getsignal(signum) is not None
+
+
+def _log(message: str) -> None:
+    os.write(2, f"{time.strftime('%Y-%m-%dT%H:%M:%S')} [{os.getpid()}] {message}\n".encode())

@@ -1,0 +1,175 @@
+"""A fork server's worker: takes over its client's process state and runs the ``nodepipe`` program.
+
+Forked from the server (``cli.fork_server``), the worker becomes what the client's own
+process would have been: the client's standard streams on 0/1/2 with fresh ``sys.std*``
+objects (the encoding and errors Python would give them), the client's environment, current
+folder, umask and command line, the interpreter's own signal handlers, a session of its own
+(never the server's process group). It then runs ``cli.app.main`` with the program's ending
+(``end_now``): an uncaught exception prints its traceback and ends with status 1, an
+uncaught ``KeyboardInterrupt`` ends killed by SIGINT, as the interpreter would.
+"""
+
+from __future__ import annotations
+
+import atexit
+import io
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from typing import Any, NoReturn
+
+Handler = Any  # what signal.getsignal gives back (a function, SIG_DFL or SIG_IGN)
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+class Request:
+    """What a client sent: its command line, environment, folder, umask and streams."""
+
+    __slots__ = ("argv", "cwd", "environment", "fds", "ignored", "umask")
+
+    def __init__(
+        self,
+        argv: list[str],
+        cwd: bytes,
+        environment: list[bytes],
+        umask: int,
+        ignored: list[int],
+        fds: list[int],
+    ) -> None:
+        self.argv = argv
+        self.ignored = ignored
+        self.cwd = cwd
+        self.environment = environment
+        self.umask = umask
+        self.fds = fds
+
+
+def become_client(
+    request: Request, handlers: dict[signal.Signals, Handler], keep: Sequence[int], learned: int
+) -> NoReturn:
+    """In the forked worker: adopt the client's state and run the program; never returns.
+
+    ``handlers`` are the signal handlers the server started with, ``keep`` the descriptors
+    the worker keeps, and ``learned`` a pipe that gets the names of the modules the command
+    imported (the server imports them for the next ones)."""
+    try:
+        before = set(sys.modules)
+        _close_all_but([*request.fds, *keep, learned])
+        os.setsid()
+        _die_with_server()
+        signal.set_wakeup_fd(-1)
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
+        for ignored in request.ignored:
+            signal.signal(ignored, signal.SIG_IGN)
+        for target, fd in enumerate(request.fds):
+            os.dup2(fd, target)
+            os.close(fd)
+        _adopt_streams()
+        os.environb.clear()
+        os.environb.update(item.partition(b"=")[::2] for item in request.environment)
+        time.tzset()  # the time zone the client's TZ names
+        os.chdir(request.cwd)
+        os.umask(request.umask)
+        sys.argv = request.argv
+        atexit.register(_tell_modules, learned, before)
+    except BaseException as failure:  # cannot be the client: say why, as the program would
+        os.write(2, f"nodepipe: the fork server could not run the command: {failure}\n".encode())
+        os._exit(1)
+    _run_program()
+
+
+def _die_with_server() -> None:
+    """The worker is killed (SIGKILL) if the server dies: its client then ends too."""
+    import ctypes
+
+    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
+def _close_all_but(keep: list[int]) -> None:
+    kept = sorted({fd for fd in keep if fd > 2})
+    low = 3
+    for fd in [*kept, 1 << 20]:
+        os.closerange(low, fd)
+        low = fd + 1
+
+
+def _adopt_streams() -> None:
+    """Fresh text streams on 0/1/2 with the settings Python gives a process's own streams."""
+    template: list[io.TextIOWrapper] = [sys.__stdin__, sys.__stdout__, sys.__stderr__]  # type: ignore[list-item]
+    streams = []
+    for fd, old in enumerate(template):
+        terminal = os.isatty(fd)
+        mode = "rb" if fd == 0 else "wb"
+        buffer = open(fd, mode, closefd=False)  # noqa: SIM115 - the process's own stream
+        streams.append(
+            io.TextIOWrapper(
+                buffer,
+                encoding=old.encoding,
+                errors=old.errors,
+                line_buffering=fd == 2 or (fd == 1 and terminal),
+                write_through=old.write_through,
+            )
+        )
+    sys.stdin, sys.stdout, sys.stderr = streams
+    for name, stream in zip(("__stdin__", "__stdout__", "__stderr__"), streams, strict=True):
+        setattr(sys, name, stream)
+
+
+def _tell_modules(learned: int, before: set[str]) -> None:
+    names = "\n".join(sorted(set(sys.modules) - before)).encode()
+    try:
+        os.set_blocking(learned, False)
+        os.write(learned, names[:60_000])
+    except OSError:
+        pass
+
+
+def _run_program() -> NoReturn:
+    from nodepipe.cli.app import end_now, main
+    from nodepipe.services.gc_pause import one_command_process
+
+    one_command_process()
+    try:
+        try:
+            main()
+        except SystemExit as ending:
+            end_now(ending)  # ends the process unless a thread still runs or the code is text
+            raise
+    except SystemExit as ending:
+        code = ending.code
+        if not isinstance(code, int):
+            if code is not None:
+                print(code, file=sys.stderr)
+            code = 0 if code is None else 1
+        _end(code)
+    except KeyboardInterrupt:
+        _end(0, killed_by=signal.SIGINT)
+    except BaseException:
+        import traceback
+
+        traceback.print_exc()
+        _end(1)
+    _end(0)
+
+
+def _end(code: int, killed_by: int | None = None) -> NoReturn:
+    """What the interpreter does at its end: wait for threads, run exit handlers, flush."""
+    for thread in threading.enumerate():
+        if thread is not threading.main_thread() and not thread.daemon:
+            thread.join()
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:
+            pass
+    if killed_by is not None:
+        signal.signal(killed_by, signal.SIG_DFL)
+        os.kill(os.getpid(), killed_by)
+    os._exit(code)

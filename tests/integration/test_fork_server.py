@@ -1,0 +1,353 @@
+"""The fork server (``cli.fork_client``, ``cli.fork_server``): a ``nodepipe run`` or ``status``
+after the first is run by a worker forked from a process that has already imported nodepipe,
+and behaves exactly as the command in its own process: the same output and exit status, the
+client's folder, environment and umask, Ctrl-C, a kill; never for another user, never through
+a socket folder that is not the user's own, never with nodepipe's code changed under it.
+
+Every test compares with the same command run with the server off (``NODEPIPE_FORK_SERVER=0``),
+and proves a command was served by the server's log (one ``worker <pid>`` line per command).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import nodepipe
+from nodepipe.cli.fork_client import CPU_FILE_ENV, SWITCH_ENV
+from nodepipe.domain.runs import NodeRunState
+from support.fork_servers import server_pids, stop_servers
+from support.other_user import OtherUser
+from support.waiting import wait_for
+
+NODEPIPE = str(Path(sys.executable).parent / "nodepipe")
+SLEEP = (
+    "import os, pathlib, time\n"
+    "(pathlib.Path(os.environ['NODEPIPE_REPORTS_DIR']) / 'started').write_text('y')\n"
+    "time.sleep(600)\n"
+)
+QUICK = "pass\n"
+
+
+@pytest.fixture
+def runtime() -> Iterator[Path]:
+    """A private ``XDG_RUNTIME_DIR`` (short: a socket's path is at most 107 bytes); the
+    servers started in it are stopped afterwards."""
+    folder = Path(tempfile.mkdtemp(prefix="np-fork-", dir="/tmp"))
+    yield folder
+    stop_servers(folder, [])
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def environment(runtime: Path, on: bool = True, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "NODEPIPE_WORKSPACE"}
+    return {**env, SWITCH_ENV: "1" if on else "0", "XDG_RUNTIME_DIR": str(runtime), **extra}
+
+
+def nodepipe_(
+    env: dict[str, str], *args: str, cwd: Path | None = None, umask: int = -1
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [NODEPIPE, *args],
+        env=env,
+        cwd=cwd,
+        umask=umask,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def log_of(runtime: Path) -> str:
+    return "".join(log.read_text() for log in (runtime / "nodepipe").glob("fork-*.log"))
+
+
+def served(runtime: Path) -> int:
+    """How many commands the servers of ``runtime`` have run (their log's worker lines)."""
+    return len(re.findall(r"\] worker \d+: ", log_of(runtime)))
+
+
+def last_worker(runtime: Path) -> int:
+    return int(re.findall(r"\] worker (\d+): ", log_of(runtime))[-1])
+
+
+def warm(ws: nodepipe.Workspace, runtime: Path) -> int:
+    """Run one command (it starts a server) and wait until the server serves; its pid."""
+    first = nodepipe_(environment(runtime), "-w", str(ws.root), "status", "baseline")
+    assert first.returncode == 0, first.stderr
+    wait_for(lambda: "serving" in log_of(runtime), "the fork server to start", 60)
+    (pid,) = server_pids(runtime / "nodepipe")
+    return pid
+
+
+def write_main(ws: nodepipe.Workspace, tag: str, code: str) -> None:
+    (ws.nodes.path(tag) / "code" / "main.py").write_text(code)
+
+
+def quick_chain(ws: nodepipe.Workspace) -> None:
+    for tag in ("load", "clean", "plot"):
+        write_main(ws, tag, QUICK)
+
+
+def test_a_command_after_the_first_is_served_with_the_same_output_and_exit_status(
+    chain: nodepipe.Workspace, runtime: Path
+) -> None:
+    quick_chain(chain)
+    root = str(chain.root)
+    warm(chain, runtime)
+    commands: list[tuple[tuple[str, ...], int]] = [
+        (("-w", root, "status", "baseline"), 0),
+        (("-w", root, "status", "baseline", "--json"), 0),
+        (("-w", root, "status", "no-such-pipeline"), 3),  # not found
+        (("-w", root, "run"), 2),  # usage error
+        (("-w", root, "run", "baseline", "--dry-run", "--force"), 0),
+        (("--workspace", root, "run", "baseline", "--force", "--jobs", "1"), 0),
+    ]
+    for args, code in commands:
+        before = served(runtime)
+        with_server = nodepipe_(environment(runtime), *args)
+        assert served(runtime) == before + 1, f"{args} was not served"
+        alone = nodepipe_(environment(runtime, on=False), *args)
+        assert served(runtime) == before + 1
+        assert (with_server.returncode, alone.returncode) == (code, code), with_server.stderr
+        if "--force" not in args or "--dry-run" in args:
+            assert with_server.stdout == alone.stdout
+            assert with_server.stderr == alone.stderr
+        else:  # a run: its own id in its last line
+            assert "3 completed, 0 failed" in with_server.stdout
+    write_main(chain, "clean", "raise SystemExit(3)\n")
+    failed = nodepipe_(environment(runtime), "-w", root, "run", "baseline")
+    assert failed.returncode == 8, failed.stderr  # a node failed: the exit-code table's
+    assert "clean" in failed.stdout + failed.stderr
+
+
+def test_the_worker_takes_the_clients_folder_environment_and_umask(
+    chain: nodepipe.Workspace, runtime: Path, tmp_path: Path
+) -> None:
+    quick_chain(chain)
+    seen = tmp_path / "seen"
+    write_main(
+        chain,
+        "load",
+        f"import os, pathlib\npathlib.Path({str(seen)!r}).write_text("
+        "os.environ.get('OMP_NUM_THREADS', 'unset'))\n",
+    )
+    warm(chain, runtime)
+    answers = {}
+    for on in (True, False):
+        seen.unlink(missing_ok=True)
+        before = served(runtime)
+        # no -w: the workspace is found from the client's folder; the node passes OMP_NUM_THREADS
+        ran = nodepipe_(
+            environment(runtime, on, OMP_NUM_THREADS=f"{3 + on}"),
+            "run",
+            "baseline",
+            "--force",
+            cwd=chain.root / "nodes",
+            umask=0o027,
+        )
+        assert ran.returncode == 0, ran.stderr
+        assert served(runtime) == before + on
+        answers[on] = (seen.read_text(), seen.stat().st_mode & 0o777)
+    assert answers == {True: ("4", 0o640), False: ("3", 0o640)}
+
+    outside = nodepipe_(environment(runtime), "status", "baseline", cwd=tmp_path)
+    assert outside.returncode == 6, outside.stderr  # no workspace here: the client's folder
+    by_env = nodepipe_(
+        environment(runtime, NODEPIPE_WORKSPACE=str(chain.root)), "status", "baseline", cwd=tmp_path
+    )
+    assert by_env.returncode == 0, by_env.stderr
+    assert "load" in by_env.stdout
+
+
+def test_ctrl_c_cancels_a_served_run_as_in_its_own_process(
+    chain: nodepipe.Workspace, runtime: Path
+) -> None:
+    quick_chain(chain)
+    write_main(chain, "load", SLEEP)
+    warm(chain, runtime)
+    before = served(runtime)
+    client = subprocess.Popen(
+        [NODEPIPE, "run", "baseline"],
+        cwd=chain.root,
+        env=environment(runtime),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    started = chain.nodes.path("load") / "reports" / "started"
+    wait_for(started.exists, "load to start")
+    assert served(runtime) == before + 1
+    client.send_signal(signal.SIGINT)  # what Ctrl-C sends
+    out, err = client.communicate(timeout=120)
+    assert client.returncode == 130, err  # cancelled: the exit-code table's
+    assert "resume with `nodepipe run baseline load clean plot`" in out
+    (load_run, *_) = chain.runs.node_history("load", "baseline")
+    assert load_run.state is NodeRunState.CANCELLED
+
+
+def test_a_client_killed_takes_its_worker_with_it_and_the_next_run_recovers(
+    chain: nodepipe.Workspace, runtime: Path
+) -> None:
+    quick_chain(chain)
+    write_main(chain, "load", SLEEP)
+    warm(chain, runtime)
+    client = subprocess.Popen(
+        [NODEPIPE, "-w", str(chain.root), "run", "baseline"],
+        env=environment(runtime),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    wait_for((chain.nodes.path("load") / "reports" / "started").exists, "load to start")
+    worker = last_worker(runtime)
+    client.kill()
+    assert client.wait(60) == -signal.SIGKILL
+    wait_for(lambda: not Path(f"/proc/{worker}").exists(), "the worker to die", 30)
+
+    write_main(chain, "load", QUICK)
+    again = nodepipe_(environment(runtime), "-w", str(chain.root), "run", "baseline")
+    assert again.returncode == 0, again.stderr
+    assert "3 completed" in again.stdout
+    assert "killed: its client went" in log_of(runtime)
+
+
+def test_a_worker_killed_at_a_crash_point_kills_its_client_the_same_way(
+    chain: nodepipe.Workspace, runtime: Path
+) -> None:
+    quick_chain(chain)
+    warm(chain, runtime)
+    before = served(runtime)
+    env = environment(runtime, NODEPIPE_CRASH_AT="run.claimed")
+    crashed = nodepipe_(env, "-w", str(chain.root), "run", "baseline")
+    assert served(runtime) == before + 1
+    assert crashed.returncode == -signal.SIGKILL, crashed.stderr
+    recovered = nodepipe_(environment(runtime), "-w", str(chain.root), "run", "baseline")
+    assert recovered.returncode == 0, recovered.stderr
+
+
+def test_a_server_whose_nodepipe_code_changed_serves_nothing(
+    chain: nodepipe.Workspace, runtime: Path
+) -> None:
+    old = warm(chain, runtime)
+    edited = Path(nodepipe.__file__).parent / "cli" / "runs.py"
+    stamp = edited.stat()
+    before = served(runtime)
+    try:
+        os.utime(edited, ns=(stamp.st_atime_ns, stamp.st_mtime_ns + 1_000_000_000))
+        status = nodepipe_(environment(runtime), "-w", str(chain.root), "status", "baseline")
+        assert status.returncode == 0, status.stderr
+        assert served(runtime) == before, "the old server ran it"
+        wait_for(lambda: not Path(f"/proc/{old}").exists(), "the old server to end", 30)
+        wait_for(lambda: log_of(runtime).count("serving") == 2, "a new server", 60)
+        again = nodepipe_(environment(runtime), "-w", str(chain.root), "status", "baseline")
+        assert again.returncode == 0, again.stderr
+        assert served(runtime) == before + 1, "the new server serves"
+    finally:
+        os.utime(edited, ns=(stamp.st_atime_ns, stamp.st_mtime_ns))
+
+
+CONNECT = """
+import array, socket, sys
+s = socket.socket(socket.AF_UNIX)
+try:
+    s.connect(sys.argv[1])
+except OSError as refused:
+    print("refused", type(refused).__name__); raise SystemExit
+s.settimeout(20)
+payload = b"x" * 8
+fds = [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [0, 1, 2]))]
+try:
+    s.sendmsg([len(payload).to_bytes(8, "big") + payload], fds)
+    print("answer", s.recv(100) or "none")
+except (BrokenPipeError, ConnectionResetError):
+    print("answer", "none")
+"""
+
+
+def test_another_user_is_never_served(
+    chain: nodepipe.Workspace, runtime: Path, other: OtherUser
+) -> None:
+    warm(chain, runtime)
+    (socket_path,) = (runtime / "nodepipe").glob("fork-*.sock")
+    blocked = other.run("/usr/bin/python3", "-c", CONNECT, str(socket_path))
+    assert blocked.stdout.split() == ["refused", "PermissionError"], blocked.stderr
+
+    before = served(runtime)
+    for opened in (runtime, runtime / "nodepipe"):  # as if the folder had been opened to others
+        opened.chmod(0o711)
+    socket_path.chmod(0o777)
+    try:
+        tried = other.run("/usr/bin/python3", "-c", CONNECT, str(socket_path))
+    finally:
+        for closed in (runtime, runtime / "nodepipe"):
+            closed.chmod(0o700)
+    assert tried.stdout.split() == ["answer", "none"], tried.stderr  # closed, nothing run
+    assert served(runtime) == before
+    mine = nodepipe_(environment(runtime), "-w", str(chain.root), "status", "baseline")
+    assert mine.returncode == 0 and served(runtime) == before + 1, mine.stderr
+
+
+@pytest.mark.parametrize("hostile", ["link", "open", "other user's"])
+def test_a_socket_folder_not_the_users_own_is_never_used(
+    hostile: str, chain: nodepipe.Workspace, runtime: Path, tmp_path: Path, other: OtherUser
+) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir(mode=0o700)
+    folder = runtime / "nodepipe"
+    if hostile == "link":
+        folder.symlink_to(elsewhere)
+    else:
+        folder.mkdir(mode=0o700)
+        if hostile == "open":
+            folder.chmod(0o755)
+        else:
+            os.chown(folder, other.uid, other.gid)
+    for _ in range(2):
+        status = nodepipe_(environment(runtime), "-w", str(chain.root), "status", "baseline")
+        assert status.returncode == 0, status.stderr
+        assert "load" in status.stdout
+    assert list(elsewhere.iterdir()) == []
+    if hostile != "link":
+        assert list(folder.iterdir()) == []
+
+
+def test_the_client_imports_almost_nothing_before_it_is_served(
+    chain: nodepipe.Workspace, runtime: Path, tmp_path: Path
+) -> None:
+    warm(chain, runtime)
+    cpu = tmp_path / "cpu"
+    program = (
+        "import sys; sys.argv = ['nodepipe', '-w', sys.argv[1], 'status', 'baseline'];"
+        "from nodepipe.cli.fork_client import console; console()"
+    )
+    baseline = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", "pass"], capture_output=True, text=True
+    )
+    client = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", program, str(chain.root)],
+        env=environment(runtime, **{CPU_FILE_ENV: str(cpu)}),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert client.returncode == 0, client.stderr
+    assert "load" in client.stdout
+
+    def imported(importtime: str) -> set[str]:
+        return set(re.findall(r"^import time:.*\| +(\S+)$", importtime, re.MULTILINE))
+
+    extra = imported(client.stderr) - imported(baseline.stderr)
+    client_modules = {"nodepipe", "nodepipe.cli", "nodepipe.cli.fork_client", "_socket", "zlib"}
+    assert extra <= {"__future__", *client_modules}
+    user, system = map(float, cpu.read_text().split())  # the worker's CPU, for benchmarks
+    assert user + system > 0
