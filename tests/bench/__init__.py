@@ -50,7 +50,9 @@ def seconds(action: Callable[[], object], own: bool = False) -> tuple[float, flo
     """(wall, CPU) seconds of ``action``. CPU is user + system time of the child processes it
     waited for (their children included) and, with ``own``, of this process too (an action run
     in process, such as ``ws.runs.run``): a machine busy with other work inflates it far less
-    than wall time, which waits for a free core."""
+    than wall time, which waits for a free core. An action that returns a float adds it to the
+    CPU: the CPU seconds of processes that are not this one's children (a fork server's
+    worker, which reports its own)."""
 
     def cpu() -> float:
         children = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -59,20 +61,27 @@ def seconds(action: Callable[[], object], own: bool = False) -> tuple[float, flo
 
     before = cpu()
     start = time.perf_counter()
-    action()
+    reported = action()
     wall = time.perf_counter() - start
-    return wall, cpu() - before
+    return wall, cpu() - before + (reported if isinstance(reported, float) else 0.0)
 
 
 def paired(
-    figure: Callable[[], object], floor: Callable[[], object], pairs: int, own: bool = False
+    figure: Callable[[], object],
+    floor: Callable[[], object],
+    pairs: int,
+    own: bool = False,
+    before: Callable[[], object] | None = None,
 ) -> str:
     """``figure`` and ``floor`` alternately, ``pairs`` times: the medians of wall and CPU time
     and the medians of the per-pair ratios (the load changes from one second to the next, so a
     figure is divided by the floor measured just before it). Wall is what issue 17 states its
-    targets in (on a quiet machine); CPU is the companion a shared machine inflates less."""
+    targets in (on a quiet machine); CPU is the companion a shared machine inflates less.
+    ``before`` runs, untimed, before each pair."""
     figures, floors = [], []
     for _ in range(pairs):
+        if before is not None:
+            before()
         floors.append(seconds(floor, own))
         figures.append(seconds(figure, own))
     parts = []

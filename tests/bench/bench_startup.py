@@ -10,6 +10,10 @@
     and a 50-node fan-out (one source, 50 children, ``--jobs 2``) against the same fan-out by
     hand (bare launches, two at a time).
 
+``status`` and the runs of (2) and (3) are measured three ways (``ForkServerModes``): served by
+a warm fork server (the figure: every command but the first), the first command that finds
+no server, and the server off.
+
 Figure and floor alternate, and each ratio is the median of per-pair ratios: the machine's
 load changes from one second to the next. Each is given in wall time and in CPU time (user +
 system of every process involved). Issue 17 states targets 1 and 3 in wall time of the whole
@@ -25,18 +29,22 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from tests.bench import fresh_bytecode, load, paired, seconds
 from tests.bench.bench_runs import TRIVIAL, build
+from tests.support.fork_servers import server_pids, stop_servers
 
 import nodepipe
+from nodepipe.cli.fork_client import CPU_FILE_ENV, SWITCH_ENV
 from nodepipe.services.runs.service import RunRequest
 
 RUNTIME_DIR = Path(nodepipe.__file__).parent / "runtime"
@@ -79,23 +87,72 @@ def helper_import(python: str, pairs: int) -> None:
     )
 
 
-def cli_start(ws: nodepipe.Workspace, pairs: int) -> None:
+class ForkServerModes:
+    """The three ways a served command (``run``, ``status``) starts: (a) a warm fork server runs
+    it in a worker forked from a process that has imported nodepipe (the figure: it is every
+    command but the first); (b) the first command, which finds no server, runs in its own
+    process and starts one when it is done; (c) the server off (``NODEPIPE_FORK_SERVER=0``).
+    The CPU of (a) adds the worker's (not a child of the command: the client writes the CPU
+    its worker used, children included, to ``NODEPIPE_FORK_CPU_FILE``); that of (b) leaves out
+    the server it starts in the background (the price of the next commands' start)."""
+
+    def __init__(self, runtime: Path, root: str) -> None:
+        self.runtime = runtime
+        self.root = root
+        self.cpu_file = runtime / "worker-cpu"
+        base = {**os.environ, "XDG_RUNTIME_DIR": str(runtime)}
+        self.on = {**base, SWITCH_ENV: "1", CPU_FILE_ENV: str(self.cpu_file)}
+        self.off = {**base, SWITCH_ENV: "0"}
+
+    def each(self, *argv: str) -> list[tuple[str, Callable[[], object], Callable[[], None]]]:
+        """(mode, the command, what to do untimed before it) for each of the three modes."""
+
+        def served() -> float:
+            self.cpu_file.write_text("")
+            subprocess.run(argv, check=True, capture_output=True, env=self.on)
+            user, system = map(float, self.cpu_file.read_text().split() or ["0", "0"])
+            return user + system
+
+        return [
+            ("(a) warm server", served, self.warm),
+            ("(b) first, no server", quiet(*argv, env=self.on), self.stop),
+            ("(c) server off", quiet(*argv, env=self.off), self.stop),
+        ]
+
+    def warm(self) -> None:
+        """A server running that has served (and so imported what these commands use)."""
+        log = self.runtime / "nodepipe"
+        for _ in range(2 if server_pids(log) else 3):
+            subprocess.run(
+                [NODEPIPE, "-w", self.root, "status", "chain"], check=True, capture_output=True,
+                env=self.on,
+            )  # fmt: skip
+            for _ in range(600):
+                if any("serving" in f.read_text() for f in log.glob("fork-*.log")):
+                    break
+                time.sleep(0.05)
+
+    def stop(self) -> None:
+        stop_servers(self.runtime, [])
+
+
+def cli_start(ws: nodepipe.Workspace, pairs: int, modes: ForkServerModes) -> None:
     floor = quiet(sys.executable, "-c", "pass")
     root = str(ws.root)
     print(f"(2) CLI start, whole process, against `python -c pass` ({load()})")
     help_ = quiet(NODEPIPE, "--help")
-    status = quiet(NODEPIPE, "-w", root, "status", "chain")
-    run = quiet(NODEPIPE, "-w", root, "run", "chain")
-    for label, command in (
-        ("nodepipe --help", help_),
-        ("nodepipe status (20-node chain)", status),
-        ("nodepipe run, nothing to do (20)", run),
+    print(f"    {'nodepipe --help':36}{paired(help_, floor, pairs)}")
+    for label, argv in (
+        ("nodepipe status (20-node chain)", (NODEPIPE, "-w", root, "status", "chain")),
+        ("nodepipe run, nothing to do (20)", (NODEPIPE, "-w", root, "run", "chain")),
     ):
-        print(f"    {label:36}{paired(command, floor, pairs)}")
+        print(f"    {label}")
+        for mode, command, before in modes.each(*argv):
+            print(f"      {mode:34}{paired(command, floor, pairs, before=before)}")
     print("    targets (wall, quiet machine): --help ≤ 80 ms, status and no-change run ≤ 150 ms")
 
 
-def whole_commands(ws: nodepipe.Workspace, pairs: int) -> None:
+def whole_commands(ws: nodepipe.Workspace, pairs: int, modes: ForkServerModes) -> None:
     root = str(ws.root)
     chain_source = ws.nodes.get("source", "chain")
     python = str(ws.nodes.path(chain_source.id) / "code" / ".venv" / "bin" / "python")
@@ -110,17 +167,19 @@ def whole_commands(ws: nodepipe.Workspace, pairs: int) -> None:
         with ThreadPoolExecutor(JOBS) as pool:
             list(pool.map(lambda _: subprocess.run([python, main], check=True), range(FAN_OUT)))
 
-    chain_run = quiet(NODEPIPE, "-w", root, "run", "chain", "--force")
-    fan_run = quiet(NODEPIPE, "-w", root, "run", "fan", "--force", "--jobs", str(JOBS))
+    chain_run = (NODEPIPE, "-w", root, "run", "chain", "--force")
+    fan_run = (NODEPIPE, "-w", root, "run", "fan", "--force", "--jobs", str(JOBS))
     print(
         "(3) whole `nodepipe run` processes against bare launches of the node's interpreter"
         f" ({load()})"
     )
-    for label, command, floor in (
+    for label, argv, floor in (
         (f"chain of {CHAIN}, full run (≤ 2x)", chain_run, bare_chain),
         (f"fan-out 1 + {FAN_OUT}, --jobs {JOBS} (≤ 1.3x)", fan_run, bare_fan_out),
     ):
-        print(f"    {label:36}{paired(command, floor, pairs)}")
+        print(f"    {label}")
+        for mode, command, before in modes.each(*argv):
+            print(f"      {mode:34}{paired(command, floor, pairs, before=before)}")
     print(f"    the issue's figure is the wall ratio on a quiet machine ({load()})")
 
 
@@ -153,8 +212,14 @@ def main() -> None:
         source = ws.nodes.get("source", "chain")
         python = str(ws.nodes.path(source.id) / "code" / ".venv" / "bin" / "python")
         helper_import(python, arguments.pairs)
-        cli_start(ws, arguments.pairs)
-        whole_commands(ws, arguments.pairs)
+        runtime = Path(tempfile.mkdtemp(prefix="np-bench-", dir="/tmp"))
+        modes = ForkServerModes(runtime, str(ws.root))
+        try:
+            cli_start(ws, arguments.pairs, modes)
+            whole_commands(ws, arguments.pairs, modes)
+        finally:
+            modes.stop()
+            shutil.rmtree(runtime, ignore_errors=True)
         ws.close()
 
 

@@ -9,8 +9,9 @@ themselves, ``SCM_RIGHTS``). The server forks a worker that takes them over and 
 command exactly as this process would have; this one forwards the signals it gets to the
 worker and ends as the worker ended (the same exit status, or killed by the same signal).
 
-Where no server answers, the command runs here as always, and a server is started in the
-background for the next commands (detached, ``posix_spawn``: nothing waited for). Anything
+Where no server answers, the command runs here as always, and when it is done a server is
+started in the background for the next commands (detached, ``posix_spawn``: nothing waited
+for). Anything
 unexpected (the socket folder not the user's own, a server of another user, a refusal, a
 stream that cannot be sent) means: run here.
 
@@ -57,7 +58,9 @@ def console() -> None:
             key = installation_key()
             answer = _ask_server(folder, key)
             if answer is None or answer == b"S":  # no server, or one that is out of date
-                _start_server(folder)
+                import atexit  # started once this command is done: it does not compete
+
+                atexit.register(_start_server)
     from nodepipe.cli.app import console as in_process
 
     in_process()
@@ -122,10 +125,11 @@ def _private(folder: bytes, uid: int, open_bits: int) -> bool:
 
 
 def installation_key() -> bytes:
-    """What a server must share with its clients: the interpreter, nodepipe's folder, and the
-    environment variables that change how Python starts (``PYTHON*``, ``LANG``, ``LC_*``)."""
+    """What a server must share with its clients: the interpreter, nodepipe's folder, its
+    flags, and the environment variables that change how Python starts (``PYTHON*``,
+    ``LANG``, ``LC_*``)."""
     package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    parts = [PROTOCOL, os.fsencode(sys.executable), os.fsencode(package)]
+    parts = [PROTOCOL, os.fsencode(sys.executable), os.fsencode(package), b"%r" % (sys.flags,)]
     parts += sorted(k + b"=" + v for k, v in os.environb.items() if k.startswith(_KEY_PREFIXES))
     return b"\0".join(parts)
 
@@ -198,6 +202,12 @@ def _follow(connection: _socket.socket, worker: int, ignored: list[int]) -> NoRe
     process ignores, as under ``nohup``, the worker ignores too)."""
 
     def forward(signum: int, _frame: object) -> None:
+        try:  # what a terminal sends reaches the worker's group (uv, git...), as it would here
+            if signum != _signal.SIGTERM:
+                os.killpg(worker, signum)
+                return
+        except OSError:
+            pass  # the worker has no group of its own yet
         try:
             os.kill(worker, signum)
         except OSError:
@@ -228,7 +238,7 @@ def _follow(connection: _socket.socket, worker: int, ignored: list[int]) -> NoRe
     os._exit(os.WEXITSTATUS(status) if os.WIFEXITED(status) else 1)
 
 
-def _start_server(folder: bytes) -> None:
+def _start_server() -> None:
     """Start a fork server in the background: its own session, its streams on /dev/null."""
     script_dir = os.path.dirname(os.path.abspath(sys.argv[0]))
     code = (

@@ -28,24 +28,23 @@ import select
 import signal
 import socket
 import sys
+import threading
 import time
 from pathlib import Path
 
 from nodepipe.cli.fork_client import (
     IDLE_ENV,
     IDLE_SECONDS,
-    MAX_REQUEST,
+    SERVED,
     installation_key,
     key_name,
     socket_folder,
 )
-from nodepipe.cli.fork_worker import Request, become_client
+from nodepipe.cli.fork_request import Request, read_request
+from nodepipe.cli.fork_worker import become_client
 
 PRELOADED = ("nodepipe.cli.app", "nodepipe.cli.runs", "nodepipe.cli.walk_status", "ctypes")
 _NOT_LEARNED = ("__main__", "ray", "nodepipe.cli.fork_")
-_IGNORABLE = frozenset(
-    {signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGWINCH}
-)
 _PACKAGE = Path(__file__).resolve().parent.parent
 
 
@@ -88,14 +87,19 @@ class ForkServer:
                 self.stamps[found] = _stamp(found)
         gc.collect()
         gc.freeze()  # the workers' collector never walks the imported modules
+        if threading.active_count() != 1:  # an import started a thread: forking is unsafe
+            _log("a module started a thread; ending")
+            self.stop()
 
     def stale(self) -> bool:
         return any(_stamp(path) != stamp for path, stamp in self.stamps.items())
 
     def loop(self, idle: float) -> None:
+        """Serve until stopped or idle, then until the last worker has ended."""
         last = time.monotonic()
-        while self.running:
-            waiting: list[socket.socket | int] = [self.listening, self.wakeup_read]
+        while self.running or self.workers:
+            waiting: list[socket.socket | int] = [self.wakeup_read]
+            waiting += [self.listening] if self.running else []
             waiting += [command.connection for command in self.workers.values()]
             ready, _, _ = select.select(waiting, [], [], idle)
             if self.wakeup_read in ready:
@@ -106,11 +110,11 @@ class ForkServer:
                     _kill_command(pid)  # the client is gone: so is its command
                     self._reap(pid)
                     _log(f"worker {pid} killed: its client went")
-            if self.listening in ready:
+            if self.running and self.listening in ready:
                 self._accept()
             if self.workers or ready:
                 last = time.monotonic()
-            elif time.monotonic() - last >= idle:
+            elif self.running and time.monotonic() - last >= idle:
                 self.stop()
 
     def stop(self) -> None:
@@ -129,7 +133,7 @@ class ForkServer:
         with connection:
             connection.settimeout(5)
             try:
-                request = self._read(connection)
+                request = read_request(connection, self.key)
             except (OSError, ValueError, UnicodeError) as malformed:
                 _log(f"refused a request: {malformed!r}")
                 return
@@ -145,45 +149,6 @@ class ForkServer:
                 for fd in request.fds:
                     os.close(fd)
 
-    def _read(self, connection: socket.socket) -> Request | None:
-        credentials = connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12)
-        if int.from_bytes(credentials[4:8], sys.byteorder) != os.getuid():
-            return None
-        head, ancillary, _, _ = connection.recvmsg(8, socket.CMSG_SPACE(3 * 4))
-        fds = [
-            int.from_bytes(data[i : i + 4], sys.byteorder)
-            for level, kind, data in ancillary
-            if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS
-            for i in range(0, len(data) - len(data) % 4, 4)
-        ]
-        size = int.from_bytes(head, "big") if len(head) == 8 else MAX_REQUEST + 1
-        if len(fds) != 3 or size > MAX_REQUEST:
-            for fd in fds:
-                os.close(fd)
-            return None
-        payload = bytearray()
-        while len(payload) < size:
-            chunk = connection.recv(min(size - len(payload), 1 << 16))
-            if not chunk:
-                break
-            payload += chunk
-        fields = bytes(payload).split(b"\0")
-        try:
-            key, cwd, umask, ignoring, count = fields[:5]
-            argc = int(count)
-            if key != self.key.hex().encode() or argc < 1 or len(fields) < 5 + argc:
-                raise ValueError("not this server's request")
-            argv = [os.fsdecode(argument) for argument in fields[5 : 5 + argc]]
-            environment = [item for item in fields[5 + argc :] if b"=" in item[1:]]
-            ignored = [
-                s for s in map(int, ignoring.split(b",") if ignoring else []) if s in _IGNORABLE
-            ]
-            return Request(argv, cwd, environment, int(umask) & 0o777, ignored, fds)
-        except (ValueError, UnicodeError):
-            for fd in fds:
-                os.close(fd)
-            raise
-
     def _fork(self, connection: socket.socket, request: Request) -> None:
         learned_read, learned_write = os.pipe2(os.O_CLOEXEC)
         os.set_blocking(learned_read, False)
@@ -191,7 +156,8 @@ class ForkServer:
         if pid == 0:
             become_client(request, self.handlers, [], learned_write)
         os.close(learned_write)
-        _log(f"worker {pid}: {' '.join(request.argv[1:2])}...")
+        command = next((word for word in request.argv[1:] if word in SERVED), "?")
+        _log(f"worker {pid}: {command}")
         try:
             connection.sendall(b"P" + pid.to_bytes(8, "big"))
         except OSError:
@@ -250,7 +216,7 @@ def serve() -> None:
         return  # another server of this key runs (or is starting)
     os.ftruncate(lock, 0)
     os.write(lock, b"%d\n" % os.getpid())
-    log = os.open(base + b".log", os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, 0o600)
+    log = os.open(base + b".log", os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
     os.dup2(log, 2)
     os.close(log)
     os.chdir(folder)
@@ -269,8 +235,6 @@ def serve() -> None:
     _log(f"serving {len(sys.modules)} modules on {os.fsdecode(path)}")
     server.loop(idle)
     _log("ended")
-    while server.workers:
-        server._reap(next(iter(server.workers)))
 
 
 def _locked(lock: int) -> bool:

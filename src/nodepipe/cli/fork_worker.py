@@ -21,32 +21,12 @@ import time
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
+from nodepipe.cli.fork_request import Request
+
 Handler = Any  # what signal.getsignal gives back (a function, SIG_DFL or SIG_IGN)
 
 
 _PR_SET_PDEATHSIG = 1
-
-
-class Request:
-    """What a client sent: its command line, environment, folder, umask and streams."""
-
-    __slots__ = ("argv", "cwd", "environment", "fds", "ignored", "umask")
-
-    def __init__(
-        self,
-        argv: list[str],
-        cwd: bytes,
-        environment: list[bytes],
-        umask: int,
-        ignored: list[int],
-        fds: list[int],
-    ) -> None:
-        self.argv = argv
-        self.ignored = ignored
-        self.cwd = cwd
-        self.environment = environment
-        self.umask = umask
-        self.fds = fds
 
 
 def become_client(
