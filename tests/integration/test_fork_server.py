@@ -10,13 +10,17 @@ and proves a command was served by the server's log (one ``worker <pid>`` line p
 
 from __future__ import annotations
 
+import contextlib
 import os
+import pty
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
+import termios
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -336,7 +340,7 @@ def test_the_client_imports_almost_nothing_before_it_is_served(
     )
     client = subprocess.run(
         [sys.executable, "-X", "importtime", "-c", program, str(chain.root)],
-        env=environment(runtime, **{CPU_FILE_ENV: str(cpu)}),
+        env=environment(runtime, True, **{CPU_FILE_ENV: str(cpu)}),
         capture_output=True,
         text=True,
         timeout=120,
@@ -352,3 +356,105 @@ def test_the_client_imports_almost_nothing_before_it_is_served(
     assert extra <= {"__future__", *client_modules}
     user, system = map(float, cpu.read_text().split())  # the worker's CPU, for benchmarks
     assert user + system > 0
+
+
+def fork_servers_of(runtime: Path) -> list[int]:
+    """The live fork-server processes whose socket folder is in ``runtime``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes()
+            environment = (entry / "environ").read_bytes().split(b"\0")
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        mine = f"XDG_RUNTIME_DIR={runtime}".encode() in environment
+        if b"fork_server import serve" in command and mine and state != "Z":
+            found.append(int(entry.name))
+    return found
+
+
+def test_commands_started_together_start_one_server_which_ends_when_idle(
+    chain: nodepipe.Workspace, runtime: Path
+) -> None:
+    env = environment(runtime, NODEPIPE_FORK_SERVER_IDLE="3")
+    argv = [NODEPIPE, "-w", str(chain.root), "status", "baseline"]
+    together = [
+        subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        for _ in range(4)
+    ]
+    assert [command.wait(120) for command in together] == [0] * 4
+    wait_for(lambda: "serving" in log_of(runtime), "a server to start", 60)
+    # the others found the lock taken (each tries for two seconds: one may be ending) and went
+    wait_for(lambda: len(fork_servers_of(runtime)) == 1, "one server", 30)
+    assert len(server_pids(runtime / "nodepipe")) == 1
+    (socket_path,) = (runtime / "nodepipe").glob("fork-*.sock")
+    wait_for(lambda: not fork_servers_of(runtime), "the idle server to end", 60)
+    assert not socket_path.exists()
+    assert "ended" in log_of(runtime)
+
+
+def test_a_malformed_request_is_closed_and_the_server_serves_on(
+    chain: nodepipe.Workspace, runtime: Path
+) -> None:
+    server = warm(chain, runtime)
+    (socket_path,) = (runtime / "nodepipe").glob("fork-*.sock")
+    hostile = [
+        b"",  # nothing
+        (10**12).to_bytes(8, "big"),  # a length far over the bound
+        (5).to_bytes(8, "big") + b"\0\0\0\0\0",  # no descriptors, empty fields
+    ]
+    for request in hostile:
+        with socket.socket(socket.AF_UNIX) as client:
+            client.connect(str(socket_path))
+            client.settimeout(20)
+            client.sendall(request)
+            client.shutdown(socket.SHUT_WR)
+            with contextlib.suppress(ConnectionResetError):  # closed with what was sent unread
+                assert client.recv(100) == b""  # closed, nothing said
+    assert fork_servers_of(runtime) == [server]
+    before = served(runtime)
+    status = nodepipe_(environment(runtime), "-w", str(chain.root), "status", "baseline")
+    assert status.returncode == 0 and served(runtime) == before + 1, status.stderr
+
+
+def on_a_terminal(env: dict[str, str], argv: list[str], tostop: bool = False) -> bytes:
+    """What ``argv`` writes on a terminal (a pseudo-terminal: its three streams)."""
+    main, secondary = pty.openpty()
+    attributes = termios.tcgetattr(secondary)
+    attributes[3] = attributes[3] | termios.TOSTOP if tostop else attributes[3] & ~termios.TOSTOP
+    termios.tcsetattr(secondary, termios.TCSANOW, attributes)
+    command = subprocess.Popen(
+        argv, env=env, stdin=secondary, stdout=secondary, stderr=secondary, close_fds=True
+    )
+    os.close(secondary)
+    output = b""
+    while True:
+        try:
+            chunk = os.read(main, 65536)
+        except OSError:  # EIO: the terminal's last writer is gone
+            break
+        if not chunk:
+            break
+        output += chunk
+    os.close(main)
+    assert command.wait(120) == 0, output
+    return output
+
+
+def test_on_a_terminal_a_served_command_draws_as_it_would_alone(
+    chain: nodepipe.Workspace, runtime: Path
+) -> None:
+    warm(chain, runtime)
+    argv = [NODEPIPE, "-w", str(chain.root), "status", "baseline"]
+    env = environment(runtime, TERM="xterm-256color")
+    before = served(runtime)
+    drawn = on_a_terminal(env, argv)
+    assert served(runtime) == before + 1
+    assert drawn == on_a_terminal(environment(runtime, on=False, TERM="xterm-256color"), argv)
+    assert b"\x1b[" in drawn  # drawn for a terminal: the worker sees its client's terminal
+    stopping = on_a_terminal(env, argv, tostop=True)  # a terminal that stops background writers
+    assert served(runtime) == before + 1, "served on a terminal with TOSTOP"
+    assert stopping == drawn
