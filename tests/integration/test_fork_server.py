@@ -458,3 +458,39 @@ def test_on_a_terminal_a_served_command_draws_as_it_would_alone(
     stopping = on_a_terminal(env, argv, tostop=True)  # a terminal that stops background writers
     assert served(runtime) == before + 1, "served on a terminal with TOSTOP"
     assert stopping == drawn
+
+
+def test_ctrl_z_stops_the_worker_with_its_client_and_fg_goes_on(
+    chain: nodepipe.Workspace, runtime: Path, tmp_path: Path
+) -> None:
+    quick_chain(chain)
+    go_on = tmp_path / "go-on"
+    write_main(
+        chain,
+        "load",
+        "import os, pathlib, time\n"
+        "(pathlib.Path(os.environ['NODEPIPE_REPORTS_DIR']) / 'started').write_text('y')\n"
+        f"while not pathlib.Path({str(go_on)!r}).exists():\n    time.sleep(0.05)\n",
+    )
+    warm(chain, runtime)
+    client = subprocess.Popen(
+        [NODEPIPE, "-w", str(chain.root), "run", "baseline"],
+        env=environment(runtime),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        process_group=0,  # a group of its own whose parent is in the same session: a job
+    )
+    wait_for((chain.nodes.path("load") / "reports" / "started").exists, "load to start")
+    worker = last_worker(runtime)
+
+    def state(pid: int) -> str:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+
+    client.send_signal(signal.SIGTSTP)  # what Ctrl-Z sends
+    wait_for(lambda: state(worker) == "T", "the worker to stop")
+    go_on.write_text("y")
+    client.send_signal(signal.SIGCONT)  # what fg sends
+    out, err = client.communicate(timeout=120)
+    assert client.returncode == 0, err
+    assert "3 completed" in out

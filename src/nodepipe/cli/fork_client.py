@@ -213,9 +213,20 @@ def _follow(connection: _socket.socket, worker: int, ignored: list[int]) -> NoRe
         except OSError:
             pass
 
+    def suspend(_signum: int, _frame: object) -> None:
+        """Ctrl-Z: the worker stops with this process and goes on when it does (its group is
+        in a session without a terminal, where SIGTSTP is discarded: SIGSTOP, then SIGCONT)."""
+        forward(_signal.SIGSTOP, None)
+        _signal.signal(_signal.SIGTSTP, _signal.SIG_DFL)
+        os.kill(os.getpid(), _signal.SIGTSTP)  # stopped here until continued
+        _signal.signal(_signal.SIGTSTP, suspend)
+        forward(_signal.SIGCONT, None)
+
     for signum in FORWARDED:
         if signum not in ignored:
             _signal.signal(signum, forward)
+    if _signal.getsignal(_signal.SIGTSTP) == _signal.SIG_DFL:
+        _signal.signal(_signal.SIGTSTP, suspend)
     try:
         ending = _receive(connection, 17)
     except OSError:
