@@ -44,6 +44,8 @@ PROTOCOL = b"nodepipe-fork-1"
 MAX_REQUEST = 1 << 20
 FORWARDED = (_signal.SIGINT, _signal.SIGTERM, _signal.SIGHUP, _signal.SIGQUIT, _signal.SIGWINCH)
 _KEY_PREFIXES = (b"PYTHON", b"LANG", b"LC_")
+_SERVER_ENV = ("PYTHON", "LANG", "LC_", "XDG_RUNTIME_DIR", "PATH", "HOME", IDLE_ENV)
+"""The server's own environment: what its key and folder need, nothing of a command's."""
 _PEERCRED = 17  # SO_PEERCRED on Linux: struct ucred {pid, uid, gid}
 _MAX_FOLDER = 80
 _TOSTOP = 0o400  # termios.TOSTOP on Linux
@@ -250,7 +252,8 @@ def _follow(connection: _socket.socket, worker: int, ignored: list[int]) -> NoRe
 
 
 def _start_server() -> None:
-    """Start a fork server in the background: its own session, its streams on /dev/null."""
+    """Start a fork server in the background: its own session, its streams on /dev/null, an
+    environment of its own (no secret of this command's: a store URL, a token)."""
     script_dir = os.path.dirname(os.path.abspath(sys.argv[0]))
     code = (
         "import sys; sys.path[0] = sys.argv[1]; from nodepipe.cli.fork_server import serve; serve()"
@@ -259,7 +262,7 @@ def _start_server() -> None:
         os.posix_spawn(
             sys.executable,
             [sys.executable, "-c", code, script_dir],
-            os.environ,
+            {k: v for k, v in os.environ.items() if k.startswith(_SERVER_ENV)},
             file_actions=[(os.POSIX_SPAWN_OPEN, fd, "/dev/null", os.O_RDWR, 0) for fd in (0, 1, 2)],
             setsid=True,
             setsigdef=FORWARDED,

@@ -55,6 +55,7 @@ def become_client(
         os.environb.update(item.partition(b"=")[::2] for item in request.environment)
         time.tzset()  # the time zone the client's TZ names
         os.chdir(request.cwd)
+        _renew_import_time_values()
         os.umask(request.umask)
         sys.argv = request.argv
         atexit.register(_tell_modules, learned, before)
@@ -69,6 +70,17 @@ def _die_with_server() -> None:
     import ctypes
 
     ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
+def _renew_import_time_values() -> None:
+    """What the modules the server imported read from the process at their import (audited:
+    nothing of nodepipe's; rich's folder for tracebacks, logging's start time), read again."""
+    rich = sys.modules.get("rich")
+    if rich is not None and vars(rich).get("_IMPORT_CWD"):
+        rich._IMPORT_CWD = os.path.abspath(os.getcwd())  # type: ignore[attr-defined]
+    logging = sys.modules.get("logging")
+    if logging is not None:
+        logging._startTime = time.time()  # type: ignore[attr-defined]
 
 
 def _close_all_but(keep: list[int]) -> None:
