@@ -8,6 +8,7 @@ Real server, real watcher, real runs; the whole build is ``pipeline show``'s vie
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from nodepipe.schemas.graph import PipelineGraph
 from nodepipe.services.graph import view_updates
 from nodepipe.services.graph.pipelines import PipelineService
 from nodepipe.services.runs.service import RunRequest
+from support.locked_bundles import APPEND_INPUTS, features_toml, make_node_template, write_bundle
 from support.waiting import wait_for
 from support.worlds import build_pipeline
 
@@ -229,3 +231,44 @@ def test_the_change_journal_names_what_a_write_changed_even_behind_nodepipes_bac
             )
         assert page.nodes()["plot"]["notes"] == "pruned"
         assert whole_reads == [1]  # read whole, compared with the last rows
+
+
+def test_an_include_added_and_updated_gives_the_answer_a_whole_build_gives(
+    ran: nodepipe.Workspace,
+    computed: list[tuple[int, int]],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    """A bundle included (its nodes, group and input edge written at once) and then updated
+    (a node added, one node's code changed): each answer reads only the journaled nodes' rows
+    and equals a whole build."""
+    ws = ran
+    whole_reads: list[int] = []
+    real_compared = view_updates.compared
+
+    def counting(*args, **kwargs):  # type: ignore[no-untyped-def]
+        whole_reads.append(1)
+        return real_compared(*args, **kwargs)
+
+    monkeypatch.setattr(view_updates, "compared", counting)
+    template = make_node_template(tmp_path / "template")
+    code = {"nodes/clean": APPEND_INPUTS, "nodes/scale": APPEND_INPUTS}
+    library = write_bundle(
+        tmp_path / "library" / "features", features_toml(["clean", "scale"]), code, template
+    )
+    with server_thread(ws) as server:
+        wait_for(lambda: ws.context.folder_memo.armed, "the node folders' watcher to watch")
+        page = Page(ws, server, computed)
+        page.get()
+        ws.bundles.include("baseline", str(library), "features", {"raw": "load"})
+        states = page.after_change()
+        assert states["features.clean"][0] == "ready" and "features.scale" in states
+
+        (library / "pipeline.toml").write_text(features_toml(["clean", "scale", "extra"]))
+        extra = library / "nodes" / "extra" / "code"
+        shutil.copytree(library / "nodes" / "scale" / "code", extra)
+        (library / "nodes" / "clean" / "code" / "main.py").write_text(APPEND_INPUTS + "# v2\n")
+        ws.bundles.update("baseline", "features")
+        states = page.after_change()
+        assert states["features.extra"][0] == "ready"
+        assert whole_reads == []
