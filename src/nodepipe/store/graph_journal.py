@@ -47,7 +47,10 @@ def journal_since(
     Must be the first query of the read transaction whose rows the caller reads after it."""
     if postgres:
         ((position,),) = fetch("SELECT txid_snapshot_xmin(txid_current_snapshot())", ())
-    ((epoch, pruned),) = fetch("SELECT epoch, pruned FROM graph_changes_floor WHERE id = 1", ())
+    floor = fetch("SELECT epoch, pruned FROM graph_changes_floor WHERE id = 1", ())
+    if not floor:  # its row deleted by hand: nothing can be said, ever
+        return ("", 0, 0), None
+    ((epoch, pruned),) = floor
     ((top,),) = fetch("SELECT max(seq) FROM graph_changes", ())
     top = int(top or 0)
     if not postgres:
