@@ -240,25 +240,31 @@ def test_a_worker_killed_at_a_crash_point_kills_its_client_the_same_way(
 
 
 def test_a_server_whose_nodepipe_code_changed_serves_nothing(
-    chain: nodepipe.Workspace, runtime: Path
+    chain: nodepipe.Workspace, runtime: Path, tmp_path: Path
 ) -> None:
-    old = warm(chain, runtime)
-    edited = Path(nodepipe.__file__).parent / "cli" / "runs.py"
-    stamp = edited.stat()
+    # A copy of nodepipe first on the path (its own key, its own server), edited while the
+    # server runs: the installation the other tests' servers use is left alone.
+    shutil.copytree(Path(nodepipe.__file__).parent, tmp_path / "copy" / "nodepipe")
+    env = environment(runtime, PYTHONPATH=str(tmp_path / "copy"))
+    first = nodepipe_(env, "-w", str(chain.root), "status", "baseline")
+    assert first.returncode == 0, first.stderr
+    wait_for(lambda: "serving" in log_of(runtime), "the fork server to start", 60)
+    (old,) = server_pids(runtime / "nodepipe")
     before = served(runtime)
-    try:
-        os.utime(edited, ns=(stamp.st_atime_ns, stamp.st_mtime_ns + 1_000_000_000))
-        status = nodepipe_(environment(runtime), "-w", str(chain.root), "status", "baseline")
-        assert status.returncode == 0, status.stderr
-        assert served(runtime) == before, "the old server ran it"
-        wait_for(lambda: not Path(f"/proc/{old}").exists(), "the old server to end", 30)
-        wait_for(lambda: server_pids(runtime / "nodepipe") != [old], "a new server", 60)
-        wait_for(lambda: "serving" in log_of(runtime), "the new server to serve", 60)
-        again = nodepipe_(environment(runtime), "-w", str(chain.root), "status", "baseline")
-        assert again.returncode == 0, again.stderr
-        assert served(runtime) == 1, "the new server (a new log) serves"
-    finally:
-        os.utime(edited, ns=(stamp.st_atime_ns, stamp.st_mtime_ns))
+    assert nodepipe_(env, "-w", str(chain.root), "status", "baseline").returncode == 0
+    assert served(runtime) == before + 1
+
+    edited = tmp_path / "copy" / "nodepipe" / "cli" / "runs.py"
+    edited.write_text(edited.read_text().replace('"""', '"""Edited. ', 1))
+    status = nodepipe_(env, "-w", str(chain.root), "status", "baseline")
+    assert status.returncode == 0, status.stderr
+    assert served(runtime) == before + 1, "the old server ran it"
+    wait_for(lambda: not Path(f"/proc/{old}").exists(), "the old server to end", 30)
+    wait_for(lambda: server_pids(runtime / "nodepipe") != [old], "a new server", 60)
+    wait_for(lambda: "serving" in log_of(runtime), "the new server to serve", 60)
+    again = nodepipe_(env, "-w", str(chain.root), "status", "baseline")
+    assert again.returncode == 0, again.stderr
+    assert served(runtime) == 1, "the new server (a new log) serves"
 
 
 CONNECT = """
@@ -494,3 +500,33 @@ def test_ctrl_z_stops_the_worker_with_its_client_and_fg_goes_on(
     out, err = client.communicate(timeout=120)
     assert client.returncode == 0, err
     assert "3 completed" in out
+
+
+def test_a_server_killed_takes_its_workers_and_the_next_command_starts_a_new_one(
+    chain: nodepipe.Workspace, runtime: Path
+) -> None:
+    quick_chain(chain)
+    write_main(chain, "load", SLEEP)
+    server = warm(chain, runtime)
+    client = subprocess.Popen(
+        [NODEPIPE, "-w", str(chain.root), "run", "baseline"],
+        env=environment(runtime),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    wait_for((chain.nodes.path("load") / "reports" / "started").exists, "load to start")
+    worker = last_worker(runtime)
+    os.kill(server, signal.SIGKILL)
+    _, err = client.communicate(timeout=60)
+    assert client.returncode == 1
+    assert "the fork server ended while it ran this command" in err
+    wait_for(lambda: not Path(f"/proc/{worker}").exists(), "the worker to die", 30)
+
+    write_main(chain, "load", QUICK)
+    first = nodepipe_(environment(runtime), "-w", str(chain.root), "run", "baseline")
+    assert first.returncode == 0, first.stderr  # its own process: the socket answers no more
+    wait_for(lambda: server_pids(runtime / "nodepipe") != [server], "a new server", 60)
+    wait_for(lambda: "serving" in log_of(runtime), "the new server to serve", 60)
+    again = nodepipe_(environment(runtime), "-w", str(chain.root), "status", "baseline")
+    assert again.returncode == 0 and served(runtime) == 1, again.stderr

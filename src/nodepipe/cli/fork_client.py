@@ -47,6 +47,10 @@ _KEY_PREFIXES = (b"PYTHON", b"LANG", b"LC_")
 _SERVER_ENV = ("PYTHON", "LANG", "LC_", "XDG_RUNTIME_DIR", "PATH", "HOME", IDLE_ENV)
 """The server's own environment: what its key and folder need, nothing of a command's."""
 _PEERCRED = 17  # SO_PEERCRED on Linux: struct ucred {pid, uid, gid}
+_SERVER_DIED = (
+    b"nodepipe: the fork server ended while it ran this command (killed?); run it again"
+    b" (NODEPIPE_FORK_SERVER=0 runs it in its own process)\n"
+)
 _MAX_FOLDER = 80
 _TOSTOP = 0o400  # termios.TOSTOP on Linux
 
@@ -233,8 +237,9 @@ def _follow(connection: _socket.socket, worker: int, ignored: list[int]) -> NoRe
         ending = _receive(connection, 17)
     except OSError:
         ending = b""
-    if len(ending) < 17 or ending[:1] != b"X":
-        os._exit(1)  # the server died under the worker: the worker was killed with it
+    if len(ending) < 17 or ending[:1] != b"X":  # the server died: the worker died with it
+        os.write(2, _SERVER_DIED)
+        os._exit(1)
     status = int.from_bytes(ending[1:5], "big")
     cpu = os.environ.get(CPU_FILE_ENV)
     if cpu:
