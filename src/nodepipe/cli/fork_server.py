@@ -201,6 +201,7 @@ class ForkServer:
             names = []
         os.close(command.learned)
         if names and self.running:
+            _log(f"importing {len(names)} modules the command imported")
             self.preload(names)
 
 
