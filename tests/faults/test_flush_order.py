@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 import nodepipe
+from nodepipe.cli.fork_client import SWITCH_ENV
 from nodepipe.services.runs.service import RunRequest
 
 NODEPIPE = str(Path(sys.executable).with_name("nodepipe"))
@@ -42,6 +43,9 @@ def traced(root: Path, *args: str) -> list[Call]:
         pytest.fail("strace is missing: `apt-get install -y strace` (make test does this)")
     log = root.parent / "strace.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith("NODEPIPE_")}
+    # The command in the traced process itself: a fork server's worker is not its child, and
+    # a server it started would be traced (and waited for) too.
+    env[SWITCH_ENV] = "0"
     done = subprocess.run(
         [STRACE, "-f", "-qq", "-y", "-e", f"trace={CALLS}", "-o", str(log), NODEPIPE, *args],
         capture_output=True,
