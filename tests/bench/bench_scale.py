@@ -50,6 +50,7 @@ from tests.bench import fresh_bytecode, load
 from tests.support.waiting import wait_for
 
 import nodepipe
+from nodepipe.cli.fork_client import SWITCH_ENV
 from nodepipe.services.runs.service import RunRequest
 from nodepipe.workspace import folder_memo
 from nodepipe.workspace.check_cache import cache_file
@@ -114,12 +115,18 @@ def whole_process(*argv: str) -> tuple[float, float, float]:
     The peak is read through GNU ``time`` when it is installed: a child forked from this
     (large) process keeps this process's resident size as its high-water mark across
     ``exec``, so its own ``ru_maxrss`` overstates the command's peak by this process's size.
+    The fork server is off (``NODEPIPE_FORK_SERVER=0``): a served command's work is done by a
+    worker that is neither this process's child nor ``time``'s, whose CPU and peak would be
+    missed (``bench_startup`` measures commands served).
     """
     with tempfile.NamedTemporaryFile("r", suffix=".peak") as peak_file:
         wrapper = [str(GNU_TIME), "-f", "%M", "-o", peak_file.name] if GNU_TIME.is_file() else []
         start = time.perf_counter()
         process = subprocess.Popen(
-            [*wrapper, *argv], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+            [*wrapper, *argv],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            env={**os.environ, SWITCH_ENV: "0"},
         )
         _, status, usage = os.wait4(process.pid, 0)
         took = time.perf_counter() - start
