@@ -6,7 +6,8 @@ member row or inputs it changes (a membership's node, an edge's child), in the t
 writes it: whoever writes (any nodepipe process, a run's ``sqlite3`` writes, a manual SQL edit),
 a committed change is journaled and an uncommitted one is not. The journal keeps its last
 100,000 rows (older ones are pruned by a trigger, a thousand at a time, and the floor row records
-the newest position pruned).
+the newest position pruned). On PostgreSQL the trigger functions run as the journal's owner
+(migration 0008), so every role that may write the graph tables journals its writes.
 
 A reader keeps a ``Mark`` (the journal's epoch, a position, the newest ``seq`` it saw) and asks
 what changed since it (``journal_since``, the first query of its read transaction). The answer
@@ -36,8 +37,27 @@ Fetch = Callable[[str, Sequence[object]], list[tuple[Any, ...]]]
 """Runs one query with ``?`` parameters and gives its rows as tuples."""
 CHANGED_AT_MOST = 2000
 """More changed nodes than this: the reader reads every row again."""
-CODE_POINT_COLLATIONS = frozenset({"C", "POSIX", "C.UTF-8", "C.utf8", "ucs_basic"})
-"""PostgreSQL collations that order text by code point, as Python (and SQLite's BINARY) do."""
+ORDER_PROBES = (
+    "a",
+    "B",
+    "_",
+    "Z",
+    "é",
+    "e",
+    "f",
+    "a b",
+    "ab",
+    "a-b",
+    "a_b",
+    "A",
+    "10",
+    "9",
+    "~",
+    "ß",
+)
+"""Texts that a code-point order sorts as Python does and any linguistic collation (libc
+``en_US``, ICU, whatever its ``datcollate`` says) sorts otherwise: case, accents, spaces and
+punctuation, digits."""
 
 
 def journal_since(
@@ -75,13 +95,14 @@ def journal_since(
 
 def code_point_order(fetch: Fetch, postgres: bool) -> bool:
     """Whether the store orders text (``ORDER BY tag``, ``slot``) as Python orders ``str``:
-    SQLite's BINARY collation does; PostgreSQL's does with a code-point collation only."""
+    SQLite's BINARY collation does; on PostgreSQL the database itself sorts ``ORDER_PROBES``
+    with its default collation (the columns' one), as its name (``datcollate``) is not the
+    whole story: a PostgreSQL 15+ database with the ICU provider keeps ``datcollate = 'C'``."""
     if not postgres:
         return True
-    ((collation,),) = fetch(
-        "SELECT datcollate FROM pg_database WHERE datname = current_database()", ()
-    )
-    return str(collation) in CODE_POINT_COLLATIONS
+    values = ", ".join("(CAST(? AS text))" for _ in ORDER_PROBES)
+    found = fetch(f"SELECT x FROM (VALUES {values}) AS probe (x) ORDER BY x", ORDER_PROBES)
+    return [row[0] for row in found] == sorted(ORDER_PROBES)
 
 
 def marks(values: Collection[object]) -> str:

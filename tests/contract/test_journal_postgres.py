@@ -1,0 +1,159 @@
+"""The change journal on PostgreSQL set-ups the test cluster's defaults do not show: a store
+shared by several roles (migration 0008: any role that may write the graph tables journals its
+writes, whether the store was at 0006 or already at 0007) and a database whose default
+collation is ICU's while ``datcollate`` says ``C`` (the text order is asked of the database)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from psycopg import sql
+
+from nodepipe.store.engine import create_store_engine
+from nodepipe.store.migrate import HEAD_REVISION, MIGRATIONS_DIR, current_revision
+from nodepipe.store.queries import StoreSession
+from nodepipe.store.store import Store
+from support.postgres_server import SUPERUSER, PostgresServer
+
+from .test_store_contract import CHAIN, make_project, seed_pipeline
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture
+def role(postgres_server: PostgresServer, fresh_postgres_url: str) -> Iterator[str]:
+    """A login role of the cluster (roles are the cluster's, not a database's), dropped after
+    with its grants in the test's database."""
+    name = f"bob_{uuid.uuid4().hex[:12]}"
+    who = sql.Identifier(name)
+    with psycopg.connect(postgres_server.conninfo(), autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE ROLE {} LOGIN").format(who))
+    yield name
+    database = fresh_postgres_url.rsplit("/", 1)[1]
+    with psycopg.connect(postgres_server.conninfo(database), autocommit=True) as admin:
+        admin.execute(sql.SQL("DROP OWNED BY {}").format(who))
+    with psycopg.connect(postgres_server.conninfo(), autocommit=True) as admin:
+        admin.execute(sql.SQL("DROP ROLE {}").format(who))
+
+
+def as_role(url: str, role: str) -> str:
+    return url.replace(f"//{SUPERUSER}@", f"//{role}@", 1)
+
+
+def upgrade(url: str, revision: str) -> None:
+    engine = create_store_engine(url, create=True)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+    engine.dispose()
+
+
+@pytest.mark.parametrize("start", ["0006", "0007"])
+def test_another_role_writes_and_reads_the_graph_after_the_upgrade(
+    fresh_postgres_url: str, role: str, start: str
+) -> None:
+    """The usual shared set-up: the admin granted the team's role every table once, before the
+    journal existed; the store then meets a nodepipe with the journal (from 0006, or from a
+    0007 that already refused the role's writes)."""
+    upgrade(fresh_postgres_url, "0006")
+    engine = create_store_engine(fresh_postgres_url)
+    with engine.begin() as connection:
+        project = make_project()
+        session = StoreSession(connection)
+        session.insert_project(project)
+        chain = seed_pipeline(session, project, "chain", CHAIN)
+        for what in ("TABLES", "SEQUENCES"):
+            connection.execute(sa.text(f'GRANT ALL ON ALL {what} IN SCHEMA public TO "{role}"'))
+    engine.dispose()
+    theirs = as_role(fresh_postgres_url, role)
+    if start == "0007":
+        upgrade(fresh_postgres_url, "0007")
+        refused = create_store_engine(theirs)
+        with (
+            pytest.raises(sa.exc.ProgrammingError, match="permission denied"),
+            refused.begin() as connection,
+        ):  # audit5 F9, what 0008 repairs
+            connection.execute(sa.text("UPDATE nodes SET notes = 'refused'"))
+        refused.dispose()
+    Store.open(fresh_postgres_url).close()  # the owner's nodepipe upgrades the store
+    store = Store.open(theirs)  # the other role's nodepipe, at the head too
+    try:
+        assert current_revision(store.engine) == HEAD_REVISION
+        with store.light_read() as light:
+            mark, _ = light.graph_changes(None)
+        with store.write() as writing:
+            writing.update_node(chain.ids["train"], notes="written by another role")
+        with store.engine.begin() as connection:
+            connection.execute(
+                sa.text("DELETE FROM edges WHERE child_id = :c"), {"c": chain.ids["clean"]}
+            )
+        with store.light_read() as light:
+            assert light.graph_changes(mark)[1] == {chain.ids["train"], chain.ids["clean"]}
+            assert [row[0] for row in light.member_rows(chain.id)] == [
+                chain.ids[tag] for tag in sorted(CHAIN)
+            ]
+        with (  # the journal is the owner's to write
+            pytest.raises(sa.exc.ProgrammingError, match="permission denied"),
+            store.engine.begin() as connection,
+        ):
+            connection.execute(sa.text("INSERT INTO graph_changes (node_id) VALUES ('x')"))
+    finally:
+        store.close()
+
+
+def test_a_database_ordering_text_with_icu_is_not_taken_for_code_point_order(
+    postgres_server: PostgresServer, fresh_postgres_url: str
+) -> None:
+    """PostgreSQL 15+: ``LOCALE_PROVIDER icu`` keeps ``datcollate = 'C'`` while ``ORDER BY``
+    uses ICU's order ('a' < 'B'), so the journal's reader must not place moved rows by Python's
+    order there (it reads every row instead); the C database of the other tests still may."""
+    name = f"icu_{uuid.uuid4().hex}"
+    with psycopg.connect(postgres_server.conninfo(), autocommit=True) as admin:
+        admin.execute(
+            sql.SQL(
+                "CREATE DATABASE {} TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'und'"
+                " LC_COLLATE 'C' LC_CTYPE 'C'"
+            ).format(sql.Identifier(name))
+        )
+    try:
+        store = Store.create(postgres_server.url(name))
+        try:
+            with store.engine.connect() as connection:
+                row = connection.execute(
+                    sa.text(
+                        "SELECT datcollate, datlocprovider FROM pg_database"
+                        " WHERE datname = current_database()"
+                    )
+                ).one()
+                assert tuple(row) == ("C", "i")
+                tags = ["a", "B", "c"]
+                assert [
+                    r[0]
+                    for r in connection.execute(
+                        sa.text("SELECT x FROM unnest(CAST(:t AS text[])) AS t (x) ORDER BY x"),
+                        {"t": tags},
+                    )
+                ] == ["a", "B", "c"]
+            with store.light_read() as light:
+                assert light.code_point_order() is False
+        finally:
+            store.close()
+        code_point = Store.create(fresh_postgres_url)
+        try:
+            with code_point.light_read() as light:
+                assert light.code_point_order() is True
+        finally:
+            code_point.close()
+    finally:
+        with psycopg.connect(postgres_server.conninfo(), autocommit=True) as admin:
+            admin.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
