@@ -105,6 +105,17 @@ def test_another_role_writes_and_reads_the_graph_after_the_upgrade(
             store.engine.begin() as connection,
         ):
             connection.execute(sa.text("INSERT INTO graph_changes (node_id) VALUES ('x')"))
+        with (  # nor may it make the owner's function write for a table of its own
+            pytest.raises(sa.exc.ProgrammingError, match="permission denied for function"),
+            store.engine.begin() as connection,
+        ):
+            connection.execute(sa.text("CREATE TEMPORARY TABLE mine (id text)"))
+            connection.execute(
+                sa.text(
+                    "CREATE TRIGGER mine_noted AFTER INSERT ON mine"
+                    " FOR EACH ROW EXECUTE FUNCTION graph_changes_note('id')"
+                )
+            )
     finally:
         store.close()
 

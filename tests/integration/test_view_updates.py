@@ -1,7 +1,8 @@
 """After a change, the web app computes a pipeline's answer again only where the change
 reaches (``services.graph.view_updates``), and that answer is the one a whole build gives: after
 a file saved in a node folder, a run, an edge added and removed, a node added, renamed and
-removed, a parameter edited, a node moved to a shared environment, on SQLite and PostgreSQL.
+removed, a parameter edited, a node moved to a shared environment, on SQLite and PostgreSQL
+(and a PostgreSQL database ordering text with ICU).
 Real server, real watcher, real runs; the whole build is ``pipeline show``'s view, as
 ``--json`` writes it."""
 
@@ -9,12 +10,15 @@ from __future__ import annotations
 
 import json
 import shutil
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import psycopg
 import pytest
 import sqlalchemy as sa
+from psycopg import sql as psql
 
 import nodepipe
 from api.live import LiveServer, server_thread
@@ -23,6 +27,7 @@ from nodepipe.services.graph import view_updates
 from nodepipe.services.graph.pipelines import PipelineService
 from nodepipe.services.runs.service import RunRequest
 from support.locked_bundles import APPEND_INPUTS, features_toml, make_node_template, write_bundle
+from support.postgres_server import PostgresServer
 from support.waiting import wait_for
 from support.worlds import build_pipeline
 
@@ -272,3 +277,42 @@ def test_an_include_added_and_updated_gives_the_answer_a_whole_build_gives(
         states = page.after_change()
         assert states["features.extra"][0] == "ready"
         assert whole_reads == []
+
+
+@pytest.mark.postgres
+def test_on_a_database_ordering_text_by_icu_a_renamed_node_is_where_a_whole_build_puts_it(
+    postgres_server: PostgresServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    computed: list[tuple[int, int]],
+) -> None:
+    """PostgreSQL 15+ with the ICU provider (``datcollate`` still 'C'): the store lists 'Zplot'
+    after 'side' (case is a lesser difference), Python's order before 'clean'. A node renamed
+    there is placed where the store's order puts it, as in a whole build (audit5 F12)."""
+    monkeypatch.delenv("NODEPIPE_WORKSPACE", raising=False)
+    name = f"icu_{uuid.uuid4().hex}"
+    with psycopg.connect(postgres_server.conninfo(), autocommit=True) as admin:
+        admin.execute(
+            psql.SQL(
+                "CREATE DATABASE {} TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'und'"
+                " LC_COLLATE 'C' LC_CTYPE 'C'"
+            ).format(psql.Identifier(name))
+        )
+    ws = nodepipe.init(tmp_path / "lab", store_url=postgres_server.url(name))
+    try:
+        build_pipeline(ws, "baseline", SPEC, project="climate")
+        with server_thread(ws) as server:
+            wait_for(lambda: ws.context.folder_memo.armed, "the node folders' watcher to watch")
+            page = Page(ws, server, computed)
+            page.get()
+            ws.nodes.rename("plot", "Zplot", "baseline")
+            assert list(page.nodes()) == ["clean", "load", "other", "side", "Zplot"]
+            ws.nodes.rename("side", "a-side", "baseline")
+            ws.nodes.new("baseline", "Bnew")
+            assert list(page.nodes()) == ["a-side", "Bnew", "clean", "load", "other", "Zplot"]
+    finally:
+        ws.close()
+        with psycopg.connect(postgres_server.conninfo(), autocommit=True) as admin:
+            admin.execute(
+                psql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(psql.Identifier(name))
+            )
