@@ -530,3 +530,80 @@ def test_a_server_killed_takes_its_workers_and_the_next_command_starts_a_new_one
     wait_for(lambda: "serving" in log_of(runtime), "the new server to serve", 60)
     again = nodepipe_(environment(runtime), "-w", str(chain.root), "status", "baseline")
     assert again.returncode == 0 and served(runtime) == 1, again.stderr
+
+
+def sees(seen: Path) -> str:
+    """A node that writes what its process sees to ``seen``."""
+    return (
+        f"import os, pathlib, resource\nSEEN = {str(seen)!r}\n"
+        "print_ = [os.readlink('/proc/self/ns/net'), str(os.nice(0)),\n"
+        "    str(resource.getrlimit(resource.RLIMIT_NOFILE)), str(sorted(os.sched_getaffinity(0)))]\n"
+        "status = pathlib.Path('/proc/self/status').read_text().splitlines()\n"
+        "print_ += [line for line in status if line.startswith(('CapEff', 'NoNewPrivs'))]\n"
+        "pathlib.Path(SEEN).write_text('\\n'.join(print_))\n"
+    )
+
+
+SANDBOXES = {
+    "unshare -n": ["unshare", "-n"],
+    "setpriv": ["setpriv", "--no-new-privs", "--bounding-set", "-all", "--inh-caps", "-all"],
+    "ulimit -n": ["prlimit", "--nofile=512:512"],
+    "nice": ["nice", "-n", "7"],
+    "taskset": ["taskset", "-c", "0"],
+}
+
+
+@pytest.mark.parametrize("sandbox", SANDBOXES)
+def test_a_caller_in_a_sandbox_or_with_other_limits_is_never_served_by_a_server_outside(
+    chain: nodepipe.Workspace, runtime: Path, tmp_path: Path, sandbox: str
+) -> None:
+    """The node of a run started under ``unshare``/``setpriv``/a limit sees the caller's
+    namespaces, capabilities, limits, nice and affinity, served or not, every time."""
+    quick_chain(chain)
+    seen = tmp_path / "seen"
+    write_main(chain, "load", sees(seen))
+    warm(chain, runtime)
+    host_net = os.readlink("/proc/self/ns/net")
+    args = [*SANDBOXES[sandbox], NODEPIPE, "-w", str(chain.root), "run", "baseline", "--force"]
+    outside = served(runtime)
+    sights = {}
+    for on in (False, True, True):  # alone; served (its own server starts); again
+        ran = subprocess.run(args, env=environment(runtime, on), capture_output=True, text=True)
+        assert ran.returncode == 0, ran.stderr
+        sight = seen.read_text()  # a private namespace is a new one each time
+        sights.setdefault(on, []).append(
+            sight.replace(sight.split()[0], "net:own", sight.split()[0] != host_net)
+        )
+    host = nodepipe_(environment(runtime), "-w", str(chain.root), "run", "baseline", "--force")
+    assert host.returncode == 0 and served(runtime) > outside, host.stderr
+    assert sights[True] == [sights[False][0]] * 2
+    assert seen.read_text() != sights[False][0]  # the sandbox did change what the node sees
+
+
+def test_a_client_claiming_the_servers_identity_is_refused_by_what_the_kernel_says(
+    chain: nodepipe.Workspace, runtime: Path, tmp_path: Path
+) -> None:
+    """A client whose key matches the server's (it lies about its attributes) is still refused:
+    the server reads the peer's /proc, and the command runs in its own (nice 7) process."""
+    quick_chain(chain)
+    seen = tmp_path / "seen"
+    write_main(chain, "load", sees(seen))
+    warm(chain, runtime)
+    server = server_pids(runtime / "nodepipe")[0]
+    lying = (
+        "import sys; import nodepipe.cli.fork_client as c; real = c.identity; of = sys.argv[1];"
+        "c.identity = lambda pid: real(of.encode() if pid == b'self' else pid);"
+        "sys.argv = ['nodepipe', '-w', sys.argv[2], 'run', 'baseline', '--force'];"
+        "c.console()"
+    )
+    before = served(runtime)
+    ran = subprocess.run(
+        ["nice", "-n", "7", sys.executable, "-c", lying, str(server), str(chain.root)],
+        env=environment(runtime),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert served(runtime) == before
+    assert seen.read_text().splitlines()[1] == "7"

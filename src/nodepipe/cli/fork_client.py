@@ -52,6 +52,14 @@ _SERVER_DIED = (
     b" (NODEPIPE_FORK_SERVER=0 runs it in its own process)\n"
 )
 _MAX_FOLDER = 80
+_STATUS_LINES = (
+    b"Uid:", b"Gid:", b"Groups:", b"CapInh:", b"CapPrm:", b"CapEff:", b"CapBnd:", b"CapAmb:",
+    b"NoNewPrivs:", b"Seccomp:", b"Seccomp_filters:", b"Cpus_allowed_list:", b"Mems_allowed_list:",
+)  # fmt: skip
+_NAMESPACES = (
+    b"cgroup", b"ipc", b"mnt", b"net", b"pid", b"pid_for_children", b"time",
+    b"time_for_children", b"user", b"uts",
+)  # fmt: skip
 _TOSTOP = 0o400  # termios.TOSTOP on Linux
 
 
@@ -60,8 +68,11 @@ def console() -> None:
     served = os.environ.get(SWITCH_ENV, "1") != "0" and _served(sys.argv[1:])
     if served:
         folder = socket_folder()
-        if folder is not None:
+        try:
             key = installation_key()
+        except OSError:  # no /proc: who this process is cannot be told to a server
+            folder = None
+        if folder is not None:
             answer = _ask_server(folder, key)
             if answer is None or answer == b"S":  # no server, or one that is out of date
                 import atexit  # started once this command is done: it does not compete
@@ -132,12 +143,49 @@ def _private(folder: bytes, uid: int, open_bits: int) -> bool:
 
 def installation_key() -> bytes:
     """What a server must share with its clients: the interpreter, nodepipe's folder, its
-    flags, and the environment variables that change how Python starts (``PYTHON*``,
-    ``LANG``, ``LC_*``)."""
+    flags, the environment variables that change how Python starts (``PYTHON*``, ``LANG``,
+    ``LC_*``) and the process's :func:`identity` (each sandbox has its own server)."""
     package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     parts = [PROTOCOL, os.fsencode(sys.executable), os.fsencode(package), b"%r" % (sys.flags,)]
+    parts.append(identity(b"self"))
     parts += sorted(k + b"=" + v for k, v in os.environb.items() if k.startswith(_KEY_PREFIXES))
     return b"\0".join(parts)
+
+
+def identity(pid: bytes) -> bytes:
+    """What the kernel keeps per process that a served command would otherwise take from the
+    server: namespaces, root folder, ids and groups, capabilities, no_new_privs, seccomp,
+    CPU and memory affinity, cgroup, limits, nice, OOM score, LSM label (``/proc/<pid>``).
+
+    Raises OSError when a part cannot be read (another process's, not ours to read)."""
+    proc = b"/proc/" + pid
+    parts = [os.readlink(proc + b"/ns/" + name) for name in _NAMESPACES if _exists(name)]
+    root = os.stat(proc + b"/root")
+    parts.append(b"root %d %d" % (root.st_dev, root.st_ino))
+    status = _read(proc + b"/status").splitlines()
+    parts += [line for line in status if line.startswith(_STATUS_LINES)]
+    parts += [_read(proc + b"/cgroup"), _read(proc + b"/limits"), _read(proc + b"/oom_score_adj")]
+    parts.append(b"nice " + _read(proc + b"/stat").rpartition(b")")[2].split()[16])
+    try:
+        parts.append(_read(proc + b"/attr/current"))
+    except OSError:
+        parts.append(b"no LSM label")
+    return b"\n".join(parts)
+
+
+def _exists(namespace: bytes) -> bool:
+    return os.path.lexists(b"/proc/self/ns/" + namespace)  # what this kernel has
+
+
+def _read(path: bytes) -> bytes:
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        data = b""
+        while chunk := os.read(fd, 1 << 16):
+            data += chunk
+        return data
+    finally:
+        os.close(fd)
 
 
 def key_name(key: bytes) -> bytes:

@@ -4,7 +4,8 @@ One message on a unix socket: 8 bytes of length (big-endian), then NUL-separated
 installation key in hex, the current folder, the umask, the signals the client ignores, the
 argument count, the arguments, then ``NAME=value`` environment entries), with the client's
 standard streams 0, 1 and 2 as ``SCM_RIGHTS`` descriptors. Only a peer of the server's own
-user is read (``SO_PEERCRED``); a request over :data:`MAX_REQUEST`, without exactly three
+user and process attributes is read (:func:`same_process_attributes`); a request over
+:data:`MAX_REQUEST`, without exactly three
 descriptors, for another key or malformed in any way is refused, and the descriptors it
 brought are closed.
 """
@@ -16,7 +17,7 @@ import signal
 import socket
 import sys
 
-from nodepipe.cli.fork_client import MAX_REQUEST
+from nodepipe.cli.fork_client import MAX_REQUEST, identity
 
 _IGNORABLE = frozenset(
     {signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGWINCH}
@@ -49,8 +50,7 @@ def read_request(connection: socket.socket, key: bytes) -> Request | None:
     """The request on ``connection`` (a blocking socket with a timeout), None if refused.
 
     Raises OSError when the connection fails before the request is whole."""
-    credentials = connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12)
-    if int.from_bytes(credentials[4:8], sys.byteorder) != os.getuid():
+    if not same_process_attributes(connection):
         return None
     head, ancillary, _, _ = connection.recvmsg(8, socket.CMSG_SPACE(3 * 4))
     fds = [
@@ -69,6 +69,20 @@ def read_request(connection: socket.socket, key: bytes) -> Request | None:
         if request is None:
             for fd in fds:
                 os.close(fd)
+
+
+def same_process_attributes(connection: socket.socket) -> bool:
+    """Whether the peer (the kernel's word: ``SO_PEERCRED``) is of this user and has this
+    process's :func:`~nodepipe.cli.fork_client.identity`: the same namespaces, limits,
+    capabilities... A command served to any other would run outside its caller's sandbox."""
+    credentials = connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12)
+    pid = int.from_bytes(credentials[0:4], sys.byteorder)
+    if int.from_bytes(credentials[4:8], sys.byteorder) != os.getuid() or pid <= 0:
+        return False
+    try:
+        return identity(b"%d" % pid) == identity(b"self")
+    except OSError:  # not ours to read (another namespace's, more privileged): not served
+        return False
 
 
 def _receive(connection: socket.socket, size: int) -> bytes:
