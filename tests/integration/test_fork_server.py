@@ -537,7 +537,8 @@ def sees(seen: Path) -> str:
     return (
         f"import os, pathlib, resource\nSEEN = {str(seen)!r}\n"
         "print_ = [os.readlink('/proc/self/ns/net'), str(os.nice(0)),\n"
-        "    str(resource.getrlimit(resource.RLIMIT_NOFILE)), str(sorted(os.sched_getaffinity(0)))]\n"
+        "    str(resource.getrlimit(resource.RLIMIT_NOFILE)),\n"
+        "    str(sorted(os.sched_getaffinity(0)))]\n"
         "status = pathlib.Path('/proc/self/status').read_text().splitlines()\n"
         "print_ += [line for line in status if line.startswith(('CapEff', 'NoNewPrivs'))]\n"
         "pathlib.Path(SEEN).write_text('\\n'.join(print_))\n"
@@ -563,7 +564,7 @@ def test_a_caller_in_a_sandbox_or_with_other_limits_is_never_served_by_a_server_
     seen = tmp_path / "seen"
     write_main(chain, "load", sees(seen))
     warm(chain, runtime)
-    host_net = os.readlink("/proc/self/ns/net")
+    host_net = str(Path("/proc/self/ns/net").readlink())
     args = [*SANDBOXES[sandbox], NODEPIPE, "-w", str(chain.root), "run", "baseline", "--force"]
     outside = served(runtime)
     sights = {}
