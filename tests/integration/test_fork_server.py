@@ -502,32 +502,41 @@ def test_ctrl_z_stops_the_worker_with_its_client_and_fg_goes_on(
     assert "3 completed" in out
 
 
-def test_a_server_killed_takes_its_workers_and_the_next_command_starts_a_new_one(
-    chain: nodepipe.Workspace, runtime: Path
+def test_a_server_killed_leaves_its_commands_running_to_their_end_and_a_new_one_starts(
+    chain: nodepipe.Workspace, runtime: Path, tmp_path: Path
 ) -> None:
+    """A dead server kills nobody: the served run goes on, completes, and its client ends with
+    the run's own exit status (told by the worker itself); the next command starts a server."""
     quick_chain(chain)
-    write_main(chain, "load", SLEEP)
+    gate = tmp_path / "gate"
+    write_main(
+        chain,
+        "load",
+        "import os, pathlib, time\n"
+        "(pathlib.Path(os.environ['NODEPIPE_REPORTS_DIR']) / 'started').write_text('y')\n"
+        f"while not pathlib.Path({str(gate)!r}).exists():\n    time.sleep(0.05)\n",
+    )
     server = warm(chain, runtime)
     client = subprocess.Popen(
         [NODEPIPE, "-w", str(chain.root), "run", "baseline"],
         env=environment(runtime),
-        stdout=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
     wait_for((chain.nodes.path("load") / "reports" / "started").exists, "load to start")
-    worker = last_worker(runtime)
     os.kill(server, signal.SIGKILL)
-    _, err = client.communicate(timeout=60)
-    assert client.returncode == 1
-    assert "the fork server ended while it ran this command" in err
-    wait_for(lambda: not Path(f"/proc/{worker}").exists(), "the worker to die", 30)
+    wait_for(lambda: not Path(f"/proc/{server}").exists(), "the server to die", 30)
+    gate.write_text("open")
+    out, err = client.communicate(timeout=120)
+    assert client.returncode == 0, err
+    assert "3 completed, 0 failed" in out
+    assert served(runtime) == 1
 
-    write_main(chain, "load", QUICK)
     first = nodepipe_(environment(runtime), "-w", str(chain.root), "run", "baseline")
     assert first.returncode == 0, first.stderr  # its own process: the socket answers no more
     wait_for(lambda: server_pids(runtime / "nodepipe") != [server], "a new server", 60)
-    wait_for(lambda: "serving" in log_of(runtime), "the new server to serve", 60)
+    wait_for(lambda: log_of(runtime).count("serving") == 1, "the new server to serve", 60)
     again = nodepipe_(environment(runtime), "-w", str(chain.root), "status", "baseline")
     assert again.returncode == 0 and served(runtime) == 1, again.stderr
 
@@ -608,3 +617,94 @@ def test_a_client_claiming_the_servers_identity_is_refused_by_what_the_kernel_sa
     assert ran.returncode == 0, ran.stderr
     assert served(runtime) == before
     assert seen.read_text().splitlines()[1] == "7"
+
+
+def gated(ws: nodepipe.Workspace, gate: Path, count: Path) -> None:
+    """``load`` appends a line to ``count`` (how many times it ran), then waits for ``gate``."""
+    write_main(
+        ws,
+        "load",
+        "import os, pathlib, time\n"
+        f"with open({str(count)!r}, 'a') as out:\n    out.write('ran\\n')\n"
+        "(pathlib.Path(os.environ['NODEPIPE_REPORTS_DIR']) / 'started').write_text('y')\n"
+        f"while not pathlib.Path({str(gate)!r}).exists():\n    time.sleep(0.05)\n",
+    )
+
+
+def test_a_stopped_server_never_holds_a_command_and_nothing_runs_twice(
+    chain: nodepipe.Workspace, runtime: Path, tmp_path: Path
+) -> None:
+    """With the server stopped (SIGSTOP) a run gets no answer, runs in its own process after
+    the handshake's wait, and completes; continued, the server forks a worker for that
+    connection, which runs nothing (the client never said "go"), and serves the next one."""
+    quick_chain(chain)
+    gate, count = tmp_path / "gate", tmp_path / "count"
+    gate.write_text("open")
+    gated(chain, gate, count)
+    server = warm(chain, runtime)
+    os.kill(server, signal.SIGSTOP)
+    try:
+        alone = nodepipe_(environment(runtime), "-w", str(chain.root), "run", "baseline")
+    finally:
+        os.kill(server, signal.SIGCONT)
+    assert alone.returncode == 0, alone.stderr
+    assert "3 completed, 0 failed" in alone.stdout
+    again = nodepipe_(environment(runtime), "-w", str(chain.root), "run", "baseline", "--force")
+    assert again.returncode == 0, again.stderr
+    assert served(runtime) == 1  # the stopped one was not; this one was
+    assert count.read_text().splitlines() == ["ran", "ran"]  # once each
+
+
+def test_a_trickling_connection_does_not_delay_another_command(
+    chain: nodepipe.Workspace, runtime: Path
+) -> None:
+    """A connection that sends its request a byte at a time (or nothing) holds only its own
+    worker: the server serves the next command at once."""
+    quick_chain(chain)
+    warm(chain, runtime)
+    (socket_path,) = (runtime / "nodepipe").glob("fork-*.sock")
+    with socket.socket(socket.AF_UNIX) as slow:
+        slow.connect(str(socket_path))
+        slow.sendall((1000).to_bytes(8, "big") + b"x")
+        before = served(runtime)
+        status = nodepipe_(environment(runtime), "-w", str(chain.root), "status", "baseline")
+        assert status.returncode == 0, status.stderr
+        assert served(runtime) == before + 1
+
+
+@pytest.mark.parametrize("spare", [0, 1], ids=["accept fails", "pipe fails"])
+def test_a_command_the_server_cannot_take_runs_alone_and_the_server_kills_nobody(
+    chain: nodepipe.Workspace, runtime: Path, tmp_path: Path, spare: int
+) -> None:
+    """Out of descriptors (its RLIMIT_NOFILE lowered under it): the new command runs in its
+    own process, the served run under way goes on to its end, and the server serves on."""
+    quick_chain(chain)
+    gate, count = tmp_path / "gate", tmp_path / "count"
+    gated(chain, gate, count)
+    server = warm(chain, runtime)
+    running = subprocess.Popen(
+        [NODEPIPE, "-w", str(chain.root), "run", "baseline"],
+        env=environment(runtime),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    wait_for((chain.nodes.path("load") / "reports" / "started").exists, "load to start")
+    limits = Path(f"/proc/{server}/limits").read_text()
+    soft, hard = re.findall(r"Max open files +(\d+) +(\d+)", limits)[0]
+    opened = len(list(Path(f"/proc/{server}/fd").iterdir()))
+    subprocess.run(["prlimit", f"--pid={server}", f"--nofile={opened + spare}:{hard}"], check=True)
+    try:
+        alone = nodepipe_(environment(runtime), "-w", str(chain.root), "status", "baseline")
+    finally:
+        subprocess.run(["prlimit", f"--pid={server}", f"--nofile={soft}:{hard}"], check=True)
+    assert alone.returncode == 0, alone.stderr
+    assert "could not" in log_of(runtime) and "Too many open files" in log_of(runtime)
+    assert served(runtime) == 1  # the run under way only
+    gate.write_text("open")
+    out, err = running.communicate(timeout=120)
+    assert running.returncode == 0, err
+    assert "3 completed, 0 failed" in out
+    status = nodepipe_(environment(runtime), "-w", str(chain.root), "status", "baseline")
+    assert status.returncode == 0 and served(runtime) == 2, status.stderr
+    assert server_pids(runtime / "nodepipe") == [server]

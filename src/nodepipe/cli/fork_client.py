@@ -42,6 +42,9 @@ CPU_FILE_ENV = "NODEPIPE_FORK_CPU_FILE"
 IDLE_SECONDS = 600
 PROTOCOL = b"nodepipe-fork-1"
 MAX_REQUEST = 1 << 20
+HANDSHAKE_SECONDS = 2.0
+"""How long a command waits for the server's answer before it runs itself (a stopped or busy
+server never holds a command: the worker runs nothing until this process said "go")."""
 FORWARDED = (_signal.SIGINT, _signal.SIGTERM, _signal.SIGHUP, _signal.SIGQUIT, _signal.SIGWINCH)
 _KEY_PREFIXES = (b"PYTHON", b"LANG", b"LC_")
 _SERVER_ENV = ("PYTHON", "LANG", "LC_", "XDG_RUNTIME_DIR", "PATH", "HOME", IDLE_ENV)
@@ -200,11 +203,17 @@ def _ask_server(folder: bytes, key: bytes) -> bytes | None:
     (``R``: refused, ``S``: the server is out of date) or None when no server answered."""
     try:
         cwd = os.getcwdb()
+        for fd in (0, 1, 2):  # a closed stream would become the socket itself
+            os.fstat(fd)
         client = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
     except OSError:
         return b"R"
     try:
+        client.settimeout(HANDSHAKE_SECONDS)
         client.connect(folder + b"/" + key_name(key) + b".sock")
+    except TimeoutError:
+        client.close()
+        return b"R"
     except OSError:
         client.close()
         return None
@@ -221,15 +230,19 @@ def _ask_server(folder: bytes, key: bytes) -> bytes | None:
         payload = b"\0".join(fields)
         if len(payload) > MAX_REQUEST - 8:
             return b"R"
-        fds = b"".join(fd.to_bytes(4, sys.byteorder) for fd in (0, 1, 2))
-        message = len(payload).to_bytes(8, "big") + payload
-        sent = client.sendmsg([message], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, fds)])
-        if sent < len(message):
-            client.sendall(message[sent:])
+        try:
+            client.sendall(len(payload).to_bytes(8, "big") + payload)
+        except OSError:  # the server answered before reading (out of date: "S") and closed
+            pass
         answer = _receive(client, 9)
         if answer[:1] != b"P":
+            client.close()
             return answer[:1] or b"R"
         worker = int.from_bytes(answer[1:9], "big")
+        fds = b"".join(fd.to_bytes(4, sys.byteorder) for fd in (0, 1, 2))
+        # from here on the worker runs the command, this process does not:
+        client.sendmsg([b"G"], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, fds)])
+        client.settimeout(None)
     except OSError:
         client.close()
         return b"R"

@@ -2,8 +2,9 @@
 
 One message on a unix socket: 8 bytes of length (big-endian), then NUL-separated fields (the
 installation key in hex, the current folder, the umask, the signals the client ignores, the
-argument count, the arguments, then ``NAME=value`` environment entries), with the client's
-standard streams 0, 1 and 2 as ``SCM_RIGHTS`` descriptors. Only a peer of the server's own
+argument count, the arguments, then ``NAME=value`` environment entries). Once the worker
+answered its pid, the client's go-ahead ``G`` brings its standard streams 0, 1 and 2 as
+``SCM_RIGHTS`` descriptors. Only a peer of the server's own
 user and process attributes is read (:func:`same_process_attributes`); a request over
 :data:`MAX_REQUEST`, without exactly three
 descriptors, for another key or malformed in any way is refused, and the descriptors it
@@ -47,28 +48,40 @@ class Request:
 
 
 def read_request(connection: socket.socket, key: bytes) -> Request | None:
-    """The request on ``connection`` (a blocking socket with a timeout), None if refused.
+    """The request on ``connection`` (a blocking socket with a timeout), None if refused. Its
+    streams come later, with the client's go-ahead (:func:`receive_go`).
 
     Raises OSError when the connection fails before the request is whole."""
     if not same_process_attributes(connection):
         return None
-    head, ancillary, _, _ = connection.recvmsg(8, socket.CMSG_SPACE(3 * 4))
+    head, fds = _receive_with_fds(connection, 8)
+    size = int.from_bytes(head, "big") if len(head) == 8 and not fds else MAX_REQUEST + 1
+    for fd in fds:
+        os.close(fd)
+    return _parse(_receive(connection, size), key, []) if size <= MAX_REQUEST else None
+
+
+def receive_go(connection: socket.socket) -> list[int] | None:
+    """The client's go-ahead (``G``) with its standard streams 0, 1 and 2; None if it went.
+
+    The streams are sent only now: a server that never answers holds none of them."""
+    go, fds = _receive_with_fds(connection, 1)
+    if go == b"G" and len(fds) == 3:
+        return fds
+    for fd in fds:
+        os.close(fd)
+    return None
+
+
+def _receive_with_fds(connection: socket.socket, size: int) -> tuple[bytes, list[int]]:
+    data, ancillary, _, _ = connection.recvmsg(size, socket.CMSG_SPACE(3 * 4))
     fds = [
-        int.from_bytes(data[i : i + 4], sys.byteorder)
-        for level, kind, data in ancillary
+        int.from_bytes(found[i : i + 4], sys.byteorder)
+        for level, kind, found in ancillary
         if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS
-        for i in range(0, len(data) - len(data) % 4, 4)
+        for i in range(0, len(found) - len(found) % 4, 4)
     ]
-    request = None
-    try:
-        size = int.from_bytes(head, "big") if len(head) == 8 else MAX_REQUEST + 1
-        if len(fds) == 3 and size <= MAX_REQUEST:
-            request = _parse(_receive(connection, size), key, fds)
-        return request
-    finally:
-        if request is None:
-            for fd in fds:
-                os.close(fd)
+    return data, fds
 
 
 def same_process_attributes(connection: socket.socket) -> bool:
@@ -112,3 +125,9 @@ def _parse(payload: bytes, key: bytes, fds: list[int]) -> Request | None:
     environment = [item for item in fields[5 + argc :] if b"=" in item[1:]]
     ignored = [number for number in numbers if number in _IGNORABLE]
     return Request(argv, cwd, environment, mask, ignored, fds)
+
+
+def ending(status: int, user: int, system: int) -> bytes:
+    """What the client gets when its command ended: ``X``, the wait status, then the user and
+    system CPU time in microseconds."""
+    return b"X" + status.to_bytes(4, "big") + user.to_bytes(6, "big") + system.to_bytes(6, "big")

@@ -24,6 +24,7 @@ import fcntl
 import gc
 import importlib
 import os
+import resource  # noqa: F401 - os.wait4 imports it at first use: not then, out of fds
 import select
 import signal
 import socket
@@ -35,13 +36,12 @@ from pathlib import Path
 from nodepipe.cli.fork_client import (
     IDLE_ENV,
     IDLE_SECONDS,
-    SERVED,
     installation_key,
     key_name,
     socket_folder,
 )
-from nodepipe.cli.fork_request import Request, read_request
-from nodepipe.cli.fork_worker import become_client
+from nodepipe.cli.fork_request import ending
+from nodepipe.cli.fork_worker import log, serve_client
 
 PRELOADED = ("nodepipe.cli.app", "nodepipe.cli.runs", "nodepipe.cli.walk_status", "ctypes")
 _NOT_LEARNED = ("__main__", "ray", "nodepipe.cli.fork_")
@@ -49,9 +49,11 @@ _PACKAGE = Path(__file__).resolve().parent.parent
 
 
 class _Command:
+    """A worker's connection (None once its client went) and its pipe of learned modules."""
+
     __slots__ = ("connection", "learned")
 
-    def __init__(self, connection: socket.socket, learned: int) -> None:
+    def __init__(self, connection: socket.socket | None, learned: int) -> None:
         self.connection = connection
         self.learned = learned
 
@@ -88,29 +90,39 @@ class ForkServer:
         gc.collect()
         gc.freeze()  # the workers' collector never walks the imported modules
         if threading.active_count() != 1:  # an import started a thread: forking is unsafe
-            _log("a module started a thread; ending")
+            log("a module started a thread; ending")
             self.stop()
 
     def stale(self) -> bool:
         return any(_stamp(path) != stamp for path, stamp in self.stamps.items())
 
     def loop(self, idle: float) -> None:
-        """Serve until stopped or idle, then until the last worker has ended."""
+        """Serve until stopped or idle, then until the last worker has ended. Nothing here
+        waits for one client: a connection is handed to a worker at once (it reads the
+        request), and a client's end is seen without reading (``POLLRDHUP``)."""
         last = time.monotonic()
         while self.running or self.workers:
-            waiting: list[socket.socket | int] = [self.wakeup_read]
-            waiting += [self.listening] if self.running else []
-            waiting += [command.connection for command in self.workers.values()]
-            ready, _, _ = select.select(waiting, [], [], idle)
+            poller = select.poll()
+            poller.register(self.wakeup_read, select.POLLIN)
+            if self.running:
+                poller.register(self.listening, select.POLLIN)
+            watched: dict[int, int] = {}
+            for pid, command in self.workers.items():
+                if command.connection is not None:
+                    poller.register(command.connection, select.POLLRDHUP)
+                    watched[command.connection.fileno()] = pid
+            ready = dict(poller.poll(idle * 1000))
             if self.wakeup_read in ready:
                 _drain(self.wakeup_read)
             self._reap()
-            for pid, command in list(self.workers.items()):
-                if command.connection in ready and not _alive(command.connection):
+            for fd, pid in watched.items():
+                gone = self.workers.get(pid)
+                if fd in ready and gone is not None and gone.connection is not None:
                     _kill_command(pid)  # the client is gone: so is its command
-                    self._reap(pid)
-                    _log(f"worker {pid} killed: its client went")
-            if self.running and self.listening in ready:
+                    gone.connection.close()  # reaped when it has died (never waited for here)
+                    gone.connection = None
+                    log(f"worker {pid} killed: its client went")
+            if self.running and self.listening.fileno() in ready:
                 self._accept()
             if self.workers or ready:
                 last = time.monotonic()
@@ -128,51 +140,39 @@ class ForkServer:
     def _accept(self) -> None:
         try:
             connection, _ = self.listening.accept()
-        except OSError:
+        except BlockingIOError:
             return
-        with connection:
-            connection.settimeout(5)
-            try:
-                request = read_request(connection, self.key)
-            except (OSError, ValueError, UnicodeError) as malformed:
-                _log(f"refused a request: {malformed!r}")
-                return
-            if request is None:
-                return
-            try:
-                if self.stale():
-                    connection.sendall(b"S")
-                    self.stop()
-                else:
-                    self._fork(connection, request)
-            finally:
-                for fd in request.fds:
-                    os.close(fd)
-
-    def _fork(self, connection: socket.socket, request: Request) -> None:
-        learned_read, learned_write = os.pipe2(os.O_CLOEXEC)
-        os.set_blocking(learned_read, False)
-        pid = os.fork()
-        if pid == 0:
-            become_client(request, self.handlers, [], learned_write)
-        os.close(learned_write)
-        command = next((word for word in request.argv[1:] if word in SERVED), "?")
-        _log(f"worker {pid}: {command}")
+        except OSError as failure:  # out of descriptors: the client waits 2 s, then runs it
+            log(f"could not take a command: {failure!r}")
+            time.sleep(0.1)  # the connection is still pending: do not spin on it
+            return
+        connection.setblocking(False)
         try:
-            connection.sendall(b"P" + pid.to_bytes(8, "big"))
-        except OSError:
-            _kill_command(pid)
-            self._reap(pid)
-            os.close(learned_read)
-            return
-        kept = connection.dup()
-        kept.setblocking(False)
-        self.workers[pid] = _Command(kept, learned_read)
+            self._fork(connection)
+        except OSError as failure:  # EMFILE, EAGAIN, ENOMEM: this command runs in its client
+            log(f"could not serve a command: {failure!r}")
+            _answer(connection, b"R")
+            connection.close()
 
-    def _reap(self, pid: int = -1) -> None:
+    def _fork(self, connection: socket.socket) -> None:
+        """A worker for the connection: it reads and checks the request itself."""
+        learned_read, learned_write = os.pipe2(os.O_CLOEXEC)
+        try:
+            pid = os.fork()
+        except OSError:
+            os.close(learned_read)
+            os.close(learned_write)
+            raise
+        if pid == 0:
+            serve_client(connection, self.key, self.handlers, learned_write, self.stale)
+        os.close(learned_write)
+        os.set_blocking(learned_read, False)
+        self.workers[pid] = _Command(connection, learned_read)
+
+    def _reap(self) -> None:
         while True:
             try:
-                found, status, usage = os.wait4(pid, 0 if pid > 0 else os.WNOHANG)
+                found, status, usage = os.wait4(-1, os.WNOHANG)  # a resource.struct_rusage
             except ChildProcessError:
                 return
             if found == 0:
@@ -180,28 +180,20 @@ class ForkServer:
             command = self.workers.pop(found, None)
             if command is not None:
                 self._finish(command, status, usage)
-            if pid > 0:
-                return
 
     def _finish(self, command: _Command, status: int, usage: object) -> None:
-        user = round(getattr(usage, "ru_utime", 0.0) * 1e6)
-        system = round(getattr(usage, "ru_stime", 0.0) * 1e6)
-        ending = (
-            b"X" + status.to_bytes(4, "big") + user.to_bytes(6, "big") + system.to_bytes(6, "big")
-        )
-        try:
-            command.connection.setblocking(True)
-            command.connection.sendall(ending)
-        except OSError:
-            pass
-        command.connection.close()
+        if command.connection is not None:
+            user = round(getattr(usage, "ru_utime", 0.0) * 1e6)
+            system = round(getattr(usage, "ru_stime", 0.0) * 1e6)
+            _answer(command.connection, ending(status, user, system))
+            command.connection.close()
         try:
             names = os.read(command.learned, 1 << 16).decode().split()
         except OSError:
             names = []
         os.close(command.learned)
         if names and self.running:
-            _log(f"importing {len(names)} modules the command imported")
+            log(f"importing {len(names)} modules the command imported")
             self.preload(names)
 
 
@@ -217,9 +209,9 @@ def serve() -> None:
         return  # another server of this key runs (or is starting)
     os.ftruncate(lock, 0)
     os.write(lock, b"%d\n" % os.getpid())
-    log = os.open(base + b".log", os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
-    os.dup2(log, 2)
-    os.close(log)
+    logged = os.open(base + b".log", os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+    os.dup2(logged, 2)
+    os.close(logged)
     os.chdir(folder)
     os.umask(0o077)
     idle = float(os.environ.get(IDLE_ENV) or IDLE_SECONDS)
@@ -232,10 +224,11 @@ def serve() -> None:
     listening.bind(path)
     server = ForkServer(listening, key, path, lock)
     server.preload(list(PRELOADED))
-    listening.listen(16)
-    _log(f"serving {len(sys.modules)} modules on {os.fsdecode(path)}")
+    listening.listen(64)
+    listening.setblocking(False)
+    log(f"serving {len(sys.modules)} modules on {os.fsdecode(path)}")
     server.loop(idle)
-    _log("ended")
+    log("ended")
 
 
 def _locked(lock: int) -> bool:
@@ -283,19 +276,13 @@ def _kill_command(pid: int) -> None:
             pass
 
 
-def _alive(connection: socket.socket) -> bool:
-    """Whether the client is still there (what it sends after its request is dropped)."""
+def _answer(connection: socket.socket, answer: bytes) -> None:
+    """Send a short answer without waiting (a client that reads nothing loses it)."""
     try:
-        return connection.recv(4096) != b""
-    except BlockingIOError:
-        return True
+        connection.send(answer)
     except OSError:
-        return False
+        pass
 
 
 def _settable(signum: int) -> bool:
     return signum not in (signal.SIGKILL, signal.SIGSTOP) and signal.getsignal(signum) is not None
-
-
-def _log(message: str) -> None:
-    os.write(2, f"{time.strftime('%Y-%m-%dT%H:%M:%S')} [{os.getpid()}] {message}\n".encode())

@@ -15,18 +15,81 @@ import atexit
 import io
 import os
 import signal
+import socket
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
-from nodepipe.cli.fork_request import Request
+from nodepipe.cli.fork_client import SERVED
+from nodepipe.cli.fork_request import Request, ending, read_request, receive_go
 
 Handler = Any  # what signal.getsignal gives back (a function, SIG_DFL or SIG_IGN)
+HANDSHAKE_SECONDS = 5.0
+"""How long a worker waits for its request, then for the client's go-ahead."""
 
 
-_PR_SET_PDEATHSIG = 1
+class _Client:
+    """The worker's own end of its client's connection, and the server that forked it."""
+
+    connection = -1
+    server = -1
+    code = 1
+    """The exit status, or minus the signal the worker is about to be killed by."""
+
+
+def serve_client(
+    connection: socket.socket,
+    key: bytes,
+    handlers: dict[signal.Signals, Handler],
+    learned: int,
+    stale: Callable[[], bool],
+) -> NoReturn:
+    """In a worker just forked by the server: read and check the client's request, tell the
+    client this worker's pid, and run the command only once the client said "go" (``G``): a
+    client that gave up waiting runs the command itself, so this one never runs it too.
+    ``stale`` tells whether the server's files changed (then the server is told to end)."""
+    try:
+        signal.set_wakeup_fd(-1)
+        for signum in (signal.SIGTERM, signal.SIGCHLD):
+            signal.signal(signum, signal.SIG_DFL)  # the server's handlers are not the worker's
+        connection.settimeout(HANDSHAKE_SECONDS)
+        request = read_request(connection, key)
+        if request is None:
+            _refuse(connection)
+        if stale():  # nodepipe changed under the server: the client runs it and starts a new one
+            connection.sendall(b"S")
+            os.kill(os.getppid(), signal.SIGTERM)
+            _refuse(connection)
+        connection.sendall(b"P" + os.getpid().to_bytes(8, "big"))
+        streams = receive_go(connection)
+        if streams is None:
+            _refuse(connection)  # the client went, or runs the command itself
+        request.fds = streams
+        connection.settimeout(None)
+    except (OSError, ValueError, UnicodeError) as refused:
+        log(f"refused a request: {refused!r}")
+        _refuse(connection)
+    command = next((word for word in request.argv[1:] if word in SERVED), "?")
+    log(f"worker {os.getpid()}: {command}")
+    _Client.connection = connection.fileno()
+    _Client.server = os.getppid()
+    become_client(request, handlers, [connection.fileno()], learned)
+
+
+def _refuse(connection: socket.socket) -> NoReturn:
+    """End without running anything; the connection ends for the server too (no answer)."""
+    try:
+        connection.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+    os._exit(0)
+
+
+def log(message: str) -> None:
+    """A line in the server's log (the server's and its workers' standard error until then)."""
+    os.write(2, f"{time.strftime('%Y-%m-%dT%H:%M:%S')} [{os.getpid()}] {message}\n".encode())
 
 
 def become_client(
@@ -40,8 +103,7 @@ def become_client(
     try:
         before = set(sys.modules)
         _close_all_but([*request.fds, *keep, learned])
-        os.setsid()
-        _die_with_server()
+        os.setsid()  # a server that dies leaves its workers running: they tell their clients
         signal.set_wakeup_fd(-1)
         for signum, handler in handlers.items():
             signal.signal(signum, handler)
@@ -58,18 +120,12 @@ def become_client(
         _renew_import_time_values()
         os.umask(request.umask)
         sys.argv = request.argv
+        atexit.register(_tell_client_if_orphaned)  # the last exit handler to run
         atexit.register(_tell_modules, learned, before)
     except BaseException as failure:  # cannot be the client: say why, as the program would
         os.write(2, f"nodepipe: the fork server could not run the command: {failure}\n".encode())
         os._exit(1)
     _run_program()
-
-
-def _die_with_server() -> None:
-    """The worker is killed (SIGKILL) if the server dies: its client then ends too."""
-    import ctypes
-
-    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
 def _renew_import_time_values() -> None:
@@ -131,6 +187,8 @@ def _run_program() -> NoReturn:
         try:
             main()
         except SystemExit as ending:
+            _Client.code = ending.code if isinstance(ending.code, int) else _Client.code
+            _Client.code = 0 if ending.code is None else _Client.code
             end_now(ending)  # ends the process unless a thread still runs or the code is text
             raise
     except SystemExit as ending:
@@ -155,6 +213,7 @@ def _end(code: int, killed_by: int | None = None) -> NoReturn:
     for thread in threading.enumerate():
         if thread is not threading.main_thread() and not thread.daemon:
             thread.join()
+    _Client.code = code if killed_by is None else -killed_by
     atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
         try:
@@ -165,3 +224,22 @@ def _end(code: int, killed_by: int | None = None) -> NoReturn:
         signal.signal(killed_by, signal.SIG_DFL)
         os.kill(os.getpid(), killed_by)
     os._exit(code)
+
+
+def _tell_client_if_orphaned() -> None:
+    """The server (which tells the client how its worker ended) is gone: tell it from here."""
+    if _Client.connection < 0 or os.getppid() == _Client.server:
+        return
+    import resource
+
+    code = _Client.code
+    status = -code if code < 0 else (code & 0xFF) << 8
+    mine, children = (
+        resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+    )
+    user = round((mine.ru_utime + children.ru_utime) * 1e6)
+    system = round((mine.ru_stime + children.ru_stime) * 1e6)
+    try:
+        os.write(_Client.connection, ending(status, user, system))
+    except OSError:
+        pass
