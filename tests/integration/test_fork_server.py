@@ -708,3 +708,85 @@ def test_a_command_the_server_cannot_take_runs_alone_and_the_server_kills_nobody
     status = nodepipe_(environment(runtime), "-w", str(chain.root), "status", "baseline")
     assert status.returncode == 0 and served(runtime) == 2, status.stderr
     assert server_pids(runtime / "nodepipe") == [server]
+
+
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # as a script's `nodepipe run &` inherits it
+
+
+def test_a_served_run_that_inherited_sigint_ignored_cancels_on_sigint_as_alone(
+    chain: nodepipe.Workspace, runtime: Path
+) -> None:
+    quick_chain(chain)
+    write_main(chain, "load", SLEEP)
+    warm(chain, runtime)
+    started = chain.nodes.path("load") / "reports" / "started"
+    for on in (False, True):
+        started.unlink(missing_ok=True)
+        before = served(runtime)
+        client = subprocess.Popen(
+            [NODEPIPE, "-w", str(chain.root), "run", "baseline", "--force"],
+            env=environment(runtime, on),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            preexec_fn=_ignore_sigint,  # the state a shell gives a `&` job
+        )
+        wait_for(started.exists, "load to start")
+        assert served(runtime) == before + on
+        client.send_signal(signal.SIGINT)
+        _, err = client.communicate(timeout=120)
+        assert client.returncode == 130, err  # cancelled, served or not
+
+
+@pytest.mark.parametrize("off", ["false", "OFF", "No", " 0 "])
+def test_the_usual_spellings_of_off_turn_the_server_off(
+    chain: nodepipe.Workspace, runtime: Path, off: str
+) -> None:
+    warm(chain, runtime)
+    before = served(runtime)
+    status = nodepipe_(
+        environment(runtime, **{SWITCH_ENV: off}), "-w", str(chain.root), "status", "baseline"
+    )
+    assert status.returncode == 0 and served(runtime) == before, status.stderr
+
+
+def test_a_closed_stream_or_a_tracer_means_the_command_runs_in_its_own_process(
+    chain: nodepipe.Workspace, runtime: Path
+) -> None:
+    """A closed stdout is not replaced by the socket (the same failure as alone); under
+    ``strace -f`` the command runs (and is traced) in its own process and starts no server."""
+    warm(chain, runtime)
+    before = served(runtime)
+    closed = {
+        on: subprocess.run(
+            [
+                "sh",
+                "-c",
+                'exec "$0" "$@" >&-',
+                NODEPIPE,
+                "-w",
+                str(chain.root),
+                "status",
+                "baseline",
+            ],
+            env=environment(runtime, on),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        for on in (True, False)
+    }
+    assert closed[True].returncode == closed[False].returncode != 0
+    assert served(runtime) == before
+    status_args = ["-w", str(chain.root), "status", "baseline"]
+    traced = subprocess.run(
+        ["strace", "-f", "-e", "trace=execve", "-o", "/dev/null", NODEPIPE, *status_args],
+        env=environment(runtime, PYTHONSTARTSERVER="1"),  # a key of no server yet
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert traced.returncode == 0, traced.stderr
+    assert served(runtime) == before
+    assert len(server_pids(runtime / "nodepipe")) == 1  # none started for the traced key

@@ -34,7 +34,9 @@ else:
 
 SERVED = frozenset({"run", "status"})
 SWITCH_ENV = "NODEPIPE_FORK_SERVER"
-"""``0`` turns the fork server off (every command runs in its own process)."""
+"""``0``, ``false``, ``off`` or ``no`` (any case) turn the fork server off (every command runs
+in its own process)."""
+_OFF = ("0", "false", "off", "no")
 IDLE_ENV = "NODEPIPE_FORK_SERVER_IDLE"
 """Seconds without a command after which the server ends (default :data:`IDLE_SECONDS`)."""
 CPU_FILE_ENV = "NODEPIPE_FORK_CPU_FILE"
@@ -68,15 +70,16 @@ _TOSTOP = 0o400  # termios.TOSTOP on Linux
 
 def console() -> None:
     """The ``nodepipe`` program: a served command goes to the fork server, any other runs here."""
-    served = os.environ.get(SWITCH_ENV, "1") != "0" and _served(sys.argv[1:])
-    if served:
+    command = _served(sys.argv[1:])
+    on = os.environ.get(SWITCH_ENV, "1").strip().lower() not in _OFF
+    if command and on and not _traced():
         folder = socket_folder()
         try:
             key = installation_key()
         except OSError:  # no /proc: who this process is cannot be told to a server
             folder = None
         if folder is not None:
-            answer = _ask_server(folder, key)
+            answer = _ask_server(folder, key, command)
             if answer is None or answer == b"S":  # no server, or one that is out of date
                 import atexit  # started once this command is done: it does not compete
 
@@ -86,8 +89,22 @@ def console() -> None:
     in_process()
 
 
-def _served(arguments: list[str]) -> bool:
-    """Whether the command (the first argument after the root's options) is served."""
+def _traced() -> bool:
+    """Whether a debugger or tracer follows this process (``strace -f`` would follow a
+    server this command starts, and never sees a served command's work)."""
+    try:
+        fd = os.open(b"/proc/self/status", os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return True
+    try:
+        status = os.read(fd, 1 << 16)
+    finally:
+        os.close(fd)
+    return b"\nTracerPid:\t0\n" not in status
+
+
+def _served(arguments: list[str]) -> str:
+    """The command (the first argument after the root's options) if it is served, else ""."""
     rest = iter(arguments)
     for argument in rest:
         if argument in ("-w", "--workspace"):
@@ -95,8 +112,9 @@ def _served(arguments: list[str]) -> bool:
         elif argument == "--verbose" or argument.startswith(("--workspace=", "-w")):
             continue
         else:
-            return argument in SERVED and not _terminal_stops_background()
-    return False
+            served = argument in SERVED and not _terminal_stops_background()
+            return argument if served else ""
+    return ""
 
 
 def _terminal_stops_background() -> bool:
@@ -198,7 +216,7 @@ def key_name(key: bytes) -> bytes:
     return b"fork-%08x%08x" % (zlib.crc32(key), zlib.adler32(key))
 
 
-def _ask_server(folder: bytes, key: bytes) -> bytes | None:
+def _ask_server(folder: bytes, key: bytes, command: str) -> bytes | None:
     """Have the server run this command; never returns if it did. Returns the refusal
     (``R``: refused, ``S``: the server is out of date) or None when no server answered."""
     try:
@@ -223,6 +241,8 @@ def _ask_server(folder: bytes, key: bytes) -> bytes | None:
         umask = os.umask(0o077)
         os.umask(umask)
         ignored: list[int] = [s for s in FORWARDED if _signal.getsignal(s) == _signal.SIG_IGN]
+        if command == "run" and _signal.SIGINT in ignored:  # a run handles SIGINT whatever
+            ignored.remove(_signal.SIGINT)  # it inherited (a script's `nodepipe run &`)
         fields = [key.hex().encode(), cwd, b"%d" % umask, b",".join(b"%d" % s for s in ignored)]
         fields += [b"%d" % len(sys.argv)]
         fields += [os.fsencode(argument) for argument in sys.argv]

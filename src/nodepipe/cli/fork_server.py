@@ -44,7 +44,8 @@ from nodepipe.cli.fork_request import ending
 from nodepipe.cli.fork_worker import log, serve_client
 
 PRELOADED = ("nodepipe.cli.app", "nodepipe.cli.runs", "nodepipe.cli.walk_status", "ctypes")
-_NOT_LEARNED = ("__main__", "ray", "nodepipe.cli.fork_")
+_NOT_LEARNED = ("__main__", "ray", "nodepipe.execution.ray", "nodepipe.cli.fork_")
+"""Never imported by the server: Ray (0.65 s, ~100 MB, threads) and what imports it."""
 _PACKAGE = Path(__file__).resolve().parent.parent
 
 
