@@ -790,3 +790,31 @@ def test_a_closed_stream_or_a_tracer_means_the_command_runs_in_its_own_process(
     assert traced.returncode == 0, traced.stderr
     assert served(runtime) == before
     assert len(server_pids(runtime / "nodepipe")) == 1  # none started for the traced key
+
+
+@pytest.mark.parametrize("change", ["a dependency edited", "a package installed"])
+def test_a_server_whose_dependencies_changed_serves_nothing(
+    chain: nodepipe.Workspace, runtime: Path, tmp_path: Path, change: str
+) -> None:
+    """A copy of click first on the path (its own key, its own server): editing a loaded
+    file of it, or installing a package beside it, ends that server before it serves again."""
+    import click
+
+    copy = tmp_path / "copy"
+    shutil.copytree(Path(click.__file__).parent, copy / "click")
+    env = environment(runtime, PYTHONPATH=str(copy))
+    first = nodepipe_(env, "-w", str(chain.root), "status", "baseline")
+    assert first.returncode == 0, first.stderr
+    wait_for(lambda: "serving" in log_of(runtime), "the fork server to start", 60)
+    assert nodepipe_(env, "-w", str(chain.root), "status", "baseline").returncode == 0
+    before = served(runtime)
+    assert before == 1
+    if change == "a dependency edited":
+        edited = copy / "click" / "__init__.py"
+        edited.write_text(edited.read_text() + "\nimport sys\nsys.stderr.write('NEW-CLICK\\n')\n")
+    else:
+        (copy / "extra-1.0.dist-info").mkdir()
+    status = nodepipe_(env, "-w", str(chain.root), "status", "baseline")
+    assert status.returncode == 0, status.stderr
+    assert served(runtime) == before, "the old server ran it"
+    assert ("NEW-CLICK" in status.stderr) == (change == "a dependency edited")

@@ -5,8 +5,8 @@ It holds nothing else: no workspace, no store connection, no thread; it never ru
 itself, so every worker starts from the state of a process that has only imported modules.
 One server per installation key (a lock file beside the socket); it serves only its own user
 (``SO_PEERCRED``; the socket folder is the user's, 0700); a request is bounded and anything
-malformed closes the connection. Before each fork it checks that the nodepipe files it
-imported are unchanged: if one changed (an edit, an upgrade) it refuses, ends, and the
+malformed closes the connection. Before each command (in the worker) it checks that the
+files it imported, the interpreter and the folders on ``sys.path`` are unchanged: if one changed (an edit, an upgrade) it refuses, ends, and the
 client runs the command itself and starts a new server. The modules a command imported
 that the server had not are imported after the command (the next one finds them). It ends
 after ``NODEPIPE_FORK_SERVER_IDLE`` seconds (600) without a command.
@@ -31,7 +31,6 @@ import socket
 import sys
 import threading
 import time
-from pathlib import Path
 
 from nodepipe.cli.fork_client import (
     IDLE_ENV,
@@ -46,8 +45,6 @@ from nodepipe.cli.fork_worker import log, serve_client
 PRELOADED = ("nodepipe.cli.app", "nodepipe.cli.runs", "nodepipe.cli.walk_status", "ctypes")
 _NOT_LEARNED = ("__main__", "ray", "nodepipe.execution.ray", "nodepipe.cli.fork_")
 """Never imported by the server: Ray (0.65 s, ~100 MB, threads) and what imports it."""
-_PACKAGE = Path(__file__).resolve().parent.parent
-
 
 class _Command:
     """A worker's connection (None once its client went) and its pipe of learned modules."""
@@ -86,8 +83,11 @@ class ForkServer:
                     continue
         for module in list(sys.modules.values()):
             found = getattr(module, "__file__", None)
-            if found and found not in self.stamps and found.startswith(str(_PACKAGE)):
+            if isinstance(found, str) and found not in self.stamps:
                 self.stamps[found] = _stamp(found)
+        for installed in (sys.executable, os.path.realpath(sys.executable), *sys.path):
+            if installed and installed not in self.stamps:  # a folder: an install adds to it
+                self.stamps[installed] = _stamp(installed)
         gc.collect()
         gc.freeze()  # the workers' collector never walks the imported modules
         if threading.active_count() != 1:  # an import started a thread: forking is unsafe
