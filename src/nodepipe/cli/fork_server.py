@@ -6,8 +6,9 @@ itself, so every worker starts from the state of a process that has only importe
 One server per installation key (a lock file beside the socket); it serves only its own user
 (``SO_PEERCRED``; the socket folder is the user's, 0700); a request is bounded and anything
 malformed closes the connection. Before each command (in the worker) it checks that the
-files it imported, the interpreter and the folders on ``sys.path`` are unchanged: if one changed (an edit, an upgrade) it refuses, ends, and the
-client runs the command itself and starts a new server. The modules a command imported
+files it imported, the interpreter and the folders on ``sys.path`` are unchanged: if one
+changed (an edit, an upgrade) it refuses, the server ends, and the client runs the command
+itself and starts a new server. The modules a command imported
 that the server had not are imported after the command (the next one finds them). It ends
 after ``NODEPIPE_FORK_SERVER_IDLE`` seconds (600) without a command.
 
@@ -45,6 +46,7 @@ from nodepipe.cli.fork_worker import log, serve_client
 PRELOADED = ("nodepipe.cli.app", "nodepipe.cli.runs", "nodepipe.cli.walk_status", "ctypes")
 _NOT_LEARNED = ("__main__", "ray", "nodepipe.execution.ray", "nodepipe.cli.fork_")
 """Never imported by the server: Ray (0.65 s, ~100 MB, threads) and what imports it."""
+
 
 class _Command:
     """A worker's connection (None once its client went) and its pipe of learned modules."""
