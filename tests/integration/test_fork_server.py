@@ -818,3 +818,27 @@ def test_a_server_whose_dependencies_changed_serves_nothing(
     assert status.returncode == 0, status.stderr
     assert served(runtime) == before, "the old server ran it"
     assert ("NEW-CLICK" in status.stderr) == (change == "a dependency edited")
+
+
+def test_a_fifth_server_of_the_user_stops_the_least_recently_used(
+    chain: nodepipe.Workspace, runtime: Path
+) -> None:
+    """One server per key (each PYTHON*/LC_* setting, sandbox...): at most four of them."""
+    started = []
+    for number in range(5):
+        env = environment(runtime, PYTHONFORKCAP=str(number))  # a key of its own
+        ran = nodepipe_(env, "-w", str(chain.root), "status", "baseline")
+        assert ran.returncode == 0, ran.stderr
+        wait_for(
+            lambda: len(set(server_pids(runtime / "nodepipe")) - set(started)) == 1, "a server"
+        )
+        (new,) = set(server_pids(runtime / "nodepipe")) - set(started)
+        serving = number + 1
+        wait_for(lambda n=serving: log_of(runtime).count("serving") == n, "it to serve", 60)
+        started.append(new)
+    wait_for(lambda: not Path(f"/proc/{started[0]}").exists(), "the first server to end", 30)
+    assert all(Path(f"/proc/{pid}").exists() for pid in started[1:])
+    again = nodepipe_(
+        environment(runtime, PYTHONFORKCAP="4"), "-w", str(chain.root), "status", "baseline"
+    )
+    assert again.returncode == 0 and served(runtime) == 1, again.stderr

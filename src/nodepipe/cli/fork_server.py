@@ -43,6 +43,8 @@ from nodepipe.cli.fork_client import (
 from nodepipe.cli.fork_request import ending
 from nodepipe.cli.fork_worker import log, serve_client
 
+MAX_SERVERS = 4
+"""Servers of one user at most; starting one more stops the least recently used."""
 PRELOADED = ("nodepipe.cli.app", "nodepipe.cli.runs", "nodepipe.cli.walk_status", "ctypes")
 _NOT_LEARNED = ("__main__", "ray", "nodepipe.execution.ray", "nodepipe.cli.fork_")
 """Never imported by the server: Ray (0.65 s, ~100 MB, threads) and what imports it."""
@@ -230,8 +232,42 @@ def serve() -> None:
     listening.listen(64)
     listening.setblocking(False)
     log(f"serving {len(sys.modules)} modules on {os.fsdecode(path)}")
+    _end_least_used_servers(folder, base + b".lock")
     server.loop(idle)
     log("ended")
+
+
+def _end_least_used_servers(folder: bytes, own: bytes) -> None:
+    """Beyond :data:`MAX_SERVERS` servers of the user (one per key: each locale, flag set,
+    sandbox...), stop those whose last command is the oldest (their log's time); a stopped
+    server takes no new command and finishes those it runs."""
+    running: list[tuple[int, int]] = []
+    for name in os.listdir(folder):
+        lock = folder + b"/" + name
+        if not (name.startswith(b"fork-") and name.endswith(b".lock")) or lock == own:
+            continue
+        try:
+            fd = os.open(lock, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            fcntl.flock(fd, fcntl.LOCK_UN)  # nobody holds it: no server of that key
+        except OSError:
+            try:
+                pid = int(os.read(fd, 32).split()[0])
+                used = os.stat(lock[: -len(b".lock")] + b".log").st_mtime_ns
+            except (OSError, ValueError, IndexError):
+                continue
+            running.append((used, pid))
+        finally:
+            os.close(fd)
+    for _, pid in sorted(running)[: max(0, len(running) + 1 - MAX_SERVERS)]:
+        log(f"stopping server {pid}: more than {MAX_SERVERS} servers of this user")
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except OSError:
+            pass
 
 
 def _locked(lock: int) -> bool:
