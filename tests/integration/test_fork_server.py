@@ -842,3 +842,16 @@ def test_a_fifth_server_of_the_user_stops_the_least_recently_used(
         environment(runtime, PYTHONFORKCAP="4"), "-w", str(chain.root), "status", "baseline"
     )
     assert again.returncode == 0 and served(runtime) == 1, again.stderr
+
+
+def test_a_server_whose_socket_folder_was_removed_ends_within_seconds(
+    chain: nodepipe.Workspace, runtime: Path
+) -> None:
+    """A cleaner of /tmp, or an ``rm -r`` of the socket folder, leaves a server that no command
+    can reach: it ends within seconds, not after its ten idle minutes."""
+    quick_chain(chain)
+    server = warm(chain, runtime)
+    shutil.rmtree(runtime / "nodepipe")
+    wait_for(lambda: not Path(f"/proc/{server}").exists(), "the unreachable server to end", 30)
+    again = nodepipe_(environment(runtime), "-w", str(chain.root), "status", "baseline")
+    assert again.returncode == 0, again.stderr  # the next command runs, and starts a new one

@@ -10,7 +10,8 @@ files it imported, the interpreter and the folders on ``sys.path`` are unchanged
 changed (an edit, an upgrade) it refuses, the server ends, and the client runs the command
 itself and starts a new server. The modules a command imported
 that the server had not are imported after the command (the next one finds them). It ends
-after ``NODEPIPE_FORK_SERVER_IDLE`` seconds (600) without a command.
+after ``NODEPIPE_FORK_SERVER_IDLE`` seconds (600) without a command, and within
+``LOOK_EVERY`` seconds once its socket file is gone or replaced (no one can reach it).
 
 The connection of a command stays open while its worker runs: when the client goes (killed,
 even by SIGKILL) the server kills the worker at once (SIGKILL), as if it had been the killed
@@ -47,6 +48,9 @@ MAX_SERVERS = 4
 """Servers of one user at most; starting one more stops the least recently used."""
 PRELOADED = ("nodepipe.cli.app", "nodepipe.cli.runs", "nodepipe.cli.walk_status", "ctypes")
 _NOT_LEARNED = ("__main__", "ray", "nodepipe.execution.ray", "nodepipe.cli.fork_")
+LOOK_EVERY = 5.0
+"""Seconds between two looks at the socket file while idle: a server whose socket was removed
+(its folder deleted, a cleaner of /tmp) or replaced can be reached by no one, and ends."""
 """Never imported by the server: Ray (0.65 s, ~100 MB, threads) and what imports it."""
 
 
@@ -116,7 +120,7 @@ class ForkServer:
                 if command.connection is not None:
                     poller.register(command.connection, select.POLLRDHUP)
                     watched[command.connection.fileno()] = pid
-            ready = dict(poller.poll(idle * 1000))
+            ready = dict(poller.poll(min(idle, LOOK_EVERY) * 1000))
             if self.wakeup_read in ready:
                 _drain(self.wakeup_read)
             self._reap()
@@ -129,6 +133,9 @@ class ForkServer:
                     log(f"worker {pid} killed: its client went")
             if self.running and self.listening.fileno() in ready:
                 self._accept()
+            if self.running and _inode(self.socket_path) != self.socket_inode:
+                log("its socket was removed or replaced; ending")  # a cleaner of /tmp, a rm -r
+                self.stop()
             if self.workers or ready:
                 last = time.monotonic()
             elif self.running and time.monotonic() - last >= idle:
