@@ -172,8 +172,13 @@ async function afterRun(runId: string): Promise<void> {
   }
   void queryClient.invalidateQueries({ queryKey: keys.runNodeRuns(runId) }); // its timeline's end
   // The graph now holds what the overlay shows: the overlay goes a frame's worth at a time,
-  // so the end of a 1,000-node run is not one long task.
-  setLive(nodes, null);
+  // so the end of a 1,000-node run is not one long task. Only what this run still shows: a
+  // run started during the refetch has already queued the same nodes, and they stay queued.
+  const { live } = getApp();
+  setLive(
+    nodes.filter((id) => (pending.has(id) ? pending.get(id) : live[id])?.runId === runId),
+    null,
+  );
 }
 
 export function connectEvents(): () => void {
