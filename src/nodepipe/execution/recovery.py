@@ -28,13 +28,32 @@ INTERRUPTED = "interrupted: the nodepipe process running it stopped"
 ROLLED_FORWARD = "completed (recorded after the nodepipe process running it stopped)"
 
 
+SIGKILL_BIT = 1 << (signal.SIGKILL - 1)
+"""SIGKILL's bit in the pending-signal masks of ``/proc/PID/status``."""
+
+
 def process_start_time(pid: int) -> str | None:
-    """The kernel's start time of ``pid`` (clock ticks since boot), None if it is gone."""
+    """The kernel's start time of ``pid`` (clock ticks since boot), None if it is gone.
+
+    A process that will never run again counts as gone: a zombie (dead, not yet reaped by its
+    parent) or one with SIGKILL pending (killed, not yet scheduled to die). A served command's
+    worker is both for a moment after its client was killed (the fork server kills it and
+    reaps it later): the next command must settle its run, not take it for a live one.
+    """
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        if fields[0] in ("Z", "X") or _sigkill_pending(pid):
+            return None
     except OSError:
         return None
-    return stat.rsplit(")", 1)[1].split()[19]
+    return fields[19]
+
+
+def _sigkill_pending(pid: int) -> bool:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(("SigPnd:", "ShdPnd:")) and int(line.split()[1], 16) & SIGKILL_BIT:
+            return True
+    return False
 
 
 def this_host() -> str:
