@@ -5,6 +5,7 @@ deleted). ``status`` still answers, ``run`` runs ``c`` and fails only ``a`` and 
 from __future__ import annotations
 
 import shutil
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -169,3 +170,35 @@ def test_an_unresolvable_inline_dependency_fails_only_its_node(
     assert "could not prepare" in logs.stdout and "nosuchpkg" in logs.stdout
     said = logs.stdout.partition("--- what uv said:")[2]  # uv's full text, hints and all
     assert "nosuchpkg" in said and "hint" in said.lower(), logs.stdout
+
+
+def test_a_node_whose_failure_cannot_be_cleaned_up_still_ends_and_the_run_with_it(
+    split: nodepipe.Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The run waits for every node it handed out: a node nodepipe could not run must end even
+    when removing what it staged fails too (a disk gone read-only, out of descriptors), or the
+    run waited for ever. The removal's failure is injected: it cannot be made for real here."""
+    pyproject = split.nodes.path("a") / "code" / "pyproject.toml"
+    missing = '[tool.nodepipe]\ncommand = ["no-such-program-here"]\n'  # its launch fails
+    pyproject.write_text(pyproject.read_text().replace("[tool.nodepipe]\n", missing, 1))
+
+    def cannot_remove(*_: object) -> None:
+        raise OSError(30, "Read-only file system")
+
+    monkeypatch.setattr("nodepipe.execution.task.discard", cannot_remove)
+    ended: list[Any] = []
+    running = threading.Thread(
+        target=lambda: ended.append(split.runs.run(RunRequest("split")).finished), daemon=True
+    )
+    running.start()
+    running.join(120)
+    assert ended, "the run never ended"
+    assert ended[0].failed == 1 and ended[0].completed == 1
+    assert split.nodes.get("a").state is NodeState.FAILED
+    (said,) = (
+        nr.message
+        for run in split.runs.history("split")
+        for nr in split.runs.node_runs(run.id)
+        if nr.node_id == split.nodes.get("a").id
+    )
+    assert "no-such-program-here" in said and "could not be removed: [Errno 30]" in said, said

@@ -24,7 +24,7 @@ import threading
 from collections.abc import Collection
 from concurrent.futures import Future, ThreadPoolExecutor
 
-from nodepipe.domain.runs import TaskOutcome
+from nodepipe.domain.runs import RunOutcome, TaskOutcome
 from nodepipe.execution.executor import PreparingCallback, StartedCallback
 from nodepipe.execution.node_variables import node_variables
 from nodepipe.execution.process_launcher import LaunchedRun, ProcessLauncher
@@ -108,7 +108,7 @@ class LocalExecutor:
             if not run.process.cancelled:
                 run.process.record_environment()
         except Exception as exc:  # nodepipe could not prepare it: the node is not to blame
-            self._settle(run, run.process.fail(exc))
+            self._fail(run, exc)
             return
         assert self._launcher is not None
         self._launcher.post(run)
@@ -123,14 +123,24 @@ class LocalExecutor:
             self._helpers.submit(self._conclude, run)
 
     def _conclude(self, run: LaunchedRun) -> None:
-        process = run.process
+        if run.error is not None:
+            self._fail(run, run.error)
+            return
         try:
-            if run.error is not None:
-                outcome = process.fail(run.error)
-            else:
-                outcome = process.conclude(run.exit_code, run.timed_out)
+            outcome = run.process.conclude(run.exit_code, run.timed_out)
         except Exception as exc:  # e.g. outputs that cannot be promoted
-            outcome = process.fail(exc)
+            self._fail(run, exc)
+            return
+        self._settle(run, outcome)
+
+    def _fail(self, run: LaunchedRun, error: BaseException) -> None:
+        """Settle a run nodepipe could not run; even if saying so fails, the run ends (the
+        runner waits for every future it was given)."""
+        try:
+            outcome = run.process.fail(error)
+        except Exception as also:
+            detail = f"{error} (then, while failing it: {also!r})"
+            outcome = TaskOutcome(run.process.task.node_run_id, RunOutcome.ERROR, None, detail)
         self._settle(run, outcome)
 
     def _settle(self, run: LaunchedRun, outcome: TaskOutcome) -> None:

@@ -434,8 +434,12 @@ class NodeProcess:
         detail = getattr(error, "detail", "")
         said = f"\n--- what uv said:\n{detail}" if detail else ""
         self._close_log(f"nodepipe could not run it: {error}{said}")
-        discard(self.folder, self.task.node_run_id)
-        return TaskOutcome(self.task.node_run_id, RunOutcome.ERROR, None, str(error))
+        message = str(error)
+        try:
+            discard(self.folder, self.task.node_run_id)
+        except OSError as left:  # the node still fails; its next run clears the staging
+            message += f" (and what it staged could not be removed: {left})"
+        return TaskOutcome(self.task.node_run_id, RunOutcome.ERROR, None, message)
 
     def environment(self) -> dict[str, str]:
         task = self.task
