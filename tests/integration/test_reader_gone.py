@@ -101,3 +101,29 @@ def test_status_whose_reader_is_gone_ends_silently_with_reader_gone(
         said = process.stderr.read()
         assert process.wait(120) == READER_GONE.code
     assert said == ""
+
+
+def _with_closed(streams: str, argv: list[str]) -> subprocess.CompletedProcess[str]:
+    """``argv`` started with ``streams`` closed (``>&-``), stderr else captured."""
+    return subprocess.run(
+        ["sh", "-c", f'exec "$@" {streams}', "sh", *argv],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def test_a_command_started_with_its_output_closed_runs_and_says_nothing(
+    chain: nodepipe.Workspace,
+) -> None:
+    """``nodepipe status >&-`` used to end in a traceback (no stdout to write to). A stream
+    closed by the caller is the null device now: the command runs, a run to its end, with its
+    own status, and the descriptor is never taken by a file nodepipe opens."""
+    status = _with_closed(">&-", [*PROGRAM, "-w", str(chain.root), "status", "baseline"])
+    assert (status.returncode, status.stderr) == (0, "")
+    run = _with_closed(">&- <&-", [*PROGRAM, "-w", str(chain.root), "run", "baseline"])
+    assert (run.returncode, run.stderr) == (0, "")
+    assert set(_states(chain).values()) == {"completed"}
+    quiet = _with_closed("2>&-", [*PROGRAM, "-w", str(chain.root), "status", "nosuch"])
+    assert quiet.returncode == 3  # not found, told by the status alone

@@ -156,10 +156,26 @@ def console() -> None:
     from nodepipe.services.gc_pause import one_command_process
 
     one_command_process()
+    open_closed_streams()
     try:
         main()
     except SystemExit as ending:
         end_now(ending)
+
+
+def open_closed_streams() -> None:
+    """A standard stream its caller closed (``nodepipe status >&-``) is opened on the null
+    device: what would be written there goes nowhere (as to a reader that went away), and the
+    descriptor is not free for the next file opened (the store, a log) to take, where a
+    process started with it as its output would write."""
+    for fd, name in ((0, "stdin"), (1, "stdout"), (2, "stderr")):
+        if getattr(sys, name) is not None:
+            continue
+        null = os.open(os.devnull, os.O_RDWR)  # the lowest free descriptor: ``fd`` itself
+        if null != fd:
+            os.dup2(null, fd)
+            os.close(null)
+        setattr(sys, name, open(fd, "r" if fd == 0 else "w", closefd=False))  # noqa: SIM115
 
 
 def end_now(ending: SystemExit) -> None:
