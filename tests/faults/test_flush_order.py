@@ -22,6 +22,7 @@ import pytest
 import nodepipe
 from nodepipe.cli.fork_client import SWITCH_ENV
 from nodepipe.services.runs.service import RunRequest
+from nodepipe.workspace.output_swap import INTENT_SPARE
 
 NODEPIPE = str(Path(sys.executable).with_name("nodepipe"))
 STRACE = shutil.which("strace") or "/usr/bin/strace"
@@ -114,5 +115,6 @@ def test_a_runs_outputs_are_on_disk_before_the_store_records_them(
     assert record.index > swap.index, "old outputs removed before the store recorded the run"
     flush = last(calls, "syncfs", before=record.index)
     assert flush.index > swap.index, "the store recorded outputs not yet on disk"
-    intent_gone = first(calls, "unlink", ".promoting", after=removal.index)
+    # the intent leaves .staging (kept as the spare the next intent is written over)
+    intent_gone = first(calls, "rename", ".promoting", INTENT_SPARE, after=removal.index)
     assert last(calls, "syncfs", before=intent_gone.index).index > removal.index

@@ -18,6 +18,7 @@ import pytest
 from nodepipe.workspace.file_digests import fingerprint_outputs
 from nodepipe.workspace.node_folder import NodeFolder
 from nodepipe.workspace.output_swap import (
+    INTENT_SPARE,
     Promotion,
     discard,
     finish_promotion,
@@ -56,6 +57,27 @@ def test_new_outputs_replace_old_ones_on_success(folder: NodeFolder) -> None:
     assert files(folder.path / ".staging" / "run1.previous") == {"old.txt": "old"}
     finish_promotion(folder, "run1")
     assert list((folder.path / ".staging").iterdir()) == []
+
+
+def test_an_intent_is_written_over_the_file_of_the_last_one(folder: NodeFolder) -> None:
+    """No file is created and removed per promotion (it costs a trivial node run more than
+    the rest of its promotion): the finished intent is kept aside and the next one written
+    over it, its old bytes gone (a shorter intent after a longer one reads back whole)."""
+    (open_staging(folder, "run1") / "new.txt").write_text("new")
+    promote(folder, Promotion("run", "run1", "digest-run1", "f" * 500))
+    intent = (folder.path / ".staging" / "run1.promoting").stat().st_ino
+    finish_promotion(folder, "run1")
+    assert list((folder.path / ".staging").iterdir()) == []
+    assert (folder.path / INTENT_SPARE).stat().st_ino == intent
+    staging = open_staging(folder, "run2")
+    (staging / "newer.txt").write_text("newer")
+    second = Promotion("run", "run2", fingerprint_outputs(staging), "f")
+    promote(folder, second)
+    assert (folder.path / ".staging" / "run2.promoting").stat().st_ino == intent
+    assert not (folder.path / INTENT_SPARE).exists()
+    assert promoted(folder, "run2") == second
+    finish_promotion(folder, "run2")
+    assert files(folder.data) == {"newer.txt": "newer"}
 
 
 def test_a_failed_run_leaves_old_outputs_as_they_were(folder: NodeFolder) -> None:
@@ -174,14 +196,22 @@ CRASH_POINTS = [
 ]
 
 
+@pytest.mark.parametrize("earlier", [False, True], ids=["first", "over-the-spare"])
 @pytest.mark.parametrize("point", CRASH_POINTS)
 def test_a_kill_at_any_point_of_a_promotion_loses_neither_set_of_outputs(
-    folder: NodeFolder, point: str
+    folder: NodeFolder, point: str, earlier: bool
 ) -> None:
     """A real SIGKILL at each step: afterwards data/ holds all the old outputs or all the new
-    ones, and ``promoted`` says which, so the store can be told the truth."""
+    ones, and ``promoted`` says which, so the store can be told the truth. The node's first
+    promotion writes its intent as a new file; a later one over the spare an earlier one
+    left (``earlier``): a kill after it was written, before its rename, leaves no intent."""
+    staging = open_staging(folder, "run1") if earlier else folder.data
     for i in range(50):
-        (folder.data / f"old{i}.txt").write_text("old")
+        (staging / f"old{i}.txt").write_text("old")
+    if earlier:
+        promote(folder, Promotion("run", "run1", fingerprint_outputs(staging), "f" * 500))
+        finish_promotion(folder, "run1")
+        assert (folder.path / INTENT_SPARE).is_file()
     child = subprocess.run(
         [sys.executable, "-c", _PROMOTE_IN_A_CHILD, str(folder.path)],
         env={**os.environ, "NODEPIPE_CRASH_AT": point},

@@ -5,6 +5,7 @@
 <node>/.staging/<run>/          what the running node writes (NODEPIPE_DATA_DIR)
 <node>/.staging/<run>.promoting the promotion's intent: run, output digest, fingerprint
 <node>/.staging/<run>.previous  the old data/, kept until the store has recorded the new one
+<node>/.intent-spare            the file of the last finished intent, written over by the next
 ```
 Promotion writes the intent, then swaps with two renames on one filesystem. The old outputs
 stay aside until the store has recorded the run (``finish_promotion``), so whatever instant
@@ -26,16 +27,26 @@ staging folder, and moved back on success. Creating and deleting a folder per no
 costs most on a busy filesystem; two renames cost almost nothing. While such a run goes on,
 data/ is absent, which means the same as empty; it is back (empty) if the run fails or after
 ``undo``.
+
+For the same reason an intent is not a new file each time: finishing a promotion moves its
+intent out of ``.staging`` to ``.intent-spare`` (the intent is gone all the same), and the
+node's next promotion writes its intent over that file, then renames it into place. Creating
+a file and removing it cost a node run 60-170 µs of CPU on these machines' ext4, writing over
+one 10 µs. The spare is never read: a kill after it was written, before its rename, leaves
+no intent (the swap had not begun). On a full disk the intent is written as a new file, which
+fails as it always did: a node that filled the disk is not promoted.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import errno
 import functools
 import json
 import os
 import shutil
+import stat
 from pathlib import Path
 
 from nodepipe.workspace.crash_points import crash_point
@@ -46,6 +57,8 @@ from nodepipe.workspace.node_folder import NodeFolder
 STAGING = ".staging"
 PREVIOUS_SUFFIX = ".previous"
 PROMOTING_SUFFIX = ".promoting"
+INTENT_SPARE = ".intent-spare"
+"""Beside ``.staging``: a finished intent's file, written over by the node's next intent."""
 EMPTY_OUTPUTS = fingerprint_outputs(Path("/nonexistent/nodepipe/outputs"))
 """The digest of no outputs at all (an empty or missing data/)."""
 
@@ -58,6 +71,15 @@ class Promotion:
     node_run_id: str
     output_digest: str
     fingerprint: str
+
+    def to_dict(self) -> dict[str, str]:
+        """The intent file's fields (``dataclasses.asdict`` copies each value deeply: slow)."""
+        return {
+            "run_id": self.run_id,
+            "node_run_id": self.node_run_id,
+            "output_digest": self.output_digest,
+            "fingerprint": self.fingerprint,
+        }
 
 
 @functools.lru_cache(maxsize=1024)  # a run asks for each node run's about seven times
@@ -106,7 +128,7 @@ def promote(folder: NodeFolder, promotion: Promotion) -> None:
     outputs. Nothing is flushed here (see the module's docstring)."""
     staging = staging_dir(folder, promotion.node_run_id)
     intent = _sibling(staging, PROMOTING_SUFFIX)
-    write_atomic(intent, json.dumps(dataclasses.asdict(promotion)), durable=False)
+    _write_intent(folder, intent, json.dumps(promotion.to_dict()).encode())
     crash_point("promote.intent-written")
     previous = _sibling(staging, PREVIOUS_SUFFIX)
     try:
@@ -121,6 +143,46 @@ def promote(folder: NodeFolder, promotion: Promotion) -> None:
         raise
 
 
+def _write_intent(folder: NodeFolder, intent: Path, data: bytes) -> None:
+    """``data`` at ``intent`` all at once, not flushed (see the module's docstring): written
+    over the node's spare intent file, then renamed into place; as a new file when the node
+    has no spare yet (or it is not a plain file)."""
+    spare = _spare(folder)
+    try:
+        descriptor = os.open(spare, os.O_WRONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
+    except OSError:  # none yet (a first promotion, or one after a crash), or not usable
+        write_atomic(intent, data, durable=False)
+        return
+    try:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            raise IsADirectoryError(spare)  # not a file to write an intent in
+        if not _room_for_a_file(descriptor):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), spare)
+        written = 0
+        while written < len(data):
+            written += os.pwrite(descriptor, data[written:], written)
+        os.ftruncate(descriptor, len(data))
+    except OSError:
+        os.close(descriptor)
+        write_atomic(intent, data, durable=False)
+        return
+    os.close(descriptor)
+    crash_point("aside-written.promoting")  # as ``write_atomic`` names this step
+    os.replace(spare, intent)  # noqa: PTH105 (a str path: no Path made per node run)
+
+
+def _room_for_a_file(descriptor: int) -> bool:
+    """Whether this process could write a new small file on the filesystem of
+    ``descriptor``: a free block and inode left (those root alone may use count for root).
+    Writing over the spare needs neither; a promotion on a full disk fails all the same, as
+    writing its intent as a new file does: a node that filled the disk keeps its old outputs
+    (and the space comes back when its new ones are dropped)."""
+    found = os.fstatvfs(descriptor)
+    if os.geteuid() == 0:
+        return found.f_bfree > 0 and found.f_ffree > 0
+    return found.f_bavail > 0 and found.f_favail > 0
+
+
 def drop_previous(folder: NodeFolder, node_run_id: str) -> None:
     """The store has recorded the promotion: the old outputs go (first step of finishing)."""
     previous = _sibling(staging_dir(folder, node_run_id), PREVIOUS_SUFFIX)
@@ -130,9 +192,16 @@ def drop_previous(folder: NodeFolder, node_run_id: str) -> None:
 
 
 def drop_intent(folder: NodeFolder, node_run_id: str) -> None:
-    """Last step of finishing a promotion, once the old outputs' removal is on disk."""
-    with contextlib.suppress(FileNotFoundError):
-        _sibling(staging_dir(folder, node_run_id), PROMOTING_SUFFIX).unlink()
+    """Last step of finishing a promotion, once the old outputs' removal is on disk: the
+    intent leaves ``.staging``, kept as the spare its node's next intent is written over."""
+    intent = _sibling(staging_dir(folder, node_run_id), PROMOTING_SUFFIX)
+    try:
+        os.replace(intent, _spare(folder))  # noqa: PTH105 (as above)
+    except FileNotFoundError:
+        return
+    except OSError:  # the spare's name is taken by something else: the intent just goes
+        with contextlib.suppress(FileNotFoundError):
+            intent.unlink()
 
 
 def finish_promotion(folder: NodeFolder, node_run_id: str) -> None:
@@ -222,6 +291,11 @@ def settle_leftovers(folder: NodeFolder, keep: str | None = None) -> None:
             finish_promotion(folder, other)  # recorded (any other was recovered before)
         else:
             undo(folder, other)
+
+
+@functools.cache  # one entry per node: sized to the workspace
+def _spare(folder: NodeFolder) -> str:
+    return f"{folder.path}/{INTENT_SPARE}"
 
 
 def _sibling(staging: Path, suffix: str) -> Path:
