@@ -363,9 +363,15 @@ RunService(ws.context).run(RunRequest("sleepy", executor="ray", ray_address=sys.
 def test_a_dead_orchestrator_leaves_no_node_process_on_the_workers(
     lab: nodepipe.Workspace, ray_cluster: RayCluster
 ) -> None:
-    """The nodepipe process dies mid-run: Ray stops its worker, which kills the node's group."""
+    """The nodepipe process dies mid-run: Ray stops its worker, which kills the node's group.
+    Two nodes run before it, so its worker process has most likely run one already: the
+    watchdog a worker keeps from node to node still covers the node that runs now."""
     folder = sleepy_pipeline(lab)
     lab.nodes.set_params("sleeper", ["forever=true"])
+    for tag in ("first", "second"):
+        lab.nodes.new("sleepy", tag)
+        write_main(lab, tag, f"(node.data_dir() / 'out.txt').write_text('{tag}')\n")
+        lab.edges.connect(tag, "sleeper", "sleepy")
     orchestrator = subprocess.Popen(
         [sys.executable, "-c", CRASHING_ORCHESTRATOR, str(lab.root), ray_cluster.address],
         stdout=subprocess.DEVNULL,

@@ -13,8 +13,13 @@
   node's process group, which runs in its own session.
 - **Orphans.** When the driver dies (nodepipe crashed, or was killed), Ray force-exits its workers
   from C++ without running any Python, and kills only their direct children. A watchdog shell per
-  node (see ``_Watchdog``) then kills the rest of the node's process group, so no node process
-  keeps writing after its orchestrator is gone; crash recovery marks the node run interrupted.
+  worker process (see ``_Watchdog``) then kills the rest of the process group of each node still
+  running there, so no node process keeps writing after its orchestrator is gone; crash recovery
+  marks the node run interrupted.
+- **Per node, only the node.** A Ray worker process runs task after task: what does not depend
+  on the node is set up once per process and kept (the watchdog, the thread a node runs in, the
+  variables of the worker's environment a node inherits), so a node's task costs little more
+  than the node itself.
 - **No shared filesystem.** ``run_remote_on_worker`` takes a ``RemoteTask`` instead: the node
   is materialised in the worker's scratch folder first (``execution.remote_worker``), its log is
   streamed back in ``LogChunk`` items while it runs, and its outputs are uploaded to the storage
@@ -25,6 +30,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import queue
 import signal
@@ -34,12 +40,14 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import IO
 
 import ray
 
 from nodepipe.domain.environments import RunEnvironment
 from nodepipe.domain.errors import NodepipeError
 from nodepipe.domain.runs import RunOutcome, TaskOutcome
+from nodepipe.execution.node_variables import node_variables
 from nodepipe.execution.process_groups import KILL_GRACE_SECONDS
 from nodepipe.execution.remote_task import LogChunk, RemoteReports, RemoteTask
 from nodepipe.execution.remote_worker import WorkerRun
@@ -126,15 +134,15 @@ class _NodeOnWorker:
     """A ``NodeProcess`` in a helper thread; the worker's main thread waits for its events."""
 
     def __init__(self, task: NodeTask) -> None:
-        self.process = NodeProcess(task)
+        self.process = NodeProcess(task, _inherited_variables())
         self.events: queue.Queue[NodeStartedOnWorker | TaskOutcome | BaseException] = queue.Queue()
         self.group: int | None = None  # the node's process group, once it is up
-        self.watchdog: _Watchdog | None = None
         self.host = socket.gethostname()
-        self.thread = threading.Thread(target=self._run, name=f"node-{task.tag}", daemon=True)
+        self.finished = threading.Event()
+        """Set once the helper thread is done with the node (its outcome or error put)."""
 
     def start(self) -> None:
-        self.thread.start()
+        _HELPERS.run(self._run)
 
     def _run(self) -> None:
         try:
@@ -142,13 +150,15 @@ class _NodeOnWorker:
         except BaseException as exc:  # raised again by the main thread, for the driver
             self.events.put(exc)
             return
-        if self.watchdog is not None:
-            self.watchdog.release()
+        finally:
+            if self.group is not None:
+                _WATCHDOG.release(self.group)
+            self.finished.set()
         self.events.put(outcome)
 
     def _started(self, pid: int) -> None:
         self.group = pid
-        self.watchdog = _Watchdog(pid)
+        _WATCHDOG.watch(pid)
         self.events.put(NodeStartedOnWorker(pid, self.host, self.process.recorded))
 
     def next_event(
@@ -177,43 +187,119 @@ class _NodeOnWorker:
         killer = threading.Thread(target=self.process.cancel, name="node-kill", daemon=True)
         killer.start()
         deadline = None if graceful else time.monotonic() + KILL_GRACE_SECONDS
-        for thread in (killer, self.thread):
-            while thread.is_alive() and (deadline is None or time.monotonic() < deadline):
-                with contextlib.suppress(KeyboardInterrupt):
-                    thread.join(WAIT_SLICE_SECONDS)
+        while killer.is_alive() and (deadline is None or time.monotonic() < deadline):
+            with contextlib.suppress(KeyboardInterrupt):
+                killer.join(WAIT_SLICE_SECONDS)
+        while not self.finished.is_set() and (deadline is None or time.monotonic() < deadline):
+            with contextlib.suppress(KeyboardInterrupt):
+                self.finished.wait(WAIT_SLICE_SECONDS)
 
 
-_WATCHDOG_SCRIPT = (
-    'exec 3<&0; (IFS= read -r line <&3; [ "$line" = done ] || kill -s KILL -- "-$1") '
-    ">/dev/null 2>&1 &"
-)
+class _HelperThreads:
+    """The threads nodes run in, kept for the next node once one is done: a Ray worker process
+    runs task after task, and starting a thread for each node cost it more than the rest of
+    the task's own set-up. A node whose thread is still busy (a kill that outlived its bounded
+    wait) gets a new one."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._idle: list[queue.SimpleQueue[Callable[[], None]]] = []
+
+    def run(self, work: Callable[[], None]) -> None:
+        """Run ``work`` in an idle helper thread, or a new one."""
+        with self._lock:
+            inbox = self._idle.pop() if self._idle else None
+        if inbox is None:
+            inbox = queue.SimpleQueue()
+            threading.Thread(target=self._serve, args=(inbox,), name="node", daemon=True).start()
+        inbox.put(work)
+
+    def _serve(self, inbox: queue.SimpleQueue[Callable[[], None]]) -> None:
+        while True:
+            work = inbox.get()
+            with contextlib.suppress(BaseException):  # ``work`` reports its own errors
+                work()
+            with self._lock:
+                self._idle.append(inbox)
+
+
+_HELPERS = _HelperThreads()
+
+
+@functools.lru_cache(maxsize=4)
+def _node_variables_of(environment: tuple[tuple[str, str], ...]) -> dict[str, str]:
+    return node_variables(dict(environment))
+
+
+def _inherited_variables() -> dict[str, str]:
+    """The variables of this worker's environment a node inherits (``node_variables``),
+    filtered once for as long as the environment stays the same (Ray may change it between
+    tasks: the GPUs a task may see)."""
+    return _node_variables_of(tuple(os.environ.items()))
+
+
+_WATCHDOG_SCRIPT = """
+exec 3<&0
+(
+  groups=" "
+  while IFS= read -r line <&3; do
+    case $line in
+      +*) groups="$groups${line#+} " ;;
+      -*) group=" ${line#-} "
+          case $groups in *"$group"*) groups="${groups%%"$group"*} ${groups#*"$group"}" ;; esac ;;
+    esac
+  done
+  for group in $groups; do kill -s KILL -- "-$group"; done
+) >/dev/null 2>&1 &
+"""
 
 
 class _Watchdog:
-    """SIGKILLs a node's process group if this worker process ends before the node does.
+    """SIGKILLs the process groups of the nodes still running when this worker process ends.
 
     When its driver dies (or its job ends), Ray force-exits a worker from C++: no Python code
-    runs, and Ray kills only the worker's direct children, so the rest of the node's group (it
-    runs in its own session) would live on. The watchdog is a detached shell, not a child of the
-    worker, that reads a pipe only the worker holds: "done" means the node ended; end of file
-    without it means the worker is gone, and the shell kills the node's group.
+    runs, and Ray kills only the worker's direct children, so the rest of a node's group (it
+    runs in its own session) would live on. The watchdog is a detached shell, not a child of
+    the worker, started at the first node of the worker process, that reads a pipe only the
+    worker holds: ``+group`` when a node started, ``-group`` when it ended; at end of file (the
+    worker is gone) it kills the groups still listed. One shell per worker process, not per
+    node: starting one took a node's task about as long as the rest of its set-up.
     """
 
-    def __init__(self, group: int) -> None:
-        launcher = subprocess.Popen(
-            ["sh", "-c", _WATCHDOG_SCRIPT, "nodepipe-watchdog", str(group)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        launcher.wait()
-        assert launcher.stdin is not None
-        self._pipe = launcher.stdin
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pipe: IO[bytes] | None = None
 
-    def release(self) -> None:
-        with contextlib.suppress(OSError):
-            self._pipe.write(b"done\n")
-            self._pipe.close()
+    def watch(self, group: int) -> None:
+        """Kill ``group`` if this worker process ends before ``release(group)``."""
+        with self._lock:
+            try:
+                self._say(f"+{group}")
+            except OSError:  # the shell is gone (killed): a new one
+                self._pipe = None
+                self._say(f"+{group}")
+
+    def release(self, group: int) -> None:
+        """The node of ``group`` ended: nothing to kill for it any more."""
+        with self._lock, contextlib.suppress(OSError):
+            self._say(f"-{group}")
+
+    def _say(self, line: str) -> None:
+        if self._pipe is None:
+            launcher = subprocess.Popen(
+                ["sh", "-c", _WATCHDOG_SCRIPT, "nodepipe-watchdog"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            launcher.wait()
+            assert launcher.stdin is not None
+            self._pipe = launcher.stdin
+        self._pipe.write(f"{line}\n".encode())
+        self._pipe.flush()
+
+
+_WATCHDOG = _Watchdog()
 
 
 def _log_placement(task: NodeTask) -> None:
