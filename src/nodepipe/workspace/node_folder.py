@@ -43,11 +43,11 @@ class NodeFolder:
     path: Path
 
     @staticmethod
-    @functools.cache  # one entry per node: sized to the workspace
     def at(path: Path | str) -> NodeFolder:
-        """The folder at ``path``, one instance per path in a process: its parts are computed
-        once, not at every run."""
-        return NodeFolder(Path(path))
+        """The folder at ``path``, one instance per path in a process whether it is named by
+        a string (a task's) or a ``Path`` (the layout's): its parts are computed once, not at
+        every run nor once for each caller."""
+        return _folder_at(str(path))
 
     @cached_property
     def code(self) -> Path:
@@ -98,6 +98,11 @@ class NodeFolder:
 
     def has_data(self) -> bool:
         return self.data.is_dir() and any(self.data.iterdir())
+
+
+@functools.cache  # one entry per node: sized to the workspace
+def _folder_at(path: str) -> NodeFolder:
+    return NodeFolder(Path(path))
 
 
 @functools.cache
