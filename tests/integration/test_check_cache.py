@@ -94,6 +94,11 @@ def kept(ws: nodepipe.Workspace) -> dict[str, Any]:
     return {by_id[node_id]: entry for node_id, entry in entries.items() if node_id in by_id}
 
 
+def kept_parents(entry: list[Any]) -> Any:
+    """The parents (``[slot, node, outputs]`` each) an entry's fingerprint was kept with."""
+    return entry[2][8]
+
+
 def full_checks(monkeypatch: pytest.MonkeyPatch, ws: nodepipe.Workspace) -> list[str]:
     """The nodes a status in a newly opened workspace (a new cache read from the file) checks
     in full, reading their files."""
@@ -211,7 +216,7 @@ def garbled_entries(data: dict[str, Any]) -> dict[str, Any]:
     for number, node_id in enumerate(data["nodes"]):
         entry = data["nodes"][node_id]
         if number % 3 == 0:
-            entry[2] = {"version": 1}
+            entry[2] = [1]
         elif number % 3 == 1:
             entry[1] = 99
         else:
@@ -289,14 +294,14 @@ def test_a_node_whose_parents_ran_is_kept_with_their_outputs(
     status = subprocess.run([CLI, "-w", str(ws.root), "status", "q"], capture_output=True)
     assert status.returncode == 0, status.stderr
     entries = json.loads(cache_path(ws).read_text())["nodes"]
-    assert entries[child.id][2]["parents"]["01"]["outputs"] == ""  # kept before qa ran
+    assert kept_parents(entries[child.id]) == [["01", parent.id, ""]]  # kept before qa ran
     ws.runs.run(RunRequest("q"))
     status = subprocess.run([CLI, "-w", str(ws.root), "status", "q"], capture_output=True)
     assert status.returncode == 0, status.stderr
     entries = json.loads(cache_path(ws).read_text())["nodes"]
     outputs = ws.runs.status("q").nodes[parent.id].output_digest
     assert outputs
-    assert entries[child.id][2]["parents"]["01"] == {"node": parent.id, "outputs": outputs}
+    assert kept_parents(entries[child.id]) == [["01", parent.id, outputs]]
 
     digests: list[str] = []
     real = check_cache_file.NodeFingerprint.with_parents
