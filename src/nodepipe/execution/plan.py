@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Final, NamedTuple
 
 from nodepipe.domain.errors import NotFoundError
@@ -186,17 +187,22 @@ def plan_run(
     edges: Iterable[Edge],
     selection: Selection | None = None,
     force: bool = False,
+    order: Sequence[str] | None = None,
 ) -> Plan:
     """Plan a run of the pipeline made of ``nodes`` and ``edges`` (see the module docstring).
 
     Edges whose child is not among ``nodes`` are ignored; every parent of a node must be there.
+    ``order``: the ids of ``nodes`` as ``topological_order`` gives them for these edges, when
+    the caller has it already (a status computed it: 10,000 nodes are not ordered twice).
     """
     statuses = {status.node_id: status for status in nodes}
     graph_edges = _edges_within(statuses, edges)
     inputs = _inputs(statuses, graph_edges)
     selected = (selection or Selection()).resolve(statuses.keys(), graph_edges)
     outcomes: dict[str, PlannedNode | SkippedNode | BlockedNode] = {}
-    for node_id in topological_order(statuses, graph_edges):
+    if order is None or len(order) != len(statuses):
+        order = topological_order(statuses, graph_edges)
+    for node_id in order:
         if node_id in selected:
             outcomes[node_id] = _decide(statuses[node_id], inputs[node_id], outcomes, force)
     planned = [item for item in outcomes.values() if isinstance(item, PlannedNode)]
@@ -221,11 +227,10 @@ def _edges_within(statuses: Mapping[str, NodeStatus], edges: Iterable[Edge]) -> 
 
 
 def _inputs(statuses: Mapping[str, NodeStatus], edges: Iterable[Edge]) -> dict[str, list[_Input]]:
+    """Each node's inputs by slot (the edges sorted once, stably: not 10,000 sorts)."""
     result: dict[str, list[_Input]] = {node_id: [] for node_id in statuses}
-    for edge in edges:
+    for edge in sorted(edges, key=attrgetter("slot")):
         result[edge.child_id].append(_Input(edge.slot, statuses[edge.parent_id]))
-    for items in result.values():
-        items.sort(key=lambda item: item.slot)
     return result
 
 

@@ -102,12 +102,15 @@ def _timestamp(text: str) -> datetime:
 
 def member_of(pipeline_id: str, row: MemberRow) -> tuple[Node, Membership]:
     """The node and membership of a ``member_rows`` row (of either session)."""
-    i, tag, notes, state, reason, locked, owner, at, x, y, group_id = row[:11]
+    x, y, group_id = row[8:11]
+    return node_of(row), Membership(pipeline_id, row[0], float(x), float(y), group_id)
+
+
+def node_of(row: tuple[Any, ...]) -> Node:
+    """The node of a row opening with the columns ``MEMBER_NODE_COLUMNS`` (of either session)."""
+    i, tag, notes, state, reason, locked, owner, at = row[:8]
     created = at if isinstance(at, datetime) else _timestamp(at)
-    return (
-        Node(i, tag, notes, _STATES[state], reason, bool(locked), owner, created),
-        Membership(pipeline_id, i, float(x), float(y), group_id),
-    )
+    return Node(i, tag, notes, _STATES[state], reason, bool(locked), owner, created)
 
 
 def _row(cursor: sqlite3.Cursor, values: tuple[Any, ...]) -> dict[str, Any]:
@@ -181,8 +184,8 @@ class LightReadSession:
 
     def get_nodes(self, node_ids: Collection[str]) -> dict[str, Node]:
         ids = list(node_ids)
-        found = self._all(f"SELECT {_NODE} FROM nodes WHERE id IN ({_marks(ids)})", ids)
-        return {r["id"]: rows.node_from_row(r) for r in found}
+        found = self._tuples(f"SELECT {_NODE} FROM nodes WHERE id IN ({_marks(ids)})", ids)
+        return {row[0]: node_of(row) for row in found}  # tuples: a no-change run reads 10,000
 
     def node_tags_named(self, name: str) -> list[tuple[str, str, str]]:
         found = self._all(f"{NODE_NAMES} WHERE nodes.id = ? OR nodes.tag = ?", (name, name))

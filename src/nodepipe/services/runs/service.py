@@ -79,6 +79,8 @@ class PipelineStatus:
     def __init__(self, view: PipelineView, nodes: dict[str, NodeStatusView]) -> None:
         self.view: Final = view
         self.nodes: Final = nodes
+        """Each node's status, parents first (``topological_order``, as ``compute_statuses``
+        gives them)."""
 
 
 class RunResult:
@@ -305,7 +307,8 @@ class RunService:
             for node_id in view.node_ids
         ]
         selection = self._selection(session, view.pipeline, request)
-        return plan_run(statuses, view.edges, selection, request.force), fresh
+        order = list(status.nodes)  # parents first (compute_statuses)
+        return plan_run(statuses, view.edges, selection, request.force, order), fresh
 
     @staticmethod
     def _selection(session: LightReads, pipeline: Pipeline, request: RunRequest) -> Selection:

@@ -166,14 +166,18 @@ def _check(
     """The node's settings and current fingerprint; a NodepipeError saying what is wrong when
     its folder is missing or a file cannot be read. With ``memo`` (the web app's, caught up
     with its watcher) a node whose folder did not change is not looked at again."""
-    outputs = [
-        (e.slot, e.parent_id, stored.get(e.parent_id, _NOTHING_STORED)[1] or "") for e in inputs
-    ]
-    key = tuple(sorted(outputs))
+    parents = {
+        e.slot: ParentOutput(e.parent_id, stored.get(e.parent_id, _NOTHING_STORED)[1] or "")
+        for e in inputs
+    }
+    key = (
+        tuple(sorted((slot, p.node_id, p.outputs) for slot, p in parents.items()))
+        if memo is not None
+        else ()
+    )
     kept: tuple[NodeConfig, NodeFingerprint] | None = memo.get(node_id, key) if memo else None
     if kept is not None:
         return kept
-    parents = {slot: ParentOutput(parent_id, digest) for slot, parent_id, digest in outputs}
     ticket = memo.ticket(node_id) if memo else None
     cache = context.check_cache
     found = cache.get(node_id, parents) if cache is not None else None
