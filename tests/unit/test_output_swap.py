@@ -80,6 +80,33 @@ def test_an_intent_is_written_over_the_file_of_the_last_one(folder: NodeFolder) 
     assert files(folder.data) == {"newer.txt": "newer"}
 
 
+def test_an_intent_that_still_holds_the_last_ones_words_is_not_taken_for_a_promotion(
+    folder: NodeFolder,
+) -> None:
+    """An intent written over the spare may, after a power cut, hold the last promotion's
+    bytes (the rename kept, the overwrite lost); with outputs that digest the same, only the
+    node run it names tells it apart: the previous outputs come back."""
+    (open_staging(folder, "run1") / "same.txt").write_text("same")
+    promote(
+        folder,
+        Promotion("run", "run1", fingerprint_outputs(folder.path / ".staging" / "run1"), "f1"),
+    )
+    old_words = (folder.path / ".staging" / "run1.promoting").read_text()
+    finish_promotion(folder, "run1")
+    (open_staging(folder, "run2") / "same.txt").write_text("same")
+    promote(
+        folder,
+        Promotion("run", "run2", fingerprint_outputs(folder.path / ".staging" / "run2"), "f2"),
+    )
+    (folder.path / ".staging" / "run2.promoting").write_text(
+        old_words
+    )  # what a power cut can leave
+    assert promoted(folder, "run2") is None
+    undo(folder, "run2")
+    assert files(folder.data) == {"same.txt": "same"}
+    assert list((folder.path / ".staging").iterdir()) == []
+
+
 def test_a_failed_run_leaves_old_outputs_as_they_were(folder: NodeFolder) -> None:
     (folder.data / "old.txt").write_text("old")
     (open_staging(folder, "run1") / "half.txt").write_text("half")

@@ -227,6 +227,8 @@ def promoted(folder: NodeFolder, node_run_id: str) -> Promotion | None:
     promotion = _read_promotion(_sibling(staging, PROMOTING_SUFFIX))
     if promotion is None or staging.exists() or not folder.data.is_dir():
         return None
+    if promotion.node_run_id != node_run_id:  # a spare's old words, its new ones lost
+        return None
     if fingerprint_outputs(folder.data) != promotion.output_digest:
         return None
     return promotion
