@@ -7,7 +7,7 @@ import contextlib
 import os
 import signal
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from types import FrameType
@@ -284,31 +284,46 @@ class RunService:
         return changed, unprepared
 
     def _plan(self, session: LightReads, status: PipelineStatus, request: RunRequest) -> Plan:
-        return self._plan_with_nodes(session, status, request)[0]
+        """The plan from the nodes as ``status`` read them: one snapshot with the reasons it
+        computed (not 10,000 rows read again); a claim plans again from the rows of its write
+        transaction (``_claim``)."""
+        nodes = {item.node.id: item.node for item in status.view.nodes}
+        return self._plan_of(session, status, request, nodes)
 
     def _plan_with_nodes(
         self, session: LightReads, status: PipelineStatus, request: RunRequest
     ) -> tuple[Plan, dict[str, Node]]:
         """The plan, and the pipeline's nodes as the store has them now."""
+        fresh = session.get_nodes(status.view.node_ids)
+        return self._plan_of(session, status, request, fresh), fresh
+
+    def _plan_of(
+        self,
+        session: LightReads,
+        status: PipelineStatus,
+        request: RunRequest,
+        nodes: Mapping[str, Node],
+    ) -> Plan:
+        """The plan with each node's stored state and lock as ``nodes`` has them."""
         from nodepipe.execution.plan import NodeStatus, plan_run  # not for status
 
         view = status.view
-        fresh = session.get_nodes(view.node_ids)
-        statuses = [
-            NodeStatus(
-                node_id,
-                view.node(node_id).node.tag,
-                fresh[node_id].state,
-                status.nodes[node_id].own_reasons,
-                view.node(node_id).is_reference,
-                fresh[node_id].locked,
-                status.nodes[node_id].problem,
+        statuses = []
+        for node_id, computed in status.nodes.items():  # parents first (compute_statuses)
+            item, node = view.node(node_id), nodes[node_id]
+            statuses.append(
+                NodeStatus(
+                    node_id,
+                    item.node.tag,
+                    node.state,
+                    computed.own_reasons,
+                    item.is_reference,
+                    node.locked,
+                    computed.problem,
+                )
             )
-            for node_id in view.node_ids
-        ]
         selection = self._selection(session, view.pipeline, request)
-        order = list(status.nodes)  # parents first (compute_statuses)
-        return plan_run(statuses, view.edges, selection, request.force, order), fresh
+        return plan_run(statuses, view.edges, selection, request.force, list(status.nodes))
 
     @staticmethod
     def _selection(session: LightReads, pipeline: Pipeline, request: RunRequest) -> Selection:
