@@ -89,7 +89,12 @@ class Listing:
         drawn = ["┃".join(f" {on}{_pad(header, w)}{off} " for header, w in headers)]
         drawn.append("╇".join("━" * (w + 2) for w in widths))
         for row, texts in zip(self.rows, cells, strict=True):
-            for depth in range(max(len(lines) for lines in texts)):
+            depths = max(map(len, texts))
+            if depths == 1 and not colour:  # most rows (10,000 a large status): one line each
+                padded = [_pad(lines[0], w) for lines, w in zip(texts, widths, strict=True)]
+                drawn.append(f" {' │ '.join(padded)} ")
+                continue
+            for depth in range(depths):
                 parts = [
                     _paint(_pad(lines[depth] if depth < len(lines) else "", w), cell, colour)
                     for cell, lines, w in zip(row, texts, widths, strict=True)
@@ -116,6 +121,8 @@ def _lines(text: str) -> list[str]:
 
 
 def _pad(text: str, columns: int) -> str:
+    if text.isascii():
+        return text.ljust(columns)
     return text + " " * (columns - width(text))
 
 
