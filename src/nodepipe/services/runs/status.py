@@ -110,6 +110,8 @@ class StatusPass:
         """What each node's children say of it (``parent_problem``), once a node."""
         self.scans: SharedScans = {}  # a checkout many nodes share is walked once per check
         self.memo = context.folder_memo if caught_up else None
+        self._outputs: dict[str, ParentOutput] = {}
+        """What each parent gives its children (one value a parent, not one an edge)."""
 
     @property
     def named_elsewhere(self) -> set[str]:
@@ -130,7 +132,7 @@ class StatusPass:
         previous_json, digest = self.stored.get(node_id, _NOTHING_STORED)
         try:
             config, current = _check(
-                self.context, node_id, inputs, self.stored, self.scans, self.memo
+                self.context, node_id, self._parents(inputs), self.scans, self.memo
             )
         except NodepipeError as exc:
             problem = str(exc)
@@ -141,10 +143,21 @@ class StatusPass:
         else:
             own = _own_reasons(item, current, previous_json, tags.parents_of(node_id, inputs))
             state = _effective_state(item.node.state, own, upstream)
-            reasons = tuple(dict.fromkeys([*own, *upstream]))
+            reasons = tuple(dict.fromkeys([*own, *upstream])) if own or upstream else ()
             status = NodeStatusView(item, state, reasons, tuple(own), current, config, digest)
         self.as_parent[node_id] = parent_problem(status)
         return status
+
+    def _parents(self, inputs: tuple[Edge, ...]) -> dict[str, ParentOutput]:
+        """The node's inputs by slot: each parent's id and stored output digest."""
+        made, parents = self._outputs, {}
+        for edge in inputs:
+            given = made.get(edge.parent_id)
+            if given is None:
+                digest = self.stored.get(edge.parent_id, _NOTHING_STORED)[1] or ""
+                given = made[edge.parent_id] = ParentOutput(edge.parent_id, digest)
+            parents[edge.slot] = given
+        return parents
 
     def finish(self) -> None:
         """Write what the checks learnt to the cross-process check cache."""
@@ -158,18 +171,13 @@ _NOTHING_STORED: tuple[None, None] = (None, None)
 def _check(
     context: WorkspaceContext,
     node_id: str,
-    inputs: tuple[Edge, ...],
-    stored: dict[str, tuple[str | None, str | None]],
+    parents: dict[str, ParentOutput],
     scans: SharedScans,
     memo: FolderMemo | None,
 ) -> tuple[NodeConfig, NodeFingerprint]:
     """The node's settings and current fingerprint; a NodepipeError saying what is wrong when
     its folder is missing or a file cannot be read. With ``memo`` (the web app's, caught up
     with its watcher) a node whose folder did not change is not looked at again."""
-    parents = {
-        e.slot: ParentOutput(e.parent_id, stored.get(e.parent_id, _NOTHING_STORED)[1] or "")
-        for e in inputs
-    }
     key = (
         tuple(sorted((slot, p.node_id, p.outputs) for slot, p in parents.items()))
         if memo is not None
