@@ -5,6 +5,10 @@ same run: with the local executor, with the Ray executor connecting for each run
 ``nodepipe run --executor ray`` command pays), and with the Ray executor while the process keeps
 a connection open (a long-lived process such as the web app; target ≤ 1.3x local), whose
 first run (it starts the new connection's workers) is printed on its own, not in the median.
+The kept connection's runs alternate with local runs (``tests.bench.paired``: the load changes
+from one second to the next, so each Ray run is divided by the local run just before it), in
+wall time and in CPU: Ray's CPU is that of every process of the namespace but this one (Ray's
+daemons and workers, with the node processes the workers waited for).
 
 Ray runs in private network and PID namespaces, like in the tests (``tests.support.ray_cluster``):
 ``python -m tests.bench.bench_ray`` re-executes itself inside them. Needs root (as in CI) and the
@@ -13,6 +17,7 @@ Ray runs in private network and PID namespaces, like in the tests (``tests.suppo
 
 from __future__ import annotations
 
+import os
 import statistics
 import sys
 import tempfile
@@ -20,6 +25,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from tests.bench import load, paired
 from tests.bench.bench_runs import FAN_OUT, JOBS, build
 from tests.support.ray_cluster import RayCluster, inside_namespace, run_in_namespace
 
@@ -27,6 +33,7 @@ import nodepipe
 from nodepipe.services.runs.service import RunRequest, RunService
 
 REPEAT = 5
+PAIRS = 7
 
 
 def timed(action: Callable[[], object]) -> float:
@@ -38,7 +45,23 @@ def timed(action: Callable[[], object]) -> float:
     return statistics.median(samples)
 
 
-def measure(ws: nodepipe.Workspace, cluster: RayCluster) -> dict[str, float]:
+def others_cpu() -> float:
+    """CPU seconds so far of every process of the namespace but this one, with the children
+    each waited for (clock ticks of ``/proc/PID/stat``)."""
+    ticks = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # ended meanwhile
+            continue
+        ticks += sum(int(field) for field in fields[11:15])  # utime stime cutime cstime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def measure(ws: nodepipe.Workspace, cluster: RayCluster) -> tuple[dict[str, float], str]:
+    """Median seconds of the unpaired figures, and the kept connection paired with local."""
     import ray
 
     runs = RunService(ws.context)
@@ -50,6 +73,12 @@ def measure(ws: nodepipe.Workspace, cluster: RayCluster) -> dict[str, float]:
         finished = runs.run(request).finished
         assert finished is not None and finished.status == "completed", finished
 
+    def on_ray() -> float:
+        """A run on the kept connection; the CPU its Ray processes spent."""
+        before = others_cpu()
+        run("ray")
+        return others_cpu() - before
+
     figures = {
         "local executor": timed(lambda: run("local")),
         "ray, connecting per run": timed(lambda: run("ray")),
@@ -60,10 +89,10 @@ def measure(ws: nodepipe.Workspace, cluster: RayCluster) -> dict[str, float]:
         start = time.perf_counter()
         run("ray")
         figures["ray, first run of a connection"] = time.perf_counter() - start
-        figures["ray, connection kept open"] = timed(lambda: run("ray"))
+        kept = paired(on_ray, lambda: run("local"), PAIRS, own=True)
     finally:
         ray.shutdown()
-    return figures
+    return figures, kept
 
 
 def main() -> None:
@@ -77,12 +106,14 @@ def main() -> None:
         ws = nodepipe.init(Path(scratch) / "lab")
         build(ws, "fan", FAN_OUT)
         RunService(ws.context).run(RunRequest("fan", jobs=JOBS))  # environments checked once
-        figures = measure(ws, cluster)
+        figures, kept = measure(ws, cluster)
         ws.close()
     local = figures["local executor"]
     print(f"(c) fan-out run of {FAN_OUT + 1} trivial nodes, --jobs {JOBS}, Ray with {JOBS} CPUs")
     for name, seconds in figures.items():
         print(f"    {name:32} {seconds:7.3f} s   ratio to local {seconds / local:5.2f}x")
+    print(f"    ray, connection kept open, alternated with local ({PAIRS} pairs), {load()}:")
+    print(f"        {kept}")
 
 
 if __name__ == "__main__":
