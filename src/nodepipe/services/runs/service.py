@@ -26,7 +26,7 @@ from nodepipe.services import resolver
 from nodepipe.services.context import WorkspaceContext
 from nodepipe.services.envs.inline_metadata import has_own_python_entry, honour_inline_metadata
 from nodepipe.services.gc_pause import gc_paused
-from nodepipe.services.graph.effective import pipeline_view
+from nodepipe.services.graph.effective import pipeline_view_and_stored
 from nodepipe.services.guards import check_pipeline_editable
 from nodepipe.services.runs.executors import make_executor, run_storage
 from nodepipe.services.runs.status import NodeStatusView, compute_statuses
@@ -119,8 +119,10 @@ class RunService:
     def status(self, pipeline: str) -> PipelineStatus:
         self.recover()
         with gc_paused(), self.context.store.light_read() as session:
-            view = pipeline_view(session, resolver.pipeline(session, pipeline))
-            return PipelineStatus(view, compute_statuses(self.context, session, view))
+            found = resolver.pipeline(session, pipeline)
+            view, stored = pipeline_view_and_stored(session, found)
+            nodes = compute_statuses(self.context, session, view, stored=stored)
+            return PipelineStatus(view, nodes)
 
     def plan(self, request: RunRequest) -> RunResult:
         """What ``run`` would do, and why, without running or claiming anything."""

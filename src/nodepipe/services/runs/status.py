@@ -66,19 +66,26 @@ class NodeStatusView:
         return self.item.node.id
 
 
+Stored = dict[str, tuple[str | None, str | None]]
+"""Each node's stored fingerprint (its text) and output digest, by id."""
+
+
 def compute_statuses(
     context: WorkspaceContext,
     session: LightReads,
     view: PipelineView,
     caught_up: bool | None = None,
+    stored: Stored | None = None,
 ) -> dict[str, NodeStatusView]:
     """Effective states of every node of ``view``, parents before children. ``caught_up``:
-    whether the caller just caught the web app's memo up with its watcher (None: do it here)."""
+    whether the caller just caught the web app's memo up with its watcher (None: do it here).
+    ``stored``: the view's nodes' ``node_fingerprints`` when the caller read them in the same
+    transaction (read here otherwise)."""
     if caught_up is None:
         caught_up = context.folder_memo.catch_up()
-    checking = StatusPass(
-        context, session, view, session.node_fingerprints(view.node_ids), caught_up
-    )
+    if stored is None:
+        stored = session.node_fingerprints(view.node_ids)
+    checking = StatusPass(context, session, view, stored, caught_up)
     result = {
         node_id: checking.status(node_id)
         for node_id in topological_order(view.node_ids, view.edges)
