@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
@@ -16,6 +17,9 @@ import httpx
 import nodepipe
 from api.conftest import ids
 from api.live import LiveServer, server_thread
+from nodepipe.domain.events import NodeFinished, RunFinished, RunStarted
+from nodepipe.live.events import EventHub, HubEvent
+from nodepipe.live.external_runs import ExternalRunWatcher
 from support.waiting import wait_for
 
 SLOW = "import time\nfor i in range(3):\n    print('tick', i, flush=True)\n    time.sleep(0.5)\n"
@@ -154,3 +158,43 @@ def test_a_run_started_from_the_cli_is_told_too(chain: nodepipe.Workspace) -> No
     assert found[-1]["status"] == "completed"
     assert node_ids["load"] in kinds_of(found, "node_started")
     assert states_of(found) == {(i, "completed") for i in node_ids.values()}
+
+
+def test_a_cli_run_that_ends_between_two_looks_of_the_watcher_is_told_whole(
+    chain: nodepipe.Workspace,
+) -> None:
+    """A quick ``nodepipe run`` can start and end between two of the watcher's looks at the store
+    (one a second): no look sees it running, yet the next one tells it, once, from start to
+    finish; otherwise a page open meanwhile would show its nodes as before the run."""
+    node_ids = ids(chain)
+    cli = Path(sys.executable).parent / "nodepipe"
+
+    async def told() -> list[HubEvent]:
+        hub = EventHub()
+        subscription = hub.subscribe()
+        watcher = ExternalRunWatcher(chain.context, hub)  # not started: it looks when told here
+        await asyncio.to_thread(watcher.check)  # before the run
+        command = [cli, "-w", str(chain.root), "run", "baseline"]
+        await asyncio.to_thread(subprocess.run, command, check=True, timeout=120)
+        await asyncio.to_thread(watcher.check)  # the first look since: the run has ended
+        await asyncio.to_thread(watcher.check)  # a later one tells it no more
+        found: list[HubEvent] = []
+        while (event := await subscription.get(timeout=1)) is not None:
+            found.append(event)
+        return found
+
+    found = asyncio.run(told())
+    assert [type(e) for e in found] == [
+        RunStarted,
+        NodeFinished,
+        NodeFinished,
+        NodeFinished,
+        RunFinished,
+    ]
+    started, finished = found[0], found[-1]
+    assert isinstance(started, RunStarted) and set(started.node_ids) == set(node_ids.values())
+    assert {(e.node_id, e.state.value) for e in found if isinstance(e, NodeFinished)} == {
+        (i, "completed") for i in node_ids.values()
+    }
+    assert isinstance(finished, RunFinished) and finished.status.value == "completed"
+    assert finished.completed == 3 and finished.run_id == started.run_id

@@ -4,6 +4,7 @@ The event stream is the page's only news of a run: a page that misses ``run_fini
 stream reconnected after ``nodepipe serve`` restarted, or the hub told a slow page to
 ``resync``) refetches, and its cards leave the run's 'running' for the state the store holds,
 without a reload. Each test runs a node gated on a file, so the run is mid-way when it is cut.
+A run of another process the server saw only once it had ended is told to the page too.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from api.live import server_process
 from browser.canvas import expect_state, open_panel
 from browser.conftest import Served
 from browser.gates import gated
+from nodepipe.services.runs.service import RunRequest
 from support.waiting import wait_for
 
 
@@ -85,3 +87,21 @@ def test_a_page_told_to_resync_instead_of_the_runs_end_shows_it(
             assert page.evaluate("window.__notReloaded === true")
     finally:
         ws.close()
+
+
+def test_a_run_of_another_process_over_before_the_server_looks_reaches_the_page(
+    page: Page, served: Served
+) -> None:
+    """The server looks for other processes' runs (``nodepipe run`` in a terminal) in the store
+    once a second: a quick one starts and ends between two looks, and the open page still
+    shows its outcome, without a reload (it showed the node 'ready' until reloaded)."""
+    ws = served.workspace
+    ws.nodes.new("baseline", "quick")
+    page.goto(served.link)
+    expect_state(page, "quick", "ready", 30_000)
+    expect(page.get_by_test_id("live-indicator")).to_have_attribute("data-connected", "true")
+    page.evaluate("window.__notReloaded = true")
+    ws.runs.run(RunRequest("baseline"))  # run by this process, not by the server
+    assert ws.nodes.get("quick").state.value == "completed"
+    expect_state(page, "quick", "completed", 30_000)
+    assert page.evaluate("window.__notReloaded === true")

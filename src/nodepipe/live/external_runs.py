@@ -1,19 +1,27 @@
 """Runs started by other processes (a ``nodepipe run`` in a terminal) reach the event hub too.
 
 Runs launched by this process tell the hub through their listeners. A run orchestrated
-elsewhere can only be seen in the store, so a watcher thread looks once a second (one cheap
-query while nothing runs) and publishes what changed as the same events a run emits: it
+elsewhere can only be seen in the store, so a watcher thread looks once a second (two cheap
+queries while nothing runs) and publishes what changed as the same events a run emits: it
 started, a node started, finished or was skipped, it finished. Only what the store keeps can be
 told: a timeout or an error reads back as a failure (see ``RunOutcome.recorded_as``). The page
 itself never polls.
+
+A run shorter than a second (a quick ``nodepipe run`` in a terminal, a gated node released right
+after a page loaded) can start and end between two looks: no look finds it running. Each look
+also reads the runs that ended since the watcher started (at most ``LOOKBACK_SECONDS`` ago) and
+tells those it never told, whole: started, each node's outcome, finished. Without that, a page
+that loaded while such a run went on would show its nodes running until it was reloaded.
 """
 
 from __future__ import annotations
 
 import os
 import threading
+import time
 from collections import Counter
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from nodepipe.domain.events import (
     NodeFinished,
@@ -23,12 +31,15 @@ from nodepipe.domain.events import (
     RunFinished,
     RunStarted,
 )
-from nodepipe.domain.runs import NodeRun, NodeRunState, RunOutcome, RunStatus, TaskOutcome
+from nodepipe.domain.runs import NodeRun, NodeRunState, Run, RunOutcome, RunStatus, TaskOutcome
 from nodepipe.live.events import EventHub
 from nodepipe.services.context import WorkspaceContext
 from nodepipe.store.queries import StoreSession
 
 INTERVAL_SECONDS = 1.0
+LOOKBACK_SECONDS = 60.0
+"""How long after its recorded end a run never told is still told: longer than a look delayed by
+a busy store, and than the clock of another host (PostgreSQL) running a little behind."""
 
 
 @dataclass(slots=True)
@@ -50,6 +61,10 @@ class ExternalRunWatcher:
         self._interval = interval
         self._pid = os.getpid()
         self._runs: dict[str, _Watched] = {}
+        self._told: dict[str, float] = {}
+        """Run id -> when (``time.monotonic()``) its end was published: not told again while it
+        is among the runs that ended recently."""
+        self._started = datetime.now(UTC)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="nodepipe-watch", daemon=True)
 
@@ -70,12 +85,15 @@ class ExternalRunWatcher:
 
     def check(self) -> None:
         """Compare the store with what was published; publish the differences."""
+        since = max(self._started, datetime.now(UTC) - timedelta(seconds=LOOKBACK_SECONDS))
         with self._context.store.read() as session:
             active_runs = {nr.run_id for nr in session.active_node_runs()}
             for run_id in active_runs - self._runs.keys():
-                run = session.get_run(run_id)
-                if run is not None and run.orchestrator_pid != self._pid and run.pipeline_id:
-                    self._runs[run_id] = _Watched(run.pipeline_id, {}, _tags(session, run_id))
+                self._watch(session, session.get_run(run_id))
+            recent = session.runs_finished_since(since)
+            for over in recent:  # ended between two looks: never seen running
+                if over.id not in self._runs and over.id not in self._told:
+                    self._watch(session, over)
             updates = {run_id: session.node_runs_of_run(run_id) for run_id in self._runs}
             ended = {
                 run_id: session.get_run(run_id)
@@ -84,8 +102,16 @@ class ExternalRunWatcher:
             }
         for run_id, node_runs in updates.items():
             self._publish(run_id, node_runs)
+        now = time.monotonic()
+        recent_ids = {over.id for over in recent}
+        self._told = {
+            run_id: at
+            for run_id, at in self._told.items()
+            if run_id in recent_ids or now - at < LOOKBACK_SECONDS
+        }
         for run_id, run in ended.items():
             watched = self._runs.pop(run_id)
+            self._told[run_id] = now
             counts = Counter(watched.states.values())
             self._hub.publish(
                 RunFinished(
@@ -98,6 +124,11 @@ class ExternalRunWatcher:
                     counts[NodeRunState.CANCELLED],
                 )
             )
+
+    def _watch(self, session: StoreSession, run: Run | None) -> None:
+        """Follow ``run`` from now on, if another process orchestrates it."""
+        if run is not None and run.orchestrator_pid != self._pid and run.pipeline_id:
+            self._runs[run.id] = _Watched(run.pipeline_id, {}, _tags(session, run.id))
 
     def _publish(self, run_id: str, node_runs: list[NodeRun]) -> None:
         watched = self._runs[run_id]

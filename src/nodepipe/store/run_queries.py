@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Collection, Sequence
 from dataclasses import asdict
+from datetime import datetime
 from typing import Any, Unpack
 
 import sqlalchemy as sa
@@ -44,6 +45,11 @@ class RunQueries(QueryBase):
 
     def runs_with_status(self, status: RunStatus) -> list[Run]:
         statement = runs.select().where(runs.c.status == status.value)
+        return [rows.run_from_row(r) for r in self._all(statement)]
+
+    def runs_finished_since(self, since: datetime) -> list[Run]:
+        """The runs whose end was recorded at or after ``since``."""
+        statement = runs.select().where(runs.c.finished_at >= since)
         return [rows.run_from_row(r) for r in self._all(statement)]
 
     def insert_node_runs(self, many: Sequence[NodeRun]) -> None:
