@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -105,6 +106,37 @@ def test_an_intent_that_still_holds_the_last_ones_words_is_not_taken_for_a_promo
     undo(folder, "run2")
     assert files(folder.data) == {"same.txt": "same"}
     assert list((folder.path / ".staging").iterdir()) == []
+
+
+@pytest.mark.parametrize("planted", ["fifo", "hard link", "folder"])
+def test_a_spare_that_is_not_a_plain_file_of_its_own_is_never_written_through(
+    folder: NodeFolder, tmp_path: Path, planted: str
+) -> None:
+    """Something else at ``.intent-spare`` (put there by a node's code or a user): a FIFO made
+    the promotion wait for ever (no reader), a hard link had the intent written over the file
+    elsewhere. The intent is written as a new file instead, and the spare is ours after it."""
+    spare = folder.path / INTENT_SPARE
+    victim = tmp_path / "elsewhere.txt"
+    victim.write_text("keep me")
+    if planted == "fifo":
+        os.mkfifo(spare)
+    elif planted == "hard link":
+        os.link(victim, spare)
+    else:
+        spare.mkdir()
+    staging = open_staging(folder, "run1")
+    (staging / "new.txt").write_text("new")
+    intent = Promotion("run", "run1", fingerprint_outputs(staging), "f")
+    promoting = threading.Thread(target=promote, args=(folder, intent), daemon=True)
+    promoting.start()
+    promoting.join(30)
+    assert not promoting.is_alive(), "the promotion waits on the spare"
+    assert promoted(folder, "run1") == intent
+    assert victim.read_text() == "keep me"
+    finish_promotion(folder, "run1")
+    assert files(folder.data) == {"new.txt": "new"}
+    if planted != "folder":  # a folder's name is not taken over: the intent just goes
+        assert spare.is_file() and spare.stat().st_nlink == 1
 
 
 def test_a_failed_run_leaves_old_outputs_as_they_were(folder: NodeFolder) -> None:

@@ -59,6 +59,8 @@ PREVIOUS_SUFFIX = ".previous"
 PROMOTING_SUFFIX = ".promoting"
 INTENT_SPARE = ".intent-spare"
 """Beside ``.staging``: a finished intent's file, written over by the node's next intent."""
+_SPARE_FLAGS = os.O_WRONLY | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY
+"""A spare is opened without waiting (a FIFO fails at once) and never as a terminal."""
 EMPTY_OUTPUTS = fingerprint_outputs(Path("/nonexistent/nodepipe/outputs"))
 """The digest of no outputs at all (an empty or missing data/)."""
 
@@ -146,15 +148,18 @@ def promote(folder: NodeFolder, promotion: Promotion) -> None:
 def _write_intent(folder: NodeFolder, intent: Path, data: bytes) -> None:
     """``data`` at ``intent`` all at once, not flushed (see the module's docstring): written
     over the node's spare intent file, then renamed into place; as a new file when the node
-    has no spare yet (or it is not a plain file)."""
+    has no spare yet, or it is not this user's plain file with no other name (a FIFO, which
+    opening for writing would wait on for ever; a hard link to a file elsewhere, which writing
+    over would change there): drop_intent then puts a spare of its own in its place."""
     spare = _spare(folder)
     try:
-        descriptor = os.open(spare, os.O_WRONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
+        descriptor = os.open(spare, _SPARE_FLAGS)
     except OSError:  # none yet (a first promotion, or one after a crash), or not usable
         write_atomic(intent, data, durable=False)
         return
     try:
-        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+        found = os.fstat(descriptor)
+        if not stat.S_ISREG(found.st_mode) or found.st_nlink != 1 or found.st_uid != os.geteuid():
             raise IsADirectoryError(spare)  # not a file to write an intent in
         if not _room_for_a_file(descriptor):
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), spare)
@@ -178,9 +183,10 @@ def _room_for_a_file(descriptor: int) -> bool:
     writing its intent as a new file does: a node that filled the disk keeps its old outputs
     (and the space comes back when its new ones are dropped)."""
     found = os.fstatvfs(descriptor)
+    counted = found.f_files > 0  # btrfs and some FUSE filesystems count no inodes
     if os.geteuid() == 0:
-        return found.f_bfree > 0 and found.f_ffree > 0
-    return found.f_bavail > 0 and found.f_favail > 0
+        return found.f_bfree > 0 and (found.f_ffree > 0 or not counted)
+    return found.f_bavail > 0 and (found.f_favail > 0 or not counted)
 
 
 def drop_previous(folder: NodeFolder, node_run_id: str) -> None:
