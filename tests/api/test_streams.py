@@ -198,3 +198,45 @@ def test_a_cli_run_that_ends_between_two_looks_of_the_watcher_is_told_whole(
     }
     assert isinstance(finished, RunFinished) and finished.status.value == "completed"
     assert finished.completed == 3 and finished.run_id == started.run_id
+
+
+def test_a_quick_run_and_the_next_one_first_seen_in_one_look_are_told_in_order(
+    chain: nodepipe.Workspace, tmp_path: Path
+) -> None:
+    """A quick run ended and the next run on the same nodes already going, both new to one
+    look of the watcher: the ended one is told first, whole, then the one going (told the other
+    way round, a page showed the older run's end over the newer run's node)."""
+    cli = Path(sys.executable).parent / "nodepipe"
+    gate, started = tmp_path / "gate", chain.nodes.path("load") / "reports" / "started"
+    main = chain.nodes.path("load") / "code" / "main.py"
+    command = [str(cli), "-w", str(chain.root), "run", "baseline", "--force"]
+
+    async def told() -> list[HubEvent]:
+        hub = EventHub()
+        subscription = hub.subscribe()
+        watcher = ExternalRunWatcher(chain.context, hub)  # not started: it looks when told here
+        await asyncio.to_thread(watcher.check)
+        await asyncio.to_thread(subprocess.run, command, check=True, timeout=120)
+        main.write_text(
+            "import pathlib, time\n"
+            f"pathlib.Path({str(started)!r}).write_text('y')\n"
+            f"while not pathlib.Path({str(gate)!r}).exists():\n    time.sleep(0.05)\n"
+        )
+        going = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            await asyncio.to_thread(wait_for, started.exists, "the second run's first node")
+            await asyncio.to_thread(watcher.check)  # one look: the first over, the second going
+        finally:
+            gate.touch()
+            going.wait(120)
+        found: list[HubEvent] = []
+        while (event := await subscription.get(timeout=1)) is not None:
+            found.append(event)
+        return found
+
+    found = asyncio.run(told())
+    runs = [e.run_id for e in found if isinstance(e, RunStarted)]
+    assert len(runs) == 2
+    first = [e for e in found if e.run_id == runs[0]]
+    assert found[: len(first)] == first, [type(e).__name__ for e in found]
+    assert isinstance(first[-1], RunFinished)

@@ -16,7 +16,6 @@ that loaded while such a run went on would show its nodes running until it was r
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections import Counter
@@ -32,6 +31,7 @@ from nodepipe.domain.events import (
     RunStarted,
 )
 from nodepipe.domain.runs import NodeRun, NodeRunState, Run, RunOutcome, RunStatus, TaskOutcome
+from nodepipe.execution.recovery import this_process
 from nodepipe.live.events import EventHub
 from nodepipe.services.context import WorkspaceContext
 from nodepipe.store.queries import StoreSession
@@ -59,7 +59,7 @@ class ExternalRunWatcher:
         self._context = context
         self._hub = hub
         self._interval = interval
-        self._pid = os.getpid()
+        self._me = this_process()
         self._runs: dict[str, _Watched] = {}
         self._told: dict[str, float] = {}
         """Run id -> when (``time.monotonic()``) its end was published: not told again while it
@@ -88,20 +88,21 @@ class ExternalRunWatcher:
         since = max(self._started, datetime.now(UTC) - timedelta(seconds=LOOKBACK_SECONDS))
         with self._context.store.read() as session:
             active_runs = {nr.run_id for nr in session.active_node_runs()}
-            for run_id in active_runs - self._runs.keys():
-                self._watch(session, session.get_run(run_id))
+            found = [session.get_run(run_id) for run_id in active_runs - self._runs.keys()]
             recent = session.runs_finished_since(since)
-            for over in recent:  # ended between two looks: never seen running
-                if over.id not in self._runs and over.id not in self._told:
-                    self._watch(session, over)
+            found += [  # ended between two looks: never seen running
+                over for over in recent if over.id not in self._runs and over.id not in self._told
+            ]
+            # the older first: a quick run and the next one on the same nodes, both new to
+            # this look, are told in the order they happened
+            for run in sorted((r for r in found if r is not None), key=lambda r: r.created_at):
+                self._watch(session, run)
             updates = {run_id: session.node_runs_of_run(run_id) for run_id in self._runs}
             ended = {
                 run_id: session.get_run(run_id)
                 for run_id in self._runs
                 if run_id not in active_runs
             }
-        for run_id, node_runs in updates.items():
-            self._publish(run_id, node_runs)
         now = time.monotonic()
         recent_ids = {over.id for over in recent}
         self._told = {
@@ -109,25 +110,32 @@ class ExternalRunWatcher:
             for run_id, at in self._told.items()
             if run_id in recent_ids or now - at < LOOKBACK_SECONDS
         }
-        for run_id, run in ended.items():
-            watched = self._runs.pop(run_id)
-            self._told[run_id] = now
-            counts = Counter(watched.states.values())
-            self._hub.publish(
-                RunFinished(
-                    run_id,
-                    watched.pipeline_id,
-                    run.status if run is not None else RunStatus.COMPLETED,
-                    counts[NodeRunState.COMPLETED],
-                    counts[NodeRunState.FAILED],
-                    counts[NodeRunState.SKIPPED],
-                    counts[NodeRunState.CANCELLED],
-                )
-            )
+        for run_id, node_runs in updates.items():  # each run whole, its end right after it
+            self._publish(run_id, node_runs)
+            if run_id in ended:
+                self._finish(run_id, ended[run_id], now)
 
-    def _watch(self, session: StoreSession, run: Run | None) -> None:
-        """Follow ``run`` from now on, if another process orchestrates it."""
-        if run is not None and run.orchestrator_pid != self._pid and run.pipeline_id:
+    def _finish(self, run_id: str, run: Run | None, now: float) -> None:
+        watched = self._runs.pop(run_id)
+        self._told[run_id] = now
+        counts = Counter(watched.states.values())
+        self._hub.publish(
+            RunFinished(
+                run_id,
+                watched.pipeline_id,
+                run.status if run is not None else RunStatus.COMPLETED,
+                counts[NodeRunState.COMPLETED],
+                counts[NodeRunState.FAILED],
+                counts[NodeRunState.SKIPPED],
+                counts[NodeRunState.CANCELLED],
+            )
+        )
+
+    def _watch(self, session: StoreSession, run: Run) -> None:
+        """Follow ``run`` from now on, if another process orchestrates it (this one's runs
+        tell the hub themselves: the same pid on another host, or before a reboot, is not)."""
+        orchestrator = (run.orchestrator_pid, run.orchestrator_host, run.orchestrator_started)
+        if orchestrator != self._me and run.pipeline_id:
             self._runs[run.id] = _Watched(run.pipeline_id, {}, _tags(session, run.id))
 
     def _publish(self, run_id: str, node_runs: list[NodeRun]) -> None:

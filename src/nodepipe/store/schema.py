@@ -149,6 +149,7 @@ runs = sa.Table(
     sa.Column("orchestrator_host", NAME, nullable=False),
     sa.Column("orchestrator_started", sa.String(32), nullable=False),
     sa.Index("ix_runs_pipeline_id", "pipeline_id"),
+    sa.Index("ix_runs_finished_at", "finished_at"),
 )
 
 node_runs = sa.Table(
