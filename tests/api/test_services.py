@@ -41,6 +41,30 @@ def test_a_subscriber_that_falls_behind_is_told_to_resync(monkeypatch: pytest.Mo
     assert asyncio.run(scenario()) == [GraphChanged("0"), GraphChanged("1"), Resync()]
 
 
+def test_a_subscriber_that_read_its_resync_is_told_again_when_it_has_no_room_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The next event with no room after a ``Resync`` was read gets a ``Resync`` of its own:
+    the page reloaded for the first one may have read the store before that event's change was
+    committed (a run's ``node_finished``, then its ``run_finished`` with no room either left
+    a page's card 'running' in tests/browser/test_live_missed.py)."""
+    monkeypatch.setattr("nodepipe.live.events.MAX_PENDING", 0)  # no room at all
+
+    async def scenario() -> list[object]:
+        hub = EventHub()
+        subscription = hub.subscribe()
+        hub.publish(GraphChanged("node finished"))
+        await asyncio.sleep(0)
+        read = [await subscription.get(1)]
+        hub.publish(GraphChanged("run finished"))  # the Resync was read: told again
+        hub.publish(GraphChanged("dropped"))  # that second Resync is unread: it covers this
+        await asyncio.sleep(0)
+        hub.close()
+        return read + [e async for e in subscription.events()]
+
+    assert asyncio.run(scenario()) == [Resync(), Resync()]
+
+
 def test_jobs_record_success_and_failure() -> None:
     runner = JobRunner(EventHub())
     ok = runner.submit("k", "works", lambda: JobOutcome("done", "p1", ("n1",)))

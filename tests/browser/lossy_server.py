@@ -3,9 +3,9 @@ page too slow while a run ends.
 
 The hub's real overflow path (``live.events.Subscription.deliver``: a subscriber with too many
 unread events gets one ``resync`` in place of them) runs with its limit at zero for each
-``node_finished`` and ``run_finished``: the page receives one ``resync`` where the run's end
-would have been, as a page that fell 10,000 events behind does. Everything else is delivered
-as usual.
+``node_finished`` and ``run_finished``: the page receives a ``resync`` where the run's end
+would have been (one for both while the first is unread), as a page that fell 10,000 events
+behind does. Everything else is delivered as usual.
 """
 
 from __future__ import annotations

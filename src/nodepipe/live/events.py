@@ -67,6 +67,9 @@ class Subscription:
     loop: asyncio.AbstractEventLoop
     queue: asyncio.Queue[HubEvent | None] = field(default_factory=asyncio.Queue)
     overflowed: bool = False
+    """A ``Resync`` is in the queue, not read yet: what is dropped meanwhile is published
+    before the reader takes it, so the reload it asks for comes after (and shows) the dropped
+    events. Once it is read, an event with no room gets a ``Resync`` of its own again."""
     closed: bool = False
 
     def deliver(self, event: HubEvent | None) -> None:
@@ -74,15 +77,20 @@ class Subscription:
         if event is None:
             self.closed = True
         if event is None or self.queue.qsize() < MAX_PENDING:
-            self.overflowed = False
             self.queue.put_nowait(event)
         elif not self.overflowed:
             self.overflowed = True
             self.queue.put_nowait(Resync())
 
+    def _taken(self, event: HubEvent | None) -> HubEvent | None:
+        """``event``, just taken from the queue by the reader."""
+        if isinstance(event, Resync):
+            self.overflowed = False
+        return event
+
     async def events(self) -> AsyncIterator[HubEvent]:
         """The events published after subscribing, until the hub closes."""
-        while (event := await self.queue.get()) is not None:
+        while (event := self._taken(await self.queue.get())) is not None:
             yield event
 
     async def get(self, timeout: float) -> HubEvent | None:
@@ -90,7 +98,7 @@ class Subscription:
         if self.closed and self.queue.empty():
             return None
         try:
-            return await asyncio.wait_for(self.queue.get(), timeout)
+            return self._taken(await asyncio.wait_for(self.queue.get(), timeout))
         except TimeoutError:
             return None
 
