@@ -200,6 +200,7 @@ def test_a_node_folder_removed_shows(ws: nodepipe.Workspace, tmp_path: Path) -> 
         lambda text: "[" * 100_000 + "]" * 100_000,  # nested past the parser's depth
         lambda text: json.dumps(garbled_entries(json.loads(text))),
         lambda text: json.dumps({"header": "other", "configs": [], "nodes": {}}),
+        lambda text: json.dumps(wrong_shapes(json.loads(text))),
     ],
 )
 def test_a_damaged_cache_file_is_ignored_and_rebuilt(ws: nodepipe.Workspace, damage: Any) -> None:
@@ -222,6 +223,21 @@ def garbled_entries(data: dict[str, Any]) -> dict[str, Any]:
         else:
             data["nodes"][node_id] = 5
     data["nodes"]["zzzzzzzz"] = 5  # a node no status of this pipeline checks again
+    return data
+
+
+def wrong_shapes(data: dict[str, Any]) -> dict[str, Any]:
+    """The cache with values of the wrong type where a fingerprint keeps its digest, code,
+    snapshots' revisions and packages (they crashed ``status`` with a traceback), or an entry
+    whose list of stats vouches for nothing."""
+    for number, node_id in enumerate(data["nodes"]):
+        entry = data["nodes"][node_id]
+        if number % 3 == 0:
+            entry[2][1], entry[2][3], entry[2][7], entry[2][9] = None, "0" * 64, None, None
+        elif number % 3 == 1:
+            entry[2][9] = "0" * 64
+        else:
+            entry[0] = []
     return data
 
 

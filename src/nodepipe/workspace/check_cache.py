@@ -172,6 +172,8 @@ class CheckCache:
         base = self._nodes + node_id
         try:
             states = entry[0]
+            if not isinstance(states, list) or not states or len(states) % _STRIDE:
+                return None  # a file edited by hand: an entry that vouches for nothing
             for at in range(0, len(states), _STRIDE):
                 path, size = base + states[at], states[at + 1]
                 if size < 0:

@@ -122,6 +122,14 @@ def kept_fingerprint(
     ) = kept
     if version != FORMAT_VERSION:
         raise ValueError("another fingerprint format")
+    if not (
+        _all(str, digest, entry, params_digest)
+        and _all(dict, code, params, packages, revisions, conda_packages)
+        and isinstance(was, list)
+        and isinstance(lock_digest, str | None)
+        and isinstance(conda_digest, str | None)
+    ):  # a file edited by hand, or by a bug: checked in full instead
+        raise ValueError("a kept fingerprint of the wrong shape")
     ordered = dict(sorted(parents.items()))
     fingerprint = NodeFingerprint(
         code=code,
@@ -138,6 +146,10 @@ def kept_fingerprint(
     )
     same = was == [[slot, parent.node_id, parent.outputs] for slot, parent in ordered.items()]
     return (fingerprint, True) if same else (fingerprint.with_parents(parents), False)
+
+
+def _all(kind: type, *values: object) -> bool:
+    return all(isinstance(value, kind) for value in values)
 
 
 def config_list(config: NodeConfig) -> list[Any]:
