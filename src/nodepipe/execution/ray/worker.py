@@ -269,19 +269,23 @@ class _Watchdog:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._pipe: IO[bytes] | None = None
+        self._groups: set[int] = set()
+        """The groups listed: a new shell (the last one was killed) is told all of them."""
 
     def watch(self, group: int) -> None:
         """Kill ``group`` if this worker process ends before ``release(group)``."""
         with self._lock:
+            self._groups.add(group)
             try:
                 self._say(f"+{group}")
-            except OSError:  # the shell is gone (killed): a new one
+            except OSError:  # the shell is gone (killed): a new one, told every group listed
                 self._pipe = None
-                self._say(f"+{group}")
+                self._say("\n".join(f"+{listed}" for listed in sorted(self._groups)))
 
     def release(self, group: int) -> None:
         """The node of ``group`` ended: nothing to kill for it any more."""
         with self._lock, contextlib.suppress(OSError):
+            self._groups.discard(group)
             self._say(f"-{group}")
 
     def _say(self, line: str) -> None:
