@@ -5,7 +5,8 @@ installed by ``npm ci`` with the web app's dev dependencies) into the page once,
 whole document (or on ``within``, a CSS selector) and fails with every serious or critical
 violation: the rule, what to fix, and the elements that break it. Moderate and minor findings
 are not failures. Call it once the view to check is on screen (wait for it first: axe checks
-what is there when it runs).
+what is there when it runs); animations that end (a toast or a menu fading in) are let finish
+first, so a colour caught mid-fade is never taken for the view's.
 """
 
 from __future__ import annotations
@@ -20,6 +21,13 @@ AXE = Path(__file__).resolve().parents[2] / "web" / "node_modules" / "axe-core" 
 FAILING = ("serious", "critical")
 
 RUN = """async (within) => {
+  // what is on screen at rest: a toast or a menu fading in is checked once it has (a colour
+  // mid-fade is no colour the user reads); endless ones (a spinner) are not waited for
+  const finite = document.getAnimations().filter(
+    (a) => a.playState === "running" && Number.isFinite(a.effect?.getComputedTiming().endTime),
+  );
+  const settled = Promise.all(finite.map((a) => a.finished.catch(() => undefined)));
+  await Promise.race([settled, new Promise((done) => setTimeout(done, 5000))]);
   const result = await window.axe.run(within ? document.querySelector(within) : document, {
     resultTypes: ["violations"],
   });
