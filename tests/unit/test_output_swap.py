@@ -108,7 +108,7 @@ def test_an_intent_that_still_holds_the_last_ones_words_is_not_taken_for_a_promo
     assert list((folder.path / ".staging").iterdir()) == []
 
 
-@pytest.mark.parametrize("planted", ["fifo", "hard link", "folder"])
+@pytest.mark.parametrize("planted", ["fifo", "hard link", "folder", "another user's file"])
 def test_a_spare_that_is_not_a_plain_file_of_its_own_is_never_written_through(
     folder: NodeFolder, tmp_path: Path, planted: str
 ) -> None:
@@ -122,8 +122,12 @@ def test_a_spare_that_is_not_a_plain_file_of_its_own_is_never_written_through(
         os.mkfifo(spare)
     elif planted == "hard link":
         os.link(victim, spare)
-    else:
+    elif planted == "folder":
         spare.mkdir()
+    else:  # theirs to keep: this user (root in CI) could write over it, and must not
+        spare.write_text("keep me")
+        os.chown(spare, 65534, 65534)
+        victim = Path(f"/proc/self/fd/{os.open(spare, os.O_RDONLY)}")  # its content, by fd
     staging = open_staging(folder, "run1")
     (staging / "new.txt").write_text("new")
     intent = Promotion("run", "run1", fingerprint_outputs(staging), "f")
