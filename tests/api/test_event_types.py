@@ -19,6 +19,7 @@ from typing import Any, get_args, get_type_hints
 import pytest
 
 import nodepipe
+from api.coroutines import run_coroutine
 from contract.test_store_contract import CHAIN, make_project, seed_pipeline
 from contract.test_store_runs import claim
 from nodepipe.api.openapi import openapi_document
@@ -63,7 +64,7 @@ def through_the_hub(event: HubEvent) -> HubEvent | None:
         await asyncio.to_thread(hub.publish, event)  # as a run does, from its own thread
         return await subscription.get(timeout=10)
 
-    return asyncio.run(receive())
+    return run_coroutine(receive())
 
 
 @pytest.mark.parametrize("outcome", list(RunOutcome))

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 import nodepipe
+from api.coroutines import run_coroutine
 from nodepipe.live.events import EventHub, GraphChanged, Resync
 from nodepipe.live.jobs import JobOutcome, JobRunner, JobStatus
 from nodepipe.live.logs import LogTail
@@ -22,7 +23,7 @@ def test_the_hub_hands_events_to_every_subscriber_until_closed() -> None:
         hub.close()
         return [[e async for e in s.events()] for s in (first, second)]
 
-    got = asyncio.run(scenario())
+    got = run_coroutine(scenario())
     assert got == [[GraphChanged("a"), GraphChanged("b")]] * 2
 
 
@@ -38,7 +39,7 @@ def test_a_subscriber_that_falls_behind_is_told_to_resync(monkeypatch: pytest.Mo
         hub.close()
         return [e async for e in subscription.events()]
 
-    assert asyncio.run(scenario()) == [GraphChanged("0"), GraphChanged("1"), Resync()]
+    assert run_coroutine(scenario()) == [GraphChanged("0"), GraphChanged("1"), Resync()]
 
 
 def test_a_subscriber_that_read_its_resync_is_told_again_when_it_has_no_room_again(
@@ -62,7 +63,7 @@ def test_a_subscriber_that_read_its_resync_is_told_again_when_it_has_no_room_aga
         hub.close()
         return read + [e async for e in subscription.events()]
 
-    assert asyncio.run(scenario()) == [Resync(), Resync()]
+    assert run_coroutine(scenario()) == [Resync(), Resync()]
 
 
 def test_jobs_record_success_and_failure() -> None:

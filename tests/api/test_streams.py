@@ -16,6 +16,7 @@ import httpx
 
 import nodepipe
 from api.conftest import ids
+from api.coroutines import run_coroutine
 from api.live import LiveServer, server_thread
 from nodepipe.domain.events import NodeFinished, RunFinished, RunStarted
 from nodepipe.live.events import EventHub, HubEvent
@@ -183,7 +184,7 @@ def test_a_cli_run_that_ends_between_two_looks_of_the_watcher_is_told_whole(
             found.append(event)
         return found
 
-    found = asyncio.run(told())
+    found = run_coroutine(told())
     assert [type(e) for e in found] == [
         RunStarted,
         NodeFinished,
@@ -234,7 +235,7 @@ def test_a_quick_run_and_the_next_one_first_seen_in_one_look_are_told_in_order(
             found.append(event)
         return found
 
-    found = asyncio.run(told())
+    found = run_coroutine(told())
     runs = [e.run_id for e in found if isinstance(e, RunStarted)]
     assert len(runs) == 2
     first = [e for e in found if e.run_id == runs[0]]
