@@ -128,6 +128,30 @@ def test_unchanged_external_code_is_not_read_again_at_the_next_launch(
     assert fresh.read_bytes()[4:8] == (0b11).to_bytes(4, "little")  # recompiled, checked-hash
 
 
+def test_a_launch_compiles_the_modules_beside_the_entry_and_never_looks_for_the_entrys(
+    chain: nodepipe.Workspace,
+) -> None:
+    """The entry script runs as ``__main__``, compiled from its source: no ``.pyc`` of it is
+    written, or looked for at a launch; the modules it imports get theirs."""
+    global _OPENED
+    code = chain.nodes.path("load") / "code"
+    (code / "mine.py").write_text('WORD = "one"\n')
+    (code / "main.py").write_text("import mine\n")
+    _OPENED = []
+    try:
+        chain.runs.run(RunRequest("baseline", only=("load",)))
+        opened = [path for path in _OPENED if "__pycache__" in path]
+    finally:
+        _OPENED = None
+    tag = sys.implementation.cache_tag
+    assert (code / "__pycache__" / f"mine.{tag}.pyc").read_bytes()[4:8] == (0b11).to_bytes(
+        4, "little"
+    )
+    assert not (code / "__pycache__" / f"main.{tag}.pyc").exists()
+    assert str(code / "__pycache__" / f"mine.{tag}.pyc") in opened
+    assert not [path for path in opened if Path(path).name.startswith("main.")]
+
+
 def test_a_folder_of_another_user_gets_no_bytecode_written_into_it(
     chain: nodepipe.Workspace, cli: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

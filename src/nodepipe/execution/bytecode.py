@@ -146,16 +146,19 @@ def to_compile(
     external: Iterable[Checked],
     marks: CompiledMarks | None = None,
     code_tree: Tree | None = None,
+    entry: str | None = None,
 ) -> ToCompile:
     """``needing_compile``, skipping each external folder ``marks`` holds as compiled at its
     current digest; the others are returned as ``settled`` to be marked after compiling.
-    ``code_tree``: the walk of ``code`` (``CODE``) the caller just took, if any."""
+    ``code_tree``: the walk of ``code`` (``CODE``) the caller just took, if any; ``entry``:
+    the script of ``code`` that runs as ``__main__`` (compiled from its source when it runs:
+    no ``.pyc`` of it is read, so none is looked for)."""
     tag = cache_tag(real_path(python))  # one question per real interpreter, not per venv
     if not tag:
         return ToCompile([], [])
     marks = marks or CompiledMarks(None)
     owner = os.geteuid()
-    stale = _needing(code, CODE, tag, owner, code_tree)
+    stale = _needing(code, CODE, tag, owner, code_tree, entry)
     settled: list[Checked] = []
     seen: set[Path] = set()
     for item in external:
@@ -232,14 +235,21 @@ def cache_tag(python: str) -> str:
     return found.stdout.strip() if found.returncode == 0 else ""
 
 
-def _needing(root: Path, walk: Walk, tag: str, owner: int, tree: Tree | None = None) -> list[Path]:
+def _needing(
+    root: Path,
+    walk: Walk,
+    tag: str,
+    owner: int,
+    tree: Tree | None = None,
+    skip: str | None = None,
+) -> list[Path]:
     """The modules under ``root`` whose ``.pyc`` for ``tag`` is missing, timestamp-checked or
     older than the source, in folders ``owner`` (the running user) owns; ``tree``: ``root``
-    walked so already."""
+    walked so already; ``skip``: a file of it (relative) not to look at."""
     found: list[Path] = []
     owned: dict[Path, bool] = {}
     for relative, stat in (scan(root, walk) if tree is None else tree).files.items():
-        if not relative.endswith(".py"):
+        if not relative.endswith(".py") or relative == skip:
             continue
         source = root / relative
         mine = owned.get(source.parent)

@@ -244,10 +244,11 @@ class NodeProcess:
         folders = [*(Path(folder) for folder in self.task.import_dirs), *named]
         digests = external_digests(self.task.fingerprint) if folders else {}
         external = [Checked(folder, digests.get(named.get(folder, ""))) for folder in folders]
-        pending = to_compile(python, code, external, self._compiled_marks(), self._walked_code())
-        entry = code / self.task.argv[1] if len(self.task.argv) > 1 else None
         # the entry script runs as __main__, compiled from its source: no .pyc of it is read
-        return pending._replace(modules=[path for path in pending.modules if path != entry])
+        entry = str(Path(self.task.argv[1])) if len(self.task.argv) > 1 else None
+        return to_compile(
+            python, code, external, self._compiled_marks(), self._walked_code(), entry
+        )
 
     def _walked_code(self) -> Tree:
         """``code/`` walked as fingerprints walk it, once for the steps of one launch that
