@@ -30,7 +30,7 @@ import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from nodepipe.domain.errors import EnvironmentBuildError
 from nodepipe.envs.edits import all_or_nothing
@@ -46,6 +46,7 @@ from nodepipe.workspace import journal
 from nodepipe.workspace.crash_points import crash_point
 from nodepipe.workspace.durable import fsync_dir, write_atomic
 from nodepipe.workspace.file_state import FileState, file_state, file_state_or_none, latest_per_key
+from nodepipe.workspace.kept_facts import facts_for, now_ns, settled
 from nodepipe.workspace.node_config import read_pyproject
 
 if TYPE_CHECKING:
@@ -59,6 +60,9 @@ FROZEN_LOCK = "frozen-lock"
 """Under ``[tool.nodepipe]``: ``true`` refuses relocking a lock out of step before a run."""
 SYNC_KIND = "environment-sync"
 """Journal operations of syncs: their building and old environments, removed after a crash."""
+
+_SYNC_FACT = "synced"
+"""The kind of ``kept_facts`` entry ``_sync_state`` keeps, by ``code/`` folder."""
 
 _REQUIREMENT_KEYS = ("dependencies", "optional-dependencies", "requires-python")
 
@@ -97,12 +101,30 @@ def _sync_state(code_dir: Path, python: str, seen: tuple[FileState, ...]) -> tup
     """(environment synced from this lock, lock known to satisfy these requirements, the
     identity of the folder builds it was synced with), by the marker; remembered for the
     states ``seen`` of marker, lock and pyproject, so a run of many nodes hashes each lock once
-    and reads each marker once."""
+    and reads each marker once; kept across processes too (``workspace.kept_facts``), so a
+    run in a new process does not read them again while they stat as they did."""
+    facts = facts_for(str(code_dir.parent))
+    states: list[Any] = [[python], *([*state] if state is not None else None for state in seen)]
+    if facts is not None:
+        kept = facts.get(_SYNC_FACT, str(code_dir), states)
+        if (
+            isinstance(kept, list)
+            and len(kept) == 3
+            and isinstance(kept[0], bool)
+            and isinstance(kept[1], bool)
+            and isinstance(kept[2], str)
+        ):
+            return kept[0], kept[1], kept[2]
+    began = now_ns()
     marked = (code_dir / ".venv" / SYNC_MARKER).read_text(encoding="utf-8").split("\n")
     synced = marked[0] == _lock_identity(code_dir, python)
     # what the marker says of the requirements holds for the lock it was written with only
     in_step = synced and len(marked) > 1 and marked[1] == requirements_identity(code_dir)
-    return synced, in_step, marked[2] if len(marked) > 2 else ""
+    built = marked[2] if len(marked) > 2 else ""
+    stamps = [stamp for state in seen if state is not None for stamp in (state[1], state[4])]
+    if facts is not None and settled(stamps, began):
+        facts.put(_SYNC_FACT, str(code_dir), states, [synced, in_step, built])
+    return synced, in_step, built
 
 
 @functools.cache  # one entry per node: sized to the workspace

@@ -32,6 +32,7 @@ from nodepipe.workspace.config import (
     write_config,
 )
 from nodepipe.workspace.folder_memo import FolderMemo
+from nodepipe.workspace.kept_facts import KeptFacts, facts_file
 from nodepipe.workspace.layout import WorkspaceLayout, find_workspace_root
 
 if TYPE_CHECKING:
@@ -50,7 +51,15 @@ class WorkspaceContext:
     A plain class: nothing compares it, and a dataclass costs every command's start about
     0.6 ms to make (its generated methods are compiled when the module is imported)."""
 
-    __slots__ = ("check_cache", "config", "environments", "folder_memo", "layout", "store")
+    __slots__ = (
+        "check_cache",
+        "config",
+        "environments",
+        "folder_memo",
+        "kept_facts",
+        "layout",
+        "store",
+    )
 
     def __init__(
         self,
@@ -60,6 +69,7 @@ class WorkspaceContext:
         environments: NodeEnvironments,
         folder_memo: FolderMemo | None = None,
         check_cache: CheckCache | None = None,
+        kept_facts: KeptFacts | None = None,
     ) -> None:
         self.layout: Final = layout
         self.config: Final = config
@@ -70,6 +80,9 @@ class WorkspaceContext:
         process never arms it: it checks every node)."""
         self.check_cache: Final = check_cache
         """Node checks kept across processes, each used while its files stat as they did."""
+        self.kept_facts: Final = kept_facts
+        """Facts about node environments kept across processes (synced, what a run records),
+        each used while its files stat as they did; written when a run ends."""
 
     @property
     def python_version(self) -> str:
@@ -90,7 +103,10 @@ def make_context(
         conda_cache_dir=layout.conda_cache_dir,
     )
     check_cache = CheckCache(cache_file(layout.state_dir), layout.root, layout.nodes_dir)
-    return WorkspaceContext(layout, config, store, environments, check_cache=check_cache)
+    facts = KeptFacts(facts_file(layout.state_dir), layout.root, layout.nodes_dir)
+    return WorkspaceContext(
+        layout, config, store, environments, check_cache=check_cache, kept_facts=facts
+    )
 
 
 def locate_workspace(path: Path | str | None = None) -> Path:

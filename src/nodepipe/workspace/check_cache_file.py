@@ -53,21 +53,21 @@ def read_own(file: Path) -> Any:
             return None
 
 
-def write_own(file: Path, text: str) -> None:
+def write_own(file: Path, text: str, crash: str = "check_cache.aside") -> None:
     """Replace ``file`` with ``text``, readable by its owner only; skipped if it cannot be
-    written (a cache)."""
+    written (a cache). ``crash``: the crash point once the new file is written beside it."""
     with contextlib.suppress(OSError):
         file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        write_aside(file, lambda aside: _write_private(aside, text), durable=False)
+        write_aside(file, lambda aside: _write_private(aside, text, crash), durable=False)
         _remove_leftovers(file)
 
 
-def _write_private(path: Path, text: str) -> None:
+def _write_private(path: Path, text: str, crash: str) -> None:
     """``text`` into the new file ``path``, readable by its owner only."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | os.O_NOFOLLOW
     with os.fdopen(os.open(path, flags, 0o600), "w", encoding="utf-8") as handle:
         handle.write(text)
-    crash_point("check_cache.aside")
+    crash_point(crash)
 
 
 def _remove_leftovers(file: Path) -> None:

@@ -96,6 +96,12 @@ class ObjectStore:
         _TOUCHED[self.root, digest] = now
         return True
 
+    def keep(self, digest: str) -> bool:
+        """Whether ``digest`` is stored, touched if so as a put of its content would touch it
+        (so that collecting leaves it alone); False when it is missing (or being collected):
+        then put its content again."""
+        return self._kept_again(digest)
+
     def put_bytes(self, data: bytes) -> tuple[str, bool]:
         """Keep ``data``: (its digest, whether it was new)."""
         digest = hashlib.sha256(data).hexdigest()

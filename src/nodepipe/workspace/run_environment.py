@@ -22,22 +22,27 @@ import shutil
 import sysconfig
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from nodepipe.domain.environments import (
     LOCK_FILES,
     PLAIN_MODE,
     CodeManifest,
     RunEnvironment,
+    is_sha256,
     restorable_mode,
 )
 from nodepipe.domain.errors import InvalidInputError
 from nodepipe.domain.staleness import canonical_json
 from nodepipe.workspace.code_trees import Tree, code_files
 from nodepipe.workspace.durable import sync_filesystem
-from nodepipe.workspace.file_state import real_path
+from nodepipe.workspace.file_state import file_state_or_none, real_path
+from nodepipe.workspace.kept_facts import facts_for, now_ns, settled
 from nodepipe.workspace.objects import MissingObjectError, ObjectStore
 
 VENV_PYTHON = ".venv/bin/python"
+_RECORD_FACT = "recorded"
+"""The kind of ``kept_facts`` entry a record keeps, by ``code/`` folder."""
 
 
 def record_environment(
@@ -60,6 +65,16 @@ def record_environment(
     ``code_tree``: ``code`` walked just now as fingerprints walk it (``CODE``); without a
     symbolic link in it, that is the walk a record makes.
     """
+    launched = Path(python) if python else code / VENV_PYTHON
+    facts, states = None, list[Any]()
+    if code_tree is not None and not code_tree.linked and not code_tree.hard_linked():
+        facts = facts_for(str(code.parent))
+    if facts is not None and code_tree is not None:
+        states = _record_states(code, launched, existing_version, code_tree)
+        kept = _kept_record(facts.get(_RECORD_FACT, str(code), states), objects)
+        if kept is not None:
+            return _environment(*kept, launched, existing_version)
+    began = now_ns()
     if code_tree is not None and not code_tree.linked:
         files, links = code_tree.files, code_tree.links
     else:
@@ -75,17 +90,91 @@ def record_environment(
     manifest_digest, new = objects.put_bytes(canonical_json(manifest.to_dict()).encode())
     if written or new:
         sync_filesystem(objects.root)
+    version = existing_version or _python_version(launched) or _python_version(code / VENV_PYTHON)
+    if facts is not None:
+        stamps = [stamp for found in files.values() for stamp in _stamps(found)]
+        stamps += [stamp for state in states[1:3] if state is not None for stamp in state[1:3]]
+        if settled(stamps, began):
+            facts.put(_RECORD_FACT, str(code), states, [digests, manifest_digest, version])
+    return _environment(digests, manifest_digest, version, launched, existing_version)
+
+
+def _environment(
+    digests: Mapping[str, str],
+    manifest_digest: str,
+    version: str,
+    launched: Path,
+    existing_version: str | None,
+) -> RunEnvironment:
+    """The record of a run whose code files have ``digests`` (the manifest ``manifest_digest``
+    names them) and whose interpreter is of ``version``."""
     locks = {kind: digests[name] for kind, name in LOCK_FILES.items() if name in digests}
-    launched = Path(python) if python else code / VENV_PYTHON
     if existing_version is not None:
         locks.pop("uv", None)
     return RunEnvironment(
-        existing_version or _python_version(launched) or _python_version(code / VENV_PYTHON),
-        this_platform(),
-        manifest_digest,
-        locks,
-        interpreter=_resolved(launched),
+        version, this_platform(), manifest_digest, locks, interpreter=_resolved(launched)
     )
+
+
+def _stamps(found: os.stat_result) -> tuple[int, int]:
+    return found.st_mtime_ns, found.st_ctime_ns
+
+
+def _record_states(
+    code: Path, launched: Path, existing_version: str | None, tree: Tree
+) -> list[Any]:
+    """What a record of ``code`` is read from, as ``kept_facts`` compares it: the program
+    launched and the existing interpreter's version, the state of each ``pyvenv.cfg`` the
+    version may come from (with their mtime and ctime at 1 and 2), then each file of the walk
+    ``tree`` (path, size, mtime, ctime, inode, device, mode) and each link with its target."""
+    states: list[Any] = [[str(launched), existing_version]]
+    if existing_version is not None:
+        states += [None, None]
+    else:
+        states.append(_venv_state(launched))
+        own = code / VENV_PYTHON
+        states.append(states[1] if own == launched else _venv_state(own))
+    for relative, found in tree.files.items():
+        states.append(
+            [
+                relative,
+                found.st_size,
+                found.st_mtime_ns,
+                found.st_ctime_ns,
+                found.st_ino,
+                found.st_dev,
+                found.st_mode,
+            ]
+        )
+    states.extend([relative, target] for relative, target in tree.links.items())
+    return states
+
+
+def _venv_state(python: Path) -> list[Any] | None:
+    """The state of the ``pyvenv.cfg`` of ``python``'s environment: path, mtime, ctime, size,
+    inode (None when there is none)."""
+    state = file_state_or_none(python.parent.parent / "pyvenv.cfg")
+    return None if state is None else [state[0], state[1], state[4], state[2], state[3]]
+
+
+def _kept_record(kept: Any, objects: ObjectStore) -> tuple[dict[str, str], str, str] | None:
+    """A kept record's (file digests, manifest digest, interpreter version), if it has that
+    shape and every content it names is still stored (each touched, as a put would: a
+    collection leaves them); None otherwise (record in full)."""
+    if not isinstance(kept, list) or len(kept) != 3:
+        return None
+    digests, manifest_digest, version = kept
+    if (
+        not isinstance(digests, dict)
+        or not isinstance(manifest_digest, str)
+        or not isinstance(version, str)
+        or not all(isinstance(v, str) and is_sha256(v) for v in digests.values())
+        or not is_sha256(manifest_digest)
+    ):
+        return None
+    if not objects.keep(manifest_digest) or not all(objects.keep(d) for d in digests.values()):
+        return None
+    return digests, manifest_digest, version
 
 
 def code_modes(files: Mapping[str, os.stat_result]) -> dict[str, int]:

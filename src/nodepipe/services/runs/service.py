@@ -215,6 +215,8 @@ class RunService:
         finally:
             executor.stop()
             _ACTIVE_RUNNERS.pop(run.id, None)
+            if self.context.kept_facts is not None:
+                self.context.kept_facts.save()
         if unrecorded is not None:
             raise self._unrecorded(run.id, unrecorded) from unrecorded
         return RunResult(status, plan, run.id, finished, tags)

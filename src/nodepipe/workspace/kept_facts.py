@@ -1,0 +1,168 @@
+"""Facts about a node's environment kept across processes while the files they came from stat
+as they did: a run in a new process does not read, hash and parse them again for every node.
+
+A node run asks, before its process starts, whether its environment was synced from its lock
+and that lock satisfies its ``pyproject.toml`` (``envs.node_env``: the sync marker read, the
+lock hashed, the pyproject parsed), and records what it starts with (``run_environment``: every
+code file's digest, the manifest naming them, the interpreter's version from ``pyvenv.cfg``).
+A long-lived process remembers those by the files' states; this keeps them for the next
+process too, the way ``check_cache`` keeps node checks:
+
+- a fact is kept with the state of every file it was read from (path, size, mtime, ctime,
+  inode; for a walked ``code/``, device and mode too) and is given back only for exactly those
+  states, which the caller looks at anew each time (a file added or removed changes the walk);
+  ``ctime`` cannot be set back, so an edit of the same size with its mtime put back shows;
+- git's "racily clean" rule: a fact is kept only when every file it was read from last changed
+  (mtime and ctime) more than ``RACY_WINDOW_NS`` before the reading began;
+- the file names the workspace and the nodepipe code that decides the facts (the size and mtime
+  of ``FACT_MODULES``' files): after an upgrade or an edit of that code it is rebuilt;
+- it is one JSON file per OS user (``.nodepipe/cache/node-facts-<uid>.json``), read at once
+  and replaced atomically, never flushed (a lost file is rebuilt); a file that is not a regular
+  file of this user's, is writable by others, is too large or does not parse is ignored, as is
+  an entry of the wrong shape: a forged file can at worst name a state the stats then refuse
+  (``check_cache_file.read_own``). Concurrent writers: the last one wins.
+
+Facts are kept for the workspace a process opened (``KeptFacts`` registers itself by its nodes
+folder); a process that opened none (a Ray worker) reads everything as before.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import json
+import os
+import threading
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from nodepipe.workspace.check_cache_file import read_own, write_own
+from nodepipe.workspace.file_digests import RACY_WINDOW_NS
+
+FACTS_FORMAT = 1
+FACT_MODULES = (
+    "nodepipe.domain.environments",
+    "nodepipe.domain.staleness",
+    "nodepipe.envs.members",
+    "nodepipe.envs.node_env",
+    "nodepipe.workspace.code_trees",
+    "nodepipe.workspace.kept_facts",
+    "nodepipe.workspace.node_config",
+    "nodepipe.workspace.run_environment",
+)
+"""The modules whose code decides what a fact says (all imported by a run by then)."""
+MAX_ENTRIES = 100_000
+"""Beyond this many facts the file starts afresh (one or two a node: far above a workspace)."""
+
+States = list[Any]
+"""The states a fact was read from: plain values, a list (a path, then numbers) a file, None
+for a file absent."""
+
+_OPENED: dict[str, KeptFacts] = {}
+"""The kept facts of each workspace opened in this process, by its nodes folder with a
+trailing ``/`` (the newest opened)."""
+
+
+def facts_file(state_dir: Path) -> Path:
+    """This OS user's file of kept facts of a workspace whose state folder is ``state_dir``."""
+    return state_dir / "cache" / f"node-facts-{os.geteuid()}.json"
+
+
+def facts_for(node_path: str) -> KeptFacts | None:
+    """The kept facts of the workspace whose node folder is ``node_path`` (``<nodes>/<id>``),
+    if this process opened it; None otherwise."""
+    nodes, _, _ = node_path.rpartition("/")
+    return _OPENED.get(f"{nodes}/")
+
+
+def settled(stamps: Iterable[int], began_ns: int) -> bool:
+    """Whether every mtime and ctime in ``stamps`` is more than ``RACY_WINDOW_NS`` before the
+    reading that began at ``began_ns``: only then may what was read be kept."""
+    limit = began_ns - RACY_WINDOW_NS
+    return all(stamp < limit for stamp in stamps)
+
+
+class KeptFacts:
+    """The kept facts of one workspace, loaded on first use, saved by ``save``.
+
+    A fact is ``[states, value]`` under ``kind:key`` (the kind of fact, and what it is about:
+    a node's ``code/`` folder)."""
+
+    def __init__(self, file: Path, root: Path, nodes_dir: Path) -> None:
+        self.file = file
+        self._root = str(root)
+        self._entries: dict[str, Any] | None = None
+        self._header: list[Any] = []
+        self._dirty = False
+        self._lock = threading.Lock()
+        _OPENED[f"{nodes_dir}/"] = self
+
+    def _loaded(self) -> dict[str, Any]:
+        entries = self._entries
+        if entries is None:
+            with self._lock:
+                entries = self._entries
+                if entries is None:
+                    entries = self._entries = self._read()
+        return entries
+
+    def _read(self) -> dict[str, Any]:
+        """The facts of the file; none when it is missing, foreign, too large, garbled or made
+        for another workspace or another nodepipe."""
+        self._header = [FACTS_FORMAT, self._root, _code_identity()]
+        data = read_own(self.file)
+        if not isinstance(data, dict) or data.get("header") != self._header:
+            return {}
+        facts = data.get("facts")
+        return facts if isinstance(facts, dict) else {}
+
+    def get(self, kind: str, key: str, states: States) -> Any:
+        """The value kept for ``kind:key`` read from files in exactly ``states``; None when
+        there is none (or it was read from other states)."""
+        entry = self._loaded().get(f"{kind}:{key}")
+        if not isinstance(entry, list) or len(entry) != 2 or entry[0] != states:
+            return None
+        return entry[1]
+
+    def put(self, kind: str, key: str, states: States, value: Any) -> None:
+        """Keep ``value``, read from files in ``states``: only once ``settled`` said none of
+        them changed too close to the reading (the caller asks it, naming each mtime and
+        ctime)."""
+        entries = self._loaded()
+        name = f"{kind}:{key}"
+        with self._lock:
+            if entries.get(name) == [states, value]:
+                return
+            if len(entries) >= MAX_ENTRIES:
+                entries.clear()
+            entries[name] = [states, value]
+            self._dirty = True
+
+    def save(self) -> None:
+        """Write the facts if any changed; a file that cannot be written is skipped."""
+        with self._lock:
+            if not self._dirty or self._entries is None:
+                return
+            text = json.dumps(
+                {"header": self._header, "facts": self._entries}, separators=(",", ":")
+            )
+            self._dirty = False
+        write_own(self.file, text, crash="kept_facts.aside")
+
+
+def now_ns() -> int:
+    """The wall clock, as file times are stamped: taken before a reading begins."""
+    return time.time_ns()
+
+
+def _code_identity() -> list[list[int]]:
+    """The size and mtime of each of ``FACT_MODULES``' files."""
+    found = []
+    for name in FACT_MODULES:
+        where = getattr(importlib.import_module(name), "__file__", None)
+        with contextlib.suppress(OSError, TypeError):
+            state = Path(str(where)).stat()
+            found.append([state.st_size, state.st_mtime_ns])
+    return found
