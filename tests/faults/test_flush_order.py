@@ -102,6 +102,22 @@ def test_parameters_are_flushed_before_they_replace_the_old_ones(lab: nodepipe.W
     first(calls, "fsync", f"<{code}>", after=publish.index)  # the folder, after the rename
 
 
+def test_a_run_checkpoints_the_store_once_when_it_closes_it(lab: nodepipe.Workspace) -> None:
+    """SQLite copies a WAL store's log into its file, flushes both and deletes the log whenever
+    the last connection to it closes. Each transaction and read of a run has a connection of
+    its own; the store's keeper connection leaves that copy to the command's end (one copy,
+    not one per transaction and read), while every commit still flushes the log."""
+    lab.runs.run(RunRequest("p"))
+    lab.close()  # this process holds no connection: the command's own are the only ones
+    calls = traced(lab.root, "-w", str(lab.root), "run", "p", "--force")
+    log = str(lab.context.layout.default_store_file) + "-wal"
+    deleted = [c for c in calls if c.name.startswith("unlink") and f'"{log}"' in c.args]
+    commits = [c for c in calls if c.name == "fdatasync" and f"<{log}>" in c.args]
+    assert len(deleted) == 1, f"the log was copied into the store {len(deleted)} times"
+    assert len(commits) >= 3  # the claim, the node's progress, the run's end: each flushed
+    assert deleted[0].index > commits[-1].index  # at the end, once all is recorded
+
+
 def test_a_runs_outputs_are_on_disk_before_the_store_records_them(
     lab: nodepipe.Workspace,
 ) -> None:

@@ -286,17 +286,13 @@ def light_session(path: Path) -> Iterator[LightReadSession]:
             connection.close()
 
 
-def stored_revision(path: Path) -> str | None:
-    """The schema revision of the SQLite store at ``path`` (None: it holds no tables), read
-    without Alembic or SQLAlchemy: opening a current store costs one query."""
-    connection = connect(path)
+def stored_revision(connection: sqlite3.Connection) -> str | None:
+    """The schema revision of the SQLite store ``connection`` is open on (None: it holds no
+    tables), read without Alembic or SQLAlchemy: opening a current store costs one query."""
     try:
-        try:
-            found = connection.execute("SELECT version_num FROM alembic_version").fetchall()
-        except sqlite3.OperationalError as error:
-            if "no such table" in str(error):
-                return None
-            raise
-    finally:
-        connection.close()
+        found = connection.execute("SELECT version_num FROM alembic_version").fetchall()
+    except sqlite3.OperationalError as error:
+        if "no such table" in str(error):
+            return None
+        raise
     return str(found[0]["version_num"]) if found else None

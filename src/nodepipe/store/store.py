@@ -11,11 +11,22 @@ progress (``light_write.RunWrites``), and ``edge_write()`` that of ``connect`` a
 (``light_edges.EdgeWrites``). SQLAlchemy is imported, and the engine made, on the first ``read()``
 or ``write()``, or on opening a PostgreSQL store or an SQLite store that needs a migration: neither
 those commands nor a run on a current SQLite store imports it.
+
+An SQLite store keeps one connection open from ``open`` (or ``create``) to ``close``: the
+*keeper*, which reads the schema revision and then only stays open. SQLite checkpoints a WAL
+database (copies the log into the file, flushes both and deletes the log) whenever the last
+connection to it closes; every session here has a connection of its own, so without the keeper
+each of a run's transactions (its claim, each batch of its progress) and each read command ended
+with a checkpoint: 2-5 ms of writes and flushes apiece, the claim's on the way to the first
+node's start. Commits are durable either way (``synchronous=FULL`` flushes the log at each
+commit); the log is checkpointed by SQLite's automatic checkpoint once it outgrows 1,000 pages,
+and when the keeper closes.
 """
 
 from __future__ import annotations
 
 import functools
+import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -31,7 +42,7 @@ from nodepipe.store.health import (
     sqlite_file,
     sqlite_file_problem,
 )
-from nodepipe.store.light_read import LightReads, light_session, stored_revision
+from nodepipe.store.light_read import LightReads, connect, light_session, stored_revision
 from nodepipe.store.light_write import RunWrites, run_write_session
 from nodepipe.store.migrate import HEAD_REVISION, current_revision, ensure_current
 
@@ -56,10 +67,18 @@ class Store:
         self.failures = failures
         self._held: tuple[int, int] | None = None
         """This store's file, which this process must not open outside SQLite (``health``)."""
+        self._keeper: sqlite3.Connection | None = None
+        """Open while the store is (an SQLite store's): see the module's docstring."""
 
     def _hold(self) -> None:
         if self._sqlite_file is not None and self._held is None:
             self._held = held(self._sqlite_file)
+
+    def _keep(self) -> sqlite3.Connection | None:
+        """The keeper, opened on first call (None on PostgreSQL)."""
+        if self._sqlite_file is not None and self._keeper is None:
+            self._keeper = connect(self._sqlite_file)
+        return self._keeper
 
     @classmethod
     def open(cls, url: str, advice: Callable[[], Hint | None] = _no_advice) -> Store:
@@ -77,8 +96,11 @@ class Store:
         store._hold()
         try:
             with failures.translated():
+                keeper = store._keep()
                 revision = (
-                    stored_revision(path) if path is not None else current_revision(store.engine)
+                    stored_revision(keeper)
+                    if keeper is not None
+                    else current_revision(store.engine)
                 )
                 if revision is None:
                     raise failures.unusable(
@@ -102,6 +124,7 @@ class Store:
         store._hold()
         with store.failures.translated():
             ensure_current(store.engine, current_revision(store.engine))
+            store._keep()
         return store
 
     @functools.cached_property
@@ -192,6 +215,9 @@ class Store:
         engine = self.__dict__.get("engine")
         if engine is not None:
             engine.dispose()
+        keeper, self._keeper = self._keeper, None
+        if keeper is not None:
+            keeper.close()  # the last connection of this process: SQLite checkpoints here
         released(self._held)
         self._held = None
 
