@@ -7,8 +7,10 @@ outside them, each test is a stand-in that reports how the real one did inside.
 from __future__ import annotations
 
 import ast
+import itertools
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -429,3 +431,108 @@ def processes_mentioning(text: str) -> list[int]:
             if text.encode() in cmdline:
                 found.append(int(entry.name))
     return found
+
+
+# Warm slots: what nodes with the default resources run on ---------------------------------------
+
+SPAN = """
+import time
+(node.reports_dir() / "span").write_text(f"{time.monotonic()} ")
+time.sleep(0.3)
+with (node.reports_dir() / "span").open("a") as span:
+    span.write(f"{time.monotonic()}")
+(node.data_dir() / "out.txt").write_text("done")
+"""
+
+
+@in_ray_namespace
+def test_jobs_bounds_the_nodes_running_at_once_on_a_larger_cluster(
+    lab: nodepipe.Workspace, ray_cluster: RayCluster
+) -> None:
+    """--jobs 1 on a cluster with two CPUs: the nodes handed over ahead (prepared on the slot's
+    worker meanwhile) run one after another, never two at once."""
+    lab.pipelines.new("row")
+    tags = ["n1", "n2", "n3", "n4"]
+    for tag in tags:
+        lab.nodes.new("row", tag)
+        write_main(lab, tag, SPAN)
+    request = RunRequest("row", executor="ray", ray_address=ray_cluster.address, jobs=1)
+
+    result = RunService(lab.context).run(request)
+
+    assert result.finished is not None and result.finished.status == "completed"
+    spans = sorted(
+        tuple(float(t) for t in (lab.nodes.path(tag) / "reports" / "span").read_text().split())
+        for tag in tags
+    )
+    for (_, ended), (began, _) in itertools.pairwise(spans):
+        assert began >= ended, f"two nodes ran at once under --jobs 1: {spans}"
+
+
+@in_ray_namespace
+def test_a_node_asking_for_more_cpus_runs_beside_warm_slots(
+    lab: nodepipe.Workspace, ray_cluster: RayCluster
+) -> None:
+    """a → big (cpus = 2, the whole cluster), a → c → d: the slots that ran a and c hold a CPU
+    each while they live, and must not keep big waiting for ever."""
+    lab.pipelines.new("mixed")
+    for tag in ("a", "big", "c", "d"):
+        lab.nodes.new("mixed", tag)
+        write_main(lab, tag, f"(node.data_dir() / 'out.txt').write_text('{tag}')\n")
+    for parent, child in (("a", "big"), ("a", "c"), ("c", "d")):
+        lab.edges.connect(parent, child, "mixed")
+    set_resources(lab.nodes.path("big"), "cpus = 2")
+
+    result = run_in_background(lab, ray_cluster, "mixed")()
+
+    assert result.finished is not None and result.run_id is not None
+    assert result.finished.status == "completed", node_runs(lab, result.run_id)
+    assert "reserved CPU=2" in (lab.nodes.path("big") / "logs" / "latest.log").read_text()
+    for tag in ("a", "c", "d"):
+        assert "reserved CPU=1" in (lab.nodes.path(tag) / "logs" / "latest.log").read_text()
+
+
+@in_ray_namespace
+def test_a_killed_slot_worker_fails_its_node_and_the_others_get_a_new_one(
+    lab: nodepipe.Workspace, ray_cluster: RayCluster
+) -> None:
+    """--jobs 1: the sleeper and another node share one slot (one runs, the other waits there,
+    prepared). The slot's worker process is SIGKILLed while the sleeper runs: the sleeper's
+    process group dies with it (the watchdog), its node run fails saying its worker died,
+    nothing reaches data/; the other node runs on a new worker, and so does the next run."""
+    folder = sleepy_pipeline(lab)
+    lab.nodes.new("sleepy", "other")
+    write_main(lab, "other", "(node.data_dir() / 'out.txt').write_text('other')\n")
+    request = RunRequest(
+        "sleepy", executor="ray", ray_address=ray_cluster.address, jobs=1, force=True
+    )
+    first = RunService(lab.context).run(request)
+    assert first.finished is not None and first.finished.status == "completed"
+    lab.nodes.set_params("sleeper", ["forever=true"])
+
+    results: list[RunResult] = []
+    runner = threading.Thread(target=lambda: results.append(RunService(lab.context).run(request)))
+    runner.start()
+    node_pid, child_pid = sleeper_pids(folder)
+    worker_line = next(
+        line
+        for line in (folder / "logs" / "latest.log").read_text().splitlines()
+        if "Ray worker on" in line
+    )
+    worker_pid = int(worker_line.split("(pid ", 1)[1].split(")", 1)[0])
+    os.kill(worker_pid, signal.SIGKILL)
+    runner.join(timeout=180)
+
+    (result,) = results
+    assert result.finished is not None and result.run_id is not None
+    assert result.finished.status == "failed"
+    runs = node_runs(lab, result.run_id)
+    assert runs["sleeper"].state is NodeRunState.FAILED
+    assert "worker" in runs["sleeper"].message.lower(), runs["sleeper"].message
+    assert runs["after"].state is NodeRunState.SKIPPED
+    assert runs["other"].state is NodeRunState.COMPLETED, runs["other"].message
+    wait_for(lambda: not alive(node_pid) and not alive(child_pid), "the node to die", 30)
+    assert (folder / "data" / "out.txt").read_text() == "first"
+    write_main(lab, "sleeper", "(node.data_dir() / 'out.txt').write_text('again')\n")
+    again = RunService(lab.context).run(request)
+    assert again.finished is not None and again.finished.status == "completed"

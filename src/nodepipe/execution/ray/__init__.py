@@ -9,9 +9,9 @@ locally.
 - ``executor``: the adapter, the four verbs of ``Executor`` (start, submit, cancel, stop) on the
   driver.
 - ``cluster``: the driver's connection to a cluster (or a local Ray), shared by the executors of
-  one process.
-- ``worker``: what runs on a Ray worker: the remote task that runs one node, its cancellation
-  and the watchdog that kills a node orphaned by its worker.
+  one process, with the warm slots it keeps for them.
+- ``worker``: what runs on a Ray worker: the slot actor and the remote task that run nodes,
+  their cancellation and the watchdog that kills a node orphaned by its worker.
 
 This package imports nothing at import time, so ``nodepipe.execution.ray.executor`` is the module
 to import (only when the Ray executor is asked for).

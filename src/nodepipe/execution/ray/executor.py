@@ -1,32 +1,44 @@
 """The Ray executor: the adapter that gives Ray the four verbs of ``Executor`` (driver side).
 
-- **Resources.** ``submit`` reads ``[tool.nodepipe.resources]`` from the node's pyproject on the
-  driver and asks Ray for that many CPUs, GPUs and bytes of memory. Ray holds the task until a
-  cluster node has them; meanwhile the node run stays ``queued``.
-- **Started.** One driver thread per running node follows the stream of the node's remote task
-  (``worker.run_on_worker``): its first item reports the node started, its last resolves the
-  node's ``Future``.
-- **Cancel.** ``ray.cancel(force=False)``, once per node run; the worker stops the node as the
-  local executor does and Ray reports the task cancelled once it is over (see ``worker``).
-- **No shared filesystem** (``storage`` given). The node's follower thread first ships it
-  (``execution.remote_task.ship``: code, lock and parents' outputs to the storage), then submits
-  ``worker.run_remote_on_worker``; it appends the log chunks the worker streams to the node's
-  log in the workspace, and lands a completed node's outputs (downloaded by digest, promoted as
-  a local run's) before resolving its future. A worker that dies mid-task fails the node run
-  with Ray's reason; nothing reaches ``data/``.
+- **Warm slots.** A node with the default resources (one CPU, no GPU, no memory asked) runs on
+  one of at most ``jobs`` slot actors (``worker.NodeSlot``, lent by ``cluster.borrow_slot``): a
+  method call each, no Ray lease per node. The runner hands over up to ``jobs`` nodes more
+  (``prefetch``); each slot takes one of them as its next node, which its worker prepares while
+  the current one runs and launches the moment it ends. A slot empty again goes back to the
+  connection for the next run. A slot actor that dies fails the node it ran, as a dead task's
+  worker does; a node still waiting there is given to another slot.
+- **Resources.** Any other node runs as a Ray task asking for its ``[tool.nodepipe.resources]``
+  (read on the driver at ``submit``): CPUs, GPUs and bytes of memory. Ray holds the task until a
+  cluster node has them; meanwhile the node run stays ``queued``, and no idle slot keeps CPUs
+  from it (``cluster.task_waiting``).
+- **Concurrency.** Slots held plus tasks submitted never exceed ``jobs``; a slot runs one node
+  process at a time. What does not fit waits here, in the order it was handed over.
+- **Started.** One driver thread per node follows the stream of its call or task: its first
+  item reports the node started, its last resolves the node's ``Future``.
+- **Cancel.** A node on a slot: ``NodeSlot.cancel``; a task: ``ray.cancel(force=False)``. Either
+  way the worker stops the node as the local executor does; a node still waiting here is
+  settled at once.
+- **No shared filesystem** (``storage`` given). Every node is a task: its follower thread first
+  ships it (``execution.remote_task.ship``: code, lock and parents' outputs to the storage),
+  then submits ``worker.run_remote_on_worker``; it appends the log chunks the worker streams to
+  the node's log in the workspace, and lands a completed node's outputs (downloaded by digest,
+  promoted as a local run's) before resolving its future. A worker that dies mid-task fails the
+  node run with Ray's reason; nothing reaches ``data/``. No node is handed over ahead there.
 """
 
 from __future__ import annotations
 
 import contextlib
 import threading
+from collections import deque
 from collections.abc import Collection
 from concurrent.futures import Future
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import ray
-from ray.exceptions import TaskCancelledError
+from ray.exceptions import RayActorError, TaskCancelledError
 
 from nodepipe.domain.errors import NodepipeError
 from nodepipe.domain.runs import RunOutcome, TaskOutcome
@@ -47,8 +59,38 @@ from nodepipe.execution.remote_task import (
     ship,
 )
 from nodepipe.execution.task import NodeTask
-from nodepipe.workspace.node_config import read_node_config
+from nodepipe.workspace.node_config import Resources, read_node_config
 from nodepipe.workspace.storage import Storage
+
+SLOT_RETRIES = 2
+"""How often a node waiting on a slot whose actor died before it started is given to another."""
+
+
+@dataclass(eq=False)
+class _Slot:
+    """A slot actor this executor holds: the node it runs, then the one it prepares."""
+
+    actor: Any
+    runs: list[_Run] = field(default_factory=list)
+
+
+@dataclass(eq=False)
+class _Run:
+    """A node run handed over, until its future is resolved."""
+
+    task: NodeTask
+    resources: Resources
+    future: Future[TaskOutcome]
+    on_started: StartedCallback
+    started: bool = False
+    cancelled: bool = False
+    retries: int = 0
+    slot: _Slot | None = None
+    """Where it runs or waits, if on a slot; None: waiting here, or a task."""
+    stream: Any = None
+    """Its call's or task's ObjectRefGenerator once sent."""
+    waiting: bool = False
+    """A task that has not started yet (``cluster.task_waiting``)."""
 
 
 class RayExecutor:
@@ -56,17 +98,21 @@ class RayExecutor:
     ``storage``, on workers that share no filesystem with the workspace."""
 
     name = "ray"
-    prefetch = 0  # Ray schedules what it is given: hand over no more than --jobs
 
     def __init__(self, address: str | None, jobs: int, storage: Storage | None = None) -> None:
         self.address = address
-        self.jobs = jobs
+        self.jobs = max(1, jobs)
         self.storage = storage
+        self.prefetch = 0 if storage is not None else self.jobs
+        """One node ahead per slot, prepared by its worker (none without a shared filesystem)."""
         self._connected = False
-        self._lock = threading.RLock()  # _forget is also called with it held
-        self._streams: dict[str, Any] = {}  # node run id -> its ObjectRefGenerator
+        self._lock = threading.RLock()  # futures are resolved with it held
+        self._runs: dict[str, _Run] = {}
+        self._pending: deque[_Run] = deque()
+        self._slots: list[_Slot] = []
+        self._tasks = 0
+        """Runs sent as tasks and not over: with the slots held, never more than ``jobs``."""
         self._followers: dict[str, threading.Thread] = {}
-        self._cancelled: set[str] = set()
 
     def start(self) -> None:
         cluster.acquire(self.address)
@@ -81,82 +127,40 @@ class RayExecutor:
         """``on_preparing`` is not called: a worker's preparation shows in the node's log."""
         assert self._connected, "start() the executor first"
         future: Future[TaskOutcome] = Future()
-        if self.storage is not None:
-            follower = threading.Thread(
-                target=self._ship_and_follow,
-                args=(task, self.storage, future, on_started),
-                name=f"ray-{task.tag}",
-                daemon=True,
-            )
-            with self._lock:
-                self._followers[task.node_run_id] = follower
-            follower.start()
-            return future
         try:
-            stream = run_on_worker.options(**_options(task)).remote(task)
-        except Exception as exc:  # e.g. a resource request Ray refuses (1.5 CPUs)
+            resources = read_node_config(task.folder.code / "pyproject.toml").resources
+        except Exception as exc:
             future.set_result(_refused(task, exc))
             return future
-        follower = threading.Thread(
-            target=self._follow,
-            args=(task, stream, future, on_started),
-            name=f"ray-{task.tag}",
-            daemon=True,
-        )
         with self._lock:
-            self._streams[task.node_run_id] = stream
-            self._followers[task.node_run_id] = follower
-        follower.start()
+            run = _Run(task, resources, future, on_started)
+            self._runs[task.node_run_id] = run
+            self._pending.append(run)
+            self._dispatch()
         return future
-
-    def _ship_and_follow(
-        self,
-        task: NodeTask,
-        storage: Storage,
-        future: Future[TaskOutcome],
-        on_started: StartedCallback,
-    ) -> None:
-        """Ship the node to the storage, submit it, then follow it (driver thread)."""
-        try:
-            remote = ship(task, storage)
-        except (NodepipeError, OSError) as exc:
-            message = f"cannot send the node to the storage: {exc}"
-            self._forget(task)
-            future.set_result(TaskOutcome(task.node_run_id, RunOutcome.ERROR, None, message))
-            return
-        with self._lock:
-            if task.node_run_id in self._cancelled:
-                self._forget(task)
-                future.set_result(
-                    TaskOutcome(task.node_run_id, RunOutcome.CANCELLED, None, "killed")
-                )
-                return
-            try:
-                stream = run_remote_on_worker.options(**_options(task)).remote(remote)
-            except Exception as exc:
-                self._followers.pop(task.node_run_id, None)
-                future.set_result(_refused(task, exc))
-                return
-            self._streams[task.node_run_id] = stream
-        self._follow(remote.task, stream, future, on_started, storage, remote.relaunched)
 
     def cancel(self, node_run_ids: Collection[str]) -> None:
         for node_run_id in node_run_ids:
             with self._lock:
-                stream = self._streams.get(node_run_id)
-                if node_run_id in self._cancelled:
+                run = self._runs.get(node_run_id)
+                if run is None or run.cancelled:
                     continue  # a second interrupt would only disturb the worker's clean-up
-                if stream is None:  # still being shipped: it will not be submitted
-                    if node_run_id in self._followers:
-                        self._cancelled.add(node_run_id)
+                run.cancelled = True
+                if run in self._pending:
+                    self._pending.remove(run)
+                    message = "cancelled before it started"
+                    self._settle(run, TaskOutcome(node_run_id, RunOutcome.CANCELLED, None, message))
                     continue
-                self._cancelled.add(node_run_id)
-            ray.cancel(stream, force=False)
+                slot, stream = run.slot, run.stream
+            if slot is not None:
+                slot.actor.cancel.remote(node_run_id)
+            elif stream is not None:  # None: still being shipped, it will not be submitted
+                ray.cancel(stream, force=False)
 
     def stop(self) -> None:
         """Cancel what still runs, wait until Ray reports it over, then disconnect."""
         with self._lock:
-            running = list(self._streams)
+            running = list(self._runs)
         for node_run_id in running:
             with contextlib.suppress(Exception):  # best effort: disconnecting matters more
                 self.cancel([node_run_id])
@@ -164,29 +168,135 @@ class RayExecutor:
             followers = list(self._followers.values())
         for follower in followers:
             follower.join(timeout=KILL_GRACE_SECONDS + 30)
+        with self._lock:
+            slots, self._slots = self._slots, []
         if self._connected:
+            for slot in slots:  # left only by followers that did not end in time
+                cluster.give_back_slot(slot.actor)
             self._connected = False
             cluster.release()
 
+    # Placing runs (with the lock held) ---------------------------------------------------------
+
+    def _dispatch(self) -> None:
+        """Send the waiting runs on their way, in order, while they fit in ``jobs``."""
+        while self._pending and self._place(self._pending[0]):
+            self._pending.popleft()
+
+    def _place(self, run: _Run) -> bool:
+        """Send ``run`` to a new slot or as a task if ``jobs`` has room, else as the next node
+        of a slot (default resources only); False if it must wait."""
+        warm = self.storage is None and run.resources == Resources()
+        if len(self._slots) + self._tasks < self.jobs:
+            actor = cluster.borrow_slot() if warm else None
+            if actor is None:
+                self._send_task(run)
+            else:
+                slot = _Slot(actor)
+                self._slots.append(slot)
+                self._call(slot, run)
+            return True
+        roomy = next((slot for slot in self._slots if len(slot.runs) < 2), None) if warm else None
+        if roomy is None:
+            return False
+        self._call(roomy, run)
+        return True
+
+    def _call(self, slot: _Slot, run: _Run) -> None:
+        slot.runs.append(run)
+        run.slot = slot
+        run.stream = slot.actor.run.remote(run.task)
+        self._follow_in_thread(run, self._follow_call, run)
+
+    def _send_task(self, run: _Run) -> None:
+        self._tasks += 1
+        run.waiting = True
+        cluster.task_waiting()
+        if self.storage is not None:
+            self._follow_in_thread(run, self._ship_and_follow, run, self.storage)
+            return
+        try:
+            run.stream = run_on_worker.options(**_options(run)).remote(run.task)
+        except Exception as exc:  # e.g. a resource request Ray refuses (1.5 CPUs)
+            self._over(run)
+            self._settle(run, _refused(run.task, exc))
+            return
+        self._follow_in_thread(run, self._follow, run)
+
+    def _follow_in_thread(self, run: _Run, target: Any, *args: Any) -> None:
+        follower = threading.Thread(target=target, args=args, name=f"ray-{run.task.tag}")
+        follower.daemon = True
+        self._followers[run.task.node_run_id] = follower
+        follower.start()
+
+    def _over(self, run: _Run) -> None:
+        """``run`` no longer holds a part of ``jobs``: its slot goes back once empty."""
+        slot, run.slot = run.slot, None
+        if slot is None:
+            self._tasks -= 1
+            self._started(run)
+        else:
+            slot.runs.remove(run)
+            if not slot.runs and slot in self._slots:
+                self._slots.remove(slot)
+                cluster.give_back_slot(slot.actor)
+
+    def _started(self, run: _Run) -> None:
+        if run.waiting:
+            run.waiting = False
+            cluster.task_started()
+
+    def _settle(self, run: _Run, outcome: TaskOutcome | BaseException) -> None:
+        self._runs.pop(run.task.node_run_id, None)
+        self._followers.pop(run.task.node_run_id, None)
+        if isinstance(outcome, BaseException):
+            run.future.set_exception(outcome)
+        else:
+            run.future.set_result(outcome)
+
+    # Following runs (driver threads) -----------------------------------------------------------
+
+    def _ship_and_follow(self, run: _Run, storage: Storage) -> None:
+        """Ship the node to the storage, submit it, then follow it."""
+        task = run.task
+        try:
+            remote = ship(task, storage)
+        except (NodepipeError, OSError) as exc:
+            message = f"cannot send the node to the storage: {exc}"
+            self._end(run, TaskOutcome(task.node_run_id, RunOutcome.ERROR, None, message))
+            return
+        with self._lock:
+            if run.cancelled:
+                outcome = TaskOutcome(task.node_run_id, RunOutcome.CANCELLED, None, "killed")
+                self._end(run, outcome)
+                return
+            try:
+                run.stream = run_remote_on_worker.options(**_options(run)).remote(remote)
+            except Exception as exc:
+                self._end(run, _refused(task, exc))
+                return
+        self._follow(run, remote.task, storage, remote.relaunched)
+
     def _follow(
         self,
-        task: NodeTask,
-        stream: Any,
-        future: Future[TaskOutcome],
-        on_started: StartedCallback,
+        run: _Run,
+        task: NodeTask | None = None,
         storage: Storage | None = None,
         relaunched: bool = False,
     ) -> None:
-        """Report the node started, then resolve its future with the outcome (driver thread);
+        """Follow a task: report the node started, then resolve its future with the outcome;
         a shipped node's log is appended as it comes, its outputs landed at the end (with the
         fingerprint it was shipped with: ``relaunched``)."""
+        task = task or run.task
         started_at = datetime.now(UTC)
         try:
-            for ref in stream:
+            for ref in run.stream:
                 item = ray.get(ref)
                 if isinstance(item, NodeStartedOnWorker):
                     started_at = datetime.now(UTC)
-                    on_started(task.node_run_id, item.pid, item.host, item.environment)
+                    with self._lock:
+                        self._started(run)
+                    run.on_started(task.node_run_id, item.pid, item.host, item.environment)
                     continue
                 if isinstance(item, LogChunk):
                     append_log(task, item)
@@ -195,28 +305,69 @@ class RayExecutor:
                     assert storage is not None
                     land_reports(task, storage, item)
                     continue
-                future.set_result(
-                    item if storage is None else land(task, storage, item, relaunched)
-                )
+                self._end(run, item if storage is None else land(task, storage, item, relaunched))
                 return
             raise RuntimeError("the Ray task ended without reporting how the node ended")
         except TaskCancelledError:  # Ray's word for a cancelled task: this module's to translate
             outcome = TaskOutcome(
                 task.node_run_id, RunOutcome.CANCELLED, None, "killed", None, started_at
             )
-            future.set_result(outcome)
+            self._end(run, outcome)
         except BaseException as exc:  # e.g. a listener failed: the node must not run on alone
             with contextlib.suppress(Exception):
-                ray.cancel(stream, force=False)
-            future.set_exception(exc)
-        finally:
-            self._forget(task)
+                ray.cancel(run.stream, force=False)
+            self._end(run, exc)
 
-    def _forget(self, task: NodeTask) -> None:
+    def _follow_call(self, run: _Run) -> None:
+        """Follow a node on a slot; if the slot's actor dies before the node started, the node
+        goes back to wait for another slot."""
+        task = run.task
+        try:
+            for ref in run.stream:
+                item = ray.get(ref)
+                if isinstance(item, NodeStartedOnWorker):
+                    run.started = True
+                    run.on_started(task.node_run_id, item.pid, item.host, item.environment)
+                    continue
+                self._end(run, item)
+                return
+            raise RuntimeError("the slot ended its call without saying how the node ended")
+        except RayActorError as exc:  # the slot's worker died
+            with self._lock:
+                self._drop_slot(run)
+                if not run.started and not run.cancelled and run.retries < SLOT_RETRIES:
+                    run.retries += 1
+                    self._over(run)
+                    self._pending.appendleft(run)
+                    self._dispatch()
+                    return
+            if run.cancelled and not run.started:
+                outcome = TaskOutcome(task.node_run_id, RunOutcome.CANCELLED, None, "killed")
+            else:
+                reason = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+                message = f"the Ray worker running the node died: {reason}"
+                outcome = TaskOutcome(task.node_run_id, RunOutcome.ERROR, None, message)
+            self._end(run, outcome)
+        except BaseException as exc:  # e.g. a listener failed: the node must not run on alone
+            if run.slot is not None:
+                with contextlib.suppress(Exception):
+                    run.slot.actor.cancel.remote(task.node_run_id)
+            self._end(run, exc)
+
+    def _drop_slot(self, run: _Run) -> None:
+        """The actor of ``run``'s slot died: the slot is no more (its other node hears too)."""
+        if run.slot is not None and run.slot in self._slots:
+            self._slots.remove(run.slot)
+            with contextlib.suppress(Exception):
+                ray.kill(run.slot.actor, no_restart=True)
+
+    def _end(self, run: _Run, outcome: TaskOutcome | BaseException) -> None:
+        """``run`` is over: its part of ``jobs`` goes to the next waiting run, then its future
+        is resolved."""
         with self._lock:
-            self._streams.pop(task.node_run_id, None)
-            self._followers.pop(task.node_run_id, None)
-            self._cancelled.discard(task.node_run_id)
+            self._over(run)
+            self._dispatch()
+            self._settle(run, outcome)
 
 
 def _refused(task: NodeTask, exc: Exception) -> TaskOutcome:
@@ -225,13 +376,13 @@ def _refused(task: NodeTask, exc: Exception) -> TaskOutcome:
     return TaskOutcome(task.node_run_id, RunOutcome.ERROR, None, message)
 
 
-def _options(task: NodeTask) -> dict[str, Any]:
+def _options(run: _Run) -> dict[str, Any]:
     """Ray task options from the node's ``[tool.nodepipe.resources]``."""
-    resources = read_node_config(task.folder.code / "pyproject.toml").resources
+    resources = run.resources
     options: dict[str, Any] = {
         "num_cpus": resources.cpus,
         "num_gpus": resources.gpus,
-        "name": f"nodepipe:{task.tag}",
+        "name": f"nodepipe:{run.task.tag}",
     }
     if resources.memory_bytes is not None:
         options["memory"] = resources.memory_bytes

@@ -1,6 +1,14 @@
 """What runs on a Ray worker: one node's ``NodeProcess``, its cancellation and its watchdog.
 
-- **Started.** The remote function is a streaming generator: it yields once when the node's
+- **Slots.** ``NodeSlot`` is an actor holding one CPU for as long as it lives: a warm worker
+  process for one slot of ``--jobs``, where nodes with the default resources run one at a time
+  (method calls, no Ray lease per node). It serves a few calls at once (a threaded actor): a
+  node given while another runs is staged, its environment checked and recorded meanwhile, and
+  launched the moment the process before it ends, before that one is concluded.
+  ``NodeSlot.cancel`` stops a node there, running or waiting (Ray does not interrupt a running
+  actor call).
+- **Started.** The remote function (and a slot's ``run``) is a streaming generator: it yields
+  once when the node's
   process is up (its pid and the worker's host, so the store says where it runs and crash
   recovery can find it on the same host) and once more with the ``TaskOutcome``.
 - **Cancel.** ``ray.cancel(force=False)`` raises ``KeyboardInterrupt`` in the worker's main
@@ -15,7 +23,9 @@
   from C++ without running any Python, and kills only their direct children. A watchdog shell per
   worker process (see ``_Watchdog``) then kills the rest of the process group of each node still
   running there, so no node process keeps writing after its orchestrator is gone; crash recovery
-  marks the node run interrupted.
+  marks the node run interrupted. The shell is in a session of its own (Ray kills a dead
+  worker's process group), and a node process that a signal ended by itself (a worker going
+  away kills its own children first) has the rest of its group killed before it is let go.
 - **Per node, only the node.** A Ray worker process runs task after task: what does not depend
   on the node is set up once per process and kept (the watchdog, the thread a node runs in, the
   variables of the worker's environment a node inherits), so a node's task costs little more
@@ -24,7 +34,8 @@
   is materialised in the worker's scratch folder first (``execution.remote_worker``), its log is
   streamed back in ``LogChunk`` items while it runs, and its outputs are uploaded to the storage
   before the outcome is yielded; the scratch folder goes when the task ends, however it ends.
-- **No retries.** Ray never re-runs a node on its own (``max_retries=0``); nodepipe decides.
+- **No retries.** Ray never re-runs a node on its own (``max_retries=0``, a slot
+  ``max_restarts=0``); nodepipe decides.
 """
 
 from __future__ import annotations
@@ -40,7 +51,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, Any
 
 import ray
 
@@ -48,7 +59,7 @@ from nodepipe.domain.environments import RunEnvironment
 from nodepipe.domain.errors import NodepipeError
 from nodepipe.domain.runs import RunOutcome, TaskOutcome
 from nodepipe.execution.node_variables import node_variables
-from nodepipe.execution.process_groups import KILL_GRACE_SECONDS
+from nodepipe.execution.process_groups import KILL_GRACE_SECONDS, terminate_group
 from nodepipe.execution.remote_task import LogChunk, RemoteReports, RemoteTask
 from nodepipe.execution.remote_worker import WorkerRun
 from nodepipe.execution.task import NodeProcess, NodeTask
@@ -130,6 +141,111 @@ def run_remote_on_worker(
         run.remove()
 
 
+SLOT_CALLS = 4
+"""Calls a slot actor serves at once: the node it runs, the next one it prepares meanwhile, and
+cancellations."""
+
+
+class _NodeSlot:
+    """A warm worker process for one slot of ``--jobs`` (see ``cluster.borrow_slot``): it runs
+    the nodes it is given one at a time. A node given while another runs is prepared meanwhile
+    (staged, its environment checked and recorded) and launched the moment the process before
+    it ends, as the local executor does. ``cancel`` reaches a node whether it runs or waits.
+    """
+
+    def __init__(self) -> None:
+        self._turn = threading.Lock()
+        """Held by the node whose process runs: one node process at a time per slot."""
+        self._lock = threading.Lock()
+        self._processes: dict[str, NodeProcess] = {}
+        self._cancelled: set[str] = set()
+        """Cancellations that came before their node (a threaded actor keeps no call order)."""
+
+    @ray.method(num_returns="streaming")
+    def run(self, task: NodeTask) -> Iterator[NodeStartedOnWorker | TaskOutcome]:
+        """Run one node in this slot: yields its start, then its outcome."""
+        process = NodeProcess(task, _inherited_variables())
+        with self._lock:
+            self._processes[task.node_run_id] = process
+            if task.node_run_id in self._cancelled:
+                self._cancelled.discard(task.node_run_id)
+                process.request_cancel()
+        try:
+            yield from self._run(process)
+        finally:
+            with self._lock:
+                self._processes.pop(task.node_run_id, None)
+
+    def _run(self, process: NodeProcess) -> Iterator[NodeStartedOnWorker | TaskOutcome]:
+        task = process.task
+        try:
+            _log_placement(task)
+            process.stage()
+            if not process.cancelled:
+                process.ensure_environment()
+                process.record_environment()
+        except NodepipeError as exc:
+            yield process.fail(exc)
+            return
+        if not self._take_turn(process):
+            yield process.conclude(None)
+            return
+        try:
+            pid = process.launch(_WATCHDOG.watch)
+        except NodepipeError as exc:
+            self._turn.release()
+            yield process.fail(exc)
+            return
+        if pid is None:  # cancelled meanwhile
+            self._turn.release()
+            yield process.conclude(None)
+            return
+        code: int | None = None
+        timed_out = False
+        try:
+            yield NodeStartedOnWorker(pid, socket.gethostname(), process.recorded)
+            timed_out = not process.reap_within(task.timeout)
+            if timed_out:
+                terminate_group(pid)
+            code = process.wait()
+        finally:  # an exception: the worker is going away, so the group goes (code None)
+            signalled = code is not None and code < 0 and not timed_out and not process.cancelled
+            _let_go(pid, leave_nothing=code is None or signalled)
+            self._turn.release()  # the next node of the slot starts before this one concludes
+        yield process.conclude(code, timed_out)
+
+    def _take_turn(self, process: NodeProcess) -> bool:
+        """Wait until the slot's node before this one has ended; False if cancelled meanwhile."""
+        while not self._turn.acquire(timeout=WAIT_SLICE_SECONDS):
+            if process.cancelled:
+                return False
+        if process.cancelled:
+            self._turn.release()
+            return False
+        return True
+
+    def cancel(self, node_run_id: str) -> None:
+        """Stop that node as the local executor does (SIGTERM to its group, SIGKILL after the
+        grace period; its staging discarded, ``data/`` untouched), or keep it from starting."""
+        with self._lock:
+            process = self._processes.get(node_run_id)
+            if process is None:
+                self._cancelled.add(node_run_id)
+                return
+        process.request_cancel()
+        threading.Thread(target=process.cancel, name="node-kill", daemon=True).start()
+
+
+_SLOT_OPTIONS: dict[str, Any] = {
+    "num_cpus": 1,  # held while the actor lives: the slot's share of the cluster
+    "max_restarts": 0,
+    "max_task_retries": 0,
+    "max_concurrency": SLOT_CALLS,
+}
+NodeSlot: Any = ray.remote(**_SLOT_OPTIONS)(_NodeSlot)
+"""The slot actor class (``NodeSlot.remote()`` starts one)."""
+
+
 class _NodeOnWorker:
     """A ``NodeProcess`` in a helper thread; the worker's main thread waits for its events."""
 
@@ -145,6 +261,7 @@ class _NodeOnWorker:
         _HELPERS.run(self._run)
 
     def _run(self) -> None:
+        outcome: TaskOutcome | None = None
         try:
             outcome = self.process.run(self._started)
         except BaseException as exc:  # raised again by the main thread, for the driver
@@ -152,7 +269,7 @@ class _NodeOnWorker:
             return
         finally:
             if self.group is not None:
-                _WATCHDOG.release(self.group)
+                _let_go(self.group, leave_nothing=_signalled(outcome))
             self.finished.set()
         self.events.put(outcome)
 
@@ -295,6 +412,7 @@ class _Watchdog:
                 stdin=subprocess.PIPE,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
+                start_new_session=True,  # Ray kills a dead worker's process group: not this
             )
             launcher.wait()
             assert launcher.stdin is not None
@@ -304,6 +422,30 @@ class _Watchdog:
 
 
 _WATCHDOG = _Watchdog()
+
+
+def _signalled(outcome: TaskOutcome | None) -> bool:
+    """Whether the node was not seen to end (None), or a signal ended it that nodepipe did
+    not send (a cancel or a timeout, whose ending waits for the whole group)."""
+    if outcome is None:
+        return True
+    if outcome.status in (RunOutcome.CANCELLED, RunOutcome.TIMEOUT):
+        return False
+    return outcome.exit_code is not None and outcome.exit_code < 0
+
+
+def _let_go(group: int, leave_nothing: bool) -> None:
+    """Stop watching the group of a node whose process has ended; with ``leave_nothing``, kill
+    what is left of the group first.
+
+    That is for a node not seen to end, or ended by a signal nodepipe did not send: a Ray
+    worker going away kills its own children first (the node's process, not the rest of its
+    group) and only then ends, so a group let go then would be one the watchdog forgot.
+    """
+    if leave_nothing:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(group, signal.SIGKILL)
+    _WATCHDOG.release(group)
 
 
 def _log_placement(task: NodeTask) -> None:
