@@ -34,6 +34,7 @@ from support.wheels import toy_index
 CLI = str(Path(sys.executable).parent / "nodepipe")
 SETTLE = RACY_WINDOW_NS / 1e9 + 0.5
 NODES = ["kept", "edited", "params", "relocked", "touched", "gone", "swapped", "python", "foreign"]
+NODES += ["settings", "inline", "context"]
 RUN_FLAGS = ("--force", "--json", "-j", "2")
 USES_TOYPKG = "import toypkg\nprint('toypkg', toypkg.VERSION)\n"
 
@@ -82,8 +83,10 @@ def facts(ws: nodepipe.Workspace) -> dict[str, Any]:
     return found["facts"]
 
 
-def fact_of(ws: nodepipe.Workspace, kind: str, tag: str) -> Any:
-    return facts(ws).get(f"{kind}:{code_of(ws, tag)}")
+def fact_of(ws: nodepipe.Workspace, kind: str, tag: str, file: str = "") -> Any:
+    """The fact of ``kind`` kept about the node's ``code/`` (or a ``file`` of its folder)."""
+    about = ws.nodes.path(tag) / file if file else code_of(ws, tag)
+    return facts(ws).get(f"{kind}:{about}")
 
 
 def sha256(path: Path) -> str:
@@ -105,15 +108,17 @@ def same_size_edit(path: Path, old: str, new: str) -> None:
     assert path.stat().st_size == before.st_size
 
 
+READ = ("lock", "pyvenv", "hashed", "toml", "entry", "context")
 COUNTING = textwrap.dedent(
     """
-    import sys
-    from pathlib import Path
+    import sys, tomllib
     import nodepipe
     from nodepipe.envs import node_env
+    from nodepipe.execution import run_files
+    from nodepipe.services.envs import inline_metadata
     from nodepipe.services.runs.service import RunRequest
     from nodepipe.workspace import objects, run_environment
-    read = {"lock": 0, "pyvenv": 0, "hashed": 0}
+    read = dict.fromkeys(("lock", "pyvenv", "hashed", "toml", "entry", "context"), 0)
     def counting(name, real):
         def count(*args, **kwargs):
             read[name] += 1
@@ -122,6 +127,9 @@ COUNTING = textwrap.dedent(
     node_env._lock_identity = counting("lock", node_env._lock_identity)
     run_environment._python_version = counting("pyvenv", run_environment._python_version)
     objects._file_digest = counting("hashed", objects._file_digest)
+    tomllib.loads = counting("toml", tomllib.loads)
+    inline_metadata.script_requirements = counting("entry", inline_metadata.script_requirements)
+    run_files._text_at = counting("context", run_files._text_at)
     ws = nodepipe.open(sys.argv[1])
     ws.runs.run(RunRequest("p", only=[sys.argv[2]], force=True))
     print(read)
@@ -131,7 +139,8 @@ COUNTING = textwrap.dedent(
 
 def reads(ws: nodepipe.Workspace, tag: str) -> dict[str, int]:
     """What a forced run of ``tag`` in a new process reads again: locks hashed, ``pyvenv.cfg``
-    files read, code files hashed."""
+    files read, code files hashed, TOML files parsed, entry files read for inline metadata,
+    context files read."""
     done = subprocess.run(
         [sys.executable, "-c", COUNTING, str(ws.root), tag],
         capture_output=True,
@@ -146,8 +155,9 @@ def reads(ws: nodepipe.Workspace, tag: str) -> dict[str, int]:
 def test_a_run_in_a_new_process_trusts_the_kept_facts(ws: nodepipe.Workspace) -> None:
     assert fact_of(ws, "synced", "kept") is not None
     assert fact_of(ws, "recorded", "kept") is not None
-    # nothing read again: no lock hashed, no pyvenv.cfg read, no params.yaml hashed
-    assert reads(ws, "kept") == {"lock": 0, "pyvenv": 0, "hashed": 0}
+    # nothing read again: no lock hashed, no pyvenv.cfg read, no params.yaml hashed, no
+    # pyproject parsed, no main.py read for inline metadata, no context.json read
+    assert reads(ws, "kept") == {**dict.fromkeys(READ, 0), "toml": 1}  # nodepipe.toml
 
 
 def test_code_edited_in_place_is_recorded_and_run(ws: nodepipe.Workspace) -> None:
@@ -192,6 +202,7 @@ def test_uv_add_and_a_touched_lock_are_seen(ws: nodepipe.Workspace) -> None:
     assert fact_of(ws, "synced", "touched") is not None
     (code / "uv.lock").touch()
     assert reads(ws, "touched")["lock"] == 1  # read again, not trusted
+    assert reads(ws, "touched")["lock"] == 1  # not kept either: touched within the racy window
     ws.envs.add("touched", ["toypkg==1.0"])
     (code / "main.py").write_text(USES_TOYPKG)
     run_id = run(ws, "touched")
@@ -228,6 +239,47 @@ def test_another_interpreter_is_synced_and_recorded(ws: nodepipe.Workspace) -> N
     assert f"python{other}" in past.interpreter or other in past.interpreter
 
 
+def test_settings_edited_in_place_are_read_again(ws: nodepipe.Workspace) -> None:
+    """``[tool.nodepipe] entry`` changed in place (the same size, its mtime put back): the
+    pyproject is parsed again and the new entry runs."""
+    code = code_of(ws, "settings")
+    assert fact_of(ws, "parsed", "settings", "code/pyproject.toml") is not None
+    (code / "alt1.py").write_text("print('alternative')\n")
+    same_size_edit(code / "pyproject.toml", 'entry = "main.py"', 'entry = "alt1.py"')
+    run(ws, "settings")
+    assert "alternative" in log_of(ws, "settings")
+
+
+def test_inline_metadata_added_to_the_entry_is_honoured(ws: nodepipe.Workspace) -> None:
+    code = code_of(ws, "inline")
+    assert fact_of(ws, "in-line", "inline", "code/main.py") is not None
+    script = '# /// script\n# dependencies = ["toypkg==1.0"]\n# ///\n'
+    (code / "main.py").write_text(script + USES_TOYPKG)
+    run(ws, "inline")
+    assert "toypkg 1.0" in log_of(ws, "inline")
+
+
+def test_a_context_file_changed_in_place_is_written_again(ws: nodepipe.Workspace) -> None:
+    context = ws.nodes.path("context") / "logs" / "context.json"
+    assert fact_of(ws, "holds", "context", "logs/context.json") is not None
+    right = context.read_text()
+    same_size_edit(context, '"params"', '"PARAMS"')
+    run(ws, "context")
+    assert context.read_text() == right
+
+
+@pytest.fixture
+def facts_kept(ws: nodepipe.Workspace) -> Iterator[None]:
+    """The facts file put back as it was after a test that replaces it (the tests after it,
+    in the same worker, expect their nodes' facts)."""
+    file = facts_file(ws.context.layout.state_dir)
+    before = file.read_bytes()
+    yield
+    file.unlink()
+    file.write_bytes(before)
+    file.chmod(0o600)
+
+
 def forged(ws: nodepipe.Workspace, tag: str) -> str:
     """The facts file with an entry saying the environment of ``tag`` is synced from its lock
     as it stats now, in step with its pyproject: what someone wanting a run on a stale
@@ -244,7 +296,7 @@ def forged(ws: nodepipe.Workspace, tag: str) -> str:
 
 
 def test_a_facts_file_of_another_user_or_writable_by_others_is_not_trusted(
-    ws: nodepipe.Workspace, other: OtherUser
+    ws: nodepipe.Workspace, other: OtherUser, facts_kept: None
 ) -> None:
     """The node's environment synced from its own lock, then the donor's pyproject and lock
     (toypkg) copied over: a forged file saying it is synced from that lock is trusted as this
@@ -290,7 +342,9 @@ def test_a_facts_file_of_another_user_or_writable_by_others_is_not_trusted(
         lambda text: text.replace('"facts":{', '"facts":{"synced:x":5,', 1),
     ],
 )
-def test_a_damaged_facts_file_is_ignored_and_replaced(ws: nodepipe.Workspace, damage: Any) -> None:
+def test_a_damaged_facts_file_is_ignored_and_replaced(
+    ws: nodepipe.Workspace, damage: Any, facts_kept: None
+) -> None:
     file = facts_file(ws.context.layout.state_dir)
     file.write_text(damage(file.read_text()))
     run(ws, "kept")

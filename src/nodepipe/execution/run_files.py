@@ -8,26 +8,42 @@ files is what costs most on a busy filesystem.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 from pathlib import Path
 
 from nodepipe.workspace.durable import write_atomic
 from nodepipe.workspace.file_state import FileState, file_state_or_none, latest_per_key
+from nodepipe.workspace.kept_facts import facts_for, now_ns, settled
 
 CONTEXT_FILE = "context.json"
+_WRITTEN_FACT = "holds"
+"""The kind of ``kept_facts`` entry: the sha256 of the text a file holds, by its path."""
 
 
 def write_if_changed(path: Path, text: str) -> None:
     """Replace ``path`` atomically with ``text`` unless it already holds exactly that.
 
     The context of a node rarely changes between runs; not rewriting it spares the
-    filesystem a file creation per node run.
+    filesystem a file creation per node run. A process that has not read the file yet takes
+    its digest from the facts an earlier one kept by the file's state (``kept_facts``).
     """
     state = file_state_or_none(path)
+    if state is None:
+        write_atomic(path, text, durable=False)  # rewritten at the node's next run if lost
+        return
+    facts = facts_for(str(path.parent.parent))
+    states = [[*state]]
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    if facts is not None and facts.get(_WRITTEN_FACT, state[0], states) == digest:
+        return
+    began = now_ns()
     with contextlib.suppress(OSError, ValueError):
-        if state is not None and _text_at(state) == text:
+        if _text_at(state) == text:
+            if facts is not None and settled((state[1], state[4]), began):
+                facts.put(_WRITTEN_FACT, state[0], states, digest)
             return
-    write_atomic(path, text, durable=False)  # rewritten at the node's next run if lost
+    write_atomic(path, text, durable=False)
 
 
 @latest_per_key(lambda state: state[0])

@@ -1,15 +1,18 @@
-"""Facts about a node's environment kept across processes while the files they came from stat
-as they did: a run in a new process does not read, hash and parse them again for every node.
+"""Facts about a node kept across processes while the files they came from stat as they did:
+a run in a new process does not read, hash and parse them again for every node.
 
-A node run asks, before its process starts, whether its environment was synced from its lock
+Before each node run the orchestrator asks whether its environment was synced from its lock
 and that lock satisfies its ``pyproject.toml`` (``envs.node_env``: the sync marker read, the
-lock hashed, the pyproject parsed), and records what it starts with (``run_environment``: every
-code file's digest, the manifest naming them, the interpreter's version from ``pyvenv.cfg``).
-A long-lived process remembers those by the files' states; this keeps them for the next
-process too, the way ``check_cache`` keeps node checks:
+lock hashed, the pyproject parsed), whether its entry file's inline metadata is in its
+pyproject (``services.envs.inline_metadata``), whether its context file already holds the
+context (``execution.run_files``), and records what it starts with (``run_environment``: every
+code file's digest, the manifest naming them, the interpreter's version from ``pyvenv.cfg``);
+its ``pyproject.toml`` is parsed for several of those (``node_config``). A long-lived process
+remembers those by the files' states; this keeps them for the next process too, the way
+``check_cache`` keeps node checks:
 
-- a fact is kept with the state of every file it was read from (path, size, mtime, ctime,
-  inode; for a walked ``code/``, device and mode too) and is given back only for exactly those
+- a fact is kept with the state of every file it was read from (path, mtime, size, inode,
+  ctime; for a walked ``code/``, device and mode too) and is given back only for exactly those
   states, which the caller looks at anew each time (a file added or removed changes the walk);
   ``ctime`` cannot be set back, so an edit of the same size with its mtime put back shows;
 - git's "racily clean" rule: a fact is kept only when every file it was read from last changed
@@ -17,19 +20,19 @@ process too, the way ``check_cache`` keeps node checks:
 - the file names the workspace and the nodepipe code that decides the facts (the size and mtime
   of ``FACT_MODULES``' files): after an upgrade or an edit of that code it is rebuilt;
 - it is one JSON file per OS user (``.nodepipe/cache/node-facts-<uid>.json``), read at once
-  and replaced atomically, never flushed (a lost file is rebuilt); a file that is not a regular
-  file of this user's, is writable by others, is too large or does not parse is ignored, as is
-  an entry of the wrong shape: a forged file can at worst name a state the stats then refuse
-  (``check_cache_file.read_own``). Concurrent writers: the last one wins.
+  and replaced atomically when a run ends, never flushed (a lost file is rebuilt); a file that
+  is not a regular file of this user's, is writable by others, is too large or does not parse
+  is ignored, as is an entry of the wrong shape: a forged file can at worst name a state the
+  stats then refuse (``check_cache_file.read_own``). Concurrent writers: the last one wins.
 
 Facts are kept for the workspace a process opened (``KeptFacts`` registers itself by its nodes
-folder); a process that opened none (a Ray worker) reads everything as before.
+folder, and a fact is found by the node folder it is about); a process that opened none (a Ray
+worker) reads everything as before.
 """
 
 from __future__ import annotations
 
 import contextlib
-import importlib
 import json
 import os
 import threading
@@ -47,6 +50,9 @@ FACT_MODULES = (
     "nodepipe.domain.staleness",
     "nodepipe.envs.members",
     "nodepipe.envs.node_env",
+    "nodepipe.envs.script_metadata",
+    "nodepipe.execution.run_files",
+    "nodepipe.services.envs.inline_metadata",
     "nodepipe.workspace.code_trees",
     "nodepipe.workspace.kept_facts",
     "nodepipe.workspace.node_config",
@@ -158,11 +164,12 @@ def now_ns() -> int:
 
 
 def _code_identity() -> list[list[int]]:
-    """The size and mtime of each of ``FACT_MODULES``' files."""
+    """The size and mtime of each of ``FACT_MODULES``' files (found beside this package's,
+    not imported: a ``status`` that reads a fact imports nothing it does not use)."""
+    package = Path(__file__).resolve().parent.parent
     found = []
     for name in FACT_MODULES:
-        where = getattr(importlib.import_module(name), "__file__", None)
-        with contextlib.suppress(OSError, TypeError):
-            state = Path(str(where)).stat()
+        with contextlib.suppress(OSError):
+            state = package.joinpath(*name.split(".")[1:]).with_suffix(".py").stat()
             found.append([state.st_size, state.st_mtime_ns])
     return found

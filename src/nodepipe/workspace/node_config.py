@@ -17,7 +17,9 @@ memory = "2GB"
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import json
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -28,6 +30,8 @@ from nodepipe.domain.errors import InvalidInputError
 from nodepipe.workspace.file_state import FileState, file_state, latest_per_key
 from nodepipe.workspace.node_folder import ENTRY_POINT
 
+_PARSED_FACT = "parsed"
+"""The kind of ``kept_facts`` entry a parsed ``pyproject.toml`` is kept as, by its path."""
 _MEMORY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]?)i?B?\s*$", re.IGNORECASE)
 _VARIABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\*?$")
 _UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
@@ -102,12 +106,32 @@ def _state(pyproject: Path) -> FileState:
 
 @latest_per_key(lambda state: state[0])
 def _parsed(state: FileState) -> dict[str, Any]:
-    """The parsed file in that state, shared: callers must not change it."""
+    """The parsed file in that state, shared: callers must not change it. A node's
+    ``pyproject.toml`` parsed by an earlier process is taken from the facts it kept
+    (``kept_facts``: by the file's state, as JSON), not parsed again."""
+    from nodepipe.workspace.kept_facts import facts_for, now_ns, settled  # a cycle otherwise
+
+    facts = facts_for(state[0].rpartition("/")[0].rpartition("/")[0])
+    states = [[*state]]
+    if facts is not None:
+        kept = facts.get(_PARSED_FACT, state[0], states)
+        if isinstance(kept, str):
+            with contextlib.suppress(ValueError):
+                found = json.loads(kept)
+                if isinstance(found, dict):
+                    return found
+    began = now_ns()
     pyproject = Path(state[0])
     try:
-        return tomllib.loads(pyproject.read_text(encoding="utf-8"))
+        parsed = tomllib.loads(pyproject.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise InvalidInputError(f"cannot read {pyproject}: {exc}") from exc
+    if facts is not None and settled((state[1], state[4]), began):
+        with contextlib.suppress(TypeError, ValueError):  # a date, NaN: not kept as JSON
+            text = json.dumps(parsed, allow_nan=False)
+            if json.loads(text) == parsed:
+                facts.put(_PARSED_FACT, state[0], states, text)
+    return parsed
 
 
 @latest_per_key(lambda state: state[0])

@@ -12,7 +12,11 @@ from pathlib import Path
 from nodepipe.envs.script_metadata import script_requirements
 from nodepipe.services.context import WorkspaceContext
 from nodepipe.workspace.file_state import FileState, file_state, file_state_or_none, latest_per_key
+from nodepipe.workspace.kept_facts import facts_for, now_ns, settled
 from nodepipe.workspace.node_config import NodeConfig, read_node_config, script_dependencies
+
+_IN_LINE_FACT = "in-line"
+"""The kind of ``kept_facts`` entry: an entry file's inline metadata is in its pyproject."""
 
 
 def has_own_python_entry(config: NodeConfig) -> bool:
@@ -58,6 +62,16 @@ def _in_line(entry: Path, pyproject: Path, seen: tuple[FileState | None, FileSta
     """Whether the entry file's inline metadata (if any) is already in the pyproject.
 
     Remembered for the files' states ``seen``: a run of a big pipeline re-reads only the nodes
-    whose files changed."""
+    whose files changed; and across processes (``kept_facts``: an entry in line with its
+    pyproject while both stat as they did is not read again by the next run)."""
+    facts = facts_for(str(pyproject.parent.parent))
+    states = [None if state is None else [*state] for state in seen]
+    if facts is not None and facts.get(_IN_LINE_FACT, str(entry), states) is True:
+        return True
+    began = now_ns()
     wanted, requires = script_requirements(entry)
-    return wanted == script_dependencies(pyproject) and requires is None
+    in_line = wanted == script_dependencies(pyproject) and requires is None
+    stamps = [stamp for state in seen if state is not None for stamp in (state[1], state[4])]
+    if in_line and facts is not None and settled(stamps, began):
+        facts.put(_IN_LINE_FACT, str(entry), states, True)
+    return in_line
