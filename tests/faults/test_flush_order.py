@@ -118,6 +118,22 @@ def test_a_run_checkpoints_the_store_once_when_it_closes_it(lab: nodepipe.Worksp
     assert deleted[0].index > commits[-1].index  # at the end, once all is recorded
 
 
+def test_a_long_run_copies_its_log_into_the_store_file_as_it_goes(
+    lab: nodepipe.Workspace,
+) -> None:
+    """The recorder copies the log into the store file after each batch while nodes run, so
+    the checkpoint when the command closes the store has only the run's end left to copy."""
+    (lab.nodes.path("load") / "code" / "main.py").write_text("import time\ntime.sleep(0.8)\n")
+    lab.runs.run(RunRequest("p"))
+    lab.close()
+    calls = traced(lab.root, "-w", str(lab.root), "run", "p", "--force")
+    store = str(lab.context.layout.default_store_file)
+    copied = first(calls, "pwrite64", f"<{store}>")
+    deleted = first(calls, "unlink", f'"{store}-wal"')
+    commits = [c for c in calls if c.name == "fdatasync" and f"<{store}-wal>" in c.args]
+    assert copied.index < commits[-1].index < deleted.index  # copied before the run's end
+
+
 def test_a_runs_outputs_are_on_disk_before_the_store_records_them(
     lab: nodepipe.Workspace,
 ) -> None:

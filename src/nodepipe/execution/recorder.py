@@ -11,12 +11,14 @@ and is written before the run returns.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import queue
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from nodepipe.domain.errors import NodepipeError
 from nodepipe.domain.events import (
     NodeFinished,
     NodePreparing,
@@ -88,12 +90,15 @@ class StoreRecorder:
             batch = self._next_batch()
             ending = [item for item in batch if isinstance(item[0], RunFinished)]
             body = [item for item in batch if not isinstance(item[0], RunFinished)]
-            if body and self._commit(body) and self._after_commit is not None:
-                crash_point("record.committed")
-                try:
-                    self._after_commit([event for event, _ in body])
-                except Exception as exc:
-                    self._fail(exc)
+            if body and self._commit(body):
+                if self._after_commit is not None:
+                    crash_point("record.committed")
+                    try:
+                        self._after_commit([event for event, _ in body])
+                    except Exception as exc:
+                        self._fail(exc)
+                if not ending:  # while nodes run, not on the way to the run's end
+                    self._copy_log()
             if ending:
                 self._commit(ending)
                 finished = True
@@ -115,6 +120,12 @@ class StoreRecorder:
             self._fail(exc)
             return False
         return True
+
+    def _copy_log(self) -> None:
+        """The store's log copied into its file (``Store.copy_log``); a copy that fails is left
+        to the next one, or to the store's close: the batch itself is committed."""
+        with contextlib.suppress(NodepipeError):
+            self.store.copy_log()
 
     def _fail(self, error: BaseException) -> None:
         first = self._error is None

@@ -19,8 +19,9 @@ connection to it closes; every session here has a connection of its own, so with
 each of a run's transactions (its claim, each batch of its progress) and each read command ended
 with a checkpoint: 2-5 ms of writes and flushes apiece, the claim's on the way to the first
 node's start. Commits are durable either way (``synchronous=FULL`` flushes the log at each
-commit); the log is checkpointed by SQLite's automatic checkpoint once it outgrows 1,000 pages,
-and when the keeper closes.
+commit); a run copies its log into the file as it goes (``copy_log``, from its recorder's thread,
+beside its nodes), SQLite's automatic checkpoint does once the log outgrows 1,000 pages, and the
+keeper's close copies what is left.
 """
 
 from __future__ import annotations
@@ -161,6 +162,20 @@ class Store:
 
         with self.failures.translated(), self.engine.connect() as connection, connection.begin():
             yield StoreSession(connection)
+
+    def copy_log(self) -> None:
+        """Copy what the log of an SQLite store holds into its file now (a passive checkpoint:
+        it waits for no reader nor writer, and leaves the log in place), so that the
+        checkpoint when the store closes has little left. Nothing on PostgreSQL."""
+        if self._sqlite_file is None:
+            return
+        with self.failures.translated():
+            connection = connect(self._sqlite_file)
+            try:
+                connection.execute("PRAGMA synchronous=FULL")  # the file flushed, then the log
+                connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            finally:
+                connection.close()
 
     @contextmanager
     def light_read(self) -> Iterator[LightReads]:
