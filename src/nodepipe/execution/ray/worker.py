@@ -160,6 +160,7 @@ class _NodeSlot:
         self._processes: dict[str, NodeProcess] = {}
         self._cancelled: set[str] = set()
         """Cancellations that came before their node (a threaded actor keeps no call order)."""
+        self._placement = _placement()
 
     @ray.method(num_returns="streaming")
     def run(self, task: NodeTask) -> Iterator[NodeStartedOnWorker | TaskOutcome]:
@@ -179,7 +180,7 @@ class _NodeSlot:
     def _run(self, process: NodeProcess) -> Iterator[NodeStartedOnWorker | TaskOutcome]:
         task = process.task
         try:
-            _log_placement(task)
+            _log_placement(task, self._placement)
             process.stage()
             if not process.cancelled:
                 process.ensure_environment()
@@ -192,8 +193,10 @@ class _NodeSlot:
             return
         try:
             pid = process.launch(_WATCHDOG.watch)
-        except NodepipeError as exc:
-            self._turn.release()
+        except BaseException as exc:
+            self._turn.release()  # the slot's next node must not wait for ever
+            if not isinstance(exc, NodepipeError):
+                raise
             yield process.fail(exc)
             return
         if pid is None:  # cancelled meanwhile
@@ -448,17 +451,24 @@ def _let_go(group: int, leave_nothing: bool) -> None:
     _WATCHDOG.release(group)
 
 
-def _log_placement(task: NodeTask) -> None:
-    """Say in the node's log where it runs and what Ray reserved for it."""
+def _placement() -> str:
+    """The log line saying where a node runs and what Ray reserved for it (a task's own
+    reservation, or a slot's for as long as it lives)."""
     context = ray.get_runtime_context()
     assigned: dict[str, float] = context.get_assigned_resources()  # type: ignore[no-untyped-call]
     reserved = ", ".join(
         f"{name}={int(amount) if float(amount).is_integer() else amount}"
         for name, amount in sorted(assigned.items())
     )
+    return (
+        f"# nodepipe: Ray worker on {socket.gethostname()} (pid {os.getpid()}), "
+        f"reserved {reserved or 'nothing'}\n"
+    )
+
+
+def _log_placement(task: NodeTask, placement: str | None = None) -> None:
+    """Say in the node's log where it runs and what Ray reserved for it."""
+    line = placement or _placement()
     task.log_file.parent.mkdir(parents=True, exist_ok=True)
     with task.log_file.open("a", encoding="utf-8") as log:
-        log.write(
-            f"# nodepipe: Ray worker on {socket.gethostname()} (pid {os.getpid()}), "
-            f"reserved {reserved or 'nothing'}\n"
-        )
+        log.write(line)
