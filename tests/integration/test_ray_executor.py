@@ -433,7 +433,21 @@ def processes_mentioning(text: str) -> list[int]:
     return found
 
 
-# Warm slots: what nodes with the default resources run on ---------------------------------------
+# Warm slots: nodes with the default resources, on a connection kept open -----------------------
+
+
+@pytest.fixture
+def kept_connection(ray_cluster: RayCluster) -> Iterator[None]:
+    """This process connects to the cluster itself, as a long-lived program does: its runs put
+    nodes with the default resources on warm slot actors."""
+    import ray
+
+    ray.init(address=ray_cluster.address, log_to_driver=False, include_dashboard=False)
+    try:
+        yield
+    finally:
+        ray.shutdown()
+
 
 SPAN = """
 import time
@@ -447,7 +461,7 @@ with (node.reports_dir() / "span").open("a") as span:
 
 @in_ray_namespace
 def test_jobs_bounds_the_nodes_running_at_once_on_a_larger_cluster(
-    lab: nodepipe.Workspace, ray_cluster: RayCluster
+    lab: nodepipe.Workspace, ray_cluster: RayCluster, kept_connection: None
 ) -> None:
     """--jobs 1 on a cluster with two CPUs: the nodes handed over ahead (prepared on the slot's
     worker meanwhile) run one after another, never two at once."""
@@ -471,10 +485,11 @@ def test_jobs_bounds_the_nodes_running_at_once_on_a_larger_cluster(
 
 @in_ray_namespace
 def test_a_node_asking_for_more_cpus_runs_beside_warm_slots(
-    lab: nodepipe.Workspace, ray_cluster: RayCluster
+    lab: nodepipe.Workspace, ray_cluster: RayCluster, kept_connection: None
 ) -> None:
-    """a → big (cpus = 2, the whole cluster), a → c → d: the slots that ran a and c hold a CPU
-    each while they live, and must not keep big waiting for ever."""
+    """a → big (cpus = 2, the whole cluster), a → c → d, run twice: the slots that ran a and c
+    (and those the first run left idle) hold a CPU each while they live, and must not keep big
+    waiting for ever."""
     lab.pipelines.new("mixed")
     for tag in ("a", "big", "c", "d"):
         lab.nodes.new("mixed", tag)
@@ -482,19 +497,95 @@ def test_a_node_asking_for_more_cpus_runs_beside_warm_slots(
     for parent, child in (("a", "big"), ("a", "c"), ("c", "d")):
         lab.edges.connect(parent, child, "mixed")
     set_resources(lab.nodes.path("big"), "cpus = 2")
+    request = RunRequest(
+        "mixed", executor="ray", ray_address=ray_cluster.address, jobs=2, force=True
+    )
 
-    result = run_in_background(lab, ray_cluster, "mixed")()
+    for _ in range(2):
+        result = RunService(lab.context).run(request)
 
+        assert result.finished is not None and result.run_id is not None
+        assert result.finished.status == "completed", node_runs(lab, result.run_id)
+        assert "reserved CPU=2" in (lab.nodes.path("big") / "logs" / "latest.log").read_text()
+        for tag in ("a", "c", "d"):
+            assert "reserved CPU=1" in (lab.nodes.path(tag) / "logs" / "latest.log").read_text()
+
+
+@in_ray_namespace
+def test_kill_cancels_the_node_on_its_slot(
+    lab: nodepipe.Workspace, ray_cluster: RayCluster, kept_connection: None
+) -> None:
+    """A node that ignores SIGTERM, killed mid-run on a slot: its process group ends, old
+    outputs stay, the node below is skipped; the slot then runs the next run's nodes."""
+    folder = sleepy_pipeline(lab)
+    request = RunRequest("sleepy", executor="ray", ray_address=ray_cluster.address, jobs=2)
+    first = RunService(lab.context).run(request)
+    assert first.finished is not None and first.finished.status == "completed"
+    lab.nodes.set_params("sleeper", ["forever=true"])
+    events: list[RunEvent] = []
+    results: list[RunResult] = []
+    runner = threading.Thread(
+        target=lambda: results.append(RunService(lab.context).run(request, [events.append]))
+    )
+    runner.start()
+    node_pid, child_pid = sleeper_pids(folder)
+
+    RunService(lab.context).kill(["sleeper"])
+    runner.join(timeout=180)
+
+    (result,) = results
     assert result.finished is not None and result.run_id is not None
-    assert result.finished.status == "completed", node_runs(lab, result.run_id)
-    assert "reserved CPU=2" in (lab.nodes.path("big") / "logs" / "latest.log").read_text()
-    for tag in ("a", "c", "d"):
-        assert "reserved CPU=1" in (lab.nodes.path(tag) / "logs" / "latest.log").read_text()
+    assert result.finished.status == "cancelled"
+    (ended,) = [e for e in events if isinstance(e, NodeFinished)]
+    assert ended.outcome.status is RunOutcome.CANCELLED
+    runs = node_runs(lab, result.run_id)
+    assert runs["sleeper"].state is NodeRunState.CANCELLED
+    assert runs["sleeper"].pid == node_pid
+    assert runs["after"].state is NodeRunState.SKIPPED
+    assert not alive(node_pid) and not alive(child_pid)
+    assert (folder / "data" / "out.txt").read_text() == "first"
+    assert not list((folder / ".staging").glob("*"))
+    write_main(lab, "sleeper", "(node.data_dir() / 'out.txt').write_text('again')\n")
+    again = RunService(lab.context).run(request)
+    assert again.finished is not None and again.finished.status == "completed"
+
+
+KEPT_CONNECTION_ORCHESTRATOR = CRASHING_ORCHESTRATOR.replace(
+    "RunService(ws.context).run(",
+    "import ray\nray.init(address=sys.argv[2], log_to_driver=False)\nRunService(ws.context).run(",
+)
+
+
+@in_ray_namespace
+def test_a_dead_orchestrator_leaves_no_node_process_on_its_slots(
+    lab: nodepipe.Workspace, ray_cluster: RayCluster
+) -> None:
+    """A program that keeps its connection dies while the sleeper runs on a slot, after two
+    nodes ran there: Ray ends the slot's worker, whose watchdog kills the node's whole group."""
+    folder = sleepy_pipeline(lab)
+    lab.nodes.set_params("sleeper", ["forever=true"])
+    for tag in ("first", "second"):
+        lab.nodes.new("sleepy", tag)
+        write_main(lab, tag, f"(node.data_dir() / 'out.txt').write_text('{tag}')\n")
+        lab.edges.connect(tag, "sleeper", "sleepy")
+    orchestrator = subprocess.Popen(
+        [sys.executable, "-c", KEPT_CONNECTION_ORCHESTRATOR, str(lab.root), ray_cluster.address],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    node_pid, child_pid = sleeper_pids(folder, check_alive=False)
+    assert orchestrator.wait(timeout=120) == 3
+
+    wait_for(lambda: not alive(node_pid) and not alive(child_pid), "the node to die", 30)
+    interrupted = RunService(lab.context).recover()
+    expected = {lab.nodes.get(tag).id for tag in ("sleeper", "after")}
+    assert {nr.node_id for nr in interrupted} == expected
+    assert not (folder / "data" / "out.txt").exists()
 
 
 @in_ray_namespace
 def test_a_killed_slot_worker_fails_its_node_and_the_others_get_a_new_one(
-    lab: nodepipe.Workspace, ray_cluster: RayCluster
+    lab: nodepipe.Workspace, ray_cluster: RayCluster, kept_connection: None
 ) -> None:
     """--jobs 1: the sleeper and another node share one slot (one runs, the other waits there,
     prepared). The slot's worker process is SIGKILLed while the sleeper runs: the sleeper's
@@ -528,7 +619,7 @@ def test_a_killed_slot_worker_fails_its_node_and_the_others_get_a_new_one(
     assert result.finished.status == "failed"
     runs = node_runs(lab, result.run_id)
     assert runs["sleeper"].state is NodeRunState.FAILED
-    assert "worker" in runs["sleeper"].message.lower(), runs["sleeper"].message
+    assert runs["sleeper"].message.startswith("the Ray worker running the node died")
     assert runs["after"].state is NodeRunState.SKIPPED
     assert runs["other"].state is NodeRunState.COMPLETED, runs["other"].message
     wait_for(lambda: not alive(node_pid) and not alive(child_pid), "the node to die", 30)

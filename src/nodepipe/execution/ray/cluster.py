@@ -7,9 +7,13 @@ One process talks to one cluster at a time.
 
 The connection also keeps the **warm slots** of its executors (``borrow_slot``): actors
 (``worker.NodeSlot``, one worker process each, holding one CPU) that run nodes with the default
-resources one after another without a Ray lease per node. A slot an executor gives back waits
-idle for the next run of the process, for ``IDLE_SLOT_SECONDS`` at most; it is dropped at once
-while a node of other resources waits for the CPUs it holds (``task_waiting``), and none is lent
+resources one after another without a Ray lease per node. Only a run on a connection that was
+open already uses them (``acquire`` says so): a Python program that connected itself, or a run
+beside another in the same process (the web app). A slot's worker process is started for it,
+where a task may get one that Ray started beforehand: slots pay off on a connection that
+outlives the run, not on one opened for a single run. A slot an executor gives back waits idle
+for the next run of the process, for ``IDLE_SLOT_SECONDS`` at most; it is dropped at once while
+a node of other resources waits for the CPUs it holds (``task_waiting``), and none is lent
 meanwhile, so a node asking for more than a slot's CPU is never starved by idle slots.
 """
 
@@ -41,14 +45,16 @@ class _Connection:
         self._users = 0
         self._owned = False
 
-    def acquire(self, address: str | None) -> None:
+    def acquire(self, address: str | None) -> bool:
         with self._lock:
-            if ray.is_initialized():
+            kept = ray.is_initialized()
+            if kept:
                 _check_same_cluster(address)
             else:
                 _connect(address)
                 self._owned = True
             self._users += 1
+            return kept
 
     def release(self) -> None:
         with self._lock:
@@ -164,9 +170,10 @@ def task_started() -> None:
     _SLOTS.task_started()
 
 
-def acquire(address: str | None) -> None:
-    """Connect to the cluster at ``address`` (None: start a local Ray) unless connected already."""
-    _CONNECTION.acquire(address)
+def acquire(address: str | None) -> bool:
+    """Connect to the cluster at ``address`` (None: start a local Ray) unless connected already;
+    whether it was (a connection kept open by the embedding program, or by another run)."""
+    return _CONNECTION.acquire(address)
 
 
 def release() -> None:

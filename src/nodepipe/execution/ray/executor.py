@@ -1,8 +1,9 @@
 """The Ray executor: the adapter that gives Ray the four verbs of ``Executor`` (driver side).
 
-- **Warm slots.** A node with the default resources (one CPU, no GPU, no memory asked) runs on
-  one of at most ``jobs`` slot actors (``worker.NodeSlot``, lent by ``cluster.borrow_slot``): a
-  method call each, no Ray lease per node. The runner hands over up to ``jobs`` nodes more
+- **Warm slots.** On a connection that was open already (see ``cluster``), a node with the
+  default resources (one CPU, no GPU, no memory asked) runs on one of at most ``jobs`` slot
+  actors (``worker.NodeSlot``, lent by ``cluster.borrow_slot``): a method call each, no Ray
+  lease per node. The runner hands over up to ``jobs`` nodes more
   (``prefetch``); each slot takes one of them as its next node, which its worker prepares while
   the current one runs and launches the moment it ends. A slot empty again goes back to the
   connection for the next run. A slot actor that dies fails the node it ran, as a dead task's
@@ -106,6 +107,8 @@ class RayExecutor:
         self.prefetch = 0 if storage is not None else self.jobs
         """One node ahead per slot, prepared by its worker (none without a shared filesystem)."""
         self._connected = False
+        self._warm = False
+        """Whether nodes with the default resources run on slots: on a connection kept open."""
         self._lock = threading.RLock()  # futures are resolved with it held
         self._runs: dict[str, _Run] = {}
         self._pending: deque[_Run] = deque()
@@ -115,7 +118,7 @@ class RayExecutor:
         self._followers: dict[str, threading.Thread] = {}
 
     def start(self) -> None:
-        cluster.acquire(self.address)
+        self._warm = cluster.acquire(self.address) and self.storage is None
         self._connected = True
 
     def submit(
@@ -186,7 +189,7 @@ class RayExecutor:
     def _place(self, run: _Run) -> bool:
         """Send ``run`` to a new slot or as a task if ``jobs`` has room, else as the next node
         of a slot (default resources only); False if it must wait."""
-        warm = self.storage is None and run.resources == Resources()
+        warm = self._warm and run.resources == Resources()
         if len(self._slots) + self._tasks < self.jobs:
             actor = cluster.borrow_slot() if warm else None
             if actor is None:
