@@ -47,29 +47,33 @@ def test_a_killed_facts_write_loses_nothing(tmp_path: Path) -> None:
         ws.nodes.new("p", tag)
         (ws.nodes.path(tag) / "code" / "main.py").write_text("print('ran')\n")
     ws.runs.run(RunRequest("p"))
-    root, file = ws.root, facts_file(ws.context.layout.state_dir)
+    root, file = ws.root, facts_file(ws.context.layout.state_dir, ws.nodes.path("a").name)
+    kept = {facts_file(ws.context.layout.state_dir, ws.nodes.path(t).name).name for t in "ab"}
     ws.close()
+
+    def files() -> tuple[set[str], int]:
+        """The facts files, and how many copies killed writes left beside them."""
+        names = [p.name for p in file.parent.iterdir() if "facts" in p.name]
+        return {n for n in names if n.endswith(".json")}, sum(n.endswith(".tmp") for n in names)
 
     time.sleep(SETTLE)  # what the run wrote settles: the next run keeps its facts
     first = run(root, "kept_facts.aside")  # the very first write, killed
     assert first.returncode == -9
-    assert not file.exists()
-    assert [p.name for p in file.parent.iterdir() if "facts" in p.name] != []  # its copy
+    assert files() == (set(), 1)  # only the copy it was writing
 
     assert run(root).returncode == 0
-    assert [p.name for p in file.parent.iterdir() if "facts" in p.name] == [file.name]
+    assert files() == (kept, 0)
     before = file.read_bytes()
 
-    venv = ws.nodes.path("a") / "code" / ".venv"
-    marker = venv / ".nodepipe-synced"
+    marker = ws.nodes.path("a") / "code" / ".venv" / ".nodepipe-synced"
     marker.write_text(marker.read_text().replace("\n", "\nchanged\n", 1))  # not in step
     time.sleep(SETTLE)  # the change settles: this run keeps its facts, and is killed
     assert run(root, "kept_facts.aside").returncode == -9
     assert file.read_bytes() == before  # the previous file, whole
-    assert len([p for p in file.parent.iterdir() if "facts" in p.name]) == 2
+    assert files() == (kept, 1)
 
     time.sleep(SETTLE)  # the marker the killed run wrote again settles
     assert run(root).returncode == 0  # the marker is read again: its new facts kept
-    assert [p.name for p in file.parent.iterdir() if "facts" in p.name] == [file.name]
+    assert files() == (kept, 0)
     assert "changed" not in marker.read_text()
     assert json.loads(file.read_bytes()) != json.loads(before)

@@ -78,15 +78,20 @@ def run(ws: nodepipe.Workspace, *only: str) -> str:
     return str(json.loads(done.stdout.splitlines()[0])["run_id"])
 
 
-def facts(ws: nodepipe.Workspace) -> dict[str, Any]:
-    found: dict[str, Any] = json.loads(facts_file(ws.context.layout.state_dir).read_text())
+def shard_of(ws: nodepipe.Workspace, tag: str) -> Path:
+    """The file the facts about node ``tag`` are kept in."""
+    return facts_file(ws.context.layout.state_dir, ws.nodes.path(tag).name)
+
+
+def facts(ws: nodepipe.Workspace, tag: str) -> dict[str, Any]:
+    found: dict[str, Any] = json.loads(shard_of(ws, tag).read_text())
     return found["facts"]
 
 
 def fact_of(ws: nodepipe.Workspace, kind: str, tag: str, file: str = "") -> Any:
     """The fact of ``kind`` kept about the node's ``code/`` (or a ``file`` of its folder)."""
     about = ws.nodes.path(tag) / file if file else code_of(ws, tag)
-    return facts(ws).get(f"{kind}:{about}")
+    return facts(ws, tag).get(f"{kind}:{about}")
 
 
 def sha256(path: Path) -> str:
@@ -270,14 +275,15 @@ def test_a_context_file_changed_in_place_is_written_again(ws: nodepipe.Workspace
 
 @pytest.fixture
 def facts_kept(ws: nodepipe.Workspace) -> Iterator[None]:
-    """The facts file put back as it was after a test that replaces it (the tests after it,
-    in the same worker, expect their nodes' facts)."""
-    file = facts_file(ws.context.layout.state_dir)
-    before = file.read_bytes()
+    """The facts files put back as they were after a test that replaces one (the tests after
+    it, in the same worker, expect their nodes' facts)."""
+    files = list((ws.context.layout.state_dir / "cache").glob("node-facts-*.json"))
+    before = {file: file.read_bytes() for file in files}
     yield
-    file.unlink()
-    file.write_bytes(before)
-    file.chmod(0o600)
+    for file, text in before.items():
+        file.unlink(missing_ok=True)
+        file.write_bytes(text)
+        file.chmod(0o600)
 
 
 def forged(ws: nodepipe.Workspace, tag: str) -> str:
@@ -285,7 +291,7 @@ def forged(ws: nodepipe.Workspace, tag: str) -> str:
     as it stats now, in step with its pyproject: what someone wanting a run on a stale
     environment would write."""
     code = code_of(ws, tag)
-    data = json.loads(facts_file(ws.context.layout.state_dir).read_text())
+    data = json.loads(shard_of(ws, tag).read_text())
     states: list[Any] = [[ws.context.environments.python_for(code)]]
     for path in (code / ".venv" / ".nodepipe-synced", code / "uv.lock", code / "pyproject.toml"):
         found = path.stat()
@@ -312,7 +318,7 @@ def test_a_facts_file_of_another_user_or_writable_by_others_is_not_trusted(
             shutil.copyfile(donor / name, code / name)
         (code / "main.py").write_text(USES_TOYPKG)
         text = forged(ws, "foreign")
-        file = facts_file(ws.context.layout.state_dir)
+        file = shard_of(ws, "foreign")
         file.write_text(text)
         os.chown(file, owner, -1)
         file.chmod(mode)
@@ -329,7 +335,8 @@ def test_a_facts_file_of_another_user_or_writable_by_others_is_not_trusted(
             assert done.returncode == 0, done.stdout + done.stderr  # ...and is not
             assert "toypkg 1.0" in log_of(ws, "foreign")
     assert file is not None
-    run(ws, "kept")  # the next run with a fact to keep writes a file of its own
+    time.sleep(SETTLE)
+    run(ws, "foreign")  # the next run with a fact to keep writes a file of its own
     assert file.stat().st_uid == os.geteuid() and file.stat().st_mode & 0o777 == 0o600
 
 
@@ -345,7 +352,7 @@ def test_a_facts_file_of_another_user_or_writable_by_others_is_not_trusted(
 def test_a_damaged_facts_file_is_ignored_and_replaced(
     ws: nodepipe.Workspace, damage: Any, facts_kept: None
 ) -> None:
-    file = facts_file(ws.context.layout.state_dir)
+    file = shard_of(ws, "kept")
     file.write_text(damage(file.read_text()))
     run(ws, "kept")
     assert "ran" in log_of(ws, "kept")

@@ -32,7 +32,7 @@ from nodepipe.workspace.config import (
     write_config,
 )
 from nodepipe.workspace.folder_memo import FolderMemo
-from nodepipe.workspace.kept_facts import KeptFacts, facts_file
+from nodepipe.workspace.kept_facts import KeptFacts
 from nodepipe.workspace.layout import WorkspaceLayout, find_workspace_root
 
 if TYPE_CHECKING:
@@ -103,7 +103,7 @@ def make_context(
         conda_cache_dir=layout.conda_cache_dir,
     )
     check_cache = CheckCache(cache_file(layout.state_dir), layout.root, layout.nodes_dir)
-    facts = KeptFacts(facts_file(layout.state_dir), layout.root, layout.nodes_dir)
+    facts = KeptFacts(layout.state_dir, layout.root, layout.nodes_dir)
     return WorkspaceContext(
         layout, config, store, environments, check_cache=check_cache, kept_facts=facts
     )

@@ -19,11 +19,13 @@ remembers those by the files' states; this keeps them for the next process too, 
   (mtime and ctime) more than ``RACY_WINDOW_NS`` before the reading began;
 - the file names the workspace and the nodepipe code that decides the facts (the size and mtime
   of ``FACT_MODULES``' files): after an upgrade or an edit of that code it is rebuilt;
-- it is one JSON file per OS user (``.nodepipe/cache/node-facts-<uid>.json``), read at once
-  and replaced atomically when a run ends, never flushed (a lost file is rebuilt); a file that
-  is not a regular file of this user's, is writable by others, is too large or does not parse
-  is ignored, as is an entry of the wrong shape: a forged file can at worst name a state the
-  stats then refuse (``check_cache_file.read_own``). Concurrent writers: the last one wins.
+- it is kept in JSON files per OS user, in shards by the first character of the node's id
+  (``.nodepipe/cache/node-facts-<uid>-<c>.json``: a run of a few nodes of a large workspace
+  reads and writes only theirs), each read at once and replaced atomically when a run ends,
+  never flushed (a lost file is rebuilt); a file that is not a regular file of this user's,
+  is writable by others, is too large or does not parse is ignored, as is an entry of the
+  wrong shape: a forged file can at worst name a state the stats then refuse
+  (``check_cache_file.read_own``). Concurrent writers: the last one wins.
 
 Facts are kept for the workspace a process opened (``KeptFacts`` registers itself by its nodes
 folder, and a fact is found by the node folder it is about); a process that opened none (a Ray
@@ -60,8 +62,9 @@ FACT_MODULES = (
 )
 """The modules whose code decides what a fact says (all imported by a run by then)."""
 MAX_ENTRIES = 100_000
-"""Beyond this many facts the file starts afresh (one or two a node: far above a workspace)."""
+"""Beyond this many facts a shard starts afresh (five a node: far above a workspace's share)."""
 
+_SHARD_NAMES = "abcdefghijklmnopqrstuvwxyz0123456789"
 States = list[Any]
 """The states a fact was read from: plain values, a list (a path, then numbers) a file, None
 for a file absent."""
@@ -71,9 +74,10 @@ _OPENED: dict[str, KeptFacts] = {}
 trailing ``/`` (the newest opened)."""
 
 
-def facts_file(state_dir: Path) -> Path:
-    """This OS user's file of kept facts of a workspace whose state folder is ``state_dir``."""
-    return state_dir / "cache" / f"node-facts-{os.geteuid()}.json"
+def facts_file(state_dir: Path, node_id: str) -> Path:
+    """This OS user's file of the kept facts about node ``node_id`` (one shard of them: the
+    nodes whose id starts as its does) of a workspace whose state folder is ``state_dir``."""
+    return state_dir / "cache" / f"node-facts-{os.geteuid()}-{_shard(node_id)}.json"
 
 
 def facts_for(node_path: str) -> KeptFacts | None:
@@ -90,35 +94,48 @@ def settled(stamps: Iterable[int], began_ns: int) -> bool:
     return all(stamp < limit for stamp in stamps)
 
 
+def _shard(node_id: str) -> str:
+    """The shard of a node's facts: its id's first character (ids are lowercase letters and
+    digits; anything else shares one shard)."""
+    first = node_id[:1]
+    return first if first and first in _SHARD_NAMES else "_"
+
+
 class KeptFacts:
-    """The kept facts of one workspace, loaded on first use, saved by ``save``.
+    """The kept facts of one workspace, in shards by node (a run of a few nodes of a large
+    workspace reads and writes only theirs), each loaded on first use, saved by ``save``.
 
-    A fact is ``[states, value]`` under ``kind:key`` (the kind of fact, and what it is about:
-    a node's ``code/`` folder)."""
+    A fact is ``[states, value]`` under ``kind:key`` (the kind of fact, and what it is about: a
+    path in a node's folder, such as its ``code/``)."""
 
-    def __init__(self, file: Path, root: Path, nodes_dir: Path) -> None:
-        self.file = file
+    def __init__(self, state_dir: Path, root: Path, nodes_dir: Path) -> None:
+        self._state_dir = state_dir
         self._root = str(root)
-        self._entries: dict[str, Any] | None = None
-        self._header: list[Any] = []
-        self._dirty = False
+        self._nodes = f"{nodes_dir}/"
+        self._shards: dict[str, dict[str, Any]] = {}
+        self._header: list[Any] | None = None
+        self._dirty: set[str] = set()
         self._lock = threading.Lock()
-        _OPENED[f"{nodes_dir}/"] = self
+        _OPENED[self._nodes] = self
 
-    def _loaded(self) -> dict[str, Any]:
-        entries = self._entries
+    def _loaded(self, key: str) -> tuple[str, dict[str, Any]]:
+        """The shard the facts about ``key`` (a path in a node's folder) are in, loaded."""
+        node_id = key[len(self._nodes) :].partition("/")[0] if key.startswith(self._nodes) else ""
+        shard = _shard(node_id)
+        entries = self._shards.get(shard)
         if entries is None:
             with self._lock:
-                entries = self._entries
+                entries = self._shards.get(shard)
                 if entries is None:
-                    entries = self._entries = self._read()
-        return entries
+                    entries = self._shards[shard] = self._read(node_id)
+        return shard, entries
 
-    def _read(self) -> dict[str, Any]:
-        """The facts of the file; none when it is missing, foreign, too large, garbled or made
-        for another workspace or another nodepipe."""
-        self._header = [FACTS_FORMAT, self._root, _code_identity()]
-        data = read_own(self.file)
+    def _read(self, node_id: str) -> dict[str, Any]:
+        """The facts of the shard of ``node_id``; none when its file is missing, foreign, too
+        large, garbled or made for another workspace or another nodepipe."""
+        if self._header is None:
+            self._header = [FACTS_FORMAT, self._root, _code_identity()]
+        data = read_own(facts_file(self._state_dir, node_id))
         if not isinstance(data, dict) or data.get("header") != self._header:
             return {}
         facts = data.get("facts")
@@ -127,7 +144,7 @@ class KeptFacts:
     def get(self, kind: str, key: str, states: States) -> Any:
         """The value kept for ``kind:key`` read from files in exactly ``states``; None when
         there is none (or it was read from other states)."""
-        entry = self._loaded().get(f"{kind}:{key}")
+        entry = self._loaded(key)[1].get(f"{kind}:{key}")
         if not isinstance(entry, list) or len(entry) != 2 or entry[0] != states:
             return None
         return entry[1]
@@ -136,7 +153,7 @@ class KeptFacts:
         """Keep ``value``, read from files in ``states``: only once ``settled`` said none of
         them changed too close to the reading (the caller asks it, naming each mtime and
         ctime)."""
-        entries = self._loaded()
+        shard, entries = self._loaded(key)
         name = f"{kind}:{key}"
         with self._lock:
             if entries.get(name) == [states, value]:
@@ -144,18 +161,20 @@ class KeptFacts:
             if len(entries) >= MAX_ENTRIES:
                 entries.clear()
             entries[name] = [states, value]
-            self._dirty = True
+            self._dirty.add(shard)
 
     def save(self) -> None:
-        """Write the facts if any changed; a file that cannot be written is skipped."""
+        """Write the shards whose facts changed; a file that cannot be written is skipped."""
         with self._lock:
-            if not self._dirty or self._entries is None:
-                return
-            text = json.dumps(
-                {"header": self._header, "facts": self._entries}, separators=(",", ":")
-            )
-            self._dirty = False
-        write_own(self.file, text, crash="kept_facts.aside")
+            texts = {
+                shard: json.dumps(
+                    {"header": self._header, "facts": self._shards[shard]}, separators=(",", ":")
+                )
+                for shard in self._dirty
+            }
+            self._dirty.clear()
+        for shard, text in sorted(texts.items()):
+            write_own(facts_file(self._state_dir, shard), text, crash="kept_facts.aside")
 
 
 def now_ns() -> int:
