@@ -53,6 +53,7 @@ from nodepipe.workspace.check_cache_file import (
 )
 from nodepipe.workspace.code_trees import Tree
 from nodepipe.workspace.file_digests import RACY_WINDOW_NS
+from nodepipe.workspace.file_state import stat_numbers
 from nodepipe.workspace.node_config import NodeConfig
 from nodepipe.workspace.node_folder import LINKS_FILE, NodeFolder
 
@@ -93,14 +94,7 @@ def _key(path: str) -> _Key:
         found = os.stat(path)  # noqa: PTH116 (a str path: no object a stat, 60,000 a status)
     except FileNotFoundError:
         return _ABSENT
-    return [
-        found.st_size,
-        found.st_mtime_ns,
-        found.st_ctime_ns,
-        found.st_ino,
-        found.st_dev,
-        found.st_mode,
-    ]
+    return stat_numbers(found)
 
 
 _OPENED: dict[str, CheckCache] = {}

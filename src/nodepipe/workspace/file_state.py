@@ -26,6 +26,19 @@ def file_state(path: Path) -> FileState:
     return (str(path), stat.st_mtime_ns, stat.st_size, stat.st_ino, stat.st_ctime_ns)
 
 
+def stat_numbers(found: os.stat_result) -> list[int]:
+    """What the caches kept in files compare of a ``stat``: size, mtime, ctime, inode, device
+    and mode (a list: it is kept as JSON)."""
+    return [
+        found.st_size,
+        found.st_mtime_ns,
+        found.st_ctime_ns,
+        found.st_ino,
+        found.st_dev,
+        found.st_mode,
+    ]
+
+
 def file_state_or_none(path: Path) -> FileState | None:
     """The state of ``path``, or None when it is missing or cannot be looked at."""
     try:

@@ -36,7 +36,7 @@ from nodepipe.domain.errors import InvalidInputError
 from nodepipe.domain.staleness import canonical_json
 from nodepipe.workspace.code_trees import Tree, code_files
 from nodepipe.workspace.durable import sync_filesystem
-from nodepipe.workspace.file_state import file_state_or_none, real_path
+from nodepipe.workspace.file_state import file_state_or_none, real_path, stat_numbers
 from nodepipe.workspace.kept_facts import facts_for, now_ns, settled
 from nodepipe.workspace.objects import MissingObjectError, ObjectStore
 
@@ -135,17 +135,7 @@ def _record_states(
         own = code / VENV_PYTHON
         states.append(states[1] if own == launched else _venv_state(own))
     for relative, found in tree.files.items():
-        states.append(
-            [
-                relative,
-                found.st_size,
-                found.st_mtime_ns,
-                found.st_ctime_ns,
-                found.st_ino,
-                found.st_dev,
-                found.st_mode,
-            ]
-        )
+        states.append([relative, *stat_numbers(found)])
     states.extend([relative, target] for relative, target in tree.links.items())
     return states
 
