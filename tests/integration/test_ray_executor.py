@@ -368,6 +368,17 @@ def test_a_dead_orchestrator_leaves_no_node_process_on_the_workers(
     """The nodepipe process dies mid-run: Ray stops its worker, which kills the node's group.
     Two nodes run before it, so its worker process has most likely run one already: the
     watchdog a worker keeps from node to node still covers the node that runs now."""
+    folder = orchestrator_dies_under_the_sleeper(lab, ray_cluster, CRASHING_ORCHESTRATOR)
+    assert lab.nodes.get("sleeper").state is nodepipe.NodeState.FAILED
+    assert not (folder / "data" / "out.txt").exists()
+
+
+def orchestrator_dies_under_the_sleeper(
+    lab: nodepipe.Workspace, ray_cluster: RayCluster, orchestrator_code: str
+) -> Path:
+    """``orchestrator_code`` runs the sleepy pipeline (two nodes, then the sleeper) and dies
+    while the sleeper runs; the node and its child die with it, and the next command marks the
+    sleeper and what follows it interrupted. The sleeper's folder."""
     folder = sleepy_pipeline(lab)
     lab.nodes.set_params("sleeper", ["forever=true"])
     for tag in ("first", "second"):
@@ -375,7 +386,7 @@ def test_a_dead_orchestrator_leaves_no_node_process_on_the_workers(
         write_main(lab, tag, f"(node.data_dir() / 'out.txt').write_text('{tag}')\n")
         lab.edges.connect(tag, "sleeper", "sleepy")
     orchestrator = subprocess.Popen(
-        [sys.executable, "-c", CRASHING_ORCHESTRATOR, str(lab.root), ray_cluster.address],
+        [sys.executable, "-c", orchestrator_code, str(lab.root), ray_cluster.address],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -387,8 +398,7 @@ def test_a_dead_orchestrator_leaves_no_node_process_on_the_workers(
     interrupted = RunService(lab.context).recover()
     expected = {lab.nodes.get(tag).id for tag in ("sleeper", "after")}
     assert {nr.node_id for nr in interrupted} == expected
-    assert lab.nodes.get("sleeper").state is nodepipe.NodeState.FAILED
-    assert not (folder / "data" / "out.txt").exists()
+    return folder
 
 
 @in_ray_namespace
@@ -562,24 +572,7 @@ def test_a_dead_orchestrator_leaves_no_node_process_on_its_slots(
 ) -> None:
     """A program that keeps its connection dies while the sleeper runs on a slot, after two
     nodes ran there: Ray ends the slot's worker, whose watchdog kills the node's whole group."""
-    folder = sleepy_pipeline(lab)
-    lab.nodes.set_params("sleeper", ["forever=true"])
-    for tag in ("first", "second"):
-        lab.nodes.new("sleepy", tag)
-        write_main(lab, tag, f"(node.data_dir() / 'out.txt').write_text('{tag}')\n")
-        lab.edges.connect(tag, "sleeper", "sleepy")
-    orchestrator = subprocess.Popen(
-        [sys.executable, "-c", KEPT_CONNECTION_ORCHESTRATOR, str(lab.root), ray_cluster.address],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    node_pid, child_pid = sleeper_pids(folder, check_alive=False)
-    assert orchestrator.wait(timeout=120) == 3
-
-    wait_for(lambda: not alive(node_pid) and not alive(child_pid), "the node to die", 30)
-    interrupted = RunService(lab.context).recover()
-    expected = {lab.nodes.get(tag).id for tag in ("sleeper", "after")}
-    assert {nr.node_id for nr in interrupted} == expected
+    folder = orchestrator_dies_under_the_sleeper(lab, ray_cluster, KEPT_CONNECTION_ORCHESTRATOR)
     assert not (folder / "data" / "out.txt").exists()
 
 
