@@ -340,6 +340,32 @@ def test_a_facts_file_of_another_user_or_writable_by_others_is_not_trusted(
     assert file.stat().st_uid == os.geteuid() and file.stat().st_mode & 0o777 == 0o600
 
 
+def test_a_fifo_in_place_of_a_cache_file_holds_nothing_up(
+    ws: nodepipe.Workspace, facts_kept: None
+) -> None:
+    """A FIFO planted where the kept facts or the kept node checks are read (by the workspace's
+    owner, for another user who runs there) is not waited on: it is no regular file, so it is
+    ignored, and the run checks and records everything as without a cache."""
+    cache = ws.context.layout.state_dir / "cache"
+    planted = [shard_of(ws, "kept"), cache / f"node-checks-{os.geteuid()}.json"]
+    for file in planted:
+        file.unlink(missing_ok=True)
+        os.mkfifo(file, 0o600)
+    try:
+        done = subprocess.run(
+            [CLI, "-w", str(ws.root), "run", "p", "kept", "--only", *RUN_FLAGS],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=120,  # before the fix: for ever, blocked opening the FIFO
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+    finally:
+        for file in planted:
+            if file.is_fifo():
+                file.unlink()
+
+
 @pytest.mark.parametrize(
     "damage",
     [

@@ -35,7 +35,10 @@ MAX_BYTES = 256 * 1024 * 1024
 def read_own(file: Path) -> Any:
     """The JSON value in ``file``; None when it is missing, foreign, too large or garbled."""
     try:
-        descriptor = os.open(file, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        # O_NONBLOCK: a FIFO planted there would hold the open until a writer came; O_NOCTTY:
+        # a terminal device never becomes this process's own
+        flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK | os.O_NOCTTY
+        descriptor = os.open(file, flags)
     except OSError:
         return None
     with os.fdopen(descriptor, "rb") as handle:
