@@ -47,6 +47,8 @@ class LocalExecutor:
         self._host = this_host()
         self._environment: dict[str, str] = {}
         self._handed_over = itertools.count()
+        self._stoppers: list[threading.Thread] = []
+        """The threads ending cancelled nodes' process groups, waited for by ``stop``."""
 
     def start(self) -> None:
         self._environment = node_variables()
@@ -85,14 +87,26 @@ class LocalExecutor:
         if self._launcher is not None:
             self._launcher.wake()
         for run in runs:
-            threading.Thread(target=run.process.cancel, daemon=True).start()
+            stopper = threading.Thread(target=run.process.cancel, daemon=True)
+            stopper.start()
+            with self._lock:
+                self._stoppers.append(stopper)
 
     def stop(self) -> None:
-        """Cancel what still runs, wait until every run is settled, then end the threads."""
+        """Cancel what still runs, wait until every run is settled and every cancelled node's
+        process group has ended, then end the threads.
+
+        A cancelled node is settled once its own process ends; a member of its group that
+        ignores SIGTERM is killed only after the grace period, so that wait is here: the
+        run (and the ``nodepipe`` process) never ends before its nodes' processes."""
         with self._lock:
             runs = list(self._runs.values())
         self.cancel([run.process.task.node_run_id for run in runs])
         concurrent.futures.wait([run.future for run in runs])
+        with self._lock:
+            stoppers, self._stoppers = self._stoppers, []
+        for stopper in stoppers:
+            stopper.join()
         if self._launcher is not None:
             self._launcher.stop()
             self._launcher = None
