@@ -560,6 +560,73 @@ def test_kill_cancels_the_node_on_its_slot(
     assert again.finished is not None and again.finished.status == "completed"
 
 
+STUBBORN_CHILD = """
+import os, subprocess, time
+child = subprocess.Popen(["bash", "-c", "trap '' TERM; sleep 300"])  # the node dies on SIGTERM
+time.sleep(0.5)  # the trap is set
+(node.reports_dir() / "pids.tmp").write_text(f"{os.getpid()} {child.pid}")
+(node.reports_dir() / "pids.tmp").rename(node.reports_dir() / "pids")
+time.sleep(300)
+"""
+
+
+@in_ray_namespace
+def test_kill_on_a_slot_ends_the_whole_group_before_the_run_returns(
+    lab: nodepipe.Workspace, ray_cluster: RayCluster, kept_connection: None
+) -> None:
+    """The node dies on SIGTERM, its child ignores it: killed on a slot, the child is gone by
+    the time the run returns (the program may end, or disconnect, right after)."""
+    lab.pipelines.new("stubborn")
+    lab.nodes.new("stubborn", "leader")
+    write_main(lab, "leader", STUBBORN_CHILD)
+    wait = run_in_background(lab, ray_cluster, "stubborn")
+    node_pid, child_pid = sleeper_pids(lab.nodes.path("leader"))
+
+    RunService(lab.context).kill(["leader"])
+    result = wait()
+
+    assert result.finished is not None and result.finished.status == "cancelled"
+    assert not alive(child_pid), "the node's child outlived the run"
+    assert not alive(node_pid)
+
+
+LONG_NODE = """
+import time
+marks = [__MARKS__]
+deadline = time.monotonic() + 40
+while not all(m.exists() for m in marks) and time.monotonic() < deadline:
+    time.sleep(0.05)
+(node.data_dir() / "out.txt").write_text(" ".join(m.name for m in marks if m.exists()))
+"""
+
+
+@in_ray_namespace
+def test_a_ready_node_never_waits_behind_another_slots_long_node(
+    lab: nodepipe.Workspace, ray_cluster: RayCluster, kept_connection: None
+) -> None:
+    """--jobs 2: a long node, and r → s1, s2, s3. The short ones all run on the other slot
+    while the long one runs (it waits for them, up to 40 s): none is queued behind it."""
+    lab.pipelines.new("hol")
+    marks = lab.root / "marks"
+    marks.mkdir()
+    for tag in ("long", "r", "s1", "s2", "s3"):
+        lab.nodes.new("hol", tag)
+    shorts = ("s1", "s2", "s3")
+    for tag in shorts:
+        lab.edges.connect("r", tag, "hol")
+        mark = f"pathlib.Path({str(marks / tag)!r}).touch()"
+        write_main(lab, tag, f"import pathlib, time\ntime.sleep(1)\n{mark}\n")
+    write_main(lab, "r", "import time\ntime.sleep(0.5)\n")
+    paths = ", ".join(f"pathlib.Path({str(marks / tag)!r})" for tag in shorts)
+    write_main(lab, "long", "import pathlib\n" + LONG_NODE.replace("__MARKS__", paths))
+
+    result = run_on_ray(lab, ray_cluster, "hol")
+
+    assert result.finished is not None and result.finished.status == "completed"
+    seen = (lab.nodes.path("long") / "data" / "out.txt").read_text()
+    assert seen == "s1 s2 s3", f"the long node ended having seen only: {seen!r}"
+
+
 KEPT_CONNECTION_ORCHESTRATOR = CRASHING_ORCHESTRATOR.replace(
     "RunService(ws.context).run(",
     "import ray\nray.init(address=sys.argv[2], log_to_driver=False)\nRunService(ws.context).run(",
@@ -580,10 +647,11 @@ def test_a_dead_orchestrator_leaves_no_node_process_on_its_slots(
 def test_a_killed_slot_worker_fails_its_node_and_the_others_get_a_new_one(
     lab: nodepipe.Workspace, ray_cluster: RayCluster, kept_connection: None
 ) -> None:
-    """--jobs 1: the sleeper and another node share one slot (one runs, the other waits there,
-    prepared). The slot's worker process is SIGKILLed while the sleeper runs: the sleeper's
-    process group dies with it (the watchdog), its node run fails saying its worker died,
-    nothing reaches data/; the other node runs on a new worker, and so does the next run."""
+    """--jobs 1: the sleeper runs on a slot, another node waits for it. The slot's worker
+    process is SIGKILLed while the sleeper runs: the sleeper's process group dies with it (the
+    watchdog), its node run fails saying its worker died (never run again: Ray does not re-run
+    a node), nothing reaches data/; the other node runs on a new worker, and so does the next
+    run."""
     folder = sleepy_pipeline(lab)
     lab.nodes.new("sleepy", "other")
     write_main(lab, "other", "(node.data_dir() / 'out.txt').write_text('other')\n")

@@ -3,11 +3,11 @@
 - **Warm slots.** On a connection that was open already (see ``cluster``), a node with the
   default resources (one CPU, no GPU, no memory asked) runs on one of at most ``jobs`` slot
   actors (``worker.NodeSlot``, lent by ``cluster.borrow_slot``): a method call each, no Ray
-  lease per node. The runner hands over up to ``jobs`` nodes more
-  (``prefetch``); each slot takes one of them as its next node, which its worker prepares while
-  the current one runs and launches the moment it ends. A slot empty again goes back to the
-  connection for the next run. A slot actor that dies fails the node it ran, as a dead task's
-  worker does; a node still waiting there is given to another slot.
+  lease per node. A slot runs one node at a time and is held only while it does: a node waits
+  here, never behind another slot's node, and goes to whichever slot frees first; a slot empty
+  again goes back to the connection (so a task waiting for CPUs gets them as slots drain). A
+  slot actor that dies fails the node it ran, as a dead task's worker does, started or not (it
+  may have been launched): Ray never re-runs a node on its own.
 - **Resources.** Any other node runs as a Ray task asking for its ``[tool.nodepipe.resources]``
   (read on the driver at ``submit``): CPUs, GPUs and bytes of memory. Ray holds the task until a
   cluster node has them; meanwhile the node run stays ``queued``, and no idle slot keeps CPUs
@@ -63,13 +63,10 @@ from nodepipe.execution.task import NodeTask
 from nodepipe.workspace.node_config import Resources, read_node_config
 from nodepipe.workspace.storage import Storage
 
-SLOT_RETRIES = 2
-"""How often a node waiting on a slot whose actor died before it started is given to another."""
-
 
 @dataclass(eq=False)
 class _Slot:
-    """A slot actor this executor holds: the node it runs, then the one it prepares."""
+    """A slot actor this executor holds, and the node it runs."""
 
     actor: Any
     runs: list[_Run] = field(default_factory=list)
@@ -85,9 +82,8 @@ class _Run:
     on_started: StartedCallback
     started: bool = False
     cancelled: bool = False
-    retries: int = 0
     slot: _Slot | None = None
-    """Where it runs or waits, if on a slot; None: waiting here, or a task."""
+    """Where it runs, if on a slot; None: waiting here, or a task."""
     stream: Any = None
     """Its call's or task's ObjectRefGenerator once sent."""
     waiting: bool = False
@@ -105,7 +101,7 @@ class RayExecutor:
         self.jobs = max(1, jobs)
         self.storage = storage
         self.prefetch = 0 if storage is not None else self.jobs
-        """One node ahead per slot, prepared by its worker (none without a shared filesystem)."""
+        """Nodes handed over ahead, waiting here for a slot (none without a shared filesystem)."""
         self._connected = False
         self._warm = False
         """Whether nodes with the default resources run on slots: on a connection kept open."""
@@ -187,22 +183,18 @@ class RayExecutor:
             self._pending.popleft()
 
     def _place(self, run: _Run) -> bool:
-        """Send ``run`` to a new slot or as a task if ``jobs`` has room, else as the next node
-        of a slot (default resources only); False if it must wait."""
-        warm = self._warm and run.resources == Resources()
-        if len(self._slots) + self._tasks < self.jobs:
-            actor = cluster.borrow_slot() if warm else None
-            if actor is None:
-                self._send_task(run)
-            else:
-                slot = _Slot(actor)
-                self._slots.append(slot)
-                self._call(slot, run)
-            return True
-        roomy = next((slot for slot in self._slots if len(slot.runs) < 2), None) if warm else None
-        if roomy is None:
+        """Send ``run`` to a slot of its own (default resources, on a kept connection) or as a
+        task if ``jobs`` has room; False if it must wait. A busy slot never takes a node: one
+        queued behind a long node would wait for it while another slot frees."""
+        if len(self._slots) + self._tasks >= self.jobs:
             return False
-        self._call(roomy, run)
+        actor = cluster.borrow_slot() if self._warm and run.resources == Resources() else None
+        if actor is None:
+            self._send_task(run)
+        else:
+            slot = _Slot(actor)
+            self._slots.append(slot)
+            self._call(slot, run)
         return True
 
     def _call(self, slot: _Slot, run: _Run) -> None:
@@ -322,8 +314,8 @@ class RayExecutor:
             self._end(run, exc)
 
     def _follow_call(self, run: _Run) -> None:
-        """Follow a node on a slot; if the slot's actor dies before the node started, the node
-        goes back to wait for another slot."""
+        """Follow a node on a slot; if the slot's actor dies, the node run fails (cancelled, if
+        it was): even before its start was reported, it may have been launched."""
         task = run.task
         try:
             for ref in run.stream:
@@ -338,12 +330,6 @@ class RayExecutor:
         except RayActorError as exc:  # the slot's worker died
             with self._lock:
                 self._drop_slot(run)
-                if not run.started and not run.cancelled and run.retries < SLOT_RETRIES:
-                    run.retries += 1
-                    self._over(run)
-                    self._pending.appendleft(run)
-                    self._dispatch()
-                    return
             if run.cancelled and not run.started:
                 outcome = TaskOutcome(task.node_run_id, RunOutcome.CANCELLED, None, "killed")
             else:
@@ -358,7 +344,7 @@ class RayExecutor:
             self._end(run, exc)
 
     def _drop_slot(self, run: _Run) -> None:
-        """The actor of ``run``'s slot died: the slot is no more (its other node hears too)."""
+        """The actor of ``run``'s slot died: the slot is no more."""
         if run.slot is not None and run.slot in self._slots:
             self._slots.remove(run.slot)
             with contextlib.suppress(Exception):

@@ -211,6 +211,8 @@ class _NodeSlot:
             if timed_out:
                 terminate_group(pid)
             code = process.wait()
+            if process.cancelled:  # the leader may die first: the rest of its group too
+                terminate_group(pid)
         finally:  # an exception: the worker is going away, so the group goes (code None)
             signalled = code is not None and code < 0 and not timed_out and not process.cancelled
             _let_go(pid, leave_nothing=code is None or signalled)
