@@ -2,11 +2,12 @@
 
 - **Slots.** ``NodeSlot`` is an actor holding one CPU for as long as it lives: a warm worker
   process for one slot of ``--jobs``, where nodes with the default resources run one at a time
-  (method calls, no Ray lease per node). It serves a few calls at once (a threaded actor): a
-  node given while another runs is staged, its environment checked and recorded meanwhile, and
-  launched the moment the process before it ends, before that one is concluded.
-  ``NodeSlot.cancel`` stops a node there, running or waiting (Ray does not interrupt a running
-  actor call).
+  (method calls, no Ray lease per node). The executor gives a slot a node only while it is idle
+  (a node queued behind a busy slot's would wait for it while another slot frees); the slot
+  still takes its turn lock, so a second node given would wait for the first. It serves a few
+  calls at once (a threaded actor): ``NodeSlot.cancel`` stops a node there, running or waiting
+  (Ray does not interrupt a running actor call), and a cancelled node's whole process group has
+  ended before its outcome is yielded.
 - **Started.** The remote function (and a slot's ``run``) is a streaming generator: it yields
   once when the node's
   process is up (its pid and the worker's host, so the store says where it runs and crash
@@ -142,15 +143,13 @@ def run_remote_on_worker(
 
 
 SLOT_CALLS = 4
-"""Calls a slot actor serves at once: the node it runs, the next one it prepares meanwhile, and
-cancellations."""
+"""Calls a slot actor serves at once: the node it runs and cancellations."""
 
 
 class _NodeSlot:
     """A warm worker process for one slot of ``--jobs`` (see ``cluster.borrow_slot``): it runs
-    the nodes it is given one at a time. A node given while another runs is prepared meanwhile
-    (staged, its environment checked and recorded) and launched the moment the process before
-    it ends, as the local executor does. ``cancel`` reaches a node whether it runs or waits.
+    the nodes it is given one at a time (a node given while another runs is prepared, then
+    waits for its turn). ``cancel`` reaches a node whether it runs or waits.
     """
 
     def __init__(self) -> None:
