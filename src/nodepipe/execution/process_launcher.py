@@ -80,9 +80,15 @@ class ProcessLauncher:
         self._thread.start()
 
     def post(self, run: LaunchedRun) -> None:
-        """A prepared run, to start as soon as a slot is free."""
+        """A prepared run, to start as soon as a slot is free.
+
+        The launcher is woken only when a slot is free: while every slot is taken, the run
+        waits in the inbox, which the launcher empties whenever a process ends, before it
+        starts the next one (``_reap``). A slot freed between the put and the look is seen
+        either here (the look comes after) or there (the put came before): never missed."""
         self._inbox.put(run)
-        self.wake()
+        if self._free > 0 or self._stopping or run.process.cancelled:
+            self.wake()
         if self._broken is not None:  # no launcher to take it: settle it here
             self._give_up_on_waiting(self._broken)
 
@@ -129,9 +135,7 @@ class ProcessLauncher:
 
     def _loop(self) -> None:
         while True:
-            while not self._inbox.empty():
-                run = self._inbox.get()
-                heapq.heappush(self._ready, (run.order, id(run), run))
+            self._take_posted()
             self._launch_ready()
             if self._stopping and not self._alive and self._inbox.empty():
                 return
@@ -142,6 +146,12 @@ class ProcessLauncher:
                 else:
                     self._reap(self._alive.pop(fd))
             self._enforce_deadlines()
+
+    def _take_posted(self) -> None:
+        """The runs posted since the last look join the prepared ones, in their order."""
+        while not self._inbox.empty():
+            run = self._inbox.get()
+            heapq.heappush(self._ready, (run.order, id(run), run))
 
     def _launch_ready(self) -> None:
         while self._ready:
@@ -178,7 +188,8 @@ class ProcessLauncher:
         self._epoll.unregister(run.pidfd)
         os.close(run.pidfd)
         run.exit_code = run.process.wait()
-        self._free += 1
+        self._free += 1  # before the inbox is looked at: see ``post``
+        self._take_posted()
         self._launch_ready()  # the next node first: concluding this one can wait a moment
         self._ended(run)
 
