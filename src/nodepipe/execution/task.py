@@ -89,6 +89,11 @@ class NodeTask:
     """The workspace's object store, where the run records what it starts with."""
     conda_cache_dir: str = ""
     """The workspace's conda package cache (for a node with a ``conda.lock``)."""
+    environment_checked: bool = False
+    """The run's preparer found the node's own environment synced from its lock, the lock in
+    step with its pyproject and its conda prefix current, just before the task was made: the
+    local executor does not ask again (a change after it is caught no more and no less than
+    one after a second look)."""
 
     @property
     def folder(self) -> NodeFolder:
@@ -315,8 +320,10 @@ class NodeProcess:
         preparing the run is quick."""
         task = self.task
         shared = Path(task.shared_env_dir) if task.shared_env_dir else None
-        if task.interpreter is None and not self._environments().is_synced(
-            self.folder.code, shared
+        if (
+            task.interpreter is None
+            and not task.environment_checked
+            and not self._environments().is_synced(self.folder.code, shared)
         ):
             return False
         python = self._python()

@@ -125,6 +125,7 @@ def build_task(
     parents: list[ParentInput],
     settings: EnvironmentSettings,
     fingerprint: str,
+    environment_checked: bool = False,
 ) -> NodeTask:
     context = {
         "node": {"id": node.id, "tag": node.tag},
@@ -157,4 +158,5 @@ def build_task(
         import_dirs=(*import_paths(folder.code), *import_dirs(folder)),
         objects_dir=str(settings.objects_dir),
         conda_cache_dir=str(settings.conda_cache_dir),
+        environment_checked=environment_checked,
     )

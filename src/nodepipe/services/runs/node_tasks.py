@@ -99,7 +99,8 @@ class TaskPreparer:
         folder = layout.node_folder(node_id)
         config = status.config
         fingerprint = status.fingerprint
-        if self._relocked(folder, config):
+        relocked, checked = self._check_environment(folder, config)
+        if relocked:
             entry = " ".join(config.command) if config.command else config.entry
             fingerprint, _ = fingerprint_and_scope(folder, {}, entry, folder.fingerprint_cache)
         fingerprint = fingerprint.with_parents(self._parent_outputs(inputs, outputs))
@@ -122,26 +123,30 @@ class TaskPreparer:
             ],
             settings=self.settings,
             fingerprint=fingerprint_text,
+            environment_checked=checked,
         )
         return PreparedTask(task, fingerprint_text)
 
-    def _relocked(self, folder: NodeFolder, config: NodeConfig) -> bool:
-        """Bring the lock of a node synced before in step with its project, if a project it
-        installs from a folder changed (a library node's or snapshot's version): the
-        fingerprint stored for the run then names the lock it runs with, and the node is not
-        stale after it ("lock changed"). True when the lock changed. A node never synced is
-        left to its sync (no ``uv lock --check`` for every new node)."""
+    def _check_environment(self, folder: NodeFolder, config: NodeConfig) -> tuple[bool, bool]:
+        """(relocked, checked). Bring the lock of a node synced before in step with its
+        project, if a project it installs from a folder changed (a library node's or
+        snapshot's version): the fingerprint stored for the run then names the lock it runs
+        with, and the node is not stale after it ("lock changed"); relocked: the lock changed.
+        A node never synced is left to its sync (no ``uv lock --check`` for every new node).
+        Checked: its environment was found synced from the lock as it is, in step, its conda
+        prefix current: the executor need not look again (``NodeTask.environment_checked``)."""
         code = folder.code
         if config.interpreter is not None or config.shared_env is not None:
-            return False
+            return False, False
         if not (code / ".venv" / SYNC_MARKER).is_file():
-            return False
+            return False, False
         environments = self.context.environments
-        if environments.sync_state(code)[1]:
-            return False
+        synced, in_step = environments.sync_state(code)
+        if in_step:
+            return False, synced and environments.conda.is_current(code)
         before = (code / "uv.lock").read_bytes() if (code / "uv.lock").is_file() else None
         environments.bring_lock_in_step(code)
-        return (code / "uv.lock").read_bytes() != before
+        return (code / "uv.lock").read_bytes() != before, False
 
     def _parent_outputs(
         self, inputs: tuple[Edge, ...], produced: dict[str, str]
