@@ -10,7 +10,12 @@ The Python API::
 
 from __future__ import annotations
 
+from time import time_ns as _time_ns
+
 TYPE_CHECKING = False  # not typing's: the ``nodepipe`` program imports this package first
+LOADED_NS = _time_ns()
+"""When nodepipe's code was loaded in this process (inherited by forked workers): a file of
+it changed after this is not the code running (``workspace.code_identity``)."""
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -34,8 +34,6 @@ written safely and how an entry keeps its values: ``workspace.check_cache_file``
 
 from __future__ import annotations
 
-import contextlib
-import importlib
 import json
 import os
 import threading
@@ -44,6 +42,7 @@ from typing import Any
 
 from nodepipe.domain.staleness import NodeFingerprint, ParentOutput
 from nodepipe.workspace.check_cache_file import (
+    code_identity,
     config_list,
     config_of,
     fingerprint_list,
@@ -136,8 +135,8 @@ class CheckCache:
 
     def _loaded(self) -> dict[str, list[Any]]:
         if self._entries is None:
-            self._header = [CACHE_FORMAT, self._root, _code_identity()]
-            self._entries = self._read()
+            self._header = [CACHE_FORMAT, self._root, code_identity(CHECK_MODULES)]
+            self._entries = {} if self._header[2] is None else self._read()
         return self._entries
 
     def _read(self) -> dict[str, list[Any]]:
@@ -234,7 +233,7 @@ class CheckCache:
     def save(self) -> None:
         """Write the entries if any changed; a cache that cannot be written is skipped."""
         with self._lock:
-            if not self._dirty or self._entries is None:
+            if not self._dirty or self._entries is None or self._header[2] is None:
                 return
             table: dict[NodeConfig, int] = {}
             nodes = {}
@@ -253,14 +252,3 @@ class CheckCache:
             text = json.dumps(data, separators=(",", ":"))
             self._dirty = False
         write_own(self.file, text)
-
-
-def _code_identity() -> list[list[int]]:
-    """The size and mtime of each of ``CHECK_MODULES``' files."""
-    found = []
-    for name in CHECK_MODULES:
-        where = getattr(importlib.import_module(name), "__file__", None)
-        with contextlib.suppress(OSError, TypeError):
-            state = Path(str(where)).stat()
-            found.append([state.st_size, state.st_mtime_ns])
-    return found

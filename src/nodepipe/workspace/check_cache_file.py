@@ -12,6 +12,9 @@ the next write. Concurrent writers: the last one wins; entries lost are checked 
 An entry keeps a node's settings as a list (``config_list``/``config_of``) and its fingerprint
 as a list of ``NodeFingerprint.to_dict``'s values (``fingerprint_list``; ``kept_fingerprint``
 reads it back).
+
+Both this file and the kept facts' (``kept_facts``) name the nodepipe code that wrote them
+(``code_identity``, below).
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ import contextlib
 import json
 import os
 import stat
+import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -181,3 +186,42 @@ def config_of(kept: list[Any]) -> NodeConfig:
         interpreter=str(interpreter) if interpreter is not None else None,
         pass_env=tuple(str(name) for name in pass_env),
     )
+
+
+# Which code wrote a cache ---------------------------------------------------------------------
+# The check cache and the kept facts name the code that decides their entries by the size and
+# mtime of its modules' files, so that after an upgrade or an edit the next process rebuilds
+# them. The identity must be the code *running*: a long-lived process (the web app, a fork
+# server and its workers) that was upgraded under it runs the old code while the files are the
+# new, so it must neither write its entries under the new code's name nor trust the new code's.
+
+_PACKAGE = Path(__file__).resolve().parent.parent
+
+
+def code_identity(modules: Sequence[str]) -> list[list[int]] | None:
+    """The size and mtime of each of ``modules``' files; None (keep nothing across processes,
+    work everything out) when the code running cannot be told by them: a file that cannot be
+    looked at, or one changed (ctime, which cannot be set back) after nodepipe was loaded in
+    this process (``nodepipe.LOADED_NS``, inherited by forked workers). A module imported is
+    known by its ``__file__`` (the ``.pyc`` of a sourceless install); one not imported yet by
+    the ``.py`` beside the package (looked at, not imported: ``status`` imports no more)."""
+    # the package, loaded before any module of it (not imported by name: it is above this layer)
+    loaded = sys.modules[_PACKAGE.name].LOADED_NS
+    found = []
+    for name in modules:
+        try:
+            state = Path(_file_of(name)).stat()
+        except (OSError, TypeError, ValueError):
+            return None
+        if state.st_ctime_ns > loaded:
+            return None
+        found.append([state.st_size, state.st_mtime_ns])
+    return found
+
+
+def _file_of(name: str) -> str:
+    module = sys.modules.get(name)
+    where = getattr(module, "__file__", None) if module is not None else None
+    if isinstance(where, str):
+        return where
+    return str(_PACKAGE.joinpath(*name.split(".")[1:]).with_suffix(".py"))

@@ -18,7 +18,8 @@ remembers those by the files' states; this keeps them for the next process too, 
 - git's "racily clean" rule: a fact is kept only when every file it was read from last changed
   (mtime and ctime) more than ``RACY_WINDOW_NS`` before the reading began;
 - the file names the workspace and the nodepipe code that decides the facts (the size and mtime
-  of ``FACT_MODULES``' files): after an upgrade or an edit of that code it is rebuilt;
+  of ``FACT_MODULES``' files, ``code_identity``): after an upgrade or an edit of that code it is
+  rebuilt, and a process whose code is not the code on disk (upgraded under it) keeps none;
 - it is kept in JSON files per OS user, in shards by the first character of the node's id
   (``.nodepipe/cache/node-facts-<uid>-<c>.json``: a run of a few nodes of a large workspace
   reads and writes only theirs), each read at once and replaced atomically when a run ends,
@@ -34,7 +35,6 @@ worker) reads everything as before.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import threading
@@ -43,7 +43,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from nodepipe.workspace.check_cache_file import read_own, write_own
+from nodepipe.workspace.check_cache_file import code_identity, read_own, write_own
 from nodepipe.workspace.file_digests import RACY_WINDOW_NS
 
 FACTS_FORMAT = 1
@@ -134,7 +134,9 @@ class KeptFacts:
         """The facts of the shard of ``node_id``; none when its file is missing, foreign, too
         large, garbled or made for another workspace or another nodepipe."""
         if self._header is None:
-            self._header = [FACTS_FORMAT, self._root, _code_identity()]
+            self._header = [FACTS_FORMAT, self._root, code_identity(FACT_MODULES)]
+        if self._header[2] is None:  # the code running is not known: nothing is kept
+            return {}
         data = read_own(facts_file(self._state_dir, node_id))
         if not isinstance(data, dict) or data.get("header") != self._header:
             return {}
@@ -166,6 +168,9 @@ class KeptFacts:
     def save(self) -> None:
         """Write the shards whose facts changed; a file that cannot be written is skipped."""
         with self._lock:
+            if self._header is None or self._header[2] is None:
+                self._dirty.clear()
+                return
             texts = {
                 shard: json.dumps(
                     {"header": self._header, "facts": self._shards[shard]}, separators=(",", ":")
@@ -180,15 +185,3 @@ class KeptFacts:
 def now_ns() -> int:
     """The wall clock, as file times are stamped: taken before a reading begins."""
     return time.time_ns()
-
-
-def _code_identity() -> list[list[int]]:
-    """The size and mtime of each of ``FACT_MODULES``' files (found beside this package's,
-    not imported: a ``status`` that reads a fact imports nothing it does not use)."""
-    package = Path(__file__).resolve().parent.parent
-    found = []
-    for name in FACT_MODULES:
-        with contextlib.suppress(OSError):
-            state = package.joinpath(*name.split(".")[1:]).with_suffix(".py").stat()
-            found.append([state.st_size, state.st_mtime_ns])
-    return found
