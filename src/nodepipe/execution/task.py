@@ -437,6 +437,21 @@ class NodeProcess:
         told = self._on_preparing
         return None if told is None else lambda done, total: told(RECORDING, done, total, "bytes")
 
+    def withdraw(self) -> None:
+        """Undo ``stage`` for a run that will not start here (it is to run elsewhere): its
+        staging folder and its log go (and ``latest.log``, if it names that log), so that
+        staging it again leaves what one staging leaves."""
+        log, self._log = self._log, None
+        if log is not None:
+            with contextlib.suppress(OSError):
+                log.close()
+        latest = self.log_file.parent / "latest.log"
+        with contextlib.suppress(OSError):
+            if latest.samefile(self.log_file):
+                latest.unlink()
+        self.log_file.unlink(missing_ok=True)
+        discard(self.folder, self.task.node_run_id)
+
     def fail(self, error: BaseException) -> TaskOutcome:
         """nodepipe could not run the node: say why in its log, drop what it staged."""
         detail = getattr(error, "detail", "")
