@@ -22,8 +22,10 @@ from pathlib import Path
 import pytest
 
 import nodepipe
+from nodepipe.cli.fork_client import SWITCH_ENV
 from nodepipe.domain.events import Listener, NodeFinished, RunEvent
 from nodepipe.domain.runs import NodeRunState, RunOutcome
+from nodepipe.execution.process_groups import group_members
 from nodepipe.services.runs.service import RunRequest, RunResult, RunService
 from support.conda_channel import conda_channel
 from support.ray_cluster import (
@@ -589,6 +591,65 @@ def test_kill_on_a_slot_ends_the_whole_group_before_the_run_returns(
     assert result.finished is not None and result.finished.status == "cancelled"
     assert not alive(child_pid), "the node's child outlived the run"
     assert not alive(node_pid)
+
+
+NODEPIPE = str(Path(sys.executable).parent / "nodepipe")
+STUBBORN_CHILD_OF_A_SHORT_NODE = """
+import os, subprocess, time
+child = subprocess.Popen(["bash", "-c", "trap '' TERM; sleep 300"])  # the node dies on SIGTERM
+time.sleep(0.5)  # the trap is set
+(node.data_dir() / "out.txt").write_text("half-written")
+(node.reports_dir() / "pids.tmp").write_text(f"{os.getpid()} {child.pid}")
+(node.reports_dir() / "pids.tmp").rename(node.reports_dir() / "pids")
+time.sleep(20)  # not stopped, it ends well (exit 0) and leaves its child running
+"""
+
+
+@in_ray_namespace
+def test_ctrl_c_of_a_scripts_background_run_stops_its_nodes_on_the_local_ray(
+    lab: nodepipe.Workspace, tmp_path: Path
+) -> None:
+    """``nodepipe run --executor ray &`` in a script (its shell starts it with SIGINT ignored,
+    and so the local Ray it starts), then Ctrl-C: the command ends once the node's whole group
+    has (its child ignores SIGTERM), the node run is cancelled, not ended by itself, and the
+    node below it skipped; no half-written output lands."""
+    lab.pipelines.new("sleepy")
+    lab.nodes.new("sleepy", "sleeper")
+    lab.nodes.new("sleepy", "after")
+    lab.edges.connect("sleeper", "after", "sleepy")
+    folder = write_main(lab, "sleeper", STUBBORN_CHILD_OF_A_SHORT_NODE)
+    ray_dir = Path(tempfile.mkdtemp(prefix="nprc-", dir="/tmp"))  # short: Ray's socket paths
+    env = {**os.environ, SWITCH_ENV: "0", "RAY_TMPDIR": str(ray_dir)}
+    script = '"$@" >run.out 2>&1 & echo $!; wait $!'
+    argv = [NODEPIPE, "-w", str(lab.root), "run", "sleepy", "--executor", "ray"]
+    command = subprocess.Popen(
+        ["sh", "-c", script, "sh", *argv], stdout=subprocess.PIPE, text=True, cwd=tmp_path, env=env
+    )
+    assert command.stdout is not None
+    run_pid = int(command.stdout.readline())
+    node_pid = child_pid = 0
+    try:
+        node_pid, child_pid = sleeper_pids(folder)
+        os.kill(run_pid, signal.SIGINT)
+        command.wait(timeout=120)
+        output = (tmp_path / "run.out").read_text()
+
+        assert command.returncode == 130, output
+        assert group_members(node_pid) == [], "a process of the node outlived `nodepipe run`"
+        (run,) = RunService(lab.context).history("sleepy")
+        runs = node_runs(lab, run.id)
+        assert runs["sleeper"].state is NodeRunState.CANCELLED
+        assert runs["after"].state is NodeRunState.SKIPPED
+        log = (folder / "logs" / "latest.log").read_text()
+        assert "exited with code" not in log, log
+        assert not (folder / "data" / "out.txt").exists()
+    finally:
+        for pid in (run_pid, node_pid, child_pid):
+            if pid and alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        command.kill()
+        command.communicate()
+        shutil.rmtree(ray_dir, ignore_errors=True)
 
 
 LONG_NODE = """

@@ -12,7 +12,9 @@
   call ``NodeProcess.cancel()`` (SIGTERM to the node's process group, SIGKILL after the grace
   period; the staging folder is discarded, ``data/`` untouched). Ray reports the task cancelled
   only once that is done. ``force=True`` is never used: it kills the worker and would orphan the
-  node's process group, which runs in its own session.
+  node's process group, which runs in its own session. ``interrupt_main`` does nothing where
+  SIGINT has no Python handler, so a task first gives its worker one
+  (``_let_cancellation_through``).
 - **Orphans.** When the driver dies (nodepipe crashed, or was killed), Ray force-exits its workers
   from C++ without running any Python, and kills only their direct children. A watchdog shell per
   worker process (see ``_Watchdog``) then kills the rest of the process group of each node still
@@ -74,6 +76,7 @@ class NodeStartedOnWorker:
 @ray.remote(max_retries=0, num_returns="streaming")
 def run_on_worker(task: NodeTask) -> Iterator[NodeStartedOnWorker | LogChunk | TaskOutcome]:
     """Run one node on this worker; yields its start, then its outcome."""
+    _let_cancellation_through()
     node = _NodeOnWorker(task)
     try:
         log_placement(task)
@@ -97,6 +100,7 @@ def run_remote_on_worker(
 ) -> Iterator[NodeStartedOnWorker | LogChunk | RemoteReports | TaskOutcome]:
     """Run one shipped node on this worker: its start, its log as it grows, its outcome (its
     outputs uploaded by then)."""
+    _let_cancellation_through()
     try:
         run = WorkerRun(remote)
     except (NodepipeError, OSError) as exc:  # a scratch folder that is not ours, a bad URL
@@ -133,6 +137,23 @@ def run_remote_on_worker(
             raise
     finally:
         run.remove()
+
+
+def _let_cancellation_through() -> None:
+    """Let ``ray.cancel`` interrupt this worker's main thread: SIGINT raises KeyboardInterrupt.
+
+    Ray interrupts a running task with ``_thread.interrupt_main()``, which does nothing in a
+    process where SIGINT has no Python handler, and a Ray worker inherits an ignored SIGINT
+    from whoever started the cluster: a local Ray started by ``nodepipe run --executor ray &``
+    in a script (whose shell starts background commands with SIGINT ignored), or a cluster
+    started the same way. The node then ran to its end after a Ctrl-C, recorded cancelled.
+    A worker runs only its own job's tasks, in process groups of their own: no terminal's
+    Ctrl-C reaches it, only Ray's interruption.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return  # not where Ray runs a task: its interruption could not reach it anyway
+    if signal.getsignal(signal.SIGINT) in (signal.SIG_IGN, signal.SIG_DFL, None):
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 class _NodeOnWorker:
