@@ -26,6 +26,7 @@ import signal
 import socket
 import threading
 import time
+from types import FrameType
 from typing import Any
 
 import ray
@@ -200,9 +201,16 @@ def _connect(address: str | None) -> None:
     # ray.init replaces the SIGTERM handler with sys.exit; nodepipe's (cancel the run) stays.
     in_main_thread = threading.current_thread() is threading.main_thread()
     sigterm = signal.getsignal(signal.SIGTERM) if in_main_thread else None
+    # A local Ray's processes inherit an ignored SIGINT (a script's `nodepipe run ... &`), and
+    # a worker that ignores it never sees ray.cancel: it starts with SIGINT caught (and
+    # swallowed, as ignored) here, so that its processes start with the default instead.
+    ignored = in_main_thread and address is None
+    ignored = ignored and signal.getsignal(signal.SIGINT) is signal.SIG_IGN
     try:
         if address is None:
             os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+            if ignored:
+                signal.signal(signal.SIGINT, _swallow)
             ray.init(address="local", _node_ip_address="127.0.0.1", **common)
         else:
             ray.init(address=address, **common)
@@ -214,6 +222,13 @@ def _connect(address: str | None) -> None:
     finally:
         if sigterm is not None:
             signal.signal(signal.SIGTERM, sigterm)
+        if ignored:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _swallow(signum: int, frame: FrameType | None) -> None:
+    """A signal handler that does nothing: the process ignores the signal, its children
+    (which start with the default) do not."""
 
 
 def _check_same_cluster(address: str | None) -> None:
