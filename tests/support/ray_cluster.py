@@ -152,10 +152,13 @@ def _free_loopback_port() -> int:
 
 
 class RayCluster:
-    """A Ray head node on 127.0.0.1 with ``num_cpus`` CPUs; a context manager."""
+    """A Ray head node on 127.0.0.1 with ``num_cpus`` CPUs; a context manager. With
+    ``sigint_ignored``, its processes (the workers too) ignore SIGINT, as those of a cluster
+    started by a command that ignores it (a script's background command)."""
 
-    def __init__(self, num_cpus: int = 2) -> None:
+    def __init__(self, num_cpus: int = 2, sigint_ignored: bool = False) -> None:
         self.num_cpus = num_cpus
+        self.sigint_ignored = sigint_ignored
         self.address = ""
         self._dir: Path | None = None
 
@@ -178,6 +181,8 @@ class RayCluster:
             f"--plasma-directory={self._dir}",
             f"--temp-dir={self._dir}",
         ]
+        if self.sigint_ignored:
+            argv = ["sh", "-c", 'trap "" INT && exec "$@"', "sh", *argv]
         result = subprocess.run(
             argv, capture_output=True, text=True, timeout=START_TIMEOUT_S, check=False
         )
