@@ -195,15 +195,16 @@ class NodeProcess:
         if pid is not None:
             terminate_group(pid)
 
-    def stage(self) -> None:
-        """The node's folders, a fresh staging folder, the context file, and the log opened."""
+    def stage(self, preamble: str = "") -> None:
+        """The node's folders, a fresh staging folder, the context file, and the log opened
+        (``preamble``: lines it starts with, before the command, such as where it runs)."""
         task = self.task
         if not self.folder.reports.is_dir() or not self.folder.logs.is_dir():
             self.folder.make_output_dirs()
         open_staging(self.folder, task.node_run_id)
         write_if_changed(self._context_file(), json.dumps(task.context, indent=2))
         self._log = self.log_file.open("ab")
-        self._log.write(f"# nodepipe: {' '.join(task.argv)}\n".encode())
+        self._log.write(f"{preamble}# nodepipe: {' '.join(task.argv)}\n".encode())
         self._log.flush()
         point_latest_log(self.log_file)
         crash_point("task.staged")

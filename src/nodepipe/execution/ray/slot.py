@@ -44,7 +44,6 @@ from nodepipe.execution.ray.worker import (
     NodeStartedOnWorker,
     inherited_variables,
     let_go,
-    log_placement,
     placement,
 )
 from nodepipe.execution.task import NodeProcess, NodeTask
@@ -133,10 +132,8 @@ class _NodeSlot:
         self, node: _SlotNode, after: str | None
     ) -> Iterator[NodeStartedOnWorker | TaskOutcome]:
         process = node.process
-        task = process.task
         try:
-            log_placement(task, self._placement)
-            process.stage()
+            process.stage(preamble=self._placement)
             if not process.cancelled:
                 process.ensure_environment()
             if not process.cancelled:

@@ -373,10 +373,9 @@ def placement() -> str:
     )
 
 
-def log_placement(task: NodeTask, line: str | None = None) -> None:
-    """Say in the node's log where it runs and what Ray reserved for it (``line``: as
-    ``placement`` said it earlier in this worker process)."""
-    line = line or placement()
+def log_placement(task: NodeTask) -> None:
+    """Say in the node's log where it runs and what Ray reserved for it."""
+    line = placement()
     task.log_file.parent.mkdir(parents=True, exist_ok=True)
     with task.log_file.open("a", encoding="utf-8") as log:
         log.write(line)
