@@ -22,7 +22,7 @@
   over.
 - **Started.** One driver thread per node (per placement, on slots) follows the stream of its
   call or task: its first item reports the node started, its last resolves the node's
-  ``Future``.
+  ``Future`` (one item does both for a node that ended at once on a slot).
 - **Cancel.** A node on a slot: ``NodeSlot.cancel``; a task: ``ray.cancel(force=False)``. Either
   way the worker stops the node as the local executor does; a node still waiting here is
   settled at once.
@@ -55,7 +55,7 @@ from nodepipe.domain.runs import RunOutcome, TaskOutcome
 from nodepipe.execution.executor import PreparingCallback, StartedCallback
 from nodepipe.execution.process_groups import KILL_GRACE_SECONDS
 from nodepipe.execution.ray import cluster
-from nodepipe.execution.ray.slot import claim, drop_fence
+from nodepipe.execution.ray.slot import NodeRanOnWorker, claim, drop_fence
 from nodepipe.execution.ray.worker import (
     NodeStartedOnWorker,
     run_on_worker,
@@ -446,10 +446,12 @@ class RayExecutor:
         try:
             for ref in stream:
                 item = ray.get(ref)
+                if isinstance(item, NodeRanOnWorker):
+                    self._slot_started(run, item.started)
+                    outcome = item.outcome
+                    break
                 if isinstance(item, NodeStartedOnWorker):
-                    run.started = True
-                    drop_fence(task, run.placements)
-                    run.on_started(task.node_run_id, item.pid, item.host, item.environment)
+                    self._slot_started(run, item)
                     continue
                 outcome = item
                 break
@@ -466,6 +468,11 @@ class RayExecutor:
             with contextlib.suppress(Exception):
                 slot.actor.cancel.remote(task.node_run_id)
         self._end(run, outcome)
+
+    def _slot_started(self, run: _Run, started: NodeStartedOnWorker) -> None:
+        run.started = True
+        drop_fence(run.task, run.placements)
+        run.on_started(run.task.node_run_id, started.pid, started.host, started.environment)
 
     def _still_there(self, run: _Run, stream: Any) -> bool:
         """Whether ``run`` is still the node of the call ``stream`` (once any revocation of it

@@ -21,7 +21,8 @@ nodes with the default resources run one at a time as method calls (no Ray lease
   not interrupt a running actor call); a cancelled node's whole process group has ended before
   its outcome is yielded. A node cancelled before it started ends as the local executor's does.
 - **Stream.** ``run`` yields once the node's process is up (``NodeStartedOnWorker``), then its
-  outcome; a revoked node's call yields nothing.
+  outcome; a node that ends within ``QUICK_SECONDS`` yields both in one ``NodeRanOnWorker``
+  (its start reported that much later); a revoked node's call yields nothing.
 """
 
 from __future__ import annotations
@@ -54,6 +55,20 @@ SLOT_CALLS = 6
 REMEMBERED = 16
 """How many nodes over on a slot it remembers: a node offered after one waits for it to be
 over, and a revocation of one over says it started."""
+
+
+QUICK_SECONDS = 0.05
+"""A node whose process ends this soon after its start is reported started with its outcome,
+in one item of the call's stream instead of two (each costs Ray's object transfer); the store
+still records when it really started (the outcome's ``started_at``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class NodeRanOnWorker:
+    """The only item of a quick node's stream (``QUICK_SECONDS``): its start and its outcome."""
+
+    started: NodeStartedOnWorker
+    outcome: TaskOutcome
 
 
 def fence(task: NodeTask, placement_number: int) -> Path:
@@ -108,7 +123,7 @@ class _NodeSlot:
     @ray.method(num_returns="streaming")
     def run(
         self, task: NodeTask, after: str | None = None, placement_number: int = 0
-    ) -> Iterator[NodeStartedOnWorker | TaskOutcome]:
+    ) -> Iterator[NodeStartedOnWorker | NodeRanOnWorker | TaskOutcome]:
         """Run one node in this slot once the node ``after`` (if any) is over here: yields its
         start, then its outcome; nothing if it is revoked before it starts."""
         node = _SlotNode(NodeProcess(task, inherited_variables()), placement_number)
@@ -130,7 +145,7 @@ class _NodeSlot:
 
     def _run(
         self, node: _SlotNode, after: str | None
-    ) -> Iterator[NodeStartedOnWorker | TaskOutcome]:
+    ) -> Iterator[NodeStartedOnWorker | NodeRanOnWorker | TaskOutcome]:
         process = node.process
         try:
             process.stage(preamble=self._placement)
@@ -150,7 +165,9 @@ class _NodeSlot:
             return
         yield from self._launch(node)
 
-    def _launch(self, node: _SlotNode) -> Iterator[NodeStartedOnWorker | TaskOutcome]:
+    def _launch(
+        self, node: _SlotNode
+    ) -> Iterator[NodeStartedOnWorker | NodeRanOnWorker | TaskOutcome]:
         """Launch the node whose turn it is, follow it, conclude it once the next may start."""
         process = node.process
         task = process.task
@@ -184,9 +201,15 @@ class _NodeSlot:
             return
         code: int | None = None
         timed_out = False
+        started = NodeStartedOnWorker(pid, socket.gethostname(), process.recorded)
+        quick = QUICK_SECONDS if task.timeout is None else min(QUICK_SECONDS, task.timeout)
+        told = False
         try:
-            yield NodeStartedOnWorker(pid, socket.gethostname(), process.recorded)
-            timed_out = not process.reap_within(task.timeout)
+            if not process.exited_within(quick):
+                told = True
+                yield started
+            rest = None if task.timeout is None else task.timeout - quick
+            timed_out = not process.reap_within(rest)
             if timed_out:
                 terminate_group(pid)
             code = process.wait()
@@ -197,7 +220,8 @@ class _NodeSlot:
             let_go(pid, leave_nothing=code is None or signalled)
             with self._state:
                 self._end_turn(node_run_id)  # the next node starts before this one concludes
-        yield process.conclude(code, timed_out)
+        outcome = process.conclude(code, timed_out)
+        yield outcome if told else NodeRanOnWorker(started, outcome)
 
     def _keep(self, node: _SlotNode) -> bool:
         """Whether this slot settles ``node`` (False: it was revoked, it goes elsewhere)."""
