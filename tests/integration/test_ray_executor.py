@@ -813,6 +813,35 @@ def test_cancel_of_a_node_offered_to_a_busy_slot_settles_it_before_it_started(
     assert log.read_text().splitlines()[-1] == "# nodepipe: cancelled before it started"
 
 
+@in_ray_namespace
+def test_a_slot_emptied_while_a_wider_node_waits_goes_back_to_the_cluster(
+    lab: nodepipe.Workspace, ray_cluster: RayCluster, kept_connection: None
+) -> None:
+    """--jobs 2 on two CPUs: long (0.8 s), and r → big (cpus = 2), r → m → w1..w3. While big
+    waits for the CPUs, the slot that long leaves empty goes back to the cluster (its CPU is
+    big's to take): none of the default nodes waiting then runs on long's worker."""
+    lab.pipelines.new("wide")
+    ws = ["w1", "w2", "w3"]
+    durations = {"long": 0.8, "r": 0.2, "big": 0.1, "m": 0.3} | dict.fromkeys(ws, 0.3)
+    for tag, seconds in durations.items():
+        lab.nodes.new("wide", tag)
+        write_main(lab, tag, f"import time\ntime.sleep({seconds})\n")
+    for parent, child in (("r", "big"), ("r", "m"), *(("m", w) for w in ws)):
+        lab.edges.connect(parent, child, "wide")
+    set_resources(lab.nodes.path("big"), "cpus = 2")
+
+    result = run_on_ray(lab, ray_cluster, "wide")
+
+    assert result.finished is not None and result.finished.status == "completed"
+    (long_worker,) = worker_pids(lab.nodes.path("long") / "logs" / "latest.log")
+    on_long = [
+        tag
+        for tag in ("m", *ws)
+        if long_worker in worker_pids(lab.nodes.path(tag) / "logs" / "latest.log")
+    ]
+    assert not on_long, f"{on_long} ran on long's slot while big waited for its CPU"
+
+
 KEPT_CONNECTION_ORCHESTRATOR = CRASHING_ORCHESTRATOR.replace(
     "RunService(ws.context).run(",
     "import ray\nray.init(address=sys.argv[2], log_to_driver=False)\nRunService(ws.context).run(",

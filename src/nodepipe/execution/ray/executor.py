@@ -223,9 +223,8 @@ class RayExecutor:
         """Send ``run`` to an empty slot, a new slot or as a task if ``jobs`` has room, else offer
         it to a busy slot; False if it must wait."""
         warm = self._warm and run.resources == Resources()
-        if warm and (
-            empty := next((s for s in self._slots if not s.runs and not s.reserved), None)
-        ):
+        empty = next((s for s in self._slots if not s.runs and not s.reserved), None)
+        if warm and empty is not None and not self._tasks_wait():  # else it goes back: drain
             self._call(empty, run)
             return True
         if len(self._slots) + self._tasks < self.jobs:
