@@ -127,7 +127,6 @@ def test_only_the_ray_package_imports_ray() -> None:
     assert importers == {
         "execution/ray/cluster.py",
         "execution/ray/executor.py",
-        "execution/ray/slot.py",
         "execution/ray/worker.py",
     }
 
@@ -476,8 +475,8 @@ with (node.reports_dir() / "span").open("a") as span:
 def test_jobs_bounds_the_nodes_running_at_once_on_a_larger_cluster(
     lab: nodepipe.Workspace, ray_cluster: RayCluster, kept_connection: None
 ) -> None:
-    """--jobs 1 on a cluster with two CPUs: the nodes handed over ahead (offered to the slot and
-    prepared there meanwhile) run one after another, never two at once."""
+    """--jobs 1 on a cluster with two CPUs: the nodes handed over ahead (prepared on the slot's
+    worker meanwhile) run one after another, never two at once."""
     lab.pipelines.new("row")
     tags = ["n1", "n2", "n3", "n4"]
     for tag in tags:
@@ -689,159 +688,6 @@ def test_a_ready_node_never_waits_behind_another_slots_long_node(
     assert seen == "s1 s2 s3", f"the long node ended having seen only: {seen!r}"
 
 
-SEES_THE_OTHER = """
-import pathlib, time
-other = pathlib.Path(__OTHER__)
-time.sleep(0.5)  # the other node, handed over just after this one, is offered by now
-logs = sorted(p for p in (other / "logs").glob("*.log") if p.name != "latest.log")
-(node.reports_dir() / "seen").write_text("".join(p.read_text() for p in logs))
-time.sleep(0.5)
-with (node.reports_dir() / "runs").open("a") as runs:
-    runs.write("ran\\n")
-pathlib.Path(__MARK__).touch()
-"""
-
-
-def worker_pids(log: Path) -> list[int]:
-    """The Ray worker pid of each placement line of a node's log."""
-    return worker_pids_in(log.read_text())
-
-
-@in_ray_namespace
-def test_a_node_offered_behind_a_long_node_is_revoked_to_a_free_slot_and_runs_once(
-    lab: nodepipe.Workspace, ray_cluster: RayCluster, kept_connection: None
-) -> None:
-    """--jobs 2: a long node, and r → m1, m2 (1 s each). When r ends, one of m1, m2 takes r's
-    slot and the other is offered to the long node's slot, which prepares it meanwhile (the
-    first sees its log there). When the first ends, the offered one is revoked and runs on the
-    freed slot: once, with one log that says so, nothing left of its first staging."""
-    lab.pipelines.new("offer")
-    marks = lab.root / "marks"
-    marks.mkdir()
-    for tag in ("long", "r", "m1", "m2"):
-        lab.nodes.new("offer", tag)
-    write_main(lab, "r", "import time\ntime.sleep(0.3)\n")
-    for tag, other in (("m1", "m2"), ("m2", "m1")):
-        lab.edges.connect("r", tag, "offer")
-        script = SEES_THE_OTHER.replace("__OTHER__", repr(str(lab.nodes.path(other))))
-        write_main(lab, tag, script.replace("__MARK__", repr(str(marks / tag))))
-    paths = ", ".join(f"pathlib.Path({str(marks / tag)!r})" for tag in ("m1", "m2"))
-    write_main(lab, "long", "import pathlib\n" + LONG_NODE.replace("__MARKS__", paths))
-
-    result = run_on_ray(lab, ray_cluster, "offer")
-
-    assert result.finished is not None and result.finished.status == "completed"
-    assert (lab.nodes.path("long") / "data" / "out.txt").read_text() == "m1 m2"
-    first, offered = sorted(
-        ("m1", "m2"), key=lambda tag: (lab.nodes.path(tag) / "reports" / "seen").stat().st_mtime
-    )
-    (long_worker,) = worker_pids(lab.nodes.path("long") / "logs" / "latest.log")
-    (first_worker,) = worker_pids(lab.nodes.path(first) / "logs" / "latest.log")
-    seen = (lab.nodes.path(first) / "reports" / "seen").read_text()
-    assert seen and worker_pids_in(seen) == [long_worker], f"not offered to the long one: {seen!r}"
-    offered_folder = lab.nodes.path(offered)
-    assert worker_pids(offered_folder / "logs" / "latest.log") == [first_worker]
-    assert (offered_folder / "reports" / "runs").read_text() == "ran\n"
-    assert len(list((offered_folder / "logs").glob("*.log"))) == 2  # its run's log, latest.log
-    assert not list((offered_folder / ".staging").glob("*"))
-
-
-def worker_pids_in(text: str) -> list[int]:
-    """The Ray worker pid of each placement line of a log's text."""
-    return [
-        int(line.split("(pid ", 1)[1].split(")", 1)[0])
-        for line in text.splitlines()
-        if "Ray worker on" in line
-    ]
-
-
-WAITS_FOR_RELEASE = """
-import time
-(node.reports_dir() / "started").write_text("yes")
-deadline = time.monotonic() + 60
-while not (node.reports_dir() / "release").exists() and time.monotonic() < deadline:
-    time.sleep(0.05)
-(node.data_dir() / "out.txt").write_text("done")
-"""
-
-
-@in_ray_namespace
-def test_cancel_of_a_node_offered_to_a_busy_slot_settles_it_before_it_started(
-    lab: nodepipe.Workspace, ray_cluster: RayCluster, kept_connection: None
-) -> None:
-    """--jobs 1, two nodes: one runs, the other is offered to its slot and prepared there (its
-    log appears). Killed then, it is settled as cancelled before it started (skipped, as with
-    the local executor): it never ran, its staging is gone, its log says so; the first
-    completes."""
-    lab.pipelines.new("pair")
-    for tag in ("p", "q"):
-        lab.nodes.new("pair", tag)
-        write_main(lab, tag, WAITS_FOR_RELEASE)
-    request = RunRequest("pair", executor="ray", ray_address=ray_cluster.address, jobs=1)
-    results: list[RunResult] = []
-    runner = threading.Thread(target=lambda: results.append(RunService(lab.context).run(request)))
-    runner.start()
-    running = wait_for(
-        lambda: next(
-            (t for t in ("p", "q") if (lab.nodes.path(t) / "reports" / "started").exists()), None
-        ),
-        "a node to start",
-        120,
-    )
-    offered = "q" if running == "p" else "p"
-    folder = lab.nodes.path(offered)
-    wait_for(
-        lambda: any(p.name != "latest.log" for p in (folder / "logs").glob("*.log")),
-        "the other node to be prepared on the busy slot",
-        30,
-    )
-
-    RunService(lab.context).kill([offered])
-    (lab.nodes.path(running) / "reports" / "release").write_text("go")
-    runner.join(timeout=180)
-
-    (result,) = results
-    assert result.run_id is not None
-    runs = node_runs(lab, result.run_id)
-    assert runs[running].state is NodeRunState.COMPLETED
-    assert runs[offered].state is NodeRunState.SKIPPED, runs[offered]
-    assert runs[offered].message == "cancelled before it started", runs[offered]
-    assert not (folder / "reports" / "started").exists()
-    assert not (folder / "data" / "out.txt").exists()
-    assert not list((folder / ".staging").glob("*"))
-    (log,) = [p for p in (folder / "logs").glob("*.log") if p.name != "latest.log"]
-    assert log.read_text().splitlines()[-1] == "# nodepipe: cancelled before it started"
-
-
-@in_ray_namespace
-def test_a_slot_emptied_while_a_wider_node_waits_goes_back_to_the_cluster(
-    lab: nodepipe.Workspace, ray_cluster: RayCluster, kept_connection: None
-) -> None:
-    """--jobs 2 on two CPUs: long (0.8 s), and r → big (cpus = 2), r → m → w1..w3. While big
-    waits for the CPUs, the slot that long leaves empty goes back to the cluster (its CPU is
-    big's to take): none of the default nodes waiting then runs on long's worker."""
-    lab.pipelines.new("wide")
-    ws = ["w1", "w2", "w3"]
-    durations = {"long": 0.8, "r": 0.2, "big": 0.1, "m": 0.3} | dict.fromkeys(ws, 0.3)
-    for tag, seconds in durations.items():
-        lab.nodes.new("wide", tag)
-        write_main(lab, tag, f"import time\ntime.sleep({seconds})\n")
-    for parent, child in (("r", "big"), ("r", "m"), *(("m", w) for w in ws)):
-        lab.edges.connect(parent, child, "wide")
-    set_resources(lab.nodes.path("big"), "cpus = 2")
-
-    result = run_on_ray(lab, ray_cluster, "wide")
-
-    assert result.finished is not None and result.finished.status == "completed"
-    (long_worker,) = worker_pids(lab.nodes.path("long") / "logs" / "latest.log")
-    on_long = [
-        tag
-        for tag in ("m", *ws)
-        if long_worker in worker_pids(lab.nodes.path(tag) / "logs" / "latest.log")
-    ]
-    assert not on_long, f"{on_long} ran on long's slot while big waited for its CPU"
-
-
 KEPT_CONNECTION_ORCHESTRATOR = CRASHING_ORCHESTRATOR.replace(
     "RunService(ws.context).run(",
     "import ray\nray.init(address=sys.argv[2], log_to_driver=False)\nRunService(ws.context).run(",
@@ -862,17 +708,14 @@ def test_a_dead_orchestrator_leaves_no_node_process_on_its_slots(
 def test_a_killed_slot_worker_fails_its_node_and_the_others_get_a_new_one(
     lab: nodepipe.Workspace, ray_cluster: RayCluster, kept_connection: None
 ) -> None:
-    """--jobs 1: the sleeper runs on a slot, and before → other. The slot's worker process is
-    SIGKILLed while the sleeper runs: the sleeper's process group dies with it (the watchdog),
-    its node run fails saying its worker died (never run again: Ray does not re-run a node),
-    nothing reaches data/. One of before, other was offered to that slot then (which one
-    depends on the order the two roots come in), never launched there: it runs on a new worker,
-    once, with nothing left of its first staging; so does the next run."""
+    """--jobs 1: the sleeper runs on a slot, another node waits for it. The slot's worker
+    process is SIGKILLed while the sleeper runs: the sleeper's process group dies with it (the
+    watchdog), its node run fails saying its worker died (never run again: Ray does not re-run
+    a node), nothing reaches data/; the other node runs on a new worker, and so does the next
+    run."""
     folder = sleepy_pipeline(lab)
-    for tag in ("before", "other"):
-        lab.nodes.new("sleepy", tag)
-        write_main(lab, tag, f"(node.data_dir() / 'out.txt').write_text('{tag}')\n")
-    lab.edges.connect("before", "other", "sleepy")
+    lab.nodes.new("sleepy", "other")
+    write_main(lab, "other", "(node.data_dir() / 'out.txt').write_text('other')\n")
     request = RunRequest(
         "sleepy", executor="ray", ray_address=ray_cluster.address, jobs=1, force=True
     )
@@ -900,10 +743,7 @@ def test_a_killed_slot_worker_fails_its_node_and_the_others_get_a_new_one(
     assert runs["sleeper"].state is NodeRunState.FAILED
     assert runs["sleeper"].message.startswith("the Ray worker running the node died")
     assert runs["after"].state is NodeRunState.SKIPPED
-    for tag in ("before", "other"):
-        assert runs[tag].state is NodeRunState.COMPLETED, runs[tag].message
-        assert len(worker_pids(lab.nodes.path(tag) / "logs" / "latest.log")) == 1
-        assert not list((lab.nodes.path(tag) / ".staging").glob("*"))
+    assert runs["other"].state is NodeRunState.COMPLETED, runs["other"].message
     wait_for(lambda: not alive(node_pid) and not alive(child_pid), "the node to die", 30)
     assert (folder / "data" / "out.txt").read_text() == "first"
     write_main(lab, "sleeper", "(node.data_dir() / 'out.txt').write_text('again')\n")

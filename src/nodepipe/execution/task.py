@@ -195,16 +195,15 @@ class NodeProcess:
         if pid is not None:
             terminate_group(pid)
 
-    def stage(self, preamble: str = "") -> None:
-        """The node's folders, a fresh staging folder, the context file, and the log opened
-        (``preamble``: lines it starts with, before the command, such as where it runs)."""
+    def stage(self) -> None:
+        """The node's folders, a fresh staging folder, the context file, and the log opened."""
         task = self.task
         if not self.folder.reports.is_dir() or not self.folder.logs.is_dir():
             self.folder.make_output_dirs()
         open_staging(self.folder, task.node_run_id)
         write_if_changed(self._context_file(), json.dumps(task.context, indent=2))
         self._log = self.log_file.open("ab")
-        self._log.write(f"{preamble}# nodepipe: {' '.join(task.argv)}\n".encode())
+        self._log.write(f"# nodepipe: {' '.join(task.argv)}\n".encode())
         self._log.flush()
         point_latest_log(self.log_file)
         crash_point("task.staged")
@@ -437,21 +436,6 @@ class NodeProcess:
         """What hears how recording large outputs goes (bytes done, total), if anyone."""
         told = self._on_preparing
         return None if told is None else lambda done, total: told(RECORDING, done, total, "bytes")
-
-    def withdraw(self) -> None:
-        """Undo ``stage`` for a run that will not start here (it is to run elsewhere): its
-        staging folder and its log go (and ``latest.log``, if it names that log), so that
-        staging it again leaves what one staging leaves."""
-        log, self._log = self._log, None
-        if log is not None:
-            with contextlib.suppress(OSError):
-                log.close()
-        latest = self.log_file.parent / "latest.log"
-        with contextlib.suppress(OSError):
-            if latest.samefile(self.log_file):
-                latest.unlink()
-        self.log_file.unlink(missing_ok=True)
-        discard(self.folder, self.task.node_run_id)
 
     def fail(self, error: BaseException) -> TaskOutcome:
         """nodepipe could not run the node: say why in its log, drop what it staged."""

@@ -6,7 +6,7 @@ opened it: a Ray that the embedding program connected itself is never shut down 
 One process talks to one cluster at a time.
 
 The connection also keeps the **warm slots** of its executors (``borrow_slot``): actors
-(``slot.NodeSlot``, one worker process each, holding one CPU) that run nodes with the default
+(``worker.NodeSlot``, one worker process each, holding one CPU) that run nodes with the default
 resources one after another without a Ray lease per node. Only a run on a connection that was
 open already uses them (``acquire`` says so): a Python program that connected itself, or a run
 beside another in the same process (the web app). A slot's worker process is started for it,
@@ -32,7 +32,7 @@ from typing import Any
 import ray
 
 from nodepipe.domain.errors import Action, Hint, InvalidInputError
-from nodepipe.execution.ray.slot import NodeSlot
+from nodepipe.execution.ray.worker import NodeSlot
 
 IDLE_SLOT_SECONDS = 30.0
 """How long a slot given back is kept for the next run before its actor (and CPU) is freed."""
@@ -112,9 +112,6 @@ class _WarmSlots:
         with self._lock:
             self._waiting -= 1
 
-    def tasks_waiting(self) -> bool:
-        return self._waiting > 0
-
     def clear(self) -> None:
         """The connection is closing: its actors go with it."""
         with self._lock:
@@ -154,7 +151,7 @@ _SLOTS = _WarmSlots()
 
 
 def borrow_slot() -> Any | None:
-    """A warm slot actor for nodes with the default resources (``slot.NodeSlot``), or None
+    """A warm slot actor for nodes with the default resources (``worker.NodeSlot``), or None
     while a node of other resources waits for CPUs (run it as a task then)."""
     return _SLOTS.borrow()
 
@@ -172,12 +169,6 @@ def task_waiting() -> None:
 def task_started() -> None:
     """That node started (or ended without starting)."""
     _SLOTS.task_started()
-
-
-def tasks_waiting() -> bool:
-    """Whether a node of other resources waits for CPUs (then no slot is offered a node ahead:
-    slots must drain)."""
-    return _SLOTS.tasks_waiting()
 
 
 def acquire(address: str | None) -> bool:

@@ -2,27 +2,20 @@
 
 - **Warm slots.** On a connection that was open already (see ``cluster``), a node with the
   default resources (one CPU, no GPU, no memory asked) runs on one of at most ``jobs`` slot
-  actors (``slot.NodeSlot``, lent by ``cluster.borrow_slot``): a method call each, no Ray
-  lease per node. An idle slot takes the next waiting node; when every slot is busy, the next
-  one is *offered* to a busy slot (at most one each, the slot busy the longest): its worker
-  prepares it while its node runs and starts it the moment that node ends. An offered node is
-  revoked (``NodeSlot.revoke``, answered atomically with its start) when another slot empties
-  first, and goes there (waiting nodes keep their order: an offered node is older than any
-  still here), or when a node of other resources waits for CPUs (no node is offered then, so
-  slots drain); a slot left empty goes back to the connection. A slot actor that dies fails
-  the node it ran, as a dead task's worker does, unless the node is known never to have been
-  launched there (``slot.claim``): then it goes to another slot. Ray never re-runs a node on
-  its own.
+  actors (``worker.NodeSlot``, lent by ``cluster.borrow_slot``): a method call each, no Ray
+  lease per node. A slot runs one node at a time and is held only while it does: a node waits
+  here, never behind another slot's node, and goes to whichever slot frees first; a slot empty
+  again goes back to the connection (so a task waiting for CPUs gets them as slots drain). A
+  slot actor that dies fails the node it ran, as a dead task's worker does, started or not (it
+  may have been launched): Ray never re-runs a node on its own.
 - **Resources.** Any other node runs as a Ray task asking for its ``[tool.nodepipe.resources]``
   (read on the driver at ``submit``): CPUs, GPUs and bytes of memory. Ray holds the task until a
   cluster node has them; meanwhile the node run stays ``queued``, and no idle slot keeps CPUs
   from it (``cluster.task_waiting``).
 - **Concurrency.** Slots held plus tasks submitted never exceed ``jobs``; a slot runs one node
-  process at a time. What does not fit (nor is offered) waits here, in the order it was handed
-  over.
-- **Started.** One driver thread per node (per placement, on slots) follows the stream of its
-  call or task: its first item reports the node started, its last resolves the node's
-  ``Future`` (one item does both for a node that ended at once on a slot).
+  process at a time. What does not fit waits here, in the order it was handed over.
+- **Started.** One driver thread per node follows the stream of its call or task: its first
+  item reports the node started, its last resolves the node's ``Future``.
 - **Cancel.** A node on a slot: ``NodeSlot.cancel``; a task: ``ray.cancel(force=False)``. Either
   way the worker stops the node as the local executor does; a node still waiting here is
   settled at once.
@@ -37,9 +30,7 @@
 from __future__ import annotations
 
 import contextlib
-import itertools
 import threading
-import time
 from collections import deque
 from collections.abc import Collection
 from concurrent.futures import Future
@@ -55,7 +46,6 @@ from nodepipe.domain.runs import RunOutcome, TaskOutcome
 from nodepipe.execution.executor import PreparingCallback, StartedCallback
 from nodepipe.execution.process_groups import KILL_GRACE_SECONDS
 from nodepipe.execution.ray import cluster
-from nodepipe.execution.ray.slot import NodeRanOnWorker, claim, drop_fence
 from nodepipe.execution.ray.worker import (
     NodeStartedOnWorker,
     run_on_worker,
@@ -69,28 +59,17 @@ from nodepipe.execution.remote_task import (
     land_reports,
     ship,
 )
-from nodepipe.execution.task import NodeProcess, NodeTask
+from nodepipe.execution.task import NodeTask
 from nodepipe.workspace.node_config import Resources, read_node_config
 from nodepipe.workspace.storage import Storage
-
-SLOT_PLACEMENTS = 3
-"""How many slots a node may be given to: one whose worker died before the node was launched
-there (``slot.claim``) goes to another, twice at most."""
-
-NOT_STARTED = "cancelled before it started"
 
 
 @dataclass(eq=False)
 class _Slot:
-    """A slot actor this executor holds, the node it runs and the one offered to it."""
+    """A slot actor this executor holds, and the node it runs."""
 
     actor: Any
     runs: list[_Run] = field(default_factory=list)
-    """Its node, then the node offered to it (at most one)."""
-    since: float = field(default_factory=time.monotonic)
-    """When its node was given to it: a node is offered to the slot busy the longest."""
-    reserved: bool = False
-    """Empty, and kept for a node being revoked from another slot."""
 
 
 @dataclass(eq=False)
@@ -101,20 +80,14 @@ class _Run:
     resources: Resources
     future: Future[TaskOutcome]
     on_started: StartedCallback
-    order: int
-    """Its place in the order runs were handed over."""
     started: bool = False
     cancelled: bool = False
     slot: _Slot | None = None
-    """Where it runs or is offered, if on a slot; None: waiting here, or a task."""
+    """Where it runs, if on a slot; None: waiting here, or a task."""
     stream: Any = None
     """Its call's or task's ObjectRefGenerator once sent."""
     waiting: bool = False
     """A task that has not started yet (``cluster.task_waiting``)."""
-    placements: int = 0
-    """How many times it was given to a slot."""
-    revoking: threading.Event | None = None
-    """While a revocation is on its way: set once it is answered."""
 
 
 class RayExecutor:
@@ -128,8 +101,7 @@ class RayExecutor:
         self.jobs = max(1, jobs)
         self.storage = storage
         self.prefetch = 0 if storage is not None else self.jobs
-        """Nodes handed over ahead: offered to busy slots, or waiting here (none without a
-        shared filesystem)."""
+        """Nodes handed over ahead, waiting here for a slot (none without a shared filesystem)."""
         self._connected = False
         self._warm = False
         """Whether nodes with the default resources run on slots: on a connection kept open."""
@@ -139,11 +111,7 @@ class RayExecutor:
         self._slots: list[_Slot] = []
         self._tasks = 0
         """Runs sent as tasks and not over: with the slots held, never more than ``jobs``."""
-        self._waiting = 0
-        """Of those, the tasks not started yet."""
-        self._handed_over = itertools.count()
         self._followers: dict[str, threading.Thread] = {}
-        self._revokers: list[threading.Thread] = []
 
     def start(self) -> None:
         self._warm = cluster.acquire(self.address) and self.storage is None
@@ -164,7 +132,7 @@ class RayExecutor:
             future.set_result(_refused(task, exc))
             return future
         with self._lock:
-            run = _Run(task, resources, future, on_started, next(self._handed_over))
+            run = _Run(task, resources, future, on_started)
             self._runs[task.node_run_id] = run
             self._pending.append(run)
             self._dispatch()
@@ -179,9 +147,8 @@ class RayExecutor:
                 run.cancelled = True
                 if run in self._pending:
                     self._pending.remove(run)
-                    self._settle(
-                        run, TaskOutcome(node_run_id, RunOutcome.CANCELLED, None, NOT_STARTED)
-                    )
+                    message = "cancelled before it started"
+                    self._settle(run, TaskOutcome(node_run_id, RunOutcome.CANCELLED, None, message))
                     continue
                 slot, stream = run.slot, run.stream
             if slot is not None:
@@ -197,7 +164,7 @@ class RayExecutor:
             with contextlib.suppress(Exception):  # best effort: disconnecting matters more
                 self.cancel([node_run_id])
         with self._lock:
-            followers = [*self._revokers, *self._followers.values()]
+            followers = list(self._followers.values())
         for follower in followers:
             follower.join(timeout=KILL_GRACE_SECONDS + 30)
         with self._lock:
@@ -211,70 +178,35 @@ class RayExecutor:
     # Placing runs (with the lock held) ---------------------------------------------------------
 
     def _dispatch(self) -> None:
-        """Send the waiting runs on their way, in order, while they fit in ``jobs`` or can be
-        offered; then give back the slots left empty."""
-        while True:
-            while self._pending and self._place(self._pending[0]):
-                self._pending.popleft()
-            if not self._release_empty():
-                return
+        """Send the waiting runs on their way, in order, while they fit in ``jobs``."""
+        while self._pending and self._place(self._pending[0]):
+            self._pending.popleft()
 
     def _place(self, run: _Run) -> bool:
-        """Send ``run`` to an empty slot, a new slot or as a task if ``jobs`` has room, else offer
-        it to a busy slot; False if it must wait."""
-        warm = self._warm and run.resources == Resources()
-        empty = next((s for s in self._slots if not s.runs and not s.reserved), None)
-        if warm and empty is not None and not self._tasks_wait():  # else it goes back: drain
-            self._call(empty, run)
-            return True
-        if len(self._slots) + self._tasks < self.jobs:
-            actor = cluster.borrow_slot() if warm else None
-            if actor is None:
-                self._send_task(run)
-            else:
-                slot = _Slot(actor)
-                self._slots.append(slot)
-                self._call(slot, run)
-            return True
-        if not warm or self._tasks_wait():
+        """Send ``run`` to a slot of its own (default resources, on a kept connection) or as a
+        task if ``jobs`` has room; False if it must wait. A busy slot never takes a node: one
+        queued behind a long node would wait for it while another slot frees."""
+        if len(self._slots) + self._tasks >= self.jobs:
             return False
-        busy = [slot for slot in self._slots if len(slot.runs) == 1]
-        if not busy:
-            return False
-        slot = min(busy, key=lambda busy_slot: busy_slot.since)
-        self._call(slot, run, after=slot.runs[0])
+        actor = cluster.borrow_slot() if self._warm and run.resources == Resources() else None
+        if actor is None:
+            self._send_task(run)
+        else:
+            slot = _Slot(actor)
+            self._slots.append(slot)
+            self._call(slot, run)
         return True
 
-    def _release_empty(self) -> bool:
-        """Give back the slots with no node (nor one coming); whether there were any."""
-        empty = [slot for slot in self._slots if not slot.runs and not slot.reserved]
-        for slot in empty:
-            self._slots.remove(slot)
-            cluster.give_back_slot(slot.actor)
-        return bool(empty)
-
-    def _tasks_wait(self) -> bool:
-        """Whether a node of other resources waits for CPUs: slots must drain, not take more."""
-        return self._waiting > 0 or cluster.tasks_waiting()
-
-    def _call(self, slot: _Slot, run: _Run, after: _Run | None = None) -> None:
-        """Give ``run`` to ``slot``: as its node, or offered after its node ``after``."""
-        if not slot.runs:
-            slot.since = time.monotonic()
+    def _call(self, slot: _Slot, run: _Run) -> None:
         slot.runs.append(run)
         run.slot = slot
-        run.placements += 1
-        previous = None if after is None else after.task.node_run_id
-        stream = slot.actor.run.remote(run.task, previous, run.placements)
-        run.stream = stream
-        self._follow_in_thread(run, self._follow_call, run, slot, stream)
+        run.stream = slot.actor.run.remote(run.task)
+        self._follow_in_thread(run, self._follow_call, run)
 
     def _send_task(self, run: _Run) -> None:
         self._tasks += 1
         run.waiting = True
-        self._waiting += 1
         cluster.task_waiting()
-        self._take_back_offers()
         if self.storage is not None:
             self._follow_in_thread(run, self._ship_and_follow, run, self.storage)
             return
@@ -293,21 +225,20 @@ class RayExecutor:
         follower.start()
 
     def _over(self, run: _Run) -> None:
-        """``run`` no longer holds a part of ``jobs`` (nor is offered): an emptied slot is given
-        back by the next ``_dispatch``, unless something takes it first."""
+        """``run`` no longer holds a part of ``jobs``: its slot goes back once empty."""
         slot, run.slot = run.slot, None
         if slot is None:
             self._tasks -= 1
             self._started(run)
-        elif run in slot.runs:
-            if slot.runs.index(run) == 0 and len(slot.runs) > 1:
-                slot.since = time.monotonic()  # the node offered to it is its node now
+        else:
             slot.runs.remove(run)
+            if not slot.runs and slot in self._slots:
+                self._slots.remove(slot)
+                cluster.give_back_slot(slot.actor)
 
     def _started(self, run: _Run) -> None:
         if run.waiting:
             run.waiting = False
-            self._waiting -= 1
             cluster.task_started()
 
     def _settle(self, run: _Run, outcome: TaskOutcome | BaseException) -> None:
@@ -317,61 +248,6 @@ class RayExecutor:
             run.future.set_exception(outcome)
         else:
             run.future.set_result(outcome)
-
-    # Revoking offered runs ---------------------------------------------------------------------
-
-    def _offered(self) -> list[tuple[_Slot, _Run]]:
-        """The runs offered to busy slots that may still be revoked, oldest first."""
-        offered = [
-            (slot, slot.runs[1])
-            for slot in self._slots
-            if len(slot.runs) == 2 and slot.runs[1].revoking is None and not slot.runs[1].started
-        ]
-        return sorted(offered, key=lambda pair: pair[1].order)
-
-    def _take_back_offers(self) -> None:
-        """A task waits for CPUs: every run offered to a busy slot comes back here."""
-        for slot, run in self._offered():
-            self._revoke(slot, run, None)
-
-    def _revoke(self, slot: _Slot, run: _Run, to: _Slot | None) -> None:
-        """Take ``run`` back from ``slot``, in a thread: it goes to the empty slot ``to`` (kept
-        for it meanwhile), or back to the front of the queue."""
-        run.revoking = threading.Event()
-        if to is not None:
-            to.reserved = True
-        revoker = threading.Thread(
-            target=self._revoked, args=(slot, run, to), name=f"ray-revoke-{run.task.tag}"
-        )
-        revoker.daemon = True
-        self._revokers = [alive for alive in self._revokers if alive.is_alive()]
-        self._revokers.append(revoker)
-        revoker.start()
-
-    def _revoked(self, slot: _Slot, run: _Run, to: _Slot | None) -> None:
-        try:
-            revoked = bool(ray.get(slot.actor.revoke.remote(run.task.node_run_id)))
-        except Exception:  # its worker died: its follower settles it
-            revoked = False
-        with self._lock:
-            answered, run.revoking = run.revoking, None
-            if to is not None:
-                to.reserved = False
-            if revoked:
-                self._over(run)
-                run.stream = None
-                if run.cancelled:
-                    message = NOT_STARTED
-                    self._settle(
-                        run, TaskOutcome(run.task.node_run_id, RunOutcome.CANCELLED, None, message)
-                    )
-                elif to is not None and to in self._slots:
-                    self._call(to, run)
-                else:
-                    self._pending.appendleft(run)
-            self._dispatch()
-        assert answered is not None
-        answered.set()
 
     # Following runs (driver threads) -----------------------------------------------------------
 
@@ -437,105 +313,48 @@ class RayExecutor:
                 ray.cancel(run.stream, force=False)
             self._end(run, exc)
 
-    def _follow_call(self, run: _Run, slot: _Slot, stream: Any) -> None:
-        """Follow a node given to a slot (``stream``: that call's); a call whose node was
-        revoked ends with nothing, the node being given elsewhere meanwhile."""
+    def _follow_call(self, run: _Run) -> None:
+        """Follow a node on a slot; if the slot's actor dies, the node run fails (cancelled, if
+        it was): even before its start was reported, it may have been launched."""
         task = run.task
-        outcome: TaskOutcome | BaseException
         try:
-            for ref in stream:
+            for ref in run.stream:
                 item = ray.get(ref)
-                if isinstance(item, NodeRanOnWorker):
-                    self._slot_started(run, item.started)
-                    outcome = item.outcome
-                    break
                 if isinstance(item, NodeStartedOnWorker):
-                    self._slot_started(run, item)
+                    run.started = True
+                    run.on_started(task.node_run_id, item.pid, item.host, item.environment)
                     continue
-                outcome = item
-                break
-            else:
-                outcome = RuntimeError("the slot ended its call without saying how the node ended")
-        except RayActorError as exc:  # the slot's worker died
-            self._slot_died(run, slot, stream, exc)
-            return
-        except BaseException as exc:  # e.g. a listener failed: the node must not run on alone
-            outcome = exc
-        if not self._still_there(run, stream):
-            return
-        if isinstance(outcome, BaseException):
-            with contextlib.suppress(Exception):
-                slot.actor.cancel.remote(task.node_run_id)
-        self._end(run, outcome)
-
-    def _slot_started(self, run: _Run, started: NodeStartedOnWorker) -> None:
-        run.started = True
-        drop_fence(run.task, run.placements)
-        run.on_started(run.task.node_run_id, started.pid, started.host, started.environment)
-
-    def _still_there(self, run: _Run, stream: Any) -> bool:
-        """Whether ``run`` is still the node of the call ``stream`` (once any revocation of it
-        is answered): a revoked one is followed by its new call."""
-        with self._lock:
-            answered = run.revoking
-        if answered is not None:
-            answered.wait()
-        with self._lock:
-            return run.stream is stream
-
-    def _slot_died(self, run: _Run, slot: _Slot, stream: Any, exc: RayActorError) -> None:
-        """The slot's worker died: the node fails (cancelled, if it was), unless it is known
-        never to have been launched there (``slot.claim``): then it goes to another slot."""
-        if not self._still_there(run, stream):
-            return
-        task = run.task
-        with self._lock:
-            self._drop_slot(slot)
-        if not run.started and claim(task, run.placements):
-            with contextlib.suppress(OSError):
-                NodeProcess(task).withdraw()  # what the dead slot staged of it
-            with self._lock:
-                if not run.cancelled and run.placements < SLOT_PLACEMENTS:
-                    self._over(run)
-                    run.stream = None
-                    self._pending.appendleft(run)
-                    self._dispatch()
-                    return
-            if run.cancelled:
-                outcome = TaskOutcome(task.node_run_id, RunOutcome.CANCELLED, None, NOT_STARTED)
-                self._end(run, outcome)
+                self._end(run, item)
                 return
-        if run.cancelled and not run.started:
-            outcome = TaskOutcome(task.node_run_id, RunOutcome.CANCELLED, None, "killed")
-        else:
-            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
-            message = f"the Ray worker running the node died: {reason}"
-            outcome = TaskOutcome(task.node_run_id, RunOutcome.ERROR, None, message)
-        self._end(run, outcome)
+            raise RuntimeError("the slot ended its call without saying how the node ended")
+        except RayActorError as exc:  # the slot's worker died
+            with self._lock:
+                self._drop_slot(run)
+            if run.cancelled and not run.started:
+                outcome = TaskOutcome(task.node_run_id, RunOutcome.CANCELLED, None, "killed")
+            else:
+                reason = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+                message = f"the Ray worker running the node died: {reason}"
+                outcome = TaskOutcome(task.node_run_id, RunOutcome.ERROR, None, message)
+            self._end(run, outcome)
+        except BaseException as exc:  # e.g. a listener failed: the node must not run on alone
+            if run.slot is not None:
+                with contextlib.suppress(Exception):
+                    run.slot.actor.cancel.remote(task.node_run_id)
+            self._end(run, exc)
 
-    def _drop_slot(self, slot: _Slot) -> None:
-        """The slot's actor died: the slot is no more (its other node hears it too)."""
-        if slot in self._slots:
-            self._slots.remove(slot)
+    def _drop_slot(self, run: _Run) -> None:
+        """The actor of ``run``'s slot died: the slot is no more."""
+        if run.slot is not None and run.slot in self._slots:
+            self._slots.remove(run.slot)
             with contextlib.suppress(Exception):
-                ray.kill(slot.actor, no_restart=True)
+                ray.kill(run.slot.actor, no_restart=True)
 
     def _end(self, run: _Run, outcome: TaskOutcome | BaseException) -> None:
-        """``run`` is over: its part of ``jobs`` goes to the next waiting run (a slot it leaves
-        empty takes the oldest node offered to another slot first), then its future is
-        resolved."""
+        """``run`` is over: its part of ``jobs`` goes to the next waiting run, then its future
+        is resolved."""
         with self._lock:
-            slot = run.slot
             self._over(run)
-            if (
-                slot is not None
-                and not slot.runs
-                and slot in self._slots
-                and not self._tasks_wait()
-                and (offered := self._offered())
-            ):
-                victim, oldest = offered[0]
-                self._revoke(victim, oldest, slot)
             self._dispatch()
             self._settle(run, outcome)
 

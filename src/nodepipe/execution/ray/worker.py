@@ -1,8 +1,15 @@
 """What runs on a Ray worker: one node's ``NodeProcess``, its cancellation and its watchdog.
 
-- **Slots.** Warm slot actors (``slot.NodeSlot``) run nodes with the same pieces: the watchdog,
-  the placement line, the inherited variables.
-- **Started.** The remote function is a streaming generator: it yields once when the node's
+- **Slots.** ``NodeSlot`` is an actor holding one CPU for as long as it lives: a warm worker
+  process for one slot of ``--jobs``, where nodes with the default resources run one at a time
+  (method calls, no Ray lease per node). The executor gives a slot a node only while it is idle
+  (a node queued behind a busy slot's would wait for it while another slot frees); the slot
+  still takes its turn lock, so a second node given would wait for the first. It serves a few
+  calls at once (a threaded actor): ``NodeSlot.cancel`` stops a node there, running or waiting
+  (Ray does not interrupt a running actor call), and a cancelled node's whole process group has
+  ended before its outcome is yielded.
+- **Started.** The remote function (and a slot's ``run``) is a streaming generator: it yields
+  once when the node's
   process is up (its pid and the worker's host, so the store says where it runs and crash
   recovery can find it on the same host) and once more with the ``TaskOutcome``.
 - **Cancel.** ``ray.cancel(force=False)`` raises ``KeyboardInterrupt`` in the worker's main
@@ -47,7 +54,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, Any
 
 import ray
 
@@ -55,7 +62,7 @@ from nodepipe.domain.environments import RunEnvironment
 from nodepipe.domain.errors import NodepipeError
 from nodepipe.domain.runs import RunOutcome, TaskOutcome
 from nodepipe.execution.node_variables import node_variables
-from nodepipe.execution.process_groups import KILL_GRACE_SECONDS
+from nodepipe.execution.process_groups import KILL_GRACE_SECONDS, terminate_group
 from nodepipe.execution.remote_task import LogChunk, RemoteReports, RemoteTask
 from nodepipe.execution.remote_worker import WorkerRun
 from nodepipe.execution.task import NodeProcess, NodeTask
@@ -79,7 +86,7 @@ def run_on_worker(task: NodeTask) -> Iterator[NodeStartedOnWorker | LogChunk | T
     _let_cancellation_through()
     node = _NodeOnWorker(task)
     try:
-        log_placement(task)
+        _log_placement(task)
         node.start()
         while True:
             item = node.next_event()
@@ -114,7 +121,7 @@ def run_remote_on_worker(
             message = f"the worker could not prepare the node: {exc}"
             yield TaskOutcome(remote.task.node_run_id, RunOutcome.ERROR, None, message)
             return
-        log_placement(task)
+        _log_placement(task)
         node = _NodeOnWorker(task)
         node.start()
         try:
@@ -156,11 +163,119 @@ def _let_cancellation_through() -> None:
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
+SLOT_CALLS = 4
+"""Calls a slot actor serves at once: the node it runs and cancellations."""
+
+
+class _NodeSlot:
+    """A warm worker process for one slot of ``--jobs`` (see ``cluster.borrow_slot``): it runs
+    the nodes it is given one at a time (a node given while another runs is prepared, then
+    waits for its turn). ``cancel`` reaches a node whether it runs or waits.
+    """
+
+    def __init__(self) -> None:
+        self._turn = threading.Lock()
+        """Held by the node whose process runs: one node process at a time per slot."""
+        self._lock = threading.Lock()
+        self._processes: dict[str, NodeProcess] = {}
+        self._cancelled: set[str] = set()
+        """Cancellations that came before their node (a threaded actor keeps no call order)."""
+        self._placement = _placement()
+
+    @ray.method(num_returns="streaming")
+    def run(self, task: NodeTask) -> Iterator[NodeStartedOnWorker | TaskOutcome]:
+        """Run one node in this slot: yields its start, then its outcome."""
+        process = NodeProcess(task, _inherited_variables())
+        with self._lock:
+            self._processes[task.node_run_id] = process
+            if task.node_run_id in self._cancelled:
+                self._cancelled.discard(task.node_run_id)
+                process.request_cancel()
+        try:
+            yield from self._run(process)
+        finally:
+            with self._lock:
+                self._processes.pop(task.node_run_id, None)
+
+    def _run(self, process: NodeProcess) -> Iterator[NodeStartedOnWorker | TaskOutcome]:
+        task = process.task
+        try:
+            _log_placement(task, self._placement)
+            process.stage()
+            if not process.cancelled:
+                process.ensure_environment()
+                process.record_environment()
+        except NodepipeError as exc:
+            yield process.fail(exc)
+            return
+        if not self._take_turn(process):
+            yield process.conclude(None)
+            return
+        try:
+            pid = process.launch(_WATCHDOG.watch)
+        except BaseException as exc:
+            self._turn.release()  # the slot's next node must not wait for ever
+            if not isinstance(exc, NodepipeError):
+                raise
+            yield process.fail(exc)
+            return
+        if pid is None:  # cancelled meanwhile
+            self._turn.release()
+            yield process.conclude(None)
+            return
+        code: int | None = None
+        timed_out = False
+        try:
+            yield NodeStartedOnWorker(pid, socket.gethostname(), process.recorded)
+            timed_out = not process.reap_within(task.timeout)
+            if timed_out:
+                terminate_group(pid)
+            code = process.wait()
+            if process.cancelled:  # the leader may die first: the rest of its group too
+                terminate_group(pid)
+        finally:  # an exception: the worker is going away, so the group goes (code None)
+            signalled = code is not None and code < 0 and not timed_out and not process.cancelled
+            _let_go(pid, leave_nothing=code is None or signalled)
+            self._turn.release()  # the next node of the slot starts before this one concludes
+        yield process.conclude(code, timed_out)
+
+    def _take_turn(self, process: NodeProcess) -> bool:
+        """Wait until the slot's node before this one has ended; False if cancelled meanwhile."""
+        while not self._turn.acquire(timeout=WAIT_SLICE_SECONDS):
+            if process.cancelled:
+                return False
+        if process.cancelled:
+            self._turn.release()
+            return False
+        return True
+
+    def cancel(self, node_run_id: str) -> None:
+        """Stop that node as the local executor does (SIGTERM to its group, SIGKILL after the
+        grace period; its staging discarded, ``data/`` untouched), or keep it from starting."""
+        with self._lock:
+            process = self._processes.get(node_run_id)
+            if process is None:
+                self._cancelled.add(node_run_id)
+                return
+        process.request_cancel()
+        threading.Thread(target=process.cancel, name="node-kill", daemon=True).start()
+
+
+_SLOT_OPTIONS: dict[str, Any] = {
+    "num_cpus": 1,  # held while the actor lives: the slot's share of the cluster
+    "max_restarts": 0,
+    "max_task_retries": 0,
+    "max_concurrency": SLOT_CALLS,
+}
+NodeSlot: Any = ray.remote(**_SLOT_OPTIONS)(_NodeSlot)
+"""The slot actor class (``NodeSlot.remote()`` starts one)."""
+
+
 class _NodeOnWorker:
     """A ``NodeProcess`` in a helper thread; the worker's main thread waits for its events."""
 
     def __init__(self, task: NodeTask) -> None:
-        self.process = NodeProcess(task, inherited_variables())
+        self.process = NodeProcess(task, _inherited_variables())
         self.events: queue.Queue[NodeStartedOnWorker | TaskOutcome | BaseException] = queue.Queue()
         self.group: int | None = None  # the node's process group, once it is up
         self.host = socket.gethostname()
@@ -179,13 +294,13 @@ class _NodeOnWorker:
             return
         finally:
             if self.group is not None:
-                let_go(self.group, leave_nothing=_signalled(outcome))
+                _let_go(self.group, leave_nothing=_signalled(outcome))
             self.finished.set()
         self.events.put(outcome)
 
     def _started(self, pid: int) -> None:
         self.group = pid
-        WATCHDOG.watch(pid)
+        _WATCHDOG.watch(pid)
         self.events.put(NodeStartedOnWorker(pid, self.host, self.process.recorded))
 
     def next_event(
@@ -258,7 +373,7 @@ def _node_variables_of(environment: tuple[tuple[str, str], ...]) -> dict[str, st
     return node_variables(dict(environment))
 
 
-def inherited_variables() -> dict[str, str]:
+def _inherited_variables() -> dict[str, str]:
     """The variables of this worker's environment a node inherits (``node_variables``),
     filtered once for as long as the environment stays the same (Ray may change it between
     tasks: the GPUs a task may see)."""
@@ -331,7 +446,7 @@ class _Watchdog:
         self._pipe.flush()
 
 
-WATCHDOG = _Watchdog()
+_WATCHDOG = _Watchdog()
 
 
 def _signalled(outcome: TaskOutcome | None) -> bool:
@@ -344,7 +459,7 @@ def _signalled(outcome: TaskOutcome | None) -> bool:
     return outcome.exit_code is not None and outcome.exit_code < 0
 
 
-def let_go(group: int, leave_nothing: bool) -> None:
+def _let_go(group: int, leave_nothing: bool) -> None:
     """Stop watching the group of a node whose process has ended; with ``leave_nothing``, kill
     what is left of the group first.
 
@@ -355,10 +470,10 @@ def let_go(group: int, leave_nothing: bool) -> None:
     if leave_nothing:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(group, signal.SIGKILL)
-    WATCHDOG.release(group)
+    _WATCHDOG.release(group)
 
 
-def placement() -> str:
+def _placement() -> str:
     """The log line saying where a node runs and what Ray reserved for it (a task's own
     reservation, or a slot's for as long as it lives)."""
     context = ray.get_runtime_context()
@@ -373,9 +488,9 @@ def placement() -> str:
     )
 
 
-def log_placement(task: NodeTask) -> None:
+def _log_placement(task: NodeTask, placement: str | None = None) -> None:
     """Say in the node's log where it runs and what Ray reserved for it."""
-    line = placement()
+    line = placement or _placement()
     task.log_file.parent.mkdir(parents=True, exist_ok=True)
     with task.log_file.open("a", encoding="utf-8") as log:
         log.write(line)
