@@ -233,8 +233,10 @@ class CheckCache:
     def save(self) -> None:
         """Write the entries if any changed; a cache that cannot be written is skipped."""
         with self._lock:
-            if not self._dirty or self._entries is None or self._header[2] is None:
+            if not self._dirty or self._entries is None:
                 return
+            if self._header[2] is None or self._header[2] != code_identity(CHECK_MODULES):
+                return  # none, or the code changed on disk since it was read: keep nothing
             table: dict[NodeConfig, int] = {}
             nodes = {}
             for node_id, entry in self._entries.items():

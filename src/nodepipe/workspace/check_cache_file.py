@@ -202,21 +202,29 @@ def code_identity(modules: Sequence[str]) -> list[list[int]] | None:
     """The size and mtime of each of ``modules``' files; None (keep nothing across processes,
     work everything out) when the code running cannot be told by them: a file that cannot be
     looked at, or one changed (ctime, which cannot be set back) after nodepipe was loaded in
-    this process (``nodepipe.LOADED_NS``, inherited by forked workers). A module imported is
+    this process (``nodepipe.LOADED_NS``, inherited by forked workers), or so close before it
+    that the kernel's coarse clock cannot tell (``LOAD_MARGIN_NS``). A module imported is
     known by its ``__file__`` (the ``.pyc`` of a sourceless install); one not imported yet by
-    the ``.py`` beside the package (looked at, not imported: ``status`` imports no more)."""
+    the file beside the package (its ``.py``, else its ``.pyc``: looked at, not imported)."""
     # the package, loaded before any module of it (not imported by name: it is above this layer)
-    loaded = sys.modules[_PACKAGE.name].LOADED_NS
+    loaded = getattr(sys.modules.get(_PACKAGE.name), "LOADED_NS", None)
+    if not isinstance(loaded, int):  # a package loaded before it said when (an upgrade)
+        return None
     found = []
     for name in modules:
         try:
             state = Path(_file_of(name)).stat()
         except (OSError, TypeError, ValueError):
             return None
-        if state.st_ctime_ns > loaded:
+        if state.st_ctime_ns > loaded - LOAD_MARGIN_NS:
             return None
         found.append([state.st_size, state.st_mtime_ns])
     return found
+
+
+LOAD_MARGIN_NS = 50_000_000
+"""A file whose ctime is this close to the load may have changed just after it: a kernel
+without fine-grained timestamps stamps a change with its clock tick (1-10 ms) before."""
 
 
 def _file_of(name: str) -> str:
@@ -224,4 +232,5 @@ def _file_of(name: str) -> str:
     where = getattr(module, "__file__", None) if module is not None else None
     if isinstance(where, str):
         return where
-    return str(_PACKAGE.joinpath(*name.split(".")[1:]).with_suffix(".py"))
+    source = _PACKAGE.joinpath(*name.split(".")[1:]).with_suffix(".py")
+    return str(source if source.exists() else source.with_suffix(".pyc"))

@@ -168,8 +168,9 @@ class KeptFacts:
     def save(self) -> None:
         """Write the shards whose facts changed; a file that cannot be written is skipped."""
         with self._lock:
-            if self._header is None or self._header[2] is None:
-                self._dirty.clear()
+            identity = None if self._header is None else self._header[2]
+            if identity is None or identity != code_identity(FACT_MODULES):
+                self._dirty.clear()  # none, or the code changed on disk since: keep nothing
                 return
             texts = {
                 shard: json.dumps(
