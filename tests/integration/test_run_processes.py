@@ -195,6 +195,38 @@ def test_nodes_waiting_for_a_slot_keep_their_state_when_the_run_is_killed(
     assert lab.nodes.get(sleeper.id).state is NodeState.CANCELLED
 
 
+def test_a_node_killed_while_it_waits_behind_another_is_settled_at_once(
+    lab: nodepipe.Workspace,
+) -> None:
+    """``--jobs 2``: two sleepers run, two more are prepared and wait for a slot; killing the
+    one second in line settles it at once ("cancelled before it started"), not when a slot
+    frees for the one ahead of it."""
+    made = build_pipeline(lab, "wide", {tag: NodeSpec(code=QUICK) for tag in ("a", "b", "c", "d")})
+    lab.runs.run(RunRequest("wide"))
+    nodes = sorted(made.values(), key=lambda n: n.id)  # handed over in this order (plan order)
+    for node in nodes:
+        (lab.nodes.path(node.id) / "code" / "main.py").write_text(SLEEPER)
+    victim = nodes[3]
+    logs = lab.nodes.path(victim.id) / "logs"
+    earlier = set(logs.glob("*.log"))  # the first run's log, and latest.log
+    results: list[RunResult] = []
+    request = RunRequest("wide", force=True, jobs=2)
+    worker = threading.Thread(target=lambda: results.append(lab.runs.run(request)))
+    worker.start()
+    try:
+        running = [pids_in(lab.nodes.path(n.id) / "reports" / "pids") for n in nodes[:2]]
+        (log,) = wait_for(lambda: set(logs.glob("*.log")) - earlier, "it to be prepared")
+        lab.runs.kill([victim.id])
+        wait_for(lambda: "cancelled before it started" in log.read_text(), "its cancel", 10)
+        assert all(alive(pid) for pids in running for pid in pids)  # no slot was freed for it
+    finally:
+        lab.runs.kill(pipeline="wide")
+        worker.join(60)
+    (result,) = results
+    node_runs = {nr.node_id: nr for nr in lab.runs.node_runs(result.run_id or "")}
+    assert node_runs[victim.id].state is NodeRunState.SKIPPED
+
+
 def test_a_failing_launcher_settles_every_run_instead_of_hanging(
     sleeping_load: nodepipe.Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -154,12 +154,23 @@ class ProcessLauncher:
             heapq.heappush(self._ready, (run.order, id(run), run))
 
     def _launch_ready(self) -> None:
+        self._hand_back_cancelled()
         while self._ready:
             run = self._ready[0][2]
             if not run.process.cancelled and not self._stopping and self._free == 0:
                 return
             heapq.heappop(self._ready)
             self._launch(run)
+
+    def _hand_back_cancelled(self) -> None:
+        """Runs cancelled while they wait are handed back now, wherever they are in line (not
+        once a slot frees for the runs ahead of them)."""
+        if any(entry[2].process.cancelled for entry in self._ready):
+            cancelled = [entry[2] for entry in self._ready if entry[2].process.cancelled]
+            self._ready = [entry for entry in self._ready if not entry[2].process.cancelled]
+            heapq.heapify(self._ready)
+            for run in cancelled:
+                self._launch(run)  # a cancelled run does not start: it is handed back
 
     def _launch(self, run: LaunchedRun) -> None:
         try:
