@@ -36,7 +36,7 @@ from support.ray_cluster import (
     shared_namespace_results,
 )
 from support.waiting import wait_for
-from support.worlds import node_runs, write_main
+from support.worlds import STUBBORN_CHILD_OF_A_SHORT_NODE, node_runs, write_main
 
 CLUSTER_CPUS = 2
 
@@ -593,15 +593,6 @@ def test_kill_on_a_slot_ends_the_whole_group_before_the_run_returns(
 
 
 NODEPIPE = str(Path(sys.executable).parent / "nodepipe")
-STUBBORN_CHILD_OF_A_SHORT_NODE = """
-import os, subprocess, time
-child = subprocess.Popen(["bash", "-c", "trap '' TERM; sleep 300"])  # the node dies on SIGTERM
-time.sleep(0.5)  # the trap is set
-(node.data_dir() / "out.txt").write_text("half-written")
-(node.reports_dir() / "pids.tmp").write_text(f"{os.getpid()} {child.pid}")
-(node.reports_dir() / "pids.tmp").rename(node.reports_dir() / "pids")
-time.sleep(20)  # not stopped, it ends well (exit 0) and leaves its child running
-"""
 
 
 @in_ray_namespace

@@ -30,7 +30,7 @@ from support.ray_cluster import (
     shared_namespace_results,
 )
 from support.waiting import wait_for
-from support.worlds import node_runs, write_main
+from support.worlds import STUBBORN_CHILD_OF_A_SHORT_NODE, node_runs, write_main
 
 
 @pytest.fixture(scope="module")
@@ -46,17 +46,6 @@ def deaf_cluster() -> Iterator[RayCluster]:
     """Inside the namespace: a one-CPU Ray head node whose processes ignore SIGINT."""
     with RayCluster(num_cpus=1, sigint_ignored=True) as cluster:
         yield cluster
-
-
-STUBBORN_CHILD_OF_A_SHORT_NODE = """
-import os, subprocess, time
-child = subprocess.Popen(["bash", "-c", "trap '' TERM; sleep 300"])  # the node dies on SIGTERM
-time.sleep(0.5)  # the trap is set
-(node.data_dir() / "out.txt").write_text("half-written")
-(node.reports_dir() / "pids.tmp").write_text(f"{os.getpid()} {child.pid}")
-(node.reports_dir() / "pids.tmp").rename(node.reports_dir() / "pids")
-time.sleep(20)  # not stopped, it ends well (exit 0) and leaves its child running
-"""
 
 
 @in_ray_namespace

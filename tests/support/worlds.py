@@ -142,3 +142,17 @@ def trivial_tree(ws: nodepipe.Workspace, pipeline: str, count: int) -> list[str]
         positions[node_id] = (depth[i] * 290.0, row * 92.0)
     CanvasService(ws.context).place_many(pipeline, positions)
     return ids
+
+
+STUBBORN_CHILD_OF_A_SHORT_NODE = """
+import os, subprocess, time
+child = subprocess.Popen(["bash", "-c", "trap '' TERM; sleep 300"])  # the node dies on SIGTERM
+time.sleep(0.5)  # the trap is set
+(node.data_dir() / "out.txt").write_text("half-written")
+(node.reports_dir() / "pids.tmp").write_text(f"{os.getpid()} {child.pid}")
+(node.reports_dir() / "pids.tmp").rename(node.reports_dir() / "pids")
+time.sleep(20)  # not stopped, it ends well (exit 0) and leaves its child running
+"""
+"""The code of a node (written with ``write_main``) that starts a child ignoring SIGTERM, writes
+a half output and its and its child's pids (``reports/pids``), then would end well after 20 s:
+what a cancel must stop whole, its output never landing."""
