@@ -165,12 +165,19 @@ class ProcessLauncher:
     def _hand_back_cancelled(self) -> None:
         """Runs cancelled while they wait are handed back now, wherever they are in line (not
         once a slot frees for the runs ahead of them)."""
-        if any(entry[2].process.cancelled for entry in self._ready):
-            cancelled = [entry[2] for entry in self._ready if entry[2].process.cancelled]
-            self._ready = [entry for entry in self._ready if not entry[2].process.cancelled]
-            heapq.heapify(self._ready)
-            for run in cancelled:
-                self._launch(run)  # a cancelled run does not start: it is handed back
+        if not any(entry[2].process.cancelled for entry in self._ready):
+            return
+        waiting: list[tuple[int, int, LaunchedRun]] = []
+        cancelled: list[LaunchedRun] = []
+        for entry in self._ready:  # one look at each: a cancel meanwhile is seen next time
+            if entry[2].process.cancelled:
+                cancelled.append(entry[2])
+            else:
+                waiting.append(entry)
+        heapq.heapify(waiting)
+        self._ready = waiting
+        for run in cancelled:
+            self._launch(run)  # a cancelled run does not start: it is handed back
 
     def _launch(self, run: LaunchedRun) -> None:
         try:
