@@ -5,6 +5,9 @@ same run: with the local executor, with the Ray executor connecting for each run
 ``nodepipe run --executor ray`` command pays), and with the Ray executor while the process keeps
 a connection open (a long-lived process such as the web app; target ≤ 1.3x local), whose
 first run (it starts the new connection's workers) is printed on its own, not in the median.
+Beside it, Ray's own floor (``ray_by_hand``): the same launches made by warm Ray actors, one
+call each, against the fan-out by hand locally; what any Ray executor adds before doing its
+own work.
 The kept connection's runs alternate with local runs (``tests.bench.paired``: the load changes
 from one second to the next, so each Ray run is divided by the local run just before it), in
 wall time and in CPU: Ray's CPU is that of every process of the namespace but this one (Ray's
@@ -19,10 +22,12 @@ from __future__ import annotations
 
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from tests.bench import load, paired
@@ -60,8 +65,74 @@ def others_cpu() -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
-def measure(ws: nodepipe.Workspace, cluster: RayCluster) -> tuple[dict[str, float], str]:
-    """Median seconds of the unpaired figures, and the kept connection paired with local."""
+def ray_by_hand(ws: nodepipe.Workspace) -> list[tuple[str, str]]:
+    """The least a Ray executor does, against the local fan-out by hand: the same 51 launches
+    of the node's interpreter made by warm Ray actors (one per slot, ``JOBS`` CPUs), each
+    launch one actor call; with one call in flight per actor (a node handed to a slot once it
+    is idle, as nodepipe does), and with all calls queued on the actors at once (round robin,
+    no look at which actor is free: the best case of queueing ahead, unfair to nodes of
+    different lengths). Needs a connection (``ray.init``); the actors are gone on return."""
+    import ray
+
+    source = ws.nodes.get("source", "fan")
+    python = str(ws.nodes.path(source.id) / "code" / ".venv" / "bin" / "python")
+    main = str(ws.nodes.path(source.id) / "code" / "main.py")
+
+    def launch() -> int:
+        return subprocess.run([python, main], check=True).returncode
+
+    @ray.remote(num_cpus=1)
+    class Launcher:
+        def launch(self) -> int:
+            return launch()
+
+    actors = [Launcher.remote() for _ in range(JOBS)]  # type: ignore[attr-defined]
+    ray.get([actor.launch.remote() for actor in actors])  # started, their imports done
+
+    def local() -> None:
+        launch()
+        with ThreadPoolExecutor(JOBS) as pool:
+            list(pool.map(lambda _: launch(), range(FAN_OUT)))
+
+    def one_in_flight() -> float:
+        before = others_cpu()
+        ray.get(actors[0].launch.remote())
+        idle, running, left = list(actors), {}, FAN_OUT
+        while left or running:
+            while idle and left:
+                actor = idle.pop()
+                running[actor.launch.remote()] = actor
+                left -= 1
+            done, _ = ray.wait(list(running), num_returns=1)
+            ray.get(done)
+            idle += [running.pop(ref) for ref in done]
+        return others_cpu() - before
+
+    def queued_ahead() -> float:
+        before = others_cpu()
+        ray.get(actors[0].launch.remote())
+        ray.get([actors[i % JOBS].launch.remote() for i in range(FAN_OUT)])
+        return others_cpu() - before
+
+    try:
+        return [
+            ("one call in flight per actor", paired(one_in_flight, local, PAIRS, own=True)),
+            ("all calls queued at once", paired(queued_ahead, local, PAIRS, own=True)),
+        ]
+    finally:
+        for actor in actors:
+            ray.kill(actor)
+        for _ in range(100):  # their CPUs back before nodepipe's slots ask for them
+            if ray.available_resources().get("CPU", 0) >= JOBS:
+                break
+            time.sleep(0.1)
+
+
+def measure(
+    ws: nodepipe.Workspace, cluster: RayCluster
+) -> tuple[dict[str, float], str, list[tuple[str, str]]]:
+    """Median seconds of the unpaired figures, the kept connection paired with local, and
+    Ray by hand paired with the fan-out by hand."""
     import ray
 
     runs = RunService(ws.context)
@@ -85,6 +156,7 @@ def measure(ws: nodepipe.Workspace, cluster: RayCluster) -> tuple[dict[str, floa
     }
     ray.init(address=cluster.address, log_to_driver=False, include_dashboard=False)
     try:
+        by_hand = ray_by_hand(ws)
         # a new connection is a new Ray job: its first run starts the job's workers
         start = time.perf_counter()
         run("ray")
@@ -92,7 +164,7 @@ def measure(ws: nodepipe.Workspace, cluster: RayCluster) -> tuple[dict[str, floa
         kept = paired(on_ray, lambda: run("local"), PAIRS, own=True)
     finally:
         ray.shutdown()
-    return figures, kept
+    return figures, kept, by_hand
 
 
 def main() -> None:
@@ -106,7 +178,7 @@ def main() -> None:
         ws = nodepipe.init(Path(scratch) / "lab")
         build(ws, "fan", FAN_OUT)
         RunService(ws.context).run(RunRequest("fan", jobs=JOBS))  # environments checked once
-        figures, kept = measure(ws, cluster)
+        figures, kept, by_hand = measure(ws, cluster)
         ws.close()
     local = figures["local executor"]
     print(f"(c) fan-out run of {FAN_OUT + 1} trivial nodes, --jobs {JOBS}, Ray with {JOBS} CPUs")
@@ -114,6 +186,9 @@ def main() -> None:
         print(f"    {name:32} {seconds:7.3f} s   ratio to local {seconds / local:5.2f}x")
     print(f"    ray, connection kept open, alternated with local ({PAIRS} pairs), {load()}:")
     print(f"        {kept}")
+    print("    Ray's own floor: the fan-out by hand on warm Ray actors, against it locally:")
+    for label, figure in by_hand:
+        print(f"      {label:30}{figure}")
 
 
 if __name__ == "__main__":

@@ -8,7 +8,9 @@
 (3) whole commands (target 1): a full run (``--force``) of the 20-node chain as one
     ``nodepipe run`` process against 20 bare launches of the node's interpreter in sequence,
     and a 50-node fan-out (one source, 50 children, ``--jobs 2``) against the same fan-out by
-    hand (bare launches, two at a time).
+    hand (bare launches, two at a time); and, served, the fan-out at ``--jobs 1`` against it
+    by hand one at a time: the same work with a core left for the orchestrator, which on two
+    cores at ``--jobs 2`` competes with the nodes for theirs.
 
 ``status`` and the runs of (2) and (3) are measured three ways (``ForkServerModes``): served by
 a warm fork server (the figure: every command but the first), the first command that finds
@@ -162,9 +164,9 @@ def whole_commands(ws: nodepipe.Workspace, pairs: int, modes: ForkServerModes) -
         for _ in range(CHAIN):
             subprocess.run([python, main], check=True)
 
-    def bare_fan_out() -> None:
+    def bare_fan_out(jobs: int = JOBS) -> None:
         subprocess.run([python, main], check=True)
-        with ThreadPoolExecutor(JOBS) as pool:
+        with ThreadPoolExecutor(jobs) as pool:
             list(pool.map(lambda _: subprocess.run([python, main], check=True), range(FAN_OUT)))
 
     chain_run = (NODEPIPE, "-w", root, "run", "chain", "--force")
@@ -181,6 +183,13 @@ def whole_commands(ws: nodepipe.Workspace, pairs: int, modes: ForkServerModes) -
         for mode, command, before in modes.each(*argv):
             print(f"      {mode:34}{paired(command, floor, pairs, before=before)}")
     print(f"    the issue's figure is the wall ratio on a quiet machine ({load()})")
+    one_job = (*fan_run[:-1], "1")
+    _, served, warm = modes.each(*one_job)[0]
+    print(
+        f"    the same fan-out at --jobs 1, served, against it by hand one at a time: a core is"
+        f" left for the orchestrator ({os.cpu_count()} on this machine)\n"
+        f"      {'(a) warm server':34}{paired(served, lambda: bare_fan_out(1), pairs, before=warm)}"
+    )
 
 
 def chain_of(ws: nodepipe.Workspace, tag: str, length: int) -> None:
