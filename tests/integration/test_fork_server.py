@@ -2,7 +2,8 @@
 after the first is run by a worker forked from a process that has already imported nodepipe,
 and behaves exactly as the command in its own process: the same output and exit status, the
 client's folder, environment and umask, Ctrl-C, a kill; never for another user, never through
-a socket folder that is not the user's own, never with nodepipe's code changed under it.
+a socket folder that is not the user's own, never with nodepipe's code changed under it; a
+signal to the client never reaches a process that took its ended worker's pid.
 
 Every test compares with the same command run with the server off (``NODEPIPE_FORK_SERVER=0``),
 and proves a command was served by the server's log (one ``worker <pid>`` line per command).
@@ -10,6 +11,7 @@ and proves a command was served by the server's log (one ``worker <pid>`` line p
 
 from __future__ import annotations
 
+import array
 import contextlib
 import os
 import pty
@@ -32,6 +34,7 @@ from nodepipe.cli.fork_client import CPU_FILE_ENV, SWITCH_ENV
 from nodepipe.domain.runs import NodeRunState
 from support.fork_servers import server_pids, stop_servers
 from support.other_user import OtherUser
+from support.pid_reuse import in_pid_namespace
 from support.waiting import wait_for
 
 NODEPIPE = str(Path(sys.executable).parent / "nodepipe")
@@ -194,6 +197,50 @@ def test_the_worker_takes_the_clients_folder_environment_and_umask(
     )
     assert by_env.returncode == 0, by_env.stderr
     assert "load" in by_env.stdout
+
+
+def test_sigterm_to_a_served_run_ends_it_as_in_its_own_process(
+    chain: nodepipe.Workspace, runtime: Path
+) -> None:
+    quick_chain(chain)
+    write_main(chain, "load", SLEEP)
+    warm(chain, runtime)
+    ended = []
+    for on in (False, True):
+        before = served(runtime)
+        client = run_until_load_starts(chain, environment(runtime, on), "--force")
+        assert served(runtime) == before + on
+        client.send_signal(signal.SIGTERM)
+        out, err = client.communicate(timeout=120)
+        ended.append((client.returncode, "resume with" in out))
+    assert ended[1] == ended[0], err  # served or not: the same ending
+
+
+def test_a_signal_after_the_worker_ended_never_reaches_a_process_that_took_its_pid(
+    chain: nodepipe.Workspace, tmp_path: Path
+) -> None:
+    """The client stopped while its run goes on; the run completes, the server reaps the
+    worker, an impostor takes its pid (for real: ``support.pid_reuse``); then SIGTERM and
+    SIGCONT to the client: it ends as its worker did, and the impostor lives on."""
+    quick_chain(chain)
+    gate = tmp_path / "gate"
+    write_main(
+        chain,
+        "load",
+        "import os, pathlib, time\n"
+        "(pathlib.Path(os.environ['NODEPIPE_REPORTS_DIR']) / 'started').write_text('y')\n"
+        f"while not pathlib.Path({str(gate)!r}).exists():\n    time.sleep(0.05)\n",
+    )
+    started = chain.nodes.path("load") / "reports" / "started"
+    # a folder of its own: its servers' pids are the namespace's, meaningless to the fixture
+    runtime = Path(tempfile.mkdtemp(prefix="np-pidfd-", dir="/tmp"))
+    try:
+        env = environment(runtime)
+        found = in_pid_namespace(NODEPIPE, chain.root, runtime, started, gate, env)
+    finally:
+        shutil.rmtree(runtime, ignore_errors=True)
+    assert found["impostor_ended"] is None, "the client's SIGTERM killed the pid's new owner"
+    assert found["client"] == 0, found["stderr"]  # as its worker ended: the run completed
 
 
 def test_ctrl_c_cancels_a_served_run_as_in_its_own_process(
@@ -431,6 +478,59 @@ def test_a_malformed_request_is_closed_and_the_server_serves_on(
     before = served(runtime)
     status = nodepipe_(environment(runtime), "-w", str(chain.root), "status", "baseline")
     assert status.returncode == 0 and served(runtime) == before + 1, status.stderr
+
+
+@pytest.mark.parametrize("sent", ["no descriptor", "two pidfds", "a pipe", "another's pidfd"])
+def test_a_worker_pid_without_its_own_pidfd_is_refused_and_the_command_runs_alone(
+    chain: nodepipe.Workspace, runtime: Path, sent: str
+) -> None:
+    """A server answering a worker's pid (``P``) with no pidfd, two, another kind of file, or
+    the pidfd of another process: the client closes the connection without its go-ahead and
+    runs the command in its own process."""
+    server = warm(chain, runtime)
+    (socket_path,) = (runtime / "nodepipe").glob("fork-*.sock")
+    os.kill(server, signal.SIGTERM)
+    wait_for(lambda: not fork_servers_of(runtime), "the server to end", 30)
+    other = subprocess.Popen(["sleep", "60"])
+    read, write = os.pipe()
+    pidfd = os.pidfd_open(other.pid)
+    carried = {
+        "no descriptor": [],
+        "two pidfds": [pidfd, pidfd],
+        "a pipe": [read],
+        "another's pidfd": [pidfd],
+    }[sent]
+    heard: list[bytes] = []
+    with socket.socket(socket.AF_UNIX) as impostor:
+        impostor.bind(str(socket_path))
+        impostor.listen(1)
+        client = subprocess.Popen(
+            [NODEPIPE, "-w", str(chain.root), "status", "baseline"],
+            env=environment(runtime),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        connection, _ = impostor.accept()
+        with connection:
+            connection.settimeout(60)
+            size = int.from_bytes(connection.recv(8, socket.MSG_WAITALL), "big")
+            connection.recv(size, socket.MSG_WAITALL)
+            answer = b"P" + os.getpid().to_bytes(8, "big")  # the pid is not the pidfd's
+            rights = array.array("i", carried).tobytes()
+            with_rights = [(socket.SOL_SOCKET, socket.SCM_RIGHTS, rights)] if carried else []
+            connection.sendmsg([answer], with_rights)
+            while chunk := connection.recv(100):
+                heard.append(chunk)
+    out, err = client.communicate(timeout=120)
+    for fd in (read, write, pidfd):
+        os.close(fd)
+    other.kill()
+    other.wait()
+    assert heard == [], "the client went ahead"
+    assert client.returncode == 0, err
+    assert "load" in out  # run in its own process
+    assert served(runtime) == 0
 
 
 def on_a_terminal(env: dict[str, str], argv: list[str], tostop: bool = False) -> bytes:

@@ -9,6 +9,11 @@ themselves, ``SCM_RIGHTS``). The server forks a worker that takes them over and 
 command exactly as this process would have; this one forwards the signals it gets to the
 worker and ends as the worker ended (the same exit status, or killed by the same signal).
 
+The worker is the server's child, not this process's: it may end and be reaped, and its pid
+taken by another process, before this one hears of it. So the worker is signalled only
+through the pidfd it sends with its pid (``SCM_RIGHTS``), which refers to that very process
+(:func:`_follow`); without pidfds (``os.pidfd_open``, Linux 5.3) no server serves.
+
 Where no server answers, the command runs here as always, and when it is done a server is
 started in the background for the next commands (detached, ``posix_spawn``: nothing waited
 for). Anything
@@ -42,7 +47,7 @@ IDLE_ENV = "NODEPIPE_FORK_SERVER_IDLE"
 CPU_FILE_ENV = "NODEPIPE_FORK_CPU_FILE"
 """Where a served command appends its worker's CPU seconds ("user system"; for benchmarks)."""
 IDLE_SECONDS = 600
-PROTOCOL = b"nodepipe-fork-1"
+PROTOCOL = b"nodepipe-fork-2"
 MAX_REQUEST = 1 << 20
 HANDSHAKE_SECONDS = 2.0
 """How long a command waits for the server's answer before it runs itself (a stopped or busy
@@ -66,6 +71,7 @@ _NAMESPACES = (
     b"time_for_children", b"user", b"uts",
 )  # fmt: skip
 _TOSTOP = 0o400  # termios.TOSTOP on Linux
+_PIDFD_SIGNAL_PROCESS_GROUP = 4  # pidfd_send_signal's flag (Linux 6.9): the process's group
 
 
 def console() -> None:
@@ -254,10 +260,10 @@ def _ask_server(folder: bytes, key: bytes, command: str) -> bytes | None:
             client.sendall(len(payload).to_bytes(8, "big") + payload)
         except OSError:  # the server answered before reading (out of date: "S") and closed
             pass
-        answer = _receive(client, 9)
-        if answer[:1] != b"P":
+        answer, pidfd = _receive_answer(client)
+        if answer[:1] != b"P" or pidfd < 0:  # a pid without its pidfd is never signalled
             client.close()
-            return answer[:1] or b"R"
+            return b"R" if answer[:1] == b"P" else answer[:1] or b"R"
         worker = int.from_bytes(answer[1:9], "big")
         fds = b"".join(fd.to_bytes(4, sys.byteorder) for fd in (0, 1, 2))
         # from here on the worker runs the command, this process does not:
@@ -266,12 +272,56 @@ def _ask_server(folder: bytes, key: bytes, command: str) -> bytes | None:
     except OSError:
         client.close()
         return b"R"
-    _follow(client, worker, ignored)
+    _follow(client, worker, pidfd, ignored)
 
 
 def _peer_uid(connection: _socket.socket) -> int:
     credentials = connection.getsockopt(_socket.SOL_SOCKET, _PEERCRED, 12)
     return int.from_bytes(credentials[4:8], sys.byteorder)
+
+
+def _receive_answer(connection: _socket.socket) -> tuple[bytes, int]:
+    """The server's answer (``P`` and the worker's pid, or a one-byte refusal) and the pidfd
+    that comes with a ``P``: -1 unless exactly one descriptor came and it is a pidfd of the
+    process of that pid (the others are closed)."""
+    space = _socket.CMSG_SPACE(2 * 4)  # room for a second descriptor: it is seen, and closed
+    answer, ancillary, flags, _ = connection.recvmsg(9, space, _socket.MSG_CMSG_CLOEXEC)
+    fds = [
+        int.from_bytes(found[i : i + 4], sys.byteorder)
+        for level, kind, found in ancillary
+        if level == _socket.SOL_SOCKET and kind == _socket.SCM_RIGHTS
+        for i in range(0, len(found) - len(found) % 4, 4)
+    ]
+    if answer:
+        answer += _receive(connection, 9 - len(answer))
+    pidfd = fds[0] if len(fds) == 1 and not flags & _socket.MSG_CTRUNC else -1
+    if pidfd >= 0 and not (len(answer) == 9 and _pidfd_of(pidfd, answer[1:9])):
+        pidfd = -1
+    for fd in fds:
+        if fd != pidfd:
+            os.close(fd)
+    return answer, pidfd
+
+
+def _pidfd_of(fd: int, pid: bytes) -> bool:
+    """Whether ``fd`` is a pidfd of the live process ``pid`` (8 bytes, big-endian)."""
+    try:
+        info = _read(b"/proc/self/fdinfo/%d" % fd)
+    except OSError:
+        return False
+    return b"\nPid:\t%d\n" % int.from_bytes(pid, "big") in info
+
+
+def pidfds_work() -> bool:
+    """Whether this system has pidfds (Linux 5.3, Python's ``os.pidfd_open``): a client
+    signals its worker only through one, so without them no server starts."""
+    if not hasattr(os, "pidfd_open") or not hasattr(_signal, "pidfd_send_signal"):
+        return False
+    try:
+        os.close(os.pidfd_open(os.getpid()))
+    except OSError:  # ENOSYS: a kernel before 5.3
+        return False
+    return True
 
 
 def _receive(connection: _socket.socket, size: int) -> bytes:
@@ -284,21 +334,21 @@ def _receive(connection: _socket.socket, size: int) -> bytes:
     return data
 
 
-def _follow(connection: _socket.socket, worker: int, ignored: list[int]) -> NoReturn:
+def _follow(connection: _socket.socket, worker: int, pidfd: int, ignored: list[int]) -> NoReturn:
     """Forward signals to the worker until it ends, then end the same way (the signals this
-    process ignores, as under ``nohup``, the worker ignores too)."""
+    process ignores, as under ``nohup``, the worker ignores too).
+
+    The worker (its pidfd) gets them, never a process that took its pid once it was reaped:
+    a signal after the worker's end reaches nobody."""
 
     def forward(signum: int, _frame: object) -> None:
-        try:  # what a terminal sends reaches the worker's group (uv, git...), as it would here
-            if signum != _signal.SIGTERM:
-                os.killpg(worker, signum)
-                return
-        except OSError:
-            pass  # the worker has no group of its own yet
+        # what a terminal sends reaches the worker's group (uv, git...), as it would here
+        if signum != _signal.SIGTERM and _signal_group(pidfd, worker, signum):
+            return
         try:
-            os.kill(worker, signum)
+            _signal.pidfd_send_signal(pidfd, signum)
         except OSError:
-            pass
+            pass  # the worker has ended (ESRCH)
 
     def suspend(_signum: int, _frame: object) -> None:
         """Ctrl-Z: the worker stops with this process and goes on when it does (its group is
@@ -337,9 +387,34 @@ def _follow(connection: _socket.socket, worker: int, ignored: list[int]) -> NoRe
     os._exit(os.WEXITSTATUS(status) if os.WIFEXITED(status) else 1)
 
 
+def _signal_group(pidfd: int, worker: int, signum: int) -> bool:
+    """Send ``signum`` to the process group the worker leads; False if it leads none (not
+    yet, or no more). Through the pidfd (Linux 6.9): the group of that very process, with no
+    window at all. On older kernels by the group's id, and only while the pidfd says the
+    worker is not reaped (an unreaped leader's pid, so its group's id, is never reused): a
+    reuse needs the worker reaped and its pid taken by a new group's leader in the few
+    microseconds between the two calls."""
+    try:
+        _signal.pidfd_send_signal(pidfd, signum, None, _PIDFD_SIGNAL_PROCESS_GROUP)
+        return True
+    except ProcessLookupError:
+        return False
+    except OSError:  # EINVAL: a kernel before 6.9
+        pass
+    try:
+        _signal.pidfd_send_signal(pidfd, 0)
+        os.killpg(worker, signum)
+    except OSError:
+        return False
+    return True
+
+
 def _start_server() -> None:
     """Start a fork server in the background: its own session, its streams on /dev/null, an
-    environment of its own (no secret of this command's: a store URL, a token)."""
+    environment of its own (no secret of this command's: a store URL, a token). Not without
+    pidfds (:func:`pidfds_work`): it would serve nothing."""
+    if not pidfds_work():
+        return
     script_dir = os.path.dirname(os.path.abspath(sys.argv[0]))
     code = (
         "import sys; sys.path[0] = sys.argv[1]; from nodepipe.cli.fork_server import serve; serve()"

@@ -3,8 +3,8 @@
 One message on a unix socket: 8 bytes of length (big-endian), then NUL-separated fields (the
 installation key in hex, the current folder, the umask, the signals the client ignores, the
 argument count, the arguments, then ``NAME=value`` environment entries). Once the worker
-answered its pid, the client's go-ahead ``G`` brings its standard streams 0, 1 and 2 as
-``SCM_RIGHTS`` descriptors. Only a peer of the server's own
+answered its pid (with a pidfd of itself), the client's go-ahead ``G`` brings its standard
+streams 0, 1 and 2 as ``SCM_RIGHTS`` descriptors. Only a peer of the server's own
 user and process attributes is read (:func:`same_process_attributes`); a request over
 :data:`MAX_REQUEST`, without exactly three
 descriptors, for another key or malformed in any way is refused, and the descriptors it

@@ -39,6 +39,7 @@ from nodepipe.cli.fork_client import (
     IDLE_SECONDS,
     installation_key,
     key_name,
+    pidfds_work,
     socket_folder,
 )
 from nodepipe.cli.fork_request import ending
@@ -212,7 +213,7 @@ class ForkServer:
 def serve() -> None:
     """The fork server's process (started by ``fork_client`` in the background)."""
     folder = socket_folder()
-    if folder is None:
+    if folder is None or not pidfds_work():  # never a worker signalled by a bare pid
         return
     key = installation_key()
     base = folder + b"/" + key_name(key)

@@ -47,8 +47,9 @@ def serve_client(
     stale: Callable[[], bool],
 ) -> NoReturn:
     """In a worker just forked by the server: read and check the client's request, tell the
-    client this worker's pid, and run the command only once the client said "go" (``G``): a
-    client that gave up waiting runs the command itself, so this one never runs it too.
+    client this worker's pid (with a pidfd of it), and run the command only once the client
+    said "go" (``G``): a client that gave up waiting runs the command itself, so this one
+    never runs it too.
     ``stale`` tells whether the server's files changed (then the server is told to end)."""
     try:
         signal.set_wakeup_fd(-1)
@@ -62,7 +63,7 @@ def serve_client(
             connection.sendall(b"S")
             os.kill(os.getppid(), signal.SIGTERM)
             _refuse(connection)
-        connection.sendall(b"P" + os.getpid().to_bytes(8, "big"))
+        _tell_pid(connection)
         streams = receive_go(connection)
         if streams is None:
             _refuse(connection)  # the client went, or runs the command itself
@@ -76,6 +77,18 @@ def serve_client(
     _Client.connection = connection.fileno()
     _Client.server = os.getppid()
     become_client(request, handlers, [connection.fileno()], learned)
+
+
+def _tell_pid(connection: socket.socket) -> None:
+    """Send the client this worker's pid (``P``) with a pidfd of this process (``SCM_RIGHTS``),
+    through which alone the client signals it. Opened here, by the live process itself, it
+    can refer to no other: it is the very one, however long the client holds it."""
+    pidfd = os.pidfd_open(os.getpid())
+    try:
+        carried = [(socket.SOL_SOCKET, socket.SCM_RIGHTS, pidfd.to_bytes(4, sys.byteorder))]
+        connection.sendmsg([b"P" + os.getpid().to_bytes(8, "big")], carried)
+    finally:
+        os.close(pidfd)
 
 
 def _refuse(connection: socket.socket) -> NoReturn:
