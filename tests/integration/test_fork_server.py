@@ -30,6 +30,7 @@ from typing import Any
 import pytest
 
 import nodepipe
+import support
 from nodepipe.cli.fork_client import CPU_FILE_ENV, SWITCH_ENV
 from nodepipe.domain.runs import NodeRunState
 from support.fork_servers import server_pids, stop_servers
@@ -38,6 +39,8 @@ from support.pid_reuse import in_pid_namespace
 from support.waiting import wait_for
 
 NODEPIPE = str(Path(sys.executable).parent / "nodepipe")
+OLD_KERNEL = [sys.executable, str(Path(support.__file__).parent / "old_kernel.py")]
+"""Runs a program as on a Linux before 6.9 (``support.old_kernel``)."""
 SLEEP = (
     "import os, pathlib, time\n"
     "(pathlib.Path(os.environ['NODEPIPE_REPORTS_DIR']) / 'started').write_text('y')\n"
@@ -216,12 +219,15 @@ def test_sigterm_to_a_served_run_ends_it_as_in_its_own_process(
     assert ended[1] == ended[0], err  # served or not: the same ending
 
 
+@pytest.mark.parametrize("kernel", ["6.9 or later", "before 6.9"])
 def test_a_signal_after_the_worker_ended_never_reaches_a_process_that_took_its_pid(
-    chain: nodepipe.Workspace, tmp_path: Path
+    chain: nodepipe.Workspace, tmp_path: Path, kernel: str
 ) -> None:
     """The client stopped while its run goes on; the run completes, the server reaps the
-    worker, an impostor takes its pid (for real: ``support.pid_reuse``); then SIGTERM and
-    SIGCONT to the client: it ends as its worker did, and the impostor lives on."""
+    worker, an impostor takes its pid and so its group id (for real: ``support.pid_reuse``);
+    then SIGINT, SIGTERM and SIGCONT to the client: it ends as its worker did, and the
+    impostor lives on. Before Linux 6.9 (``support.old_kernel``) the worker's group is
+    signalled by its id, only while the pidfd says the worker is unreaped."""
     quick_chain(chain)
     gate = tmp_path / "gate"
     write_main(
@@ -236,10 +242,11 @@ def test_a_signal_after_the_worker_ended_never_reaches_a_process_that_took_its_p
     runtime = Path(tempfile.mkdtemp(prefix="np-pidfd-", dir="/tmp"))
     try:
         env = environment(runtime)
-        found = in_pid_namespace(NODEPIPE, chain.root, runtime, started, gate, env)
+        program = [NODEPIPE] if kernel == "6.9 or later" else [*OLD_KERNEL, NODEPIPE]
+        found = in_pid_namespace(program, chain.root, runtime, started, gate, env)
     finally:
         shutil.rmtree(runtime, ignore_errors=True)
-    assert found["impostor_ended"] is None, "the client's SIGTERM killed the pid's new owner"
+    assert found["impostor_ended"] is None, "the client's signal killed the pid's new owner"
     assert found["client"] == 0, found["stderr"]  # as its worker ended: the run completed
 
 
@@ -600,6 +607,55 @@ def test_ctrl_z_stops_the_worker_with_its_client_and_fg_goes_on(
     out, err = client.communicate(timeout=120)
     assert client.returncode == 0, err
     assert "3 completed" in out
+
+
+def test_before_linux_6_9_ctrl_z_and_ctrl_c_still_reach_the_worker(
+    chain: nodepipe.Workspace, runtime: Path, tmp_path: Path
+) -> None:
+    """Its group signalled by id (the pidfd's group flag refused, as before 6.9): Ctrl-Z
+    stops the worker, fg continues it, Ctrl-C cancels the run."""
+    quick_chain(chain)
+    go_on = tmp_path / "go-on"
+    write_main(
+        chain,
+        "load",
+        "import os, pathlib, time\n"
+        "(pathlib.Path(os.environ['NODEPIPE_REPORTS_DIR']) / 'started').write_text('y')\n"
+        f"while not pathlib.Path({str(go_on)!r}).exists():\n    time.sleep(0.05)\n",
+    )
+    old = [*OLD_KERNEL, NODEPIPE, "-w", str(chain.root)]
+    first = subprocess.run(
+        [*old, "status", "baseline"], env=environment(runtime), capture_output=True, check=False
+    )
+    assert first.returncode == 0, first.stderr
+    wait_for(lambda: "serving" in log_of(runtime), "the fork server to start", 60)
+    started = chain.nodes.path("load") / "reports" / "started"
+    client = subprocess.Popen(
+        [*old, "run", "baseline"],
+        env=environment(runtime),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        process_group=0,  # a job
+    )
+    wait_for(started.exists, "load to start")
+    assert served(runtime) == 1
+    worker = last_worker(runtime)
+
+    def state(pid: int) -> str:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+
+    assert "Seccomp_filters:\t1" in Path(f"/proc/{worker}/status").read_text()
+    client.send_signal(signal.SIGTSTP)  # what Ctrl-Z sends
+    wait_for(lambda: state(worker) == "T", "the worker to stop")
+    client.send_signal(signal.SIGCONT)  # what fg sends
+    wait_for(lambda: state(worker) != "T", "the worker to go on")
+    client.send_signal(signal.SIGINT)  # what Ctrl-C sends
+    out, err = client.communicate(timeout=120)
+    assert client.returncode == 130, err
+    assert "resume with `nodepipe -w" in out
+    (load_run, *_) = chain.runs.node_history("load", "baseline")
+    assert load_run.state is NodeRunState.CANCELLED
 
 
 def test_a_server_killed_leaves_its_commands_running_to_their_end_and_a_new_one_starts(

@@ -7,9 +7,11 @@ its own (``unshare --pid --fork --mount-proc --kill-child``, as root, as in CI):
 
 The scenario (:func:`main`, in the namespace): a served ``nodepipe run`` whose node ``load``
 waits for a gate file; its client is stopped (SIGSTOP) while the worker runs; the gate opens,
-the run completes, the server reaps the worker; an impostor (``sleep``) is started with the
-worker's pid; the client gets SIGTERM, then SIGCONT. It prints, as JSON, the client's exit
-status, its standard error and whether the impostor is still alive.
+the run completes, the server reaps the worker; an impostor (``sleep``, the leader of a
+session and process group of its own, as a daemon or a shell's job is) is started with the
+worker's pid, so also with the worker's group id; the client gets SIGINT (which it forwards
+to the worker's group) and SIGTERM (to the worker), then SIGCONT. It prints, as JSON, the
+client's exit status, its standard error and how the impostor ended (None: it lives on).
 """
 
 from __future__ import annotations
@@ -30,12 +32,18 @@ _NS_LAST_PID = Path("/proc/sys/kernel/ns_last_pid")
 
 
 def in_pid_namespace(
-    nodepipe: str, workspace: Path, runtime: Path, started: Path, gate: Path, env: dict[str, str]
+    nodepipe: list[str],
+    workspace: Path,
+    runtime: Path,
+    started: Path,
+    gate: Path,
+    env: dict[str, str],
 ) -> dict[str, object]:
-    """Run the scenario of :func:`main` in a new PID namespace; what it found."""
+    """Run the scenario of :func:`main` in a new PID namespace (``nodepipe``: the program's
+    command line); what it found."""
     code = "import sys; sys.path.insert(0, sys.argv[1]); from support.pid_reuse import main; main()"
     paths = (workspace, runtime, started, gate)
-    argv = [sys.executable, "-c", code, str(TESTS), nodepipe, *map(str, paths)]
+    argv = [sys.executable, "-c", code, str(TESTS), json.dumps(nodepipe), *map(str, paths)]
     done = subprocess.run(
         ["unshare", "--pid", "--fork", "--mount-proc", "--kill-child", *argv],
         env=env,
@@ -51,9 +59,10 @@ def in_pid_namespace(
 
 
 def main() -> None:
-    """The scenario, in the namespace: ``argv`` is the program, the workspace, the socket
-    folder (``XDG_RUNTIME_DIR``), the file ``load`` writes once started, its gate."""
-    nodepipe, workspace, runtime = sys.argv[2:5]
+    """The scenario, in the namespace: ``argv`` is the program (a JSON list), the workspace,
+    the socket folder (``XDG_RUNTIME_DIR``), the file ``load`` writes once started, its gate."""
+    nodepipe: list[str] = json.loads(sys.argv[2])
+    workspace, runtime = sys.argv[3:5]
     started, gate = Path(sys.argv[5]), Path(sys.argv[6])
     if os.getpid() != 1:
         raise SystemExit("not in a PID namespace of its own")
@@ -61,12 +70,12 @@ def main() -> None:
     logs = Path(runtime) / "nodepipe"
     try:
         first = subprocess.run(
-            [nodepipe, "-w", workspace, "status", "baseline"], env=env, capture_output=True
+            [*nodepipe, "-w", workspace, "status", "baseline"], env=env, capture_output=True
         )
         assert first.returncode == 0, first.stderr
         _wait_for(lambda: "serving" in _log(logs), "the fork server to serve")
         client = subprocess.Popen(
-            [nodepipe, "-w", workspace, "run", "baseline"],
+            [*nodepipe, "-w", workspace, "run", "baseline"],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
@@ -78,10 +87,12 @@ def main() -> None:
         gate.write_text("open")
         _wait_for(lambda: not Path(f"/proc/{worker}").exists(), "the worker to be reaped")
         impostor = with_pid(worker, ["sleep", "60"])
-        client.send_signal(signal.SIGTERM)
+        assert os.getpgid(impostor.pid) == worker, "the impostor leads no group"
+        for forwarded in (signal.SIGINT, signal.SIGTERM):
+            client.send_signal(forwarded)
         client.send_signal(signal.SIGCONT)
         _, err = client.communicate(timeout=60)
-        try:  # a SIGTERM sent to it before the client ended kills it at once
+        try:  # a signal sent to it before the client ended kills it at once
             ended: int | None = impostor.wait(timeout=2)
         except subprocess.TimeoutExpired:
             ended = None
@@ -94,11 +105,11 @@ def main() -> None:
 
 
 def with_pid(pid: int, argv: list[str]) -> subprocess.Popen[bytes]:
-    """``argv`` started with the pid ``pid`` (free in this namespace), retried if another
-    process took it first."""
+    """``argv`` started with the pid ``pid`` (free in this namespace) in a session of its own,
+    retried if another process took the pid first."""
     for _ in range(20):
         _NS_LAST_PID.write_text(str(pid - 1))
-        started = subprocess.Popen(argv)
+        started = subprocess.Popen(argv, start_new_session=True)
         if started.pid == pid:
             return started
         started.kill()
