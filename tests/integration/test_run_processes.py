@@ -248,3 +248,40 @@ def test_a_failing_launcher_settles_every_run_instead_of_hanging(
     load = ws.nodes.get("load")
     assert load.state is NodeState.FAILED and "launcher broke" in load.state_reason
     assert (ws.nodes.path("load") / "data" / "out.txt").read_text() == "good"
+
+
+LEAVER = """\
+import os, pathlib, subprocess, sys
+writer = "import time\\nwhile True:\\n    print('more', flush=True)\\n    time.sleep(0.02)"
+grows = open(pathlib.Path(os.environ["NODEPIPE_DATA_DIR"]) / "grows.txt", "a")
+child = subprocess.Popen([sys.executable, "-c", writer], stdout=grows)
+pathlib.Path(os.environ["NODEPIPE_REPORTS_DIR"], "pids").write_text(str(child.pid))
+"""
+
+
+def test_processes_a_node_leaves_running_are_ended_before_its_outputs_are_promoted(
+    chain: nodepipe.Workspace,
+) -> None:
+    """A node whose process exits 0 while a child it started keeps writing into its outputs
+    (through a file opened in the staging folder, which promotion makes ``data/``): the child
+    is ended before the outputs are digested and promoted, so nothing changes ``data/`` after
+    the run, no process of the node outlives it, and its log says so."""
+    for tag in ("clean", "plot"):
+        (chain.nodes.path(tag) / "code" / "main.py").write_text(QUICK)
+    (chain.nodes.path("load") / "code" / "main.py").write_text(LEAVER)
+    result = chain.runs.run(RunRequest("baseline"))
+    assert result.finished is not None and result.finished.status == "completed"
+    folder = chain.nodes.path("load")
+    [child] = pids_in(folder / "reports" / "pids")
+    try:
+        assert not alive(child), "the node's child still runs after the run ended"
+        grows = folder / "data" / "grows.txt"
+        promoted = grows.read_bytes()
+        threading.Event().wait(0.3)  # the child wrote every 20 ms while it lived
+        assert grows.read_bytes() == promoted
+    finally:
+        if alive(child):
+            os.kill(child, signal.SIGKILL)
+    assert chain.nodes.get("load").state is NodeState.COMPLETED
+    log = (folder / "logs" / "latest.log").read_text()
+    assert "leaving others of its own running: they were ended" in log

@@ -1,10 +1,12 @@
 """Ending a node's whole process group, and how a process's end is told to a person.
 
 A node runs in its own session, so its process group holds everything it started. Ending it is
-SIGTERM to the group, a grace period, then SIGKILL to whatever is left. Nothing polls: the wait
-is on a pidfd of each member (readable the moment that process ends), the members listed from
-``/proc`` (field ``pgrp`` of ``/proc/<pid>/stat``), because the leader may be gone already while
-its children live on. A member that ended counts as ended even before its parent reaps it.
+SIGTERM to the group, a grace period, then SIGKILL to whatever is left: when it is cancelled or
+timed out, and when its own process has ended leaving others running (``end_leftovers``).
+Nothing polls: the wait is on a pidfd of each member (readable the moment that process ends),
+the members listed from ``/proc`` (field ``pgrp`` of ``/proc/<pid>/stat``), because the leader
+may be gone already while its children live on. A member that ended counts as ended even
+before its parent reaps it.
 """
 
 from __future__ import annotations
@@ -39,6 +41,29 @@ def terminate_group(pgid: int, grace: float = KILL_GRACE_SECONDS) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(pgid, signal.SIGKILL)
     _members_ended_by(pgid, time.monotonic() + KILL_GRACE_SECONDS)
+
+
+def end_leftovers(pgid: int, grace: float = KILL_GRACE_SECONDS) -> bool:
+    """Once a node's process has ended and been reaped: end what it left running in its group
+    (children it did not wait for), as ``terminate_group`` does; False if nothing was left.
+
+    The look is one ``kill(-pgid, 0)``: a group with a member keeps its id from being reused,
+    and it is made right after the reaping, before an emptied group's id could be reused."""
+    if not group_alive(pgid):
+        return False
+    terminate_group(pgid, grace)
+    return True
+
+
+def group_alive(pgid: int) -> bool:
+    """Whether process group ``pgid`` has a member (one system call; a zombie counts)."""
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # a member that took other ids (a set-user-id program) is still a member
+    return True
 
 
 def _members_ended_by(pgid: int, deadline: float) -> bool:

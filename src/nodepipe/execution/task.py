@@ -37,7 +37,12 @@ from nodepipe.execution.bytecode import (
 )
 from nodepipe.execution.log_tail import last_words
 from nodepipe.execution.node_variables import node_variables
-from nodepipe.execution.process_groups import describe_exit, terminate_group
+from nodepipe.execution.process_groups import (
+    describe_exit,
+    end_leftovers,
+    group_alive,
+    terminate_group,
+)
 from nodepipe.execution.run_files import CONTEXT_FILE, point_latest_log, write_if_changed
 from nodepipe.execution.spawn import spawn, spawn_available
 from nodepipe.workspace.bundle_libs import read_links
@@ -312,8 +317,13 @@ class NodeProcess:
             raise StorageError(f"could not record what the node runs with: {exc}") from exc
 
     def quick_to_conclude(self) -> bool:
-        """Whether concluding takes a moment only (small outputs to digest, move or drop)."""
-        return quick_to_settle(self.folder, self.task.node_run_id)
+        """Whether concluding takes a moment only (small outputs to digest, move or drop, and
+        no process the node left running to end first)."""
+        return not self._left_running() and quick_to_settle(self.folder, self.task.node_run_id)
+
+    def _left_running(self) -> bool:
+        """Whether the node's group still has a member once its process was reaped."""
+        return self.pid is not None and group_alive(self.pid)
 
     def environment_ready(self) -> bool:
         """Whether the node's own environment needs no sync and its modules no compiling: then
@@ -409,6 +419,8 @@ class NodeProcess:
             return TaskOutcome(
                 task.node_run_id, RunOutcome.CANCELLED, None, "cancelled before it started"
             )
+        if self.pid is not None and end_leftovers(self.pid):  # nothing writes after promotion
+            self._note("its process ended leaving others of its own running: they were ended")
         self._close_log("killed on request" if self.cancelled else describe_exit(code))
         if code == 0 and not self.cancelled:
             # fresh files: a cache cannot help; paths are relative, so staging hashes as data/
@@ -480,6 +492,12 @@ class NodeProcess:
 
     def _context_file(self) -> Path:
         return self.folder.logs / CONTEXT_FILE
+
+    def _note(self, line: str) -> None:
+        """A line of nodepipe's in the node's log (none if the log cannot be written)."""
+        if self._log is not None:
+            with contextlib.suppress(OSError):
+                self._log.write(f"# nodepipe: {line}\n".encode())
 
     def _close_log(self, ending: str) -> None:
         """The log's last line; a log that cannot be written (a full disk) ends without it."""
