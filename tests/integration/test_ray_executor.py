@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
@@ -740,3 +741,48 @@ def test_a_killed_slot_worker_fails_its_node_and_the_others_get_a_new_one(
     write_main(lab, "sleeper", "(node.data_dir() / 'out.txt').write_text('again')\n")
     again = RunService(lab.context).run(request)
     assert again.finished is not None and again.finished.status == "completed"
+
+
+LEAVER = """
+import os, subprocess, sys
+writer = "import time\\nwhile True:\\n    print('more', flush=True)\\n    time.sleep(0.02)"
+grows = open(node.data_dir() / "grows.txt", "a")
+child = subprocess.Popen([sys.executable, "-c", writer], stdout=grows)
+(node.reports_dir() / "pids").write_text(f"{os.getpid()} {child.pid}")
+"""
+
+
+def leaves_no_writer_behind(lab: nodepipe.Workspace, cluster: RayCluster) -> None:
+    """A node exits 0 leaving a child that writes into its outputs: on the Ray worker too, the
+    child is ended before promotion, and ``data/`` stays as promoted."""
+    lab.pipelines.new("leaver")
+    lab.nodes.new("leaver", "leaver")
+    write_main(lab, "leaver", LEAVER)
+    result = run_on_ray(lab, cluster, "leaver")
+    assert result.finished is not None and result.finished.status == "completed"
+    folder = lab.nodes.path("leaver")
+    _, child = sleeper_pids(folder, check_alive=False)
+    try:
+        assert not alive(child), "the node's child still runs after the run ended"
+        grows = folder / "data" / "grows.txt"
+        promoted = grows.read_bytes()
+        time.sleep(0.3)  # the child wrote every 20 ms while it lived
+        assert grows.read_bytes() == promoted
+        assert "they were ended" in (folder / "logs" / "latest.log").read_text()
+    finally:
+        if alive(child):
+            os.kill(child, signal.SIGKILL)
+
+
+@in_ray_namespace
+def test_processes_a_node_leaves_are_ended_on_its_ray_worker(
+    lab: nodepipe.Workspace, ray_cluster: RayCluster
+) -> None:
+    leaves_no_writer_behind(lab, ray_cluster)
+
+
+@in_ray_namespace
+def test_processes_a_node_leaves_are_ended_on_its_slot(
+    lab: nodepipe.Workspace, ray_cluster: RayCluster, kept_connection: None
+) -> None:
+    leaves_no_writer_behind(lab, ray_cluster)
