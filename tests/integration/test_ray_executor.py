@@ -786,3 +786,40 @@ def test_processes_a_node_leaves_are_ended_on_its_slot(
     lab: nodepipe.Workspace, ray_cluster: RayCluster, kept_connection: None
 ) -> None:
     leaves_no_writer_behind(lab, ray_cluster)
+
+
+STUBBORN_LEAVER = """
+import os, subprocess, time
+child = subprocess.Popen(["bash", "-c", "trap '' TERM; sleep 300"])
+time.sleep(0.5)  # the trap is set
+(node.reports_dir() / "pids").write_text(f"{os.getpid()} {child.pid}")
+"""
+
+
+@in_ray_namespace
+def test_a_slot_worker_dying_while_it_ends_what_a_node_left_leaves_nothing_running(
+    lab: nodepipe.Workspace, ray_cluster: RayCluster, kept_connection: None
+) -> None:
+    """The node ends well leaving a child that ignores SIGTERM, so the slot waits out the grace
+    period before its SIGKILL; the slot's worker is SIGKILLed in that wait. The child must die
+    with the worker (its watchdog still watches the group), not run on."""
+    lab.pipelines.new("stubborn")
+    lab.nodes.new("stubborn", "leaver")
+    folder = lab.nodes.path("leaver")
+    write_main(lab, "leaver", STUBBORN_LEAVER)
+    wait = run_in_background(lab, ray_cluster, "stubborn")
+    node_pid, child = sleeper_pids(folder, check_alive=False)
+    try:
+        wait_for(lambda: not alive(node_pid), "the node's own process to end", 30)
+        assert alive(child)  # ignoring SIGTERM, within the grace period
+        worker_line = next(
+            line
+            for line in (folder / "logs" / "latest.log").read_text().splitlines()
+            if "Ray worker on" in line
+        )
+        os.kill(int(worker_line.split("(pid ", 1)[1].split(")", 1)[0]), signal.SIGKILL)
+        wait()
+        wait_for(lambda: not alive(child), "the node's child to die with its slot", 15)
+    finally:
+        if alive(child):
+            os.kill(child, signal.SIGKILL)

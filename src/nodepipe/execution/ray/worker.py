@@ -62,7 +62,7 @@ from nodepipe.domain.environments import RunEnvironment
 from nodepipe.domain.errors import NodepipeError
 from nodepipe.domain.runs import RunOutcome, TaskOutcome
 from nodepipe.execution.node_variables import node_variables
-from nodepipe.execution.process_groups import KILL_GRACE_SECONDS, terminate_group
+from nodepipe.execution.process_groups import KILL_GRACE_SECONDS, group_alive, terminate_group
 from nodepipe.execution.remote_task import LogChunk, RemoteReports, RemoteTask
 from nodepipe.execution.remote_worker import WorkerRun
 from nodepipe.execution.task import NodeProcess, NodeTask
@@ -225,6 +225,7 @@ class _NodeSlot:
             return
         code: int | None = None
         timed_out = False
+        left_running = False
         try:
             yield NodeStartedOnWorker(pid, socket.gethostname(), process.recorded)
             timed_out = not process.reap_within(task.timeout)
@@ -235,9 +236,16 @@ class _NodeSlot:
                 terminate_group(pid)
         finally:  # an exception: the worker is going away, so the group goes (code None)
             signalled = code is not None and code < 0 and not timed_out and not process.cancelled
-            _let_go(pid, leave_nothing=code is None or signalled)
+            left_running = not (code is None or signalled) and group_alive(pid)
+            if not left_running:  # else watched until ``conclude`` has ended what is left
+                _let_go(pid, leave_nothing=code is None or signalled)
             self._turn.release()  # the next node of the slot starts before this one concludes
-        yield process.conclude(code, timed_out)
+        try:
+            outcome = process.conclude(code, timed_out)
+        finally:
+            if left_running:
+                _WATCHDOG.release(pid)
+        yield outcome
 
     def _take_turn(self, process: NodeProcess) -> bool:
         """Wait until the slot's node before this one has ended; False if cancelled meanwhile."""
