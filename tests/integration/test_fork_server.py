@@ -31,7 +31,7 @@ import pytest
 
 import nodepipe
 import support
-from nodepipe.cli.fork_client import CPU_FILE_ENV, SWITCH_ENV
+from nodepipe.cli.fork_client import CPU_FILE_ENV, IDLE_ENV, SWITCH_ENV
 from nodepipe.domain.runs import NodeRunState
 from support.fork_servers import server_pids, stop_servers
 from support.other_user import OtherUser
@@ -40,7 +40,7 @@ from support.waiting import wait_for
 
 NODEPIPE = str(Path(sys.executable).parent / "nodepipe")
 OLD_KERNEL = [sys.executable, str(Path(support.__file__).parent / "old_kernel.py")]
-"""Runs a program as on a Linux before 6.9 (``support.old_kernel``)."""
+"""With a version, runs a program as on a Linux before it (``support.old_kernel``)."""
 SLEEP = (
     "import os, pathlib, time\n"
     "(pathlib.Path(os.environ['NODEPIPE_REPORTS_DIR']) / 'started').write_text('y')\n"
@@ -242,7 +242,7 @@ def test_a_signal_after_the_worker_ended_never_reaches_a_process_that_took_its_p
     runtime = Path(tempfile.mkdtemp(prefix="np-pidfd-", dir="/tmp"))
     try:
         env = environment(runtime)
-        program = [NODEPIPE] if kernel == "6.9 or later" else [*OLD_KERNEL, NODEPIPE]
+        program = [NODEPIPE] if kernel == "6.9 or later" else [*OLD_KERNEL, "6.9", NODEPIPE]
         found = in_pid_namespace(program, chain.root, runtime, started, gate, env)
     finally:
         shutil.rmtree(runtime, ignore_errors=True)
@@ -613,7 +613,7 @@ def test_before_linux_6_9_ctrl_z_and_ctrl_c_still_reach_the_worker(
     chain: nodepipe.Workspace, runtime: Path, tmp_path: Path
 ) -> None:
     """Its group signalled by id (the pidfd's group flag refused, as before 6.9): Ctrl-Z
-    stops the worker, fg continues it, Ctrl-C cancels the run."""
+    stops the worker and fg continues it to the run's end; Ctrl-C cancels the next run."""
     quick_chain(chain)
     go_on = tmp_path / "go-on"
     write_main(
@@ -623,39 +623,73 @@ def test_before_linux_6_9_ctrl_z_and_ctrl_c_still_reach_the_worker(
         "(pathlib.Path(os.environ['NODEPIPE_REPORTS_DIR']) / 'started').write_text('y')\n"
         f"while not pathlib.Path({str(go_on)!r}).exists():\n    time.sleep(0.05)\n",
     )
-    old = [*OLD_KERNEL, NODEPIPE, "-w", str(chain.root)]
+    old = [*OLD_KERNEL, "6.9", NODEPIPE, "-w", str(chain.root)]
     first = subprocess.run(
         [*old, "status", "baseline"], env=environment(runtime), capture_output=True, check=False
     )
     assert first.returncode == 0, first.stderr
     wait_for(lambda: "serving" in log_of(runtime), "the fork server to start", 60)
     started = chain.nodes.path("load") / "reports" / "started"
-    client = subprocess.Popen(
-        [*old, "run", "baseline"],
-        env=environment(runtime),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        process_group=0,  # a job
-    )
-    wait_for(started.exists, "load to start")
-    assert served(runtime) == 1
-    worker = last_worker(runtime)
+
+    def run_until_load_starts() -> tuple[subprocess.Popen[str], int]:
+        started.unlink(missing_ok=True)
+        before = served(runtime)
+        client = subprocess.Popen(
+            [*old, "run", "baseline", "--force"],
+            env=environment(runtime),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            process_group=0,  # a job
+        )
+        wait_for(started.exists, "load to start")
+        assert served(runtime) == before + 1
+        return client, last_worker(runtime)
 
     def state(pid: int) -> str:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
 
+    client, worker = run_until_load_starts()
     assert "Seccomp_filters:\t1" in Path(f"/proc/{worker}/status").read_text()
     client.send_signal(signal.SIGTSTP)  # what Ctrl-Z sends
     wait_for(lambda: state(worker) == "T", "the worker to stop")
+    go_on.write_text("y")
     client.send_signal(signal.SIGCONT)  # what fg sends
-    wait_for(lambda: state(worker) != "T", "the worker to go on")
+    out, err = client.communicate(timeout=120)
+    assert client.returncode == 0, err
+    assert "3 completed" in out
+
+    go_on.unlink()
+    client, worker = run_until_load_starts()
     client.send_signal(signal.SIGINT)  # what Ctrl-C sends
     out, err = client.communicate(timeout=120)
     assert client.returncode == 130, err
     assert "resume with `nodepipe -w" in out
     (load_run, *_) = chain.runs.node_history("load", "baseline")
     assert load_run.state is NodeRunState.CANCELLED
+
+
+def test_without_pidfds_no_server_starts_and_commands_run_alone(
+    chain: nodepipe.Workspace, runtime: Path
+) -> None:
+    """A kernel before 5.3 (``pidfd_open``: ENOSYS): a worker could only be signalled by a
+    bare pid, so no client starts a server, and a server started by hand serves nothing."""
+    old = [*OLD_KERNEL, "5.3", NODEPIPE, "-w", str(chain.root)]
+    env = environment(runtime)
+    alone = nodepipe_(environment(runtime, on=False), "-w", str(chain.root), "status", "baseline")
+    for _ in range(2):
+        status = subprocess.run(
+            [*old, "status", "baseline"], env=env, capture_output=True, text=True, check=False
+        )
+        assert (status.returncode, status.stdout) == (0, alone.stdout), status.stderr
+    code = "from nodepipe.cli.fork_server import serve; serve()"
+    idle = {**env, IDLE_ENV: "1"}  # one that served would end after a second idle
+    by_hand = subprocess.run(
+        [*OLD_KERNEL, "5.3", sys.executable, "-c", code], env=idle, timeout=60, check=False
+    )
+    assert by_hand.returncode == 0
+    assert not fork_servers_of(runtime)
+    assert not list((runtime / "nodepipe").glob("fork-*")), "a server started"
 
 
 def test_a_server_killed_leaves_its_commands_running_to_their_end_and_a_new_one_starts(
