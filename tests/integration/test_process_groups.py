@@ -7,6 +7,7 @@ to them.
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import signal
@@ -140,3 +141,47 @@ def test_grandchildren_are_waited_for_though_the_leader_is_reaped(tmp_path: Path
         assert not ending.is_alive()
         assert group.next_line() == "cleaned"  # it ended by itself: not SIGKILLed
         assert group_members(group.leader.pid) == []
+
+
+REUSED_GROUP_ID = r"""
+import json, subprocess, sys, time
+sys.path.insert(0, sys.argv[1])
+from support.pid_reuse import with_pid
+from nodepipe.execution.process_groups import end_leftovers, terminate_group
+found = {}
+for call in ("end_leftovers", "terminate_group"):
+    node = subprocess.Popen(["true"], start_new_session=True)  # its own group, which empties
+    node.wait()  # reaped: its id is free
+    impostor = with_pid(node.pid, ["sleep", "60"])  # a new session leader with that id
+    found[call] = repr(end_leftovers(node.pid, grace=0.5)) if call == "end_leftovers" else None
+    if call == "terminate_group":
+        terminate_group(node.pid, grace=0.5, reaped=True)
+    time.sleep(0.2)
+    found[call + " left the impostor"] = impostor.poll() is None
+    impostor.kill()
+    impostor.wait()
+print(json.dumps(found))
+"""
+
+
+def test_a_reaped_nodes_group_id_given_to_another_process_is_never_signalled() -> None:
+    """A node's process ends and is reaped, and its group id (its pid) is given to another
+    process, the leader of a session of its own (made at once in a PID namespace through
+    ``ns_last_pid``): ending what the node left, however late, sends that process nothing."""
+    tests = str(Path(__file__).resolve().parent.parent)
+    namespace = ["unshare", "--pid", "--fork", "--mount-proc", "--kill-child"]
+    done = subprocess.run(
+        [*namespace, sys.executable, "-c", REUSED_GROUP_ID, tests],
+        capture_output=True,
+        text=True,
+        timeout=SAFETY_TIMEOUT,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    found = json.loads(done.stdout.splitlines()[-1])
+    assert found == {
+        "end_leftovers": "None",
+        "end_leftovers left the impostor": True,
+        "terminate_group": None,
+        "terminate_group left the impostor": True,
+    }

@@ -284,4 +284,130 @@ def test_processes_a_node_leaves_running_are_ended_before_its_outputs_are_promot
             os.kill(child, signal.SIGKILL)
     assert chain.nodes.get("load").state is NodeState.COMPLETED
     log = (folder / "logs" / "latest.log").read_text()
-    assert "leaving others of its own running: they were ended" in log
+    assert "its process ended leaving 1 process(es) of its own running: they were ended" in log
+
+
+GRACEFUL_CHILD = '''\
+import os, pathlib, subprocess, sys, time
+reports = pathlib.Path(os.environ["NODEPIPE_REPORTS_DIR"])
+child = """
+import pathlib, signal, sys, time
+terms = pathlib.Path(sys.argv[1]) / "terms"
+seen = []
+def on_term(*_):
+    seen.append(1)
+    with terms.open("a") as said:
+        said.write(f"SIGTERM {len(seen)}\\\\n")
+    if len(seen) > 1:
+        raise SystemExit("a second SIGTERM: cleanup cut short")
+signal.signal(signal.SIGTERM, on_term)
+(pathlib.Path(sys.argv[1]) / "ready").write_text("y")
+while not seen:
+    time.sleep(0.01)
+time.sleep(1.0)  # its cleanup
+with terms.open("a") as said:
+    said.write("cleanup done\\\\n")
+"""
+subprocess.Popen([sys.executable, "-c", child, str(reports)])
+while not (reports / "ready").exists():
+    time.sleep(0.01)
+(reports / "started").write_text("y")
+time.sleep(600)
+'''
+
+
+@pytest.mark.parametrize("ending", ["kill", "timeout"])
+def test_a_killed_or_timed_out_node_s_processes_get_sigterm_once(
+    chain: nodepipe.Workspace, ending: str
+) -> None:
+    """A node whose child cleans up for a second on SIGTERM (and gives up on a second one, as
+    many programs do): killed, or past its timeout, the child gets one SIGTERM and finishes its
+    cleanup, even though the node's own process dies at once."""
+    folder = chain.nodes.path("load")
+    (folder / "code" / "main.py").write_text(GRACEFUL_CHILD)
+    if ending == "timeout":
+        pyproject = folder / "code" / "pyproject.toml"
+        text = pyproject.read_text()
+        pyproject.write_text(text.replace('entry = "main.py"', 'entry = "main.py"\ntimeout = 2'))
+    results: list[RunResult] = []
+    runner = threading.Thread(target=lambda: results.append(chain.runs.run(RunRequest("baseline"))))
+    runner.start()
+    wait_for((folder / "reports" / "started").exists, "the node's child to be ready")
+    if ending == "kill":
+        chain.runs.kill(["load"])
+    runner.join(timeout=60)
+    terms = folder / "reports" / "terms"
+    wait_for(lambda: "cleanup done" in terms.read_text(), "the child's cleanup", 15)
+    assert terms.read_text() == "SIGTERM 1\ncleanup done\n"
+
+
+FORKSERVER_POOL = """\
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+if __name__ == "__main__":
+    context = multiprocessing.get_context("forkserver")
+    with ProcessPoolExecutor(1, mp_context=context) as pool:
+        assert pool.submit(abs, -2).result() == 2
+"""
+
+
+def test_helpers_that_end_by_themselves_after_the_node_are_not_ended_nor_reported(
+    chain: nodepipe.Workspace,
+) -> None:
+    """A node using a process pool on the ``forkserver`` start method (Python 3.14's default)
+    leaves the fork server and the resource tracker ending as it exits: they end by
+    themselves, so nothing is signalled and its log says nothing about them."""
+    for tag in ("clean", "plot"):
+        (chain.nodes.path(tag) / "code" / "main.py").write_text(QUICK)
+    (chain.nodes.path("load") / "code" / "main.py").write_text(FORKSERVER_POOL)
+    for _ in range(3):
+        result = chain.runs.run(RunRequest("baseline", force=True))
+        assert result.finished is not None and result.finished.status == "completed"
+        log = (chain.nodes.path("load") / "logs" / "latest.log").read_text()
+        assert "of its own running" not in log, log
+
+
+LEAVES_ANOTHER_USERS = """\
+import os, pathlib, subprocess
+other = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "sleep", "60"]
+left = subprocess.Popen(other)
+pathlib.Path(os.environ["NODEPIPE_REPORTS_DIR"], "pids").write_text(str(left.pid))
+(pathlib.Path(os.environ["NODEPIPE_DATA_DIR"]) / "out.txt").write_text("good")
+"""
+RUN_WITHOUT_CAP_KILL = """\
+import sys
+from pathlib import Path
+import nodepipe
+from nodepipe.services.runs.service import RunRequest
+result = nodepipe.open(Path(sys.argv[1])).runs.run(RunRequest("baseline"))
+print(result.finished.status)
+"""
+
+
+def test_what_a_node_leaves_that_nodepipe_may_not_signal_does_not_fail_the_node(
+    chain: nodepipe.Workspace,
+) -> None:
+    """The node exits 0 leaving a process of another user (``nobody``), which nodepipe,
+    running without the capability to signal others' processes, may not end: the node still
+    completes with its outputs, and its log says what could not be ended."""
+    for tag in ("clean", "plot"):
+        (chain.nodes.path(tag) / "code" / "main.py").write_text(QUICK)
+    folder = chain.nodes.path("load")
+    (folder / "code" / "main.py").write_text(LEAVES_ANOTHER_USERS)
+    without_kill = ["setpriv", "--bounding-set=-kill", "--inh-caps=-kill"]
+    done = subprocess.run(
+        [*without_kill, sys.executable, "-c", RUN_WITHOUT_CAP_KILL, str(chain.root)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    [left] = pids_in(folder / "reports" / "pids")
+    try:
+        assert done.stdout.strip() == "completed", done.stdout + done.stderr
+        assert (folder / "data" / "out.txt").read_text() == "good"
+        log = (folder / "logs" / "latest.log").read_text()
+        assert "1 could not be ended (not this user's)" in log, log
+    finally:
+        if alive(left):
+            os.kill(left, signal.SIGKILL)

@@ -11,7 +11,6 @@ before its parent reaps it.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import selectors
 import signal
@@ -20,39 +19,48 @@ from pathlib import Path
 
 KILL_GRACE_SECONDS = 5.0
 
+SETTLE_SECONDS = 0.1
+"""How long what a node left running may take to end by itself before it is signalled."""
+
 WATCHED_AT_ONCE = 256
 """Pidfds held at once while waiting: a larger group is waited for in turns."""
 
 _PROC = Path("/proc")
 
 
-def terminate_group(pgid: int, grace: float = KILL_GRACE_SECONDS) -> None:
+def terminate_group(pgid: int, grace: float = KILL_GRACE_SECONDS, reaped: bool = False) -> None:
     """SIGTERM the process group ``pgid``; SIGKILL it if a member still runs after ``grace``.
 
     Returns as soon as every member has ended, killed ones included (a process stuck in the
-    kernel is waited for no longer than another ``KILL_GRACE_SECONDS``).
+    kernel is waited for no longer than another ``KILL_GRACE_SECONDS``). Members nodepipe may
+    not signal (another user's ids) are left, not an error. ``reaped``: the group's leader
+    was reaped, so its id may have been given out again once the group emptied
+    (``_given_out_again``): then nothing is sent.
     """
-    try:
-        os.killpg(pgid, signal.SIGTERM)
-    except ProcessLookupError:
+    if not _signal_group(pgid, signal.SIGTERM, reaped):
         return
     if _members_ended_by(pgid, time.monotonic() + grace):
         return
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(pgid, signal.SIGKILL)
+    _signal_group(pgid, signal.SIGKILL, reaped)
     _members_ended_by(pgid, time.monotonic() + KILL_GRACE_SECONDS)
 
 
-def end_leftovers(pgid: int, grace: float = KILL_GRACE_SECONDS) -> bool:
+def end_leftovers(pgid: int, grace: float = KILL_GRACE_SECONDS) -> tuple[int, int] | None:
     """Once a node's process has ended and been reaped: end what it left running in its group
-    (children it did not wait for), as ``terminate_group`` does; False if nothing was left.
+    (children it did not wait for) as ``terminate_group`` does. None if nothing was left (or
+    what was left ended on its own within ``SETTLE_SECONDS``, as the helpers of
+    ``multiprocessing`` do once their parent is gone); else how many members were running
+    and how many still run (those nodepipe may not signal).
 
-    The look is one ``kill(-pgid, 0)``: a group with a member keeps its id from being reused,
-    and it is made right after the reaping, before an emptied group's id could be reused."""
-    if not group_alive(pgid):
-        return False
-    terminate_group(pgid, grace)
-    return True
+    The first look is one ``kill(-pgid, 0)``: nothing more when the group is empty, which is
+    every node that waits for its children."""
+    if not group_alive(pgid) or _given_out_again(pgid):
+        return None
+    if _members_ended_by(pgid, time.monotonic() + SETTLE_SECONDS):
+        return None  # only zombies, or processes ending by themselves
+    running = len(group_members(pgid))
+    terminate_group(pgid, grace, reaped=True)
+    return running, 0 if _given_out_again(pgid) else len(group_members(pgid))
 
 
 def group_alive(pgid: int) -> bool:
@@ -64,6 +72,28 @@ def group_alive(pgid: int) -> bool:
     except PermissionError:
         pass  # a member that took other ids (a set-user-id program) is still a member
     return True
+
+
+def _signal_group(pgid: int, signum: int, reaped: bool) -> bool:
+    """Send ``signum`` to the group; False if there is no such group (any more)."""
+    if reaped and _given_out_again(pgid):
+        return False
+    try:
+        os.killpg(pgid, signum)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # none of its members is ours to signal: they are waited for, then left
+    return True
+
+
+def _given_out_again(pgid: int) -> bool:
+    """With the group's leader reaped: whether a process or thread has the group's id now.
+
+    The kernel gives out no id that a living process uses as its group's, so while a member
+    of the node's group lives, no process has the id; once one has it, the node's group is
+    gone and a group with that id is the new process's."""
+    return (_PROC / str(pgid)).exists()
 
 
 def _members_ended_by(pgid: int, deadline: float) -> bool:

@@ -20,7 +20,6 @@ from concurrent.futures import Future
 from typing import Final
 
 from nodepipe.domain.runs import TaskOutcome
-from nodepipe.execution.process_groups import terminate_group
 from nodepipe.execution.task import NodeProcess
 
 
@@ -113,8 +112,7 @@ class ProcessLauncher:
         except Exception as exc:
             self._broken = exc
             for run in list(self._alive.values()):
-                assert run.process.pid is not None
-                terminate_group(run.process.pid)
+                run.process.end_group()
                 run.process.wait()
                 run.error = exc
                 self._ended(run)
@@ -191,7 +189,7 @@ class ProcessLauncher:
         try:
             run.pidfd = os.pidfd_open(pid)
         except OSError as exc:  # e.g. out of file descriptors: do not leave it running unseen
-            terminate_group(pid)
+            run.process.end_group()
             run.process.wait()
             run.error = exc
             self._ended(run)
@@ -222,5 +220,4 @@ class ProcessLauncher:
         for run in self._alive.values():
             if run.deadline is not None and not run.timed_out and run.deadline <= now:
                 run.timed_out = True
-                pid = run.process.pid
-                threading.Thread(target=terminate_group, args=(pid,), daemon=True).start()
+                threading.Thread(target=run.process.end_group, daemon=True).start()

@@ -38,6 +38,7 @@ from nodepipe.execution.bytecode import (
 from nodepipe.execution.log_tail import last_words
 from nodepipe.execution.node_variables import node_variables
 from nodepipe.execution.process_groups import (
+    KILL_GRACE_SECONDS,
     describe_exit,
     end_leftovers,
     group_alive,
@@ -154,6 +155,9 @@ class NodeProcess:
         self._log: BinaryIO | None = None
         self._cancelled = threading.Event()
         self._lock = threading.Lock()
+        self._group_ended: threading.Event | None = None
+        """Set once ``end_group`` has ended the node's group (None until a cancel or timeout
+        asked it to)."""
         self.recorded: RunEnvironment | None = None
         """What the run starts with, once ``record_environment`` stored it."""
         self.refingerprinted = False
@@ -180,10 +184,10 @@ class NodeProcess:
         try:
             if self.reap_within(self.task.timeout):
                 return self.conclude(self.wait())
-            terminate_group(pid)
+            self.end_group()
             return self.conclude(self.wait(), timed_out=True)
         except BaseException:  # interrupted (Ray cancellation, Ctrl-C): leave no orphan
-            terminate_group(pid)
+            self.end_group()
             self.wait()
             self.fail(RuntimeError("interrupted"))
             raise
@@ -196,9 +200,27 @@ class NodeProcess:
         """Stop the node's whole process group: SIGTERM, then SIGKILL after a grace period."""
         self.request_cancel()
         with self._lock:
-            pid = self.pid if self._exit_code is None else None  # not once reaped: ids recycle
-        if pid is not None:
-            terminate_group(pid)
+            running = self.pid is not None and self._exit_code is None  # not once reaped
+        if running:
+            self.end_group()
+
+    def end_group(self) -> None:
+        """End the node's whole process group (SIGTERM, then SIGKILL after the grace period)
+        once: a second caller (a timeout racing a cancel, a slot after its node's cancel)
+        waits for the first to be done rather than send SIGTERM again."""
+        with self._lock:
+            ended, first = self._group_ended, self._group_ended is None
+            if ended is None:
+                ended = self._group_ended = threading.Event()
+            pid, reaped = self.pid, self._exit_code is not None
+        if not first:
+            ended.wait(2 * KILL_GRACE_SECONDS + 1)
+            return
+        try:
+            if pid is not None:
+                terminate_group(pid, reaped=reaped)
+        finally:
+            ended.set()
 
     def stage(self) -> None:
         """The node's folders, a fresh staging folder, the context file, and the log opened."""
@@ -322,8 +344,9 @@ class NodeProcess:
         return not self._left_running() and quick_to_settle(self.folder, self.task.node_run_id)
 
     def _left_running(self) -> bool:
-        """Whether the node's group still has a member once its process was reaped."""
-        return self.pid is not None and group_alive(self.pid)
+        """Whether the node's group still has a member once its process was reaped (and no
+        cancel or timeout is ending it)."""
+        return self.pid is not None and self._group_ended is None and group_alive(self.pid)
 
     def environment_ready(self) -> bool:
         """Whether the node's own environment needs no sync and its modules no compiling: then
@@ -419,8 +442,8 @@ class NodeProcess:
             return TaskOutcome(
                 task.node_run_id, RunOutcome.CANCELLED, None, "cancelled before it started"
             )
-        if self.pid is not None and end_leftovers(self.pid):  # nothing writes after promotion
-            self._note("its process ended leaving others of its own running: they were ended")
+        if self._group_ended is None:  # a cancel or a timeout ends the group itself
+            self._end_leftovers()  # nothing the node started writes after promotion
         self._close_log("killed on request" if self.cancelled else describe_exit(code))
         if code == 0 and not self.cancelled:
             # fresh files: a cache cannot help; paths are relative, so staging hashes as data/
@@ -492,6 +515,16 @@ class NodeProcess:
 
     def _context_file(self) -> Path:
         return self.folder.logs / CONTEXT_FILE
+
+    def _end_leftovers(self) -> None:
+        """End what the node's process left running in its group, and say so in its log."""
+        ended = None if self.pid is None else end_leftovers(self.pid)
+        if ended is not None:
+            running, left = ended
+            self._note(
+                f"its process ended leaving {running} process(es) of its own running: "
+                + (f"{left} could not be ended (not this user's)" if left else "they were ended")
+            )
 
     def _note(self, line: str) -> None:
         """A line of nodepipe's in the node's log (none if the log cannot be written)."""

@@ -62,7 +62,7 @@ from nodepipe.domain.environments import RunEnvironment
 from nodepipe.domain.errors import NodepipeError
 from nodepipe.domain.runs import RunOutcome, TaskOutcome
 from nodepipe.execution.node_variables import node_variables
-from nodepipe.execution.process_groups import KILL_GRACE_SECONDS, group_alive, terminate_group
+from nodepipe.execution.process_groups import KILL_GRACE_SECONDS, group_alive
 from nodepipe.execution.remote_task import LogChunk, RemoteReports, RemoteTask
 from nodepipe.execution.remote_worker import WorkerRun
 from nodepipe.execution.task import NodeProcess, NodeTask
@@ -230,10 +230,10 @@ class _NodeSlot:
             yield NodeStartedOnWorker(pid, socket.gethostname(), process.recorded)
             timed_out = not process.reap_within(task.timeout)
             if timed_out:
-                terminate_group(pid)
+                process.end_group()
             code = process.wait()
             if process.cancelled:  # the leader may die first: the rest of its group too
-                terminate_group(pid)
+                process.end_group()  # (or waits for the cancel's own ending of it)
         finally:  # an exception: the worker is going away, so the group goes (code None)
             signalled = code is not None and code < 0 and not timed_out and not process.cancelled
             left_running = not (code is None or signalled) and group_alive(pid)
