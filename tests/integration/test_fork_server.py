@@ -669,12 +669,14 @@ def test_before_linux_6_9_ctrl_z_and_ctrl_c_still_reach_the_worker(
     assert load_run.state is NodeRunState.CANCELLED
 
 
+@pytest.mark.parametrize("system", ["5.3", "sandbox"])
 def test_without_pidfds_no_server_starts_and_commands_run_alone(
-    chain: nodepipe.Workspace, runtime: Path
+    chain: nodepipe.Workspace, runtime: Path, system: str
 ) -> None:
-    """A kernel before 5.3 (``pidfd_open``: ENOSYS): a worker could only be signalled by a
-    bare pid, so no client starts a server, and a server started by hand serves nothing."""
-    old = [*OLD_KERNEL, "5.3", NODEPIPE, "-w", str(chain.root)]
+    """A kernel before 5.3 (``pidfd_open``: ENOSYS), or a sandbox that lets a pidfd be opened
+    but refuses signals through it (EPERM): a worker could only be signalled by a bare pid, so
+    no client starts a server, and a server started by hand serves nothing."""
+    old = [*OLD_KERNEL, system, NODEPIPE, "-w", str(chain.root)]
     env = environment(runtime)
     alone = nodepipe_(environment(runtime, on=False), "-w", str(chain.root), "status", "baseline")
     for _ in range(2):
@@ -685,7 +687,7 @@ def test_without_pidfds_no_server_starts_and_commands_run_alone(
     code = "from nodepipe.cli.fork_server import serve; serve()"
     idle = {**env, IDLE_ENV: "1"}  # one that served would end after a second idle
     by_hand = subprocess.run(
-        [*OLD_KERNEL, "5.3", sys.executable, "-c", code], env=idle, timeout=60, check=False
+        [*OLD_KERNEL, system, sys.executable, "-c", code], env=idle, timeout=60, check=False
     )
     assert by_hand.returncode == 0
     assert not fork_servers_of(runtime)

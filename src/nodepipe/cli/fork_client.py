@@ -318,9 +318,15 @@ def pidfds_work() -> bool:
     if not hasattr(os, "pidfd_open") or not hasattr(_signal, "pidfd_send_signal"):
         return False
     try:
-        os.close(os.pidfd_open(os.getpid()))
+        pidfd = os.pidfd_open(os.getpid())
     except OSError:  # ENOSYS: a kernel before 5.3
         return False
+    try:  # a sandbox may allow opening one and refuse signalling through it (EPERM)
+        _signal.pidfd_send_signal(pidfd, 0)
+    except OSError:
+        return False
+    finally:
+        os.close(pidfd)
     return True
 
 
