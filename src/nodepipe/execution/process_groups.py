@@ -63,6 +63,12 @@ def end_leftovers(pgid: int, grace: float = KILL_GRACE_SECONDS) -> tuple[int, in
     return running, 0 if _given_out_again(pgid) else len(group_members(pgid))
 
 
+def kill_group(pgid: int, reaped: bool) -> None:
+    """SIGKILL the group at once (nothing if it has no member; ``reaped`` as for
+    ``terminate_group``)."""
+    _signal_group(pgid, signal.SIGKILL, reaped)
+
+
 def group_alive(pgid: int) -> bool:
     """Whether process group ``pgid`` has a member (one system call; a zombie counts)."""
     try:

@@ -442,8 +442,7 @@ class NodeProcess:
             return TaskOutcome(
                 task.node_run_id, RunOutcome.CANCELLED, None, "cancelled before it started"
             )
-        if self._group_ended is None:  # a cancel or a timeout ends the group itself
-            self._end_leftovers()  # nothing the node started writes after promotion
+        self.end_leftovers()  # nothing the node started writes after promotion
         self._close_log("killed on request" if self.cancelled else describe_exit(code))
         if code == 0 and not self.cancelled:
             # fresh files: a cache cannot help; paths are relative, so staging hashes as data/
@@ -515,6 +514,12 @@ class NodeProcess:
 
     def _context_file(self) -> Path:
         return self.folder.logs / CONTEXT_FILE
+
+    def end_leftovers(self) -> None:
+        """Once its process was reaped: end what it left running in its group, unless a cancel
+        or timeout ends the group (``conclude`` does it too, finding nothing the second time)."""
+        if self._group_ended is None:
+            self._end_leftovers()
 
     def _end_leftovers(self) -> None:
         """End what the node's process left running in its group, and say so in its log."""

@@ -62,7 +62,7 @@ from nodepipe.domain.environments import RunEnvironment
 from nodepipe.domain.errors import NodepipeError
 from nodepipe.domain.runs import RunOutcome, TaskOutcome
 from nodepipe.execution.node_variables import node_variables
-from nodepipe.execution.process_groups import KILL_GRACE_SECONDS, group_alive
+from nodepipe.execution.process_groups import KILL_GRACE_SECONDS, kill_group
 from nodepipe.execution.remote_task import LogChunk, RemoteReports, RemoteTask
 from nodepipe.execution.remote_worker import WorkerRun
 from nodepipe.execution.task import NodeProcess, NodeTask
@@ -225,7 +225,6 @@ class _NodeSlot:
             return
         code: int | None = None
         timed_out = False
-        left_running = False
         try:
             yield NodeStartedOnWorker(pid, socket.gethostname(), process.recorded)
             timed_out = not process.reap_within(task.timeout)
@@ -236,16 +235,11 @@ class _NodeSlot:
                 process.end_group()  # (or waits for the cancel's own ending of it)
         finally:  # an exception: the worker is going away, so the group goes (code None)
             signalled = code is not None and code < 0 and not timed_out and not process.cancelled
-            left_running = not (code is None or signalled) and group_alive(pid)
-            if not left_running:  # else watched until ``conclude`` has ended what is left
-                _let_go(pid, leave_nothing=code is None or signalled)
+            if code is not None and not signalled:  # still watched: a worker dying now
+                process.end_leftovers()  # leaves nothing of the node running
+            _let_go(pid, leave_nothing=code is None or signalled, reaped=code is not None)
             self._turn.release()  # the next node of the slot starts before this one concludes
-        try:
-            outcome = process.conclude(code, timed_out)
-        finally:
-            if left_running:
-                _WATCHDOG.release(pid)
-        yield outcome
+        yield process.conclude(code, timed_out)
 
     def _take_turn(self, process: NodeProcess) -> bool:
         """Wait until the slot's node before this one has ended; False if cancelled meanwhile."""
@@ -302,7 +296,7 @@ class _NodeOnWorker:
             return
         finally:
             if self.group is not None:
-                _let_go(self.group, leave_nothing=_signalled(outcome))
+                _let_go(self.group, _signalled(outcome), reaped=outcome is not None)
             self.finished.set()
         self.events.put(outcome)
 
@@ -467,17 +461,16 @@ def _signalled(outcome: TaskOutcome | None) -> bool:
     return outcome.exit_code is not None and outcome.exit_code < 0
 
 
-def _let_go(group: int, leave_nothing: bool) -> None:
+def _let_go(group: int, leave_nothing: bool, reaped: bool) -> None:
     """Stop watching the group of a node whose process has ended; with ``leave_nothing``, kill
-    what is left of the group first.
+    what is left of the group first (``reaped``: its leader was reaped, see ``kill_group``).
 
     That is for a node not seen to end, or ended by a signal nodepipe did not send: a Ray
     worker going away kills its own children first (the node's process, not the rest of its
     group) and only then ends, so a group let go then would be one the watchdog forgot.
     """
     if leave_nothing:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(group, signal.SIGKILL)
+        kill_group(group, reaped)
     _WATCHDOG.release(group)
 
 
