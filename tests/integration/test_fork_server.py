@@ -110,6 +110,35 @@ def quick_chain(ws: nodepipe.Workspace) -> None:
         write_main(ws, tag, QUICK)
 
 
+def stopped_then_continued(client: subprocess.Popen[str], worker: int, gate: Path) -> None:
+    """Ctrl-Z (SIGTSTP to the client) stops the worker; the gate opens; fg (SIGCONT) lets
+    the run go on to its end, all three nodes completed."""
+    client.send_signal(signal.SIGTSTP)  # what Ctrl-Z sends
+    wait_for(lambda: _state(worker) == "T", "the worker to stop")
+    gate.write_text("y")
+    client.send_signal(signal.SIGCONT)  # what fg sends
+    out, err = client.communicate(timeout=120)
+    assert client.returncode == 0, err
+    assert "3 completed" in out
+
+
+def _state(pid: int) -> str:
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+
+
+def gated_chain(ws: nodepipe.Workspace, gate: Path) -> None:
+    """``quick_chain``, but ``load`` says it started (``reports/started``) then waits for the
+    file ``gate`` to exist."""
+    quick_chain(ws)
+    write_main(
+        ws,
+        "load",
+        "import os, pathlib, time\n"
+        "(pathlib.Path(os.environ['NODEPIPE_REPORTS_DIR']) / 'started').write_text('y')\n"
+        f"while not pathlib.Path({str(gate)!r}).exists():\n    time.sleep(0.05)\n",
+    )
+
+
 def run_until_load_starts(
     chain: nodepipe.Workspace, env: dict[str, str], *more: str, **popen: Any
 ) -> subprocess.Popen[str]:
@@ -228,15 +257,8 @@ def test_a_signal_after_the_worker_ended_never_reaches_a_process_that_took_its_p
     then SIGINT, SIGTERM and SIGCONT to the client: it ends as its worker did, and the
     impostor lives on. Before Linux 6.9 (``support.old_kernel``) the worker's group is
     signalled by its id, only while the pidfd says the worker is unreaped."""
-    quick_chain(chain)
     gate = tmp_path / "gate"
-    write_main(
-        chain,
-        "load",
-        "import os, pathlib, time\n"
-        "(pathlib.Path(os.environ['NODEPIPE_REPORTS_DIR']) / 'started').write_text('y')\n"
-        f"while not pathlib.Path({str(gate)!r}).exists():\n    time.sleep(0.05)\n",
-    )
+    gated_chain(chain, gate)
     started = chain.nodes.path("load") / "reports" / "started"
     # a folder of its own: its servers' pids are the namespace's, meaningless to the fixture
     runtime = Path(tempfile.mkdtemp(prefix="np-pidfd-", dir="/tmp"))
@@ -583,30 +605,14 @@ def test_on_a_terminal_a_served_command_draws_as_it_would_alone(
 def test_ctrl_z_stops_the_worker_with_its_client_and_fg_goes_on(
     chain: nodepipe.Workspace, runtime: Path, tmp_path: Path
 ) -> None:
-    quick_chain(chain)
     go_on = tmp_path / "go-on"
-    write_main(
-        chain,
-        "load",
-        "import os, pathlib, time\n"
-        "(pathlib.Path(os.environ['NODEPIPE_REPORTS_DIR']) / 'started').write_text('y')\n"
-        f"while not pathlib.Path({str(go_on)!r}).exists():\n    time.sleep(0.05)\n",
-    )
+    gated_chain(chain, go_on)
     warm(chain, runtime)
     # a group of its own whose parent is in the same session: a job
     client = run_until_load_starts(chain, environment(runtime), process_group=0)
     worker = last_worker(runtime)
 
-    def state(pid: int) -> str:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-
-    client.send_signal(signal.SIGTSTP)  # what Ctrl-Z sends
-    wait_for(lambda: state(worker) == "T", "the worker to stop")
-    go_on.write_text("y")
-    client.send_signal(signal.SIGCONT)  # what fg sends
-    out, err = client.communicate(timeout=120)
-    assert client.returncode == 0, err
-    assert "3 completed" in out
+    stopped_then_continued(client, worker, go_on)
 
 
 def test_before_linux_6_9_ctrl_z_and_ctrl_c_still_reach_the_worker(
@@ -614,15 +620,8 @@ def test_before_linux_6_9_ctrl_z_and_ctrl_c_still_reach_the_worker(
 ) -> None:
     """Its group signalled by id (the pidfd's group flag refused, as before 6.9): Ctrl-Z
     stops the worker and fg continues it to the run's end; Ctrl-C cancels the next run."""
-    quick_chain(chain)
     go_on = tmp_path / "go-on"
-    write_main(
-        chain,
-        "load",
-        "import os, pathlib, time\n"
-        "(pathlib.Path(os.environ['NODEPIPE_REPORTS_DIR']) / 'started').write_text('y')\n"
-        f"while not pathlib.Path({str(go_on)!r}).exists():\n    time.sleep(0.05)\n",
-    )
+    gated_chain(chain, go_on)
     old = [*OLD_KERNEL, "6.9", NODEPIPE, "-w", str(chain.root)]
     first = subprocess.run(
         [*old, "status", "baseline"], env=environment(runtime), capture_output=True, check=False
@@ -646,18 +645,9 @@ def test_before_linux_6_9_ctrl_z_and_ctrl_c_still_reach_the_worker(
         assert served(runtime) == before + 1
         return client, last_worker(runtime)
 
-    def state(pid: int) -> str:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-
     client, worker = run_until_load_starts()
     assert "Seccomp_filters:\t1" in Path(f"/proc/{worker}/status").read_text()
-    client.send_signal(signal.SIGTSTP)  # what Ctrl-Z sends
-    wait_for(lambda: state(worker) == "T", "the worker to stop")
-    go_on.write_text("y")
-    client.send_signal(signal.SIGCONT)  # what fg sends
-    out, err = client.communicate(timeout=120)
-    assert client.returncode == 0, err
-    assert "3 completed" in out
+    stopped_then_continued(client, worker, go_on)
 
     go_on.unlink()
     client, worker = run_until_load_starts()
@@ -699,15 +689,8 @@ def test_a_server_killed_leaves_its_commands_running_to_their_end_and_a_new_one_
 ) -> None:
     """A dead server kills nobody: the served run goes on, completes, and its client ends with
     the run's own exit status (told by the worker itself); the next command starts a server."""
-    quick_chain(chain)
     gate = tmp_path / "gate"
-    write_main(
-        chain,
-        "load",
-        "import os, pathlib, time\n"
-        "(pathlib.Path(os.environ['NODEPIPE_REPORTS_DIR']) / 'started').write_text('y')\n"
-        f"while not pathlib.Path({str(gate)!r}).exists():\n    time.sleep(0.05)\n",
-    )
+    gated_chain(chain, gate)
     server = warm(chain, runtime)
     client = run_until_load_starts(chain, environment(runtime))
     os.kill(server, signal.SIGKILL)
