@@ -411,3 +411,33 @@ def test_what_a_node_leaves_that_nodepipe_may_not_signal_does_not_fail_the_node(
     finally:
         if alive(left):
             os.kill(left, signal.SIGKILL)
+
+
+STUBBORN_CHILD = """\
+import os, pathlib, subprocess, sys, time
+code = "import signal, time\\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\\ntime.sleep(120)"
+child = subprocess.Popen([sys.executable, "-c", code])
+time.sleep(0.5)  # its handler is set
+pathlib.Path(os.environ["NODEPIPE_REPORTS_DIR"], "pids").write_text(str(child.pid))
+time.sleep(600)
+"""
+
+
+def test_a_timed_out_node_s_stubborn_child_is_gone_when_the_run_returns(
+    chain: nodepipe.Workspace,
+) -> None:
+    """The node dies on its timeout's SIGTERM, its child ignores it: the run waits for the
+    SIGKILL after the grace period before it concludes, so the child does not outlive it."""
+    folder = chain.nodes.path("load")
+    (folder / "code" / "main.py").write_text(STUBBORN_CHILD)
+    pyproject = folder / "code" / "pyproject.toml"
+    text = pyproject.read_text()
+    pyproject.write_text(text.replace('entry = "main.py"', 'entry = "main.py"\ntimeout = 2'))
+    result = chain.runs.run(RunRequest("baseline"))
+    [child] = pids_in(folder / "reports" / "pids")
+    try:
+        assert result.finished is not None and result.finished.status == "failed"
+        assert not alive(child), "the node's child outlived the run"
+    finally:
+        if alive(child):
+            os.kill(child, signal.SIGKILL)

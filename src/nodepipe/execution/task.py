@@ -344,9 +344,12 @@ class NodeProcess:
         return not self._left_running() and quick_to_settle(self.folder, self.task.node_run_id)
 
     def _left_running(self) -> bool:
-        """Whether the node's group still has a member once its process was reaped (and no
-        cancel or timeout is ending it)."""
-        return self.pid is not None and self._group_ended is None and group_alive(self.pid)
+        """Whether the node's group still has a member once its process was reaped, or a
+        cancel or timeout is still ending it."""
+        ended = self._group_ended
+        if ended is not None:
+            return not ended.is_set()
+        return self.pid is not None and group_alive(self.pid)
 
     def environment_ready(self) -> bool:
         """Whether the node's own environment needs no sync and its modules no compiling: then
@@ -516,10 +519,13 @@ class NodeProcess:
         return self.folder.logs / CONTEXT_FILE
 
     def end_leftovers(self) -> None:
-        """Once its process was reaped: end what it left running in its group, unless a cancel
-        or timeout ends the group (``conclude`` does it too, finding nothing the second time)."""
+        """Once its process was reaped: end what it left running in its group, or, if a cancel
+        or timeout is ending the group, wait until it has (``conclude`` does this too, finding
+        nothing the second time): nothing of the node runs on after its run."""
         if self._group_ended is None:
             self._end_leftovers()
+        else:
+            self.end_group()  # a second caller: waits for the first
 
     def _end_leftovers(self) -> None:
         """End what the node's process left running in its group, and say so in its log."""
