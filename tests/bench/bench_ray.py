@@ -21,14 +21,16 @@ Ray runs in private network and PID namespaces, like in the tests (``tests.suppo
 from __future__ import annotations
 
 import os
+import queue
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 from tests.bench import load, paired
 from tests.bench.bench_runs import FAN_OUT, JOBS, build
@@ -71,7 +73,9 @@ def ray_by_hand(ws: nodepipe.Workspace) -> list[tuple[str, str]]:
     launch one actor call; with one call in flight per actor (a node handed to a slot once it
     is idle, as nodepipe does), and with all calls queued on the actors at once (round robin,
     no look at which actor is free: the best case of queueing ahead, unfair to nodes of
-    different lengths). Needs a connection (``ray.init``); the actors are gone on return."""
+    different lengths); and, from a thread per slot as the executor follows its slots, with a
+    plain call against a streaming call of two items (the process's start, then its end), as
+    a slot answers. Needs a connection (``ray.init``); the actors are gone on return."""
     import ray
 
     source = ws.nodes.get("source", "fan")
@@ -85,6 +89,13 @@ def ray_by_hand(ws: nodepipe.Workspace) -> list[tuple[str, str]]:
     class Launcher:
         def launch(self) -> int:
             return launch()
+
+        @ray.method(num_returns="streaming")  # type: ignore[untyped-decorator]
+        def launch_streaming(self) -> Iterator[int]:
+            """As a slot answers: the process's start, then its end."""
+            started = subprocess.Popen([python, main])
+            yield started.pid
+            yield started.wait()
 
     actors = [Launcher.remote() for _ in range(JOBS)]  # type: ignore[attr-defined]
     ray.get([actor.launch.remote() for actor in actors])  # started, their imports done
@@ -114,10 +125,41 @@ def ray_by_hand(ws: nodepipe.Workspace) -> list[tuple[str, str]]:
         ray.get([actors[i % JOBS].launch.remote() for i in range(FAN_OUT)])
         return others_cpu() - before
 
+    def from_threads(streaming: bool) -> Callable[[], float]:
+        """One call in flight per actor, each made by a thread and waited for there (as the
+        executor follows a slot's node): a plain call, or a streaming one read to its end."""
+
+        def call(actor: Any) -> None:
+            if streaming:
+                for item in actor.launch_streaming.remote():
+                    ray.get(item)
+            else:
+                ray.get(actor.launch.remote())
+
+        def fan_out() -> float:
+            before = others_cpu()
+            call(actors[0])
+            idle: queue.SimpleQueue[Any] = queue.SimpleQueue()
+            for actor in actors:
+                idle.put(actor)
+
+            def one(_: int) -> None:
+                actor = idle.get()
+                call(actor)
+                idle.put(actor)
+
+            with ThreadPoolExecutor(JOBS) as pool:
+                list(pool.map(one, range(FAN_OUT)))
+            return others_cpu() - before
+
+        return fan_out
+
     try:
         return [
             ("one call in flight per actor", paired(one_in_flight, local, PAIRS, own=True)),
             ("all calls queued at once", paired(queued_ahead, local, PAIRS, own=True)),
+            ("from threads, plain calls", paired(from_threads(False), local, PAIRS, own=True)),
+            ("from threads, streaming calls", paired(from_threads(True), local, PAIRS, own=True)),
         ]
     finally:
         for actor in actors:
