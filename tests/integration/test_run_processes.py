@@ -441,3 +441,50 @@ def test_a_timed_out_node_s_stubborn_child_is_gone_when_the_run_returns(
     finally:
         if alive(child):
             os.kill(child, signal.SIGKILL)
+
+
+STUBBORN_LEAVER = """\
+import os, pathlib, subprocess, sys, time
+code = "import signal, time\\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\\ntime.sleep(120)"
+child = subprocess.Popen([sys.executable, "-c", code])
+time.sleep(0.5)  # its handler is set
+reports = pathlib.Path(os.environ["NODEPIPE_REPORTS_DIR"])
+(reports / "pids").write_text(f"{os.getpid()} {child.pid}")
+(pathlib.Path(os.environ["NODEPIPE_DATA_DIR"]) / "out.txt").write_text("new")
+"""
+
+
+def test_orchestrator_killed_while_it_ends_what_a_node_left_loses_and_leaves_nothing(
+    chain: nodepipe.Workspace,
+) -> None:
+    """The node exits 0 leaving a child that ignores SIGTERM; while nodepipe waits out the
+    grace period before its SIGKILL (the outputs not promoted yet), nodepipe is SIGKILLed.
+    The next command kills the child, records the run interrupted, and the node keeps its
+    previous outputs; no staging is left."""
+    for tag in ("load", "clean", "plot"):
+        (chain.nodes.path(tag) / "code" / "main.py").write_text(QUICK)
+    chain.runs.run(RunRequest("baseline"))
+    folder = chain.nodes.path("load")
+    (folder / "code" / "main.py").write_text(STUBBORN_LEAVER)
+    orchestrator = subprocess.Popen(
+        [NODEPIPE, "run", "baseline"],
+        cwd=chain.root,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "NODEPIPE_FORK_SERVER": "0"},
+    )
+    node, child = pids_in(folder / "reports" / "pids")
+    try:
+        wait_for(lambda: not alive(node), "the node's own process to end", 30)
+        assert alive(child)  # ignoring SIGTERM, within the grace period
+        orchestrator.send_signal(signal.SIGKILL)
+        orchestrator.wait(30)
+        subprocess.run([NODEPIPE, "status", "baseline"], cwd=chain.root, check=True)
+        assert gone(child)
+        assert (folder / "data" / "out.txt").read_text() == "good"
+        assert not any((folder / ".staging").iterdir())
+        (run,) = [r for r in chain.runs.history("baseline") if r.status.value != "completed"]
+        assert run.status.value == "interrupted"
+    finally:
+        if alive(child):
+            os.kill(child, signal.SIGKILL)
