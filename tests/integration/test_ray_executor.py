@@ -7,6 +7,7 @@ outside them, each test is a stand-in that reports how the real one did inside.
 from __future__ import annotations
 
 import ast
+import dataclasses
 import itertools
 import os
 import shutil
@@ -19,14 +20,17 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import nodepipe
 from nodepipe.cli.fork_client import SWITCH_ENV
-from nodepipe.domain.events import Listener, NodeFinished, RunEvent
+from nodepipe.domain.events import Listener, NodeFinished, NodeStarted, RunEvent
 from nodepipe.domain.runs import NodeRunState, RunOutcome
+from nodepipe.execution.local import LocalExecutor
 from nodepipe.execution.process_groups import group_members
+from nodepipe.execution.task import NodeTask
 from nodepipe.services.runs.service import RunRequest, RunResult, RunService
 from support.conda_channel import conda_channel
 from support.ray_cluster import (
@@ -680,6 +684,141 @@ def test_a_ready_node_never_waits_behind_another_slots_long_node(
     assert seen == "s1 s2 s3", f"the long node ended having seen only: {seen!r}"
 
 
+@in_ray_namespace
+def test_nodes_offered_to_a_slot_whose_node_turns_out_long_run_elsewhere_without_a_trace(
+    lab: nodepipe.Workspace, ray_cluster: RayCluster, kept_connection: None
+) -> None:
+    """--jobs 2, six roots: a long node (it waits for the others' marks, up to 40 s) and five
+    that take 0.3 s. A node offered to the long node's slot before it is known to be long must
+    not wait there: all five run on the other slot while the long one runs, each prepared and
+    placed once (one placement line in its log), nothing staged left."""
+    lab.pipelines.new("offers")
+    marks = lab.root / "marks"
+    marks.mkdir()
+    shorts = [f"s{i}" for i in range(1, 6)]
+    for index in range(6):
+        lab.nodes.new("offers", f"n{index}")
+    # the plan gives roots out by id: the long node first, so that a short one is offered to
+    # its slot before its start is known
+    ids = sorted(node.id for node in lab.nodes.list("offers"))
+    for node_id, tag in zip(ids, ["long", *shorts], strict=True):
+        lab.nodes.rename(node_id, tag, "offers")
+    for tag in shorts:
+        mark = f"pathlib.Path({str(marks / tag)!r}).touch()"
+        write_main(lab, tag, f"import pathlib, time\ntime.sleep(0.3)\n{mark}\n")
+    paths = ", ".join(f"pathlib.Path({str(marks / tag)!r})" for tag in shorts)
+    write_main(lab, "long", "import pathlib\n" + LONG_NODE.replace("__MARKS__", paths))
+
+    for _ in range(2):  # the second time on the slots the first left
+        for touched in marks.iterdir():
+            touched.unlink()
+        request = RunRequest(
+            "offers", executor="ray", ray_address=ray_cluster.address, jobs=2, force=True
+        )
+        result = RunService(lab.context).run(request)
+
+        assert result.finished is not None and result.run_id is not None
+        assert result.finished.status == "completed", node_runs(lab, result.run_id)
+        seen = (lab.nodes.path("long") / "data" / "out.txt").read_text()
+        assert seen == " ".join(shorts), f"the long node ended having seen only: {seen!r}"
+        for tag in shorts:
+            folder = lab.nodes.path(tag)
+            log = (folder / "logs" / "latest.log").read_text()
+            assert log.count("Ray worker on") == 1, log
+            assert not list((folder / ".staging").glob("*"))
+
+
+SPAN_OF = """
+import time
+began = time.monotonic()
+time.sleep(__SECONDS__)
+(node.reports_dir() / "span").write_text(f"{began} {time.monotonic()}")
+"""
+
+
+def node_tasks(
+    lab: nodepipe.Workspace, pipeline: str, monkeypatch: pytest.MonkeyPatch
+) -> dict[str, NodeTask]:
+    """The ``NodeTask`` of each node of ``pipeline`` by tag, as a local run submits them."""
+    tasks: dict[str, NodeTask] = {}
+    submit = LocalExecutor.submit
+
+    def recording(self: LocalExecutor, task: NodeTask, *args: Any) -> Any:
+        tasks[task.tag] = task
+        return submit(self, task, *args)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(LocalExecutor, "submit", recording)
+        RunService(lab.context).run(RunRequest(pipeline, force=True))
+    return tasks
+
+
+@in_ray_namespace
+def test_a_node_offered_to_a_slot_never_goes_before_the_one_it_was_offered_behind(
+    lab: nodepipe.Workspace,
+    ray_cluster: RayCluster,
+    kept_connection: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """On a real slot actor, which serves calls in no set order: a long node offered behind a
+    short one, its call served first, still waits for the short one (then runs, or is not
+    taken); and a short node offered behind a long one is not taken, with nothing of it written
+    (no log, no staging), while the long one runs on to its outcome."""
+    import ray
+
+    from nodepipe.execution.ray.worker import (
+        NodeNotTaken,
+        NodeRanOnWorker,
+        NodeSlot,
+        NodeStartedOnWorker,
+    )
+
+    lab.pipelines.new("pair")
+    for tag, seconds in (("short", 0.2), ("long", 1.5)):
+        lab.nodes.new("pair", tag)
+        write_main(lab, tag, SPAN_OF.replace("__SECONDS__", str(seconds)))
+    tasks = node_tasks(lab, "pair", monkeypatch)
+    for tag in ("short", "long"):
+        (lab.nodes.path(tag) / "reports" / "span").unlink()
+
+    def again(tag: str, number: int) -> NodeTask:
+        task: NodeTask = dataclasses.replace(tasks[tag], node_run_id=f"{tag}{number}")
+        return task
+
+    def span(tag: str) -> tuple[float, float]:
+        began, ended = (lab.nodes.path(tag) / "reports" / "span").read_text().split()
+        return float(began), float(ended)
+
+    slot = NodeSlot.remote()
+    try:
+        ray.get(slot.cancel.remote("none"), timeout=60)  # the actor is up: calls go as sent
+        long_offered = slot.run.remote(again("long", 1), "short1")
+        time.sleep(0.05)  # served first
+        short = ray.get(slot.run.remote(again("short", 1)), timeout=60)
+        if isinstance(short, NodeStartedOnWorker):
+            short = ray.get(slot.outcome.remote("short1"), timeout=60)
+        answer = ray.get(long_offered, timeout=60)
+        if isinstance(answer, NodeStartedOnWorker):
+            answer = ray.get(slot.outcome.remote("long1"), timeout=60)
+        if isinstance(short, NodeRanOnWorker):
+            short = short.outcome
+        assert short.status is RunOutcome.COMPLETED, short
+        if not isinstance(answer, NodeNotTaken):
+            assert span("short")[1] <= span("long")[0], "the offered node went first"
+
+        started = ray.get(slot.run.remote(again("long", 2)), timeout=60)
+        assert isinstance(started, NodeStartedOnWorker)
+        declined = ray.get(slot.run.remote(again("short", 2), "long2"), timeout=60)
+        assert isinstance(declined, NodeNotTaken)
+        folder = lab.nodes.path("short")
+        assert not (folder / "logs" / "short2.log").exists()
+        assert not list((folder / ".staging").glob("short2*"))
+        outcome = ray.get(slot.outcome.remote("long2"), timeout=60)
+        assert outcome.status is RunOutcome.COMPLETED, outcome
+    finally:
+        ray.kill(slot, no_restart=True)
+
+
 KEPT_CONNECTION_ORCHESTRATOR = CRASHING_ORCHESTRATOR.replace(
     "RunService(ws.context).run(",
     "import ray\nray.init(address=sys.argv[2], log_to_driver=False)\nRunService(ws.context).run(",
@@ -716,9 +855,21 @@ def test_a_killed_slot_worker_fails_its_node_and_the_others_get_a_new_one(
     lab.nodes.set_params("sleeper", ["forever=true"])
 
     results: list[RunResult] = []
-    runner = threading.Thread(target=lambda: results.append(RunService(lab.context).run(request)))
+    events: list[RunEvent] = []
+    runner = threading.Thread(
+        target=lambda: results.append(RunService(lab.context).run(request, [events.append]))
+    )
     runner.start()
     node_pid, child_pid = sleeper_pids(folder)
+    # once the driver knows the sleeper is not quick, "other" is no longer offered to its slot
+    # (a node offered to a slot that dies fails with it, like the slot's own node)
+    sleeper = lab.nodes.get("sleeper").id
+
+    def sleeper_started() -> bool:
+        return any(isinstance(e, NodeStarted) and e.node_id == sleeper for e in events)
+
+    wait_for(sleeper_started, "the driver to hear the sleeper started", 30)
+    time.sleep(0.2)
     worker_line = next(
         line
         for line in (folder / "logs" / "latest.log").read_text().splitlines()

@@ -4,18 +4,23 @@
   default resources (one CPU, no GPU, no memory asked) runs on one of at most ``jobs`` slot
   actors (``worker.NodeSlot``, lent by ``cluster.borrow_slot``): a method call each, no Ray
   lease per node. A slot runs one node at a time and is held only while it does: a node waits
-  here, never behind another slot's node, and goes to whichever slot frees first; a slot empty
-  again goes back to the connection (so a task waiting for CPUs gets them as slots drain). A
-  slot actor that dies fails the node it ran, as a dead task's worker does, started or not (it
-  may have been launched): Ray never re-runs a node on its own.
+  here, never long behind another slot's node, and goes to whichever slot frees first; a slot
+  empty again goes back to the connection (so a task waiting for CPUs gets them as slots
+  drain). A slot actor that dies fails the nodes it had, as a dead task's worker does, started
+  or not (they may have been launched): Ray never re-runs a node on its own.
+- **Offers.** So that short nodes do not each wait for a round trip to the driver, the next
+  waiting node is offered to a slot whose node may still be quick (``_offer``): the slot takes
+  it if its node ends within ``worker.QUICK_NODE_SECONDS``, else answers ``NodeNotTaken``
+  having done nothing for it, and the node is first in line here again.
 - **Resources.** Any other node runs as a Ray task asking for its ``[tool.nodepipe.resources]``
   (read on the driver at ``submit``): CPUs, GPUs and bytes of memory. Ray holds the task until a
   cluster node has them; meanwhile the node run stays ``queued``, and no idle slot keeps CPUs
   from it (``cluster.task_waiting``).
 - **Concurrency.** Slots held plus tasks submitted never exceed ``jobs``; a slot runs one node
   process at a time. What does not fit waits here, in the order it was handed over.
-- **Started.** One driver thread per node follows the stream of its call or task: its first
-  item reports the node started, its last resolves the node's ``Future``.
+- **Started.** One driver thread per node follows it: a task's stream, whose first item
+  reports the node started and whose last resolves the node's ``Future``; or a slot's plain
+  calls, ``run`` (the start, with the outcome for a quick node) then ``outcome``.
 - **Cancel.** A node on a slot: ``NodeSlot.cancel``; a task: ``ray.cancel(force=False)``. Either
   way the worker stops the node as the local executor does; a node still waiting here is
   settled at once.
@@ -47,6 +52,8 @@ from nodepipe.execution.executor import PreparingCallback, StartedCallback
 from nodepipe.execution.process_groups import KILL_GRACE_SECONDS
 from nodepipe.execution.ray import cluster
 from nodepipe.execution.ray.worker import (
+    NodeNotTaken,
+    NodeRanOnWorker,
     NodeStartedOnWorker,
     run_on_worker,
     run_remote_on_worker,
@@ -66,10 +73,12 @@ from nodepipe.workspace.storage import Storage
 
 @dataclass(eq=False)
 class _Slot:
-    """A slot actor this executor holds, and the node it runs."""
+    """A slot actor this executor holds, the node it runs and the one offered to it."""
 
     actor: Any
     runs: list[_Run] = field(default_factory=list)
+    declined: bool = False
+    """Whether it did not take a node offered: no other until it is empty again."""
 
 
 @dataclass(eq=False)
@@ -85,7 +94,7 @@ class _Run:
     slot: _Slot | None = None
     """Where it runs, if on a slot; None: waiting here, or a task."""
     stream: Any = None
-    """Its call's or task's ObjectRefGenerator once sent."""
+    """Once sent: its task's ObjectRefGenerator, or its slot call's ObjectRef."""
     waiting: bool = False
     """A task that has not started yet (``cluster.task_waiting``)."""
 
@@ -147,8 +156,7 @@ class RayExecutor:
                 run.cancelled = True
                 if run in self._pending:
                     self._pending.remove(run)
-                    message = "cancelled before it started"
-                    self._settle(run, TaskOutcome(node_run_id, RunOutcome.CANCELLED, None, message))
+                    self._settle(run, _cancelled_before_it_started(run.task))
                     continue
                 slot, stream = run.slot, run.stream
             if slot is not None:
@@ -178,9 +186,25 @@ class RayExecutor:
     # Placing runs (with the lock held) ---------------------------------------------------------
 
     def _dispatch(self) -> None:
-        """Send the waiting runs on their way, in order, while they fit in ``jobs``."""
-        while self._pending and self._place(self._pending[0]):
+        """Send the waiting runs on their way, in order, while they fit in ``jobs`` or a busy
+        slot may take them."""
+        while self._pending and (self._place(self._pending[0]) or self._offer(self._pending[0])):
             self._pending.popleft()
+
+    def _offer(self, run: _Run) -> bool:
+        """Offer ``run`` (default resources) to a slot whose node may still be quick: not known
+        to have started yet, no node offered there already, none declined. The slot takes it
+        if its node ends within ``worker.QUICK_NODE_SECONDS``, else answers ``NodeNotTaken``
+        and the run waits here again, first in line: a fan-out of short nodes never waits for
+        the round trip to the driver between two nodes, and a node never waits long behind
+        another."""
+        if not self._warm or run.resources != Resources():
+            return False
+        for slot in self._slots:
+            if len(slot.runs) == 1 and not slot.declined and not slot.runs[0].started:
+                self._call(slot, run, behind=slot.runs[0].task.node_run_id)
+                return True
+        return False
 
     def _place(self, run: _Run) -> bool:
         """Send ``run`` to a slot of its own (default resources, on a kept connection) or as a
@@ -197,11 +221,11 @@ class RayExecutor:
             self._call(slot, run)
         return True
 
-    def _call(self, slot: _Slot, run: _Run) -> None:
+    def _call(self, slot: _Slot, run: _Run, behind: str | None = None) -> None:
         slot.runs.append(run)
         run.slot = slot
-        run.stream = slot.actor.run.remote(run.task)
-        self._follow_in_thread(run, self._follow_call, run)
+        run.stream = slot.actor.run.remote(run.task, behind)
+        self._follow_in_thread(run, self._follow_call, run, slot.actor)
 
     def _send_task(self, run: _Run) -> None:
         self._tasks += 1
@@ -313,20 +337,25 @@ class RayExecutor:
                 ray.cancel(run.stream, force=False)
             self._end(run, exc)
 
-    def _follow_call(self, run: _Run) -> None:
-        """Follow a node on a slot; if the slot's actor dies, the node run fails (cancelled, if
-        it was): even before its start was reported, it may have been launched."""
+    def _follow_call(self, run: _Run, actor: Any) -> None:
+        """Follow a node on a slot (``worker.NodeSlot``): its ``run`` call's answer, then, for a
+        node still running, its ``outcome`` call's. If the slot's actor dies, the node run fails
+        (cancelled, if it was): even before its start was reported, it may have been launched."""
         task = run.task
+        kept = False  # whether the slot keeps the node's outcome until asked
         try:
-            for ref in run.stream:
-                item = ray.get(ref)
-                if isinstance(item, NodeStartedOnWorker):
-                    run.started = True
-                    run.on_started(task.node_run_id, item.pid, item.host, item.environment)
-                    continue
-                self._end(run, item)
+            answer = ray.get(run.stream)
+            if isinstance(answer, NodeNotTaken):
+                self._place_again(run)
                 return
-            raise RuntimeError("the slot ended its call without saying how the node ended")
+            if isinstance(answer, NodeRanOnWorker):
+                self._report_started(run, answer.started)
+                answer = answer.outcome
+            elif isinstance(answer, NodeStartedOnWorker):
+                kept = True
+                self._report_started(run, answer)
+                answer = ray.get(actor.outcome.remote(task.node_run_id))
+            self._end(run, answer)
         except RayActorError as exc:  # the slot's worker died
             with self._lock:
                 self._drop_slot(run)
@@ -334,14 +363,37 @@ class RayExecutor:
                 outcome = TaskOutcome(task.node_run_id, RunOutcome.CANCELLED, None, "killed")
             else:
                 reason = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
-                message = f"the Ray worker running the node died: {reason}"
+                where = "running the node" if run.started else "the node was given to"
+                message = f"the Ray worker {where} died: {reason}"
                 outcome = TaskOutcome(task.node_run_id, RunOutcome.ERROR, None, message)
             self._end(run, outcome)
         except BaseException as exc:  # e.g. a listener failed: the node must not run on alone
-            if run.slot is not None:
-                with contextlib.suppress(Exception):
-                    run.slot.actor.cancel.remote(task.node_run_id)
+            with contextlib.suppress(Exception):
+                actor.cancel.remote(task.node_run_id)
+                if kept:  # asked, so that the slot lets it go (the node is over soon)
+                    actor.outcome.remote(task.node_run_id)
             self._end(run, exc)
+
+    def _place_again(self, run: _Run) -> None:
+        """A slot did not take ``run``, offered to it: first in line again (or cancelled)."""
+        with self._lock:
+            slot, run.slot, run.stream = run.slot, None, None
+            assert slot is not None
+            slot.runs.remove(run)
+            slot.declined = True
+            if not slot.runs and slot in self._slots:  # its node ended meanwhile
+                self._slots.remove(slot)
+                cluster.give_back_slot(slot.actor)
+            if run.cancelled:
+                self._settle(run, _cancelled_before_it_started(run.task))
+            else:
+                self._pending.appendleft(run)
+            self._dispatch()
+
+    @staticmethod
+    def _report_started(run: _Run, started: NodeStartedOnWorker) -> None:
+        run.started = True
+        run.on_started(run.task.node_run_id, started.pid, started.host, started.environment)
 
     def _drop_slot(self, run: _Run) -> None:
         """The actor of ``run``'s slot died: the slot is no more."""
@@ -357,6 +409,10 @@ class RayExecutor:
             self._over(run)
             self._dispatch()
             self._settle(run, outcome)
+
+
+def _cancelled_before_it_started(task: NodeTask) -> TaskOutcome:
+    return TaskOutcome(task.node_run_id, RunOutcome.CANCELLED, None, "cancelled before it started")
 
 
 def _refused(task: NodeTask, exc: Exception) -> TaskOutcome:
