@@ -33,6 +33,7 @@ from nodepipe.execution.process_groups import group_members
 from nodepipe.execution.task import NodeTask
 from nodepipe.services.runs.service import RunRequest, RunResult, RunService
 from support.conda_channel import conda_channel
+from support.pid_reuse import with_pid
 from support.ray_cluster import (
     NamespaceResults,
     RayCluster,
@@ -937,6 +938,49 @@ def test_processes_a_node_leaves_are_ended_on_its_slot(
     lab: nodepipe.Workspace, ray_cluster: RayCluster, kept_connection: None
 ) -> None:
     leaves_no_writer_behind(lab, ray_cluster)
+
+
+BIG_OUTPUT = """
+import os
+with open(node.data_dir() / "big.bin", "wb") as big:
+    big.truncate(3 * 1024**3)  # sparse, but digesting it reads 3 GiB: a second or more
+(node.reports_dir() / "pids").write_text(f"{os.getpid()} 0")
+"""
+
+
+@in_ray_namespace
+def test_a_worker_dying_while_it_digests_outputs_kills_no_process_that_took_the_nodes_id(
+    lab: nodepipe.Workspace, ray_cluster: RayCluster
+) -> None:
+    """On a Ray task, a node exits 0 with a large output; while its worker digests it, another
+    process gets the node's pid (and so its process group id), and the worker is SIGKILLed.
+    The worker's watchdog kills the groups of nodes still running there: the node's group must
+    no longer be one of them (it was let go once the node was reaped), so the other process
+    lives on."""
+    lab.pipelines.new("big")
+    lab.nodes.new("big", "big")
+    folder = write_main(lab, "big", BIG_OUTPUT)
+    wait = run_in_background(lab, ray_cluster, "big")
+    node_pid, _ = sleeper_pids(folder, check_alive=False)
+    wait_for(lambda: not alive(node_pid), "the node's process to end", 30)
+    impostor = with_pid(node_pid, ["sleep", "300"])
+    try:
+        worker_line = next(
+            line
+            for line in (folder / "logs" / "latest.log").read_text().splitlines()
+            if "Ray worker on" in line
+        )
+        os.kill(int(worker_line.split("(pid ", 1)[1].split(")", 1)[0]), signal.SIGKILL)
+        result = wait()
+        time.sleep(1)  # the watchdog acts as soon as the worker is gone
+
+        assert impostor.poll() is None, "the watchdog killed a process that took the node's id"
+        assert result.finished is not None and result.run_id is not None
+        runs = node_runs(lab, result.run_id)
+        assert runs["big"].state is NodeRunState.FAILED, runs["big"].message
+    finally:
+        impostor.kill()
+        impostor.wait()
 
 
 STUBBORN_LEAVER = """

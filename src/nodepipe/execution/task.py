@@ -170,8 +170,14 @@ class NodeProcess:
     def cancelled(self) -> bool:
         return self._cancelled.is_set()
 
-    def run(self, on_started: Callable[[int], None] | None = None) -> TaskOutcome:
-        """Every step in this thread, waiting for the process (with the node's timeout)."""
+    def run(
+        self,
+        on_started: Callable[[int], None] | None = None,
+        on_reaped: Callable[[int, bool], None] | None = None,
+    ) -> TaskOutcome:
+        """Every step in this thread, waiting for the process (with the node's timeout);
+        ``on_reaped`` hears its exit code and whether it timed out once it is reaped, before
+        the run concludes."""
         try:
             self.stage()
             self.ensure_environment()
@@ -182,15 +188,18 @@ class NodeProcess:
         if pid is None:
             return self.conclude(None)
         try:
-            if self.reap_within(self.task.timeout):
-                return self.conclude(self.wait())
-            self.end_group()
-            return self.conclude(self.wait(), timed_out=True)
+            timed_out = not self.reap_within(self.task.timeout)
+            if timed_out:
+                self.end_group()
+            code = self.wait()
         except BaseException:  # interrupted (Ray cancellation, Ctrl-C): leave no orphan
             self.end_group()
             self.wait()
             self.fail(RuntimeError("interrupted"))
             raise
+        if on_reaped is not None:
+            on_reaped(code, timed_out)
+        return self.conclude(code, timed_out)
 
     def request_cancel(self) -> None:
         """Mark the run cancelled at once: a node not started yet will not start."""

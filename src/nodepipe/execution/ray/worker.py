@@ -388,15 +388,14 @@ class _NodeOnWorker:
         _HELPERS.run(self._run)
 
     def _run(self) -> None:
-        outcome: TaskOutcome | None = None
         try:
-            outcome = self.process.run(self._started)
+            outcome = self.process.run(self._started, self._reaped)
         except BaseException as exc:  # raised again by the main thread, for the driver
             self.events.put(exc)
             return
         finally:
-            if self.group is not None:
-                _let_go(self.group, _signalled(outcome), reaped=outcome is not None)
+            if self.group is not None:  # not seen reaped: nothing of the node may run on
+                _let_go(self.group, leave_nothing=True, reaped=False)
             self.finished.set()
         self.events.put(outcome)
 
@@ -404,6 +403,18 @@ class _NodeOnWorker:
         self.group = pid
         _WATCHDOG.watch(pid)
         self.events.put(NodeStartedOnWorker(pid, self.host, self.process.recorded))
+
+    def _reaped(self, code: int, timed_out: bool) -> None:
+        """The node's process was reaped: end what it left running, then stop watching its
+        group, before its outputs are digested. A worker dying while they are then leaves no
+        group id listed that another process may hold by now (as on a slot, ``_finish``)."""
+        group, self.group = self.group, None
+        if group is None:
+            return
+        signalled = code < 0 and not timed_out and not self.process.cancelled
+        if not signalled:
+            self.process.end_leftovers()
+        _let_go(group, leave_nothing=signalled, reaped=True)
 
     def next_event(
         self, idle: Callable[[], LogChunk | None] | None = None
@@ -549,16 +560,6 @@ class _Watchdog:
 
 
 _WATCHDOG = _Watchdog()
-
-
-def _signalled(outcome: TaskOutcome | None) -> bool:
-    """Whether the node was not seen to end (None), or a signal ended it that nodepipe did
-    not send (a cancel or a timeout, whose ending waits for the whole group)."""
-    if outcome is None:
-        return True
-    if outcome.status in (RunOutcome.CANCELLED, RunOutcome.TIMEOUT):
-        return False
-    return outcome.exit_code is not None and outcome.exit_code < 0
 
 
 def _let_go(group: int, leave_nothing: bool, reaped: bool) -> None:
