@@ -287,7 +287,11 @@ def test_processes_a_node_leaves_running_are_ended_before_its_outputs_are_promot
             os.kill(child, signal.SIGKILL)
     assert chain.nodes.get("load").state is NodeState.COMPLETED
     log = (folder / "logs" / "latest.log").read_text()
-    assert "its process ended leaving 1 process(es) of its own running: they were ended" in log
+    said = "its process ended leaving 1 process(es) of its own running: they were ended"
+    assert said in log
+    load = chain.nodes.get("load").id
+    [run_of_load] = [nr for nr in chain.runs.node_runs(result.run_id or "") if nr.node_id == load]
+    assert run_of_load.message == said  # shown with the node run, not only in its log
 
 
 GRACEFUL_CHILD = '''\

@@ -160,6 +160,9 @@ class NodeProcess:
         asked it to)."""
         self.recorded: RunEnvironment | None = None
         """What the run starts with, once ``record_environment`` stored it."""
+        self.left_running = ""
+        """What the node's process left running when it ended, and what became of it (the
+        message of a node that completed nonetheless; also in its log)."""
         self.refingerprinted = False
         """Whether ``record_environment`` found the node changed since the run was planned."""
         self._code_tree: Tree | None = None
@@ -466,7 +469,13 @@ class NodeProcess:
             crash_point("conclude.promoted")
             changed = task.fingerprint if self.refingerprinted else None
             return TaskOutcome(
-                task.node_run_id, RunOutcome.COMPLETED, 0, "", digest, started, fingerprint=changed
+                task.node_run_id,
+                RunOutcome.COMPLETED,
+                0,
+                self.left_running,
+                digest,
+                started,
+                fingerprint=changed,
             )
         discard(self.folder, task.node_run_id)
         if self.cancelled:
@@ -541,10 +550,11 @@ class NodeProcess:
         ended = None if self.pid is None else end_leftovers(self.pid)
         if ended is not None:
             running, left = ended
-            self._note(
+            self.left_running = (
                 f"its process ended leaving {running} process(es) of its own running: "
                 + (f"{left} could not be ended (not this user's)" if left else "they were ended")
             )
+            self._note(self.left_running)
 
     def _note(self, line: str) -> None:
         """A line of nodepipe's in the node's log (none if the log cannot be written)."""
