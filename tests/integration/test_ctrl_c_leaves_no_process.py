@@ -58,3 +58,52 @@ def test_ctrl_c_ends_a_nodes_child_that_ignores_sigterm(tmp_path: Path) -> None:
         run.kill()
         if child and alive(child):
             os.kill(child, signal.SIGKILL)
+
+
+SIGNAL_TO_ANOTHER_THREAD = """
+import signal, sys, threading, time
+from pathlib import Path
+import nodepipe
+from nodepipe.services.runs.service import RunRequest
+ws = nodepipe.open(sys.argv[1])
+started, gate = Path(sys.argv[2]), Path(sys.argv[3])
+def elsewhere():
+    while not started.exists():
+        time.sleep(0.01)
+    signal.pthread_kill(threading.get_ident(), signal.SIGINT)  # this thread takes the Ctrl-C
+    time.sleep(30)
+    gate.touch()  # not cancelled: the node ends by itself
+threading.Thread(target=elsewhere, daemon=True).start()
+result = ws.runs.run(RunRequest("p"))
+print(result.finished.status)
+"""
+WAITS_FOR_ITS_GATE = """\
+import os, pathlib, time
+reports = pathlib.Path(os.environ["NODEPIPE_REPORTS_DIR"])
+(reports / "started").write_text("y")
+while not pathlib.Path("__GATE__").exists():
+    time.sleep(0.05)
+"""
+
+
+def test_a_ctrl_c_another_thread_of_the_run_takes_still_cancels_it(tmp_path: Path) -> None:
+    """A signal sent to a process goes to whichever of its threads the kernel picks (another
+    than the main one when that one has a signal pending, as right after Ctrl-Z and fg); the
+    run's handler runs only in the main thread, which waits for its next event: the run must
+    be cancelled all the same, not wait for its node to end by itself."""
+    ws = nodepipe.init(tmp_path / "lab")
+    ws.pipelines.new("p")
+    ws.nodes.new("p", "waits")
+    gate = tmp_path / "gate"
+    folder = ws.nodes.path("waits")
+    (folder / "code" / "main.py").write_text(WAITS_FOR_ITS_GATE.replace("__GATE__", str(gate)))
+    ws.close()
+    started = folder / "reports" / "started"
+    run = subprocess.run(
+        [sys.executable, "-c", SIGNAL_TO_ANOTHER_THREAD, str(ws.root), str(started), str(gate)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.stdout.strip() == "cancelled", run.stdout + run.stderr
+    assert not gate.exists(), "the run waited for its node to end by itself"

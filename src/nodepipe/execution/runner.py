@@ -1,12 +1,14 @@
 """The one scheduling loop, shared by every executor: event driven, with a concurrency limit.
 
 The loop blocks on a queue; executor futures, cancellation requests and signals put events on
-it. Nothing sleeps or polls. When a node fails, the planned nodes below it are skipped with that
-reason while independent branches go on.
+it. Nothing sleeps or polls for work; the wait wakes twice a second only so that a signal's
+handler can run (``SIGNAL_CHECK_SECONDS``). When a node fails, the planned nodes below it are
+skipped with that reason while independent branches go on.
 """
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
 from collections.abc import Callable, Sequence
@@ -42,6 +44,13 @@ class PreparedTask:
         self.task: Final = task
         self.fingerprint: Final = fingerprint
 
+
+SIGNAL_CHECK_SECONDS = 0.5
+"""How often the loop, waiting for its next event, lets a signal's handler run. A signal sent
+to the process (Ctrl-C, SIGTERM, ``nodepipe kill``'s SIGUSR1) goes to whichever of its threads
+the kernel picks: another thread when the main one has a signal pending already (as right after
+Ctrl-Z and fg). Python then runs the handler in the main thread only once that thread runs
+Python again, and a wait on a lock is not woken by a signal another thread took."""
 
 Prepare = Callable[[str, dict[str, str]], PreparedTask]
 """(node id, output digests produced so far in this run by node id) -> the task to submit."""
@@ -126,6 +135,13 @@ class Runner:
         """Thread- and signal-safe: cancel some nodes, or the whole run with None."""
         self._events.put(_Cancel(None if node_ids is None else frozenset(node_ids)))
 
+    def _next_event(self) -> _Finished | _Cancel:
+        """Wait for the next event, waking every ``SIGNAL_CHECK_SECONDS`` so that a signal
+        another thread of this process took has its handler run (``SIGNAL_CHECK_SECONDS``)."""
+        while True:
+            with contextlib.suppress(queue.Empty):
+                return self._events.get(timeout=SIGNAL_CHECK_SECONDS)
+
     def run(self, run_id: str, plan: Plan) -> RunFinished:
         progress = _Progress(ReadyQueue(plan))
         self._emit(RunStarted(run_id, self.pipeline_id, plan.ids, self.tags))
@@ -134,7 +150,7 @@ class Runner:
                 self._start_ready(run_id, progress)
             if not progress.running:
                 break
-            self._handle(run_id, plan, progress, self._events.get())
+            self._handle(run_id, plan, progress, self._next_event())
         for node_id in plan.ids:
             if node_id not in progress.settled:
                 self._skip(run_id, progress, node_id, "the run was cancelled")
