@@ -74,8 +74,8 @@ def ray_by_hand(ws: nodepipe.Workspace) -> list[tuple[str, str]]:
     is idle, as nodepipe does), and with all calls queued on the actors at once (round robin,
     no look at which actor is free: the best case of queueing ahead, unfair to nodes of
     different lengths); and, from a thread per slot as the executor follows its slots, with a
-    plain call against a streaming call of two items (the process's start, then its end), as
-    a slot answers. Needs a connection (``ray.init``); the actors are gone on return."""
+    plain call (as a slot answers now) against a streaming call of two items (the process's
+    start, then its end), as a slot answered before. Needs a connection (``ray.init``); the actors are gone on return."""
     import ray
 
     source = ws.nodes.get("source", "fan")
