@@ -75,7 +75,8 @@ def ray_by_hand(ws: nodepipe.Workspace) -> list[tuple[str, str]]:
     no look at which actor is free: the best case of queueing ahead, unfair to nodes of
     different lengths); and, from a thread per slot as the executor follows its slots, with a
     plain call (as a slot answers now) against a streaming call of two items (the process's
-    start, then its end), as a slot answered before. Needs a connection (``ray.init``); the actors are gone on return."""
+    start, then its end), as a slot answered before. Needs a connection (``ray.init``); the
+    actors are gone on return."""
     import ray
 
     source = ws.nodes.get("source", "fan")
