@@ -3,8 +3,11 @@
 A workspace's store is made only by ``nodepipe init`` (or ``doctor --rebuild``); opening a
 workspace never makes one. Before an SQLite store is opened its file is looked at: it must
 exist, be non-empty, start with SQLite's header and be as long as the header says (a truncated
-file is shorter). Damage deeper in the file shows when a page is read (``store.failures``).
-A PostgreSQL server must answer. Either way the database must hold nodepipe's tables.
+file is shorter), unless its write-ahead log holds pages: a checkpoint cut short (a kill, a
+power cut) leaves the first page, whose header declares the grown size, written before the
+pages that grow the file, which SQLite then reads from the log. Damage deeper in the file shows
+when a page is read (``store.failures``). A PostgreSQL server must answer. Either way the
+database must hold nodepipe's tables.
 
 The first look opens the file, but never while a ``Store`` of this process holds it
 (``held``/``released``): closing any descriptor of a file drops every POSIX lock the process
@@ -25,6 +28,7 @@ from typing import Final
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 _HEADER_SIZE = 100
+_WAL_HEADER_SIZE = 32
 _PLAIN_SQLITE_URL = re.compile(r"sqlite(?:\+pysqlite)?:///(?P<path>[^?#%]+)")
 """An SQLite URL whose file needs no decoding (the common case, read without SQLAlchemy)."""
 _FileId = tuple[int, int]
@@ -128,11 +132,19 @@ def sqlite_file_problem(path: Path) -> StoreProblem | None:
             ProblemKind.DAMAGED, "is not an SQLite database (its header is damaged)"
         )
     expected = _declared_size(header)
-    if expected is not None and size < expected:
+    if expected is not None and size < expected and not _log_holds_pages(path):
         return StoreProblem(
             ProblemKind.DAMAGED, f"is truncated ({size} bytes; its header says {expected})"
         )
     return None
+
+
+def _log_holds_pages(path: Path) -> bool:
+    """Whether the write-ahead log beside the SQLite file ``path`` holds pages."""
+    try:
+        return (path.parent / f"{path.name}-wal").stat().st_size > _WAL_HEADER_SIZE
+    except OSError:
+        return False
 
 
 def _declared_size(header: bytes) -> int | None:
