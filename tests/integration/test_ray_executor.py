@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import errno
 import itertools
 import os
 import shutil
@@ -27,7 +28,7 @@ import pytest
 import nodepipe
 from nodepipe.cli.fork_client import SWITCH_ENV
 from nodepipe.domain.events import Listener, NodeFinished, NodeStarted, RunEvent
-from nodepipe.domain.runs import NodeRunState, RunOutcome
+from nodepipe.domain.runs import NodeRunState, RunOutcome, TaskOutcome
 from nodepipe.execution.local import LocalExecutor
 from nodepipe.execution.process_groups import group_members
 from nodepipe.execution.task import NodeTask
@@ -737,6 +738,12 @@ time.sleep(__SECONDS__)
 """
 
 
+def span_of(lab: nodepipe.Workspace, tag: str) -> tuple[float, float]:
+    """When the node (``SPAN_OF``) began and ended, in monotonic seconds."""
+    began, ended = (lab.nodes.path(tag) / "reports" / "span").read_text().split()
+    return float(began), float(ended)
+
+
 def node_tasks(
     lab: nodepipe.Workspace, pipeline: str, monkeypatch: pytest.MonkeyPatch
 ) -> dict[str, NodeTask]:
@@ -786,10 +793,6 @@ def test_a_node_offered_to_a_slot_never_goes_before_the_one_it_was_offered_behin
         task: NodeTask = dataclasses.replace(tasks[tag], node_run_id=f"{tag}{number}")
         return task
 
-    def span(tag: str) -> tuple[float, float]:
-        began, ended = (lab.nodes.path(tag) / "reports" / "span").read_text().split()
-        return float(began), float(ended)
-
     slot = NodeSlot.remote()
     try:
         ray.get(slot.cancel.remote("none"), timeout=60)  # the actor is up: calls go as sent
@@ -805,7 +808,7 @@ def test_a_node_offered_to_a_slot_never_goes_before_the_one_it_was_offered_behin
             short = short.outcome
         assert short.status is RunOutcome.COMPLETED, short
         if not isinstance(answer, NodeNotTaken):
-            assert span("short")[1] <= span("long")[0], "the offered node went first"
+            assert span_of(lab, "short")[1] <= span_of(lab, "long")[0], "the offered went first"
 
         started = ray.get(slot.run.remote(again("long", 2)), timeout=60)
         assert isinstance(started, NodeStartedOnWorker)
@@ -818,6 +821,95 @@ def test_a_node_offered_to_a_slot_never_goes_before_the_one_it_was_offered_behin
         assert outcome.status is RunOutcome.COMPLETED, outcome
     finally:
         ray.kill(slot, no_restart=True)
+
+
+@in_ray_namespace
+def test_a_node_asking_for_the_whole_cluster_is_not_starved_by_offers_behind_it(
+    lab: nodepipe.Workspace, ray_cluster: RayCluster, kept_connection: None
+) -> None:
+    """--jobs 2 on two CPUs, roots in this order: two quick nodes, one asking for both CPUs,
+    then 40 quick nodes. The big one waits for the CPUs the slots hold; offering the quick
+    nodes behind it to a busy slot, one after another, would keep that slot (and its CPU) busy
+    until they all ran. Most of them must run after it."""
+    lab.pipelines.new("fan")
+    lab.shared_envs.new("tools")
+    quick = [f"q{index:02d}" for index in range(40)]
+    tags = ["d1", "d2", "big", *quick]
+    made = lab.nodes.new_many("fan", [f"x{i:02d}" for i in range(len(tags))], shared_env="tools")
+    for node_id, tag in zip(sorted(node.id for node in made), tags, strict=True):
+        lab.nodes.rename(node_id, tag, "fan")  # the plan gives roots out by id
+        write_main(lab, tag, SPAN_OF.replace("__SECONDS__", "0.2" if tag == "big" else "0"))
+    set_resources(lab.nodes.path("big"), "cpus = 2")
+    request = RunRequest("fan", executor="ray", ray_address=ray_cluster.address, jobs=2, force=True)
+
+    result = RunService(lab.context).run(request)
+
+    assert result.finished is not None and result.finished.status == "completed"
+    began = span_of(lab, "big")[0]
+    ahead = [tag for tag in quick if span_of(lab, tag)[1] <= began]
+    assert len(ahead) < len(quick) // 2, f"{len(ahead)} nodes behind 'big' ran before it"
+
+
+GATED = """
+import os, pathlib, time
+(node.reports_dir() / "pid").write_text(str(os.getpid()))
+while not pathlib.Path("__GATE__").exists():
+    time.sleep(0.05)
+"""
+
+
+@in_ray_namespace
+def test_a_slot_that_cannot_follow_the_node_it_launched_ends_it_and_frees_its_turn(
+    lab: nodepipe.Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Failure injection (a slot in this process): right after launching a node, the slot
+    cannot open a pidfd to wait on it (EMFILE, out of file descriptors). The error goes to the
+    caller, but the node must not run on unwatched: its process is killed and reaped, its
+    group no longer watched, its staging dropped, and the slot's next node runs."""
+    from nodepipe.execution.ray import worker
+
+    gate = tmp_path / "gate"
+    gate.touch()
+    lab.pipelines.new("pair")
+    for tag in ("gated", "next"):
+        lab.nodes.new("pair", tag)
+    write_main(lab, "gated", GATED.replace("__GATE__", str(gate)))
+    tasks = node_tasks(lab, "pair", monkeypatch)
+    gate.unlink()
+    (lab.nodes.path("gated") / "reports" / "pid").unlink()
+    monkeypatch.setattr(worker, "_placement", lambda: "# nodepipe: a slot in this process\n")
+    slot = worker._NodeSlot()
+    real_pidfd_open = os.pidfd_open
+
+    def out_of_descriptors(pid: int, flags: int = 0) -> int:
+        if sys._getframe(1).f_code.co_name == "exited_within":
+            monkeypatch.setattr(os, "pidfd_open", real_pidfd_open)  # once
+            raise OSError(errno.EMFILE, "Too many open files")
+        return real_pidfd_open(pid, flags)
+
+    monkeypatch.setattr(os, "pidfd_open", out_of_descriptors)
+    gated = dataclasses.replace(tasks["gated"], node_run_id="gated1")
+
+    with pytest.raises(OSError, match="Too many open files"):
+        slot.run(gated)
+
+    pid_file = lab.nodes.path("gated") / "reports" / "pid"
+    if pid_file.exists() and pid_file.read_text():
+        assert not alive(int(pid_file.read_text())), "the node runs on, unwatched"
+    assert not worker._WATCHDOG._groups, "its group is still watched"
+    assert not list((lab.nodes.path("gated") / ".staging").glob("gated1*"))
+    answers: list[object] = []
+    following = dataclasses.replace(tasks["next"], node_run_id="n1")
+    follower = threading.Thread(target=lambda: answers.append(slot.run(following)))
+    follower.start()
+    follower.join(timeout=30)
+    assert answers, "the slot's next node waits for a turn never given back"
+    answer = answers[0]
+    if isinstance(answer, worker.NodeStartedOnWorker):
+        answer = slot.outcome("n1")
+    if isinstance(answer, worker.NodeRanOnWorker):
+        answer = answer.outcome
+    assert isinstance(answer, TaskOutcome) and answer.status is RunOutcome.COMPLETED, answer
 
 
 KEPT_CONNECTION_ORCHESTRATOR = CRASHING_ORCHESTRATOR.replace(

@@ -112,6 +112,10 @@ class _WarmSlots:
         with self._lock:
             self._waiting -= 1
 
+    def tasks_waiting(self) -> bool:
+        with self._lock:
+            return self._waiting > 0
+
     def clear(self) -> None:
         """The connection is closing: its actors go with it."""
         with self._lock:
@@ -119,8 +123,10 @@ class _WarmSlots:
             self._job = None
 
     def _forget_other_job(self) -> None:
-        """Handles of an earlier connection (the embedding program reconnected) are void."""
-        job = ray.get_runtime_context().get_job_id()
+        """Handles of an earlier connection (the embedding program reconnected, maybe to
+        another cluster, whose job ids start again from the same number) are void."""
+        context = ray.get_runtime_context()
+        job = f"{context.gcs_address} {context.get_job_id()}"
         if job != self._job:
             self._idle.clear()
             self._job = job
@@ -169,6 +175,12 @@ def task_waiting() -> None:
 def task_started() -> None:
     """That node started (or ended without starting)."""
     _SLOTS.task_started()
+
+
+def tasks_waiting() -> bool:
+    """Whether a node of other resources waits for CPUs: then no slot should take one node
+    after another (a slot kept busy never gives its CPU back)."""
+    return _SLOTS.tasks_waiting()
 
 
 def acquire(address: str | None) -> bool:

@@ -198,7 +198,7 @@ class RayExecutor:
         and the run waits here again, first in line: a fan-out of short nodes never waits for
         the round trip to the driver between two nodes, and a node never waits long behind
         another."""
-        if not self._warm or run.resources != Resources():
+        if not self._warm or run.resources != Resources() or cluster.tasks_waiting():
             return False
         for slot in self._slots:
             if len(slot.runs) == 1 and not slot.declined and not slot.runs[0].started:
@@ -208,11 +208,15 @@ class RayExecutor:
 
     def _place(self, run: _Run) -> bool:
         """Send ``run`` to a slot of its own (default resources, on a kept connection) or as a
-        task if ``jobs`` has room; False if it must wait. A busy slot never takes a node: one
-        queued behind a long node would wait for it while another slot frees."""
+        task if ``jobs`` has room; False if it must wait. A busy slot takes a node only as an
+        offer (``_offer``), which it declines unless its node ends within 50 ms: a node queued
+        behind a long node would wait for it while another slot frees."""
         if len(self._slots) + self._tasks >= self.jobs:
             return False
-        actor = cluster.borrow_slot() if self._warm and run.resources == Resources() else None
+        actor = None
+        if self._warm and run.resources == Resources():
+            with contextlib.suppress(Exception):  # Ray refused a new actor: a task then
+                actor = cluster.borrow_slot()
         if actor is None:
             self._send_task(run)
         else:
@@ -222,9 +226,17 @@ class RayExecutor:
         return True
 
     def _call(self, slot: _Slot, run: _Run, behind: str | None = None) -> None:
+        try:
+            run.stream = slot.actor.run.remote(run.task, behind)
+        except Exception as exc:  # e.g. the handle of a slot on a cluster since gone
+            if not slot.runs:
+                self._slots.remove(slot)
+                with contextlib.suppress(Exception):
+                    ray.kill(slot.actor, no_restart=True)
+            self._settle(run, _refused(run.task, exc))
+            return
         slot.runs.append(run)
         run.slot = slot
-        run.stream = slot.actor.run.remote(run.task, behind)
         self._follow_in_thread(run, self._follow_call, run, slot.actor)
 
     def _send_task(self, run: _Run) -> None:

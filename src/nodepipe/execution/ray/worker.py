@@ -169,6 +169,10 @@ SLOT_CALLS = 4
 """Calls a slot actor serves at once: its node's ``run`` or ``outcome``, and cancellations."""
 
 
+KEPT_CANCELLATIONS = 1024
+"""Cancellations a slot keeps for nodes it has not seen: one comes before its node by a few
+milliseconds at most, and those for nodes already over must not pile up in a long-lived slot."""
+
 QUICK_NODE_SECONDS = 0.05
 """How long a slot's ``run`` waits for a node that ends quickly, to answer with its start and
 its outcome at once (one round trip instead of two)."""
@@ -212,8 +216,9 @@ class _NodeSlot:
         """The node run that took the turn last: a node offered behind it waits for it."""
         self._lock = threading.Lock()
         self._processes: dict[str, NodeProcess] = {}
-        self._cancelled: set[str] = set()
-        """Cancellations that came before their node (a threaded actor keeps no call order)."""
+        self._cancelled: dict[str, None] = {}
+        """Cancellations that came before their node (a threaded actor keeps no call order),
+        or after it ended: the last ``KEPT_CANCELLATIONS``, oldest first."""
         self._endings: dict[str, Future[TaskOutcome]] = {}
         """The outcomes of nodes that ``run`` answered with their start, until ``outcome``."""
         self._placement = _placement()
@@ -229,7 +234,7 @@ class _NodeSlot:
         with self._lock:
             self._processes[node_run_id] = process
             if node_run_id in self._cancelled:
-                self._cancelled.discard(node_run_id)
+                del self._cancelled[node_run_id]
                 process.request_cancel()
         handed_on = False
         try:
@@ -239,12 +244,23 @@ class _NodeSlot:
             started, at = launched
             timeout = task.timeout
             quick = QUICK_NODE_SECONDS if timeout is None else min(QUICK_NODE_SECONDS, timeout)
-            if process.exited_within(quick):
+            try:
+                ended = process.exited_within(quick)
+            except BaseException:
+                self._abandon(process)
+                raise
+            if ended:
                 return NodeRanOnWorker(started, self._finish(process, at))
             ending: Future[TaskOutcome] = Future()
             with self._lock:
                 self._endings[node_run_id] = ending
-            _HELPERS.run(functools.partial(self._finish_later, process, at, ending))
+            try:
+                _HELPERS.run(functools.partial(self._finish_later, process, at, ending))
+            except BaseException:
+                with self._lock:
+                    self._endings.pop(node_run_id, None)
+                self._abandon(process)
+                raise
             handed_on = True
             return started
         finally:
@@ -283,7 +299,10 @@ class _NodeSlot:
                 process.record_environment()
             pid = process.launch(_WATCHDOG.watch)
         except BaseException as exc:
-            self._release_turn()  # the slot's next node must not wait for ever
+            if process.pid is None:
+                self._release_turn()  # the slot's next node must not wait for ever
+            else:  # launched, then something failed (the watchdog): nothing may run on
+                self._abandon(process)
             if not isinstance(exc, NodepipeError):
                 raise
             return process.fail(exc)
@@ -326,6 +345,22 @@ class _NodeSlot:
         finally:
             self._forget(process.task.node_run_id)
 
+    def _abandon(self, process: NodeProcess) -> None:
+        """nodepipe failed after launching the node (it cannot follow it): kill its whole group,
+        reap it, stop watching the group, let the slot's next node start. The error goes on to
+        the driver, which fails the node run; what it staged is dropped."""
+        pid = process.pid
+        assert pid is not None
+        try:
+            with contextlib.suppress(ProcessLookupError):  # unreaped, the group id is its own
+                os.killpg(pid, signal.SIGKILL)
+            process.wait()
+        finally:
+            _let_go(pid, leave_nothing=True, reaped=True)
+            self._release_turn()
+            with contextlib.suppress(Exception):
+                process.fail(RuntimeError("nodepipe could not follow the node on its Ray slot"))
+
     def _forget(self, node_run_id: str) -> None:
         with self._lock:
             self._processes.pop(node_run_id, None)
@@ -357,7 +392,9 @@ class _NodeSlot:
         with self._lock:
             process = self._processes.get(node_run_id)
             if process is None:
-                self._cancelled.add(node_run_id)
+                self._cancelled[node_run_id] = None
+                if len(self._cancelled) > KEPT_CANCELLATIONS:
+                    del self._cancelled[next(iter(self._cancelled))]
                 return
         process.request_cancel()
         threading.Thread(target=process.cancel, name="node-kill", daemon=True).start()
