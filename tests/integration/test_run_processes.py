@@ -10,12 +10,14 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import nodepipe
 from nodepipe import NodeState
-from nodepipe.domain.runs import NodeRunState
+from nodepipe.domain.runs import NodeRunState, RunStatus
+from nodepipe.execution.task import NodeTask
 from nodepipe.services.runs.service import RunRequest, RunResult
 from support.waiting import wait_for
 from support.worlds import NodeSpec, build_pipeline
@@ -251,6 +253,39 @@ def test_a_failing_launcher_settles_every_run_instead_of_hanging(
     load = ws.nodes.get("load")
     assert load.state is NodeState.FAILED and "launcher broke" in load.state_reason
     assert (ws.nodes.path("load") / "data" / "out.txt").read_text() == "good"
+
+
+def test_a_run_nodepipe_fails_under_is_recorded_failed_and_kill_names_nothing_to_kill(
+    chain: nodepipe.Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Failure injection: the executor raises as the second node is handed to it (an error of
+    nodepipe's own, such as a Ray handle gone stale). The run's call raises; the run must not
+    stay ``running`` in a process that lives on (a web app), and a Kill of the pipeline then
+    must not signal this very process (it has no handler: it would end)."""
+    from nodepipe.execution.local import LocalExecutor
+
+    submit = LocalExecutor.submit
+    handed: list[str] = []
+
+    def breaks_at_the_second(self: LocalExecutor, task: NodeTask, *args: Any) -> Any:
+        handed.append(task.tag)
+        if len(handed) == 2:
+            raise RuntimeError("the executor broke")
+        return submit(self, task, *args)
+
+    monkeypatch.setattr(LocalExecutor, "submit", breaks_at_the_second)
+    for tag in ("load", "clean", "plot"):
+        (chain.nodes.path(tag) / "code" / "main.py").write_text(QUICK)
+
+    with pytest.raises(RuntimeError, match="the executor broke"):
+        chain.runs.run(RunRequest("baseline"))
+
+    (run,) = chain.runs.history("baseline")
+    assert run.status is RunStatus.FAILED
+    states = {nr.state for nr in chain.runs.node_runs(run.id)}
+    assert not states & {NodeRunState.QUEUED, NodeRunState.RUNNING}, states
+    with pytest.raises(nodepipe.ConflictError, match="nothing to kill"):
+        chain.runs.kill(pipeline="baseline")
 
 
 LEAVER = """\

@@ -205,6 +205,7 @@ class RunService:
         )
         _ACTIVE_RUNNERS[run.id] = runner
         unrecorded: RecordingError | None = None
+        broken: BaseException | None = None
         try:
             if on_start is not None:
                 on_start(RunResult(status, plan, run.id, tags=tags))
@@ -212,14 +213,30 @@ class RunService:
                 finished = runner.run(run.id, plan)
         except RecordingError as error:
             unrecorded = error
+        except BaseException as error:
+            broken = error
+            raise
         finally:
             executor.stop()
             _ACTIVE_RUNNERS.pop(run.id, None)
+            if broken is not None:  # its nodes stopped: the run must not stay running
+                self._settle_broken(run.id, broken)
             if self.context.kept_facts is not None:
                 self.context.kept_facts.save()
         if unrecorded is not None:
             raise self._unrecorded(run.id, unrecorded) from unrecorded
         return RunResult(status, plan, run.id, finished, tags)
+
+    def _settle_broken(self, run_id: str, error: BaseException) -> None:
+        """nodepipe failed under a run (its own error, not a node's): record the run failed, its
+        unfinished nodes interrupted, as crash recovery would once this process is gone; a
+        process that lives on (the web app) would otherwise show it running for ever."""
+        from nodepipe.domain.runs import RunStatus
+        from nodepipe.execution.recovery import settle_run
+
+        reason = f"nodepipe failed under the run: {error or type(error).__name__}"
+        with contextlib.suppress(Exception):
+            settle_run(self.context.store, self.context.layout, run_id, RunStatus.FAILED, reason)
 
     def _unrecorded(self, run_id: str, error: RecordingError) -> StorageError:
         """The store failed under a run (a full disk): the run stopped at once; settle it now
@@ -445,16 +462,22 @@ class RunService:
             for node_run in active:
                 session.update_node_run(node_run.id, cancel_requested=True)
             runs = {nr.run_id: session.get_run(nr.run_id) for nr in active}
-        from nodepipe.execution.recovery import orchestrator_alive
-
         for run_id, run in runs.items():
             ids = [nr.node_id for nr in active if nr.run_id == run_id]
             if run_id in _ACTIVE_RUNNERS:
                 _ACTIVE_RUNNERS[run_id].cancel(ids)
-            elif run is not None and orchestrator_alive(run):
+            elif run is not None and _another_live_orchestrator(run):
                 os.kill(run.orchestrator_pid, signal.SIGUSR1)
         self.recover()
         return active
+
+
+def _another_live_orchestrator(run: Run) -> bool:
+    """Whether another process orchestrates ``run`` (``nodepipe kill`` signals it); never
+    this one, whose runs are in ``_ACTIVE_RUNNERS`` and which has no handler for the signal."""
+    from nodepipe.execution.recovery import orchestrator_alive
+
+    return run.orchestrator_pid != os.getpid() and orchestrator_alive(run)
 
 
 def _promotions(events: Sequence[RunEvent]) -> list[NodeFinished]:
