@@ -97,6 +97,8 @@ class _Run:
     """Once sent: its task's ObjectRefGenerator, or its slot call's ObjectRef."""
     waiting: bool = False
     """A task that has not started yet (``cluster.task_waiting``)."""
+    over: bool = False
+    """No longer holds a part of ``jobs`` (``_over``, once only)."""
 
 
 class RayExecutor:
@@ -262,6 +264,9 @@ class RayExecutor:
 
     def _over(self, run: _Run) -> None:
         """``run`` no longer holds a part of ``jobs``: its slot goes back once empty."""
+        if run.over:  # ended twice (an error while it ended): counted once
+            return
+        run.over = True
         slot, run.slot = run.slot, None
         if slot is None:
             self._tasks -= 1
