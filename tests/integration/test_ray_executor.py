@@ -27,7 +27,13 @@ import pytest
 
 import nodepipe
 from nodepipe.cli.fork_client import SWITCH_ENV
-from nodepipe.domain.events import Listener, NodeFinished, NodeStarted, RunEvent
+from nodepipe.domain.events import (
+    Listener,
+    NodeFinished,
+    NodePreparing,
+    NodeStarted,
+    RunEvent,
+)
 from nodepipe.domain.runs import NodeRunState, RunOutcome, TaskOutcome
 from nodepipe.execution.local import LocalExecutor
 from nodepipe.execution.process_groups import group_members
@@ -910,6 +916,48 @@ def test_a_slot_that_cannot_follow_the_node_it_launched_ends_it_and_frees_its_tu
     if isinstance(answer, worker.NodeRanOnWorker):
         answer = answer.outcome
     assert isinstance(answer, TaskOutcome) and answer.status is RunOutcome.COMPLETED, answer
+
+
+@in_ray_namespace
+def test_nodes_ray_cannot_start_for_want_of_cpus_are_said_to_wait(
+    lab: nodepipe.Workspace, ray_cluster: RayCluster, kept_connection: None
+) -> None:
+    """Other work holds both CPUs of the cluster: a node with the default resources (on a slot
+    Ray cannot place) and one asking for both CPUs (a task) are each said to wait for Ray,
+    with what they ask for, instead of nothing; once the CPUs are free, the run completes."""
+    import ray
+
+    from nodepipe.execution.ray.worker import NodeSlot
+
+    hog = NodeSlot.options(num_cpus=CLUSTER_CPUS).remote()  # any actor the workers can import
+    ray.get(hog.ready.remote(), timeout=60)
+    lab.pipelines.new("pair")
+    for tag in ("small", "big"):
+        lab.nodes.new("pair", tag)
+        write_main(lab, tag, f"(node.data_dir() / 'out.txt').write_text('{tag}')\n")
+    set_resources(lab.nodes.path("big"), "cpus = 2")
+    ids = {lab.nodes.get(tag).id: tag for tag in ("small", "big")}
+    events: list[RunEvent] = []
+    wait = run_in_background(lab, ray_cluster, "pair", [events.append])
+
+    def said_waiting() -> dict[str, str]:
+        return {
+            ids[e.node_id]: e.step
+            for e in list(events)
+            if isinstance(e, NodePreparing) and e.step.startswith("waiting for Ray")
+        }
+
+    try:
+        wait_for(lambda: len(said_waiting()) == 2, "both nodes to be said to wait", 60)
+    finally:
+        ray.kill(hog, no_restart=True)
+    result = wait()
+
+    assert said_waiting() == {
+        "small": "waiting for Ray to start it (CPU=1)",
+        "big": "waiting for Ray to start it (CPU=2)",
+    }
+    assert result.finished is not None and result.finished.status == "completed"
 
 
 KEPT_CONNECTION_ORCHESTRATOR = CRASHING_ORCHESTRATOR.replace(

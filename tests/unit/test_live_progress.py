@@ -14,7 +14,13 @@ from rich.console import Console
 
 from nodepipe.cli import progress as progress_module
 from nodepipe.cli.progress import LiveProgress
-from nodepipe.domain.events import NodeFinished, NodeStarted, RunFinished, RunStarted
+from nodepipe.domain.events import (
+    NodeFinished,
+    NodePreparing,
+    NodeStarted,
+    RunFinished,
+    RunStarted,
+)
 from nodepipe.domain.runs import RunOutcome, RunStatus, TaskOutcome
 
 NODES = [f"n{i:03d}" for i in range(300)]
@@ -82,3 +88,18 @@ def test_events_during_draws_leave_the_counts_right(monkeypatch: pytest.MonkeyPa
         drawer.join()
     assert not failures
     assert progress.failed == len(NODES) and not progress.running
+
+
+def test_a_step_with_nothing_to_count_is_said_as_it_is(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A node Ray has not started yet: no "(0 / 0 files)" after what it waits for, in a log or
+    on the live line."""
+    waiting = NodePreparing("r", "n1", "run-n1", "waiting for Ray to start it (CPU=2)", 0, 0, "")
+    printed = LiveProgress(terminal=False)
+    printed(RunStarted("r", "p", ("n1",), {"n1": "big"}))
+    printed(waiting)
+    assert "… big: waiting for Ray to start it (CPU=2)\n" in capsys.readouterr().out
+    live = LiveProgress(terminal=True)
+    live._changed(waiting)
+    assert live.preparing == {"n1": "waiting for Ray to start it (CPU=2)"}

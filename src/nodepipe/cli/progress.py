@@ -155,6 +155,11 @@ class LiveProgress:
             if not self.terminal and event.done == 0:
                 print(printable(f"… {tag}: {event.step} ({total} GB)"), flush=True)
             return
+        if not event.unit:  # a step with nothing to count: "waiting for Ray to start it (…)"
+            self.preparing[event.node_id] = event.step
+            if not self.terminal:
+                print(printable(f"… {tag}: {event.step}"), flush=True)
+            return
         self.preparing[event.node_id] = f"{event.step} ({event.done:,} / {event.total:,} files)"
         if not self.terminal and event.done == 0:
             print(printable(f"… {tag}: {event.step} ({event.total:,} files)"), flush=True)

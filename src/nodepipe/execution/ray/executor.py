@@ -44,7 +44,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import ray
-from ray.exceptions import RayActorError, TaskCancelledError
+from ray.exceptions import GetTimeoutError, RayActorError, TaskCancelledError
 
 from nodepipe.domain.errors import NodepipeError
 from nodepipe.domain.runs import RunOutcome, TaskOutcome
@@ -70,6 +70,10 @@ from nodepipe.execution.task import NodeTask
 from nodepipe.workspace.node_config import Resources, read_node_config
 from nodepipe.workspace.storage import Storage
 
+WAITING_NOTICE_SECONDS = 2.0
+"""How long a node may wait for Ray to start it before ``on_preparing`` hears that it waits:
+for the CPUs (GPUs, memory) it asks for, held by other work, or for a worker to start."""
+
 
 @dataclass(eq=False)
 class _Slot:
@@ -89,6 +93,7 @@ class _Run:
     resources: Resources
     future: Future[TaskOutcome]
     on_started: StartedCallback
+    on_preparing: PreparingCallback | None = None
     started: bool = False
     cancelled: bool = False
     slot: _Slot | None = None
@@ -134,7 +139,8 @@ class RayExecutor:
         on_started: StartedCallback,
         on_preparing: PreparingCallback | None = None,
     ) -> Future[TaskOutcome]:
-        """``on_preparing`` is not called: a worker's preparation shows in the node's log."""
+        """``on_preparing`` hears only that a node waits for Ray to start it
+        (``WAITING_NOTICE_SECONDS``): a worker's preparation shows in the node's log."""
         assert self._connected, "start() the executor first"
         future: Future[TaskOutcome] = Future()
         try:
@@ -143,7 +149,7 @@ class RayExecutor:
             future.set_result(_refused(task, exc))
             return future
         with self._lock:
-            run = _Run(task, resources, future, on_started)
+            run = _Run(task, resources, future, on_started, on_preparing)
             self._runs[task.node_run_id] = run
             self._pending.append(run)
             self._dispatch()
@@ -326,6 +332,9 @@ class RayExecutor:
         task = task or run.task
         started_at = datetime.now(UTC)
         try:
+            ready, _ = ray.wait([run.stream], timeout=WAITING_NOTICE_SECONDS)
+            if not ready:
+                self._say_waiting(run)
             for ref in run.stream:
                 item = ray.get(ref)
                 if isinstance(item, NodeStartedOnWorker):
@@ -361,7 +370,13 @@ class RayExecutor:
         task = run.task
         kept = False  # whether the slot keeps the node's outcome until asked
         try:
-            answer = ray.get(run.stream)
+            try:
+                answer = ray.get(run.stream, timeout=WAITING_NOTICE_SECONDS)
+            except GetTimeoutError:  # preparing it (a sync), or the actor waits for CPUs
+                up, _ = ray.wait([actor.ready.remote()], timeout=0.5)
+                if not up:
+                    self._say_waiting(run)
+                answer = ray.get(run.stream)
             if isinstance(answer, NodeNotTaken):
                 self._place_again(run)
                 return
@@ -390,6 +405,12 @@ class RayExecutor:
                 if kept:  # asked, so that the slot lets it go (the node is over soon)
                     actor.outcome.remote(task.node_run_id)
             self._end(run, exc)
+
+    @staticmethod
+    def _say_waiting(run: _Run) -> None:
+        """Tell ``on_preparing`` that Ray has not started the node yet (what it asks for)."""
+        if run.on_preparing is not None:
+            run.on_preparing(f"waiting for Ray to start it ({_asked(run.resources)})", 0, 0, "")
 
     def _place_again(self, run: _Run) -> None:
         """A slot did not take ``run``, offered to it: first in line again (or cancelled)."""
@@ -430,6 +451,16 @@ class RayExecutor:
 
 def _cancelled_before_it_started(task: NodeTask) -> TaskOutcome:
     return TaskOutcome(task.node_run_id, RunOutcome.CANCELLED, None, "cancelled before it started")
+
+
+def _asked(resources: Resources) -> str:
+    """What a node asks Ray for, as the node's log names Ray's reservation: "CPU=2, GPU=1"."""
+    asked = [f"CPU={resources.cpus:g}"]
+    if resources.gpus:
+        asked.append(f"GPU={resources.gpus:g}")
+    if resources.memory_bytes is not None:
+        asked.append(f"memory={resources.memory_bytes}")
+    return ", ".join(asked)
 
 
 def _refused(task: NodeTask, exc: Exception) -> TaskOutcome:

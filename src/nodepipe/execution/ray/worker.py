@@ -267,6 +267,10 @@ class _NodeSlot:
             if not handed_on:
                 self._forget(node_run_id)
 
+    def ready(self) -> None:
+        """Answers as soon as the slot's actor runs (the executor asks when a node is slow to
+        start: an actor Ray has not placed yet waits for CPUs)."""
+
     def outcome(self, node_run_id: str) -> TaskOutcome:
         """Wait for the outcome of the node that ``run`` answered with its start."""
         with self._lock:
