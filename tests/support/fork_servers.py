@@ -53,12 +53,12 @@ def server_pids(folder: Path) -> list[int]:
 def stop_servers(runtime: Path, defaults: list[Path]) -> None:
     """Stop (SIGTERM, then SIGKILL) every fork server of ``runtime`` still running, and this
     installation's in the ``defaults`` folders."""
-    pids = [pid for pid in server_pids(runtime / "nodepipe") if _alive(pid)]
+    pids = [pid for pid in server_pids(runtime / "nodepipe") if _a_server(pid)]
     pids += [
         pid
         for folder in defaults
         for pid in server_pids(folder)
-        if _alive(pid) and _interpreter(pid) == os.fsencode(sys.executable)
+        if _a_server(pid) and _interpreter(pid) == os.fsencode(sys.executable)
     ]
     for pid in pids:
         with contextlib.suppress(ProcessLookupError):
@@ -70,6 +70,17 @@ def stop_servers(runtime: Path, defaults: list[Path]) -> None:
     for pid in pids:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
+
+
+def _a_server(pid: int) -> bool:
+    """Whether ``pid`` is alive and a fork server (or its worker) now: the pid in a lock file
+    left by a server that died may belong to any process by now (pids wrap at 32,768 on these
+    machines), another pytest worker of this session included, which a SIGTERM would end."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+    return _alive(pid) and b"nodepipe.cli.fork_server" in cmdline
 
 
 def _interpreter(pid: int) -> bytes:
