@@ -356,8 +356,7 @@ class _NodeSlot:
         pid = process.pid
         assert pid is not None
         try:
-            with contextlib.suppress(ProcessLookupError):  # unreaped, the group id is its own
-                os.killpg(pid, signal.SIGKILL)
+            kill_group(pid, reaped=False)  # unreaped, the group id is still its own
             process.wait()
         finally:
             _let_go(pid, leave_nothing=True, reaped=True)
