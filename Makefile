@@ -10,7 +10,7 @@ STAMP     := $(VENV)/.installed
 DEMO_DIR  ?= demo-workspace
 PYTEST_ARGS ?=
 
-.PHONY: app install test lint bench bench-quick bench-full clean web
+.PHONY: app install test lint system-tools bench bench-quick bench-full clean web
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -46,10 +46,12 @@ lint: install
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-test: install lint
-	# Browser tests drive Debian's Chromium (never a downloaded browser); the durability tests
-	# read system calls with strace. CI runs as root.
+# Browser tests and bench_browser drive Debian's Chromium (never a downloaded browser); the
+# durability tests read system calls with strace. CI runs as root.
+system-tools:
 	test -x /usr/bin/chromium -a -x /usr/bin/strace || (apt-get update && apt-get install -y chromium strace)
+
+test: install lint system-tools
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
 # make bench: every target of the performance issue at its full size (bench_startup; bench_runs;
@@ -60,7 +62,7 @@ BENCH_QUICK := bench_startup bench_nodes bench_runs bench_scale
 BENCH_OTHER := bench_nodes bench_envs bench_bundles bench_packages bench_api bench_conda \
 	bench_external_code bench_remote bench_browser
 
-bench: install
+bench: install system-tools
 	set -e; for b in bench_startup bench_runs; do echo "== $$b"; $(BIN)/python -m tests.bench.$$b; done
 	echo "== bench_scale --nodes 10000"; $(BIN)/python -m tests.bench.bench_scale --nodes 10000
 	echo "== bench_ray"; $(BIN)/python -m tests.bench.bench_ray

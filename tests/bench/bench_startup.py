@@ -37,7 +37,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -189,6 +189,58 @@ def whole_commands(ws: nodepipe.Workspace, pairs: int, modes: ForkServerModes) -
         f"    the same fan-out at --jobs 1, served, against it by hand one at a time: a core is"
         f" left for the orchestrator ({os.cpu_count()} on this machine)\n"
         f"      {'(a) warm server':34}{paired(served, lambda: bare_fan_out(1), pairs, before=warm)}"
+    )
+    print(
+        "    where the served fan-out's own time is (the store's times of the run, medians):\n"
+        f"      {served_phases(ws, modes, fan_run, pairs)}"
+    )
+
+
+def served_phases(
+    ws: nodepipe.Workspace, modes: ForkServerModes, argv: Sequence[str], pairs: int
+) -> str:
+    """Where the served fan-out's wall time goes beyond its nodes, from the times the run
+    itself recorded (the store's, on the same clock as this process's): from the command's
+    start until the run was claimed and until its first node started, from the source's end
+    until the first child started, and from the last node's end until the command ended. The
+    floor starts its first launch at once and ends with its last one."""
+    _, served, warm = modes.each(*argv)[0]
+    source = ws.nodes.get("source", "fan").id
+    phases: list[tuple[float, float, float, float]] = []
+    for _ in range(pairs):
+        warm()
+        start = time.time()
+        served()
+        end = time.time()
+        run = ws.runs.history("fan", limit=1)[0]
+        node_runs = ws.runs.node_runs(run.id)
+        started = [n.started_at.timestamp() for n in node_runs if n.started_at is not None]
+        children = [
+            n.started_at.timestamp()
+            for n in node_runs
+            if n.node_id != source and n.started_at is not None
+        ]
+        ended = [n.finished_at.timestamp() for n in node_runs if n.finished_at is not None]
+        source_end = next(
+            n.finished_at.timestamp()
+            for n in node_runs
+            if n.node_id == source and n.finished_at is not None
+        )
+        phases.append(
+            (
+                run.created_at.timestamp() - start,
+                min(started) - start,
+                min(children) - source_end,
+                end - max(ended),
+            )
+        )
+    claimed, first, between, after = (
+        statistics.median(p[i] for p in phases) * 1000 for i in range(4)
+    )
+    return (
+        f"claimed {claimed:.1f} ms after the command's start, first node started at"
+        f" {first:.1f} ms; first child {between:.1f} ms after the source's end; the command"
+        f" ended {after:.1f} ms after its last node"
     )
 
 
