@@ -39,13 +39,37 @@ def node_variables(
     """The variables of ``environment`` (default: this process's) a node process inherits:
     those on ``ALLOWED`` and in ``extra`` (a node's ``pass-env``), none on ``NEVER``."""
     source = os.environ if environment is None else environment
-    patterns = (*ALLOWED, *extra)
+    named = _ALLOWED if not extra else _Patterns((*ALLOWED, *extra))
     return {
         name: value
         for name, value in source.items()
-        if _matches(name, patterns) and not _matches(name, NEVER)
+        if named.match(name) and not _NEVER.match(name)
     }
 
 
-def _matches(name: str, patterns: Iterable[str]) -> bool:
-    return any(name == p or (p.endswith("*") and fnmatch.fnmatchcase(name, p)) for p in patterns)
+class _Patterns:
+    """Names and ``*``-ended prefixes, matched without a regular expression where a prefix is
+    plain (every pattern of ``ALLOWED`` and ``NEVER``): a run's first launch does not compile
+    one per pattern. A prefix with other wildcards (``?``, ``[``) is matched as ``fnmatch``
+    would, as before."""
+
+    __slots__ = ("exact", "globs", "prefixes")
+
+    def __init__(self, patterns: Iterable[str]) -> None:
+        listed = tuple(patterns)
+        self.exact = frozenset(p for p in listed if not p.endswith("*"))
+        starred = [p for p in listed if p.endswith("*")]
+        self.prefixes = tuple(p[:-1] for p in starred if not _WILDCARDS.intersection(p[:-1]))
+        self.globs = tuple(p for p in starred if _WILDCARDS.intersection(p[:-1]))
+
+    def match(self, name: str) -> bool:
+        return (
+            name in self.exact
+            or name.startswith(self.prefixes)
+            or any(fnmatch.fnmatchcase(name, p) for p in self.globs)
+        )
+
+
+_WILDCARDS = frozenset("*?[")
+_ALLOWED = _Patterns(ALLOWED)
+_NEVER = _Patterns(NEVER)
