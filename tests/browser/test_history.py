@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 
 import httpx
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Response, Route, expect
 
 from browser.canvas import expect_state, node, press_in, press_on_canvas
 from browser.conftest import Served
@@ -177,6 +177,50 @@ def test_history_by_address_pages_of_older_runs(page: Page, served: Served) -> N
     press_on_canvas(page, "Escape")  # back to the canvas
     expect(page.get_by_test_id("history")).to_have_count(0)
     expect(node(page, "quick")).to_be_visible()
+
+
+def test_older_runs_asked_for_arrive_when_a_change_elsewhere_refetches_meanwhile(
+    page: Page, served: Served
+) -> None:
+    """A change made elsewhere refetches everything on screen and cancels a page of older runs
+    still on its way: the page the user asked for is asked for again, the click is not lost."""
+    ws = served.workspace
+    ws.nodes.new("baseline", "quick")
+    for _ in range(26):  # one more than a page
+        ws.runs.run(RunRequest("baseline", force=True))
+    page.goto(served.link)
+    expect(page.get_by_test_id("live-indicator")).to_have_attribute("data-connected", "true")
+    page.evaluate("location.hash = '#pipeline=baseline&view=runs'")
+    rows = page.get_by_test_id("history-run")
+    expect(rows).to_have_count(25)
+
+    held: list[Route] = []
+
+    def hold_the_older_page(route: Route) -> None:
+        if "before=" in route.request.url and not held:
+            held.append(route)  # answered below, once the change elsewhere has been refetched
+        else:
+            route.continue_()
+
+    page.route("**/api/pipelines/*/history*", hold_the_older_page)
+    page.get_by_test_id("history-more").click()
+    for _ in range(250):
+        if held:
+            break
+        page.wait_for_timeout(20)
+    assert held, "the page of older runs was never asked for"
+
+    def first_page(response: Response) -> bool:
+        return "/history" in response.url and "before=" not in response.url
+
+    with page.expect_response(first_page):  # the refetch of what is on screen
+        notes = httpx.patch(  # a change elsewhere
+            f"{served.url}/api/pipelines/baseline", json={"notes": "n"}, headers=served.headers
+        )
+        assert notes.is_success
+    held[0].continue_()  # the cancelled request ends; its answer is not used
+    expect(rows).to_have_count(26)
+    expect(page.get_by_test_id("history-more")).to_have_count(0)
 
 
 def test_a_runs_environment_is_shown_and_restored_from_the_history(

@@ -3,7 +3,7 @@
 // timeline below. Opened from the toolbar's History button or #pipeline=P&view=runs.
 import { useInfiniteQuery } from "@tanstack/react-query";
 import { ArrowLeft } from "lucide-react";
-import { useEffect } from "react";
+import { useEffect, useState } from "react";
 import { report } from "../actions/common";
 import { historyQuery } from "../api/queries";
 import type { RunSummary } from "../api/types";
@@ -32,6 +32,18 @@ export function HistoryView() {
   useEffect(() => {
     if (history.error) report(history.error);
   }, [history.error]);
+  // The pages "Older runs" asked for. A change made elsewhere refetches everything on screen
+  // and cancels a page still on its way (api/events.ts): it is asked for again once that
+  // refetch is done, so a click is never lost.
+  const [asked, setAsked] = useState({ pipelineId, pages: 1 });
+  const wanted = asked.pipelineId === pipelineId ? asked.pages : 1;
+  const loaded = history.data?.pages.length ?? 0;
+  const { hasNextPage, isFetching, isFetchNextPageError, fetchNextPage } = history;
+  useEffect(() => {
+    if (loaded > 0 && loaded < wanted && hasNextPage && !isFetching && !isFetchNextPageError) {
+      void fetchNextPage();
+    }
+  }, [loaded, wanted, hasNextPage, isFetching, isFetchNextPageError, fetchNextPage]);
   const seen = new Set<string>();
   const runs = (history.data?.pages ?? [])
     .flatMap((page) => page.runs)
@@ -109,7 +121,10 @@ export function HistoryView() {
             {history.hasNextPage && (
               <button
                 className="button history-more"
-                onClick={() => void history.fetchNextPage()}
+                onClick={() => {
+                  setAsked({ pipelineId, pages: loaded + 1 });
+                  void history.fetchNextPage();
+                }}
                 disabled={history.isFetchingNextPage}
                 data-testid="history-more"
               >
