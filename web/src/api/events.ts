@@ -113,6 +113,35 @@ function setNodeLive(event: NodeRunEvent, state: NodeState, reason = ""): void {
   setLive([event.node_id], { state, reason, runId: event.run_id, nodeRunId: event.node_run_id });
 }
 
+interface PreparingEvent extends NodeRunEvent {
+  step: string;
+  done: number;
+  total: number;
+  unit?: string;
+}
+
+/** A long step of a node run besides its process, in the CLI's words: "compiling external
+ * code (120 / 800 files)", "recording outputs (0.3 / 0.6 GB)", "waiting for Ray to start it
+ * (CPU=2)"; empty once outputs are recorded (the node finishes next). */
+export function preparingText(event: PreparingEvent): string {
+  const count = (n: number) => n.toLocaleString("en-US");
+  if (event.unit === "bytes") {
+    if (event.done >= event.total) return "";
+    const gigabytes = (n: number) => (n / 1e9).toFixed(1);
+    return `${event.step} (${gigabytes(event.done)} / ${gigabytes(event.total)} GB)`;
+  }
+  if (!event.unit) return event.step;
+  return `${event.step} (${count(event.done)} / ${count(event.total)} ${event.unit})`;
+}
+
+/** The state a node's card shows during a step: the live one it has (queued before its
+ * process starts, running after it ended while its outputs are recorded), else the one the
+ * step implies (a page opened mid-run has no live state yet). */
+function stepState(event: PreparingEvent): NodeState {
+  const live = pending.get(event.node_id) ?? getApp().live[event.node_id];
+  return live?.state ?? (event.unit === "bytes" ? "running" : "queued");
+}
+
 export function handleEvent(event: WorkspaceEvent): void {
   switch (event.type) {
     case "run_started":
@@ -121,6 +150,9 @@ export function handleEvent(event: WorkspaceEvent): void {
       break;
     case "node_submitted":
       setNodeLive(event, "queued");
+      break;
+    case "node_preparing": // shown as the card's reason, as the CLI's live line shows it
+      setNodeLive(event, stepState(event), preparingText(event));
       break;
     case "node_started":
       setNodeLive(event, "running");
