@@ -123,14 +123,14 @@ interface PreparingEvent extends NodeRunEvent {
 /** A long step of a node run besides its process, in the CLI's words: "compiling external
  * code (120 / 800 files)", "recording outputs (0.3 / 0.6 GB)", "waiting for Ray to start it
  * (CPU=2)"; empty once outputs are recorded (the node finishes next). */
-export function preparingText(event: PreparingEvent): string {
-  const count = (n: number) => n.toLocaleString("en-US");
+function preparingText(event: PreparingEvent): string {
   if (event.unit === "bytes") {
     if (event.done >= event.total) return "";
     const gigabytes = (n: number) => (n / 1e9).toFixed(1);
     return `${event.step} (${gigabytes(event.done)} / ${gigabytes(event.total)} GB)`;
   }
   if (!event.unit) return event.step;
+  const count = (n: number) => n.toLocaleString("en-US");
   return `${event.step} (${count(event.done)} / ${count(event.total)} ${event.unit})`;
 }
 

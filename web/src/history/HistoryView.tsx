@@ -32,9 +32,9 @@ export function HistoryView() {
   useEffect(() => {
     if (history.error) report(history.error);
   }, [history.error]);
-  // The pages "Older runs" asked for. A change made elsewhere refetches everything on screen
-  // and cancels a page still on its way (api/events.ts): it is asked for again once that
-  // refetch is done, so a click is never lost.
+  // The pages "Older runs" asked for, fetched here. A change made elsewhere refetches
+  // everything on screen and cancels a page still on its way (api/events.ts): it is asked for
+  // again once that refetch is done, so a click is never lost.
   const [asked, setAsked] = useState({ pipelineId, pages: 1 });
   const wanted = asked.pipelineId === pipelineId ? asked.pages : 1;
   const loaded = history.data?.pages.length ?? 0;
@@ -121,10 +121,7 @@ export function HistoryView() {
             {history.hasNextPage && (
               <button
                 className="button history-more"
-                onClick={() => {
-                  setAsked({ pipelineId, pages: loaded + 1 });
-                  void history.fetchNextPage();
-                }}
+                onClick={() => setAsked({ pipelineId, pages: loaded + 1 })}
                 disabled={history.isFetchingNextPage}
                 data-testid="history-more"
               >
