@@ -80,7 +80,7 @@ def test_find_jumps_to_an_off_screen_node_and_selects_it(page: Page, served: Ser
     press_on_canvas(page, "Control+k")
     find(page, "n02")
     expect(options).to_have_count(50)
-    find(page, "zzz")
+    find(page, "zzz0")  # no id holds a 0 (domain.ids), no tag a z: one id in ~100 runs began "zzz"
     expect(page.get_by_test_id("find")).to_contain_text("No node matches")
     expect_accessible(page, "the find box finding nothing", "[data-testid=find]")
     find(page, "n02")
