@@ -115,6 +115,8 @@ def stopped_then_continued(client: subprocess.Popen[str], worker: int, gate: Pat
     the run go on to its end, all three nodes completed."""
     client.send_signal(signal.SIGTSTP)  # what Ctrl-Z sends
     wait_for(lambda: _state(worker) == "T", "the worker to stop")
+    # a shell offers fg only once the job stopped: the client stops itself after the worker
+    wait_for(lambda: _state(client.pid) == "T", "the client to stop")
     gate.write_text("y")
     client.send_signal(signal.SIGCONT)  # what fg sends
     out, err = client.communicate(timeout=120)
