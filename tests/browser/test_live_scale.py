@@ -7,6 +7,8 @@ all-completed, and Kill could not be clicked.
 
 from __future__ import annotations
 
+import re
+
 from playwright.sync_api import Page, expect
 
 from browser.conftest import Served
@@ -36,11 +38,6 @@ def build(served: Served) -> None:
     trivial_tree(served.workspace, "baseline", NODES)
 
 
-def states(page: Page) -> list[str]:
-    result: list[str] = page.evaluate(COUNT)
-    return result
-
-
 def test_a_300_node_run_shows_progress_live_and_kill_answers(page: Page, served: Served) -> None:
     build(served)
     page.goto(served.link)
@@ -64,5 +61,9 @@ def test_a_300_node_run_shows_progress_live_and_kill_answers(page: Page, served:
     )
     kill.click(timeout=5_000)
     expect(page.get_by_text("Stopping")).to_be_visible()
-    expect(page.get_by_text("Run cancelled")).to_be_visible(timeout=60_000)
-    assert "cancelled" in states(page)
+    ended = page.get_by_text(re.compile(r"^Run cancelled: \d+ completed"))
+    expect(ended).to_be_visible(timeout=60_000)
+    # Not every node re-ran. (A card shows "cancelled" only if the kill caught its process;
+    # the nodes it reached before they started keep the state they had.)
+    completed = re.search(r"(\d+) completed", ended.inner_text())
+    assert completed is not None and int(completed.group(1)) < NODES

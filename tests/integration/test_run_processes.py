@@ -232,6 +232,45 @@ def test_a_node_killed_while_it_waits_behind_another_is_settled_at_once(
     assert node_runs[victim.id].state is NodeRunState.SKIPPED
 
 
+def test_a_run_whose_kill_reached_only_nodes_not_started_yet_is_cancelled_not_completed(
+    lab: nodepipe.Workspace, tmp_path: Path
+) -> None:
+    """``--jobs 1``: the first node runs, the second waits for the slot and is killed; the
+    first then ends well. The run was cancelled (the CLI and the web app say so), not
+    "completed" with a node that never ran."""
+    made = build_pipeline(lab, "wide", {tag: NodeSpec(code=QUICK) for tag in ("a", "b")})
+    lab.runs.run(RunRequest("wide"))
+    running, waiting = sorted(made.values(), key=lambda n: n.id)  # handed over in this order
+    gate = tmp_path / "go"
+    gated = (
+        "import os, pathlib, time\n"
+        "reports = pathlib.Path(os.environ['NODEPIPE_REPORTS_DIR'])\n"
+        "(reports / 'pids').write_text(str(os.getpid()))\n"
+        f"while not pathlib.Path({str(gate)!r}).exists():\n"
+        "    time.sleep(0.02)\n" + QUICK
+    )
+    (lab.nodes.path(running.id) / "code" / "main.py").write_text(gated)
+    results: list[RunResult] = []
+    worker = threading.Thread(
+        target=lambda: results.append(lab.runs.run(RunRequest("wide", force=True, jobs=1)))
+    )
+    worker.start()
+    try:
+        pids_in(lab.nodes.path(running.id) / "reports" / "pids")
+        lab.runs.kill([waiting.id])
+    finally:
+        gate.touch()
+        worker.join(60)
+    (result,) = results
+    assert result.finished is not None and result.finished.status == "cancelled"
+    (recorded,) = [run for run in lab.runs.history("wide") if run.id == result.run_id]
+    assert recorded.status is RunStatus.CANCELLED
+    node_runs = {nr.node_id: nr for nr in lab.runs.node_runs(result.run_id or "")}
+    assert node_runs[running.id].state is NodeRunState.COMPLETED
+    assert node_runs[waiting.id].state is NodeRunState.SKIPPED
+    assert lab.nodes.get(waiting.id).state is NodeState.COMPLETED  # its outputs are kept
+
+
 def test_a_failing_launcher_settles_every_run_instead_of_hanging(
     sleeping_load: nodepipe.Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:

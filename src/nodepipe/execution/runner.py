@@ -64,6 +64,7 @@ class _Progress:
 
     __slots__ = (
         "cancelled",
+        "cancelled_unstarted",
         "done",
         "failed",
         "outputs",
@@ -79,6 +80,7 @@ class _Progress:
         self.done: set[str] = set()
         self.failed: set[str] = set()
         self.cancelled: set[str] = set()
+        self.cancelled_unstarted: set[str] = set()  # a kill reached them before they started
         self.skipped: set[str] = set()
         self.running: dict[str, str] = {}  # handed to the executor: node run id
         self.started: set[str] = set()  # their processes came up
@@ -214,6 +216,7 @@ class Runner:
         outcome = event.outcome
         ended = outcome.status.node_run_state
         if ended is NodeRunState.CANCELLED and event.node_id not in progress.started:
+            progress.cancelled_unstarted.add(event.node_id)
             self._skip(run_id, progress, event.node_id, "cancelled before it started")
             self._skip_below(run_id, plan, progress, event.node_id, "was cancelled")
             return
@@ -246,6 +249,7 @@ class Runner:
         )
         for node_id in plan.ids:
             if node_id in targets and node_id not in progress.settled:
+                progress.cancelled_unstarted.add(node_id)
                 self._skip(run_id, progress, node_id, "cancelled before it started")
                 self._skip_below(run_id, plan, progress, node_id, "was cancelled")
 
@@ -270,6 +274,9 @@ def _finished(node_id: str, node_run_id: str, future: Future[TaskOutcome]) -> _F
 
 
 def _status(progress: _Progress, cancelled: bool) -> RunStatus:
-    if cancelled or (progress.cancelled and not progress.failed):
+    """A kill that reached any node makes the run cancelled, unless a node failed: also when
+    every node it reached had not started yet (those are skipped, and keep their state)."""
+    killed = progress.cancelled or progress.cancelled_unstarted
+    if cancelled or (killed and not progress.failed):
         return RunStatus.CANCELLED
     return RunStatus.FAILED if progress.failed else RunStatus.COMPLETED
