@@ -250,6 +250,8 @@ def test_a_run_whose_kill_reached_only_nodes_not_started_yet_is_cancelled_not_co
         "    time.sleep(0.02)\n" + QUICK
     )
     (lab.nodes.path(running.id) / "code" / "main.py").write_text(gated)
+    logs = lab.nodes.path(waiting.id) / "logs"
+    earlier = set(logs.glob("*.log"))  # the first run's log, and latest.log
     results: list[RunResult] = []
     worker = threading.Thread(
         target=lambda: results.append(lab.runs.run(RunRequest("wide", force=True, jobs=1)))
@@ -257,7 +259,10 @@ def test_a_run_whose_kill_reached_only_nodes_not_started_yet_is_cancelled_not_co
     worker.start()
     try:
         pids_in(lab.nodes.path(running.id) / "reports" / "pids")
+        (log,) = wait_for(lambda: set(logs.glob("*.log")) - earlier, "it to be prepared")
         lab.runs.kill([waiting.id])
+        # settled before the slot frees: the gate opens only then
+        wait_for(lambda: "cancelled before it started" in log.read_text(), "its cancel", 10)
     finally:
         gate.touch()
         worker.join(60)

@@ -33,7 +33,11 @@ class ExitCode(NamedTuple):
 
 OK = ExitCode(0, "ok")
 NODE_FAILED = ExitCode(8, "a node of the run failed (your code; see `nodepipe logs`)")
-CANCELLED = ExitCode(130, "cancelled (Ctrl-C, or a run stopped by a signal)")
+CANCELLED = ExitCode(
+    130,
+    "cancelled (Ctrl-C, a run stopped by a signal, or a kill of one of its nodes from "
+    "`nodepipe kill` or the web app, also of a node that had not started)",
+)
 READER_GONE = ExitCode(
     141,
     "the output's reader went away (a `head` that stopped reading): the command stopped "

@@ -99,10 +99,11 @@ def run(
     Nodes of PIPELINE run in parallel where the graph allows. Naming NODES runs just those;
     --from and --to narrow the selection (together: a slice).
 
-    Exit status: 0 when the run completed, 8 when a node failed, 130 when it was cancelled;
-    then it prints the command that runs what the run left undone. With --json, each event of
-    the run is one line of JSON (and that command goes to stderr). A reader that goes away
-    (| head -1) ends the output, not the run: it runs to its end, with the same exit status.
+    Exit status: 0 when the run completed, 8 when a node failed, 130 when it was cancelled
+    (Ctrl-C, or a kill of any of its nodes, started or not); then it prints the command that
+    runs what the run left undone. With --json, each event of the run is one line of JSON (and
+    that command goes to stderr). A reader that goes away (| head -1) ends the output, not the
+    run: it runs to its end, with the same exit status.
     """
     from nodepipe.services.gc_pause import hold_off_for_command
     from nodepipe.services.runs.service import RunRequest

@@ -12,7 +12,8 @@ from nodepipe.domain.runs import Run
 @dataclass(frozen=True, slots=True)
 class RunSummary:
     """A run with its node runs counted: ``asked`` were planned, ``ran`` started, and how
-    many ended each way (``skipped``: not run because a parent failed)."""
+    many ended each way (``skipped``: not run, because a parent failed or was cancelled, a
+    kill reached it before it started, or the run was stopped)."""
 
     run: Run
     asked: int

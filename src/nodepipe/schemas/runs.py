@@ -133,7 +133,10 @@ class RunSummaryPublic(Schema):
     completed: int
     failed: int
     cancelled: int
-    skipped: int = Field(description="Not run because a parent failed.")
+    skipped: int = Field(
+        description="Not run: a parent failed or was cancelled, a kill reached it before it "
+        "started, or the run was stopped."
+    )
     duration_seconds: float | None = Field(description="Request to end; null while it runs.")
 
 

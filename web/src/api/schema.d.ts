@@ -3305,7 +3305,7 @@ export interface components {
             run: components["schemas"]["RunPublic"];
             /**
              * Skipped
-             * @description Not run because a parent failed.
+             * @description Not run: a parent failed or was cancelled, a kill reached it before it started, or the run was stopped.
              */
             skipped: number;
         };
