@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 import nodepipe
+from nodepipe.cli.fork_client import SWITCH_ENV
 from nodepipe.services.context import open_context
 from nodepipe.services.runs import status as status_module
 from nodepipe.services.runs.service import RunRequest
@@ -30,7 +31,7 @@ from nodepipe.workspace.file_digests import RACY_WINDOW_NS
 from support.other_user import OtherUser
 
 CLI = str(Path(sys.executable).parent / "nodepipe")
-PLAIN = [f"n{i}" for i in range(12)]
+PLAIN = [f"n{i}" for i in range(13)]
 OUTSIDE = ["linked", "pathed", "hardlinked"]
 """Nodes whose check may read files a look at their own folder does not see."""
 
@@ -69,14 +70,17 @@ def code_of(ws: nodepipe.Workspace, tag: str) -> Path:
     return ws.nodes.path(tag) / "code"
 
 
-def states(ws: nodepipe.Workspace) -> dict[str, tuple[str, str]]:
-    """Each node's (state, reasons) as a new ``nodepipe status --json`` process shows them."""
+def states(ws: nodepipe.Workspace, *before: str) -> dict[str, tuple[str, str]]:
+    """Each node's (state, reasons) as a new ``nodepipe status --json`` process shows them
+    (started by ``before``, if any: ``setpriv ...``, then run by itself, not a fork server)."""
+    env = {**os.environ, SWITCH_ENV: "0"} if before else None
     done = subprocess.run(
-        [CLI, "-w", str(ws.root), "status", "p", "--json"],
+        [*before, CLI, "-w", str(ws.root), "status", "p", "--json"],
         capture_output=True,
         text=True,
         check=False,
         timeout=120,
+        env=env,
     )
     assert done.returncode == 0, done.stderr
     nodes = json.loads(done.stdout)["nodes"]
@@ -154,6 +158,28 @@ def test_a_file_added_removed_or_renamed_in_code_shows(ws: nodepipe.Workspace) -
     assert "n2" in kept(ws)
     (code_of(ws, "n2") / "sub" / "deep.py").unlink()  # only the subfolder's listing changes
     assert states(ws)["n2"] == ("completed", "")
+
+
+def test_a_code_folder_made_readable_after_a_check_shows_its_files(
+    ws: nodepipe.Workspace,
+) -> None:
+    """A folder of ``code/`` the check could not list (another user's, a strict umask) has
+    no files in the fingerprint; made readable later (``chmod``, which changes only its own
+    state, not its parent's listing), its files are code: the kept check must not hide them."""
+    unprivileged = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search"]
+    as_user = unprivileged if os.geteuid() == 0 else []  # root reads any folder otherwise
+    sub = code_of(ws, "n12") / "sub"
+    sub.mkdir()
+    (sub / "helper.py").write_text("X = 1\n")
+    sub.chmod(0)
+    try:
+        time.sleep(RACY_WINDOW_NS / 1e9 + 0.5)
+        assert states(ws, *as_user)["n12"] == ("completed", "")  # nothing it can read changed
+        assert "n12" in kept(ws)
+        sub.chmod(0o755)
+        assert states(ws, *as_user)["n12"] == ("stale", "code added: sub/helper.py")
+    finally:
+        sub.chmod(0o755)
 
 
 def test_parameters_pyproject_and_lock_edits_show(ws: nodepipe.Workspace) -> None:

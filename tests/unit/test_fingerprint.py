@@ -215,6 +215,79 @@ def test_a_corrupt_cache_is_ignored_and_rewritten(node: NodeFolder) -> None:
     assert json.loads(cache_of(node).read_text())["format"] == file_digests.CACHE_FORMAT
 
 
+def planted(folder: NodeFolder, params: dict[str, object]) -> dict[str, object]:
+    """The node's hash cache with ``params`` put in place of its parse of params.yaml."""
+    data = json.loads(cache_of(folder).read_text())
+    (key,) = [k for k in data["parsed"] if k.endswith("params.yaml")]
+    data["parsed"][key]["value"] = params
+    return dict(data)
+
+
+def test_a_hash_cache_that_others_could_write_is_not_trusted(
+    node: NodeFolder, tmp_path: Path
+) -> None:
+    """The hash cache keeps parsed parameters and file digests: a file another user could
+    have written (writable by others, or a link to a file elsewhere) is ignored, as the
+    kept checks' files are; the node's own file is trusted."""
+    check(node)
+    forged = json.dumps(planted(node, {"lr": 999, "epochs": 10}))
+    cache_of(node).write_text(forged)
+    assert check(node).params == {"lr": 999, "epochs": 10}  # this user's own: trusted
+    cache_of(node).write_text(forged)
+    cache_of(node).chmod(0o666)
+    assert check(node).params == {"lr": 0.1, "epochs": 10}
+    elsewhere = tmp_path / "elsewhere.json"
+    elsewhere.write_text(forged)
+    cache_of(node).unlink()
+    cache_of(node).symlink_to(elsewhere)
+    assert check(node).params == {"lr": 0.1, "epochs": 10}
+
+
+def test_parses_kept_by_other_parsing_code_are_made_again_and_digests_kept(
+    node: NodeFolder, reads: list[str]
+) -> None:
+    """After an upgrade of nodepipe (its parsing code, Python or PyYAML), the values parsed
+    from params.yaml and the locks are parsed again; the file digests are still trusted."""
+    check(node)
+    data = planted(node, {"lr": 999, "epochs": 10})
+    data["parser"] = [[[1, 2]], "another Python", None]  # written by another version
+    cache_of(node).write_text(json.dumps(data))
+    reads.clear()
+    assert check(node).params == {"lr": 0.1, "epochs": 10}
+    assert reads == []  # no file hashed again
+    data = json.loads(cache_of(node).read_text())
+    assert data["parser"] == file_digests.parser_identity() is not None
+
+
+def test_a_library_node_repointed_without_a_new_lock_is_normalised_again(
+    tmp_path: Path,
+) -> None:
+    """The lock's digest with its library nodes' ids normalised depends on the mapping in
+    pyproject.toml too: a library re-pointed to another node, the lock untouched, gives the
+    digest a check without any cache gives."""
+    nodes = tmp_path / "nodes"
+    library = nodes / "libnode1" / "code" / "features"
+    write(library / "pyproject.toml", '[project]\nname = "features"\nversion = "0.1"\n')
+    write(library / "features.py", "X = 1\n")
+    folder = NodeFolder(nodes / "usernod1")
+    source = '[tool.uv.sources]\nfeatures = { path = "../../libnode1/code/features" }\n'
+    project = '[project]\nname = "n"\nversion = "0"\ndependencies = ["features"]\n' + source
+    write(folder.code / "main.py", "import features\n")
+    write(
+        folder.pyproject, project + '[tool.nodepipe]\nlibrary-nodes = { features = "libnode1" }\n'
+    )
+    lock = (
+        '[[package]]\nname = "features"\nsource = { editable = "../../libnode1/code/features" }\n'
+    )
+    write(folder.lock, "version = 1\n" + lock)
+    check(folder)
+    write(
+        folder.pyproject, project + '[tool.nodepipe]\nlibrary-nodes = { features = "libnode2" }\n'
+    )
+    fresh = fingerprint_node(folder, {}, cache_file=None)
+    assert check(folder).lock_digest == fresh.lock_digest
+
+
 def test_a_cache_inside_the_tree_is_not_part_of_it(node: NodeFolder) -> None:
     inside = node.code / ".hash-cache.json"
     first = fingerprint_node(node, {}, cache_file=inside)
@@ -309,7 +382,11 @@ def test_linked_bundle_code_counts_as_code_and_is_named_in_reasons(tmp_path: Pat
     assert explain(plain, linked) == ["shared code added: lib (features.py)"]
     assert check(folder) == linked  # settled: remembered
     write(lib / "features.py", "A = 22\n")
-    assert explain(linked, check(folder)) == ["shared code changed: lib (features.py)"]
+    changed = check(folder)
+    assert explain(linked, changed) == ["shared code changed: lib (features.py)"]
+    assert check(folder) == changed  # settled: remembered
+    write_links(folder, {"other": lib.name})  # the same lib under another name
+    assert sorted(check(folder).code) == ["main.py", "other::features.py"]
     write_links(folder, {})
     assert explain(linked, check(folder)) == ["shared code removed: lib (features.py)"]
 

@@ -61,12 +61,16 @@ CACHE_DIR = "cache"
 CHECK_MODULES = (
     "nodepipe.domain.params",
     "nodepipe.domain.staleness",
+    "nodepipe.domain.yaml_limits",
+    "nodepipe.workspace.bundle_libs",
     "nodepipe.workspace.check_cache",
     "nodepipe.workspace.check_cache_file",
     "nodepipe.workspace.code_trees",
+    "nodepipe.workspace.conda_project",
     "nodepipe.workspace.external_code",
     "nodepipe.workspace.file_digests",
     "nodepipe.workspace.fingerprint",
+    "nodepipe.workspace.git_revisions",
     "nodepipe.workspace.node_config",
     "nodepipe.workspace.uv_lock",
 )

@@ -20,6 +20,7 @@ Both this file and the kept facts' (``kept_facts``) name the nodepipe code that 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import stat
@@ -220,6 +221,21 @@ def code_identity(modules: Sequence[str]) -> list[list[int]] | None:
             return None
         found.append([state.st_size, state.st_mtime_ns])
     return found
+
+
+def code_digests(modules: Sequence[str]) -> list[str] | None:
+    """The sha256 of each of ``modules``' files, when ``code_identity`` can tell the code
+    running by them (None otherwise, or if one changed while it was read): what only their
+    code decides can outlive an upgrade that left them as they were."""
+    before = code_identity(modules)
+    if before is None:
+        return None
+    try:
+        files = [Path(_file_of(name)) for name in modules]
+        digests = [hashlib.sha256(file.read_bytes()).hexdigest() for file in files]
+    except (OSError, TypeError, ValueError):
+        return None
+    return digests if code_identity(modules) == before else None
 
 
 LOAD_MARGIN_NS = 50_000_000

@@ -82,7 +82,8 @@ class Tree:
     linked: set[str] = field(default_factory=set)
     """Entries reached through a symbolic link: what they hold may lie outside the folder."""
     folders: list[str] = field(default_factory=list)
-    """The folders listed, ``""`` for the root, else ``/``-relative with a trailing ``/``."""
+    """The folders walked, ``""`` for the root, else ``/``-relative with a trailing ``/``: each
+    one listed, and each one found that could not be listed (no permission)."""
 
     def hard_linked(self) -> bool:
         """Whether a file has another name (``st_nlink > 1``): an edit through that name may
@@ -126,7 +127,10 @@ def scan(root: Path, walk: Walk, stop_above: int = 0) -> Tree:
         prefix, directory, ignored = pending.pop()
         try:
             entries = list(os.scandir(directory))
-        except (FileNotFoundError, NotADirectoryError, PermissionError):
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        except PermissionError:  # not listed, but its state is looked at: made readable later
+            tree.folders.append(prefix)  # (a chmod changes its ctime) its files are seen
             continue
         if walk.gitignore and holds_workspace_state(entries):
             continue  # a nodepipe workspace inside external code: its store and runs are not code

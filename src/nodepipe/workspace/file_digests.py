@@ -6,7 +6,12 @@ an unchanged folder only stats files. ``os.utime`` cannot put a ctime back, so a
 same size whose mtime was restored still shows. Files modified less than ``RACY_WINDOW_NS``
 before the check are hashed but not cached, so an edit within the filesystem's timestamp
 granularity is not missed either. The cache file also keeps values parsed from a file
-(``HashCache.parse``: a lock's packages, a node's params) for as long as the file's digest holds.
+(``HashCache.parse``: a lock's packages, a node's params) for as long as the file's digest holds
+and the code that parsed it is the code running (``parser_identity``: the content of
+nodepipe's parsing modules, the interpreter and PyYAML; after an upgrade that changed them the
+digests are kept, the parses made again). The file is read only if it is a regular file of
+this user's that others cannot write (``check_cache_file.read_own``): another user who may
+write into a node folder cannot plant parameters or digests in it.
 
 ``fingerprint_outputs`` hashes a ``data/`` folder: the value children get; ``tree_digests``
 hashes external code, remembering settled files for the process (``workspace.fingerprint``
@@ -20,17 +25,30 @@ import functools
 import hashlib
 import json
 import os
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from nodepipe.domain.staleness import canonical_json, sha256_text
+from nodepipe.workspace.check_cache_file import code_digests, read_own
 from nodepipe.workspace.code_trees import DATA, EXTERNAL, WALK_REPORTERS, Tree, Walk, scan, tell
 from nodepipe.workspace.durable import write_atomic
 
 CACHE_FORMAT = 2
 RACY_WINDOW_NS = 2_000_000_000
+PARSE_MODULES = (
+    "nodepipe.domain.params",
+    "nodepipe.domain.yaml_limits",
+    "nodepipe.workspace.conda_project",
+    "nodepipe.workspace.external_code",
+    "nodepipe.workspace.file_digests",
+    "nodepipe.workspace.fingerprint",
+    "nodepipe.workspace.uv_lock",
+)
+"""The modules whose code decides a value ``HashCache.parse`` keeps (a node's params, a
+lock's packages, a lock with its library nodes normalised)."""
 
 
 def sha256_file(path: Path) -> str:
@@ -52,21 +70,36 @@ class HashCache:
         self.path = path
         self.trees: dict[str, dict[str, list[Any]]] = {}
         self.parsed: dict[str, dict[str, Any]] = {}
+        self.parser: Any = None
+        """The parsing code ``parsed`` was made by (``parser_identity``), as the file says
+        until a parse is asked for: then only this process's code's parses are kept."""
+        self._parser_checked = False
         self.dirty = False
         self.started_ns = time.time_ns()
         if path is not None:
             self._load(path)
 
     def _load(self, path: Path) -> None:
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return
+        data = read_own(path)
         if not isinstance(data, dict) or data.get("format") != CACHE_FORMAT:
             return
         trees, parsed = data.get("trees"), data.get("parsed")
-        self.trees = {k: v for k, v in trees.items() if isinstance(v, dict)} if trees else {}
-        self.parsed = {k: v for k, v in parsed.items() if isinstance(v, dict)} if parsed else {}
+        if isinstance(trees, dict):
+            self.trees = {k: v for k, v in trees.items() if isinstance(v, dict)}
+        if isinstance(parsed, dict):
+            self.parsed = {k: v for k, v in parsed.items() if isinstance(v, dict)}
+        self.parser = data.get("parser")
+
+    def _check_parser(self) -> None:
+        """Drop the parses another parsing code made (an upgrade, another Python or PyYAML):
+        looked at on the first parse asked for, not on a load that only hashes (outputs)."""
+        if self._parser_checked:
+            return
+        self._parser_checked = True
+        current = parser_identity()
+        if current is None or self.parser != current:
+            self.dirty = self.dirty or bool(self.parsed)
+            self.parsed, self.parser = {}, current
 
     def hash_files(
         self, root: Path, files: dict[str, os.stat_result], shared: bool = False
@@ -101,8 +134,10 @@ class HashCache:
         return digests
 
     def parse(self, path: Path, digest: str, parse: Callable[[bytes], Any], kind: str = "") -> Any:
-        """``parse(path bytes)``, remembered for as long as the file's digest stays ``digest``
-        (``kind`` tells several parses of one file apart)."""
+        """``parse(path bytes)``, remembered for as long as ``digest`` stays the same: the
+        file's digest, with whatever else the value depends on joined to it (``kind`` tells
+        several parses of one file apart)."""
+        self._check_parser()
         key = str(path.absolute()) + kind
         cached = self.parsed.get(key)
         if cached is not None and cached.get("sha") == digest:
@@ -116,10 +151,43 @@ class HashCache:
         """Write the cache atomically if it changed; a cache that cannot be written is skipped."""
         if self.path is None or not self.dirty:
             return
-        text = json.dumps({"format": CACHE_FORMAT, "trees": self.trees, "parsed": self.parsed})
+        text = json.dumps(  # each parse is kept with the parsing code that made it
+            {
+                "format": CACHE_FORMAT,
+                "parser": self.parser,
+                "trees": self.trees,
+                "parsed": self.parsed,
+            }
+        )
         with contextlib.suppress(OSError):
             self.path.parent.mkdir(parents=True, exist_ok=True)
             write_atomic(self.path, text, mode=0o644, durable=False)  # rebuilt if lost
+
+
+@functools.cache
+def parser_identity() -> list[Any] | None:
+    """What the values ``HashCache.parse`` keeps depend on besides the files: the content of
+    nodepipe's parsing code (``code_digests``: an upgrade that did not change it keeps the
+    parses), the interpreter (its ``tomllib``) and PyYAML's ``__init__`` (its version); None
+    when that code cannot be told (then no parse is kept across processes). The code of a
+    process does not change under it, so this is looked at once."""
+    code = code_digests(PARSE_MODULES)
+    if code is None:
+        return None
+    return [code, sys.version, _package_digest("yaml")]
+
+
+def _package_digest(name: str) -> str | None:
+    """The sha256 of package ``name``'s ``__init__`` file: the imported one, or the first on
+    ``sys.path`` (read, not imported); None when there is none."""
+    module = sys.modules.get(name)
+    where = getattr(module, "__file__", None) if module is not None else None
+    places = [where] if isinstance(where, str) else []
+    places += [os.path.join(entry or ".", name, "__init__.py") for entry in sys.path]  # noqa: PTH118
+    for place in places:
+        with contextlib.suppress(OSError):
+            return sha256_file(Path(place))
+    return None
 
 
 _KNOWN: dict[tuple[str, int, int, int, int], str] = {}

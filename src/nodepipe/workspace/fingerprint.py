@@ -32,6 +32,7 @@ from nodepipe.domain.staleness import (
     ParentOutput,
     canonical_json,
     make_fingerprint,
+    sha256_text,
 )
 from nodepipe.workspace.bundle_libs import read_links
 from nodepipe.workspace.check_cache import kept_check
@@ -106,7 +107,8 @@ def fingerprint_and_scope(
         )
     revisions = snapshot_revisions(code)
     state = _settled_state(code, (tree, *(t for _, t, _ in libs)), entry, parents, cache_file)
-    settled = None if state is None else (*state, tuple(sorted(revisions.items())))
+    named = tuple((name, str(path)) for name, _, path in libs)  # a lib renamed in links.toml
+    settled = None if state is None else (*state, tuple(sorted(revisions.items())), named)
     outside = libs or tree.linked or revisions or tree.hard_linked()
     inside = None if outside else tree
     known = _SETTLED.get(str(code)) if settled is not None else None
@@ -252,11 +254,14 @@ def _fingerprint_tree(
 def _normalised(
     cache: HashCache, file: Path, digests: Mapping[str, str], libraries: Mapping[str, str]
 ) -> str:
-    """The digest of ``file`` with its library nodes' ids written the same way."""
+    """The digest of ``file`` with its library nodes' ids written the same way: kept for
+    this content of the file and these ``libraries`` (a library re-pointed to another node
+    in the pyproject, with the lock untouched, is normalised again)."""
+    mapping = sha256_text(canonical_json(dict(libraries)))
     return str(
         cache.parse(
             file,
-            digests[file.name],
+            f"{digests[file.name]}+{mapping}",
             lambda raw: hashlib.sha256(normalised_lock(raw, libraries)).hexdigest(),
             "#normalised",
         )

@@ -56,6 +56,8 @@ FACT_MODULES = (
     "nodepipe.execution.run_files",
     "nodepipe.services.envs.inline_metadata",
     "nodepipe.workspace.code_trees",
+    "nodepipe.workspace.external_code",
+    "nodepipe.workspace.file_state",
     "nodepipe.workspace.kept_facts",
     "nodepipe.workspace.node_config",
     "nodepipe.workspace.run_environment",
