@@ -31,7 +31,7 @@ from nodepipe.workspace.file_digests import RACY_WINDOW_NS
 from support.other_user import OtherUser
 
 CLI = str(Path(sys.executable).parent / "nodepipe")
-PLAIN = [f"n{i}" for i in range(13)]
+PLAIN = [f"n{i}" for i in range(14)]
 OUTSIDE = ["linked", "pathed", "hardlinked"]
 """Nodes whose check may read files a look at their own folder does not see."""
 
@@ -180,6 +180,26 @@ def test_a_code_folder_made_readable_after_a_check_shows_its_files(
         assert states(ws, *as_user)["n12"] == ("stale", "code added: sub/helper.py")
     finally:
         sub.chmod(0o755)
+
+
+def test_a_code_folder_that_cannot_be_searched_is_not_kept_and_fails_nothing(
+    ws: nodepipe.Workspace,
+) -> None:
+    """A folder of ``code/`` that may be listed but not entered (``chmod 644``): the folders
+    below it cannot even be looked at, so the check is not kept (each status checks the node
+    in full), and ``status`` says what it can instead of failing."""
+    unprivileged = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search"]
+    as_user = unprivileged if os.geteuid() == 0 else []
+    folder = code_of(ws, "n13") / "pkg"
+    (folder / "inner").mkdir(parents=True)
+    (folder / "inner" / "a.py").write_text("A = 1\n")
+    folder.chmod(0o644)
+    try:
+        time.sleep(RACY_WINDOW_NS / 1e9 + 0.5)
+        for _ in range(2):  # the first one checked it in full, and so does the next
+            assert states(ws, *as_user)["n13"] == ("completed", "")
+    finally:
+        folder.chmod(0o755)
 
 
 def test_parameters_pyproject_and_lock_edits_show(ws: nodepipe.Workspace) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -257,6 +258,38 @@ def test_parses_kept_by_other_parsing_code_are_made_again_and_digests_kept(
     assert reads == []  # no file hashed again
     data = json.loads(cache_of(node).read_text())
     assert data["parser"] == file_digests.parser_identity() is not None
+
+
+def test_a_process_that_cannot_tell_its_parsing_code_neither_keeps_nor_drops_parses(
+    node: NodeFolder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Upgraded under a long-lived process, nodepipe's parsing code cannot be told: the
+    process parses what it needs itself, and leaves the node's kept parses and its cache
+    file as they are (rewriting them at every check would defeat every cache)."""
+    check(node)
+    kept = cache_of(node).read_bytes()
+    monkeypatch.setattr(file_digests, "parser_identity", lambda: None)
+    for _ in range(2):
+        fp._SETTLED.clear()  # checked in full, as a process that never saw the node
+        assert check(node).params == {"lr": 0.1, "epochs": 10}
+    assert cache_of(node).read_bytes() == kept
+
+
+def test_the_pyyaml_identity_passes_over_odd_path_entries_and_never_blocks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Entries of ``sys.path`` that are not folder names are passed over, as imports do, and a
+    FIFO where a package's ``__init__.py`` would be is not opened (it would block)."""
+    package = tmp_path / "nopkg"
+    package.mkdir()
+    os.mkfifo(package / "__init__.py")
+    monkeypatch.setattr(sys, "path", [b"/bytes", 3, str(tmp_path), ""])
+    assert file_digests._package_digest("nopkg") is None
+    (tmp_path / "realpkg").mkdir()
+    (tmp_path / "realpkg" / "__init__.py").write_text("X = 1\n")
+    assert file_digests._package_digest("realpkg") == sha256_file(
+        tmp_path / "realpkg" / "__init__.py"
+    )
 
 
 def test_a_library_node_repointed_without_a_new_lock_is_normalised_again(

@@ -59,6 +59,8 @@ from nodepipe.workspace.node_folder import LINKS_FILE, NodeFolder
 CACHE_FORMAT = 2
 CACHE_DIR = "cache"
 CHECK_MODULES = (
+    "nodepipe.domain.environments",
+    "nodepipe.domain.ids",
     "nodepipe.domain.params",
     "nodepipe.domain.staleness",
     "nodepipe.domain.yaml_limits",
@@ -72,6 +74,8 @@ CHECK_MODULES = (
     "nodepipe.workspace.fingerprint",
     "nodepipe.workspace.git_revisions",
     "nodepipe.workspace.node_config",
+    "nodepipe.workspace.node_folder",
+    "nodepipe.workspace.self_links",
     "nodepipe.workspace.uv_lock",
 )
 """The modules whose code decides what a check gives (all imported by then)."""
@@ -219,16 +223,19 @@ class CheckCache:
         if base != self._nodes + node_id:
             return
         settled = began_ns - RACY_WINDOW_NS
-        if _key(f"{base}/{LINKS_FILE}") != _ABSENT:
-            return  # linked libs: never kept (they are read from outside)
-        states: list[Any] = [f"/{LINKS_FILE}", *_GONE]
         paths = [f"/code/{folder_}".rstrip("/") for folder_ in tree.folders]
         paths += [f"/code/{relative}" for relative in tree.files]
-        for relative in paths:
-            key = _key(base + relative)
-            if not key or key[1] >= settled or key[2] >= settled:
-                return  # gone, or changed too recently to vouch for
-            states += [relative, *key]
+        states: list[Any] = [f"/{LINKS_FILE}", *_GONE]
+        try:
+            if _key(f"{base}/{LINKS_FILE}") != _ABSENT:
+                return  # linked libs: never kept (they are read from outside)
+            for relative in paths:
+                key = _key(base + relative)
+                if not key or key[1] >= settled or key[2] >= settled:
+                    return  # gone, or changed too recently to vouch for
+                states += [relative, *key]
+        except OSError:  # a folder that cannot be looked at (not searchable): nothing kept
+            return
         config, fingerprint = result
         with self._lock:
             self._loaded()[node_id] = [states, config, fingerprint_list(fingerprint)]

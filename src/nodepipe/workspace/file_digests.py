@@ -29,6 +29,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from stat import S_ISREG
 from typing import Any
 
 from nodepipe.domain.staleness import canonical_json, sha256_text
@@ -39,7 +40,9 @@ from nodepipe.workspace.durable import write_atomic
 CACHE_FORMAT = 2
 RACY_WINDOW_NS = 2_000_000_000
 PARSE_MODULES = (
+    "nodepipe.domain.environments",
     "nodepipe.domain.params",
+    "nodepipe.domain.staleness",
     "nodepipe.domain.yaml_limits",
     "nodepipe.workspace.conda_project",
     "nodepipe.workspace.external_code",
@@ -74,6 +77,9 @@ class HashCache:
         """The parsing code ``parsed`` was made by (``parser_identity``), as the file says
         until a parse is asked for: then only this process's code's parses are kept."""
         self._parser_checked = False
+        self._keeps_parses = True
+        """False in a process that cannot tell its parsing code: it neither uses nor drops
+        the kept parses, and keeps none of its own."""
         self.dirty = False
         self.started_ns = time.time_ns()
         if path is not None:
@@ -97,7 +103,9 @@ class HashCache:
             return
         self._parser_checked = True
         current = parser_identity()
-        if current is None or self.parser != current:
+        if current is None:  # upgraded under this process: what it parses is not kept
+            self._keeps_parses = False
+        elif self.parser != current:
             self.dirty = self.dirty or bool(self.parsed)
             self.parsed, self.parser = {}, current
 
@@ -138,9 +146,11 @@ class HashCache:
         file's digest, with whatever else the value depends on joined to it (``kind`` tells
         several parses of one file apart)."""
         self._check_parser()
+        if not self._keeps_parses:
+            return parse(path.read_bytes())
         key = str(path.absolute()) + kind
         cached = self.parsed.get(key)
-        if cached is not None and cached.get("sha") == digest:
+        if cached is not None and cached.get("sha") == digest and "value" in cached:
             return cached["value"]
         value = parse(path.read_bytes())
         self.parsed[key] = {"sha": digest, "value": value}
@@ -178,15 +188,20 @@ def parser_identity() -> list[Any] | None:
 
 
 def _package_digest(name: str) -> str | None:
-    """The sha256 of package ``name``'s ``__init__`` file: the imported one, or the first on
-    ``sys.path`` (read, not imported); None when there is none."""
+    """The sha256 of package ``name``'s ``__init__`` file: the imported one, or the first
+    regular file of that name on ``sys.path`` (read, not imported: what an import would find
+    first); None when there is none."""
     module = sys.modules.get(name)
     where = getattr(module, "__file__", None) if module is not None else None
-    places = [where] if isinstance(where, str) else []
-    places += [os.path.join(entry or ".", name, "__init__.py") for entry in sys.path]  # noqa: PTH118
+    if isinstance(where, str):
+        places = [where]
+    else:  # entries that are not folder names (bytes, a zip file) are passed over, as imports do
+        folders = [entry for entry in sys.path if isinstance(entry, str)]
+        places = [os.path.join(entry or ".", name, "__init__.py") for entry in folders]  # noqa: PTH118
     for place in places:
-        with contextlib.suppress(OSError):
-            return sha256_file(Path(place))
+        with contextlib.suppress(OSError, ValueError):
+            if S_ISREG(os.stat(place).st_mode):  # noqa: PTH116 (not a FIFO: never blocks)
+                return sha256_file(Path(place))
     return None
 
 
