@@ -6,6 +6,7 @@ and an edge changed from the CLI each show in the very next GET. Real server, re
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -147,6 +148,21 @@ def test_an_edit_behind_a_symbolic_link_in_code_shows_in_the_next_view(
     (outside / "util.py").write_text("X = 22\n")  # inotify does not see this folder
     state, reason = view(live)["load"]
     assert state == "stale" and "helpers/util.py" in reason
+
+
+def test_an_edit_in_a_code_folder_that_is_itself_a_symbolic_link_shows_in_the_next_view(
+    ran: nodepipe.Workspace, live: LiveServer, tmp_path: Path
+) -> None:
+    """``code/`` moved elsewhere and linked back in place: its files lie where the watch of
+    ``nodes/`` is not told of their edits, so the node is checked at every view."""
+    code = ran.nodes.path("load") / "code"
+    moved = tmp_path / "load-code"
+    shutil.move(code, moved)
+    code.symlink_to(moved, target_is_directory=True)
+    assert view(live)["load"][0] == "completed"
+    assert view(live)["load"][0] == "completed"
+    (moved / "main.py").write_text("print('edited where it lies')\n")
+    assert view(live)["load"] == ("stale", "code changed: main.py")
 
 
 def test_an_edit_through_another_hard_link_of_a_code_file_shows_in_every_view_and_run(

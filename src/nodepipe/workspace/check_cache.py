@@ -167,12 +167,17 @@ class CheckCache:
         with other parents' outputs (they ran since) is kept again with these, so the next
         process does not compute its digest again (9,900 digests a ``status`` of 10,000 nodes
         after their first run)."""
-        entry = self._loaded().get(node_id)
-        if not isinstance(entry, list) or len(entry) != 3:
-            return None
+        with self._lock:  # the entry and its settings from one table: ``save`` renumbers it
+            entry = self._loaded().get(node_id)
+            if not isinstance(entry, list) or len(entry) != 3:
+                return None
+            states, kept = entry[0], entry[2]
+            try:
+                config = self._config(entry[1])
+            except (TypeError, ValueError, KeyError, IndexError, AttributeError):
+                return None
         base = self._nodes + node_id
         try:
-            states = entry[0]
             if not isinstance(states, list) or not states or len(states) % _STRIDE:
                 return None  # a file edited by hand: an entry that vouches for nothing
             for at in range(0, len(states), _STRIDE):
@@ -191,8 +196,7 @@ class CheckCache:
                     or found.st_mode != states[at + 6]
                 ):
                     return None
-            config = self._config(entry[1])
-            fingerprint, as_kept = kept_fingerprint(entry[2], parents)
+            fingerprint, as_kept = kept_fingerprint(kept, parents)
         except (TypeError, ValueError, KeyError, IndexError, AttributeError, OSError):
             return None
         if not as_kept:  # the parents' outputs changed (they ran): kept with the new ones

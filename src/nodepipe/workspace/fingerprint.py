@@ -109,7 +109,7 @@ def fingerprint_and_scope(
     state = _settled_state(code, (tree, *(t for _, t, _ in libs)), entry, parents, cache_file)
     named = tuple((name, str(path)) for name, _, path in libs)  # a lib renamed in links.toml
     settled = None if state is None else (*state, tuple(sorted(revisions.items())), named)
-    outside = libs or tree.linked or revisions or tree.hard_linked()
+    outside = libs or tree.linked or revisions or tree.hard_linked() or _reached_by_link(folder)
     inside = None if outside else tree
     known = _SETTLED.get(str(code)) if settled is not None else None
     if known is not None and known[0] == settled:
@@ -165,6 +165,12 @@ def _same_packages(one: NodeFingerprint, other: NodeFingerprint) -> bool:
         and one.conda_packages == other.conda_packages
         and one.revisions == other.revisions
     )
+
+
+def _reached_by_link(folder: NodeFolder) -> bool:
+    """Whether the node's folder or its ``code/`` is a symbolic link: its files then lie
+    elsewhere, where a watch of the node folders is not told of their edits."""
+    return folder.code.is_symlink() or folder.path.is_symlink()
 
 
 _SETTLED: dict[str, tuple[tuple[Any, ...], NodeFingerprint]] = {}

@@ -10,8 +10,9 @@ What may be kept, and for how long:
   (``disarm``): a change it could not see is never vouched for;
 - only a check whose every file lies inside the node's ``code/`` (``inside``): a node with
   linked libs, external code (a shared checkout, a path package, a library node), a symbolic
-  link, a file with another hard link (``st_nlink > 1``: an edit through its other name is not
-  told to a watch of ``nodes/``) or a snapshot clone is checked again at every view;
+  link (also ``code/`` or the node's folder itself being one), a file with another hard link
+  (``st_nlink > 1``: an edit through its other name is not told to a watch of ``nodes/``) or
+  a snapshot clone is checked again at every view;
 - only for the inputs it was computed with (``key``: the entry point and the parents' outputs
   by slot, read from the store at each view): a run or an edge change elsewhere shows at once;
 - a check that started before a change of its node was told is not kept (the version it
@@ -20,8 +21,10 @@ What may be kept, and for how long:
   file it creates and waits to see; inotify tells events in order, so every change written
   before the view began has then been told): an edit saved just before a request shows in
   its answer, not only after the watcher's debounce;
-- at most ``TRUST_SECONDS``: inotify drops events when its queue overflows, and watchfiles
-  does not say so, so every node is checked again at least that often.
+- at most ``TRUST_SECONDS``: inotify drops events when its queue overflows, a folder made
+  once the user's watch limit is reached is not watched, and a hard link made after a
+  node's check tells no watch of ``nodes/`` (its file's link count changes, not a folder);
+  watchfiles says none of this, so every node is checked again at least that often.
 The store's own state (stored states, runs) is never kept here: each view reads it.
 
 ``generation`` counts what may change a check (arming, disarming, a node's change told), and
