@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +17,7 @@ import nodepipe
 from integration.conftest import CliRunner
 from nodepipe.services.runs.service import RunRequest
 from nodepipe.workspace.objects import ObjectStore
+from support.waiting import wait_for
 from support.worlds import CHAIN, build_pipeline
 
 BIG = 300_000
@@ -30,6 +32,40 @@ def ran(ws: nodepipe.Workspace, **request: list[str]) -> str:
     assert result.run_id is not None and result.finished is not None
     assert result.finished.failed == 0
     return result.run_id
+
+
+WAITS = """\
+import pathlib, sys, time
+gate = pathlib.Path(sys.argv[0]).with_name("gate")
+pathlib.Path(sys.argv[0]).with_name("started").touch()
+while not gate.exists():
+    time.sleep(0.05)
+"""
+
+
+def test_a_collection_during_a_run_leaves_what_the_run_may_not_have_named_yet(
+    chain: nodepipe.Workspace, cli: CliRunner
+) -> None:
+    """A run stores what a node starts with before the store names it (a batch later): while
+    a run is going on, nothing written since it began is collected, whatever ``--grace``."""
+    code = chain.nodes.path("load") / "code"
+    (code / "main.py").write_text(WAITS)
+    worker = threading.Thread(target=lambda: chain.runs.run(RunRequest("baseline", only=["load"])))
+    worker.start()
+    objects = ObjectStore(chain.context.layout.objects_dir)
+    try:
+        wait_for(lambda: (code / "started").exists(), "the node to start")
+        digest, _ = objects.put_bytes(b"recorded, not named yet")  # as a launch records it
+        collected = cli("doctor", "--objects", "--collect", "--grace", "0", "--json")
+        assert collected.code == 0, collected.stderr
+        assert collected.json()["too_recent"] >= 1
+        assert objects.has(digest)
+    finally:
+        (code / "gate").touch()
+        worker.join(60)
+    collected = cli("doctor", "--objects", "--collect", "--grace", "0", "--json")
+    assert collected.code == 0, collected.stderr
+    assert not objects.has(digest)  # no run going on: what no record names goes
 
 
 def test_doctor_reports_the_object_store_and_collects_what_no_run_names(

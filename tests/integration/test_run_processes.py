@@ -146,6 +146,58 @@ def test_killed_orchestrator_leaves_nothing_running(sleeping_load: nodepipe.Work
     assert run.status.value == "interrupted"
 
 
+GATED = """\
+import os, pathlib, sys, time
+import nodepipe_node as node
+(node.data_dir() / "part1.txt").write_text("first half")
+pathlib.Path(os.environ["NODEPIPE_REPORTS_DIR"], "pids").write_text(str(os.getpid()))
+gate = pathlib.Path(sys.argv[0]).with_name("gate")
+while not gate.exists():
+    time.sleep(0.05)
+(node.data_dir() / "part2.txt").write_text("second half")
+"""
+RECOVER = "import sys, nodepipe; print(len(nodepipe.open(sys.argv[1]).runs.recover()))"
+
+
+def test_a_command_in_another_pid_namespace_leaves_a_live_run_alone(
+    chain: nodepipe.Workspace,
+) -> None:
+    """A command run where the orchestrator's pid names another process or none (a container
+    sharing the workspace and the host's name, ``--network host``) cannot tell whether the
+    run lives: it must neither settle it nor touch what its node is writing."""
+    code = chain.nodes.path("load") / "code"
+    (code / "main.py").write_text(GATED)
+    results: list[RunResult] = []
+    worker = threading.Thread(
+        target=lambda: results.append(chain.runs.run(RunRequest("baseline", only=["load"])))
+    )
+    worker.start()
+    try:
+        pids_in(chain.nodes.path("load") / "reports" / "pids")
+        wait_for(lambda: chain.nodes.get("load").state is NodeState.RUNNING, "load running", 10)
+        namespaced = ["unshare", "--pid", "--fork", "--mount-proc"]
+        if os.geteuid() != 0:
+            namespaced[1:1] = ["--user", "--map-root-user"]
+        other = subprocess.run(
+            [*namespaced, sys.executable, "-c", RECOVER, str(chain.root)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert other.returncode == 0, other.stderr
+        assert other.stdout.strip() == "0"  # nothing settled
+        staged = list((chain.nodes.path("load") / ".staging").glob("*/part1.txt"))
+        assert [path.read_text() for path in staged] == ["first half"]
+    finally:
+        (code / "gate").touch()
+        worker.join(60)
+    (result,) = results
+    assert result.finished is not None and result.finished.status == "completed"
+    data = chain.nodes.path("load") / "data"
+    assert sorted(path.name for path in data.iterdir()) == ["part1.txt", "part2.txt"]
+
+
 def test_two_runs_at_once_never_run_a_node_twice(chain: nodepipe.Workspace) -> None:
     slow = "import time, nodepipe_node as n\ntime.sleep(1)\n(n.data_dir() / 'x').write_text('1')\n"
     for tag in ("load", "clean", "plot"):

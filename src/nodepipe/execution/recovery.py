@@ -1,14 +1,19 @@
 """Crash recovery: runs whose nodepipe process died are marked interrupted, orphans killed.
 
-A run records the pid, host and start time of the process that orchestrates it. When that
+A run records the pid, host and start time of the process that orchestrates it; the start time
+also names the boot and the PID namespace the pid belongs to (``this_process``). When that
 process is gone (on this host), any node process group still alive is killed, output swaps it
 left are rolled forward or back (``workspace.output_swap``), and its queued and running node
-runs fail as interrupted.
+runs fail as interrupted. Only a process of the same boot and PID namespace can tell: a command
+in a container sharing the workspace and the host's name (``--network host``), or on another
+machine of that name, sees other processes under those pids, and leaves the run alone.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
+import hashlib
 import os
 import signal
 from datetime import UTC, datetime
@@ -63,15 +68,38 @@ def this_host() -> str:
 
 
 def this_process() -> tuple[int, str, str]:
-    """(pid, host, start time) identifying the current process across pid reuse."""
+    """(pid, host, start time) identifying the current process across pid reuse; the start
+    time is ``ticks/where``: ``where`` names this boot and PID namespace (``pid_space``)."""
     pid = os.getpid()
-    return pid, this_host(), process_start_time(pid) or ""
+    return pid, this_host(), f"{process_start_time(pid) or ''}/{pid_space()}"
+
+
+@functools.cache
+def pid_space() -> str:
+    """This boot of this machine and this process's PID namespace, in 12 characters: a pid
+    recorded elsewhere names another process here. Empty when it cannot be told."""
+    try:
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+        namespace = os.stat("/proc/self/ns/pid").st_ino  # noqa: PTH116
+    except OSError:
+        return ""
+    return hashlib.sha256(f"{boot}:{namespace}".encode()).hexdigest()[:12]
+
+
+def still_running(pid: int, started: str) -> bool:
+    """Whether the process recorded as ``pid`` started at ``started`` (``this_process``) may
+    still run: True when it was recorded in another boot or PID namespace, where this one
+    cannot look (its own will); a start time without one is from an older nodepipe."""
+    ticks, marked, where = started.partition("/")
+    if marked and (not where or where != pid_space()):
+        return True
+    return process_start_time(pid) == ticks
 
 
 def orchestrator_alive(run: Run) -> bool:
     if run.orchestrator_host != this_host():
         return True  # cannot tell from here; the host that runs it will recover it
-    return process_start_time(run.orchestrator_pid) == run.orchestrator_started
+    return still_running(run.orchestrator_pid, run.orchestrator_started)
 
 
 def processes_of_run(run_id: str) -> list[int]:
@@ -96,7 +124,7 @@ def processes_of_run(run_id: str) -> list[int]:
 
 def kill_orphans(run: Run) -> None:
     """SIGKILL every process (and its group) left running by a dead run on this host."""
-    if run.orchestrator_host != this_host():
+    if orchestrator_alive(run):  # another host's or namespace's, or not dead after all
         return
     own_group = os.getpgid(0)
     for pid in processes_of_run(run.id):

@@ -6,24 +6,32 @@ manifests name. What no record names any more (the runs of a removed node, of a 
 pipeline) is unreferenced. ``keep`` also prunes: each node keeps the environments of its
 newest ``keep`` node runs; older ones are marked pruned in the store (the run and its state
 stay; `env restore`/`node restore` of them say the environment was pruned) and their contents
-become unreferenced. Only contents older than ``grace`` seconds are collected, so a run
-recording right now loses nothing; the store is pruned in one transaction before anything is
-removed, so a collection killed at any moment never removes what a kept record names.
+become unreferenced. Only contents older than ``grace`` seconds are collected, and none
+written or touched since the oldest run still running began (less ``LIVE_MARGIN_SECONDS``):
+a run records what it starts with before the store names it (a batch later), so a run
+recording right now loses nothing, whatever the grace. The store is pruned in one transaction
+before anything is removed, so a collection killed at any moment never removes what a kept
+record names.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import time
 from dataclasses import dataclass
 
 from nodepipe.domain.errors import InvalidInputError, NodepipeError
+from nodepipe.domain.runs import RunStatus
 from nodepipe.services.context import WorkspaceContext
 from nodepipe.workspace.crash_points import crash_point
 from nodepipe.workspace.object_collect import collect, settle_leftovers, survey
 from nodepipe.workspace.objects import ObjectStore
 
 DEFAULT_GRACE_SECONDS = 3600.0
+LIVE_MARGIN_SECONDS = 60.0
+"""Contents touched this long before a live run began are left too: a process touches a
+content again only once a second (``objects``), and a run records before its claim's clock."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +51,14 @@ class ObjectsReport:
     collected: bool
 
 
+def _oldest_live_run(context: WorkspaceContext) -> float:
+    """When the oldest run the store calls running began (its contents may not be named
+    yet); infinity when none runs."""
+    with context.store.light_read() as session:
+        live = session.runs_with_status(RunStatus.RUNNING)
+    return min((run.created_at.timestamp() for run in live), default=math.inf)
+
+
 def examine_objects(
     context: WorkspaceContext,
     keep: int | None = None,
@@ -56,7 +72,7 @@ def examine_objects(
     if keep is not None and keep < 1:
         raise InvalidInputError("--keep is at least 1: the newest run of each node is kept")
     objects = ObjectStore(context.layout.objects_dir)
-    older_than = time.time() - grace
+    older_than = min(time.time() - grace, _oldest_live_run(context) - LIVE_MARGIN_SECONDS)
     if collect_now:
         settle_leftovers(objects.root, older_than)
     with context.store.write() if collect_now else context.store.read() as session:

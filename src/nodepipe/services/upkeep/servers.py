@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from nodepipe.domain.passwords import hash_password
-from nodepipe.execution.recovery import process_start_time, this_process
+from nodepipe.execution.recovery import still_running, this_process
 from nodepipe.services.context import WorkspaceContext
 from nodepipe.workspace import server_config
 from nodepipe.workspace.server_files import (
@@ -85,4 +85,4 @@ def _live_servers() -> list[ServerInfo]:
 def _alive(info: ServerInfo) -> bool:
     if info.host != socket.gethostname():
         return True  # another machine's server (a shared home): it is not ours to judge
-    return process_start_time(info.pid) == info.process_started
+    return still_running(info.pid, info.process_started)
