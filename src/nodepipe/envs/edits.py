@@ -10,10 +10,17 @@ once; if the process dies, the next nodepipe command finds the operation abandon
 back (``recover_edit``). Paths the edit creates (a snapshot's folder) are named beforehand and
 removed on the way back; folders it moves aside (a snapshot being replaced) are put back. On
 success the edited files are flushed before the operation ends.
+
+Between a killed edit and the next command, the user may have edited those files by hand (a
+power cut, then the editor first): what the next command finds there may be theirs, not the
+edit's. So recovering keeps each file it replaces that differs from the saved copy beside it
+(``pyproject.toml.found-<digest>``: in ``code/``, where the node's check names it), and
+nothing is lost whoever wrote it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from collections.abc import Iterator, Sequence
@@ -25,6 +32,8 @@ from nodepipe.workspace.crash_points import crash_point
 from nodepipe.workspace.durable import fsync_dir, fsync_file, write_atomic
 
 PROJECT_FILES = ("pyproject.toml", "uv.lock", ".python-version", "conda.lock")
+FOUND_SUFFIX = ".found"
+"""Recovering a killed edit keeps what it found in a file it replaces as ``NAME.found-DIGEST``."""
 EDIT_KIND = "environment-edit"
 _MANIFEST = "saved.json"
 
@@ -48,14 +57,15 @@ class ProjectBackup:
         manifest = {"code_dir": str(code_dir), "present": present}
         write_atomic(target / _MANIFEST, json.dumps(manifest))
 
-    def restore(self) -> None:
+    def restore(self, keep_found: bool = False) -> None:
         """Put back every completely saved project (a project saved only in part was not yet
-        edited: its manifest is missing)."""
+        edited: its manifest is missing). ``keep_found``: each file replaced that differs
+        from its saved copy is kept beside it first (``FOUND_SUFFIX``)."""
         for saved in sorted(self.folder.iterdir()) if self.folder.is_dir() else ():
             manifest = _manifest(saved / _MANIFEST)
             if manifest is not None:
                 code_dir, present = manifest
-                _put_back(saved, code_dir, present)
+                _put_back(saved, code_dir, present, keep_found)
 
 
 @contextmanager
@@ -93,17 +103,25 @@ def all_or_nothing(
 
 
 def recover_edit(operation: journal.Operation) -> None:
-    """Undo the edit of an abandoned operation (its process died before it ended)."""
-    ProjectBackup(operation.folder / "projects").restore()
+    """Undo the edit of an abandoned operation (its process died before it ended), keeping
+    what is found in the files it replaces (it may be the user's, written since)."""
+    ProjectBackup(operation.folder / "projects").restore(keep_found=True)
     _put_back_moved([(Path(a), Path(b)) for a, b in operation.intent.get("moved", [])])
     _remove_created([Path(p) for p in operation.intent.get("creates", [])])
 
 
-def _put_back(saved: Path, code_dir: Path, present: list[str]) -> None:
+def _put_back(saved: Path, code_dir: Path, present: list[str], keep_found: bool) -> None:
+    """The saved files back in ``code_dir`` (those it had not, removed); with ``keep_found``,
+    each file there that is not as saved is first kept beside it, named by its content (a
+    recovery killed and done again keeps it once)."""
     for name in PROJECT_FILES:
         path = code_dir / name
-        if name in present:
-            write_atomic(path, (saved / name).read_bytes())
+        before = (saved / name).read_bytes() if name in present else None
+        if keep_found and path.is_file() and (now := path.read_bytes()) != before:
+            kept = f"{name}{FOUND_SUFFIX}-{hashlib.sha256(now).hexdigest()[:8]}"
+            write_atomic(path.with_name(kept), now)
+        if before is not None:
+            write_atomic(path, before)
         elif path.exists():
             path.unlink()
     fsync_dir(code_dir)
