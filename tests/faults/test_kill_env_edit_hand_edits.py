@@ -1,6 +1,7 @@
 """A killed environment edit is undone by the next command, which must not lose what the user
 wrote into those files meanwhile (a power cut, then the editor first): the next command puts
-back the files as they were before the edit and keeps what it found in them beside them."""
+back the files as they were before the edit and keeps what it found in them beside the node's
+``code/`` (not in it: the node is as it was)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 
 import nodepipe
 from faults.test_kill_anywhere import next_command, start, uv_offline
-from nodepipe.envs.edits import FOUND_SUFFIX
+from nodepipe.envs.edits import UNDONE_EDITS
 from support.wheels import toy_index
 
 
@@ -44,8 +45,13 @@ def test_a_hand_edit_after_a_killed_env_edit_is_kept_when_the_edit_is_undone(
     next_command(lab, offline)
 
     assert (code / "pyproject.toml").read_bytes() == before  # the edit undone, all of it
-    found = [p for p in code.iterdir() if p.name.startswith(f"pyproject.toml{FOUND_SUFFIX}-")]
+    undone = code.parent / UNDONE_EDITS
+    found = [p for p in undone.iterdir() if p.name.startswith("code-pyproject.toml.")]
     assert [p.read_text() for p in found] == [mine]  # and what the user wrote, kept
-    kept = sorted(p.name for p in code.iterdir() if FOUND_SUFFIX in p.name)
+    assert not [p for p in code.iterdir() if "pyproject.toml." in p.name]  # not in code/
+    kept = sorted(p.name for p in undone.iterdir())
     next_command(lab, offline)  # nothing left to undo: nothing kept twice
-    assert sorted(p.name for p in code.iterdir() if FOUND_SUFFIX in p.name) == kept
+    assert sorted(p.name for p in undone.iterdir()) == kept
+    statuses = nodepipe.open(lab).runs.status("base").nodes.values()
+    reasons = [reason for status in statuses for reason in status.own_reasons]
+    assert not [reason for reason in reasons if "pyproject.toml." in reason]  # not code

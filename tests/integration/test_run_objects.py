@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +17,8 @@ import pytest
 
 import nodepipe
 from integration.conftest import CliRunner
+from integration.test_run_processes import recorded_elsewhere
+from nodepipe.execution.recovery import pid_space
 from nodepipe.services.runs.service import RunRequest
 from nodepipe.workspace.objects import ObjectStore
 from support.waiting import wait_for
@@ -66,6 +70,23 @@ def test_a_collection_during_a_run_leaves_what_the_run_may_not_have_named_yet(
     collected = cli("doctor", "--objects", "--collect", "--grace", "0", "--json")
     assert collected.code == 0, collected.stderr
     assert not objects.has(digest)  # no run going on: what no record names goes
+
+
+def test_a_run_whose_process_died_is_settled_before_a_collection_and_holds_nothing_back(
+    chain: nodepipe.Workspace, cli: CliRunner
+) -> None:
+    """A run the store still calls running, whose process is gone, does not keep a collection
+    from what was written since it began: the collection settles it first."""
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    run_id = recorded_elsewhere(chain, gone.pid, pid_space())  # this machine, boot, namespace
+    objects = ObjectStore(chain.context.layout.objects_dir)
+    digest, _ = objects.put_bytes(b"named by no run")
+    collected = cli("doctor", "--objects", "--collect", "--grace", "0", "--json")
+    assert collected.code == 0, collected.stderr
+    assert not objects.has(digest)
+    (run,) = [r for r in chain.runs.history("baseline") if r.id == run_id]
+    assert run.status.value == "interrupted"
 
 
 def test_doctor_reports_the_object_store_and_collects_what_no_run_names(

@@ -17,8 +17,11 @@ import pytest
 import nodepipe
 from nodepipe import NodeState
 from nodepipe.domain.runs import NodeRunState, RunStatus
+from nodepipe.execution.recovery import pid_space, this_host
 from nodepipe.execution.task import NodeTask
 from nodepipe.services.runs.service import RunRequest, RunResult
+from nodepipe.store.schema import node_runs, runs
+from nodepipe.store.store import Store
 from support.waiting import wait_for
 from support.worlds import NodeSpec, build_pipeline
 
@@ -196,6 +199,56 @@ def test_a_command_in_another_pid_namespace_leaves_a_live_run_alone(
     assert result.finished is not None and result.finished.status == "completed"
     data = chain.nodes.path("load") / "data"
     assert sorted(path.name for path in data.iterdir()) == ["part1.txt", "part2.txt"]
+
+
+def recorded_elsewhere(ws: nodepipe.Workspace, pid: int, space: str) -> str:
+    """A run of ``load`` that the store calls running, orchestrated by ``pid`` recorded in
+    ``space`` (``recovery.pid_space``'s form) on this host: its id."""
+    (ws.nodes.path("load") / "code" / "main.py").write_text(QUICK)
+    run_id = ws.runs.run(RunRequest("baseline", only=["load"], force=True)).run_id
+    assert run_id is not None
+    store = Store.open(f"sqlite:///{ws.root / '.nodepipe' / 'store.sqlite'}")
+    try:
+        with store.engine.begin() as connection:
+            where = runs.c.id == run_id
+            place = f"{this_host()}/{space}"
+            connection.execute(
+                runs.update().where(where).values(status="running", orchestrator_pid=pid)
+            )
+            connection.execute(runs.update().where(where).values(orchestrator_host=place))
+            connection.execute(
+                node_runs.update().where(node_runs.c.run_id == run_id).values(state="running")
+            )
+    finally:
+        store.close()
+    return run_id
+
+
+def test_a_run_of_an_earlier_boot_is_settled_and_one_of_another_namespace_is_not(
+    chain: nodepipe.Workspace,
+) -> None:
+    """A pid recorded before this machine last started names nothing of that run: the run is
+    settled. One recorded in another PID namespace of this boot may live: it is left alone,
+    and ``kill`` signals no process that merely has its pid here."""
+    mine = pid_space()
+    booted_before = mine[:4] + ("0000" if mine[4:8] != "0000" else "1111") + mine[8:]
+    earlier = recorded_elsewhere(chain, os.getpid(), booted_before)
+    chain.runs.recover()
+    (run,) = [r for r in chain.runs.history("baseline") if r.id == earlier]
+    assert run.status.value == "interrupted"
+
+    bystander = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        namespace = mine[:8] + ("0000" if mine[8:] != "0000" else "1111")
+        other = recorded_elsewhere(chain, bystander.pid, namespace)
+        chain.runs.recover()
+        (run,) = [r for r in chain.runs.history("baseline") if r.id == other]
+        assert run.status.value == "running"
+        chain.runs.kill(["load"])
+        assert bystander.poll() is None  # no SIGUSR1 for a process that is not the run's
+    finally:
+        bystander.kill()
+        bystander.wait()
 
 
 def test_two_runs_at_once_never_run_a_node_twice(chain: nodepipe.Workspace) -> None:

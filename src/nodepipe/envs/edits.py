@@ -13,9 +13,9 @@ success the edited files are flushed before the operation ends.
 
 Between a killed edit and the next command, the user may have edited those files by hand (a
 power cut, then the editor first): what the next command finds there may be theirs, not the
-edit's. So recovering keeps each file it replaces that differs from the saved copy beside it
-(``pyproject.toml.found-<digest>``: in ``code/``, where the node's check names it), and
-nothing is lost whoever wrote it.
+edit's. So recovering keeps each file it replaces that differs from the saved copy, with its
+permissions, beside the project's folder (``<node>/undone-edits/code-pyproject.toml.<digest>``:
+outside ``code/``, so the node is not changed by it), and nothing is lost whoever wrote it.
 """
 
 from __future__ import annotations
@@ -32,8 +32,8 @@ from nodepipe.workspace.crash_points import crash_point
 from nodepipe.workspace.durable import fsync_dir, fsync_file, write_atomic
 
 PROJECT_FILES = ("pyproject.toml", "uv.lock", ".python-version", "conda.lock")
-FOUND_SUFFIX = ".found"
-"""Recovering a killed edit keeps what it found in a file it replaces as ``NAME.found-DIGEST``."""
+UNDONE_EDITS = "undone-edits"
+"""Beside a project's folder: what recovering a killed edit found in the files it put back."""
 EDIT_KIND = "environment-edit"
 _MANIFEST = "saved.json"
 
@@ -118,13 +118,24 @@ def _put_back(saved: Path, code_dir: Path, present: list[str], keep_found: bool)
         path = code_dir / name
         before = (saved / name).read_bytes() if name in present else None
         if keep_found and path.is_file() and (now := path.read_bytes()) != before:
-            kept = f"{name}{FOUND_SUFFIX}-{hashlib.sha256(now).hexdigest()[:8]}"
-            write_atomic(path.with_name(kept), now)
+            _keep_found(code_dir, name, now, path.stat().st_mode & 0o7777)
         if before is not None:
             write_atomic(path, before)
         elif path.exists():
             path.unlink()
     fsync_dir(code_dir)
+
+
+def _keep_found(code_dir: Path, name: str, content: bytes, mode: int) -> None:
+    """``content`` of ``code_dir``'s file ``name`` kept in ``UNDONE_EDITS`` beside the folder,
+    named by its digest (a recovery done twice keeps it once), with the file's permissions."""
+    folder = code_dir.parent / UNDONE_EDITS
+    kept = folder / f"{code_dir.name}-{name}.{hashlib.sha256(content).hexdigest()[:8]}"
+    try:
+        folder.mkdir(exist_ok=True)
+        write_atomic(kept, content, mode=mode)
+    except (IsADirectoryError, NotADirectoryError, FileExistsError):
+        pass  # something else planted at that name: the saved copy still goes back
 
 
 def _manifest(path: Path) -> tuple[Path, list[str]] | None:

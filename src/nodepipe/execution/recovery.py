@@ -1,12 +1,13 @@
 """Crash recovery: runs whose nodepipe process died are marked interrupted, orphans killed.
 
-A run records the pid, host and start time of the process that orchestrates it; the start time
-also names the boot and the PID namespace the pid belongs to (``this_process``). When that
+A run records the pid, place and start time of the process that orchestrates it; the place
+names the host, and its machine, boot and PID namespace (``this_process``). When that
 process is gone (on this host), any node process group still alive is killed, output swaps it
 left are rolled forward or back (``workspace.output_swap``), and its queued and running node
-runs fail as interrupted. Only a process of the same boot and PID namespace can tell: a command
-in a container sharing the workspace and the host's name (``--network host``), or on another
-machine of that name, sees other processes under those pids, and leaves the run alone.
+runs fail as interrupted. Only a process of the same machine, boot and PID namespace can tell:
+a command in a container sharing the workspace and the host's name (``--network host``), or
+on another machine of that name, sees other processes under those pids, and leaves the run
+alone; a run of an earlier boot of this machine is dead whatever its pid names now.
 """
 
 from __future__ import annotations
@@ -68,38 +69,68 @@ def this_host() -> str:
 
 
 def this_process() -> tuple[int, str, str]:
-    """(pid, host, start time) identifying the current process across pid reuse; the start
-    time is ``ticks/where``: ``where`` names this boot and PID namespace (``pid_space``)."""
+    """(pid, place, start time) identifying the current process across pid reuse: the place
+    is ``host/space``, the host's name and where on it the pid lives (``pid_space``)."""
     pid = os.getpid()
-    return pid, this_host(), f"{process_start_time(pid) or ''}/{pid_space()}"
+    return pid, f"{this_host()}/{pid_space()}", process_start_time(pid) or ""
 
 
 @functools.cache
 def pid_space() -> str:
-    """This boot of this machine and this process's PID namespace, in 12 characters: a pid
-    recorded elsewhere names another process here. Empty when it cannot be told."""
+    """This machine, its boot and this process's PID namespace, 4 hex characters each (a pid
+    recorded under other ones names another process here, or none); empty when they cannot
+    be read."""
     try:
         boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
         namespace = os.stat("/proc/self/ns/pid").st_ino  # noqa: PTH116
     except OSError:
         return ""
-    return hashlib.sha256(f"{boot}:{namespace}".encode()).hexdigest()[:12]
+    machine = ""
+    for where in ("/etc/machine-id", "/var/lib/dbus/machine-id"):
+        with contextlib.suppress(OSError):
+            machine = Path(where).read_text().strip()
+            break
+    return "".join(_short(part) for part in (machine, boot, str(namespace)))
 
 
-def still_running(pid: int, started: str) -> bool:
-    """Whether the process recorded as ``pid`` started at ``started`` (``this_process``) may
-    still run: True when it was recorded in another boot or PID namespace, where this one
-    cannot look (its own will); a start time without one is from an older nodepipe."""
-    ticks, marked, where = started.partition("/")
-    if marked and (not where or where != pid_space()):
-        return True
-    return process_start_time(pid) == ticks
+def _short(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:4]
+
+
+def judged_alive(pid: int, place: str, started: str) -> bool | None:
+    """Whether the process recorded as ``pid`` at ``place`` (``this_process``), started at
+    ``started``, still runs: None when this process cannot tell (another machine, or another
+    PID namespace of this one: its own will), False for an earlier boot of this machine. A
+    place without a space is from an older nodepipe: its host name alone is compared."""
+    host, _, space = place.partition("/")
+    if host != this_host():
+        return None
+    mine = pid_space()
+    if space and mine and space != mine:
+        if space[:4] != mine[:4]:
+            return None  # another machine of the same name
+        if space[4:8] != mine[4:8]:
+            return False  # this machine before it last started: nothing of then runs
+        return None  # another PID namespace
+    return process_start_time(pid) == started
 
 
 def orchestrator_alive(run: Run) -> bool:
-    if run.orchestrator_host != this_host():
-        return True  # cannot tell from here; the host that runs it will recover it
-    return still_running(run.orchestrator_pid, run.orchestrator_started)
+    """Whether the process orchestrating ``run`` may still run (True when this one cannot
+    tell: the host or namespace that runs it will recover it)."""
+    found = judged_alive(run.orchestrator_pid, run.orchestrator_host, run.orchestrator_started)
+    return found is not False
+
+
+def orchestrated_here(run: Run) -> bool:
+    """Whether ``run``'s orchestrator is a live process this one can signal."""
+    found = judged_alive(run.orchestrator_pid, run.orchestrator_host, run.orchestrator_started)
+    return found is True
+
+
+def host_name(place: str) -> str:
+    """The host's name of a recorded place (``this_process``)."""
+    return place.partition("/")[0]
 
 
 def processes_of_run(run_id: str) -> list[int]:

@@ -473,11 +473,12 @@ class RunService:
 
 
 def _another_live_orchestrator(run: Run) -> bool:
-    """Whether another process orchestrates ``run`` (``nodepipe kill`` signals it); never
-    this one, whose runs are in ``_ACTIVE_RUNNERS`` and which has no handler for the signal."""
-    from nodepipe.execution.recovery import orchestrator_alive
+    """Whether another live process of this machine and PID namespace orchestrates ``run``
+    (``nodepipe kill`` signals it); never this one, whose runs are in ``_ACTIVE_RUNNERS`` and
+    which has no handler for the signal, nor a pid recorded where it names another process."""
+    from nodepipe.execution.recovery import orchestrated_here
 
-    return run.orchestrator_pid != os.getpid() and orchestrator_alive(run)
+    return run.orchestrator_pid != os.getpid() and orchestrated_here(run)
 
 
 def _promotions(events: Sequence[RunEvent]) -> list[NodeFinished]:

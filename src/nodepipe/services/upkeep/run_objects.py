@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from nodepipe.domain.errors import InvalidInputError, NodepipeError
 from nodepipe.domain.runs import RunStatus
 from nodepipe.services.context import WorkspaceContext
+from nodepipe.services.upkeep.crash_recovery import recover_after_crash
 from nodepipe.workspace.crash_points import crash_point
 from nodepipe.workspace.object_collect import collect, settle_leftovers, survey
 from nodepipe.workspace.objects import ObjectStore
@@ -71,6 +72,8 @@ def examine_objects(
         raise InvalidInputError("--grace is a number of seconds, 0 or more")
     if keep is not None and keep < 1:
         raise InvalidInputError("--keep is at least 1: the newest run of each node is kept")
+    if collect_now:  # runs whose process died are settled first: they hold nothing back
+        recover_after_crash(context)
     objects = ObjectStore(context.layout.objects_dir)
     older_than = min(time.time() - grace, _oldest_live_run(context) - LIVE_MARGIN_SECONDS)
     if collect_now:

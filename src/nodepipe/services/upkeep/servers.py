@@ -9,14 +9,13 @@ time. The optional password is kept as a hash in ``nodepipe.toml``.
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from nodepipe.domain.passwords import hash_password
-from nodepipe.execution.recovery import still_running, this_process
+from nodepipe.execution.recovery import judged_alive, this_process
 from nodepipe.services.context import WorkspaceContext
 from nodepipe.workspace import server_config
 from nodepipe.workspace.server_files import (
@@ -83,6 +82,6 @@ def _live_servers() -> list[ServerInfo]:
 
 
 def _alive(info: ServerInfo) -> bool:
-    if info.host != socket.gethostname():
-        return True  # another machine's server (a shared home): it is not ours to judge
-    return still_running(info.pid, info.process_started)
+    """Whether the server may still run: another machine's (a shared home) or another PID
+    namespace's is not ours to judge."""
+    return judged_alive(info.pid, info.host, info.process_started) is not False

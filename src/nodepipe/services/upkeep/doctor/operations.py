@@ -10,7 +10,7 @@ them as they are.
 from __future__ import annotations
 
 from nodepipe.domain.runs import RunStatus
-from nodepipe.execution.recovery import orchestrator_alive
+from nodepipe.execution.recovery import host_name, orchestrator_alive
 from nodepipe.services.upkeep.crash_recovery import recoverers
 from nodepipe.services.upkeep.doctor.findings import Category, Finding
 from nodepipe.services.upkeep.doctor.survey import Survey
@@ -30,7 +30,7 @@ def find_runs(survey: Survey) -> list[Finding]:
         running = session.runs_with_status(RunStatus.RUNNING)
     found = []
     for run in running:
-        process = f"pid {run.orchestrator_pid} on {run.orchestrator_host}"
+        process = f"pid {run.orchestrator_pid} on {host_name(run.orchestrator_host)}"
         if orchestrator_alive(run):
             what = f"run of {run.pipeline_tag!r} by {process}"
             found.append(Finding(Category.IN_USE, run.id, what))
