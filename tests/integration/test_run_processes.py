@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ import pytest
 import nodepipe
 from nodepipe import NodeState
 from nodepipe.domain.runs import NodeRunState, RunStatus
-from nodepipe.execution.recovery import pid_space, this_host
+from nodepipe.execution.recovery import booted_at, pid_space, process_start_time, this_host
 from nodepipe.execution.task import NodeTask
 from nodepipe.services.runs.service import RunRequest, RunResult
 from nodepipe.store.schema import node_runs, runs
@@ -201,9 +202,15 @@ def test_a_command_in_another_pid_namespace_leaves_a_live_run_alone(
     assert sorted(path.name for path in data.iterdir()) == ["part1.txt", "part2.txt"]
 
 
-def recorded_elsewhere(ws: nodepipe.Workspace, pid: int, space: str) -> str:
+def recorded_elsewhere(
+    ws: nodepipe.Workspace,
+    pid: int,
+    space: str,
+    created: datetime | None = None,
+    started: str | None = None,
+) -> str:
     """A run of ``load`` that the store calls running, orchestrated by ``pid`` recorded in
-    ``space`` (``recovery.pid_space``'s form) on this host: its id."""
+    ``space`` (``recovery.pid_space``'s form) on this host (claimed at ``created``): its id."""
     (ws.nodes.path("load") / "code" / "main.py").write_text(QUICK)
     run_id = ws.runs.run(RunRequest("baseline", only=["load"], force=True)).run_id
     assert run_id is not None
@@ -216,6 +223,10 @@ def recorded_elsewhere(ws: nodepipe.Workspace, pid: int, space: str) -> str:
                 runs.update().where(where).values(status="running", orchestrator_pid=pid)
             )
             connection.execute(runs.update().where(where).values(orchestrator_host=place))
+            if created is not None:
+                connection.execute(runs.update().where(where).values(created_at=created))
+            if started is not None:
+                connection.execute(runs.update().where(where).values(orchestrator_started=started))
             connection.execute(
                 node_runs.update().where(node_runs.c.run_id == run_id).values(state="running")
             )
@@ -231,21 +242,82 @@ def test_a_run_of_an_earlier_boot_is_settled_and_one_of_another_namespace_is_not
     settled. One recorded in another PID namespace of this boot may live: it is left alone,
     and ``kill`` signals no process that merely has its pid here."""
     mine = pid_space()
-    booted_before = mine[:4] + ("0000" if mine[4:8] != "0000" else "1111") + mine[8:]
-    earlier = recorded_elsewhere(chain, os.getpid(), booted_before)
+    part = len(mine) // 3
+    assert part, "this machine tells no boot or PID namespace"
+    other = "0" * part if mine[part : 2 * part] != "0" * part else "1" * part
+    booted = booted_at()
+    assert booted is not None
+    before_boot = datetime.fromtimestamp(booted - 3600, UTC)
+    earlier = recorded_elsewhere(chain, os.getpid(), mine[:part] + other + mine[2 * part :])
+    chain.runs.recover()  # another boot, claimed since this one began: a clone, maybe
+    (run,) = [r for r in chain.runs.history("baseline") if r.id == earlier]
+    assert run.status.value == "running"
+    chain.runs.kill(["load"])
+    earlier = recorded_elsewhere(
+        chain, os.getpid(), mine[:part] + other + mine[2 * part :], before_boot
+    )
     chain.runs.recover()
     (run,) = [r for r in chain.runs.history("baseline") if r.id == earlier]
     assert run.status.value == "interrupted"
 
     bystander = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:
-        namespace = mine[:8] + ("0000" if mine[8:] != "0000" else "1111")
+        namespace = mine[: 2 * part] + other
         other = recorded_elsewhere(chain, bystander.pid, namespace)
         chain.runs.recover()
         (run,) = [r for r in chain.runs.history("baseline") if r.id == other]
         assert run.status.value == "running"
         chain.runs.kill(["load"])
-        assert bystander.poll() is None  # no SIGUSR1 for a process that is not the run's
+        with pytest.raises(subprocess.TimeoutExpired):  # no SIGUSR1 for a bystander
+            bystander.wait(1)
+    finally:
+        bystander.kill()
+        bystander.wait()
+
+
+def test_kill_from_another_process_reaches_a_run_in_a_thread_that_hears_kills(
+    chain: nodepipe.Workspace,
+) -> None:
+    """The web app runs pipelines in threads; its main thread hears ``nodepipe kill``
+    (``kills_heard``): the killed node is cancelled. A process that does not hear kills is
+    not sent the signal at all: it would end it."""
+    code = chain.nodes.path("load") / "code"
+    (code / "main.py").write_text(GATED)
+    results: list[RunResult] = []
+    worker = threading.Thread(
+        target=lambda: results.append(chain.runs.run(RunRequest("baseline", only=["load"])))
+    )
+    try:
+        with chain.runs.kills_heard():
+            worker.start()
+            pids_in(chain.nodes.path("load") / "reports" / "pids")
+            killer = subprocess.run(
+                [NODEPIPE, "-w", str(chain.root), "kill", "load"],
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=False,
+            )
+            assert killer.returncode == 0, killer.stderr
+            worker.join(60)
+            assert not worker.is_alive()
+    finally:
+        (code / "gate").touch()
+        worker.join(60)
+    (result,) = results
+    assert result.finished is not None and result.finished.status == "cancelled"
+
+
+def test_kill_never_signals_a_process_that_would_be_ended_by_it(
+    chain: nodepipe.Workspace,
+) -> None:
+    bystander = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        started = wait_for(lambda: process_start_time(bystander.pid), "the process to start")
+        recorded_elsewhere(chain, bystander.pid, pid_space(), started=started)
+        chain.runs.kill(["load"])
+        with pytest.raises(subprocess.TimeoutExpired):  # not ended by a SIGUSR1
+            bystander.wait(1)
     finally:
         bystander.kill()
         bystander.wait()

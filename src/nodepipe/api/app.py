@@ -45,7 +45,8 @@ def create_app(
         services = AppServices.start(opened, settings)
         app.state.services = services
         try:
-            yield
+            with opened.runs.kills_heard():  # `nodepipe kill` reaches the app's runs
+                yield
         finally:
             services.stop()
             if opened is not workspace:

@@ -14,8 +14,9 @@ success the edited files are flushed before the operation ends.
 Between a killed edit and the next command, the user may have edited those files by hand (a
 power cut, then the editor first): what the next command finds there may be theirs, not the
 edit's. So recovering keeps each file it replaces that differs from the saved copy, with its
-permissions, beside the project's folder (``<node>/undone-edits/code-pyproject.toml.<digest>``:
-outside ``code/``, so the node is not changed by it), and nothing is lost whoever wrote it.
+permissions: beside a node's ``code/`` (``<node>/undone-edits/code-pyproject.toml.<digest>``,
+so the node is not changed by it), in a shared environment's own folder; nothing is lost
+whoever wrote it.
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ class ProjectBackup:
     def restore(self, keep_found: bool = False) -> None:
         """Put back every completely saved project (a project saved only in part was not yet
         edited: its manifest is missing). ``keep_found``: each file replaced that differs
-        from its saved copy is kept beside it first (``FOUND_SUFFIX``)."""
+        from its saved copy is kept first (``UNDONE_EDITS``)."""
         for saved in sorted(self.folder.iterdir()) if self.folder.is_dir() else ():
             manifest = _manifest(saved / _MANIFEST)
             if manifest is not None:
@@ -127,15 +128,21 @@ def _put_back(saved: Path, code_dir: Path, present: list[str], keep_found: bool)
 
 
 def _keep_found(code_dir: Path, name: str, content: bytes, mode: int) -> None:
-    """``content`` of ``code_dir``'s file ``name`` kept in ``UNDONE_EDITS`` beside the folder,
-    named by its digest (a recovery done twice keeps it once), with the file's permissions."""
-    folder = code_dir.parent / UNDONE_EDITS
-    kept = folder / f"{code_dir.name}-{name}.{hashlib.sha256(content).hexdigest()[:8]}"
+    """``content`` of ``code_dir``'s file ``name``, with its permissions, kept in
+    ``UNDONE_EDITS`` beside a node's ``code/`` (inside any other project's folder), named by
+    its digest (a recovery done twice keeps it once); where that folder cannot be (something
+    else has its name), beside the file itself. OSError if neither can be written: the file
+    is then not replaced, and the next command tries again."""
+    folder = (code_dir.parent if code_dir.name == "code" else code_dir) / UNDONE_EDITS
+    kept = f"{code_dir.name}-{name}.{hashlib.sha256(content).hexdigest()[:8]}"
     try:
+        if folder.is_symlink():
+            raise NotADirectoryError(str(folder))
         folder.mkdir(exist_ok=True)
-        write_atomic(kept, content, mode=mode)
-    except (IsADirectoryError, NotADirectoryError, FileExistsError):
-        pass  # something else planted at that name: the saved copy still goes back
+        fsync_dir(folder.parent)
+        write_atomic(folder / kept, content, mode=mode)
+    except (FileExistsError, NotADirectoryError, IsADirectoryError):
+        write_atomic(code_dir / f"{name}.undone-{kept.rsplit('.', 1)[1]}", content, mode=mode)
 
 
 def _manifest(path: Path) -> tuple[Path, list[str]] | None:

@@ -77,48 +77,71 @@ def this_process() -> tuple[int, str, str]:
 
 @functools.cache
 def pid_space() -> str:
-    """This machine, its boot and this process's PID namespace, 4 hex characters each (a pid
-    recorded under other ones names another process here, or none); empty when they cannot
-    be read."""
+    """This machine (its machine id; ``-`` when it has none), its boot and this process's
+    PID namespace, 8 hex characters each: a pid recorded under other ones names another
+    process here, or none. Empty when the boot or namespace cannot be read."""
     try:
         boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
         namespace = os.stat("/proc/self/ns/pid").st_ino  # noqa: PTH116
     except OSError:
         return ""
-    machine = ""
+    machine = "-"
     for where in ("/etc/machine-id", "/var/lib/dbus/machine-id"):
         with contextlib.suppress(OSError):
-            machine = Path(where).read_text().strip()
+            machine = Path(where).read_text().strip() or "-"
             break
     return "".join(_short(part) for part in (machine, boot, str(namespace)))
 
 
 def _short(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()[:4]
+    return hashlib.sha256(text.encode()).hexdigest()[:_PART]
 
 
-def judged_alive(pid: int, place: str, started: str) -> bool | None:
+_PART = 8
+_NO_MACHINE_ID = hashlib.sha256(b"-").hexdigest()[:_PART]
+
+
+@functools.cache
+def booted_at() -> float | None:
+    """When this machine last started (seconds since the epoch), from ``/proc/stat``."""
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path("/proc/stat").read_text().splitlines():
+            if line.startswith("btime "):
+                return float(line.split()[1])
+    return None
+
+
+def judged_alive(
+    pid: int, place: str, started: str, recorded_at: float | None = None
+) -> bool | None:
     """Whether the process recorded as ``pid`` at ``place`` (``this_process``), started at
-    ``started``, still runs: None when this process cannot tell (another machine, or another
-    PID namespace of this one: its own will), False for an earlier boot of this machine. A
-    place without a space is from an older nodepipe: its host name alone is compared."""
+    ``started``, still runs: None when this process cannot tell (another machine, another
+    PID namespace of this one: its own will), False when it was recorded (``recorded_at``)
+    before this machine last started. A place without a space is from an older nodepipe:
+    its host name alone is compared."""
     host, _, space = place.partition("/")
     if host != this_host():
         return None
     mine = pid_space()
-    if space and mine and space != mine:
-        if space[:4] != mine[:4]:
-            return None  # another machine of the same name
-        if space[4:8] != mine[4:8]:
-            return False  # this machine before it last started: nothing of then runs
-        return None  # another PID namespace
-    return process_start_time(pid) == started
+    if space and space != mine:
+        same_machine = bool(mine) and space[:_PART] == mine[:_PART] != _NO_MACHINE_ID
+        if same_machine and space[_PART : 2 * _PART] != mine[_PART : 2 * _PART]:
+            booted = booted_at()
+            if recorded_at is not None and booted is not None and recorded_at < booted:
+                return False  # this machine before it last started: nothing of then runs
+        return None  # another machine of the same name, or another PID namespace
+    return process_start_time(pid) == started.partition("/")[0]
 
 
 def orchestrator_alive(run: Run) -> bool:
     """Whether the process orchestrating ``run`` may still run (True when this one cannot
     tell: the host or namespace that runs it will recover it)."""
-    found = judged_alive(run.orchestrator_pid, run.orchestrator_host, run.orchestrator_started)
+    found = judged_alive(
+        run.orchestrator_pid,
+        run.orchestrator_host,
+        run.orchestrator_started,
+        run.created_at.timestamp(),
+    )
     return found is not False
 
 
@@ -126,6 +149,18 @@ def orchestrated_here(run: Run) -> bool:
     """Whether ``run``'s orchestrator is a live process this one can signal."""
     found = judged_alive(run.orchestrator_pid, run.orchestrator_host, run.orchestrator_started)
     return found is True
+
+
+def catches(pid: int, signum: int) -> bool:
+    """Whether process ``pid`` has a handler for signal ``signum`` (``/proc``): one that has
+    none would be ended by a signal meant to be heard, such as ``nodepipe kill``'s."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("SigCgt:"):
+                return bool(int(line.split()[1], 16) & (1 << (signum - 1)))
+    except (OSError, ValueError, IndexError):
+        pass
+    return False
 
 
 def host_name(place: str) -> str:

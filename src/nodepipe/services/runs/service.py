@@ -409,6 +409,27 @@ class RunService:
             for sig, handler in saved.items():
                 signal.signal(sig, handler)
 
+    @contextmanager
+    def kills_heard(self) -> Iterator[None]:
+        """While inside, ``nodepipe kill`` from another process reaches the runs this process
+        runs in other threads (the web app's): SIGUSR1 cancels the nodes marked for it in
+        every run going on here. Only from the main thread (where handlers are set)."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def cancel_requested(signum: int, frame: FrameType | None) -> None:
+            for run_id, runner in list(_ACTIVE_RUNNERS.items()):
+                with self.context.store.read() as session:
+                    runs = session.node_runs_of_run(run_id)
+                runner.cancel([nr.node_id for nr in runs if nr.cancel_requested])
+
+        saved = signal.signal(signal.SIGUSR1, cancel_requested)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGUSR1, saved)
+
     # history, logs, kill -------------------------------------------------------------------
     def history(self, pipeline: str | None = None, limit: int = 50) -> builtins.list[Run]:
         self.recover()
@@ -474,11 +495,14 @@ class RunService:
 
 def _another_live_orchestrator(run: Run) -> bool:
     """Whether another live process of this machine and PID namespace orchestrates ``run``
-    (``nodepipe kill`` signals it); never this one, whose runs are in ``_ACTIVE_RUNNERS`` and
-    which has no handler for the signal, nor a pid recorded where it names another process."""
-    from nodepipe.execution.recovery import orchestrated_here
+    and hears ``nodepipe kill``'s SIGUSR1 (a handler for it): never this one, whose runs are
+    in ``_ACTIVE_RUNNERS``, nor a pid recorded where it names another process, nor one that
+    would be ended by the signal instead (a run in a thread of a program that does not hear
+    kills: its nodes are marked, and it is settled once it ends)."""
+    from nodepipe.execution.recovery import catches, orchestrated_here
 
-    return run.orchestrator_pid != os.getpid() and orchestrated_here(run)
+    pid = run.orchestrator_pid
+    return pid != os.getpid() and orchestrated_here(run) and catches(pid, signal.SIGUSR1)
 
 
 def _promotions(events: Sequence[RunEvent]) -> list[NodeFinished]:
