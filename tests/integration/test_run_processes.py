@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -751,3 +752,27 @@ def test_orchestrator_killed_while_it_ends_what_a_node_left_loses_and_leaves_not
     finally:
         if alive(child):
             os.kill(child, signal.SIGKILL)
+
+
+def test_a_kill_the_store_cannot_answer_leaves_the_process_that_hears_kills_running(
+    chain: nodepipe.Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The web app hears kills on its event loop's thread: a kill it cannot read (the store
+    out of reach) is not heard, and the app goes on."""
+    from nodepipe.services.runs import service
+
+    cancelled: list[object] = []
+
+    class Listening:
+        def cancel(self, node_ids: object) -> None:
+            cancelled.append(node_ids)
+
+    def unreachable() -> object:
+        raise RuntimeError("the store is out of reach")
+
+    monkeypatch.setitem(service._ACTIVE_RUNNERS, "some-run", Listening())  # type: ignore[arg-type]
+    with chain.runs.kills_heard():
+        monkeypatch.setattr(chain.context.store, "read", unreachable)
+        os.kill(os.getpid(), signal.SIGUSR1)
+        time.sleep(0.1)  # the handler runs at the next bytecode: this process is still here
+    assert cancelled == []

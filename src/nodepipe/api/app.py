@@ -44,13 +44,13 @@ def create_app(
         opened = workspace if isinstance(workspace, Workspace) else Workspace.open(workspace)
         services = AppServices.start(opened, settings)
         app.state.services = services
-        try:
-            with opened.runs.kills_heard():  # `nodepipe kill` reaches the app's runs
+        with opened.runs.kills_heard():  # `nodepipe kill` reaches the app's runs, to the end
+            try:
                 yield
-        finally:
-            services.stop()
-            if opened is not workspace:
-                opened.close()
+            finally:
+                services.stop()
+                if opened is not workspace:
+                    opened.close()
 
     app = FastAPI(
         title="nodepipe",

@@ -98,7 +98,6 @@ def _short(text: str) -> str:
 
 
 _PART = 8
-_NO_MACHINE_ID = hashlib.sha256(b"-").hexdigest()[:_PART]
 
 
 @functools.cache
@@ -124,7 +123,7 @@ def judged_alive(
         return None
     mine = pid_space()
     if space and space != mine:
-        same_machine = bool(mine) and space[:_PART] == mine[:_PART] != _NO_MACHINE_ID
+        same_machine = bool(mine) and space[:_PART] == mine[:_PART]
         if same_machine and space[_PART : 2 * _PART] != mine[_PART : 2 * _PART]:
             booted = booted_at()
             if recorded_at is not None and booted is not None and recorded_at < booted:

@@ -393,7 +393,8 @@ class RunService:
                 wanted = [
                     nr.node_id for nr in session.node_runs_of_run(run_id) if nr.cancel_requested
                 ]
-            runner.cancel(wanted)
+            if wanted:
+                runner.cancel(wanted)
 
         saved = {
             sig: signal.signal(sig, handler)
@@ -403,6 +404,7 @@ class RunService:
                 (signal.SIGUSR1, cancel_requested),
             )
         }
+        cancel_requested(signal.SIGUSR1, None)  # a kill between the claim and now: heard
         try:
             yield
         finally:
@@ -420,9 +422,14 @@ class RunService:
 
         def cancel_requested(signum: int, frame: FrameType | None) -> None:
             for run_id, runner in list(_ACTIVE_RUNNERS.items()):
-                with self.context.store.read() as session:
-                    runs = session.node_runs_of_run(run_id)
-                runner.cancel([nr.node_id for nr in runs if nr.cancel_requested])
+                try:
+                    with self.context.store.read() as session:
+                        runs = session.node_runs_of_run(run_id)
+                except Exception:  # the store out of reach: this kill is not heard, the app lives
+                    continue
+                wanted = [nr.node_id for nr in runs if nr.cancel_requested]
+                if wanted:
+                    runner.cancel(wanted)
 
         saved = signal.signal(signal.SIGUSR1, cancel_requested)
         try:

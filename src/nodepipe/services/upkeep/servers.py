@@ -84,4 +84,8 @@ def _live_servers() -> list[ServerInfo]:
 def _alive(info: ServerInfo) -> bool:
     """Whether the server may still run: another machine's (a shared home) or another PID
     namespace's is not ours to judge."""
-    return judged_alive(info.pid, info.host, info.process_started) is not False
+    try:
+        recorded = datetime.fromisoformat(info.started_at).timestamp()
+    except ValueError:
+        recorded = None
+    return judged_alive(info.pid, info.host, info.process_started, recorded) is not False
