@@ -404,7 +404,6 @@ class RunService:
                 (signal.SIGUSR1, cancel_requested),
             )
         }
-        cancel_requested(signal.SIGUSR1, None)  # a kill between the claim and now: heard
         try:
             yield
         finally:
