@@ -113,6 +113,17 @@ def test_a_missing_store_names_the_newest_backup_which_restores_it(
     assert sorted(n["tag"] for n in listed.json()) == ["clean", "load", "plot"]
 
 
+def test_backup_list_shows_each_copy_and_its_size(
+    chain: nodepipe.Workspace, cli: CliRunner
+) -> None:
+    made = Path(cli("backup", "--json").json()["path"])
+    listed = cli("backup", "list")
+    assert listed.code == 0, listed.stderr
+    header, _rule, *rows = listed.stdout.splitlines()
+    assert header.split() == ["backup", "┃", "bytes"]
+    assert [row.split() for row in rows] == [[str(made), "│", str(made.stat().st_size)]]
+
+
 def test_restore_keeps_the_store_it_replaces(chain: nodepipe.Workspace, cli: CliRunner) -> None:
     backup = Path(cli("backup", "--json").json()["path"])
     chain.pipelines.new("after-the-backup")

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from nodepipe.cli.options import DefaultCommandGroup, json_option
-from nodepipe.cli.output import console, done, render
+from nodepipe.cli.output import done, render
 from nodepipe.cli.session import selected_path, workspace
 from nodepipe.cli.views import add_row, table
 
@@ -56,7 +56,7 @@ def _print_backups(sizes: list[dict[str, Any]]) -> None:
     grid = table("backup", "bytes")
     for backup in sizes:
         add_row(grid, str(backup["path"]), str(backup["size"]))
-    console.print(grid)
+    grid.write()
 
 
 @app.command("restore")
