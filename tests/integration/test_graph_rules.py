@@ -9,6 +9,7 @@ import pytest
 import nodepipe
 from integration.conftest import CliRunner, snapshot
 from nodepipe import NodeState
+from nodepipe.services.runs.service import RunRequest
 from nodepipe.workspace.config import WorkspaceConfig, write_config
 
 
@@ -188,3 +189,87 @@ def test_rename_annotate_and_mark_by_hand(chain: nodepipe.Workspace, cli: CliRun
     assert chain.nodes.get("plot").state is NodeState.STALE
     shown = cli("node", "show", "clean", "--json").json()
     assert shown["node"]["state"] == "stale" and shown["inputs"][0]["tag"] == "ingest"
+
+
+def _states(ws: nodepipe.Workspace) -> dict[str, tuple[str, tuple[str, ...]]]:
+    status = ws.runs.status("baseline")
+    return {view.item.node.tag: (view.state.value, view.reasons) for view in status.nodes.values()}
+
+
+def test_outputs_accepted_by_hand_stay_completed_until_the_node_changes_again(
+    chain: nodepipe.Workspace, cli: CliRunner
+) -> None:
+    chain.runs.run(RunRequest("baseline"))
+    main = chain.nodes.path("clean") / "code" / "main.py"
+    main.write_text(main.read_text() + "# tidied\n")
+    assert _states(chain)["clean"] == ("stale", ("code changed: main.py",))
+
+    accepted = cli("node", "mark", "clean", "completed", "-p", "baseline")
+    assert accepted.code == 0, accepted.stderr
+    assert _states(chain) == {
+        "load": ("completed", ()),
+        "clean": ("completed", ()),
+        "plot": ("completed", ()),
+    }
+    shown = cli("status", "baseline", "--json").json()
+    assert {n["tag"]: n["state"] for n in shown["nodes"]} == dict.fromkeys(
+        ("load", "clean", "plot"), "completed"
+    )
+
+    main.write_text(main.read_text() + "# tidied again\n")
+    assert _states(chain)["clean"] == ("stale", ("code changed: main.py",))
+
+
+def test_outputs_put_in_place_by_hand_and_accepted_are_what_children_read(
+    chain: nodepipe.Workspace, cli: CliRunner
+) -> None:
+    chain.runs.run(RunRequest("baseline"))
+    chain.nodes.clear_data("load")
+    assert _states(chain)["load"][0] == "ready"
+    data = chain.nodes.path("load") / "data"
+    data.mkdir(exist_ok=True)
+    (data / "raw.csv").write_text("made by hand\n")
+
+    assert cli("node", "mark", "load", "completed").code == 0
+    states = _states(chain)
+    assert states["load"] == ("completed", ())
+    assert states["clean"][0] == "stale"
+    assert any("load" in reason for reason in states["clean"][1]), states["clean"]
+    chain.runs.run(RunRequest("baseline"))
+    assert {state for state, _ in _states(chain).values()} == {"completed"}
+
+
+def test_outputs_of_a_node_that_cannot_be_read_are_not_accepted(
+    chain: nodepipe.Workspace, cli: CliRunner
+) -> None:
+    chain.runs.run(RunRequest("baseline"))
+    params = chain.nodes.path("clean") / "code" / "params.yaml"
+    params.write_text("lr: [unclosed\n")
+    before = snapshot(chain)
+    refused = cli("node", "mark", "clean", "completed")
+    assert refused.code != 0
+    assert "cannot accept the outputs of 'clean'" in refused.stderr
+    assert "nothing was changed" in refused.stderr
+    assert snapshot(chain) == before
+
+
+def test_outputs_a_run_replaced_while_they_were_read_are_not_accepted(
+    chain: nodepipe.Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    chain.runs.run(RunRequest("baseline"))
+    main = chain.nodes.path("clean") / "code" / "main.py"
+    main.write_text(main.read_text() + "# tidied\n")
+    from nodepipe.services.graph import nodes as node_service
+
+    digest = node_service.fingerprint_outputs
+
+    def read_while_a_run_completes(data: Path, cache: Path | None = None) -> str:
+        found = digest(data, cache)
+        chain.runs.run(RunRequest("baseline", only=["clean"]))  # the node re-runs meanwhile
+        return found
+
+    monkeypatch.setattr(node_service, "fingerprint_outputs", read_while_a_run_completes)
+    with pytest.raises(nodepipe.ConflictError, match="ran while its outputs were read"):
+        chain.nodes.mark("clean", NodeState.COMPLETED)
+    assert chain.nodes.get("clean").state_reason != "marked completed by hand"
+    assert _states(chain)["clean"] == ("completed", ())  # as the run left it

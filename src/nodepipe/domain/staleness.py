@@ -20,6 +20,7 @@ FORMAT_VERSION = 1
 
 NEVER_RAN = "never ran"
 MARKED_STALE = "marked stale by hand"
+MARKED_COMPLETED = "marked completed by hand"
 """The reason of a node marked stale by hand: a stale state its fingerprint cannot show."""
 RECOVERED_REASON = (
     "recovered from its folder: the outputs were kept, but not the record of the run that "

@@ -9,19 +9,22 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Unpack
 
 from nodepipe.domain.errors import (
+    ConflictError,
     InvalidInputError,
+    NodepipeError,
     ReadOnlyError,
 )
 from nodepipe.domain.model import Membership, Node
 from nodepipe.domain.names import validate_name
 from nodepipe.domain.params import Params
-from nodepipe.domain.staleness import MARKED_STALE
+from nodepipe.domain.staleness import MARKED_COMPLETED, MARKED_STALE
 from nodepipe.domain.states import NodeState, check_transition
 from nodepipe.domain.views import Link, Loss, NodeDetails, RemovalReport
 from nodepipe.services import resolver
 from nodepipe.services.context import WorkspaceContext
 from nodepipe.services.envs.isolation_rules import isolation_of
 from nodepipe.services.graph.effective import effective_nodes
+from nodepipe.services.graph.fingerprint_now import fingerprint_now
 from nodepipe.services.graph.library_links import check_no_library_users
 from nodepipe.services.graph.losses import output_losses, removal_losses
 from nodepipe.services.graph.membership import check_tag_free
@@ -36,6 +39,7 @@ from nodepipe.services.graph.staged_folders import (
 from nodepipe.services.graph.staleness import mark_downstream
 from nodepipe.services.guards import check_node_editable, check_pipeline_editable
 from nodepipe.store.changes import NodeChanges
+from nodepipe.workspace.file_digests import fingerprint_outputs
 from nodepipe.workspace.node_folder import clear_data
 
 if TYPE_CHECKING:
@@ -199,13 +203,50 @@ class NodeService:
         """Mark by hand: ``completed`` accepts the outputs, ``stale`` outdates them."""
         if state not in (NodeState.COMPLETED, NodeState.STALE):
             raise InvalidInputError("a node can be marked completed or stale by hand")
+        if state is NodeState.COMPLETED:
+            return self._accept_outputs(name, pipeline)
         with self.context.store.write() as session:
             node = _editable(session, name, pipeline)
             check_transition(node.state, state, repr(node.tag))
-            reason = MARKED_STALE if state is NodeState.STALE else "marked completed by hand"
-            session.update_node(node.id, state=state, state_reason=reason)
-            if state is NodeState.STALE:
-                mark_downstream(session, [node.id], f"upstream: {node.tag} was marked stale")
+            session.update_node(node.id, state=state, state_reason=MARKED_STALE)
+            mark_downstream(session, [node.id], f"upstream: {node.tag} was marked stale")
+            return _fetch(session, node.id)
+
+    def _accept_outputs(self, name: str, pipeline: str | None) -> Node:
+        """Mark completed: what ``data/`` holds now is the node's outputs, made by the node as
+        it is now. Its fingerprint as of now (code, lock, parameters, its parents' recorded
+        outputs) and the digest of ``data/`` are recorded, as a run completing now would
+        record them: the node stays completed until one of them changes, and its children
+        read these outputs. ``data/`` is digested before the write (a large one takes a while,
+        and the store is not held meanwhile); a run of the node that completed in that time
+        makes the mark refused, nothing changed."""
+        with self.context.store.read() as session:
+            node = _editable(session, name, pipeline)
+            check_transition(node.state, NodeState.COMPLETED, repr(node.tag))
+            seen = session.node_fingerprints([node.id])[node.id]
+        folder = self.context.layout.node_folder(node.id)
+        outputs = fingerprint_outputs(folder.data, folder.fingerprint_cache)
+        with self.context.store.write() as session:
+            node = _editable(session, name, pipeline)
+            check_transition(node.state, NodeState.COMPLETED, repr(node.tag))
+            if session.node_fingerprints([node.id])[node.id] != seen:
+                raise ConflictError(
+                    f"{node.tag!r} ran while its outputs were read to be accepted; nothing "
+                    "was changed (mark it again to accept what it holds now)"
+                )
+            try:
+                fingerprint = fingerprint_now(self.context, session, node.id)
+            except NodepipeError as error:
+                raise ConflictError(
+                    f"cannot accept the outputs of {node.tag!r}: {error}; nothing was changed"
+                ) from error
+            session.update_node(
+                node.id,
+                state=NodeState.COMPLETED,
+                state_reason=MARKED_COMPLETED,
+                fingerprint=fingerprint,
+                output_digest=outputs,
+            )
             return _fetch(session, node.id)
 
     def set_locked(self, name: str, locked: bool, pipeline: str | None = None) -> Node:

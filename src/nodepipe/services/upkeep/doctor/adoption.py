@@ -24,18 +24,17 @@ from nodepipe.domain.graph import cycle_if_connected
 from nodepipe.domain.ids import looks_like_id, new_id
 from nodepipe.domain.model import Edge, Node, Pipeline, Project
 from nodepipe.domain.names import validate_name, validate_slot
-from nodepipe.domain.staleness import RECOVERED_REASON, ParentOutput
+from nodepipe.domain.staleness import RECOVERED_REASON
 from nodepipe.domain.states import NodeState
 from nodepipe.execution.run_files import CONTEXT_FILE
 from nodepipe.services.context import WorkspaceContext, now
+from nodepipe.services.graph.fingerprint_now import fingerprint_now
 from nodepipe.services.graph.membership import show_with_ancestors
 from nodepipe.services.graph.pipelines import insert_pipeline
 from nodepipe.services.upkeep.doctor.survey import Progress, no_progress
 from nodepipe.store.changes import NodeChanges
 from nodepipe.store.queries import StoreSession
 from nodepipe.workspace.file_digests import fingerprint_outputs
-from nodepipe.workspace.fingerprint import fingerprint_node
-from nodepipe.workspace.node_config import read_node_config
 from nodepipe.workspace.node_folder import NodeFolder
 from nodepipe.workspace.output_swap import settle_leftovers
 
@@ -209,17 +208,7 @@ def _record_outputs(context: WorkspaceContext, session: StoreSession, adopted: l
 def _fingerprint(context: WorkspaceContext, session: StoreSession, node_id: str) -> str | None:
     """The node's fingerprint now, given its parents' recorded outputs; None if its folder
     cannot be fingerprinted (a malformed pyproject or params.yaml)."""
-    folder = context.layout.node_folder(node_id)
-    inputs = session.edges_into([node_id])
-    digests = session.node_fingerprints([edge.parent_id for edge in inputs])
-    parents = {
-        edge.slot: ParentOutput(edge.parent_id, digests.get(edge.parent_id, (None, None))[1] or "")
-        for edge in inputs
-    }
     try:
-        config = read_node_config(folder.pyproject)
-        entry = " ".join(config.command) if config.command else config.entry
-        fingerprint = fingerprint_node(folder, parents, entry, folder.fingerprint_cache)
+        return fingerprint_now(context, session, node_id)
     except NodepipeError:
         return None
-    return json.dumps(fingerprint.to_dict())
