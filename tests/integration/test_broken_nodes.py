@@ -4,6 +4,7 @@ deleted). ``status`` still answers, ``run`` runs ``c`` and fails only ``a`` and 
 
 from __future__ import annotations
 
+import json
 import shutil
 import threading
 from collections.abc import Callable
@@ -99,6 +100,23 @@ def test_run_only_another_node_runs_it(
     assert plan["run"] == []
     [blocked] = plan["blocked"]
     assert blocked["reasons"][0].startswith(f"parent 01 (a) cannot run: {broken}")
+
+
+def test_a_run_of_blocked_nodes_only_says_nothing_can_run_and_fails(
+    split: nodepipe.Workspace, broken: str, cli: CliRunner
+) -> None:
+    planned = cli("run", "split", "b", "--dry-run")
+    assert planned.code == 0, planned.stderr
+    assert "nothing can run" in planned.stdout and "up to date" not in planned.stdout
+    assert "blocked b: parent 01 (a) cannot run" in planned.stdout
+    ran = cli("run", "split", "b")
+    assert ran.code == 4, ran.stderr
+    assert "nothing can run" in ran.stdout and "up to date" not in ran.stdout
+    assert split.runs.history("split") == []  # nothing claimed
+    as_json = cli("run", "split", "b", "--json")
+    assert as_json.code == 4
+    assert json.loads(as_json.stdout)["type"] == "nothing_to_run"
+    assert cli("run", "split", "c").code == 0  # what can run still runs
 
 
 def test_the_python_api_agrees(split: nodepipe.Workspace, broken: str) -> None:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from nodepipe.cli.errors import CANCELLED, NODE_FAILED
+from nodepipe.cli.errors import CANCELLED, NODE_FAILED, exit_code_for
 from nodepipe.cli.options import (
     json_option,
     lookup_pipeline_option,
@@ -31,7 +31,7 @@ from nodepipe.cli.output import (
 from nodepipe.cli.session import workspace
 from nodepipe.cli.views import add_row, styled_state, table
 from nodepipe.domain.environments import LOCK_FILES
-from nodepipe.domain.errors import NotFoundError
+from nodepipe.domain.errors import ConflictError, NotFoundError
 from nodepipe.domain.runs import ACTIVE_NODE_RUN_STATES, RunStatus
 
 LOCK_KINDS = tuple(LOCK_FILES)
@@ -168,6 +168,8 @@ def _run_and_exit(service: RunService, request: RunRequest, as_json: bool) -> No
         if finished is not None and finished.status is not RunStatus.COMPLETED:
             _print_resume(service, request, result, as_json)
         sys.stdout.flush()
+    if finished is None and result.plan.blocked:  # asked to run, and nothing could
+        raise click.exceptions.Exit(exit_code_for(ConflictError("blocked")))
     if finished is None or finished.status is RunStatus.COMPLETED:
         return
     if finished.failed:
@@ -203,7 +205,9 @@ def _workspace_given() -> Path | None:
 
 def _print_plan(result: RunResult) -> None:
     plan, tags = result.plan, result.tags
-    if not plan.nodes:
+    if not plan.nodes and plan.blocked:
+        say("[red]nothing can run[/]: what was selected waits for outputs it cannot have")
+    elif not plan.nodes:
         done("nothing to run: every selected node is up to date")
     for position, item in enumerate(plan.nodes, 1):
         say(
