@@ -8,12 +8,15 @@ row back. Then the computed status agrees with what was accepted until the node 
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 from nodepipe.domain.staleness import ParentOutput
 from nodepipe.services.context import WorkspaceContext
-from nodepipe.store.queries import StoreSession
 from nodepipe.workspace.fingerprint import fingerprint_node
 from nodepipe.workspace.node_config import read_node_config
+
+if TYPE_CHECKING:  # the SQL toolkit: not for the read commands that import the node service
+    from nodepipe.store.queries import StoreSession
 
 
 def fingerprint_now(context: WorkspaceContext, session: StoreSession, node_id: str) -> str:
