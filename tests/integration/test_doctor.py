@@ -144,7 +144,7 @@ def test_leftovers_of_older_versions_and_hand_edits_are_found_and_repaired(
     orphan = layout.nodes_dir / "rphan234"
     shutil.copytree(layout.node_dir(plot.id), orphan, symlinks=True)
     shutil.rmtree(layout.node_dir(ran.nodes.get("load").id))
-    install_kernel("gone2345", "gone", Path(sys.executable), layout.nodes_dir / "gone2345")
+    install_kernel("gone2345", "gone", Path(sys.executable), layout.nodes_dir / "gone2345", ())
     layout.config_file.chmod(0o644)
     layout.state_dir.chmod(0o755)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -129,6 +130,13 @@ def test_remove_import_python_and_kernel(
     spec_dir = envs.kernel("clean")
     spec = json.loads((spec_dir / "kernel.json").read_text())
     assert spec["argv"][0] == python_of(chain, "clean")
+    kernel = subprocess.run(  # what the kernel's Python imports, as Jupyter starts it
+        [spec["argv"][0], "-c", "import nodepipe_node as node; print(node.node_id())"],
+        env={"PATH": os.environ["PATH"], **spec["env"]},
+        capture_output=True,
+        text=True,
+    )
+    assert kernel.stdout.strip() == chain.nodes.get("clean").id, kernel.stderr
     chain.nodes.remove(["clean"], "baseline")
     assert not spec_dir.exists()
     with pytest.raises(EnvironmentBuildError, match="never downloads"):

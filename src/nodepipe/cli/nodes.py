@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -117,11 +118,20 @@ def show(node: str, pipeline: str | None, as_json: bool) -> None:
 @app.command("path")
 @node_argument
 @lookup_pipeline_option
-def path(node: str, pipeline: str | None) -> None:
+@click.option(
+    "--import-path",
+    is_flag=True,
+    help="Print instead the PYTHONPATH a run gives NODE (the helper nodepipe_node first).",
+)
+def path(node: str, pipeline: str | None, import_path: bool) -> None:
     """Print NODE's folder (to open it in an editor).
 
-    For instance: cd "$(nodepipe node path NODE)"
+    For instance: cd "$(nodepipe node path NODE)". To run its code by hand as a run would
+    import it: PYTHONPATH="$(nodepipe node path NODE --import-path)" .venv/bin/python main.py
     """
+    if import_path:
+        print(os.pathsep.join(workspace().nodes.import_path(node, pipeline)))
+        return
     print(workspace().nodes.path(node, pipeline))
 
 

@@ -101,9 +101,10 @@ def run(
 
     Exit status: 0 when the run completed, 8 when a node failed, 130 when it was cancelled
     (Ctrl-C, or a kill of any of its nodes, started or not); then it prints the command that
-    runs what the run left undone. With --json, each event of the run is one line of JSON (and
-    that command goes to stderr). A reader that goes away (| head -1) ends the output, not the
-    run: it runs to its end, with the same exit status.
+    runs what the run left undone. 4 when nothing it selected can start (each waits for a
+    parent's outputs: "nothing can run"). With --json, each event of the run is one line of
+    JSON (and that command goes to stderr). A reader that goes away (| head -1) ends the
+    output, not the run: it runs to its end, with the same exit status.
     """
     from nodepipe.services.gc_pause import hold_off_for_command
     from nodepipe.services.runs.service import RunRequest

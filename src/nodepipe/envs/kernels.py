@@ -19,15 +19,22 @@ def kernel_name(node_id: str) -> str:
     return f"nodepipe-{node_id}"
 
 
-def install_kernel(node_id: str, tag: str, python: Path, node_dir: Path) -> Path:
-    """Write the kernel spec; returns its folder."""
+def install_kernel(
+    node_id: str, tag: str, python: Path, node_dir: Path, import_path: tuple[str, ...]
+) -> Path:
+    """Write the kernel spec; returns its folder. ``import_path``: the folders a run puts on
+    the node's PYTHONPATH (the helper ``nodepipe_node`` first), as of now."""
     folder = kernels_dir() / kernel_name(node_id)
     folder.mkdir(parents=True, exist_ok=True)
     spec = {
         "argv": [str(python), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
         "display_name": f"nodepipe: {tag} ({node_id})",
         "language": "python",
-        "env": {"NODEPIPE_NODE_ID": node_id, "NODEPIPE_NODE_DIR": str(node_dir)},
+        "env": {
+            "NODEPIPE_NODE_ID": node_id,
+            "NODEPIPE_NODE_DIR": str(node_dir),
+            "PYTHONPATH": os.pathsep.join(import_path),
+        },
         "metadata": {"nodepipe": {"node_id": node_id}},
     }
     (folder / "kernel.json").write_text(json.dumps(spec, indent=2), encoding="utf-8")

@@ -43,6 +43,12 @@ def compiled_runtime_dir() -> str:
     return str(RUNTIME_DIR)
 
 
+def node_import_path(folder: NodeFolder) -> tuple[str, ...]:
+    """The folders a run puts on the node's PYTHONPATH, in order: the helper's
+    (``nodepipe_node``), the node's code paths, and the bundle code it links."""
+    return (compiled_runtime_dir(), *import_paths(folder.code), *import_dirs(folder))
+
+
 def _compile(source: Path, compiled: Path) -> None:
     import py_compile  # only when the helper's bytecode is missing or older: not on every run
 
@@ -135,6 +141,7 @@ def build_task(
             for p in sorted(parents, key=lambda p: p.slot)
         ],
     }
+    runtime_dir, *imported = node_import_path(folder)
     return NodeTask(
         run_id=run_id,
         node_run_id=node_run_id,
@@ -143,7 +150,7 @@ def build_task(
         node_dir=str(folder.path),
         argv=command_line(folder, config),
         context=context,
-        runtime_dir=compiled_runtime_dir(),
+        runtime_dir=runtime_dir,
         uv_cache_dir=str(settings.uv_cache_dir),
         python=settings.python,
         lock_cache_dir=str(settings.lock_cache_dir),
@@ -155,7 +162,7 @@ def build_task(
             str(settings.shared_envs_dir / config.shared_env) if config.shared_env else None
         ),
         interpreter=config.interpreter,
-        import_dirs=(*import_paths(folder.code), *import_dirs(folder)),
+        import_dirs=tuple(imported),
         objects_dir=str(settings.objects_dir),
         conda_cache_dir=str(settings.conda_cache_dir),
         environment_checked=environment_checked,

@@ -311,8 +311,12 @@ class EnvironmentService:
     def kernel(self, name: str, pipeline: str | None = None) -> Path:
         """A Jupyter kernel spec running this node's environment (removed with the node)."""
         node, code = self.node_code(name, pipeline, edit=False)
+        from nodepipe.execution.task_factory import node_import_path  # not for other commands
+
         self.context.environments.ensure_synced(code)
-        return install_kernel(node.id, node.tag, code / ".venv" / "bin" / "python", code.parent)
+        folder = self.context.layout.node_folder(node.id)
+        python = code / ".venv" / "bin" / "python"
+        return install_kernel(node.id, node.tag, python, code.parent, node_import_path(folder))
 
     def show(self, name: str, pipeline: str | None = None) -> EnvironmentView:
         node, code = self.node_code(name, pipeline, edit=False)

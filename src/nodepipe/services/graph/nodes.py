@@ -147,6 +147,15 @@ class NodeService:
     def path(self, name: str, pipeline: str | None = None) -> Path:
         return self.context.layout.node_folder(self.get(name, pipeline).id).path
 
+    def import_path(self, name: str, pipeline: str | None = None) -> builtins.list[str]:
+        """The folders a run puts on the node's PYTHONPATH, in order (the helper
+        ``nodepipe_node`` first, then its code paths and the bundle code it links): what
+        running its code by hand needs."""
+        from nodepipe.execution.task_factory import node_import_path  # not for other reads
+
+        folder = self.context.layout.node_folder(self.get(name, pipeline).id)
+        return list(node_import_path(folder))
+
     def rename(
         self,
         name: str,
