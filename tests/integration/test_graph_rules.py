@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -269,7 +270,67 @@ def test_outputs_a_run_replaced_while_they_were_read_are_not_accepted(
         return found
 
     monkeypatch.setattr(node_service, "fingerprint_outputs", read_while_a_run_completes)
-    with pytest.raises(nodepipe.ConflictError, match="ran while its outputs were read"):
+    with pytest.raises(nodepipe.ConflictError, match="changed while they were read"):
         chain.nodes.mark("clean", NodeState.COMPLETED)
     assert chain.nodes.get("clean").state_reason != "marked completed by hand"
     assert _states(chain)["clean"] == ("completed", ())  # as the run left it
+
+
+def test_outputs_cleared_while_they_were_read_are_not_accepted(
+    chain: nodepipe.Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    chain.runs.run(RunRequest("baseline"))
+    from nodepipe.services.graph import nodes as node_service
+
+    digest = node_service.fingerprint_outputs
+
+    def read_while_they_are_cleared(data: Path, cache: Path | None = None) -> str:
+        found = digest(data, cache)
+        chain.nodes.clear_data("load")
+        return found
+
+    monkeypatch.setattr(node_service, "fingerprint_outputs", read_while_they_are_cleared)
+    with pytest.raises(nodepipe.ConflictError, match="changed while they were read"):
+        chain.nodes.mark("load", NodeState.COMPLETED)
+    assert _states(chain)["load"][0] == "ready"
+
+
+def test_accepting_outputs_holds_no_write_of_the_store_while_it_reads_them(
+    chain: nodepipe.Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    chain.runs.run(RunRequest("baseline"))
+    from nodepipe.services.graph import fingerprint_now
+
+    fingerprint = fingerprint_now.fingerprint_node
+
+    def read_while_another_writes(*args: Any, **kwargs: Any) -> Any:
+        with nodepipe.open(chain.root) as other:  # another connection writes meanwhile
+            other.pipelines.annotate("baseline", "written while the code was read")
+        return fingerprint(*args, **kwargs)
+
+    monkeypatch.setattr(fingerprint_now, "fingerprint_node", read_while_another_writes)
+    chain.nodes.mark("clean", NodeState.COMPLETED)
+    assert chain.pipelines.get("baseline").notes == "written while the code was read"
+
+
+def test_outputs_of_a_node_whose_code_cannot_be_read_are_not_accepted(
+    chain: nodepipe.Workspace, cli: CliRunner
+) -> None:
+    chain.runs.run(RunRequest("baseline"))
+    loop = chain.nodes.path("clean") / "code" / "loop"
+    loop.symlink_to(loop)
+    refused = cli("node", "mark", "clean", "completed")
+    assert refused.code == 4, refused.stderr
+    assert "cannot accept the outputs of 'clean'" in refused.stderr
+    assert "nothing was changed" in refused.stderr
+
+
+def test_a_node_marked_stale_then_completed_is_planned_as_its_status_shows(
+    chain: nodepipe.Workspace, cli: CliRunner
+) -> None:
+    chain.runs.run(RunRequest("baseline"))
+    assert cli("node", "mark", "load", "stale").code == 0
+    assert cli("node", "mark", "load", "completed").code == 0
+    assert {state for state, _ in _states(chain).values()} == {"completed"}
+    planned = cli("run", "baseline", "--dry-run", "--json").json()
+    assert planned["run"] == []

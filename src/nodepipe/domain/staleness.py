@@ -20,8 +20,9 @@ FORMAT_VERSION = 1
 
 NEVER_RAN = "never ran"
 MARKED_STALE = "marked stale by hand"
-MARKED_COMPLETED = "marked completed by hand"
 """The reason of a node marked stale by hand: a stale state its fingerprint cannot show."""
+MARKED_COMPLETED = "marked completed by hand"
+"""The reason of a node whose outputs were accepted by hand (its fingerprint recorded then)."""
 RECOVERED_REASON = (
     "recovered from its folder: the outputs were kept, but not the record of the run that "
     "made them; run it again, or mark it completed to accept them"

@@ -8,6 +8,7 @@ row back. Then the computed status agrees with what was accepted until the node 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from nodepipe.domain.staleness import ParentOutput
@@ -19,18 +20,29 @@ if TYPE_CHECKING:  # the SQL toolkit: not for the read commands that import the 
     from nodepipe.store.queries import StoreSession
 
 
-def fingerprint_now(context: WorkspaceContext, session: StoreSession, node_id: str) -> str:
-    """The node's fingerprint (as stored: its JSON) from its folder and the output digests
-    recorded for its parents; NodepipeError when the folder cannot be fingerprinted (a
-    malformed pyproject.toml or params.yaml, a file that cannot be read)."""
-    folder = context.layout.node_folder(node_id)
+def recorded_inputs(session: StoreSession, node_id: str) -> dict[str, ParentOutput]:
+    """The node's inputs by slot: each parent and the digest of its recorded outputs."""
     inputs = session.edges_into([node_id])
     recorded = session.node_fingerprints([edge.parent_id for edge in inputs])
-    parents = {
+    return {
         edge.slot: ParentOutput(edge.parent_id, recorded.get(edge.parent_id, (None, None))[1] or "")
         for edge in inputs
     }
+
+
+def fingerprint_with(
+    context: WorkspaceContext, node_id: str, parents: Mapping[str, ParentOutput]
+) -> str:
+    """The node's fingerprint (as stored: its JSON) from its folder and ``parents``; reads the
+    folder only (no store). NodepipeError when it cannot be fingerprinted (a malformed
+    pyproject.toml or params.yaml), OSError when a file cannot be read."""
+    folder = context.layout.node_folder(node_id)
     config = read_node_config(folder.pyproject)
     entry = " ".join(config.command) if config.command else config.entry
     fingerprint = fingerprint_node(folder, parents, entry, folder.fingerprint_cache)
     return json.dumps(fingerprint.to_dict())
+
+
+def fingerprint_now(context: WorkspaceContext, session: StoreSession, node_id: str) -> str:
+    """``fingerprint_with`` the output digests recorded for the node's parents in ``session``."""
+    return fingerprint_with(context, node_id, recorded_inputs(session, node_id))

@@ -6,7 +6,7 @@ import builtins
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Unpack
+from typing import TYPE_CHECKING, NamedTuple, Unpack
 
 from nodepipe.domain.errors import (
     ConflictError,
@@ -17,14 +17,14 @@ from nodepipe.domain.errors import (
 from nodepipe.domain.model import Membership, Node
 from nodepipe.domain.names import validate_name
 from nodepipe.domain.params import Params
-from nodepipe.domain.staleness import MARKED_COMPLETED, MARKED_STALE
+from nodepipe.domain.staleness import MARKED_COMPLETED, MARKED_STALE, ParentOutput
 from nodepipe.domain.states import NodeState, check_transition
 from nodepipe.domain.views import Link, Loss, NodeDetails, RemovalReport
 from nodepipe.services import resolver
 from nodepipe.services.context import WorkspaceContext
 from nodepipe.services.envs.isolation_rules import isolation_of
 from nodepipe.services.graph.effective import effective_nodes
-from nodepipe.services.graph.fingerprint_now import fingerprint_now
+from nodepipe.services.graph.fingerprint_now import fingerprint_with, recorded_inputs
 from nodepipe.services.graph.library_links import check_no_library_users
 from nodepipe.services.graph.losses import output_losses, removal_losses
 from nodepipe.services.graph.membership import check_tag_free
@@ -226,29 +226,35 @@ class NodeService:
         it is now. Its fingerprint as of now (code, lock, parameters, its parents' recorded
         outputs) and the digest of ``data/`` are recorded, as a run completing now would
         record them: the node stays completed until one of them changes, and its children
-        read these outputs. ``data/`` is digested before the write (a large one takes a while,
-        and the store is not held meanwhile); a run of the node that completed in that time
-        makes the mark refused, nothing changed."""
+        read these outputs.
+
+        The folder is read outside any write (a large ``data/`` or checkout takes a while, and
+        other writers of the store would wait), then the write checks that the node and its
+        inputs are as they were read: a run, a ``clear-data`` or a parent's new outputs in
+        between make the mark refused, nothing changed. A node that never ran is accepted with
+        what its ``data/`` holds, even nothing: the user says it is done (its work was done
+        elsewhere, or it makes no files)."""
         with self.context.store.read() as session:
             node = _editable(session, name, pipeline)
             check_transition(node.state, NodeState.COMPLETED, repr(node.tag))
-            seen = session.node_fingerprints([node.id])[node.id]
+            seen = _accepting(session, node.id)
         folder = self.context.layout.node_folder(node.id)
-        outputs = fingerprint_outputs(folder.data, folder.fingerprint_cache)
+        refused = f"cannot accept the outputs of {node.tag!r}"
+        try:
+            fingerprint = fingerprint_with(self.context, node.id, seen.inputs)
+            outputs = fingerprint_outputs(folder.data, folder.fingerprint_cache)
+        except NodepipeError as error:
+            raise ConflictError(f"{refused}: {error}; nothing was changed") from error
+        except OSError as error:
+            what = f"{error.filename}: {error.strerror}" if error.filename else str(error)
+            raise ConflictError(f"{refused}: cannot read {what}; nothing was changed") from error
         with self.context.store.write() as session:
             node = _editable(session, name, pipeline)
-            check_transition(node.state, NodeState.COMPLETED, repr(node.tag))
-            if session.node_fingerprints([node.id])[node.id] != seen:
+            if _accepting(session, node.id) != seen:
                 raise ConflictError(
-                    f"{node.tag!r} ran while its outputs were read to be accepted; nothing "
-                    "was changed (mark it again to accept what it holds now)"
+                    f"{refused}: it changed while they were read (it ran, its outputs were "
+                    "cleared, or a parent's changed); nothing was changed, mark it again"
                 )
-            try:
-                fingerprint = fingerprint_now(self.context, session, node.id)
-            except NodepipeError as error:
-                raise ConflictError(
-                    f"cannot accept the outputs of {node.tag!r}: {error}; nothing was changed"
-                ) from error
             session.update_node(
                 node.id,
                 state=NodeState.COMPLETED,
@@ -310,6 +316,21 @@ class NodeService:
                 deletion.record(deleting=list(report.deleted))
             delete_nodes_on_disk(self.context, report.deleted)
         return report
+
+
+class _Accepting(NamedTuple):
+    """What accepting a node's outputs read of it, to be the same when it writes."""
+
+    state: NodeState
+    reason: str
+    recorded: tuple[str | None, str | None]
+    inputs: dict[str, ParentOutput]
+
+
+def _accepting(session: StoreSession, node_id: str) -> _Accepting:
+    node = _fetch(session, node_id)
+    recorded = session.node_fingerprints([node_id])[node_id]
+    return _Accepting(node.state, node.state_reason, recorded, recorded_inputs(session, node_id))
 
 
 def _editable(

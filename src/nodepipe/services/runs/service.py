@@ -336,7 +336,7 @@ class RunService:
                 NodeStatus(
                     node_id,
                     item.node.tag,
-                    node.state,
+                    _planned_state(node.state, item.node.state, computed.state),
                     computed.own_reasons,
                     item.is_reference,
                     node.locked,
@@ -497,6 +497,16 @@ class RunService:
                 os.kill(run.orchestrator_pid, signal.SIGUSR1)
         self.recover()
         return active
+
+
+def _planned_state(stored: NodeState, seen: NodeState, computed: NodeState) -> NodeState:
+    """The state the plan goes by: the stored one, except a node stored stale whose status
+    found nothing left that makes it so (what made it stale was undone, its outputs accepted
+    by hand): it is completed there, as every surface shows it. ``seen``: the stored state
+    the status was computed from; a state changed since (another run) is taken as stored."""
+    if stored is NodeState.STALE and seen is stored and computed is NodeState.COMPLETED:
+        return NodeState.COMPLETED
+    return stored
 
 
 def _another_live_orchestrator(run: Run) -> bool:
