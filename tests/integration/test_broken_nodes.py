@@ -102,21 +102,25 @@ def test_run_only_another_node_runs_it(
     assert blocked["reasons"][0].startswith(f"parent 01 (a) cannot run: {broken}")
 
 
-def test_a_run_of_blocked_nodes_only_says_nothing_can_run_and_fails(
+def test_a_run_says_what_it_left_out_and_why(
     split: nodepipe.Workspace, broken: str, cli: CliRunner
 ) -> None:
     planned = cli("run", "split", "b", "--dry-run")
     assert planned.code == 0, planned.stderr
-    assert "nothing can run" in planned.stdout and "up to date" not in planned.stdout
+    assert "nothing to run: 1 blocked" in planned.stdout, planned.stdout
+    assert "up to date" not in planned.stdout
     assert "blocked b: parent 01 (a) cannot run" in planned.stdout
     ran = cli("run", "split", "b")
-    assert ran.code == 4, ran.stderr
-    assert "nothing can run" in ran.stdout and "up to date" not in ran.stdout
+    assert ran.code == 0, ran.stderr
+    assert "nothing to run: 1 blocked" in ran.stdout and "blocked b:" in ran.stdout
     assert split.runs.history("split") == []  # nothing claimed
     as_json = cli("run", "split", "b", "--json")
-    assert as_json.code == 4
+    assert as_json.code == 0
     assert json.loads(as_json.stdout)["type"] == "nothing_to_run"
-    assert cli("run", "split", "c").code == 0  # what can run still runs
+    assert cli("run", "split", "c").code == 0
+    again = cli("run", "split", "c")
+    assert again.code == 0
+    assert "nothing to run: 1 up to date" in again.stdout, again.stdout
 
 
 def test_the_python_api_agrees(split: nodepipe.Workspace, broken: str) -> None:

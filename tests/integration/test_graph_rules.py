@@ -334,3 +334,21 @@ def test_a_node_marked_stale_then_completed_is_planned_as_its_status_shows(
     assert {state for state, _ in _states(chain).values()} == {"completed"}
     planned = cli("run", "baseline", "--dry-run", "--json").json()
     assert planned["run"] == []
+
+
+def test_a_run_names_the_nodes_it_left_out_after_its_outcome(
+    chain: nodepipe.Workspace, cli: CliRunner
+) -> None:
+    chain.nodes.new("baseline", "other")
+    assert cli("node", "lock", "load").code == 0  # never ran, and read-only: clean waits
+    ran = cli("run", "baseline")
+    assert ran.code == 0, ran.stderr
+    said = " ".join(ran.stdout.split())  # as one line: long lines wrap
+    outcome = said.index("completed: 1 completed")
+    clean = said.index("blocked clean: parent 01 (load) has no outputs and is read-only here")
+    plot = said.index("blocked plot: parent 01 (clean) is blocked")
+    load = said.index("not run load: locked")
+    assert outcome < clean < plot < load
+    again = cli("run", "baseline")
+    assert again.code == 0
+    assert "nothing to run: 1 up to date, 1 read-only here, 2 blocked" in again.stdout

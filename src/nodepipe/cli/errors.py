@@ -55,12 +55,7 @@ EXIT_CODES: tuple[ExitCode, ...] = (
         (InvalidInputError, RequirementNotFoundError, UnresolvableRequirementsError),
     ),
     ExitCode(3, "unknown or ambiguous name", (NotFoundError,)),
-    ExitCode(
-        4,
-        "conflict (cycle, duplicate, wrong state; also a `run` that could start nothing it was "
-        "asked to: every node it selected waits for a parent's outputs)",
-        (ConflictError,),
-    ),
+    ExitCode(4, "conflict (cycle, duplicate, wrong state)", (ConflictError,)),
     ExitCode(5, "read-only (locked, a reference, or in a run)", (ReadOnlyError,)),
     ExitCode(6, "no workspace, or a bad one (its store missing or damaged)", (WorkspaceError,)),
     ExitCode(

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from nodepipe.cli.errors import CANCELLED, NODE_FAILED, exit_code_for
+from nodepipe.cli.errors import CANCELLED, NODE_FAILED
 from nodepipe.cli.options import (
     json_option,
     lookup_pipeline_option,
@@ -31,7 +31,7 @@ from nodepipe.cli.output import (
 from nodepipe.cli.session import workspace
 from nodepipe.cli.views import add_row, styled_state, table
 from nodepipe.domain.environments import LOCK_FILES
-from nodepipe.domain.errors import ConflictError, NotFoundError
+from nodepipe.domain.errors import NotFoundError
 from nodepipe.domain.runs import ACTIVE_NODE_RUN_STATES, RunStatus
 
 LOCK_KINDS = tuple(LOCK_FILES)
@@ -101,9 +101,10 @@ def run(
 
     Exit status: 0 when the run completed, 8 when a node failed, 130 when it was cancelled
     (Ctrl-C, or a kill of any of its nodes, started or not); then it prints the command that
-    runs what the run left undone. 4 when nothing it selected can start (each waits for a
-    parent's outputs: "nothing can run"). With --json, each event of the run is one line of
-    JSON (and that command goes to stderr). A reader that goes away (| head -1) ends the
+    runs what the run left undone; nodes it leaves out (blocked: a parent has no outputs to
+    read; busy in another run; read-only here) are listed after its outcome, and do not change
+    its status. With --json, each event of the run is one line of JSON (and that command goes
+    to stderr). A reader that goes away (| head -1) ends the
     output, not the run: it runs to its end, with the same exit status.
     """
     from nodepipe.services.gc_pause import hold_off_for_command
@@ -169,8 +170,6 @@ def _run_and_exit(service: RunService, request: RunRequest, as_json: bool) -> No
         if finished is not None and finished.status is not RunStatus.COMPLETED:
             _print_resume(service, request, result, as_json)
         sys.stdout.flush()
-    if finished is None and result.plan.blocked:  # asked to run, and nothing could
-        raise click.exceptions.Exit(exit_code_for(ConflictError("blocked")))
     if finished is None or finished.status is RunStatus.COMPLETED:
         return
     if finished.failed:
@@ -204,24 +203,50 @@ def _workspace_given() -> Path | None:
     return workspace().root if given else None
 
 
+_UP_TO_DATE = "up to date"
+"""The plan's reason for a node left out because nothing changed (``execution.plan``, which
+the CLI does not import)."""
+
+
 def _print_plan(result: RunResult) -> None:
     plan, tags = result.plan, result.tags
-    if not plan.nodes and plan.blocked:
-        say("[red]nothing can run[/]: what was selected waits for outputs it cannot have")
-    elif not plan.nodes:
-        done("nothing to run: every selected node is up to date")
+    if not plan.nodes:
+        done(f"nothing to run: {_left_out(result)}")
     for position, item in enumerate(plan.nodes, 1):
         say(
             f"{position:3}. [bold]{escape(tags[item.node_id])}[/] ({item.node_id}): "
             + escape("; ".join(item.reasons))
         )
+    _print_left_out(result)
+
+
+def _left_out(result: RunResult) -> str:
+    """What the plan leaves out, counted: ``3 up to date, 1 blocked``."""
+    plan = result.plan
+    kinds: dict[str, int] = {}
+    for skipped in plan.skipped:
+        if skipped.reason == _UP_TO_DATE:
+            kind = "up to date"
+        elif skipped.reason.endswith("in another run"):
+            kind = "busy in another run"
+        else:
+            kind = "read-only here"
+        kinds[kind] = kinds.get(kind, 0) + 1
+    if plan.blocked:
+        kinds["blocked"] = len(plan.blocked)
+    return ", ".join(f"{count} {kind}" for kind, count in kinds.items()) or "nothing selected"
+
+
+def _print_left_out(result: RunResult) -> None:
+    """Each node the plan leaves out for another reason than being up to date, and why."""
+    plan, tags = result.plan, result.tags
     for blocked in plan.blocked:
         say(
             f"  [red]blocked[/] {escape(tags[blocked.node_id])}: "
             + escape("; ".join(blocked.reasons))
         )
     for skipped in plan.skipped:
-        if skipped.reason != "up to date":
+        if skipped.reason != _UP_TO_DATE:
             say(f"  [dim]not run[/] {escape(tags[skipped.node_id])}: {escape(skipped.reason)}")
 
 
@@ -233,9 +258,10 @@ def _print_outcome(result: RunResult) -> None:
     counts = f"{f.completed} completed, {f.failed} failed, {f.skipped} skipped, {f.cancelled}"
     if not sys.stdout.isatty():  # no colour to show: printed without rich
         done(f"run {result.run_id} {f.status}: {counts} cancelled")
-        return
-    colour = {"completed": "green", "failed": "red"}.get(f.status, "magenta")
-    say(f"run {result.run_id} [{colour}]{f.status}[/]: {counts} cancelled")
+    else:
+        colour = {"completed": "green", "failed": "red"}.get(f.status, "magenta")
+        say(f"run {result.run_id} [{colour}]{f.status}[/]: {counts} cancelled")
+    _print_left_out(result)
 
 
 @click.command("status")
