@@ -57,3 +57,20 @@ def test_the_import_path_by_hand_is_the_one_a_run_gives(
     log = (code.parent / "logs" / "latest.log").read_text()
     by_hand = cli("node", "path", "clean", "--import-path").stdout.strip()
     assert by_hand in log.splitlines()
+
+
+def test_a_code_path_that_would_read_as_two_folders_is_refused(
+    chain: nodepipe.Workspace, cli: CliRunner, tmp_path: Path
+) -> None:
+    odd = tmp_path / "odd:dir"
+    odd.mkdir()
+    (odd / "oddmod.py").write_text("X = 1\n")
+    pyproject = chain.nodes.path("clean") / "code" / "pyproject.toml"
+    before = pyproject.read_bytes()
+    refused = cli("env", "code-path", "add", "clean", str(odd))
+    assert refused.code == 2, refused.stderr
+    assert "cannot go on a PYTHONPATH" in refused.stderr
+    linked = tmp_path / "linked"
+    linked.symlink_to(odd)  # the folder it leads to is what would be recorded
+    assert cli("env", "code-path", "add", "clean", str(linked)).code == 2
+    assert pyproject.read_bytes() == before

@@ -17,6 +17,7 @@ so the reason names it: "shared code changed: mytool (src/mytool/io.py)". Path s
 
 from __future__ import annotations
 
+import os
 import posixpath
 import re
 from collections.abc import Mapping
@@ -185,9 +186,15 @@ def set_library_nodes(pyproject: Path, libraries: dict[str, str]) -> None:
 
 
 def check_code_path(written: str) -> str:
-    """A code path fit to record: a plain path a reason can name."""
+    """A code path fit to record: a plain path a reason can name, and one entry of the node's
+    ``PYTHONPATH`` (a ``:`` would make it two, neither of them the folder)."""
     if not written.strip() or SHARED_CODE_SEPARATOR in written or "\n" in written:
         raise InvalidInputError(f"invalid code path {written!r}")
+    if os.pathsep in written:
+        raise InvalidInputError(
+            f"invalid code path {written!r}: a folder whose path holds {os.pathsep!r} cannot "
+            "go on a PYTHONPATH (it would read as two folders); rename it or link it"
+        )
     return written
 
 

@@ -39,6 +39,7 @@ class ExternalCodeService:
         most ``MAX_EXTERNAL_FILES`` files unless ``large``."""
         node, code = self._envs.node_code(name, pipeline, own=False)  # whatever its isolation
         folder = Path(check_code_path(directory)).expanduser().resolve()
+        check_code_path(str(folder))  # as recorded: absolute, links followed
         if not folder.is_dir():
             raise InvalidInputError(f"no folder at {directory}")
         if folder.is_relative_to(code.resolve()):
