@@ -20,7 +20,7 @@ class EnvironmentPublic(Schema):
     shared: dict[str, str] = Field(description="Package -> shared checkout it points to.")
     origins: dict[str, str] = Field(
         description="Each direct requirement's package -> where it comes from: node, pipeline "
-        "base, snapshot, shared checkout, local path, library node <tag>."
+        "base, snapshot, shared checkout, local path, library node <tag>, git URL, URL."
     )
     code_paths: list[str] = Field(
         description="Folders on the node's import path at launch (fingerprinted like its code)."

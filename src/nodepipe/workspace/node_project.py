@@ -10,8 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import tomlkit
-from tomlkit.items import Array, Table
+from tomlkit.items import AbstractTable, Array, Table
 
+from nodepipe.domain.requirements import requirement_name
 from nodepipe.workspace.durable import write_atomic
 from nodepipe.workspace.node_config import read_pyproject, script_dependencies
 
@@ -33,6 +34,28 @@ def dependencies(pyproject: Path) -> list[str]:
     project = document.get("project", {})
     found = project.get("dependencies", []) if isinstance(project, Table) else []
     return [str(item) for item in found] if isinstance(found, Array | list) else []
+
+
+def forget_requirement(pyproject: Path, package: str) -> None:
+    """Take ``package`` out of ``[project] dependencies`` and ``[tool.uv.sources]`` (the rest
+    as written, comments too): what a new ``uv add`` of it then writes is as if it was never
+    there (uv keeps an existing source and version range otherwise)."""
+    wanted = requirement_name(package)
+    document = tomlkit.parse(pyproject.read_text(encoding="utf-8"))
+    project = document.get("project")
+    found = project.get("dependencies") if isinstance(project, Table) else None
+    if isinstance(found, Array):
+        for index in reversed(range(len(found))):
+            if requirement_name(str(found[index])) == wanted:
+                del found[index]
+    uv = document.get("tool", {}).get("uv")
+    sources = uv.get("sources") if isinstance(uv, AbstractTable) else None
+    if isinstance(uv, AbstractTable) and isinstance(sources, AbstractTable):
+        for name in [n for n in sources if requirement_name(str(n)) == wanted]:
+            del sources[name]
+        if not sources:
+            del uv["sources"]
+    write_atomic(pyproject, tomlkit.dumps(document))
 
 
 def set_requires_python(pyproject: Path, specifier: str) -> None:

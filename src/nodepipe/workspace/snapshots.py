@@ -36,6 +36,7 @@ from nodepipe.workspace.snapshot_git import (
     local_commits,
     refuse_diverged,
     reset_copy,
+    unpublished_commits,
 )
 
 _IGNORED = shutil.ignore_patterns(".venv", "__pycache__", "*.pyc", ".mypy_cache", ".pytest_cache")
@@ -123,6 +124,19 @@ def local_edits(code_dir: Path, name: str) -> list[str]:
     if not isinstance(recorded, dict):
         return []
     return sorted(k for k in recorded.keys() | current.keys() if recorded.get(k) != current.get(k))
+
+
+def own_changes(code_dir: Path, name: str) -> list[str]:
+    """What only the node's snapshot ``name`` holds, so that deleting it would lose it: its
+    local edits ("edited mytool/io.py") and, for a clone, its commits that no remote branch
+    holds ("commit 7fd13eb my fix"). [] for a snapshot whose folder is gone."""
+    target = snapshot_path(code_dir, name)
+    if not target.is_dir():
+        return []
+    commits = unpublished_commits(target) if (target / ".git").is_dir() else []
+    return [f"commit {line}" for line in commits] + [
+        f"edited {path}" for path in local_edits(code_dir, name)
+    ]
 
 
 def refresh_paths(code_dir: Path, name: str) -> tuple[Path, Path]:
@@ -225,6 +239,28 @@ def record_snapshot(pyproject: Path, name: str, origin: str) -> None:
     snapshots = nodepipe.setdefault("snapshots", tomlkit.table())
     snapshots[name] = without_credentials(origin)
     pyproject.write_text(tomlkit.dumps(document), encoding="utf-8")
+
+
+def forget_snapshot(pyproject: Path, name: str) -> None:
+    """Take snapshot ``name`` out of ``pyproject``: its uv workspace member and its record in
+    ``[tool.nodepipe.snapshots]`` (its folder is the caller's); the rest is kept as written."""
+    document = tomlkit.parse(pyproject.read_text(encoding="utf-8"))
+    tool = document.get("tool", {})
+    workspace = tool.get("uv", {}).get("workspace")
+    members = workspace.get("members") if isinstance(workspace, dict) else None
+    if isinstance(workspace, dict) and isinstance(members, list):
+        wanted = f"{SNAPSHOTS_DIR}/{name}"
+        for index in reversed(range(len(members))):
+            if str(members[index]).removeprefix("./").rstrip("/") == wanted:
+                del members[index]
+        if not members and len(workspace) == 1:
+            del tool["uv"]["workspace"]
+    snapshots = tool.get("nodepipe", {}).get("snapshots")
+    if isinstance(snapshots, dict) and name in snapshots:
+        del snapshots[name]
+        if not snapshots:
+            del tool["nodepipe"]["snapshots"]
+    write_atomic(pyproject, tomlkit.dumps(document))
 
 
 def recorded_snapshots(pyproject: Path) -> dict[str, str]:

@@ -1805,7 +1805,7 @@ export interface components {
             not_installed: string[];
             /**
              * Origins
-             * @description Each direct requirement's package -> where it comes from: node, pipeline base, snapshot, shared checkout, local path, library node <tag>.
+             * @description Each direct requirement's package -> where it comes from: node, pipeline base, snapshot, shared checkout, local path, library node <tag>, git URL, URL.
              */
             origins: {
                 [key: string]: string;

@@ -19,6 +19,7 @@ from nodepipe.envs.interpreters import find_interpreter, interpreter_version
 from nodepipe.envs.kernels import install_kernel
 from nodepipe.envs.node_env import PYTHON_VERSION_FILE
 from nodepipe.envs.python_requests import first_request
+from nodepipe.envs.url_names import url_package
 from nodepipe.services import resolver
 from nodepipe.services.context import WorkspaceContext
 from nodepipe.services.envs import indexes
@@ -31,6 +32,7 @@ from nodepipe.services.envs.isolation_rules import (
     not_installed,
 )
 from nodepipe.services.envs.origins import requirement_origins
+from nodepipe.services.envs.switches import PackageSwitches
 from nodepipe.services.graph.staged_folders import sync_node_environment
 from nodepipe.services.guards import check_node_editable
 from nodepipe.workspace.crash_points import crash_point
@@ -61,6 +63,12 @@ from nodepipe.workspace.snapshots import (
     snapshot_origin,
     snapshot_path,
     take_snapshot,
+)
+from nodepipe.workspace.source_kinds import (
+    SourceKind,
+    installed_from,
+    project_name,
+    requested_kind,
 )
 from nodepipe.workspace.uv_lock import locked_packages
 from nodepipe.workspace.walk_progress import check_external_size
@@ -140,36 +148,67 @@ class EnvironmentService:
             raise InvalidInputError("give packages, or one of --path, --snapshot, --shared")
         validate_requirements(requirements)
         node, code = self.node_code(name, pipeline)
-        environments = self.context.environments
-        creates: list[Path] = []
+        switches = PackageSwitches(self.context, node, code)
         if snapshot is not None:
-            origin = _absolute_or_url(snapshot)
-            label = snapshot_name(origin)
-            creates.append(snapshot_path(code, label))
+            self._add_snapshot(code, snapshot, switches)
+            return self.show(node.id)
+        kinds = {self._package_of(code, r): requested_kind(r) for r in requirements}
+        args = ["add", "--no-sync", *requirements]
+        given = shared if shared is not None else path
+        folder = None
+        if given is not None:
+            source, editable = ("shared", ["--editable"]) if shared is not None else ("path", [])
+            folder = Path(added_folder(given, node.id, source, large))
+            args = ["add", "--no-sync", *editable, str(folder)]
+            held = project_name(folder)
+            kind = SourceKind.SHARED if editable else SourceKind.LOCAL_PATH
+            kinds = {held: kind} if held is not None else {}
+        environments = self.context.environments
 
-            def edit() -> None:
-                take_snapshot(code, origin, label)
-                record_snapshot(code / "pyproject.toml", label, origin)
-                environments.run_uv(
-                    code,
-                    ["add", "--no-sync", "--editable", f"./{SNAPSHOTS_DIR}/{label}"],
-                    "add the snapshot",
-                )
-        else:
-            args = ["add", "--no-sync"]
-            if shared is not None:
-                args += ["--editable", added_folder(shared, node.id, "shared", large)]
-            elif path is not None:
-                args.append(added_folder(path, node.id, "path", large))
-            else:
-                args += requirements
+        def edit() -> None:
+            for package, wanted in kinds.items():
+                switches.make_way(package, wanted)
+            environments.run_uv(code, args, "add " + " ".join(args[2:]))
+            if folder is not None and given is not None:
+                switches.check_installed(folder, given)
+            _claim(code, set(kinds))
 
-            def edit() -> None:
-                environments.run_uv(code, args, "add " + " ".join(args[2:]))
-                _claim(code, {requirement_name(r) for r in requirements})
-
-        environments.change(code, edit, creates=creates)
+        environments.change(code, edit, moved=switches.asides(kinds))
         return self.show(node.id)
+
+    def _add_snapshot(self, code: Path, snapshot: str, switches: PackageSwitches) -> None:
+        """Take a snapshot of ``snapshot`` (a folder or a URL) and install it, editable, in
+        place of how the node installs its package now."""
+        origin = _absolute_or_url(snapshot)
+        label = snapshot_name(origin)
+        target = snapshot_path(code, label)
+        environments = self.context.environments
+
+        def edit() -> None:
+            take_snapshot(code, origin, label)
+            record_snapshot(code / "pyproject.toml", label, origin)
+            held = project_name(target)
+            if held is not None:
+                switches.make_way(held, SourceKind.SNAPSHOT, label)
+            environments.run_uv(
+                code,
+                ["add", "--no-sync", "--editable", f"./{SNAPSHOTS_DIR}/{label}"],
+                "add the snapshot",
+            )
+            switches.check_installed(target, snapshot)
+            _claim(code, {held} if held is not None else set())
+
+        environments.change(code, edit, creates=[target], moved=switches.asides())
+
+    def _package_of(self, code: Path, requirement: str) -> str:
+        """The normalised name of the package ``requirement`` adds; for a URL that names
+        none, uv is asked (it fetches the URL, as its ``add`` would)."""
+        name = requirement_name(requirement)
+        if name != requirement.strip():
+            return name
+        environments = self.context.environments
+        found = url_package(environments.uv, environments.python_for(code), requirement)
+        return found if found is not None else name
 
     def remove(
         self, name: str, packages: list[str], pipeline: str | None = None
@@ -178,15 +217,21 @@ class EnvironmentService:
         node, code = self.node_code(name, pipeline, leaving=packages)
         _check_requirements_of(node.tag, code, packages)
         environments = self.context.environments
+        switches = PackageSwitches(self.context, node, code)
+        names = {requirement_name(p) for p in packages}
 
         def edit() -> None:
+            for package in sorted(names):
+                found = installed_from(code, package)
+                if found is not None and found.snapshot is not None:
+                    switches.drop_snapshot(found.snapshot, package, f"removing {package}")
             environments.run_uv(
                 code, ["remove", "--no-sync", *packages], "remove " + " ".join(packages)
             )
-            _claim(code, {requirement_name(p) for p in packages})
+            _claim(code, names)
             forget_removed_libraries(code)
 
-        environments.change(code, edit)
+        environments.change(code, edit, moved=switches.asides(names))
         return self.show(node.id)
 
     def import_requirements(

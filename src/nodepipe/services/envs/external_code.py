@@ -9,8 +9,10 @@ from pathlib import Path
 
 from nodepipe.domain.errors import InvalidInputError, NotFoundError
 from nodepipe.domain.model import Node
+from nodepipe.domain.requirements import requirement_name
 from nodepipe.services.context import WorkspaceContext
 from nodepipe.services.envs.environments import EnvironmentService, EnvironmentView
+from nodepipe.services.envs.switches import PackageSwitches
 from nodepipe.workspace.external_code import (
     check_code_path,
     code_paths,
@@ -20,6 +22,7 @@ from nodepipe.workspace.external_code import (
     set_library_nodes,
 )
 from nodepipe.workspace.self_links import written_by_runs
+from nodepipe.workspace.source_kinds import SourceKind
 from nodepipe.workspace.walk_progress import check_external_size
 
 
@@ -86,15 +89,18 @@ class ExternalCodeService:
         )
         relative = os.path.relpath(folder, code)
         environments = self.context.environments
+        switches = PackageSwitches(self.context, node, code)
+        package = requirement_name(chosen)
 
         def edit() -> None:
+            switches.make_way(package, SourceKind.LIBRARY)
             environments.run_uv(
                 code, ["add", "--no-sync", "--editable", relative], f"add {chosen} from {library}"
             )
             linked = library_nodes(code) | {chosen: lib_node.id}
             set_library_nodes(code / "pyproject.toml", linked)
 
-        environments.change(code, edit)
+        environments.change(code, edit, moved=switches.asides([package]))
         return self._envs.show(node.id)
 
     def check_from_node(

@@ -1,5 +1,6 @@
 """Where each of a node's requirements comes from, for ``env show``: the node itself, its
-pipeline's base packages, a snapshot, a shared checkout, a local path or a library node."""
+pipeline's base packages, a snapshot, a shared checkout, a local path, a library node, a git
+URL or another URL."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from nodepipe.domain.staleness import SNAPSHOTS_DIR
 from nodepipe.workspace.external_code import LIBRARY, external_code, local_projects
 from nodepipe.workspace.node_project import base_names, dependencies
 from nodepipe.workspace.snapshots import recorded_snapshots
+from nodepipe.workspace.source_kinds import url_kinds
 
 OWN = "node"
 BASE = "pipeline base"
@@ -18,7 +20,8 @@ SNAPSHOT = "snapshot"
 
 def requirement_origins(code: Path, library_tags: dict[str, str] | None = None) -> dict[str, str]:
     """Each direct requirement's package -> where it comes from: the node itself, its
-    pipeline's base, a snapshot, a shared checkout, a local path or a library node."""
+    pipeline's base, a snapshot, a shared checkout, a local path, a library node, a git URL or
+    another URL."""
     pyproject = code / "pyproject.toml"
     from_base = base_names(pyproject)
     origins = {}
@@ -27,6 +30,7 @@ def requirement_origins(code: Path, library_tags: dict[str, str] | None = None) 
         origins[name] = BASE if name in from_base else OWN
     external = {requirement_name(item.name): item for item in external_code(code)}
     snapshots = _snapshot_packages(code, set(recorded_snapshots(pyproject)))
+    urls = url_kinds(code)
     for name in origins:
         if name in external:
             item = external[name]
@@ -35,6 +39,8 @@ def requirement_origins(code: Path, library_tags: dict[str, str] | None = None) 
                 origins[name] = f"{LIBRARY} {library_tags[name]}"
         elif name in snapshots:
             origins[name] = SNAPSHOT
+        elif name in urls:
+            origins[name] = urls[name].value
     return origins
 
 
