@@ -18,12 +18,19 @@ from nodepipe.cli.options import (
     repeatable_option,
     with_data_option,
 )
-from nodepipe.cli.output import done, render
+from nodepipe.cli.output import done, print_warning, render
 from nodepipe.cli.session import workspace
 from nodepipe.cli.views import print_node, print_nodes, print_removal, print_replacement
 from nodepipe.domain.errors import InvalidInputError
 from nodepipe.domain.model import Node
 from nodepipe.domain.states import NodeState
+
+PARAMS_REWRITTEN = (
+    "params.yaml was written anew, without its comments and layout: what changed is written "
+    "in YAML that cannot be edited line by line (a flow mapping, a block scalar, an anchor or "
+    "alias, a key written twice)"
+)
+"""Said when ``node params --set/--unset`` could not keep the file's comments."""
 
 app = command_group("node", "Nodes: folders with code, an environment and outputs.")
 
@@ -193,7 +200,10 @@ def params(
     nodes = workspace().nodes
     if set_ or unset or from_file:
         replacement = None if from_file is None else _read_text(from_file)
-        result = nodes.set_params(node, set_, unset, replacement, pipeline)
+        change = nodes.edit_params(node, set_, unset, replacement, pipeline)
+        if change.rewritten:
+            print_warning(PARAMS_REWRITTEN)
+        result = change.params
     else:
         result = nodes.params(node, pipeline)
     render(result, as_json, "ParamsPublic", lambda params: print(dump_params(params), end=""))

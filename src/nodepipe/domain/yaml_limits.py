@@ -50,6 +50,21 @@ def load_yaml(text: str, source: str) -> Any:
         raise InvalidInputError(f"malformed YAML in {source}: {exc}") from exc
 
 
+def compose_yaml(text: str, source: str) -> Node | None:
+    """The node tree of YAML ``text`` (each node with its place in the text), composed with
+    ``load_yaml``'s limits; None for a text holding no document."""
+    if len(text) > MAX_YAML_CHARS:
+        load_yaml(text, source)  # refused, in its words
+    try:
+        loader = _LimitedLoader(text, source)
+        try:
+            return loader.get_single_node()
+        finally:
+            loader.dispose()
+    except yaml.YAMLError as exc:
+        raise InvalidInputError(f"malformed YAML in {source}: {exc}") from exc
+
+
 class _LimitedLoader(yaml.SafeLoader):
     """A SafeLoader whose composer counts aliases, expanded values and depth as it goes."""
 

@@ -3,11 +3,13 @@ atomically, the node and its descendants marked stale only when a value really c
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from nodepipe.domain.errors import InvalidInputError, WorkspaceError
 from nodepipe.domain.params import Params, dump_params, parse_assignment, parse_params
+from nodepipe.domain.params_lines import edited_params
 from nodepipe.services.graph.staleness import mark_inputs_changed
 from nodepipe.workspace.durable import write_atomic
 
@@ -30,6 +32,16 @@ def read_params(layout: WorkspaceLayout, node_id: str, text: str | None = None) 
     return parse_params(text, str(params_file)) if text else {}
 
 
+@dataclass(frozen=True, slots=True)
+class ParamsChange:
+    """The parameters after a change, and how params.yaml was written."""
+
+    params: Params
+    rewritten: bool = False
+    """params.yaml was written anew from the values, without its comments and layout: the
+    ``--set``/``--unset`` could not be made line by line (``domain.params_lines``)."""
+
+
 def change_params(
     session: StoreSession,
     layout: WorkspaceLayout,
@@ -37,11 +49,13 @@ def change_params(
     assignments: list[str],
     unset: list[str],
     replace_with: str | None,
-) -> Params:
+) -> ParamsChange:
     """Apply ``name=value`` assignments, removals, or a whole YAML text to ``node``'s
     parameters inside the write transaction ``session``; everything is validated before
-    params.yaml is rewritten. Returns the new parameters."""
-    parsed = [parse_assignment(item) for item in assignments]
+    params.yaml is rewritten. Assignments and removals are made line by line in the file (or
+    in ``replace_with``), keeping its comments and layout, where that holds exactly the new
+    values; the values are written anew otherwise."""
+    parsed = dict(parse_assignment(item) for item in assignments)
     base = parse_params(replace_with, "the new parameters") if replace_with is not None else None
     old = _old_params(layout, node.id, replacing=base is not None)
     new = dict(base if base is not None else old or {})
@@ -51,18 +65,20 @@ def change_params(
         del new[key]
     new.update(parsed)
     reason = _params_change(old, new)
+    if replace_with is None and not reason:
+        return ParamsChange(new)  # no value changes: the file stays as it is
     params_file = layout.node_folder(node.id).params_file
-    if replace_with is not None and not parsed and not unset:
-        # A whole text is kept as typed, comments and layout too (it parsed above); only a
-        # changed value makes the node stale.
-        text = replace_with if replace_with.endswith("\n") else replace_with + "\n"
-        if not _holds(params_file, text.encode()):
-            write_atomic(params_file, text)
-    elif reason:
-        write_atomic(params_file, dump_params(new))
-    if reason:
+    # A whole text is kept as typed, comments and layout too (it parsed above); so are the
+    # file's, where assignments and removals can be made line by line.
+    text = replace_with if replace_with is not None else params_text(layout, node.id)
+    edited = edited_params(text, parsed, unset, new) if parsed or unset else text
+    written = dump_params(new) if edited is None else edited
+    written = written if written.endswith("\n") else written + "\n"
+    if not _holds(params_file, written.encode()):
+        write_atomic(params_file, written)
+    if reason:  # only a changed value makes the node stale
         mark_inputs_changed(session, {node.id: reason})
-    return new
+    return ParamsChange(new, rewritten=edited is None)
 
 
 def _old_params(layout: WorkspaceLayout, node_id: str, replacing: bool) -> Params | None:

@@ -29,7 +29,12 @@ from nodepipe.services.graph.library_links import check_no_library_users
 from nodepipe.services.graph.losses import output_losses, removal_losses
 from nodepipe.services.graph.membership import check_tag_free
 from nodepipe.services.graph.node_creation import create_from_template, create_many
-from nodepipe.services.graph.node_params import change_params, params_text, read_params
+from nodepipe.services.graph.node_params import (
+    ParamsChange,
+    change_params,
+    params_text,
+    read_params,
+)
 from nodepipe.services.graph.node_restore import RestoredNode, check_restore, restore_node
 from nodepipe.services.graph.removal import deleted_by_removal, remove_from_pipeline
 from nodepipe.services.graph.staged_folders import (
@@ -198,9 +203,23 @@ class NodeService:
     ) -> Params:
         """Change parameters: ``name=value`` assignments, removals, or a whole YAML text.
 
-        Everything is validated before params.yaml is (atomically) rewritten; the node and its
-        descendants become stale when a value really changed.
+        Everything is validated before params.yaml is (atomically) rewritten, its comments and
+        layout kept (see ``edit_params``); the node and its descendants become stale when a
+        value really changed.
         """
+        return self.edit_params(name, assignments, unset, replace_with, pipeline).params
+
+    def edit_params(
+        self,
+        name: str,
+        assignments: builtins.list[str] | None = None,
+        unset: builtins.list[str] | None = None,
+        replace_with: str | None = None,
+        pipeline: str | None = None,
+    ) -> ParamsChange:
+        """``set_params``, saying too whether params.yaml had to be written anew from the
+        values (its comments and layout dropped: a layout assignments cannot be made in line
+        by line, such as a flow mapping, a block scalar or an anchor)."""
         with self.context.store.write() as session:
             node = _editable(session, name, pipeline)
             return change_params(

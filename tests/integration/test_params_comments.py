@@ -1,0 +1,132 @@
+"""``nodepipe node params NODE --set/--unset`` keep params.yaml as the user wrote it (README:
+"saved as typed, comments kept"): its comments, blank lines, order of keys and untouched
+lines; a layout that cannot be edited line by line is written anew, values right, and the
+command says so."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import nodepipe
+from integration.conftest import CliRunner
+from nodepipe import NodeState
+from nodepipe.domain.params import parse_params
+
+WRITTEN_ANEW = "params.yaml was written anew, without its comments and layout"
+
+COMMENTED = """\
+# my header
+# second header line
+
+b: 2  # keep me
+lr: 0.01   # learning rate
+
+# the model
+model:  # sizes
+  depth: 3  # layers
+  width: 64
+columns: [a, b]  # read these
+# the end
+"""
+
+
+@pytest.fixture
+def params_file(chain: nodepipe.Workspace) -> Path:
+    """``clean``'s params.yaml holding ``COMMENTED``; ``clean`` completed."""
+    path = chain.nodes.path("clean") / "code" / "params.yaml"
+    path.write_text(COMMENTED)
+    chain.nodes.mark("clean", NodeState.COMPLETED)
+    return path
+
+
+def params(cli: CliRunner, *args: str) -> str:
+    """``node params clean ARGS`` (it succeeds); what it says on stderr."""
+    changed = cli("node", "params", "clean", *args)
+    assert changed.code == 0, changed.stderr
+    return changed.stderr
+
+
+def test_setting_a_key_keeps_every_other_line_and_its_own_comment(
+    chain: nodepipe.Workspace, cli: CliRunner, params_file: Path
+) -> None:
+    assert params(cli, "--set", "b=5", "--set", "columns=[c]") == ""
+    assert params_file.read_text() == COMMENTED.replace("b: 2  #", "b: 5  #").replace(
+        "columns: [a, b]  #", "columns: [c]  #"
+    )
+    clean = chain.nodes.get("clean")
+    assert clean.state is NodeState.STALE and clean.state_reason == "parameter b, columns changed"
+
+
+def test_a_new_key_goes_at_the_end_and_the_templates_header_stays(
+    chain: nodepipe.Workspace, cli: CliRunner, params_file: Path
+) -> None:
+    assert params(cli, "--set", "a=1") == ""
+    assert params_file.read_text() == COMMENTED + "a: 1\n"
+
+    template = chain.nodes.path("load") / "code" / "params.yaml"  # a new node's, as made
+    header = template.read_text()
+    assert header.startswith("# ") and header.endswith("{}\n")
+    assert cli("node", "params", "load", "--set", "seed=7", "--set", "n=[1, 2]").code == 0
+    assert template.read_text() == header.removesuffix("{}\n") + "seed: 7\nn:\n- 1\n- 2\n"
+
+
+def test_unsetting_a_key_takes_its_lines_and_comment_only(
+    cli: CliRunner, params_file: Path
+) -> None:
+    assert params(cli, "--unset", "lr", "--unset", "model") == ""
+    assert params_file.read_text() == (
+        "# my header\n# second header line\n\nb: 2  # keep me\n\n# the model\n"
+        "columns: [a, b]  # read these\n# the end\n"
+    )
+
+
+def test_a_nested_value_or_a_dotted_name_keeps_the_comments_around(
+    chain: nodepipe.Workspace, cli: CliRunner, params_file: Path
+) -> None:
+    """``a.b=1`` names a top-level parameter ``a.b``, as before: there are no nested names."""
+    assert params(cli, "--set", "model={depth: 4, width: 64}", "--set", "model.depth=5") == ""
+    assert (
+        params_file.read_text()
+        == COMMENTED.replace(
+            "model:  # sizes\n  depth: 3  # layers\n  width: 64\n",
+            "model:  # sizes\n  depth: 4\n  width: 64\n",
+        )
+        + "model.depth: 5\n"
+    )
+    assert chain.nodes.params("clean")["model"] == {"depth": 4, "width": 64}
+    assert chain.nodes.params("clean")["model.depth"] == 5
+
+
+@pytest.mark.parametrize(
+    ("text", "args", "values"),
+    [
+        ("# flow\n{a: 1}\n", ["--set", "c=3"], {"a": 1, "c": 3}),
+        ("doc: |\n  one\n  two\nb: 1  # kept?\n", ["--set", "doc=short"], {"doc": "short", "b": 1}),
+        ("base: &b 1  # anchor\nother: *b\n", ["--set", "base=2"], {"base": 2, "other": 1}),
+        ("base: &b [1]\nother: *b\n", ["--unset", "base"], {"other": [1]}),
+        ("a: 1  # first\na: 2  # twice\n", ["--set", "a=3"], {"a": 3}),
+    ],
+    ids=["flow-mapping", "block-scalar", "anchor", "anchor-unset", "key-twice"],
+)
+def test_a_layout_that_lines_cannot_edit_is_written_anew_and_said(
+    chain: nodepipe.Workspace,
+    cli: CliRunner,
+    params_file: Path,
+    text: str,
+    args: list[str],
+    values: dict[str, object],
+) -> None:
+    params_file.write_text(text)
+    said = " ".join(params(cli, *args).split())
+    assert said.startswith(f"warning: {WRITTEN_ANEW}")
+    assert parse_params(params_file.read_text()) == values
+    assert chain.nodes.params("clean") == values
+
+
+def test_an_untouched_exotic_value_stays_as_written(cli: CliRunner, params_file: Path) -> None:
+    text = "doc: |\n  one\n  two\nbase: &b 1\nother: *b\nb: 1  # kept\n"
+    params_file.write_text(text)
+    assert params(cli, "--set", "b=2") == ""
+    assert params_file.read_text() == text.replace("b: 1  # kept", "b: 2  # kept")
