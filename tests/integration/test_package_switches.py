@@ -272,3 +272,23 @@ def test_env_remove_of_a_snapshots_package_drops_the_snapshot(
     requirements, source, members, snapshots = declared(user)
     assert (requirements, source, members, snapshots) == ([], None, [], {})
     assert not (user / "snapshots" / "mytool").exists()
+
+
+def test_a_library_node_takes_the_place_of_a_shared_checkout_and_back(
+    lab: nodepipe.Workspace, cli: CliRunner, sources: dict[str, list[str]]
+) -> None:
+    build_pipeline(lab, "baseline", {"lib": [], "plot": NodeSpec(code=PRINTS_ANSWER)})
+    local_project(lab.nodes.path("lib") / "code" / "mytool", "mytool", "0.4", "ANSWER = 4\n")
+    code = lab.nodes.path("plot") / "code"
+    assert cli("env", "add", "plot", "-p", "baseline", *sources["shared"]).code == 0
+    linked = cli("env", "add", "plot", "-p", "baseline", "--from-node", "lib", "--json")
+    assert linked.code == 0, linked.stderr
+    assert linked.json()["origins"] == {"mytool": "library node lib"}
+    lab.runs.run(RunRequest("baseline"))
+    assert (code.parent / "data" / "answer.txt").read_text() == "4"
+
+    back = cli("env", "add", "plot", "-p", "baseline", *sources["shared"], "--json")
+    assert back.code == 0, back.stderr
+    assert back.json()["origins"] == {"mytool": "shared checkout"}
+    assert "library-nodes" not in (code / "pyproject.toml").read_text()
+    check_declared(code, "shared", sources["shared"][1])
