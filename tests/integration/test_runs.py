@@ -309,3 +309,22 @@ def test_an_executor_that_cannot_start_gives_the_nodes_back(
     assert all(
         "the local executor did not start: no threads left" in nr.message for nr in node_runs
     )
+
+
+def test_an_executor_that_cannot_start_without_a_word_is_named_by_its_error(
+    pipeline: nodepipe.Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Failure injection: an error with no text of its own (Ctrl-C's has none either) still
+    gives the run's nodes a reason: the error's type."""
+    from nodepipe.execution.local import LocalExecutor
+
+    def cannot_start(self: LocalExecutor) -> None:
+        raise TimeoutError
+
+    monkeypatch.setattr(LocalExecutor, "start", cannot_start)
+    with pytest.raises(TimeoutError):
+        pipeline.runs.run(RunRequest("baseline"))
+    (run, *_) = pipeline.runs.history("baseline")
+    messages = {nr.message for nr in pipeline.runs.node_runs(run.id)}
+    assert messages == {"the local executor did not start: TimeoutError"}
+    assert {n.state for n in pipeline.nodes.list("baseline")} == {NodeState.READY}

@@ -220,7 +220,8 @@ def _connect(address: str | None) -> None:
     except Exception as exc:
         where = f"the Ray cluster at {address}" if address else "a local Ray"
         raise InvalidInputError(
-            f"cannot connect to {where}: {exc}", hint=Hint(Action.RAY_CONNECT)
+            f"cannot connect to {where}: {str(exc) or type(exc).__name__}",
+            hint=Hint(Action.RAY_CONNECT),
         ) from exc
     finally:
         if sigterm is not None:

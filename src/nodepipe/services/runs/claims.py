@@ -80,17 +80,40 @@ def claim_planned(
     return Claim(run, {nr.node_id: nr.id for nr in node_runs}, previous)
 
 
-def abandon(store: Store, claim: Claim, reason: str) -> None:
-    """Settle a claimed run that never started: its nodes go back to how they were."""
+def abandon(store: Store, claim: Claim, reason: str, *, cancelled: bool = False) -> None:
+    """Settle a claimed run that never started, failed (or ``cancelled``: its node runs
+    skipped, as those a cancel reaches before they start): its nodes go back to how they
+    were, each node run says ``reason``."""
     now = datetime.now(UTC)
+    node_run_state = NodeRunState.SKIPPED if cancelled else NodeRunState.FAILED
     with store.write() as session:
         for node_id, node_run_id in claim.node_run_ids.items():
             session.update_node_run(
-                node_run_id, state=NodeRunState.FAILED, message=reason, finished_at=now
+                node_run_id, state=node_run_state, message=reason, finished_at=now
             )
             state, state_reason = claim.previous[node_id]
             session.update_node(node_id, state=state, state_reason=state_reason)
-        session.update_run(claim.run.id, status=RunStatus.FAILED, finished_at=now)
+        status = RunStatus.CANCELLED if cancelled else RunStatus.FAILED
+        session.update_run(claim.run.id, status=status, finished_at=now)
+
+
+def cancels(error: BaseException) -> bool:
+    """Whether ``error``, raised while a run's executor started, means the run was stopped
+    (Ctrl-C; a signal Ray's handler turned into ``SystemExit``) rather than that it failed."""
+    return isinstance(error, KeyboardInterrupt | SystemExit)
+
+
+def why_not_started(executor: str, error: BaseException) -> str:
+    """Why the node runs of a run whose ``executor`` did not start never ran: the error's
+    words, or its type where it has none; never an empty reason."""
+    if isinstance(error, KeyboardInterrupt):
+        return f"cancelled before it started: Ctrl-C while the {executor} executor was starting"
+    if isinstance(error, SystemExit):
+        return (
+            f"cancelled before it started: the process was told to end while the {executor} "
+            "executor was starting"
+        )
+    return f"the {executor} executor did not start: {str(error) or type(error).__name__}"
 
 
 def _queued(run: Run, node_id: str, reasons: tuple[str, ...], now: datetime) -> NodeRun:

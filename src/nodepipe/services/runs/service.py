@@ -164,7 +164,7 @@ class RunService:
             check_travels(self.context, [status.nodes[node_id] for node_id in plan.ids])
         from nodepipe.execution.recorder import RecordingError, StoreRecorder
         from nodepipe.execution.runner import Runner
-        from nodepipe.services.runs.claims import abandon
+        from nodepipe.services.runs.claims import abandon, cancels, why_not_started
         from nodepipe.services.runs.node_tasks import TaskPreparer
 
         executor = make_executor(
@@ -177,9 +177,9 @@ class RunService:
         crash_point("run.claimed")
         try:
             executor.start()
-        except BaseException as error:
-            reason = f"the {request.executor} executor did not start: {error}"
-            abandon(self.context.store, claim, reason)
+        except BaseException as error:  # Ctrl-C while it connects too: the run is cancelled
+            reason = why_not_started(request.executor, error)
+            abandon(self.context.store, claim, reason, cancelled=cancels(error))
             if isinstance(error, NodepipeError) and error.hint is not None:
                 # the hint's command names this pipeline (the executor does not know it)
                 named = {"pipeline": status.view.pipeline.tag, **error.hint.params}
