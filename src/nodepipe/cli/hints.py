@@ -44,8 +44,9 @@ COMMANDS: dict[Action, str] = {
         "with `nodepipe env add {node} --snapshot DIR`), then export or build again"
     ),
     Action.RAY_CONNECT: (
-        "start one with `ray start --head` and pass its address with `nodepipe run {pipeline} "
-        "--executor ray --ray-address HOST:PORT`, or leave --ray-address out to start a local Ray"
+        "start one with `ray start --head` (or check the address) and pass its address with "
+        "`nodepipe run {pipeline} --executor ray --ray-address HOST:PORT`, leave --ray-address "
+        "out to start a local Ray, or run with the local executor: `nodepipe run {pipeline}`"
     ),
     Action.WORKSPACE_INIT: (
         f"create one with `nodepipe init DIR` or point to one with --workspace or ${WORKSPACE_ENV}"

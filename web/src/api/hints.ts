@@ -27,7 +27,7 @@ export const MENU_ITEMS: Record<Action, (params: Params) => string> = {
   "snapshot.reset": (p) => `bring the upstream's files anyway, dropping the snapshot's own edits and commits: select node "${p.node}" → Environment → Snapshots → ${p.snapshot} → Reset to upstream`,
   "code_path.copy": (p) => `copy the scripts of ${p.path} into the code/ folder of node "${p.node}" and take that code path off it (select the node → Environment → code paths), or take a snapshot of a package (Environment → snapshot), then export or build again`,
   "shared_env.new": (p) => `create it: Shared environments in the sidebar → New shared environment "${p.name}"`,
-  "ray.connect": () => "check that Ray runs there and give its address: toolbar → Run with options (Ray address), or leave the address empty to start a local Ray",
+  "ray.connect": () => "check that Ray runs there and give its address: toolbar → Run with options (Ray address), leave the address empty to start a local Ray, or run with local processes there (Executor)",
   "workspace.init": () => `${OWNER} create the workspace`,
   "workspace.examine": () => `${OWNER} check the workspace for other trouble`,
   "store.restore": () => `${OWNER} restore the newest backup of the store, or rebuild it from the node folders`,

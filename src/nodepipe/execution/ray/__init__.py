@@ -6,6 +6,8 @@ mounts at the same path, and the workers' Python must have nodepipe installed: a
 lock, staging folder, per-run log file, output swap), so logs and outputs land where they would
 locally.
 
+- ``address``: whether anything answers at the cluster's address, checked before Ray is
+  imported (Ray's own connect to an address where no cluster answers retries for minutes).
 - ``executor``: the adapter, the four verbs of ``Executor`` (start, submit, cancel, stop) on the
   driver.
 - ``cluster``: the driver's connection to a cluster (or a local Ray), shared by the executors of
@@ -14,5 +16,5 @@ locally.
   their cancellation and the watchdog that kills a node orphaned by its worker.
 
 This package imports nothing at import time, so ``nodepipe.execution.ray.executor`` is the module
-to import (only when the Ray executor is asked for).
+to import (only when the Ray executor is asked for); ``address`` imports no Ray.
 """

@@ -3,8 +3,9 @@
 ``run_storage`` decides which object storage a run uses (``--storage`` or ``[storage] url``)
 and whether node tasks travel through it because Ray workers share no filesystem with the
 workspace (``--no-shared-fs``, ``[execution] shared-fs = false``). Combinations that cannot work
-are refused before anything starts. With a storage, every executor is wrapped in
-``SharedOutputs``: outputs are shared between workspaces by what made them.
+are refused before anything starts, and so is a Ray address where no cluster answers
+(``execution.ray.address``, before Ray is imported). With a storage, every executor is wrapped
+in ``SharedOutputs``: outputs are shared between workspaces by what made them.
 """
 
 from __future__ import annotations
@@ -76,6 +77,9 @@ def _executor(name: str, jobs: int, ray_address: str | None, storage: Storage | 
 
         return LocalExecutor(jobs)
     if name == "ray":
+        from nodepipe.execution.ray.address import check_answers  # imports no Ray
+
+        check_answers(ray_address)  # Ray's own connect would retry for minutes: refused first
         try:
             from nodepipe.execution.ray.executor import RayExecutor
         except ImportError as exc:

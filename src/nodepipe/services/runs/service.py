@@ -167,23 +167,22 @@ class RunService:
         from nodepipe.services.runs.claims import abandon, cancels, why_not_started
         from nodepipe.services.runs.node_tasks import TaskPreparer
 
-        executor = make_executor(
-            request.executor, jobs, request.ray_address, storage, pull=not request.force
-        )
+        pipeline_tag = status.view.pipeline.tag
+        with _hint_names(pipeline_tag):  # e.g. no Ray cluster answers: refused, nothing claimed
+            executor = make_executor(
+                request.executor, jobs, request.ray_address, storage, pull=not request.force
+            )
         claim, plan = self._claim(status, request, jobs)
         if claim is None:
             return RunResult(status, plan, tags=tags)
         run = claim.run
         crash_point("run.claimed")
         try:
-            executor.start()
+            with _hint_names(pipeline_tag):
+                executor.start()
         except BaseException as error:  # Ctrl-C while it connects too: the run is cancelled
             reason = why_not_started(request.executor, error)
             abandon(self.context.store, claim, reason, cancelled=cancels(error))
-            if isinstance(error, NodepipeError) and error.hint is not None:
-                # the hint's command names this pipeline (the executor does not know it)
-                named = {"pipeline": status.view.pipeline.tag, **error.hint.params}
-                error.hint = Hint(error.hint.action, named)
             raise
         recorder = StoreRecorder(
             self.context.store,
@@ -507,6 +506,19 @@ def _planned_state(stored: NodeState, seen: NodeState, computed: NodeState) -> N
     if stored is NodeState.STALE and seen is stored and computed is NodeState.COMPLETED:
         return NodeState.COMPLETED
     return stored
+
+
+@contextmanager
+def _hint_names(pipeline_tag: str) -> Iterator[None]:
+    """A nodepipe error raised inside gets ``pipeline`` among its hint's parameters, so that its
+    command names this pipeline (an executor does not know it)."""
+    try:
+        yield
+    except NodepipeError as error:
+        if error.hint is not None:
+            named = {"pipeline": pipeline_tag, **error.hint.params}
+            error.hint = Hint(error.hint.action, named)
+        raise
 
 
 def _another_live_orchestrator(run: Run) -> bool:
