@@ -223,18 +223,17 @@ def _print_plan(result: RunResult) -> None:
 def _left_out(result: RunResult) -> str:
     """What the plan leaves out, counted: ``3 up to date, 1 blocked``."""
     plan = result.plan
-    kinds: dict[str, int] = {}
+    kinds = dict.fromkeys(("up to date", "busy in another run", "read-only here", "blocked"), 0)
     for skipped in plan.skipped:
         if skipped.reason == _UP_TO_DATE:
-            kind = "up to date"
+            kinds["up to date"] += 1
         elif skipped.reason.endswith("in another run"):
-            kind = "busy in another run"
+            kinds["busy in another run"] += 1
         else:
-            kind = "read-only here"
-        kinds[kind] = kinds.get(kind, 0) + 1
-    if plan.blocked:
-        kinds["blocked"] = len(plan.blocked)
-    return ", ".join(f"{count} {kind}" for kind, count in kinds.items()) or "nothing selected"
+            kinds["read-only here"] += 1
+    kinds["blocked"] = len(plan.blocked)
+    counted = [f"{count} {kind}" for kind, count in kinds.items() if count]
+    return ", ".join(counted) or "nothing selected"
 
 
 def _print_left_out(result: RunResult) -> None:
