@@ -71,15 +71,32 @@ def sync_progress(quiet: bool) -> Iterator[SyncProgress | None]:
 @click.option(
     "--force", is_flag=True, help="Replace DIRECTORY if it holds a previous export (only then)."
 )
+@repeatable_option(
+    "--input",
+    metavar="NAME=NODE",
+    help="Declare an input of the bundle: NODE takes it on slot NAME when the bundle is "
+    "included elsewhere (repeatable; several nodes may take one input).",
+)
 @json_option
-def export(pipeline: str, directory: Path, with_data: bool, force: bool, as_json: bool) -> None:
+def export(
+    pipeline: str,
+    directory: Path,
+    with_data: bool,
+    force: bool,
+    input: list[str] | None,
+    as_json: bool,
+) -> None:
     """Write PIPELINE as a bundle in DIRECTORY: pipeline.toml, pipeline.lock, nodes/<tag>/code.
 
     The output is deterministic: exporting again gives the same bytes for the same pipeline.
     """
     hints = {"NotEmptyError": f"replace it with `{typed_again('--force')}`"}
+    inputs: dict[str, list[str]] = {}
+    for item in input or []:
+        name, node = _assignment(item)
+        inputs.setdefault(name, []).append(node)
     with named("bundle export", hints):
-        result = workspace().bundles.export(pipeline, directory, with_data, force)
+        result = workspace().bundles.export(pipeline, directory, with_data, force, inputs=inputs)
     render(result, as_json, None, _print_export)
 
 

@@ -14,17 +14,24 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from nodepipe.bundles.lockfile import LockRecord
-from nodepipe.bundles.model import BundleDefinition, EdgeEntry, IncludeEntry, NodeEntry
+from nodepipe.bundles.model import (
+    BundleDefinition,
+    EdgeEntry,
+    IncludeEntry,
+    NodeEntry,
+    frozen_mapping,
+)
 from nodepipe.domain.bundles import PipelineInclude
 from nodepipe.domain.environments import CONDA_LOCK
 from nodepipe.domain.errors import Action, Hint, InvalidInputError
 from nodepipe.domain.model import PipelineView
+from nodepipe.domain.names import validate_slot
 from nodepipe.domain.states import NodeState
 from nodepipe.services.runs.status import NodeStatusView
 from nodepipe.workspace import local_sources
@@ -153,6 +160,32 @@ def plan_export(
         keys={node_id: key for node_id, key in names.items() if key in folders},
         libraries=_library_tags(session, folders),
     )
+
+
+def with_inputs(plan: ExportPlan, inputs: Mapping[str, Sequence[str]]) -> ExportPlan:
+    """``plan`` declaring ``inputs`` (input name → the tags of the exported nodes that take
+    it): InvalidInputError, before anything is written, for a name that is not a slot, a node
+    the bundle does not hold, or a node that already reads that slot from a node of its own."""
+    if not inputs:
+        return plan
+    taken = {(edge.child, edge.slot) for edge in plan.definition.edges}
+    declared: dict[str, tuple[str, ...]] = {}
+    for name, tags in inputs.items():
+        validate_slot(name)
+        for tag in tags:
+            if tag not in plan.folders:
+                known = ", ".join(sorted(plan.folders)) or "none"
+                raise InvalidInputError(
+                    f"--input {name}={tag}: the bundle holds no node {tag!r} (nodes: {known})"
+                )
+            if (tag, name) in taken:
+                raise InvalidInputError(
+                    f"--input {name}={tag}: {tag} already reads slot {name!r} from a node of "
+                    "the bundle; name another slot"
+                )
+        declared[name] = tuple(sorted(set(tags)))
+    definition = replace(plan.definition, inputs=frozen_mapping(dict(sorted(declared.items()))))
+    return replace(plan, definition=definition)
 
 
 def _library_tags(session: StoreSession, folders: Mapping[str, NodeFolder]) -> dict[str, str]:

@@ -8,7 +8,7 @@ typed values (``ExportResult``, ``ImportResult``, ``CheckResult``, ``IncludeView
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +25,7 @@ from nodepipe.services.bundles.exporting import (
     ExportPlan,
     check_sources,
     plan_export,
+    with_inputs,
     write_libs,
     write_nodes,
 )
@@ -98,15 +99,18 @@ class BundleService:
         with_data: bool = False,
         force: bool = False,
         portable: bool = False,
+        inputs: Mapping[str, Sequence[str]] | None = None,
     ) -> ExportResult:
         """Write ``pipeline`` as a bundle in ``directory`` (new or empty; replaced with
         ``force``): ``pipeline.toml``, ``pipeline.lock``, ``nodes/<tag>/code`` (and ``data``
         with ``with_data``), ``lib/`` for linked bundle code. ``portable``: an include found
         in a local folder is inlined, not written back relative to ``directory`` (a bundle
-        that travels alone, as a zip, has no neighbours); packages and URLs are kept."""
+        that travels alone, as a zip, has no neighbours); packages and URLs are kept.
+        ``inputs``: the bundle's inputs (``[inputs]``), input name → the nodes (tags) that
+        take it on that slot when the bundle is included elsewhere."""
         target = Path(os.path.normpath(Path(directory).absolute()))
         check_target(target, force, self.context.layout)
-        plan = self._plan(pipeline, target, portable)
+        plan = with_inputs(self._plan(pipeline, target, portable), inputs or {})
         check_sources(plan)
         check_python(plan)
         with writing_directory(self.context, target) as staging:
