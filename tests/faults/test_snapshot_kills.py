@@ -115,3 +115,56 @@ def test_an_update_killed_anywhere_leaves_a_whole_snapshot_and_a_runnable_node(
         assert not list((root / ".nodepipe" / "staging").glob("*/")), point
     print(f"{kind}: killed at {killed} points")
     assert killed >= 5
+
+
+KILLED_IN_RMTREE = """\
+import os, shutil, signal, sys
+from pathlib import Path
+
+real = shutil.rmtree
+
+
+def rmtree(path, *args, **kwargs):  # dies in the middle of removing the old snapshot
+    found = Path(path).name.endswith((".previous", ".finished"))
+    inside = [p for p in Path(path).rglob("__init__.py") if "mytool" in p.parts] if found else []
+    if inside:
+        inside[0].unlink()
+        os.kill(os.getpid(), signal.SIGKILL)
+    return real(path, *args, **kwargs)
+
+
+shutil.rmtree = rmtree
+from nodepipe.cli.fork_client import console
+
+sys.argv = ["nodepipe", *sys.argv[1:]]
+sys.exit(console())
+"""
+
+
+def test_an_update_killed_while_removing_the_old_copy_stays_done(tmp_path: Path) -> None:
+    """Killed while it removes the snapshot it replaced, after the update ended: the next
+    command keeps the update (it was not undone with a half-removed folder moved back)."""
+    wheels = toy_index(tmp_path / "wheels")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NODEPIPE_")}
+    env |= {"UV_FIND_LINKS": str(wheels), "UV_OFFLINE": "1", "NODEPIPE_FORK_SERVER": "0"}
+    env["UV_INDEX_URL"] = "http://127.0.0.1:9/simple"
+    origin = local_project(tmp_path / "src" / "mytool", "mytool", "0.1", "ANSWER = 1\n")
+    root = tmp_path / "ws"
+    clean_id = workspace(root, origin, env)
+    (origin / "mytool" / "__init__.py").write_text("ANSWER = 2\n")
+    script = tmp_path / "killed.py"
+    script.write_text(KILLED_IN_RMTREE)
+    update = subprocess.run(
+        [sys.executable, str(script), "-w", str(root), "env", "update-snapshot", "clean", "mytool"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert update.returncode == -9, update.stderr
+    assert command(root, env, "status", "base").returncode in (0, 1)  # settles leftovers
+    snapshot = root / "nodes" / clean_id / "code" / "snapshots" / "mytool"
+    assert (snapshot / "mytool" / "__init__.py").read_text() == "ANSWER = 2\n"
+    ran = command(root, env, "run", "base", "--force")
+    assert ran.returncode == 0, (ran.stdout, ran.stderr)
+    assert (root / "nodes" / clean_id / "data" / "answer.txt").read_text() == "2"

@@ -1,6 +1,8 @@
 """``env add --shared`` of a package the node installs from a snapshot, killed (SIGKILL) at each
-step before it ends: the next command puts the snapshot back whole (its folder, its record,
-its lock), nothing beside it, and the node runs it."""
+step, the snapshot's move out of ``code/`` and the end of the edit included: the next command
+finds the node as it was (the snapshot in place, whole, with its record and lock) or as the
+switch leaves it (the snapshot whole in ``undone-edits/``, the new pyproject and lock), never a
+mix, nothing half-moved, and the node runs."""
 
 from __future__ import annotations
 
@@ -14,22 +16,44 @@ from nodepipe.workspace.source_kinds import SourceKind, installed_from
 from support.wheels import local_project, toy_index
 from support.worlds import NodeSpec, build_pipeline
 
-POINTS = ("edit.saved", "snapshot.dropped", "edit.edited", "sync.built")
+POINTS = {
+    "edit.saved": "old",
+    "snapshot.dropped": "old",
+    "edit.edited": "old",
+    "sync.built": "old",
+    "journal.finishing@1": "old",  # the sync's own operation, inside the edit
+    "journal.finishing@2": "new",  # the edit's: it is over, its folder no operation's
+}
+"""Each crash point, and the state the next command finds."""
+
+MINE = "ANSWER = 'mine'\n"
 
 
-def test_a_switch_from_a_snapshot_killed_anywhere_leaves_the_snapshot_whole(tmp_path: Path) -> None:
+def files_under(folder: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
+    }
+
+
+def test_a_switch_from_a_snapshot_killed_anywhere_leaves_it_switched_or_not(
+    tmp_path: Path,
+) -> None:
     wheels = toy_index(tmp_path / "wheels")
     env = {k: v for k, v in os.environ.items() if not k.startswith("NODEPIPE_")}
     env |= {"UV_FIND_LINKS": str(wheels), "UV_OFFLINE": "1"}
     env |= {"UV_INDEX_URL": "http://127.0.0.1:9/simple", "NODEPIPE_FORK_SERVER": "0"}
     origin = local_project(tmp_path / "src" / "mytool", "mytool", "0.1", "ANSWER = 1\n")
-    for point in POINTS:
+    for point, expected in POINTS.items():
         root = tmp_path / f"ws-{point}"
         ws = nodepipe.init(root)
         build_pipeline(ws, "base", {"clean": NodeSpec(code=WRITES_ANSWER)})
         code = ws.nodes.path("clean") / "code"
         ws.close()
         assert command(root, env, "env", "add", "clean", "--snapshot", str(origin)).returncode == 0
+        snapshot = code / "snapshots" / "mytool"
+        (snapshot / "mytool" / "__init__.py").write_text(MINE)  # the user's edit
+        before = files_under(snapshot)
+        lock = (code / "uv.lock").read_bytes()
 
         switch = command(
             root,
@@ -42,11 +66,22 @@ def test_a_switch_from_a_snapshot_killed_anywhere_leaves_the_snapshot_whole(tmp_
         )
         assert switch.returncode == -9, (point, switch.stderr)
         assert command(root, env, "status", "base").returncode in (0, 1)  # settles leftovers
-        assert installed_from(code, "mytool") == (SourceKind.SNAPSHOT, "mytool"), point
-        assert sorted(p.name for p in (code / "snapshots").iterdir()) == ["mytool"], point
-        assert (code / "snapshots" / "mytool" / "mytool" / "__init__.py").is_file(), point
+        kept = sorted((code.parent / "undone-edits").glob("snapshot-mytool.*"))
         declared = tomllib.loads((code / "pyproject.toml").read_text())
-        assert declared["tool"]["nodepipe"]["snapshots"] == {"mytool": str(origin)}, point
+        if expected == "old":
+            assert installed_from(code, "mytool") == (SourceKind.SNAPSHOT, "mytool"), point
+            assert sorted(p.name for p in (code / "snapshots").iterdir()) == ["mytool"], point
+            assert files_under(snapshot) == before, point
+            assert declared["tool"]["nodepipe"]["snapshots"] == {"mytool": str(origin)}, point
+            assert (code / "uv.lock").read_bytes() == lock, point
+            assert kept == [], point
+        else:
+            assert installed_from(code, "mytool").kind is SourceKind.SHARED, point
+            assert not snapshot.exists(), point
+            assert "snapshots" not in declared["tool"]["nodepipe"], point
+            assert (code / "uv.lock").read_bytes() != lock, point
+            assert len(kept) == 1 and files_under(kept[0]) == before, point
         ran = command(root, env, "run", "base")
         assert ran.returncode == 0, (point, ran.stdout, ran.stderr)
-        assert (code.parent / "data" / "answer.txt").read_text() == "1", point
+        answer = (code.parent / "data" / "answer.txt").read_text()
+        assert answer == ("mine" if expected == "old" else "1"), point

@@ -1,12 +1,12 @@
 """``env add`` of a package the node already installs another way switches it (README, External
 code): from a package index, a git URL, a local path, a snapshot or a shared checkout to any
-other, in the order the README's tutorial runs them too; a snapshot holding the user's edits is
-never deleted by a switch. Real uv, local folders, a local git repository, toy wheels."""
+other, in the order the README's tutorial runs them too; a snapshot switched away from is
+moved out of the node's code whole, never deleted. Real uv, local folders, a local git
+repository, toy wheels."""
 
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import tomllib
 from itertools import pairwise
@@ -190,58 +190,133 @@ def files_of(code: Path) -> dict[str, bytes]:
     }
 
 
-def test_a_switch_never_deletes_the_edits_in_a_snapshot(
+def tree_of(folder: Path) -> dict[str, tuple[int, bytes | str]]:
+    """Every file, link and folder under ``folder`` (``.git`` included), with its mode and
+    its bytes (a link: its target)."""
+    found: dict[str, tuple[int, bytes | str]] = {}
+    for path in sorted(folder.rglob("*")):
+        mode = path.lstat().st_mode
+        if path.is_symlink():
+            found[str(path.relative_to(folder))] = (mode, str(path.readlink()))
+        elif path.is_file():
+            found[str(path.relative_to(folder))] = (mode, path.read_bytes())
+        else:
+            found[str(path.relative_to(folder))] = (mode, b"")
+    return found
+
+
+def moved_out(user: Path, result: Any) -> Path:
+    """The one folder the snapshot was moved to, in the node's ``undone-edits/``, which the
+    command named (on stderr, or in its JSON's warnings)."""
+    (kept,) = (user.parent / "undone-edits").iterdir()
+    assert re.fullmatch(r"snapshot-mytool\.[0-9a-f]{8}", kept.name), kept.name
+    said = f"snapshot mytool was moved out of the node's code to {kept} (kept: nodepipe never"
+    told = result.json()["warnings"] if result.stdout.startswith("{") else [result.stderr]
+    assert [w for w in told if said in " ".join(w.split())], (result.stdout, result.stderr)
+    return kept
+
+
+def test_a_switch_moves_a_copied_snapshot_out_of_the_code_whole(
     lab: nodepipe.Workspace, cli: CliRunner, user: Path, sources: dict[str, list[str]]
 ) -> None:
+    """Whatever the copy holds, edits the walk does not see included, is all moved out of
+    ``code/`` (not deleted) by a switch, and the node runs its new source."""
     assert cli("env", "add", "user", "-p", "baseline", *sources["snapshot"]).code == 0
-    edited = user / "snapshots" / "mytool" / "mytool" / "__init__.py"
-    edited.write_text("ANSWER = 'mine'\n")
-    before = files_of(user)
-    for kind in ("shared", "pin", "git"):
-        refused = cli("env", "add", "user", "-p", "baseline", *sources[kind])
-        assert refused.code == 4, refused.stderr
-        message = " ".join(refused.stderr.split())
-        assert "would delete snapshot mytool (code/snapshots/mytool)" in message
-        assert "edited mytool/__init__.py" in message and "nothing was changed" in message
-        assert "`nodepipe env update-snapshot user mytool --force`" in message  # the hint
-        assert files_of(user) == before  # pyproject.toml, uv.lock, the edit: byte for byte
-    removal = cli("env", "remove", "user", "mytool", "-p", "baseline")
-    assert removal.code == 4 and "edited mytool/__init__.py" in removal.stderr
-    assert files_of(user) == before
-    assert lab.envs.show("user").origins == {"mytool": "snapshot"}
+    snapshot = user / "snapshots" / "mytool"
+    (snapshot / "mytool" / "__init__.py").write_text("ANSWER = 'mine'\n")
+    (snapshot / ".nodepipe-snapshot.json").unlink()  # no record of what was copied
+    (snapshot / "nested").mkdir()
+    git(snapshot / "nested", "init", "--quiet")
+    (snapshot / ".ipynb_checkpoints").mkdir()
+    (snapshot / ".ipynb_checkpoints" / "notes-checkpoint.ipynb").write_text("{}")
+    (snapshot / "mytool.egg-info").mkdir()
+    (snapshot / "mytool.egg-info" / "PKG-INFO").write_text("mine")
+    (snapshot / "pyproject.toml").chmod(0o600)  # chmod only
+    before = tree_of(snapshot)
 
-    assert cli("env", "update-snapshot", "user", "mytool", "--force").code == 0  # edits gone
-    switched = cli("env", "add", "user", "-p", "baseline", *sources["shared"], "--json")
+    switched = cli("env", "add", "user", "-p", "baseline", *sources["shared"])
     assert switched.code == 0, switched.stderr
-    assert switched.json()["origins"] == {"mytool": "shared checkout"}
-    assert not (user / "snapshots").exists() or not any((user / "snapshots").iterdir())
+    assert lab.envs.show("user").origins == {"mytool": "shared checkout"}
+    check_declared(user, "shared", sources["shared"][1])
+    assert tree_of(moved_out(user, switched)) == before
+    assert not any("undone-edits" in reason for reason in reasons_of(lab))
+    lab.runs.run(RunRequest("baseline"))
+    assert (lab.nodes.path("user") / "data" / "answer.txt").read_text() == "1"
 
 
-def test_a_switch_never_deletes_a_cloned_snapshots_own_commits(
+def test_env_remove_moves_a_cloned_snapshot_out_with_all_of_the_users_git_work(
     lab: nodepipe.Workspace,
     cli: CliRunner,
     user: Path,
     sources: dict[str, list[str]],
     tmp_path: Path,
 ) -> None:
+    """A commit no remote has, a stash, a branch not checked out, ignored files: a clone's
+    work is all still there, in ``undone-edits/``, after ``env remove`` of its package."""
     repository = tmp_path / "repo" / "mytool"
     assert cli("env", "add", "user", "-p", "baseline", "--snapshot", str(repository)).code == 0
     clone = user / "snapshots" / "mytool"
     (clone / "mytool" / "__init__.py").write_text("ANSWER = 33\n")
     git(clone, "commit", "--quiet", "-am", "my fix")
-    mine = git(clone, "rev-parse", "--short=7", "HEAD")
+    git(clone, "branch", "idea")
+    (clone / "mytool" / "__init__.py").write_text("ANSWER = 34\n")
+    git(clone, "stash", "--quiet")
+    (clone / ".gitignore").write_text("scratch/\n")
+    (clone / "scratch").mkdir()
+    (clone / "scratch" / "results.csv").write_text("mine")
+    before = tree_of(clone)
+
+    removed = cli("env", "remove", "user", "mytool", "-p", "baseline", "--json")
+    assert removed.code == 0, removed.stderr
+    assert removed.json()["snapshots"] == {} and removed.json()["locked"] == {}
+    kept = moved_out(user, removed)
+    assert tree_of(kept) == before
+    assert git(kept, "log", "-1", "--format=%s", "idea") == "my fix"
+    assert git(kept, "stash", "list") != ""
+
+
+def test_a_snapshot_of_a_name_the_node_has_is_refused_and_changes_nothing(
+    lab: nodepipe.Workspace,
+    cli: CliRunner,
+    user: Path,
+    sources: dict[str, list[str]],
+    tmp_path: Path,
+) -> None:
+    assert cli("env", "add", "user", "-p", "baseline", *sources["snapshot"]).code == 0
+    (user / "snapshots" / "mytool" / "mytool" / "__init__.py").write_text("ANSWER = 'mine'\n")
     before = files_of(user)
+    for origin in (sources["snapshot"][1], str(tmp_path / "repo" / "mytool")):
+        refused = cli("env", "add", "user", "-p", "baseline", "--snapshot", origin)
+        assert refused.code == 2, refused.stderr
+        message = " ".join(refused.stderr.split())
+        assert "already has a snapshot named 'mytool'" in message
+        assert "nothing was changed" in message
+        assert files_of(user) == before  # the snapshot, its edit, pyproject.toml, uv.lock
+    lab.runs.run(RunRequest("baseline"))
+    assert (lab.nodes.path("user") / "data" / "answer.txt").read_text() == "mine"
 
-    refused = cli("env", "add", "user", "-p", "baseline", *sources["path"])
-    assert refused.code == 4, refused.stderr
-    assert f"commit {mine} my fix" in " ".join(refused.stderr.split())
-    assert files_of(user) == before and git(clone, "rev-parse", "--short=7", "HEAD") == mine
 
-    shutil.rmtree(clone)  # the user's own way out: the folder deleted by hand
-    switched = cli("env", "add", "user", "-p", "baseline", *sources["path"], "--json")
-    assert switched.code == 0, switched.stderr
-    assert switched.json()["origins"] == {"mytool": "local path"}
-    check_declared(user, "path", sources["path"][1])
+def test_a_snapshot_other_nodes_install_with_shared_or_path_stays(
+    lab: nodepipe.Workspace, cli: CliRunner, sources: dict[str, list[str]]
+) -> None:
+    build_pipeline(lab, "baseline", {"user": [], "plot": NodeSpec(code=PRINTS_ANSWER)})
+    user = lab.nodes.path("user") / "code"
+    assert cli("env", "add", "user", "-p", "baseline", *sources["snapshot"]).code == 0
+    inside = str(user / "snapshots" / "mytool")
+    assert cli("env", "add", "plot", "-p", "baseline", "--shared", inside).code == 0
+    before = files_of(user)
+    for switch in (sources["path"], ["mytool==0.2"]):
+        refused = cli("env", "add", "user", "-p", "baseline", *switch)
+        assert refused.code == 4, refused.stderr
+        message = " ".join(refused.stderr.split())
+        assert "would move snapshot mytool out of user" in message
+        assert "other nodes install with --shared or --path: plot (mytool)" in message
+        assert files_of(user) == before
+    refused = cli("env", "remove", "user", "mytool", "-p", "baseline")
+    assert refused.code == 4 and "plot (mytool)" in refused.stderr
+    assert files_of(user) == before
+    lab.runs.run(RunRequest("baseline"))
+    assert (lab.nodes.path("plot") / "data" / "answer.txt").read_text() == "1"
 
 
 def test_a_library_nodes_snapshot_stays_while_other_nodes_install_it(
@@ -272,6 +347,7 @@ def test_env_remove_of_a_snapshots_package_drops_the_snapshot(
     requirements, source, members, snapshots = declared(user)
     assert (requirements, source, members, snapshots) == ([], None, [], {})
     assert not (user / "snapshots" / "mytool").exists()
+    assert (moved_out(user, removed) / "mytool" / "__init__.py").is_file()
 
 
 def test_a_library_node_takes_the_place_of_a_shared_checkout_and_back(

@@ -75,14 +75,24 @@ def all_or_nothing(
     code_dirs: Sequence[Path],
     creates: Sequence[Path] = (),
     moved: Sequence[tuple[Path, Path]] = (),
+    kept: Sequence[tuple[Path, Path]] = (),
 ) -> Iterator[None]:
     """Edit the projects in ``code_dirs`` in the block: all of it stays, or none of it.
 
-    ``creates`` names paths the block may create; they are removed if the edit is undone.
-    ``moved`` names (path, aside) pairs: the block may move a folder aside (a snapshot being
-    replaced); undoing puts it back, success removes the aside copy.
+    ``creates`` names paths the block may create; those that do not exist yet are removed if
+    the edit is undone (what was there before is never removed). ``moved`` names (path, aside)
+    pairs: the block may move a folder aside (a snapshot being replaced); undoing puts it
+    back, success removes the aside copy once the operation has ended (a kill then never
+    undoes the edit). ``kept`` names (path, place) pairs: the block may move a folder to
+    ``place`` (a snapshot moved out to ``UNDONE_EDITS``, see ``undone_place``); undoing puts
+    it back, success leaves it there.
     """
-    intent = {"creates": [str(p) for p in creates], "moved": [[str(a), str(b)] for a, b in moved]}
+    creates = [p for p in creates if not (p.exists() or p.is_symlink())]
+    intent = {
+        "creates": [str(p) for p in creates],
+        "moved": [[str(a), str(b)] for a, b in moved],
+        "kept": [[str(a), str(b)] for a, b in kept],
+    }
     with journal.operation(journal_dir, EDIT_KIND, **intent) as op:
         backup = ProjectBackup(op.folder / "projects")
         backup.folder.mkdir()
@@ -94,20 +104,24 @@ def all_or_nothing(
             crash_point("edit.edited")
             for code_dir in code_dirs:
                 _flush_project(code_dir)
+            for path, place in kept:
+                if place.exists():
+                    fsync_dir(place.parent)
+                    fsync_dir(path.parent)
         except BaseException:
             backup.restore()
-            _put_back_moved(moved)
+            _put_back_moved([*moved, *kept])
             _remove_created(creates)
             raise
-        for _, aside in moved:
-            _remove_created([aside])
+        op.discard.extend(aside for _, aside in moved)
 
 
 def recover_edit(operation: journal.Operation) -> None:
     """Undo the edit of an abandoned operation (its process died before it ended), keeping
     what is found in the files it replaces (it may be the user's, written since)."""
     ProjectBackup(operation.folder / "projects").restore(keep_found=True)
-    _put_back_moved([(Path(a), Path(b)) for a, b in operation.intent.get("moved", [])])
+    pairs = [*operation.intent.get("moved", []), *operation.intent.get("kept", [])]
+    _put_back_moved([(Path(a), Path(b)) for a, b in pairs])
     _remove_created([Path(p) for p in operation.intent.get("creates", [])])
 
 
@@ -128,21 +142,34 @@ def _put_back(saved: Path, code_dir: Path, present: list[str], keep_found: bool)
 
 
 def _keep_found(code_dir: Path, name: str, content: bytes, mode: int) -> None:
-    """``content`` of ``code_dir``'s file ``name``, with its permissions, kept in
-    ``UNDONE_EDITS`` beside a node's ``code/`` (inside any other project's folder), named by
-    its digest (a recovery done twice keeps it once); where that folder cannot be (something
-    else has its name), beside the file itself. OSError if neither can be written: the file
-    is then not replaced, and the next command tries again."""
+    """``content`` of ``code_dir``'s file ``name``, with its permissions, kept where
+    ``undone_place`` says, named by its digest (a recovery done twice keeps it once). OSError
+    if it cannot be written: the file is then not replaced, and the next command tries
+    again."""
+    digest = hashlib.sha256(content).hexdigest()[:8]
+    beside = code_dir / f"{name}.undone-{digest}"
+    place = undone_place(code_dir, f"{code_dir.name}-{name}.{digest}", beside)
+    try:
+        write_atomic(place, content, mode=mode)
+    except IsADirectoryError:
+        write_atomic(beside, content, mode=mode)
+
+
+def undone_place(code_dir: Path, kept: str, beside: Path) -> Path:
+    """Where what is taken out of project ``code_dir`` is kept, named ``kept``: in
+    ``UNDONE_EDITS`` beside a node's ``code/`` (inside any other project's folder), which is
+    made if need be, outside the code (not fingerprinted, never removed by nodepipe); where
+    that folder cannot be (something else has its name), ``beside`` (next to what is kept)."""
     folder = (code_dir.parent if code_dir.name == "code" else code_dir) / UNDONE_EDITS
-    kept = f"{code_dir.name}-{name}.{hashlib.sha256(content).hexdigest()[:8]}"
     try:
         if folder.is_symlink():
             raise NotADirectoryError(str(folder))
-        folder.mkdir(exist_ok=True)
-        fsync_dir(folder.parent)
-        write_atomic(folder / kept, content, mode=mode)
-    except (FileExistsError, NotADirectoryError, IsADirectoryError):
-        write_atomic(code_dir / f"{name}.undone-{kept.rsplit('.', 1)[1]}", content, mode=mode)
+        if not folder.is_dir():
+            folder.mkdir()
+            fsync_dir(folder.parent)
+    except (FileExistsError, NotADirectoryError):
+        return beside
+    return folder / kept
 
 
 def _manifest(path: Path) -> tuple[Path, list[str]] | None:

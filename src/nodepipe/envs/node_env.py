@@ -348,14 +348,16 @@ class NodeEnvironments:
         sync: bool = True,
         creates: Sequence[Path] = (),
         moved: Sequence[tuple[Path, Path]] = (),
+        kept: Sequence[tuple[Path, Path]] = (),
     ) -> None:
         """Apply ``edit`` (which edits pyproject/lock, usually through uv) all or nothing.
 
         If ``edit`` or the sync after it fails, or the process is killed meanwhile,
-        pyproject.toml, uv.lock and .python-version are restored (and ``creates`` removed);
-        the previous environment stays as it was.
+        pyproject.toml, uv.lock and .python-version are restored (``creates`` removed,
+        ``moved`` and ``kept`` folders put back: see ``all_or_nothing``); the previous
+        environment stays as it was.
         """
-        with all_or_nothing(self.journal_dir, [code_dir], creates, moved):
+        with all_or_nothing(self.journal_dir, [code_dir], creates, moved, kept):
             edit()
             if sync:
                 self.sync(code_dir)

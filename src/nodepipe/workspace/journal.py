@@ -48,6 +48,10 @@ class Operation:
     kind: str
     intent: dict[str, Any] = field(default_factory=dict)
     _lock: int = -1
+    discard: list[Path] = field(default_factory=list)
+    """Paths removed once the operation is over: each moved into its folder after that folder
+    is renamed (no longer an operation), so a kill while they are removed never makes
+    recovery undo work that was done."""
 
     @property
     def folder(self) -> Path:
@@ -75,6 +79,12 @@ class Operation:
         with contextlib.suppress(FileNotFoundError):
             self.folder.rename(finished)
         crash_point("journal.finishing")
+        for index, path in enumerate(self.discard):
+            if path.exists():
+                try:
+                    path.rename(finished / f"discarded-{index}")
+                except OSError:  # another filesystem, or the folder was not renamed
+                    shutil.rmtree(path, ignore_errors=True)
         shutil.rmtree(finished, ignore_errors=True)
         with contextlib.suppress(FileNotFoundError):
             (self.root / f"{self.id}{LOCK_SUFFIX}").unlink()

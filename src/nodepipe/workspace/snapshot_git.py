@@ -115,13 +115,6 @@ def local_commits(clone: Path, where: Upstream) -> list[str]:
     return [line for line in text.splitlines() if line.strip()]
 
 
-def unpublished_commits(clone: Path) -> list[str]:
-    """The clone's commits that no remote branch it knows holds ("abc1234 message"), newest
-    first; read offline, from what the clone last fetched."""
-    text = git(["log", "--format=%h %s", "HEAD", "--not", "--remotes"], cwd=clone)
-    return [line for line in text.splitlines() if line.strip()]
-
-
 @contextmanager
 def fast_forwarded(clone: Path, where: Upstream, discard: bool) -> Iterator[None]:
     """The clone at its upstream in the block (its edits discarded first when ``discard``);

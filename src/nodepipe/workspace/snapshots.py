@@ -36,7 +36,6 @@ from nodepipe.workspace.snapshot_git import (
     local_commits,
     refuse_diverged,
     reset_copy,
-    unpublished_commits,
 )
 
 _IGNORED = shutil.ignore_patterns(".venv", "__pycache__", "*.pyc", ".mypy_cache", ".pytest_cache")
@@ -124,19 +123,6 @@ def local_edits(code_dir: Path, name: str) -> list[str]:
     if not isinstance(recorded, dict):
         return []
     return sorted(k for k in recorded.keys() | current.keys() if recorded.get(k) != current.get(k))
-
-
-def own_changes(code_dir: Path, name: str) -> list[str]:
-    """What only the node's snapshot ``name`` holds, so that deleting it would lose it: its
-    local edits ("edited mytool/io.py") and, for a clone, its commits that no remote branch
-    holds ("commit 7fd13eb my fix"). [] for a snapshot whose folder is gone."""
-    target = snapshot_path(code_dir, name)
-    if not target.is_dir():
-        return []
-    commits = unpublished_commits(target) if (target / ".git").is_dir() else []
-    return [f"commit {line}" for line in commits] + [
-        f"edited {path}" for path in local_edits(code_dir, name)
-    ]
 
 
 def refresh_paths(code_dir: Path, name: str) -> tuple[Path, Path]:

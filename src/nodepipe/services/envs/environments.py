@@ -151,7 +151,7 @@ class EnvironmentService:
         switches = PackageSwitches(self.context, node, code)
         if snapshot is not None:
             self._add_snapshot(code, snapshot, switches)
-            return self.show(node.id)
+            return told_moved_out(self.show(node.id), switches)
         kinds = {self._package_of(code, r): requested_kind(r) for r in requirements}
         args = ["add", "--no-sync", *requirements]
         given = shared if shared is not None else path
@@ -173,8 +173,8 @@ class EnvironmentService:
                 switches.check_installed(folder, given)
             _claim(code, set(kinds))
 
-        environments.change(code, edit, moved=switches.asides(kinds))
-        return self.show(node.id)
+        environments.change(code, edit, kept=switches.kept_places(kinds))
+        return told_moved_out(self.show(node.id), switches)
 
     def _add_snapshot(self, code: Path, snapshot: str, switches: PackageSwitches) -> None:
         """Take a snapshot of ``snapshot`` (a folder or a URL) and install it, editable, in
@@ -182,6 +182,14 @@ class EnvironmentService:
         origin = _absolute_or_url(snapshot)
         label = snapshot_name(origin)
         target = snapshot_path(code, label)
+        if target.exists() or target.is_symlink():
+            raise InvalidInputError(
+                f"the node already has a snapshot named {label!r} (code/{SNAPSHOTS_DIR}/{label}): "
+                f"`nodepipe env update-snapshot {switches.node.tag} {label}` refreshes it from its "
+                f"origin; to take it from {snapshot} instead, `nodepipe env remove "
+                f"{switches.node.tag} PACKAGE` first "
+                "(the old one is kept in the node's undone-edits/); nothing was changed"
+            )
         environments = self.context.environments
 
         def edit() -> None:
@@ -198,7 +206,7 @@ class EnvironmentService:
             switches.check_installed(target, snapshot)
             _claim(code, {held} if held is not None else set())
 
-        environments.change(code, edit, creates=[target], moved=switches.asides())
+        environments.change(code, edit, creates=[target], kept=switches.kept_places())
 
     def _package_of(self, code: Path, requirement: str) -> str:
         """The normalised name of the package ``requirement`` adds; for a URL that names
@@ -231,8 +239,8 @@ class EnvironmentService:
             _claim(code, names)
             forget_removed_libraries(code)
 
-        environments.change(code, edit, moved=switches.asides(names))
-        return self.show(node.id)
+        environments.change(code, edit, kept=switches.kept_places(names))
+        return told_moved_out(self.show(node.id), switches)
 
     def import_requirements(
         self, name: str, file: Path, pipeline: str | None = None, local_files: bool = True
@@ -406,6 +414,17 @@ class EnvironmentService:
             package: (found.tag if (found := nodes[lib_id]) is not None else f"{lib_id} (removed)")
             for package, lib_id in libraries.items()
         }
+
+
+def told_moved_out(view: EnvironmentView, switches: PackageSwitches) -> EnvironmentView:
+    """``view`` saying where each snapshot the edit took out of the node went (one line
+    each, with its warnings)."""
+    lines = tuple(
+        f"snapshot {name} was moved out of the node's code to {place} (kept: nodepipe never "
+        "removes it; delete it yourself when you no longer need it)"
+        for name, place in sorted(switches.moved_out.items())
+    )
+    return replace(view, warnings=(*view.warnings, *lines)) if lines else view
 
 
 def _check_requirements_of(tag: str, code: Path, packages: list[str]) -> None:

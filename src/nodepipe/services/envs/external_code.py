@@ -11,7 +11,11 @@ from nodepipe.domain.errors import InvalidInputError, NotFoundError
 from nodepipe.domain.model import Node
 from nodepipe.domain.requirements import requirement_name
 from nodepipe.services.context import WorkspaceContext
-from nodepipe.services.envs.environments import EnvironmentService, EnvironmentView
+from nodepipe.services.envs.environments import (
+    EnvironmentService,
+    EnvironmentView,
+    told_moved_out,
+)
 from nodepipe.services.envs.switches import PackageSwitches
 from nodepipe.workspace.external_code import (
     check_code_path,
@@ -100,8 +104,8 @@ class ExternalCodeService:
             linked = library_nodes(code) | {chosen: lib_node.id}
             set_library_nodes(code / "pyproject.toml", linked)
 
-        environments.change(code, edit, moved=switches.asides([package]))
-        return self._envs.show(node.id)
+        environments.change(code, edit, kept=switches.kept_places([package]))
+        return told_moved_out(self._envs.show(node.id), switches)
 
     def check_from_node(
         self, name: str, library: str, pipeline: str | None = None, package: str | None = None

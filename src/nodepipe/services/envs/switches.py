@@ -7,41 +7,41 @@ always prefers; a pin keeps a path or git source), so the old kind is taken out 
 package is added as if it was never there. The same kind is left to uv (another version,
 revision or folder).
 
-A snapshot a switch (or ``env remove`` of its package) leaves is dropped: its workspace member,
-its record and its folder in ``code/snapshots/``, which nodepipe took from its origin and can
-take again. A snapshot holding something of the user's (an edited file, a commit that no remote
-branch has) is never deleted: that switch is refused, as ``env update-snapshot`` refuses to
-overwrite edits, and so is one whose package other nodes install from this node (a library
-node's snapshot). Everything happens in the caller's edit: a refusal or a failure changes
-nothing.
+A snapshot a switch (or ``env remove`` of its package) leaves is taken out of the node: its
+workspace member and its record, and its folder is moved, with one rename, out of ``code/`` to
+``<node>/undone-edits/snapshot-NAME.<8 hex>/`` (``undone_place``), where it is no code, not
+fingerprinted, and never removed by nodepipe: whatever it held (edits, commits, stashes,
+branches, ignored files) is still there. The move is part of the caller's edit: a failure or a
+kill at any step leaves the snapshot in place with the old pyproject.toml and lock, or moved
+out with the new ones. A snapshot other nodes install (from this library node, or as a
+``--shared``/``--path`` folder inside it) is not moved: their builds would break; that switch
+is refused, naming them, before anything changes.
 """
 
 from __future__ import annotations
 
-import shutil
+import secrets
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from nodepipe.domain.errors import Action, ConflictError, Hint, InvalidInputError
+from nodepipe.domain.errors import ConflictError, InvalidInputError
 from nodepipe.domain.model import Node
 from nodepipe.domain.requirements import requirement_name
 from nodepipe.domain.staleness import SNAPSHOTS_DIR
+from nodepipe.envs.edits import undone_place
 from nodepipe.services.context import WorkspaceContext
-from nodepipe.services.graph.library_links import library_users
 from nodepipe.workspace.crash_points import crash_point
+from nodepipe.workspace.durable import fsync_dir
 from nodepipe.workspace.external_code import (
     library_nodes,
-    library_packages,
     local_projects,
     set_library_nodes,
 )
 from nodepipe.workspace.node_project import forget_requirement
 from nodepipe.workspace.snapshots import (
     forget_snapshot,
-    own_changes,
     recorded_snapshots,
-    refresh_paths,
     snapshot_path,
 )
 from nodepipe.workspace.source_kinds import SourceKind, installed_from
@@ -55,11 +55,16 @@ class PackageSwitches:
     node: Node
     code: Path
 
-    def asides(self, packages: Iterable[str] | None = None) -> list[tuple[Path, Path]]:
-        """(folder, aside) of each snapshot an edit may drop: the snapshots holding
+    places: dict[str, Path] = field(default_factory=dict)
+    """Snapshot name -> where dropping it moves its folder (chosen by ``kept_places``)."""
+    moved_out: dict[str, Path] = field(default_factory=dict)
+    """Snapshot name -> where this edit moved its folder (for the command to say)."""
+
+    def kept_places(self, packages: Iterable[str] | None = None) -> list[tuple[Path, Path]]:
+        """(folder, place) of each snapshot an edit may drop: the snapshots holding
         ``packages`` (None: every snapshot of the node, for an add that learns its package
-        only once it has it). The edit journal puts an aside folder back if the edit is
-        undone, and deletes it once the edit is done."""
+        only once it has it); ``place`` is in the node's ``undone-edits/``. The edit journal
+        moves a dropped folder back if the edit is undone, and leaves it there once done."""
         if packages is None:
             pyproject = self.code / "pyproject.toml"
             folder = self.code / SNAPSHOTS_DIR
@@ -72,9 +77,14 @@ class PackageSwitches:
         pairs = []
         for name in sorted(n for n in names if not n.startswith(".")):
             try:
-                pairs.append((snapshot_path(self.code, name), refresh_paths(self.code, name)[1]))
+                target = snapshot_path(self.code, name)
             except InvalidInputError:
                 continue  # a name no snapshot can have: never dropped either
+            if target.is_dir():
+                token = secrets.token_hex(4)
+                beside = target.with_name(f"{name}.undone-{token}")
+                self.places[name] = undone_place(self.code, f"snapshot-{name}.{token}", beside)
+                pairs.append((target, self.places[name]))
         return pairs
 
     def make_way(self, package: str, kind: SourceKind, snapshot: str | None = None) -> None:
@@ -101,24 +111,15 @@ class PackageSwitches:
 
     def drop_snapshot(self, name: str, package: str, doing: str) -> None:
         """Take snapshot ``name`` (holding ``package``) out of the node, its folder moved to
-        its aside path (see ``asides``); ConflictError, before anything changes, when it holds
-        something of the user's or other nodes install its package. ``doing`` says what
-        drops it ("removing mytool")."""
-        where = f"snapshot {name} (code/{SNAPSHOTS_DIR}/{name})"
-        changes = own_changes(self.code, name)
-        if changes:
-            shown = "; ".join(changes[:10]) + (" …" if len(changes) > 10 else "")
-            raise ConflictError(
-                f"{doing} would delete {where}, which holds what only it has: {shown}. Keep "
-                "that elsewhere first (copy the files out, push the commits), then discard it "
-                "or delete the folder, and try again; nothing was changed",
-                hint=Hint(Action.SNAPSHOT_RESET, {"node": self.node.tag, "snapshot": name}),
-            )
-        self._check_no_users(name, package, f"{doing} would delete {where}")
-        target, aside = snapshot_path(self.code, name), refresh_paths(self.code, name)[1]
-        if target.exists():
-            shutil.rmtree(aside, ignore_errors=True)
-            target.rename(aside)
+        the place ``kept_places`` chose; ConflictError, before anything changes, when other
+        nodes install from it. ``doing`` says what drops it ("removing mytool")."""
+        target = snapshot_path(self.code, name)
+        self._check_no_users(name, f"{doing} would move snapshot {name} out of {self.node.tag}")
+        place = self.places.get(name)
+        if target.is_dir() and place is not None:
+            target.rename(place)
+            fsync_dir(place.parent)
+            self.moved_out[name] = place
             crash_point("snapshot.dropped")
         forget_snapshot(self.code / "pyproject.toml", name)
 
@@ -134,19 +135,41 @@ class PackageSwitches:
                 f"{named} again; nothing was changed"
             )
 
-    def _check_no_users(self, name: str, package: str, doing: str) -> None:
-        """ConflictError when other nodes install ``package`` from snapshot ``name`` of this
-        node (a library node's snapshot), naming them."""
-        held = {requirement_name(p): f for p, f in library_packages(self.code).items()}
-        folder = held.get(package)
-        if folder is None or folder.resolve() != snapshot_path(self.code, name).resolve():
-            return
+    def _check_no_users(self, name: str, doing: str) -> None:
+        """ConflictError when other nodes install a folder inside snapshot ``name`` (from this
+        library node, or with ``--shared``/``--path``), naming them. Each node's pyproject is
+        read as text first: only one naming the snapshot's folder is parsed."""
+        target = snapshot_path(self.code, name).resolve()
+        part = f"{self.node.id}/code/{SNAPSHOTS_DIR}/{name}"
+        library: list[tuple[str, str]] = []
+        other: list[tuple[str, str]] = []
         with self.context.store.read() as session:
-            uses = library_users(self.context, session, [self.node.id]).get(self.node.id, [])
-        users = [use.user.tag for use in uses if package in map(requirement_name, use.packages)]
-        if users:
+            nodes = [n for n in session.list_nodes() if n.id != self.node.id]
+        for node in nodes:
+            code = self.context.layout.node_folder(node.id).code
+            try:
+                if part not in (code / "pyproject.toml").read_text(encoding="utf-8"):
+                    continue
+                found = local_projects(code)
+            except (OSError, UnicodeDecodeError, InvalidInputError):
+                continue
+            inside = sorted(p for p, (f, _) in found.items() if f.is_relative_to(target))
+            links = library_nodes(code)
+            for package in inside:
+                linked = links.get(package, links.get(requirement_name(package)))
+                (library if linked == self.node.id else other).append((node.tag, package))
+        if library:
+            users = ", ".join(sorted({tag for tag, _ in library}))
+            packages = ", ".join(sorted({p for _, p in library}))
             raise ConflictError(
-                f"{doing}, whose package {package} {', '.join(sorted(users))} install from "
-                f"library node {self.node.tag}: take {package} out of them first, or point "
-                "them at another library node; nothing was changed"
+                f"{doing}, whose package {packages} {users} install from library node "
+                f"{self.node.tag}: take {packages} out of them first, or point them at another "
+                "library node; nothing was changed"
+            )
+        if other:
+            shown = ", ".join(f"{tag} ({package})" for tag, package in sorted(other))
+            raise ConflictError(
+                f"{doing}, which other nodes install with --shared or --path: {shown}; "
+                "take it out of them first (env remove NODE PACKAGE), or point them at "
+                "another folder; nothing was changed"
             )
