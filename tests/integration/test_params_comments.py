@@ -75,11 +75,49 @@ def test_a_new_key_goes_at_the_end_and_the_templates_header_stays(
 def test_unsetting_a_key_takes_its_lines_and_comment_only(
     cli: CliRunner, params_file: Path
 ) -> None:
+    """The comment lines right above a key (no blank line between) are its own and go with
+    it; the file's header stays."""
     assert params(cli, "--unset", "lr", "--unset", "model") == ""
     assert params_file.read_text() == (
-        "# my header\n# second header line\n\nb: 2  # keep me\n\n# the model\n"
+        "# my header\n# second header line\n\nb: 2  # keep me\n\n"
         "columns: [a, b]  # read these\n# the end\n"
     )
+    params_file.write_text("# header\nb: 2\n# about lr\n# its range\nlr: 1\nc: 3\n")
+    assert params(cli, "--unset", "lr", "--unset", "b") == ""
+    assert params_file.read_text() == "# header\nc: 3\n"
+
+
+def test_a_value_of_another_type_is_a_change(
+    chain: nodepipe.Workspace, cli: CliRunner, params_file: Path
+) -> None:
+    """``1``, ``1.0`` and ``true`` are equal in Python, not as parameters."""
+    params_file.write_text("lr: 1  # rate\nflag: true\n")
+    assert params(cli, "--set", "lr=1.0", "--set", "flag=1") == ""
+    assert params_file.read_text() == "lr: 1.0  # rate\nflag: 1\n"
+    found = chain.nodes.params("clean")
+    assert (type(found["lr"]), type(found["flag"])) == (float, int)
+    clean = chain.nodes.get("clean")
+    assert clean.state is NodeState.STALE and clean.state_reason == "parameter flag, lr changed"
+
+
+def test_a_file_with_crlf_line_endings_keeps_them(cli: CliRunner, params_file: Path) -> None:
+    params_file.write_bytes(COMMENTED.replace("\n", "\r\n").encode())
+    assert params(cli, "--set", "b=5", "--set", "new=1", "--unset", "lr") == ""
+    expected = COMMENTED.replace("b: 2  #", "b: 5  #").replace("lr: 0.01   # learning rate\n", "")
+    assert params_file.read_bytes() == (expected + "new: 1\n").replace("\n", "\r\n").encode()
+    params_file.write_bytes(b"{a: 1}\r\n")  # written anew: still CRLF
+    assert WRITTEN_ANEW in " ".join(params(cli, "--set", "c=3").split())
+    assert params_file.read_bytes() == b"a: 1\r\nc: 3\r\n"
+
+
+def test_a_document_end_marker_is_named_when_the_file_is_written_anew(
+    chain: nodepipe.Workspace, cli: CliRunner, params_file: Path
+) -> None:
+    params_file.write_text("a: 1  # one\n...\n")
+    said = " ".join(params(cli, "--set", "c=3").split())
+    assert said.startswith(f"warning: {WRITTEN_ANEW}: it holds a YAML document marker"), said
+    assert "'...'" in said and "flow" not in said
+    assert chain.nodes.params("clean") == {"a": 1, "c": 3}
 
 
 def test_a_nested_value_or_a_dotted_name_keeps_the_comments_around(

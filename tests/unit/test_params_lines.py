@@ -26,6 +26,10 @@ def edit(text: str, changes: dict[str, Any], unset: tuple[str, ...] = ()) -> str
         ("'a': 1  # quoted\n", {"a": "1"}, (), "'a': '1'  # quoted\n"),  # a string stays one
         ("# head\n{}  # empty\n# foot\n", {"a": 1}, (), "# head\n# empty\na: 1\n# foot\n"),
         ("a: 1\n", {}, ("a",), ""),
+        ("a: 1\n# of b\n#  more\nb: 2\nc: 3\n", {}, ("b",), "a: 1\nc: 3\n"),  # its comments
+        ("a: 1\n\n# of b\nb: 2\n", {}, ("b",), "a: 1\n\n"),  # the blank line stays
+        ("a: 1\n# after a\n\nb: 2\n", {}, ("b",), "a: 1\n# after a\n\n"),  # not right above
+        ("# header\nb: 2\nc: 3\n", {}, ("b",), "# header\nc: 3\n"),  # the file's header stays
     ],
 )
 def test_lines_are_edited_in_place(

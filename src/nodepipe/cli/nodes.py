@@ -25,12 +25,8 @@ from nodepipe.domain.errors import InvalidInputError
 from nodepipe.domain.model import Node
 from nodepipe.domain.states import NodeState
 
-PARAMS_REWRITTEN = (
-    "params.yaml was written anew, without its comments and layout: what changed is written "
-    "in YAML that cannot be edited line by line (a flow mapping, a block scalar, an anchor or "
-    "alias, a key written twice)"
-)
-"""Said when ``node params --set/--unset`` could not keep the file's comments."""
+PARAMS_REWRITTEN = "params.yaml was written anew, without its comments and layout: "
+"""Said when ``node params --set/--unset`` could not keep the file's comments, then why."""
 
 app = command_group("node", "Nodes: folders with code, an environment and outputs.")
 
@@ -202,7 +198,7 @@ def params(
         replacement = None if from_file is None else _read_text(from_file)
         change = nodes.edit_params(node, set_, unset, replacement, pipeline)
         if change.rewritten:
-            print_warning(PARAMS_REWRITTEN)
+            print_warning(PARAMS_REWRITTEN + change.why)
         result = change.params
     else:
         result = nodes.params(node, pipeline)

@@ -5,7 +5,9 @@ wrote: comments, blank lines, the order of keys and the formatting of every unto
   trailing comment kept (a value written over several lines is replaced by the new entry, the
   comment of its key's line kept).
 - A new key is appended at the end, or where the template's empty ``{}`` stood.
-- An unset key's lines go, its trailing comment with them.
+- An unset key's lines go, its trailing comment with them, and so do the comment lines right
+  above it (no blank line between: they belong to it), but for the file's leading comments (a
+  header, such as the template's, stays).
 
 Where each key and value lie is read from the nodes PyYAML composes (their marks), never guessed
 from the text. The edit is checked: the result is parsed again and must hold exactly the
@@ -13,11 +15,13 @@ intended values (their types and the order of keys too). A layout the edit canno
 with gives None, and the caller writes the values anew (``params.dump_params``): the whole
 mapping in flow style (``{a: 1}``), a key written twice, a touched value written over several
 lines from its key's line (a block scalar ``|``, a multi-line flow value), an alias, or any
-result that fails the check (an anchor another key still uses).
+result that fails the check (an anchor another key still uses, a document marker ``...``
+that a new key cannot follow); ``params_by_lines`` says which.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -49,14 +53,26 @@ def edited_params(
     """``text`` with each key of ``unset`` taken out and each of ``changes`` set, line by line;
     None when the edit cannot be made so, or would not hold exactly ``intended`` (the values
     the caller means: ``text``'s, with the changes) once parsed."""
+    return params_by_lines(text, changes, unset, intended)[0]
+
+
+_MARKER = re.compile(r"^(---|\.\.\.)(\s|$)", re.MULTILINE)
+"""A line starting or ending a YAML document."""
+
+
+def params_by_lines(
+    text: str, changes: Mapping[str, Any], unset: Collection[str], intended: Params
+) -> tuple[str | None, str]:
+    """``edited_params``, and when it gives None, why (in the user's words: what in the file
+    the edit could not be made around)."""
     from yaml.nodes import MappingNode
 
     from nodepipe.domain.yaml_limits import compose_yaml
 
     try:
         root = compose_yaml(text, _SOURCE)
-    except InvalidInputError:
-        return None
+    except InvalidInputError as exc:
+        return None, f"it could not be read line by line ({exc})"
     lines = text.splitlines(keepends=True)
     if lines and not lines[-1].endswith("\n"):
         lines[-1] += "\n"
@@ -64,26 +80,36 @@ def edited_params(
     entries: dict[str, list[_Entry | None]] = {}
     if root is not None:
         if not isinstance(root, MappingNode) or root.start_mark.column != 0:
-            return None
+            return None, "its mapping does not start at the first column of a line"
         if root.flow_style:
             if root.value:
-                return None  # {a: 1}: no line holds one key
+                return None, "its mapping is written in flow style ({a: 1}): no line holds one key"
             insert_at = _drop_empty_braces(lines, root)
             if insert_at < 0:
-                return None
+                return None, "its empty mapping {} shares its line with more than a comment"
         else:
             found = _entries(lines, root)
             if found is None:
-                return None
+                return None, "a key of its mapping is not at the start of its line"
             entries = found
-    edited = _apply(lines, entries, changes, unset, insert_at)
+    edited, why = _apply(lines, entries, changes, unset, insert_at)
     if edited is None:
-        return None
+        return None, why
     try:
         result = parse_params(edited, _SOURCE)
     except InvalidInputError:
-        return None
-    return edited if _same(result, intended) else None
+        result = None
+    if result is not None and same_value(result, intended):
+        return edited, ""
+    if _MARKER.search(text):
+        return None, (
+            "it holds a YAML document marker (a line '---' or '...'), which a key edited "
+            "line by line cannot be put after"
+        )
+    return None, (
+        "edited line by line, it would not hold exactly the new values (an anchor that "
+        "another key still uses?)"
+    )
 
 
 def _apply(
@@ -92,23 +118,28 @@ def _apply(
     changes: Mapping[str, Any],
     unset: Collection[str],
     insert_at: int,
-) -> str | None:
-    """The lines with the edits made (bottom up, so each entry's line numbers still hold)."""
+) -> tuple[str | None, str]:
+    """The lines with the edits made (bottom up, so each entry's line numbers still hold); or
+    None and why not."""
     replaced: dict[int, tuple[int, list[str]]] = {}  # first line -> (last line, new lines)
     appended: list[str] = []
+    header = _header_end(lines, entries)
     for key in unset:
-        entry = _only(entries.get(key, []))
+        entry, why = _only(key, entries.get(key, []))
         if entry is None:
-            return None
-        replaced[entry.first] = (entry.last, [])
+            return None, why
+        first = entry.first
+        while first > header and lines[first - 1].startswith("#"):
+            first -= 1  # its own comment lines, right above it
+        replaced[first] = (entry.last, [])
     for key, value in changes.items():
         found = entries.get(key, []) if key not in unset else []
         if not found:
             appended.append(dump_params({key: value}))
             continue
-        entry = _only(found)
+        entry, why = _only(key, found)
         if entry is None:
-            return None
+            return None, why
         replaced[entry.first] = (entry.last, _rewritten(lines, entry, key, value))
     result = list(lines)
     for first in sorted(replaced, reverse=True):
@@ -117,13 +148,30 @@ def _apply(
         if first < insert_at:
             insert_at -= last + 1 - first - len(new_lines)
     result[insert_at:insert_at] = appended
-    return "".join(result)
+    return "".join(result), ""
 
 
-def _only(found: list[_Entry | None]) -> _Entry | None:
-    """The one entry of a key the edit touches; None when it is written twice (or more), or
-    cannot be rewritten by lines."""
-    return found[0] if len(found) == 1 else None
+def _header_end(lines: list[str], entries: dict[str, list[_Entry | None]]) -> int:
+    """The line after the file's leading comments and blank lines (its header), which stay
+    whatever key is unset: the line of its first key, where the header ends."""
+    firsts = [e.first for found in entries.values() for e in found if e is not None]
+    end = 0
+    while end < len(lines) and (not lines[end].strip() or lines[end].startswith("#")):
+        end += 1
+    return min([end, *firsts])
+
+
+def _only(key: str, found: list[_Entry | None]) -> tuple[_Entry | None, str]:
+    """The one entry of a key the edit touches; None and why when it is written twice (or
+    more), or cannot be rewritten by lines."""
+    if len(found) > 1:
+        return None, f"its key {key!r} is written {len(found)} times"
+    if found[0] is None:
+        return None, (
+            f"the value of {key!r} is an alias, or is written over several lines (a block "
+            "scalar | or >, a flow value)"
+        )
+    return found[0], ""
 
 
 def _rewritten(lines: list[str], entry: _Entry, key: str, value: Any) -> list[str]:
@@ -211,13 +259,13 @@ def _drop_empty_braces(lines: list[str], root: Node) -> int:
     return start.line + 1
 
 
-def _same(found: Any, wanted: Any) -> bool:
+def same_value(found: Any, wanted: Any) -> bool:
     """Equal values of the same types all the way down (``1``, ``1.0`` and ``true`` differ),
     mappings in the same order."""
     if type(found) is not type(wanted):
         return False
     if isinstance(found, dict):
-        return list(found) == list(wanted) and all(_same(found[k], wanted[k]) for k in found)
+        return list(found) == list(wanted) and all(same_value(found[k], wanted[k]) for k in found)
     if isinstance(found, list):
-        return len(found) == len(wanted) and all(map(_same, found, wanted))
+        return len(found) == len(wanted) and all(map(same_value, found, wanted))
     return bool(found == wanted)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from nodepipe.domain.errors import InvalidInputError, WorkspaceError
 from nodepipe.domain.params import Params, dump_params, parse_assignment, parse_params
-from nodepipe.domain.params_lines import edited_params
+from nodepipe.domain.params_lines import params_by_lines, same_value
 from nodepipe.services.graph.staleness import mark_inputs_changed
 from nodepipe.workspace.durable import write_atomic
 
@@ -40,6 +40,8 @@ class ParamsChange:
     rewritten: bool = False
     """params.yaml was written anew from the values, without its comments and layout: the
     ``--set``/``--unset`` could not be made line by line (``domain.params_lines``)."""
+    why: str = ""
+    """With ``rewritten``: what in the file the edit could not be made around."""
 
 
 def change_params(
@@ -71,14 +73,17 @@ def change_params(
     # A whole text is kept as typed, comments and layout too (it parsed above); so are the
     # file's, where assignments and removals can be made line by line.
     text = replace_with if replace_with is not None else params_text(layout, node.id)
-    edited = edited_params(text, parsed, unset, new) if parsed or unset else text
+    crlf = replace_with is None and _uses_crlf(params_file)  # read as LF, written back so
+    edited, why = params_by_lines(text, parsed, unset, new) if parsed or unset else (text, "")
     written = dump_params(new) if edited is None else edited
     written = written if written.endswith("\n") else written + "\n"
+    if crlf:
+        written = written.replace("\n", "\r\n")
     if not _holds(params_file, written.encode()):
         write_atomic(params_file, written)
     if reason:  # only a changed value makes the node stale
         mark_inputs_changed(session, {node.id: reason})
-    return ParamsChange(new, rewritten=edited is None)
+    return ParamsChange(new, rewritten=edited is None, why=why)
 
 
 def _old_params(layout: WorkspaceLayout, node_id: str, replacing: bool) -> Params | None:
@@ -99,11 +104,25 @@ def _old_params(layout: WorkspaceLayout, node_id: str, replacing: bool) -> Param
 
 
 def _params_change(old: Params | None, new: Params) -> str | None:
-    """Why the node's inputs changed (``old`` None: unreadable), or None if no value changed."""
+    """Why the node's inputs changed (``old`` None: unreadable), or None if no value changed
+    (with its type: ``1``, ``1.0`` and ``true`` are three values)."""
     if old is None:
         return "parameters replaced (params.yaml could not be read)"
-    changed = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
+    changed = sorted(
+        k
+        for k in old.keys() | new.keys()
+        if k not in old or k not in new or not same_value(old[k], new[k])
+    )
     return "parameter " + ", ".join(changed) + " changed" if changed else None
+
+
+def _uses_crlf(path: Path) -> bool:
+    """Whether the file's lines end with CRLF (its first line's ending says)."""
+    try:
+        with path.open("rb") as file:
+            return file.readline().endswith(b"\r\n")
+    except OSError:
+        return False
 
 
 def _holds(path: Path, content: bytes) -> bool:
