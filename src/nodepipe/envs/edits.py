@@ -160,16 +160,30 @@ def undone_place(code_dir: Path, kept: str, beside: Path) -> Path:
     ``UNDONE_EDITS`` beside a node's ``code/`` (inside any other project's folder), which is
     made if need be, outside the code (not fingerprinted, never removed by nodepipe); where
     that folder cannot be (something else has its name), ``beside`` (next to what is kept)."""
+    folder = undone_edits_folder(code_dir)
+    return beside if folder is None else folder / kept
+
+
+def undone_edits_folder(code_dir: Path) -> Path | None:
+    """``UNDONE_EDITS`` beside a node's ``code_dir`` (inside any other project's folder),
+    made (and its making flushed) if it is missing; None where it cannot be: something else
+    has its name (a file, a link). The caller then keeps what it keeps beside the thing
+    itself. OSError if the folder cannot be made for another reason."""
     folder = (code_dir.parent if code_dir.name == "code" else code_dir) / UNDONE_EDITS
+    if folder.is_symlink():
+        return None
+    if folder.is_dir():
+        return folder
     try:
-        if folder.is_symlink():
-            raise NotADirectoryError(str(folder))
-        if not folder.is_dir():
-            folder.mkdir()
-            fsync_dir(folder.parent)
-    except (FileExistsError, NotADirectoryError):
-        return beside
-    return folder / kept
+        folder.mkdir()
+    except FileExistsError:
+        if folder.is_dir() and not folder.is_symlink():  # made meanwhile by another command
+            return folder
+        return None
+    except NotADirectoryError:
+        return None
+    fsync_dir(folder.parent)
+    return folder
 
 
 def _manifest(path: Path) -> tuple[Path, list[str]] | None:
