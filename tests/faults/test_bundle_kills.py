@@ -207,3 +207,59 @@ def test_a_killed_update_leaves_the_old_include_or_the_new_one(
     else:
         assert tags == {"prep", "features.clean", "features.scale", "features.old"}
         assert clean == USES_LIB
+
+
+def own_files(folder: Path) -> dict[str, bytes]:
+    """The files of a node's code (or of a copy of it), without its environment or caches."""
+    return {
+        path: content
+        for path, content in files_of(folder).items()
+        if not path.startswith(".venv/") and "__pycache__" not in path
+    }
+
+
+def test_a_killed_update_replacing_edits_leaves_them_in_place_and_a_whole_copy(
+    world: Path, tmp_path: Path
+) -> None:
+    """Killed after copying an edited node's code and before replacing it: the edited code is
+    still the node's, the copy in ``undone-edits/`` is whole, and the edit is still an edit."""
+    root = fresh(world, tmp_path / "w")
+    with nodepipe.Workspace.open(root / "ws") as ws:
+        clean = ws.nodes.path("features.clean")
+    main = clean / "code" / "main.py"
+    main.write_text(main.read_text() + "# edited here\n")
+    edited = own_files(clean / "code")
+    argv = ("pipeline", "include", "alpha", "--update", "features", "--yes", "--replace-edits")
+
+    kill_and_recover(root, argv, "update.code-kept")
+
+    check_workspace(root)
+    assert own_files(clean / "code") == edited
+    (kept,) = (clean / "undone-edits").iterdir()
+    assert own_files(kept) == edited
+    refused = run(root, *argv[:-1])
+    assert refused.returncode == 4, refused.stderr
+    assert "features.clean (main.py)" in refused.stderr
+    done = run(root, *argv)
+    assert done.returncode == 0, done.stderr
+    assert [p.name for p in (clean / "undone-edits").iterdir()] == [kept.name]
+    assert main.read_text() == USES_LIB + "# v2\n"
+
+
+def test_an_update_killed_once_committed_records_what_it_installed(
+    world: Path, tmp_path: Path
+) -> None:
+    """The records of the new code are written by the recovery: no node of the include is
+    taken for edited by a later update."""
+    from nodepipe.services.bundles.included_code import code_record, read_record
+
+    root = fresh(world, tmp_path / "w")
+    argv = ("pipeline", "include", "alpha", "--update", "features", "--yes")
+    kill_and_recover(root, argv, "update.committed")
+    check_workspace(root)
+    with nodepipe.Workspace.open(root / "ws") as ws:
+        folders = [ws.nodes.path(f"features.{key}") for key in ("clean", "scale", "extra")]
+    assert (folders[0] / "code" / "main.py").read_text() == USES_LIB + "# v2\n"
+    for path in folders:
+        folder = NodeFolder(path)
+        assert read_record(folder) == code_record(folder), path

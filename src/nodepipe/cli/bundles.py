@@ -187,6 +187,11 @@ def _print_includes(found: list[IncludeView]) -> None:
 )
 @click.option("--update", "update", metavar="NS", help="Re-read the include NS and update it.")
 @click.option("--yes", is_flag=True, help="With --update: remove the nodes the bundle dropped.")
+@click.option(
+    "--replace-edits",
+    is_flag=True,
+    help="With --update: replace the code of nodes edited here too (kept in undone-edits/).",
+)
 @click.option("--jobs", "-j", type=click.IntRange(min=1), help="Environments synced at once.")
 @json_option
 def include(
@@ -196,6 +201,7 @@ def include(
     input: list[str] | None,
     update: str | None,
     yes: bool,
+    replace_edits: bool,
     jobs: int | None,
     as_json: bool,
 ) -> None:
@@ -207,9 +213,15 @@ def include(
     if update is not None:
         if source is not None or namespace is not None or input:
             raise click.UsageError("--update NS takes no SOURCE, --as or --input")
-        hints = {"RemovalsNotConfirmedError": f"confirm with `{typed_again()}`"}
+        hints = {
+            "RemovalsNotConfirmedError": f"confirm with `{typed_again()}`",
+            "EditedNodesError": f"e.g. `nodepipe node duplicate NODE -p {pipeline}` (the "
+            f"copy is yours, the include leaves it alone), or `{typed_again('--replace-edits')}`",
+        }
         with named("pipeline include --update", hints), sync_progress(as_json) as advance:
-            result = ws.bundles.update(pipeline, update, yes, jobs, on_synced=advance)
+            result = ws.bundles.update(
+                pipeline, update, yes, jobs, on_synced=advance, replace_edits=replace_edits
+            )
         render(result, as_json, "IncludeUpdatePublic", _print_update)
         return
     if source is None or namespace is None:
@@ -228,6 +240,14 @@ def _assignment(text: str) -> tuple[str, str]:
 
 
 def _print_update(result: UpdateResult) -> None:
+    for kept in result.kept:
+        why = (
+            "its edits were replaced"
+            if kept.edited
+            else "it was included before nodepipe recorded what an include installs, so "
+            "whether it was edited here cannot be told"
+        )
+        done(f"kept the code of {kept.node} in {kept.path} ({why})")
     if not (result.changed or result.added or result.removed):
         done(f"include {result.namespace} is up to date ({result.content_hash[:12]})")
         return

@@ -3,8 +3,10 @@
 Each node's new ``code/`` is staged first; then, within a journal operation naming every swap
 and the moment the store will record (``updated_at``), each node's ``code/`` is moved aside,
 the new one moved in, and its environment moved over (a sync follows if its lock changed).
-The store commits; the old code goes. If the process dies before the commit, the next
-command moves every old ``code/`` (and link) back; after it, it finishes removing them.
+The store commits; the old code goes and each node's record of what its include installed
+(``included_code``, named in the intent) is written. If the process dies before the commit,
+the next command moves every old ``code/`` (and link) back, the old records staying; after it,
+it finishes removing them and writes the records.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from nodepipe.services.bundles.included_code import write_record
 from nodepipe.services.context import WorkspaceContext
 from nodepipe.services.graph.staged_folders import remove_unlinked_libs
 from nodepipe.workspace import journal
@@ -25,7 +28,8 @@ from nodepipe.workspace.durable import fsync_dir
 from nodepipe.workspace.node_folder import NodeFolder
 
 SWAP_KIND = "include-update"
-"""Journal operations swapping node code: ``swaps``, ``links``, ``include_id``, ``updated_at``."""
+"""Journal operations swapping node code: ``swaps``, ``links``, ``include_id``, ``updated_at``,
+``records`` (node id → the record of its new code, written once committed)."""
 
 
 def _previous(folder: NodeFolder, token: str) -> Path:
@@ -39,6 +43,8 @@ class CodeSwaps:
     context: WorkspaceContext
     operation: journal.Operation
     staged: dict[str, Path] = field(default_factory=dict)
+    records: dict[str, str] = field(default_factory=dict)
+    """Node id → the record (``included_code``) to write beside its code once committed."""
     done: list[str] = field(default_factory=list)
 
     def swap_all(self, relinks: Mapping[str, Mapping[str, str]]) -> None:
@@ -50,7 +56,9 @@ class CodeSwaps:
             folder = self.context.layout.node_folder(node_id)
             old_links[node_id] = {link.name: link.lib_id for link in read_links(folder)}
         new_libs = sorted({lib for links in relinks.values() for lib in links.values()})
-        self.operation.record(swaps=sorted(self.staged), links=old_links, libs=new_libs)
+        self.operation.record(
+            swaps=sorted(self.staged), links=old_links, libs=new_libs, records=self.records
+        )
         crash_point("update.swaps-recorded")
         for node_id, staged in self.staged.items():
             folder = self.context.layout.node_folder(node_id)
@@ -66,10 +74,11 @@ class CodeSwaps:
             write_links(self.context.layout.node_folder(node_id), links)
 
     def finish(self) -> None:
-        """After the commit: the old code goes."""
+        """After the commit: the old code goes; the records of the new are written."""
         for node_id in self.done:
             folder = self.context.layout.node_folder(node_id)
             shutil.rmtree(_previous(folder, self.operation.id), ignore_errors=True)
+        _write_records(self.context, self.operation)
 
 
 @contextmanager
@@ -137,4 +146,14 @@ def recover_code_swaps(context: WorkspaceContext, operation: journal.Operation) 
     for node_id in swaps if isinstance(swaps, list) else []:
         folder = context.layout.node_folder(str(node_id))
         shutil.rmtree(_previous(folder, operation.id), ignore_errors=True)
+    _write_records(context, operation)
     remove_unlinked_libs(context, _named_libs(operation, "links"))
+
+
+def _write_records(context: WorkspaceContext, operation: journal.Operation) -> None:
+    """The records the intent names, beside each node's code (a node deleted since: none)."""
+    records = operation.intent.get("records", {})
+    for node_id, text in records.items() if isinstance(records, dict) else []:
+        folder = context.layout.node_folder(str(node_id))
+        if folder.code.is_dir() and isinstance(text, str):
+            write_record(folder, text)

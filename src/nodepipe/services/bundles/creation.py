@@ -18,6 +18,7 @@ from nodepipe.domain.bundles import IncludeMember, PipelineInclude
 from nodepipe.domain.ids import new_id
 from nodepipe.domain.model import Edge, Group, Membership, Node
 from nodepipe.domain.states import NodeState
+from nodepipe.services.bundles.included_code import code_record, record_text, write_record
 from nodepipe.services.bundles.node_files import copy_lib, copy_node
 from nodepipe.services.context import now
 from nodepipe.services.graph.membership import COLUMN_WIDTH, ROW_HEIGHT
@@ -105,6 +106,8 @@ def stage_nodes(
                 libs[key] = new_id()
                 copy_lib(node.files, node.py_dir, batch.add_lib(libs[key]))
             write_links(folder, {node.py_dir: libs[key]})
+        if node.namespace:  # an include's node: what it installed, for its updates
+            write_record(folder, record_text(code_record(folder)), durable=False)
         crash_point("bundle.staged-one")
 
 

@@ -216,9 +216,15 @@ class BundleService:
         confirm_removals: bool = False,
         jobs: int | None = None,
         on_synced: SyncProgress | None = None,
+        replace_edits: bool = False,
     ) -> UpdateResult:
         """Re-read the include ``namespace`` of ``pipeline`` from where it was found and
-        update its nodes in place (removals only with ``confirm_removals``)."""
+        update its nodes in place (removals only with ``confirm_removals``).
+
+        A node edited since the include installed its code, whose code the update would
+        replace, refuses the update (``EditedNodesError``, nothing changed); with
+        ``replace_edits`` its code is replaced after being copied to
+        ``<node>/undone-edits/include-NS.<8 hex>/`` (``UpdateResult.kept``)."""
         with self.context.store.read() as session:
             target = resolver.pipeline(session, pipeline)
             check_pipeline_editable(target)
@@ -237,6 +243,7 @@ class BundleService:
             confirm_removals,
             jobs or default_jobs(),
             on_synced,
+            replace_edits,
         )
 
     def _plan(self, pipeline: str, directory: Path, portable: bool = False) -> ExportPlan:

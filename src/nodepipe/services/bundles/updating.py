@@ -35,6 +35,14 @@ from nodepipe.services.bundles.creation import (
     lib_key,
     stage_nodes,
 )
+from nodepipe.services.bundles.included_code import (
+    KeptCode,
+    code_record,
+    edited_files,
+    keep_code,
+    read_record,
+    record_text,
+)
 from nodepipe.services.bundles.including import feeding_edges
 from nodepipe.services.bundles.node_files import copy_lib, copy_node, own_code
 from nodepipe.services.context import WorkspaceContext, now
@@ -48,6 +56,7 @@ from nodepipe.services.graph.staged_folders import (
     sync_node_environment,
 )
 from nodepipe.workspace.bundle_libs import read_links
+from nodepipe.workspace.crash_points import crash_point
 from nodepipe.workspace.node_folder import NodeFolder
 
 if TYPE_CHECKING:
@@ -56,6 +65,15 @@ if TYPE_CHECKING:
 
 class RemovalsNotConfirmedError(ConflictError):
     """The bundle no longer has some nodes of the include; removing them must be confirmed."""
+
+    def __init__(self, message: str, nodes: tuple[str, ...]) -> None:
+        super().__init__(message)
+        self.nodes = nodes
+
+
+class EditedNodesError(ConflictError):
+    """Nodes of the include were edited since it installed their code, and the update would
+    replace it; replacing the edits must be asked for (``replace_edits``)."""
 
     def __init__(self, message: str, nodes: tuple[str, ...]) -> None:
         super().__init__(message)
@@ -73,6 +91,9 @@ class UpdateResult:
     added: tuple[str, ...]
     removed: tuple[str, ...]
     unchanged: tuple[str, ...]
+    kept: tuple[KeptCode, ...] = ()
+    """The code of changed nodes copied before it was replaced: edited ones (with
+    ``replace_edits``) and those included before nodepipe recorded what it installed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,8 +133,14 @@ def update_include(
     confirm_removals: bool,
     jobs: int,
     on_synced: SyncProgress | None,
+    replace_edits: bool = False,
 ) -> UpdateResult:
-    """Bring ``current`` to ``resolved`` (the bundle as included now, names qualified)."""
+    """Bring ``current`` to ``resolved`` (the bundle as included now, names qualified).
+
+    A node whose code would be replaced and that was edited since the include installed it
+    (``included_code``) refuses the update (EditedNodesError, nothing changed) unless
+    ``replace_edits``; its code is then copied to its ``undone-edits/`` first, as is the code
+    of a node whose installed code was never recorded."""
     wanted = {node.name: node for node in resolved.nodes}
     removed = sorted(set(current.nodes) - set(wanted))
     if removed and not confirm_removals:
@@ -128,8 +155,9 @@ def update_include(
     common = [node for node in resolved.nodes if node.name in current.nodes]
     when = now()
     with staged_folders(context) as batch:
+        changed, records = _stage_changed_code(context, batch, current, common)
+        to_keep = _check_edits(context, current, changed, records, replace_edits)
         libs, relink_keys = _libs(context, batch, current, common)
-        changed = _stage_changed_code(context, batch, current, common)
         plan = NodesToCreate(tuple(added))
         stage_nodes(batch, plan, with_data=False, libs=libs)
         install(batch, plan, jobs, on_synced)
@@ -140,8 +168,11 @@ def update_include(
             for node in common
             if (key := lib_key(node)) in relink_keys and node.py_dir is not None
         }
+        kept = _keep_code(context, batch, current, to_keep)
+        crash_point("update.code-kept")
         with code_swaps(context, current.top.id, when) as swaps:
             swaps.staged = {current.nodes[name]: path for name, path in changed.items()}
+            swaps.records = {current.nodes[name]: text for name, text in records.items()}
             swaps.swap_all(relinks)
             for name in changed:
                 sync_node_environment(context, context.layout.node_folder(current.nodes[name]).code)
@@ -159,6 +190,7 @@ def update_include(
         tuple(sorted(node.name for node in added)),
         tuple(removed),
         tuple(sorted(n.name for n in common if n.name not in changed)),
+        kept,
     )
 
 
@@ -225,16 +257,80 @@ def _stage_changed_code(
     batch: FolderBatch,
     current: CurrentInclude,
     common: list[ResolvedNode],
-) -> dict[str, Path]:
-    """Stage the bundle's code of every common node; keep those that differ from the node's."""
+) -> tuple[dict[str, Path], dict[str, str]]:
+    """Stage the bundle's code of every common node; keep those that differ from the node's.
+
+    Also returns the records (``included_code``) to write once the update is committed: for
+    each changed node, and for each unchanged one that has none yet."""
     changed: dict[str, Path] = {}
+    records: dict[str, str] = {}
     for node in common:
         node_id = current.nodes[node.name]
         staged = NodeFolder(batch.operation.folder / "incoming" / node_id)
         copy_node(node, staged, with_data=False)
-        if own_code(staged) != own_code(context.layout.node_folder(node_id)):
+        folder = context.layout.node_folder(node_id)
+        if own_code(staged) != own_code(folder):
             changed[node.name] = staged.code
-    return changed
+            records[node.name] = record_text(code_record(staged))
+        elif read_record(folder) is None:
+            records[node.name] = record_text(code_record(staged))
+    return changed, records
+
+
+def _check_edits(
+    context: WorkspaceContext,
+    current: CurrentInclude,
+    changed: Mapping[str, Path],
+    records: Mapping[str, str],
+    replace_edits: bool,
+) -> dict[str, bool]:
+    """The changed nodes whose code is copied before it is replaced: name → edited (True) or
+    never recorded (False). EditedNodesError, before anything changed, when nodes were edited
+    and ``replace_edits`` is not given."""
+    to_keep: dict[str, bool] = {}
+    edits: dict[str, list[str]] = {}
+    for name in changed:
+        folder = context.layout.node_folder(current.nodes[name])
+        installed = read_record(folder)
+        if installed is None:
+            to_keep[name] = False
+            continue
+        now = code_record(folder)
+        if installed != now:
+            to_keep[name] = True
+            edits[name] = edited_files(installed, now)
+    if edits and not replace_edits:
+        named = "; ".join(
+            f"{name} ({', '.join(files) or 'its code'})" for name, files in sorted(edits.items())
+        )
+        raise EditedNodesError(
+            f"nodes of include {current.top.namespace!r} were edited here since it installed "
+            f"them, and the update would replace their code: {named}; nothing was changed. "
+            "Keep the edits elsewhere first, or replace them (each node's code is then kept "
+            "in its undone-edits/ folder first)",
+            tuple(sorted(edits)),
+        )
+    return to_keep
+
+
+def _keep_code(
+    context: WorkspaceContext,
+    batch: FolderBatch,
+    current: CurrentInclude,
+    to_keep: Mapping[str, bool],
+) -> tuple[KeptCode, ...]:
+    """Copy the code of each node in ``to_keep``, whole, before anything is replaced."""
+    scratch = batch.operation.folder / "kept"
+    return tuple(
+        KeptCode(
+            name,
+            keep_code(
+                context.layout.node_folder(current.nodes[name]), current.top.namespace, scratch
+            ),
+            edited,
+        )
+        for name, edited in sorted(to_keep.items())
+    )
 
 
 def _digests(root: Path) -> dict[str, str]:

@@ -1,0 +1,117 @@
+"""What an include installed in each of its nodes, so that an update can tell the user's edits.
+
+``pipeline include``, an import of a bundle with includes and ``pipeline include --update``
+write ``<node>/.included-code`` (beside ``code/``, not in it: ``code/`` is fingerprinted): the
+digests of the node's own code as installed (each file of ``code/``, ``uv.lock``,
+``params.yaml``, ``conda.lock``; what ``own_code`` covers). An update about to replace a node's
+code compares it with the node as it is now: the same, the node was not edited here and its
+code is replaced; different, someone edited it (code, lock, parameters, an ``env add``) and the
+update is refused unless told to replace the edits, which it first copies to
+``<node>/undone-edits/include-NS.<8 hex>/``. A node without the file (included before nodepipe
+wrote it) cannot be told: its code is copied the same way before it is replaced.
+
+The file is written only once what it describes is in place (in the staged folder that moves
+in whole, or after the store committed a swap, from the journal): a kill can leave a record
+older than the code, never newer, and an old record only makes a node look edited.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from nodepipe.envs.edits import undone_edits_folder
+from nodepipe.services.bundles.node_files import own_code
+from nodepipe.workspace.durable import fsync_dir, sync_filesystem, write_atomic
+from nodepipe.workspace.node_folder import COPY_IGNORED, NodeFolder
+
+INCLUDED_CODE = ".included-code"
+"""Beside a node's ``code/``: the digests of its own code as an include installed it."""
+_FILES = "files"
+_PARTS = ("uv.lock", "params.yaml", "conda.lock")
+
+
+def code_record(folder: NodeFolder) -> dict[str, Any]:
+    """The digests of ``folder``'s own code: each file of ``code/`` and the lock, parameters
+    and conda lock (the parts of ``own_code``)."""
+    files, *parts = own_code(folder)
+    code = dict(sorted(files.items())) if isinstance(files, dict) else {}
+    record: dict[str, Any] = {_FILES: code}
+    record.update(zip(_PARTS, parts, strict=True))
+    return record
+
+
+def record_text(record: dict[str, Any]) -> str:
+    return json.dumps(record, sort_keys=True, indent=1) + "\n"
+
+
+def short_digest(record: dict[str, Any]) -> str:
+    """8 hex digits naming the code a record describes (a kept copy's name)."""
+    return hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()[:8]
+
+
+def write_record(folder: NodeFolder, text: str, durable: bool = True) -> None:
+    """Write a record (``record_text``) beside ``folder``'s code; ``durable=False`` in a staged
+    folder, flushed with the rest of it."""
+    write_atomic(folder.path / INCLUDED_CODE, text, durable=durable)
+
+
+def read_record(folder: NodeFolder) -> dict[str, Any] | None:
+    """The record of what was installed in ``folder``; None when there is none. A record that
+    cannot be read is returned as one matching no code: the node counts as edited."""
+    path = folder.path / INCLUDED_CODE
+    if not path.exists() and not path.is_symlink():
+        return None
+    try:
+        found = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {"unreadable": True}
+    return found if isinstance(found, dict) else {"unreadable": True}
+
+
+def edited_files(installed: dict[str, Any], now: dict[str, Any]) -> list[str]:
+    """The files (relative to ``code/``) that differ between two records, sorted; every file
+    when the installed record cannot be read."""
+    if installed.get("unreadable"):
+        return sorted({*now.get(_FILES, {}), *(p for p in _PARTS if now.get(p))})
+    before, after = installed.get(_FILES, {}), now.get(_FILES, {})
+    files = {p for p in {*before, *after} if before.get(p) != after.get(p)}
+    files |= {p for p in _PARTS if installed.get(p) != now.get(p)}
+    return sorted(files)
+
+
+@dataclass(frozen=True, slots=True)
+class KeptCode:
+    """A node's code copied before an update replaced it."""
+
+    node: str
+    path: Path
+    edited: bool
+    """True: it was edited since the include installed it; False: nothing recorded what was
+    installed (an include made before nodepipe recorded it), so it could not be told."""
+
+
+def keep_code(folder: NodeFolder, namespace: str, scratch: Path) -> Path:
+    """Copy ``folder``'s ``code/`` (never its environment or caches) to
+    ``<node>/undone-edits/include-NS.<8 hex of its own code>/`` (where that folder cannot be:
+    ``<node>/undone-include-NS.<8 hex>/``); the copy is built in ``scratch`` (a journal
+    operation's folder: a kill leaves nothing half-copied beside the node), flushed, then
+    renamed into place, so it is whole once it has its name. The same code kept again (an
+    update done again after a kill) is kept once."""
+    label = f"include-{namespace}.{short_digest(code_record(folder))}"
+    place = undone_edits_folder(folder.code)
+    target = place / label if place is not None else folder.path / f"undone-{label}"
+    if target.is_dir():
+        return target
+    building = scratch / f"{folder.path.name}-{label}"
+    shutil.rmtree(building, ignore_errors=True)
+    building.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(folder.code, building, ignore=COPY_IGNORED, symlinks=True)
+    sync_filesystem(building)
+    building.rename(target)
+    fsync_dir(target.parent)
+    return target

@@ -1,0 +1,198 @@
+"""An include update never loses what was edited here: with the real CLI and a local bundle.
+
+Each node an include installs records what it installed (``<node>/.included-code``). An update
+that would replace the code of a node edited since (its code, its parameters) is refused with
+nothing changed, naming the node and files, unless ``--replace-edits``, which first copies the
+edited code to ``<node>/undone-edits/include-NS.<8 hex>/``. A node with no record (included
+before records were written) cannot be told: its code is copied the same way, and the update
+goes on. An unedited node is replaced as it always was, and nothing is copied.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from support.locked_bundles import APPEND_INPUTS, make_node_template, write_bundle
+
+NODEPIPE = str(Path(sys.executable).with_name("nodepipe"))
+FEATURES = """\
+format = 1
+[pipeline]
+name = "features"
+[inputs]
+raw = ["clean"]
+[nodes.clean]
+[nodes.scale]
+[[edges]]
+from = "clean"
+to = "scale"
+slot = "01"
+"""
+EDIT = "# my own tweak\n"
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_node_template(tmp_path_factory.mktemp("template"))
+
+
+def np(root: Path, *argv: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NODEPIPE_")}
+    env["NODEPIPE_FORK_SERVER"] = "0"
+    return subprocess.run(
+        [NODEPIPE, "-w", str(root / "ws"), *argv],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def ok(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+@pytest.fixture
+def root(tmp_path: Path, template: Path) -> Path:
+    """``library/features`` (clean → scale) included in ``alpha`` as ``feat``, fed by ``prep``."""
+    write_bundle(
+        tmp_path / "library" / "features",
+        FEATURES,
+        {"nodes/clean": APPEND_INPUTS, "nodes/scale": APPEND_INPUTS},
+        template,
+    )
+    ok(np(tmp_path, "init", str(tmp_path / "ws")))
+    ok(np(tmp_path, "pipeline", "new", "alpha"))
+    ok(np(tmp_path, "node", "new", "alpha", "--tag", "prep"))
+    argv = ("pipeline", "include", "alpha", "library/features", "--as", "feat")
+    ok(np(tmp_path, *argv, "--input", "raw=prep"))
+    return tmp_path
+
+
+def node_dir(root: Path, tag: str) -> Path:
+    return Path(ok(np(root, "node", "path", tag, "-p", "alpha")).strip())
+
+
+def change_library(root: Path) -> None:
+    main = root / "library" / "features" / "nodes" / "clean" / "code" / "main.py"
+    main.write_text(main.read_text() + "# v2 of the library\n")
+
+
+def edit_by_hand(root: Path, clean: Path, code: bool = True) -> None:
+    if code:
+        main = clean / "code" / "main.py"
+        main.write_text(main.read_text() + EDIT)
+    ok(np(root, "node", "params", "feat.clean", "-p", "alpha", "--set", "threshold=0.9"))
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    """Every file of the workspace but its store (compared through the CLI) and caches."""
+    ws = root / "ws"
+    return {
+        p.relative_to(ws).as_posix(): p.read_bytes()
+        for p in sorted(ws.rglob("*"))
+        if p.is_file()
+        and ".venv" not in p.parts
+        and not p.relative_to(ws).as_posix().startswith(".nodepipe/")
+        and p.name != ".fingerprint-cache.json"
+    }
+
+
+UPDATE = ("pipeline", "include", "alpha", "--update", "feat")
+
+
+def test_an_update_refuses_to_replace_a_node_edited_here_and_changes_nothing(root: Path) -> None:
+    clean = node_dir(root, "feat.clean")
+    edit_by_hand(root, clean)
+    change_library(root)
+    before = tree(root), ok(np(root, "pipeline", "includes", "alpha", "--json"))
+    status = ok(np(root, "status", "alpha"))
+
+    refused = np(root, *UPDATE)
+
+    assert refused.returncode == 4, refused.stdout + refused.stderr
+    assert "feat.clean (main.py, params.yaml)" in refused.stderr
+    assert "nothing was changed" in refused.stderr
+    assert "nodepipe node duplicate" in refused.stderr
+    assert "--replace-edits" in refused.stderr
+    assert (tree(root), ok(np(root, "pipeline", "includes", "alpha", "--json"))) == before
+    assert ok(np(root, "status", "alpha")) == status
+    assert (clean / "code" / "main.py").read_text().endswith(EDIT)
+    assert "threshold: 0.9" in (clean / "code" / "params.yaml").read_text()
+
+
+def test_replace_edits_replaces_them_after_keeping_them_in_undone_edits(root: Path) -> None:
+    clean = node_dir(root, "feat.clean")
+    edit_by_hand(root, clean)
+    edited = {p.name: p.read_bytes() for p in (clean / "code").iterdir() if p.is_file()}
+    change_library(root)
+
+    out = ok(np(root, *UPDATE, "--replace-edits"))
+
+    kept = list((clean / "undone-edits").iterdir())
+    assert [p.name[: len("include-feat.")] for p in kept] == ["include-feat."]
+    assert len(kept[0].name) == len("include-feat.") + 8
+    assert f"kept the code of feat.clean in {kept[0]}" in out
+    assert "edits were replaced" in out and "changed (now stale): feat.clean" in out
+    assert {p.name: p.read_bytes() for p in kept[0].iterdir() if p.is_file()} == edited
+    main = (clean / "code" / "main.py").read_text()
+    assert main.endswith("# v2 of the library\n") and EDIT not in main
+    assert "threshold" not in (clean / "code" / "params.yaml").read_text()
+    assert "is up to date" in ok(np(root, *UPDATE))  # the new code is recorded: no edit
+
+
+def test_an_unedited_node_is_replaced_without_a_copy_and_its_new_code_recorded(
+    root: Path,
+) -> None:
+    clean, scale = node_dir(root, "feat.clean"), node_dir(root, "feat.scale")
+    assert (clean / ".included-code").is_file() and (scale / ".included-code").is_file()
+    change_library(root)
+
+    out = ok(np(root, *UPDATE))
+
+    assert "changed (now stale): feat.clean" in out and "kept" not in out
+    assert not (clean / "undone-edits").exists() and not (scale / "undone-edits").exists()
+    assert (clean / "code" / "main.py").read_text().endswith("# v2 of the library\n")
+    # what the update installed is recorded: an edit made after it is told apart
+    edit_by_hand(root, clean)
+    change_library(root)
+    refused = np(root, *UPDATE)
+    assert refused.returncode == 4 and "feat.clean" in refused.stderr
+
+
+def test_a_node_included_before_records_existed_gets_its_code_copied(root: Path) -> None:
+    clean = node_dir(root, "feat.clean")
+    for folder in (root / "ws" / "nodes").iterdir():
+        (folder / ".included-code").unlink(missing_ok=True)  # as an include made before
+    edit_by_hand(root, clean)
+    edited = (clean / "code" / "main.py").read_bytes()
+    change_library(root)
+
+    out = ok(np(root, *UPDATE))
+
+    (kept,) = (clean / "undone-edits").iterdir()
+    assert f"kept the code of feat.clean in {kept}" in out
+    assert "cannot be told" in out
+    assert (kept / "main.py").read_bytes() == edited
+    assert (clean / ".included-code").is_file()
+    assert not (node_dir(root, "feat.scale") / "undone-edits").exists()  # not replaced
+
+
+def test_a_parameter_edit_alone_counts_as_an_edit(root: Path) -> None:
+    clean = node_dir(root, "feat.clean")
+    edit_by_hand(root, clean, code=False)
+    change_library(root)
+    before = tree(root)
+
+    refused = np(root, *UPDATE)
+
+    assert refused.returncode == 4, refused.stdout + refused.stderr
+    assert "feat.clean (params.yaml)" in refused.stderr
+    assert tree(root) == before
