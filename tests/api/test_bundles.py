@@ -182,11 +182,36 @@ def test_includes_are_listed_and_updated_and_removals_wait_for_confirmation(
         "added": [],
         "removed": ["features.old"],
         "unchanged": [],
+        "kept": [],
     }
     assert [i["nodes"] for i in client.get("/api/pipelines/alpha/includes").json()] == [
         ["features.clean"]
     ]
     error_of(client.post("/api/pipelines/alpha/includes/nowhere/update", json={}), 404)
+
+
+def test_an_update_replacing_a_node_edited_here_waits_for_replace_edits(
+    client: TestClient, chain: nodepipe.Workspace, tmp_path: Path
+) -> None:
+    features, project = alpha_including_features(tmp_path, ("clean",))
+    chain.bundles.import_(project)
+    main = chain.nodes.path("features.clean") / "code" / "main.py"
+    main.write_text(main.read_text() + "# edited here\n")
+    (features / "nodes" / "clean" / "code" / "main.py").write_text(APPEND_INPUTS + "# v2\n")
+    update = "/api/pipelines/alpha/includes/features/update"
+
+    refused = client.post(update, json={})
+    assert "features.clean (main.py)" in error_of(refused, 409, "edited")
+    assert refused.json()["nodes"] == ["features.clean"]
+    assert main.read_text().endswith("# edited here\n")  # nothing changed
+
+    done = client.post(update, json={"replace_edits": True})
+    assert done.status_code == 200, done.text
+    [kept] = done.json()["kept"]
+    assert kept["node"] == "features.clean" and kept["edited"] is True
+    assert Path(kept["path"]).parent == main.parent.parent / "undone-edits"
+    assert (Path(kept["path"]) / "main.py").read_text().endswith("# edited here\n")
+    assert main.read_text() == APPEND_INPUTS + "# v2\n"
 
 
 def test_a_downloaded_zip_carries_its_local_includes_inlined(

@@ -38,12 +38,13 @@ from nodepipe.domain.errors import (
     UnresolvableRequirementsError,
     WorkspaceError,
 )
-from nodepipe.services.bundles.updating import RemovalsNotConfirmedError
+from nodepipe.services.bundles.updating import EditedNodesError, RemovalsNotConfirmedError
 
 STATUSES: tuple[tuple[type[NodepipeError], int, str], ...] = (
     (CycleError, 409, "cycle"),
     (ReadOnlyError, 409, "read_only"),
     (ChangedOnDiskError, 409, "changed_on_disk"),
+    (EditedNodesError, 409, "edited"),
     (ConflictError, 409, "conflict"),
     (AmbiguousNameError, 404, "ambiguous"),
     (NotFoundError, 404, "not_found"),
@@ -69,7 +70,11 @@ def describe(error: BaseException) -> tuple[int, ErrorPublic]:
             if isinstance(error, error_type):
                 cycle = error.cycle if isinstance(error, CycleError) else None
                 hint = None if error.hint is None else HintPublic.model_validate(error.hint)
-                nodes = list(error.nodes) if isinstance(error, RemovalsNotConfirmedError) else None
+                nodes = (
+                    list(error.nodes)
+                    if isinstance(error, RemovalsNotConfirmedError | EditedNodesError)
+                    else None
+                )
                 uv_output = error.detail if isinstance(error, EnvironmentBuildError) else ""
                 body = ErrorPublic(
                     kind=kind,

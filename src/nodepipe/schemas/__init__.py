@@ -32,6 +32,7 @@ SchemaName = Literal[
     "GroupPublic",
     "IncludePublic",
     "IncludeUpdatePublic",
+    "KeptCodePublic",
     "LineagePublic",
     "LinkPublic",
     "NodeDetail",

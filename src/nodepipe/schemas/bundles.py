@@ -7,6 +7,7 @@ the nodes that came from it); ``IncludeUpdatePublic`` reads its ``UpdateResult``
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from pydantic import AliasPath, Field
@@ -43,6 +44,17 @@ class IncludePublic(Schema):
     nodes: list[str] = Field(description="Tags of the pipeline's nodes that came from it.")
 
 
+class KeptCodePublic(Schema):
+    """A node's code copied before an update replaced it."""
+
+    node: str
+    path: Path = Field(description="Where its code was copied (in the node's undone-edits/).")
+    edited: bool = Field(
+        description="True: it was edited here and the edits were replaced; false: it was "
+        "included before nodepipe recorded what an include installs, so it could not be told."
+    )
+
+
 class IncludeUpdatePublic(Schema):
     """What updating an include changed, by node tag."""
 
@@ -53,3 +65,6 @@ class IncludeUpdatePublic(Schema):
     added: list[str]
     removed: list[str]
     unchanged: list[str]
+    kept: list[KeptCodePublic] = Field(
+        description="The code of changed nodes copied before it was replaced."
+    )

@@ -95,40 +95,60 @@ function summary(result: IncludeUpdated): string {
     result.changed.length ? `${result.changed.length} changed (now stale)` : "",
     result.added.length ? `${result.added.length} added` : "",
     result.removed.length ? `${result.removed.length} removed` : "",
+    result.kept.length ? `the code of ${result.kept.map((k) => k.node).join(", ")} kept in undone-edits/` : "",
   ].filter(Boolean);
   return `Updated include ${result.namespace}: ${parts.join(", ") || "nothing changed"}`;
 }
 
-async function postUpdate(namespace: string, confirm: boolean): Promise<IncludeUpdated> {
+interface UpdateAsked {
+  confirm_removals: boolean;
+  replace_edits: boolean;
+}
+
+async function postUpdate(namespace: string, asked: UpdateAsked): Promise<IncludeUpdated> {
   const pipeline = currentPipeline();
   return call(
     api.POST("/api/pipelines/{pipeline}/includes/{namespace}/update", {
       params: { path: { pipeline, namespace } },
-      body: { confirm_removals: confirm },
+      body: { ...asked },
     }),
   );
 }
 
-/** Re-read the include of `group` from where it was found; removals wait for a confirmation. */
+/** Re-read the include of `group` from where it was found; removals, and replacing the code
+ * of nodes edited here, wait for a confirmation each. */
 export async function updateInclude(group: Group): Promise<void> {
   await attempt(async () => {
-    let result: IncludeUpdated;
-    try {
-      result = await postUpdate(group.name, false);
-    } catch (error) {
-      if (!(error instanceof ApiError)) throw error;
-      if (!error.nodes?.length) {
-        throw new ApiError(error.status, { kind: error.kind, message: `Update include: ${error.message}` });
+    const asked: UpdateAsked = { confirm_removals: false, replace_edits: false };
+    for (;;) {
+      let result: IncludeUpdated;
+      try {
+        result = await postUpdate(group.name, asked);
+      } catch (error) {
+        if (!(error instanceof ApiError)) throw error;
+        const edited = error.kind === "edited";
+        if (!error.nodes?.length || (edited ? asked.replace_edits : asked.confirm_removals)) {
+          throw new ApiError(error.status, { kind: error.kind, message: `Update include: ${error.message}` });
+        }
+        const yes = edited
+          ? await confirmDanger(
+              `Update include ${group.name}`,
+              `These nodes were edited here; updating replaces their code (each node's edited code is kept in its undone-edits/ folder first): ${error.nodes.join(", ")}`,
+              "Replace edits",
+            )
+          : await confirmDanger(
+              `Update include ${group.name}`,
+              `The bundle no longer has these nodes; updating removes them with their outputs: ${error.nodes.join(", ")}`,
+              "Update and remove",
+            );
+        if (!yes) return;
+        if (edited) asked.replace_edits = true;
+        else asked.confirm_removals = true;
+        continue;
       }
-      const yes = await confirmDanger(
-        `Update include ${group.name}`,
-        `The bundle no longer has these nodes; updating removes them with their outputs: ${error.nodes.join(", ")}`,
-        "Update and remove",
-      );
-      if (!yes) return;
-      result = await postUpdate(group.name, true);
+      toast.success(summary(result));
+      await refresh();
+      return;
     }
-    toast.success(summary(result));
-    await refresh();
   });
 }

@@ -29,7 +29,8 @@ export class ApiError extends Error {
   readonly reason: string;
   /** When uv failed: its full output, for a "Details" disclosure. */
   readonly uvOutput: string | null;
-  /** For an include update refused until removals are confirmed: the nodes it would remove. */
+  /** For an include update refused until removals are confirmed: the nodes it would remove; refused
+   * because nodes were edited here (kind "edited"): those nodes. */
   readonly nodes: string[] | null;
 
   constructor(status: number, body: Partial<ErrorBody> | undefined) {

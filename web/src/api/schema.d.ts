@@ -506,7 +506,9 @@ export interface paths {
          * Update Include
          * @description Re-read the include from where it was found and update its nodes in place (``nodepipe
          *     pipeline include --update``). Nodes the bundle no longer has are removed only with
-         *     ``confirm_removals``; otherwise 409 lists them in ``nodes`` and nothing changes.
+         *     ``confirm_removals``; otherwise 409 lists them in ``nodes`` and nothing changes. Nodes
+         *     edited here whose code the update would replace: a 409 of kind ``edited`` listing them,
+         *     unless ``replace_edits``.
          */
         post: operations["update_include_api_pipelines__pipeline__includes__namespace__update_post"];
         delete?: never;
@@ -1879,7 +1881,7 @@ export interface components {
             message: string;
             /**
              * Nodes
-             * @description For an include update refused until removals are confirmed: the tags of the nodes it would remove.
+             * @description For an include update refused until removals are confirmed: the tags of the nodes it would remove; refused because nodes were edited here (kind ``edited``): those nodes.
              */
             nodes?: string[] | null;
             /**
@@ -2053,6 +2055,12 @@ export interface components {
              * @default false
              */
             confirm_removals: boolean;
+            /**
+             * Replace Edits
+             * @description Replace the code of nodes edited in the workspace too, each copied first to its undone-edits/ folder (without it, such an update is refused with 409 listing them, and nothing changes).
+             * @default false
+             */
+            replace_edits: boolean;
         };
         /**
          * IncludeUpdatePublic
@@ -2068,6 +2076,11 @@ export interface components {
             changed: string[];
             /** Content Hash */
             content_hash: string;
+            /**
+             * Kept
+             * @description The code of changed nodes copied before it was replaced.
+             */
+            kept: components["schemas"]["KeptCodePublic"][];
             /** Namespace */
             namespace: string;
             /** Pipeline */
@@ -2147,6 +2160,25 @@ export interface components {
          * @enum {string}
          */
         JobStatus: "running" | "succeeded" | "failed";
+        /**
+         * KeptCodePublic
+         * @description A node's code copied before an update replaced it.
+         */
+        KeptCodePublic: {
+            /**
+             * Edited
+             * @description True: it was edited here and the edits were replaced; false: it was included before nodepipe recorded what an include installs, so it could not be told.
+             */
+            edited: boolean;
+            /** Node */
+            node: string;
+            /**
+             * Path
+             * Format: path
+             * @description Where its code was copied (in the node's undone-edits/).
+             */
+            path: string;
+        };
         /** KillRequest */
         KillRequest: {
             /**

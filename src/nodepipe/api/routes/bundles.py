@@ -112,6 +112,10 @@ def update_include(
 ) -> IncludeUpdatePublic:
     """Re-read the include from where it was found and update its nodes in place (``nodepipe
     pipeline include --update``). Nodes the bundle no longer has are removed only with
-    ``confirm_removals``; otherwise 409 lists them in ``nodes`` and nothing changes."""
-    result = ws.bundles.update(pipeline, namespace, body.confirm_removals)
+    ``confirm_removals``; otherwise 409 lists them in ``nodes`` and nothing changes. Nodes
+    edited here whose code the update would replace: a 409 of kind ``edited`` listing them,
+    unless ``replace_edits``."""
+    result = ws.bundles.update(
+        pipeline, namespace, body.confirm_removals, replace_edits=body.replace_edits
+    )
     return IncludeUpdatePublic.model_validate(result)

@@ -15,3 +15,9 @@ class IncludeUpdate(Input):
         description="Remove the include's nodes the bundle no longer has (without it, such an "
         "update is refused with 409 listing them, and nothing changes).",
     )
+    replace_edits: bool = Field(
+        default=False,
+        description="Replace the code of nodes edited in the workspace too, each copied first "
+        "to its undone-edits/ folder (without it, such an update is refused with 409 listing "
+        "them, and nothing changes).",
+    )

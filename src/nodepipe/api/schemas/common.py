@@ -47,7 +47,8 @@ class ErrorPublic(Schema):
     nodes: list[str] | None = Field(
         default=None,
         description="For an include update refused until removals are confirmed: the tags of "
-        "the nodes it would remove.",
+        "the nodes it would remove; refused because nodes were edited here (kind ``edited``): "
+        "those nodes.",
     )
 
 
