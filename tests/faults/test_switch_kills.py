@@ -85,3 +85,56 @@ def test_a_switch_from_a_snapshot_killed_anywhere_leaves_it_switched_or_not(
         assert ran.returncode == 0, (point, ran.stdout, ran.stderr)
         answer = (code.parent / "data" / "answer.txt").read_text()
         assert answer == ("mine" if expected == "old" else "1"), point
+
+
+def test_what_the_user_made_where_a_killed_switch_puts_the_snapshot_back_is_kept(
+    tmp_path: Path,
+) -> None:
+    """Killed once the snapshot is moved out, the user makes a folder of that name by hand
+    (new work) before the next command: the recovery puts the snapshot back and keeps the new
+    work in ``undone-edits/`` (it removed it)."""
+    wheels = toy_index(tmp_path / "wheels")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NODEPIPE_")}
+    env |= {"UV_FIND_LINKS": str(wheels), "UV_OFFLINE": "1"}
+    env |= {"UV_INDEX_URL": "http://127.0.0.1:9/simple", "NODEPIPE_FORK_SERVER": "0"}
+    origin = local_project(tmp_path / "src" / "mytool", "mytool", "0.1", "ANSWER = 1\n")
+    root = tmp_path / "ws"
+    ws = nodepipe.init(root)
+    build_pipeline(ws, "base", {"clean": NodeSpec(code=WRITES_ANSWER)})
+    code = ws.nodes.path("clean") / "code"
+    ws.close()
+    assert command(root, env, "env", "add", "clean", "--snapshot", str(origin)).returncode == 0
+    snapshot = code / "snapshots" / "mytool"
+    before = files_under(snapshot)
+    killed = command(
+        root, {**env, "NODEPIPE_CRASH_AT": "sync.built"}, "env", "remove", "clean", "mytool"
+    )
+    assert killed.returncode == -9, killed.stderr
+    assert not snapshot.exists()
+    (snapshot / "work").mkdir(parents=True)
+    (snapshot / "work" / "NEW.txt").write_text("my new work\n")
+
+    assert command(root, env, "status", "base").returncode in (0, 1)  # the recovery
+    assert files_under(snapshot) == before  # the snapshot is back, whole
+    found = sorted((code.parent / "undone-edits").glob("found-mytool.*"))
+    assert len(found) == 1 and files_under(found[0]) == {"work/NEW.txt": b"my new work\n"}
+
+
+def test_a_switch_whose_undone_edits_cannot_be_a_folder_is_refused(tmp_path: Path) -> None:
+    wheels = toy_index(tmp_path / "wheels")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NODEPIPE_")}
+    env |= {"UV_FIND_LINKS": str(wheels), "UV_OFFLINE": "1"}
+    env |= {"UV_INDEX_URL": "http://127.0.0.1:9/simple", "NODEPIPE_FORK_SERVER": "0"}
+    origin = local_project(tmp_path / "src" / "mytool", "mytool", "0.1", "ANSWER = 1\n")
+    root = tmp_path / "ws"
+    ws = nodepipe.init(root)
+    build_pipeline(ws, "base", {"clean": NodeSpec(code=WRITES_ANSWER)})
+    code = ws.nodes.path("clean") / "code"
+    ws.close()
+    assert command(root, env, "env", "add", "clean", "--snapshot", str(origin)).returncode == 0
+    (code.parent / "undone-edits").write_text("a file of that name\n")
+    before = files_under(code)
+    refused = command(root, env, "env", "add", "clean", "--shared", str(origin))
+    assert refused.returncode == 4, refused.stderr
+    assert "something else has that name" in refused.stderr.replace("\n", " ")
+    assert files_under(code) == before

@@ -75,16 +75,25 @@ def test_a_new_key_goes_at_the_end_and_the_templates_header_stays(
 def test_unsetting_a_key_takes_its_lines_and_comment_only(
     cli: CliRunner, params_file: Path
 ) -> None:
-    """The comment lines right above a key (no blank line between) are its own and go with
-    it; the file's header stays."""
+    """Comment lines above a key stay (a section's header or the file's look the same as the
+    key's own); the key's lines and the comment on them go."""
     assert params(cli, "--unset", "lr", "--unset", "model") == ""
     assert params_file.read_text() == (
         "# my header\n# second header line\n\nb: 2  # keep me\n\n"
-        "columns: [a, b]  # read these\n# the end\n"
+        "# the model\ncolumns: [a, b]  # read these\n# the end\n"
     )
-    params_file.write_text("# header\nb: 2\n# about lr\n# its range\nlr: 1\nc: 3\n")
+    params_file.write_text("# header\nb: 2\n# -- training --\nlr: 1\nc: 3\n")
     assert params(cli, "--unset", "lr", "--unset", "b") == ""
-    assert params_file.read_text() == "# header\nc: 3\n"
+    assert params_file.read_text() == "# header\n# -- training --\nc: 3\n"
+
+
+def test_a_file_of_mixed_line_endings_is_written_with_lf(cli: CliRunner, params_file: Path) -> None:
+    params_file.write_bytes(b"a: 1\nb: 2\r\nc: 3\r\n")
+    assert params(cli, "--set", "a=5") == ""
+    assert params_file.read_bytes() == b"a: 5\nb: 2\nc: 3\n"
+    params_file.write_bytes(b"a: 1\r\nb: 2\r\n")
+    assert params(cli, "--set", "a=5") == ""
+    assert params_file.read_bytes() == b"a: 5\r\nb: 2\r\n"
 
 
 def test_a_value_of_another_type_is_a_change(

@@ -26,10 +26,16 @@ def edit(text: str, changes: dict[str, Any], unset: tuple[str, ...] = ()) -> str
         ("'a': 1  # quoted\n", {"a": "1"}, (), "'a': '1'  # quoted\n"),  # a string stays one
         ("# head\n{}  # empty\n# foot\n", {"a": 1}, (), "# head\n# empty\na: 1\n# foot\n"),
         ("a: 1\n", {}, ("a",), ""),
-        ("a: 1\n# of b\n#  more\nb: 2\nc: 3\n", {}, ("b",), "a: 1\nc: 3\n"),  # its comments
-        ("a: 1\n\n# of b\nb: 2\n", {}, ("b",), "a: 1\n\n"),  # the blank line stays
-        ("a: 1\n# after a\n\nb: 2\n", {}, ("b",), "a: 1\n# after a\n\n"),  # not right above
+        ("a: 1\n# of b\n#  more\nb: 2\nc: 3\n", {}, ("b",), "a: 1\n# of b\n#  more\nc: 3\n"),
+        ("a: 1\n\n# of b\nb: 2\n", {}, ("b",), "a: 1\n\n# of b\n"),  # comments above stay
         ("# header\nb: 2\nc: 3\n", {}, ("b",), "# header\nc: 3\n"),  # the file's header stays
+        (
+            "s: 1\n\n# -- training --\nlr: 0.1\nn: 3\n",
+            {},
+            ("lr",),
+            "s: 1\n\n# -- training --\nn: 3\n",
+        ),
+        ('h: 1\nd: "one\n#two"\nlr: 0.1\n', {}, ("lr",), 'h: 1\nd: "one\n#two"\n'),
     ],
 )
 def test_lines_are_edited_in_place(

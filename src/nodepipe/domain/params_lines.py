@@ -5,9 +5,8 @@ wrote: comments, blank lines, the order of keys and the formatting of every unto
   trailing comment kept (a value written over several lines is replaced by the new entry, the
   comment of its key's line kept).
 - A new key is appended at the end, or where the template's empty ``{}`` stood.
-- An unset key's lines go, its trailing comment with them, and so do the comment lines right
-  above it (no blank line between: they belong to it), but for the file's leading comments (a
-  header, such as the template's, stays).
+- An unset key's lines go, its trailing comment with them; comment lines above it stay (they
+  may be a section's or the file's header as well as the key's).
 
 Where each key and value lie is read from the nodes PyYAML composes (their marks), never guessed
 from the text. The edit is checked: the result is parsed again and must hold exactly the
@@ -123,15 +122,12 @@ def _apply(
     None and why not."""
     replaced: dict[int, tuple[int, list[str]]] = {}  # first line -> (last line, new lines)
     appended: list[str] = []
-    header = _header_end(lines, entries)
     for key in unset:
         entry, why = _only(key, entries.get(key, []))
         if entry is None:
             return None, why
-        first = entry.first
-        while first > header and lines[first - 1].startswith("#"):
-            first -= 1  # its own comment lines, right above it
-        replaced[first] = (entry.last, [])
+        replaced[entry.first] = (entry.last, [])  # comment lines above it stay: whose they
+        # are (the key's, a section's, the file's) cannot be told from the text
     for key, value in changes.items():
         found = entries.get(key, []) if key not in unset else []
         if not found:
@@ -149,16 +145,6 @@ def _apply(
             insert_at -= last + 1 - first - len(new_lines)
     result[insert_at:insert_at] = appended
     return "".join(result), ""
-
-
-def _header_end(lines: list[str], entries: dict[str, list[_Entry | None]]) -> int:
-    """The line after the file's leading comments and blank lines (its header), which stay
-    whatever key is unset: the line of its first key, where the header ends."""
-    firsts = [e.first for found in entries.values() for e in found if e is not None]
-    end = 0
-    while end < len(lines) and (not lines[end].strip() or lines[end].startswith("#")):
-        end += 1
-    return min([end, *firsts])
 
 
 def _only(key: str, found: list[_Entry | None]) -> tuple[_Entry | None, str]:

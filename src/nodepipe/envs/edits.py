@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 import shutil
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -203,11 +204,24 @@ def _flush_project(code_dir: Path) -> None:
 
 
 def _put_back_moved(moved: Sequence[tuple[Path, Path]]) -> None:
-    """Each folder moved aside back in its place (whatever the edit put there removed)."""
+    """Each folder moved aside back in its place. What is found in its place (the edit's new
+    copy, or what the user made there after a kill) is kept, never removed: moved to the
+    project's ``undone-edits/`` as ``found-NAME.<8 hex>``."""
     for path, aside in moved:
         if aside.exists():
-            _remove_created([path])
+            if path.exists() or path.is_symlink():
+                _keep_in_the_way(path)
             aside.rename(path)
+
+
+def _keep_in_the_way(path: Path) -> None:
+    code_dir = next((p for p in path.parents if p.name == "code"), path.parent)
+    token = secrets.token_hex(4)
+    beside = path.with_name(f"{path.name}.undone-{token}")
+    place = undone_place(code_dir, f"found-{path.name}.{token}", beside)
+    path.rename(place)
+    fsync_dir(place.parent)
+    fsync_dir(path.parent)
 
 
 def _remove_created(paths: Sequence[Path]) -> None:

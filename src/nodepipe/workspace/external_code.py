@@ -204,7 +204,11 @@ def library_packages(code: Path) -> dict[str, Path]:
     folders = [p for p in sorted(code.iterdir()) if p.is_dir() and not p.name.startswith(".")]
     snapshots = code / SNAPSHOTS_DIR
     if snapshots.is_dir():
-        folders += [p for p in sorted(snapshots.iterdir()) if p.is_dir()]
+        folders += [  # not a leftover beside a snapshot (.NAME.previous, NAME.undone-…)
+            p
+            for p in sorted(snapshots.iterdir())
+            if p.is_dir() and not p.name.startswith(".") and ".undone-" not in p.name
+        ]
     found: dict[str, Path] = {}
     for folder in folders:
         try:

@@ -29,7 +29,7 @@ from nodepipe.domain.errors import ConflictError, InvalidInputError
 from nodepipe.domain.model import Node
 from nodepipe.domain.requirements import requirement_name
 from nodepipe.domain.staleness import SNAPSHOTS_DIR
-from nodepipe.envs.edits import undone_place
+from nodepipe.envs.edits import UNDONE_EDITS, undone_edits_folder
 from nodepipe.services.context import WorkspaceContext
 from nodepipe.workspace.crash_points import crash_point
 from nodepipe.workspace.durable import fsync_dir
@@ -81,9 +81,15 @@ class PackageSwitches:
             except InvalidInputError:
                 continue  # a name no snapshot can have: never dropped either
             if target.is_dir():
-                token = secrets.token_hex(4)
-                beside = target.with_name(f"{name}.undone-{token}")
-                self.places[name] = undone_place(self.code, f"snapshot-{name}.{token}", beside)
+                kept = undone_edits_folder(self.code)
+                if kept is None:  # a folder in code/ would be code: fingerprinted, offered
+                    raise ConflictError(
+                        f"snapshot {name} would be moved out of the node's code into "
+                        f"{self.code.parent / UNDONE_EDITS}, but something else has that "
+                        "name (a file or a link); nothing was changed: move it away, then "
+                        "run this again"
+                    )
+                self.places[name] = kept / f"snapshot-{name}.{secrets.token_hex(4)}"
                 pairs.append((target, self.places[name]))
         return pairs
 

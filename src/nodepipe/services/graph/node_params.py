@@ -117,12 +117,13 @@ def _params_change(old: Params | None, new: Params) -> str | None:
 
 
 def _uses_crlf(path: Path) -> bool:
-    """Whether the file's lines end with CRLF (its first line's ending says)."""
+    """Whether every line of the file ends with CRLF (a file of mixed endings is written back
+    with LF, as it is read)."""
     try:
-        with path.open("rb") as file:
-            return file.readline().endswith(b"\r\n")
+        raw = path.read_bytes()
     except OSError:
         return False
+    return raw.count(b"\r\n") > 0 and raw.count(b"\r\n") == raw.count(b"\n")
 
 
 def _holds(path: Path, content: bytes) -> bool:
