@@ -87,12 +87,9 @@ def test_a_switch_from_a_snapshot_killed_anywhere_leaves_it_switched_or_not(
         assert answer == ("mine" if expected == "old" else "1"), point
 
 
-def test_what_the_user_made_where_a_killed_switch_puts_the_snapshot_back_is_kept(
-    tmp_path: Path,
-) -> None:
-    """Killed once the snapshot is moved out, the user makes a folder of that name by hand
-    (new work) before the next command: the recovery puts the snapshot back and keeps the new
-    work in ``undone-edits/`` (it removed it)."""
+def node_with_a_snapshot(tmp_path: Path) -> tuple[Path, dict[str, str], Path, Path]:
+    """A workspace whose node ``clean`` installs ``mytool`` from a snapshot: its root, the
+    environment commands run with (offline), the node's ``code/`` and the snapshot's origin."""
     wheels = toy_index(tmp_path / "wheels")
     env = {k: v for k, v in os.environ.items() if not k.startswith("NODEPIPE_")}
     env |= {"UV_FIND_LINKS": str(wheels), "UV_OFFLINE": "1"}
@@ -104,6 +101,16 @@ def test_what_the_user_made_where_a_killed_switch_puts_the_snapshot_back_is_kept
     code = ws.nodes.path("clean") / "code"
     ws.close()
     assert command(root, env, "env", "add", "clean", "--snapshot", str(origin)).returncode == 0
+    return root, env, code, origin
+
+
+def test_what_the_user_made_where_a_killed_switch_puts_the_snapshot_back_is_kept(
+    tmp_path: Path,
+) -> None:
+    """Killed once the snapshot is moved out, the user makes a folder of that name by hand
+    (new work) before the next command: the recovery puts the snapshot back and keeps the new
+    work in ``undone-edits/`` (it removed it)."""
+    root, env, code, _ = node_with_a_snapshot(tmp_path)
     snapshot = code / "snapshots" / "mytool"
     before = files_under(snapshot)
     killed = command(
@@ -121,17 +128,7 @@ def test_what_the_user_made_where_a_killed_switch_puts_the_snapshot_back_is_kept
 
 
 def test_a_switch_whose_undone_edits_cannot_be_a_folder_is_refused(tmp_path: Path) -> None:
-    wheels = toy_index(tmp_path / "wheels")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NODEPIPE_")}
-    env |= {"UV_FIND_LINKS": str(wheels), "UV_OFFLINE": "1"}
-    env |= {"UV_INDEX_URL": "http://127.0.0.1:9/simple", "NODEPIPE_FORK_SERVER": "0"}
-    origin = local_project(tmp_path / "src" / "mytool", "mytool", "0.1", "ANSWER = 1\n")
-    root = tmp_path / "ws"
-    ws = nodepipe.init(root)
-    build_pipeline(ws, "base", {"clean": NodeSpec(code=WRITES_ANSWER)})
-    code = ws.nodes.path("clean") / "code"
-    ws.close()
-    assert command(root, env, "env", "add", "clean", "--snapshot", str(origin)).returncode == 0
+    root, env, code, origin = node_with_a_snapshot(tmp_path)
     (code.parent / "undone-edits").write_text("a file of that name\n")
     before = files_under(code)
     refused = command(root, env, "env", "add", "clean", "--shared", str(origin))
