@@ -9,9 +9,10 @@ that does not resolve, each refuses the run at once, in nodepipe's words, before
 claimed. A cluster that accepts the connection is never refused here, however slowly it goes
 on to answer: Ray's connect takes it from there.
 
-Only what the address names is checked. No address (a local Ray started for the run), ``auto``
-(Ray finds the cluster itself: ``RAY_ADDRESS``, the last ``ray start`` of this machine) and
-other schemes (``anyscale://``…, resolved by Ray's plugins) are left to Ray as before. Ray
+Only what the address names is checked. The forms of ``ray.init``'s address that name no host
+(``NOT_NETWORK``: no address or ``local``, a local Ray started for the run; ``auto``, Ray
+finds the cluster itself: ``RAY_ADDRESS``, the last ``ray start`` of this machine) and other
+schemes (``anyscale://``…, resolved by Ray's plugins) are left to Ray as before. Ray
 connects to a loopback address (``127.0.0.1``, ``localhost``) through this machine's own address
 instead; a head started here with ``ray start --head`` listens on both.
 """
@@ -30,16 +31,22 @@ then 3 s, so a slow but working network still answers within it."""
 RAY_CLIENT_PORT = 10001
 """The port of ``ray://HOST`` without one (Ray Client's default)."""
 
+NOT_NETWORK = frozenset({"auto", "local"})
+"""The addresses ``ray.init`` takes that name no host (as Ray spells them, case and all):
+``local`` starts a local Ray, ``auto`` finds the cluster (``RAY_ADDRESS``, the last
+``ray start`` here)."""
+
 _CLIENT_SCHEME = "ray://"
 _HOST_PORT = re.compile(r"(?:\[(?P<v6>[^\]]+)\]|(?P<host>[^\[\]]+?))(?::(?P<port>\d{1,5}))?")
 
 
 def check_answers(address: str | None, timeout: float = ANSWER_SECONDS) -> None:
     """Refuse ``address`` unless something accepts a TCP connection there within ``timeout``;
-    no address, ``auto`` and schemes other than ``ray://`` are not checked (Ray resolves them).
+    no address, ``NOT_NETWORK`` and schemes other than ``ray://`` are not checked (Ray resolves
+    them).
 
     Raises ``InvalidInputError`` (with the ``ray.connect`` hint) naming the address and why."""
-    if address is None or address == "auto":
+    if address is None or address in NOT_NETWORK:
         return
     if "://" in address and not address.startswith(_CLIENT_SCHEME):
         return

@@ -185,11 +185,14 @@ def tasks_waiting() -> bool:
 
 
 def acquire(address: str | None) -> bool:
-    """Connect to the cluster at ``address`` (None: start a local Ray) unless connected already;
-    whether it was (a connection kept open by the embedding program, or by another run).
+    """Connect to the cluster at ``address`` (None or ``local``: start a local Ray) unless
+    connected already; whether it was (a connection kept open by the embedding program, or by
+    another run).
 
     From the main thread, a connection to an address is made in a helper thread while this one
     waits, so that Ctrl-C ends the wait at once (``_acquire_hearing_signals``)."""
+    if address == "local":  # ray.init's own word for it: the same local Ray as no address
+        address = None
     if address is None or threading.current_thread() is not threading.main_thread():
         return _CONNECTION.acquire(address)
     return _acquire_hearing_signals(address)
