@@ -212,8 +212,8 @@ class EnvironmentService:
         """The normalised name of the package ``requirement`` adds; for a URL that names
         none, uv is asked (it fetches the URL, as its ``add`` would)."""
         name = requirement_name(requirement)
-        if name != requirement.strip():
-            return name
+        if name != requirement.strip() or "://" not in requirement:
+            return name  # a name of its own (a plain name, or NAME @ URL): uv is not asked
         environments = self.context.environments
         found = url_package(environments.uv, environments.python_for(code), requirement)
         return found if found is not None else name
