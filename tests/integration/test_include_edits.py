@@ -196,3 +196,47 @@ def test_a_parameter_edit_alone_counts_as_an_edit(root: Path) -> None:
     assert refused.returncode == 4, refused.stdout + refused.stderr
     assert "feat.clean (params.yaml)" in refused.stderr
     assert tree(root) == before
+
+
+def test_edits_the_run_fingerprint_ignores_count_and_are_kept(root: Path) -> None:
+    """A comment in params.yaml (parameters are hashed parsed), a ``.git/`` folder and an
+    ``*.egg-info`` (left out of the fingerprint) and a mode change are edits too."""
+    clean = node_dir(root, "feat.clean")
+    code = clean / "code"
+    params = code / "params.yaml"
+    params.write_text("# tuned on 2026 data\n" + params.read_text())
+    (code / ".git").mkdir()
+    (code / ".git" / "HEAD").write_text("ref: refs/heads/mine\n")
+    (code / "notes.egg-info").write_text("mine\n")
+    (code / "main.py").chmod(0o755)
+    change_library(root)
+    before = tree(root)
+
+    refused = np(root, *UPDATE)
+
+    assert refused.returncode == 4, refused.stdout + refused.stderr
+    named = ".git/HEAD, main.py, notes.egg-info, params.yaml"
+    assert f"feat.clean ({named})" in refused.stderr
+    assert tree(root) == before
+
+    out = ok(np(root, *UPDATE, "--replace-edits"))
+
+    (kept,) = (clean / "undone-edits").iterdir()
+    assert f"kept the code of feat.clean in {kept}" in out
+    assert (kept / ".git" / "HEAD").read_text() == "ref: refs/heads/mine\n"
+    assert (kept / "notes.egg-info").read_text() == "mine\n"
+    assert (kept / "params.yaml").read_text().startswith("# tuned on 2026 data\n")
+    assert (kept / "main.py").stat().st_mode & 0o111
+    assert not (code / ".git").exists() and not (code / "notes.egg-info").exists()
+
+
+def test_a_record_of_the_previous_format_counts_as_none(root: Path) -> None:
+    clean = node_dir(root, "feat.clean")
+    (clean / ".included-code").write_text('{"files": {}, "params.yaml": "x", "uv.lock": "y"}\n')
+    change_library(root)
+
+    out = ok(np(root, *UPDATE))
+
+    (kept,) = (clean / "undone-edits").iterdir()
+    assert f"kept the code of feat.clean in {kept}" in out and "cannot be told" in out
+    assert '"format": 2' in (clean / ".included-code").read_text()

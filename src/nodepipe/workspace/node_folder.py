@@ -22,7 +22,7 @@ NODE_PROJECT_NAME = "nodepipe-node"
 ENTRY_POINT = "main.py"
 LINKS_FILE = "links.toml"
 """Beside ``code/``: the bundle code the node imports from (``workspace.bundle_libs``)."""
-COPY_IGNORED = shutil.ignore_patterns(
+COPY_IGNORED_NAMES = (
     ".venv",
     ".venv.*",
     ".conda",
@@ -34,6 +34,8 @@ COPY_IGNORED = shutil.ignore_patterns(
     ".mypy_cache",
     ".*." + "[0-9a-f]" * 8 + ".tmp",  # a save a kill cut short (``durable.write_aside``)
 )
+"""Names (at any depth) a node's code is copied without: environments and caches."""
+COPY_IGNORED = shutil.ignore_patterns(*COPY_IGNORED_NAMES)
 
 
 @dataclass(frozen=True)

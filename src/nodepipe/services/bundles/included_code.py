@@ -1,14 +1,17 @@
 """What an include installed in each of its nodes, so that an update can tell the user's edits.
 
 ``pipeline include``, an import of a bundle with includes and ``pipeline include --update``
-write ``<node>/.included-code`` (beside ``code/``, not in it: ``code/`` is fingerprinted): the
-digests of the node's own code as installed (each file of ``code/``, ``uv.lock``,
-``params.yaml``, ``conda.lock``; what ``own_code`` covers). An update about to replace a node's
-code compares it with the node as it is now: the same, the node was not edited here and its
-code is replaced; different, someone edited it (code, lock, parameters, an ``env add``) and the
-update is refused unless told to replace the edits, which it first copies to
-``<node>/undone-edits/include-NS.<8 hex>/``. A node without the file (included before nodepipe
-wrote it) cannot be told: its code is copied the same way before it is replaced.
+write ``<node>/.included-code`` (beside ``code/``, not in it: ``code/`` is fingerprinted): each
+file of the node's ``code/`` as installed, by the sha256 of its bytes and its mode (a link by
+its target), every file but environments and caches (``.venv/``, ``.conda/``,
+``__pycache__/``...: what ``COPY_IGNORED`` leaves out). It is stricter than the run's
+fingerprint on purpose: a comment in ``params.yaml``, a ``.git/`` folder, an ``*.egg-info``, a
+mode change are edits too. An update about to replace a node's code compares it with the node
+as it is now: the same, the node was not edited here and its code is replaced; different,
+someone edited it and the update is refused unless told to replace the edits, which it first
+copies (the same files) to ``<node>/undone-edits/include-NS.<8 hex>/``. A node without the file
+(included before nodepipe wrote it), or with one of an older format, cannot be told: its code
+is copied the same way before it is replaced.
 
 The file is written only once what it describes is in place (in the staged folder that moves
 in whole, or after the store committed a swap, from the journal): a kill can leave a record
@@ -17,32 +20,58 @@ older than the code, never newer, and an old record only makes a node look edite
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import json
+import os
 import shutil
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from nodepipe.envs.edits import undone_edits_folder
-from nodepipe.services.bundles.node_files import own_code
 from nodepipe.workspace.durable import fsync_dir, sync_filesystem, write_atomic
-from nodepipe.workspace.node_folder import COPY_IGNORED, NodeFolder
+from nodepipe.workspace.node_folder import COPY_IGNORED, COPY_IGNORED_NAMES, NodeFolder
 
 INCLUDED_CODE = ".included-code"
 """Beside a node's ``code/``: the digests of its own code as an include installed it."""
 _FILES = "files"
-_PARTS = ("uv.lock", "params.yaml", "conda.lock")
+_FORMAT = "format"
+FORMAT = 2
+"""Records without it (format 1: the digests of the run's fingerprint) count as none."""
 
 
 def code_record(folder: NodeFolder) -> dict[str, Any]:
-    """The digests of ``folder``'s own code: each file of ``code/`` and the lock, parameters
-    and conda lock (the parts of ``own_code``)."""
-    files, *parts = own_code(folder)
-    code = dict(sorted(files.items())) if isinstance(files, dict) else {}
-    record: dict[str, Any] = {_FILES: code}
-    record.update(zip(_PARTS, parts, strict=True))
-    return record
+    """Each file of ``folder``'s ``code/`` (but environments and caches) by the sha256 of its
+    bytes and its mode; a link by its target (never followed)."""
+    return {_FORMAT: FORMAT, _FILES: dict(sorted(_code_files(folder.code).items()))}
+
+
+def _ignored(name: str) -> bool:
+    return any(fnmatch.fnmatchcase(name, pattern) for pattern in COPY_IGNORED_NAMES)
+
+
+def _code_files(code: Path) -> dict[str, str]:
+    files: dict[str, str] = {}
+    for top, dirs, names in os.walk(code):
+        dirs[:] = sorted(d for d in dirs if not _ignored(d))
+        here = Path(top)
+        for name in [*names, *(d for d in dirs if (here / d).is_symlink())]:
+            if _ignored(name):
+                continue
+            path = here / name
+            key = path.relative_to(code).as_posix()
+            try:
+                info = path.lstat()
+                if stat.S_ISLNK(info.st_mode):
+                    files[key] = f"link:{path.readlink()}"
+                elif stat.S_ISREG(info.st_mode):
+                    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+                    files[key] = f"{stat.S_IMODE(info.st_mode):o}:{digest}"
+            except OSError:
+                files[key] = "unreadable"
+    return files
 
 
 def record_text(record: dict[str, Any]) -> str:
@@ -61,8 +90,9 @@ def write_record(folder: NodeFolder, text: str, durable: bool = True) -> None:
 
 
 def read_record(folder: NodeFolder) -> dict[str, Any] | None:
-    """The record of what was installed in ``folder``; None when there is none. A record that
-    cannot be read is returned as one matching no code: the node counts as edited."""
+    """The record of what was installed in ``folder``; None when there is none or it is of an
+    older format (it cannot tell every edit). A record that cannot be read is returned as one
+    matching no code: the node counts as edited."""
     path = folder.path / INCLUDED_CODE
     if not path.exists() and not path.is_symlink():
         return None
@@ -70,18 +100,18 @@ def read_record(folder: NodeFolder) -> dict[str, Any] | None:
         found = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {"unreadable": True}
-    return found if isinstance(found, dict) else {"unreadable": True}
+    if not isinstance(found, dict):
+        return {"unreadable": True}
+    return found if found.get(_FORMAT) == FORMAT else None
 
 
 def edited_files(installed: dict[str, Any], now: dict[str, Any]) -> list[str]:
     """The files (relative to ``code/``) that differ between two records, sorted; every file
     when the installed record cannot be read."""
     if installed.get("unreadable"):
-        return sorted({*now.get(_FILES, {}), *(p for p in _PARTS if now.get(p))})
+        return sorted(now.get(_FILES, {}))
     before, after = installed.get(_FILES, {}), now.get(_FILES, {})
-    files = {p for p in {*before, *after} if before.get(p) != after.get(p)}
-    files |= {p for p in _PARTS if installed.get(p) != now.get(p)}
-    return sorted(files)
+    return sorted(p for p in {*before, *after} if before.get(p) != after.get(p))
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +126,8 @@ class KeptCode:
 
 
 def keep_code(folder: NodeFolder, namespace: str, scratch: Path) -> Path:
-    """Copy ``folder``'s ``code/`` (never its environment or caches) to
+    """Copy ``folder``'s ``code/`` (the files ``code_record`` covers: never its environment or
+    caches) to
     ``<node>/undone-edits/include-NS.<8 hex of its own code>/`` (where that folder cannot be:
     ``<node>/undone-include-NS.<8 hex>/``); the copy is built in ``scratch`` (a journal
     operation's folder: a kill leaves nothing half-copied beside the node), flushed, then
