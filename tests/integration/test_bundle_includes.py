@@ -336,7 +336,9 @@ def test_an_update_dropping_a_library_node_in_use_is_refused_naming_its_users(
     assert snapshot(ws) == before and old_folder.is_dir()  # nothing changed
 
     assert cli("env", "remove", "user", "mylib").code == 0
-    updated = cli("pipeline", "include", "beta", "--update", "features", "--yes", "--json")
+    # features.old was edited here (mylib): deleting it needs --replace-edits (it is kept)
+    argv = ("pipeline", "include", "beta", "--update", "features", "--yes", "--json")
+    updated = cli(*argv, "--replace-edits")
     assert updated.code == 0, updated.stderr
     assert updated.json()["removed"] == ["features.old"]
     assert not old_folder.exists()

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from support.locked_bundles import APPEND_INPUTS, make_node_template, write_bundle
+from support.locked_bundles import APPEND_INPUTS, USES_LIB, make_node_template, write_bundle
 
 NODEPIPE = str(Path(sys.executable).with_name("nodepipe"))
 FEATURES = """\
@@ -240,3 +240,101 @@ def test_a_record_of_the_previous_format_counts_as_none(root: Path) -> None:
     (kept,) = (clean / "undone-edits").iterdir()
     assert f"kept the code of feat.clean in {kept}" in out and "cannot be told" in out
     assert '"format": 2' in (clean / ".included-code").read_text()
+
+
+def drop_scale(root: Path) -> None:
+    toml = root / "library" / "features" / "pipeline.toml"
+    text = toml.read_text().replace("[nodes.scale]\n", "")
+    toml.write_text(text.split("[[edges]]")[0])
+
+
+def test_a_dropped_node_edited_here_is_deleted_only_with_replace_edits_after_a_copy(
+    root: Path,
+) -> None:
+    scale = node_dir(root, "feat.scale")
+    main = scale / "code" / "main.py"
+    main.write_text(main.read_text() + EDIT)
+    edited = main.read_bytes()
+    drop_scale(root)
+    before = tree(root)
+
+    refused = np(root, *UPDATE, "--yes")
+
+    assert refused.returncode == 4, refused.stdout + refused.stderr
+    assert "feat.scale (dropped by the bundle, edited: main.py)" in refused.stderr
+    assert tree(root) == before
+
+    out = ok(np(root, *UPDATE, "--yes", "--replace-edits"))
+
+    (kept,) = (root / "ws" / ".nodepipe" / "undone-edits").iterdir()
+    assert kept.name.startswith("include-feat.scale.") and len(kept.name) == 27
+    assert f"kept the code of feat.scale in {kept}" in out and "dropped" in out
+    assert (kept / "main.py").read_bytes() == edited
+    assert "removed: feat.scale" in out and not scale.exists()
+
+
+def test_an_unedited_dropped_node_is_deleted_without_a_copy(root: Path) -> None:
+    scale = node_dir(root, "feat.scale")
+    drop_scale(root)
+
+    out = ok(np(root, *UPDATE, "--yes"))
+
+    assert "removed: feat.scale" in out and "kept" not in out and not scale.exists()
+    assert not (root / "ws" / ".nodepipe" / "undone-edits").exists()
+
+
+HELPERS = "def mark(t):\n    return t.upper() + '!'\n"
+WITH_LIB = FEATURES.replace('name = "features"\n', 'name = "features"\npy-dir = "lib"\n')
+
+
+@pytest.fixture
+def lib_root(tmp_path: Path, template: Path) -> Path:
+    """As ``root``, the bundle's ``clean`` importing its ``lib/helpers.py`` (``libs/<id>/``)."""
+    write_bundle(
+        tmp_path / "library" / "features",
+        WITH_LIB,
+        {"nodes/clean": USES_LIB, "nodes/scale": APPEND_INPUTS},
+        template,
+        {"lib/helpers.py": HELPERS},
+    )
+    ok(np(tmp_path, "init", str(tmp_path / "ws")))
+    ok(np(tmp_path, "pipeline", "new", "alpha"))
+    ok(np(tmp_path, "node", "new", "alpha", "--tag", "prep"))
+    argv = ("pipeline", "include", "alpha", "library/features", "--as", "feat")
+    ok(np(tmp_path, *argv, "--input", "raw=prep"))
+    return tmp_path
+
+
+def test_an_edit_of_the_bundle_code_under_libs_is_kept(lib_root: Path) -> None:
+    root = lib_root
+    (lib,) = (root / "ws" / "libs").iterdir()
+    (lib / "helpers.py").write_text(HELPERS + EDIT)
+    change_library(root)  # the bundle changes clean's main.py, not its lib
+    before = tree(root)
+
+    refused = np(root, *UPDATE)
+
+    assert refused.returncode == 4, refused.stdout + refused.stderr
+    assert f"libs/{lib.name} (bundle code, edited: helpers.py)" in refused.stderr
+    assert tree(root) == before
+
+    out = ok(np(root, *UPDATE, "--replace-edits"))
+
+    (kept,) = (root / "ws" / ".nodepipe" / "undone-edits").iterdir()
+    assert kept.name.startswith(f"include-feat.lib-{lib.name}.")
+    assert f"kept the code of libs/{lib.name} in {kept}" in out
+    assert (kept / "helpers.py").read_text() == HELPERS + EDIT
+
+
+def test_bundle_code_the_bundle_changed_is_replaced_without_a_copy(lib_root: Path) -> None:
+    root = lib_root
+    helpers = root / "library" / "features" / "lib" / "helpers.py"
+    helpers.write_text(HELPERS + "# v2\n")
+
+    out = ok(np(root, *UPDATE))
+
+    assert "kept" not in out
+    assert not (root / "ws" / ".nodepipe" / "undone-edits").exists()
+    (lib,) = (root / "ws" / "libs").iterdir()
+    assert (lib / "helpers.py").read_text() == HELPERS + "# v2\n"
+    assert "is up to date" in ok(np(root, *UPDATE))

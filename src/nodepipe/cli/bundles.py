@@ -247,6 +247,15 @@ def _print_update(result: UpdateResult) -> None:
             else "it was included before nodepipe recorded what an include installs, so "
             "whether it was edited here cannot be told"
         )
+        if kept.dropped:
+            gone = (
+                "the update unlinked it"
+                if kept.node.startswith("libs/")
+                else ("the bundle dropped it, so it was deleted")
+            )
+            why = f"{gone}; " + (
+                "it was edited here" if kept.edited else "whether it was edited cannot be told"
+            )
         done(f"kept the code of {kept.node} in {kept.path} ({why})")
     if not (result.changed or result.added or result.removed):
         done(f"include {result.namespace} is up to date ({result.content_hash[:12]})")

@@ -9,6 +9,8 @@
 <root>/.nodepipe/staging/     folders being built; moved into nodes/ only when complete
 <root>/.nodepipe/objects/     locks and code files node runs ran with, once each by sha256
 <root>/.nodepipe/cache/       node checks kept across processes, one file per OS user (0700)
+<root>/.nodepipe/undone-edits/ code of edited nodes an include update deleted (never removed)
+<root>/.nodepipe/included-libs/ what each lib (libs/<id>/) held as an include installed it
 <root>/nodes/<node-id>/       one folder per node
 ```
 """

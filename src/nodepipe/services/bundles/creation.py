@@ -18,7 +18,12 @@ from nodepipe.domain.bundles import IncludeMember, PipelineInclude
 from nodepipe.domain.ids import new_id
 from nodepipe.domain.model import Edge, Group, Membership, Node
 from nodepipe.domain.states import NodeState
-from nodepipe.services.bundles.included_code import code_record, record_text, write_record
+from nodepipe.services.bundles.included_code import (
+    code_record,
+    record_text,
+    write_lib_record,
+    write_record,
+)
 from nodepipe.services.bundles.node_files import copy_lib, copy_node
 from nodepipe.services.context import now
 from nodepipe.services.graph.membership import COLUMN_WIDTH, ROW_HEIGHT
@@ -104,7 +109,9 @@ def stage_nodes(
         if key is not None and node.py_dir is not None:
             if key not in libs:
                 libs[key] = new_id()
-                copy_lib(node.files, node.py_dir, batch.add_lib(libs[key]))
+                staged_lib = batch.add_lib(libs[key])
+                copy_lib(node.files, node.py_dir, staged_lib)
+                write_lib_record(batch.context.layout.state_dir, libs[key], staged_lib)
             write_links(folder, {node.py_dir: libs[key]})
         if node.namespace:  # an include's node: what it installed, for its updates
             write_record(folder, record_text(code_record(folder)), durable=False)

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from nodepipe.envs.edits import undone_edits_folder
+from nodepipe.envs.edits import UNDONE_EDITS, undone_edits_folder
 from nodepipe.workspace.durable import fsync_dir, sync_filesystem, write_atomic
 from nodepipe.workspace.node_folder import COPY_IGNORED, COPY_IGNORED_NAMES, NodeFolder
 
@@ -72,6 +72,56 @@ def _code_files(code: Path) -> dict[str, str]:
             except OSError:
                 files[key] = "unreadable"
     return files
+
+
+LIB_RECORDS = "included-libs"
+"""In the workspace's ``.nodepipe/``: ``<lib id>.json``, the files of each lib (``libs/<id>/``,
+a bundle's py-dir) as an include installed it; a lib is never changed by nodepipe once in
+place (a changed py-dir becomes a new lib), so a difference is an edit made here."""
+
+
+def lib_record(path: Path) -> dict[str, Any]:
+    """The files of the lib at ``path``, as ``code_record`` has a node's code."""
+    return {_FORMAT: FORMAT, _FILES: dict(sorted(_code_files(path).items()))}
+
+
+def write_lib_record(workspace_state: Path, lib_id: str, path: Path) -> None:
+    """Record what the lib ``lib_id`` holds now (staged, or found unchanged from the bundle)."""
+    folder = workspace_state / LIB_RECORDS
+    folder.mkdir(exist_ok=True)
+    write_atomic(folder / f"{lib_id}.json", record_text(lib_record(path)))
+
+
+def read_lib_record(workspace_state: Path, lib_id: str) -> dict[str, Any] | None:
+    """What the lib ``lib_id`` held as installed; None when nothing recorded it (installed
+    before nodepipe recorded libs); one matching nothing when it cannot be read."""
+    path = workspace_state / LIB_RECORDS / f"{lib_id}.json"
+    if not path.is_file():
+        return None
+    try:
+        found = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {"unreadable": True}
+    return found if isinstance(found, dict) else {"unreadable": True}
+
+
+def keep_lib(path: Path, label: str, workspace_state: Path, scratch: Path) -> Path:
+    """Copy the lib at ``path`` to ``<workspace>/.nodepipe/undone-edits/<label>.<8 hex>/``
+    before an update removes it (as ``keep_code``)."""
+    place = workspace_state / UNDONE_EDITS
+    place.mkdir(exist_ok=True)
+    fsync_dir(place.parent)
+    target = place / f"{label}.{short_digest(lib_record(path))}"
+    if target.is_dir():
+        return target
+    building = scratch / target.name
+    shutil.rmtree(building, ignore_errors=True)
+    building.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(path, building, ignore=COPY_IGNORED, symlinks=True)
+    sync_filesystem(building)
+    building.rename(target)
+    fsync_dir(target.parent)
+    return target
 
 
 def record_text(record: dict[str, Any]) -> str:
@@ -123,6 +173,20 @@ class KeptCode:
     edited: bool
     """True: it was edited since the include installed it; False: nothing recorded what was
     installed (an include made before nodepipe recorded it), so it could not be told."""
+    dropped: bool = False
+    """The bundle dropped the node: it was deleted (its code kept in the workspace's
+    ``.nodepipe/undone-edits/``), not replaced."""
+
+
+def keep_dropped_code(folder: NodeFolder, name: str, workspace_state: Path, scratch: Path) -> Path:
+    """Copy the code of ``folder``, a node an update deletes (``name``: ``NS.key``), to
+    ``<workspace>/.nodepipe/undone-edits/include-NS.key.<8 hex>/`` (``workspace_state``: the
+    workspace's ``.nodepipe/``), where the node folder's deletion leaves it; as ``keep_code``."""
+    place = workspace_state / UNDONE_EDITS
+    place.mkdir(exist_ok=True)
+    fsync_dir(place.parent)
+    target = place / f"include-{name}.{short_digest(code_record(folder))}"
+    return _copy_code(folder, target, scratch)
 
 
 def keep_code(folder: NodeFolder, namespace: str, scratch: Path) -> Path:
@@ -136,6 +200,11 @@ def keep_code(folder: NodeFolder, namespace: str, scratch: Path) -> Path:
     label = f"include-{namespace}.{short_digest(code_record(folder))}"
     place = undone_edits_folder(folder.code)
     target = place / label if place is not None else folder.path / f"undone-{label}"
+    return _copy_code(folder, target, scratch)
+
+
+def _copy_code(folder: NodeFolder, target: Path, scratch: Path) -> Path:
+    label = target.name
     if target.is_dir():
         return target
     building = scratch / f"{folder.path.name}-{label}"

@@ -40,8 +40,13 @@ from nodepipe.services.bundles.included_code import (
     code_record,
     edited_files,
     keep_code,
+    keep_dropped_code,
+    keep_lib,
+    lib_record,
+    read_lib_record,
     read_record,
     record_text,
+    write_lib_record,
 )
 from nodepipe.services.bundles.including import feeding_edges
 from nodepipe.services.bundles.node_files import copy_lib, copy_node, own_code
@@ -140,7 +145,9 @@ def update_include(
     A node whose code would be replaced and that was edited since the include installed it
     (``included_code``) refuses the update (EditedNodesError, nothing changed) unless
     ``replace_edits``; its code is then copied to its ``undone-edits/`` first, as is the code
-    of a node whose installed code was never recorded."""
+    of a node whose installed code was never recorded. A node the bundle dropped that was
+    edited or never recorded refuses it the same way; with ``replace_edits`` its code is
+    copied to the workspace's ``.nodepipe/undone-edits/`` before the node is deleted."""
     wanted = {node.name: node for node in resolved.nodes}
     removed = sorted(set(current.nodes) - set(wanted))
     if removed and not confirm_removals:
@@ -156,8 +163,10 @@ def update_include(
     when = now()
     with staged_folders(context) as batch:
         changed, records = _stage_changed_code(context, batch, current, common)
-        to_keep = _check_edits(context, current, changed, records, replace_edits)
-        libs, relink_keys = _libs(context, batch, current, common)
+        libs, relink_keys, old_edits = _libs(context, batch, current, common)
+        to_keep, dropped = _check_edits(
+            context, current, changed, removed, old_edits, replace_edits
+        )
         plan = NodesToCreate(tuple(added))
         stage_nodes(batch, plan, with_data=False, libs=libs)
         install(batch, plan, jobs, on_synced)
@@ -168,7 +177,8 @@ def update_include(
             for node in common
             if (key := lib_key(node)) in relink_keys and node.py_dir is not None
         }
-        kept = _keep_code(context, batch, current, to_keep)
+        kept = _keep_code(context, batch, current, to_keep, dropped)
+        kept += _keep_libs(context, batch, current, old_edits)
         crash_point("update.code-kept")
         with code_swaps(context, current.top.id, when) as swaps:
             swaps.staged = {current.nodes[name]: path for name, path in changed.items()}
@@ -229,11 +239,14 @@ def _libs(
     batch: FolderBatch,
     current: CurrentInclude,
     common: list[ResolvedNode],
-) -> tuple[dict[LibKey, str], set[LibKey]]:
+) -> tuple[dict[LibKey, str], set[LibKey], dict[str, LibEdit]]:
     """The lib of each bundle's py-dir: kept when its files did not change, else staged new
-    (its key in the second value: those nodes get relinked)."""
+    (its key in the second value: those nodes get relinked). The third: the libs replaced
+    that differ from what the include installed in them (or that nothing recorded), by id."""
     libs: dict[LibKey, str] = {}
     relink: set[LibKey] = set()
+    edits: dict[str, LibEdit] = {}
+    state = context.layout.state_dir
     for node in common:
         key = lib_key(node)
         if key is None or key in libs or node.py_dir is None:
@@ -244,12 +257,51 @@ def _libs(
         staged = batch.add_lib(lib_id)
         copy_lib(node.files, node.py_dir, staged)
         if old is not None and _digests(old.path) == _digests(staged):
+            if read_lib_record(state, old.lib_id) is None:
+                write_lib_record(state, old.lib_id, old.path)
             batch.discard_lib(lib_id)
             libs[key] = old.lib_id
-        else:
-            libs[key] = lib_id
-            relink.add(key)
-    return libs, relink
+            continue
+        libs[key] = lib_id
+        relink.add(key)
+        write_lib_record(state, lib_id, staged)
+        if old is not None and old.path.is_dir():
+            installed, now = read_lib_record(state, old.lib_id), lib_record(old.path)
+            if installed != now:
+                files = edited_files(installed, now) if installed is not None else []
+                edits[old.lib_id] = LibEdit(old.path, installed is not None, tuple(files))
+    return libs, relink, edits
+
+
+@dataclass(frozen=True, slots=True)
+class LibEdit:
+    """A lib (``libs/<id>/``) an update replaces that was edited here, or never recorded."""
+
+    path: Path
+    edited: bool
+    files: tuple[str, ...]
+
+
+def _keep_libs(
+    context: WorkspaceContext,
+    batch: FolderBatch,
+    current: CurrentInclude,
+    edits: Mapping[str, LibEdit],
+) -> tuple[KeptCode, ...]:
+    """Copy each lib of ``edits`` to the workspace's ``.nodepipe/undone-edits/`` before the
+    update unlinks (and removes) it."""
+    scratch = batch.operation.folder / "kept"
+    state = context.layout.state_dir
+    namespace = current.top.namespace
+    return tuple(
+        KeptCode(
+            f"libs/{lib_id}",
+            keep_lib(edit.path, f"include-{namespace}.lib-{lib_id}", state, scratch),
+            edit.edited,
+            dropped=True,
+        )
+        for lib_id, edit in sorted(edits.items())
+    )
 
 
 def _stage_changed_code(
@@ -281,36 +333,45 @@ def _check_edits(
     context: WorkspaceContext,
     current: CurrentInclude,
     changed: Mapping[str, Path],
-    records: Mapping[str, str],
+    removed: list[str],
+    libs: Mapping[str, LibEdit],
     replace_edits: bool,
-) -> dict[str, bool]:
-    """The changed nodes whose code is copied before it is replaced: name → edited (True) or
-    never recorded (False). EditedNodesError, before anything changed, when nodes were edited
-    and ``replace_edits`` is not given."""
+) -> tuple[dict[str, bool], dict[str, bool]]:
+    """The changed nodes whose code is copied before it is replaced, and the removed ones whose
+    code is copied before they are deleted: name → edited (True) or never recorded (False).
+    EditedNodesError, before anything changed, when nodes were edited (or, for removed ones,
+    never recorded) and ``replace_edits`` is not given."""
     to_keep: dict[str, bool] = {}
-    edits: dict[str, list[str]] = {}
-    for name in changed:
+    dropped: dict[str, bool] = {}
+    edits: dict[str, str] = {}
+    for name in [*changed, *removed]:
+        gone = name not in changed
         folder = context.layout.node_folder(current.nodes[name])
         installed = read_record(folder)
-        if installed is None:
-            to_keep[name] = False
-            continue
         now = code_record(folder)
-        if installed != now:
-            to_keep[name] = True
-            edits[name] = edited_files(installed, now)
+        if installed is not None and installed == now:
+            continue
+        (dropped if gone else to_keep)[name] = installed is not None
+        files = ", ".join(edited_files(installed, now)) if installed is not None else ""
+        if gone:
+            why = f"edited: {files or 'its code'}" if installed else "its edits cannot be told"
+            edits[name] = f"dropped by the bundle, {why}"
+        elif installed is not None:
+            edits[name] = files or "its code"
+    for lib_id, lib in libs.items():
+        if lib.edited:
+            edits[f"libs/{lib_id}"] = f"bundle code, edited: {', '.join(lib.files)}"
     if edits and not replace_edits:
-        named = "; ".join(
-            f"{name} ({', '.join(files) or 'its code'})" for name, files in sorted(edits.items())
-        )
+        named = "; ".join(f"{name} ({files})" for name, files in sorted(edits.items()))
         raise EditedNodesError(
             f"nodes of include {current.top.namespace!r} were edited here since it installed "
-            f"them, and the update would replace their code: {named}; nothing was changed. "
-            "Keep the edits elsewhere first, or replace them (each node's code is then kept "
-            "in its undone-edits/ folder first)",
+            f"them, and the update would replace or delete their code: {named}; nothing was "
+            "changed. Keep the edits elsewhere first, or replace them (each node's code is then "
+            "kept in its undone-edits/ folder first; a deleted node's in the workspace's "
+            ".nodepipe/undone-edits/)",
             tuple(sorted(edits)),
         )
-    return to_keep
+    return to_keep, dropped
 
 
 def _keep_code(
@@ -318,10 +379,12 @@ def _keep_code(
     batch: FolderBatch,
     current: CurrentInclude,
     to_keep: Mapping[str, bool],
+    dropped: Mapping[str, bool],
 ) -> tuple[KeptCode, ...]:
-    """Copy the code of each node in ``to_keep``, whole, before anything is replaced."""
+    """Copy the code of each node in ``to_keep`` and ``dropped``, whole, before anything is
+    replaced or deleted."""
     scratch = batch.operation.folder / "kept"
-    return tuple(
+    replaced = [
         KeptCode(
             name,
             keep_code(
@@ -330,7 +393,20 @@ def _keep_code(
             edited,
         )
         for name, edited in sorted(to_keep.items())
-    )
+    ]
+    state = context.layout.state_dir
+    deleted = [
+        KeptCode(
+            name,
+            keep_dropped_code(
+                context.layout.node_folder(current.nodes[name]), name, state, scratch
+            ),
+            edited,
+            dropped=True,
+        )
+        for name, edited in sorted(dropped.items())
+    ]
+    return (*replaced, *deleted)
 
 
 def _digests(root: Path) -> dict[str, str]:
