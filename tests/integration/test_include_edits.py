@@ -338,3 +338,32 @@ def test_bundle_code_the_bundle_changed_is_replaced_without_a_copy(lib_root: Pat
     (lib,) = (root / "ws" / "libs").iterdir()
     assert (lib / "helpers.py").read_text() == HELPERS + "# v2\n"
     assert "is up to date" in ok(np(root, *UPDATE))
+
+
+def test_a_lock_nodepipe_relocks_before_a_run_is_not_an_edit(
+    tmp_path: Path, template: Path
+) -> None:
+    bundle = write_bundle(
+        tmp_path / "library" / "features",
+        FEATURES,
+        {"nodes/clean": APPEND_INPUTS, "nodes/scale": APPEND_INPUTS},
+        template,
+    )
+    pyproject = bundle / "nodes" / "clean" / "code" / "pyproject.toml"
+    text = pyproject.read_text()
+    assert 'requires-python = ">=3.11"' in text
+    pyproject.write_text(text.replace('requires-python = ">=3.11"', 'requires-python = ">=3.10"'))
+    ok(np(tmp_path, "init", str(tmp_path / "ws")))
+    ok(np(tmp_path, "pipeline", "new", "alpha"))
+    ok(np(tmp_path, "node", "new", "alpha", "--tag", "prep"))
+    argv = ("pipeline", "include", "alpha", "library/features", "--as", "feat")
+    ok(np(tmp_path, *argv, "--input", "raw=prep"))
+    clean = node_dir(tmp_path, "feat.clean")
+    lock = (clean / "code" / "uv.lock").read_bytes()
+    np(tmp_path, "run", "alpha")  # prep writes nothing: clean fails, after its relock
+    assert (clean / "code" / "uv.lock").read_bytes() != lock  # relocked by nodepipe
+    change_library(tmp_path)
+
+    out = ok(np(tmp_path, *UPDATE))
+
+    assert "changed (now stale): feat.clean" in out and "kept" not in out

@@ -46,6 +46,7 @@ from nodepipe.workspace import journal
 from nodepipe.workspace.crash_points import crash_point
 from nodepipe.workspace.durable import fsync_dir, write_atomic
 from nodepipe.workspace.file_state import FileState, file_state, file_state_or_none, latest_per_key
+from nodepipe.workspace.included_record import follow_own_rewrite
 from nodepipe.workspace.kept_facts import facts_for, now_ns, settled
 from nodepipe.workspace.node_config import read_pyproject
 
@@ -333,6 +334,8 @@ class NodeEnvironments:
                 f"({FROZEN_LOCK} = true under [tool.nodepipe]): relock the node's environment "
                 "on purpose, or undo the change"
             )
+        lock = code_dir / "uv.lock"
+        before = lock.read_bytes() if lock.is_file() else None
         try:
             self.change(code_dir, lambda: self.lock(code_dir), sync=False)
         except EnvironmentBuildError as exc:
@@ -340,6 +343,7 @@ class NodeEnvironments:
                 f"the lock of {code_dir} is out of step with its pyproject.toml and could not "
                 f"be relocked: {exc}"
             ) from exc
+        follow_own_rewrite(code_dir, "uv.lock", before)  # not an edit of an include's node
 
     def change(
         self,

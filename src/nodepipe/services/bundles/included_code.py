@@ -32,10 +32,9 @@ from typing import Any
 
 from nodepipe.envs.edits import UNDONE_EDITS, undone_edits_folder
 from nodepipe.workspace.durable import fsync_dir, sync_filesystem, write_atomic
+from nodepipe.workspace.included_record import INCLUDED_CODE, file_entry
 from nodepipe.workspace.node_folder import COPY_IGNORED, COPY_IGNORED_NAMES, NodeFolder
 
-INCLUDED_CODE = ".included-code"
-"""Beside a node's ``code/``: the digests of its own code as an include installed it."""
 _FILES = "files"
 _FORMAT = "format"
 FORMAT = 2
@@ -67,8 +66,7 @@ def _code_files(code: Path) -> dict[str, str]:
                 if stat.S_ISLNK(info.st_mode):
                     files[key] = f"link:{path.readlink()}"
                 elif stat.S_ISREG(info.st_mode):
-                    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-                    files[key] = f"{stat.S_IMODE(info.st_mode):o}:{digest}"
+                    files[key] = file_entry(path)
             except OSError:
                 files[key] = "unreadable"
     return files
