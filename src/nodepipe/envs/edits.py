@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import secrets
+import os
 import shutil
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -216,7 +216,7 @@ def _put_back_moved(moved: Sequence[tuple[Path, Path]]) -> None:
 
 def _keep_in_the_way(path: Path) -> None:
     code_dir = next((p for p in path.parents if p.name == "code"), path.parent)
-    token = secrets.token_hex(4)
+    token = os.urandom(4).hex()  # not secrets: it imports random, not for a run
     beside = path.with_name(f"{path.name}.undone-{token}")
     place = undone_place(code_dir, f"found-{path.name}.{token}", beside)
     path.rename(place)

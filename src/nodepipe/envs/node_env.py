@@ -46,7 +46,6 @@ from nodepipe.workspace import journal
 from nodepipe.workspace.crash_points import crash_point
 from nodepipe.workspace.durable import fsync_dir, write_atomic
 from nodepipe.workspace.file_state import FileState, file_state, file_state_or_none, latest_per_key
-from nodepipe.workspace.included_record import follow_own_rewrite
 from nodepipe.workspace.kept_facts import facts_for, now_ns, settled
 from nodepipe.workspace.node_config import read_pyproject
 
@@ -343,6 +342,8 @@ class NodeEnvironments:
                 f"the lock of {code_dir} is out of step with its pyproject.toml and could not "
                 f"be relocked: {exc}"
             ) from exc
+        from nodepipe.workspace.included_record import follow_own_rewrite  # rare: not at import
+
         follow_own_rewrite(code_dir, "uv.lock", before)  # not an edit of an include's node
 
     def change(

@@ -20,7 +20,7 @@ is refused, naming them, before anything changes.
 
 from __future__ import annotations
 
-import secrets
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -89,7 +89,8 @@ class PackageSwitches:
                         "name (a file or a link); nothing was changed: move it away, then "
                         "run this again"
                     )
-                self.places[name] = kept / f"snapshot-{name}.{secrets.token_hex(4)}"
+                token = os.urandom(4).hex()  # not secrets: it imports random, not for a run
+                self.places[name] = kept / f"snapshot-{name}.{token}"
                 pairs.append((target, self.places[name]))
         return pairs
 
