@@ -1,6 +1,6 @@
 """The driver's connect to Ray from the main thread of one process (the Python API, Jupyter): a
 connect whose wait Ctrl-C broke keeps no later run waiting, and a connection it makes later is
-closed, never used; SIGTERM ends the wait too; ``local`` (ray.init's word for a local Ray)
+closed, never used; ``local`` (ray.init's word for a local Ray)
 starts the same local Ray as no address.
 
 Most tests here stand a fake in for ``ray.init`` (``FakeRay``: a connect that waits until the
@@ -19,13 +19,12 @@ import time
 from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
-from types import FrameType, SimpleNamespace
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
 import nodepipe
-from nodepipe.domain.errors import Terminated
 from nodepipe.execution.ray import cluster
 from nodepipe.services.runs.service import RunRequest
 from support.ray_cluster import (
@@ -192,31 +191,6 @@ def test_a_connection_the_broken_connect_makes_just_before_the_next_is_not_used(
     assert fake_ray.gcs_address == SECOND, "the connection in use was closed"
     cluster.release()
     assert fake_ray.gcs_address is None
-
-
-def test_sigterm_ends_the_wait_and_the_handler_before_it_is_put_back(
-    fake_ray: FakeRay,
-) -> None:
-    """SIGTERM while Ray connects ends the wait at once as ``Terminated`` (a ``SystemExit``, so
-    the run is recorded cancelled on the way out), whatever handler the program had."""
-
-    def programs_own(signum: int, frame: FrameType | None) -> None:
-        raise RuntimeError("the program's own SIGTERM handler ran while nodepipe waited")
-
-    previous = signal.signal(signal.SIGTERM, programs_own)
-    try:
-        go_on = fake_ray.hold(FIRST)
-        ctrl_c_when(fake_ray.entered[FIRST], signal.SIGTERM)
-        with pytest.raises(Terminated) as ending:
-            cluster.acquire(FIRST)
-
-        assert ending.value.code == 128 + signal.SIGTERM
-        assert signal.getsignal(signal.SIGTERM) is programs_own
-        go_on.set()
-        wait_for(lambda: not cluster._CONNECTION._orphans, "the connect left behind to end", 10)
-        assert fake_ray.gcs_address is None
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def test_local_starts_the_same_local_ray_as_no_address(fake_ray: FakeRay) -> None:

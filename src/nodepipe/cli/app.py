@@ -224,14 +224,6 @@ def main(argv: list[str] | None = None) -> None:
 
         error_console.print("aborted")
         raise SystemExit(CANCELLED.code) from None
-    except SystemExit as ending:
-        if not _terminated(ending):
-            raise
-        from nodepipe.cli.errors import CANCELLED
-        from nodepipe.cli.output import error_console
-
-        error_console.print("terminated")
-        raise SystemExit(CANCELLED.code) from None
     except Exception as failure:  # nodepipe's own errors, and the machine's (disk, store)
         from nodepipe.cli.errors import exit_code_for
         from nodepipe.cli.hints import with_hint
@@ -251,13 +243,6 @@ def main(argv: list[str] | None = None) -> None:
             print_error(with_hint(str(error), error.hint))
         raise SystemExit(exit_code_for(error)) from None
     raise SystemExit(code if isinstance(code, int) else 0)
-
-
-def _terminated(ending: SystemExit) -> bool:
-    """Whether ``ending`` is SIGTERM's while nodepipe waited (``domain.errors.Terminated``, for
-    Ray's connect: the run is recorded cancelled); its module is loaded only if it may be."""
-    errors = sys.modules.get("nodepipe.domain.errors")
-    return errors is not None and isinstance(ending, errors.Terminated)
 
 
 if __name__ == "__main__":

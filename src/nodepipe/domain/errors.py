@@ -139,13 +139,3 @@ class NodeLaunchError(NodepipeError):
 class StorageError(NodepipeError):
     """nodepipe could not read or write the workspace's files or store: a full disk, a
     read-only filesystem, missing permissions, a store that cannot be written."""
-
-
-class Terminated(SystemExit):
-    """Not an error: the process was told to end (SIGTERM) while nodepipe waited in its main
-    thread (for Ray's connect), and nodepipe's handler for that wait raised this, so that what
-    was begun is settled on the way out (the run recorded cancelled). Its code is the status
-    SIGTERM gives a process (128 + 15); the CLI ends with its own code of a cancelled command."""
-
-    def __init__(self) -> None:
-        super().__init__(143)

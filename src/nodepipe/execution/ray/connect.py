@@ -1,15 +1,13 @@
 """How nodepipe calls ``ray.init``: its arguments, its signal handlers, its errors, and a connect
-that the main thread waits for while hearing Ctrl-C and SIGTERM.
+that the main thread waits for while hearing Ctrl-C.
 
 Ray's connect to an address waits in its C++ GCS client, tens of seconds at a time, without
 coming back to Python; a signal's Python handler runs only in the main thread, once it does. So
 from the main thread the connect runs in a helper thread (``connect_hearing_signals``) while the
-main thread waits, and a signal breaks that wait at once: Ctrl-C raises ``KeyboardInterrupt``,
-SIGTERM ``Terminated`` (a ``SystemExit``: nodepipe's handler for the wait; Ray's, which
-``ray.init`` sets only in the main thread, is not set). The helper thread cannot be stopped: it
-goes on connecting, an **orphan** (a daemon thread: it does not keep the process from ending),
-and its owner is told when it ends (``Orphans``), so that a connection it makes is closed,
-never used.
+main thread waits, and a signal breaks that wait at once (Ctrl-C raises ``KeyboardInterrupt``).
+The helper thread cannot be stopped: it goes on connecting, an **orphan** (a daemon thread: it
+does not keep the process from ending), and its owner is told when it ends (``Orphans``), so
+that a connection it makes is closed, never used.
 """
 
 from __future__ import annotations
@@ -20,13 +18,12 @@ import os
 import signal
 import socket
 import threading
-from collections.abc import Iterator
 from types import FrameType
 from typing import Any, Protocol
 
 import ray
 
-from nodepipe.domain.errors import Action, Hint, InvalidInputError, Terminated
+from nodepipe.domain.errors import Action, Hint, InvalidInputError
 
 HEARD_WITHIN = 0.5
 """Seconds after which a signal is heard at the latest: one that comes just before the wait
@@ -47,11 +44,10 @@ class Orphans(Protocol):
 
 def connect_hearing_signals(address: str, orphans: Orphans) -> None:
     """``connect(address)`` in a helper thread, this (the main) thread waiting for it: Ctrl-C
-    or SIGTERM ends the wait at once, and ``orphans`` is told of the connect left behind; a
+    ends the wait at once, and ``orphans`` is told of the connect left behind; a
     connect that ended just as the wait was broken made a connection nobody uses: it is closed
     here (the caller has made sure that none was open before)."""
-    with _sigterm_ends_the_wait():
-        _Attempt(address, orphans).start_and_wait()
+    _Attempt(address, orphans).start_and_wait()
 
 
 class _Attempt:
@@ -83,7 +79,7 @@ class _Attempt:
             threading.Thread(target=self.run, name="nodepipe-ray-connect", daemon=True).start()
             while not self._done.wait(HEARD_WITHIN):
                 pass
-        except BaseException:  # Ctrl-C, SIGTERM: nobody uses what the connect makes
+        except BaseException:  # Ctrl-C: nobody uses what the connect makes
             with self._lock:
                 self._abandoned = not self._done.is_set()
             if self._abandoned:
@@ -95,28 +91,12 @@ class _Attempt:
             raise self._error
 
 
-@contextlib.contextmanager
-def _sigterm_ends_the_wait() -> Iterator[None]:
-    previous = signal.signal(signal.SIGTERM, _end_by_sigterm)
-    try:
-        yield
-    finally:
-        if previous is not None:  # None: a handler set outside Python, which cannot be set back
-            signal.signal(signal.SIGTERM, previous)
-
-
-def _end_by_sigterm(signum: int, frame: FrameType | None) -> None:
-    """The process was told to end: end it through the callers' cleanup (the run is recorded
-    cancelled)."""
-    raise Terminated
-
-
 _RAY_WORKER_LOG = logging.getLogger("ray._private.worker")
 
 
 def _no_sigterm_note(record: logging.LogRecord) -> bool:
     """Drop Ray's warning that ``ray.init`` outside the main thread set no SIGTERM handler:
-    nodepipe sets its own while it waits (``_sigterm_ends_the_wait``)."""
+    nodepipe keeps its own handler anyway (a run's SIGTERM cancels it)."""
     return not record.getMessage().startswith("SIGTERM handler is not set")
 
 
