@@ -1,7 +1,5 @@
-"""The driver's connect to Ray from the main thread of one process (the Python API, Jupyter): a
-connect whose wait Ctrl-C broke keeps no later run waiting, and a connection it makes later is
-closed, never used; ``local`` (ray.init's word for a local Ray)
-starts the same local Ray as no address.
+"""The driver's connect to Ray from the main thread of one process (the Python API, Jupyter):
+``local`` (ray.init's word for a local Ray) starts the same local Ray as no address.
 
 Most tests here stand a fake in for ``ray.init`` (``FakeRay``: a connect that waits until the
 test lets it go on, as Ray's connect to an address where no cluster answers retries for
@@ -15,7 +13,6 @@ import shutil
 import signal
 import tempfile
 import threading
-import time
 from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
@@ -33,7 +30,6 @@ from support.ray_cluster import (
     session_directory,
     shared_namespace_results,
 )
-from support.waiting import wait_for
 from support.worlds import write_main
 
 FIRST = "10.255.0.1:6379"
@@ -94,103 +90,6 @@ def fake_ray(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeRay]:
     for held in fake.held.values():  # no connect left waiting in its thread
         held.set()
     signal.signal(signal.SIGINT, previous)
-
-
-def ctrl_c_when(event: threading.Event, signum: int = signal.SIGINT) -> None:
-    """Ctrl-C (SIGINT to the main thread), or ``signum``, as soon as ``event`` is set."""
-    main = threading.main_thread().ident
-    assert main is not None
-
-    def send() -> None:
-        if event.wait(30):
-            signal.pthread_kill(main, signum)
-
-    threading.Thread(target=send, daemon=True).start()
-
-
-def interrupted_acquire(fake: FakeRay, address: str) -> threading.Event:
-    """``cluster.acquire(address)`` from the main thread, Ctrl-C while Ray connects; the event
-    that lets that connect go on."""
-    go_on = fake.hold(address)
-    ctrl_c_when(fake.entered[address])
-    with pytest.raises(KeyboardInterrupt):
-        cluster.acquire(address)
-    return go_on
-
-
-def acquire_within(address: str | None, seconds: float) -> bool:
-    """``cluster.acquire(address)``, failing the test if it takes more than ``seconds``."""
-    main = threading.main_thread().ident
-    assert main is not None
-    deadline = threading.Timer(seconds, signal.pthread_kill, (main, signal.SIGINT))
-    deadline.start()
-    began = time.monotonic()
-    try:
-        return cluster.acquire(address)
-    except KeyboardInterrupt:
-        pytest.fail(f"acquire({address!r}) still waited after {time.monotonic() - began:.1f} s")
-    finally:
-        deadline.cancel()
-
-
-def test_a_connect_whose_wait_was_broken_keeps_no_later_one_waiting(fake_ray: FakeRay) -> None:
-    go_on = interrupted_acquire(fake_ray, FIRST)
-
-    kept = acquire_within(SECOND, 5.0)  # its own connect, beside the one left behind
-
-    assert not kept
-    assert fake_ray.gcs_address == SECOND
-    go_on.set()  # the first connect ends: Ray refuses a second connection
-    wait_for(lambda: not cluster._CONNECTION._orphans, "the connect left behind to end", 10)
-    assert fake_ray.gcs_address == SECOND, "the connection in use was closed"
-    cluster.release()
-    assert fake_ray.gcs_address is None
-    assert fake_ray.shutdowns == 1
-
-
-def test_a_connection_the_broken_connect_makes_later_is_closed_not_used(
-    fake_ray: FakeRay,
-) -> None:
-    go_on = interrupted_acquire(fake_ray, FIRST)
-
-    go_on.set()  # the cluster at the first address answers after all
-    wait_for(lambda: fake_ray.shutdowns == 1, "the orphan's connection to be closed", 10)
-    assert fake_ray.gcs_address is None
-    kept = acquire_within(SECOND, 5.0)  # the corrected address: not refused as another cluster
-
-    assert not kept
-    assert fake_ray.gcs_address == SECOND
-    cluster.release()
-    assert fake_ray.gcs_address is None
-
-
-def test_a_connection_the_broken_connect_makes_just_before_the_next_is_not_used(
-    fake_ray: FakeRay, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The connect left behind gets through, and the next acquire comes before its thread has
-    said so: the next acquire closes that connection and makes its own."""
-    connection = cluster._CONNECTION
-    said = threading.Event()
-    orphan_ended = connection.orphan_ended
-
-    def late(connected: bool) -> None:
-        said.wait(30)
-        orphan_ended(connected)
-
-    monkeypatch.setattr(connection, "orphan_ended", late)
-    go_on = interrupted_acquire(fake_ray, FIRST)
-    go_on.set()
-    wait_for(lambda: fake_ray.gcs_address == FIRST, "the orphan to connect", 10)
-
-    kept = acquire_within(SECOND, 5.0)
-
-    assert not kept
-    assert fake_ray.gcs_address == SECOND
-    said.set()
-    wait_for(lambda: not connection._orphans, "the connect left behind to end", 10)
-    assert fake_ray.gcs_address == SECOND, "the connection in use was closed"
-    cluster.release()
-    assert fake_ray.gcs_address is None
 
 
 def test_local_starts_the_same_local_ray_as_no_address(fake_ray: FakeRay) -> None:

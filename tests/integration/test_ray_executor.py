@@ -139,7 +139,6 @@ def test_only_the_ray_package_imports_ray() -> None:
                 importers.add(module.relative_to(package).as_posix())
     assert importers == {
         "execution/ray/cluster.py",
-        "execution/ray/connect.py",
         "execution/ray/executor.py",
         "execution/ray/worker.py",
     }

@@ -12,8 +12,6 @@ locally.
   driver.
 - ``cluster``: the driver's connection to a cluster (or a local Ray), shared by the executors of
   one process, with the warm slots it keeps for them.
-- ``connect``: how ``ray.init`` is called, and a connect the main thread waits for hearing
-  Ctrl-C (one left behind is closed, never used).
 - ``worker``: what runs on a Ray worker: the slot actor and the remote task that run nodes,
   their cancellation and the watchdog that kills a node orphaned by its worker.
 

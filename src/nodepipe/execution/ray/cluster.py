@@ -20,13 +20,19 @@ meanwhile, so a node asking for more than a slot's CPU is never starved by idle 
 from __future__ import annotations
 
 import contextlib
+import logging
+import os
+import signal
+import socket
 import threading
 import time
+from concurrent.futures import Future, InvalidStateError
+from types import FrameType
 from typing import Any
 
 import ray
 
-from nodepipe.execution.ray.connect import check_same_cluster, connect, connect_hearing_signals
+from nodepipe.domain.errors import Action, Hint, InvalidInputError
 from nodepipe.execution.ray.worker import NodeSlot
 
 IDLE_SLOT_SECONDS = 30.0
@@ -34,29 +40,21 @@ IDLE_SLOT_SECONDS = 30.0
 
 
 class _Connection:
-    """Counts the executors using the connection; remembers whether nodepipe opened it, and
-    how many connects whose wait was broken still go on (``connect.Orphans``)."""
+    """Counts the executors using the connection; remembers whether nodepipe opened it."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._users = 0
         self._owned = False
-        self._orphans = 0
 
-    def acquire(self, address: str | None, hearing_signals: bool = False) -> bool:
-        """Connect unless connected (``hearing_signals``: from the main thread, in a helper
-        thread while it waits, see ``connect.connect_hearing_signals``); whether it was."""
+    def acquire(self, address: str | None) -> bool:
         with self._lock:
-            if self._orphans and not self._users and ray.is_initialized():
-                self._close()  # an orphan's connection, made just now: never this one's
             kept = ray.is_initialized()
             if kept:
-                check_same_cluster(address)
-            elif hearing_signals and address is not None:
-                connect_hearing_signals(address, self)
+                _check_same_cluster(address)
             else:
-                connect(address)
-            self._owned = self._owned or not kept
+                _connect(address)
+                self._owned = True
             self._users += 1
             return kept
 
@@ -64,24 +62,9 @@ class _Connection:
         with self._lock:
             self._users -= 1
             if self._users == 0 and self._owned:
-                self._close()
-
-    def orphaned(self) -> None:
-        """(``connect.Orphans``; the waiting thread holds the lock.)"""
-        self._orphans += 1
-
-    def orphan_ended(self, connected: bool) -> None:
-        """(``connect.Orphans``) A connection an orphan made is closed unless a run uses one
-        (then the orphan's connect failed: one process has one Ray connection)."""
-        with self._lock:
-            self._orphans -= 1
-            if connected and not self._users and ray.is_initialized():
-                self._close()
-
-    def _close(self) -> None:
-        self._owned = False
-        _SLOTS.clear()
-        ray.shutdown()
+                self._owned = False
+                _SLOTS.clear()
+                ray.shutdown()
 
 
 _CONNECTION = _Connection()
@@ -207,16 +190,118 @@ def acquire(address: str | None) -> bool:
     another run).
 
     From the main thread, a connection to an address is made in a helper thread while this one
-    waits, so that Ctrl-C or SIGTERM ends the wait at once (``connect.connect_hearing_signals``;
-    a connect left behind so keeps nobody waiting, and a connection it makes is closed). Never
-    for a local Ray: Ray starts its processes to die with the thread that started them
-    (``PR_SET_PDEATHSIG``), and that start comes back to Python often."""
+    waits, so that Ctrl-C ends the wait at once (``_acquire_hearing_signals``)."""
     if address == "local":  # ray.init's own word for it: the same local Ray as no address
         address = None
-    in_main_thread = threading.current_thread() is threading.main_thread()
-    return _CONNECTION.acquire(address, hearing_signals=in_main_thread)
+    if address is None or threading.current_thread() is not threading.main_thread():
+        return _CONNECTION.acquire(address)
+    return _acquire_hearing_signals(address)
+
+
+def _acquire_hearing_signals(address: str) -> bool:
+    """``_CONNECTION.acquire(address)`` in a helper thread, the main thread waiting for it.
+
+    Ray's connect waits in its C++ GCS client, tens of seconds at a time, without coming back to
+    Python; a signal's Python handler (Ctrl-C's ``KeyboardInterrupt``) runs only in the main
+    thread, once it does. A wait for a future, though, is broken by a signal at once. If the
+    wait is broken, the helper thread goes on connecting (a daemon thread: it does not keep the
+    process from ending); a connection it makes after that has no user and is released at once.
+    Never for a local Ray (``address`` None): Ray starts its processes to die with the thread
+    that started them (``PR_SET_PDEATHSIG``), and that start comes back to Python often."""
+    connected: Future[bool] = Future()
+
+    def connect() -> None:
+        try:
+            kept = _CONNECTION.acquire(address)
+        except BaseException as exc:
+            with contextlib.suppress(InvalidStateError):  # nobody waits any more
+                connected.set_exception(exc)
+            return
+        try:
+            connected.set_result(kept)
+        except InvalidStateError:  # the wait was broken (Ctrl-C): nobody uses this connection
+            _CONNECTION.release()
+
+    threading.Thread(target=connect, name="nodepipe-ray-connect", daemon=True).start()
+    try:
+        return connected.result()
+    except BaseException:
+        if not connected.cancel() and connected.exception() is None:
+            _CONNECTION.release()  # connected just as the wait was broken
+        raise
 
 
 def release() -> None:
     """One user fewer; the last one disconnects (if nodepipe connected)."""
     _CONNECTION.release()
+
+
+_RAY_WORKER_LOG = logging.getLogger("ray._private.worker")
+
+
+def _no_sigterm_note(record: logging.LogRecord) -> bool:
+    """Drop Ray's warning that ``ray.init`` outside the main thread set no SIGTERM handler:
+    nodepipe keeps its own handler anyway (a run's SIGTERM cancels it)."""
+    return not record.getMessage().startswith("SIGTERM handler is not set")
+
+
+def _connect(address: str | None) -> None:
+    common: dict[str, Any] = {
+        "ignore_reinit_error": True,
+        "log_to_driver": False,
+        "include_dashboard": False,
+        "logging_level": logging.WARNING,
+    }
+    # ray.init replaces the SIGTERM handler with sys.exit; nodepipe's (cancel the run) stays.
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    sigterm = signal.getsignal(signal.SIGTERM) if in_main_thread else None
+    # A local Ray's processes inherit an ignored SIGINT (a script's `nodepipe run ... &`), and
+    # a worker that ignores it never sees ray.cancel: it starts with SIGINT caught (and
+    # swallowed, as ignored) here, so that its processes start with the default instead.
+    ignored = in_main_thread and address is None
+    ignored = ignored and signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    _RAY_WORKER_LOG.addFilter(_no_sigterm_note)
+    try:
+        if address is None:
+            os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+            if ignored:
+                signal.signal(signal.SIGINT, _swallow)
+            ray.init(address="local", _node_ip_address="127.0.0.1", **common)
+        else:
+            ray.init(address=address, **common)
+    except Exception as exc:
+        where = f"the Ray cluster at {address}" if address else "a local Ray"
+        raise InvalidInputError(
+            f"cannot connect to {where}: {str(exc) or type(exc).__name__}",
+            hint=Hint(Action.RAY_CONNECT),
+        ) from exc
+    finally:
+        _RAY_WORKER_LOG.removeFilter(_no_sigterm_note)
+        if sigterm is not None:
+            signal.signal(signal.SIGTERM, sigterm)
+        if ignored:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _swallow(signum: int, frame: FrameType | None) -> None:
+    """A signal handler that does nothing: the process ignores the signal, its children
+    (which start with the default) do not."""
+
+
+def _check_same_cluster(address: str | None) -> None:
+    """Refuse a second cluster: one process talks to one Ray at a time."""
+    if address is None or address == "auto" or "://" in address:
+        return
+    current = ray.get_runtime_context().gcs_address
+    if _normalized(address) != _normalized(current):
+        raise InvalidInputError(
+            f"this process is already connected to the Ray cluster at {current}; it cannot also "
+            f"use {address}. Run against {current}, or from another process"
+        )
+
+
+def _normalized(address: str) -> str:
+    host, _, port = address.rpartition(":")
+    with contextlib.suppress(OSError):
+        host = socket.gethostbyname(host)
+    return f"{host}:{port}"
