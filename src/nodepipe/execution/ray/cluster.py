@@ -26,7 +26,6 @@ import signal
 import socket
 import threading
 import time
-from concurrent.futures import Future, InvalidStateError
 from types import FrameType
 from typing import Any
 
@@ -187,62 +186,15 @@ def tasks_waiting() -> bool:
 def acquire(address: str | None) -> bool:
     """Connect to the cluster at ``address`` (None or ``local``: start a local Ray) unless
     connected already; whether it was (a connection kept open by the embedding program, or by
-    another run).
-
-    From the main thread, a connection to an address is made in a helper thread while this one
-    waits, so that Ctrl-C ends the wait at once (``_acquire_hearing_signals``)."""
+    another run)."""
     if address == "local":  # ray.init's own word for it: the same local Ray as no address
         address = None
-    if address is None or threading.current_thread() is not threading.main_thread():
-        return _CONNECTION.acquire(address)
-    return _acquire_hearing_signals(address)
-
-
-def _acquire_hearing_signals(address: str) -> bool:
-    """``_CONNECTION.acquire(address)`` in a helper thread, the main thread waiting for it.
-
-    Ray's connect waits in its C++ GCS client, tens of seconds at a time, without coming back to
-    Python; a signal's Python handler (Ctrl-C's ``KeyboardInterrupt``) runs only in the main
-    thread, once it does. A wait for a future, though, is broken by a signal at once. If the
-    wait is broken, the helper thread goes on connecting (a daemon thread: it does not keep the
-    process from ending); a connection it makes after that has no user and is released at once.
-    Never for a local Ray (``address`` None): Ray starts its processes to die with the thread
-    that started them (``PR_SET_PDEATHSIG``), and that start comes back to Python often."""
-    connected: Future[bool] = Future()
-
-    def connect() -> None:
-        try:
-            kept = _CONNECTION.acquire(address)
-        except BaseException as exc:
-            with contextlib.suppress(InvalidStateError):  # nobody waits any more
-                connected.set_exception(exc)
-            return
-        try:
-            connected.set_result(kept)
-        except InvalidStateError:  # the wait was broken (Ctrl-C): nobody uses this connection
-            _CONNECTION.release()
-
-    threading.Thread(target=connect, name="nodepipe-ray-connect", daemon=True).start()
-    try:
-        return connected.result()
-    except BaseException:
-        if not connected.cancel() and connected.exception() is None:
-            _CONNECTION.release()  # connected just as the wait was broken
-        raise
+    return _CONNECTION.acquire(address)
 
 
 def release() -> None:
     """One user fewer; the last one disconnects (if nodepipe connected)."""
     _CONNECTION.release()
-
-
-_RAY_WORKER_LOG = logging.getLogger("ray._private.worker")
-
-
-def _no_sigterm_note(record: logging.LogRecord) -> bool:
-    """Drop Ray's warning that ``ray.init`` outside the main thread set no SIGTERM handler:
-    nodepipe keeps its own handler anyway (a run's SIGTERM cancels it)."""
-    return not record.getMessage().startswith("SIGTERM handler is not set")
 
 
 def _connect(address: str | None) -> None:
@@ -260,7 +212,6 @@ def _connect(address: str | None) -> None:
     # swallowed, as ignored) here, so that its processes start with the default instead.
     ignored = in_main_thread and address is None
     ignored = ignored and signal.getsignal(signal.SIGINT) is signal.SIG_IGN
-    _RAY_WORKER_LOG.addFilter(_no_sigterm_note)
     try:
         if address is None:
             os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
@@ -276,7 +227,6 @@ def _connect(address: str | None) -> None:
             hint=Hint(Action.RAY_CONNECT),
         ) from exc
     finally:
-        _RAY_WORKER_LOG.removeFilter(_no_sigterm_note)
         if sigterm is not None:
             signal.signal(signal.SIGTERM, sigterm)
         if ignored:
