@@ -59,6 +59,17 @@ def ok(result: subprocess.CompletedProcess[str]) -> str:
     return result.stdout
 
 
+def included(tmp_path: Path) -> Path:
+    """A workspace ``ws`` in ``tmp_path`` whose ``alpha`` includes ``library/features`` as
+    ``feat``, its input ``raw`` fed by ``prep``; ``tmp_path``."""
+    ok(np(tmp_path, "init", str(tmp_path / "ws")))
+    ok(np(tmp_path, "pipeline", "new", "alpha"))
+    ok(np(tmp_path, "node", "new", "alpha", "--tag", "prep"))
+    argv = ("pipeline", "include", "alpha", "library/features", "--as", "feat")
+    ok(np(tmp_path, *argv, "--input", "raw=prep"))
+    return tmp_path
+
+
 @pytest.fixture
 def root(tmp_path: Path, template: Path) -> Path:
     """``library/features`` (clean → scale) included in ``alpha`` as ``feat``, fed by ``prep``."""
@@ -68,12 +79,7 @@ def root(tmp_path: Path, template: Path) -> Path:
         {"nodes/clean": APPEND_INPUTS, "nodes/scale": APPEND_INPUTS},
         template,
     )
-    ok(np(tmp_path, "init", str(tmp_path / "ws")))
-    ok(np(tmp_path, "pipeline", "new", "alpha"))
-    ok(np(tmp_path, "node", "new", "alpha", "--tag", "prep"))
-    argv = ("pipeline", "include", "alpha", "library/features", "--as", "feat")
-    ok(np(tmp_path, *argv, "--input", "raw=prep"))
-    return tmp_path
+    return included(tmp_path)
 
 
 def node_dir(root: Path, tag: str) -> Path:
@@ -297,12 +303,7 @@ def lib_root(tmp_path: Path, template: Path) -> Path:
         template,
         {"lib/helpers.py": HELPERS},
     )
-    ok(np(tmp_path, "init", str(tmp_path / "ws")))
-    ok(np(tmp_path, "pipeline", "new", "alpha"))
-    ok(np(tmp_path, "node", "new", "alpha", "--tag", "prep"))
-    argv = ("pipeline", "include", "alpha", "library/features", "--as", "feat")
-    ok(np(tmp_path, *argv, "--input", "raw=prep"))
-    return tmp_path
+    return included(tmp_path)
 
 
 def test_an_edit_of_the_bundle_code_under_libs_is_kept(lib_root: Path) -> None:
