@@ -37,7 +37,8 @@ def web_menu_items() -> dict[str, str]:
 
 @pytest.mark.parametrize("action", list(Action))
 def test_every_action_is_worded_by_the_cli_and_the_web_app(action: Action) -> None:
-    assert re.search(r"`(nodepipe|pip install) ", COMMANDS[action]), "the CLI names a command"
+    named = r"`(nodepipe|pip install|\{typed\}) "  # {typed}: the command the user typed
+    assert re.search(named, COMMANDS[action]), "the CLI names a command"
     web = web_menu_items()
     assert action.value in web, f"web/src/api/hints.ts does not word {action.value}"
     assert "nodepipe" not in web[action.value], "the web app never tells its user to run a command"

@@ -233,14 +233,15 @@ def main(argv: list[str] | None = None) -> None:
         error = as_nodepipe_error(failure)
         if error is None:
             raise
+        typed = sys.argv[1:] if argv is None else argv
         detail = getattr(error, "detail", "")
         if _VERBOSE[0] and detail:  # uv's words once: all of them, not the short paragraph too
             from nodepipe.cli.output import error_console
 
-            print_error(with_hint(str(error).split("\n", 1)[0], error.hint))
+            print_error(with_hint(str(error).split("\n", 1)[0], error.hint, typed))
             error_console.print(f"what uv said:\n{detail}", markup=False, highlight=False)
         else:
-            print_error(with_hint(str(error), error.hint))
+            print_error(with_hint(str(error), error.hint, typed))
         raise SystemExit(exit_code_for(error)) from None
     raise SystemExit(code if isinstance(code, int) else 0)
 

@@ -8,6 +8,7 @@ web app words the same actions as its menu items (``web/src/api/hints.ts``).
 from __future__ import annotations
 
 import shlex
+from collections.abc import Sequence
 
 from nodepipe.domain.errors import Action, Hint
 from nodepipe.services.location import WORKSPACE_ENV
@@ -20,8 +21,15 @@ COMMANDS: dict[Action, str] = {
     Action.NODE_DETACH: "detach it with `nodepipe node detach {node} --pipeline {pipeline}`",
     Action.NODE_KILL: "kill it with `nodepipe kill {node}`",
     Action.NODE_RENAME: (
-        "give one of them another tag with `nodepipe node rename {node} NEW_TAG`, or show a copy "
-        "instead with `nodepipe node duplicate {referenced} --into {pipeline} --tag NEW_TAG`"
+        "give one of them another tag with `nodepipe node rename {node} NEW_TAG`, show a copy "
+        "instead with `nodepipe node duplicate {referenced} --into {pipeline} --tag NEW_TAG`, "
+        "or show both under one tag with `nodepipe node reference {referenced} --into "
+        "{pipeline} --allow-duplicate-tag`"
+    ),
+    Action.TAG_DUPLICATE: "or keep the tag anyway with `{typed} --allow-duplicate-tag`",
+    Action.LIBRARY_PACKAGE: (
+        "name the one to install with `nodepipe env add {node} --from-node {library} "
+        "--package NAME`"
     ),
     Action.SHARED_ENV_NEW: "create it with `nodepipe shared-env new {name}`",
     Action.ENV_DETACH: "give it an environment of its own first with `nodepipe env detach {node}`",
@@ -103,10 +111,13 @@ COMMANDS: dict[Action, str] = {
 """Each action as the CLI says it: a sentence naming the command, with ``{param}`` slots."""
 
 
-def command_for(hint: Hint) -> str:
+def command_for(hint: Hint, typed: Sequence[str] = ()) -> str:
     """The sentence telling a CLI user how to do what ``hint`` asks; a slot the hint gives no
-    value for reads as its name in capitals (``PIPELINE``), for the user to fill in."""
+    value for reads as its name in capitals (``PIPELINE``), for the user to fill in.
+    ``{typed}`` is the command the user typed (``typed``: its arguments), for a hint that
+    repeats it with one more option."""
     quoted = _Params({name: shlex.quote(value) for name, value in hint.params.items()})
+    quoted["typed"] = shlex.join(["nodepipe", *typed])
     return COMMANDS[hint.action].format_map(quoted)
 
 
@@ -115,6 +126,7 @@ class _Params(dict[str, str]):
         return name.upper()
 
 
-def with_hint(message: str, hint: Hint | None) -> str:
-    """An error's message followed by its hint in the CLI's words."""
-    return message if hint is None else f"{message}; {command_for(hint)}"
+def with_hint(message: str, hint: Hint | None, typed: Sequence[str] = ()) -> str:
+    """An error's message followed by its hint in the CLI's words (``typed``: the arguments
+    of the command that failed)."""
+    return message if hint is None else f"{message}; {command_for(hint, typed)}"

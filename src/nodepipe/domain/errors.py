@@ -25,6 +25,8 @@ class Action(StrEnum):
     NODE_DETACH = "node.detach"
     NODE_KILL = "node.kill"
     NODE_RENAME = "node.rename"
+    TAG_DUPLICATE = "tag.duplicate"
+    LIBRARY_PACKAGE = "library.package"
     SHARED_ENV_NEW = "shared_env.new"
     ENV_DETACH = "env.detach"
     LIBRARY_UNLINK = "library.unlink"

@@ -7,7 +7,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from nodepipe.domain.errors import InvalidInputError, NotFoundError
+from nodepipe.domain.errors import Action, Hint, InvalidInputError, NotFoundError
 from nodepipe.domain.model import Node
 from nodepipe.domain.requirements import requirement_name
 from nodepipe.services.context import WorkspaceContext
@@ -124,21 +124,37 @@ class ExternalCodeService:
         lib_node, lib_code = envs.node_code(library, pipeline, edit=False)
         if lib_node.id == node.id:
             raise InvalidInputError(f"node {node.tag!r} cannot be its own library node")
-        chosen, folder = _one_package(lib_node.tag, library_packages(lib_code), package)
+        chosen, folder = _one_package(node, lib_node, library_packages(lib_code), package)
         return node, code, lib_node, chosen, folder
 
 
-def _one_package(tag: str, found: dict[str, Path], wanted: str | None) -> tuple[str, Path]:
+def _one_package(
+    node: Node, library: Node, found: dict[str, Path], wanted: str | None
+) -> tuple[str, Path]:
+    """The package of ``library`` that ``node`` installs: ``wanted``, or its only one."""
     if wanted is not None:
         if wanted not in found:
             listed = ", ".join(found) or "none"
-            raise NotFoundError(f"library node {tag!r} holds no package {wanted!r} ({listed})")
+            raise NotFoundError(
+                f"library node {library.tag!r} holds no package {wanted!r} ({listed})"
+            )
         return wanted, found[wanted]
     if len(found) != 1:
         raise InvalidInputError(
-            f"library node {tag!r} holds "
-            + (f"several packages ({', '.join(found)}): name one" if found else "no package")
-            + " (a folder of its code/ or code/snapshots/ with a pyproject.toml)"
+            f"library node {library.tag!r} holds "
+            + (f"several packages ({', '.join(found)})" if found else "no package")
+            + " (a folder of its code/ or code/snapshots/ with a pyproject.toml)",
+            hint=Hint(
+                Action.LIBRARY_PACKAGE,
+                {
+                    "node": node.id,
+                    "tag": node.tag,
+                    "library": library.id,
+                    "library_tag": library.tag,
+                },
+            )
+            if found
+            else None,
         )
     return next(iter(found.items()))
 

@@ -103,10 +103,12 @@ def check_tag_free(
     *,
     allowed: bool = False,
     ignoring: Iterable[str] = (),
+    can_allow: bool = True,
 ) -> None:
     """Refuse a second node tagged ``tag`` (or any of several tags) in the pipeline
     (ConflictError naming the first), unless ``allowed``; nodes in ``ignoring`` (the one being
-    renamed) do not count. One indexed query for the tags, however many."""
+    renamed) do not count. ``can_allow``: the operation can keep a duplicate tag when asked,
+    so the error's hint offers that. One indexed query for the tags, however many."""
     if allowed:
         return
     wanted = {tag} if isinstance(tag, str) else set(tag)
@@ -114,8 +116,8 @@ def check_tag_free(
     for node_id, found in session.shown_tagged(pipeline_id, wanted):
         if node_id not in skip:
             raise ConflictError(
-                f"the pipeline already has a node tagged {found!r} ({node_id}); choose "
-                "another tag, or allow a duplicate tag"
+                f"the pipeline already has a node tagged {found!r} ({node_id}); choose another tag",
+                hint=Hint(Action.TAG_DUPLICATE, {"tag": found}) if can_allow else None,
             )
 
 
@@ -138,8 +140,8 @@ def check_references_tagged_apart(
         raise ConflictError(
             f"pipeline {pipeline_tag!r} already has a node tagged {node.tag!r} ({there.id}); "
             f"a reference shows {node.id} under its own tag (a reference has no alias of its "
-            "own), so give one of them another tag, show a copy with a tag of its own instead, "
-            "or allow a duplicate tag",
+            "own), so give one of them another tag, or show a copy with a tag of its own "
+            "instead",
             hint=Hint(
                 Action.NODE_RENAME,
                 {

@@ -67,7 +67,7 @@ def restore_node(
         with context.store.write() as session:
             target = resolver.pipeline(session, target.id)
             check_pipeline_editable(target)
-            check_tag_free(session, target.id, tag)
+            check_tag_free(session, target.id, tag, can_allow=False)
             present = session.get_nodes(wanted.values())
             parents = {slot: p for slot, p in wanted.items() if p in present}
             created = Node(
@@ -102,7 +102,7 @@ def check_restore(
         source, node_run, environment = past_run(session, node, run, pipeline)
         target = resolver.pipeline(session, pipeline or source.owner_pipeline_id)
         check_pipeline_editable(target)
-        check_tag_free(session, target.id, tag)
+        check_tag_free(session, target.id, tag, can_allow=False)
     return source, node_run, environment, target
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from nodepipe.domain.errors import ConflictError, InvalidInputError
+from nodepipe.domain.errors import Action, ConflictError, Hint, InvalidInputError
 from nodepipe.domain.graph import ancestors, descendants
 from nodepipe.domain.model import Lineage, Membership, PipelineView
 from nodepipe.services import resolver
@@ -164,7 +164,8 @@ def _one_tag_each(
         if tag in taken:
             raise ConflictError(
                 f"the merge would show two nodes tagged {tag!r} that none of its pipelines own "
-                f"({taken[tag]} and {node_id}); rename one of them, or allow a duplicate tag"
+                f"({taken[tag]} and {node_id}); rename one of them",
+                hint=Hint(Action.TAG_DUPLICATE, {"tag": tag}),
             )
         taken[tag] = node_id
     origin = _first_source(session, list(copied), list(sources))

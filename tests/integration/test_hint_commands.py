@@ -1,0 +1,76 @@
+"""A refusal's hint names only what the command in hand can do, as a command that works.
+
+Found by a walkthrough of the README: ``node restore --as TAG`` with a taken tag said "or
+allow a duplicate tag", which ``node restore`` cannot; ``env add --from-node LIB`` of a library
+node holding several packages said "name one" without naming ``--package``.
+"""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+
+import nodepipe
+from integration.conftest import CliRunner
+from integration.test_library_nodes import WRITES_OK
+from support.wheels import local_project
+
+
+def hinted_command(stderr: str) -> list[str]:
+    """The command a hint says to run (the last one quoted in backticks), as arguments."""
+    return shlex.split(stderr.rsplit("`", 2)[1])
+
+
+def test_a_taken_tag_offers_the_command_typed_with_the_option_that_keeps_it(
+    chain: nodepipe.Workspace, cli: CliRunner
+) -> None:
+    refused = cli("node", "new", "baseline", "--tag", "clean", "--notes", "it's mine")
+    assert refused.code == 4
+    assert "already has a node tagged 'clean'" in refused.stderr
+    command = hinted_command(refused.stderr)
+    assert command == [
+        "nodepipe", "node", "new", "baseline", "--tag", "clean", "--notes", "it's mine",
+        "--allow-duplicate-tag",
+    ]  # fmt: skip
+    pasted = cli(*command[1:])
+    assert pasted.code == 0, pasted.stderr
+    assert [node.tag for node in chain.nodes.list("baseline")].count("clean") == 2
+
+
+def test_a_restore_under_a_taken_tag_offers_no_option_restore_lacks(
+    chain: nodepipe.Workspace, cli: CliRunner
+) -> None:
+    for tag in ("load", "clean", "plot"):
+        (chain.nodes.path(tag) / "code" / "main.py").write_text(WRITES_OK)
+    assert cli("run", "baseline").code == 0
+    run = chain.runs.history("baseline")[0].id
+    before = sorted(node.id for node in chain.nodes.list("baseline"))
+    refused = cli("node", "restore", "clean", "--run", run, "--as", "plot")
+    assert refused.code == 4
+    assert "already has a node tagged 'plot'" in refused.stderr
+    assert "allow" not in refused.stderr and "duplicate" not in refused.stderr
+    assert sorted(node.id for node in chain.nodes.list("baseline")) == before
+    assert cli("node", "restore", "clean", "--run", run, "--as", "plot-again").code == 0
+
+
+def test_a_library_node_with_several_packages_names_the_option_that_chooses(
+    chain: nodepipe.Workspace, offline_uv: Path, cli: CliRunner
+) -> None:
+    lib = chain.nodes.new("baseline", "lib")
+    code = chain.nodes.path(lib.id) / "code"
+    local_project(code / "mylib", "mylib", "0.1", "ANSWER = 1\n")
+    local_project(code / "other", "otherlib", "0.1", "ANSWER = 2\n")
+    pyproject = chain.nodes.path("plot") / "code" / "pyproject.toml"
+    before = pyproject.read_bytes()
+
+    refused = cli("env", "add", "plot", "--from-node", "lib")
+    assert refused.code == 2
+    assert "holds several packages (mylib, otherlib)" in refused.stderr
+    command = hinted_command(refused.stderr)
+    assert command[:5] == ["nodepipe", "env", "add", chain.nodes.get("plot").id, "--from-node"]
+    assert command[5:] == [lib.id, "--package", "NAME"]
+    assert pyproject.read_bytes() == before
+
+    chosen = cli(*[*command[1:-1], "otherlib"], "--json")
+    assert chosen.code == 0, chosen.stderr
+    assert chosen.json()["origins"] == {"otherlib": "library node lib"}
