@@ -204,7 +204,7 @@ def library_packages(code: Path) -> dict[str, Path]:
     folders = [p for p in sorted(code.iterdir()) if p.is_dir() and not p.name.startswith(".")]
     snapshots = code / SNAPSHOTS_DIR
     if snapshots.is_dir():
-        folders += [  # not a leftover beside a snapshot (.NAME.previous, NAME.undone-…)
+        folders += [  # not a leftover beside a snapshot (.NAME.previous.<hex>, NAME.undone-…)
             p
             for p in sorted(snapshots.iterdir())
             if p.is_dir() and not p.name.startswith(".") and ".undone-" not in p.name

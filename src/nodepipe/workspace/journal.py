@@ -76,6 +76,8 @@ class Operation:
         while it is being removed must not leave half of it, which a recovery would take for an
         abandoned operation and undo work that was done (or fail on a file already gone)."""
         finished = self.root / f"{self.id}{FINISHED_SUFFIX}"
+        if self.discard and self.folder.is_dir():  # a kill below leaves them to the next look
+            self.record(discard=[str(path) for path in self.discard])
         with contextlib.suppress(FileNotFoundError):
             self.folder.rename(finished)
         crash_point("journal.finishing")
@@ -188,7 +190,28 @@ def _remove_litter(root: Path, name: str) -> None:
         return
     path = root / name
     if path.is_dir() and not path.is_symlink():
+        _discard_recorded(path)
         shutil.rmtree(path, ignore_errors=True)
     else:
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
+
+
+def _discard_recorded(finished: Path) -> None:
+    """Move into ``finished`` (an operation's folder once it ended, being removed as litter)
+    the paths its operation recorded to discard and had not removed yet, killed in between:
+    each is that operation's own (``Operation.discard``: a name no other operation uses)."""
+    try:
+        recorded = json.loads((finished / INTENT_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    paths = recorded.get("discard", []) if isinstance(recorded, dict) else []
+    for index, written in enumerate(paths if isinstance(paths, list) else []):
+        path = Path(str(written))
+        if not path.is_absolute() or not (path.exists() or path.is_symlink()):
+            continue
+        try:
+            path.rename(finished / f"discarded-{index}")
+        except OSError:  # another filesystem: removed where it is, as ``finish`` does
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)

@@ -125,17 +125,20 @@ def local_edits(code_dir: Path, name: str) -> list[str]:
     return sorted(k for k in recorded.keys() | current.keys() if recorded.get(k) != current.get(k))
 
 
-def refresh_paths(code_dir: Path, name: str) -> tuple[Path, Path]:
+def refresh_paths(code_dir: Path, name: str, token: str) -> tuple[Path, Path]:
     """(the folder a fresh copy is made in, the folder the old snapshot is moved aside to) for
     an update of snapshot ``name``: the caller's edit journal removes the first and puts the
-    second back if the update is undone, even after a kill."""
+    second back if the update is undone, even after a kill. ``token`` (a few random hex
+    digits) makes the second one this update's alone: an update killed once it had ended
+    leaves it behind, and the journal's next look removes it (it is recorded as the
+    operation's to discard) without ever touching the folder of another update."""
     target = snapshot_path(code_dir, name)
-    return target.with_name(f".{name}.refresh"), target.with_name(f".{name}.previous")
+    return target.with_name(f".{name}.refresh"), target.with_name(f".{name}.previous.{token}")
 
 
 @contextmanager
 def refreshed_snapshot(
-    code_dir: Path, origin: str, name: str, force: bool, node: str
+    code_dir: Path, origin: str, name: str, force: bool, node: str, token: str
 ) -> Iterator[list[str]]:
     """Bring the snapshot up to date in the block, which gets what the update dropped (local
     edits and commits, listed when ``force`` discarded them). A clone is fast-forwarded to its
@@ -147,7 +150,8 @@ def refreshed_snapshot(
     Local edits refuse the update (ConflictError listing them), and so does a clone whose
     history diverged from its upstream's (naming both revisions), unless ``force`` discards
     them. The snapshot's name comes from pyproject.toml: it is checked to name a folder inside
-    ``code/snapshots/`` before anything is touched. ``node`` names the node in hints."""
+    ``code/snapshots/`` before anything is touched. ``node`` names the node in hints;
+    ``token`` is the update's (``refresh_paths``)."""
     target = snapshot_path(code_dir, name)
     edits = local_edits(code_dir, name)
     if edits and not force:
@@ -158,7 +162,7 @@ def refreshed_snapshot(
             hint=Hint(Action.SNAPSHOT_RESET, {"node": node, "snapshot": name}),
         )
     dropped = [f"edited {path}" for path in edits]
-    fresh, aside = refresh_paths(code_dir, name)
+    fresh, aside = refresh_paths(code_dir, name, token)
     if (target / ".git").is_dir():
         where = fetched(target, name)
         if not where.diverged:

@@ -3,6 +3,7 @@ shared references, requirements files, Jupyter kernels, and showing all of it.""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Collection
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -342,15 +343,16 @@ class EnvironmentService:
         environments = self.context.environments
 
         dropped: list[str] = []
+        token = os.urandom(4).hex()
 
         def edit() -> None:
-            with refreshed_snapshot(code, origin, snapshot, force, node.tag) as discarded:
+            with refreshed_snapshot(code, origin, snapshot, force, node.tag, token) as discarded:
                 environments.lock(code)  # the snapshot may require something new
                 crash_point("snapshot.relocked")
                 environments.sync(code)
             dropped.extend(discarded)
 
-        fresh, aside = refresh_paths(code, snapshot)
+        fresh, aside = refresh_paths(code, snapshot, token)
         target = snapshot_path(code, snapshot)
         environments.change(code, edit, sync=False, creates=[fresh], moved=[(target, aside)])
         view = self.show(node.id)
