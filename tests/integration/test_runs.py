@@ -9,6 +9,7 @@ import pytest
 
 import nodepipe
 from nodepipe import NodeState
+from nodepipe.domain.errors import InvalidInputError, NotFoundError
 from nodepipe.domain.events import NodeFinished
 from nodepipe.domain.runs import NodeRunState, RunOutcome
 from nodepipe.services.runs.service import RunRequest, RunResult
@@ -328,3 +329,24 @@ def test_an_executor_that_cannot_start_without_a_word_is_named_by_its_error(
     messages = {nr.message for nr in pipeline.runs.node_runs(run.id)}
     assert messages == {"the local executor did not start: TimeoutError"}
     assert {n.state for n in pipeline.nodes.list("baseline")} == {NodeState.READY}
+
+
+def test_a_log_asked_of_a_run_the_node_was_not_in_names_its_runs(
+    pipeline: nodepipe.Workspace,
+) -> None:
+    first = pipeline.runs.run(RunRequest("baseline")).run_id
+    second = pipeline.runs.run(RunRequest("baseline", force=True)).run_id
+    assert pipeline.runs.log("plot", first[:6]).run_id == first
+    with pytest.raises(NotFoundError) as missing:
+        pipeline.runs.log("plot", "nosuch")
+    assert str(missing.value) == (
+        f"node 'plot' did not run in run 'nosuch'; its latest runs: {second}, {first}"
+    )
+    shared = next(
+        (first[:n] for n in range(1, 8) if second.startswith(first[:n])), None
+    )  # a start both ids have, when they have one
+    if shared is not None:
+        with pytest.raises(InvalidInputError, match="give more of the run's id"):
+            pipeline.runs.log("plot", shared)
+    with pytest.raises(InvalidInputError, match="give more of the run's id"):
+        pipeline.runs.log("plot", "")  # the start of every run

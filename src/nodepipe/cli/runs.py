@@ -398,7 +398,9 @@ def _print_past_environment(past: PastEnvironment) -> None:
 @click.command("logs")
 @click.argument("node")
 @click.option("--follow", "-f", is_flag=True, help="Keep printing while it runs.")
-@click.option("--run", "run_id", help="The log of this run (default: the latest).")
+@click.option(
+    "--run", "run_id", help="The log of this run: its id or its start (default: the latest)."
+)
 @lookup_pipeline_option
 def logs(node: str, follow: bool, run_id: str | None, pipeline: str | None) -> None:
     """Print NODE's log (the latest run's by default)."""

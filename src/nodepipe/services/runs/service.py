@@ -17,6 +17,7 @@ from nodepipe.domain.errors import (
     ConflictError,
     EnvironmentBuildError,
     Hint,
+    InvalidInputError,
     NodepipeError,
     NotFoundError,
     StorageError,
@@ -462,12 +463,24 @@ class RunService:
                 for nr in session.node_runs_of_node(target.id, 200)
                 if nr.log_file or (logs / f"{nr.id}.log").is_file()  # a failed preparation's
             ]
-            if run_id is not None:
-                history = [nr for nr in history if nr.run_id.startswith(run_id)]
             if not history:
                 suffix = f" in run {run_id}" if run_id else ""
                 raise NotFoundError(f"node {target.tag!r} has no log{suffix}: it never ran")
-            return history[0]
+            if run_id is None:
+                return history[0]
+            chosen = [nr for nr in history if nr.run_id.startswith(run_id)]
+            if not chosen:
+                runs = ", ".join(dict.fromkeys(nr.run_id for nr in history[:5]))
+                raise NotFoundError(
+                    f"node {target.tag!r} did not run in run {run_id!r}; its latest runs: {runs}"
+                )
+            matched = list(dict.fromkeys(nr.run_id for nr in chosen))
+            if len(matched) > 1:
+                raise InvalidInputError(
+                    f"{run_id!r} is the start of several runs of node {target.tag!r} "
+                    f"({', '.join(matched[:5])}); give more of the run's id"
+                )
+            return chosen[0]
 
     def kill(
         self, nodes: Sequence[str] = (), pipeline: str | None = None
