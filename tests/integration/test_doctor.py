@@ -145,6 +145,11 @@ def test_leftovers_of_older_versions_and_hand_edits_are_found_and_repaired(
     shutil.copytree(layout.node_dir(plot.id), orphan, symlinks=True)
     shutil.rmtree(layout.node_dir(ran.nodes.get("load").id))
     install_kernel("gone2345", "gone", Path(sys.executable), layout.nodes_dir / "gone2345", ())
+    copied = install_kernel(
+        "gone6789", "gone", Path(sys.executable), layout.nodes_dir / "gone6789", ()
+    )
+    copied = copied.rename(copied.with_name("nodepipe-gone6789-copy"))  # renamed by hand
+    kept = install_kernel(plot.id, "plot", Path(sys.executable), layout.node_dir(plot.id), ())
     layout.config_file.chmod(0o644)
     layout.state_dir.chmod(0o755)
 
@@ -157,7 +162,7 @@ def test_leftovers_of_older_versions_and_hand_edits_are_found_and_repaired(
         "environment-leftovers": 1,
         "orphan-folders": 1,
         "missing-folders": 1,
-        "stale-kernels": 1,
+        "stale-kernels": 2,
         "private-files": 2,
     }
     sizes = {c["category"]: c["bytes"] for c in report["categories"]}
@@ -165,13 +170,15 @@ def test_leftovers_of_older_versions_and_hand_edits_are_found_and_repaired(
     assert tree(ran.root) == before  # a dry run changes nothing
 
     repaired = doctor(cli, "--repair")
-    assert len(repaired["repaired"]) == 10
+    assert len(repaired["repaired"]) == 11
     assert to_repair(repaired["remaining"]) == {}
     assert not litter.exists() and not old_env.exists()
     assert list(layout.staging_dir.iterdir()) == []
     assert sorted(p.name for p in staging.iterdir()) == []
     assert (layout.node_dir(clean.id) / "data" / "out.txt").read_text() == "clean v1"
     assert not (kernels / "nodepipe-gone2345").exists()
+    assert not copied.exists()  # the folder found, not one named after its node
+    assert (kept / "kernel.json").is_file()  # a live node's
     assert stat.S_IMODE(layout.config_file.stat().st_mode) == 0o600
     assert stat.S_IMODE(layout.state_dir.stat().st_mode) == 0o700
     load = ran.nodes.get("load")

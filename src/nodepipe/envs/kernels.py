@@ -42,4 +42,11 @@ def install_kernel(
 
 
 def remove_kernel(node_id: str) -> None:
-    shutil.rmtree(kernels_dir() / kernel_name(node_id), ignore_errors=True)
+    remove_kernel_folder(kernels_dir() / kernel_name(node_id))
+
+
+def remove_kernel_folder(folder: Path) -> None:
+    """Remove a nodepipe kernel's folder, whatever follows ``nodepipe-`` in its name (one
+    copied or renamed by hand names its node only in its spec); never another kernel."""
+    if folder.parent == kernels_dir() and folder.name.startswith(kernel_name("")):
+        shutil.rmtree(folder, ignore_errors=True)

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from nodepipe.domain.states import ACTIVE_STATES
-from nodepipe.envs.kernels import kernel_name, kernels_dir, remove_kernel
+from nodepipe.envs.kernels import kernel_name, kernels_dir, remove_kernel_folder
 from nodepipe.services.context import WorkspaceContext
 from nodepipe.services.upkeep.doctor.findings import Category, Finding
 from nodepipe.services.upkeep.doctor.survey import Survey
@@ -159,8 +159,9 @@ def find_stale_kernels(survey: Survey) -> list[Finding]:
 
 
 def repair_stale_kernel(finding: Finding) -> None:
-    if finding.node_id is not None:
-        remove_kernel(finding.node_id)
+    """Remove the kernel folder found (not the one named after its node: they differ when a
+    folder was copied or renamed by hand)."""
+    remove_kernel_folder(Path(finding.subject))
 
 
 def _kernel_node_dir(spec: Path) -> Path | None:
