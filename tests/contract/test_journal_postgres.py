@@ -120,6 +120,36 @@ def test_another_role_writes_and_reads_the_graph_after_the_upgrade(
         store.close()
 
 
+def test_another_role_declares_inputs_after_the_upgrade_that_adds_them(
+    fresh_postgres_url: str, role: str
+) -> None:
+    """Migration 0010's table: a role granted the graph tables at 0009 may declare a
+    pipeline's inputs, read them, and delete a node that takes one, after the upgrade."""
+    upgrade(fresh_postgres_url, "0009")
+    engine = create_store_engine(fresh_postgres_url)
+    with engine.begin() as connection:
+        project = make_project()
+        session = StoreSession(connection)
+        session.insert_project(project)
+        chain = seed_pipeline(session, project, "chain", CHAIN)
+        for what in ("TABLES", "SEQUENCES"):
+            connection.execute(sa.text(f'GRANT ALL ON ALL {what} IN SCHEMA public TO "{role}"'))
+    engine.dispose()
+    Store.open(fresh_postgres_url).close()  # the owner's nodepipe upgrades the store
+    store = Store.open(as_role(fresh_postgres_url, role))
+    try:
+        with store.write() as writing:
+            writing.set_pipeline_inputs(
+                chain.id, {"raw": [chain.ids["load"]], "labels": [chain.ids["train"]]}
+            )
+        with store.write() as writing:
+            writing.delete_node(chain.ids["train"])
+        with store.read() as reading:
+            assert reading.pipeline_inputs(chain.id) == {"raw": (chain.ids["load"],)}
+    finally:
+        store.close()
+
+
 def test_a_database_ordering_text_with_icu_is_not_taken_for_code_point_order(
     postgres_server: PostgresServer, fresh_postgres_url: str
 ) -> None:

@@ -152,3 +152,41 @@ def test_a_store_of_the_revision_before_the_journal_keeps_its_graph_and_journals
             assert light.graph_changes(mark)[1] == {chain.ids["train"], chain.ids["clean"]}
     finally:
         store.close()
+
+
+def test_a_store_of_the_revision_before_pipeline_inputs_keeps_its_graph_and_declares_none(
+    store_url: str,
+) -> None:
+    """0009 -> 0010 with data: the graph is kept, no pipeline declares inputs, and a pipeline
+    can declare them after the upgrade."""
+    from alembic import command
+    from alembic.config import Config
+
+    from nodepipe.store.engine import create_store_engine
+    from nodepipe.store.queries import StoreSession
+
+    from .test_store_contract import CHAIN, make_project, seed_pipeline
+
+    engine = create_store_engine(store_url, create=True)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0009")
+        project = make_project()
+        session = StoreSession(connection)
+        session.insert_project(project)
+        chain = seed_pipeline(session, project, "chain", CHAIN)
+    engine.dispose()
+    store = Store.open(store_url)
+    try:
+        assert current_revision(store.engine) == HEAD_REVISION
+        with store.read() as reading:
+            assert len(reading.list_nodes(chain.id)) == len(CHAIN)
+            assert reading.pipeline_inputs(chain.id) == {}
+        with store.write() as writing:
+            writing.set_pipeline_inputs(chain.id, {"raw": [chain.ids["load"]]})
+        with store.read() as reading:
+            assert reading.pipeline_inputs(chain.id) == {"raw": (chain.ids["load"],)}
+    finally:
+        store.close()

@@ -1,10 +1,14 @@
-"""A bundle's inputs declared at export (``bundle export --input NAME=NODE``): written to
-``pipeline.toml``, kept by every re-export, fed by whoever includes the bundle."""
+"""A bundle's inputs declared at export (``bundle export --input NAME=NODE``) or by the import
+that made the pipeline: written to ``pipeline.toml``, remembered by the pipeline (by node id:
+a rename keeps them, a delete leaves them) for every export without ``--input``, cleared with
+``--no-inputs``, fed by whoever includes the bundle."""
 
 from __future__ import annotations
 
 import tomllib
 from pathlib import Path
+
+import pytest
 
 import nodepipe
 from integration.conftest import CliRunner
@@ -48,3 +52,99 @@ def test_inputs_the_bundle_cannot_take_are_refused_before_anything_is_written(
         assert refused.code == 2, (bad, refused.stderr)
         assert said in refused.stderr.replace("\n", " "), refused.stderr
         assert not target.exists()
+
+
+def inputs_of(directory: Path) -> dict[str, list[str]] | None:
+    """The ``[inputs]`` table of the bundle in ``directory`` (None: it has none)."""
+    written: dict[str, list[str]] | None = tomllib.loads(
+        (directory / "pipeline.toml").read_text()
+    ).get("inputs")
+    return written
+
+
+def test_an_imported_pipeline_exports_its_inputs_again_byte_for_byte(
+    chain: nodepipe.Workspace,
+    cli: CliRunner,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """export --input → import elsewhere → export (no --input): the same pipeline.toml."""
+    first = tmp_path / "first"
+    declared = ("--input", "raw=load", "--input", "raw=clean", "--input", "labels=plot")
+    assert cli("bundle", "export", "baseline", str(first), *declared).code == 0
+    assert inputs_of(first) == {"labels": ["plot"], "raw": ["clean", "load"]}
+    other = nodepipe.init(tmp_path / "other")
+    monkeypatch.chdir(other.root)
+    imported = cli("bundle", "import", str(first))
+    assert imported.code == 0, imported.stderr
+    again = cli("bundle", "export", "baseline", str(tmp_path / "second"))
+    assert again.code == 0, again.stderr
+    assert "input raw: taken by clean, load" in again.stdout
+    written = (first / "pipeline.toml").read_bytes()
+    assert (tmp_path / "second" / "pipeline.toml").read_bytes() == written
+    other.close()
+
+
+def test_an_export_with_inputs_is_remembered_by_the_next_export_without(
+    chain: nodepipe.Workspace, cli: CliRunner, tmp_path: Path
+) -> None:
+    assert cli("bundle", "export", "baseline", str(tmp_path / "a"), "--input", "raw=load").code == 0
+    assert cli("bundle", "export", "baseline", str(tmp_path / "b")).code == 0
+    assert inputs_of(tmp_path / "b") == {"raw": ["load"]}
+    refused = cli("bundle", "export", "baseline", str(tmp_path / "c"), "--input", "raw=nosuch")
+    assert refused.code == 2 and not (tmp_path / "c").exists()
+    assert cli("bundle", "export", "baseline", str(tmp_path / "d"), "--input", "x=plot").code == 0
+    assert cli("bundle", "export", "baseline", str(tmp_path / "e")).code == 0
+    assert inputs_of(tmp_path / "e") == {"x": ["plot"]}  # --input replaced them all
+    exported = chain.bundles.export("baseline", tmp_path / "f")
+    assert exported.inputs == {"x": ("plot",)}
+
+
+def test_no_inputs_clears_them_and_does_not_go_with_input(
+    chain: nodepipe.Workspace, cli: CliRunner, tmp_path: Path
+) -> None:
+    assert cli("bundle", "export", "baseline", str(tmp_path / "a"), "--input", "raw=load").code == 0
+    both = cli(
+        "bundle", "export", "baseline", str(tmp_path / "b"), "--input", "raw=load", "--no-inputs"
+    )
+    assert both.code == 2 and "not both" in both.stderr and not (tmp_path / "b").exists()
+    assert inputs_of(tmp_path / "a") == {"raw": ["load"]}
+    assert cli("bundle", "export", "baseline", str(tmp_path / "c"), "--no-inputs").code == 0
+    assert inputs_of(tmp_path / "c") is None
+    assert cli("bundle", "export", "baseline", str(tmp_path / "d")).code == 0
+    assert inputs_of(tmp_path / "d") is None
+
+
+def test_a_renamed_node_keeps_its_input_under_its_new_tag(
+    chain: nodepipe.Workspace, cli: CliRunner, tmp_path: Path
+) -> None:
+    assert cli("bundle", "export", "baseline", str(tmp_path / "a"), "--input", "raw=load").code == 0
+    assert cli("node", "rename", "load", "fetch", "-p", "baseline").code == 0
+    assert cli("bundle", "export", "baseline", str(tmp_path / "b")).code == 0
+    assert inputs_of(tmp_path / "b") == {"raw": ["fetch"]}
+
+
+def test_a_deleted_node_leaves_its_inputs_and_an_input_with_no_node_left_goes(
+    chain: nodepipe.Workspace, cli: CliRunner, tmp_path: Path
+) -> None:
+    declared = ("--input", "raw=load", "--input", "raw=plot", "--input", "labels=plot")
+    assert cli("bundle", "export", "baseline", str(tmp_path / "a"), *declared).code == 0
+    assert cli("node", "rm", "plot", "-p", "baseline", "--yes").code == 0
+    exported = cli("bundle", "export", "baseline", str(tmp_path / "b"))
+    assert exported.code == 0, exported.stderr
+    assert inputs_of(tmp_path / "b") == {"raw": ["load"]}
+
+
+def test_a_declared_input_the_pipeline_now_feeds_itself_refuses_the_export(
+    chain: nodepipe.Workspace, cli: CliRunner, tmp_path: Path
+) -> None:
+    assert (
+        cli("bundle", "export", "baseline", str(tmp_path / "a"), "--input", "side=plot").code == 0
+    )
+    chain.edges.connect("load", "plot", "baseline", slot="side")
+    refused = cli("bundle", "export", "baseline", str(tmp_path / "b"))
+    assert refused.code == 2, refused.stderr
+    said = " ".join(refused.stderr.split())
+    assert "declares input 'side' taken by plot, but plot now reads slot 'side'" in said
+    assert "--no-inputs" in said and not (tmp_path / "b").exists()
+    assert cli("bundle", "export", "baseline", str(tmp_path / "b"), "--no-inputs").code == 0

@@ -392,3 +392,29 @@ def replace_members(wheel: Path, members: dict[str, bytes]) -> None:
     with zipfile.ZipFile(wheel, "w") as target:
         for name, data in {**kept, **members}.items():
             target.writestr(name, data)
+
+
+def test_a_package_carries_the_inputs_the_pipeline_declares(
+    trained: nodepipe.Workspace, tmp_path: Path, cli: CliRunner
+) -> None:
+    """The inputs declared by ``bundle export --input`` go into the package of the whole
+    pipeline, and those of the chosen nodes into a package of some nodes (beside the inputs
+    their left-out parents become)."""
+    declared = ("--input", "extra=train", "--input", "labels=predict")
+    assert cli("bundle", "export", "model", str(tmp_path / "bundle"), *declared).code == 0
+    whole = trained.packages.build("model", destination=tmp_path / "whole")
+    some = trained.packages.build(
+        "model", alias="predictor", nodes=["predict"], destination=tmp_path / "some"
+    )
+    with zipfile.ZipFile(whole.wheel) as opened:
+        toml = opened.read("model/bundle/pipeline.toml").decode()
+    assert '[inputs]\nextra = ["train"]\nlabels = ["predict"]' in toml
+    with zipfile.ZipFile(some.wheel) as opened:
+        toml = opened.read("predictor/bundle/pipeline.toml").decode()
+    assert '[inputs]\n01 = ["predict"]\nlabels = ["predict"]' in toml
+    other = nodepipe.init(tmp_path / "other")
+    pulled = other.packages.pull(str(some.wheel))
+    assert [n.node.tag for n in pulled.imported.view.nodes] == ["predict"]
+    again = other.bundles.export(pulled.imported.view.pipeline.tag, tmp_path / "again")
+    assert again.inputs == {"01": ("predict",), "labels": ("predict",)}
+    other.close()

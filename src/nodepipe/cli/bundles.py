@@ -75,7 +75,11 @@ def sync_progress(quiet: bool) -> Iterator[SyncProgress | None]:
     "--input",
     metavar="NAME=NODE",
     help="Declare an input of the bundle: NODE takes it on slot NAME when the bundle is "
-    "included elsewhere (repeatable; several nodes may take one input).",
+    "included elsewhere (repeatable; several nodes may take one input). Replaces the inputs "
+    "the pipeline declares; without --input, an export writes those.",
+)
+@click.option(
+    "--no-inputs", is_flag=True, help="Clear the inputs the pipeline declares; write none."
 )
 @json_option
 def export(
@@ -84,6 +88,7 @@ def export(
     with_data: bool,
     force: bool,
     input: list[str] | None,
+    no_inputs: bool,
     as_json: bool,
 ) -> None:
     """Write PIPELINE as a bundle in DIRECTORY: pipeline.toml, pipeline.lock, nodes/<tag>/code.
@@ -91,12 +96,15 @@ def export(
     The output is deterministic: exporting again gives the same bytes for the same pipeline.
     """
     hints = {"NotEmptyError": f"replace it with `{typed_again('--force')}`"}
+    if input and no_inputs:
+        raise click.UsageError("give --input NAME=NODE or --no-inputs, not both")
     inputs: dict[str, list[str]] = {}
     for item in input or []:
         name, node = _assignment(item)
         inputs.setdefault(name, []).append(node)
+    given = inputs if input or no_inputs else None  # None: the inputs the pipeline declares
     with named("bundle export", hints):
-        result = workspace().bundles.export(pipeline, directory, with_data, force, inputs=inputs)
+        result = workspace().bundles.export(pipeline, directory, with_data, force, inputs=given)
     render(result, as_json, None, _print_export)
 
 
@@ -108,6 +116,8 @@ def _print_export(result: ExportResult) -> None:
         done(f"includes written as nodes: {', '.join(result.inlined)}")
     if result.with_data:
         done(f"with the data of {len(result.with_data)} nodes")
+    for name, keys in result.inputs.items():
+        done(f"input {name}: taken by {', '.join(keys)}")
 
 
 @app.command("import")

@@ -4,7 +4,8 @@ The whole pipeline is exported first (the one export code path), then the bundle
 in place to the chosen nodes: their folders, the edges between them, their ``pipeline.lock``
 records. A chosen node whose parent is left out gets that parent as an input of the bundle
 (``[inputs]``, named by the slot the node reads it on, so its code finds it where it did),
-so whoever includes the package can feed it; two left-out parents read on the same slot by
+so whoever includes the package can feed it, beside the inputs the pipeline declares that
+chosen nodes take; two left-out parents read on the same slot by
 different chosen nodes cannot be one input, and are refused. A chosen node that installs a
 library node left out (``env add NODE --from-node LIB``) is refused too: the package would
 not carry the library (``local_sources``, the rule an import applies). An include cannot be
@@ -43,7 +44,8 @@ def keep_nodes(bundle: Path, keys: Sequence[str]) -> None:
             "build the whole pipeline"
         )
     chosen = set(keys)
-    inputs: dict[str, set[str]] = {}
+    declared = {name: set(taking) & chosen for name, taking in definition.inputs.items()}
+    inputs: dict[str, set[str]] = {name: taking for name, taking in declared.items() if taking}
     parents: dict[str, set[str]] = {}
     for edge in definition.edges:
         if edge.child in chosen and edge.parent not in chosen:

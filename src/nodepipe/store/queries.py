@@ -27,6 +27,7 @@ from nodepipe.store.changes import (
 from nodepipe.store.graph_queries import GraphQueries
 from nodepipe.store.history_queries import HistoryQueries
 from nodepipe.store.include_queries import IncludeQueries
+from nodepipe.store.input_queries import InputQueries
 from nodepipe.store.light_read import MEMBER_NODE_COLUMNS, EdgeRow, MemberRow
 from nodepipe.store.run_queries import RunQueries
 from nodepipe.store.schema import (
@@ -42,7 +43,7 @@ from nodepipe.store.schema import (
 _SET_STATE = update_by_id(nodes, "state", "state_reason")
 
 
-class StoreSession(RunQueries, HistoryQueries, IncludeQueries, GraphQueries):
+class StoreSession(RunQueries, HistoryQueries, IncludeQueries, InputQueries, GraphQueries):
     """Queries within one open transaction."""
 
     # projects ---------------------------------------------------------------------------

@@ -206,6 +206,24 @@ include_members = sa.Table(
     sa.Index("ix_include_members_node_id", "node_id"),
 )
 
+pipeline_inputs = sa.Table(
+    "pipeline_inputs",
+    metadata,
+    sa.Column("pipeline_id", ID, primary_key=True),
+    sa.Column("name", sa.String(32), primary_key=True),
+    sa.Column("node_id", ID, primary_key=True),
+    sa.ForeignKeyConstraint(
+        ["pipeline_id", "node_id"],
+        ["memberships.pipeline_id", "memberships.node_id"],
+        ondelete="CASCADE",
+    ),
+    sa.Index("ix_pipeline_inputs_node_id", "node_id"),
+)
+"""The inputs a pipeline declares as a bundle (``[inputs]``): input name (a slot label) → the
+nodes of the pipeline that take it, by id. A row lives as long as the node's membership: a node
+deleted or taken out of the pipeline leaves every input, and an input with no node left is gone
+(migration 0010)."""
+
 node_run_environments = sa.Table(
     "node_run_environments",
     metadata,

@@ -7,6 +7,8 @@ be resolved to what was imported and none of its nodes was edited here; otherwis
 inlined as ordinary nodes keyed ``NS.key`` (their tags), so nothing edited is lost.
 Parameters are written only in each node's ``params.yaml`` (a bundle's ``[params]`` were merged
 there on import). Nodes linking bundle code get it back as ``lib/`` (``py-dir``).
+``[inputs]`` are the ones given (``--input``), else the ones the pipeline declares in the
+workspace (by node id, so a renamed node keeps its inputs under its new tag).
 ``pipeline.lock`` records each node's fingerprint, lock hash and output digest.
 """
 
@@ -72,6 +74,10 @@ class ExportPlan:
     """Node id -> its key in the bundle, for the nodes written here (library links name them)."""
     libraries: dict[str, str] = field(default_factory=dict)
     """Node id -> tag of every library node the exported nodes install from."""
+    pipeline_id: str = ""
+    declared: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """The inputs the pipeline declares in the workspace (set by an import or by an export
+    with inputs): input name -> node ids."""
 
 
 KeepInclude = Callable[[PipelineInclude, Mapping[str, NodeFolder]], str | None]
@@ -159,15 +165,36 @@ def plan_export(
         included,
         keys={node_id: key for node_id, key in names.items() if key in folders},
         libraries=_library_tags(session, folders),
+        pipeline_id=view.pipeline.id,
+        declared=session.pipeline_inputs(view.pipeline.id),
     )
 
 
-def with_inputs(plan: ExportPlan, inputs: Mapping[str, Sequence[str]]) -> ExportPlan:
+def declared_inputs(plan: ExportPlan) -> dict[str, tuple[str, ...]]:
+    """The inputs the pipeline declares (``plan.declared``) by the keys of the nodes written:
+    a node not written here (a node of a kept include) is left out, and so is an input with no
+    node left."""
+    inputs = {
+        name: tuple(plan.keys[node_id] for node_id in ids if node_id in plan.keys)
+        for name, ids in plan.declared.items()
+    }
+    return {name: tags for name, tags in inputs.items() if tags}
+
+
+def input_ids(plan: ExportPlan) -> dict[str, tuple[str, ...]]:
+    """The bundle's ``[inputs]`` (by key) as node ids, for the workspace to remember."""
+    ids = {key: node_id for node_id, key in plan.keys.items()}
+    return {name: tuple(ids[tag] for tag in tags) for name, tags in plan.definition.inputs.items()}
+
+
+def with_inputs(
+    plan: ExportPlan, inputs: Mapping[str, Sequence[str]], given: bool = True
+) -> ExportPlan:
     """``plan`` declaring ``inputs`` (input name → the tags of the exported nodes that take
     it): InvalidInputError, before anything is written, for a name that is not a slot, a node
-    the bundle does not hold, or a node that already reads that slot from a node of its own."""
-    if not inputs:
-        return plan
+    the bundle does not hold, or a node that already reads that slot from a node of its own.
+    ``given``: the inputs come from the caller (``--input``), else from what the pipeline
+    declares (the error then says how to declare them again or clear them)."""
     taken = {(edge.child, edge.slot) for edge in plan.definition.edges}
     declared: dict[str, tuple[str, ...]] = {}
     for name, tags in inputs.items():
@@ -178,10 +205,16 @@ def with_inputs(plan: ExportPlan, inputs: Mapping[str, Sequence[str]]) -> Export
                 raise InvalidInputError(
                     f"--input {name}={tag}: the bundle holds no node {tag!r} (nodes: {known})"
                 )
-            if (tag, name) in taken:
+            if (tag, name) in taken and given:
                 raise InvalidInputError(
                     f"--input {name}={tag}: {tag} already reads slot {name!r} from a node of "
                     "the bundle; name another slot"
+                )
+            if (tag, name) in taken:
+                raise InvalidInputError(
+                    f"the pipeline declares input {name!r} taken by {tag}, but {tag} now reads "
+                    f"slot {name!r} from a node of the pipeline: declare the inputs again "
+                    "(export with --input NAME=NODE) or clear them (--no-inputs)"
                 )
         declared[name] = tuple(sorted(set(tags)))
     definition = replace(plan.definition, inputs=frozen_mapping(dict(sorted(declared.items()))))

@@ -1,7 +1,8 @@
 """Import: a resolved bundle becomes a new pipeline, all or nothing.
 
 New ids; tags (``NS.key`` for included nodes), notes, parameters, slots, groups (an include
-becomes a group named by its namespace) and canvas positions as the bundle says; every node's
+becomes a group named by its namespace) and canvas positions as the bundle says; the bundle's
+``[inputs]`` remembered by the pipeline (by node id: a later export writes them); every node's
 environment synced from its own ``uv.lock`` (``uv sync --frozen``: nothing is resolved, the
 workspace's uv cache serves what it holds), several at a time. Nodes imported with data that
 ``pipeline.lock`` vouches for are completed. Folders and libs are built in a journaled batch;
@@ -84,6 +85,13 @@ def import_resolved(
                 (Edge(plan.ids[e.parent], plan.ids[e.child], e.slot) for e in resolved.edges),
             )
             insert_includes(session, pipeline.id, resolved, plan)
+            session.set_pipeline_inputs(
+                pipeline.id,
+                {
+                    name: [plan.ids[key] for key in keys]
+                    for name, keys in resolved.definition.inputs.items()
+                },
+            )
             for node_name, done in completed.items():
                 session.set_node_fingerprint(
                     plan.ids[node_name], done.fingerprint, done.output_digest

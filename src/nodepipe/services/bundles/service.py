@@ -24,6 +24,8 @@ from nodepipe.services.bundles.export_dir import check_target, writing_directory
 from nodepipe.services.bundles.exporting import (
     ExportPlan,
     check_sources,
+    declared_inputs,
+    input_ids,
     plan_export,
     with_inputs,
     write_libs,
@@ -63,6 +65,8 @@ class ExportResult:
     """The namespaces whose nodes were written as ordinary nodes (see ``exporting``)."""
     with_data: tuple[str, ...]
     """The node keys whose ``data/`` was written."""
+    inputs: dict[str, tuple[str, ...]]
+    """The bundle's ``[inputs]``: input name → the node keys that take it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,10 +111,14 @@ class BundleService:
         in a local folder is inlined, not written back relative to ``directory`` (a bundle
         that travels alone, as a zip, has no neighbours); packages and URLs are kept.
         ``inputs``: the bundle's inputs (``[inputs]``), input name → the nodes (tags) that
-        take it on that slot when the bundle is included elsewhere."""
+        take it on that slot when the bundle is included elsewhere; the pipeline remembers
+        them (``{}`` clears them) once the export is written. None: the inputs the pipeline
+        declares (set by the import that made it or by an earlier export with inputs)."""
         target = Path(os.path.normpath(Path(directory).absolute()))
         check_target(target, force, self.context.layout)
-        plan = with_inputs(self._plan(pipeline, target, portable), inputs or {})
+        plan = self._plan(pipeline, target, portable)
+        given = inputs is not None
+        plan = with_inputs(plan, inputs if inputs is not None else declared_inputs(plan), given)
         check_sources(plan)
         check_python(plan)
         with writing_directory(self.context, target) as staging:
@@ -119,6 +127,9 @@ class BundleService:
             write_libs(plan, staging)
             (staging / BUNDLE_FILE).write_text(dump_definition(plan.definition), encoding="utf-8")
             (staging / LOCK_FILE).write_text(dump_lock(plan.lock), encoding="utf-8")
+        if given:
+            with self.context.store.write() as session:
+                session.set_pipeline_inputs(plan.pipeline_id, input_ids(plan))
         return ExportResult(
             plan.definition.name,
             target,
@@ -126,6 +137,7 @@ class BundleService:
             plan.kept,
             plan.inlined,
             tuple(sorted(plan.data)),
+            dict(plan.definition.inputs),
         )
 
     def import_(

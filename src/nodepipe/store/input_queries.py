@@ -1,0 +1,37 @@
+"""Queries on the inputs a pipeline declares as a bundle (part of ``StoreSession``): input name
+→ the ids of the pipeline's nodes that take it."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+
+from nodepipe.store.base import QueryBase
+from nodepipe.store.schema import pipeline_inputs
+
+
+class InputQueries(QueryBase):
+    """What a pipeline needs from outside when it is included (``[inputs]``)."""
+
+    def pipeline_inputs(self, pipeline_id: str) -> dict[str, tuple[str, ...]]:
+        """Input name → the ids of the nodes taking it (sorted); inputs by name."""
+        statement = (
+            pipeline_inputs.select()
+            .where(pipeline_inputs.c.pipeline_id == pipeline_id)
+            .order_by(pipeline_inputs.c.name, pipeline_inputs.c.node_id)
+        )
+        found: dict[str, list[str]] = {}
+        for row in self._all(statement):
+            found.setdefault(row["name"], []).append(row["node_id"])
+        return {name: tuple(ids) for name, ids in found.items()}
+
+    def set_pipeline_inputs(self, pipeline_id: str, inputs: Mapping[str, Collection[str]]) -> None:
+        """Replace the pipeline's inputs with ``inputs`` (name → node ids, each a member of the
+        pipeline); an empty mapping clears them."""
+        self._execute(pipeline_inputs.delete().where(pipeline_inputs.c.pipeline_id == pipeline_id))
+        rows = [
+            {"pipeline_id": pipeline_id, "name": name, "node_id": node_id}
+            for name, node_ids in sorted(inputs.items())
+            for node_id in sorted(set(node_ids))
+        ]
+        if rows:
+            self._connection.execute(pipeline_inputs.insert(), rows)
