@@ -1,5 +1,6 @@
 """A node built as a plain library wheel: published to a real index beside its dependency,
-pip-installed into a fresh environment without nodepipe, imported and called."""
+pip-installed into a fresh environment without nodepipe, imported and called; the node named
+by ``--library NODE`` or ``--library --node NODE``, never a ``--node`` ignored."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 
 import nodepipe
+from integration.conftest import CliRunner
 from nodepipe.domain.errors import InvalidInputError
 from nodepipe.services.runs.service import RunRequest
 from support.package_index import PASSWORD, USER, PackageIndex, offline_env
@@ -124,3 +126,77 @@ def test_a_library_of_a_node_without_outputs_or_with_a_path_source_is_refused(
     with pytest.raises(InvalidInputError, match="'mytool' comes from a path or git source"):
         lab.packages.build_library("fresh", destination=tmp_path)
     assert not list(tmp_path.glob("*.whl"))
+
+
+def wheel_files(folder: Path) -> dict[str, set[str]]:
+    """The wheels in ``folder``, each with the names it holds."""
+    found = {}
+    for wheel in sorted(folder.glob("*.whl")):
+        with zipfile.ZipFile(wheel) as opened:
+            found[wheel.name] = set(opened.namelist())
+    return found
+
+
+@pytest.fixture
+def two_nodes(lab: nodepipe.Workspace) -> nodepipe.Workspace:
+    """Pipeline ``m``: nodes ``model`` (its ``__init__.py`` says ``ANSWER = 42``) and
+    ``report``."""
+    lab.pipelines.new("m")
+    for tag in ("model", "report"):
+        lab.nodes.new("m", tag)
+    (lab.nodes.path("model") / "code" / "__init__.py").write_text("ANSWER = 42\n")
+    return lab
+
+
+def test_library_with_node_builds_exactly_that_node(
+    two_nodes: nodepipe.Workspace, cli: CliRunner, tmp_path: Path
+) -> None:
+    """``--library --node NODE`` (the way ``--node`` chooses nodes of a pipeline package)
+    builds NODE's library, like ``--library NODE``; saying the node both ways is fine."""
+    for how in (("--library", "--node", "model"), ("--library", "model", "--node", "model")):
+        target = tmp_path / how[1].strip("-")
+        built = cli("package", "build", "m", *how, "--destination", str(target), "--json")
+        assert built.code == 0, built.stderr
+        assert built.json()["name"] == "model"
+        ((name, names),) = wheel_files(target).items()
+        assert name == "model-0.1.0-py3-none-any.whl"
+        assert "model/__init__.py" in names and "model/_nodepipe/uv.lock" in names
+    with zipfile.ZipFile(tmp_path / "node" / name) as opened:
+        assert opened.read("model/__init__.py") == b"ANSWER = 42\n"
+
+
+@pytest.mark.parametrize(
+    ("arguments", "said"),
+    [
+        (("m", "--library", "model", "--node", "report"), "2 were given (model, report)"),
+        (("m", "--library", "--node", "model", "--node", "report"), "2 were given"),
+        (("--library", "--node", "report", "--node", "model", "m"), "build one library per node"),
+        (("m", "--library"), "--library needs the node"),
+        (("--all", "--node", "model"), "it takes no PIPELINE, --library, --node"),
+    ],
+)
+def test_library_with_other_nodes_is_refused_not_ignored(
+    two_nodes: nodepipe.Workspace,
+    cli: CliRunner,
+    tmp_path: Path,
+    arguments: tuple[str, ...],
+    said: str,
+) -> None:
+    refused = cli("package", "build", *arguments, "--destination", str(tmp_path / "dist"))
+    assert refused.code == 2, refused.stderr
+    assert said in " ".join(refused.stderr.split())
+    assert not (tmp_path / "dist").exists()
+
+
+def test_a_manifest_library_with_nodes_is_refused_not_ignored(
+    two_nodes: nodepipe.Workspace, cli: CliRunner
+) -> None:
+    config = two_nodes.root / "nodepipe.toml"
+    config.write_text(
+        config.read_text() + '\n[package.model]\nlibrary = true\nnodes = ["report"]\n'
+    )
+    refused = cli("package", "build", "--all")
+    assert refused.code == 2, refused.stderr
+    said = " ".join(refused.stderr.split())
+    assert "[package.model]: nodes cannot go with library = true" in said
+    assert not (two_nodes.root / "dist").exists()

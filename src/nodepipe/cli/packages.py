@@ -35,7 +35,13 @@ def spinner(quiet: bool, what: str) -> Iterator[None]:
 
 @app.command("build")
 @click.argument("pipeline", required=False)
-@click.option("--library", metavar="NODE", help="Build NODE as an importable library instead.")
+@click.option(
+    "--library",
+    metavar="NODE",
+    is_flag=False,
+    flag_value="",
+    help="Build NODE as an importable library instead (or: --library --node NODE).",
+)
 @click.option("--alias", metavar="NAME", help="Distribution name (default: the tag).")
 @click.option("--version", "version", metavar="V", help="Package version (default: 0.1.0).")
 @click.option(
@@ -61,28 +67,49 @@ def build(
     as_json: bool,
 ) -> None:
     """Build PIPELINE as a wheel and an sdist holding its bundle (no dependencies: each node
-    keeps its requirements in its own lock), or with --library NODE the node as a plain
-    library (its modules; its outputs as package data; its requirements as dependencies).
-    Offline: uv builds with nodepipe's own hatchling."""
+    keeps its requirements in its own lock), or with --library NODE (or --library --node
+    NODE) that one node as a plain library (its modules; its outputs as package data; its
+    requirements as dependencies). Offline: uv builds with nodepipe's own hatchling."""
     packages = workspace().packages
     if build_all:
-        if pipeline or library:
-            raise click.UsageError("--all takes no PIPELINE or --library")
+        given = (pipeline, library, alias, version, destination, with_data or None, nodes or None)
+        if any(value is not None for value in given):
+            raise click.UsageError(
+                "--all builds what nodepipe.toml says: it takes no PIPELINE, --library, --node, "
+                "--alias, --version, --destination or --with-data"
+            )
         with named("package build --all"), spinner(as_json, "building nodepipe.toml's packages"):
             results = packages.build_all()
         render(results, as_json, None, _print_builds)
         return
     if library is not None:
-        with named("package build --library"), spinner(as_json, f"building {library}"):
-            result = packages.build_library(
-                library, alias, version, destination, with_data, pipeline
-            )
+        node = _library_node(library, nodes)
+        with named("package build --library"), spinner(as_json, f"building {node}"):
+            result = packages.build_library(node, alias, version, destination, with_data, pipeline)
     elif pipeline is not None:
         with named("package build"), spinner(as_json, f"building {pipeline}"):
             result = packages.build(pipeline, alias, version, destination, with_data, nodes)
     else:
         raise click.UsageError("give PIPELINE, or --library NODE")
     render(result, as_json, None, _print_build)
+
+
+def _library_node(library: str, nodes: tuple[str, ...]) -> str:
+    """The one node a library package is built from: ``--library NODE`` or ``--library --node
+    NODE`` (a library wheel is one node's modules; --node elsewhere chooses the nodes of a
+    pipeline package, so more than one node is refused, never ignored)."""
+    named = sorted({library, *nodes} - {""})
+    if len(named) == 1:
+        return named[0]
+    if not named:
+        raise click.UsageError(
+            "--library needs the node: --library NODE (or --library --node NODE)"
+        )
+    raise click.UsageError(
+        f"--library builds one node as a library, and {len(named)} were given "
+        f"({', '.join(named)}): build one library per node, or leave out --library to build "
+        "a pipeline package of those nodes (--node)"
+    )
 
 
 def _print_builds(results: list[BuildResult]) -> None:

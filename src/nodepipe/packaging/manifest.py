@@ -8,7 +8,7 @@ version = "1.2.0"
 destination = "dist"            # relative to the workspace
 with-data = true
 library = false
-nodes = ["train", "predict"]    # only these nodes (not with library)
+nodes = ["train", "predict"]    # only these nodes (refused with library = true)
 
 [pull."acme-model==1.2.0"]      # any SOURCE package pull takes
 alias = "model-copy"            # all optional
@@ -77,6 +77,11 @@ def read_manifest(config_file: Path) -> tuple[list[BuildEntry], list[PullEntry]]
     for name, table in _tables(document, "package").items():
         values = _checked(table, _BUILD_KEYS, f"[package.{name}]")
         destination = values.get("destination")
+        if values.get("library", False) and "nodes" in values:
+            raise PackageError(
+                f"nodepipe.toml [package.{name}]: nodes cannot go with library = true (a "
+                f"library package is the one node {name!r}): remove nodes, or library"
+            )
         builds.append(
             BuildEntry(
                 name,
