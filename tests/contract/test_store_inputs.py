@@ -98,3 +98,18 @@ def test_a_pipeline_deleted_takes_its_inputs_and_no_other_pipelines(
     with store.read() as session:
         assert session.pipeline_inputs(view.id) == {}
         assert session.pipeline_inputs(chain.id)["labels"] == (chain.ids["train"],)
+
+
+def test_inputs_handed_over_follow_the_node_that_took_a_place(store: Store, chain: Seeded) -> None:
+    """``hand_over_inputs``: the inputs read before a change, declared again with each moved
+    node replaced; a node the pipeline no longer shows is left out."""
+    with store.write() as session:
+        declared = session.pipeline_inputs(chain.id)
+        session.delete_membership(chain.id, chain.ids["train"])
+        session.delete_membership(chain.id, chain.ids["clean"])
+        session.hand_over_inputs(chain.id, declared, {chain.ids["train"]: chain.ids["load"]})
+    with store.read() as session:
+        assert session.pipeline_inputs(chain.id) == {
+            "labels": (chain.ids["load"],),
+            "raw": (chain.ids["load"],),
+        }

@@ -148,3 +148,37 @@ def test_a_declared_input_the_pipeline_now_feeds_itself_refuses_the_export(
     assert "declares input 'side' taken by plot, but plot now reads slot 'side'" in said
     assert "--no-inputs" in said and not (tmp_path / "b").exists()
     assert cli("bundle", "export", "baseline", str(tmp_path / "b"), "--no-inputs").code == 0
+
+
+def test_a_node_that_takes_another_ones_place_takes_its_inputs(
+    chain: nodepipe.Workspace, cli: CliRunner, tmp_path: Path
+) -> None:
+    """``node replace OLD NEW`` (NEW takes OLD's inputs; with --keep OLD keeps them), ``node
+    detach`` (the copy takes the reference's), ``pipeline duplicate`` (the copies take them)."""
+    declared = ("--input", "raw=load", "--input", "labels=plot")
+    assert cli("bundle", "export", "baseline", str(tmp_path / "a"), *declared).code == 0
+    assert cli("node", "duplicate", "load", "-p", "baseline", "--tag", "fetch").code == 0
+    kept = cli("node", "replace", "load", "fetch", "-p", "baseline", "--keep")
+    assert kept.code == 0, kept.stderr
+    assert chain.bundles.export("baseline", tmp_path / "b").inputs["raw"] == ("load",)
+    replaced = cli("node", "replace", "load", "fetch", "-p", "baseline", "--yes")
+    assert replaced.code == 0, replaced.stderr
+    assert chain.bundles.export("baseline", tmp_path / "c").inputs == {
+        "labels": ("plot",),
+        "raw": ("fetch",),
+    }
+
+    assert cli("pipeline", "duplicate", "baseline", "--name", "twin").code == 0
+    twin = chain.bundles.export("twin", tmp_path / "d")
+    assert twin.inputs == {"labels": ("plot",), "raw": ("fetch",)}
+    twin_ids = chain.pipelines.show("twin").node_ids
+    assert chain.nodes.get("plot", "twin").id in twin_ids  # a copy of its own
+    assert chain.nodes.get("plot", "twin").id != chain.nodes.get("plot", "baseline").id
+
+    chain.pipelines.new("view")
+    assert cli("node", "reference", "plot", "-p", "baseline", "--into", "view").code == 0
+    assert cli("bundle", "export", "view", str(tmp_path / "e"), "--input", "x=plot").code == 0
+    detached = cli("node", "detach", "plot", "-p", "view")
+    assert detached.code == 0, detached.stderr
+    assert chain.bundles.export("view", tmp_path / "f").inputs == {"x": ("plot",)}
+    assert chain.nodes.get("plot", "view").id != chain.nodes.get("plot", "baseline").id

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 
+import sqlalchemy as sa
+
 from nodepipe.store.base import QueryBase
-from nodepipe.store.schema import pipeline_inputs
+from nodepipe.store.schema import memberships, pipeline_inputs
 
 
 class InputQueries(QueryBase):
@@ -35,3 +37,23 @@ class InputQueries(QueryBase):
         ]
         if rows:
             self._connection.execute(pipeline_inputs.insert(), rows)
+
+    def hand_over_inputs(
+        self,
+        pipeline_id: str,
+        declared: Mapping[str, Collection[str]],
+        moves: Mapping[str, str],
+    ) -> None:
+        """Declare ``declared`` (the pipeline's inputs, read before a graph change) again, each
+        node of ``moves`` replaced by the node that took its place in the pipeline (a copy, a
+        replacement); a node the pipeline no longer shows is left out."""
+        statement = sa.select(memberships.c.node_id).where(memberships.c.pipeline_id == pipeline_id)
+        shown = set(self._connection.execute(statement).scalars())
+        moved = {
+            name: [moves.get(node_id, node_id) for node_id in node_ids]
+            for name, node_ids in declared.items()
+        }
+        self.set_pipeline_inputs(
+            pipeline_id,
+            {name: [i for i in node_ids if i in shown] for name, node_ids in moved.items()},
+        )

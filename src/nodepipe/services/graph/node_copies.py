@@ -116,7 +116,8 @@ class NodeCopyService:
     def detach(self, names: list[str], pipeline: str, with_data: bool = True) -> list[Node]:
         """Give ``pipeline`` private copies of referenced nodes and their referenced descendants.
 
-        The pipeline's own nodes that read from them are rewired to the copies (same slots).
+        The pipeline's own nodes that read from them are rewired to the copies (same slots),
+        and the copies take the bundle inputs the pipeline declares for them.
         """
         with self.context.store.read() as session:
             target = resolver.pipeline(session, pipeline)
@@ -138,9 +139,12 @@ class NodeCopyService:
             plan = plan_copies(session, sources, layout, None, with_data)
         with self._copied_folders(plan) as session:
             pipeline_id = _still_editable(session, target.id)
+            declared = session.pipeline_inputs(pipeline_id)
             for source_id in plan.id_map:
                 session.delete_membership(pipeline_id, source_id)
             copies = insert_copies(session, plan, pipeline_id)
+            if declared:  # the copies take the bundle inputs of the nodes they replace
+                session.hand_over_inputs(pipeline_id, declared, plan.id_map)
             self._rewire_owned_children(session, pipeline_id, plan.id_map)
             return copies
 

@@ -144,6 +144,9 @@ class PipelineCopyService:
                 for node_id, (x, y) in plan.references.items():
                     session.insert_membership(Membership(pipeline.id, node_id, x, y))
                 insert_copies(session, plan.copies, pipeline.id)
+                if plan.kind == "duplicate":  # its bundle inputs, on the copies
+                    declared = session.pipeline_inputs(plan.sources[0])
+                    session.hand_over_inputs(pipeline.id, declared, plan.copies.id_map)
                 for source_id in plan.sources:
                     session.insert_lineage(
                         Lineage(pipeline.id, source_id, plan.kind, plan.from_node_id)

@@ -5,9 +5,10 @@ and run, ``node replace OLD NEW`` re-attaches OLD's children in the pipeline to 
 slots (they become stale: "input 01 now from NEW (was OLD)") and removes OLD, or keeps it with
 ``keep``. Nodes of the pipeline that install a package from OLD as a library node
 (``env add --from-node``) install it from NEW afterwards (``library_links``), with or without
-``keep``. Everything happens in one store transaction; the links are re-pointed after it, and
-OLD's folder, when no other pipeline shows it, is deleted after that exactly as ``node rm``
-deletes it.
+``keep``. Removed, OLD hands the bundle inputs it takes (``[inputs]``, what the pipeline
+declares for an export) over to NEW. Everything happens in one store transaction; the links
+are re-pointed after it, and OLD's folder, when no other pipeline shows it, is deleted after
+that exactly as ``node rm`` deletes it.
 """
 
 from __future__ import annotations
@@ -73,7 +74,10 @@ def replace_node(
                 context, session, target, doomed, "node replace", excluding=set(plan)
             )
             rewired = _rewire(session, target, old_node, new_node)
+            declared = session.pipeline_inputs(target.id)
             removal = None if keep else remove_from_pipeline(session, target, [old_node])
+            if removal is not None and declared:  # NEW takes OLD's bundle inputs too
+                session.hand_over_inputs(target.id, declared, {old_node.id: new_node.id})
             deleted = list(removal.deleted) if removal is not None else []
             intent = relink_intent(target, old_node, new_node, keep, children, plan)
             deletion.record(deleting=deleted, **({RELINK_KEY: intent} if plan else {}))
