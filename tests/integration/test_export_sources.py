@@ -94,7 +94,7 @@ def test_a_package_of_some_nodes_must_carry_the_library_nodes_they_install(
     refused = cli("package", "build", "model", "--node", "predict", "--destination", str(dist))
     assert refused.code == 2, refused.stdout + refused.stderr
     words = " ".join(refused.stderr.split())
-    assert "--node: node 'predict' installs from a node left out" in words
+    assert "node 'predict' chosen for the package installs from a node left out" in words
     assert "../../lib/code/mylib" in words and "choose that node too" in words
     assert not dist.exists()
     assert snapshot(trained) == before

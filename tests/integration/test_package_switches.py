@@ -310,7 +310,8 @@ def test_a_snapshot_other_nodes_install_with_shared_or_path_stays(
         assert refused.code == 4, refused.stderr
         message = " ".join(refused.stderr.split())
         assert "would move snapshot mytool out of user" in message
-        assert "other nodes install with --shared or --path: plot (mytool)" in message
+        assert "other nodes install from that folder (as a shared checkout or a local " in message
+        assert "project): plot (mytool)" in message
         assert files_of(user) == before
     refused = cli("env", "remove", "user", "mytool", "-p", "baseline")
     assert refused.code == 4 and "plot (mytool)" in refused.stderr

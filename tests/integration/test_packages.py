@@ -23,7 +23,9 @@ import nodepipe
 from integration.conftest import CliRunner, snapshot
 from nodepipe import NodeState
 from nodepipe.domain.errors import (
+    Action,
     ConflictError,
+    Hint,
     IndexUnreachableError,
     InvalidInputError,
     RequirementNotFoundError,
@@ -242,7 +244,7 @@ def test_a_package_of_some_nodes_declares_their_outside_parents_as_inputs(
     other.close()
     refused = cli("package", "build", "model", "--node", "nope", "--destination", str(tmp_path))
     assert refused.code == 2
-    assert "--node nope: no such node in the pipeline (it has: predict, train)" in refused.stderr
+    assert "no node nope in the pipeline to package (it has: predict, train)" in refused.stderr
     assert sorted(p.name for p in tmp_path.glob("*.whl")) == [wheel.name]
 
 
@@ -379,6 +381,7 @@ def test_a_package_never_makes_the_pull_build_a_folder_of_this_machine(
     with pytest.raises(InvalidInputError, match="built from outside the bundle") as refused:
         other.packages.pull(str(built.wheel))
     assert str(tool) in str(refused.value)
+    assert refused.value.hint == Hint(Action.ENV_SNAPSHOT, {"node": "train"})  # the fix
     assert not marker.exists(), "the folder's build backend ran at pull time"
     assert snapshot(other) == before
     assert not any((other.context.layout.staging_dir).iterdir())

@@ -2,11 +2,14 @@
 
 The CLI words an action as a command (``nodepipe.cli.hints``), the web app as its menu item
 (``web/src/api/hints.ts``): an action only one of them words would leave users of the other
-with a bare refusal. The README's table of exit codes is the CLI's table, row for row.
+with a bare refusal. The messages of the layers below the surfaces name no CLI option or
+command: the web app and the Python API show them as they are. The README's table of exit
+codes is the CLI's table, row for row.
 """
 
 from __future__ import annotations
 
+import ast
 import re
 import shlex
 from pathlib import Path
@@ -47,6 +50,40 @@ def test_every_action_is_worded_by_the_cli_and_the_web_app(action: Action) -> No
 def test_the_tables_word_no_action_that_does_not_exist() -> None:
     assert set(COMMANDS) == set(Action)
     assert set(web_menu_items()) == {action.value for action in Action}
+
+
+SURFACES = ("cli/", "api/", "runtime/", "services/upkeep/")
+"""Left out of the scan: the CLI and the web API word their own refusals; the node helper
+speaks to node code; ``services.upkeep`` (doctor, backups, servers) is reached from the CLI
+alone, and its refusals name the CLI's options on purpose."""
+
+CLI_WORDS = re.compile(r"(?:^|[\s(`])--[a-z]|`(?:nodepipe|env|node|pipeline|package|doctor) ")
+
+
+def _called(call: ast.Call) -> str:
+    func = call.func
+    return func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
+
+
+def test_messages_below_the_surfaces_name_no_cli_option_or_command() -> None:
+    found = []
+    source = REPO / "src" / "nodepipe"
+    for path in sorted(source.rglob("*.py")):
+        module = path.relative_to(source).as_posix()
+        if module.startswith(SURFACES):
+            continue
+        for call in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not (isinstance(call, ast.Call) and _called(call).endswith("Error")):
+                continue
+            for argument in [*call.args, *(keyword.value for keyword in call.keywords)]:
+                found += [
+                    f"{module}:{text.lineno}: {text.value!r}"
+                    for text in ast.walk(argument)
+                    if isinstance(text, ast.Constant)
+                    and isinstance(text.value, str)
+                    and CLI_WORDS.search(text.value)
+                ]
+    assert found == [], "say what must be true; the way to do it is a Hint each surface words"
 
 
 def test_a_hint_becomes_a_command_that_can_be_pasted() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -45,6 +46,14 @@ def show_environment(view: EnvironmentView, as_json: bool) -> None:
     render(view, as_json, "EnvironmentPublic", _print_environment)
 
 
+def _detach_command(isolation: str, tag: str) -> str:
+    """The command that gives a node on an interpreter its own environment again, for the
+    warning about packages that interpreter lacks (the warning itself names no command)."""
+    if not isolation.startswith("interpreter:"):
+        return ""
+    return f" (`nodepipe env detach {shlex.quote(tag)}`)"
+
+
 def _show_shared(view: SharedEnvView, as_json: bool) -> None:
     render(view, as_json, "SharedEnvPublic", _print_environment)
 
@@ -74,9 +83,9 @@ def _print_environment(view: EnvironmentView | SharedEnvView) -> None:
         shown = "not installed under the interpreter" if package in missing else version
         table.add_row(package, shown, direct.get(package, "(dependency)"), *source)
     console.print(table)
-    for warning in view.warnings if isinstance(view, EnvironmentView) else ():
-        print_warning(warning)
     if isinstance(view, EnvironmentView):
+        for warning in view.warnings:
+            print_warning(warning + _detach_command(view.isolation, view.tag))
         for folder in view.code_paths:
             say(f"  code path {escape(folder)} (on the import path, fingerprinted)")
         for name, origin in view.snapshots.items():

@@ -102,6 +102,17 @@ COMMANDS: dict[Action, str] = {
         "name a smaller folder, or, if {folder} is meant, add it with "
         "`nodepipe env code-path add {node} {folder} --large`"
     ),
+    Action.ENV_PYTHON: "set a version with `nodepipe env python {node} VERSION` (like 3.12)",
+    Action.SNAPSHOT_REFRESH: (
+        "`nodepipe env update-snapshot {node} {snapshot}` refreshes it from its origin; to take "
+        "the new one instead, take its package out first with `nodepipe env remove {node} "
+        "PACKAGE` (the old snapshot is kept in the node's undone-edits/)"
+    ),
+    Action.BUNDLE_INPUT: "feed it from a node of the pipeline with `{typed} --input {input}=NODE`",
+    Action.RUN_STORAGE: (
+        "name one for this run with `{typed} --storage URL` (a folder or any fsspec URL, e.g. "
+        's3://bucket/prefix), or set [storage] url = "…" in nodepipe.toml'
+    ),
     Action.CONDA_LOCK: "relock it here with `nodepipe env conda lock NODE`",
     Action.CONDA_CHANNEL: (
         "serve the channel over http(s) (any static file server) and name that URL with "

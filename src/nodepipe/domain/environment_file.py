@@ -82,7 +82,7 @@ def _place_conda(spec: str, result: EnvironmentFile) -> None:
     name = conda_spec_name(spec)
     if name == "python":
         result.unplaced.append(
-            f"{spec} (the node's Python is uv's: set its version with `env python`)"
+            f"{spec} (the node's Python is uv's: set the node's Python version instead)"
         )
     elif name == "pip":
         result.unplaced.append(f"{spec} (uv installs the pip: packages; pip itself is not needed)")

@@ -50,6 +50,10 @@ class Action(StrEnum):
     PACKAGE_UPLOAD = "package.upload"
     EXTERNAL_LARGE = "external.large"
     CODE_PATH_LARGE = "code_path.large"
+    ENV_PYTHON = "env.python"
+    SNAPSHOT_REFRESH = "snapshot.refresh"
+    BUNDLE_INPUT = "bundle.input"
+    RUN_STORAGE = "run.storage"
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,7 +34,7 @@ URL_SCHEMES = frozenset({"git+https", "git+http", "git+ssh", "git+file", "https"
 
 _FORMS = (
     "write it as name, name==version, name>=version, name @ URL, or a git+https:// URL; "
-    "add a local folder with --path"
+    "a local folder is added as a local project, not as a requirement"
 )
 
 

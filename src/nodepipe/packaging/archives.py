@@ -100,7 +100,7 @@ def _found(points: dict[str, str], dist: str, version: str, where: str) -> Packa
     if not points:
         raise PackageError(
             f"{where} is not a nodepipe package: it names no bundle in the "
-            f"{ENTRY_POINT_GROUP!r} entry points (build one with `nodepipe package build`)"
+            f"{ENTRY_POINT_GROUP!r} entry points (nodepipe builds a package from a pipeline)"
         )
     return PackageArchive(dist, version, _bundle_folder(points, dist, where))
 

@@ -88,7 +88,7 @@ def resolve_target(
             known = ", ".join(s for s in config.sections() if s != "distutils") or "none"
             raise PackageError(
                 f"no repository {repository!r} in ~/.pypirc (it has: {known}); add a "
-                f"[{repository}] section with its repository URL, or give --repository-url"
+                f"[{repository}] section with its repository URL, or give the upload URL itself"
             )
         section = config[repository]
         url = section.get("repository")
@@ -99,7 +99,9 @@ def resolve_target(
             (config[s] for s in config.sections() if _same(config[s].get("repository"), url)), {}
         )
     if not url or "://" not in url:
-        raise PackageError("give the index's upload URL with --repository-url, or --repository")
+        raise PackageError(
+            "give the index's upload URL, or the name of a ~/.pypirc section holding it"
+        )
     for user_key, password_key in (
         ("UV_PUBLISH_USERNAME", "UV_PUBLISH_PASSWORD"),
         ("TWINE_USERNAME", "TWINE_PASSWORD"),
@@ -152,7 +154,7 @@ def check_files(files: Sequence[Path]) -> None:
         if not _is_distribution(file):
             raise PackageError(
                 f"{file} is not a wheel (NAME-VERSION-…-any.whl) or an sdist "
-                "(NAME-VERSION.tar.gz); give the files `nodepipe package build` wrote"
+                "(NAME-VERSION.tar.gz); give the files a package build wrote"
             )
 
 

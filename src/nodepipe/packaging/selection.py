@@ -34,14 +34,14 @@ def keep_nodes(bundle: Path, keys: Sequence[str]) -> None:
     unknown = sorted(set(keys) - known)
     if unknown:
         raise PackageError(
-            f"--node {', '.join(unknown)}: no such node in the pipeline "
+            f"no node {', '.join(unknown)} in the pipeline to package "
             f"(it has: {', '.join(sorted(known))})"
         )
     if definition.includes:
         names = ", ".join(include.namespace for include in definition.includes)
         raise PackageError(
-            f"--node cannot cut a pipeline that includes other bundles ({names}): "
-            "build the whole pipeline"
+            f"a package of some nodes cannot be cut from a pipeline that includes other bundles "
+            f"({names}): build the whole pipeline"
         )
     chosen = set(keys)
     declared = {name: set(taking) & chosen for name, taking in definition.inputs.items()}
@@ -55,7 +55,7 @@ def keep_nodes(bundle: Path, keys: Sequence[str]) -> None:
     if mixed:
         names = ", ".join(sorted(parents[mixed[0]]))
         raise PackageError(
-            f"--node: the chosen nodes read different nodes left out ({names}) on the same "
+            f"the nodes chosen for the package read different nodes left out ({names}) on the same "
             f"slot {mixed[0]!r}: choose those nodes too"
         )
     carried = [bundle / node.path / "code" for node in definition.nodes if node.key in chosen]
@@ -65,7 +65,7 @@ def keep_nodes(bundle: Path, keys: Sequence[str]) -> None:
         foreign = local_sources.outside(bundle / node.path / "code", *carried)
         if foreign:
             raise PackageError(
-                f"--node: node {node.key!r} installs from a node left out "
+                f"node {node.key!r} chosen for the package installs from a node left out "
                 f"({', '.join(foreign)}): choose that node too"
             )
     for node in definition.nodes:

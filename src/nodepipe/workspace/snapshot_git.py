@@ -99,11 +99,11 @@ def fetched(clone: Path, name: str) -> Upstream:
 
 def refuse_diverged(name: str, node: str, where: Upstream) -> ConflictError:
     """The error for a clone whose upstream rewrote its history, naming both revisions and
-    ``update-snapshot --force``, which resets the clone to the upstream."""
+    the hint to update anyway (``force``), which resets the clone to the upstream."""
     return ConflictError(
         f"the snapshot's history and {name}'s upstream have diverged: {where.head[:7]} is not "
         f"an ancestor of {where.upstream[:7]} (the upstream rewrote its history, or the "
-        "snapshot has commits of its own); an update with --force resets the snapshot to "
+        "snapshot has commits of its own); updating anyway resets the snapshot to "
         f"{where.upstream[:7]}, dropping what only the snapshot has",
         hint=Hint(Action.SNAPSHOT_RESET, {"node": node, "snapshot": name}),
     )

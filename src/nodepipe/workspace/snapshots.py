@@ -158,7 +158,7 @@ def refreshed_snapshot(
         raise ConflictError(
             f"snapshot {name} has local edits that an update would overwrite: "
             f"{', '.join(edits[:10])}{' …' if len(edits) > 10 else ''}; keep them elsewhere, "
-            "or update with --force to discard them",
+            "or update anyway, discarding them",
             hint=Hint(Action.SNAPSHOT_RESET, {"node": node, "snapshot": name}),
         )
     dropped = [f"edited {path}" for path in edits]

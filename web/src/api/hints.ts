@@ -47,6 +47,13 @@ export const MENU_ITEMS: Record<Action, (params: Params) => string> = {
   "conda.install": () => `${OWNER} install the conda extra (py-rattler) beside the server`,
   "conda.channel": (p) => `serve the channel over http(s), then select node "${p.node}" → Environment → Conda packages → Add conda packages with that URL as the channel, then export or build again`,
   "conda.lock": () => "relock it here: select the node → Environment → Conda packages → Relock conda",
+  "env.python": (p) => `set a version: select node "${p.node}" → Environment → Python → change (like 3.12)`,
+  "snapshot.refresh": (p) =>
+    `refresh it from its origin: select node "${p.node}" → Environment → Snapshots → ${p.snapshot} → Refresh the snapshot; to take the new one instead, remove its package from the node first (Environment → Remove; the old snapshot is kept in the node's undone-edits/)`,
+  "bundle.input": (p) =>
+    `feed input ${p.input} from a node of the pipeline: the web app includes bundles without inputs, so include this one from the command line or the Python API, naming that node`,
+  "run.storage": () =>
+    `${OWNER} give the workspace an object storage for runs (its [storage] url: a folder or an fsspec URL such as s3://bucket/prefix), or run with local processes: toolbar → Run with options (Executor)`,
 };
 
 /** What to do about an error, as a menu path (empty without a hint). */

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from nodepipe.bundles.errors import BundleError
 from nodepipe.bundles.model import BundleFiles, ResolvedInclude, ResolvedNode, ResolvedPipeline
 from nodepipe.domain.bundles import IncludeMember, PipelineInclude
+from nodepipe.domain.errors import Action, Hint
 from nodepipe.domain.ids import new_id
 from nodepipe.domain.model import Edge, Group, Membership, Node
 from nodepipe.domain.states import NodeState
@@ -101,9 +102,8 @@ def stage_nodes(
         if foreign:
             raise BundleError(
                 f"node {node.name!r} would have its environment built from outside the bundle "
-                f"({', '.join(foreign)}); a bundle carries only its own files: take a snapshot "
-                "of that folder into the node (`env add NODE --snapshot DIR`), then export or "
-                "build again"
+                f"({', '.join(foreign)}); a bundle carries only its own files",
+                hint=Hint(Action.ENV_SNAPSHOT, {"node": node.name}),
             )
         key = lib_key(node)
         if key is not None and node.py_dir is not None:

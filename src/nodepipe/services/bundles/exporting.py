@@ -203,11 +203,11 @@ def with_inputs(
             if tag not in plan.folders:
                 known = ", ".join(sorted(plan.folders)) or "none"
                 raise InvalidInputError(
-                    f"--input {name}={tag}: the bundle holds no node {tag!r} (nodes: {known})"
+                    f"input {name}={tag}: the bundle holds no node {tag!r} (nodes: {known})"
                 )
             if (tag, name) in taken and given:
                 raise InvalidInputError(
-                    f"--input {name}={tag}: {tag} already reads slot {name!r} from a node of "
+                    f"input {name}={tag}: {tag} already reads slot {name!r} from a node of "
                     "the bundle; name another slot"
                 )
             if (tag, name) in taken:

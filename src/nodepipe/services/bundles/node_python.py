@@ -68,8 +68,8 @@ def check_python(plan: ExportPlan) -> None:
         if problem:
             raise InvalidInputError(
                 f"node {key!r} asks for its Python by path (code/{PYTHON_VERSION_FILE}: "
-                f"{problem}); a bundle or package may ask only for a version: set one with "
-                f"`nodepipe env python {key} VERSION` (like 3.12)"
+                f"{problem}); a bundle or package may ask only for a version",
+                hint=Hint(Action.ENV_PYTHON, {"node": key}),
             )
 
 

@@ -18,7 +18,7 @@ from nodepipe.bundles.model import (
     ResolvedInclude,
     ResolvedPipeline,
 )
-from nodepipe.domain.errors import InvalidInputError
+from nodepipe.domain.errors import Action, Hint, InvalidInputError
 
 
 def qualified(namespace: str, name: str) -> str:
@@ -43,10 +43,12 @@ def as_included(
 
 
 def input_edges(
-    resolved: ResolvedPipeline, namespace: str, inputs: Mapping[str, str]
+    resolved: ResolvedPipeline, namespace: str, inputs: Mapping[str, str], can_feed: bool = True
 ) -> list[EdgeEntry]:
     """Edges feeding the included bundle's declared inputs: parent tag → ``NS.key`` on the
-    slot named after the input. Every declared input must be fed, and only those."""
+    slot named after the input. Every declared input must be fed, and only those.
+    ``can_feed``: the operation takes inputs (an include; an update keeps the include's), so
+    the error of an input not fed hints at feeding it."""
     declared = resolved.definition.inputs
     unknown = sorted(set(inputs) - set(declared))
     if unknown:
@@ -54,8 +56,15 @@ def input_edges(
         raise InvalidInputError(f"the bundle declares no input {unknown[0]!r} (inputs: {known})")
     missing = sorted(set(declared) - set(inputs))
     if missing:
+        if not can_feed:
+            raise InvalidInputError(
+                f"the bundle now declares an input {missing[0]!r} that the include does not "
+                "feed; include the bundle anew, feeding that input from a node of the pipeline"
+            )
         raise InvalidInputError(
-            f"the bundle's input {missing[0]!r} is not fed; give --input {missing[0]}=NODE"
+            f"the bundle's input {missing[0]!r} is not fed: name the node of the pipeline that "
+            "feeds it",
+            hint=Hint(Action.BUNDLE_INPUT, {"input": missing[0]}),
         )
     return [
         EdgeEntry(inputs[name], qualified(namespace, key), name)

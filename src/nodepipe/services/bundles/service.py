@@ -251,7 +251,7 @@ class BundleService:
             current,
             resolved,
             top,
-            input_edges(bundle.resolved, namespace, row.inputs),
+            input_edges(bundle.resolved, namespace, row.inputs, can_feed=False),
             confirm_removals,
             jobs or default_jobs(),
             on_synced,

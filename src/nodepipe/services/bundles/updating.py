@@ -219,7 +219,7 @@ def _check_no_library_users(
             session,
             current.pipeline,
             doomed,
-            "pipeline include --update",
+            "updating the include",
             excluding=current.nodes.values(),
         )
 

@@ -8,7 +8,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from nodepipe.domain.errors import InvalidInputError
+from nodepipe.domain.errors import Action, Hint, InvalidInputError
 from nodepipe.domain.model import Node
 from nodepipe.domain.requirements import (
     requirement_name,
@@ -146,7 +146,10 @@ class EnvironmentService:
         more than ``MAX_EXTERNAL_FILES`` files is refused unless ``large``."""
         chosen = [bool(requirements), path is not None, snapshot is not None, shared is not None]
         if sum(chosen) != 1:
-            raise InvalidInputError("give packages, or one of --path, --snapshot, --shared")
+            raise InvalidInputError(
+                "give packages, or one folder to install: a local project, a snapshot or a "
+                "shared checkout"
+            )
         validate_requirements(requirements)
         node, code = self.node_code(name, pipeline)
         switches = PackageSwitches(self.context, node, code)
@@ -185,11 +188,9 @@ class EnvironmentService:
         target = snapshot_path(code, label)
         if target.exists() or target.is_symlink():
             raise InvalidInputError(
-                f"the node already has a snapshot named {label!r} (code/{SNAPSHOTS_DIR}/{label}): "
-                f"`nodepipe env update-snapshot {switches.node.tag} {label}` refreshes it from its "
-                f"origin; to take it from {snapshot} instead, `nodepipe env remove "
-                f"{switches.node.tag} PACKAGE` first "
-                "(the old one is kept in the node's undone-edits/); nothing was changed"
+                f"the node already has a snapshot named {label!r} (code/{SNAPSHOTS_DIR}/{label}), "
+                f"so one of {snapshot} cannot be taken under that name; nothing was changed",
+                hint=Hint(Action.SNAPSHOT_REFRESH, {"node": switches.node.tag, "snapshot": label}),
             )
         environments = self.context.environments
 

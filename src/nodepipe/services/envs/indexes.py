@@ -53,7 +53,7 @@ def workspace_index(config_file: Path) -> tuple[str, str, bool]:
         raise InvalidInputError(f"cannot read {config_file.name}: {exc}") from None
     if not isinstance(table, dict):
         raise InvalidInputError(
-            "give the index URL and --name, or set a workspace default in nodepipe.toml: "
+            "give the index URL and its name, or set a workspace default in nodepipe.toml: "
             '[index] url = "https://…/simple/", name = "team" (default = true to replace PyPI)'
         )
     url, name, default = table.get("url"), table.get("name"), table.get("default", False)
@@ -79,7 +79,7 @@ def add_index(
         index_name = index_name or workspace_name
         default = default or workspace_default
     if index_name is None:
-        raise InvalidInputError("give the index a name with --name")
+        raise InvalidInputError("give the index a name")
     check_index(url, index_name)
     node, code = service.node_code(name, pipeline)
     environments = service.context.environments

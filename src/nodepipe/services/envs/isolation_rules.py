@@ -55,8 +55,7 @@ def interpreter_warning(tag: str, isolation: str, missing: Collection[str]) -> t
     return (
         f"{tag} runs with {where}, which does not have {', '.join(missing)}: they are in its "
         "lock but are not installed there, and nodepipe installs nothing into an existing "
-        f"interpreter; install them into it, or give {tag} its own environment again "
-        f"(env detach {tag})",
+        f"interpreter; install them into it, or give {tag} its own environment again",
     )
 
 

@@ -231,7 +231,7 @@ def past_run(
     if environment.code == PRUNED_CODE:
         raise InvalidInputError(
             f"the environment node {target.tag!r} ran with in run {found.id} was pruned "
-            "(`nodepipe doctor --objects --keep N --collect` kept only newer runs of it): its "
+            "(a collection of the run object store kept only newer runs of it): its "
             "code and locks are no longer stored; restore a newer run of it"
         )
     return target, node_run, environment

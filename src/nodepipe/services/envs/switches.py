@@ -176,7 +176,7 @@ class PackageSwitches:
         if other:
             shown = ", ".join(f"{tag} ({package})" for tag, package in sorted(other))
             raise ConflictError(
-                f"{doing}, which other nodes install with --shared or --path: {shown}; "
-                "take it out of them first (env remove NODE PACKAGE), or point them at "
+                f"{doing}, which other nodes install from that folder (as a shared checkout or "
+                f"a local project): {shown}; take it out of them first, or point them at "
                 "another folder; nothing was changed"
             )

@@ -97,8 +97,8 @@ def check_no_library_users(
     excluding: Collection[str] = (),
 ) -> None:
     """ConflictError when a node that stays links to one of the library nodes whose folders
-    are ``deleted`` (``excluding``: users that will not); ``action`` ("node rm") is what was
-    refused. Called before the rows go."""
+    are ``deleted`` (``excluding``: users that will not); ``action`` ("removing the node") is
+    what was refused, in words every surface shares. Called before the rows go."""
     libraries = {node.id: node for node in deleted}
     users = library_users(context, session, libraries, excluding={*libraries, *excluding})
     if not users:
@@ -126,7 +126,7 @@ def check_no_library_users(
         "pipeline": pipeline.tag,
     }
     raise ConflictError(
-        f"{action} refused: {'; '.join(lines)}. Its folder would be deleted, and they could "
+        f"{action} was refused: {'; '.join(lines)}. Its folder would be deleted, and they could "
         "not run; nothing was changed",
         hint=Hint(Action.LIBRARY_UNLINK, params),
     )

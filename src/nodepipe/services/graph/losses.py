@@ -32,7 +32,7 @@ def removal_losses(context: WorkspaceContext, names: list[str], pipeline: str) -
         for node in found:
             check_removable(session, target, node)
         doomed = deleted_by_removal(session, target, found)
-        check_no_library_users(context, session, target, doomed, "node rm")
+        check_no_library_users(context, session, target, doomed, "removing the node")
     return [_loss(context, node, folder=True) for node in doomed]
 
 
@@ -52,7 +52,7 @@ def replacement_losses(context: WorkspaceContext, old: str, new: str, pipeline: 
         users = tuple(sorted(n.tag for n in session.get_nodes(plan).values()))
         doomed = deleted_by_removal(session, target, [old_node])
         check_no_library_users(
-            context, session, target, doomed, "node replace", excluding=set(plan)
+            context, session, target, doomed, "replacing the node", excluding=set(plan)
         )
     return [
         replace(_loss(context, node, folder=True), library_users=users, successor=new_node.tag)
@@ -67,7 +67,7 @@ def pipeline_losses(context: WorkspaceContext, pipeline: str) -> list[Loss]:
         check_pipeline_editable(target)
         members = [node for node, _ in session.pipeline_members(target.id)]
         doomed = deleted_by_removal(session, target, members)
-        check_no_library_users(context, session, target, doomed, "pipeline rm")
+        check_no_library_users(context, session, target, doomed, "removing the pipeline")
     return [_loss(context, node, folder=True) for node in doomed]
 
 

@@ -64,7 +64,7 @@ class NodeCopyService:
             check_pipeline_editable(target)
             originals = resolver.nodes(session, names, source)
             if tag is not None and len({n.id for n in originals}) != 1:
-                raise InvalidInputError("--tag names the copy of one node; give one node")
+                raise InvalidInputError("a tag names the copy of one node; give one node")
             layout = positions_in(session, source.id, [n.id for n in originals])
             plan = plan_copies(session, [n.id for n in originals], layout, target.id, with_data)
             plan = replace(plan, tags=_copy_tags(session, target.id, originals, tag))

@@ -330,7 +330,7 @@ class NodeService:
                 check_pipeline_editable(target)
                 found = resolver.nodes(session, names, target)
                 doomed = deleted_by_removal(session, target, found)
-                check_no_library_users(self.context, session, target, doomed, "node rm")
+                check_no_library_users(self.context, session, target, doomed, "removing the node")
                 report = remove_from_pipeline(session, target, found)
                 deletion.record(deleting=list(report.deleted))
             delete_nodes_on_disk(self.context, report.deleted)

@@ -127,7 +127,9 @@ class PipelineService:
                 check_pipeline_editable(pipeline)
                 members = [node for node, _ in session.pipeline_members(pipeline.id)]
                 doomed = deleted_by_removal(session, pipeline, members)
-                check_no_library_users(self.context, session, pipeline, doomed, "pipeline rm")
+                check_no_library_users(
+                    self.context, session, pipeline, doomed, "removing the pipeline"
+                )
                 report = remove_from_pipeline(session, pipeline, members)
                 session.delete_pipeline(pipeline.id)
                 deletion.record(deleting=list(report.deleted))

@@ -71,7 +71,7 @@ def replace_node(
             children = [e.child_id for e in session.edges_out_of([old_node.id])]
             doomed = [] if keep else deleted_by_removal(session, target, [old_node])
             check_no_library_users(
-                context, session, target, doomed, "node replace", excluding=set(plan)
+                context, session, target, doomed, "replacing the node", excluding=set(plan)
             )
             rewired = _rewire(session, target, old_node, new_node)
             declared = session.pipeline_inputs(target.id)

@@ -91,9 +91,9 @@ def read_fs_args(path: Path | str) -> dict[str, Any]:
     try:
         loaded = yaml.safe_load(file.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise PackageError(f"--fs-args {file}: cannot read it: {exc}") from None
+        raise PackageError(f"cannot read the fsspec options file {file}: {exc}") from None
     if loaded is None:
         return {}
     if not isinstance(loaded, dict) or not all(isinstance(k, str) for k in loaded):
-        raise PackageError(f"--fs-args {file}: expected a mapping of fsspec options")
+        raise PackageError(f"the fsspec options file {file} holds no mapping of options")
     return loaded

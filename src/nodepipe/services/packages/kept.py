@@ -20,6 +20,7 @@ from pathlib import Path
 
 from packaging.version import InvalidVersion, Version
 
+from nodepipe.domain.errors import Action, Hint
 from nodepipe.packaging.errors import PackageError
 from nodepipe.packaging.names import is_project_name
 from nodepipe.services.context import WorkspaceContext
@@ -73,8 +74,8 @@ def keeping(context: WorkspaceContext, fetched: FetchedBundle) -> Iterator[Path]
         if changed and not remove_unreferenced(context, kept):  # an include reads it
             raise PackageError(
                 f"{fetched.release} was pulled before with other contents, and an include "
-                f"reads that copy ({kept}); a released version must not change: build the "
-                "package again with a new --version"
+                f"reads that copy ({kept}); a released version must not change",
+                hint=Hint(Action.PACKAGE_VERSION),
             )
         moved = not kept.is_dir()
         if moved:

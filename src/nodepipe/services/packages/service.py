@@ -266,7 +266,7 @@ class PackageService:
 def _destination(destination: Path | str | None) -> Path:
     target = Path(os.path.normpath(Path(destination or "dist").absolute()))
     if target.exists() and not target.is_dir():
-        raise PackageError(f"--destination {target} is a file, not a folder")
+        raise PackageError(f"the destination {target} is a file, not a folder")
     return target
 
 

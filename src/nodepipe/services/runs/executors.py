@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from nodepipe.domain.errors import InvalidInputError
+from nodepipe.domain.errors import Action, Hint, InvalidInputError
 
 if TYPE_CHECKING:  # fsspec only for runs that use a storage, not for every local run
     from nodepipe.execution.executor import Executor
@@ -42,9 +42,9 @@ def run_storage(
         )
     if not shared_fs and url is None:
         raise InvalidInputError(
-            "workers without the workspace's filesystem need an object storage: set [storage] "
-            'url = "…" in nodepipe.toml (a folder or any fsspec URL, e.g. s3://bucket/prefix), '
-            "or name one for this run (--storage)"
+            "workers without the workspace's filesystem need an object storage, and none is "
+            "named: the workspace sets no [storage] url",
+            hint=Hint(Action.RUN_STORAGE),
         )
     if url is None:
         return None, False
