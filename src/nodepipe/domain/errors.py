@@ -53,6 +53,7 @@ class Action(StrEnum):
     ENV_PYTHON = "env.python"
     SNAPSHOT_REFRESH = "snapshot.refresh"
     BUNDLE_INPUT = "bundle.input"
+    EXPORT_INPUTS = "export.inputs"
     RUN_STORAGE = "run.storage"
 
 

@@ -213,8 +213,9 @@ def with_inputs(
             if (tag, name) in taken:
                 raise InvalidInputError(
                     f"the pipeline declares input {name!r} taken by {tag}, but {tag} now reads "
-                    f"slot {name!r} from a node of the pipeline: declare the inputs again "
-                    "(export with --input NAME=NODE) or clear them (--no-inputs)"
+                    f"slot {name!r} from a node of the pipeline: its inputs must be declared "
+                    "again, or cleared",
+                    hint=Hint(Action.EXPORT_INPUTS, {"pipeline": plan.definition.name}),
                 )
         declared[name] = tuple(sorted(set(tags)))
     definition = replace(plan.definition, inputs=frozen_mapping(dict(sorted(declared.items()))))
