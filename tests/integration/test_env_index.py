@@ -3,6 +3,7 @@ credentials in its files; an index URL with a password is refused, a dead index 
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import tomllib
 from pathlib import Path
@@ -13,7 +14,7 @@ import nodepipe
 from integration.conftest import CliRunner, snapshot
 from nodepipe.domain.errors import IndexUnreachableError, InvalidInputError
 from support.package_index import PASSWORD, USER, PackageIndex, offline_env
-from support.wheels import toy_index
+from support.wheels import build_wheel, toy_index
 
 
 def test_a_node_resolves_from_its_private_index(
@@ -71,3 +72,52 @@ def test_a_node_resolves_from_its_private_index(
         lab.envs.add("dead", ["toypkg==1.0"])
     assert (lab.nodes.path("dead") / "code" / "pyproject.toml").read_text() == dead_pyproject
     assert PASSWORD not in dead_pyproject
+
+
+def test_a_locked_file_the_index_no_longer_has_is_told_as_such_not_as_a_dead_index(
+    lab: nodepipe.Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: CliRunner
+) -> None:
+    """A walkthrough: the wheel a lock names was removed from the index (which answers 404):
+    the sync says the index answered that the file is not there and how to relock, not that
+    the index cannot be reached; once nothing answers there at all, it says that."""
+    for name, value in offline_env().items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("UV_INDEX_URL", "http://127.0.0.1:9/simple")  # PyPI stand-in: dead
+    server = PackageIndex(tmp_path / "gone-index").start()
+    try:
+        first = build_wheel(server.packages, "gonepkg", "1.0", "VERSION = '1.0'\n")
+        lab.pipelines.new("p")
+        lab.nodes.new("p", "uses")
+        lab.envs.add_index("uses", server.simple_url, "team", True)
+        lab.envs.add("uses", ["gonepkg>=1.0"])
+        code = lab.nodes.path("uses") / "code"
+        locked = (code / "uv.lock").read_text()
+        assert "gonepkg-1.0-py3-none-any.whl" in locked
+        build_wheel(server.packages, "gonepkg", "1.1", "VERSION = '1.1'\n")
+        first.unlink()  # gone from the index, which still answers
+
+        def downloads_again() -> None:  # no cached wheel, no environment: the sync must fetch
+            shutil.rmtree(lab.root / ".nodepipe" / "uv-cache")
+            shutil.rmtree(code / ".venv")
+
+        downloads_again()
+        gone = cli("env", "sync", "uses")
+        assert gone.code == 2, gone.stderr
+        assert "the package index answered that the file of gonepkg==1.0 is not there" in (
+            gone.stderr
+        )
+        assert f"404 Not Found: {server.url}packages/gonepkg-1.0-py3-none-any.whl" in gone.stderr
+        assert "`nodepipe env lock NODE --upgrade`" in gone.stderr
+        assert "cannot be reached" not in gone.stderr
+        assert (code / "uv.lock").read_text() == locked
+
+        relocked = cli("env", "lock", "uses", "--upgrade")
+        assert relocked.code == 0, relocked.stderr
+        assert "gonepkg-1.1-py3-none-any.whl" in (code / "uv.lock").read_text()
+    finally:
+        server.stop()
+    downloads_again()
+    dead = cli("env", "sync", "uses")
+    assert dead.code == 7, dead.stderr
+    assert "the package index cannot be reached" in dead.stderr
+    assert "404" not in dead.stderr

@@ -10,7 +10,9 @@ from __future__ import annotations
 import pytest
 
 from nodepipe.domain.errors import (
+    Action,
     EnvironmentBuildError,
+    Hint,
     IndexUnreachableError,
     RequirementNotFoundError,
     UnresolvableRequirementsError,
@@ -127,3 +129,32 @@ def test_a_wrapped_warning_and_explanation_are_told_unwrapped() -> None:
         "error: No solution found when resolving dependencies:\n"
         "  ╰─▶ Because nopkg was not found in the package registry and you require nopkg"
     )
+
+
+GONE = """\
+Using CPython 3.11.7 interpreter at: /usr/bin/python3.11
+Creating virtual environment at: .venv
+error: Failed to download `gonepkg==1.0`
+  cause: Failed to fetch: http://127.0.0.1:8080/packages/gonepkg-1.0-py3-none-any.whl
+  cause: HTTP status client error (404 Not Found) for url (http://127.0.0.1:8080/packages/gonepkg-1.0-py3-none-any.whl)
+
+hint: `gonepkg` (v1.0) was included because `nodepipe-node` (v0.0.0) depends on `gonepkg`
+"""
+
+
+def test_a_locked_file_the_index_answers_404_for_is_not_a_dead_index() -> None:
+    """A user walkthrough: the wheel a lock names was removed from the index. The index
+    answered; saying it cannot be reached (retry later) sent the user the wrong way."""
+    error = uv_failure("sync the environment in /w/code", GONE)
+    assert type(error) is RequirementNotFoundError
+    assert error.hint == Hint(Action.ENV_LOCK)
+    assert str(error) == (
+        "the package index answered that the file of gonepkg==1.0 is not there (HTTP 404 Not "
+        "Found: http://127.0.0.1:8080/packages/gonepkg-1.0-py3-none-any.whl); the lock names a "
+        "file the index no longer has (could not sync the environment in /w/code):\n"
+        "error: Failed to download `gonepkg==1.0`\n"
+        "  cause: Failed to fetch: http://127.0.0.1:8080/packages/gonepkg-1.0-py3-none-any.whl\n"
+        "  cause: HTTP status client error (404 Not Found) for url "
+        "(http://127.0.0.1:8080/packages/gonepkg-1.0-py3-none-any.whl)"
+    )
+    assert error.detail == GONE

@@ -42,6 +42,9 @@ COMMANDS: dict[Action, str] = {
         "take a snapshot of that folder into the node with `nodepipe env add {node} --snapshot "
         "DIR` (its files become the node's own), then export or build again"
     ),
+    Action.ENV_LOCK: (
+        "relock it from what the index holds now with `nodepipe env lock {node} --upgrade`"
+    ),
     Action.SNAPSHOT_RESET: (
         "`nodepipe env update-snapshot {node} {snapshot} --force` brings the upstream's files "
         "anyway, listing the local edits and commits it drops"

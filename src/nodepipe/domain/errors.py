@@ -31,6 +31,7 @@ class Action(StrEnum):
     ENV_DETACH = "env.detach"
     LIBRARY_UNLINK = "library.unlink"
     ENV_SNAPSHOT = "env.snapshot"
+    ENV_LOCK = "env.lock"
     SNAPSHOT_RESET = "snapshot.reset"
     CODE_PATH_COPY = "code_path.copy"
     RAY_CONNECT = "ray.connect"

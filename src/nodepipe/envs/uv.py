@@ -1,8 +1,8 @@
 """Running the uv binary that ships with the ``uv`` Python package, with the workspace's cache.
 
 A failed uv command becomes the error that says whose it is: the request's (no such package or
-version, requirements that cannot be met together), the network's (the index cannot be
-reached), or uv's own (anything else).
+version, requirements that cannot be met together, a locked file the index answers is not
+there), the network's (the index cannot be reached), or uv's own (anything else).
 
 Credentials for an index come the ways uv takes them; for the keyring, uv must be told to ask
 it: with a ``keyring`` command on PATH (and no ``UV_KEYRING_PROVIDER`` of the user's), uv runs
@@ -57,6 +57,11 @@ _CAUSES: tuple[tuple[type[EnvironmentBuildError], tuple[str, ...]], ...] = (
     ),
     (UnresolvableRequirementsError, ("No solution found when resolving dependencies",)),
 )
+
+# An index answering that a file is not there (a locked wheel removed from it since), and the
+# package uv was downloading. Checked before the causes: uv words it "Failed to fetch" too.
+_GONE = re.compile(r"\((404 Not Found|410 Gone)\) for url \((\S+?)\)")
+_DOWNLOADING = re.compile(r"Failed to download `([^`]+)`")
 
 # An index refusing the credentials (none, or wrong ones): a file download or a page it guards.
 _REFUSED = re.compile(r"\((401 Unauthorized|403 Forbidden)\)(?: for url \((\S+?)\))?")
@@ -142,6 +147,9 @@ def uv_failure(action: str, detail: str) -> EnvironmentBuildError:
     refused = _credentials_refused(action, flat, detail)
     if refused is not None:
         return refused
+    gone = _file_gone(action, flat, told, detail)
+    if gone is not None:
+        return gone
     for error_type, phrases in _CAUSES:
         if any(phrase in flat for phrase in phrases):
             words = _WORDS[error_type]
@@ -167,11 +175,38 @@ def _credentials_refused(action: str, flat: str, detail: str) -> EnvironmentBuil
     )
 
 
+def _file_gone(action: str, flat: str, told: str, detail: str) -> EnvironmentBuildError | None:
+    """The error for an index answering that a file is not there, with the hint to relock
+    from what it holds now; or None. Not the network's: the index answered, retrying is no
+    use."""
+    gone = _GONE.search(flat)
+    if gone is None:
+        return None
+    downloading = _DOWNLOADING.search(flat)
+    what = f"the file of {downloading.group(1)}" if downloading else "a file"
+    return RequirementNotFoundError(
+        f"the package index answered that {what} is not there (HTTP {gone.group(1)}: "
+        f"{_without_password(gone.group(2))}); the lock names a file the index no longer has "
+        f"(could not {action}):\n{told}",
+        hint=Hint(Action.ENV_LOCK),
+        detail=detail,
+    )
+
+
+def _without_password(url: str) -> str:
+    """``url`` without a password in it (uv masks it already; never shown if it did not)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    return parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":****@")).geturl()
+
+
 def explanation(detail: str) -> str:
     """uv's explanation in one short paragraph: its error line, the first and the last of the
-    causes under it (the root), each unwrapped; never its ``warning:`` or ``hint:`` paragraphs
-    (advice about uv's own options, such as ``--index-url`` or ``--frozen``, that a nodepipe
-    user does not pass). The whole output stays the error's ``detail``."""
+    causes under it (the root), each unwrapped; never the progress it told before its error
+    line ("Using CPython …"), nor its ``warning:`` or ``hint:`` paragraphs (advice about uv's
+    own options, such as ``--index-url`` or ``--frozen``, that a nodepipe user does not pass).
+    The whole output stays the error's ``detail``."""
     items: list[str] = []
     skipping = False
     for line in detail.splitlines():
@@ -189,6 +224,8 @@ def explanation(detail: str) -> str:
         else:
             items.append(text)
             skipping = False
+    errors = [index for index, item in enumerate(items) if item.startswith("error:")]
+    items = items[errors[0] :] if errors else items  # not the progress told before it
     if len(items) > 3:
         items = [items[0], items[1], items[-1]]
     return "\n".join(items[:1] + ["  " + item for item in items[1:]])
