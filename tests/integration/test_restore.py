@@ -18,6 +18,7 @@ from integration.conftest import CliRunner, snapshot
 from nodepipe.domain.errors import ConflictError, InvalidInputError, NotFoundError, ReadOnlyError
 from nodepipe.services.runs.service import RunRequest
 from nodepipe.store.schema import node_run_environments
+from nodepipe.workspace.objects import ObjectStore
 
 WRITES_VERSION = """\
 import toypkg, nodepipe_node as node
@@ -147,6 +148,47 @@ def test_lost_contents_or_a_locked_node_are_refused_and_change_nothing(
         chain.nodes.restore("clean", first, "clean-then")
     assert snapshot(chain) == before
     assert project_state(chain, "clean") == env_before
+
+
+def damage(path: Path, data: bytes) -> None:
+    """Write ``data`` over a stored content (read-only in the store), as bit rot would."""
+    path.chmod(0o644)
+    path.write_bytes(data)
+    path.chmod(0o444)
+
+
+def test_a_damaged_record_is_told_as_damaged_storage_and_changes_nothing(
+    chain: nodepipe.Workspace, two_runs: tuple[str, str], cli: CliRunner
+) -> None:
+    """A walkthrough: a stored content that no longer hashes to its name (changed, or cut
+    short) made `env restore` exit 3, "unknown name"; it is the workspace's stored record that
+    is damaged: said so, naming the run, the node and the file, with the storage exit code."""
+    first, _ = two_runs
+    past = chain.run_envs.show("clean", first)
+    objects = ObjectStore(chain.context.layout.objects_dir)
+    before, env_before = snapshot(chain), project_state(chain, "clean")
+    main_before = (chain.nodes.path("clean") / "code" / "main.py").read_bytes()
+    lock = objects.path(past.locks["uv"])
+    damage(lock, lock.read_bytes().replace(b"toypkg", b"toypkh", 1))
+
+    restored = cli("env", "restore", "clean", "--run", first)
+    assert restored.code == 9, restored.stderr
+    assert f"what run {first} recorded of node 'clean' is damaged" in restored.stderr
+    assert f"the stored uv.lock (content {past.locks['uv'][:12]}, {lock})" in restored.stderr
+    assert "nothing was changed" in restored.stderr
+    made = cli("node", "restore", "clean", "--run", first, "--as", "clean-then")
+    assert made.code == 9 and "the stored uv.lock" in made.stderr, made.stderr
+    shown = cli("runs", "--run", first, "--node", "clean", "--lock")
+    assert shown.code == 9 and "damaged" in shown.stderr, shown.stderr
+
+    manifest = objects.path(past.code)
+    damage(manifest, manifest.read_bytes()[:-10])  # cut short
+    restored = cli("env", "restore", "clean", "--run", first)
+    assert restored.code == 9, restored.stderr
+    assert f"the stored code manifest (content {past.code[:12]}" in restored.stderr
+    assert snapshot(chain) == before
+    assert project_state(chain, "clean") == env_before
+    assert (chain.nodes.path("clean") / "code" / "main.py").read_bytes() == main_before
 
 
 def test_a_node_on_a_shared_environment_is_not_restored_over_it(

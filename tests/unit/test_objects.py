@@ -14,7 +14,7 @@ import pytest
 from nodepipe.domain.environments import CodeManifest
 from nodepipe.domain.errors import InvalidInputError
 from nodepipe.workspace.object_collect import collect, survey
-from nodepipe.workspace.objects import MissingObjectError, ObjectStore
+from nodepipe.workspace.objects import DamagedObjectError, MissingObjectError, ObjectStore
 from nodepipe.workspace.run_environment import write_code
 
 
@@ -47,9 +47,9 @@ def test_a_damaged_or_missing_content_is_reported_never_used(tmp_path: Path) -> 
     path = objects.path(digest)
     path.chmod(0o644)
     path.write_bytes(b"print(2)\n")
-    with pytest.raises(MissingObjectError, match="damaged"):
+    with pytest.raises(DamagedObjectError, match="damaged"):
         objects.read(digest)
-    with pytest.raises(MissingObjectError, match="damaged"):
+    with pytest.raises(DamagedObjectError, match="damaged"):
         objects.copy_to(digest, tmp_path / "copy.py")
     assert not (tmp_path / "copy.py").exists()
     with pytest.raises(MissingObjectError, match="missing"):

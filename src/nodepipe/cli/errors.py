@@ -65,7 +65,12 @@ EXIT_CODES: tuple[ExitCode, ...] = (
         (EnvironmentBuildError,),
     ),
     NODE_FAILED,
-    ExitCode(9, "the disk or the store failed (full, read-only, no permission)", (StorageError,)),
+    ExitCode(
+        9,
+        "the disk or the store failed (full, read-only, no permission, or a stored run record "
+        "damaged)",
+        (StorageError,),
+    ),
     CANCELLED,
     READER_GONE,
 )

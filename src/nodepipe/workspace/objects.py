@@ -12,7 +12,8 @@ code files and the manifest naming those files. A content already present costs 
 a new one is written aside and renamed into place, so a reader never sees part of an object and
 two writers of the same content both succeed. Nothing is flushed per object: the caller flushes
 the filesystem once after a batch of new objects (``sync_filesystem``). Reading checks the
-digest, so a damaged object is reported, never used.
+digest, so a damaged object (changed or cut short on disk) is reported, never used: a
+``DamagedObjectError``, a failure of the workspace's storage, not an unknown name.
 
 A content kept again is touched (its mtime is now), so collecting (``workspace.object_collect``:
 only contents older than a grace period that no record names) never takes one a run is
@@ -32,7 +33,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from nodepipe.domain.environments import is_sha256
-from nodepipe.domain.errors import NotFoundError
+from nodepipe.domain.errors import NotFoundError, StorageError
 
 OBJECT_MODE = 0o444
 COLLECTING = ".collecting."
@@ -48,7 +49,19 @@ _TOUCHED_KEPT = 4096
 
 
 class MissingObjectError(NotFoundError):
-    """A recorded content is not in the object store (removed by hand, or damaged)."""
+    """A recorded content is not in the object store (removed by hand)."""
+
+
+class DamagedObjectError(StorageError):
+    """A stored content no longer hashes to its name: changed or cut short on disk."""
+
+
+def _damaged(digest: str, path: Path, name: str) -> DamagedObjectError:
+    what = f"{name} (content {digest[:12]}, {path})" if name else f"content {digest[:12]} ({path})"
+    return DamagedObjectError(
+        f"the stored {what} is damaged: its bytes no longer hash to its name (changed or cut "
+        "short on disk)"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,8 +139,9 @@ class ObjectStore:
         temporary.replace(final)
         return digest, True
 
-    def read(self, digest: str) -> bytes:
-        """The content ``digest``; MissingObjectError when it is missing or damaged."""
+    def read(self, digest: str, name: str = "") -> bytes:
+        """The content ``digest``; MissingObjectError when it is missing, DamagedObjectError
+        when it is damaged (naming it as ``name``, the file it was recorded as)."""
         path = self._located(digest)
         try:
             data = path.read_bytes()
@@ -136,16 +150,17 @@ class ObjectStore:
                 f"the stored content {digest[:12]} is missing from {self.root}"
             ) from None
         if hashlib.sha256(data).hexdigest() != digest:
-            raise MissingObjectError(f"the stored content {digest[:12]} in {self.root} is damaged")
+            raise _damaged(digest, path, name)
         return data
 
-    def copy_to(self, digest: str, target: Path, mode: int = 0o644) -> None:
+    def copy_to(self, digest: str, target: Path, mode: int = 0o644, name: str = "") -> None:
         """Write the content ``digest`` to the new file ``target``, made with ``mode`` (less
-        what the umask takes), checking it as it is copied; MissingObjectError (and no
-        ``target``) when it is missing or damaged."""
+        what the umask takes), checking it as it is copied; MissingObjectError or
+        DamagedObjectError (and no ``target``) when it is missing or damaged."""
         check = hashlib.sha256()
+        located = self._located(digest)
         try:
-            with self._located(digest).open("rb") as origin, _new_file(target, mode) as copy:
+            with located.open("rb") as origin, _new_file(target, mode) as copy:
                 while chunk := origin.read(_CHUNK):
                     check.update(chunk)
                     copy.write(chunk)
@@ -155,7 +170,7 @@ class ObjectStore:
             ) from None
         if check.hexdigest() != digest:
             target.unlink()
-            raise MissingObjectError(f"the stored content {digest[:12]} in {self.root} is damaged")
+            raise _damaged(digest, located, name)
 
     def _publish(self, digest: str, data: bytes) -> None:
         final = self.path(digest)

@@ -9,7 +9,8 @@ new: each file costs a ``stat``. New contents are flushed to disk in one call be
 record is handed back, so the store never names a content a power cut could lose.
 
 ``read_manifest`` reads a record's manifest back, checked; ``write_code`` writes the files it
-names into a new ``code/`` folder.
+names into a new ``code/`` folder; ``damaged_record`` tells a damaged content met on the way
+as damage of that record, naming the run and the node.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ import os
 import platform
 import shutil
 import sysconfig
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +40,7 @@ from nodepipe.workspace.code_trees import Tree, code_files
 from nodepipe.workspace.durable import sync_filesystem
 from nodepipe.workspace.file_state import file_state_or_none, real_path, stat_numbers
 from nodepipe.workspace.kept_facts import facts_for, now_ns, settled
-from nodepipe.workspace.objects import MissingObjectError, ObjectStore
+from nodepipe.workspace.objects import DamagedObjectError, MissingObjectError, ObjectStore
 
 VENV_PYTHON = ".venv/bin/python"
 _RECORD_FACT = "recorded"
@@ -189,9 +191,23 @@ def known_digests(fingerprint_json: str) -> dict[str, str]:
     return known
 
 
+@contextmanager
+def damaged_record(node: str, run_id: str) -> Iterator[None]:
+    """A damaged content read inside, told as damage of what run ``run_id`` recorded of node
+    ``node`` (a StorageError: the workspace's stored record, not the user's input)."""
+    try:
+        yield
+    except DamagedObjectError as exc:
+        raise DamagedObjectError(
+            f"what run {run_id} recorded of node {node!r} is damaged and cannot be used "
+            f"(nothing was changed): {exc}; restore another run of {node!r}, or run it again "
+            "to record it anew"
+        ) from exc
+
+
 def read_manifest(objects: ObjectStore, environment: RunEnvironment) -> CodeManifest:
     """The code manifest a record names; MissingObjectError when it cannot be read back."""
-    raw = objects.read(environment.code)
+    raw = objects.read(environment.code, "code manifest")
     try:
         return CodeManifest.from_dict(json.loads(raw))
     except ValueError as exc:
@@ -208,7 +224,8 @@ def write_code(code: Path, manifest: CodeManifest, objects: ObjectStore) -> None
     code.mkdir(parents=True)
     for relative, digest in sorted(manifest.files.items()):
         _inside(code, relative).parent.mkdir(parents=True, exist_ok=True)
-        objects.copy_to(digest, code / relative, manifest.modes.get(relative, PLAIN_MODE))
+        mode = manifest.modes.get(relative, PLAIN_MODE)
+        objects.copy_to(digest, code / relative, mode, name=relative)
     for relative, target in sorted(manifest.links.items()):
         _inside(code, relative).parent.mkdir(parents=True, exist_ok=True)
         (code / relative).symlink_to(target)

@@ -49,7 +49,7 @@ from nodepipe.workspace.durable import write_atomic
 from nodepipe.workspace.node_config import read_node_config
 from nodepipe.workspace.node_folder import NODE_PROJECT_NAME
 from nodepipe.workspace.objects import MissingObjectError, ObjectStore
-from nodepipe.workspace.run_environment import read_manifest
+from nodepipe.workspace.run_environment import damaged_record, read_manifest
 from nodepipe.workspace.uv_lock import locked_packages
 
 if TYPE_CHECKING:
@@ -110,8 +110,11 @@ class RunEnvironmentService:
         """What node ``node`` ran with in run ``run`` (an id or an unambiguous id prefix)."""
         with self.context.store.read() as session:
             target, node_run, environment = past_run(session, node, run, pipeline)
-        manifest = read_manifest(self.objects, environment)
-        uv_lock, conda_lock = (self._lock_bytes(environment, k) for k in (UV_LOCK, CONDA_LOCK_KIND))
+        with damaged_record(target.tag, node_run.run_id):
+            manifest = read_manifest(self.objects, environment)
+            uv_lock, conda_lock = (
+                self._lock_bytes(environment, k) for k in (UV_LOCK, CONDA_LOCK_KIND)
+            )
         packages = {k: v for k, v in locked_packages(uv_lock).items() if k != NODE_PROJECT_NAME}
         return PastEnvironment(
             run_id=node_run.run_id,
@@ -146,7 +149,8 @@ class RunEnvironmentService:
                 f"node {target.tag!r} ran with no {LOCK_FILES[kind]} in run {node_run.run_id}"
                 f"; it ran with: {', '.join(LOCK_FILES[k] for k in sorted(environment.locks))}"
             )
-        text = self._lock_bytes(environment, kind).decode("utf-8", errors="replace")
+        with damaged_record(target.tag, node_run.run_id):
+            text = self._lock_bytes(environment, kind).decode("utf-8", errors="replace")
         return StoredLock(
             node_run.run_id,
             target.id,
@@ -160,7 +164,7 @@ class RunEnvironmentService:
     def _lock_bytes(self, environment: RunEnvironment, kind: str) -> bytes:
         """The stored text of one lock of ``environment`` (b"" when it had none)."""
         digest = environment.locks.get(kind)
-        return self.objects.read(digest) if digest is not None else b""
+        return self.objects.read(digest, LOCK_FILES[kind]) if digest is not None else b""
 
     def restore(self, node: str, run: str, pipeline: str | None = None) -> EnvironmentView:
         """Rebuild ``node``'s environment as run ``run`` had it: its pyproject, lock and Python
@@ -168,10 +172,11 @@ class RunEnvironmentService:
         (and checked) before anything changes; a failed sync puts everything back."""
         with self.context.store.read() as session:
             within = resolver.pipeline(session, pipeline) if pipeline else None
-            target, _, environment = past_run(session, node, run, pipeline)
+            target, node_run, environment = past_run(session, node, run, pipeline)
             check_node_editable(session, target, within)
         code = self.context.layout.node_folder(target.id).code
-        project = self.project_files(read_manifest(self.objects, environment))
+        with damaged_record(target.tag, node_run.run_id):
+            project = self.project_files(read_manifest(self.objects, environment))
         for name in ("pyproject.toml", "uv.lock"):
             if name not in project:
                 raise MissingObjectError(f"run {run!r} recorded no {name} for node {target.tag!r}")
@@ -197,7 +202,7 @@ class RunEnvironmentService:
         """The environment's project files (pyproject, lock, Python request) in ``manifest``,
         read back and checked."""
         return {
-            name: self.objects.read(manifest.files[name])
+            name: self.objects.read(manifest.files[name], name)
             for name in PROJECT_FILES
             if name in manifest.files
         }

@@ -31,7 +31,7 @@ from nodepipe.services.graph.membership import check_tag_free, place_new, show_w
 from nodepipe.services.graph.staged_folders import staged_folders
 from nodepipe.services.guards import check_pipeline_editable
 from nodepipe.workspace.objects import MissingObjectError, ObjectStore
-from nodepipe.workspace.run_environment import read_manifest
+from nodepipe.workspace.run_environment import damaged_record, read_manifest
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +52,8 @@ def restore_node(
     """A new node ``tag`` with the code, parameters and environment ``node`` had in ``run``."""
     objects = ObjectStore(context.layout.objects_dir)
     source, node_run, environment, target = check_restore(context, node, run, tag, pipeline)
-    manifest = read_manifest(objects, environment)
+    with damaged_record(source.tag, node_run.run_id):
+        manifest = read_manifest(objects, environment)
     missing = [path for path, digest in manifest.files.items() if not objects.has(digest)]
     if missing:
         raise MissingObjectError(
@@ -62,7 +63,8 @@ def restore_node(
     wanted = _parents_read(node_run)
     node_id = new_id()
     with staged_folders(context) as batch:
-        batch.add_restored(node_id, manifest, objects)
+        with damaged_record(source.tag, node_run.run_id):
+            batch.add_restored(node_id, manifest, objects)
         batch.install()
         with context.store.write() as session:
             target = resolver.pipeline(session, target.id)
