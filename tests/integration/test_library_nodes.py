@@ -222,3 +222,48 @@ def test_an_import_refuses_a_library_link_to_a_node_the_bundle_does_not_hold(
     assert f"mylib = '{theirs}'" in words and "export the library node with it" in words
     assert [p.id for p in chain.pipelines.list()] == pipelines
     assert sorted((chain.root / "nodes").iterdir()) == folders
+
+
+def test_restoring_a_run_whose_library_node_was_replaced_says_so_before_uv(
+    chain: nodepipe.Workspace, library: Path, cli: CliRunner
+) -> None:
+    """A walkthrough: the run's environment installed mylib from library node lib, since
+    replaced by lib2 (and so removed). The library's code is not stored with a run, so the
+    restore cannot be made; it said so in uv's words ("Distribution not found at: file://…",
+    exit 7). It names the library node and what became of it, exit 4, and changes nothing."""
+    assert cli("env", "add", "plot", "--from-node", "lib").code == 0
+    ran = chain.runs.run(RunRequest("baseline"))
+    assert ran.run_id is not None
+    lib_id = library.parent.parent.name
+    aside = library.with_name("mylib-aside")
+    library.rename(aside)  # lib is there, its package folder is not
+    emptied = cli("env", "restore", "plot", "--run", ran.run_id)
+    assert emptied.code == 4, emptied.stderr
+    assert f"library node 'lib' ({lib_id}), which no longer holds it" in emptied.stderr
+    aside.rename(library)
+    chain.node_copies.duplicate(["lib"], "baseline", tag="lib2")
+    replaced = cli("node", "replace", "lib", "lib2", "-p", "baseline", "--yes")
+    assert replaced.code == 0, replaced.stderr
+    assert not (chain.context.layout.nodes_dir / lib_id).exists()
+    code = chain.nodes.path("plot") / "code"
+    before = snapshot(chain)
+    files = {name: (code / name).read_bytes() for name in ("pyproject.toml", "uv.lock")}
+
+    restored = cli("env", "restore", "plot", "--run", ran.run_id)
+    made = cli("node", "restore", "plot", "--run", ran.run_id, "--as", "plot-then")
+    for refused in (restored, made):
+        assert refused.code == 4, refused.stderr
+        assert (
+            f"the environment node 'plot' had in run {ran.run_id} cannot be restored: it "
+            f"installed mylib from library node {lib_id}, which was replaced or removed since "
+            "(the node installs mylib from library node 'lib2' now)"
+        ) in refused.stderr
+        assert "not stored with a run, so nothing was changed" in refused.stderr
+        assert "restore a run of 'plot' made since, or run it to record one" in refused.stderr
+        assert "uv" not in refused.stderr and "Distribution not found" not in refused.stderr
+    assert snapshot(chain) == before
+    assert {name: (code / name).read_bytes() for name in files} == files
+
+    again = chain.runs.run(RunRequest("baseline", only=["plot"], force=True))  # made since
+    assert again.run_id is not None
+    assert cli("env", "restore", "plot", "--run", again.run_id).code == 0

@@ -145,6 +145,11 @@ def check_present(code: Path, declared: tuple[ExternalCode, ...] | None = None) 
         )
 
 
+def declared_library_nodes(data: dict[str, Any]) -> dict[str, str]:
+    """Package -> library node id, as a parsed ``pyproject.toml`` declares them."""
+    return _libraries(_nodepipe_section(data))
+
+
 def declared_code_paths(data: dict[str, Any]) -> list[str]:
     """The code paths a parsed ``pyproject.toml`` declares, as written."""
     return _code_paths(_nodepipe_section(data))

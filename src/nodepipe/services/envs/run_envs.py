@@ -180,6 +180,11 @@ class RunEnvironmentService:
         for name in ("pyproject.toml", "uv.lock"):
             if name not in project:
                 raise MissingObjectError(f"run {run!r} recorded no {name} for node {target.tag!r}")
+        from nodepipe.services.envs.restored_libraries import check_libraries_present  # rare
+
+        check_libraries_present(
+            self.context, target.tag, node_run.run_id, project["pyproject.toml"], code
+        )
         shared = read_node_config(code / "pyproject.toml").shared_env or _shared(project)
         if shared:
             raise ConflictError(

@@ -60,6 +60,14 @@ def restore_node(
             f"run {node_run.run_id} recorded {', '.join(sorted(missing)[:5])} of node "
             f"{source.tag!r}, but their contents are gone from {objects.root}"
         )
+    pyproject = manifest.files.get("pyproject.toml")
+    if pyproject is not None:
+        with damaged_record(source.tag, node_run.run_id):
+            recorded = objects.read(pyproject, "pyproject.toml")
+        code = context.layout.node_folder(source.id).code  # a sibling of the new node's
+        from nodepipe.services.envs.restored_libraries import check_libraries_present  # rare
+
+        check_libraries_present(context, source.tag, node_run.run_id, recorded, code)
     wanted = _parents_read(node_run)
     node_id = new_id()
     with staged_folders(context) as batch:
