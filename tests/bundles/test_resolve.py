@@ -7,7 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from nodepipe.bundles.errors import BundleError, IncludeCycleError, IncludeNotFoundError
+from nodepipe.bundles.errors import (
+    BundleError,
+    BundleProblemsError,
+    IncludeCycleError,
+    IncludeNotFoundError,
+)
 from nodepipe.bundles.loaders import Loaders, PackageLoader
 from nodepipe.bundles.model import EdgeEntry, ResolvedPipeline
 from nodepipe.bundles.resolve import resolve_bundle
@@ -182,3 +187,29 @@ def test_a_root_given_as_a_relative_source_is_found_from_cwd_or_its_pipelines(
 def test_the_current_directory_is_given_never_taken_from_the_process(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="cwd must be an absolute directory"):
         resolved(train_with_features(tmp_path), Path("relative"))
+
+
+def test_every_include_problem_and_graph_problem_is_refused_together(tmp_path: Path) -> None:
+    """Two includes that cannot be read and a cycle through the one that can: all three in one
+    error; the edge into a missing include is left to that include's own problem."""
+    train_with_features(tmp_path)
+    write_bundle(tmp_path / "shared" / "broken", "broken", {"a": ""})
+    (tmp_path / "shared" / "broken" / "pipeline.toml").write_text("format = 1\n[pipeline\n")
+    write_bundle(
+        tmp_path / "project" / "train",
+        "train",
+        {"prep": "", "fit": ""},
+        edges=[("nope.x", "fit", "01"), ("features.scale", "prep", "01")],
+        includes={
+            "nope": {"source": "../shared/nope"},
+            "broken": {"source": "../shared/broken"},
+            "features": {"source": "../shared/features", "inputs": {"raw": "prep"}},
+        },
+    )
+    with pytest.raises(BundleProblemsError) as caught:
+        resolved(tmp_path / "project" / "train", tmp_path)
+    problems = caught.value.problems
+    assert len(problems) == 3, problems
+    assert "broken/pipeline.toml:2:10: malformed TOML" in problems[0]
+    assert "include 'nope': no bundle" in problems[1]
+    assert problems[2].endswith("cycle: features.clean → features.scale → prep → features.clean")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from nodepipe.bundles.errors import BundleError
+from nodepipe.bundles.errors import BundleError, BundleProblemsError
 from nodepipe.bundles.model import EdgeEntry, IncludeEntry, NodeEntry
 from nodepipe.bundles.schema import dump_definition, parse_definition
 
@@ -163,3 +163,38 @@ def test_a_deep_chain_of_edges_is_checked_without_recursion() -> None:
     lines += [f'[[edges]]\nfrom = "n{i}"\nto = "n{i + 1}"' for i in range(2999)]
     definition = parse_definition("\n".join(lines) + "\n", "pipeline.toml")
     assert len(definition.edges) == 2999
+
+
+def test_every_independent_mistake_is_refused_in_one_reading() -> None:
+    """One reading names each mistake with its line, however many there are; an edge naming
+    a refused node key is not refused a second time."""
+    text = (
+        TRAIN_EVAL.replace('name = "train-eval"', 'name = "train-eval"\ncolour = "blue"')
+        .replace("[nodes.train]", '[nodes.train]\npath = "/etc/train"')
+        .replace('path = "nodes/prep"', 'path = "nodes/prep"\n[nodes."a/b"]')
+        + '[[edges]]\nfrom = "prep"\nto = "ghost"\n'
+        + '[[edges]]\nfrom = "a/b"\nto = "train"\nslot = "a b"\n'
+    )
+    with pytest.raises(BundleProblemsError) as caught:
+        parse_definition(text, "pipeline.toml")
+    assert caught.value.problems == (
+        "pipeline.toml:4: unknown key 'colour' in [pipeline] (known: 'name', 'notes', 'py-dir')",
+        "pipeline.toml:13: invalid node tag 'a/b': it contains a slash; use letters, digits, "
+        "'-', '_' or '.'",
+        "pipeline.toml:15: path '/etc/train' is not usable: it is absolute; write it relative "
+        "to pipeline.toml",
+        "pipeline.toml:31: edge to 'ghost': no node 'ghost' here (nodes: a/b, prep, train; "
+        "includes: features)",
+        "pipeline.toml:35: invalid slot 'a b': use 1-32 letters, digits, '_', '-' or '.' "
+        "(e.g. 01 or train)",
+    )
+    assert str(caught.value).startswith("5 problems:\n  - pipeline.toml:4: unknown key")
+
+
+def test_a_newer_format_is_refused_alone() -> None:
+    """Nothing after ``format = 9`` is read: it is written for a schema not known here."""
+    text = TRAIN_EVAL.replace("format = 1", "format = 9") + "[colour]\n"
+    with pytest.raises(BundleError) as caught:
+        parse_definition(text, "pipeline.toml")
+    assert not isinstance(caught.value, BundleProblemsError)
+    assert "bundle format 9 is newer" in str(caught.value)

@@ -96,6 +96,7 @@ def test_a_bundle_carries_the_link_to_its_own_library_node(
     exported = (tmp_path / "bundle" / "nodes" / "plot" / "code" / "pyproject.toml").read_text()
     assert "../../lib/code/mylib" in exported and 'mylib = "lib"' in exported
 
+    assert chain.bundles.check(tmp_path / "bundle").problems == ()  # the link stays inside
     imported = chain.bundles.import_(tmp_path / "bundle", name="again")
     assert "plot" in imported.completed  # its lock, code and library match pipeline.lock
     ids = {item.node.tag: item.node.id for item in imported.view.nodes}
@@ -215,11 +216,13 @@ def test_an_import_refuses_a_library_link_to_a_node_the_bundle_does_not_hold(
     set_library_nodes(code / "pyproject.toml", {"mylib": theirs})
     pipelines = [p.id for p in chain.pipelines.list()]
     folders = sorted((chain.root / "nodes").iterdir())
-    refused = cli("bundle", "import", str(bundle), "--name", "copy")
-    assert refused.code == 2, refused.stdout + refused.stderr
-    words = " ".join(refused.stderr.split())
-    assert "node 'plot' installs from library nodes the bundle does not hold" in words
-    assert f"mylib = '{theirs}'" in words and "export the library node with it" in words
+    checked = ("bundle", "check", str(bundle))  # check refuses what import refuses
+    for command in (checked, ("bundle", "import", str(bundle), "--name", "copy")):
+        refused = cli(*command)
+        assert refused.code == 2, refused.stdout + refused.stderr
+        words = " ".join((refused.stdout + refused.stderr).split())
+        assert "node 'plot' installs from library nodes the bundle does not hold" in words
+        assert f"mylib = '{theirs}'" in words and "export the library node with it" in words
     assert [p.id for p in chain.pipelines.list()] == pipelines
     assert sorted((chain.root / "nodes").iterdir()) == folders
 

@@ -3,7 +3,9 @@
 What a bundle ships is its ``pipeline.toml``, each node's ``code/`` folder and its ``py-dir``;
 an include's hash also covers the hashes of the includes inside it, so an edit at any depth
 changes the hash of every include above it. Paths are hashed with the bytes, sorted, so the
-hash is the same on every machine and in every order the files were written.
+hash is the same on every machine and in every order the files were written. A shipped folder
+that cannot be walked (a link out of the bundle) is refused naming the folder, together with
+every other one.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 
+from nodepipe.bundles.errors import BundleError, refuse_all
 from nodepipe.bundles.model import BundleDefinition, BundleFiles
 
 CODE_FOLDER = "code"
@@ -34,12 +37,20 @@ def content_hash(
     each include inside."""
     digest = hashlib.sha256()
     digest.update(f"definition {definition_digest}\n".encode())
+    refused: list[BundleError] = []
     for folder in shipped_folders(definition):
         if not files.exists(folder):
             continue
-        for name in files.files(folder):
+        try:
+            names = files.files(folder)
+        except BundleError as error:  # a link out of the bundle: every folder is still walked
+            where = f"{str(files.location).rstrip('/')}/{folder}"
+            refused.append(BundleError(f"{where}: {error}"))
+            continue
+        for name in names:
             data = files.read_bytes(f"{folder}/{name}")
             digest.update(f"file {folder}/{name} {hashlib.sha256(data).hexdigest()}\n".encode())
+    refuse_all(refused)
     for namespace, child in sorted(nested):
         digest.update(f"include {namespace} {child}\n".encode())
     return f"sha256:{digest.hexdigest()}"

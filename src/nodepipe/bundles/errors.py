@@ -2,15 +2,37 @@
 
 All are ``InvalidInputError``s (the user's bundle is at fault), so every surface maps them the
 way it maps other bad input; the subclasses carry what a surface may want to show apart.
+Readers that find several independent problems at once (``bundle check``) raise them together
+(``refuse_all``): ``problems`` lists each, one line apiece.
 """
 
 from __future__ import annotations
 
-from nodepipe.domain.errors import InvalidInputError
+from collections.abc import Sequence
+
+from nodepipe.domain.errors import InvalidInputError, NodepipeError
 
 
 class BundleError(InvalidInputError):
     """A bundle that cannot be read: malformed TOML, an unknown key or format, a bad path..."""
+
+    @property
+    def problems(self) -> tuple[str, ...]:
+        """Each problem found, one line apiece (here: the message)."""
+        return (str(self),)
+
+
+class BundleProblemsError(BundleError):
+    """Several independent problems of a bundle, found in one go."""
+
+    def __init__(self, errors: Sequence[NodepipeError]) -> None:
+        self.found = tuple(problem for error in errors for problem in problems_in(error))
+        lines = "\n".join(f"  - {problem}" for problem in self.found)
+        super().__init__(f"{len(self.found)} problems:\n{lines}")
+
+    @property
+    def problems(self) -> tuple[str, ...]:
+        return self.found
 
 
 class IncludeNotFoundError(BundleError):
@@ -27,3 +49,17 @@ class IncludeCycleError(BundleError):
     def __init__(self, message: str, chain: tuple[str, ...]) -> None:
         super().__init__(message)
         self.chain = chain
+
+
+def problems_in(error: NodepipeError) -> tuple[str, ...]:
+    """The problems ``error`` reports, one line apiece."""
+    return error.problems if isinstance(error, BundleError) else (str(error),)
+
+
+def refuse_all(errors: Sequence[NodepipeError]) -> None:
+    """Raise the problems ``errors`` found, all together (nothing: none). One error is
+    raised as it is (its class and fields kept); several as one ``BundleProblemsError``."""
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise BundleProblemsError(errors)

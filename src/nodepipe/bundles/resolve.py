@@ -10,6 +10,10 @@ An include's ``inputs`` become edges: ``inputs = { raw = "prep" }`` connects ``p
 node the child lists under ``[inputs] raw``, on the slot named like the input (``raw``), so a
 child's code addresses its outside input by that name. An include's ``params`` override the
 child's ``[params]`` (one level: an include inside the child gets the child's values).
+
+Problems are gathered, not stopped at: an include that cannot be read is noted and the others
+are resolved; the graph is checked whole (edges into a failed include are not refused again);
+then everything found is refused together (``errors.refuse_all``).
 """
 
 from __future__ import annotations
@@ -22,7 +26,12 @@ from typing import Any
 
 from nodepipe.bundles.content import content_hash
 from nodepipe.bundles.definitions import definition_origin
-from nodepipe.bundles.errors import BundleError, IncludeCycleError, IncludeNotFoundError
+from nodepipe.bundles.errors import (
+    BundleError,
+    IncludeCycleError,
+    IncludeNotFoundError,
+    refuse_all,
+)
 from nodepipe.bundles.loaders import DEFAULT_LOADERS, Loaders, StorageOptions
 from nodepipe.bundles.lookup import Lookup, locate, locate_root
 from nodepipe.bundles.model import (
@@ -47,25 +56,55 @@ def resolve_bundle(
     storage_options: StorageOptions | None = None,
 ) -> ResolvedPipeline:
     """The bundle at ``source`` (a folder, a relative source, ``pkg:``, a URL) with every
-    include resolved; ``cwd`` is the caller's current directory (absolute)."""
+    include resolved; ``cwd`` is the caller's current directory (absolute). Every problem
+    found is refused together (``gather_bundle``)."""
+    resolved, errors = gather_bundle(
+        source, cwd=cwd, loaders=loaders, storage_options=storage_options
+    )
+    refuse_all(errors)
+    assert resolved is not None  # no problem: it was resolved
+    return resolved
+
+
+def gather_bundle(
+    source: str | Path,
+    *,
+    cwd: Path,
+    loaders: Loaders = DEFAULT_LOADERS,
+    storage_options: StorageOptions | None = None,
+) -> tuple[ResolvedPipeline | None, list[BundleError]]:
+    """``resolve_bundle`` reading on past problems: the pipeline (None when the root's own
+    ``pipeline.toml`` cannot be read) and every problem found. A pipeline returned with
+    problems is for telling them (``bundle check``), never for importing: it lacks the
+    includes that failed, and its content hash is empty when its files cannot be hashed."""
     if not cwd.is_absolute():
         raise ValueError(f"cwd must be an absolute directory, not {cwd}")
     options = storage_options or frozen_mapping()
-    files = locate_root(source, cwd=cwd, loaders=loaders, storage_options=options)
-    definition, digest = loaders.of(files.location).definitions.definition(files)
+    try:
+        files = locate_root(source, cwd=cwd, loaders=loaders, storage_options=options)
+        definition, digest = loaders.of(files.location).definitions.definition(files)
+    except BundleError as error:
+        return None, [error]
     root = _Frame(definition, files, "", (files.location,), (definition.name,))
-    part = _Resolver(loaders, cwd, options).expand(root, definition.params)
-    _check_graph(part, definition_origin(files))
+    resolver = _Resolver(loaders, cwd, options)
+    part = resolver.expand(root, definition.params)
+    errors = [*resolver.errors, *_graph_errors(part, definition_origin(files), resolver.failed)]
     nested = [(i.namespace, i.content_hash) for i in part.includes if "." not in i.namespace]
-    return ResolvedPipeline(
+    try:
+        hashed = content_hash(files, definition, digest, nested)
+    except BundleError as error:
+        errors.append(error)
+        hashed = ""
+    resolved = ResolvedPipeline(
         definition,
         files.location,
         tuple(part.nodes),
         tuple(part.edges),
         tuple(part.includes),
         files,
-        content_hash(files, definition, digest, nested),
+        hashed,
     )
+    return resolved, errors
 
 
 @dataclass
@@ -99,6 +138,10 @@ class _Resolver:
     loaders: Loaders
     cwd: Path
     options: StorageOptions
+    errors: list[BundleError] = field(default_factory=list)
+    """The includes that could not be resolved, and why (the others are)."""
+    failed: set[str] = field(default_factory=set)
+    """The qualified namespaces of those includes."""
 
     def expand(self, frame: _Frame, params: Mapping[str, Any]) -> _Part:
         """The nodes and edges of ``frame``'s bundle (``params`` applied) and of its includes."""
@@ -121,7 +164,11 @@ class _Resolver:
             for e in definition.edges
         )
         for include in definition.includes:
-            self._include(frame, include, part)
+            try:
+                self._include(frame, include, part)
+            except BundleError as error:
+                self.errors.append(error)
+                self.failed.add(_qualify(namespace, include.namespace))
         return part
 
     def _include(self, frame: _Frame, include: IncludeEntry, part: _Part) -> None:
@@ -182,26 +229,34 @@ def _child_of(include: ResolvedInclude, parent: str) -> bool:
     return namespace.startswith(f"{parent}.") and "." not in namespace[len(parent) + 1 :]
 
 
-def _check_graph(part: _Part, origin: str) -> None:
-    """Every edge between existing nodes, each slot of a node used once, no cycle at all."""
+def _graph_errors(part: _Part, origin: str, failed: set[str]) -> list[BundleError]:
+    """Every edge between existing nodes, each slot of a node used once, no cycle at all; an
+    edge with an end in a ``failed`` include is left to that include's own problem."""
+    errors: list[BundleError] = []
     names: set[str] = set()
     for node in part.nodes:
         if node.name in names:
-            raise BundleError(f"{origin}: two nodes are named {node.name!r}")
+            errors.append(BundleError(f"{origin}: two nodes are named {node.name!r}"))
         names.add(node.name)
     slots: set[tuple[str, str]] = set()
     for edge in part.edges:
-        for end in (edge.parent, edge.child):
-            if end not in names:
-                namespace, _, key = end.rpartition(".")
-                raise BundleError(
-                    f"{origin}: edge {edge.parent} → {edge.child}: include {namespace!r} has no "
-                    f"node {key!r}"
+        if any(_in_failed(end, failed) for end in (edge.parent, edge.child)):
+            continue
+        missing = [end for end in (edge.parent, edge.child) if end not in names]
+        for end in missing:
+            namespace, _, key = end.rpartition(".")
+            errors.append(
+                BundleError(
+                    f"{origin}: edge {edge.parent} → {edge.child}: include {namespace!r} has "
+                    f"no node {key!r}"
                 )
+            )
         if (edge.child, edge.slot) in slots:
-            raise BundleError(
-                f"{origin}: slot {edge.slot!r} of {edge.child!r} is fed twice "
-                "(an edge and an include input, or two inputs)"
+            errors.append(
+                BundleError(
+                    f"{origin}: slot {edge.slot!r} of {edge.child!r} is fed twice "
+                    "(an edge and an include input, or two inputs)"
+                )
             )
         slots.add((edge.child, edge.slot))
     children: dict[str, list[str]] = {}
@@ -209,4 +264,10 @@ def _check_graph(part: _Part, origin: str) -> None:
         children.setdefault(edge.parent, []).append(edge.child)
     cycle = find_cycle(children)
     if cycle:
-        raise BundleError(f"{origin}: cycle: {' → '.join(cycle)}")
+        errors.append(BundleError(f"{origin}: cycle: {' → '.join(cycle)}"))
+    return errors
+
+
+def _in_failed(name: str, failed: set[str]) -> bool:
+    """Whether node ``name`` belongs to one of the ``failed`` includes (at any depth)."""
+    return any(name.startswith(f"{namespace}.") for namespace in failed)

@@ -4,8 +4,9 @@ Reading checks everything that one file can tell: the ``format`` (an unknown maj
 refused), every key (an unknown one is named with its line), names (node keys are tags;
 include namespaces also may not hold ``.``), paths (relative, POSIX, inside the bundle), edges
 (ends are nodes here or ``NS.key`` of a declared include; slots follow the slot rule) and cycles
-among this file's own nodes. What needs other files (an include's nodes) is checked when the
-includes are resolved (``nodepipe.bundles.resolve``).
+among this file's own nodes. It reads on past a mistake and refuses every one it found
+together, so a user fixes them in one go. What needs other files (an include's nodes) is
+checked when the includes are resolved (``nodepipe.bundles.resolve``).
 
 Writing is deterministic so that a git diff of two exports shows only what changed: fixed key
 order, nodes, edges and includes sorted, LF line ends, no timestamps, a node's default ``path``
@@ -46,34 +47,41 @@ def default_node_path(key: str) -> str:
 
 
 def parse_definition(text: str, origin: str) -> BundleDefinition:
-    """The definition ``text`` holds; BundleError naming ``origin`` and the line otherwise."""
+    """The definition ``text`` holds; BundleError naming ``origin`` and the line otherwise.
+
+    Every independent mistake of the file is found in one reading and refused together
+    (``BundleProblemsError``, one problem a line); malformed TOML and a newer format are
+    refused alone, since nothing after them can be read."""
     reader = TomlReader(text, origin)
     document = reader.document
     _check_format(reader, document)
-    reader.only_keys(document, TOP_KEYS, ())
-    pipeline = reader.table(document.get("pipeline", {}), (), "pipeline")
-    reader.only_keys(pipeline, PIPELINE_KEYS, ("pipeline",))
-    if "name" not in pipeline:
-        raise reader.error("[pipeline] has no 'name'", (), "pipeline")
-    name = reader.string(pipeline["name"], ("pipeline",), "name")
-    reader.checked(("pipeline",), "name", validate_name, name, "pipeline name")
+    reader.note_unknown_keys(document, TOP_KEYS, ())
+    pipeline = reader.attempt(None, reader.table, document.get("pipeline", {}), (), "pipeline")
+    name = "" if pipeline is None else reader.attempt("", _pipeline_name, reader, pipeline)
+    pipeline = pipeline or {}  # refused: its name is not asked for again
+    reader.note_unknown_keys(pipeline, PIPELINE_KEYS, ("pipeline",))
     py_dir = pipeline.get("py-dir")
     if py_dir is not None:
-        py_dir = _bundle_path(reader, py_dir, ("pipeline",), "py-dir")
-    params = reader.table(document.get("params", {}), (), "params")
-    reader.plain_values(params, (), "params")
-    nodes = _nodes(reader, reader.table(document.get("nodes", {}), (), "nodes"))
-    includes = _includes(reader, reader.table(document.get("includes", {}), (), "includes"))
-    keys = {node.key for node in nodes}
-    namespaces = {include.namespace for include in includes}
+        py_dir = reader.attempt(None, _bundle_path, reader, py_dir, ("pipeline",), "py-dir")
+    notes = reader.attempt("", reader.string, pipeline.get("notes", ""), ("pipeline",), "notes")
+    params = reader.attempt({}, _params, reader, document)
+    written_nodes = reader.attempt({}, reader.table, document.get("nodes", {}), (), "nodes")
+    written_includes = reader.attempt(
+        {}, reader.table, document.get("includes", {}), (), "includes"
+    )
+    nodes = _nodes(reader, written_nodes)
+    includes = _includes(reader, written_includes)
+    # Every key written, even a refused one: an edge naming it is not refused a second time.
+    keys, namespaces = set(written_nodes), set(written_includes)
     schema_graph.check_node_keys(reader, keys, namespaces)
-    inputs = schema_graph.read_inputs(reader, document.get("inputs", {}), keys)
+    inputs = reader.attempt({}, schema_graph.read_inputs, reader, document.get("inputs", {}), keys)
     edges = schema_graph.read_edges(reader, document.get("edges", []), keys, namespaces)
     schema_graph.check_include_inputs(reader, includes, keys, namespaces)
-    schema_graph.check_acyclic(reader, edges, keys)
+    reader.attempt(None, schema_graph.check_acyclic, reader, edges, keys)
+    reader.finish()
     return BundleDefinition(
         name=name,
-        notes=reader.string(pipeline.get("notes", ""), ("pipeline",), "notes"),
+        notes=notes,
         py_dir=py_dir,
         params=frozen_mapping(params),
         inputs=frozen_mapping(inputs),
@@ -84,13 +92,17 @@ def parse_definition(text: str, origin: str) -> BundleDefinition:
 
 
 def _check_format(reader: TomlReader, document: dict[str, Any]) -> None:
+    """Note a missing or malformed ``format``; refuse a newer one at once (the rest of the
+    file is written for a schema this nodepipe does not know)."""
     if "format" not in document:
-        raise reader.error(f"'format = {FORMAT_VERSION}' is missing (the bundle schema version)")
+        message = f"'format = {FORMAT_VERSION}' is missing (the bundle schema version)"
+        reader.note(reader.error(message))
+        return
     value = document["format"]
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise reader.error(
-            f"'format' must be a whole number such as {FORMAT_VERSION}", (), "format"
-        )
+        message = f"'format' must be a whole number such as {FORMAT_VERSION}"
+        reader.note(reader.error(message, (), "format"))
+        return
     if value > FORMAT_VERSION:
         raise reader.error(
             f"bundle format {value} is newer than this nodepipe reads (format {FORMAT_VERSION}); "
@@ -98,6 +110,20 @@ def _check_format(reader: TomlReader, document: dict[str, Any]) -> None:
             (),
             "format",
         )
+
+
+def _pipeline_name(reader: TomlReader, pipeline: dict[str, Any]) -> str:
+    if "name" not in pipeline:
+        raise reader.error("[pipeline] has no 'name'", (), "pipeline")
+    name = reader.string(pipeline["name"], ("pipeline",), "name")
+    reader.checked(("pipeline",), "name", validate_name, name, "pipeline name")
+    return name
+
+
+def _params(reader: TomlReader, document: dict[str, Any]) -> dict[str, Any]:
+    params = reader.table(document.get("params", {}), (), "params")
+    reader.plain_values(params, (), "params")
+    return params
 
 
 def _bundle_path(reader: TomlReader, value: Any, address: tuple[str, ...], key: str) -> str:
@@ -109,30 +135,39 @@ def _bundle_path(reader: TomlReader, value: Any, address: tuple[str, ...], key: 
 
 
 def _nodes(reader: TomlReader, table: dict[str, Any]) -> tuple[NodeEntry, ...]:
-    entries = []
-    for key in sorted(table):
-        reader.checked(("nodes",), key, validate_name, key, "node tag")
-        if key == ".":
-            raise reader.error("invalid node tag '.': it names no folder", ("nodes",), key)
-        address = ("nodes", key)
-        node = reader.table(table[key], ("nodes",), key)
-        reader.only_keys(node, NODE_KEYS, address)
-        group = node.get("group")
-        if group is not None:
-            group = reader.string(group, address, "group")
-            reader.checked(address, "group", validate_name, group, "group name")
-        entries.append(
-            NodeEntry(
-                key=key,
-                path=_bundle_path(
-                    reader, node.get("path", default_node_path(key)), address, "path"
-                ),
-                notes=reader.string(node.get("notes", ""), address, "notes"),
-                group=group,
-                position=_position(reader, node.get("position"), address),
-            )
-        )
-    return tuple(entries)
+    """Each node written; one with a problem is noted and left out."""
+    found = (reader.attempt(None, _node, reader, key, table[key]) for key in sorted(table))
+    return tuple(entry for entry in found if entry is not None)
+
+
+def _node(reader: TomlReader, key: str, value: Any) -> NodeEntry | None:
+    reader.checked(("nodes",), key, validate_name, key, "node tag")
+    if key == ".":
+        raise reader.error("invalid node tag '.': it names no folder", ("nodes",), key)
+    address = ("nodes", key)
+    node = reader.table(value, ("nodes",), key)
+    reader.note_unknown_keys(node, NODE_KEYS, address)
+    noted = len(reader.errors)
+    group = node.get("group")
+    if group is not None:
+        group = reader.attempt(None, _group, reader, group, address)
+    path = reader.attempt(
+        "", _bundle_path, reader, node.get("path", default_node_path(key)), address, "path"
+    )
+    entry = NodeEntry(
+        key=key,
+        path=path,
+        notes=reader.attempt("", reader.string, node.get("notes", ""), address, "notes"),
+        group=group,
+        position=reader.attempt(None, _position, reader, node.get("position"), address),
+    )
+    return entry if len(reader.errors) == noted else None
+
+
+def _group(reader: TomlReader, value: Any, address: tuple[str, ...]) -> str:
+    group = reader.string(value, address, "group")
+    reader.checked(address, "group", validate_name, group, "group name")
+    return group
 
 
 def _position(
@@ -148,34 +183,41 @@ def _position(
 
 
 def _includes(reader: TomlReader, table: dict[str, Any]) -> tuple[IncludeEntry, ...]:
-    entries = []
-    for namespace in sorted(table):
-        reader.checked(("includes",), namespace, validate_name, namespace, "include namespace")
-        if "." in namespace:
-            message = f"invalid include namespace {namespace!r}: it may not contain '.'"
-            raise reader.error(message, ("includes",), namespace)
-        address = ("includes", namespace)
-        include = reader.table(table[namespace], ("includes",), namespace)
-        reader.only_keys(include, INCLUDE_KEYS, address)
-        if "source" not in include:
-            raise reader.error(f"[includes.{namespace}] has no 'source'", ("includes",), namespace)
-        source = reader.string(include["source"], address, "source")
-        try:
-            if parse_source(source).kind == "url" and source.lower().startswith(LOCAL_URLS):
-                raise ValueError("a local file URL is an absolute path; write it relative")
-        except ValueError as exc:
-            raise reader.error(
-                f"source {source!r} is not usable: {exc}", address, "source"
-            ) from None
-        inputs = reader.table(include.get("inputs", {}), address, "inputs")
-        for value in inputs.values():
-            reader.string(value, address, "inputs")
-        params = reader.table(include.get("params", {}), address, "params")
-        reader.plain_values(params, address, "params")
-        entries.append(
-            IncludeEntry(namespace, source, frozen_mapping(inputs), frozen_mapping(params))
-        )
-    return tuple(entries)
+    """Each include written; one with a problem is noted and left out."""
+    found = (reader.attempt(None, _include, reader, ns, table[ns]) for ns in sorted(table))
+    return tuple(entry for entry in found if entry is not None)
+
+
+def _include(reader: TomlReader, namespace: str, value: Any) -> IncludeEntry | None:
+    reader.checked(("includes",), namespace, validate_name, namespace, "include namespace")
+    if "." in namespace:
+        message = f"invalid include namespace {namespace!r}: it may not contain '.'"
+        raise reader.error(message, ("includes",), namespace)
+    address = ("includes", namespace)
+    include = reader.table(value, ("includes",), namespace)
+    reader.note_unknown_keys(include, INCLUDE_KEYS, address)
+    noted = len(reader.errors)
+    source = reader.attempt("", _source, reader, include, namespace)
+    inputs = reader.attempt({}, reader.table, include.get("inputs", {}), address, "inputs")
+    for value in inputs.values():
+        reader.attempt("", reader.string, value, address, "inputs")
+    params = reader.attempt({}, reader.table, include.get("params", {}), address, "params")
+    reader.attempt(None, reader.plain_values, params, address, "params")
+    entry = IncludeEntry(namespace, source, frozen_mapping(inputs), frozen_mapping(params))
+    return entry if len(reader.errors) == noted else None
+
+
+def _source(reader: TomlReader, include: dict[str, Any], namespace: str) -> str:
+    address = ("includes", namespace)
+    if "source" not in include:
+        raise reader.error(f"[includes.{namespace}] has no 'source'", ("includes",), namespace)
+    source = reader.string(include["source"], address, "source")
+    try:
+        if parse_source(source).kind == "url" and source.lower().startswith(LOCAL_URLS):
+            raise ValueError("a local file URL is an absolute path; write it relative")
+    except ValueError as exc:
+        raise reader.error(f"source {source!r} is not usable: {exc}", address, "source") from None
+    return source
 
 
 def dump_definition(definition: BundleDefinition) -> str:

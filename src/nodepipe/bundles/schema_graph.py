@@ -3,6 +3,8 @@
 A node is referred to by its key (a node of this file) or by ``NS.key`` (node ``key`` of the
 include ``NS``; whether the include has it is known only once it is resolved). An edge's slot
 follows the slot rule; left out, it is the child's next free numbered slot (``01``, ``02``...).
+Each wrong reference, edge or input is noted on the reader and left out, so one reading finds
+them all (``TomlReader.finish`` refuses them together).
 """
 
 from __future__ import annotations
@@ -41,12 +43,12 @@ def reference_problem(name: str, keys: set[str], namespaces: set[str]) -> str | 
 
 
 def check_node_keys(reader: TomlReader, keys: set[str], namespaces: set[str]) -> None:
-    """Refuse a node key that reads like ``NS.key`` of an include (``features.clean``)."""
+    """Note each node key that reads like ``NS.key`` of an include (``features.clean``)."""
     for key in sorted(keys):
         split = split_reference(key, namespaces)
         if split is not None:
             message = f"node {key!r} is named like node {split[1]!r} of include {split[0]!r}"
-            raise reader.error(message, ("nodes",), key)
+            reader.note(reader.error(message, ("nodes",), key))
 
 
 def read_inputs(reader: TomlReader, value: Any, keys: set[str]) -> dict[str, tuple[str, ...]]:
@@ -54,42 +56,63 @@ def read_inputs(reader: TomlReader, value: Any, keys: set[str]) -> dict[str, tup
     table = reader.table(value, (), "inputs")
     inputs: dict[str, tuple[str, ...]] = {}
     for name, nodes in table.items():
-        reader.checked(("inputs",), name, validate_slot, name)
-        if not isinstance(nodes, list) or not nodes or not all(isinstance(n, str) for n in nodes):
-            message = f'input {name!r} must list the nodes taking it, e.g. {name} = ["clean"]'
-            raise reader.error(message, ("inputs",), name)
-        for node in nodes:
-            if node not in keys:
-                message = f"input {name!r} names {node!r}, which is no node of this pipeline"
-                raise reader.error(message, ("inputs",), name)
-        inputs[name] = tuple(sorted(set(nodes)))
+        takers = reader.attempt(None, _input, reader, name, nodes, keys)
+        if takers is not None:
+            inputs[name] = takers
     return inputs
+
+
+def _input(reader: TomlReader, name: str, nodes: Any, keys: set[str]) -> tuple[str, ...]:
+    reader.checked(("inputs",), name, validate_slot, name)
+    if not isinstance(nodes, list) or not nodes or not all(isinstance(n, str) for n in nodes):
+        message = f'input {name!r} must list the nodes taking it, e.g. {name} = ["clean"]'
+        raise reader.error(message, ("inputs",), name)
+    for node in nodes:
+        if node not in keys:
+            message = f"input {name!r} names {node!r}, which is no node of this pipeline"
+            raise reader.error(message, ("inputs",), name)
+    return tuple(sorted(set(nodes)))
 
 
 def read_edges(
     reader: TomlReader, value: Any, keys: set[str], namespaces: set[str]
 ) -> tuple[EdgeEntry, ...]:
-    """``[[edges]]``: each ``from``/``to`` a node reference, each child slot used once."""
+    """``[[edges]]``: each ``from``/``to`` a node reference, each child slot used once. A
+    wrong edge is noted (``TomlReader.note``) and left out; the others are read."""
     if not isinstance(value, list):
-        raise reader.error("'edges' must be written as [[edges]] tables", (), "edges")
+        reader.note(reader.error("'edges' must be written as [[edges]] tables", (), "edges"))
+        return ()
     edges: list[EdgeEntry] = []
     slots: dict[str, set[str]] = {}
     for index, item in enumerate(value):
-        address = ("edges", index)
-        if not isinstance(item, dict):
-            raise reader.error("'edges' must be written as [[edges]] tables", (), "edges")
-        reader.only_keys(item, EDGE_KEYS, address)
-        parent, child = (
-            _end(reader, item, end, address, keys, namespaces) for end in ("from", "to")
-        )
-        used = slots.setdefault(child, set())
-        slot = item.get("slot")
-        slot = next_free_slot(used) if slot is None else reader.string(slot, address, "slot")
-        reader.checked(address, "slot", validate_slot, slot)
-        _check_edge(reader, edges, EdgeEntry(parent, child, slot), used, namespaces, address)
-        used.add(slot)
-        edges.append(EdgeEntry(parent, child, slot))
+        edge = reader.attempt(None, _edge, reader, item, index, edges, slots, keys, namespaces)
+        if edge is not None:
+            slots.setdefault(edge.child, set()).add(edge.slot)
+            edges.append(edge)
     return tuple(sorted(edges, key=lambda e: (e.parent, e.child, e.slot)))
+
+
+def _edge(
+    reader: TomlReader,
+    item: Any,
+    index: int,
+    edges: list[EdgeEntry],
+    slots: dict[str, set[str]],
+    keys: set[str],
+    namespaces: set[str],
+) -> EdgeEntry:
+    """The edge ``item`` (the ``index``-th), checked against the ``edges`` read before it."""
+    address = ("edges", index)
+    if not isinstance(item, dict):
+        raise reader.error("'edges' must be written as [[edges]] tables", (), "edges")
+    reader.note_unknown_keys(item, EDGE_KEYS, address)
+    parent, child = (_end(reader, item, end, address, keys, namespaces) for end in ("from", "to"))
+    used = slots.get(child, set())
+    slot = item.get("slot")
+    slot = next_free_slot(used) if slot is None else reader.string(slot, address, "slot")
+    reader.checked(address, "slot", validate_slot, slot)
+    _check_edge(reader, edges, EdgeEntry(parent, child, slot), used, namespaces, address)
+    return EdgeEntry(parent, child, slot)
 
 
 def _end(
@@ -134,15 +157,26 @@ def check_include_inputs(
 ) -> None:
     """Each include's ``inputs`` maps a slot-like name to a node here or of another include."""
     for include in includes:
-        address = ("includes", include.namespace)
         for name, node in include.inputs.items():
-            reader.checked(address, "inputs", validate_slot, name)
-            problem = reference_problem(node, keys, namespaces)
-            split = split_reference(node, namespaces)
-            if split is not None and split[0] == include.namespace:
-                problem = f"it is a node of {include.namespace!r} itself"
-            if problem:
-                raise reader.error(f"input {name!r} ← {node!r}: {problem}", address, "inputs")
+            reader.attempt(None, _include_input, reader, include, name, node, keys, namespaces)
+
+
+def _include_input(
+    reader: TomlReader,
+    include: IncludeEntry,
+    name: str,
+    node: str,
+    keys: set[str],
+    namespaces: set[str],
+) -> None:
+    address = ("includes", include.namespace)
+    reader.checked(address, "inputs", validate_slot, name)
+    problem = reference_problem(node, keys, namespaces)
+    split = split_reference(node, namespaces)
+    if split is not None and split[0] == include.namespace:
+        problem = f"it is a node of {include.namespace!r} itself"
+    if problem:
+        raise reader.error(f"input {name!r} ← {node!r}: {problem}", address, "inputs")
 
 
 def check_acyclic(reader: TomlReader, edges: Iterable[EdgeEntry], keys: set[str]) -> None:

@@ -1,20 +1,25 @@
 """Reading one parsed TOML document with messages that name the file and line of a mistake.
 
 ``TomlReader`` wraps the text and its origin ("pipeline.toml", or a longer path): each check
-raises a ``BundleError`` that starts with ``origin:line:`` when the line can be found.
+raises a ``BundleError`` that starts with ``origin:line:`` when the line can be found. A reader
+that reads on past a mistake (``attempt``, ``note``) keeps every problem and refuses them all
+together at the end (``finish``), so the user sees each mistake of the file in one go.
 """
 
 from __future__ import annotations
 
 import math
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime, time
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
-from nodepipe.bundles.errors import BundleError
+from nodepipe.bundles.errors import BundleError, refuse_all
 from nodepipe.bundles.toml_lines import Address, key_line, malformed_position
 from nodepipe.domain.errors import InvalidInputError
+
+T = TypeVar("T")
+P = ParamSpec("P")
 
 
 def table_label(address: Address) -> str:
@@ -38,6 +43,25 @@ class TomlReader:
             message, line, column = malformed_position(str(exc))
             where = f"{origin}:{line}:{column}" if line is not None else origin
             raise BundleError(f"{where}: malformed TOML: {message}") from None
+        self.errors: list[BundleError] = []
+        """The problems noted so far (``note``), refused together by ``finish``."""
+
+    def note(self, error: BundleError) -> None:
+        """Keep ``error`` and read on; ``finish`` refuses every problem noted."""
+        self.errors.append(error)
+
+    def attempt(self, default: T, read: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """``read(*args)``, or ``default`` with its BundleError noted: what follows is read
+        even when one part of the file is wrong."""
+        try:
+            return read(*args, **kwargs)
+        except BundleError as error:
+            self.note(error)
+            return default
+
+    def finish(self) -> None:
+        """Refuse every problem noted, all together (nothing noted: nothing happens)."""
+        refuse_all(self.errors)
 
     def error(self, message: str, address: Address = (), key: str | None = None) -> BundleError:
         """A BundleError for ``message``, placed at ``key`` of the table at ``address``."""
@@ -59,12 +83,28 @@ class TomlReader:
 
     def only_keys(self, table: dict[str, Any], allowed: Iterable[str], address: Address) -> None:
         """Refuse a key of ``table`` that is not in ``allowed``, naming it and its line."""
+        for error in self.unknown_keys(table, allowed, address):
+            raise error
+
+    def note_unknown_keys(
+        self, table: dict[str, Any], allowed: Iterable[str], address: Address
+    ) -> None:
+        """``only_keys``, each unknown key noted (``note``) rather than raised."""
+        for error in self.unknown_keys(table, allowed, address):
+            self.note(error)
+
+    def unknown_keys(
+        self, table: dict[str, Any], allowed: Iterable[str], address: Address
+    ) -> list[BundleError]:
+        """An error for each key of ``table`` that is not in ``allowed``, with its line."""
         known = tuple(allowed)
-        for key in table:
-            if key not in known:
-                hint = ", ".join(repr(k) for k in known)
-                where = f"in {table_label(address)}" if address else "at the top level"
-                raise self.error(f"unknown key {key!r} {where} (known: {hint})", address, key)
+        hint = ", ".join(repr(k) for k in known)
+        where = f"in {table_label(address)}" if address else "at the top level"
+        return [
+            self.error(f"unknown key {key!r} {where} (known: {hint})", address, key)
+            for key in table
+            if key not in known
+        ]
 
     def table(self, value: Any, address: Address, key: str) -> dict[str, Any]:
         if not isinstance(value, dict):

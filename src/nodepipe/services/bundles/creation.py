@@ -12,13 +12,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from nodepipe.bundles.errors import BundleError
+from nodepipe.bundles.errors import refuse_all
 from nodepipe.bundles.model import BundleFiles, ResolvedInclude, ResolvedNode, ResolvedPipeline
 from nodepipe.domain.bundles import IncludeMember, PipelineInclude
-from nodepipe.domain.errors import Action, Hint
 from nodepipe.domain.ids import new_id
 from nodepipe.domain.model import Edge, Group, Membership, Node
 from nodepipe.domain.states import NodeState
+from nodepipe.services.bundles.import_checks import bundle_siblings, staged_problems
 from nodepipe.services.bundles.included_code import (
     code_record,
     record_text,
@@ -29,15 +29,9 @@ from nodepipe.services.bundles.node_files import copy_lib, copy_node
 from nodepipe.services.context import now
 from nodepipe.services.graph.membership import COLUMN_WIDTH, ROW_HEIGHT
 from nodepipe.services.graph.staged_folders import FolderBatch
-from nodepipe.workspace import local_sources
 from nodepipe.workspace.bundle_libs import write_links
 from nodepipe.workspace.crash_points import crash_point
-from nodepipe.workspace.external_code import (
-    CODE_PATHS_KEY,
-    foreign_code_paths,
-    library_nodes,
-    relink_libraries,
-)
+from nodepipe.workspace.external_code import relink_libraries
 from nodepipe.workspace.node_folder import NodeFolder
 
 if TYPE_CHECKING:
@@ -82,29 +76,9 @@ def stage_nodes(
         folder = batch.staged_folder(plan.ids[node.name])
         if copy_node(node, folder, with_data, root):
             plan.with_data.add(node.name)
-        siblings = _siblings(node.name, plan.ids)
+        siblings = bundle_siblings(node.name, plan.ids)
         relink_libraries(folder.code, siblings)
-        dangling = [
-            f"{package} = {library!r}"
-            for package, library in sorted(library_nodes(folder.code).items())
-            if library not in siblings.values()
-        ]
-        if dangling:
-            raise BundleError(
-                f"node {node.name!r} installs from library nodes the bundle does not hold "
-                f"([tool.nodepipe.library-nodes] {', '.join(dangling)}); export the library "
-                "node with it, or take a snapshot of the library into the node"
-            )
-        foreign = local_sources.outside(folder.code, batch.operation.folder) + [
-            f"pyproject.toml: {CODE_PATHS_KEY} {written}"
-            for written in foreign_code_paths(folder.code)
-        ]
-        if foreign:
-            raise BundleError(
-                f"node {node.name!r} would have its environment built from outside the bundle "
-                f"({', '.join(foreign)}); a bundle carries only its own files",
-                hint=Hint(Action.ENV_SNAPSHOT, {"node": node.name}),
-            )
+        refuse_all(staged_problems(node.name, folder.code, siblings, batch.operation.folder))
         key = lib_key(node)
         if key is not None and node.py_dir is not None:
             if key not in libs:
@@ -116,18 +90,6 @@ def stage_nodes(
         if node.namespace:  # an include's node: what it installed, for its updates
             write_record(folder, record_text(code_record(folder)), durable=False)
         crash_point("bundle.staged-one")
-
-
-def _siblings(name: str, ids: Mapping[str, str]) -> dict[str, str]:
-    """Key -> new id of the nodes of the bundle (at the same include depth) that ``name``
-    belongs to: a library link in a bundle names its library node by key."""
-    prefix = name.rpartition(".")[0]
-    prefix = f"{prefix}." if prefix else ""
-    return {
-        other[len(prefix) :]: node_id
-        for other, node_id in ids.items()
-        if other.startswith(prefix) and "." not in other[len(prefix) :]
-    }
 
 
 def install(

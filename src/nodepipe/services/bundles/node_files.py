@@ -125,9 +125,7 @@ def copy_node(
     node.files.copy_tree(node_part(node, CODE), folder.code)
     if isinstance(node.files, LocalBundleFiles):  # a conda channel inside the bundle
         local_conda_paths(folder.code, node.files.root)
-    source, data = node.files, node_part(node, DATA)
-    if node.namespace and root is not None:
-        source, data = root, f"nodes/{node.name}/{DATA}"
+    source, data = data_source(node, root)
     copied = with_data and source.exists(data)
     if copied:
         source.copy_tree(data, folder.data)
@@ -136,10 +134,27 @@ def copy_node(
     return copied
 
 
+def data_source(node: ResolvedNode, root: BundleFiles | None) -> tuple[BundleFiles, str]:
+    """Where an import with data reads ``node``'s data: its own bundle's ``<path>/data``, or
+    for an included node the ``root`` bundle's ``nodes/NS.key/data`` (where an export with
+    data puts the outputs of included nodes)."""
+    if node.namespace and root is not None:
+        return root, f"nodes/{node.name}/{DATA}"
+    return node.files, node_part(node, DATA)
+
+
+def missing_py_dir(files: BundleFiles, py_dir: str) -> str | None:
+    """Why a bundle's ``py-dir`` cannot be copied because it is not there (None: it is)."""
+    if files.exists(py_dir):
+        return None
+    return f"the bundle's py-dir {py_dir!r} is missing from {files.location}"
+
+
 def copy_lib(files: BundleFiles, py_dir: str, target: Path) -> None:
     """Copy a bundle's ``py-dir`` into the new folder ``target`` (without caches)."""
-    if not files.exists(py_dir):
-        raise InvalidInputError(f"the bundle's py-dir {py_dir!r} is missing from {files.location}")
+    missing = missing_py_dir(files, py_dir)
+    if missing is not None:
+        raise InvalidInputError(missing)
     files.copy_tree(py_dir, target)
 
 

@@ -12,11 +12,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from nodepipe.bundles.errors import problems_in
 from nodepipe.bundles.lockfile import dump_lock
 from nodepipe.bundles.model import BUNDLE_FILE, LOCK_FILE, IncludeEntry, frozen_mapping
 from nodepipe.bundles.schema import dump_definition
 from nodepipe.domain.bundles import PipelineInclude
-from nodepipe.domain.errors import NodepipeError
 from nodepipe.domain.model import PipelineView
 from nodepipe.services import resolver
 from nodepipe.services.bundles.creation import SyncProgress
@@ -38,9 +38,8 @@ from nodepipe.services.bundles.node_python import check_python
 from nodepipe.services.bundles.prefixing import as_included, input_edges
 from nodepipe.services.bundles.reading import (
     checked_bundle,
-    locked_records,
-    problems_of,
-    read_bundle,
+    importable_bundle,
+    read_for_import,
 )
 from nodepipe.services.bundles.updating import UpdateResult, current_include, update_include
 from nodepipe.services.context import WorkspaceContext
@@ -151,35 +150,34 @@ class BundleService:
         """Create a pipeline from the bundle in ``directory`` (tag: ``name``, else the
         bundle's), all or nothing; nodes whose data ``pipeline.lock`` vouches for are
         completed."""
-        bundle = checked_bundle(Path(directory), Path.cwd())
-        resolved = bundle.resolved
+        resolved, locked = importable_bundle(Path(directory), Path.cwd())
         return import_resolved(
             self.context,
             resolved,
             name=name or resolved.definition.name,
             project=project,
             with_data=True,
-            locked=locked_records(bundle.files),
-            root=bundle.files,
+            locked=locked,
+            root=resolved.files,
             jobs=jobs,
             on_synced=on_synced,
         )
 
     def check(self, directory: Path | str) -> CheckResult:
-        """Validate the bundle in ``directory`` without changing anything."""
+        """Validate the bundle in ``directory`` without changing anything: every problem
+        ``import_`` would refuse it for, all at once (the same reading, ``read_for_import``)."""
         target = Path(os.path.normpath(Path(directory).absolute()))
-        try:
-            bundle = read_bundle(target, Path.cwd())
-            locked_records(bundle.files)
-        except NodepipeError as error:
-            return CheckResult(target, None, 0, (), (str(error),))
-        resolved = bundle.resolved
+        reading = read_for_import(target, Path.cwd())
+        problems = tuple(p for error in reading.errors for p in problems_in(error))
+        resolved = reading.resolved
+        if resolved is None:
+            return CheckResult(target, None, 0, (), problems)
         return CheckResult(
             target,
             resolved.definition.name,
             len(resolved.nodes),
             tuple(i.namespace for i in resolved.includes),
-            tuple(problems_of(resolved)),
+            problems,
         )
 
     def includes(self, pipeline: str) -> list[IncludeView]:

@@ -1,0 +1,174 @@
+"""``bundle check`` tells everything ``bundle import`` would refuse, all at once: what the
+nodes would build from or copy outside the bundle (a ``[tool.uv.sources]`` path, a link), and
+every independent mistake of ``pipeline.toml`` in one run, each problem on its own line; a good
+bundle still passes, and import refuses what check refuses, the workspace unchanged.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import nodepipe
+from integration.conftest import CliRunner, snapshot
+from support.locked_bundles import APPEND_INPUTS, make_node_template, write_bundle
+
+GOOD = """\
+format = 1
+[pipeline]
+name = "good"
+[nodes.load]
+[nodes.clean]
+[[edges]]
+from = "load"
+to = "clean"
+slot = "01"
+"""
+
+CODE = {"nodes/load": APPEND_INPUTS, "nodes/clean": APPEND_INPUTS}
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_node_template(tmp_path_factory.mktemp("template"))
+
+
+def words(text: str) -> str:
+    """``text`` with rich's line wrapping undone."""
+    return " ".join(text.split())
+
+
+OUTSIDE_SOURCE = '\n[tool.uv.sources]\nmytool = { path = "../../../outside" }\n'
+"""A package installed from a folder beside the bundle, from nodes/<key>/code."""
+
+
+def test_check_refuses_a_uv_source_path_leaving_the_bundle_as_import_does(
+    lab: nodepipe.Workspace, tmp_path: Path, template: Path, cli: CliRunner
+) -> None:
+    """clean's pyproject installs ``mytool`` from ``../../../outside``: check names the node
+    and the path (exit 2), and import refuses it the same way, the workspace unchanged."""
+    bundle = write_bundle(tmp_path / "bundle", GOOD, CODE, template)
+    (tmp_path / "outside").mkdir()
+    pyproject = bundle / "nodes/clean/code/pyproject.toml"
+    pyproject.write_text(pyproject.read_text() + OUTSIDE_SOURCE)
+    before = snapshot(lab)
+    expected = (
+        "node 'clean' would have its environment built from outside the bundle "
+        "(pyproject.toml: ../../../outside)"
+    )
+    checked = cli("bundle", "check", str(bundle))
+    assert checked.code == 2, checked.stdout + checked.stderr
+    assert expected in words(checked.stdout)
+    assert cli("bundle", "check", str(bundle), "--json").json()["problems"][0].startswith(expected)
+    refused = cli("bundle", "import", str(bundle), "--name", "copy")
+    assert refused.code == 2, refused.stdout + refused.stderr
+    assert f"bundle import: {expected}" in words(refused.stderr)
+    assert snapshot(lab) == before
+    assert not list((lab.root / ".nodepipe" / "staging").glob("*"))
+
+
+def test_check_refuses_what_a_node_would_take_from_outside_the_bundle_all_at_once(
+    lab: nodepipe.Workspace, tmp_path: Path, template: Path, cli: CliRunner
+) -> None:
+    """clean installs a package from a folder outside the bundle (its pyproject's
+    ``[tool.uv.sources]``); load's code holds a link to a file outside it. Check names both
+    nodes and the path, one problem a line; import refuses the same, changing nothing."""
+    bundle = write_bundle(tmp_path / "bundle", GOOD, CODE, template)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.txt").write_text("not the bundle's\n")
+    pyproject = bundle / "nodes/clean/code/pyproject.toml"
+    pyproject.write_text(pyproject.read_text() + OUTSIDE_SOURCE)
+    (bundle / "nodes/load/code/secret.txt").symlink_to(outside / "secret.txt")
+    before = snapshot(lab)
+
+    checked = cli("bundle", "check", str(bundle), "--json")
+    assert checked.code == 2, checked.stdout + checked.stderr
+    problems = checked.json()["problems"]
+    assert len(problems) == 2, problems
+    source = next(p for p in problems if "'clean'" in p)
+    assert "outside the bundle" in source and "pyproject.toml: ../../../outside" in source
+    link = next(p for p in problems if f"{bundle}/nodes/load/code: secret.txt" in p)
+    assert f"is a link to {outside / 'secret.txt'}, outside the bundle" in link
+
+    shown = cli("bundle", "check", str(bundle))
+    assert shown.code == 2
+    lines = [line.strip() for line in shown.stdout.splitlines() if line.strip().startswith("- ")]
+    assert len(lines) == 2, shown.stdout
+    assert "2 problem(s)" in shown.stdout
+
+    refused = cli("bundle", "import", str(bundle), "--name", "copy")
+    assert refused.code == 2, refused.stdout + refused.stderr
+    said = words(refused.stderr)
+    assert "bundle import:" in said and "2 problems:" in said
+    assert "pyproject.toml: ../../../outside" in said and "code: secret.txt is a link" in said
+    assert snapshot(lab) == before
+    assert not list((lab.root / ".nodepipe" / "staging").glob("*"))
+
+
+BROKEN = """\
+format = 1
+[pipeline]
+name = "good"
+[nodes.load]
+[nodes."a/b"]
+[nodes.clean]
+colour = "blue"
+[[edges]]
+from = "load"
+to = "clean"
+slot = "01"
+[[edges]]
+from = "load"
+to = "ghost"
+"""
+"""Three independent mistakes: a node key that is no tag (line 5), an unknown key (line 7),
+an edge to no node (line 14)."""
+
+
+def test_check_reports_every_mistake_of_pipeline_toml_in_one_run(
+    lab: nodepipe.Workspace, tmp_path: Path, template: Path, cli: CliRunner
+) -> None:
+    bundle = write_bundle(tmp_path / "bundle", BROKEN, CODE, template)
+    before = snapshot(lab)
+    checked = cli("bundle", "check", str(bundle), "--json")
+    assert checked.code == 2, checked.stdout + checked.stderr
+    problems = checked.json()["problems"]
+    origin = f"{bundle}/pipeline.toml"
+    assert len(problems) == 3, problems
+    assert problems[0].startswith(f"{origin}:5: invalid node tag 'a/b'"), problems
+    assert problems[1].startswith(f"{origin}:7: unknown key 'colour' in [nodes.clean]")
+    assert problems[2].startswith(f"{origin}:14: edge to 'ghost': no node 'ghost' here")
+
+    shown = cli("bundle", "check", str(bundle))
+    assert shown.code == 2 and "3 problem(s)" in shown.stdout
+    said = words(shown.stdout)
+    for problem in problems:
+        assert f"- {problem}" in said
+
+    refused = cli("bundle", "import", str(bundle))
+    assert refused.code == 2
+    said = words(refused.stderr)
+    assert "3 problems:" in said and all(problem in said for problem in problems)
+    assert snapshot(lab) == before
+
+
+def test_a_good_bundle_with_a_snapshot_and_bundle_code_still_passes_and_imports(
+    lab: nodepipe.Workspace, tmp_path: Path, template: Path, cli: CliRunner
+) -> None:
+    """What stays inside the bundle is not refused: a ``[tool.uv.sources]`` path inside the
+    node's code/ (a snapshot), a link to another file of the bundle, the bundle's py-dir."""
+    toml = GOOD.replace('name = "good"', 'name = "good"\npy-dir = "lib"')
+    files = {"lib/helpers.py": "def mark(tag):\n    return tag\n"}
+    bundle = write_bundle(tmp_path / "bundle", toml, CODE, template, files)
+    pyproject = bundle / "nodes/clean/code/pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text() + '\n[tool.uv.sources]\nmytool = { path = "snapshots/mytool" }\n'
+    )
+    (bundle / "nodes/load/code/helpers.py").symlink_to(bundle / "lib/helpers.py")
+    checked = cli("bundle", "check", str(bundle), "--json")
+    assert checked.code == 0, checked.stdout + checked.stderr
+    assert checked.json()["problems"] == [] and checked.json()["nodes"] == 2
+    imported = cli("bundle", "import", str(bundle), "--name", "copy")
+    assert imported.code == 0, imported.stderr
