@@ -307,6 +307,32 @@ def test_an_upload_whose_code_path_leaves_the_bundle_is_a_422(
     assert staging_entries(chain) == []
 
 
+def test_an_upload_is_refused_with_everything_its_import_would_refuse(
+    client: TestClient, app: FastAPI, chain: nodepipe.Workspace
+) -> None:
+    """A node installing a package from a folder beside the bundle (``[tool.uv.sources]``) is
+    a 422 while the request lasts, not a job that fails later; so is a pipeline.toml with
+    several mistakes, every one of them named in one answer."""
+    members = zipped_files(client.get("/api/pipelines/baseline/bundle.zip").content)
+    pyproject = "nodes/clean/code/pyproject.toml"
+    before = [p.id for p in chain.pipelines.list()]
+    source = '\n[tool.uv.sources]\nmytool = { path = "../../../outside" }\n'
+    packed = zip_of({**members, pyproject: members[pyproject] + source.encode()})
+    message = error_of(upload(client, packed, name="evil"), 422, "invalid_input")
+    assert "node 'clean' would have its environment built from outside the bundle" in message
+    assert "pyproject.toml: ../../../outside" in message
+    toml = members["pipeline.toml"].decode()
+    broken = toml.replace("[nodes.clean]", '[nodes.clean]\ncolour = "blue"') + (
+        '[nodes."a/b"]\n[[edges]]\nfrom = "load"\nto = "ghost"\n'
+    )
+    packed = zip_of({**members, "pipeline.toml": broken.encode()})
+    message = error_of(upload(client, packed, name="evil"), 422, "invalid_input")
+    for mistake in ("unknown key 'colour'", "invalid node tag 'a/b'", "no node 'ghost'"):
+        assert mistake in message, message
+    assert [p.id for p in chain.pipelines.list()] == before
+    assert staging_entries(chain) == []
+
+
 def test_a_download_of_a_node_with_an_outside_code_path_is_a_422_naming_the_fix(
     client: TestClient, chain: nodepipe.Workspace, tmp_path: Path
 ) -> None:
