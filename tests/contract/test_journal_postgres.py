@@ -6,7 +6,7 @@ collation is ICU's while ``datcollate`` says ``C`` (the text order is asked of t
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import psycopg
 import pytest
@@ -27,19 +27,31 @@ pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture
-def role(postgres_server: PostgresServer, fresh_postgres_url: str) -> Iterator[str]:
-    """A login role of the cluster (roles are the cluster's, not a database's), dropped after
-    with its grants in the test's database."""
-    name = f"bob_{uuid.uuid4().hex[:12]}"
-    who = sql.Identifier(name)
-    with psycopg.connect(postgres_server.conninfo(), autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE ROLE {} LOGIN").format(who))
-    yield name
+def roles(postgres_server: PostgresServer, fresh_postgres_url: str) -> Iterator[Callable[[], str]]:
+    """Makes login roles of the cluster (roles are the cluster's, not a database's), each
+    dropped after with what it owns and its grants in the test's database."""
+    made: list[str] = []
+
+    def make() -> str:
+        made.append(f"bob_{uuid.uuid4().hex[:12]}")
+        with psycopg.connect(postgres_server.conninfo(), autocommit=True) as admin:
+            admin.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(made[-1])))
+        return made[-1]
+
+    yield make
     database = fresh_postgres_url.rsplit("/", 1)[1]
-    with psycopg.connect(postgres_server.conninfo(database), autocommit=True) as admin:
-        admin.execute(sql.SQL("DROP OWNED BY {}").format(who))
-    with psycopg.connect(postgres_server.conninfo(), autocommit=True) as admin:
-        admin.execute(sql.SQL("DROP ROLE {}").format(who))
+    for name in reversed(made):
+        who = sql.Identifier(name)
+        with psycopg.connect(postgres_server.conninfo(database), autocommit=True) as admin:
+            admin.execute(sql.SQL("DROP OWNED BY {}").format(who))
+        with psycopg.connect(postgres_server.conninfo(), autocommit=True) as admin:
+            admin.execute(sql.SQL("DROP ROLE {}").format(who))
+
+
+@pytest.fixture
+def role(roles: Callable[[], str]) -> str:
+    """A login role of the cluster (see ``roles``)."""
+    return roles()
 
 
 def as_role(url: str, role: str) -> str:
@@ -198,3 +210,61 @@ def test_a_database_ordering_text_with_icu_is_not_taken_for_code_point_order(
             admin.execute(
                 sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
             )
+
+
+@pytest.mark.parametrize("upgrader", ["superuser", "another role"])
+def test_the_stores_owner_keeps_its_inputs_when_another_role_upgrades(
+    postgres_server: PostgresServer,
+    fresh_postgres_url: str,
+    roles: Callable[[], str],
+    upgrader: str,
+) -> None:
+    """Migration 0010 run by a role that does not own the store (a superuser, or a team role
+    that may create tables, opened it first with this nodepipe): the store's owner may still
+    declare, read and delete inputs; and so may the upgrading role."""
+    database = fresh_postgres_url.rsplit("/", 1)[1]
+    owner = roles()
+
+    def connect(user: str) -> psycopg.Connection[tuple[object, ...]]:
+        info = postgres_server.conninfo(database).replace(f"user={SUPERUSER}", f"user={user}")
+        return psycopg.connect(info, autocommit=True)
+
+    def may_create(user: str) -> None:
+        with connect(SUPERUSER) as admin:
+            admin.execute(
+                sql.SQL("GRANT CREATE ON SCHEMA public TO {}").format(sql.Identifier(user))
+            )
+
+    may_create(owner)
+    owners = as_role(fresh_postgres_url, owner)
+    upgrade(owners, "0009")  # the role owns every table of the store
+    engine = create_store_engine(owners)
+    with engine.begin() as connection:
+        project = make_project()
+        session = StoreSession(connection)
+        session.insert_project(project)
+        chain = seed_pipeline(session, project, "chain", CHAIN)
+    engine.dispose()
+    upgrading = fresh_postgres_url
+    if upgrader == "another role":
+        other = roles()
+        may_create(other)
+        with connect(owner) as own:
+            own.execute(
+                sql.SQL("GRANT ALL ON ALL TABLES IN SCHEMA public TO {}").format(
+                    sql.Identifier(other)
+                )
+            )
+        upgrading = as_role(fresh_postgres_url, other)
+    Store.open(upgrading).close()  # the upgrade, by a role that does not own the store
+    for url in (owners, upgrading):
+        store = Store.open(url)
+        try:
+            with store.write() as writing:
+                writing.set_pipeline_inputs(chain.id, {"raw": [chain.ids["load"]]})
+            with store.read() as reading:
+                assert reading.pipeline_inputs(chain.id) == {"raw": (chain.ids["load"],)}
+            with store.write() as writing:
+                writing.set_pipeline_inputs(chain.id, {})
+        finally:
+            store.close()

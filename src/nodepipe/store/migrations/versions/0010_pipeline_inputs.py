@@ -5,7 +5,11 @@ deleted or taken out of the pipeline leaves its inputs.
 
 On PostgreSQL, every role holding a privilege on ``memberships`` (the graph tables a store
 shared by several roles grants together) is given the same on the new table, so that another
-role's export, import and delete keep working after the upgrade; SQLite has one user.
+role's export, import and delete keep working after the upgrade; and when the upgrading role is
+not the one that owns ``memberships`` (a superuser, or a team role that may create tables,
+opened the store first with this nodepipe), the new table is given to that owner (or, where
+the upgrading role may not give it away, every privilege on it is granted to the owner), so
+the store's owner is not locked out of it. SQLite has one user.
 
 Revision ID: 0010
 Revises: 0009
@@ -27,7 +31,12 @@ _GRANT_LIKE_MEMBERSHIPS = """
 DO $$
 DECLARE
   grant_row record;
+  owner_oid oid;
+  owner_name text;
 BEGIN
+  SELECT c.relowner, quote_ident(r.rolname) INTO owner_oid, owner_name
+  FROM pg_class c JOIN pg_roles r ON r.oid = c.relowner
+  WHERE c.oid = 'memberships'::regclass;
   FOR grant_row IN
     SELECT DISTINCT a.privilege_type AS privilege,
       CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(r.rolname) END AS who
@@ -37,6 +46,13 @@ BEGIN
   LOOP
     EXECUTE 'GRANT ' || grant_row.privilege || ' ON pipeline_inputs TO ' || grant_row.who;
   END LOOP;
+  IF owner_oid <> (SELECT oid FROM pg_roles WHERE rolname = current_user) THEN
+    BEGIN
+      EXECUTE 'ALTER TABLE pipeline_inputs OWNER TO ' || owner_name;
+    EXCEPTION WHEN insufficient_privilege THEN
+      EXECUTE 'GRANT ALL ON pipeline_inputs TO ' || owner_name;
+    END;
+  END IF;
 END $$
 """
 
