@@ -3,6 +3,7 @@ one never is, and litter is swept (real processes, really killed)."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -79,3 +80,32 @@ def test_folders_and_files_of_no_operation_are_swept(tmp_path: Path, litter: str
     finally:
         os.kill(process.pid, signal.SIGKILL)
         process.wait()
+
+
+def test_what_an_ended_operation_left_to_discard_is_swept_and_nothing_else(
+    tmp_path: Path,
+) -> None:
+    """An operation killed while it ended (its folder renamed ``.finished``, what it moved
+    aside not yet removed): the next look removes what it recorded to discard, and only a
+    path named as an aside, in a ``.finished`` folder; a damaged or hostile record names
+    nothing else it would remove."""
+    root, snapshots = tmp_path / "staging", tmp_path / "code" / "snapshots"
+    snapshots.mkdir(parents=True)
+    aside, victim = snapshots / ".mytool.previous.1a2b3c4d", tmp_path / "victim"
+    behind_a_link = snapshots / ".other.previous.1a2b3c4d"
+    for folder in (aside, victim, snapshots / "mytool", behind_a_link):
+        folder.mkdir()
+        (folder / "keep.txt").write_text("x")
+    linked = tmp_path / "linked"
+    linked.symlink_to(snapshots, target_is_directory=True)
+    listed = [str(aside), str(victim), str(snapshots / "mytool"), "relative/.a.previous.1a2b3c4d"]
+    listed.append(str(linked / behind_a_link.name))
+    for name in ("op1.finished", "op2"):  # only an ended operation's record is read
+        (root / name).mkdir(parents=True)
+        intent = {"kind": "edit", "discard": listed if name == "op1.finished" else [str(victim)]}
+        (root / name / journal.INTENT_FILE).write_text(json.dumps(intent))
+    assert list(journal.abandoned(root)) == []
+    assert list(root.iterdir()) == []
+    assert not aside.exists()
+    assert (victim / "keep.txt").is_file() and (snapshots / "mytool" / "keep.txt").is_file()
+    assert (behind_a_link / "keep.txt").is_file()

@@ -23,6 +23,7 @@ import contextlib
 import fcntl
 import json
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -77,7 +78,8 @@ class Operation:
         abandoned operation and undo work that was done (or fail on a file already gone)."""
         finished = self.root / f"{self.id}{FINISHED_SUFFIX}"
         if self.discard and self.folder.is_dir():  # a kill below leaves them to the next look
-            self.record(discard=[str(path) for path in self.discard])
+            with contextlib.suppress(OSError):  # a full disk: the operation still ends
+                self.record(discard=[str(path) for path in self.discard])
         with contextlib.suppress(FileNotFoundError):
             self.folder.rename(finished)
         crash_point("journal.finishing")
@@ -190,7 +192,8 @@ def _remove_litter(root: Path, name: str) -> None:
         return
     path = root / name
     if path.is_dir() and not path.is_symlink():
-        _discard_recorded(path)
+        if name.endswith(FINISHED_SUFFIX):
+            _discard_recorded(path)
         shutil.rmtree(path, ignore_errors=True)
     else:
         with contextlib.suppress(FileNotFoundError):
@@ -208,10 +211,24 @@ def _discard_recorded(finished: Path) -> None:
     paths = recorded.get("discard", []) if isinstance(recorded, dict) else []
     for index, written in enumerate(paths if isinstance(paths, list) else []):
         path = Path(str(written))
-        if not path.is_absolute() or not (path.exists() or path.is_symlink()):
+        if not _discardable(path) or not (path.exists() or path.is_symlink()):
             continue
         try:
             path.rename(finished / f"discarded-{index}")
         except OSError:  # another filesystem: removed where it is, as ``finish`` does
             if path.is_dir() and not path.is_symlink():
                 shutil.rmtree(path, ignore_errors=True)
+
+
+_ASIDE = re.compile(r"\.[^/]+\.previous\.[0-9a-f]{8}")
+"""The name of what an operation moves aside to discard once it ends: a snapshot replaced by
+an update (``snapshots.refresh_paths``), ``.NAME.previous.<8 hex>``."""
+
+
+def _discardable(path: Path) -> bool:
+    """Whether a recorded path is one an operation may have left to discard: an absolute path
+    named as an aside is, in a folder that is no link (a damaged or hostile record names
+    nothing else)."""
+    if not path.is_absolute() or ".." in path.parts or not _ASIDE.fullmatch(path.name):
+        return False
+    return not any(parent.is_symlink() for parent in path.parents)
