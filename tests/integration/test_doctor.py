@@ -124,7 +124,7 @@ def test_a_killed_duplicate_is_an_abandoned_operation_whose_folder_repair_remove
 
 
 def test_leftovers_of_older_versions_and_hand_edits_are_found_and_repaired(
-    ran: nodepipe.Workspace, cli: CliRunner, kernels: Path
+    ran: nodepipe.Workspace, cli: CliRunner, kernels: Path, tmp_path: Path
 ) -> None:
     layout = ran.context.layout
     clean = ran.nodes.get("clean")
@@ -149,6 +149,11 @@ def test_leftovers_of_older_versions_and_hand_edits_are_found_and_repaired(
         "gone6789", "gone", Path(sys.executable), layout.nodes_dir / "gone6789", ()
     )
     copied = copied.rename(copied.with_name("nodepipe-gone6789-copy"))  # renamed by hand
+    elsewhere = install_kernel(
+        "gone4321", "gone", Path(sys.executable), layout.nodes_dir / "gone4321", ()
+    )
+    linked = kernels / "nodepipe-linked"
+    linked.symlink_to(elsewhere.rename(tmp_path / "kernel-elsewhere"), target_is_directory=True)
     kept = install_kernel(plot.id, "plot", Path(sys.executable), layout.node_dir(plot.id), ())
     layout.config_file.chmod(0o644)
     layout.state_dir.chmod(0o755)
@@ -162,7 +167,7 @@ def test_leftovers_of_older_versions_and_hand_edits_are_found_and_repaired(
         "environment-leftovers": 1,
         "orphan-folders": 1,
         "missing-folders": 1,
-        "stale-kernels": 2,
+        "stale-kernels": 3,
         "private-files": 2,
     }
     sizes = {c["category"]: c["bytes"] for c in report["categories"]}
@@ -170,7 +175,7 @@ def test_leftovers_of_older_versions_and_hand_edits_are_found_and_repaired(
     assert tree(ran.root) == before  # a dry run changes nothing
 
     repaired = doctor(cli, "--repair")
-    assert len(repaired["repaired"]) == 11
+    assert len(repaired["repaired"]) == 12
     assert to_repair(repaired["remaining"]) == {}
     assert not litter.exists() and not old_env.exists()
     assert list(layout.staging_dir.iterdir()) == []
@@ -178,6 +183,7 @@ def test_leftovers_of_older_versions_and_hand_edits_are_found_and_repaired(
     assert (layout.node_dir(clean.id) / "data" / "out.txt").read_text() == "clean v1"
     assert not (kernels / "nodepipe-gone2345").exists()
     assert not copied.exists()  # the folder found, not one named after its node
+    assert not linked.is_symlink() and (tmp_path / "kernel-elsewhere" / "kernel.json").is_file()
     assert (kept / "kernel.json").is_file()  # a live node's
     assert stat.S_IMODE(layout.config_file.stat().st_mode) == 0o600
     assert stat.S_IMODE(layout.state_dir.stat().st_mode) == 0o700

@@ -48,5 +48,9 @@ def remove_kernel(node_id: str) -> None:
 def remove_kernel_folder(folder: Path) -> None:
     """Remove a nodepipe kernel's folder, whatever follows ``nodepipe-`` in its name (one
     copied or renamed by hand names its node only in its spec); never another kernel."""
-    if folder.parent == kernels_dir() and folder.name.startswith(kernel_name("")):
+    if folder.parent != kernels_dir() or not folder.name.startswith(kernel_name("")):
+        return
+    if folder.is_symlink():  # the link, not what it leads to
+        folder.unlink(missing_ok=True)
+    else:
         shutil.rmtree(folder, ignore_errors=True)
