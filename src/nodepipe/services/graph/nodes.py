@@ -35,7 +35,6 @@ from nodepipe.services.graph.node_params import (
     params_text,
     read_params,
 )
-from nodepipe.services.graph.node_restore import RestoredNode, check_restore, restore_node
 from nodepipe.services.graph.removal import deleted_by_removal, remove_from_pipeline
 from nodepipe.services.graph.staged_folders import (
     delete_nodes_on_disk,
@@ -48,6 +47,7 @@ from nodepipe.workspace.file_digests import fingerprint_outputs
 from nodepipe.workspace.node_folder import clear_data
 
 if TYPE_CHECKING:
+    from nodepipe.services.graph.node_restore import RestoredNode
     from nodepipe.store.light_read import LightReads
     from nodepipe.store.queries import StoreSession
 
@@ -99,11 +99,15 @@ class NodeService:
     def restore(self, name: str, run: str, tag: str, pipeline: str | None = None) -> RestoredNode:
         """A new node ``tag`` with the code, parameters and environment ``name`` had in run
         ``run``, with the parents that run read (see ``services.graph.node_restore``)."""
+        from nodepipe.services.graph.node_restore import restore_node  # not for other commands
+
         return restore_node(self.context, name, run, tag, pipeline)
 
     def check_restore(self, name: str, run: str, tag: str, pipeline: str | None = None) -> str:
         """Refuse now what ``restore`` would refuse before writing anything; the id of the
         pipeline the new node would go into."""
+        from nodepipe.services.graph.node_restore import check_restore  # not for other commands
+
         return check_restore(self.context, name, run, tag, pipeline)[3].id
 
     def _resolve(self, session: LightReads, name: str, pipeline: str | None) -> Node:
