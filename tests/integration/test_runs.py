@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -350,3 +352,26 @@ def test_a_log_asked_of_a_run_the_node_was_not_in_names_its_runs(
             pipeline.runs.log("plot", shared)
     with pytest.raises(InvalidInputError, match="give more of the run's id"):
         pipeline.runs.log("plot", "")  # the start of every run
+
+
+def test_a_log_of_a_run_older_than_the_latest_two_hundred_is_found(
+    pipeline: nodepipe.Workspace,
+) -> None:
+    first = pipeline.runs.run(RunRequest("baseline", only=["load"])).run_id
+    (run,) = pipeline.runs.history("baseline")
+    (node_run,) = pipeline.runs.node_runs(first)
+    later = [
+        replace(run, id=f"later{n:03d}", created_at=run.created_at + timedelta(seconds=n + 1))
+        for n in range(200)
+    ]
+    with pipeline.context.store.write() as session:  # 200 runs since, as a busy node has
+        for again in later:
+            session.insert_run(again)
+        session.insert_node_runs(
+            [
+                replace(node_run, id=f"nr{again.id}", run_id=again.id, created_at=again.created_at)
+                for again in later
+            ]
+        )
+    assert pipeline.runs.log("load").run_id == "later199"
+    assert pipeline.runs.log("load", first).run_id == first

@@ -6,6 +6,7 @@ import builtins
 import contextlib
 import os
 import signal
+import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -35,6 +36,10 @@ from nodepipe.services.runs.travel import check_travels
 from nodepipe.services.upkeep.crash_recovery import recover_after_crash
 from nodepipe.workspace.crash_points import crash_point
 from nodepipe.workspace.durable import sync_filesystem
+
+_RECENT_LOGS = 200
+"""How many of a node's latest runs ``log`` looks at first (every one when a run is named that
+is not among them)."""
 
 if TYPE_CHECKING:  # what only a run, a plan or a kill needs is imported there (not by status)
     from nodepipe.domain.events import Listener, NodeFinished, RunEvent, RunFinished
@@ -458,17 +463,23 @@ class RunService:
             within = resolver.pipeline(session, pipeline) if pipeline else None
             target = resolver.node(session, node, within)
             logs = self.context.layout.node_folder(target.id).logs
-            history = [
-                nr if nr.log_file else replace(nr, log_file=str(logs / f"{nr.id}.log"))
-                for nr in session.node_runs_of_node(target.id, 200)
-                if nr.log_file or (logs / f"{nr.id}.log").is_file()  # a failed preparation's
-            ]
+
+            def logged(limit: int) -> builtins.list[NodeRun]:
+                return [
+                    nr if nr.log_file else replace(nr, log_file=str(logs / f"{nr.id}.log"))
+                    for nr in session.node_runs_of_node(target.id, limit)
+                    if nr.log_file or (logs / f"{nr.id}.log").is_file()  # a failed preparation's
+                ]
+
+            history = logged(_RECENT_LOGS)
             if not history:
                 suffix = f" in run {run_id}" if run_id else ""
                 raise NotFoundError(f"node {target.tag!r} has no log{suffix}: it never ran")
             if run_id is None:
                 return history[0]
             chosen = [nr for nr in history if nr.run_id.startswith(run_id)]
+            if not chosen:  # a run older than the recent ones, perhaps: look at every one
+                chosen = [nr for nr in logged(sys.maxsize) if nr.run_id.startswith(run_id)]
             if not chosen:
                 runs = ", ".join(dict.fromkeys(nr.run_id for nr in history[:5]))
                 raise NotFoundError(
