@@ -349,6 +349,6 @@ def test_a_download_of_a_node_with_an_outside_code_path_is_a_422_naming_the_fix(
     assert str(scripts) in message
     assert answer.json()["hint"] == {
         "action": "code_path.copy",
-        "params": {"node": "clean", "path": str(scripts)},
+        "params": {"node": chain.nodes.get("clean").id, "tag": "clean", "path": str(scripts)},
     }
     assert staging_entries(chain) == []

@@ -162,7 +162,9 @@ def test_isolation_switches_in_the_background(
     assert shown["isolation"] == f"interpreter:{Path(sys.executable).absolute()}"
     refused = finish_job(client, app, client.post(f"{base}/sync").json())
     assert refused["status"] == "failed"
-    assert refused["error"]["hint"] == {"action": "env.detach", "params": {"node": "clean"}}
+    clean = chain.nodes.get("clean", "baseline").id  # the CLI names it by id: tags repeat
+    hint = {"action": "env.detach", "params": {"node": clean, "tag": "clean"}}
+    assert refused["error"]["hint"] == hint
     back = finish_job(client, app, client.put(f"{base}/isolation", json={"mode": "own"}).json())
     assert back["status"] == "succeeded"
     assert client.get(base).json()["isolation"] == "own"

@@ -177,7 +177,8 @@ def test_a_node_installing_a_folder_from_outside_is_refused_by_build_and_downloa
         "node 'clean' installs from outside the nodes exported with it" in built["error"]["message"]
     )
     assert str(tool) in built["error"]["message"]
-    assert built["error"]["hint"] == {"action": "env.snapshot", "params": {"node": "clean"}}
+    hint = {"node": chain.nodes.get("clean").id, "tag": "clean"}
+    assert built["error"]["hint"] == {"action": "env.snapshot", "params": hint}
     assert client.get("/api/packages").json() == []
     assert not (chain.root / "dist").exists()
     answer = client.get("/api/pipelines/baseline/bundle.zip")

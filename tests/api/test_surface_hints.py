@@ -75,13 +75,14 @@ def test_a_python_asked_for_by_path_names_the_command_that_sets_a_version(
     (code / ".python-version").write_text(f"{sys.executable}\n", encoding="utf-8")
     answer = client.get("/api/pipelines/baseline/bundle.zip")
     assert "node 'clean' asks for its Python by path" in error_of(answer, 422)
-    assert_web_words(answer.json(), {"action": "env.python", "params": {"node": "clean"}})
+    clean = {"node": chain.nodes.get("clean", "baseline").id, "tag": "clean"}
+    assert_web_words(answer.json(), {"action": "env.python", "params": clean})
 
     bundle = tmp_path / "bundle"
     refused = cli("bundle", "export", "baseline", str(bundle))
     assert refused.code == 2, refused.stderr
     (command,) = commands(refused.stderr)
-    assert command == ["nodepipe", "env", "python", "clean", "VERSION"]
+    assert command == ["nodepipe", "env", "python", clean["node"], "VERSION"]
     version = f"{sys.version_info.major}.{sys.version_info.minor}"
     pasted = cli(*command[1:-1], version)
     assert pasted.code == 0, pasted.stderr
@@ -104,14 +105,15 @@ def test_a_snapshot_taken_twice_names_the_refresh_and_the_removal(
     done = finish_job(client, app, job.json())
     assert done["status"] == "failed"
     assert "already has a snapshot named 'mytool'" in done["error"]["message"]
-    hint = {"action": "snapshot.refresh", "params": {"node": "clean", "snapshot": "mytool"}}
+    clean = {"node": chain.nodes.get("clean", "baseline").id, "tag": "clean"}
+    hint = {"action": "snapshot.refresh", "params": {**clean, "snapshot": "mytool"}}
     assert_web_words(done["error"], hint)
 
     refused = cli("env", "add", "clean", "--snapshot", str(mytool))
     assert refused.code == 2, refused.stderr
     refresh, removal = commands(refused.stderr)
-    assert refresh == ["nodepipe", "env", "update-snapshot", "clean", "mytool"]
-    assert removal == ["nodepipe", "env", "remove", "clean", "PACKAGE"]
+    assert refresh == ["nodepipe", "env", "update-snapshot", clean["node"], "mytool"]
+    assert removal == ["nodepipe", "env", "remove", clean["node"], "PACKAGE"]
     refreshed = cli(*refresh[1:])
     assert refreshed.code == 0, refreshed.stderr
     removed = cli(*removal[1:-1], "mytool")
@@ -132,7 +134,8 @@ def test_a_snapshot_with_local_edits_names_no_option_on_the_web(
     done = finish_job(client, app, job.json())
     assert done["status"] == "failed"
     assert "snapshot mytool has local edits" in done["error"]["message"]
-    hint = {"action": "snapshot.reset", "params": {"node": "clean", "snapshot": "mytool"}}
+    clean = {"node": chain.nodes.get("clean", "baseline").id, "tag": "clean"}
+    hint = {"action": "snapshot.reset", "params": {**clean, "snapshot": "mytool"}}
     assert_web_words(done["error"], hint)
 
 

@@ -347,7 +347,8 @@ def test_isolation_in_and_out_at_any_time(
     refused = cli("env", "add", "clean", "toypkg==2.0")
     assert refused.code == 4
     assert "uses the shared environment 'tools'" in refused.stderr
-    assert "nodepipe env detach clean" in refused.stderr
+    clean = chain.nodes.get("clean").id  # a hint names a node by id: tags repeat
+    assert f"nodepipe env detach {clean}" in refused.stderr
     assert (code / "uv.lock").read_bytes() == lock_before
     assert chain.runs.run(RunRequest("baseline")).finished is not None
     assert (chain.nodes.path("clean") / "data" / "version.txt").read_text() == "1.0"
@@ -368,7 +369,7 @@ def test_isolation_in_and_out_at_any_time(
     assert "which does not have toypkg" in warning and "env detach" not in warning  # the API's
     again = cli("env", "interpreter", "clean", sys.executable)
     assert again.code == 0 and "warning:" in again.stderr and "toypkg" in again.stderr
-    assert "`nodepipe env detach clean`" in again.stderr  # the CLI names the command
+    assert f"`nodepipe env detach {clean}`" in again.stderr  # the CLI names the command
     shown = cli("env", "show", "clean")
     assert "not isolated" in shown.stdout
     row = next(line for line in shown.stdout.splitlines() if line.strip().startswith("toypkg"))

@@ -114,7 +114,8 @@ def test_nodes_whose_environment_cannot_travel_are_refused_before_the_run(
     assert "clean uses the shared environment 'tools'" in said
     assert f"plot installs shared checkout mytool at {checkout}" in said
     assert "take a snapshot of it into the node instead" in said
-    assert "`nodepipe env detach load`" in said  # the fix, as a command
+    load, clean = (lab.nodes.get(tag, "baseline").id for tag in ("load", "clean"))
+    assert f"`nodepipe env detach {load}`" in said  # the fix, as a command (by id: tags repeat)
     with lab.context.store.read() as session:
         assert not session.list_runs()
     assert all(n.state is nodepipe.NodeState.READY for n in lab.nodes.list("baseline"))
@@ -122,7 +123,7 @@ def test_nodes_whose_environment_cannot_travel_are_refused_before_the_run(
     assert cli("env", "detach", "load").code == 0  # the fix: its own environment travels
     again = " ".join(cli("run", "baseline", *remote).stderr.split())
     assert "clean uses the shared environment" in again and "load runs with" not in again
-    assert "`nodepipe env detach clean`" in again
+    assert f"`nodepipe env detach {clean}`" in again
 
 
 def test_a_ray_that_cannot_be_reached_names_the_flag_in_the_cli(

@@ -142,7 +142,8 @@ def test_an_upstream_that_rewrote_its_history_is_refused_in_our_words_and_force_
         f"the snapshot's history and mytool's upstream have diverged: {mine[:7]} is not an "
         f"ancestor of {rewritten[:7]}"
     ) in message
-    assert "`nodepipe env update-snapshot clean mytool --force`" in message
+    clean = chain.nodes.get("clean").id  # a hint names a node by id: tags repeat
+    assert f"`nodepipe env update-snapshot {clean} mytool --force`" in message
     assert "fast-forward" not in message  # git's words stay out
     assert git(snapshot, "rev-parse", "HEAD") == mine  # untouched
     assert states(chain)["clean"][0] is NodeState.COMPLETED

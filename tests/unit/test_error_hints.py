@@ -120,3 +120,14 @@ def test_the_readme_lists_every_exit_code_as_the_table_says() -> None:
     )
     rows = re.findall(r"^\| `(\d+)` \| (.+) \|$", section, re.MULTILINE)
     assert rows == [(str(row.code), row.meaning) for row in EXIT_CODES]
+
+
+def test_a_hint_repeating_the_typed_command_leaves_its_credentials_out() -> None:
+    typed = [
+        "package", "pull", "w.whl", "--index-url", "https://alice:s3cr3t@index.example/simple",
+        "--extra=https://tok3n@other.example/simple", "--into", "q",
+    ]  # fmt: skip
+    said = command_for(Hint(Action.TAG_DUPLICATE, {"tag": "x"}), typed)
+    assert "s3cr3t" not in said and "tok3n" not in said and "alice" not in said
+    command = shlex.split(said.split("`")[1])
+    assert command[5:7] == ["https://index.example/simple", "--extra=https://other.example/simple"]

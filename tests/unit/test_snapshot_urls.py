@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from nodepipe.workspace.snapshots import without_credentials
+from nodepipe.domain.url_credentials import without_credentials
 
 
 @pytest.mark.parametrize(

@@ -46,12 +46,12 @@ def show_environment(view: EnvironmentView, as_json: bool) -> None:
     render(view, as_json, "EnvironmentPublic", _print_environment)
 
 
-def _detach_command(isolation: str, tag: str) -> str:
+def _detach_command(isolation: str, node_id: str) -> str:
     """The command that gives a node on an interpreter its own environment again, for the
     warning about packages that interpreter lacks (the warning itself names no command)."""
     if not isolation.startswith("interpreter:"):
         return ""
-    return f" (`nodepipe env detach {shlex.quote(tag)}`)"
+    return f" (`nodepipe env detach {shlex.quote(node_id)}`)"
 
 
 def _show_shared(view: SharedEnvView, as_json: bool) -> None:
@@ -85,7 +85,7 @@ def _print_environment(view: EnvironmentView | SharedEnvView) -> None:
     console.print(table)
     if isinstance(view, EnvironmentView):
         for warning in view.warnings:
-            print_warning(warning + _detach_command(view.isolation, view.tag))
+            print_warning(warning + _detach_command(view.isolation, view.node_id))
         for folder in view.code_paths:
             say(f"  code path {escape(folder)} (on the import path, fingerprinted)")
         for name, origin in view.snapshots.items():

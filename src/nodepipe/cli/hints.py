@@ -11,6 +11,7 @@ import shlex
 from collections.abc import Sequence
 
 from nodepipe.domain.errors import Action, Hint
+from nodepipe.domain.url_credentials import without_credentials
 from nodepipe.services.location import WORKSPACE_ENV
 
 _REBUILD = "recover what the node folders hold with `nodepipe doctor --rebuild`"
@@ -136,8 +137,15 @@ def command_for(hint: Hint, typed: Sequence[str] = ()) -> str:
     ``{typed}`` is the command the user typed (``typed``: its arguments), for a hint that
     repeats it with one more option."""
     quoted = _Params({name: shlex.quote(value) for name, value in hint.params.items()})
-    quoted["typed"] = shlex.join(["nodepipe", *typed])
+    quoted["typed"] = shlex.join(["nodepipe", *map(_without_credentials, typed)])
     return COMMANDS[hint.action].format_map(quoted)
+
+
+def _without_credentials(word: str) -> str:
+    """A word of the typed command as the hint repeats it: a URL's credentials left out (an
+    ``--index-url https://user:token@…`` is not printed back), ``--option=URL`` too."""
+    option, equals, value = word.partition("=") if word.startswith("-") else ("", "", word)
+    return option + equals + without_credentials(value)
 
 
 class _Params(dict[str, str]):

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nodepipe.domain.errors import Action, ConflictError, Hint, InvalidInputError
+from nodepipe.domain.model import Node
 from nodepipe.workspace.crash_points import crash_point
 
 
@@ -97,7 +98,7 @@ def fetched(clone: Path, name: str) -> Upstream:
     )
 
 
-def refuse_diverged(name: str, node: str, where: Upstream) -> ConflictError:
+def refuse_diverged(name: str, node: Node, where: Upstream) -> ConflictError:
     """The error for a clone whose upstream rewrote its history, naming both revisions and
     the hint to update anyway (``force``), which resets the clone to the upstream."""
     return ConflictError(
@@ -105,7 +106,7 @@ def refuse_diverged(name: str, node: str, where: Upstream) -> ConflictError:
         f"an ancestor of {where.upstream[:7]} (the upstream rewrote its history, or the "
         "snapshot has commits of its own); updating anyway resets the snapshot to "
         f"{where.upstream[:7]}, dropping what only the snapshot has",
-        hint=Hint(Action.SNAPSHOT_RESET, {"node": node, "snapshot": name}),
+        hint=Hint(Action.SNAPSHOT_RESET, {"node": node.id, "tag": node.tag, "snapshot": name}),
     )
 
 

@@ -15,14 +15,15 @@ import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import tomlkit
 from tomlkit.items import Table
 
 from nodepipe.domain.errors import Action, ConflictError, Hint, InvalidInputError, NotFoundError
+from nodepipe.domain.model import Node
 from nodepipe.domain.names import validate_name
 from nodepipe.domain.staleness import SNAPSHOTS_DIR
+from nodepipe.domain.url_credentials import without_credentials
 from nodepipe.workspace.code_trees import CODE, SNAPSHOT_RECORD, is_excluded_path
 from nodepipe.workspace.contained_paths import contained
 from nodepipe.workspace.crash_points import crash_point
@@ -44,24 +45,6 @@ _IGNORED = shutil.ignore_patterns(".venv", "__pycache__", "*.pyc", ".mypy_cache"
 def snapshot_name(origin: str) -> str:
     name = origin.rstrip("/").rsplit("/", 1)[-1].removesuffix(".git")
     return validate_name(name, "snapshot name")
-
-
-def without_credentials(origin: str) -> str:
-    """``origin`` without the credentials a URL may carry, as uv leaves them out of uv.lock:
-    all of an http(s) URL's ``user:password@`` (a token is often the user), an ssh URL's
-    password (its user, ``git@``, names no secret). Git's credential helper, netrc or the SSH
-    agent give them when the snapshot is updated. A folder or scp-like ``git@host:path`` is
-    returned as it is."""
-    parts = urlsplit(origin)
-    if "@" not in parts.netloc or "://" not in origin:
-        return origin
-    userinfo, host = parts.netloc.rsplit("@", 1)
-    if parts.scheme.endswith("ssh"):
-        user = userinfo.split(":", 1)[0]
-        netloc = f"{user}@{host}" if user else host
-    else:
-        netloc = host
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def snapshot_path(code_dir: Path, name: str) -> Path:
@@ -138,7 +121,7 @@ def refresh_paths(code_dir: Path, name: str, token: str) -> tuple[Path, Path]:
 
 @contextmanager
 def refreshed_snapshot(
-    code_dir: Path, origin: str, name: str, force: bool, node: str, token: str
+    code_dir: Path, origin: str, name: str, force: bool, node: Node, token: str
 ) -> Iterator[list[str]]:
     """Bring the snapshot up to date in the block, which gets what the update dropped (local
     edits and commits, listed when ``force`` discarded them). A clone is fast-forwarded to its
@@ -150,7 +133,7 @@ def refreshed_snapshot(
     Local edits refuse the update (ConflictError listing them), and so does a clone whose
     history diverged from its upstream's (naming both revisions), unless ``force`` discards
     them. The snapshot's name comes from pyproject.toml: it is checked to name a folder inside
-    ``code/snapshots/`` before anything is touched. ``node`` names the node in hints;
+    ``code/snapshots/`` before anything is touched. ``node`` is named in hints;
     ``token`` is the update's (``refresh_paths``)."""
     target = snapshot_path(code_dir, name)
     edits = local_edits(code_dir, name)
@@ -159,7 +142,7 @@ def refreshed_snapshot(
             f"snapshot {name} has local edits that an update would overwrite: "
             f"{', '.join(edits[:10])}{' …' if len(edits) > 10 else ''}; keep them elsewhere, "
             "or update anyway, discarding them",
-            hint=Hint(Action.SNAPSHOT_RESET, {"node": node, "snapshot": name}),
+            hint=Hint(Action.SNAPSHOT_RESET, {"node": node.id, "tag": node.tag, "snapshot": name}),
         )
     dropped = [f"edited {path}" for path in edits]
     fresh, aside = refresh_paths(code_dir, name, token)

@@ -15,7 +15,7 @@ export const MENU_ITEMS: Record<Action, (params: Params) => string> = {
   "node.unlock": () => "unlock it: right-click the node → Unlock",
   "node.detach": () => "detach it: right-click the node → Detach (private copy)…",
   "node.kill": () => "kill it: right-click the node → Kill",
-  "node.rename": (p) => `give one of them another tag: open pipeline "${p.pipeline}", select node "${p.tag}" → Overview → Tag → Rename; or show a copy instead: right-click the node → Duplicate… (Into pipeline "${p.pipeline}", Tag of the copy); or show both under one tag: right-click the node → Reference… (Even where a node there has the same tag)`,
+  "node.rename": (p) => `give one of them another tag: open pipeline "${p.pipeline}", select node "${p.tag}" → Overview → Tag → Rename; or show a copy instead: right-click the node → Duplicate… (Into pipeline "${p.pipeline}", Tag of the copy); or show both under one tag: right-click the node → Reference into… (Even where a node there has the same tag)`,
   // the dialogs that can keep a taken tag (Merge…, Reference…) say so beside their checkbox
   "tag.duplicate": () => "",
   "library.package": (p) => `write which of its packages to install: select node "${p.tag}" → Environment → library node "${p.library_tag}", package of the library node`,
@@ -26,10 +26,10 @@ export const MENU_ITEMS: Record<Action, (params: Params) => string> = {
   "library.unlink": (p) =>
     `take the package out of them first, e.g. select node "${p.user}" → Environment → remove ${p.package}; or put another library node holding ${p.package} in its place: right-click node "${p.library}" → Replace…`,
   "env.detach": () => "give it an environment of its own first: select the node → Environment → Own environment",
-  "env.snapshot": (p) => `take a snapshot of that folder into the node: select node "${p.node}" → Environment → snapshot (copied, editable) → Add (lock and sync), then export or build again`,
+  "env.snapshot": (p) => `take a snapshot of that folder into the node: select node "${p.tag}" → Environment → snapshot (copied, editable) → Add (lock and sync), then export or build again`,
   "env.lock": () => "relock it from what the index holds now: select the node → Environment → Upgrade all",
-  "snapshot.reset": (p) => `bring the upstream's files anyway, dropping the snapshot's own edits and commits: select node "${p.node}" → Environment → Snapshots → ${p.snapshot} → Reset to upstream`,
-  "code_path.copy": (p) => `copy the scripts of ${p.path} into the code/ folder of node "${p.node}" and take that code path off it (select the node → Environment → code paths), or take a snapshot of a package (Environment → snapshot), then export or build again`,
+  "snapshot.reset": (p) => `bring the upstream's files anyway, dropping the snapshot's own edits and commits: select node "${p.tag}" → Environment → Snapshots → ${p.snapshot} → Reset to upstream`,
+  "code_path.copy": (p) => `copy the scripts of ${p.path} into the code/ folder of node "${p.tag}" and take that code path off it (select the node → Environment → code paths), or take a snapshot of a package (Environment → snapshot), then export or build again`,
   "shared_env.new": (p) => `create it: Shared environments in the sidebar → New shared environment "${p.name}"`,
   "ray.connect": () => "check that Ray runs there and give its address: toolbar → Run with options (Ray address), leave the address empty to start a local Ray, or run with local processes there (Executor)",
   "workspace.init": () => `${OWNER} create the workspace`,
@@ -46,11 +46,11 @@ export const MENU_ITEMS: Record<Action, (params: Params) => string> = {
   "index.credentials": (p) =>
     `${OWNER} give the server the credentials of ${p.host} (UV_INDEX_<NAME>_USERNAME and UV_INDEX_<NAME>_PASSWORD, ~/.netrc, or the keyring with the user in the index URL), then pipeline menu → Pull package… again`,
   "conda.install": () => `${OWNER} install the conda extra (py-rattler) beside the server`,
-  "conda.channel": (p) => `serve the channel over http(s), then select node "${p.node}" → Environment → Conda packages → Add conda packages with that URL as the channel, then export or build again`,
+  "conda.channel": (p) => `serve the channel over http(s), then select node "${p.tag}" → Environment → Conda packages → Add conda packages with that URL as the channel, then export or build again`,
   "conda.lock": () => "relock it here: select the node → Environment → Conda packages → Relock conda",
-  "env.python": (p) => `set a version: select node "${p.node}" → Environment → Python → change (like 3.12)`,
+  "env.python": (p) => `set a version: select node "${p.tag}" → Environment → Python → change (like 3.12)`,
   "snapshot.refresh": (p) =>
-    `refresh it from its origin: select node "${p.node}" → Environment → Snapshots → ${p.snapshot} → Refresh the snapshot; to take the new one instead, remove its package from the node first (Environment → Remove; the old snapshot is kept in the node's undone-edits/)`,
+    `refresh it from its origin: select node "${p.tag}" → Environment → Snapshots → ${p.snapshot} → Refresh the snapshot; to take the new one instead, remove its package from the node first (Environment → Remove; the old snapshot is kept in the node's undone-edits/)`,
   "bundle.input": (p) =>
     `feed input ${p.input} from a node of the pipeline: the web app includes bundles without inputs, so include this one from the command line or the Python API, naming that node`,
   "export.inputs": () =>

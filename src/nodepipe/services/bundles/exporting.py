@@ -267,6 +267,7 @@ def check_sources(plan: ExportPlan) -> None:
     of every node imported from it (``external_code.foreign_code_paths``, the rule an import
     applies)."""
     carried = [folder.code for folder in plan.folders.values()]
+    ids = {key: node_id for node_id, key in plan.keys.items()}  # hints name a node by id
     for key, folder in sorted(plan.folders.items()):
         for package, library in sorted(library_nodes(folder.code).items()):
             if library not in plan.keys:
@@ -275,7 +276,7 @@ def check_sources(plan: ExportPlan) -> None:
                     f"node {key!r} installs {package!r} from library node {tag!r}, which is "
                     f"not exported with it (it is in another pipeline): export a pipeline "
                     f"holding both nodes, or take a snapshot of the library into {key!r}",
-                    hint=Hint(Action.ENV_SNAPSHOT, {"node": key}),
+                    hint=Hint(Action.ENV_SNAPSHOT, {"node": ids.get(key, key), "tag": key}),
                 )
         code_paths = foreign_code_paths(folder.code)
         if code_paths:
@@ -284,7 +285,10 @@ def check_sources(plan: ExportPlan) -> None:
                 f"(pyproject.toml [tool.nodepipe] {CODE_PATHS_KEY}: {', '.join(code_paths)}); "
                 "a bundle or package carries only its nodes' own files, so the node would "
                 "import whatever is at that path, or fail, wherever it is imported",
-                hint=Hint(Action.CODE_PATH_COPY, {"node": key, "path": code_paths[0]}),
+                hint=Hint(
+                    Action.CODE_PATH_COPY,
+                    {"node": ids.get(key, key), "tag": key, "path": code_paths[0]},
+                ),
             )
         foreign = local_sources.outside(folder.code, *carried)
         if foreign:
@@ -292,7 +296,7 @@ def check_sources(plan: ExportPlan) -> None:
                 f"node {key!r} installs from outside the nodes exported with it "
                 f"({', '.join(foreign)}); a bundle or package carries only its nodes' own "
                 "files, so no workspace could import it",
-                hint=Hint(Action.ENV_SNAPSHOT, {"node": key}),
+                hint=Hint(Action.ENV_SNAPSHOT, {"node": ids.get(key, key), "tag": key}),
             )
         local = foreign_conda_sources(
             _read_text(folder.code / "pyproject.toml"), _read_text(folder.code / CONDA_LOCK), None
@@ -303,7 +307,7 @@ def check_sources(plan: ExportPlan) -> None:
                 f"({local[0]}); a bundle or package carries no conda channel and an import "
                 "reads none of this "
                 "machine's folders",
-                hint=Hint(Action.CONDA_CHANNEL, {"node": key}),
+                hint=Hint(Action.CONDA_CHANNEL, {"node": ids.get(key, key), "tag": key}),
             )
 
 

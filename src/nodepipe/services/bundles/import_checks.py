@@ -19,7 +19,7 @@ from pathlib import Path
 
 from nodepipe.bundles.errors import BundleError
 from nodepipe.bundles.model import BundleFiles, ResolvedNode, ResolvedPipeline
-from nodepipe.domain.errors import Action, Hint, NodepipeError
+from nodepipe.domain.errors import NodepipeError
 from nodepipe.domain.ids import new_id
 from nodepipe.services.bundles.node_files import (
     CODE,
@@ -85,8 +85,8 @@ def staged_problems(
         problems.append(
             BundleError(
                 f"node {name!r} would have its environment built from outside the bundle "
-                f"({', '.join(foreign)}); a bundle carries only its own files",
-                hint=Hint(Action.ENV_SNAPSHOT, {"node": name}),
+                f"({', '.join(foreign)}); a bundle carries only its own files, so its author "
+                "must take a snapshot of that code into the node and export it again"
             )
         )
     return problems

@@ -51,6 +51,7 @@ def check_python(plan: ExportPlan) -> None:
     """Refuse, before anything is written, to export a node that runs with an existing
     interpreter (``env interpreter``) or whose ``.python-version`` names a path: the bundle
     would carry a path of this machine, and every import refuses it."""
+    ids = {key: node_id for node_id, key in plan.keys.items()}  # hints name a node by id
     for key, folder in sorted(plan.folders.items()):
         pyproject = folder.code / "pyproject.toml"
         text = pyproject.read_text(encoding="utf-8") if pyproject.is_file() else None
@@ -61,7 +62,7 @@ def check_python(plan: ExportPlan) -> None:
                 f"(pyproject.toml [tool.nodepipe] {INTERPRETER_KEY}); a bundle or package "
                 "cannot carry a program of this machine, so its nodes need environments of "
                 "their own",
-                hint=Hint(Action.ENV_DETACH, {"node": key}),
+                hint=Hint(Action.ENV_DETACH, {"node": ids.get(key, key), "tag": key}),
             )
         request = _read(folder.code / PYTHON_VERSION_FILE)
         problem = request_problem(request) if request is not None else None
@@ -69,7 +70,7 @@ def check_python(plan: ExportPlan) -> None:
             raise InvalidInputError(
                 f"node {key!r} asks for its Python by path (code/{PYTHON_VERSION_FILE}: "
                 f"{problem}); a bundle or package may ask only for a version",
-                hint=Hint(Action.ENV_PYTHON, {"node": key}),
+                hint=Hint(Action.ENV_PYTHON, {"node": ids.get(key, key), "tag": key}),
             )
 
 

@@ -190,7 +190,10 @@ class EnvironmentService:
             raise InvalidInputError(
                 f"the node already has a snapshot named {label!r} (code/{SNAPSHOTS_DIR}/{label}), "
                 f"so one of {snapshot} cannot be taken under that name; nothing was changed",
-                hint=Hint(Action.SNAPSHOT_REFRESH, {"node": switches.node.tag, "snapshot": label}),
+                hint=Hint(
+                    Action.SNAPSHOT_REFRESH,
+                    {"node": switches.node.id, "tag": switches.node.tag, "snapshot": label},
+                ),
             )
         environments = self.context.environments
 
@@ -347,7 +350,7 @@ class EnvironmentService:
         token = os.urandom(4).hex()
 
         def edit() -> None:
-            with refreshed_snapshot(code, origin, snapshot, force, node.tag, token) as discarded:
+            with refreshed_snapshot(code, origin, snapshot, force, node, token) as discarded:
                 environments.lock(code)  # the snapshot may require something new
                 crash_point("snapshot.relocked")
                 environments.sync(code)

@@ -75,4 +75,4 @@ def check_own_environment(node: Node, code: Path) -> None:
         )
     else:
         return
-    raise ConflictError(why, hint=Hint(Action.ENV_DETACH, {"node": node.tag}))
+    raise ConflictError(why, hint=Hint(Action.ENV_DETACH, {"node": node.id, "tag": node.tag}))

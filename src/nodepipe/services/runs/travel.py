@@ -28,7 +28,7 @@ def check_travels(context: WorkspaceContext, nodes: Iterable[NodeStatusView]) ->
     lock)."""
     isolated: list[str] = []
     external: list[str] = []
-    first: str | None = None
+    first: tuple[str, str] | None = None  # (id, tag)
     for status in nodes:
         tag = status.item.node.tag
         code = context.layout.node_dir(status.node_id) / "code"
@@ -43,7 +43,7 @@ def check_travels(context: WorkspaceContext, nodes: Iterable[NodeStatusView]) ->
             if named:
                 external.append(f"{tag} installs {named}")
             continue
-        first = first or tag
+        first = first or (status.node_id, tag)
     if not isolated and not external:
         return
     said = []
@@ -60,5 +60,5 @@ def check_travels(context: WorkspaceContext, nodes: Iterable[NodeStatusView]) ->
     raise InvalidInputError(
         f"cannot run on workers without a shared filesystem: {'; '.join(said)}; or run with "
         "a shared filesystem",
-        hint=Hint(Action.ENV_DETACH, {"node": first}) if first else None,
+        hint=Hint(Action.ENV_DETACH, {"node": first[0], "tag": first[1]}) if first else None,
     )
