@@ -154,10 +154,14 @@ def test_code_first_packages_are_checked_before_anything_is_made(
     lab: nodepipe.Workspace,
 ) -> None:
     pipe = nodepipe.define("first")
-    pipe.add("train", "print(1)\n", packages={"--index-url=http://127.0.0.1:9/simple": ""})
     before = snapshot(lab)
     with pytest.raises(nodepipe.InvalidInputError, match="invalid requirement '--index-url"):
-        lab.materialize(pipe)
+        pipe.add("train", "print(1)\n", packages={"--index-url=http://127.0.0.1:9/simple": ""})
+    spec = nodepipe.PipelineSpec(  # a spec made by hand is checked by materialize
+        "first", None, {}, (nodepipe.NodeSpec("train", "print(1)\n", (), {"-e": "."}),)
+    )
+    with pytest.raises(nodepipe.InvalidInputError, match="invalid requirement '-e"):
+        lab.materialize(spec)
     assert snapshot(lab) == before
 
 

@@ -198,10 +198,19 @@ class Workspace:
     def materialize(self, definition: PipelineDefinitionLike) -> PipelineView:
         """Create (or update) the pipeline a code-first definition declares, node folders and
         locked environments included."""
+        from nodepipe.domain.errors import InvalidInputError
         from nodepipe.domain.specs import PipelineSpec
         from nodepipe.services.graph.materialize import Materializer
 
-        spec = definition if isinstance(definition, PipelineSpec) else definition.spec
+        spec = (
+            definition
+            if isinstance(definition, PipelineSpec)
+            else getattr(definition, "spec", None)
+        )
+        if not isinstance(spec, PipelineSpec):
+            raise InvalidInputError(
+                f"materialize takes what nodepipe.define() returns, not {definition!r}"
+            )
         return Materializer(self.context).apply(spec)
 
     @property

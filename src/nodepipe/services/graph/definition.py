@@ -27,8 +27,9 @@ import textwrap
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
+from nodepipe.domain.errors import InvalidInputError
 from nodepipe.domain.names import validate_name
-from nodepipe.domain.specs import NodeSpec, PipelineSpec
+from nodepipe.domain.specs import NodeSpec, PipelineSpec, package_mapping, param_mapping
 
 F = TypeVar("F", bound=Callable[[], Any])
 
@@ -41,7 +42,7 @@ class PipelineDefinition:
     ) -> None:
         self.tag = validate_name(tag, "pipeline tag")
         self.project = project
-        self.base = dict(base or {})
+        self.base = package_mapping(base, f"the base packages of pipeline {tag!r}")
         self._nodes: list[NodeSpec] = []
 
     def add(
@@ -55,16 +56,20 @@ class PipelineDefinition:
         params: Mapping[str, Any] | None = None,
         conda: Mapping[str, str] | None = None,
     ) -> NodeSpec:
-        """Declare a node whose ``main.py`` is ``code``; parents are read as slots 01, 02..."""
+        """Declare a node whose ``main.py`` is ``code``; parents are read as slots 01, 02...
+        (one parent may be given as its tag alone)."""
+        if not isinstance(code, str):
+            raise InvalidInputError(f"the code of node {tag!r} must be text, not {code!r}")
         spec = NodeSpec(
             validate_name(tag, "node tag"),
             code,
-            tuple(parents),
-            dict(packages or {}),
+            (parents,) if isinstance(parents, str) else tuple(parents),
+            package_mapping(packages, f"the packages of node {tag!r}"),
             python,
-            dict(params or {}),
-            dict(conda or {}),
+            param_mapping(params, f"the params of node {tag!r}"),
+            package_mapping(conda, f"the conda packages of node {tag!r}"),
         )
+        spec.check()
         self._nodes.append(spec)
         return spec
 
@@ -81,7 +86,7 @@ class PipelineDefinition:
         """Decorator: the function (no arguments) is the node's code; its name is the tag."""
 
         def register(function: F) -> F:
-            source = textwrap.dedent(inspect.getsource(function))
+            source = _source_of(function)
             definition = ast.parse(source).body[0]  # decorators may span several lines
             body = "\n".join(source.splitlines()[definition.lineno - 1 :])
             code = f'{body}\n\n\nif __name__ == "__main__":\n    {function.__name__}()\n'
@@ -103,6 +108,39 @@ class PipelineDefinition:
         spec = PipelineSpec(self.tag, self.project, dict(self.base), tuple(self._nodes))
         spec.check()
         return spec
+
+
+def _source_of(function: Callable[..., Any]) -> str:
+    """The function's source, dedented; refused when it cannot be a node's code: it takes
+    arguments a run cannot give, or Python cannot read its source (typed at a prompt)."""
+    name = getattr(function, "__name__", repr(function))
+    if not inspect.isfunction(function) or inspect.iscoroutinefunction(function):
+        raise InvalidInputError(
+            f"@node() takes a plain function (def), not {function!r}; "
+            "a node's code is the function's source"
+        )
+    if name == "<lambda>":
+        raise InvalidInputError("@node() takes a function defined with def, not a lambda")
+    needed = [
+        p.name
+        for p in inspect.signature(function).parameters.values()
+        if p.default is p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    ]
+    if needed:
+        raise InvalidInputError(
+            f"function {name!r} takes {', '.join(needed)}, but a node's function is called "
+            "with no arguments: read inputs and parameters with nodepipe_node "
+            "(node.parent('01'), node.params())"
+        )
+    try:
+        source = inspect.getsource(function)
+    except (OSError, TypeError):
+        raise InvalidInputError(
+            f"cannot read the source of function {name!r} (defined at a prompt or by exec?): "
+            "define it in a file or a notebook cell, or give its code as text with "
+            f"add({name!r}, code)"
+        ) from None
+    return textwrap.dedent(source)
 
 
 def define(

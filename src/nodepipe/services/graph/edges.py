@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from graphlib import CycleError as GraphCycle
 from graphlib import TopologicalSorter
 
-from nodepipe.domain.errors import ConflictError, CycleError, NotFoundError
+from nodepipe.domain.errors import ConflictError, CycleError, InvalidInputError, NotFoundError
 from nodepipe.domain.graph import cycle_if_connected
 from nodepipe.domain.model import Edge, Node, Pipeline
 from nodepipe.domain.names import next_free_slot, validate_slot
@@ -29,6 +29,22 @@ from nodepipe.workspace.crash_points import crash_point
 
 Link = tuple[str, str] | tuple[str, str, str | None]
 """(parent, child) or (parent, child, slot): names as users type them (id, tag or prefix)."""
+
+
+def _check_link(link: object) -> None:
+    """Refuse what is not ``(parent, child)`` or ``(parent, child, slot)`` of names."""
+    if (
+        isinstance(link, str)
+        or not isinstance(link, tuple | list)
+        or len(link) not in (2, 3)
+        or not all(isinstance(name, str) for name in link[:2])
+        or (len(link) == 3 and link[2] is not None and not isinstance(link[2], str))
+    ):
+        raise InvalidInputError(
+            f"each link is (parent, child) or (parent, child, slot), names as text; got {link!r}"
+        )
+    if len(link) == 3 and link[2] is not None:
+        validate_slot(link[2])
 
 
 def _editable_endpoints(
@@ -125,8 +141,7 @@ class EdgeService:
         """
         links = list(links)
         for link in links:
-            if len(link) == 3 and link[2] is not None:
-                validate_slot(link[2])
+            _check_link(link)
         with self.context.store.edge_write() as session:
             target = resolver.pipeline(session, pipeline)
             check_pipeline_editable(target)

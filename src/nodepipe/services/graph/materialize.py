@@ -4,7 +4,11 @@ Creates the pipeline (and its base packages), then for each declared node: creat
 it by tag among the nodes the pipeline owns; writes its main.py and parameters when they
 differ; sets its packages, conda packages and Python version (locked and synced, all or
 nothing per node);
-connects its parents on slots 01, 02... Running it again changes only what differs.
+connects its parents on slots 01, 02... Running it again changes only what differs, and makes
+the pipeline what the definition now says: a parent no longer declared is disconnected, a base
+package no longer declared is removed. A node no longer declared is kept, with its folder and
+outputs (remove it with ``ws.nodes.remove``); a node whose ``python`` is no longer declared
+keeps the interpreter it has.
 
 All or nothing, even when the process is killed: the whole materialise is one operation of
 the workspace journal, and how to undo each change is recorded before the change is made
@@ -22,6 +26,7 @@ from dataclasses import dataclass
 from nodepipe.domain.errors import AmbiguousNameError, NotFoundError
 from nodepipe.domain.model import Node, PipelineView
 from nodepipe.domain.params import dump_params
+from nodepipe.domain.requirements import requirement_name
 from nodepipe.domain.specs import NodeSpec, PipelineSpec
 from nodepipe.services.context import WorkspaceContext
 from nodepipe.services.envs.base_packages import PipelineEnvService
@@ -84,9 +89,14 @@ class Materializer:
         base = spec.base_requirements
         base_envs = PipelineEnvService(self.context)
         before = list(base_envs.show(spec.tag))
-        if before != base and base:
+        if before != base:
             log.add({"step": "base", "pipeline": pipeline_id, "packages": before})
-            base_envs.add(spec.tag, base)
+            kept = {requirement_name(r) for r in base}
+            dropped = [name for name in map(requirement_name, before) if name not in kept]
+            if dropped:  # no longer declared: gone from the base and the nodes it gave them
+                base_envs.remove(spec.tag, dropped)
+            if base:
+                base_envs.add(spec.tag, base)
             crash_point("materialize.base")
         missing = [node_spec.tag for node_spec in spec.nodes if node_spec.tag not in owned]
         if missing:  # made together: one flush to disk and one transaction for all of them
@@ -122,11 +132,11 @@ class Materializer:
             main.write_text(spec.code, encoding="utf-8")
         if self.nodes.params(node.id) != spec.params:
             self.nodes.set_params(node.id, replace_with=dump_params(spec.params))
-        version_pin = spec.python if spec.python and spec.python[:1].isdigit() else None
+        version_pin = None if spec.python_range else spec.python
         if version_pin is not None:
             self.envs.set_python(node.id, version_pin)
         wanted = base + spec.requirements
-        ranged = spec.python if spec.python and version_pin is None else None
+        ranged = spec.python if spec.python_range else None
         pyproject = code / "pyproject.toml"
         requires = read_pyproject(pyproject).get("project", {}).get("requires-python")
         if sorted(dependencies(pyproject)) != sorted(wanted) or (ranged and ranged != requires):
@@ -140,30 +150,27 @@ class Materializer:
     ) -> None:
         child = owned[spec.tag]
         inputs = {link.slot: link.node_id for link in self.nodes.show(child.id).inputs}
-        for index, parent_tag in enumerate(spec.parents, 1):
-            slot = f"{index:02d}"
-            parent = owned[parent_tag]
-            if inputs.get(slot) == parent.id:
+        wanted = {f"{i:02d}": owned[tag].id for i, tag in enumerate(spec.parents, 1)}
+        for slot, old in sorted(inputs.items()):
+            if wanted.get(slot) != old:  # another parent there now, or none declared
+                self._disconnect(pipeline_id, old, child.id, slot, log)
+        for slot, parent_id in wanted.items():
+            if inputs.get(slot) == parent_id:
                 continue
-            if slot in inputs:
-                old = inputs[slot]
-                log.add(
-                    {
-                        "step": "disconnected",
-                        "pipeline": pipeline_id,
-                        "parent": old,
-                        "child": child.id,
-                        "slot": slot,
-                    }
-                )
-                self.edges.disconnect(old, child.id, pipeline_id)
             log.add(
                 {
                     "step": "connected",
                     "pipeline": pipeline_id,
-                    "parent": parent.id,
+                    "parent": parent_id,
                     "child": child.id,
                 }
             )
-            self.edges.connect(parent.id, child.id, pipeline_id, slot)
+            self.edges.connect(parent_id, child.id, pipeline_id, slot)
             crash_point("materialize.edge")
+
+    def _disconnect(
+        self, pipeline_id: str, parent_id: str, child_id: str, slot: str, log: UndoLog
+    ) -> None:
+        step = {"pipeline": pipeline_id, "parent": parent_id, "child": child_id, "slot": slot}
+        log.add({"step": "disconnected", **step})
+        self.edges.disconnect(parent_id, child_id, pipeline_id)

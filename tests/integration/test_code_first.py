@@ -1,0 +1,136 @@
+"""The code-first Python API as a new user meets it: what a declaration refuses, and what
+materialising a changed definition again makes of the pipeline."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import nodepipe
+from integration.conftest import snapshot
+from nodepipe.services.graph.definition import PipelineDefinition
+
+HERE = f"{sys.version_info.major}.{sys.version_info.minor}"
+
+
+def plain() -> None:
+    print("plain")
+
+
+def takes_input(path: str) -> None:
+    print(path)
+
+
+async def coroutine() -> None:
+    print("async")
+
+
+DECLARATIONS: dict[str, Callable[[PipelineDefinition], object]] = {
+    "a function with an argument": lambda p: p.node()(takes_input),
+    "a coroutine": lambda p: p.node()(coroutine),
+    "a lambda": lambda p: p.node()(lambda: None),
+    "packages as a list": lambda p: p.node(packages=["toypkg==1.0"])(plain),  # type: ignore[arg-type]
+    "conda as a list": lambda p: p.node(conda=["ffmpeg"])(plain),  # type: ignore[arg-type]
+    "params YAML cannot write": lambda p: p.node(params={"o": object()})(plain),
+    "params that read back otherwise": lambda p: p.node(params={"o": (1, 2)})(plain),
+    "params as a list": lambda p: p.node(params=[1])(plain),  # type: ignore[arg-type]
+    "a python range that is none": lambda p: p.node(python=">=3.x")(plain),
+    "a parent twice": lambda p: p.node(tag="twice", parents=["first", "first"])(plain),
+    "code that is not text": lambda p: p.add("q", plain),  # type: ignore[arg-type]
+    "a function typed at a prompt": lambda p: exec("@p.node()\ndef typed(): pass\n", {"p": p}),
+}
+
+
+@pytest.mark.parametrize("case", sorted(DECLARATIONS))
+def test_what_cannot_be_a_node_is_refused_when_declared_in_nodepipe_words(case: str) -> None:
+    pipe = nodepipe.define("declared")
+    pipe.add("first", "print('first')\n")
+    with pytest.raises(nodepipe.InvalidInputError) as refused:
+        DECLARATIONS[case](pipe)
+    assert "Error" not in str(refused.value)  # its words, not a raw exception's
+    assert [node.tag for node in pipe.spec.nodes] == ["first"]  # nothing declared
+
+
+def test_base_packages_that_are_not_a_mapping_are_refused() -> None:
+    with pytest.raises(nodepipe.InvalidInputError, match="mapping of package name to version"):
+        nodepipe.define("declared", base=["numpy"])  # type: ignore[arg-type]
+
+
+def test_one_parent_may_be_given_as_its_tag() -> None:
+    pipe = nodepipe.define("declared")
+    pipe.add("first", "print('first')\n")
+    pipe.add("second", "print('second')\n", parents="first")
+    assert pipe.spec.nodes[1].parents == ("first",)
+
+
+def test_materialize_refuses_what_is_not_a_definition(lab: nodepipe.Workspace) -> None:
+    before = snapshot(lab)
+    with pytest.raises(nodepipe.InvalidInputError, match=r"what nodepipe\.define"):
+        lab.materialize({"tag": "x"})  # type: ignore[arg-type]
+    assert snapshot(lab) == before
+
+
+def edges(ws: nodepipe.Workspace, pipeline: str) -> list[tuple[str, str, str]]:
+    view = ws.pipelines.show(pipeline)
+    tags = {item.node.id: item.node.tag for item in view.nodes}
+    return sorted((tags[e.parent_id], tags[e.child_id], e.slot) for e in view.edges)
+
+
+def direct(ws: nodepipe.Workspace, node: str) -> tuple[str, ...]:
+    return ws.envs.show(node, pipeline="train").direct
+
+
+def declare(base: dict[str, str], parents: list[str], **python: Any) -> PipelineDefinition:
+    pipe = nodepipe.define("train", base=base)
+    pipe.add("a", "print('a')\n", packages={"toypkg": "1.0"}, **python)
+    pipe.add("b", "print('b')\n")
+    pipe.add("c", "print('c')\n", parents=parents)
+    return pipe
+
+
+def test_materializing_again_makes_the_pipeline_what_the_definition_now_says(
+    lab: nodepipe.Workspace, offline_index: Path
+) -> None:
+    lab.materialize(declare({"otherpkg": "0.1"}, ["a", "b"]))
+    assert edges(lab, "train") == [("a", "c", "01"), ("b", "c", "02")]
+    assert direct(lab, "c") == ("otherpkg==0.1",)
+
+    lab.materialize(declare({"otherpkg": "0.1"}, ["b", "a"]))  # the parents swapped
+    assert edges(lab, "train") == [("a", "c", "02"), ("b", "c", "01")]
+
+    lab.materialize(declare({}, ["a"]))  # b no longer a parent, no base package
+    assert edges(lab, "train") == [("a", "c", "01")]
+    assert lab.base_envs.show("train") == ()
+    assert direct(lab, "a") == ("toypkg==1.0",)
+    assert direct(lab, "b") == direct(lab, "c") == ()
+
+    view = lab.materialize(declare({}, ["a"], python=f"cpython@{HERE}"))  # uv's request form
+    assert {item.node.tag for item in view.nodes} == {"a", "b", "c"}
+    assert lab.envs.show("a", pipeline="train").python_request == f"cpython@{HERE}"
+
+
+def test_a_python_request_that_is_none_is_refused_and_changes_nothing(
+    lab: nodepipe.Workspace, offline_index: Path
+) -> None:
+    before = snapshot(lab)
+    pipe = nodepipe.define("train")
+    pipe.add("a", "print('a')\n", python="banana")
+    with pytest.raises(nodepipe.InvalidInputError, match="Python version request"):
+        lab.materialize(pipe)
+    assert snapshot(lab) == before
+
+
+def test_connect_many_refuses_links_of_another_shape_and_connects_nothing(
+    lab: nodepipe.Workspace,
+) -> None:
+    lab.pipelines.new("p")
+    lab.nodes.new_many("p", ["a", "b", "c"])
+    before = snapshot(lab)
+    for links in ([("a", "b"), ("c",)], ["ab"], [("a", "b", 1)], [("a", 2)]):
+        with pytest.raises(nodepipe.InvalidInputError, match=r"\(parent, child\)"):
+            lab.edges.connect_many("p", links)  # type: ignore[arg-type]
+        assert snapshot(lab) == before
