@@ -39,6 +39,7 @@ DECLARATIONS: dict[str, Callable[[PipelineDefinition], object]] = {
     "params that read back otherwise": lambda p: p.node(params={"o": (1, 2)})(plain),
     "params as a list": lambda p: p.node(params=[1])(plain),  # type: ignore[arg-type]
     "a python range that is none": lambda p: p.node(python=">=3.x")(plain),
+    "a python request that is none": lambda p: p.node(python="banana")(plain),
     "a parent twice": lambda p: p.node(tag="twice", parents=["first", "first"])(plain),
     "code that is not text": lambda p: p.add("q", plain),  # type: ignore[arg-type]
     "a function typed at a prompt": lambda p: exec("@p.node()\ndef typed(): pass\n", {"p": p}),
@@ -113,13 +114,13 @@ def test_materializing_again_makes_the_pipeline_what_the_definition_now_says(
     assert lab.envs.show("a", pipeline="train").python_request == f"cpython@{HERE}"
 
 
-def test_a_python_request_that_is_none_is_refused_and_changes_nothing(
+def test_a_python_that_is_not_installed_is_refused_and_changes_nothing(
     lab: nodepipe.Workspace, offline_index: Path
 ) -> None:
     before = snapshot(lab)
     pipe = nodepipe.define("train")
-    pipe.add("a", "print('a')\n", python="banana")
-    with pytest.raises(nodepipe.InvalidInputError, match="Python version request"):
+    pipe.add("a", "print('a')\n", python="3.99")
+    with pytest.raises(nodepipe.RequirementNotFoundError, match=r"no Python 3\.99 is installed"):
         lab.materialize(pipe)
     assert snapshot(lab) == before
 

@@ -30,6 +30,7 @@ from typing import Any, TypeVar
 from nodepipe.domain.errors import InvalidInputError
 from nodepipe.domain.names import validate_name
 from nodepipe.domain.specs import NodeSpec, PipelineSpec, package_mapping, param_mapping
+from nodepipe.envs.python_requests import parse_request
 
 F = TypeVar("F", bound=Callable[[], Any])
 
@@ -70,6 +71,11 @@ class PipelineDefinition:
             package_mapping(conda, f"the conda packages of node {tag!r}"),
         )
         spec.check()
+        if spec.python is not None and not spec.python_range and parse_request(spec.python) is None:
+            raise InvalidInputError(
+                f"python={spec.python!r} of node {tag!r} is not a Python version request; "
+                "write a version (3.12), an interpreter (cpython@3.12) or a range (>=3.11)"
+            )
         self._nodes.append(spec)
         return spec
 
