@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from nodepipe.domain.errors import (
         Action,
         AmbiguousNameError,
+        ChangedOnDiskError,
         ConflictError,
         CycleError,
         EnvironmentBuildError,
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
         NotFoundError,
         ReadOnlyError,
         RequirementNotFoundError,
+        StorageError,
         UnresolvableRequirementsError,
         WorkspaceError,
     )
@@ -42,11 +44,13 @@ if TYPE_CHECKING:
     from nodepipe.domain.specs import NodeSpec, PipelineSpec
     from nodepipe.domain.states import NodeState
     from nodepipe.services.graph.definition import PipelineDefinition, define
+    from nodepipe.services.runs.service import RunRequest
     from nodepipe.services.workspace import Workspace
 
 __all__ = [
     "Action",
     "AmbiguousNameError",
+    "ChangedOnDiskError",
     "ConflictError",
     "CycleError",
     "Edge",
@@ -68,6 +72,8 @@ __all__ = [
     "Project",
     "ReadOnlyError",
     "RequirementNotFoundError",
+    "RunRequest",
+    "StorageError",
     "UnresolvableRequirementsError",
     "Workspace",
     "WorkspaceError",
@@ -86,6 +92,7 @@ _LOCATIONS = {
         (
             "Action",
             "AmbiguousNameError",
+            "ChangedOnDiskError",
             "ConflictError",
             "CycleError",
             "EnvironmentBuildError",
@@ -97,6 +104,7 @@ _LOCATIONS = {
             "NotFoundError",
             "ReadOnlyError",
             "RequirementNotFoundError",
+            "StorageError",
             "UnresolvableRequirementsError",
             "WorkspaceError",
         ),
@@ -108,6 +116,7 @@ _LOCATIONS = {
     "NodeState": "nodepipe.domain.states",
     "PipelineDefinition": "nodepipe.services.graph.definition",
     "define": "nodepipe.services.graph.definition",
+    "RunRequest": "nodepipe.services.runs.service",
     "Workspace": "nodepipe.services.workspace",
 }
 

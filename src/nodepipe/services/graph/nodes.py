@@ -121,6 +121,9 @@ class NodeService:
             return effective_nodes(self.context, session, session.list_nodes(within))
 
     def get(self, name: str, pipeline: str | None = None) -> Node:
+        """The node ``name`` names (an id or an unambiguous tag), as the store holds it: its
+        ``state`` is the one last recorded. Its computed state (stale since its code
+        changed...) is what ``show``, ``list`` and ``ws.runs.status`` give."""
         with self.context.store.light_read() as session:
             return self._resolve(session, name, pipeline)
 

@@ -65,6 +65,10 @@ class NodeStatusView:
     def node_id(self) -> str:
         return self.item.node.id
 
+    @property
+    def tag(self) -> str:
+        return self.item.node.tag
+
 
 Stored = dict[str, tuple[str | None, str | None]]
 """Each node's stored fingerprint (its text) and output digest, by id."""
