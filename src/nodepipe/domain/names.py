@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import cache
 
 from nodepipe.domain.errors import InvalidInputError
@@ -22,6 +22,16 @@ _FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
 _SCANNED_PLANES = (range(0x20000), range(0xE0000, 0xE1000))
 """Where Unicode puts such characters and blanks (planes 0, 1 and 14; the rest are letters,
 private use or unassigned)."""
+
+
+def listed(values: Iterable[str], what: str) -> list[str]:
+    """``values`` as a list; a lone string is refused, naming the list it should be (Python
+    would read ``"plot"`` as the names ``p``, ``l``, ``o``, ``t``)."""
+    if isinstance(values, str):
+        raise InvalidInputError(
+            f"give {what} as a list, like [{values!r}], not the text {values!r}"
+        )
+    return list(values)
 
 
 def validate_name(value: str, what: str) -> str:

@@ -28,6 +28,7 @@ from packaging.utils import (
 )
 
 from nodepipe.domain.errors import InvalidInputError
+from nodepipe.domain.names import listed
 
 URL_SCHEMES = frozenset({"git+https", "git+http", "git+ssh", "git+file", "https", "http", "file"})
 """The schemes of the bare URLs accepted as requirements (uv installs from these)."""
@@ -40,7 +41,7 @@ _FORMS = (
 
 def validate_requirements(requirements: Iterable[str]) -> list[str]:
     """The requirements, each checked with ``validate_requirement``."""
-    return [validate_requirement(item) for item in requirements]
+    return [validate_requirement(item) for item in listed(requirements, "the requirements")]
 
 
 def validate_requirement(text: str) -> str:
@@ -78,7 +79,7 @@ def requirement_name(requirement: str) -> str:
 def validate_package_names(names: Iterable[str]) -> list[str]:
     """The names, each a valid project name (``scikit-learn``); InvalidInputError otherwise."""
     checked = []
-    for name in names:
+    for name in listed(names, "the package names"):
         try:
             canonicalize_name(name, validate=True)
         except InvalidName as exc:

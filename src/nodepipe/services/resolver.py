@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from typing import TYPE_CHECKING
 
 from nodepipe.domain.errors import NotFoundError
 from nodepipe.domain.model import Node, Pipeline, Project
+from nodepipe.domain.names import listed
 from nodepipe.domain.resolve import Candidate, resolve
 from nodepipe.domain.runs import Run
 
@@ -82,8 +83,8 @@ def _node_id(
     return resolve(name, candidates, "node", scope)
 
 
-def nodes(session: LightReads, names: list[str], within: Pipeline | None = None) -> list[Node]:
-    resolved = [node(session, name, within) for name in names]
+def nodes(session: LightReads, names: Iterable[str], within: Pipeline | None = None) -> list[Node]:
+    resolved = [node(session, name, within) for name in listed(names, "the node names")]
     return list({n.id: n for n in resolved}.values())
 
 

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from nodepipe.domain.errors import Action, Hint, InvalidInputError, NotFoundError
 from nodepipe.domain.ids import new_id
 from nodepipe.domain.model import Membership, Node
-from nodepipe.domain.names import validate_name
+from nodepipe.domain.names import listed, validate_name
 from nodepipe.domain.states import NodeState
 from nodepipe.services import resolver
 from nodepipe.services.context import WorkspaceContext, now
@@ -64,6 +64,7 @@ def create_many(
     allow_duplicate_tag: bool,
 ) -> list[Node]:
     """New nodes ``tags`` from the skeleton (with ``pipeline``'s base packages), all or none."""
+    tags = listed(tags, "the node tags")
     for tag in tags:
         validate_name(tag, "node tag")
     repeated = sorted(tag for tag, times in Counter(tags).items() if times > 1)

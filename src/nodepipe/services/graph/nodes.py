@@ -15,7 +15,7 @@ from nodepipe.domain.errors import (
     ReadOnlyError,
 )
 from nodepipe.domain.model import Membership, Node
-from nodepipe.domain.names import validate_name
+from nodepipe.domain.names import listed, validate_name
 from nodepipe.domain.params import Params
 from nodepipe.domain.staleness import MARKED_COMPLETED, MARKED_STALE, ParentOutput
 from nodepipe.domain.states import NodeState, check_transition
@@ -227,10 +227,12 @@ class NodeService:
         """``set_params``, saying too whether params.yaml had to be written anew from the
         values (its comments and layout dropped: a layout assignments cannot be made in line
         by line, such as a flow mapping, a block scalar or an anchor)."""
+        assignments = listed(assignments or [], "the assignments (name=value)")
+        unset = listed(unset or [], "the parameter names to unset")
         with self.context.store.write() as session:
             node = _editable(session, name, pipeline)
             return change_params(
-                session, self.context.layout, node, assignments or [], unset or [], replace_with
+                session, self.context.layout, node, assignments, unset, replace_with
             )
 
     # state and locks ----------------------------------------------------------------------

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from nodepipe.domain.errors import Action, ConflictError, Hint, InvalidInputError
 from nodepipe.domain.graph import ancestors, descendants
 from nodepipe.domain.model import Lineage, Membership, PipelineView
+from nodepipe.domain.names import listed
 from nodepipe.services import resolver
 from nodepipe.services.context import WorkspaceContext
 from nodepipe.services.graph.copying import CopyPlan, insert_copies, plan_copies, positions_in
@@ -99,9 +100,8 @@ class PipelineCopyService:
         """A new pipeline holding the union of several: shared nodes appear once; a later
         source's node whose tag is taken is renamed (unless ``allow_duplicate_tag``)."""
         with self.context.store.read() as session:
-            sources = list(
-                {p.id: p for p in (resolver.pipeline(session, n) for n in names)}.values()
-            )
+            named = (resolver.pipeline(session, n) for n in listed(names, "the pipelines"))
+            sources = list({p.id: p for p in named}.values())
             if len(sources) < 2:
                 raise InvalidInputError("merge needs at least two different pipelines")
             check_pipeline_tag_free(session, new_tag)

@@ -358,7 +358,7 @@ class RunService:
         def ids(names: Sequence[str] | None) -> frozenset[str] | None:
             if names is None:
                 return None
-            return frozenset(n.id for n in resolver.nodes(session, list(names), pipeline))
+            return frozenset(n.id for n in resolver.nodes(session, names, pipeline))
 
         return Selection(only=ids(request.only), from_=ids(request.from_), to=ids(request.to))
 

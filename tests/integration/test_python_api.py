@@ -1,5 +1,6 @@
-"""The code-first Python API as a new user meets it: what a declaration refuses, and what
-materialising a changed definition again makes of the pipeline."""
+"""The Python API as a new user meets it: what a code-first declaration refuses, what
+materialising a changed definition again makes of the pipeline, and arguments of the wrong
+shape refused in nodepipe's words with nothing changed."""
 
 from __future__ import annotations
 
@@ -135,3 +136,33 @@ def test_connect_many_refuses_links_of_another_shape_and_connects_nothing(
         with pytest.raises(nodepipe.InvalidInputError, match=r"\(parent, child\)"):
             lab.edges.connect_many("p", links)  # type: ignore[arg-type]
         assert snapshot(lab) == before
+
+
+TEXT_FOR_A_LIST: dict[str, Callable[[nodepipe.Workspace], object]] = {
+    "new_many": lambda ws: ws.nodes.new_many("p", "xyz"),  # type: ignore[arg-type]
+    "remove": lambda ws: ws.nodes.remove("c", "p"),  # type: ignore[arg-type]
+    "duplicate": lambda ws: ws.node_copies.duplicate("c", pipeline="p"),  # type: ignore[arg-type]
+    "reference": lambda ws: ws.node_copies.reference("c", into="q", pipeline="p"),  # type: ignore[arg-type]
+    "merge": lambda ws: ws.pipeline_copies.merge("pq", new_tag="m"),  # type: ignore[arg-type]
+    "group": lambda ws: ws.groups.new("p", "g", "ab"),  # type: ignore[arg-type]
+    "set_params": lambda ws: ws.nodes.set_params("a", "k=1", pipeline="p"),  # type: ignore[arg-type]
+    "env add": lambda ws: ws.envs.add("a", "toypkg==1.0", pipeline="p"),  # type: ignore[arg-type]
+    "env remove": lambda ws: ws.envs.remove("a", "toypkg", pipeline="p"),  # type: ignore[arg-type]
+    "base add": lambda ws: ws.base_envs.add("p", "toypkg"),  # type: ignore[arg-type]
+    "run only": lambda ws: ws.runs.run(nodepipe.RunRequest("p", only="ab")),
+}
+
+
+@pytest.mark.parametrize("call", sorted(TEXT_FOR_A_LIST))
+def test_a_name_given_where_a_list_is_taken_is_refused_not_read_letter_by_letter(
+    lab: nodepipe.Workspace, call: str
+) -> None:
+    """``"xyz"`` made nodes x, y and z; ``"c"`` removed node c; ``"ab"`` ran a and b."""
+    for pipeline in ("p", "q"):
+        lab.pipelines.new(pipeline)
+    lab.nodes.new_many("p", ["a", "b", "c", "x"])
+    lab.pipelines.new("pq")  # so that merge("pq") read letter by letter would merge p and q
+    before = snapshot(lab)
+    with pytest.raises(nodepipe.InvalidInputError, match="as a list, like"):
+        TEXT_FOR_A_LIST[call](lab)
+    assert snapshot(lab) == before
