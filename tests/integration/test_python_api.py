@@ -166,3 +166,31 @@ def test_a_name_given_where_a_list_is_taken_is_refused_not_read_letter_by_letter
     with pytest.raises(nodepipe.InvalidInputError, match="as a list, like"):
         TEXT_FOR_A_LIST[call](lab)
     assert snapshot(lab) == before
+
+
+@pytest.mark.parametrize("jobs", [0, -1, 1025, 2.5, True])
+def test_a_run_of_no_whole_number_of_jobs_is_refused_as_over_the_web(
+    lab: nodepipe.Workspace, jobs: object
+) -> None:
+    """The web API refused these (422); the Python API and the CLI ran with them."""
+    lab.pipelines.new("p")
+    lab.nodes.new("p", "a")
+    request = nodepipe.RunRequest("p", jobs=jobs)  # type: ignore[arg-type]
+    for attempt in (lab.runs.plan, lab.runs.run):
+        with pytest.raises(nodepipe.InvalidInputError, match="jobs must be"):
+            attempt(request)
+    assert lab.runs.history("p") == []
+
+
+def test_a_run_and_a_status_print_what_they_hold(lab: nodepipe.Workspace) -> None:
+    lab.pipelines.new("p")
+    lab.nodes.new_many("p", ["a", "b"])
+    lab.edges.connect("a", "b", pipeline="p")
+    assert repr(lab.runs.status("p")) == (
+        "PipelineStatus(pipeline='p', states={'a': 'ready', 'b': 'ready'})"
+    )
+    result = lab.runs.run(nodepipe.RunRequest("p", jobs=1))
+    assert result.finished is not None
+    assert repr(result).startswith(f"RunResult(run_id={result.run_id!r}, planned=['a', 'b'], ")
+    nothing = lab.runs.run(nodepipe.RunRequest("p"))
+    assert repr(nothing) == "RunResult(run_id=None, planned=[], finished=None)"

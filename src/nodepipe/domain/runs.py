@@ -13,6 +13,9 @@ from enum import StrEnum
 
 from nodepipe.domain.states import NodeState
 
+MAX_JOBS = 1024
+"""The most nodes at once a run may ask for, from any surface."""
+
 
 class RunStatus(StrEnum):
     RUNNING = "running"

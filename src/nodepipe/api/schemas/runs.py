@@ -9,11 +9,10 @@ from pydantic import Field
 
 from nodepipe.api.schemas.common import Input
 from nodepipe.api.schemas.fields import WholeNumber
+from nodepipe.domain.runs import MAX_JOBS
 from nodepipe.schemas.base import Schema
 from nodepipe.schemas.runs import NodeRunPublic, PlanPublic
 
-MAX_JOBS = 1024
-"""The most nodes at once a run may ask for over the API."""
 Jobs = Annotated[int, Field(ge=1, le=MAX_JOBS), WholeNumber]
 
 

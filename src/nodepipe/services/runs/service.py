@@ -88,6 +88,10 @@ class PipelineStatus:
         """Each node's status, parents first (``topological_order``, as ``compute_statuses``
         gives them)."""
 
+    def __repr__(self) -> str:
+        states = {node.tag: node.state.value for node in self.nodes.values()}
+        return f"PipelineStatus(pipeline={self.view.pipeline.tag!r}, states={states!r})"
+
 
 class RunResult:
     """What a run request did: the plan, the run id (None when nothing needed to run), the end."""
@@ -107,6 +111,10 @@ class RunResult:
         self.run_id: Final = run_id
         self.finished: Final = finished
         self.tags: Final[dict[str, str]] = {} if tags is None else tags
+
+    def __repr__(self) -> str:
+        planned = [self.tags.get(node_id, node_id) for node_id in self.plan.ids]
+        return f"RunResult(run_id={self.run_id!r}, planned={planned!r}, finished={self.finished!r})"
 
 
 class RunService:
@@ -132,6 +140,7 @@ class RunService:
 
     def plan(self, request: RunRequest) -> RunResult:
         """What ``run`` would do, and why, without running or claiming anything."""
+        _check_jobs(request.jobs)
         status = self.status(request.pipeline)
         with self.context.store.light_read() as session:
             plan = self._plan(session, status, request)
@@ -147,6 +156,7 @@ class RunService:
 
         ``on_start`` is told the run (its id, plan and tags) once its nodes are claimed and
         its executor is up, just before its first event."""
+        _check_jobs(request.jobs)
         status = self.status(request.pipeline)
         changed, unprepared = self._honour_inline_metadata(status)
         if changed or unprepared:
@@ -597,3 +607,13 @@ def _with_problems(status: PipelineStatus, problems: dict[str, Problem]) -> Pipe
             problem_detail=problem.detail,
         )
     return PipelineStatus(status.view, nodes)
+
+
+def _check_jobs(jobs: int | None) -> None:
+    """Refuse a number of nodes at once that is not a whole number from 1 to ``MAX_JOBS``."""
+    from nodepipe.domain.runs import MAX_JOBS
+
+    if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int)):
+        raise InvalidInputError(f"jobs must be a whole number of nodes at once, not {jobs!r}")
+    if jobs is not None and not 1 <= jobs <= MAX_JOBS:
+        raise InvalidInputError(f"jobs must be from 1 to {MAX_JOBS} nodes at once, not {jobs}")
