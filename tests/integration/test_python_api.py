@@ -194,3 +194,7 @@ def test_a_run_and_a_status_print_what_they_hold(lab: nodepipe.Workspace) -> Non
     assert repr(result).startswith(f"RunResult(run_id={result.run_id!r}, planned=['a', 'b'], ")
     nothing = lab.runs.run(nodepipe.RunRequest("p"))
     assert repr(nothing) == "RunResult(run_id=None, planned=[], finished=None)"
+
+
+def test_a_workspace_prints_where_it_is(lab: nodepipe.Workspace) -> None:
+    assert repr(lab) == f"Workspace({str(lab.root)!r})"

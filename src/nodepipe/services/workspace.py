@@ -217,6 +217,9 @@ class Workspace:
     def root(self) -> Path:
         return self.context.layout.root
 
+    def __repr__(self) -> str:
+        return f"Workspace({str(self.root)!r})"
+
     def close(self) -> None:
         self.context.store.close()
 
