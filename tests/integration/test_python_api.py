@@ -198,3 +198,28 @@ def test_a_run_and_a_status_print_what_they_hold(lab: nodepipe.Workspace) -> Non
 
 def test_a_workspace_prints_where_it_is(lab: nodepipe.Workspace) -> None:
     assert repr(lab) == f"Workspace({str(lab.root)!r})"
+
+
+def test_a_listener_that_raises_is_warned_about_and_the_run_goes_on(
+    lab: nodepipe.Workspace,
+) -> None:
+    """A bug in a callback marked the node it was told about failed and ended the call with
+    the callback's raw error."""
+    lab.pipelines.new("p")
+    lab.nodes.new_many("p", ["a", "b"])
+    lab.edges.connect("a", "b", pipeline="p")
+    seen: list[str] = []
+
+    def broken(event: object) -> None:
+        raise ZeroDivisionError("division by zero")
+
+    with pytest.warns(
+        RuntimeWarning, match="raised ZeroDivisionError: division by zero on run_started"
+    ):
+        result = lab.runs.run(
+            nodepipe.RunRequest("p"), listeners=[broken, lambda e: seen.append(e.type)]
+        )
+    assert result.finished is not None and result.finished.completed == 2
+    assert seen[0] == "run_started" and seen[-1] == "run_finished"
+    states = {node.tag: node.state for node in lab.runs.status("p").nodes.values()}
+    assert states == {"a": nodepipe.NodeState.COMPLETED, "b": nodepipe.NodeState.COMPLETED}

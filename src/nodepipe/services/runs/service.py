@@ -117,6 +117,37 @@ class RunResult:
         return f"RunResult(run_id={self.run_id!r}, planned={planned!r}, finished={self.finished!r})"
 
 
+class GuardedListener:
+    """A listener the caller gave ``run`` (a progress display, a notebook callback), kept from
+    harming the run: the first error it raises is warned about (``RuntimeWarning``, naming
+    the event) and it is not called again in that run, which goes on and records its nodes as
+    they end (a raising callback marked the node it was told about failed). Here, not in a
+    module of its own: every run imports it."""
+
+    __slots__ = ("failed", "listener")
+
+    def __init__(self, listener: Listener) -> None:
+        self.listener = listener
+        self.failed = False
+
+    def __call__(self, event: RunEvent) -> None:
+        if self.failed:
+            return
+        try:
+            self.listener(event)
+        except Exception as error:
+            self.failed = True
+            import warnings
+
+            warnings.warn(
+                f"the run listener {self.listener!r} raised {type(error).__name__}: {error} "
+                f"on {event.type} of run {event.run_id}; it is not called again in this run, "
+                "which goes on",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+
+
 class RunService:
     """Status, plan, run, history, logs and kill of pipelines."""
 
@@ -213,7 +244,7 @@ class RunService:
                 self.context, run.id, status.view, status.nodes, claim.node_run_ids
             ),
             claim.node_run_ids,
-            [recorder, *listeners],
+            [recorder, *map(GuardedListener, listeners)],
             jobs,
             status.view.pipeline.id,
             tags,
