@@ -1,8 +1,9 @@
 """Kill -9 during a code-first materialise: the pipeline is all of it or none of it.
 
-A real process materialises a pipeline, new (``fresh``) or one that exists (``existing``: its
-node ``first`` changes code, parameters and packages, the base gains a package, a node is
-made, an edge is moved), and is killed at each step of that path (``NODEPIPE_CRASH_AT``). The
+A real process materialises a pipeline, new (``fresh``) or one that exists (``existing``: it
+moves to the project the definition names, its node ``first`` changes code, parameters and
+packages, the base gains a package, a node is made, an edge is moved, a parent no longer
+declared is disconnected), and is killed at each step of that path (``NODEPIPE_CRASH_AT``). The
 next command must then find the workspace exactly as before, or (killed once all was done)
 exactly as a materialise that was never killed leaves it; no node folder without a row, and
 nothing left in ``.nodepipe/staging``.
@@ -38,8 +39,12 @@ if version == "1":
     @pipe.node(parents=["first"])
     def third():
         print("third")
+
+    @pipe.node(parents=["first", "third"])
+    def fourth():
+        print("fourth")
 else:
-    pipe = nodepipe.define(tag, base={"otherpkg": "*"})
+    pipe = nodepipe.define(tag, project="other", base={"otherpkg": "*"})
 
     @pipe.node(packages={"toypkg": "2.0"}, params={"n": 2})
     def first():
@@ -53,11 +58,16 @@ else:
     def third():
         print("third")
 
+    @pipe.node(parents=["third"])
+    def fourth():
+        print("fourth")
+
 with nodepipe.open(root) as ws:
     ws.materialize(pipe)
 """
 EXISTING_POINTS = (
     "materialize.begun",
+    "materialize.moved",
     "edit.saved",  # inside the base change
     "materialize.base",
     "folders.moved",  # inside making the new node
@@ -67,6 +77,7 @@ EXISTING_POINTS = (
     "materialize.node@3",
     "materialize.edge",
     "materialize.edge@2",
+    "materialize.edge@3",
     "materialize.done",
 )
 FRESH_POINTS = (
@@ -112,7 +123,8 @@ def wheels(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def template(tmp_path_factory: pytest.TempPathFactory, wheels: Path) -> Path:
     """Pipeline ``existing`` materialised once: first (toypkg 1.0) → third."""
     root = tmp_path_factory.mktemp("template") / "lab"
-    nodepipe.init(root).close()
+    with nodepipe.init(root) as ws:
+        ws.projects.new("other")
     assert materialize(root, "existing", "1", environment(wheels)) == 0
     return root
 
@@ -152,6 +164,7 @@ def world(root: Path, wheels: Path) -> dict[str, Any]:
                 names = KEPT_FILES if tag != "second" else ("main.py", "params.yaml")
                 files[tag] = {name: (code / name).read_bytes() for name in names}
             seen[pipeline.tag] = {
+                "project": view.project.name,
                 "nodes": sorted(tags.values()),
                 "edges": sorted((tags[e.parent_id], tags[e.child_id], e.slot) for e in view.edges),
                 "base": ws.base_envs.show(pipeline.tag),

@@ -223,3 +223,22 @@ def test_a_listener_that_raises_is_warned_about_and_the_run_goes_on(
     assert seen[0] == "run_started" and seen[-1] == "run_finished"
     states = {node.tag: node.state for node in lab.runs.status("p").nodes.values()}
     assert states == {"a": nodepipe.NodeState.COMPLETED, "b": nodepipe.NodeState.COMPLETED}
+
+
+def test_materializing_into_another_project_moves_the_pipeline_there(
+    lab: nodepipe.Workspace, offline_index: Path
+) -> None:
+    """The pipeline stayed in its first project, silently, whatever the definition said."""
+    lab.projects.new("climate")
+    pipe = nodepipe.define("train")
+    pipe.add("a", "print('a')\n")
+    assert lab.materialize(pipe).project.name == "default"
+    pipe = nodepipe.define("train", project="climate")
+    pipe.add("a", "print('a')\n")
+    assert lab.materialize(pipe).project.name == "climate"
+    before = snapshot(lab)
+    elsewhere = nodepipe.define("train", project="nowhere")
+    elsewhere.add("a", "print('a')\n")
+    with pytest.raises(nodepipe.NotFoundError, match="no project 'nowhere'"):
+        lab.materialize(elsewhere)
+    assert snapshot(lab) == before

@@ -6,7 +6,8 @@ differ; sets its packages, conda packages and Python version (locked and synced,
 nothing per node);
 connects its parents on slots 01, 02... Running it again changes only what differs, and makes
 the pipeline what the definition now says: a parent no longer declared is disconnected, a base
-package no longer declared is removed. A node no longer declared is kept, with its folder and
+package no longer declared is removed, a pipeline in another project than the one declared is
+moved there. A node no longer declared is kept, with its folder and
 outputs (remove it with ``ws.nodes.remove``); a node whose ``python`` is no longer declared
 keeps the interpreter it has.
 
@@ -24,7 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from nodepipe.domain.errors import AmbiguousNameError, NotFoundError
-from nodepipe.domain.model import Node, PipelineView
+from nodepipe.domain.model import Node, Pipeline, PipelineView
 from nodepipe.domain.params import dump_params
 from nodepipe.domain.requirements import requirement_name
 from nodepipe.domain.specs import NodeSpec, PipelineSpec
@@ -36,6 +37,7 @@ from nodepipe.services.graph.edges import EdgeService
 from nodepipe.services.graph.materialize_undo import MATERIALIZE_KIND, UndoLog
 from nodepipe.services.graph.nodes import NodeService
 from nodepipe.services.graph.pipelines import PipelineService
+from nodepipe.services.graph.projects import ProjectService
 from nodepipe.workspace import journal
 from nodepipe.workspace.crash_points import crash_point
 from nodepipe.workspace.node_config import read_pyproject
@@ -78,12 +80,16 @@ class Materializer:
 
     def _apply(self, spec: PipelineSpec, log: UndoLog) -> None:
         try:
-            pipeline_id = self.pipelines.get(spec.tag).id
+            found = self.pipelines.get(spec.tag)
         except NotFoundError:
             log.add({"step": "pipeline", "tag": spec.tag})
             pipeline_id = self.pipelines.new(spec.tag, spec.project).id
             log.amend(id=pipeline_id)
             crash_point("materialize.pipeline")
+        else:
+            pipeline_id = found.id
+            if spec.project is not None:
+                self._move(found, spec.project, log)
         owned = self._owned_by_tag(spec.tag)
         log.save_files([node.id for node in owned.values()])
         base = spec.base_requirements
@@ -110,6 +116,14 @@ class Materializer:
             crash_point("materialize.node")
         for node_spec in spec.nodes:
             self._connect(pipeline_id, owned, node_spec, log)
+
+    def _move(self, pipeline: Pipeline, project: str, log: UndoLog) -> None:
+        """Into the project the definition names, when it is in another one."""
+        if ProjectService(self.context).get(project).id == pipeline.project_id:
+            return
+        log.add({"step": "moved", "pipeline": pipeline.id, "project": pipeline.project_id})
+        self.pipelines.move(pipeline.id, project)
+        crash_point("materialize.moved")
 
     def _owned_by_tag(self, pipeline: str) -> dict[str, Node]:
         view = self.pipelines.show(pipeline)

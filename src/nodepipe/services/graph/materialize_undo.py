@@ -103,6 +103,8 @@ class UndoLog:
         elif kind == "files":
             if self._put_back(step["node"], step["absent"]) and sync:
                 EnvironmentService(context).sync(step["node"])
+        elif kind == "moved":
+            PipelineService(context).move(step["pipeline"], step["project"])
         elif kind == "base":
             with context.store.write() as session:
                 session.update_pipeline(step["pipeline"], base_packages=tuple(step["packages"]))
