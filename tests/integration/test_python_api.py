@@ -30,10 +30,25 @@ async def coroutine() -> None:
     print("async")
 
 
+def uses_names_around_it() -> None:
+    print(HERE, Path.cwd())  # its node's main.py has neither
+
+
+def closure() -> Callable[[], None]:
+    inside = 1
+
+    def uses_the_enclosing_function() -> None:
+        print(inside)
+
+    return uses_the_enclosing_function
+
+
 DECLARATIONS: dict[str, Callable[[PipelineDefinition], object]] = {
     "a function with an argument": lambda p: p.node()(takes_input),
     "a coroutine": lambda p: p.node()(coroutine),
     "a lambda": lambda p: p.node()(lambda: None),
+    "a function using names from its module": lambda p: p.node()(uses_names_around_it),
+    "a function using its enclosing function's names": lambda p: p.node()(closure()),
     "packages as a list": lambda p: p.node(packages=["toypkg==1.0"])(plain),  # type: ignore[arg-type]
     "conda as a list": lambda p: p.node(conda=["ffmpeg"])(plain),  # type: ignore[arg-type]
     "params YAML cannot write": lambda p: p.node(params={"o": object()})(plain),

@@ -138,6 +138,13 @@ def _source_of(function: Callable[..., Any]) -> str:
             "with no arguments: read inputs and parameters with nodepipe_node "
             "(node.parent('01'), node.params())"
         )
+    outside = _names_from_around(function)
+    if outside:
+        raise InvalidInputError(
+            f"function {name!r} uses {', '.join(outside)} from the code around it, which its "
+            "node will not have (its main.py is the function's source alone): import or "
+            "define them inside the function"
+        )
     try:
         source = inspect.getsource(function)
     except (OSError, TypeError):
@@ -147,6 +154,34 @@ def _source_of(function: Callable[..., Any]) -> str:
             f"add({name!r}, code)"
         ) from None
     return textwrap.dedent(source)
+
+
+def _names_from_around(function: Callable[..., Any]) -> list[str]:
+    """The names ``function`` reads from its module or an enclosing function (not builtins,
+    not itself): a node runs the function's source alone, where they are not defined."""
+    import builtins
+    import dis
+    from types import CodeType
+
+    names: set[str] = set(function.__code__.co_freevars)
+    codes = [function.__code__]
+    while codes:
+        code = codes.pop()
+        names.update(
+            str(instruction.argval)
+            for instruction in dis.get_instructions(code)
+            if instruction.opname == "LOAD_GLOBAL"  # not LOAD_NAME: a class body's own names
+        )
+        codes.extend(const for const in code.co_consts if isinstance(const, CodeType))
+    module = getattr(function, "__globals__", {})
+    return sorted(
+        name
+        for name in names
+        if name != function.__name__
+        and not (name.startswith("__") and name.endswith("__"))  # every module has them
+        and (name in function.__code__.co_freevars or name in module)
+        and not hasattr(builtins, name)
+    )
 
 
 def define(
