@@ -141,6 +141,8 @@ def init(path: Path | str, store_url: str | None = None, python: str | None = No
     """Create a workspace at ``path`` and open it."""
     from nodepipe.services.workspace import Workspace
 
+    _word_hints()
+
     return Workspace.init(path, store_url, python)
 
 
@@ -148,4 +150,15 @@ def open(path: Path | str | None = None) -> Workspace:
     """Open the workspace at ``path`` (default: found from the current directory upwards)."""
     from nodepipe.services.workspace import Workspace
 
+    _word_hints()
+
     return Workspace.open(path)
+
+
+def _word_hints() -> None:
+    """Errors a Python user meets say what to do as a ``ws.…`` call, in a note under the
+    traceback (``nodepipe.services.hints``)."""
+    from nodepipe.domain.errors import word_hints_with
+    from nodepipe.services.hints import words_for
+
+    word_hints_with(words_for)

@@ -257,3 +257,19 @@ def test_materializing_into_another_project_moves_the_pipeline_there(
     with pytest.raises(nodepipe.NotFoundError, match="no project 'nowhere'"):
         lab.materialize(elsewhere)
     assert snapshot(lab) == before
+
+
+def test_an_error_says_what_to_do_as_a_python_call_in_a_note(lab: nodepipe.Workspace) -> None:
+    """The CLI named the command and the web app the menu item; a Python user got the bare
+    message (``error.hint`` held the action, unworded)."""
+    lab.pipelines.new("p")
+    node = lab.nodes.new("p", "a")
+    opened = nodepipe.open(lab.root)  # nodepipe.open and nodepipe.init word the hints
+    opened.nodes.set_locked("a", True, pipeline="p")
+    with pytest.raises(nodepipe.ReadOnlyError) as refused:
+        opened.nodes.set_params("a", ["k=1"], pipeline="p")
+    assert str(refused.value) == f"node 'a' ({node.id}) is locked (read-only)"
+    assert refused.value.__notes__ == [f"unlock it with ws.nodes.set_locked({node.id!r}, False)"]
+    refused.value.add_note("a note of the caller's")  # notes stay a list one may add to
+    assert len(refused.value.__notes__) == 2
+    opened.close()

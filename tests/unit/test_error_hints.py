@@ -1,10 +1,10 @@
 """Every hint is worded on every surface, and every exit code is in the one table and the README.
 
 The CLI words an action as a command (``nodepipe.cli.hints``), the web app as its menu item
-(``web/src/api/hints.ts``): an action only one of them words would leave users of the other
-with a bare refusal. The messages of the layers below the surfaces name no CLI option or
-command: the web app and the Python API show them as they are. The README's table of exit
-codes is the CLI's table, row for row.
+(``web/src/api/hints.ts``), the Python API as a call (``nodepipe.services.hints``): an action
+only some of them word would leave users of the others with a bare refusal. The messages of the
+layers below the surfaces name no CLI option or command: the web app and the Python API show
+them as they are. The README's table of exit codes is the CLI's table, row for row.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from nodepipe.domain.errors import (
     RequirementNotFoundError,
     UnresolvableRequirementsError,
 )
+from nodepipe.services.hints import CALLS, words_for
 
 REPO = Path(__file__).resolve().parents[2]
 WEB_HINTS = REPO / "web" / "src" / "api" / "hints.ts"
@@ -84,6 +85,19 @@ def test_messages_below_the_surfaces_name_no_cli_option_or_command() -> None:
                     and CLI_WORDS.search(text.value)
                 ]
     assert found == [], "say what must be true; the way to do it is a Hint each surface words"
+
+
+def test_the_python_api_words_every_action_and_no_other() -> None:
+    assert set(CALLS) == set(Action)
+    for action in Action:
+        assert words_for(Hint(action)), action  # a slot with no value reads as its name
+
+
+def test_a_hint_becomes_a_call_with_python_literals() -> None:
+    hint = Hint(Action.NODE_DETACH, {"node": "3fa9c2d1", "pipeline": "my 'runs'"})
+    assert words_for(hint) == (
+        "detach it with ws.node_copies.detach(['3fa9c2d1'], pipeline=\"my 'runs'\")"
+    )
 
 
 def test_a_hint_becomes_a_command_that_can_be_pasted() -> None:

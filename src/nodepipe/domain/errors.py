@@ -11,7 +11,7 @@ and the web API maps them to HTTP statuses in one place.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
@@ -69,6 +69,17 @@ class Hint:
         object.__setattr__(self, "params", MappingProxyType(dict(self.params)))
 
 
+HintWords = Callable[[Hint], str]
+"""A surface's words for a hint (the Python API's: ``nodepipe.services.hints.words_for``)."""
+_NOTE_WORDS: list[HintWords] = []
+
+
+def word_hints_with(words: HintWords) -> None:
+    """Give every error's hint, from now on in this process, as an exception note in
+    ``words`` (the Python API does, where Python shows notes under a traceback)."""
+    _NOTE_WORDS[:] = [words]
+
+
 class NodepipeError(Exception):
     """Root of every error nodepipe raises on purpose; ``hint`` says what to do, if anything
     nodepipe offers does it."""
@@ -76,6 +87,21 @@ class NodepipeError(Exception):
     def __init__(self, message: str, *, hint: Hint | None = None) -> None:
         super().__init__(message)
         self.hint = hint
+
+    @property
+    def __notes__(self) -> list[str]:
+        """The exception's notes, the hint first in the words given to ``word_hints_with``
+        (none given: no note). One list, kept, so ``add_note`` appends to it."""
+        notes: list[str] | None = self.__dict__.get("_notes")
+        if notes is None:
+            hint = self.__dict__.get("hint")
+            notes = [_NOTE_WORDS[0](hint)] if hint is not None and _NOTE_WORDS else []
+            self.__dict__["_notes"] = notes
+        return notes
+
+    @__notes__.setter
+    def __notes__(self, notes: list[str]) -> None:
+        self.__dict__["_notes"] = notes
 
 
 class InvalidInputError(NodepipeError):

@@ -1,0 +1,121 @@
+"""An error's hint in the Python API's words: the call that does what it asks.
+
+``CALLS`` is the one table from each ``Action`` to a sentence naming the ``ws.…`` call (or, for
+what only the command line does, the command); the hint's parameters fill it in as Python
+literals. ``nodepipe.init()`` and ``nodepipe.open()`` hand ``words_for`` to the exception tree
+(``domain.errors.word_hints_with``), so an error a Python user meets carries its hint as an
+exception note, shown under the traceback; ``str(error)`` stays the message every surface shares.
+The CLI words the same actions as commands (``nodepipe.cli.hints``), the web app as menu items.
+"""
+
+from __future__ import annotations
+
+from nodepipe.domain.errors import Action, Hint
+
+_REBUILD = "recover what the node folders hold with the CLI: `nodepipe doctor --rebuild`"
+
+CALLS: dict[Action, str] = {
+    Action.PIPELINE_UNLOCK: "unlock it with ws.pipelines.set_locked({pipeline}, False)",
+    Action.NODE_UNLOCK: "unlock it with ws.nodes.set_locked({node}, False)",
+    Action.NODE_DETACH: "detach it with ws.node_copies.detach([{node}], pipeline={pipeline})",
+    Action.NODE_KILL: "kill it with ws.runs.kill([{node}])",
+    Action.NODE_RENAME: (
+        "give one of them another tag with ws.nodes.rename({node}, NEW_TAG), or show a copy "
+        "instead with ws.node_copies.duplicate([{referenced}], PIPELINE, into={pipeline}, "
+        "tag=NEW_TAG)"
+    ),
+    Action.SHARED_ENV_NEW: "create it with ws.shared_envs.new({name})",
+    Action.ENV_DETACH: "give it an environment of its own first with ws.isolation.detach({node})",
+    Action.LIBRARY_UNLINK: (
+        "take the package out of them first, e.g. ws.envs.remove({user_id}, [{package}]) "
+        "({user}), or put another library node holding {package} in its place with "
+        "ws.node_copies.replace({library}, NEW, {pipeline})"
+    ),
+    Action.ENV_SNAPSHOT: (
+        "take a snapshot of that folder into the node with ws.envs.add({node}, [], "
+        "snapshot=DIR) (its files become the node's own), then export or build again"
+    ),
+    Action.SNAPSHOT_RESET: (
+        "ws.envs.update_snapshot({node}, {snapshot}, force=True) brings the upstream's files "
+        "anyway, listing the local edits and commits it drops"
+    ),
+    Action.CODE_PATH_COPY: (
+        "copy the scripts of {path} into the node's code/ folder and take the code path off "
+        "with ws.external.code_path_remove({node}, {path}) (or, for a package, take a "
+        "snapshot with ws.envs.add({node}, [], snapshot=DIR)), then export or build again"
+    ),
+    Action.RAY_CONNECT: (
+        "start one with `ray start --head` (or check the address) and give its address with "
+        "RunRequest({pipeline}, executor='ray', ray_address='HOST:PORT'), leave ray_address "
+        "out to start a local Ray, or run with the local executor: RunRequest({pipeline})"
+    ),
+    Action.WORKSPACE_INIT: (
+        "create one with nodepipe.init(DIR), or open one with nodepipe.open(DIR)"
+    ),
+    Action.WORKSPACE_EXAMINE: "the CLI's `nodepipe doctor` looks for other trouble",
+    Action.STORE_RESTORE: (
+        "restore the newest backup with the CLI: `nodepipe backup restore {backup}`, or " + _REBUILD
+    ),
+    Action.STORE_REBUILD: (
+        "restore a backup with the CLI (`nodepipe backup restore FILE`) if you made one, or "
+        + _REBUILD
+    ),
+    Action.SERVER_PASSWORD: "set it again with ws.servers.set_password(PASSWORD)",
+    Action.PACKAGE_CREDENTIALS: (
+        "set TWINE_USERNAME and TWINE_PASSWORD (or UV_PUBLISH_USERNAME and UV_PUBLISH_PASSWORD, "
+        "or the repository's username and password in ~/.pypirc) and call ws.packages.publish "
+        "again"
+    ),
+    Action.PACKAGE_VERSION: (
+        "build a new version with ws.packages.build(PIPELINE, version=V) and publish that"
+    ),
+    Action.PACKAGE_SIZE: (
+        "build it without data (ws.packages.build(PIPELINE) without with_data), or ask the "
+        "index's owner to raise its upload limit"
+    ),
+    Action.PACKAGE_NAME: "give a valid name with ws.packages.build({name}, alias=NAME)",
+    Action.PACKAGE_UPLOAD: (
+        "give a wheel (.whl) or sdist (.tar.gz) built by ws.packages.build to "
+        "ws.packages.pull(FILE)"
+    ),
+    Action.INDEX_CREDENTIALS: (
+        "give the credentials of {host} the way uv takes them: UV_INDEX_<NAME>_USERNAME and "
+        "UV_INDEX_<NAME>_PASSWORD for an index named NAME (index_url='NAME=URL', or "
+        "ws.envs.add_index(NODE, URL, NAME)), a `machine {host} login USER password PASS` line "
+        "in ~/.netrc, or the password in the keyring with the user in the URL, then call again"
+    ),
+    Action.CONDA_INSTALL: (
+        "install it with `pip install 'nodepipe[conda]'` where nodepipe is installed"
+    ),
+    Action.CONDA_LOCK: "relock it here with ws.conda.lock(NODE)",
+    Action.CONDA_CHANNEL: (
+        "serve the channel over http(s) (any static file server) and name that URL with "
+        "ws.conda.add({node}, [SPEC], channels=[URL]), then export or build again"
+    ),
+    Action.EXTERNAL_LARGE: (
+        "name the package's own folder, or, if {folder} is meant, add it with "
+        "ws.envs.add({node}, [], {source}={folder}, large=True)"
+    ),
+    Action.CODE_PATH_LARGE: (
+        "name a smaller folder, or, if {folder} is meant, add it with "
+        "ws.external.code_path_add({node}, {folder}, large=True)"
+    ),
+}
+"""Each action as the Python API says it, with ``{param}`` slots (filled in as literals)."""
+
+_UNQUOTED = frozenset({"source", "host"})
+"""Slots that name a keyword argument or stand inside a line of text, not a Python value."""
+
+
+def words_for(hint: Hint) -> str:
+    """The sentence telling a Python user how to do what ``hint`` asks; a slot the hint gives
+    no value for reads as its name in capitals (``PIPELINE``), for the user to fill in."""
+    values = _Params(
+        {name: value if name in _UNQUOTED else repr(value) for name, value in hint.params.items()}
+    )
+    return CALLS[hint.action].format_map(values)
+
+
+class _Params(dict[str, str]):
+    def __missing__(self, name: str) -> str:
+        return name.upper()
