@@ -43,7 +43,7 @@ def test_a_batch_makes_every_edge_in_order_and_marks_the_children_once(
     assert [edge.slot for edge in made] == ["01", "02", "01", "01", "07"]
     assert inputs(wide, "a") == {"01": "load", "02": "clean"}
     assert inputs(wide, "c") == {"01": "b", "07": "plot"}
-    a = wide.nodes.get("a")
+    a = wide.nodes.find("a")  # as the batch recorded it
     assert a.state is NodeState.STALE  # it had outputs; its inputs changed
     assert a.state_reason == "inputs 01 connected to load, 02 connected to clean"
     assert wide.nodes.get("load").state is NodeState.COMPLETED  # a parent is not touched

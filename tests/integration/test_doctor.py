@@ -187,7 +187,7 @@ def test_leftovers_of_older_versions_and_hand_edits_are_found_and_repaired(
     assert (kept / "kernel.json").is_file()  # a live node's
     assert stat.S_IMODE(layout.config_file.stat().st_mode) == 0o600
     assert stat.S_IMODE(layout.state_dir.stat().st_mode) == 0o700
-    load = ran.nodes.get("load")
+    load = ran.nodes.find("load")  # the record the doctor wrote
     assert load.state is nodepipe.NodeState.FAILED
     assert load.state_reason == f"folder missing: {layout.nodes_dir / load.id}"
     adopted = ran.nodes.get("rphan234")

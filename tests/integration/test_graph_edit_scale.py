@@ -92,8 +92,8 @@ def test_a_connect_in_a_large_pipeline_still_refuses_a_cycle_and_makes_the_child
     with pytest.raises(nodepipe.CycleError, match=r"n0453 → n0003 → n0053 → .* → n0453"):
         lab.edges.connect("n0453", "n0003", "big")
     lab.edges.connect("n0000", "n0499", "big")
-    assert lab.nodes.get("n0499", "big").state is NodeState.STALE
-    assert lab.nodes.get("n0450", "big").state is NodeState.COMPLETED
+    assert lab.nodes.find("n0499", "big").state is NodeState.STALE
+    assert lab.nodes.find("n0450", "big").state is NodeState.COMPLETED
 
 
 def rows_read_by(action: Callable[[], object], monkeypatch: pytest.MonkeyPatch) -> int:

@@ -38,7 +38,7 @@ def test_many_nodes_made_at_once_are_all_made_or_none(chain: nodepipe.Workspace)
     for node in made:
         code = chain.nodes.path(node.id) / "code"
         assert (code / "uv.lock").is_file() and (code / ".venv").is_dir()
-        assert chain.nodes.get(node.id).notes == "batch"
+        assert chain.nodes.find(node.id).notes == "batch"
 
     before = snapshot(chain)
     with pytest.raises(nodepipe.InvalidInputError, match="more than once: x"):
@@ -67,13 +67,13 @@ def test_failed_duplicate_and_branch_leave_nothing(chain: nodepipe.Workspace) ->
 
 def test_removing_a_shared_node_keeps_its_folder(chain: nodepipe.Workspace) -> None:
     chain.pipelines.new("other")
-    load = chain.nodes.get("load")
+    load = chain.nodes.find("load")
     chain.node_copies.reference(["load"], into="other", pipeline="baseline")
     report = chain.nodes.remove(["load"], "baseline")
     assert report.deleted == () and report.transferred == {load.id: "other"}
     assert chain.nodes.path(load.id).is_dir()
-    assert chain.nodes.get(load.id).owner_pipeline_id == chain.pipelines.get("other").id
-    clean = chain.nodes.get("clean", "baseline")
+    assert chain.nodes.find(load.id).owner_pipeline_id == chain.pipelines.get("other").id
+    clean = chain.nodes.find("clean", "baseline")
     assert chain.nodes.show(clean.id).inputs == ()  # the edge went with it
     chain.nodes.remove(["load"], "other")
     assert not chain.context.layout.node_dir(load.id).exists()
@@ -90,22 +90,22 @@ def test_input_change_makes_descendants_stale_in_every_pipeline(
     chain.nodes.new("baseline", "extra")
     chain.nodes.mark("extra", NodeState.COMPLETED)
     chain.edges.connect("extra", "clean", "baseline")
-    clean, plot = chain.nodes.get("clean", "baseline"), chain.nodes.get("plot", "baseline")
+    clean, plot = chain.nodes.find("clean", "baseline"), chain.nodes.find("plot", "baseline")
     assert clean.state is NodeState.STALE and "input 02 connected to extra" in clean.state_reason
     assert plot.state is NodeState.STALE and plot.state_reason.startswith("upstream")
     viewer = chain.pipelines.show("viewer")
     assert {i.node.tag for i in viewer.nodes} == {"load", "extra", "clean", "plot"}
     assert viewer.node(plot.id).node.state is NodeState.STALE
-    assert chain.nodes.get("load").state is NodeState.COMPLETED
+    assert chain.nodes.find("load").state is NodeState.COMPLETED
 
 
 def test_parameter_change_makes_node_and_descendants_stale(chain: nodepipe.Workspace) -> None:
     for tag in ("load", "clean", "plot"):
         chain.nodes.mark(tag, NodeState.COMPLETED)
     chain.nodes.set_params("clean", ["lr=0.1", "layers=[64, 32]"])
-    assert chain.nodes.get("clean").state_reason == "parameter layers, lr changed"
-    assert chain.nodes.get("plot").state is NodeState.STALE
-    assert chain.nodes.get("load").state is NodeState.COMPLETED
+    assert chain.nodes.find("clean").state_reason == "parameter layers, lr changed"
+    assert chain.nodes.find("plot").state is NodeState.STALE
+    assert chain.nodes.find("load").state is NodeState.COMPLETED
     text = (chain.nodes.path("clean") / "code" / "params.yaml").read_text()
     assert "lr: 0.1" in text
 
@@ -119,24 +119,24 @@ def test_a_whole_parameter_text_is_kept_as_typed_and_comments_alone_change_nothi
     params_file = chain.nodes.path("clean") / "code" / "params.yaml"
     assert params_file.read_text() == text
     assert chain.nodes.show("clean").params_text == text
-    assert chain.nodes.get("clean").state is NodeState.STALE
+    assert chain.nodes.find("clean").state is NodeState.STALE
     chain.nodes.mark("clean", NodeState.COMPLETED)
     reworded = "# the learning rate\nlr: 0.1\n"
     chain.nodes.set_params("clean", replace_with=reworded)
     assert params_file.read_text() == reworded
-    assert chain.nodes.get("clean").state is NodeState.COMPLETED  # no value changed
+    assert chain.nodes.find("clean").state is NodeState.COMPLETED  # no value changed
 
 
 def test_detach_gives_private_copies_and_rewires_own_children(chain: nodepipe.Workspace) -> None:
     chain.pipeline_copies.branch("baseline", "plot", "variant")
-    shared_clean = chain.nodes.get("clean", "baseline")
+    shared_clean = chain.nodes.find("clean", "baseline")
     (copy,) = chain.node_copies.detach(["clean"], "variant")
     variant = chain.pipelines.show("variant")
     assert shared_clean.id not in variant.node_ids and copy.id in variant.node_ids
     assert not variant.node(copy.id).is_reference
     plot_copy = next(i.node for i in variant.nodes if i.node.tag == "plot")
     assert [link.node_id for link in chain.nodes.show(plot_copy.id).inputs] == [copy.id]
-    baseline_plot = chain.nodes.get("plot", "baseline")
+    baseline_plot = chain.nodes.find("plot", "baseline")
     assert [link.node_id for link in chain.nodes.show(baseline_plot.id).inputs] == [shared_clean.id]
 
 
@@ -179,7 +179,7 @@ def test_rename_annotate_and_mark_by_hand(chain: nodepipe.Workspace, cli: CliRun
     assert cli("pipeline", "notes", "baseline", "first try").code == 0
     assert cli("node", "notes", "load", "reads the csv").code == 0
     assert cli("node", "rename", "load", "ingest").code == 0
-    assert chain.nodes.get("ingest").notes == "reads the csv"
+    assert chain.nodes.find("ingest").notes == "reads the csv"
     assert chain.pipelines.get("baseline").notes == "first try"
     result = cli("node", "mark", "plot", "stale")
     assert result.code == 4 and "never ran" in result.stderr
@@ -187,7 +187,7 @@ def test_rename_annotate_and_mark_by_hand(chain: nodepipe.Workspace, cli: CliRun
     assert cli("node", "mark", "clean", "completed").code == 0
     assert cli("node", "mark", "plot", "completed").code == 0
     assert cli("node", "mark", "ingest", "stale").code == 0
-    assert chain.nodes.get("plot").state is NodeState.STALE
+    assert chain.nodes.find("plot").state is NodeState.STALE
     shown = cli("node", "show", "clean", "--json").json()
     assert shown["node"]["state"] == "stale" and shown["inputs"][0]["tag"] == "ingest"
 
@@ -272,7 +272,7 @@ def test_outputs_a_run_replaced_while_they_were_read_are_not_accepted(
     monkeypatch.setattr(node_service, "fingerprint_outputs", read_while_a_run_completes)
     with pytest.raises(nodepipe.ConflictError, match="changed while they were read"):
         chain.nodes.mark("clean", NodeState.COMPLETED)
-    assert chain.nodes.get("clean").state_reason != "marked completed by hand"
+    assert chain.nodes.find("clean").state_reason != "marked completed by hand"
     assert _states(chain)["clean"] == ("completed", ())  # as the run left it
 
 

@@ -55,7 +55,7 @@ def test_setting_a_key_keeps_every_other_line_and_its_own_comment(
     assert params_file.read_text() == COMMENTED.replace("b: 2  #", "b: 5  #").replace(
         "columns: [a, b]  #", "columns: [c]  #"
     )
-    clean = chain.nodes.get("clean")
+    clean = chain.nodes.find("clean")  # as the edit recorded it
     assert clean.state is NodeState.STALE and clean.state_reason == "parameter b, columns changed"
 
 
@@ -105,7 +105,7 @@ def test_a_value_of_another_type_is_a_change(
     assert params_file.read_text() == "lr: 1.0  # rate\nflag: 1\n"
     found = chain.nodes.params("clean")
     assert (type(found["lr"]), type(found["flag"])) == (float, int)
-    clean = chain.nodes.get("clean")
+    clean = chain.nodes.find("clean")  # as the edit recorded it
     assert clean.state is NodeState.STALE and clean.state_reason == "parameter flag, lr changed"
 
 

@@ -273,3 +273,18 @@ def test_an_error_says_what_to_do_as_a_python_call_in_a_note(lab: nodepipe.Works
     refused.value.add_note("a note of the caller's")  # notes stay a list one may add to
     assert len(refused.value.__notes__) == 2
     opened.close()
+
+
+def test_a_node_got_by_name_has_its_effective_state_as_status_gives_it(
+    lab: nodepipe.Workspace,
+) -> None:
+    """``ws.nodes.get`` said completed while ``status``, ``show`` and ``list`` said stale."""
+    lab.pipelines.new("p")
+    lab.nodes.new("p", "a")
+    lab.runs.run(nodepipe.RunRequest("p"))
+    with (lab.nodes.path("a", "p") / "code" / "main.py").open("a") as main:
+        main.write("print('changed')\n")
+    got = lab.nodes.get("a", "p")
+    assert got.state is nodepipe.NodeState.STALE
+    assert got.state_reason == "code changed: main.py"
+    assert lab.nodes.find("a", "p").id == got.id  # found fast, its state as last recorded

@@ -54,7 +54,7 @@ def environment_job(
     """Resolve the node now (404 at once), refuse at once what ``check`` refuses (quick checks
     of what the body names: a shared environment or node that does not exist is a 404 with
     its hint), change its environment in a job."""
-    found = services.workspace.nodes.get(node, pipeline)
+    found = services.workspace.nodes.find(node, pipeline)
     pipeline_id = services.workspace.pipelines.get(pipeline).id
     if check is not None:
         check(found.id, pipeline_id)
@@ -329,7 +329,7 @@ def remove_code_path(
 def install_kernel(pipeline: str, node: str, services: ServicesDep, origin: OriginDep) -> JobPublic:
     """A Jupyter kernel running this node's environment (removed with the node)."""
     ws = services.workspace
-    found = ws.nodes.get(node, pipeline)
+    found = ws.nodes.find(node, pipeline)
 
     def run() -> JobOutcome:
         spec = ws.envs.kernel(found.id, ws.pipelines.get(pipeline).id)

@@ -34,7 +34,7 @@ def duplicate_nodes(
     ws = services.workspace
     source = ws.pipelines.get(pipeline)
     target = ws.pipelines.get(body.into) if body.into else source
-    names = [ws.nodes.get(name, source.id).id for name in body.nodes]
+    names = [ws.nodes.find(name, source.id).id for name in body.nodes]
 
     def run() -> JobOutcome:
         copies = ws.node_copies.duplicate(
@@ -93,7 +93,7 @@ def detach_nodes(
     """Private copies of referenced nodes (and the referenced nodes below them)."""
     ws = services.workspace
     target = ws.pipelines.get(pipeline)
-    names = [ws.nodes.get(name, target.id).id for name in body.nodes]
+    names = [ws.nodes.find(name, target.id).id for name in body.nodes]
 
     def run() -> JobOutcome:
         copies = ws.node_copies.detach(names, target.id, body.with_data)

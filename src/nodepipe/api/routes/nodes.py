@@ -46,7 +46,7 @@ def get_node(pipeline: str, node: str, ws: WorkspaceDep) -> NodeDetail:
 @router.patch("/nodes/{node}", dependencies=[ChangesGraph])
 def update_node(pipeline: str, node: str, body: NodeUpdate, ws: WorkspaceDep) -> NodePublic:
     """Applied in this order: unlock, rename, annotate, mark, lock."""
-    found = ws.nodes.get(node, pipeline)
+    found = ws.nodes.find(node, pipeline)
     if body.locked is False:
         found = ws.nodes.set_locked(found.id, False, pipeline)
     if body.tag is not None:

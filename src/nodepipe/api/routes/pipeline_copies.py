@@ -65,7 +65,7 @@ def branch_pipeline(
     """Upstream of ``from_node`` shared by reference; it and everything below copied."""
     ws = services.workspace
     source = ws.pipelines.get(pipeline)
-    start = ws.nodes.get(body.from_node, source.id)
+    start = ws.nodes.find(body.from_node, source.id)
     return start_job(
         services,
         "branch",

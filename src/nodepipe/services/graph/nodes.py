@@ -121,9 +121,18 @@ class NodeService:
             return effective_nodes(self.context, session, session.list_nodes(within))
 
     def get(self, name: str, pipeline: str | None = None) -> Node:
-        """The node ``name`` names (an id or an unambiguous tag), as the store holds it: its
-        ``state`` is the one last recorded. Its computed state (stale since its code
-        changed...) is what ``show``, ``list`` and ``ws.runs.status`` give."""
+        """The node ``name`` names (an id or an unambiguous tag), with its effective state and
+        reasons, as ``show``, ``list`` and ``ws.runs.status`` give them (stale since its code
+        changed, say, though the store last recorded it completed)."""
+        with self.context.store.light_read() as session:
+            (node,) = effective_nodes(
+                self.context, session, [self._resolve(session, name, pipeline)]
+            )
+            return node
+
+    def find(self, name: str, pipeline: str | None = None) -> Node:
+        """The node ``name`` names, found without computing its state (its ``state`` is the
+        one last recorded, which ``get`` brings up to date): to learn its id or tag fast."""
         with self.context.store.light_read() as session:
             return self._resolve(session, name, pipeline)
 
@@ -157,7 +166,7 @@ class NodeService:
             )
 
     def path(self, name: str, pipeline: str | None = None) -> Path:
-        return self.context.layout.node_folder(self.get(name, pipeline).id).path
+        return self.context.layout.node_folder(self.find(name, pipeline).id).path
 
     def import_path(self, name: str, pipeline: str | None = None) -> builtins.list[str]:
         """The folders a run puts on the node's PYTHONPATH, in order (the helper
@@ -165,7 +174,7 @@ class NodeService:
         running its code by hand needs."""
         from nodepipe.execution.task_factory import node_import_path  # not for other reads
 
-        folder = self.context.layout.node_folder(self.get(name, pipeline).id)
+        folder = self.context.layout.node_folder(self.find(name, pipeline).id)
         return list(node_import_path(folder))
 
     def rename(
@@ -198,7 +207,7 @@ class NodeService:
 
     # parameters ---------------------------------------------------------------------------
     def params(self, name: str, pipeline: str | None = None) -> Params:
-        return read_params(self.context.layout, self.get(name, pipeline).id)
+        return read_params(self.context.layout, self.find(name, pipeline).id)
 
     def set_params(
         self,
