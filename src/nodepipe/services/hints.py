@@ -20,9 +20,14 @@ CALLS: dict[Action, str] = {
     Action.NODE_DETACH: "detach it with ws.node_copies.detach([{node}], pipeline={pipeline})",
     Action.NODE_KILL: "kill it with ws.runs.kill([{node}])",
     Action.NODE_RENAME: (
-        "give one of them another tag with ws.nodes.rename({node}, NEW_TAG), or show a copy "
+        "give one of them another tag with ws.nodes.rename({node}, NEW_TAG), show a copy "
         "instead with ws.node_copies.duplicate([{referenced}], PIPELINE, into={pipeline}, "
-        "tag=NEW_TAG)"
+        "tag=NEW_TAG), or show both under one tag with ws.node_copies.reference([{referenced}], "
+        "{pipeline}, allow_duplicate_tag=True)"
+    ),
+    Action.TAG_DUPLICATE: "or keep the tag anyway: call again with allow_duplicate_tag=True",
+    Action.LIBRARY_PACKAGE: (
+        "name the one to install with ws.external.add_from_node({node}, {library}, package=NAME)"
     ),
     Action.SHARED_ENV_NEW: "create it with ws.shared_envs.new({name})",
     Action.ENV_DETACH: "give it an environment of its own first with ws.isolation.detach({node})",
@@ -95,6 +100,25 @@ CALLS: dict[Action, str] = {
     Action.EXTERNAL_LARGE: (
         "name the package's own folder, or, if {folder} is meant, add it with "
         "ws.envs.add({node}, [], {source}={folder}, large=True)"
+    ),
+    Action.ENV_LOCK: (
+        "relock it from what the index holds now with ws.envs.lock(NODE, upgrade=True)"
+    ),
+    Action.ENV_PYTHON: "set a version with ws.envs.set_python({node}, VERSION) (like '3.12')",
+    Action.SNAPSHOT_REFRESH: (
+        "refresh it from its origin with ws.envs.update_snapshot({node}, {snapshot}); to take "
+        "the new one instead, take its package out first with ws.envs.remove({node}, [PACKAGE])"
+    ),
+    Action.BUNDLE_INPUT: (
+        "feed it from a node of the pipeline: call again with inputs={{{input}: NODE}}"
+    ),
+    Action.EXPORT_INPUTS: (
+        "declare them again with ws.bundles.export({pipeline}, DIR, inputs={{NAME: [NODE]}}), "
+        "or clear them with ws.bundles.export({pipeline}, DIR, inputs={{}})"
+    ),
+    Action.RUN_STORAGE: (
+        "name one for this run with RunRequest(PIPELINE, storage=URL) (a folder or any fsspec "
+        "URL, e.g. s3://bucket/prefix), or set [storage] url in nodepipe.toml"
     ),
     Action.CODE_PATH_LARGE: (
         "name a smaller folder, or, if {folder} is meant, add it with "
