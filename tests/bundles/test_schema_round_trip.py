@@ -61,11 +61,13 @@ def definitions(draw: st.DrawFn) -> BundleDefinition:
             if (child, slot) not in taken:
                 edges[f"{namespace}.{draw(TAGS)}", child] = slot
                 taken.add((child, slot))
-    inputs = (
+    drawn = (
         draw(st.dictionaries(SLOTS, st.sets(st.sampled_from(keys), min_size=1), max_size=2))
         if keys
         else {}
     )
+    free = {name: {k for k in takers if (k, name) not in taken} for name, takers in drawn.items()}
+    inputs = {name: takers for name, takers in free.items() if takers}  # a fed slot is no input
     return BundleDefinition(
         name=draw(TAGS),
         notes=draw(TEXT),

@@ -6,6 +6,7 @@ bundle still passes, and import refuses what check refuses, the workspace unchan
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -172,3 +173,101 @@ def test_a_good_bundle_with_a_snapshot_and_bundle_code_still_passes_and_imports(
     assert checked.json()["problems"] == [] and checked.json()["nodes"] == 2
     imported = cli("bundle", "import", str(bundle), "--name", "copy")
     assert imported.code == 0, imported.stderr
+
+
+FED_INPUT = GOOD.replace('name = "good"', 'name = "good"\n[inputs]\n01 = ["clean"]')
+"""``[inputs] 01`` taken by ``clean``, which already reads slot ``01`` from ``load``."""
+
+
+def wheel_of(bundle: Path, folder: Path) -> Path:
+    """A nodepipe package (wheel) holding the bundle in ``bundle``, zipped by hand."""
+    wheel = folder / "good-0.1.0-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        archive.writestr(
+            "good-0.1.0.dist-info/entry_points.txt", "[nodepipe.bundles]\ngood = np_good.bundle\n"
+        )
+        for path in sorted(bundle.rglob("*")):
+            if path.is_file():
+                archive.write(path, f"np_good/bundle/{path.relative_to(bundle).as_posix()}")
+    return wheel
+
+
+def test_an_input_on_a_slot_the_bundle_already_feeds_is_refused_everywhere(
+    lab: nodepipe.Workspace, tmp_path: Path, template: Path, cli: CliRunner
+) -> None:
+    """check lists it (the input, the node, the slot, the node it reads from); import,
+    include and package pull refuse it with exit 2, the workspace unchanged."""
+    bundle = write_bundle(tmp_path / "bundle", FED_INPUT, CODE, template)
+    lab.pipelines.new("host")
+    lab.nodes.new("host", "x")
+    before = snapshot(lab)
+    expected = "input '01' names 'clean', which already reads slot '01' from 'load'"
+    checked = cli("bundle", "check", str(bundle), "--json")
+    assert checked.code == 2, checked.stdout + checked.stderr
+    (problem,) = checked.json()["problems"]
+    assert problem.startswith(f"{bundle}/pipeline.toml:5: {expected}"), problem
+    for argv in (
+        ("bundle", "import", str(bundle)),
+        ("pipeline", "include", "host", str(bundle), "--as", "ns", "--input", "01=x"),
+        ("package", "pull", str(wheel_of(bundle, tmp_path)), "--alias", "pulled"),
+        ("package", "pull", str(wheel_of(bundle, tmp_path)), "--into", "host", "--alias", "ns"),
+    ):
+        refused = cli(*argv)
+        assert refused.code == 2, (argv, refused.stdout + refused.stderr)
+        assert expected in words(refused.stderr), (argv, refused.stderr)
+        assert snapshot(lab) == before, argv
+
+
+TWO_INPUTS = GOOD.replace('name = "good"', 'name = "good"\n[inputs]\n01 = ["load"]\n02 = ["load"]')
+"""Inputs ``01`` and ``02``, both taken by ``load``."""
+
+
+def test_an_include_feeding_two_inputs_of_one_node_from_one_node_is_refused(
+    lab: nodepipe.Workspace, tmp_path: Path, template: Path, cli: CliRunner
+) -> None:
+    """``--input 01=x --input 02=x`` would make x feed ns.load twice: exit 2 naming them (it
+    was the store's UNIQUE error, exit 9); another feeder for one of them is taken."""
+    bundle = write_bundle(tmp_path / "bundle", TWO_INPUTS, CODE, template)
+    lab.pipelines.new("host")
+    lab.nodes.new("host", "x")
+    lab.nodes.new("host", "y")
+    before = snapshot(lab)
+    include = ("pipeline", "include", "host", str(bundle), "--as", "ns")
+    refused = cli(*include, "--input", "01=x", "--input", "02=x")
+    assert refused.code == 2, refused.stdout + refused.stderr
+    said = words(refused.stderr)
+    assert "node x would feed ns.load twice, as the bundle's inputs '01' and '02'" in said
+    assert snapshot(lab) == before
+    included = cli(*include, "--input", "01=x", "--input", "02=y")
+    assert included.code == 0, included.stderr
+
+
+SUB = 'format = 1\n[pipeline]\nname = "sub"\n[inputs]\n01 = ["k"]\n02 = ["k"]\n[nodes.k]\n'
+OUTER = """\
+format = 1
+[pipeline]
+name = "outer"
+[nodes.load]
+[includes.sub]
+source = "sub"
+inputs = { 01 = "load", 02 = "load" }
+"""
+
+
+def test_a_bundle_feeding_two_inputs_of_an_include_from_one_node_is_refused(
+    lab: nodepipe.Workspace, tmp_path: Path, template: Path, cli: CliRunner
+) -> None:
+    """load would feed sub.k on slots 01 and 02: check says so, import refuses it (exit 2,
+    the store's UNIQUE error before), the workspace unchanged."""
+    bundle = write_bundle(tmp_path / "outer", OUTER, {"nodes/load": APPEND_INPUTS}, template)
+    write_bundle(bundle / "sub", SUB, {"nodes/k": APPEND_INPUTS}, template)
+    before = snapshot(lab)
+    expected = "load feeds sub.k twice (slots '01' and '02'"
+    checked = cli("bundle", "check", str(bundle), "--json")
+    assert checked.code == 2, checked.stdout + checked.stderr
+    (problem,) = checked.json()["problems"]
+    assert expected in problem, problem
+    refused = cli("bundle", "import", str(bundle))
+    assert refused.code == 2, refused.stdout + refused.stderr
+    assert expected in words(refused.stderr)
+    assert snapshot(lab) == before

@@ -230,8 +230,9 @@ def _child_of(include: ResolvedInclude, parent: str) -> bool:
 
 
 def _graph_errors(part: _Part, origin: str, failed: set[str]) -> list[BundleError]:
-    """Every edge between existing nodes, each slot of a node used once, no cycle at all; an
-    edge with an end in a ``failed`` include is left to that include's own problem."""
+    """Every edge between existing nodes, each slot of a node used once, a node fed by
+    another on one slot only, no cycle at all; an edge with an end in a ``failed`` include is
+    left to that include's own problem."""
     errors: list[BundleError] = []
     names: set[str] = set()
     for node in part.nodes:
@@ -239,6 +240,7 @@ def _graph_errors(part: _Part, origin: str, failed: set[str]) -> list[BundleErro
             errors.append(BundleError(f"{origin}: two nodes are named {node.name!r}"))
         names.add(node.name)
     slots: set[tuple[str, str]] = set()
+    fed: dict[tuple[str, str], str] = {}
     for edge in part.edges:
         if any(_in_failed(end, failed) for end in (edge.parent, edge.child)):
             continue
@@ -259,6 +261,15 @@ def _graph_errors(part: _Part, origin: str, failed: set[str]) -> list[BundleErro
                 )
             )
         slots.add((edge.child, edge.slot))
+        other = fed.setdefault((edge.parent, edge.child), edge.slot)
+        if other != edge.slot:
+            errors.append(
+                BundleError(
+                    f"{origin}: {edge.parent} feeds {edge.child} twice (slots {other!r} and "
+                    f"{edge.slot!r}: an edge and an include input, or two inputs); a node feeds "
+                    "another on one slot only"
+                )
+            )
     children: dict[str, list[str]] = {}
     for edge in part.edges:
         children.setdefault(edge.parent, []).append(edge.child)

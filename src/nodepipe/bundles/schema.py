@@ -3,10 +3,11 @@
 Reading checks everything that one file can tell: the ``format`` (an unknown major version is
 refused), every key (an unknown one is named with its line), names (node keys are tags;
 include namespaces also may not hold ``.``), paths (relative, POSIX, inside the bundle), edges
-(ends are nodes here or ``NS.key`` of a declared include; slots follow the slot rule) and cycles
-among this file's own nodes. It reads on past a mistake and refuses every one it found
-together, so a user fixes them in one go. What needs other files (an include's nodes) is
-checked when the includes are resolved (``nodepipe.bundles.resolve``).
+(ends are nodes here or ``NS.key`` of a declared include; slots follow the slot rule), inputs
+(each taken on a slot no edge feeds) and cycles among this file's own nodes. It reads on past
+a mistake and refuses every one it found together, so a user fixes them in one go. What needs
+other files (an include's nodes) is checked when the includes are resolved
+(``nodepipe.bundles.resolve``).
 
 Writing is deterministic so that a git diff of two exports shows only what changed: fixed key
 order, nodes, edges and includes sorted, LF line ends, no timestamps, a node's default ``path``
@@ -76,6 +77,7 @@ def parse_definition(text: str, origin: str) -> BundleDefinition:
     schema_graph.check_node_keys(reader, keys, namespaces)
     inputs = reader.attempt({}, schema_graph.read_inputs, reader, document.get("inputs", {}), keys)
     edges = schema_graph.read_edges(reader, document.get("edges", []), keys, namespaces)
+    schema_graph.check_inputs_free(reader, inputs, edges)
     schema_graph.check_include_inputs(reader, includes, keys, namespaces)
     reader.attempt(None, schema_graph.check_acyclic, reader, edges, keys)
     reader.finish()

@@ -74,6 +74,24 @@ def _input(reader: TomlReader, name: str, nodes: Any, keys: set[str]) -> tuple[s
     return tuple(sorted(set(nodes)))
 
 
+def check_inputs_free(
+    reader: TomlReader, inputs: Mapping[str, Iterable[str]], edges: Iterable[EdgeEntry]
+) -> None:
+    """Note each input taken by a node that already reads that slot from a node of the bundle
+    (an edge to it on that slot): whoever feeds the input would feed a slot that is taken."""
+    feeding = {(edge.child, edge.slot): edge.parent for edge in edges}
+    for name in sorted(inputs):
+        for node in sorted(inputs[name]):
+            parent = feeding.get((node, name))
+            if parent is not None:
+                message = (
+                    f"input {name!r} names {node!r}, which already reads slot {name!r} from "
+                    f"{parent!r} (edge {parent} → {node}); an input is taken on a slot no node "
+                    "of the bundle feeds"
+                )
+                reader.note(reader.error(message, ("inputs",), name))
+
+
 def read_edges(
     reader: TomlReader, value: Any, keys: set[str], namespaces: set[str]
 ) -> tuple[EdgeEntry, ...]:

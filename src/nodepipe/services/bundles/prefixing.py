@@ -66,8 +66,37 @@ def input_edges(
             "feeds it",
             hint=Hint(Action.BUNDLE_INPUT, {"input": missing[0]}),
         )
-    return [
+    edges = [
         EdgeEntry(inputs[name], qualified(namespace, key), name)
         for name in sorted(declared)
         for key in declared[name]
     ]
+    _check_feedable(resolved, namespace, edges, can_feed)
+    return edges
+
+
+def _check_feedable(
+    resolved: ResolvedPipeline, namespace: str, edges: list[EdgeEntry], can_feed: bool
+) -> None:
+    """Refuse, before anything is written, feeding edges the graph cannot hold: a slot the
+    bundle's own edges already feed (a bundle read today refuses such an input, an older
+    reading may not have), or one node feeding a taker on two slots (a node feeds another on
+    one slot only)."""
+    taken = {(qualified(namespace, e.child), e.slot): e.parent for e in resolved.edges}
+    fed: dict[tuple[str, str], str] = {}
+    for edge in edges:
+        parent = taken.get((edge.child, edge.slot))
+        if parent is not None:
+            raise InvalidInputError(
+                f"the bundle's input {edge.slot!r} is taken by {edge.child}, which already reads "
+                f"slot {edge.slot!r} from {qualified(namespace, parent)} in the bundle: the "
+                "bundle cannot take that input"
+            )
+        other = fed.setdefault((edge.parent, edge.child), edge.slot)
+        if other != edge.slot:
+            raise InvalidInputError(
+                f"node {edge.parent} would feed {edge.child} twice, as the bundle's inputs "
+                f"{other!r} and {edge.slot!r} (both taken by {edge.child}): a node feeds another "
+                "on one slot only; feed one of them from another node",
+                hint=Hint(Action.BUNDLE_INPUT, {"input": edge.slot}) if can_feed else None,
+            )
