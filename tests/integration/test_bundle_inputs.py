@@ -150,6 +150,24 @@ def test_a_declared_input_the_pipeline_now_feeds_itself_refuses_the_export(
     assert cli("bundle", "export", "baseline", str(tmp_path / "b"), "--no-inputs").code == 0
 
 
+def test_a_package_input_that_would_merge_a_declared_input_and_a_left_out_parent_is_refused(
+    chain: nodepipe.Workspace, cli: CliRunner, tmp_path: Path
+) -> None:
+    """Declared ``01 = ["side"]``; the package of clean and side leaves out load, which clean
+    reads on slot 01: one input would stand for two different data, refused naming both."""
+    chain.nodes.new("baseline", "side")
+    assert cli("bundle", "export", "baseline", str(tmp_path / "a"), "--input", "01=side").code == 0
+    refused = cli(
+        "package", "build", "baseline", "--node", "clean", "--node", "side",
+        "--destination", str(tmp_path / "dist"),
+    )  # fmt: skip
+    assert refused.code == 2, refused.stdout + refused.stderr
+    said = " ".join(refused.stderr.split())
+    assert "the pipeline's declared input '01' (taken by side) and node load, left out" in said
+    assert "which clean reads on slot '01'" in said
+    assert not (tmp_path / "dist").exists()
+
+
 def test_a_node_that_takes_another_ones_place_takes_its_inputs(
     chain: nodepipe.Workspace, cli: CliRunner, tmp_path: Path
 ) -> None:

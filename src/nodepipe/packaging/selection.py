@@ -5,8 +5,9 @@ in place to the chosen nodes: their folders, the edges between them, their ``pip
 records. A chosen node whose parent is left out gets that parent as an input of the bundle
 (``[inputs]``, named by the slot the node reads it on, so its code finds it where it did),
 so whoever includes the package can feed it, beside the inputs the pipeline declares that
-chosen nodes take; two left-out parents read on the same slot by
-different chosen nodes cannot be one input, and are refused. A chosen node that installs a
+chosen nodes take; two left-out parents read on the same slot by different chosen nodes
+cannot be one input, and are refused, and so is a left-out parent read on the slot of an
+input the pipeline declares. A chosen node that installs a
 library node left out (``env add NODE --from-node LIB``) is refused too: the package would
 not carry the library (``local_sources``, the rule an import applies). An include cannot be
 cut (its nodes come from another bundle): choosing nodes of a pipeline with includes is
@@ -45,7 +46,7 @@ def keep_nodes(bundle: Path, keys: Sequence[str]) -> None:
         )
     chosen = set(keys)
     declared = {name: set(taking) & chosen for name, taking in definition.inputs.items()}
-    inputs: dict[str, set[str]] = {name: taking for name, taking in declared.items() if taking}
+    inputs: dict[str, set[str]] = {name: set(taking) for name, taking in declared.items() if taking}
     parents: dict[str, set[str]] = {}
     for edge in definition.edges:
         if edge.child in chosen and edge.parent not in chosen:
@@ -57,6 +58,21 @@ def keep_nodes(bundle: Path, keys: Sequence[str]) -> None:
         raise PackageError(
             f"the nodes chosen for the package read different nodes left out ({names}) on the same "
             f"slot {mixed[0]!r}: choose those nodes too"
+        )
+    merged = sorted(set(parents) & {name for name, taking in declared.items() if taking})
+    if merged:
+        slot = merged[0]
+        readers = sorted(
+            e.child
+            for e in definition.edges
+            if e.child in chosen and e.parent not in chosen and e.slot == slot
+        )
+        raise PackageError(
+            f"the package's input {slot!r} would be both the pipeline's declared input {slot!r} "
+            f"(taken by {', '.join(sorted(declared[slot]))}) and node "
+            f"{', '.join(sorted(parents[slot]))}, left out, which {', '.join(readers)} "
+            f"read{'s' if len(readers) == 1 else ''} on slot {slot!r}: two different data "
+            "cannot be one input; choose that node too"
         )
     carried = [bundle / node.path / "code" for node in definition.nodes if node.key in chosen]
     for node in definition.nodes:
