@@ -135,19 +135,43 @@ def test_a_deleted_node_leaves_its_inputs_and_an_input_with_no_node_left_goes(
     assert inputs_of(tmp_path / "b") == {"raw": ["load"]}
 
 
-def test_a_declared_input_the_pipeline_now_feeds_itself_refuses_the_export(
+def test_a_declared_input_the_pipeline_now_feeds_itself_is_left_out_with_a_warning(
     chain: nodepipe.Workspace, cli: CliRunner, tmp_path: Path
 ) -> None:
-    assert (
-        cli("bundle", "export", "baseline", str(tmp_path / "a"), "--input", "side=plot").code == 0
-    )
+    """A node that now reads a declared input's slot from a node of the pipeline is left out
+    of that input (an input with no node left is not written), the export warns, and the
+    pipeline no longer declares it; naming it with --input is still refused."""
+    declared = ("--input", "side=plot", "--input", "side=clean", "--input", "raw=plot")
+    assert cli("bundle", "export", "baseline", str(tmp_path / "a"), *declared).code == 0
+    chain.nodes.new("baseline", "extra")
     chain.edges.connect("load", "plot", "baseline", slot="side")
-    refused = cli("bundle", "export", "baseline", str(tmp_path / "b"))
-    assert refused.code == 2, refused.stderr
-    said = " ".join(refused.stderr.split())
-    assert "declares input 'side' taken by plot, but plot now reads slot 'side'" in said
-    assert "--no-inputs" in said and not (tmp_path / "b").exists()
-    assert cli("bundle", "export", "baseline", str(tmp_path / "b"), "--no-inputs").code == 0
+    chain.edges.connect("extra", "plot", "baseline", slot="raw")
+    asked = cli("bundle", "export", "baseline", str(tmp_path / "asked"), "--input", "side=plot")
+    assert asked.code == 2, asked.stderr
+    assert "plot already reads slot 'side' from load" in " ".join(asked.stderr.split())
+    assert not (tmp_path / "asked").exists()
+
+    exported = cli("bundle", "export", "baseline", str(tmp_path / "b"))
+    assert exported.code == 0, exported.stderr
+    said = " ".join(exported.stderr.split())
+    assert (
+        "warning: input 'side': plot now reads slot 'side' from load in the pipeline, so it "
+        "no longer takes the input" in said
+    )
+    assert "input 'raw': plot now reads slot 'raw' from extra" in said
+    assert "input 'raw', taken by no other node, is not written" in said
+    assert inputs_of(tmp_path / "b") == {"side": ["clean"]}
+    again = cli("bundle", "export", "baseline", str(tmp_path / "c"))  # remembered: no warning
+    assert again.code == 0 and "warning" not in again.stderr, again.stderr
+    assert inputs_of(tmp_path / "c") == {"side": ["clean"]}
+
+    chain.edges.connect("extra", "clean", "baseline", slot="side")
+    result = chain.bundles.export("baseline", tmp_path / "d")
+    assert result.inputs == {} and inputs_of(tmp_path / "d") is None
+    (warning,) = result.warnings
+    assert warning.startswith("input 'side': clean now reads slot 'side' from extra")
+    shown = cli("bundle", "export", "baseline", str(tmp_path / "e"), "--json")
+    assert shown.code == 0 and shown.json()["warnings"] == [] and shown.json()["inputs"] == {}
 
 
 def test_a_package_input_that_would_merge_a_declared_input_and_a_left_out_parent_is_refused(

@@ -16,7 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from nodepipe.cli.confirm import typed_again
 from nodepipe.cli.options import command_group, json_option, repeatable_option
-from nodepipe.cli.output import console, done, render
+from nodepipe.cli.output import console, done, print_warning, render
 from nodepipe.cli.session import workspace
 from nodepipe.cli.views import print_pipeline
 from nodepipe.domain.errors import InvalidInputError, NodepipeError
@@ -118,6 +118,8 @@ def _print_export(result: ExportResult) -> None:
         done(f"with the data of {len(result.with_data)} nodes")
     for name, keys in result.inputs.items():
         done(f"input {name}: taken by {', '.join(keys)}")
+    for warning in result.warnings:
+        print_warning(warning)
 
 
 @app.command("import")

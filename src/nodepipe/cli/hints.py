@@ -113,11 +113,6 @@ COMMANDS: dict[Action, str] = {
         "PACKAGE` (the old snapshot is kept in the node's undone-edits/)"
     ),
     Action.BUNDLE_INPUT: "feed it from a node of the pipeline with `{typed} --input {input}=NODE`",
-    Action.EXPORT_INPUTS: (
-        "declare them again with `nodepipe bundle export {pipeline} DIR --input NAME=NODE` "
-        "(once for each input), or clear them with `nodepipe bundle export {pipeline} DIR "
-        "--no-inputs`"
-    ),
     Action.RUN_STORAGE: (
         "name one for this run with `{typed} --storage URL` (a folder or any fsspec URL, e.g. "
         's3://bucket/prefix), or set [storage] url = "…" in nodepipe.toml'

@@ -15,7 +15,7 @@ import click
 
 from nodepipe.cli.bundles import _assignment, _print_import, named, sync_progress
 from nodepipe.cli.options import command_group, json_option, repeatable_option
-from nodepipe.cli.output import console, done, render
+from nodepipe.cli.output import console, done, print_warning, render
 from nodepipe.cli.session import workspace
 from nodepipe.cli.views import print_pipeline
 
@@ -122,6 +122,8 @@ def _print_build(result: BuildResult) -> None:
     done(f"built {result.name} {result.version} from {result.pipeline}{data}:")
     done(f"  {result.wheel}")
     done(f"  {result.sdist}")
+    for warning in result.warnings:
+        print_warning(warning)
 
 
 @app.command("publish")

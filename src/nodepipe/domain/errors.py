@@ -54,7 +54,6 @@ class Action(StrEnum):
     ENV_PYTHON = "env.python"
     SNAPSHOT_REFRESH = "snapshot.refresh"
     BUNDLE_INPUT = "bundle.input"
-    EXPORT_INPUTS = "export.inputs"
     RUN_STORAGE = "run.storage"
 
 

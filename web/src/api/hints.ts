@@ -53,8 +53,6 @@ export const MENU_ITEMS: Record<Action, (params: Params) => string> = {
     `refresh it from its origin: select node "${p.tag}" → Environment → Snapshots → ${p.snapshot} → Refresh the snapshot; to take the new one instead, remove its package from the node first (Environment → Remove; the old snapshot is kept in the node's undone-edits/)`,
   "bundle.input": (p) =>
     `feed input ${p.input} from a node of the pipeline: the web app includes bundles without inputs, so include this one from the command line or the Python API, naming that node`,
-  "export.inputs": () =>
-    "declare the pipeline's inputs again, or clear them: the web app exports a pipeline with the inputs it remembers, so do it from the command line or the Python API (inputs of the export)",
   "run.storage": () =>
     `${OWNER} give the workspace an object storage for runs (its [storage] url: a folder or an fsspec URL such as s3://bucket/prefix), or run with local processes: toolbar → Run with options (Executor)`,
 };

@@ -46,7 +46,8 @@ def build_package(
         built = ws.packages.build(
             pipeline, body.alias, body.version, ws.packages.dist_dir, body.with_data
         )
-        return JobOutcome(f"built {built.wheel.name} and {built.sdist.name}")
+        said = "; ".join((f"built {built.wheel.name} and {built.sdist.name}", *built.warnings))
+        return JobOutcome(said)
 
     return start_job(services, "build", f"build package of {pipeline!r}", build, origin)
 

@@ -8,7 +8,8 @@ inlined as ordinary nodes keyed ``NS.key`` (their tags), so nothing edited is lo
 Parameters are written only in each node's ``params.yaml`` (a bundle's ``[params]`` were merged
 there on import). Nodes linking bundle code get it back as ``lib/`` (``py-dir``).
 ``[inputs]`` are the ones given (``--input``), else the ones the pipeline declares in the
-workspace (by node id, so a renamed node keeps its inputs under its new tag).
+workspace (by node id, so a renamed node keeps its inputs under its new tag), less a node the
+pipeline now feeds on that slot itself (left out with a warning, see ``with_inputs``).
 ``pipeline.lock`` records each node's fingerprint, lock hash and output digest.
 """
 
@@ -78,6 +79,11 @@ class ExportPlan:
     declared: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """The inputs the pipeline declares in the workspace (set by an import or by an export
     with inputs): input name -> node ids."""
+    remember: dict[str, tuple[str, ...]] | None = None
+    """The inputs (input name -> node ids) the pipeline declares once the export is written
+    (``with_inputs``); None: they stay as they are."""
+    warnings: tuple[str, ...] = ()
+    """What the export did that was not asked for (a declared input left out)."""
 
 
 KeepInclude = Callable[[PipelineInclude, Mapping[str, NodeFolder]], str | None]
@@ -193,33 +199,58 @@ def with_inputs(
     """``plan`` declaring ``inputs`` (input name → the tags of the exported nodes that take
     it): InvalidInputError, before anything is written, for a name that is not a slot, a node
     the bundle does not hold, or a node that already reads that slot from a node of its own.
-    ``given``: the inputs come from the caller (``--input``), else from what the pipeline
-    declares (the error then says how to declare them again or clear them)."""
-    taken = {(edge.child, edge.slot) for edge in plan.definition.edges}
+    ``given``: the inputs come from the caller (``--input``), and the pipeline declares them
+    once the export is written. Otherwise they are the ones the pipeline declares: a node that
+    now reads that slot from a node of the pipeline (someone connected it) is left out of the
+    input, with a warning, and out of what the pipeline declares once the export is written;
+    an input with no node left is not written."""
+    feeding = {(edge.child, edge.slot): edge.parent for edge in plan.definition.edges}
     declared: dict[str, tuple[str, ...]] = {}
+    dropped: dict[str, set[str]] = {}
+    warnings: list[str] = []
     for name, tags in inputs.items():
         validate_slot(name)
+        takers: set[str] = set()
         for tag in tags:
             if tag not in plan.folders:
                 known = ", ".join(sorted(plan.folders)) or "none"
                 raise InvalidInputError(
                     f"input {name}={tag}: the bundle holds no node {tag!r} (nodes: {known})"
                 )
-            if (tag, name) in taken and given:
+            parent = feeding.get((tag, name))
+            if parent is not None and given:
                 raise InvalidInputError(
-                    f"input {name}={tag}: {tag} already reads slot {name!r} from a node of "
-                    "the bundle; name another slot"
+                    f"input {name}={tag}: {tag} already reads slot {name!r} from {parent}, a "
+                    "node of the bundle; name another slot"
                 )
-            if (tag, name) in taken:
-                raise InvalidInputError(
-                    f"the pipeline declares input {name!r} taken by {tag}, but {tag} now reads "
-                    f"slot {name!r} from a node of the pipeline: its inputs must be declared "
-                    "again, or cleared",
-                    hint=Hint(Action.EXPORT_INPUTS, {"pipeline": plan.definition.name}),
+            if parent is not None:
+                dropped.setdefault(name, set()).add(tag)
+                warnings.append(
+                    f"input {name!r}: {tag} now reads slot {name!r} from {parent} in the "
+                    "pipeline, so it no longer takes the input; the pipeline no longer "
+                    f"declares it for {tag}"
                 )
-        declared[name] = tuple(sorted(set(tags)))
+                continue
+            takers.add(tag)
+        if takers:
+            declared[name] = tuple(sorted(takers))
+        elif name in dropped:
+            warnings[-1] += f", and input {name!r}, taken by no other node, is not written"
     definition = replace(plan.definition, inputs=frozen_mapping(dict(sorted(declared.items()))))
-    return replace(plan, definition=definition)
+    remember = _remembered(plan, dropped) if dropped else None
+    plan = replace(plan, definition=definition, warnings=tuple(warnings))
+    return replace(plan, remember=input_ids(plan) if given else remember)
+
+
+def _remembered(plan: ExportPlan, dropped: Mapping[str, set[str]]) -> dict[str, tuple[str, ...]]:
+    """The inputs the pipeline declares (by node id) without the nodes ``dropped`` (input name
+    → tags) from them; an input with no node left goes."""
+    ids = {key: node_id for node_id, key in plan.keys.items()}
+    left = {
+        name: tuple(i for i in node_ids if i not in {ids[t] for t in dropped.get(name, ())})
+        for name, node_ids in plan.declared.items()
+    }
+    return {name: node_ids for name, node_ids in left.items() if node_ids}
 
 
 def _library_tags(session: StoreSession, folders: Mapping[str, NodeFolder]) -> dict[str, str]:

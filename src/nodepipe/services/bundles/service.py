@@ -25,7 +25,6 @@ from nodepipe.services.bundles.exporting import (
     ExportPlan,
     check_sources,
     declared_inputs,
-    input_ids,
     plan_export,
     with_inputs,
     write_libs,
@@ -66,6 +65,9 @@ class ExportResult:
     """The node keys whose ``data/`` was written."""
     inputs: dict[str, tuple[str, ...]]
     """The bundle's ``[inputs]``: input name → the node keys that take it."""
+    warnings: tuple[str, ...] = ()
+    """What the export did that was not asked for: a declared input it left out (a node the
+    pipeline now feeds on that slot itself), no longer declared by the pipeline either."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +114,9 @@ class BundleService:
         ``inputs``: the bundle's inputs (``[inputs]``), input name → the nodes (tags) that
         take it on that slot when the bundle is included elsewhere; the pipeline remembers
         them (``{}`` clears them) once the export is written. None: the inputs the pipeline
-        declares (set by the import that made it or by an earlier export with inputs)."""
+        declares (set by the import that made it or by an earlier export with inputs), less a
+        node the pipeline now feeds on that slot itself: left out, here and in what the
+        pipeline declares once the export is written, and said in ``ExportResult.warnings``."""
         target = Path(os.path.normpath(Path(directory).absolute()))
         check_target(target, force, self.context.layout)
         plan = self._plan(pipeline, target, portable)
@@ -126,9 +130,9 @@ class BundleService:
             write_libs(plan, staging)
             (staging / BUNDLE_FILE).write_text(dump_definition(plan.definition), encoding="utf-8")
             (staging / LOCK_FILE).write_text(dump_lock(plan.lock), encoding="utf-8")
-        if given:
+        if plan.remember is not None:
             with self.context.store.write() as session:
-                session.set_pipeline_inputs(plan.pipeline_id, input_ids(plan))
+                session.hand_over_inputs(plan.pipeline_id, plan.remember, {})
         return ExportResult(
             plan.definition.name,
             target,
@@ -137,6 +141,7 @@ class BundleService:
             plan.inlined,
             tuple(sorted(plan.data)),
             dict(plan.definition.inputs),
+            plan.warnings,
         )
 
     def import_(

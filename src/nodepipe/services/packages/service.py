@@ -58,6 +58,8 @@ class BuildResult:
     wheel: Path
     sdist: Path
     with_data: bool
+    warnings: tuple[str, ...] = ()
+    """What its export did that was not asked for (``ExportResult.warnings``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +91,9 @@ class PackageService:
         target = _destination(destination)
         with journal.operation(self.context.layout.staging_dir, ARCHIVE_KIND) as operation:
             bundle = operation.folder / "bundle"
-            BundleService(self.context).export(pipeline, bundle, with_data, portable=True)
+            exported = BundleService(self.context).export(
+                pipeline, bundle, with_data, portable=True
+            )
             if nodes:
                 keep_nodes(bundle, nodes)
             crash_point("package.exported")
@@ -99,7 +103,15 @@ class PackageService:
             built = build_project(project, operation.folder / "dist", self.context.environments.uv)
             crash_point("package.built")
             wheel, sdist = _move_into(built, target)
-        return BuildResult(view.pipeline.tag, names.dist, names.version, wheel, sdist, with_data)
+        return BuildResult(
+            view.pipeline.tag,
+            names.dist,
+            names.version,
+            wheel,
+            sdist,
+            with_data,
+            exported.warnings,
+        )
 
     def build_library(
         self,
