@@ -5,7 +5,7 @@ each of its crash points (``NODEPIPE_CRASH_AT``). The next command (a separate p
 settle what was left, and then:
 
 - export: the target directory is the previous export, whole, or the new one, whole; nothing
-  is left beside it;
+  is left beside it; the pipeline remembers the ``[inputs]`` of the one in place;
 - import: the pipeline exists with all its nodes, or not at all; node folders and rows match
   one to one; every lib is linked by a node;
 - update: every node of the include has the old code or every node has the new code, as the
@@ -21,8 +21,10 @@ import shutil
 import signal
 import subprocess
 import sys
+import tomllib
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -170,6 +172,30 @@ def test_a_killed_export_leaves_the_old_directory_or_the_new_one(
     assert files_of(root / "export") in (old, new)
     assert [p.name for p in root.iterdir() if p.name.startswith(".export")] == []
     check_workspace(root)
+
+
+def inputs_of(directory: Path) -> Any:
+    """The ``[inputs]`` table of the bundle in ``directory`` (None: it has none)."""
+    return tomllib.loads((directory / "pipeline.toml").read_text()).get("inputs")
+
+
+@pytest.mark.parametrize("point", (*EXPORT_POINTS, "export.inputs-saved"))
+def test_a_killed_export_with_inputs_leaves_the_pipeline_declaring_what_is_in_place(
+    point: str, world: Path, tmp_path: Path
+) -> None:
+    """Killed at any step of an export declaring inputs: the folder in place is the previous
+    export or the new one, and the next export without ``--input`` writes its ``[inputs]``
+    (the pipeline remembers the inputs of the export that was written, never of one that was
+    not)."""
+    root = fresh(world, tmp_path / "w")
+    argv = ("bundle", "export", "alpha", str(root / "export"), "--force", "--input", "only=prep")
+    kill_and_recover(root, argv, point)
+    check_workspace(root)
+    written = inputs_of(root / "export")
+    assert written in (None, {"only": ["prep"]})
+    after = run(root, "bundle", "export", "alpha", str(root / "after"))
+    assert after.returncode == 0, after.stderr
+    assert inputs_of(root / "after") == written
 
 
 @pytest.mark.parametrize("point", IMPORT_POINTS)

@@ -7,16 +7,25 @@ removes it once the new one is in place; only a previous export is replaced (``i
 holding anything else. The steps are a workspace journal operation: if the
 process dies, the next command puts the previous ``DIR`` back when the new one never arrived,
 and removes what was left beside it. Killed at any step, ``DIR`` is never half-written.
+
+The inputs the pipeline declares once the export is written (``RememberedInputs``) are saved
+in the same operation, once ``DIR`` is in place, and are part of its recorded intent (with the
+digest of the ``pipeline.toml`` that writes them): a recovery that finds that file in ``DIR``
+saves them, so after a kill at any step the pipeline declares the inputs of the ``DIR`` it
+left.
 """
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import shutil
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from nodepipe.bundles.lockfile import HEADER as LOCK_HEADER
 from nodepipe.bundles.model import BUNDLE_FILE, LOCK_FILE
@@ -25,6 +34,7 @@ from nodepipe.services.context import WorkspaceContext
 from nodepipe.workspace import journal
 from nodepipe.workspace.crash_points import crash_point
 from nodepipe.workspace.durable import fsync_dir, sync_filesystem
+from nodepipe.workspace.file_digests import sha256_file
 from nodepipe.workspace.layout import WorkspaceLayout
 
 EXPORT_KIND = "bundle-export"
@@ -101,15 +111,36 @@ def _py_dir(folder: Path) -> set[str]:
     return {top} if top not in ("", ".", "..") else set()
 
 
+@dataclass(frozen=True, slots=True)
+class RememberedInputs:
+    """The inputs a pipeline declares once its export is in place."""
+
+    pipeline_id: str
+    inputs: Mapping[str, tuple[str, ...]]
+    """Input name → the ids of the nodes taking it (empty: none)."""
+    definition: str
+    """The text of the export's ``pipeline.toml`` (how a recovery knows the export is in place)."""
+
+    def intent(self) -> dict[str, Any]:
+        digest = hashlib.sha256(self.definition.encode("utf-8")).hexdigest()
+        inputs = {name: list(ids) for name, ids in sorted(self.inputs.items())}
+        return {"pipeline": self.pipeline_id, "inputs": inputs, "definition": digest}
+
+
 @contextmanager
-def writing_directory(context: WorkspaceContext, target: Path) -> Iterator[Path]:
-    """Yield an empty folder to write the export in; on success it becomes ``target``."""
+def writing_directory(
+    context: WorkspaceContext, target: Path, remembered: RememberedInputs | None = None
+) -> Iterator[Path]:
+    """Yield an empty folder to write the export in; on success it becomes ``target``, and
+    the pipeline declares the ``remembered`` inputs (if any)."""
     target = target.absolute()
     target.parent.mkdir(parents=True, exist_ok=True)
     token = secrets.token_hex(4)
     staging = target.with_name(f".{target.name}.nodepipe-export-{token}")
     old = target.with_name(f".{target.name}.nodepipe-old-{token}")
-    intent = {"target": str(target), "staging": str(staging), "old": str(old)}
+    intent: dict[str, Any] = {"target": str(target), "staging": str(staging), "old": str(old)}
+    if remembered is not None:
+        intent["remember"] = remembered.intent()
     with journal.operation(context.layout.staging_dir, EXPORT_KIND, **intent):
         try:
             staging.mkdir()
@@ -119,7 +150,18 @@ def writing_directory(context: WorkspaceContext, target: Path) -> Iterator[Path]
             _swap_in(staging, target, old)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
+        if remembered is not None:
+            _remember(context, remembered.pipeline_id, remembered.inputs)
+            crash_point("export.inputs-saved")
         shutil.rmtree(old, ignore_errors=True)
+
+
+def _remember(
+    context: WorkspaceContext, pipeline_id: str, inputs: Mapping[str, tuple[str, ...]]
+) -> None:
+    """The pipeline declares ``inputs`` (a node it no longer shows is left out)."""
+    with context.store.write() as session:
+        session.hand_over_inputs(pipeline_id, inputs, {})
 
 
 def _swap_in(staging: Path, target: Path, old: Path) -> None:
@@ -133,8 +175,10 @@ def _swap_in(staging: Path, target: Path, old: Path) -> None:
     crash_point("export.renamed")
 
 
-def recover_export(_context: WorkspaceContext, operation: journal.Operation) -> None:
-    """Put the previous directory back if the new one never arrived; remove the rest."""
+def recover_export(context: WorkspaceContext, operation: journal.Operation) -> None:
+    """Put the previous directory back if the new one never arrived; remove the rest. When
+    the directory in place has the ``pipeline.toml`` the export wrote, the pipeline declares
+    the inputs it recorded (``RememberedInputs``)."""
     paths: dict[str, Path] = {}
     for key in ("target", "staging", "old"):
         value = operation.intent.get(key)
@@ -148,4 +192,24 @@ def recover_export(_context: WorkspaceContext, operation: journal.Operation) -> 
     if not target.exists() and old.is_dir():
         old.rename(target)
     shutil.rmtree(staging, ignore_errors=True)
+    _recover_inputs(context, operation.intent.get("remember"), target)
     shutil.rmtree(old, ignore_errors=True)
+
+
+def _recover_inputs(context: WorkspaceContext, recorded: object, target: Path) -> None:
+    """Save the inputs ``recorded`` (``RememberedInputs.intent``) if ``target`` holds the
+    ``pipeline.toml`` that declares them."""
+    if not isinstance(recorded, dict):
+        return
+    pipeline, inputs, digest = (recorded.get(k) for k in ("pipeline", "inputs", "definition"))
+    if not (isinstance(pipeline, str) and isinstance(inputs, dict) and isinstance(digest, str)):
+        return
+    written = target / BUNDLE_FILE
+    if written.is_symlink() or not written.is_file() or sha256_file(written) != digest:
+        return
+    ids = {
+        str(name): tuple(str(i) for i in node_ids)
+        for name, node_ids in inputs.items()
+        if isinstance(node_ids, list)
+    }
+    _remember(context, pipeline, ids)

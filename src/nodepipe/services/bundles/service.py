@@ -20,7 +20,11 @@ from nodepipe.domain.bundles import PipelineInclude
 from nodepipe.domain.model import PipelineView
 from nodepipe.services import resolver
 from nodepipe.services.bundles.creation import SyncProgress
-from nodepipe.services.bundles.export_dir import check_target, writing_directory
+from nodepipe.services.bundles.export_dir import (
+    RememberedInputs,
+    check_target,
+    writing_directory,
+)
 from nodepipe.services.bundles.exporting import (
     ExportPlan,
     check_sources,
@@ -124,15 +128,16 @@ class BundleService:
         plan = with_inputs(plan, inputs if inputs is not None else declared_inputs(plan), given)
         check_sources(plan)
         check_python(plan)
-        with writing_directory(self.context, target) as staging:
+        written = dump_definition(plan.definition)
+        remembered = None
+        if plan.remember is not None:
+            remembered = RememberedInputs(plan.pipeline_id, plan.remember, written)
+        with writing_directory(self.context, target, remembered) as staging:
             write_nodes(plan, staging, with_data, target)
             crash_point("export.nodes-written")
             write_libs(plan, staging)
-            (staging / BUNDLE_FILE).write_text(dump_definition(plan.definition), encoding="utf-8")
+            (staging / BUNDLE_FILE).write_text(written, encoding="utf-8")
             (staging / LOCK_FILE).write_text(dump_lock(plan.lock), encoding="utf-8")
-        if plan.remember is not None:
-            with self.context.store.write() as session:
-                session.hand_over_inputs(plan.pipeline_id, plan.remember, {})
         return ExportResult(
             plan.definition.name,
             target,
