@@ -92,7 +92,8 @@ def test_a_killed_pull_into_leaves_the_pipeline_as_it_was_or_with_the_whole_incl
     kept = root / "ws" / ".nodepipe" / "packages"
     nodes_before = files_of(root / "ws" / "nodes")
     (wheel,) = (root / "dist").glob("*.whl")
-    argv = ("package", "pull", str(wheel), "--into", "alpha", "--alias", "feat")
+    feed = ("--input", "raw=prep")  # the package's bundle declares input raw
+    argv = ("package", "pull", str(wheel), "--into", "alpha", "--alias", "feat", *feed)
     kill_and_recover(root, argv, point)
     tags, _, includes = store_rows(root)
     ids = check_workspace(root)
