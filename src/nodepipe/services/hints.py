@@ -112,10 +112,6 @@ CALLS: dict[Action, str] = {
     Action.BUNDLE_INPUT: (
         "feed it from a node of the pipeline: call again with inputs={{{input}: NODE}}"
     ),
-    Action.EXPORT_INPUTS: (
-        "declare them again with ws.bundles.export({pipeline}, DIR, inputs={{NAME: [NODE]}}), "
-        "or clear them with ws.bundles.export({pipeline}, DIR, inputs={{}})"
-    ),
     Action.RUN_STORAGE: (
         "name one for this run with RunRequest(PIPELINE, storage=URL) (a folder or any fsspec "
         "URL, e.g. s3://bucket/prefix), or set [storage] url in nodepipe.toml"
