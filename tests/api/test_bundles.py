@@ -14,7 +14,11 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -352,3 +356,68 @@ def test_a_download_of_a_node_with_an_outside_code_path_is_a_422_naming_the_fix(
         "params": {"node": chain.nodes.get("clean").id, "tag": "clean", "path": str(scripts)},
     }
     assert staging_entries(chain) == []
+
+
+@contextmanager
+def recording_http_server(requests: list[str]) -> Iterator[str]:
+    """An HTTP server on loopback that notes each path asked of it (and answers 404)."""
+
+    class Noting(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            requests.append(self.path)
+            self.send_error(404)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Noting)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_an_upload_includes_nothing_of_the_servers_disk_or_network(
+    client: TestClient, app: FastAPI, chain: nodepipe.Workspace, tmp_path: Path
+) -> None:
+    """A bundle sent to the server looks for its includes inside itself alone: one naming a
+    bundle elsewhere on the server's disk (climbing out, beside the server's current
+    directory) or a URL (the server would fetch it) is a 422 naming the include; the server
+    reads and fetches nothing, and nothing is made. An include inside the bundle still comes
+    in; the same include on one's own machine (bundle import) finds the bundle beside it."""
+    elsewhere = chain.root / "pipelines" / "features"  # the server's ./pipelines lookup too
+    chain.bundles.export("baseline", elsewhere)
+    members = zipped_files(client.get("/api/pipelines/baseline/bundle.zip").content)
+    toml = members["pipeline.toml"].decode()
+    before = [p.id for p in chain.pipelines.list()]
+    requests: list[str] = []
+    with recording_http_server(requests) as url:
+        for source in ("features", "../" * 12 + str(elsewhere)[1:], f"{url}/internal/secret"):
+            included = toml + f'\n[includes.srv]\nsource = "{source}"\n'
+            packed = zip_of({**members, "pipeline.toml": included.encode()})
+            message = error_of(upload(client, packed, name="evil"), 422, "invalid_input")
+            assert "include 'srv'" in message, message
+    assert requests == []  # the server fetched nothing
+    assert [p.id for p in chain.pipelines.list()] == before
+    assert staging_entries(chain) == []
+
+    included = toml + '\n[includes.srv]\nsource = "lib/features"\n'
+    inside = {f"lib/features/{name}": data for name, data in folder_files(elsewhere).items()}
+    packed = zip_of({**members, "pipeline.toml": included.encode(), **inside})
+    job = finish_job(client, app, upload(client, packed, name="whole").json())
+    assert job["status"] == "succeeded", job
+    assert "srv.clean" in {item.node.tag for item in chain.pipelines.show("whole").nodes}
+
+    own = tmp_path / "own"
+    for name, data in {
+        **members,
+        "pipeline.toml": (toml + '\n[includes.srv]\nsource = "../pipelines/features"\n').encode(),
+    }.items():
+        (own / name).parent.mkdir(parents=True, exist_ok=True)
+        (own / name).write_bytes(data)
+    shutil.move(str(elsewhere.parent), str(tmp_path / "pipelines"))
+    imported = chain.bundles.import_(own, name="mine")
+    assert "srv.clean" in {item.node.tag for item in imported.view.nodes}

@@ -9,6 +9,12 @@
 The current directory is always passed in (``Lookup.cwd``): nothing here reads the process's
 working directory, so two threads resolving different trees never see each other's paths.
 A source found nowhere raises ``IncludeNotFoundError`` naming every place searched.
+
+A bundle received from someone else by a server (an upload, a package pulled through the web
+app) is looked up ``confined`` to its own folder: a relative source only beside the including
+file and inside that folder (links followed), never the server's current directory, its
+``pipelines/`` or a URL (the server would fetch it: a request forged by the sender); an
+installed package (``pkg:``, an entry point name) is still found, as nothing is fetched.
 """
 
 from __future__ import annotations
@@ -34,6 +40,8 @@ class Lookup:
     including: BundleFiles | None = None
     """The bundle whose ``pipeline.toml`` names the source (None for the bundle asked for)."""
     storage_options: StorageOptions = field(default_factory=frozen_mapping)
+    confined: Path | None = None
+    """The folder of a bundle received from someone else: nothing outside it is looked at."""
 
 
 def locate(source: str, lookup: Lookup, loaders: Loaders) -> BundleFiles:
@@ -45,12 +53,20 @@ def locate(source: str, lookup: Lookup, loaders: Loaders) -> BundleFiles:
     if parsed.kind == "package":
         return loaders.package.open_requirement(parsed.requirement)
     if parsed.kind == "url":
+        if lookup.confined is not None:
+            raise BundleError(
+                f"source {source!r} is a URL, which a bundle sent to this server may not "
+                "include (the server would fetch it): inline it before sending the bundle"
+            )
         found = loaders.fsspec.open(source, lookup.storage_options)
         if found is None:
             raise IncludeNotFoundError(f"no bundle {source!r}: no {BUNDLE_FILE} there", (source,))
         return found
     searched: list[str] = []
-    for place in _places(parsed.text, lookup):
+    places = _places(parsed.text, lookup)
+    if lookup.confined is not None:
+        places = [_inside(place, lookup.confined, source) for place in places[:1]]
+    for place in places:
         if str(place) in searched:
             continue
         searched.append(str(place))
@@ -80,6 +96,18 @@ def _places(relative: str, lookup: Lookup) -> list[Path | str]:
     places.append(_joined(lookup.cwd, relative))
     places.append(_joined(lookup.cwd / "pipelines", relative))
     return places
+
+
+def _inside(place: Path | str, confined: Path, source: str) -> Path:
+    """``place`` when it lies in the folder ``confined`` (links followed), else refused."""
+    if isinstance(place, Path) and Path(os.path.realpath(place)).is_relative_to(
+        os.path.realpath(confined)
+    ):
+        return place
+    raise BundleError(
+        f"source {source!r} leaves the bundle, which a bundle sent to this server may not do: "
+        "inline that include before sending the bundle"
+    )
 
 
 def _joined(folder: Path, relative: str) -> Path:

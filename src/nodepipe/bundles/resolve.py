@@ -72,11 +72,14 @@ def gather_bundle(
     cwd: Path,
     loaders: Loaders = DEFAULT_LOADERS,
     storage_options: StorageOptions | None = None,
+    confined: Path | None = None,
 ) -> tuple[ResolvedPipeline | None, list[BundleError]]:
     """``resolve_bundle`` reading on past problems: the pipeline (None when the root's own
     ``pipeline.toml`` cannot be read) and every problem found. A pipeline returned with
     problems is for telling them (``bundle check``), never for importing: it lacks the
-    includes that failed, and its content hash is empty when its files cannot be hashed."""
+    includes that failed, and its content hash is empty when its files cannot be hashed.
+    ``confined``: the folder of a bundle received from someone else (``lookup``), whose
+    includes are looked for in it alone."""
     if not cwd.is_absolute():
         raise ValueError(f"cwd must be an absolute directory, not {cwd}")
     options = storage_options or frozen_mapping()
@@ -86,7 +89,7 @@ def gather_bundle(
     except BundleError as error:
         return None, [error]
     root = _Frame(definition, files, "", (files.location,), (definition.name,))
-    resolver = _Resolver(loaders, cwd, options)
+    resolver = _Resolver(loaders, cwd, options, confined)
     part = resolver.expand(root, definition.params)
     errors = [*resolver.errors, *_graph_errors(part, definition_origin(files), resolver.failed)]
     nested = [(i.namespace, i.content_hash) for i in part.includes if "." not in i.namespace]
@@ -138,6 +141,7 @@ class _Resolver:
     loaders: Loaders
     cwd: Path
     options: StorageOptions
+    confined: Path | None = None
     errors: list[BundleError] = field(default_factory=list)
     """The includes that could not be resolved, and why (the others are)."""
     failed: set[str] = field(default_factory=set)
@@ -195,10 +199,15 @@ class _Resolver:
 
     def _locate(self, frame: _Frame, include: IncludeEntry) -> BundleFiles:
         try:
-            return locate(include.source, Lookup(self.cwd, frame.files, self.options), self.loaders)
+            lookup = Lookup(self.cwd, frame.files, self.options, self.confined)
+            return locate(include.source, lookup, self.loaders)
         except IncludeNotFoundError as exc:
             message = f"{frame.origin}: include {include.namespace!r}: {exc}"
             raise IncludeNotFoundError(message, exc.searched) from None
+        except BundleError as exc:
+            if str(exc).startswith(frame.origin):
+                raise
+            raise BundleError(f"{frame.origin}: include {include.namespace!r}: {exc}") from None
 
 
 def _input_edges(

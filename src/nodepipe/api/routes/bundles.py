@@ -69,7 +69,7 @@ def upload_bundle(
     ws = services.workspace
     staged = stage_archive(ws.context, archive.file)
     try:
-        checked = ws.bundles.check(staged.directory)
+        checked = ws.bundles.check(staged.directory, confined=True)  # nothing of the server's
         if not checked.ok:
             raise InvalidInputError("the bundle is refused: " + "; ".join(checked.problems))
     except BaseException:
@@ -89,7 +89,7 @@ def _imported(
     ws: Workspace, staged: StagedBundle, project: str | None, name: str | None
 ) -> JobOutcome:
     try:
-        result = ws.bundles.import_(staged.directory, project, name)
+        result = ws.bundles.import_(staged.directory, project, name, confined=True)
     finally:
         staged.discard()
     view = result.view

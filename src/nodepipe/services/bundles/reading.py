@@ -66,15 +66,17 @@ class ImportReading:
     errors: tuple[NodepipeError, ...]
 
 
-def read_for_import(source: Path, cwd: Path) -> ImportReading:
+def read_for_import(source: Path, cwd: Path, confined: bool = False) -> ImportReading:
     """The bundle in the folder ``source`` read as ``bundle import`` reads it, before anything
     is written: its definition and includes (``gather_bundle``), its ``pipeline.lock``, and
-    what an import with data refuses in its nodes; each problem kept, none raised."""
+    what an import with data refuses in its nodes; each problem kept, none raised.
+    ``confined``: a bundle received from someone else, whose includes are looked for inside
+    its folder alone (``bundles.lookup``)."""
     errors: list[NodepipeError] = []
     locked: dict[str, LockRecord] = {}
     resolved: ResolvedPipeline | None = None
     try:
-        resolved, found = gather_bundle(source, cwd=cwd)
+        resolved, found = gather_bundle(source, cwd=cwd, confined=source if confined else None)
         errors += found
     except NodepipeError as error:
         errors.append(error)
@@ -99,9 +101,11 @@ def _root(source: Path, cwd: Path) -> BundleFiles | None:
         return None
 
 
-def importable_bundle(source: Path, cwd: Path) -> tuple[ResolvedPipeline, dict[str, LockRecord]]:
+def importable_bundle(
+    source: Path, cwd: Path, confined: bool = False
+) -> tuple[ResolvedPipeline, dict[str, LockRecord]]:
     """``read_for_import``, refused with every problem found, all together."""
-    reading = read_for_import(source, cwd)
+    reading = read_for_import(source, cwd, confined)
     refuse_all(reading.errors)
     assert reading.resolved is not None  # no problem: it was read
     return reading.resolved, reading.locked

@@ -156,11 +156,13 @@ class BundleService:
         name: str | None = None,
         jobs: int | None = None,
         on_synced: SyncProgress | None = None,
+        confined: bool = False,
     ) -> ImportResult:
         """Create a pipeline from the bundle in ``directory`` (tag: ``name``, else the
         bundle's), all or nothing; nodes whose data ``pipeline.lock`` vouches for are
-        completed."""
-        resolved, locked = importable_bundle(Path(directory), Path.cwd())
+        completed. ``confined``: a bundle received from someone else (a server's upload),
+        whose includes are looked for inside its folder alone (``bundles.lookup``)."""
+        resolved, locked = importable_bundle(Path(directory), Path.cwd(), confined)
         return import_resolved(
             self.context,
             resolved,
@@ -173,11 +175,12 @@ class BundleService:
             on_synced=on_synced,
         )
 
-    def check(self, directory: Path | str) -> CheckResult:
+    def check(self, directory: Path | str, confined: bool = False) -> CheckResult:
         """Validate the bundle in ``directory`` without changing anything: every problem
-        ``import_`` would refuse it for, all at once (the same reading, ``read_for_import``)."""
+        ``import_`` would refuse it for, all at once (the same reading, ``read_for_import``;
+        ``confined`` as there)."""
         target = Path(os.path.normpath(Path(directory).absolute()))
-        reading = read_for_import(target, Path.cwd())
+        reading = read_for_import(target, Path.cwd(), confined)
         problems = tuple(p for error in reading.errors for p in problems_in(error))
         resolved = reading.resolved
         if resolved is None:

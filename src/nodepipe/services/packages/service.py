@@ -217,7 +217,7 @@ class PackageService:
         path or ``file://`` URL on this machine is refused."""
         with fetched_bundle(self.context, source, fs_args, index_url, local_files) as fetched:
             imported = BundleService(self.context).import_(
-                fetched.directory, project, alias, jobs, on_synced=on_synced
+                fetched.directory, project, alias, jobs, on_synced, confined=not local_files
             )
         return PullResult(source, imported)
 
@@ -244,7 +244,7 @@ class PackageService:
         whatever the outcome."""
         try:
             imported = BundleService(self.context).import_(
-                staged.bundle, project, alias, jobs, on_synced=on_synced
+                staged.bundle, project, alias, jobs, on_synced, confined=True
             )
         finally:
             staged.discard()
