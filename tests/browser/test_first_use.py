@@ -1,0 +1,33 @@
+"""A new user's first steps in the app, as the README tells them: every tab of a node's panel
+within reach of the pointer, a read-only node saying why and what lifts it in every tab that
+refuses edits."""
+
+from __future__ import annotations
+
+from playwright.sync_api import Page, expect
+
+from browser.canvas import centre, open_panel
+from browser.conftest import Served
+from support.worlds import CHAIN, add_nodes
+
+TABS = ("Overview", "Parameters", "Environment", "Runs", "Log", "Outputs", "Code")
+
+
+def test_every_tab_of_the_node_panel_is_on_screen_and_opens_with_a_click(
+    page: Page, served: Served
+) -> None:
+    add_nodes(served.workspace, "baseline", CHAIN)
+    page.goto(served.link)
+    panel = open_panel(page, "clean")
+    viewport = page.viewport_size
+    assert viewport is not None
+    for label in TABS:
+        tab = panel.get_by_role("tab", name=label)
+        box = tab.bounding_box()
+        assert box is not None, f"no tab {label}"
+        # all of it inside the window: a pointer reaches it without scrolling anything
+        assert box["x"] >= 0 and box["x"] + box["width"] <= viewport["width"], (label, box)
+        assert box["y"] >= 0 and box["y"] + box["height"] <= viewport["height"], (label, box)
+        page.mouse.click(*centre(tab))  # where a person clicks, not scrolled into view first
+        expect(tab).to_have_attribute("aria-selected", "true")
+
