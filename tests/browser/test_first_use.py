@@ -31,3 +31,16 @@ def test_every_tab_of_the_node_panel_is_on_screen_and_opens_with_a_click(
         page.mouse.click(*centre(tab))  # where a person clicks, not scrolled into view first
         expect(tab).to_have_attribute("aria-selected", "true")
 
+
+def test_the_run_preview_does_not_say_the_run_started(page: Page, served: Served) -> None:
+    add_nodes(served.workspace, "baseline", CHAIN)
+    page.goto(served.link)
+    page.get_by_test_id("run-pipeline").click()
+    dialog = page.get_by_test_id("dialog")
+    expect(dialog.get_by_test_id("plan-run").locator("li")).to_have_count(3)
+    # nothing has started while the planner's answer is shown
+    expect(dialog.locator("h2")).to_have_text("Run of the pipeline: what would run and why")
+    dialog.get_by_role("button", name="Cancel").click()
+    expect(dialog).to_have_count(0)
+    assert served.workspace.runs.history("baseline") == []
+

@@ -13,7 +13,9 @@ function describePlan(plan: Plan): string {
 }
 
 /** Start a run; with ``preview`` (the toolbar's Run, unless shift-clicked or switched off),
- * show what would run and why first, and run only if the user says so. */
+ * show what would run and why first, and run only if the user says so. ``label`` names the run
+ * (not its start: the preview's title reads "LABEL: what would run and why" before anything
+ * has started), and leads the toast once it has. */
 export async function startRun(request: Partial<RunCreate>, label: string, preview = false): Promise<void> {
   await attempt(async () => {
     const pipeline = currentPipeline();
@@ -34,7 +36,7 @@ export async function startRun(request: Partial<RunCreate>, label: string, previ
 }
 
 export const runPipeline = (force = false, preview = false) =>
-  startRun({ force }, force ? "Forced re-run of the pipeline" : "Run started", preview);
+  startRun({ force }, force ? "Forced re-run of the pipeline" : "Run of the pipeline", preview);
 
 export const runSelected = (ids: string[], force = false, preview = false) =>
   startRun({ only: ids, force }, force ? "Forced re-run" : "Run of the selection", preview);
