@@ -44,3 +44,31 @@ def test_the_run_preview_does_not_say_the_run_started(page: Page, served: Served
     expect(dialog).to_have_count(0)
     assert served.workspace.runs.history("baseline") == []
 
+
+def test_a_read_only_nodes_parameters_say_why_and_the_menu_item_that_lifts_it(
+    page: Page, served: Served
+) -> None:
+    ws = served.workspace
+    add_nodes(ws, "baseline", CHAIN)
+    ws.nodes.set_locked("plot", True)
+    ws.pipelines.new("scratch", project="climate")
+    ws.node_copies.reference(["clean"], into="scratch", pipeline="baseline")
+    page.goto(served.link)
+    panel = open_panel(page, "plot", "Parameters")
+    expect(panel.get_by_test_id("params-editor")).to_be_disabled()
+    expect(panel.get_by_test_id("params-read-only")).to_have_text(
+        "This node is locked (read-only); unlock it: right-click the node → Unlock"
+    )
+    page.goto(f"{served.url}/#pipeline=scratch")
+    panel = open_panel(page, "clean", "Parameters")
+    expect(panel.get_by_test_id("params-editor")).to_be_disabled()
+    expect(panel.get_by_test_id("params-read-only")).to_have_text(
+        "This node is a reference here (read-only); "
+        "detach it: right-click the node → Detach (private copy)…"
+    )
+    # the Code tab says the same, with no stray full stop after the menu item's ellipsis
+    panel.get_by_role("tab", name="Code").click()
+    expect(panel.get_by_test_id("code-read-only")).to_have_text(
+        "This node is a reference here (read-only); "
+        "detach it: right-click the node → Detach (private copy)…"
+    )

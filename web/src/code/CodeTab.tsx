@@ -9,11 +9,11 @@ import { FilePen, FilePlus, Trash2 } from "lucide-react";
 import { useEffect, useRef, useState } from "react";
 import { toast } from "sonner";
 import { api, ApiError, call } from "../api/client";
-import { menuItemFor } from "../api/hints";
 import { codeFileQuery, codeFilesQuery, invalidatePipeline, keys, queryClient } from "../api/queries";
 import type { CanvasNode, CodeText } from "../api/types";
 import { report, useReportedQuery } from "../actions/common";
 import { askText } from "../dialogs/dialogs";
+import { readOnlyReason } from "../panels/readOnly";
 import { useApp } from "../store/app";
 import { CodeEditor } from "./CodeEditor";
 import { deleteCodeFile, KEPT, renameCodeFile } from "./fileActions";
@@ -103,13 +103,9 @@ function OpenFile({ pipelineId, node, path, isNew, onCreated, onMoved }: OpenFil
     setLoads((n) => n + 1);
   }, [read.data]);
 
-  const readOnlyWhy = node.locked
-    ? `This node is locked (read-only); ${menuItemFor({ action: "node.unlock", params: {} })}.`
-    : node.reference
-      ? `This node is a reference here (read-only); ${menuItemFor({ action: "node.detach", params: {} })}.`
-      : base && !base.editable
-        ? `${path} is written by nodepipe: change packages in the Environment tab.`
-        : "";
+  const readOnlyWhy =
+    readOnlyReason(node) ||
+    (base && !base.editable ? `${path} is written by nodepipe: change packages in the Environment tab.` : "");
 
   const save = async (overwrite = false) => {
     if (!base || readOnlyWhy || saving) return;

@@ -6,6 +6,7 @@ import { invalidatePipeline } from "../api/queries";
 import { toast } from "sonner";
 import { api, ApiError, call } from "../api/client";
 import type { CanvasNode, NodeDetail } from "../api/types";
+import { readOnlyReason } from "./readOnly";
 
 function validate(text: string): string | null {
   try {
@@ -42,7 +43,8 @@ export function ParamsTab({ node, detail, pipelineId }: Props) {
     setSaved(loaded);
   }, [loaded]);
   const error = useMemo(() => validate(text), [text]);
-  const readOnly = node.reference || node.locked;
+  const readOnlyWhy = readOnlyReason(node);
+  const readOnly = readOnlyWhy !== "";
 
   const save = async () => {
     setSaving(true);
@@ -66,6 +68,11 @@ export function ParamsTab({ node, detail, pipelineId }: Props) {
 
   return (
     <div className="params">
+      {readOnly && (
+        <p className="muted" data-testid="params-read-only">
+          {readOnlyWhy}
+        </p>
+      )}
       <textarea
         className="code-editor"
         spellCheck={false}

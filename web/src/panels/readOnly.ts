@@ -1,0 +1,13 @@
+// Why a node's files cannot be edited from this pipeline, with the menu item that lifts it: the
+// one sentence every tab that refuses edits (Parameters, Code) shows beside its disabled editor.
+import { menuItemFor } from "../api/hints";
+import type { CanvasNode } from "../api/types";
+
+/** Empty when the node can be edited here. */
+export function readOnlyReason(node: Pick<CanvasNode, "locked" | "reference">): string {
+  if (node.locked) return `This node is locked (read-only); ${menuItemFor({ action: "node.unlock", params: {} })}`;
+  if (node.reference) {
+    return `This node is a reference here (read-only); ${menuItemFor({ action: "node.detach", params: {} })}`;
+  }
+  return "";
+}
