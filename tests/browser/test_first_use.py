@@ -1,8 +1,11 @@
 """A new user's first steps in the app, as the README tells them: every tab of a node's panel
-within reach of the pointer, a read-only node saying why and what lifts it in every tab that
-refuses edits."""
+within reach of the pointer, a run preview that does not say the run started, a read-only node
+saying why and what lifts it in every tab that refuses edits, and a folder too large to add
+refused with the app's own way to add it anyway (never a command-line option)."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
@@ -72,3 +75,59 @@ def test_a_read_only_nodes_parameters_say_why_and_the_menu_item_that_lifts_it(
         "This node is a reference here (read-only); "
         "detach it: right-click the node → Detach (private copy)…"
     )
+
+
+def _huge_folder(root: Path) -> Path:
+    """A project of more than 20,000 files: refused as external code unless meant."""
+    for index in range(20_001):
+        part = root / f"part{index // 1000}"
+        part.mkdir(parents=True, exist_ok=True)
+        (part / f"m{index}.py").touch()
+    (root / "pyproject.toml").write_text('[project]\nname = "huge"\nversion = "1"\n')
+    return root
+
+
+def test_a_huge_folder_is_refused_with_the_checkbox_that_adds_it_on_purpose(
+    page: Page, served: Served, tmp_path: Path
+) -> None:
+    ws = served.workspace
+    add_nodes(ws, "baseline", CHAIN)
+    huge = _huge_folder(tmp_path / "huge")
+    page.goto(served.link)
+    tab = open_panel(page, "clean", "Environment").get_by_test_id("environment")
+    errors = page.locator("[data-sonner-toast][data-type='error']")
+
+    tab.get_by_label("what to add").select_option(label="local project")
+    tab.get_by_test_id("add-packages").fill(str(huge))
+    tab.get_by_role("button", name="Add (lock and sync)").click()
+    refused = errors.filter(has_text="holds more than 20,000 files")
+    expect(refused).to_contain_text(
+        f"or, if {huge} is meant: select the node → Environment → local project, "
+        'tick "Large folder, on purpose" → Add (lock and sync)'
+    )
+    for cli in ("--large", "command line", "nodepipe "):
+        expect(refused).not_to_contain_text(cli)
+    expect(tab.get_by_label("Large folder, on purpose")).to_be_visible()  # what it names is there
+    refused.get_by_role("button", name="Close toast").click()
+    expect(refused).to_have_count(0)
+
+    dialog = page.get_by_role("dialog", name="Add code path")
+    tab.get_by_role("button", name="Add code path…").click()
+    dialog.locator('[name="dialog-text"]').fill(str(huge))
+    dialog.get_by_test_id("dialog-confirm").click()
+    refused = errors.filter(has_text="holds more than 20,000 files")
+    expect(refused).to_contain_text(
+        f'or, if {huge} is meant: select the node → Environment → Add code path…, tick "Large '
+        'folder, on purpose"'
+    )
+    for cli in ("--large", "command line", "nodepipe "):
+        expect(refused).not_to_contain_text(cli)
+    assert list(ws.envs.show("clean").code_paths) == []
+
+    # ticked, the same folder is added
+    tab.get_by_role("button", name="Add code path…").click()
+    dialog.locator('[name="dialog-text"]').fill(str(huge))
+    dialog.get_by_label("Large folder, on purpose").check()
+    dialog.get_by_test_id("dialog-confirm").click()
+    expect(tab.get_by_test_id("code-paths").get_by_test_id("code-path")).to_have_text([str(huge)])
+    assert list(ws.envs.show("clean").code_paths) == [str(huge)]

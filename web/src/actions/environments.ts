@@ -16,21 +16,25 @@ export function requirements(text: string): string[] {
 
 export type AddMode = "packages" | "path" | "snapshot" | "shared" | "library";
 
-/** What "what to add" sends: packages, one path-like source, or a library node of the pipeline
- * (``text``: which of its packages, when it holds several). */
-function addition(mode: AddMode, text: string, library: string) {
+/** The sources that are a folder of the server's, which ``large`` lets hold more than 20,000 files. */
+export const FOLDER_MODES: readonly AddMode[] = ["path", "shared"];
+
+/** What "what to add" sends: packages, one path-like source (``large``: a huge folder on
+ * purpose), or a library node of the pipeline (``text``: which of its packages, when it holds
+ * several). */
+function addition(mode: AddMode, text: string, library: string, large: boolean) {
   if (mode === "packages") return { requirements: requirements(text), large: false };
   if (mode === "library")
     return { requirements: [], large: false, from_node: library, package: text.trim() || null };
-  return { requirements: [], large: false, [mode]: text.trim() };
+  return { requirements: [], large: large && FOLDER_MODES.includes(mode), [mode]: text.trim() };
 }
 
-export const addToNode = (node: string, mode: AddMode, text: string, library: string, done: JobDone) =>
+export const addToNode = (node: string, mode: AddMode, text: string, library: string, large: boolean, done: JobDone) =>
   startJob(
     () =>
       api.POST("/api/pipelines/{pipeline}/nodes/{node}/environment/packages", {
         params: { path: nodePath(node) },
-        body: addition(mode, text, library),
+        body: addition(mode, text, library, large),
       }),
     done,
   );

@@ -10,6 +10,10 @@ type Params = Record<string, string>;
 
 const OWNER = "ask whoever runs this server to";
 
+/** The checkbox (Environment tab, Add code path…) that adds a folder of more than 20,000 files
+ * on purpose: the API's ``large``. */
+export const LARGE_FOLDER = "Large folder, on purpose";
+
 export const MENU_ITEMS: Record<Action, (params: Params) => string> = {
   "pipeline.unlock": (p) => `unlock it: right-click pipeline "${p.pipeline}" in the sidebar → Unlock`,
   "node.unlock": () => "unlock it: right-click the node → Unlock",
@@ -20,9 +24,9 @@ export const MENU_ITEMS: Record<Action, (params: Params) => string> = {
   "tag.duplicate": () => "",
   "library.package": (p) => `write which of its packages to install: select node "${p.tag}" → Environment → library node "${p.library_tag}", package of the library node`,
   "external.large": (p) =>
-    `name the package's own folder instead; a folder as large as ${p.folder} is added only on purpose, from the command line (--large) or the API (large: true)`,
+    `name the package's own folder instead; or, if ${p.folder} is meant: select the node → Environment → ${p.source === "shared" ? "shared checkout (editable)" : "local project"}, tick "${LARGE_FOLDER}" → Add (lock and sync)`,
   "code_path.large": (p) =>
-    `name a smaller folder; one as large as ${p.folder} is added only on purpose, from the command line (--large) or the API (large: true)`,
+    `name a smaller folder; or, if ${p.folder} is meant: select the node → Environment → Add code path…, tick "${LARGE_FOLDER}"`,
   "library.unlink": (p) =>
     `take the package out of them first, e.g. select node "${p.user}" → Environment → remove ${p.package}; or put another library node holding ${p.package} in its place: right-click node "${p.library}" → Replace…`,
   "env.detach": () => "give it an environment of its own first: select the node → Environment → Own environment",

@@ -2,7 +2,8 @@
 // checkout, or a library node of the same pipeline (`nodepipe env add … --from-node LIB`).
 import { Package } from "lucide-react";
 import { useState } from "react";
-import { addToNode, type AddMode } from "../actions/environments";
+import { addToNode, FOLDER_MODES, type AddMode } from "../actions/environments";
+import { LARGE_FOLDER } from "../api/hints";
 import type { CanvasNode } from "../api/types";
 import { useApp } from "../store/app";
 
@@ -17,6 +18,7 @@ const MODES: { value: AddMode; label: string; placeholder: string }[] = [
 export function AddToEnvironment({ node, readOnly, done }: { node: CanvasNode; readOnly: boolean; done: () => void }) {
   const [mode, setMode] = useState<AddMode>("packages");
   const [text, setText] = useState("");
+  const [large, setLarge] = useState(false);
   const nodes = useApp((s) => s.graph?.nodes);
   const others = (nodes ?? []).filter((n) => n.id !== node.id).sort((a, b) => a.tag.localeCompare(b.tag));
   const [picked, setPicked] = useState("");
@@ -57,12 +59,19 @@ export function AddToEnvironment({ node, readOnly, done }: { node: CanvasNode; r
         onChange={(e) => setText(e.target.value)}
         data-testid="add-packages"
       />
+      {FOLDER_MODES.includes(mode) && (
+        <label className="field field-checkbox">
+          <input type="checkbox" checked={large} disabled={readOnly} onChange={(e) => setLarge(e.target.checked)} />
+          <span>{LARGE_FOLDER} (more than 20,000 files: every status and run reads them all)</span>
+        </label>
+      )}
       <button
         className="button primary"
         disabled={readOnly || !ready}
         onClick={() => {
-          void addToNode(node.id, mode, text, library, () => {
+          void addToNode(node.id, mode, text, library, large, () => {
             setText("");
+            setLarge(false);
             done();
           });
         }}
