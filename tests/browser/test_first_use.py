@@ -1,7 +1,8 @@
 """A new user's first steps in the app, as the README tells them: every tab of a node's panel
 within reach of the pointer, a run preview that does not say the run started, a read-only node
-saying why and what lifts it in every tab that refuses edits, and a folder too large to add
-refused with the app's own way to add it anyway (never a command-line option)."""
+saying why and what lifts it in every tab that refuses edits, a folder too large to add
+refused with the app's own way to add it anyway (never a command-line option), and a live log
+that says what the node does now."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
-from browser.canvas import centre, open_panel
+from browser.canvas import centre, expect_state, open_panel
 from browser.conftest import Served
+from browser.gates import gated
 from support.worlds import CHAIN, add_nodes
 
 TABS = ("Overview", "Parameters", "Environment", "Runs", "Log", "Outputs", "Code")
@@ -131,3 +133,29 @@ def test_a_huge_folder_is_refused_with_the_checkbox_that_adds_it_on_purpose(
     dialog.get_by_test_id("dialog-confirm").click()
     expect(tab.get_by_test_id("code-paths").get_by_test_id("code-path")).to_have_text([str(huge)])
     assert list(ws.envs.show("clean").code_paths) == [str(huge)]
+
+
+def test_the_log_of_a_node_that_waited_in_the_queue_no_longer_says_queued_once_it_runs(
+    page: Page, served: Served, gate: Path, tmp_path: Path
+) -> None:
+    ws = served.workspace
+    add_nodes(ws, "baseline", {"load": [], "clean": ["load"]})
+    second = tmp_path / "second-gate"
+    (ws.nodes.path("load") / "code" / "main.py").write_text(gated(gate))
+    (ws.nodes.path("clean") / "code" / "main.py").write_text(
+        gated(second, 'print("cleaning", flush=True)\n')
+    )
+    try:
+        page.goto(served.link)
+        panel = open_panel(page, "clean", "Log")
+        log = panel.get_by_test_id("log")
+        page.get_by_test_id("run-pipeline").click(modifiers=["Shift"])
+        expect_state(page, "load", "running")
+        expect(log).to_contain_text("queued: the log starts when the node starts")
+        gate.touch()
+        expect(panel.get_by_test_id("log-text")).to_contain_text("cleaning")
+        expect(panel.get_by_test_id("log-status")).to_have_text("● live")
+        expect(log).not_to_contain_text("queued")
+    finally:
+        second.touch()
+    expect_state(page, "clean", "completed")

@@ -26,6 +26,7 @@ export function LogTab({ nodeId, pipelineId, runId, onLatest }: Props) {
     let cancelled = false;
     setText("");
     setStatus("loading");
+    setNote(""); // the last state's note ("queued: …") never outlives it
     if (active && live?.state === "running") {
       const query = followRun ? `?run=${encodeURIComponent(followRun)}` : "";
       const source = new EventSource(
