@@ -1,16 +1,25 @@
 """A new user's first steps in the app, as the README tells them: every tab of a node's panel
 within reach of the pointer, a run preview that does not say the run started, a read-only node
 saying why and what lifts it in every tab that refuses edits, a folder too large to add
-refused with the app's own way to add it anyway (never a command-line option), and a live log
-that says what the node does now."""
+refused with the app's own way to add it anyway (never a command-line option), a live log
+that says what the node does now, and an undone paste that leaves nothing of it behind."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import httpx
 from playwright.sync_api import Page, expect
 
-from browser.canvas import centre, expect_state, open_panel
+from browser.canvas import (
+    centre,
+    expect_state,
+    node,
+    open_panel,
+    press_on_canvas,
+    select,
+    server_edges,
+)
 from browser.conftest import Served
 from browser.gates import gated
 from support.worlds import CHAIN, add_nodes
@@ -159,3 +168,46 @@ def test_the_log_of_a_node_that_waited_in_the_queue_no_longer_says_queued_once_i
     finally:
         second.touch()
     expect_state(page, "clean", "completed")
+
+
+def test_undoing_a_paste_into_another_pipeline_takes_out_the_parents_it_showed_there(
+    page: Page, served: Served
+) -> None:
+    ws = served.workspace
+    add_nodes(ws, "baseline", CHAIN)
+    ws.pipelines.new("other", project="climate")
+    ws.nodes.new("other", "mine")
+    page.goto(served.link)
+    select(page, "clean")
+    press_on_canvas(page, "Control+c")
+    expect(page.locator("[data-sonner-toast]", has_text="Copied clean")).to_be_visible()
+    page.get_by_test_id("pipeline-item").filter(has_text="other").click()
+    expect(node(page, "mine")).to_be_visible()
+    press_on_canvas(page, "Control+v")
+    # the copy reads its outside parent on the same slot: load is shown here, as a reference
+    expect(node(page, "clean")).to_be_visible(timeout=60_000)
+    expect(node(page, "load")).to_be_visible()
+    assert ("load", "clean", "01") in server_edges(served, "other")
+
+    page.get_by_test_id("undo").click()
+    expect(node(page, "clean")).to_have_count(0)
+    expect(node(page, "load")).to_have_count(0)  # the paste brought it: undo takes it out
+    assert [n.tag for n in ws.nodes.list("other")] == ["mine"]
+    assert {n.tag for n in ws.nodes.list("baseline")} == {"load", "clean", "plot"}
+    assert ws.nodes.path("load", "baseline").is_dir()  # only its showing here went
+
+    # pasted again, and a node of this pipeline reads the parent now: undo refuses, changing nothing
+    press_on_canvas(page, "Control+v")
+    expect(node(page, "load")).to_be_visible(timeout=60_000)
+    answer = httpx.post(
+        f"{served.url}/api/pipelines/other/edges",
+        json={"parent": "load", "child": "mine"},
+        headers=served.headers,
+    )
+    assert answer.status_code in (200, 201), answer.text
+    expect(page.locator(".react-flow__edge")).to_have_count(2)  # the page sees the new edge
+    page.get_by_test_id("undo").click()
+    refused = page.locator("[data-sonner-toast]", has_text="Cannot undo paste clean")
+    expect(refused).to_contain_text("mine reads load now")
+    expect(refused).to_contain_text("Nothing was changed")
+    assert sorted(n.tag for n in ws.nodes.list("other")) == ["clean", "load", "mine"]

@@ -1,7 +1,8 @@
 // Copy and paste nodes (Ctrl+C / Ctrl+V, or the menus' Copy and Paste): paste duplicates the
 // copied nodes into the open pipeline, the same one or another (switch, then paste), through the
 // duplicate service: code and lock copied, outputs not, edges among the copied nodes kept, outside
-// parents re-attached on the same slots. The copies come selected; Undo deletes them.
+// parents re-attached on the same slots (shown here as references when the pipeline lacks them).
+// The copies come selected; Undo deletes them and takes those references out again.
 import { toast } from "sonner";
 import { api, call } from "../api/client";
 import { attempt, currentPipeline, followJob } from "../actions/common";
@@ -43,6 +44,10 @@ export async function pasteNodes(): Promise<void> {
   }
   await attempt(async () => {
     const into = currentPipeline();
+    // what the pipeline showed before: the paste may show outside parents here as references
+    // (unknown while its graph is not loaded: then undo takes out only the copies)
+    const loaded = getApp().graph;
+    const before = loaded?.pipeline.id === into ? new Set(loaded.nodes.map((n) => n.id)) : null;
     const job = await call(
       api.POST("/api/pipelines/{pipeline}/duplicates", {
         params: { path: { pipeline: source.pipelineId } },
@@ -55,7 +60,9 @@ export async function pasteNodes(): Promise<void> {
       showOpened();
       setApp({ selectRequest: ids });
       const graph = getApp().graph;
-      record(pasted(ids.map((id) => ({ id, tag: graphNode(graph, id)?.tag ?? id }))));
+      const copies = new Set(ids);
+      const shown = before ? (graph?.nodes ?? []).filter((n) => n.reference && !before.has(n.id) && !copies.has(n.id)) : [];
+      record(pasted(ids.map((id) => ({ id, tag: graphNode(graph, id)?.tag ?? id })), shown.map((n) => ({ id: n.id, tag: n.tag }))));
     });
   });
 }

@@ -68,16 +68,28 @@ export async function snapshot(ids: string[]): Promise<Deletion> {
   return { nodes, edges };
 }
 
-/** Delete nodes this page made, unless they have outputs or other pipelines show them now. */
-async function removeUntouched(nodes: { id: string; tag: string }[]): Promise<void> {
+/** Delete nodes this page made, unless they have outputs or other pipelines show them now; and
+ * take out of this pipeline the references ``shown`` with them (a paste's outside parents),
+ * unless a node that stays reads one of them now. */
+async function removeUntouched(nodes: { id: string; tag: string }[], shown: { id: string; tag: string }[] = []): Promise<void> {
   const pipeline = currentPipeline();
   const ids = nodes.map((n) => present(n.id, n.tag));
-  const preview = await call(api.GET("/api/pipelines/{pipeline}/removal-preview", { params: { path: { pipeline }, query: { nodes: ids } } }));
-  for (const effect of preview.effects) {
-    if (effect.has_outputs) throw new UndoConflict(`${effect.tag} has outputs now (it ran since), and undo never deletes outputs`);
-    if (effect.fate !== "deleted") throw new UndoConflict(`${effect.tag} is shown in another pipeline now`);
+  const references = shown.flatMap((n) => (graphNode(getApp().graph, current(n.id)) ? [current(n.id)] : []));
+  const leaving = new Set([...ids, ...references]);
+  for (const edge of getApp().graph?.edges ?? []) {
+    if (references.includes(edge.parent_id) && !leaving.has(edge.child_id)) {
+      const [parent, child] = [graphNode(getApp().graph, edge.parent_id), graphNode(getApp().graph, edge.child_id)];
+      throw new UndoConflict(`${child?.tag ?? edge.child_id} reads ${parent?.tag ?? edge.parent_id} now`);
+    }
   }
-  await call(api.DELETE("/api/pipelines/{pipeline}/nodes", { params: { path: { pipeline }, query: { nodes: ids } } }));
+  const all = [...ids, ...references];
+  const preview = await call(api.GET("/api/pipelines/{pipeline}/removal-preview", { params: { path: { pipeline }, query: { nodes: all } } }));
+  for (const effect of preview.effects) {
+    if (effect.has_outputs && effect.fate === "deleted") throw new UndoConflict(`${effect.tag} has outputs now (it ran since), and undo never deletes outputs`);
+    const expected = references.includes(effect.node_id) ? "removed" : "deleted";
+    if (effect.fate !== expected) throw new UndoConflict(`${effect.tag} is shown in another pipeline now`);
+  }
+  await call(api.DELETE("/api/pipelines/{pipeline}/nodes", { params: { path: { pipeline }, query: { nodes: all } } }));
 }
 
 async function makeNode(pipeline: string, node: NodeCopy): Promise<void> {
@@ -156,7 +168,9 @@ export function deleted(deletion: Deletion): Edit {
   };
 }
 
-/** Copies just pasted: undo deletes them (while they have no outputs); paste again to redo. */
-export function pasted(nodes: { id: string; tag: string }[]): Edit {
-  return { label: `paste ${named(nodes)}`, undo: () => removeUntouched(nodes) };
+/** Copies just pasted, and the outside parents the paste showed here as references: undo
+ * deletes the copies (while they have no outputs) and takes those references out again; paste
+ * again to redo. */
+export function pasted(nodes: { id: string; tag: string }[], shown: { id: string; tag: string }[] = []): Edit {
+  return { label: `paste ${named(nodes)}`, undo: () => removeUntouched(nodes, shown) };
 }
