@@ -14,6 +14,7 @@ from playwright.sync_api import Page, expect
 from browser.canvas import (
     centre,
     expect_state,
+    menu_item,
     node,
     open_panel,
     press_on_canvas,
@@ -86,6 +87,33 @@ def test_a_read_only_nodes_parameters_say_why_and_the_menu_item_that_lifts_it(
         "This node is a reference here (read-only); "
         "detach it: right-click the node → Detach (private copy)…"
     )
+
+
+def test_the_nodes_of_a_locked_pipeline_say_so_before_an_edit_is_typed(
+    page: Page, served: Served
+) -> None:
+    ws = served.workspace
+    add_nodes(ws, "baseline", CHAIN)
+    ws.pipelines.set_locked("baseline", True)
+    page.goto(served.link)
+    said = (
+        "This pipeline is locked (read-only); "
+        'unlock it: right-click pipeline "baseline" in the sidebar → Unlock'
+    )
+    panel = open_panel(page, "clean", "Parameters")
+    expect(panel.get_by_test_id("params-read-only")).to_have_text(said)
+    expect(panel.get_by_test_id("params-editor")).to_be_disabled()
+    panel.get_by_role("tab", name="Code").click()
+    expect(panel.get_by_test_id("code-read-only")).to_have_text(said)
+
+    # the menu item it names lifts it, and the tabs follow at once
+    page.get_by_test_id("pipeline-item").filter(has_text="baseline").click(button="right")
+    menu_item(page, "Unlock").click()
+    expect(panel.get_by_test_id("code-read-only")).to_have_count(0)
+    panel.get_by_role("tab", name="Parameters").click()
+    expect(panel.get_by_test_id("params-editor")).to_be_enabled()
+    expect(panel.get_by_test_id("params-read-only")).to_have_count(0)
+    assert not ws.pipelines.get("baseline").locked
 
 
 def _huge_folder(root: Path) -> Path:

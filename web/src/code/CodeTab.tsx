@@ -83,6 +83,7 @@ interface OpenFileProps {
 
 function OpenFile({ pipelineId, node, path, isNew, onCreated, onMoved }: OpenFileProps) {
   const dark = useApp((s) => s.theme === "dark");
+  const pipeline = useApp((s) => s.graph?.pipeline);
   const read = useQuery({ ...codeFileQuery(pipelineId, node.id, path), enabled: !isNew });
   // What the editor was loaded from (its version is what a save is based on), and its text now.
   const [base, setBase] = useState<CodeText | null>(isNew ? { path, text: "", version: "", editable: true } : null);
@@ -104,7 +105,7 @@ function OpenFile({ pipelineId, node, path, isNew, onCreated, onMoved }: OpenFil
   }, [read.data]);
 
   const readOnlyWhy =
-    readOnlyReason(node) ||
+    readOnlyReason(node, pipeline) ||
     (base && !base.editable ? `${path} is written by nodepipe: change packages in the Environment tab.` : "");
 
   const save = async (overwrite = false) => {

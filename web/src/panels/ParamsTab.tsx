@@ -6,6 +6,7 @@ import { invalidatePipeline } from "../api/queries";
 import { toast } from "sonner";
 import { api, ApiError, call } from "../api/client";
 import type { CanvasNode, NodeDetail } from "../api/types";
+import { useApp } from "../store/app";
 import { readOnlyReason } from "./readOnly";
 
 function validate(text: string): string | null {
@@ -43,7 +44,8 @@ export function ParamsTab({ node, detail, pipelineId }: Props) {
     setSaved(loaded);
   }, [loaded]);
   const error = useMemo(() => validate(text), [text]);
-  const readOnlyWhy = readOnlyReason(node);
+  const pipeline = useApp((s) => s.graph?.pipeline);
+  const readOnlyWhy = readOnlyReason(node, pipeline);
   const readOnly = readOnlyWhy !== "";
 
   const save = async () => {
