@@ -18,6 +18,7 @@ from browser.canvas import (
     node,
     open_panel,
     press_on_canvas,
+    right_click,
     select,
     server_edges,
 )
@@ -239,3 +240,27 @@ def test_undoing_a_paste_into_another_pipeline_takes_out_the_parents_it_showed_t
     expect(refused).to_contain_text("mine reads load now")
     expect(refused).to_contain_text("Nothing was changed")
     assert sorted(n.tag for n in ws.nodes.list("other")) == ["clean", "load", "mine"]
+
+
+def test_a_taken_tag_on_reference_names_the_menu_items_the_app_has(
+    page: Page, served: Served
+) -> None:
+    ws = served.workspace
+    add_nodes(ws, "baseline", CHAIN)
+    ws.pipelines.new("other", project="climate")
+    ws.nodes.new("other", "plot")
+    page.goto(served.link)
+    menu = right_click(page, "plot")
+    expect(menu.get_by_role("menuitem", name="Reference into…")).to_be_visible()
+    expect(menu.get_by_role("menuitem", name="Duplicate…")).to_be_visible()
+    menu_item(page, "Reference into…").click()
+    dialog = page.get_by_test_id("dialog")
+    dialog.locator('[name="dialog-into"]').select_option(label="other")
+    expect(dialog.get_by_text("Even where a node there has the same tag")).to_be_visible()
+    dialog.get_by_test_id("dialog-confirm").click()
+    refused = page.locator("[data-sonner-toast]", has_text="already has a node tagged 'plot'")
+    expect(refused).to_contain_text(
+        "right-click the node → Reference into… (Even where a node there has the same tag)"
+    )
+    expect(refused).to_contain_text("right-click the node → Duplicate… (Into pipeline")
+    assert [n.tag for n in ws.nodes.list("other")] == ["plot"]  # nothing shown there
