@@ -159,7 +159,8 @@ def test_pipelines_copies_references_and_lineage(page: Page, served: Served) -> 
 
     page.locator('[data-testid="pipeline-item"][data-tag="other-copy"]').click(button="right")
     menu_item(page, "Delete…").click()
-    expect(page.get_by_test_id("dialog")).to_contain_text("deleted with their folders")
+    removal = page.get_by_test_id("dialog").get_by_test_id("pipeline-removal")
+    expect(removal).to_contain_text("clean — its folder is deleted")  # each node's loss named
     confirm(page)
     expect(page.locator('[data-testid="pipeline-item"][data-tag="other-copy"]')).to_have_count(0)
     assert sorted(p.tag for p in ws.pipelines.list()) == ["baseline", "other"]

@@ -264,3 +264,29 @@ def test_a_taken_tag_on_reference_names_the_menu_items_the_app_has(
     )
     expect(refused).to_contain_text("right-click the node → Duplicate… (Into pipeline")
     assert [n.tag for n in ws.nodes.list("other")] == ["plot"]  # nothing shown there
+
+
+def test_deleting_a_pipeline_names_what_each_of_its_nodes_loses_first(
+    page: Page, served: Served
+) -> None:
+    ws = served.workspace
+    add_nodes(ws, "baseline", CHAIN)
+    (ws.nodes.path("plot") / "data" / "chart.csv").write_text("x\n1\n")
+    ws.pipelines.new("other", project="climate")
+    ws.node_copies.reference(["clean"], into="other", pipeline="baseline")  # load comes too
+    page.goto(served.link)
+    page.get_by_role("button", name="actions of pipeline baseline").click()
+    menu_item(page, "Delete…").click()
+    dialog = page.get_by_test_id("dialog")
+    losses = dialog.get_by_test_id("pipeline-removal").locator("li")
+    expect(losses).to_have_count(3)
+    expect(losses.filter(has_text="plot")).to_have_text(
+        "plot — its folder is deleted: code, environment and its outputs"
+    )
+    expect(losses.filter(has_text="clean")).to_contain_text("leaves this pipeline;")
+    expect(losses.filter(has_text="clean")).to_contain_text("now owns it")
+    expect(dialog).to_contain_text("This cannot be undone: the outputs of plot are deleted")
+    dialog.get_by_role("button", name="Cancel").click()
+    expect(dialog).to_have_count(0)
+    assert {n.tag for n in ws.nodes.list("baseline")} == {"load", "clean", "plot"}
+    assert (ws.nodes.path("plot") / "data" / "chart.csv").exists()

@@ -1,4 +1,5 @@
 // Pipelines and projects: create, rename, notes, branch, duplicate, merge, move, lock, delete.
+import type { ReactNode } from "react";
 import { toast } from "sonner";
 import { api, call } from "../api/client";
 import type { Job, Pipeline, Project } from "../api/types";
@@ -7,6 +8,7 @@ import { invalidateAll, invalidateLists, projectsQuery, queryClient } from "../a
 import { getApp } from "../store/app";
 import { cachedPipelines, openPipeline } from "../store/opened";
 import { attempt, followJob } from "./common";
+import { pipelineRemovalBody } from "./removal";
 
 const openMade = async (job: Job) => {
   if (job.pipeline_id) await openPipeline(job.pipeline_id);
@@ -145,10 +147,33 @@ export async function branchFrom(nodeId: string): Promise<void> {
   });
 }
 
+const GENERIC_LOSS =
+  "Its nodes that no other pipeline shows are deleted with their folders (code and outputs). Nodes other pipelines show stay there.";
+/** Past this many nodes the confirmation says what is lost in general words (the preview names
+ * every node in its address). */
+const NAMED_LOSSES = 500;
+
+/** What deleting ``pipeline`` would lose, node by node, as `nodepipe pipeline rm` asks; the
+ * general sentence when it cannot be worked out. */
+async function pipelineLosses(pipeline: Pipeline): Promise<ReactNode> {
+  try {
+    const graph = await call(api.GET("/api/pipelines/{pipeline}", { params: { path: { pipeline: pipeline.id } } }));
+    const nodes = graph.nodes.map((n) => n.id);
+    if (nodes.length > NAMED_LOSSES) return GENERIC_LOSS;
+    if (nodes.length === 0) return pipelineRemovalBody({ effects: [], disconnected: [] });
+    const preview = await call(
+      api.GET("/api/pipelines/{pipeline}/removal-preview", { params: { path: { pipeline: pipeline.id }, query: { nodes } } }),
+    );
+    return pipelineRemovalBody(preview);
+  } catch {
+    return GENERIC_LOSS;
+  }
+}
+
 export async function deletePipeline(pipeline: Pipeline): Promise<void> {
   const yes = await ask({
     title: `Delete pipeline ${pipeline.tag}`,
-    body: "Its nodes that no other pipeline shows are deleted with their folders (code and outputs). Nodes other pipelines show stay there.",
+    body: await pipelineLosses(pipeline),
     confirm: "Delete pipeline",
     danger: true,
   });
