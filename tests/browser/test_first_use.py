@@ -290,3 +290,20 @@ def test_deleting_a_pipeline_names_what_each_of_its_nodes_loses_first(
     expect(dialog).to_have_count(0)
     assert {n.tag for n in ws.nodes.list("baseline")} == {"load", "clean", "plot"}
     assert (ws.nodes.path("plot") / "data" / "chart.csv").exists()
+
+
+def test_run_with_options_refuses_a_number_of_nodes_at_once_it_cannot_read(
+    page: Page, served: Served
+) -> None:
+    add_nodes(served.workspace, "baseline", CHAIN)
+    page.goto(served.link)
+    for typed in ("abc", "2.5"):
+        page.get_by_role("button", name="Run with options (selection, jobs, executor)").click()
+        dialog = page.get_by_test_id("dialog")
+        dialog.locator('[name="dialog-jobs"]').fill(typed)
+        dialog.get_by_test_id("dialog-confirm").click()
+        refused = page.locator("[data-sonner-toast][data-type='error']", has_text=typed)
+        expect(refused).to_contain_text(f"Nodes at once: '{typed}' is not a whole number")
+        expect(refused).to_contain_text("Nothing was started")
+    assert served.workspace.runs.history("baseline") == []
+    expect(node(page, "load")).to_have_attribute("data-state", "ready")

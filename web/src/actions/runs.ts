@@ -94,12 +94,17 @@ export async function runWithOptions(): Promise<void> {
   if (!values) return;
   setPreviewWanted(values["preview"] === true);
   const scope = String(values["scope"]);
-  const jobs = Number.parseInt(String(values["jobs"]), 10);
+  const typed = String(values["jobs"]).trim();
+  if (typed !== "" && !/^[0-9]+$/.test(typed)) {
+    // never run with another number than the one asked for (parseInt reads "2.5" as 2, "abc" as none)
+    toast.error(`Nodes at once: '${typed}' is not a whole number; give one of 1 or more, or leave it empty (one per core). Nothing was started.`);
+    return;
+  }
   await startRun(
     {
       ...(scope === "all" ? {} : { [scope]: selection }),
       force: values["force"] === true,
-      jobs: Number.isFinite(jobs) ? jobs : null,
+      jobs: typed === "" ? null : Number(typed),
       executor: values["executor"] === "ray" ? "ray" : "local",
       ray_address: String(values["ray_address"]).trim() || null,
     },
