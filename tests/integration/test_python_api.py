@@ -13,6 +13,7 @@ import pytest
 
 import nodepipe
 from integration.conftest import snapshot
+from nodepipe.domain.runs import RunStatus
 from nodepipe.services.graph.definition import PipelineDefinition
 
 HERE = f"{sys.version_info.major}.{sys.version_info.minor}"
@@ -288,3 +289,55 @@ def test_a_node_got_by_name_has_its_effective_state_as_status_gives_it(
     assert got.state is nodepipe.NodeState.STALE
     assert got.state_reason == "code changed: main.py"
     assert lab.nodes.find("a", "p").id == got.id  # found fast, its state as last recorded
+
+
+def _runs_and_states(ws: nodepipe.Workspace) -> tuple[list[object], dict[str, object]]:
+    states = {node.tag: (node.state, node.state_reason) for node in ws.nodes.list("p")}
+    return ws.runs.history("p"), states
+
+
+@pytest.mark.parametrize(
+    "listeners",
+    [print, [print, "not callable"], "print", 5],
+    ids=["one callable", "a list holding text", "text", "a number"],
+)
+def test_listeners_not_given_as_a_list_of_callables_are_refused_before_anything_is_claimed(
+    lab: nodepipe.Workspace, listeners: object
+) -> None:
+    """``listeners=print`` raised a raw TypeError once the nodes were claimed: they stayed
+    queued, the run running; the next run planned nothing, the next process failed them."""
+    lab.pipelines.new("p")
+    lab.nodes.new_many("p", ["a", "b"])
+    lab.edges.connect("a", "b", pipeline="p")
+    lab.runs.run(nodepipe.RunRequest("p", only=["a"]))
+    before = snapshot(lab), _runs_and_states(lab)
+    with pytest.raises(nodepipe.InvalidInputError, match="listeners as a list of callables"):
+        lab.runs.run(nodepipe.RunRequest("p"), listeners=listeners)  # type: ignore[arg-type]
+    assert (snapshot(lab), _runs_and_states(lab)) == before
+    result = lab.runs.run(nodepipe.RunRequest("p"))  # the same process runs what is left
+    assert result.finished is not None and result.finished.completed == 1
+
+
+def test_a_failure_after_the_nodes_are_claimed_gives_them_back_and_ends_the_run(
+    lab: nodepipe.Workspace,
+) -> None:
+    """An ``on_start`` that raised left the nodes failed as interrupted (never started)."""
+    lab.pipelines.new("p")
+    lab.nodes.new_many("p", ["a", "b"])
+    lab.edges.connect("a", "b", pipeline="p")
+    lab.runs.run(nodepipe.RunRequest("p", only=["a"]))
+    (earlier,), states = _runs_and_states(lab)
+
+    def broken(result: object) -> None:
+        raise ZeroDivisionError("division by zero")
+
+    with pytest.raises(ZeroDivisionError):
+        lab.runs.run(nodepipe.RunRequest("p", force=True), on_start=broken)
+    runs, after = _runs_and_states(lab)
+    assert after == states  # a completed, b ready: as before
+    assert [run.id for run in runs[1:]] == [earlier.id]
+    assert runs[0].status is RunStatus.FAILED
+    messages = {nr.message for nr in lab.runs.node_runs(runs[0].id)}
+    assert messages == {"nodepipe failed before the run started: division by zero"}
+    result = lab.runs.run(nodepipe.RunRequest("p"))
+    assert result.finished is not None and result.finished.completed == 1

@@ -103,17 +103,21 @@ def cancels(error: BaseException) -> bool:
     return isinstance(error, KeyboardInterrupt | SystemExit)
 
 
-def why_not_started(executor: str, error: BaseException) -> str:
-    """Why the node runs of a run whose ``executor`` did not start never ran: the error's
-    words, or its type where it has none; never an empty reason."""
+def why_not_started(executor: str, error: BaseException, *, executor_started: bool = False) -> str:
+    """Why the node runs of a run that never started never ran: its ``executor`` did not start
+    or (``executor_started``) what came after failed; the error's words, or its type where it
+    has none; never an empty reason."""
     if isinstance(error, KeyboardInterrupt):
+        if executor_started:
+            return "cancelled before it started: Ctrl-C"
         return f"cancelled before it started: Ctrl-C while the {executor} executor was starting"
     if isinstance(error, SystemExit):
-        return (
-            f"cancelled before it started: the process was told to end while the {executor} "
-            "executor was starting"
-        )
-    return f"the {executor} executor did not start: {str(error) or type(error).__name__}"
+        while_ = "" if executor_started else f" while the {executor} executor was starting"
+        return f"cancelled before it started: the process was told to end{while_}"
+    words = str(error) or type(error).__name__
+    if executor_started:
+        return f"nodepipe failed before the run started: {words}"
+    return f"the {executor} executor did not start: {words}"
 
 
 def _queued(run: Run, node_id: str, reasons: tuple[str, ...], now: datetime) -> NodeRun:

@@ -186,8 +186,11 @@ class RunService:
         """Run what is stale or never ran (everything selected with ``force``).
 
         ``on_start`` is told the run (its id, plan and tags) once its nodes are claimed and
-        its executor is up, just before its first event."""
+        its executor is up, just before its first event. Should anything fail once the nodes
+        are claimed and before the run starts (``on_start`` raising, Ctrl-C), the nodes go back
+        to how they were and the run is recorded failed (cancelled), each node run saying why."""
         _check_jobs(request.jobs)
+        listeners = _checked_listeners(listeners)
         status = self.status(request.pipeline)
         changed, unprepared = self._honour_inline_metadata(status)
         if changed or unprepared:
@@ -224,37 +227,43 @@ class RunService:
             return RunResult(status, plan, tags=tags)
         run = claim.run
         crash_point("run.claimed")
-        try:
+        started = False
+        try:  # anything failing before the run starts gives the nodes back (Ctrl-C too)
             with _hint_names(pipeline_tag):
                 executor.start()
-        except BaseException as error:  # Ctrl-C while it connects too: the run is cancelled
-            reason = why_not_started(request.executor, error)
+            started = True
+            recorder = StoreRecorder(
+                self.context.store,
+                claim.previous,
+                before_commit=self._flush_promotions,
+                after_commit=self._promotions_recorded,
+                on_error=lambda error: runner.cancel(None),  # nothing more can be kept
+            )
+            runner = Runner(
+                executor,
+                TaskPreparer.for_run(
+                    self.context, run.id, status.view, status.nodes, claim.node_run_ids
+                ),
+                claim.node_run_ids,
+                [recorder, *map(GuardedListener, listeners)],
+                jobs,
+                status.view.pipeline.id,
+                tags,
+            )
+            _ACTIVE_RUNNERS[run.id] = runner  # a kill from on_start on reaches it
+            if on_start is not None:
+                on_start(RunResult(status, plan, run.id, tags=tags))
+        except BaseException as error:
+            _ACTIVE_RUNNERS.pop(run.id, None)
+            if started:
+                with contextlib.suppress(Exception):
+                    executor.stop()
+            reason = why_not_started(request.executor, error, executor_started=started)
             abandon(self.context.store, claim, reason, cancelled=cancels(error))
             raise
-        recorder = StoreRecorder(
-            self.context.store,
-            claim.previous,
-            before_commit=self._flush_promotions,
-            after_commit=self._promotions_recorded,
-            on_error=lambda error: runner.cancel(None),  # nothing more can be kept
-        )
-        runner = Runner(
-            executor,
-            TaskPreparer.for_run(
-                self.context, run.id, status.view, status.nodes, claim.node_run_ids
-            ),
-            claim.node_run_ids,
-            [recorder, *map(GuardedListener, listeners)],
-            jobs,
-            status.view.pipeline.id,
-            tags,
-        )
-        _ACTIVE_RUNNERS[run.id] = runner
         unrecorded: RecordingError | None = None
         broken: BaseException | None = None
         try:
-            if on_start is not None:
-                on_start(RunResult(status, plan, run.id, tags=tags))
             with self._signals(runner, run.id):
                 finished = runner.run(run.id, plan)
         except RecordingError as error:
@@ -648,3 +657,22 @@ def _check_jobs(jobs: int | None) -> None:
         raise InvalidInputError(f"jobs must be a whole number of nodes at once, not {jobs!r}")
     if jobs is not None and not 1 <= jobs <= MAX_JOBS:
         raise InvalidInputError(f"jobs must be from 1 to {MAX_JOBS} nodes at once, not {jobs}")
+
+
+def _checked_listeners(listeners: object) -> list[Listener]:
+    """``listeners`` as a list of callables, refused otherwise before anything is claimed (one
+    callable given alone failed once the nodes were claimed, leaving them queued)."""
+    expected = "give the run listeners as a list of callables, like listeners=[print]"
+    if callable(listeners):
+        name = getattr(listeners, "__name__", None) or repr(listeners)
+        raise InvalidInputError(f"{expected}, not the one callable {name}: use [{name}]")
+    if isinstance(listeners, str | bytes):
+        raise InvalidInputError(f"{expected}, not the text {listeners!r}")
+    try:
+        given: list[Listener] = list(listeners)  # type: ignore[call-overload]
+    except TypeError:
+        raise InvalidInputError(f"{expected}, not {listeners!r}") from None
+    for item in given:
+        if not callable(item):
+            raise InvalidInputError(f"{expected}; {item!r} among them is not callable")
+    return given
