@@ -341,3 +341,44 @@ def test_a_failure_after_the_nodes_are_claimed_gives_them_back_and_ends_the_run(
     assert messages == {"nodepipe failed before the run started: division by zero"}
     result = lab.runs.run(nodepipe.RunRequest("p"))
     assert result.finished is not None and result.finished.completed == 1
+
+
+def _chain_with_a_side_branch(ws: nodepipe.Workspace) -> None:
+    """a -> b -> c, b -> e, and d apart; all run."""
+    ws.pipelines.new("p")
+    ws.nodes.new_many("p", ["a", "b", "c", "d", "e"])
+    ws.edges.connect_many("p", [("a", "b"), ("b", "c"), ("b", "e")])
+    ws.runs.run(nodepipe.RunRequest("p"))
+
+
+@pytest.mark.parametrize("by_id", [500, 1], ids=["rows read by id", "rows of the pipeline"])
+def test_a_node_got_by_name_is_stale_below_a_stale_parent_and_looks_only_above_itself(
+    lab: nodepipe.Workspace, monkeypatch: pytest.MonkeyPatch, by_id: int
+) -> None:
+    """``get`` computed the statuses of the whole pipeline (2 s on 1,000 nodes) for one node."""
+    from nodepipe.services.graph import effective
+    from nodepipe.services.runs import status
+
+    monkeypatch.setattr(effective, "_FEW_ROWS", by_id)
+    _chain_with_a_side_branch(lab)
+    with (lab.nodes.path("a", "p") / "code" / "main.py").open("a") as main:
+        main.write("print('changed')\n")
+    looked_at: list[str] = []
+    check = status._check
+
+    def counted(context: Any, node_id: str, *args: Any) -> Any:
+        looked_at.append(node_id)
+        return check(context, node_id, *args)
+
+    monkeypatch.setattr(status, "_check", counted)
+    ids = {node.tag: node.id for node in lab.nodes.list("p")}
+    looked_at.clear()
+    got = lab.nodes.get("c", "p")
+    assert (got.state, got.state_reason) == (nodepipe.NodeState.STALE, "parent 01 (b) is stale")
+    assert sorted(looked_at) == sorted(ids[tag] for tag in "abc")  # not d, not e
+    looked_at.clear()
+    assert lab.nodes.get("d", "p").state is nodepipe.NodeState.COMPLETED
+    assert looked_at == [ids["d"]]
+    got = lab.nodes.get("a", "p")
+    assert (got.state, got.state_reason) == (nodepipe.NodeState.STALE, "code changed: main.py")
+    assert lab.nodes.find("c", "p").state is nodepipe.NodeState.COMPLETED  # as recorded

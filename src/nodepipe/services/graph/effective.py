@@ -6,7 +6,8 @@ The store keeps the state a node was left in by its last run or edit; a node sto
 here, so no surface shows "completed" while ``status`` says stale, nor an old reason: the
 reason shown is the computed reasons joined by "; " (``services.runs.status``). How isolated a
 node is (``own``, ``shared:NAME``, ``interpreter:PATH``) comes along, read from the same
-settings the status check reads. ``pipeline_view`` reads the graph every view starts from.
+settings the status check reads. ``pipeline_view`` reads the graph every view starts from;
+``effective_node`` computes one node's state from it and its ancestors only.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from collections.abc import Iterable
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from nodepipe.domain.model import Membership, Node, Pipeline, PipelineNode, PipelineView
+from nodepipe.domain.graph import ancestors
+from nodepipe.domain.model import Edge, Membership, Node, Pipeline, PipelineNode, PipelineView
 from nodepipe.services.context import WorkspaceContext
 from nodepipe.services.envs.isolation_rules import isolation_label
 from nodepipe.services.runs.status import NodeStatusView, Stored, compute_statuses
@@ -43,10 +45,16 @@ def pipeline_view_and_stored(
 
 
 def _view_of(
-    session: LightReads, pipeline: Pipeline, members: list[tuple[Node, Membership]]
+    session: LightReads,
+    pipeline: Pipeline,
+    members: list[tuple[Node, Membership]],
+    edges: list[Edge] | None = None,
 ) -> PipelineView:
+    """The view of ``members``; with ``edges`` (the edges into them), of these nodes only,
+    without the pipeline's groups and lineage (what a status of some of its nodes needs)."""
     project = session.get_project(pipeline.project_id)
     assert project is not None
+    whole = edges is None
     return PipelineView(
         pipeline=pipeline,
         project=project,
@@ -54,9 +62,9 @@ def _view_of(
             PipelineNode(node, membership, node.owner_pipeline_id != pipeline.id)
             for node, membership in members
         ),
-        edges=tuple(session.edges_of_pipeline(pipeline.id)),
-        groups=tuple(session.groups_of_pipeline(pipeline.id)),
-        lineage=tuple(session.lineage([pipeline.id])),
+        edges=tuple(session.edges_of_pipeline(pipeline.id) if edges is None else edges),
+        groups=tuple(session.groups_of_pipeline(pipeline.id)) if whole else (),
+        lineage=tuple(session.lineage([pipeline.id])) if whole else (),
     )
 
 
@@ -84,6 +92,32 @@ def effective_nodes(
         for item in effective_view(context, session, pipeline_view(session, owner)).nodes:
             computed[item.node.id] = item.node
     return [computed.get(node.id, node) for node in wanted]
+
+
+_FEW_ROWS = 500
+"""Up to this many nodes, a node's ancestors are read by id; more, the whole pipeline's rows
+are read and the others left out (one plain query, no list of ids as long as the chain)."""
+
+
+def effective_node(context: WorkspaceContext, session: LightReads, node: Node) -> Node:
+    """``node`` with its computed state and reasons, as ``effective_nodes`` gives it, from the
+    node and its ancestors alone (all its state depends on): the rest of its pipeline is not
+    looked at, so a node near the top of 1,000 is checked at the cost of a few."""
+    owner = session.get_pipelines([node.owner_pipeline_id]).get(node.owner_pipeline_id)
+    if owner is None:
+        return node
+    edges = session.edges_of_pipeline(owner.id)
+    above = ancestors([node.id], edges) | {node.id}
+    if len(above) <= _FEW_ROWS:
+        rows = session.member_rows_of(owner.id, above)
+    else:
+        rows = [row for row in session.member_rows(owner.id) if row[0] in above]
+    stored = {row[0]: (row[11], row[12]) for row in rows}
+    members = [member_of(owner.id, row) for row in rows]
+    view = _view_of(session, owner, members, [e for e in edges if e.child_id in above])
+    statuses = compute_statuses(context, session, view, stored=stored)
+    item = view.find(node.id)
+    return node if item is None else effective_item(item, statuses.get(node.id)).node
 
 
 def effective_item(item: PipelineNode, status: NodeStatusView | None) -> PipelineNode:

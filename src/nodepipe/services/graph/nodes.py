@@ -23,7 +23,7 @@ from nodepipe.domain.views import Link, Loss, NodeDetails, RemovalReport
 from nodepipe.services import resolver
 from nodepipe.services.context import WorkspaceContext
 from nodepipe.services.envs.isolation_rules import isolation_of
-from nodepipe.services.graph.effective import effective_nodes
+from nodepipe.services.graph.effective import effective_node, effective_nodes
 from nodepipe.services.graph.fingerprint_now import fingerprint_with, recorded_inputs
 from nodepipe.services.graph.library_links import check_no_library_users
 from nodepipe.services.graph.losses import output_losses, removal_losses
@@ -125,10 +125,7 @@ class NodeService:
         reasons, as ``show``, ``list`` and ``ws.runs.status`` give them (stale since its code
         changed, say, though the store last recorded it completed)."""
         with self.context.store.light_read() as session:
-            (node,) = effective_nodes(
-                self.context, session, [self._resolve(session, name, pipeline)]
-            )
-            return node
+            return effective_node(self.context, session, self._resolve(session, name, pipeline))
 
     def find(self, name: str, pipeline: str | None = None) -> Node:
         """The node ``name`` names, found without computing its state (its ``state`` is the
@@ -139,9 +136,7 @@ class NodeService:
     def show(self, name: str, pipeline: str | None = None) -> NodeDetails:
         """The node with its effective state and reasons, neighbours, folder and parameters."""
         with self.context.store.read() as session:
-            (node,) = effective_nodes(
-                self.context, session, [self._resolve(session, name, pipeline)]
-            )
+            node = effective_node(self.context, session, self._resolve(session, name, pipeline))
             inputs = session.edges_into([node.id])
             outputs = session.edges_out_of([node.id])
             neighbours = session.get_nodes(
