@@ -52,6 +52,21 @@ def test_details_have_links_folder_and_parameters(
     assert "did you mean 'clean'" in error_of(client.get(f"{NODES}/clea"), 404, "not_found")
 
 
+def test_update_answers_the_effective_state(client: TestClient, chain: nodepipe.Workspace) -> None:
+    """A stale node renamed, annotated or locked was answered ``completed`` (as stored)."""
+    chain.runs.run(nodepipe.RunRequest("baseline"))
+    main = chain.nodes.path("load") / "code" / "main.py"
+    main.write_text(main.read_text() + "\n# edited\n")
+    for change in ({"tag": "tidy"}, {"notes": "n"}, {"locked": True}, {"locked": False}):
+        node = client.patch(f"{NODES}/{'tidy' if 'tag' not in change else 'clean'}", json=change)
+        assert node.status_code == 200, node.text
+        answered = node.json()
+        assert (answered["state"], answered["state_reason"]) == (
+            "stale",
+            "parent 01 (load) is stale",
+        )
+
+
 def test_update_renames_annotates_marks_and_locks(client: TestClient) -> None:
     node = client.patch(f"{NODES}/load", json={"tag": "fetch", "notes": "from the web"}).json()
     assert (node["tag"], node["notes"]) == ("fetch", "from the web")

@@ -48,3 +48,43 @@ def test_no_reason_lingers_and_none_is_printed_twice(
     assert set(every_surface(cli, "plot").values()) == {("completed", "")}
     assert cli("node", "mark", "plot", "stale").code == 0  # by hand: the one stored reason kept
     assert set(every_surface(cli, "plot").values()) == {("stale", "marked stale by hand")}
+
+
+def _stale_below_an_edit(chain: nodepipe.Workspace) -> None:
+    chain.runs.run(RunRequest("baseline"))
+    main = chain.nodes.path("load") / "code" / "main.py"
+    main.write_text(main.read_text() + "\n# edited\n")
+
+
+BELOW = ("stale", "parent 01 (load) is stale")
+
+
+def test_an_edit_answers_the_effective_state_in_python(chain: nodepipe.Workspace) -> None:
+    """``rename``, ``annotate`` and ``set_locked`` answered the stored ``completed``."""
+    _stale_below_an_edit(chain)
+    answers = {
+        "rename": chain.nodes.rename("clean", "tidy", "baseline"),
+        "annotate": chain.nodes.annotate("tidy", "notes", "baseline"),
+        "lock": chain.nodes.set_locked("tidy", True, "baseline"),
+        "unlock": chain.nodes.set_locked("tidy", False, "baseline"),
+    }
+    for node in answers.values():
+        assert (node.state.value, node.state_reason) == BELOW
+    assert answers["rename"].tag == "tidy" and answers["annotate"].notes == "notes"
+    assert answers["lock"].locked and not answers["unlock"].locked
+    assert chain.nodes.find("tidy").state is nodepipe.NodeState.COMPLETED  # as stored
+
+
+def test_an_edit_answers_the_effective_state_with_json(
+    chain: nodepipe.Workspace, cli: CliRunner
+) -> None:
+    _stale_below_an_edit(chain)
+    for command in (
+        ("rename", "clean", "tidy"),
+        ("notes", "tidy", "notes"),
+        ("lock", "tidy"),
+        ("unlock", "tidy"),
+    ):
+        answer = cli("node", *command, "--json")
+        assert answer.code == 0, answer.stderr
+        assert (answer.json()["state"], answer.json()["state_reason"]) == BELOW

@@ -189,7 +189,8 @@ class NodeService:
                     session, pipeline_id, new_tag, allowed=allow_duplicate_tag, ignoring=[node.id]
                 )
             session.update_node(node.id, tag=new_tag)
-            return _fetch(session, node.id)
+            renamed = _fetch(session, node.id)
+        return self._effective(renamed)
 
     def annotate(self, name: str, notes: str, pipeline: str | None = None) -> Node:
         return self._update(name, pipeline, notes=notes)
@@ -198,7 +199,16 @@ class NodeService:
         with self.context.store.write() as session:
             node = _editable(session, name, pipeline, outputs=False)
             session.update_node(node.id, **changes)
-            return _fetch(session, node.id)
+            updated = _fetch(session, node.id)
+        return self._effective(updated)
+
+    def _effective(self, edited: Node) -> Node:
+        """The node an edit answers, with its effective state and reasons (a stale node
+        renamed says stale, not the ``completed`` last recorded), computed after the write,
+        which holds no lock while the folders are read (``edited`` if it is gone since)."""
+        with self.context.store.light_read() as session:
+            node = session.get_node(edited.id) or edited
+            return effective_node(self.context, session, node)
 
     # parameters ---------------------------------------------------------------------------
     def params(self, name: str, pipeline: str | None = None) -> Params:
@@ -306,7 +316,8 @@ class NodeService:
                     "lock or unlock it in the pipeline it belongs to"
                 )
             session.update_node(node.id, locked=locked)
-            return _fetch(session, node.id)
+            updated = _fetch(session, node.id)
+        return self._effective(updated)
 
     def clear_data(self, name: str, pipeline: str | None = None) -> Node:
         """Delete the node's outputs; it becomes ready and its descendants stale."""
