@@ -5,7 +5,7 @@ shape refused in nodepipe's words with nothing changed."""
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,34 @@ def uses_names_around_it() -> None:
     print(HERE, Path.cwd())  # its node's main.py has neither
 
 
+THRESHOLD = 3
+
+
+def default_from_around(n: int = THRESHOLD) -> None:
+    print(n)  # its main.py's def line fails: THRESHOLD is not defined there
+
+
+def annotated_from_around(folder: Path | None = None) -> None:
+    print(folder)
+
+
+def returns_from_around() -> Path | None:
+    print("its body uses no name from around it")
+    return None
+
+
+def builtins_in_its_header(n: int = len("abc"), *rest: str, **named: float) -> None:
+    print(n, rest, named)
+
+
+def generator() -> Iterator[int]:
+    yield 1  # calling it makes a generator and runs nothing
+
+
+async def async_generator() -> AsyncIterator[int]:
+    yield 1
+
+
 def closure() -> Callable[[], None]:
     inside = 1
 
@@ -50,6 +78,11 @@ DECLARATIONS: dict[str, Callable[[PipelineDefinition], object]] = {
     "a lambda": lambda p: p.node()(lambda: None),
     "a function using names from its module": lambda p: p.node()(uses_names_around_it),
     "a function using its enclosing function's names": lambda p: p.node()(closure()),
+    "a default value from its module": lambda p: p.node()(default_from_around),
+    "an argument annotated with a name from its module": lambda p: p.node()(annotated_from_around),
+    "a return annotated with a name from its module": lambda p: p.node()(returns_from_around),
+    "a generator function": lambda p: p.node()(generator),
+    "an async generator function": lambda p: p.node()(async_generator),
     "packages as a list": lambda p: p.node(packages=["toypkg==1.0"])(plain),  # type: ignore[arg-type]
     "conda as a list": lambda p: p.node(conda=["ffmpeg"])(plain),  # type: ignore[arg-type]
     "params YAML cannot write": lambda p: p.node(params={"o": object()})(plain),
@@ -71,6 +104,36 @@ def test_what_cannot_be_a_node_is_refused_when_declared_in_nodepipe_words(case: 
         DECLARATIONS[case](pipe)
     assert "Error" not in str(refused.value)  # its words, not a raw exception's
     assert [node.tag for node in pipe.spec.nodes] == ["first"]  # nothing declared
+
+
+@pytest.mark.parametrize(
+    ("function", "named"),
+    [
+        (default_from_around, "THRESHOLD"),
+        (annotated_from_around, "Path"),
+        (returns_from_around, "Path"),
+    ],
+)
+def test_names_from_around_a_function_in_its_header_are_named(
+    function: Callable[[], None], named: str
+) -> None:
+    """``def d1(n=THRESH)`` was accepted, and its run failed with a NameError."""
+    with pytest.raises(nodepipe.InvalidInputError, match=rf"uses {named} from the code around"):
+        nodepipe.define("declared").node()(function)
+
+
+@pytest.mark.parametrize("function", [generator, async_generator])
+def test_a_generator_function_is_refused_saying_its_node_would_do_nothing(
+    function: Callable[[], None],
+) -> None:
+    with pytest.raises(nodepipe.InvalidInputError, match="would run nothing"):
+        nodepipe.define("declared").node()(function)
+
+
+def test_builtins_in_a_function_header_are_accepted() -> None:
+    pipe = nodepipe.define("declared")
+    pipe.node()(builtins_in_its_header)
+    assert "def builtins_in_its_header(n: int = len(" in pipe.spec.nodes[0].code
 
 
 def test_base_packages_that_are_not_a_mapping_are_refused() -> None:

@@ -125,6 +125,11 @@ def _source_of(function: Callable[..., Any]) -> str:
             f"@node() takes a plain function (def), not {function!r}; "
             "a node's code is the function's source"
         )
+    if inspect.isgeneratorfunction(function) or inspect.isasyncgenfunction(function):
+        raise InvalidInputError(
+            f"function {name!r} is a generator (it yields): its node would run nothing, as "
+            "calling it only makes a generator; write a plain function that does the work"
+        )
     if name == "<lambda>":
         raise InvalidInputError("@node() takes a function defined with def, not a lambda")
     needed = [
@@ -146,14 +151,50 @@ def _source_of(function: Callable[..., Any]) -> str:
             "define them inside the function"
         )
     try:
-        source = inspect.getsource(function)
+        source = textwrap.dedent(inspect.getsource(function))
     except (OSError, TypeError):
         raise InvalidInputError(
             f"cannot read the source of function {name!r} (defined at a prompt or by exec?): "
             "define it in a file or a notebook cell, or give its code as text with "
             f"add({name!r}, code)"
         ) from None
-    return textwrap.dedent(source)
+    in_header = _names_in_header(source)
+    if in_header:
+        raise InvalidInputError(
+            f"function {name!r} uses {', '.join(in_header)} from the code around it in its "
+            "default values or annotations, which its node will not have (its main.py is the "
+            "function's source alone, and its def line would fail): write the values inside "
+            "the function, and leave such annotations out"
+        )
+    return source
+
+
+def _names_in_header(source: str) -> list[str]:
+    """The names the ``def`` line of ``source`` reads (its default values and annotations,
+    evaluated when main.py defines the function) that are not builtins, nor bound there
+    (a lambda's arguments, a comprehension's variables)."""
+    import builtins
+
+    definition = ast.parse(source).body[0]
+    assert isinstance(definition, ast.FunctionDef | ast.AsyncFunctionDef)
+    arguments = definition.args
+    every = [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]
+    every += [a for a in (arguments.vararg, arguments.kwarg) if a is not None]
+    header = [
+        *arguments.defaults,
+        *(d for d in arguments.kw_defaults if d is not None),
+        *(a.annotation for a in every if a.annotation is not None),
+        *([definition.returns] if definition.returns is not None else []),
+    ]
+    read: set[str] = set()
+    bound: set[str] = set()
+    for expression in header:
+        for part in ast.walk(expression):
+            if isinstance(part, ast.Name):
+                (read if isinstance(part.ctx, ast.Load) else bound).add(part.id)
+            elif isinstance(part, ast.arg):
+                bound.add(part.arg)
+    return sorted(n for n in read - bound if not hasattr(builtins, n))
 
 
 def _names_from_around(function: Callable[..., Any]) -> list[str]:
