@@ -229,6 +229,14 @@ TEXT_FOR_A_LIST: dict[str, Callable[[nodepipe.Workspace], object]] = {
     "env remove": lambda ws: ws.envs.remove("a", "toypkg", pipeline="p"),  # type: ignore[arg-type]
     "base add": lambda ws: ws.base_envs.add("p", "toypkg"),  # type: ignore[arg-type]
     "run only": lambda ws: ws.runs.run(nodepipe.RunRequest("p", only="ab")),
+    "kill": lambda ws: ws.runs.kill("ab", "p"),  # type: ignore[arg-type]
+    "package build nodes": lambda ws: ws.packages.build("p", nodes="ab"),
+    "conda add": lambda ws: ws.conda.add("a", "x", pipeline="p"),  # type: ignore[arg-type]
+    "conda add channels": lambda ws: ws.conda.add("a", ["x"], "conda-forge", pipeline="p"),  # type: ignore[arg-type]
+    "conda remove": lambda ws: ws.conda.remove("a", "x", pipeline="p"),  # type: ignore[arg-type]
+    "export inputs": lambda ws: ws.bundles.export(
+        "p", ws.root.parent / "exported", inputs={"01": "ab"}
+    ),
 }
 
 
@@ -244,6 +252,27 @@ def test_a_name_given_where_a_list_is_taken_is_refused_not_read_letter_by_letter
     before = snapshot(lab)
     with pytest.raises(nodepipe.InvalidInputError, match="as a list, like"):
         TEXT_FOR_A_LIST[call](lab)
+    assert snapshot(lab) == before
+    assert not (lab.root.parent / "exported").exists()
+    assert not (lab.root / "dist").exists()
+
+
+@pytest.mark.parametrize("jobs", [0, -1, 1025, 2.5, True])
+@pytest.mark.parametrize("call", ["import", "include"])
+def test_a_bundle_import_of_no_whole_number_of_jobs_is_refused_as_a_run_is(
+    lab: nodepipe.Workspace, tmp_path: Path, jobs: object, call: str
+) -> None:
+    """``jobs=0`` was taken as the default, 2.5 and -1 went on to the sync."""
+    lab.pipelines.new("p")
+    lab.nodes.new("p", "a")
+    lab.bundles.export("p", tmp_path / "bundle")
+    lab.pipelines.new("q")
+    before = snapshot(lab)
+    with pytest.raises(nodepipe.InvalidInputError, match="jobs must be"):
+        if call == "import":
+            lab.bundles.import_(tmp_path / "bundle", name="copy", jobs=jobs)  # type: ignore[arg-type]
+        else:
+            lab.bundles.include("q", str(tmp_path / "bundle"), "ns", jobs=jobs)  # type: ignore[arg-type]
     assert snapshot(lab) == before
 
 

@@ -11,10 +11,23 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 
+from nodepipe.domain.errors import InvalidInputError
 from nodepipe.domain.states import NodeState
 
 MAX_JOBS = 1024
-"""The most nodes at once a run may ask for, from any surface."""
+"""The most nodes at once a run may ask for, from any surface (and environments at once an
+import of a bundle may sync)."""
+
+
+def check_jobs(jobs: object, unit: str) -> None:
+    """Refuse a number of ``unit`` at once (``nodes``, ``environments``) that is not a whole
+    number from 1 to ``MAX_JOBS``; None (the default) is taken."""
+    if jobs is None:
+        return
+    if isinstance(jobs, bool) or not isinstance(jobs, int):
+        raise InvalidInputError(f"jobs must be a whole number of {unit} at once, not {jobs!r}")
+    if not 1 <= jobs <= MAX_JOBS:
+        raise InvalidInputError(f"jobs must be from 1 to {MAX_JOBS} {unit} at once, not {jobs}")
 
 
 class RunStatus(StrEnum):

@@ -18,6 +18,8 @@ from nodepipe.bundles.model import BUNDLE_FILE, LOCK_FILE, IncludeEntry, frozen_
 from nodepipe.bundles.schema import dump_definition
 from nodepipe.domain.bundles import PipelineInclude
 from nodepipe.domain.model import PipelineView
+from nodepipe.domain.names import listed
+from nodepipe.domain.runs import check_jobs
 from nodepipe.services import resolver
 from nodepipe.services.bundles.creation import SyncProgress
 from nodepipe.services.bundles.export_dir import (
@@ -121,6 +123,11 @@ class BundleService:
         declares (set by the import that made it or by an earlier export with inputs), less a
         node the pipeline now feeds on that slot itself: left out, here and in what the
         pipeline declares once the export is written, and said in ``ExportResult.warnings``."""
+        if inputs is not None:
+            inputs = {
+                name: listed(tags, f"the nodes taking input {name!r}")
+                for name, tags in inputs.items()
+            }
         target = Path(os.path.normpath(Path(directory).absolute()))
         check_target(target, force, self.context.layout)
         plan = self._plan(pipeline, target, portable)
@@ -162,6 +169,7 @@ class BundleService:
         bundle's), all or nothing; nodes whose data ``pipeline.lock`` vouches for are
         completed. ``confined``: a bundle received from someone else (a server's upload),
         whose includes are looked for inside its folder alone (``bundles.lookup``)."""
+        check_jobs(jobs, "environments")
         resolved, locked = importable_bundle(Path(directory), Path.cwd(), confined)
         return import_resolved(
             self.context,
@@ -219,6 +227,7 @@ class BundleService:
     ) -> PipelineView:
         """Add the bundle at ``source`` to ``pipeline``: its nodes as ``namespace.key`` in a
         group ``namespace``, its inputs fed by the nodes ``inputs`` names (input → tag)."""
+        check_jobs(jobs, "environments")
         check_namespace(namespace)
         bundle = checked_bundle(source, Path.cwd())
         entry = IncludeEntry(namespace, source, frozen_mapping(inputs), frozen_mapping())
@@ -248,6 +257,7 @@ class BundleService:
         replace, refuses the update (``EditedNodesError``, nothing changed); with
         ``replace_edits`` its code is replaced after being copied to
         ``<node>/undone-edits/include-NS.<8 hex>/`` (``UpdateResult.kept``)."""
+        check_jobs(jobs, "environments")
         with self.context.store.read() as session:
             target = resolver.pipeline(session, pipeline)
             check_pipeline_editable(target)

@@ -16,6 +16,7 @@ from pathlib import Path
 from nodepipe.domain.environment_file import conda_spec_name, read_environment_file
 from nodepipe.domain.environments import CONDA_LOCK
 from nodepipe.domain.errors import InvalidInputError, NotFoundError
+from nodepipe.domain.names import listed
 from nodepipe.domain.requirements import validate_requirements
 from nodepipe.envs.conda import remove_prefix
 from nodepipe.services.context import WorkspaceContext
@@ -61,6 +62,8 @@ class CondaService:
     ) -> CondaView:
         """Add (or re-pin) conda ``specs``; ``channels`` become the node's own, first. Solved,
         locked and installed, or nothing changes."""
+        specs = listed(specs, "the conda packages")
+        channels = listed(channels or [], "the conda channels")
         if not specs:
             raise InvalidInputError("name at least one conda package")
         _check_package_files(specs)
@@ -70,6 +73,7 @@ class CondaService:
         return self.show(node.id)
 
     def remove(self, name: str, packages: list[str], pipeline: str | None = None) -> CondaView:
+        packages = listed(packages, "the conda packages to remove")
         node, code = EnvironmentService(self.context).node_code(name, pipeline)
         wanted, own = conda_requirements(code / "pyproject.toml")
         names = {conda_spec_name(p) for p in packages}

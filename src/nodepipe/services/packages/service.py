@@ -19,6 +19,7 @@ from typing import Any, BinaryIO
 
 from nodepipe.domain.errors import NotFoundError
 from nodepipe.domain.model import PipelineView
+from nodepipe.domain.names import listed
 from nodepipe.packaging.errors import PackageError
 from nodepipe.packaging.library import NodeSources, node_requirements, write_library_project
 from nodepipe.packaging.names import package_names, summary_of
@@ -86,6 +87,7 @@ class PackageService:
         """Build ``pipeline`` (only ``nodes``, when given) as a wheel and an sdist into
         ``destination`` (default ./dist), named ``alias`` (default: its tag); files of the
         same names there are replaced."""
+        nodes = listed(nodes, "the nodes to build")
         view = PipelineService(self.context).show(pipeline)
         names = package_names(alias or view.pipeline.tag, version)
         target = _destination(destination)

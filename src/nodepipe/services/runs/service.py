@@ -23,6 +23,7 @@ from nodepipe.domain.errors import (
     NotFoundError,
     StorageError,
 )
+from nodepipe.domain.names import listed
 from nodepipe.domain.states import NodeState
 from nodepipe.services import resolver
 from nodepipe.services.context import WorkspaceContext
@@ -547,11 +548,12 @@ class RunService:
         self, nodes: Sequence[str] = (), pipeline: str | None = None
     ) -> builtins.list[NodeRun]:
         """Cancel the queued or running node runs of ``nodes`` (or of the whole pipeline)."""
+        nodes = listed(nodes, "the nodes to kill")
         self.recover()
         with self.context.store.write() as session:
             within = resolver.pipeline(session, pipeline) if pipeline else None
             if nodes:
-                targets = {n.id for n in resolver.nodes(session, list(nodes), within)}
+                targets = {n.id for n in resolver.nodes(session, nodes, within)}
             elif within is not None:
                 targets = {n.id for n in session.list_nodes(within.id)}
             else:
@@ -651,12 +653,9 @@ def _with_problems(status: PipelineStatus, problems: dict[str, Problem]) -> Pipe
 
 def _check_jobs(jobs: int | None) -> None:
     """Refuse a number of nodes at once that is not a whole number from 1 to ``MAX_JOBS``."""
-    from nodepipe.domain.runs import MAX_JOBS
+    from nodepipe.domain.runs import check_jobs
 
-    if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int)):
-        raise InvalidInputError(f"jobs must be a whole number of nodes at once, not {jobs!r}")
-    if jobs is not None and not 1 <= jobs <= MAX_JOBS:
-        raise InvalidInputError(f"jobs must be from 1 to {MAX_JOBS} nodes at once, not {jobs}")
+    check_jobs(jobs, "nodes")
 
 
 def _checked_listeners(listeners: object) -> list[Listener]:
