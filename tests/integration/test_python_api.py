@@ -258,7 +258,7 @@ def test_a_name_given_where_a_list_is_taken_is_refused_not_read_letter_by_letter
 
 
 @pytest.mark.parametrize("jobs", [0, -1, 1025, 2.5, True])
-@pytest.mark.parametrize("call", ["import", "include"])
+@pytest.mark.parametrize("call", ["import", "include", "update"])
 def test_a_bundle_import_of_no_whole_number_of_jobs_is_refused_as_a_run_is(
     lab: nodepipe.Workspace, tmp_path: Path, jobs: object, call: str
 ) -> None:
@@ -267,12 +267,16 @@ def test_a_bundle_import_of_no_whole_number_of_jobs_is_refused_as_a_run_is(
     lab.nodes.new("p", "a")
     lab.bundles.export("p", tmp_path / "bundle")
     lab.pipelines.new("q")
+    if call == "update":
+        lab.bundles.include("q", str(tmp_path / "bundle"), "ns")
     before = snapshot(lab)
     with pytest.raises(nodepipe.InvalidInputError, match="jobs must be"):
         if call == "import":
             lab.bundles.import_(tmp_path / "bundle", name="copy", jobs=jobs)  # type: ignore[arg-type]
-        else:
+        elif call == "include":
             lab.bundles.include("q", str(tmp_path / "bundle"), "ns", jobs=jobs)  # type: ignore[arg-type]
+        else:
+            lab.bundles.update("q", "ns", jobs=jobs)  # type: ignore[arg-type]
     assert snapshot(lab) == before
 
 
