@@ -16,14 +16,15 @@ import pytest
 
 from nodepipe.workspace.crash_points import CRASH_ENV
 from nodepipe.workspace.file_digests import fingerprint_outputs
-from nodepipe.workspace.objects import MissingObjectError
-from nodepipe.workspace.storage import DamagedObjectError, Storage
+from nodepipe.workspace.objects import DamagedObjectError, MissingObjectError
+from nodepipe.workspace.storage import Storage
 from nodepipe.workspace.storage_trees import download_outputs, upload_outputs
 
 UPLOAD = """
 import sys
 from pathlib import Path
-from nodepipe.workspace.storage import DamagedObjectError, Storage
+from nodepipe.workspace.objects import DamagedObjectError
+from nodepipe.workspace.storage import Storage
 from nodepipe.workspace.storage_trees import upload_outputs
 print(upload_outputs(Storage.open(sys.argv[1]), Path(sys.argv[2])))
 """

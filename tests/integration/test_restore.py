@@ -191,6 +191,46 @@ def test_a_damaged_record_is_told_as_damaged_storage_and_changes_nothing(
     assert (chain.nodes.path("clean") / "code" / "main.py").read_bytes() == main_before
 
 
+def test_a_damaged_content_is_stored_anew_by_the_next_run_and_doctor_finds_one(
+    chain: nodepipe.Workspace, two_runs: tuple[str, str], cli: CliRunner
+) -> None:
+    """A walkthrough: restore reported a damaged content and advised running the node again,
+    but the store kept the damaged bytes (a content already there is not written again), so
+    the new run named them too and its restore failed the same way; `doctor` said nothing."""
+    _, second = two_runs
+    past = chain.run_envs.show("clean", second)
+    objects = ObjectStore(chain.context.layout.objects_dir)
+    lock = objects.path(past.locks["uv"])
+    damage(lock, lock.read_bytes().replace(b"toypkg", b"toypkh", 1))
+
+    found = cli("doctor", "--objects", "--json")
+    assert found.code == 0, found.stderr
+    assert json.loads(found.stdout)["damaged"] == [past.locks["uv"]]
+    told = cli("doctor", "--objects")
+    assert "1 damaged contents" in told.stdout and past.locks["uv"][:12] in told.stdout
+    assert "nodepipe doctor --objects --repair" in told.stdout, told.stdout
+
+    refused = cli("node", "restore", "clean", "--run", second, "--as", "clean-then")
+    assert refused.code == 9 and "run it again" in refused.stderr, refused.stderr
+    assert cli("node", "restore", "clean", "--run", second, "--as", "clean-then").code == 9
+    again = chain.runs.run(RunRequest("baseline", only=["clean"], force=True))
+    assert again.run_id is not None and again.finished is not None
+    assert again.finished.failed == 0
+    assert chain.run_envs.show("clean", again.run_id).locks["uv"] == past.locks["uv"]
+    made = cli("node", "restore", "clean", "--run", again.run_id, "--as", "clean-again")
+    assert made.code == 0, made.stderr
+    assert sha256(chain.nodes.path("clean-again") / "code" / "uv.lock") == past.locks["uv"]
+    assert cli("node", "restore", "clean", "--run", second, "--as", "clean-then").code == 0
+
+    manifest = objects.path(past.code)
+    damage(manifest, manifest.read_bytes()[:-10])
+    repaired = cli("doctor", "--objects", "--repair", "--json")
+    assert repaired.code == 0, repaired.stderr
+    assert json.loads(repaired.stdout)["damaged"] == [past.code]
+    assert not manifest.exists() and objects.aside(past.code).exists()
+    assert json.loads(cli("doctor", "--objects", "--json").stdout)["damaged"] == []
+
+
 def test_a_node_on_a_shared_environment_is_not_restored_over_it(
     chain: nodepipe.Workspace, offline_index: Path
 ) -> None:

@@ -14,8 +14,8 @@ from fsspec.implementations.local import LocalFileSystem
 
 from nodepipe.domain.errors import InvalidInputError
 from nodepipe.workspace.file_digests import fingerprint_outputs
-from nodepipe.workspace.objects import MissingObjectError, ObjectStore
-from nodepipe.workspace.storage import DamagedObjectError, Storage
+from nodepipe.workspace.objects import DamagedObjectError, MissingObjectError, ObjectStore
+from nodepipe.workspace.storage import Storage
 from nodepipe.workspace.storage_trees import (
     download_code,
     download_outputs,

@@ -86,7 +86,8 @@ class DelayedStatus:
     "--objects",
     is_flag=True,
     help="Examine the run object store instead (.nodepipe/objects: the code and locks each "
-    "node run started with): its size, and contents no run record names.",
+    "node run started with): its size, contents no run record names, and damaged contents "
+    "(--repair sets them aside, so the next run of their node stores them anew).",
 )
 @click.option(
     "--keep",
@@ -134,7 +135,7 @@ def doctor(
     if objects:
         from nodepipe.cli.doctor_objects import doctor_objects
 
-        doctor_objects(keep, collect, grace, yes, as_json)
+        doctor_objects(keep, collect, grace, yes, as_json, repair)
         return
     with DelayedStatus() as progress:
         if rebuild:

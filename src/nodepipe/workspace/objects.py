@@ -2,6 +2,7 @@
 
 ```
 <root>/.nodepipe/objects/<first two hex digits>/<sha256>    the bytes, read-only
+<root>/.nodepipe/objects/damaged/<sha256>                   a content a read found damaged
 ```
 
 An object is no more readable than the file it was copied from (a private file's content
@@ -13,7 +14,10 @@ a new one is written aside and renamed into place, so a reader never sees part o
 two writers of the same content both succeed. Nothing is flushed per object: the caller flushes
 the filesystem once after a batch of new objects (``sync_filesystem``). Reading checks the
 digest, so a damaged object (changed or cut short on disk) is reported, never used: a
-``DamagedObjectError``, a failure of the workspace's storage, not an unknown name.
+``DamagedObjectError``, a failure of the workspace's storage, not an unknown name. The read that
+finds it moves it aside, into ``damaged/`` (when it may), so the next keeping of that content
+(running again the node that recorded it) writes it anew; until then a read of it is still
+told as damage, not as a missing content.
 
 A content kept again is touched (its mtime is now), so collecting (``workspace.object_collect``:
 only contents older than a grace period that no record names) never takes one a run is
@@ -38,6 +42,8 @@ from nodepipe.domain.errors import NotFoundError, StorageError
 OBJECT_MODE = 0o444
 COLLECTING = ".collecting."
 """How a content being collected is named beside its place, ``.collecting.<sha256>``."""
+DAMAGED = "damaged"
+"""The folder of the store (and of remote storage) a content found damaged is set aside in."""
 _CHUNK = 1 << 20
 _TOUCHED_FOR = 1.0
 """Seconds a content this process touched counts as kept without touching it again: far
@@ -53,14 +59,20 @@ class MissingObjectError(NotFoundError):
 
 
 class DamagedObjectError(StorageError):
-    """A stored content no longer hashes to its name: changed or cut short on disk."""
+    """A stored content (in the workspace's object store or in remote storage) no longer
+    hashes to its name: changed or cut short on disk. It is refused, never used."""
 
 
-def _damaged(digest: str, path: Path, name: str) -> DamagedObjectError:
+def _damaged(digest: str, path: Path, name: str, aside: Path | None) -> DamagedObjectError:
     what = f"{name} (content {digest[:12]}, {path})" if name else f"content {digest[:12]} ({path})"
+    moved = (
+        f"; it is set aside in {aside}, so running again the node that recorded it stores it anew"
+        if aside is not None
+        else ""
+    )
     return DamagedObjectError(
         f"the stored {what} is damaged: its bytes no longer hash to its name (changed or cut "
-        "short on disk)"
+        f"short on disk){moved}"
     )
 
 
@@ -75,6 +87,31 @@ class ObjectStore:
         if not is_sha256(digest):
             raise ValueError(f"{digest!r} is not a sha256 digest")
         return self.root / digest[:2] / digest
+
+    def aside(self, digest: str) -> Path:
+        """Where the content ``digest`` is set aside once a read found it damaged."""
+        return self.root / DAMAGED / self.path(digest).name
+
+    def is_damaged(self, digest: str) -> bool:
+        """Whether the stored content ``digest`` no longer hashes to its name (False when it
+        is not stored)."""
+        try:
+            return _file_digest(self._located(digest)) != digest
+        except FileNotFoundError:
+            return False
+
+    def set_aside(self, digest: str, path: Path | None = None) -> Path | None:
+        """Move the damaged content ``digest`` (read at ``path``, its place by default) into
+        ``damaged/``, so that keeping it again writes it anew; where it went, or None when it
+        could not be moved (a store this user may not write to) or is gone already."""
+        target = self.aside(digest)
+        try:
+            target.parent.mkdir(exist_ok=True)
+            (path or self.path(digest)).replace(target)
+        except OSError:
+            return None
+        forget_touches()
+        return target
 
     def has(self, digest: str) -> bool:
         return self._located(digest).exists()
@@ -146,12 +183,17 @@ class ObjectStore:
         try:
             data = path.read_bytes()
         except FileNotFoundError:
-            raise MissingObjectError(
-                f"the stored content {digest[:12]} is missing from {self.root}"
-            ) from None
+            raise self._missing(digest, name) from None
         if hashlib.sha256(data).hexdigest() != digest:
-            raise _damaged(digest, path, name)
+            raise _damaged(digest, path, name, self.set_aside(digest, path))
         return data
+
+    def _missing(self, digest: str, name: str) -> NotFoundError | DamagedObjectError:
+        """The error for a content not in its place: damaged when a read set it aside."""
+        aside = self.aside(digest)
+        if aside.exists():
+            return _damaged(digest, self.path(digest), name, aside)
+        return MissingObjectError(f"the stored content {digest[:12]} is missing from {self.root}")
 
     def copy_to(self, digest: str, target: Path, mode: int = 0o644, name: str = "") -> None:
         """Write the content ``digest`` to the new file ``target``, made with ``mode`` (less
@@ -165,12 +207,10 @@ class ObjectStore:
                     check.update(chunk)
                     copy.write(chunk)
         except FileNotFoundError:
-            raise MissingObjectError(
-                f"the stored content {digest[:12]} is missing from {self.root}"
-            ) from None
+            raise self._missing(digest, name) from None
         if check.hexdigest() != digest:
             target.unlink()
-            raise _damaged(digest, located, name)
+            raise _damaged(digest, located, name, self.set_aside(digest, located))
 
     def _publish(self, digest: str, data: bytes) -> None:
         final = self.path(digest)

@@ -43,18 +43,13 @@ from fsspec.implementations.local import LocalFileSystem
 from nodepipe.domain.environments import is_sha256
 from nodepipe.domain.errors import InvalidInputError, StorageError
 from nodepipe.workspace.crash_points import crash_point
-from nodepipe.workspace.objects import MissingObjectError
+from nodepipe.workspace.objects import DAMAGED, DamagedObjectError, MissingObjectError
 from nodepipe.workspace.storage_folder import FolderModes
 
 OBJECTS = "objects"
 INCOMING = "incoming"
-DAMAGED = "damaged"
 RECORDS = "runs"
 _CHUNK = 1 << 20
-
-
-class DamagedObjectError(StorageError):
-    """A content in the storage does not hash to its name: it is refused, never used."""
 
 
 @dataclass(frozen=True, slots=True)

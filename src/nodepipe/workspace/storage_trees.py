@@ -24,9 +24,9 @@ from nodepipe.domain.errors import InvalidInputError
 from nodepipe.domain.staleness import canonical_json
 from nodepipe.workspace.code_trees import DATA, code_files, scan
 from nodepipe.workspace.file_digests import sha256_file
-from nodepipe.workspace.objects import ObjectStore
+from nodepipe.workspace.objects import DamagedObjectError, ObjectStore
 from nodepipe.workspace.run_environment import code_modes, write_code
-from nodepipe.workspace.storage import DamagedObjectError, Storage
+from nodepipe.workspace.storage import Storage
 
 
 def upload_outputs(storage: Storage, data_dir: Path) -> str:

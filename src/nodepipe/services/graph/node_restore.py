@@ -54,7 +54,11 @@ def restore_node(
     source, node_run, environment, target = check_restore(context, node, run, tag, pipeline)
     with damaged_record(source.tag, node_run.run_id):
         manifest = read_manifest(objects, environment)
-    missing = [path for path, digest in manifest.files.items() if not objects.has(digest)]
+    missing = [  # one set aside as damaged is told as damaged when it is read below
+        path
+        for path, digest in manifest.files.items()
+        if not objects.has(digest) and not objects.aside(digest).exists()
+    ]
     if missing:
         raise MissingObjectError(
             f"run {node_run.run_id} recorded {', '.join(sorted(missing)[:5])} of node "

@@ -1,5 +1,7 @@
 """`nodepipe doctor --objects`: the size of the run object store (``.nodepipe/objects``: the
-code and locks each node run started with), what in it no run record names, and collecting it.
+code and locks each node run started with), what in it no run record names, and collecting it;
+the contents that no longer hash to their names (damaged), and setting them aside (``repair``),
+so that the next run of the node that recorded one stores it anew.
 
 Kept are the code manifests and locks of every recorded environment, and every file those
 manifests name. What no record names any more (the runs of a removed node, of a removed
@@ -50,6 +52,10 @@ class ObjectsReport:
     pruned: tuple[str, ...]
     """Node runs whose environment is (or would be) pruned by ``keep``."""
     collected: bool
+    damaged: tuple[str, ...] = ()
+    """Contents (their digests) that no longer hash to their names."""
+    set_aside: bool = False
+    """Whether the damaged contents were moved into the store's ``damaged/`` folder."""
 
 
 def _oldest_live_run(context: WorkspaceContext) -> float:
@@ -65,9 +71,11 @@ def examine_objects(
     keep: int | None = None,
     collect_now: bool = False,
     grace: float = DEFAULT_GRACE_SECONDS,
+    repair: bool = False,
 ) -> ObjectsReport:
     """Report on the object store; with ``collect_now``, prune beyond ``keep`` and remove the
-    unreferenced contents older than ``grace`` seconds."""
+    unreferenced contents older than ``grace`` seconds; with ``repair``, set the damaged
+    contents aside (every content is hashed)."""
     if grace < 0:
         raise InvalidInputError("--grace is a number of seconds, 0 or more")
     if keep is not None and keep < 1:
@@ -75,6 +83,7 @@ def examine_objects(
     if collect_now:  # runs whose process died are settled first: they hold nothing back
         recover_after_crash(context)
     objects = ObjectStore(context.layout.objects_dir)
+    damaged = _damaged(objects, repair)
     older_than = min(time.time() - grace, _oldest_live_run(context) - LIVE_MARGIN_SECONDS)
     if collect_now:
         settle_leftovers(objects.root, older_than)
@@ -85,7 +94,7 @@ def examine_objects(
             session.prune_environments(pruned)
         codes, locks = session.kept_environments(() if collect_now else pruned)
     crash_point("objects.pruned")
-    named = _named(objects, codes) | locks
+    named = _named(objects, codes, strict=collect_now) | locks
     contents = list(survey(objects.root))
     unreferenced = [c for c in contents if c.digest not in named]
     old = [c for c in unreferenced if c.modified < older_than]
@@ -102,7 +111,19 @@ def examine_objects(
         len(unreferenced) - len(old),
         tuple(pruned),
         collect_now,
+        damaged,
+        repair and bool(damaged),
     )
+
+
+def _damaged(objects: ObjectStore, repair: bool) -> tuple[str, ...]:
+    """The contents that no longer hash to their names, set aside with ``repair`` (before
+    anything reads them: a damaged manifest is then unknown, not a stop of the collection)."""
+    found = tuple(c.digest for c in survey(objects.root) if objects.is_damaged(c.digest))
+    if repair:
+        for digest in found:
+            objects.set_aside(digest)
+    return found
 
 
 def store_size(context: WorkspaceContext) -> int:
@@ -110,14 +131,17 @@ def store_size(context: WorkspaceContext) -> int:
     return sum(c.size for c in survey(context.layout.objects_dir))
 
 
-def _named(objects: ObjectStore, codes: set[str]) -> set[str]:
+def _named(objects: ObjectStore, codes: set[str], strict: bool) -> set[str]:
     """The manifests ``codes`` and every file they name; a manifest that cannot be read stops
-    the collection (what it names is not known, so nothing may be removed)."""
+    the collection (``strict``: what it names is not known, so nothing may be removed), and
+    is passed over by a report (which names the damaged contents)."""
     named = set(codes)
     for code in codes:
         try:
             manifest = json.loads(objects.read(code))
         except (NodepipeError, ValueError) as exc:
+            if not strict:
+                continue
             raise InvalidInputError(
                 f"cannot read the recorded code manifest {code[:12]}: {exc}; nothing was "
                 "collected (what it names is unknown)"
