@@ -140,8 +140,17 @@ def test_a_hint_repeating_the_typed_command_leaves_its_credentials_out() -> None
     typed = [
         "package", "pull", "w.whl", "--index-url", "https://alice:s3cr3t@index.example/simple",
         "--extra=https://tok3n@other.example/simple", "--into", "q",
+        "--index-url", "priv=https://bob:pa55@pkgs.example.com/simple",
+        "--index-url=mine=https://carol:w0rd@pkgs.example.com/simple",
+        "--index-url", "git+ssh://git:k3y@git.example/x.git",
     ]  # fmt: skip
     said = command_for(Hint(Action.TAG_DUPLICATE, {"tag": "x"}), typed)
-    assert "s3cr3t" not in said and "tok3n" not in said and "alice" not in said
+    for secret in ("s3cr3t", "tok3n", "alice", "bob", "pa55", "carol", "w0rd", "k3y"):
+        assert secret not in said, said
     command = shlex.split(said.split("`")[1])
     assert command[5:7] == ["https://index.example/simple", "--extra=https://other.example/simple"]
+    assert command[9:14] == [
+        "--index-url", "priv=https://pkgs.example.com/simple",
+        "--index-url=mine=https://pkgs.example.com/simple",
+        "--index-url", "git+ssh://git@git.example/x.git",
+    ]  # fmt: skip
