@@ -155,6 +155,35 @@ def test_check_reports_every_mistake_of_pipeline_toml_in_one_run(
     assert snapshot(lab) == before
 
 
+def test_check_refuses_a_lock_uv_cannot_read_and_a_python_not_installed_as_import_does(
+    lab: nodepipe.Workspace, tmp_path: Path, template: Path, cli: CliRunner
+) -> None:
+    """A walkthrough: check said "fine" of a bundle whose clean's uv.lock was not TOML (import
+    then failed on uv's parse error, exit 7) and whose load asked for Python 3.99 (import: "no
+    Python 3.99 is installed here"). Check names both, and import refuses them alike, before
+    anything is written."""
+    bundle = write_bundle(tmp_path / "bundle", GOOD, CODE, template)
+    (bundle / "nodes/clean/code/uv.lock").write_text("version = 1\n[[package]\nname = 'x'\n")
+    (bundle / "nodes/load/code/.python-version").write_text("3.99\n")
+    before = snapshot(lab)
+
+    checked = cli("bundle", "check", str(bundle), "--json")
+    assert checked.code == 2, checked.stdout + checked.stderr
+    problems = checked.json()["problems"]
+    assert len(problems) == 2, problems
+    lock = next(p for p in problems if p.startswith("clean:"))
+    assert lock.startswith("clean: nodes/clean/code/uv.lock is not valid TOML"), lock
+    assert "must lock again and export again" in lock
+    python = next(p for p in problems if p.startswith("load:"))
+    assert ".python-version: no Python 3.99 is installed here" in python, python
+
+    refused = cli("bundle", "import", str(bundle), "--name", "copy")
+    assert refused.code == 2, refused.stdout + refused.stderr
+    said = words(refused.stderr)
+    assert "uv.lock is not valid TOML" in said and "no Python 3.99 is installed here" in said
+    assert snapshot(lab) == before
+
+
 def test_a_good_bundle_with_a_snapshot_and_bundle_code_still_passes_and_imports(
     lab: nodepipe.Workspace, tmp_path: Path, template: Path, cli: CliRunner
 ) -> None:

@@ -42,9 +42,9 @@ def node_part(node: ResolvedNode, part: str) -> str:
 
 
 def missing_parts(node: ResolvedNode) -> list[str]:
-    """What keeps a node of a bundle from being imported: a missing code folder or lock; what
-    it asks for that an import refuses (a Python by path: ``node_python``); a code path or
-    conda source outside the bundle."""
+    """What keeps a node of a bundle from being imported: a missing code folder or lock, a
+    lock that is not TOML; what it asks for that an import refuses (a Python by path, or one
+    not installed here: ``node_python``); a code path or conda source outside the bundle."""
     files = node.files
     if not files.exists(node_part(node, CODE)):
         return [f"{node.name}: its folder {node_part(node, CODE)} is missing"]
@@ -57,8 +57,14 @@ def missing_parts(node: ResolvedNode) -> list[str]:
     )
     if python:
         return python
-    if not files.exists(node_part(node, f"{CODE}/{LOCK}")):
-        return [f"{node.name}: {node_part(node, f'{CODE}/{LOCK}')} is missing (lock it first)"]
+    lock = node_part(node, f"{CODE}/{LOCK}")
+    if not files.exists(lock):
+        return [f"{node.name}: {lock} is missing (lock it first)"]
+    broken = _broken_lock(files, lock)
+    if broken is not None:
+        return [
+            f"{node.name}: {lock} {broken}; the bundle's author must lock again and export again"
+        ]
     foreign = foreign_conda_sources(
         _text(files, node_part(node, f"{CODE}/pyproject.toml")),
         _text(files, node_part(node, f"{CODE}/{CONDA_LOCK}")),
@@ -74,6 +80,18 @@ def missing_parts(node: ResolvedNode) -> list[str]:
             "or files it carries"
         ]
     return []
+
+
+def _broken_lock(files: BundleFiles, lock: str) -> str | None:
+    """Why the ``uv.lock`` at ``lock`` cannot be read as uv reads it (not UTF-8 text, not
+    TOML); None when it can."""
+    try:
+        tomllib.loads(files.read_bytes(lock).decode("utf-8"))
+    except UnicodeDecodeError:
+        return "is not UTF-8 text"
+    except tomllib.TOMLDecodeError as exc:
+        return f"is not valid TOML ({exc})"
+    return None
 
 
 def _foreign_code_paths(node: ResolvedNode) -> str | None:

@@ -7,8 +7,9 @@ on, and of every machine that imports it: locking the node runs it, as the impor
 web upload, as the server's). So an import (``bundle check``/``import``, ``pipeline include``,
 ``package pull``, ``POST /api/bundles``) refuses a node whose ``.python-version`` is not a
 version request (``envs.python_requests.request_problem``) or that sets ``interpreter``, before
-anything is copied or run; and ``bundle export`` / ``package build`` refuse to write such a
-node, naming the fix.
+anything is copied or run, and a node asking for a Python no interpreter here answers (found
+as the import finds it, ``envs.interpreters.find_interpreter``); and ``bundle export`` /
+``package build`` refuse to write such a node, naming the fix.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from nodepipe.domain.errors import Action, Hint, InvalidInputError
+from nodepipe.domain.errors import Action, Hint, InvalidInputError, RequirementNotFoundError
+from nodepipe.envs.interpreters import find_interpreter
 from nodepipe.envs.node_env import PYTHON_VERSION_FILE
 from nodepipe.envs.python_requests import request_problem
 
@@ -32,13 +34,19 @@ def bundle_python_problems(
 ) -> list[str]:
     """Why node ``name`` of a bundle may not be imported for the Python it asks for: the
     ``.python-version`` at ``request`` (text ``request_text``) is not a version request, or
-    its ``pyproject.toml`` at ``pyproject`` sets an interpreter. [] when neither."""
+    no interpreter here answers it; its ``pyproject.toml`` at ``pyproject`` sets an
+    interpreter. [] when none of these."""
     problems = []
     if request_text is not None and (problem := request_problem(request_text)):
         problems.append(
             f"{name}: {request}: {problem}; a bundle may ask only for a Python version, "
             "never name a program of this machine"
         )
+    elif request_text is not None:
+        try:
+            find_interpreter(request_text)
+        except (RequirementNotFoundError, InvalidInputError) as exc:
+            problems.append(f"{name}: {request}: {exc}")
     if pyproject_text is not None and _interpreter(pyproject_text) is not None:
         problems.append(
             f"{name}: {pyproject} [tool.nodepipe] {INTERPRETER_KEY} names a program of this "
