@@ -74,3 +74,24 @@ def test_a_library_node_with_several_packages_names_the_option_that_chooses(
     chosen = cli(*[*command[1:-1], "otherlib"], "--json")
     assert chosen.code == 0, chosen.stderr
     assert chosen.json()["origins"] == {"otherlib": "library node lib"}
+
+
+def test_a_reference_under_a_taken_tag_offers_a_duplicate_that_names_its_pipeline(
+    chain: nodepipe.Workspace, cli: CliRunner
+) -> None:
+    """A walkthrough: the hint said `node duplicate ID --into other --tag NEW_TAG`, which
+    failed: duplicate needs the pipeline the node is copied from."""
+    chain.pipelines.new("other")
+    chain.nodes.new("other", "load")
+    refused = cli("node", "reference", "plot", "-p", "baseline", "--into", "other")
+    assert refused.code == 4, refused.stderr
+    said = " ".join(refused.stderr.split())
+    duplicate = shlex.split(said.split("`")[3])
+    load = next(node.id for node in chain.nodes.list("baseline") if node.tag == "load")
+    assert duplicate == [
+        "nodepipe", "node", "duplicate", load, "--pipeline", "baseline", "--into", "other",
+        "--tag", "NEW_TAG",
+    ]  # fmt: skip
+    pasted = cli(*duplicate[1:-1], "load-copy")
+    assert pasted.code == 0, pasted.stderr
+    assert sorted(node.tag for node in chain.nodes.list("other")) == ["load", "load-copy"]

@@ -23,7 +23,8 @@ COMMANDS: dict[Action, str] = {
     Action.NODE_KILL: "kill it with `nodepipe kill {node}`",
     Action.NODE_RENAME: (
         "give one of them another tag with `nodepipe node rename {node} NEW_TAG`, show a copy "
-        "instead with `nodepipe node duplicate {referenced} --into {pipeline} --tag NEW_TAG`, "
+        "instead with `nodepipe node duplicate {referenced} --pipeline {source} --into "
+        "{pipeline} --tag NEW_TAG`, "
         "or show both under one tag with `nodepipe node reference {referenced} --into "
         "{pipeline} --allow-duplicate-tag`"
     ),

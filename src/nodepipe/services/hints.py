@@ -21,7 +21,7 @@ CALLS: dict[Action, str] = {
     Action.NODE_KILL: "kill it with ws.runs.kill([{node}])",
     Action.NODE_RENAME: (
         "give one of them another tag with ws.nodes.rename({node}, NEW_TAG), show a copy "
-        "instead with ws.node_copies.duplicate([{referenced}], PIPELINE, into={pipeline}, "
+        "instead with ws.node_copies.duplicate([{referenced}], {source}, into={pipeline}, "
         "tag=NEW_TAG), or show both under one tag with ws.node_copies.reference([{referenced}], "
         "{pipeline}, allow_duplicate_tag=True)"
     ),

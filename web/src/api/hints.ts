@@ -19,7 +19,7 @@ export const MENU_ITEMS: Record<Action, (params: Params) => string> = {
   "node.unlock": () => "unlock it: right-click the node → Unlock",
   "node.detach": () => "detach it: right-click the node → Detach (private copy)…",
   "node.kill": () => "kill it: right-click the node → Kill",
-  "node.rename": (p) => `give one of them another tag: open pipeline "${p.pipeline}", select node "${p.tag}" → Overview → Tag → Rename; or show a copy instead: right-click the node → Duplicate… (Into pipeline "${p.pipeline}", Tag of the copy); or show both under one tag: right-click the node → Reference into… (Even where a node there has the same tag)`,
+  "node.rename": (p) => `give one of them another tag: open pipeline "${p.pipeline}", select node "${p.tag}" → Overview → Tag → Rename; or show a copy instead: open pipeline "${p.source}", right-click node "${p.tag}" → Duplicate… (Into pipeline "${p.pipeline}", Tag of the copy); or show both under one tag: right-click it there → Reference into… (Even where a node there has the same tag)`,
   // the dialogs that can keep a taken tag (Merge with…, Reference into…) say so beside their checkbox
   "tag.duplicate": () => "",
   "library.package": (p) => `write which of its packages to install: select node "${p.tag}" → Environment → library node "${p.library_tag}", package of the library node`,

@@ -137,6 +137,7 @@ def check_references_tagged_apart(
         if not others:
             continue
         there = next((other for other in others if other.id not in new), others[0])
+        source = _shown_elsewhere(session, node.id, pipeline_id)
         raise ConflictError(
             f"pipeline {pipeline_tag!r} already has a node tagged {node.tag!r} ({there.id}); "
             f"a reference shows {node.id} under its own tag (a reference has no alias of its "
@@ -149,9 +150,18 @@ def check_references_tagged_apart(
                     "tag": there.tag,
                     "referenced": node.id,
                     "pipeline": pipeline_tag,
+                    "source": source,
                 },
             ),
         )
+
+
+def _shown_elsewhere(session: StoreSession, node_id: str, pipeline_id: str) -> str:
+    """The tag of a pipeline other than ``pipeline_id`` that shows ``node_id`` (where a copy
+    of it can be made from): the first by id."""
+    showing = [p for p in session.pipelines_showing([node_id])[node_id] if p != pipeline_id]
+    found = session.get_pipeline(showing[0]) if showing else None
+    return found.tag if found is not None else ""
 
 
 def free_tag(session: StoreSession, pipeline_id: str, tag: str) -> str:
