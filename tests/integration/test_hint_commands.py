@@ -95,3 +95,26 @@ def test_a_reference_under_a_taken_tag_offers_a_duplicate_that_names_its_pipelin
     pasted = cli(*duplicate[1:-1], "load-copy")
     assert pasted.code == 0, pasted.stderr
     assert sorted(node.tag for node in chain.nodes.list("other")) == ["load", "load-copy"]
+
+
+def test_a_bad_package_name_offers_a_build_of_the_same_pipeline_or_library_node(
+    chain: nodepipe.Workspace, cli: CliRunner, tmp_path: Path
+) -> None:
+    """A walkthrough: `package build baseline --alias 1bad` said to run `nodepipe package build
+    1bad --alias NAME`, the bad name where the pipeline goes (exit 3: no pipeline '1bad')."""
+    dist = str(tmp_path / "dist")
+    refused = cli("package", "build", "baseline", "--alias", "1bad", "--destination", dist)
+    assert refused.code != 0 and "'1bad' cannot be a Python package name" in refused.stderr
+    command = hinted_command(refused.stderr)
+    assert command == ["nodepipe", "package", "build", "baseline", "--alias", "NAME"]
+    pasted = cli(*command[1:-1], "good-name", "--destination", dist)
+    assert pasted.code == 0, pasted.stderr
+    assert any(path.name.startswith("good_name-") for path in (tmp_path / "dist").iterdir())
+
+    load = next(node.id for node in chain.nodes.list("baseline") if node.tag == "load")
+    refused = cli("package", "build", "--library", "load", "--alias", "1bad", "--destination", dist)
+    assert refused.code != 0 and "'1bad' cannot be a Python package name" in refused.stderr
+    command = hinted_command(refused.stderr)
+    assert command == ["nodepipe", "package", "build", "--library", load, "--alias", "NAME"]
+    pasted = cli(*command[1:-1], "load-lib", "--destination", dist)
+    assert pasted.code == 0, pasted.stderr

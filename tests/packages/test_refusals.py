@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from nodepipe.cli.hints import with_hint
-from nodepipe.domain.errors import Action, ConflictError, InvalidInputError
+from nodepipe.domain.errors import Action, ConflictError, Hint, InvalidInputError
 from nodepipe.packaging.names import package_names
 from nodepipe.packaging.publishing import Target, refusal
 
@@ -41,10 +41,12 @@ def test_each_refusal_names_its_fix(
 
 
 def test_a_bad_name_hints_the_alias() -> None:
+    named = Hint(Action.PACKAGE_NAME, {"pipeline": "demo"})
     with pytest.raises(InvalidInputError) as raised:
-        package_names("1st", None)
-    assert raised.value.hint is not None
-    assert "--alias NAME" in with_hint(str(raised.value), raised.value.hint)
+        package_names("1st", None, named)
+    assert raised.value.hint is named
+    hinted = with_hint(str(raised.value), raised.value.hint)
+    assert "`nodepipe package build demo --alias NAME`" in hinted
     with pytest.raises(InvalidInputError, match="not a package version"):
         package_names("ok", "one")
     assert package_names("My.Model", "1.0").module == "my_model"

@@ -84,7 +84,10 @@ COMMANDS: dict[Action, str] = {
         "build it without data (`nodepipe package build PIPELINE` without --with-data), or ask "
         "the index's owner to raise its upload limit"
     ),
-    Action.PACKAGE_NAME: "give a valid name with `nodepipe package build {name} --alias NAME`",
+    Action.PACKAGE_NAME: "give a valid name with `nodepipe package build {pipeline} --alias NAME`",
+    Action.LIBRARY_NAME: (
+        "give a valid name with `nodepipe package build --library {node} --alias NAME`"
+    ),
     Action.PACKAGE_UPLOAD: (
         "give a wheel (.whl) or sdist (.tar.gz) built by `nodepipe package build` to "
         "`nodepipe package pull FILE`"

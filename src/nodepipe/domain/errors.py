@@ -44,6 +44,7 @@ class Action(StrEnum):
     PACKAGE_VERSION = "package.version"
     PACKAGE_SIZE = "package.size"
     PACKAGE_NAME = "package.name"
+    LIBRARY_NAME = "library.name"
     INDEX_CREDENTIALS = "index.credentials"
     CONDA_INSTALL = "conda.install"
     CONDA_LOCK = "conda.lock"

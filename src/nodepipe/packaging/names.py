@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from nodepipe.domain.errors import Action, Hint
+from nodepipe.domain.errors import Hint
 from nodepipe.packaging.errors import PackageError
 
 DEFAULT_VERSION = "0.1.0"
@@ -43,13 +43,14 @@ class PackageNames:
         return f"{self.module}.{BUNDLE_FOLDER}"
 
 
-def package_names(name: str, version: str | None) -> PackageNames:
-    """The names of a package called ``name`` (alias or tag) at ``version`` (default 0.1.0)."""
+def package_names(name: str, version: str | None, hint: Hint | None = None) -> PackageNames:
+    """The names of a package called ``name`` (alias or tag) at ``version`` (default 0.1.0);
+    a name refused carries ``hint`` (how to build that package under another name)."""
     if not is_project_name(name):
         raise PackageError(
             f"{name!r} is not a valid package name (letters, digits, '.', '-', '_'; "
             "starting and ending with a letter or digit)",
-            hint=Hint(Action.PACKAGE_NAME, {"name": name}),
+            hint=hint,
         )
     dist = canonicalize_name(name)
     module = dist.replace("-", "_").replace(".", "_")
@@ -57,7 +58,7 @@ def package_names(name: str, version: str | None) -> PackageNames:
         raise PackageError(
             f"{name!r} cannot be a Python package name ({module!r} is not an identifier: "
             "it must start with a letter)",
-            hint=Hint(Action.PACKAGE_NAME, {"name": name}),
+            hint=hint,
         )
     return PackageNames(dist, module, checked_version(version or DEFAULT_VERSION))
 

@@ -78,7 +78,8 @@ CALLS: dict[Action, str] = {
         "build it without data (ws.packages.build(PIPELINE) without with_data), or ask the "
         "index's owner to raise its upload limit"
     ),
-    Action.PACKAGE_NAME: "give a valid name with ws.packages.build({name}, alias=NAME)",
+    Action.PACKAGE_NAME: "give a valid name with ws.packages.build({pipeline}, alias=NAME)",
+    Action.LIBRARY_NAME: "give a valid name with ws.packages.build_library({node}, alias=NAME)",
     Action.PACKAGE_UPLOAD: (
         "give a wheel (.whl) or sdist (.tar.gz) built by ws.packages.build to "
         "ws.packages.pull(FILE)"

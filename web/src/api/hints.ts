@@ -45,6 +45,8 @@ export const MENU_ITEMS: Record<Action, (params: Params) => string> = {
   "package.version": () => "build a new version: pipeline menu → Build package… (Version), then publish that",
   "package.size": () => "build it without data: pipeline menu → Build package… (With data off), or ask the index's owner to raise its upload limit",
   "package.name": () => "give a valid name: pipeline menu → Build package… (Name)",
+  // library packages are built from the command line and the Python API only
+  "library.name": (p) => `give a valid name: build the library of node "${p.tag}" again with another name (--alias)`,
   "package.upload": (p) =>
     `choose a wheel (.whl) or sdist (.tar.gz) built by Build package…, of at most ${p.limit}: pipeline menu → Pull package… (Package file); a larger one by its URL or name==version there`,
   "index.credentials": (p) =>

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from nodepipe.domain.errors import NotFoundError
+from nodepipe.domain.errors import Action, Hint, NotFoundError
 from nodepipe.domain.model import PipelineView
 from nodepipe.domain.names import listed
 from nodepipe.packaging.errors import PackageError
@@ -89,7 +89,8 @@ class PackageService:
         same names there are replaced."""
         nodes = listed(nodes, "the nodes to build")
         view = PipelineService(self.context).show(pipeline)
-        names = package_names(alias or view.pipeline.tag, version)
+        named = Hint(Action.PACKAGE_NAME, {"pipeline": view.pipeline.tag})
+        names = package_names(alias or view.pipeline.tag, version, named)
         target = _destination(destination)
         with journal.operation(self.context.layout.staging_dir, ARCHIVE_KIND) as operation:
             bundle = operation.folder / "bundle"
@@ -128,7 +129,8 @@ class PackageService:
         its modules, its outputs as package data (``with_data``), its direct requirements as
         dependencies, its lock and fingerprint."""
         details = NodeService(self.context).show(node, pipeline)
-        names = package_names(alias or details.node.tag, version)
+        named = Hint(Action.LIBRARY_NAME, {"node": details.node.id, "tag": details.node.tag})
+        names = package_names(alias or details.node.tag, version, named)
         target = _destination(destination)
         node_requirements(details.folder / "code")  # a path or git requirement: refused first
         sources = NodeSources(
