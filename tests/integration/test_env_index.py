@@ -121,3 +121,35 @@ def test_a_locked_file_the_index_no_longer_has_is_told_as_such_not_as_a_dead_ind
     assert dead.code == 7, dead.stderr
     assert "the package index cannot be reached" in dead.stderr
     assert "404" not in dead.stderr
+
+
+def test_an_import_whose_lock_names_a_file_gone_from_the_index_asks_the_bundles_author(
+    lab: nodepipe.Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: CliRunner
+) -> None:
+    """A walkthrough: the import of a bundle whose lock names a wheel its index removed said
+    to run `nodepipe env lock NODE --upgrade`, of a node the undone import did not keep; it
+    says the bundle's author must relock and export again."""
+    for name, value in offline_env().items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("UV_INDEX_URL", "http://127.0.0.1:9/simple")  # PyPI stand-in: dead
+    server = PackageIndex(tmp_path / "gone-index").start()
+    try:
+        first = build_wheel(server.packages, "gonepkg", "1.0", "VERSION = '1.0'\n")
+        lab.pipelines.new("p")
+        lab.nodes.new("p", "uses")
+        lab.envs.add_index("uses", server.simple_url, "team", True)
+        lab.envs.add("uses", ["gonepkg>=1.0"])
+        assert cli("bundle", "export", "p", str(tmp_path / "bundle")).code == 0
+        first.unlink()  # gone from the index, which still answers
+        shutil.rmtree(lab.root / ".nodepipe" / "uv-cache")
+        before = snapshot(lab)
+        refused = cli("bundle", "import", str(tmp_path / "bundle"), "--name", "copy")
+        assert refused.code == 2, refused.stderr
+        said = " ".join(refused.stderr.split())
+        assert "the package index answered that the file of gonepkg==1.0 is not there" in said
+        assert "the bundle's author must relock that node" in said
+        assert "export the bundle again" in said
+        assert "env lock" not in said
+        assert snapshot(lab) == before
+    finally:
+        server.stop()

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from nodepipe.bundles.errors import refuse_all
 from nodepipe.bundles.model import BundleFiles, ResolvedInclude, ResolvedNode, ResolvedPipeline
 from nodepipe.domain.bundles import IncludeMember, PipelineInclude
+from nodepipe.domain.errors import Action, EnvironmentBuildError
 from nodepipe.domain.ids import new_id
 from nodepipe.domain.model import Edge, Group, Membership, Node
 from nodepipe.domain.states import NodeState
@@ -102,7 +103,23 @@ def install(
         if on_synced is not None:
             on_synced(names.get(folder.path.name, folder.path.name), len(names))
 
-    batch.install(jobs=jobs, on_synced=told)
+    try:
+        batch.install(jobs=jobs, on_synced=told)
+    except EnvironmentBuildError as error:
+        if error.hint is None or error.hint.action is not Action.ENV_LOCK:
+            raise
+        raise _for_the_importer(error) from error
+
+
+def _for_the_importer(error: EnvironmentBuildError) -> EnvironmentBuildError:
+    """``error`` (a lock naming a file its index no longer has) as the importer of a bundle
+    can act on it: the lock is the bundle's to fix (the node it would relock is not kept: the
+    import is undone), so its hint to relock becomes who must relock, and export again."""
+    return type(error)(
+        f"{error}\nthe bundle's author must relock that node from what the index holds now "
+        "and export the bundle again",
+        detail=error.detail,
+    )
 
 
 def node_rows(plan: NodesToCreate, pipeline_id: str, states: Mapping[str, NodeState]) -> list[Node]:
