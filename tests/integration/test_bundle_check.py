@@ -300,3 +300,25 @@ def test_a_bundle_feeding_two_inputs_of_an_include_from_one_node_is_refused(
     assert refused.code == 2, refused.stdout + refused.stderr
     assert expected in words(refused.stderr)
     assert snapshot(lab) == before
+
+
+MISSING_INCLUDE = GOOD.replace("[nodes.load]", '[nodes.load]\n[includes.feat]\nsource = "feat"')
+
+
+def test_a_missing_include_is_one_problem_its_searched_places_on_its_line(
+    lab: nodepipe.Workspace, tmp_path: Path, template: Path, cli: CliRunner
+) -> None:
+    """A walkthrough: "2 problem(s)" showed six bullets, the places a missing include was
+    searched for listed with the same "  - " as the problems."""
+    bundle = write_bundle(tmp_path / "bundle", MISSING_INCLUDE, CODE, template)
+    (bundle / "nodes/clean/code/uv.lock").unlink()
+    checked = cli("bundle", "check", str(bundle), "--json")
+    assert checked.code == 2, checked.stdout + checked.stderr
+    problems = checked.json()["problems"]
+    assert len(problems) == 2, problems
+    missing = next(p for p in problems if "no bundle 'feat' found" in p)
+    assert f"searched: {bundle / 'feat'};" in missing and "\n" not in missing
+    shown = cli("bundle", "check", str(bundle))
+    assert "2 problem(s)" in shown.stdout
+    bullets = [line for line in shown.stdout.splitlines() if line.strip().startswith("- ")]
+    assert len(bullets) == 2, shown.stdout

@@ -82,8 +82,8 @@ def locate(source: str, lookup: Lookup, loaders: Loaders) -> BundleFiles:
         exposed = loaders.package.open_name(parsed.text)
         if exposed is not None:
             return exposed
-    listing = "".join(f"\n  - {place}" for place in searched)
-    raise IncludeNotFoundError(f"no bundle {source!r} found; searched:{listing}", tuple(searched))
+    listing = "; ".join(searched)  # on the problem's line: a list of problems stays one a line
+    raise IncludeNotFoundError(f"no bundle {source!r} found; searched: {listing}", tuple(searched))
 
 
 def _places(relative: str, lookup: Lookup) -> list[Path | str]:
