@@ -322,3 +322,23 @@ def test_a_missing_include_is_one_problem_its_searched_places_on_its_line(
     assert "2 problem(s)" in shown.stdout
     bullets = [line for line in shown.stdout.splitlines() if line.strip().startswith("- ")]
     assert len(bullets) == 2, shown.stdout
+
+
+def test_a_mistake_in_pipeline_toml_leaves_the_problems_of_its_nodes_told_too(
+    lab: nodepipe.Workspace, tmp_path: Path, template: Path, cli: CliRunner
+) -> None:
+    """A walkthrough: with a mistake in pipeline.toml, check named only it; the node missing
+    its lock was named once the file was fixed. Both are named in one run now."""
+    broken = GOOD.replace('name = "good"', 'name = "good"\ncolour = "blue"')
+    bundle = write_bundle(tmp_path / "bundle", broken, CODE, template)
+    (bundle / "nodes/clean/code/uv.lock").unlink()
+    checked = cli("bundle", "check", str(bundle), "--json")
+    assert checked.code == 2, checked.stdout + checked.stderr
+    problems = checked.json()["problems"]
+    assert len(problems) == 2, problems
+    assert problems[0].startswith(f"{bundle}/pipeline.toml:4: unknown key 'colour'"), problems
+    assert problems[1] == "clean: nodes/clean/code/uv.lock is missing (lock it first)"
+    refused = cli("bundle", "import", str(bundle))
+    assert refused.code == 2
+    said = words(refused.stderr)
+    assert "2 problems:" in said and "uv.lock is missing" in said

@@ -14,7 +14,7 @@ from collections import OrderedDict
 
 from nodepipe.bundles.errors import BundleError
 from nodepipe.bundles.model import BUNDLE_FILE, BundleDefinition, BundleFiles
-from nodepipe.bundles.schema import parse_definition
+from nodepipe.bundles.schema import parse_definition, readable_nodes
 
 MAX_DEFINITION_BYTES = 4 * 1024 * 1024
 """A pipeline.toml larger than this is refused (a graph of thousands of nodes is far smaller)."""
@@ -25,6 +25,18 @@ CACHED_DEFINITIONS = 256
 def definition_origin(files: BundleFiles) -> str:
     """How messages name a bundle's ``pipeline.toml``."""
     return f"{str(files.location).rstrip('/')}/{BUNDLE_FILE}"
+
+
+def readable_part(files: BundleFiles) -> BundleDefinition | None:
+    """The nodes of ``files``' ``pipeline.toml`` that read, when the file as a whole does not
+    (``schema.readable_nodes``); None when none do or it cannot be read at all."""
+    try:
+        data = files.read_bytes(BUNDLE_FILE)
+        if len(data) > MAX_DEFINITION_BYTES:
+            return None
+        return readable_nodes(data.decode("utf-8"), definition_origin(files))
+    except (BundleError, UnicodeDecodeError):
+        return None
 
 
 class DefinitionCache:

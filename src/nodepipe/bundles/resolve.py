@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from nodepipe.bundles.content import content_hash
-from nodepipe.bundles.definitions import definition_origin
+from nodepipe.bundles.definitions import definition_origin, readable_part
 from nodepipe.bundles.errors import (
     BundleError,
     IncludeCycleError,
@@ -85,9 +85,13 @@ def gather_bundle(
     options = storage_options or frozen_mapping()
     try:
         files = locate_root(source, cwd=cwd, loaders=loaders, storage_options=options)
-        definition, digest = loaders.of(files.location).definitions.definition(files)
     except BundleError as error:
         return None, [error]
+    try:
+        definition, digest = loaders.of(files.location).definitions.definition(files)
+    except BundleError as error:
+        partial, found = _readable_part(files, loaders, cwd, options)
+        return partial, [error, *found]
     root = _Frame(definition, files, "", (files.location,), (definition.name,))
     resolver = _Resolver(loaders, cwd, options, confined)
     part = resolver.expand(root, definition.params)
@@ -108,6 +112,23 @@ def gather_bundle(
         hashed,
     )
     return resolved, errors
+
+
+def _readable_part(
+    files: BundleFiles, loaders: Loaders, cwd: Path, options: StorageOptions
+) -> tuple[ResolvedPipeline | None, list[BundleError]]:
+    """The nodes of a root whose ``pipeline.toml`` has mistakes that read all the same
+    (``definitions.readable_part``), resolved, with the problems resolving them found, so
+    that their own problems are told with the file's; None when none read. Never imported:
+    the file's mistakes refuse it."""
+    partial = readable_part(files)
+    if partial is None:
+        return None, []
+    root = _Frame(partial, files, "", (files.location,), (partial.name,))
+    resolver = _Resolver(loaders, cwd, options)
+    part = resolver.expand(root, partial.params)
+    resolved = ResolvedPipeline(partial, files.location, tuple(part.nodes), (), (), files, "")
+    return resolved, resolver.errors
 
 
 @dataclass

@@ -93,6 +93,32 @@ def parse_definition(text: str, origin: str) -> BundleDefinition:
     )
 
 
+def readable_nodes(text: str, origin: str) -> BundleDefinition | None:
+    """A definition of only the nodes of ``text`` that read without a mistake (nothing else
+    of the file: no edges, includes, inputs or params), so that the problems of those nodes
+    are named while the file has mistakes of its own (``bundle check``); None when no node
+    reads (or the file is malformed TOML, or of a newer format)."""
+    try:
+        reader = TomlReader(text, origin)
+        _check_format(reader, reader.document)
+    except BundleError:
+        return None
+    written = reader.attempt({}, reader.table, reader.document.get("nodes", {}), (), "nodes")
+    nodes = _nodes(reader, written)
+    if not nodes:
+        return None
+    return BundleDefinition(
+        name="",
+        notes="",
+        py_dir=None,
+        params=frozen_mapping({}),
+        inputs=frozen_mapping({}),
+        nodes=nodes,
+        edges=(),
+        includes=(),
+    )
+
+
 def _check_format(reader: TomlReader, document: dict[str, Any]) -> None:
     """Note a missing or malformed ``format``; refuse a newer one at once (the rest of the
     file is written for a schema this nodepipe does not know)."""
@@ -311,4 +337,10 @@ def _value(value: Any) -> Item | Any:
     return value
 
 
-__all__ = ["BundleError", "default_node_path", "dump_definition", "parse_definition"]
+__all__ = [
+    "BundleError",
+    "default_node_path",
+    "dump_definition",
+    "parse_definition",
+    "readable_nodes",
+]

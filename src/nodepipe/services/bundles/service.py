@@ -195,7 +195,7 @@ class BundleService:
             return CheckResult(target, None, 0, (), problems)
         return CheckResult(
             target,
-            resolved.definition.name,
+            resolved.definition.name or None,  # "": only the nodes of a broken file were read
             len(resolved.nodes),
             tuple(i.namespace for i in resolved.includes),
             problems,
