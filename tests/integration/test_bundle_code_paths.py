@@ -49,7 +49,8 @@ def test_export_and_build_refuse_a_code_path_outside_the_node(
         words = " ".join(refused.stderr.split())
         assert "node 'train' imports code from outside its code/ folder" in words
         assert f"code-paths: {scripts}" in words, "the path is named"
-        assert f"`nodepipe env code-path remove train {scripts}`" in words, "the fix is named"
+        train = trained.nodes.find("train").id  # a hint names a node by id: tags repeat
+        assert f"`nodepipe env code-path remove {train} {scripts}`" in words, "the fix is named"
         assert not target.exists(), f"{command[:2]} wrote {target}"
         assert snapshot(trained) == before, "a scratch folder or a row was left behind"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["lab", "outside"]

@@ -123,12 +123,13 @@ def test_export_and_build_refuse_a_node_on_an_interpreter_or_a_python_path(
         bundle: ("bundle", "export", "model", str(bundle)),
         dist: ("package", "build", "model", "--destination", str(dist)),
     }
+    train = trained.nodes.get("train").id  # a hint names a node by id: tags repeat
     for target, command in commands.items():
         refused = cli(*command)
         assert refused.code == 2, refused.stdout + refused.stderr
         words = " ".join(refused.stderr.split())
         assert f"node 'train' runs with the interpreter {sys.executable}" in words, words
-        assert "`nodepipe env detach train`" in words, "the fix is named"
+        assert f"`nodepipe env detach {train}`" in words, "the fix is named"
         assert not target.exists()
     assert cli("env", "detach", "train").code == 0
     (code / ".python-version").write_text(f"{sys.executable}\n", encoding="utf-8")
@@ -136,7 +137,7 @@ def test_export_and_build_refuse_a_node_on_an_interpreter_or_a_python_path(
     assert refused.code == 2, refused.stdout + refused.stderr
     words = " ".join(refused.stderr.split())
     assert "node 'train' asks for its Python by path" in words, words
-    assert "`nodepipe env python train VERSION`" in words
+    assert f"`nodepipe env python {train} VERSION`" in words
     assert not bundle.exists()
 
 
