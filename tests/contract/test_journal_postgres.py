@@ -21,7 +21,7 @@ from nodepipe.store.queries import StoreSession
 from nodepipe.store.store import Store
 from support.postgres_server import SUPERUSER, PostgresServer
 
-from .test_store_contract import CHAIN, make_project, seed_pipeline
+from .test_store_contract import CHAIN, Seeded, make_project, seed_pipeline
 
 pytestmark = pytest.mark.postgres
 
@@ -58,6 +58,24 @@ def as_role(url: str, role: str) -> str:
     return url.replace(f"//{SUPERUSER}@", f"//{role}@", 1)
 
 
+def seeded(url: str, granted_to: str | None = None) -> Seeded:
+    """The chain pipeline written into the store at ``url`` (and, with ``granted_to``, every
+    table and sequence granted to that role, as an admin does once): what ``seed_pipeline``
+    returns."""
+    engine = create_store_engine(url)
+    with engine.begin() as connection:
+        project = make_project()
+        session = StoreSession(connection)
+        session.insert_project(project)
+        chain = seed_pipeline(session, project, "chain", CHAIN)
+        for what in ("TABLES", "SEQUENCES") if granted_to else ():
+            connection.execute(
+                sa.text(f'GRANT ALL ON ALL {what} IN SCHEMA public TO "{granted_to}"')
+            )
+    engine.dispose()
+    return chain
+
+
 def upgrade(url: str, revision: str) -> None:
     engine = create_store_engine(url, create=True)
     config = Config()
@@ -76,15 +94,7 @@ def test_another_role_writes_and_reads_the_graph_after_the_upgrade(
     journal existed; the store then meets a nodepipe with the journal (from 0006, or from a
     0007 that already refused the role's writes)."""
     upgrade(fresh_postgres_url, "0006")
-    engine = create_store_engine(fresh_postgres_url)
-    with engine.begin() as connection:
-        project = make_project()
-        session = StoreSession(connection)
-        session.insert_project(project)
-        chain = seed_pipeline(session, project, "chain", CHAIN)
-        for what in ("TABLES", "SEQUENCES"):
-            connection.execute(sa.text(f'GRANT ALL ON ALL {what} IN SCHEMA public TO "{role}"'))
-    engine.dispose()
+    chain = seeded(fresh_postgres_url, granted_to=role)
     theirs = as_role(fresh_postgres_url, role)
     if start == "0007":
         upgrade(fresh_postgres_url, "0007")
@@ -138,15 +148,7 @@ def test_another_role_declares_inputs_after_the_upgrade_that_adds_them(
     """Migration 0010's table: a role granted the graph tables at 0009 may declare a
     pipeline's inputs, read them, and delete a node that takes one, after the upgrade."""
     upgrade(fresh_postgres_url, "0009")
-    engine = create_store_engine(fresh_postgres_url)
-    with engine.begin() as connection:
-        project = make_project()
-        session = StoreSession(connection)
-        session.insert_project(project)
-        chain = seed_pipeline(session, project, "chain", CHAIN)
-        for what in ("TABLES", "SEQUENCES"):
-            connection.execute(sa.text(f'GRANT ALL ON ALL {what} IN SCHEMA public TO "{role}"'))
-    engine.dispose()
+    chain = seeded(fresh_postgres_url, granted_to=role)
     Store.open(fresh_postgres_url).close()  # the owner's nodepipe upgrades the store
     store = Store.open(as_role(fresh_postgres_url, role))
     try:
@@ -238,13 +240,7 @@ def test_the_stores_owner_keeps_its_inputs_when_another_role_upgrades(
     may_create(owner)
     owners = as_role(fresh_postgres_url, owner)
     upgrade(owners, "0009")  # the role owns every table of the store
-    engine = create_store_engine(owners)
-    with engine.begin() as connection:
-        project = make_project()
-        session = StoreSession(connection)
-        session.insert_project(project)
-        chain = seed_pipeline(session, project, "chain", CHAIN)
-    engine.dispose()
+    chain = seeded(owners)
     upgrading = fresh_postgres_url
     if upgrader == "another role":
         other = roles()
