@@ -259,10 +259,8 @@ def test_a_taken_tag_on_reference_names_the_menu_items_the_app_has(
     expect(dialog.get_by_text("Even where a node there has the same tag")).to_be_visible()
     dialog.get_by_test_id("dialog-confirm").click()
     refused = page.locator("[data-sonner-toast]", has_text="already has a node tagged 'plot'")
-    expect(refused).to_contain_text(
-        "right-click the node → Reference into… (Even where a node there has the same tag)"
-    )
-    expect(refused).to_contain_text("right-click the node → Duplicate… (Into pipeline")
+    expect(refused).to_contain_text("→ Reference into… (Even where a node there has the same tag)")
+    expect(refused).to_contain_text('right-click node "plot" → Duplicate… (Into pipeline')
     assert [n.tag for n in ws.nodes.list("other")] == ["plot"]  # nothing shown there
 
 

@@ -43,7 +43,8 @@ def test_build_and_export_refuse_a_node_installing_a_folder_from_outside(
         words = " ".join(refused.stderr.split())
         assert "node 'train' installs from outside the nodes exported with it" in words
         assert str(tool) in words, "the folder is named"
-        assert "`nodepipe env add train --snapshot DIR`" in words, "the fix is named"
+        train = lab.nodes.find("train").id  # a hint names a node by id: tags repeat
+        assert f"`nodepipe env add {train} --snapshot DIR`" in words, "the fix is named"
         assert not target.exists(), f"{command[:2]} wrote {target}"
         assert snapshot(trained) == before, "a scratch folder or a row was left behind"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["lab", "outside", "wheels"]

@@ -258,7 +258,8 @@ def test_an_interpreter_node_is_refused_before_the_run_and_runs_once_detached(
         run_remote(lab, ray_cluster, storage, "solo")
 
     assert f"s runs with the interpreter {Path(sys.executable).absolute()}" in str(refused.value)
-    assert refused.value.hint is not None and refused.value.hint.params["node"] == "s"
+    hint = refused.value.hint
+    assert hint is not None and hint.params == {"node": lab.nodes.find("s").id, "tag": "s"}
     with lab.context.store.read() as session:
         assert not session.list_runs()
     assert not storage.exists() or not any(storage.iterdir())  # nothing uploaded

@@ -99,7 +99,10 @@ class Page:
         return {tag: (n["state"], n["state_reason"] or "") for tag, n in self.nodes().items()}
 
     def nodes(self) -> dict[str, dict[str, str]]:
-        """``after_change``'s answer: each node by tag."""
+        """``after_change``'s answer: each node by tag. The watcher is let catch up first: a
+        view whose fence it does not see within ``FENCE_TIMEOUT_S`` (a busy machine) is built
+        whole, rightly, and then says nothing of the update path."""
+        wait_for(self.ws.context.folder_memo.catch_up, "the node folders' watcher to catch up")
         before = len(self.computed)
         answer = self.get()
         assert len(self.computed) == before + 1  # built again, not the kept bytes
