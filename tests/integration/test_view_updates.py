@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -79,6 +80,11 @@ def whole(ws: nodepipe.Workspace) -> dict[str, object]:
     return answer
 
 
+CATCH_UP_SECONDS = 15.0
+"""How long an answer waits for the folders' watcher to have told every change before it asks
+(past that it asks anyway, as the canvas does)."""
+
+
 class Page:
     """The canvas asking for the pipeline after each change."""
 
@@ -99,10 +105,12 @@ class Page:
         return {tag: (n["state"], n["state_reason"] or "") for tag, n in self.nodes().items()}
 
     def nodes(self) -> dict[str, dict[str, str]]:
-        """``after_change``'s answer: each node by tag. The watcher is let catch up first: a
-        view whose fence it does not see within ``FENCE_TIMEOUT_S`` (a busy machine) is built
-        whole, rightly, and then says nothing of the update path."""
-        wait_for(self.ws.context.folder_memo.catch_up, "the node folders' watcher to catch up")
+        """``after_change``'s answer: each node by tag. The watcher is given a while to catch
+        up first: a view whose fence it does not see within ``FENCE_TIMEOUT_S`` (a busy
+        machine) is built whole, rightly, and then says nothing of the update path."""
+        deadline = time.monotonic() + CATCH_UP_SECONDS
+        while not self.ws.context.folder_memo.catch_up() and time.monotonic() < deadline:
+            pass  # each look waits for the watcher up to FENCE_TIMEOUT_S
         before = len(self.computed)
         answer = self.get()
         assert len(self.computed) == before + 1  # built again, not the kept bytes
