@@ -7,11 +7,11 @@ web app words the same actions as its menu items (``web/src/api/hints.ts``).
 
 from __future__ import annotations
 
-import re
 import shlex
 from collections.abc import Sequence
 
 from nodepipe.domain.errors import Action, Hint
+from nodepipe.domain.url_credentials import text_without_credentials
 from nodepipe.services.location import WORKSPACE_ENV
 
 _REBUILD = "recover what the node folders hold with `nodepipe doctor --rebuild`"
@@ -136,27 +136,8 @@ def command_for(hint: Hint, typed: Sequence[str] = ()) -> str:
     ``{typed}`` is the command the user typed (``typed``: its arguments), for a hint that
     repeats it with one more option."""
     quoted = _Params({name: shlex.quote(value) for name, value in hint.params.items()})
-    quoted["typed"] = shlex.join(["nodepipe", *map(_without_credentials, typed)])
+    quoted["typed"] = shlex.join(["nodepipe", *map(text_without_credentials, typed)])
     return COMMANDS[hint.action].format_map(quoted)
-
-
-_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^/?#\s]*)@")
-"""A URL's ``scheme://user[:password]@``, anywhere in a word (up to the last ``@`` before
-the path, as the host is found)."""
-
-
-def _without_credentials(word: str) -> str:
-    """A word of the typed command as the hint repeats it: the credentials of every URL in it
-    left out, wherever the URL starts (an ``--index-url https://user:token@…``, an
-    ``--index-url=NAME=https://user:token@…`` are not printed back), the rest of the word
-    kept; an ssh URL keeps its user (``git@`` names no secret), as ``without_credentials``."""
-    return _USERINFO.sub(_scheme_only, word)
-
-
-def _scheme_only(found: re.Match[str]) -> str:
-    scheme = found["scheme"]
-    user = found["userinfo"].split(":", 1)[0]
-    return f"{scheme}{user}@" if scheme.lower().endswith("ssh://") and user else scheme
 
 
 class _Params(dict[str, str]):

@@ -3,6 +3,7 @@ prints back (a hint repeating the command typed) names the place, never the secr
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit, urlunsplit
 
 
@@ -22,3 +23,22 @@ def without_credentials(origin: str) -> str:
     else:
         netloc = host
     return urlunsplit(parts._replace(netloc=netloc))
+
+
+_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^/?#\s]*)@")
+"""A URL's ``scheme://user[:password]@``, anywhere in a word (up to the last ``@`` before
+the path, as the host is found)."""
+
+
+def text_without_credentials(word: str) -> str:
+    """``word`` (a word of a command, as a hint repeats it) with the credentials of every URL
+    in it left out, wherever the URL starts (``https://user:token@…``, ``--index-url=NAME=
+    https://user:token@…``), the rest kept; an ssh URL keeps its user (``git@`` names no
+    secret), as ``without_credentials``."""
+    return _USERINFO.sub(_scheme_only, word)
+
+
+def _scheme_only(found: re.Match[str]) -> str:
+    scheme = found["scheme"]
+    user = found["userinfo"].split(":", 1)[0]
+    return f"{scheme}{user}@" if scheme.lower().endswith("ssh://") and user else scheme
