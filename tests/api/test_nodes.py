@@ -67,11 +67,35 @@ def test_update_answers_the_effective_state(client: TestClient, chain: nodepipe.
         )
 
 
+def test_a_mark_or_a_clearing_answers_the_effective_state(
+    client: TestClient, chain: nodepipe.Workspace
+) -> None:
+    """A mark and a clearing answered the state they stored ("marked completed by hand" under
+    a stale parent; "outputs cleared"), where ``GET …/nodes/{n}`` gives the computed one."""
+    chain.runs.run(nodepipe.RunRequest("baseline"))
+    main = chain.nodes.path("load") / "code" / "main.py"
+    main.write_text(main.read_text() + "\n# edited\n")
+    for method, tag, change in (
+        ("PATCH", "plot", {"state": "completed"}),
+        ("PATCH", "clean", {"state": "stale"}),
+        ("DELETE", "clean/data", None),
+    ):
+        answer = client.request(method, f"{NODES}/{tag}", json=change)
+        assert answer.status_code == 200, answer.text
+        tag = tag.removesuffix("/data")
+        shown = client.get(f"{NODES}/{tag}").json()["node"]
+        assert (answer.json()["state"], answer.json()["state_reason"]) == (
+            shown["state"],
+            shown["state_reason"],
+        )
+        assert "parent 01" in shown["state_reason"]
+
+
 def test_update_renames_annotates_marks_and_locks(client: TestClient) -> None:
     node = client.patch(f"{NODES}/load", json={"tag": "fetch", "notes": "from the web"}).json()
     assert (node["tag"], node["notes"]) == ("fetch", "from the web")
     marked = client.patch(f"{NODES}/fetch", json={"state": "completed"}).json()
-    assert marked["state"] == "completed" and "by hand" in marked["state_reason"]
+    assert (marked["state"], marked["state_reason"]) == ("completed", "")  # as GET shows it
     locked = client.patch(f"{NODES}/fetch", json={"locked": True}).json()
     assert locked["locked"]
     message = error_of(client.patch(f"{NODES}/fetch", json={"tag": "x"}), 409, "read_only")

@@ -88,3 +88,37 @@ def test_an_edit_answers_the_effective_state_with_json(
         answer = cli("node", *command, "--json")
         assert answer.code == 0, answer.stderr
         assert (answer.json()["state"], answer.json()["state_reason"]) == BELOW
+
+
+def test_a_mark_or_a_clearing_answers_the_effective_state(
+    chain: nodepipe.Workspace, cli: CliRunner
+) -> None:
+    """``mark`` and ``clear_data`` answered the state they stored ("marked completed by hand"
+    under a stale parent; "outputs cleared" on a ready node whose parent is stale), where
+    ``get``, the other edits and every surface give the computed one."""
+    _stale_below_an_edit(chain)
+    accepted = chain.nodes.mark("plot", nodepipe.NodeState.COMPLETED, "baseline")
+    assert (accepted.state.value, accepted.state_reason) == ("stale", "parent 01 (clean) is stale")
+    outdated = chain.nodes.mark("clean", nodepipe.NodeState.STALE, "baseline")
+    assert (outdated.state.value, outdated.state_reason) == (
+        "stale",
+        "marked stale by hand; parent 01 (load) is stale",
+    )
+    got = chain.nodes.get("clean")
+    assert (outdated.state, outdated.state_reason) == (got.state, got.state_reason)
+    cleared = chain.nodes.clear_data("clean", "baseline")
+    assert (cleared.state.value, cleared.state_reason) == (
+        "ready",
+        "never ran; parent 01 (load) is stale",
+    )
+    marked = cli("node", "mark", "plot", "completed", "--json")
+    assert marked.code == 0, marked.stderr
+    assert (marked.json()["state"], marked.json()["state_reason"]) == every_surface(cli, "plot")[
+        "node show"
+    ]
+    assert cli("node", "mark", "plot", "completed").stdout.startswith("plot is now stale")
+    answer = cli("node", "clear-data", "clean", "--yes", "--json")
+    assert answer.code == 0, answer.stderr
+    assert set(every_surface(cli, "clean").values()) == {
+        (answer.json()["state"], answer.json()["state_reason"])
+    }

@@ -227,7 +227,8 @@ def mark(node: str, state: str, pipeline: str | None, as_json: bool) -> None:
     if state not in (NodeState.COMPLETED.value, NodeState.STALE.value):
         raise InvalidInputError(f"can mark a node completed or stale, not {state!r}")
     updated = workspace().nodes.mark(node, NodeState(state), pipeline)
-    render(updated, as_json, "NodePublic", f"{updated.tag} is now {updated.state.value}")
+    why = f" ({updated.state_reason})" if updated.state.value != state else ""
+    render(updated, as_json, "NodePublic", f"{updated.tag} is now {updated.state.value}{why}")
 
 
 @app.command("lock")

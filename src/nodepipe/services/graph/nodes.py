@@ -251,17 +251,20 @@ class NodeService:
 
     # state and locks ----------------------------------------------------------------------
     def mark(self, name: str, state: NodeState, pipeline: str | None = None) -> Node:
-        """Mark by hand: ``completed`` accepts the outputs, ``stale`` outdates them."""
+        """Mark by hand: ``completed`` accepts the outputs, ``stale`` outdates them. The answer
+        is the node's effective state, as ``get`` gives it: a node accepted under a stale
+        parent is stale still, and says why."""
         if state not in (NodeState.COMPLETED, NodeState.STALE):
             raise InvalidInputError("a node can be marked completed or stale by hand")
         if state is NodeState.COMPLETED:
-            return self._accept_outputs(name, pipeline)
+            return self._effective(self._accept_outputs(name, pipeline))
         with self.context.store.write() as session:
             node = _editable(session, name, pipeline)
             check_transition(node.state, state, repr(node.tag))
             session.update_node(node.id, state=state, state_reason=MARKED_STALE)
             mark_downstream(session, [node.id], f"upstream: {node.tag} was marked stale")
-            return _fetch(session, node.id)
+            marked = _fetch(session, node.id)
+        return self._effective(marked)
 
     def _accept_outputs(self, name: str, pipeline: str | None) -> Node:
         """Mark completed: what ``data/`` holds now is the node's outputs, made by the node as
@@ -320,13 +323,15 @@ class NodeService:
         return self._effective(updated)
 
     def clear_data(self, name: str, pipeline: str | None = None) -> Node:
-        """Delete the node's outputs; it becomes ready and its descendants stale."""
+        """Delete the node's outputs; it becomes ready and its descendants stale (answered with
+        its effective state, as ``get`` gives it)."""
         with self.context.store.write() as session:
             node = _editable(session, name, pipeline)
             session.update_node(node.id, state=NodeState.READY, state_reason="outputs cleared")
             mark_downstream(session, [node.id], f"upstream: outputs of {node.tag} were cleared")
             clear_data(self.context.layout.node_folder(node.id))
-            return _fetch(session, node.id)
+            cleared = _fetch(session, node.id)
+        return self._effective(cleared)
 
     def clearing_losses(self, name: str, pipeline: str | None = None) -> builtins.list[Loss]:
         """What ``clear_data`` would delete (asked about before it does)."""
