@@ -211,3 +211,12 @@ def test_the_root_help_summary_is_the_commands_own(name: str) -> None:
     assert command is not None
     summary = click.Command(name, help=COMMANDS[name].summary).get_short_help_str(200)
     assert command.get_short_help_str(200) == summary
+
+
+def test_version_imports_no_command_and_no_heavy_library() -> None:
+    """``--version`` reads the installed distribution's metadata, and nothing else."""
+    modules = imported("--version")
+    assert "importlib.metadata" in modules, "the probe printed the version"
+    assert [name for name in HEAVY if loaded(modules, name)] == []
+    commands = {lazy.target.split(":")[0] for lazy in COMMANDS.values()}
+    assert [name for name in commands if name in modules] == ["nodepipe.cli.version"]

@@ -95,7 +95,21 @@ COMMANDS = {
         "nodepipe.cli.doctor:doctor",
         "Find what crashes, lost rows and old versions left in the workspace, with disk used.",
     ),
+    "version": LazyCommand(
+        "nodepipe.cli.version:version",
+        "Print the installed nodepipe's version.",
+    ),
 }
+
+
+def _version_flag(ctx: click.Context, _param: click.Parameter, asked: bool) -> None:
+    """``--version``: print the version and end before anything else is looked at (no
+    workspace is needed or opened); what prints it is imported only then."""
+    if asked and not ctx.resilient_parsing:
+        from nodepipe.cli.version import print_version
+
+        print_version(as_json=False)
+        ctx.exit()
 
 
 @click.group(
@@ -117,6 +131,14 @@ COMMANDS = {
     "--verbose",
     is_flag=True,
     help="When building an environment fails, also print uv's full output.",
+)
+@click.option(
+    "--version",
+    is_flag=True,
+    is_eager=True,
+    expose_value=False,
+    callback=_version_flag,
+    help="Print the installed nodepipe's version and exit.",
 )
 @click.pass_context
 def app(ctx: click.Context, workspace: Path | None, verbose: bool) -> None:

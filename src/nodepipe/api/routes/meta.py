@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
-
 from nodepipe.api.deps import ServicesDep
 from nodepipe.api.routing import resource_router
 from nodepipe.api.schemas.common import Health, WorkspacePublic
+from nodepipe.services.version import installed_version
 
 router = resource_router(tags=["workspace"])
-
-
-def _version() -> str:
-    try:
-        return version("nodepipe")
-    except PackageNotFoundError:  # running from a source tree that is not installed
-        return "0+unknown"
 
 
 @router.get("/health")
@@ -30,6 +22,6 @@ def workspace(services: ServicesDep) -> WorkspacePublic:
         root=str(ws.root),
         store=ws.context.store.dialect,
         python_version=ws.context.python_version,
-        version=_version(),
+        version=installed_version(),
         token_required=services.settings.token is not None,
     )
