@@ -130,6 +130,7 @@ def doctor(
     if keep is not None and not objects:
         raise InvalidInputError("--keep goes with --objects")
     if storage is not None:
+        _check_storage_alone(objects, repair, dry_run, rebuild)
         _doctor_storage(storage or None, collect, grace, as_json)
         return
     if objects:
@@ -159,6 +160,35 @@ def doctor(
             context.store.close()
 
 
+STORAGE_REPAIR_REFUSED = (
+    "--repair does not go with --storage: a storage's damaged contents are not moved aside "
+    "(a move in a bucket is a copy then a delete, which could delete a good copy uploaded "
+    "meanwhile); the next upload of each replaces it, so run again the nodes that made them "
+    "(`nodepipe doctor --storage` lists those its reads refused). Nothing was changed. "
+    "`nodepipe doctor --objects --repair` sets aside the run object store's damaged contents"
+)
+
+
+def _check_storage_alone(objects: bool, repair: bool, dry_run: bool, rebuild: bool) -> None:
+    """``--storage`` examines the remote workers' storage, and only that: an option meant for
+    the workspace or its run object store is refused, not ignored."""
+    if repair:
+        raise InvalidInputError(STORAGE_REPAIR_REFUSED)
+    if objects:
+        raise InvalidInputError(
+            "--objects and --storage examine two different stores (the run object store, the "
+            "remote workers' storage): give one"
+        )
+    if dry_run:
+        raise InvalidInputError(
+            "--dry-run does not go with --storage: without --collect it only lists"
+        )
+    if rebuild:
+        raise InvalidInputError(
+            "--rebuild does not go with --storage: it rebuilds the workspace's store; run it alone"
+        )
+
+
 def _doctor_storage(url: str | None, collect: bool, grace: float, as_json: bool) -> None:
     from nodepipe.services.context import open_context
     from nodepipe.services.upkeep.storage_collect import examine_storage
@@ -177,6 +207,7 @@ def _doctor_storage(url: str | None, collect: bool, grace: float, as_json: bool)
         "uploads_cut_short": list(report.uploads_cut_short),
         "too_recent": report.too_recent,
         "collected": report.collected,
+        "damaged": list(report.damaged),
     }
 
     def show(_: object) -> None:
@@ -189,6 +220,14 @@ def _doctor_storage(url: str | None, collect: bool, grace: float, as_json: bool)
         )
         if not report.collected and (report.unreferenced or report.uploads_cut_short):
             done("`nodepipe doctor --storage --collect` removes them")
+        if report.damaged:
+            done(
+                f"{len(report.damaged)} damaged contents (a read refused them: they do not hash "
+                "to their names); the next upload of each replaces it: run again the nodes "
+                "that made them"
+            )
+            for digest in report.damaged:
+                done(f"  - {digest[:12]}")
 
     render(data, as_json, None, show)
 

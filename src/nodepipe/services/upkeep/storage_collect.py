@@ -10,6 +10,12 @@ uploading right now loses nothing; collecting also drops refusals' notes about c
 longer there. Outputs another workspace ran remotely without sharing them
 are not named here: collect a storage shared by several workspaces from one whose store names
 what is worth keeping (README: "Running on a cluster").
+
+Damaged contents are listed (those a read refused, and left a note about, that no upload has
+replaced since), never moved: the next upload of such a content replaces it in place
+(``workspace.storage``), while moving it aside in a bucket (a copy, then a delete) could delete
+a good copy another process uploads meanwhile; finding every damaged content would mean
+downloading the whole storage.
 """
 
 from __future__ import annotations
@@ -38,6 +44,9 @@ class StorageReport:
     too_recent: int
     """Unreferenced contents and uploads younger than the grace period: left alone."""
     collected: bool
+    damaged: tuple[str, ...] = ()
+    """Contents a read refused (they do not hash to their names) and that are still there:
+    the next upload of each replaces it (running again the node that made it)."""
 
 
 def examine_storage(
@@ -60,15 +69,25 @@ def examine_storage(
     old = sorted(d for d in unreferenced if storage.age(storage.object_path(d)) >= grace)
     uploads = sorted(p for p in storage.incoming() if storage.age(p) >= grace)
     too_recent = len(unreferenced) - len(old) + len(storage.incoming()) - len(uploads)
+    refused = storage.refused()
     if collect:
         for path in uploads:
             storage.remove_incoming(path)
         for digest in old:
             storage.remove(digest)  # and any refusal's note about it
-        for digest in storage.refused() - present:  # notes about contents removed by hand
+        for digest in refused - present:  # notes about contents removed by hand
             storage.forget_refusal(digest)
+    still_there = present - set(old) if collect else present
+    damaged = refused & still_there
     return StorageReport(
-        storage.url, len(present), len(referenced), tuple(old), tuple(uploads), too_recent, collect
+        storage.url,
+        len(present),
+        len(referenced),
+        tuple(old),
+        tuple(uploads),
+        too_recent,
+        collect,
+        tuple(sorted(damaged)),
     )
 
 
