@@ -2,8 +2,9 @@
 
 ``nodepipe --help`` and every command pay only for the modules they use: the command table
 here names each command's module and its one-line summary, so the root help is printed from
-the table without importing a single command module. ``tests/unit/test_cli_imports.py`` checks
-each summary against the command's own help, so the two cannot drift apart.
+the table without importing a single command module.
+``tests/integration/test_cli_imports.py`` checks each summary against the command's own help,
+so the two cannot drift apart.
 """
 
 from __future__ import annotations
