@@ -73,3 +73,19 @@ def test_deleting_a_library_node_in_use_names_its_users_and_the_menu_items(
     expect(refused).not_to_contain_text("nodepipe env remove")
     expect(node(page, "lib")).to_be_visible()
     assert ws.nodes.path(lib.id).is_dir()
+
+
+SLASH = "it contains a slash; use letters, digits, '-', '_' or '.'"
+
+
+def test_a_refused_rename_is_a_sentence_without_the_requests_field_name(
+    page: Page, served: Served
+) -> None:
+    served.workspace.nodes.new("baseline", "load")
+    page.goto(served.link)
+    panel = open_panel(page, "load")
+    panel.locator('input[name="tag"]').fill("raw/2024")
+    panel.get_by_role("button", name="Rename").click()
+    toast = page.locator("[data-sonner-toast][data-type='error'] [data-title]")
+    expect(toast).to_have_text(f"invalid tag 'raw/2024': {SLASH}")
+    assert [n.tag for n in served.workspace.nodes.list("baseline")] == ["load"]

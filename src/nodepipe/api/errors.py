@@ -22,6 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from nodepipe.api.methods import documented_methods
 from nodepipe.api.schemas.common import ErrorPublic, HintPublic
+from nodepipe.api.schemas.fields import RULE_ERROR
 from nodepipe.domain.errors import (
     AmbiguousNameError,
     ChangedOnDiskError,
@@ -110,6 +111,11 @@ async def _validation_error(_: Request, error: Exception) -> JSONResponse:
 
 
 def _problem(item: Any) -> str:
+    """One validation error as a sentence: a domain rule's as it is (it names the value and
+    says what is wrong), the framework's own after the field it is about (``x: Input should
+    be a valid number``); ``details`` keep the location of both."""
+    if item.get("type") == RULE_ERROR:
+        return str(item.get("msg"))
     location = ".".join(str(part) for part in item.get("loc", ()) if part != "body")
     return f"{location}: {item.get('msg')}" if location else str(item.get("msg"))
 

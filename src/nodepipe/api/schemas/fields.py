@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BeforeValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo
 from pydantic_core import PydanticCustomError
 
 from nodepipe.domain.errors import InvalidInputError
@@ -39,6 +39,11 @@ Coordinate = Annotated[float, Field(allow_inf_nan=False)]
 """A position on the canvas: a finite number."""
 
 
+RULE_ERROR = "nodepipe_rule"
+"""The ``type`` of a validation error raised by a domain rule: its message is a sentence that
+names the value and says what is wrong with it (the 422's message shows it as it is)."""
+
+
 def _refused(check: Callable[[str], object]) -> Callable[[str], str]:
     """``check`` (a domain rule) as a validator: its message becomes the 422's."""
 
@@ -46,13 +51,19 @@ def _refused(check: Callable[[str], object]) -> Callable[[str], str]:
         try:
             check(value)
         except InvalidInputError as error:
-            raise PydanticCustomError("nodepipe_rule", "{rule}", {"rule": str(error)}) from error
+            raise PydanticCustomError(RULE_ERROR, "{rule}", {"rule": str(error)}) from error
         return value
 
     return validate
 
 
-NameCheck = AfterValidator(_refused(lambda value: validate_name(value, "name")))
+def _check_name(value: str, info: ValidationInfo) -> str:
+    """``validate_name``, naming the value by its field ("invalid tag 'a/b': ...")."""
+    what = (info.field_name or "name").replace("_", " ")
+    return _refused(lambda text: validate_name(text, what))(value)
+
+
+NameCheck = AfterValidator(_check_name)
 """``validate_name`` as a validator; put beside ``json_schema_extra=name_schema``."""
 Name = Annotated[
     str,
