@@ -78,6 +78,44 @@ def test_deleting_a_library_node_in_use_names_its_users_and_the_menu_items(
 SLASH = "it contains a slash; use letters, digits, '-', '_' or '.'"
 
 
+def test_a_tag_the_server_refuses_is_said_beside_it_and_the_new_node_dialog_keeps_it(
+    page: Page, served: Served
+) -> None:
+    ws = served.workspace
+    ws.nodes.new("baseline", "load")
+    page.goto(served.link)
+    expect(node(page, "load")).to_be_visible()
+    page.get_by_test_id("new-node").click()
+    dialog = page.get_by_test_id("dialog")
+    tag = dialog.locator('input[name="dialog-tag"]')
+    problem = dialog.get_by_test_id("dialog-tag-problem")
+
+    # taken: the dialog stays, with the tag typed, the server's reason beside the field
+    tag.fill("load")
+    dialog.get_by_test_id("dialog-confirm").click()
+    expect(problem).to_contain_text("the pipeline already has a node tagged 'load'")
+    expect(problem).to_contain_text("choose another tag")
+    expect(tag).to_have_value("load")
+    expect(tag).to_be_focused()
+    expect(tag).to_have_attribute("aria-invalid", "true")
+    expect(tag).to_have_attribute("aria-describedby", "dialog-tag-problem")
+
+    # invalid: said in a user's words, never with the request's field name before it
+    tag.fill("raw/2024")
+    expect(problem).to_have_count(0)  # what was said was about the tag typed before
+    dialog.get_by_test_id("dialog-confirm").click()
+    expect(problem).to_have_text(f"invalid tag 'raw/2024': {SLASH}")
+    expect(tag).to_have_value("raw/2024")
+    expect(page.locator("[data-sonner-toast]")).to_have_count(0)  # said in the dialog only
+    assert [n.tag for n in ws.nodes.list("baseline")] == ["load"]
+
+    tag.fill("raw-2024")
+    dialog.get_by_test_id("dialog-confirm").click()
+    expect(dialog).to_have_count(0)
+    expect(node(page, "raw-2024")).to_be_visible()
+    assert sorted(n.tag for n in ws.nodes.list("baseline")) == ["load", "raw-2024"]
+
+
 def test_a_refused_rename_is_a_sentence_without_the_requests_field_name(
     page: Page, served: Served
 ) -> None:

@@ -5,6 +5,7 @@ import { toast } from "sonner";
 import { api, ApiError, call, type FetchResult } from "../api/client";
 import { invalidateAll } from "../api/queries";
 import type { Job } from "../api/types";
+import type { Refusal, Values } from "../dialogs/dialogs";
 import { getApp, flash } from "../store/app";
 import { errorToast } from "./errorToast";
 
@@ -26,6 +27,22 @@ export function report(error: unknown): void {
   } else {
     toast.error(String(error));
   }
+}
+
+/** A dialog's `submit` doing ``action``: what the server refuses stays in the dialog, with what
+ * the user typed (each field's problem beside it, the rest above its buttons), never a toast. */
+export function submitting(action: (values: Values) => Promise<void>): (values: Values) => Promise<Refusal | null> {
+  return async (values) => {
+    try {
+      await action(values);
+      return null;
+    } catch (error) {
+      if (!(error instanceof ApiError)) return { fields: {}, message: String(error) };
+      if (error.cycle) flash(error.cycle);
+      const fields = error.fields;
+      return { fields, message: Object.keys(fields).length ? "" : error.message };
+    }
+  };
 }
 
 export function currentPipeline(): string {

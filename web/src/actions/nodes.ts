@@ -5,7 +5,7 @@ import type { CanvasNode } from "../api/types";
 import { ask } from "../dialogs/dialogs";
 import { getApp, graphNode, openPanel, setApp } from "../store/app";
 import { cachedPipelines, showOpened } from "../store/opened";
-import { attempt, currentPipeline, followJob, refresh } from "./common";
+import { attempt, currentPipeline, followJob, refresh, submitting } from "./common";
 import { removalBody, undoable } from "./removal";
 import { connected, disconnected } from "../undo/edits";
 import { record } from "../undo/history";
@@ -24,7 +24,9 @@ export async function createNode(position?: { x: number; y: number }): Promise<v
   const { graph } = getApp();
   const shared = await call(api.GET("/api/shared-envs")).catch(() => [] as string[]);
   const none = { value: "", label: "(none)" };
-  const values = await ask({
+  // what the server made, even if the dialog was cancelled while it answered
+  const made: { node?: { id: string; tag: string }; template?: string | null; sharedEnv?: string | null } = {};
+  await ask({
     title: "New node",
     confirm: "Create",
     fields: [
@@ -42,30 +44,33 @@ export async function createNode(position?: { x: number; y: number }): Promise<v
         options: [{ value: "", label: "its own" }, ...shared.map((name) => ({ value: name, label: `shared: ${name}` }))],
       },
     ],
+    // a tag the server refuses (taken, invalid) is said beside it, the dialog open with it
+    submit: submitting(async (typed) => {
+      const template = String(typed["template"]) || null;
+      const sharedEnv = String(typed["shared_env"]) || null;
+      made.node = await call(
+        api.POST("/api/pipelines/{pipeline}/nodes", {
+          params: { path: { pipeline: currentPipeline() } },
+          body: {
+            tag: String(typed["tag"]).trim(),
+            notes: "",
+            allow_duplicate_tag: false,
+            template,
+            shared_env: sharedEnv,
+            ...(position ?? {}),
+          },
+        }),
+      );
+      Object.assign(made, { template, sharedEnv });
+    }),
   });
-  const tag = String(values?.["tag"] ?? "").trim();
-  if (!values || !tag) return;
+  const { node, template = null, sharedEnv = null } = made;
+  if (!node) return;
   await attempt(async () => {
-    const pipeline = currentPipeline();
-    const node = await call(
-      api.POST("/api/pipelines/{pipeline}/nodes", {
-        params: { path: { pipeline } },
-        body: {
-          tag,
-          notes: "",
-          allow_duplicate_tag: false,
-          template: String(values["template"]) || null,
-          shared_env: String(values["shared_env"]) || null,
-          ...(position ?? {}),
-        },
-      }),
-    );
     await refresh();
     showOpened();
     const place = graphNode(getApp().graph, node.id) ?? { x: position?.x ?? 0, y: position?.y ?? 0 };
-    const template = String(values["template"]) || null;
-    const sharedEnv = String(values["shared_env"]) || null;
-    record(created({ id: node.id, tag, notes: "", x: place.x, y: place.y, groupId: null, sharedEnv, paramsText: "", template }));
+    record(created({ id: node.id, tag: node.tag, notes: "", x: place.x, y: place.y, groupId: null, sharedEnv, paramsText: "", template }));
     setApp({ selectRequest: [node.id] });
     toast.success(`Created node ${node.tag}`);
   });

@@ -1,6 +1,7 @@
 // The typed API client (openapi-fetch over the generated schema) and its one error type.
 import createClient from "openapi-fetch";
 import type { paths } from "./schema";
+import { fieldProblems } from "./fields";
 import { withHint } from "./hints";
 import type { ErrorBody } from "./types";
 
@@ -32,6 +33,9 @@ export class ApiError extends Error {
   /** For an include update refused until removals are confirmed: the nodes it would remove; refused
    * because nodes were edited here (kind "edited"): those nodes. */
   readonly nodes: string[] | null;
+  /** What was wrong with which field of the request (by the body's field name, see fields.ts):
+   * a dialog shows each beside its field. */
+  readonly fields: Record<string, string>;
 
   constructor(status: number, body: Partial<ErrorBody> | undefined) {
     super(withHint(body?.message ?? `request failed with HTTP ${status}`, body?.hint));
@@ -42,6 +46,7 @@ export class ApiError extends Error {
     this.reason = body?.message ?? `request failed with HTTP ${status}`;
     this.uvOutput = body?.uv_output ?? null;
     this.nodes = body?.nodes ?? null;
+    this.fields = fieldProblems(body);
   }
 }
 

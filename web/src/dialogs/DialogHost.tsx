@@ -1,7 +1,7 @@
 // The one modal dialog of the app, rendering whatever `ask` asked for.
 import { useEffect, useRef, useState, type FormEvent } from "react";
 import { trapTab, useReturnFocus } from "../a11y/focus";
-import { useDialog, type Field, type OpenDialog, type Values } from "./dialogs";
+import { useDialog, type Field, type OpenDialog, type Refusal, type Values } from "./dialogs";
 import { isShortcut } from "../canvas/shortcuts";
 
 function initialValues(fields: Field[]): Values {
@@ -23,6 +23,8 @@ function Dialog({ open }: { open: OpenDialog }) {
   const { spec, resolve } = open;
   const fields = spec.fields ?? [];
   const [values, setValues] = useState<Values>(() => initialValues(fields));
+  const [refusal, setRefusal] = useState<Refusal | null>(null);
+  const [busy, setBusy] = useState(false);
   const first = useRef<HTMLInputElement & HTMLTextAreaElement & HTMLSelectElement>(null);
   const form = useRef<HTMLFormElement>(null);
   useReturnFocus();
@@ -40,12 +42,36 @@ function Dialog({ open }: { open: OpenDialog }) {
     return () => window.removeEventListener("keydown", onKey);
   }, [resolve]);
 
-  const submit = (event: FormEvent) => {
+  const submit = async (event: FormEvent) => {
     event.preventDefault();
-    resolve(values);
+    if (!spec.submit) {
+      resolve(values);
+      return;
+    }
+    if (busy) return;
+    setBusy(true);
+    const refused = await spec.submit(values);
+    setBusy(false);
+    if (!refused) {
+      resolve(values);
+      return;
+    }
+    setRefusal(refused);
+    // the first field refused takes the focus, its text selected to be typed over
+    const name = fields.find((field) => refused.fields[field.name])?.name;
+    const input = name ? form.current?.querySelector<HTMLInputElement>(`[name="dialog-${name}"]`) : null;
+    input?.focus();
+    input?.select?.();
   };
-  const change = (name: string, value: string | boolean | File) =>
+  const change = (name: string, value: string | boolean | File) => {
     setValues((current) => ({ ...current, [name]: value }));
+    // what was said of a field is about what it held then
+    setRefusal((current) => (current?.fields[name] ? { ...current, fields: { ...current.fields, [name]: "" } } : current));
+  };
+  const known = new Set(fields.map((field) => field.name));
+  const formProblems = refusal
+    ? [refusal.message, ...Object.entries(refusal.fields).filter(([name]) => !known.has(name)).map(([, said]) => said)].filter(Boolean)
+    : [];
 
   return (
     <div className="modal-backdrop" onMouseDown={() => resolve(null)}>
@@ -59,22 +85,37 @@ function Dialog({ open }: { open: OpenDialog }) {
         data-testid="dialog"
         onKeyDown={trapTab}
         onMouseDown={(event) => event.stopPropagation()}
-        onSubmit={submit}
+        onSubmit={(event) => void submit(event)}
+        aria-busy={busy}
       >
         <h2>{spec.title}</h2>
         {spec.body && <div className="modal-body">{spec.body}</div>}
-        {fields.map((field, index) => (
-          <label key={field.name} className={`field field-${field.kind}`}>
-            {field.kind !== "checkbox" && <span>{field.label}</span>}
-            <FieldInput
-              field={field}
-              value={values[field.name]}
-              onChange={(value) => change(field.name, value)}
-              inputRef={index === 0 ? first : undefined}
-            />
-            {field.kind === "checkbox" && <span>{field.label}</span>}
-          </label>
-        ))}
+        {fields.map((field, index) => {
+          const problem = refusal?.fields[field.name] ?? "";
+          return (
+            <label key={field.name} className={`field field-${field.kind}${problem ? " field-refused" : ""}`}>
+              {field.kind !== "checkbox" && <span>{field.label}</span>}
+              <FieldInput
+                field={field}
+                value={values[field.name]}
+                onChange={(value) => change(field.name, value)}
+                inputRef={index === 0 ? first : undefined}
+                problem={problem ? `dialog-${field.name}-problem` : undefined}
+              />
+              {field.kind === "checkbox" && <span>{field.label}</span>}
+              {problem && (
+                <span className="form-error field-problem" id={`dialog-${field.name}-problem`} role="alert" data-testid={`dialog-${field.name}-problem`}>
+                  {problem}
+                </span>
+              )}
+            </label>
+          );
+        })}
+        {formProblems.length > 0 && (
+          <p className="form-error form-problem" role="alert" data-testid="dialog-problem">
+            {formProblems.join("; ")}
+          </p>
+        )}
         <div className="modal-actions">
           <button type="button" className="button" onClick={() => resolve(null)}>
             Cancel
@@ -83,6 +124,7 @@ function Dialog({ open }: { open: OpenDialog }) {
             type="submit"
             className={spec.danger ? "button danger" : "button primary"}
             data-testid="dialog-confirm"
+            disabled={busy}
           >
             {spec.confirm}
           </button>
@@ -97,15 +139,19 @@ interface FieldInputProps {
   value: string | boolean | File | undefined;
   onChange: (value: string | boolean | File) => void;
   inputRef: React.Ref<HTMLInputElement & HTMLTextAreaElement & HTMLSelectElement> | undefined;
+  /** The id of what was said against the value (it describes the field), if anything. */
+  problem: string | undefined;
 }
 
-function FieldInput({ field, value, onChange, inputRef }: FieldInputProps) {
+function FieldInput({ field, value, onChange, inputRef, problem }: FieldInputProps) {
   const name = `dialog-${field.name}`;
+  const refused = problem ? { "aria-invalid": true, "aria-describedby": problem } : {};
   if (field.kind === "checkbox") {
     return (
       <input
         ref={inputRef}
         name={name}
+        {...refused}
         type="checkbox"
         checked={value === true}
         onChange={(e) => onChange(e.target.checked)}
@@ -117,6 +163,7 @@ function FieldInput({ field, value, onChange, inputRef }: FieldInputProps) {
       <input
         ref={inputRef}
         name={name}
+        {...refused}
         type="file"
         accept={field.accept}
         data-testid={name}
@@ -129,6 +176,7 @@ function FieldInput({ field, value, onChange, inputRef }: FieldInputProps) {
       <textarea
         ref={inputRef}
         name={name}
+        {...refused}
         rows={5}
         value={String(value ?? "")}
         placeholder={field.placeholder}
@@ -138,7 +186,7 @@ function FieldInput({ field, value, onChange, inputRef }: FieldInputProps) {
   }
   if (field.kind === "select") {
     return (
-      <select ref={inputRef} name={name} value={String(value ?? "")} onChange={(e) => onChange(e.target.value)}>
+      <select ref={inputRef} name={name} {...refused} value={String(value ?? "")} onChange={(e) => onChange(e.target.value)}>
         {(field.options ?? []).map((option) => (
           <option key={option.value} value={option.value}>
             {option.label}
@@ -151,6 +199,7 @@ function FieldInput({ field, value, onChange, inputRef }: FieldInputProps) {
     <input
       ref={inputRef}
       name={name}
+      {...refused}
       type={field.kind === "password" ? "password" : "text"}
       autoComplete="off"
       value={String(value ?? "")}

@@ -18,15 +18,25 @@ export interface Field {
   accept?: string;
 }
 
+export type Values = Record<string, string | boolean | File>;
+
+/** Why `submit` refused what was typed: a sentence per field (by its name) and one for the
+ * whole form; a field the dialog does not have is said with the form's. */
+export interface Refusal {
+  fields: Record<string, string>;
+  message: string;
+}
+
 export interface DialogSpec {
   title: string;
   body?: ReactNode;
   fields?: Field[];
   confirm: string;
   danger?: boolean;
+  /** Done on confirm while the dialog stays open: a refusal keeps it open with what was typed
+   * and says each problem beside its field; it closes (resolving with the values) once done. */
+  submit?: (values: Values) => Promise<Refusal | null>;
 }
-
-export type Values = Record<string, string | boolean | File>;
 
 export interface OpenDialog {
   id: number;
@@ -40,13 +50,15 @@ let opened = 0;
 
 export function ask(spec: DialogSpec): Promise<Values | null> {
   useDialog.getState().open?.resolve(null);
+  const id = ++opened;
   return new Promise((resolve) => {
     useDialog.setState({
       open: {
-        id: ++opened,
+        id,
         spec,
         resolve: (values) => {
-          useDialog.setState({ open: null });
+          // a submit that ends after its dialog was cancelled closes no other dialog
+          if (useDialog.getState().open?.id === id) useDialog.setState({ open: null });
           resolve(values);
         },
       },
