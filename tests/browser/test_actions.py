@@ -164,3 +164,22 @@ def test_pipelines_copies_references_and_lineage(page: Page, served: Served) -> 
     confirm(page)
     expect(page.locator('[data-testid="pipeline-item"][data-tag="other-copy"]')).to_have_count(0)
     assert sorted(p.tag for p in ws.pipelines.list()) == ["baseline", "other"]
+
+
+def test_move_to_project_offers_only_the_projects_the_pipeline_is_not_in(
+    page: Page, served: Served
+) -> None:
+    ws = served.workspace
+    ws.projects.new("ocean")
+    climate = ws.projects.get("climate").id
+    page.goto(served.link)
+    page.locator('[data-testid="pipeline-item"][data-tag="baseline"]').click(button="right")
+    menu_item(page, "Move to project…").click()
+    choices = page.get_by_test_id("dialog").locator('select[name="dialog-project"] option')
+    expect(choices).to_have_count(len(ws.projects.list()) - 1)  # all but the one it is in
+    offered = choices.all_inner_texts()
+    assert "climate" not in offered and "ocean" in offered, offered
+    page.get_by_test_id("dialog").locator("select").select_option(label="ocean")
+    confirm(page)
+    expect(page.locator(".toolbar-title")).to_contain_text("ocean")  # the sidebar follows it
+    assert ws.pipelines.get("baseline").project_id == ws.projects.get("ocean").id != climate

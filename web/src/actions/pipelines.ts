@@ -61,11 +61,18 @@ export const lockPipeline = (pipeline: Pipeline, locked: boolean) =>
   attempt(() => patchPipeline(pipeline, { locked }));
 
 export async function movePipeline(pipeline: Pipeline): Promise<void> {
-  const options = (queryClient.getQueryData(projectsQuery().queryKey) ?? []).map((p) => ({ value: p.id, label: p.name }));
+  // the project it is in is no place to move it to
+  const options = (queryClient.getQueryData(projectsQuery().queryKey) ?? [])
+    .filter((p) => p.id !== pipeline.project_id)
+    .map((p) => ({ value: p.id, label: p.name }));
+  if (options.length === 0) {
+    toast.error(`There is no other project to move ${pipeline.tag} to: create one with + beside Projects in the sidebar.`);
+    return;
+  }
   const values = await ask({
     title: `Move ${pipeline.tag} to another project`,
     confirm: "Move",
-    fields: [{ name: "project", label: "Project", kind: "select", options, value: pipeline.project_id }],
+    fields: [{ name: "project", label: "Project", kind: "select", options }],
   });
   if (values) await attempt(() => patchPipeline(pipeline, { project: String(values["project"]) }));
 }
