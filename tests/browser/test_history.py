@@ -12,7 +12,14 @@ from pathlib import Path
 import httpx
 from playwright.sync_api import Page, Response, Route, expect
 
-from browser.canvas import expect_state, node, press_in, press_on_canvas
+from browser.canvas import (
+    expect_state,
+    menu_item,
+    node,
+    press_in,
+    press_on_canvas,
+    right_click,
+)
 from browser.conftest import Served
 from browser.gates import gated
 from nodepipe.services.runs.service import RunRequest
@@ -87,6 +94,41 @@ def test_run_shows_what_would_run_and_why_and_starts_nothing_until_confirmed(
     _finished_runs(served, 3)
     force.click()
     _finished_runs(served, 4)
+    expect(dialog).to_have_count(0)
+
+
+def test_run_this_node_from_its_menu_shows_what_would_run_and_why_first(
+    page: Page, served: Served
+) -> None:
+    ws = served.workspace
+    ws.nodes.new("baseline", "load")
+    ws.nodes.new("baseline", "plot")
+    ws.edges.connect("load", "plot", "baseline")
+    page.goto(served.link)
+    expect(page.get_by_test_id("live-indicator")).to_have_attribute("data-connected", "true")
+
+    right_click(page, "load")
+    menu_item(page, "Run this node").click()
+    dialog = page.get_by_test_id("dialog")
+    expect(dialog.locator("h2")).to_have_text("Run of node load: what would run and why")
+    expect(dialog.get_by_test_id("plan-run").locator("li")).to_have_text(["load: never ran"])
+    expect(dialog.get_by_test_id("dialog-confirm")).to_have_text("Run 1 node")
+    dialog.get_by_role("button", name="Cancel").click()
+    expect(dialog).to_have_count(0)
+    assert _runs(served) == []  # the preview started nothing
+
+    right_click(page, "plot")
+    menu_item(page, "Run up to here").click()
+    expect(dialog.locator("h2")).to_have_text("Run up to plot: what would run and why")
+    expect(dialog.get_by_test_id("plan-run").locator("li")).to_have_count(2)
+    dialog.get_by_test_id("dialog-confirm").click()
+    expect_state(page, "plot", "completed")
+    assert len(_runs(served)) == 1
+
+    # Shift-click runs at once, as on the toolbar
+    right_click(page, "load")
+    menu_item(page, "Force re-run").click(modifiers=["Shift"])
+    _finished_runs(served, 2)
     expect(dialog).to_have_count(0)
 
 

@@ -38,12 +38,19 @@ export async function startRun(request: Partial<RunCreate>, label: string, previ
 export const runPipeline = (force = false, preview = false) =>
   startRun({ force }, force ? "Forced re-run of the pipeline" : "Run of the pipeline", preview);
 
-export const runSelected = (ids: string[], force = false, preview = false) =>
-  startRun({ only: ids, force }, force ? "Forced re-run" : "Run of the selection", preview);
+/** The tag of node ``id`` of the open pipeline (its id if not loaded). */
+function tagOf(id: string): string {
+  return getApp().graph?.nodes.find((n) => n.id === id)?.tag ?? id;
+}
 
-export const runUpTo = (id: string) => startRun({ to: [id] }, "Run up to the node");
+export const runSelected = (ids: string[], force = false, preview = false) => {
+  const what = ids.length === 1 ? `node ${tagOf(ids[0] ?? "")}` : "the selection";
+  return startRun({ only: ids, force }, force ? `Forced re-run of ${what}` : `Run of ${what}`, preview);
+};
 
-export const runFrom = (id: string) => startRun({ from: [id] }, "Run from the node");
+export const runUpTo = (id: string, preview = false) => startRun({ to: [id] }, `Run up to ${tagOf(id)}`, preview);
+
+export const runFrom = (id: string, preview = false) => startRun({ from: [id] }, `Run from ${tagOf(id)}`, preview);
 
 export async function kill(ids: string[] = []): Promise<void> {
   await attempt(async () => {

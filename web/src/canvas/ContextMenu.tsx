@@ -1,14 +1,15 @@
 // A right-click menu at the pointer, kept inside the window; arrow keys move through its items;
 // closes on Escape, on a click elsewhere, or after a choice.
 import type { LucideIcon } from "lucide-react";
-import { useEffect, useLayoutEffect, useRef, useState, type KeyboardEvent } from "react";
+import { useEffect, useLayoutEffect, useRef, useState, type KeyboardEvent, type MouseEvent as ReactMouseEvent } from "react";
 import { useReturnFocus } from "../a11y/focus";
 import { isShortcut, shortcutOf, type ShortcutId } from "./shortcuts";
 
 export interface MenuItem {
   label: string;
   icon?: LucideIcon;
-  onSelect: () => void;
+  /** The click that chose it (with its modifier keys: Shift-click on a Run skips its preview). */
+  onSelect: (event: ReactMouseEvent) => void;
   danger?: boolean;
   disabled?: boolean;
   hint?: string;
@@ -92,9 +93,9 @@ export function ContextMenu({ menu, onClose }: { menu: MenuState; onClose: () =>
             role="menuitem"
             className={entry.danger ? "menu-item danger" : "menu-item"}
             disabled={entry.disabled}
-            onClick={() => {
+            onClick={(event) => {
               onClose();
-              entry.onSelect();
+              entry.onSelect(event);
             }}
           >
             {entry.icon ? <entry.icon size={14} /> : <span className="menu-icon-space" />}

@@ -1,4 +1,5 @@
 // What the right-click menus offer, for nodes, the empty canvas, edges and groups.
+import type { MouseEvent as ReactMouseEvent } from "react";
 import {
   ArrowRightToLine,
   Ban,
@@ -53,11 +54,14 @@ import {
 import { branchFrom } from "../actions/pipelines";
 import { reference } from "../actions/references";
 import { copyNodes, pasteNodes } from "../clipboard/clipboard";
-import { shortcutLabel } from "./shortcuts";
+import { shortcutLabel, withGesture } from "./shortcuts";
 import { kill, runFrom, runPipeline, runSelected, runUpTo, runWithOptions } from "../actions/runs";
 import type { CanvasNode, Group } from "../api/types";
 import { openPanel, setApp } from "../store/app";
 import type { MenuEntry } from "./ContextMenu";
+
+/** Whether a Run chosen with this click shows its preview first (not when Shift-clicked). */
+const previewOf = (event: ReactMouseEvent) => !withGesture(event, "runNow");
 
 export function nodeMenu(nodes: CanvasNode[], hasGroups = false): MenuEntry[] {
   const ids = nodes.map((n) => n.id);
@@ -70,13 +74,14 @@ export function nodeMenu(nodes: CanvasNode[], hasGroups = false): MenuEntry[] {
     entries.push({ label: "Open panel", icon: PanelRight, onSelect: () => openPanel(single.id), hint: "dbl-click" });
   }
   entries.push(
-    { label: nodes.length > 1 ? "Run selected" : "Run this node", icon: Play, onSelect: () => void runSelected(ids) },
-    { label: "Force re-run", icon: FastForward, onSelect: () => void runSelected(ids, true) },
+    // a run from the menu shows what would run and why first, as the toolbar's (Shift-click: at once)
+    { label: nodes.length > 1 ? "Run selected" : "Run this node", icon: Play, onSelect: (event) => void runSelected(ids, false, previewOf(event)) },
+    { label: "Force re-run", icon: FastForward, onSelect: (event) => void runSelected(ids, true, previewOf(event)) },
   );
   if (single) {
     entries.push(
-      { label: "Run up to here", icon: ArrowRightToLine, onSelect: () => void runUpTo(single.id) },
-      { label: "Run from here", icon: ArrowLeftFromLine, onSelect: () => void runFrom(single.id) },
+      { label: "Run up to here", icon: ArrowRightToLine, onSelect: (event) => void runUpTo(single.id, previewOf(event)) },
+      { label: "Run from here", icon: ArrowLeftFromLine, onSelect: (event) => void runFrom(single.id, previewOf(event)) },
     );
   }
   entries.push(
@@ -117,8 +122,8 @@ export function paneMenu(position: { x: number; y: number }, allIds: string[]): 
   return [
     { label: "New node here…", icon: Plus, onSelect: () => void createNode(position) },
     { label: "Paste", icon: ClipboardPaste, onSelect: () => void pasteNodes(), hint: shortcutLabel("paste") },
-    { label: "Run pipeline", icon: Play, onSelect: () => void runPipeline() },
-    { label: "Force re-run pipeline", icon: FastForward, onSelect: () => void runPipeline(true) },
+    { label: "Run pipeline", icon: Play, onSelect: (event) => void runPipeline(false, previewOf(event)) },
+    { label: "Force re-run pipeline", icon: FastForward, onSelect: (event) => void runPipeline(true, previewOf(event)) },
     { label: "Run with options…", icon: Settings2, onSelect: () => void runWithOptions() },
     { label: "Kill all", icon: Ban, onSelect: () => void kill() },
     "separator",

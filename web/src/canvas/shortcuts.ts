@@ -72,7 +72,7 @@ export const SHORTCUTS: Shortcut[] = [
   // On the node the keyboard is on (Tab reaches nodes); a11y/nodeKeys.ts handles these two.
   { id: "openNode", where: "node", keys: [["Enter"]], description: "Open the panel of the node Tab reached" },
   { id: "nodeMenu", where: "node", keys: [["Shift", "F10"], ["ContextMenu"]], description: "Open the menu of the node Tab reached" },
-  { id: "runNow", where: "toolbar", keys: [["Shift", "click"]], description: "On Run, Run selected or Force re-run: run at once, without the preview of what would run" },
+  { id: "runNow", where: "toolbar", keys: [["Shift", "click"]], description: "On Run, Run selected or Force re-run (or a run of a right-click menu): run at once, without the preview of what would run" },
   { id: "menuNext", where: "menu", keys: [["ArrowDown"]], description: "Next item" },
   { id: "menuPrevious", where: "menu", keys: [["ArrowUp"]], description: "Previous item" },
   { id: "menuFirst", where: "menu", keys: [["Home"]], description: "First item" },
