@@ -13,7 +13,8 @@ run, the whole process group then (uv included). After each kill, the next comma
 - 0 orphan folders: node folders and node rows match one to one; no half-copies in
   ``.nodepipe/staging``, no staging, promotion or environment leftovers in any node folder;
 - a consistent store and environments: the node whose environment was edited has the package
-  in both pyproject.toml and uv.lock, or in neither, and its lock satisfies its pyproject.
+  in both pyproject.toml and uv.lock, or in neither, and its lock satisfies its pyproject;
+  a pipeline a branch or merge made declares every bundle input it carries, or does not exist.
 
 Every operation is killed at least ``KILLS`` times within a bounded time; the counts are
 printed (``-s``) for the record.
@@ -37,7 +38,7 @@ import sqlalchemy as sa
 
 import nodepipe
 from nodepipe.services.runs.service import RunRequest
-from nodepipe.store.schema import node_runs, nodes, runs
+from nodepipe.store.schema import node_runs, nodes, pipeline_inputs, pipelines, runs
 from nodepipe.store.store import Store
 from nodepipe.workspace.file_digests import fingerprint_outputs
 from support.waiting import wait_for
@@ -71,6 +72,8 @@ class Operation:
     """Crash points on the operation's path (``NAME@N``: the N-th pass)."""
     copies_data: bool = True
     """Whether the copies it makes take their sources' outputs."""
+    made: tuple[str, dict[str, list[str]]] | None = None
+    """The pipeline it makes and the bundle inputs it declares (input → tags of its nodes)."""
 
 
 OPERATIONS = {
@@ -101,10 +104,12 @@ OPERATIONS = {
         ("pipeline", "branch", "base", "--from", "a", "--name", "variant"),
         ("folders.recorded", "folders.moved@2", "folders.synced", "folders.committed"),
         copies_data=False,
+        made=("variant", {"raw": ["a"], "side": ["b"]}),
     ),
     "merge": Operation(
         ("pipeline", "merge", "base", "other", "--name", "both", "--with-data"),
         ("folders.recorded", "folders.moved@3", "folders.synced", "folders.committed"),
+        made=("both", {"more": ["d"], "raw": ["a"], "side": ["b"]}),
     ),
 }
 
@@ -124,8 +129,9 @@ def uv_offline(wheels: Path) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory, offline_wheels: Path) -> Path:
-    """Pipelines ``base`` (a → b, a → c; a writes 400 files) and ``other`` (d, and a shown by
-    reference), all run once: every node has outputs to lose."""
+    """Pipelines ``base`` (a → b, a → c; a writes 400 files; bundle inputs raw → a, side → b)
+    and ``other`` (d, and a shown by reference; input more → d), all run once: every node has
+    outputs to lose."""
     root = tmp_path_factory.mktemp("template") / "lab"
     ws = nodepipe.init(root)
     ws.pipelines.new("base")
@@ -142,6 +148,9 @@ def template(tmp_path_factory: pytest.TempPathFactory, offline_wheels: Path) -> 
     for pipeline in ("base", "other"):
         finished = ws.runs.run(RunRequest(pipeline)).finished
         assert finished is not None and finished.failed == 0
+    exports = tmp_path_factory.mktemp("exports")
+    ws.bundles.export("base", exports / "base", inputs={"raw": ["a"], "side": ["b"]})
+    ws.bundles.export("other", exports / "other", inputs={"more": ["d"]})
     ws.close()
     return root
 
@@ -215,6 +224,29 @@ def rows(root: Path) -> tuple[list[Row], list[str], list[str]]:
     return found, statuses, states
 
 
+def declared_inputs(root: Path, tag: str) -> dict[str, list[str]] | None:
+    """The bundle inputs pipeline ``tag`` declares (input → node tags), None when it does not
+    exist; read without any recovery."""
+    store = Store.open(f"sqlite:///{root / '.nodepipe' / 'store.sqlite'}")
+    try:
+        with store.engine.connect() as connection:
+            found = connection.execute(sa.select(pipelines.c.id).where(pipelines.c.tag == tag))
+            pipeline_id = found.scalar()
+            if pipeline_id is None:
+                return None
+            statement = (
+                sa.select(pipeline_inputs.c.name, nodes.c.tag)
+                .join(nodes, nodes.c.id == pipeline_inputs.c.node_id)
+                .where(pipeline_inputs.c.pipeline_id == pipeline_id)
+            )
+            declared: dict[str, list[str]] = {}
+            for name, node_tag in connection.execute(statement):
+                declared.setdefault(name, []).append(node_tag)
+    finally:
+        store.close()
+    return {name: sorted(tags) for name, tags in declared.items()}
+
+
 def check_invariants(
     root: Path, template: Path, operation: Operation, edited_node: str | None
 ) -> None:
@@ -242,6 +274,9 @@ def check_invariants(
             assert digest == wanted, f"copy of {row.tag} is not whole"
     if edited_node is not None:
         check_environment(root / "nodes" / sources[edited_node].id / "code")
+    if operation.made is not None:
+        tag, wanted = operation.made
+        assert declared_inputs(root, tag) in (None, wanted), f"{tag}'s inputs are not whole"
 
 
 def check_environment(code: Path) -> None:

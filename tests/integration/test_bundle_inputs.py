@@ -224,3 +224,62 @@ def test_a_node_that_takes_another_ones_place_takes_its_inputs(
     assert detached.code == 0, detached.stderr
     assert chain.bundles.export("view", tmp_path / "f").inputs == {"x": ("plot",)}
     assert chain.nodes.get("plot", "view").id != chain.nodes.get("plot", "baseline").id
+
+
+def test_a_branch_keeps_the_inputs_of_the_nodes_it_shows(
+    chain: nodepipe.Workspace, cli: CliRunner, tmp_path: Path
+) -> None:
+    """``pipeline branch``: the copies take the inputs their sources took, a node shared by
+    reference keeps its own, and a node the branch does not show leaves them."""
+    chain.nodes.new("baseline", "extra")
+    declared = ("--input", "raw=load", "--input", "side=clean", "--input", "labels=plot")
+    assert (
+        cli(
+            "bundle", "export", "baseline", str(tmp_path / "a"), *declared, "--input", "x=extra"
+        ).code
+        == 0
+    )
+    branched = cli("pipeline", "branch", "baseline", "--from", "clean", "--name", "variant")
+    assert branched.code == 0, branched.stderr
+    variant = chain.bundles.export("variant", tmp_path / "b")
+    assert variant.inputs == {"labels": ("plot",), "raw": ("load",), "side": ("clean",)}
+    assert chain.nodes.get("load", "variant").id == chain.nodes.get("load", "baseline").id
+    assert chain.nodes.get("plot", "variant").id != chain.nodes.get("plot", "baseline").id
+    assert chain.bundles.export("baseline", tmp_path / "c").inputs["x"] == ("extra",)
+
+
+def test_a_merge_declares_the_union_of_its_sources_inputs_and_warns_of_a_shared_name(
+    chain: nodepipe.Workspace, cli: CliRunner, tmp_path: Path
+) -> None:
+    """``pipeline merge``: the merged pipeline declares every input of every source, on the
+    copies; a name two sources declare for the same node is one input, silently; a name they
+    declare for different nodes is one input taken by all of them, and the merge warns."""
+    assert cli("bundle", "export", "baseline", str(tmp_path / "a"), "--input", "raw=load").code == 0
+    assert cli("pipeline", "branch", "baseline", "--from", "clean", "--name", "variant").code == 0
+    chain.pipelines.new("alpha")
+    chain.nodes.new("alpha", "prep")
+    chain.nodes.new("alpha", "solo")
+    declared = ("--input", "raw=prep", "--input", "only=solo")
+    assert cli("bundle", "export", "alpha", str(tmp_path / "b"), *declared).code == 0
+
+    shared = cli("pipeline", "merge", "baseline", "variant", "--name", "same")
+    assert shared.code == 0, shared.stderr
+    assert "warning" not in shared.stderr, shared.stderr  # load is one node in both
+    assert chain.bundles.export("same", tmp_path / "c").inputs == {"raw": ("load",)}
+
+    merged = cli("pipeline", "merge", "baseline", "alpha", "--name", "both")
+    assert merged.code == 0, merged.stderr
+    said = " ".join(merged.stderr.split())
+    assert (
+        "warning: input 'raw' is declared by baseline (taken by load) and by alpha (taken by "
+        "prep): the merged pipeline declares one input 'raw', taken by load, prep" in said
+    )
+    both = chain.bundles.export("both", tmp_path / "d")
+    assert both.inputs == {"only": ("solo",), "raw": ("load", "prep")}
+    assert chain.nodes.get("load", "both").id != chain.nodes.get("load", "baseline").id
+    made = chain.pipeline_copies.merge(["alpha", "baseline"], "again")
+    assert made.warnings == (
+        "input 'raw' is declared by alpha (taken by prep) and by baseline (taken by load): the "
+        "merged pipeline declares one input 'raw', taken by load, prep (whoever includes it "
+        "feeds them all from one node)",
+    )

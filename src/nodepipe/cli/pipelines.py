@@ -6,7 +6,7 @@ import click
 
 from nodepipe.cli.confirm import confirm_losses, yes_option
 from nodepipe.cli.options import command_group, json_option, names_argument, with_data_option
-from nodepipe.cli.output import done, render
+from nodepipe.cli.output import done, print_warning, render
 from nodepipe.cli.session import workspace
 from nodepipe.cli.views import print_pipeline, print_pipelines, print_removal
 from nodepipe.domain.model import Lineage, PipelineView
@@ -155,6 +155,8 @@ def merge(
 
     Give two or more; nodes they share appear once. A node of a later pipeline whose tag is
     taken is copied as TAG-copy (each renaming is printed), unless --allow-duplicate-tag.
+    The new pipeline declares the bundle inputs of all of them (a name two declare for
+    different nodes is one input taken by all of them: a warning says so).
     """
     merged = workspace().pipeline_copies.merge(
         names, new_tag, with_data, project, allow_duplicate_tag=allow_duplicate_tag
@@ -163,6 +165,8 @@ def merge(
     if not as_json:
         for renamed in merged.renamed:
             done(f"renamed {renamed} (one tag per pipeline)")
+    for warning in merged.warnings:
+        print_warning(warning)
 
 
 @app.command("move")

@@ -28,12 +28,16 @@ def _made(view: PipelineView, verb: str) -> JobOutcome:
 
 
 def _merged(merged: Merged) -> JobOutcome:
-    """The job's message names the nodes renamed to keep one tag per pipeline."""
+    """The job's message names the nodes renamed to keep one tag per pipeline, and each input
+    name two sources declared for different nodes."""
     made = _made(merged.view, "merged")
-    if not merged.renamed:
+    if not merged.renamed and not merged.warnings:
         return made
-    message = f"{made.message}; renamed {', '.join(merged.renamed)}"
-    return JobOutcome(message, made.pipeline_id, made.node_ids)
+    told = [made.message]
+    if merged.renamed:
+        told.append(f"renamed {', '.join(merged.renamed)}")
+    told.extend(f"warning: {warning}" for warning in merged.warnings)
+    return JobOutcome("; ".join(told), made.pipeline_id, made.node_ids)
 
 
 @router.post("/merges", status_code=202)

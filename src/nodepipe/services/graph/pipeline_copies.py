@@ -4,6 +4,10 @@ A merge keeps one tag per pipeline: a node of a later source whose tag an earlie
 node the merge references) already has is copied as ``TAG-copy`` (``TAG-copy-2``...), the rule
 ``node duplicate`` follows, and the merge says so (``Merged.renamed``). A node both sources
 show is one node, not a clash. ``allow_duplicate_tag`` keeps every tag as it is.
+
+The new pipeline remembers its sources' bundle inputs, on the copies (``carried_inputs``), in
+the transaction that makes it; a merge tells an input name two sources declare for different
+nodes (``Merged.warnings``).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from nodepipe.domain.model import Lineage, Membership, PipelineView
 from nodepipe.domain.names import listed
 from nodepipe.services import resolver
 from nodepipe.services.context import WorkspaceContext
+from nodepipe.services.graph.carried_inputs import Clash, carried_inputs
 from nodepipe.services.graph.copying import CopyPlan, insert_copies, plan_copies, positions_in
 from nodepipe.services.graph.effective import pipeline_view
 from nodepipe.services.graph.membership import ROW_HEIGHT, free_tag_among
@@ -49,6 +54,9 @@ class Merged:
     view: PipelineView
     renamed: tuple[str, ...]
     """``TAG of SOURCE → NEW-TAG`` for each node renamed to keep one tag per pipeline."""
+    warnings: tuple[str, ...] = ()
+    """An input name two sources declare for different nodes: the merged pipeline declares
+    one input taken by all of them."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +83,7 @@ class PipelineCopyService:
                 from_node_id=start.id,
             )
             project = project or resolver.project(session, source.project_id).name
-        return self._create(new_tag, project, plan)
+        return self._create(new_tag, project, plan)[0]
 
     def duplicate(
         self, name: str, new_tag: str, with_data: bool = False, project: str | None = None
@@ -86,7 +94,7 @@ class PipelineCopyService:
             check_pipeline_tag_free(session, new_tag)
             plan = self._union_plan(session, [source.id], with_data, "duplicate")
             project = project or resolver.project(session, source.project_id).name
-        return self._create(new_tag, project, plan)
+        return self._create(new_tag, project, plan)[0]
 
     def merge(
         self,
@@ -109,7 +117,10 @@ class PipelineCopyService:
             if not allow_duplicate_tag:
                 plan = _one_tag_each(session, plan, {p.id: p.tag for p in sources})
             project = project or resolver.project(session, sources[0].project_id).name
-        return Merged(self._create(new_tag, project, plan), plan.renamed)
+        view, clashes = self._create(new_tag, project, plan)
+        tags = {p.id: p.tag for p in sources}
+        warnings = tuple(_clash_warning(view, clash, tags) for clash in clashes)
+        return Merged(view, plan.renamed, warnings)
 
     @staticmethod
     def _union_plan(
@@ -134,7 +145,11 @@ class PipelineCopyService:
             kind=kind,
         )
 
-    def _create(self, tag: str, project: str, plan: _NewPipelinePlan) -> PipelineView:
+    def _create(
+        self, tag: str, project: str, plan: _NewPipelinePlan
+    ) -> tuple[PipelineView, tuple[Clash, ...]]:
+        """The new pipeline, in one transaction with the inputs it remembers; and the input
+        names its sources declare for different nodes."""
         with staged_folders(self.context) as batch:
             for source_id, copy_id in plan.copies.id_map.items():
                 batch.add_copy(source_id, copy_id, plan.copies.with_data)
@@ -144,14 +159,33 @@ class PipelineCopyService:
                 for node_id, (x, y) in plan.references.items():
                     session.insert_membership(Membership(pipeline.id, node_id, x, y))
                 insert_copies(session, plan.copies, pipeline.id)
-                if plan.kind == "duplicate":  # its bundle inputs, on the copies
-                    declared = session.pipeline_inputs(plan.sources[0])
-                    session.hand_over_inputs(pipeline.id, declared, plan.copies.id_map)
+                carried = carried_inputs(
+                    [(s, session.pipeline_inputs(s)) for s in plan.sources],
+                    plan.copies.id_map,
+                    {*plan.references, *plan.copies.id_map.values()},
+                )
+                if carried.inputs:  # the sources' bundle inputs, on the copies
+                    session.set_pipeline_inputs(pipeline.id, carried.inputs)
                 for source_id in plan.sources:
                     session.insert_lineage(
                         Lineage(pipeline.id, source_id, plan.kind, plan.from_node_id)
                     )
-                return pipeline_view(session, pipeline)
+                return pipeline_view(session, pipeline), carried.clashes
+
+
+def _clash_warning(view: PipelineView, clash: Clash, sources: dict[str, str]) -> str:
+    """``input 'raw' is declared by A (taken by load) and by B (taken by load-copy): ...``."""
+
+    def tags(node_ids: tuple[str, ...]) -> str:
+        return ", ".join(sorted(view.node(i).node.tag for i in node_ids))
+
+    by = [f"by {sources[s]} (taken by {tags(node_ids)})" for s, node_ids in clash.declared]
+    every = tuple(sorted({i for _, node_ids in clash.declared for i in node_ids}))
+    return (
+        f"input {clash.name!r} is declared {', '.join(by[:-1])} and {by[-1]}: the merged "
+        f"pipeline declares one input {clash.name!r}, taken by {tags(every)} (whoever "
+        "includes it feeds them all from one node)"
+    )
 
 
 def _one_tag_each(
