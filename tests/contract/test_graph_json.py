@@ -39,7 +39,7 @@ ISOLATIONS = ["own", "shared:trivial", "interpreter:/usr/bin/python3"]
 
 def rich_view(count: int = 40) -> PipelineView:
     """A view with every state, reason, flag, isolation and odd value, two groups, a node
-    shown by reference (owned elsewhere) and lineage both ways."""
+    shown by reference (owned elsewhere), lineage both ways and declared inputs."""
     project = Project("p1", "climate", ODD_TEXT, WHEN)
     pipeline = Pipeline("pl1", "base line", "p1", "notes\nmore", True, WHEN, ("numpy==2.1.0",))
     groups = (Group("g1", "pl1", "the left side", True), Group("g2", "pl1", ODD_TEXT, False))
@@ -70,7 +70,12 @@ def rich_view(count: int = 40) -> PipelineView:
         for slot, parent in enumerate(sorted({child // 2, child - 1}), start=1)
     )
     lineage = (Lineage("pl1", "pl0", "branch", "n001"), Lineage("pl2", "pl1", "duplicate", None))
-    return PipelineView(pipeline, project, tuple(items), edges, groups, lineage)
+    declared = {
+        "input 1": tuple(i.node.id for i in items[:2]),
+        "raw": tuple(i.node.id for i in items[1:2]),
+    }
+    declared = {name: ids for name, ids in declared.items() if ids}
+    return PipelineView(pipeline, project, tuple(items), edges, groups, lineage, declared)
 
 
 @pytest.mark.parametrize("count", [0, 1, 40])
@@ -88,6 +93,7 @@ def test_the_fast_graph_is_the_schemas_json_byte_for_byte(count: int) -> None:
         assert {n["group_id"] for n in nodes} == {None, "g1", "g2"}
         assert None in {n["x"] for n in nodes}  # infinity and NaN are null, as the schema says
         assert any(n["tag"] == ODD_TEXT for n in nodes)
+        assert answer["declared_inputs"] == {"input 1": ["n000", "n001"], "raw": ["n001"]}
 
 
 def test_the_fast_graph_writes_every_field_of_the_schema_in_its_order() -> None:

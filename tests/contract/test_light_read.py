@@ -51,8 +51,9 @@ def make_run(seeded: Seeded, status: RunStatus, *, force: bool, finished: bool) 
 
 @pytest.fixture
 def filled(store: Store) -> tuple[Seeded, Seeded]:
-    """Two pipelines (one branched from the other, showing a node of it, with a group), nodes
-    in several states with fingerprints, and runs in several states."""
+    """Two pipelines (one branched from the other, showing a node of it, with a group; both
+    declaring bundle inputs), nodes in several states with fingerprints, and runs in several
+    states."""
     project = make_project()
     with store.write() as session:
         session.insert_project(project)
@@ -65,6 +66,11 @@ def filled(store: Store) -> tuple[Seeded, Seeded]:
         group = Group(new_id(), diamond.id, "the left side", collapsed=True)
         session.insert_group(group)
         session.update_membership(diamond.id, diamond.ids["left"], group_id=group.id, x=0.25)
+        session.set_pipeline_inputs(
+            chain.id,
+            {"raw": [chain.ids["load"], chain.ids["clean"]], "labels": [chain.ids["train"]]},
+        )
+        session.set_pipeline_inputs(diamond.id, {"side": [diamond.ids["right"]]})
         session.update_node(chain.ids["load"], state=NodeState.COMPLETED, locked=True)
         session.update_node(chain.ids["clean"], state=NodeState.STALE, state_reason="by hand")
         session.update_node(diamond.ids["join"], notes="ünïcode [x]", state=NodeState.FAILED)
@@ -126,6 +132,7 @@ def answers(session: LightReads, chain: Seeded, diamond: Seeded) -> dict[str, An
         ]
         found[f"edge rows {seeded.pipeline.tag}"] = session.edge_rows(seeded.id)
         found[f"groups {seeded.pipeline.tag}"] = session.groups_of_pipeline(seeded.id)
+        found[f"inputs {seeded.pipeline.tag}"] = session.pipeline_inputs(seeded.id)
         some = [*list(seeded.ids.values())[1:3], "nosuchnode"]
         found[f"member rows of {seeded.pipeline.tag}"] = [
             (*member_of(seeded.id, row), row[11:])

@@ -123,7 +123,7 @@ class Page:
 
 
 def test_every_kind_of_change_gives_the_answer_a_whole_build_gives(
-    ran: nodepipe.Workspace, computed: list[tuple[int, int]]
+    ran: nodepipe.Workspace, computed: list[tuple[int, int]], tmp_path: Path
 ) -> None:
     ws = ran
     with server_thread(ws) as server:
@@ -156,6 +156,9 @@ def test_every_kind_of_change_gives_the_answer_a_whole_build_gives(
         assert moved.status_code == 200, moved.text
         plot = page.nodes()["plot"]
         assert (plot["x"], plot["y"]) == (321.5, -7.25) and computed[-1][0] == 1
+        ws.bundles.export("baseline", tmp_path / "bundle", inputs={"raw": ["plot"]})
+        page.nodes()  # the declared inputs are the new ones; no node computed again
+        assert page.get()["declared_inputs"] == {"raw": [plot_id]} and computed[-1][0] == 0
         ws.edges.connect("other", "plot", "baseline")
         assert page.after_change()["plot"][0] == "stale"  # a new input
         ws.edges.disconnect("other", "plot", "baseline")

@@ -74,6 +74,8 @@ def print_pipeline(view: PipelineView) -> None:
             node.state_reason,
         )
     rows.write()
+    for name, node_ids in view.declared_inputs.items():  # what it needs when included
+        done(f"bundle input {name}: taken by {', '.join(sorted(tags[i] for i in node_ids))}")
     if view.edges:
         console.print(_graph_tree(view, tags))
 

@@ -5,7 +5,7 @@ Rows become these values at the store boundary; services and interfaces pass the
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -115,6 +115,9 @@ class PipelineView:
     edges: tuple[Edge, ...]
     groups: tuple[Group, ...]
     lineage: tuple[Lineage, ...] = field(default=())
+    declared_inputs: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """The inputs the pipeline declares as a bundle (``[inputs]``): input name → the ids of
+    its nodes that take it (sorted; inputs by name)."""
     _by_id: dict[str, PipelineNode] = field(init=False, repr=False, compare=False)
     _inputs: dict[str, tuple[Edge, ...]] = field(init=False, repr=False, compare=False)
 
@@ -144,6 +147,7 @@ class PipelineView:
             ("edges", edged.edges),
             ("groups", self.groups),
             ("lineage", self.lineage),
+            ("declared_inputs", self.declared_inputs),
             ("_inputs", edged._inputs),
             ("_by_id", {item.node.id: item for item in nodes}),
         ):
@@ -169,6 +173,7 @@ class PipelineView:
             ("edges", edges),
             ("groups", self.groups),
             ("lineage", self.lineage),
+            ("declared_inputs", self.declared_inputs),
             ("_inputs", inputs),
             ("_by_id", self._by_id),
         ):

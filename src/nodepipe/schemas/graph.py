@@ -67,6 +67,10 @@ class PipelineGraph(Schema):  # reads a PipelineView
     edges: list[EdgePublic]
     groups: list[GroupPublic]
     lineage: list[LineagePublic]
+    declared_inputs: dict[str, list[str]] = Field(
+        description="The inputs the pipeline declares as a bundle ([inputs]: what it needs "
+        "when it is included elsewhere): input name → the ids of its nodes that take it."
+    )
 
 
 class NodeStatusPublic(Schema):  # reads a NodeStatusView

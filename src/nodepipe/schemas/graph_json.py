@@ -7,7 +7,8 @@ already what the schema would make of them (built from store rows, typed), so
 :func:`pipeline_graph_json` puts each node and edge into a plain mapping with the schema's
 field names, in the schema's order, and pydantic-core serialises that (the same serialiser as
 ``model_dump_json``: same strings, timestamps, floats, enums). The small parts (the pipeline,
-its project, groups, lineage) still go through their schemas.
+its project, groups, lineage) still go through their schemas; the declared inputs are plain
+lists of ids.
 
 This is the one schema written faster, not a second one: ``tests/contract/test_graph_json.py``
 asserts that it gives, byte for byte, what ``PipelineGraph.model_validate(view)
@@ -79,6 +80,8 @@ def pipeline_graph_parts(view: PipelineView, last: GraphParts | None) -> tuple[b
             _json([GroupPublic.model_validate(group).model_dump() for group in view.groups]),
             b',"lineage":',
             _json([LineagePublic.model_validate(link).model_dump() for link in view.lineage]),
+            b',"declared_inputs":',
+            _json({name: list(ids) for name, ids in view.declared_inputs.items()}),
             b"}",
         )
     )

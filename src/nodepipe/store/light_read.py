@@ -87,6 +87,7 @@ class LightReads(Protocol):
     def graph_changes(self, since: Mark | None) -> tuple[Mark, frozenset[str] | None]: ...
     def code_point_order(self) -> bool: ...
     def groups_of_pipeline(self, pipeline_id: str) -> list[Group]: ...
+    def pipeline_inputs(self, pipeline_id: str) -> dict[str, tuple[str, ...]]: ...
     def node_fingerprints(
         self, node_ids: Collection[str]
     ) -> dict[str, tuple[str | None, str | None]]: ...
@@ -240,6 +241,16 @@ class LightReadSession:
             "SELECT * FROM groups WHERE pipeline_id = ? ORDER BY name", (pipeline_id,)
         )
         return [rows.group_from_row(r) for r in found]
+
+    def pipeline_inputs(self, pipeline_id: str) -> dict[str, tuple[str, ...]]:
+        found: dict[str, list[str]] = {}
+        for name, node_id in self._tuples(
+            "SELECT name, node_id FROM pipeline_inputs WHERE pipeline_id = ?"
+            " ORDER BY name, node_id",
+            (pipeline_id,),
+        ):
+            found.setdefault(name, []).append(node_id)
+        return {name: tuple(ids) for name, ids in found.items()}
 
     def node_fingerprints(
         self, node_ids: Collection[str]

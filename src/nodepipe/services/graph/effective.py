@@ -51,7 +51,8 @@ def _view_of(
     edges: list[Edge] | None = None,
 ) -> PipelineView:
     """The view of ``members``; with ``edges`` (the edges into them), of these nodes only,
-    without the pipeline's groups and lineage (what a status of some of its nodes needs)."""
+    without the pipeline's groups, lineage and declared inputs (what a status of some of its
+    nodes needs)."""
     project = session.get_project(pipeline.project_id)
     assert project is not None
     whole = edges is None
@@ -65,6 +66,7 @@ def _view_of(
         edges=tuple(session.edges_of_pipeline(pipeline.id) if edges is None else edges),
         groups=tuple(session.groups_of_pipeline(pipeline.id)) if whole else (),
         lineage=tuple(session.lineage([pipeline.id])) if whole else (),
+        declared_inputs=session.pipeline_inputs(pipeline.id) if whole else {},
     )
 
 

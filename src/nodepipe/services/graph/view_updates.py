@@ -138,7 +138,9 @@ def _frame(session: LightReads, pipeline: Pipeline) -> PipelineView:
     project = session.get_project(pipeline.project_id)
     assert project is not None
     groups = tuple(session.groups_of_pipeline(pipeline.id))
-    return PipelineView(pipeline, project, (), (), groups, tuple(session.lineage([pipeline.id])))
+    lineage = tuple(session.lineage([pipeline.id]))
+    declared = session.pipeline_inputs(pipeline.id)
+    return PipelineView(pipeline, project, (), (), groups, lineage, declared)
 
 
 def _item(pipeline_id: str, row: MemberRow) -> PipelineNode:
