@@ -2,11 +2,13 @@
 
 A real process materialises a pipeline, new (``fresh``) or one that exists (``existing``: it
 moves to the project the definition names, its node ``first`` changes code, parameters and
-packages, the base gains a package, a node is made, an edge is moved, a parent no longer
-declared is disconnected), and is killed at each step of that path (``NODEPIPE_CRASH_AT``). The
-next command must then find the workspace exactly as before, or (killed once all was done)
-exactly as a materialise that was never killed leaves it; no node folder without a row, and
-nothing left in ``.nodepipe/staging``.
+packages, the base gains a package, a node is made, the node ``fifth`` built by hand is taken
+over (``adopt``), an edge is moved, a parent no longer declared is disconnected), and is killed
+at each step of that path (``NODEPIPE_CRASH_AT``). The next command must then find the
+workspace exactly as before, or (killed once all was done) exactly as a materialise that was
+never killed leaves it (which nodes are recorded as the materialise's own, and the copies of
+adopted code in ``undone-edits/``, included); no node folder without a row, and nothing left
+in ``.nodepipe/staging``.
 """
 
 from __future__ import annotations
@@ -62,8 +64,12 @@ else:
     def fourth():
         print("fourth")
 
+    @pipe.node(parents=["fourth"], params={"n": 5})
+    def fifth():
+        print("fifth, adopted")
+
 with nodepipe.open(root) as ws:
-    ws.materialize(pipe)
+    ws.materialize(pipe, adopt=["fifth"] if version == "2" else [])
 """
 EXISTING_POINTS = (
     "materialize.begun",
@@ -72,6 +78,7 @@ EXISTING_POINTS = (
     "materialize.base",
     "folders.moved",  # inside making the new node
     "materialize.nodes",
+    "materialize.adopted",
     "edit.edited",  # inside first's package change
     "materialize.node",
     "materialize.node@3",
@@ -121,11 +128,15 @@ def wheels(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory, wheels: Path) -> Path:
-    """Pipeline ``existing`` materialised once: first (toypkg 1.0) → third."""
+    """Pipeline ``existing`` materialised once: first (toypkg 1.0) → third; and its node
+    ``fifth``, built by hand."""
     root = tmp_path_factory.mktemp("template") / "lab"
     with nodepipe.init(root) as ws:
         ws.projects.new("other")
     assert materialize(root, "existing", "1", environment(wheels)) == 0
+    with nodepipe.open(root) as ws:
+        ws.nodes.new("existing", "fifth")
+        (ws.nodes.path("fifth", pipeline="existing") / "code" / "main.py").write_text("mine\n")
     return root
 
 
@@ -158,17 +169,23 @@ def world(root: Path, wheels: Path) -> dict[str, Any]:
         for pipeline in ws.pipelines.list():
             view = ws.pipelines.show(pipeline.tag)
             tags = {item.node.id: item.node.tag for item in view.nodes}
-            files = {}
+            files, beside = {}, {}
             for node_id, tag in tags.items():
                 code = root / "nodes" / node_id / "code"
                 names = KEPT_FILES if tag != "second" else ("main.py", "params.yaml")
                 files[tag] = {name: (code / name).read_bytes() for name in names}
+                beside[tag] = sorted(  # its record, the copy of its code an adopt kept
+                    p.relative_to(code.parent).as_posix()
+                    for pattern in (".materialized", "undone-edits/materialize.*")
+                    for p in code.parent.glob(pattern)
+                )
             seen[pipeline.tag] = {
                 "project": view.project.name,
                 "nodes": sorted(tags.values()),
                 "edges": sorted((tags[e.parent_id], tags[e.child_id], e.slot) for e in view.edges),
                 "base": ws.base_envs.show(pipeline.tag),
                 "files": files,
+                "beside": beside,
             }
     return seen
 

@@ -4,6 +4,7 @@ shape refused in nodepipe's words with nothing changed."""
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -192,6 +193,62 @@ def test_materializing_again_makes_the_pipeline_what_the_definition_now_says(
     view = lab.materialize(declare({}, ["a"], python=f"cpython@{HERE}"))  # uv's request form
     assert {item.node.tag for item in view.nodes} == {"a", "b", "c"}
     assert lab.envs.show("a", pipeline="train").python_request == f"cpython@{HERE}"
+
+
+def two_nodes(code: str) -> PipelineDefinition:
+    pipe = nodepipe.define("train")
+    pipe.add("a", code, params={"k": 2})
+    pipe.add("b", "print('b')\n", parents=["a"])
+    return pipe
+
+
+def beside_code(ws: nodepipe.Workspace, node: str) -> dict[str, Any]:
+    """What a node's folder holds beside its environment: its main.py, parameters, and the
+    names of its entries (``undone-edits/`` and its copies too)."""
+    folder = ws.nodes.path(node, pipeline="train")
+    return {
+        "main": (folder / "code" / "main.py").read_text(),
+        "params": ws.nodes.params(node, pipeline="train"),
+        "entries": sorted(p.relative_to(folder).as_posix() for p in folder.glob("*/*")),
+    }
+
+
+def test_materialize_never_overwrites_a_node_it_did_not_make(lab: nodepipe.Workspace) -> None:
+    """A node built by hand with a declared tag had its code, parameters and packages replaced
+    by the definition's. Now the materialise is refused, naming it, and changes nothing;
+    ``adopt`` takes it over, its code first copied to its folder's ``undone-edits/``; a node the
+    materialise made (or took over) is updated as before; one it does not declare is left."""
+    lab.pipelines.new("train")
+    lab.nodes.new_many("train", ["a", "mine"])
+    (lab.nodes.path("a", pipeline="train") / "code" / "main.py").write_text("print('mine')\n")
+    lab.nodes.set_params("a", ["k=1"], pipeline="train")
+    before, by_hand = snapshot(lab), beside_code(lab, "a")
+    with pytest.raises(nodepipe.ConflictError) as refused:
+        lab.materialize(two_nodes("print('a')\n"))
+    said = str(refused.value)
+    a_id = lab.nodes.find("a", pipeline="train").id
+    assert f"pipeline 'train' already has a node tagged 'a' ({a_id}) that no materialize" in said
+    assert "would replace its code, parameters and packages, so nothing was changed" in said
+    assert "materialize(definition, adopt=['a'])" in said
+    assert snapshot(lab) == before and beside_code(lab, "a") == by_hand
+    for adopt, wrong in ((["z"], "adopt names 'z', which the definition does not declare"),
+                         ("a", "as a list, like ['a']")):  # fmt: skip
+        with pytest.raises(nodepipe.InvalidInputError, match=re.escape(wrong)):
+            lab.materialize(two_nodes("print('a')\n"), adopt=adopt)
+        assert snapshot(lab) == before
+
+    view = lab.materialize(two_nodes("print('a')\n"), adopt=["a"])
+    assert sorted(item.node.tag for item in view.nodes) == ["a", "b", "mine"]
+    taken = beside_code(lab, "a")
+    assert (taken["main"], taken["params"]) == ("print('a')\n", {"k": 2})
+    (kept,) = [e for e in taken["entries"] if e.startswith("undone-edits/")]
+    folder = lab.nodes.path("a", pipeline="train")
+    assert (folder / kept / "main.py").read_text() == "print('mine')\n"
+    assert "k: 1" in (folder / kept / "params.yaml").read_text()
+
+    lab.materialize(two_nodes("print('a, again')\n"))  # its own now, and b made by it
+    assert beside_code(lab, "a")["main"] == "print('a, again')\n"
+    assert lab.nodes.find("a", pipeline="train").id == a_id
 
 
 def test_a_python_that_is_not_installed_is_refused_and_changes_nothing(

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Protocol
 from nodepipe.services.context import WorkspaceContext, init_context, open_context
 
 if TYPE_CHECKING:
+    from collections.abc import Collection
+
     from nodepipe.domain.model import PipelineView
     from nodepipe.domain.specs import PipelineSpec
     from nodepipe.services.bundles.service import BundleService
@@ -195,9 +197,14 @@ class Workspace:
         """Create a workspace in a new or empty directory."""
         return cls(init_context(path, store_url, python))
 
-    def materialize(self, definition: PipelineDefinitionLike) -> PipelineView:
+    def materialize(
+        self, definition: PipelineDefinitionLike, adopt: Collection[str] = ()
+    ) -> PipelineView:
         """Create (or update) the pipeline a code-first definition declares, node folders and
-        locked environments included."""
+        locked environments included. It rewrites only nodes a materialize made: a node of
+        the pipeline with a declared tag that none made is refused, unless ``adopt`` names its
+        tag (its ``code/`` is then copied to its folder's ``undone-edits/`` and the definition
+        takes it over)."""
         from nodepipe.domain.errors import InvalidInputError
         from nodepipe.domain.specs import PipelineSpec
         from nodepipe.services.graph.materialize import Materializer
@@ -211,7 +218,7 @@ class Workspace:
             raise InvalidInputError(
                 f"materialize takes what nodepipe.define() returns, not {definition!r}"
             )
-        return Materializer(self.context).apply(spec)
+        return Materializer(self.context).apply(spec, adopt)
 
     @property
     def root(self) -> Path:

@@ -4,7 +4,8 @@
 (``workspace.journal``). Before each change it records how to undo it (write-ahead): a pipeline
 about to be created, the code, parameter and environment files of the nodes it may change
 (copied into the operation's folder), the pipeline's base packages, the tags of the nodes it
-is about to make, each edge it is about to remove or add. When a step fails, the log is undone
+is about to make, each node it is about to take over (its record as one it made), each edge it is
+about to remove or add. When a step fails, the log is undone
 in the same process; when the process is killed, the next command finds the operation
 abandoned and undoes it the same way (``recover_materialize``), so a materialise leaves all of
 it or none. Undoing a step that never happened does nothing (each undo step tolerates it).
@@ -13,15 +14,17 @@ it or none. Undoing a step that never happened does nothing (each undo step tole
 from __future__ import annotations
 
 import contextlib
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from nodepipe.domain.errors import NotFoundError
-from nodepipe.envs.edits import PROJECT_FILES
+from nodepipe.envs.edits import PROJECT_FILES, UNDONE_EDITS
 from nodepipe.services.context import WorkspaceContext
 from nodepipe.workspace import journal
 from nodepipe.workspace.durable import sync_filesystem, write_atomic
+from nodepipe.workspace.materialized_record import forget_materialized
 
 MATERIALIZE_KIND = "materialize"
 """Journal operations materialising a pipeline: ``steps`` says how to undo what was begun."""
@@ -103,6 +106,10 @@ class UndoLog:
         elif kind == "files":
             if self._put_back(step["node"], step["absent"]) and sync:
                 EnvironmentService(context).sync(step["node"])
+        elif kind == "adopted":
+            forget_materialized(context.layout.node_dir(step["node"]))
+            if step.get("kept"):  # the copy of its code it made: the code itself is put back
+                _remove_kept(Path(step["kept"]))
         elif kind == "moved":
             PipelineService(context).move(step["pipeline"], step["project"])
         elif kind == "base":
@@ -149,6 +156,14 @@ def recover_materialize(context: WorkspaceContext, operation: journal.Operation)
         return
     steps = [step for step in operation.intent.get("steps", []) if isinstance(step, dict)]
     UndoLog(context, operation, steps).undo(sync=False)
+
+
+def _remove_kept(kept: Path) -> None:
+    """Delete the copy an undone take-over made, and ``undone-edits/`` if that leaves it empty."""
+    shutil.rmtree(kept, ignore_errors=True)
+    if kept.parent.name == UNDONE_EDITS:
+        with contextlib.suppress(OSError):
+            kept.parent.rmdir()
 
 
 def _read(path: Path) -> bytes | None:
