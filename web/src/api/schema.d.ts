@@ -2874,6 +2874,13 @@ export interface components {
          * @description The whole pipeline in one answer, read in a fixed number of queries.
          */
         PipelineGraph: {
+            /**
+             * Declared Inputs
+             * @description The inputs the pipeline declares as a bundle ([inputs]: what it needs when it is included elsewhere): input name → the ids of its nodes that take it.
+             */
+            declared_inputs: {
+                [key: string]: string[];
+            };
             /** Edges */
             edges: components["schemas"]["EdgePublic"][];
             /** Groups */
