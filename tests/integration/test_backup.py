@@ -9,12 +9,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 
 import nodepipe
 from integration.conftest import CliRunner
 from nodepipe.domain.runs import RunStatus
+from nodepipe.store.backup import pg_dump
+from nodepipe.store.migrate import HEAD_REVISION
 from nodepipe.store.store import Store
+from support.postgres_server import PostgresServer
 from support.waiting import wait_for
 from support.worlds import NodeSpec, build_pipeline
 
@@ -199,3 +203,43 @@ def test_postgresql_backup_and_restore(
     assert rows_of(fresh_postgres_url)["pipelines"] == ["baseline"]
     kept = Path(restored.json()["previous"])
     assert kept.parent == dump.parent and kept.suffix == ".pgdump"
+
+
+@pytest.mark.postgres
+def test_postgresql_restore_refuses_a_dump_this_version_cannot_open(
+    tmp_path: Path,
+    fresh_postgres_url: str,
+    postgres_server: PostgresServer,
+    cli: CliRunner,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A dump of a newer nodepipe's store, of another database or of nothing at all is refused
+    before anything is dumped or restored: the store and the backups folder stay as they were."""
+    ws = nodepipe.init(tmp_path / "lab", store_url=fresh_postgres_url)
+    ws.pipelines.new("baseline")
+    ws.close()
+    monkeypatch.chdir(ws.root)
+    newer = tmp_path / "newer.pgdump"
+    with psycopg.connect(fresh_postgres_url.replace("postgresql+psycopg", "postgresql")) as db:
+        db.execute("UPDATE alembic_version SET version_num = '9999'")
+    pg_dump(fresh_postgres_url, newer)
+    with psycopg.connect(fresh_postgres_url.replace("postgresql+psycopg", "postgresql")) as db:
+        db.execute("UPDATE alembic_version SET version_num = %s", (HEAD_REVISION,))
+    other = tmp_path / "other.pgdump"
+    pg_dump(postgres_server.url("postgres"), other)
+    garbage = tmp_path / "garbage.pgdump"
+    garbage.write_bytes(b"not a dump" * 100)
+    backups = ws.context.layout.backups_dir
+    before = rows_of(fresh_postgres_url)
+    refusals = {
+        newer: f"the backup {newer} is at schema 9999, which this nodepipe ({HEAD_REVISION})",
+        other: f"the backup {other} is not a dump of a nodepipe store",
+        garbage: f"the backup {garbage} is not a PostgreSQL dump",
+    }
+    for dump, message in refusals.items():
+        refused = cli("backup", "restore", str(dump))
+        assert refused.code == 6, refused.stderr
+        assert message in refused.stderr
+        assert rows_of(fresh_postgres_url) == before
+        assert not backups.exists() or not any(backups.iterdir())
+    assert cli("status", "baseline").code == 0

@@ -56,12 +56,50 @@ def check_sqlite_backup(path: Path) -> str:
     except sqlite3.DatabaseError as error:
         raise WorkspaceError(f"the backup {path} is not a nodepipe store ({error})") from error
     revision = str(row[0]) if row else ""
+    _check_revision(path, revision)
+    return revision
+
+
+def check_pg_backup(path: Path) -> str:
+    """Refuse a file that is not a ``pg_dump`` of a nodepipe store this version can open, read
+    with ``pg_restore`` alone (no database is touched); returns its schema revision."""
+    command = [str(find_pg_tool("pg_restore")), "--data-only", "--table=alembic_version"]
+    result = subprocess.run(
+        [*command, "--file=-", str(path)],
+        env={k: v for k, v in os.environ.items() if not k.startswith("PG")},
+        capture_output=True,
+        text=True,
+        errors="replace",
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
+    if result.returncode != 0:
+        reason = (result.stderr.strip().splitlines() or [f"exit {result.returncode}"])[-1]
+        raise WorkspaceError(f"the backup {path} is not a PostgreSQL dump ({reason})")
+    revision = _dumped_revision(result.stdout.splitlines())
+    if not revision:
+        raise WorkspaceError(
+            f"the backup {path} is not a dump of a nodepipe store (it holds no schema revision)"
+        )
+    _check_revision(path, revision)
+    return revision
+
+
+def _dumped_revision(script: list[str]) -> str:
+    """The row of ``alembic_version`` in a dump's data script; empty when it has none."""
+    for index, line in enumerate(script):
+        if line.startswith("COPY ") and ".alembic_version " in line:
+            rows = script[index + 1 : index + 3]
+            return rows[0].strip() if len(rows) == 2 and rows[1] == "\\." else ""
+    return ""
+
+
+def _check_revision(path: Path, revision: str) -> None:
     if not revision or revision > HEAD_REVISION:
         raise WorkspaceError(
             f"the backup {path} is at schema {revision or 'none'}, which this nodepipe "
             f"({HEAD_REVISION}) cannot open"
         )
-    return revision
 
 
 def _quick_check(connection: sqlite3.Connection, path: Path) -> None:

@@ -136,6 +136,7 @@ def _restore_postgresql(layout: WorkspaceLayout, url: str, backup: Path) -> Rest
         raise InvalidInputError(
             f"{backup} is an SQLite store; this workspace's store is PostgreSQL"
         )
+    store_backup.check_pg_backup(backup)
     users = store_backup.pg_other_sessions(url)
     if users:
         raise ConflictError(
