@@ -34,6 +34,7 @@ from nodepipe.workspace.config import (
 from nodepipe.workspace.folder_memo import FolderMemo
 from nodepipe.workspace.kept_facts import KeptFacts
 from nodepipe.workspace.layout import WorkspaceLayout, find_workspace_root
+from nodepipe.workspace.ownership import check_workspace_owner
 
 if TYPE_CHECKING:
     from nodepipe.store.queries import StoreSession
@@ -110,13 +111,15 @@ def make_context(
 
 
 def locate_workspace(path: Path | str | None = None) -> Path:
-    """The workspace root: ``path``, else $NODEPIPE_WORKSPACE, else the nearest one upwards."""
+    """The workspace root: ``path``, else $NODEPIPE_WORKSPACE, else the nearest one upwards;
+    refused unless this user (or root) alone controls it (``workspace.ownership``)."""
     explicit = path if path is not None else os.environ.get(WORKSPACE_ENV)
     start = Path(explicit) if explicit else Path.cwd()
     root = find_workspace_root(start)
     if root is None or (explicit and root != start.resolve()):
         where = f"at {start}" if explicit else f"in {start} or any parent directory"
         raise WorkspaceError(f"no nodepipe workspace {where}", hint=Hint(Action.WORKSPACE_INIT))
+    check_workspace_owner(root)
     return root
 
 

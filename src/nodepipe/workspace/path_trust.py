@@ -151,9 +151,8 @@ class _Check:
         return bool(found.st_mode & stat.S_IWGRP) and not self._private_group(found.st_gid)
 
     def _private_group(self, gid: int) -> bool:
-        """True when no user but the server's user and root is in group ``gid``."""
         if gid not in self.groups:
-            self.groups[gid] = _group_members(gid) <= {self.uid, 0}
+            self.groups[gid] = group_is_private(gid, self.uid)
         return self.groups[gid]
 
     def _refusal(self, path: Path, why: str) -> InvalidInputError:
@@ -163,6 +162,11 @@ class _Check:
             f"refusing to use {path}: {why}. This server runs as {user} and uses only what "
             f"{owners} owns and no one else can change; copy it into a folder of {user}'s first"
         )
+
+
+def group_is_private(gid: int, uid: int) -> bool:
+    """True when no user but ``uid`` and root is in group ``gid``."""
+    return _group_members(gid) <= {uid, 0}
 
 
 def _group_members(gid: int) -> set[int]:
