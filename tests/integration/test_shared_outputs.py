@@ -12,6 +12,7 @@ from pathlib import Path
 import nodepipe
 from nodepipe.domain.runs import NodeRunState
 from nodepipe.services.runs.service import RunRequest, RunService
+from nodepipe.workspace.file_digests import sha256_file
 from nodepipe.workspace.storage import Storage
 from support.waiting import wait_for
 from support.worlds import build_pipeline
@@ -105,3 +106,44 @@ def test_kill_works_and_publishes_nothing(lab: nodepipe.Workspace, tmp_path: Pat
     (result,) = results
     assert result.finished is not None and result.finished.status == "cancelled"
     assert not list(Storage.open(str(storage)).records())
+
+
+def test_outputs_that_cannot_be_pulled_are_made_again_and_repair_the_storage(
+    tmp_path: Path,
+) -> None:
+    """A record naming a damaged content (or a missing one) does not fail the colleague's node
+    for ever: the node runs, says why in its log, and its upload puts the content right."""
+    storage, ledger = tmp_path / "team-bucket", tmp_path / "ran.txt"
+    workspaces = [nodepipe.init(tmp_path / name) for name in ("mine", "theirs", "third")]
+    mine, theirs, third = workspaces
+    try:
+        for ws in workspaces:
+            build_pipeline(ws, "shared", PIPELINE)
+            write_nodes(ws, ledger)
+        run(mine, storage)
+        bucket = Storage.open(str(storage))
+        load_out = mine.nodes.path("load") / "data" / "out.txt"
+        damaged = Path(bucket.object_path(sha256_file(load_out)))
+        damaged.chmod(0o600)
+        damaged.write_text("tampered")
+        clean_out = mine.nodes.path("clean") / "data" / "out.txt"
+        Path(bucket.object_path(sha256_file(clean_out))).unlink()
+
+        ran = run(theirs, storage)
+
+        assert ran["load"] != "storage" and ran["clean"] != "storage"
+        assert ran["plot"] == "storage"  # its outputs were whole: pulled
+        assert ledger.read_text().split()[3:] == ["load", "clean"]
+        out = theirs.nodes.path("plot") / "data" / "out.txt"
+        assert out.read_text() == "loadx1;cleanx1;plotx1;"
+        log = (theirs.nodes.path("load") / "logs" / "latest.log").read_text()
+        assert "could not be pulled" in log and "damaged" in log
+        log = (theirs.nodes.path("clean") / "logs" / "latest.log").read_text()
+        assert "could not be pulled" in log and "missing" in log
+        assert bucket.read(sha256_file(load_out)) == b"loadx1;"  # repaired by the upload
+        assert bucket.has(sha256_file(clean_out))
+        assert set(run(third, storage).values()) == {"storage"}
+        assert len(ledger.read_text().split()) == 5
+    finally:
+        for ws in workspaces:
+            ws.close()

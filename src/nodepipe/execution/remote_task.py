@@ -9,8 +9,8 @@ it, so ``env show --run`` works alike: read at shipping time (``launch_fingerpri
 the run planned it, so a file edited while the node waited is recorded as it was sent, and
 the shipped task carries that fingerprint (``RemoteTask.relaunched``).
 
-``land`` brings a completed remote node's outputs home: they are downloaded by digest into a
-fresh staging folder of the node and promoted exactly as a local run's are
+``land`` brings a completed remote node's outputs home: they are downloaded by digest
+(``bring``) into a fresh staging folder of the node and promoted exactly as a local run's are
 (``workspace.output_swap``), so a download cut short, a damaged content or a killed orchestrator
 leave ``data/`` as it was; ``land_reports`` brings its ``reports/`` (any outcome). ``LogChunk``
 is what a worker streams back of the node's log.
@@ -121,22 +121,39 @@ def land_reports(task: NodeTask, storage: Storage, reports: RemoteReports) -> No
         shutil.rmtree(incoming, ignore_errors=True)
 
 
+def bring(task: NodeTask, storage: Storage, digest: str) -> None:
+    """Download the outputs ``digest`` into a fresh staging folder of the node, for ``land``.
+    One that cannot be brought (a content damaged or missing) raises, leaving nothing staged
+    and ``data/`` as it was."""
+    staging = open_staging(task.folder, task.node_run_id)
+    try:
+        download_outputs(storage, digest, staging)
+    except BaseException:
+        discard(task.folder, task.node_run_id)
+        raise
+
+
 def land(
-    task: NodeTask, storage: Storage, outcome: TaskOutcome, relaunched: bool = False
+    task: NodeTask,
+    storage: Storage,
+    outcome: TaskOutcome,
+    relaunched: bool = False,
+    brought: bool = False,
 ) -> TaskOutcome:
     """Promote the outputs of a completed remote run into the node's ``data/``, kept with
     ``task``'s fingerprint (the one it was shipped with: ``relaunched`` when that is not the
-    planned one, and the outcome says so); another outcome is handed back as it is. A download
-    that fails fails the node run (``ERROR``), with ``data/`` untouched."""
+    planned one, and the outcome says so); another outcome is handed back as it is. They are
+    downloaded first unless ``brought`` already. A download that fails fails the node run
+    (``ERROR``), with ``data/`` untouched."""
     digest = outcome.output_digest
     if outcome.status is not RunOutcome.COMPLETED or digest is None:
         return outcome
     if relaunched and outcome.fingerprint is None:
         outcome = replace(outcome, fingerprint=task.fingerprint)
     folder = task.folder
-    staging = open_staging(folder, task.node_run_id)
     try:
-        download_outputs(storage, digest, staging)
+        if not brought:
+            bring(task, storage, digest)
         crash_point("remote.downloaded")
         promote(
             folder,

@@ -7,7 +7,9 @@ conda lock, parameters, entry point, and each parent's outputs by slot) but with
 which every workspace mints anew. Before a node runs, its key is looked up: when another
 workspace (or this one, earlier) made outputs from exactly the same things, they are
 downloaded by digest and promoted as a run's would be (``remote_task.land``: never
-half-written), and the node does not run. ``--force`` always runs. This is DVC's run cache,
+half-written), and the node does not run; outputs a record names that cannot be brought (a
+content damaged or missing) are not used: the node runs, and its upload repairs the storage.
+``--force`` always runs. This is DVC's run cache,
 kept in the same storage as the remote workers' objects. Whoever can write the storage is
 trusted to have made what it records.
 
@@ -27,7 +29,7 @@ from nodepipe.domain.errors import NodepipeError
 from nodepipe.domain.runs import RunOutcome, TaskOutcome
 from nodepipe.domain.staleness import canonical_json, sha256_text
 from nodepipe.execution.executor import Executor, PreparingCallback, StartedCallback
-from nodepipe.execution.remote_task import LogChunk, append_log, land
+from nodepipe.execution.remote_task import LogChunk, append_log, bring, land
 from nodepipe.execution.task import NodeTask
 from nodepipe.workspace.storage import Storage
 from nodepipe.workspace.storage_trees import upload_outputs
@@ -140,11 +142,20 @@ class SharedOutputs:
             return False
         if digest is None:
             return False
+        try:
+            bring(task, self.storage, digest)
+        except (NodepipeError, OSError) as exc:
+            note = (
+                f"# nodepipe: outputs {digest[:12]} recorded in {self.storage.url} could not be "
+                f"pulled ({exc}); the node runs, and its upload replaces what is damaged\n"
+            )
+            append_log(task, LogChunk(note.encode()))
+            return False
         started = datetime.now(UTC)
         on_started(task.node_run_id, None, PULLED_HOST, None)
         message = "outputs pulled from the storage"
         done = TaskOutcome(task.node_run_id, RunOutcome.COMPLETED, 0, message, digest, started)
-        outcome = land(task, self.storage, done)
+        outcome = land(task, self.storage, done, brought=True)
         with self._lock:
             self._waiting.discard(task.node_run_id)
             self._cancelled.discard(task.node_run_id)
