@@ -10,6 +10,9 @@ reached through a link of the user's own opens.
 
 from __future__ import annotations
 
+import os
+import shutil
+import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -21,6 +24,7 @@ from nodepipe.domain.errors import WorkspaceError
 from support.other_user import OtherUser
 
 NODEPIPE = str(Path(sys.executable).parent / "nodepipe")
+ACL = "system.posix_acl_access"
 
 
 def nodepipe_cli(workspace: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -96,3 +100,94 @@ def test_a_workspace_of_ones_own_opens_through_a_link_in_sticky_tmp(
     assert nodepipe_cli(link, "status", "baseline").returncode == 0
     with nodepipe.open(link) as ws:
         assert ws.pipelines.get("baseline")
+
+
+def acl(*entries: tuple[int, int, int]) -> bytes:
+    """A POSIX access ACL as Linux stores it (``system.posix_acl_access``): (tag, perm, id)."""
+    return struct.pack("<I", 2) + b"".join(struct.pack("<HHI", *entry) for entry in entries)
+
+
+USER_OBJ, USER, GROUP_OBJ, MASK, OTHER, NOBODY = 0x1, 0x2, 0x4, 0x10, 0x20, 0xFFFFFFFF
+
+
+def test_a_workspace_an_acl_lets_another_user_write_to_is_refused(
+    workspace: Path, other: OtherUser
+) -> None:
+    # mode 0775 with root's own group: only the ACL says that nodepipe-pg may write
+    entries = [(USER_OBJ, 7, NOBODY), (USER, 7, other.uid), (GROUP_OBJ, 5, NOBODY)]
+    os.setxattr(workspace / "nodes", ACL, acl(*entries, (MASK, 7, NOBODY), (OTHER, 5, NOBODY)))
+    refused = nodepipe_cli(workspace, "status", "baseline")
+    assert refused.returncode == 6, refused.stderr
+    assert f"other users can write to {workspace / 'nodes'}" in refused.stderr
+    # an ACL that lets no one else write (root's own entry, a group that only reads) opens
+    entries = [(USER_OBJ, 7, NOBODY), (USER, 7, 0), (GROUP_OBJ, 5, NOBODY)]
+    os.setxattr(workspace / "nodes", ACL, acl(*entries, (MASK, 7, NOBODY), (OTHER, 5, NOBODY)))
+    os.chown(workspace / "nodes", 0, other.gid)  # a group another user is in: it only reads
+    assert nodepipe_cli(workspace, "status", "baseline").returncode == 0
+
+
+def test_a_journal_or_store_another_user_controls_is_refused(
+    workspace: Path, other: OtherUser
+) -> None:
+    theirs = other.folder("np-staging-")
+    try:
+        (theirs / "a.lock").write_text("")
+        os.chown(theirs / "a.lock", other.uid, other.gid)
+        staging = workspace / ".nodepipe" / "staging"
+        staging.rmdir()
+        staging.symlink_to(theirs)
+        refused = nodepipe_cli(workspace, "status", "baseline")
+        assert refused.returncode == 6, refused.stderr
+        assert f"{theirs} belongs to {other.name}" in refused.stderr
+        assert (theirs / "a.lock").exists()
+        staging.unlink()
+        staging.mkdir()
+        store = workspace / ".nodepipe" / "store.sqlite"
+        store.chmod(0o666)
+        refused = nodepipe_cli(workspace, "status", "baseline")
+        assert refused.returncode == 6 and f"write to {store}" in refused.stderr
+        store.chmod(0o644)
+        assert nodepipe_cli(workspace, "status", "baseline").returncode == 0
+    finally:
+        shutil.rmtree(theirs)
+
+
+def test_a_link_through_a_folder_another_user_controls_is_refused(
+    workspace: Path, tmp_path: Path, other: OtherUser
+) -> None:
+    # the link's end is root's own folder, but nodepipe-pg may point their link elsewhere
+    mine = tmp_path / "staging"
+    mine.mkdir()
+    theirs = other.folder("np-hop-")
+    try:
+        (theirs / "hop").symlink_to(mine)
+        os.chown(theirs / "hop", other.uid, other.gid, follow_symlinks=False)
+        staging = workspace / ".nodepipe" / "staging"
+        staging.rmdir()
+        staging.symlink_to(theirs / "hop")
+        refused = nodepipe_cli(workspace, "status", "baseline")
+        assert refused.returncode == 6, refused.stderr
+        assert f"{theirs} belongs to {other.name}" in refused.stderr
+        staging.unlink()
+        staging.symlink_to(mine)  # the same folder, through no one else's link: opens
+        assert nodepipe_cli(workspace, "status", "baseline").returncode == 0
+    finally:
+        shutil.rmtree(theirs)
+
+
+def test_init_in_a_folder_another_user_controls_is_refused(
+    tmp_path: Path, other: OtherUser
+) -> None:
+    theirs = other.folder("np-init-")
+    try:
+        for place in (theirs, theirs / "ws"):
+            with pytest.raises(WorkspaceError, match=f"{theirs} belongs to {other.name}"):
+                nodepipe.init(place)
+            refused = subprocess.run(
+                [NODEPIPE, "init", str(place)], capture_output=True, text=True, check=False
+            )
+            assert refused.returncode == 6, refused.stderr
+            assert f"{theirs} belongs to {other.name}" in refused.stderr
+            assert list(theirs.iterdir()) == []
+    finally:
+        shutil.rmtree(theirs)

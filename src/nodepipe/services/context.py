@@ -34,7 +34,7 @@ from nodepipe.workspace.config import (
 from nodepipe.workspace.folder_memo import FolderMemo
 from nodepipe.workspace.kept_facts import KeptFacts
 from nodepipe.workspace.layout import WorkspaceLayout, find_workspace_root
-from nodepipe.workspace.ownership import check_workspace_owner
+from nodepipe.workspace.ownership import check_new_workspace_place, check_workspace_owner
 
 if TYPE_CHECKING:
     from nodepipe.store.queries import StoreSession
@@ -151,6 +151,7 @@ def init_context(
         raise WorkspaceError(f"{root} is already inside the workspace {existing}")
     if root.exists() and (not root.is_dir() or any(root.iterdir())):
         raise WorkspaceError(f"{root} exists and is not an empty directory")
+    check_new_workspace_place(root)
     interpreter = python or default_interpreter()
     if not Path(interpreter).is_file():
         raise WorkspaceError(f"no Python interpreter at {interpreter}")
@@ -165,6 +166,7 @@ def init_context(
     try:
         layout.create_directories()
         layout.state_dir.chmod(PRIVATE_DIR_MODE)
+        check_workspace_owner(root)  # what the umask made others may write to: refused too
         store = Store.create(config.resolved_store_url(layout))
         context = make_context(layout, config, store)
         with context.store.write() as session:
