@@ -6,6 +6,7 @@ storage folder. What the first ran, the second pulls by digest; what differs, it
 
 from __future__ import annotations
 
+import json
 import threading
 from pathlib import Path
 
@@ -144,6 +145,40 @@ def test_outputs_that_cannot_be_pulled_are_made_again_and_repair_the_storage(
         assert bucket.has(sha256_file(clean_out))
         assert set(run(third, storage).values()) == {"storage"}
         assert len(ledger.read_text().split()) == 5
+    finally:
+        for ws in workspaces:
+            ws.close()
+
+
+def test_outputs_whose_manifest_names_an_impossible_path_are_made_again(
+    tmp_path: Path,
+) -> None:
+    """A bucket whose records name a manifest with a file name no system can hold (a NUL
+    byte in it) fails no run: each node runs instead, as for a damaged content."""
+    storage, ledger = tmp_path / "team-bucket", tmp_path / "ran.txt"
+    workspaces = [nodepipe.init(tmp_path / name) for name in ("mine", "theirs")]
+    mine, theirs = workspaces
+    try:
+        for ws in workspaces:
+            build_pipeline(ws, "shared", PIPELINE)
+            write_nodes(ws, ledger)
+        run(mine, storage)
+        bucket = Storage.open(str(storage))
+        content, _ = bucket.put_bytes(b"hostile")
+        manifest, _ = bucket.put_bytes(json.dumps({"out\u0000.txt": content}).encode())
+        records = list((storage / "runs").glob("*/*"))
+        assert len(records) == len(PIPELINE)
+        for record in records:
+            record.chmod(0o600)
+            record.write_text(json.dumps({**json.loads(record.read_text()), "outputs": manifest}))
+
+        ran = run(theirs, storage)
+
+        assert set(ran) == set(PIPELINE) and "storage" not in ran.values()
+        out = theirs.nodes.path("plot") / "data" / "out.txt"
+        assert out.read_text() == "loadx1;cleanx1;plotx1;"
+        log = (theirs.nodes.path("load") / "logs" / "latest.log").read_text()
+        assert "could not be pulled" in log and "out\\x00.txt" in log
     finally:
         for ws in workspaces:
             ws.close()

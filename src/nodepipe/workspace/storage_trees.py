@@ -111,9 +111,10 @@ def fetch_into(storage: Storage, digest: str, cache: ObjectStore) -> None:
 
 
 def inside(folder: Path, relative: str) -> Path:
-    """``folder / relative``, refusing a path that would lead out of ``folder``."""
+    """``folder / relative``, refusing a path that would lead out of ``folder``, or that no
+    file can have (a NUL byte: the system would refuse it with a ``ValueError``)."""
     parts = Path(relative).parts
-    if not parts or Path(relative).is_absolute() or ".." in parts:
+    if not parts or Path(relative).is_absolute() or ".." in parts or "\0" in relative:
         raise InvalidInputError(f"the storage names {relative!r}, not a path inside a folder")
     return folder / relative
 
