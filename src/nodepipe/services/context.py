@@ -166,7 +166,6 @@ def init_context(
     try:
         layout.create_directories()
         layout.state_dir.chmod(PRIVATE_DIR_MODE)
-        check_workspace_owner(root)  # what the umask made others may write to: refused too
         store = Store.create(config.resolved_store_url(layout))
         context = make_context(layout, config, store)
         with context.store.write() as session:
