@@ -164,12 +164,10 @@ def test_another_role_declares_inputs_after_the_upgrade_that_adds_them(
         store.close()
 
 
-def test_a_database_ordering_text_with_icu_is_not_taken_for_code_point_order(
-    postgres_server: PostgresServer, fresh_postgres_url: str
-) -> None:
-    """PostgreSQL 15+: ``LOCALE_PROVIDER icu`` keeps ``datcollate = 'C'`` while ``ORDER BY``
-    uses ICU's order ('a' < 'B'), so the journal's reader must not place moved rows by Python's
-    order there (it reads every row instead); the C database of the other tests still may."""
+@pytest.fixture
+def icu_url(postgres_server: PostgresServer) -> Iterator[str]:
+    """A database whose default collation is ICU's while ``datcollate`` says ``C``
+    (PostgreSQL 15+: ``ORDER BY`` puts 'a' before 'B' there), dropped after."""
     name = f"icu_{uuid.uuid4().hex}"
     with psycopg.connect(postgres_server.conninfo(), autocommit=True) as admin:
         admin.execute(
@@ -179,39 +177,65 @@ def test_a_database_ordering_text_with_icu_is_not_taken_for_code_point_order(
             ).format(sql.Identifier(name))
         )
     try:
-        store = Store.create(postgres_server.url(name))
-        try:
-            with store.engine.connect() as connection:
-                row = connection.execute(
-                    sa.text(
-                        "SELECT datcollate, datlocprovider FROM pg_database"
-                        " WHERE datname = current_database()"
-                    )
-                ).one()
-                assert tuple(row) == ("C", "i")
-                tags = ["a", "B", "c"]
-                assert [
-                    r[0]
-                    for r in connection.execute(
-                        sa.text("SELECT x FROM unnest(CAST(:t AS text[])) AS t (x) ORDER BY x"),
-                        {"t": tags},
-                    )
-                ] == ["a", "B", "c"]
-            with store.light_read() as light:
-                assert light.code_point_order() is False
-        finally:
-            store.close()
-        code_point = Store.create(fresh_postgres_url)
-        try:
-            with code_point.light_read() as light:
-                assert light.code_point_order() is True
-        finally:
-            code_point.close()
+        yield postgres_server.url(name)
     finally:
         with psycopg.connect(postgres_server.conninfo(), autocommit=True) as admin:
             admin.execute(
                 sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
             )
+
+
+def test_a_database_ordering_text_with_icu_is_not_taken_for_code_point_order(
+    icu_url: str, fresh_postgres_url: str
+) -> None:
+    """The journal's reader must not place moved rows by Python's order in an ICU database
+    (it reads every row instead); the C database of the other tests still may."""
+    store = Store.create(icu_url)
+    try:
+        with store.engine.connect() as connection:
+            row = connection.execute(
+                sa.text(
+                    "SELECT datcollate, datlocprovider FROM pg_database"
+                    " WHERE datname = current_database()"
+                )
+            ).one()
+            assert tuple(row) == ("C", "i")
+            tags = ["a", "B", "c"]
+            assert [
+                r[0]
+                for r in connection.execute(
+                    sa.text("SELECT x FROM unnest(CAST(:t AS text[])) AS t (x) ORDER BY x"),
+                    {"t": tags},
+                )
+            ] == ["a", "B", "c"]
+        with store.light_read() as light:
+            assert light.code_point_order() is False
+    finally:
+        store.close()
+    code_point = Store.create(fresh_postgres_url)
+    try:
+        with code_point.light_read() as light:
+            assert light.code_point_order() is True
+    finally:
+        code_point.close()
+
+
+def test_a_pipelines_inputs_come_in_code_point_order_whatever_the_databases_collation(
+    icu_url: str,
+) -> None:
+    """Bundle inputs are answered (and so exported and shown) in the same order on every
+    store: by code point ('B' before 'a'), not by the database's collation."""
+    Store.create(icu_url).close()
+    chain = seeded(icu_url)
+    store = Store.open(icu_url)
+    try:
+        load, train = chain.ids["load"], chain.ids["train"]
+        with store.write() as writing:
+            writing.set_pipeline_inputs(chain.id, {"a": [load], "B": [train], "_c": [load]})
+        with store.read() as reading:
+            assert list(reading.pipeline_inputs(chain.id)) == ["B", "_c", "a"]
+    finally:
+        store.close()
 
 
 @pytest.mark.parametrize("upgrader", ["superuser", "another role"])

@@ -15,16 +15,14 @@ class InputQueries(QueryBase):
     """What a pipeline needs from outside when it is included (``[inputs]``)."""
 
     def pipeline_inputs(self, pipeline_id: str) -> dict[str, tuple[str, ...]]:
-        """Input name → the ids of the nodes taking it (sorted); inputs by name."""
-        statement = (
-            pipeline_inputs.select()
-            .where(pipeline_inputs.c.pipeline_id == pipeline_id)
-            .order_by(pipeline_inputs.c.name, pipeline_inputs.c.node_id)
-        )
+        """Input name → the ids of the nodes taking it (sorted); inputs by name. Sorted here,
+        by code point, not by the database: PostgreSQL's ``ORDER BY`` follows its collation,
+        and both stores must answer (and export) the same order."""
+        statement = pipeline_inputs.select().where(pipeline_inputs.c.pipeline_id == pipeline_id)
         found: dict[str, list[str]] = {}
         for row in self._all(statement):
             found.setdefault(row["name"], []).append(row["node_id"])
-        return {name: tuple(ids) for name, ids in found.items()}
+        return {name: tuple(sorted(found[name])) for name in sorted(found)}
 
     def set_pipeline_inputs(self, pipeline_id: str, inputs: Mapping[str, Collection[str]]) -> None:
         """Replace the pipeline's inputs with ``inputs`` (name → node ids, each a member of the
