@@ -49,6 +49,28 @@ def test_refusals_change_nothing(client: TestClient, chain: nodepipe.Workspace) 
     assert snapshot(chain) == before
 
 
+def test_a_name_already_taken_names_the_field_it_was_given_in(
+    client: TestClient, chain: nodepipe.Workspace
+) -> None:
+    """A pipeline's tag, a project's or a group's name that another one has: the 409 says
+    which field of the body it is about, as a 422 does (a form says it beside that field)."""
+    chain.pipelines.new("second", project="climate")
+    chain.groups.new("baseline", "prep", ["clean"])
+    chain.groups.new("baseline", "show", ["plot"])
+    taken = [
+        (client.post("/api/pipelines", json={"tag": "second"}), "tag"),
+        (client.patch("/api/pipelines/baseline", json={"tag": "second"}), "tag"),
+        (client.post("/api/projects", json={"name": "climate"}), "name"),
+        (client.patch("/api/projects/default", json={"name": "climate"}), "name"),
+        (client.patch("/api/pipelines/baseline/groups/prep", json={"name": "show"}), "name"),
+    ]
+    for answer, field in taken:
+        message = error_of(answer, 409, "conflict")
+        assert answer.json()["details"] == [{"loc": ["body", field], "msg": message}]
+    # a conflict about no one field has no details
+    assert "details" not in client.delete("/api/projects/climate").json()
+
+
 def test_malformed_bodies_are_422_never_500(client: TestClient) -> None:
     error_of(client.post("/api/projects", json={}), 422, "invalid_input")
     error_of(client.post("/api/projects", json={"name": "x", "colour": "red"}), 422)

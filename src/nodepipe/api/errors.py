@@ -31,6 +31,7 @@ from nodepipe.domain.errors import (
     EnvironmentBuildError,
     IndexUnreachableError,
     InvalidInputError,
+    NameTakenError,
     NodepipeError,
     NotFoundError,
     ReadOnlyError,
@@ -77,10 +78,17 @@ def describe(error: BaseException) -> tuple[int, ErrorPublic]:
                     else None
                 )
                 uv_output = error.detail if isinstance(error, EnvironmentBuildError) else ""
+                # a name taken is about one field of the request, as a validation error is
+                details = (
+                    [{"loc": ["body", error.field], "msg": str(error)}]
+                    if isinstance(error, NameTakenError)
+                    else None
+                )
                 body = ErrorPublic(
                     kind=kind,
                     message=str(error),
                     cycle=cycle,
+                    details=details,
                     hint=hint,
                     nodes=nodes,
                     uv_output=uv_output or None,

@@ -128,6 +128,16 @@ class CycleError(ConflictError):
         self.cycle = cycle
 
 
+class NameTakenError(ConflictError):
+    """A new name another one of its kind already has (a pipeline's tag, a project's or a
+    group's name); ``field`` says which of the thing's names it is (``tag``, ``name``), so a
+    surface can say it beside the field it was typed in."""
+
+    def __init__(self, message: str, field: str, *, hint: Hint | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.field = field
+
+
 class ReadOnlyError(ConflictError):
     """The target is locked, or is a reference in the pipeline the change was made from."""
 

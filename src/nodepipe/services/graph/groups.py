@@ -6,7 +6,7 @@ import builtins
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from nodepipe.domain.errors import ConflictError
+from nodepipe.domain.errors import NameTakenError
 from nodepipe.domain.ids import new_id
 from nodepipe.domain.model import Group, Pipeline
 from nodepipe.domain.names import validate_name
@@ -28,7 +28,7 @@ def _group(session: StoreSession, pipeline: Pipeline, name: str) -> Group:
 def _check_free(session: StoreSession, pipeline: Pipeline, name: str) -> None:
     validate_name(name, "group name")
     if any(g.name == name for g in session.groups_of_pipeline(pipeline.id)):
-        raise ConflictError(f"pipeline {pipeline.tag!r} already has a group {name!r}")
+        raise NameTakenError(f"pipeline {pipeline.tag!r} already has a group {name!r}", "name")
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,7 @@ import builtins
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from nodepipe.domain.errors import ConflictError
+from nodepipe.domain.errors import NameTakenError
 from nodepipe.domain.ids import new_id
 from nodepipe.domain.model import Lineage, Pipeline, PipelineView
 from nodepipe.domain.names import validate_name
@@ -29,7 +29,7 @@ def check_pipeline_tag_free(session: StoreSession, tag: str) -> None:
     validate_name(tag, "pipeline tag")
     clash = next((p for p in session.list_pipelines() if p.tag == tag), None)
     if clash is not None:
-        raise ConflictError(f"a pipeline tagged {tag!r} already exists (id {clash.id})")
+        raise NameTakenError(f"a pipeline tagged {tag!r} already exists (id {clash.id})", "tag")
 
 
 def insert_pipeline(

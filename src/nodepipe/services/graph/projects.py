@@ -6,7 +6,7 @@ import builtins
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from nodepipe.domain.errors import ConflictError
+from nodepipe.domain.errors import ConflictError, NameTakenError
 from nodepipe.domain.ids import new_id
 from nodepipe.domain.model import Project, ProjectView
 from nodepipe.domain.names import validate_name
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 def check_project_name_free(session: StoreSession, name: str) -> None:
     clash = next((p for p in session.list_projects() if p.name == name), None)
     if clash is not None:
-        raise ConflictError(f"a project named {name!r} already exists (id {clash.id})")
+        raise NameTakenError(f"a project named {name!r} already exists (id {clash.id})", "name")
 
 
 @dataclass(frozen=True, slots=True)
