@@ -3,11 +3,14 @@
 
 from __future__ import annotations
 
-import pytest
-from playwright.sync_api import Page, expect
+import re
 
-from browser.canvas import menu_item, node, open_panel
-from browser.conftest import Served
+import pytest
+from playwright.sync_api import Locator, Page, expect
+
+from browser.accessibility import expect_accessible
+from browser.canvas import menu_item, node, open_panel, right_click
+from browser.conftest import ARTIFACTS, Served
 from support.wheels import local_project
 from support.worlds import CHAIN, add_nodes
 
@@ -116,14 +119,159 @@ def test_a_tag_the_server_refuses_is_said_beside_it_and_the_new_node_dialog_keep
     assert sorted(n.tag for n in ws.nodes.list("baseline")) == ["load", "raw-2024"]
 
 
-def test_a_refused_rename_is_a_sentence_without_the_requests_field_name(
+def test_a_node_rename_or_notes_the_server_refuses_is_said_beside_the_field_in_the_panel(
     page: Page, served: Served
 ) -> None:
-    served.workspace.nodes.new("baseline", "load")
+    ws = served.workspace
+    ws.nodes.new("baseline", "load")
+    ws.nodes.new("baseline", "plot")
     page.goto(served.link)
     panel = open_panel(page, "load")
-    panel.locator('input[name="tag"]').fill("raw/2024")
+    tag = panel.locator('input[name="tag"]')
+    problem = panel.get_by_test_id("overview-tag-problem")
+
+    # a sentence without the request's field name, beside the Tag field, never a toast
+    tag.fill("raw/2024")
     panel.get_by_role("button", name="Rename").click()
-    toast = page.locator("[data-sonner-toast][data-type='error'] [data-title]")
-    expect(toast).to_have_text(f"invalid tag 'raw/2024': {SLASH}")
-    assert [n.tag for n in served.workspace.nodes.list("baseline")] == ["load"]
+    expect(problem).to_have_text(f"invalid tag 'raw/2024': {SLASH}")
+    expect_refused(tag, "overview-tag-problem", "raw/2024")
+    tag.fill("plot")
+    expect(problem).to_have_count(0)  # what was said was about the tag typed before
+    panel.get_by_role("button", name="Rename").click()
+    expect(problem).to_contain_text("the pipeline already has a node tagged 'plot'")
+    expect_refused(tag, "overview-tag-problem", "plot")
+    shoot(page, "panel-rename-refused.png")
+    assert sorted(n.tag for n in ws.nodes.list("baseline")) == ["load", "plot"]
+
+    # notes refused (the pipeline was locked meanwhile): said beside them, the text kept
+    ws.pipelines.set_locked("baseline", True)
+    notes = panel.locator('textarea[name="notes"]')
+    notes.fill("raw rows, unfiltered")
+    panel.get_by_role("button", name="Save notes").click()
+    said = panel.get_by_test_id("overview-notes-problem")
+    expect(said).to_contain_text("pipeline 'baseline' is locked (read-only)")
+    expect(said).to_contain_text('right-click pipeline "baseline" in the sidebar → Unlock')
+    expect_refused(notes, "overview-notes-problem", "raw rows, unfiltered")
+    assert ws.nodes.get("load").notes == ""
+
+
+def expect_refused(field: Locator, problem: str, typed: str) -> None:
+    """The field still holds what was typed, has the focus, and is marked invalid and described
+    by what was said against it (an alert); no toast said it instead."""
+    expect(field).to_have_value(typed)
+    expect(field).to_be_focused()
+    expect(field).to_have_attribute("aria-invalid", "true")
+    expect(field).to_have_attribute("aria-describedby", problem)
+    expect(field.page.locator(f"#{problem}")).to_have_attribute("role", "alert")
+    expect(field.page.locator("[data-sonner-toast]")).to_have_count(0)
+
+
+def in_dialog(page: Page, label: str) -> Locator:
+    """The open dialog's text field labelled ``label``."""
+    return page.get_by_test_id("dialog").get_by_role("textbox", name=re.compile(f"^{label}"))
+
+
+def refused_in_dialog(page: Page, label: str, typed: str, said: str) -> None:
+    """Type ``typed`` in the open dialog's field ``label`` and confirm: the dialog stays open
+    with it, ``said`` beside the field."""
+    dialog = page.get_by_test_id("dialog")
+    box = in_dialog(page, label)
+    box.fill(typed)
+    dialog.get_by_test_id("dialog-confirm").click()
+    problem = dialog.get_by_role("alert")
+    expect(problem).to_contain_text(said)
+    expect_refused(box, str(problem.get_attribute("id")), typed)
+
+
+def accepted_in_dialog(page: Page, label: str, typed: str) -> None:
+    in_dialog(page, label).fill(typed)
+    page.get_by_test_id("dialog-confirm").click()
+    expect(page.get_by_test_id("dialog")).to_have_count(0)
+
+
+def shoot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=ARTIFACTS / name)
+
+
+def pipeline_menu(page: Page, tag: str, item: str) -> None:
+    page.locator(f'[data-testid="pipeline-item"][data-tag="{tag}"]').click(button="right")
+    menu_item(page, item).click()
+
+
+def test_new_pipeline_and_rename_keep_a_refused_tag_in_the_dialog_beside_its_field(
+    page: Page, served: Served
+) -> None:
+    ws = served.workspace
+    ws.pipelines.new("second", project="climate")
+    page.goto(served.link)
+    page.get_by_test_id("new-pipeline").click()
+    dialog = page.get_by_test_id("dialog")
+    in_dialog(page, "Notes").fill("a second try")
+    refused_in_dialog(page, "Tag", "second", "a pipeline tagged 'second' already exists")
+    expect(in_dialog(page, "Notes")).to_have_value("a second try")
+    expect_accessible(page, "the New pipeline dialog showing a refused tag")
+    shoot(page, "new-pipeline-refused.png")
+    refused_in_dialog(page, "Tag", "b/2024", f"invalid tag 'b/2024': {SLASH}")
+    accepted_in_dialog(page, "Tag", "third")
+    expect(page.locator(".toolbar-title")).to_contain_text("third")
+    assert ws.pipelines.get("third").notes == "a second try"
+
+    pipeline_menu(page, "third", "Rename…")
+    refused_in_dialog(page, "Tag", "second", "a pipeline tagged 'second' already exists")
+    shoot(page, "rename-pipeline-refused.png")
+    accepted_in_dialog(page, "Tag", "fourth")
+    expect(page.locator('[data-testid="pipeline-item"][data-tag="fourth"]')).to_be_visible()
+    assert sorted(p.tag for p in ws.pipelines.list()) == ["baseline", "fourth", "second"]
+
+    # notes refused (the pipeline was locked): said in the dialog, which keeps them
+    ws.pipelines.set_locked("fourth", True)
+    pipeline_menu(page, "fourth", "Notes…")
+    in_dialog(page, "Notes").fill("kept")
+    dialog.get_by_test_id("dialog-confirm").click()
+    expect(dialog.get_by_test_id("dialog-problem")).to_contain_text("is locked (read-only)")
+    expect(in_dialog(page, "Notes")).to_have_value("kept")
+    expect(page.locator("[data-sonner-toast]")).to_have_count(0)
+    assert ws.pipelines.get("fourth").notes == "a second try"
+
+
+def test_new_project_and_rename_keep_a_refused_name_in_the_dialog_beside_its_field(
+    page: Page, served: Served
+) -> None:
+    ws = served.workspace
+    page.goto(served.link)
+    page.get_by_test_id("new-project").click()
+    refused_in_dialog(page, "Name", "climate", "a project named 'climate' already exists")
+    expect_accessible(page, "the New project dialog showing a refused name")
+    shoot(page, "new-project-refused.png")
+    accepted_in_dialog(page, "Name", "ocean")
+    page.get_by_role("button", name="actions of project ocean").click()
+    menu_item(page, "Rename…").click()
+    refused_in_dialog(page, "Name", "climate", "a project named 'climate' already exists")
+    refused_in_dialog(page, "Name", "sea/deep", f"invalid name 'sea/deep': {SLASH}")
+    shoot(page, "rename-project-refused.png")
+    accepted_in_dialog(page, "Name", "sea")
+    expect(page.get_by_role("button", name="actions of project sea")).to_be_visible()
+    assert sorted(p.name for p in ws.projects.list()) == ["climate", "default", "sea"]
+
+
+def test_group_and_rename_group_keep_a_refused_name_in_the_dialog_beside_its_field(
+    page: Page, served: Served
+) -> None:
+    ws = served.workspace
+    add_nodes(ws, "baseline", CHAIN)
+    ws.groups.new("baseline", "prep", ["load"])
+    page.goto(served.link)
+    right_click(page, "plot").get_by_role("menuitem", name="Group…", exact=True).click()
+    refused_in_dialog(page, "Group name", "prep", "pipeline 'baseline' already has a group 'prep'")
+    accepted_in_dialog(page, "Group name", "show")
+    expect(page.get_by_test_id("group-frame")).to_have_count(2)
+
+    frame = page.get_by_test_id("group-frame").filter(has_text="prep")
+    frame.locator(".group-label").click(button="right")
+    menu_item(page, "Rename…").click()
+    refused_in_dialog(page, "Name", "show", "pipeline 'baseline' already has a group 'show'")
+    shoot(page, "rename-group-refused.png")
+    accepted_in_dialog(page, "Name", "inputs")
+    expect(page.get_by_test_id("group-frame").filter(has_text="inputs")).to_be_visible()
+    assert sorted(g.name for g in ws.groups.list("baseline")) == ["inputs", "show"]

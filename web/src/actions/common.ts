@@ -5,7 +5,7 @@ import { toast } from "sonner";
 import { api, ApiError, call, type FetchResult } from "../api/client";
 import { invalidateAll } from "../api/queries";
 import type { Job } from "../api/types";
-import type { Refusal, Values } from "../dialogs/dialogs";
+import { ask, type DialogSpec, type Field, type Refusal, type Values } from "../dialogs/dialogs";
 import { getApp, flash } from "../store/app";
 import { errorToast } from "./errorToast";
 
@@ -29,20 +29,63 @@ export function report(error: unknown): void {
   }
 }
 
+/** Do ``action``; what the server refuses is returned to be said in the form the user typed in
+ * (each field's problem beside it, the rest with the form), never a toast; null once done. */
+export async function refusalOf(action: () => Promise<unknown>): Promise<Refusal | null> {
+  try {
+    await action();
+    return null;
+  } catch (error) {
+    if (!(error instanceof ApiError)) return { fields: {}, message: String(error) };
+    if (error.cycle) flash(error.cycle);
+    const fields = error.fields;
+    return { fields, message: Object.keys(fields).length ? "" : error.message };
+  }
+}
+
 /** A dialog's `submit` doing ``action``: what the server refuses stays in the dialog, with what
  * the user typed (each field's problem beside it, the rest above its buttons), never a toast. */
 export function submitting(action: (values: Values) => Promise<void>): (values: Values) => Promise<Refusal | null> {
-  return async (values) => {
-    try {
-      await action(values);
-      return null;
-    } catch (error) {
-      if (!(error instanceof ApiError)) return { fields: {}, message: String(error) };
-      if (error.cycle) flash(error.cycle);
-      const fields = error.fields;
-      return { fields, message: Object.keys(fields).length ? "" : error.message };
-    }
-  };
+  return (values) => refusalOf(() => action(values));
+}
+
+/** Ask with ``spec`` and do ``action`` with what was typed, the dialog open until the server
+ * accepts (see `submitting`): its result, or null when cancelled. An action still answering
+ * when the dialog is cancelled is waited for: what it made is returned all the same. */
+export async function askAndDo<T>(spec: Omit<DialogSpec, "submit">, action: (values: Values) => Promise<T>): Promise<{ result: T } | null> {
+  const state: { running?: Promise<T>; done?: { result: T } } = {};
+  await ask({
+    ...spec,
+    submit: submitting(async (typed) => {
+      state.running = action(typed);
+      state.done = { result: await state.running };
+    }),
+  });
+  await state.running?.catch(() => undefined);
+  return state.done ?? null;
+}
+
+/** Ask for one ``field`` (a name, notes; prefilled with what it is) and ``send`` it as the body
+ * of its change, unless it is unchanged, the dialog open until the server accepts (askAndDo);
+ * then ``refetch`` what shows it. */
+export async function editField(
+  spec: Omit<DialogSpec, "submit" | "fields">,
+  field: Field,
+  send: (body: Record<string, string>) => Promise<unknown>,
+  refetch: () => Promise<void>,
+): Promise<void> {
+  const done = await askAndDo({ ...spec, fields: [field] }, async (typed) => {
+    const value = field.kind === "textarea" ? String(typed[field.name] ?? "") : typedText(typed, field.name);
+    if (value === field.value) return false;
+    await send({ [field.name]: value });
+    return true;
+  });
+  if (done?.result) await attempt(refetch);
+}
+
+/** What a dialog's text field holds, trimmed (a tag, a name). */
+export function typedText(values: Values, field: string): string {
+  return String(values[field] ?? "").trim();
 }
 
 export function currentPipeline(): string {

@@ -3,27 +3,28 @@ import { toast } from "sonner";
 import { api, call } from "../api/client";
 import type { Group } from "../api/types";
 import { autoLayout, type Point } from "../canvas/layout";
-import { ask, askText } from "../dialogs/dialogs";
+import { ask } from "../dialogs/dialogs";
 import { getApp, setApp } from "../store/app";
 import { replaceOpenedGraph } from "../store/opened";
-import { attempt, currentPipeline, refresh } from "./common";
+import { askAndDo, attempt, currentPipeline, editField, refresh, typedText } from "./common";
 import { grouped, moved, ungrouped } from "../undo/edits";
 import { record } from "../undo/history";
 
 export async function groupNodes(ids: string[]): Promise<void> {
-  const name = await askText("Group nodes", "Group name", "", "Group");
-  if (!name) return;
-  await attempt(async () => {
-    const pipeline = currentPipeline();
-    const group = await call(
-      api.POST("/api/pipelines/{pipeline}/groups", {
-        params: { path: { pipeline } },
-        body: { name, nodes: ids },
-      }),
-    );
-    record(grouped(group.id, group.name, ids));
-    await refresh();
-  });
+  // a name the server refuses (taken, invalid) is said beside it, the dialog open with it
+  const made = await askAndDo(
+    { title: "Group nodes", confirm: "Group", fields: [{ name: "name", label: "Group name", kind: "text" }] },
+    (typed) =>
+      call(
+        api.POST("/api/pipelines/{pipeline}/groups", {
+          params: { path: { pipeline: currentPipeline() } },
+          body: { name: typedText(typed, "name"), nodes: ids },
+        }),
+      ),
+  );
+  if (!made) return;
+  record(grouped(made.result.id, made.result.name, ids));
+  await attempt(refresh);
 }
 
 export async function addToGroup(ids: string[]): Promise<void> {
@@ -50,10 +51,14 @@ async function patchGroup(group: string, body: Record<string, unknown>): Promise
 export const setCollapsed = (group: Group, collapsed: boolean) =>
   attempt(() => patchGroup(group.id, { collapsed }));
 
-export async function renameGroup(group: Group): Promise<void> {
-  const name = await askText("Rename group", "Name", group.name);
-  if (name && name !== group.name) await attempt(() => patchGroup(group.id, { name }));
-}
+export const renameGroup = (group: Group) =>
+  editField(
+    { title: "Rename group", confirm: "Save" },
+    { name: "name", label: "Name", kind: "text", value: group.name },
+    (body) =>
+      call(api.PATCH("/api/pipelines/{pipeline}/groups/{group}", { params: { path: { pipeline: currentPipeline(), group: group.id } }, body })),
+    refresh,
+  );
 
 export async function ungroupNodes(ids: string[]): Promise<void> {
   const graph = getApp().graph;

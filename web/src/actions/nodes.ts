@@ -5,7 +5,7 @@ import type { CanvasNode } from "../api/types";
 import { ask } from "../dialogs/dialogs";
 import { getApp, graphNode, openPanel, setApp } from "../store/app";
 import { cachedPipelines, showOpened } from "../store/opened";
-import { attempt, currentPipeline, followJob, refresh, submitting } from "./common";
+import { askAndDo, attempt, currentPipeline, followJob, refresh, refusalOf, typedText } from "./common";
 import { removalBody, undoable } from "./removal";
 import { connected, disconnected } from "../undo/edits";
 import { record } from "../undo/history";
@@ -24,35 +24,35 @@ export async function createNode(position?: { x: number; y: number }): Promise<v
   const { graph } = getApp();
   const shared = await call(api.GET("/api/shared-envs")).catch(() => [] as string[]);
   const none = { value: "", label: "(none)" };
-  // what the server made, even if the dialog was cancelled while it answered
-  const made: { node?: { id: string; tag: string }; template?: string | null; sharedEnv?: string | null } = {};
-  await ask({
-    title: "New node",
-    confirm: "Create",
-    fields: [
-      { name: "tag", label: "Tag", kind: "text" },
-      {
-        name: "template",
-        label: "Start from (code and lock copied)",
-        kind: "select",
-        options: [none, ...(graph?.nodes ?? []).map((n) => ({ value: n.id, label: n.tag }))],
-      },
-      {
-        name: "shared_env",
-        label: "Environment",
-        kind: "select",
-        options: [{ value: "", label: "its own" }, ...shared.map((name) => ({ value: name, label: `shared: ${name}` }))],
-      },
-    ],
-    // a tag the server refuses (taken, invalid) is said beside it, the dialog open with it
-    submit: submitting(async (typed) => {
+  // a tag the server refuses (taken, invalid) is said beside it, the dialog open with it
+  const made = await askAndDo(
+    {
+      title: "New node",
+      confirm: "Create",
+      fields: [
+        { name: "tag", label: "Tag", kind: "text" },
+        {
+          name: "template",
+          label: "Start from (code and lock copied)",
+          kind: "select",
+          options: [none, ...(graph?.nodes ?? []).map((n) => ({ value: n.id, label: n.tag }))],
+        },
+        {
+          name: "shared_env",
+          label: "Environment",
+          kind: "select",
+          options: [{ value: "", label: "its own" }, ...shared.map((name) => ({ value: name, label: `shared: ${name}` }))],
+        },
+      ],
+    },
+    async (typed) => {
       const template = String(typed["template"]) || null;
       const sharedEnv = String(typed["shared_env"]) || null;
-      made.node = await call(
+      const node = await call(
         api.POST("/api/pipelines/{pipeline}/nodes", {
           params: { path: { pipeline: currentPipeline() } },
           body: {
-            tag: String(typed["tag"]).trim(),
+            tag: typedText(typed, "tag"),
             notes: "",
             allow_duplicate_tag: false,
             template,
@@ -61,11 +61,11 @@ export async function createNode(position?: { x: number; y: number }): Promise<v
           },
         }),
       );
-      Object.assign(made, { template, sharedEnv });
-    }),
-  });
-  const { node, template = null, sharedEnv = null } = made;
-  if (!node) return;
+      return { node, template, sharedEnv };
+    },
+  );
+  if (!made) return;
+  const { node, template, sharedEnv } = made.result;
   await attempt(async () => {
     await refresh();
     showOpened();
@@ -131,14 +131,16 @@ export const mark = (ids: string[], state: "completed" | "stale") =>
     await refresh();
   });
 
+/** Rename a node from its panel: what the server refuses is returned, said beside the field. */
 export const renameNode = (id: string, tag: string) =>
-  attempt(async () => {
+  refusalOf(async () => {
     await patchEach([id], { tag });
     await refresh();
   });
 
+/** Save a node's notes from its panel: what the server refuses is returned, said beside them. */
 export const annotateNode = (id: string, notes: string) =>
-  attempt(async () => {
+  refusalOf(async () => {
     await patchEach([id], { notes });
     await refresh();
   });

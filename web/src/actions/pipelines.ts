@@ -7,32 +7,33 @@ import { ask, askText } from "../dialogs/dialogs";
 import { invalidateAll, invalidateLists, projectsQuery, queryClient } from "../api/queries";
 import { getApp } from "../store/app";
 import { cachedPipelines, openPipeline } from "../store/opened";
-import { attempt, followJob } from "./common";
+import { askAndDo, attempt, editField, followJob, typedText } from "./common";
 import { pipelineRemovalBody } from "./removal";
 
 const openMade = async (job: Job) => {
   if (job.pipeline_id) await openPipeline(job.pipeline_id);
 };
 
+// Each dialog naming or annotating something stays open until the server accepts what was
+// typed: a refusal (a tag taken, a name with a slash) is said beside its field (askAndDo).
+
 export async function createPipeline(projectId: string | null): Promise<void> {
-  const values = await ask({
-    title: "New pipeline",
-    confirm: "Create",
-    fields: [
-      { name: "tag", label: "Tag", kind: "text" },
-      { name: "notes", label: "Notes", kind: "textarea" },
-    ],
-  });
-  const tag = String(values?.["tag"] ?? "").trim();
-  if (!values || !tag) return;
+  const made = await askAndDo(
+    {
+      title: "New pipeline",
+      confirm: "Create",
+      fields: [
+        { name: "tag", label: "Tag", kind: "text" },
+        { name: "notes", label: "Notes", kind: "textarea" },
+      ],
+    },
+    (typed) =>
+      call(api.POST("/api/pipelines", { body: { tag: typedText(typed, "tag"), notes: String(typed["notes"] ?? ""), project: projectId } })),
+  );
+  if (!made) return;
   await attempt(async () => {
-    const pipeline = await call(
-      api.POST("/api/pipelines", {
-        body: { tag, notes: String(values["notes"] ?? ""), project: projectId },
-      }),
-    );
     await invalidateLists();
-    await openPipeline(pipeline.id);
+    await openPipeline(made.result.id);
   });
 }
 
@@ -43,19 +44,19 @@ async function patchPipeline(pipeline: Pipeline, body: Record<string, unknown>):
   await invalidateAll();
 }
 
-export async function renamePipeline(pipeline: Pipeline): Promise<void> {
-  const tag = await askText("Rename pipeline", "Tag", pipeline.tag);
-  if (tag && tag !== pipeline.tag) await attempt(() => patchPipeline(pipeline, { tag }));
-}
+const sendPipeline = (pipeline: Pipeline) => (body: Record<string, unknown>) =>
+  call(api.PATCH("/api/pipelines/{pipeline}", { params: { path: { pipeline: pipeline.id } }, body }));
 
-export async function annotatePipeline(pipeline: Pipeline): Promise<void> {
-  const values = await ask({
-    title: `Notes of ${pipeline.tag}`,
-    confirm: "Save",
-    fields: [{ name: "notes", label: "Notes", kind: "textarea", value: pipeline.notes }],
-  });
-  if (values) await attempt(() => patchPipeline(pipeline, { notes: String(values["notes"]) }));
-}
+export const renamePipeline = (pipeline: Pipeline) =>
+  editField({ title: "Rename pipeline", confirm: "Save" }, { name: "tag", label: "Tag", kind: "text", value: pipeline.tag }, sendPipeline(pipeline), invalidateAll);
+
+export const annotatePipeline = (pipeline: Pipeline) =>
+  editField(
+    { title: `Notes of ${pipeline.tag}`, confirm: "Save" },
+    { name: "notes", label: "Notes", kind: "textarea", value: pipeline.notes },
+    sendPipeline(pipeline),
+    invalidateAll,
+  );
 
 export const lockPipeline = (pipeline: Pipeline, locked: boolean) =>
   attempt(() => patchPipeline(pipeline, { locked }));
@@ -195,34 +196,26 @@ export async function deletePipeline(pipeline: Pipeline): Promise<void> {
 }
 
 export async function createProject(): Promise<void> {
-  const name = await askText("New project", "Name", "", "Create");
-  if (!name) return;
-  await attempt(async () => {
-    await call(api.POST("/api/projects", { body: { name, notes: "" } }));
-    await invalidateLists();
-  });
-}
-
-async function patchProject(project: Project, body: Record<string, unknown>): Promise<void> {
-  await call(
-    api.PATCH("/api/projects/{project}", { params: { path: { project: project.id } }, body }),
+  const made = await askAndDo(
+    { title: "New project", confirm: "Create", fields: [{ name: "name", label: "Name", kind: "text" }] },
+    (typed) => call(api.POST("/api/projects", { body: { name: typedText(typed, "name"), notes: "" } })),
   );
-  await invalidateLists();
+  if (made) await attempt(invalidateLists);
 }
 
-export async function renameProject(project: Project): Promise<void> {
-  const name = await askText("Rename project", "Name", project.name);
-  if (name && name !== project.name) await attempt(() => patchProject(project, { name }));
-}
+const sendProject = (project: Project) => (body: Record<string, unknown>) =>
+  call(api.PATCH("/api/projects/{project}", { params: { path: { project: project.id } }, body }));
 
-export async function annotateProject(project: Project): Promise<void> {
-  const values = await ask({
-    title: `Notes of ${project.name}`,
-    confirm: "Save",
-    fields: [{ name: "notes", label: "Notes", kind: "textarea", value: project.notes }],
-  });
-  if (values) await attempt(() => patchProject(project, { notes: String(values["notes"]) }));
-}
+export const renameProject = (project: Project) =>
+  editField({ title: "Rename project", confirm: "Save" }, { name: "name", label: "Name", kind: "text", value: project.name }, sendProject(project), invalidateLists);
+
+export const annotateProject = (project: Project) =>
+  editField(
+    { title: `Notes of ${project.name}`, confirm: "Save" },
+    { name: "notes", label: "Notes", kind: "textarea", value: project.notes },
+    sendProject(project),
+    invalidateLists,
+  );
 
 export async function deleteProject(project: Project): Promise<void> {
   const yes = await ask({

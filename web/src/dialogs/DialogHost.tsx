@@ -2,6 +2,7 @@
 import { useEffect, useRef, useState, type FormEvent } from "react";
 import { trapTab, useReturnFocus } from "../a11y/focus";
 import { useDialog, type Field, type OpenDialog, type Refusal, type Values } from "./dialogs";
+import { FieldProblem, focusRefused, refusedField } from "./FieldProblem";
 import { isShortcut } from "../canvas/shortcuts";
 
 function initialValues(fields: Field[]): Values {
@@ -59,9 +60,7 @@ function Dialog({ open }: { open: OpenDialog }) {
     setRefusal(refused);
     // the first field refused takes the focus, its text selected to be typed over
     const name = fields.find((field) => refused.fields[field.name])?.name;
-    const input = name ? form.current?.querySelector<HTMLInputElement>(`[name="dialog-${name}"]`) : null;
-    input?.focus();
-    input?.select?.();
+    focusRefused(name ? form.current?.querySelector<HTMLInputElement>(`[name="dialog-${name}"]`) : null);
   };
   const change = (name: string, value: string | boolean | File) => {
     setValues((current) => ({ ...current, [name]: value }));
@@ -103,11 +102,7 @@ function Dialog({ open }: { open: OpenDialog }) {
                 problem={problem ? `dialog-${field.name}-problem` : undefined}
               />
               {field.kind === "checkbox" && <span>{field.label}</span>}
-              {problem && (
-                <span className="form-error field-problem" id={`dialog-${field.name}-problem`} role="alert" data-testid={`dialog-${field.name}-problem`}>
-                  {problem}
-                </span>
-              )}
+              <FieldProblem id={`dialog-${field.name}-problem`} problem={problem} />
             </label>
           );
         })}
@@ -145,7 +140,7 @@ interface FieldInputProps {
 
 function FieldInput({ field, value, onChange, inputRef, problem }: FieldInputProps) {
   const name = `dialog-${field.name}`;
-  const refused = problem ? { "aria-invalid": true, "aria-describedby": problem } : {};
+  const refused = refusedField(problem);
   if (field.kind === "checkbox") {
     return (
       <input

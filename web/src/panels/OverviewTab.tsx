@@ -1,8 +1,10 @@
 // Overview of a node: tag, notes, state and why, where it lives, inputs and outputs.
 import { ClipboardCopy } from "lucide-react";
-import { useMemo, useState } from "react";
+import { useMemo, useRef, useState } from "react";
 import { annotateNode, connect, copyPath, renameNode } from "../actions/nodes";
 import type { CanvasNode, NodeDetail } from "../api/types";
+import type { Refusal } from "../dialogs/dialogs";
+import { FieldProblem, focusRefused, problemOf, refusedField } from "../dialogs/FieldProblem";
 import { useQuery } from "@tanstack/react-query";
 import { pipelinesQuery } from "../api/queries";
 import { pipelineTag, useApp } from "../store/app";
@@ -14,6 +16,14 @@ export function OverviewTab({ node, detail }: { node: CanvasNode; detail: NodeDe
   const [tag, setTag] = useState(node.tag);
   const [notes, setNotes] = useState(node.notes);
   const readOnly = node.reference || node.locked;
+  // what the server refused of the tag or the notes typed, said beside them until edited
+  const [refused, setRefused] = useState<{ tag: string; notes: string }>({ tag: "", notes: "" });
+  const tagInput = useRef<HTMLInputElement>(null);
+  const notesInput = useRef<HTMLTextAreaElement>(null);
+  const said = (field: "tag" | "notes", refusal: Refusal | null) => {
+    setRefused((current) => ({ ...current, [field]: problemOf(refusal, field) }));
+    if (refusal) focusRefused(field === "tag" ? tagInput.current : notesInput.current);
+  };
   const reasons = live
     ? live.reason
       ? [live.reason]
@@ -21,19 +31,46 @@ export function OverviewTab({ node, detail }: { node: CanvasNode; detail: NodeDe
     : (status?.reasons ?? (node.state_reason ? [node.state_reason] : []));
   return (
     <div className="overview">
-      <label className="field">
+      <label className={refused.tag ? "field field-refused" : "field"}>
         <span>Tag</span>
         <div className="row">
-          <input value={tag} onChange={(e) => setTag(e.target.value)} disabled={readOnly} name="tag" />
-          <button className="button" disabled={readOnly || tag === node.tag || !tag.trim()} onClick={() => void renameNode(node.id, tag.trim())}>
+          <input
+            ref={tagInput}
+            value={tag}
+            onChange={(e) => {
+              setTag(e.target.value);
+              setRefused((current) => ({ ...current, tag: "" }));
+            }}
+            disabled={readOnly}
+            name="tag"
+            {...refusedField(refused.tag ? "overview-tag-problem" : undefined)}
+          />
+          <button
+            className="button"
+            disabled={readOnly || tag === node.tag || !tag.trim()}
+            onClick={() => void renameNode(node.id, tag.trim()).then((refusal) => said("tag", refusal))}
+          >
             Rename
           </button>
         </div>
+        <FieldProblem id="overview-tag-problem" problem={refused.tag} />
       </label>
-      <label className="field">
+      <label className={refused.notes ? "field field-refused" : "field"}>
         <span>Notes</span>
-        <textarea rows={3} value={notes} onChange={(e) => setNotes(e.target.value)} disabled={readOnly} name="notes" />
-        <button className="button" disabled={readOnly || notes === node.notes} onClick={() => void annotateNode(node.id, notes)}>
+        <textarea
+          ref={notesInput}
+          rows={3}
+          value={notes}
+          onChange={(e) => {
+            setNotes(e.target.value);
+            setRefused((current) => ({ ...current, notes: "" }));
+          }}
+          disabled={readOnly}
+          name="notes"
+          {...refusedField(refused.notes ? "overview-notes-problem" : undefined)}
+        />
+        <FieldProblem id="overview-notes-problem" problem={refused.notes} />
+        <button className="button" disabled={readOnly || notes === node.notes} onClick={() => void annotateNode(node.id, notes).then((refusal) => said("notes", refusal))}>
           Save notes
         </button>
       </label>
