@@ -110,16 +110,24 @@ def centre(locator: Locator) -> tuple[float, float]:
     return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
 
 
-def drag_edge(page: Page, parent: str, child: str) -> None:
-    """Drag from the parent's output handle to the child's input handle (measured on a canvas
-    that stands still)."""
+def hold_edge(page: Page, parent: str, child: str, backwards: bool = False) -> None:
+    """Drag from the parent's output handle onto the child's input handle (measured on a canvas
+    that stands still) and hold it there, not dropped yet; ``backwards``: from the child's input
+    onto the parent's output."""
     settle(page)
     start = centre(node(page, parent).locator(".handle-out"))
     end = centre(node(page, child).locator(".handle-in"))
+    if backwards:
+        start, end = end, start
     page.mouse.move(*start)
     page.mouse.down()
     page.mouse.move((start[0] + end[0]) / 2, (start[1] + end[1]) / 2 + 20, steps=8)
     page.mouse.move(*end, steps=8)
+
+
+def drag_edge(page: Page, parent: str, child: str, backwards: bool = False) -> None:
+    """Drag from the parent's output handle to the child's input handle and drop it there."""
+    hold_edge(page, parent, child, backwards)
     page.mouse.up()
 
 

@@ -4,7 +4,7 @@
 // can take (a missing workspace, a lost store) say so, never naming a command to run.
 import type { components } from "./schema";
 
-type Hint = components["schemas"]["HintPublic"];
+export type Hint = components["schemas"]["HintPublic"];
 type Action = components["schemas"]["Action"];
 type Params = Record<string, string>;
 

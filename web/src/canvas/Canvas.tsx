@@ -13,7 +13,9 @@ import {
   type Connection,
   type Edge,
   type EdgeChange,
+  type FinalConnectionState,
   type NodeChange,
+  type OnConnectStart,
   type OnNodeDrag,
   type OnSelectionChangeParams,
 } from "@xyflow/react";
@@ -21,11 +23,14 @@ import { useCallback, useEffect, useMemo, useState, type MouseEvent } from "reac
 import { layoutPipeline, savePositions } from "../actions/groups";
 import { connect, deleteNodes, disconnect } from "../actions/nodes";
 import { Legend } from "../states";
-import { openPanel, setApp, useApp } from "../store/app";
+import { errorToast } from "../actions/errorToast";
+import { flash, getApp, openPanel, setApp, useApp } from "../store/app";
 import { openedIncludes } from "../store/opened";
 import { MiniMapNode } from "./MiniMapNode";
 import { reveal } from "./placement";
 import { ContextMenu, type MenuState } from "./ContextMenu";
+import { ConnectionLine, draggedRefusal } from "./ConnectionLine";
+import { startDrag } from "./connecting";
 import { CollapsedGroup, GroupFrame } from "./GroupCards";
 import { GROUP_PREFIX, flowEdges, groupNodes, stepNodes, type FlowNode, type StepNode } from "./flow";
 import { edgeMenu, groupMenu, nodeMenu, paneMenu } from "./menus";
@@ -71,6 +76,20 @@ const onNodeClick = (_: MouseEvent, node: FlowNode): void => {
 };
 const onNodeDoubleClick = (_: MouseEvent, node: FlowNode): void => {
   if (node.type === "step") openPanel(node.id, "overview");
+};
+// A connection is checked against the page's edges while it is dragged (connecting.ts): what
+// it cannot connect to is worked out once as the drag starts; a handle it would be refused at
+// shows it, and a drop there sends nothing but says why.
+const onConnectStart: OnConnectStart = (_, { nodeId, handleType }) => {
+  const { graph } = getApp();
+  if (graph && nodeId && handleType) startDrag(graph, nodeId, handleType);
+};
+const onConnectEnd = (_: globalThis.MouseEvent | TouchEvent, state: FinalConnectionState): void => {
+  if (state.isValid !== false) return;
+  const refused = draggedRefusal(state.fromHandle, state.toHandle);
+  if (!refused) return;
+  if (refused.cycle) flash(refused.cycle);
+  errorToast({ message: refused.message, hint: refused.hint, uv_output: null }, { id: "connect", duration: 8000 });
 };
 
 export function Canvas() {
@@ -209,6 +228,17 @@ export function Canvas() {
     }
   }, []);
 
+  const isValidConnection = useCallback(
+    (connection: Edge | Connection): boolean => {
+      const { connection: dragged, connectionClickStartHandle } = rf.getState();
+      const from = dragged.fromHandle ?? connectionClickStartHandle;
+      if (!from) return true;
+      const to = from.type === "source" ? { nodeId: connection.target, type: "target" as const } : { nodeId: connection.source, type: "source" as const };
+      return draggedRefusal(from, to) === null;
+    },
+    [rf],
+  );
+
   const onConnect = useCallback((connection: Connection) => {
     if (connection.source.startsWith(GROUP_PREFIX) || connection.target.startsWith(GROUP_PREFIX)) return;
     void connect(connection.source, connection.target);
@@ -332,6 +362,11 @@ export function Canvas() {
         onEdgesChange={onEdgesChange}
         onSelectionChange={onSelectionChange}
         onConnect={onConnect}
+        onConnectStart={onConnectStart}
+        onClickConnectStart={onConnectStart}
+        onConnectEnd={onConnectEnd}
+        isValidConnection={isValidConnection}
+        connectionLineComponent={ConnectionLine}
         onNodeDragStop={onNodeDragStop}
         onNodeClick={onNodeClick}
         onNodeDoubleClick={onNodeDoubleClick}
