@@ -45,6 +45,11 @@ def parse_source(source: str) -> PackageSource:
         if not path.is_file():
             raise PackageError(f"no package file {source!r}")
         return PackageSource("file", str(path.resolve()))
+    return requirement_source(source)
+
+
+def requirement_source(source: str) -> PackageSource:
+    """SOURCE as ``name[==version]`` on an index (no file is looked at)."""
     try:
         requirement = Requirement(source)
     except InvalidRequirement:

@@ -18,7 +18,15 @@ import yaml
 
 from nodepipe.packaging.archives import unpack_package
 from nodepipe.packaging.errors import PackageError
-from nodepipe.packaging.sources import download, install_from_index, installed_bundle, parse_source
+from nodepipe.packaging.sources import (
+    ARCHIVE_SUFFIXES,
+    PackageSource,
+    download,
+    install_from_index,
+    installed_bundle,
+    parse_source,
+    requirement_source,
+)
 from nodepipe.services.bundles.archives import ARCHIVE_KIND
 from nodepipe.services.context import WorkspaceContext
 from nodepipe.workspace import journal
@@ -41,9 +49,7 @@ def fetched_bundle(
     local_files: bool,
 ) -> Iterator[FetchedBundle]:
     """The bundle of the package at ``source``, unpacked in a scratch folder for the block."""
-    parsed = parse_source(source)
-    if not local_files:
-        _refuse_server_paths(source, parsed.kind, index_url)
+    parsed = parse_source(source) if local_files else _remote_source(source, index_url)
     if isinstance(fs_args, Mapping):
         options = dict(fs_args)
     else:
@@ -70,14 +76,25 @@ REMOTE_PROTOCOLS = frozenset({"http", "https", "s3", "s3a", "gs", "gcs", "az", "
 ``simplecache::file://…``, ``zip://…::file://…``, which would read the server's files)."""
 
 
-def _refuse_server_paths(source: str, kind: str, index_url: str | None) -> None:
-    """A web request names no path on the server: a file, a local or chained fsspec URL, or
-    an index that is not http(s)."""
-    protocol = source.split("://", 1)[0].lower() if kind == "url" else ""
-    if kind == "file" or (kind == "url" and ("::" in source or protocol not in REMOTE_PROTOCOLS)):
-        raise PackageError(
-            f"{source!r} is a file on the server: give an http(s) URL or name==version"
-        )
+def _remote_source(source: str, index_url: str | None) -> PackageSource:
+    """What SOURCE of a web request names, which is never a path on the server (a file, a
+    local or chained fsspec URL; refused alike whether such a file exists or not, so the
+    answer tells nothing of the server's files), nor an index that is not http(s)."""
+    _check_index(index_url)
+    if "://" in source:
+        protocol = source.split("://", 1)[0].lower()
+        if "::" not in source and protocol in REMOTE_PROTOCOLS:
+            return PackageSource("url", source)
+    elif not (
+        source.endswith(ARCHIVE_SUFFIXES)
+        or source.startswith(("~", "."))
+        or any(sep in source for sep in "/\\")
+    ):
+        return requirement_source(source)
+    raise PackageError(f"{source!r} is a file on the server: give an http(s) URL or name==version")
+
+
+def _check_index(index_url: str | None) -> None:
     if index_url:
         name, _, url = index_url.partition("=")
         url = index_url if "://" in name or not url else url  # NAME=URL names the index
