@@ -97,6 +97,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/packages/inputs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Read Package Inputs
+         * @description The inputs a package declares, to feed when it is included (``[inputs]``): fetched,
+         *     read and removed while the request lasts; nothing is kept or run.
+         */
+        post: operations["read_package_inputs_api_packages_inputs_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/packages/publish": {
         parameters: {
             query?: never;
@@ -486,7 +507,16 @@ export interface paths {
          */
         get: operations["list_includes_api_pipelines__pipeline__includes_get"];
         put?: never;
-        post?: never;
+        /**
+         * Include Package
+         * @description Include a package in the pipeline (``nodepipe package pull --into PIPELINE --alias NS
+         *     --input NAME=NODE``): its nodes as ``NS.key`` in a group ``NS``, each input it declares
+         *     fed by the node ``inputs`` names. Refused at once, before anything is fetched: a namespace
+         *     that is taken or not a name, a locked pipeline, a feeding node the pipeline does not
+         *     show (404 naming the input). The rest (the package's inputs fed, every one and only
+         *     those) is checked by the background job, which then syncs the new nodes' environments.
+         */
+        post: operations["include_package_api_pipelines__pipeline__includes_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -511,6 +541,30 @@ export interface paths {
          *     unless ``replace_edits``.
          */
         post: operations["update_include_api_pipelines__pipeline__includes__namespace__update_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/pipelines/{pipeline}/inputs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Declare Inputs
+         * @description Declare the pipeline's bundle inputs, replacing the ones it declared (what ``nodepipe
+         *     bundle export --input NAME=NODE`` remembers; ``{}``: ``--no-inputs``): an export or a
+         *     package of it writes them as ``[inputs]``. Refused, changing nothing: a node the pipeline
+         *     does not show (404, naming the input), a node that already reads that slot from a node of
+         *     the pipeline (422).
+         */
+        put: operations["declare_inputs_api_pipelines__pipeline__inputs_put"];
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1041,6 +1095,28 @@ export interface paths {
         get: operations["read_output_api_pipelines__pipeline__nodes__node__outputs_file_get"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/pipelines/{pipeline}/nodes/{node}/package": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Build Library
+         * @description Build the node as an importable library, a wheel and an sdist, into the workspace's
+         *     ``dist/`` (``nodepipe package build --library NODE``), as a background job. A node the
+         *     pipeline does not show, a name or a version that is not valid: refused at once.
+         */
+        post: operations["build_library_api_pipelines__pipeline__nodes__node__package_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1724,6 +1800,19 @@ export interface components {
             /** Specs */
             specs: string[];
         };
+        /**
+         * DeclaredInputsPublic
+         * @description The bundle inputs a pipeline declares ([inputs]).
+         */
+        DeclaredInputsPublic: {
+            /**
+             * Declared Inputs
+             * @description Input name → the ids of the pipeline's nodes that take it.
+             */
+            declared_inputs: {
+                [key: string]: string[];
+            };
+        };
         /** DetachCreate */
         DetachCreate: {
             /** Nodes */
@@ -2091,6 +2180,20 @@ export interface components {
             unchanged: string[];
         };
         /**
+         * InputsDeclare
+         * @description The bundle inputs a pipeline declares from now on (``bundle export --input``; ``{}``:
+         *     none, ``--no-inputs``).
+         */
+        InputsDeclare: {
+            /**
+             * Inputs
+             * @description Input name (a slot) → the nodes (ids or tags) of the pipeline that take it on that slot when the bundle is included elsewhere; {} clears them.
+             */
+            inputs: {
+                [key: string]: string[];
+            };
+        };
+        /**
          * IsolationUpdate
          * @description How isolated the node is: its own environment, a shared one, or an existing interpreter
          *     (not isolated).
@@ -2186,6 +2289,25 @@ export interface components {
              * @description Nodes to stop; none means every node of the pipeline.
              */
             nodes?: string[];
+        };
+        /** LibraryBuild */
+        LibraryBuild: {
+            /**
+             * Alias
+             * @description Distribution name (the node's tag).
+             */
+            alias?: string | null;
+            /**
+             * Version
+             * @description PEP 440 version (0.1.0).
+             */
+            version?: string | null;
+            /**
+             * With Data
+             * @description Carry the node's outputs as package data.
+             * @default false
+             */
+            with_data: boolean;
         };
         /**
          * LineagePublic
@@ -2643,6 +2765,64 @@ export interface components {
             /** Size */
             size: number;
         };
+        /**
+         * PackageInclude
+         * @description A package included in a pipeline (``nodepipe package pull --into``).
+         */
+        PackageInclude: {
+            /**
+             * Headers
+             * @description HTTP headers for a URL source (tokens).
+             */
+            headers?: {
+                [key: string]: string;
+            };
+            /**
+             * Index Url
+             * @description The index of a name==version.
+             */
+            index_url?: string | null;
+            /**
+             * Inputs
+             * @description Each input the package declares → the node (id or tag) of the pipeline feeding it.
+             */
+            inputs?: {
+                [key: string]: string;
+            };
+            /**
+             * Namespace
+             * @description Namespace of its nodes (NS.key), and their group.
+             */
+            namespace: string;
+            /**
+             * Source
+             * @description An http(s)/fsspec URL, or name[==version].
+             */
+            source: string;
+        };
+        /**
+         * PackageInputsPublic
+         * @description What a package needs when it is included.
+         */
+        PackageInputsPublic: {
+            /**
+             * Inputs
+             * @description The bundle's [inputs]: input name → the keys of its nodes that take it.
+             */
+            inputs: {
+                [key: string]: string[];
+            };
+            /**
+             * Name
+             * @description The name of the pipeline it holds.
+             */
+            name: string;
+            /**
+             * Release
+             * @description name==version of the package.
+             */
+            release: string;
+        };
         /** PackagePublish */
         PackagePublish: {
             /**
@@ -2695,6 +2875,29 @@ export interface components {
              * @description Project name or id (default).
              */
             project?: string | null;
+            /**
+             * Source
+             * @description An http(s)/fsspec URL, or name[==version].
+             */
+            source: string;
+        };
+        /**
+         * PackageSource
+         * @description A package by URL or ``name[==version]`` on an index (never a path on the server).
+         */
+        PackageSource: {
+            /**
+             * Headers
+             * @description HTTP headers for a URL source (tokens).
+             */
+            headers?: {
+                [key: string]: string;
+            };
+            /**
+             * Index Url
+             * @description The index of a name==version.
+             */
+            index_url?: string | null;
             /**
              * Source
              * @description An http(s)/fsspec URL, or name[==version].
@@ -3823,6 +4026,102 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PackageFilePublic"][];
+                };
+            };
+            /** @description Refused for a reason of no more specific kind (the message says which) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The server's token is missing or wrong */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description A host name or an origin this server does not serve */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description An unknown or ambiguous name */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The workspace's state stands in the way: a cycle, a duplicate, a lock, a reference */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The request body is larger than the server accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The package index cannot be reached, or the workspace's disk or store failed (full, read-only, no permission, unusable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+        };
+    };
+    read_package_inputs_api_packages_inputs_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PackageSource"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PackageInputsPublic"];
                 };
             };
             /** @description Refused for a reason of no more specific kind (the message says which) */
@@ -6437,6 +6736,107 @@ export interface operations {
             };
         };
     };
+    include_package_api_pipelines__pipeline__includes_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Id of the calling page, echoed in its change events. */
+                "x-nodepipe-client"?: string | null;
+            };
+            path: {
+                pipeline: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PackageInclude"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobPublic"];
+                };
+            };
+            /** @description Refused for a reason of no more specific kind (the message says which) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The server's token is missing or wrong */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description A host name or an origin this server does not serve */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description An unknown or ambiguous name */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The workspace's state stands in the way: a cycle, a duplicate, a lock, a reference */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The request body is larger than the server accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The package index cannot be reached, or the workspace's disk or store failed (full, read-only, no permission, unusable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+        };
+    };
     update_include_api_pipelines__pipeline__includes__namespace__update_post: {
         parameters: {
             query?: never;
@@ -6463,6 +6863,107 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["IncludeUpdatePublic"];
+                };
+            };
+            /** @description Refused for a reason of no more specific kind (the message says which) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The server's token is missing or wrong */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description A host name or an origin this server does not serve */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description An unknown or ambiguous name */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The workspace's state stands in the way: a cycle, a duplicate, a lock, a reference */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The request body is larger than the server accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The package index cannot be reached, or the workspace's disk or store failed (full, read-only, no permission, unusable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+        };
+    };
+    declare_inputs_api_pipelines__pipeline__inputs_put: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Id of the calling page, echoed in its change events. */
+                "x-nodepipe-client"?: string | null;
+            };
+            path: {
+                pipeline: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["InputsDeclare"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeclaredInputsPublic"];
                 };
             };
             /** @description Refused for a reason of no more specific kind (the message says which) */
@@ -9758,6 +10259,108 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The package index cannot be reached, or the workspace's disk or store failed (full, read-only, no permission, unusable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+        };
+    };
+    build_library_api_pipelines__pipeline__nodes__node__package_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Id of the calling page, echoed in its change events. */
+                "x-nodepipe-client"?: string | null;
+            };
+            path: {
+                pipeline: string;
+                node: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LibraryBuild"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobPublic"];
+                };
+            };
+            /** @description Refused for a reason of no more specific kind (the message says which) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The server's token is missing or wrong */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description A host name or an origin this server does not serve */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description An unknown or ambiguous name */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The workspace's state stands in the way: a cycle, a duplicate, a lock, a reference */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The request body is larger than the server accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
             };
             /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
             422: {

@@ -1,5 +1,5 @@
-"""Bundles over HTTP: a pipeline downloaded as a .zip, a .zip uploaded as a new pipeline, and a
-pipeline's includes listed and updated in place.
+"""Bundles over HTTP: a pipeline downloaded as a .zip, a .zip uploaded as a new pipeline, a
+pipeline's includes listed and updated in place, and the bundle inputs it declares.
 
 An upload is unpacked and checked while the request lasts (a bad or hostile zip is a 422 and
 leaves nothing); the import itself, which syncs every node's environment, is a background
@@ -17,7 +17,7 @@ from fastapi.responses import StreamingResponse
 from nodepipe.api.deps import ChangesGraph, OriginDep, ServicesDep, WorkspaceDep
 from nodepipe.api.routes.jobs import start_job
 from nodepipe.api.routing import resource_router
-from nodepipe.api.schemas.bundles import IncludeUpdate
+from nodepipe.api.schemas.bundles import DeclaredInputsPublic, IncludeUpdate, InputsDeclare
 from nodepipe.api.schemas.events import JobPublic
 from nodepipe.domain.errors import InvalidInputError
 from nodepipe.live.jobs import JobOutcome
@@ -119,3 +119,16 @@ def update_include(
         pipeline, namespace, body.confirm_removals, replace_edits=body.replace_edits
     )
     return IncludeUpdatePublic.model_validate(result)
+
+
+@router.put("/pipelines/{pipeline}/inputs", dependencies=[ChangesGraph])
+def declare_inputs(pipeline: str, body: InputsDeclare, ws: WorkspaceDep) -> DeclaredInputsPublic:
+    """Declare the pipeline's bundle inputs, replacing the ones it declared (what ``nodepipe
+    bundle export --input NAME=NODE`` remembers; ``{}``: ``--no-inputs``): an export or a
+    package of it writes them as ``[inputs]``. Refused, changing nothing: a node the pipeline
+    does not show (404, naming the input), a node that already reads that slot from a node of
+    the pipeline (422)."""
+    declared = ws.bundles.declare_inputs(pipeline, body.inputs)
+    return DeclaredInputsPublic(
+        declared_inputs={name: list(node_ids) for name, node_ids in declared.items()}
+    )

@@ -1,5 +1,6 @@
-"""Packages over HTTP: build a pipeline into the workspace's ``dist/``, list and download what
-was built, publish it to an index, pull a package as a new pipeline.
+"""Packages over HTTP: build a pipeline (or one node, as a library) into the workspace's
+``dist/``, list and download what was built, publish it to an index, pull a package as a new
+pipeline or include it in one (after reading the inputs it needs fed).
 
 Build, publish and pull are background jobs (202), like the other long operations; their
 errors carry the hints the web app words as its menu items. A pull from a web request takes a
@@ -21,10 +22,14 @@ from nodepipe.api.routes.jobs import start_job
 from nodepipe.api.routing import resource_router
 from nodepipe.api.schemas.events import JobPublic
 from nodepipe.api.schemas.packages import (
+    LibraryBuild,
     PackageBuild,
     PackageFilePublic,
+    PackageInclude,
+    PackageInputsPublic,
     PackagePublish,
     PackagePull,
+    PackageSource,
 )
 from nodepipe.live.jobs import JobOutcome
 from nodepipe.services.packages.service import PullResult, StagedPackage
@@ -50,6 +55,25 @@ def build_package(
         return JobOutcome(said)
 
     return start_job(services, "build", f"build package of {pipeline!r}", build, origin)
+
+
+@router.post("/pipelines/{pipeline}/nodes/{node}/package", status_code=202)
+def build_library(
+    pipeline: str, node: str, body: LibraryBuild, services: ServicesDep, origin: OriginDep
+) -> JobPublic:
+    """Build the node as an importable library, a wheel and an sdist, into the workspace's
+    ``dist/`` (``nodepipe package build --library NODE``), as a background job. A node the
+    pipeline does not show, a name or a version that is not valid: refused at once."""
+    ws = services.workspace
+    ws.packages.check_library(node, body.alias, body.version, pipeline)
+
+    def build() -> JobOutcome:
+        built = ws.packages.build_library(
+            node, body.alias, body.version, ws.packages.dist_dir, body.with_data, pipeline
+        )
+        return JobOutcome(f"built {built.wheel.name} and {built.sdist.name}")
+
+    return start_job(services, "build", f"build library package of {node!r}", build, origin)
 
 
 @router.get("/packages")
@@ -111,6 +135,48 @@ def _pulled(ws: Workspace, body: PackagePull) -> JobOutcome:
         body.source, body.alias, body.project, options, body.index_url, local_files=False
     )
     return _outcome(result)
+
+
+@router.post("/packages/inputs")
+def read_package_inputs(body: PackageSource, ws: WorkspaceDep) -> PackageInputsPublic:
+    """The inputs a package declares, to feed when it is included (``[inputs]``): fetched,
+    read and removed while the request lasts; nothing is kept or run."""
+    options = {"headers": body.headers} if body.headers else None
+    found = ws.packages.read_inputs(body.source, options, body.index_url, local_files=False)
+    inputs = {name: list(keys) for name, keys in found.inputs.items()}
+    return PackageInputsPublic(release=found.release, name=found.name, inputs=inputs)
+
+
+@router.post("/pipelines/{pipeline}/includes", status_code=202)
+def include_package(
+    pipeline: str, body: PackageInclude, services: ServicesDep, origin: OriginDep
+) -> JobPublic:
+    """Include a package in the pipeline (``nodepipe package pull --into PIPELINE --alias NS
+    --input NAME=NODE``): its nodes as ``NS.key`` in a group ``NS``, each input it declares
+    fed by the node ``inputs`` names. Refused at once, before anything is fetched: a namespace
+    that is taken or not a name, a locked pipeline, a feeding node the pipeline does not
+    show (404 naming the input). The rest (the package's inputs fed, every one and only
+    those) is checked by the background job, which then syncs the new nodes' environments."""
+    ws = services.workspace
+    ws.bundles.check_include(pipeline, body.namespace, body.inputs)
+    options = {"headers": body.headers} if body.headers else None
+
+    def include() -> JobOutcome:
+        view = ws.packages.pull_into(
+            body.source,
+            pipeline,
+            body.namespace,
+            body.inputs,
+            options,
+            body.index_url,
+            local_files=False,
+        )
+        added = [i.node.id for i in view.nodes if i.node.tag.startswith(f"{body.namespace}.")]
+        said = f"included {body.source} in pipeline {view.pipeline.tag!r} as {body.namespace}"
+        return JobOutcome(said, view.pipeline.id, tuple(added))
+
+    where = f"include package {body.source!r} as {body.namespace!r}"
+    return start_job(services, "include", where, include, origin)
 
 
 @router.post("/packages/upload", status_code=202)

@@ -85,3 +85,12 @@ Slot = Annotated[
         description="1-32 letters, digits, '_', '-' or '.', e.g. 01 or train.",
     ),
 ]
+
+
+def slot_keys(schema: dict[str, Any]) -> None:
+    """Document a mapping keyed by ``Slot`` as exactly what validates: every key a slot (the
+    pattern Pydantic writes as ``patternProperties`` lets other keys through unchecked)."""
+    values = schema.pop("patternProperties", {})
+    if values:
+        (schema["additionalProperties"],) = values.values()
+    schema["propertyNames"] = {**schema.get("propertyNames", {}), "pattern": SLOT_PATTERN}

@@ -7,8 +7,8 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
 from nodepipe.bundles.model import EdgeEntry, ResolvedPipeline
-from nodepipe.domain.errors import ConflictError, InvalidInputError
-from nodepipe.domain.model import Edge, Pipeline, PipelineView
+from nodepipe.domain.errors import Action, ConflictError, Hint, InvalidInputError, NotFoundError
+from nodepipe.domain.model import Edge, Node, Pipeline, PipelineView
 from nodepipe.domain.names import validate_name
 from nodepipe.services import resolver
 from nodepipe.services.bundles.creation import (
@@ -33,6 +33,37 @@ def check_namespace(namespace: str) -> None:
     validate_name(namespace, "include namespace")
     if "." in namespace:
         raise InvalidInputError(f"invalid include namespace {namespace!r}: it may not contain '.'")
+
+
+def input_node(
+    session: StoreSession, pipeline: Pipeline, name: str, ref: str, hint: Hint | None = None
+) -> Node:
+    """The node ``ref`` (id or tag) of ``pipeline``, for the bundle input ``name``: not found
+    (or ambiguous) there, the error names the input, and carries ``hint``."""
+    try:
+        return resolver.node(session, ref, pipeline)
+    except NotFoundError as error:
+        raise type(error)(f"input {name!r}: {error}", hint=hint) from None
+
+
+def feeder(session: StoreSession, pipeline: Pipeline, name: str, ref: str) -> Node:
+    """The node of ``pipeline`` that would feed an included bundle's input ``name``."""
+    return input_node(session, pipeline, name, ref, Hint(Action.BUNDLE_INPUT, {"input": name}))
+
+
+def check_feeders(
+    session: StoreSession, pipeline: Pipeline, namespace: str, inputs: Mapping[str, str]
+) -> None:
+    """What can be refused of an include before its bundle is read: the namespace (taken, or
+    not a name), the pipeline locked, a feeder it does not show."""
+    check_namespace(namespace)
+    check_pipeline_editable(pipeline)
+    if any(r.namespace == namespace for r in session.includes_of_pipeline(pipeline.id)):
+        raise ConflictError(
+            f"pipeline {pipeline.tag!r} already includes {namespace!r}; update it instead"
+        )
+    for name, ref in sorted(inputs.items()):
+        feeder(session, pipeline, name, ref)
 
 
 def feeding_edges(
@@ -62,7 +93,7 @@ def include_resolved(
         check_pipeline_editable(target)
         _check_free(session, target, namespace, resolved)
         for entry in feeding:
-            resolver.node(session, entry.parent, target)  # a feeder that is not there: now
+            feeder(session, target, entry.slot, entry.parent)  # one that is not there: now
     plan = NodesToCreate(resolved.nodes)
     with staged_folders(context) as batch:
         stage_nodes(batch, plan, with_data=False)

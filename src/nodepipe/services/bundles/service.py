@@ -37,7 +37,12 @@ from nodepipe.services.bundles.exporting import (
     write_nodes,
 )
 from nodepipe.services.bundles.importing import ImportResult, default_jobs, import_resolved
-from nodepipe.services.bundles.including import check_namespace, include_resolved
+from nodepipe.services.bundles.including import (
+    check_feeders,
+    check_namespace,
+    include_resolved,
+    input_node,
+)
 from nodepipe.services.bundles.kept_includes import kept_source
 from nodepipe.services.bundles.node_python import check_python
 from nodepipe.services.bundles.prefixing import as_included, input_edges
@@ -156,6 +161,30 @@ class BundleService:
             plan.warnings,
         )
 
+    def declare_inputs(
+        self, pipeline: str, inputs: Mapping[str, Sequence[str]]
+    ) -> dict[str, tuple[str, ...]]:
+        """The pipeline declares ``inputs`` from now on (input name → the nodes, ids or tags,
+        that take it; ``{}`` clears them): what ``export(..., inputs=...)`` remembers, without
+        writing a bundle. Refused as that export refuses them, changing nothing: a name that is
+        not a slot, a node the pipeline does not show (the error names the input), a node that
+        already reads that slot from a node of the pipeline. Checked against the bundle a zip
+        of the pipeline holds (``portable``: local includes inlined, so their nodes may take
+        an input). Returns what the pipeline declares now: input name → node ids."""
+        named = {
+            name: listed(refs, f"the nodes taking input {name!r}") for name, refs in inputs.items()
+        }
+        with self.context.store.read() as session:
+            target = resolver.pipeline(session, pipeline)
+            tags = {
+                name: [input_node(session, target, name, ref).tag for ref in refs]
+                for name, refs in named.items()
+            }
+        plan = with_inputs(self._plan(target.id, self.context.layout.staging_dir, True), tags)
+        with self.context.store.write() as session:
+            session.set_pipeline_inputs(target.id, plan.remember or {})
+            return session.pipeline_inputs(target.id)
+
     def import_(
         self,
         directory: Path | str,
@@ -240,6 +269,13 @@ class BundleService:
             jobs or default_jobs(),
             on_synced,
         )
+
+    def check_include(self, pipeline: str, namespace: str, inputs: Mapping[str, str]) -> None:
+        """Refuse at once what ``include`` would refuse before reading its bundle: a
+        namespace that is not a name or is taken, a locked pipeline, a feeder (``inputs``:
+        input → node) the pipeline does not show (the error names the input)."""
+        with self.context.store.read() as session:
+            check_feeders(session, resolver.pipeline(session, pipeline), namespace, inputs)
 
     def update(
         self,

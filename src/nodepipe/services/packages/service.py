@@ -17,12 +17,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from nodepipe.bundles.model import BUNDLE_FILE
+from nodepipe.bundles.schema import parse_definition
 from nodepipe.domain.errors import Action, Hint, NotFoundError
 from nodepipe.domain.model import PipelineView
 from nodepipe.domain.names import listed
+from nodepipe.domain.views import NodeDetails
 from nodepipe.packaging.errors import PackageError
 from nodepipe.packaging.library import NodeSources, node_requirements, write_library_project
-from nodepipe.packaging.names import package_names, summary_of
+from nodepipe.packaging.names import PackageNames, package_names, summary_of
 from nodepipe.packaging.project import build_project, write_project
 from nodepipe.packaging.publishing import PublishResult, publish, resolve_target
 from nodepipe.packaging.selection import keep_nodes
@@ -30,7 +33,6 @@ from nodepipe.services import resolver
 from nodepipe.services.bundles.archives import ARCHIVE_KIND
 from nodepipe.services.bundles.creation import SyncProgress
 from nodepipe.services.bundles.importing import ImportResult
-from nodepipe.services.bundles.including import check_namespace
 from nodepipe.services.bundles.service import BundleService
 from nodepipe.services.context import WorkspaceContext
 from nodepipe.services.graph.effective import pipeline_view
@@ -46,7 +48,14 @@ from nodepipe.workspace.crash_points import crash_point
 
 BUILT_SUFFIXES = (".whl", ".tar.gz")
 
-__all__ = ["BuildResult", "PackageService", "PublishResult", "PullResult", "StagedPackage"]
+__all__ = [
+    "BuildResult",
+    "PackageInputs",
+    "PackageService",
+    "PublishResult",
+    "PullResult",
+    "StagedPackage",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +78,18 @@ class PullResult:
 
     source: str
     imported: ImportResult
+
+
+@dataclass(frozen=True, slots=True)
+class PackageInputs:
+    """What a package's bundle needs when it is included (``read_inputs``)."""
+
+    release: str
+    """``name==version`` of the package."""
+    name: str
+    """The name of the pipeline the bundle holds."""
+    inputs: dict[str, tuple[str, ...]]
+    """The bundle's ``[inputs]``: input name → the keys of its nodes that take it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,9 +149,7 @@ class PackageService:
         """Build ``node`` as an importable library wheel and sdist (see ``packaging.library``):
         its modules, its outputs as package data (``with_data``), its direct requirements as
         dependencies, its lock and fingerprint."""
-        details = NodeService(self.context).show(node, pipeline)
-        named = Hint(Action.LIBRARY_NAME, {"node": details.node.id, "tag": details.node.tag})
-        names = package_names(alias or details.node.tag, version, named)
+        details, names = self._library(node, alias, version, pipeline)
         target = _destination(destination)
         node_requirements(details.folder / "code")  # a path or git requirement: refused first
         sources = NodeSources(
@@ -147,6 +166,24 @@ class PackageService:
             built = build_project(project, operation.folder / "dist", self.context.environments.uv)
             wheel, sdist = _move_into(built, target)
         return BuildResult(details.node.tag, names.dist, names.version, wheel, sdist, with_data)
+
+    def check_library(
+        self,
+        node: str,
+        alias: str | None = None,
+        version: str | None = None,
+        pipeline: str | None = None,
+    ) -> None:
+        """Refuse at once what ``build_library`` refuses before it builds: a node ``pipeline``
+        does not show, a name or a version that is not valid."""
+        self._library(node, alias, version, pipeline)
+
+    def _library(
+        self, node: str, alias: str | None, version: str | None, pipeline: str | None
+    ) -> tuple[NodeDetails, PackageNames]:
+        details = NodeService(self.context).show(node, pipeline)
+        named = Hint(Action.LIBRARY_NAME, {"node": details.node.id, "tag": details.node.tag})
+        return details, package_names(alias or details.node.tag, version, named)
 
     def _fingerprint(self, node_id: str, pipeline: str) -> str:
         with self.context.store.read() as session:
@@ -225,6 +262,21 @@ class PackageService:
             )
         return PullResult(source, imported)
 
+    def read_inputs(
+        self,
+        source: str,
+        fs_args: Path | str | Mapping[str, Any] | None = None,
+        index_url: str | None = None,
+        local_files: bool = True,
+    ) -> PackageInputs:
+        """The inputs the package at ``source`` (as for ``pull``) declares, to feed them when
+        it is included (``pull_into``): fetched into a scratch folder, read, removed; nothing
+        of it is built or run, nothing is kept."""
+        with fetched_bundle(self.context, source, fs_args, index_url, local_files) as fetched:
+            bundle_file = fetched.directory / BUNDLE_FILE
+            definition = parse_definition(bundle_file.read_text(encoding="utf-8"), source)
+        return PackageInputs(fetched.release, definition.name, dict(definition.inputs))
+
     def pull_upload(
         self,
         upload: BinaryIO,
@@ -264,16 +316,16 @@ class PackageService:
         index_url: str | None = None,
         jobs: int | None = None,
         on_synced: SyncProgress | None = None,
+        local_files: bool = True,
     ) -> PipelineView:
         """Include the package at ``source`` in ``pipeline``: its nodes as ``namespace.key``,
         its inputs fed by the nodes ``inputs`` names. The bundle is kept under
         ``.nodepipe/packages/NAME-VERSION`` (an include is read again from where it was
-        found)."""
-        check_namespace(namespace)
-        PipelineService(self.context).get(pipeline)  # a NotFoundError before any download
+        found). ``local_files`` as for ``pull``."""
         bundles = BundleService(self.context)
+        bundles.check_include(pipeline, namespace, inputs or {})  # before any download
         with (
-            fetched_bundle(self.context, source, fs_args, index_url, True) as fetched,
+            fetched_bundle(self.context, source, fs_args, index_url, local_files) as fetched,
             keeping(self.context, fetched) as kept,
         ):
             return bundles.include(pipeline, str(kept), namespace, inputs, jobs, on_synced)
