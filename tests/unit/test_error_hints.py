@@ -46,6 +46,7 @@ def test_every_action_is_worded_by_the_cli_and_the_web_app(action: Action) -> No
     web = web_menu_items()
     assert action.value in web, f"web/src/api/hints.ts does not word {action.value}"
     assert "nodepipe" not in web[action.value], "the web app never tells its user to run a command"
+    assert not re.search(r"command line|--[a-z]", web[action.value]), "nor to use the CLI"
 
 
 def test_the_tables_word_no_action_that_does_not_exist() -> None:

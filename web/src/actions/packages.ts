@@ -1,13 +1,14 @@
-// Packages: a pipeline built as a wheel and an sdist (into the workspace's dist/), published to
-// a package index, and a package pulled as a new pipeline. All three are background jobs whose
-// end (and refusals, in the app's words) arrives as a toast.
+// Packages: a pipeline (or one node, as an importable library) built as a wheel and an sdist
+// (into the workspace's dist/), published to a package index, and a package pulled as a new
+// pipeline. All are background jobs whose end (and refusals, in the app's words) arrives as a
+// toast; a library build's bad name or version is said in its dialog.
 import { toast } from "sonner";
 import { api, call } from "../api/client";
-import type { Job, Pipeline } from "../api/types";
+import type { CanvasNode, Job, Pipeline } from "../api/types";
 import { ask, type Field } from "../dialogs/dialogs";
 import { openPipeline } from "../store/opened";
 import { send } from "./bundles";
-import { attempt, followJob } from "./common";
+import { attempt, currentPipeline, followJob, submitting } from "./common";
 
 const text = (value: unknown): string => String(value ?? "").trim();
 
@@ -44,12 +45,42 @@ export async function buildPackage(pipeline: Pipeline): Promise<void> {
   });
 }
 
+/** Build one node as an importable library, a wheel and an sdist (`nodepipe package build
+ * --library NODE`): its modules, its direct requirements as dependencies, its outputs as
+ * package data if asked. A name or version refused is said beside its field. */
+export async function buildLibrary(node: CanvasNode): Promise<void> {
+  let job: Job | undefined;
+  await ask({
+    title: `Build library package of ${node.tag}`,
+    body: "The node as a plain Python library anyone can pip install and import, without nodepipe: its code's modules, its direct requirements as the package's dependencies. The wheel and sdist go to the workspace's dist/ folder (Publish package… uploads them).",
+    confirm: "Build",
+    fields: [
+      { name: "alias", label: "Name (empty: the node's tag)", kind: "text" },
+      { name: "version", label: "Version", kind: "text", value: "0.1.0" },
+      { name: "with_data", label: "With data (the node's outputs, as package data)", kind: "checkbox" },
+    ],
+    submit: submitting(async (values) => {
+      job = await call(
+        api.POST("/api/pipelines/{pipeline}/nodes/{node}/package", {
+          params: { path: { pipeline: currentPipeline(), node: node.id } },
+          body: {
+            alias: text(values["alias"]) || null,
+            version: text(values["version"]) || null,
+            with_data: values["with_data"] === true,
+          },
+        }),
+      );
+    }),
+  });
+  if (job) await attempt(() => followJob(job as Job));
+}
+
 /** Upload built files to a package index (`nodepipe package publish`). */
 export async function publishPackage(pipeline: Pipeline): Promise<void> {
   const files = await attempt(() => call(api.GET("/api/packages")));
   if (!files) return;
   if (files.length === 0) {
-    toast.error("Publish package: nothing is built yet; pipeline menu → Build package… first");
+    toast.error("Publish package: nothing is built yet; pipeline menu → Build package… (or right-click a node → Build library package…) first");
     return;
   }
   // The pipeline's own files are ticked (all of them, when it was built under another name).

@@ -6,9 +6,11 @@ import type { ErrorBody } from "./types";
 
 type Action = NonNullable<ErrorBody["hint"]>["action"];
 
-/** Refusals about one field of the request, by their hint's action. */
-const FIELD_OF_HINT: Partial<Record<Action, string>> = {
-  "tag.duplicate": "tag",
+/** Refusals about one field of the request, by their hint's action (and its parameters). */
+const FIELD_OF_HINT: Partial<Record<Action, (params: Record<string, string>) => string>> = {
+  "tag.duplicate": () => "tag",
+  "library.name": () => "alias",
+  "bundle.input": (params) => `inputs.${params["input"] ?? ""}`,
 };
 
 /** Where the server's validation puts a request's own values: its body, query and path. */
@@ -31,7 +33,7 @@ export function fieldProblems(body: Partial<ErrorBody> | undefined): Record<stri
     const [field, message] = found;
     problems[field] = problems[field] ? `${problems[field]}; ${message}` : message;
   }
-  const hinted = body?.hint ? FIELD_OF_HINT[body.hint.action] : undefined;
+  const hinted = body?.hint ? FIELD_OF_HINT[body.hint.action]?.(body.hint.params ?? {}) : undefined;
   if (hinted && body?.message && !problems[hinted]) problems[hinted] = withHint(body.message, body.hint);
   return problems;
 }

@@ -45,8 +45,7 @@ export const MENU_ITEMS: Record<Action, (params: Params) => string> = {
   "package.version": () => "build a new version: pipeline menu → Build package… (Version), then publish that",
   "package.size": () => "build it without data: pipeline menu → Build package… (With data off), or ask the index's owner to raise its upload limit",
   "package.name": () => "give a valid name: pipeline menu → Build package… (Name)",
-  // library packages are built from the command line and the Python API only
-  "library.name": (p) => `give a valid name: build the library of node "${p.tag}" again with another name (--alias)`,
+  "library.name": (p) => `give a valid name: right-click node "${p.tag}" → Build library package… (Name)`,
   "package.upload": (p) =>
     `choose a wheel (.whl) or sdist (.tar.gz) built by Build package…, of at most ${p.limit}: pipeline menu → Pull package… (Package file); a larger one by its URL or name==version there`,
   "index.credentials": (p) =>
@@ -57,8 +56,7 @@ export const MENU_ITEMS: Record<Action, (params: Params) => string> = {
   "env.python": (p) => `set a version: select node "${p.tag}" → Environment → Python → change (like 3.12)`,
   "snapshot.refresh": (p) =>
     `refresh it from its origin: select node "${p.tag}" → Environment → Snapshots → ${p.snapshot} → Refresh the snapshot; to take the new one instead, remove its package from the node first (Environment → Remove; the old snapshot is kept in the node's undone-edits/)`,
-  "bundle.input": (p) =>
-    `feed input ${p.input} from a node of the pipeline: the web app includes bundles without inputs, so include this one from the command line or the Python API, naming that node`,
+  "bundle.input": (p) => `feed input ${p.input} from a node of the pipeline: pipeline menu → Include package… (Input ${p.input})`,
   "run.storage": () =>
     `${OWNER} give the workspace an object storage for runs (its [storage] url: a folder or an fsspec URL such as s3://bucket/prefix), or run with local processes: toolbar → Run with options (Executor)`,
 };

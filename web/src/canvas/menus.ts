@@ -28,6 +28,7 @@ import {
   Settings2,
   RefreshCw,
   Replace,
+  PackagePlus,
 } from "lucide-react";
 import { updateInclude } from "../actions/bundles";
 import {
@@ -51,6 +52,7 @@ import {
   replaceNode,
   setLocked,
 } from "../actions/nodes";
+import { buildLibrary } from "../actions/packages";
 import { branchFrom } from "../actions/pipelines";
 import { reference } from "../actions/references";
 import { copyNodes, pasteNodes } from "../clipboard/clipboard";
@@ -109,7 +111,12 @@ export function nodeMenu(nodes: CanvasNode[], hasGroups = false): MenuEntry[] {
   );
   if (hasGroups) entries.push({ label: "Add to group…", icon: GroupIcon, onSelect: () => void addToGroup(ids) });
   if (grouped) entries.push({ label: "Remove from group", icon: Ungroup, onSelect: () => void ungroupNodes(ids) });
-  if (single) entries.push({ label: "Copy folder path", icon: ClipboardCopy, onSelect: () => void copyPath(single.id) });
+  if (single) {
+    entries.push(
+      { label: "Copy folder path", icon: ClipboardCopy, onSelect: () => void copyPath(single.id) },
+      { label: "Build library package…", icon: PackagePlus, onSelect: () => void buildLibrary(single) },
+    );
+  }
   entries.push(
     "separator",
     { label: "Delete outputs…", icon: Eraser, onSelect: () => void clearOutputs(ids), danger: true },

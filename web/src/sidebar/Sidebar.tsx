@@ -30,16 +30,20 @@ import { Download, Upload } from "lucide-react";
 import { exportBundle, importBundle } from "../actions/bundles";
 import { DownloadCloud, PackagePlus, UploadCloud } from "lucide-react";
 import { buildPackage, publishPackage, pullPackage } from "../actions/packages";
+import { PackageOpen, Waypoints } from "lucide-react";
+import { editInputs, includePackage } from "../actions/inputs";
 
 function pipelineMenu(pipeline: Pipeline) {
   return [
     { label: "Export bundle (.zip)", icon: Download, onSelect: () => void exportBundle(pipeline) },
     { label: "Export bundle with data (.zip)", icon: Download, onSelect: () => void exportBundle(pipeline, true) },
     { label: "Import bundle…", icon: Upload, onSelect: () => void importBundle(pipeline.project_id) },
+    { label: "Bundle inputs…", icon: Waypoints, onSelect: () => void editInputs(pipeline) },
     "separator" as const,
     { label: "Build package…", icon: PackagePlus, onSelect: () => void buildPackage(pipeline) },
     { label: "Publish package…", icon: UploadCloud, onSelect: () => void publishPackage(pipeline) },
     { label: "Pull package…", icon: DownloadCloud, onSelect: () => void pullPackage(pipeline.project_id) },
+    { label: "Include package…", icon: PackageOpen, onSelect: () => void includePackage(pipeline) },
     "separator" as const,
     { label: "Rename…", icon: Pencil, onSelect: () => void renamePipeline(pipeline) },
     { label: "Notes…", icon: StickyNote, onSelect: () => void annotatePipeline(pipeline) },
