@@ -1,49 +1,59 @@
 """Edits in node folders reach the web app live: a user saving ``main.py`` in their editor sees
 the node's card turn stale without reloading the page.
 
-A thread watches ``<workspace>/nodes`` with watchfiles (inotify on Linux: nothing polls). A
-change to what decides a node's outputs (files under a node's ``code/``: its code, parameters,
-pyproject and lock) is published as one ``GraphChanged`` per batch of changes; the page then
-reloads the pipeline, whose nodes carry their computed states. What runs and syncs write
-(``data/``, ``logs/``, ``.venv``, bytecode caches) is ignored, so a run does not echo itself.
+A thread reads one inotify queue (``live.inotify``: nothing polls) watching only what decides
+a node's check (``live.node_watches``: ``nodes/``, each node folder, the folders of each
+``code/`` outside environments and caches). A change there is published as one ``GraphChanged``
+per ``DEBOUNCE_MS``; the page then reloads the pipeline, whose nodes carry their computed
+states. What runs and syncs write (``data/``, ``logs/``, ``.venv``, bytecode caches) is not
+watched, so a run does not echo itself and costs the watcher nothing.
 
 The watcher also vouches for the node checks the server keeps (``workspace.folder_memo``): it
-arms the memo once watchfiles watches (its first yield, at most ``ARM_AFTER_MS`` after start),
-tells it every node whose ``code/``, links file or folder itself changed (before the page is
-told to reload), and disarms it when it stops or fails. Its fence lets a view catch up: a file
-created in a private folder the same watch covers; once the watcher sees it, every change
-written before has been told too (one inotify queue, in order). That folder is in the temp
-dir, named after the server's process; a killed server cannot remove its own, so each server
-removes, as it starts, the ones this OS user's dead servers left (``remove_stale_fences``).
+arms the memo once every watch is in place, tells it every node whose ``code/``, links file or
+folder itself changed (before the page is told to reload), and disarms it when it stops or
+fails. Its fence lets a view catch up: a file created in a private folder the same queue
+watches; once the watcher sees it, every change written before has been told too (one queue,
+in order). That folder is in the temp dir, named after the server's process; a killed server
+cannot remove its own, so each server removes, as it starts, the ones this OS user's dead
+servers left (``remove_stale_fences``).
+
+When the queue overflows (the kernel drops events past ``max_queued_events``; it says so with
+one event) the watcher disarms the memo, since a change may have gone untold, and starts over
+with a new queue: every folder watched again, the fences waited on released (nothing kept is
+trusted any more), the memo armed again. A folder it cannot watch (the user's watch limit, no
+permission) or ``nodes/`` itself moved stops it vouching for good, as on a network filesystem.
+
+Why not watchfiles (used before): it watches every folder under ``nodes/`` (each ``.venv``'s
+thousands), hands every event to a Python filter, and says nothing of an overflow. A sync or a
+run writing tens of thousands of files made each batch take longer than the last (about 40 µs
+of Python an event: a fence waited behind 63,000 of them for 2.6 s, once 15 s), and an overflow
+lost fences (seen only when a later fence was) and edits (a kept check then trusted until
+``TRUST_SECONDS``). Measured figures: docs/performance.md.
 """
 
 from __future__ import annotations
 
-import itertools
 import os
 import shutil
 import stat
 import tempfile
 import threading
+import time
 from pathlib import Path
-
-from watchfiles import Change, watch
 
 from nodepipe.execution.recovery import process_start_time
 from nodepipe.live.events import EventHub, GraphChanged
+from nodepipe.live.inotify import IN_CREATE, IN_MOVED_TO, IN_Q_OVERFLOW, Inotify
+from nodepipe.live.node_watches import NodeWatches
 from nodepipe.workspace.folder_memo import FolderMemo
-from nodepipe.workspace.node_folder import LINKS_FILE
 
-IGNORED_PARTS = frozenset({".venv", "__pycache__", ".ipynb_checkpoints", ".pytest_cache"})
 ACTION = "node files changed"
 DEBOUNCE_MS = 200
 """Changes within this many milliseconds are told as one (an editor writes a file in steps)."""
-ARM_AFTER_MS = 1000
-"""watchfiles yields (nothing) after this long without changes: the sign that it watches."""
-STEP_MS = 20
-"""How often watchfiles looks whether changes settled: a fence is seen within a few steps."""
 FENCE_TIMEOUT_S = 2.0
 """How long a view waits for the watcher to see its fence before it checks every node."""
+LOOK_S = 1.0
+"""At most this long between looks whether the watcher should stop."""
 
 
 class NodeFileWatcher:
@@ -54,11 +64,14 @@ class NodeFileWatcher:
         self.hub = hub
         self.memo = memo or FolderMemo()
         self._fences = _make_fences()
-        self._numbers = itertools.count(1)
+        self._issued = 0
         self._seen = 0
         self._seen_changed = threading.Condition()
         self._vouches = on_local_filesystem(nodes_dir)
         """inotify sees no edit made on another machine of a network filesystem."""
+        self.overflows = 0
+        """Times the queue overflowed and the watcher started over."""
+        self._queue: Inotify | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="nodepipe-files", daemon=True)
 
@@ -68,6 +81,9 @@ class NodeFileWatcher:
 
     def stop(self) -> None:
         self._stop.set()
+        queue = self._queue
+        if queue is not None:
+            queue.wake()
         if self._thread.is_alive():
             self._thread.join(5)
         shutil.rmtree(self._fences, ignore_errors=True)
@@ -75,7 +91,9 @@ class NodeFileWatcher:
     def fence(self) -> bool:
         """Returns once the watcher has told every change made before the call (False if it
         did not within ``FENCE_TIMEOUT_S``)."""
-        number = next(self._numbers)
+        with self._seen_changed:
+            self._issued += 1
+            number = self._issued
         try:
             (self._fences / str(number)).touch()
         except OSError:
@@ -85,68 +103,68 @@ class NodeFileWatcher:
 
     def _loop(self) -> None:
         try:
-            for changes in watch(
-                self.nodes_dir,
-                self._fences,
-                watch_filter=self._touches_node,
-                stop_event=self._stop,
-                debounce=DEBOUNCE_MS,
-                step=STEP_MS,
-                rust_timeout=ARM_AFTER_MS,
-                yield_on_timeout=True,
-                raise_interrupt=False,
-            ):
-                if any(Path(path) == self.nodes_dir for _, path in changes):
-                    self._vouches = False  # the folder watched was moved or removed
-                    self.memo.disarm()
-                if self._vouches and not self.memo.armed:
-                    self.memo.arm(self.fence)
-                fences = {Path(path) for change, path in changes if self._is_fence(path)}
-                nodes = {self._node_of(path) for _, path in changes if not self._is_fence(path)}
-                self.memo.changed(nodes)  # first: a fence seen vouches for what came before it
-                self._saw(fences)
-                if any(self._relevant(change, path) for change, path in changes):
-                    self.hub.publish(GraphChanged(ACTION))
+            while not self._stop.is_set() and self._watch():
+                self.overflows += 1
+                self.hub.publish(GraphChanged(ACTION))  # what was lost may have changed a node
         finally:
             self.memo.disarm()
 
-    def _saw(self, fences: set[Path]) -> None:
-        numbers = [int(f.name) for f in fences if f.name.isdigit()]
-        for fence in fences:
-            fence.unlink(missing_ok=True)
-        if numbers:
+    def _watch(self) -> bool:
+        """Watch with a new queue until told to stop (False) or the queue overflows (True)."""
+        queue = self._queue = Inotify()
+        try:
+            if self._stop.is_set():
+                return False
+            fences = queue.add(self._fences, IN_CREATE | IN_MOVED_TO)
+            watches = NodeWatches(queue, self.nodes_dir)
+            watches.watch_all()
+            self._release_fences()  # before arming: what they waited for is not trusted
+            if self._vouches and not watches.unwatched:
+                self.memo.arm(self.fence)
+            publish_at: float | None = None
+            while not self._stop.is_set():
+                wait = LOOK_S if publish_at is None else publish_at - time.monotonic()
+                events = queue.read() if queue.wait(max(0.0, wait)) else []
+                if any(event.mask & IN_Q_OVERFLOW for event in events):
+                    self.memo.disarm()
+                    return True
+                seen = [e.name for e in events if e.watch == fences and e.name.isdigit()]
+                told = watches.tell([e for e in events if e.watch != fences])
+                if told.gone or watches.unwatched:
+                    self._vouches = False  # the folder watched moved, or a folder is not
+                    self.memo.disarm()
+                self.memo.changed(told.nodes)  # first: a fence seen vouches for what came before
+                self._saw(seen)
+                if told.code and publish_at is None:
+                    publish_at = time.monotonic() + DEBOUNCE_MS / 1000
+                if publish_at is not None and time.monotonic() >= publish_at:
+                    publish_at = None
+                    self.hub.publish(GraphChanged(ACTION))
+            return False
+        finally:
+            self._queue = None
+            queue.close()
+
+    def _saw(self, names: list[str]) -> None:
+        for name in names:
+            (self._fences / name).unlink(missing_ok=True)
+        if names:
             with self._seen_changed:
-                self._seen = max(self._seen, *numbers)
+                self._seen = max(self._seen, *map(int, names))
                 self._seen_changed.notify_all()
 
-    def _is_fence(self, path: str) -> bool:
-        return Path(path).parent == self._fences
-
-    def _node_of(self, path: str) -> str:
-        parts = Path(path).relative_to(self.nodes_dir).parts
-        return parts[0] if parts else ""
-
-    def _touches_node(self, change: Change, path: str) -> bool:
-        """Whether ``path`` may change a node's check: anything under its ``code/``, its links
-        file, or its folder itself (created, moved, removed); or is a fence, or the watched
-        folder itself."""
-        if self._is_fence(path):
-            return change is Change.added
+    def _release_fences(self) -> None:
+        """Every fence made so far counts as seen (the memo keeps nothing from before), and the
+        files of those the last queue did not see are removed."""
+        with self._seen_changed:
+            self._seen = self._issued
+            self._seen_changed.notify_all()
         try:
-            parts = Path(path).relative_to(self.nodes_dir).parts
-        except ValueError:
-            return False
-        return len(parts) <= 1 or parts[1] in ("code", LINKS_FILE)
-
-    def _relevant(self, change: Change, path: str) -> bool:
-        """Whether ``path`` is under a node's ``code/``, outside environments and caches."""
-        try:
-            parts = Path(path).relative_to(self.nodes_dir).parts
-        except ValueError:
-            return False
-        if len(parts) < 3 or parts[1] != "code":
-            return False
-        return not any(p in IGNORED_PARTS or p.startswith(".venv.") for p in parts[2:])
+            left = [entry.path for entry in os.scandir(self._fences)]
+        except OSError:
+            return
+        for path in left:
+            Path(path).unlink(missing_ok=True)
 
 
 FENCES_PREFIX = "nodepipe-fence-"

@@ -21,10 +21,11 @@ What may be kept, and for how long:
   file it creates and waits to see; inotify tells events in order, so every change written
   before the view began has then been told): an edit saved just before a request shows in
   its answer, not only after the watcher's debounce;
-- at most ``TRUST_SECONDS``: inotify drops events when its queue overflows, a folder made
-  once the user's watch limit is reached is not watched, and a hard link made after a
-  node's check tells no watch of ``nodes/`` (its file's link count changes, not a folder);
-  watchfiles says none of this, so every node is checked again at least that often.
+- nothing kept before the inotify queue overflowed (events were dropped: the watcher
+  disarms and arms again), nor once a folder could not be watched (the user's watch limit);
+- at most ``TRUST_SECONDS``: a hard link made after a node's check tells no watch of
+  ``nodes/`` (its file's link count changes, not a folder), and an edit written through a
+  memory map tells none either, so every node is checked again at least that often.
 The store's own state (stored states, runs) is never kept here: each view reads it.
 
 ``generation`` counts what may change a check (arming, disarming, a node's change told), and

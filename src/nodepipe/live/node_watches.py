@@ -1,0 +1,193 @@
+"""The folders of ``<workspace>/nodes`` the web app's watcher watches, and what an event in one
+of them says: only what decides a node's check, so that what runs and syncs write makes no
+event at all.
+
+Watched: ``nodes/`` itself (node folders made, removed, renamed), each node folder (its
+``code/`` and links file made, removed, renamed or written; not ``data/``, ``logs/``,
+``reports/``, ``.staging/``), and every folder of each ``code/`` that a node's check walks
+(``workspace.code_trees``: not environments, ``.venv.building-*`` ones included, nor caches,
+nor ``.git``). A folder made or moved into a watched one is watched before its node is told
+changed, so a check that starts after that sees every later edit told. A symbolic link is never
+followed: a node reached through one is checked at every view anyway (``folder_memo``).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import NamedTuple
+
+from nodepipe.live.inotify import (
+    CONTENT,
+    IN_CREATE,
+    IN_IGNORED,
+    IN_ISDIR,
+    IN_MOVED_FROM,
+    IN_MOVED_TO,
+    IN_UNMOUNT,
+    NAMES,
+    SELF,
+    Event,
+    Inotify,
+)
+from nodepipe.workspace.code_trees import is_excluded_path
+from nodepipe.workspace.node_folder import LINKS_FILE
+
+CODE_DIR = "code"
+GONE = (errno.ENOENT, errno.ENOTDIR)
+"""A folder removed before its watch was added (its removal is told), or a symbolic link."""
+
+
+class _Folder(NamedTuple):
+    path: Path
+    node: str
+    """The node it belongs to ("" for ``nodes/`` itself)."""
+    depth: int
+    """0: ``nodes/``; 1: a node folder; 2 and more: ``code/`` and its folders."""
+
+
+@dataclass
+class Told:
+    """What a batch of events says."""
+
+    nodes: set[str] = field(default_factory=set)
+    """Nodes whose check may have changed."""
+    code: bool = False
+    """Something under a ``code/`` or a links file changed (the page should reload)."""
+    gone: bool = False
+    """``nodes/`` itself was removed, moved or unmounted: nothing under it is watched now."""
+
+
+class NodeWatches:
+    """The watches of one inotify queue on ``nodes_dir`` (used from the watcher's thread only)."""
+
+    def __init__(self, inotify: Inotify, nodes_dir: Path) -> None:
+        self._inotify = inotify
+        self.nodes_dir = nodes_dir
+        self._folders: dict[int, _Folder] = {}
+        self._of_node: dict[str, set[int]] = {}
+        self.unwatched: list[OSError] = []
+        """Folders that could not be watched (the user's watch limit, no permission): a change
+        in them is not told."""
+
+    def watch_all(self) -> None:
+        """Watch ``nodes/`` and what matters in every node folder (at start)."""
+        self._add(_Folder(self.nodes_dir, "", 0))
+        for entry in self._list(self.nodes_dir):
+            if entry.is_dir(follow_symlinks=False):
+                self._add_node(entry.name)
+
+    def tell(self, events: list[Event]) -> Told:
+        """What ``events`` (of this queue's watches, in order) say; folders made or moved in are
+        watched meanwhile."""
+        told = Told()
+        for event in events:
+            folder = self._folders.get(event.watch)
+            if folder is None:
+                continue  # a watch forgotten (its folder moved away or removed)
+            if event.mask & IN_IGNORED:
+                self._drop(event.watch)
+                continue
+            if not event.name:
+                self._tell_self(folder, event, told)
+            elif folder.depth == 0:
+                self._tell_node_entry(folder, event, told)
+            elif folder.depth == 1:
+                if event.name in (CODE_DIR, LINKS_FILE):
+                    told.nodes.add(folder.node)
+                    told.code = True
+                    if event.name == CODE_DIR:
+                        self._follow(folder, event, 2)
+            elif not is_excluded_path(event.name):
+                told.nodes.add(folder.node)
+                told.code = True
+                self._follow(folder, event, folder.depth + 1)
+        return told
+
+    def _tell_self(self, folder: _Folder, event: Event, told: Told) -> None:
+        if folder.depth == 0:
+            told.gone = told.gone or bool(event.mask & (SELF | IN_UNMOUNT))
+        else:
+            told.nodes.add(folder.node)
+
+    def _tell_node_entry(self, folder: _Folder, event: Event, told: Told) -> None:
+        told.nodes.add(event.name)
+        if event.mask & IN_ISDIR:
+            if event.mask & IN_MOVED_FROM:
+                self._forget(folder.path / event.name, event.name)
+            elif event.mask & (IN_CREATE | IN_MOVED_TO):
+                self._add_node(event.name)
+
+    def _follow(self, folder: _Folder, event: Event, depth: int) -> None:
+        """Watch a folder made or moved into ``folder``; forget one moved out."""
+        if not event.mask & IN_ISDIR:
+            return
+        path = folder.path / event.name
+        if event.mask & IN_MOVED_FROM:
+            self._forget(path, folder.node)
+        elif event.mask & (IN_CREATE | IN_MOVED_TO):
+            self._add_code(path, folder.node, depth)
+
+    def _add_node(self, name: str) -> None:
+        path = self.nodes_dir / name
+        if self._add(_Folder(path, name, 1)):
+            self._add_code(path / CODE_DIR, name, 2)
+
+    def _add_code(self, top: Path, node: str, depth: int) -> None:
+        """Watch ``top`` and its folders a check walks (watched before listed: a folder made
+        meanwhile is either listed or told)."""
+        pending = [(top, depth)]
+        while pending:
+            path, level = pending.pop()
+            if not self._add(_Folder(path, node, level)):
+                continue
+            for entry in self._list(path):
+                if entry.is_dir(follow_symlinks=False) and not is_excluded_path(entry.name):
+                    pending.append((Path(entry.path), level + 1))
+
+    def _add(self, folder: _Folder) -> bool:
+        """Watch one folder; whether it is watched."""
+        mask = NAMES | SELF if folder.depth == 0 else NAMES | CONTENT | SELF
+        try:
+            watch = self._inotify.add(folder.path, mask)
+        except OSError as exc:
+            if exc.errno not in GONE:
+                self.unwatched.append(exc)
+            return False
+        known = self._folders.get(watch)  # a folder moved within nodes/ keeps its watch
+        if known is not None:
+            self._drop(watch)
+        self._folders[watch] = folder
+        self._of_node.setdefault(folder.node, set()).add(watch)
+        return True
+
+    def _list(self, path: Path) -> list[os.DirEntry[str]]:
+        try:
+            with os.scandir(path) as entries:
+                return list(entries)
+        except OSError as exc:
+            if exc.errno not in GONE:
+                self.unwatched.append(exc)
+            return []
+
+    def _forget(self, top: Path, node: str) -> None:
+        """Stop the watches of ``top`` and below, in ``node`` (moved away: their events would
+        be told under a path they no longer have; moved within ``nodes/``, they are watched
+        again)."""
+        for watch in list(self._of_node.get(node, ())):
+            path = self._folders[watch].path
+            if path == top or path.is_relative_to(top):
+                self._inotify.remove(watch)
+                self._drop(watch)
+
+    def _drop(self, watch: int) -> None:
+        folder = self._folders.pop(watch)
+        watches = self._of_node[folder.node]
+        watches.discard(watch)
+        if not watches:
+            del self._of_node[folder.node]
+
+    def __len__(self) -> int:
+        return len(self._folders)

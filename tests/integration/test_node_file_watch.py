@@ -1,0 +1,194 @@
+"""The web app's watcher of the node folders (``live.node_files``) sees its fences promptly
+whatever else happens in ``nodes/``, is told only what a node's check reads, and after its
+queue overflows trusts none of the checks it vouched for, then watches again.
+Real folders, real inotify, the real watcher and memo; syncs and runs are real processes
+writing what they write (an environment built beside ``.venv`` and swapped in, outputs)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from nodepipe.live.events import EventHub
+from nodepipe.live.node_files import NodeFileWatcher
+from nodepipe.workspace.folder_memo import FolderMemo
+from support.waiting import wait_for
+
+NODES = ("a", "b", "c")
+
+SYNC_AND_RUN = """
+import os, shutil, sys
+from pathlib import Path
+node = Path(sys.argv[1])
+for round in range(2):
+    building = node / "code" / f".venv.building-{round}"
+    for package in range(100):
+        folder = building / "lib" / "site-packages" / f"package{package}"
+        os.makedirs(folder)
+        for module in range(25):
+            (folder / f"module{module}.py").write_bytes(b"x = 1\\n")
+    venv, old = node / "code" / ".venv", node / "code" / f".venv.old-{round}"
+    if venv.exists():
+        venv.rename(old)
+    building.rename(venv)
+    shutil.rmtree(old, ignore_errors=True)
+    outputs = node / ".staging" / f"run{round}"
+    os.makedirs(outputs)
+    for part in range(2000):
+        (outputs / f"part{part}.csv").write_bytes(b"1,2\\n")
+    shutil.rmtree(node / "data", ignore_errors=True)
+    outputs.rename(node / "data")
+    (node / "logs").mkdir(exist_ok=True)
+    (node / "logs" / f"run{round}.log").write_text("done\\n")
+"""
+"""What an environment sync and a run write in a node folder: an environment of 2,500 modules
+built beside ``.venv`` and swapped in (the old one removed), 2,000 outputs written aside and
+swapped in as ``data/``, a log; twice."""
+
+
+class HeldMemo(FolderMemo):
+    """The real memo, whose ``changed`` can be held: the watcher's thread then reads nothing
+    from its queue, as a thread not scheduled on a loaded machine."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.hold = threading.Event()
+        self.held = threading.Event()
+        self.release = threading.Event()
+
+    def changed(self, node_ids: Iterable[str]) -> None:
+        node_ids = list(node_ids)
+        if node_ids and self.hold.is_set():
+            self.held.set()
+            self.release.wait(60)
+        super().changed(node_ids)
+
+
+@pytest.fixture
+def nodes(tmp_path: Path) -> Path:
+    for node in NODES:
+        (tmp_path / "nodes" / node / "code").mkdir(parents=True)
+        (tmp_path / "nodes" / node / "code" / "main.py").write_text("pass\n")
+        (tmp_path / "nodes" / node / "data").mkdir()
+    return tmp_path / "nodes"
+
+
+@contextmanager
+def watching(nodes: Path, memo: FolderMemo) -> Iterator[NodeFileWatcher]:
+    watcher = NodeFileWatcher(nodes, EventHub(), memo)
+    watcher.start()
+    try:
+        wait_for(lambda: memo.armed, "the watcher to watch")
+        yield watcher
+    finally:
+        watcher.stop()
+
+
+@pytest.fixture
+def memo() -> FolderMemo:
+    return FolderMemo()
+
+
+@pytest.fixture
+def watcher(nodes: Path, memo: FolderMemo) -> Iterator[NodeFileWatcher]:
+    with watching(nodes, memo) as running:
+        yield running
+
+
+def keep(memo: FolderMemo, *node_ids: str) -> None:
+    """Keep a check of each node, as a view does."""
+    for node_id in node_ids:
+        memo.keep(node_id, memo.ticket(node_id), "key", f"check of {node_id}")
+
+
+def kept(memo: FolderMemo) -> set[str]:
+    assert memo.catch_up()  # every change made so far was told
+    return {node_id for node_id in NODES if memo.get(node_id, "key") is not None}
+
+
+def test_fences_are_seen_while_environments_sync_and_runs_write_and_no_check_is_dropped(
+    nodes: Path, memo: FolderMemo, watcher: NodeFileWatcher
+) -> None:
+    keep(memo, *NODES)
+    writers = [
+        subprocess.Popen([sys.executable, "-c", SYNC_AND_RUN, str(nodes / node)]) for node in NODES
+    ]
+    fences = missed = 0
+    while any(writer.poll() is None for writer in writers):
+        fences += 1
+        missed += not watcher.fence()  # each waits up to FENCE_TIMEOUT_S
+        threading.Event().wait(0.01)
+    assert [writer.returncode for writer in writers] == [0, 0, 0]
+    assert (nodes / "a" / "code" / ".venv" / "lib").is_dir() and (nodes / "a" / "data").is_dir()
+    assert fences > 0 and missed == 0
+    assert kept(memo) == set(NODES)  # nothing a check reads changed: every check is still kept
+
+    (nodes / "b" / "code" / "main.py").write_text("print('edited')\n")
+    assert kept(memo) == {"a", "c"}  # what matters is still told, at once
+
+
+def test_folders_made_moved_or_added_later_are_watched_and_caches_are_not(
+    nodes: Path, memo: FolderMemo, watcher: NodeFileWatcher
+) -> None:
+    (nodes / "a" / "code" / "pkg" / "sub").mkdir(parents=True)
+    assert kept(memo) == set()
+    keep(memo, *NODES)
+    (nodes / "a" / "code" / "pkg" / "sub" / "tool.py").write_text("x = 1\n")
+    assert kept(memo) == {"b", "c"}
+
+    keep(memo, "a")
+    (nodes / "a" / "code" / "pkg").rename(nodes / "b" / "code" / "pkg")  # to another node
+    assert kept(memo) == {"c"}
+    keep(memo, "a", "b")
+    (nodes / "b" / "code" / "pkg" / "sub" / "tool.py").write_text("x = 2\n")
+    assert kept(memo) == {"a", "c"}
+    keep(memo, "b")
+
+    (nodes / "a" / "code" / "__pycache__").mkdir()
+    (nodes / "a" / "code" / "__pycache__" / "main.cpython-311.pyc").write_bytes(b"\0")
+    (nodes / "a" / "links.toml").write_text("")
+    assert kept(memo) == {"b", "c"}  # the links file is told, the cache is not
+    keep(memo, "a")
+    (nodes / "a" / "code" / "__pycache__" / "main.cpython-311.pyc").write_bytes(b"\1")
+    assert kept(memo) == set(NODES)
+
+    shutil.copytree(nodes / "c", nodes.parent / "d")
+    (nodes.parent / "d").rename(nodes / "d")  # a node folder moved in
+    (nodes / "d" / "code" / "main.py").write_text("print('d')\n")
+    assert memo.catch_up()
+    keep(memo, "d")
+    assert memo.get("d", "key") is not None
+    (nodes / "d" / "code" / "main.py").write_text("print('d again')\n")
+    assert memo.catch_up() and memo.get("d", "key") is None
+
+
+def test_after_its_queue_overflows_the_watcher_trusts_no_kept_check_and_watches_again(
+    nodes: Path,
+) -> None:
+    memo = HeldMemo()
+    limit = int(Path("/proc/sys/fs/inotify/max_queued_events").read_text())
+    with watching(nodes, memo) as watcher:
+        keep(memo, *NODES)
+        memo.hold.set()
+        (nodes / "a" / "code" / "first.py").write_text("x = 1\n")
+        assert memo.held.wait(30)  # the watcher reads nothing more for now
+        for number in range(limit):  # at least two events each: the queue overflows
+            (nodes / "a" / "code" / f"module{number}.py").touch()
+        (nodes / "b" / "code" / "main.py").write_text("print('lost in the overflow')\n")
+        memo.hold.clear()
+        memo.release.set()
+
+        wait_for(memo.catch_up, "the watcher to watch again and see a fence")
+        assert kept(memo) == set()  # b's edit was never told: nothing kept is trusted
+        assert watcher.overflows == 1
+        keep(memo, *NODES)
+        (nodes / "c" / "code" / "main.py").write_text("print('told again')\n")
+        assert kept(memo) == {"a", "b"}
+        assert all(watcher.fence() for _ in range(20))
