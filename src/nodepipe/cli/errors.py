@@ -57,7 +57,11 @@ EXIT_CODES: tuple[ExitCode, ...] = (
     ExitCode(3, "unknown or ambiguous name", (NotFoundError,)),
     ExitCode(4, "conflict (cycle, duplicate, wrong state)", (ConflictError,)),
     ExitCode(5, "read-only (locked, a reference, or in a run)", (ReadOnlyError,)),
-    ExitCode(6, "no workspace, or a bad one (its store missing or damaged)", (WorkspaceError,)),
+    ExitCode(
+        6,
+        "no workspace, or a bad one (its store missing or damaged, or another user controls it)",
+        (WorkspaceError,),
+    ),
     ExitCode(
         7,
         "nodepipe could not build an environment (uv failed for a reason of its own, or the "
