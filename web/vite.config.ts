@@ -1,5 +1,5 @@
 // Builds the app into the Python package (nodepipe/api/static), which serves it.
-// `npm run dev` proxies /api to a `nodepipe serve` running on 127.0.0.1:8000.
+// `npm run dev` proxies /api and /login to a `nodepipe serve` running on 127.0.0.1:8000.
 import { defineConfig } from "vite";
 import react from "@vitejs/plugin-react";
 
@@ -11,6 +11,9 @@ export default defineConfig({
     chunkSizeWarningLimit: 1024,
   },
   server: {
-    proxy: { "/api": { target: "http://127.0.0.1:8000", changeOrigin: false } },
+    proxy: {
+      "/api": { target: "http://127.0.0.1:8000", changeOrigin: false },
+      "/login": { target: "http://127.0.0.1:8000", changeOrigin: false },
+    },
   },
 });

@@ -44,7 +44,7 @@ class LiveServer:
 
     @property
     def link(self) -> str:
-        """What a browser opens first: it sets the session cookie and goes to ``/``."""
+        """What a browser opens first: the app keeps the token in the tab, not in the address."""
         return f"{self.url}/?token={self.token}"
 
 

@@ -173,7 +173,7 @@ def bench_browser(live: LiveServer, pipelines: dict[int, str], empty: str) -> No
             executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
         )
         page = browser.new_page(viewport={"width": 1440, "height": 900})
-        page.goto(live.link)  # the token link: the session cookie for the rest
+        page.goto(live.link)  # the token link: the tab keeps the token for the rest
         print(f"\n{'browser measure':38} figures")
         for count, pipeline_id in pipelines.items():
             start = time.perf_counter()

@@ -111,8 +111,9 @@ def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
     page.on("pageerror", lambda error: errors.append(str(error)))
 
     def on_console(message: ConsoleMessage) -> None:
-        # A sandboxed HTML report's script being blocked is the sandbox working, not an error.
-        expected = ("Failed to load resource", "Blocked script execution")
+        # A sandboxed HTML report's script being blocked is the sandbox working, not an error;
+        # so is the app refusing to be framed by another page (test_login.py).
+        expected = ("Failed to load resource", "Blocked script execution", "frame-ancestors 'none'")
         if message.type == "error" and not any(text in message.text for text in expected):
             errors.append(message.text)
 

@@ -61,6 +61,13 @@ def test_the_demos_plot_is_shown_in_the_outputs_tab(page: Page, demo: Served) ->
     download = panel.get_by_role("link", name="Download reports/temperature.svg")
     href = download.get_attribute("href") or ""
     assert "file=reports%2Ftemperature.svg" in href and "download=true" in href
+    assert "ticket=" not in href and demo.live.token not in href  # no credential kept in it
+    with page.expect_download() as downloading:
+        download.click()  # it goes with a one-minute ticket for this one address
+    saved = downloading.value
+    assert saved.suggested_filename == "temperature.svg"
+    written = demo.workspace.nodes.path("plot") / "reports" / "temperature.svg"
+    assert Path(saved.path()).read_bytes() == written.read_bytes()
     save_screenshot(page, "outputs-viewer.png")
 
 

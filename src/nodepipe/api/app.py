@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from nodepipe.api.deps import CLIENT_HEADER, AppServices
+from nodepipe.api.docs_page import add_docs
 from nodepipe.api.errors import install_error_handlers
 from nodepipe.api.limits import BodyLimit
 from nodepipe.api.routers import ROUTERS
@@ -57,19 +58,20 @@ def create_app(
         summary="The graph editor's API: the same use cases as the nodepipe CLI.",
         version="1",
         lifespan=lifespan,
-        docs_url=f"{API_PREFIX}/docs",
+        docs_url=None,
         redoc_url=None,
         openapi_url=f"{API_PREFIX}/openapi.json",
     )
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
+    add_docs(app, settings, f"{API_PREFIX}/docs", f"{API_PREFIX}/openapi.json")
     mount_static(app, static_dir)
     app.add_middleware(BodyLimit)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.origins,
-        allow_credentials=True,
+        allow_credentials=False,  # no cookies: the app sends its credential as a header
         allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
         allow_headers=["content-type", "authorization", TOKEN_HEADER, CLIENT_HEADER],
     )

@@ -24,6 +24,7 @@ from nodepipe.api.routes import (
     projects,
     runs,
     shared_envs,
+    tickets,
 )
 
 ROUTERS: tuple[APIRouter, ...] = (
@@ -46,4 +47,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     shared_envs.router,
     jobs.router,
     events.router,
+    tickets.router,
 )

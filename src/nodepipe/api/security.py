@@ -1,17 +1,27 @@
-"""The access guard: host names, origins of changing requests, the token, and logging in.
+"""The access guard: host names, origins of changing requests, credentials, and logging in.
 
 A pure ASGI middleware (streams pass through untouched). In order, a request is refused when
 it names a host the server does not answer to (loopback only: DNS rebinding), when it would
 change something and comes from another site's page (its ``Origin`` is not the app's own), or
-when it carries neither the token (``Authorization: Bearer``, ``X-Nodepipe-Token`` or
-``?token=``) nor the session cookie. The token is required on every address, loopback included:
-other users of the machine reach loopback too. API requests are refused with 401; a page gets
-the login page. A page opened with ``?token=`` gets the cookie and is redirected to the same
-address without the token; ``POST /login`` with the configured password sets it too.
+when it carries no credential. The token is required on every address, loopback included:
+other users of the machine reach loopback too.
 
-The cookie never holds the token: it holds an HMAC of the token and the password hash, so it
-is worthless once either changes and tells a password user nothing about the token. Tokens,
-cookies and passwords are compared in constant time.
+Credentials are never ambient: a browser sends cookies to every port of a host (RFC 6265
+§8.5), so another user's server on the same host would receive one and could replay it. The
+server sets no cookie and reads none. Credentials come as a header (``Authorization: Bearer``
+or ``X-Nodepipe-Token``: the token, or the session value ``POST /login`` answers), as
+``?token=`` (scripts; the token only), or as ``?ticket=`` (one address, GET only, for a
+minute: see ``tickets``). The web app keeps its credential in the tab's ``sessionStorage``,
+which only its own origin (scheme, host and port) can read, and sends it as a header.
+
+Only the app shell is served without a credential: GET and HEAD of a path outside ``/api/``
+(the built static files: no data, no secrets); that is how the page opened from the printed
+link reads its ``?token=``, and how a page without a credential shows the login form.
+``/login`` tells whether the server takes a password (GET) and checks one (POST), answering
+the session value in JSON. The session value is an HMAC of the token and the password hash,
+so it is worthless once either changes and tells a password user nothing about the token.
+Tokens, session values, tickets and passwords are compared in constant time; one password
+check runs at a time.
 """
 
 from __future__ import annotations
@@ -19,31 +29,31 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-from http.cookies import SimpleCookie
-from urllib.parse import parse_qsl, urlencode
+import json
+import time
+from urllib.parse import parse_qsl
 
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from nodepipe.api.login_page import LOGIN_PATH, login_page, safe_next
+from nodepipe.api import tickets
 from nodepipe.api.settings import ServerSettings
 from nodepipe.domain.passwords import verify_password
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+READ_METHODS = frozenset({"GET", "HEAD"})
 TOKEN_HEADER = "x-nodepipe-token"
+LOGIN_PATH = "/login"
+API_PATH = "/api/"
 _MAX_LOGIN_BODY = 4096
-
-
-def cookie_name(settings: ServerSettings) -> str:
-    """Cookies ignore ports, so servers on one host must not share a cookie name."""
-    return f"nodepipe_session_{settings.port}"
+_NO_STORE = {"Cache-Control": "no-store"}
 
 
 def session_value(settings: ServerSettings) -> str:
-    """The session cookie's value: derived from the token and the password hash."""
+    """What ``POST /login`` answers: a credential derived from the token and the password hash."""
     message = b"nodepipe session\0" + (settings.password_hash or "").encode()
     return hmac.new(settings.token.encode(), message, hashlib.sha256).hexdigest()
 
@@ -72,17 +82,20 @@ class AccessGuard:
     async def _refusal(self, scope: Scope, receive: Receive) -> Response | None:
         """What to answer instead of the app, or None to let the request through."""
         headers = Headers(scope=scope)
-        query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
+        query = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
         misdirected = self._misdirected(scope, headers)
         if misdirected is not None:
             return misdirected
         if scope["path"] == LOGIN_PATH and scope["type"] == "http":
-            return await self._login(scope, receive, query.get("next", "/"))
-        if not self._authorized(headers, query):
-            return self._unauthorized(scope)
-        if "token" in query and _is_page(scope):
-            return self._redirect_with_cookie(scope["path"], query)
-        return None
+            return await self._login(scope, receive)
+        if _is_shell(scope) or self._authorized(scope, headers, query):
+            return None
+        return _error(
+            401,
+            "unauthorized",
+            "this server needs its token: open the link it printed when it started",
+            {"WWW-Authenticate": "Bearer"},
+        )
 
     def _misdirected(self, scope: Scope, headers: Headers) -> Response | None:
         host = _hostname(headers.get("host", ""))
@@ -98,84 +111,70 @@ class AccessGuard:
     def _own(self, origin: str, headers: Headers) -> bool:
         return origin in self.origins or origin == f"http://{headers.get('host', '')}"
 
-    def _authorized(self, headers: Headers, query: dict[str, str]) -> bool:
+    def _authorized(self, scope: Scope, headers: Headers, query: list[tuple[str, str]]) -> bool:
         token = self.settings.token
         scheme, _, credentials = headers.get("authorization", "").partition(" ")
-        given = [
+        sent = [
             credentials.strip() if scheme.lower() == "bearer" else "",
             headers.get(TOKEN_HEADER, ""),
-            query.get("token", ""),
         ]
-        cookie = _cookies(headers).get(cookie_name(self.settings), "")
-        return any(value and _same(value, token) for value in given) or bool(
-            cookie and _same(cookie, self.session)
-        )
-
-    def _unauthorized(self, scope: Scope) -> Response:
-        if not _is_page(scope):
-            return _error(
-                401,
-                "unauthorized",
-                "this server needs its token: open the link it printed when it started",
-                {"WWW-Authenticate": "Bearer"},
+        if any(value and (_same(value, token) or _same(value, self.session)) for value in sent):
+            return True
+        given = dict(query)
+        if given.get("token") and _same(given["token"], token):
+            return True
+        ticket = given.get(tickets.TICKET_PARAM, "")
+        return bool(
+            ticket
+            and scope.get("method") in READ_METHODS
+            and tickets.admits(
+                self.settings, ticket, tickets.address(scope["path"], query), time.time()
             )
-        rest = scope.get("query_string", b"").decode("latin-1")
-        here = scope["path"] + (f"?{rest}" if rest else "")
-        return self._page(401, here, "")
-
-    def _page(self, status: int, next_path: str, message: str) -> Response:
-        page = login_page(
-            password=self.settings.password_hash is not None,
-            next_path=safe_next(next_path),
-            message=message,
         )
-        return HTMLResponse(page, status_code=status, headers={"Cache-Control": "no-store"})
 
-    async def _login(self, scope: Scope, receive: Receive, then: str) -> Response:
-        """``GET /login`` shows the page; ``POST /login`` checks the password."""
-        if scope["method"] in ("GET", "HEAD"):
-            return self._page(200, then, "")
+    async def _login(self, scope: Scope, receive: Receive) -> Response:
+        """``GET /login``: how to log in; ``POST /login``: the session value for the password."""
+        password = self.settings.password_hash
+        if scope["method"] in READ_METHODS:
+            return JSONResponse({"password": password is not None}, headers=_NO_STORE)
         if scope["method"] != "POST":
             return _error(405, "method_not_allowed", "use GET or POST on /login")
-        form = await _form(Request(scope, receive))
-        next_path = safe_next(form.get("next", "/"))
-        if self.settings.password_hash is None:
-            return self._page(401, next_path, "This server has no password: use its link.")
-        async with self.login_lock:
-            accepted = await run_in_threadpool(
-                verify_password, form.get("password", ""), self.settings.password_hash
+        if password is None:
+            return _error(
+                401, "no_password", "this server has no password: open the link it printed"
             )
+        given = await _password_of(Request(scope, receive))
+        async with self.login_lock:
+            accepted = await run_in_threadpool(verify_password, given, password)
         if not accepted:
-            return self._page(401, next_path, "Wrong password.")
-        return self._with_cookie(RedirectResponse(next_path, 303))
-
-    def _redirect_with_cookie(self, path: str, query: dict[str, str]) -> Response:
-        rest = urlencode({k: v for k, v in query.items() if k != "token"})
-        return self._with_cookie(RedirectResponse(path + (f"?{rest}" if rest else ""), 303))
-
-    def _with_cookie(self, response: Response) -> Response:
-        response.set_cookie(
-            cookie_name(self.settings), self.session, httponly=True, samesite="strict"
-        )
-        return response
+            return _error(401, "wrong_password", "Wrong password.")
+        return JSONResponse({"session": self.session}, headers=_NO_STORE)
 
 
-async def _form(request: Request) -> dict[str, str]:
-    """The fields of a small urlencoded form (the login page's); anything else is empty."""
+async def _password_of(request: Request) -> str:
+    """The ``password`` of a small JSON or urlencoded body; empty for anything else."""
     body = b""
     async for chunk in request.stream():
         body += chunk
         if len(body) > _MAX_LOGIN_BODY:
-            return {}
-    return dict(parse_qsl(body.decode("utf-8", "replace")))
+            return ""
+    text = body.decode("utf-8", "replace")
+    if request.headers.get("content-type", "").startswith("application/json"):
+        try:
+            fields = json.loads(text)
+        except ValueError:
+            return ""
+        value = fields.get("password") if isinstance(fields, dict) else None
+        return value if isinstance(value, str) else ""
+    return dict(parse_qsl(text)).get("password", "")
 
 
-def _is_page(scope: Scope) -> bool:
-    """A browser page (not the API): answered with HTML, and redirected after a token link."""
+def _is_shell(scope: Scope) -> bool:
+    """A read of the app shell (the built static files), which needs no credential."""
     return (
         scope["type"] == "http"
-        and scope["method"] == "GET"
-        and not scope["path"].startswith("/api/")
+        and scope["method"] in READ_METHODS
+        and not scope["path"].startswith(API_PATH)
     )
 
 
@@ -189,15 +188,6 @@ def _hostname(host_header: str) -> str:
     if host.startswith("["):
         return host[1:].split("]", 1)[0]
     return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
-
-
-def _cookies(headers: Headers) -> dict[str, str]:
-    jar: SimpleCookie = SimpleCookie()
-    try:
-        jar.load(headers.get("cookie", ""))
-    except Exception:  # a malformed cookie header carries no token
-        return {}
-    return {key: morsel.value for key, morsel in jar.items()}
 
 
 def _error(status: int, kind: str, message: str, headers: dict[str, str] | None = None) -> Response:

@@ -114,5 +114,6 @@ def _announce(out: TextIO, workspace: Workspace, settings: ServerSettings) -> No
     if settings.password_hash is not None:
         print("  browsers may also log in with the server password", file=out)
     if not is_built():
-        print("  the web app is not built: run `make web`; the API is up at /api/docs", file=out)
+        docs = f"{settings.local_url}/api/docs?token={settings.token}"
+        print(f"  the web app is not built: run `make web`; the API is up at {docs}", file=out)
     print("  press Ctrl-C to stop", file=out, flush=True)

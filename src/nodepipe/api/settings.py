@@ -42,7 +42,7 @@ class ServerSettings:
     host: str = DEFAULT_HOST
     port: int = DEFAULT_PORT
     token: str = field(default_factory=new_token, repr=False)
-    """Every request must carry it (or the session cookie that a token link or login sets)."""
+    """Every API request must carry it, or the session value `POST /login` answers, or a ticket."""
     password_hash: str | None = field(default=None, repr=False)
     """``[server] password`` of nodepipe.toml: browsers may log in with that password."""
     max_package_upload: int = MAX_UPLOAD_BYTES

@@ -1,5 +1,8 @@
 """Serving the built web app: hashed assets cached for good, every other page gets index.html.
 
+These files hold no data and are served without a credential (see ``security``), never in a
+frame of another page.
+
 The Vite build writes into ``nodepipe/api/static/`` (part of the wheel, not of git). Without a
 build, ``/`` explains how to make one instead of failing obscurely.
 """
@@ -17,9 +20,15 @@ STATIC_DIR = Path(__file__).parent / "static"
 _NOT_BUILT = """<!doctype html><meta charset="utf-8"><title>nodepipe</title>
 <body style="font-family:system-ui;margin:4rem;max-width:42rem">
 <h1>The nodepipe web app is not built</h1>
-<p>The API is up (<a href="/api/docs">/api/docs</a>). To build the app, run
+<p>The API is up (<code>/api/docs?token=TOKEN</code>, with the token of the link the server
+printed). To build the app, run
 <code>make web</code> (or <code>npm ci &amp;&amp; npm run build</code> in <code>web/</code>).</p>
 </body>"""
+
+
+_NOT_FRAMED = {"Content-Security-Policy": "frame-ancestors 'none'", "X-Frame-Options": "DENY"}
+"""No page may frame the app: a tab's credential is in its sessionStorage, which a frame of
+the app inside another server's page on the same host (same site, other port) would use."""
 
 
 def is_built(directory: Path = STATIC_DIR) -> bool:
@@ -36,11 +45,13 @@ def mount_static(app: FastAPI, directory: Path = STATIC_DIR) -> None:
         if path.startswith("api/"):  # a 405 naming the methods it has, else a 404
             raise HTTPException(405)
         if not is_built(directory):
-            return HTMLResponse(_NOT_BUILT, status_code=503)
+            return HTMLResponse(_NOT_BUILT, status_code=503, headers=_NOT_FRAMED)
         candidate = (directory / path).resolve()
         if path and candidate.is_file() and candidate.is_relative_to(directory.resolve()):
-            return FileResponse(candidate)
-        return FileResponse(directory / "index.html", headers={"Cache-Control": "no-cache"})
+            return FileResponse(candidate, headers=_NOT_FRAMED)
+        return FileResponse(
+            directory / "index.html", headers={"Cache-Control": "no-cache", **_NOT_FRAMED}
+        )
 
 
 class _ImmutableFiles(StaticFiles):

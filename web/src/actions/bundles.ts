@@ -1,6 +1,6 @@
 // Bundles: a pipeline downloaded as a .zip, a .zip uploaded as a new pipeline, an include updated.
 import { toast } from "sonner";
-import { api, ApiError, call, clientId } from "../api/client";
+import { api, ApiError, call, serverFetch } from "../api/client";
 import type { ErrorBody, Group, IncludeUpdated, Job, Pipeline } from "../api/types";
 import { ask, confirmDanger } from "../dialogs/dialogs";
 import { openPipeline } from "../store/opened";
@@ -18,11 +18,10 @@ async function refusal(item: string, response: Response): Promise<ApiError> {
 export async function send(item: string, url: string, init?: RequestInit): Promise<Response> {
   let response: Response;
   try {
-    response = await fetch(url, { ...init, headers: { "X-Nodepipe-Client": clientId } });
+    response = await serverFetch(url, init);
   } catch (error) {
     throw new ApiError(0, { kind: "network", message: `${item}: cannot reach nodepipe: ${String(error)}` });
   }
-  if (response.status === 401) window.location.reload();
   if (!response.ok) throw await refusal(item, response);
   return response;
 }

@@ -1,6 +1,7 @@
 // The typed API client (openapi-fetch over the generated schema) and its one error type.
 import createClient from "openapi-fetch";
 import type { paths } from "./schema";
+import { authHeaders, sessionEnded } from "./credential";
 import { fieldProblems } from "./fields";
 import { withHint } from "./hints";
 import type { ErrorBody } from "./types";
@@ -18,6 +19,25 @@ export const api = createClient<paths>({
   baseUrl: "",
   headers: { "X-Nodepipe-Client": clientId },
 });
+// The credential is read at each request: the login stores it after this module loads.
+api.use({
+  onRequest({ request }) {
+    for (const [name, value] of Object.entries(authHeaders())) request.headers.set(name, value);
+    return request;
+  },
+});
+
+/** `fetch` of one of the server's addresses that the typed client does not cover (uploads,
+ * streams, byte ranges), with this page's credential and id; a refused credential ends the
+ * session (see sessionEnded). */
+export async function serverFetch(url: string, init: RequestInit = {}): Promise<Response> {
+  const headers = new Headers(init.headers);
+  for (const [name, value] of Object.entries(authHeaders())) headers.set(name, value);
+  headers.set("X-Nodepipe-Client", clientId);
+  const response = await fetch(url, { ...init, headers });
+  if (response.status === 401) sessionEnded();
+  return response;
+}
 
 /** A refused or failed request, with the server's `kind` (not_found, cycle, read_only...);
  * its message ends with what to do, as the menu item that does it (see hints.ts). */
@@ -66,8 +86,8 @@ export async function call<T>(request: Promise<FetchResult<T>>): Promise<T> {
   }
   if (result.response.status === 401) {
     // The session ended (the server restarted with another token, or its password changed):
-    // reloading shows the server's login page, which says how to get in again.
-    window.location.reload();
+    // the credential is forgotten and the login screen says how to get in again.
+    sessionEnded();
   }
   if (!result.response.ok) {
     throw new ApiError(result.response.status, result.error as Partial<ErrorBody> | undefined);

@@ -7,6 +7,7 @@ import { getApp, setApp, type LiveState } from "../store/app";
 import { showOpened } from "../store/opened";
 import { clientId } from "./client";
 import { invalidateAll, invalidatePipeline, invalidateRuns, keys, queryClient } from "./queries";
+import { openStream } from "./stream";
 import type { NodeState, WorkspaceEvent } from "./types";
 
 let reloadTimer: number | undefined;
@@ -214,18 +215,22 @@ async function afterRun(runId: string): Promise<void> {
 }
 
 export function connectEvents(): () => void {
-  const source = new EventSource("/api/events");
-  source.onopen = () => {
-    setApp({ connected: true });
-    scheduleResync();
-  };
-  source.onerror = () => setApp({ connected: false });
-  source.onmessage = (message: MessageEvent<string>) => {
-    try {
-      handleEvent(JSON.parse(message.data) as WorkspaceEvent);
-    } catch (error) {
-      console.error("bad event", error);
-    }
-  };
-  return () => source.close();
+  return openStream(
+    "/api/events",
+    {
+      onOpen: () => {
+        setApp({ connected: true });
+        scheduleResync();
+      },
+      onError: () => setApp({ connected: false }),
+      onMessage: (data) => {
+        try {
+          handleEvent(JSON.parse(data) as WorkspaceEvent);
+        } catch (error) {
+          console.error("bad event", error);
+        }
+      },
+    },
+    true,
+  );
 }

@@ -1521,6 +1521,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/tickets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create Ticket
+         * @description A ticket that lets a plain GET of ``url`` in, for a minute, and nothing else.
+         */
+        post: operations["create_ticket_api_tickets_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/workspace": {
         parameters: {
             query?: never;
@@ -3638,6 +3658,27 @@ export interface components {
              */
             started_at?: string;
             status: components["schemas"]["RunOutcome"];
+        };
+        /** TicketCreate */
+        TicketCreate: {
+            /**
+             * Url
+             * @description The address (path and query, under /api/) to GET with the ticket, e.g. /api/pipelines/p/nodes/n/outputs/file?file=reports%2Fplot.svg.
+             */
+            url: string;
+        };
+        /** TicketPublic */
+        TicketPublic: {
+            /**
+             * Expires In
+             * @description Seconds the ticket is good for.
+             */
+            expires_in: number;
+            /**
+             * Url
+             * @description The address with ?ticket=… added: a plain GET of it is let in.
+             */
+            url: string;
         };
         /**
          * WorkspaceEvent
@@ -12741,6 +12782,84 @@ export interface operations {
             };
             /** @description An unknown or ambiguous name */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The request body is larger than the server accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The package index cannot be reached, or the workspace's disk or store failed (full, read-only, no permission, unusable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+        };
+    };
+    create_ticket_api_tickets_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TicketCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TicketPublic"];
+                };
+            };
+            /** @description Refused for a reason of no more specific kind (the message says which) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The server's token is missing or wrong */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description A host name or an origin this server does not serve */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -4,7 +4,8 @@
 import { Download } from "lucide-react";
 import { useState } from "react";
 import { outputsQuery } from "../api/queries";
-import { useReportedQuery } from "../actions/common";
+import { report, useReportedQuery } from "../actions/common";
+import { download } from "../api/tickets";
 import { Preview } from "./Preview";
 import { formatDate, formatSize, outputUrl } from "./files";
 import "./outputs.css";
@@ -41,7 +42,17 @@ export function OutputsTab({ pipelineId, nodeId }: { pipelineId: string; nodeId:
               <td className="num">{formatSize(file.size)}</td>
               <td>{formatDate(file.modified)}</td>
               <td>
-                <a className="icon-button" href={outputUrl(pipelineId, nodeId, file.path, true)} download title={`Download ${file.path}`}>
+                <a
+                  className="icon-button"
+                  href={outputUrl(pipelineId, nodeId, file.path, true)}
+                  download
+                  title={`Download ${file.path}`}
+                  onClick={(event) => {
+                    // The address alone is refused: the download goes with a fresh ticket.
+                    event.preventDefault();
+                    download(outputUrl(pipelineId, nodeId, file.path, true)).catch(report);
+                  }}
+                >
                   <Download size={14} />
                 </a>
               </td>

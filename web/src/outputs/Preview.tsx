@@ -7,7 +7,9 @@ import DOMPurify from "dompurify";
 import { asyncBufferFromUrl, parquetMetadataAsync, parquetReadObjects } from "hyparquet";
 import { marked } from "marked";
 import Papa from "papaparse";
+import { serverFetch } from "../api/client";
 import { keys } from "../api/queries";
+import { useTicketed } from "../api/tickets";
 import type { FileEntry } from "../api/types";
 import { JsonTree } from "./JsonTree";
 import { fetchHead, HEAD_BYTES, outputUrl } from "./files";
@@ -26,14 +28,27 @@ export function Preview({ pipeline, node, file }: Props) {
   switch (file.kind) {
     case "image":
     case "svg":
-      return <img className="output-image" src={url} alt={file.path} data-testid="output-image" />;
+      return <Picture url={url} file={file} />;
     case "html":
-      return <iframe className="output-frame" sandbox="" src={url} title={file.path} data-testid="output-frame" />;
+      return <Report url={url} file={file} />;
     case "binary":
       return <p className="muted">No preview for this kind of file: download it.</p>;
     default:
       return <Loaded pipeline={pipeline} node={node} file={file} url={url} />;
   }
+}
+
+// An <img> or <iframe> cannot send the page's credential: each loads its file with a ticket.
+function Picture({ url, file }: { url: string; file: FileEntry }) {
+  const src = useTicketed(url);
+  if (!src) return <p className="muted">Loading…</p>;
+  return <img className="output-image" src={src} alt={file.path} data-testid="output-image" />;
+}
+
+function Report({ url, file }: { url: string; file: FileEntry }) {
+  const src = useTicketed(url);
+  if (!src) return <p className="muted">Loading…</p>;
+  return <iframe className="output-frame" sandbox="" src={src} title={file.path} data-testid="output-frame" />;
 }
 
 type Shown =
@@ -112,7 +127,9 @@ async function load(file: FileEntry, url: string): Promise<Shown> {
 }
 
 async function parquetHead(url: string, size: number): Promise<Shown> {
-  const file = await asyncBufferFromUrl({ url, byteLength: size });
+  // Its byte ranges are fetched with the page's credential header.
+  const fetch = (input: RequestInfo | URL, init?: RequestInit) => serverFetch(String(input), init);
+  const file = await asyncBufferFromUrl({ url, byteLength: size, fetch });
   const metadata = await parquetMetadataAsync(file);
   const objects = await parquetReadObjects({ file, metadata, rowStart: 0, rowEnd: TABLE_ROWS });
   const columns = metadata.schema.slice(1).map((element) => element.name);

@@ -1,6 +1,6 @@
 // Where an output file is served, and how much of it a preview reads: a CSV or text preview
 // asks for its head only (an HTTP Range), a Parquet preview reads its footer and first rows.
-import { clientId } from "../api/client";
+import { serverFetch } from "../api/client";
 
 /** Previews read at most this much of a text-like file. */
 export const HEAD_BYTES = 64 * 1024;
@@ -13,7 +13,7 @@ export function outputUrl(pipeline: string, node: string, path: string, download
 
 /** The first `bytes` of the file as text, and whether there is more of it. */
 export async function fetchHead(url: string, bytes = HEAD_BYTES): Promise<{ text: string; cut: boolean }> {
-  const response = await fetch(url, { headers: { Range: `bytes=0-${bytes - 1}`, "X-Nodepipe-Client": clientId } });
+  const response = await serverFetch(url, { headers: { Range: `bytes=0-${bytes - 1}` } });
   if (!response.ok) throw new Error(`could not read the file (HTTP ${response.status})`);
   const buffer = await response.arrayBuffer();
   const total = Number(response.headers.get("Content-Range")?.split("/")[1] ?? buffer.byteLength);

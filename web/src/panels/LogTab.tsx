@@ -1,6 +1,7 @@
 // The node's log: streamed live while it runs, the whole file otherwise.
 import { useEffect, useRef, useState } from "react";
 import { api, ApiError, call } from "../api/client";
+import { openStream } from "../api/stream";
 import type { LogEvent } from "../api/types";
 import { useApp } from "../store/app";
 
@@ -29,21 +30,22 @@ export function LogTab({ nodeId, pipelineId, runId, onLatest }: Props) {
     setNote(""); // the last state's note ("queued: …") never outlives it
     if (active && live?.state === "running") {
       const query = followRun ? `?run=${encodeURIComponent(followRun)}` : "";
-      const source = new EventSource(
-        `/api/pipelines/${encodeURIComponent(pipelineId)}/nodes/${encodeURIComponent(nodeId)}/log/stream${query}`,
-      );
       setStatus("live");
-      source.onmessage = (message: MessageEvent<string>) => {
-        const event = JSON.parse(message.data) as LogEvent;
-        if (event.type === "chunk") setText((current) => current + event.text);
-        else {
-          setStatus("done");
-          setNote(`ended: ${event.state}`);
-          source.close();
-        }
-      };
-      source.onerror = () => source.close();
-      return () => source.close();
+      const close = openStream(
+        `/api/pipelines/${encodeURIComponent(pipelineId)}/nodes/${encodeURIComponent(nodeId)}/log/stream${query}`,
+        {
+          onMessage: (data) => {
+            const event = JSON.parse(data) as LogEvent;
+            if (event.type === "chunk") setText((current) => current + event.text);
+            else {
+              setStatus("done");
+              setNote(`ended: ${event.state}`);
+              close();
+            }
+          },
+        },
+      );
+      return close;
     }
     if (active) {
       setStatus("none");
