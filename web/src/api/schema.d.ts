@@ -3697,7 +3697,7 @@ export interface components {
             store: string;
             /**
              * Token Required
-             * @description True when the server requires a token (not loopback).
+             * @description True: every server requires its token (or a password login), loopback included.
              * @default false
              */
             token_required: boolean;

@@ -58,7 +58,10 @@ class WorkspacePublic(Schema):
     python_version: str
     version: str
     token_required: bool = Field(
-        default=False, description="True when the server requires a token (not loopback)."
+        default=False,
+        description=(
+            "True: every server requires its token (or a password login), loopback included."
+        ),
     )
 
 
