@@ -200,3 +200,27 @@ def test_the_watcher_stopping_drops_what_it_vouched_for(ran: nodepipe.Workspace)
         wait_for(lambda: ran.context.folder_memo.armed, "the node folders' watcher to watch")
         view(server)
     assert not ran.context.folder_memo.armed and not ran.context.folder_memo.catch_up()
+
+
+@pytest.mark.parametrize("kind", ["symbolic", "hard"])
+def test_an_edit_of_a_links_file_kept_outside_the_node_folder_shows_in_the_next_view(
+    ran: nodepipe.Workspace, live: LiveServer, tmp_path: Path, kind: str
+) -> None:
+    """A links file that is a symbolic link, or has another hard link: edited where it lies,
+    the watch of ``nodes/`` is not told, so the node is checked at every view."""
+    outside = tmp_path / "links.toml"
+    outside.write_text("# no libs yet\n")
+    links = ran.nodes.path("load") / "links.toml"
+    if kind == "symbolic":
+        links.symlink_to(outside)
+    else:
+        os.link(outside, links)
+    ran.runs.run(RunRequest("baseline"))
+    assert view(live)["load"][0] == "completed"
+    assert view(live)["load"][0] == "completed"
+    lib = ids(ran)["clean"]
+    (ran.root / "libs" / lib).mkdir(parents=True)
+    (ran.root / "libs" / lib / "helpers.py").write_text("X = 1\n")
+    with outside.open("w") as same_inode:  # written in place: the watch of nodes/ is not told
+        same_inode.write(f'[libs]\nhelpers = "{lib}"\n')
+    assert view(live)["load"][0] == "stale"

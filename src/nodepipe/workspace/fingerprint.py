@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
+from stat import S_ISLNK
 from typing import Any
 
 from nodepipe.domain.environments import CONDA_LOCK
@@ -53,7 +54,7 @@ from nodepipe.workspace.file_digests import (
     tree_file_digests,
 )
 from nodepipe.workspace.git_revisions import head_commit
-from nodepipe.workspace.node_folder import ENTRY_POINT, NodeFolder
+from nodepipe.workspace.node_folder import ENTRY_POINT, LINKS_FILE, NodeFolder
 from nodepipe.workspace.self_links import check_code_paths, check_no_self_links
 from nodepipe.workspace.uv_lock import locked_packages
 
@@ -88,9 +89,10 @@ def fingerprint_and_scope(
     code_tree: Tree | None = None,
 ) -> tuple[NodeFingerprint, Tree | None]:
     """``fingerprint_node``, and the walk of the node's ``code/`` when every file it read lies
-    inside it (no linked lib, external code, symbolic link, file with another hard link or
-    snapshot clone; None otherwise): then the state of that walk's files and folders is all
-    the fingerprint depends on (``workspace.folder_memo``, ``workspace.check_cache``).
+    inside it (no linked lib, external code, symbolic link, file with another hard link, the
+    links file's own included, or snapshot clone; None otherwise): then the state of that
+    walk's files and folders is all the fingerprint depends on (``workspace.folder_memo``,
+    ``workspace.check_cache``).
     ``code_tree``: the walk of ``code/`` the caller just took (``CODE``, the cache file left
     out), if any."""
     code = folder.code
@@ -168,9 +170,16 @@ def _same_packages(one: NodeFingerprint, other: NodeFingerprint) -> bool:
 
 
 def _reached_by_link(folder: NodeFolder) -> bool:
-    """Whether the node's folder or its ``code/`` is a symbolic link: its files then lie
-    elsewhere, where a watch of the node folders is not told of their edits."""
-    return folder.code.is_symlink() or folder.path.is_symlink()
+    """Whether the node's folder or its ``code/`` is a symbolic link, or its links file is one
+    or has another hard link: its files then lie (or may be edited) elsewhere, where a watch of
+    the node folders is not told of their edits."""
+    if folder.code.is_symlink() or folder.path.is_symlink():
+        return True
+    try:
+        links = (folder.path / LINKS_FILE).lstat()
+    except OSError:
+        return False
+    return S_ISLNK(links.st_mode) or links.st_nlink > 1
 
 
 _SETTLED: dict[str, tuple[tuple[Any, ...], NodeFingerprint]] = {}

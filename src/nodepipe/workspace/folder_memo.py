@@ -10,9 +10,9 @@ What may be kept, and for how long:
   (``disarm``): a change it could not see is never vouched for;
 - only a check whose every file lies inside the node's ``code/`` (``inside``): a node with
   linked libs, external code (a shared checkout, a path package, a library node), a symbolic
-  link (also ``code/`` or the node's folder itself being one), a file with another hard link
-  (``st_nlink > 1``: an edit through its other name is not told to a watch of ``nodes/``) or
-  a snapshot clone is checked again at every view;
+  link (also ``code/``, the node's folder or its links file being one), a file with another
+  hard link (``st_nlink > 1``, the links file's too: an edit through its other name is not
+  told to a watch of ``nodes/``) or a snapshot clone is checked again at every view;
 - only for the inputs it was computed with (``key``: the entry point and the parents' outputs
   by slot, read from the store at each view): a run or an edge change elsewhere shows at once;
 - a check that started before a change of its node was told is not kept (the version it
