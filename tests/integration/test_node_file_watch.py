@@ -192,3 +192,36 @@ def test_after_its_queue_overflows_the_watcher_trusts_no_kept_check_and_watches_
         (nodes / "c" / "code" / "main.py").write_text("print('told again')\n")
         assert kept(memo) == {"a", "b"}
         assert all(watcher.fence() for _ in range(20))
+
+
+def test_a_nodes_folder_reached_through_a_symbolic_link_is_watched_where_it_lies(
+    tmp_path: Path, nodes: Path
+) -> None:
+    """``nodes/`` a link to a folder on another disk: node folders replaced later are watched
+    too; once the link leads elsewhere, nothing kept is vouched for, and the watcher starts
+    over where it leads."""
+    real = tmp_path / "big-disk" / "nodes"
+    real.parent.mkdir()
+    nodes.rename(real)
+    nodes.symlink_to(real, target_is_directory=True)
+    memo = FolderMemo()
+    with watching(nodes, memo):
+        keep(memo, *NODES)
+        (nodes / "a").rename(tmp_path / "a.old")  # a node folder replaced by a fresh copy
+        shutil.copytree(tmp_path / "a.old", nodes / "a")
+        assert kept(memo) == {"b", "c"}
+        keep(memo, "a")
+        (nodes / "a" / "code" / "main.py").write_text("print('edited in the copy')\n")
+        assert kept(memo) == {"b", "c"}
+
+        keep(memo, "a")
+        shutil.copytree(real, tmp_path / "elsewhere")
+        nodes.unlink()  # the link now leads to another folder, which no watch is on
+        nodes.symlink_to(tmp_path / "elsewhere", target_is_directory=True)
+        (nodes / "b" / "code" / "main.py").write_text("print('edited elsewhere')\n")
+        assert not memo.catch_up() and memo.get("b", "key") is None
+
+        wait_for(memo.catch_up, "the watcher to watch where the link leads")
+        keep(memo, *NODES)
+        (nodes / "c" / "code" / "main.py").write_text("print('told there')\n")
+        assert kept(memo) == {"a", "b"}

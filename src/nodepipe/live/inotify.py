@@ -74,13 +74,15 @@ class Inotify:
         self._poll.register(self.fd, select.POLLIN)
         self._poll.register(self._wake_read, select.POLLIN)
 
-    def add(self, folder: Path | str, mask: int) -> int:
-        """Watch ``folder`` (never through a symbolic link); its watch. OSError as the kernel
-        says: ENOENT/ENOTDIR when it is gone or not a folder, ENOSPC at the user's watch limit.
-        A folder watched already keeps its watch (the same number), with this mask."""
+    def add(self, folder: Path | str, mask: int, follow: bool = False) -> int:
+        """Watch ``folder`` (a symbolic link is followed only with ``follow``); its watch.
+        OSError as the kernel says: ENOENT/ENOTDIR when it is gone or not a folder (a link, when
+        not followed), ENOSPC at the user's watch limit. A folder watched already keeps its
+        watch (the same number), with this mask."""
         path = os.fsencode(folder)
+        mask |= IN_ONLYDIR if follow else IN_ONLYDIR | IN_DONT_FOLLOW
         watch: int = self._libc.inotify_add_watch(
-            self.fd, ctypes.c_char_p(path), ctypes.c_uint32(mask | IN_ONLYDIR | IN_DONT_FOLLOW)
+            self.fd, ctypes.c_char_p(path), ctypes.c_uint32(mask)
         )
         if watch < 0:
             raise _error("inotify_add_watch", folder)

@@ -22,6 +22,9 @@ one event) the watcher disarms the memo, since a change may have gone untold, an
 with a new queue: every folder watched again, the fences waited on released (nothing kept is
 trusted any more), the memo armed again. A folder it cannot watch (the user's watch limit, no
 permission) or ``nodes/`` itself moved stops it vouching for good, as on a network filesystem.
+``nodes/`` may be a symbolic link (to a folder on another disk): the watcher watches the folder
+it leads to, and each fence also looks whether it still does; once the link (or the workspace)
+leads elsewhere, the fence fails, the memo is disarmed and the watcher starts over there.
 
 Why not watchfiles (used before): it watches every folder under ``nodes/`` (each ``.venv``'s
 thousands), hands every event to a Python filter, and says nothing of an overflow. A sync or a
@@ -72,6 +75,9 @@ class NodeFileWatcher:
         self.overflows = 0
         """Times the queue overflowed and the watcher started over."""
         self._queue: Inotify | None = None
+        self._watches: NodeWatches | None = None
+        self._moved = threading.Event()
+        """A fence found ``nodes/`` leading to another folder than the one watched."""
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="nodepipe-files", daemon=True)
 
@@ -99,25 +105,36 @@ class NodeFileWatcher:
         except OSError:
             return False
         with self._seen_changed:
-            return self._seen_changed.wait_for(lambda: self._seen >= number, FENCE_TIMEOUT_S)
+            seen = self._seen_changed.wait_for(lambda: self._seen >= number, FENCE_TIMEOUT_S)
+        watches = self._watches
+        if seen and watches is not None and watches.moved():
+            self.memo.disarm()  # what the checks read is not what is watched
+            self._moved.set()
+            queue = self._queue
+            if queue is not None:
+                queue.wake()
+            return False
+        return seen
 
     def _loop(self) -> None:
         try:
             while not self._stop.is_set() and self._watch():
-                self.overflows += 1
                 self.hub.publish(GraphChanged(ACTION))  # what was lost may have changed a node
         finally:
             self.memo.disarm()
 
     def _watch(self) -> bool:
-        """Watch with a new queue until told to stop (False) or the queue overflows (True)."""
+        """Watch with a new queue until told to stop (False), or until the queue overflows or
+        ``nodes/`` leads elsewhere (True: start over)."""
         queue = self._queue = Inotify()
         try:
             if self._stop.is_set():
                 return False
+            self._moved.clear()
             fences = queue.add(self._fences, IN_CREATE | IN_MOVED_TO)
             watches = NodeWatches(queue, self.nodes_dir)
             watches.watch_all()
+            self._watches = watches
             self._release_fences()  # before arming: what they waited for is not trusted
             if self._vouches and not watches.unwatched:
                 self.memo.arm(self.fence)
@@ -126,6 +143,10 @@ class NodeFileWatcher:
                 wait = LOOK_S if publish_at is None else publish_at - time.monotonic()
                 events = queue.read() if queue.wait(max(0.0, wait)) else []
                 if any(event.mask & IN_Q_OVERFLOW for event in events):
+                    self.memo.disarm()
+                    self.overflows += 1
+                    return True
+                if self._moved.is_set():
                     self.memo.disarm()
                     return True
                 seen = [e.name for e in events if e.watch == fences and e.name.isdigit()]
@@ -142,7 +163,7 @@ class NodeFileWatcher:
                     self.hub.publish(GraphChanged(ACTION))
             return False
         finally:
-            self._queue = None
+            self._queue = self._watches = None
             queue.close()
 
     def _saw(self, names: list[str]) -> None:

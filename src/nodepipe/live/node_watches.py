@@ -8,7 +8,9 @@ Watched: ``nodes/`` itself (node folders made, removed, renamed), each node fold
 (``workspace.code_trees``: not environments, ``.venv.building-*`` ones included, nor caches,
 nor ``.git``). A folder made or moved into a watched one is watched before its node is told
 changed, so a check that starts after that sees every later edit told. A symbolic link is never
-followed: a node reached through one is checked at every view anyway (``folder_memo``).
+followed: a node reached through one is checked at every view anyway (``folder_memo``); but
+``nodes/`` itself may be one (a folder on another disk): the folder it leads to is watched, and
+``moved`` says once the link, or the workspace, leads to another folder than the one watched.
 """
 
 from __future__ import annotations
@@ -71,13 +73,24 @@ class NodeWatches:
         self.unwatched: list[OSError] = []
         """Folders that could not be watched (the user's watch limit, no permission): a change
         in them is not told."""
+        self._identity: tuple[int, int] | None = None
 
     def watch_all(self) -> None:
         """Watch ``nodes/`` and what matters in every node folder (at start)."""
-        self._add(_Folder(self.nodes_dir, "", 0))
+        self._identity = _identity(self.nodes_dir)  # taken first: a link changed meanwhile
+        watched = self._identity is not None and self._add(_Folder(self.nodes_dir, "", 0))
+        if not watched:  # (gone, or not a folder)
+            if not self.unwatched:
+                self.unwatched.append(OSError(errno.ENOENT, "not watched", str(self.nodes_dir)))
+            return
         for entry in self._list(self.nodes_dir):
             if entry.is_dir(follow_symlinks=False):
                 self._add_node(entry.name)
+
+    def moved(self) -> bool:
+        """Whether ``nodes_dir`` now leads to another folder than the one watched (a symbolic
+        link changed, the workspace replaced), or to none: a change there is not told."""
+        return self._identity is None or _identity(self.nodes_dir) != self._identity
 
     def tell(self, events: list[Event]) -> Told:
         """What ``events`` (of this queue's watches, in order) say; folders made or moved in are
@@ -151,7 +164,7 @@ class NodeWatches:
         """Watch one folder; whether it is watched."""
         mask = NAMES | SELF if folder.depth == 0 else NAMES | CONTENT | SELF
         try:
-            watch = self._inotify.add(folder.path, mask)
+            watch = self._inotify.add(folder.path, mask, follow=folder.depth == 0)
         except OSError as exc:
             if exc.errno not in GONE:
                 self.unwatched.append(exc)
@@ -191,3 +204,12 @@ class NodeWatches:
 
     def __len__(self) -> int:
         return len(self._folders)
+
+
+def _identity(folder: Path) -> tuple[int, int] | None:
+    """The device and inode of the folder ``folder`` leads to (None: none)."""
+    try:
+        found = folder.stat()
+    except OSError:
+        return None
+    return found.st_dev, found.st_ino
