@@ -225,3 +225,50 @@ def test_a_nodes_folder_reached_through_a_symbolic_link_is_watched_where_it_lies
         keep(memo, *NODES)
         (nodes / "c" / "code" / "main.py").write_text("print('told there')\n")
         assert kept(memo) == {"a", "b"}
+
+
+SHARED_BY_A_BIND_MOUNT = """
+import subprocess, sys, time
+from pathlib import Path
+from nodepipe.live.events import EventHub
+from nodepipe.live.node_files import NodeFileWatcher
+from nodepipe.workspace.folder_memo import FolderMemo
+nodes = Path(sys.argv[1])
+subprocess.run(["mount", "--bind", nodes / "a" / "code" / "lib", nodes / "b" / "code" / "lib"],
+               check=True)
+memo = FolderMemo()
+watcher = NodeFileWatcher(nodes, EventHub(), memo)
+watcher.start()
+time.sleep(1)
+kept = set()
+if memo.catch_up():
+    for node in ("a", "b"):
+        memo.keep(node, memo.ticket(node), "key", "check")
+    (nodes / "a" / "code" / "lib" / "tool.py").write_text("x = 2\\n")
+    if memo.catch_up():
+        kept = {node for node in ("a", "b") if memo.get(node, "key") is not None}
+watcher.stop()
+print(sorted(kept))
+"""
+"""In a mount namespace of its own: ``a/code/lib`` also mounted at ``b/code/lib``, the watcher
+started, both checks kept, then a file of that folder edited: the nodes whose check is still
+kept."""
+
+
+def test_a_folder_mounted_in_two_nodes_is_vouched_for_in_neither(nodes: Path) -> None:
+    """One folder reached by two paths under ``nodes/`` (a bind mount) has one watch: an edit
+    in it cannot be told to both nodes, so the watcher vouches for nothing."""
+    for node in ("a", "b"):
+        (nodes / node / "code" / "lib").mkdir()
+    (nodes / "a" / "code" / "lib" / "tool.py").write_text("x = 1\n")
+    namespace = ["unshare", "--user", "--map-root-user", "--mount", "--propagation", "private"]
+    if subprocess.run([*namespace, "true"], capture_output=True).returncode != 0:
+        pytest.skip("no mount namespace can be made here (unshare refused)")
+    found = subprocess.run(
+        [*namespace, sys.executable, "-c", SHARED_BY_A_BIND_MOUNT, str(nodes)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert found.returncode == 0, found.stderr
+    assert found.stdout.split("\n")[-2] == "[]"  # an edit through either path shows at once

@@ -11,6 +11,8 @@ changed, so a check that starts after that sees every later edit told. A symboli
 followed: a node reached through one is checked at every view anyway (``folder_memo``); but
 ``nodes/`` itself may be one (a folder on another disk): the folder it leads to is watched, and
 ``moved`` says once the link, or the workspace, leads to another folder than the one watched.
+A folder reached by two paths (mounted at another place under ``nodes/`` too) has one watch,
+which cannot tell both nodes: it counts as not watched (``unwatched``).
 """
 
 from __future__ import annotations
@@ -170,6 +172,11 @@ class NodeWatches:
                 self.unwatched.append(exc)
             return False
         known = self._folders.get(watch)  # a folder moved within nodes/ keeps its watch
+        if known is not None and known.path != folder.path and _aliases(known.path, folder.path):
+            self.unwatched.append(  # one watch cannot tell both nodes (a bind mount)
+                OSError(errno.EEXIST, "watched already under another path", str(folder.path))
+            )
+            return False
         if known is not None:
             self._drop(watch)
         self._folders[watch] = folder
@@ -213,3 +220,9 @@ def _identity(folder: Path) -> tuple[int, int] | None:
     except OSError:
         return None
     return found.st_dev, found.st_ino
+
+
+def _aliases(one: Path, other: Path) -> bool:
+    """Whether two paths lead to the same folder (one mounted at the other too)."""
+    found = _identity(one)
+    return found is not None and found == _identity(other)
