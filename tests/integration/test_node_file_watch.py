@@ -272,3 +272,49 @@ def test_a_folder_mounted_in_two_nodes_is_vouched_for_in_neither(nodes: Path) ->
     )
     assert found.returncode == 0, found.stderr
     assert found.stdout.split("\n")[-2] == "[]"  # an edit through either path shows at once
+
+
+MOUNTED_OVER = """
+import subprocess, sys, time
+from pathlib import Path
+from nodepipe.live.events import EventHub
+from nodepipe.live.node_files import NodeFileWatcher
+from nodepipe.workspace.folder_memo import FolderMemo
+nodes, elsewhere = Path(sys.argv[1]), Path(sys.argv[2])
+memo = FolderMemo()
+watcher = NodeFileWatcher(nodes, EventHub(), memo)
+watcher.start()
+deadline = time.monotonic() + 30
+while not memo.catch_up() and time.monotonic() < deadline:
+    time.sleep(0.05)
+subprocess.run(["mount", "--bind", elsewhere, nodes / "a" / "code" / "lib"], check=True)
+while not memo.catch_up() and time.monotonic() < deadline:
+    time.sleep(0.05)
+memo.keep("a", memo.ticket("a"), "key", "check")
+(elsewhere / "tool.py").write_text("x = 2\\n")  # what a's check now reads in code/lib
+print(memo.catch_up() and memo.get("a", "key") is not None)
+watcher.stop()
+"""
+"""In a mount namespace of its own: the watcher started, a folder mounted over ``a/code/lib``,
+a's check kept once the view caught up, then a file of the mounted folder edited: whether a's
+check is still kept."""
+
+
+def test_a_folder_mounted_over_a_watched_one_is_watched_where_it_lies(
+    nodes: Path, tmp_path: Path
+) -> None:
+    (nodes / "a" / "code" / "lib").mkdir()
+    elsewhere = tmp_path / "share"
+    elsewhere.mkdir()
+    (elsewhere / "tool.py").write_text("x = 1\n")
+    namespace = ["unshare", "--user", "--map-root-user", "--mount", "--propagation", "private"]
+    if subprocess.run([*namespace, "true"], capture_output=True).returncode != 0:
+        pytest.skip("no mount namespace can be made here (unshare refused)")
+    found = subprocess.run(
+        [*namespace, sys.executable, "-c", MOUNTED_OVER, str(nodes), str(elsewhere)],
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
+    assert found.returncode == 0, found.stderr
+    assert found.stdout.split("\n")[-2] == "False"  # the edit was told: a is checked again

@@ -22,6 +22,8 @@ one event) the watcher disarms the memo, since a change may have gone untold, an
 with a new queue: every folder watched again, the fences waited on released (nothing kept is
 trusted any more), the memo armed again. A folder it cannot watch (the user's watch limit, no
 permission) or ``nodes/`` itself moved stops it vouching for good, as on a network filesystem.
+A folder mounted or unmounted under ``nodes/`` (``live.mounts``) hides what was watched there:
+the watcher disarms the memo and starts over (a view made after the mount checks every node).
 ``nodes/`` may be a symbolic link (to a folder on another disk): the watcher watches the folder
 it leads to, and each fence also looks whether it still does; once the link (or the workspace)
 leads elsewhere, the fence fails, the memo is disarmed and the watcher starts over there.
@@ -36,6 +38,7 @@ lost fences (seen only when a later fence was) and edits (a kept check then trus
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import stat
@@ -47,6 +50,7 @@ from pathlib import Path
 from nodepipe.execution.recovery import process_start_time
 from nodepipe.live.events import EventHub, GraphChanged
 from nodepipe.live.inotify import IN_CREATE, IN_MOVED_TO, IN_Q_OVERFLOW, Inotify
+from nodepipe.live.mounts import MountWatch
 from nodepipe.live.node_watches import NodeWatches
 from nodepipe.workspace.folder_memo import FolderMemo
 
@@ -127,11 +131,14 @@ class NodeFileWatcher:
         """Watch with a new queue until told to stop (False), or until the queue overflows or
         ``nodes/`` leads elsewhere (True: start over)."""
         queue = self._queue = Inotify()
+        stack = contextlib.ExitStack()
         try:
             if self._stop.is_set():
                 return False
             self._moved.clear()
             fences = queue.add(self._fences, IN_CREATE | IN_MOVED_TO)
+            mounts = MountWatch(self.nodes_dir)  # before the watches: a mount meanwhile is told
+            stack.callback(mounts.close)
             watches = NodeWatches(queue, self.nodes_dir)
             watches.watch_all()
             self._watches = watches
@@ -146,8 +153,8 @@ class NodeFileWatcher:
                     self.memo.disarm()
                     self.overflows += 1
                     return True
-                if self._moved.is_set():
-                    self.memo.disarm()
+                if self._moved.is_set() or mounts.changed():  # after reading: a fence seen
+                    self.memo.disarm()  # vouches for no folder mounted before it was made
                     return True
                 seen = [e.name for e in events if e.watch == fences and e.name.isdigit()]
                 told = watches.tell([e for e in events if e.watch != fences])
@@ -164,6 +171,7 @@ class NodeFileWatcher:
             return False
         finally:
             self._queue = self._watches = None
+            stack.close()
             queue.close()
 
     def _saw(self, names: list[str]) -> None:
