@@ -318,3 +318,44 @@ def test_a_folder_mounted_over_a_watched_one_is_watched_where_it_lies(
     )
     assert found.returncode == 0, found.stderr
     assert found.stdout.split("\n")[-2] == "False"  # the edit was told: a is checked again
+
+
+A_FILE_MOUNTED = """
+import subprocess, sys, time
+from pathlib import Path
+from nodepipe.live.events import EventHub
+from nodepipe.live.node_files import NodeFileWatcher
+from nodepipe.workspace.folder_memo import FolderMemo
+nodes, source = Path(sys.argv[1]), Path(sys.argv[2])
+subprocess.run(["mount", "--bind", source, nodes / "a" / "code" / "config.py"], check=True)
+memo = FolderMemo()
+watcher = NodeFileWatcher(nodes, EventHub(), memo)
+watcher.start()
+time.sleep(1)
+if memo.catch_up():
+    memo.keep("a", memo.ticket("a"), "key", "check")
+source.write_text("x = 2\\n")  # what a's check reads as code/config.py
+print(memo.catch_up() and memo.get("a", "key") is not None)
+watcher.stop()
+"""
+
+
+def test_a_file_mounted_into_a_node_folder_is_never_vouched_for(
+    nodes: Path, tmp_path: Path
+) -> None:
+    """A file mounted in place (a container's bind mount of one file): an edit of it where it
+    lies is told to no watch under ``nodes/``, so the watcher vouches for nothing."""
+    source = tmp_path / "config.py"
+    source.write_text("x = 1\n")
+    (nodes / "a" / "code" / "config.py").write_text("")
+    namespace = ["unshare", "--user", "--map-root-user", "--mount", "--propagation", "private"]
+    if subprocess.run([*namespace, "true"], capture_output=True).returncode != 0:
+        pytest.skip("no mount namespace can be made here (unshare refused)")
+    found = subprocess.run(
+        [*namespace, sys.executable, "-c", A_FILE_MOUNTED, str(nodes), str(source)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert found.returncode == 0, found.stderr
+    assert found.stdout.split("\n")[-2] == "False"

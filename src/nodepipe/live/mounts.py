@@ -5,6 +5,10 @@ afterwards (a bind mount, a network share) hides it, and edits in what now lies 
 to no watch. Linux says when this process's mount table changes (``/proc/self/mountinfo``
 polls ready, ``POLLPRI``); the table is then read again, and only a change of the mount points
 under the folder counts (a USB stick mounted elsewhere does not).
+
+A folder mounted under ``nodes/`` is watched where it lies (its watch is on the folder mounted,
+whatever path an edit goes through); a file mounted there is not: an edit through its own path
+is told to the watch of its own folder, elsewhere (``files``).
 """
 
 from __future__ import annotations
@@ -41,6 +45,11 @@ class MountWatch:
             return False
         self._points = points
         return True
+
+    def files(self) -> list[str]:
+        """The mount points under the folder that are not folders (a file mounted in place)."""
+        found = (Path(os.fsdecode(point)) for point in sorted(self._points))
+        return [str(point) for point in found if not point.is_dir()]
 
     def close(self) -> None:
         if self._fd is not None:

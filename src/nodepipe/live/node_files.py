@@ -23,7 +23,8 @@ with a new queue: every folder watched again, the fences waited on released (not
 trusted any more), the memo armed again. A folder it cannot watch (the user's watch limit, no
 permission) or ``nodes/`` itself moved stops it vouching for good, as on a network filesystem.
 A folder mounted or unmounted under ``nodes/`` (``live.mounts``) hides what was watched there:
-the watcher disarms the memo and starts over (a view made after the mount checks every node).
+the watcher disarms the memo and starts over (a view made after the mount checks every node);
+while a file is mounted there (a container's bind mount of one file), it does not vouch at all.
 ``nodes/`` may be a symbolic link (to a folder on another disk): the watcher watches the folder
 it leads to, and each fence also looks whether it still does; once the link (or the workspace)
 leads elsewhere, the fence fails, the memo is disarmed and the watcher starts over there.
@@ -143,8 +144,8 @@ class NodeFileWatcher:
             watches.watch_all()
             self._watches = watches
             self._release_fences()  # before arming: what they waited for is not trusted
-            if self._vouches and not watches.unwatched:
-                self.memo.arm(self.fence)
+            if self._vouches and not watches.unwatched and not mounts.files():
+                self.memo.arm(self.fence)  # (a file mounted under nodes/: its edits go untold)
             publish_at: float | None = None
             while not self._stop.is_set():
                 wait = LOOK_S if publish_at is None else publish_at - time.monotonic()
