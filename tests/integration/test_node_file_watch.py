@@ -359,3 +359,47 @@ def test_a_file_mounted_into_a_node_folder_is_never_vouched_for(
     )
     assert found.returncode == 0, found.stderr
     assert found.stdout.split("\n")[-2] == "False"
+
+
+AT_THE_WATCH_LIMIT = """
+import sys, time
+from pathlib import Path
+from nodepipe.live.events import EventHub
+from nodepipe.live.node_files import NodeFileWatcher
+from nodepipe.workspace.folder_memo import FolderMemo
+nodes = Path(sys.argv[1])
+Path("/proc/sys/user/max_inotify_watches").write_text(sys.argv[2])  # this user namespace's
+memo = FolderMemo()
+watcher = NodeFileWatcher(nodes, EventHub(), memo)
+watcher.start()
+time.sleep(1)
+at_start = memo.catch_up()
+for number in range(10):  # past the limit: folders made while it watches
+    (nodes / "a" / "code" / f"pkg{number}").mkdir()
+time.sleep(1)
+print(at_start, memo.catch_up(), memo.get("a", "key") is None)
+watcher.stop()
+"""
+"""In a user namespace of its own with a small inotify watch limit: the watcher started on
+three nodes (8 watches with its fence folder), then ten folders made in a's ``code/``; whether
+it vouched at start, whether it still does, whether a's check is not kept."""
+
+
+@pytest.mark.parametrize(
+    ("limit", "vouched"),
+    [("12", "True False True"), ("5", "False False True")],  # full mid-way, or at start
+)
+def test_a_workspace_the_watcher_cannot_fully_watch_is_checked_by_stat(
+    nodes: Path, limit: str, vouched: str
+) -> None:
+    namespace = ["unshare", "--user", "--map-root-user"]
+    if subprocess.run([*namespace, "true"], capture_output=True).returncode != 0:
+        pytest.skip("no user namespace can be made here (unshare refused)")
+    found = subprocess.run(
+        [*namespace, sys.executable, "-c", AT_THE_WATCH_LIMIT, str(nodes), limit],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert found.returncode == 0, found.stderr
+    assert found.stdout.split("\n")[-2] == vouched
