@@ -6,6 +6,8 @@ writing what they write (an environment built beside ``.venv`` and swapped in, o
 
 from __future__ import annotations
 
+import ctypes
+import os
 import shutil
 import subprocess
 import sys
@@ -167,6 +169,31 @@ def test_folders_made_moved_or_added_later_are_watched_and_caches_are_not(
     assert memo.get("d", "key") is not None
     (nodes / "d" / "code" / "main.py").write_text("print('d again')\n")
     assert memo.catch_up() and memo.get("d", "key") is None
+
+
+def exchange(one: Path, other: Path) -> None:
+    """Swap two folders in one step (``renameat2`` with ``RENAME_EXCHANGE``, as ``mv
+    --exchange`` does)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    here = -100  # AT_FDCWD
+    if libc.renameat2(here, os.fsencode(one), here, os.fsencode(other), 2) != 0:
+        pytest.skip(f"renameat2: {os.strerror(ctypes.get_errno())}")
+
+
+def test_folders_swapped_in_one_step_are_both_watched(
+    nodes: Path, memo: FolderMemo, watcher: NodeFileWatcher
+) -> None:
+    code = nodes / "a" / "code"
+    for name in ("pkg", "lib"):
+        (code / name / "sub").mkdir(parents=True)
+        (code / name / "sub" / f"{name}.py").write_text("x = 1\n")
+    assert kept(memo) == set()
+    exchange(code / "pkg", code / "lib")
+    assert kept(memo) == set()
+    for edited in ("pkg/sub/lib.py", "lib/sub/pkg.py", "pkg/lib.py", "lib/pkg.py"):
+        keep(memo, "a")
+        (code / edited).write_text("x = 2\n")
+        assert kept(memo) == set(), f"{edited} was not told"
 
 
 def test_after_its_queue_overflows_the_watcher_trusts_no_kept_check_and_watches_again(
