@@ -430,3 +430,38 @@ def test_a_workspace_the_watcher_cannot_fully_watch_is_checked_by_stat(
     )
     assert found.returncode == 0, found.stderr
     assert found.stdout.split("\n")[-2] == vouched
+
+
+ONE_DESCRIPTOR_LEFT = """
+import errno, os, resource
+from nodepipe.live.inotify import Inotify
+resource.setrlimit(resource.RLIMIT_NOFILE, (256, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
+taken = []
+while True:  # every descriptor taken...
+    try:
+        taken.append(os.open("/dev/null", os.O_RDONLY))
+    except OSError:
+        break
+os.close(taken.pop())  # ...but one
+try:
+    Inotify()  # its queue takes the last descriptor, its wake-up pipe finds none
+except OSError as exc:
+    print(exc.errno == errno.EMFILE)
+for fd in taken:
+    os.close(fd)
+queues = 0
+for fd in os.listdir("/proc/self/fd"):
+    try:
+        queues += os.readlink(f"/proc/self/fd/{fd}") == "anon_inode:inotify"
+    except OSError:
+        pass  # the listing's own
+print(queues)
+"""
+
+
+def test_a_queue_that_cannot_be_made_whole_leaves_no_descriptor_open() -> None:
+    found = subprocess.run(
+        [sys.executable, "-c", ONE_DESCRIPTOR_LEFT], capture_output=True, text=True, timeout=60
+    )
+    assert found.returncode == 0, found.stderr
+    assert found.stdout.split() == ["True", "0"]

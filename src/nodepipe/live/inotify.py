@@ -67,7 +67,11 @@ class Inotify:
         self.fd = self._libc.inotify_init1(IN_NONBLOCK | IN_CLOEXEC)
         if self.fd < 0:
             raise _error("inotify_init1")
-        self._wake_read, self._wake_write = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        try:
+            self._wake_read, self._wake_write = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        except OSError:
+            os.close(self.fd)  # no queue half made (each holds the user's watches)
+            raise
         self._closing = threading.Lock()  # a wake-up never writes to a descriptor reused
         self._closed = False
         self._poll = select.poll()
