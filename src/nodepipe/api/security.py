@@ -40,6 +40,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from nodepipe.api import tickets
+from nodepipe.api.errors import API_PATH
 from nodepipe.api.settings import ServerSettings
 from nodepipe.domain.passwords import verify_password
 
@@ -47,7 +48,6 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 READ_METHODS = frozenset({"GET", "HEAD"})
 TOKEN_HEADER = "x-nodepipe-token"
 LOGIN_PATH = "/login"
-API_PATH = "/api/"
 _MAX_LOGIN_BODY = 4096
 _NO_STORE = {"Cache-Control": "no-store"}
 

@@ -114,8 +114,9 @@ class _Check:
             raise self._refusal(f"{path} belongs to {owner}", f"run nodepipe there as {owner}")
 
     def _refusal(self, why: str, fix: str) -> WorkspaceError:
-        user = _user(self.uid)
-        owners = user if self.uid == 0 else f"{user} or root"
+        from nodepipe.workspace.path_trust import trusted_owners
+
+        user, owners = _user(self.uid), trusted_owners(self.uid)
         return WorkspaceError(
             f"refusing to open the workspace {self.root}: {why}. A command acts on the files of "
             f"the workspace it opens (it settles what killed commands left there), so {user} "
@@ -164,9 +165,6 @@ def _acl_entries(path: Path) -> list[tuple[int, int, int]] | None:
 
 
 def _user(uid: int) -> str:
-    import pwd  # only to name a refusal
+    from nodepipe.workspace.path_trust import user_name  # grp, pwd: only to name a refusal
 
-    try:
-        return pwd.getpwuid(uid).pw_name
-    except KeyError:
-        return f"uid {uid}"
+    return user_name(uid)

@@ -140,7 +140,7 @@ class _Check:
     def _entry(self, path: Path, *, above: bool) -> None:
         found = path.lstat()
         if found.st_uid not in (self.uid, 0):
-            raise self._refusal(path, f"it belongs to {_user(found.st_uid)}")
+            raise self._refusal(path, f"it belongs to {user_name(found.st_uid)}")
         sticky = above and stat.S_ISDIR(found.st_mode) and found.st_mode & stat.S_ISVTX
         if self._writable_by_others(found) and not sticky:
             raise self._refusal(path, "other users can write to it")
@@ -156,8 +156,7 @@ class _Check:
         return self.groups[gid]
 
     def _refusal(self, path: Path, why: str) -> InvalidInputError:
-        user = _user(self.uid)
-        owners = user if self.uid == 0 else f"{user} or root"
+        user, owners = user_name(self.uid), trusted_owners(self.uid)
         return InvalidInputError(
             f"refusing to use {path}: {why}. This server runs as {user} and uses only what "
             f"{owners} owns and no one else can change; copy it into a folder of {user}'s first"
@@ -184,8 +183,15 @@ def _group_members(gid: int) -> set[int]:
     return members
 
 
-def _user(uid: int) -> str:
+def user_name(uid: int) -> str:
+    """The name of user ``uid`` (``uid N`` when the system has none)."""
     try:
         return pwd.getpwuid(uid).pw_name
     except KeyError:
         return f"uid {uid}"
+
+
+def trusted_owners(uid: int) -> str:
+    """Who may own what user ``uid`` trusts, in words: the user, or root too."""
+    user = user_name(uid)
+    return user if uid == 0 else f"{user} or root"
