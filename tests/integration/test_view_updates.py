@@ -80,9 +80,11 @@ def whole(ws: nodepipe.Workspace) -> dict[str, object]:
     return answer
 
 
-CATCH_UP_SECONDS = 15.0
+CATCH_UP_SECONDS = 60.0
 """How long an answer waits for the folders' watcher to have told every change before it asks
-(past that it asks anyway, as the canvas does)."""
+(past that it asks anyway, as the canvas does). After an include's update the watcher has
+been seen, under CI's load, not to vouch for over 15 s (one local run in eight waited about
+35 s in all): an open finding of the watcher, not of the view this test is about."""
 
 
 class Page:
