@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -14,7 +15,9 @@ from nodepipe import NodeState
 from nodepipe.domain.errors import InvalidInputError, NotFoundError
 from nodepipe.domain.events import NodeFinished
 from nodepipe.domain.runs import NodeRunState, RunOutcome
+from nodepipe.execution import recorder
 from nodepipe.services.runs.service import RunRequest, RunResult
+from support.waiting import wait_for
 
 COPY_INPUTS = """\
 import nodepipe_node as node
@@ -375,3 +378,39 @@ def test_a_log_of_a_run_older_than_the_latest_two_hundred_is_found(
         )
     assert pipeline.runs.log("load").run_id == "later199"
     assert pipeline.runs.log("load", first).run_id == first
+
+
+def test_once_the_last_node_is_handed_out_what_the_run_did_is_recorded_while_it_runs(
+    pipeline: nodepipe.Workspace, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A run's progress is written in windows; once no node is left to hand out, what is
+    pending is written at once, while the last node runs: another process sees the nodes
+    before it completed, and the run's end has only the last node's events left to write.
+    (With a window longer than this test waits, only that early write shows them.)"""
+    monkeypatch.setattr(recorder, "BATCH_WINDOW", 600.0)
+    told = tmp_path / "told"
+    write_main(
+        pipeline,
+        "plot",
+        "import pathlib, time\n"
+        f"while not pathlib.Path({str(told)!r}).exists():\n    time.sleep(0.05)\n",
+    )
+    results: list[RunResult] = []
+    running = threading.Thread(
+        target=lambda: results.append(pipeline.runs.run(RunRequest("baseline")))
+    )
+    running.start()
+    try:
+        other = nodepipe.open(pipeline.root)  # as another process reads the store
+
+        def completed_before_plot() -> bool:
+            runs = other.runs.history("baseline", limit=1)
+            node_runs = other.runs.node_runs(runs[0].id) if runs else []
+            done = {n.node_id for n in node_runs if n.state is NodeRunState.COMPLETED}
+            return done == {pipeline.nodes.get(tag).id for tag in ("load", "clean")}
+
+        wait_for(completed_before_plot, "load and clean recorded while plot runs", 60)
+    finally:
+        told.touch()
+        running.join()
+    assert results[0].finished is not None and results[0].finished.completed == 3

@@ -6,7 +6,9 @@ waits for the database and a busy run costs five commits a second, not several p
 cores, fewer commits left the nodes themselves more CPU). Readers in other processes (another
 terminal, the web app's watcher, which looks once a second) see progress at most a window late;
 the app's own runs reach it through listeners at once. ``RunFinished`` ends the window at once
-and is written before the run returns.
+and is written before the run returns. So does the handing out of the run's last planned node:
+what happened until then is written while the last nodes run, and the run's end, which the
+command waits for, has only their events left to write (and only their outputs to flush).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from nodepipe.domain.events import (
     NodeSubmitted,
     RunEvent,
     RunFinished,
+    RunStarted,
 )
 from nodepipe.domain.runs import NodeRunState, RunOutcome, RunStatus
 from nodepipe.domain.states import NodeState
@@ -67,7 +70,11 @@ class StoreRecorder:
         self._on_error = on_error
         self._fingerprints: dict[str, str] = {}
         self._pending: queue.SimpleQueue[tuple[RunEvent, datetime]] = queue.SimpleQueue()
-        self._run_finished = threading.Event()
+        self._window_ends = threading.Event()
+        """Set when the run finished, or when its last planned node was handed out."""
+        self._unsettled: set[str] | None = None
+        """The planned nodes not yet handed to the executor, skipped or ended (from
+        ``RunStarted``)."""
         self._writer = threading.Thread(target=self._write_batches, name="recorder", daemon=True)
         self._writer.start()
         self._error: BaseException | None = None
@@ -76,8 +83,14 @@ class StoreRecorder:
         if isinstance(event, NodePreparing):  # how far a preparation got: nothing to keep
             return
         self._pending.put((event, datetime.now(UTC)))
-        if isinstance(event, RunFinished):
-            self._run_finished.set()
+        if isinstance(event, RunStarted):
+            self._unsettled = set(event.node_ids)
+        elif isinstance(event, NodeSubmitted | NodeSkipped | NodeFinished) and self._unsettled:
+            self._unsettled.discard(event.node_id)
+            if not self._unsettled:  # no node left to hand out: write what is pending now
+                self._window_ends.set()
+        elif isinstance(event, RunFinished):
+            self._window_ends.set()
             self._writer.join()
             if self._error is not None:
                 raise RecordingError(str(self._error)) from self._error
@@ -135,11 +148,14 @@ class StoreRecorder:
             self._on_error(error)
 
     def _next_batch(self) -> list[tuple[RunEvent, datetime]]:
-        """The events of one window: from the next event until the window closes or the run
-        finishes. Events arriving meanwhile do not wake the writer; only the run's end does."""
+        """The events of one window: from the next event until the window closes, the last
+        planned node is handed out or the run finishes. Events arriving meanwhile do not wake
+        the writer; only those two do (the first once: the next window is a whole one again,
+        ended by the run's end)."""
         batch = [self._pending.get()]
         if not isinstance(batch[0][0], RunFinished):
-            self._run_finished.wait(BATCH_WINDOW)
+            self._window_ends.wait(BATCH_WINDOW)
+            self._window_ends.clear()  # a RunFinished behind it is taken below, or next
         while not isinstance(batch[-1][0], RunFinished):
             try:
                 batch.append(self._pending.get_nowait())
