@@ -711,6 +711,30 @@ def test_a_server_killed_leaves_its_commands_running_to_their_end_and_a_new_one_
     assert again.returncode == 0 and served(runtime) == 1, again.stderr
 
 
+def test_a_served_command_ends_when_its_worker_is_done_not_when_the_server_reaps_it(
+    chain: nodepipe.Workspace, runtime: Path, tmp_path: Path
+) -> None:
+    """The worker tells its client how the command ended as its very last step: the client
+    ends then, with the run's status, even while the server is busy (here: stopped) and
+    cannot reap the worker. The server, continued, kills nobody for the client's going."""
+    gate = tmp_path / "gate"
+    gated_chain(chain, gate)
+    server = warm(chain, runtime)
+    client = run_until_load_starts(chain, environment(runtime))
+    os.kill(server, signal.SIGSTOP)
+    try:
+        gate.write_text("open")
+        out, err = client.communicate(timeout=120)
+    finally:
+        os.kill(server, signal.SIGCONT)
+    assert client.returncode == 0, err
+    assert "3 completed, 0 failed" in out
+    assert served(runtime) == 1
+    again = nodepipe_(environment(runtime), "-w", str(chain.root), "status", "baseline")
+    assert again.returncode == 0 and served(runtime) == 2, again.stderr
+    assert "killed" not in log_of(runtime)
+
+
 def sees(seen: Path) -> str:
     """A node that writes what its process sees to ``seen``."""
     return (

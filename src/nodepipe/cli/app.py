@@ -9,6 +9,7 @@ from __future__ import annotations
 import atexit
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -200,7 +201,7 @@ def open_closed_streams() -> None:
         setattr(sys, name, open(fd, "r" if fd == 0 else "w", closefd=False))  # noqa: SIM115
 
 
-def end_now(ending: SystemExit) -> None:
+def end_now(ending: SystemExit, before_exit: Callable[[int], None] | None = None) -> None:
     """End the process with the command's exit status, without tearing the interpreter down.
 
     The teardown frees every module and runs a last garbage collection over all the command
@@ -210,7 +211,9 @@ def end_now(ending: SystemExit) -> None:
     here, then the standard streams are flushed. Where something else still runs (a thread
     that is not a daemon), the status is not a number, or a stream cannot be flushed (a full
     disk), the interpreter ends as it always did, and reports it; a closed pipe (the reader went
-    away) ends it silently with ``READER_GONE`` (or the command's own failing status)."""
+    away) ends it silently with ``READER_GONE`` (or the command's own failing status).
+    ``before_exit`` is told that status once everything is flushed, as the very last step (a
+    fork server's worker tells its client there: ``fork_worker``)."""
     code = 0 if ending.code is None else ending.code
     threading = sys.modules.get("threading")  # never imported: no thread to wait for
     if not isinstance(code, int) or (
@@ -230,6 +233,8 @@ def end_now(ending: SystemExit) -> None:
         code = code or READER_GONE.code
     except Exception:
         raise ending from None
+    if before_exit is not None:
+        before_exit(code)
     os._exit(code)
 
 

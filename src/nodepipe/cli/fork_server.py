@@ -128,10 +128,11 @@ class ForkServer:
             for fd, pid in watched.items():
                 gone = self.workers.get(pid)
                 if fd in ready and gone is not None and gone.connection is not None:
-                    _kill_command(pid)  # the client is gone: so is its command
                     gone.connection.close()  # reaped when it has died (never waited for here)
                     gone.connection = None
-                    log(f"worker {pid} killed: its client went")
+                    if not _readable(gone.learned):  # it told the client, then the client ended
+                        _kill_command(pid)  # the client is gone: so is its command
+                        log(f"worker {pid} killed: its client went")
             if self.running and self.listening.fileno() in ready:
                 self._accept()
             if self.running and _inode(self.socket_path) != self.socket_inode:
@@ -311,6 +312,14 @@ def _drain(fd: int) -> None:
             pass
     except BlockingIOError:
         pass
+
+
+def _readable(fd: int) -> bool:
+    """Whether the pipe has something to read: a worker's ``learned`` pipe has once the worker
+    reached its end (``fork_worker._tell_modules``), just before it tells its client."""
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    return bool(poller.poll(0))
 
 
 def _kill_command(pid: int) -> None:

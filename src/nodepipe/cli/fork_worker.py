@@ -31,10 +31,9 @@ HANDSHAKE_SECONDS = 5.0
 
 
 class _Client:
-    """The worker's own end of its client's connection, and the server that forked it."""
+    """The worker's own end of its client's connection, and how the command ended."""
 
     connection = -1
-    server = -1
     code = 1
     """The exit status, or minus the signal the worker is about to be killed by."""
 
@@ -75,7 +74,6 @@ def serve_client(
     command = next((word for word in request.argv[1:] if word in SERVED), "?")
     log(f"worker {os.getpid()}: {command}")
     _Client.connection = connection.fileno()
-    _Client.server = os.getppid()
     become_client(request, handlers, [connection.fileno()], learned)
 
 
@@ -133,7 +131,6 @@ def become_client(
         _renew_import_time_values()
         os.umask(request.umask)
         sys.argv = request.argv
-        atexit.register(_tell_client_if_orphaned)  # the last exit handler to run
         atexit.register(_tell_modules, learned, before)
     except BaseException as failure:  # cannot be the client: say why, as the program would
         os.write(2, f"nodepipe: the fork server could not run the command: {failure}\n".encode())
@@ -183,10 +180,12 @@ def _adopt_streams() -> None:
 
 
 def _tell_modules(learned: int, before: set[str]) -> None:
+    """The server gets the names of the modules the command imported, and by them learns that
+    the worker reached its end (never nothing: at least a line's end)."""
     names = "\n".join(sorted(set(sys.modules) - before)).encode()
     try:
         os.set_blocking(learned, False)
-        os.write(learned, names[:60_000])
+        os.write(learned, names[:60_000] + b"\n")
     except OSError:
         pass
 
@@ -202,7 +201,7 @@ def _run_program() -> NoReturn:
         except SystemExit as ending:
             _Client.code = ending.code if isinstance(ending.code, int) else _Client.code
             _Client.code = 0 if ending.code is None else _Client.code
-            end_now(ending)  # ends the process unless a thread still runs or the code is text
+            end_now(ending, _tell_client)  # ends it unless a thread runs or the code is text
             raise
     except SystemExit as ending:
         code = ending.code
@@ -233,19 +232,24 @@ def _end(code: int, killed_by: int | None = None) -> NoReturn:
             stream.flush()
         except Exception:
             pass
+    _tell_client(_Client.code)
     if killed_by is not None:
         signal.signal(killed_by, signal.SIG_DFL)
         os.kill(os.getpid(), killed_by)
     os._exit(code)
 
 
-def _tell_client_if_orphaned() -> None:
-    """The server (which tells the client how its worker ended) is gone: tell it from here."""
-    if _Client.connection < 0 or os.getppid() == _Client.server:
+def _tell_client(code: int) -> None:
+    """Tell the client how the command ended, as the very last step before this process ends
+    (its streams flushed, its files closed): the client ends at once, without waiting for
+    this process's teardown and for the server to reap it. (The server tells it too once it
+    has reaped the worker: what the client hears when the worker dies before it could say.)
+    ``code``: the exit status, or minus the signal the worker is about to be killed by."""
+    if _Client.connection < 0:
         return
     import resource
 
-    code = _Client.code
+    _Client.code = code
     status = -code if code < 0 else (code & 0xFF) << 8
     mine, children = (
         resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
