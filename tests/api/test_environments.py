@@ -81,7 +81,7 @@ def test_environment_refusals_change_nothing(
     error_of(client.post("/api/pipelines/baseline/nodes/nope/environment/sync"), 404)
     error_of(client.delete(f"{ENV}/packages"), 422)
     error_of(client.put(f"{ENV}/python", json={"version": ""}), 422)
-    chain.nodes.set_locked("clean", True)
+    chain.nodes.lock("clean")
     locked = job(client, app, "POST", f"{ENV}/packages", json={"requirements": ["toypkg"]})
     assert locked["error"]["kind"] == "read_only"
     assert locked["error"]["hint"]["action"] == "node.unlock"  # a job's error carries it too

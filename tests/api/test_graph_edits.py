@@ -55,7 +55,7 @@ def test_connect_refusals_change_nothing(client: TestClient, chain: nodepipe.Wor
     error_of(client.post(EDGES, json={"parent": "load", "child": "plot", "slot": "a/b"}), 422)
     error_of(client.post(EDGES, json={"parent": "nope", "child": "plot"}), 404)
     error_of(client.post(EDGES, json={"parent": "load"}), 422)
-    chain.nodes.set_locked("plot", True)
+    chain.nodes.lock("plot")
     before = snapshot(chain)
     refused = client.post(EDGES, json={"parent": "load", "child": "plot"})
     error_of(refused, 409, "read_only")
@@ -118,7 +118,7 @@ def test_collapsing_is_allowed_on_a_locked_pipeline_but_editing_is_not(
     client: TestClient, chain: nodepipe.Workspace
 ) -> None:
     client.post(GROUPS, json={"name": "prep", "nodes": ["load"]})
-    chain.pipelines.set_locked("baseline", True)
+    chain.pipelines.lock("baseline")
     assert client.patch(f"{GROUPS}/prep", json={"collapsed": True}).json()["collapsed"]
     error_of(client.patch(f"{GROUPS}/prep", json={"name": "x"}), 409, "read_only")
     error_of(client.delete(f"{GROUPS}/prep"), 409, "read_only")

@@ -31,7 +31,7 @@ def test_create_refusals_change_nothing(client: TestClient, chain: nodepipe.Work
     error_of(client.post(NODES, json={"tag": "a/b"}), 422, "invalid_input")
     error_of(client.post(NODES, json={"tag": ""}), 422)
     error_of(client.post("/api/pipelines/nope/nodes", json={"tag": "x"}), 404)
-    chain.pipelines.set_locked("baseline", True)
+    chain.pipelines.lock("baseline")
     before = snapshot(chain)
     error_of(client.post(NODES, json={"tag": "x"}), 409, "read_only")
     assert snapshot(chain) == before
@@ -134,7 +134,7 @@ def test_clear_outputs(client: TestClient, chain: nodepipe.Workspace) -> None:
     chain.nodes.mark("load", nodepipe.NodeState.COMPLETED)
     node = client.delete(f"{NODES}/load/data").json()
     assert node["state"] == "ready" and not any(data.iterdir())
-    chain.nodes.set_locked("load", True)
+    chain.nodes.lock("load")
     error_of(client.delete(f"{NODES}/load/data"), 409, "read_only")
     error_of(client.delete(f"{NODES}/nope/data"), 404)
 
@@ -164,7 +164,7 @@ def test_delete_nodes(client: TestClient, chain: nodepipe.Workspace) -> None:
 
 
 def test_delete_refusals_change_nothing(client: TestClient, chain: nodepipe.Workspace) -> None:
-    chain.nodes.set_locked("clean", True)
+    chain.nodes.lock("clean")
     before = snapshot(chain)
     error_of(client.delete(NODES, params={"nodes": ["clean"]}), 409, "read_only")
     error_of(client.delete(NODES, params={"nodes": ["nope"]}), 404)

@@ -103,10 +103,10 @@ def test_restores_are_refused_as_every_route_refuses(
     error_of(client.post(node_restore, json={"run": run, "tag": "../x"}), 422)
     error_of(client.post(node_restore, json={"run": "nosuchrun", "tag": "x"}), 404)
     assert snapshot(chain) == before
-    chain.nodes.set_locked("clean", True)
+    chain.nodes.lock("clean")
     locked = job(client, app, f"{ENV}/restore", {"run": run})  # a job, as every env change
     assert locked["status"] == "failed" and locked["error"]["kind"] == "read_only"
-    chain.nodes.set_locked("clean", False)
+    chain.nodes.unlock("clean")
     with chain.context.store.engine.begin() as connection:
         connection.execute(sa.delete(node_run_environments))
     before = snapshot(chain)

@@ -75,7 +75,7 @@ def test_delete_reports_what_went(client: TestClient, chain: nodepipe.Workspace)
 
 
 def test_locked_pipeline_cannot_be_deleted(client: TestClient, chain: nodepipe.Workspace) -> None:
-    chain.pipelines.set_locked("baseline", True)
+    chain.pipelines.lock("baseline")
     before = snapshot(chain)
     error_of(client.delete("/api/pipelines/baseline"), 409, "read_only")
     assert snapshot(chain) == before

@@ -92,7 +92,7 @@ def test_run_refusals(client: TestClient, chain: nodepipe.Workspace) -> None:
         client.post("/api/pipelines/baseline/runs", json=local), 422
     )
     error_of(client.post("/api/pipelines/baseline/runs", json={"storage": "/etc"}), 422)
-    chain.pipelines.set_locked("baseline", True)
+    chain.pipelines.lock("baseline")
     error_of(client.post("/api/pipelines/baseline/runs", json={}), 409, "read_only")
     assert client.get("/api/runs").json() == []
 

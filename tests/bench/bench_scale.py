@@ -304,13 +304,13 @@ def api_figures(ws: nodepipe.Workspace, count: int) -> None:
         notes = iter(range(1_000_000))
 
         def written() -> None:  # a write to the store (another connection): built again
-            ws.nodes.annotate(last, f"note {next(notes)}", "big")
+            ws.nodes.notes(last, f"note {next(notes)}", "big")
             graph()
 
-        annotate = median_seconds(lambda: ws.nodes.annotate(last, "alone", "big"), 5)
+        annotate = median_seconds(lambda: ws.nodes.notes(last, "alone", "big"), 5)
         rebuilt = median_seconds(written, 5) - annotate
         rebuilt_cpu = median_seconds(written, 5, time.process_time) - median_seconds(
-            lambda: ws.nodes.annotate(last, "alone", "big"), 5, time.process_time
+            lambda: ws.nodes.notes(last, "alone", "big"), 5, time.process_time
         )
         main_py = ws.nodes.path(last) / "code" / "main.py"
         edits = iter(range(1_000_000))

@@ -40,7 +40,7 @@ def test_a_connection_the_server_would_refuse_shows_it_while_dragged_and_sends_n
 ) -> None:
     ws = served.workspace
     add_nodes(ws, "baseline", {**CHAIN, "frozen": [], "free": []})
-    ws.nodes.set_locked("frozen", True)
+    ws.nodes.lock("frozen")
     sent: list[str] = []
 
     def on_request(request: Request) -> None:

@@ -44,7 +44,7 @@ def test_a_package_that_does_not_exist_is_said_in_the_apps_words(
 
 def test_deleting_a_locked_node_names_the_unlock_menu_item(page: Page, served: Served) -> None:
     add_nodes(served.workspace, "baseline", CHAIN)
-    served.workspace.nodes.set_locked("plot", True)
+    served.workspace.nodes.lock("plot")
     page.goto(served.link)
     node(page, "plot").click(button="right")
     menu_item(page, "Delete…").click()
@@ -144,7 +144,7 @@ def test_a_node_rename_or_notes_the_server_refuses_is_said_beside_the_field_in_t
     assert sorted(n.tag for n in ws.nodes.list("baseline")) == ["load", "plot"]
 
     # notes refused (the pipeline was locked meanwhile): said beside them, the text kept
-    ws.pipelines.set_locked("baseline", True)
+    ws.pipelines.lock("baseline")
     notes = panel.locator('textarea[name="notes"]')
     notes.fill("raw rows, unfiltered")
     panel.get_by_role("button", name="Save notes").click()
@@ -225,7 +225,7 @@ def test_new_pipeline_and_rename_keep_a_refused_tag_in_the_dialog_beside_its_fie
     assert sorted(p.tag for p in ws.pipelines.list()) == ["baseline", "fourth", "second"]
 
     # notes refused (the pipeline was locked): said in the dialog, which keeps them
-    ws.pipelines.set_locked("fourth", True)
+    ws.pipelines.lock("fourth")
     pipeline_menu(page, "fourth", "Notes…")
     in_dialog(page, "Notes").fill("kept")
     dialog.get_by_test_id("dialog-confirm").click()

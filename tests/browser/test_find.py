@@ -34,7 +34,7 @@ def test_find_jumps_to_an_off_screen_node_and_selects_it(page: Page, served: Ser
     ws = served.workspace
     ws.shared_envs.new("tools")
     made = ws.nodes.new_many("baseline", [f"n{i:04d}" for i in range(NODES)], shared_env="tools")
-    ws.nodes.annotate(made[150].id, "reads the raw temperature file", "baseline")
+    ws.nodes.notes(made[150].id, "reads the raw temperature file", "baseline")
     page.goto(served.link)
     page.wait_for_function(DRAWN)  # fitted to the screen: 300 tiny cards, one long column
 

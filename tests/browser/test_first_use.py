@@ -66,7 +66,7 @@ def test_a_read_only_nodes_parameters_say_why_and_the_menu_item_that_lifts_it(
 ) -> None:
     ws = served.workspace
     add_nodes(ws, "baseline", CHAIN)
-    ws.nodes.set_locked("plot", True)
+    ws.nodes.lock("plot")
     ws.pipelines.new("scratch", project="climate")
     ws.node_copies.reference(["clean"], into="scratch", pipeline="baseline")
     page.goto(served.link)
@@ -95,7 +95,7 @@ def test_the_nodes_of_a_locked_pipeline_say_so_before_an_edit_is_typed(
 ) -> None:
     ws = served.workspace
     add_nodes(ws, "baseline", CHAIN)
-    ws.pipelines.set_locked("baseline", True)
+    ws.pipelines.lock("baseline")
     page.goto(served.link)
     said = (
         "This pipeline is locked (read-only); "

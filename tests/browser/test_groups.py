@@ -27,7 +27,7 @@ def test_a_collapsed_group_never_hides_under_another_node(page: Page, served: Se
     )
     assert placed.status_code == 200, placed.text
     ws.groups.new("baseline", "prep", ["load", "clean"])
-    ws.groups.set_collapsed("baseline", "prep", True)
+    ws.groups.collapse("baseline", "prep")
 
     page.goto(served.link)
     card = page.get_by_test_id("group-collapsed")

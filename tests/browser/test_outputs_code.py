@@ -167,7 +167,7 @@ def test_a_file_changed_on_disk_is_not_overwritten_silently(page: Page, served: 
 def test_a_locked_node_names_the_unlock_menu_item(page: Page, served: Served) -> None:
     ws: nodepipe.Workspace = served.workspace
     ws.nodes.new("baseline", "train")
-    ws.nodes.set_locked("train", True)
+    ws.nodes.lock("train")
     page.goto(served.link)
     open_panel(page, "train", "Code")
     panel = page.get_by_test_id("node-panel")

@@ -40,7 +40,7 @@ def build(served: Served, gate: Path) -> None:
     ws.runs.run(RunRequest("lib"))
     ws.runs.run(RunRequest("baseline", only=["tuned"]))
     ws.nodes.set_params("tuned", ["learning_rate=0.01"])  # completed, now stale
-    ws.nodes.set_locked("frozen", True)
+    ws.nodes.lock("frozen")
 
 
 def test_every_state_and_flag_shows_live_mid_run(page: Page, served: Served, gate: Path) -> None:

@@ -77,9 +77,9 @@ def shapes(draw: st.DrawFn) -> Shape:
 def make(ws: nodepipe.Workspace, shape: Shape) -> None:
     """``shape`` as the pipeline ``shaped`` of ``ws``."""
     build_pipeline(ws, "shaped", shape.spec)
-    ws.pipelines.annotate("shaped", shape.notes)
+    ws.pipelines.notes("shaped", shape.notes)
     for tag, notes in shape.node_notes.items():
-        ws.nodes.annotate(tag, notes, pipeline="shaped")
+        ws.nodes.notes(tag, notes, pipeline="shaped")
     for name, members in shape.groups.items():
         ws.groups.new("shaped", name, members)
 

@@ -31,7 +31,7 @@ def diamond(lab: nodepipe.Workspace) -> nodepipe.Workspace:
     for tag in ("load", "left", "right", "join"):
         lab.nodes.new("shapes", tag)
         (lab.nodes.path(tag) / "code" / "main.py").write_text(APPEND_INPUTS)
-    lab.nodes.annotate("left", "the left branch", pipeline="shapes")
+    lab.nodes.notes("left", "the left branch", pipeline="shapes")
     lab.nodes.set_params("right", ["n=7"], pipeline="shapes")
     lab.edges.connect("load", "left", "shapes")
     lab.edges.connect("load", "right", "shapes")

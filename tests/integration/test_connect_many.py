@@ -90,12 +90,12 @@ def test_unknown_nodes_and_read_only_children_are_refused_with_nothing_connected
         wide.edges.connect_many("baseline", [("load", "a"), ("nosuch", "b")])
     with pytest.raises(nodepipe.NotFoundError, match="elsewhere"):  # not shown in baseline
         wide.edges.connect_many("baseline", [("load", "a"), ("elsewhere", "b")])
-    wide.nodes.set_locked("c", True)
+    wide.nodes.lock("c")
     locked = snapshot(wide)
     with pytest.raises(nodepipe.ReadOnlyError, match=r"'c'.* locked"):
         wide.edges.connect_many("baseline", [("load", "a"), ("b", "c")])
     assert snapshot(wide) == locked
-    wide.nodes.set_locked("c", False)
+    wide.nodes.unlock("c")
     assert snapshot(wide) == before
 
 

@@ -64,9 +64,9 @@ def test_an_edit_answers_the_effective_state_in_python(chain: nodepipe.Workspace
     _stale_below_an_edit(chain)
     answers = {
         "rename": chain.nodes.rename("clean", "tidy", "baseline"),
-        "annotate": chain.nodes.annotate("tidy", "notes", "baseline"),
-        "lock": chain.nodes.set_locked("tidy", True, "baseline"),
-        "unlock": chain.nodes.set_locked("tidy", False, "baseline"),
+        "annotate": chain.nodes.notes("tidy", "notes", "baseline"),
+        "lock": chain.nodes.lock("tidy", "baseline"),
+        "unlock": chain.nodes.unlock("tidy", "baseline"),
     }
     for node in answers.values():
         assert (node.state.value, node.state_reason) == BELOW

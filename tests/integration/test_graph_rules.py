@@ -305,7 +305,7 @@ def test_accepting_outputs_holds_no_write_of_the_store_while_it_reads_them(
 
     def read_while_another_writes(*args: Any, **kwargs: Any) -> Any:
         with nodepipe.open(chain.root) as other:  # another connection writes meanwhile
-            other.pipelines.annotate("baseline", "written while the code was read")
+            other.pipelines.notes("baseline", "written while the code was read")
         return fingerprint(*args, **kwargs)
 
     monkeypatch.setattr(fingerprint_now, "fingerprint_node", read_while_another_writes)

@@ -419,11 +419,11 @@ def test_an_error_says_what_to_do_as_a_python_call_in_a_note(lab: nodepipe.Works
     lab.pipelines.new("p")
     node = lab.nodes.new("p", "a")
     opened = nodepipe.open(lab.root)  # nodepipe.open and nodepipe.init word the hints
-    opened.nodes.set_locked("a", True, pipeline="p")
+    opened.nodes.lock("a", pipeline="p")
     with pytest.raises(nodepipe.ReadOnlyError) as refused:
         opened.nodes.set_params("a", ["k=1"], pipeline="p")
     assert str(refused.value) == f"node 'a' ({node.id}) is locked (read-only)"
-    assert refused.value.__notes__ == [f"unlock it with ws.nodes.set_locked({node.id!r}, False)"]
+    assert refused.value.__notes__ == [f"unlock it with ws.nodes.unlock({node.id!r})"]
     refused.value.add_note("a note of the caller's")  # notes stay a list one may add to
     assert len(refused.value.__notes__) == 2
     opened.close()
@@ -535,3 +535,36 @@ def test_a_node_got_by_name_is_stale_below_a_stale_parent_and_looks_only_above_i
     got = lab.nodes.get("a", "p")
     assert (got.state, got.state_reason) == (nodepipe.NodeState.STALE, "code changed: main.py")
     assert lab.nodes.find("c", "p").state is nodepipe.NodeState.COMPLETED  # as recorded
+
+
+def test_the_api_names_an_action_as_the_cli_does_and_the_former_names_still_work_and_warn(
+    lab: nodepipe.Workspace,
+) -> None:
+    """``notes``, ``lock``/``unlock`` and ``collapse``/``expand`` as ``node notes``, ``node
+    lock``, ``group collapse``; ``annotate``, ``set_locked`` and ``set_collapsed`` do the same,
+    warning the caller (the warning points at the caller's line) with the name to use."""
+    lab.projects.new("proj")
+    lab.pipelines.new("p", project="proj")
+    lab.nodes.new("p", "a")
+    lab.groups.new("p", "g", ["a"])
+    assert lab.nodes.notes("a", "first", pipeline="p").notes == "first"
+    assert lab.pipelines.notes("p", "pipe").notes == "pipe"
+    assert lab.projects.notes("proj", "proj notes").notes == "proj notes"
+    assert lab.nodes.lock("a", pipeline="p").locked
+    assert not lab.nodes.unlock("a", pipeline="p").locked
+    assert lab.pipelines.lock("p").locked and not lab.pipelines.unlock("p").locked
+    assert lab.groups.collapse("p", "g").collapsed
+    assert not lab.groups.expand("p", "g").collapsed
+    former = {
+        "nodes.annotate": lambda: lab.nodes.annotate("a", "second", pipeline="p").notes,
+        "nodes.set_locked": lambda: lab.nodes.set_locked("a", True, pipeline="p").locked,
+        "pipelines.annotate": lambda: lab.pipelines.annotate("p", "again").notes,
+        "pipelines.set_locked": lambda: lab.pipelines.set_locked("p", True).locked,
+        "projects.annotate": lambda: lab.projects.annotate("proj", "again").notes,
+        "groups.set_collapsed": lambda: lab.groups.set_collapsed("p", "g", True).collapsed,
+    }
+    for name, call in former.items():
+        with pytest.warns(DeprecationWarning, match=rf"^{name} is now ") as warned:
+            assert call()
+        assert warned[0].filename == __file__, name
+    assert lab.nodes.get("a", pipeline="p").locked and lab.pipelines.get("p").locked

@@ -136,10 +136,10 @@ def test_lost_contents_or_a_locked_node_are_refused_and_change_nothing(
 ) -> None:
     first, _ = two_runs
     before, env_before = snapshot(chain), project_state(chain, "clean")
-    chain.nodes.set_locked("clean", True)
+    chain.nodes.lock("clean")
     with pytest.raises(ReadOnlyError):
         chain.run_envs.restore("clean", first)
-    chain.nodes.set_locked("clean", False)
+    chain.nodes.unlock("clean")
     before = snapshot(chain)
     shutil.rmtree(chain.context.layout.objects_dir)
     with pytest.raises(NotFoundError, match="missing"):

@@ -115,7 +115,7 @@ def test_a_checkpoint_cut_short_is_no_damage(chain: nodepipe.Workspace, cli: Cli
         reader.execute("SELECT count(*) FROM sqlite_master").fetchall()
         grown = nodepipe.open(chain.root)
         notes = "a long note " * 40_000  # hundreds of pages more, in the log only
-        grown.nodes.annotate("load", notes, "baseline")
+        grown.nodes.notes("load", notes, "baseline")
         grown.close()
         cut_checkpoint_short(store)
         header = store.read_bytes()[:100]

@@ -145,7 +145,7 @@ def test_every_kind_of_change_gives_the_answer_a_whole_build_gives(
         assert {state for state, _ in page.after_change().values()} == {"completed"}
 
         # a node's own row changes (its notes; its place on the canvas): only that node
-        ws.nodes.annotate("plot", "by hand", "baseline")
+        ws.nodes.notes("plot", "by hand", "baseline")
         assert page.nodes()["plot"]["notes"] == "by hand"
         assert computed[-1][0] == 1
         plot_id = ws.nodes.get("plot", "baseline").id

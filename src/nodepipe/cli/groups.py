@@ -73,7 +73,7 @@ def rename(pipeline: str, name: str, new_name: str, as_json: bool) -> None:
 @json_option
 def collapse(pipeline: str, name: str, as_json: bool) -> None:
     """Collapse group NAME on PIPELINE's canvas."""
-    group = workspace().groups.set_collapsed(pipeline, name, True)
+    group = workspace().groups.collapse(pipeline, name)
     render(group, as_json, "GroupPublic", f"collapsed {group.name}")
 
 
@@ -83,7 +83,7 @@ def collapse(pipeline: str, name: str, as_json: bool) -> None:
 @json_option
 def expand(pipeline: str, name: str, as_json: bool) -> None:
     """Expand collapsed group NAME on PIPELINE's canvas."""
-    group = workspace().groups.set_collapsed(pipeline, name, False)
+    group = workspace().groups.expand(pipeline, name)
     render(group, as_json, "GroupPublic", f"expanded {group.name}")
 
 

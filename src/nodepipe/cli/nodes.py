@@ -159,7 +159,7 @@ def rename(
 @json_option
 def notes(node: str, text: str, pipeline: str | None, as_json: bool) -> None:
     """Replace NODE's notes with TEXT."""
-    updated = workspace().nodes.annotate(node, text, pipeline)
+    updated = workspace().nodes.notes(node, text, pipeline)
     render(updated, as_json, "NodePublic", f"updated the notes of {updated.tag}")
 
 
@@ -237,7 +237,7 @@ def mark(node: str, state: str, pipeline: str | None, as_json: bool) -> None:
 @json_option
 def lock(node: str, pipeline: str | None, as_json: bool) -> None:
     """Make NODE read-only (no edit, run or delete)."""
-    updated = workspace().nodes.set_locked(node, True, pipeline)
+    updated = workspace().nodes.lock(node, pipeline)
     render(updated, as_json, "NodePublic", f"locked {updated.tag} ({updated.id})")
 
 
@@ -247,7 +247,7 @@ def lock(node: str, pipeline: str | None, as_json: bool) -> None:
 @json_option
 def unlock(node: str, pipeline: str | None, as_json: bool) -> None:
     """Make locked NODE editable again."""
-    updated = workspace().nodes.set_locked(node, False, pipeline)
+    updated = workspace().nodes.unlock(node, pipeline)
     render(updated, as_json, "NodePublic", f"unlocked {updated.tag} ({updated.id})")
 
 

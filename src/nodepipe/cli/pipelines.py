@@ -96,7 +96,7 @@ def rename(name: str, new_tag: str, as_json: bool) -> None:
 @json_option
 def notes(name: str, text: str, as_json: bool) -> None:
     """Replace the notes of pipeline NAME with TEXT."""
-    pipeline = workspace().pipelines.annotate(name, text)
+    pipeline = workspace().pipelines.notes(name, text)
     render(pipeline, as_json, "PipelinePublic", f"updated the notes of {pipeline.tag}")
 
 
@@ -184,7 +184,7 @@ def move(name: str, project: str, as_json: bool) -> None:
 @json_option
 def lock(name: str, as_json: bool) -> None:
     """Make pipeline NAME and its own nodes read-only."""
-    pipeline = workspace().pipelines.set_locked(name, True)
+    pipeline = workspace().pipelines.lock(name)
     render(pipeline, as_json, "PipelinePublic", f"locked {pipeline.tag}")
 
 
@@ -193,7 +193,7 @@ def lock(name: str, as_json: bool) -> None:
 @json_option
 def unlock(name: str, as_json: bool) -> None:
     """Make locked pipeline NAME editable again."""
-    pipeline = workspace().pipelines.set_locked(name, False)
+    pipeline = workspace().pipelines.unlock(name)
     render(pipeline, as_json, "PipelinePublic", f"unlocked {pipeline.tag}")
 
 

@@ -1,4 +1,4 @@
-"""`nodepipe project ...`: create, list, show, rename, annotate, delete projects."""
+"""`nodepipe project ...`: create, list, show, rename, set notes, delete projects."""
 
 from __future__ import annotations
 
@@ -62,7 +62,7 @@ def rename(name: str, new_name: str, as_json: bool) -> None:
 @json_option
 def notes(name: str, text: str, as_json: bool) -> None:
     """Replace the notes of project NAME with TEXT."""
-    project = workspace().projects.annotate(name, text)
+    project = workspace().projects.notes(name, text)
     render(project, as_json, "ProjectPublic", f"updated the notes of {project.name}")
 
 

@@ -15,8 +15,8 @@ from nodepipe.domain.errors import Action, Hint
 _REBUILD = "recover what the node folders hold with the CLI: `nodepipe doctor --rebuild`"
 
 CALLS: dict[Action, str] = {
-    Action.PIPELINE_UNLOCK: "unlock it with ws.pipelines.set_locked({pipeline}, False)",
-    Action.NODE_UNLOCK: "unlock it with ws.nodes.set_locked({node}, False)",
+    Action.PIPELINE_UNLOCK: "unlock it with ws.pipelines.unlock({pipeline})",
+    Action.NODE_UNLOCK: "unlock it with ws.nodes.unlock({node})",
     Action.NODE_DETACH: "detach it with ws.node_copies.detach([{node}], pipeline={pipeline})",
     Action.NODE_KILL: "kill it with ws.runs.kill([{node}])",
     Action.NODE_RENAME: (

@@ -266,7 +266,7 @@ export interface paths {
         head?: never;
         /**
          * Update Pipeline
-         * @description Applied in this order: unlock, rename, annotate, move, lock.
+         * @description Applied in this order: unlock, rename, notes, move, lock.
          */
         patch: operations["update_pipeline_api_pipelines__pipeline__patch"];
         trace?: never;
@@ -652,7 +652,7 @@ export interface paths {
         head?: never;
         /**
          * Update Node
-         * @description Applied in this order: unlock, rename, annotate, mark, lock.
+         * @description Applied in this order: unlock, rename, notes, mark, lock.
          */
         patch: operations["update_node_api_pipelines__pipeline__nodes__node__patch"];
         trace?: never;
@@ -2744,7 +2744,7 @@ export interface components {
         };
         /**
          * NodeUpdate
-         * @description Any of: rename, annotate, lock or unlock, mark completed or stale by hand.
+         * @description Any of: rename, set notes, lock or unlock, mark completed or stale by hand.
          */
         NodeUpdate: {
             /** Locked */
@@ -3142,7 +3142,7 @@ export interface components {
         };
         /**
          * PipelineUpdate
-         * @description Any of: rename, annotate, move to another project, lock or unlock.
+         * @description Any of: rename, set notes, move to another project, lock or unlock.
          */
         PipelineUpdate: {
             /** Locked */

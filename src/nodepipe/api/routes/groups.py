@@ -33,7 +33,8 @@ def update_group(pipeline: str, group: str, body: GroupUpdate, ws: WorkspaceDep)
     if body.add_nodes:
         result = ws.groups.add(pipeline, name, body.add_nodes)
     if body.collapsed is not None:
-        result = ws.groups.set_collapsed(pipeline, name, body.collapsed)
+        shown = ws.groups.collapse if body.collapsed else ws.groups.expand
+        result = shown(pipeline, name)
     if body.name is not None:
         result = ws.groups.rename(pipeline, name, body.name)
     if result is None:

@@ -45,18 +45,18 @@ def get_node(pipeline: str, node: str, ws: WorkspaceDep) -> NodeDetail:
 
 @router.patch("/nodes/{node}", dependencies=[ChangesGraph])
 def update_node(pipeline: str, node: str, body: NodeUpdate, ws: WorkspaceDep) -> NodePublic:
-    """Applied in this order: unlock, rename, annotate, mark, lock."""
+    """Applied in this order: unlock, rename, notes, mark, lock."""
     found = ws.nodes.find(node, pipeline)
     if body.locked is False:
-        found = ws.nodes.set_locked(found.id, False, pipeline)
+        found = ws.nodes.unlock(found.id, pipeline)
     if body.tag is not None:
         found = ws.nodes.rename(found.id, body.tag, pipeline)
     if body.notes is not None:
-        found = ws.nodes.annotate(found.id, body.notes, pipeline)
+        found = ws.nodes.notes(found.id, body.notes, pipeline)
     if body.state is not None:
         found = ws.nodes.mark(found.id, NodeState(body.state), pipeline)
     if body.locked is True:
-        found = ws.nodes.set_locked(found.id, True, pipeline)
+        found = ws.nodes.lock(found.id, pipeline)
     return NodePublic.model_validate(found)
 
 

@@ -60,18 +60,18 @@ def get_pipeline(pipeline: str, request: Request, services: ServicesDep) -> Resp
 
 @router.patch("/{pipeline}", dependencies=[ChangesGraph])
 def update_pipeline(pipeline: str, body: PipelineUpdate, ws: WorkspaceDep) -> PipelinePublic:
-    """Applied in this order: unlock, rename, annotate, move, lock."""
+    """Applied in this order: unlock, rename, notes, move, lock."""
     found = ws.pipelines.get(pipeline)
     if body.locked is False:
-        found = ws.pipelines.set_locked(found.id, False)
+        found = ws.pipelines.unlock(found.id)
     if body.tag is not None:
         found = ws.pipelines.rename(found.id, body.tag)
     if body.notes is not None:
-        found = ws.pipelines.annotate(found.id, body.notes)
+        found = ws.pipelines.notes(found.id, body.notes)
     if body.project is not None:
         found = ws.pipelines.move(found.id, body.project)
     if body.locked is True:
-        found = ws.pipelines.set_locked(found.id, True)
+        found = ws.pipelines.lock(found.id)
     return PipelinePublic.model_validate(found)
 
 

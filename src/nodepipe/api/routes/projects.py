@@ -1,4 +1,4 @@
-"""``/projects``: create, list, show (with pipelines and lineage), rename, annotate, delete."""
+"""``/projects``: create, list, show (with pipelines and lineage), rename, set notes, delete."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ def update_project(project: str, body: ProjectUpdate, ws: WorkspaceDep) -> Proje
     if body.name is not None:
         found = ws.projects.rename(found.id, body.name)
     if body.notes is not None:
-        found = ws.projects.annotate(found.id, body.notes)
+        found = ws.projects.notes(found.id, body.notes)
     return ProjectPublic.model_validate(found)
 
 

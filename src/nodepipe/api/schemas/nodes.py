@@ -31,7 +31,7 @@ class NodeCreate(Input):
 
 
 class NodeUpdate(Input):
-    """Any of: rename, annotate, lock or unlock, mark completed or stale by hand."""
+    """Any of: rename, set notes, lock or unlock, mark completed or stale by hand."""
 
     tag: Name | None = None
     notes: str | None = None

@@ -25,7 +25,7 @@ class PipelineCreate(Input):
 
 
 class PipelineUpdate(Input):
-    """Any of: rename, annotate, move to another project, lock or unlock."""
+    """Any of: rename, set notes, move to another project, lock or unlock."""
 
     tag: Name | None = None
     notes: str | None = None

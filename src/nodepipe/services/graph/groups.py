@@ -14,6 +14,7 @@ from nodepipe.domain.resolve import Candidate, resolve
 from nodepipe.services import resolver
 from nodepipe.services.context import WorkspaceContext
 from nodepipe.services.guards import check_pipeline_editable
+from nodepipe.services.renamed import warn_renamed
 
 if TYPE_CHECKING:
     from nodepipe.store.queries import StoreSession
@@ -77,8 +78,21 @@ class GroupService:
             session.update_group(group.id, name=new_name)
             return Group(group.id, group.pipeline_id, new_name, group.collapsed)
 
+    def collapse(self, pipeline: str, name: str) -> Group:
+        """Show the group as one box on the canvas (view state: allowed on locked pipelines;
+        ``group collapse``)."""
+        return self._set_collapsed(pipeline, name, True)
+
+    def expand(self, pipeline: str, name: str) -> Group:
+        """Show the group's nodes again (``group expand``)."""
+        return self._set_collapsed(pipeline, name, False)
+
     def set_collapsed(self, pipeline: str, name: str, collapsed: bool) -> Group:
-        """Collapse or expand a group on the canvas (view state: allowed on locked pipelines)."""
+        """The former name of ``collapse`` and ``expand``."""
+        warn_renamed("groups.set_collapsed", "groups.collapse / groups.expand")
+        return self._set_collapsed(pipeline, name, collapsed)
+
+    def _set_collapsed(self, pipeline: str, name: str, collapsed: bool) -> Group:
         with self.context.store.write() as session:
             target = resolver.pipeline(session, pipeline)
             group = _group(session, target, name)

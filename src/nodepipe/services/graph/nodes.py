@@ -42,6 +42,7 @@ from nodepipe.services.graph.staged_folders import (
 )
 from nodepipe.services.graph.staleness import mark_downstream
 from nodepipe.services.guards import check_node_editable, check_pipeline_editable
+from nodepipe.services.renamed import warn_renamed
 from nodepipe.store.changes import NodeChanges
 from nodepipe.workspace.file_digests import fingerprint_outputs
 from nodepipe.workspace.node_folder import clear_data
@@ -192,8 +193,14 @@ class NodeService:
             renamed = _fetch(session, node.id)
         return self._effective(renamed)
 
+    def notes(self, name: str, text: str, pipeline: str | None = None) -> Node:
+        """Set the node's notes (``node notes``; Notes… in the web app)."""
+        return self._update(name, pipeline, notes=text)
+
     def annotate(self, name: str, notes: str, pipeline: str | None = None) -> Node:
-        return self._update(name, pipeline, notes=notes)
+        """The former name of ``notes``."""
+        warn_renamed("nodes.annotate", "nodes.notes")
+        return self.notes(name, notes, pipeline)
 
     def _update(self, name: str, pipeline: str | None, **changes: Unpack[NodeChanges]) -> Node:
         with self.context.store.write() as session:
@@ -309,7 +316,20 @@ class NodeService:
             )
             return _fetch(session, node.id)
 
+    def lock(self, name: str, pipeline: str | None = None) -> Node:
+        """Make the node read-only: it does not run, and no edit changes it (``node lock``)."""
+        return self._set_locked(name, True, pipeline)
+
+    def unlock(self, name: str, pipeline: str | None = None) -> Node:
+        """Make a locked node editable again (``node unlock``)."""
+        return self._set_locked(name, False, pipeline)
+
     def set_locked(self, name: str, locked: bool, pipeline: str | None = None) -> Node:
+        """The former name of ``lock`` and ``unlock``."""
+        warn_renamed("nodes.set_locked", "nodes.lock / nodes.unlock")
+        return self._set_locked(name, locked, pipeline)
+
+    def _set_locked(self, name: str, locked: bool, pipeline: str | None) -> Node:
         with self.context.store.write() as session:
             context_pipeline = resolver.pipeline(session, pipeline) if pipeline else None
             node = resolver.node(session, name, context_pipeline)

@@ -19,6 +19,7 @@ from nodepipe.services.graph.losses import pipeline_losses
 from nodepipe.services.graph.removal import deleted_by_removal, remove_from_pipeline
 from nodepipe.services.graph.staged_folders import delete_nodes_on_disk, deleting_node_folders
 from nodepipe.services.guards import check_pipeline_editable
+from nodepipe.services.renamed import warn_renamed
 
 if TYPE_CHECKING:
     from nodepipe.services.graph.view_updates import KeptView
@@ -95,12 +96,18 @@ class PipelineService:
             session.update_pipeline(pipeline.id, tag=new_tag)
             return resolver.pipeline(session, pipeline.id)
 
-    def annotate(self, name: str, notes: str) -> Pipeline:
+    def notes(self, name: str, text: str) -> Pipeline:
+        """Set the pipeline's notes (``pipeline notes``; Notes… in the web app)."""
         with self.context.store.write() as session:
             pipeline = resolver.pipeline(session, name)
             check_pipeline_editable(pipeline)
-            session.update_pipeline(pipeline.id, notes=notes)
+            session.update_pipeline(pipeline.id, notes=text)
             return resolver.pipeline(session, pipeline.id)
+
+    def annotate(self, name: str, notes: str) -> Pipeline:
+        """The former name of ``notes``."""
+        warn_renamed("pipelines.annotate", "pipelines.notes")
+        return self.notes(name, notes)
 
     def move(self, name: str, project: str) -> Pipeline:
         with self.context.store.write() as session:
@@ -109,7 +116,20 @@ class PipelineService:
             session.update_pipeline(pipeline.id, project_id=destination.id)
             return resolver.pipeline(session, pipeline.id)
 
+    def lock(self, name: str) -> Pipeline:
+        """Make the pipeline read-only (``pipeline lock``)."""
+        return self._set_locked(name, True)
+
+    def unlock(self, name: str) -> Pipeline:
+        """Make a locked pipeline editable again (``pipeline unlock``)."""
+        return self._set_locked(name, False)
+
     def set_locked(self, name: str, locked: bool) -> Pipeline:
+        """The former name of ``lock`` and ``unlock``."""
+        warn_renamed("pipelines.set_locked", "pipelines.lock / pipelines.unlock")
+        return self._set_locked(name, locked)
+
+    def _set_locked(self, name: str, locked: bool) -> Pipeline:
         with self.context.store.write() as session:
             pipeline = resolver.pipeline(session, name)
             session.update_pipeline(pipeline.id, locked=locked)

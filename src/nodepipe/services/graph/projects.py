@@ -12,6 +12,7 @@ from nodepipe.domain.model import Project, ProjectView
 from nodepipe.domain.names import validate_name
 from nodepipe.services import resolver
 from nodepipe.services.context import WorkspaceContext, now
+from nodepipe.services.renamed import warn_renamed
 
 if TYPE_CHECKING:
     from nodepipe.store.queries import StoreSession
@@ -60,11 +61,17 @@ class ProjectService:
             session.update_project(project.id, name=new_name)
             return resolver.project(session, project.id)
 
-    def annotate(self, name: str, notes: str) -> Project:
+    def notes(self, name: str, text: str) -> Project:
+        """Set the project's notes (``project notes``)."""
         with self.context.store.write() as session:
             project = resolver.project(session, name)
-            session.update_project(project.id, notes=notes)
+            session.update_project(project.id, notes=text)
             return resolver.project(session, project.id)
+
+    def annotate(self, name: str, notes: str) -> Project:
+        """The former name of ``notes``."""
+        warn_renamed("projects.annotate", "projects.notes")
+        return self.notes(name, notes)
 
     def delete(self, name: str) -> Project:
         """Delete an empty project (move or delete its pipelines first)."""
