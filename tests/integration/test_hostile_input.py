@@ -124,6 +124,29 @@ def test_an_entry_point_outside_code_is_refused(chain: nodepipe.Workspace, cli: 
     assert "entry must be a file inside code/" in clean["reasons"][0]
 
 
+# names --------------------------------------------------------------------------------------
+DOT_NAMED = [
+    ("node", "new", "baseline", "--tag", "."),
+    ("node", "rename", "load", "."),
+    ("pipeline", "new", "."),
+    ("pipeline", "rename", "baseline", "."),
+    ("project", "new", "."),
+    ("group", "new", "baseline", ".", "load"),
+    ("shared-env", "new", "."),
+]
+
+
+@pytest.mark.parametrize("command", DOT_NAMED, ids=lambda words: " ".join(words[:2]))
+def test_a_dot_is_no_name(chain: nodepipe.Workspace, cli: CliRunner, command: tuple[str]) -> None:
+    """A node tagged '.' was exported into the bundle's nodes/ folder itself (which its import
+    then refused), and a shared environment '.' was "already there" yet not found."""
+    before = snapshot(chain), tree_digest(chain.context.layout.root)
+    result = cli(*command)
+    assert result.code == 2, result.stderr
+    assert "'.': it is '.', which paths read as the folder it is in" in result.stderr
+    assert (snapshot(chain), tree_digest(chain.context.layout.root)) == before
+
+
 # requirements -------------------------------------------------------------------------------
 OPTIONS = ["-e", "--index-url=http://127.0.0.1:9/simple", "-rrequirements.txt"]
 

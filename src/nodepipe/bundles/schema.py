@@ -170,8 +170,6 @@ def _nodes(reader: TomlReader, table: dict[str, Any]) -> tuple[NodeEntry, ...]:
 
 def _node(reader: TomlReader, key: str, value: Any) -> NodeEntry | None:
     reader.checked(("nodes",), key, validate_name, key, "node tag")
-    if key == ".":
-        raise reader.error("invalid node tag '.': it names no folder", ("nodes",), key)
     address = ("nodes", key)
     node = reader.table(value, ("nodes",), key)
     reader.note_unknown_keys(node, NODE_KEYS, address)

@@ -38,7 +38,8 @@ def validate_name(value: str, what: str) -> str:
     """Return ``value`` if it is a usable name, else raise InvalidInputError saying why.
 
     Names appear in folder listings, URLs and shells, so they may not hold ``/`` or ``\\``,
-    ``..``, control characters, or leading/trailing blanks.
+    ``..``, control characters, or leading/trailing blanks, nor be ``.`` (the folder itself in
+    a path, dropped from a URL).
     """
     problem = _name_problem(value)
     if problem:
@@ -57,6 +58,8 @@ def _name_problem(value: str) -> str | None:
         return "it contains a slash; use letters, digits, '-', '_' or '.'"
     if ".." in value:
         return "it contains '..'"
+    if value == ".":
+        return "it is '.', which paths read as the folder it is in"
     if value.startswith("-"):
         return "it starts with '-', which reads like a command-line option"
     if any(_forbidden(ch) for ch in value):
@@ -78,7 +81,7 @@ def name_pattern() -> str:
     anywhere = _character_class(lambda ch: _forbidden(ch) or ch in "/\\")
     at_ends = anywhere + _character_class(str.isspace)
     inner = MAX_NAME_LENGTH - 2
-    return rf"^(?!-)(?!.*\.\.)[^{at_ends}](?:[^{anywhere}]{{0,{inner}}}[^{at_ends}])?$"
+    return rf"^(?!-)(?!.*\.\.)(?!\.$)[^{at_ends}](?:[^{anywhere}]{{0,{inner}}}[^{at_ends}])?$"
 
 
 def _character_class(member: Callable[[str], bool]) -> str:
