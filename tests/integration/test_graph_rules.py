@@ -192,6 +192,25 @@ def test_rename_annotate_and_mark_by_hand(chain: nodepipe.Workspace, cli: CliRun
     assert shown["node"]["state"] == "stale" and shown["inputs"][0]["tag"] == "ingest"
 
 
+def test_a_pipeline_given_no_project_goes_to_default_even_once_default_was_renamed_or_deleted(
+    chain: nodepipe.Workspace, cli: CliRunner, tmp_path: Path
+) -> None:
+    """Renaming the project ``default`` (the web app offers it) left every later pipeline
+    without a home: "no project 'default'"."""
+    assert cli("project", "rename", "default", "misc").code == 0
+    made = cli("pipeline", "new", "scratch", "--json")
+    assert made.code == 0, made.stderr
+    assert made.json()["project_id"] == chain.projects.get("default").id
+    assert cli("project", "show", "misc", "--json").json()["pipelines"] == []
+
+    assert cli("pipeline", "rm", "scratch", "--yes").code == 0
+    assert cli("project", "rm", "default").code == 0
+    assert cli("bundle", "export", "baseline", str(tmp_path / "bundle")).code == 0
+    imported = cli("bundle", "import", str(tmp_path / "bundle"), "--name", "again", "--json")
+    assert imported.code == 0, imported.stderr
+    assert imported.json()["pipeline"]["project_id"] == chain.projects.get("default").id
+
+
 def _states(ws: nodepipe.Workspace) -> dict[str, tuple[str, tuple[str, ...]]]:
     status = ws.runs.status("baseline")
     return {view.item.node.tag: (view.state.value, view.reasons) for view in status.nodes.values()}

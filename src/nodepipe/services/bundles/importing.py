@@ -31,7 +31,7 @@ from nodepipe.services.bundles.creation import (
     stage_nodes,
 )
 from nodepipe.services.bundles.locked_state import completed_nodes
-from nodepipe.services.context import DEFAULT_PROJECT, WorkspaceContext
+from nodepipe.services.context import WorkspaceContext
 from nodepipe.services.graph.effective import pipeline_view
 from nodepipe.services.graph.pipelines import (
     check_pipeline_tag_free,
@@ -69,7 +69,8 @@ def import_resolved(
 ) -> ImportResult:
     with context.store.read() as session:
         check_pipeline_tag_free(session, name)
-        resolver.project(session, project or DEFAULT_PROJECT)
+        if project:  # none named: the default project, made again if it is gone
+            resolver.project(session, project)
     plan = NodesToCreate(resolved.nodes)
     with staged_folders(context) as batch:
         stage_nodes(batch, plan, with_data, root=root)

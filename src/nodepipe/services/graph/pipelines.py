@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from nodepipe.domain.errors import NameTakenError
 from nodepipe.domain.ids import new_id
-from nodepipe.domain.model import Lineage, Pipeline, PipelineView
+from nodepipe.domain.model import Lineage, Pipeline, PipelineView, Project
 from nodepipe.domain.names import validate_name
 from nodepipe.domain.views import Loss, RemovalReport
 from nodepipe.services import resolver
@@ -37,10 +37,20 @@ def insert_pipeline(
     session: StoreSession, tag: str, project: str | None, notes: str = ""
 ) -> Pipeline:
     check_pipeline_tag_free(session, tag)
-    owner = resolver.project(session, project or DEFAULT_PROJECT)
+    owner = resolver.project(session, project) if project else default_project(session)
     pipeline = Pipeline(new_id(), tag, owner.id, notes, False, now())
     session.insert_pipeline(pipeline)
     return pipeline
+
+
+def default_project(session: StoreSession) -> Project:
+    """The project called ``default``, where a pipeline goes when none is named; made again
+    when it was renamed or deleted (a user may rename it; a new pipeline still has a home)."""
+    found = next((p for p in session.list_projects() if p.name == DEFAULT_PROJECT), None)
+    if found is None:
+        found = Project(id=new_id(), name=DEFAULT_PROJECT, notes="", created_at=now())
+        session.insert_project(found)
+    return found
 
 
 @dataclass(frozen=True, slots=True)
