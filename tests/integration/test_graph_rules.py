@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -158,6 +159,23 @@ def test_groups_and_positions(chain: nodepipe.Workspace, cli: CliRunner) -> None
     assert cli("group", "rm", "baseline", "prepare").code == 0
     assert chain.pipelines.show("baseline").groups == ()
     assert len(chain.pipelines.show("baseline").nodes) == 3
+
+
+@pytest.mark.parametrize("x", ["nan", "1e400", "-inf"])
+def test_a_position_that_is_no_finite_number_is_refused(
+    chain: nodepipe.Workspace, cli: CliRunner, x: str
+) -> None:
+    """NaN failed in the store ("the store failed", exit 9); an infinity was stored, and
+    `pipeline show --json` then printed `Infinity`, which is no JSON."""
+    before = snapshot(chain)
+    placed = cli("node", "place", "plot", "--pipeline", "baseline", "--x", x, "--y", "40")
+    assert placed.code == 2, placed.stderr
+    assert "position of plot must be finite numbers" in placed.stderr
+    assert snapshot(chain) == before
+    with pytest.raises(nodepipe.InvalidInputError, match="must be finite numbers"):
+        chain.nodes.place("plot", "baseline", float(x), 0.0)
+    shown = cli("pipeline", "show", "baseline", "--json").stdout
+    json.loads(shown, parse_constant=lambda name: pytest.fail(f"{name} is no JSON"))
 
 
 def test_workspace_is_found_upwards_or_from_the_environment(

@@ -7,14 +7,14 @@ it back, so the confirmation a user sees names exactly what deleting would do.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from nodepipe.domain.errors import InvalidInputError, NotFoundError
+from nodepipe.domain.errors import NotFoundError
 from nodepipe.services import resolver
 from nodepipe.services.context import WorkspaceContext
 from nodepipe.services.graph.library_links import check_no_library_users
+from nodepipe.services.graph.membership import check_position
 from nodepipe.services.graph.removal import deleted_by_removal, remove_from_pipeline
 
 
@@ -50,8 +50,7 @@ class CanvasService:
     def place_many(self, pipeline: str, positions: Mapping[str, tuple[float, float]]) -> int:
         """Move several nodes (by id) on ``pipeline``'s canvas at once; returns how many."""
         for node_id, (x, y) in positions.items():
-            if not (math.isfinite(x) and math.isfinite(y)):
-                raise InvalidInputError(f"position of {node_id} must be finite numbers")
+            check_position(node_id, x, y)
         with self.context.store.write() as session:
             target = resolver.pipeline(session, pipeline)
             shown = {m.node_id for m in session.memberships_of_pipeline(target.id)}

@@ -7,11 +7,12 @@ for humans, so two nodes of one pipeline do not share a tag unless the user insi
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Collection, Iterable
 from typing import TYPE_CHECKING, NamedTuple
 
-from nodepipe.domain.errors import Action, ConflictError, Hint
+from nodepipe.domain.errors import Action, ConflictError, Hint, InvalidInputError
 from nodepipe.domain.graph import ancestors, parents_map, topological_order
 from nodepipe.domain.model import Edge, Membership
 from nodepipe.store.light_edges import EdgeWrites
@@ -23,6 +24,13 @@ COLUMN_WIDTH = 240.0
 ROW_HEIGHT = 120.0
 # A card on the canvas is 200 wide: a node within this distance sideways shares its rows.
 CARD_SPAN = 220.0
+
+
+def check_position(node: str, x: float, y: float) -> None:
+    """Refuse a canvas position that is not two finite numbers (NaN cannot be stored, and an
+    infinity is no JSON: the CLI would print ``Infinity``, the API ``null``)."""
+    if not (math.isfinite(x) and math.isfinite(y)):
+        raise InvalidInputError(f"position of {node} must be finite numbers, not ({x}, {y})")
 
 
 def place_new(

@@ -27,7 +27,7 @@ from nodepipe.services.graph.effective import effective_node, effective_nodes
 from nodepipe.services.graph.fingerprint_now import fingerprint_with, recorded_inputs
 from nodepipe.services.graph.library_links import check_no_library_users
 from nodepipe.services.graph.losses import output_losses, removal_losses
-from nodepipe.services.graph.membership import check_tag_free
+from nodepipe.services.graph.membership import check_position, check_tag_free
 from nodepipe.services.graph.node_creation import create_from_template, create_many
 from nodepipe.services.graph.node_params import (
     ParamsChange,
@@ -363,6 +363,7 @@ class NodeService:
 
     def place(self, name: str, pipeline: str, x: float, y: float) -> Membership:
         """Move a node on a pipeline's canvas (allowed on references and locked pipelines)."""
+        check_position(name, x, y)
         with self.context.store.write() as session:
             target = resolver.pipeline(session, pipeline)
             node = resolver.node(session, name, target)
