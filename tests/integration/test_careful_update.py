@@ -156,6 +156,27 @@ def test_node_rm_asks_and_a_script_without_yes_deletes_nothing(
     assert not folder.exists()
 
 
+def test_outputs_are_what_data_and_reports_hold_not_the_folders_themselves(
+    chain: nodepipe.Workspace, cli: CliRunner
+) -> None:
+    """A node that never ran was said to have "8.0 KB of outputs" (its empty data/ and
+    reports/ folders' own blocks), and clearing them asked, so a script was refused."""
+    clean = chain.nodes.get("clean")
+    assert cli("node", "clear-data", "clean").code == 0  # nothing to lose: nothing asked
+    refused = cli("node", "rm", "clean", "-p", "baseline")
+    assert refused.code == 2
+    assert f"node clean ({clean.id}): its folder (code, environment) and no outputs" in (
+        " ".join(refused.stderr.split())
+    )
+    marker = chain.nodes.path("clean") / "data" / "done.flag"
+    marker.touch()  # an empty file is an output too
+    kept = cli("node", "clear-data", "clean")
+    assert kept.code == 2 and "0 bytes of outputs" in kept.stderr and marker.exists()
+    marker.write_text("x" * 5000)
+    asked = cli("node", "clear-data", "clean")
+    assert asked.code == 2 and " KB of outputs" in asked.stderr and marker.exists()
+
+
 def pasteable(stderr: str) -> str:
     """The command a refusal to delete names (``confirm with `…```), read back as one line."""
     found = re.search(r"confirm with `([^`]*)`", " ".join(stderr.split()))

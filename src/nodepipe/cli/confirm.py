@@ -33,7 +33,7 @@ class NotConfirmedError(InvalidInputError):
 
 def describe(loss: Loss) -> str:
     """``node clean (k3j9x2): its folder (code, environment) and 1.2 MB of outputs``."""
-    outputs = f"{_size(loss.output_bytes)} of outputs" if loss.output_bytes else "no outputs"
+    outputs = f"{_size(loss.output_bytes)} of outputs" if loss.output_files else "no outputs"
     what = f"its folder (code, environment) and {outputs}" if loss.folder else outputs
     users = ", ".join(loss.library_users)
     moved = f"; {users} will install its package from {loss.successor}" if users else ""

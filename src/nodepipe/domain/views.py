@@ -47,7 +47,7 @@ class RemovalReport:
 class Loss:
     """What a destructive command would delete of one node: its whole folder (code,
     environment, outputs) or only its outputs; ``output_bytes`` is what data/ and reports/
-    hold."""
+    hold, in ``output_files`` files (empty ones too)."""
 
     node_id: str
     tag: str
@@ -57,3 +57,4 @@ class Loss:
     """Tags of the nodes that install a package from this library node and will install it
     from ``successor`` instead (``node replace``)."""
     successor: str | None = None
+    output_files: int = 0

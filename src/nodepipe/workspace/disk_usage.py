@@ -19,10 +19,24 @@ class DiskUsage:
 
     def __init__(self) -> None:
         self._seen: set[tuple[int, int]] = set()
+        self.files = 0
+        """How many entries that are not folders were counted (files, links), empty ones too."""
 
     def measure(self, roots: Iterable[Path]) -> int:
         """Bytes under ``roots`` not counted before (symbolic links are not followed)."""
         return sum(self._walk(root) for root in roots)
+
+    def measure_contents(self, folders: Iterable[Path]) -> int:
+        """``measure`` of what ``folders`` hold, the folders themselves not counted (an empty
+        folder holds 0 bytes, though its own entry takes a block)."""
+        folders = list(folders)
+        for folder in folders:
+            try:
+                info = folder.lstat()
+            except OSError:
+                continue
+            self._seen.add((info.st_dev, info.st_ino))
+        return self.measure(folders)
 
     def _walk(self, root: Path) -> int:
         try:
@@ -47,6 +61,8 @@ class DiskUsage:
         if key in self._seen:
             return 0
         self._seen.add(key)
+        if not stat.S_ISDIR(info.st_mode):
+            self.files += 1
         return info.st_blocks * 512
 
 

@@ -78,10 +78,12 @@ def output_losses(context: WorkspaceContext, name: str, pipeline: str | None) ->
         node = resolver.node(session, name, within)
         check_node_editable(session, node, within)
     loss = _loss(context, node, folder=False)
-    return [loss] if loss.output_bytes else []
+    return [loss] if loss.output_files else []
 
 
 def _loss(context: WorkspaceContext, node: Node, folder: bool) -> Loss:
+    """What data/ and reports/ hold (a node that never ran: nothing, not their own blocks)."""
     place = context.layout.node_folder(node.id)
-    size = DiskUsage().measure([place.data, place.reports])
-    return Loss(node.id, node.tag, folder, size)
+    usage = DiskUsage()
+    size = usage.measure_contents([place.data, place.reports])
+    return Loss(node.id, node.tag, folder, size, output_files=usage.files)
