@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 import nodepipe
@@ -164,3 +166,17 @@ def test_no_workspace_and_workspace_outside(
     assert result.code == 6 and "nodepipe init" in result.stderr
     result = cli("--workspace", str(tmp_path), "pipeline", "list")
     assert result.code == 6 and "no nodepipe workspace at" in result.stderr
+
+
+def test_a_command_missing_what_it_acts_on_is_bad_input(
+    tmp_path: Path, cli: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both exited as if a name were unknown (3) or the workspace bad (6)."""
+    monkeypatch.delenv("NODEPIPE_WORKSPACE", raising=False)
+    made = cli("init", str(tmp_path / "lab"), "--python", str(tmp_path / "no-python"))
+    assert made.code == 2 and "no Python interpreter at" in made.stderr
+    assert not (tmp_path / "lab").exists()
+    assert cli("init", str(tmp_path / "lab")).code == 0
+    monkeypatch.chdir(tmp_path / "lab")
+    killed = cli("kill")
+    assert killed.code == 2 and "say which nodes to kill" in killed.stderr

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
-from nodepipe.domain.errors import Action, Hint, WorkspaceError
+from nodepipe.domain.errors import Action, Hint, InvalidInputError, WorkspaceError
 from nodepipe.domain.ids import new_id
 from nodepipe.domain.model import Project
 from nodepipe.envs.node_env import NodeEnvironments
@@ -154,7 +154,7 @@ def init_context(
     check_new_workspace_place(root)
     interpreter = python or default_interpreter()
     if not Path(interpreter).is_file():
-        raise WorkspaceError(f"no Python interpreter at {interpreter}")
+        raise InvalidInputError(f"no Python interpreter at {interpreter}")
     default_url = f"sqlite:///{layout.default_store_file.relative_to(root)}"
     config = WorkspaceConfig(
         # the store made is the one recorded: --db, else $NODEPIPE_DB_URL, else the default

@@ -557,7 +557,9 @@ class RunService:
             elif within is not None:
                 targets = {n.id for n in session.list_nodes(within.id)}
             else:
-                raise NotFoundError("say which nodes to kill, or the pipeline whose nodes to kill")
+                raise InvalidInputError(
+                    "say which nodes to kill, or the pipeline whose nodes to kill"
+                )
             active = session.active_node_runs(targets)
             if not active:
                 raise ConflictError("nothing to kill: none of these nodes is queued or running")
