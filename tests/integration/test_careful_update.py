@@ -177,6 +177,18 @@ def test_outputs_are_what_data_and_reports_hold_not_the_folders_themselves(
     assert asked.code == 2 and " KB of outputs" in asked.stderr and marker.exists()
 
 
+def test_pipeline_rm_says_the_pipeline_is_deleted_and_counts_read_right(
+    chain: nodepipe.Workspace, cli: CliRunner
+) -> None:
+    """It said only "removed 3 node(s) from baseline"; a show said "1 edges"."""
+    assert cli("disconnect", "clean", "plot", "-p", "baseline").code == 0
+    shown = cli("pipeline", "show", "baseline").stdout
+    assert "— 3 nodes, 1 edge\n" in shown
+    deleted = cli("pipeline", "rm", "baseline", "--yes")
+    assert deleted.code == 0
+    assert deleted.stdout.splitlines()[0] == "deleted pipeline baseline (3 nodes)"
+
+
 def pasteable(stderr: str) -> str:
     """The command a refusal to delete names (``confirm with `…```), read back as one line."""
     found = re.search(r"confirm with `([^`]*)`", " ".join(stderr.split()))

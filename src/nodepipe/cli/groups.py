@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from nodepipe.cli.options import command_group, json_option, names_argument
-from nodepipe.cli.output import done, render
+from nodepipe.cli.output import counted, done, render
 from nodepipe.cli.session import workspace
 from nodepipe.cli.views import print_groups
 
@@ -24,7 +24,7 @@ members_argument = names_argument("nodes")
 def new(pipeline: str, name: str, nodes: list[str], as_json: bool) -> None:
     """Group NODES (ids or tags) of PIPELINE under NAME."""
     group = workspace().groups.new(pipeline, name, nodes)
-    render(group, as_json, "GroupPublic", f"grouped {len(nodes)} node(s) as {group.name}")
+    render(group, as_json, "GroupPublic", f"grouped {counted(len(nodes), 'node')} as {group.name}")
 
 
 @app.command("list")
@@ -44,7 +44,7 @@ def list_(pipeline: str, as_json: bool) -> None:
 def add(pipeline: str, name: str, nodes: list[str], as_json: bool) -> None:
     """Add NODES (ids or tags) of PIPELINE to group NAME."""
     group = workspace().groups.add(pipeline, name, nodes)
-    render(group, as_json, "GroupPublic", f"added {len(nodes)} node(s) to {group.name}")
+    render(group, as_json, "GroupPublic", f"added {counted(len(nodes), 'node')} to {group.name}")
 
 
 @app.command("ungroup")
@@ -53,7 +53,7 @@ def add(pipeline: str, name: str, nodes: list[str], as_json: bool) -> None:
 def ungroup(pipeline: str, nodes: list[str]) -> None:
     """Take NODES (ids or tags) of PIPELINE out of their group."""
     workspace().groups.ungroup(pipeline, nodes)
-    done(f"ungrouped {len(nodes)} node(s)")
+    done(f"ungrouped {counted(len(nodes), 'node')}")
 
 
 @app.command("rename")

@@ -105,6 +105,11 @@ def print_json(data: Any) -> None:
     print(json.dumps(data, indent=2, ensure_ascii=False))
 
 
+def counted(number: int, word: str) -> str:
+    """``1 node``, ``2 nodes``: a count with its noun (a plain ``s`` for more than one)."""
+    return f"{number} {word}" if number == 1 else f"{number} {word}s"
+
+
 def done(message: str) -> None:
     """Print a plain message (no markup: it may quote user-chosen names verbatim; control
     characters in them shown as ``�``), without rich."""

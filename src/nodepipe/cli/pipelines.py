@@ -210,4 +210,6 @@ def remove(name: str, yes: bool, as_json: bool) -> None:
     pipelines = workspace().pipelines
     confirm_losses("pipeline rm", pipelines.deletion_losses(name), yes)
     report = pipelines.delete(name)
-    render(report, as_json, "RemovalPublic", lambda removal: print_removal(removal, name))
+    render(
+        report, as_json, "RemovalPublic", lambda removal: print_removal(removal, name, whole=True)
+    )

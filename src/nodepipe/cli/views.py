@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from nodepipe.cli.listing import Cell, Listing
-from nodepipe.cli.output import console, done, escape, say
+from nodepipe.cli.output import console, counted, done, escape, say
 from nodepipe.domain.graph import heads
 from nodepipe.domain.model import Group, Node, Pipeline, PipelineView, Project
 from nodepipe.domain.states import NodeState
@@ -48,7 +48,7 @@ def print_pipeline(view: PipelineView) -> None:
     lock = " [red]locked[/]" if pipeline.locked else ""
     say(
         f"[bold]{escape(pipeline.tag)}[/] ({pipeline.id}) in project {escape(view.project.name)}"
-        f"{lock} — {len(view.nodes)} nodes, {len(view.edges)} edges"
+        f"{lock} — {counted(len(view.nodes), 'node')}, {counted(len(view.edges), 'edge')}"
     )
     if pipeline.notes:
         done(f"  {pipeline.notes}")
@@ -160,8 +160,14 @@ def print_groups(groups: Sequence[Group]) -> None:
     rows.write()
 
 
-def print_removal(report: RemovalReport, pipeline: str) -> None:
-    done(f"removed {len(report.removed)} node(s) from {pipeline}")
+def print_removal(report: RemovalReport, pipeline: str, whole: bool = False) -> None:
+    """What ``node rm`` (or, ``whole``, ``pipeline rm``) did."""
+    removed = counted(len(report.removed), "node")
+    done(
+        f"deleted pipeline {pipeline} ({removed})"
+        if whole
+        else f"removed {removed} from {pipeline}"
+    )
     if report.deleted:
         done(
             "  deleted with their folders (no other pipeline shows them): "
