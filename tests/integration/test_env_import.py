@@ -5,6 +5,7 @@ node's environment is left exactly as it was (real uv, offline, tiny local wheel
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 
@@ -177,3 +178,24 @@ def test_a_file_of_editable_projects_alone_imports_them_and_a_missing_one_is_nam
         check=False,
     )
     assert said.stdout.split() == ["libs", "abs"], said.stderr
+
+
+def test_an_environment_file_shows_what_its_pip_part_added_and_a_kernel_names_the_node(
+    chain: nodepipe.Workspace,
+    offline_index: Path,
+    cli: CliRunner,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The import printed only "clean: no conda part", as if nothing had been added; the
+    kernel's advice said `nodepipe env add NODE ipykernel`."""
+    file = tmp_path / "environment.yml"
+    file.write_text("name: analysis\ndependencies:\n  - pip:\n    - toypkg==1.0\n")
+    imported = cli("env", "import", "clean", str(file))
+    assert imported.code == 0, imported.stderr
+    assert re.search(r"toypkg +│ 1\.0 +│ toypkg==1\.0", imported.stdout), imported.stdout
+    monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "jupyter"))
+    kernel = cli("env", "kernel", "clean")
+    assert kernel.code == 0, kernel.stderr
+    clean = chain.nodes.get("clean").id
+    assert f"`nodepipe env add {clean} ipykernel`" in kernel.stdout

@@ -139,6 +139,8 @@ def test_detach_gives_private_copies_and_rewires_own_children(chain: nodepipe.Wo
     assert [link.node_id for link in chain.nodes.show(plot_copy.id).inputs] == [copy.id]
     baseline_plot = chain.nodes.find("plot", "baseline")
     assert [link.node_id for link in chain.nodes.show(baseline_plot.id).inputs] == [shared_clean.id]
+    with pytest.raises(nodepipe.ConflictError, match="plot already belongs to 'baseline'; nothing"):
+        chain.node_copies.detach(["plot"], "baseline")
 
 
 def test_groups_and_positions(chain: nodepipe.Workspace, cli: CliRunner) -> None:

@@ -250,7 +250,10 @@ def import_(node: str, requirements: Path, pipeline: str | None, as_json: bool) 
     from nodepipe.services.envs.imported_files import is_environment_file
 
     if is_environment_file(requirements.name):
-        show_conda(workspace().conda.import_file(node, requirements, pipeline), as_json)
+        placed = workspace().conda.import_file(node, requirements, pipeline)
+        if not as_json:  # its pip: part went to the uv project: show that too
+            show_environment(workspace().envs.show(placed.node_id, None), False)
+        show_conda(placed, as_json)
     else:
         show_environment(
             workspace().envs.import_requirements(node, requirements, pipeline), as_json
@@ -279,9 +282,13 @@ def update_snapshot(node: str, name: str, force: bool, pipeline: str | None, as_
 @lookup_pipeline_option
 def kernel(node: str, pipeline: str | None) -> None:
     """Install a Jupyter kernel running NODE's environment (removed with the node)."""
-    folder = workspace().envs.kernel(node, pipeline)
+    envs = workspace().envs
+    folder = envs.kernel(node, pipeline)
     done(f"kernel {folder.name} installed in {folder}")
-    done("it needs ipykernel in the node's environment: `nodepipe env add NODE ipykernel`")
+    view = envs.show(node, pipeline)
+    if "ipykernel" not in view.locked:
+        command = shlex.join(["nodepipe", "env", "add", view.node_id, "ipykernel"])
+        done(f"it needs ipykernel in the node's environment: `{command}`")
 
 
 @shared_env.command("new")

@@ -125,8 +125,9 @@ class NodeCopyService:
             chosen = resolver.nodes(session, names, target)
             owned = [n.tag for n in chosen if n.owner_pipeline_id == target.id]
             if owned:
+                belong = "belongs" if len(owned) == 1 else "belong"
                 raise ConflictError(
-                    f"{', '.join(owned)} already belong to {target.tag!r}; nothing to detach"
+                    f"{', '.join(owned)} already {belong} to {target.tag!r}; nothing to detach"
                 )
             shown = {m.node_id: m for m in session.memberships_of_pipeline(target.id)}
             shown_nodes = session.get_nodes(shown)
