@@ -178,9 +178,14 @@ def test_outputs_are_what_data_and_reports_hold_not_the_folders_themselves(
 
 
 def test_pipeline_rm_says_the_pipeline_is_deleted_and_counts_read_right(
-    chain: nodepipe.Workspace, cli: CliRunner
+    chain: nodepipe.Workspace, cli: CliRunner, tmp_path: Path
 ) -> None:
-    """It said only "removed 3 node(s) from baseline"; a show said "1 edges"."""
+    """It said only "removed 3 node(s) from baseline"; a show said "1 edges", an export
+    "(1 nodes)"."""
+    chain.pipelines.new("single")
+    chain.nodes.new("single", "only")
+    exported = cli("bundle", "export", "single", str(tmp_path / "single"))
+    assert exported.stdout.startswith(f"exported pipeline single to {tmp_path / 'single'} (1 node)")
     assert cli("disconnect", "clean", "plot", "-p", "baseline").code == 0
     shown = cli("pipeline", "show", "baseline").stdout
     assert "— 3 nodes, 1 edge\n" in shown

@@ -16,7 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from nodepipe.cli.confirm import typed_again
 from nodepipe.cli.options import command_group, json_option, repeatable_option
-from nodepipe.cli.output import console, done, print_warning, render
+from nodepipe.cli.output import console, counted, done, print_warning, render
 from nodepipe.cli.session import workspace
 from nodepipe.cli.views import print_pipeline
 from nodepipe.domain.errors import InvalidInputError, NodepipeError
@@ -109,13 +109,14 @@ def export(
 
 
 def _print_export(result: ExportResult) -> None:
-    done(f"exported pipeline {result.pipeline} to {result.directory} ({len(result.nodes)} nodes)")
+    nodes = counted(len(result.nodes), "node")
+    done(f"exported pipeline {result.pipeline} to {result.directory} ({nodes})")
     if result.includes:
         done(f"includes kept: {', '.join(result.includes)}")
     if result.inlined:
         done(f"includes written as nodes: {', '.join(result.inlined)}")
     if result.with_data:
-        done(f"with the data of {len(result.with_data)} nodes")
+        done(f"with the data of {counted(len(result.with_data), 'node')}")
     for name, keys in result.inputs.items():
         done(f"input {name}: taken by {', '.join(keys)}")
     for warning in result.warnings:
@@ -144,7 +145,8 @@ def _print_import(result: object) -> None:
 
     assert isinstance(result, ImportResult)
     view = result.view
-    done(f"imported pipeline {view.pipeline.tag} ({view.pipeline.id}), {len(view.nodes)} nodes")
+    nodes = counted(len(view.nodes), "node")
+    done(f"imported pipeline {view.pipeline.tag} ({view.pipeline.id}), {nodes}")
     if result.completed:
         done(f"completed by its pipeline.lock: {', '.join(result.completed)}")
     print_pipeline(view)
@@ -164,7 +166,9 @@ def check(directory: Path, as_json: bool) -> None:
 
 def _print_check(result: CheckResult) -> None:
     if not result.problems:
-        done(f"{result.directory}: bundle {result.name!r} is fine ({result.nodes} nodes)")
+        done(
+            f"{result.directory}: bundle {result.name!r} is fine ({counted(result.nodes, 'node')})"
+        )
         return
     done(f"{result.directory}: {len(result.problems)} problem(s)")
     for problem in result.problems:

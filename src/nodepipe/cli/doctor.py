@@ -12,7 +12,7 @@ from rich.status import Status
 
 from nodepipe.cli.confirm import yes_option
 from nodepipe.cli.options import json_option
-from nodepipe.cli.output import done, error_console, render
+from nodepipe.cli.output import counted, done, error_console, render
 from nodepipe.cli.session import selected_path
 from nodepipe.cli.views import add_row, table
 from nodepipe.domain.errors import InvalidInputError
@@ -294,8 +294,9 @@ def _print_rebuild(rebuilt: Rebuild) -> None:
     if rebuilt.moved_aside is not None:
         done(f"moved it aside to {rebuilt.moved_aside}")
     adoption = rebuilt.adoption
+    nodes, edges = counted(len(adoption.nodes), "node"), counted(len(adoption.edges), "edge")
     done(
-        f"made a new store: {len(adoption.nodes)} nodes and {len(adoption.edges)} edges "
+        f"made a new store: {nodes} and {edges} "
         f"recovered into the pipeline {adoption.pipeline!r} (project {adoption.pipeline!r})"
     )
     for why in adoption.not_connected:

@@ -15,7 +15,7 @@ import click
 
 from nodepipe.cli.bundles import _assignment, _print_import, named, sync_progress
 from nodepipe.cli.options import command_group, json_option, repeatable_option
-from nodepipe.cli.output import console, done, print_warning, render
+from nodepipe.cli.output import console, counted, done, print_warning, render
 from nodepipe.cli.session import workspace
 from nodepipe.cli.views import print_pipeline
 
@@ -224,6 +224,7 @@ def pull(
 def _print_pull_all(every: PullAllResult) -> None:
     for result in every.pulled:
         view = result.imported.view
-        done(f"pulled {result.source} as pipeline {view.pipeline.tag} ({len(view.nodes)} nodes)")
+        nodes = counted(len(view.nodes), "node")
+        done(f"pulled {result.source} as pipeline {view.pipeline.tag} ({nodes})")
     for source in every.skipped:
         done(f"skipped {source}: its alias is a pipeline already")
