@@ -1642,7 +1642,7 @@ export interface components {
             project?: string | null;
             /**
              * Tag
-             * @description A name: no '/', '\', '..', control characters, leading or trailing blanks, or leading '-'; at most 100 characters.
+             * @description A name: no '/', '\', '..', control characters, leading or trailing blanks, or leading '-'; not '.' alone; at most 100 characters.
              */
             tag: string;
         };
@@ -2057,7 +2057,7 @@ export interface components {
         GroupCreate: {
             /**
              * Name
-             * @description A name: no '/', '\', '..', control characters, leading or trailing blanks, or leading '-'; at most 100 characters.
+             * @description A name: no '/', '\', '..', control characters, leading or trailing blanks, or leading '-'; not '.' alone; at most 100 characters.
              */
             name: string;
             /** Nodes */
@@ -2418,7 +2418,7 @@ export interface components {
             sources: string[];
             /**
              * Tag
-             * @description A name: no '/', '\', '..', control characters, leading or trailing blanks, or leading '-'; at most 100 characters.
+             * @description A name: no '/', '\', '..', control characters, leading or trailing blanks, or leading '-'; not '.' alone; at most 100 characters.
              */
             tag: string;
             /**
@@ -2472,7 +2472,7 @@ export interface components {
             shared_env?: string | null;
             /**
              * Tag
-             * @description A name: no '/', '\', '..', control characters, leading or trailing blanks, or leading '-'; at most 100 characters.
+             * @description A name: no '/', '\', '..', control characters, leading or trailing blanks, or leading '-'; not '.' alone; at most 100 characters.
              */
             tag: string;
             /**
@@ -3065,7 +3065,7 @@ export interface components {
             project?: string | null;
             /**
              * Tag
-             * @description A name: no '/', '\', '..', control characters, leading or trailing blanks, or leading '-'; at most 100 characters.
+             * @description A name: no '/', '\', '..', control characters, leading or trailing blanks, or leading '-'; not '.' alone; at most 100 characters.
              */
             tag: string;
             /**
@@ -3088,7 +3088,7 @@ export interface components {
             project?: string | null;
             /**
              * Tag
-             * @description A name: no '/', '\', '..', control characters, leading or trailing blanks, or leading '-'; at most 100 characters.
+             * @description A name: no '/', '\', '..', control characters, leading or trailing blanks, or leading '-'; not '.' alone; at most 100 characters.
              */
             tag: string;
         };
@@ -3192,7 +3192,7 @@ export interface components {
         ProjectCreate: {
             /**
              * Name
-             * @description A name: no '/', '\', '..', control characters, leading or trailing blanks, or leading '-'; at most 100 characters.
+             * @description A name: no '/', '\', '..', control characters, leading or trailing blanks, or leading '-'; not '.' alone; at most 100 characters.
              */
             name: string;
             /**
@@ -3575,7 +3575,7 @@ export interface components {
         SharedEnvCreate: {
             /**
              * Name
-             * @description A name: no '/', '\', '..', control characters, leading or trailing blanks, or leading '-'; at most 100 characters.
+             * @description A name: no '/', '\', '..', control characters, leading or trailing blanks, or leading '-'; not '.' alone; at most 100 characters.
              */
             name: string;
             /** Packages */

@@ -71,7 +71,7 @@ Name = Annotated[
     Field(
         json_schema_extra=name_schema,
         description="A name: no '/', '\\', '..', control characters, leading or trailing "
-        "blanks, or leading '-'; at most 100 characters.",
+        "blanks, or leading '-'; not '.' alone; at most 100 characters.",
     ),
 ]
 """A new name (a tag, a project, a group...): checked here with the rule the services apply
