@@ -432,6 +432,67 @@ def test_a_workspace_the_watcher_cannot_fully_watch_is_checked_by_stat(
     assert found.stdout.split("\n")[-2] == vouched
 
 
+COMES_BACK = """
+import shutil, sys, time
+from pathlib import Path
+from nodepipe.live import node_files
+from nodepipe.live.events import EventHub
+from nodepipe.live.node_files import NodeFileWatcher
+from nodepipe.workspace.folder_memo import FolderMemo
+node_files.RETRY_S = (0.2, 0.4)
+nodes, case = Path(sys.argv[1]), sys.argv[2]
+limits = Path("/proc/sys/user")  # this user namespace's
+memo = FolderMemo()
+def vouches_within(seconds):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if memo.catch_up():
+            return True
+        time.sleep(0.05)
+    return False
+if case == "queues":
+    (limits / "max_inotify_instances").write_text("0")
+if case == "watches":
+    (limits / "max_inotify_watches").write_text("12")
+watcher = NodeFileWatcher(nodes, EventHub(), memo)
+watcher.start()
+if case == "queues":  # no queue can be made: it does not vouch, and tries again
+    before = not vouches_within(1)
+    (limits / "max_inotify_instances").write_text("128")
+if case == "watches":  # past the limit while it watches: it stops vouching
+    vouched = vouches_within(10)
+    for number in range(10):
+        (nodes / "a" / "code" / f"pkg{number}").mkdir()
+    time.sleep(1)
+    before = vouched and not memo.catch_up()
+    (limits / "max_inotify_watches").write_text("1000")
+if case == "fences":  # its fence folder removed under it
+    before = vouches_within(10)
+    shutil.rmtree(watcher._fences)
+print(before, vouches_within(30), watcher._fences.is_dir())
+watcher.stop()
+"""
+"""In a user namespace of its own: the watcher started when no inotify queue can be made, or
+past the watch limit mid-way, or its fence folder removed; whether it was not vouching (or
+vouching, for the fence folder) before, whether it vouches again once it can, and whether its
+fence folder is there."""
+
+
+@pytest.mark.parametrize("case", ["queues", "watches", "fences"])
+def test_the_watcher_vouches_again_once_it_can(nodes: Path, case: str) -> None:
+    namespace = ["unshare", "--user", "--map-root-user"]
+    if subprocess.run([*namespace, "true"], capture_output=True).returncode != 0:
+        pytest.skip("no user namespace can be made here (unshare refused)")
+    found = subprocess.run(
+        [*namespace, sys.executable, "-c", COMES_BACK, str(nodes), case],
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
+    assert found.returncode == 0, found.stderr
+    assert found.stdout.split("\n")[-2] == "True True True", found.stderr
+
+
 ONE_DESCRIPTOR_LEFT = """
 import errno, os, resource
 from nodepipe.live.inotify import Inotify

@@ -21,7 +21,12 @@ When the queue overflows (the kernel drops events past ``max_queued_events``; it
 one event) the watcher disarms the memo, since a change may have gone untold, and starts over
 with a new queue: every folder watched again, the fences waited on released (nothing kept is
 trusted any more), the memo armed again. A folder it cannot watch (the user's watch limit, no
-permission) or ``nodes/`` itself moved stops it vouching for good, as on a network filesystem.
+permission), or no queue at all (the user's inotify queues all taken, no descriptor left), stops
+it vouching until it tries again: it starts over after ``RETRY_S[0]`` seconds, then twice as long
+each time up to ``RETRY_S[1]``, and vouches again once it watches everything (another program
+gave its watches back, the limit was raised). A fence folder removed under it (a cleaner of the
+temp dir) is made again, and the watcher starts over. ``nodes/`` itself moved stops it vouching
+for good, as on a network filesystem.
 A folder mounted or unmounted under ``nodes/`` (``live.mounts``) hides what was watched there:
 the watcher disarms the memo and starts over (a view made after the mount checks every node);
 while a file is mounted there (a container's bind mount of one file), it does not vouch at all.
@@ -50,7 +55,7 @@ from pathlib import Path
 
 from nodepipe.execution.recovery import process_start_time
 from nodepipe.live.events import EventHub, GraphChanged
-from nodepipe.live.inotify import IN_CREATE, IN_MOVED_TO, IN_Q_OVERFLOW, Inotify
+from nodepipe.live.inotify import IN_CREATE, IN_IGNORED, IN_MOVED_TO, IN_Q_OVERFLOW, Inotify
 from nodepipe.live.mounts import MountWatch
 from nodepipe.live.node_watches import NodeWatches
 from nodepipe.workspace.folder_memo import FolderMemo
@@ -62,6 +67,10 @@ FENCE_TIMEOUT_S = 2.0
 """How long a view waits for the watcher to see its fence before it checks every node."""
 LOOK_S = 1.0
 """At most this long between looks whether the watcher should stop."""
+RETRY_S = (2.0, 300.0)
+"""After a start that could not watch everything, the first wait before starting over, and the
+longest (the wait doubles each time: a folder that can never be watched costs a walk of
+``nodes/`` every five minutes, not every two seconds)."""
 
 
 class NodeFileWatcher:
@@ -83,6 +92,8 @@ class NodeFileWatcher:
         self._watches: NodeWatches | None = None
         self._moved = threading.Event()
         """A fence found ``nodes/`` leading to another folder than the one watched."""
+        self._retry_in = RETRY_S[0]
+        """How long after a start that could not watch everything the watcher starts over."""
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="nodepipe-files", daemon=True)
 
@@ -123,10 +134,22 @@ class NodeFileWatcher:
 
     def _loop(self) -> None:
         try:
-            while not self._stop.is_set() and self._watch():
+            while not self._stop.is_set():
+                try:
+                    again = self._watch()
+                except OSError:  # no queue: the user's inotify queues taken, no descriptor left
+                    again = not self._stop.wait(self._next_retry())
+                if not again:
+                    break
                 self.hub.publish(GraphChanged(ACTION))  # what was lost may have changed a node
         finally:
             self.memo.disarm()
+
+    def _next_retry(self) -> float:
+        """The wait before starting over after a start that could not watch everything; the
+        next one is twice as long (up to ``RETRY_S[1]``)."""
+        wait, self._retry_in = self._retry_in, min(self._retry_in * 2, RETRY_S[1])
+        return wait
 
     def _watch(self) -> bool:
         """Watch with a new queue until told to stop (False), or until the queue overflows or
@@ -137,6 +160,8 @@ class NodeFileWatcher:
             if self._stop.is_set():
                 return False
             self._moved.clear()
+            if not self._fences.is_dir():  # removed under it (a cleaner of the temp dir)
+                self._fences = _make_fences()
             fences = queue.add(self._fences, IN_CREATE | IN_MOVED_TO)
             mounts = MountWatch(self.nodes_dir)  # before the watches: a mount meanwhile is told
             stack.callback(mounts.close)
@@ -146,22 +171,31 @@ class NodeFileWatcher:
             self._release_fences()  # before arming: what they waited for is not trusted
             if self._vouches and not watches.unwatched and not mounts.files():
                 self.memo.arm(self.fence)  # (a file mounted under nodes/: its edits go untold)
+                self._retry_in = RETRY_S[0]
+            retry_at = self._retry_at(watches)
             publish_at: float | None = None
             while not self._stop.is_set():
-                wait = LOOK_S if publish_at is None else publish_at - time.monotonic()
+                now = time.monotonic()
+                wait = min(at - now for at in (now + LOOK_S, publish_at, retry_at) if at)
                 events = queue.read() if queue.wait(max(0.0, wait)) else []
                 if any(event.mask & IN_Q_OVERFLOW for event in events):
                     self.memo.disarm()
                     self.overflows += 1
+                    return True
+                if any(e.watch == fences and e.mask & IN_IGNORED for e in events):
+                    self.memo.disarm()  # its fence folder was removed: a new one, and start over
                     return True
                 if self._moved.is_set() or mounts.changed():  # after reading: a fence seen
                     self.memo.disarm()  # vouches for no folder mounted before it was made
                     return True
                 seen = [e.name for e in events if e.watch == fences and e.name.isdigit()]
                 told = watches.tell([e for e in events if e.watch != fences])
-                if told.gone or watches.unwatched:
-                    self._vouches = False  # the folder watched moved, or a folder is not
+                if told.gone:
+                    self._vouches = False  # the folder watched moved
                     self.memo.disarm()
+                elif watches.unwatched and retry_at is None:  # a folder made is not watched
+                    self.memo.disarm()
+                    retry_at = self._retry_at(watches)
                 self.memo.changed(told.nodes)  # first: a fence seen vouches for what came before
                 self._saw(seen)
                 if told.code and publish_at is None:
@@ -169,11 +203,19 @@ class NodeFileWatcher:
                 if publish_at is not None and time.monotonic() >= publish_at:
                     publish_at = None
                     self.hub.publish(GraphChanged(ACTION))
+                if retry_at is not None and time.monotonic() >= retry_at:
+                    return True  # start over: every folder watched again, if it can be now
             return False
         finally:
             self._queue = self._watches = None
             stack.close()
             queue.close()
+
+    def _retry_at(self, watches: NodeWatches) -> float | None:
+        """When to start over, if a folder is not watched and the watcher would vouch else."""
+        if not watches.unwatched or not self._vouches:
+            return None
+        return time.monotonic() + self._next_retry()
 
     def _saw(self, names: list[str]) -> None:
         for name in names:
