@@ -93,6 +93,35 @@ def test_new_files_and_folders_are_made_but_never_replace_one_silently(
     error_of(_save(client, "lib/tools.py", "other\n", None), 409, "changed_on_disk")
 
 
+def test_a_new_files_name_is_checked_before_its_text_is_written(
+    client: TestClient, chain: nodepipe.Workspace
+) -> None:
+    """What saving a new file would refuse is said when its name is typed; nothing is made."""
+    (_code(chain) / "lib").mkdir()
+    (_code(chain) / "lib" / "io.py").write_text("x = 1\n")
+    before = sorted(p.relative_to(_code(chain)) for p in _code(chain).rglob("*"))
+
+    def check(path: str) -> Any:
+        return client.get(f"{CODE}/name-check", params={"file": path})
+
+    assert check("lib/tools.py").status_code == 204
+    assert check("new/deeper/tools.py").status_code == 204
+    assert "lib/io.py already exists" in error_of(check("lib/io.py"), 409, "changed_on_disk")
+    assert "main.py already exists" in error_of(check("main.py"), 409)
+    assert "is a folder" in error_of(check("lib"), 409, "conflict")
+    stands = error_of(check("main.py/x.py"), 409, "conflict")
+    assert "a file stands where a folder would be" in stands
+    assert "Environment" in error_of(check("uv.lock"), 422, "invalid_input")
+    refused = check("../x.py")
+    error_of(refused, 422)
+    assert [d["loc"] for d in refused.json()["details"]] == [["query", "file"]]
+    client.patch("/api/pipelines/baseline/nodes/load", json={"locked": True})
+    locked = check("lib/tools.py")
+    error_of(locked, 409, "read_only")
+    assert locked.json()["hint"]["action"] == "node.unlock"
+    assert sorted(p.relative_to(_code(chain)) for p in _code(chain).rglob("*")) == before
+
+
 def test_params_yaml_follows_the_parameters_rules(
     client: TestClient, chain: nodepipe.Workspace
 ) -> None:
@@ -161,6 +190,7 @@ def test_hostile_paths_write_nothing(
     (_code(chain) / "out").symlink_to(outside)
     error_of(_save(client, path, "print('pwned')\n", None), status)
     assert list(outside.iterdir()) == []
+    error_of(client.get(f"{CODE}/name-check", params={"file": path}), status)
     error_of(
         client.get(f"{CODE}/file", params={"file": path}),
         404 if status == 404 else 422,

@@ -72,20 +72,39 @@ def test_names_are_checked_before_a_job_starts(
     assert snapshot(chain) == before
 
 
-def test_a_job_that_fails_reports_the_error_and_changes_nothing(
-    client: TestClient, app: FastAPI, chain: nodepipe.Workspace
+def test_a_tag_taken_is_refused_before_a_job_starts_naming_its_field(
+    client: TestClient, chain: nodepipe.Workspace
 ) -> None:
+    """A copy's refusals are the request's answer, not its job's error: the web app says them
+    beside the field the tag was typed in, its dialog still open."""
+    client.post("/api/pipelines", json={"tag": "other"})
+    chain.nodes.new("other", "clean")
     before = snapshot(chain)
-    job = start(client, "/api/pipelines/baseline/copies", {"tag": "baseline"})
-    done = finish_job(client, app, job)
-    assert done["status"] == "failed"
-    assert done["error"]["kind"] == "conflict" and "already exists" in done["error"]["message"]
-    merged = finish_job(
-        client,
-        app,
-        start(client, "/api/pipelines/merges", {"sources": ["baseline", "baseline"], "tag": "m"}),
-    )
-    assert merged["error"]["kind"] == "invalid_input"
+    taken = "a pipeline tagged 'baseline' already exists"
+    for path, body in [
+        ("/api/pipelines/baseline/copies", {"tag": "baseline"}),
+        ("/api/pipelines/baseline/branches", {"from_node": "clean", "tag": "baseline"}),
+        ("/api/pipelines/merges", {"sources": ["baseline", "other"], "tag": "baseline"}),
+    ]:
+        refused = client.post(path, json=body)
+        assert taken in error_of(refused, 409, "conflict")
+        assert [d["loc"] for d in refused.json()["details"]] == [["body", "tag"]]
+    duplicate = {"nodes": ["load"], "into": "other", "tag": "clean"}
+    refused = client.post("/api/pipelines/baseline/duplicates", json=duplicate)
+    assert "already has a node tagged 'clean'" in error_of(refused, 409, "conflict")
+    assert refused.json()["hint"]["action"] == "tag.duplicate"
+    assert [d["loc"] for d in refused.json()["details"]] == [["body", "tag"]]
+    twice = {"sources": ["baseline", "baseline"], "tag": "m"}
+    same = client.post("/api/pipelines/merges", json=twice)
+    assert "two different pipelines" in error_of(same, 422, "invalid_input")
+    several = {"nodes": ["load", "clean"], "tag": "both"}
+    error_of(client.post("/api/pipelines/baseline/duplicates", json=several), 422)
+    chain.pipelines.set_locked("other", True)
+    into = {"nodes": ["load"], "into": "other"}
+    locked = client.post("/api/pipelines/baseline/duplicates", json=into)
+    assert "is locked" in error_of(locked, 409, "read_only")
+    chain.pipelines.set_locked("other", False)
+    error_of(client.post("/api/pipelines/baseline/copies", json={"tag": "c", "project": "no"}), 404)
     assert snapshot(chain) == before
     error_of(client.get("/api/jobs/zzzz2222"), 404, "not_found")
 
@@ -165,8 +184,8 @@ def test_duplicate_with_a_tag_then_replace(
     body = {"nodes": ["clean"], "tag": "clean-v2"}
     job = finish_job(client, app, start(client, "/api/pipelines/baseline/duplicates", body))
     assert job["status"] == "succeeded", job
-    again = finish_job(client, app, start(client, "/api/pipelines/baseline/duplicates", body))
-    assert again["status"] == "failed" and "already has a node tagged" in again["error"]["message"]
+    again = client.post("/api/pipelines/baseline/duplicates", json=body)  # at once, no job
+    assert "already has a node tagged" in error_of(again, 409, "conflict")
     replaced = client.post(
         "/api/pipelines/baseline/replacements", json={"old": "clean", "new": "clean-v2"}
     )

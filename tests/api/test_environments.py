@@ -68,11 +68,10 @@ def test_environment_refusals_change_nothing(
     folder = str(Path(__file__).parent)  # a folder the server may use: the refusal is "both"
     both = job(client, app, "POST", f"{ENV}/packages", json={"requirements": ["a"], "path": folder})
     assert both["error"]["kind"] == "invalid_input"
-    python = job(client, app, "PUT", f"{ENV}/python", json={"version": "3.99"})
-    assert (
-        python["error"]["kind"] == "requirement_not_found"
-        and "never downloads" in python["error"]["message"]
-    )
+    python = client.put(f"{ENV}/python", json={"version": "3.99"})  # at once, no job
+    assert "never downloads" in error_of(python, 422, "requirement_not_found")
+    bad = client.put(f"{ENV}/python", json={"version": "three"})
+    assert "expected a Python version request" in error_of(bad, 422, "invalid_input")
     snap = client.post(f"{ENV}/snapshots/nope/refresh")  # at once, no job
     assert "has no snapshot 'nope' (snapshots: none)" in error_of(snap, 404, "not_found")
     assert client.get(ENV).json()["direct"] == []
@@ -85,6 +84,8 @@ def test_environment_refusals_change_nothing(
     locked = job(client, app, "POST", f"{ENV}/packages", json={"requirements": ["toypkg"]})
     assert locked["error"]["kind"] == "read_only"
     assert locked["error"]["hint"]["action"] == "node.unlock"  # a job's error carries it too
+    python = client.put(f"{ENV}/python", json={"version": "3"})  # another Python: at once
+    assert error_of(python, 409, "read_only") and python.json()["hint"]["action"] == "node.unlock"
 
 
 def test_install_a_kernel(

@@ -101,6 +101,7 @@ OTHER_LANGUAGES: dict[str, str | tuple[str, ...]] = {
     f"POST {ENV}/conda/packages": "not a conda package spec",
     f"DELETE {ENV}/conda/packages": "not a conda package spec",
     f"POST {ENV}/import": "not a file nodepipe can import",
+    f"PUT {ENV}/python": ("expected a Python version request", "nodepipe never downloads"),
     "POST /api/bundles": "not a zip archive",
     "POST /api/packages/upload": '"action":"package.upload"',
     "POST /api/packages/inputs": (
@@ -118,11 +119,13 @@ OTHER_LANGUAGES: dict[str, str | tuple[str, ...]] = {
 }
 """Operations whose strings hold text in another language, which JSON Schema does not describe
 (YAML parameters, PEP 508 requirements, package names, conda specs, requirements and
-environment files, package sources, names and versions): a schema-valid string
-that is not valid in its language is refused with 422 and a message naming the language (one
-of the messages given); likewise an uploaded file whose bytes are not a zip archive, or not a
-wheel or sdist of a nodepipe package (refused with the hint to choose another file), and a
-package source naming nothing an index has. That refusal, and no other, is expected."""
+environment files, package sources, names and versions, Python version requests): a
+schema-valid string that is not valid in its language is refused with 422 and a message naming
+the language (one of the messages given); likewise an uploaded file whose bytes are not a zip
+archive, or not a wheel or sdist of a nodepipe package (refused with the hint to choose another
+file), a package source naming nothing an index has, and a Python version no interpreter
+installed here answers (refused before a job starts). That refusal, and no other, is
+expected."""
 ENDLESS = "GET /api/events"
 
 

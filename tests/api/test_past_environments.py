@@ -99,7 +99,9 @@ def test_restores_are_refused_as_every_route_refuses(
     before = snapshot(chain)
     node_restore = "/api/pipelines/baseline/nodes/clean/restore"
     error_of(client.post(f"{ENV}/restore", json={"run": "nosuchrun"}), 404)
-    error_of(client.post(node_restore, json={"run": run, "tag": "load"}), 409, "conflict")
+    taken = client.post(node_restore, json={"run": run, "tag": "load"})
+    error_of(taken, 409, "conflict")
+    assert [d["loc"] for d in taken.json()["details"]] == [["body", "tag"]]  # said beside it
     error_of(client.post(node_restore, json={"run": run, "tag": "../x"}), 422)
     error_of(client.post(node_restore, json={"run": "nosuchrun", "tag": "x"}), 404)
     assert snapshot(chain) == before

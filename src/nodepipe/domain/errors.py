@@ -129,9 +129,9 @@ class CycleError(ConflictError):
 
 
 class NameTakenError(ConflictError):
-    """A new name another one of its kind already has (a pipeline's tag, a project's or a
-    group's name); ``field`` says which of the thing's names it is (``tag``, ``name``), so a
-    surface can say it beside the field it was typed in."""
+    """A new name another one of its kind already has (a pipeline's tag, a node's tag in its
+    pipeline, a project's or a group's name); ``field`` says which of the thing's names it is
+    (``tag``, ``name``), so a surface can say it beside the field it was typed in."""
 
     def __init__(self, message: str, field: str, *, hint: Hint | None = None) -> None:
         super().__init__(message, hint=hint)

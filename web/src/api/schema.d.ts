@@ -385,7 +385,9 @@ export interface paths {
         put?: never;
         /**
          * Duplicate Nodes
-         * @description Copy nodes (code, lock, synced environment; outputs with ``with_data``).
+         * @description Copy nodes (code, lock, synced environment; outputs with ``with_data``). Refused at
+         *     once, before the job: an unknown pipeline or node (404), a target that cannot change or a
+         *     tag taken (409), a tag given for several nodes (422).
          */
         post: operations["duplicate_nodes_api_pipelines__pipeline__duplicates_post"];
         delete?: never;
@@ -707,6 +709,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/pipelines/{pipeline}/nodes/{node}/code/name-check": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Check New Code File
+         * @description Whether a new code file may be saved as ``file``: 204, or what that save would refuse
+         *     (a name the app does not take or write, 422; a node read-only here, a file already
+         *     there, 409). Nothing is written.
+         */
+        get: operations["check_new_code_file_api_pipelines__pipeline__nodes__node__code_name_check_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/pipelines/{pipeline}/nodes/{node}/code/rename": {
         parameters: {
             query?: never;
@@ -952,7 +976,9 @@ export interface paths {
         get?: never;
         /**
          * Set Python
-         * @description Use another installed interpreter (never downloaded); relocked and synced.
+         * @description Use another installed interpreter (never downloaded); relocked and synced. Refused at
+         *     once: a node whose environment cannot change, no installed Python answering ``version``
+         *     (422).
          */
         put: operations["set_python_api_pipelines__pipeline__nodes__node__environment_python_put"];
         post?: never;
@@ -7990,6 +8016,102 @@ export interface operations {
                 /** @description Id of the calling page, echoed in its change events. */
                 "x-nodepipe-client"?: string | null;
             };
+            path: {
+                pipeline: string;
+                node: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Refused for a reason of no more specific kind (the message says which) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The server's token is missing or wrong */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description A host name or an origin this server does not serve */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description An unknown or ambiguous name */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The workspace's state stands in the way: a cycle, a duplicate, a lock, a reference */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The request body is larger than the server accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The package index cannot be reached, or the workspace's disk or store failed (full, read-only, no permission, unusable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+        };
+    };
+    check_new_code_file_api_pipelines__pipeline__nodes__node__code_name_check_get: {
+        parameters: {
+            query: {
+                /** @description Relative to code/, e.g. main.py. */
+                file: string;
+            };
+            header?: never;
             path: {
                 pipeline: string;
                 node: string;

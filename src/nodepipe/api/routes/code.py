@@ -1,8 +1,9 @@
 """``/pipelines/{pipeline}/nodes/{node}/code``: the node's code files listed, read with a
-version, and saved, renamed or deleted over that version (a file changed on disk meanwhile is a
-409 of kind ``changed_on_disk``; the app offers Reload or Overwrite). A change makes the node
-stale when its code really changed; every canvas hears of it. main.py, params.yaml,
-pyproject.toml and the lock files are neither renamed nor deleted (422)."""
+version, a new file's name checked before its text is written, and saved, renamed or deleted
+over that version (a file changed on disk meanwhile is a 409 of kind ``changed_on_disk``; the
+app offers Reload or Overwrite). A change makes the node stale when its code really changed;
+every canvas hears of it. main.py, params.yaml, pyproject.toml and the lock files are neither
+renamed nor deleted (422)."""
 
 from __future__ import annotations
 
@@ -58,6 +59,15 @@ def save_code(pipeline: str, node: str, body: CodeFileSave, ws: WorkspaceDep) ->
         trusted_paths=True,
     )
     return CodeTextPublic.model_validate(saved)
+
+
+@router.get("/code/name-check", status_code=204)
+def check_new_code_file(pipeline: str, node: str, file: CodeFile, ws: WorkspaceDep) -> Response:
+    """Whether a new code file may be saved as ``file``: 204, or what that save would refuse
+    (a name the app does not take or write, 422; a node read-only here, a file already
+    there, 409). Nothing is written."""
+    ws.code_files.check_new(node, file, pipeline=pipeline)
+    return Response(status_code=204)
 
 
 @router.post("/code/rename", dependencies=[ChangesGraph])

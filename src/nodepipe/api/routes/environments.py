@@ -149,16 +149,20 @@ def remove_packages(
 def set_python(
     pipeline: str, node: str, body: PythonUpdate, services: ServicesDep, origin: OriginDep
 ) -> JobPublic:
-    """Use another installed interpreter (never downloaded); relocked and synced."""
+    """Use another installed interpreter (never downloaded); relocked and synced. Refused at
+    once: a node whose environment cannot change, no installed Python answering ``version``
+    (422)."""
     check_trusted_interpreter(body.version)
+    envs = services.workspace.envs
     return environment_job(
         services,
         pipeline,
         node,
         "env-python",
         f"use Python {body.version}",
-        lambda n, p: services.workspace.envs.set_python(n, body.version, p),
+        lambda n, p: envs.set_python(n, body.version, p),
         origin,
+        check=lambda n, p: envs.check_python(n, body.version, p),
     )
 
 

@@ -30,11 +30,16 @@ def _copied(nodes: list[Node], verb: str, where: str) -> JobOutcome:
 def duplicate_nodes(
     pipeline: str, body: NodeCopyCreate, services: ServicesDep, origin: OriginDep
 ) -> JobPublic:
-    """Copy nodes (code, lock, synced environment; outputs with ``with_data``)."""
+    """Copy nodes (code, lock, synced environment; outputs with ``with_data``). Refused at
+    once, before the job: an unknown pipeline or node (404), a target that cannot change or a
+    tag taken (409), a tag given for several nodes (422)."""
     ws = services.workspace
     source = ws.pipelines.get(pipeline)
     target = ws.pipelines.get(body.into) if body.into else source
     names = [ws.nodes.find(name, source.id).id for name in body.nodes]
+    ws.node_copies.check_duplicate(
+        names, source.id, target.id, tag=body.tag, allow_duplicate_tag=body.allow_duplicate_tag
+    )
 
     def run() -> JobOutcome:
         copies = ws.node_copies.duplicate(

@@ -1,8 +1,9 @@
 """New pipelines out of existing ones, as background jobs: branch, duplicate, merge.
 
-Names are resolved before the job starts, so an unknown pipeline or node is a plain 404; what
-can only be found out while copying (a tag already taken, a failed environment sync) is the
-job's error.
+What the copy would refuse before it copies anything is refused before the job starts, so
+the answer says it at once: an unknown pipeline or node is a plain 404, a tag already taken a
+409 naming the ``tag`` field. What can only be found out while copying (a failed environment
+sync, a tag taken meanwhile) is the job's error.
 """
 
 from __future__ import annotations
@@ -45,6 +46,13 @@ def merge_pipelines(body: MergeCreate, services: ServicesDep, origin: OriginDep)
     """A new pipeline holding the union of the ``sources``; shared nodes appear once."""
     ws = services.workspace
     sources = [ws.pipelines.get(name).id for name in body.sources]
+    ws.pipeline_copies.check_merge(
+        sources,
+        body.tag,
+        body.with_data,
+        body.project,
+        allow_duplicate_tag=body.allow_duplicate_tag,
+    )
     return start_job(
         services,
         "merge",
@@ -70,6 +78,7 @@ def branch_pipeline(
     ws = services.workspace
     source = ws.pipelines.get(pipeline)
     start = ws.nodes.find(body.from_node, source.id)
+    ws.pipeline_copies.check_branch(source.id, start.id, body.tag, body.project)
     return start_job(
         services,
         "branch",
@@ -88,6 +97,7 @@ def duplicate_pipeline(
     """A copy of the pipeline's own nodes (references stay references)."""
     ws = services.workspace
     source = ws.pipelines.get(pipeline)
+    ws.pipeline_copies.check_duplicate(source.id, body.tag, body.with_data, body.project)
     return start_job(
         services,
         "duplicate",

@@ -332,6 +332,13 @@ class EnvironmentService:
         environments.change(code, edit)
         return self.show(node.id)
 
+    def check_python(self, name: str, version: str, pipeline: str | None = None) -> None:
+        """Refuse now what ``set_python`` would refuse before it locks (a surface that runs it
+        in the background asks first): a node whose environment cannot change here, no
+        installed Python answering ``version``."""
+        self.node_code(name, pipeline)
+        find_interpreter(version)
+
     def update_snapshot(
         self, name: str, snapshot: str, pipeline: str | None = None, force: bool = False
     ) -> EnvironmentView:

@@ -105,6 +105,17 @@ class CodeFileService:
             _save(target, content)
         return _read(code, relative)
 
+    def check_new(self, name: str, path: str, *, pipeline: str | None = None) -> None:
+        """Refuse now what saving a new code file ``path`` would refuse (the app asks when the
+        name is typed, before any text is): a name the app does not take or does not write,
+        a node read-only here, a file or folder already there, a file where a folder would
+        be."""
+        relative = _code_name(path)
+        _check_writable(relative, b"")
+        target = _target(self._code(name, pipeline, editing=True), relative)
+        _check_version(target, relative, None, overwrite=False)
+        _check_folder(target.parent, relative)
+
     def rename(
         self, name: str, path: str, to: str, version: str, *, pipeline: str | None = None
     ) -> CodeText:
@@ -241,7 +252,20 @@ def _make_folder(folder: Path, relative: PurePosixPath) -> None:
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except (FileExistsError, NotADirectoryError) as exc:
-        raise ConflictError(f"code file {relative}: a file stands where a folder would be") from exc
+        raise _no_folder(relative) from exc
+
+
+def _check_folder(folder: Path, relative: PurePosixPath) -> None:
+    """Refuse what ``_make_folder`` would, making nothing: the nearest of ``folder`` and the
+    folders above it that exists is not a folder."""
+    while not folder.exists():
+        folder = folder.parent
+    if not folder.is_dir():
+        raise _no_folder(relative)
+
+
+def _no_folder(relative: PurePosixPath) -> ConflictError:
+    return ConflictError(f"code file {relative}: a file stands where a folder would be")
 
 
 def _check_version(

@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable
 from typing import TYPE_CHECKING, NamedTuple
 
-from nodepipe.domain.errors import Action, ConflictError, Hint, InvalidInputError
+from nodepipe.domain.errors import Action, ConflictError, Hint, InvalidInputError, NameTakenError
 from nodepipe.domain.graph import ancestors, parents_map, topological_order
 from nodepipe.domain.model import Edge, Membership
 from nodepipe.store.light_edges import EdgeWrites
@@ -114,19 +114,24 @@ def check_tag_free(
     can_allow: bool = True,
 ) -> None:
     """Refuse a second node tagged ``tag`` (or any of several tags) in the pipeline
-    (ConflictError naming the first), unless ``allowed``; nodes in ``ignoring`` (the one being
-    renamed) do not count. ``can_allow``: the operation can keep a duplicate tag when asked,
-    so the error's hint offers that. One indexed query for the tags, however many."""
+    (ConflictError naming the first; for one tag a NameTakenError, about the ``tag`` a surface
+    asked for), unless ``allowed``; nodes in ``ignoring`` (the one being renamed) do not count.
+    ``can_allow``: the operation can keep a duplicate tag when asked, so the error's hint
+    offers that. One indexed query for the tags, however many."""
     if allowed:
         return
     wanted = {tag} if isinstance(tag, str) else set(tag)
     skip = set(ignoring)
     for node_id, found in session.shown_tagged(pipeline_id, wanted):
-        if node_id not in skip:
-            raise ConflictError(
-                f"the pipeline already has a node tagged {found!r} ({node_id}); choose another tag",
-                hint=Hint(Action.TAG_DUPLICATE, {"tag": found}) if can_allow else None,
-            )
+        if node_id in skip:
+            continue
+        message = (
+            f"the pipeline already has a node tagged {found!r} ({node_id}); choose another tag"
+        )
+        hint = Hint(Action.TAG_DUPLICATE, {"tag": found}) if can_allow else None
+        if isinstance(tag, str):
+            raise NameTakenError(message, "tag", hint=hint)
+        raise ConflictError(message, hint=hint)
 
 
 def check_references_tagged_apart(

@@ -56,27 +56,31 @@ class NodeCopyService:
         copy is tagged ``tag``; without it a copy whose tag the target already has is tagged
         ``TAG-copy`` (or keeps the tag with ``allow_duplicate_tag``).
         """
-        if tag is not None:
-            validate_name(tag, "node tag")
         with self.context.store.read() as session:
-            source = resolver.pipeline(session, pipeline)
-            target = resolver.pipeline(session, into) if into else source
-            check_pipeline_editable(target)
-            originals = resolver.nodes(session, names, source)
-            if tag is not None and len({n.id for n in originals}) != 1:
-                raise InvalidInputError("a tag names the copy of one node; give one node")
-            layout = positions_in(session, source.id, [n.id for n in originals])
-            plan = plan_copies(session, [n.id for n in originals], layout, target.id, with_data)
-            plan = replace(plan, tags=_copy_tags(session, target.id, originals, tag))
-            if tag is not None:
-                check_tag_free(session, target.id, tag, allowed=allow_duplicate_tag)
-            elif allow_duplicate_tag:
-                plan = replace(plan, tags={})
+            plan = _duplicate_plan(
+                session, names, pipeline, into, with_data, tag, allow_duplicate_tag
+            )
         with self._copied_folders(plan) as session:
-            target_id = _still_editable(session, target.id)
+            target_id = _still_editable(session, plan.target_pipeline_id)
             if tag is not None:
                 check_tag_free(session, target_id, tag, allowed=allow_duplicate_tag)
             return insert_copies(session, plan, target_id)
+
+    def check_duplicate(
+        self,
+        names: list[str],
+        pipeline: str,
+        into: str | None = None,
+        *,
+        tag: str | None = None,
+        allow_duplicate_tag: bool = False,
+    ) -> None:
+        """Refuse now what ``duplicate`` would refuse before it copies anything (a surface
+        that copies in the background asks first, to say it where the tag was typed): an
+        unknown pipeline or node, a target that cannot change, a tag invalid, taken or given
+        for several nodes. The copy checks again."""
+        with self.context.store.read() as session:
+            _duplicate_plan(session, names, pipeline, into, False, tag, allow_duplicate_tag)
 
     def replace(self, old: str, new: str, pipeline: str, keep: bool = False) -> Replacement:
         """OLD's children in ``pipeline`` read NEW on the same slots; OLD goes unless ``keep``
@@ -178,6 +182,34 @@ class NodeCopyService:
             keep_parents_shown(session, edge.child_id)
             changed[edge.child_id] = f"input {edge.slot} now reads a detached copy"
         mark_inputs_changed(session, changed)
+
+
+def _duplicate_plan(
+    session: StoreSession,
+    names: list[str],
+    pipeline: str,
+    into: str | None,
+    with_data: bool,
+    tag: str | None,
+    allow_duplicate_tag: bool,
+) -> CopyPlan:
+    """What ``NodeCopyService.duplicate`` copies where, under which tags; its refusals."""
+    if tag is not None:
+        validate_name(tag, "node tag")
+    source = resolver.pipeline(session, pipeline)
+    target = resolver.pipeline(session, into) if into else source
+    check_pipeline_editable(target)
+    originals = resolver.nodes(session, names, source)
+    if tag is not None and len({n.id for n in originals}) != 1:
+        raise InvalidInputError("a tag names the copy of one node; give one node")
+    layout = positions_in(session, source.id, [n.id for n in originals])
+    plan = plan_copies(session, [n.id for n in originals], layout, target.id, with_data)
+    plan = replace(plan, tags=_copy_tags(session, target.id, originals, tag))
+    if tag is not None:
+        check_tag_free(session, target.id, tag, allowed=allow_duplicate_tag)
+    elif allow_duplicate_tag:
+        plan = replace(plan, tags={})
+    return plan
 
 
 def _copy_tags(

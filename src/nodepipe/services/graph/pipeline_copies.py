@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from nodepipe.domain.errors import Action, ConflictError, Hint, InvalidInputError
 from nodepipe.domain.graph import ancestors, descendants
-from nodepipe.domain.model import Lineage, Membership, PipelineView
+from nodepipe.domain.model import Lineage, Membership, Pipeline, PipelineView
 from nodepipe.domain.names import listed
 from nodepipe.services import resolver
 from nodepipe.services.context import WorkspaceContext
@@ -68,21 +68,7 @@ class PipelineCopyService:
     ) -> PipelineView:
         """A new pipeline: upstream of ``from_node`` shared by reference, it and below copied."""
         with self.context.store.read() as session:
-            source = resolver.pipeline(session, name)
-            check_pipeline_tag_free(session, new_tag)
-            start = resolver.node(session, from_node, source)
-            edges = session.edges_of_pipeline(source.id)
-            layout = positions_in(session, source.id)
-            copied = [start.id, *sorted(descendants([start.id], edges) & layout.keys())]
-            upstream = ancestors(copied, edges) - set(copied)
-            plan = _NewPipelinePlan(
-                copies=plan_copies(session, copied, layout, None, with_data=False),
-                references={node_id: layout[node_id] for node_id in upstream},
-                sources=[source.id],
-                kind="branch",
-                from_node_id=start.id,
-            )
-            project = project or resolver.project(session, source.project_id).name
+            plan, project = _branch_plan(session, name, from_node, new_tag, project)
         return self._create(new_tag, project, plan)[0]
 
     def duplicate(
@@ -90,10 +76,7 @@ class PipelineCopyService:
     ) -> PipelineView:
         """A copy of the pipeline's own nodes; nodes it references stay references."""
         with self.context.store.read() as session:
-            source = resolver.pipeline(session, name)
-            check_pipeline_tag_free(session, new_tag)
-            plan = self._union_plan(session, [source.id], with_data, "duplicate")
-            project = project or resolver.project(session, source.project_id).name
+            plan, project = _duplicate_plan(session, name, new_tag, with_data, project)
         return self._create(new_tag, project, plan)[0]
 
     def merge(
@@ -108,42 +91,47 @@ class PipelineCopyService:
         """A new pipeline holding the union of several: shared nodes appear once; a later
         source's node whose tag is taken is renamed (unless ``allow_duplicate_tag``)."""
         with self.context.store.read() as session:
-            named = (resolver.pipeline(session, n) for n in listed(names, "the pipelines"))
-            sources = list({p.id: p for p in named}.values())
-            if len(sources) < 2:
-                raise InvalidInputError("merge needs at least two different pipelines")
-            check_pipeline_tag_free(session, new_tag)
-            plan = self._union_plan(session, [p.id for p in sources], with_data, "merge")
-            if not allow_duplicate_tag:
-                plan = _one_tag_each(session, plan, {p.id: p.tag for p in sources})
-            project = project or resolver.project(session, sources[0].project_id).name
+            plan, project, tags = _merge_plan(
+                session, names, new_tag, with_data, project, allow_duplicate_tag
+            )
         view, clashes = self._create(new_tag, project, plan)
-        tags = {p.id: p.tag for p in sources}
         warnings = tuple(_clash_warning(view, clash, tags) for clash in clashes)
         return Merged(view, plan.renamed, warnings)
 
-    @staticmethod
-    def _union_plan(
-        session: StoreSession, source_ids: list[str], with_data: bool, kind: str
-    ) -> _NewPipelinePlan:
-        layout: dict[str, tuple[float, float]] = {}
-        owners: dict[str, str] = {}
-        for pipeline_id in source_ids:
-            positions = positions_in(session, pipeline_id)
-            fresh = {k: v for k, v in positions.items() if k not in layout}
-            shift = 0.0
-            if layout and fresh:
-                lowest = max(y for _, y in layout.values())
-                shift = lowest + ROW_HEIGHT - min(y for _, y in fresh.values())
-            layout.update({k: (x, y + shift) for k, (x, y) in fresh.items()})
-            owners.update({n.id: n.owner_pipeline_id for n in session.list_nodes(pipeline_id)})
-        owned = [node_id for node_id in layout if owners[node_id] in source_ids]
-        return _NewPipelinePlan(
-            copies=plan_copies(session, owned, layout, None, with_data),
-            references={k: v for k, v in layout.items() if owners[k] not in source_ids},
-            sources=source_ids,
-            kind=kind,
-        )
+    # What each would refuse before it copies anything, refused now: a surface that runs the
+    # copy in the background (the web app) asks first, so the refusal is said where the tag
+    # was typed. The copy itself checks again (another tag may be taken meanwhile).
+
+    def check_branch(
+        self, name: str, from_node: str, new_tag: str, project: str | None = None
+    ) -> None:
+        """Refuse now what ``branch`` would: an unknown pipeline, node or project, a tag
+        invalid or taken."""
+        with self.context.store.read() as session:
+            _branch_plan(session, name, from_node, new_tag, project)
+
+    def check_duplicate(
+        self, name: str, new_tag: str, with_data: bool = False, project: str | None = None
+    ) -> None:
+        """Refuse now what ``duplicate`` would: an unknown pipeline or project, a tag invalid
+        or taken."""
+        with self.context.store.read() as session:
+            _duplicate_plan(session, name, new_tag, with_data, project)
+
+    def check_merge(
+        self,
+        names: list[str],
+        new_tag: str,
+        with_data: bool = False,
+        project: str | None = None,
+        *,
+        allow_duplicate_tag: bool = False,
+    ) -> None:
+        """Refuse now what ``merge`` would: fewer than two different pipelines, an unknown
+        one or project, a tag invalid or taken, two references of one tag (unless
+        ``allow_duplicate_tag``)."""
+        with self.context.store.read() as session:
+            _merge_plan(session, names, new_tag, with_data, project, allow_duplicate_tag)
 
     def _create(
         self, tag: str, project: str, plan: _NewPipelinePlan
@@ -171,6 +159,85 @@ class PipelineCopyService:
                         Lineage(pipeline.id, source_id, plan.kind, plan.from_node_id)
                     )
                 return pipeline_view(session, pipeline), carried.clashes
+
+
+def _new_project(session: StoreSession, project: str | None, source: Pipeline) -> str:
+    """The project the new pipeline goes into: ``project`` (which must exist), else the
+    source's."""
+    return resolver.project(session, project or source.project_id).id
+
+
+def _branch_plan(
+    session: StoreSession, name: str, from_node: str, new_tag: str, project: str | None
+) -> tuple[_NewPipelinePlan, str]:
+    source = resolver.pipeline(session, name)
+    check_pipeline_tag_free(session, new_tag)
+    start = resolver.node(session, from_node, source)
+    edges = session.edges_of_pipeline(source.id)
+    layout = positions_in(session, source.id)
+    copied = [start.id, *sorted(descendants([start.id], edges) & layout.keys())]
+    upstream = ancestors(copied, edges) - set(copied)
+    plan = _NewPipelinePlan(
+        copies=plan_copies(session, copied, layout, None, with_data=False),
+        references={node_id: layout[node_id] for node_id in upstream},
+        sources=[source.id],
+        kind="branch",
+        from_node_id=start.id,
+    )
+    return plan, _new_project(session, project, source)
+
+
+def _duplicate_plan(
+    session: StoreSession, name: str, new_tag: str, with_data: bool, project: str | None
+) -> tuple[_NewPipelinePlan, str]:
+    source = resolver.pipeline(session, name)
+    check_pipeline_tag_free(session, new_tag)
+    plan = _union_plan(session, [source.id], with_data, "duplicate")
+    return plan, _new_project(session, project, source)
+
+
+def _merge_plan(
+    session: StoreSession,
+    names: list[str],
+    new_tag: str,
+    with_data: bool,
+    project: str | None,
+    allow_duplicate_tag: bool,
+) -> tuple[_NewPipelinePlan, str, dict[str, str]]:
+    """The plan, the new pipeline's project, and each source's tag by its id."""
+    named = (resolver.pipeline(session, n) for n in listed(names, "the pipelines"))
+    sources = list({p.id: p for p in named}.values())
+    if len(sources) < 2:
+        raise InvalidInputError("merge needs at least two different pipelines")
+    check_pipeline_tag_free(session, new_tag)
+    tags = {p.id: p.tag for p in sources}
+    plan = _union_plan(session, list(tags), with_data, "merge")
+    if not allow_duplicate_tag:
+        plan = _one_tag_each(session, plan, tags)
+    return plan, _new_project(session, project, sources[0]), tags
+
+
+def _union_plan(
+    session: StoreSession, source_ids: list[str], with_data: bool, kind: str
+) -> _NewPipelinePlan:
+    layout: dict[str, tuple[float, float]] = {}
+    owners: dict[str, str] = {}
+    for pipeline_id in source_ids:
+        positions = positions_in(session, pipeline_id)
+        fresh = {k: v for k, v in positions.items() if k not in layout}
+        shift = 0.0
+        if layout and fresh:
+            lowest = max(y for _, y in layout.values())
+            shift = lowest + ROW_HEIGHT - min(y for _, y in fresh.values())
+        layout.update({k: (x, y + shift) for k, (x, y) in fresh.items()})
+        owners.update({n.id: n.owner_pipeline_id for n in session.list_nodes(pipeline_id)})
+    owned = [node_id for node_id in layout if owners[node_id] in source_ids]
+    return _NewPipelinePlan(
+        copies=plan_copies(session, owned, layout, None, with_data),
+        references={k: v for k, v in layout.items() if owners[k] not in source_ids},
+        sources=source_ids,
+        kind=kind,
+    )
 
 
 def _clash_warning(view: PipelineView, clash: Clash, sources: dict[str, str]) -> str:
