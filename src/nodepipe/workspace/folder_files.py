@@ -23,6 +23,8 @@ from nodepipe.domain.node_files import FileEntry, FileListing, kind_of
 MAX_LISTED = 2_000
 """Files listed per request: a folder with more says so (``truncated``)."""
 MAX_NAME = 1_024
+MAX_PART_BYTES = 255
+"""The longest name of one file or folder Linux file systems take (NAME_MAX), in bytes."""
 
 
 def checked_name(relative: str, what: str) -> PurePosixPath:
@@ -37,6 +39,11 @@ def checked_name(relative: str, what: str) -> PurePosixPath:
     parts = relative.split("/")
     if any(part in ("", ".", "..") for part in parts):
         raise InvalidInputError(f"{what} {relative!r} is not a plain path inside the folder")
+    if any(len(part.encode("utf-8", "surrogateescape")) > MAX_PART_BYTES for part in parts):
+        raise InvalidInputError(
+            f"{what} {relative[:80]!r} has a part longer than {MAX_PART_BYTES} bytes, more "
+            "than a file system takes"
+        )
     if any(part.startswith(".") for part in parts):
         raise NotFoundError(f"no {what} {relative!r} (hidden files are not shown)")
     return path
