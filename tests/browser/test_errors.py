@@ -11,6 +11,7 @@ from playwright.sync_api import Locator, Page, expect
 from browser.accessibility import expect_accessible
 from browser.canvas import menu_item, node, open_panel, right_click
 from browser.conftest import ARTIFACTS, Served
+from nodepipe.services.runs.service import RunRequest
 from support.wheels import local_project
 from support.worlds import CHAIN, add_nodes
 
@@ -275,3 +276,114 @@ def test_group_and_rename_group_keep_a_refused_name_in_the_dialog_beside_its_fie
     accepted_in_dialog(page, "Name", "inputs")
     expect(page.get_by_test_id("group-frame").filter(has_text="inputs")).to_be_visible()
     assert sorted(g.name for g in ws.groups.list("baseline")) == ["inputs", "show"]
+
+
+TAKEN = "a pipeline tagged 'second' already exists"
+
+
+def test_copies_keep_a_refused_tag_in_their_dialog_until_the_job_can_start(
+    page: Page, served: Served
+) -> None:
+    """Duplicate…, Merge with…, Branch pipeline from here… and a node's Duplicate… copy in a
+    background job: the server checks the tag before it starts, so the dialog keeps it."""
+    ws = served.workspace
+    add_nodes(ws, "baseline", CHAIN)
+    ws.pipelines.new("second", project="climate")
+    page.goto(served.link)
+    expect(node(page, "plot")).to_be_visible()
+
+    pipeline_menu(page, "baseline", "Duplicate…")
+    refused_in_dialog(page, "New tag", "second", TAKEN)
+    refused_in_dialog(page, "New tag", "b/2024", f"invalid tag 'b/2024': {SLASH}")
+    page.keyboard.press("Escape")
+    pipeline_menu(page, "baseline", "Merge with…")
+    expect(page.get_by_test_id("dialog").locator("select")).to_have_value(
+        ws.pipelines.get("second").id
+    )
+    refused_in_dialog(page, "New tag", "second", TAKEN)
+    expect_accessible(page, "the Merge dialog showing a refused tag")
+    shoot(page, "merge-refused.png")
+    page.keyboard.press("Escape")
+
+    right_click(page, "plot").get_by_role("menuitem", name="Duplicate…", exact=True).click()
+    said = "the pipeline already has a node tagged 'load'"
+    refused_in_dialog(page, "Tag of the copy", "load", said)
+    accepted_in_dialog(page, "Tag of the copy", "plot-2")
+    expect(node(page, "plot-2")).to_be_visible()  # the job ran once the dialog closed
+
+    right_click(page, "clean").get_by_role("menuitem", name="Branch pipeline from here…").click()
+    refused_in_dialog(page, "New pipeline tag", "second", TAKEN)
+    accepted_in_dialog(page, "New pipeline tag", "variant")
+    expect(page.locator(".toolbar-title")).to_contain_text("variant")  # made and opened
+    assert sorted(p.tag for p in ws.pipelines.list()) == ["baseline", "second", "variant"]
+    assert sorted(n.tag for n in ws.nodes.list("baseline")) == ["clean", "load", "plot", "plot-2"]
+
+
+def test_python_version_keeps_a_python_not_installed_in_the_dialog_beside_it(
+    page: Page, served: Served
+) -> None:
+    ws = served.workspace
+    ws.nodes.new("baseline", "quick")
+    before = ws.envs.show("quick").python_request
+    page.goto(served.link)
+    panel = open_panel(page, "quick", "Environment")
+    panel.get_by_role("button", name="change", exact=True).click()
+    said = "no Python 3.99 is installed here, and nodepipe never downloads interpreters"
+    refused_in_dialog(page, "An installed Python", "3.99", said)
+    refused_in_dialog(page, "An installed Python", "three", "expected a Python version request")
+    expect_accessible(page, "the Python version dialog showing a refused version")
+    page.keyboard.press("Escape")
+    expect(page.get_by_test_id("dialog")).to_have_count(0)
+    assert ws.envs.show("quick").python_request == before
+
+
+def test_restore_as_new_node_keeps_a_refused_tag_in_the_dialog(page: Page, served: Served) -> None:
+    ws = served.workspace
+    ws.nodes.new("baseline", "quick")
+    ws.nodes.new("baseline", "other")
+    ws.runs.run(RunRequest("baseline", only=["quick"]))
+    page.goto(served.link)
+    expect(node(page, "quick")).to_be_visible()
+    page.evaluate("location.hash = '#pipeline=baseline&view=runs'")
+    entry = page.get_by_test_id("run-environment")
+    entry.locator("summary").click()
+    entry.get_by_role("button", name="Restore as new node…").click()
+    said = "the pipeline already has a node tagged 'other'"
+    refused_in_dialog(page, "Tag of the new node", "other", said)
+    refused_in_dialog(page, "Tag of the new node", "q/2", f"invalid tag 'q/2': {SLASH}")
+    accepted_in_dialog(page, "Tag of the new node", "quick-then")
+    expect(page.locator("[data-sonner-toast]", has_text="restored quick-then")).to_be_visible()
+    assert sorted(n.tag for n in ws.nodes.list("baseline")) == ["other", "quick", "quick-then"]
+
+
+def test_new_and_rename_of_a_code_file_keep_a_refused_path_in_the_dialog(
+    page: Page, served: Served
+) -> None:
+    ws = served.workspace
+    ws.nodes.new("baseline", "train")
+    code = ws.nodes.path("train") / "code"
+    (code / "helpers.py").write_text("X = 1\n")
+    (code / "other.py").write_text("Y = 2\n")
+    page.goto(served.link)
+    panel = open_panel(page, "train", "Code")
+    expect(panel.get_by_test_id("code-file-select")).to_have_value("main.py")
+
+    panel.get_by_role("button", name="New file…").click()
+    label = "Path inside code"
+    refused_in_dialog(page, label, "helpers.py", "helpers.py already exists")
+    refused_in_dialog(page, label, "main.py/x.py", "a file stands where a folder would be")
+    refused_in_dialog(page, label, "uv.lock", "is written by nodepipe")
+    expect_accessible(page, "the New code file dialog showing a refused path")
+    accepted_in_dialog(page, label, "lib/io.py")
+    expect(panel.get_by_test_id("code-file-select")).to_have_value("lib/io.py")
+    assert not (code / "lib").exists()  # nothing written until it is saved
+
+    panel.get_by_test_id("code-file-select").select_option("helpers.py")
+    panel.get_by_test_id("code-rename").click()
+    label = "New path inside code"
+    refused_in_dialog(page, label, "other.py", "other.py already exists")
+    refused_in_dialog(page, label, "main.py", "main.py is what the node runs")
+    accepted_in_dialog(page, label, "tools.py")
+    expect(panel.get_by_test_id("code-file-select")).to_have_value("tools.py")
+    assert (code / "tools.py").read_text() == "X = 1\n" and not (code / "helpers.py").exists()
+    assert (code / "other.py").read_text() == "Y = 2\n"

@@ -29,37 +29,59 @@ export function report(error: unknown): void {
   }
 }
 
+/** What an action refuses in its own words, about one field of its dialog (the server's refusal
+ * it stands for said beside another field than the server's words would put it). */
+export class Refused extends Error {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 /** Do ``action``; what the server refuses is returned to be said in the form the user typed in
- * (each field's problem beside it, the rest with the form), never a toast; null once done. */
-export async function refusalOf(action: () => Promise<unknown>): Promise<Refusal | null> {
+ * (each field's problem beside it, the rest with the form), never a toast; null once done.
+ * ``about``: the field the whole request is about (a dialog asking for one value: a path, a
+ * version), where a refusal naming no field is said. */
+export async function refusalOf(action: () => Promise<unknown>, about?: string): Promise<Refusal | null> {
   try {
     await action();
     return null;
   } catch (error) {
+    if (error instanceof Refused) return { fields: { [error.field]: error.message }, message: "" };
     if (!(error instanceof ApiError)) return { fields: {}, message: String(error) };
     if (error.cycle) flash(error.cycle);
     const fields = error.fields;
-    return { fields, message: Object.keys(fields).length ? "" : error.message };
+    if (Object.keys(fields).length) return { fields, message: "" };
+    return about ? { fields: { [about]: error.message }, message: "" } : { fields, message: error.message };
   }
 }
 
 /** A dialog's `submit` doing ``action``: what the server refuses stays in the dialog, with what
- * the user typed (each field's problem beside it, the rest above its buttons), never a toast. */
-export function submitting(action: (values: Values) => Promise<void>): (values: Values) => Promise<Refusal | null> {
-  return (values) => refusalOf(() => action(values));
+ * the user typed (each field's problem beside it, the rest above its buttons or, with
+ * ``about``, beside that field), never a toast. */
+export function submitting(action: (values: Values) => Promise<void>, about?: string): (values: Values) => Promise<Refusal | null> {
+  return (values) => refusalOf(() => action(values), about);
 }
 
 /** Ask with ``spec`` and do ``action`` with what was typed, the dialog open until the server
- * accepts (see `submitting`): its result, or null when cancelled. An action still answering
- * when the dialog is cancelled is waited for: what it made is returned all the same. */
-export async function askAndDo<T>(spec: Omit<DialogSpec, "submit">, action: (values: Values) => Promise<T>): Promise<{ result: T } | null> {
+ * accepts (see `submitting`; ``about`` too): its result, or null when cancelled. An action
+ * still answering when the dialog is cancelled is waited for: what it made is returned all the
+ * same. An action that starts a background job answers with the job once the server has
+ * checked what was typed; the caller follows it (`followJob`) after the dialog closed. */
+export async function askAndDo<T>(
+  spec: Omit<DialogSpec, "submit">,
+  action: (values: Values) => Promise<T>,
+  about?: string,
+): Promise<{ result: T } | null> {
   const state: { running?: Promise<T>; done?: { result: T } } = {};
   await ask({
     ...spec,
     submit: submitting(async (typed) => {
       state.running = action(typed);
       state.done = { result: await state.running };
-    }),
+    }, about),
   });
   await state.running?.catch(() => undefined);
   return state.done ?? null;

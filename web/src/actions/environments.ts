@@ -2,8 +2,8 @@
 // Each change runs uv on the server as a background job; its end comes on the event stream.
 import { toast } from "sonner";
 import { api, call } from "../api/client";
-import { ask, askText, confirmDanger } from "../dialogs/dialogs";
-import { attempt, followJob, nodePath, startJob, type JobDone } from "./common";
+import { ask, confirmDanger } from "../dialogs/dialogs";
+import { askAndDo, attempt, followJob, nodePath, startJob, typedText, type JobDone } from "./common";
 
 /** Requirements from free text: one per line (or separated by spaces), comments dropped. */
 export function requirements(text: string): string[] {
@@ -48,17 +48,26 @@ export const removeFromNode = (node: string, packages: string[], done: JobDone) 
     done,
   );
 
+/** Use another installed Python (a background job): the dialog stays open until the server
+ * has found one answering the version typed (none installed, or a node whose environment
+ * cannot change, is said beside it); relocking and syncing then run in the job. */
 export async function changePython(node: string, current: string, done: JobDone): Promise<void> {
-  const version = await askText("Python version", "An installed Python (never downloaded), e.g. 3.12", current, "Use it");
-  if (!version) return;
-  await startJob(
-    () =>
-      api.PUT("/api/pipelines/{pipeline}/nodes/{node}/environment/python", {
-        params: { path: nodePath(node) },
-        body: { version },
-      }),
-    done,
+  const started = await askAndDo(
+    {
+      title: "Python version",
+      confirm: "Use it",
+      fields: [{ name: "version", label: "An installed Python (never downloaded), e.g. 3.12", kind: "text", value: current }],
+    },
+    (typed) =>
+      call(
+        api.PUT("/api/pipelines/{pipeline}/nodes/{node}/environment/python", {
+          params: { path: nodePath(node) },
+          body: { version: typedText(typed, "version") },
+        }),
+      ),
+    "version",
   );
+  if (started) await attempt(() => followJob(started.result, done));
 }
 
 export const relock = (node: string, upgrade: boolean, done: JobDone) =>
@@ -216,14 +225,23 @@ export const restoreEnvironment = (node: string, run: string) =>
     }),
   );
 
-/** A new node with the code, parameters and environment ``node`` had in ``run``. */
+/** A new node with the code, parameters and environment ``node`` had in ``run`` (a background
+ * job): the dialog stays open until the server has checked the tag (taken, invalid: said
+ * beside it) and the run; the copy runs in the job. */
 export async function restoreAsNewNode(node: string, tag: string, run: string): Promise<void> {
-  const newTag = await askText("Restore as new node", "Tag of the new node", `${tag}-${run.slice(0, 6)}`, "Restore");
-  if (!newTag) return;
-  await startJob(() =>
-    api.POST("/api/pipelines/{pipeline}/nodes/{node}/restore", {
-      params: { path: nodePath(node) },
-      body: { run, tag: newTag },
-    }),
+  const started = await askAndDo(
+    {
+      title: "Restore as new node",
+      confirm: "Restore",
+      fields: [{ name: "tag", label: "Tag of the new node", kind: "text", value: `${tag}-${run.slice(0, 6)}` }],
+    },
+    (typed) =>
+      call(
+        api.POST("/api/pipelines/{pipeline}/nodes/{node}/restore", {
+          params: { path: nodePath(node) },
+          body: { run, tag: typedText(typed, "tag") },
+        }),
+      ),
   );
+  if (started) await attempt(() => followJob(started.result));
 }

@@ -203,36 +203,36 @@ export function pipelineOptions(includeCurrent: boolean) {
     .map((p) => ({ value: p.id, label: p.id === pipelineId ? `${p.tag} (this pipeline)` : p.tag }));
 }
 
+/** Duplicate nodes (a background job): the dialog stays open until the server has checked the
+ * target and the tag (taken, invalid: said beside it), then the job copies. */
 export async function duplicate(ids: string[]): Promise<void> {
-  const values = await ask({
-    title: `Duplicate ${tags(ids)}`,
-    confirm: "Duplicate",
-    fields: [
-      { name: "into", label: "Into pipeline", kind: "select", options: pipelineOptions(true), value: getApp().pipelineId ?? "" },
-      ...(ids.length === 1
-        ? [{ name: "tag", label: "Tag of the copy (empty: TAG-copy)", kind: "text" as const, value: "" }]
-        : []),
-      { name: "with_data", label: "Copy the outputs too (data/ and reports/)", kind: "checkbox" },
-    ],
-  });
-  if (!values) return;
-  const tag = String(values["tag"] ?? "").trim();
-  await attempt(async () => {
-    const pipeline = currentPipeline();
-    const job = await call(
-      api.POST("/api/pipelines/{pipeline}/duplicates", {
-        params: { path: { pipeline } },
-        body: {
-          nodes: ids,
-          into: String(values["into"]),
-          with_data: values["with_data"] === true,
-          tag: tag || null,
-          allow_duplicate_tag: false,
-        },
-      }),
-    );
-    await followJob(job);
-  });
+  const started = await askAndDo(
+    {
+      title: `Duplicate ${tags(ids)}`,
+      confirm: "Duplicate",
+      fields: [
+        { name: "into", label: "Into pipeline", kind: "select", options: pipelineOptions(true), value: getApp().pipelineId ?? "" },
+        ...(ids.length === 1
+          ? [{ name: "tag", label: "Tag of the copy (empty: TAG-copy)", kind: "text" as const, value: "" }]
+          : []),
+        { name: "with_data", label: "Copy the outputs too (data/ and reports/)", kind: "checkbox" },
+      ],
+    },
+    (typed) =>
+      call(
+        api.POST("/api/pipelines/{pipeline}/duplicates", {
+          params: { path: { pipeline: currentPipeline() } },
+          body: {
+            nodes: ids,
+            into: String(typed["into"]),
+            with_data: typed["with_data"] === true,
+            tag: typedText(typed, "tag") || null,
+            allow_duplicate_tag: false,
+          },
+        }),
+      ),
+  );
+  if (started) await attempt(() => followJob(started.result));
 }
 
 /** The last step of the careful update: OLD's children read NEW on the same slots. */

@@ -1,13 +1,13 @@
 // Pipelines and projects: create, rename, notes, branch, duplicate, merge, move, lock, delete.
 import type { ReactNode } from "react";
 import { toast } from "sonner";
-import { api, call } from "../api/client";
+import { api, ApiError, call } from "../api/client";
 import type { Job, Pipeline, Project } from "../api/types";
-import { ask, askText } from "../dialogs/dialogs";
+import { ask } from "../dialogs/dialogs";
 import { invalidateAll, invalidateLists, projectsQuery, queryClient } from "../api/queries";
 import { getApp } from "../store/app";
 import { cachedPipelines, openPipeline } from "../store/opened";
-import { askAndDo, attempt, editField, followJob, typedText } from "./common";
+import { askAndDo, attempt, editField, followJob, Refused, typedText } from "./common";
 import { pipelineRemovalBody } from "./removal";
 
 const openMade = async (job: Job) => {
@@ -78,26 +78,37 @@ export async function movePipeline(pipeline: Pipeline): Promise<void> {
   if (values) await attempt(() => patchPipeline(pipeline, { project: String(values["project"]) }));
 }
 
-export async function duplicatePipeline(pipeline: Pipeline): Promise<void> {
-  const values = await ask({
-    title: `Duplicate ${pipeline.tag}`,
-    confirm: "Duplicate",
-    fields: [
-      { name: "tag", label: "New tag", kind: "text", value: `${pipeline.tag}-copy` },
-      { name: "with_data", label: "Copy the outputs too", kind: "checkbox" },
-    ],
-  });
-  if (!values) return;
-  await attempt(async () => {
-    const job = await call(
-      api.POST("/api/pipelines/{pipeline}/copies", {
-        params: { path: { pipeline: pipeline.id } },
-        body: { tag: String(values["tag"]).trim(), with_data: values["with_data"] === true },
-      }),
-    );
-    await followJob(job, openMade);
-  });
+// Duplicate…, Merge with… and Branch from here… copy in a background job: their dialog stays
+// open until the server has checked what was typed (a tag taken or invalid is said beside it,
+// before the job starts), then the job is followed in a toast and its pipeline opened.
+
+/** Follow the copy a dialog started, opening the pipeline it makes. */
+async function followCopy(started: { result: Job } | null): Promise<void> {
+  if (started) await attempt(() => followJob(started.result, openMade));
 }
+
+export async function duplicatePipeline(pipeline: Pipeline): Promise<void> {
+  const started = await askAndDo(
+    {
+      title: `Duplicate ${pipeline.tag}`,
+      confirm: "Duplicate",
+      fields: [
+        { name: "tag", label: "New tag", kind: "text", value: `${pipeline.tag}-copy` },
+        { name: "with_data", label: "Copy the outputs too", kind: "checkbox" },
+      ],
+    },
+    (typed) =>
+      call(
+        api.POST("/api/pipelines/{pipeline}/copies", {
+          params: { path: { pipeline: pipeline.id } },
+          body: { tag: typedText(typed, "tag"), with_data: typed["with_data"] === true },
+        }),
+      ),
+  );
+  await followCopy(started);
+}
+
+const KEEP_TAGS = "allow_duplicate_tag";
 
 export async function mergePipeline(pipeline: Pipeline): Promise<void> {
   const options = cachedPipelines()
@@ -107,52 +118,63 @@ export async function mergePipeline(pipeline: Pipeline): Promise<void> {
     toast.error("There is no other pipeline to merge with.");
     return;
   }
-  const values = await ask({
-    title: `Merge ${pipeline.tag} with another pipeline`,
-    body: "A new pipeline holds both; nodes they share appear once.",
-    confirm: "Merge",
-    fields: [
-      { name: "other", label: "Merge with", kind: "select", options },
-      { name: "tag", label: "New tag", kind: "text", value: `${pipeline.tag}-merged` },
-      { name: "with_data", label: "Copy the outputs too", kind: "checkbox" },
-      {
-        name: "allow_duplicate_tag",
-        label: "Keep every tag (otherwise a node of the other pipeline whose tag is taken becomes TAG-copy)",
-        kind: "checkbox",
-      },
-    ],
-  });
-  if (!values) return;
-  await attempt(async () => {
-    const job = await call(
-      api.POST("/api/pipelines/merges", {
-        body: {
-          sources: [pipeline.id, String(values["other"])],
-          tag: String(values["tag"]).trim(),
-          with_data: values["with_data"] === true,
-          allow_duplicate_tag: values["allow_duplicate_tag"] === true,
+  const started = await askAndDo(
+    {
+      title: `Merge ${pipeline.tag} with another pipeline`,
+      body: "A new pipeline holds both; nodes they share appear once.",
+      confirm: "Merge",
+      fields: [
+        { name: "other", label: "Merge with", kind: "select", options },
+        { name: "tag", label: "New tag", kind: "text", value: `${pipeline.tag}-merged` },
+        { name: "with_data", label: "Copy the outputs too", kind: "checkbox" },
+        {
+          name: KEEP_TAGS,
+          label: "Keep every tag (otherwise a node of the other pipeline whose tag is taken becomes TAG-copy)",
+          kind: "checkbox",
         },
-      }),
-    );
-    await followJob(job, openMade);
-  });
+      ],
+    },
+    async (typed) => {
+      try {
+        return await call(
+          api.POST("/api/pipelines/merges", {
+            body: {
+              sources: [pipeline.id, String(typed["other"])],
+              tag: typedText(typed, "tag"),
+              with_data: typed["with_data"] === true,
+              allow_duplicate_tag: typed[KEEP_TAGS] === true,
+            },
+          }),
+        );
+      } catch (error) {
+        // two nodes of one tag the merge would show: keeping every tag is what lets it
+        if (error instanceof ApiError && error.hint?.action === "tag.duplicate") throw new Refused(KEEP_TAGS, error.message);
+        throw error;
+      }
+    },
+  );
+  await followCopy(started);
 }
 
 export async function branchFrom(nodeId: string): Promise<void> {
   const { pipelineId, graph } = getApp();
   const node = graph?.nodes.find((n) => n.id === nodeId);
   if (!pipelineId || !node) return;
-  const tag = await askText(`Branch from ${node.tag}`, "New pipeline tag", `${graph?.pipeline.tag}-${node.tag}`, "Branch");
-  if (!tag) return;
-  await attempt(async () => {
-    const job = await call(
-      api.POST("/api/pipelines/{pipeline}/branches", {
-        params: { path: { pipeline: pipelineId } },
-        body: { from_node: nodeId, tag },
-      }),
-    );
-    await followJob(job, openMade);
-  });
+  const started = await askAndDo(
+    {
+      title: `Branch from ${node.tag}`,
+      confirm: "Branch",
+      fields: [{ name: "tag", label: "New pipeline tag", kind: "text", value: `${graph?.pipeline.tag}-${node.tag}` }],
+    },
+    (typed) =>
+      call(
+        api.POST("/api/pipelines/{pipeline}/branches", {
+          params: { path: { pipeline: pipelineId } },
+          body: { from_node: nodeId, tag: typedText(typed, "tag") },
+        }),
+      ),
+  );
+  await followCopy(started);
 }
 
 const GENERIC_LOSS =

@@ -12,11 +12,10 @@ import { api, ApiError, call } from "../api/client";
 import { codeFileQuery, codeFilesQuery, invalidatePipeline, keys, queryClient } from "../api/queries";
 import type { CanvasNode, CodeText } from "../api/types";
 import { report, useReportedQuery } from "../actions/common";
-import { askText } from "../dialogs/dialogs";
 import { readOnlyReason } from "../panels/readOnly";
 import { useApp } from "../store/app";
 import { CodeEditor } from "./CodeEditor";
-import { deleteCodeFile, KEPT, renameCodeFile } from "./fileActions";
+import { askNewCodeFile, deleteCodeFile, KEPT, renameCodeFile } from "./fileActions";
 import "./code.css";
 
 const CONFLICT = "changed on disk since you opened it — Reload or Overwrite";
@@ -30,7 +29,7 @@ export function CodeTab({ pipelineId, node }: { pipelineId: string; node: Canvas
   const open = path ?? (names.includes("main.py") ? "main.py" : (names[0] ?? null));
 
   const newFile = async () => {
-    const name = await askText("New code file", "Path inside code/ (e.g. helpers.py or lib/io.py)", "", "Create");
+    const name = await askNewCodeFile(pipelineId, node.id);
     if (!name) return;
     setCreated(name);
     setPath(name);
