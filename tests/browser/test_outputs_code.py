@@ -8,10 +8,12 @@ docs/screenshots/outputs-viewer.png and docs/screenshots/code-editor.png (1440x9
 
 from __future__ import annotations
 
+import re
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -59,14 +61,24 @@ def test_the_demos_plot_is_shown_in_the_outputs_tab(page: Page, demo: Served) ->
     expect(image).to_be_visible()
     wait_for(lambda: image.evaluate("img => img.complete && img.naturalWidth") == 720, "the plot")
     download = panel.get_by_role("link", name="Download reports/temperature.svg")
+    written = demo.workspace.nodes.path("plot") / "reports" / "temperature.svg"
     href = download.get_attribute("href") or ""
     assert "file=reports%2Ftemperature.svg" in href and "download=true" in href
-    assert "ticket=" not in href and demo.live.token not in href  # no credential kept in it
+    assert "ticket=" not in href  # the address alone, which the server refuses
+    assert httpx.get(demo.url + href).status_code == 401
+    # pointed at (as before a right-click), the link carries a one-minute ticket for this one
+    # address, so the browser's own "Save link as", which sends no header, gets the file
+    download.hover()
+    expect(download).to_have_attribute("href", re.compile(r"[?&]ticket="))
+    ticketed = download.get_attribute("href") or ""
+    assert demo.live.token not in ticketed  # never the credential itself
+    saved_as = httpx.get(demo.url + ticketed)
+    assert saved_as.status_code == 200 and saved_as.content == written.read_bytes()
+    assert httpx.post(demo.url + ticketed).status_code == 401  # a GET only
     with page.expect_download() as downloading:
-        download.click()  # it goes with a one-minute ticket for this one address
+        download.click()
     saved = downloading.value
     assert saved.suggested_filename == "temperature.svg"
-    written = demo.workspace.nodes.path("plot") / "reports" / "temperature.svg"
     assert Path(saved.path()).read_bytes() == written.read_bytes()
     save_screenshot(page, "outputs-viewer.png")
 

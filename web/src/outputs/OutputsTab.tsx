@@ -5,7 +5,7 @@ import { Download } from "lucide-react";
 import { useState } from "react";
 import { outputsQuery } from "../api/queries";
 import { report, useReportedQuery } from "../actions/common";
-import { download } from "../api/tickets";
+import { useTicketedLink } from "../api/tickets";
 import { Preview } from "./Preview";
 import { formatDate, formatSize, outputUrl } from "./files";
 import "./outputs.css";
@@ -42,19 +42,7 @@ export function OutputsTab({ pipelineId, nodeId }: { pipelineId: string; nodeId:
               <td className="num">{formatSize(file.size)}</td>
               <td>{formatDate(file.modified)}</td>
               <td>
-                <a
-                  className="icon-button"
-                  href={outputUrl(pipelineId, nodeId, file.path, true)}
-                  download
-                  title={`Download ${file.path}`}
-                  onClick={(event) => {
-                    // The address alone is refused: the download goes with a fresh ticket.
-                    event.preventDefault();
-                    download(outputUrl(pipelineId, nodeId, file.path, true)).catch(report);
-                  }}
-                >
-                  <Download size={14} />
-                </a>
+                <DownloadLink url={outputUrl(pipelineId, nodeId, file.path, true)} path={file.path} />
               </td>
             </tr>
           ))}
@@ -66,5 +54,16 @@ export function OutputsTab({ pipelineId, nodeId }: { pipelineId: string; nodeId:
         <Preview key={selected.path} pipeline={pipelineId} node={nodeId} file={selected} />
       </section>
     </div>
+  );
+}
+
+/** A file's download link: the address alone is refused, so while it is pointed at or focused
+ * it carries a one-minute ticket for that address (a click or "Save link as" then works). */
+function DownloadLink({ url, path }: { url: string; path: string }) {
+  const link = useTicketedLink(url, report);
+  return (
+    <a className="icon-button" title={`Download ${path}`} {...link}>
+      <Download size={14} />
+    </a>
   );
 }
