@@ -99,11 +99,11 @@ def test_a_tag_taken_is_refused_before_a_job_starts_naming_its_field(
     assert "two different pipelines" in error_of(same, 422, "invalid_input")
     several = {"nodes": ["load", "clean"], "tag": "both"}
     error_of(client.post("/api/pipelines/baseline/duplicates", json=several), 422)
-    chain.pipelines.set_locked("other", True)
+    chain.pipelines.lock("other")
     into = {"nodes": ["load"], "into": "other"}
     locked = client.post("/api/pipelines/baseline/duplicates", json=into)
     assert "is locked" in error_of(locked, 409, "read_only")
-    chain.pipelines.set_locked("other", False)
+    chain.pipelines.unlock("other")
     error_of(client.post("/api/pipelines/baseline/copies", json={"tag": "c", "project": "no"}), 404)
     assert snapshot(chain) == before
     error_of(client.get("/api/jobs/zzzz2222"), 404, "not_found")
