@@ -15,6 +15,7 @@ from alembic import command
 from alembic.config import Config
 from psycopg import sql
 
+from nodepipe.domain.states import NodeState
 from nodepipe.store.engine import create_store_engine
 from nodepipe.store.migrate import HEAD_REVISION, MIGRATIONS_DIR, current_revision
 from nodepipe.store.queries import StoreSession
@@ -22,6 +23,7 @@ from nodepipe.store.store import Store
 from support.postgres_server import SUPERUSER, PostgresServer
 
 from .test_store_contract import CHAIN, Seeded, make_project, seed_pipeline
+from .test_store_runs import claim
 
 pytestmark = pytest.mark.postgres
 
@@ -164,6 +166,26 @@ def test_another_role_declares_inputs_after_the_upgrade_that_adds_them(
         store.close()
 
 
+def test_another_role_claims_runs_after_the_upgrade_that_keeps_previous_states(
+    fresh_postgres_url: str, role: str
+) -> None:
+    """Migration 0011's table: a role granted every table at 0010 may claim a run (each node's
+    state before the claim kept with its node run) and read it back, after the upgrade."""
+    upgrade(fresh_postgres_url, "0010")
+    chain = seeded(fresh_postgres_url, granted_to=role)
+    Store.open(fresh_postgres_url).close()  # the owner's nodepipe upgrades the store
+    store = Store.open(as_role(fresh_postgres_url, role))
+    try:
+        load = chain.ids["load"]
+        run, queued = claim(store, chain, {load: (NodeState.FAILED, "exited with code 1")})
+        with store.read() as reading:
+            assert reading.previous_states(run.id) == {
+                queued["load"].id: (NodeState.FAILED, "exited with code 1")
+            }
+    finally:
+        store.close()
+
+
 @pytest.fixture
 def icu_url(postgres_server: PostgresServer) -> Iterator[str]:
     """A database whose default collation is ICU's while ``datcollate`` says ``C``
@@ -280,6 +302,9 @@ def test_the_stores_owner_keeps_its_inputs_when_another_role_upgrades(
     for url in (owners, upgrading):
         store = Store.open(url)
         try:
+            run, queued = claim(store, chain, {chain.ids["load"]: (NodeState.STALE, "")})
+            with store.read() as reading:  # 0011's table, made by the upgrading role
+                assert reading.previous_states(run.id) == {queued["load"].id: (NodeState.STALE, "")}
             with store.write() as writing:
                 writing.set_pipeline_inputs(chain.id, {"raw": [chain.ids["load"]]})
             with store.read() as reading:

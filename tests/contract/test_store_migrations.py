@@ -190,3 +190,55 @@ def test_a_store_of_the_revision_before_pipeline_inputs_keeps_its_graph_and_decl
             assert reading.pipeline_inputs(chain.id) == {"raw": (chain.ids["load"],)}
     finally:
         store.close()
+
+
+def test_a_store_of_the_revision_before_previous_states_keeps_its_runs_and_recovers_them(
+    store_url: str,
+) -> None:
+    """0010 -> 0011 with a claimed run: its node runs are kept, with no state from before the
+    claim (crash recovery fails them, as it did), and a new claim keeps those states."""
+    from alembic import command
+    from alembic.config import Config
+
+    from nodepipe.domain.runs import NodeRun
+    from nodepipe.domain.states import NodeState
+    from nodepipe.store.changes import column_values
+    from nodepipe.store.engine import create_store_engine
+    from nodepipe.store.queries import StoreSession
+    from nodepipe.store.schema import node_runs
+
+    from .test_store_contract import CHAIN, make_project, seed_pipeline
+    from .test_store_runs import a_run, claim, queued_node_run
+
+    engine = create_store_engine(store_url, create=True)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0010")
+        project = make_project()
+        session = StoreSession(connection)
+        session.insert_project(project)
+        chain = seed_pipeline(session, project, "chain", CHAIN)
+        old = a_run(chain)
+        session.insert_run(old)
+        rows = [queued_node_run(old, chain.ids[tag]) for tag in CHAIN]
+        fields = NodeRun.__dataclass_fields__  # the columns of 0010's node_runs
+        connection.execute(
+            node_runs.insert(), [column_values({f: getattr(r, f) for f in fields}) for r in rows]
+        )
+    engine.dispose()
+    store = Store.open(store_url)
+    try:
+        assert current_revision(store.engine) == HEAD_REVISION
+        with store.read() as reading:
+            assert {nr.id for nr in reading.node_runs_of_run(old.id)} == {r.id for r in rows}
+            assert reading.previous_states(old.id) == {}
+        load = chain.ids["load"]
+        run, queued = claim(store, chain, {load: (NodeState.STALE, "code changed")})
+        with store.read() as reading:
+            assert reading.previous_states(run.id) == {
+                queued["load"].id: (NodeState.STALE, "code changed")
+            }
+    finally:
+        store.close()

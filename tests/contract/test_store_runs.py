@@ -11,7 +11,7 @@ from nodepipe.domain.environments import RunEnvironment
 from nodepipe.domain.ids import new_id
 from nodepipe.domain.runs import NodeRun, NodeRunState, Run, RunStatus
 from nodepipe.domain.states import NodeState
-from nodepipe.store.changes import RunUpdates
+from nodepipe.store.changes import Previous, RunUpdates
 from nodepipe.store.store import Store
 
 from .test_store_contract import CHAIN, Seeded, make_project, seed_pipeline
@@ -35,8 +35,20 @@ def queued_node_run(run: Run, node_id: str) -> NodeRun:
     return NodeRun(**values)
 
 
-def claim(store: Store, chain: Seeded) -> tuple[Run, dict[str, NodeRun]]:
-    run = Run(
+def claim(
+    store: Store, chain: Seeded, previous: Previous | None = None, writes: str = "write"
+) -> tuple[Run, dict[str, NodeRun]]:
+    run = a_run(chain)
+    queued = {tag: queued_node_run(run, chain.ids[tag]) for tag in CHAIN}
+    with getattr(store, writes)() as session:  # write(), or a run's own run_write()
+        session.insert_run(run)
+        session.insert_node_runs(list(queued.values()), previous)
+        session.set_states(dict.fromkeys(chain.ids.values(), ""), NodeState.QUEUED)
+    return run, queued
+
+
+def a_run(chain: Seeded) -> Run:
+    return Run(
         id=new_id(),
         pipeline_id=chain.id,
         pipeline_tag="chain",
@@ -51,12 +63,25 @@ def claim(store: Store, chain: Seeded) -> tuple[Run, dict[str, NodeRun]]:
         orchestrator_host="host",
         orchestrator_started="1",
     )
-    queued = {tag: queued_node_run(run, chain.ids[tag]) for tag in CHAIN}
-    with store.write() as session:
-        session.insert_run(run)
-        session.insert_node_runs(list(queued.values()))
-        session.set_states(dict.fromkeys(chain.ids.values(), ""), NodeState.QUEUED)
-    return run, queued
+
+
+@pytest.mark.parametrize("writes", ["write", "run_write"])
+def test_a_claim_keeps_each_nodes_state_from_before_it(
+    store: Store, chain: Seeded, writes: str
+) -> None:
+    """What crash recovery gives back to a node its dead run never started; a node the claim
+    was told nothing of (a run claimed before the store kept them) has none."""
+    before = {
+        chain.ids["load"]: (NodeState.COMPLETED, ""),
+        chain.ids["clean"]: (NodeState.FAILED, "exited with code 1"),
+    }
+    run, queued = claim(store, chain, before, writes)
+    with store.read() as session:
+        kept = session.previous_states(run.id)
+    assert kept == {
+        queued["load"].id: (NodeState.COMPLETED, ""),
+        queued["clean"].id: (NodeState.FAILED, "exited with code 1"),
+    }
 
 
 def test_a_claim_and_a_batch_of_progress_round_trip(store: Store, chain: Seeded) -> None:

@@ -151,6 +151,38 @@ def test_killed_orchestrator_leaves_nothing_running(sleeping_load: nodepipe.Work
     assert run.status.value == "interrupted"
 
 
+def test_a_dead_runs_nodes_that_never_started_are_given_back_as_they_were(
+    sleeping_load: nodepipe.Workspace,
+) -> None:
+    """The orchestrator is killed while load runs: load failed (interrupted), and clean and plot,
+    which the run never started, are as they were before it (stale below load; their node runs
+    skipped, saying so), not failed: as a cancelled run gives back the nodes it did not start."""
+    ws = sleeping_load
+    before = {tag: ws.nodes.get(tag) for tag in ("clean", "plot")}
+    orchestrator = subprocess.Popen(
+        [NODEPIPE, "run", "baseline", "--jobs", "1"],
+        cwd=ws.root,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    pids = pids_of(ws)
+    wait_for(lambda: ws.nodes.get("load").state is NodeState.RUNNING, "load running", 10)
+    orchestrator.send_signal(signal.SIGKILL)
+    orchestrator.wait(30)
+    ws.runs.recover()
+    assert all(gone(pid) for pid in pids)
+    assert ws.nodes.get("load").state is NodeState.FAILED
+    (run,) = [r for r in ws.runs.history("baseline") if r.status is RunStatus.INTERRUPTED]
+    ended = {ws.nodes.get(nr.node_id).tag: nr for nr in ws.runs.node_runs(run.id)}
+    assert ended["load"].state is NodeRunState.FAILED
+    for tag in ("clean", "plot"):
+        assert ended[tag].state is NodeRunState.SKIPPED
+        assert ended[tag].message.startswith("not started"), ended[tag].message
+        now = ws.nodes.get(tag)  # stale under load, as before (load is now failed)
+        assert now.state is before[tag].state is NodeState.STALE, now.state_reason
+        assert "interrupted" not in now.state_reason
+
+
 GATED = """\
 import os, pathlib, sys, time
 import nodepipe_node as node

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 INTERRUPTED = "interrupted: the nodepipe process running it stopped"
 ROLLED_FORWARD = "completed (recorded after the nodepipe process running it stopped)"
+NEVER_STARTED = "not started: the nodepipe process running the run stopped first"
 
 
 SIGKILL_BIT = 1 << (signal.SIGKILL - 1)
@@ -224,15 +225,17 @@ def settle_run(
     ``reason``.
 
     A node run whose outputs were swapped in completed: the store is brought up to date from
-    the promotion's intent (rolled forward). Any other is undone on disk (the previous outputs
-    back in data/) before the store marks it failed. The old outputs of a rolled-forward
-    promotion go only after the store has recorded it.
+    the promotion's intent (rolled forward). A node run never handed to an executor is skipped
+    and its node given back the state it had before the claim (``NEVER_STARTED``). Any other is
+    undone on disk (the previous outputs back in data/) before the store marks it failed. The
+    old outputs of a rolled-forward promotion go only after the store has recorded it.
     """
     from nodepipe.workspace.output_swap import finish_promotion  # a dead run's only
 
     with store.read() as session:
         node_runs = session.node_runs_of_run(run_id)
         recorded = session.node_fingerprints({nr.node_id for nr in node_runs})
+        previous = session.previous_states(run_id)
     swapped = _settle_files(layout, node_runs, {k: v[1] for k, v in recorded.items()})
     failed: list[NodeRun] = []
     with store.write() as session:
@@ -242,6 +245,8 @@ def settle_run(
         for node_run in session.node_runs_of_run(run_id):
             if node_run.id in swapped:
                 _roll_forward(session, node_run, swapped[node_run.id])
+            elif node_run.id in previous and _never_prepared(layout, node_run):
+                _give_back(session, node_run, previous[node_run.id])
             elif node_run.state in ACTIVE_NODE_RUN_STATES:
                 _mark_failed(session, node_run, reason)
                 failed.append(node_run)
@@ -289,6 +294,27 @@ def _roll_forward(session: StoreSession, node_run: NodeRun, promotion: Promotion
         fingerprint=promotion.fingerprint or node_run.fingerprint,
         output_digest=promotion.output_digest,
     )
+
+
+def _never_prepared(layout: WorkspaceLayout, node_run: NodeRun) -> bool:
+    """Whether the node run was never handed to an executor: queued, and no log of it (its
+    log is opened before its process could start), so it certainly did not run."""
+    if node_run.state is not NodeRunState.QUEUED:
+        return False
+    log = layout.node_folder(node_run.node_id).logs / f"{node_run.id}.log"
+    return not os.path.lexists(log)
+
+
+def _give_back(session: StoreSession, node_run: NodeRun, previous: tuple[NodeState, str]) -> None:
+    """A node the dead run never started: its node run skipped, the node as it was before the
+    claim (as a cancelled run gives its nodes back); outputs it never touched."""
+    session.update_node_run(
+        node_run.id, state=NodeRunState.SKIPPED, message=NEVER_STARTED, finished_at=_now()
+    )
+    node = session.get_node(node_run.node_id)
+    if node is not None and node.state in ACTIVE_STATES:
+        state, reason = previous
+        session.update_node(node.id, state=state, state_reason=reason)
 
 
 def _mark_failed(session: StoreSession, node_run: NodeRun, reason: str) -> None:

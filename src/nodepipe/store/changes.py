@@ -10,17 +10,31 @@ values (enums, tuples); :func:`column_values` turns them into what the columns h
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from enum import Enum
 from typing import Any, TypedDict, Unpack
 
 from nodepipe.domain.environments import RunEnvironment
-from nodepipe.domain.runs import NodeRunState, RunStatus
+from nodepipe.domain.runs import NodeRun, NodeRunState, RunStatus
 from nodepipe.domain.states import NodeState
 
 _JSON_LISTS = ("reasons", "base_packages")
 """Columns that hold a tuple of strings as a JSON list."""
+
+Previous = Mapping[str, tuple[NodeState, str]]
+"""The state and reason of each node a run claims, before the claim (by node id)."""
+
+
+def previous_rows(many: Sequence[NodeRun], previous: Previous | None) -> list[dict[str, Any]]:
+    """The rows of ``node_run_previous_states`` for a claim's node runs: each node's state and
+    reason before the claim, where ``previous`` says."""
+    given = previous or {}
+    return [
+        {"node_run_id": nr.id, "state": given[nr.node_id][0].value, "reason": given[nr.node_id][1]}
+        for nr in many
+        if nr.node_id in given
+    ]
 
 
 class ProjectChanges(TypedDict, total=False):

@@ -25,7 +25,7 @@ from typing import Any, Protocol, TypeVar
 from nodepipe.domain.environments import RunEnvironment
 from nodepipe.domain.runs import NodeRun, Run
 from nodepipe.domain.states import NodeState
-from nodepipe.store.changes import RunUpdates, column_values
+from nodepipe.store.changes import Previous, RunUpdates, column_values, previous_rows
 from nodepipe.store.light_read import LightReads, LightReadSession, connect
 
 _STORED_TIME = "%Y-%m-%d %H:%M:%S.%f"
@@ -36,7 +36,9 @@ class RunWrites(LightReads, Protocol):
     """What a run's claim and recorder write (``StoreSession`` and ``RunWriteSession``)."""
 
     def insert_run(self, run: Run) -> None: ...
-    def insert_node_runs(self, many: Sequence[NodeRun]) -> None: ...
+    def insert_node_runs(
+        self, many: Sequence[NodeRun], previous: Previous | None = None
+    ) -> None: ...
     def set_states(self, reasons: dict[str, str], state: NodeState) -> None: ...
     def apply_run_updates(self, updates: RunUpdates) -> None: ...
 
@@ -76,9 +78,10 @@ class RunWriteSession(LightReadSession):
     def insert_run(self, run: Run) -> None:
         self._insert("runs", [_row(asdict(run))])
 
-    def insert_node_runs(self, many: Sequence[NodeRun]) -> None:
+    def insert_node_runs(self, many: Sequence[NodeRun], previous: Previous | None = None) -> None:
         fields = NodeRun.__dataclass_fields__
         self._insert("node_runs", [_row({f: getattr(nr, f) for f in fields}) for nr in many])
+        self._insert("node_run_previous_states", previous_rows(many, previous))
 
     def set_states(self, reasons: dict[str, str], state: NodeState) -> None:
         rows = [

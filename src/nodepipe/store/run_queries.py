@@ -12,10 +12,25 @@ import sqlalchemy as sa
 
 from nodepipe.domain.environments import PRUNED_CODE, RunEnvironment
 from nodepipe.domain.runs import ACTIVE_NODE_RUN_STATES, NodeRun, Run, RunStatus
+from nodepipe.domain.states import NodeState
 from nodepipe.store import rows
 from nodepipe.store.base import QueryBase, update_by_id
-from nodepipe.store.changes import NodeRunChanges, RunChanges, RunUpdates, column_values
-from nodepipe.store.schema import node_run_environments, node_run_locks, node_runs, nodes, runs
+from nodepipe.store.changes import (
+    NodeRunChanges,
+    Previous,
+    RunChanges,
+    RunUpdates,
+    column_values,
+    previous_rows,
+)
+from nodepipe.store.schema import (
+    node_run_environments,
+    node_run_locks,
+    node_run_previous_states,
+    node_runs,
+    nodes,
+    runs,
+)
 
 
 def _shallow(node_run: NodeRun) -> dict[str, Any]:
@@ -52,11 +67,29 @@ class RunQueries(QueryBase):
         statement = runs.select().where(runs.c.finished_at >= since)
         return [rows.run_from_row(r) for r in self._all(statement)]
 
-    def insert_node_runs(self, many: Sequence[NodeRun]) -> None:
-        """Insert node runs with one executemany (a run's claim inserts one per planned node)."""
+    def insert_node_runs(self, many: Sequence[NodeRun], previous: Previous | None = None) -> None:
+        """Insert node runs with one executemany (a run's claim inserts one per planned node),
+        each with its node's state before the claim when ``previous`` gives it."""
         if many:
             values = [column_values(_shallow(node_run)) for node_run in many]
             self._connection.execute(node_runs.insert(), values)
+        before = previous_rows(many, previous)
+        if before:
+            self._connection.execute(node_run_previous_states.insert(), before)
+
+    def previous_states(self, run_id: str) -> dict[str, tuple[NodeState, str]]:
+        """The state and reason each node had when run ``run_id`` claimed it, by node run id
+        (none for a run claimed before the store kept them)."""
+        kept = node_run_previous_states
+        statement = (
+            sa.select(kept.c.node_run_id, kept.c.state, kept.c.reason)
+            .join(node_runs, node_runs.c.id == kept.c.node_run_id)
+            .where(node_runs.c.run_id == run_id)
+        )
+        return {
+            row.node_run_id: (NodeState(row.state), row.reason)
+            for row in self._connection.execute(statement)
+        }
 
     def update_node_run(self, node_run_id: str, **changes: Unpack[NodeRunChanges]) -> None:
         statement = node_runs.update().where(node_runs.c.id == node_run_id)

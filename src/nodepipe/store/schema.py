@@ -246,6 +246,19 @@ node_run_locks = sa.Table(
     sa.Column("sha256", sa.String(64), nullable=False, index=True),
 )
 
+node_run_previous_states = sa.Table(
+    "node_run_previous_states",
+    metadata,
+    sa.Column(
+        "node_run_id", ID, sa.ForeignKey("node_runs.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False, server_default=""),
+)
+"""The state and reason a node had when a run claimed it, by the node run: given back to a node
+the run never started, also when its orchestrator died (crash recovery). None for node runs
+claimed before revision 0011."""
+
 SEQ = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 """A journal position: SQLite's AUTOINCREMENT needs an ``INTEGER PRIMARY KEY``."""
 

@@ -75,7 +75,7 @@ def claim_planned(
     session.insert_run(run)
     previous = {i: (nodes[i].state, nodes[i].state_reason) for i in plan.ids}
     node_runs = [_queued(run, planned.node_id, planned.reasons, now) for planned in plan.nodes]
-    session.insert_node_runs(node_runs)
+    session.insert_node_runs(node_runs, previous)
     session.set_states(dict.fromkeys(plan.ids, ""), NodeState.QUEUED)
     return Claim(run, {nr.node_id: nr.id for nr in node_runs}, previous)
 
