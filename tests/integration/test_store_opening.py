@@ -195,6 +195,29 @@ def test_an_unreachable_server_is_named_without_the_password(
     assert "s3cr3t-pw" not in result.stderr + result.stdout
 
 
+@pytest.mark.postgres
+def test_a_short_password_masks_no_word_of_the_message(
+    tmp_path: Path,
+    postgres_server: PostgresServer,
+    cli: CliRunner,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With password ``p`` the server's own words stay whole ("port 9 failed", not
+    "***ort 9 failed")."""
+    name = "short_pw_" + tmp_path.name.replace("-", "_")[-20:]
+    with psycopg.connect(postgres_server.conninfo(), autocommit=True) as connection:
+        connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    url = f"postgresql+psycopg://postgres:p@127.0.0.1:{postgres_server.port}/{name}"
+    nodepipe.init(tmp_path / "lab", store_url=url).close()
+    with closed_port() as port:
+        monkeypatch.setenv("NODEPIPE_DB_URL", url.replace(str(postgres_server.port), str(port)))
+        monkeypatch.chdir(tmp_path / "lab")
+        result = cli("pipeline", "list")
+    assert result.code == WORKSPACE_ERROR
+    assert f"port {port} failed" in result.stderr
+    assert "***" not in result.stderr and ":p@" not in result.stderr + result.stdout
+
+
 @contextmanager
 def closed_port() -> Iterator[int]:
     """A loopback port nothing listens on (bound without listening, so none can take it)."""

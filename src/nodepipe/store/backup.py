@@ -20,6 +20,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from nodepipe.domain.errors import StorageError, WorkspaceError
+from nodepipe.domain.url_credentials import text_without_password
 from nodepipe.store.health import sqlite_file_problem
 from nodepipe.store.migrate import HEAD_REVISION
 
@@ -160,8 +161,7 @@ def _pg_tool(name: str, url: str, options: list[str], action: str) -> None:
     if result.returncode != 0:
         message = result.stderr.strip().splitlines()
         reason = message[-1] if message else f"exit {result.returncode}"
-        if parsed.password:
-            reason = reason.replace(str(parsed.password), "***")
+        reason = text_without_password(reason, parsed.password and str(parsed.password))
         raise StorageError(f"{name} could not {action} the store: {reason}")
 
 

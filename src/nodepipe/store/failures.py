@@ -38,8 +38,10 @@ class UnusableStoreError(WorkspaceError):
 
 
 def _first_line(error: BaseException, password: str | None) -> str:
+    from nodepipe.domain.url_credentials import text_without_password  # only on a failure
+
     text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-    return text.replace(password, "***") if password else text
+    return text_without_password(text, password)
 
 
 class StoreFailures:
