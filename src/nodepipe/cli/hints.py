@@ -28,6 +28,11 @@ COMMANDS: dict[Action, str] = {
         "or show both under one tag with `nodepipe node reference {referenced} --into "
         "{pipeline} --allow-duplicate-tag`"
     ),
+    Action.NODE_RETAG: "give it a valid tag with `nodepipe node rename {node} NEW_TAG`",
+    Action.PIPELINE_RETAG: "give it a valid tag with `nodepipe pipeline rename {pipeline} NEW_TAG`",
+    Action.GROUP_RENAME: (
+        "give it a valid name with `nodepipe group rename {pipeline} {group} NEW_NAME`"
+    ),
     Action.TAG_DUPLICATE: "or keep the tag anyway with `{typed} --allow-duplicate-tag`",
     Action.LIBRARY_PACKAGE: (
         "name the one to install with `nodepipe env add {node} --from-node {library} "

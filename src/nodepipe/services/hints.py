@@ -25,6 +25,11 @@ CALLS: dict[Action, str] = {
         "tag=NEW_TAG), or show both under one tag with ws.node_copies.reference([{referenced}], "
         "{pipeline}, allow_duplicate_tag=True)"
     ),
+    Action.NODE_RETAG: "give it a valid tag with ws.nodes.rename({node}, NEW_TAG)",
+    Action.PIPELINE_RETAG: "give it a valid tag with ws.pipelines.rename({pipeline}, NEW_TAG)",
+    Action.GROUP_RENAME: (
+        "give it a valid name with ws.groups.rename({pipeline}, {group}, NEW_NAME)"
+    ),
     Action.TAG_DUPLICATE: "or keep the tag anyway: call again with allow_duplicate_tag=True",
     Action.LIBRARY_PACKAGE: (
         "name the one to install with ws.external.add_from_node({node}, {library}, package=NAME)"

@@ -20,6 +20,9 @@ export const MENU_ITEMS: Record<Action, (params: Params) => string> = {
   "node.detach": () => "detach it: right-click the node → Detach (private copy)…",
   "node.kill": () => "kill it: right-click the node → Kill",
   "node.rename": (p) => `give one of them another tag: open pipeline "${p.pipeline}", select node "${p.tag}" → Overview → Tag → Rename; or show a copy instead: open pipeline "${p.source}", right-click node "${p.tag}" → Duplicate… (Into pipeline "${p.pipeline}", Tag of the copy); or show both under one tag: right-click it there → Reference into… (Even where a node there has the same tag)`,
+  "node.retag": (p) => `give it a valid tag: open pipeline "${p.pipeline}", select node "${p.tag}" → Overview → Tag → Rename`,
+  "pipeline.retag": (p) => `give it a valid tag: right-click pipeline "${p.tag}" in the sidebar → Rename…`,
+  "group.rename": (p) => `give it a valid name: open pipeline "${p.tag}", right-click group "${p.group}" → Rename…`,
   // the dialogs that can keep a taken tag (Merge with…, Reference into…) say so beside their checkbox
   "tag.duplicate": () => "",
   "library.package": (p) => `write which of its packages to install: select node "${p.tag}" → Environment → library node "${p.library_tag}", package of the library node`,

@@ -27,6 +27,7 @@ from nodepipe.services.bundles.export_dir import (
     check_target,
     writing_directory,
 )
+from nodepipe.services.bundles.export_names import check_names
 from nodepipe.services.bundles.exporting import (
     ExportPlan,
     check_sources,
@@ -138,6 +139,8 @@ class BundleService:
         plan = self._plan(pipeline, target, portable)
         given = inputs is not None
         plan = with_inputs(plan, inputs if inputs is not None else declared_inputs(plan), given)
+        node_ids = {key: node_id for node_id, key in plan.keys.items()}
+        check_names(plan.definition, plan.pipeline_id, node_ids, plan.included)
         check_sources(plan)
         check_python(plan)
         written = dump_definition(plan.definition)
