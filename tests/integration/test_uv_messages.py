@@ -8,10 +8,20 @@ once, not after the short paragraph too.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
 
 import nodepipe
 from integration.conftest import CliRunner
+from support.waiting import wait_for
 
 DEAD_INDEX = "http://127.0.0.1:9/simple"
 
@@ -41,3 +51,60 @@ def test_uv_advice_stays_out_and_verbose_tells_uv_once(
     assert "127.0.0.1:9" not in told  # uv's explanation is not said twice
     assert "--default-index" in uv_said and "127.0.0.1:9" in uv_said  # all of uv's text, once
     assert not any("attrs" in r for r in lab.envs.show("a").direct)  # nothing was added
+
+
+@contextlib.contextmanager
+def silent_index() -> Iterator[str]:
+    """An index URL whose server takes connections and never answers: uv waits on it."""
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(16)
+        yield f"http://127.0.0.1:{server.getsockname()[1]}/simple"
+
+
+def _uv_child(pid: int) -> int | None:
+    """The pid of the uv process ``pid`` started, if it runs now."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            name, _, after = stat.read_text().rpartition(") ")
+        except OSError:
+            continue
+        if name.endswith("(uv") and int(after.split()[1]) == pid:
+            return int(stat.parent.name)
+    return None
+
+
+def test_uv_killed_by_a_signal_is_said_and_the_edit_undone(
+    lab: nodepipe.Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`nodepipe env add … &` from a script (SIGINT ignored, as a background command inherits
+    it), its uv then killed: the message names the signal and says nothing changed, and the
+    node's pyproject.toml and uv.lock are as they were."""
+    lab.pipelines.new("p")
+    code = lab.context.layout.node_folder(lab.nodes.new("p", "a").id).code
+    before = {name: (code / name).read_bytes() for name in ("pyproject.toml", "uv.lock")}
+    monkeypatch.delenv("UV_OFFLINE", raising=False)
+    monkeypatch.setenv("NODEPIPE_FORK_SERVER", "0")
+    with silent_index() as url:
+        monkeypatch.setenv("UV_INDEX_URL", url)
+        command = ["-w", str(lab.root), "env", "add", "a", "attrs"]
+        started = subprocess.Popen(
+            [sys.executable, "-c", "from nodepipe.cli.app import main; main()", *command],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+        )
+        try:
+            uv = wait_for(lambda: _uv_child(started.pid), "uv to start", 60)
+            os.kill(uv, signal.SIGTERM)
+            _, stderr = started.communicate(timeout=60)
+        finally:
+            if started.poll() is None:
+                started.kill()
+                started.wait()
+    assert started.returncode == 7, stderr
+    assert stderr.strip() == (
+        "error: uv was killed by SIGTERM before it could add attrs; nothing was changed"
+    )
+    assert {name: (code / name).read_bytes() for name in before} == before

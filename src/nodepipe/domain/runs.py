@@ -159,3 +159,18 @@ class NodeRun:
         if self.started_at is None or self.finished_at is None:
             return None
         return (self.finished_at - self.started_at).total_seconds()
+
+
+def describe_exit(code: int) -> str:
+    """How a program nodepipe started and waited for ended, in words; one wording for a node's
+    process (its log's last line, its run's message) and for the tools nodepipe runs (uv):
+    ``code`` is its return code, minus the signal for a process a signal ended ("exited with
+    code 1", "killed by SIGTERM", "killed by signal 64" for a number with no name)."""
+    if code >= 0:
+        return f"exited with code {code}"
+    import signal  # a process killed: not every command that reads runs needs the module
+
+    try:
+        return f"killed by {signal.Signals(-code).name}"
+    except ValueError:
+        return f"killed by signal {-code}"

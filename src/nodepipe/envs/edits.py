@@ -109,10 +109,14 @@ def all_or_nothing(
                 if place.exists():
                     fsync_dir(place.parent)
                     fsync_dir(path.parent)
-        except BaseException:
+        except BaseException as error:
             backup.restore()
             _put_back_moved([*moved, *kept])
             _remove_created(creates)
+            from nodepipe.envs.uv import UvStoppedError  # only when an edit fails
+
+            if isinstance(error, UvStoppedError) and not error.undone:
+                raise error.when_undone() from error
             raise
         op.discard.extend(aside for _, aside in moved)
 

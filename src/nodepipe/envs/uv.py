@@ -125,9 +125,32 @@ class UvRunner:
             )
         except OSError as exc:
             raise EnvironmentBuildError(f"could not start uv to {action}: {exc}") from exc
+        said = (completed.stderr or completed.stdout).strip()
+        if completed.returncode < 0:
+            raise UvStoppedError(action, -completed.returncode, said)
         if completed.returncode != 0:
-            raise uv_failure(action, (completed.stderr or completed.stdout).strip())
+            raise uv_failure(action, said)
         return completed
+
+
+class UvStoppedError(EnvironmentBuildError):
+    """uv was ended by a signal before it finished (a kill from outside, the kernel's
+    out-of-memory killer, a Ctrl-C that reached it while nodepipe ignores it): said as a node
+    killed by a signal is said. An environment edit it was part of is undone, and then says
+    so (``undone``, see ``edits.all_or_nothing``)."""
+
+    def __init__(self, action: str, signal_number: int, detail: str = "", undone: bool = False):
+        from nodepipe.domain.runs import describe_exit  # rare: only once uv was killed
+
+        message = f"uv was {describe_exit(-signal_number)} before it could {action}"
+        super().__init__(message + ("; nothing was changed" if undone else ""), detail=detail)
+        self.action = action
+        self.signal_number = signal_number
+        self.undone = undone
+
+    def when_undone(self) -> UvStoppedError:
+        """This error, once what uv was part of was undone."""
+        return UvStoppedError(self.action, self.signal_number, self.detail, undone=True)
 
 
 _WORDS: dict[type[EnvironmentBuildError], str] = {

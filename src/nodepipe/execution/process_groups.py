@@ -168,12 +168,3 @@ def _group_of(pid: int) -> int | None:
     fields = stat.rsplit(")", 1)[1].split()  # after the command name, which may hold anything
     state, pgrp = fields[0], int(fields[2])
     return None if state in ("Z", "X") else pgrp
-
-
-def describe_exit(code: int) -> str:
-    if code < 0:
-        try:
-            return f"killed by {signal.Signals(-code).name}"
-        except ValueError:
-            return f"killed by signal {-code}"
-    return f"exited with code {code}"

@@ -23,7 +23,7 @@ from typing import Any, BinaryIO
 
 from nodepipe.domain.environments import CONDA_PREFIX, RunEnvironment
 from nodepipe.domain.errors import NodeLaunchError, NodepipeError, StorageError
-from nodepipe.domain.runs import RunOutcome, TaskOutcome
+from nodepipe.domain.runs import RunOutcome, TaskOutcome, describe_exit
 from nodepipe.envs.interpreters import interpreter_version
 from nodepipe.envs.node_env import NodeEnvironments
 from nodepipe.envs.uv import UvRunner
@@ -39,7 +39,6 @@ from nodepipe.execution.log_tail import last_words
 from nodepipe.execution.node_variables import node_variables
 from nodepipe.execution.process_groups import (
     KILL_GRACE_SECONDS,
-    describe_exit,
     end_leftovers,
     group_alive,
     terminate_group,
