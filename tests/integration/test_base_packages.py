@@ -10,6 +10,7 @@ import pytest
 import nodepipe
 from integration.conftest import CliRunner
 from nodepipe.services.envs.environments import EnvironmentService
+from support.worlds import CHAIN
 
 
 @pytest.fixture
@@ -76,3 +77,28 @@ def test_base_packages_name_the_nodes_they_cannot_reach_and_detach_gives_them(
     removed = cli("pipeline", "base-env", "baseline", "remove", "toypkg")
     assert removed.code == 0 and "clean" not in removed.stdout
     assert envs.show("clean").locked == {"otherpkg": "0.1"}  # from the base: removed with it
+
+
+def test_removing_a_package_the_base_does_not_have_is_refused_as_env_remove_refuses(
+    chain: nodepipe.Workspace, envs: EnvironmentService, cli: CliRunner
+) -> None:
+    refused = cli("pipeline", "base-env", "baseline", "remove", "toypkg")
+    assert refused.code == 2, refused.stdout + refused.stderr
+    assert "pipeline 'baseline' has no base package toypkg: its base packages are none" in (
+        " ".join(refused.stderr.split())
+    )
+    chain.base_envs.add("baseline", ["otherpkg"])
+    envs.add("clean", ["toypkg"])  # a node's own package is not the base's to remove
+    pyprojects = _pyprojects(chain)
+    refused = cli("pipeline", "base-env", "baseline", "remove", "otherpkg", "toypkg")
+    assert refused.code == 2
+    words = " ".join(refused.stderr.split())
+    assert "has no base package toypkg: its base packages are otherpkg" in words
+    assert _pyprojects(chain) == pyprojects, "nothing was removed"
+    assert chain.base_envs.show("baseline") == ("otherpkg",)
+    assert cli("env", "remove", "load", "toypkg").code == 2  # as `env remove` refuses
+
+
+def _pyprojects(ws: nodepipe.Workspace) -> dict[str, str]:
+    folders = {tag: ws.context.layout.node_folder(ws.nodes.find(tag).id) for tag in CHAIN}
+    return {tag: (folder.code / "pyproject.toml").read_text() for tag, folder in folders.items()}

@@ -96,9 +96,19 @@ class PipelineEnvService:
 
     def remove(self, pipeline: str, packages: list[str]) -> tuple[str, ...]:
         """Remove ``packages`` from the base and from the nodes that have them from the base
-        only: a node's own requirement of the same package stays."""
+        only: a node's own requirement of the same package stays. A package the base does
+        not have is refused, naming what it has, as ``env remove`` refuses one a node lacks."""
         validate_package_names(packages)
         names = {requirement_name(p) for p in packages}
+        with self.context.store.read() as session:
+            target = resolver.pipeline(session, pipeline)
+        had = sorted({requirement_name(r) for r in target.base_packages})
+        absent = [p for p in packages if requirement_name(p) not in had]
+        if absent:
+            raise InvalidInputError(
+                f"pipeline {target.tag!r} has no base package {', '.join(absent)}: its base "
+                f"packages are {', '.join(had) if had else 'none'}"
+            )
 
         def plan(code: Path) -> _NodeEdit | None:
             from_base = base_names(code / "pyproject.toml")
