@@ -6,7 +6,9 @@ from fastapi.testclient import TestClient
 
 import nodepipe
 from api.conftest import error_of, ids
-from integration.conftest import snapshot
+from integration.conftest import CliRunner, cli, snapshot
+
+__all__ = ["cli"]  # the fixture: the CLI in this process
 
 EDGES = "/api/pipelines/baseline/edges"
 GROUPS = "/api/pipelines/baseline/groups"
@@ -99,6 +101,29 @@ def test_groups_create_rename_collapse_add_remove_delete(
     assert [g["name"] for g in client.get(GROUPS).json()] == ["inputs"]
     assert client.delete(f"{GROUPS}/inputs").json()["name"] == "inputs"
     assert client.get(GROUPS).json() == []
+
+
+def test_ungrouping_says_which_nodes_were_in_no_group_and_counts_only_the_others(
+    client: TestClient, chain: nodepipe.Workspace, cli: CliRunner
+) -> None:
+    node_ids = ids(chain)
+    client.post(GROUPS, json={"name": "prep", "nodes": ["load"]})
+    answer = client.post(f"{GROUPS}/ungroupings", json={"nodes": ["load", "plot"]}).json()
+    assert answer == {
+        "ungrouped": [{"node_id": node_ids["load"], "tag": "load", "group": "prep"}],
+        "in_no_group": [{"node_id": node_ids["plot"], "tag": "plot", "group": None}],
+    }
+    graph = client.get("/api/pipelines/baseline").json()
+    assert [n["tag"] for n in graph["nodes"] if n["group_id"]] == []
+
+    said = cli("-w", str(chain.root), "group", "ungroup", "baseline", "clean")
+    assert (said.code, said.stdout.strip()) == (0, "clean was in no group")
+    chain.groups.new("baseline", "prep2", ["load", "clean"])
+    said = cli("-w", str(chain.root), "group", "ungroup", "baseline", "load", "plot")
+    assert said.stdout.strip() == "ungrouped 1 node; plot was in no group"
+    told = chain.groups.ungroup("baseline", ["clean", "load"])  # the Python API's answer
+    assert [(n.tag, n.group) for n in told.ungrouped] == [("clean", "prep2")]
+    assert [(n.tag, n.group) for n in told.in_no_group] == [("load", None)]
 
 
 def test_group_refusals_change_nothing(client: TestClient, chain: nodepipe.Workspace) -> None:

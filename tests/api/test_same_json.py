@@ -91,6 +91,14 @@ SHOWN = [
     ),
     Shown("GroupPublic", ("group", "list", "baseline"), "GET", "/api/pipelines/baseline/groups"),
     Shown(
+        "UngroupedPublic",
+        ("group", "ungroup", "baseline", "load", "clean"),
+        "POST",
+        "/api/pipelines/baseline/groups/ungroupings",
+        body={"nodes": ["load", "clean"]},
+        changes=True,
+    ),
+    Shown(
         "ReplacementPublic",
         ("node", "replace", "clean", "load", "-p", "baseline", "--keep"),
         "POST",

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from nodepipe.cli.options import command_group, json_option, names_argument
-from nodepipe.cli.output import counted, done, render
+from nodepipe.cli.output import counted, render
 from nodepipe.cli.session import workspace
 from nodepipe.cli.views import print_groups
+
+if TYPE_CHECKING:
+    from nodepipe.services.graph.groups import Ungrouped
 
 app = command_group("group", "Visual groups of nodes in a pipeline.")
 
@@ -50,10 +55,22 @@ def add(pipeline: str, name: str, nodes: list[str], as_json: bool) -> None:
 @app.command("ungroup")
 @pipeline_argument
 @members_argument
-def ungroup(pipeline: str, nodes: list[str]) -> None:
+@json_option
+def ungroup(pipeline: str, nodes: list[str], as_json: bool) -> None:
     """Take NODES (ids or tags) of PIPELINE out of their group."""
-    workspace().groups.ungroup(pipeline, nodes)
-    done(f"ungrouped {counted(len(nodes), 'node')}")
+    answer = workspace().groups.ungroup(pipeline, nodes)
+    render(answer, as_json, "UngroupedPublic", _ungrouped_words(answer))
+
+
+def _ungrouped_words(answer: Ungrouped) -> str:
+    """ "ungrouped 1 node; plot was in no group": only the nodes taken out are counted."""
+    said = []
+    if answer.ungrouped:
+        said.append(f"ungrouped {counted(len(answer.ungrouped), 'node')}")
+    if answer.in_no_group:
+        tags = ", ".join(node.tag for node in answer.in_no_group)
+        said.append(f"{tags} {'was' if len(answer.in_no_group) == 1 else 'were'} in no group")
+    return "; ".join(said)
 
 
 @app.command("rename")

@@ -56,6 +56,8 @@ SchemaName = Literal[
     "SharedEnvPublic",
     "SkippedNodePublic",
     "StoredLockPublic",
+    "UngroupedNodePublic",
+    "UngroupedPublic",
 ]
 """The name of every schema of this package (a test checks that it lists them all)."""
 

@@ -58,6 +58,21 @@ class GroupPublic(Schema):
     collapsed: bool
 
 
+class UngroupedNodePublic(Schema):
+    node_id: str
+    tag: str
+    group: str | None = Field(
+        description="The group it was taken out of; null: it was in no group, and stays so."
+    )
+
+
+class UngroupedPublic(Schema):
+    """What an ungrouping did: the nodes taken out of their groups, and those in none."""
+
+    ungrouped: list[UngroupedNodePublic]
+    in_no_group: list[UngroupedNodePublic]
+
+
 class PipelineGraph(Schema):  # reads a PipelineView
     """The whole pipeline in one answer, read in a fixed number of queries."""
 

@@ -451,6 +451,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/pipelines/{pipeline}/groups/ungroupings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Ungroup
+         * @description Take nodes out of their groups (``group ungroup``): the answer names the group each was
+         *     taken out of, and the nodes that were in no group (not ungrouped, not counted).
+         */
+        post: operations["ungroup_api_pipelines__pipeline__groups_ungroupings_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/pipelines/{pipeline}/groups/{group}": {
         parameters: {
             query?: never;
@@ -3706,6 +3727,36 @@ export interface components {
              */
             url: string;
         };
+        /** UngroupedNodePublic */
+        UngroupedNodePublic: {
+            /**
+             * Group
+             * @description The group it was taken out of; null: it was in no group, and stays so.
+             */
+            group: string | null;
+            /** Node Id */
+            node_id: string;
+            /** Tag */
+            tag: string;
+        };
+        /**
+         * UngroupedPublic
+         * @description What an ungrouping did: the nodes taken out of their groups, and those in none.
+         */
+        UngroupedPublic: {
+            /** In No Group */
+            in_no_group: components["schemas"]["UngroupedNodePublic"][];
+            /** Ungrouped */
+            ungrouped: components["schemas"]["UngroupedNodePublic"][];
+        };
+        /**
+         * Ungrouping
+         * @description Nodes (ids or tags) to take out of whatever group they are in.
+         */
+        Ungrouping: {
+            /** Nodes */
+            nodes: string[];
+        };
         /**
          * WorkspaceEvent
          * @description One message of the workspace's event stream: a run's events as the run emits them, and
@@ -6335,6 +6386,107 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["GroupPublic"];
+                };
+            };
+            /** @description Refused for a reason of no more specific kind (the message says which) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The server's token is missing or wrong */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description A host name or an origin this server does not serve */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description An unknown or ambiguous name */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The workspace's state stands in the way: a cycle, a duplicate, a lock, a reference */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The request body is larger than the server accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The package index cannot be reached, or the workspace's disk or store failed (full, read-only, no permission, unusable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+        };
+    };
+    ungroup_api_pipelines__pipeline__groups_ungroupings_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Id of the calling page, echoed in its change events. */
+                "x-nodepipe-client"?: string | null;
+            };
+            path: {
+                pipeline: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Ungrouping"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UngroupedPublic"];
                 };
             };
             /** @description Refused for a reason of no more specific kind (the message says which) */

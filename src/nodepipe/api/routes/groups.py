@@ -1,12 +1,13 @@
-"""``/pipelines/{pipeline}/groups``: visual groups of nodes; create, rename, collapse, delete."""
+"""``/pipelines/{pipeline}/groups``: visual groups of nodes; create, rename, collapse, delete,
+ungroup nodes."""
 
 from __future__ import annotations
 
 from nodepipe.api.deps import ChangesGraph, WorkspaceDep
 from nodepipe.api.routing import resource_router
-from nodepipe.api.schemas.graph import GroupCreate, GroupUpdate
+from nodepipe.api.schemas.graph import GroupCreate, GroupUpdate, Ungrouping
 from nodepipe.domain.resolve import Candidate, resolve
-from nodepipe.schemas.graph import GroupPublic
+from nodepipe.schemas.graph import GroupPublic, UngroupedPublic
 
 router = resource_router("/pipelines/{pipeline}/groups", tags=["groups"], errors=(404, 409))
 
@@ -19,6 +20,13 @@ def list_groups(pipeline: str, ws: WorkspaceDep) -> list[GroupPublic]:
 @router.post("", status_code=201, dependencies=[ChangesGraph])
 def create_group(pipeline: str, body: GroupCreate, ws: WorkspaceDep) -> GroupPublic:
     return GroupPublic.model_validate(ws.groups.new(pipeline, body.name, body.nodes))
+
+
+@router.post("/ungroupings", dependencies=[ChangesGraph])
+def ungroup(pipeline: str, body: Ungrouping, ws: WorkspaceDep) -> UngroupedPublic:
+    """Take nodes out of their groups (``group ungroup``): the answer names the group each was
+    taken out of, and the nodes that were in no group (not ungrouped, not counted)."""
+    return UngroupedPublic.model_validate(ws.groups.ungroup(pipeline, body.nodes))
 
 
 @router.patch("/{group}", dependencies=[ChangesGraph])

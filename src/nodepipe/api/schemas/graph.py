@@ -29,6 +29,12 @@ class GroupUpdate(Input):
     remove_nodes: list[str] | None = None
 
 
+class Ungrouping(Input):
+    """Nodes (ids or tags) to take out of whatever group they are in."""
+
+    nodes: list[str] = Field(min_length=1)
+
+
 class NodePosition(Input):
     node_id: str
     x: Coordinate

@@ -33,6 +33,25 @@ def _check_free(session: StoreSession, pipeline: Pipeline, name: str) -> None:
 
 
 @dataclass(frozen=True, slots=True)
+class UngroupedNode:
+    """A node ``ungroup`` was asked to take out of its group, and the group it was in (None:
+    it was in no group, and stays so)."""
+
+    node_id: str
+    tag: str
+    group: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Ungrouped:
+    """What ``ungroup`` did: the nodes taken out of their groups, and those that were in none
+    (not counted as ungrouped)."""
+
+    ungrouped: tuple[UngroupedNode, ...]
+    in_no_group: tuple[UngroupedNode, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class GroupService:
     context: WorkspaceContext
 
@@ -61,12 +80,24 @@ class GroupService:
                 session.update_membership(target.id, node.id, group_id=group.id)
             return group
 
-    def ungroup(self, pipeline: str, members: builtins.list[str]) -> None:
+    def ungroup(self, pipeline: str, members: builtins.list[str]) -> Ungrouped:
+        """Take ``members`` (ids or tags) of ``pipeline`` out of their groups; the answer says
+        which were taken out of which group, and which were in no group."""
         with self.context.store.write() as session:
             target = resolver.pipeline(session, pipeline)
             check_pipeline_editable(target)
+            places = {m.node_id: m.group_id for m in session.memberships_of_pipeline(target.id)}
+            names = {g.id: g.name for g in session.groups_of_pipeline(target.id)}
+            ungrouped: dict[str, UngroupedNode] = {}
+            in_no_group: dict[str, UngroupedNode] = {}
             for node in resolver.nodes(session, members, target):
+                group_id = places.get(node.id)
+                if group_id is None:
+                    in_no_group[node.id] = UngroupedNode(node.id, node.tag, None)
+                    continue
                 session.update_membership(target.id, node.id, group_id=None)
+                ungrouped[node.id] = UngroupedNode(node.id, node.tag, names.get(group_id))
+            return Ungrouped(tuple(ungrouped.values()), tuple(in_no_group.values()))
 
     def rename(self, pipeline: str, name: str, new_name: str) -> Group:
         with self.context.store.write() as session:
