@@ -8,6 +8,7 @@ node holding several packages said "name one" without naming ``--package``.
 from __future__ import annotations
 
 import shlex
+import socket
 from pathlib import Path
 
 import nodepipe
@@ -118,3 +119,28 @@ def test_a_bad_package_name_offers_a_build_of_the_same_pipeline_or_library_node(
     assert command == ["nodepipe", "package", "build", "--library", load, "--alias", "NAME"]
     pasted = cli(*command[1:-1], "load-lib", "--destination", dist)
     assert pasted.code == 0, pasted.stderr
+
+
+def test_an_unreachable_ray_cluster_offers_the_run_typed_with_its_own_options(
+    chain: nodepipe.Workspace, cli: CliRunner
+) -> None:
+    for tag in ("load", "clean", "plot"):
+        (chain.nodes.path(tag) / "code" / "main.py").write_text(WRITES_OK)
+    assert cli("run", "baseline").code == 0
+    with socket.socket() as closed:  # bound, never listening: nothing answers there
+        closed.bind(("127.0.0.1", 0))
+        address = f"127.0.0.1:{closed.getsockname()[1]}"
+        typed = ["run", "baseline", "clean", "--force", "--jobs", "2"]
+        refused = cli(*typed, "--executor", "ray", "--ray-address", address, "--shared-fs")
+    assert refused.code == 2, refused.stderr
+    on_ray, local = (shlex.split(c) for c in refused.stderr.split("`")[3::2][:2])
+    assert on_ray == [
+        "nodepipe", *typed, "--executor", "ray", "--ray-address", "HOST:PORT", "--shared-fs"
+    ]  # fmt: skip
+    assert local == ["nodepipe", *typed], "the local run keeps --force and the selection"
+    before = {run.id for run in chain.runs.history("baseline")}
+    pasted = cli(*local[1:])
+    assert pasted.code == 0, pasted.stderr
+    (latest,) = [run for run in chain.runs.history("baseline") if run.id not in before]
+    ran = {node_run.node_id for node_run in chain.runs.node_runs(latest.id)}
+    assert ran == {chain.nodes.find("clean").id}, "--force re-ran the node named, and only it"

@@ -144,8 +144,9 @@ def test_the_cli_refuses_at_once_an_address_where_nothing_listens(
     assert f"cannot connect to the Ray cluster at {address}: no Ray cluster answers there" in said
     assert "connection refused" in said
     assert "`ray start --head` (or check the address)" in said  # what to do, as commands
-    assert "`nodepipe run baseline --executor ray --ray-address HOST:PORT`" in said
-    assert "run with the local executor: `nodepipe run baseline`" in said
+    typed = f"nodepipe -w {baseline.root} run baseline"  # the command as typed, its options
+    assert f"`{typed} --executor ray --ray-address HOST:PORT`" in said
+    assert f"run with the local executor: `{typed}`" in said
     no_run_recorded(baseline)
     assert snapshot(baseline) == before  # load still completed, clean and plot still ready
 

@@ -63,8 +63,8 @@ COMMANDS: dict[Action, str] = {
     ),
     Action.RAY_CONNECT: (
         "start one with `ray start --head` (or check the address) and pass its address with "
-        "`nodepipe run {pipeline} --executor ray --ray-address HOST:PORT`, leave --ray-address "
-        "out to start a local Ray, or run with the local executor: `nodepipe run {pipeline}`"
+        "`nodepipe {ray_run}`, leave --ray-address out to start a local Ray, or run with the "
+        "local executor: `nodepipe {local_run}`"
     ),
     Action.WORKSPACE_INIT: (
         f"create one with `nodepipe init DIR` or point to one with --workspace or ${WORKSPACE_ENV}"
@@ -135,12 +135,23 @@ COMMANDS: dict[Action, str] = {
 """Each action as the CLI says it: a sentence naming the command, with ``{param}`` slots."""
 
 
+WHOLE_COMMANDS = frozenset({"ray_run", "local_run"})
+"""Parameters the CLI gives a hint itself: the words of a whole command after ``nodepipe``,
+already quoted for the shell (``cli.resume.ray_commands``: the user's run, with its
+options)."""
+
+
 def command_for(hint: Hint, typed: Sequence[str] = ()) -> str:
     """The sentence telling a CLI user how to do what ``hint`` asks; a slot the hint gives no
     value for reads as its name in capitals (``PIPELINE``), for the user to fill in.
     ``{typed}`` is the command the user typed (``typed``: its arguments), for a hint that
     repeats it with one more option."""
-    quoted = _Params({name: shlex.quote(value) for name, value in hint.params.items()})
+    quoted = _Params(
+        {
+            name: value if name in WHOLE_COMMANDS else shlex.quote(value)
+            for name, value in hint.params.items()
+        }
+    )
     quoted["typed"] = shlex.join(["nodepipe", *map(text_without_credentials, typed)])
     return COMMANDS[hint.action].format_map(quoted)
 

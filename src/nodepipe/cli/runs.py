@@ -31,7 +31,7 @@ from nodepipe.cli.output import (
 from nodepipe.cli.session import workspace
 from nodepipe.cli.views import add_row, styled_state, table
 from nodepipe.domain.environments import LOCK_FILES
-from nodepipe.domain.errors import NotFoundError
+from nodepipe.domain.errors import Action, Hint, NodepipeError, NotFoundError
 from nodepipe.domain.runs import ACTIVE_NODE_RUN_STATES, RunStatus
 
 LOCK_KINDS = tuple(LOCK_FILES)
@@ -132,7 +132,15 @@ def run(
         tags = result.tags
         render(result.plan, as_json, "PlanPublic", lambda _: _print_plan(result), tags)
         return
-    _run_and_exit(service, request, as_json)
+    try:
+        _run_and_exit(service, request, as_json)
+    except NodepipeError as error:
+        if error.hint is not None and error.hint.action is Action.RAY_CONNECT:
+            from nodepipe.cli.resume import ray_commands  # (and shlex) only when it failed
+
+            given = ray_commands(request, _workspace_given())  # the user's own options
+            error.hint = Hint(error.hint.action, {**error.hint.params, **given})
+        raise
 
 
 def _walks_shown() -> AbstractContextManager[WalkStatus | None]:
