@@ -342,3 +342,22 @@ def test_a_mistake_in_pipeline_toml_leaves_the_problems_of_its_nodes_told_too(
     assert refused.code == 2
     said = words(refused.stderr)
     assert "2 problems:" in said and "uv.lock is missing" in said
+
+
+def test_import_include_and_pull_print_their_answer_first_when_piped(
+    lab: nodepipe.Workspace, tmp_path: Path, template: Path, cli: CliRunner
+) -> None:
+    """The bar counting environments synced shows on a terminal only: piped, nothing comes
+    before the answer (it left a blank line there)."""
+    bundle = write_bundle(tmp_path / "bundle", GOOD, CODE, template)
+    lab.pipelines.new("host")
+    wheel = wheel_of(bundle, tmp_path)
+    for argv, first in (
+        (("bundle", "import", str(bundle)), "imported pipeline good"),
+        (("pipeline", "include", "host", str(bundle), "--as", "ns"), "host ("),
+        (("package", "pull", str(wheel), "--alias", "pulled"), "imported pipeline pulled"),
+        (("package", "pull", str(wheel), "--into", "host", "--alias", "ns2"), "host ("),
+    ):
+        said = cli(*argv)
+        assert said.code == 0, (argv, said.stderr)
+        assert said.stdout.startswith(first), (argv, said.stdout[:200])

@@ -6,6 +6,7 @@ needs (``--force`` to replace an export directory, ``--yes`` to remove nodes an 
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -44,8 +45,9 @@ def named(command: str, hints: dict[str, str] | None = None) -> Iterator[None]:
 
 @contextmanager
 def sync_progress(quiet: bool) -> Iterator[SyncProgress | None]:
-    """A bar counting node environments synced (nothing with --json)."""
-    if quiet:
+    """A bar counting node environments synced, on a terminal (nothing with --json; nothing
+    piped either: rich would end the bar it never drew with a blank line before the answer)."""
+    if quiet or not sys.stdout.isatty():
         yield None
         return
     columns = (
