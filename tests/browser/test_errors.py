@@ -11,6 +11,7 @@ from playwright.sync_api import Locator, Page, expect
 from browser.accessibility import expect_accessible
 from browser.canvas import menu_item, node, open_panel, right_click
 from browser.conftest import ARTIFACTS, Served
+from nodepipe.domain.names import NAME_RULE
 from nodepipe.services.runs.service import RunRequest
 from support.wheels import local_project
 from support.worlds import CHAIN, add_nodes
@@ -79,7 +80,7 @@ def test_deleting_a_library_node_in_use_names_its_users_and_the_menu_items(
     assert ws.nodes.path(lib.id).is_dir()
 
 
-SLASH = "it contains a slash; use letters, digits, '-', '_' or '.'"
+SLASH = f"it contains a slash; a name has {NAME_RULE}"
 
 
 def test_a_tag_the_server_refuses_is_said_beside_it_and_the_new_node_dialog_keeps_it(

@@ -7,6 +7,7 @@ import pytest
 from nodepipe.bundles.errors import BundleError, BundleProblemsError
 from nodepipe.bundles.model import EdgeEntry, IncludeEntry, NodeEntry
 from nodepipe.bundles.schema import dump_definition, parse_definition
+from nodepipe.domain.names import NAME_RULE
 
 TRAIN_EVAL = """\
 format = 1
@@ -179,8 +180,7 @@ def test_every_independent_mistake_is_refused_in_one_reading() -> None:
         parse_definition(text, "pipeline.toml")
     assert caught.value.problems == (
         "pipeline.toml:4: unknown key 'colour' in [pipeline] (known: 'name', 'notes', 'py-dir')",
-        "pipeline.toml:13: invalid node tag 'a/b': it contains a slash; use letters, digits, "
-        "'-', '_' or '.'",
+        f"pipeline.toml:13: invalid node tag 'a/b': it contains a slash; a name has {NAME_RULE}",
         "pipeline.toml:15: path '/etc/train' is not usable: it is absolute; write it relative "
         "to pipeline.toml",
         "pipeline.toml:31: edge to 'ghost': no node 'ghost' here (nodes: a/b, prep, train; "

@@ -50,3 +50,20 @@ def test_slots_that_are_refused(slot: str) -> None:
     """A trailing newline once slipped through (``$`` matches before it in Python)."""
     with pytest.raises(InvalidInputError):
         validate_slot(slot)
+
+
+@pytest.mark.parametrize("name", ["a b", "#x", "été-1", "x_y.z", "(v2)"])
+def test_a_slash_refusal_says_the_rule_that_accepts_what_it_accepts(name: str) -> None:
+    """The words a refusal gives are the rule itself: names it allows ("a b", "#x") are
+    accepted, so it never says "use letters, digits, '-', '_' or '.'", stricter than the rule;
+    the API documents the same words."""
+    from nodepipe.api.schemas.fields import Name
+
+    assert validate_name(name, "tag") == name
+    with pytest.raises(InvalidInputError) as refused:
+        validate_name(name + "/2", "tag")
+    told = str(refused.value).split(": it contains a slash; ", 1)[1]
+    assert "letters, digits" not in told
+    assert told.startswith("a name has no '/', '\\', '..', control characters")
+    (field,) = [meta for meta in Name.__metadata__ if getattr(meta, "description", None)]
+    assert field.description == f"A name: {told.removeprefix('a name has ')}."

@@ -14,6 +14,12 @@ from functools import cache
 from nodepipe.domain.errors import InvalidInputError
 
 MAX_NAME_LENGTH = 100
+NAME_RULE = (
+    "no '/', '\\', '..', control characters, leading or trailing blanks, or leading '-'; "
+    f"not '.' alone; at most {MAX_NAME_LENGTH} characters"
+)
+"""The rule of ``validate_name`` in words: what a refusal for a slash says a name may hold
+(anything else is allowed: blanks inside, '#', accents), and what the API documents."""
 SLOT_PATTERN = r"^(?!.*\.\.)[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}$"
 """A slot label: 1-32 letters, digits, ``_``, ``-`` or ``.``, not starting with ``-`` or ``.``,
 without ``..``."""
@@ -55,7 +61,7 @@ def _name_problem(value: str) -> str | None:
     if value != value.strip():
         return "it starts or ends with a blank"
     if "/" in value or "\\" in value:
-        return "it contains a slash; use letters, digits, '-', '_' or '.'"
+        return f"it contains a slash; a name has {NAME_RULE}"
     if ".." in value:
         return "it contains '..'"
     if value == ".":

@@ -13,6 +13,7 @@ from pydantic_core import PydanticCustomError
 from nodepipe.domain.errors import InvalidInputError
 from nodepipe.domain.names import (
     MAX_NAME_LENGTH,
+    NAME_RULE,
     SLOT_PATTERN,
     name_pattern,
     validate_name,
@@ -70,8 +71,7 @@ Name = Annotated[
     NameCheck,
     Field(
         json_schema_extra=name_schema,
-        description="A name: no '/', '\\', '..', control characters, leading or trailing "
-        "blanks, or leading '-'; not '.' alone; at most 100 characters.",
+        description=f"A name: {NAME_RULE}.",
     ),
 ]
 """A new name (a tag, a project, a group...): checked here with the rule the services apply
