@@ -3,7 +3,10 @@
 The index is the one given, or the workspace default (``[index]`` of ``nodepipe.toml``:
 ``url``, ``name``, ``default``). It is added to the node's ``pyproject.toml`` by name (an index
 of the same name is replaced) and the node relocked, all or nothing (``envs.edits``): an index
-that cannot be reached, or that lacks what the lock needs, leaves the node as it was.
+that cannot be reached, or that lacks what the lock needs, leaves the node as it was. The index
+itself is not contacted: only the relock reaches it, for what it has to resolve, so a node with
+nothing to resolve yet takes an index that is offline now (configuration may come before the
+network; the README says so); the first lock that needs it says it cannot be reached.
 Credentials never go in the file: a URL with a password is refused; uv reads them from
 ``UV_INDEX_<NAME>_USERNAME`` and ``UV_INDEX_<NAME>_PASSWORD``, netrc or the keyring.
 """
