@@ -91,13 +91,21 @@ def test_a_downloaded_bundle_is_the_export_and_uploads_as_the_same_pipeline(
     assert staging_entries(chain) == []
 
 
-def test_an_upload_whose_import_fails_is_the_jobs_error_and_leaves_nothing(
-    client: TestClient, app: FastAPI, chain: nodepipe.Workspace
+def test_an_upload_whose_tag_is_taken_or_invalid_is_refused_at_once_about_its_name(
+    client: TestClient, chain: nodepipe.Workspace
 ) -> None:
+    """The tag is the request's answer, not the job's error: the web app says it beside the
+    field it was typed in (``name``), its dialog still open; nothing is left behind."""
     data = client.get("/api/pipelines/baseline/bundle.zip").content
-    job = finish_job(client, app, upload(client, data).json())  # the tag baseline is taken
-    assert job["status"] == "failed"
-    assert job["error"]["kind"] == "conflict" and "baseline" in job["error"]["message"]
+    taken = "a pipeline tagged 'baseline' already exists"
+    for fields in ({}, {"name": "baseline"}):  # the bundle's own tag, or the one given
+        refused = upload(client, data, **fields)
+        assert taken in error_of(refused, 409, "conflict")
+        assert [d["loc"] for d in refused.json()["details"]] == [["body", "name"]]
+    invalid = upload(client, data, name="b/2024")
+    assert "invalid name 'b/2024': it contains a slash" in error_of(invalid, 422, "invalid_input")
+    assert [d["loc"] for d in invalid.json()["details"]] == [["body", "name"]]
+    error_of(upload(client, data, name="fine", project="nowhere"), 404, "not_found")
     assert [p.tag for p in chain.pipelines.list()] == ["baseline"]
     assert staging_entries(chain) == []
 

@@ -129,9 +129,21 @@ def test_shared_environments_and_nodes_that_use_them(client: TestClient, app: Fa
         client, app, "DELETE", "/api/shared-envs/tools/packages", params={"packages": ["otherpkg"]}
     )
     assert removed["status"] == "succeeded"
-    again = job(client, app, "POST", "/api/shared-envs", json={"name": "tools"})
-    assert again["error"]["kind"] == "conflict"
-    error_of(client.post("/api/shared-envs", json={"name": "a/b"}), 422, "invalid_input")
+    again = client.post("/api/shared-envs", json={"name": "tools"})  # at once, no job
+    assert "'tools' already exists" in error_of(again, 409, "conflict")
+    assert [d["loc"] for d in again.json()["details"]] == [["body", "name"]]
+    invalid = client.post("/api/shared-envs", json={"name": "a/b"})
+    assert "invalid name 'a/b'" in error_of(invalid, 422, "invalid_input")
+    assert [d["loc"] for d in invalid.json()["details"]] == [["body", "name"]]
+    packages = ["toypkg", "no such"]
+    for path, body in [
+        ("/api/shared-envs", {"name": "other", "packages": packages}),
+        ("/api/shared-envs/tools/packages", {"packages": packages}),
+    ]:
+        bad = client.post(path, json=body)
+        assert "invalid requirement 'no such'" in error_of(bad, 422, "invalid_input")
+        assert [d["loc"] for d in bad.json()["details"]] == [["body", "packages"]]
+    assert client.get("/api/shared-envs").json() == ["tools"]
     error_of(client.get("/api/shared-envs/nope"), 404)
     error_of(client.post("/api/shared-envs/nope/packages", json={"packages": ["x"]}), 404)
     error_of(
@@ -182,6 +194,9 @@ def test_plainly_bad_switches_and_library_links_are_refused_before_any_job(
     unknown = client.put(base, json={"mode": "shared", "shared_env": "nope"})
     assert "nope" in error_of(unknown, 404, "not_found")
     assert unknown.json()["hint"] == {"action": "shared_env.new", "params": {"name": "nope"}}
+    relative = client.put(base, json={"mode": "interpreter", "interpreter": "python3"})
+    assert "give an absolute path (python3 is not one)" in error_of(relative, 422, "invalid_input")
+    assert [d["loc"] for d in relative.json()["details"]] == [["body", "interpreter"]]
     missing = client.put(base, json={"mode": "interpreter", "interpreter": "/no/such/python3"})
     assert "no file or folder at /no/such/python3" in error_of(missing, 422, "invalid_input")
     text = tmp_path / "python3"

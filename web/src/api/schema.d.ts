@@ -16,8 +16,9 @@ export interface paths {
         /**
          * Upload Bundle
          * @description Import an uploaded bundle as a new pipeline (``nodepipe bundle import``). The zip is
-         *     unpacked and checked at once (422 for a bad one, nothing left behind); the import runs as
-         *     a background job whose ``pipeline_id`` is the new pipeline.
+         *     unpacked and checked at once (422 for a bad one, nothing left behind), and so is the tag
+         *     (``name``, else the bundle's: 409 about ``name`` when another pipeline has it) and the
+         *     project; the import runs as a background job whose ``pipeline_id`` is the new pipeline.
          */
         post: operations["upload_bundle_api_bundles_post"];
         delete?: never;
@@ -918,7 +919,9 @@ export interface paths {
         /**
          * Set Isolation
          * @description Back to its own environment (same packages), a shared environment, or an existing
-         *     interpreter (not isolated).
+         *     interpreter (not isolated). Refused at once, before the job: a node whose environment
+         *     cannot change, a shared environment that does not exist (404), an interpreter that does
+         *     not run as Python (422).
          */
         put: operations["set_isolation_api_pipelines__pipeline__nodes__node__environment_isolation_put"];
         post?: never;
@@ -1522,7 +1525,12 @@ export interface paths {
         /** List Shared Envs */
         get: operations["list_shared_envs_api_shared_envs_get"];
         put?: never;
-        /** Create Shared Env */
+        /**
+         * Create Shared Env
+         * @description Create it, lock and sync it in a job. Refused at once: a name another shared
+         *     environment has (409 about ``name``), a requirement that does not parse or names a file
+         *     of the server (422); what uv refuses (a package that does not exist) fails the job.
+         */
         post: operations["create_shared_env_api_shared_envs_post"];
         delete?: never;
         options?: never;
@@ -12788,6 +12796,15 @@ export interface operations {
             };
             /** @description An unknown or ambiguous name */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The workspace's state stands in the way: a cycle, a duplicate, a lock, a reference */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -19,7 +19,8 @@ from nodepipe.api.routes.jobs import start_job
 from nodepipe.api.routing import resource_router
 from nodepipe.api.schemas.bundles import DeclaredInputsPublic, IncludeUpdate, InputsDeclare
 from nodepipe.api.schemas.events import JobPublic
-from nodepipe.domain.errors import InvalidInputError
+from nodepipe.api.schemas.fields import Name
+from nodepipe.domain.errors import InvalidInputError, NameTakenError
 from nodepipe.live.jobs import JobOutcome
 from nodepipe.schemas.bundles import IncludePublic, IncludeUpdatePublic
 from nodepipe.services.bundles.archives import StagedBundle, export_archive, stage_archive
@@ -61,17 +62,22 @@ def upload_bundle(
     services: ServicesDep,
     origin: OriginDep,
     project: Annotated[str | None, Form(description="Project name or id (default)")] = None,
-    name: Annotated[str | None, Form(description="Tag of the new pipeline (the bundle's)")] = None,
+    name: Annotated[Name | None, Form(description="Tag of the new pipeline (the bundle's)")] = None,
 ) -> JobPublic:
     """Import an uploaded bundle as a new pipeline (``nodepipe bundle import``). The zip is
-    unpacked and checked at once (422 for a bad one, nothing left behind); the import runs as
-    a background job whose ``pipeline_id`` is the new pipeline."""
+    unpacked and checked at once (422 for a bad one, nothing left behind), and so is the tag
+    (``name``, else the bundle's: 409 about ``name`` when another pipeline has it) and the
+    project; the import runs as a background job whose ``pipeline_id`` is the new pipeline."""
     ws = services.workspace
     staged = stage_archive(ws.context, archive.file)
     try:
         checked = ws.bundles.check(staged.directory, confined=True)  # nothing of the server's
         if not checked.ok:
             raise InvalidInputError("the bundle is refused: " + "; ".join(checked.problems))
+        try:
+            ws.bundles.check_import(name or checked.name or "", project)
+        except NameTakenError as taken:  # the tag is this request's ``name``
+            raise NameTakenError(str(taken), "name", hint=taken.hint) from taken
     except BaseException:
         staged.discard()
         raise

@@ -171,7 +171,9 @@ def set_isolation(
     pipeline: str, node: str, body: IsolationUpdate, services: ServicesDep, origin: OriginDep
 ) -> JobPublic:
     """Back to its own environment (same packages), a shared environment, or an existing
-    interpreter (not isolated)."""
+    interpreter (not isolated). Refused at once, before the job: a node whose environment
+    cannot change, a shared environment that does not exist (404), an interpreter that does
+    not run as Python (422)."""
     isolation = services.workspace.isolation
     words = {
         "own": "an environment of its own",
@@ -180,7 +182,7 @@ def set_isolation(
     }
 
     target = body.shared_env if body.mode == "shared" else body.interpreter
-    if body.mode == "interpreter" and target is not None and target.startswith("/"):
+    if body.mode == "interpreter" and target is not None:
         check_trusted_interpreter(target)
 
     def change(node_id: str, pipeline_id: str) -> EnvironmentView:
@@ -191,13 +193,12 @@ def set_isolation(
             if target is None:
                 raise InvalidInputError("mode 'shared' needs shared_env")
             return isolation.use_shared(node_id, target, pipeline_id)
-        if target is None or not target.startswith("/"):
+        if target is None:
             raise InvalidInputError("mode 'interpreter' needs the interpreter's absolute path")
         return isolation.use_interpreter(node_id, target, pipeline_id)
 
     def check(node_id: str, pipeline_id: str) -> None:
-        absolute = target is not None and target.startswith("/")
-        if body.mode == "own" or (body.mode == "shared" and target) or absolute:
+        if body.mode == "own" or target is not None:
             isolation.check(node_id, body.mode, target, pipeline_id)
 
     return environment_job(

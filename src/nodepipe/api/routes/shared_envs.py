@@ -12,11 +12,11 @@ from fastapi import Path, Query
 
 from nodepipe.api.deps import OriginDep, ServicesDep, WorkspaceDep
 from nodepipe.api.routes.jobs import start_job
-from nodepipe.api.routing import resource_router
+from nodepipe.api.routing import error_responses, resource_router
 from nodepipe.api.schemas.environments import PackagesChange, SharedEnvCreate
 from nodepipe.api.schemas.events import JobPublic
 from nodepipe.api.schemas.fields import NameCheck, name_schema
-from nodepipe.domain.requirements import validate_package_names, validate_requirements
+from nodepipe.domain.requirements import validate_package_names
 from nodepipe.live.jobs import JobOutcome
 from nodepipe.schemas.environments import BasePackagesPublic, SharedEnvPublic
 from nodepipe.services.envs.base_packages import BasePackages
@@ -38,7 +38,6 @@ def add_base_packages(
     pipeline: str, body: PackagesChange, services: ServicesDep, origin: OriginDep
 ) -> JobPublic:
     """Every node the pipeline owns gets these packages (all relocked, or none)."""
-    validate_requirements(body.packages)  # 422 at once
     check_trusted_inputs(body.packages)
     ws = services.workspace
     found = ws.pipelines.get(pipeline)
@@ -81,11 +80,14 @@ def list_shared_envs(ws: WorkspaceDep) -> list[str]:
     return ws.shared_envs.list()
 
 
-@router.post("/shared-envs", status_code=202)
+@router.post("/shared-envs", status_code=202, responses=error_responses(409))
 def create_shared_env(body: SharedEnvCreate, services: ServicesDep, origin: OriginDep) -> JobPublic:
-    validate_requirements(body.packages)
+    """Create it, lock and sync it in a job. Refused at once: a name another shared
+    environment has (409 about ``name``), a requirement that does not parse or names a file
+    of the server (422); what uv refuses (a package that does not exist) fails the job."""
     check_trusted_inputs(body.packages)
     ws = services.workspace
+    ws.shared_envs.check_new(body.name, body.packages)
 
     def run() -> JobOutcome:
         view = ws.shared_envs.new(body.name, body.packages)
@@ -104,7 +106,6 @@ def add_shared_packages(
     name: SharedEnvName, body: PackagesChange, services: ServicesDep, origin: OriginDep
 ) -> JobPublic:
     """The nodes using it get its new lock (and go stale)."""
-    validate_requirements(body.packages)
     check_trusted_inputs(body.packages)
     ws = services.workspace
     ws.shared_envs.show(name)  # 404 at once

@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from nodepipe.api.schemas.common import Input
-from nodepipe.api.schemas.fields import Name
+from nodepipe.api.schemas.fields import AbsolutePath, Name, Requirements
 
 
 class PackagesAdd(Input):
@@ -71,7 +71,7 @@ class IsolationUpdate(Input):
 
     mode: Literal["own", "shared", "interpreter"]
     shared_env: Name | None = Field(default=None, description="With mode 'shared'.")
-    interpreter: str | None = Field(
+    interpreter: AbsolutePath | None = Field(
         default=None, min_length=1, description="With mode 'interpreter': its absolute path."
     )
 
@@ -81,12 +81,12 @@ class LockRequest(Input):
 
 
 class PackagesChange(Input):
-    packages: list[str] = Field(min_length=1)
+    packages: Requirements = Field(min_length=1)
 
 
 class SharedEnvCreate(Input):
     name: Name
-    packages: list[str] = Field(default_factory=list)
+    packages: Requirements = Field(default_factory=list)
 
 
 class EnvironmentRestore(Input):

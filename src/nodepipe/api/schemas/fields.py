@@ -1,11 +1,12 @@
 """Field types of request bodies whose documented JSON schema is exactly the validation behind
 them: names and slots (documented as the pattern of the domain's rule, checked with the rule
-itself), whole numbers as JSON Schema counts them, finite coordinates."""
+itself), whole numbers as JSON Schema counts them, finite coordinates; requirements (checked
+with the domain's rule, a refusal about their field); absolute paths."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo
 from pydantic_core import PydanticCustomError
@@ -19,6 +20,7 @@ from nodepipe.domain.names import (
     validate_name,
     validate_slot,
 )
+from nodepipe.domain.requirements import validate_requirements
 
 
 def _whole_number(value: object) -> object:
@@ -45,10 +47,13 @@ RULE_ERROR = "nodepipe_rule"
 names the value and says what is wrong with it (the 422's message shows it as it is)."""
 
 
-def _refused(check: Callable[[str], object]) -> Callable[[str], str]:
+Checked = TypeVar("Checked")
+
+
+def _refused(check: Callable[[Checked], object]) -> Callable[[Checked], Checked]:
     """``check`` (a domain rule) as a validator: its message becomes the 422's."""
 
-    def validate(value: str) -> str:
+    def validate(value: Checked) -> Checked:
         try:
             check(value)
         except InvalidInputError as error:
@@ -61,7 +66,11 @@ def _refused(check: Callable[[str], object]) -> Callable[[str], str]:
 def _check_name(value: str, info: ValidationInfo) -> str:
     """``validate_name``, naming the value by its field ("invalid tag 'a/b': ...")."""
     what = (info.field_name or "name").replace("_", " ")
-    return _refused(lambda text: validate_name(text, what))(value)
+
+    def check(text: str) -> str:
+        return validate_name(text, what)
+
+    return _refused(check)(value)
 
 
 NameCheck = AfterValidator(_check_name)
@@ -77,6 +86,20 @@ Name = Annotated[
 """A new name (a tag, a project, a group...): checked here with the rule the services apply
 (``validate_name``, so even a background job's name is refused at once), and documented as
 the pattern that accepts exactly what the rule accepts."""
+
+
+def _absolute(path: str) -> None:
+    if not path.startswith("/"):
+        raise InvalidInputError(f"give an absolute path ({path} is not one)")
+
+
+AbsolutePath = Annotated[
+    str, AfterValidator(_refused(_absolute)), Field(json_schema_extra={"pattern": "^/"})
+]
+"""A path of the server's, absolute (a relative one would depend on where the server runs)."""
+Requirements = Annotated[list[str], AfterValidator(_refused(validate_requirements))]
+"""PEP 508 requirements (or supported bare URLs), checked with the rule the services apply, so
+that one that does not parse is refused at once about its field, even for a background job."""
 Slot = Annotated[
     str,
     AfterValidator(_refused(validate_slot)),

@@ -55,6 +55,15 @@ class ImportResult:
     includes: tuple[str, ...]
 
 
+def check_import_target(context: WorkspaceContext, name: str, project: str | None) -> None:
+    """Refuse now what an import as ``name`` into ``project`` would refuse before it copies
+    anything: a tag invalid or another pipeline's (NameTakenError), a project unknown."""
+    with context.store.read() as session:
+        check_pipeline_tag_free(session, name)
+        if project:  # none named: the default project, made again if it is gone
+            resolver.project(session, project)
+
+
 def import_resolved(
     context: WorkspaceContext,
     resolved: ResolvedPipeline,
@@ -67,10 +76,7 @@ def import_resolved(
     jobs: int | None = None,
     on_synced: SyncProgress | None = None,
 ) -> ImportResult:
-    with context.store.read() as session:
-        check_pipeline_tag_free(session, name)
-        if project:  # none named: the default project, made again if it is gone
-            resolver.project(session, project)
+    check_import_target(context, name, project)
     plan = NodesToCreate(resolved.nodes)
     with staged_folders(context) as batch:
         stage_nodes(batch, plan, with_data, root=root)

@@ -37,7 +37,12 @@ from nodepipe.services.bundles.exporting import (
     write_libs,
     write_nodes,
 )
-from nodepipe.services.bundles.importing import ImportResult, default_jobs, import_resolved
+from nodepipe.services.bundles.importing import (
+    ImportResult,
+    check_import_target,
+    default_jobs,
+    import_resolved,
+)
 from nodepipe.services.bundles.including import (
     check_feeders,
     check_namespace,
@@ -214,6 +219,13 @@ class BundleService:
             jobs=jobs,
             on_synced=on_synced,
         )
+
+    def check_import(self, name: str, project: str | None = None) -> None:
+        """Refuse now, changing nothing, what ``import_`` as ``name`` (the tag given, else the
+        bundle's) into ``project`` would refuse before it copies anything: a tag invalid or
+        another pipeline's (NameTakenError about ``tag``), an unknown project (a surface that
+        imports in the background asks first)."""
+        check_import_target(self.context, name, project)
 
     def check(self, directory: Path | str, confined: bool = False) -> CheckResult:
         """Validate the bundle in ``directory`` without changing anything: every problem

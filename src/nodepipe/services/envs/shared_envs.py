@@ -12,7 +12,7 @@ import builtins
 from dataclasses import dataclass
 from pathlib import Path
 
-from nodepipe.domain.errors import Action, ConflictError, Hint, NotFoundError
+from nodepipe.domain.errors import Action, Hint, NameTakenError, NotFoundError
 from nodepipe.domain.requirements import validate_package_names, validate_requirements
 from nodepipe.envs.edits import all_or_nothing
 from nodepipe.envs.interpreters import interpreter_version
@@ -50,11 +50,18 @@ class SharedEnvService:
         root = self.context.layout.shared_envs_dir
         return sorted(p.parent.name for p in root.glob("*/pyproject.toml")) if root.is_dir() else []
 
-    def new(self, name: str, requirements: builtins.list[str] | None = None) -> SharedEnvView:
+    def check_new(self, name: str, requirements: builtins.list[str] | None = None) -> Path:
+        """Refuse now, changing nothing, what ``new`` would refuse before it locks (a surface
+        that runs it in the background asks first): requirements that do not parse, a name
+        invalid or another shared environment's (NameTakenError about ``name``). Its folder."""
         validate_requirements(requirements or [])
         folder = self._dir(name, exists=False)
         if folder.exists():
-            raise ConflictError(f"the shared environment {name!r} already exists")
+            raise NameTakenError(f"the shared environment {name!r} already exists", "name")
+        return folder
+
+    def new(self, name: str, requirements: builtins.list[str] | None = None) -> SharedEnvView:
+        folder = self.check_new(name, requirements)
         environments = self.context.environments
         with all_or_nothing(environments.journal_dir, [], creates=[folder]):
             folder.mkdir(parents=True)
