@@ -2,8 +2,8 @@
 a library node picked from the pipeline's nodes (its edits turn the user's card stale, with the
 reason), code paths listed, added and removed (a refused folder told in the app's words), and a
 node moved onto a shared environment, an interpreter (shown as not isolated) and back to its own
-environment, each behind a confirmation naming what changes; a move that fails in its job is
-shown."""
+environment, each behind a confirmation naming what changes; a folder or an interpreter the
+server refuses is said in the dialog beside what was typed."""
 
 from __future__ import annotations
 
@@ -127,14 +127,21 @@ def test_code_paths_are_listed_added_and_removed_and_a_refusal_is_told(
             str(foreign): "belongs to",
             str(outputs): "inside the node's own folder",
         }
+        # each said beside the folder typed, the dialog still open with it
+        tab.get_by_role("button", name="Add code path…").click()
+        dialog = page.get_by_role("dialog", name="Add code path")
+        field = dialog.locator('[name="dialog-path"]')
         for folder, said in refusals.items():
-            tab.get_by_role("button", name="Add code path…").click()
-            answer_dialog(page, "Add code path", {"text": folder})
-            toast(page, said)
+            field.fill(folder)
+            dialog.get_by_test_id("dialog-confirm").click()
+            expect(dialog.get_by_test_id("dialog-path-problem")).to_contain_text(said)
+            expect(field).to_have_value(folder)
+            expect(field).to_have_attribute("aria-describedby", "dialog-path-problem")
+        expect(page.locator("[data-sonner-toast]")).to_have_count(0)
+        expect_accessible(page, "the Add code path dialog showing a refused folder")
         assert list(ws.envs.show("clean").code_paths) == []
 
-        tab.get_by_role("button", name="Add code path…").click()
-        answer_dialog(page, "Add code path", {"text": str(helpers)})
+        answer_dialog(page, "Add code path", {"path": str(helpers)})
         expect(paths.get_by_test_id("code-path")).to_have_text([str(helpers)])
         assert list(ws.envs.show("clean").code_paths) == [str(helpers)]
         expect_accessible(page, "the Environment tab listing a code path")
@@ -167,15 +174,26 @@ def test_isolation_moves_each_behind_a_confirmation_and_a_failed_move_is_shown(
     expect(node(page, "clean").get_by_test_id("shared-env")).to_be_visible()
     assert ws.envs.show("clean").isolation == "shared:tools"
 
+    # what the server refuses at once is said beside the path typed, the dialog still open
     isolation.get_by_role("button", name="Interpreter…").click()
-    answer_dialog(page, "Run clean with an interpreter", {"text": str(not_python)})
-    confirm_change(page, "clean", str(not_python), "not isolated")
-    toast(page, "did not run as a Python interpreter")
+    dialog = page.get_by_role("dialog", name="Run clean with an interpreter")
+    expect(dialog).to_contain_text("not isolated")  # it says what changes
+    field = dialog.locator('[name="dialog-interpreter"]')
+    problem = dialog.get_by_test_id("dialog-interpreter-problem")
+    for typed, said in [
+        (str(not_python), "did not run as a Python interpreter"),
+        ("python3", "give an absolute path (python3 is not one)"),
+        ("", "give the interpreter's absolute path"),
+    ]:
+        field.fill(typed)
+        dialog.get_by_test_id("dialog-confirm").click()
+        expect(problem).to_contain_text(said)
+        expect(field).to_have_value(typed)
+        expect(field).to_be_focused()
+    expect(page.locator("[data-sonner-toast]")).to_have_count(0)
+    expect_accessible(page, "the interpreter dialog showing a refused path")
     assert ws.envs.show("clean").isolation == "shared:tools"
-
-    isolation.get_by_role("button", name="Interpreter…").click()
-    answer_dialog(page, "Run clean with an interpreter", {"text": sys.executable})
-    confirm_change(page, "clean", sys.executable, "not isolated")
+    answer_dialog(page, "Run clean with an interpreter", {"interpreter": sys.executable})
     expect(isolation).to_contain_text(f"not isolated: runs with {sys.executable}", timeout=60_000)
     expect(node(page, "clean").get_by_test_id("not-isolated")).to_be_visible()
     expect_accessible(page, "the Environment tab of a node that is not isolated")

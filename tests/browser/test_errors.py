@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import re
+import shutil
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Locator, Page, expect
@@ -388,3 +390,69 @@ def test_new_and_rename_of_a_code_file_keep_a_refused_path_in_the_dialog(
     expect(panel.get_by_test_id("code-file-select")).to_have_value("tools.py")
     assert (code / "tools.py").read_text() == "X = 1\n" and not (code / "helpers.py").exists()
     assert (code / "other.py").read_text() == "Y = 2\n"
+
+
+def test_import_bundle_keeps_a_refused_tag_in_its_dialog_until_the_import_can_start(
+    page: Page, served: Served, tmp_path: Path
+) -> None:
+    """The server checks the bundle and the tag before the import's job starts: a tag taken
+    (the bundle's own, when none is typed) or invalid is said beside the field."""
+    ws = served.workspace
+    ws.nodes.new("baseline", "load")
+    ws.bundles.export("baseline", tmp_path / "exported")
+    archive = shutil.make_archive(str(tmp_path / "baseline"), "zip", tmp_path / "exported")
+    page.goto(served.link)
+    expect(node(page, "load")).to_be_visible()
+    with page.expect_file_chooser() as chooser:
+        page.get_by_test_id("import-bundle").click()
+    chooser.value.set_files(archive)
+    refused_in_dialog(page, "Tag", "", TAKEN.replace("second", "baseline"))
+    refused_in_dialog(page, "Tag", "b/2024", f"invalid name 'b/2024': {SLASH}")
+    expect_accessible(page, "the Import bundle dialog showing a refused tag")
+    assert [p.tag for p in ws.pipelines.list()] == ["baseline"]
+    accepted_in_dialog(page, "Tag", "copied")
+    imported = page.locator("[data-sonner-toast]", has_text="imported pipeline 'copied'")
+    expect(imported).to_be_visible(timeout=60_000)
+    expect(page.locator(".toolbar-title")).to_contain_text("copied")  # made and opened
+    assert sorted(p.tag for p in ws.pipelines.list()) == ["baseline", "copied"]
+
+
+def test_new_and_edited_shared_environments_keep_a_refused_name_or_package_in_the_dialog(
+    page: Page, served: Served
+) -> None:
+    """The name and the packages are checked before uv locks in the job: each refusal is said
+    beside its field, the dialog open with what was typed."""
+    ws = served.workspace
+    ws.shared_envs.new("tools")
+    page.goto(served.link)
+    sidebar_item = page.locator("li", has_text="tools")
+    expect(sidebar_item).to_be_visible()
+    page.get_by_role("button", name="New shared environment").click()
+    dialog = page.get_by_test_id("dialog")
+    packages = dialog.get_by_role("textbox", name="Packages")
+    in_dialog(page, "Name").fill("tools")
+    packages.fill("toypkg\nnumpy>>1")
+    dialog.get_by_test_id("dialog-confirm").click()
+    said = dialog.get_by_test_id("dialog-packages-problem")
+    expect(said).to_contain_text("invalid requirement 'numpy>>1'")
+    expect_refused(packages, "dialog-packages-problem", "toypkg\nnumpy>>1")
+    packages.fill("")
+    refused_in_dialog(page, "Name", "tools", "the shared environment 'tools' already exists")
+    refused_in_dialog(page, "Name", "a/b", f"invalid name 'a/b': {SLASH}")
+    expect_accessible(page, "the New shared environment dialog showing a refused name")
+    accepted_in_dialog(page, "Name", "other")
+    expect(page.locator("li", has_text="other")).to_be_visible(timeout=60_000)
+    assert ws.shared_envs.list() == ["other", "tools"]
+
+    sidebar_item.click()
+    expect(dialog).to_contain_text("Shared environment tools")
+    add = dialog.get_by_role("textbox", name="Add")
+    add.fill("numpy>>1")
+    dialog.get_by_test_id("dialog-confirm").click()
+    expect(dialog.get_by_test_id("dialog-packages-problem")).to_contain_text(
+        "invalid requirement 'numpy>>1'"
+    )
+    expect_refused(add, "dialog-packages-problem", "numpy>>1")
+    page.keyboard.press("Escape")
+    expect(dialog).to_have_count(0)
+    assert ws.shared_envs.show("tools").direct == ()

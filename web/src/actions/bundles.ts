@@ -2,9 +2,9 @@
 import { toast } from "sonner";
 import { api, ApiError, call, serverFetch } from "../api/client";
 import type { ErrorBody, Group, IncludeUpdated, Job, Pipeline } from "../api/types";
-import { ask, confirmDanger } from "../dialogs/dialogs";
+import { confirmDanger } from "../dialogs/dialogs";
 import { openPipeline } from "../store/opened";
-import { attempt, currentPipeline, followJob, refresh } from "./common";
+import { askAndDo, attempt, currentPipeline, followJob, refresh, typedText } from "./common";
 
 /** A refusal named after the menu item the user chose. */
 async function refusal(item: string, response: Response): Promise<ApiError> {
@@ -64,29 +64,37 @@ function pickZip(): Promise<File | null> {
   });
 }
 
-/** Pick a bundle's .zip, upload it, and open the pipeline it becomes (in `projectId`). */
+/** Pick a bundle's .zip, upload it, and open the pipeline it becomes (in `projectId`). The
+ * dialog stays open, with the tag typed, until the server has checked the bundle and the tag
+ * (a tag taken or invalid is said beside it, a bundle refused above the buttons); the import,
+ * which syncs every node's environment, then runs as a job. */
 export async function importBundle(projectId: string | null): Promise<void> {
   const file = await pickZip();
   if (!file) return;
-  const values = await ask({
-    title: `Import bundle ${file.name}`,
-    body: "A new pipeline is made from the bundle; every node's environment is synced from its lock.",
-    confirm: "Import",
-    fields: [{ name: "tag", label: "Tag (empty: the bundle's name)", kind: "text" }],
-  });
-  if (!values) return;
-  await attempt(async () => {
-    const form = new FormData();
-    form.append("archive", file, file.name);
-    if (projectId) form.append("project", projectId);
-    const tag = String(values["tag"] ?? "").trim();
-    if (tag) form.append("name", tag);
-    const response = await send("Import bundle", "/api/bundles", { method: "POST", body: form });
-    const job = (await response.json()) as Job;
-    await followJob(job, async (done) => {
+  const started = await askAndDo(
+    {
+      title: `Import bundle ${file.name}`,
+      body: "A new pipeline is made from the bundle; every node's environment is synced from its lock.",
+      confirm: "Import",
+      // "name": the upload's field for the tag, so what the server says of it shows here
+      fields: [{ name: "name", label: "Tag (empty: the bundle's name)", kind: "text" }],
+    },
+    async (typed) => {
+      const form = new FormData();
+      form.append("archive", file, file.name);
+      if (projectId) form.append("project", projectId);
+      const tag = typedText(typed, "name");
+      if (tag) form.append("name", tag);
+      const response = await send("Import bundle", "/api/bundles", { method: "POST", body: form });
+      return (await response.json()) as Job;
+    },
+  );
+  if (!started) return;
+  await attempt(() =>
+    followJob(started.result, async (done) => {
       if (done.pipeline_id) await openPipeline(done.pipeline_id);
-    });
-  });
+    }),
+  );
 }
 
 function summary(result: IncludeUpdated): string {

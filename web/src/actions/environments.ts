@@ -159,34 +159,46 @@ export async function editBasePackages(pipelineId: string, tag: string): Promise
   });
 }
 
+/** A new shared environment: the dialog stays open, with what was typed, until the server
+ * has checked the name (taken, invalid) and the packages (one that does not parse), each
+ * said beside its field; uv then locks and syncs it in a job, whose failure (a package that
+ * does not exist) is a toast. */
 export async function createSharedEnv(done: JobDone): Promise<void> {
-  const values = await ask({
-    title: "New shared environment",
-    body: "Nodes created with it use this one environment instead of their own.",
-    confirm: "Create",
-    fields: [
-      { name: "name", label: "Name", kind: "text" },
-      { name: "packages", label: "Packages (one per line)", kind: "textarea" },
-    ],
-  });
-  const name = String(values?.["name"] ?? "").trim();
-  if (!values || !name) return;
-  await startJob(
-    () => api.POST("/api/shared-envs", { body: { name, packages: requirements(String(values["packages"])) } }),
-    done,
+  const started = await askAndDo(
+    {
+      title: "New shared environment",
+      body: "Nodes created with it use this one environment instead of their own.",
+      confirm: "Create",
+      fields: [
+        { name: "name", label: "Name", kind: "text" },
+        { name: "packages", label: "Packages (one per line)", kind: "textarea" },
+      ],
+    },
+    (typed) =>
+      call(
+        api.POST("/api/shared-envs", {
+          body: { name: typedText(typed, "name"), packages: requirements(String(typed["packages"] ?? "")) },
+        }),
+      ),
   );
+  if (started) await attempt(() => followJob(started.result, done));
 }
 
+/** Add packages to a shared environment, or remove one of its own: the dialog stays open, with
+ * what was typed, until the server has started each change (a package that does not parse is
+ * said beside Add); uv then relocks it in a job per change. */
 export async function editSharedEnv(name: string, done: JobDone): Promise<void> {
-  await attempt(async () => {
-    const env = await call(api.GET("/api/shared-envs/{name}", { params: { path: { name } } }));
-    const locked = Object.entries(env.locked).map(([p, v]) => `${p} ${v}`);
-    const values = await ask({
+  const env = await attempt(() => call(api.GET("/api/shared-envs/{name}", { params: { path: { name } } })));
+  if (!env) return;
+  const locked = Object.entries(env.locked).map(([p, v]) => `${p} ${v}`);
+  const started = await askAndDo(
+    {
       title: `Shared environment ${name}`,
       body: `Python ${env.python}. Locked: ${locked.join(", ") || "nothing"}. Nodes using it go stale when it changes.`,
       confirm: "Apply",
       fields: [
-        { name: "add", label: "Add (one per line)", kind: "textarea" },
+        // "packages": the request's field, so what the server says of them shows here
+        { name: "packages", label: "Add (one per line)", kind: "textarea" },
         {
           name: "remove",
           label: "Remove",
@@ -194,26 +206,32 @@ export async function editSharedEnv(name: string, done: JobDone): Promise<void> 
           options: [{ value: "", label: "(nothing)" }, ...env.direct.map((p) => ({ value: p, label: p }))],
         },
       ],
-    });
-    if (!values) return;
-    const added = requirements(String(values["add"] ?? ""));
-    const removed = String(values["remove"] ?? "");
-    if (added.length) {
-      const job = await call(
-        api.POST("/api/shared-envs/{name}/packages", { params: { path: { name } }, body: { packages: added } }),
-      );
-      await followJob(job, done);
-    }
-    if (removed) {
-      const job = await call(
-        api.DELETE("/api/shared-envs/{name}/packages", {
-          params: { path: { name }, query: { packages: [removed.split(/[<>=!~ ;@[]/)[0] ?? removed] } },
-        }),
-      );
-      await followJob(job, done);
-    }
-    if (!added.length && !removed) toast.message("Nothing changed");
-  });
+    },
+    async (typed) => {
+      const added = requirements(String(typed["packages"] ?? ""));
+      const removed = String(typed["remove"] ?? "");
+      const jobs = [];
+      if (added.length) {
+        jobs.push(
+          await call(api.POST("/api/shared-envs/{name}/packages", { params: { path: { name } }, body: { packages: added } })),
+        );
+      }
+      if (removed) {
+        const packages = [removed.split(/[<>=!~ ;@[]/)[0] ?? removed];
+        try {
+          jobs.push(await call(api.DELETE("/api/shared-envs/{name}/packages", { params: { path: { name }, query: { packages } } })));
+        } catch (error) {
+          // the addition started all the same: its job is followed while the dialog says why not this
+          for (const job of jobs) void attempt(() => followJob(job, done));
+          throw error;
+        }
+      }
+      return jobs;
+    },
+  );
+  if (!started) return;
+  if (!started.result.length) toast.message("Nothing changed");
+  for (const job of started.result) await attempt(() => followJob(job, done));
 }
 
 /** Put back the environment ``node`` ran with in ``run`` (its code stays). */

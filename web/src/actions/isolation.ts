@@ -1,12 +1,13 @@
 // How isolated a node is, changed at any time (`nodepipe env use-shared | interpreter | detach`):
 // onto a shared environment, onto an existing interpreter (not isolated), or back to an
 // environment of its own. Each move is confirmed naming what changes, then runs as a job whose
-// failure is a toast like any job's.
+// failure is a toast like any job's; what the server refuses at once (an interpreter that
+// does not run) stays in the dialog, beside the path typed.
 import { toast } from "sonner";
-import { api } from "../api/client";
+import { api, call } from "../api/client";
 import { queryClient, sharedEnvsQuery } from "../api/queries";
-import { ask, askText, confirmDanger } from "../dialogs/dialogs";
-import { attempt, nodePath, startJob, type JobDone } from "./common";
+import { ask, confirmDanger } from "../dialogs/dialogs";
+import { askAndDo, attempt, followJob, nodePath, Refused, startJob, typedText, type JobDone } from "./common";
 
 type Move = { mode: "own" } | { mode: "shared"; shared_env: string } | { mode: "interpreter"; interpreter: string };
 
@@ -68,14 +69,30 @@ export async function moveToShared(node: string, tag: string, isolation: string,
   if (sure) await move(node, { mode: "shared", shared_env: name }, done);
 }
 
-/** Onto an existing interpreter (the system's, an image's): the node is not isolated. */
+/** Onto an existing interpreter (the system's, an image's): the node is not isolated. The
+ * dialog says what changes and stays open, with the path typed, until the server has found a
+ * working interpreter there (none, or a node whose environment cannot change, is said beside
+ * the path); the switch then runs as a job. */
 export async function moveToInterpreter(node: string, tag: string, done: JobDone): Promise<void> {
-  const path = await askText(`Run ${tag} with an interpreter`, "Absolute path of an existing Python interpreter", "", "Next");
-  if (!path) return;
-  const sure = await confirmDanger(
-    `Run ${tag} with ${path}?`,
-    `${tag} will run with ${path}: not isolated. Its own environment (.venv) is removed and nothing installs its packages into that interpreter: the Environment tab lists those it lacks. It goes stale now.`,
-    "Use the interpreter",
+  const started = await askAndDo(
+    {
+      title: `Run ${tag} with an interpreter`,
+      body: `${tag} will run with that interpreter: not isolated. Its own environment (.venv) is removed and nothing installs its packages into the interpreter: the Environment tab lists those it lacks. It goes stale now.`,
+      confirm: "Use the interpreter",
+      danger: true,
+      fields: [{ name: "interpreter", label: "Absolute path of an existing Python interpreter", kind: "text" }],
+    },
+    (typed) => {
+      const interpreter = typedText(typed, "interpreter");
+      if (!interpreter) throw new Refused("interpreter", "give the interpreter's absolute path");
+      return call(
+        api.PUT("/api/pipelines/{pipeline}/nodes/{node}/environment/isolation", {
+          params: { path: nodePath(node) },
+          body: { mode: "interpreter", interpreter },
+        }),
+      );
+    },
+    "interpreter",
   );
-  if (sure) await move(node, { mode: "interpreter", interpreter: path }, done);
+  if (started) await attempt(() => followJob(started.result, done));
 }
