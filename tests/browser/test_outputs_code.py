@@ -83,6 +83,35 @@ def test_the_demos_plot_is_shown_in_the_outputs_tab(page: Page, demo: Served) ->
     save_screenshot(page, "outputs-viewer.png")
 
 
+def test_a_context_menu_opened_before_the_links_ticket_came_still_offers_a_ticketed_link(
+    page: Page, served: Served
+) -> None:
+    """A right-click the moment the pointer reaches a download link comes before the ticket
+    minted on its arrival: the link gets one before the browser builds its menu (which reads
+    the href as the contextmenu event leaves it), so "Save link as" never gets the bare
+    address (401)."""
+    ws = served.workspace
+    ws.nodes.new("baseline", "report")
+    (ws.nodes.path("report") / "code" / "main.py").write_text(REPORTS)
+    ws.runs.run(RunRequest("baseline"))
+    page.goto(served.link)
+    expect_state(page, "report", "completed")
+    panel = open_panel(page, "report", "Outputs")
+    link = panel.get_by_role("link", name="Download data/table.csv")
+    expect(link).to_have_attribute("href", re.compile(r"download=true$"))  # no ticket yet
+    href = link.evaluate(
+        """a => {
+            const menu = {bubbles: true, cancelable: true, button: 2};
+            a.dispatchEvent(new MouseEvent("contextmenu", menu));
+            return a.getAttribute("href");  // what the browser's menu would offer
+        }"""
+    )
+    assert "ticket=" in href and served.live.token not in href
+    saved = httpx.get(served.url + href)
+    assert saved.status_code == 200
+    assert saved.content == (ws.nodes.path("report") / "data" / "table.csv").read_bytes()
+
+
 def test_tables_json_markdown_and_sandboxed_html_are_previewed(page: Page, served: Served) -> None:
     ws = served.workspace
     ws.nodes.new("baseline", "report")

@@ -29,6 +29,7 @@ export type ErrorBody = S["ErrorPublic"];
 export type FileEntry = S["FilePublic"];
 export type CodeText = S["CodeTextPublic"];
 export type IncludeUpdated = S["IncludeUpdatePublic"];
+export type Ticket = S["TicketPublic"];
 export type NodeState = S["CanvasNode"]["state"];
 
 export type WorkspaceEvent = S["WorkspaceEvent"];
