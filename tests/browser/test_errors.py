@@ -15,6 +15,7 @@ from browser.canvas import menu_item, node, open_panel, right_click
 from browser.conftest import ARTIFACTS, Served
 from nodepipe.domain.names import NAME_RULE
 from nodepipe.services.runs.service import RunRequest
+from support.waiting import wait_for
 from support.wheels import local_project
 from support.worlds import CHAIN, add_nodes
 
@@ -441,8 +442,9 @@ def test_new_and_edited_shared_environments_keep_a_refused_name_or_package_in_th
     refused_in_dialog(page, "Name", "a/b", f"invalid name 'a/b': {SLASH}")
     expect_accessible(page, "the New shared environment dialog showing a refused name")
     accepted_in_dialog(page, "Name", "other")
-    expect(page.locator("li", has_text="other")).to_be_visible(timeout=60_000)
-    assert ws.shared_envs.list() == ["other", "tools"]
+    # made by a background job (uv locks it): "another" in some list item is not it
+    wait_for(lambda: ws.shared_envs.list() == ["other", "tools"], "the environment 'other'", 60)
+    expect(page.locator("li", has_text=re.compile(r"\bother\b"))).to_be_visible(timeout=60_000)
 
     sidebar_item.click()
     expect(dialog).to_contain_text("Shared environment tools")
