@@ -495,6 +495,57 @@ def test_an_orchestrator_killed_mid_upload_loses_nothing(
 
 
 @in_ray_namespace
+def test_an_orchestrator_killed_once_a_node_is_on_the_cluster_says_it_was_interrupted(
+    lab: nodepipe.Workspace, ray_cluster: RayCluster, outside: Path
+) -> None:
+    """SIGKILLed right after p's task went to the cluster (before the worker said it started,
+    so the store still has p queued): p may have run there, so the recovered run says p was
+    interrupted (failed), not "not started"; q, never handed out, is given back; the outputs
+    are as they were and the next run completes."""
+    q = pair(lab)
+    bucket = outside / "bucket-submitted"
+    first = run_remote(lab, ray_cluster, bucket, "pair")
+    assert first.finished is not None and first.finished.status == "completed"
+    lab.close()
+
+    killed = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            CRASHING_ORCHESTRATOR,
+            str(lab.root),
+            ray_cluster.address,
+            str(bucket),
+        ],
+        env={**os.environ, CRASH_ENV: "ray.shipped-submitted"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+    assert killed.returncode == -9, killed.stderr
+    ws = nodepipe.open(lab.root)
+    try:
+        RunService(ws.context).recover()  # (opening the workspace may have done it already)
+        with ws.context.store.read() as session:
+            (killed_run, _) = session.list_runs(limit=2)
+        runs = node_runs(ws, killed_run.id)
+        assert killed_run.status is RunStatus.INTERRUPTED
+        assert runs["p"].state is NodeRunState.FAILED, runs["p"].message
+        assert not runs["p"].message.startswith("not started"), runs["p"].message
+        assert runs["q"].state is NodeRunState.SKIPPED
+        assert runs["q"].message.startswith("not started"), runs["q"].message
+        assert ws.nodes.get("p", "pair").state.value == "failed"
+        assert (ws.nodes.path("p") / "data" / "table.csv").read_text() == "x,y\n1,2\n"
+        assert (q / "data" / "copy.csv").read_text() == "x,y\n1,2\n"
+        again = run_remote(ws, ray_cluster, bucket, "pair")
+        assert again.finished is not None and again.finished.status == "completed"
+    finally:
+        ws.close()
+
+
+@in_ray_namespace
 def test_kill_stops_a_remote_node_and_leaves_its_outputs(
     lab: nodepipe.Workspace, ray_cluster: RayCluster, outside: Path
 ) -> None:

@@ -298,7 +298,8 @@ def _roll_forward(session: StoreSession, node_run: NodeRun, promotion: Promotion
 
 def _never_prepared(layout: WorkspaceLayout, node_run: NodeRun) -> bool:
     """Whether the node run was never handed to an executor: queued, and no log of it (its
-    log is opened before its process could start), so it certainly did not run."""
+    log is opened before its process could start, and before a shipped node goes to a Ray
+    worker: ``remote_task.open_log``), so it certainly did not run."""
     if node_run.state is not NodeRunState.QUEUED:
         return False
     log = layout.node_folder(node_run.node_id).logs / f"{node_run.id}.log"

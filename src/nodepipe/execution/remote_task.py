@@ -92,14 +92,22 @@ def ship(task: NodeTask, storage: Storage) -> RemoteTask:
     return RemoteTask(task, storage.url, upload_code(storage, code), parents, imports, relaunched)
 
 
-def append_log(task: NodeTask, chunk: LogChunk) -> None:
-    """Add what the worker streamed to the node's log in the workspace."""
+def open_log(task: NodeTask) -> None:
+    """Make the node's log in the workspace, empty, and point ``latest.log`` at it: before the
+    node goes to a worker, as a local node's log is opened before its process starts. A dead
+    run's recovery reads a node run with a log as one that may have run (interrupted), one
+    without as never started (given back)."""
     log = task.log_file
     if not log.exists():
         log.parent.mkdir(parents=True, exist_ok=True)
         log.touch()
         point_latest_log(log)
-    with log.open("ab") as handle:
+
+
+def append_log(task: NodeTask, chunk: LogChunk) -> None:
+    """Add what the worker streamed to the node's log in the workspace."""
+    open_log(task)
+    with task.log_file.open("ab") as handle:
         handle.write(chunk.data)
 
 

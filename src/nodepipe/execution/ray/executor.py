@@ -64,9 +64,11 @@ from nodepipe.execution.remote_task import (
     append_log,
     land,
     land_reports,
+    open_log,
     ship,
 )
 from nodepipe.execution.task import NodeTask
+from nodepipe.workspace.crash_points import crash_point
 from nodepipe.workspace.node_config import Resources, read_node_config
 from nodepipe.workspace.storage import Storage
 
@@ -307,6 +309,12 @@ class RayExecutor:
             message = f"cannot send the node to the storage: {exc}"
             self._end(run, TaskOutcome(task.node_run_id, RunOutcome.ERROR, None, message))
             return
+        try:
+            open_log(task)
+        except OSError as exc:
+            message = f"cannot make the node's log: {exc}"
+            self._end(run, TaskOutcome(task.node_run_id, RunOutcome.ERROR, None, message))
+            return
         with self._lock:
             if run.cancelled:
                 outcome = TaskOutcome(task.node_run_id, RunOutcome.CANCELLED, None, "killed")
@@ -317,6 +325,7 @@ class RayExecutor:
             except Exception as exc:
                 self._end(run, _refused(task, exc))
                 return
+        crash_point("ray.shipped-submitted")
         self._follow(run, remote.task, storage, remote.relaunched)
 
     def _follow(
