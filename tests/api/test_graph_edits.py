@@ -103,6 +103,35 @@ def test_groups_create_rename_collapse_add_remove_delete(
     assert client.get(GROUPS).json() == []
 
 
+def group_of(client: TestClient) -> dict[str, str | None]:
+    """Each node's group, by name (None: in no group)."""
+    graph = client.get("/api/pipelines/baseline").json()
+    names = {g["id"]: g["name"] for g in graph["groups"]}
+    return {n["tag"]: names.get(n["group_id"]) for n in graph["nodes"]}
+
+
+def test_taking_out_of_a_group_a_node_that_is_not_in_it_is_refused_and_changes_nothing(
+    client: TestClient, chain: nodepipe.Workspace
+) -> None:
+    client.post(GROUPS, json={"name": "prep", "nodes": ["load"]})
+    client.post(GROUPS, json={"name": "show", "nodes": ["plot"]})
+    before = snapshot(chain)
+    message = error_of(client.patch(f"{GROUPS}/prep", json={"remove_nodes": ["plot"]}), 409)
+    assert message == "cannot take 'plot' out of group 'prep': 'plot' is in group 'show'"
+    message = error_of(
+        client.patch(f"{GROUPS}/prep", json={"remove_nodes": ["load", "clean"]}), 409
+    )
+    assert message == "cannot take 'clean' out of group 'prep': 'clean' is in no group"
+    # One PATCH is one change: a part refused (the new name is taken), no part is made.
+    taken = {"remove_nodes": ["load"], "add_nodes": ["clean"], "name": "show"}
+    error_of(client.patch(f"{GROUPS}/prep", json=taken), 409, "conflict")
+    assert snapshot(chain) == before
+    assert group_of(client) == {"load": "prep", "clean": None, "plot": "show"}
+
+    assert client.patch(f"{GROUPS}/prep", json={"remove_nodes": ["load"]}).is_success
+    assert group_of(client) == {"load": None, "clean": None, "plot": "show"}
+
+
 def test_ungrouping_says_which_nodes_were_in_no_group_and_counts_only_the_others(
     client: TestClient, chain: nodepipe.Workspace, cli: CliRunner
 ) -> None:

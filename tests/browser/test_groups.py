@@ -9,7 +9,7 @@ import re
 import httpx
 from playwright.sync_api import Page, expect
 
-from browser.canvas import centre, node
+from browser.canvas import centre, node, right_click, select, server_graph
 from browser.conftest import Served
 
 
@@ -53,3 +53,34 @@ def test_a_collapsed_group_never_hides_under_another_node(page: Page, served: Se
     card.get_by_role("button", name="Expand the group").click()
     expect(node(page, "load")).to_be_visible()
     expect(node(page, "clean")).to_be_visible()
+
+
+def test_remove_from_group_takes_each_selected_node_out_of_its_own_group_only(
+    page: Page, served: Served
+) -> None:
+    ws = served.workspace
+    for tag in ("load", "clean", "plot", "extra"):
+        ws.nodes.new("baseline", tag)
+    ws.groups.new("baseline", "prep", ["load"])
+    ws.groups.new("baseline", "show", ["plot", "extra"])
+    page.goto(served.link)
+    expect(node(page, "extra")).to_be_visible()
+    # A selection across two groups and a node in none: each group lets go of its own.
+    select(page, "load")
+    select(page, "plot", add=True)
+    select(page, "clean", add=True)
+    right_click(page, "plot").get_by_role("menuitem", name="Remove from group").click()
+    undo = page.get_by_test_id("undo")
+    expect(undo).to_have_attribute("title", "Undo remove 2 nodes from prep, show (Ctrl+Z)")
+    assert group_of(served) == {"load": None, "clean": None, "plot": None, "extra": "show"}
+    undo.click()
+    said = page.locator("[data-sonner-toast]", has_text="Undid remove 2 nodes from prep, show")
+    expect(said.first).to_be_visible()
+    assert group_of(served) == {"load": "prep", "clean": None, "plot": "show", "extra": "show"}
+
+
+def group_of(served: Served) -> dict[str, str | None]:
+    """Each node's group as the server holds it, by name (None: in no group)."""
+    shown = server_graph(served)
+    names = {g["id"]: g["name"] for g in shown["groups"]}
+    return {n["tag"]: names.get(n["group_id"]) for n in shown["nodes"]}

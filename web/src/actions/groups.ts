@@ -67,10 +67,12 @@ export async function ungroupNodes(ids: string[]): Promise<void> {
     const group = graph?.groups.find((g) => g.id === graph.nodes.find((n) => n.id === id)?.group_id);
     if (group) from[id] = { group: group.id, name: group.name };
   }
-  const groupIds = new Set(Object.values(from).map((g) => g.group));
+  // each group is asked to let go of its own nodes only (the server refuses a node of another)
+  const byGroup = new Map<string, string[]>();
+  for (const [node, { group }] of Object.entries(from)) byGroup.set(group, [...(byGroup.get(group) ?? []), node]);
   await attempt(async () => {
-    for (const group of groupIds) await patchGroup(group, { remove_nodes: ids });
-    if (groupIds.size) record(ungrouped(from));
+    for (const [group, nodes] of byGroup) await patchGroup(group, { remove_nodes: nodes });
+    if (byGroup.size) record(ungrouped(from));
   });
 }
 

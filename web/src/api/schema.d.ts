@@ -492,7 +492,9 @@ export interface paths {
         head?: never;
         /**
          * Update Group
-         * @description Applied in this order: take nodes out, add nodes, collapse or expand, rename.
+         * @description One change, applied in this order: take nodes out (each must be in this group: a node
+         *     in another group, or in none, is refused naming where it is), add nodes, collapse or
+         *     expand, rename. Refused in any part, nothing changes.
          */
         patch: operations["update_group_api_pipelines__pipeline__groups__group__patch"];
         trace?: never;
@@ -2129,7 +2131,8 @@ export interface components {
         };
         /**
          * GroupUpdate
-         * @description Any of: rename, collapse or expand, add nodes, take nodes out of their group.
+         * @description Any of: rename, collapse or expand, add nodes (moved from another group), take nodes
+         *     out of this group (each must be in it); one change: refused in any part, none is made.
          */
         GroupUpdate: {
             /** Add Nodes */

@@ -6,7 +6,6 @@ from __future__ import annotations
 from nodepipe.api.deps import ChangesGraph, WorkspaceDep
 from nodepipe.api.routing import resource_router
 from nodepipe.api.schemas.graph import GroupCreate, GroupUpdate, Ungrouping
-from nodepipe.domain.resolve import Candidate, resolve
 from nodepipe.schemas.graph import GroupPublic, UngroupedPublic
 
 router = resource_router("/pipelines/{pipeline}/groups", tags=["groups"], errors=(404, 409))
@@ -31,23 +30,18 @@ def ungroup(pipeline: str, body: Ungrouping, ws: WorkspaceDep) -> UngroupedPubli
 
 @router.patch("/{group}", dependencies=[ChangesGraph])
 def update_group(pipeline: str, group: str, body: GroupUpdate, ws: WorkspaceDep) -> GroupPublic:
-    """Applied in this order: take nodes out, add nodes, collapse or expand, rename."""
-    groups = ws.groups.list(pipeline)
-    found = resolve(group, [Candidate(g.id, g.name) for g in groups], "group", repr(pipeline))
-    name = next(g.name for g in groups if g.id == found)
-    if body.remove_nodes:
-        ws.groups.ungroup(pipeline, body.remove_nodes)
-    result = None
-    if body.add_nodes:
-        result = ws.groups.add(pipeline, name, body.add_nodes)
-    if body.collapsed is not None:
-        shown = ws.groups.collapse if body.collapsed else ws.groups.expand
-        result = shown(pipeline, name)
-    if body.name is not None:
-        result = ws.groups.rename(pipeline, name, body.name)
-    if result is None:
-        result = next(g for g in groups if g.id == found)
-    return GroupPublic.model_validate(result)
+    """One change, applied in this order: take nodes out (each must be in this group: a node
+    in another group, or in none, is refused naming where it is), add nodes, collapse or
+    expand, rename. Refused in any part, nothing changes."""
+    change = ws.groups.update(
+        pipeline,
+        group,
+        remove=body.remove_nodes or (),
+        add=body.add_nodes or (),
+        collapsed=body.collapsed,
+        new_name=body.name,
+    )
+    return GroupPublic.model_validate(change.group)
 
 
 @router.delete("/{group}", dependencies=[ChangesGraph])

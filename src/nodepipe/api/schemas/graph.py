@@ -21,7 +21,8 @@ class GroupCreate(Input):
 
 
 class GroupUpdate(Input):
-    """Any of: rename, collapse or expand, add nodes, take nodes out of their group."""
+    """Any of: rename, collapse or expand, add nodes (moved from another group), take nodes
+    out of this group (each must be in it); one change: refused in any part, none is made."""
 
     name: Name | None = None
     collapsed: bool | None = None

@@ -6,7 +6,7 @@ import builtins
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from nodepipe.domain.errors import NameTakenError
+from nodepipe.domain.errors import ConflictError, NameTakenError
 from nodepipe.domain.ids import new_id
 from nodepipe.domain.model import Group, Pipeline
 from nodepipe.domain.names import validate_name
@@ -17,6 +17,8 @@ from nodepipe.services.guards import check_pipeline_editable
 from nodepipe.services.renamed import warn_renamed
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from nodepipe.store.queries import StoreSession
 
 
@@ -52,6 +54,70 @@ class Ungrouped:
 
 
 @dataclass(frozen=True, slots=True)
+class AddedNode:
+    """A node asked to be in a group: the group it was moved from (None: it was in no group,
+    or, among ``already_in``, it was in this group already)."""
+
+    node_id: str
+    tag: str
+    moved_from: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class GroupChange:
+    """What a change to a group did: the group as it is now; the nodes added to it (each with
+    the group it was moved from, if any); those asked for that were in it already (not
+    counted as added); the nodes taken out of it."""
+
+    group: Group
+    added: tuple[AddedNode, ...] = ()
+    already_in: tuple[AddedNode, ...] = ()
+    removed: tuple[UngroupedNode, ...] = ()
+
+
+class _Members:
+    """The group memberships of one pipeline while a change to ``group`` is made."""
+
+    def __init__(self, session: StoreSession, pipeline: Pipeline, group: Group) -> None:
+        self.session, self.pipeline, self.group = session, pipeline, group
+        self.places = {m.node_id: m.group_id for m in session.memberships_of_pipeline(pipeline.id)}
+        self.names = {g.id: g.name for g in session.groups_of_pipeline(pipeline.id)}
+
+    def take_out(self, names: Sequence[str]) -> tuple[UngroupedNode, ...]:
+        """Take the nodes ``names`` out of the group; refused (nothing taken out) if one of
+        them is not in it."""
+        nodes = resolver.nodes(self.session, names, self.pipeline)
+        elsewhere = [n for n in nodes if self.places.get(n.id) != self.group.id]
+        if elsewhere:
+            tags = ", ".join(repr(n.tag) for n in elsewhere)
+            places = "; ".join(f"{n.tag!r} is in {self._place(n.id)}" for n in elsewhere)
+            raise ConflictError(f"cannot take {tags} out of group {self.group.name!r}: {places}")
+        for node in nodes:
+            self.session.update_membership(self.pipeline.id, node.id, group_id=None)
+            self.places[node.id] = None
+        return tuple(UngroupedNode(n.id, n.tag, self.group.name) for n in nodes)
+
+    def _place(self, node_id: str) -> str:
+        group_id = self.places.get(node_id)
+        return f"group {self.names[group_id]!r}" if group_id else "no group"
+
+    def put_in(self, names: Sequence[str]) -> tuple[tuple[AddedNode, ...], tuple[AddedNode, ...]]:
+        """Put the nodes ``names`` in the group (moving them from another group); the nodes
+        added, and those that were in it already."""
+        added: list[AddedNode] = []
+        already_in: list[AddedNode] = []
+        for node in resolver.nodes(self.session, names, self.pipeline):
+            place = self.places.get(node.id)
+            if place == self.group.id:
+                already_in.append(AddedNode(node.id, node.tag, None))
+                continue
+            self.session.update_membership(self.pipeline.id, node.id, group_id=self.group.id)
+            self.places[node.id] = self.group.id
+            added.append(AddedNode(node.id, node.tag, self.names[place] if place else None))
+        return tuple(added), tuple(already_in)
+
+
+@dataclass(frozen=True, slots=True)
 class GroupService:
     context: WorkspaceContext
 
@@ -72,13 +138,37 @@ class GroupService:
             return session.groups_of_pipeline(resolver.pipeline(session, pipeline).id)
 
     def add(self, pipeline: str, name: str, members: builtins.list[str]) -> Group:
+        return self.update(pipeline, name, add=members).group
+
+    def update(
+        self,
+        pipeline: str,
+        name: str,
+        *,
+        remove: Sequence[str] = (),
+        add: Sequence[str] = (),
+        collapsed: bool | None = None,
+        new_name: str | None = None,
+    ) -> GroupChange:
+        """Change group ``name`` in one step, in this order: take ``remove`` out of it (each
+        must be in it: a node in another group or in none is refused, naming where it is), put
+        ``add`` in it, collapse or expand it, rename it. Refused in any part, nothing changes."""
         with self.context.store.write() as session:
             target = resolver.pipeline(session, pipeline)
-            check_pipeline_editable(target)
+            if remove or add or new_name is not None:
+                check_pipeline_editable(target)
             group = _group(session, target, name)
-            for node in resolver.nodes(session, members, target):
-                session.update_membership(target.id, node.id, group_id=group.id)
-            return group
+            members = _Members(session, target, group)
+            removed = members.take_out(remove) if remove else ()
+            added, already_in = members.put_in(add) if add else ((), ())
+            if collapsed is not None:
+                session.update_group(group.id, collapsed=collapsed)
+                group = Group(group.id, group.pipeline_id, group.name, collapsed)
+            if new_name is not None and new_name != group.name:
+                _check_free(session, target, new_name)
+                session.update_group(group.id, name=new_name)
+                group = Group(group.id, group.pipeline_id, new_name, group.collapsed)
+            return GroupChange(group, added, already_in, removed)
 
     def ungroup(self, pipeline: str, members: builtins.list[str]) -> Ungrouped:
         """Take ``members`` (ids or tags) of ``pipeline`` out of their groups; the answer says
