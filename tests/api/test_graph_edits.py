@@ -132,6 +132,39 @@ def test_taking_out_of_a_group_a_node_that_is_not_in_it_is_refused_and_changes_n
     assert group_of(client) == {"load": None, "clean": None, "plot": "show"}
 
 
+def test_adding_to_a_group_says_what_was_added_moved_or_in_it_already(
+    client: TestClient, chain: nodepipe.Workspace, cli: CliRunner
+) -> None:
+    node_ids = ids(chain)
+    client.post(GROUPS, json={"name": "prep", "nodes": ["load"]})
+    show = client.post(GROUPS, json={"name": "show", "nodes": ["plot"]}).json()
+    body = {"add_nodes": ["load", "clean", "plot"]}
+    answer = client.patch(f"{GROUPS}/prep", json=body).json()
+    assert answer["added"] == [
+        {"node_id": node_ids["clean"], "tag": "clean", "moved_from": None},
+        {"node_id": node_ids["plot"], "tag": "plot", "moved_from": "show"},
+    ]
+    assert answer["already_in"] == [
+        {"node_id": node_ids["load"], "tag": "load", "moved_from": None}
+    ]
+    assert (answer["name"], answer["removed"]) == ("prep", [])
+    assert group_of(client) == {"load": "prep", "clean": "prep", "plot": "prep"}
+
+    client.patch(f"{GROUPS}/{show['id']}", json={"add_nodes": ["plot"]})
+    said = cli("-w", str(chain.root), "group", "add", "baseline", "prep", "load", "clean", "plot")
+    assert (said.code, said.stdout.strip()) == (
+        0,
+        "added 1 node to prep (plot moved from show); load, clean were already in prep",
+    )
+    said = cli("-w", str(chain.root), "group", "add", "baseline", "prep", "load")
+    assert said.stdout.strip() == "load was already in prep"
+    chain.groups.new("baseline", "other", ["plot"])
+    told = chain.groups.add("baseline", "prep", ["plot", "load"])  # the Python API's answer
+    assert [(n.tag, n.moved_from) for n in told.added] == [("plot", "other")]
+    assert [n.tag for n in told.already_in] == ["load"]
+    assert told.group.name == "prep"
+
+
 def test_ungrouping_says_which_nodes_were_in_no_group_and_counts_only_the_others(
     client: TestClient, chain: nodepipe.Workspace, cli: CliRunner
 ) -> None:

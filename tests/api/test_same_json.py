@@ -91,6 +91,14 @@ SHOWN = [
     ),
     Shown("GroupPublic", ("group", "list", "baseline"), "GET", "/api/pipelines/baseline/groups"),
     Shown(
+        "GroupChangePublic",
+        ("group", "add", "baseline", "inputs", "clean", "load"),
+        "PATCH",
+        "/api/pipelines/baseline/groups/inputs",
+        body={"add_nodes": ["clean", "load"]},
+        changes=True,
+    ),
+    Shown(
         "UngroupedPublic",
         ("group", "ungroup", "baseline", "load", "clean"),
         "POST",

@@ -9,7 +9,7 @@ import re
 import httpx
 from playwright.sync_api import Page, expect
 
-from browser.canvas import centre, node, right_click, select, server_graph
+from browser.canvas import centre, node, press_on_canvas, right_click, select, server_graph
 from browser.conftest import Served
 
 
@@ -55,7 +55,7 @@ def test_a_collapsed_group_never_hides_under_another_node(page: Page, served: Se
     expect(node(page, "clean")).to_be_visible()
 
 
-def test_remove_from_group_takes_each_selected_node_out_of_its_own_group_only(
+def test_remove_from_group_takes_each_node_out_of_its_own_group_and_a_move_is_said(
     page: Page, served: Served
 ) -> None:
     ws = served.workspace
@@ -77,6 +77,17 @@ def test_remove_from_group_takes_each_selected_node_out_of_its_own_group_only(
     said = page.locator("[data-sonner-toast]", has_text="Undid remove 2 nodes from prep, show")
     expect(said.first).to_be_visible()
     assert group_of(served) == {"load": "prep", "clean": None, "plot": "show", "extra": "show"}
+
+    # Adding a node of another group moves it, and says so.
+    press_on_canvas(page, "Escape")
+    right_click(page, "extra").get_by_role("menuitem", name="Add to group…").click()
+    dialog = page.get_by_test_id("dialog")
+    dialog.locator("select").select_option(label="prep")
+    page.get_by_test_id("dialog-confirm").click()
+    expect(
+        page.locator("[data-sonner-toast]", has_text="Moved extra from show to prep")
+    ).to_be_visible()
+    assert group_of(served) == {"load": "prep", "clean": None, "plot": "show", "extra": "prep"}
 
 
 def group_of(served: Served) -> dict[str, str | None]:

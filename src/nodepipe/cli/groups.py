@@ -12,7 +12,7 @@ from nodepipe.cli.session import workspace
 from nodepipe.cli.views import print_groups
 
 if TYPE_CHECKING:
-    from nodepipe.services.graph.groups import Ungrouped
+    from nodepipe.services.graph.groups import GroupChange, Ungrouped
 
 app = command_group("group", "Visual groups of nodes in a pipeline.")
 
@@ -47,9 +47,26 @@ def list_(pipeline: str, as_json: bool) -> None:
 @members_argument
 @json_option
 def add(pipeline: str, name: str, nodes: list[str], as_json: bool) -> None:
-    """Add NODES (ids or tags) of PIPELINE to group NAME."""
-    group = workspace().groups.add(pipeline, name, nodes)
-    render(group, as_json, "GroupPublic", f"added {counted(len(nodes), 'node')} to {group.name}")
+    """Add NODES (ids or tags) of PIPELINE to group NAME (a node in another group is moved)."""
+    change = workspace().groups.add(pipeline, name, nodes)
+    render(change, as_json, "GroupChangePublic", _added_words(change))
+
+
+def _added_words(change: GroupChange) -> str:
+    """ "added 2 nodes to g (plot moved from h); load was already in g": only the nodes put
+    in the group are counted."""
+    said = []
+    name = change.group.name
+    if change.added:
+        moved = [f"{n.tag} moved from {n.moved_from}" for n in change.added if n.moved_from]
+        said.append(
+            f"added {counted(len(change.added), 'node')} to {name}"
+            + (f" ({', '.join(moved)})" if moved else "")
+        )
+    if change.already_in:
+        tags = ", ".join(node.tag for node in change.already_in)
+        said.append(f"{tags} {'was' if len(change.already_in) == 1 else 'were'} already in {name}")
+    return "; ".join(said)
 
 
 @app.command("ungroup")

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from nodepipe.schemas.base import Schema
 
 SchemaName = Literal[
+    "AddedNodePublic",
     "BaseNotGivenPublic",
     "BasePackagesPublic",
     "CanvasNode",
@@ -29,6 +30,7 @@ SchemaName = Literal[
     "CondaPackagePublic",
     "EdgePublic",
     "EnvironmentPublic",
+    "GroupChangePublic",
     "GroupPublic",
     "IncludePublic",
     "IncludeUpdatePublic",

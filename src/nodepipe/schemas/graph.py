@@ -73,6 +73,28 @@ class UngroupedPublic(Schema):
     in_no_group: list[UngroupedNodePublic]
 
 
+class AddedNodePublic(Schema):
+    node_id: str
+    tag: str
+    moved_from: str | None = Field(
+        description="The group it was moved from (a node is in at most one group); null: it "
+        "was in no group (or, among already_in, it was in this group already)."
+    )
+
+
+class GroupChangePublic(Schema):  # reads a GroupChange
+    """A group as a change left it, and what the change did to its members: the nodes added
+    (each with the group it was moved from), those that were in it already (not counted as
+    added), and those taken out of it."""
+
+    id: str = Field(validation_alias=AliasPath("group", "id"))
+    name: str = Field(validation_alias=AliasPath("group", "name"))
+    collapsed: bool = Field(validation_alias=AliasPath("group", "collapsed"))
+    added: list[AddedNodePublic]
+    already_in: list[AddedNodePublic]
+    removed: list[UngroupedNodePublic]
+
+
 class PipelineGraph(Schema):  # reads a PipelineView
     """The whole pipeline in one answer, read in a fixed number of queries."""
 

@@ -34,7 +34,15 @@ export async function addToGroup(ids: string[]): Promise<void> {
     confirm: "Add",
     fields: [{ name: "group", label: "Group", kind: "select", options: groups.map((g) => ({ value: g.id, label: g.name })) }],
   });
-  if (values) await attempt(() => patchGroup(String(values["group"]), { add_nodes: ids }));
+  if (!values) return;
+  await attempt(async () => {
+    const params = { path: { pipeline: currentPipeline(), group: String(values["group"]) } };
+    const change = await call(api.PATCH("/api/pipelines/{pipeline}/groups/{group}", { params, body: { add_nodes: ids } }));
+    await refresh();
+    // a node is in one group at most: one taken from another group is said, not moved silently
+    const moves = change.added.filter((n) => n.moved_from).map((n) => `${n.tag} from ${n.moved_from}`);
+    if (moves.length) toast(`Moved ${moves.join(", ")} to ${change.name}`);
+  });
 }
 
 async function patchGroup(group: string, body: Record<string, unknown>): Promise<void> {

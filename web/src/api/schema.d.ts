@@ -493,8 +493,10 @@ export interface paths {
         /**
          * Update Group
          * @description One change, applied in this order: take nodes out (each must be in this group: a node
-         *     in another group, or in none, is refused naming where it is), add nodes, collapse or
-         *     expand, rename. Refused in any part, nothing changes.
+         *     in another group, or in none, is refused naming where it is), add nodes (a node in
+         *     another group is moved, and the answer says from which), collapse or expand, rename.
+         *     Refused in any part, nothing changes. The answer is the group and what happened to its
+         *     members (as ``group add --json`` prints it).
          */
         patch: operations["update_group_api_pipelines__pipeline__groups__group__patch"];
         trace?: never;
@@ -1625,6 +1627,18 @@ export interface components {
          * @enum {string}
          */
         Action: "pipeline.unlock" | "node.unlock" | "node.detach" | "node.kill" | "node.rename" | "node.retag" | "pipeline.retag" | "group.rename" | "tag.duplicate" | "library.package" | "shared_env.new" | "env.detach" | "library.unlink" | "env.snapshot" | "env.lock" | "snapshot.reset" | "code_path.copy" | "ray.connect" | "workspace.init" | "workspace.examine" | "store.restore" | "store.rebuild" | "server.password" | "package.credentials" | "package.version" | "package.size" | "package.name" | "library.name" | "index.credentials" | "conda.install" | "conda.lock" | "conda.channel" | "package.upload" | "external.large" | "code_path.large" | "env.python" | "snapshot.refresh" | "bundle.input" | "run.storage";
+        /** AddedNodePublic */
+        AddedNodePublic: {
+            /**
+             * Moved From
+             * @description The group it was moved from (a node is in at most one group); null: it was in no group (or, among already_in, it was in this group already).
+             */
+            moved_from: string | null;
+            /** Node Id */
+            node_id: string;
+            /** Tag */
+            tag: string;
+        };
         /**
          * BaseNotGivenPublic
          * @description A node of the pipeline its base packages do not reach.
@@ -2109,6 +2123,26 @@ export interface components {
              * @enum {string}
              */
             type: "graph_changed";
+        };
+        /**
+         * GroupChangePublic
+         * @description A group as a change left it, and what the change did to its members: the nodes added
+         *     (each with the group it was moved from), those that were in it already (not counted as
+         *     added), and those taken out of it.
+         */
+        GroupChangePublic: {
+            /** Added */
+            added: components["schemas"]["AddedNodePublic"][];
+            /** Already In */
+            already_in: components["schemas"]["AddedNodePublic"][];
+            /** Collapsed */
+            collapsed: boolean;
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+            /** Removed */
+            removed: components["schemas"]["UngroupedNodePublic"][];
         };
         /** GroupCreate */
         GroupCreate: {
@@ -6697,7 +6731,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GroupPublic"];
+                    "application/json": components["schemas"]["GroupChangePublic"];
                 };
             };
             /** @description Refused for a reason of no more specific kind (the message says which) */

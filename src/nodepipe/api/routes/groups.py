@@ -6,7 +6,7 @@ from __future__ import annotations
 from nodepipe.api.deps import ChangesGraph, WorkspaceDep
 from nodepipe.api.routing import resource_router
 from nodepipe.api.schemas.graph import GroupCreate, GroupUpdate, Ungrouping
-from nodepipe.schemas.graph import GroupPublic, UngroupedPublic
+from nodepipe.schemas.graph import GroupChangePublic, GroupPublic, UngroupedPublic
 
 router = resource_router("/pipelines/{pipeline}/groups", tags=["groups"], errors=(404, 409))
 
@@ -29,10 +29,14 @@ def ungroup(pipeline: str, body: Ungrouping, ws: WorkspaceDep) -> UngroupedPubli
 
 
 @router.patch("/{group}", dependencies=[ChangesGraph])
-def update_group(pipeline: str, group: str, body: GroupUpdate, ws: WorkspaceDep) -> GroupPublic:
+def update_group(
+    pipeline: str, group: str, body: GroupUpdate, ws: WorkspaceDep
+) -> GroupChangePublic:
     """One change, applied in this order: take nodes out (each must be in this group: a node
-    in another group, or in none, is refused naming where it is), add nodes, collapse or
-    expand, rename. Refused in any part, nothing changes."""
+    in another group, or in none, is refused naming where it is), add nodes (a node in
+    another group is moved, and the answer says from which), collapse or expand, rename.
+    Refused in any part, nothing changes. The answer is the group and what happened to its
+    members (as ``group add --json`` prints it)."""
     change = ws.groups.update(
         pipeline,
         group,
@@ -41,7 +45,7 @@ def update_group(pipeline: str, group: str, body: GroupUpdate, ws: WorkspaceDep)
         collapsed=body.collapsed,
         new_name=body.name,
     )
-    return GroupPublic.model_validate(change.group)
+    return GroupChangePublic.model_validate(change)
 
 
 @router.delete("/{group}", dependencies=[ChangesGraph])

@@ -137,8 +137,11 @@ class GroupService:
         with self.context.store.read() as session:
             return session.groups_of_pipeline(resolver.pipeline(session, pipeline).id)
 
-    def add(self, pipeline: str, name: str, members: builtins.list[str]) -> Group:
-        return self.update(pipeline, name, add=members).group
+    def add(self, pipeline: str, name: str, members: builtins.list[str]) -> GroupChange:
+        """Put ``members`` (ids or tags) of ``pipeline`` in group ``name``; a node in another
+        group is moved (a node is in at most one group). The answer says which nodes were
+        added, which of them were moved from which group, and which were in it already."""
+        return self.update(pipeline, name, add=members)
 
     def update(
         self,
