@@ -191,7 +191,7 @@ def test_workspace_is_found_upwards_or_from_the_environment(
     monkeypatch.delenv("NODEPIPE_WORKSPACE")
     assert cli("--workspace", str(chain.root), "node", "list", "--json").code == 0
     result = cli("init", str(chain.root / "nodes" / "nested"))
-    assert result.code == 6 and "already inside the workspace" in result.stderr
+    assert result.code == 4 and "is inside the workspace" in result.stderr
 
 
 def test_rename_annotate_and_mark_by_hand(chain: nodepipe.Workspace, cli: CliRunner) -> None:

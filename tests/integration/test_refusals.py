@@ -180,3 +180,32 @@ def test_a_command_missing_what_it_acts_on_is_bad_input(
     monkeypatch.chdir(tmp_path / "lab")
     killed = cli("kill")
     assert killed.code == 2 and "say which nodes to kill" in killed.stderr
+
+
+def test_init_where_something_is_already_is_a_conflict_that_names_the_way_out(
+    tmp_path: Path, cli: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It exited 6, as if a workspace were missing or damaged."""
+    monkeypatch.delenv("NODEPIPE_WORKSPACE", raising=False)
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "todo.txt").write_text("buy milk\n")
+    refused = cli("init", str(folder))
+    assert refused.code == 4
+    assert f"{folder} is not empty (it holds todo.txt)" in refused.stderr
+    assert f"a new or empty folder; name one, such as {folder / 'lab'}" in refused.stderr
+    assert [p.name for p in folder.iterdir()] == ["todo.txt"]  # nothing made
+    with pytest.raises(nodepipe.ConflictError, match="is not empty"):
+        nodepipe.init(folder)
+    a_file = cli("init", str(folder / "todo.txt"))
+    assert a_file.code == 4 and "todo.txt is a file: name a new or empty folder" in a_file.stderr
+    demo = cli("demo", str(folder))
+    assert demo.code == 4 and "name a new or empty folder for the demo" in demo.stderr
+    assert [p.name for p in folder.iterdir()] == ["todo.txt"]
+
+    assert cli("init", str(folder / "lab")).code == 0
+    again = cli("init", str(folder / "lab"))
+    assert again.code == 4 and "is already a nodepipe workspace" in again.stderr
+    nested = cli("init", str(folder / "lab" / "inner"))
+    assert nested.code == 4 and "inside the workspace" in nested.stderr
+    assert not (folder / "lab" / "inner").exists()

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from nodepipe.cli.output import done
-from nodepipe.domain.errors import WorkspaceError
+from nodepipe.domain.errors import ConflictError
 from nodepipe.services.location import is_workspace
 
 
@@ -28,8 +28,11 @@ def demo(path: Path) -> None:
     if is_workspace(root):
         ws = Workspace.open(root)
         done(f"the demo workspace is at {root}")
-    elif root.exists() and any(root.iterdir()):
-        raise WorkspaceError(f"{root} exists and is not a nodepipe workspace; choose another path")
+    elif root.exists() and (not root.is_dir() or any(root.iterdir())):
+        raise ConflictError(
+            f"{root} holds something already and is not a nodepipe workspace: name a new or "
+            "empty folder for the demo (`nodepipe demo PATH`)"
+        )
     else:
         done(f"creating the demo workspace at {root} (first time: fetches numpy 1.26 and 2.1)")
         ws = create_demo(root)

@@ -151,7 +151,9 @@ class ChangedOnDiskError(ConflictError):
 
 
 class WorkspaceError(NodepipeError):
-    """No workspace here, a workspace already there, or a store of an unknown version."""
+    """No workspace here, or a bad one: its store missing, damaged or of an unknown version,
+    or another user controls it. (A workspace, a file or other files already where a new
+    workspace would be made is a ``ConflictError``.)"""
 
 
 class EnvironmentBuildError(NodepipeError):

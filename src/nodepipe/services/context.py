@@ -13,7 +13,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
-from nodepipe.domain.errors import Action, Hint, InvalidInputError, WorkspaceError
+from nodepipe.domain.errors import (
+    Action,
+    ConflictError,
+    Hint,
+    InvalidInputError,
+    WorkspaceError,
+)
 from nodepipe.domain.ids import new_id
 from nodepipe.domain.model import Project
 from nodepipe.envs.node_env import NodeEnvironments
@@ -146,11 +152,7 @@ def init_context(
     """Create a workspace at ``path`` (a new or empty directory) with a ``default`` project."""
     root = Path(path).resolve()
     layout = WorkspaceLayout(root)
-    existing = find_workspace_root(root)
-    if existing is not None:
-        raise WorkspaceError(f"{root} is already inside the workspace {existing}")
-    if root.exists() and (not root.is_dir() or any(root.iterdir())):
-        raise WorkspaceError(f"{root} exists and is not an empty directory")
+    _check_nothing_in_the_way(root)
     check_new_workspace_place(root)
     interpreter = python or default_interpreter()
     if not Path(interpreter).is_file():
@@ -175,6 +177,28 @@ def init_context(
         _remove_partial_workspace(layout, created_root)
         raise
     return context
+
+
+def _check_nothing_in_the_way(root: Path) -> None:
+    """Refuse (a conflict: nothing is made) a place that holds something already: a workspace
+    at or above it, a file, a folder with files in it; the message names the way out."""
+    existing = find_workspace_root(root)
+    if existing == root:
+        raise ConflictError(f"{root} is already a nodepipe workspace: use it, or name a new folder")
+    if existing is not None:
+        raise ConflictError(
+            f"{root} is inside the workspace {existing}, and a workspace cannot hold another: "
+            "name a new or empty folder outside it"
+        )
+    if root.exists() and not root.is_dir():
+        raise ConflictError(f"{root} is a file: name a new or empty folder for the workspace")
+    entries = sorted(entry.name for entry in root.iterdir()) if root.exists() else []
+    if entries:
+        shown = ", ".join(entries[:3]) + (f" and {len(entries) - 3} more" if entries[3:] else "")
+        raise ConflictError(
+            f"{root} is not empty (it holds {shown}): a workspace is made in a new or empty "
+            f"folder; name one, such as {root / 'lab'}"
+        )
 
 
 def ensure_default_project(session: StoreSession) -> None:
