@@ -243,3 +243,20 @@ def test_postgresql_restore_refuses_a_dump_this_version_cannot_open(
         assert rows_of(fresh_postgres_url) == before
         assert not backups.exists() or not any(backups.iterdir())
     assert cli("status", "baseline").code == 0
+
+
+def test_a_destination_or_backup_that_is_not_there_is_bad_input(
+    chain: nodepipe.Workspace, cli: CliRunner, tmp_path: Path
+) -> None:
+    """Both exited 3, as if a name (of a node, a pipeline) were unknown."""
+    missing = tmp_path / "nowhere" / "deeper"
+    refused = cli("backup", str(missing / "store.sqlite"))
+    assert refused.code == 2
+    assert f"no folder {missing} to write the backup in: make it first" in refused.stderr
+    assert not (tmp_path / "nowhere").exists()
+    assert not chain.context.layout.backups_dir.exists()
+    restored = cli("backup", "restore", str(missing / "store.sqlite"))
+    assert (restored.code, restored.stderr.strip()) == (
+        2,
+        f"error: no backup file {missing / 'store.sqlite'}",
+    )

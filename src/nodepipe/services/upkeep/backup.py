@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from nodepipe.domain.errors import ConflictError, InvalidInputError, NotFoundError
+from nodepipe.domain.errors import ConflictError, InvalidInputError
 from nodepipe.services.context import WorkspaceContext, locate_workspace
 from nodepipe.store import backup as store_backup
 from nodepipe.store.health import describe_store, sqlite_file
@@ -82,7 +82,10 @@ def _target(layout: WorkspaceLayout, dialect: str, destination: Path | None) -> 
     if destination.exists() or destination.is_symlink():
         raise ConflictError(f"{destination} exists; name a new file or a folder")
     if not destination.parent.is_dir():
-        raise NotFoundError(f"no folder {destination.parent} to write the backup in")
+        raise InvalidInputError(  # not made for you: a mistyped folder would hide the backup
+            f"no folder {destination.parent} to write the backup in: make it first, or name "
+            "one that exists"
+        )
     return destination
 
 
@@ -98,7 +101,7 @@ def restore(workspace: Path | str | None, backup: Path) -> Restored:
     url = read_config(layout).resolved_store_url(layout)
     backup = backup.absolute()
     if not backup.is_file():
-        raise NotFoundError(f"no backup file {backup}")
+        raise InvalidInputError(f"no backup file {backup}")
     store = sqlite_file(url)
     if store is None:
         return _restore_postgresql(layout, url, backup)
