@@ -46,7 +46,8 @@ def test_a_ray_that_cannot_be_reached_is_said_in_menu_words(
     message = error_of(refused, 422)
     assert "cannot connect to the Ray cluster at bad address" in message
     assert "--ray-address" not in message and "ray start" not in message
-    assert refused.json()["hint"] == {"action": "ray.connect", "params": {"pipeline": "baseline"}}
+    asked = {"pipeline": "baseline", "executor": "ray", "ray_address": "bad address"}
+    assert refused.json()["hint"] == {"action": "ray.connect", "params": asked}
     assert {n.state for n in chain.nodes.list("baseline")} == {nodepipe.NodeState.READY}
 
 

@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
@@ -49,7 +50,17 @@ def test_a_run_without_shared_files_or_storage_names_the_option_or_the_setting(
         "/api/pipelines/baseline/runs", json={"executor": "ray", "shared_fs": False}
     )
     assert "need an object storage" in error_of(answer, 422, "invalid_input")
-    assert_web_words(answer.json(), {"action": "run.storage", "params": {}})
+    asked = {"pipeline": "baseline", "executor": "ray", "shared_fs": "false"}  # for its dialog
+    assert_web_words(answer.json(), {"action": "run.storage", "params": asked})
+    # The Python API names the call: the run asked for, its options repeated, with a storage.
+    request = nodepipe.RunRequest("baseline", ["plot"], jobs=2, executor="ray", shared_fs=False)
+    with pytest.raises(nodepipe.InvalidInputError, match="need an object storage") as refused:
+        chain.runs.run(request)
+    assert refused.value.__notes__ == [
+        "name one for this run with RunRequest('baseline', only=['plot'], jobs=2, "
+        "executor='ray', shared_fs=False, storage=URL) (a folder or any fsspec URL, e.g. "
+        "s3://bucket/prefix), or set [storage] url in nodepipe.toml"
+    ]
 
     refused = cli("run", "baseline", "--executor", "ray", "--no-shared-fs")
     assert refused.code == 2, refused.stderr

@@ -49,10 +49,12 @@ from nodepipe.services.runs.service import RunRequest
 ws = nodepipe.open(sys.argv[1])
 began = time.monotonic()
 try:
-    ws.runs.run(RunRequest("baseline", executor="ray", ray_address=sys.argv[2]))
+    ws.runs.run(RunRequest("baseline", ["clean", "plot"], force=True, jobs=2, executor="ray",
+                           ray_address=sys.argv[2]))
 except Exception as error:
     said = {"type": type(error).__name__, "message": str(error),
-            "nodepipe": isinstance(error, nodepipe.NodepipeError)}
+            "nodepipe": isinstance(error, nodepipe.NodepipeError),
+            "notes": getattr(error, "__notes__", [])}
 else:
     said = {"type": None}
 said["seconds"] = time.monotonic() - began
@@ -163,6 +165,13 @@ def test_the_python_api_refuses_it_with_a_nodepipe_error(baseline: nodepipe.Work
         f"cannot connect to the Ray cluster at {address}: no Ray cluster answers there"
     )
     assert said["seconds"] < FAST
+    # What to do, as the calls to make: the run the user asked for, its options repeated.
+    asked = "RunRequest('baseline', only=['clean', 'plot'], force=True, jobs=2"
+    assert said["notes"] == [
+        "start one with `ray start --head` (or check the address) and give its address with "
+        f"{asked}, executor='ray', ray_address='HOST:PORT'), leave ray_address out to start a "
+        f"local Ray, or run with the local executor: {asked})"
+    ]
     no_run_recorded(baseline)
     assert snapshot(baseline) == before
 
@@ -213,5 +222,8 @@ def test_the_web_app_refuses_it_in_its_own_words(baseline: nodepipe.Workspace) -
     assert str(body["message"]).startswith(
         f"cannot connect to the Ray cluster at {address}: no Ray cluster answers there"
     )
-    assert body["hint"] == {"action": "ray.connect", "params": {"pipeline": "baseline"}}
+    assert body["hint"] == {  # the options of the run asked for, for the web app to offer
+        "action": "ray.connect",
+        "params": {"pipeline": "baseline", "executor": "ray", "ray_address": address},
+    }
     no_run_recorded(baseline)

@@ -155,3 +155,25 @@ def test_a_hint_repeating_the_typed_command_leaves_its_credentials_out() -> None
         "--index-url=mine=https://pkgs.example.com/simple",
         "--index-url", "git+ssh://git@git.example/x.git",
     ]  # fmt: skip
+
+
+def test_a_run_hint_carries_the_options_asked_for_and_the_python_api_repeats_them() -> None:
+    """Its words named ``RunRequest(PIPELINE)``: the selection and the options left out."""
+    from nodepipe.services.runs.request_hints import request_params
+    from nodepipe.services.runs.service import RunRequest
+
+    asked = RunRequest(
+        "p",
+        from_=["load data", "b"],
+        executor="ray",
+        ray_address="ray://alice:s3cr3t@head:10001",
+        shared_fs=False,
+        storage="s3://key:s3cr3t@bucket/runs",
+    )
+    params = request_params(asked)
+    assert "s3cr3t" not in str(params) and "alice" not in str(params)
+    said = words_for(Hint(Action.RUN_STORAGE, {"pipeline": "p", **params}))
+    assert said.startswith(
+        "name one for this run with RunRequest('p', from_=['load data', 'b'], executor='ray', "
+        "ray_address='ray://head:10001', shared_fs=False, storage=URL)"
+    )

@@ -10,7 +10,10 @@ The CLI words the same actions as commands (``nodepipe.cli.hints``), the web app
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from nodepipe.domain.errors import Action, Hint
+from nodepipe.services.runs.request_hints import REQUEST_ACTIONS, REQUEST_FIELDS, request_values
 
 _REBUILD = "recover what the node folders hold with the CLI: `nodepipe doctor --rebuild`"
 
@@ -56,8 +59,8 @@ CALLS: dict[Action, str] = {
     ),
     Action.RAY_CONNECT: (
         "start one with `ray start --head` (or check the address) and give its address with "
-        "RunRequest({pipeline}, executor='ray', ray_address='HOST:PORT'), leave ray_address "
-        "out to start a local Ray, or run with the local executor: RunRequest({pipeline})"
+        "{ray_request}, leave ray_address out to start a local Ray, or run with the local "
+        "executor: {local_request}"
     ),
     Action.WORKSPACE_INIT: (
         "create one with nodepipe.init(DIR), or open one with nodepipe.open(DIR)"
@@ -119,8 +122,8 @@ CALLS: dict[Action, str] = {
         "feed it from a node of the pipeline: call again with inputs={{{input}: NODE}}"
     ),
     Action.RUN_STORAGE: (
-        "name one for this run with RunRequest(PIPELINE, storage=URL) (a folder or any fsspec "
-        "URL, e.g. s3://bucket/prefix), or set [storage] url in nodepipe.toml"
+        "name one for this run with {storage_request} (a folder or any fsspec URL, e.g. "
+        "s3://bucket/prefix), or set [storage] url in nodepipe.toml"
     ),
     Action.CODE_PATH_LARGE: (
         "name a smaller folder, or, if {folder} is meant, add it with "
@@ -133,13 +136,38 @@ _UNQUOTED = frozenset({"source", "host"})
 """Slots that name a keyword argument or stand inside a line of text, not a Python value."""
 
 
+_REQUESTS: dict[str, dict[str, str | None]] = {
+    "ray_request": {"executor": "'ray'", "ray_address": "'HOST:PORT'"},
+    "local_request": {"executor": None, "ray_address": None, "shared_fs": None},
+    "storage_request": {"storage": "URL"},
+}
+"""The runs a hint that carries the user's request (``runs.request_hints``) offers: each is
+that request with these fields changed (a Python value) or left out (None)."""
+
+
 def words_for(hint: Hint) -> str:
     """The sentence telling a Python user how to do what ``hint`` asks; a slot the hint gives
     no value for reads as its name in capitals (``PIPELINE``), for the user to fill in."""
     values = _Params(
         {name: value if name in _UNQUOTED else repr(value) for name, value in hint.params.items()}
     )
+    if hint.action in REQUEST_ACTIONS:
+        values |= {slot: _request(hint.params, changes) for slot, changes in _REQUESTS.items()}
     return CALLS[hint.action].format_map(values)
+
+
+def _request(params: Mapping[str, str], changes: Mapping[str, str | None]) -> str:
+    """The ``RunRequest(...)`` the user asked for (the options ``params`` carries), with
+    ``changes``: what to pass to run it again the way the hint says."""
+    words = {name: repr(value) for name, value in request_values(params).items()}
+    for name, word in changes.items():
+        if word is None:
+            words.pop(name, None)
+        else:
+            words[name] = word
+    pipeline = repr(params["pipeline"]) if "pipeline" in params else "PIPELINE"
+    options = [f"{name}={words[name]}" for name in REQUEST_FIELDS if name in words]
+    return f"RunRequest({', '.join([pipeline, *options])})"
 
 
 class _Params(dict[str, str]):

@@ -199,13 +199,15 @@ class RunService:
         status = _with_problems(status, unprepared)
         check_pipeline_editable(status.view.pipeline)
         jobs = request.jobs or os.cpu_count() or 1
-        storage = run_storage(
-            request.executor,
-            request.shared_fs,
-            request.storage,
-            self.context.config,
-            self.context.layout.root,
-        )
+        pipeline_tag = status.view.pipeline.tag
+        with _hint_names(pipeline_tag, request):  # e.g. no object storage for remote workers
+            storage = run_storage(
+                request.executor,
+                request.shared_fs,
+                request.storage,
+                self.context.config,
+                self.context.layout.root,
+            )
         tags = _tags(status.view)
         with gc_paused(), self.context.store.light_read() as session:
             plan = self._plan(session, status, request)
@@ -218,8 +220,7 @@ class RunService:
         from nodepipe.services.runs.claims import abandon, cancels, why_not_started
         from nodepipe.services.runs.node_tasks import TaskPreparer
 
-        pipeline_tag = status.view.pipeline.tag
-        with _hint_names(pipeline_tag):  # e.g. no Ray cluster answers: refused, nothing claimed
+        with _hint_names(pipeline_tag, request):  # e.g. no Ray cluster answers: nothing claimed
             executor = make_executor(
                 request.executor, jobs, request.ray_address, storage, pull=not request.force
             )
@@ -230,7 +231,7 @@ class RunService:
         crash_point("run.claimed")
         started = False
         try:  # anything failing before the run starts gives the nodes back (Ctrl-C too)
-            with _hint_names(pipeline_tag):
+            with _hint_names(pipeline_tag, request):
                 executor.start()
             started = True
             recorder = StoreRecorder(
@@ -587,14 +588,19 @@ def _planned_state(stored: NodeState, seen: NodeState, computed: NodeState) -> N
 
 
 @contextmanager
-def _hint_names(pipeline_tag: str) -> Iterator[None]:
+def _hint_names(pipeline_tag: str, request: RunRequest) -> Iterator[None]:
     """A nodepipe error raised inside gets ``pipeline`` among its hint's parameters, so that its
-    command names this pipeline (an executor does not know it)."""
+    command names this pipeline (an executor does not know it); advice to run again another
+    way gets the options the user gave too (``request_hints``), so that it repeats them."""
     try:
         yield
     except NodepipeError as error:
         if error.hint is not None:
+            from nodepipe.services.runs.request_hints import REQUEST_ACTIONS, request_params
+
             named = {"pipeline": pipeline_tag, **error.hint.params}
+            if error.hint.action in REQUEST_ACTIONS:
+                named = {**request_params(request), **named}
             error.hint = Hint(error.hint.action, named)
         raise
 
