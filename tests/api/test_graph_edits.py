@@ -163,6 +163,7 @@ def test_adding_to_a_group_says_what_was_added_moved_or_in_it_already(
     assert [(n.tag, n.moved_from) for n in told.added] == [("plot", "other")]
     assert [n.tag for n in told.already_in] == ["load"]
     assert told.group.name == "prep"
+    assert (told.name, told.id, told.collapsed) == ("prep", told.group.id, False)  # as before
 
 
 def test_ungrouping_says_which_nodes_were_in_no_group_and_counts_only_the_others(

@@ -74,6 +74,24 @@ class GroupChange:
     already_in: tuple[AddedNode, ...] = ()
     removed: tuple[UngroupedNode, ...] = ()
 
+    # The group's own fields, as ``groups.add`` answered before it said what it did: code
+    # written against that answer (``ws.groups.add(...).name``) keeps working.
+    @property
+    def id(self) -> str:
+        return self.group.id
+
+    @property
+    def pipeline_id(self) -> str:
+        return self.group.pipeline_id
+
+    @property
+    def name(self) -> str:
+        return self.group.name
+
+    @property
+    def collapsed(self) -> bool:
+        return self.group.collapsed
+
 
 class _Members:
     """The group memberships of one pipeline while a change to ``group`` is made."""
