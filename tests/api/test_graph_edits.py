@@ -132,6 +132,33 @@ def test_taking_out_of_a_group_a_node_that_is_not_in_it_is_refused_and_changes_n
     assert group_of(client) == {"load": None, "clean": None, "plot": "show"}
 
 
+def test_a_new_group_says_which_nodes_it_took_from_another_group(
+    client: TestClient, chain: nodepipe.Workspace, cli: CliRunner
+) -> None:
+    """A node is in one group at most: a new group takes it from the one it was in and says
+    so, on every surface, counting each node once."""
+    node_ids = ids(chain)
+    client.post(GROUPS, json={"name": "show", "nodes": ["plot"]})
+    answer = client.post(GROUPS, json={"name": "prep", "nodes": ["load", "plot"]})
+    assert answer.status_code == 201
+    assert (answer.json()["name"], answer.json()["added"]) == (
+        "prep",
+        [
+            {"node_id": node_ids["load"], "tag": "load", "moved_from": None},
+            {"node_id": node_ids["plot"], "tag": "plot", "moved_from": "show"},
+        ],
+    )
+    said = cli("-w", str(chain.root), "group", "new", "baseline", "other", "clean", "load", "load")
+    assert (said.code, said.stdout.strip()) == (
+        0,
+        "grouped 2 nodes as other (load moved from prep)",
+    )
+    told = chain.groups.new("baseline", "last", ["plot"])  # the Python API's answer
+    assert [(n.tag, n.moved_from) for n in told.added] == [("plot", "prep")]
+    assert (told.name, told.group.name) == ("last", "last")
+    assert group_of(client) == {"load": "other", "clean": "other", "plot": "last"}
+
+
 def test_adding_to_a_group_says_what_was_added_moved_or_in_it_already(
     client: TestClient, chain: nodepipe.Workspace, cli: CliRunner
 ) -> None:

@@ -88,6 +88,38 @@ def test_remove_from_group_takes_each_node_out_of_its_own_group_and_a_move_is_sa
         page.locator("[data-sonner-toast]", has_text="Moved extra from show to prep")
     ).to_be_visible()
     assert group_of(served) == {"load": "prep", "clean": None, "plot": "show", "extra": "prep"}
+    # Undo puts it back where it was, not in no group.
+    expect(undo).to_have_attribute("title", "Undo add extra to prep (Ctrl+Z)")
+    undo.click()
+    expect(page.locator("[data-sonner-toast]", has_text="Undid add extra to prep")).to_be_visible()
+    assert group_of(served) == {"load": "prep", "clean": None, "plot": "show", "extra": "show"}
+
+
+def test_a_new_group_says_the_nodes_it_took_from_another_and_undo_puts_them_back(
+    page: Page, served: Served
+) -> None:
+    ws = served.workspace
+    for tag in ("load", "clean", "plot"):
+        ws.nodes.new("baseline", tag)
+    ws.groups.new("baseline", "show", ["plot"])
+    page.goto(served.link)
+    expect(node(page, "plot")).to_be_visible()
+    select(page, "clean")
+    select(page, "plot", add=True)
+    right_click(page, "plot").get_by_role("menuitem", name="Group…", exact=True).click()
+    dialog = page.get_by_test_id("dialog")
+    dialog.get_by_label("Group name").fill("prep")
+    page.get_by_test_id("dialog-confirm").click()
+    expect(
+        page.locator("[data-sonner-toast]", has_text="Moved plot from show to prep")
+    ).to_be_visible()
+    assert group_of(served) == {"load": None, "clean": "prep", "plot": "prep"}
+    undo = page.get_by_test_id("undo")
+    expect(undo).to_have_attribute("title", "Undo group prep (Ctrl+Z)")
+    undo.click()
+    expect(page.locator("[data-sonner-toast]", has_text="Undid group prep")).to_be_visible()
+    assert group_of(served) == {"load": None, "clean": None, "plot": "show"}
+    assert [g["name"] for g in server_graph(served)["groups"]] == ["show"]
 
 
 def group_of(served: Served) -> dict[str, str | None]:

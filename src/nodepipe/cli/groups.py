@@ -27,9 +27,20 @@ members_argument = names_argument("nodes")
 @members_argument
 @json_option
 def new(pipeline: str, name: str, nodes: list[str], as_json: bool) -> None:
-    """Group NODES (ids or tags) of PIPELINE under NAME."""
-    group = workspace().groups.new(pipeline, name, nodes)
-    render(group, as_json, "GroupPublic", f"grouped {counted(len(nodes), 'node')} as {group.name}")
+    """Group NODES (ids or tags) of PIPELINE under NAME (a node in another group is moved)."""
+    change = workspace().groups.new(pipeline, name, nodes)
+    render(change, as_json, "GroupChangePublic", _grouped_words(change))
+
+
+def _grouped_words(change: GroupChange) -> str:
+    """ "grouped 2 nodes as g (plot moved from h)": each node counted once."""
+    return f"grouped {counted(len(change.added), 'node')} as {change.group.name}{_moves(change)}"
+
+
+def _moves(change: GroupChange) -> str:
+    """ " (plot moved from h)" for the nodes the change took from another group, else ""."""
+    moved = [f"{n.tag} moved from {n.moved_from}" for n in change.added if n.moved_from]
+    return f" ({', '.join(moved)})" if moved else ""
 
 
 @app.command("list")
@@ -58,11 +69,7 @@ def _added_words(change: GroupChange) -> str:
     said = []
     name = change.group.name
     if change.added:
-        moved = [f"{n.tag} moved from {n.moved_from}" for n in change.added if n.moved_from]
-        said.append(
-            f"added {counted(len(change.added), 'node')} to {name}"
-            + (f" ({', '.join(moved)})" if moved else "")
-        )
+        said.append(f"added {counted(len(change.added), 'node')} to {name}{_moves(change)}")
     if change.already_in:
         tags = ", ".join(node.tag for node in change.already_in)
         said.append(f"{tags} {'was' if len(change.already_in) == 1 else 'were'} already in {name}")

@@ -7,10 +7,30 @@ import { ask } from "../dialogs/dialogs";
 import { getApp, setApp } from "../store/app";
 import { replaceOpenedGraph } from "../store/opened";
 import { askAndDo, attempt, currentPipeline, editField, refresh, typedText } from "./common";
-import { grouped, moved, ungrouped } from "../undo/edits";
+import { addedToGroup, grouped, moved, ungrouped } from "../undo/edits";
 import { record } from "../undo/history";
 
+type GroupChange = { name: string; added: { tag: string; moved_from: string | null }[] };
+
+/** The groups `ids` are in now (node id -> its group), for the nodes in one. */
+function groupsOf(ids: string[]): Record<string, { group: string; name: string }> {
+  const graph = getApp().graph;
+  const from: Record<string, { group: string; name: string }> = {};
+  for (const id of ids) {
+    const group = graph?.groups.find((g) => g.id === graph.nodes.find((n) => n.id === id)?.group_id);
+    if (group) from[id] = { group: group.id, name: group.name };
+  }
+  return from;
+}
+
+/** A node is in one group at most: one taken from another group is said, not moved silently. */
+function sayMoves(change: GroupChange): void {
+  const moves = change.added.filter((n) => n.moved_from).map((n) => `${n.tag} from ${n.moved_from}`);
+  if (moves.length) toast(`Moved ${moves.join(", ")} to ${change.name}`);
+}
+
 export async function groupNodes(ids: string[]): Promise<void> {
+  const before = groupsOf(ids);
   // a name the server refuses (taken, invalid) is said beside it, the dialog open with it
   const made = await askAndDo(
     { title: "Group nodes", confirm: "Group", fields: [{ name: "name", label: "Group name", kind: "text" }] },
@@ -23,8 +43,9 @@ export async function groupNodes(ids: string[]): Promise<void> {
       ),
   );
   if (!made) return;
-  record(grouped(made.result.id, made.result.name, ids));
+  record(grouped(made.result.id, made.result.name, ids, before));
   await attempt(refresh);
+  sayMoves(made.result);
 }
 
 export async function addToGroup(ids: string[]): Promise<void> {
@@ -35,13 +56,15 @@ export async function addToGroup(ids: string[]): Promise<void> {
     fields: [{ name: "group", label: "Group", kind: "select", options: groups.map((g) => ({ value: g.id, label: g.name })) }],
   });
   if (!values) return;
+  const group = String(values["group"]);
+  const before = groupsOf(ids);
   await attempt(async () => {
-    const params = { path: { pipeline: currentPipeline(), group: String(values["group"]) } };
+    const params = { path: { pipeline: currentPipeline(), group } };
     const change = await call(api.PATCH("/api/pipelines/{pipeline}/groups/{group}", { params, body: { add_nodes: ids } }));
+    const added = new Set(change.added.map((n) => n.node_id));
+    if (added.size) record(addedToGroup(group, change.name, [...added], before));
     await refresh();
-    // a node is in one group at most: one taken from another group is said, not moved silently
-    const moves = change.added.filter((n) => n.moved_from).map((n) => `${n.tag} from ${n.moved_from}`);
-    if (moves.length) toast(`Moved ${moves.join(", ")} to ${change.name}`);
+    sayMoves(change);
   });
 }
 
@@ -69,12 +92,7 @@ export const renameGroup = (group: Group) =>
   );
 
 export async function ungroupNodes(ids: string[]): Promise<void> {
-  const graph = getApp().graph;
-  const from: Record<string, { group: string; name: string }> = {};
-  for (const id of ids) {
-    const group = graph?.groups.find((g) => g.id === graph.nodes.find((n) => n.id === id)?.group_id);
-    if (group) from[id] = { group: group.id, name: group.name };
-  }
+  const from = groupsOf(ids);
   // each group is asked to let go of its own nodes only (the server refuses a node of another)
   const byGroup = new Map<string, string[]>();
   for (const [node, { group }] of Object.entries(from)) byGroup.set(group, [...(byGroup.get(group) ?? []), node]);

@@ -444,7 +444,10 @@ export interface paths {
         /** List Groups */
         get: operations["list_groups_api_pipelines__pipeline__groups_get"];
         put?: never;
-        /** Create Group */
+        /**
+         * Create Group
+         * @description The new group, and the nodes put in it (each with the group it was moved from).
+         */
         post: operations["create_group_api_pipelines__pipeline__groups_post"];
         delete?: never;
         options?: never;
@@ -6430,7 +6433,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GroupPublic"];
+                    "application/json": components["schemas"]["GroupChangePublic"];
                 };
             };
             /** @description Refused for a reason of no more specific kind (the message says which) */

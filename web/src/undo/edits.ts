@@ -105,15 +105,39 @@ function groupNow(groupId: string, name: string): string {
   return id;
 }
 
-/** A group made of `ids`: undo deletes the group (its nodes stay), redo makes it again. */
-export function grouped(groupId: string, name: string, ids: string[]): Edit {
-  const tags = new Map(ids.map((id) => [id, tagOf(id)]));
+type Places = Record<string, { group: string; name: string }>;
+
+/** Where `from`'s nodes are to go back to, as ids now (group -> its nodes); UndoConflict, before
+ * anything is done, if a group or a node is no longer there. */
+function placesNow(from: Places, tags: Map<string, string>): Map<string, string[]> {
+  const byGroup = new Map<string, string[]>();
+  for (const [node, { group, name }] of Object.entries(from)) {
+    const id = groupNow(group, name);
+    byGroup.set(id, [...(byGroup.get(id) ?? []), present(node, tags.get(node) ?? node)]);
+  }
+  return byGroup;
+}
+
+async function putBack(byGroup: Map<string, string[]>): Promise<void> {
+  for (const [group, nodes] of byGroup) await patchGroup(group, { add_nodes: nodes });
+}
+
+function tagsOf(ids: string[]): Map<string, string> {
+  return new Map(ids.map((id) => [id, tagOf(id)]));
+}
+
+/** A group made of `ids`: undo deletes the group (its nodes stay) and puts the nodes it took
+ * from other groups (`before`) back there; redo makes it again. */
+export function grouped(groupId: string, name: string, ids: string[], before: Places = {}): Edit {
+  const tags = tagsOf(ids);
   return {
     label: `group ${name}`,
     undo: async () => {
       const pipeline = currentPipeline();
       const group = groupNow(groupId, name);
+      const back = placesNow(before, tags);
       await call(api.DELETE("/api/pipelines/{pipeline}/groups/{group}", { params: { path: { pipeline, group } } }));
+      await putBack(back);
     },
     redo: async () => {
       const pipeline = currentPipeline();
@@ -124,19 +148,36 @@ export function grouped(groupId: string, name: string, ids: string[]): Edit {
   };
 }
 
+/** Nodes added to an existing group (`ids`: those it did not hold): undo takes them out and puts
+ * those it took from other groups (`before`) back there; redo adds them again. */
+export function addedToGroup(groupId: string, name: string, ids: string[], before: Places): Edit {
+  const tags = tagsOf(ids);
+  const moved = Object.fromEntries(Object.entries(before).filter(([id]) => tags.has(id)));
+  const nodesNow = () => ids.map((id) => present(id, tags.get(id) ?? id));
+  return {
+    label: `add ${ids.length === 1 ? (tags.get(ids[0] ?? "") ?? "") : `${ids.length} nodes`} to ${name}`,
+    undo: async () => {
+      const group = groupNow(groupId, name);
+      const nodes = nodesNow();
+      const back = placesNow(moved, tags);
+      await patchGroup(group, { remove_nodes: nodes });
+      await putBack(back);
+    },
+    redo: async () => {
+      const group = groupNow(groupId, name);
+      await patchGroup(group, { add_nodes: nodesNow() });
+    },
+  };
+}
+
 /** Nodes taken out of their groups (`from`: node id -> group id and name). */
-export function ungrouped(from: Record<string, { group: string; name: string }>): Edit {
+export function ungrouped(from: Places): Edit {
   const ids = Object.keys(from);
-  const tags = new Map(ids.map((id) => [id, tagOf(id)]));
+  const tags = tagsOf(ids);
   const names = [...new Set(Object.values(from).map((g) => g.name))].join(", ");
   const label = `remove ${ids.length === 1 ? tagOf(ids[0] ?? "") : `${ids.length} nodes`} from ${names}`;
   const each = async (verb: "add_nodes" | "remove_nodes") => {
-    const byGroup = new Map<string, string[]>();
-    for (const [node, { group, name }] of Object.entries(from)) {
-      const id = groupNow(group, name);
-      byGroup.set(id, [...(byGroup.get(id) ?? []), present(node, tags.get(node) ?? node)]);
-    }
-    for (const [group, nodes] of byGroup) await patchGroup(group, { [verb]: nodes });
+    for (const [group, nodes] of placesNow(from, tags)) await patchGroup(group, { [verb]: nodes });
   };
   return { label, undo: () => each("add_nodes"), redo: () => each("remove_nodes") };
 }

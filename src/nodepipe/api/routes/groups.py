@@ -17,8 +17,9 @@ def list_groups(pipeline: str, ws: WorkspaceDep) -> list[GroupPublic]:
 
 
 @router.post("", status_code=201, dependencies=[ChangesGraph])
-def create_group(pipeline: str, body: GroupCreate, ws: WorkspaceDep) -> GroupPublic:
-    return GroupPublic.model_validate(ws.groups.new(pipeline, body.name, body.nodes))
+def create_group(pipeline: str, body: GroupCreate, ws: WorkspaceDep) -> GroupChangePublic:
+    """The new group, and the nodes put in it (each with the group it was moved from)."""
+    return GroupChangePublic.model_validate(ws.groups.new(pipeline, body.name, body.nodes))
 
 
 @router.post("/ungroupings", dependencies=[ChangesGraph])

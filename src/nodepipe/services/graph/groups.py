@@ -139,17 +139,18 @@ class _Members:
 class GroupService:
     context: WorkspaceContext
 
-    def new(self, pipeline: str, name: str, members: builtins.list[str]) -> Group:
-        """Group nodes of a pipeline (a node belongs to at most one group per pipeline)."""
+    def new(self, pipeline: str, name: str, members: builtins.list[str]) -> GroupChange:
+        """Group nodes of a pipeline under a new group ``name``; a node in another group is
+        moved (a node is in at most one group per pipeline). The answer says which nodes were
+        added and which of them were moved from which group."""
         with self.context.store.write() as session:
             target = resolver.pipeline(session, pipeline)
             check_pipeline_editable(target)
             _check_free(session, target, name)
             group = Group(new_id(), target.id, name, collapsed=False)
             session.insert_group(group)
-            for node in resolver.nodes(session, members, target):
-                session.update_membership(target.id, node.id, group_id=group.id)
-            return group
+            added, already_in = _Members(session, target, group).put_in(members)
+            return GroupChange(group, added, already_in)
 
     def list(self, pipeline: str) -> builtins.list[Group]:
         with self.context.store.read() as session:
