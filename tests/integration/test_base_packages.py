@@ -79,6 +79,41 @@ def test_base_packages_name_the_nodes_they_cannot_reach_and_detach_gives_them(
     assert envs.show("clean").locked == {"otherpkg": "0.1"}  # from the base: removed with it
 
 
+def test_a_node_made_on_a_shared_environment_gets_no_base_and_shows_the_shared_one(
+    chain: nodepipe.Workspace, envs: EnvironmentService, cli: CliRunner
+) -> None:
+    """README, Base packages: a node on a shared environment cannot get the base. One made
+    with `node new --shared-env` in a pipeline with a base got the base's pins written into
+    its own pyproject.toml, so `env show` called toypkg 1.0 (the shared lock's) "requested as
+    toypkg==2.0, from pipeline base" while `base-env show` said it was not given; `env show`
+    and `node show` name the shared environment and list what it asks for."""
+    chain.shared_envs.new("tools", ["toypkg==1.0"])
+    chain.base_envs.add("baseline", ["toypkg==2.0", "otherpkg"])
+    made = cli("node", "new", "baseline", "--tag", "quick", "--shared-env", "tools")
+    assert made.code == 0, made.stderr
+    shown = cli("env", "show", "quick", "--json").json()
+    assert shown["isolation"] == "shared:tools" and shown["locked"] == {"toypkg": "1.0"}
+    assert shown["direct"] == ["toypkg==1.0"] and shown["origins"] == {}  # the shared env's
+    row = next(line for line in cli("env", "show", "quick").stdout.splitlines() if "toypkg" in line)
+    assert [cell.strip() for cell in row.split("│")] == ["toypkg", "1.0", "toypkg==1.0"]
+    base = cli("pipeline", "base-env", "baseline", "show", "--json").json()
+    assert [n["tag"] for n in base["not_given"]] == ["quick"]
+    node_shown = cli("node", "show", "quick")
+    assert "uses the shared environment tools (not its own)" in node_shown.stdout
+
+    detached = cli("env", "detach", "quick", "--json")  # the base comes with its own env
+    assert detached.code == 0, detached.stderr
+    assert detached.json()["locked"] == {"otherpkg": "0.1", "toypkg": "1.0"}
+    assert envs.show("quick").origins == {"toypkg": "node", "otherpkg": "pipeline base"}
+    assert "shared environment" not in cli("node", "show", "quick").stdout
+    assert cli("env", "interpreter", "quick", sys.executable).code == 0
+    node_shown = cli("node", "show", "quick")
+    interpreter = Path(sys.executable).absolute()
+    assert f"not isolated: runs with {interpreter} (no environment of its own)" in (
+        node_shown.stdout
+    )
+
+
 def test_removing_a_package_the_base_does_not_have_is_refused_as_env_remove_refuses(
     chain: nodepipe.Workspace, envs: EnvironmentService, cli: CliRunner
 ) -> None:

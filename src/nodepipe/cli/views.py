@@ -149,8 +149,18 @@ def print_node(details: NodeDetails) -> None:
         for link in details.outputs
     ]
     lines.append(f"  parameters: {details.params or '{}'}")
+    lines += [_isolation_line(details.isolation)] if details.isolation != "own" else []
     for line in lines:
         done(line)
+
+
+def _isolation_line(isolation: str) -> str:
+    """How a node without an environment of its own runs, as ``env show`` says it (plain
+    text: ``print_node`` prints its lines without markup)."""
+    kind, _, where = isolation.partition(":")
+    if kind == "interpreter":
+        return f"  not isolated: runs with {where} (no environment of its own)"
+    return f"  uses the shared environment {where} (not its own)"
 
 
 def print_groups(groups: Sequence[Group]) -> None:

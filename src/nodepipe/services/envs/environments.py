@@ -400,21 +400,34 @@ class EnvironmentService:
         )
         isolation = isolation_of(code)
         missing = not_installed(code, locked)
+        direct, origins = self._requested(code, isolation)
         return EnvironmentView(
             node_id=node.id,
             tag=node.tag,
             python=python,
             python_request=_python_request(request_file),
-            direct=tuple(dependencies(code / "pyproject.toml")),
+            direct=direct,
             locked=locked,
             snapshots=shown_snapshots(code / "pyproject.toml"),
             shared=_shared_references(code),
-            origins=requirement_origins(code, self._library_tags(code)),
+            origins=origins,
             code_paths=tuple(code_paths(code)),
             isolation=isolation,
             not_installed=missing,
             warnings=interpreter_warning(node.tag, isolation, missing),
         )
+
+    def _requested(self, code: Path, isolation: str) -> tuple[tuple[str, ...], dict[str, str]]:
+        """The requirements ``show`` lists as asked for, and where each comes from. A node on
+        a shared environment runs that environment's packages, asked for by it: its own
+        ``pyproject.toml`` requirements (a pipeline's base among them) are not installed
+        until ``env detach``, so they are not shown as what its locked packages answer."""
+        kind, _, name = isolation.partition(":")
+        if kind == "shared":
+            shared = self.context.layout.shared_env_dir(name) / "pyproject.toml"
+            return (tuple(dependencies(shared)) if shared.is_file() else ()), {}
+        origins = requirement_origins(code, self._library_tags(code))
+        return tuple(dependencies(code / "pyproject.toml")), origins
 
     def _library_tags(self, code: Path) -> dict[str, str]:
         """Package -> tag of the library node it comes from."""

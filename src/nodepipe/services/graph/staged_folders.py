@@ -29,7 +29,7 @@ from nodepipe.workspace.durable import fsync_dir, sync_filesystem
 from nodepipe.workspace.external_code import relink_libraries
 from nodepipe.workspace.node_config import read_node_config
 from nodepipe.workspace.node_folder import NodeFolder, copy_node_folder, write_new_node_folder
-from nodepipe.workspace.node_project import set_base_names, set_dependencies, set_shared_env
+from nodepipe.workspace.node_project import set_base_names, set_dependencies
 from nodepipe.workspace.objects import ObjectStore
 from nodepipe.workspace.run_environment import write_code
 
@@ -66,11 +66,13 @@ class FolderBatch:
         """A fresh node: skeleton files plus a lock (taken from the lock cache when possible).
 
         ``requirements`` (a pipeline's base packages) go into its pyproject; with
-        ``shared_env`` it will use that shared environment instead of its own. Its files are
-        not flushed one by one: ``install`` flushes the whole batch at once.
+        ``shared_env`` it will use that shared environment instead of its own, and gets none
+        of them: a node on a shared environment cannot get its pipeline's base (``base-env``
+        names it as not given; ``env detach`` gives them). Its files are not flushed one by
+        one: ``install`` flushes the whole batch at once.
         """
         folder = self._staging_folder(node_id)
-        if not requirements:  # the usual case: the whole pyproject written at once
+        if not requirements or shared_env is not None:  # the whole pyproject written at once
             write_new_node_folder(folder, self.context.python_version, shared_env)
             self.context.environments.lock_pristine(folder.code)
             return
@@ -81,8 +83,6 @@ class FolderBatch:
         names = {requirement_name(r) for r in requirements}
         set_dependencies(folder.pyproject, list(requirements), durable=False)
         set_base_names(folder.pyproject, names, durable=False)
-        if shared_env is not None:
-            set_shared_env(folder.pyproject, shared_env, durable=False)
         self.context.environments.lock_pristine(folder.code)
 
     def add_copy(self, source_id: str, node_id: str, with_data: bool) -> None:
