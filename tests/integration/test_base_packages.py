@@ -58,8 +58,12 @@ def test_base_packages_name_the_nodes_they_cannot_reach_and_detach_gives_them(
     chain.shared_envs.new("tools", ["otherpkg"])
     assert cli("env", "use-shared", "clean", "tools").code == 0
     assert cli("env", "interpreter", "plot", sys.executable).code == 0
+    plot = chain.nodes.path("plot") / "code"
+    pyproject = (plot / "pyproject.toml").read_text()
     added = cli("pipeline", "base-env", "baseline", "add", "toypkg==1.0")
     assert added.code == 0, added.stderr
+    # not given indeed: the node on an interpreter was relocked and got a .venv of its own
+    assert (plot / "pyproject.toml").read_text() == pyproject and not (plot / ".venv").exists()
     assert "not given to clean: it runs on shared environment tools" in added.stdout
     assert f"not given to plot: it runs with the interpreter {sys.executable}" in added.stdout
     assert "nodepipe env detach clean" in added.stdout and "load" not in added.stdout

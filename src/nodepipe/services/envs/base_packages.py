@@ -137,7 +137,7 @@ class PipelineEnvService:
             for node in owned:
                 check_node_editable(session, node, target)
         codes = [self.context.layout.node_dir(n.id) / "code" for n in owned]
-        codes = [c for c in codes if read_node_config(c / "pyproject.toml").shared_env is None]
+        codes = [c for c in codes if not _not_isolated(c)]  # not given: `view` names them
         edits = [edit for edit in map(plan, codes) if edit is not None]
         base = tuple(new_base(list(target.base_packages)))
         environments = self.context.environments
