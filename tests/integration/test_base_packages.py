@@ -118,6 +118,28 @@ def test_a_node_made_on_a_shared_environment_gets_no_base_and_shows_the_shared_o
     )
 
 
+def test_leaving_an_interpreter_gives_the_base_as_it_is_now(
+    chain: nodepipe.Workspace, envs: EnvironmentService, cli: CliRunner
+) -> None:
+    """README: `env detach` gives a node the base again, recorded as from the base. A node
+    leaving an existing interpreter came back with its old requirements: the base's otherpkg,
+    added while it was not given, was missing, and a base pin removed meanwhile stayed."""
+    envs.add("plot", ["toypkg==1.0"])  # its own
+    chain.base_envs.add("baseline", ["toypkg==2.0"])  # plot keeps its own pin
+    assert cli("env", "interpreter", "plot", sys.executable).code == 0
+    chain.base_envs.add("baseline", ["otherpkg"])  # not given to plot
+    detached = cli("env", "detach", "plot", "--json")
+    assert detached.code == 0, detached.stderr
+    assert detached.json()["locked"] == {"otherpkg": "0.1", "toypkg": "1.0"}
+    assert envs.show("plot").origins == {"toypkg": "node", "otherpkg": "pipeline base"}
+
+    assert cli("env", "interpreter", "plot", sys.executable).code == 0
+    chain.base_envs.remove("baseline", ["otherpkg"])  # not taken from plot meanwhile
+    assert cli("env", "detach", "plot").code == 0
+    assert envs.show("plot").locked == {"toypkg": "1.0"}  # gone with the base
+    assert envs.show("plot").direct == ("toypkg==1.0",)
+
+
 def test_removing_a_package_the_base_does_not_have_is_refused_as_env_remove_refuses(
     chain: nodepipe.Workspace, envs: EnvironmentService, cli: CliRunner
 ) -> None:

@@ -10,6 +10,8 @@ interpreter, or back to an environment of its own.
   packages: the shared environment's requirements, locked from the shared lock it already
   holds (the versions stay), then synced; and its pipeline's base packages the shared
   environment does not name (``services.envs.base_packages``), recorded as from the base.
+  From an interpreter it keeps its own requirements and gets the base as it is now (base
+  changes skipped it meanwhile), relocked.
 
 Each switch is all or nothing on the node's project files (``envs.edits``); what it removes is
 an environment, rebuilt from the lock by the next sync. Nothing is left beside ``.venv``.
@@ -18,6 +20,7 @@ an environment, rebuilt from the lock by the next sync. Nothing is left beside `
 from __future__ import annotations
 
 import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -32,6 +35,7 @@ from nodepipe.services.envs.environments import EnvironmentService, EnvironmentV
 from nodepipe.services.envs.shared_envs import SharedEnvService
 from nodepipe.workspace.node_config import NodeConfig, read_node_config, read_pyproject
 from nodepipe.workspace.node_project import (
+    base_names,
     dependencies,
     set_base_names,
     set_dependencies,
@@ -123,9 +127,28 @@ class IsolationService:
                     set_requires_python(pyproject, wanted["requires-python"])
                 _remove_environment(code / ".venv")
                 environments.lock(code)  # from the copied shared lock: same versions
+            elif _take_current_base(pyproject, base):
+                environments.lock(code)  # the kept lock's versions stay where they fit
 
         environments.change(code, edit)
         return self._envs.show(node.id)
+
+
+def _take_current_base(pyproject: Path, base: Sequence[str]) -> bool:
+    """Give a node leaving an existing interpreter its pipeline's base as it is now: base
+    changes skipped it meanwhile (``not given``). Its own requirements stay; what it had
+    from the base goes; the base's packages it does not require itself come, recorded as
+    from the base. True when its requirements changed."""
+    before = dependencies(pyproject)
+    from_base = base_names(pyproject)
+    own = [r for r in before if requirement_name(r) not in from_base]
+    named = {requirement_name(r) for r in own}
+    given = [r for r in base if requirement_name(r) not in named]
+    set_base_names(pyproject, {requirement_name(r) for r in given})
+    if [*own, *given] == before:
+        return False
+    set_dependencies(pyproject, [*own, *given])
+    return True
 
 
 def _own_config(node: Node, code: Path) -> NodeConfig:
