@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 import tomllib
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -13,7 +15,8 @@ import pytest
 import nodepipe
 from integration.conftest import CliRunner, snapshot
 from nodepipe.domain.errors import IndexUnreachableError, InvalidInputError
-from support.package_index import PASSWORD, USER, PackageIndex, offline_env
+from support.package_index import PASSWORD, USER, PackageIndex, free_port, offline_env
+from support.waiting import wait_for
 from support.wheels import build_wheel, toy_index
 
 
@@ -121,6 +124,60 @@ def test_a_locked_file_the_index_no_longer_has_is_told_as_such_not_as_a_dead_ind
     assert dead.code == 7, dead.stderr
     assert "the package index cannot be reached" in dead.stderr
     assert "404" not in dead.stderr
+
+
+def test_a_static_index_saying_file_not_found_is_not_a_dead_index(
+    lab: nodepipe.Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: CliRunner
+) -> None:
+    """The simplest index there is, a folder served by `python -m http.server`, answers a
+    removed wheel with its own reason phrase ("404 File not found"): the sync said "the
+    package index cannot be reached" (exit 7, try again later) instead of what the README
+    promises for any 404 (the file is not there, naming it; exit 2; relock)."""
+    for name, value in offline_env().items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("UV_INDEX_URL", "http://127.0.0.1:9/simple")  # PyPI stand-in: dead
+    served = tmp_path / "served"
+    (served / "simple" / "gonepkg").mkdir(parents=True)
+    wheel = build_wheel(served / "simple" / "gonepkg", "gonepkg", "1.0", "VERSION = '1.0'\n")
+    port = free_port()
+    command = [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"]
+    server = subprocess.Popen(
+        [*command, "--directory", str(served)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    simple = f"http://127.0.0.1:{port}/simple/"
+    try:
+        wait_for(lambda: _answers(simple + "gonepkg/"), f"http.server on port {port}")
+        lab.pipelines.new("p")
+        lab.nodes.new("p", "uses")
+        lab.envs.add_index("uses", simple, "static", True)
+        lab.envs.add("uses", ["gonepkg==1.0"])
+        code = lab.nodes.path("uses") / "code"
+        locked = (code / "uv.lock").read_text()
+        wheel.unlink()  # gone from the index, which still answers
+        shutil.rmtree(lab.root / ".nodepipe" / "uv-cache")
+        shutil.rmtree(code / ".venv")
+        gone = cli("env", "sync", "uses")
+        words = " ".join(gone.stderr.split())
+        assert gone.code == 2, gone.stderr
+        assert (
+            "the package index answered that the file of gonepkg==1.0 is not there (HTTP 404 "
+            f"File not found: {simple}gonepkg/gonepkg-1.0-py3-none-any.whl)"
+        ) in words
+        assert "cannot be reached" not in words and "env lock NODE --upgrade" in words
+        assert (code / "uv.lock").read_text() == locked
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as answer:
+            return bool(answer.status == 200)
+    except OSError:
+        return False
 
 
 def test_an_import_whose_lock_names_a_file_gone_from_the_index_asks_the_bundles_author(

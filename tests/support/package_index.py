@@ -36,7 +36,8 @@ def offline_env() -> dict[str, str]:
     }
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port of loopback nobody listens on now."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
@@ -72,7 +73,7 @@ class PackageIndex:
         passwords = HtpasswdFile(str(self.root / "htpasswd"), new=True)
         passwords.set_password(USER, PASSWORD)
         passwords.save()
-        self.port = _free_port()
+        self.port = free_port()
         server = Path(sys.executable).parent / "pypi-server"
         command = [str(server), "run", "--host", "127.0.0.1", "--port", str(self.port)]
         command += ["--passwords", str(self.root / "htpasswd"), "--authenticate", self.authenticate]

@@ -60,7 +60,8 @@ _CAUSES: tuple[tuple[type[EnvironmentBuildError], tuple[str, ...]], ...] = (
 
 # An index answering that a file is not there (a locked wheel removed from it since), and the
 # package uv was downloading. Checked before the causes: uv words it "Failed to fetch" too.
-_GONE = re.compile(r"\((404 Not Found|410 Gone)\) for url \((\S+?)\)")
+# The reason phrase is the server's own ("404 Not Found", http.server's "404 File not found").
+_GONE = re.compile(r"\(((?:404|410) [^()]*)\) for url \((\S+?)\)")
 _DOWNLOADING = re.compile(r"Failed to download `([^`]+)`")
 
 # An index refusing the credentials (none, or wrong ones): a file download or a page it guards.
