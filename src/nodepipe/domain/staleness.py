@@ -339,7 +339,7 @@ def _conda_reasons(old: NodeFingerprint, new: NodeFingerprint) -> list[str]:
     if old.conda_digest is None:
         return ["conda lock created: " + (_listing(_pinned(new.conda_packages)) or "conda.lock")]
     if new.conda_digest is None:
-        return ["conda lock removed: conda.lock"]
+        return ["conda lock removed: " + (_listing(_pinned(old.conda_packages)) or "conda.lock")]
     return _moved_packages("conda lock", "conda.lock", old.conda_packages, new.conda_packages)
 
 
