@@ -166,6 +166,8 @@ def test_keep_prunes_older_runs_after_asking_and_their_restore_says_so(
     assert "environments of 1 older node runs pruned" in done.stdout
     assert not objects.has(old)
 
+    recorded = chain.run_envs.show("load", second)  # what a pruned record keeps: the same
+    kept_facts = f"it ran Python {recorded.python} ({recorded.interpreter}) on {recorded.platform}"
     for argv in (
         ("env", "restore", "load", "--run", first),
         ("node", "restore", "load", "--run", first, "--as", "load-then"),
@@ -174,6 +176,8 @@ def test_keep_prunes_older_runs_after_asking_and_their_restore_says_so(
         said = cli(*argv)
         assert said.code == 2, (argv, said.stderr)
         assert "was pruned" in said.stderr, said.stderr
+        # the README: its Python version and platform stay in the history; they are shown
+        assert kept_facts in " ".join(said.stderr.split()), said.stderr
     assert "load-then" not in {n.tag for n in chain.nodes.list("baseline")}
     kept = cli("runs", "--run", second, "--node", "load", "--json")
     assert kept.code == 0 and json.loads(kept.stdout)["files"]["main.py"] == sha256(

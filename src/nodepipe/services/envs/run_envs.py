@@ -242,9 +242,18 @@ def past_run(
         raise InvalidInputError(
             f"the environment node {target.tag!r} ran with in run {found.id} was pruned "
             "(a collection of the run object store kept only newer runs of it): its "
-            "code and locks are no longer stored; restore a newer run of it"
+            f"code and locks are no longer stored, only that it ran {_kept_facts(environment)}; "
+            "restore a newer run of it"
         )
     return target, node_run, environment
+
+
+def _kept_facts(environment: RunEnvironment) -> str:
+    """What a pruned record still says: "Python 3.11.7 (/usr/bin/python3.11) on linux-x86_64
+    glibc 2.36"."""
+    where = f" ({environment.interpreter})" if environment.interpreter else ""
+    python = f"Python {environment.python}{where}" if environment.python else "no Python"
+    return f"{python} on {environment.platform}" if environment.platform else python
 
 
 def _why_not_started(node_run: NodeRun) -> str:
