@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from nodepipe.domain.errors import NodepipeError
+from nodepipe.domain.errors import NodepipeError, RequirementNotFoundError
 from nodepipe.envs.interpreters import find_interpreter
 from nodepipe.envs.python_requests import first_request, parse_request, request_problem
 
@@ -87,3 +87,20 @@ def test_the_lookup_never_runs_a_program_from_a_relative_path_entry(
 
 def test_a_file_asks_with_its_first_line_that_is_no_comment() -> None:
     assert first_request("# pinned by the team\n\ncpython@3.12\n3.11\n") == "cpython@3.12"
+
+
+@pytest.mark.parametrize(
+    ("text", "hint"),
+    [
+        ("3.99", "pyenv install 3.99"),
+        ("pypy@3.99", "pyenv install pypy3.99"),  # was `pyenv install 3.99`: a CPython
+        ("3.99t", "pyenv install 3.99t"),  # was `pyenv install 3.99`: not free-threaded
+    ],
+)
+def test_a_missing_python_names_what_to_install_for_it(text: str, hint: str) -> None:
+    """README, Python versions: nodepipe never downloads one; the error says how to install
+    the one asked for, of its implementation and build."""
+    with pytest.raises(RequirementNotFoundError) as caught:
+        find_interpreter(text)
+    assert f"no Python {text} is installed here" in str(caught.value)
+    assert f"`{hint}`" in str(caught.value)

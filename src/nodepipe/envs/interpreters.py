@@ -145,8 +145,13 @@ def find_interpreter(text: str) -> str:
 
 
 def _example(request: PythonRequest) -> str:
-    """A version pyenv can install for ``request``."""
-    return ".".join(map(str, request.minor)) if request.minor else "3.12"
+    """A version pyenv can install for ``request`` (``3.12``, ``3.13t``, ``pypy3.10``)."""
+    if request.implementation == "pypy":
+        return "pypy" + (".".join(map(str, request.minor)) if request.minor else "3.10")
+    if request.implementation == "graalpy":
+        return "graalpy"
+    version = ".".join(map(str, request.minor)) if request.minor else "3.12"
+    return f"{version}t" if request.freethreaded else version
 
 
 def interpreter_version(executable: str) -> str:
