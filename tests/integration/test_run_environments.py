@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -201,3 +202,35 @@ def test_a_node_on_an_existing_interpreter_records_that_interpreter_and_no_packa
     assert past["packages"] == {} and "uv" not in past["locks"]
     shown = " ".join(cli("runs", "--run", run, "--node", "clean").stdout.split())
     assert f"not isolated: it ran with {os.path.realpath(system)} (Python {version})" in shown
+
+
+def test_restoring_or_copying_a_node_on_an_interpreter_makes_it_no_environment(
+    chain: nodepipe.Workspace, offline_index: Path, cli: CliRunner
+) -> None:
+    """README: a node run with an existing interpreter "has no environment of its own", and
+    `env restore` of its run gives it back its pyproject and lock. That restore (which puts it
+    back on the interpreter), `node restore` and `node duplicate` of it each built a `.venv`
+    that nothing uses beside the interpreter it runs with."""
+    chain.envs.add("clean", ["toypkg==1.0"])
+    assert cli("env", "interpreter", "clean", sys.executable).code == 0
+    result = chain.runs.run(RunRequest("baseline", to=["clean"]))
+    assert result.finished is not None and result.finished.failed == 0
+    run = result.run_id or ""
+    assert cli("env", "detach", "clean").code == 0  # an environment of its own again
+    code = chain.nodes.path("clean") / "code"
+    assert (code / ".venv").is_dir()
+
+    restored = cli("env", "restore", "clean", "--run", run, "--json")
+    assert restored.code == 0, restored.stderr
+    assert restored.json()["isolation"] == f"interpreter:{Path(sys.executable).absolute()}"
+    assert not (code / ".venv").exists()
+    made = cli("node", "restore", "clean", "--run", run, "--as", "clean-then")
+    assert made.code == 0, made.stderr
+    assert not (chain.nodes.path("clean-then") / "code" / ".venv").exists()
+    copied = cli("node", "duplicate", "clean", "-p", "baseline", "--tag", "clean-copy")
+    assert copied.code == 0, copied.stderr
+    assert not (chain.nodes.path("clean-copy") / "code" / ".venv").exists()
+    assert cli("node", "show", "clean-copy").stdout.count("not isolated") == 1
+    again = chain.runs.run(RunRequest("baseline", only=["clean", "clean-then", "clean-copy"]))
+    assert again.finished is not None and again.finished.failed == 0
+    assert again.finished.completed == 2  # clean is as that run had it: up to date

@@ -82,7 +82,7 @@ class IsolationService:
             set_interpreter(code / "pyproject.toml", interpreter)
 
         self.context.environments.change(code, edit, sync=False)
-        _remove_environment(code / ".venv")
+        remove_environment(code / ".venv")
         return self._envs.show(node.id)
 
     def check(
@@ -125,7 +125,7 @@ class IsolationService:
                 wanted = read_pyproject(shared_dir / "pyproject.toml")["project"]
                 if "requires-python" in wanted:
                     set_requires_python(pyproject, wanted["requires-python"])
-                _remove_environment(code / ".venv")
+                remove_environment(code / ".venv")
                 environments.lock(code)  # from the copied shared lock: same versions
             elif _take_current_base(pyproject, base):
                 environments.lock(code)  # the kept lock's versions stay where they fit
@@ -170,7 +170,9 @@ def _interpreter(path: str) -> str:
     return absolute
 
 
-def _remove_environment(venv: Path) -> None:
+def remove_environment(venv: Path) -> None:
+    """Remove a node's ``.venv`` (a folder, or the link to a shared environment): a node on
+    an existing interpreter has none."""
     if venv.is_symlink() or venv.is_file():
         venv.unlink()
     elif venv.is_dir():

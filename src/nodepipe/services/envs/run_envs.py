@@ -43,6 +43,7 @@ from nodepipe.envs.edits import PROJECT_FILES
 from nodepipe.services import resolver
 from nodepipe.services.context import WorkspaceContext
 from nodepipe.services.envs.environments import EnvironmentService, EnvironmentView
+from nodepipe.services.envs.isolation import remove_environment
 from nodepipe.services.guards import check_node_editable
 from nodepipe.workspace.conda_project import conda_locked_records
 from nodepipe.workspace.durable import write_atomic
@@ -185,7 +186,9 @@ class RunEnvironmentService:
         check_libraries_present(
             self.context, target.tag, node_run.run_id, project["pyproject.toml"], code
         )
-        shared = read_node_config(code / "pyproject.toml").shared_env or _shared(project)
+        shared = read_node_config(code / "pyproject.toml").shared_env or _stored_setting(
+            project, "shared-env"
+        )
         if shared:
             raise ConflictError(
                 f"node {target.tag!r} uses the shared environment {shared!r} (now or in that "
@@ -200,7 +203,10 @@ class RunEnvironmentService:
                 elif (code / name).exists():
                     (code / name).unlink()
 
-        environments.change(code, edit)
+        interpreter = _stored_setting(project, "interpreter")  # the run had no environment
+        environments.change(code, edit, sync=interpreter is None)
+        if interpreter is not None:  # back on that interpreter: no environment of its own
+            remove_environment(code / ".venv")
         return EnvironmentService(self.context).show(target.id)
 
     def project_files(self, manifest: CodeManifest) -> dict[str, bytes]:
@@ -298,11 +304,12 @@ def _params(node_run: NodeRun) -> dict[str, Any]:
     return dict(params) if isinstance(params, dict) else {}
 
 
-def _shared(project: dict[str, bytes]) -> str | None:
-    """The shared environment a stored pyproject names, if any."""
+def _stored_setting(project: dict[str, bytes], key: str) -> str | None:
+    """A text setting of ``[tool.nodepipe]`` in a stored pyproject (``shared-env``: the
+    shared environment it names; ``interpreter``: the existing interpreter), if any."""
     try:
         data = tomllib.loads(project["pyproject.toml"].decode("utf-8"))
     except (ValueError, UnicodeDecodeError):
         return None
-    shared = data.get("tool", {}).get("nodepipe", {}).get("shared-env")
-    return shared if isinstance(shared, str) else None
+    value = data.get("tool", {}).get("nodepipe", {}).get(key)
+    return value if isinstance(value, str) else None

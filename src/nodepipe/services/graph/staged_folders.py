@@ -185,8 +185,11 @@ def staged_folders(context: WorkspaceContext) -> Iterator[FolderBatch]:
 
 
 def sync_node_environment(context: WorkspaceContext, code_dir: Path) -> None:
-    """Sync the node's own environment, or link it to the shared one its config names."""
+    """Sync the node's own environment, or link it to the shared one its config names; a
+    node on an existing interpreter has none (``env interpreter``), so none is made."""
     config = read_node_config(code_dir / "pyproject.toml")
+    if config.interpreter is not None:
+        return
     if config.shared_env is None:
         context.environments.sync(code_dir)
     else:
