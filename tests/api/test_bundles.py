@@ -144,6 +144,42 @@ def test_a_hostile_or_broken_zip_is_refused_and_changes_nothing(
     assert not list(chain.root.parent.rglob("escape.py"))
 
 
+def nested_includes(depth: int, times: int) -> bytes:
+    """A zip whose bundle includes ``sub/b1`` ``times`` times, which includes ``../b2`` as
+    often, and so on ``depth`` levels down; each bundle holds one node."""
+    members: dict[str, bytes] = {}
+    for level in range(depth + 1):
+        folder = f"sub/b{level}/" if level else ""
+        source = f"../b{level + 1}" if level else "sub/b1"
+        toml = f'format = 1\n[pipeline]\nname = "b{level}"\n[nodes.n]\n'
+        if level < depth:
+            toml += "".join(f'[includes.x{i}]\nsource = "{source}"\n' for i in range(times))
+        members[f"{folder}pipeline.toml"] = toml.encode()
+        members[f"{folder}nodes/n/code/main.py"] = b""
+    return zip_of(members)
+
+
+@pytest.mark.parametrize(
+    ("depth", "times", "expected"),
+    [
+        (400, 1, "longer than 100 characters (at include depth 34)"),
+        (11, 2, "the bundle brings more than 1000 includes with its own"),
+    ],
+    ids=["400-deep", "diamond"],
+)
+def test_includes_nested_too_deep_or_multiplying_are_a_422_at_once(
+    client: TestClient, chain: nodepipe.Workspace, depth: int, times: int, expected: str
+) -> None:
+    """A small zip whose includes nest 400 deep (read to the bottom, naming nodes with 1,200
+    characters; past about 330 levels Python's RecursionError) or double at each level (2,047
+    includes, 4,095 nodes from 24 members; a billion at 30 levels, while the request lasts)
+    is refused at once in nodepipe's words, naming where, nothing made."""
+    message = error_of(upload(client, nested_includes(depth, times), name="deep"), 422)
+    assert expected in message, message
+    assert [p.tag for p in chain.pipelines.list()] == ["baseline"]
+    assert staging_entries(chain) == []
+
+
 def test_an_upload_may_be_larger_than_other_bodies_and_needs_a_file(
     client: TestClient,
 ) -> None:

@@ -213,3 +213,50 @@ def test_every_include_problem_and_graph_problem_is_refused_together(tmp_path: P
     assert "broken/pipeline.toml:2:10: malformed TOML" in problems[0]
     assert "include 'nope': no bundle" in problems[1]
     assert problems[2].endswith("cycle: features.clean → features.scale → prep → features.clean")
+
+
+def include_chain(root: Path, depth: int, namespace: str = "x", times: int = 1) -> Path:
+    """``b0`` includes ``b1`` (``times`` times, as ``x``, ``x2``…), which includes ``b2``…,
+    down to ``b<depth>``; each holds one node ``n``."""
+    for level in range(depth, -1, -1):
+        source = {"source": f"../b{level + 1}"}
+        names = [namespace, *(f"{namespace}{i}" for i in range(2, times + 1))]
+        includes = {name: source for name in names} if level < depth else None
+        write_bundle(root / f"b{level}", f"b{level}", {"n": ""}, includes=includes)
+    return root / "b0"
+
+
+def test_includes_nested_thousands_deep_are_refused_not_a_crash(tmp_path: Path) -> None:
+    """1,200 levels of includes: a clear refusal naming where it stops (a node's tag holds at
+    most 100 characters, so about 50 levels), never Python's RecursionError."""
+    with pytest.raises(BundleError) as caught:
+        resolved(include_chain(tmp_path, 1200), tmp_path)
+    message = str(caught.value)
+    assert message.startswith(f"{tmp_path / 'b49' / 'pipeline.toml'}: include 'x': its nodes")
+    assert "longer than 100 characters (at include depth 50)" in message
+
+
+def test_an_included_node_named_longer_than_a_tag_may_be_is_refused(tmp_path: Path) -> None:
+    """Two includes with 45-character namespaces would name a node with 115 characters, which
+    no tag may hold (every later command would refuse it): refused, naming the node."""
+    write_bundle(tmp_path / "inner", "inner", {"clean_and_scale_the_raw": ""})
+    write_bundle(tmp_path / "mid", "mid", {}, includes={"b" * 45: {"source": "../inner"}})
+    write_bundle(tmp_path / "top", "top", {"t": ""}, includes={"a" * 45: {"source": "../mid"}})
+    with pytest.raises(BundleError) as caught:
+        resolved(tmp_path / "top", tmp_path)
+    assert str(caught.value).startswith(
+        f"{tmp_path / 'inner' / 'pipeline.toml'}: node 'clean_and_scale_the_raw' cannot be "
+        "included: invalid node tag"
+    )
+    assert "it is longer than 100 characters" in str(caught.value)
+
+
+def test_a_diamond_of_includes_is_refused_before_it_multiplies(tmp_path: Path) -> None:
+    """Each bundle includes the next twice: 11 levels make 2,047 includes and 4,095 nodes out
+    of 12 small files (30 levels: a billion). Refused past 1,000 includes, at once."""
+    with pytest.raises(BundleError) as caught:
+        resolved(include_chain(tmp_path, 11, times=2), tmp_path)
+    assert str(caught.value) == (
+        f"{tmp_path / 'b0' / 'pipeline.toml'}: the bundle brings more than 1000 includes with "
+        "its own (at every depth; a bundle included twice counts twice); refused"
+    )

@@ -14,6 +14,11 @@ child's ``[params]`` (one level: an include inside the child gets the child's va
 Problems are gathered, not stopped at: an include that cannot be read is noted and the others
 are resolved; the graph is checked whole (edges into a failed include are not refused again);
 then everything found is refused together (``errors.refuse_all``).
+
+A bundle from anyone may nest deep or include one bundle many times over (a diamond of
+includes doubles at each level): an include whose nodes' names would be longer than a tag may
+be is refused before it is read (so nesting stops at about 50 levels), and a resolution that
+meets more than ``MAX_INCLUDES`` includes or ``MAX_NODES`` nodes in all stops there, refused.
 """
 
 from __future__ import annotations
@@ -46,6 +51,18 @@ from nodepipe.bundles.model import (
     frozen_mapping,
 )
 from nodepipe.bundles.schema_graph import find_cycle
+from nodepipe.domain.errors import InvalidInputError
+from nodepipe.domain.names import MAX_NAME_LENGTH, validate_name
+
+MAX_INCLUDES = 1_000
+"""Includes one bundle may bring in all, at every depth (the same bundle counted each time)."""
+MAX_NODES = 20_000
+"""Nodes one bundle may bring in all, its own and its includes' (as many as an archive's
+members)."""
+
+
+class _TooLargeError(BundleError):
+    """A resolution past ``MAX_INCLUDES`` or ``MAX_NODES``: it stops at once."""
 
 
 def resolve_bundle(
@@ -94,7 +111,10 @@ def gather_bundle(
         return partial, [error, *found]
     root = _Frame(definition, files, "", (files.location,), (definition.name,))
     resolver = _Resolver(loaders, cwd, options, confined)
-    part = resolver.expand(root, definition.params)
+    try:
+        part = resolver.expand(root, definition.params)
+    except _TooLargeError as error:
+        return None, [BundleError(f"{root.origin}: {error}")]
     errors = [*resolver.errors, *_graph_errors(part, definition_origin(files), resolver.failed)]
     nested = [(i.namespace, i.content_hash) for i in part.includes if "." not in i.namespace]
     try:
@@ -126,7 +146,10 @@ def _readable_part(
         return None, []
     root = _Frame(partial, files, "", (files.location,), (partial.name,))
     resolver = _Resolver(loaders, cwd, options)
-    part = resolver.expand(root, partial.params)
+    try:
+        part = resolver.expand(root, partial.params)
+    except _TooLargeError as error:
+        return None, [BundleError(f"{root.origin}: {error}")]
     resolved = ResolvedPipeline(partial, files.location, tuple(part.nodes), (), (), files, "")
     return resolved, resolver.errors
 
@@ -167,13 +190,18 @@ class _Resolver:
     """The includes that could not be resolved, and why (the others are)."""
     failed: set[str] = field(default_factory=set)
     """The qualified namespaces of those includes."""
+    counted: list[int] = field(default_factory=lambda: [0, 0])
+    """The includes and the nodes met so far (``MAX_INCLUDES``, ``MAX_NODES``)."""
 
     def expand(self, frame: _Frame, params: Mapping[str, Any]) -> _Part:
         """The nodes and edges of ``frame``'s bundle (``params`` applied) and of its includes."""
         definition, namespace = frame.definition, frame.namespace
+        self._count(0, len(definition.nodes))
         merged = frozen_mapping(copy.deepcopy(dict(params)))
         part = _Part()
         for node in definition.nodes:
+            if namespace:
+                _check_qualified(frame, node.key, _qualify(namespace, node.key))
             part.nodes.append(
                 ResolvedNode(
                     _qualify(namespace, node.key),
@@ -191,6 +219,8 @@ class _Resolver:
         for include in definition.includes:
             try:
                 self._include(frame, include, part)
+            except _TooLargeError:
+                raise
             except BundleError as error:
                 self.errors.append(error)
                 self.failed.add(_qualify(namespace, include.namespace))
@@ -198,6 +228,14 @@ class _Resolver:
 
     def _include(self, frame: _Frame, include: IncludeEntry, part: _Part) -> None:
         """Resolve one include of ``frame`` and add what it brings to ``part``."""
+        namespace = _qualify(frame.namespace, include.namespace)
+        if len(namespace) + len(".k") > MAX_NAME_LENGTH:
+            raise BundleError(
+                f"{frame.origin}: include {include.namespace!r}: its nodes would be named "
+                f"{namespace[:40]}….KEY, longer than {MAX_NAME_LENGTH} characters (at include "
+                f"depth {len(frame.stack)}); nest fewer or use shorter namespaces"
+            )
+        self._count(1, 0)
         files = self._locate(frame, include)
         location = files.location
         if location in frame.stack:
@@ -205,7 +243,6 @@ class _Resolver:
             chain = (*frame.names[start:], frame.names[start])
             raise IncludeCycleError(f"{frame.origin}: include cycle: {' → '.join(chain)}", chain)
         child, digest = self.loaders.of(location).definitions.definition(files)
-        namespace = _qualify(frame.namespace, include.namespace)
         inner_frame = _Frame(
             child, files, namespace, (*frame.stack, location), (*frame.names, child.name)
         )
@@ -218,6 +255,20 @@ class _Resolver:
         part.includes.append(ResolvedInclude(namespace, include, location, digest, child))
         part.includes.extend(inner.includes)
 
+    def _count(self, includes: int, nodes: int) -> None:
+        """Count what one bundle brings; stop the whole resolution past a limit."""
+        self.counted[0] += includes
+        self.counted[1] += nodes
+        for count, limit, what in (
+            (self.counted[0], MAX_INCLUDES, "includes"),
+            (self.counted[1], MAX_NODES, "nodes"),
+        ):
+            if count > limit:
+                raise _TooLargeError(
+                    f"the bundle brings more than {limit} {what} with its own (at every "
+                    "depth; a bundle included twice counts twice); refused"
+                )
+
     def _locate(self, frame: _Frame, include: IncludeEntry) -> BundleFiles:
         try:
             lookup = Lookup(self.cwd, frame.files, self.options, self.confined)
@@ -229,6 +280,14 @@ class _Resolver:
             if str(exc).startswith(frame.origin):
                 raise
             raise BundleError(f"{frame.origin}: include {include.namespace!r}: {exc}") from None
+
+
+def _check_qualified(frame: _Frame, key: str, name: str) -> None:
+    """Refuse an included node whose qualified ``name`` is not a usable tag (too long)."""
+    try:
+        validate_name(name, "node tag")
+    except InvalidInputError as error:
+        raise BundleError(f"{frame.origin}: node {key!r} cannot be included: {error}") from None
 
 
 def _input_edges(
