@@ -343,3 +343,41 @@ def test_an_update_dropping_a_library_node_in_use_is_refused_naming_its_users(
     assert updated.json()["removed"] == ["features.old"]
     assert not old_folder.exists()
     ws.close()
+
+
+def test_an_include_whose_nodes_would_be_named_longer_than_a_tag_is_refused(
+    tmp_path: Path, template: Path, cli: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--as`` a 95-character namespace (a valid name) would tag the library's ``clean`` with
+    101 characters, which no tag may hold (`node rename` refuses it, an export of the
+    pipeline too): the include is refused naming the node and the fix, nothing written."""
+    features = library(tmp_path, template)
+    monkeypatch.delenv("NODEPIPE_WORKSPACE", raising=False)
+    ws = nodepipe.init(tmp_path / "ws")
+    ws.pipelines.new("beta")
+    ws.nodes.new("beta", "prep")
+    monkeypatch.chdir(ws.root)
+    before = snapshot(ws)
+    namespace = "f" * 95
+    argv = ("pipeline", "include", "beta", str(features), "--as", namespace)
+    refused = cli(*argv, "--input", "raw=prep")
+    said = " ".join(refused.stderr.split())
+    assert refused.code == 2, refused.stderr
+    assert f"pipeline include: node 'clean' of the bundle cannot be included as '{namespace}'" in (
+        said
+    )
+    assert "it is longer than 100 characters; choose a shorter namespace" in said
+    assert snapshot(ws) == before
+    assert cli(*argv[:-1], "f" * 90, "--input", "raw=prep").code == 0  # 'f…f.clean': 96
+
+    # the library gains a node whose name is longer: the update is refused the same way
+    shutil.copytree(features / "nodes" / "old", features / "nodes" / "rescaled_twice")
+    (features / "pipeline.toml").write_text(LIBRARY + "[nodes.rescaled_twice]\n")
+    before = snapshot(ws)
+    updated = cli("pipeline", "include", "beta", "--update", "f" * 90)
+    assert updated.code == 2, updated.stdout + updated.stderr
+    assert "node 'rescaled_twice' of the bundle cannot be included" in " ".join(
+        updated.stderr.split()
+    )
+    assert snapshot(ws) == before
+    ws.close()

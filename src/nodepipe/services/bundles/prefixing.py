@@ -9,7 +9,7 @@ the slot named after the input.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import replace
 
 from nodepipe.bundles.model import (
@@ -19,6 +19,7 @@ from nodepipe.bundles.model import (
     ResolvedPipeline,
 )
 from nodepipe.domain.errors import Action, Hint, InvalidInputError
+from nodepipe.domain.names import validate_name
 
 
 def qualified(namespace: str, name: str) -> str:
@@ -40,6 +41,26 @@ def as_included(
     top = ResolvedInclude(ns, entry, resolved.location, content_hash, resolved.definition)
     nested = tuple(replace(i, namespace=qualified(ns, i.namespace)) for i in resolved.includes)
     return replace(resolved, nodes=nodes, edges=edges, includes=(top, *nested)), top
+
+
+def check_included_names(
+    resolved: ResolvedPipeline, namespace: str, existing: Collection[str] = ()
+) -> None:
+    """Refuse, before anything is written, an include whose nodes' qualified names
+    (``resolved``, under ``namespace``) are not usable tags: a namespace so long that
+    ``NS.key`` is longer than a tag may be. ``existing``: names already in the workspace (an
+    update keeps them as they are)."""
+    for node in resolved.nodes:
+        if node.name in existing:
+            continue
+        try:
+            validate_name(node.name, "node tag")
+        except InvalidInputError as error:
+            key = node.name.removeprefix(f"{namespace}.")
+            raise InvalidInputError(
+                f"node {key!r} of the bundle cannot be included as {namespace!r}: {error}; "
+                "choose a shorter namespace"
+            ) from None
 
 
 def input_edges(

@@ -51,7 +51,7 @@ from nodepipe.services.bundles.including import (
 )
 from nodepipe.services.bundles.kept_includes import kept_source
 from nodepipe.services.bundles.node_python import check_python
-from nodepipe.services.bundles.prefixing import as_included, input_edges
+from nodepipe.services.bundles.prefixing import as_included, check_included_names, input_edges
 from nodepipe.services.bundles.reading import (
     checked_bundle,
     importable_bundle,
@@ -276,6 +276,7 @@ class BundleService:
         bundle = checked_bundle(source, Path.cwd())
         entry = IncludeEntry(namespace, source, frozen_mapping(inputs), frozen_mapping())
         resolved, _ = as_included(bundle.resolved, entry, bundle.content_hash)
+        check_included_names(resolved, namespace)
         return include_resolved(
             self.context,
             pipeline,
@@ -318,6 +319,7 @@ class BundleService:
         bundle = checked_bundle(source, Path.cwd())
         entry = IncludeEntry(namespace, row.source, row.inputs, row.params)
         resolved, top = as_included(bundle.resolved, entry, bundle.content_hash)
+        check_included_names(resolved, namespace, current.nodes)
         return update_include(
             self.context,
             current,
