@@ -142,6 +142,24 @@ def test_a_mistake_is_named_with_its_line(change: tuple[str, str], message: str)
     assert message in refused(TRAIN_EVAL.replace(old, new, 1))
 
 
+LONG_TAG = "\N{GRINNING FACE}" * 70
+"""A valid tag (70 characters) of 280 bytes in UTF-8: longer than a folder name may be."""
+
+
+def test_a_path_through_a_name_longer_than_a_folder_name_is_refused_with_its_line() -> None:
+    """``[nodes."<LONG_TAG>"]`` without a ``path`` would live in ``nodes/<LONG_TAG>``, which
+    no file system holds (import failed with "File name too long", exit 9): refused with its
+    line; given a ``path`` that fits, it reads."""
+    text = TRAIN_EVAL.replace("[nodes.train]", f'[nodes."{LONG_TAG}"]')
+    text = text.replace('to = "train"', f'to = "{LONG_TAG}"')
+    message = refused(text)
+    assert f"pipeline.toml:12: path 'nodes/{LONG_TAG}' is not usable: a name in it is" in message
+    assert "longer than 255 bytes" in message
+    given = text.replace(f'[nodes."{LONG_TAG}"]', f'[nodes."{LONG_TAG}"]\npath = "nodes/long"')
+    nodes = parse_definition(given, "pipeline.toml").nodes
+    assert {node.key: node.path for node in nodes}[LONG_TAG] == "nodes/long"
+
+
 def test_a_cycle_among_the_nodes_is_named() -> None:
     text = TRAIN_EVAL + '[nodes.eval]\n[[edges]]\nfrom = "train"\nto = "eval"\n'
     text += '[[edges]]\nfrom = "eval"\nto = "prep"\n'

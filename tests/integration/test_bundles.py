@@ -116,6 +116,40 @@ def test_an_import_with_matching_data_is_completed(
     assert found["left"] is NodeState.READY and found["join"] is NodeState.READY
 
 
+LONG = "\N{GRINNING FACE}" * 64
+"""A valid tag (64 characters) of 256 bytes in UTF-8: longer than a folder name may be."""
+
+
+def test_a_tag_longer_than_a_folder_name_exports_imports_and_exports_the_same(
+    lab: nodepipe.Workspace, tmp_path: Path, cli: CliRunner
+) -> None:
+    """A node tagged with 64 emoji, and a kept include whose node's name (``ns.<emoji>``) is
+    as long: ``bundle export --with-data`` wrote ``nodes/<tag>/`` and stopped with "File name
+    too long" (exit 9). Now each goes to a folder that fits, the node's named by its ``path``;
+    the import brings the tags and the outputs back (completed) and exports the same bytes."""
+    lab.pipelines.new("long")
+    lab.nodes.new("long", LONG)
+    (lab.nodes.path(LONG) / "code" / "main.py").write_text(APPEND_INPUTS)
+    library = tmp_path / "library"
+    lab.pipelines.new("lib")
+    lab.nodes.new("lib", LONG[1:])
+    (lab.nodes.path(LONG[1:]) / "code" / "main.py").write_text(APPEND_INPUTS)
+    assert cli("bundle", "export", "lib", str(library)).code == 0
+    assert cli("pipeline", "include", "long", str(library), "--as", "nsx").code == 0
+    lab.runs.run(RunRequest("long"))
+
+    first = cli("bundle", "export", "long", str(tmp_path / "first"), "--with-data")
+    assert first.code == 0, first.stdout + first.stderr
+    folders = sorted(p.name for p in (tmp_path / "first" / "nodes").iterdir())
+    assert all(len(name.encode()) <= 255 for name in folders) and len(folders) == 2, folders
+    other = nodepipe.init(tmp_path / "other")
+    imported = other.bundles.import_(tmp_path / "first")
+    assert sorted(imported.completed) == sorted([LONG, f"nsx.{LONG[1:]}"])
+    other.bundles.export("long", tmp_path / "second", with_data=True)
+    assert same_tree(tmp_path / "first", tmp_path / "second")
+    other.close()
+
+
 def test_an_export_refuses_a_non_empty_directory_unless_forced(
     diamond: nodepipe.Workspace, tmp_path: Path, cli: CliRunner
 ) -> None:

@@ -5,11 +5,14 @@ Paths inside a bundle (a node's ``path``, ``py-dir``) are relative to ``pipeline
 including file; it may go up, ``../shared/features``, since it names another bundle),
 ``pkg:NAME[spec]`` (an installed distribution), or a URL (``scheme://...``, read with fsspec).
 Absolute paths, drive letters and backslashes are refused everywhere: a bundle must mean the same
-thing on every machine.
+thing on every machine; so is a step longer than a folder name may be (``MAX_NAME_BYTES``).
+A name that may be longer (a node's tag: 100 characters, up to 400 bytes) is made a folder
+name by ``folder_name``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import posixpath
 import re
 from dataclasses import dataclass
@@ -20,6 +23,21 @@ from packaging.requirements import InvalidRequirement, Requirement
 PACKAGE_PREFIX = "pkg:"
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 _DRIVE = re.compile(r"^[A-Za-z]:")
+MAX_NAME_BYTES = 255
+"""The longest file or folder name (in UTF-8) Linux and macOS file systems hold."""
+_KEPT_BYTES = 200
+"""How much of a name too long for a folder ``folder_name`` keeps (before ``-`` and 12 hex)."""
+
+
+def folder_name(name: str) -> str:
+    """``name`` as one folder name: itself when it fits ``MAX_NAME_BYTES``; else its first
+    characters up to 200 bytes, ``-`` and 12 hex digits of its sha256 (the same name, the same
+    folder)."""
+    data = name.encode("utf-8", "surrogatepass")
+    if len(data) <= MAX_NAME_BYTES:
+        return name
+    kept = data[:_KEPT_BYTES].decode("utf-8", "ignore")
+    return f"{kept}-{hashlib.sha256(data).hexdigest()[:12]}"
 
 
 def path_problem(value: str, *, may_leave: bool = False) -> str | None:
@@ -34,12 +52,21 @@ def path_problem(value: str, *, may_leave: bool = False) -> str | None:
         return "it starts with a drive letter; write it relative to pipeline.toml"
     if "\x00" in value:
         return "it contains a NUL character"
+    if any(
+        len(step.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES for step in value.split("/")
+    ):
+        return f"a name in it is longer than {MAX_NAME_BYTES} bytes, more than a folder's may be"
     normal = posixpath.normpath(value)
     if not may_leave and (normal == ".." or normal.startswith("../")):
         return "it leads outside the bundle"
     if not may_leave and normal == ".":
         return "it names the bundle folder itself"
     return None
+
+
+def steps(value: str) -> list[str]:
+    """The names a POSIX path ``value`` goes through."""
+    return value.split("/")
 
 
 def normal_path(value: str) -> str:

@@ -30,6 +30,7 @@ from nodepipe.bundles.model import (
     NodeEntry,
     frozen_mapping,
 )
+from nodepipe.bundles.paths import folder_name
 from nodepipe.domain.bundles import PipelineInclude
 from nodepipe.domain.environments import CONDA_LOCK
 from nodepipe.domain.errors import Action, Hint, InvalidInputError
@@ -140,7 +141,7 @@ def plan_export(
         nodes.append(
             NodeEntry(
                 key=node.tag,
-                path=f"nodes/{node.tag}",
+                path=f"nodes/{folder_name(node.tag)}",
                 notes=node.notes,
                 group=group,
                 position=(item.membership.x, item.membership.y),
@@ -352,8 +353,9 @@ def _read_text(file: Path) -> str | None:
 def write_nodes(plan: ExportPlan, directory: Path, with_data: bool, root: Path) -> None:
     """Each node's code (no environments, no caches), and data when asked and present; local
     conda channel paths relative to ``root``, where the bundle will be."""
+    paths = {node.key: node.path for node in plan.definition.nodes}
     for key, folder in sorted(plan.folders.items()):
-        target = directory / "nodes" / key
+        target = directory / paths[key]
         if not folder.code.is_dir():
             raise InvalidInputError(f"the folder of node {key!r} is missing: {folder.code}")
         shutil.copytree(folder.code, target / "code", ignore=_left_out, symlinks=True)
@@ -365,7 +367,8 @@ def write_nodes(plan: ExportPlan, directory: Path, with_data: bool, root: Path) 
             plan.data.add(key)
     for name, folder in sorted(plan.included.items()) if with_data else ():
         if folder.has_data():
-            shutil.copytree(folder.data, directory / "nodes" / name / "data", symlinks=True)
+            target = directory / "nodes" / folder_name(name) / "data"
+            shutil.copytree(folder.data, target, symlinks=True)
             plan.data.add(name)
 
 

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from nodepipe.bundles.model import IncludeEntry
+from nodepipe.bundles.paths import folder_name
 from nodepipe.domain.bundles import PipelineInclude
 from nodepipe.domain.errors import NodepipeError
 from nodepipe.services.bundles.node_files import copy_node, own_code
@@ -53,7 +54,7 @@ def kept_source(
     work = Path(tempfile.mkdtemp(prefix="export-compare-", dir=scratch))
     try:
         for name, folder in folders.items():
-            copied = NodeFolder(work / name)
+            copied = NodeFolder(work / folder_name(name))
             copy_node(nodes[name], copied, with_data=False)
             if own_code(copied) != own_code(folder):
                 return None

@@ -15,6 +15,7 @@ from typing import Any
 from nodepipe.bundles.errors import BundleError
 from nodepipe.bundles.files import LocalBundleFiles
 from nodepipe.bundles.model import BundleFiles, ResolvedNode
+from nodepipe.bundles.paths import folder_name
 from nodepipe.domain.environments import CONDA_LOCK
 from nodepipe.domain.errors import InvalidInputError
 from nodepipe.domain.params import dump_params, parse_params
@@ -157,7 +158,7 @@ def data_source(node: ResolvedNode, root: BundleFiles | None) -> tuple[BundleFil
     for an included node the ``root`` bundle's ``nodes/NS.key/data`` (where an export with
     data puts the outputs of included nodes)."""
     if node.namespace and root is not None:
-        return root, f"nodes/{node.name}/{DATA}"
+        return root, f"nodes/{folder_name(node.name)}/{DATA}"
     return node.files, node_part(node, DATA)
 
 
