@@ -4,12 +4,19 @@ either, so a hostile ``.venv/bin/python`` in a package never lands in a workspac
 
 from __future__ import annotations
 
+import gzip
 import io
 import tarfile
+import tracemalloc
 import zipfile
 from pathlib import Path
+from typing import Any
 
+import pytest
+
+from nodepipe.bundles.archive import ArchiveLimits
 from nodepipe.packaging.archives import unpack_package
+from nodepipe.packaging.errors import PackageError
 
 BUNDLE = {
     "pipeline.toml": 'format = 1\n[pipeline]\nname = "p"\n',
@@ -21,16 +28,16 @@ BUNDLE = {
 KEPT = {"pipeline.toml", "nodes/a/code/main.py"}
 
 
-def wheel(folder: Path) -> Path:
+def wheel(folder: Path, extra: dict[str, bytes] | None = None) -> Path:
     path = folder / "p-1.0-py3-none-any.whl"
-    with zipfile.ZipFile(path, "w") as archive:
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("p-1.0.dist-info/entry_points.txt", "[nodepipe.bundles]\np = p.bundle\n")
-        for name, text in BUNDLE.items():
-            archive.writestr(f"p/bundle/{name}", text)
+        for name, data in {**BUNDLE, **(extra or {})}.items():
+            archive.writestr(f"p/bundle/{name}", data)
     return path
 
 
-def sdist(folder: Path) -> Path:
+def sdist(folder: Path, extra: dict[str, bytes] | None = None) -> Path:
     path = folder / "p-1.0.tar.gz"
     project = (
         '[project]\nname = "p"\nversion = "1.0"\n'
@@ -38,11 +45,11 @@ def sdist(folder: Path) -> Path:
     )
     files = {
         "p-1.0/pyproject.toml": project,
-        **{f"p-1.0/p/bundle/{n}": t for n, t in BUNDLE.items()},
+        **{f"p-1.0/p/bundle/{n}": t for n, t in {**BUNDLE, **(extra or {})}.items()},
     }
     with tarfile.open(path, "w:gz") as archive:
         for name, text in files.items():
-            data = text.encode()
+            data = text if isinstance(text, bytes) else text.encode()
             info = tarfile.TarInfo(name)
             info.size = len(data)
             archive.addfile(info, io.BytesIO(data))
@@ -59,3 +66,44 @@ def test_a_wheel_and_an_sdist_leave_environments_and_caches_behind(tmp_path: Pat
     unpack_package(sdist(tmp_path), from_sdist)
     assert unpacked(from_wheel) == KEPT
     assert unpacked(from_sdist) == KEPT
+
+
+@pytest.mark.parametrize("make", [wheel, sdist])
+def test_a_package_bomb_is_refused_as_a_wheel_and_as_an_sdist(make: Any, tmp_path: Path) -> None:
+    """50 MiB of zeros in the bundle's data packs into a few dozen KiB: a wheel was refused
+    as a zip bomb, the same bundle as an sdist unpacked it all (1 GiB of zeros in 4.6 MB made
+    a GiB file in a pulled node's folder). Both are refused, nothing left behind."""
+    archive = make(tmp_path, {"nodes/a/data/zeros.bin": bytes(50 * 1024 * 1024)})
+    assert archive.stat().st_size < 200 * 1024
+    with pytest.raises(PackageError, match="refused as a zip bomb"):
+        unpack_package(archive, tmp_path / "out")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [archive.name]
+
+
+def many_members(folder: Path, count: int) -> Path:
+    """An sdist of ``count`` empty members (the headers written at once: quick to make)."""
+    path = folder / "many-1.0.tar.gz"
+    headers = b"".join(
+        tarfile.TarInfo(f"many-1.0/m{i}").tobuf(tarfile.USTAR_FORMAT) for i in range(count)
+    )
+    with gzip.open(path, "wb", compresslevel=1) as out:
+        out.write(headers + bytes(1024))
+    return path
+
+
+def test_an_sdist_of_too_many_members_is_refused_without_reading_them_all(
+    tmp_path: Path,
+) -> None:
+    """All the members' headers were read and kept before they were counted: 1,000,000 empty
+    members (a 6 MB sdist) took a minute and 500 MB before the refusal (ten times as many, a
+    server's memory). Counted as they are read, the refusal comes at the limit."""
+    archive = many_members(tmp_path, 50_000)
+    tracemalloc.start()
+    try:
+        with pytest.raises(PackageError, match=r"holds .*members"):
+            unpack_package(archive, tmp_path / "out", ArchiveLimits(max_entries=100))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 * 1024 * 1024, peak  # reading all 50,000 headers kept ~30 MB
+    assert sorted(p.name for p in tmp_path.iterdir()) == [archive.name]

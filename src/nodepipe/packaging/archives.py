@@ -4,7 +4,9 @@ A wheel (zip) names its bundle in ``*.dist-info/entry_points.txt``; an sdist (``
 the ``[project.entry-points."nodepipe.bundles"]`` of its ``pyproject.toml``. Nothing of the
 package is built, installed, imported or run. Every member of the archive is checked before a
 byte is written (the rules of ``bundles.archive``: no absolute name, no ``..``, no link or
-device, size limits), only the bundle's folder is unpacked (without environments and caches:
+device, size limits; an sdist's members are read one header at a time and, since its gzip
+stream compresses them all together, the expansion limit holds for the whole archive), only
+the bundle's folder is unpacked (without environments and caches:
 ``bundles.tree.is_skipped``, from a wheel and an sdist alike), into a hidden folder renamed
 into place when complete: a refused archive leaves nothing behind.
 """
@@ -108,7 +110,7 @@ def _found(points: dict[str, str], dist: str, version: str, where: str) -> Packa
 def _unpack_sdist(path: Path, destination: Path, limits: ArchiveLimits) -> PackageArchive:
     try:
         with tarfile.open(path, "r:*") as sdist:
-            members = _checked_tar_members(sdist, path.name, limits)
+            members = _checked_tar_members(sdist, path.name, limits, path.stat().st_size)
             tops = {m.name.split("/", 1)[0] for m in members}
             top = next(iter(tops)) if len(tops) == 1 else ""
             project = _pyproject(sdist, members, f"{top}/pyproject.toml", path.name)
@@ -122,20 +124,30 @@ def _unpack_sdist(path: Path, destination: Path, limits: ArchiveLimits) -> Packa
 
 
 def _checked_tar_members(
-    sdist: tarfile.TarFile, where: str, limits: ArchiveLimits
+    sdist: tarfile.TarFile, where: str, limits: ArchiveLimits, compressed: int
 ) -> list[tarfile.TarInfo]:
-    members = sdist.getmembers()
-    if len(members) > limits.max_entries:
-        raise PackageError(f"{where} holds {len(members)} members; at most {limits.max_entries}")
-    if sum(m.size for m in members) > limits.max_total_bytes:
-        raise PackageError(f"{where} expands to more than {limits.max_total_bytes} bytes")
-    for member in members:
+    """The members of ``sdist`` (``compressed`` bytes on disk); PackageError if one is unsafe
+    or they are too many, too large or expand too much."""
+    members: list[tarfile.TarInfo] = []
+    total = 0
+    for member in sdist:  # header by header: millions of them are never all read, nor kept
+        members.append(member)
+        total += member.size
+        if len(members) > limits.max_entries:
+            raise PackageError(f"{where} holds more than {limits.max_entries} members")
+        if total > limits.max_total_bytes:
+            raise PackageError(f"{where} expands to more than {limits.max_total_bytes} bytes")
         problem = member_problem(member.name)
         if problem:
             raise PackageError(f"{where}: archive member {member.name!r} is refused: {problem}")
         if not (member.isreg() or member.isdir()):
             kind = "a link" if member.issym() or member.islnk() else "not a regular file"
             raise PackageError(f"{where}: archive member {member.name!r} is {kind}; refused")
+    if total > CHUNK and total > limits.max_ratio * max(compressed, 1):
+        raise PackageError(
+            f"{where} expands {total // max(compressed, 1)} times (at most {limits.max_ratio}): "
+            "refused as a zip bomb"
+        )
     return members
 
 
