@@ -9,7 +9,9 @@ import email
 import functools
 import io
 import json
+import shutil
 import tarfile
+import tempfile
 import threading
 import zipfile
 from collections.abc import Iterator
@@ -63,6 +65,39 @@ def test_build_writes_a_wheel_and_sdist_with_the_bundle_and_no_dependencies(
         assert "model-1.2/model/bundle/nodes/predict/code/main.py" in sdist.getnames()
     again = trained.packages.build("model", version="1.2", destination=tmp_path / "again")
     assert again.wheel.read_bytes() == built.wheel.read_bytes(), "a build is reproducible"
+
+
+@pytest.fixture
+def other_file_system(tmp_path: Path) -> Iterator[Path]:
+    """A new folder on another file system than ``tmp_path`` (the machine's tmpfs)."""
+    shm = Path("/dev/shm")
+    if not shm.is_dir() or shm.stat().st_dev == tmp_path.stat().st_dev:
+        pytest.skip("no second file system here")
+    folder = Path(tempfile.mkdtemp(prefix="nodepipe-test-", dir=shm))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_build_into_a_folder_on_another_file_system_writes_both_files(
+    lab: nodepipe.Workspace, tmp_path: Path, cli: CliRunner, other_file_system: Path
+) -> None:
+    """``--destination`` on a share, a USB disk or a tmpfs: the files built in the workspace's
+    scratch folder could not be renamed there ("Invalid cross-device link", exit 9, an empty
+    folder made). They are copied beside their place and renamed into it, replacing a
+    previous build's, nothing left beside them."""
+    lab.pipelines.new("xd")
+    lab.nodes.new("xd", "n")
+    dist = other_file_system / "dist"
+    for _ in range(2):  # the second replaces the first
+        built = cli("package", "build", "xd", "--destination", str(dist))
+        assert built.code == 0, built.stdout + built.stderr
+    names = ["xd-0.1.0-py2.py3-none-any.whl", "xd-0.1.0.tar.gz"]
+    assert sorted(p.name for p in dist.iterdir()) == names
+    here = lab.packages.build("xd", destination=tmp_path / "here")
+    assert (dist / names[0]).read_bytes() == here.wheel.read_bytes()
+    assert (dist / names[1]).read_bytes() == here.sdist.read_bytes()
 
 
 def test_wheel_and_sdist_pulled_under_two_aliases_are_two_independent_pipelines(

@@ -11,7 +11,10 @@ leaves nothing the next command does not remove; a refused one leaves nothing at
 
 from __future__ import annotations
 
+import errno
+import functools
 import os
+import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,6 +48,7 @@ from nodepipe.services.packages.uploads import MAX_UPLOAD_BYTES, StagedPackage, 
 from nodepipe.services.runs.status import compute_statuses
 from nodepipe.workspace import journal
 from nodepipe.workspace.crash_points import crash_point
+from nodepipe.workspace.durable import write_aside
 
 BUILT_SUFFIXES = (".whl", ".tar.gz")
 
@@ -338,9 +342,20 @@ def _destination(destination: Path | str | None) -> Path:
     return target
 
 
+def _copy_to(source: Path, target: Path) -> None:
+    shutil.copyfile(source, target)
+
+
 def _move_into(built: tuple[Path, Path], target: Path) -> tuple[Path, Path]:
-    """Move the wheel and sdist into ``target`` (files of the same names replaced)."""
+    """Move the wheel and sdist into ``target`` (files of the same names replaced, each all at
+    once): renamed there, or on another file system (a share, a USB disk, a tmpfs) copied
+    beside its place and renamed into it."""
     target.mkdir(parents=True, exist_ok=True)
     for path in built:
-        path.replace(target / path.name)
+        try:
+            path.replace(target / path.name)
+        except OSError as error:
+            if error.errno != errno.EXDEV:
+                raise
+            write_aside(target / path.name, functools.partial(_copy_to, path))
     return target / built[0].name, target / built[1].name
