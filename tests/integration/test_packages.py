@@ -100,6 +100,26 @@ def test_build_into_a_folder_on_another_file_system_writes_both_files(
     assert (dist / names[1]).read_bytes() == here.sdist.read_bytes()
 
 
+def test_a_file_named_with_a_control_character_is_refused_by_name_before_uv_builds(
+    lab: nodepipe.Workspace, tmp_path: Path, cli: CliRunner
+) -> None:
+    """A node's ``notes<TAB>draft.txt`` (a bundle brings such a name in as it is): uv refused
+    the sdist with "Invalid tar file … rejected by name policy" (exit 7, as if uv failed on
+    its own). A pipeline package and a library are refused naming the file, nothing built."""
+    lab.pipelines.new("xd")
+    lab.nodes.new("xd", "n")
+    (lab.nodes.path("n") / "code" / "notes\tdraft.txt").write_text("to do\n")
+    dist = tmp_path / "dist"
+    for argv, command in ((("xd",), "package build"), (("--library", "n"), "build --library")):
+        refused = cli("package", "build", *argv, "--destination", str(dist))
+        assert refused.code == 2, refused.stdout + refused.stderr
+        said = " ".join(refused.stderr.split())
+        assert f"{command}: cannot build a package holding '" in said, said
+        assert "notes\\tdraft.txt': its name holds the control character '\\t'" in said
+        assert not dist.exists()
+    assert list(lab.context.layout.staging_dir.iterdir()) == []
+
+
 def test_wheel_and_sdist_pulled_under_two_aliases_are_two_independent_pipelines(
     trained: nodepipe.Workspace, tmp_path: Path
 ) -> None:

@@ -14,9 +14,10 @@ environment.
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 import tomlkit
@@ -65,6 +66,7 @@ def build_project(project: Path, out_dir: Path, uv: UvRunner) -> tuple[Path, Pat
     Offline: hatchling is nodepipe's own dependency, and the build runs in nodepipe's own
     interpreter (``--no-build-isolation``), so no index is asked for a build backend.
     """
+    _check_file_names(project)
     uv.run(
         ["build", "--no-build-isolation", "--python", sys.executable, "--out-dir", str(out_dir)],
         cwd=project,
@@ -77,3 +79,22 @@ def build_project(project: Path, out_dir: Path, uv: UvRunner) -> tuple[Path, Pat
         found = ", ".join(p.name for p in sorted(out_dir.iterdir())) or "nothing"
         raise PackageError(f"uv build wrote {found}; expected one wheel and one sdist")
     return wheels[0], sdists[0]
+
+
+def _control_character(name: str) -> str | None:
+    """The first ASCII control character of ``name`` (None: it has none)."""
+    return next((ch for ch in name if ord(ch) < 32 or ord(ch) == 127), None)
+
+
+def _check_file_names(project: Path) -> None:
+    """Refuse, before uv is run, a file or folder whose name holds an ASCII control character
+    (a tab, a newline...): uv refuses to put it in an sdist, with words about a tar file."""
+    for folder, dirs, files in os.walk(project):
+        for name in sorted([*dirs, *files]):
+            found = _control_character(name)
+            if found is not None:
+                relative = PurePath(folder, name).relative_to(project).as_posix()
+                raise PackageError(
+                    f"cannot build a package holding {relative!r}: its name holds the control "
+                    f"character {found!r}, which an sdist cannot carry; rename it"
+                )
