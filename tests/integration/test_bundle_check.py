@@ -6,6 +6,9 @@ bundle still passes, and import refuses what check refuses, the workspace unchan
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -14,6 +17,8 @@ import pytest
 import nodepipe
 from integration.conftest import CliRunner, snapshot
 from support.locked_bundles import APPEND_INPUTS, make_node_template, write_bundle
+
+NODEPIPE = str(Path(sys.executable).with_name("nodepipe"))
 
 GOOD = """\
 format = 1
@@ -361,3 +366,30 @@ def test_import_include_and_pull_print_their_answer_first_when_piped(
         said = cli(*argv)
         assert said.code == 0, (argv, said.stderr)
         assert said.stdout.startswith(first), (argv, said.stdout[:200])
+
+
+@pytest.mark.parametrize("pipe", ["nodes/clean/code/uv.lock", "nodes/load/code/pyproject.toml"])
+def test_a_pipe_in_a_bundle_is_refused_at_once_not_waited_on(
+    lab: nodepipe.Workspace, tmp_path: Path, template: Path, pipe: str
+) -> None:
+    """A bundle folder another user prepared with a named pipe for a node's ``uv.lock`` or
+    ``pyproject.toml``: check and import opened it and waited forever for a writer. Both
+    name it (exit 2) at once, the workspace unchanged (the real CLI, in its own process)."""
+    bundle = write_bundle(tmp_path / "bundle", GOOD, CODE, template)
+    (bundle / pipe).unlink()
+    os.mkfifo(bundle / pipe)
+    before = snapshot(lab)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NODEPIPE_")}
+    for command in ("check", "import"):
+        done = subprocess.run(
+            [NODEPIPE, "bundle", command, str(bundle)],
+            cwd=lab.root,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 2, done.stdout + done.stderr
+        said = " ".join((done.stdout + done.stderr).split())
+        assert f"'{pipe}' is not a regular file (a pipe, a socket or a device); refused" in said
+    assert snapshot(lab) == before

@@ -7,7 +7,9 @@ Real node environments (uv, offline) and real node processes throughout.
 from __future__ import annotations
 
 import filecmp
+import os
 import shutil
+import socket
 from pathlib import Path
 
 import pytest
@@ -148,6 +150,32 @@ def test_a_tag_longer_than_a_folder_name_exports_imports_and_exports_the_same(
     other.bundles.export("long", tmp_path / "second", with_data=True)
     assert same_tree(tmp_path / "first", tmp_path / "second")
     other.close()
+
+
+def test_pipes_and_sockets_in_a_node_are_left_out_of_an_export(
+    lab: nodepipe.Workspace, tmp_path: Path, cli: CliRunner
+) -> None:
+    """A named pipe in a node's ``code/`` and a socket in its ``data/`` (a tool's, left
+    there): ``bundle export --with-data`` stopped with shutil's list of errors (exit 9), and
+    ``package build`` too. A bundle carries files, folders and links, as its fingerprint
+    reads them: the others are left out, and the export imports."""
+    lab.pipelines.new("p")
+    lab.nodes.new("p", "n")
+    (lab.nodes.path("n") / "code" / "main.py").write_text(APPEND_INPUTS)
+    lab.runs.run(RunRequest("p"))
+    os.mkfifo(lab.nodes.path("n") / "code" / "pipe")
+    with socket.socket(socket.AF_UNIX) as server:
+        server.bind(str(lab.nodes.path("n") / "data" / "tool.sock"))
+        exported = cli("bundle", "export", "p", str(tmp_path / "out"), "--with-data")
+        assert exported.code == 0, exported.stdout + exported.stderr
+        built = cli("package", "build", "p", "--destination", str(tmp_path / "dist"))
+        assert built.code == 0, built.stdout + built.stderr
+    node = tmp_path / "out" / "nodes" / "n"
+    assert sorted(p.name for p in (node / "code").iterdir()) == [
+        "main.py", "params.yaml", "pyproject.toml", "uv.lock",
+    ]  # fmt: skip
+    assert sorted(p.name for p in (node / "data").iterdir()) == ["out.txt"]
+    assert lab.bundles.import_(tmp_path / "out", name="copy").completed == ("n",)
 
 
 def test_an_export_refuses_a_non_empty_directory_unless_forced(

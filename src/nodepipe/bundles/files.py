@@ -6,8 +6,10 @@ checked by the one path rule (``paths.path_problem``), and never lead outside th
 
 from __future__ import annotations
 
+import os
 import posixpath
 import shutil
+import stat
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -37,13 +39,23 @@ class LocalBundleFiles:
         return self._location
 
     def read_bytes(self, relative: str) -> bytes:
+        """The bytes of a regular file of the bundle: a pipe, a socket or a device is refused
+        without waiting on it (opened without blocking, then looked at)."""
         path = inside(self.root, checked_relative(relative, self._location))
         try:
-            return path.read_bytes()
+            descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
         except FileNotFoundError:
             raise BundleError(f"{self._location}: no file {relative!r}") from None
-        except IsADirectoryError:
-            raise BundleError(f"{self._location}: {relative!r} is a folder, not a file") from None
+        with os.fdopen(descriptor, "rb") as handle:
+            mode = os.fstat(descriptor).st_mode
+            if stat.S_ISDIR(mode):
+                raise BundleError(f"{self._location}: {relative!r} is a folder, not a file")
+            if not stat.S_ISREG(mode):
+                raise BundleError(
+                    f"{self._location}: {relative!r} is not a regular file (a pipe, a socket or "
+                    "a device); refused"
+                )
+            return handle.read()
 
     def exists(self, relative: str) -> bool:
         try:

@@ -88,6 +88,8 @@ def _broken_lock(files: BundleFiles, lock: str) -> str | None:
     TOML); None when it can."""
     try:
         tomllib.loads(files.read_bytes(lock).decode("utf-8"))
+    except BundleError as exc:  # a pipe, a socket or a device
+        return f"cannot be read ({exc})"
     except UnicodeDecodeError:
         return "is not UTF-8 text"
     except tomllib.TOMLDecodeError as exc:
