@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tracemalloc
 import zipfile
 from pathlib import Path
 
@@ -393,3 +394,40 @@ def test_a_pipe_in_a_bundle_is_refused_at_once_not_waited_on(
         said = " ".join((done.stdout + done.stderr).split())
         assert f"'{pipe}' is not a regular file (a pipe, a socket or a device); refused" in said
     assert snapshot(lab) == before
+
+
+SPARSE = 256 * 1024 * 1024
+"""The size of a sparse file: no disk, but as many bytes to whoever reads it whole."""
+
+
+@pytest.mark.parametrize(
+    ("path", "problem"),
+    [
+        ("pipeline.toml", "'pipeline.toml' holds more than 4194304 bytes, the most nodepipe"),
+        ("pipeline.lock", "'pipeline.lock' holds more than 67108864 bytes, the most nodepipe"),
+        ("nodes/load/code/uv.lock", "'nodes/load/code/uv.lock' holds more than 67108864 bytes"),
+        ("nodes/clean/code/model.bin", None),
+    ],
+)
+def test_a_huge_file_is_never_read_whole(
+    lab: nodepipe.Workspace, tmp_path: Path, template: Path, path: str, problem: str | None
+) -> None:
+    """A 256 MiB sparse file (no disk: a hostile bundle makes one in a moment; 8 GiB in an
+    upload of 40 MB): check read each file whole, a pipeline.toml, a uv.lock, pipeline.lock
+    (then refused what it had read), and every code file to hash it (a model of some GiB in a
+    node's code/ took as much memory). Files read to be parsed are refused unread past their
+    limit, code files are hashed a part at a time: memory stays small."""
+    bundle = write_bundle(tmp_path / "bundle", GOOD, CODE, template)
+    with (bundle / path).open("wb") as sparse:
+        sparse.truncate(SPARSE)
+    tracemalloc.start()
+    try:
+        problems = lab.bundles.check(bundle).problems
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < SPARSE // 8, peak
+    if problem is None:
+        assert problems == ()
+    else:
+        assert len(problems) == 1 and problem in problems[0], problems

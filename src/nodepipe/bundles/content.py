@@ -48,8 +48,7 @@ def content_hash(
             refused.append(BundleError(f"{where}: {error}"))
             continue
         for name in names:
-            data = files.read_bytes(f"{folder}/{name}")
-            digest.update(f"file {folder}/{name} {hashlib.sha256(data).hexdigest()}\n".encode())
+            digest.update(f"file {folder}/{name} {files.sha256(f'{folder}/{name}')}\n".encode())
     refuse_all(refused)
     for namespace, child in sorted(nested):
         digest.update(f"include {namespace} {child}\n".encode())

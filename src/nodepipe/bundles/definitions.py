@@ -31,9 +31,7 @@ def readable_part(files: BundleFiles) -> BundleDefinition | None:
     """The nodes of ``files``' ``pipeline.toml`` that read, when the file as a whole does not
     (``schema.readable_nodes``); None when none do or it cannot be read at all."""
     try:
-        data = files.read_bytes(BUNDLE_FILE)
-        if len(data) > MAX_DEFINITION_BYTES:
-            return None
+        data = files.read_bytes(BUNDLE_FILE, MAX_DEFINITION_BYTES)
         return readable_nodes(data.decode("utf-8"), definition_origin(files))
     except (BundleError, UnicodeDecodeError):
         return None
@@ -52,10 +50,8 @@ class DefinitionCache:
 
     def definition(self, files: BundleFiles) -> tuple[BundleDefinition, str]:
         """The definition of ``files`` and the sha256 of its ``pipeline.toml``."""
-        data = files.read_bytes(BUNDLE_FILE)
+        data = files.read_bytes(BUNDLE_FILE, MAX_DEFINITION_BYTES)
         origin = definition_origin(files)
-        if len(data) > MAX_DEFINITION_BYTES:
-            raise BundleError(f"{origin}: larger than {MAX_DEFINITION_BYTES} bytes; refused")
         digest = hashlib.sha256(data).hexdigest()
         key = (self.loader, files.location.uri, digest)
         with self._lock:

@@ -6,6 +6,8 @@ checked by the one path rule (``paths.path_problem``), and never lead outside th
 
 from __future__ import annotations
 
+import hashlib
+import io
 import os
 import posixpath
 import shutil
@@ -17,6 +19,19 @@ from nodepipe.bundles.errors import BundleError
 from nodepipe.bundles.model import BundleLocation
 from nodepipe.bundles.paths import normal_path, path_problem
 from nodepipe.bundles.tree import copy_local_tree, inside, is_skipped, local_files
+
+MAX_READ_BYTES = 64 * 1024 * 1024
+"""The largest file of a bundle nodepipe reads whole to parse it (a ``uv.lock``, a
+``pyproject.toml``, ``pipeline.lock``): a larger one is refused unread, not loaded."""
+CHUNK = 1024 * 1024
+
+
+def too_large(location: BundleLocation, relative: str, limit: int) -> BundleError:
+    """The refusal of a file longer than the ``limit`` it is read with."""
+    return BundleError(
+        f"{location}: {relative!r} holds more than {limit} bytes, the most nodepipe reads of "
+        "such a file; refused"
+    )
 
 
 def checked_relative(relative: str, location: BundleLocation) -> str:
@@ -38,24 +53,40 @@ class LocalBundleFiles:
     def location(self) -> BundleLocation:
         return self._location
 
-    def read_bytes(self, relative: str) -> bytes:
+    def read_bytes(self, relative: str, limit: int | None = None) -> bytes:
         """The bytes of a regular file of the bundle: a pipe, a socket or a device is refused
-        without waiting on it (opened without blocking, then looked at)."""
+        without waiting on it (opened without blocking, then looked at), and a file larger
+        than ``limit`` (a sparse file costs no disk) unread."""
+        with self._open(relative) as handle:
+            if limit is None:
+                return handle.read()
+            size = os.fstat(handle.fileno()).st_size
+            data = handle.read(size + 1) if size <= limit else b""  # not a buffer of limit
+            if size > limit or len(data) > limit:
+                raise too_large(self._location, relative, limit)
+            return data
+
+    def sha256(self, relative: str) -> str:
+        with self._open(relative) as handle:
+            return hashlib.file_digest(handle, "sha256").hexdigest()
+
+    def _open(self, relative: str) -> io.BufferedReader:
         path = inside(self.root, checked_relative(relative, self._location))
         try:
             descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
         except FileNotFoundError:
             raise BundleError(f"{self._location}: no file {relative!r}") from None
-        with os.fdopen(descriptor, "rb") as handle:
-            mode = os.fstat(descriptor).st_mode
+        handle = os.fdopen(descriptor, "rb")
+        mode = os.fstat(descriptor).st_mode
+        if not stat.S_ISREG(mode):
+            handle.close()
             if stat.S_ISDIR(mode):
                 raise BundleError(f"{self._location}: {relative!r} is a folder, not a file")
-            if not stat.S_ISREG(mode):
-                raise BundleError(
-                    f"{self._location}: {relative!r} is not a regular file (a pipe, a socket or "
-                    "a device); refused"
-                )
-            return handle.read()
+            raise BundleError(
+                f"{self._location}: {relative!r} is not a regular file (a pipe, a socket or a "
+                "device); refused"
+            )
+        return handle
 
     def exists(self, relative: str) -> bool:
         try:
@@ -87,12 +118,29 @@ class FsspecBundleFiles:
         relative = checked_relative(relative, self._location)
         return self.root if relative == "." else posixpath.join(self.root, relative)
 
-    def read_bytes(self, relative: str) -> bytes:
+    def read_bytes(self, relative: str, limit: int | None = None) -> bytes:
+        parts: list[bytes] = []
+        read = 0
         try:
-            data: bytes = self.fs.cat_file(self._path(relative))
+            with self.fs.open(self._path(relative), "rb") as handle:
+                while chunk := handle.read(CHUNK):
+                    parts.append(chunk)
+                    read += len(chunk)
+                    if limit is not None and read > limit:
+                        raise too_large(self._location, relative, limit)
         except (FileNotFoundError, IsADirectoryError):
             raise BundleError(f"{self._location}: no file {relative!r}") from None
-        return data
+        return b"".join(parts)
+
+    def sha256(self, relative: str) -> str:
+        try:
+            with self.fs.open(self._path(relative), "rb") as handle:
+                digest = hashlib.sha256()
+                while chunk := handle.read(CHUNK):
+                    digest.update(chunk)
+        except (FileNotFoundError, IsADirectoryError):
+            raise BundleError(f"{self._location}: no file {relative!r}") from None
+        return digest.hexdigest()
 
     def exists(self, relative: str) -> bool:
         try:

@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from nodepipe.bundles.errors import BundleError
+from nodepipe.bundles.files import MAX_READ_BYTES
 from nodepipe.bundles.model import BundleFiles, ResolvedNode, ResolvedPipeline
 from nodepipe.domain.errors import NodepipeError
 from nodepipe.domain.ids import new_id
@@ -146,7 +147,7 @@ def _scratch_problems(nodes: Sequence[ResolvedNode], ids: Mapping[str, str]) -> 
                 for name in STAGED_FILES:
                     relative = node_part(node, f"{CODE}/{name}")
                     if node.files.exists(relative):
-                        (code / name).write_bytes(node.files.read_bytes(relative))
+                        (code / name).write_bytes(node.files.read_bytes(relative, MAX_READ_BYTES))
                 relink_libraries(code, siblings)
                 problems += map(str, staged_problems(node.name, code, siblings, operation))
             except NodepipeError as error:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from nodepipe.bundles.errors import BundleError
-from nodepipe.bundles.files import LocalBundleFiles
+from nodepipe.bundles.files import MAX_READ_BYTES, LocalBundleFiles
 from nodepipe.bundles.model import BundleFiles, ResolvedNode
 from nodepipe.bundles.paths import folder_name
 from nodepipe.domain.environments import CONDA_LOCK
@@ -87,7 +87,7 @@ def _broken_lock(files: BundleFiles, lock: str) -> str | None:
     """Why the ``uv.lock`` at ``lock`` cannot be read as uv reads it (not UTF-8 text, not
     TOML); None when it can."""
     try:
-        tomllib.loads(files.read_bytes(lock).decode("utf-8"))
+        tomllib.loads(files.read_bytes(lock, MAX_READ_BYTES).decode("utf-8"))
     except BundleError as exc:  # a pipe, a socket or a device
         return f"cannot be read ({exc})"
     except UnicodeDecodeError:
@@ -125,7 +125,7 @@ def _text(files: BundleFiles, relative: str) -> str | None:
     if not files.exists(relative):
         return None
     try:
-        return files.read_bytes(relative).decode("utf-8")
+        return files.read_bytes(relative, MAX_READ_BYTES).decode("utf-8")
     except (BundleError, UnicodeDecodeError):
         return None
 

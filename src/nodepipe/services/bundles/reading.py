@@ -16,6 +16,7 @@ from pathlib import Path
 
 from nodepipe.bundles.content import content_hash
 from nodepipe.bundles.errors import BundleError, refuse_all
+from nodepipe.bundles.files import MAX_READ_BYTES
 from nodepipe.bundles.loaders import DEFAULT_LOADERS
 from nodepipe.bundles.lockfile import LockRecord, parse_lock
 from nodepipe.bundles.lookup import locate_root
@@ -117,7 +118,7 @@ def locked_records(files: BundleFiles) -> dict[str, LockRecord]:
         return {}
     origin = f"{str(files.location).rstrip('/')}/{LOCK_FILE}"
     try:
-        text = files.read_bytes(LOCK_FILE).decode("utf-8")
+        text = files.read_bytes(LOCK_FILE, MAX_READ_BYTES).decode("utf-8")
     except (UnicodeDecodeError, BundleError) as exc:
         raise InvalidInputError(f"{origin}: cannot be read: {exc}") from None
     return parse_lock(text, origin)
