@@ -431,3 +431,34 @@ def test_a_huge_file_is_never_read_whole(
         assert problems == ()
     else:
         assert len(problems) == 1 and problem in problems[0], problems
+
+
+DEEP = "\nnested = " + "[" * 3000 + "1" + "]" * 3000 + "\n"
+"""6 KB of arrays inside one another: Python's TOML parser recurses once a level."""
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["pipeline.toml", "pipeline.lock", "nodes/load/code/uv.lock", "nodes/load/code/pyproject.toml"],
+)
+def test_toml_nested_too_deeply_is_a_problem_not_a_crash(
+    lab: nodepipe.Workspace, tmp_path: Path, template: Path, cli: CliRunner, path: str
+) -> None:
+    """Any TOML file a bundle is read by, nested thousands deep: check and import crashed
+    with Python's RecursionError (exit 1, a traceback; an upload, a 500). Each names the file
+    (exit 2), the workspace unchanged."""
+    bundle = write_bundle(tmp_path / "bundle", GOOD, CODE, template)
+    if not (bundle / path).exists():
+        (bundle / path).write_text("format = 1\n")
+    with (bundle / path).open("a") as file:
+        file.write(DEEP)
+    before = snapshot(lab)
+    checked = cli("bundle", "check", str(bundle), "--json")
+    assert checked.code == 2, checked.stdout + checked.stderr
+    problems = checked.json()["problems"]
+    assert len(problems) == 1 and "values nested too deeply" in problems[0], problems
+    assert path.rpartition("/")[2] in problems[0]
+    refused = cli("bundle", "import", str(bundle), "--name", "copy")
+    assert refused.code == 2, refused.stdout + refused.stderr
+    assert "values nested too deeply" in " ".join(refused.stderr.split())
+    assert snapshot(lab) == before

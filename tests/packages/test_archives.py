@@ -107,3 +107,17 @@ def test_an_sdist_of_too_many_members_is_refused_without_reading_them_all(
         tracemalloc.stop()
     assert peak < 4 * 1024 * 1024, peak  # reading all 50,000 headers kept ~30 MB
     assert sorted(p.name for p in tmp_path.iterdir()) == [archive.name]
+
+
+def test_an_sdist_whose_pyproject_nests_too_deeply_is_not_a_package(tmp_path: Path) -> None:
+    """Its pyproject.toml is read to find the bundle: 6 KB of nested arrays crashed the pull
+    with RecursionError; now it is malformed, refused, nothing left."""
+    archive = tmp_path / "p-1.0.tar.gz"
+    project = '[project]\nname = "p"\nx = ' + "[" * 3000 + "1" + "]" * 3000 + "\n"
+    with tarfile.open(archive, "w:gz") as out:
+        info = tarfile.TarInfo("p-1.0/pyproject.toml")
+        info.size = len(project)
+        out.addfile(info, io.BytesIO(project.encode()))
+    with pytest.raises(PackageError, match=r"pyproject\.toml is malformed: values nested too"):
+        unpack_package(archive, tmp_path / "out")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [archive.name]

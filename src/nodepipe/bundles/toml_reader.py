@@ -17,6 +17,7 @@ from typing import Any, ParamSpec, TypeVar
 from nodepipe.bundles.errors import BundleError, refuse_all
 from nodepipe.bundles.toml_lines import Address, key_line, malformed_position
 from nodepipe.domain.errors import InvalidInputError
+from nodepipe.domain.toml_limits import load_toml
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -38,7 +39,7 @@ class TomlReader:
         self.text = text
         self.origin = origin
         try:
-            self.document: dict[str, Any] = tomllib.loads(text)
+            self.document: dict[str, Any] = load_toml(text)
         except tomllib.TOMLDecodeError as exc:
             message, line, column = malformed_position(str(exc))
             where = f"{origin}:{line}:{column}" if line is not None else origin

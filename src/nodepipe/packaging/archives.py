@@ -29,6 +29,7 @@ from nodepipe.bundles.archive import CHUNK, ArchiveLimits, member_problem, unpac
 from nodepipe.bundles.errors import BundleError
 from nodepipe.bundles.model import BUNDLE_FILE
 from nodepipe.bundles.tree import is_skipped
+from nodepipe.domain.toml_limits import load_toml
 from nodepipe.packaging.errors import PackageError
 from nodepipe.packaging.project import ENTRY_POINT_GROUP
 from nodepipe.workspace.durable import sync_filesystem
@@ -159,9 +160,7 @@ def _pyproject(
     if reader is None:
         raise PackageError(f"{where} is not a nodepipe package: it has no {name}")
     try:
-        project: dict[str, Any] = tomllib.loads(reader.read(1024 * 1024).decode()).get(
-            "project", {}
-        )
+        project: dict[str, Any] = load_toml(reader.read(1024 * 1024).decode()).get("project", {})
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise PackageError(f"{where}: its pyproject.toml is malformed: {exc}") from None
     return project

@@ -30,6 +30,7 @@ from nodepipe.domain.environments import (
     CondaPackage,
     archive_parts,
 )
+from nodepipe.domain.toml_limits import load_toml
 from nodepipe.workspace.durable import write_atomic
 from nodepipe.workspace.node_config import read_pyproject
 
@@ -192,7 +193,7 @@ def foreign_conda_sources(
     found = []
     if pyproject_text is not None:
         try:
-            project = tomllib.loads(pyproject_text)
+            project = load_toml(pyproject_text)
         except tomllib.TOMLDecodeError:
             project = {}
         section = project.get("tool", {}).get("nodepipe", {}).get("conda", {})

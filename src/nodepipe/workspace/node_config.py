@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from nodepipe.domain.errors import InvalidInputError
+from nodepipe.domain.toml_limits import load_toml
 from nodepipe.workspace.file_state import FileState, file_state, latest_per_key
 from nodepipe.workspace.node_folder import ENTRY_POINT
 
@@ -123,7 +124,7 @@ def _parsed(state: FileState) -> dict[str, Any]:
     began = now_ns()
     pyproject = Path(state[0])
     try:
-        parsed = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+        parsed = load_toml(pyproject.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise InvalidInputError(f"cannot read {pyproject}: {exc}") from exc
     if facts is not None and settled((state[1], state[4]), began):

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from nodepipe.domain.errors import InvalidInputError
+from nodepipe.domain.toml_limits import load_toml
 from nodepipe.workspace.path_trust import check_trusted_path, local_path_of
 
 PYPROJECT = "pyproject.toml"
@@ -40,7 +41,7 @@ def check_saved_pyproject(new_text: str, old_text: str | None, folder: Path) -> 
 def _named(text: str | None, folder: Path) -> dict[str, str]:
     """Entry (as the message names it) -> the path it names, resolved from ``folder``."""
     try:
-        data = tomllib.loads(text or "")
+        data = load_toml(text or "")
     except tomllib.TOMLDecodeError:
         return {}
     found: dict[str, str] = {}

@@ -20,6 +20,7 @@ from nodepipe.domain.environments import CONDA_LOCK
 from nodepipe.domain.errors import InvalidInputError
 from nodepipe.domain.params import dump_params, parse_params
 from nodepipe.domain.staleness import SHARED_CODE_SEPARATOR
+from nodepipe.domain.toml_limits import load_toml
 from nodepipe.envs.node_env import PYTHON_VERSION_FILE
 from nodepipe.services.bundles.node_python import bundle_python_problems
 from nodepipe.workspace.conda_project import foreign_conda_sources, local_conda_paths
@@ -87,7 +88,7 @@ def _broken_lock(files: BundleFiles, lock: str) -> str | None:
     """Why the ``uv.lock`` at ``lock`` cannot be read as uv reads it (not UTF-8 text, not
     TOML); None when it can."""
     try:
-        tomllib.loads(files.read_bytes(lock, MAX_READ_BYTES).decode("utf-8"))
+        load_toml(files.read_bytes(lock, MAX_READ_BYTES).decode("utf-8"))
     except BundleError as exc:  # a pipe, a socket or a device
         return f"cannot be read ({exc})"
     except UnicodeDecodeError:
@@ -103,7 +104,7 @@ def _foreign_code_paths(node: ResolvedNode) -> str | None:
     pyproject = node_part(node, f"{CODE}/pyproject.toml")
     text = _text(node.files, pyproject)
     try:
-        declared = declared_code_paths(tomllib.loads(text or ""))
+        declared = declared_code_paths(load_toml(text or ""))
     except tomllib.TOMLDecodeError:
         return None  # the import reads it again and names the mistake
     refused = [

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from nodepipe.domain.errors import Action, Hint, InvalidInputError, RequirementNotFoundError
+from nodepipe.domain.toml_limits import load_toml
 from nodepipe.envs.interpreters import find_interpreter
 from nodepipe.envs.node_env import PYTHON_VERSION_FILE
 from nodepipe.envs.python_requests import request_problem
@@ -85,7 +86,7 @@ def check_python(plan: ExportPlan) -> None:
 def _interpreter(pyproject_text: str) -> str | None:
     """The ``[tool.nodepipe] interpreter`` a pyproject.toml text sets (as text), else None."""
     try:
-        data = tomllib.loads(pyproject_text)
+        data = load_toml(pyproject_text)
     except tomllib.TOMLDecodeError:
         return None  # the import reads it again and names the mistake
     section = data.get("tool", {}).get("nodepipe", {})
