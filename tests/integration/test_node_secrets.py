@@ -72,6 +72,10 @@ def test_a_cli_run_passes_no_secrets_to_node_code(
     assert "WANDB_API_KEY" not in seen_by(leaky, "load")
     plot = seen_by(leaky, "plot")
     assert plot["WANDB_API_KEY"] == "wanted-by-plot" and plot["AWS_REGION"] == "eu-west-1"
+    # The log says which of the names it asked for it does not get, and why.
+    log = (leaky.nodes.path("plot") / "logs" / "latest.log").read_text()
+    assert "not passed to the node although pass-env names NODEPIPE_TOKEN, PGPASSWORD:" in log
+    assert "WANDB" not in log and "pass-env" not in cli("logs", "load").stdout
 
 
 def test_a_run_started_from_the_web_app_passes_no_secrets(leaky: nodepipe.Workspace) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from nodepipe.execution.node_variables import node_variables
+from nodepipe.execution.node_variables import node_variables, withheld
 
 ENVIRONMENT = {
     "PATH": "/usr/bin",
@@ -52,3 +52,9 @@ def test_a_prefix_with_wildcards_matches_as_fnmatch_does() -> None:
 
 def test_a_name_without_star_is_exact() -> None:
     assert "AWS_REGION" not in node_variables(ENVIRONMENT, extra=["AWS_"])
+
+
+def test_the_names_of_pass_env_a_node_never_gets_are_told() -> None:
+    asked = ["WANDB_API_KEY", "PGPASSWORD", "NODEPIPE_*", "NODEPIPE_TOKEN", "PG*", "TWINE_X*"]
+    assert withheld(asked) == ["PGPASSWORD", "NODEPIPE_*", "NODEPIPE_TOKEN", "TWINE_X*"]
+    assert withheld(["UV_*", "AWS_*"]) == []  # wider than a secret: what is allowed still passes

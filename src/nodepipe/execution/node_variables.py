@@ -47,6 +47,18 @@ def node_variables(
     }
 
 
+def withheld(extra: Iterable[str]) -> list[str]:
+    """The names of a node's ``pass-env`` that it will never get (each on ``NEVER``, or a
+    prefix within one of its prefixes): said in the node's log, so that a variable missing
+    in the node is not a mystery. A wider prefix (``PG*``) still passes what ``NEVER`` allows."""
+    return [
+        name
+        for name in extra
+        if _NEVER.match(name.removesuffix("*"))
+        and (not name.endswith("*") or name[:-1].startswith(_NEVER.prefixes))
+    ]
+
+
 class _Patterns:
     """Names and ``*``-ended prefixes, matched without a regular expression where a prefix is
     plain (every pattern of ``ALLOWED`` and ``NEVER``): a run's first launch does not compile

@@ -36,7 +36,7 @@ from nodepipe.execution.bytecode import (
     to_compile,
 )
 from nodepipe.execution.log_tail import last_words
-from nodepipe.execution.node_variables import node_variables
+from nodepipe.execution.node_variables import NEVER, node_variables, withheld
 from nodepipe.execution.process_groups import (
     KILL_GRACE_SECONDS,
     end_leftovers,
@@ -242,6 +242,8 @@ class NodeProcess:
         write_if_changed(self._context_file(), json.dumps(task.context, indent=2))
         self._log = self.log_file.open("ab")
         self._log.write(f"# nodepipe: {' '.join(task.argv)}\n".encode())
+        if task.pass_env and (kept_back := withheld(task.pass_env)):
+            self._log.write(_withheld_line(kept_back).encode())
         self._log.flush()
         point_latest_log(self.log_file)
         crash_point("task.staged")
@@ -569,6 +571,15 @@ class NodeProcess:
                 log.write(f"# nodepipe: {ending}\n".encode())
             with contextlib.suppress(OSError):
                 log.close()
+
+
+def _withheld_line(names: list[str]) -> str:
+    """The log's note that ``pass-env`` named variables a node never gets."""
+    return (
+        f"# nodepipe: not passed to the node although pass-env names {', '.join(names)}:"
+        f" nodepipe never passes its own secrets ({', '.join(NEVER)}); give the node a"
+        " variable of another name\n"
+    )
 
 
 @functools.lru_cache(maxsize=64)
