@@ -198,6 +198,9 @@ def test_env_sync_relocks_a_lock_out_of_step_with_a_snapshot_unless_frozen(
     needs(code / "snapshots" / "mytool", "toypkg==2.0")
     frozen = cli("env", "sync", "clean")
     assert frozen.code != 0 and "frozen" in " ".join(frozen.stderr.split())
+    node_id = chain.nodes.get("clean", "baseline").id
+    told = f"relock it on purpose with `nodepipe env lock {node_id}`, or undo the change"
+    assert told in " ".join(frozen.stderr.split())
     assert (code / "uv.lock").read_text() == lock  # refused: nothing relocked
 
     (code / "pyproject.toml").write_text(pyproject)

@@ -49,6 +49,7 @@ COMMANDS: dict[Action, str] = {
         "take a snapshot of that folder into the node with `nodepipe env add {node} --snapshot "
         "DIR` (its files become the node's own), then export or build again"
     ),
+    Action.ENV_RELOCK: ("relock it on purpose with `nodepipe env lock {node}`, or undo the change"),
     Action.ENV_LOCK: (
         "relock it from what the index holds now with `nodepipe env lock {node} --upgrade`"
     ),

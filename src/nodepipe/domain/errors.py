@@ -35,6 +35,7 @@ class Action(StrEnum):
     LIBRARY_UNLINK = "library.unlink"
     ENV_SNAPSHOT = "env.snapshot"
     ENV_LOCK = "env.lock"
+    ENV_RELOCK = "env.relock"
     SNAPSHOT_RESET = "snapshot.reset"
     CODE_PATH_COPY = "code_path.copy"
     RAY_CONNECT = "ray.connect"

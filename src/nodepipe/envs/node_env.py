@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from nodepipe.domain.errors import EnvironmentBuildError
+from nodepipe.domain.errors import Action, EnvironmentBuildError, Hint
 from nodepipe.envs.edits import all_or_nothing
 from nodepipe.envs.interpreters import find_interpreter
 from nodepipe.envs.members import (
@@ -330,8 +330,8 @@ class NodeEnvironments:
             raise EnvironmentBuildError(
                 f"the lock of {code_dir} is out of step with its pyproject.toml (or with a "
                 f"project it installs from a folder, such as a snapshot), and it is frozen "
-                f"({FROZEN_LOCK} = true under [tool.nodepipe]): relock the node's environment "
-                "on purpose, or undo the change"
+                f"({FROZEN_LOCK} = true under [tool.nodepipe]): nodepipe does not relock it",
+                hint=Hint(Action.ENV_RELOCK, {"node": code_dir.parent.name}),
             )
         lock = code_dir / "uv.lock"
         before = lock.read_bytes() if lock.is_file() else None

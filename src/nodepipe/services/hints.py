@@ -110,6 +110,7 @@ CALLS: dict[Action, str] = {
         "name the package's own folder, or, if {folder} is meant, add it with "
         "ws.envs.add({node}, [], {source}={folder}, large=True)"
     ),
+    Action.ENV_RELOCK: "relock it on purpose with ws.envs.lock({node}), or undo the change",
     Action.ENV_LOCK: (
         "relock it from what the index holds now with ws.envs.lock(NODE, upgrade=True)"
     ),

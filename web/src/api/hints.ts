@@ -34,6 +34,7 @@ export const MENU_ITEMS: Record<Action, (params: Params) => string> = {
     `take the package out of them first, e.g. select node "${p.user}" → Environment → remove ${p.package}; or put another library node holding ${p.package} in its place: right-click node "${p.library}" → Replace…`,
   "env.detach": () => "give it an environment of its own first: select the node → Environment → Own environment",
   "env.snapshot": (p) => `take a snapshot of that folder into the node: select node "${p.tag}" → Environment → snapshot (copied, editable) → Add (lock and sync), then export or build again`,
+  "env.relock": () => "relock it on purpose: select the node → Environment → Relock, or undo the change",
   "env.lock": () => "relock it from what the index holds now: select the node → Environment → Upgrade all",
   "snapshot.reset": (p) => `bring the upstream's files anyway, dropping the snapshot's own edits and commits: select node "${p.tag}" → Environment → Snapshots → ${p.snapshot} → Reset to upstream`,
   "code_path.copy": (p) => `copy the scripts of ${p.path} into the code/ folder of node "${p.tag}" and take that code path off it (select the node → Environment → code paths), or take a snapshot of a package (Environment → snapshot), then export or build again`,
