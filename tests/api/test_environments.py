@@ -109,6 +109,33 @@ def test_pipeline_base_packages(client: TestClient, app: FastAPI) -> None:
     error_of(client.post(base, json={"packages": []}), 422)
 
 
+def test_base_package_refusals_come_at_once_or_name_the_node_and_change_nothing(
+    client: TestClient, app: FastAPI, chain: nodepipe.Workspace
+) -> None:
+    """A removal of a package the base lacks and a locked pipeline are answered before any
+    job; a package the index lacks fails the job, naming the package and the node by tag."""
+    base = "/api/pipelines/baseline/base-packages"
+    before = snapshot(chain)
+    absent = client.delete(base, params={"packages": ["toypkg"]})  # at once, no job
+    said = error_of(absent, 422, "invalid_input")
+    assert said == "pipeline 'baseline' has no base package toypkg: its base packages are none"
+    missing = job(client, app, "POST", base, json={"packages": ["toypkg==9.9"]})
+    assert missing["error"]["kind"] == "requirement_not_found"
+    first_line = missing["error"]["message"].split("\n", 1)[0]
+    tag = first_line.rsplit("(could not add toypkg==9.9 to node ", 1)[-1].rstrip("):")
+    assert tag in {n.tag for n in chain.nodes.list("baseline")}, first_line  # not its id
+    assert client.get(base).json()["packages"] == [] and snapshot(chain) == before
+    chain.pipelines.lock("baseline")
+    before = snapshot(chain)
+    for refused in (
+        client.post(base, json={"packages": ["toypkg"]}),
+        client.delete(base, params={"packages": ["toypkg"]}),
+    ):
+        assert "is locked" in error_of(refused, 409, "read_only")
+        assert refused.json()["hint"]["action"] == "pipeline.unlock"
+    assert snapshot(chain) == before
+
+
 def test_shared_environments_and_nodes_that_use_them(client: TestClient, app: FastAPI) -> None:
     assert client.get("/api/shared-envs").json() == []
     made = job(

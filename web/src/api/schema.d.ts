@@ -284,10 +284,16 @@ export interface paths {
         put?: never;
         /**
          * Add Base Packages
-         * @description Every node the pipeline owns gets these packages (all relocked, or none).
+         * @description Every node the pipeline owns gets these packages (all relocked, or none). Refused at
+         *     once: a requirement that does not parse (422), a locked pipeline or node (409); what uv
+         *     refuses (a package or version the index does not have) fails the job, changing nothing.
          */
         post: operations["add_base_packages_api_pipelines__pipeline__base_packages_post"];
-        /** Remove Base Packages */
+        /**
+         * Remove Base Packages
+         * @description Refused at once: a package the base does not have (422, naming the ones it has), a
+         *     locked pipeline or node (409).
+         */
         delete: operations["remove_base_packages_api_pipelines__pipeline__base_packages_delete"];
         options?: never;
         head?: never;
@@ -5487,6 +5493,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
+            /** @description The workspace's state stands in the way: a cycle, a duplicate, a lock, a reference */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
             /** @description The request body is larger than the server accepts */
             413: {
                 headers: {
@@ -5571,6 +5586,15 @@ export interface operations {
             };
             /** @description An unknown or ambiguous name */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorPublic"];
+                };
+            };
+            /** @description The workspace's state stands in the way: a cycle, a duplicate, a lock, a reference */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -33,14 +33,17 @@ def base_packages(pipeline: str, ws: WorkspaceDep) -> BasePackagesPublic:
     return BasePackagesPublic.model_validate(ws.base_envs.view(pipeline))
 
 
-@router.post("/pipelines/{pipeline}/base-packages", status_code=202)
+@router.post("/pipelines/{pipeline}/base-packages", status_code=202, responses=error_responses(409))
 def add_base_packages(
     pipeline: str, body: PackagesChange, services: ServicesDep, origin: OriginDep
 ) -> JobPublic:
-    """Every node the pipeline owns gets these packages (all relocked, or none)."""
+    """Every node the pipeline owns gets these packages (all relocked, or none). Refused at
+    once: a requirement that does not parse (422), a locked pipeline or node (409); what uv
+    refuses (a package or version the index does not have) fails the job, changing nothing."""
     check_trusted_inputs(body.packages)
     ws = services.workspace
     found = ws.pipelines.get(pipeline)
+    ws.base_envs.check_add(found.id, body.packages)
 
     def run() -> JobOutcome:
         base = ws.base_envs.add(found.id, body.packages)
@@ -51,13 +54,18 @@ def add_base_packages(
     return start_job(services, "base-add", what, run, origin)
 
 
-@router.delete("/pipelines/{pipeline}/base-packages", status_code=202)
+@router.delete(
+    "/pipelines/{pipeline}/base-packages", status_code=202, responses=error_responses(409)
+)
 def remove_base_packages(
     pipeline: str, packages: PackageNames, services: ServicesDep, origin: OriginDep
 ) -> JobPublic:
+    """Refused at once: a package the base does not have (422, naming the ones it has), a
+    locked pipeline or node (409)."""
     validate_package_names(packages)
     ws = services.workspace
     found = ws.pipelines.get(pipeline)
+    ws.base_envs.check_remove(found.id, packages)
 
     def run() -> JobOutcome:
         base = ws.base_envs.remove(found.id, packages)

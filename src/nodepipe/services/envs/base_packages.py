@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from nodepipe.domain.errors import InvalidInputError
+from nodepipe.domain.model import Node, Pipeline
 from nodepipe.domain.requirements import (
     requirement_name,
     validate_package_names,
@@ -75,9 +76,7 @@ class PipelineEnvService:
     def add(self, pipeline: str, requirements: list[str]) -> tuple[str, ...]:
         """Add ``requirements`` to the base and to each node, except where the node requires
         that package itself: a node's own pin wins."""
-        if not requirements:
-            raise InvalidInputError("name at least one package to add to the base")
-        validate_requirements(requirements)
+        self.check_add(pipeline, requirements)
         added = {requirement_name(r) for r in requirements}
 
         def plan(code: Path) -> _NodeEdit | None:
@@ -86,7 +85,9 @@ class PipelineEnvService:
             if not wanted:
                 return None
             names = base_names(code / "pyproject.toml") | {requirement_name(r) for r in wanted}
-            return _NodeEdit(code, ["add", "--no-sync", *wanted], names)
+            return _NodeEdit(
+                code, ["add", "--no-sync", *wanted], names, f"add {', '.join(wanted)} to"
+            )
 
         return self._change(
             pipeline,
@@ -98,17 +99,8 @@ class PipelineEnvService:
         """Remove ``packages`` from the base and from the nodes that have them from the base
         only: a node's own requirement of the same package stays. A package the base does
         not have is refused, naming what it has, as ``env remove`` refuses one a node lacks."""
-        validate_package_names(packages)
+        self.check_remove(pipeline, packages)
         names = {requirement_name(p) for p in packages}
-        with self.context.store.read() as session:
-            target = resolver.pipeline(session, pipeline)
-        had = sorted({requirement_name(r) for r in target.base_packages})
-        absent = [p for p in packages if requirement_name(p) not in had]
-        if absent:
-            raise InvalidInputError(
-                f"pipeline {target.tag!r} has no base package {', '.join(absent)}: its base "
-                f"packages are {', '.join(had) if had else 'none'}"
-            )
 
         def plan(code: Path) -> _NodeEdit | None:
             from_base = base_names(code / "pyproject.toml")
@@ -118,11 +110,45 @@ class PipelineEnvService:
             present = {requirement_name(r) for r in dependencies(code / "pyproject.toml")}
             removed = sorted(dropped & present)
             uv_args = ["remove", "--no-sync", *removed] if removed else []
-            return _NodeEdit(code, uv_args, from_base - names)
+            return _NodeEdit(code, uv_args, from_base - names, f"remove {', '.join(removed)} from")
 
         return self._change(
             pipeline, lambda base: [r for r in base if requirement_name(r) not in names], plan
         )
+
+    def check_add(self, pipeline: str, requirements: list[str]) -> None:
+        """What ``add`` refuses before uv runs (the API answers it at once, before its job):
+        no requirement, one that does not parse, a locked pipeline or node of it. A package
+        or version the index does not have only uv finds out."""
+        if not requirements:
+            raise InvalidInputError("name at least one package to add to the base")
+        validate_requirements(requirements)
+        self._editable(pipeline)
+
+    def check_remove(self, pipeline: str, packages: list[str]) -> None:
+        """What ``remove`` refuses before uv runs (the API answers it at once, before its
+        job): a name that is none, a package the base does not have (naming the ones it has),
+        a locked pipeline or node of it."""
+        validate_package_names(packages)
+        target, _ = self._editable(pipeline)
+        had = sorted({requirement_name(r) for r in target.base_packages})
+        absent = [p for p in packages if requirement_name(p) not in had]
+        if absent:
+            raise InvalidInputError(
+                f"pipeline {target.tag!r} has no base package {', '.join(absent)}: its base "
+                f"packages are {', '.join(had) if had else 'none'}"
+            )
+
+    def _editable(self, pipeline: str) -> tuple[Pipeline, list[Node]]:
+        """The pipeline and the nodes it owns, once each may be changed (else ReadOnlyError,
+        with the hint that lifts it)."""
+        with self.context.store.read() as session:
+            target = resolver.pipeline(session, pipeline)
+            check_pipeline_editable(target)
+            owned = [n for n in session.list_nodes(target.id) if n.owner_pipeline_id == target.id]
+            for node in owned:
+                check_node_editable(session, node, target)
+        return target, owned
 
     def _change(
         self,
@@ -130,23 +156,17 @@ class PipelineEnvService:
         new_base: Callable[[list[str]], list[str]],
         plan: Callable[[Path], _NodeEdit | None],
     ) -> tuple[str, ...]:
-        with self.context.store.read() as session:
-            target = resolver.pipeline(session, pipeline)
-            check_pipeline_editable(target)
-            owned = [n for n in session.list_nodes(target.id) if n.owner_pipeline_id == target.id]
-            for node in owned:
-                check_node_editable(session, node, target)
-        codes = [self.context.layout.node_dir(n.id) / "code" for n in owned]
-        codes = [c for c in codes if not _not_isolated(c)]  # not given: `view` names them
+        target, owned = self._editable(pipeline)
+        tags = {self.context.layout.node_dir(n.id) / "code": n.tag for n in owned}
+        codes = [c for c in tags if not _not_isolated(c)]  # not given: `view` names them
         edits = [edit for edit in map(plan, codes) if edit is not None]
         base = tuple(new_base(list(target.base_packages)))
         environments = self.context.environments
         with all_or_nothing(environments.journal_dir, [edit.code for edit in edits]):
             for edit in edits:
                 if edit.uv_args:
-                    environments.run_uv(
-                        edit.code, edit.uv_args, f"change the base packages of {edit.node_id}"
-                    )
+                    action = f"{edit.what} node {tags[edit.code]}"
+                    environments.run_uv(edit.code, edit.uv_args, action)
                 set_base_names(edit.code / "pyproject.toml", edit.base_names)
             for edit in edits:
                 if edit.uv_args:
@@ -158,16 +178,14 @@ class PipelineEnvService:
 
 @dataclass(frozen=True, slots=True)
 class _NodeEdit:
-    """What a base change does to one node: the uv command (none: only the record changes) and
-    the names its base then provides."""
+    """What a base change does to one node: the uv command (none: only the record changes),
+    the names its base then provides, and what uv does in words ("add toypkg to", the node's
+    tag follows)."""
 
     code: Path
     uv_args: list[str]
     base_names: set[str]
-
-    @property
-    def node_id(self) -> str:
-        return self.code.parent.name
+    what: str
 
 
 def _not_isolated(code: Path) -> str:
