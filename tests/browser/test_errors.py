@@ -5,18 +5,21 @@ from __future__ import annotations
 
 import re
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
+import nodepipe
+from api.live import server_process
 from browser.accessibility import expect_accessible
 from browser.canvas import menu_item, node, open_panel, right_click
 from browser.conftest import ARTIFACTS, Served
 from nodepipe.domain.names import NAME_RULE
 from nodepipe.services.runs.service import RunRequest
 from support.waiting import wait_for
-from support.wheels import local_project
+from support.wheels import local_project, toy_index
 from support.worlds import CHAIN, add_nodes
 
 MISSING = "nodepipe-no-such-package-zz"
@@ -458,3 +461,92 @@ def test_new_and_edited_shared_environments_keep_a_refused_name_or_package_in_th
     page.keyboard.press("Escape")
     expect(dialog).to_have_count(0)
     assert ws.shared_envs.show("tools").direct == ()
+
+
+@pytest.fixture
+def offline_served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Served]:
+    """Pipeline ``baseline`` of nodes ``load`` and ``clean``, served by a server whose uv finds
+    packages only in a folder of toy wheels (toypkg 1.0 and 2.0, otherpkg 0.1), never online."""
+    monkeypatch.setenv("UV_FIND_LINKS", str(toy_index(tmp_path / "wheels")))
+    monkeypatch.setenv("UV_OFFLINE", "1")
+    monkeypatch.setenv("UV_INDEX_URL", "http://127.0.0.1:9/simple")
+    ws = nodepipe.init(tmp_path / "lab")
+    ws.pipelines.new("baseline")
+    for tag in ("load", "clean"):
+        ws.nodes.new("baseline", tag)
+    with server_process(ws.root, tmp_path / "server.log") as live:
+        yield Served(live, ws)
+    ws.close()
+
+
+def test_base_packages_keeps_a_refused_change_in_its_dialog(
+    page: Page, offline_served: Served
+) -> None:
+    """A package or version no index has (uv finds it out in the job), a package the base no
+    longer has, a locked pipeline: each is said in the dialog in the app's words, what was
+    typed kept, nothing changed; the dialog closes once every node has the change."""
+    ws = offline_served.workspace
+    ws.base_envs.add("baseline", ["otherpkg"])
+    page.goto(offline_served.link)
+    expect(node(page, "load")).to_be_visible()
+    pipeline_menu(page, "baseline", "Base packages…")
+    dialog = page.get_by_role("dialog", name="Base packages of baseline")
+    add = dialog.get_by_role("textbox", name=re.compile("^Add"))
+    remove = dialog.get_by_role("combobox", name="Remove")
+    confirm = dialog.get_by_test_id("dialog-confirm")
+    for typed, named in [
+        ("toypkg==9.9", "toypkg==9.9"),
+        (f"toypkg\n{MISSING}", f"toypkg, {MISSING}"),
+    ]:
+        add.fill(typed)
+        confirm.click()
+        said = dialog.get_by_test_id("dialog-packages-problem")
+        words = f"a package or version asked for does not exist (could not add {named} to node "
+        expect(said).to_contain_text(words, timeout=60_000)
+        expect_refused(add, "dialog-packages-problem", typed)
+    details = dialog.get_by_test_id("dialog-details")
+    expect(details.locator("pre")).to_be_hidden()  # uv's own text waits behind the disclosure
+    details.get_by_text("Details").click()
+    expect(details.locator("pre")).to_contain_text(MISSING)
+    expect_accessible(page, "the Base packages dialog showing a package no index has")
+    assert ws.base_envs.show("baseline") == ("otherpkg",)
+    assert "toypkg" not in ws.envs.show("load").locked
+
+    ws.base_envs.remove("baseline", ["otherpkg"])  # behind the open dialog's back
+    add.fill("")
+    remove.select_option("otherpkg")
+    confirm.click()
+    said = "pipeline 'baseline' has no base package otherpkg: its base packages are none"
+    expect(dialog.get_by_test_id("dialog-remove-problem")).to_have_text(said)
+    expect_refused(remove, "dialog-remove-problem", "otherpkg")
+
+    ws.pipelines.lock("baseline")
+    remove.select_option("")
+    add.fill("toypkg==1.0")
+    confirm.click()
+    locked = dialog.get_by_test_id("dialog-problem")
+    expect(locked).to_contain_text("pipeline 'baseline' is locked")
+    expect(locked).to_contain_text('unlock it: right-click pipeline "baseline" in the sidebar')
+    expect(locked).not_to_contain_text("nodepipe ")  # a menu item, never a command
+    expect(add).to_have_value("toypkg==1.0")
+    assert ws.base_envs.show("baseline") == ()
+
+    ws.pipelines.unlock("baseline")
+    confirm.click()
+    expect(dialog).to_have_count(0, timeout=60_000)
+    done = page.locator("[data-sonner-toast]", has_text="baseline: base packages toypkg==1.0")
+    expect(done).to_be_visible()
+    assert ws.base_envs.show("baseline") == ("toypkg==1.0",)
+    assert ws.envs.show("clean").locked["toypkg"] == "1.0"
+
+    # cancelled before its job ends, the job goes on and its failure is not lost: a toast
+    pipeline_menu(page, "baseline", "Base packages…")
+    add.fill("toypkg==9.9")
+    dialog.evaluate(
+        "form => { form.querySelector('[data-testid=dialog-confirm]').click();"
+        " form.querySelector('button[type=button]').click(); }"
+    )
+    expect(dialog).to_have_count(0)
+    failed = page.locator("[data-sonner-toast][data-type='error']")
+    expect(failed).to_contain_text("could not add toypkg==9.9 to node", timeout=60_000)
+    assert ws.base_envs.show("baseline") == ("toypkg==1.0",)

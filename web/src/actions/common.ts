@@ -7,7 +7,8 @@ import { invalidateAll } from "../api/queries";
 import type { Job } from "../api/types";
 import { ask, type DialogSpec, type Field, type Refusal, type Values } from "../dialogs/dialogs";
 import { getApp, flash } from "../store/app";
-import { errorToast } from "./errorToast";
+import { errorToast, summary } from "./errorToast";
+import { withHint } from "../api/hints";
 
 /** Run an action; a refusal becomes a toast (never an alert), and a cycle is outlined. */
 export async function attempt<T>(action: () => Promise<T>): Promise<T | undefined> {
@@ -35,9 +36,18 @@ export class Refused extends Error {
   constructor(
     readonly field: string,
     message: string,
+    /** What uv said in full, when it refused (shown behind "Details"). */
+    readonly details?: string,
   ) {
     super(message);
   }
+}
+
+/** An error's words for a dialog: what is wrong and the menu item that fixes it; when uv
+ * failed, only nodepipe's first line, uv's full output being the `details`. */
+function saying(error: ApiError): { said: string; details?: string } {
+  if (!error.uvOutput) return { said: error.message };
+  return { said: withHint(summary(error.reason), error.hint), details: error.uvOutput };
 }
 
 /** Do ``action``; what the server refuses is returned to be said in the form the user typed in
@@ -49,12 +59,26 @@ export async function refusalOf(action: () => Promise<unknown>, about?: string):
     await action();
     return null;
   } catch (error) {
-    if (error instanceof Refused) return { fields: { [error.field]: error.message }, message: "" };
+    if (error instanceof Refused) return { fields: { [error.field]: error.message }, message: "", details: error.details };
     if (!(error instanceof ApiError)) return { fields: {}, message: String(error) };
     if (error.cycle) flash(error.cycle);
     const fields = error.fields;
     if (Object.keys(fields).length) return { fields, message: "" };
-    return about ? { fields: { [about]: error.message }, message: "" } : { fields, message: error.message };
+    const { said, details } = saying(error);
+    return about ? { fields: { [about]: said }, message: "", details } : { fields, message: said, details };
+  }
+}
+
+/** ``action``'s refusal by the server said beside ``field`` of its dialog (a removal's
+ * refusal beside what was chosen to remove), whatever the server names. A refusal of the whole
+ * form (a locked pipeline: kind read_only) stays the form's. */
+export async function refusedAs<T>(field: string, action: () => Promise<T>): Promise<T> {
+  try {
+    return await action();
+  } catch (error) {
+    if (!(error instanceof ApiError) || error.kind === "read_only") throw error;
+    const { said, details } = saying(error);
+    throw new Refused(field, said, details);
   }
 }
 
@@ -69,20 +93,24 @@ export function submitting(action: (values: Values) => Promise<void>, about?: st
  * accepts (see `submitting`; ``about`` too): its result, or null when cancelled. An action
  * still answering when the dialog is cancelled is waited for: what it made is returned all the
  * same. An action that starts a background job answers with the job once the server has
- * checked what was typed; the caller follows it (`followJob`) after the dialog closed. */
+ * checked what was typed; the caller follows it (`followJob`) after the dialog closed; or the
+ * action waits for the job's end in the dialog (`endInDialog`, given ``signal``: aborted when
+ * the dialog is cancelled meanwhile). */
 export async function askAndDo<T>(
   spec: Omit<DialogSpec, "submit">,
-  action: (values: Values) => Promise<T>,
+  action: (values: Values, signal: AbortSignal) => Promise<T>,
   about?: string,
 ): Promise<{ result: T } | null> {
-  const state: { running?: Promise<T>; done?: { result: T } } = {};
-  await ask({
+  const state: { running?: Promise<T>; done?: { result: T }; cancel?: AbortController } = {};
+  const values = await ask({
     ...spec,
     submit: submitting(async (typed) => {
-      state.running = action(typed);
+      state.cancel = new AbortController();
+      state.running = action(typed, state.cancel.signal);
       state.done = { result: await state.running };
     }, about),
   });
+  if (values === null) state.cancel?.abort();
   await state.running?.catch(() => undefined);
   return state.done ?? null;
 }
@@ -145,10 +173,54 @@ export async function startJob(request: () => Promise<FetchResult<Job>>, done?: 
   await attempt(async () => followJob(await call(request()), done));
 }
 
+/** Call ``done`` once ``job`` has ended: its end arrives as `job_finished` on the event stream
+ * (or had come before this page listened). */
+async function whenEnded(job: Job, done: JobDone): Promise<void> {
+  pending.set(job.id, done);
+  // The job may have ended before this page started listening for it.
+  const now = await call(api.GET("/api/jobs/{job}", { params: { path: { job: job.id } } }));
+  if (now.status !== "running") await jobFinished(job.id, now);
+}
+
+/** Wait for ``job`` to end in the dialog that started it (the dialog says it works meanwhile,
+ * `DialogSpec.working`): its success is a toast (and what is on screen is refetched); its
+ * failure is thrown as a refusal said beside ``field`` (uv's output behind "Details"), so the
+ * dialog keeps what was typed. The dialog cancelled (``signal`` aborted) before the end: the
+ * job goes on, followed in a toast (`followJob`), and this rejects. */
+export function endInDialog(job: Job, signal: AbortSignal, field: string): Promise<Job> {
+  const handOver = () => void attempt(() => followJob(job));
+  return new Promise<Job>((resolve, reject) => {
+    if (signal.aborted) {
+      handOver();
+      reject(signal.reason);
+      return;
+    }
+    const ended: JobDone = (done) => {
+      signal.removeEventListener("abort", cancelled);
+      resolve(done);
+    };
+    const cancelled = () => {
+      if (pending.get(job.id) === ended) handOver();
+      reject(signal.reason);
+    };
+    signal.addEventListener("abort", cancelled, { once: true });
+    whenEnded(job, ended).catch(reject);
+  }).then(async (done) => {
+    if (done.status !== "succeeded") {
+      const error = new ApiError(0, done.error ?? { message: `${job.description} failed` });
+      const { said, details } = saying(error);
+      throw error.kind === "read_only" ? error : new Refused(field, said, details);
+    }
+    toast.success(done.message || job.description, { id: `job-${job.id}` });
+    await invalidateAll();
+    return done;
+  });
+}
+
 /** Follow a background job: its end arrives as `job_finished` on the event stream. */
 export async function followJob(job: Job, onSuccess?: JobDone): Promise<void> {
   const id = toast.loading(job.description + "…", { id: `job-${job.id}` });
-  pending.set(job.id, async (done) => {
+  await whenEnded(job, async (done) => {
     if (done.status === "succeeded") {
       toast.success(done.message || job.description, { id });
       await invalidateAll();
@@ -158,9 +230,6 @@ export async function followJob(job: Job, onSuccess?: JobDone): Promise<void> {
       errorToast(error, { id, duration: error.uv_output ? 20000 : 10000 });
     }
   });
-  // The job may have ended before this page started listening for it.
-  const now = await call(api.GET("/api/jobs/{job}", { params: { path: { job: job.id } } }));
-  if (now.status !== "running") await jobFinished(job.id, now);
 }
 
 export async function jobFinished(jobId: string, known?: Job): Promise<void> {

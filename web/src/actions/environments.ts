@@ -2,8 +2,8 @@
 // Each change runs uv on the server as a background job; its end comes on the event stream.
 import { toast } from "sonner";
 import { api, call } from "../api/client";
-import { ask, confirmDanger } from "../dialogs/dialogs";
-import { askAndDo, attempt, followJob, nodePath, startJob, typedText, type JobDone } from "./common";
+import { confirmDanger } from "../dialogs/dialogs";
+import { askAndDo, attempt, endInDialog, followJob, nodePath, refusedAs, startJob, typedText, type JobDone } from "./common";
 
 /** Requirements from free text: one per line (or separated by spaces), comments dropped. */
 export function requirements(text: string): string[] {
@@ -111,19 +111,26 @@ export const installKernel = (node: string) =>
     api.POST("/api/pipelines/{pipeline}/nodes/{node}/environment/kernel", { params: { path: nodePath(node) } }),
   );
 
+/** Add packages to a pipeline's base, or remove one of them: the dialog stays open, with what
+ * was typed, until every node is relocked; what the server refuses, at once (a requirement that
+ * does not parse, a package the base no longer has, a locked pipeline) or in the job (a package
+ * or version no index has), is said in it, beside Add or Remove. Cancelled meanwhile, the job
+ * goes on in a toast. */
 export async function editBasePackages(pipelineId: string, tag: string): Promise<void> {
-  await attempt(async () => {
-    const base = await call(
-      api.GET("/api/pipelines/{pipeline}/base-packages", { params: { path: { pipeline: pipelineId } } }),
-    );
-    const values = await ask({
+  const path = { pipeline: pipelineId };
+  const base = await attempt(() => call(api.GET("/api/pipelines/{pipeline}/base-packages", { params: { path } })));
+  if (!base) return;
+  const done = await askAndDo(
+    {
       title: `Base packages of ${tag}`,
       body: base.packages.length
         ? `Every node of ${tag} gets: ${base.packages.join(", ")}`
         : `Every node of ${tag} gets these packages on top of its own. None yet.`,
       confirm: "Apply",
+      working: `Relocking every node of ${tag}…`,
       fields: [
-        { name: "add", label: "Add (one per line, pinned or ranged)", kind: "textarea" },
+        // "packages": the request's field, so what the server says of them shows here
+        { name: "packages", label: "Add (one per line, pinned or ranged)", kind: "textarea" },
         ...(base.packages.length
           ? [
               {
@@ -135,28 +142,26 @@ export async function editBasePackages(pipelineId: string, tag: string): Promise
             ]
           : []),
       ],
-    });
-    if (!values) return;
-    const added = requirements(String(values["add"] ?? ""));
-    const removed = String(values["remove"] ?? "");
-    if (added.length) {
-      const job = await call(
-        api.POST("/api/pipelines/{pipeline}/base-packages", {
-          params: { path: { pipeline: pipelineId } },
-          body: { packages: added },
-        }),
-      );
-      await followJob(job);
-    }
-    if (removed) {
-      const job = await call(
-        api.DELETE("/api/pipelines/{pipeline}/base-packages", {
-          params: { path: { pipeline: pipelineId }, query: { packages: [removed.split(/[<>=!~ ;@[]/)[0] ?? removed] } },
-        }),
-      );
-      await followJob(job);
-    }
-  });
+    },
+    async (typed, signal) => {
+      const added = requirements(String(typed["packages"] ?? ""));
+      const removed = String(typed["remove"] ?? "");
+      const ended = [];
+      if (added.length) {
+        const job = await call(api.POST("/api/pipelines/{pipeline}/base-packages", { params: { path }, body: { packages: added } }));
+        ended.push(await endInDialog(job, signal, "packages"));
+      }
+      if (removed) {
+        const packages = [removed.split(/[<>=!~ ;@[]/)[0] ?? removed];
+        const job = await refusedAs("remove", () =>
+          call(api.DELETE("/api/pipelines/{pipeline}/base-packages", { params: { path, query: { packages } } })),
+        );
+        ended.push(await endInDialog(job, signal, "remove"));
+      }
+      return ended;
+    },
+  );
+  if (done && !done.result.length) toast.message("Nothing changed");
 }
 
 /** A new shared environment: the dialog stays open, with what was typed, until the server

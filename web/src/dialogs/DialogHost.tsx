@@ -64,8 +64,10 @@ function Dialog({ open }: { open: OpenDialog }) {
   };
   const change = (name: string, value: string | boolean | File) => {
     setValues((current) => ({ ...current, [name]: value }));
-    // what was said of a field is about what it held then
-    setRefusal((current) => (current?.fields[name] ? { ...current, fields: { ...current.fields, [name]: "" } } : current));
+    // what was said of a field (and uv's details of it) is about what it held then
+    setRefusal((current) =>
+      current?.fields[name] ? { ...current, fields: { ...current.fields, [name]: "" }, details: undefined } : current,
+    );
   };
   const known = new Set(fields.map((field) => field.name));
   const formProblems = refusal
@@ -109,6 +111,17 @@ function Dialog({ open }: { open: OpenDialog }) {
         {formProblems.length > 0 && (
           <p className="form-error form-problem" role="alert" data-testid="dialog-problem">
             {formProblems.join("; ")}
+          </p>
+        )}
+        {refusal?.details && (
+          <details className="error-details" data-testid="dialog-details">
+            <summary>Details</summary>
+            <pre tabIndex={0}>{refusal.details}</pre>
+          </details>
+        )}
+        {busy && spec.working && (
+          <p className="muted" role="status" data-testid="dialog-working">
+            {spec.working}
           </p>
         )}
         <div className="modal-actions">

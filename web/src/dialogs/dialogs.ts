@@ -25,6 +25,8 @@ export type Values = Record<string, string | boolean | File>;
 export interface Refusal {
   fields: Record<string, string>;
   message: string;
+  /** What uv said in full, when it refused: behind a "Details" disclosure. */
+  details?: string;
 }
 
 export interface DialogSpec {
@@ -36,6 +38,8 @@ export interface DialogSpec {
   /** Done on confirm while the dialog stays open: a refusal keeps it open with what was typed
    * and says each problem beside its field; it closes (resolving with the values) once done. */
   submit?: (values: Values) => Promise<Refusal | null>;
+  /** Said while `submit` works (it waits for a background job: "Relocking every node…"). */
+  working?: string;
 }
 
 export interface OpenDialog {
