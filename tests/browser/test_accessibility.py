@@ -1,20 +1,45 @@
 """No serious or critical accessibility violation (axe-core) on the app's views: the canvas with
-nodes and the sidebar, the node panel on each tab (Outputs and Code too), a dialog, a context
-menu, the run preview, the find box, the shortcut sheet, the History view with a run's timeline,
-an empty pipeline; in the light and the dark theme."""
+nodes and the sidebar, the node panel on each tab (Outputs and Code too), a context menu and
+its danger item hovered, a delete confirmation and a dialog with their danger and primary
+buttons at rest, hovered and focused, the run preview, the find box, the shortcut sheet, the
+History view with a run's timeline, an empty pipeline; in the light and the dark theme."""
 
 from __future__ import annotations
 
-from playwright.sync_api import Page, expect
+import re
+
+from playwright.sync_api import Locator, Page, expect
 
 from browser.accessibility import expect_accessible
-from browser.canvas import expect_state, press_in, press_on_canvas, right_click, select
+from browser.canvas import (
+    expect_state,
+    menu_item,
+    press_in,
+    press_on_canvas,
+    right_click,
+    select,
+)
 from browser.conftest import Served
 from nodepipe.services.runs.service import RunRequest
 from support.worlds import CHAIN, add_nodes
 
 TABS = ("Overview", "Parameters", "Environment", "Runs", "Log", "Outputs", "Code")
 FIRST = next(iter(CHAIN))
+
+
+def check_confirm(page: Page, dialog: Locator, variant: str, view: str) -> None:
+    """The open dialog, then its confirm button (of ``variant``) hovered and focused: its text
+    reads on its background in each state; the dialog is then cancelled."""
+    confirm = dialog.get_by_test_id("dialog-confirm")
+    expect(confirm).to_have_class(re.compile(rf"\b{variant}\b"))
+    expect_accessible(page, view)
+    confirm.hover()
+    expect_accessible(page, f"{view}, its {variant} button hovered")
+    confirm.focus()
+    page.mouse.move(0, 0)
+    expect_accessible(page, f"{view}, its {variant} button focused")
+    press_in(dialog, "Escape")
+    expect(dialog).to_have_count(0)
 
 
 def check_views(page: Page, theme: str) -> None:
@@ -30,17 +55,17 @@ def check_views(page: Page, theme: str) -> None:
         expect(panel.locator(".panel-body")).not_to_have_text("…")
         expect_accessible(page, f"{theme}: node panel, {tab} tab")
 
-    menu = right_click(page, FIRST)
+    right_click(page, FIRST)
     expect_accessible(page, f"{theme}: context menu of a node")
-    press_in(menu, "Escape")
-    expect(menu).to_have_count(0)
+    delete = menu_item(page, "Delete…")
+    delete.hover()
+    expect_accessible(page, f"{theme}: a danger menu item hovered")
+    delete.click()
+    dialog = page.get_by_test_id("dialog")
+    check_confirm(page, dialog, "danger", f"{theme}: the Delete confirmation (a danger button)")
 
     page.get_by_test_id("new-node").click()
-    dialog = page.get_by_test_id("dialog")
-    expect(dialog).to_be_visible()
-    expect_accessible(page, f"{theme}: the New node dialog")
-    press_in(dialog, "Escape")
-    expect(dialog).to_have_count(0)
+    check_confirm(page, dialog, "primary", f"{theme}: the New node dialog")
 
     page.get_by_test_id("run-pipeline").click()
     expect(page.get_by_test_id("plan-preview")).to_contain_text("Nothing would run")
