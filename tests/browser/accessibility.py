@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import Locator, Page
 
 AXE = Path(__file__).resolve().parents[2] / "web" / "node_modules" / "axe-core" / "axe.min.js"
 FAILING = ("serious", "critical")
@@ -67,3 +67,30 @@ def expect_accessible(page: Page, view: str, within: str | None = None) -> None:
     failing = [v for v in violations(page, within) if v["impact"] in FAILING]
     found = describe(failing)
     assert not failing, f"{view}: serious or critical accessibility violations:\n{found}"
+
+
+CONTRAST = """(element) => {
+  // the text's colour against the first opaque background behind it, up its ancestors
+  const rgb = (css) => (css.match(/[\\d.]+/g) || []).map(Number);
+  const luminance = ([r, g, b]) => {
+    const [R, G, B] = [r, g, b].map((c) => {
+      const s = c / 255;
+      return s <= 0.03928 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4;
+    });
+    return 0.2126 * R + 0.7152 * G + 0.0722 * B;
+  };
+  const clear = (node) => rgb(getComputedStyle(node).backgroundColor)[3] === 0;
+  let behind = element;
+  while (behind && clear(behind)) behind = behind.parentElement;
+  const back = luminance(rgb(getComputedStyle(behind ?? document.body).backgroundColor));
+  const text = luminance(rgb(getComputedStyle(element).color));
+  return (Math.max(back, text) + 0.05) / (Math.min(back, text) + 0.05);
+}"""
+
+
+def expect_readable(target: Locator, view: str, at_least: float = 4.5) -> None:
+    """Fail when ``target``'s text has less contrast than ``at_least`` with the background
+    behind it: for what axe cannot decide (it calls a node card's colours undetermined, the
+    canvas's pane overlapping it), its colours read as axe would."""
+    ratio = float(target.evaluate(CONTRAST))
+    assert ratio >= at_least, f"{view}: text contrast {ratio:.2f}:1, below {at_least}:1"

@@ -2,7 +2,8 @@
 nodes and the sidebar, the node panel on each tab (Outputs and Code too), a context menu and
 its danger item hovered, a delete confirmation and a dialog with their danger and primary
 buttons at rest, hovered and focused, the run preview, the find box, the shortcut sheet, the
-History view with a run's timeline, an empty pipeline; in the light and the dark theme."""
+History view with a run's timeline, an empty pipeline; in the light and the dark theme; a node
+card's "shared env" badge in the dark theme."""
 
 from __future__ import annotations
 
@@ -10,10 +11,11 @@ import re
 
 from playwright.sync_api import Locator, Page, expect
 
-from browser.accessibility import expect_accessible
+from browser.accessibility import expect_accessible, expect_readable
 from browser.canvas import (
     expect_state,
     menu_item,
+    node,
     press_in,
     press_on_canvas,
     right_click,
@@ -103,6 +105,9 @@ def test_the_main_views_have_no_serious_violations(page: Page, served: Served) -
     add_nodes(ws, "baseline", CHAIN)
     ws.runs.run(RunRequest("baseline"))
     ws.pipelines.new("empty", project="climate")
+    ws.shared_envs.new("tools")
+    ws.pipelines.new("isolated", project="climate")
+    ws.nodes.new("isolated", "quick", shared_env="tools")
     page.goto(served.link)
     expect_state(page, FIRST, "completed", 30_000)
     check_views(page, "light")
@@ -112,3 +117,9 @@ def test_the_main_views_have_no_serious_violations(page: Page, served: Served) -
     page.get_by_test_id("pipeline-item").filter(has_text="empty").click()
     expect(page.get_by_test_id("empty-hint")).to_be_visible()
     expect_accessible(page, "an empty pipeline")
+
+    page.get_by_test_id("pipeline-item").filter(has_text="isolated").click()
+    badge = node(page, "quick").get_by_test_id("shared-env")
+    expect(badge).to_be_visible()
+    expect_accessible(page, "dark: a node on a shared environment")
+    expect_readable(badge, "dark: the shared env badge of a node card")
