@@ -3,7 +3,8 @@ nodes and the sidebar, the node panel on each tab (Outputs and Code too), a cont
 its danger item hovered, a delete confirmation and a dialog with their danger and primary
 buttons at rest, hovered and focused, the run preview, the find box, the shortcut sheet, the
 History view with a run's timeline, an empty pipeline; in the light and the dark theme; a node
-card's "shared env" badge in the dark theme."""
+card's "shared env" badge in the dark theme; every dialog of the node and pipeline menus in the
+dark theme, with no violation of any impact inside it."""
 
 from __future__ import annotations
 
@@ -123,3 +124,67 @@ def test_the_main_views_have_no_serious_violations(page: Page, served: Served) -
     expect(badge).to_be_visible()
     expect_accessible(page, "dark: a node on a shared environment")
     expect_readable(badge, "dark: the shared env badge of a node card")
+
+
+NODE_DIALOGS = (
+    "Duplicate…",
+    "Replace…",
+    "Reference into…",
+    "Branch pipeline from here…",
+    "Group…",
+    "Add to group…",
+    "Build library package…",
+    "Delete outputs…",
+    "Delete…",
+)
+PIPELINE_DIALOGS = (
+    "Bundle inputs…",
+    "Build package…",
+    "Pull package…",
+    "Include package…",
+    "Rename…",
+    "Notes…",
+    "Duplicate…",
+    "Merge with…",
+    "Move to project…",
+    "Base packages…",
+    "Delete…",
+)
+"""The menus' items that open a dialog (Import bundle… opens the file chooser first, Publish
+package… needs a package built)."""
+
+
+def check_dialog(page: Page, menu: str, item: str) -> None:
+    """Open ``item`` of the menu just opened: its dialog has no violation of any impact, and
+    the page none serious; then it is cancelled."""
+    page.get_by_test_id("context-menu").get_by_role(
+        "menuitem", name=re.compile(f"^{re.escape(item)}")
+    ).click()
+    dialog = page.get_by_test_id("dialog")
+    expect(dialog).to_be_visible()
+    view = f"dark: the {menu} menu's {item} dialog"
+    expect_accessible(page, view)
+    expect_accessible(page, view, within='[data-testid="dialog"]', strict=True)
+    press_in(dialog, "Escape")
+    expect(dialog).to_have_count(0)
+
+
+def test_every_dialog_of_the_node_and_pipeline_menus_in_the_dark_theme(
+    page: Page, served: Served
+) -> None:
+    ws = served.workspace
+    add_nodes(ws, "baseline", CHAIN)
+    ws.runs.run(RunRequest("baseline"))  # outputs, for Delete outputs…
+    ws.groups.new("baseline", "plots", ["plot"])  # a group, for Add to group…
+    ws.pipelines.new("other", project="climate")  # a target, for Merge with… and Move to…
+    page.goto(served.link)
+    expect_state(page, FIRST, "completed", 30_000)
+    page.get_by_title("Light or dark theme").click()
+    expect(page.locator("html")).to_have_attribute("data-theme", "dark")
+    for item in NODE_DIALOGS:
+        right_click(page, FIRST)
+        check_dialog(page, "node", item)
+    pipeline = page.locator('[data-testid="pipeline-item"][data-tag="baseline"]')
+    for item in PIPELINE_DIALOGS:
+        pipeline.click(button="right")
+        check_dialog(page, "pipeline", item)

@@ -543,8 +543,8 @@ def test_base_packages_keeps_a_refused_change_in_its_dialog(
     pipeline_menu(page, "baseline", "Base packages…")
     add.fill("toypkg==9.9")
     dialog.evaluate(
-        "form => { form.querySelector('[data-testid=dialog-confirm]').click();"
-        " form.querySelector('button[type=button]').click(); }"
+        "dialog => { dialog.querySelector('[data-testid=dialog-confirm]').click();"
+        " dialog.querySelector('button[type=button]').click(); }"
     )
     expect(dialog).to_have_count(0)
     failed = page.locator("[data-sonner-toast][data-type='error']")

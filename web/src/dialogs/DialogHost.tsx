@@ -27,7 +27,7 @@ function Dialog({ open }: { open: OpenDialog }) {
   const [refusal, setRefusal] = useState<Refusal | null>(null);
   const [busy, setBusy] = useState(false);
   const first = useRef<HTMLInputElement & HTMLTextAreaElement & HTMLSelectElement>(null);
-  const form = useRef<HTMLFormElement>(null);
+  const box = useRef<HTMLDivElement>(null);
   useReturnFocus();
 
   useEffect(() => {
@@ -35,7 +35,7 @@ function Dialog({ open }: { open: OpenDialog }) {
     if (first.current) {
       first.current.focus();
       first.current.select?.();
-    } else form.current?.focus();
+    } else box.current?.focus();
     const onKey = (event: KeyboardEvent) => {
       if (isShortcut(event, "cancel")) resolve(null);
     };
@@ -60,7 +60,7 @@ function Dialog({ open }: { open: OpenDialog }) {
     setRefusal(refused);
     // the first field refused takes the focus, its text selected to be typed over
     const name = fields.find((field) => refused.fields[field.name])?.name;
-    focusRefused(name ? form.current?.querySelector<HTMLInputElement>(`[name="dialog-${name}"]`) : null);
+    focusRefused(name ? box.current?.querySelector<HTMLInputElement>(`[name="dialog-${name}"]`) : null);
   };
   const change = (name: string, value: string | boolean | File) => {
     setValues((current) => ({ ...current, [name]: value }));
@@ -76,8 +76,9 @@ function Dialog({ open }: { open: OpenDialog }) {
 
   return (
     <div className="modal-backdrop" onMouseDown={() => resolve(null)}>
-      <form
-        ref={form}
+      {/* the dialog holds the form (a form may not take the dialog role) */}
+      <div
+        ref={box}
         className="modal"
         role="dialog"
         aria-modal="true"
@@ -86,58 +87,59 @@ function Dialog({ open }: { open: OpenDialog }) {
         data-testid="dialog"
         onKeyDown={trapTab}
         onMouseDown={(event) => event.stopPropagation()}
-        onSubmit={(event) => void submit(event)}
         aria-busy={busy}
       >
-        <h2>{spec.title}</h2>
-        {spec.body && <div className="modal-body">{spec.body}</div>}
-        {fields.map((field, index) => {
-          const problem = refusal?.fields[field.name] ?? "";
-          return (
-            <label key={field.name} className={`field field-${field.kind}${problem ? " field-refused" : ""}`}>
-              {field.kind !== "checkbox" && <span>{field.label}</span>}
-              <FieldInput
-                field={field}
-                value={values[field.name]}
-                onChange={(value) => change(field.name, value)}
-                inputRef={index === 0 ? first : undefined}
-                problem={problem ? `dialog-${field.name}-problem` : undefined}
-              />
-              {field.kind === "checkbox" && <span>{field.label}</span>}
-              <FieldProblem id={`dialog-${field.name}-problem`} problem={problem} />
-            </label>
-          );
-        })}
-        {formProblems.length > 0 && (
-          <p className="form-error form-problem" role="alert" data-testid="dialog-problem">
-            {formProblems.join("; ")}
-          </p>
-        )}
-        {refusal?.details && (
-          <details className="error-details" data-testid="dialog-details">
-            <summary>Details</summary>
-            <pre tabIndex={0}>{refusal.details}</pre>
-          </details>
-        )}
-        {busy && spec.working && (
-          <p className="muted" role="status" data-testid="dialog-working">
-            {spec.working}
-          </p>
-        )}
-        <div className="modal-actions">
-          <button type="button" className="button" onClick={() => resolve(null)}>
-            Cancel
-          </button>
-          <button
-            type="submit"
-            className={spec.danger ? "button danger" : "button primary"}
-            data-testid="dialog-confirm"
-            disabled={busy}
-          >
-            {spec.confirm}
-          </button>
-        </div>
-      </form>
+        <form className="modal-form" onSubmit={(event) => void submit(event)}>
+          <h2>{spec.title}</h2>
+          {spec.body && <div className="modal-body">{spec.body}</div>}
+          {fields.map((field, index) => {
+            const problem = refusal?.fields[field.name] ?? "";
+            return (
+              <label key={field.name} className={`field field-${field.kind}${problem ? " field-refused" : ""}`}>
+                {field.kind !== "checkbox" && <span>{field.label}</span>}
+                <FieldInput
+                  field={field}
+                  value={values[field.name]}
+                  onChange={(value) => change(field.name, value)}
+                  inputRef={index === 0 ? first : undefined}
+                  problem={problem ? `dialog-${field.name}-problem` : undefined}
+                />
+                {field.kind === "checkbox" && <span>{field.label}</span>}
+                <FieldProblem id={`dialog-${field.name}-problem`} problem={problem} />
+              </label>
+            );
+          })}
+          {formProblems.length > 0 && (
+            <p className="form-error form-problem" role="alert" data-testid="dialog-problem">
+              {formProblems.join("; ")}
+            </p>
+          )}
+          {refusal?.details && (
+            <details className="error-details" data-testid="dialog-details">
+              <summary>Details</summary>
+              <pre tabIndex={0}>{refusal.details}</pre>
+            </details>
+          )}
+          {busy && spec.working && (
+            <p className="muted" role="status" data-testid="dialog-working">
+              {spec.working}
+            </p>
+          )}
+          <div className="modal-actions">
+            <button type="button" className="button" onClick={() => resolve(null)}>
+              Cancel
+            </button>
+            <button
+              type="submit"
+              className={spec.danger ? "button danger" : "button primary"}
+              data-testid="dialog-confirm"
+              disabled={busy}
+            >
+              {spec.confirm}
+            </button>
+          </div>
+        </form>
+      </div>
     </div>
   );
 }
