@@ -439,6 +439,25 @@ RunService(ws.context).run(request)
 """
 
 
+def killed_at(
+    lab: nodepipe.Workspace, cluster: RayCluster, bucket: Path, point: str
+) -> nodepipe.Workspace:
+    """A forced remote run of ``pair`` SIGKILLed at crash point ``point``; the workspace
+    opened again, with the dead run recovered."""
+    killed = subprocess.run(
+        [sys.executable, "-c", CRASHING_ORCHESTRATOR, str(lab.root), cluster.address, str(bucket)],
+        env={**os.environ, CRASH_ENV: point},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert killed.returncode == -9, killed.stderr
+    ws = nodepipe.open(lab.root)
+    RunService(ws.context).recover()  # (opening the workspace may have done it already)
+    return ws
+
+
 @in_ray_namespace
 def test_an_orchestrator_killed_mid_upload_loses_nothing(
     lab: nodepipe.Workspace, ray_cluster: RayCluster, outside: Path
@@ -454,26 +473,8 @@ def test_an_orchestrator_killed_mid_upload_loses_nothing(
     write_main(lab, "p", "(node.data_dir() / 'table.csv').write_text('x,y\\n3,4\\n')\n")
     lab.close()
 
-    killed = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            CRASHING_ORCHESTRATOR,
-            str(lab.root),
-            ray_cluster.address,
-            str(bucket),
-        ],
-        env={**os.environ, CRASH_ENV: "storage.uploaded@2"},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-
-    assert killed.returncode == -9, killed.stderr
-    ws = nodepipe.open(lab.root)
+    ws = killed_at(lab, ray_cluster, bucket, "storage.uploaded@2")
     try:
-        RunService(ws.context).recover()  # (opening the workspace may have done it already)
         with ws.context.store.read() as session:
             (killed_run, _) = session.list_runs(limit=2)
             left = session.node_runs_of_run(killed_run.id)
@@ -508,26 +509,8 @@ def test_an_orchestrator_killed_once_a_node_is_on_the_cluster_says_it_was_interr
     assert first.finished is not None and first.finished.status == "completed"
     lab.close()
 
-    killed = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            CRASHING_ORCHESTRATOR,
-            str(lab.root),
-            ray_cluster.address,
-            str(bucket),
-        ],
-        env={**os.environ, CRASH_ENV: "ray.shipped-submitted"},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-
-    assert killed.returncode == -9, killed.stderr
-    ws = nodepipe.open(lab.root)
+    ws = killed_at(lab, ray_cluster, bucket, "ray.shipped-submitted")
     try:
-        RunService(ws.context).recover()  # (opening the workspace may have done it already)
         with ws.context.store.read() as session:
             (killed_run, _) = session.list_runs(limit=2)
         runs = node_runs(ws, killed_run.id)
