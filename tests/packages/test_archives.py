@@ -8,6 +8,7 @@ import gzip
 import io
 import tarfile
 import tracemalloc
+import warnings
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -120,4 +121,60 @@ def test_an_sdist_whose_pyproject_nests_too_deeply_is_not_a_package(tmp_path: Pa
         out.addfile(info, io.BytesIO(project.encode()))
     with pytest.raises(PackageError, match=r"pyproject\.toml is malformed: values nested too"):
         unpack_package(archive, tmp_path / "out")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [archive.name]
+
+
+def members_as(kind: str, folder: Path, members: list[tuple[str, str]]) -> Path:
+    """A wheel or an sdist of package ``p`` holding ``members`` (paths inside ``p/bundle/``)
+    as they are listed, a name twice if it is listed twice."""
+    top = "p" if kind == "wheel" else "p-1.0/p"
+    named = [(f"{top}/bundle/{name}", text) for name, text in members]
+    if kind == "wheel":
+        path = folder / "p-1.0-py3-none-any.whl"
+        with warnings.catch_warnings(), zipfile.ZipFile(path, "w") as archive:
+            warnings.simplefilter("ignore")  # zipfile warns of the duplicate it is told to write
+            archive.writestr(
+                "p-1.0.dist-info/entry_points.txt", "[nodepipe.bundles]\np = p.bundle\n"
+            )
+            for name, text in named:
+                archive.writestr(name, text)
+        return path
+    project = (
+        '[project]\nname = "p"\nversion = "1.0"\n'
+        '[project.entry-points."nodepipe.bundles"]\np = "p.bundle"\n'
+    )
+    path = folder / "p-1.0.tar.gz"
+    with tarfile.open(path, "w:gz") as archive:
+        for name, text in [("p-1.0/pyproject.toml", project), *named]:
+            info = tarfile.TarInfo(name)
+            info.size = len(text.encode())
+            archive.addfile(info, io.BytesIO(text.encode()))
+    return path
+
+
+@pytest.mark.parametrize("kind", ["wheel", "sdist"])
+@pytest.mark.parametrize(
+    ("members", "said"),
+    [
+        ([("nodes/a/code/main.py", "1"), ("nodes/a/code/main.py", "2")], "twice"),
+        ([("nodes/a", "a file"), ("nodes/a/code/main.py", "2")], "both as a file and as a folder"),
+    ],
+    ids=["twice", "file-and-folder"],
+)
+def test_a_name_twice_or_a_file_as_a_folder_is_refused_naming_the_member(
+    kind: str, members: list[tuple[str, str]], said: str, tmp_path: Path
+) -> None:
+    """A wheel said "holds 'x' twice"; an sdist said "not a readable sdist: [Errno 17] File
+    exists: '/…/.out.unpacking-1a2b3c4d/…'" (Errno 20, Not a directory, for a file that is
+    also a folder), naming nodepipe's scratch folder and not the member. Both name the member
+    now, and leave nothing behind."""
+    archive = members_as(
+        kind, tmp_path, [("pipeline.toml", 'format = 1\n[pipeline]\nname = "p"\n'), *members]
+    )
+    with pytest.raises(PackageError) as refused:
+        unpack_package(archive, tmp_path / "out")
+    message = str(refused.value)
+    assert message.startswith(f"{archive.name}: the archive holds '"), message
+    assert f"nodes/a{'/code/main.py' if said == 'twice' else ''}' {said}" in message
+    assert "unpacking" not in message and str(tmp_path) not in message
     assert sorted(p.name for p in tmp_path.iterdir()) == [archive.name]

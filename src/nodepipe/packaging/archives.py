@@ -4,11 +4,11 @@ A wheel (zip) names its bundle in ``*.dist-info/entry_points.txt``; an sdist (``
 the ``[project.entry-points."nodepipe.bundles"]`` of its ``pyproject.toml``. Nothing of the
 package is built, installed, imported or run. Every member of the archive is checked before a
 byte is written (the rules of ``bundles.archive``: no absolute name, no ``..``, no link or
-device, size limits; an sdist's members are read one header at a time and, since its gzip
-stream compresses them all together, the expansion limit holds for the whole archive), only
-the bundle's folder is unpacked (without environments and caches:
-``bundles.tree.is_skipped``, from a wheel and an sdist alike), into a hidden folder renamed
-into place when complete: a refused archive leaves nothing behind.
+device, no name twice, no file that is also a folder, size limits; an sdist's members are read
+one header at a time and, since its gzip stream compresses them all together, the expansion
+limit holds for the whole archive), only the bundle's folder is unpacked (without environments
+and caches: ``bundles.tree.is_skipped``, from a wheel and an sdist alike), into a hidden folder
+renamed into place when complete: a refused archive leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -130,6 +130,7 @@ def _checked_tar_members(
     """The members of ``sdist`` (``compressed`` bytes on disk); PackageError if one is unsafe
     or they are too many, too large or expand too much."""
     members: list[tarfile.TarInfo] = []
+    names: set[str] = set()
     total = 0
     for member in sdist:  # header by header: millions of them are never all read, nor kept
         members.append(member)
@@ -144,12 +145,27 @@ def _checked_tar_members(
         if not (member.isreg() or member.isdir()):
             kind = "a link" if member.issym() or member.islnk() else "not a regular file"
             raise PackageError(f"{where}: archive member {member.name!r} is {kind}; refused")
+        name = member.name.rstrip("/")
+        if name in names:
+            raise PackageError(f"{where}: the archive holds {name!r} twice; refused")
+        names.add(name)
+    _refuse_file_as_folder(members, where)
     if total > CHUNK and total > limits.max_ratio * max(compressed, 1):
         raise PackageError(
             f"{where} expands {total // max(compressed, 1)} times (at most {limits.max_ratio}): "
             "refused as a zip bomb"
         )
     return members
+
+
+def _refuse_file_as_folder(members: list[tarfile.TarInfo], where: str) -> None:
+    """PackageError if a file of the archive is also the folder of another member."""
+    parents = {str(p) for m in members for p in PurePosixPath(m.name.rstrip("/")).parents}
+    clash = sorted(m.name for m in members if m.isreg() and m.name in parents)
+    if clash:
+        raise PackageError(
+            f"{where}: the archive holds {clash[0]!r} both as a file and as a folder"
+        )
 
 
 def _pyproject(
