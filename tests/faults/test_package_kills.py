@@ -1,10 +1,13 @@
 """Kill -9 at every step of a ``package pull``: the pipeline is whole or absent, no scratch
 folder of the pulled archive is left once the next command has run. A ``pull --into`` killed
 at any step leaves the target pipeline as it was, or with the whole include; a kept bundle
-under ``.nodepipe/packages`` that no include records does not outlive the next command."""
+under ``.nodepipe/packages`` that no include records does not outlive the next command. A
+``package build`` killed while copying into a folder on another file system leaves only whole
+files there once the next command has run."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,6 +20,7 @@ from faults.test_bundle_kills import (
     kill_and_recover,
     store_rows,
 )
+from support.file_systems import folder_on_another_file_system
 from support.locked_bundles import APPEND_INPUTS, LIBRARY, USES_LIB, make_node_template
 from support.locked_bundles import write_bundle as write_locked_bundle
 
@@ -108,3 +112,27 @@ def test_a_killed_pull_into_leaves_the_pipeline_as_it_was_or_with_the_whole_incl
         assert ids == before
         assert files_of(root / "ws" / "nodes") == nodes_before, "a node of alpha changed"
         assert not kept.exists() or list(kept.iterdir()) == [], "a kept bundle no include uses"
+
+
+@pytest.fixture
+def other_file_system(tmp_path: Path) -> Iterator[Path]:
+    with folder_on_another_file_system(tmp_path) as folder:
+        yield folder
+
+
+@pytest.mark.parametrize("point", ("aside-written.whl", "aside-written.gz"))
+def test_a_build_killed_while_copying_to_another_file_system_leaves_only_whole_files(
+    point: str, world: Path, tmp_path: Path, other_file_system: Path
+) -> None:
+    """The wheel and sdist are copied beside their place and renamed into it there: killed
+    after a copy was written (the wheel's, then the sdist's with the wheel in place), the
+    hidden copy (``.NAME.<hex>.tmp``) stayed in the destination for good. The next command
+    removes it; what is in place is whole (the bytes of the same build)."""
+    root = fresh(world, tmp_path / "w")
+    dist = other_file_system / "dist"
+    kill_and_recover(root, ("package", "build", "features", "--destination", str(dist)), point)
+    left = sorted(p.name for p in dist.iterdir())
+    assert left == ([] if point.endswith(".whl") else ["features-0.1.0-py2.py3-none-any.whl"])
+    for name in left:
+        assert (dist / name).read_bytes() == (root / "dist" / name).read_bytes()
+    check_workspace(root)

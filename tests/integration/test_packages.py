@@ -9,9 +9,7 @@ import email
 import functools
 import io
 import json
-import shutil
 import tarfile
-import tempfile
 import threading
 import zipfile
 from collections.abc import Iterator
@@ -31,6 +29,7 @@ from nodepipe.domain.errors import (
     RequirementNotFoundError,
 )
 from nodepipe.services.runs.service import RunRequest
+from support.file_systems import folder_on_another_file_system
 from support.model_pipeline import TRAIN, outputs, states, trained_model
 from support.package_index import PASSWORD, USER, PackageIndex, offline_env
 from support.wheels import build_wheel, local_project
@@ -70,14 +69,8 @@ def test_build_writes_a_wheel_and_sdist_with_the_bundle_and_no_dependencies(
 @pytest.fixture
 def other_file_system(tmp_path: Path) -> Iterator[Path]:
     """A new folder on another file system than ``tmp_path`` (the machine's tmpfs)."""
-    shm = Path("/dev/shm")
-    if not shm.is_dir() or shm.stat().st_dev == tmp_path.stat().st_dev:
-        pytest.skip("no second file system here")
-    folder = Path(tempfile.mkdtemp(prefix="nodepipe-test-", dir=shm))
-    try:
+    with folder_on_another_file_system(tmp_path) as folder:
         yield folder
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 def test_build_into_a_folder_on_another_file_system_writes_both_files(

@@ -11,10 +11,7 @@ leaves nothing the next command does not remove; a refused one leaves nothing at
 
 from __future__ import annotations
 
-import errno
-import functools
 import os
-import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,13 +39,13 @@ from nodepipe.services.graph.effective import pipeline_view
 from nodepipe.services.graph.nodes import NodeService
 from nodepipe.services.graph.pipelines import PipelineService
 from nodepipe.services.packages import manifests
+from nodepipe.services.packages.destination import destination_folder, move_into
 from nodepipe.services.packages.fetching import fetched_bundle
 from nodepipe.services.packages.kept import keeping
 from nodepipe.services.packages.uploads import MAX_UPLOAD_BYTES, StagedPackage, stage_upload
 from nodepipe.services.runs.status import compute_statuses
 from nodepipe.workspace import journal
 from nodepipe.workspace.crash_points import crash_point
-from nodepipe.workspace.durable import write_aside
 
 BUILT_SUFFIXES = (".whl", ".tar.gz")
 
@@ -116,7 +113,7 @@ class PackageService:
         view = PipelineService(self.context).show(pipeline)
         named = Hint(Action.PACKAGE_NAME, {"pipeline": view.pipeline.tag})
         names = package_names(alias or view.pipeline.tag, version, named)
-        target = _destination(destination)
+        target = destination_folder(destination)
         with journal.operation(self.context.layout.staging_dir, ARCHIVE_KIND) as operation:
             bundle = operation.folder / "bundle"
             exported = BundleService(self.context).export(
@@ -130,7 +127,7 @@ class PackageService:
             )
             built = build_project(project, operation.folder / "dist", self.context.environments.uv)
             crash_point("package.built")
-            wheel, sdist = _move_into(built, target)
+            wheel, sdist = move_into(built, target, self.context.layout.staging_dir)
         return BuildResult(
             view.pipeline.tag,
             names.dist,
@@ -154,7 +151,7 @@ class PackageService:
         its modules, its outputs as package data (``with_data``), its direct requirements as
         dependencies, its lock and fingerprint."""
         details, names = self._library(node, alias, version, pipeline)
-        target = _destination(destination)
+        target = destination_folder(destination)
         node_requirements(details.folder / "code")  # a path or git requirement: refused first
         sources = NodeSources(
             details.folder / "code",
@@ -168,7 +165,7 @@ class PackageService:
                 operation.folder / "project", sources, names, summary_of(details.node.notes)
             )
             built = build_project(project, operation.folder / "dist", self.context.environments.uv)
-            wheel, sdist = _move_into(built, target)
+            wheel, sdist = move_into(built, target, self.context.layout.staging_dir)
         return BuildResult(details.node.tag, names.dist, names.version, wheel, sdist, with_data)
 
     def check_library(
@@ -333,29 +330,3 @@ class PackageService:
             keeping(self.context, fetched) as kept,
         ):
             return bundles.include(pipeline, str(kept), namespace, inputs, jobs, on_synced)
-
-
-def _destination(destination: Path | str | None) -> Path:
-    target = Path(os.path.normpath(Path(destination or "dist").absolute()))
-    if target.exists() and not target.is_dir():
-        raise PackageError(f"the destination {target} is a file, not a folder")
-    return target
-
-
-def _copy_to(source: Path, target: Path) -> None:
-    shutil.copyfile(source, target)
-
-
-def _move_into(built: tuple[Path, Path], target: Path) -> tuple[Path, Path]:
-    """Move the wheel and sdist into ``target`` (files of the same names replaced, each all at
-    once): renamed there, or on another file system (a share, a USB disk, a tmpfs) copied
-    beside its place and renamed into it."""
-    target.mkdir(parents=True, exist_ok=True)
-    for path in built:
-        try:
-            path.replace(target / path.name)
-        except OSError as error:
-            if error.errno != errno.EXDEV:
-                raise
-            write_aside(target / path.name, functools.partial(_copy_to, path))
-    return target / built[0].name, target / built[1].name

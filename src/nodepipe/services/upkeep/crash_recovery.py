@@ -34,6 +34,7 @@ def recoverers() -> dict[str, Recoverer]:
         FOLDERS_KIND,
         recover_node_folders,
     )
+    from nodepipe.services.packages.destination import COPY_KIND, recover_copies
     from nodepipe.services.packages.kept import KEEP_KIND, recover_keep
 
     return {
@@ -47,6 +48,7 @@ def recoverers() -> dict[str, Recoverer]:
         ARCHIVE_KIND: recover_archive,
         MATERIALIZE_KIND: recover_materialize,
         KEEP_KIND: recover_keep,
+        COPY_KIND: lambda _context, operation: recover_copies(operation),
     }
 
 
