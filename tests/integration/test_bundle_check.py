@@ -446,7 +446,8 @@ def test_toml_nested_too_deeply_is_a_problem_not_a_crash(
 ) -> None:
     """Any TOML file a bundle is read by, nested thousands deep: check and import crashed
     with Python's RecursionError (exit 1, a traceback; an upload, a 500). Each names the file
-    (exit 2), the workspace unchanged."""
+    (exit 2), the workspace unchanged: the bundle's own file, not the scratch copy a check
+    reads (a node's pyproject.toml was named '/tmp/nodepipe-check-…/<id>/code/…')."""
     bundle = write_bundle(tmp_path / "bundle", GOOD, CODE, template)
     if not (bundle / path).exists():
         (bundle / path).write_text("format = 1\n")
@@ -457,8 +458,41 @@ def test_toml_nested_too_deeply_is_a_problem_not_a_crash(
     assert checked.code == 2, checked.stdout + checked.stderr
     problems = checked.json()["problems"]
     assert len(problems) == 1 and "values nested too deeply" in problems[0], problems
-    assert path.rpartition("/")[2] in problems[0]
+    assert path in problems[0] and "nodepipe-check" not in problems[0], problems
     refused = cli("bundle", "import", str(bundle), "--name", "copy")
     assert refused.code == 2, refused.stdout + refused.stderr
-    assert "values nested too deeply" in " ".join(refused.stderr.split())
+    assert "values nested too deeply" in words(refused.stderr)
+    assert path in words(refused.stderr) and "nodepipe-check" not in refused.stderr
+    assert snapshot(lab) == before
+
+
+@pytest.mark.parametrize(
+    ("written", "said"),
+    [(b"\n[project\n", "is not valid TOML"), (b"\n# \xff\xfe\n", "is not UTF-8 text")],
+    ids=["not-toml", "not-utf8"],
+)
+def test_a_node_pyproject_that_is_not_toml_is_named_as_the_bundle_holds_it(
+    lab: nodepipe.Workspace,
+    tmp_path: Path,
+    template: Path,
+    cli: CliRunner,
+    written: bytes,
+    said: str,
+) -> None:
+    """A node's pyproject.toml that is not TOML was named by the scratch copy a check reads
+    ('/tmp/nodepipe-check-…/<id>/code/pyproject.toml'); one that is not UTF-8 crashed check
+    and import with UnicodeDecodeError (exit 1, a traceback). Both name the bundle's file,
+    exit 2, the workspace unchanged."""
+    bundle = write_bundle(tmp_path / "bundle", GOOD, CODE, template)
+    with (bundle / "nodes/load/code/pyproject.toml").open("ab") as file:
+        file.write(written)
+    before = snapshot(lab)
+    expected = f"load: nodes/load/code/pyproject.toml {said}"
+    checked = cli("bundle", "check", str(bundle), "--json")
+    assert checked.code == 2, checked.stdout + checked.stderr
+    problems = checked.json()["problems"]
+    assert len(problems) == 1 and problems[0].startswith(expected), problems
+    refused = cli("bundle", "import", str(bundle), "--name", "copy")
+    assert refused.code == 2, refused.stdout + refused.stderr
+    assert f"bundle import: {expected}" in words(refused.stderr)
     assert snapshot(lab) == before

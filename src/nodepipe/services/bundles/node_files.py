@@ -45,8 +45,9 @@ def node_part(node: ResolvedNode, part: str) -> str:
 
 def missing_parts(node: ResolvedNode) -> list[str]:
     """What keeps a node of a bundle from being imported: a missing code folder or lock, a
-    lock that is not TOML; what it asks for that an import refuses (a Python by path, or one
-    not installed here: ``node_python``); a code path or conda source outside the bundle."""
+    pyproject.toml or lock that is not TOML; what it asks for that an import refuses (a
+    Python by path, or one not installed here: ``node_python``); a code path or conda source
+    outside the bundle."""
     files = node.files
     if not files.exists(node_part(node, CODE)):
         return [f"{node.name}: its folder {node_part(node, CODE)} is missing"]
@@ -59,10 +60,13 @@ def missing_parts(node: ResolvedNode) -> list[str]:
     )
     if python:
         return python
+    broken = _broken_toml(files, pyproject) if files.exists(pyproject) else None
+    if broken is not None:  # named here: later checks read a scratch copy of it
+        return [f"{node.name}: {pyproject} {broken}; the bundle's author must fix it"]
     lock = node_part(node, f"{CODE}/{LOCK}")
     if not files.exists(lock):
         return [f"{node.name}: {lock} is missing (lock it first)"]
-    broken = _broken_lock(files, lock)
+    broken = _broken_toml(files, lock)
     if broken is not None:
         return [
             f"{node.name}: {lock} {broken}; the bundle's author must lock again and export again"
@@ -84,11 +88,11 @@ def missing_parts(node: ResolvedNode) -> list[str]:
     return []
 
 
-def _broken_lock(files: BundleFiles, lock: str) -> str | None:
-    """Why the ``uv.lock`` at ``lock`` cannot be read as uv reads it (not UTF-8 text, not
-    TOML); None when it can."""
+def _broken_toml(files: BundleFiles, path: str) -> str | None:
+    """Why the TOML file at ``path`` (a ``uv.lock``, a ``pyproject.toml``) cannot be read as
+    uv reads it (not UTF-8 text, not TOML); None when it can."""
     try:
-        load_toml(files.read_bytes(lock, MAX_READ_BYTES).decode("utf-8"))
+        load_toml(files.read_bytes(path, MAX_READ_BYTES).decode("utf-8"))
     except BundleError as exc:  # a pipe, a socket or a device
         return f"cannot be read ({exc})"
     except UnicodeDecodeError:
