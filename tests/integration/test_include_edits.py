@@ -11,6 +11,7 @@ goes on. An unedited node is replaced as it always was, and nothing is copied.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -59,13 +60,13 @@ def ok(result: subprocess.CompletedProcess[str]) -> str:
     return result.stdout
 
 
-def included(tmp_path: Path) -> Path:
+def included(tmp_path: Path, namespace: str = "feat") -> Path:
     """A workspace ``ws`` in ``tmp_path`` whose ``alpha`` includes ``library/features`` as
-    ``feat``, its input ``raw`` fed by ``prep``; ``tmp_path``."""
+    ``namespace``, its input ``raw`` fed by ``prep``; ``tmp_path``."""
     ok(np(tmp_path, "init", str(tmp_path / "ws")))
     ok(np(tmp_path, "pipeline", "new", "alpha"))
     ok(np(tmp_path, "node", "new", "alpha", "--tag", "prep"))
-    argv = ("pipeline", "include", "alpha", "library/features", "--as", "feat")
+    argv = ("pipeline", "include", "alpha", "library/features", "--as", namespace)
     ok(np(tmp_path, *argv, "--input", "raw=prep"))
     return tmp_path
 
@@ -325,6 +326,50 @@ def test_an_edit_of_the_bundle_code_under_libs_is_kept(lib_root: Path) -> None:
     assert kept.name.startswith(f"include-feat.lib-{lib.name}.")
     assert f"kept the code of libs/{lib.name} in {kept}" in out
     assert (kept / "helpers.py").read_text() == HELPERS + EDIT
+
+
+LONG = "\U0001f980" * 64
+"""A namespace of 64 emoji: 256 bytes in UTF-8, a tag of 70 characters with its key."""
+
+
+def test_copies_kept_for_a_namespace_of_64_emoji_have_names_a_folder_may_have(
+    tmp_path: Path, template: Path
+) -> None:
+    """``include-NS.<8 hex>``, ``include-NS.key.<8 hex>`` and ``include-NS.lib-ID.<8 hex>``
+    are longer than a folder's name may be (255 bytes) for such a namespace: the update with
+    ``--replace-edits`` stopped with 'File name too long' (exit 9). Each kept copy is now
+    named with its first 200 bytes, ``-`` and 12 hex (as bundle export names a node folder),
+    whole, and the update goes on."""
+    write_bundle(
+        tmp_path / "library" / "features",
+        WITH_LIB,
+        {"nodes/clean": USES_LIB, "nodes/scale": APPEND_INPUTS},
+        template,
+        {"lib/helpers.py": HELPERS},
+    )
+    root = included(tmp_path, LONG)
+    clean, scale = node_dir(root, f"{LONG}.clean"), node_dir(root, f"{LONG}.scale")
+    (lib,) = (root / "ws" / "libs").iterdir()
+    for file in (clean / "code" / "main.py", scale / "code" / "main.py", lib / "helpers.py"):
+        file.write_text(file.read_text() + EDIT)
+    change_library(root)
+    drop_scale(root)
+
+    out = ok(np(root, "pipeline", "include", "alpha", "--update", LONG, "--yes", "--replace-edits"))
+
+    (in_node,) = (clean / "undone-edits").iterdir()
+    in_workspace = sorted((root / "ws" / ".nodepipe" / "undone-edits").iterdir())
+    assert len(in_workspace) == 2  # scale's code and the lib
+    for kept in (in_node, *in_workspace):
+        assert len(kept.name.encode()) <= 255 and kept.name.startswith(f"include-{LONG[:40]}")
+        assert re.fullmatch(r".*-[0-9a-f]{12}", kept.name), kept.name
+        assert f"in {kept}" in out
+    edited = [kept / "main.py" for kept in (in_node, *in_workspace)] + [
+        kept / "helpers.py" for kept in in_workspace
+    ]
+    assert sum(path.is_file() and path.read_text().endswith(EDIT) for path in edited) == 3
+    assert "removed: " in out and not scale.exists()
+    assert (clean / "code" / "main.py").read_text().endswith("# v2 of the library\n")
 
 
 def test_bundle_code_the_bundle_changed_is_replaced_without_a_copy(lib_root: Path) -> None:

@@ -11,7 +11,9 @@ as it is now: the same, the node was not edited here and its code is replaced; d
 someone edited it and the update is refused unless told to replace the edits, which it first
 copies (the same files) to ``<node>/undone-edits/include-NS.<8 hex>/``. A node without the file
 (included before nodepipe wrote it), or with one of an older format, cannot be told: its code
-is copied the same way before it is replaced.
+is copied the same way before it is replaced. A kept copy's name longer than a folder's may be
+(a namespace of 64 emoji is 256 bytes) is shortened as an export names a node folder
+(``bundles.paths.folder_name``: its first 200 bytes, ``-`` and 12 hex).
 
 The file is written only once what it describes is in place (in the staged folder that moves
 in whole, or after the store committed a swap, from the journal): a kill can leave a record
@@ -30,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from nodepipe.bundles.paths import folder_name
 from nodepipe.envs.edits import UNDONE_EDITS, undone_edits_folder
 from nodepipe.workspace.durable import fsync_dir, sync_filesystem, write_atomic
 from nodepipe.workspace.included_record import INCLUDED_CODE, file_entry
@@ -109,7 +112,7 @@ def keep_lib(path: Path, label: str, workspace_state: Path, scratch: Path) -> Pa
     place = workspace_state / UNDONE_EDITS
     place.mkdir(exist_ok=True)
     fsync_dir(place.parent)
-    target = place / f"{label}.{short_digest(lib_record(path))}"
+    target = place / folder_name(f"{label}.{short_digest(lib_record(path))}")
     if target.is_dir():
         return target
     building = scratch / target.name
@@ -183,7 +186,7 @@ def keep_dropped_code(folder: NodeFolder, name: str, workspace_state: Path, scra
     place = workspace_state / UNDONE_EDITS
     place.mkdir(exist_ok=True)
     fsync_dir(place.parent)
-    target = place / f"include-{name}.{short_digest(code_record(folder))}"
+    target = place / folder_name(f"include-{name}.{short_digest(code_record(folder))}")
     return _copy_code(folder, target, scratch)
 
 
@@ -197,7 +200,10 @@ def keep_code(folder: NodeFolder, namespace: str, scratch: Path) -> Path:
     update done again after a kill) is kept once."""
     label = f"include-{namespace}.{short_digest(code_record(folder))}"
     place = undone_edits_folder(folder.code)
-    target = place / label if place is not None else folder.path / f"undone-{label}"
+    if place is not None:
+        target = place / folder_name(label)
+    else:
+        target = folder.path / folder_name(f"undone-{label}")
     return _copy_code(folder, target, scratch)
 
 
@@ -205,7 +211,7 @@ def _copy_code(folder: NodeFolder, target: Path, scratch: Path) -> Path:
     label = target.name
     if target.is_dir():
         return target
-    building = scratch / f"{folder.path.name}-{label}"
+    building = scratch / folder_name(f"{folder.path.name}-{label}")
     shutil.rmtree(building, ignore_errors=True)
     building.parent.mkdir(parents=True, exist_ok=True)
     shutil.copytree(folder.code, building, ignore=COPY_IGNORED, symlinks=True)
