@@ -114,7 +114,11 @@ def find_interpreter(text: str) -> str:
     ``.python-version`` holds it: ``3.12``, ``cpython@3.12``, ``>=3.11,<3.13``, … see
     ``envs.python_requests``) or an explicit path. A request naming one minor version takes
     the first answer in the usual places; a range or a major version alone the newest."""
-    from nodepipe.envs.python_requests import first_request, parse_request  # when asked
+    from nodepipe.envs.python_requests import (  # when asked
+        first_request,
+        foreign_platform,
+        parse_request,
+    )
 
     request_text = first_request(text) or text.strip()
     if "/" in request_text:
@@ -128,6 +132,9 @@ def find_interpreter(text: str) -> str:
             f"expected a Python version request like 3.12, 3.12.1, cpython@3.12 or "
             f">=3.11,<3.13, got {request_text!r}"
         )
+    foreign = foreign_platform(request_text)
+    if foreign is not None:
+        raise InvalidInputError(foreign)
     answers = []
     for candidate in _candidates(request):
         described = _describe(candidate)
@@ -137,11 +144,41 @@ def find_interpreter(text: str) -> str:
             answers.append((described[1], candidate))
     if answers:
         return max(answers, key=lambda answer: answer[0])[1]
+    if request.python2_only():
+        raise InvalidInputError(f"{request_text!r} asks for Python 2: {PYTHON2}")
     raise RequirementNotFoundError(
         f"no Python {request_text} is installed here, and nodepipe never downloads "
         f"interpreters; install one (for example `pyenv install {_example(request)}` or your "
         "system's package) and retry"
     )
+
+
+PYTHON2 = (
+    "nodepipe cannot run a node with Python 2 (it starts every node with its own helper "
+    "module, which is Python 3, whether or not a Python 2 is installed); ask for a Python 3 "
+    "version (like 3.12)"
+)
+"""Why a request only a Python 2 answers is refused (the interpreter itself may be here)."""
+
+
+def python3_version(executable: str) -> str:
+    """The version (``3.12.1``) of the interpreter at ``executable``, one a node can run with;
+    InvalidInputError when it is a Python 2 (``PYTHON2``) or does not run as Python at all."""
+    described = _describe(check_trusted(executable))
+    if described is not None:
+        return ".".join(map(str, described[1]))
+    try:
+        major = subprocess.run(
+            [executable, "-c", "import sys; print(sys.version_info[0])"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        major = ""
+    if major == "2":
+        raise InvalidInputError(f"{executable} is a Python 2: {PYTHON2}")
+    raise InvalidInputError(f"{executable} does not run as Python")
 
 
 def _example(request: PythonRequest) -> str:

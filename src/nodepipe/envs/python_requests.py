@@ -7,14 +7,18 @@ what ``envs.interpreters.find_interpreter`` looks for, so a request the check le
 one the lookup can use. The forms: a version or range (``3``, ``3.12``, ``3.12.1``, ``312``,
 ``3.13t``, ``>=3.11,<3.13``, ``==3.12.*``), optionally behind an implementation
 (``cpython@3.12``, ``cpython3.12``, ``cpython-3.12``, ``cp312``, ``pypy@3.10``, ``python3``),
-a download key (``cpython-3.12.1-linux-x86_64-gnu``: the platform part, which must start with an
-operating system, is this machine's, as the interpreter found runs here; ``python3-config`` is
-a program, not a request), or an implementation alone (``cpython``, ``any``).
+a download key (``cpython-3.12.1-linux-x86_64-gnu``: the platform part must start with an
+operating system; ``python3-config`` is a program, not a request), or an implementation alone
+(``cpython``, ``any``). An interpreter found runs here, so a key naming another platform
+(``cpython-3.12.1-macos-aarch64-none`` on Linux) is parsed, but ``foreign_platform`` says
+that no interpreter of this machine can answer it.
 """
 
 from __future__ import annotations
 
+import platform
 import re
+import sys
 from dataclasses import dataclass
 
 _IMPLEMENTATION = r"(?:cpython|pypy|graalpy|python|cp|pp|gp)"
@@ -31,6 +35,9 @@ _NAMES = {"cpython": "cpython", "cp": "cpython", "pypy": "pypy", "pp": "pypy"}
 _NAMES |= {"graalpy": "graalpy", "gp": "graalpy"}
 _OPERATOR = re.compile(r"[<>=!~,*]")
 _PRE_RELEASE = re.compile(r"(?:a|b|rc)\d+(?=$|[,.])")
+_SYSTEMS = {"linux": "linux", "darwin": "macos", "macos": "macos", "win32": "windows"}
+_SYSTEMS |= {"windows": "windows", "cygwin": "windows"}
+_MACHINES = {"amd64": "x86_64", "x64": "x86_64", "arm64": "aarch64", "i686": "x86", "i386": "x86"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +65,22 @@ class PythonRequest:
 
         return ".".join(map(str, version)) in SpecifierSet(self.versions)
 
+    def python2_only(self) -> bool:
+        """Whether only a Python 2 answers (``2.7``, ``python2``, ``<3``): no interpreter
+        nodepipe can run a node with, its helper module being Python 3. (Asked only when no
+        interpreter answered: it tries every release up to 3.39.29.)"""
+        from packaging.specifiers import SpecifierSet
+
+        wanted = SpecifierSet(self.versions)
+        majors = {
+            major
+            for major in (2, 3)
+            for minor in range(40)
+            for patch in range(30)
+            if f"{major}.{minor}.{patch}" in wanted
+        }
+        return majors == {2}
+
 
 def request_problem(text: str) -> str | None:
     """Why the ``.python-version`` text ``text`` cannot travel in a bundle or package (None
@@ -81,6 +104,47 @@ def first_request(text: str) -> str:
     return ""
 
 
+def foreign_platform(text: str) -> str | None:
+    """Why no interpreter of this machine answers the request ``text``, a download key naming
+    another platform (``cpython-3.12.1-macos-aarch64-none`` on Linux): the message names both
+    platforms and what to ask for instead. None for every other request (a version, a range,
+    a key of this machine's platform or of ``any``)."""
+    if not _REQUEST.match(text) or _OPERATOR.search(text):
+        return None
+    prefix = _PREFIX.match(text.lower())
+    rest = text.lower()[prefix.end() :] if prefix else text.lower()
+    key = rest.partition("-")[2]
+    if not key:
+        return None
+    system, machine, libc = [*key.split("-"), "", ""][:3]
+    here_system, here_machine, here_libc = this_platform()
+    wanted = (_SYSTEMS.get(system, system), _MACHINES.get(machine, machine), libc)
+    if (
+        wanted[0] in ("any", here_system)
+        and wanted[1] in ("", "any", here_machine)
+        and (wanted[2] in ("", "any") or wanted[2].startswith(here_libc))
+    ):
+        return None
+    here = "-".join(part for part in (here_system, here_machine, here_libc) if part)
+    named = text[: len(text) - len(key) - 1]
+    return (
+        f"{text} asks for an interpreter of another platform ({key}), and this machine is "
+        f"{here}: ask for the version alone ({named}) or name this machine's platform "
+        f"({named}-{here})"
+    )
+
+
+def this_platform() -> tuple[str, str, str]:
+    """This machine's platform as a uv download key names it: (``linux``, ``x86_64``,
+    ``gnu``); the C library is ``none`` off Linux."""
+    system = _SYSTEMS.get(sys.platform, sys.platform)
+    machine = platform.machine().lower()
+    libc = "gnu" if platform.libc_ver()[0] == "glibc" else "musl"
+    if system != "linux":
+        libc = "none"
+    return system, _MACHINES.get(machine, machine), libc
+
+
 def parse_request(text: str) -> PythonRequest | None:
     """What the version request ``text`` asks for; None when it is not one (a path)."""
     if not _REQUEST.match(text):
@@ -102,6 +166,17 @@ def parse_request(text: str) -> PythonRequest | None:
     return _versions(text, implementation, rest, freethreaded)
 
 
+def requires_python(text: str, found: str) -> str:
+    """The ``requires-python`` of a node whose ``.python-version`` asks for ``text``, answered
+    by an interpreter of version ``found`` (``3.12.1``): a range as asked (``>=3.11,<3.13``,
+    so the lock holds for every Python the user allows); a version, a key or a path from the
+    minor version found on (``>=3.12``)."""
+    request = parse_request(text) if _OPERATOR.search(text) else None
+    if request is not None and request.versions:
+        return request.versions
+    return ">=" + ".".join(found.split(".")[:2])
+
+
 def _versions(
     text: str, implementation: str | None, rest: str, freethreaded: bool
 ) -> PythonRequest | None:
@@ -109,7 +184,8 @@ def _versions(
 
     if _OPERATOR.search(rest):
         try:
-            return PythonRequest(text, implementation, str(SpecifierSet(rest)), None, freethreaded)
+            SpecifierSet(rest)  # checked; kept as written (``>=3.11,<3.13``, not sorted)
+            return PythonRequest(text, implementation, rest, None, freethreaded)
         except InvalidSpecifier:
             return None
     parts = rest.split(".")

@@ -16,10 +16,10 @@ from nodepipe.domain.requirements import (
     validate_requirements,
 )
 from nodepipe.domain.staleness import SNAPSHOTS_DIR
-from nodepipe.envs.interpreters import find_interpreter, interpreter_version
+from nodepipe.envs.interpreters import find_interpreter, interpreter_version, python3_version
 from nodepipe.envs.kernels import install_kernel
 from nodepipe.envs.node_env import PYTHON_VERSION_FILE
-from nodepipe.envs.python_requests import first_request
+from nodepipe.envs.python_requests import first_request, requires_python
 from nodepipe.envs.url_names import url_package
 from nodepipe.services import resolver
 from nodepipe.services.context import WorkspaceContext
@@ -320,13 +320,12 @@ class EnvironmentService:
     def set_python(self, name: str, version: str, pipeline: str | None = None) -> EnvironmentView:
         """Use another installed interpreter (never downloaded); relocks and syncs."""
         node, code = self.node_code(name, pipeline)
-        interpreter = find_interpreter(version)
-        minor = ".".join(interpreter_version(interpreter).split(".")[:2])
+        requires = requires_python(version, python3_version(find_interpreter(version)))
         environments = self.context.environments
 
         def edit() -> None:
             write_atomic(code / PYTHON_VERSION_FILE, f"{version}\n")
-            set_requires_python(code / "pyproject.toml", f">={minor}")
+            set_requires_python(code / "pyproject.toml", requires)
             environments.lock(code)
 
         environments.change(code, edit)
@@ -337,7 +336,7 @@ class EnvironmentService:
         in the background asks first): a node whose environment cannot change here, no
         installed Python answering ``version``."""
         self.node_code(name, pipeline)
-        find_interpreter(version)
+        python3_version(find_interpreter(version))
 
     def update_snapshot(
         self, name: str, snapshot: str, pipeline: str | None = None, force: bool = False

@@ -1,0 +1,87 @@
+"""Environment commands say what they do and accept only what they can do (s39-h6): the
+Python a node asks for is written as asked, a request nodepipe can never answer is refused as
+bad input naming why, and nothing changes when it is."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import nodepipe
+from integration.conftest import CliRunner
+from nodepipe.envs.python_requests import this_platform
+
+
+def _files(ws: nodepipe.Workspace, tag: str) -> dict[str, bytes]:
+    code = ws.nodes.path(tag) / "code"
+    return {
+        name: (code / name).read_bytes()
+        for name in ("pyproject.toml", "uv.lock", ".python-version")
+        if (code / name).is_file()
+    }
+
+
+def test_a_range_is_written_as_asked_not_narrowed_to_the_python_found(
+    chain: nodepipe.Workspace, offline_index: Path, cli: CliRunner
+) -> None:
+    """`env python NODE ">=3.11,<3.13"` wrote requires-python ">=3.12" (the newest Python
+    found): the lock then refused 3.11, which the user allowed."""
+    shown = cli("env", "python", "clean", ">=3.11,<3.13", "--json")
+    assert shown.code == 0, shown.stderr
+    files = _files(chain, "clean")
+    assert 'requires-python = ">=3.11,<3.13"' in files["pyproject.toml"].decode()
+    assert files[".python-version"] == b">=3.11,<3.13\n"
+    assert 'requires-python = ">=3.11, <3.13"' in files["uv.lock"].decode()
+    assert shown.json()["python_request"] == ">=3.11,<3.13"
+    version = cli("env", "python", "clean", "3.12", "--json")  # one version: from it on
+    assert version.code == 0, version.stderr
+    assert 'requires-python = ">=3.12"' in _files(chain, "clean")["pyproject.toml"].decode()
+
+
+@pytest.mark.parametrize("request_text", ["2.7", "2", "python2", "<3"])
+def test_python_2_is_refused_for_what_it_is_not_said_missing(
+    chain: nodepipe.Workspace, offline_index: Path, cli: CliRunner, request_text: str
+) -> None:
+    """pyenv has 2.7.18 here: "no Python 2.7 is installed" was untrue; nodepipe cannot run a
+    node with Python 2 (its helper is Python 3). Bad input, exit 2, nothing changed."""
+    before = _files(chain, "clean")
+    refused = cli("env", "python", "clean", request_text)
+    assert refused.code == 2, refused.stderr
+    assert "cannot run a node with Python 2" in refused.stderr
+    assert "installed here" not in refused.stderr and "pyenv install" not in refused.stderr
+    assert _files(chain, "clean") == before
+
+
+def test_a_python_2_interpreter_by_path_is_refused_for_what_it_is(
+    chain: nodepipe.Workspace, offline_index: Path, cli: CliRunner
+) -> None:
+    """A path to a Python 2 wrote requires-python ">=unknown" and failed in uv (exit 7)."""
+    python2 = sorted((Path.home() / ".pyenv" / "versions").glob("2.*/bin/python2.*"))
+    if not python2:
+        pytest.skip("no Python 2 installed by pyenv here")
+    before = _files(chain, "clean")
+    refused = cli("env", "python", "clean", str(python2[0]))
+    assert refused.code == 2, refused.stderr
+    assert f"{python2[0]} is a Python 2: nodepipe cannot run a node" in refused.stderr
+    assert _files(chain, "clean") == before
+
+
+def test_a_download_key_of_another_platform_is_refused_naming_this_one(
+    chain: nodepipe.Workspace, offline_index: Path, cli: CliRunner
+) -> None:
+    """`cpython-3.12.1-macos-aarch64-none` was taken on Linux (a 3.12.1 of this machine
+    answered); the key asks for an interpreter no machine but a Mac on ARM has."""
+    system, machine, libc = this_platform()
+    here = f"{system}-{machine}-{libc}"
+    other = "windows-x86_64-none" if system != "windows" else "linux-x86_64-gnu"
+    before = _files(chain, "clean")
+    refused = cli("env", "python", "clean", f"cpython-3.12.1-{other}")
+    assert refused.code == 2, refused.stderr
+    assert f"another platform ({other})" in refused.stderr
+    assert f"this machine is {here}" in refused.stderr
+    assert f"(cpython-3.12.1-{here})" in refused.stderr
+    assert _files(chain, "clean") == before
+    mine = cli("env", "python", "clean", f"cpython-3.12-{here}", "--json")
+    assert mine.code == 0, mine.stderr
+    assert mine.json()["python"].startswith("3.12.")
