@@ -88,6 +88,20 @@ def test_environment_refusals_change_nothing(
     assert error_of(python, 409, "read_only") and python.json()["hint"]["action"] == "node.unlock"
 
 
+def test_a_pin_the_inline_metadata_rules_out_is_refused_before_a_job(
+    client: TestClient, chain: nodepipe.Workspace
+) -> None:
+    """main.py's `# /// script` asks for toypkg==1.0: adding toypkg==2.0 is refused at once
+    (422, naming both), no job started, nothing changed."""
+    main = chain.nodes.path("clean") / "code" / "main.py"
+    main.write_text('# /// script\n# dependencies = ["toypkg==1.0"]\n# ///\n')
+    before = snapshot(chain)
+    refused = client.post(f"{ENV}/packages", json={"requirements": ["toypkg==2.0"]})
+    said = error_of(refused, 422, "unresolvable")
+    assert "toypkg==2.0 conflicts with toypkg==1.0, which main.py asks for" in said
+    assert snapshot(chain) == before  # 422, not 202: no job was started
+
+
 def test_install_a_kernel(
     client: TestClient, app: FastAPI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -85,3 +85,25 @@ def test_a_download_key_of_another_platform_is_refused_naming_this_one(
     mine = cli("env", "python", "clean", f"cpython-3.12-{here}", "--json")
     assert mine.code == 0, mine.stderr
     assert mine.json()["python"].startswith("3.12.")
+
+
+INLINE = '# /// script\n# dependencies = ["toypkg==1.0"]\n# ///\nimport toypkg\n'
+
+
+def test_a_pin_the_inline_metadata_rules_out_is_refused_at_env_add(
+    chain: nodepipe.Workspace, offline_index: Path, cli: CliRunner
+) -> None:
+    """`env add NODE toypkg==2.0` with main.py's `# /// script` asking for toypkg==1.0 was
+    taken: the node failed only at its next run ("No solution found"). Refused now, naming
+    both requirements (exit 2: requirements no versions satisfy together), nothing changed;
+    a requirement the inline one allows is still taken."""
+    (chain.nodes.path("clean") / "code" / "main.py").write_text(INLINE)
+    before = _files(chain, "clean")
+    refused = cli("env", "add", "clean", "toypkg==2.0")
+    assert refused.code == 2, refused.stderr
+    assert "toypkg==2.0 conflicts with toypkg==1.0, which main.py asks for" in refused.stderr
+    assert "# /// script" in refused.stderr and "nothing was changed" in refused.stderr
+    assert _files(chain, "clean") == before
+    allowed = cli("env", "add", "clean", "toypkg<2", "otherpkg==0.1", "--json")
+    assert allowed.code == 0, allowed.stderr
+    assert allowed.json()["locked"] == {"toypkg": "1.0", "otherpkg": "0.1"}

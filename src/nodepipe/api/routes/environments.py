@@ -101,7 +101,10 @@ def add_packages(
 
 def _check_add(services: ServicesDep, node: str, pipeline: str, body: PackagesAdd) -> None:
     """What adding would refuse before it locks: a library node that cannot be used, a
-    folder too large (422 at once, before a job)."""
+    folder too large, a pin the node's inline script metadata rules out (422 at once, before
+    a job)."""
+    if body.requirements:
+        services.workspace.envs.check_add(node, body.requirements, pipeline)
     if body.from_node is not None:
         services.workspace.external.check_from_node(node, body.from_node, pipeline, body.package)
     sources = [body.path, body.snapshot, body.shared, body.from_node]

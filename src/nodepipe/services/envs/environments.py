@@ -25,7 +25,7 @@ from nodepipe.services import resolver
 from nodepipe.services.context import WorkspaceContext
 from nodepipe.services.envs import indexes
 from nodepipe.services.envs.imported_files import check_requirements_file
-from nodepipe.services.envs.inline_metadata import honour_inline_metadata
+from nodepipe.services.envs.inline_metadata import check_inline_pins, honour_inline_metadata
 from nodepipe.services.envs.isolation_rules import (
     check_own_environment,
     interpreter_warning,
@@ -152,6 +152,7 @@ class EnvironmentService:
             )
         validate_requirements(requirements)
         node, code = self.node_code(name, pipeline)
+        check_inline_pins(code, requirements)
         switches = PackageSwitches(self.context, node, code)
         if snapshot is not None:
             self._add_snapshot(code, snapshot, switches)
@@ -179,6 +180,12 @@ class EnvironmentService:
 
         environments.change(code, edit, kept=switches.kept_places(kinds))
         return told_moved_out(self.show(node.id), switches)
+
+    def check_add(self, name: str, requirements: list[str], pipeline: str | None = None) -> None:
+        """Refuse now what ``add`` would refuse of ``requirements`` before it locks (a surface
+        that runs it in the background asks first): a pin the node's inline script metadata
+        rules out."""
+        check_inline_pins(self.node_code(name, pipeline, edit=False)[1], requirements)
 
     def _add_snapshot(self, code: Path, snapshot: str, switches: PackageSwitches) -> None:
         """Take a snapshot of ``snapshot`` (a folder or a URL) and install it, editable, in

@@ -8,12 +8,17 @@ the node stale like any lock change.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from nodepipe.domain.errors import UnresolvableRequirementsError
 from nodepipe.envs.script_metadata import script_requirements
 from nodepipe.services.context import WorkspaceContext
 from nodepipe.workspace.file_state import FileState, file_state, file_state_or_none, latest_per_key
 from nodepipe.workspace.kept_facts import facts_for, now_ns, settled
 from nodepipe.workspace.node_config import NodeConfig, read_node_config, script_dependencies
+
+if TYPE_CHECKING:
+    from packaging.requirements import Requirement
 
 _IN_LINE_FACT = "in-line"
 """The kind of ``kept_facts`` entry: an entry file's inline metadata is in its pyproject."""
@@ -55,6 +60,53 @@ def honour_inline_metadata(
     before = pyproject.read_text(encoding="utf-8")
     environments.change(code_dir, edit)
     return pyproject.read_text(encoding="utf-8") != before
+
+
+def check_inline_pins(code_dir: Path, requirements: list[str]) -> None:
+    """Refuse (UnresolvableRequirementsError, naming both) a requirement to add that no version
+    satisfies together with one of the entry file's inline metadata: the next run would merge
+    both and fail to lock. Only what a pin (``==``) makes certain is refused; other pairs of
+    ranges are left to uv."""
+    config = read_node_config(code_dir / "pyproject.toml")
+    if not has_own_python_entry(config):
+        return
+    inline = script_requirements(code_dir / config.entry)[0]
+    for added in requirements:
+        for declared in inline:
+            if _disjoint(added, declared):
+                raise UnresolvableRequirementsError(
+                    f"{added} conflicts with {declared}, which {config.entry} asks for in its "
+                    "inline script metadata (its `# /// script` block): no version satisfies "
+                    f"both, so the node would fail to lock at its next run; change the "
+                    f"requirement in {config.entry}, or ask for a version it allows; nothing "
+                    "was changed"
+                )
+
+
+def _disjoint(first: str, second: str) -> bool:
+    """Whether the requirements ``first`` and ``second`` name one package and a pin of either
+    is outside what the other allows (markers aside: both would be merged as they are)."""
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.utils import canonicalize_name
+
+    try:
+        one, other = Requirement(first), Requirement(second)
+    except InvalidRequirement:
+        return False
+    if canonicalize_name(one.name) != canonicalize_name(other.name) or one.marker != other.marker:
+        return False
+    return _pin_outside(one, other) or _pin_outside(other, one)
+
+
+def _pin_outside(pinned: Requirement, other: Requirement) -> bool:
+    if other.url is not None or pinned.url is not None:
+        return False
+    return any(
+        spec.operator in ("==", "===")
+        and not spec.version.endswith(".*")
+        and not other.specifier.contains(spec.version, prereleases=True)
+        for spec in pinned.specifier
+    )
 
 
 @latest_per_key(lambda entry, pyproject, seen: (entry, pyproject))
