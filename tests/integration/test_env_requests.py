@@ -10,6 +10,8 @@ import pytest
 
 import nodepipe
 from integration.conftest import CliRunner
+from nodepipe.domain.errors import NodepipeError
+from nodepipe.envs.interpreters import find_interpreter
 from nodepipe.envs.python_requests import this_platform
 
 
@@ -107,3 +109,33 @@ def test_a_pin_the_inline_metadata_rules_out_is_refused_at_env_add(
     allowed = cli("env", "add", "clean", "toypkg<2", "otherpkg==0.1", "--json")
     assert allowed.code == 0, allowed.stderr
     assert allowed.json()["locked"] == {"toypkg": "1.0", "otherpkg": "0.1"}
+
+
+def test_env_show_says_both_pythons_when_a_failed_sync_left_the_other(
+    chain: nodepipe.Workspace, offline_index: Path, cli: CliRunner
+) -> None:
+    """`env show` headlined the Python asked for (3.11.7) while a failed sync had left the
+    `.venv` on 3.12: now it says both, and warns why they differ."""
+    for version in ("3.11", "3.12"):
+        try:
+            find_interpreter(version)
+        except NodepipeError:
+            pytest.skip(f"no Python {version} installed here")
+    assert cli("env", "python", "clean", "3.12").code == 0
+    code = chain.nodes.path("clean") / "code"
+    (code / ".python-version").write_text("3.11\n")  # requires-python stays >=3.12
+    assert cli("env", "sync", "clean").code == 7  # the relock for 3.11 fails: .venv stays
+    shown = cli("env", "show", "clean", "--json").json()
+    asked, built = shown["python"], shown["environment_python"]
+    assert asked.startswith("3.11.") and built.startswith("3.12."), shown
+    assert f"its environment has Python {built}, not the {asked} it asks for" in "".join(
+        shown["warnings"]
+    )
+    text = cli("env", "show", "clean")
+    node = chain.nodes.get("clean").id
+    assert f"clean: asks for Python {asked}; its environment has {built}" in text.stdout
+    assert f"`nodepipe env sync {node}`" in " ".join(text.stdout.split())
+    (code / ".python-version").write_text("3.12\n")  # in step again: one Python, said once
+    again = cli("env", "show", "clean", "--json").json()
+    assert again["python"] == again["environment_python"] == built
+    assert not any("its environment has" in warning for warning in again["warnings"])

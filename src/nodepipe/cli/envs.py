@@ -62,7 +62,19 @@ def _print_environment(view: EnvironmentView | SharedEnvView) -> None:
     from nodepipe.services.envs.environments import EnvironmentView
 
     name = view.tag if isinstance(view, EnvironmentView) else view.name
-    say(f"[bold]{escape(name)}[/]: Python {view.python}")
+    built = view.environment_python if isinstance(view, EnvironmentView) else ""
+    if (
+        isinstance(view, EnvironmentView)
+        and built not in ("", view.python)
+        and view.python[:1].isdigit()
+    ):
+        command = shlex.join(["nodepipe", "env", "sync", view.node_id])
+        say(
+            f"[bold]{escape(name)}[/]: asks for Python {view.python}; [yellow]its environment "
+            f"has {escape(built)}[/] (sync it with `{escape(command)}`)"
+        )
+    else:
+        say(f"[bold]{escape(name)}[/]: Python {view.python}")
     if isinstance(view, EnvironmentView) and view.python_request != "default":
         say(f"  python requested: {escape(view.python_request)}")
     if isinstance(view, EnvironmentView) and view.isolation != "own":

@@ -12,7 +12,15 @@ class EnvironmentPublic(Schema):
 
     node_id: str
     tag: str
-    python: str = Field(description="Version of the environment's interpreter.")
+    python: str = Field(
+        description="Version of the interpreter the node asks for (its next sync builds its "
+        "environment with it)."
+    )
+    environment_python: str = Field(
+        default="",
+        description="Version of the Python the node's .venv was built with ('' without one, "
+        "or not isolated); another than python after a sync that failed, with a warning.",
+    )
     python_request: str = Field(description="The version asked for, or 'default'.")
     direct: list[str] = Field(description="Requirements the node declares.")
     locked: dict[str, str] = Field(description="Every locked package and its version.")

@@ -92,7 +92,9 @@ def record_environment(
     manifest_digest, new = objects.put_bytes(canonical_json(manifest.to_dict()).encode())
     if written or new:
         sync_filesystem(objects.root)
-    version = existing_version or _python_version(launched) or _python_version(code / VENV_PYTHON)
+    version = (
+        existing_version or venv_python_version(launched) or venv_python_version(code / VENV_PYTHON)
+    )
     if facts is not None:
         stamps = [stamp for found in files.values() for stamp in _stamps(found)]
         stamps += [stamp for state in states[1:3] if state is not None for stamp in state[1:3]]
@@ -246,9 +248,9 @@ def this_platform() -> str:
     return f"{sysconfig.get_platform()} {libc} {version}".strip()
 
 
-def _python_version(python: Path) -> str:
+def venv_python_version(python: Path) -> str:
     """The version of the interpreter a virtual environment's ``python`` was made with, from
-    the environment's ``pyvenv.cfg`` ("" if it is in none)."""
+    the environment's ``pyvenv.cfg`` ("" if it is in none); nothing is run."""
     try:
         text = (python.parent.parent / "pyvenv.cfg").read_text(encoding="utf-8")
     except OSError:

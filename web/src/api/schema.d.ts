@@ -1976,6 +1976,12 @@ export interface components {
              */
             direct: string[];
             /**
+             * Environment Python
+             * @description Version of the Python the node's .venv was built with ('' without one, or not isolated); another than python after a sync that failed, with a warning.
+             * @default
+             */
+            environment_python: string;
+            /**
              * Isolation
              * @description 'own' environment, 'shared:NAME' (a shared environment) or 'interpreter:PATH' (an existing interpreter: not isolated).
              */
@@ -2003,7 +2009,7 @@ export interface components {
             };
             /**
              * Python
-             * @description Version of the environment's interpreter.
+             * @description Version of the interpreter the node asks for (its next sync builds its environment with it).
              */
             python: string;
             /**

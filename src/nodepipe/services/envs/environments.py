@@ -54,6 +54,7 @@ from nodepipe.workspace.node_project import (
     set_dependencies,
     set_requires_python,
 )
+from nodepipe.workspace.run_environment import VENV_PYTHON, venv_python_version
 from nodepipe.workspace.snapshots import (
     check_python_project,
     record_snapshot,
@@ -94,6 +95,9 @@ class EnvironmentView:
     not_installed: tuple[str, ...] = ()
     """With an existing interpreter: the locked packages it does not have."""
     warnings: tuple[str, ...] = ()
+    environment_python: str = ""
+    """The version of the Python its ``.venv`` was built with ("" without one, or with an
+    existing interpreter); another than ``python`` when the last sync failed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -407,6 +411,7 @@ class EnvironmentService:
         isolation = isolation_of(code)
         missing = not_installed(code, locked)
         direct, origins = self._requested(code, isolation)
+        built = "" if existing else venv_python_version(code / VENV_PYTHON)
         return EnvironmentView(
             node_id=node.id,
             tag=node.tag,
@@ -420,7 +425,11 @@ class EnvironmentService:
             code_paths=tuple(code_paths(code)),
             isolation=isolation,
             not_installed=missing,
-            warnings=interpreter_warning(node.tag, isolation, missing),
+            warnings=(
+                *interpreter_warning(node.tag, isolation, missing),
+                *_python_warning(python, built),
+            ),
+            environment_python=built,
         )
 
     def _requested(self, code: Path, isolation: str) -> tuple[tuple[str, ...], dict[str, str]]:
@@ -498,6 +507,17 @@ def added_folder(path: str, node: str, source: str, large: bool) -> str:
 def _shared_references(code: Path) -> dict[str, str]:
     """Editable sources outside the node's code/ folder: shared checkouts (less reproducible)."""
     return {item.name: str(item.path) for item in external_code(code) if item.kind == SHARED}
+
+
+def _python_warning(asked: str, built: str) -> tuple[str, ...]:
+    """What ``show`` warns when the node's environment has another Python than the one it
+    asks for: its last sync failed (or none ran since the request changed)."""
+    if not built or not asked[:1].isdigit() or built == asked:
+        return ()
+    return (
+        f"its environment has Python {built}, not the {asked} it asks for: the last sync "
+        "failed, or none ran since the request changed (the next sync or run tries again)",
+    )
 
 
 def _python_request(request_file: Path) -> str:
