@@ -199,3 +199,27 @@ def test_an_environment_file_shows_what_its_pip_part_added_and_a_kernel_names_th
     assert kernel.code == 0, kernel.stderr
     clean = chain.nodes.get("clean").id
     assert f"`nodepipe env add {clean} ipykernel`" in kernel.stdout
+
+
+def test_an_environment_file_asking_for_a_python_names_the_command_that_sets_it(
+    chain: nodepipe.Workspace, offline_index: Path, cli: CliRunner, tmp_path: Path
+) -> None:
+    """`python=3.11` said "set the node's Python version instead" where the README says use
+    `env python`: the CLI names the command with the file's version, the JSON (and the API)
+    carry it as a hint, the Python API words it as the call."""
+    from nodepipe.services.hints import words_for
+
+    file = tmp_path / "environment.yml"
+    file.write_text("dependencies:\n  - python=3.11\n  - pip:\n    - toypkg==1.0\n")
+    clean = chain.nodes.get("clean").id
+    imported = cli("env", "import", "clean", str(file))
+    assert imported.code == 0, imported.stderr
+    said = " ".join(imported.stdout.split())
+    assert "not placed: python=3.11 (the node's Python is uv's, not conda's)" in said
+    assert f"set a version with `nodepipe env python {clean} 3.11`" in said
+    shown = cli("env", "import", "clean", str(file), "--json").json()
+    params = {"node": clean, "tag": "clean", "version": "3.11"}
+    assert shown["hint"] == {"action": "env.python", "params": params}
+    view = chain.conda.import_file("clean", file)
+    assert view.hint is not None
+    assert words_for(view.hint) == f"set a version with ws.envs.set_python({clean!r}, '3.11')"

@@ -21,7 +21,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from nodepipe.api.methods import documented_methods
-from nodepipe.api.schemas.common import ErrorPublic, HintPublic
+from nodepipe.api.schemas.common import ErrorPublic
 from nodepipe.api.schemas.fields import RULE_ERROR
 from nodepipe.domain.errors import (
     AmbiguousNameError,
@@ -40,6 +40,7 @@ from nodepipe.domain.errors import (
     UnresolvableRequirementsError,
     WorkspaceError,
 )
+from nodepipe.schemas.hints import HintPublic
 from nodepipe.services.bundles.updating import EditedNodesError, RemovalsNotConfirmedError
 
 STATUSES: tuple[tuple[type[NodepipeError], int, str], ...] = (

@@ -27,8 +27,7 @@ def show_conda(view: CondaView, as_json: bool) -> None:
 def _print_conda(view: CondaView) -> None:
     if not view.specs and not view.locked:
         say(f"[bold]{escape(view.tag)}[/]: no conda part (no conda packages asked for or locked)")
-        for entry in view.unplaced:
-            say(f"  [yellow]not placed:[/] {escape(entry)}")
+        _print_unplaced(view)
         return
     state = "installed" if view.installed else "[yellow]not installed yet[/] (synced at next run)"
     say(f"[bold]{escape(view.tag)}[/]: conda packages {state}")
@@ -42,8 +41,17 @@ def _print_conda(view: CondaView) -> None:
     for package, version in view.locked.items():
         table.add_row(package, version, requested.get(package, "(dependency)"))
     console.print(table)
+    _print_unplaced(view)
+
+
+def _print_unplaced(view: CondaView) -> None:
+    """What an import could not place, and (for a Python) the command that sets it."""
+    from nodepipe.cli.hints import command_for
+
     for entry in view.unplaced:
         say(f"  [yellow]not placed:[/] {escape(entry)}")
+    if view.hint is not None:
+        say(f"  {escape(command_for(view.hint))}")
 
 
 @conda.command("add")

@@ -116,7 +116,7 @@ COMMANDS: dict[Action, str] = {
         "name a smaller folder, or, if {folder} is meant, add it with "
         "`nodepipe env code-path add {node} {folder} --large`"
     ),
-    Action.ENV_PYTHON: "set a version with `nodepipe env python {node} VERSION` (like 3.12)",
+    Action.ENV_PYTHON: "set a version with `nodepipe env python {node} {version}`",
     Action.SNAPSHOT_REFRESH: (
         "`nodepipe env update-snapshot {node} {snapshot}` refreshes it from its origin; to take "
         "the new one instead, take its package out first with `nodepipe env remove {node} "

@@ -4,7 +4,8 @@ An environment file lists channels and dependencies; a ``pip:`` entry among the 
 lists PyPI requirements. nodepipe places each of them: pip requirements go to the node's uv
 project, conda specs to its conda part (``envs.conda``), channels become the node's conda
 channels. What it cannot place is named with the reason: Python itself (uv manages the node's
-interpreter: ``env python``), ``pip`` (uv installs), pip options (``-r``, ``-e``, ``--index-url``),
+interpreter: the file's version is kept in ``python_versions``, for the hint naming ``env python``),
+``pip`` (uv installs), pip options (``-r``, ``-e``, ``--index-url``),
 a ``prefix`` or ``variables`` section, an entry that is neither text nor a ``pip:`` list.
 """
 
@@ -32,6 +33,9 @@ class EnvironmentFile:
     channels: list[str] = field(default_factory=list)
     unplaced: list[str] = field(default_factory=list)
     """Each entry nodepipe cannot place, with the reason: ``python=3.11 (Python is ...)``."""
+    python_versions: list[str] = field(default_factory=list)
+    """For each ``python`` entry, the version it asks for (``3.11`` for ``python=3.11``; ""
+    for ``python`` alone or a range), which the node's own request sets instead."""
 
 
 def conda_spec_name(spec: str) -> str:
@@ -81,13 +85,21 @@ def read_environment_file(text: str, source: str) -> EnvironmentFile:
 def _place_conda(spec: str, result: EnvironmentFile) -> None:
     name = conda_spec_name(spec)
     if name == "python":
-        result.unplaced.append(
-            f"{spec} (the node's Python is uv's: set the node's Python version instead)"
-        )
+        result.unplaced.append(f"{spec} (the node's Python is uv's, not conda's)")
+        result.python_versions.append(_python_version(spec))
     elif name == "pip":
         result.unplaced.append(f"{spec} (uv installs the pip: packages; pip itself is not needed)")
     else:
         result.conda.append(spec)
+
+
+def _python_version(spec: str) -> str:
+    """The version a conda spec of ``python`` names, as a Python request: ``python=3.11`` and
+    ``python 3.11.*`` -> ``3.11``, ``python==3.11.4`` -> ``3.11.4``; "" for any other (a
+    range, no version), which the user writes."""
+    bare = spec.rsplit("::", 1)[-1]
+    found = re.fullmatch(r"\s*python\s*(?:==?|\s)\s*(\d+(?:\.\d+){0,2})(?:\.\*)?\s*", bare, re.I)
+    return found.group(1) if found else ""
 
 
 def _place_pip(requirements: list[str], result: EnvironmentFile) -> None:

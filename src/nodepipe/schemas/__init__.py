@@ -32,6 +32,7 @@ SchemaName = Literal[
     "EnvironmentPublic",
     "GroupChangePublic",
     "GroupPublic",
+    "HintPublic",
     "IncludePublic",
     "IncludeUpdatePublic",
     "KeptCodePublic",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from nodepipe.schemas.base import Schema
+from nodepipe.schemas.hints import HintPublic
 
 
 class EnvironmentPublic(Schema):
@@ -58,6 +59,11 @@ class CondaEnvironmentPublic(Schema):
     unplaced: list[str] = Field(
         default_factory=list,
         description="After an environment.yml import: what could not be placed, and why.",
+    )
+    hint: HintPublic | None = Field(
+        default=None,
+        description="After an environment.yml import that asks for a Python: set it as the "
+        "node's Python (env.python, with the file's version), as uv, not conda, gives it.",
     )
 
 

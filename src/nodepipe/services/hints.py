@@ -114,7 +114,7 @@ CALLS: dict[Action, str] = {
     Action.ENV_LOCK: (
         "relock it from what the index holds now with ws.envs.lock(NODE, upgrade=True)"
     ),
-    Action.ENV_PYTHON: "set a version with ws.envs.set_python({node}, VERSION) (like '3.12')",
+    Action.ENV_PYTHON: "set a version with ws.envs.set_python({node}, {version})",
     Action.SNAPSHOT_REFRESH: (
         "refresh it from its origin with ws.envs.update_snapshot({node}, {snapshot}); to take "
         "the new one instead, take its package out first with ws.envs.remove({node}, [PACKAGE])"

@@ -1842,6 +1842,8 @@ export interface components {
              * @description Channels it solves from: its own or the workspace's.
              */
             channels: string[];
+            /** @description After an environment.yml import that asks for a Python: set it as the node's Python (env.python, with the file's version), as uv, not conda, gives it. */
+            hint?: components["schemas"]["HintPublic"] | null;
             /**
              * Installed
              * @description Whether code/.conda matches the lock.

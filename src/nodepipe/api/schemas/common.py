@@ -6,8 +6,8 @@ from typing import Any
 
 from pydantic import ConfigDict, Field
 
-from nodepipe.domain.errors import Action
 from nodepipe.schemas.base import Schema
+from nodepipe.schemas.hints import HintPublic
 
 
 class Input(Schema):
@@ -15,17 +15,6 @@ class Input(Schema):
     (``0`` is not ``false``, ``"2"`` is not ``2``)."""
 
     model_config = ConfigDict(strict=True)
-
-
-class HintPublic(Schema):
-    """What to do about an error: an action of nodepipe's and its parameters. The web app
-    names the action's menu item; the CLI names its command."""
-
-    action: Action = Field(description="What to do, e.g. node.unlock (see the enum).")
-    params: dict[str, str] = Field(
-        default_factory=dict,
-        description='What the action applies to, e.g. {"node": "3fa9c2d1"}.',
-    )
 
 
 class ErrorPublic(Schema):

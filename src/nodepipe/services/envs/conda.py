@@ -10,12 +10,12 @@ failed request leaves the node exactly as it was.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from nodepipe.domain.environment_file import conda_spec_name, read_environment_file
 from nodepipe.domain.environments import CONDA_LOCK
-from nodepipe.domain.errors import InvalidInputError, NotFoundError
+from nodepipe.domain.errors import Action, Hint, InvalidInputError, NotFoundError
 from nodepipe.domain.names import listed
 from nodepipe.domain.requirements import validate_requirements
 from nodepipe.envs.conda import remove_prefix
@@ -47,6 +47,9 @@ class CondaView:
     """Whether ``code/.conda`` matches the lock (both absent counts)."""
     unplaced: tuple[str, ...] = ()
     """After an import: what the environment file asked for that nodepipe could not place."""
+    hint: Hint | None = None
+    """After an import of a file asking for a Python: set it as the node's own request
+    (``env.python``, with the version the file names)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,7 +125,12 @@ class CondaService:
             self._write(code, specs, channels)
 
         environments.change(code, edit)
-        return _with_unplaced(self.show(node.id), placed.unplaced)
+        hint = None
+        if placed.python_versions:
+            version = placed.python_versions[0]
+            params = {"node": node.id, "tag": node.tag} | ({"version": version} if version else {})
+            hint = Hint(Action.ENV_PYTHON, params)
+        return replace(self.show(node.id), unplaced=tuple(placed.unplaced), hint=hint)
 
     def solver_sources(
         self,
@@ -203,15 +211,3 @@ def _channels(given: list[str], own: list[str]) -> list[str]:
     """The node's channels with ``given`` (as solver locations) first, each once."""
     located = [channel_location(c) for c in given]
     return located + [c for c in own if c not in located]
-
-
-def _with_unplaced(view: CondaView, unplaced: list[str]) -> CondaView:
-    return CondaView(
-        view.node_id,
-        view.tag,
-        view.specs,
-        view.channels,
-        view.locked,
-        view.installed,
-        tuple(unplaced),
-    )
