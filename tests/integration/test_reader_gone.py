@@ -127,3 +127,21 @@ def test_a_command_started_with_its_output_closed_runs_and_says_nothing(
     assert set(_states(chain).values()) == {"completed"}
     quiet = _with_closed("2>&-", [*PROGRAM, "-w", str(chain.root), "status", "nosuch"])
     assert quiet.returncode == 3  # not found, told by the status alone
+
+
+def test_commands_printing_through_rich_whose_reader_is_gone_end_with_reader_gone(
+    chain: nodepipe.Workspace,
+) -> None:
+    """`nodepipe env show clean | head -c 1`: rich's own handling of a closed pipe ended the
+    command with 1 ("any other error"); the exit-code table says 141, and nothing is said."""
+    for command in (["env", "show", "clean"], ["node", "show", "clean"], ["project", "list"]):
+        with subprocess.Popen(
+            [*PROGRAM, "-w", str(chain.root), *command],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        ) as process:
+            assert process.stdout is not None and process.stderr is not None
+            process.stdout.close()  # the reader is gone before the first line
+            said = process.stderr.read()
+            assert (process.wait(120), said) == (READER_GONE.code, ""), command

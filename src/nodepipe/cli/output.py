@@ -44,7 +44,14 @@ class LazyConsole:
     def rich(self) -> Console:
         from rich.console import Console
 
-        return Console(stderr=self._stderr, highlight=False, emoji=False)
+        class _Console(Console):
+            def on_broken_pipe(self) -> None:
+                """The reader went away: the ``BrokenPipeError`` goes on to nodepipe's own
+                ending (``READER_GONE``, nothing said); rich's would exit with 1, "an error"."""
+                self.quiet = True
+                raise  # (rich calls this while it handles that error)
+
+        return _Console(stderr=self._stderr, highlight=False, emoji=False)
 
     def print(self, *objects: Any, **options: Any) -> None:
         self.rich.print(*objects, **options)
