@@ -25,6 +25,13 @@ def break_pyproject(folder: Path) -> str:
     return f"cannot read {folder / 'code' / 'pyproject.toml'}"
 
 
+def save_pyproject_in_latin_1(folder: Path) -> str:
+    """An editor that saved it in Latin-1: a comment with an é (TOML is UTF-8)."""
+    pyproject = folder / "code" / "pyproject.toml"
+    pyproject.write_bytes(pyproject.read_bytes() + "# café\n".encode("latin-1"))
+    return f"cannot read {pyproject}: it is not UTF-8 text (byte 0xe9 at position"
+
+
 def break_params(folder: Path) -> str:
     (folder / "code" / "params.yaml").write_text("lr: [0.1,\n")
     return f"malformed YAML in {folder / 'code' / 'params.yaml'}"
@@ -37,6 +44,7 @@ def delete_folder(folder: Path) -> str:
 
 BREAKAGES: dict[str, Callable[[Path], str]] = {
     "pyproject": break_pyproject,
+    "pyproject-latin-1": save_pyproject_in_latin_1,
     "params": break_params,
     "folder": delete_folder,
 }
