@@ -177,3 +177,18 @@ def test_an_untouched_exotic_value_stays_as_written(cli: CliRunner, params_file:
     params_file.write_text(text)
     assert params(cli, "--set", "b=2") == ""
     assert params_file.read_text() == text.replace("b: 1  # kept", "b: 2  # kept")
+
+
+def test_a_params_file_saved_in_latin_1_is_refused_as_it_is_and_left_alone(
+    params_file: Path, cli: CliRunner
+) -> None:
+    """An editor saved it in Latin-1 (an é in a comment): editing or showing it says which
+    byte and how to fix it (exit 2), and the file keeps its bytes (a traceback before)."""
+    params_file.write_bytes(COMMENTED.replace("my header", "café").encode("latin-1"))
+    before = params_file.read_bytes()
+    for command in (("node", "params", "clean", "--set", "b=3"), ("node", "show", "clean")):
+        result = cli(*command)
+        assert result.code == 2, (command, result.stdout, result.stderr)
+        assert f"cannot read {params_file}: it is not UTF-8 text (byte 0xe9" in result.stderr
+        assert "Traceback" not in result.stderr
+    assert params_file.read_bytes() == before

@@ -189,3 +189,12 @@ class NodeLaunchError(NodepipeError):
 class StorageError(NodepipeError):
     """nodepipe could not read or write the workspace's files or store: a full disk, a
     read-only filesystem, missing permissions, a store that cannot be written."""
+
+
+def not_utf8(error: UnicodeDecodeError) -> str:
+    """Why a text file nodepipe reads as UTF-8 (TOML, YAML) cannot be read, and the fix: an
+    editor saved it in another encoding."""
+    return (
+        f"it is not UTF-8 text (byte {error.object[error.start]:#x} at position {error.start});"
+        " save it as UTF-8"
+    )

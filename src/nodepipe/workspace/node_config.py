@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nodepipe.domain.errors import InvalidInputError
+from nodepipe.domain.errors import InvalidInputError, not_utf8
 from nodepipe.domain.toml_limits import load_toml
 from nodepipe.workspace.file_state import FileState, file_state, latest_per_key
 from nodepipe.workspace.node_folder import ENTRY_POINT
@@ -127,11 +127,8 @@ def _parsed(state: FileState) -> dict[str, Any]:
         parsed = load_toml(pyproject.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise InvalidInputError(f"cannot read {pyproject}: {exc}") from exc
-    except UnicodeDecodeError as exc:  # TOML is UTF-8: an editor saved it in another encoding
-        raise InvalidInputError(
-            f"cannot read {pyproject}: it is not UTF-8 text (byte {exc.object[exc.start]:#x} at "
-            f"position {exc.start}); save it as UTF-8"
-        ) from exc
+    except UnicodeDecodeError as exc:  # TOML is UTF-8
+        raise InvalidInputError(f"cannot read {pyproject}: {not_utf8(exc)}") from exc
     if facts is not None and settled((state[1], state[4]), began):
         with contextlib.suppress(TypeError, ValueError):  # a date, NaN: not kept as JSON
             text = json.dumps(parsed, allow_nan=False)

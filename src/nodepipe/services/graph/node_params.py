@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from nodepipe.domain.errors import InvalidInputError, WorkspaceError
+from nodepipe.domain.errors import InvalidInputError, WorkspaceError, not_utf8
 from nodepipe.domain.params import Params, dump_params, parse_assignment, parse_params
 from nodepipe.domain.params_lines import params_by_lines, same_value
 from nodepipe.services.graph.staleness import mark_inputs_changed
@@ -22,7 +22,10 @@ if TYPE_CHECKING:
 def params_text(layout: WorkspaceLayout, node_id: str) -> str:
     """The text of the node's ``params.yaml`` ("" when it has none)."""
     params_file = layout.node_folder(node_id).params_file
-    return params_file.read_text(encoding="utf-8") if params_file.exists() else ""
+    try:
+        return params_file.read_text(encoding="utf-8") if params_file.exists() else ""
+    except UnicodeDecodeError as exc:
+        raise InvalidInputError(f"cannot read {params_file}: {not_utf8(exc)}") from exc
 
 
 def read_params(layout: WorkspaceLayout, node_id: str, text: str | None = None) -> Params:
