@@ -130,7 +130,7 @@ COUNTING = textwrap.dedent(
             return real(*args, **kwargs)
         return count
     node_env._lock_identity = counting("lock", node_env._lock_identity)
-    run_environment._python_version = counting("pyvenv", run_environment._python_version)
+    run_environment.venv_python_version = counting("pyvenv", run_environment.venv_python_version)
     objects._file_digest = counting("hashed", objects._file_digest)
     tomllib.loads = counting("toml", tomllib.loads)
     inline_metadata.script_requirements = counting("entry", inline_metadata.script_requirements)
