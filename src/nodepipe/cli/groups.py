@@ -12,7 +12,9 @@ from nodepipe.cli.session import workspace
 from nodepipe.cli.views import print_groups
 
 if TYPE_CHECKING:
-    from nodepipe.services.graph.groups import GroupChange, Ungrouped
+    from collections.abc import Sequence
+
+    from nodepipe.services.graph.groups import AddedNode, GroupChange, Ungrouped, UngroupedNode
 
 app = command_group("group", "Visual groups of nodes in a pipeline.")
 
@@ -71,8 +73,7 @@ def _added_words(change: GroupChange) -> str:
     if change.added:
         said.append(f"added {counted(len(change.added), 'node')} to {name}{_moves(change)}")
     if change.already_in:
-        tags = ", ".join(node.tag for node in change.already_in)
-        said.append(f"{tags} {'was' if len(change.already_in) == 1 else 'were'} already in {name}")
+        said.append(_were(change.already_in, f"already in {name}"))
     return "; ".join(said)
 
 
@@ -92,9 +93,14 @@ def _ungrouped_words(answer: Ungrouped) -> str:
     if answer.ungrouped:
         said.append(f"ungrouped {counted(len(answer.ungrouped), 'node')}")
     if answer.in_no_group:
-        tags = ", ".join(node.tag for node in answer.in_no_group)
-        said.append(f"{tags} {'was' if len(answer.in_no_group) == 1 else 'were'} in no group")
+        said.append(_were(answer.in_no_group, "in no group"))
     return "; ".join(said)
+
+
+def _were(nodes: Sequence[AddedNode | UngroupedNode], where: str) -> str:
+    """ "load, clean were in no group": the nodes' tags, then where they were."""
+    tags = ", ".join(node.tag for node in nodes)
+    return f"{tags} {'was' if len(nodes) == 1 else 'were'} {where}"
 
 
 @app.command("rename")
