@@ -37,6 +37,13 @@ def break_params(folder: Path) -> str:
     return f"malformed YAML in {folder / 'code' / 'params.yaml'}"
 
 
+def save_params_in_latin_1(folder: Path) -> str:
+    """Parameters saved in Latin-1: read leniently, the node would be given 'caf\ufffd'."""
+    params = folder / "code" / "params.yaml"
+    params.write_bytes("name: café\n".encode("latin-1"))
+    return f"cannot read {params}: it is not UTF-8 text (byte 0xe9 at position"
+
+
 def delete_folder(folder: Path) -> str:
     shutil.rmtree(folder)
     return f"its folder {folder} is missing"
@@ -46,6 +53,7 @@ BREAKAGES: dict[str, Callable[[Path], str]] = {
     "pyproject": break_pyproject,
     "pyproject-latin-1": save_pyproject_in_latin_1,
     "params": break_params,
+    "params-latin-1": save_params_in_latin_1,
     "folder": delete_folder,
 }
 

@@ -24,7 +24,7 @@ from stat import S_ISLNK
 from typing import Any
 
 from nodepipe.domain.environments import CONDA_LOCK
-from nodepipe.domain.errors import InvalidInputError
+from nodepipe.domain.errors import InvalidInputError, not_utf8
 from nodepipe.domain.params import parse_params
 from nodepipe.domain.staleness import (
     SHARED_CODE_SEPARATOR,
@@ -331,7 +331,10 @@ def _present_external(code: Path) -> tuple[ExternalCode, ...]:
 
 def _parse_params_file(code: Path) -> Callable[[bytes], Any]:
     def parse(raw: bytes) -> Any:
-        text = raw.decode("utf-8", "replace")
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:  # the node would be given other values than saved
+            raise InvalidInputError(f"cannot read {code / PARAMS_FILE}: {not_utf8(exc)}") from exc
         return json.loads(canonical_json(parse_params(text, str(code / PARAMS_FILE))))
 
     return parse
