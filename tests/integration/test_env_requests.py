@@ -111,6 +111,29 @@ def test_a_pin_the_inline_metadata_rules_out_is_refused_at_env_add(
     assert allowed.json()["locked"] == {"toypkg": "1.0", "otherpkg": "0.1"}
 
 
+def test_a_pin_the_inline_metadata_rules_out_is_refused_by_import_and_replace(
+    chain: nodepipe.Workspace, offline_index: Path, cli: CliRunner, tmp_path: Path
+) -> None:
+    """`env import NODE requirements.txt` and replacing the requirements (what a code-first
+    pipeline's `packages=` does) took a pin that main.py's `# /// script` rules out: the node
+    failed only at its next run. Refused like `env add`, naming both, nothing changed."""
+    (chain.nodes.path("clean") / "code" / "main.py").write_text(INLINE)
+    before = _files(chain, "clean")
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text("otherpkg==0.1\ntoypkg==2.0\n")
+    refused = cli("env", "import", "clean", str(requirements))
+    assert refused.code == 2, refused.stderr
+    assert "toypkg==2.0 conflicts with toypkg==1.0, which main.py asks for" in refused.stderr
+    assert _files(chain, "clean") == before
+    with pytest.raises(NodepipeError, match=r"toypkg==2\.0 conflicts with toypkg==1\.0"):
+        chain.envs.replace_requirements("clean", ["toypkg==2.0"])
+    assert _files(chain, "clean") == before
+    requirements.write_text("otherpkg==0.1\ntoypkg<2\n")
+    allowed = cli("env", "import", "clean", str(requirements), "--json")
+    assert allowed.code == 0, allowed.stderr
+    assert allowed.json()["locked"] == {"toypkg": "1.0", "otherpkg": "0.1"}
+
+
 def test_env_show_says_both_pythons_when_a_failed_sync_left_the_other(
     chain: nodepipe.Workspace, offline_index: Path, cli: CliRunner
 ) -> None:

@@ -265,9 +265,11 @@ class EnvironmentService:
         ``imported_files``); its relative paths (``-e ../lib``, ``./pkg``, ``-r other.txt``)
         are taken from the file's folder, as pip and uv do; ``local_files=False`` for a file
         sent over the web, which may name no file or folder of this machine."""
-        if not check_requirements_file(file, local_files):
+        wanted = check_requirements_file(file, local_files)
+        if not wanted:
             raise InvalidInputError(f"{file} names no package to add")
         node, code = self.node_code(name, pipeline)
+        check_inline_pins(code, wanted)
         environments = self.context.environments
         source = file.resolve()
         environments.change(  # run in the file's folder: its relative paths start there
@@ -288,6 +290,7 @@ class EnvironmentService:
         """Make the node's direct requirements exactly ``requirements``; locked and synced."""
         validate_requirements(requirements)
         node, code = self.node_code(name, pipeline)
+        check_inline_pins(code, requirements)
         environments = self.context.environments
 
         def edit() -> None:
