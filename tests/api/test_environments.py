@@ -100,6 +100,11 @@ def test_a_pin_the_inline_metadata_rules_out_is_refused_before_a_job(
     said = error_of(refused, 422, "unresolvable")
     assert "toypkg==2.0 conflicts with toypkg==1.0, which main.py asks for" in said
     assert snapshot(chain) == before  # 422, not 202: no job was started
+    sent = {"file_name": "requirements.txt", "text": "otherpkg==0.1\ntoypkg==2.0\n"}
+    imported = client.post(f"{ENV}/import", json=sent)
+    said = error_of(imported, 422, "unresolvable")
+    assert "toypkg==2.0 conflicts with toypkg==1.0, which main.py asks for" in said
+    assert snapshot(chain) == before
 
 
 def test_install_a_kernel(

@@ -308,8 +308,13 @@ def import_environment_file(
                 return ws.conda.import_file(node_id, file, pipeline_id)
             return ws.envs.import_requirements(node_id, file, pipeline_id, local_files=False)
 
+    def check(node_id: str, pipeline_id: str) -> None:  # a requirements file: 422 at once
+        if not is_environment_file(body.file_name):
+            with sent_file(ws.context, body.file_name, body.text) as file:
+                ws.envs.check_import(node_id, file, pipeline_id, local_files=False)
+
     return environment_job(
-        services, pipeline, node, "env-import", f"import {body.file_name}", change, origin
+        services, pipeline, node, "env-import", f"import {body.file_name}", change, origin, check
     )
 
 

@@ -265,11 +265,8 @@ class EnvironmentService:
         ``imported_files``); its relative paths (``-e ../lib``, ``./pkg``, ``-r other.txt``)
         are taken from the file's folder, as pip and uv do; ``local_files=False`` for a file
         sent over the web, which may name no file or folder of this machine."""
-        wanted = check_requirements_file(file, local_files)
-        if not wanted:
-            raise InvalidInputError(f"{file} names no package to add")
+        self.check_import(name, file, pipeline, local_files)
         node, code = self.node_code(name, pipeline)
-        check_inline_pins(code, wanted)
         environments = self.context.environments
         source = file.resolve()
         environments.change(  # run in the file's folder: its relative paths start there
@@ -279,6 +276,17 @@ class EnvironmentService:
             ),
         )
         return self.show(node.id)
+
+    def check_import(
+        self, name: str, file: Path, pipeline: str | None = None, local_files: bool = True
+    ) -> None:
+        """Refuse now what ``import_requirements`` would refuse of ``file`` before it locks:
+        a line it cannot take, a file naming no package, a pin the node's inline script
+        metadata rules out."""
+        wanted = check_requirements_file(file, local_files)
+        if not wanted:
+            raise InvalidInputError(f"{file} names no package to add")
+        check_inline_pins(self.node_code(name, pipeline, edit=False)[1], wanted)
 
     def replace_requirements(
         self,
