@@ -110,6 +110,39 @@ def test_an_sdist_of_too_many_members_is_refused_without_reading_them_all(
     assert sorted(p.name for p in tmp_path.iterdir()) == [archive.name]
 
 
+def many_zip_members(path: Path, count: int, said: int | None = None) -> Path:
+    """A zip of ``count`` empty members whose end record says it holds ``said`` (a lie)."""
+    with zipfile.ZipFile(path, "w") as archive:
+        for i in range(count):
+            archive.writestr(f"m{i}", b"")
+    if said is not None:
+        data = bytearray(path.read_bytes())
+        end = data.rfind(b"PK\x05\x06")
+        data[end + 8 : end + 12] = said.to_bytes(2, "little") * 2
+        path.write_bytes(bytes(data))
+    return path
+
+
+@pytest.mark.parametrize("said", [None, 1], ids=["counted", "end-record-says-1"])
+def test_a_wheel_of_too_many_members_is_refused_before_zipfile_lists_them(
+    tmp_path: Path, said: int | None
+) -> None:
+    """zipfile made an object for every member of the central directory before the count was
+    checked: 50,000 empty members (2.7 MB) kept ~25 MB, a larger upload any amount. Counted
+    record by record first (whatever the end record claims), the refusal comes at the limit."""
+    archive = many_zip_members(tmp_path / "many-1.0-py3-none-any.whl", 50_000, said)
+    tracemalloc.start()
+    try:
+        with pytest.raises(PackageError) as refused:
+            unpack_package(archive, tmp_path / "out", ArchiveLimits(max_entries=100))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 * 1024 * 1024, peak  # zipfile's listing of the 50,000 kept ~25 MB
+    assert "holds more than 100 members" in str(refused.value)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [archive.name]
+
+
 def test_an_sdist_whose_pyproject_nests_too_deeply_is_not_a_package(tmp_path: Path) -> None:
     """Its pyproject.toml is read to find the bundle: 6 KB of nested arrays crashed the pull
     with RecursionError; now it is malformed, refused, nothing left."""

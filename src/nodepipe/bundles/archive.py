@@ -6,7 +6,8 @@ same bundle gives the same bytes.
 
 Unpacking reads an archive from anyone (an upload, a download), so every member is checked
 before a byte is written: no absolute name, drive letter, backslash or ``..``; no duplicate
-name; no link, device or pipe; no encrypted member; at most ``MAX_ENTRIES`` members,
+name; no link, device or pipe; no encrypted member; at most ``MAX_ENTRIES`` members (counted
+before ``zipfile`` loads them: ``zip_members``),
 ``MAX_TOTAL_BYTES`` in all and ``MAX_RATIO`` of expansion (zip bombs); sizes are enforced while
 extracting too, in case an archive lies about them. It is extracted into a hidden folder beside
 the destination and renamed into place only when complete: on any refusal or failure nothing is
@@ -30,6 +31,7 @@ from nodepipe.bundles.errors import BundleError
 from nodepipe.bundles.model import BUNDLE_FILE
 from nodepipe.bundles.paths import path_problem
 from nodepipe.bundles.tree import is_skipped, local_files
+from nodepipe.bundles.zip_members import count_members
 from nodepipe.workspace.durable import sync_filesystem
 
 MAX_ENTRIES = 20_000
@@ -78,7 +80,7 @@ def unpack_bundle(
     if destination.exists() or destination.is_symlink():
         raise BundleError(f"cannot unpack into {destination}: it already exists")
     try:
-        opened = zipfile.ZipFile(archive)
+        opened = open_zip(archive, limits)
     except (zipfile.BadZipFile, OSError) as exc:
         raise BundleError(f"not a zip archive: {exc}") from None
     with opened:
@@ -94,6 +96,23 @@ def unpack_bundle(
             shutil.rmtree(staging, ignore_errors=True)
             raise
     return destination
+
+
+def open_zip(archive: Path | BinaryIO, limits: ArchiveLimits) -> zipfile.ZipFile:
+    """``archive`` opened as a zip, once its central directory was counted: one listing more
+    than ``limits.max_entries`` members is refused (BundleError) before ``zipfile`` makes an
+    object for each of them. A file that is no zip raises as ``zipfile.ZipFile`` does."""
+    if isinstance(archive, Path):
+        with archive.open("rb") as reader:
+            listed = count_members(reader, limits.max_entries)
+    else:
+        listed = count_members(archive, limits.max_entries)
+    if listed is not None and listed > limits.max_entries:
+        raise BundleError(
+            f"the archive holds more than {limits.max_entries} members; "
+            f"at most {limits.max_entries}"
+        )
+    return zipfile.ZipFile(archive)
 
 
 def _checked_members(

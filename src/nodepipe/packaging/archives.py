@@ -25,7 +25,13 @@ from typing import Any
 
 from packaging.utils import canonicalize_name
 
-from nodepipe.bundles.archive import CHUNK, ArchiveLimits, member_problem, unpack_bundle
+from nodepipe.bundles.archive import (
+    CHUNK,
+    ArchiveLimits,
+    member_problem,
+    open_zip,
+    unpack_bundle,
+)
 from nodepipe.bundles.errors import BundleError
 from nodepipe.bundles.model import BUNDLE_FILE
 from nodepipe.bundles.tree import is_skipped
@@ -73,7 +79,7 @@ def _bundle_folder(points: dict[str, str], dist: str, where: str) -> str:
 
 def _unpack_wheel(path: Path, destination: Path, limits: ArchiveLimits) -> PackageArchive:
     try:
-        with zipfile.ZipFile(path) as wheel:
+        with open_zip(path, limits) as wheel:
             infos = [n for n in wheel.namelist() if n.count("/") == 1]
             dist_infos = sorted({n.split("/")[0] for n in infos if ".dist-info/" in n})
             if len(dist_infos) != 1:
@@ -84,6 +90,8 @@ def _unpack_wheel(path: Path, destination: Path, limits: ArchiveLimits) -> Packa
             text = wheel.read(points_file).decode() if points_file in infos else ""
     except (zipfile.BadZipFile, OSError, UnicodeDecodeError) as exc:
         raise PackageError(f"{path.name} is not a readable wheel: {exc}") from None
+    except BundleError as exc:
+        raise PackageError(f"{path.name}: {exc}") from None
     parser = configparser.ConfigParser(interpolation=None)
     parser.optionxform = str  # type: ignore[assignment,method-assign]
     try:
