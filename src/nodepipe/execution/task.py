@@ -497,6 +497,10 @@ class NodeProcess:
         """nodepipe could not run the node: say why in its log, drop what it staged."""
         detail = getattr(error, "detail", "")
         said = f"\n--- what uv said:\n{detail}" if detail else ""
+        if self._log is None:  # failed before its log was opened (or after it was closed)
+            with contextlib.suppress(OSError):
+                self._log = self.log_file.open("ab")
+                point_latest_log(self.log_file)
         self._close_log(f"nodepipe could not run it: {error}{said}")
         message = str(error)
         try:

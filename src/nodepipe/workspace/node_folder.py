@@ -167,7 +167,10 @@ def copy_node_folder(source: NodeFolder, target: NodeFolder, with_data: bool) ->
 
 
 def clear_data(folder: NodeFolder) -> None:
-    """Delete the node's outputs in data/ (reports and logs stay)."""
-    if folder.data.exists():
+    """Delete the node's outputs in data/ (reports and logs stay); a link or a file put in
+    data/'s place is removed, never what a link leads to."""
+    if folder.data.is_symlink() or folder.data.is_file():
+        folder.data.unlink()
+    elif folder.data.exists():
         shutil.rmtree(folder.data)
     folder.data.mkdir(parents=True)

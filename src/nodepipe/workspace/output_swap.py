@@ -12,7 +12,9 @@ stay aside until the store has recorded the run (``finish_promotion``), so whate
 the orchestrator dies at, the files alone tell (``promoted``) which side of the swap it was on:
 the new outputs are whole in data/ (the intent says with what digest and fingerprint, so the
 store is brought up to date: rolled forward), or they are not, and ``undo`` puts data/ back as
-the store records it (rolled back). Never is the only good copy deleted.
+the store records it (rolled back). Never is the only good copy deleted. A data/ that is not
+a folder of the node's own (a link to a folder elsewhere, a file) is refused before the node
+starts, naming it: moved aside, it would be left there.
 
 Durability against a power cut is paid once per batch of recorded runs, not per node: the
 run's recorder flushes the whole filesystem (``sync_filesystem``) before it commits, so what
@@ -49,6 +51,7 @@ import shutil
 import stat
 from pathlib import Path
 
+from nodepipe.domain.errors import InvalidInputError
 from nodepipe.workspace.crash_points import crash_point
 from nodepipe.workspace.durable import fsync_dir, write_atomic
 from nodepipe.workspace.file_digests import fingerprint_outputs
@@ -222,7 +225,8 @@ def finish_promotion(folder: NodeFolder, node_run_id: str) -> None:
 def discard(folder: NodeFolder, node_run_id: str) -> None:
     """Drop what a failed or killed run wrote; data/ stays as it was (or comes back empty)."""
     shutil.rmtree(staging_dir(folder, node_run_id), ignore_errors=True)
-    folder.data.mkdir(exist_ok=True)
+    with contextlib.suppress(FileExistsError):  # a file put in data/'s place stays (refused)
+        folder.data.mkdir(exist_ok=True)
 
 
 def promoted(folder: NodeFolder, node_run_id: str) -> Promotion | None:
@@ -357,9 +361,34 @@ class _Budget:
         return self.entries >= 0 and (self.size is None or self.size >= 0)
 
 
-def _is_empty(directory: Path) -> bool:
+def _is_empty(data: Path) -> bool:
+    """Whether ``data`` is an empty folder; InvalidInputError when it is not the node's own
+    folder (a link, a file): the swap would move it aside and leave it there."""
     try:
-        with os.scandir(directory) as entries:
-            return next(entries, None) is None
+        descriptor = os.open(data, _OWN_FOLDER_FLAGS)
     except FileNotFoundError:
         return False
+    except OSError as error:
+        if error.errno not in (errno.ELOOP, errno.ENOTDIR):
+            raise
+        raise InvalidInputError(_not_own_folder(data)) from None
+    try:
+        with os.scandir(descriptor) as entries:
+            return next(entries, None) is None
+    finally:
+        os.close(descriptor)
+
+
+_OWN_FOLDER_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+"""data/ opened only when it is a folder itself, not a link to one."""
+
+
+def _not_own_folder(data: Path) -> str:
+    fix = (
+        "a node's outputs live in its own data/ folder, which each run replaces whole; remove "
+        "it (a link's target is left as it is) and run again; to keep outputs on another disk, "
+        "put the workspace's nodes/ there (a link to nodes/ is followed)"
+    )
+    if data.is_symlink():
+        return f"{data} is a link to {data.readlink()}: {fix}"
+    return f"{data} is not a folder: {fix}"
