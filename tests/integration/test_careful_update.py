@@ -89,6 +89,26 @@ def test_replace_keeps_the_old_node_with_keep_and_refuses_a_cycle(
     assert snapshot(chain) == before
 
 
+def test_a_replace_that_would_be_refused_is_refused_before_it_asks(
+    chain: nodepipe.Workspace, cli: CliRunner
+) -> None:
+    """`node replace clean clean` (or a replace closing a cycle) asked to delete clean's
+    folder first, then, confirmed with --yes, was refused: the question came for a change
+    that could never happen. Refused at once now, without --yes too; nothing changed."""
+    before = snapshot(chain)
+    itself = cli("node", "replace", "clean", "clean", "-p", "baseline")
+    assert itself.code == 2 and "'clean' cannot replace itself" in itself.stderr, itself.stderr
+    assert "would delete" not in itself.stderr
+    own_child = cli("node", "replace", "load", "clean", "-p", "baseline")
+    assert own_child.code == 4, own_child.stderr
+    assert "'clean' reads 'load', so it would read itself (a cycle)" in own_child.stderr
+    assert "would delete" not in own_child.stderr
+    below = cli("node", "replace", "load", "plot", "-p", "baseline")
+    assert below.code == 4 and "close a cycle" in below.stderr, below.stderr
+    assert "would delete" not in below.stderr
+    assert snapshot(chain) == before
+
+
 def test_a_second_node_with_the_same_tag_is_refused(
     chain: nodepipe.Workspace, cli: CliRunner
 ) -> None:

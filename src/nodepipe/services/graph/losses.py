@@ -18,6 +18,7 @@ from nodepipe.services import resolver
 from nodepipe.services.context import WorkspaceContext
 from nodepipe.services.graph.library_links import check_no_library_users, plan_repoints
 from nodepipe.services.graph.removal import check_removable, deleted_by_removal
+from nodepipe.services.graph.replacing import check_replaceable
 from nodepipe.services.guards import check_node_editable, check_pipeline_editable
 from nodepipe.workspace.disk_usage import DiskUsage
 
@@ -47,6 +48,7 @@ def replacement_losses(context: WorkspaceContext, old: str, new: str, pipeline: 
             resolver.node(session, old, target),
             resolver.node(session, new, target),
         )
+        check_replaceable(session, target, old_node, new_node)
         check_removable(session, target, old_node)
         plan = plan_repoints(context, session, target, old_node, new_node)
         users = tuple(sorted(n.tag for n in session.get_nodes(plan).values()))

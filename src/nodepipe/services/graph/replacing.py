@@ -64,8 +64,7 @@ def replace_node(
             check_pipeline_editable(target)
             old_node = resolver.node(session, old, target)
             new_node = resolver.node(session, new, target)
-            if old_node.id == new_node.id:
-                raise InvalidInputError(f"{old_node.tag!r} cannot replace itself")
+            children_shown = _children_to_rewire(session, target, old_node, new_node)
             plan = plan_repoints(context, session, target, old_node, new_node)
             relinked = tuple(sorted(n.tag for n in session.get_nodes(plan).values()))
             children = [e.child_id for e in session.edges_out_of([old_node.id])]
@@ -73,7 +72,7 @@ def replace_node(
             check_no_library_users(
                 context, session, target, doomed, "replacing the node", excluding=set(plan)
             )
-            rewired = _rewire(session, target, old_node, new_node)
+            rewired = _rewire(session, old_node, new_node, children_shown)
             declared = session.pipeline_inputs(target.id)
             removal = None if keep else remove_from_pipeline(session, target, [old_node])
             if removal is not None and declared:  # NEW takes OLD's bundle inputs too
@@ -89,16 +88,38 @@ def replace_node(
     return Replacement(old_node, new_node, rewired, removal, relinked)
 
 
-def _rewire(session: StoreSession, target: Pipeline, old: Node, new: Node) -> tuple[str, ...]:
+def check_replaceable(session: StoreSession, target: Pipeline, old: Node, new: Node) -> None:
+    """Refuse what replacing ``old`` by ``new`` in ``target`` would refuse (a surface asks
+    about what it deletes only after this): ``new`` being ``old``, a child of ``old`` that is
+    read-only here, already reads ``new`` or would close a cycle."""
+    _children_to_rewire(session, target, old, new)
+
+
+def _children_to_rewire(
+    session: StoreSession, target: Pipeline, old: Node, new: Node
+) -> list[tuple[Edge, Node]]:
+    """``old``'s edges to its children shown in ``target`` with those children, each checked
+    (ConflictError, nothing changed), in the order they are told."""
+    if old.id == new.id:
+        raise InvalidInputError(f"{old.tag!r} cannot replace itself")
     shown = {m.node_id for m in session.memberships_of_pipeline(target.id)}
     above_new = ancestors([new.id], session.all_edges()) | {new.id}
-    children = [e for e in session.edges_out_of([old.id]) if e.child_id in shown]
-    nodes = session.get_nodes({e.child_id for e in children})
+    edges = [e for e in session.edges_out_of([old.id]) if e.child_id in shown]
+    nodes = session.get_nodes({e.child_id for e in edges})
+    children = sorted(
+        ((e, nodes[e.child_id]) for e in edges), key=lambda pair: (pair[1].tag, pair[0].slot)
+    )
+    for _, child in children:
+        _check_rewirable(session, target, old, new, child, above_new)
+    return children
+
+
+def _rewire(
+    session: StoreSession, old: Node, new: Node, children: list[tuple[Edge, Node]]
+) -> tuple[str, ...]:
     changed: dict[str, str] = {}
     rewired: list[str] = []
-    for edge in sorted(children, key=lambda e: (nodes[e.child_id].tag, e.slot)):
-        child = nodes[edge.child_id]
-        _check_rewirable(session, target, old, new, child, above_new)
+    for edge, child in children:
         session.delete_edge(old.id, child.id)
         session.insert_edge(Edge(new.id, child.id, edge.slot))
         keep_parents_shown(session, child.id)
@@ -120,6 +141,11 @@ def _check_rewirable(
         raise ConflictError(
             f"cannot replace {old.tag!r} in {target.tag!r}: its child {child.tag!r} "
             f"({child.id}) is read-only here; unlock or detach it first; nothing was changed"
+        )
+    if child.id == new.id:
+        raise ConflictError(
+            f"cannot replace {old.tag!r} by {new.tag!r}: {new.tag!r} reads {old.tag!r}, so it "
+            "would read itself (a cycle); nothing was changed"
         )
     if child.id in above_new:
         raise ConflictError(
