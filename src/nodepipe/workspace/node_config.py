@@ -36,6 +36,9 @@ _PARSED_FACT = "parsed"
 _MEMORY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]?)i?B?\s*$", re.IGNORECASE)
 _VARIABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\*?$")
 _UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
+MAX_TIMEOUT = 366 * 24 * 3600
+"""The longest ``timeout`` (seconds): a year; a longer one overflowed the clock's range."""
+_INFINITY = float("inf")
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,8 +164,11 @@ def _parse(section: dict[str, Any]) -> NodeConfig:
     ):
         raise ValueError("command must be a non-empty list of strings")
     timeout = section.get("timeout")
-    if timeout is not None and (not isinstance(timeout, int | float) or timeout <= 0):
-        raise ValueError("timeout must be a positive number of seconds")
+    if timeout is not None and not (_is_number(timeout) and 0 < timeout <= MAX_TIMEOUT):
+        raise ValueError(
+            f"timeout must be a number of seconds above 0 and at most {MAX_TIMEOUT} (a "
+            f"year), not {_as_toml(timeout)}; leave it out for no limit"
+        )
     shared_env = section.get("shared-env")
     if shared_env is not None and (not isinstance(shared_env, str) or not shared_env):
         raise ValueError("shared-env must be the name of a shared environment")
@@ -193,19 +199,35 @@ def _pass_env(value: Any) -> tuple[str, ...]:
 
 
 def _resources(section: dict[str, Any]) -> Resources:
-    cpus = float(section.get("cpus", 1))
-    gpus = float(section.get("gpus", 0))
-    if cpus < 0 or gpus < 0:
-        raise ValueError("cpus and gpus cannot be negative")
+    cpus, gpus = section.get("cpus", 1), section.get("gpus", 0)
+    for name, value in (("cpus", cpus), ("gpus", gpus)):
+        if not (_is_number(value) and 0 <= value < _INFINITY):
+            raise ValueError(f"{name} must be a number, 0 or more, not {_as_toml(value)}")
     memory = section.get("memory")
-    return Resources(cpus, gpus, None if memory is None else parse_memory(memory))
+    return Resources(float(cpus), float(gpus), None if memory is None else parse_memory(memory))
+
+
+def _is_number(value: object) -> bool:
+    """An int or a float as TOML gives them (``true`` is no number of seconds or CPUs)."""
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _as_toml(value: object) -> str:
+    """``value`` as the TOML file spells it (``true``, ``nan``, ``"2"``)."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    return json.dumps(value) if isinstance(value, str) else repr(value)
 
 
 def parse_memory(value: int | str) -> int:
-    """Bytes from ``2147483648``, ``"2GB"``, ``"512MiB"``..."""
-    if isinstance(value, int):
-        return value
-    match = _MEMORY.match(str(value))
-    if not match:
-        raise ValueError(f"memory must look like 512MB or 2GB, got {value!r}")
-    return int(float(match.group(1)) * _UNITS[match.group(2).upper()])
+    """Bytes (more than 0) from ``2147483648``, ``"2GB"``, ``"512MiB"``..."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        found = value
+    else:
+        match = _MEMORY.match(str(value)) if isinstance(value, str) else None
+        if not match:
+            raise ValueError(f"memory must look like 512MB or 2GB, got {_as_toml(value)}")
+        found = int(float(match.group(1)) * _UNITS[match.group(2).upper()])
+    if found <= 0:
+        raise ValueError(f"memory must be more than 0 bytes, got {value!r}")
+    return found
