@@ -48,9 +48,9 @@ class StoreFailures:
     """Turns the database errors of one store into nodepipe errors with the right advice."""
 
     def __init__(self, url: str, advice: Callable[[], Hint | None]) -> None:
-        self.where = describe_store(url)
         self._postgresql = url.startswith("postgresql")
         self._password = _password(url) if self._postgresql else None
+        self.where = describe_store(url)
         self._advice = advice
 
     def unusable(self, problem: StoreProblem) -> UnusableStoreError:
@@ -98,7 +98,19 @@ class StoreFailures:
 
 
 def _password(url: str) -> str | None:
+    """The password of the PostgreSQL store ``url``; WorkspaceError for a URL SQLAlchemy
+    cannot read (a port that is no number, an unknown driver), its password masked."""
     import sqlalchemy as sa  # a PostgreSQL store: SQLAlchemy talks to it
 
-    password = sa.engine.make_url(url).password
-    return None if password is None else str(password)
+    try:
+        parsed = sa.engine.make_url(url)
+        parsed.get_dialect()  # its driver: "postgresql+nodriver://" is refused here
+    except (ValueError, sa.exc.ArgumentError) as error:
+        from nodepipe.domain.url_credentials import text_without_password  # only on a failure
+
+        raise WorkspaceError(
+            f"the store URL {text_without_password(url, None)} cannot be read "
+            f"({_first_line(error, None)}); correct it in nodepipe.toml or $NODEPIPE_DB_URL "
+            "(postgresql+psycopg://USER@HOST:PORT/DATABASE)"
+        ) from None
+    return None if parsed.password is None else str(parsed.password)

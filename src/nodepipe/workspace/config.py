@@ -50,8 +50,8 @@ class WorkspaceConfig:
         SQLite path made absolute, or with the password from ``.nodepipe/store-password``."""
         override = os.environ.get(DB_URL_ENV)
         if override:
-            return _absolute_sqlite(override, layout)
-        url = _absolute_sqlite(self.store_url, layout)
+            return _absolute_sqlite(_store_scheme(override, f"${DB_URL_ENV}"), layout)
+        url = _absolute_sqlite(_store_scheme(self.store_url, str(layout.config_file)), layout)
         password = read_store_password(layout)
         if password is None or url.startswith("sqlite"):
             return url
@@ -61,6 +61,21 @@ class WorkspaceConfig:
         if parsed.password is not None:
             return url
         return parsed.set(password=password).render_as_string(hide_password=False)
+
+
+STORE_SCHEMES = ("sqlite:///", "postgresql://", "postgresql+")
+"""How a store URL nodepipe can open begins (checked before SQLAlchemy is imported)."""
+
+
+def _store_scheme(url: str, source: str) -> str:
+    """``url`` if it names an SQLite or PostgreSQL store, else WorkspaceError naming
+    ``source`` (the file or variable it came from)."""
+    if not url.startswith(STORE_SCHEMES):
+        raise WorkspaceError(
+            f"{source}: the store URL {url!r} is neither an SQLite nor a PostgreSQL one: use "
+            "sqlite:///PATH or postgresql+psycopg://USER@HOST:PORT/DATABASE"
+        )
+    return url
 
 
 def _absolute_sqlite(url: str, layout: WorkspaceLayout) -> str:
@@ -77,9 +92,15 @@ def split_password(url: str) -> tuple[str, str | None]:
 
     try:
         parsed = sa.engine.make_url(url)
-    except sa.exc.ArgumentError as exc:
-        raise InvalidInputError(f"{url!r} is not a store URL: {exc}") from exc
-    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        known = parsed.get_backend_name() in ("sqlite", "postgresql")
+        if known:
+            parsed.get_dialect()  # its driver: "postgresql+nodriver://" is refused here
+    except (ValueError, sa.exc.ArgumentError) as exc:  # a port that is no number, a driver
+        from nodepipe.domain.url_credentials import text_without_password
+
+        shown = text_without_password(url, None)
+        raise InvalidInputError(f"{shown} is not a store URL nodepipe can use: {exc}") from None
+    if not known:
         raise InvalidInputError(
             f"unsupported store URL {parsed!r}: use sqlite:///PATH or "
             "postgresql+psycopg://USER@HOST:PORT/DATABASE"
@@ -169,11 +190,16 @@ def read_config(layout: WorkspaceLayout) -> WorkspaceConfig:
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise WorkspaceError(f"cannot read {layout.config_file}: {exc}") from exc
     try:
-        store_url, python = str(data["store"]["url"]), str(data["python"]["interpreter"])
+        store_url, python = data["store"]["url"], data["python"]["interpreter"]
     except (KeyError, TypeError) as exc:
         raise WorkspaceError(
             f"{layout.config_file} lacks {exc}; expected [store] url and [python] interpreter"
         ) from exc
+    if not isinstance(store_url, str) or not isinstance(python, str):
+        raise WorkspaceError(
+            f"{layout.config_file}: [store] url and [python] interpreter must be strings "
+            '(url = "sqlite:///.nodepipe/store.sqlite", interpreter = "/usr/bin/python3")'
+        )
     shared_fs = _table(layout, data, "execution").get("shared-fs", True)
     storage_url = _table(layout, data, "storage").get("url")
     if not isinstance(shared_fs, bool) or not isinstance(storage_url, str | None):
