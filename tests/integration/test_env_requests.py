@@ -162,3 +162,23 @@ def test_env_show_says_both_pythons_when_a_failed_sync_left_the_other(
     again = cli("env", "show", "clean", "--json").json()
     assert again["python"] == again["environment_python"] == built
     assert not any("its environment has" in warning for warning in again["warnings"])
+
+
+def test_a_default_python_that_is_gone_is_named_with_where_it_is_set(
+    chain: nodepipe.Workspace, cli: CliRunner
+) -> None:
+    """`[python] interpreter` in nodepipe.toml naming a Python since removed (a pyenv version
+    uninstalled): `node new` said only uv's "No interpreter found at path …", as if the user
+    had typed the path. Now the setting is named; nothing is made."""
+    config = chain.root / "nodepipe.toml"
+    text = config.read_text()
+    kept = next(line for line in text.splitlines() if line.startswith("interpreter = "))
+    config.write_text(text.replace(kept, 'interpreter = "/nonexistent/bin/python3"'))
+    before = sorted(p.name for p in (chain.root / "nodes").iterdir())
+    refused = cli("node", "new", "baseline", "-t", "extra")
+    assert refused.code == 6, refused.stderr  # a bad workspace: its setting is the fix
+    assert (
+        "the workspace's default Python /nonexistent/bin/python3 ([python] interpreter in "
+        "nodepipe.toml) is not there or cannot be run"
+    ) in refused.stderr
+    assert sorted(p.name for p in (chain.root / "nodes").iterdir()) == before

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from nodepipe.domain.errors import Action, EnvironmentBuildError, Hint
+from nodepipe.domain.errors import Action, EnvironmentBuildError, Hint, WorkspaceError
 from nodepipe.envs.edits import all_or_nothing
 from nodepipe.envs.interpreters import find_interpreter
 from nodepipe.envs.members import (
@@ -166,6 +166,12 @@ class NodeEnvironments:
         requested = code_dir / PYTHON_VERSION_FILE
         if requested.is_file():
             return find_interpreter(requested.read_text(encoding="utf-8").strip())
+        if not os.access(self.python, os.X_OK):
+            raise WorkspaceError(
+                f"the workspace's default Python {self.python} ([python] interpreter in "
+                "nodepipe.toml) is not there or cannot be run: point it at an installed "
+                "Python 3, or give the node a Python of its own"
+            )
         return self.python
 
     def lock_pristine(self, code_dir: Path) -> None:
