@@ -37,6 +37,13 @@ def break_params(folder: Path) -> str:
     return f"malformed YAML in {folder / 'code' / 'params.yaml'}"
 
 
+def save_pyproject_with_a_bom(folder: Path) -> str:
+    """Notepad's UTF-8: a byte-order mark first (uv reads it; TOML has none)."""
+    pyproject = folder / "code" / "pyproject.toml"
+    pyproject.write_bytes(b"\xef\xbb\xbf" + pyproject.read_bytes())
+    return f"cannot read {pyproject}: it starts with a byte-order mark (BOM)"
+
+
 def save_params_in_latin_1(folder: Path) -> str:
     """Parameters saved in Latin-1: read leniently, the node would be given 'caf\ufffd'."""
     params = folder / "code" / "params.yaml"
@@ -52,6 +59,7 @@ def delete_folder(folder: Path) -> str:
 BREAKAGES: dict[str, Callable[[Path], str]] = {
     "pyproject": break_pyproject,
     "pyproject-latin-1": save_pyproject_in_latin_1,
+    "pyproject-bom": save_pyproject_with_a_bom,
     "params": break_params,
     "params-latin-1": save_params_in_latin_1,
     "folder": delete_folder,

@@ -14,7 +14,14 @@ from typing import Any
 
 
 def load_toml(text: str) -> dict[str, Any]:
-    """``tomllib.loads(text)``; TOMLDecodeError also when its values nest too deeply to read."""
+    """``tomllib.loads(text)``; TOMLDecodeError also when its values nest too deeply to read,
+    and one that names the fix for a byte-order mark (Windows editors write one; TOML has
+    none, and tomllib said only "Invalid statement (at line 1, column 1)")."""
+    if text.startswith("\ufeff"):
+        raise tomllib.TOMLDecodeError(
+            "it starts with a byte-order mark (BOM), which TOML does not allow; save it as "
+            "UTF-8 without one"
+        )
     try:
         return tomllib.loads(text)
     except RecursionError:

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from nodepipe.domain.toml_limits import load_toml
 from nodepipe.packaging.errors import PackageError
 
 
@@ -69,7 +70,7 @@ _PULL_KEYS = {"alias": str, "project": str, "index-url": str, "fs-args": str}
 def read_manifest(config_file: Path) -> tuple[list[BuildEntry], list[PullEntry]]:
     """The build and pull entries of ``config_file`` (``nodepipe.toml``), in file order."""
     try:
-        document = tomllib.loads(config_file.read_text(encoding="utf-8"))
+        document = load_toml(config_file.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise PackageError(f"cannot read {config_file.name}: {exc}") from None
     root = config_file.parent

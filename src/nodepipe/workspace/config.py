@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nodepipe.domain.errors import InvalidInputError, WorkspaceError
+from nodepipe.domain.toml_limits import load_toml
 from nodepipe.workspace.durable import write_atomic
 from nodepipe.workspace.layout import WorkspaceLayout
 
@@ -186,7 +187,7 @@ def write_config(layout: WorkspaceLayout, config: WorkspaceConfig) -> None:
 
 def read_config(layout: WorkspaceLayout) -> WorkspaceConfig:
     try:
-        data = tomllib.loads(layout.config_file.read_text(encoding="utf-8"))
+        data = load_toml(layout.config_file.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise WorkspaceError(f"cannot read {layout.config_file}: {exc}") from exc
     try:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from nodepipe.domain.errors import InvalidInputError
+from nodepipe.domain.toml_limits import load_toml
 from nodepipe.workspace.node_project import set_index
 
 if TYPE_CHECKING:
@@ -51,7 +52,7 @@ def check_index(url: str, name: str) -> None:
 def workspace_index(config_file: Path) -> tuple[str, str, bool]:
     """The ``[index]`` of the workspace's ``nodepipe.toml``: its URL, name and ``default``."""
     try:
-        table = tomllib.loads(config_file.read_text(encoding="utf-8")).get("index")
+        table = load_toml(config_file.read_text(encoding="utf-8")).get("index")
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise InvalidInputError(f"cannot read {config_file.name}: {exc}") from None
     if not isinstance(table, dict):

@@ -1,4 +1,6 @@
-"""A store URL nodepipe cannot use, in `nodepipe.toml`, in `$NODEPIPE_DB_URL` or given to
+"""What `nodepipe.toml` says, read as a user expects.
+
+A store URL nodepipe cannot use, in `nodepipe.toml`, in `$NODEPIPE_DB_URL` or given to
 `init --db`, is a clear error naming where it came from, its password masked; never a
 traceback (a URL that was no string, a port that is no number, an unknown scheme or driver all
 ended in one), and `init` makes nothing."""
@@ -64,3 +66,18 @@ def test_init_with_a_store_url_it_cannot_use_makes_nothing(
         assert refused.code == 2, refused.stderr
         assert said in refused.stderr and "hunter2" not in refused.stderr
         assert not (tmp_path / "ws").exists()
+
+
+def test_a_settings_file_saved_with_a_byte_order_mark_says_so(
+    lab: nodepipe.Workspace, cli: CliRunner
+) -> None:
+    """Notepad saves UTF-8 with a byte-order mark; TOML has none, and tomllib said only
+    "Invalid statement (at line 1, column 1)". Now the fix is named (uv reads such a
+    pyproject.toml; nodepipe's TOML readers and writers do not)."""
+    config = lab.root / "nodepipe.toml"
+    lab.close()
+    config.write_bytes(b"\xef\xbb\xbf" + config.read_bytes())
+    refused = cli("status", "p")
+    assert refused.code == 6, refused.stderr
+    assert f"cannot read {config}: it starts with a byte-order mark (BOM)" in refused.stderr
+    assert "save it as UTF-8 without one" in refused.stderr
