@@ -3,7 +3,9 @@ disguised as requirements. Each is refused with a clear message and changes noth
 
 from __future__ import annotations
 
+import datetime
 import hashlib
+import re
 from pathlib import Path
 
 import pytest
@@ -186,6 +188,24 @@ def test_code_first_packages_are_checked_before_anything_is_made(
     with pytest.raises(nodepipe.InvalidInputError, match="invalid requirement '-e"):
         lab.materialize(spec)
     assert snapshot(lab) == before
+
+
+@pytest.mark.parametrize(
+    ("params", "said"),
+    [
+        ({"kinds": {"a", "b"}}, "kinds is a set"),
+        ({"blob": {"parts": [b"ab"]}}, "blob.parts[0] is a bytes"),
+        ({"start": datetime.date(2020, 1, 31)}, "start is a date"),
+    ],
+)
+def test_code_first_params_a_node_would_read_otherwise_are_refused(
+    lab: nodepipe.Workspace, params: dict[str, object], said: str
+) -> None:
+    """A set, bytes or a date in `params=` was taken: YAML wrote and read it back alike, but
+    the node (whose context is JSON) got a list, hex text or text."""
+    pipe = nodepipe.define("first")
+    with pytest.raises(nodepipe.InvalidInputError, match=re.escape(said)):
+        pipe.add("train", "print(1)\n", params=params)
 
 
 # tracebacks ---------------------------------------------------------------------------------

@@ -143,6 +143,26 @@ def test_by_hand_with_pyyaml_params_come_from_params_yaml(tmp_path: Path) -> Non
     assert run(script, {}, code, site=True) == {"lr": 0.5}
 
 
+def test_by_hand_params_are_what_a_run_gives(tmp_path: Path) -> None:
+    """A run gives a node its parameters as JSON (a date as text, a set as a list, bytes as
+    hex); by hand, PyYAML's date, set and bytes came back instead, so code that worked by hand
+    failed in a run (or the other way round)."""
+    from nodepipe.domain.params import parse_params
+    from nodepipe.domain.staleness import canonical_json
+
+    code = make_node(tmp_path, "n7") / "code"
+    text = (
+        "start: 2020-01-31\nat: 2020-01-31T10:00:00Z\nkinds: !!set {b: null, a: null, é: null}\n"
+        "blob: !!binary YWI=\nnested: {when: [2021-02-03], n: 1}\n"
+    )
+    (code / "params.yaml").write_text(text)
+    script = "import json, nodepipe_node as node\nprint(json.dumps(node.params()))\n"
+    in_a_run = json.loads(canonical_json(parse_params(text)))  # what the run's context holds
+    by_hand = run(script, {}, code, site=True)
+    assert by_hand == in_a_run
+    assert by_hand["start"] == "2020-01-31" and by_hand["kinds"] == ["a", "b", "é"]
+
+
 @pytest.fixture
 def by_hand(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """In-process: no NODEPIPE_* variables, working directory in ``n9/code``."""

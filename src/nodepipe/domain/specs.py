@@ -83,8 +83,34 @@ class NodeSpec:
             _check_python(self)
 
 
+_PLAIN = (str, int, float, bool, type(None), list, dict)
+"""What a node reads back as it was declared (its context is JSON): a set arrived as a list,
+bytes as hex text, a date as text."""
+
+
+def _not_plain(params: dict[str, object]) -> tuple[str, object] | None:
+    """The first value (its place, ``x.y[0]``, and itself) that is none of ``_PLAIN``."""
+    pending: list[tuple[str, object]] = [(str(k), v) for k, v in params.items()]
+    while pending:
+        place, value = pending.pop()
+        if not isinstance(value, _PLAIN):
+            return place, value
+        if isinstance(value, dict):
+            pending += [(f"{place}.{k}", v) for k, v in value.items()]
+        elif isinstance(value, list):
+            pending += [(f"{place}[{i}]", v) for i, v in enumerate(value)]
+    return None
+
+
 def _check_params(node: NodeSpec) -> None:
     what = f"the params of node {node.tag!r}"
+    found = _not_plain(node.params) if isinstance(node.params, dict) else None
+    if found is not None:
+        place, value = found
+        raise InvalidInputError(
+            f"{what}: {place} is a {type(value).__name__} ({value!r}), which the node would "
+            "not read back as it is; use strings, numbers, booleans, None, lists and mappings"
+        )
     try:
         text = dump_params(node.params)
     except Exception as error:  # what YAML cannot write (an object, a tuple, a set...)

@@ -256,7 +256,28 @@ def _params_from_file(path: Path) -> dict[str, Any]:
     value = yaml.safe_load(path.read_text(encoding="utf-8"))
     if value is not None and not isinstance(value, dict):
         raise NodepipeContextError(f"{path} must hold a mapping of names to values")
-    return dict(value or {})
+    return {str(key): _as_in_a_run(item) for key, item in (value or {}).items()}
+
+
+def _as_in_a_run(value: Any) -> Any:
+    """``value`` as a run gives it (its context is JSON, made by nodepipe's ``jsonable``):
+    a date as ISO text, a set as a sorted list, bytes as hex text; the same by hand."""
+    if isinstance(value, dict):
+        return {str(key): _as_in_a_run(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_as_in_a_run(item) for item in value]
+    if isinstance(value, set | frozenset):
+        import json
+
+        def canonical(item: Any) -> str:  # as nodepipe's ``canonical_json`` writes it
+            return json.dumps(item, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+        return sorted((_as_in_a_run(item) for item in value), key=canonical)
+    if isinstance(value, bytes):
+        return value.hex()
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
 
 
 def _slot_key(item: Parent) -> tuple[int, int, str]:
