@@ -208,6 +208,15 @@ def test_code_first_params_a_node_would_read_otherwise_are_refused(
         pipe.add("train", "print(1)\n", params=params)
 
 
+def test_a_code_first_node_declared_twice_is_refused_where_it_is_declared() -> None:
+    """Refused at the second declaration (the line at fault), not later at materialize."""
+    pipe = nodepipe.define("first")
+    pipe.add("train", "print(1)\n")
+    with pytest.raises(nodepipe.InvalidInputError, match="node 'train' is declared twice"):
+        pipe.add("train", "print(2)\n")
+    assert [node.code for node in pipe.spec.nodes] == ["print(1)\n"]
+
+
 # tracebacks ---------------------------------------------------------------------------------
 def test_env_show_on_a_broken_pyproject_is_an_error_not_a_traceback(
     chain: nodepipe.Workspace, cli: CliRunner

@@ -71,6 +71,8 @@ class PipelineDefinition:
             package_mapping(conda, f"the conda packages of node {tag!r}"),
         )
         spec.check()
+        if any(declared.tag == spec.tag for declared in self._nodes):
+            raise InvalidInputError(f"node {spec.tag!r} is declared twice")  # here, not later
         if spec.python is not None and not spec.python_range and parse_request(spec.python) is None:
             raise InvalidInputError(
                 f"python={spec.python!r} of node {tag!r} is not a Python version request; "
