@@ -158,6 +158,8 @@ def _isolation_line(isolation: str) -> str:
     """How a node without an environment of its own runs, as ``env show`` says it (plain
     text: ``print_node`` prints its lines without markup)."""
     kind, _, where = isolation.partition(":")
+    if kind == "unknown":  # its pyproject.toml cannot be read: the "why" line says so
+        return "  environment: not known while its pyproject.toml cannot be read"
     if kind == "interpreter":
         return f"  not isolated: runs with {where} (no environment of its own)"
     return f"  uses the shared environment {where} (not its own)"

@@ -55,6 +55,7 @@ from nodepipe.workspace.file_digests import (
 )
 from nodepipe.workspace.git_revisions import head_commit
 from nodepipe.workspace.node_folder import ENTRY_POINT, LINKS_FILE, NodeFolder
+from nodepipe.workspace.regular_files import not_regular
 from nodepipe.workspace.self_links import check_code_paths, check_no_self_links
 from nodepipe.workspace.uv_lock import locked_packages
 
@@ -253,6 +254,8 @@ def _fingerprint_tree(
     params: dict[str, Any] = {}
     if params_file_digest is not None and PARAMS_FILE in tree.files:
         params = cache.parse(code / PARAMS_FILE, params_file_digest, _parse_params_file(code))
+    else:
+        _check_no_params_in_disguise(code)
     cache.save()
     return make_fingerprint(
         digests,
@@ -327,6 +330,18 @@ def _present_external(code: Path) -> tuple[ExternalCode, ...]:
     check_present(code, declared)
     check_code_paths(code, ((i.name, i.path) for i in declared if i.kind == CODE_PATH))
     return declared
+
+
+def _check_no_params_in_disguise(code: Path) -> None:
+    """A ``params.yaml`` the walk passed over (a named pipe, a device, a link to one) is not
+    "no parameters": the node would run with none while ``node show`` refuses the file."""
+    try:
+        mode = os.stat(code / PARAMS_FILE).st_mode  # noqa: PTH116 (a stat: never blocks)
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    except OSError as exc:
+        raise InvalidInputError(f"cannot read {code / PARAMS_FILE}: {exc.strerror}") from exc
+    raise InvalidInputError(f"cannot read {code / PARAMS_FILE}: {not_regular(mode)}")
 
 
 def _parse_params_file(code: Path) -> Callable[[bytes], Any]:

@@ -30,6 +30,7 @@ from nodepipe.domain.errors import InvalidInputError, not_utf8
 from nodepipe.domain.toml_limits import load_toml
 from nodepipe.workspace.file_state import FileState, file_state, latest_per_key
 from nodepipe.workspace.node_folder import ENTRY_POINT
+from nodepipe.workspace.regular_files import read_regular_text
 
 _PARSED_FACT = "parsed"
 """The kind of ``kept_facts`` entry a parsed ``pyproject.toml`` is kept as, by its path."""
@@ -127,7 +128,7 @@ def _parsed(state: FileState) -> dict[str, Any]:
     began = now_ns()
     pyproject = Path(state[0])
     try:
-        parsed = load_toml(pyproject.read_text(encoding="utf-8"))
+        parsed = load_toml(read_regular_text(pyproject))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise InvalidInputError(f"cannot read {pyproject}: {exc}") from exc
     except UnicodeDecodeError as exc:  # TOML is UTF-8

@@ -12,6 +12,7 @@ from nodepipe.domain.params import Params, dump_params, parse_assignment, parse_
 from nodepipe.domain.params_lines import params_by_lines, same_value
 from nodepipe.services.graph.staleness import mark_inputs_changed
 from nodepipe.workspace.durable import write_atomic
+from nodepipe.workspace.regular_files import NotRegularFileError, read_regular_text
 
 if TYPE_CHECKING:
     from nodepipe.domain.model import Node
@@ -23,9 +24,13 @@ def params_text(layout: WorkspaceLayout, node_id: str) -> str:
     """The text of the node's ``params.yaml`` ("" when it has none)."""
     params_file = layout.node_folder(node_id).params_file
     try:
-        return params_file.read_text(encoding="utf-8") if params_file.exists() else ""
+        return read_regular_text(params_file)
+    except FileNotFoundError:
+        return ""
     except UnicodeDecodeError as exc:
         raise InvalidInputError(f"cannot read {params_file}: {not_utf8(exc)}") from exc
+    except NotRegularFileError as exc:  # a named pipe would be waited on for ever
+        raise InvalidInputError(f"cannot read {params_file}: {exc}") from exc
 
 
 def read_params(layout: WorkspaceLayout, node_id: str, text: str | None = None) -> Params:
