@@ -159,6 +159,7 @@ def update_include(
     if removed:
         _check_no_library_users(context, current, removed)
     added = [node for node in resolved.nodes if node.name not in current.nodes]
+    _check_added_tags_free(context, current, [node.name for node in added])
     common = [node for node in resolved.nodes if node.name in current.nodes]
     when = now()
     with staged_folders(context) as batch:
@@ -221,6 +222,23 @@ def _check_no_library_users(
             doomed,
             "updating the include",
             excluding=current.nodes.values(),
+        )
+
+
+def _check_added_tags_free(
+    context: WorkspaceContext, current: CurrentInclude, added: list[str]
+) -> None:
+    """ConflictError, before anything is staged, when a node the bundle now brings would be
+    tagged like a node the pipeline already shows (one the user made, or a reference): an
+    include refuses such a namespace; an update would have made two nodes of one tag."""
+    with context.store.read() as session:
+        taken = session.shown_tagged(current.pipeline.id, added)
+    if taken:
+        named = ", ".join(f"{tag} ({node_id})" for node_id, tag in taken)
+        raise ConflictError(
+            f"the bundle of include {current.top.namespace!r} now has nodes that would be "
+            f"tagged like nodes pipeline {current.pipeline.tag!r} already has: {named}; "
+            "nothing was changed. Rename those nodes of the pipeline, then update again"
         )
 
 

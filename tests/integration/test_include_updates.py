@@ -1,0 +1,79 @@
+"""Updating an include when the library changed in ways that meet the pipeline around it.
+
+A library (``library/features``: clean → scale, input ``raw`` taken by clean) is included in
+``alpha`` as ``feat``, fed by ``prep``; then the library changes and ``alpha`` updates it. An
+update that cannot be made as asked is refused with nothing changed, saying what to do.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+import nodepipe
+from integration.conftest import snapshot
+from nodepipe.domain.errors import ConflictError
+from support.locked_bundles import APPEND_INPUTS, make_node_template, write_bundle
+
+FEATURES = """\
+format = 1
+[pipeline]
+name = "features"
+[inputs]
+raw = ["clean"]
+[nodes.clean]
+[nodes.scale]
+[[edges]]
+from = "clean"
+to = "scale"
+slot = "01"
+"""
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_node_template(tmp_path_factory.mktemp("template"))
+
+
+@pytest.fixture
+def library(tmp_path: Path, template: Path) -> Path:
+    return write_bundle(
+        tmp_path / "library" / "features",
+        FEATURES,
+        {"nodes/clean": APPEND_INPUTS, "nodes/scale": APPEND_INPUTS},
+        template,
+    )
+
+
+@pytest.fixture
+def ws(tmp_path: Path, library: Path) -> nodepipe.Workspace:
+    """``alpha`` (prep) including ``library`` as ``feat``, its input ``raw`` fed by prep."""
+    workspace = nodepipe.init(tmp_path / "ws")
+    workspace.pipelines.new("alpha")
+    workspace.nodes.new("alpha", "prep")
+    workspace.bundles.include("alpha", str(library), "feat", {"raw": "prep"})
+    yield workspace
+    workspace.close()
+
+
+def add_node(library: Path, key: str, text: str) -> None:
+    shutil.copytree(library / "nodes" / "scale", library / "nodes" / key)
+    (library / "pipeline.toml").write_text(text)
+
+
+def test_a_node_the_library_adds_tagged_like_a_node_of_the_pipeline_is_refused(
+    ws: nodepipe.Workspace, library: Path
+) -> None:
+    mine = ws.nodes.new("alpha", "feat.extra")
+    add_node(library, "extra", FEATURES + "[nodes.extra]\n")
+    before = snapshot(ws)
+    with pytest.raises(ConflictError, match=rf"feat\.extra \({mine.id}\).*nothing was changed"):
+        ws.bundles.update("alpha", "feat")
+    assert snapshot(ws) == before
+    tags = [item.node.tag for item in ws.pipelines.show("alpha").nodes]
+    assert tags.count("feat.extra") == 1
+
+    ws.nodes.rename(mine.id, "my-extra")
+    assert ws.bundles.update("alpha", "feat").added == ("feat.extra",)
