@@ -262,6 +262,31 @@ def test_an_update_replacing_a_node_edited_here_waits_for_replace_edits(
     assert main.read_text() == APPEND_INPUTS + "# v2\n"
 
 
+def test_an_update_of_a_bundle_that_renamed_its_input_is_told_what_feeds_it_now(
+    client: TestClient, chain: nodepipe.Workspace, tmp_path: Path
+) -> None:
+    features, project = alpha_including_features(tmp_path, ("clean",))
+    chain.bundles.import_(project)
+    (features / "pipeline.toml").write_text(features_toml(("clean",)).replace("raw =", "source ="))
+    update = "/api/pipelines/alpha/includes/features/update"
+
+    refused = client.post(update, json={})
+    assert "no longer declares 'raw'" in error_of(refused, 422)
+    assert [i["inputs"] for i in client.get("/api/pipelines/alpha/includes").json()] == [
+        {"raw": "prep"}
+    ]  # nothing changed
+    error_of(client.post(update, json={"inputs": {"source": "nowhere"}}), 404)
+
+    done = client.post(update, json={"inputs": {"source": "prep"}})
+    assert done.status_code == 200, done.text
+    assert [i["inputs"] for i in client.get("/api/pipelines/alpha/includes").json()] == [
+        {"source": "prep"}
+    ]
+    prep, clean = chain.nodes.get("prep").id, chain.nodes.get("features.clean").id
+    edges = chain.pipelines.show("alpha").edges
+    assert {(e.parent_id, e.slot) for e in edges if e.child_id == clean} == {(prep, "source")}
+
+
 def test_a_downloaded_zip_carries_its_local_includes_inlined(
     client: TestClient, chain: nodepipe.Workspace, tmp_path: Path
 ) -> None:

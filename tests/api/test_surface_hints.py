@@ -175,5 +175,5 @@ def test_an_input_not_fed_names_the_option_that_feeds_it(
     assert cli(*again, "--input", "raw=load", "--input", "extra=clean").code == 0
     answer = client.post("/api/pipelines/alpha/includes/feat/update", json={})
     message = error_of(answer, 422, "invalid_input")
-    assert "the bundle now declares an input 'extra' that the include does not feed" in message
+    assert "it now declares 'extra', which nothing feeds" in message
     assert_web_words(answer.json(), None)

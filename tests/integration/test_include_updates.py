@@ -14,7 +14,8 @@ import pytest
 
 import nodepipe
 from integration.conftest import snapshot
-from nodepipe.domain.errors import ConflictError
+from nodepipe.domain.errors import ConflictError, InvalidInputError
+from nodepipe.services.bundles.prefixing import InputsChangedError
 from support.locked_bundles import APPEND_INPUTS, make_node_template, write_bundle
 
 FEATURES = """\
@@ -77,3 +78,29 @@ def test_a_node_the_library_adds_tagged_like_a_node_of_the_pipeline_is_refused(
 
     ws.nodes.rename(mine.id, "my-extra")
     assert ws.bundles.update("alpha", "feat").added == ("feat.extra",)
+
+
+def test_an_input_the_library_renamed_is_fed_anew_by_the_update(
+    ws: nodepipe.Workspace, library: Path
+) -> None:
+    (library / "pipeline.toml").write_text(FEATURES.replace("raw = ", "source = "))
+    before = snapshot(ws)
+    with pytest.raises(InputsChangedError) as refused:
+        ws.bundles.update("alpha", "feat")
+    message = str(refused.value)
+    assert "no longer declares 'raw' (fed by prep)" in message
+    assert "now declares 'source', which nothing feeds" in message
+    assert "nothing was changed" in message and "source=NODE" in message
+    assert snapshot(ws) == before
+    clean = ws.nodes.get("feat.clean").id
+    with pytest.raises(InvalidInputError, match=r"feat\.scale is a node of include 'feat' itself"):
+        ws.bundles.update("alpha", "feat", inputs={"source": "feat.scale"})
+    assert snapshot(ws) == before
+
+    ws.bundles.update("alpha", "feat", inputs={"source": "prep"})
+    view = ws.pipelines.show("alpha")
+    prep = ws.nodes.get("prep").id
+    assert {(e.parent_id, e.slot) for e in view.edges if e.child_id == clean} == {(prep, "source")}
+    (row,) = [i.include for i in ws.bundles.includes("alpha")]
+    assert dict(row.inputs) == {"source": "prep"}
+    assert ws.bundles.update("alpha", "feat").changed == ()  # the new feeding is remembered

@@ -201,7 +201,10 @@ def _print_includes(found: list[IncludeView]) -> None:
 @click.argument("source", required=False)
 @click.option("--as", "namespace", metavar="NS", help="Namespace of the included nodes.")
 @repeatable_option(
-    "--input", metavar="NAME=NODE", help="Feed the bundle's input NAME from NODE (repeatable)."
+    "--input",
+    metavar="NAME=NODE",
+    help="Feed the bundle's input NAME from NODE (repeatable; with --update: every input the "
+    "bundle declares now, replacing what the include fed).",
 )
 @click.option("--update", "update", metavar="NS", help="Re-read the include NS and update it.")
 @click.option("--yes", is_flag=True, help="With --update: remove the nodes the bundle dropped.")
@@ -229,16 +232,25 @@ def include(
     """
     ws = workspace()
     if update is not None:
-        if source is not None or namespace is not None or input:
-            raise click.UsageError("--update NS takes no SOURCE, --as or --input")
+        if source is not None or namespace is not None:
+            raise click.UsageError("--update NS takes no SOURCE or --as")
         hints = {
             "RemovalsNotConfirmedError": f"confirm with `{typed_again()}`",
+            "InputsChangedError": f"with `{typed_again('--input')} NAME=NODE` (repeated: one "
+            "--input for each input)",
             "EditedNodesError": f"e.g. `nodepipe node duplicate NODE -p {pipeline}` (the "
             f"copy is yours, the include leaves it alone), or `{typed_again('--replace-edits')}`",
         }
         with named("pipeline include --update", hints), sync_progress(as_json) as advance:
+            inputs = dict(_assignment(item) for item in input) if input else None
             result = ws.bundles.update(
-                pipeline, update, yes, jobs, on_synced=advance, replace_edits=replace_edits
+                pipeline,
+                update,
+                yes,
+                jobs,
+                on_synced=advance,
+                replace_edits=replace_edits,
+                inputs=inputs,
             )
         render(result, as_json, "IncludeUpdatePublic", _print_update)
         return

@@ -573,7 +573,8 @@ export interface paths {
          * Update Include
          * @description Re-read the include from where it was found and update its nodes in place (``nodepipe
          *     pipeline include --update``). Nodes the bundle no longer has are removed only with
-         *     ``confirm_removals``; otherwise 409 lists them in ``nodes`` and nothing changes. Nodes
+         *     ``confirm_removals``; otherwise 409 lists them in ``nodes`` and nothing changes. A bundle
+         *     whose inputs changed needs ``inputs`` (422 otherwise, nothing changed). Nodes
          *     edited here whose code the update would replace: a 409 of kind ``edited`` listing them,
          *     unless ``replace_edits``.
          */
@@ -2273,6 +2274,13 @@ export interface components {
              * @default false
              */
             confirm_removals: boolean;
+            /**
+             * Inputs
+             * @description Feed the bundle's inputs from these nodes of the pipeline (input name → node id or tag) from now on, every input it declares now; null keeps what the include feeds (a bundle that renamed, added or dropped an input is then refused, 422).
+             */
+            inputs?: {
+                [key: string]: string;
+            } | null;
             /**
              * Replace Edits
              * @description Replace the code of nodes edited in the workspace too, each copied first to its undone-edits/ folder (without it, such an update is refused with 409 listing them, and nothing changes).

@@ -118,11 +118,16 @@ def update_include(
 ) -> IncludeUpdatePublic:
     """Re-read the include from where it was found and update its nodes in place (``nodepipe
     pipeline include --update``). Nodes the bundle no longer has are removed only with
-    ``confirm_removals``; otherwise 409 lists them in ``nodes`` and nothing changes. Nodes
+    ``confirm_removals``; otherwise 409 lists them in ``nodes`` and nothing changes. A bundle
+    whose inputs changed needs ``inputs`` (422 otherwise, nothing changed). Nodes
     edited here whose code the update would replace: a 409 of kind ``edited`` listing them,
     unless ``replace_edits``."""
     result = ws.bundles.update(
-        pipeline, namespace, body.confirm_removals, replace_edits=body.replace_edits
+        pipeline,
+        namespace,
+        body.confirm_removals,
+        replace_edits=body.replace_edits,
+        inputs=body.inputs,
     )
     return IncludeUpdatePublic.model_validate(result)
 

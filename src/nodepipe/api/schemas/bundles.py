@@ -30,6 +30,14 @@ class IncludeUpdate(Input):
         "to its undone-edits/ folder (without it, such an update is refused with 409 listing "
         "them, and nothing changes).",
     )
+    inputs: dict[Slot, NodeName] | None = Field(
+        default=None,
+        max_length=MAX_INPUTS,
+        json_schema_extra=slot_keys,
+        description="Feed the bundle's inputs from these nodes of the pipeline (input name → "
+        "node id or tag) from now on, every input it declares now; null keeps what the include "
+        "feeds (a bundle that renamed, added or dropped an input is then refused, 422).",
+    )
 
 
 class InputsDeclare(Input):

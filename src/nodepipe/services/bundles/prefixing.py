@@ -72,16 +72,13 @@ def input_edges(
     the error of an input not fed hints at feeding it."""
     declared = resolved.definition.inputs
     unknown = sorted(set(inputs) - set(declared))
+    missing = sorted(set(declared) - set(inputs))
+    if not can_feed and (unknown or missing):
+        raise InputsChangedError(_changed_inputs(namespace, inputs, declared, unknown, missing))
     if unknown:
         known = ", ".join(sorted(declared)) or "none"
         raise InvalidInputError(f"the bundle declares no input {unknown[0]!r} (inputs: {known})")
-    missing = sorted(set(declared) - set(inputs))
     if missing:
-        if not can_feed:
-            raise InvalidInputError(
-                f"the bundle now declares an input {missing[0]!r} that the include does not "
-                "feed; include the bundle anew, feeding that input from a node of the pipeline"
-            )
         raise InvalidInputError(
             f"the bundle's input {missing[0]!r} is not fed: name the node of the pipeline that "
             "feeds it",
@@ -94,6 +91,29 @@ def input_edges(
     ]
     _check_feedable(resolved, namespace, edges, can_feed)
     return edges
+
+
+class InputsChangedError(InvalidInputError):
+    """The bundle of an include declares other inputs than the include feeds (one renamed,
+    added or dropped): an update must be told which nodes feed them now."""
+
+
+def _changed_inputs(
+    namespace: str,
+    inputs: Mapping[str, str],
+    declared: Mapping[str, tuple[str, ...]],
+    unknown: list[str],
+    missing: list[str],
+) -> str:
+    """Why the include ``namespace`` feeding ``inputs`` cannot be updated as it is."""
+    changes = [f"it no longer declares {name!r} (fed by {inputs[name]})" for name in unknown]
+    changes += [f"it now declares {name!r}, which nothing feeds" for name in missing]
+    wanted = ", ".join(f"{name}=NODE" for name in sorted(declared)) or "none"
+    return (
+        f"the bundle of include {namespace!r} changed its inputs: {'; '.join(changes)}; "
+        f"nothing was changed. Update it naming the node of the pipeline that feeds each input "
+        f"it declares now ({wanted})"
+    )
 
 
 def _check_feedable(

@@ -57,7 +57,12 @@ from nodepipe.services.bundles.reading import (
     importable_bundle,
     read_for_import,
 )
-from nodepipe.services.bundles.updating import UpdateResult, current_include, update_include
+from nodepipe.services.bundles.updating import (
+    UpdateResult,
+    check_include_feeders,
+    current_include,
+    update_include,
+)
 from nodepipe.services.context import WorkspaceContext
 from nodepipe.services.graph.effective import pipeline_view
 from nodepipe.services.guards import check_pipeline_editable
@@ -301,9 +306,14 @@ class BundleService:
         jobs: int | None = None,
         on_synced: SyncProgress | None = None,
         replace_edits: bool = False,
+        inputs: Mapping[str, str] | None = None,
     ) -> UpdateResult:
         """Re-read the include ``namespace`` of ``pipeline`` from where it was found and
         update its nodes in place (removals only with ``confirm_removals``).
+
+        ``inputs`` (input → node of the pipeline, as ``include`` takes them): feed the
+        bundle's inputs from these nodes from now on; None keeps what the include feeds (a
+        bundle that renamed, added or dropped an input refuses that: ``InputsChangedError``).
 
         A node edited since the include installed its code, whose code the update would
         replace, refuses the update (``EditedNodesError``, nothing changed); with
@@ -314,10 +324,13 @@ class BundleService:
             target = resolver.pipeline(session, pipeline)
             check_pipeline_editable(target)
             current = current_include(session, target, namespace)
+            if inputs is not None:
+                check_include_feeders(session, current, inputs)
         row = current.top
         source: str | Path = Path(row.location) if row.loader == "file" else row.source
         bundle = checked_bundle(source, Path.cwd())
-        entry = IncludeEntry(namespace, row.source, row.inputs, row.params)
+        feeds = dict(row.inputs) if inputs is None else dict(inputs)
+        entry = IncludeEntry(namespace, row.source, frozen_mapping(feeds), row.params)
         resolved, top = as_included(bundle.resolved, entry, bundle.content_hash)
         check_included_names(resolved, namespace, current.nodes)
         return update_include(
@@ -325,7 +338,7 @@ class BundleService:
             current,
             resolved,
             top,
-            input_edges(bundle.resolved, namespace, row.inputs, can_feed=False),
+            input_edges(bundle.resolved, namespace, feeds, can_feed=inputs is not None),
             confirm_removals,
             jobs or default_jobs(),
             on_synced,

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from nodepipe.bundles.model import EdgeEntry, ResolvedInclude, ResolvedNode, ResolvedPipeline
 from nodepipe.bundles.tree import is_skipped
 from nodepipe.domain.bundles import IncludeMember, PipelineInclude
-from nodepipe.domain.errors import ConflictError, NotFoundError
+from nodepipe.domain.errors import ConflictError, InvalidInputError, NotFoundError
 from nodepipe.domain.ids import new_id
 from nodepipe.domain.model import Edge, Pipeline
 from nodepipe.services.bundles.code_swap import code_swaps
@@ -48,7 +48,7 @@ from nodepipe.services.bundles.included_code import (
     record_text,
     write_lib_record,
 )
-from nodepipe.services.bundles.including import feeding_edges
+from nodepipe.services.bundles.including import feeder, feeding_edges
 from nodepipe.services.bundles.node_files import copy_lib, copy_node, own_code
 from nodepipe.services.context import WorkspaceContext, now
 from nodepipe.services.graph.library_links import check_no_library_users
@@ -127,6 +127,21 @@ def current_include(session: StoreSession, pipeline: Pipeline, namespace: str) -
     namespaces = {r.id: r.namespace for r in inside}
     nodes = {f"{namespaces[m.include_id]}.{m.key}": m.node_id for m in members}
     return CurrentInclude(pipeline, top, inside, nodes)
+
+
+def check_include_feeders(
+    session: StoreSession, current: CurrentInclude, inputs: Mapping[str, str]
+) -> None:
+    """Each node ``inputs`` names feeds the include from now on: one the pipeline shows
+    (not found there, the error names the input), and not a node of the include itself."""
+    own = set(current.nodes.values())
+    for name, ref in sorted(inputs.items()):
+        node = feeder(session, current.pipeline, name, ref)
+        if node.id in own:
+            raise InvalidInputError(
+                f"input {name!r}: {node.tag} is a node of include {current.top.namespace!r} "
+                "itself; feed it from a node of the pipeline outside the include"
+            )
 
 
 def update_include(
@@ -455,8 +470,9 @@ def _write_rows(
     below = max((m.y for m in session.memberships_of_pipeline(pipeline.id)), default=0.0)
     insert_nodes(session, plan, pipeline.id, {}, top=below + 120.0)
     staying = {ids[name] for name in ids if name not in removed}
+    input_slots = {*current.top.inputs, *top.entry.inputs}  # fed before, and from now on
     for edge in session.edges_into(staying):
-        if edge.parent_id in staying or edge.slot in current.top.inputs:
+        if edge.parent_id in staying or edge.slot in input_slots:
             session.delete_edge(edge.parent_id, edge.child_id)
     for entry in resolved.edges:
         session.insert_edge(Edge(ids[entry.parent], ids[entry.child], entry.slot))
@@ -489,6 +505,7 @@ def _rewrite_include_rows(
                 loader=top.location.loader,
                 content_hash=top.content_hash,
                 updated_at=when,
+                inputs=dict(top.entry.inputs),
             )
             session.update_include(row)
         else:
