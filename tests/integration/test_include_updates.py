@@ -104,3 +104,24 @@ def test_an_input_the_library_renamed_is_fed_anew_by_the_update(
     (row,) = [i.include for i in ws.bundles.includes("alpha")]
     assert dict(row.inputs) == {"source": "prep"}
     assert ws.bundles.update("alpha", "feat").changed == ()  # the new feeding is remembered
+
+
+def test_a_feeder_renamed_after_the_include_still_feeds_it_on_update_and_export(
+    ws: nodepipe.Workspace, library: Path, tmp_path: Path
+) -> None:
+    prep = ws.nodes.rename("prep", "load")
+    main = library / "nodes" / "clean" / "code" / "main.py"
+    main.write_text(main.read_text() + "# v2\n")
+    assert ws.bundles.update("alpha", "feat").changed == ("feat.clean",)
+    clean = ws.nodes.get("feat.clean").id
+    edges = ws.pipelines.show("alpha").edges
+    assert {(e.parent_id, e.slot) for e in edges if e.child_id == clean} == {(prep.id, "raw")}
+    (row,) = [i.include for i in ws.bundles.includes("alpha")]
+    assert dict(row.inputs) == {"raw": "load"}
+
+    ws.nodes.rename("load", "loader")
+    exported = ws.bundles.export("alpha", tmp_path / "export")
+    assert exported.includes == ("feat",)
+    text = (tmp_path / "export" / "pipeline.toml").read_text()
+    assert 'inputs = {raw = "loader"}' in text
+    assert ws.bundles.check(tmp_path / "export").ok

@@ -8,7 +8,7 @@ until the rows commit, a failure or a killed process leaves no folder, no lib, n
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -214,6 +214,8 @@ def insert_includes(
         namespace = prefix + include.namespace
         qualified = [n for n in plan.nodes if n.namespace == namespace]
         row = include_row(pipeline_id, namespace, include, when)
+        if "." not in namespace:  # fed by nodes of the pipeline: recorded by id
+            row = replace(row, inputs={k: plan.ids.get(v, v) for k, v in row.inputs.items()})
         session.insert_include(row)
         session.insert_include_members(
             IncludeMember(row.id, plan.ids[n.name], n.entry.key) for n in qualified

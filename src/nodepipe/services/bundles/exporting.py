@@ -119,7 +119,8 @@ def plan_export(
         if source is None or not _inputs_cover(view, include, set(own.values())):
             inlined.append(include.namespace)
             continue
-        kept_entries.append(IncludeEntry(include.namespace, source, include.inputs, include.params))
+        fed_by = {name: _tag(view, ref) for name, ref in include.inputs.items()}
+        kept_entries.append(IncludeEntry(include.namespace, source, fed_by, include.params))
         kept.update({node_id: name for name, node_id in own.items()})
         included.update(found)
     names: dict[str, str] = {}
@@ -264,12 +265,18 @@ def _inputs_cover(view: PipelineView, include: PipelineInclude, own: set[str]) -
     """Whether every edge from outside into the include's nodes comes from a node its inputs
     name (otherwise the include no longer says how its nodes are fed)."""
     tags = {item.node.id: item.node.tag for item in view.nodes}
-    feeding = set(include.inputs.values())
+    feeding = {_tag(view, ref) for ref in include.inputs.values()}
     return all(
         tags[e.parent_id] in feeding
         for e in view.edges
         if e.child_id in own and e.parent_id not in own
     )
+
+
+def _tag(view: PipelineView, ref: str) -> str:
+    """The tag of the node an include records as feeding it (by id; an older record: by
+    tag, as it is)."""
+    return view.node(ref).node.tag if ref in view.node_ids else ref
 
 
 def _lock_record(status: NodeStatusView) -> LockRecord | None:

@@ -4,9 +4,10 @@ nothing, its declared inputs fed by nodes the pipeline already has."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from nodepipe.bundles.model import EdgeEntry, ResolvedPipeline
+from nodepipe.bundles.model import EdgeEntry, ResolvedPipeline, frozen_mapping
 from nodepipe.domain.errors import Action, ConflictError, Hint, InvalidInputError, NotFoundError
 from nodepipe.domain.model import Edge, Node, Pipeline, PipelineView
 from nodepipe.domain.names import validate_name
@@ -49,6 +50,23 @@ def input_node(
 def feeder(session: StoreSession, pipeline: Pipeline, name: str, ref: str) -> Node:
     """The node of ``pipeline`` that would feed an included bundle's input ``name``."""
     return input_node(session, pipeline, name, ref, Hint(Action.BUNDLE_INPUT, {"input": name}))
+
+
+def feeders_by_id(
+    session: StoreSession, pipeline: Pipeline, inputs: Mapping[str, str]
+) -> dict[str, str]:
+    """``inputs`` (input → node id or tag) with each node named by its id: what an include
+    records, so that a feeder renamed later still feeds it."""
+    return {name: feeder(session, pipeline, name, ref).id for name, ref in inputs.items()}
+
+
+def feeders_by_tag(
+    session: StoreSession, pipeline: Pipeline, inputs: Mapping[str, str]
+) -> dict[str, str]:
+    """``inputs`` as recorded (input → node id, or the tag an older record holds) with each
+    node named by its tag now (as recorded when the pipeline no longer shows it)."""
+    tags = {node.id: node.tag for node in session.list_nodes(pipeline.id)}
+    return {name: tags.get(ref, ref) for name, ref in inputs.items()}
 
 
 def check_feeders(
@@ -94,6 +112,9 @@ def include_resolved(
         _check_free(session, target, namespace, resolved)
         for entry in feeding:
             feeder(session, target, entry.slot, entry.parent)  # one that is not there: now
+        resolved = _fed_by(
+            resolved, feeders_by_id(session, target, resolved.includes[0].entry.inputs)
+        )
     plan = NodesToCreate(resolved.nodes)
     with staged_folders(context) as batch:
         stage_nodes(batch, plan, with_data=False)
@@ -107,6 +128,13 @@ def include_resolved(
                 session.insert_edge(edge)
             insert_includes(session, target.id, resolved, plan)
             return pipeline_view(session, target)
+
+
+def _fed_by(resolved: ResolvedPipeline, inputs: Mapping[str, str]) -> ResolvedPipeline:
+    """``resolved`` with its include (the first) recording ``inputs`` as what feeds it."""
+    top, *inside = resolved.includes
+    entry = replace(top.entry, inputs=frozen_mapping(inputs))
+    return replace(resolved, includes=(replace(top, entry=entry), *inside))
 
 
 def _check_free(

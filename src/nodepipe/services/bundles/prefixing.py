@@ -64,17 +64,23 @@ def check_included_names(
 
 
 def input_edges(
-    resolved: ResolvedPipeline, namespace: str, inputs: Mapping[str, str], can_feed: bool = True
+    resolved: ResolvedPipeline,
+    namespace: str,
+    inputs: Mapping[str, str],
+    can_feed: bool = True,
+    named: Mapping[str, str] | None = None,
 ) -> list[EdgeEntry]:
     """Edges feeding the included bundle's declared inputs: parent tag → ``NS.key`` on the
     slot named after the input. Every declared input must be fed, and only those.
     ``can_feed``: the operation takes inputs (an include; an update keeps the include's), so
-    the error of an input not fed hints at feeding it."""
+    the error of an input not fed hints at feeding it. ``named``: how the error names the
+    node feeding each input (its tag; ``inputs`` may hold ids)."""
     declared = resolved.definition.inputs
     unknown = sorted(set(inputs) - set(declared))
     missing = sorted(set(declared) - set(inputs))
     if not can_feed and (unknown or missing):
-        raise InputsChangedError(_changed_inputs(namespace, inputs, declared, unknown, missing))
+        feeders = {**inputs, **(named or {})}
+        raise InputsChangedError(_changed_inputs(namespace, feeders, declared, unknown, missing))
     if unknown:
         known = ", ".join(sorted(declared)) or "none"
         raise InvalidInputError(f"the bundle declares no input {unknown[0]!r} (inputs: {known})")

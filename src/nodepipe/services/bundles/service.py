@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from nodepipe.bundles.errors import problems_in
@@ -46,6 +46,7 @@ from nodepipe.services.bundles.importing import (
 from nodepipe.services.bundles.including import (
     check_feeders,
     check_namespace,
+    feeders_by_tag,
     include_resolved,
     input_node,
 )
@@ -254,7 +255,12 @@ class BundleService:
         """The includes of ``pipeline`` (at every depth), with their nodes' tags."""
         with self.context.store.read() as session:
             target = resolver.pipeline(session, pipeline)
-            rows = session.includes_of_pipeline(target.id)
+            rows = [
+                replace(row, inputs=feeders_by_tag(session, target, row.inputs))
+                if row.is_top_level
+                else row
+                for row in session.includes_of_pipeline(target.id)
+            ]
             members = session.include_members([r.id for r in rows])
             tags = {n.id: n.tag for n in session.list_nodes(target.id)}
         return [
@@ -326,6 +332,7 @@ class BundleService:
             current = current_include(session, target, namespace)
             if inputs is not None:
                 check_include_feeders(session, current, inputs)
+            named = feeders_by_tag(session, target, current.top.inputs)
         row = current.top
         source: str | Path = Path(row.location) if row.loader == "file" else row.source
         bundle = checked_bundle(source, Path.cwd())
@@ -338,7 +345,7 @@ class BundleService:
             current,
             resolved,
             top,
-            input_edges(bundle.resolved, namespace, feeds, can_feed=inputs is not None),
+            input_edges(bundle.resolved, namespace, feeds, inputs is not None, named),
             confirm_removals,
             jobs or default_jobs(),
             on_synced,

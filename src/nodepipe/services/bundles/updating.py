@@ -48,7 +48,7 @@ from nodepipe.services.bundles.included_code import (
     record_text,
     write_lib_record,
 )
-from nodepipe.services.bundles.including import feeder, feeding_edges
+from nodepipe.services.bundles.including import feeder, feeders_by_id, feeding_edges
 from nodepipe.services.bundles.node_files import copy_lib, copy_node, own_code
 from nodepipe.services.context import WorkspaceContext, now
 from nodepipe.services.graph.library_links import check_no_library_users
@@ -505,7 +505,7 @@ def _rewrite_include_rows(
                 loader=top.location.loader,
                 content_hash=top.content_hash,
                 updated_at=when,
-                inputs=dict(top.entry.inputs),
+                inputs=feeders_by_id(session, current.pipeline, top.entry.inputs),
             )
             session.update_include(row)
         else:
