@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import socket
 import threading
 from collections.abc import Iterator
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -11,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from nodepipe.bundles.errors import IncludeNotFoundError
+from nodepipe.bundles import loaders
+from nodepipe.bundles.errors import BundleError, IncludeNotFoundError
 from nodepipe.bundles.loaders import Loaders, PackageLoader
 from nodepipe.bundles.resolve import resolve_bundle
 from support.bundle_worlds import write_bundle
@@ -76,3 +79,47 @@ def test_a_bundle_and_its_relative_include_are_read_over_http_with_headers(
     assert clean.files.read_bytes("nodes/clean/code/main.py") == b"print('clean')\n"
     with pytest.raises(IncludeNotFoundError, match=r"no pipeline\.toml there"):
         resolve_bundle(f"{served}/train", cwd=tmp_path, loaders=Loaders())
+
+
+@pytest.fixture
+def silent() -> Iterator[str]:
+    """A server on loopback that accepts connections and never answers; its base URL."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    accepted: list[socket.socket] = []
+
+    def accept() -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                accepted.append(listener.accept()[0])
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        listener.close()
+        for connection in accepted:
+            connection.close()
+
+
+def test_a_server_that_never_answers_is_refused_in_time_not_waited_on(
+    tmp_path: Path, silent: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(loaders, "HTTP_READ_TIMEOUT_S", 0.5, raising=False)
+    outcome: list[BaseException | None] = []
+
+    def resolve() -> None:
+        try:
+            resolve_bundle(f"{silent}/features", cwd=tmp_path, loaders=Loaders())
+            outcome.append(None)
+        except BaseException as error:
+            outcome.append(error)
+
+    worker = threading.Thread(target=resolve, daemon=True)
+    worker.start()
+    worker.join(30)  # aiohttp's own default: five minutes, twice (HEAD, then GET)
+    assert not worker.is_alive(), "still waiting on a server that never answers"
+    (error,) = outcome
+    assert isinstance(error, BundleError)
+    assert "its server did not answer in time" in str(error)
+    assert "nothing was changed" in str(error)

@@ -29,6 +29,11 @@ holding ``pipeline.toml``; no code of the distribution is imported or run)."""
 
 StorageOptions = Mapping[str, Mapping[str, Any]]
 """fsspec options per protocol, for one call: ``{"https": {"headers": {...}}}``."""
+HTTP_CONNECT_TIMEOUT_S = 30.0
+"""How long an http(s) bundle's server may take to accept a connection."""
+HTTP_READ_TIMEOUT_S = 30.0
+"""How long it may then stay silent in one request (between two reads: a large file may take
+longer in all). Options that give their own ``client_kwargs`` ``timeout`` replace both."""
 
 
 class Loader(Protocol):
@@ -65,18 +70,62 @@ class FsspecLoader:
     def open(self, url: str, options: StorageOptions) -> BundleFiles | None:
         protocol = url.split("://", 1)[0]
         try:
-            fs, path = fsspec.core.url_to_fs(url, **dict(options.get(protocol, {})))
+            fs, path = fsspec.core.url_to_fs(url, **_with_timeout(protocol, options))
         except (ImportError, ValueError) as exc:
             raise BundleError(f"cannot read {url}: {exc}") from None
         location = BundleLocation(self.kind, url.rstrip("/"))
         try:
-            if not fs.isfile(f"{path.rstrip('/')}/{BUNDLE_FILE}"):
+            if not _is_file(fs, f"{path.rstrip('/')}/{BUNDLE_FILE}", protocol):
                 return None
+        except TimeoutError:  # aiohttp's and fsspec's are TimeoutErrors too
+            raise BundleError(
+                f"cannot read {url}: its server did not answer in time (an include is read with "
+                f"at most {HTTP_CONNECT_TIMEOUT_S:g} s to connect and {HTTP_READ_TIMEOUT_S:g} s "
+                "of silence in each request); nothing was changed"
+            ) from None
         except Exception as exc:  # each fsspec backend raises its own errors (aiohttp, botocore)
             raise BundleError(f"cannot read {url}: {type(exc).__name__}: {exc}") from None
         if protocol in ("file", "local"):
             return LocalBundleFiles(Path(path), location)
         return FsspecBundleFiles(fs, path, location)
+
+
+def _is_file(fs: Any, path: str, protocol: str) -> bool:
+    """Whether ``path`` is a file; TimeoutError when an http(s) server did not answer in time
+    (fsspec's ``isfile`` takes that for a file that is not there)."""
+    if protocol not in ("http", "https"):
+        return bool(fs.isfile(path))
+    try:
+        fs.info(path)
+    except FileNotFoundError as exc:
+        cause: BaseException | None = exc
+        while cause is not None:
+            if isinstance(cause, TimeoutError):
+                raise cause from None
+            cause = cause.__cause__ or cause.__context__
+        return False
+    return True
+
+
+def _with_timeout(protocol: str, options: StorageOptions) -> dict[str, Any]:
+    """The fsspec options for ``protocol``; for http(s), with timeouts unless they give their
+    own (aiohttp's default waits five minutes on a server that accepts and never answers)."""
+    given = dict(options.get(protocol, {}))
+    if protocol not in ("http", "https"):
+        return given
+    try:  # only for an http(s) include: a heavy import no other command needs
+        import aiohttp
+    except ImportError:  # fsspec then says what to install
+        return given
+
+    client = dict(given.get("client_kwargs") or {})
+    client.setdefault(
+        "timeout",
+        aiohttp.ClientTimeout(
+            total=None, sock_connect=HTTP_CONNECT_TIMEOUT_S, sock_read=HTTP_READ_TIMEOUT_S
+        ),
+    )
+    return {**given, "client_kwargs": client}
 
 
 class PackageLoader:
