@@ -149,3 +149,38 @@ def test_a_package_source_reads_the_bundle_an_installed_distribution_exposes(
         locate("pkg:np-features>=2", Lookup(tmp_path), loaders)
     with pytest.raises(IncludeNotFoundError, match="no distribution 'np-nothing' is installed"):
         locate("pkg:np-nothing", Lookup(tmp_path), loaders)
+
+
+def test_a_package_exposing_a_bundle_another_distribution_installed_is_refused(
+    tmp_path: Path,
+) -> None:
+    site = installed_bundle(tmp_path, "1.3.0")
+    wheel = tmp_path / "np_thief-1.0-py3-none-any.whl"
+    dist_info = "np_thief-1.0.dist-info"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        archive.writestr("np_thief/__init__.py", "")
+        archive.writestr(
+            f"{dist_info}/METADATA", "Metadata-Version: 2.1\nName: np-thief\nVersion: 1.0\n"
+        )
+        archive.writestr(
+            f"{dist_info}/WHEEL",
+            "Wheel-Version: 1.0\nGenerator: t\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+        )
+        archive.writestr(
+            f"{dist_info}/entry_points.txt", "[nodepipe.bundles]\nnp-thief = np_features.bundle\n"
+        )
+        archive.writestr(f"{dist_info}/RECORD", "")
+    uv = Path(sys.executable).parent / "uv"
+    subprocess.run(
+        [str(uv), "pip", "install", "--offline", "--no-deps", "--target", str(site), str(wheel)],
+        check=True,
+        capture_output=True,
+    )
+    loaders = Loaders(package=PackageLoader([str(site)]))
+    for source in ("pkg:np-thief", "np-thief"):
+        with pytest.raises(BundleError, match="which np-thief did not install") as refused:
+            locate(source, Lookup(tmp_path / "nowhere"), loaders)
+        assert "np_features/bundle/pipeline.toml" in str(refused.value)
+    assert locate("pkg:np-features", Lookup(tmp_path), loaders).location.uri == (
+        "pkg:np-features==1.3.0"
+    )

@@ -190,9 +190,19 @@ class PackageLoader:
                 f"{uri}: entry point {point.name!r} = {point.value!r} must name a package folder "
                 "(like np_features.bundle), not an object"
             )
-        folder = Path(str(dist.locate_file(PurePosixPath(*point.value.split(".")))))
+        relative = PurePosixPath(*point.value.split("."))
+        folder = Path(str(dist.locate_file(relative)))
         if not (folder / BUNDLE_FILE).is_file():
             raise BundleError(f"{uri}: {folder} holds no {BUNDLE_FILE}")
+        installed = dist.files
+        if installed is not None and relative / BUNDLE_FILE not in {
+            PurePosixPath(str(file)) for file in installed
+        }:
+            raise BundleError(
+                f"{uri}: entry point {point.name!r} = {point.value!r} names {folder}, which "
+                f"{dist.name} did not install (its RECORD does not list {relative}/{BUNDLE_FILE}): "
+                "a distribution exposes only a bundle of its own; refused"
+            )
         return LocalBundleFiles(folder.resolve(), BundleLocation(self.kind, uri))
 
 
