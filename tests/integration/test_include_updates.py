@@ -125,3 +125,24 @@ def test_a_feeder_renamed_after_the_include_still_feeds_it_on_update_and_export(
     text = (tmp_path / "export" / "pipeline.toml").read_text()
     assert 'inputs = {raw = "loader"}' in text
     assert ws.bundles.check(tmp_path / "export").ok
+
+
+@pytest.mark.parametrize(
+    "edge", [("feat.other", "feat.scale", "side"), ("prep", "feat.scale", "extra")]
+)
+def test_an_edge_connected_into_an_include_is_an_edit_an_export_keeps(
+    ws: nodepipe.Workspace, library: Path, tmp_path: Path, edge: tuple[str, str, str]
+) -> None:
+    add_node(library, "other", FEATURES + "[nodes.other]\n")
+    ws.bundles.update("alpha", "feat")
+    kept = ws.bundles.export("alpha", tmp_path / "before")
+    assert kept.includes == ("feat",)
+    parent, child, slot = edge
+    ws.edges.connect(parent, child, "alpha", slot)
+
+    inlined = ws.bundles.export("alpha", tmp_path / "export")
+    assert inlined.includes == ()
+    text = (tmp_path / "export" / "pipeline.toml").read_text()
+    assert f'[[edges]]\nfrom = "{parent}"\nto = "{child}"\nslot = "{slot}"\n' in text
+    ws.edges.disconnect(parent, child, "alpha")
+    assert ws.bundles.export("alpha", tmp_path / "after").includes == ("feat",)

@@ -88,9 +88,13 @@ class ExportPlan:
     """What the export did that was not asked for (a declared input left out)."""
 
 
-KeepInclude = Callable[[PipelineInclude, Mapping[str, NodeFolder]], str | None]
-"""Given a top-level include and its nodes' folders by qualified name (at every depth): the
-source to write for it (relative to the export directory), or None to inline its nodes."""
+KeepInclude = Callable[
+    [PipelineInclude, Mapping[str, NodeFolder], frozenset[EdgeEntry]], str | None
+]
+"""Given a top-level include (its inputs fed by tags), its nodes' folders by qualified name
+(at every depth) and the edges into them (a node of the include by its qualified name, any
+other by its tag): the source to write for it (relative to the export directory), or None to
+inline its nodes."""
 
 
 def plan_export(
@@ -115,11 +119,12 @@ def plan_export(
             if include.covers(namespaces[m.include_id]) and m.node_id in shown
         }
         found = {name: folder_of(node_id) for name, node_id in own.items()}
-        source = keep(include, found) if own else None
+        fed_by = {name: _tag(view, ref) for name, ref in include.inputs.items()}
+        into = _edges_into(view, {node_id: name for name, node_id in own.items()})
+        source = keep(replace(include, inputs=fed_by), found, into) if own else None
         if source is None or not _inputs_cover(view, include, set(own.values())):
             inlined.append(include.namespace)
             continue
-        fed_by = {name: _tag(view, ref) for name, ref in include.inputs.items()}
         kept_entries.append(IncludeEntry(include.namespace, source, fed_by, include.params))
         kept.update({node_id: name for name, node_id in own.items()})
         included.update(found)
@@ -270,6 +275,17 @@ def _inputs_cover(view: PipelineView, include: PipelineInclude, own: set[str]) -
         tags[e.parent_id] in feeding
         for e in view.edges
         if e.child_id in own and e.parent_id not in own
+    )
+
+
+def _edges_into(view: PipelineView, own: Mapping[str, str]) -> frozenset[EdgeEntry]:
+    """The edges into the nodes ``own`` names (id → qualified name), each end named by its
+    qualified name, or by its tag outside the include."""
+    tags = {item.node.id: item.node.tag for item in view.nodes}
+    return frozenset(
+        EdgeEntry(own.get(e.parent_id, tags[e.parent_id]), own[e.child_id], e.slot)
+        for e in view.edges
+        if e.child_id in own
     )
 
 

@@ -16,12 +16,12 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
-from nodepipe.bundles.model import IncludeEntry
+from nodepipe.bundles.model import EdgeEntry, IncludeEntry, ResolvedPipeline
 from nodepipe.bundles.paths import folder_name
 from nodepipe.domain.bundles import PipelineInclude
-from nodepipe.domain.errors import NodepipeError
+from nodepipe.domain.errors import InvalidInputError, NodepipeError
 from nodepipe.services.bundles.node_files import copy_node, own_code
-from nodepipe.services.bundles.prefixing import as_included
+from nodepipe.services.bundles.prefixing import as_included, input_edges
 from nodepipe.services.bundles.reading import read_bundle
 from nodepipe.workspace.node_folder import NodeFolder
 
@@ -29,12 +29,15 @@ from nodepipe.workspace.node_folder import NodeFolder
 def kept_source(
     include: PipelineInclude,
     folders: Mapping[str, NodeFolder],
+    edges: frozenset[EdgeEntry],
     directory: Path,
     scratch: Path,
 ) -> str | None:
     """The source to write for ``include`` in an export to ``directory``, or None to inline.
 
-    ``folders``: the include's nodes by qualified name; ``scratch``: where to copy the
+    ``folders``: the include's nodes by qualified name; ``edges``: the edges into them, which
+    must be the bundle's own and its inputs' (``include.inputs``, by tag), not one more or
+    less (an edge connected or removed here is an edit too); ``scratch``: where to copy the
     bundle's nodes to compare them (a folder on the workspace's filesystem).
     """
     local = include.loader == "file"
@@ -48,7 +51,7 @@ def kept_source(
     entry = IncludeEntry(include.namespace, include.source, include.inputs, include.params)
     resolved, _ = as_included(bundle.resolved, entry, bundle.content_hash)
     nodes = {node.name: node for node in resolved.nodes}
-    if set(nodes) != set(folders):
+    if set(nodes) != set(folders) or edges != _bundle_edges(bundle.resolved, resolved, entry):
         return None
     scratch.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="export-compare-", dir=scratch))
@@ -63,3 +66,15 @@ def kept_source(
     if not local:
         return include.source
     return Path(os.path.relpath(include.location, directory)).as_posix()
+
+
+def _bundle_edges(
+    bundle: ResolvedPipeline, included: ResolvedPipeline, entry: IncludeEntry
+) -> frozenset[EdgeEntry] | None:
+    """The edges the include makes: the bundle's own (``included``: qualified) and those
+    feeding its inputs from ``entry.inputs``; None when its inputs are no longer those fed."""
+    try:
+        feeding = input_edges(bundle, entry.namespace, entry.inputs, can_feed=False)
+    except InvalidInputError:
+        return None
+    return frozenset((*included.edges, *feeding))

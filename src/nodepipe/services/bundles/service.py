@@ -14,7 +14,7 @@ from pathlib import Path
 
 from nodepipe.bundles.errors import problems_in
 from nodepipe.bundles.lockfile import dump_lock
-from nodepipe.bundles.model import BUNDLE_FILE, LOCK_FILE, IncludeEntry, frozen_mapping
+from nodepipe.bundles.model import BUNDLE_FILE, LOCK_FILE, EdgeEntry, IncludeEntry, frozen_mapping
 from nodepipe.bundles.schema import dump_definition
 from nodepipe.domain.bundles import PipelineInclude
 from nodepipe.domain.model import PipelineView
@@ -355,10 +355,14 @@ class BundleService:
     def _plan(self, pipeline: str, directory: Path, portable: bool = False) -> ExportPlan:
         layout = self.context.layout
 
-        def keep(include: PipelineInclude, folders: Mapping[str, NodeFolder]) -> str | None:
+        def keep(
+            include: PipelineInclude,
+            folders: Mapping[str, NodeFolder],
+            edges: frozenset[EdgeEntry],
+        ) -> str | None:
             if portable and include.loader == "file":
                 return None
-            return kept_source(include, folders, directory, layout.staging_dir)
+            return kept_source(include, folders, edges, directory, layout.staging_dir)
 
         with self.context.store.read() as session:
             view = pipeline_view(session, resolver.pipeline(session, pipeline))
