@@ -231,6 +231,7 @@ def test_includes_are_listed_and_updated_and_removals_wait_for_confirmation(
         "removed": ["features.old"],
         "unchanged": [],
         "kept": [],
+        "disconnected": [],
     }
     assert [i["nodes"] for i in client.get("/api/pipelines/alpha/includes").json()] == [
         ["features.clean"]

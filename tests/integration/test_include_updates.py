@@ -146,3 +146,23 @@ def test_an_edge_connected_into_an_include_is_an_edit_an_export_keeps(
     assert f'[[edges]]\nfrom = "{parent}"\nto = "{child}"\nslot = "{slot}"\n' in text
     ws.edges.disconnect(parent, child, "alpha")
     assert ws.bundles.export("alpha", tmp_path / "after").includes == ("feat",)
+
+
+def test_an_update_names_the_edges_into_the_include_it_removed(
+    ws: nodepipe.Workspace, library: Path
+) -> None:
+    add_node(library, "other", FEATURES + "[nodes.other]\n")
+    ws.bundles.update("alpha", "feat")
+    ws.edges.connect("feat.other", "feat.scale", "alpha", "side")
+    ws.edges.connect("prep", "feat.other", "alpha", "extra")
+    main = library / "nodes" / "clean" / "code" / "main.py"
+    main.write_text(main.read_text() + "# v2\n")
+
+    result = ws.bundles.update("alpha", "feat")
+    assert result.changed == ("feat.clean",)
+    assert result.disconnected == ("feat.other → feat.scale (side)",)
+    again = ws.bundles.update("alpha", "feat")
+    assert again.disconnected == ()
+    prep, other = ws.nodes.get("prep").id, ws.nodes.get("feat.other").id
+    edges = ws.pipelines.show("alpha").edges
+    assert [(e.parent_id, e.slot) for e in edges if e.child_id == other] == [(prep, "extra")]

@@ -287,7 +287,7 @@ def _print_update(result: UpdateResult) -> None:
                 "it was edited here" if kept.edited else "whether it was edited cannot be told"
             )
         done(f"kept the code of {kept.node} in {kept.path} ({why})")
-    if not (result.changed or result.added or result.removed):
+    if not (result.changed or result.added or result.removed or result.disconnected):
         done(f"include {result.namespace} is up to date ({result.content_hash[:12]})")
         return
     done(f"updated include {result.namespace} ({result.content_hash[:12]})")
@@ -295,6 +295,7 @@ def _print_update(result: UpdateResult) -> None:
         ("changed (now stale)", result.changed),
         ("added", result.added),
         ("removed", result.removed),
+        ("disconnected (the bundle does not make these edges)", result.disconnected),
     ):
         if names:
             done(f"  {verb}: {', '.join(names)}")

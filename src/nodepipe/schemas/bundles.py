@@ -68,3 +68,8 @@ class IncludeUpdatePublic(Schema):
     kept: list[KeptCodePublic] = Field(
         description="The code of changed nodes copied before it was replaced."
     )
+    disconnected: list[str] = Field(
+        description="Edges into the include's nodes the update removed, as 'parent → child "
+        "(slot)': the bundle (or the inputs it is fed by) no longer makes them, or never did "
+        "(connected here)."
+    )

@@ -102,6 +102,9 @@ function summary(result: IncludeUpdated): string {
     result.changed.length ? `${result.changed.length} changed (now stale)` : "",
     result.added.length ? `${result.added.length} added` : "",
     result.removed.length ? `${result.removed.length} removed` : "",
+    result.disconnected.length
+      ? `disconnected (the bundle does not make these edges): ${result.disconnected.join(", ")}`
+      : "",
     result.kept.length ? `the code of ${result.kept.map((k) => k.node).join(", ")} kept in undone-edits/` : "",
   ].filter(Boolean);
   return `Updated include ${result.namespace}: ${parts.join(", ") || "nothing changed"}`;

@@ -2303,6 +2303,11 @@ export interface components {
             /** Content Hash */
             content_hash: string;
             /**
+             * Disconnected
+             * @description Edges into the include's nodes the update removed, as 'parent → child (slot)': the bundle (or the inputs it is fed by) no longer makes them, or never did (connected here).
+             */
+            disconnected: string[];
+            /**
              * Kept
              * @description The code of changed nodes copied before it was replaced.
              */

@@ -99,6 +99,10 @@ class UpdateResult:
     kept: tuple[KeptCode, ...] = ()
     """The code of changed nodes copied before it was replaced: edited ones (with
     ``replace_edits``) and those included before nodepipe recorded what it installed."""
+    disconnected: tuple[str, ...] = ()
+    """The edges into the include's nodes that the update removed because the bundle (or the
+    inputs it is fed by) no longer makes them, or never did (connected here):
+    ``parent → child (slot)``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,7 +207,7 @@ def update_include(
             for name in changed:
                 sync_node_environment(context, context.layout.node_folder(current.nodes[name]).code)
             with context.store.write() as session:
-                deleted = _write_rows(
+                deleted, disconnected = _write_rows(
                     session, batch, current, resolved, top, plan, feeding, removed, when
                 )
         delete_nodes_on_disk(context, deleted)
@@ -217,6 +221,7 @@ def update_include(
         tuple(removed),
         tuple(sorted(n.name for n in common if n.name not in changed)),
         kept,
+        disconnected,
     )
 
 
@@ -460,8 +465,10 @@ def _write_rows(
     feeding: list[EdgeEntry],
     removed: list[str],
     when: datetime,
-) -> list[str]:
-    """The rows of the update, in the caller's transaction; returns node ids to delete."""
+) -> tuple[list[str], tuple[str, ...]]:
+    """The rows of the update, in the caller's transaction; returns node ids to delete, and
+    the edges into the include's nodes removed and not made again (``parent → child
+    (slot)``)."""
     pipeline = current.pipeline
     ids = {**current.nodes, **plan.ids}
     doomed = [n for n in session.get_nodes([current.nodes[name] for name in removed]).values()]
@@ -471,18 +478,33 @@ def _write_rows(
     insert_nodes(session, plan, pipeline.id, {}, top=below + 120.0)
     staying = {ids[name] for name in ids if name not in removed}
     input_slots = {*current.top.inputs, *top.entry.inputs}  # fed before, and from now on
+    dropped: list[Edge] = []
     for edge in session.edges_into(staying):
         if edge.parent_id in staying or edge.slot in input_slots:
             session.delete_edge(edge.parent_id, edge.child_id)
-    for entry in resolved.edges:
-        session.insert_edge(Edge(ids[entry.parent], ids[entry.child], entry.slot))
-    for edge in feeding_edges(session, pipeline, feeding, ids):
+            dropped.append(edge)
+    made = [Edge(ids[e.parent], ids[e.child], e.slot) for e in resolved.edges]
+    made += feeding_edges(session, pipeline, feeding, ids)
+    for edge in made:
         session.insert_edge(edge)
     for node in resolved.nodes:
         if node.name in current.nodes:
             session.update_node(ids[node.name], notes=node.entry.notes)
     _rewrite_include_rows(session, current, resolved, top, ids, when)
-    return list(report.deleted)
+    return list(report.deleted), _disconnected(session, dropped, made)
+
+
+def _disconnected(session: StoreSession, dropped: list[Edge], made: list[Edge]) -> tuple[str, ...]:
+    """The edges of ``dropped`` that ``made`` does not make again, as ``parent → child (slot)``."""
+    again = {(e.parent_id, e.child_id, e.slot) for e in made}
+    gone = [e for e in dropped if (e.parent_id, e.child_id, e.slot) not in again]
+    tags = {
+        node_id: node.tag
+        for node_id, node in session.get_nodes(
+            {x for e in gone for x in (e.parent_id, e.child_id)}
+        ).items()
+    }
+    return tuple(sorted(f"{tags[e.parent_id]} → {tags[e.child_id]} ({e.slot})" for e in gone))
 
 
 def _rewrite_include_rows(
