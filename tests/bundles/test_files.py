@@ -7,6 +7,7 @@ from pathlib import Path
 import fsspec
 import pytest
 
+from nodepipe.bundles import files as bundle_files
 from nodepipe.bundles.errors import BundleError
 from nodepipe.bundles.files import FsspecBundleFiles
 from nodepipe.bundles.loaders import FileLoader
@@ -92,3 +93,18 @@ def test_fsspec_files_list_read_and_copy_like_local_ones(tmp_path: Path) -> None
             files.read_bytes("nodes/nope")
     finally:
         fs.rm("/files-test", recursive=True)
+
+
+def test_a_folder_at_a_url_larger_than_the_limit_is_refused_and_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code = tmp_path / "lib" / "nodes" / "prep" / "code"
+    code.mkdir(parents=True)
+    (code / "main.py").write_bytes(b"#" * (3 * 1024 * 1024))  # a server sending on and on
+    fs = fsspec.filesystem("dir", path=str(tmp_path / "lib"), target_protocol="file")
+    files = FsspecBundleFiles(fs, "", BundleLocation("fsspec", "dir://lib"))
+    monkeypatch.setattr(bundle_files, "MAX_TREE_BYTES", 1024 * 1024, raising=False)
+    target = tmp_path / "copy"
+    with pytest.raises(BundleError, match="holds more than 1048576 bytes"):
+        files.copy_tree("nodes/prep/code", target)
+    assert not target.exists()

@@ -24,6 +24,11 @@ MAX_READ_BYTES = 64 * 1024 * 1024
 """The largest file of a bundle nodepipe reads whole to parse it (a ``uv.lock``, a
 ``pyproject.toml``, ``pipeline.lock``): a larger one is refused unread, not loaded."""
 CHUNK = 1024 * 1024
+MAX_TREE_FILES = 20_000
+"""Files one folder of a bundle at a URL may hold (as many as an archive's members)."""
+MAX_TREE_BYTES = 8 * 1024**3
+"""Bytes one folder of a bundle at a URL may bring (as an archive's members): a server
+sending without end is refused there, never held in memory."""
 
 
 def too_large(location: BundleLocation, relative: str, limit: int) -> BundleError:
@@ -168,13 +173,32 @@ class FsspecBundleFiles:
         if destination.exists() or destination.is_symlink():
             raise BundleError(f"cannot copy into {destination}: it already exists")
         names = self.files(relative)
+        if len(names) > MAX_TREE_FILES:
+            raise BundleError(
+                f"{self._location}: {relative!r} holds more than {MAX_TREE_FILES} files, the "
+                "most nodepipe copies of a bundle's folder; refused"
+            )
         folder = self._path(relative)
+        left = MAX_TREE_BYTES
         try:
             destination.mkdir(parents=True)
             for name in names:
                 target = destination / name
                 target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(self.fs.cat_file(posixpath.join(folder, name)))
+                left = self._copy_file(posixpath.join(folder, name), target, left, relative)
         except BaseException:
             shutil.rmtree(destination, ignore_errors=True)
             raise
+
+    def _copy_file(self, source: str, target: Path, left: int, relative: str) -> int:
+        """Stream ``source`` to ``target``; what is left of the folder's ``MAX_TREE_BYTES``."""
+        with self.fs.open(source, "rb") as reader, target.open("xb") as writer:
+            while chunk := reader.read(CHUNK):
+                left -= len(chunk)
+                if left < 0:
+                    raise BundleError(
+                        f"{self._location}: {relative!r} holds more than {MAX_TREE_BYTES} "
+                        "bytes, the most nodepipe copies of a bundle's folder; refused"
+                    )
+                writer.write(chunk)
+        return left
