@@ -14,7 +14,7 @@ import pytest
 
 import nodepipe
 from integration.conftest import snapshot
-from nodepipe.domain.errors import ConflictError, InvalidInputError
+from nodepipe.domain.errors import ConflictError, InvalidInputError, NotFoundError
 from nodepipe.services.bundles.prefixing import InputsChangedError
 from support.locked_bundles import APPEND_INPUTS, make_node_template, write_bundle
 
@@ -166,3 +166,24 @@ def test_an_update_names_the_edges_into_the_include_it_removed(
     prep, other = ws.nodes.get("prep").id, ws.nodes.get("feat.other").id
     edges = ws.pipelines.show("alpha").edges
     assert [(e.parent_id, e.slot) for e in edges if e.child_id == other] == [(prep, "extra")]
+
+
+def test_updating_an_include_inside_another_names_the_one_to_update(
+    tmp_path: Path, template: Path, library: Path
+) -> None:
+    shelf = tmp_path / "library" / "shelf"
+    outer = FEATURES.replace('name = "features"', 'name = "shelf"')
+    outer += '[includes.inner]\nsource = "../features"\ninputs = { raw = "scale" }\n'
+    write_bundle(
+        shelf, outer, {"nodes/clean": APPEND_INPUTS, "nodes/scale": APPEND_INPUTS}, template
+    )
+    workspace = nodepipe.init(tmp_path / "ws")
+    workspace.pipelines.new("alpha")
+    workspace.nodes.new("alpha", "prep")
+    workspace.bundles.include("alpha", str(shelf), "feat", {"raw": "prep"})
+    with pytest.raises(NotFoundError, match=r"inside include 'feat'.*update 'feat'"):
+        workspace.bundles.update("alpha", "feat.inner")
+    main = library / "nodes" / "scale" / "code" / "main.py"
+    main.write_text(main.read_text() + "# v2\n")
+    assert workspace.bundles.update("alpha", "feat").changed == ("feat.inner.scale",)
+    workspace.close()

@@ -119,7 +119,13 @@ class CurrentInclude:
 
 def current_include(session: StoreSession, pipeline: Pipeline, namespace: str) -> CurrentInclude:
     rows = [r for r in session.includes_of_pipeline(pipeline.id) if r.namespace == namespace]
-    if not rows or not rows[0].is_top_level:
+    if rows and not rows[0].is_top_level:
+        outer = namespace.split(".", 1)[0]
+        raise NotFoundError(
+            f"include {namespace!r} of pipeline {pipeline.tag!r} is inside include {outer!r}, "
+            f"which brought it: update {outer!r}, which reads {namespace!r} again too"
+        )
+    if not rows:
         known = [r.namespace for r in session.includes_of_pipeline(pipeline.id) if r.is_top_level]
         raise NotFoundError(
             f"pipeline {pipeline.tag!r} has no include {namespace!r} "
