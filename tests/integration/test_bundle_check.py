@@ -330,6 +330,39 @@ def test_a_missing_include_is_one_problem_its_searched_places_on_its_line(
     assert len(bullets) == 2, shown.stdout
 
 
+def test_a_node_folder_or_py_dir_linked_out_of_an_included_bundle_is_named_a_link_out(
+    lab: nodepipe.Workspace, tmp_path: Path, template: Path, cli: CliRunner
+) -> None:
+    """A walkthrough: a library whose node folder and py-dir were links to folders outside it
+    was refused with "its folder nodes/load/code is missing", which it was not."""
+    outside = write_bundle(tmp_path / "outside", GOOD, CODE, template, {"lib/helpers.py": ""})
+    library = tmp_path / "library"
+    library.mkdir()
+    (library / "pipeline.toml").write_text(
+        GOOD.replace('name = "good"', 'name = "lib"\npy-dir = "lib"')
+    )
+    (library / "nodes").mkdir()
+    (library / "nodes" / "load").symlink_to(outside / "nodes" / "load")
+    (library / "nodes" / "clean").symlink_to(outside / "nodes" / "clean")
+    (library / "lib").symlink_to(outside / "lib")
+    bundle = write_bundle(
+        tmp_path / "bundle",
+        GOOD.replace("[nodes.load]", '[nodes.load]\n[includes.feat]\nsource = "../library"'),
+        CODE,
+        template,
+    )
+    checked = cli("bundle", "check", str(bundle), "--json")
+    assert checked.code == 2, checked.stdout + checked.stderr
+    problems = sorted(checked.json()["problems"])
+    assert len(problems) == 3, problems
+    for problem, part in zip(
+        problems, ("feat.clean", "feat.load", "the bundle's py-dir"), strict=True
+    ):
+        assert problem.startswith(part), problems
+        assert "is missing" not in problem
+        assert "leads outside the bundle" in problem and str(outside) in problem
+
+
 def test_a_mistake_in_pipeline_toml_leaves_the_problems_of_its_nodes_told_too(
     lab: nodepipe.Workspace, tmp_path: Path, template: Path, cli: CliRunner
 ) -> None:

@@ -16,6 +16,7 @@ from nodepipe.bundles.errors import BundleError
 from nodepipe.bundles.files import MAX_READ_BYTES, LocalBundleFiles
 from nodepipe.bundles.model import BundleFiles, ResolvedNode
 from nodepipe.bundles.paths import folder_name
+from nodepipe.bundles.tree import inside
 from nodepipe.domain.environments import CONDA_LOCK
 from nodepipe.domain.errors import InvalidInputError
 from nodepipe.domain.params import dump_params, parse_params
@@ -50,7 +51,8 @@ def missing_parts(node: ResolvedNode) -> list[str]:
     outside the bundle."""
     files = node.files
     if not files.exists(node_part(node, CODE)):
-        return [f"{node.name}: its folder {node_part(node, CODE)} is missing"]
+        code = node_part(node, CODE)
+        return [f"{node.name}: its folder {code} {_leaving(files, code) or 'is missing'}"]
     pyproject, request = (
         node_part(node, f"{CODE}/pyproject.toml"),
         node_part(node, f"{CODE}/{PYTHON_VERSION_FILE}"),
@@ -173,7 +175,21 @@ def missing_py_dir(files: BundleFiles, py_dir: str) -> str | None:
     """Why a bundle's ``py-dir`` cannot be copied because it is not there (None: it is)."""
     if files.exists(py_dir):
         return None
+    leaving = _leaving(files, py_dir)
+    if leaving:
+        return f"the bundle's py-dir {py_dir!r} {leaving}"
     return f"the bundle's py-dir {py_dir!r} is missing from {files.location}"
+
+
+def _leaving(files: BundleFiles, relative: str) -> str | None:
+    """Why ``relative``, which the bundle does not hold, is refused when it is a link leading
+    out of the bundle (None: it is just missing)."""
+    if isinstance(files, LocalBundleFiles):
+        try:
+            inside(files.root, relative)
+        except BundleError as error:
+            return f"is refused: {error}; copy what it links into the bundle"
+    return None
 
 
 def copy_lib(files: BundleFiles, py_dir: str, target: Path) -> None:
