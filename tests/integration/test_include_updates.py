@@ -187,3 +187,23 @@ def test_updating_an_include_inside_another_names_the_one_to_update(
     main.write_text(main.read_text() + "# v2\n")
     assert workspace.bundles.update("alpha", "feat").changed == ("feat.inner.scale",)
     workspace.close()
+
+
+def test_a_feeder_deleted_since_is_named_and_the_update_told_what_feeds_it_now(
+    ws: nodepipe.Workspace, library: Path
+) -> None:
+    prep = ws.nodes.get("prep").id
+    ws.nodes.remove(["prep"], "alpha")
+    before = snapshot(ws)
+    with pytest.raises(InputsChangedError) as refused:
+        ws.bundles.update("alpha", "feat")
+    assert f"input 'raw' of include 'feat' was fed by a node since deleted ({prep})" in str(
+        refused.value
+    )
+    assert "nothing was changed" in str(refused.value) and "raw=NODE" in str(refused.value)
+    assert snapshot(ws) == before
+    load = ws.nodes.new("alpha", "load")
+    ws.bundles.update("alpha", "feat", inputs={"raw": "load"})
+    clean = ws.nodes.get("feat.clean").id
+    edges = ws.pipelines.show("alpha").edges
+    assert {(e.parent_id, e.slot) for e in edges if e.child_id == clean} == {(load.id, "raw")}

@@ -61,6 +61,7 @@ from nodepipe.services.bundles.reading import (
 from nodepipe.services.bundles.updating import (
     UpdateResult,
     check_include_feeders,
+    check_recorded_feeders,
     current_include,
     update_include,
 )
@@ -332,6 +333,8 @@ class BundleService:
             current = current_include(session, target, namespace)
             if inputs is not None:
                 check_include_feeders(session, current, inputs)
+            else:
+                check_recorded_feeders(session, current)
             named = feeders_by_tag(session, target, current.top.inputs)
         row = current.top
         source: str | Path = Path(row.location) if row.loader == "file" else row.source

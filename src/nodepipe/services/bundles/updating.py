@@ -24,6 +24,7 @@ from nodepipe.domain.bundles import IncludeMember, PipelineInclude
 from nodepipe.domain.errors import ConflictError, InvalidInputError, NotFoundError
 from nodepipe.domain.ids import new_id
 from nodepipe.domain.model import Edge, Pipeline
+from nodepipe.services import resolver
 from nodepipe.services.bundles.code_swap import code_swaps
 from nodepipe.services.bundles.creation import (
     LibKey,
@@ -50,6 +51,7 @@ from nodepipe.services.bundles.included_code import (
 )
 from nodepipe.services.bundles.including import feeder, feeders_by_id, feeding_edges
 from nodepipe.services.bundles.node_files import copy_lib, copy_node, own_code
+from nodepipe.services.bundles.prefixing import InputsChangedError
 from nodepipe.services.context import WorkspaceContext, now
 from nodepipe.services.graph.library_links import check_no_library_users
 from nodepipe.services.graph.removal import deleted_by_removal, remove_from_pipeline
@@ -152,6 +154,22 @@ def check_include_feeders(
                 f"input {name!r}: {node.tag} is a node of include {current.top.namespace!r} "
                 "itself; feed it from a node of the pipeline outside the include"
             )
+
+
+def check_recorded_feeders(session: StoreSession, current: CurrentInclude) -> None:
+    """InputsChangedError when a node the include records as feeding one of its inputs is no
+    longer in the pipeline (removed, deleted): the update must be told what feeds it now."""
+    for name, ref in sorted(current.top.inputs.items()):
+        try:
+            resolver.node(session, ref, current.pipeline)
+        except NotFoundError:
+            node = session.get_node(ref)
+            gone = f"{node.tag} ({ref})" if node is not None else f"a node since deleted ({ref})"
+            raise InputsChangedError(
+                f"input {name!r} of include {current.top.namespace!r} was fed by {gone}, which "
+                f"pipeline {current.pipeline.tag!r} no longer shows; nothing was changed. Update "
+                f"it naming the node of the pipeline that feeds each input ({name}=NODE)"
+            ) from None
 
 
 def update_include(
