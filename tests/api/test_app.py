@@ -14,9 +14,9 @@ from fastapi.testclient import TestClient
 import nodepipe
 from api.conftest import LOOPBACK, authorized, error_of
 from nodepipe.api import create_app
-from nodepipe.api.errors import describe
 from nodepipe.api.openapi import openapi_document
 from nodepipe.domain.errors import StorageError
+from nodepipe.schemas.errors import describe
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -5,12 +5,18 @@ on one workspace and compares the two documents. Commands that change the worksp
 two copies of it, the CLI on one and the app on the other. The table is checked against the
 code: every schema of ``nodepipe.schemas`` must be answered by a row (or be part of what a
 row answers), so a new object type without its row fails here.
+
+A command that fails prints with ``--json`` the API's error body for the same error (each row
+of ``REFUSED``), run as a real process: what a script reads is stdout and the exit status.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 import typing
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -188,6 +194,43 @@ SHOWN = [
 
 
 @dataclass(frozen=True)
+class Refused:
+    """A command both interfaces refuse, and the request the API refuses alike."""
+
+    kind: str
+    command: tuple[str, ...]
+    method: str
+    path: str
+    body: dict[str, Any] | None = None
+
+
+REFUSED = [
+    Refused(
+        "not_found",
+        ("node", "show", "nosuch", "-p", "baseline"),
+        "GET",
+        "/api/pipelines/baseline/nodes/nosuch",
+    ),
+    Refused(
+        "cycle",
+        ("connect", "plot", "load", "-p", "baseline"),
+        "POST",
+        "/api/pipelines/baseline/edges",
+        body={"parent": "plot", "child": "load"},
+    ),
+    Refused(  # with a hint: detach it
+        "read_only",
+        ("node", "notes", "load", "changed", "-p", "variant"),
+        "PATCH",
+        "/api/pipelines/variant/nodes/load",
+        body={"notes": "changed"},
+    ),
+]
+
+NODEPIPE = str(Path(sys.executable).with_name("nodepipe"))
+
+
+@dataclass(frozen=True)
 class World:
     """A workspace holding one of everything: parameters, a group, lineage, a finished run,
     base packages, a shared environment, a pipeline including a bundle (changed since: an
@@ -254,6 +297,26 @@ def test_the_cli_prints_the_apis_json(shown: Shown, world: World, tmp_path: Path
     assert printed == api_json(api_root, shown, path)
 
 
+@pytest.mark.parametrize("refused", REFUSED, ids=lambda refused: refused.kind)
+def test_a_refused_command_prints_the_apis_error_body(refused: Refused, world: World) -> None:
+    env = {**os.environ, "NODEPIPE_FORK_SERVER": "0"}
+    command = [NODEPIPE, "-w", str(world.root), *refused.command, "--json"]
+    ended = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+    assert ended.returncode not in (0, 1), ended.stderr  # its own exit code, as without --json
+    assert ended.stderr.startswith("error: ")  # people still read the message, as a command
+    printed = json.loads(ended.stdout)
+    with nodepipe.open(world.root) as ws, authorized(create_app(ws, LOOPBACK)) as client:
+        answer = client.request(refused.method, refused.path, json=refused.body)
+    assert not answer.is_success
+    assert printed == answer.json()
+    assert printed["kind"] == refused.kind
+    if refused.kind == "read_only":
+        assert printed["hint"] == {
+            "action": "node.detach",
+            "params": {"node": printed["hint"]["params"]["node"], "pipeline": "variant"},
+        }
+
+
 def schemas_within(model: type[BaseModel]) -> Iterator[type[BaseModel]]:
     """The models ``model``'s fields hold (in lists, unions, ...), and theirs."""
     for field in model.model_fields.values():
@@ -271,7 +334,7 @@ def _models_in(annotation: object) -> Iterator[type[BaseModel]]:
 
 def test_every_shared_schema_is_compared() -> None:
     schemas = shared_schemas()
-    compared = {schemas[shown.schema] for shown in SHOWN}
+    compared = {schemas[shown.schema] for shown in SHOWN} | {schemas["ErrorPublic"]}
     compared |= {inner for model in list(compared) for inner in schemas_within(model)}
     assert {model.__name__ for model in compared} == set(schemas)
 

@@ -1,5 +1,6 @@
-"""The one mapping from nodepipe errors to HTTP statuses, and the JSON every error answers with
-(what the OpenAPI document says of them is in ``routing``).
+"""Error handlers: every error answers with ``ErrorPublic`` and the status ``STATUSES`` (in
+``nodepipe.schemas.errors``, shared with the CLI's ``--json``) gives it (what the OpenAPI
+document says of them is in ``routing``).
 
 404 an unknown (or ambiguous) name; 409 the workspace's state stands in the way (a cycle, a
 duplicate, a locked node or a reference edited where it is read-only); 422 the request cannot be
@@ -21,82 +22,12 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from nodepipe.api.methods import documented_methods
-from nodepipe.api.schemas.common import ErrorPublic
 from nodepipe.api.schemas.fields import RULE_ERROR
-from nodepipe.domain.errors import (
-    AmbiguousNameError,
-    ChangedOnDiskError,
-    ConflictError,
-    CycleError,
-    EnvironmentBuildError,
-    IndexUnreachableError,
-    InvalidInputError,
-    NameTakenError,
-    NodepipeError,
-    NotFoundError,
-    ReadOnlyError,
-    RequirementNotFoundError,
-    StorageError,
-    UnresolvableRequirementsError,
-    WorkspaceError,
-)
-from nodepipe.schemas.hints import HintPublic
-from nodepipe.services.bundles.updating import EditedNodesError, RemovalsNotConfirmedError
-
-STATUSES: tuple[tuple[type[NodepipeError], int, str], ...] = (
-    (CycleError, 409, "cycle"),
-    (ReadOnlyError, 409, "read_only"),
-    (ChangedOnDiskError, 409, "changed_on_disk"),
-    (EditedNodesError, 409, "edited"),
-    (ConflictError, 409, "conflict"),
-    (AmbiguousNameError, 404, "ambiguous"),
-    (NotFoundError, 404, "not_found"),
-    (InvalidInputError, 422, "invalid_input"),
-    (RequirementNotFoundError, 422, "requirement_not_found"),
-    (UnresolvableRequirementsError, 422, "unresolvable"),
-    (IndexUnreachableError, 503, "index_unreachable"),
-    (EnvironmentBuildError, 502, "environment"),
-    (WorkspaceError, 503, "workspace"),
-    (StorageError, 503, "storage"),
-    (NodepipeError, 400, "error"),
-)
-"""Most specific first: (error class, HTTP status, ``kind`` in the JSON body)."""
+from nodepipe.domain.errors import NodepipeError
+from nodepipe.schemas.errors import ErrorPublic, describe
 
 API_PATH = "/api/"
 _FRAMEWORK_KINDS = {404: "not_found", 413: "too_large"}
-
-
-def describe(error: BaseException) -> tuple[int, ErrorPublic]:
-    """The HTTP status and body for ``error``; anything not a NodepipeError is a 500."""
-    if isinstance(error, NodepipeError):
-        for error_type, status, kind in STATUSES:
-            if isinstance(error, error_type):
-                cycle = error.cycle if isinstance(error, CycleError) else None
-                hint = None if error.hint is None else HintPublic.model_validate(error.hint)
-                nodes = (
-                    list(error.nodes)
-                    if isinstance(error, RemovalsNotConfirmedError | EditedNodesError)
-                    else None
-                )
-                uv_output = error.detail if isinstance(error, EnvironmentBuildError) else ""
-                # a name taken is about one field of the request, as a validation error is
-                details = (
-                    [{"loc": ["body", error.field], "msg": str(error)}]
-                    if isinstance(error, NameTakenError)
-                    else None
-                )
-                body = ErrorPublic(
-                    kind=kind,
-                    message=str(error),
-                    cycle=cycle,
-                    details=details,
-                    hint=hint,
-                    nodes=nodes,
-                    uv_output=uv_output or None,
-                )
-                return status, body
-    name = type(error).__name__
-    return 500, ErrorPublic(kind="internal", message=f"nodepipe failed unexpectedly: {name}")
 
 
 def _respond(error: BaseException) -> JSONResponse:

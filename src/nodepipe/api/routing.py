@@ -12,7 +12,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from nodepipe.api.schemas.common import ErrorPublic
+from nodepipe.schemas.errors import ErrorPublic
 
 DESCRIPTIONS: dict[int, str] = {
     400: "Refused for a reason of no more specific kind (the message says which)",

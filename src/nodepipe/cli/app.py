@@ -15,7 +15,7 @@ from pathlib import Path
 import click
 
 from nodepipe.cli.lazy import LazyCommand, LazyCommandGroup
-from nodepipe.cli.options import json_option
+from nodepipe.cli.options import json_asked, json_option
 from nodepipe.cli.session import close_workspace, select_workspace
 from nodepipe.services.location import WORKSPACE_ENV
 
@@ -240,6 +240,7 @@ def end_now(ending: SystemExit, before_exit: Callable[[int], None] | None = None
 
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: nodepipe errors become a message on stderr and an exit code."""
+    json_asked(forget=True)
     try:
         code = app.main(args=argv, prog_name="nodepipe", standalone_mode=False)
     except click.ClickException as usage_error:
@@ -254,13 +255,15 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as failure:  # nodepipe's own errors, and the machine's (disk, store)
         from nodepipe.cli.errors import exit_code_for
         from nodepipe.cli.hints import with_hint
-        from nodepipe.cli.output import print_error
+        from nodepipe.cli.output import print_error, print_error_json
         from nodepipe.services.failures import as_nodepipe_error
 
         error = as_nodepipe_error(failure)
         if error is None:
             raise
         typed = sys.argv[1:] if argv is None else argv
+        if json_asked():
+            print_error_json(error)
         detail = getattr(error, "detail", "")
         if _VERBOSE[0] and detail:  # uv's words once: all of them, not the short paragraph too
             from nodepipe.cli.output import error_console

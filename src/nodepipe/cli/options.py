@@ -41,8 +41,29 @@ def repeatable_option(*declarations: str, metavar: str, help: str) -> Callable[[
     )
 
 
+_JSON_ASKED = [False]
+"""Whether the command being run was given ``--json`` (read when it fails: :func:`json_asked`)."""
+
+
+def _remember_json(ctx: click.Context, param: click.Parameter, asked: bool) -> bool:
+    _JSON_ASKED[0] = asked
+    return asked
+
+
+def json_asked(forget: bool = False) -> bool:
+    """Whether the command was given ``--json``: its error is then printed as JSON too.
+    ``forget``: a new command starts (the answer is False until its ``--json`` is read)."""
+    if forget:
+        _JSON_ASKED[0] = False
+    return _JSON_ASKED[0]
+
+
 json_option = click.option(
-    "--json", "as_json", is_flag=True, help="Print machine-readable JSON instead of text."
+    "--json",
+    "as_json",
+    is_flag=True,
+    callback=_remember_json,
+    help="Print machine-readable JSON instead of text (an error too: the API's error body).",
 )
 pipeline_option = click.option(
     "--pipeline",

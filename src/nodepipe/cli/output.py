@@ -112,6 +112,18 @@ def print_json(data: Any) -> None:
     print(json.dumps(data, indent=2, ensure_ascii=False))
 
 
+def print_error_json(error: BaseException) -> None:
+    """With ``--json``, a command that failed prints on stdout the body the API answers for
+    the same error (``kind``, ``message``, ``hint`` as data), on one line (``run --json``
+    prints one event a line); the message for people, the hint worded as a command, still
+    goes to stderr."""
+    from nodepipe.schemas.errors import describe
+
+    body = describe(error)[1].model_dump(mode="json", exclude_none=True)
+    with unless_reader_gone():
+        print(json.dumps(body, ensure_ascii=False), flush=True)
+
+
 def counted(number: int, word: str) -> str:
     """``1 node``, ``2 nodes``: a count with its noun (a plain ``s`` for more than one)."""
     return f"{number} {word}" if number == 1 else f"{number} {word}s"

@@ -29,6 +29,7 @@ SchemaName = Literal[
     "CondaEnvironmentPublic",
     "CondaPackagePublic",
     "EdgePublic",
+    "ErrorPublic",
     "EnvironmentPublic",
     "GroupChangePublic",
     "GroupPublic",

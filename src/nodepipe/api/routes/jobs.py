@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from nodepipe.api.deps import AppServices, ServicesDep
-from nodepipe.api.errors import describe
 from nodepipe.api.routing import resource_router
 from nodepipe.api.schemas.events import JobPublic, job_public
 from nodepipe.live.events import GraphChanged
 from nodepipe.live.jobs import Job, JobOutcome
+from nodepipe.schemas.errors import describe
 
 router = resource_router("/jobs", tags=["jobs"], errors=(404,))
 

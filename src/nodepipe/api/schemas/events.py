@@ -7,10 +7,10 @@ from typing import Annotated, Literal
 
 from pydantic import Field, RootModel
 
-from nodepipe.api.schemas.common import ErrorPublic
 from nodepipe.live.events import HubEvent
 from nodepipe.live.jobs import Job, JobStatus
 from nodepipe.schemas.base import Schema
+from nodepipe.schemas.errors import ErrorPublic
 
 
 # Pydantic reads the event dataclasses themselves: the stream's schema in the OpenAPI document,
