@@ -274,9 +274,15 @@ def clear_data(node: str, pipeline: str | None, yes: bool, as_json: bool) -> Non
 @click.option("--y", "y", type=float, required=True, help="Vertical position on the canvas.")
 @json_option
 def place(node: str, pipeline: str, x: float, y: float, as_json: bool) -> None:
-    """Move NODE on a pipeline's canvas (the web editor's graph)."""
-    membership = workspace().nodes.place(node, pipeline, x, y)
-    render(membership, as_json, None, f"placed at ({membership.x}, {membership.y})")
+    """Move NODE on a pipeline's canvas (the web editor's graph).
+
+    With --json: the node as `pipeline show --json` (and the API's pipeline) lists it."""
+    ws = workspace()
+    membership = ws.nodes.place(node, pipeline, x, y)
+    if not as_json:
+        done(f"placed at ({membership.x}, {membership.y})")
+        return
+    render(ws.pipelines.show(pipeline).find(membership.node_id), as_json, "CanvasNode", "")
 
 
 @app.command("duplicate")
