@@ -341,3 +341,17 @@ def test_every_shared_schema_is_compared() -> None:
 
 def test_the_cli_names_every_shared_schema() -> None:
     assert set(typing.get_args(SchemaName)) == set(shared_schemas())
+
+
+def test_the_python_api_names_base_packages_as_their_json(world: World) -> None:
+    """``ws.base_envs.view(P)`` answers ``pipeline_id`` and ``packages``, as the JSON does; the
+    former names (``id``, ``base_packages``) still answer, with a DeprecationWarning."""
+    printed = cli_json(world.root, ("pipeline", "base-env", "empty", "show"))
+    with nodepipe.open(world.root) as ws:
+        base = ws.base_envs.view("empty")
+    assert base.pipeline_id == printed["pipeline_id"]
+    assert list(base.packages) == printed["packages"] == ["toypkg[cli]==1.0"]
+    with pytest.warns(DeprecationWarning, match="BasePackages.id is now BasePackages.pipeline_id"):
+        assert base.id == base.pipeline_id
+    with pytest.warns(DeprecationWarning, match="is now BasePackages.packages"):
+        assert base.base_packages == base.packages

@@ -380,7 +380,7 @@ def _show_base(pipeline: str, as_json: bool, human: Callable[[BasePackages], obj
 
 
 def _print_base(base: BasePackages, label: str = "base packages: ") -> None:
-    done(label + (", ".join(base.base_packages) or ("none" if label else "no base packages")))
+    done(label + (", ".join(base.packages) or ("none" if label else "no base packages")))
     for node in base.not_given:
         done(
             f"not given to {node.tag}: {node.reason} (nodepipe env detach {node.tag} gives it "

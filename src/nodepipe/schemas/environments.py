@@ -76,8 +76,8 @@ class BaseNotGivenPublic(Schema):
 
 
 class BasePackagesPublic(Schema):  # reads a BasePackages
-    pipeline_id: str = Field(validation_alias="id")
-    packages: list[str] = Field(validation_alias="base_packages")
+    pipeline_id: str
+    packages: list[str]
     not_given: list[BaseNotGivenPublic] = Field(
         default_factory=list,
         description="Nodes of the pipeline that do not get the base packages, and why.",

@@ -29,6 +29,7 @@ from nodepipe.envs.edits import all_or_nothing
 from nodepipe.services import resolver
 from nodepipe.services.context import WorkspaceContext
 from nodepipe.services.guards import check_node_editable, check_pipeline_editable
+from nodepipe.services.renamed import warn_renamed
 from nodepipe.workspace.node_config import read_node_config
 from nodepipe.workspace.node_project import base_names, dependencies, set_base_names
 
@@ -43,11 +44,24 @@ class NotGiven(NamedTuple):
 
 @dataclass(frozen=True, slots=True)
 class BasePackages:
-    """A pipeline's base packages, and the nodes they do not reach."""
+    """A pipeline's base packages, and the nodes they do not reach: named as their JSON
+    (``pipeline base-env show --json``, ``GET /api/pipelines/{p}/base-packages``) names them."""
 
-    id: str
-    base_packages: tuple[str, ...]
+    pipeline_id: str
+    packages: tuple[str, ...]
     not_given: list[NotGiven] = field(default_factory=list)
+
+    @property
+    def id(self) -> str:
+        """Former name of ``pipeline_id`` (warns)."""
+        warn_renamed("BasePackages.id", "BasePackages.pipeline_id")
+        return self.pipeline_id
+
+    @property
+    def base_packages(self) -> tuple[str, ...]:
+        """Former name of ``packages`` (warns)."""
+        warn_renamed("BasePackages.base_packages", "BasePackages.packages")
+        return self.packages
 
 
 @dataclass(frozen=True, slots=True)
