@@ -225,9 +225,8 @@ ANSWERED: dict[str, Answered] = {
         example=("group", "ungroup", "baseline", "load"),
         before=(("group", "new", "baseline", "g", "load"),),
     ),
-    # PATCH answers the change (the group and the nodes it took); these print the group
     "group rename": _with(
-        _GROUP,
+        _GROUP_CHANGE,
         "group",
         "rename",
         "baseline",
@@ -236,7 +235,7 @@ ANSWERED: dict[str, Answered] = {
         before=(("group", "new", "baseline", "g", "load"),),
     ),
     "group collapse": _with(
-        _GROUP,
+        _GROUP_CHANGE,
         "group",
         "collapse",
         "baseline",
@@ -244,7 +243,7 @@ ANSWERED: dict[str, Answered] = {
         before=(("group", "new", "baseline", "g", "load"),),
     ),
     "group expand": _with(
-        _GROUP,
+        _GROUP_CHANGE,
         "group",
         "expand",
         "baseline",

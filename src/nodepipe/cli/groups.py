@@ -110,8 +110,8 @@ def _were(nodes: Sequence[AddedNode | UngroupedNode], where: str) -> str:
 @json_option
 def rename(pipeline: str, name: str, new_name: str, as_json: bool) -> None:
     """Rename group NAME of PIPELINE to NEW_NAME."""
-    group = workspace().groups.rename(pipeline, name, new_name)
-    render(group, as_json, "GroupPublic", f"renamed group to {group.name}")
+    change = workspace().groups.update(pipeline, name, new_name=new_name)
+    render(change, as_json, "GroupChangePublic", f"renamed group to {change.name}")
 
 
 @app.command("collapse")
@@ -120,8 +120,8 @@ def rename(pipeline: str, name: str, new_name: str, as_json: bool) -> None:
 @json_option
 def collapse(pipeline: str, name: str, as_json: bool) -> None:
     """Collapse group NAME on PIPELINE's canvas."""
-    group = workspace().groups.collapse(pipeline, name)
-    render(group, as_json, "GroupPublic", f"collapsed {group.name}")
+    change = workspace().groups.update(pipeline, name, collapsed=True)
+    render(change, as_json, "GroupChangePublic", f"collapsed {change.name}")
 
 
 @app.command("expand")
@@ -130,8 +130,8 @@ def collapse(pipeline: str, name: str, as_json: bool) -> None:
 @json_option
 def expand(pipeline: str, name: str, as_json: bool) -> None:
     """Expand collapsed group NAME on PIPELINE's canvas."""
-    group = workspace().groups.expand(pipeline, name)
-    render(group, as_json, "GroupPublic", f"expanded {group.name}")
+    change = workspace().groups.update(pipeline, name, collapsed=False)
+    render(change, as_json, "GroupChangePublic", f"expanded {change.name}")
 
 
 @app.command("rm")
