@@ -361,6 +361,19 @@ def test_a_folder_symlinked_into_code_is_followed(
     assert state is NodeState.STALE and "code changed: lib/helpers.py" in reasons
 
 
+def test_a_link_loop_in_code_counts_by_its_target_and_fails_nothing(
+    chain: nodepipe.Workspace, envs: EnvironmentService
+) -> None:
+    code = chain.nodes.path("load") / "code"
+    (code / "a").symlink_to("b")  # a -> b -> a: ELOOP to whoever follows it, a link that
+    (code / "b").symlink_to("a")  # leads nowhere as a dangling one; was "cannot read …/a"
+    chain.runs.run(RunRequest("baseline"))
+    assert states(chain)["load"] == (NodeState.COMPLETED, ())
+    (code / "b").unlink()  # pointed at a file: both lead to it now, a change named
+    (code / "b").symlink_to("main.py")
+    assert states(chain)["load"] == (NodeState.STALE, ("code changed: a, b",))
+
+
 @pytest.mark.parametrize(
     ("name", "target"),
     [("up", ".."), ("outputs", "../data"), ("state", "../../../.nodepipe")],

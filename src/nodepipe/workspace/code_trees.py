@@ -145,16 +145,16 @@ def scan(root: Path, walk: Walk, stop_above: int = 0) -> Tree:
                 if not ignored(relative, False) or _tracked(root, tracked).holds(relative, False):
                     tree.links[relative] = str(Path(entry.path).readlink())
                 continue
-            is_dir = entry.is_dir()
+            is_dir, is_file = _leads_to(entry)
             if ignored(relative, is_dir) and not _tracked(root, tracked).holds(relative, is_dir):
                 continue
             if entry.is_symlink():
                 tree.linked.add(relative)
             if is_dir and (not entry.is_symlink() or _follow(entry, walk, visited, root)):
                 pending.append((relative + "/", entry.path, ignored))
-            elif entry.is_symlink() and not entry.is_file():
+            elif entry.is_symlink() and not is_file:
                 tree.links[relative] = str(Path(entry.path).readlink())  # dangling, or a loop
-            elif entry.is_file():
+            elif is_file:
                 with contextlib.suppress(FileNotFoundError):  # removed while we looked
                     tree.files[relative] = entry.stat()
     if told:
@@ -199,6 +199,16 @@ def _is_excluded_name(name: str) -> bool:
         or name == SNAPSHOT_RECORD
         or is_write_aside(name)
     )
+
+
+def _leads_to(entry: os.DirEntry[str]) -> tuple[bool, bool]:
+    """(a folder, a regular file): what ``entry`` is, a symbolic link followed. A link that
+    leads nowhere is neither: dangling, in a loop (``a -> b -> a``: ``ELOOP``), or to what
+    this user may not look at; it is recorded by its target, never an error of the walk."""
+    try:
+        return entry.is_dir(), entry.is_file()
+    except OSError:
+        return False, False
 
 
 def _imports_through(link: os.DirEntry[str]) -> bool:
