@@ -81,6 +81,28 @@ def test_edits_in_a_shared_checkout_make_its_nodes_stale_naming_the_file(
     assert answer(chain, "plot") == "22" and states(chain)["plot"][0] is NodeState.COMPLETED
 
 
+def test_a_pth_file_edited_in_a_nodes_environment_is_written_anew_before_its_launch(
+    chain: nodepipe.Workspace, envs: EnvironmentService, tmp_path: Path
+) -> None:
+    """The ``.pth`` an editable install leaves in ``.venv`` says where the package's code is;
+    uv hard-links it from the workspace's uv cache. Edited in place to point elsewhere, the
+    node ran that code while its fingerprint hashed the checkout (and the edit changed the
+    cache's copy: every later sync, and every node sharing it, pointed there too)."""
+    checkout = git_checkout(tmp_path / "src" / "mytool")
+    elsewhere = local_project(tmp_path / "elsewhere", "mytool", "0.1", "ANSWER = 666\n")
+    for tag in ("clean", "plot"):
+        envs.add(tag, [], shared=str(checkout))
+        (chain.nodes.path(tag) / "code" / "main.py").write_text(WRITES_ANSWER)
+    chain.runs.run(RunRequest("baseline"))
+    venv = chain.nodes.path("plot") / "code" / ".venv"
+    [pth] = venv.glob("lib/python*/site-packages/_mytool_editable.pth")
+    with pth.open("w") as handle:  # in place, as an editor may save it
+        handle.write(f"{elsewhere}\n")
+    chain.runs.run(RunRequest("baseline", force=True))
+    assert answer(chain, "plot") == "1" and answer(chain, "clean") == "1"
+    assert pth.read_text() == f"{checkout}\n"
+
+
 def test_a_tracked_file_that_a_gitignore_pattern_matches_still_counts(
     chain: nodepipe.Workspace, envs: EnvironmentService, tmp_path: Path
 ) -> None:

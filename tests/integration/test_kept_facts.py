@@ -297,7 +297,7 @@ def forged(ws: nodepipe.Workspace, tag: str) -> str:
         found = path.stat()
         states.append([str(path), found.st_mtime_ns, found.st_size, found.st_ino])
         states[-1].append(found.st_ctime_ns)
-    data["facts"][f"synced:{code}"] = [states, [True, True, ""]]
+    data["facts"][f"synced:{code}"] = [states, [True, True, "", ""]]
     return json.dumps(data)
 
 

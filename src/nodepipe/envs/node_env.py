@@ -53,8 +53,9 @@ if TYPE_CHECKING:
     from nodepipe.envs.conda import CondaEnvironments
 
 SYNC_MARKER = ".nodepipe-synced"
-"""File in ``.venv``: the identity of the lock (and interpreter) it was last synced from, and of
-the requirements in pyproject.toml that lock was found to satisfy."""
+"""File in ``.venv``: the identity of the lock (and interpreter) it was last synced from, of
+the requirements in pyproject.toml that lock was found to satisfy, of the folder builds it
+installed and of the start-up files it was left with (``startup_identity``)."""
 PYTHON_VERSION_FILE = ".python-version"
 FROZEN_LOCK = "frozen-lock"
 """Under ``[tool.nodepipe]``: ``true`` refuses relocking a lock out of step before a run."""
@@ -89,42 +90,87 @@ def requirements_identity(code_dir: Path) -> str:
     return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()
 
 
-def _marker_text(code_dir: Path, python: str, lock_checked: bool) -> str:
+def _marker_text(code_dir: Path, python: str, lock_checked: bool, venv: Path) -> str:
     """The lock synced from, the requirements it was checked to satisfy (empty when it was
-    not: a frozen sync of a copied or restored lock), the folder builds synced."""
+    not: a frozen sync of a copied or restored lock), the folder builds synced, the start-up
+    files of the environment ``venv`` as the sync left them."""
     checked = requirements_identity(code_dir) if lock_checked else ""
-    return f"{_lock_identity(code_dir, python)}\n{checked}\n{built_identity(code_dir)}\n"
+    lines = (_lock_identity(code_dir, python), checked, built_identity(code_dir))
+    return "\n".join((*lines, startup_identity(venv))) + "\n"
+
+
+def startup_identity(venv: Path) -> str:
+    """One hash of the ``.pth`` files of the environment's ``site-packages`` (names and
+    contents): what Python reads at every start to put folders on the import path, such as
+    the one an editable install points at (``_editable_impl_mytool.pth`` holding
+    ``/home/me/src/mytool/src``). Edited by hand, the node would run other code than the
+    folder its fingerprint hashes; a sync writes them anew."""
+    found: dict[str, str] = {}
+    for file in _startup_files(venv):
+        try:
+            content = file.read_bytes()
+        except OSError:
+            content = b"?"  # unreadable: Python skips it, and so does this hash
+        found[f"{file.parent.name}/{file.name}"] = hashlib.sha256(content).hexdigest()
+    return hashlib.sha256(json.dumps(found, sort_keys=True).encode()).hexdigest()
+
+
+def _startup_files(venv: Path) -> list[Path]:
+    """The ``.pth`` files (regular files: never a FIFO) of the environment's site-packages."""
+    found: list[Path] = []
+    for site in (*venv.glob("lib/python*/site-packages"), *venv.glob("Lib/site-packages")):
+        try:
+            entries = list(os.scandir(site))
+        except OSError:
+            continue
+        found += [Path(e.path) for e in entries if e.name.endswith(".pth") and e.is_file()]
+    return found
+
+
+def _own_startup_files(venv: Path) -> None:
+    """Give the environment its own copy of each ``.pth`` file uv hard-linked from the
+    workspace's uv cache: edited in place, a shared one would change the cache's copy, so
+    every environment synced from it (another node's, this one's next) would point where the
+    edit said, and no sync would undo it."""
+    for file in _startup_files(venv):
+        if file.stat().st_nlink > 1:
+            write_atomic(file, file.read_bytes(), durable=False)
 
 
 @latest_per_key(lambda code_dir, python, seen: (code_dir, python))
-def _sync_state(code_dir: Path, python: str, seen: tuple[FileState, ...]) -> tuple[bool, bool, str]:
+def _sync_state(
+    code_dir: Path, python: str, seen: tuple[FileState, ...]
+) -> tuple[bool, bool, str, str]:
     """(environment synced from this lock, lock known to satisfy these requirements, the
-    identity of the folder builds it was synced with), by the marker; remembered for the
-    states ``seen`` of marker, lock and pyproject, so a run of many nodes hashes each lock once
-    and reads each marker once; kept across processes too (``workspace.kept_facts``), so a
-    run in a new process does not read them again while they stat as they did."""
+    identity of the folder builds it was synced with, and of the start-up files it was left
+    with: "" from a marker written before nodepipe recorded them), by the marker; remembered
+    for the states ``seen`` of marker, lock and pyproject, so a run of many nodes hashes each
+    lock once and reads each marker once; kept across processes too (``workspace.kept_facts``),
+    so a run in a new process does not read them again while they stat as they did."""
     facts = facts_for(str(code_dir.parent))
     states: list[Any] = [[python], *([*state] if state is not None else None for state in seen)]
     if facts is not None:
         kept = facts.get(_SYNC_FACT, str(code_dir), states)
         if (
             isinstance(kept, list)
-            and len(kept) == 3
+            and len(kept) == 4
             and isinstance(kept[0], bool)
             and isinstance(kept[1], bool)
             and isinstance(kept[2], str)
+            and isinstance(kept[3], str)
         ):
-            return kept[0], kept[1], kept[2]
+            return kept[0], kept[1], kept[2], kept[3]
     began = now_ns()
     marked = (code_dir / ".venv" / SYNC_MARKER).read_text(encoding="utf-8").split("\n")
     synced = marked[0] == _lock_identity(code_dir, python)
     # what the marker says of the requirements holds for the lock it was written with only
     in_step = synced and len(marked) > 1 and marked[1] == requirements_identity(code_dir)
     built = marked[2] if len(marked) > 2 else ""
+    startup = marked[3] if len(marked) > 3 else ""
     stamps = [stamp for state in seen if state is not None for stamp in (state[1], state[4])]
     if facts is not None and settled(stamps, began):
-        facts.put(_SYNC_FACT, str(code_dir), states, [synced, in_step, built])
-    return synced, in_step, built
+        facts.put(_SYNC_FACT, str(code_dir), states, [synced, in_step, built, startup])
+    return synced, in_step, built, startup
 
 
 @functools.cache  # one entry per node: sized to the workspace
@@ -138,6 +184,13 @@ def _built_in_step(code_dir: Path, marked: str, members: dict[str, tuple[Path, b
     (hashed on each check, with the stat cache of the process, only for nodes that have any);
     ``marked``: what the marker says they were built from."""
     return marked == built_identity(code_dir, members)
+
+
+def _startup_in_step(code_dir: Path, marked: str) -> bool:
+    """Whether the environment's start-up files are as its last sync left them (read at each
+    check: a ``.pth`` edited in place changes no file the marker's state is kept by);
+    ``marked``: what the marker says, "" when it says nothing (written before)."""
+    return not marked or marked == startup_identity(code_dir / ".venv")
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,7 +292,8 @@ class NodeEnvironments:
             action=f"sync the environment in {code_dir}",
             extra_env={"UV_PROJECT_ENVIRONMENT": str(venv)},
         )
-        write_atomic(venv / SYNC_MARKER, _marker_text(code_dir, python, lock_checked))
+        _own_startup_files(venv)
+        write_atomic(venv / SYNC_MARKER, _marker_text(code_dir, python, lock_checked, venv))
 
     def use_shared(self, code_dir: Path, shared_dir: Path) -> None:
         """Point the node at a shared environment: ``.venv`` links to it, its lock is copied.
@@ -301,8 +355,9 @@ class NodeEnvironments:
             seen = tuple(file_state(path) for path in _sync_inputs(code_dir))
             folders = member_dirs(code_dir)
             members = tuple(file_state_or_none(f / "pyproject.toml") for f, _ in folders.values())
-            synced, in_step, built = _sync_state(code_dir, python, (*seen, *members))
-            return synced and _built_in_step(code_dir, built, folders), in_step
+            synced, in_step, built, startup = _sync_state(code_dir, python, (*seen, *members))
+            synced = synced and _built_in_step(code_dir, built, folders)
+            return synced and _startup_in_step(code_dir, startup), in_step
         except OSError:
             return False, False
 
@@ -318,7 +373,8 @@ class NodeEnvironments:
     def _mark_in_step(self, code_dir: Path) -> None:
         """The environment was synced from this lock, now known to satisfy the pyproject."""
         python = self.python_for(code_dir)
-        write_atomic(code_dir / ".venv" / SYNC_MARKER, _marker_text(code_dir, python, True))
+        venv = code_dir / ".venv"
+        write_atomic(venv / SYNC_MARKER, _marker_text(code_dir, python, True, venv))
 
     def _bring_lock_in_step(self, code_dir: Path) -> None:
         """Relock when the lock no longer satisfies the pyproject (checked offline first)."""
