@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -101,6 +102,32 @@ def test_a_pth_file_edited_in_a_nodes_environment_is_written_anew_before_its_lau
     chain.runs.run(RunRequest("baseline", force=True))
     assert answer(chain, "plot") == "1" and answer(chain, "clean") == "1"
     assert pth.read_text() == f"{checkout}\n"
+
+
+@pytest.mark.parametrize("url", ["file://{folder}", "file://${{PROJECT_ROOT}}/{relative}"])
+def test_a_folder_required_by_a_file_url_written_by_hand_is_external_code(
+    chain: nodepipe.Workspace, envs: EnvironmentService, tmp_path: Path, url: str
+) -> None:
+    """``mytool @ file:///…/mytool`` in ``dependencies`` (no ``[tool.uv.sources]``) is a
+    ``--path`` package to uv; an edit of the folder said "up to date" and a forced run ran
+    the copy built at the first sync."""
+    folder = local_project(tmp_path / "src" / "mytool", "mytool", "0.1", "ANSWER = 1\n")
+    code = chain.nodes.path("plot") / "code"
+    relative = os.path.relpath(folder, code)
+    written = url.format(folder=folder, relative=relative)
+    pyproject = code / "pyproject.toml"
+    required = f'dependencies = ["mytool @ {written}"]'
+    pyproject.write_text(pyproject.read_text().replace("dependencies = []", required))
+    (code / "main.py").write_text(WRITES_ANSWER)
+    chain.runs.run(RunRequest("baseline"))
+    assert answer(chain, "plot") == "1"
+    (folder / "mytool" / "__init__.py").write_text("ANSWER = 2\n")
+    assert states(chain)["plot"] == (
+        NodeState.STALE,
+        ("shared code changed: mytool (mytool/__init__.py)",),
+    )
+    chain.runs.run(RunRequest("baseline"))
+    assert answer(chain, "plot") == "2" and states(chain)["plot"][0] is NodeState.COMPLETED
 
 
 def test_a_tracked_file_that_a_gitignore_pattern_matches_still_counts(

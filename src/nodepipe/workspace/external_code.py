@@ -27,6 +27,7 @@ from typing import Any, Final
 from nodepipe.domain.errors import InvalidInputError
 from nodepipe.domain.ids import looks_like_id
 from nodepipe.domain.staleness import SHARED_CODE_SEPARATOR, SNAPSHOTS_DIR
+from nodepipe.workspace.direct_references import folder_references
 from nodepipe.workspace.durable import write_atomic
 from nodepipe.workspace.node_config import read_pyproject
 
@@ -67,6 +68,10 @@ def external_code(code: Path) -> tuple[ExternalCode, ...]:
             continue  # a snapshot: the node's own code
         kind = SHARED if source.get("editable") else LOCAL_PATH
         found.append(ExternalCode(package, LIBRARY if package in libraries else kind, where))
+    for package, written in _folder_references(data).items():
+        where = _resolve(code, written)
+        if not where.is_relative_to(code.resolve()):
+            found.append(ExternalCode(package, LOCAL_PATH, where))
     for written in _code_paths(section):
         found.append(ExternalCode(written, CODE_PATH, _resolve(code, written)))
     return tuple(sorted(found, key=lambda item: item.name))
@@ -92,6 +97,8 @@ def local_projects(code: Path) -> dict[str, tuple[Path, bool]]:
         name: ((code / str(source["path"])).resolve(), bool(source.get("editable")))
         for name, source in path_sources(data).items()
     }
+    for name, written in _folder_references(data).items():
+        found.setdefault(name, (_resolve(code, written), False))
     for folder in _workspace_members(code, data):
         try:
             project = read_pyproject(folder / "pyproject.toml", shared=True).get("project", {})
@@ -101,6 +108,14 @@ def local_projects(code: Path) -> dict[str, tuple[Path, bool]]:
         if isinstance(name, str):
             found.setdefault(name, (folder, True))
     return dict(sorted(found.items()))
+
+
+def _folder_references(data: dict[str, Any]) -> dict[str, str]:
+    """``folder_references`` of the packages ``[tool.uv.sources]`` does not name (a source
+    there wins over the requirement's URL, as in uv)."""
+    sources = data.get("tool", {}).get("uv", {}).get("sources", {})
+    named = sources if isinstance(sources, dict) else {}
+    return {k: v for k, v in folder_references(data).items() if k not in named}
 
 
 def _workspace_members(code: Path, data: dict[str, Any]) -> list[Path]:
