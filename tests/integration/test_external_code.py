@@ -104,20 +104,31 @@ def test_a_pth_file_edited_in_a_nodes_environment_is_written_anew_before_its_lau
     assert pth.read_text() == f"{checkout}\n"
 
 
-@pytest.mark.parametrize("url", ["file://{folder}", "file://${{PROJECT_ROOT}}/{relative}"])
+@pytest.mark.parametrize(
+    ("url", "group"),
+    [
+        ("file://{folder}", False),
+        ("file://${{PROJECT_ROOT}}/{relative}", False),
+        ("file://{folder}", True),  # the dev group: uv syncs it by default
+    ],
+)
 def test_a_folder_required_by_a_file_url_written_by_hand_is_external_code(
-    chain: nodepipe.Workspace, envs: EnvironmentService, tmp_path: Path, url: str
+    chain: nodepipe.Workspace, envs: EnvironmentService, tmp_path: Path, url: str, group: bool
 ) -> None:
     """``mytool @ file:///…/mytool`` in ``dependencies`` (no ``[tool.uv.sources]``) is a
-    ``--path`` package to uv; an edit of the folder said "up to date" and a forced run ran
+    ``--path`` package to uv; an edit of the folder said "up to date" and the next run ran
     the copy built at the first sync."""
     folder = local_project(tmp_path / "src" / "mytool", "mytool", "0.1", "ANSWER = 1\n")
     code = chain.nodes.path("plot") / "code"
     relative = os.path.relpath(folder, code)
     written = url.format(folder=folder, relative=relative)
     pyproject = code / "pyproject.toml"
-    required = f'dependencies = ["mytool @ {written}"]'
-    pyproject.write_text(pyproject.read_text().replace("dependencies = []", required))
+    required = f'["mytool @ {written}"]'
+    if group:
+        pyproject.write_text(pyproject.read_text() + f"\n[dependency-groups]\ndev = {required}\n")
+    else:
+        text = pyproject.read_text()
+        pyproject.write_text(text.replace("dependencies = []", f"dependencies = {required}"))
     (code / "main.py").write_text(WRITES_ANSWER)
     chain.runs.run(RunRequest("baseline"))
     assert answer(chain, "plot") == "1"

@@ -25,16 +25,23 @@ PROJECT_ROOT = "${PROJECT_ROOT}"
 
 def folder_references(data: dict[str, Any]) -> dict[str, str]:
     """Package -> the folder (as a path: absolute, or relative to ``code/``) that a parsed
-    ``pyproject.toml`` requires by a ``file:`` URL in ``[project] dependencies``."""
-    project = data.get("project", {})
-    listed = project.get("dependencies", []) if isinstance(project, dict) else []
+    ``pyproject.toml`` requires by a ``file:`` URL in ``[project] dependencies`` or in a
+    dependency group (uv syncs the ``dev`` group by default)."""
     found: dict[str, str] = {}
-    for text in listed if isinstance(listed, list) else []:
-        if isinstance(text, str) and "file:" in text and "@" in text:
+    for text in _requirements(data):
+        if "file:" in text and "@" in text:
             reference = _folder_reference(text)
             if reference is not None:
                 found.setdefault(*reference)
     return found
+
+
+def _requirements(data: dict[str, Any]) -> list[str]:
+    project = data.get("project", {})
+    lists = [project.get("dependencies", [])] if isinstance(project, dict) else []
+    groups = data.get("dependency-groups", {})
+    lists += list(groups.values()) if isinstance(groups, dict) else []
+    return [t for found in lists if isinstance(found, list) for t in found if isinstance(t, str)]
 
 
 def _folder_reference(text: str) -> tuple[str, str] | None:
