@@ -15,7 +15,7 @@ from nodepipe import NodeState
 from nodepipe.services.envs.environments import EnvironmentService
 from nodepipe.services.runs.service import RunRequest
 from nodepipe.workspace.external_code import set_code_paths
-from support.wheels import local_project
+from support.wheels import build_wheel, local_project
 
 WRITES_ANSWER = """\
 import mytool, nodepipe_node as node
@@ -139,6 +139,20 @@ def test_a_folder_required_by_a_file_url_written_by_hand_is_external_code(
     )
     chain.runs.run(RunRequest("baseline"))
     assert answer(chain, "plot") == "2" and states(chain)["plot"][0] is NodeState.COMPLETED
+
+
+def test_a_local_wheel_is_pinned_by_its_lock_not_missing_external_code(
+    chain: nodepipe.Workspace, envs: EnvironmentService, tmp_path: Path
+) -> None:
+    """``env add NODE file:///…/x.whl``: uv records a path source naming the file and pins its
+    hash in the lock. It was taken for a folder of external code, never found: "external
+    code is missing", and the node could never run."""
+    wheel = build_wheel(tmp_path / "wheels", "mytool", "0.1", "ANSWER = 7\n")
+    envs.add("plot", [f"mytool @ file://{wheel}"])
+    (chain.nodes.path("plot") / "code" / "main.py").write_text(WRITES_ANSWER)
+    assert states(chain)["plot"][0] is NodeState.READY
+    chain.runs.run(RunRequest("baseline"))
+    assert answer(chain, "plot") == "7" and states(chain)["plot"][0] is NodeState.COMPLETED
 
 
 def test_a_tracked_file_that_a_gitignore_pattern_matches_still_counts(

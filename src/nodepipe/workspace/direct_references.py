@@ -19,6 +19,14 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 _ARCHIVES = (".whl", ".zip", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".tar")
+
+
+def names_archive(path: str) -> bool:
+    """Whether ``path`` names a built or source distribution (a wheel, an sdist), not a
+    folder: its content is pinned by the hash ``uv.lock`` records, like an index package's."""
+    return path.lower().endswith(_ARCHIVES)
+
+
 PROJECT_ROOT = "${PROJECT_ROOT}"
 """What uv (and pip) replace by the project's folder in a ``file:`` URL."""
 
@@ -60,6 +68,6 @@ def _folder_reference(text: str) -> tuple[str, str] | None:
         if parts.scheme != "file" or parts.netloc not in ("", "localhost"):
             return None
         path = unquote(parts.path)
-    if not path or path.lower().endswith(_ARCHIVES):
+    if not path or names_archive(path):
         return None
     return requirement.name, path

@@ -27,7 +27,7 @@ from typing import Any, Final
 from nodepipe.domain.errors import InvalidInputError
 from nodepipe.domain.ids import looks_like_id
 from nodepipe.domain.staleness import SHARED_CODE_SEPARATOR, SNAPSHOTS_DIR
-from nodepipe.workspace.direct_references import folder_references
+from nodepipe.workspace.direct_references import folder_references, names_archive
 from nodepipe.workspace.durable import write_atomic
 from nodepipe.workspace.node_config import read_pyproject
 
@@ -63,6 +63,8 @@ def external_code(code: Path) -> tuple[ExternalCode, ...]:
     libraries = _libraries(section)
     found: list[ExternalCode] = []
     for package, source in path_sources(data).items():
+        if names_archive(str(source["path"])):
+            continue  # a local wheel or sdist: uv.lock pins its hash
         where = _resolve(code, str(source["path"]))
         if where.is_relative_to(code.resolve()):
             continue  # a snapshot: the node's own code
