@@ -180,6 +180,31 @@ def test_a_tracked_file_that_a_gitignore_pattern_matches_still_counts(
     assert states(chain)["plot"][0] is NodeState.COMPLETED
 
 
+def test_a_tracked_file_counts_in_a_package_folder_of_a_larger_repository(
+    chain: nodepipe.Workspace, envs: EnvironmentService, tmp_path: Path
+) -> None:
+    """A shared checkout ``repo/packages/mytool`` whose own ``.gitignore`` matches a file the
+    repository tracks: its index is the repository's, above the folder. An edit of that file
+    said "up to date" while ``git status`` showed it modified."""
+    repo = tmp_path / "repo"
+    package = git_checkout(repo / "packages" / "mytool")
+    (package / ".git").rename(repo / ".git")  # the repository is repo/, not the package
+    (package / ".gitignore").write_text("settings.py\n")
+    (package / "mytool" / "settings.py").write_text("MODE = 'a'\n")
+    git(repo, "add", "-A")
+    git(repo, "add", "-f", "packages/mytool/mytool/settings.py")
+    git(repo, "commit", "--quiet", "-m", "move into packages/")
+    envs.add("plot", [], shared=str(package))
+    chain.runs.run(RunRequest("baseline"))
+    assert states(chain)["plot"][0] is NodeState.COMPLETED
+
+    (package / "mytool" / "settings.py").write_text("MODE = 'bb'\n")
+    assert "M packages/mytool/mytool/settings.py" in git(repo, "status", "--short")
+    state, reasons = states(chain)["plot"]
+    assert state is NodeState.STALE
+    assert reasons == ("shared code changed: mytool (mytool/settings.py)",)
+
+
 @pytest.mark.parametrize("how", ["shared", "code-path"])
 def test_a_link_in_external_code_counts_by_its_target_and_is_not_followed(
     chain: nodepipe.Workspace, envs: EnvironmentService, tmp_path: Path, how: str

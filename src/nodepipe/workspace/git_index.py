@@ -6,11 +6,15 @@ tracked ``settings.py`` that a later ``settings.py`` pattern matches. The walk o
 fingerprint. The index is parsed by hand (versions 2 to 4, SHA-1 or SHA-256 object names); an
 index this module cannot read whole (a split index, an unknown version) is listed by
 ``git ls-files`` instead, and with no git either, nothing counts as tracked (the patterns
-alone decide, as before). Answers are kept per process, keyed by the index file's stat.
+alone decide, as before). The folder walked may be a checkout's work tree or a folder inside one
+(a package of a larger repository): the index is the repository's, found above it, and only
+what it tracks under the folder counts. Answers are kept per process and folder, keyed by the
+index file's stat.
 """
 
 from __future__ import annotations
 
+import os
 import struct
 from pathlib import Path
 from typing import NamedTuple
@@ -36,9 +40,12 @@ _kept: dict[str, tuple[tuple[int, int, int], Tracked]] = {}
 
 
 def tracked(root: Path) -> Tracked:
-    """What the checkout whose work tree is ``root`` tracks (nothing if ``root`` is none)."""
-    git_dir = _git_dir(root)
-    if git_dir is None:
+    """What git tracks under ``root``, ``/``-relative to it: ``root`` is a checkout's work
+    tree or a folder inside one (a package of a larger repository, ``repo/packages/mytool``);
+    nothing if it lies in none."""
+    top = _work_tree(root)
+    git_dir = None if top is None else _git_dir(top)
+    if top is None or git_dir is None:
         return NOTHING
     index = git_dir / "index"
     try:
@@ -46,15 +53,27 @@ def tracked(root: Path) -> Tracked:
     except OSError:
         return NOTHING
     key = (found.st_ino, found.st_size, found.st_mtime_ns)
-    kept = _kept.get(str(index))
+    kept = _kept.get(str(root))
     if kept is not None and kept[0] == key:
         return kept[1]
     paths = _read_index(index, _hash_size(git_dir))
     if paths is None:
-        paths = _ls_files(root)
+        paths = _ls_files(root)  # relative to root already
+    elif top != root:
+        inside = root.relative_to(top).as_posix() + "/"
+        paths = [path[len(inside) :] for path in paths if path.startswith(inside)]
     answer = _with_folders(paths)
-    _kept[str(index)] = (key, answer)
+    _kept[str(root)] = (key, answer)
     return answer
+
+
+def _work_tree(root: Path) -> Path | None:
+    """The work tree ``root`` lies in: the nearest of ``root`` and the folders above it that
+    holds a ``.git`` (a folder, or a file naming one); None when none does."""
+    for folder in (root, *root.parents):
+        if os.path.lexists(folder / ".git"):
+            return folder
+    return None
 
 
 def _git_dir(root: Path) -> Path | None:
@@ -149,7 +168,6 @@ def _extension_names(data: bytes, offset: int, hash_size: int) -> set[bytes]:
 
 
 def _ls_files(root: Path) -> list[str]:
-    import os
     import shutil
     import subprocess
 
