@@ -10,6 +10,7 @@ import pytest
 import nodepipe
 from integration.conftest import CliRunner
 from nodepipe.services.envs.environments import EnvironmentService
+from nodepipe.workspace.external_code import set_code_paths
 from support.wheels import local_project
 
 
@@ -86,6 +87,28 @@ def test_a_missing_code_path_refuses_package_edits_but_not_its_own_removal(
 
     assert cli("env", "code-path", "remove", "plot", str(scripts)).code == 0
     assert cli("env", "add", "plot", "toypkg==1.0").code == 0
+
+
+def test_a_code_path_that_is_a_link_loop_is_missing_code_not_a_traceback(
+    chain: nodepipe.Workspace, envs: EnvironmentService, tmp_path: Path, cli: CliRunner
+) -> None:
+    """A code path (or a source's path) that is a link to itself: ``Path.resolve`` raises
+    RuntimeError on it, and status of the whole pipeline ended in that traceback."""
+    loop = tmp_path / "scripts"
+    loop.symlink_to(loop)
+    code = chain.nodes.path("plot") / "code"
+    set_code_paths(code / "pyproject.toml", [str(loop)])  # by hand
+    status = cli("status", "baseline", "--why")
+    assert status.code == 0, status.stderr
+    assert told(f"external code is missing: code path {loop} at {loop}") in told(status.stdout)
+    assert "clean" in status.stdout  # the other nodes are checked as usual
+    for args in (
+        ["env", "code-path", "add", "clean", str(loop)],
+        ["env", "add", "clean", "--shared", str(loop)],
+    ):
+        refused = cli(*args)
+        assert refused.code == 2 and f"no folder at {loop}" in refused.stderr, (args, refused)
+    assert cli("env", "code-path", "remove", "plot", str(loop)).code == 0  # the way out
 
 
 def huge_folder(folder: Path, files: int) -> Path:

@@ -96,7 +96,7 @@ def local_projects(code: Path) -> dict[str, tuple[Path, bool]]:
     folder: path sources, and members of the node's uv workspace (how uv records a snapshot)."""
     data = read_pyproject(code / "pyproject.toml", shared=True)
     found = {
-        name: ((code / str(source["path"])).resolve(), bool(source.get("editable")))
+        name: (_resolve(code, str(source["path"])), bool(source.get("editable")))
         for name, source in path_sources(data).items()
     }
     for name, written in _folder_references(data).items():
@@ -327,4 +327,6 @@ def _code_paths(section: dict[str, Any]) -> list[str]:
 
 
 def _resolve(code: Path, written: str) -> Path:
-    return (code / Path(written).expanduser()).resolve()
+    """``written`` (relative to ``code/``, ``~`` expanded) with its links followed; a link
+    that loops (``mytool -> mytool``) stays as it is, to be found missing, not raise."""
+    return Path(os.path.realpath(code / Path(written).expanduser()))

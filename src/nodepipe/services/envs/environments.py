@@ -507,7 +507,7 @@ def added_folder(path: str, node: str, source: str, large: bool) -> str:
     """``path`` resolved, to add to node ``node`` as external code (``source``: ``shared`` or
     ``path``): an existing folder, of at most ``MAX_EXTERNAL_FILES`` files unless ``large``
     (the web API asks before its job)."""
-    folder = Path(path).resolve()
+    folder = Path(os.path.realpath(path))  # a link loop is no folder (resolve() raises)
     if not folder.is_dir():
         raise InvalidInputError(f"no folder at {path}")
     check_python_project(folder, path)

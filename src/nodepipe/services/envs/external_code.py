@@ -45,7 +45,7 @@ class ExternalCodeService:
         fingerprint. Recorded as an absolute path; an existing folder outside ``code/``, of at
         most ``MAX_EXTERNAL_FILES`` files unless ``large``."""
         node, code = self._envs.node_code(name, pipeline, own=False)  # whatever its isolation
-        folder = Path(check_code_path(directory)).expanduser().resolve()
+        folder = Path(os.path.realpath(Path(check_code_path(directory)).expanduser()))
         check_code_path(str(folder))  # as recorded: absolute, links followed
         if not folder.is_dir():
             raise InvalidInputError(f"no folder at {directory}")
@@ -72,7 +72,7 @@ class ExternalCodeService:
         """Take ``directory`` (as recorded, or as the same folder) off the node's import path."""
         node, code = self._envs.node_code(name, pipeline, own=False)  # whatever its isolation
         present = code_paths(code)
-        wanted = str(Path(directory).expanduser().resolve())
+        wanted = os.path.realpath(Path(directory).expanduser())
         kept = [p for p in present if p != directory and str(_resolved(code, p)) != wanted]
         if kept == present:
             listed = ", ".join(present) or "none"
@@ -160,4 +160,4 @@ def _one_package(
 
 
 def _resolved(code: Path, written: str) -> Path:
-    return (code / Path(written).expanduser()).resolve()
+    return Path(os.path.realpath(code / Path(written).expanduser()))  # a link loop: no raise
