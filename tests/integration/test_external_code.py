@@ -460,6 +460,20 @@ def test_a_folder_symlinked_into_code_is_followed(
     assert state is NodeState.STALE and "code changed: lib/helpers.py" in reasons
 
 
+def test_a_link_to_code_itself_is_recorded_by_its_target_not_refused(
+    chain: nodepipe.Workspace, envs: EnvironmentService
+) -> None:
+    """``code/pkg/up -> ..`` leads to ``code/``, which holds none of what runs write: it was
+    refused as "a folder that holds the node's own folder", failing the node."""
+    code = chain.nodes.path("load") / "code"
+    (code / "pkg").mkdir()
+    (code / "pkg" / "up").symlink_to("..", target_is_directory=True)
+    chain.runs.run(RunRequest("baseline"))
+    assert states(chain)["load"] == (NodeState.COMPLETED, ())
+    (code / "pkg" / "up").unlink()
+    assert states(chain)["load"] == (NodeState.STALE, ("code removed: pkg/up",))
+
+
 def test_a_link_loop_in_code_counts_by_its_target_and_fails_nothing(
     chain: nodepipe.Workspace, envs: EnvironmentService
 ) -> None:

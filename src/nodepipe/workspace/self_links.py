@@ -59,7 +59,7 @@ def written_by_runs(real: Path, code_dir: Path) -> str:
     code = Path(os.path.realpath(code_dir))
     node = code.parent
     state = node.parent.parent / STATE_DIR_NAME  # the workspace's, beside nodes/
-    if code.is_relative_to(real):
+    if code.is_relative_to(real) and real != code:  # code/ itself holds none of what runs write
         return "a folder that holds the node's own folder"
     if real.is_relative_to(node) and not real.is_relative_to(code):
         return "inside the node's own folder (its outputs, logs and reports)"
