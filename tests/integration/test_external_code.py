@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
+import threading
 from pathlib import Path
 
 import pytest
@@ -178,6 +180,28 @@ def test_a_tracked_file_that_a_gitignore_pattern_matches_still_counts(
     git(checkout, "commit", "--quiet", "-am", "mode bb")  # the index changes, no file does
     (checkout / "mytool" / "run.log").write_text("x")  # ignored and untracked: not code
     assert states(chain)["plot"][0] is NodeState.COMPLETED
+
+
+def test_a_fifo_in_a_shared_checkout_never_holds_status_up(
+    chain: nodepipe.Workspace, envs: EnvironmentService, tmp_path: Path
+) -> None:
+    """A FIFO is no code: one named ``.gitignore`` was opened to read its patterns, and the
+    open waited for a writer forever: every status of the pipeline hung."""
+    checkout = git_checkout(tmp_path / "src" / "mytool")
+    envs.add("plot", [], shared=str(checkout))
+    chain.runs.run(RunRequest("baseline"))
+    (checkout / "mytool" / "sub").mkdir()
+    fifos = [checkout / "mytool" / "sub" / ".gitignore", checkout / "mytool" / "pipe.py"]
+    for fifo in fifos:
+        os.mkfifo(fifo)
+    found: list[tuple[NodeState, tuple[str, ...]]] = []
+    checking = threading.Thread(target=lambda: found.append(states(chain)["plot"]), daemon=True)
+    checking.start()
+    checking.join(30)
+    for fifo in fifos:  # let a reader the old code left waiting go
+        with contextlib.suppress(OSError):
+            os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+    assert found == [(NodeState.COMPLETED, ())]
 
 
 def test_a_tracked_file_counts_in_a_package_folder_of_a_larger_repository(

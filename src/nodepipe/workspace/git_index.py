@@ -19,6 +19,8 @@ import struct
 from pathlib import Path
 from typing import NamedTuple
 
+from nodepipe.workspace.file_state import read_regular
+
 _ENTRY_FIXED = 40  # ctime, mtime, dev, ino, mode, uid, gid, size: ten 32-bit fields
 _EXTENDED = 0x4000
 _NAME_LENGTH = 0x0FFF
@@ -82,7 +84,7 @@ def _git_dir(root: Path) -> Path | None:
     if dot_git.is_dir():
         return dot_git
     try:
-        text = dot_git.read_text(encoding="utf-8", errors="replace")
+        text = read_regular(dot_git).decode("utf-8", errors="replace")
     except OSError:
         return None
     if not text.startswith("gitdir:"):
@@ -93,7 +95,7 @@ def _git_dir(root: Path) -> Path | None:
 
 def _hash_size(git_dir: Path) -> int:
     try:
-        config = (git_dir / "config").read_text(encoding="utf-8", errors="replace")
+        config = read_regular(git_dir / "config").decode("utf-8", errors="replace")
     except OSError:
         return 20
     squeezed = "".join(config.split()).lower()
@@ -103,7 +105,7 @@ def _hash_size(git_dir: Path) -> int:
 def _read_index(index: Path, hash_size: int) -> list[str] | None:
     """The paths of the index's entries, or None when it cannot be read whole here."""
     try:
-        data = index.read_bytes()
+        data = read_regular(index)
     except OSError:
         return None
     if len(data) < 12 or data[:4] != b"DIRC":

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from nodepipe.workspace.file_state import read_regular
+
 SHORT = 7
 
 
@@ -13,22 +15,22 @@ def head_commit(checkout: Path) -> str | None:
     its HEAD cannot be read)."""
     git = checkout / ".git"
     try:
-        head = (git / "HEAD").read_text(encoding="utf-8").strip()
-    except OSError:
+        head = read_regular(git / "HEAD").decode("utf-8").strip()
+    except (OSError, UnicodeDecodeError):
         return None
     if not head.startswith("ref: "):
         return head or None
     ref = head.removeprefix("ref: ").strip()
     try:
-        return (git / ref).read_text(encoding="utf-8").strip() or None
-    except OSError:
+        return read_regular(git / ref).decode("utf-8").strip() or None
+    except (OSError, UnicodeDecodeError):
         return _packed(git, ref)
 
 
 def _packed(git: Path, ref: str) -> str | None:
     try:
-        lines = (git / "packed-refs").read_text(encoding="utf-8").splitlines()
-    except OSError:
+        lines = read_regular(git / "packed-refs").decode("utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
         return None
     for line in lines:
         commit, _, name = line.partition(" ")
