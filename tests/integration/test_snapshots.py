@@ -3,6 +3,7 @@ local edits are never overwritten silently; a lock out of step with a snapshot i
 
 from __future__ import annotations
 
+import os
 import shlex
 import subprocess
 import sys
@@ -116,6 +117,23 @@ def test_a_copy_update_refuses_to_overwrite_local_edits_without_force(
     (origin / "mytool" / "__init__.py").write_text("ANSWER = 3\n")
     envs.update_snapshot("clean", "mytool")  # no local edits now: no --force needed
     assert (snapshot / "mytool" / "__init__.py").read_text() == "ANSWER = 3\n"
+
+
+def test_a_fifo_in_a_copied_folder_is_left_out_of_its_snapshot(
+    chain: nodepipe.Workspace, envs: EnvironmentService, tmp_path: Path, cli: CliRunner
+) -> None:
+    """A FIFO is no code (the fingerprint never counts one) and cannot be copied: a snapshot
+    of a folder holding one failed with shutil's list of errors (exit 9), naming no fix."""
+    origin = local_project(tmp_path / "src" / "mytool", "mytool", "0.1", "ANSWER = 1\n")
+    os.mkfifo(origin / "mytool" / "events")
+    added = cli("env", "add", "clean", "--snapshot", str(origin))
+    assert added.code == 0, added.stderr
+    snapshot = chain.nodes.path("clean") / "code" / "snapshots" / "mytool"
+    assert (snapshot / "mytool" / "__init__.py").is_file()
+    assert not (snapshot / "mytool" / "events").exists()
+    (origin / "mytool" / "__init__.py").write_text("ANSWER = 2\n")
+    assert cli("env", "update-snapshot", "clean", "mytool").code == 0  # copied again
+    assert (snapshot / "mytool" / "__init__.py").read_text() == "ANSWER = 2\n"
 
 
 def test_an_upstream_that_rewrote_its_history_is_refused_in_our_words_and_force_resets_to_it(

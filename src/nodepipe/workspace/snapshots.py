@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import shutil
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -195,14 +196,25 @@ def _fetch(origin: str, target: Path) -> None:
 
 
 def _left_out(folder: str, names: list[str]) -> set[str]:
-    """Environments and caches, and any nodepipe workspace inside the folder (the one the
-    snapshot is being copied into among them: the copy would never end)."""
+    """Environments and caches, any nodepipe workspace inside the folder (the one the
+    snapshot is being copied into among them: the copy would never end), and what is no file,
+    folder or link (a FIFO, a socket, a device: no code, the fingerprint never counts one,
+    and a copy cannot be made of it)."""
     left_out = set(_IGNORED(folder, names))
-    for name in names:
+    for name in set(names) - left_out:
         inside = Path(folder) / name
-        if name not in left_out and (inside / STATE_DIR_NAME).is_dir() and inside.is_dir():
+        workspace = (inside / STATE_DIR_NAME).is_dir() and inside.is_dir()
+        if workspace or _special(inside):
             left_out.add(name)
     return left_out
+
+
+def _special(path: Path) -> bool:
+    try:
+        mode = path.lstat().st_mode
+    except OSError:
+        return False  # gone meanwhile: the copy says so
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode) or stat.S_ISLNK(mode))
 
 
 def record_snapshot(pyproject: Path, name: str, origin: str) -> None:
