@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import os
 import re
 from pathlib import Path
 
@@ -230,3 +231,17 @@ def test_env_show_on_a_broken_pyproject_is_an_error_not_a_traceback(
     (code / "pyproject.toml").unlink()
     missing = cli("env", "show", "clean")
     assert missing.code == 2 and "No such file" in missing.stderr
+
+
+# Special files --------------------------------------------------------------------------------
+def test_a_fifo_in_a_nodes_code_is_left_out_of_its_copies(
+    chain: nodepipe.Workspace, cli: CliRunner
+) -> None:
+    """A FIFO is no code (a fingerprint never counts one) and cannot be copied: duplicating a
+    node holding one failed with shutil's raw list of errors (exit 9)."""
+    code = chain.nodes.path("clean") / "code"
+    os.mkfifo(code / "events")
+    made = cli("node", "duplicate", "clean", "-p", "baseline", "--tag", "clean-v2")
+    assert made.code == 0, made.stderr
+    copy = chain.nodes.path("clean-v2") / "code"
+    assert (copy / "main.py").is_file() and not (copy / "events").exists()

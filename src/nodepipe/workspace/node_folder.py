@@ -11,7 +11,10 @@
 from __future__ import annotations
 
 import functools
+import os
 import shutil
+import stat
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -35,7 +38,30 @@ COPY_IGNORED_NAMES = (
     ".*." + "[0-9a-f]" * 8 + ".tmp",  # a save a kill cut short (``durable.write_aside``)
 )
 """Names (at any depth) a node's code is copied without: environments and caches."""
-COPY_IGNORED = shutil.ignore_patterns(*COPY_IGNORED_NAMES)
+_IGNORED_NAMES = shutil.ignore_patterns(*COPY_IGNORED_NAMES)
+
+
+def special_entries(folder: str, names: list[str]) -> set[str]:
+    """The pipes, sockets and devices among ``names`` of ``folder``: no code (a fingerprint
+    never counts one), and no copy can be made of one (``shutil`` refuses a pipe)."""
+    found = set()
+    for name in names:
+        try:
+            mode = os.lstat(os.path.join(folder, name)).st_mode  # noqa: PTH118
+        except OSError:
+            continue  # gone meanwhile: the copy says so
+        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode) or stat.S_ISLNK(mode)):
+            found.add(name)
+    return found
+
+
+def _copy_ignored(folder: str, names: list[str]) -> set[str]:
+    return set(_IGNORED_NAMES(folder, names)) | special_entries(folder, names)
+
+
+COPY_IGNORED: Callable[[str, list[str]], set[str]] = _copy_ignored
+"""What a copy of a node's code leaves out (``shutil.copytree``'s ``ignore``): the names of
+``COPY_IGNORED_NAMES``, and pipes, sockets and devices (``special_entries``)."""
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import json
 import shutil
-import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -31,6 +30,7 @@ from nodepipe.workspace.crash_points import crash_point
 from nodepipe.workspace.durable import write_atomic
 from nodepipe.workspace.file_digests import tree_digests
 from nodepipe.workspace.layout import STATE_DIR_NAME
+from nodepipe.workspace.node_folder import special_entries
 from nodepipe.workspace.snapshot_git import (
     fast_forwarded,
     fetched,
@@ -203,18 +203,9 @@ def _left_out(folder: str, names: list[str]) -> set[str]:
     left_out = set(_IGNORED(folder, names))
     for name in set(names) - left_out:
         inside = Path(folder) / name
-        workspace = (inside / STATE_DIR_NAME).is_dir() and inside.is_dir()
-        if workspace or _special(inside):
+        if (inside / STATE_DIR_NAME).is_dir() and inside.is_dir():
             left_out.add(name)
-    return left_out
-
-
-def _special(path: Path) -> bool:
-    try:
-        mode = path.lstat().st_mode
-    except OSError:
-        return False  # gone meanwhile: the copy says so
-    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode) or stat.S_ISLNK(mode))
+    return left_out | special_entries(folder, names)
 
 
 def record_snapshot(pyproject: Path, name: str, origin: str) -> None:

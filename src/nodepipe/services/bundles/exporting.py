@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import stat
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -50,7 +49,7 @@ from nodepipe.workspace.external_code import (
     relink_libraries,
 )
 from nodepipe.workspace.file_digests import sha256_file
-from nodepipe.workspace.node_folder import COPY_IGNORED, NodeFolder
+from nodepipe.workspace.node_folder import COPY_IGNORED, NodeFolder, special_entries
 from nodepipe.workspace.snapshots import forget_snapshot_credentials
 
 if TYPE_CHECKING:
@@ -387,33 +386,20 @@ def write_nodes(plan: ExportPlan, directory: Path, with_data: bool, root: Path) 
         portable_conda_paths(target / "code", root)
         relink_libraries(target / "code", plan.keys)  # a library node by its key in the bundle
         if with_data and folder.has_data():
-            shutil.copytree(folder.data, target / "data", symlinks=True, ignore=_special)
+            shutil.copytree(folder.data, target / "data", symlinks=True, ignore=special_entries)
             plan.data.add(key)
     for name, folder in sorted(plan.included.items()) if with_data else ():
         if folder.has_data():
             target = directory / "nodes" / folder_name(name) / "data"
-            shutil.copytree(folder.data, target, symlinks=True, ignore=_special)
+            shutil.copytree(folder.data, target, symlinks=True, ignore=special_entries)
             plan.data.add(name)
 
 
 def _left_out(folder: str, entries: list[str]) -> set[str]:
     """What a bundle leaves out of a node's code: environments and caches, and git folders (a
     snapshot clone's ``.git/config`` may name its remote with credentials; import drops them),
-    and pipes, sockets and devices (``_special``)."""
-    return (
-        set(COPY_IGNORED(folder, entries)) | ({".git"} & set(entries)) | _special(folder, entries)
-    )
-
-
-def _special(folder: str, entries: list[str]) -> set[str]:
-    """The pipes, sockets and devices among ``entries`` of ``folder``: a bundle carries files,
-    folders and links only (an import leaves the others out, and so does a fingerprint)."""
-    special = set()
-    for name in entries:
-        mode = Path(folder, name).lstat().st_mode
-        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode) or stat.S_ISLNK(mode)):
-            special.add(name)
-    return special
+    and pipes, sockets and devices (``special_entries``)."""
+    return COPY_IGNORED(folder, entries) | ({".git"} & set(entries))
 
 
 def write_libs(plan: ExportPlan, directory: Path) -> None:
