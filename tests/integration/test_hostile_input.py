@@ -241,7 +241,11 @@ def test_a_fifo_in_a_nodes_code_is_left_out_of_its_copies(
     node holding one failed with shutil's raw list of errors (exit 9)."""
     code = chain.nodes.path("clean") / "code"
     os.mkfifo(code / "events")
-    made = cli("node", "duplicate", "clean", "-p", "baseline", "--tag", "clean-v2")
+    (chain.nodes.path("clean") / "data").mkdir(exist_ok=True)
+    os.mkfifo(chain.nodes.path("clean") / "data" / "feed")  # no output either
+    args = ("node", "duplicate", "clean", "-p", "baseline", "--tag", "clean-v2", "--with-data")
+    made = cli(*args)
     assert made.code == 0, made.stderr
-    copy = chain.nodes.path("clean-v2") / "code"
-    assert (copy / "main.py").is_file() and not (copy / "events").exists()
+    copy = chain.nodes.path("clean-v2")
+    assert (copy / "code" / "main.py").is_file() and not (copy / "code" / "events").exists()
+    assert not (copy / "data" / "feed").exists()

@@ -188,7 +188,7 @@ def copy_node_folder(source: NodeFolder, target: NodeFolder, with_data: bool) ->
         for name in ("data", "reports"):
             src = source.path / name
             if src.is_dir():
-                shutil.copytree(src, target.path / name, symlinks=True)
+                shutil.copytree(src, target.path / name, symlinks=True, ignore=special_entries)
     target.make_output_dirs()
 
 
