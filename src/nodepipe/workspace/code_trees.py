@@ -37,8 +37,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 from nodepipe.domain.environments import CONDA_LOCK, CONDA_PREFIX
-from nodepipe.workspace.file_state import read_regular
 from nodepipe.workspace.layout import STATE_DIR_NAME
+from nodepipe.workspace.regular_files import read_regular_bytes
 
 if TYPE_CHECKING:
     from nodepipe.workspace.git_index import Tracked
@@ -272,7 +272,7 @@ def _root_ignores(root: Path) -> _Ignored:
 def _with_gitignore(outer: _Ignored, prefix: str, file: Path) -> _Ignored:
     """``outer`` plus the patterns of ``file``, which apply below ``prefix``."""
     try:
-        lines = read_regular(file).decode("utf-8", errors="replace").splitlines()
+        lines = read_regular_bytes(file).decode("utf-8", errors="replace").splitlines()
     except OSError:
         return outer
     import pathspec  # only where a .gitignore is: 30-odd modules no other folder needs

@@ -5,21 +5,14 @@ back (``os.utime`` sets it to now), so an edit of the same size whose mtime is p
 too; only a change the clock cannot tell apart goes unseen, the trade-off git makes too.
 ``latest_per_key`` is such a cache, sized to the workspace (one entry per file); ``real_path``
 remembers where an interpreter's links lead, checked by the file's identity.
-
-``read_regular`` reads a file that must be a regular one without ever waiting on a FIFO: what
-nodepipe reads of a folder it does not own (a shared checkout's ``.gitignore`` and ``.git``)
-may be a FIFO, a socket or a device under that name, and ``open`` of a FIFO blocks until a
-writer comes (every ``status`` would hang there).
 """
 
 from __future__ import annotations
 
-import errno
 import functools
 import os
 from collections.abc import Callable, Hashable
 from pathlib import Path
-from stat import S_ISREG
 from typing import ParamSpec, TypeVar
 
 FileState = tuple[str, int, int, int, int]
@@ -116,21 +109,3 @@ def real_path(path: str) -> str:
     real = os.path.realpath(target)
     _REAL_PATHS[target] = (real, (here.st_dev, here.st_ino))
     return real
-
-
-_READ_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY
-
-
-def read_regular(path: Path) -> bytes:
-    """The bytes of the regular file at ``path`` (links followed); OSError when it is missing,
-    unreadable, or not a regular file (``EINVAL``, "not a regular file"): opened without
-    blocking, read only once ``fstat`` says it is a regular file."""
-    fd = os.open(path, _READ_FLAGS)
-    try:
-        if not S_ISREG(os.fstat(fd).st_mode):
-            raise OSError(errno.EINVAL, "not a regular file", str(path))
-        os.set_blocking(fd, True)
-        with os.fdopen(fd, "rb", closefd=False) as handle:
-            return handle.read()
-    finally:
-        os.close(fd)

@@ -19,7 +19,7 @@ import struct
 from pathlib import Path
 from typing import NamedTuple
 
-from nodepipe.workspace.file_state import read_regular
+from nodepipe.workspace.regular_files import read_regular_bytes
 
 _ENTRY_FIXED = 40  # ctime, mtime, dev, ino, mode, uid, gid, size: ten 32-bit fields
 _EXTENDED = 0x4000
@@ -84,7 +84,7 @@ def _git_dir(root: Path) -> Path | None:
     if dot_git.is_dir():
         return dot_git
     try:
-        text = read_regular(dot_git).decode("utf-8", errors="replace")
+        text = read_regular_bytes(dot_git).decode("utf-8", errors="replace")
     except OSError:
         return None
     if not text.startswith("gitdir:"):
@@ -95,7 +95,7 @@ def _git_dir(root: Path) -> Path | None:
 
 def _hash_size(git_dir: Path) -> int:
     try:
-        config = read_regular(git_dir / "config").decode("utf-8", errors="replace")
+        config = read_regular_bytes(git_dir / "config").decode("utf-8", errors="replace")
     except OSError:
         return 20
     squeezed = "".join(config.split()).lower()
@@ -105,7 +105,7 @@ def _hash_size(git_dir: Path) -> int:
 def _read_index(index: Path, hash_size: int) -> list[str] | None:
     """The paths of the index's entries, or None when it cannot be read whole here."""
     try:
-        data = read_regular(index)
+        data = read_regular_bytes(index)
     except OSError:
         return None
     if len(data) < 12 or data[:4] != b"DIRC":

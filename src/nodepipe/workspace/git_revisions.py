@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from nodepipe.workspace.file_state import read_regular
+from nodepipe.workspace.regular_files import read_regular_bytes
 
 SHORT = 7
 
@@ -15,21 +15,21 @@ def head_commit(checkout: Path) -> str | None:
     its HEAD cannot be read)."""
     git = checkout / ".git"
     try:
-        head = read_regular(git / "HEAD").decode("utf-8").strip()
+        head = read_regular_bytes(git / "HEAD").decode("utf-8").strip()
     except (OSError, UnicodeDecodeError):
         return None
     if not head.startswith("ref: "):
         return head or None
     ref = head.removeprefix("ref: ").strip()
     try:
-        return read_regular(git / ref).decode("utf-8").strip() or None
+        return read_regular_bytes(git / ref).decode("utf-8").strip() or None
     except (OSError, UnicodeDecodeError):
         return _packed(git, ref)
 
 
 def _packed(git: Path, ref: str) -> str | None:
     try:
-        lines = read_regular(git / "packed-refs").decode("utf-8").splitlines()
+        lines = read_regular_bytes(git / "packed-refs").decode("utf-8").splitlines()
     except (OSError, UnicodeDecodeError):
         return None
     for line in lines:

@@ -1,11 +1,13 @@
 """Reading a file nodepipe expects to be a regular one (a node's ``pyproject.toml`` or
-``params.yaml``) without ever waiting on what was put in its place.
+``params.yaml``, a shared checkout's ``.gitignore`` and ``.git`` files) without ever waiting on
+what was put in its place.
 
 Opening a named pipe for reading waits for a writer, and reading a device such as
 ``/dev/zero`` never ends: ``status``, ``node show`` and the web app's node panel hung on a
-``params.yaml`` or ``pyproject.toml`` that was one. The file is opened without waiting
-(``O_NONBLOCK``), looked at through that descriptor (what is read is what was checked) and read
-only when it is a regular file; otherwise ``NotRegularFileError`` says what it is.
+``params.yaml``, ``pyproject.toml`` or a checkout's ``.gitignore`` that was one. The file is
+opened without waiting (``O_NONBLOCK``), looked at through that descriptor (what is read is
+what was checked) and read only when it is a regular file; otherwise ``NotRegularFileError``
+says what it is.
 """
 
 from __future__ import annotations
