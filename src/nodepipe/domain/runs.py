@@ -89,6 +89,11 @@ _ENDS_IN: dict[RunOutcome, tuple[NodeRunState, NodeState]] = {
 """The one rule: what each outcome leaves the node run and the node in."""
 
 
+CANCELLED_BEFORE_IT_STARTED = "cancelled before it started"
+"""What a node run's log and record say of a node that a cancel reached before its process
+started (``TaskOutcome.cancelled_before_it_started``)."""
+
+
 @dataclass(frozen=True, slots=True)
 class TaskOutcome:
     """How one node run ended, as its executor reports it."""
@@ -103,6 +108,17 @@ class TaskOutcome:
     fingerprint: str | None = None
     """The node's fingerprint as it launched, when it differs from the planned one (a lock
     relocked, a file edited meanwhile): the one kept with its outputs."""
+    never_started: bool = False
+    """A cancel reached the node before its process started (``cancelled_before_it_started``):
+    the run skips it and the node keeps its state. A cancelled outcome without it is a node
+    killed once its process may have started: it is recorded cancelled."""
+
+    @classmethod
+    def cancelled_before_it_started(cls, node_run_id: str) -> TaskOutcome:
+        """The outcome of a node that a cancel reached before its process started."""
+        return cls(
+            node_run_id, RunOutcome.CANCELLED, None, CANCELLED_BEFORE_IT_STARTED, never_started=True
+        )
 
     @property
     def reason(self) -> str:

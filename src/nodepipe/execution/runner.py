@@ -3,7 +3,10 @@
 The loop blocks on a queue; executor futures, cancellation requests and signals put events on
 it. Nothing sleeps or polls for work; the wait wakes twice a second only so that a signal's
 handler can run (``SIGNAL_CHECK_SECONDS``). When a node fails, the planned nodes below it are
-skipped with that reason while independent branches go on.
+skipped with that reason while independent branches go on. A cancelled node is skipped
+("cancelled before it started", keeping its state) only when its executor's outcome says its
+process never started (``TaskOutcome.never_started``), not when the run merely never heard of
+its start: a node killed on a worker before its start reached the driver is recorded cancelled.
 """
 
 from __future__ import annotations
@@ -27,7 +30,13 @@ from nodepipe.domain.events import (
     RunFinished,
     RunStarted,
 )
-from nodepipe.domain.runs import NodeRunState, RunOutcome, RunStatus, TaskOutcome
+from nodepipe.domain.runs import (
+    CANCELLED_BEFORE_IT_STARTED,
+    NodeRunState,
+    RunOutcome,
+    RunStatus,
+    TaskOutcome,
+)
 from nodepipe.execution.executor import Executor
 from nodepipe.execution.plan import Plan
 from nodepipe.execution.ready_queue import ReadyQueue
@@ -72,7 +81,6 @@ class _Progress:
         "running",
         "settled",
         "skipped",
-        "started",
     )
 
     def __init__(self, ready: ReadyQueue) -> None:
@@ -83,7 +91,6 @@ class _Progress:
         self.cancelled_unstarted: set[str] = set()  # a kill reached them before they started
         self.skipped: set[str] = set()
         self.running: dict[str, str] = {}  # handed to the executor: node run id
-        self.started: set[str] = set()  # their processes came up
         self.outputs: dict[str, str] = {}
         self.settled: set[str] = set()  # handed to the executor, or skipped
 
@@ -195,7 +202,6 @@ class Runner:
         def started(
             node_run: str, pid: int | None, host: str, environment: RunEnvironment | None
         ) -> None:
-            progress.started.add(node_id)
             self._emit(NodeStarted(run_id, node_id, node_run, pid, host, environment))
 
         def preparing(step: str, done: int, total: int, unit: str) -> None:
@@ -215,9 +221,9 @@ class Runner:
         progress.running.pop(event.node_id, None)
         outcome = event.outcome
         ended = outcome.status.node_run_state
-        if ended is NodeRunState.CANCELLED and event.node_id not in progress.started:
+        if ended is NodeRunState.CANCELLED and outcome.never_started:
             progress.cancelled_unstarted.add(event.node_id)
-            self._skip(run_id, progress, event.node_id, "cancelled before it started")
+            self._skip(run_id, progress, event.node_id, CANCELLED_BEFORE_IT_STARTED)
             self._skip_below(run_id, plan, progress, event.node_id, "was cancelled")
             return
         self._emit(NodeFinished.ended(run_id, event.node_id, outcome))
@@ -250,7 +256,7 @@ class Runner:
         for node_id in plan.ids:
             if node_id in targets and node_id not in progress.settled:
                 progress.cancelled_unstarted.add(node_id)
-                self._skip(run_id, progress, node_id, "cancelled before it started")
+                self._skip(run_id, progress, node_id, CANCELLED_BEFORE_IT_STARTED)
                 self._skip_below(run_id, plan, progress, node_id, "was cancelled")
 
     def _skip(self, run_id: str, progress: _Progress, node_id: str, reason: str) -> None:

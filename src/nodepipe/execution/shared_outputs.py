@@ -122,8 +122,7 @@ class SharedOutputs:
                 self._waiting.discard(task.node_run_id)
                 if task.node_run_id in self._cancelled:
                     self._cancelled.discard(task.node_run_id)
-                    why = "cancelled before it started"
-                    outer.set_result(TaskOutcome(task.node_run_id, RunOutcome.CANCELLED, None, why))
+                    outer.set_result(TaskOutcome.cancelled_before_it_started(task.node_run_id))
                     return
                 inner = self.inner.submit(task, on_started, on_preparing)
         except BaseException as exc:

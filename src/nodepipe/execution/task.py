@@ -23,7 +23,12 @@ from typing import Any, BinaryIO
 
 from nodepipe.domain.environments import CONDA_PREFIX, RunEnvironment
 from nodepipe.domain.errors import NodeLaunchError, NodepipeError, StorageError
-from nodepipe.domain.runs import RunOutcome, TaskOutcome, describe_exit
+from nodepipe.domain.runs import (
+    CANCELLED_BEFORE_IT_STARTED,
+    RunOutcome,
+    TaskOutcome,
+    describe_exit,
+)
 from nodepipe.envs.interpreters import interpreter_version
 from nodepipe.envs.node_env import NodeEnvironments
 from nodepipe.envs.uv import UvRunner
@@ -47,7 +52,7 @@ from nodepipe.execution.run_files import CONTEXT_FILE, point_latest_log, write_i
 from nodepipe.execution.spawn import spawn, spawn_available
 from nodepipe.workspace.bundle_libs import read_links
 from nodepipe.workspace.code_trees import CODE, Tree, scan
-from nodepipe.workspace.crash_points import crash_point
+from nodepipe.workspace.crash_points import crash_point, pause_point
 from nodepipe.workspace.external_code import external_code
 from nodepipe.workspace.file_digests import fingerprint_outputs
 from nodepipe.workspace.fingerprint import launch_fingerprint
@@ -401,6 +406,7 @@ class NodeProcess:
                 raise NodeLaunchError(f"cannot start {task.argv[0]}: {exc.strerror}") from exc
             self._started_at = datetime.now(UTC)
         crash_point("task.launched")
+        pause_point("task.launched")
         if on_started is not None:
             on_started(self.pid)
         return self.pid
@@ -453,11 +459,9 @@ class NodeProcess:
         task = self.task
         started = self._started_at or datetime.now(UTC)
         if code is None:
-            self._close_log("cancelled before it started")
+            self._close_log(CANCELLED_BEFORE_IT_STARTED)
             discard(self.folder, task.node_run_id)
-            return TaskOutcome(
-                task.node_run_id, RunOutcome.CANCELLED, None, "cancelled before it started"
-            )
+            return TaskOutcome.cancelled_before_it_started(task.node_run_id)
         self.end_leftovers()  # nothing the node started writes after promotion
         self._close_log("killed on request" if self.cancelled else describe_exit(code))
         if code == 0 and not self.cancelled:

@@ -1,4 +1,5 @@
 """Named crash points for fault-injection tests: the process kills itself (SIGKILL) there.
+(And pause points, ``pause_point``: the process sleeps there, to widen a race's window.)
 
 A test sets ``NODEPIPE_CRASH_AT=NAME`` (or ``NAME@N``: at the N-th time the process passes it)
 in the environment of a nodepipe command, which then dies at that point exactly as a power cut
@@ -12,8 +13,10 @@ from __future__ import annotations
 import os
 import signal
 import threading
+import time
 
 CRASH_ENV = "NODEPIPE_CRASH_AT"
+PAUSE_ENV = "NODEPIPE_PAUSE_AT"
 
 
 def _target(value: str | None) -> tuple[str, int] | None:
@@ -43,3 +46,19 @@ def crash_point(name: str) -> None:
         _passes[name] = _passes.get(name, 0) + 1
         if _passes[name] == target[1]:
             os.kill(os.getpid(), signal.SIGKILL)
+
+
+_pause_read: list[tuple[str, float] | None] = []
+"""The pause point named and its seconds, read from the environment at the first pause point."""
+
+
+def pause_point(name: str) -> None:
+    """Sleep here when the environment names this point (``NODEPIPE_PAUSE_AT=NAME:SECONDS``,
+    read at the process's first pause point); otherwise do nothing. A test makes a race that
+    load makes rare happen every time: a node's start reported late to its Ray driver."""
+    if not _pause_read:
+        named, _, seconds = (os.environ.get(PAUSE_ENV) or "").partition(":")
+        _pause_read.append((named, float(seconds or 0)) if named else None)
+    target = _pause_read[0]
+    if target is not None and target[0] == name:
+        time.sleep(target[1])

@@ -14,6 +14,8 @@ locally.
   one process, with the warm slots it keeps for them.
 - ``worker``: what runs on a Ray worker: the slot actor and the remote task that run nodes,
   their cancellation and the watchdog that kills a node orphaned by its worker.
+- ``last_word``: what a cancelled task's worker says became of its node (Ray drops what the
+  task streamed that the driver had not read).
 
 This package imports nothing at import time, so ``nodepipe.execution.ray.executor`` is the module
 to import (only when the Ray executor is asked for); ``address`` imports no Ray.

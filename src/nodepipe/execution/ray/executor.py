@@ -23,7 +23,10 @@
   calls, ``run`` (the start, with the outcome for a quick node) then ``outcome``.
 - **Cancel.** A node on a slot: ``NodeSlot.cancel``; a task: ``ray.cancel(force=False)``. Either
   way the worker stops the node as the local executor does; a node still waiting here is
-  settled at once.
+  settled at once. Ray drops what a cancelled task streamed that was not read yet: its worker
+  leaves word of its node's start and outcome (``last_word``), so a node killed before its
+  start was heard here is recorded killed; only one that never started is "cancelled before it
+  started" (``TaskOutcome.never_started``).
 - **No shared filesystem** (``storage`` given). Every node is a task: its follower thread first
   ships it (``execution.remote_task.ship``: code, lock and parents' outputs to the storage),
   then submits ``worker.run_remote_on_worker``; it appends the log chunks the worker streams to
@@ -50,7 +53,7 @@ from nodepipe.domain.errors import NodepipeError
 from nodepipe.domain.runs import RunOutcome, TaskOutcome
 from nodepipe.execution.executor import PreparingCallback, StartedCallback
 from nodepipe.execution.process_groups import KILL_GRACE_SECONDS
-from nodepipe.execution.ray import cluster
+from nodepipe.execution.ray import cluster, last_word
 from nodepipe.execution.ray.worker import (
     NodeNotTaken,
     NodeRanOnWorker,
@@ -166,7 +169,7 @@ class RayExecutor:
                 run.cancelled = True
                 if run in self._pending:
                     self._pending.remove(run)
-                    self._settle(run, _cancelled_before_it_started(run.task))
+                    self._settle(run, TaskOutcome.cancelled_before_it_started(run.task.node_run_id))
                     continue
                 slot, stream = run.slot, run.stream
             if slot is not None:
@@ -317,8 +320,7 @@ class RayExecutor:
             return
         with self._lock:
             if run.cancelled:
-                outcome = TaskOutcome(task.node_run_id, RunOutcome.CANCELLED, None, "killed")
-                self._end(run, outcome)
+                self._end(run, TaskOutcome.cancelled_before_it_started(task.node_run_id))
                 return
             try:
                 run.stream = run_remote_on_worker.options(**_options(run)).remote(remote)
@@ -348,9 +350,7 @@ class RayExecutor:
                 item = ray.get(ref)
                 if isinstance(item, NodeStartedOnWorker):
                     started_at = datetime.now(UTC)
-                    with self._lock:
-                        self._started(run)
-                    run.on_started(task.node_run_id, item.pid, item.host, item.environment)
+                    self._task_started(run, item)
                     continue
                 if isinstance(item, LogChunk):
                     append_log(task, item)
@@ -363,19 +363,41 @@ class RayExecutor:
                 return
             raise RuntimeError("the Ray task ended without reporting how the node ended")
         except TaskCancelledError:  # Ray's word for a cancelled task: this module's to translate
-            outcome = TaskOutcome(
-                task.node_run_id, RunOutcome.CANCELLED, None, "killed", None, started_at
-            )
-            self._end(run, outcome)
+            self._end(run, self._cancelled_task(run, task, started_at))
         except BaseException as exc:  # e.g. a listener failed: the node must not run on alone
             with contextlib.suppress(Exception):
                 ray.cancel(run.stream, force=False)
             self._end(run, exc)
 
+    def _task_started(self, run: _Run, started: NodeStartedOnWorker) -> None:
+        """A task's node process is up: the run hears it (once)."""
+        with self._lock:
+            self._started(run)
+            heard, run.started = run.started, True
+        if not heard:
+            run.on_started(run.task.node_run_id, started.pid, started.host, started.environment)
+
+    def _cancelled_task(self, run: _Run, task: NodeTask, started_at: datetime) -> TaskOutcome:
+        """How a task Ray reports cancelled ended, as its worker left word (``last_word``): a
+        node killed once its process started is recorded killed, and its start heard now if
+        Ray dropped it; only without a word (Ray cancelled the task before a worker ran it)
+        or with a worker's word that it never launched did the node never start."""
+        word = last_word.take(task.node_run_id)
+        if word is not None and word.started is not None:
+            self._task_started(run, word.started)
+        if word is not None and word.outcome is not None:
+            return word.outcome
+        if run.started:
+            return TaskOutcome(
+                task.node_run_id, RunOutcome.CANCELLED, None, "killed", None, started_at
+            )
+        return TaskOutcome.cancelled_before_it_started(task.node_run_id)
+
     def _follow_call(self, run: _Run, actor: Any) -> None:
         """Follow a node on a slot (``worker.NodeSlot``): its ``run`` call's answer, then, for a
         node still running, its ``outcome`` call's. If the slot's actor dies, the node run fails
-        (cancelled, if it was): even before its start was reported, it may have been launched."""
+        (is cancelled, if it was: recorded killed, not "cancelled before it started"): even
+        before its start was reported, it may have been launched."""
         task = run.task
         kept = False  # whether the slot keeps the node's outcome until asked
         try:
@@ -400,10 +422,11 @@ class RayExecutor:
         except RayActorError as exc:  # the slot's worker died
             with self._lock:
                 self._drop_slot(run)
-            if run.cancelled and not run.started:
-                outcome = TaskOutcome(task.node_run_id, RunOutcome.CANCELLED, None, "killed")
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+            if run.cancelled and not run.started:  # it may have started: killed, not skipped
+                message = f"killed; the Ray worker it was given to died meanwhile: {reason}"
+                outcome = TaskOutcome(task.node_run_id, RunOutcome.CANCELLED, None, message)
             else:
-                reason = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
                 where = "running the node" if run.started else "the node was given to"
                 message = f"the Ray worker {where} died: {reason}"
                 outcome = TaskOutcome(task.node_run_id, RunOutcome.ERROR, None, message)
@@ -432,7 +455,7 @@ class RayExecutor:
                 self._slots.remove(slot)
                 cluster.give_back_slot(slot.actor)
             if run.cancelled:
-                self._settle(run, _cancelled_before_it_started(run.task))
+                self._settle(run, TaskOutcome.cancelled_before_it_started(run.task.node_run_id))
             else:
                 self._pending.appendleft(run)
             self._dispatch()
@@ -456,10 +479,6 @@ class RayExecutor:
             self._over(run)
             self._dispatch()
             self._settle(run, outcome)
-
-
-def _cancelled_before_it_started(task: NodeTask) -> TaskOutcome:
-    return TaskOutcome(task.node_run_id, RunOutcome.CANCELLED, None, "cancelled before it started")
 
 
 def _asked(resources: Resources) -> str:

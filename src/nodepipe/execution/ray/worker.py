@@ -22,7 +22,10 @@
   only once that is done. ``force=True`` is never used: it kills the worker and would orphan the
   node's process group, which runs in its own session. ``interrupt_main`` does nothing where
   SIGINT has no Python handler, so a task first gives its worker one
-  (``_let_cancellation_through``).
+  (``_let_cancellation_through``). Ray drops the items of a cancelled stream the driver has not
+  read, so the task leaves its node's start and outcome in the cluster's key-value store for
+  the driver (``last_word``): a node killed before the driver heard of its start is still
+  recorded killed, not "cancelled before it started".
 - **Orphans.** When the driver dies (nodepipe crashed, or was killed), Ray force-exits its workers
   from C++ without running any Python, and kills only their direct children. A watchdog shell per
   worker process (see ``_Watchdog``) then kills the rest of the process group of each node still
@@ -65,6 +68,7 @@ from nodepipe.domain.errors import NodepipeError
 from nodepipe.domain.runs import RunOutcome, TaskOutcome
 from nodepipe.execution.node_variables import node_variables
 from nodepipe.execution.process_groups import KILL_GRACE_SECONDS, kill_group
+from nodepipe.execution.ray import last_word
 from nodepipe.execution.remote_task import LogChunk, RemoteReports, RemoteTask
 from nodepipe.execution.remote_worker import WorkerRun
 from nodepipe.execution.task import NodeProcess, NodeTask
@@ -97,6 +101,7 @@ def run_on_worker(task: NodeTask) -> Iterator[NodeStartedOnWorker | LogChunk | T
                 return
     except KeyboardInterrupt:  # ray.cancel(): stop the node as the local executor does
         node.stop(graceful=True)
+        last_word.leave(task.node_run_id, node.final_word())  # Ray drops what the stream says
         raise
     except BaseException:  # the worker is going away (SystemExit), or Ray dropped the stream
         node.stop(graceful=False)
@@ -140,6 +145,7 @@ def run_remote_on_worker(
                 yield item
         except KeyboardInterrupt:  # ray.cancel(): stop the node as the local executor does
             node.stop(graceful=True)
+            last_word.leave(task.node_run_id, node.final_word())  # Ray drops what it streams
             raise
         except BaseException:
             node.stop(graceful=False)
@@ -292,8 +298,7 @@ class _NodeSlot:
         task = process.task
         if not self._take_turn(process, behind):
             if process.cancelled:
-                message = "cancelled before it started"
-                return TaskOutcome(task.node_run_id, RunOutcome.CANCELLED, None, message)
+                return TaskOutcome.cancelled_before_it_started(task.node_run_id)
             return NodeNotTaken()
         try:
             _log_placement(task, self._placement)
@@ -423,13 +428,17 @@ class _NodeOnWorker:
         self.host = socket.gethostname()
         self.finished = threading.Event()
         """Set once the helper thread is done with the node (its outcome or error put)."""
+        self.started: NodeStartedOnWorker | None = None
+        """The node's start, once its process is up (put before it is yielded)."""
+        self.outcome: TaskOutcome | None = None
+        """How the node ended, once the helper thread knows (put before it is yielded)."""
 
     def start(self) -> None:
         _HELPERS.run(self._run)
 
     def _run(self) -> None:
         try:
-            outcome = self.process.run(self._started, self._reaped)
+            self.outcome = outcome = self.process.run(self._started, self._reaped)
         except BaseException as exc:  # raised again by the main thread, for the driver
             self.events.put(exc)
             return
@@ -442,7 +451,13 @@ class _NodeOnWorker:
     def _started(self, pid: int) -> None:
         self.group = pid
         _WATCHDOG.watch(pid)
-        self.events.put(NodeStartedOnWorker(pid, self.host, self.process.recorded))
+        self.started = NodeStartedOnWorker(pid, self.host, self.process.recorded)
+        self.events.put(self.started)
+
+    def final_word(self) -> last_word.LastWord:
+        """What became of the node, for the driver of a cancelled task (``last_word``): its
+        start even if it was never yielded (the cancellation came first) or never read."""
+        return last_word.LastWord(self.started, self.outcome)
 
     def _reaped(self, code: int, timed_out: bool) -> None:
         """The node's process was reaped: end what it left running, then stop watching its
