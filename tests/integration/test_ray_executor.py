@@ -362,6 +362,45 @@ def test_kill_cancels_the_node_on_its_worker_and_skips_descendants(
     assert lab.nodes.get("sleeper").state is nodepipe.NodeState.CANCELLED
 
 
+def worker_pid_of(folder: Path) -> int:
+    """The pid of the Ray worker process the node's latest log says it runs in."""
+    log = (folder / "logs" / "latest.log").read_text()
+    line = next(line for line in log.splitlines() if "Ray worker on" in line)
+    return int(line.split("(pid ", 1)[1].split(")", 1)[0])
+
+
+@in_ray_namespace
+def test_a_killed_task_worker_fails_its_node_saying_so_in_its_run_and_its_log(
+    lab: nodepipe.Workspace, ray_cluster: RayCluster
+) -> None:
+    """The Ray worker running a node as a task is SIGKILLed: the node run fails saying its
+    worker died, in nodepipe's words as on a slot (not Ray's exception's name as if nodepipe
+    could not run it), and its log, which the worker never ended, says so too; its process
+    group dies with the worker (the watchdog), the old outputs stay, the node below is
+    skipped."""
+    folder = sleepy_pipeline(lab)
+    first = run_on_ray(lab, ray_cluster, "sleepy")
+    assert first.finished is not None and first.finished.status == "completed"
+    lab.nodes.set_params("sleeper", ["forever=true"])
+    wait = run_in_background(lab, ray_cluster, "sleepy")
+    node_pid, child_pid = sleeper_pids(folder)
+
+    os.kill(worker_pid_of(folder), signal.SIGKILL)
+    result = wait()
+
+    assert result.finished is not None and result.run_id is not None
+    assert result.finished.status == "failed"
+    runs = node_runs(lab, result.run_id)
+    assert runs["sleeper"].state is NodeRunState.FAILED
+    said = "the Ray worker running the node died: "
+    assert runs["sleeper"].message.startswith(said), runs["sleeper"].message
+    assert runs["after"].message == "upstream sleeper failed"
+    last = (folder / "logs" / "latest.log").read_text().splitlines()[-1]
+    assert last.startswith(f"# nodepipe: {said}"), last
+    wait_for(lambda: not alive(node_pid) and not alive(child_pid), "the node to die", 30)
+    assert (folder / "data" / "out.txt").read_text() == "first"
+
+
 CRASHING_ORCHESTRATOR = """
 import os, sys, threading, time
 import nodepipe

@@ -47,7 +47,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 import ray
-from ray.exceptions import GetTimeoutError, RayActorError, TaskCancelledError
+from ray.exceptions import (
+    GetTimeoutError,
+    NodeDiedError,
+    OutOfMemoryError,
+    RayActorError,
+    TaskCancelledError,
+    WorkerCrashedError,
+)
 
 from nodepipe.domain.errors import NodepipeError
 from nodepipe.domain.runs import RunOutcome, TaskOutcome
@@ -74,6 +81,10 @@ from nodepipe.execution.task import NodeTask
 from nodepipe.workspace.crash_points import crash_point
 from nodepipe.workspace.node_config import Resources, read_node_config
 from nodepipe.workspace.storage import Storage
+
+WORKER_DEATHS = (WorkerCrashedError, NodeDiedError, OutOfMemoryError)
+"""Ray's errors for a task whose worker process died (killed, out of memory) or whose machine
+left the cluster (its raylet stopped: ``ray stop`` mid-run): the node ran no further."""
 
 WAITING_NOTICE_SECONDS = 2.0
 """How long a node may wait for Ray to start it before ``on_preparing`` hears that it waits:
@@ -364,6 +375,8 @@ class RayExecutor:
             raise RuntimeError("the Ray task ended without reporting how the node ended")
         except TaskCancelledError:  # Ray's word for a cancelled task: this module's to translate
             self._end(run, self._cancelled_task(run, task, started_at))
+        except WORKER_DEATHS as exc:  # so are its words for a worker gone (Ray never re-runs it)
+            self._end(run, _worker_died(run, task, exc))
         except BaseException as exc:  # e.g. a listener failed: the node must not run on alone
             with contextlib.suppress(Exception):
                 ray.cancel(run.stream, force=False)
@@ -422,15 +435,7 @@ class RayExecutor:
         except RayActorError as exc:  # the slot's worker died
             with self._lock:
                 self._drop_slot(run)
-            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
-            if run.cancelled and not run.started:  # it may have started: killed, not skipped
-                message = f"killed; the Ray worker it was given to died meanwhile: {reason}"
-                outcome = TaskOutcome(task.node_run_id, RunOutcome.CANCELLED, None, message)
-            else:
-                where = "running the node" if run.started else "the node was given to"
-                message = f"the Ray worker {where} died: {reason}"
-                outcome = TaskOutcome(task.node_run_id, RunOutcome.ERROR, None, message)
-            self._end(run, outcome)
+            self._end(run, _worker_died(run, task, exc))
         except BaseException as exc:  # e.g. a listener failed: the node must not run on alone
             with contextlib.suppress(Exception):
                 actor.cancel.remote(task.node_run_id)
@@ -479,6 +484,25 @@ class RayExecutor:
             self._over(run)
             self._dispatch()
             self._settle(run, outcome)
+
+
+def _worker_died(run: _Run, task: NodeTask, exc: Exception) -> TaskOutcome:
+    """The outcome of a node whose Ray worker died (a slot's actor, a task's worker, or its
+    machine), with Ray's reason; its log, which the worker could not end, says it too. A node
+    being killed is recorded killed: even before its start was heard, it may have started."""
+    reason = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+    if run.cancelled and not run.started:
+        status, message = (
+            RunOutcome.CANCELLED,
+            f"killed; the Ray worker it was given to died meanwhile: {reason}",
+        )
+    else:
+        where = "running the node" if run.started else "the node was given to"
+        status, message = RunOutcome.ERROR, f"the Ray worker {where} died: {reason}"
+    if task.log_file.exists():  # none: never prepared there, and no log is made for it now
+        with contextlib.suppress(OSError), task.log_file.open("a", encoding="utf-8") as log:
+            log.write(f"# nodepipe: {message}\n")
+    return TaskOutcome(task.node_run_id, status, None, message)
 
 
 def _asked(resources: Resources) -> str:
