@@ -1,11 +1,12 @@
-"""A node killed on a Ray worker before its start reached the driver.
+"""A node killed on a Ray worker around its start, before the driver heard of it.
 
 Ray drops what a cancelled task yielded that the driver had not read: a node whose process had
 started on its worker, killed before the driver heard of the start (under load, the driver's
 thread behind, or the worker's report still on its way), was recorded "cancelled before it
-started", with no pid, though its log said "killed on request". Here every node's start is
-reported 3 s late on the workers (``NODEPIPE_PAUSE_AT=task.launched:3``, in the cluster's
-environment), so the kill always comes first. Its own module: the cluster is started
+started", with no pid, though its log said "killed on request". Here the workers wait 3 s
+after a task's log says where it runs, and report every node's start 3 s late
+(``NODEPIPE_PAUSE_AT``, in the cluster's environment), so a kill lands in either window every
+time. Its own module: the cluster is started
 differently from the other Ray tests' (see ``support.ray_cluster``; every test here runs inside
 private namespaces).
 """
@@ -20,7 +21,7 @@ from pathlib import Path
 import pytest
 
 import nodepipe
-from nodepipe.domain.events import NodeFinished, NodeSkipped, RunEvent
+from nodepipe.domain.events import NodeFinished, NodeSkipped, NodeStarted, NodeSubmitted, RunEvent
 from nodepipe.domain.runs import NodeRunState, RunOutcome
 from nodepipe.execution.process_groups import group_members
 from nodepipe.services.runs.service import RunRequest, RunResult, RunService
@@ -48,9 +49,10 @@ def ray_namespace_results(tmp_path_factory: pytest.TempPathFactory) -> Namespace
 
 @pytest.fixture(scope="module")
 def late_cluster() -> Iterator[RayCluster]:
-    """Inside the namespace: a Ray head node whose workers report each node's start
-    ``LATE_SECONDS`` after its process started."""
-    os.environ[PAUSE_ENV] = f"task.launched:{LATE_SECONDS}"
+    """Inside the namespace: a Ray head node whose workers wait ``LATE_SECONDS`` once a
+    task's log names them, and report each node's start ``LATE_SECONDS`` after its process
+    started."""
+    os.environ[PAUSE_ENV] = f"ray.placed:{LATE_SECONDS},task.launched:{LATE_SECONDS}"
     try:
         cluster = RayCluster(num_cpus=2)
         cluster.start()
@@ -126,3 +128,47 @@ def test_a_node_killed_before_the_driver_heard_it_start_is_recorded_killed(
     assert "cancelled before it started" not in log, log
     assert (folder / "data" / "out.txt").read_text() == "first"
     assert lab.nodes.get("sleeper").state is nodepipe.NodeState.CANCELLED
+
+
+@in_ray_namespace
+def test_a_node_killed_on_its_worker_before_it_starts_is_skipped_and_keeps_its_state(
+    lab: nodepipe.Workspace, late_cluster: RayCluster
+) -> None:
+    """The kill reaches the task once its worker has it (the log names the worker) but before
+    the node's process starts: the run ends (the worker did not wait for ever for a node it
+    had not started), the node never starts, it is skipped as "cancelled before it started"
+    and keeps its state and outputs."""
+    lab.pipelines.new("solo")
+    lab.nodes.new("solo", "only")
+    folder = write_main(lab, "only", SLEEPER)
+    request = RunRequest("solo", executor="ray", ray_address=late_cluster.address)
+    first = RunService(lab.context).run(request)
+    assert first.finished is not None and first.finished.status == "completed"
+    lab.nodes.set_params("only", ["forever=true"])
+    events: list[RunEvent] = []
+    results: list[RunResult] = []
+    runner = threading.Thread(
+        target=lambda: results.append(RunService(lab.context).run(request, [events.append])),
+        daemon=True,
+    )
+    runner.start()
+
+    def placed() -> bool:
+        logs = [Path(e.log_file) for e in events if isinstance(e, NodeSubmitted)]
+        return bool(logs) and logs[0].is_file() and "Ray worker on" in logs[0].read_text()
+
+    wait_for(placed, "the worker to take the node", 120)
+    RunService(lab.context).kill(["only"])
+    runner.join(timeout=120)
+
+    assert not runner.is_alive(), "the run did not end"
+    (result,) = results
+    assert result.finished is not None and result.run_id is not None
+    assert result.finished.status == "cancelled"
+    assert not [e for e in events if isinstance(e, NodeStarted | NodeFinished)]
+    run = node_runs(lab, result.run_id)["only"]
+    assert run.state is NodeRunState.SKIPPED
+    assert run.message == "cancelled before it started"
+    assert not (folder / "reports" / "pid").exists()
+    assert (folder / "data" / "out.txt").read_text() == "first"
+    assert lab.nodes.get("only").state is nodepipe.NodeState.STALE  # as before: forever added

@@ -48,17 +48,18 @@ def crash_point(name: str) -> None:
             os.kill(os.getpid(), signal.SIGKILL)
 
 
-_pause_read: list[tuple[str, float] | None] = []
-"""The pause point named and its seconds, read from the environment at the first pause point."""
+_pause_read: list[dict[str, float]] = []
+"""The pause points named and their seconds, read from the environment at the first one."""
 
 
 def pause_point(name: str) -> None:
     """Sleep here when the environment names this point (``NODEPIPE_PAUSE_AT=NAME:SECONDS``,
-    read at the process's first pause point); otherwise do nothing. A test makes a race that
-    load makes rare happen every time: a node's start reported late to its Ray driver."""
+    several separated by commas; read at the process's first pause point); otherwise do
+    nothing. A test makes a race that load makes rare happen every time: a node's start
+    reported late to its Ray driver, a kill that reaches a Ray task before its node starts."""
     if not _pause_read:
-        named, _, seconds = (os.environ.get(PAUSE_ENV) or "").partition(":")
-        _pause_read.append((named, float(seconds or 0)) if named else None)
-    target = _pause_read[0]
-    if target is not None and target[0] == name:
-        time.sleep(target[1])
+        named = (item.partition(":") for item in (os.environ.get(PAUSE_ENV) or "").split(","))
+        _pause_read.append({point: float(seconds or 0) for point, _, seconds in named if point})
+    seconds = _pause_read[0].get(name)
+    if seconds is not None:
+        time.sleep(seconds)

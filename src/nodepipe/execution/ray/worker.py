@@ -72,6 +72,7 @@ from nodepipe.execution.ray import last_word
 from nodepipe.execution.remote_task import LogChunk, RemoteReports, RemoteTask
 from nodepipe.execution.remote_worker import WorkerRun
 from nodepipe.execution.task import NodeProcess, NodeTask
+from nodepipe.workspace.crash_points import pause_point
 
 WAIT_SLICE_SECONDS = 0.1
 """How often a worker's main thread, waiting for its node, lets a cancellation through."""
@@ -93,6 +94,7 @@ def run_on_worker(task: NodeTask) -> Iterator[NodeStartedOnWorker | LogChunk | T
     node = _NodeOnWorker(task)
     try:
         _log_placement(task)
+        pause_point("ray.placed")
         node.start()
         while True:
             item = node.next_event()
@@ -428,6 +430,8 @@ class _NodeOnWorker:
         self.host = socket.gethostname()
         self.finished = threading.Event()
         """Set once the helper thread is done with the node (its outcome or error put)."""
+        self.handed_over = False
+        """Whether a helper thread has the node (``start``): only then is it ``finished``."""
         self.started: NodeStartedOnWorker | None = None
         """The node's start, once its process is up (put before it is yielded)."""
         self.outcome: TaskOutcome | None = None
@@ -435,6 +439,7 @@ class _NodeOnWorker:
 
     def start(self) -> None:
         _HELPERS.run(self._run)
+        self.handed_over = True
 
     def _run(self) -> None:
         try:
@@ -489,7 +494,8 @@ class _NodeOnWorker:
         """Kill the node (SIGTERM then SIGKILL, or SIGKILL at once) and let its thread clean up.
 
         The kill runs in its own thread so that a repeated interrupt cannot cut it short. Not
-        graceful, the wait is bounded: the worker is about to go.
+        graceful, the wait is bounded: the worker is about to go. A node no helper thread has
+        yet (interrupted before ``start``) will not start, and nothing is waited for.
         """
         if not graceful and self.group is not None:
             with contextlib.suppress(ProcessLookupError):
@@ -500,7 +506,11 @@ class _NodeOnWorker:
         while killer.is_alive() and (deadline is None or time.monotonic() < deadline):
             with contextlib.suppress(KeyboardInterrupt):
                 killer.join(WAIT_SLICE_SECONDS)
-        while not self.finished.is_set() and (deadline is None or time.monotonic() < deadline):
+        while (
+            self.handed_over
+            and not self.finished.is_set()
+            and (deadline is None or time.monotonic() < deadline)
+        ):
             with contextlib.suppress(KeyboardInterrupt):
                 self.finished.wait(WAIT_SLICE_SECONDS)
 
