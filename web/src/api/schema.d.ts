@@ -3770,6 +3770,11 @@ export interface components {
              * @default
              */
             message: string;
+            /**
+             * Never Started
+             * @default false
+             */
+            never_started: boolean;
             /** Node Run Id */
             node_run_id: string;
             /** Output Digest */
