@@ -1053,13 +1053,7 @@ def test_a_killed_slot_worker_fails_its_node_and_the_others_get_a_new_one(
 
     wait_for(sleeper_started, "the driver to hear the sleeper started", 30)
     time.sleep(0.2)
-    worker_line = next(
-        line
-        for line in (folder / "logs" / "latest.log").read_text().splitlines()
-        if "Ray worker on" in line
-    )
-    worker_pid = int(worker_line.split("(pid ", 1)[1].split(")", 1)[0])
-    os.kill(worker_pid, signal.SIGKILL)
+    os.kill(worker_pid_of(folder), signal.SIGKILL)
     runner.join(timeout=180)
 
     (result,) = results
@@ -1068,6 +1062,8 @@ def test_a_killed_slot_worker_fails_its_node_and_the_others_get_a_new_one(
     runs = node_runs(lab, result.run_id)
     assert runs["sleeper"].state is NodeRunState.FAILED
     assert runs["sleeper"].message.startswith("the Ray worker running the node died")
+    last = (folder / "logs" / "latest.log").read_text().splitlines()[-1]
+    assert last.startswith("# nodepipe: the Ray worker running the node died: "), last
     assert runs["after"].state is NodeRunState.SKIPPED
     assert runs["other"].state is NodeRunState.COMPLETED, runs["other"].message
     wait_for(lambda: not alive(node_pid) and not alive(child_pid), "the node to die", 30)
