@@ -559,6 +559,8 @@ def test_kill_stops_a_remote_node_and_leaves_its_outputs(
     assert result.finished.status == "cancelled"
     node_run = node_runs(lab, result.run_id)["slow"]
     assert node_run.state is NodeRunState.CANCELLED
+    lines = log.read_text().splitlines()  # its end on the worker, which Ray's stream dropped
+    assert lines[-2:] == ["waiting", "# nodepipe: killed on request"], lines
     assert (folder / "data" / "out.txt").read_text() == "first"
     assert not list((folder / ".staging").glob("*"))
     assert not (outside / "worker" / "runs" / node_run.id).exists()

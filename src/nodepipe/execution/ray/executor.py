@@ -396,6 +396,8 @@ class RayExecutor:
         Ray dropped it; only without a word (Ray cancelled the task before a worker ran it)
         or with a worker's word that it never launched did the node never start."""
         word = last_word.take(task.node_run_id)
+        if word is not None and word.log_size:
+            _append_unheard(task, word)
         if word is not None and word.started is not None:
             self._task_started(run, word.started)
         if word is not None and word.outcome is not None:
@@ -484,6 +486,24 @@ class RayExecutor:
             self._over(run)
             self._dispatch()
             self._settle(run, outcome)
+
+
+def _append_unheard(task: NodeTask, word: last_word.LastWord) -> None:
+    """Add to a shipped node's log in the workspace the end of its log on the worker that Ray
+    dropped with the cancelled task's stream (its last lines, "killed on request")."""
+    try:
+        have = task.log_file.stat().st_size
+    except OSError:
+        have = 0
+    missing = word.log_size - have
+    if missing <= 0:
+        return
+    data = word.log_tail[-missing:]
+    if missing > len(word.log_tail):
+        lost = missing - len(word.log_tail)
+        data = f"# nodepipe: ({lost} bytes of the log on the worker lost)\n".encode() + data
+    with contextlib.suppress(OSError):
+        append_log(task, LogChunk(data))
 
 
 def _worker_died(run: _Run, task: NodeTask, exc: Exception) -> TaskOutcome:

@@ -29,6 +29,9 @@ from nodepipe.domain.runs import TaskOutcome
 if TYPE_CHECKING:
     from nodepipe.execution.ray.worker import NodeStartedOnWorker
 
+LOG_TAIL_BYTES = 64 * 1024
+"""How much of the end of a shipped node's log a word carries (its last lines, the kill's)."""
+
 NAMESPACE = "nodepipe"
 """The key-value store's namespace for nodepipe's words (Ray's own keys are elsewhere)."""
 
@@ -41,6 +44,11 @@ class LastWord:
     """Its process's start, if it started (whether the driver heard it or not)."""
     outcome: TaskOutcome | None
     """How it ended, if the worker saw it end (None: its stop outlived the bounded wait)."""
+    log_size: int = 0
+    """On a worker without the shared filesystem: the size of the node's log there (0: a
+    shared log), whose end the driver may not have received (``LOG_TAIL_BYTES`` of it follow)."""
+    log_tail: bytes = b""
+    """The last ``LOG_TAIL_BYTES`` of that log at most."""
 
 
 def _key(node_run_id: str) -> bytes:

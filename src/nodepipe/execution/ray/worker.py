@@ -59,6 +59,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass
+from pathlib import Path
 from typing import IO, Any
 
 import ray
@@ -147,7 +148,8 @@ def run_remote_on_worker(
                 yield item
         except KeyboardInterrupt:  # ray.cancel(): stop the node as the local executor does
             node.stop(graceful=True)
-            last_word.leave(task.node_run_id, node.final_word())  # Ray drops what it streams
+            word = node.final_word(task.log_file)  # Ray drops what it streams, the log's end too
+            last_word.leave(task.node_run_id, word)
             raise
         except BaseException:
             node.stop(graceful=False)
@@ -459,10 +461,17 @@ class _NodeOnWorker:
         self.started = NodeStartedOnWorker(pid, self.host, self.process.recorded)
         self.events.put(self.started)
 
-    def final_word(self) -> last_word.LastWord:
+    def final_word(self, log: Path | None = None) -> last_word.LastWord:
         """What became of the node, for the driver of a cancelled task (``last_word``): its
-        start even if it was never yielded (the cancellation came first) or never read."""
-        return last_word.LastWord(self.started, self.outcome)
+        start even if it was never yielded (the cancellation came first) or never read; with
+        ``log`` (a shipped node's, in the worker's scratch folder), its size and its end."""
+        size, tail = 0, b""
+        if log is not None:
+            with contextlib.suppress(OSError), log.open("rb") as handle:
+                size = handle.seek(0, os.SEEK_END)
+                handle.seek(max(0, size - last_word.LOG_TAIL_BYTES))
+                tail = handle.read()
+        return last_word.LastWord(self.started, self.outcome, size, tail)
 
     def _reaped(self, code: int, timed_out: bool) -> None:
         """The node's process was reaped: end what it left running, then stop watching its
