@@ -3,17 +3,17 @@
 Ray drops what a cancelled task yielded that the driver had not read: a node whose process had
 started on its worker, killed before the driver heard of the start (under load, the driver's
 thread behind, or the worker's report still on its way), was recorded "cancelled before it
-started", with no pid, though its log said "killed on request". Here the workers wait 3 s
-after a task's log says where it runs, and report every node's start 3 s late
-(``NODEPIPE_PAUSE_AT``, in the cluster's environment), so a kill lands in either window every
-time. Its own module: the cluster is started
-differently from the other Ray tests' (see ``support.ray_cluster``; every test here runs inside
-private namespaces).
+started", with no pid, though its log said "killed on request". Here the workers wait 4 s
+after a task's log says where it runs, and report every node's start 4 s late (on a slot too),
+with ``NODEPIPE_PAUSE_AT`` in the cluster's environment, so that a kill lands in either window
+every time. Its own module: the cluster is started differently from the other Ray tests' (see
+``support.ray_cluster``; every test here runs inside private namespaces).
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -36,7 +36,7 @@ from support.ray_cluster import (
 from support.waiting import wait_for
 from support.worlds import node_runs, write_main
 
-LATE_SECONDS = 3
+LATE_SECONDS = 4
 
 
 @pytest.fixture(scope="module")
@@ -172,3 +172,70 @@ def test_a_node_killed_on_its_worker_before_it_starts_is_skipped_and_keeps_its_s
     assert not (folder / "reports" / "pid").exists()
     assert (folder / "data" / "out.txt").read_text() == "first"
     assert lab.nodes.get("only").state is nodepipe.NodeState.STALE  # as before: forever added
+
+
+@pytest.fixture
+def kept_connection(late_cluster: RayCluster) -> Iterator[None]:
+    """This process connects to the cluster itself: its runs put nodes on warm slot actors."""
+    import ray
+
+    ray.init(address=late_cluster.address, log_to_driver=False, include_dashboard=False)
+    try:
+        yield
+    finally:
+        ray.shutdown()
+
+
+def alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+@in_ray_namespace
+def test_a_node_killed_on_a_slot_whose_worker_dies_before_answering_is_recorded_killed(
+    lab: nodepipe.Workspace, late_cluster: RayCluster, kept_connection: None
+) -> None:
+    """On a slot: the node's process runs, the kill ends it, and the slot's worker is
+    SIGKILLed before its answer (that the node started) reached the driver. The node may have
+    started, so it is recorded cancelled, saying its worker died meanwhile, not skipped as
+    "cancelled before it started"; its old outputs stay."""
+    lab.pipelines.new("solo")
+    lab.nodes.new("solo", "only")
+    folder = write_main(lab, "only", SLEEPER)
+    request = RunRequest("solo", executor="ray", ray_address=late_cluster.address)
+    first = RunService(lab.context).run(request)
+    assert first.finished is not None and first.finished.status == "completed"
+    lab.nodes.set_params("only", ["forever=true"])
+    events: list[RunEvent] = []
+    results: list[RunResult] = []
+    runner = threading.Thread(
+        target=lambda: results.append(RunService(lab.context).run(request, [events.append])),
+        daemon=True,
+    )
+    pid_file = folder / "reports" / "pid"
+    runner.start()
+    wait_for(pid_file.exists, "the node's process to start", 120)
+    node_pid = int(pid_file.read_text())
+    log = (folder / "logs" / "latest.log").read_text()
+    line = next(line for line in log.splitlines() if "Ray worker on" in line)
+    worker_pid = int(line.split("(pid ", 1)[1].split(")", 1)[0])
+
+    RunService(lab.context).kill(["only"])
+    wait_for(lambda: not alive(node_pid), "the kill to end the node", LATE_SECONDS)
+    os.kill(worker_pid, signal.SIGKILL)  # before the slot answers that the node started
+    runner.join(timeout=120)
+
+    assert not runner.is_alive(), "the run did not end"
+    (result,) = results
+    assert result.finished is not None and result.run_id is not None
+    assert result.finished.status == "cancelled"
+    (ended,) = [e for e in events if isinstance(e, NodeFinished)]
+    assert ended.outcome.status is RunOutcome.CANCELLED
+    said = "killed; the Ray worker it was given to died meanwhile: "
+    assert ended.outcome.message.startswith(said), ended.outcome.message
+    assert node_runs(lab, result.run_id)["only"].state is NodeRunState.CANCELLED
+    assert (folder / "data" / "out.txt").read_text() == "first"
+    assert lab.nodes.get("only").state is nodepipe.NodeState.CANCELLED
