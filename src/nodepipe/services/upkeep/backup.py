@@ -5,8 +5,9 @@ A backup is written under a temporary name beside its destination, flushed to di
 into place and its folder flushed: a backup that exists is complete. The default destination is
 ``.nodepipe/backups/store-<UTC time>.sqlite`` (``.pgdump`` for PostgreSQL).
 
-Restoring never deletes anything: the SQLite store it replaces is moved aside
-(``store-replaced-<time>.sqlite``, with its WAL), and a PostgreSQL store is dumped into the
+Restoring never deletes anything: the SQLite store it replaces is kept aside
+(``store-replaced-<time>.sqlite``; ``store_files.replace_store`` says how a kill at any step
+leaves a whole store in place), and a PostgreSQL store is dumped into the
 backups folder first. It is refused while another process uses the store (a run, the web app):
 that process would go on writing to the store it holds open.
 """
@@ -30,10 +31,11 @@ from nodepipe.workspace.backups import (
     list_backups,
 )
 from nodepipe.workspace.config import PRIVATE_DIR_MODE, read_config
-from nodepipe.workspace.durable import write_aside
+from nodepipe.workspace.crash_points import crash_point
+from nodepipe.workspace.durable import fsync_file, write_aside
 from nodepipe.workspace.layout import WorkspaceLayout
 from nodepipe.workspace.open_files import processes_using
-from nodepipe.workspace.store_files import companions, move_store_aside
+from nodepipe.workspace.store_files import companions, replace_store
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,9 +115,25 @@ def _restore_sqlite(layout: WorkspaceLayout, store: Path, backup: Path) -> Resto
         raise InvalidInputError(f"{backup} is a PostgreSQL dump; this workspace's store is SQLite")
     store_backup.check_sqlite_backup(backup)
     refuse_if_in_use(store)
-    previous = move_store_aside(store, "replaced")
-    write_aside(store, lambda temporary: _copy_file(backup, temporary))
+    _remove_cut_short_copies(store)
+    staged = store.with_name(f".{store.name}.{os.urandom(4).hex()}.tmp")
+    try:
+        _copy_file(backup, staged)
+        fsync_file(staged)
+        crash_point("restore.staged")
+        previous = replace_store(store, staged, "replaced")
+    except BaseException:
+        staged.unlink(missing_ok=True)
+        raise
     return Restored(backup, str(store), previous)
+
+
+def _remove_cut_short_copies(store: Path) -> None:
+    """Remove the copies of a backup that a killed restore left beside the store
+    (``.store.sqlite.1a2b3c4d.tmp``), but none that a process has open."""
+    for leftover in store.parent.glob(f".{store.name}.*.tmp"):
+        if not processes_using([leftover]):
+            leftover.unlink(missing_ok=True)
 
 
 def refuse_if_in_use(store: Path) -> None:

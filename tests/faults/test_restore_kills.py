@@ -1,0 +1,104 @@
+"""Kill -9 at each step of ``nodepipe backup restore``: a whole store stays in place.
+
+The store it replaces holds a transaction only in its write-ahead log (a process killed after
+committing it left the log behind). ``backup restore`` runs as a real process and is killed at
+each crash point on its path; then the next command must open the workspace on the old store,
+whole (the transaction in its log included), ``doctor`` must find nothing, and restoring again
+must put the backup in place and leave no copy of it behind, every store kept aside whole.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import nodepipe
+from nodepipe.store.store import Store
+
+NODEPIPE = str(Path(sys.executable).with_name("nodepipe"))
+BEFORE = ["after-the-backup", "baseline", "in-the-log"]
+"""The pipelines of the store the restore replaces."""
+BACKED_UP = ["baseline"]
+COMMIT_THEN_DIE = """\
+import os, signal, sys
+import nodepipe
+nodepipe.open(sys.argv[1]).pipelines.new("in-the-log")
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def nodepipe_cli(root: Path, *argv: str, crash_at: str = "") -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NODEPIPE_")}
+    if crash_at:
+        env["NODEPIPE_CRASH_AT"] = crash_at
+    return subprocess.run(
+        [NODEPIPE, "-w", str(root), *argv],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+        timeout=120,
+    )
+
+
+def pipelines_in(store: Path) -> list[str]:
+    opened = Store.open(f"sqlite:///{store}")
+    try:
+        with opened.read() as session:
+            return sorted(p.tag for p in session.list_pipelines())
+    finally:
+        opened.close()
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A workspace with a backup holding ``baseline``, then two pipelines more, the last one
+    committed by a process killed before SQLite moved it from the log into the database."""
+    root = tmp_path_factory.mktemp("template") / "lab"
+    ws = nodepipe.init(root)
+    ws.pipelines.new("baseline")
+    made = nodepipe_cli(root, "backup")
+    assert made.returncode == 0, made.stderr
+    ws.pipelines.new("after-the-backup")
+    ws.close()
+    died = subprocess.run(
+        [sys.executable, "-c", COMMIT_THEN_DIE, str(root)], capture_output=True, check=False
+    )
+    assert died.returncode == -signal.SIGKILL, died.stderr
+    wal = root / ".nodepipe" / "store.sqlite-wal"
+    assert wal.stat().st_size > 0, "the last transaction should be in the log only"
+    return root
+
+
+@pytest.mark.parametrize("point", ["restore.staged", "restore.kept-aside", "restore.log-removed"])
+def test_a_restore_killed_at_each_step_leaves_the_old_store_whole(
+    template: Path, tmp_path: Path, point: str
+) -> None:
+    root = tmp_path / "lab"
+    shutil.copytree(template, root, symlinks=True)
+    (backup,) = (root / ".nodepipe" / "backups").iterdir()
+
+    killed = nodepipe_cli(root, "backup", "restore", str(backup), crash_at=point)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+
+    listed = nodepipe_cli(root, "pipeline", "list", "--json")
+    assert listed.returncode == 0, listed.stderr
+    assert sorted(p["tag"] for p in json.loads(listed.stdout)) == BEFORE
+    doctor = nodepipe_cli(root, "doctor")
+    assert doctor.returncode == 0, doctor.stdout + doctor.stderr
+
+    restored = nodepipe_cli(root, "backup", "restore", str(backup))
+    assert restored.returncode == 0, restored.stderr
+    store = root / ".nodepipe" / "store.sqlite"
+    assert pipelines_in(store) == BACKED_UP
+    assert not list(store.parent.glob(".store.sqlite.*.tmp")), "a copy of the backup is left"
+    kept = sorted(store.parent.glob("store-replaced-*.sqlite"))
+    assert kept, "the replaced store is kept"
+    assert all(pipelines_in(aside) == BEFORE for aside in kept)
