@@ -23,6 +23,7 @@ from nodepipe.domain.views import Link, Loss, NodeDetails, RemovalReport
 from nodepipe.services import resolver
 from nodepipe.services.context import WorkspaceContext
 from nodepipe.services.envs.isolation_rules import isolation_of
+from nodepipe.services.graph.clearing import Clearing
 from nodepipe.services.graph.effective import effective_node, effective_nodes
 from nodepipe.services.graph.fingerprint_now import fingerprint_with, recorded_inputs
 from nodepipe.services.graph.library_links import check_no_library_users
@@ -45,7 +46,6 @@ from nodepipe.services.guards import check_node_editable, check_pipeline_editabl
 from nodepipe.services.renamed import warn_renamed
 from nodepipe.store.changes import NodeChanges
 from nodepipe.workspace.file_digests import fingerprint_outputs
-from nodepipe.workspace.node_folder import clear_data
 
 if TYPE_CHECKING:
     from nodepipe.services.graph.node_restore import RestoredNode
@@ -345,12 +345,20 @@ class NodeService:
     def clear_data(self, name: str, pipeline: str | None = None) -> Node:
         """Delete the node's outputs; it becomes ready and its descendants stale (answered with
         its effective state, as ``get`` gives it)."""
-        with self.context.store.write() as session:
-            node = _editable(session, name, pipeline)
-            session.update_node(node.id, state=NodeState.READY, state_reason="outputs cleared")
-            mark_downstream(session, [node.id], f"upstream: outputs of {node.tag} were cleared")
-            clear_data(self.context.layout.node_folder(node.id))
-            cleared = _fetch(session, node.id)
+        clearing = Clearing(self.context)  # a kill at any step: see services.graph.clearing
+        node: Node | None = None
+        try:
+            with self.context.store.write() as session:
+                node = _editable(session, name, pipeline)
+                clearing.move_aside(session, node)
+                cleared = _fetch(session, node.id)
+        except BaseException:
+            if node is None:
+                clearing.operation.finish()
+            else:
+                clearing.undo(node)
+            raise
+        clearing.finish()
         return self._effective(cleared)
 
     def clearing_losses(self, name: str, pipeline: str | None = None) -> builtins.list[Loss]:

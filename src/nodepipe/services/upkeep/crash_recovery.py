@@ -28,6 +28,7 @@ def recoverers() -> dict[str, Recoverer]:
     from nodepipe.services.bundles.archives import ARCHIVE_KIND, recover_archive
     from nodepipe.services.bundles.code_swap import SWAP_KIND, recover_code_swaps
     from nodepipe.services.bundles.export_dir import EXPORT_KIND, recover_export
+    from nodepipe.services.graph.clearing import CLEAR_KIND, recover_clear
     from nodepipe.services.graph.materialize_undo import MATERIALIZE_KIND, recover_materialize
     from nodepipe.services.graph.staged_folders import (
         DELETE_KIND,
@@ -49,6 +50,7 @@ def recoverers() -> dict[str, Recoverer]:
         MATERIALIZE_KIND: recover_materialize,
         KEEP_KIND: recover_keep,
         COPY_KIND: lambda _context, operation: recover_copies(operation),
+        CLEAR_KIND: recover_clear,
     }
 
 
