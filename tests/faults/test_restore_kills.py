@@ -5,6 +5,8 @@ committing it left the log behind). ``backup restore`` runs as a real process an
 each crash point on its path; then the next command must open the workspace on the old store,
 whole (the transaction in its log included), ``doctor`` must find nothing, and restoring again
 must put the backup in place and leave no copy of it behind, every store kept aside whole.
+A ``backup`` killed while it writes its copy leaves it under its temporary name, which the next
+backup removes.
 """
 
 from __future__ import annotations
@@ -102,3 +104,23 @@ def test_a_restore_killed_at_each_step_leaves_the_old_store_whole(
     kept = sorted(store.parent.glob("store-replaced-*.sqlite"))
     assert kept, "the replaced store is kept"
     assert all(pipelines_in(aside) == BEFORE for aside in kept)
+
+
+def test_a_copy_a_killed_backup_left_is_removed_by_the_next_backup(
+    template: Path, tmp_path: Path
+) -> None:
+    root = tmp_path / "lab"
+    shutil.copytree(template, root, symlinks=True)
+    backups = root / ".nodepipe" / "backups"
+    before = sorted(p.name for p in backups.iterdir())
+
+    killed = nodepipe_cli(root, "backup", crash_at="aside-written.sqlite")
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    assert list(backups.glob(".store-*.tmp")), "the kill should leave the copy it was writing"
+
+    made = nodepipe_cli(root, "backup", "--json")
+    assert made.returncode == 0, made.stderr
+    assert not list(backups.glob(".store-*.tmp")), "a cut-short copy of the store is left"
+    made_path = Path(json.loads(made.stdout)["path"])
+    assert sorted(p.name for p in backups.iterdir()) == sorted([*before, made_path.name])
+    assert pipelines_in(made_path) == BEFORE

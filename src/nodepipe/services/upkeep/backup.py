@@ -25,6 +25,7 @@ from nodepipe.services.context import WorkspaceContext, locate_workspace
 from nodepipe.store import backup as store_backup
 from nodepipe.store.health import describe_store, sqlite_file
 from nodepipe.workspace.backups import (
+    BACKUP_PREFIX,
     SUFFIXES,
     backup_path_in,
     default_backup_path,
@@ -60,6 +61,7 @@ def back_up(context: WorkspaceContext, destination: Path | None = None) -> Backu
     dialect = context.store.dialect
     target = _target(context.layout, dialect, destination)
     url = context.store.url.render_as_string(hide_password=False)
+    _remove_cut_short_copies(target.parent, f".{BACKUP_PREFIX}*.tmp")  # a killed backup's
     write_aside(target, lambda temporary: _copy(dialect, url, temporary))
     return Backup(target, dialect, target.stat().st_size)
 
@@ -115,7 +117,7 @@ def _restore_sqlite(layout: WorkspaceLayout, store: Path, backup: Path) -> Resto
         raise InvalidInputError(f"{backup} is a PostgreSQL dump; this workspace's store is SQLite")
     store_backup.check_sqlite_backup(backup)
     refuse_if_in_use(store)
-    _remove_cut_short_copies(store)
+    _remove_cut_short_copies(store.parent, f".{store.name}.*.tmp")  # a killed restore's
     staged = store.with_name(f".{store.name}.{os.urandom(4).hex()}.tmp")
     try:
         _copy_file(backup, staged)
@@ -128,10 +130,11 @@ def _restore_sqlite(layout: WorkspaceLayout, store: Path, backup: Path) -> Resto
     return Restored(backup, str(store), previous)
 
 
-def _remove_cut_short_copies(store: Path) -> None:
-    """Remove the copies of a backup that a killed restore left beside the store
-    (``.store.sqlite.1a2b3c4d.tmp``), but none that a process has open."""
-    for leftover in store.parent.glob(f".{store.name}.*.tmp"):
+def _remove_cut_short_copies(folder: Path, pattern: str) -> None:
+    """Remove the copies a killed backup or restore left in ``folder`` (written aside as
+    ``.store-<time>.sqlite.1a2b3c4d.tmp``, ``.store.sqlite.1a2b3c4d.tmp``), but none that a
+    process has open (another backup's copy being written)."""
+    for leftover in folder.glob(pattern):
         if not processes_using([leftover]):
             leftover.unlink(missing_ok=True)
 
