@@ -55,11 +55,11 @@ def replace_store(store: Path, staged: Path, why: str) -> Path | None:
     the whole store; that file is then hard-linked under its kept name (it stays in place), its
     emptied companions are removed, and ``staged`` takes its place in one rename. Killed at any
     step, the store is the old one, whole, or the new one. A store whose log cannot be
-    checkpointed (a damaged one) is moved aside with its companions, then replaced: killed
+    checkpointed (a damaged one), or on a filesystem without hard links, is moved aside with
+    its companions, then replaced: killed
     between those renames, there is no store, and the next command names the backups."""
-    if store.exists() and _log_checkpointed(store):
-        aside = _aside_name(store, why)
-        os.link(store, aside)
+    aside = _aside_name(store, why)
+    if store.exists() and _log_checkpointed(store) and _linked(store, aside):
         fsync_dir(store.parent)
         crash_point("restore.kept-aside")
         for companion in companions(store):  # empty now: nothing of the store is lost
@@ -67,7 +67,7 @@ def replace_store(store: Path, staged: Path, why: str) -> Path | None:
                 companion.unlink()
         crash_point("restore.log-removed")
         previous: Path | None = aside
-    else:
+    else:  # also where the filesystem has no hard links
         previous = move_store_aside(store, why)
         crash_point("restore.moved-aside")
     staged.replace(store)
@@ -88,6 +88,14 @@ def _log_checkpointed(store: Path) -> bool:
         return False
     wal, _, journal = companions(store)
     return busy == 0 and not journal.exists() and (not wal.exists() or wal.stat().st_size == 0)
+
+
+def _linked(store: Path, aside: Path) -> bool:
+    try:
+        os.link(store, aside, follow_symlinks=False)
+    except OSError:  # a filesystem without hard links
+        return False
+    return True
 
 
 def _aside_name(store: Path, why: str) -> Path:
