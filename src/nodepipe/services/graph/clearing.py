@@ -15,15 +15,18 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from nodepipe.domain.model import Node
 from nodepipe.domain.states import NodeState
 from nodepipe.services.context import WorkspaceContext
 from nodepipe.services.graph.staleness import mark_downstream
-from nodepipe.store.queries import StoreSession
 from nodepipe.workspace import journal
 from nodepipe.workspace.crash_points import crash_point
 from nodepipe.workspace.output_swap import STAGING
+
+if TYPE_CHECKING:
+    from nodepipe.store.queries import StoreSession
 
 CLEAR_KIND = "clear-data"
 CLEARED = "outputs cleared"
@@ -31,8 +34,8 @@ CLEARED = "outputs cleared"
 
 
 class Clearing:
-    """One ``clear-data``: ``begin`` before the write transaction, ``move_aside`` inside it,
-    ``finish`` after its commit."""
+    """One ``clear-data``: made (its journal entry opened) before the write transaction,
+    ``move_aside`` inside it, ``finish`` after its commit (``undo`` if it failed)."""
 
     def __init__(self, context: WorkspaceContext) -> None:
         self.context = context
