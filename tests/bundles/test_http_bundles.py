@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import socket
 import threading
 from collections.abc import Iterator
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -18,6 +16,7 @@ from nodepipe.bundles.errors import BundleError, IncludeNotFoundError
 from nodepipe.bundles.loaders import Loaders, PackageLoader
 from nodepipe.bundles.resolve import resolve_bundle
 from support.bundle_worlds import write_bundle
+from support.silent_server import silent_server
 
 TOKEN = "Bearer s3cret-token"
 
@@ -84,22 +83,8 @@ def test_a_bundle_and_its_relative_include_are_read_over_http_with_headers(
 @pytest.fixture
 def silent() -> Iterator[str]:
     """A server on loopback that accepts connections and never answers; its base URL."""
-    listener = socket.create_server(("127.0.0.1", 0))
-    accepted: list[socket.socket] = []
-
-    def accept() -> None:
-        with contextlib.suppress(OSError):
-            while True:
-                accepted.append(listener.accept()[0])
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
-    finally:
-        listener.close()
-        for connection in accepted:
-            connection.close()
+    with silent_server() as url:
+        yield url
 
 
 def test_a_server_that_never_answers_is_refused_in_time_not_waited_on(

@@ -22,6 +22,7 @@ import pytest
 import nodepipe
 from integration.conftest import CliRunner, snapshot
 from nodepipe import NodeState
+from nodepipe.bundles import loaders
 from nodepipe.domain.errors import (
     ConflictError,
     IndexUnreachableError,
@@ -32,6 +33,7 @@ from nodepipe.services.runs.service import RunRequest
 from support.file_systems import folder_on_another_file_system
 from support.model_pipeline import TRAIN, outputs, states, trained_model
 from support.package_index import PASSWORD, USER, PackageIndex, offline_env
+from support.silent_server import silent_server
 from support.wheels import build_wheel, local_project
 from support.worlds import NodeSpec, add_nodes
 
@@ -187,6 +189,34 @@ def test_pull_from_an_http_url_with_the_header_from_fs_args(
     )  # fmt: skip
     assert pulled.code == 0, pulled.stderr
     assert sorted(n["tag"] for n in pulled.json()["nodes"]) == ["predict", "train"]
+
+
+def test_a_pull_from_a_server_that_never_answers_is_refused_in_time_naming_it(
+    lab: nodepipe.Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(loaders, "HTTP_READ_TIMEOUT_S", 0.5)
+    before = snapshot(lab)
+    outcome: list[BaseException | None] = []
+
+    def pull(url: str) -> None:
+        try:
+            lab.packages.pull(f"{url}/model-1.0-py3-none-any.whl", alias="hung")
+            outcome.append(None)
+        except BaseException as error:
+            outcome.append(error)
+
+    with silent_server() as url:
+        worker = threading.Thread(target=pull, args=(url,), daemon=True)
+        worker.start()
+        worker.join(30)  # aiohttp's own default: five minutes
+        assert not worker.is_alive(), "still waiting on a server that never answers"
+    (error,) = outcome
+    assert isinstance(error, InvalidInputError)
+    server = url.removeprefix("http://")
+    assert f"the server {server} did not answer in time" in str(error)
+    assert "nothing was changed" in str(error)
+    assert snapshot(lab) == before
+    assert not any(lab.context.layout.staging_dir.iterdir()), "a scratch folder was left behind"
 
 
 def test_the_full_loop_build_publish_pull_by_name_run_same_outputs(

@@ -30,7 +30,7 @@ holding ``pipeline.toml``; no code of the distribution is imported or run)."""
 StorageOptions = Mapping[str, Mapping[str, Any]]
 """fsspec options per protocol, for one call: ``{"https": {"headers": {...}}}``."""
 HTTP_CONNECT_TIMEOUT_S = 30.0
-"""How long an http(s) bundle's server may take to accept a connection."""
+"""How long an http(s) bundle's (or pulled package's) server may take to accept a connection."""
 HTTP_READ_TIMEOUT_S = 30.0
 """How long it may then stay silent in one request (between two reads: a large file may take
 longer in all). Options that give their own ``client_kwargs`` ``timeout`` replace both."""
@@ -70,14 +70,14 @@ class FsspecLoader:
     def open(self, url: str, options: StorageOptions) -> BundleFiles | None:
         protocol = url.split("://", 1)[0]
         try:
-            fs, path = fsspec.core.url_to_fs(url, **_with_timeout(protocol, options))
+            fs, path = fsspec.core.url_to_fs(url, **with_http_timeouts(protocol, options))
         except (ImportError, ValueError) as exc:
             raise BundleError(f"cannot read {url}: {exc}") from None
         location = BundleLocation(self.kind, url.rstrip("/"))
         try:
             if not _is_file(fs, f"{path.rstrip('/')}/{BUNDLE_FILE}", protocol):
                 return None
-        except TimeoutError:  # aiohttp's and fsspec's are TimeoutErrors too
+        except TimeoutError:
             raise BundleError(
                 f"cannot read {url}: its server did not answer in time (an include is read with "
                 f"at most {HTTP_CONNECT_TIMEOUT_S:g} s to connect and {HTTP_READ_TIMEOUT_S:g} s "
@@ -98,16 +98,25 @@ def _is_file(fs: Any, path: str, protocol: str) -> bool:
     try:
         fs.info(path)
     except FileNotFoundError as exc:
-        cause: BaseException | None = exc
-        while cause is not None:
-            if isinstance(cause, TimeoutError):
-                raise cause from None
-            cause = cause.__cause__ or cause.__context__
+        if timed_out(exc):
+            raise TimeoutError(str(exc)) from None
         return False
     return True
 
 
-def _with_timeout(protocol: str, options: StorageOptions) -> dict[str, Any]:
+def timed_out(error: BaseException) -> bool:
+    """Whether ``error`` is, or was caused by, a server not answering in time (aiohttp's and
+    fsspec's timeouts are TimeoutErrors; fsspec's http ``info`` turns one into a
+    FileNotFoundError whose cause it is)."""
+    cause: BaseException | None = error
+    while cause is not None:
+        if isinstance(cause, TimeoutError):
+            return True
+        cause = cause.__cause__ or cause.__context__
+    return False
+
+
+def with_http_timeouts(protocol: str, options: StorageOptions) -> dict[str, Any]:
     """The fsspec options for ``protocol``; for http(s), with timeouts unless they give their
     own (aiohttp's default waits five minutes on a server that accepts and never answers)."""
     given = dict(options.get(protocol, {}))

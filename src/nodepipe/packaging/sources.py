@@ -14,14 +14,16 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import fsspec
 from packaging.requirements import InvalidRequirement, Requirement
 
+from nodepipe.bundles import loaders
 from nodepipe.bundles.archive import CHUNK, MAX_TOTAL_BYTES
 from nodepipe.bundles.errors import BundleError
 from nodepipe.bundles.files import LocalBundleFiles
-from nodepipe.bundles.loaders import PackageLoader
+from nodepipe.bundles.loaders import PackageLoader, timed_out, with_http_timeouts
 from nodepipe.envs.uv import UvRunner
 from nodepipe.packaging.errors import PackageError
 
@@ -62,14 +64,17 @@ def requirement_source(source: str) -> PackageSource:
 
 
 def download(url: str, options: dict[str, Any], folder: Path) -> Path:
-    """Copy the archive at ``url`` (fsspec, ``options`` for its filesystem) into ``folder``."""
+    """Copy the archive at ``url`` (fsspec, ``options`` for its filesystem) into ``folder``;
+    an http(s) server gets the timeouts an include's does (``bundles.loaders``)."""
     name = url.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
     if not name.endswith(ARCHIVE_SUFFIXES) or name.startswith("."):
         raise PackageError(f"{url} does not name a wheel (.whl) or an sdist (.tar.gz)")
     target = folder / name
     copied = 0
+    protocol = url.split("://", 1)[0].lower()
     try:
-        with fsspec.open(url, "rb", **options) as reader, target.open("xb") as writer:
+        opened = fsspec.open(url, "rb", **with_http_timeouts(protocol, {protocol: options}))
+        with opened as reader, target.open("xb") as writer:
             while chunk := reader.read(CHUNK):
                 copied += len(chunk)
                 if copied > MAX_TOTAL_BYTES:
@@ -78,8 +83,25 @@ def download(url: str, options: dict[str, Any], folder: Path) -> Path:
     except PackageError:
         raise
     except Exception as exc:  # each fsspec backend raises its own errors (aiohttp, botocore)
+        if timed_out(exc):
+            raise PackageError(_silent_server(url)) from None
         raise PackageError(f"cannot read {url}: {type(exc).__name__}: {exc}") from None
     return target
+
+
+def _silent_server(url: str) -> str:
+    """What to say when the server of ``url`` did not answer in time (named by host and port,
+    never by the credentials a URL may carry)."""
+    parts = urlsplit(url)
+    server = parts.hostname or url
+    if parts.port is not None:
+        server = f"{server}:{parts.port}"
+    return (
+        f"cannot pull {url.split('?', 1)[0].rsplit('/', 1)[-1]}: the server {server} did not "
+        f"answer in time (a package is downloaded with at most "
+        f"{loaders.HTTP_CONNECT_TIMEOUT_S:g} s to connect and {loaders.HTTP_READ_TIMEOUT_S:g} s "
+        "of silence in each read); nothing was changed"
+    )
 
 
 def install_from_index(requirement: str, index_url: str | None, folder: Path, uv: UvRunner) -> Path:
