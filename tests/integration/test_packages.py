@@ -465,6 +465,33 @@ def test_a_package_never_makes_the_pull_build_a_folder_of_this_machine(
     other.close()
 
 
+def test_a_wheel_whose_file_name_or_metadata_lies_is_refused_naming_the_lie(
+    trained: nodepipe.Workspace, tmp_path: Path
+) -> None:
+    """A wheel renamed to another version, or whose METADATA names another package, was pulled
+    as the release its .dist-info folder names (uv and pip refuse to install either)."""
+    built = trained.packages.build("model", version="1.0", destination=tmp_path / "dist")
+    renamed = built.wheel.with_name("model-2.0-py2.py3-none-any.whl")
+    renamed.write_bytes(built.wheel.read_bytes())
+    with zipfile.ZipFile(built.wheel) as wheel:
+        metadata = wheel.read("model-1.0.dist-info/METADATA")
+    replace_members(built.wheel, {"model-1.0.dist-info/METADATA": metadata.replace(
+        b"Name: model\n", b"Name: other-model\n"
+    )})  # fmt: skip
+    other = nodepipe.init(tmp_path / "other")
+    before = snapshot(other)
+    cases = [
+        (renamed, "its file name names model 2.0, its model-1.0.dist-info folder model 1.0"),
+        (built.wheel, "its METADATA names other-model 1.0, its model-1.0.dist-info folder"),
+    ]
+    for wheel, message in cases:
+        with pytest.raises(InvalidInputError, match=message):
+            other.packages.pull(str(wheel), alias="liar")
+        assert snapshot(other) == before, wheel.name
+    assert not any(other.context.layout.staging_dir.iterdir())
+    other.close()
+
+
 def replace_members(wheel: Path, members: dict[str, bytes]) -> None:
     """Rewrite the zip ``wheel`` with ``members`` (by name) replacing or adding files."""
     with zipfile.ZipFile(wheel) as source:

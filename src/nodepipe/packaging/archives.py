@@ -14,6 +14,7 @@ renamed into place when complete: a refused archive leaves nothing behind.
 from __future__ import annotations
 
 import configparser
+import email.parser
 import secrets
 import shutil
 import tarfile
@@ -23,7 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from packaging.utils import canonicalize_name
+from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
+from packaging.version import InvalidVersion, Version
 
 from nodepipe.bundles.archive import (
     CHUNK,
@@ -86,6 +88,13 @@ def _unpack_wheel(path: Path, destination: Path, limits: ArchiveLimits) -> Packa
                 raise PackageError(f"{path.name} is not a wheel: no single *.dist-info folder")
             stem = dist_infos[0].removesuffix(".dist-info")
             name, _, version = stem.partition("-")
+            metadata_file = f"{dist_infos[0]}/METADATA"
+            if metadata_file in infos:
+                headers = email.parser.HeaderParser().parsestr(wheel.read(metadata_file).decode())
+                claims = {"its METADATA": (headers["Name"] or "", headers["Version"] or "")}
+            else:
+                claims = {}
+            _check_identity(path.name, name, version, claims)
             points_file = f"{dist_infos[0]}/entry_points.txt"
             text = wheel.read(points_file).decode() if points_file in infos else ""
     except (zipfile.BadZipFile, OSError, UnicodeDecodeError) as exc:
@@ -105,6 +114,39 @@ def _unpack_wheel(path: Path, destination: Path, limits: ArchiveLimits) -> Packa
     except BundleError as exc:
         raise PackageError(f"{path.name}: {exc}") from None
     return found
+
+
+def _check_identity(
+    where: str, name: str, version: str, claims: dict[str, tuple[str, str]]
+) -> None:
+    """PackageError unless the wheel's file name ``where`` (when it is a wheel's name) and each
+    of ``claims`` (its METADATA) name the distribution and version of its ``.dist-info`` folder
+    (``name``, ``version``): installers refuse such a wheel, and a pull would take it for a
+    release it is not."""
+    try:
+        file_name, file_version, _, _ = parse_wheel_filename(where)
+    except (InvalidWheelFilename, InvalidVersion):
+        pass  # a wheel saved under another name: its .dist-info folder says what it is
+    else:
+        claims = {"its file name": (file_name, str(file_version)), **claims}
+    for whose, (claimed_name, claimed_version) in claims.items():
+        if canonicalize_name(claimed_name) != canonicalize_name(name) or _version(
+            claimed_version
+        ) != _version(version):
+            raise PackageError(
+                f"{where} is not a wheel to trust: {whose} names {claimed_name} "
+                f"{claimed_version}, its {name}-{version}.dist-info folder {name} {version}; "
+                "refused (build the package again with `nodepipe package build --version`, "
+                "rather than renaming or editing it)"
+            )
+
+
+def _version(text: str) -> Version | str:
+    """``text`` as a version to compare (``1.0`` and ``1.0.0`` are equal), else as it is."""
+    try:
+        return Version(text)
+    except InvalidVersion:
+        return text.strip()
 
 
 def _found(points: dict[str, str], dist: str, version: str, where: str) -> PackageArchive:
