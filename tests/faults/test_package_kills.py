@@ -136,3 +136,19 @@ def test_a_build_killed_while_copying_to_another_file_system_leaves_only_whole_f
     for name in left:
         assert (dist / name).read_bytes() == (root / "dist" / name).read_bytes()
     check_workspace(root)
+
+
+@pytest.mark.parametrize("point", ("package.exported", "package.built"))
+def test_a_build_killed_before_its_files_are_moved_leaves_the_destination_as_it_was(
+    point: str, world: Path, tmp_path: Path
+) -> None:
+    """Killed after the export, or after uv built the files in the journal's scratch folder:
+    the destination holds the previous build alone, byte for byte, nothing half-made beside
+    it, and the next command removes the scratch folder."""
+    root = fresh(world, tmp_path / "w")
+    before = files_of(root / "dist")
+    argv = ("package", "build", "features", "--version", "0.2.0", "--destination")
+    kill_and_recover(root, (*argv, str(root / "dist")), point)
+    assert files_of(root / "dist") == before
+    assert sorted(p.name for p in (root / "dist").iterdir()) == sorted(before)
+    check_workspace(root)
