@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import nodepipe
-from integration.conftest import CliRunner
+from integration.conftest import CliRunner, snapshot
 from nodepipe.domain.errors import InvalidInputError
 from nodepipe.services.runs.service import RunRequest
 from support.package_index import PASSWORD, USER, PackageIndex, offline_env
@@ -126,6 +126,36 @@ def test_a_library_of_a_node_without_outputs_or_with_a_path_source_is_refused(
     with pytest.raises(InvalidInputError, match="'mytool' comes from a path or git source"):
         lab.packages.build_library("fresh", destination=tmp_path)
     assert not list(tmp_path.glob("*.whl"))
+
+
+def test_a_library_never_carries_a_file_a_link_of_the_node_leads_to_outside_it(
+    lab: nodepipe.Workspace, tmp_path: Path
+) -> None:
+    """A node whose output ``model.pkl`` is a link to a file elsewhere on this machine: its
+    library wheel carried that file's bytes (published with it); a link to nothing failed
+    halfway with shutil's list of errors. Both refused naming the link, nothing built."""
+    secret = tmp_path / "secret.txt"
+    secret.write_text("not the node's\n")
+    lab.pipelines.new("m")
+    lab.nodes.new("m", "model")
+    main = lab.nodes.path("model") / "code" / "main.py"
+    main.write_text(
+        "import os\nimport nodepipe_node as node\n"
+        "(node.data_dir() / 'model.json').write_text('{}')\n"
+        f"os.symlink({str(secret)!r}, node.data_dir() / 'model.pkl')\n"
+    )
+    lab.runs.run(RunRequest("m"))
+    dist = tmp_path / "dist"
+    before = snapshot(lab)
+    with pytest.raises(InvalidInputError, match=r"output model\.pkl is a link to .*outside"):
+        lab.packages.build_library("model", with_data=True, destination=dist)
+    (lab.nodes.path("model") / "data" / "model.pkl").unlink()
+    (lab.nodes.path("model") / "code" / "weights.bin").symlink_to(tmp_path / "gone.bin")
+    with pytest.raises(InvalidInputError, match=r"code weights\.bin is a link to .*gone\.bin"):
+        lab.packages.build_library("model", destination=dist)
+    assert not dist.exists() or not any(dist.iterdir())
+    assert snapshot(lab) == before
+    assert not any(lab.context.layout.staging_dir.iterdir())
 
 
 def wheel_files(folder: Path) -> dict[str, set[str]]:

@@ -13,13 +13,17 @@
 ```
 Whoever installs the wheel needs no nodepipe: it is a plain package. A requirement that uv
 takes from a path or a git checkout (``[tool.uv.sources]``) cannot be a wheel's dependency, so
-such a node is refused with the requirement named.
+such a node is refused with the requirement named; so is a link in its code or outputs that
+leads outside the node or to nothing (copied, it would publish a file of this machine that is
+not the node's, or fail halfway).
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -66,6 +70,33 @@ def node_requirements(code: Path) -> tuple[list[str], str | None]:
     return requirements, project.get("requires-python")
 
 
+def _refuse_stray_links(
+    top: Path, what: str, ignored: Callable[[str, list[str]], set[str]]
+) -> None:
+    """PackageError naming the first link under ``top`` (the node's ``code`` or ``data``,
+    ``ignored`` left out) that leads outside the node's folder or to nothing."""
+    node = top.parent.resolve()
+    for folder, dirs, files in os.walk(top):
+        skipped = ignored(folder, [*dirs, *files])
+        dirs[:] = sorted(d for d in dirs if d not in skipped)
+        for name in sorted({*dirs, *files} - skipped):
+            path = Path(folder, name)
+            if not path.is_symlink():
+                continue
+            target, shown = path.resolve(), path.relative_to(top).as_posix()
+            if not target.is_relative_to(node):
+                raise PackageError(
+                    f"the node's {what} {shown} is a link to {target}, outside the node: a "
+                    "library carries the node's own files only; refused (put the file itself "
+                    "there)"
+                )
+            if not target.exists():
+                raise PackageError(
+                    f"the node's {what} {shown} is a link to {target}, which does not exist; "
+                    "refused (run the node again, or remove the link)"
+                )
+
+
 def write_library_project(
     project: Path, node: NodeSources, names: PackageNames, summary: str
 ) -> Path:
@@ -77,6 +108,9 @@ def write_library_project(
         skipped = set(COPY_IGNORED(folder, entries))
         return skipped | (_LEFT_OUT & set(entries) if Path(folder) == node.code else set())
 
+    _refuse_stray_links(node.code, "code", ignored)
+    if node.data is not None:
+        _refuse_stray_links(node.data, "output", lambda folder, entries: set())
     shutil.copytree(node.code, package, ignore=ignored, symlinks=False)
     if not (package / "__init__.py").exists():
         (package / "__init__.py").write_text(
