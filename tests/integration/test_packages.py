@@ -492,6 +492,30 @@ def test_a_wheel_whose_file_name_or_metadata_lies_is_refused_naming_the_lie(
     other.close()
 
 
+def test_a_package_with_data_whose_output_links_outside_is_refused_naming_it(
+    lab: nodepipe.Workspace, tmp_path: Path
+) -> None:
+    """A node's output that is a link to a file elsewhere: the export kept the link and uv
+    failed to build, in words of tar ("unsafe symbolic-link target", exit 7, as if uv were
+    to blame). Refused naming the link, exit 2, nothing built."""
+    secret = tmp_path / "secret.txt"
+    secret.write_text("not the node's\n")
+    lab.pipelines.new("m")
+    lab.nodes.new("m", "model")
+    (lab.nodes.path("model") / "code" / "main.py").write_text(
+        "import os\nimport nodepipe_node as node\n"
+        f"os.symlink({str(secret)!r}, node.data_dir() / 'model.pkl')\n"
+    )
+    lab.runs.run(RunRequest("m"))
+    dist = tmp_path / "dist"
+    with pytest.raises(InvalidInputError, match=r"data/model\.pkl is a link to .*secret\.txt"):
+        lab.packages.build("m", with_data=True, destination=dist)
+    assert not dist.exists() or not any(dist.iterdir())
+    assert not any(lab.context.layout.staging_dir.iterdir())
+    built = lab.packages.build("m", destination=dist)  # without its data: nothing to refuse
+    assert built.wheel.is_file()
+
+
 def replace_members(wheel: Path, members: dict[str, bytes]) -> None:
     """Rewrite the zip ``wheel`` with ``members`` (by name) replacing or adding files."""
     with zipfile.ZipFile(wheel) as source:

@@ -17,8 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from nodepipe.bundles.errors import BundleError
 from nodepipe.bundles.model import BUNDLE_FILE
 from nodepipe.bundles.schema import parse_definition
+from nodepipe.bundles.tree import local_files
 from nodepipe.domain.errors import Action, Hint, NotFoundError
 from nodepipe.domain.model import PipelineView
 from nodepipe.domain.names import listed
@@ -93,6 +95,20 @@ class PackageInputs:
     """The bundle's ``[inputs]``: input name → the keys of its nodes that take it."""
 
 
+def _refuse_links_outside(bundle: Path, pipeline: str) -> None:
+    """PackageError naming a link of the exported ``bundle`` (a node's output, most often)
+    that leads outside it: an export keeps links, and a package would carry a link no
+    installer takes (uv refuses to build one to an absolute path, in words of tar)."""
+    try:
+        for _ in local_files(bundle, "."):
+            pass
+    except BundleError as exc:
+        raise PackageError(
+            f"cannot build pipeline {pipeline} as a package: {exc} (a package carries the "
+            "pipeline's own files only: put the file itself there)"
+        ) from None
+
+
 @dataclass(frozen=True, slots=True)
 class PackageService:
     context: WorkspaceContext
@@ -121,6 +137,7 @@ class PackageService:
             )
             if nodes:
                 keep_nodes(bundle, nodes)
+            _refuse_links_outside(bundle, view.pipeline.tag)
             crash_point("package.exported")
             project = write_project(
                 operation.folder / "project", bundle, names, summary_of(view.pipeline.notes)
