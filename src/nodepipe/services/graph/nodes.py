@@ -23,7 +23,6 @@ from nodepipe.domain.views import Link, Loss, NodeDetails, RemovalReport
 from nodepipe.services import resolver
 from nodepipe.services.context import WorkspaceContext
 from nodepipe.services.envs.isolation_rules import isolation_of
-from nodepipe.services.graph.clearing import Clearing
 from nodepipe.services.graph.effective import effective_node, effective_nodes
 from nodepipe.services.graph.fingerprint_now import fingerprint_with, recorded_inputs
 from nodepipe.services.graph.library_links import check_no_library_users
@@ -345,6 +344,8 @@ class NodeService:
     def clear_data(self, name: str, pipeline: str | None = None) -> Node:
         """Delete the node's outputs; it becomes ready and its descendants stale (answered with
         its effective state, as ``get`` gives it)."""
+        from nodepipe.services.graph.clearing import Clearing  # not for a read command
+
         clearing = Clearing(self.context)  # a kill at any step: see services.graph.clearing
         node: Node | None = None
         try:
