@@ -3,12 +3,14 @@ nodes and the sidebar, the node panel on each tab (Outputs and Code too), a cont
 its danger item hovered, a delete confirmation and a dialog with their danger and primary
 buttons at rest, hovered and focused, the run preview, the find box, the shortcut sheet, the
 History view with a run's timeline, an empty pipeline; in the light and the dark theme; a node
-card's "shared env" badge in the dark theme; every dialog of the node and pipeline menus in the
-dark theme, with no violation of any impact inside it."""
+card's "shared env" badge in the dark theme; every dialog of the node and pipeline menus
+(Import bundle…, Publish package… and Detach… too) in both themes, with no violation of any
+impact inside it."""
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from playwright.sync_api import Locator, Page, expect
 
@@ -148,43 +150,71 @@ PIPELINE_DIALOGS = (
     "Merge with…",
     "Move to project…",
     "Base packages…",
+    "Publish package…",
     "Delete…",
 )
-"""The menus' items that open a dialog (Import bundle… opens the file chooser first, Publish
-package… needs a package built)."""
+"""The menus' items that open a dialog at once (Import bundle… opens the file chooser first,
+Detach… is offered for a reference only); Publish package… needs a package built."""
 
 
-def check_dialog(page: Page, menu: str, item: str) -> None:
-    """Open ``item`` of the menu just opened: its dialog has no violation of any impact, and
-    the page none serious; then it is cancelled."""
+def check_dialog(page: Page, theme: str, menu: str, item: str) -> None:
+    """Open ``item`` of the menu just opened and check its dialog (``check_open_dialog``)."""
     page.get_by_test_id("context-menu").get_by_role(
         "menuitem", name=re.compile(f"^{re.escape(item)}")
     ).click()
+    check_open_dialog(page, f"{theme}: the {menu} menu's {item} dialog")
+
+
+def check_open_dialog(page: Page, view: str) -> None:
+    """The open dialog has no violation of any impact, and the page none serious; then it is
+    cancelled."""
     dialog = page.get_by_test_id("dialog")
     expect(dialog).to_be_visible()
-    view = f"dark: the {menu} menu's {item} dialog"
     expect_accessible(page, view)
     expect_accessible(page, view, within='[data-testid="dialog"]', strict=True)
     press_in(dialog, "Escape")
     expect(dialog).to_have_count(0)
 
 
-def test_every_dialog_of_the_node_and_pipeline_menus_in_the_dark_theme(
-    page: Page, served: Served
+def check_menu_dialogs(page: Page, theme: str, archive: Path) -> None:
+    """Every dialog of the node and pipeline menus in ``theme``, Detach… (of a reference),
+    Import bundle… (once its file is chosen) and Publish package… (a package built) too."""
+    expect(page.locator("html")).to_have_attribute("data-theme", theme)
+    for item in NODE_DIALOGS:
+        right_click(page, FIRST)
+        check_dialog(page, theme, "node", item)
+    pipeline = page.locator('[data-testid="pipeline-item"][data-tag="baseline"]')
+    for item in PIPELINE_DIALOGS:
+        pipeline.click(button="right")
+        check_dialog(page, theme, "pipeline", item)
+    pipeline.click(button="right")
+    with page.expect_file_chooser() as chooser:
+        menu_item(page, "Import bundle…").click()
+    chooser.value.set_files(str(archive))
+    check_open_dialog(page, f"{theme}: the pipeline menu's Import bundle… dialog")
+
+    page.locator('[data-testid="pipeline-item"][data-tag="other"]').click()
+    expect(node(page, "plot")).to_be_visible()
+    right_click(page, "plot")
+    check_dialog(page, theme, "node", "Detach (private copy)…")
+    page.locator('[data-testid="pipeline-item"][data-tag="baseline"]').click()
+    expect(node(page, FIRST)).to_be_visible()
+
+
+def test_every_dialog_of_the_node_and_pipeline_menus_in_both_themes(
+    page: Page, served: Served, tmp_path: Path
 ) -> None:
     ws = served.workspace
     add_nodes(ws, "baseline", CHAIN)
     ws.runs.run(RunRequest("baseline"))  # outputs, for Delete outputs…
     ws.groups.new("baseline", "plots", ["plot"])  # a group, for Add to group…
     ws.pipelines.new("other", project="climate")  # a target, for Merge with… and Move to…
+    ws.node_copies.reference(["plot"], into="other", pipeline="baseline")  # for Detach…
+    ws.packages.build("baseline", destination=ws.packages.dist_dir)  # for Publish package…
+    archive = tmp_path / "baseline.zip"  # only chosen: the dialog is cancelled
+    archive.write_bytes(b"PK")
     page.goto(served.link)
     expect_state(page, FIRST, "completed", 30_000)
+    check_menu_dialogs(page, "light", archive)
     page.get_by_title("Light or dark theme").click()
-    expect(page.locator("html")).to_have_attribute("data-theme", "dark")
-    for item in NODE_DIALOGS:
-        right_click(page, FIRST)
-        check_dialog(page, "node", item)
-    pipeline = page.locator('[data-testid="pipeline-item"][data-tag="baseline"]')
-    for item in PIPELINE_DIALOGS:
-        pipeline.click(button="right")
-        check_dialog(page, "pipeline", item)
+    check_menu_dialogs(page, "dark", archive)
