@@ -204,3 +204,37 @@ def test_isolation_moves_each_behind_a_confirmation_and_a_failed_move_is_shown(
     expect(isolation).to_contain_text("an environment of its own", timeout=90_000)
     expect(node(page, "clean").get_by_test_id("not-isolated")).to_have_count(0)
     assert ws.envs.show("clean").isolation == "own"
+
+
+def test_the_tab_says_both_pythons_when_the_environment_has_another(
+    page: Page, env_served: Served
+) -> None:
+    """The tab showed only the Python the node asks for, while its environment was still on
+    the one an earlier sync built it with (a sync that failed, or none since the request
+    changed): now it says both, worded as `env show` says them, and again one once in step."""
+    ws = env_served.workspace
+    ws.runs.run(RunRequest("baseline", ["load"]))  # load's .venv, built by a sync
+    config = ws.nodes.path("load") / "code" / ".venv" / "pyvenv.cfg"
+    kept = config.read_text(encoding="utf-8")
+    asked = ws.envs.show("load").python
+    assert ws.envs.show("load").environment_python == asked
+    # the environment as a sync under Python 3.9.18 left it (what the node asks for changed)
+    config.write_text(
+        "".join(
+            "version_info = 3.9.18\n" if line.startswith("version_info") else line
+            for line in kept.splitlines(keepends=True)
+        ),
+        encoding="utf-8",
+    )
+    page.goto(env_served.link)
+    python = open_environment(page, "load").get_by_test_id("environment-python")
+    expect(python).to_contain_text(f"asks for Python {asked}; its environment has 3.9.18")
+    expect(page.get_by_test_id("environment-warning")).to_contain_text(
+        f"its environment has Python 3.9.18, not the {asked} it asks for"
+    )
+    page.screenshot(path=ARTIFACTS / "environment-two-pythons.png")
+    config.write_text(kept, encoding="utf-8")  # in step again: one Python, said once
+    page.reload()
+    python = open_environment(page, "load").get_by_test_id("environment-python")
+    expect(python).to_contain_text(asked)
+    expect(python).not_to_contain_text("its environment has")

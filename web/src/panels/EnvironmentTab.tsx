@@ -38,14 +38,24 @@ export function EnvironmentTab({ node, pipelineId }: { node: CanvasNode; pipelin
     const from = env.origins[packageName(requirement)] ?? env.origins[normalized(packageName(requirement))];
     return from && from !== "node" ? `from ${from}` : "";
   };
+  // the .venv's Python, when it has one and it is not the one asked for (a failed sync)
+  const builtOther = env.environment_python !== "" && env.environment_python !== env.python && /^\d/.test(env.python);
   const version = (name: string) =>
     missing.has(name) ? "not installed under the interpreter" : (env.locked[name] ?? "");
   return (
     <div className="environment" data-testid="environment">
       <dl className="facts">
         <dt>Python</dt>
-        <dd>
-          {env.python} <span className="muted">(asked: {env.python_request})</span>{" "}
+        <dd data-testid="environment-python">
+          {/* as `env show` says it: both Pythons when the environment has another one */}
+          {builtOther ? (
+            <>
+              asks for Python {env.python}; <strong>its environment has {env.environment_python}</strong>
+            </>
+          ) : (
+            env.python
+          )}{" "}
+          <span className="muted">(asked: {env.python_request})</span>{" "}
           <button className="link" disabled={readOnly} onClick={() => void changePython(node.id, env.python_request, load)}>
             change
           </button>
