@@ -218,3 +218,30 @@ def test_every_dialog_of_the_node_and_pipeline_menus_in_both_themes(
     check_menu_dialogs(page, "light", archive)
     page.get_by_title("Light or dark theme").click()
     check_menu_dialogs(page, "dark", archive)
+
+
+def test_a_failed_run_reads_on_a_hovered_row_in_the_light_theme(page: Page, served: Served) -> None:
+    """The failed state's red read 4.19:1 on a hovered row of the light theme (the node's
+    Runs tab, the History view): it reads at least 4.5:1 there, as on a row at rest."""
+    ws = served.workspace
+    ws.nodes.new("baseline", "broken")
+    (ws.nodes.path("broken") / "code" / "main.py").write_text("raise SystemExit(3)\n")
+    ws.runs.run(RunRequest("baseline"))
+    page.goto(served.link)
+    expect_state(page, "broken", "failed", 30_000)
+    expect(page.locator("html")).to_have_attribute("data-theme", "light")
+    select(page, "broken")
+    panel = page.get_by_test_id("node-panel")
+    panel.get_by_role("tab", name="Runs").click()
+    failed = panel.locator("td.run-failed").first
+    expect(failed).to_have_text("failed")
+    expect_readable(failed, "light: a failed run in the Runs tab, at rest")
+    failed.hover()
+    expect_readable(failed, "light: a failed run in the Runs tab, its row hovered")
+    expect_accessible(page, "light: the Runs tab, a failed run's row hovered")
+
+    page.get_by_test_id("open-history").click()
+    outcome = page.get_by_test_id("run-outcome").first
+    expect(outcome).to_have_text("failed")
+    page.get_by_test_id("run-took").first.hover()  # the row, not the chosen bar's cell
+    expect_readable(outcome, "light: a failed run in the History view, its row hovered")
