@@ -1,6 +1,6 @@
 // Bundles: a pipeline downloaded as a .zip, a .zip uploaded as a new pipeline, an include updated.
 import { toast } from "sonner";
-import { api, ApiError, call, serverFetch } from "../api/client";
+import { api, ApiError, call, serverFetch, unreachable } from "../api/client";
 import type { ErrorBody, Group, IncludeUpdated, Job, Pipeline } from "../api/types";
 import { confirmDanger } from "../dialogs/dialogs";
 import { openPipeline } from "../store/opened";
@@ -19,8 +19,8 @@ export async function send(item: string, url: string, init?: RequestInit): Promi
   let response: Response;
   try {
     response = await serverFetch(url, init);
-  } catch (error) {
-    throw new ApiError(0, { kind: "network", message: `${item}: cannot reach nodepipe: ${String(error)}` });
+  } catch {
+    throw unreachable(item);
   }
   if (!response.ok) throw await refusal(item, response);
   return response;

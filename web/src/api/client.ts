@@ -70,6 +70,16 @@ export class ApiError extends Error {
   }
 }
 
+/** What a request that never reached the server says (it stopped, or is restarting), in the
+ * app's words: what to do, not the browser's "TypeError: Failed to fetch". */
+export const UNREACHABLE =
+  "the nodepipe server cannot be reached (stopped, or restarting): try again once the toolbar shows live";
+
+/** The ApiError of a request that never reached the server; `item`: the menu item it was for. */
+export function unreachable(item?: string): ApiError {
+  return new ApiError(0, { kind: "network", message: item ? `${item}: ${UNREACHABLE}` : UNREACHABLE });
+}
+
 export interface FetchResult<T> {
   data?: T;
   error?: unknown;
@@ -81,8 +91,8 @@ export async function call<T>(request: Promise<FetchResult<T>>): Promise<T> {
   let result: FetchResult<T>;
   try {
     result = await request;
-  } catch (error) {
-    throw new ApiError(0, { kind: "network", message: `cannot reach nodepipe: ${String(error)}` });
+  } catch {
+    throw unreachable();
   }
   if (result.response.status === 401) {
     // The session ended (the server restarted with another token, or its password changed):
