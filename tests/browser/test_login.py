@@ -162,7 +162,9 @@ def test_another_users_server_on_another_port_gets_no_credential_of_this_one(
     other_tab.close()
 
 
-def test_when_the_session_ends_the_app_shows_the_login_screen(page: Page, served: Served) -> None:
+def test_when_the_session_ends_the_app_shows_the_login_screen_saying_why(
+    page: Page, served: Served
+) -> None:
     page.goto(served.link)
     expect_app(page)
     # As when the server restarted with another token: what the tab holds is refused.
@@ -173,3 +175,14 @@ def test_when_the_session_ends_the_app_shows_the_login_screen(page: Page, served
     assert notes.is_success
     expect(page.get_by_role("heading", name=NEEDS_TOKEN)).to_be_visible()
     assert stored_credential(page) is None
+    # it says why this tab lost its access, and what to do in the app's words (no CLI command)
+    expect(page.get_by_test_id("session-ended")).to_contain_text("it restarted")
+    expect(page.locator("main")).to_contain_text("Open the link the server printed")
+    expect(page.locator("main")).not_to_contain_text("nodepipe server list")
+    page.goto(served.link)  # the link again: in, and a later login screen says nothing ended
+    expect_app(page)
+    other_tab = page.context.new_page()
+    other_tab.goto(f"{served.url}/")
+    expect(other_tab.get_by_role("heading", name=NEEDS_TOKEN)).to_be_visible()
+    expect(other_tab.get_by_test_id("session-ended")).to_have_count(0)
+    other_tab.close()

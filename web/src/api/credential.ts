@@ -8,9 +8,11 @@
 // sessionStorage, not localStorage: both are readable by this origin (scheme, host and
 // port) only, but sessionStorage ends with the tab. Nothing is left on disk for whatever
 // serves this port next (another user's server once this one stops); a reload keeps it, a
-// new tab needs the link again (`nodepipe server list` shows it) or the password.
+// new tab needs the link again (whoever started the server can show it) or the password.
 
 const KEY = "nodepipe.credential";
+/** Set when the server refused this tab's credential: the login screen then says why. */
+const ENDED = "nodepipe.session-ended";
 
 export function credential(): string | null {
   return sessionStorage.getItem(KEY);
@@ -18,6 +20,13 @@ export function credential(): string | null {
 
 export function keepCredential(value: string): void {
   sessionStorage.setItem(KEY, value);
+  sessionStorage.removeItem(ENDED);
+}
+
+/** Whether this tab had access and the server refused it (a restart with a new token, a
+ * changed password), rather than never having had any. */
+export function sessionWasEnded(): boolean {
+  return sessionStorage.getItem(ENDED) !== null;
 }
 
 /** Opened from the printed link (`/?token=…`): keep the token, and drop it from the address
@@ -41,5 +50,6 @@ export function authHeaders(): Record<string, string> {
  * forget it and reload, which shows the login screen. */
 export function sessionEnded(): void {
   sessionStorage.removeItem(KEY);
+  sessionStorage.setItem(ENDED, "1");
   window.location.reload();
 }

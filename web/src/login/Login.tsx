@@ -2,7 +2,7 @@
 // always works; a server with a password also takes it here (POST /login answers a session
 // value, which the tab keeps like the token: see api/credential.ts).
 import { useEffect, useState, type FormEvent } from "react";
-import { keepCredential } from "../api/credential";
+import { keepCredential, sessionWasEnded } from "../api/credential";
 import "./login.css";
 
 interface LoginAnswer {
@@ -49,6 +49,14 @@ export function Login() {
   return (
     <main className="login">
       <h1>This nodepipe server needs its token</h1>
+      {sessionWasEnded() && (
+        <p role="status" data-testid="session-ended">
+          <strong>
+            The server no longer takes this tab&apos;s access: it restarted (each start makes a new link), or its
+            password changed.
+          </strong>
+        </p>
+      )}
       {message && (
         <p role="alert">
           <strong>{message}</strong>
@@ -56,7 +64,7 @@ export function Login() {
       )}
       <p>
         Open the link the server printed when it started: it ends with <code>?token=…</code>. Whoever started the
-        server can show it again with <code>nodepipe server list</code>.
+        server can show it again.
       </p>
       <p className="login-note">
         This tab keeps its access until it is closed; a new tab needs the link (or the password) again.
