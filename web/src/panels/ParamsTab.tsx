@@ -1,10 +1,13 @@
 // Parameters as YAML: validated as you type, and again by the server before it saves. The text
 // is saved as typed (comments kept); a changed value makes the node stale on the canvas at once.
+// A change made elsewhere (another tab, an editor) while this tab has unsaved typing is never
+// overwritten unseen: the tab says so, and only a Save after that replaces it.
 import { useEffect, useMemo, useRef, useState } from "react";
 import { parse } from "yaml";
 import { invalidatePipeline } from "../api/queries";
 import { toast } from "sonner";
 import { api, ApiError, call } from "../api/client";
+import { nodeQuery, queryClient } from "../api/queries";
 import type { CanvasNode, NodeDetail } from "../api/types";
 import { useApp } from "../store/app";
 import { readOnlyReason } from "./readOnly";
@@ -33,16 +36,24 @@ export function ParamsTab({ node, detail, pipelineId }: Props) {
   // What the file holds now: the loaded text, then what this tab saved last.
   const [saved, setSaved] = useState(loaded);
   const [text, setText] = useState(loaded);
+  // The file text the unsaved typing began from (null: nothing typed since the last load or save).
+  const [base, setBase] = useState<string | null>(null);
   const [serverError, setServerError] = useState<string | null>(null);
   const [saving, setSaving] = useState(false);
   const savedRef = useRef(loaded);
   savedRef.current = saved;
+  const textRef = useRef(text);
+  textRef.current = text;
   useEffect(() => {
     // A newer file text (a reload after a save, or an edit elsewhere) replaces the editor's text
     // only when nothing is typed there: unsaved typing is never thrown away by a late reload.
-    setText((current) => (current === savedRef.current ? loaded : current));
+    if (textRef.current === savedRef.current) {
+      setText(loaded);
+      setBase(null);
+    }
     setSaved(loaded);
   }, [loaded]);
+  const changedElsewhere = base !== null && text !== saved && saved !== base;
   const error = useMemo(() => validate(text), [text]);
   const pipeline = useApp((s) => s.graph?.pipeline);
   const readOnlyWhy = readOnlyReason(node, pipeline);
@@ -52,6 +63,13 @@ export function ParamsTab({ node, detail, pipelineId }: Props) {
     setSaving(true);
     setServerError(null);
     try {
+      // the file as it is now: a change this tab has not heard of yet is shown, not overwritten
+      const now = await queryClient.fetchQuery({ ...nodeQuery(pipelineId, node.id), staleTime: 0 });
+      const fresh = now.params_text ?? "";
+      if (base !== null && fresh !== base && fresh !== saved) {
+        setSaved(fresh);
+        return;
+      }
       await call(
         api.PUT("/api/pipelines/{pipeline}/nodes/{node}/params", {
           params: { path: { pipeline: pipelineId, node: node.id } },
@@ -59,6 +77,7 @@ export function ParamsTab({ node, detail, pipelineId }: Props) {
         }),
       );
       setSaved(text);
+      setBase(null);
       toast.success(`Saved the parameters of ${node.tag}`);
       await invalidatePipeline(pipelineId); // the node and what reads it may be stale now
     } catch (failure) {
@@ -81,7 +100,10 @@ export function ParamsTab({ node, detail, pipelineId }: Props) {
         value={text}
         rows={16}
         disabled={readOnly || !detail}
-        onChange={(e) => setText(e.target.value)}
+        onChange={(e) => {
+          setBase((began) => began ?? saved);
+          setText(e.target.value);
+        }}
         aria-invalid={error !== null}
         data-testid="params-editor"
         placeholder="learning_rate: 0.01"
@@ -90,6 +112,12 @@ export function ParamsTab({ node, detail, pipelineId }: Props) {
         <div className="form-error" role="alert" data-testid="params-error">
           {error ?? serverError}
         </div>
+      )}
+      {changedElsewhere && (
+        <p className="panel-warning" role="status" data-testid="params-changed-elsewhere">
+          The parameters were changed elsewhere (another tab, or params.yaml on disk) since you began typing. Save
+          parameters replaces them with your text; Revert shows theirs.
+        </p>
       )}
       <div className="row">
         <button
@@ -100,7 +128,14 @@ export function ParamsTab({ node, detail, pipelineId }: Props) {
         >
           Save parameters
         </button>
-        <button className="button" disabled={text === saved} onClick={() => setText(saved)}>
+        <button
+          className="button"
+          disabled={text === saved}
+          onClick={() => {
+            setText(saved);
+            setBase(null);
+          }}
+        >
           Revert
         </button>
       </div>

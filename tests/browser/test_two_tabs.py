@@ -1,0 +1,73 @@
+"""Two tabs on the same pipeline: what one saves shows in the other live, and a change made in
+one while the other has unsaved typing is never overwritten unseen."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Locator, Page, expect
+
+from browser.canvas import open_panel
+from browser.conftest import Served
+
+
+@pytest.fixture
+def second(browser: Browser) -> Iterator[Page]:
+    """Another tab (its own session, as a second window is) on the same server."""
+    context = browser.new_context(viewport={"width": 1440, "height": 900})
+    yield context.new_page()
+    context.close()
+
+
+def params_of(page: Page, link: str) -> Locator:
+    page.goto(link)
+    panel = open_panel(page, "train", "Parameters")
+    editor = panel.get_by_test_id("params-editor")
+    expect(editor).to_be_enabled()
+    return panel
+
+
+def save(panel: Locator, text: str) -> None:
+    panel.get_by_test_id("params-editor").fill(text)
+    panel.get_by_test_id("params-save").click()
+    expect(
+        panel.page.locator("[data-sonner-toast]", has_text="Saved the parameters")
+    ).to_be_visible()
+    expect(panel.get_by_test_id("params-save")).to_be_disabled()
+
+
+def test_a_parameter_saved_in_one_tab_is_never_overwritten_unseen_by_the_other(
+    page: Page, second: Page, served: Served
+) -> None:
+    ws = served.workspace
+    ws.nodes.new("baseline", "train")
+    params = ws.nodes.path("train") / "code" / "params.yaml"
+    params.write_text("lr: 0.1\n")
+    first, other = params_of(page, served.link), params_of(second, served.link)
+    editor = other.get_by_test_id("params-editor")
+    expect(editor).to_have_value("lr: 0.1\n")
+
+    save(first, "lr: 0.2\n")  # the other tab, not typing, follows live
+    expect(editor).to_have_value("lr: 0.2\n")
+
+    editor.fill("lr: 0.2\nepochs: 5\n")  # typing, unsaved, while the first tab saves again
+    save(first, "lr: 0.3\n")
+    notice = other.get_by_test_id("params-changed-elsewhere")
+    expect(notice).to_contain_text("changed elsewhere")
+    expect(editor).to_have_value("lr: 0.2\nepochs: 5\n")  # the typing is kept
+    assert Path(params).read_text() == "lr: 0.3\n"
+    other.get_by_role("button", name="Revert").click()  # theirs
+    expect(editor).to_have_value("lr: 0.3\n")
+    expect(notice).to_have_count(0)
+
+    editor.fill("lr: 0.3\nepochs: 5\n")
+    params.write_text("lr: 0.4\n")  # saved elsewhere; the Save below may come before the news
+    other.get_by_test_id("params-save").click()
+    expect(notice).to_be_visible()
+    assert params.read_text() == "lr: 0.4\n"
+    other.get_by_test_id("params-save").click()  # seen: now it replaces them
+    expect(first.get_by_test_id("params-editor")).to_have_value("lr: 0.3\nepochs: 5\n")
+    expect(notice).to_have_count(0)
+    assert params.read_text() == "lr: 0.3\nepochs: 5\n"
