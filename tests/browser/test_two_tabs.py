@@ -71,3 +71,36 @@ def test_a_parameter_saved_in_one_tab_is_never_overwritten_unseen_by_the_other(
     expect(first.get_by_test_id("params-editor")).to_have_value("lr: 0.3\nepochs: 5\n")
     expect(notice).to_have_count(0)
     assert params.read_text() == "lr: 0.3\nepochs: 5\n"
+
+
+def overview_of(page: Page, link: str) -> Locator:
+    page.goto(link)
+    return open_panel(page, "train", "Overview")
+
+
+def test_notes_and_a_rename_in_one_tab_show_in_the_other_and_its_typing_is_kept(
+    page: Page, second: Page, served: Served
+) -> None:
+    ws = served.workspace
+    ws.nodes.new("baseline", "train")
+    first, other = overview_of(page, served.link), overview_of(second, served.link)
+    notes = other.locator('textarea[name="notes"]')
+    expect(notes).to_have_value("")
+
+    first.locator('textarea[name="notes"]').fill("from the first tab")
+    first.get_by_role("button", name="Save notes").click()
+    expect(notes).to_have_value("from the first tab")  # followed live: nothing typed here
+    expect(other.get_by_role("button", name="Save notes")).to_be_disabled()
+
+    notes.fill("typed in the second")
+    first.locator('textarea[name="notes"]').fill("saved again in the first")
+    first.get_by_role("button", name="Save notes").click()
+    expect(other.get_by_test_id("notes-changed-elsewhere")).to_contain_text("Save notes replaces")
+    expect(notes).to_have_value("typed in the second")
+    assert ws.nodes.get("train").notes == "saved again in the first"
+
+    first.locator('input[name="tag"]').fill("fit")
+    first.get_by_role("button", name="Rename").click()
+    tag = other.locator('input[name="tag"]')
+    expect(tag).to_have_value("fit")  # the other tab's field follows: its Rename stays off
+    expect(other.get_by_role("button", name="Rename")).to_be_disabled()

@@ -1,6 +1,7 @@
 // Overview of a node: tag, notes, state and why, where it lives, inputs and outputs.
 import { ClipboardCopy } from "lucide-react";
 import { useMemo, useRef, useState } from "react";
+import { useFollowed } from "./followed";
 import { annotateNode, connect, copyPath, renameNode } from "../actions/nodes";
 import type { CanvasNode, NodeDetail } from "../api/types";
 import type { Refusal } from "../dialogs/dialogs";
@@ -13,8 +14,11 @@ export function OverviewTab({ node, detail }: { node: CanvasNode; detail: NodeDe
   const status = useApp((s) => s.statuses[node.id]);
   const live = useApp((s) => s.live[node.id]);
   const owner = pipelineTag(useQuery(pipelinesQuery()).data ?? [], node.owner_pipeline_id);
-  const [tag, setTag] = useState(node.tag);
-  const [notes, setNotes] = useState(node.notes);
+  // both follow a change made elsewhere (another tab) unless something is typed in them
+  const tagField = useFollowed(node.tag);
+  const notesField = useFollowed(node.notes);
+  const tag = tagField.text;
+  const notes = notesField.text;
   const readOnly = node.reference || node.locked;
   // what the server refused of the tag or the notes typed, said beside them until edited
   const [refused, setRefused] = useState<{ tag: string; notes: string }>({ tag: "", notes: "" });
@@ -38,7 +42,7 @@ export function OverviewTab({ node, detail }: { node: CanvasNode; detail: NodeDe
             ref={tagInput}
             value={tag}
             onChange={(e) => {
-              setTag(e.target.value);
+              tagField.typed(e.target.value);
               setRefused((current) => ({ ...current, tag: "" }));
             }}
             disabled={readOnly}
@@ -48,12 +52,18 @@ export function OverviewTab({ node, detail }: { node: CanvasNode; detail: NodeDe
           <button
             className="button"
             disabled={readOnly || tag === node.tag || !tag.trim()}
-            onClick={() => void renameNode(node.id, tag.trim()).then((refusal) => said("tag", refusal))}
+            onClick={() =>
+              void renameNode(node.id, tag.trim()).then((refusal) => {
+                said("tag", refusal);
+                if (!refusal) tagField.reset(tag.trim());
+              })
+            }
           >
             Rename
           </button>
         </div>
         <FieldProblem id="overview-tag-problem" problem={refused.tag} />
+        {tagField.changedElsewhere && <ChangedElsewhere what="tag" now={node.tag} button="Rename" testId="tag-changed-elsewhere" />}
       </label>
       <label className={refused.notes ? "field field-refused" : "field"}>
         <span>Notes</span>
@@ -62,7 +72,7 @@ export function OverviewTab({ node, detail }: { node: CanvasNode; detail: NodeDe
           rows={3}
           value={notes}
           onChange={(e) => {
-            setNotes(e.target.value);
+            notesField.typed(e.target.value);
             setRefused((current) => ({ ...current, notes: "" }));
           }}
           disabled={readOnly}
@@ -70,7 +80,17 @@ export function OverviewTab({ node, detail }: { node: CanvasNode; detail: NodeDe
           {...refusedField(refused.notes ? "overview-notes-problem" : undefined)}
         />
         <FieldProblem id="overview-notes-problem" problem={refused.notes} />
-        <button className="button" disabled={readOnly || notes === node.notes} onClick={() => void annotateNode(node.id, notes).then((refusal) => said("notes", refusal))}>
+        {notesField.changedElsewhere && <ChangedElsewhere what="notes" button="Save notes" testId="notes-changed-elsewhere" />}
+        <button
+          className="button"
+          disabled={readOnly || notes === node.notes}
+          onClick={() =>
+            void annotateNode(node.id, notes).then((refusal) => {
+              said("notes", refusal);
+              if (!refusal) notesField.reset(notes);
+            })
+          }
+        >
           Save notes
         </button>
       </label>
@@ -114,6 +134,16 @@ export function OverviewTab({ node, detail }: { node: CanvasNode; detail: NodeDe
         </section>
       )}
     </div>
+  );
+}
+
+/** What a field says when its value was changed elsewhere while the user typed in it. */
+function ChangedElsewhere(props: { what: string; now?: string; button: string; testId: string }) {
+  const { what, now, button, testId } = props;
+  return (
+    <span className="panel-warning" role="status" data-testid={testId}>
+      The {what} changed elsewhere since you began typing{now ? ` (now: ${now})` : ""}: {button} replaces it with yours.
+    </span>
   );
 }
 
