@@ -8,7 +8,7 @@ from playwright.sync_api import Locator, Page, expect
 
 from browser.canvas import node, right_click
 from browser.conftest import Served
-from support.worlds import trivial_tree
+from support.worlds import CHAIN, add_nodes, trivial_tree
 
 NODES = 300
 IN_TOOLBAR = "() => !!document.activeElement?.closest('[role=toolbar]')"
@@ -150,3 +150,22 @@ def test_skip_links_reach_the_toolbar_and_the_nodes_of_a_large_pipeline(
     page.keyboard.press("Escape")
     expect(menu).to_have_count(0)
     expect(card).to_be_focused()
+
+
+def test_an_edge_reached_by_tab_is_named_by_its_nodes_tags_and_input(
+    page: Page, served: Served
+) -> None:
+    """Tab reaches each edge of the canvas; a screen reader said "Edge from 7b9aup4g to
+    k2mq8d1x" (the nodes' ids): it says the tags and the input slot."""
+    add_nodes(served.workspace, "baseline", CHAIN)
+    page.goto(served.link)
+    expect(node(page, "plot")).to_be_visible()
+    edge = page.locator('[aria-roledescription="edge"]').first
+    tab_to(page, edge)
+    labels = page.locator('[aria-roledescription="edge"]').evaluate_all(
+        "edges => edges.map((e) => e.getAttribute('aria-label')).sort()"
+    )
+    assert labels == [
+        "edge from clean to plot, input 01",
+        "edge from load to clean, input 01",
+    ], labels

@@ -153,6 +153,9 @@ export function flowEdges(graph: PipelineGraph, selected: Set<string>, labels = 
       endpoint.set(node.id, GROUP_PREFIX + node.group_id);
     }
   }
+  // what a screen reader says when Tab reaches an edge: tags and names, never ids
+  const names = new Map<string, string>(graph.nodes.map((n) => [n.id, n.tag]));
+  for (const group of graph.groups) names.set(GROUP_PREFIX + group.id, `group ${group.name}`);
   const edges = new Map<string, Edge>();
   for (const edge of graph.edges) {
     const source = endpoint.get(edge.parent_id) ?? edge.parent_id;
@@ -165,6 +168,9 @@ export function flowEdges(graph: PipelineGraph, selected: Set<string>, labels = 
       source,
       target,
       label: direct && labels ? edge.slot : undefined,
+      ariaLabel: direct
+        ? `edge from ${names.get(source) ?? source} to ${names.get(target) ?? target}, input ${edge.slot}`
+        : `edge from ${names.get(source) ?? source} to ${names.get(target) ?? target}`,
       selectable: direct,
       selected: selected.has(id),
       data: { parent: edge.parent_id, child: edge.child_id, slot: edge.slot },
