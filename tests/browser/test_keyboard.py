@@ -59,6 +59,21 @@ def test_projects_and_pipelines_are_reached_and_opened_by_keyboard(
     page.keyboard.press("Escape")
     expect(menu).to_have_count(0)
     expect(actions).to_be_focused()
+    # A dialog chosen from that menu gives the focus back to the "…" button too (it went to
+    # the page's top: the menu item that had it was gone when the dialog opened), and Escape
+    # changes nothing.
+    for item in ("Rename…", "Notes…", "Build package…"):
+        page.keyboard.press("Enter")
+        chosen = menu.get_by_role("menuitem", name=item)
+        while not chosen.evaluate("e => e === document.activeElement"):
+            page.keyboard.press("ArrowDown")
+        page.keyboard.press("Enter")
+        dialog = page.get_by_test_id("dialog")
+        expect(dialog.locator("input, textarea").first).to_be_focused()
+        page.keyboard.press("Escape")
+        expect(dialog).to_have_count(0)
+        expect(actions).to_be_focused()
+    assert [p.tag for p in ws.pipelines.list()] == ["baseline", "tuned"]
 
     energy = page.locator(".item").filter(has_text="energy")
     energy.get_by_role("button", name="energy", exact=True).focus()
@@ -143,6 +158,12 @@ def test_skip_links_reach_the_toolbar_and_the_nodes_of_a_large_pipeline(
     expect(card.locator(".step")).not_to_have_css("outline-style", "none")
     page.keyboard.press("Enter")
     expect(page.get_by_test_id("node-panel")).to_have_attribute("aria-label", tag)
+    focused_card = page.locator(f'.react-flow__node[aria-label="{tag}"]')
+    expect(focused_card).to_be_focused()
+    page.keyboard.press("Escape")  # the panel closes; the card keeps the focus (it was lost)
+    expect(page.get_by_test_id("node-panel")).to_have_count(0)
+    expect(focused_card).to_be_focused()
+    card = focused_card
     card.focus()
     page.keyboard.press("Shift+F10")
     menu = page.get_by_test_id("context-menu")

@@ -333,9 +333,15 @@ export function Canvas() {
     },
     selectAll: () => rf.getState().addSelectedNodes(steps.map((n) => n.id)),
     escape: () => {
+      // the card that had the focus keeps it: unselected, it is drawn anew, which dropped it
+      const had = document.activeElement instanceof HTMLElement ? document.activeElement : null;
       setMenu(null);
       rf.getState().unselectNodesAndEdges();
       openPanel(null);
+      window.setTimeout(() => {
+        const now = document.activeElement;
+        if (had?.isConnected && had !== document.body && (!now || now === document.body)) had.focus({ preventScroll: true });
+      }, 0);
     },
     find: () => openOverlay("find"),
     help: () => openOverlay("shortcuts"),

@@ -27,6 +27,9 @@ export interface MenuState {
 export function ContextMenu({ menu, onClose }: { menu: MenuState; onClose: () => void }) {
   const ref = useRef<HTMLDivElement>(null);
   useReturnFocus(); // Escape or a choice gives the focus back to what opened the menu
+  // what had the focus when the menu opened (read before the menu takes it): a choice gives it
+  // back before it acts, so a dialog it opens returns the focus there when it closes
+  const [opener] = useState(() => (document.activeElement instanceof HTMLElement ? document.activeElement : null));
 
   useEffect(() => {
     const onDown = (event: MouseEvent) => {
@@ -94,6 +97,7 @@ export function ContextMenu({ menu, onClose }: { menu: MenuState; onClose: () =>
             className={entry.danger ? "menu-item danger" : "menu-item"}
             disabled={entry.disabled}
             onClick={(event) => {
+              if (opener?.isConnected && opener !== document.body) opener.focus({ preventScroll: true });
               onClose();
               entry.onSelect(event);
             }}
