@@ -59,3 +59,20 @@ def test_markup_in_a_tag_notes_and_parameters_is_shown_as_text(page: Page, serve
     expect(node(page, tag)).to_be_visible()
     assert page.locator("img[src='x']").count() == 0
     assert ws.nodes.get(tag).notes.startswith(MARKUP)
+
+
+def test_a_pipeline_tag_of_100_characters_ends_inside_the_toolbar(
+    page: Page, served: Served
+) -> None:
+    tag = "Q" * 100  # the longest tag there is
+    served.workspace.pipelines.new(tag, project="climate")
+    page.goto(served.link)
+    page.locator(f'[data-testid="pipeline-item"][data-tag="{tag}"]').click()
+    title = page.locator(".toolbar-title b")
+    expect(title).to_have_text(tag)
+    toolbar = page.get_by_role("toolbar").first
+    bar, said = toolbar.bounding_box(), title.bounding_box()
+    assert bar is not None and said is not None
+    assert said["x"] + said["width"] <= bar["x"] + bar["width"], f"{said} runs out of {bar}"
+    assert page.evaluate("document.documentElement.scrollWidth <= innerWidth")
+    expect(title).to_have_attribute("title", tag)  # all of it, on hover

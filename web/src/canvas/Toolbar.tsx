@@ -42,7 +42,10 @@ export function Toolbar() {
   return (
     <div className="toolbar" role="toolbar" aria-label="canvas toolbar">
       <div className="toolbar-title" title={graph?.pipeline.notes}>
-        <span className="muted">{graph?.project.name} /</span> <b>{graph?.pipeline.tag}</b>
+        <span className="muted" title={graph?.project.name}>
+          {graph?.project.name} /
+        </span>{" "}
+        <b title={graph?.pipeline.tag}>{graph?.pipeline.tag}</b>
         {locked && <span className="pill">locked</span>}
       </div>
       <button className="tool" aria-label="New node" onClick={() => void createNode(freeSpotInView(flow, view.getState()))} disabled={locked} data-testid="new-node">
