@@ -61,7 +61,7 @@ def test_markup_in_a_tag_notes_and_parameters_is_shown_as_text(page: Page, serve
     assert ws.nodes.get(tag).notes.startswith(MARKUP)
 
 
-def test_a_pipeline_tag_of_100_characters_ends_inside_the_toolbar(
+def test_a_pipeline_tag_of_100_characters_ends_inside_the_toolbar_and_the_history_heading(
     page: Page, served: Served
 ) -> None:
     tag = "Q" * 100  # the longest tag there is
@@ -76,3 +76,9 @@ def test_a_pipeline_tag_of_100_characters_ends_inside_the_toolbar(
     assert said["x"] + said["width"] <= bar["x"] + bar["width"], f"{said} runs out of {bar}"
     assert page.evaluate("document.documentElement.scrollWidth <= innerWidth")
     expect(title).to_have_attribute("title", tag)  # all of it, on hover
+
+    page.get_by_test_id("open-history").click()  # the History view's heading ends inside too
+    heading = page.get_by_test_id("history").locator("h2")
+    expect(heading).to_contain_text(tag)
+    assert heading.evaluate("e => e.getBoundingClientRect().right <= innerWidth")
+    expect(heading).to_have_attribute("title", tag)

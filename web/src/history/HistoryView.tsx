@@ -66,7 +66,7 @@ export function HistoryView() {
         <button className="tool" onClick={() => openView("canvas")} aria-label="Back to the canvas" data-testid="history-close">
           <ArrowLeft size={15} /> <span className="tool-label">Canvas</span>
         </button>
-        <h2>
+        <h2 title={tag}>
           Runs of <b>{tag}</b>
         </h2>
       </header>
