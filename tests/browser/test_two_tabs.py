@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
@@ -104,3 +105,26 @@ def test_notes_and_a_rename_in_one_tab_show_in_the_other_and_its_typing_is_kept(
     tag = other.locator('input[name="tag"]')
     expect(tag).to_have_value("fit")  # the other tab's field follows: its Rename stays off
     expect(other.get_by_role("button", name="Rename")).to_be_disabled()
+
+
+def test_a_node_removed_in_another_tab_closes_its_panel_here_without_an_error(
+    page: Page, served: Served
+) -> None:
+    """A tab showing a node's panel while the node is removed elsewhere said an error naming
+    the node's id ("no node 'tkbvw9u4' in pipeline …; known: …"): the panel closes and says
+    the node was removed."""
+    ws = served.workspace
+    ws.nodes.new("baseline", "train")
+    ws.nodes.new("baseline", "keep")
+    page.goto(served.link)
+    open_panel(page, "train", "Overview")
+    removed = httpx.delete(  # as another tab does
+        f"{served.url}/api/pipelines/baseline/nodes",
+        params={"nodes": ws.nodes.get("train").id},
+        headers=served.headers,
+    )
+    assert removed.is_success, removed.text
+    expect(page.get_by_test_id("node-panel")).to_have_count(0)
+    toasts = page.locator("[data-sonner-toast]")
+    expect(toasts.filter(has_text="train was removed elsewhere")).to_be_visible()
+    expect(toasts.filter(has_text="no node")).to_have_count(0)

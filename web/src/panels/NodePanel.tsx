@@ -1,8 +1,11 @@
 // The node panel: everything about one node, in tabs.
 import { X } from "lucide-react";
-import { lazy, Suspense, useState } from "react";
+import { useQuery } from "@tanstack/react-query";
+import { lazy, Suspense, useEffect, useRef, useState } from "react";
+import { toast } from "sonner";
+import { ApiError } from "../api/client";
 import { nodeQuery } from "../api/queries";
-import { useReportedQuery } from "../actions/common";
+import { report } from "../actions/common";
 import { StateBadge } from "../states";
 import { displayState, openPanel, setApp, useApp, type PanelTab } from "../store/app";
 import { EnvironmentTab } from "./EnvironmentTab";
@@ -34,10 +37,22 @@ export function NodePanel({ nodeId }: { nodeId: string }) {
     const node = s.graph?.nodes.find((n) => n.id === nodeId);
     return node ? displayState(s, nodeId, node.state) : null;
   });
-  const detail = useReportedQuery({ ...nodeQuery(pipelineId ?? "", nodeId), enabled: pipelineId !== null }).data ?? null;
+  const query = useQuery({ ...nodeQuery(pipelineId ?? "", nodeId), enabled: pipelineId !== null });
+  const detail = query.data ?? null;
   const [logRun, setLogRun] = useState<string | null>(null);
 
   const node = graph?.nodes.find((n) => n.id === nodeId);
+  const shownTag = useRef(node?.tag ?? "");
+  if (node) shownTag.current = node.tag;
+  useEffect(() => {
+    if (!query.error) return;
+    // removed elsewhere (another tab, another user): the panel closes and says so; no error
+    // naming the node's id
+    if (query.error instanceof ApiError && query.error.status === 404) {
+      openPanel(null);
+      toast.info(`${shownTag.current || "The node"} was removed elsewhere (in another tab or by another user)`);
+    } else report(query.error);
+  }, [query.error]);
   if (!node || !pipelineId) return null;
   return (
     <aside className="panel" data-testid="node-panel" aria-label={`node ${node.tag}`}>
