@@ -12,6 +12,7 @@ from playwright.sync_api import Browser, Locator, Page, expect
 
 from browser.canvas import open_panel
 from browser.conftest import Served
+from support.waiting import wait_for
 
 
 @pytest.fixture
@@ -30,12 +31,11 @@ def params_of(page: Page, link: str) -> Locator:
     return panel
 
 
-def save(panel: Locator, text: str) -> None:
+def save(panel: Locator, text: str, params: Path) -> None:
+    """Type ``text`` in the tab's editor and save it; back once the file holds it."""
     panel.get_by_test_id("params-editor").fill(text)
     panel.get_by_test_id("params-save").click()
-    expect(
-        panel.page.locator("[data-sonner-toast]", has_text="Saved the parameters")
-    ).to_be_visible()
+    wait_for(lambda: params.read_text() == text, "the parameters to be saved", 20)
     expect(panel.get_by_test_id("params-save")).to_be_disabled()
 
 
@@ -50,22 +50,21 @@ def test_a_parameter_saved_in_one_tab_is_never_overwritten_unseen_by_the_other(
     editor = other.get_by_test_id("params-editor")
     expect(editor).to_have_value("lr: 0.1\n")
 
-    save(first, "lr: 0.2\n")  # the other tab, not typing, follows live
+    save(first, "lr: 0.2\n", params)  # the other tab, not typing, follows live
     expect(editor).to_have_value("lr: 0.2\n")
 
     editor.fill("lr: 0.2\nepochs: 5\n")  # typing, unsaved, while the first tab saves again
-    save(first, "lr: 0.3\n")
+    save(first, "lr: 0.3\n", params)
     notice = other.get_by_test_id("params-changed-elsewhere")
     expect(notice).to_contain_text("changed elsewhere")
     expect(editor).to_have_value("lr: 0.2\nepochs: 5\n")  # the typing is kept
-    assert Path(params).read_text() == "lr: 0.3\n"
+    assert params.read_text() == "lr: 0.3\n"
     other.get_by_role("button", name="Revert").click()  # theirs
     expect(editor).to_have_value("lr: 0.3\n")
     expect(notice).to_have_count(0)
 
     editor.fill("lr: 0.3\nepochs: 5\n")
-    params.write_text("lr: 0.4\n")  # saved elsewhere; the Save below may come before the news
-    other.get_by_test_id("params-save").click()
+    save(first, "lr: 0.4\n", params)
     expect(notice).to_be_visible()
     assert params.read_text() == "lr: 0.4\n"
     other.get_by_test_id("params-save").click()  # seen: now it replaces them
