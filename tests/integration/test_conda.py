@@ -9,8 +9,10 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -19,6 +21,7 @@ import nodepipe
 from integration.conftest import CliRunner, snapshot
 from integration.test_packages import replace_members
 from nodepipe.domain.errors import (
+    IndexUnreachableError,
     InvalidInputError,
     NotFoundError,
     RequirementNotFoundError,
@@ -284,6 +287,48 @@ def test_a_refused_conda_request_changes_nothing(
         chain.conda.add("clean", specs, channels)
     assert node_state(chain, "clean") == before
     assert list(chain.context.layout.staging_dir.iterdir()) == []
+
+
+def test_a_channel_that_never_answers_fails_after_the_timeout_naming_it(
+    chain: nodepipe.Workspace, channel: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    chain.conda.add("clean", ["hello-tool 1.0.*"], [str(channel)])
+    before = node_state(chain, "clean")
+    silent = socket.socket()  # accepts every connection and never says a word
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(64)
+    held: list[socket.socket] = []
+
+    def hold() -> None:
+        while True:
+            try:
+                held.append(silent.accept()[0])
+            except OSError:
+                return
+
+    threading.Thread(target=hold, daemon=True).start()
+    url = f"http://127.0.0.1:{silent.getsockname()[1]}/hung"
+    monkeypatch.setenv("NODEPIPE_CONDA_TIMEOUT", "1")
+    outcome: list[BaseException | None] = []
+
+    def add() -> None:
+        try:
+            chain.conda.add("clean", ["other-tool"], [url])
+            outcome.append(None)
+        except BaseException as exc:
+            outcome.append(exc)
+
+    worker = threading.Thread(target=add, daemon=True)
+    worker.start()
+    worker.join(90)
+    silent.close()
+    for connection in held:
+        connection.close()
+    assert outcome, "the request hung on a channel that never answers"
+    error = outcome[0]
+    assert isinstance(error, IndexUnreachableError), error
+    assert url in str(error) and "did not answer within 1 s" in str(error)
+    assert node_state(chain, "clean") == before
 
 
 ENVIRONMENT_YML = """\

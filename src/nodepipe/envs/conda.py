@@ -44,6 +44,11 @@ INSTALL_MARKER = ".nodepipe-installed"
 INSTALL_KIND = "conda-install"
 """Journal operations of installs: their half-built and replaced prefixes, removed later."""
 EXTRA = "nodepipe[conda]"
+TIMEOUT_VARIABLE = "NODEPIPE_CONDA_TIMEOUT"
+"""Seconds one request to a conda channel may take (default ``DEFAULT_TIMEOUT``)."""
+DEFAULT_TIMEOUT = 600
+"""Long enough for one large package (a CUDA library) on a slow link; a channel that accepts
+the connection and never answers fails after it instead of hanging the command for ever."""
 _T = TypeVar("_T")
 
 
@@ -60,6 +65,20 @@ def rattler() -> ModuleType:
             f"conda packages need py-rattler ({EXTRA}), which is not installed here",
             hint=Hint(Action.CONDA_INSTALL),
         ) from None
+
+
+def request_timeout() -> int:
+    """Seconds one channel request may take: ``NODEPIPE_CONDA_TIMEOUT`` or the default."""
+    text = os.environ.get(TIMEOUT_VARIABLE, "").strip()
+    if not text:
+        return DEFAULT_TIMEOUT
+    try:
+        seconds = int(text)
+    except ValueError:
+        seconds = 0
+    if seconds <= 0:
+        raise InvalidInputError(f"{TIMEOUT_VARIABLE}={text!r} is not a number of seconds")
+    return seconds
 
 
 def lock_identity(code_dir: Path) -> str | None:
@@ -92,11 +111,13 @@ class CondaEnvironments:
         r = rattler()
         platform = r.Subdir.current()
         locked = [] if upgrade else self._locked_records(code_dir)
+        client = r.Client.default_client(timeout=request_timeout())
         records = run_to_completion(
             _guarded(
                 r.solve(
                     [r.Channel(c) for c in channels],
                     [_spec(r, s) for s in specs],
+                    gateway=r.Gateway(client=client),
                     platforms=[platform, r.Subdir("noarch")],
                     locked_packages=locked,
                     virtual_packages=r.VirtualPackage.detect(),
@@ -134,6 +155,7 @@ class CondaEnvironments:
                             building,
                             cache_dir=self.cache_dir,
                             show_progress=False,
+                            client=r.Client.default_client(timeout=request_timeout()),
                             alternative_target_prefix=target,
                         ),
                         "the lock's channels",
@@ -247,6 +269,11 @@ def conda_failure(exc: Exception, channels: str) -> EnvironmentBuildError:
     """The error for a py-rattler failure: no such package or channel, nothing that
     satisfies the specs together, a channel that cannot be reached, or anything else."""
     kind, detail = type(exc).__name__, str(exc).strip()
+    if kind == "GatewayError" and "timed out" in detail:
+        return IndexUnreachableError(
+            f"the conda channel {channels} did not answer within {request_timeout()} s "
+            f"(set {TIMEOUT_VARIABLE} for longer): {detail}"
+        )
     if kind == "SolverError" and "No candidates were found" in detail:
         return RequirementNotFoundError(f"no such conda package in {channels}: {detail}")
     if kind == "SolverError":
