@@ -118,6 +118,26 @@ def test_two_nodes_hold_two_versions_and_share_the_package_cache(
     assert inode(code(chain, "clean") / ".conda" / "bin" / "hello-tool") != inode(one)
 
 
+def test_a_tool_edited_in_one_prefix_is_put_back_everywhere_before_nodes_run(
+    chain: nodepipe.Workspace, channel: Path
+) -> None:
+    for tag in ("load", "clean"):
+        (code(chain, tag) / "main.py").write_text(RUNS_TOOL)
+        chain.conda.add(tag, ["hello-tool 1.0.*"], [str(channel)])
+    edited = code(chain, "clean") / ".conda" / "bin" / "hello-tool"
+    with edited.open("a") as tool:  # in place: through the hard link into the package cache
+        tool.write("echo edited\n")
+    assert not chain.conda.show("load").installed  # the shared file changed under load too
+    (code(chain, "plot") / "main.py").write_text(RUNS_TOOL)
+    chain.conda.add("plot", ["hello-tool 1.0.*"], [str(channel)])  # links from the cache
+    result = chain.runs.run(RunRequest("baseline"))
+    assert result.finished is not None and result.finished.failed == 0
+    assert [said(chain, t) for t in ("load", "clean", "plot")] == ["hello-tool 1.0"] * 3
+    cached = next(chain.context.layout.conda_cache_dir.glob("hello-tool-1.0-0*/bin/hello-tool"))
+    assert "edited" not in cached.read_text()
+    assert all(chain.conda.show(t).installed for t in ("load", "clean", "plot"))
+
+
 def test_a_conda_lock_change_makes_the_node_and_its_descendants_stale_with_the_reason(
     chain: nodepipe.Workspace, channel: Path
 ) -> None:

@@ -9,7 +9,10 @@ to be solved or installed, and its absence is a clear error naming the extra. No
 - ``install`` builds the prefix from the lock under a temporary name (the files patched for
   the final path, ``code/.conda``) and swaps it in with renames; packages are hard-linked from
   the workspace's package cache, so ten nodes with the same package cost one. A marker written
-  last names the lock the prefix was built from: a prefix without it is never trusted.
+  last names the lock the prefix was built from and stamps its packages' files (a stat each):
+  a prefix without it, or whose files changed since, is never trusted. Before linking, the
+  cached packages are checked against what they shipped (their stamp, else their sha256s): a
+  file edited in place through a prefix's hard link edited the cache, and is extracted again.
 - ``ensure_installed`` installs only when the lock changed, and removes a prefix whose lock is
   gone. Installs are journaled like uv syncs: what a killed one leaves is removed later.
 """
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import json
 import os
 import shutil
 from collections.abc import Coroutine
@@ -40,7 +44,12 @@ from nodepipe.workspace.crash_points import crash_point
 from nodepipe.workspace.durable import fsync_dir, write_atomic
 
 INSTALL_MARKER = ".nodepipe-installed"
-"""File in ``.conda``: the sha256 of the lock the prefix was installed from."""
+"""File in ``.conda``: the sha256 of the lock the prefix was installed from, then the stamp
+of the packages' files (``file_stamp``) as installed."""
+STAMP_SUFFIX = ".nodepipe-stamp"
+"""Beside an extracted package in the cache: the stamp of its files when last verified."""
+INSTALLED_FILES = ".nodepipe-files"
+"""File in ``.conda``: the packages' files, one relative path a line, that the stamp covers."""
 INSTALL_KIND = "conda-install"
 """Journal operations of installs: their half-built and replaced prefixes, removed later."""
 EXTRA = "nodepipe[conda]"
@@ -148,20 +157,27 @@ class CondaEnvironments:
         old = code_dir / f"{CONDA_PREFIX}.old-{token}"
         with journal.operation(self.journal_dir, INSTALL_KIND, leftovers=[str(building), str(old)]):
             try:
-                run_to_completion(
-                    _guarded(
-                        r.install(
-                            records,
-                            building,
-                            cache_dir=self.cache_dir,
-                            show_progress=False,
-                            client=r.Client.default_client(timeout=request_timeout()),
-                            alternative_target_prefix=target,
-                        ),
-                        "the lock's channels",
+                for attempt in range(2):
+                    run_to_completion(
+                        _guarded(
+                            r.install(
+                                records,
+                                building,
+                                cache_dir=self.cache_dir,
+                                show_progress=False,
+                                client=r.Client.default_client(timeout=request_timeout()),
+                                alternative_target_prefix=target,
+                            ),
+                            "the lock's channels",
+                        )
                     )
-                )
-                write_atomic(building / INSTALL_MARKER, f"{identity}\n")
+                    if self._cache_intact(building) or attempt:
+                        break
+                    shutil.rmtree(building)  # linked from edited files: again, freshly extracted
+                files = _package_files(building)
+                write_atomic(building / INSTALLED_FILES, "".join(f"{f}\n" for f in files))
+                stamp = file_stamp(building, files)
+                write_atomic(building / INSTALL_MARKER, f"{identity}\n{stamp}\n")
                 crash_point("conda.built")
                 _swap_in(building, target, old)
             finally:
@@ -182,6 +198,37 @@ class CondaEnvironments:
         self.install(code_dir)
         return True
 
+    def _cache_intact(self, prefix: Path) -> bool:
+        """Whether the cached packages ``prefix`` links hold what they shipped; the edited ones
+        are removed from the cache. A file edited in place through any prefix's hard link
+        changed the cache's copy too. A stat of each file tells a package unchanged since it
+        was last verified (its stamp beside it); one that changed is read against its
+        ``info/paths.json``."""
+        cache = self.cache_dir.resolve()
+        intact = True
+        for meta in sorted((prefix / "conda-meta").glob("*.json")):
+            try:
+                source = Path(json.loads(meta.read_text(encoding="utf-8"))["extracted_package_dir"])
+            except (OSError, ValueError, KeyError, TypeError):
+                continue
+            if source.resolve().parent != cache:
+                continue
+            stamp_file = cache / f"{source.name}{STAMP_SUFFIX}"
+            try:
+                known = stamp_file.read_text(encoding="utf-8").strip()
+            except OSError:
+                known = None
+            shipped = _shipped_files(source)
+            if shipped is not None and known == file_stamp(source, shipped):
+                continue
+            if shipped is not None and _extracted_intact(source):
+                write_atomic(stamp_file, f"{file_stamp(source, shipped)}\n")
+                continue
+            intact = False
+            stamp_file.unlink(missing_ok=True)
+            shutil.rmtree(source, ignore_errors=True)
+        return intact
+
     @staticmethod
     def is_current(code_dir: Path) -> bool:
         """Whether the prefix matches the lock: both absent, or built from it."""
@@ -192,12 +239,16 @@ class CondaEnvironments:
 
     @staticmethod
     def is_installed(code_dir: Path, identity: str | None = None) -> bool:
+        """Whether the prefix was built from the lock (``identity``) and its packages' files
+        are as installed: a file edited, replaced or deleted in the prefix makes it not."""
         identity = identity or lock_identity(code_dir)
+        prefix = code_dir / CONDA_PREFIX
         try:
-            marked = (code_dir / CONDA_PREFIX / INSTALL_MARKER).read_text(encoding="utf-8")
+            marked = (prefix / INSTALL_MARKER).read_text(encoding="utf-8").split()
+            files = (prefix / INSTALLED_FILES).read_text(encoding="utf-8").splitlines()
         except OSError:
             return False
-        return marked.strip() == identity
+        return marked == [identity, file_stamp(prefix, files)]
 
     def _locked_records(self, code_dir: Path) -> list[Any]:
         """The records ``conda.lock`` pins for this platform (none without a lock)."""
@@ -220,6 +271,73 @@ class CondaEnvironments:
             f"{path} locks no packages for this platform ({platform})",
             hint=Hint(Action.CONDA_LOCK),
         )
+
+
+def file_stamp(prefix: Path, files: list[str]) -> str:
+    """A sha256 over each file's path, size and modification time (a stat each, no reads):
+    an edit in place, a replaced or a deleted file changes it."""
+    digest = hashlib.sha256()
+    for name in files:
+        try:
+            status = os.lstat(prefix / name)
+        except OSError:
+            digest.update(f"{name}\0missing\n".encode())
+            continue
+        digest.update(f"{name}\0{status.st_size}\0{status.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
+
+
+def _package_files(prefix: Path) -> list[str]:
+    """The files the prefix's packages installed, from their ``conda-meta`` records."""
+    files: set[str] = set()
+    for meta in (prefix / "conda-meta").glob("*.json"):
+        record = json.loads(meta.read_text(encoding="utf-8"))
+        files.update(str(f) for f in record.get("files", []))
+    return sorted(files)
+
+
+def _paths(source: Path) -> list[dict[str, Any]] | None:
+    """The entries of an extracted package's ``info/paths.json`` (None when unreadable)."""
+    try:
+        paths = json.loads((source / "info" / "paths.json").read_text(encoding="utf-8"))["paths"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return (
+        [entry for entry in paths if isinstance(entry, dict)] if isinstance(paths, list) else None
+    )
+
+
+def _shipped_files(source: Path) -> list[str] | None:
+    paths = _paths(source)
+    return None if paths is None else sorted(str(entry.get("_path", "")) for entry in paths)
+
+
+def _extracted_intact(source: Path) -> bool:
+    """Whether an extracted package in the cache holds every file as its ``info/paths.json``
+    says it shipped (sizes, then sha256)."""
+    paths = _paths(source)
+    if paths is None:
+        return False
+    for entry in paths:
+        file = source / str(entry.get("_path", ""))
+        if entry.get("path_type") == "softlink" or file.is_symlink():
+            continue
+        try:
+            if "size_in_bytes" in entry and file.stat().st_size != entry["size_in_bytes"]:
+                return False
+            if "sha256" in entry and _sha256(file) != entry["sha256"]:
+                return False
+        except OSError:
+            return False
+    return True
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def remove_prefix(code_dir: Path) -> None:
