@@ -400,6 +400,13 @@ def conda_failure(exc: Exception, channels: str) -> EnvironmentBuildError:
         return RequirementNotFoundError(f"no such conda channel: {detail}")
     if kind in ("GatewayError", "FetchRepoDataError", "IoError"):
         return IndexUnreachableError(f"could not read the conda channel {channels}: {detail}")
+    if kind == "InstallerError" and "failed to fetch" in detail:
+        package = detail.split("failed to fetch", 1)[1].split("\n", 1)[0].strip()
+        return RequirementNotFoundError(
+            f"{CONDA_LOCK} names {package}, which {channels} do not hold "
+            f"(a lock edited by hand, or a package gone from its channel): {detail}",
+            hint=Hint(Action.CONDA_LOCK),
+        )
     if kind == "InvalidMatchSpecError":
         return RequirementNotFoundError(f"not a conda package spec: {detail}")
     return EnvironmentBuildError(f"py-rattler failed ({kind}): {detail}")
