@@ -144,18 +144,38 @@ def test_a_lock_edited_to_name_a_package_its_channel_lacks_says_so_and_keeps_the
     (code(chain, "clean") / "main.py").write_text(RUNS_TOOL)
     chain.conda.add("clean", ["hello-tool 1.0.*"], [str(channel)])
     lock = code(chain, "clean") / "conda.lock"
-    lock.write_text(lock.read_text().replace("hello-tool-1.0-0.conda", "hello-tool-9.9-0.conda"))
+    lock.write_text(lock.read_text().replace("hello-tool-1.0-0.conda", "hello-tool-1.0-7.conda"))
     result = chain.runs.run(RunRequest("baseline", to=["clean"]))
     assert result.finished is not None and result.finished.failed == 1
     status = {s.item.node.tag: s for s in chain.runs.status("baseline").nodes.values()}
     reason = " ".join(status["clean"].reasons)
-    assert "conda.lock names hello-tool-9.9-0.conda, which the lock's channels do not hold" in (
+    assert "conda.lock names hello-tool-1.0-7.conda, which the lock's channels do not hold" in (
         reason
     )
     tool = code(chain, "clean") / ".conda" / "bin" / "hello-tool"
     assert subprocess.run([tool], capture_output=True, text=True).stdout == "hello-tool 1.0\n"
     assert cli("env", "conda", "lock", "clean").code == 0  # what the hint says heals it
     assert chain.conda.show("clean").locked == {"hello-tool": "1.0"}
+
+
+def test_a_spec_edited_by_hand_that_the_lock_does_not_hold_stops_the_node_before_it_runs(
+    chain: nodepipe.Workspace, channel: Path, cli: CliRunner
+) -> None:
+    (code(chain, "clean") / "main.py").write_text(RUNS_TOOL)
+    chain.conda.add("clean", ["hello-tool 1.0.*"], [str(channel)])
+    pyproject = code(chain, "clean") / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace("hello-tool 1.0.*", "hello-tool 2.0.*"))
+    result = chain.runs.run(RunRequest("baseline", to=["clean"]))
+    assert result.finished is not None and result.finished.failed == 1
+    status = {s.item.node.tag: s for s in chain.runs.status("baseline").nodes.values()}
+    assert "conda.lock holds no package that 'hello-tool 2.0.*' (pyproject.toml) accepts " in (
+        " ".join(status["clean"].reasons)
+    )
+    assert not (chain.nodes.path("clean") / "data" / "tool.txt").exists()
+    assert cli("env", "conda", "lock", "clean").code == 0  # what the hint says
+    result = chain.runs.run(RunRequest("baseline", to=["clean"]))
+    assert result.finished is not None and result.finished.failed == 0
+    assert said(chain, "clean") == "hello-tool 2.0"
 
 
 def test_a_conda_lock_change_makes_the_node_and_its_descendants_stale_with_the_reason(

@@ -40,12 +40,14 @@ from nodepipe.domain.errors import (
     UnresolvableRequirementsError,
 )
 from nodepipe.workspace import journal
+from nodepipe.workspace.conda_project import conda_requirements
 from nodepipe.workspace.crash_points import crash_point
 from nodepipe.workspace.durable import fsync_dir, write_atomic
 
 INSTALL_MARKER = ".nodepipe-installed"
-"""File in ``.conda``: the sha256 of the lock the prefix was installed from, then the stamp
-of the packages' files (``file_stamp``) as installed."""
+"""File in ``.conda``: the sha256 of the lock the prefix was installed from, the stamp of the
+packages' files (``file_stamp``) as installed, and the sha256 of the specs the node asked for
+then (``request_identity``): specs edited by hand are checked against the lock again."""
 STAMP_SUFFIX = ".nodepipe-stamp"
 """Beside an extracted package in the cache: the stamp of its files when last verified."""
 INSTALLED_FILES = ".nodepipe-files"
@@ -120,14 +122,18 @@ class CondaEnvironments:
         r = rattler()
         platform = r.Subdir.current()
         locked = [] if upgrade else self._locked_records(code_dir)
-        client = r.Client.default_client(timeout=request_timeout())
+        gateway = r.Gateway(client=r.Client.default_client(timeout=request_timeout()))
+        sources = [r.Channel(c) for c in channels]
+        platforms = [platform, r.Subdir("noarch")]
+        if locked:
+            locked = _still_offered(r, gateway, sources, platforms, locked, ", ".join(channels))
         records = run_to_completion(
             _guarded(
                 r.solve(
-                    [r.Channel(c) for c in channels],
+                    sources,
                     [_spec(r, s) for s in specs],
-                    gateway=r.Gateway(client=client),
-                    platforms=[platform, r.Subdir("noarch")],
+                    gateway=gateway,
+                    platforms=platforms,
                     locked_packages=locked,
                     virtual_packages=r.VirtualPackage.detect(),
                 ),
@@ -150,6 +156,7 @@ class CondaEnvironments:
         """Make ``code_dir/.conda`` exactly what the lock pins, swapped in when complete."""
         r = rattler()
         records = self._locked_records(code_dir)
+        _check_lock_holds_request(r, code_dir, records)
         identity = lock_identity(code_dir)
         target = code_dir / CONDA_PREFIX
         token = os.urandom(4).hex()
@@ -177,7 +184,8 @@ class CondaEnvironments:
                 files = _package_files(building)
                 write_atomic(building / INSTALLED_FILES, "".join(f"{f}\n" for f in files))
                 stamp = file_stamp(building, files)
-                write_atomic(building / INSTALL_MARKER, f"{identity}\n{stamp}\n")
+                request = request_identity(code_dir)
+                write_atomic(building / INSTALL_MARKER, f"{identity}\n{stamp}\n{request}\n")
                 crash_point("conda.built")
                 _swap_in(building, target, old)
             finally:
@@ -248,7 +256,7 @@ class CondaEnvironments:
             files = (prefix / INSTALLED_FILES).read_text(encoding="utf-8").splitlines()
         except OSError:
             return False
-        return marked == [identity, file_stamp(prefix, files)]
+        return marked == [identity, file_stamp(prefix, files), request_identity(code_dir)]
 
     def _locked_records(self, code_dir: Path) -> list[Any]:
         """The records ``conda.lock`` pins for this platform (none without a lock)."""
@@ -269,6 +277,57 @@ class CondaEnvironments:
                 return list(environment.conda_repodata_records_for_platform(candidate) or [])
         raise UnresolvableRequirementsError(
             f"{path} locks no packages for this platform ({platform})",
+            hint=Hint(Action.CONDA_LOCK),
+        )
+
+
+def _still_offered(
+    r: ModuleType,
+    gateway: Any,
+    sources: list[Any],
+    platforms: list[Any],
+    locked: list[Any],
+    channels: str,
+) -> list[Any]:
+    """The locked records the channels still offer (by URL): a package taken down, or a lock
+    edited by hand to name one they never had, is solved afresh instead of kept."""
+    names = sorted({rec.name.normalized for rec in locked})
+    offered = run_to_completion(
+        _guarded(gateway.query(sources, platforms, names, recursive=False), channels)
+    )
+    urls = {str(rec.url) for group in offered for rec in group}
+    return [rec for rec in locked if str(rec.url) in urls]
+
+
+def request_identity(code_dir: Path) -> str:
+    """The sha256 of the conda specs the node's pyproject asks for (as written)."""
+    try:
+        wanted, _ = conda_requirements(code_dir / "pyproject.toml")
+    except (OSError, ValueError):
+        wanted = []
+    return hashlib.sha256(json.dumps(wanted).encode()).hexdigest()
+
+
+def _check_lock_holds_request(r: ModuleType, code_dir: Path, records: list[Any]) -> None:
+    """Refuse a lock that holds nothing a spec of the pyproject accepts (the spec edited by
+    hand after the lock was solved): the node would run without what it asks for."""
+    try:
+        wanted, _ = conda_requirements(code_dir / "pyproject.toml")
+    except (OSError, ValueError):
+        return
+    for text in wanted:
+        try:
+            spec = r.MatchSpec(text)
+            name = spec.name.normalized if spec.name is not None else None
+            held = [rec for rec in records if name is None or rec.name.normalized == name]
+            if any(spec.matches(rec) for rec in held):
+                continue
+        except Exception:  # py-rattler cannot judge this spec (a URL spec): leave it be
+            continue
+        locked = ", ".join(f"{rec.name.normalized} {rec.version}" for rec in held) or "nothing"
+        raise UnresolvableRequirementsError(
+            f"{CONDA_LOCK} holds no package that {text!r} (pyproject.toml) accepts "
+            f"(locked: {locked}): solve it again",
             hint=Hint(Action.CONDA_LOCK),
         )
 
