@@ -10,33 +10,20 @@ are gone; no copy of the outputs stays in the node folder, and ``doctor`` finds 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 import nodepipe
 from nodepipe.services.runs.service import RunRequest
-
-NODEPIPE = str(Path(sys.executable).with_name("nodepipe"))
+from support.cli_process import nodepipe_process
 
 
 def nodepipe_cli(root: Path, *argv: str, crash_at: str = "") -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NODEPIPE_")}
-    if crash_at:
-        env["NODEPIPE_CRASH_AT"] = crash_at
-    return subprocess.run(
-        [NODEPIPE, "-w", str(root), *argv],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-        timeout=180,
-    )
+    return nodepipe_process(root, *argv, crash_at=crash_at)
 
 
 @pytest.fixture(scope="module")

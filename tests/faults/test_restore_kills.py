@@ -12,7 +12,6 @@ backup removes.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import signal
 import subprocess
@@ -23,8 +22,8 @@ import pytest
 
 import nodepipe
 from nodepipe.store.store import Store
+from support.cli_process import nodepipe_process
 
-NODEPIPE = str(Path(sys.executable).with_name("nodepipe"))
 BEFORE = ["after-the-backup", "baseline", "in-the-log"]
 """The pipelines of the store the restore replaces."""
 BACKED_UP = ["baseline"]
@@ -37,17 +36,7 @@ os.kill(os.getpid(), signal.SIGKILL)
 
 
 def nodepipe_cli(root: Path, *argv: str, crash_at: str = "") -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NODEPIPE_")}
-    if crash_at:
-        env["NODEPIPE_CRASH_AT"] = crash_at
-    return subprocess.run(
-        [NODEPIPE, "-w", str(root), *argv],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-        timeout=120,
-    )
+    return nodepipe_process(root, *argv, crash_at=crash_at)
 
 
 def pipelines_in(store: Path) -> list[str]:

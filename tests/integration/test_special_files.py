@@ -12,16 +12,14 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 import nodepipe
+from support.cli_process import nodepipe_process
 from support.worlds import build_pipeline
-
-CLI = Path(sys.executable).parent / "nodepipe"
 
 
 def named_pipe(path: Path) -> str:
@@ -47,9 +45,7 @@ KINDS: dict[str, Callable[[Path], str]] = {
 
 
 def nodepipe_cli(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(CLI), "-w", str(root), *args], capture_output=True, text=True, timeout=60
-    )
+    return nodepipe_process(root, *args, timeout=60)
 
 
 @pytest.fixture
