@@ -136,8 +136,8 @@ def _check_identity(
             raise PackageError(
                 f"{where} is not a wheel to trust: {whose} names {claimed_name} "
                 f"{claimed_version}, its {name}-{version}.dist-info folder {name} {version}; "
-                "refused (build the package again with `nodepipe package build --version`, "
-                "rather than renaming or editing it)"
+                "refused (build the package again with the version it should have, rather "
+                "than renaming or editing it)"
             )
 
 

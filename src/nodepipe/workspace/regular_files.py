@@ -12,6 +12,7 @@ says what it is.
 
 from __future__ import annotations
 
+import io
 import os
 import stat
 from pathlib import Path
@@ -54,5 +55,8 @@ def read_regular_bytes(path: Path | str) -> bytes:
 
 
 def read_regular_text(path: Path | str) -> str:
-    """``read_regular_bytes`` decoded as UTF-8 (UnicodeDecodeError when it is not)."""
-    return read_regular_bytes(path).decode("utf-8")
+    """``read_regular_bytes`` as ``Path.read_text`` gives a file: decoded as UTF-8
+    (UnicodeDecodeError when it is not), its line endings read as ``\n`` (universal newlines:
+    a file saved with CRLF reads as one saved with LF)."""
+    data = read_regular_bytes(path)
+    return io.TextIOWrapper(io.BytesIO(data), encoding="utf-8").read()
