@@ -15,14 +15,16 @@ NODEPIPE = str(Path(sys.executable).with_name("nodepipe"))
 
 
 def nodepipe_process(
-    root: Path, *argv: str, crash_at: str = "", timeout: float = 180
+    root: Path, *argv: str, crash_at: str = "", timeout: float = 180, stdin: str = ""
 ) -> subprocess.CompletedProcess[str]:
-    """``nodepipe -w ROOT ARGV…``, its output captured; SIGKILLed at ``crash_at`` if given."""
+    """``nodepipe -w ROOT ARGV…``, its output captured, ``stdin`` its input; SIGKILLed at
+    ``crash_at`` if given."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("NODEPIPE_")}
     if crash_at:
         env[CRASH_ENV] = crash_at
     return subprocess.run(
         [NODEPIPE, "-w", str(root), *argv],
+        input=stdin,
         capture_output=True,
         text=True,
         env=env,

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from nodepipe.domain.errors import InvalidInputError, WorkspaceError
 from nodepipe.domain.toml_limits import load_toml
-from nodepipe.workspace.durable import write_atomic
+from nodepipe.workspace.durable import remove_cut_short_saves, write_atomic
 from nodepipe.workspace.layout import WorkspaceLayout
 
 DB_URL_ENV = "NODEPIPE_DB_URL"
@@ -149,6 +149,7 @@ def move_password_out(layout: WorkspaceLayout) -> bool:
     write_store_password(layout, password)
     store["url"] = without
     write_atomic(layout.config_file, tomlkit.dumps(document), mode=PRIVATE_FILE_MODE)
+    remove_cut_short_saves(layout.config_file)  # what a killed save of it left
     return True
 
 
@@ -183,6 +184,7 @@ def write_config(layout: WorkspaceLayout, config: WorkspaceConfig) -> None:
     conda.add("channels", list(config.conda_channels))
     document.add("conda", conda)
     write_atomic(layout.config_file, tomlkit.dumps(document), mode=PRIVATE_FILE_MODE)
+    remove_cut_short_saves(layout.config_file)  # what a killed save of it left
 
 
 def read_config(layout: WorkspaceLayout) -> WorkspaceConfig:

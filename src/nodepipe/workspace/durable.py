@@ -14,12 +14,26 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import re
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 from nodepipe.workspace.crash_points import crash_point
 
-__all__ = ["fsync_dir", "fsync_file", "sync_filesystem", "write_aside", "write_atomic"]
+__all__ = [
+    "CUT_SHORT_AGE_S",
+    "cut_short_saves",
+    "fsync_dir",
+    "fsync_file",
+    "remove_cut_short_saves",
+    "sync_filesystem",
+    "write_aside",
+    "write_atomic",
+]
+
+CUT_SHORT_AGE_S = 60.0
+"""A save takes milliseconds: a temporary file older than this is one a kill left behind."""
 
 
 def write_atomic(
@@ -59,6 +73,37 @@ def write_aside(path: Path, write: Callable[[Path], None], *, durable: bool = Tr
         raise
     if durable:
         fsync_dir(path.parent)
+
+
+def cut_short_saves(path: Path, older_than: float = CUT_SHORT_AGE_S) -> list[Path]:
+    """The temporary files that killed saves of ``path`` left beside it (``write_aside`` names
+    them ``.NAME.1a2b3c4d.tmp``): this user's, older than ``older_than`` seconds (a save still
+    writing is younger), regular files only."""
+    pattern = re.compile(rf"\.{re.escape(path.name)}\.[0-9a-f]{{8}}\.tmp")
+    oldest = time.time() - older_than
+    found = []
+    try:
+        entries = list(os.scandir(path.parent))
+    except OSError:
+        return []
+    for entry in entries:
+        if not pattern.fullmatch(entry.name):
+            continue
+        try:
+            written = entry.stat(follow_symlinks=False)
+        except OSError:
+            continue
+        ours = entry.is_file(follow_symlinks=False) and written.st_uid == os.getuid()
+        if ours and written.st_mtime < oldest:
+            found.append(Path(entry.path))
+    return sorted(found)
+
+
+def remove_cut_short_saves(path: Path) -> None:
+    """Remove what killed saves of ``path`` left beside it (see ``cut_short_saves``)."""
+    for leftover in cut_short_saves(path):
+        with contextlib.suppress(OSError):
+            leftover.unlink()
 
 
 def fsync_dir(directory: Path) -> None:

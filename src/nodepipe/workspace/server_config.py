@@ -7,7 +7,9 @@ password = "scrypt$n=16384,r=8,p=1$<salt>$<key>"   # written by `nodepipe server
 
 Only the hash is ever written (see ``nodepipe.domain.passwords``). The file is edited in place
 with tomlkit (comments and the other tables stay as they were) and replaced durably, keeping
-its permissions.
+its permissions; a save killed before its rename leaves ``.nodepipe.toml.1a2b3c4d.tmp``
+(the new hash in it), which the next save removes once it is a minute old (``doctor`` reports it,
+``--repair`` removes it).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from tomlkit.items import Table
 
 from nodepipe.domain.errors import WorkspaceError
 from nodepipe.domain.passwords import check_hash
-from nodepipe.workspace.durable import write_atomic
+from nodepipe.workspace.durable import remove_cut_short_saves, write_atomic
 from nodepipe.workspace.layout import WorkspaceLayout
 
 SERVER_TABLE = "server"
@@ -46,6 +48,7 @@ def set_password_hash(layout: WorkspaceLayout, hashed: str | None) -> None:
             document[SERVER_TABLE] = table
         table[PASSWORD_KEY] = check_hash(hashed)
     write_atomic(layout.config_file, tomlkit.dumps(document))  # keeps the file's mode
+    remove_cut_short_saves(layout.config_file)  # what a killed save of it left
 
 
 def _document(layout: WorkspaceLayout) -> tomlkit.TOMLDocument:

@@ -28,7 +28,9 @@ TITLES = {
     Category.STAGING_LITTER: "litter in .nodepipe/staging",
     Category.PROMOTION_LEFTOVERS: "unsettled outputs of finished node runs (.staging)",
     Category.ENVIRONMENT_LEFTOVERS: "half-built or replaced environments (.venv.*)",
-    Category.CUT_SHORT_WRITES: "saves of node files a kill cut short (.NAME.1a2b3c4d.tmp)",
+    Category.CUT_SHORT_WRITES: (
+        "saves of node files or nodepipe.toml a kill cut short (.NAME.1a2b3c4d.tmp)"
+    ),
     Category.ORPHAN_FOLDERS: "node folders without a store row",
     Category.MISSING_FOLDERS: "node rows without a folder",
     Category.STALE_KERNELS: "Jupyter kernels of deleted nodes",

@@ -25,6 +25,7 @@ from nodepipe.services.upkeep.doctor.findings import Category, Finding
 from nodepipe.services.upkeep.doctor.survey import Survey
 from nodepipe.workspace.code_trees import is_excluded_path, is_write_aside
 from nodepipe.workspace.disk_usage import disk_used
+from nodepipe.workspace.durable import CUT_SHORT_AGE_S, cut_short_saves
 from nodepipe.workspace.output_swap import (
     PREVIOUS_SUFFIX,
     PROMOTING_SUFFIX,
@@ -34,8 +35,6 @@ from nodepipe.workspace.output_swap import (
 
 SETTLE = "settle: keep the outputs the store records, remove the rest"
 ENV_LEFTOVER_PATTERNS = (".venv.building-*", ".venv.old-*", ".conda.building-*", ".conda.old-*")
-CUT_SHORT_AGE_S = 60.0
-"""A save takes milliseconds: a temporary file older than this is one a kill left behind."""
 
 
 def find_promotion_leftovers(survey: Survey) -> list[Finding]:
@@ -107,7 +106,8 @@ def find_environment_leftovers(survey: Survey) -> list[Finding]:
 
 def find_cut_short_writes(survey: Survey) -> list[Finding]:
     """Temporary files of atomic saves (``durable.write_aside``) in node folders and their
-    ``code/`` (environments and caches aside), old enough that no save is still writing them."""
+    ``code/`` (environments and caches aside), and of the workspace's ``nodepipe.toml`` and
+    store password, old enough that no save is still writing them."""
     oldest = time.time() - CUT_SHORT_AGE_S
     found = []
     for folder in survey.folders.values():
@@ -121,6 +121,15 @@ def find_cut_short_writes(survey: Survey) -> list[Finding]:
                 found.append(
                     Finding(Category.CUT_SHORT_WRITES, str(path), what, written.st_size, "remove")
                 )
+    layout = survey.context.layout
+    for path in [
+        *cut_short_saves(layout.config_file),
+        *cut_short_saves(layout.store_password_file),
+    ]:
+        what = f"a save of {_saved_name(path.name)} that a kill cut short"
+        with contextlib.suppress(FileNotFoundError):
+            size = path.lstat().st_size
+            found.append(Finding(Category.CUT_SHORT_WRITES, str(path), what, size, "remove"))
     return found
 
 
