@@ -34,6 +34,7 @@ from nodepipe.services.graph.pipelines import insert_pipeline
 from nodepipe.services.upkeep.doctor.survey import Progress, no_progress
 from nodepipe.store.changes import NodeChanges
 from nodepipe.store.queries import StoreSession
+from nodepipe.workspace.crash_points import crash_point
 from nodepipe.workspace.file_digests import fingerprint_outputs
 from nodepipe.workspace.node_folder import NodeFolder
 from nodepipe.workspace.output_swap import settle_leftovers
@@ -132,6 +133,7 @@ def adopt(
         progress("recording what the outputs are")
         _record_outputs(context, session, adopted)
         nodes = list(session.get_nodes(adopted).values())
+        crash_point("adoption.recorded")  # before the commit
     return Adoption(pipeline.tag, tuple(nodes), tuple(edges), tuple(not_connected))
 
 

@@ -7,6 +7,11 @@ cannot be reached is not lost). The damaged SQLite file is moved aside with its 
 folder becomes a node of the pipeline ``recovered`` (``adoption``). Runs, history, projects,
 pipelines and canvas positions lived only in the store and are gone (a backup keeps them).
 Refused while another process has the SQLite store open.
+
+A rebuild killed after making the new store and before its adoption committed (one
+transaction) leaves a store that opens and holds no pipeline and no node, while the folders
+wait: the next ``--rebuild`` takes that store for its own and adopts them, as the first one
+would have (``doctor --repair`` adopts them the same way).
 """
 
 from __future__ import annotations
@@ -26,8 +31,11 @@ from nodepipe.services.upkeep.doctor.survey import Progress, no_progress, node_f
 from nodepipe.store.health import ProblemKind, describe_store, sqlite_file
 from nodepipe.store.store import Store, check_store
 from nodepipe.workspace.config import read_config
+from nodepipe.workspace.crash_points import crash_point
 from nodepipe.workspace.layout import WorkspaceLayout
 from nodepipe.workspace.store_files import move_store_aside
+
+UNFINISHED = "was made by a rebuild that was cut short before it adopted the node folders"
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,31 +57,49 @@ def rebuild_store(
     where = describe_store(url)
     progress(f"looking at the store {where}")
     problem = check_store(url)
-    if problem is None:
-        raise ConflictError(
-            f"the store {where} opens fine; a rebuild only replaces a missing or damaged store",
-            hint=Hint(Action.WORKSPACE_EXAMINE),
-        )
-    if problem.kind is ProblemKind.UNREACHABLE:
-        raise WorkspaceError(f"the store {where} {problem.detail}; start its server or fix its URL")
     node_ids = tuple(
         node_id
         for node_id, folder in node_folders(layout.nodes_dir).items()
         if (folder / "code" / "pyproject.toml").is_file()
     )
+    if problem is None and not (node_ids and _left_by_a_killed_rebuild(url)):
+        raise ConflictError(
+            f"the store {where} opens fine; a rebuild only replaces a missing or damaged store",
+            hint=Hint(Action.WORKSPACE_EXAMINE),
+        )
+    if problem is not None and problem.kind is ProblemKind.UNREACHABLE:
+        raise WorkspaceError(f"the store {where} {problem.detail}; start its server or fix its URL")
+    detail = problem.detail if problem is not None else UNFINISHED
     if dry_run:
-        return Rebuild(where, problem.detail, node_ids)
+        return Rebuild(where, detail, node_ids)
     store_file = sqlite_file(url)
     aside = None
     if store_file is not None:
         refuse_if_in_use(store_file)
-        aside = move_store_aside(store_file, "damaged")
-    store = Store.create(url)
+    if problem is None:  # the new store a killed rebuild made: finish it
+        store = Store.open(url)
+    else:
+        if store_file is not None:
+            aside = move_store_aside(store_file, "damaged")
+            crash_point("rebuild.moved-aside")
+        store = Store.create(url)
     try:
+        crash_point("rebuild.created")
         context = make_context(layout, config, store)
         with store.write() as session:
             ensure_default_project(session)
         adoption = adopt(context, node_ids, progress)
     finally:
         store.close()
-    return Rebuild(where, problem.detail, node_ids, aside, adoption)
+    return Rebuild(where, detail, node_ids, aside, adoption)
+
+
+def _left_by_a_killed_rebuild(url: str) -> bool:
+    """Whether the store (it opens) is what a rebuild killed before its adoption committed
+    leaves: no pipeline and no node (the adoption adds them all in one transaction)."""
+    store = Store.open(url)
+    try:
+        with store.read() as session:
+            return not session.list_pipelines() and not session.list_nodes()
+    finally:
+        store.close()
