@@ -37,6 +37,8 @@ from nodepipe.workspace.config import (
     split_password,
     write_config,
 )
+from nodepipe.workspace.crash_points import crash_point
+from nodepipe.workspace.durable import cut_short_saves, remove_cut_short_saves
 from nodepipe.workspace.folder_memo import FolderMemo
 from nodepipe.workspace.kept_facts import KeptFacts
 from nodepipe.workspace.layout import WorkspaceLayout, find_workspace_root
@@ -149,10 +151,12 @@ def recovery_advice(layout: WorkspaceLayout) -> Hint:
 def init_context(
     path: Path | str, store_url: str | None = None, python: str | None = None
 ) -> WorkspaceContext:
-    """Create a workspace at ``path`` (a new or empty directory) with a ``default`` project."""
+    """Create a workspace at ``path`` (a new or empty directory, or one where a killed init
+    left its workspace unfinished) with a ``default`` project."""
     root = Path(path).resolve()
     layout = WorkspaceLayout(root)
-    _check_nothing_in_the_way(root)
+    finishing = _cut_short_init(layout)
+    _check_nothing_in_the_way(root, finishing)
     check_new_workspace_place(root)
     interpreter = python or default_interpreter()
     if not Path(interpreter).is_file():
@@ -168,20 +172,44 @@ def init_context(
     try:
         layout.create_directories()
         layout.state_dir.chmod(PRIVATE_DIR_MODE)
+        crash_point("init.directories")
         store = Store.create(config.resolved_store_url(layout))
+        crash_point("init.store-created")
         context = make_context(layout, config, store)
         with context.store.write() as session:
             ensure_default_project(session)
+        crash_point("init.project")
         write_config(layout, config)
     except Exception:
-        _remove_partial_workspace(layout, created_root)
+        if not finishing:  # what is there may hold more than this init made
+            _remove_partial_workspace(layout, created_root)
         raise
+    if finishing:
+        remove_cut_short_saves(layout.config_file, older_than=0)
     return context
 
 
-def _check_nothing_in_the_way(root: Path) -> None:
+def _cut_short_init(layout: WorkspaceLayout) -> bool:
+    """Whether the folder holds only what an init killed before it wrote ``nodepipe.toml``
+    leaves: ``.nodepipe/``, an empty ``nodes/``, a cut-short save of ``nodepipe.toml``. The next
+    init finishes that workspace: each of its steps takes what is there (the store made is
+    brought to the current schema, the project ``default`` added if missing), nothing is
+    removed."""
+    if layout.config_file.exists() or not layout.state_dir.is_dir():
+        return False
+    cut_short = set(cut_short_saves(layout.config_file, older_than=0))
+    for entry in layout.root.iterdir():
+        if entry == layout.nodes_dir and entry.is_dir() and not any(entry.iterdir()):
+            continue
+        if entry != layout.state_dir and entry not in cut_short:
+            return False
+    return True
+
+
+def _check_nothing_in_the_way(root: Path, finishing: bool = False) -> None:
     """Refuse (a conflict: nothing is made) a place that holds something already: a workspace
-    at or above it, a file, a folder with files in it; the message names the way out."""
+    at or above it, a file, a folder with files in it (but for what a cut-short init left, when
+    ``finishing``); the message names the way out."""
     existing = find_workspace_root(root)
     if existing == root:
         raise ConflictError(f"{root} is already a nodepipe workspace: use it, or name a new folder")
@@ -192,6 +220,8 @@ def _check_nothing_in_the_way(root: Path) -> None:
         )
     if root.exists() and not root.is_dir():
         raise ConflictError(f"{root} is a file: name a new or empty folder for the workspace")
+    if finishing:
+        return
     entries = sorted(entry.name for entry in root.iterdir()) if root.exists() else []
     if entries:
         shown = ", ".join(entries[:3]) + (f" and {len(entries) - 3} more" if entries[3:] else "")

@@ -99,9 +99,9 @@ def cut_short_saves(path: Path, older_than: float = CUT_SHORT_AGE_S) -> list[Pat
     return sorted(found)
 
 
-def remove_cut_short_saves(path: Path) -> None:
+def remove_cut_short_saves(path: Path, older_than: float = CUT_SHORT_AGE_S) -> None:
     """Remove what killed saves of ``path`` left beside it (see ``cut_short_saves``)."""
-    for leftover in cut_short_saves(path):
+    for leftover in cut_short_saves(path, older_than):
         with contextlib.suppress(OSError):
             leftover.unlink()
 
