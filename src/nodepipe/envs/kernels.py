@@ -1,4 +1,10 @@
-"""Jupyter kernel specs that run a node's own environment (``nodepipe-<node-id>``)."""
+"""Jupyter kernel specs that run a node's own environment (``nodepipe-<node-id>``).
+
+A spec is replaced all at once (``durable.write_atomic``): a command killed while writing it
+leaves the previous ``kernel.json`` whole (or none), never a cut-short one Jupyter cannot read;
+the ``.kernel.json.1a2b3c4d.tmp`` it leaves beside it (Jupyter reads only ``kernel.json``) goes
+with the next install once a minute old, or with the folder.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,8 @@ import json
 import os
 import shutil
 from pathlib import Path
+
+from nodepipe.workspace.durable import remove_cut_short_saves, write_atomic
 
 
 def kernels_dir() -> Path:
@@ -37,7 +45,9 @@ def install_kernel(
         },
         "metadata": {"nodepipe": {"node_id": node_id}},
     }
-    (folder / "kernel.json").write_text(json.dumps(spec, indent=2), encoding="utf-8")
+    file = folder / "kernel.json"
+    write_atomic(file, json.dumps(spec, indent=2))
+    remove_cut_short_saves(file)
     return folder
 
 
