@@ -168,7 +168,9 @@ def _restore_postgresql(layout: WorkspaceLayout, url: str, backup: Path) -> Rest
             "the web app) and restore again"
         )
     layout.backups_dir.mkdir(mode=PRIVATE_DIR_MODE, exist_ok=True)
+    _remove_cut_short_copies(layout.backups_dir, f".{BACKUP_PREFIX}*.tmp")  # a killed one's
     previous = default_backup_path(layout, "postgresql", datetime.now(UTC))
     write_aside(previous, lambda temporary: store_backup.pg_dump(url, temporary))
-    store_backup.pg_restore(url, backup)
+    crash_point("restore.dumped")
+    store_backup.pg_restore(url, backup)  # one transaction: a kill in it changes nothing
     return Restored(backup, describe_store(url), previous)
