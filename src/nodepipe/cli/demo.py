@@ -8,7 +8,6 @@ import click
 
 from nodepipe.cli.output import done
 from nodepipe.domain.errors import ConflictError
-from nodepipe.services.location import is_workspace
 
 
 @click.command("demo")
@@ -20,22 +19,29 @@ def demo(path: Path) -> None:
     that it runs what is stale and says where to look.
     """
     from nodepipe.cli.progress import LiveProgress
-    from nodepipe.services.demo import DEMO_PIPELINE, create_demo
+    from nodepipe.services.demo import DEMO_PIPELINE, build_demo, demo_state
+    from nodepipe.services.location import is_workspace
     from nodepipe.services.runs.service import RunRequest
     from nodepipe.services.workspace import Workspace
 
     root = path.resolve()
-    if is_workspace(root):
-        ws = Workspace.open(root)
-        done(f"the demo workspace is at {root}")
-    elif root.exists() and (not root.is_dir() or any(root.iterdir())):
+    ws = Workspace.open(root) if is_workspace(root) else Workspace.init(root)
+    state = demo_state(ws)
+    if state == "other":
+        ws.close()
         raise ConflictError(
-            f"{root} holds something already and is not a nodepipe workspace: name a new or "
-            "empty folder for the demo (`nodepipe demo PATH`)"
+            f"{root} is a nodepipe workspace without the demo pipeline '{DEMO_PIPELINE}': "
+            "name a new or empty folder for the demo (`nodepipe demo PATH`)"
         )
+    if state == "built":
+        done(f"the demo workspace is at {root}")
     else:
         done(f"creating the demo workspace at {root} (first time: fetches numpy 1.26 and 2.1)")
-        ws = create_demo(root)
+        try:
+            build_demo(ws)
+        except BaseException:
+            ws.close()
+            raise
     with ws, LiveProgress() as progress:
         result = ws.runs.run(RunRequest(DEMO_PIPELINE), [progress])
     if result.run_id is None:
