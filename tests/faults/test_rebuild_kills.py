@@ -89,6 +89,10 @@ def test_a_rebuild_killed_at_each_step_is_finished_as_an_uninterrupted_one(
 
     killed = nodepipe_process(root, "doctor", "--rebuild", crash_at=point)
     assert killed.returncode == -signal.SIGKILL, killed.stderr
+    looked = nodepipe_process(root, "doctor", "--rebuild", "--dry-run")
+    assert looked.returncode == 0, looked.stderr
+    made = "make a new store" if point == "rebuild.moved-aside" else "finish this store"
+    assert f"--rebuild would {made} and recover 3 node folders" in looked.stdout
 
     finished = nodepipe_process(root, "doctor", finish)
     assert finished.returncode == 0, finished.stdout + finished.stderr

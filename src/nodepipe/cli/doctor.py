@@ -289,7 +289,8 @@ def _show_rebuild(rebuilt: Rebuild, as_json: bool) -> None:
 def _print_rebuild(rebuilt: Rebuild) -> None:
     done(f"the store {rebuilt.store} {rebuilt.problem}")
     if rebuilt.adoption is None:
-        done(f"--rebuild would make a new store and recover {len(rebuilt.node_ids)} node folders")
+        made = "finish this store" if rebuilt.finishes_a_cut_short_one else "make a new store"
+        done(f"--rebuild would {made} and recover {len(rebuilt.node_ids)} node folders")
         return
     if rebuilt.moved_aside is not None:
         done(f"moved it aside to {rebuilt.moved_aside}")

@@ -47,6 +47,11 @@ class Rebuild:
     moved_aside: Path | None = None
     adoption: Adoption | None = None
 
+    @property
+    def finishes_a_cut_short_one(self) -> bool:
+        """Whether the store is the one a rebuild killed before its adoption left."""
+        return self.problem == UNFINISHED
+
 
 def rebuild_store(
     workspace: Path | str | None, dry_run: bool = False, progress: Progress = no_progress
