@@ -50,3 +50,68 @@ def conda_channel(folder: Path, tools: tuple[tuple[str, str], ...] = TOOLS) -> P
         tool_package(channel, name, version, folder / f"stage-{index}")
     run_to_completion(rattler.index.index_fs(channel))  # also beside Playwright's event loop
     return channel
+
+
+Member = tuple[str, str, bytes | str]
+"""One entry of a crafted package: its path, ``file`` or ``symlink``, and its content or
+link target."""
+
+
+def crafted_package(channel: Path, name: str, members: list[Member], version: str = "1.0") -> Path:
+    """Write ``name-version-0.tar.bz2`` into ``channel/noarch`` by hand, holding exactly
+    ``members`` (in that order) and listing them in ``info/paths.json``: what a hostile or
+    broken channel serves, which no conda build tool would make. Index the channel after."""
+    import hashlib
+    import io
+    import json
+    import tarfile
+
+    index = {
+        "name": name,
+        "version": version,
+        "build": "0",
+        "build_number": 0,
+        "depends": [],
+        "noarch": "generic",
+        "subdir": "noarch",
+    }
+    paths = [
+        {
+            "_path": path,
+            "path_type": "hardlink" if kind == "file" else "softlink",
+            "sha256": hashlib.sha256(data if isinstance(data, bytes) else b"").hexdigest(),
+            "size_in_bytes": len(data) if isinstance(data, bytes) else 0,
+        }
+        for path, kind, data in members
+    ]
+    out = channel / "noarch" / f"{name}-{version}-0.tar.bz2"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(out, "w:bz2") as tar:
+
+        def add(path: str, data: bytes | str, kind: str = "file") -> None:
+            info = tarfile.TarInfo(path)
+            if isinstance(data, str):
+                info.type, info.linkname = tarfile.SYMTYPE, data
+                tar.addfile(info)
+                return
+            info.size, info.mode = len(data), 0o755 if kind == "file" else 0o644
+            tar.addfile(info, io.BytesIO(data))
+
+        add("info/index.json", json.dumps(index).encode(), "meta")
+        add("info/paths.json", json.dumps({"paths": paths, "paths_version": 1}).encode(), "meta")
+        add("info/files", "".join(f"{path}\n" for path, _, _ in members).encode(), "meta")
+        for path, _, data in members:
+            add(path, data)
+    return out
+
+
+def index_channel(channel: Path) -> None:
+    """Write the channel's ``repodata.json`` afresh from the packages in it (an index only
+    adds packages it does not list yet: a replaced archive keeps its old sha256 otherwise)."""
+    import rattler
+
+    from nodepipe.envs.conda import run_to_completion
+
+    for index in channel.glob("*/repodata*.json*"):
+        index.unlink()
+    run_to_completion(rattler.index.index_fs(channel))

@@ -13,6 +13,9 @@ to be solved or installed, and its absence is a clear error naming the extra. No
   a prefix without it, or whose files changed since, is never trusted. Before linking, the
   cached packages are checked against what they shipped (their stamp, else their sha256s): a
   file edited in place through a prefix's hard link edited the cache, and is extracted again.
+  What a hostile or broken channel could do through py-rattler is refused around it
+  (``conda_checks``): escaping paths and links, a local archive that is not the one locked, a
+  ``repodata.json`` past the size cap.
 - ``ensure_installed`` installs only when the lock changed, and removes a prefix whose lock is
   gone. Installs are journaled like uv syncs: what a killed one leaves is removed later.
 """
@@ -39,6 +42,14 @@ from nodepipe.domain.errors import (
     RequirementNotFoundError,
     UnresolvableRequirementsError,
 )
+from nodepipe.envs.conda_checks import (
+    STAMP_SUFFIX,
+    RefusedPackageError,
+    capped,
+    check_local_archives,
+    refuse_broken,
+    refuse_hostile,
+)
 from nodepipe.workspace import journal
 from nodepipe.workspace.conda_project import conda_requirements
 from nodepipe.workspace.crash_points import crash_point
@@ -48,8 +59,6 @@ INSTALL_MARKER = ".nodepipe-installed"
 """File in ``.conda``: the sha256 of the lock the prefix was installed from, the stamp of the
 packages' files (``file_stamp``) as installed, and the sha256 of the specs the node asked for
 then (``request_identity``): specs edited by hand are checked against the lock again."""
-STAMP_SUFFIX = ".nodepipe-stamp"
-"""Beside an extracted package in the cache: the stamp of its files when last verified."""
 INSTALLED_FILES = ".nodepipe-files"
 """File in ``.conda``: the packages' files, one relative path a line, that the stamp covers."""
 INSTALL_KIND = "conda-install"
@@ -114,6 +123,12 @@ class CondaEnvironments:
         prefixes)."""
         self.journal_dir: Final = journal_dir
 
+    @property
+    def repodata_dir(self) -> Path:
+        """The workspace's cache of channel indexes (``repodata.json``), beside the package
+        cache: watched for the size cap while a solve fetches into it."""
+        return self.cache_dir.parent / "conda-repodata"
+
     def lock(
         self, code_dir: Path, specs: list[str], channels: list[str], upgrade: bool = False
     ) -> None:
@@ -122,23 +137,25 @@ class CondaEnvironments:
         r = rattler()
         platform = r.Subdir.current()
         locked = [] if upgrade else self._locked_records(code_dir)
-        gateway = r.Gateway(client=r.Client.default_client(timeout=request_timeout()))
+        gateway = r.Gateway(
+            cache_dir=self.repodata_dir, client=r.Client.default_client(timeout=request_timeout())
+        )
         sources = [r.Channel(c) for c in channels]
         platforms = [platform, r.Subdir("noarch")]
         if locked:
-            locked = _still_offered(r, gateway, sources, platforms, locked, ", ".join(channels))
-        records = run_to_completion(
-            _guarded(
-                r.solve(
-                    sources,
-                    [_spec(r, s) for s in specs],
-                    gateway=gateway,
-                    platforms=platforms,
-                    locked_packages=locked,
-                    virtual_packages=r.VirtualPackage.detect(),
-                ),
-                ", ".join(channels),
+            locked = _still_offered(
+                r, gateway, sources, platforms, locked, ", ".join(channels), self.repodata_dir
             )
+        solving = r.solve(
+            sources,
+            [_spec(r, s) for s in specs],
+            gateway=gateway,
+            platforms=platforms,
+            locked_packages=locked,
+            virtual_packages=r.VirtualPackage.detect(),
+        )
+        records = run_to_completion(
+            capped(_guarded(solving, ", ".join(channels)), self.repodata_dir, ", ".join(channels))
         )
         lock_platform = r.LockPlatform(str(platform))
         lock = r.LockFile([lock_platform])
@@ -157,6 +174,7 @@ class CondaEnvironments:
         r = rattler()
         records = self._locked_records(code_dir)
         _check_lock_holds_request(r, code_dir, records)
+        check_local_archives(records)
         identity = lock_identity(code_dir)
         target = code_dir / CONDA_PREFIX
         token = os.urandom(4).hex()
@@ -165,19 +183,20 @@ class CondaEnvironments:
         with journal.operation(self.journal_dir, INSTALL_KIND, leftovers=[str(building), str(old)]):
             try:
                 for attempt in range(2):
-                    run_to_completion(
-                        _guarded(
-                            r.install(
-                                records,
-                                building,
-                                cache_dir=self.cache_dir,
-                                show_progress=False,
-                                client=r.Client.default_client(timeout=request_timeout()),
-                                alternative_target_prefix=target,
-                            ),
-                            "the lock's channels",
-                        )
+                    installing = r.install(
+                        records,
+                        building,
+                        cache_dir=self.cache_dir,
+                        show_progress=False,
+                        client=r.Client.default_client(timeout=request_timeout()),
+                        alternative_target_prefix=target,
                     )
+                    try:
+                        run_to_completion(_guarded(installing, "the lock's channels"))
+                    except EnvironmentBuildError:
+                        refuse_broken(records, self.cache_dir)  # in nodepipe's words, if so
+                        raise
+                    refuse_hostile(building, self.cache_dir)  # before anything uses it
                     if self._cache_intact(building) or attempt:
                         break
                     shutil.rmtree(building)  # linked from edited files: again, freshly extracted
@@ -288,15 +307,16 @@ def _still_offered(
     platforms: list[Any],
     locked: list[Any],
     channels: str,
+    repodata_dir: Path,
 ) -> list[Any]:
-    """The locked records the channels still offer (by URL): a package taken down, or a lock
-    edited by hand to name one they never had, is solved afresh instead of kept."""
+    """The locked records the channels still offer (by URL and sha256): a package taken down
+    or replaced, or a lock edited by hand to name one they never had, is solved afresh
+    instead of kept."""
     names = sorted({rec.name.normalized for rec in locked})
-    offered = run_to_completion(
-        _guarded(gateway.query(sources, platforms, names, recursive=False), channels)
-    )
-    urls = {str(rec.url) for group in offered for rec in group}
-    return [rec for rec in locked if str(rec.url) in urls]
+    query = gateway.query(sources, platforms, names, recursive=False)
+    offered = run_to_completion(capped(_guarded(query, channels), repodata_dir, channels))
+    offers = {(str(rec.url), rec.sha256) for group in offered for rec in group}
+    return [rec for rec in locked if (str(rec.url), rec.sha256) in offers]
 
 
 def request_identity(code_dir: Path) -> str:
@@ -457,10 +477,28 @@ def conda_failure(exc: Exception, channels: str) -> EnvironmentBuildError:
         return UnresolvableRequirementsError(f"the conda specs cannot be met together: {detail}")
     if kind == "GatewayError" and ("No such file" in detail or "404" in detail):
         return RequirementNotFoundError(f"no such conda channel: {detail}")
+    if kind == "GatewayError" and (
+        "failed to parse repodata" in detail or "failed to extract repodata records" in detail
+    ):
+        return RefusedPackageError(
+            f"the conda channel {channels} serves a repodata.json that is not valid: {detail}"
+        )
     if kind in ("GatewayError", "FetchRepoDataError", "IoError"):
         return IndexUnreachableError(f"could not read the conda channel {channels}: {detail}")
     if kind == "InstallerError" and "failed to fetch" in detail:
         package = detail.split("failed to fetch", 1)[1].split("\n", 1)[0].strip()
+        if "hash mismatch" in detail:
+            return RefusedPackageError(
+                f"conda package {package} from {channels} is not the one {CONDA_LOCK} pins "
+                f"(its sha256 differs): its channel changed since the lock was solved; "
+                f"nothing was installed: {detail}",
+                hint=Hint(Action.CONDA_LOCK),
+            )
+        if not any(cause in detail for cause in ("No such file", "404", "Not Found")):
+            return EnvironmentBuildError(
+                f"conda package {package} from {channels} could not be unpacked (a broken or "
+                f"truncated archive); nothing was installed: {detail}"
+            )
         return RequirementNotFoundError(
             f"{CONDA_LOCK} names {package}, which {channels} do not hold "
             f"(a lock edited by hand, or a package gone from its channel): {detail}",

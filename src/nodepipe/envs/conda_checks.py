@@ -1,0 +1,239 @@
+"""What nodepipe refuses from a conda channel, whoever serves it.
+
+py-rattler installs a package's files and symbolic links as the package says, reads a local
+(``file://``) archive without checking it against the sha256 its channel's index gave, and
+reads a ``repodata.json`` of any size. So, around py-rattler:
+
+- ``check_local_archives``: a local archive must have the sha256 the lock pins (a channel
+  folder changed since the lock was solved is refused, not installed silently). py-rattler
+  checks the archives it downloads over http(s) itself.
+- ``package_refusal`` / ``refuse_hostile``: a package whose paths climb out of the prefix
+  (``../``, absolute), list a file twice, would overwrite what nodepipe or py-rattler keep in a
+  prefix (``conda-meta/``, ``.nodepipe-*``), or whose symbolic links lead outside the prefix
+  (``bin/tool -> /etc/passwd``, ``lib -> ../../..``) is refused, naming the package and the
+  path; conda itself installs such links as they are. The prefix is built under a temporary
+  name and removed, and the package is removed from the package cache, so nothing of it is
+  left half-installed.
+- ``capped``: a solve or query whose ``repodata.json`` grows past ``max_repodata_bytes``
+  (``NODEPIPE_CONDA_MAX_REPODATA_MB``) in the repodata cache is stopped there, the download
+  cancelled and its file removed: disk and memory stay bounded by the cap.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import threading
+from collections.abc import Coroutine
+from pathlib import Path, PurePosixPath
+from typing import Any, TypeVar
+from urllib.parse import unquote, urlparse
+
+from nodepipe.domain.environments import CONDA_LOCK
+from nodepipe.domain.errors import Action, EnvironmentBuildError, Hint, InvalidInputError
+
+MAX_REPODATA_VARIABLE = "NODEPIPE_CONDA_MAX_REPODATA_MB"
+"""Megabytes one channel's ``repodata.json`` (one platform, decompressed) may take."""
+DEFAULT_MAX_REPODATA_MB = 1024
+"""Room for a full conda-forge platform index (a few hundred MB) with margin."""
+RESERVED_TOP = (".nodepipe-",)
+"""Names at the top of a prefix that nodepipe writes; a package may not ship them."""
+RESERVED_DIRS = ("conda-meta",)
+"""Folders of a prefix that py-rattler writes; a package may not ship files in them."""
+STAMP_SUFFIX = ".nodepipe-stamp"
+"""Beside an extracted package in the cache: the stamp of its files when last verified."""
+_POLL_SECONDS = 0.1
+_T = TypeVar("_T")
+
+
+class RefusedPackageError(EnvironmentBuildError):
+    """A conda package (or its channel's index) that nodepipe will not install."""
+
+
+def max_repodata_bytes() -> int:
+    """Bytes one ``repodata.json`` may take: ``NODEPIPE_CONDA_MAX_REPODATA_MB`` or the
+    default."""
+    text = os.environ.get(MAX_REPODATA_VARIABLE, "").strip()
+    if not text:
+        return DEFAULT_MAX_REPODATA_MB << 20
+    try:
+        megabytes = int(text)
+    except ValueError:
+        megabytes = 0
+    if megabytes <= 0:
+        raise InvalidInputError(f"{MAX_REPODATA_VARIABLE}={text!r} is not a number of megabytes")
+    return megabytes << 20
+
+
+async def capped(step: Coroutine[Any, Any, _T], folder: Path, channels: str) -> _T:
+    """Await ``step``, a py-rattler call that fetches repodata into ``folder``; a file there
+    growing past the cap cancels it (py-rattler stops downloading) and is removed."""
+    import asyncio  # only when conda packages are solved
+
+    limit = max_repodata_bytes()
+    folder.mkdir(parents=True, exist_ok=True)
+    task = asyncio.ensure_future(step)
+    loop = asyncio.get_running_loop()
+    over: list[Path] = []
+    stop = threading.Event()
+
+    def watch() -> None:
+        while not stop.wait(_POLL_SECONDS):
+            found = _oversized(folder, limit)
+            if found is not None:
+                over.append(found)
+                loop.call_soon_threadsafe(task.cancel)
+                return
+
+    watcher = threading.Thread(target=watch, name="conda-repodata-cap", daemon=True)
+    watcher.start()
+    try:
+        return await task
+    except asyncio.CancelledError:
+        if not over:
+            raise
+        over[0].unlink(missing_ok=True)
+        raise RefusedPackageError(
+            f"the conda channel {channels} serves a repodata.json larger than "
+            f"{limit >> 20} MB: refused (set {MAX_REPODATA_VARIABLE} for more)"
+        ) from None
+    finally:
+        stop.set()
+        watcher.join()
+
+
+def _oversized(folder: Path, limit: int) -> Path | None:
+    try:
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                try:
+                    if entry.is_file(follow_symlinks=False) and entry.stat().st_size > limit:
+                        return Path(entry.path)
+                except OSError:
+                    continue
+    except OSError:
+        return None
+    return None
+
+
+def check_local_archives(records: list[Any]) -> None:
+    """Refuse a locked package whose local (``file://``) archive does not have the sha256 the
+    lock pins: its channel folder changed since the lock was solved."""
+    for record in records:
+        url = str(record.url)
+        expected = _hex(getattr(record, "sha256", None))
+        if not url.startswith("file://") or expected is None:
+            continue
+        path = Path(unquote(urlparse(url).path))
+        try:
+            actual = _sha256(path)
+        except OSError:
+            continue  # py-rattler says the package is missing
+        if actual != expected:
+            raise RefusedPackageError(
+                f"conda package {record.file_name} at {url} is not the one {CONDA_LOCK} pins "
+                f"(sha256 {actual}, the lock says {expected}): its channel changed since the "
+                "lock was solved; nothing was installed",
+                hint=Hint(Action.CONDA_LOCK),
+            )
+
+
+def _hex(value: object) -> str | None:
+    if isinstance(value, bytes | bytearray):
+        return value.hex()
+    return str(value).lower() if value else None
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def path_refusal(paths: list[str]) -> str | None:
+    """What is wrong with a package's file list (``info/paths.json``), or None."""
+    seen: set[str] = set()
+    for text in paths:
+        path = PurePosixPath(text)
+        if not text or path.is_absolute() or "\\" in text or ".." in path.parts:
+            return f"its path {text!r} leads outside the prefix"
+        if text in seen:
+            return f"it lists the file {text!r} twice"
+        seen.add(text)
+        if path.parts[0] in RESERVED_DIRS or path.parts[0].startswith(RESERVED_TOP):
+            return f"its file {text!r} would replace what nodepipe keeps in the prefix"
+    return None
+
+
+def link_refusal(prefix: Path, files: list[str]) -> str | None:
+    """The first of ``files`` that is a symbolic link leading outside ``prefix`` (absolute,
+    or climbing out once every link on the way is followed), described; or None."""
+    root = Path(os.path.realpath(prefix))
+    for name in files:
+        link = prefix / name
+        try:
+            target = link.readlink()
+        except OSError:
+            continue  # not a link (or absent)
+        resolved = Path(os.path.realpath(link))  # a loop is left as it is, never raised
+        if target.is_absolute() or not resolved.is_relative_to(root):
+            return f"its link {name!r} leads outside the prefix (to {str(target)!r})"
+    return None
+
+
+def package_refusal(package_dir: Path) -> str | None:
+    """What is wrong with an extracted package's file list, or None (unreadable: None, the
+    install says why)."""
+    try:
+        paths = json.loads((package_dir / "info" / "paths.json").read_text(encoding="utf-8"))
+        entries = paths["paths"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if not isinstance(entries, list):
+        return None
+    return path_refusal([str(e.get("_path", "")) for e in entries if isinstance(e, dict)])
+
+
+def refuse_hostile(prefix: Path, cache_dir: Path) -> None:
+    """Refuse the first package installed into ``prefix`` (not yet in use) whose paths or
+    links are refused, removing it from the package cache."""
+    for meta in sorted((prefix / "conda-meta").glob("*.json")):
+        try:
+            record = json.loads(meta.read_text(encoding="utf-8"))
+            paths = [str(p.get("_path", "")) for p in record["paths_data"]["paths"]]
+            source = Path(str(record.get("extracted_package_dir", "")))
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            continue
+        reason = path_refusal(paths) or link_refusal(prefix, paths)
+        if reason is not None:
+            raise _refused(
+                str(record.get("fn") or meta.stem), record.get("url"), reason, source, cache_dir
+            )
+
+
+def refuse_broken(records: list[Any], cache_dir: Path) -> None:
+    """After a failed install: refuse the first locked package whose extracted file list is
+    refused (py-rattler failed on it in its own words), removing it from the cache."""
+    for record in records:
+        source = cache_dir / f"{record.name.normalized}-{record.version}-{record.build}"
+        reason = package_refusal(source)
+        if reason is not None:
+            raise _refused(str(record.file_name), str(record.url), reason, source, cache_dir)
+
+
+def _refused(
+    package: str, url: object, reason: str, source: Path, cache_dir: Path
+) -> RefusedPackageError:
+    """The error for a refused package, once it is gone from the package cache."""
+    if source.name and source.resolve().parent == cache_dir.resolve():
+        shutil.rmtree(source, ignore_errors=True)
+        for suffix in (".lock", STAMP_SUFFIX):
+            source.with_name(source.name + suffix).unlink(missing_ok=True)
+    where = f" ({url})" if url else ""
+    return RefusedPackageError(
+        f"conda package {package}{where} is refused: {reason}; nothing was installed"
+    )
