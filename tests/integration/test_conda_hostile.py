@@ -19,7 +19,7 @@ import pytest
 import nodepipe
 from integration.conftest import CliRunner
 from integration.test_conda import RUNS_TOOL, code, node_state
-from nodepipe.domain.errors import EnvironmentBuildError
+from nodepipe.domain.errors import EnvironmentBuildError, RequirementNotFoundError
 from nodepipe.services.runs.service import RunRequest
 from support.conda_channel import Member, conda_channel, crafted_package, index_channel
 
@@ -207,3 +207,28 @@ def test_a_channel_serving_a_deeply_nested_repodata_is_refused_naming_it(
         chain.conda.add("clean", ["x"], [url])
     assert f"the conda channel {url} serves a repodata.json that is not valid" in str(refused.value)
     assert node_state(chain, "clean") == before
+
+
+def test_a_channel_naming_another_in_its_index_never_makes_nodepipe_read_that_one(
+    chain: nodepipe.Workspace, tmp_path: Path
+) -> None:
+    """CEP-42 ``channel_relations``: a channel's ``repodata.json`` may name ``../other``
+    channels, which py-rattler follows by default. A channel carried in a bundle could so
+    reach any folder of the machine past the checks of the node's channels: only the
+    channels named are read."""
+    named = conda_channel(tmp_path / "named", (("hello-tool", "1.0"),))
+    conda_channel(tmp_path / "secret", (("other-tool", "0.1"),))
+    for subdir in ("noarch", "linux-64", "linux-aarch64"):
+        index = named / subdir / "repodata.json"
+        data = json.loads(index.read_text()) if index.is_file() else {"packages": {}}
+        data.setdefault("info", {})["channel_relations"] = {"base": "../../secret/channel"}
+        index.parent.mkdir(exist_ok=True)
+        index.write_text(json.dumps(data))
+        for compressed in index.parent.glob("repodata.json.*"):
+            compressed.unlink()
+    before = node_state(chain, "clean")
+    with pytest.raises(RequirementNotFoundError, match="no such conda package"):
+        chain.conda.add("clean", ["other-tool"], [str(named)])
+    assert node_state(chain, "clean") == before
+    chain.conda.add("clean", ["hello-tool"], [str(named)])
+    assert "secret" not in (code(chain, "clean") / "conda.lock").read_text()

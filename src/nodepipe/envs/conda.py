@@ -69,6 +69,11 @@ TIMEOUT_VARIABLE = "NODEPIPE_CONDA_TIMEOUT"
 DEFAULT_TIMEOUT = 600
 """Long enough for one large package (a CUDA library) on a slow link; a channel that accepts
 the connection and never answers fails after it instead of hanging the command for ever."""
+CHANNEL_RELATIONS: Final = "disabled"
+"""py-rattler follows a channel's CEP-42 ``channel_relations`` (its ``repodata.json`` naming
+``../other`` channels) unless told not to: a channel could then make nodepipe read folders and
+servers nobody named, past every check of a node's channels (bundle import, the web API).
+Solves and queries pass it: only the channels named are read."""
 _T = TypeVar("_T")
 
 
@@ -153,6 +158,7 @@ class CondaEnvironments:
             platforms=platforms,
             locked_packages=locked,
             virtual_packages=r.VirtualPackage.detect(),
+            channel_relations=CHANNEL_RELATIONS,
         )
         records = run_to_completion(
             capped(_guarded(solving, ", ".join(channels)), self.repodata_dir, ", ".join(channels))
@@ -313,7 +319,9 @@ def _still_offered(
     or replaced, or a lock edited by hand to name one they never had, is solved afresh
     instead of kept."""
     names = sorted({rec.name.normalized for rec in locked})
-    query = gateway.query(sources, platforms, names, recursive=False)
+    query = gateway.query(
+        sources, platforms, names, recursive=False, channel_relations=CHANNEL_RELATIONS
+    )
     offered = run_to_completion(capped(_guarded(query, channels), repodata_dir, channels))
     offers = {(str(rec.url), rec.sha256) for group in offered for rec in group}
     return [rec for rec in locked if (str(rec.url), rec.sha256) in offers]
