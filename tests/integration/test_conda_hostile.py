@@ -54,8 +54,19 @@ def cached(ws: nodepipe.Workspace, name: str) -> list[str]:
             [("bin/ok", "file", TOOL), (".nodepipe-installed", "file", b"forged\n")],
             "its file '.nodepipe-installed' would replace what nodepipe keeps in the prefix",
         ),
+        (
+            [("bin/ok", "file", TOOL), ("bin/a\nb", "file", b"x\n")],
+            "its path 'bin/a\\nb' holds a control character",
+        ),
     ],
-    ids=["absolute-link", "climbing-link", "dotdot-path", "listed-twice", "forged-marker"],
+    ids=[
+        "absolute-link",
+        "climbing-link",
+        "dotdot-path",
+        "listed-twice",
+        "forged-marker",
+        "newline-path",
+    ],
 )
 def test_a_package_leading_outside_its_prefix_is_refused_naming_it_and_leaves_nothing(
     chain: nodepipe.Workspace, tmp_path: Path, cli: CliRunner, members: list[Member], said_: str

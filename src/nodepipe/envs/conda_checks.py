@@ -10,7 +10,8 @@ reads a ``repodata.json`` of any size. So, around py-rattler:
 - ``package_refusal`` / ``refuse_hostile``: a package whose paths climb out of the prefix
   (``../``, absolute), list a file twice, would overwrite what nodepipe or py-rattler keep in a
   prefix (``conda-meta/``, ``.nodepipe-*``), or whose symbolic links lead outside the prefix
-  (``bin/tool -> /etc/passwd``, ``lib -> ../../..``) is refused, naming the package and the
+  (``bin/tool -> /etc/passwd``, ``lib -> ../../..``), or with a control character in a path
+  (nodepipe lists a prefix's files one a line) is refused, naming the package and the
   path; conda itself installs such links as they are. The prefix is built under a temporary
   name and removed, and the package is removed from the package cache, so nothing of it is
   left half-installed.
@@ -162,6 +163,8 @@ def path_refusal(paths: list[str]) -> str | None:
         parts = text.split("/")
         if not text or text.startswith("/") or "\\" in text or ".." in parts:
             return f"its path {text!r} leads outside the prefix"
+        if not text.isprintable():
+            return f"its path {text!r} holds a control character"
         if text in seen:
             return f"it lists the file {text!r} twice"
         seen.add(text)
