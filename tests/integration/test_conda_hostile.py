@@ -243,3 +243,27 @@ def test_a_channel_naming_another_in_its_index_never_makes_nodepipe_read_that_on
     assert node_state(chain, "clean") == before
     chain.conda.add("clean", ["hello-tool"], [str(named)])
     assert "secret" not in (code(chain, "clean") / "conda.lock").read_text()
+
+
+def test_a_channel_placing_its_packages_in_another_folder_is_refused_naming_it(
+    chain: nodepipe.Workspace, tmp_path: Path
+) -> None:
+    """CEP-15 ``info.base_url``: an index may say its packages live elsewhere. A channel saying
+    they live in a folder outside it (another user's, any path) is refused before the lock is
+    written: nodepipe reads no folder nobody named."""
+    named = conda_channel(tmp_path / "named", (("other-tool", "0.1"),))
+    secret = conda_channel(tmp_path / "secret", (("other-tool", "0.1"),))
+    index = named / "noarch" / "repodata.json"
+    data = json.loads(index.read_text())
+    data.setdefault("info", {})["base_url"] = (secret / "noarch").as_uri() + "/"
+    index.write_text(json.dumps(data))
+    for compressed in index.parent.glob("repodata.json.*"):
+        compressed.unlink()
+    before = node_state(chain, "clean")
+    with pytest.raises(EnvironmentBuildError) as refused:
+        chain.conda.add("clean", ["other-tool"], [str(named)])
+    message = str(refused.value)
+    assert f"places other-tool-0.1-0.conda at {secret.as_uri()}/noarch/" in message
+    assert "outside the channel (its repodata.json's base_url): refused" in message
+    assert node_state(chain, "clean") == before
+    assert cached(chain, "other-tool") == []

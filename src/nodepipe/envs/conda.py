@@ -47,6 +47,7 @@ from nodepipe.envs.conda_checks import (
     RefusedPackageError,
     capped,
     check_local_archives,
+    check_solved_places,
     refuse_broken,
     refuse_hostile,
 )
@@ -163,6 +164,7 @@ class CondaEnvironments:
         records = run_to_completion(
             capped(_guarded(solving, ", ".join(channels)), self.repodata_dir, ", ".join(channels))
         )
+        check_solved_places(records)
         lock_platform = r.LockPlatform(str(platform))
         lock = r.LockFile([lock_platform])
         lock.set_channels("default", [r.LockChannel(c) for c in _channel_urls(r, channels)])

@@ -15,6 +15,8 @@ reads a ``repodata.json`` of any size. So, around py-rattler:
   path; conda itself installs such links as they are. The prefix is built under a temporary
   name and removed, and the package is removed from the package cache, so nothing of it is
   left half-installed.
+- ``check_solved_places``: a channel placing its packages (``info.base_url``) in a local
+  folder outside itself is refused.
 - ``capped``: a solve or query whose ``repodata.json`` grows past ``max_repodata_bytes``
   (``NODEPIPE_CONDA_MAX_REPODATA_MB``) in the repodata cache is stopped there, the download
   cancelled and its file removed: disk and memory stay bounded by the cap.
@@ -138,6 +140,20 @@ def check_local_archives(records: list[Any]) -> None:
                 f"(sha256 {actual}, the lock says {expected}): its channel changed since the "
                 "lock was solved; nothing was installed",
                 hint=Hint(Action.CONDA_LOCK),
+            )
+
+
+def check_solved_places(records: list[Any]) -> None:
+    """Refuse a solved package whose index put it at a local file outside its channel: a
+    channel's ``repodata.json`` may say where its packages live (``info.base_url``), and
+    py-rattler follows it, so a channel (a remote one, or one carried in a bundle) could make
+    nodepipe read another folder of this machine that nobody named."""
+    for record in records:
+        url, channel = str(record.url), str(record.channel or "").rstrip("/")
+        if channel and url.startswith("file:") and not url.startswith(f"{channel}/"):
+            raise RefusedPackageError(  # no channel: a package file the spec names itself
+                f"the conda channel {channel} places {record.file_name} at {url}, "
+                "outside the channel (its repodata.json's base_url): refused; nothing changed"
             )
 
 
