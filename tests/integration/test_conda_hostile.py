@@ -6,6 +6,7 @@ path, leaving the node, its prefix and the package cache as they were."""
 
 from __future__ import annotations
 
+import bz2
 import hashlib
 import json
 import shutil
@@ -267,3 +268,55 @@ def test_a_channel_placing_its_packages_in_another_folder_is_refused_naming_it(
     assert "outside the channel (its repodata.json's base_url): refused" in message
     assert node_state(chain, "clean") == before
     assert cached(chain, "other-tool") == []
+
+
+class CompressedBomb(BaseHTTPRequestHandler):
+    """A channel offering ``repodata.json.bz2``: a few hundred bytes that unpack to 40 MB."""
+
+    body = b""
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+    def reply(self, send_body: bool) -> None:
+        if not self.path.endswith("/repodata.json.bz2"):
+            self.send_response(404)
+            self.end_headers()
+            return
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(self.body)))
+        self.end_headers()
+        if send_body:
+            self.wfile.write(self.body)
+
+    def do_HEAD(self) -> None:
+        self.reply(send_body=False)
+
+    def do_GET(self) -> None:
+        self.reply(send_body=True)
+
+
+def test_a_compressed_repodata_unpacking_past_the_cap_is_refused_unpacked_no_further(
+    chain: nodepipe.Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    packer = bz2.BZ2Compressor(9)
+    parts = [packer.compress(b'{"info": {"subdir": "noarch"}, "packages": {}, "x": "')]
+    parts += [packer.compress(b"x" * (1 << 20)) for _ in range(40)]
+    parts += [packer.compress(b'"}'), packer.flush()]
+    handler = type("Handler", (CompressedBomb,), {"body": b"".join(parts)})
+    assert len(handler.body) < 4096
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_port}/channel"
+    monkeypatch.setenv("NODEPIPE_CONDA_MAX_REPODATA_MB", "16")
+    before = node_state(chain, "clean")
+    try:
+        with pytest.raises(EnvironmentBuildError, match=r"serves a repodata\.json larger than 16"):
+            chain.conda.add("clean", ["x"], [url])
+    finally:
+        server.shutdown()
+        server.server_close()
+    repodata = chain.context.layout.conda_cache_dir.parent / "conda-repodata"
+    assert max(p.stat().st_size for p in repodata.iterdir()) <= 16 << 20
+    assert node_state(chain, "clean") == before
