@@ -207,7 +207,9 @@ def _print_includes(found: list[IncludeView]) -> None:
     "bundle declares now, replacing what the include fed).",
 )
 @click.option("--update", "update", metavar="NS", help="Re-read the include NS and update it.")
-@click.option("--yes", is_flag=True, help="With --update: remove the nodes the bundle dropped.")
+@click.option(
+    "--yes", "-y", is_flag=True, help="With --update: remove the nodes the bundle dropped."
+)
 @click.option(
     "--replace-edits",
     is_flag=True,
