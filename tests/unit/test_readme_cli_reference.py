@@ -78,6 +78,8 @@ class Row:
     options: dict[tuple[str, ...], set[str]] = field(default_factory=dict)
     loose: set[str] = field(default_factory=set)
     unknown: list[str] = field(default_factory=list)
+    shown_with: list[tuple[tuple[str, ...], str]] = field(default_factory=list)
+    """Each command as a span shows it, with what follows its name (``("P", "[--yes]")``)."""
 
     @property
     def commands(self) -> set[tuple[str, ...]]:
@@ -117,12 +119,16 @@ def resolve(
     """The commands ``text`` names below ``base`` (``lock|unlock P`` names two), added to row."""
     path = base
     words = text.split()
+    end = len(words)
     for index, word in enumerate(words):
         if PIPE in word and isinstance(tree.get(path, app), click.Group):
-            rest = " ".join(words[index:])
+            choices = [choice.split() for choice in " ".join(words[index:]).split(PIPE)]
             named: set[tuple[str, ...]] = set()
-            for choice in rest.split(PIPE):
-                named |= resolve(tree, path, choice.strip(), row)
+            for at, choice in enumerate(choices):
+                if len(choice) == 1:  # ``lock|unlock P``: lock takes P too
+                    later = [other for other in choices[at + 1 :] if len(other) > 1]
+                    choice = choice + (later[0][1:] if later else [])
+                named |= resolve(tree, path, " ".join(choice), row)
             return named
         if (*path, word) in tree:
             path = (*path, word)
@@ -136,8 +142,10 @@ def resolve(
             if not word.startswith("-"):
                 row.unknown.append(" ".join((*base, word)))
             return set()
+        end = index
         break
     row.options.setdefault(path, set()).update(options_in(text))
+    row.shown_with.append((path, " ".join(words[end:])))
     return {path}
 
 
@@ -220,3 +228,55 @@ def test_a_short_form_means_one_long_option_everywhere_as_the_reference_says() -
     sentence = section.split("Short forms:", 1)[1].split("\n\n", 1)[0]
     said = set(re.findall(r"`(-[a-z])` for `(--[a-z-]+)`", sentence.replace("\n", " ")))
     assert said == everywhere
+
+
+def test_the_commands_without_json_are_the_ones_the_reference_names() -> None:
+    text = README.read_text(encoding="utf-8")
+    section = text.split("\n## CLI reference\n", 1)[1]
+    listed = section.split("(all but ", 1)[1].split(")", 1)[0].replace("\n", " ")
+    said = set(re.findall(r"`([a-z][a-z -]*)`", listed))
+    without = {
+        " ".join(path)
+        for path, command in commands().items()
+        if "--json" not in option_names(command)
+        and not (isinstance(command, click.Group) and not command.invoke_without_command)
+    }
+    assert said == without
+
+
+def placeholders(shown: str, command: click.Command) -> int:
+    """How many arguments ``shown`` gives ``command``: words that are neither an option nor
+    an option's value (``NODE PKG… [--package NAME]`` gives two)."""
+    flags = {
+        name
+        for param in command.params
+        if isinstance(param, click.Option) and param.is_flag
+        for name in (*param.opts, *param.secondary_opts)
+    }
+    count, value_next = 0, False
+    for word in re.sub(r"[\[\]()…]", "", shown).split():
+        if value_next:
+            value_next = False
+        elif word.startswith("-"):
+            value_next = word.split(PIPE)[0] not in flags
+        elif word != PIPE:
+            count += 1
+    return count
+
+
+def test_each_command_is_shown_with_the_arguments_it_takes() -> None:
+    """``nodepipe env python VERSION`` would be refused: the command takes NODE VERSION."""
+    tree = commands()
+    wrong = []
+    for row in reference_rows():
+        for path, shown in row.shown_with:
+            command = tree.get(path, app)
+            if isinstance(command, click.Group) and not command.invoke_without_command:
+                continue
+            arguments = [param for param in command.params if isinstance(param, click.Argument)]
+            least = sum(1 for argument in arguments if argument.required)
+            most = 99 if any(argument.nargs == -1 for argument in arguments) else len(arguments)
+            if not least <= placeholders(shown, command) <= most:
+                names = " ".join(str(argument.human_readable_name) for argument in arguments)
+                wrong.append(f"nodepipe {' '.join(path)} {shown!r} (takes {names or 'none'})")
+    assert not wrong, "shown with other arguments than it takes: " + "; ".join(wrong)
