@@ -280,3 +280,17 @@ def test_each_command_is_shown_with_the_arguments_it_takes() -> None:
                 names = " ".join(str(argument.human_readable_name) for argument in arguments)
                 wrong.append(f"nodepipe {' '.join(path)} {shown!r} (takes {names or 'none'})")
     assert not wrong, "shown with other arguments than it takes: " + "; ".join(wrong)
+
+
+def test_a_command_that_takes_a_node_by_tag_takes_its_pipeline_as_the_reference_says() -> None:
+    """``-p/--pipeline P`` on every command that takes a node by tag and no PIPELINE argument
+    (``runs [P] --run RUN --node NODE``: the run names its pipeline, as the README says)."""
+    node_arguments = {"node", "nodes", "parent", "child", "old", "new"}
+    lacking = set()
+    for path, command in commands().items():
+        arguments = {p.name for p in command.params if isinstance(p, click.Argument)}
+        options = option_names(command)
+        takes_node = arguments & node_arguments or {"--node", "--from-node"} & options
+        if takes_node and "pipeline" not in arguments and "--pipeline" not in options:
+            lacking.add(" ".join(path))
+    assert not lacking, "these take a node by tag but no pipeline: " + ", ".join(sorted(lacking))
