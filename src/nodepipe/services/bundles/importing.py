@@ -32,7 +32,7 @@ from nodepipe.services.bundles.creation import (
 )
 from nodepipe.services.bundles.locked_state import completed_nodes
 from nodepipe.services.context import WorkspaceContext
-from nodepipe.services.graph.effective import pipeline_view
+from nodepipe.services.graph.effective import effective_view, pipeline_view
 from nodepipe.services.graph.pipelines import (
     check_pipeline_tag_free,
     insert_pipeline,
@@ -104,6 +104,8 @@ def import_resolved(
                     plan.ids[node_name], done.fingerprint, done.output_digest
                 )
             view = pipeline_view(session, pipeline)
+    with context.store.light_read() as session:  # each node's state and why, as `show` has them
+        view = effective_view(context, session, view)
     return ImportResult(
         view,
         tuple(sorted(completed)),

@@ -21,7 +21,7 @@ from nodepipe.services.bundles.creation import (
     stage_nodes,
 )
 from nodepipe.services.context import WorkspaceContext
-from nodepipe.services.graph.effective import pipeline_view
+from nodepipe.services.graph.effective import effective_view, pipeline_view
 from nodepipe.services.graph.membership import ROW_HEIGHT
 from nodepipe.services.graph.staged_folders import staged_folders
 from nodepipe.services.guards import check_pipeline_editable
@@ -127,7 +127,9 @@ def include_resolved(
             for edge in feeding_edges(session, target, feeding, plan.ids):
                 session.insert_edge(edge)
             insert_includes(session, target.id, resolved, plan)
-            return pipeline_view(session, target)
+            view = pipeline_view(session, target)
+    with context.store.light_read() as session:  # each node's state and why, as `show` has them
+        return effective_view(context, session, view)
 
 
 def _fed_by(resolved: ResolvedPipeline, inputs: Mapping[str, str]) -> ResolvedPipeline:

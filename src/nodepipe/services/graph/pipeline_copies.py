@@ -23,7 +23,7 @@ from nodepipe.services import resolver
 from nodepipe.services.context import WorkspaceContext
 from nodepipe.services.graph.carried_inputs import Clash, carried_inputs
 from nodepipe.services.graph.copying import CopyPlan, insert_copies, plan_copies, positions_in
-from nodepipe.services.graph.effective import pipeline_view
+from nodepipe.services.graph.effective import effective_view, pipeline_view
 from nodepipe.services.graph.membership import ROW_HEIGHT, free_tag_among
 from nodepipe.services.graph.pipelines import (
     check_pipeline_tag_free,
@@ -158,7 +158,9 @@ class PipelineCopyService:
                     session.insert_lineage(
                         Lineage(pipeline.id, source_id, plan.kind, plan.from_node_id)
                     )
-                return pipeline_view(session, pipeline), carried.clashes
+                view = pipeline_view(session, pipeline)
+        with self.context.store.light_read() as session:  # the copies' states, as `show` has them
+            return effective_view(self.context, session, view), carried.clashes
 
 
 def _new_project(session: StoreSession, project: str | None, source: Pipeline) -> str:
