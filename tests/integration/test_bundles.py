@@ -178,6 +178,68 @@ def test_pipes_and_sockets_in_a_node_are_left_out_of_an_export(
     assert lab.bundles.import_(tmp_path / "out", name="copy").completed == ("n",)
 
 
+def test_an_export_with_data_refuses_an_output_linking_outside_the_node(
+    lab: nodepipe.Workspace, tmp_path: Path, cli: CliRunner
+) -> None:
+    """A node's output written as a link to a file elsewhere: ``bundle export --with-data``
+    wrote the link into the bundle and ``bundle import`` then refused the bundle ("leads
+    outside the bundle"), far from the export that made it. The export refuses it up front,
+    exit 2, naming the node, the link, where it leads and the way out, and writes nothing (as
+    ``package build --with-data`` does); a link between the node's own outputs travels."""
+    secret = tmp_path / "elsewhere" / "model.pkl"
+    secret.parent.mkdir()
+    secret.write_text("not the node's\n")
+    lab.pipelines.new("m")
+    lab.nodes.new("m", "model")
+    (lab.nodes.path("model") / "code" / "main.py").write_text(
+        "import os\nimport nodepipe_node as node\n"
+        "(node.data_dir() / 'v2.csv').write_text('a,b\\n')\n"
+        "os.symlink('v2.csv', node.data_dir() / 'latest.csv')\n"
+        f"os.symlink({str(secret)!r}, node.data_dir() / 'model.pkl')\n"
+    )
+    lab.runs.run(RunRequest("m"))
+    target = tmp_path / "out"
+    refused = cli("bundle", "export", "m", str(target), "--with-data")
+    assert refused.code == 2, refused.stdout + refused.stderr
+    words = " ".join(refused.stderr.split())
+    assert f"node 'model': data/model.pkl is a link to {secret}, outside the node" in words
+    assert "put the file itself in place of the link, or export without data" in words
+    assert not target.exists()
+    assert [p.name for p in tmp_path.iterdir() if ".nodepipe-" in p.name] == []
+
+    (lab.nodes.path("model") / "data" / "model.pkl").unlink()  # the way out the message names
+    shutil.copyfile(secret, lab.nodes.path("model") / "data" / "model.pkl")
+    assert cli("bundle", "export", "m", str(target), "--with-data").code == 0
+    assert (target / "nodes" / "model" / "data" / "latest.csv").is_symlink()
+    imported = lab.bundles.import_(target, name="copy")
+    copy = lab.context.layout.node_folder(imported.view.nodes[0].node.id)
+    assert (copy.data / "latest.csv").read_text() == "a,b\n"
+    assert (copy.data / "model.pkl").read_text() == "not the node's\n"
+
+
+def test_an_export_refuses_code_linking_outside_the_node(
+    lab: nodepipe.Workspace, tmp_path: Path, cli: CliRunner
+) -> None:
+    """A script in ``code/`` that is a link to a shared checkout, or an absolute link: the
+    export kept it as a link, which no import takes. Refused up front, nothing written."""
+    shared = tmp_path / "shared" / "helpers.py"
+    shared.parent.mkdir()
+    shared.write_text("X = 1\n")
+    lab.pipelines.new("p")
+    lab.nodes.new("p", "n")
+    code = lab.nodes.path("n") / "code"
+    for link, to, said in (
+        ("helpers.py", shared, f"code/helpers.py is a link to {shared}, outside the node"),
+        ("main2.py", code / "main.py", f"code/main2.py is a link to the absolute path {code}"),
+    ):
+        (code / link).symlink_to(to)
+        refused = cli("bundle", "export", "p", str(tmp_path / "out"))
+        assert refused.code == 2, refused.stdout + refused.stderr
+        assert said in " ".join(refused.stderr.split())
+        assert not (tmp_path / "out").exists()
+        (code / link).unlink()
+
+
 def test_an_export_refuses_a_non_empty_directory_unless_forced(
     diamond: nodepipe.Workspace, tmp_path: Path, cli: CliRunner
 ) -> None:

@@ -381,7 +381,7 @@ def write_nodes(plan: ExportPlan, directory: Path, with_data: bool, root: Path) 
         target = directory / paths[key]
         if not folder.code.is_dir():
             raise InvalidInputError(f"the folder of node {key!r} is missing: {folder.code}")
-        shutil.copytree(folder.code, target / "code", ignore=_left_out, symlinks=True)
+        shutil.copytree(folder.code, target / "code", ignore=left_out, symlinks=True)
         forget_snapshot_credentials(target / "code" / "pyproject.toml")
         portable_conda_paths(target / "code", root)
         relink_libraries(target / "code", plan.keys)  # a library node by its key in the bundle
@@ -395,7 +395,7 @@ def write_nodes(plan: ExportPlan, directory: Path, with_data: bool, root: Path) 
             plan.data.add(name)
 
 
-def _left_out(folder: str, entries: list[str]) -> set[str]:
+def left_out(folder: str, entries: list[str]) -> set[str]:
     """What a bundle leaves out of a node's code: environments and caches, and git folders (a
     snapshot clone's ``.git/config`` may name its remote with credentials; import drops them),
     and pipes, sockets and devices (``special_entries``)."""

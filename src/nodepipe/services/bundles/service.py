@@ -27,6 +27,7 @@ from nodepipe.services.bundles.export_dir import (
     check_target,
     writing_directory,
 )
+from nodepipe.services.bundles.export_links import check_links
 from nodepipe.services.bundles.export_names import check_names
 from nodepipe.services.bundles.exporting import (
     ExportPlan,
@@ -155,6 +156,7 @@ class BundleService:
         check_names(plan.definition, plan.pipeline_id, node_ids, plan.included)
         check_sources(plan)
         check_python(plan)
+        check_links(plan, with_data)
         written = dump_definition(plan.definition)
         remembered = None
         if plan.remember is not None:
