@@ -24,9 +24,12 @@ from integration.conftest import CliRunner, snapshot
 from nodepipe import NodeState
 from nodepipe.bundles import loaders
 from nodepipe.domain.errors import (
+    Action,
     ConflictError,
+    Hint,
     IndexUnreachableError,
     InvalidInputError,
+    NameTakenError,
     RequirementNotFoundError,
 )
 from nodepipe.services.runs.service import RunRequest
@@ -139,6 +142,28 @@ def test_wheel_and_sdist_pulled_under_two_aliases_are_two_independent_pipelines(
         other.packages.pull(str(built.wheel), alias="first")
     assert snapshot(other) == before
     other.close()
+
+
+def test_a_pull_whose_tag_is_taken_names_the_alias_to_give(
+    trained: nodepipe.Workspace, tmp_path: Path, cli: CliRunner
+) -> None:
+    """``package pull`` without ``--alias`` of a package whose pipeline name another pipeline
+    has: refused saying only "a pipeline tagged 'model' already exists". The refusal names the
+    fix, in the CLI as the command with ``--alias``, and as a hint every surface words
+    (``package.alias``, about the ``alias`` field: the web app says it beside "Tag")."""
+    built = trained.packages.build("model", destination=tmp_path / "dist")
+    before = snapshot(trained)
+    refused = cli("package", "pull", str(built.wheel))
+    assert refused.code == 4, refused.stdout + refused.stderr
+    words = " ".join(refused.stderr.split())
+    assert "a pipeline tagged 'model' already exists" in words
+    assert f"`nodepipe package pull {built.wheel} --alias NEW_TAG`" in words
+    assert snapshot(trained) == before
+    with pytest.raises(NameTakenError) as taken:
+        trained.packages.pull(str(built.wheel))
+    assert taken.value.hint == Hint(Action.PACKAGE_ALIAS) and taken.value.field == "alias"
+    assert "call again with alias=NEW_TAG" in str(taken.value.__notes__)
+    assert cli("package", "pull", str(built.wheel), "--alias", "model-2").code == 0
 
 
 class HeaderOnly(SimpleHTTPRequestHandler):

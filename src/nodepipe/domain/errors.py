@@ -48,6 +48,7 @@ class Action(StrEnum):
     PACKAGE_VERSION = "package.version"
     PACKAGE_SIZE = "package.size"
     PACKAGE_NAME = "package.name"
+    PACKAGE_ALIAS = "package.alias"
     LIBRARY_NAME = "library.name"
     INDEX_CREDENTIALS = "index.credentials"
     CONDA_INSTALL = "conda.install"

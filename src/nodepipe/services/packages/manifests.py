@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from nodepipe.domain.errors import NameTakenError
 from nodepipe.packaging.errors import PackageError
 from nodepipe.packaging.manifest import read_manifest
 from nodepipe.services.bundles.creation import SyncProgress
@@ -57,14 +58,20 @@ def pull_all(service: PackageService, on_synced: SyncProgress | None = None) -> 
         if entry.alias is not None and entry.alias in existing:
             skipped.append(entry.source)
             continue
-        pulled.append(
-            service.pull(
-                entry.source,
-                entry.alias,
-                entry.project,
-                entry.fs_args,
-                entry.index_url,
-                on_synced=on_synced,
+        try:
+            pulled.append(
+                service.pull(
+                    entry.source,
+                    entry.alias,
+                    entry.project,
+                    entry.fs_args,
+                    entry.index_url,
+                    on_synced=on_synced,
+                )
             )
-        )
+        except NameTakenError as taken:  # its hint names an option of a single pull
+            raise NameTakenError(
+                f'{taken}: give [pull."{entry.source}"] of nodepipe.toml another alias = "NEW_TAG"',
+                taken.field,
+            ) from None
     return PullAllResult(tuple(pulled), tuple(skipped))

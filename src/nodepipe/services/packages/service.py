@@ -12,7 +12,8 @@ leaves nothing the next command does not remove; a refused one leaves nothing at
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -21,7 +22,7 @@ from nodepipe.bundles.errors import BundleError
 from nodepipe.bundles.model import BUNDLE_FILE
 from nodepipe.bundles.schema import parse_definition
 from nodepipe.bundles.tree import local_files
-from nodepipe.domain.errors import Action, Hint, NotFoundError
+from nodepipe.domain.errors import Action, Hint, NameTakenError, NotFoundError
 from nodepipe.domain.model import PipelineView
 from nodepipe.domain.names import listed
 from nodepipe.domain.views import NodeDetails
@@ -107,6 +108,19 @@ def _refuse_links_outside(bundle: Path, pipeline: str) -> None:
             f"cannot build pipeline {pipeline} as a package: {exc} (a package carries the "
             "pipeline's own files only: put the file itself there)"
         ) from None
+
+
+@contextmanager
+def _alias_named() -> Iterator[None]:
+    """A pull whose tag (the bundle's name, or the alias given) another pipeline has: the
+    refusal is about the ``alias`` (a surface says it beside that field) and names the way
+    out, another tag (``Action.PACKAGE_ALIAS``)."""
+    try:
+        yield
+    except NameTakenError as taken:
+        if taken.field != "tag":
+            raise
+        raise NameTakenError(str(taken), "alias", hint=Hint(Action.PACKAGE_ALIAS)) from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,7 +288,8 @@ class PackageService:
         index) as a new pipeline tagged ``alias`` (default: the bundle's name). ``fs_args``:
         the fsspec options, or a YAML file of them. Without ``local_files`` (a web request), a
         path or ``file://`` URL on this machine is refused."""
-        with fetched_bundle(self.context, source, fs_args, index_url, local_files) as fetched:
+        fetching = fetched_bundle(self.context, source, fs_args, index_url, local_files)
+        with fetching as fetched, _alias_named():
             imported = BundleService(self.context).import_(
                 fetched.directory, project, alias, jobs, on_synced, confined=not local_files
             )
@@ -317,9 +332,10 @@ class PackageService:
         """Import the bundle of ``staged`` as a new pipeline (as ``pull``), then discard it,
         whatever the outcome."""
         try:
-            imported = BundleService(self.context).import_(
-                staged.bundle, project, alias, jobs, on_synced, confined=True
-            )
+            with _alias_named():
+                imported = BundleService(self.context).import_(
+                    staged.bundle, project, alias, jobs, on_synced, confined=True
+                )
         finally:
             staged.discard()
         return PullResult(staged.file.name, imported)
