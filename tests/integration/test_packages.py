@@ -11,6 +11,7 @@ import io
 import json
 import tarfile
 import threading
+import time
 import zipfile
 from collections.abc import Iterator
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -240,6 +241,50 @@ def test_a_pull_from_a_server_that_never_answers_is_refused_in_time_naming_it(
     server = url.removeprefix("http://")
     assert f"the server {server} did not answer in time" in str(error)
     assert "nothing was changed" in str(error)
+    assert snapshot(lab) == before
+    assert not any(lab.context.layout.staging_dir.iterdir()), "a scratch folder was left behind"
+
+
+def test_a_pull_from_an_index_that_never_answers_is_refused_in_time_naming_it(
+    lab: nodepipe.Workspace, cli: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``package pull NAME==V --index-url URL`` of an index that accepts the connection and
+    never answers waited uv's 30 s of silence four times (three retries, about 127 s) and then
+    said "the package index cannot be reached". Now one wait of ``UV_HTTP_TIMEOUT`` (uv's 30 s,
+    or the user's), the index named by host and port, the variable to set for a slow one."""
+    monkeypatch.delenv("UV_HTTP_TIMEOUT", raising=False)
+    monkeypatch.delenv("UV_HTTP_RETRIES", raising=False)
+    before = snapshot(lab)
+    outcome: list[BaseException | None] = []
+
+    def pull(url: str) -> None:
+        try:
+            lab.packages.pull("model==1.0", alias="hung", index_url=f"{url}/simple/")
+            outcome.append(None)
+        except BaseException as error:
+            outcome.append(error)
+
+    with silent_server() as url:
+        server = url.removeprefix("http://")
+        began = time.monotonic()
+        worker = threading.Thread(target=pull, args=(url,), daemon=True)
+        worker.start()
+        worker.join(75)
+        assert not worker.is_alive(), "still waiting on an index that never answers"
+        assert time.monotonic() - began < 60
+        (error,) = outcome
+        assert isinstance(error, IndexUnreachableError)
+        said = f"the package index {server} accepted the connection but sent nothing for 30 s"
+        assert said in str(error)
+        assert "set UV_HTTP_TIMEOUT to more seconds" in str(error)
+
+        monkeypatch.setenv("UV_HTTP_TIMEOUT", "2")  # the user's own, honoured and said
+        began = time.monotonic()
+        refused = cli("package", "pull", "model==1.0", "--index-url", f"{url}/simple/")
+        assert time.monotonic() - began < 15
+    assert refused.code == 7, refused.stdout + refused.stderr
+    words = " ".join(refused.stderr.split())
+    assert f"package index {server} accepted the connection but sent nothing for 2 s" in words
     assert snapshot(lab) == before
     assert not any(lab.context.layout.staging_dir.iterdir()), "a scratch folder was left behind"
 
