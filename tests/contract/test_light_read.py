@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from nodepipe.domain.bundles import IncludeMember, PipelineInclude
 from nodepipe.domain.ids import new_id
 from nodepipe.domain.model import Group, Lineage
 from nodepipe.domain.runs import Run, RunStatus
@@ -71,6 +72,14 @@ def filled(store: Store) -> tuple[Seeded, Seeded]:
             {"raw": [chain.ids["load"], chain.ids["clean"]], "labels": [chain.ids["train"]]},
         )
         session.set_pipeline_inputs(diamond.id, {"side": [diamond.ids["right"]]})
+        for namespace, keys in (("feat", ("clean", "train")), ("feat.sub", ("train",))):
+            include = PipelineInclude(
+                new_id(), chain.id, namespace, "../lib", "file", f"/ünï/{namespace}", "h", WHEN
+            )
+            session.insert_include(include)
+            session.insert_include_members(
+                IncludeMember(include.id, chain.ids[key], key) for key in keys
+            )
         session.update_node(chain.ids["load"], state=NodeState.COMPLETED, locked=True)
         session.update_node(chain.ids["clean"], state=NodeState.STALE, state_reason="by hand")
         session.update_node(diamond.ids["join"], notes="ünïcode [x]", state=NodeState.FAILED)
@@ -133,6 +142,7 @@ def answers(session: LightReads, chain: Seeded, diamond: Seeded) -> dict[str, An
         found[f"edge rows {seeded.pipeline.tag}"] = session.edge_rows(seeded.id)
         found[f"groups {seeded.pipeline.tag}"] = session.groups_of_pipeline(seeded.id)
         found[f"inputs {seeded.pipeline.tag}"] = session.pipeline_inputs(seeded.id)
+        found[f"include origins {seeded.pipeline.tag}"] = session.include_origins(seeded.id)
         some = [*list(seeded.ids.values())[1:3], "nosuchnode"]
         found[f"member rows of {seeded.pipeline.tag}"] = [
             (*member_of(seeded.id, row), row[11:])

@@ -167,7 +167,8 @@ def test_a_library_included_by_two_workspaces_is_updated_in_both(
         assert result.added == ("features.extra",) and result.removed == ("features.old",)
         why = reasons(ws, name)
         assert why["features.clean"][0] is NodeState.STALE
-        assert "code changed: main.py" in why["features.clean"][1]
+        said = f"code changed: main.py (include features, from {features})"
+        assert said in why["features.clean"][1], "the reason names where the code lives"
         assert "shared code changed: lib (helpers.py)" in why["features.clean"][1]
         assert why["features.scale"] == (
             NodeState.STALE,

@@ -11,11 +11,15 @@ import shutil
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 
 import nodepipe
-from integration.conftest import snapshot
+from integration.conftest import CliRunner, snapshot
+from nodepipe.api import create_app
+from nodepipe.api.settings import ServerSettings
 from nodepipe.domain.errors import ConflictError, InvalidInputError, NotFoundError
 from nodepipe.services.bundles.prefixing import InputsChangedError
+from nodepipe.services.runs.service import RunRequest
 from support.locked_bundles import APPEND_INPUTS, make_node_template, write_bundle
 
 FEATURES = """\
@@ -207,3 +211,38 @@ def test_a_feeder_deleted_since_is_named_and_the_update_told_what_feeds_it_now(
     clean = ws.nodes.get("feat.clean").id
     edges = ws.pipelines.show("alpha").edges
     assert {(e.parent_id, e.slot) for e in edges if e.child_id == clean} == {(load.id, "raw")}
+
+
+def test_a_stale_reason_names_the_include_the_changed_code_came_from(
+    ws: nodepipe.Workspace, library: Path, cli: CliRunner
+) -> None:
+    """The library's ``clean`` changed and the include was updated: its node said "code
+    changed: main.py", as a node of the pipeline's own does, not where that code lives
+    (DESIGN §4.2). Now the reason names the include and where it was found, the same in CLI
+    ``status``, the Python API and the web API (one list of reasons); a node of the pipeline
+    itself says no include."""
+    (ws.nodes.path("prep") / "code" / "main.py").write_text(APPEND_INPUTS)
+    ws.runs.run(RunRequest("alpha"))
+    clean = library / "nodes" / "clean" / "code" / "main.py"
+    clean.write_text(clean.read_text() + "# v2\n")
+    assert ws.bundles.update("alpha", "feat").changed == ("feat.clean",)
+    (ws.nodes.path("prep") / "code" / "main.py").write_text(APPEND_INPUTS + "# mine\n")
+
+    said = f"code changed: main.py (include feat, from {library})"
+    why = {s.tag: s.reasons for s in ws.runs.status("alpha").nodes.values()}
+    assert said in why["feat.clean"]
+    assert "code changed: main.py" in why["prep"]
+    shown = cli("-w", str(ws.root), "status", "alpha", "--json")
+    assert shown.code == 0, shown.stderr
+    assert said in str(shown.json())
+    settings = ServerSettings(host="127.0.0.1", port=8000)
+    app = create_app(ws, settings)
+    headers = {"Authorization": f"Bearer {settings.token}"}
+    with TestClient(app, base_url="http://127.0.0.1:8000", headers=headers) as client:
+        graph = client.get("/api/pipelines/alpha").json()
+        status = client.get("/api/pipelines/alpha/status").json()
+    canvas = {node["tag"]: node["state_reason"] for node in graph["nodes"]}
+    assert said in canvas["feat.clean"] and "include" not in canvas["prep"]
+    reasons = {node["tag"]: node["reasons"] for node in status["nodes"]}
+    assert said in reasons["feat.clean"]
+    assert "code changed: main.py" in reasons["prep"]

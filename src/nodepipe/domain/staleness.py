@@ -210,10 +210,14 @@ def explain(
     previous: NodeFingerprint | Mapping[str, Any] | None,
     current: NodeFingerprint,
     tags: Mapping[str, str] | None = None,
+    origin: str | None = None,
 ) -> list[str]:
     """Why a node whose last run had fingerprint ``previous`` is stale now; ``[]`` if it is not.
 
     ``previous`` may be the stored dict form. ``tags`` maps node ids to tags, to name parents.
+    ``origin``: where the node's own code comes from, when not from the pipeline itself (an
+    include: "include features, from /lib/features"); a reason about its files names it
+    ("code changed: main.py (include features, from /lib/features)").
     """
     if previous is None:
         return [NEVER_RAN]
@@ -229,7 +233,7 @@ def explain(
     reasons = [
         *_entry_reasons(previous.entry, current.entry),
         *(f"snapshot {name} {before[:7]} → {after[:7]}" for name, (before, after) in moved.items()),
-        *_code_reasons(*(_without(code, moved) for code in (previous.code, current.code))),
+        *_code_reasons(_without(previous.code, moved), _without(current.code, moved), origin),
         *_param_reasons(previous, current),
         *_lock_reasons(previous, current),
         *_conda_reasons(previous, current),
@@ -284,14 +288,17 @@ def _without(code: Mapping[str, str], moved: Mapping[str, Any]) -> dict[str, str
     }
 
 
-def _code_reasons(old: Mapping[str, str], new: Mapping[str, str]) -> list[str]:
+def _code_reasons(
+    old: Mapping[str, str], new: Mapping[str, str], origin: str | None = None
+) -> list[str]:
     changed, added, removed = _diff_keys(old, new)
     parts = (("changed", changed), ("added", added), ("removed", removed))
     reasons = []
+    whose = f" ({origin})" if origin else ""
     for verb, paths in parts:
         own = [path for path in paths if SHARED_CODE_SEPARATOR not in path]
         if own:
-            reasons.append(f"code {verb}: {_listing(own)}")
+            reasons.append(f"code {verb}: {_listing(own)}{whose}")
         shared: dict[str, list[str]] = {}
         for path in paths:
             if SHARED_CODE_SEPARATOR in path:

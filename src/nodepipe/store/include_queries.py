@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from nodepipe.domain.bundles import IncludeMember, PipelineInclude
+from nodepipe.store import rows
 from nodepipe.store.base import QueryBase
 from nodepipe.store.schema import include_members, pipeline_includes
 
@@ -90,6 +91,21 @@ class IncludeQueries(QueryBase):
                 include_members.c.node_id.in_(list(node_ids)),
             )
         )
+
+    def include_origins(self, pipeline_id: str) -> dict[str, tuple[str, str]]:
+        """Each node an include of ``pipeline_id`` brought: the namespace of the deepest
+        include holding it and where that include was found (``origin_of``)."""
+        statement = (
+            sa.select(
+                include_members.c.node_id,
+                pipeline_includes.c.namespace,
+                pipeline_includes.c.location,
+            )
+            .join(pipeline_includes, pipeline_includes.c.id == include_members.c.include_id)
+            .where(pipeline_includes.c.pipeline_id == pipeline_id)
+        )
+        found = self._all(statement)
+        return rows.origin_of((r["node_id"], r["namespace"], r["location"]) for r in found)
 
     def include_members(self, include_ids: Collection[str]) -> list[IncludeMember]:
         """The members of these includes, by include then key."""

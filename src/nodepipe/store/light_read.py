@@ -88,6 +88,7 @@ class LightReads(Protocol):
     def code_point_order(self) -> bool: ...
     def groups_of_pipeline(self, pipeline_id: str) -> list[Group]: ...
     def pipeline_inputs(self, pipeline_id: str) -> dict[str, tuple[str, ...]]: ...
+    def include_origins(self, pipeline_id: str) -> dict[str, tuple[str, str]]: ...
     def node_fingerprints(
         self, node_ids: Collection[str]
     ) -> dict[str, tuple[str | None, str | None]]: ...
@@ -241,6 +242,16 @@ class LightReadSession:
             "SELECT * FROM groups WHERE pipeline_id = ? ORDER BY name", (pipeline_id,)
         )
         return [rows.group_from_row(r) for r in found]
+
+    def include_origins(self, pipeline_id: str) -> dict[str, tuple[str, str]]:
+        found = self._tuples(
+            "SELECT include_members.node_id, pipeline_includes.namespace,"
+            " pipeline_includes.location FROM include_members JOIN pipeline_includes"
+            " ON pipeline_includes.id = include_members.include_id"
+            " WHERE pipeline_includes.pipeline_id = ?",
+            (pipeline_id,),
+        )
+        return rows.origin_of(found)
 
     def pipeline_inputs(self, pipeline_id: str) -> dict[str, tuple[str, ...]]:
         found: dict[str, list[str]] = {}

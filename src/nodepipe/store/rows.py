@@ -4,6 +4,7 @@ rows and ``light_read``'s, which is why this module imports no SQLAlchemy)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any, Protocol
 
 from nodepipe.domain.model import Edge, Group, Lineage, Membership, Node, Pipeline, Project
@@ -91,3 +92,14 @@ def node_run_from_row(row: Row) -> NodeRun:
     values["reasons"] = tuple(json.loads(row["reasons"]))
     values["cancel_requested"] = bool(row["cancel_requested"])
     return NodeRun(**values)
+
+
+def origin_of(rows: Iterable[tuple[str, str, str]]) -> dict[str, tuple[str, str]]:
+    """(node id, namespace, location) rows as node id → (namespace, location) of its deepest
+    include (an include's include is named ``outer.inner``), whatever order they came in."""
+    found: dict[str, tuple[str, str]] = {}
+    for node_id, namespace, location in rows:
+        kept = found.get(node_id)
+        if kept is None or (namespace.count("."), namespace) > (kept[0].count("."), kept[0]):
+            found[node_id] = (namespace, location)
+    return found

@@ -33,6 +33,7 @@ from nodepipe.domain.staleness import (
     explain,
 )
 from nodepipe.domain.states import NodeState
+from nodepipe.domain.url_credentials import text_without_credentials
 from nodepipe.services.context import WorkspaceContext
 from nodepipe.workspace.file_state import latest_per_key
 from nodepipe.workspace.fingerprint import SharedScans, fingerprint_and_scope
@@ -117,6 +118,11 @@ class StatusPass:
         self.view = view
         self.stored = stored
         self.tags = _Tags(session, {item.node.id: item.node.tag for item in view.nodes})
+        self.origins = {
+            node_id: f"include {namespace}, from {text_without_credentials(location)}"
+            for node_id, (namespace, location) in session.include_origins(view.pipeline.id).items()
+        }
+        """Where the code of each node an include brought comes from (reasons name it)."""
         self.as_parent: dict[str, str | None] = {} if as_parent is None else as_parent
         """What each node's children say of it (``parent_problem``), once a node."""
         self.scans: SharedScans = {}  # a checkout many nodes share is walked once per check
@@ -152,7 +158,9 @@ class StatusPass:
                 item, NodeState.FAILED, reasons, (problem,), None, None, digest, problem
             )
         else:
-            own = _own_reasons(item, current, previous_json, tags.parents_of(node_id, inputs))
+            origin = self.origins.get(node_id)
+            parents = tags.parents_of(node_id, inputs)
+            own = _own_reasons(item, current, previous_json, parents, origin)
             state = _effective_state(item.node.state, own, upstream)
             reasons = tuple(dict.fromkeys([*own, *upstream])) if own or upstream else ()
             status = NodeStatusView(item, state, reasons, tuple(own), current, config, digest)
@@ -225,7 +233,11 @@ def _check(
 
 
 def _own_reasons(
-    item: PipelineNode, current: NodeFingerprint, previous_json: str | None, tags: _Tags
+    item: PipelineNode,
+    current: NodeFingerprint,
+    previous_json: str | None,
+    tags: _Tags,
+    origin: str | None = None,
 ) -> list[str]:
     node = item.node
     if node.state is NodeState.READY:
@@ -240,7 +252,7 @@ def _own_reasons(
         computed = (
             []
             if previous is None and node.state is not NodeState.COMPLETED
-            else explain(previous, current, tags.naming(previous))
+            else explain(previous, current, tags.naming(previous), origin)
         )
     if node.state is NodeState.STALE and previous is not None:
         held = node.state_reason in HELD_STALE_REASONS
