@@ -378,3 +378,43 @@ def test_check_accepts_a_good_bundle_and_changes_nothing(
     assert checked.code == 0
     assert checked.json()["problems"] == [] and checked.json()["nodes"] == 2
     assert snapshot(lab) == before
+
+
+def test_a_re_import_over_an_existing_pipeline_names_the_tag_to_give(
+    diamond: nodepipe.Workspace, tmp_path: Path, cli: CliRunner
+) -> None:
+    """``bundle import DIR`` of a bundle whose pipeline is already in the workspace (imported
+    before, or the one exported): refused saying only "a pipeline tagged 'shapes' already
+    exists". The refusal names the way out, ``--name`` (a hint each surface words: the web
+    app's "Import bundle… (Tag)"), and nothing is written."""
+    bundle = tmp_path / "bundle"
+    assert cli("bundle", "export", "shapes", str(bundle)).code == 0
+    before = snapshot(diamond)
+    refused = cli("bundle", "import", str(bundle))
+    assert refused.code == 4, refused.stdout + refused.stderr
+    words = " ".join(refused.stderr.split())
+    assert "a pipeline tagged 'shapes' already exists" in words
+    assert f"`nodepipe bundle import {bundle} --name NEW_TAG`" in words
+    assert snapshot(diamond) == before
+    assert cli("bundle", "import", str(bundle), "--name", "shapes-2").code == 0
+
+
+def test_a_bundle_named_by_a_file_is_refused_naming_its_folder(
+    diamond: nodepipe.Workspace, tmp_path: Path, cli: CliRunner
+) -> None:
+    """A bundle is its folder; given its ``pipeline.toml`` (or any file) ``bundle import``,
+    ``bundle check`` and ``pipeline include`` said "no pipeline.toml in …/pipeline.toml", or
+    that nothing was found where the file is. Each now says it is a file, and names the
+    folder to give when the file is a ``pipeline.toml``."""
+    bundle = tmp_path / "bundle"
+    assert cli("bundle", "export", "shapes", str(bundle)).code == 0
+    toml = bundle / "pipeline.toml"
+    said = f"{toml} is a file, not a bundle's folder: name its folder, {bundle}"
+    for command in (
+        ("bundle", "import", str(toml), "--name", "other"),
+        ("bundle", "check", str(toml)),
+        ("pipeline", "include", "shapes", str(toml), "--as", "again"),
+    ):
+        refused = cli(*command)
+        assert refused.code == 2, (command, refused.stdout + refused.stderr)
+        assert said in " ".join((refused.stdout + refused.stderr).split()), command

@@ -83,7 +83,18 @@ def locate(source: str, lookup: Lookup, loaders: Loaders) -> BundleFiles:
         if exposed is not None:
             return exposed
     listing = "; ".join(searched)  # on the problem's line: a list of problems stays one a line
-    raise IncludeNotFoundError(f"no bundle {source!r} found; searched: {listing}", tuple(searched))
+    files = [place for place in places if isinstance(place, Path) and place.is_file()]
+    note = f" ({_a_file(files[0])})" if files else ""
+    raise IncludeNotFoundError(
+        f"no bundle {source!r} found; searched: {listing}{note}", tuple(searched)
+    )
+
+
+def _a_file(path: Path) -> str:
+    """What to say of a bundle named by a file: a bundle is the folder of its
+    ``pipeline.toml``, named the same way in every field (never the file itself)."""
+    folder = f": name its folder, {path.parent}" if path.name == BUNDLE_FILE else ""
+    return f"{path} is a file, not a bundle's folder{folder}"
 
 
 def _places(relative: str, lookup: Lookup) -> list[Path | str]:
@@ -128,6 +139,8 @@ def locate_root(
     if isinstance(source, Path) or Path(source).is_absolute():
         folder = Path(os.path.normpath(cwd / source))
         found = loaders.file.open(folder)
+        if found is None and folder.is_file():
+            raise IncludeNotFoundError(_a_file(folder), (str(folder),))
         if found is None:
             raise IncludeNotFoundError(f"no {BUNDLE_FILE} in {folder}", (str(folder),))
         return found

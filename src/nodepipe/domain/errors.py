@@ -49,6 +49,7 @@ class Action(StrEnum):
     PACKAGE_SIZE = "package.size"
     PACKAGE_NAME = "package.name"
     PACKAGE_ALIAS = "package.alias"
+    BUNDLE_NAME = "bundle.name"
     LIBRARY_NAME = "library.name"
     INDEX_CREDENTIALS = "index.credentials"
     CONDA_INSTALL = "conda.install"

@@ -48,6 +48,7 @@ export const MENU_ITEMS: Record<Action, (params: Params) => string> = {
   "package.credentials": () => "enter a username and password the index accepts: pipeline menu → Publish package…",
   "package.version": () => "build a new version: pipeline menu → Build package… (Version), then publish that",
   "package.size": () => "build it without data: pipeline menu → Build package… (With data off), or ask the index's owner to raise its upload limit",
+  "bundle.name": () => "import it under another tag: Import bundle… (Tag)",
   "package.alias": () => "pull it under another tag: Pull package… (Tag)",
   "package.name": () => "give a valid name: pipeline menu → Build package… (Name)",
   "library.name": (p) => `give a valid name: right-click node "${p.tag}" → Build library package… (Name)`,

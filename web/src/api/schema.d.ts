@@ -1636,7 +1636,7 @@ export interface components {
          * @description What a hint asks the user to do; each surface words every one of them.
          * @enum {string}
          */
-        Action: "pipeline.unlock" | "node.unlock" | "node.detach" | "node.kill" | "node.rename" | "node.retag" | "pipeline.retag" | "group.rename" | "tag.duplicate" | "library.package" | "shared_env.new" | "env.detach" | "library.unlink" | "env.snapshot" | "env.lock" | "env.relock" | "snapshot.reset" | "code_path.copy" | "ray.connect" | "workspace.init" | "workspace.examine" | "store.restore" | "store.rebuild" | "server.password" | "package.credentials" | "package.version" | "package.size" | "package.name" | "package.alias" | "library.name" | "index.credentials" | "conda.install" | "conda.lock" | "conda.channel" | "package.upload" | "external.large" | "code_path.large" | "env.python" | "snapshot.refresh" | "bundle.input" | "run.storage";
+        Action: "pipeline.unlock" | "node.unlock" | "node.detach" | "node.kill" | "node.rename" | "node.retag" | "pipeline.retag" | "group.rename" | "tag.duplicate" | "library.package" | "shared_env.new" | "env.detach" | "library.unlink" | "env.snapshot" | "env.lock" | "env.relock" | "snapshot.reset" | "code_path.copy" | "ray.connect" | "workspace.init" | "workspace.examine" | "store.restore" | "store.rebuild" | "server.password" | "package.credentials" | "package.version" | "package.size" | "package.name" | "package.alias" | "bundle.name" | "library.name" | "index.credentials" | "conda.install" | "conda.lock" | "conda.channel" | "package.upload" | "external.large" | "code_path.large" | "env.python" | "snapshot.refresh" | "bundle.input" | "run.storage";
         /** AddedNodePublic */
         AddedNodePublic: {
             /**

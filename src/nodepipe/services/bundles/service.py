@@ -8,7 +8,8 @@ typed values (``ExportResult``, ``ImportResult``, ``CheckResult``, ``IncludeView
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from nodepipe.bundles.lockfile import dump_lock
 from nodepipe.bundles.model import BUNDLE_FILE, LOCK_FILE, EdgeEntry, IncludeEntry, frozen_mapping
 from nodepipe.bundles.schema import dump_definition
 from nodepipe.domain.bundles import PipelineInclude
+from nodepipe.domain.errors import Action, Hint, NameTakenError
 from nodepipe.domain.model import PipelineView
 from nodepipe.domain.names import listed
 from nodepipe.domain.runs import check_jobs
@@ -72,6 +74,16 @@ from nodepipe.services.guards import check_pipeline_editable
 from nodepipe.services.runs.status import compute_statuses
 from nodepipe.workspace.crash_points import crash_point
 from nodepipe.workspace.node_folder import NodeFolder
+
+
+@contextmanager
+def named_anew() -> Iterator[None]:
+    """An import whose tag (the bundle's name, or the one given) another pipeline has: the
+    refusal names the way out, another tag (``Action.BUNDLE_NAME``), about the ``name``."""
+    try:
+        yield
+    except NameTakenError as taken:  # the one name an import checks: the pipeline's tag
+        raise NameTakenError(str(taken), "name", hint=Hint(Action.BUNDLE_NAME)) from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,24 +229,26 @@ class BundleService:
         whose includes are looked for inside its folder alone (``bundles.lookup``)."""
         check_jobs(jobs, "environments")
         resolved, locked = importable_bundle(Path(directory), Path.cwd(), confined)
-        return import_resolved(
-            self.context,
-            resolved,
-            name=name or resolved.definition.name,
-            project=project,
-            with_data=True,
-            locked=locked,
-            root=resolved.files,
-            jobs=jobs,
-            on_synced=on_synced,
-        )
+        with named_anew():
+            return import_resolved(
+                self.context,
+                resolved,
+                name=name or resolved.definition.name,
+                project=project,
+                with_data=True,
+                locked=locked,
+                root=resolved.files,
+                jobs=jobs,
+                on_synced=on_synced,
+            )
 
     def check_import(self, name: str, project: str | None = None) -> None:
         """Refuse now, changing nothing, what ``import_`` as ``name`` (the tag given, else the
         bundle's) into ``project`` would refuse before it copies anything: a tag invalid or
-        another pipeline's (NameTakenError about ``tag``), an unknown project (a surface that
-        imports in the background asks first)."""
-        check_import_target(self.context, name, project)
+        another pipeline's (NameTakenError about ``name``, naming another tag as the way out),
+        an unknown project (a surface that imports in the background asks first)."""
+        with named_anew():
+            check_import_target(self.context, name, project)
 
     def check(self, directory: Path | str, confined: bool = False) -> CheckResult:
         """Validate the bundle in ``directory`` without changing anything: every problem

@@ -117,9 +117,7 @@ def _alias_named() -> Iterator[None]:
     out, another tag (``Action.PACKAGE_ALIAS``)."""
     try:
         yield
-    except NameTakenError as taken:
-        if taken.field != "tag":
-            raise
+    except NameTakenError as taken:  # the one name an import checks: the pipeline's tag
         raise NameTakenError(str(taken), "alias", hint=Hint(Action.PACKAGE_ALIAS)) from None
 
 
