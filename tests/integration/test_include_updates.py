@@ -17,7 +17,13 @@ import nodepipe
 from integration.conftest import CliRunner, snapshot
 from nodepipe.api import create_app
 from nodepipe.api.settings import ServerSettings
-from nodepipe.domain.errors import ConflictError, InvalidInputError, NotFoundError
+from nodepipe.domain.errors import (
+    Action,
+    ConflictError,
+    Hint,
+    InvalidInputError,
+    NotFoundError,
+)
 from nodepipe.services.bundles.prefixing import InputsChangedError
 from nodepipe.services.runs.service import RunRequest
 from support.locked_bundles import APPEND_INPUTS, make_node_template, write_bundle
@@ -246,3 +252,23 @@ def test_a_stale_reason_names_the_include_the_changed_code_came_from(
     reasons = {node["tag"]: node["reasons"] for node in status["nodes"]}
     assert said in reasons["feat.clean"]
     assert "code changed: main.py" in reasons["prep"]
+
+
+def test_including_a_namespace_again_names_the_update_command(
+    ws: nodepipe.Workspace, library: Path, cli: CliRunner
+) -> None:
+    """``pipeline include alpha LIB --as feat`` when ``feat`` is already there said "update it
+    instead", naming no command. The refusal names it (a hint each surface words: the web
+    app's group menu → Update include), and nothing changes."""
+    before = snapshot(ws)
+    refused = cli("-w", str(ws.root), "pipeline", "include", "alpha", str(library), "--as", "feat")
+    assert refused.code == 4, refused.stdout + refused.stderr
+    words = " ".join(refused.stderr.split())
+    assert "pipeline 'alpha' already includes 'feat'" in words
+    assert "update it with `nodepipe pipeline include alpha --update feat`" in words
+    assert snapshot(ws) == before
+    with pytest.raises(ConflictError) as caught:
+        ws.bundles.include("alpha", str(library), "feat", {"raw": "prep"})
+    assert caught.value.hint == Hint(
+        Action.INCLUDE_UPDATE, {"pipeline": "alpha", "namespace": "feat"}
+    )

@@ -90,6 +90,10 @@ COMMANDS: dict[Action, str] = {
         "build it without data (`nodepipe package build PIPELINE` without --with-data), or ask "
         "the index's owner to raise its upload limit"
     ),
+    Action.INCLUDE_UPDATE: (
+        "update it with `nodepipe pipeline include {pipeline} --update {namespace}`, or "
+        "include the bundle again under another namespace"
+    ),
     Action.BUNDLE_NAME: "import it under another tag with `{typed} --name NEW_TAG`",
     Action.PACKAGE_ALIAS: "pull it under another tag with `{typed} --alias NEW_TAG`",
     Action.PACKAGE_NAME: "give a valid name with `nodepipe package build {pipeline} --alias NAME`",

@@ -50,6 +50,7 @@ class Action(StrEnum):
     PACKAGE_NAME = "package.name"
     PACKAGE_ALIAS = "package.alias"
     BUNDLE_NAME = "bundle.name"
+    INCLUDE_UPDATE = "include.update"
     LIBRARY_NAME = "library.name"
     INDEX_CREDENTIALS = "index.credentials"
     CONDA_INSTALL = "conda.install"

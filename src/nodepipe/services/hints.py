@@ -86,6 +86,10 @@ CALLS: dict[Action, str] = {
         "build it without data (ws.packages.build(PIPELINE) without with_data), or ask the "
         "index's owner to raise its upload limit"
     ),
+    Action.INCLUDE_UPDATE: (
+        "update it with ws.bundles.update({pipeline}, {namespace}), or include the bundle "
+        "again under another namespace"
+    ),
     Action.BUNDLE_NAME: "import it under another tag: call again with name=NEW_TAG",
     Action.PACKAGE_ALIAS: "pull it under another tag: call again with alias=NEW_TAG",
     Action.PACKAGE_NAME: "give a valid name with ws.packages.build({pipeline}, alias=NAME)",

@@ -48,6 +48,7 @@ export const MENU_ITEMS: Record<Action, (params: Params) => string> = {
   "package.credentials": () => "enter a username and password the index accepts: pipeline menu → Publish package…",
   "package.version": () => "build a new version: pipeline menu → Build package… (Version), then publish that",
   "package.size": () => "build it without data: pipeline menu → Build package… (With data off), or ask the index's owner to raise its upload limit",
+  "include.update": (p) => `update it: open pipeline "${p.pipeline}", right-click group "${p.namespace}" → Update include; or include the bundle again under another namespace`,
   "bundle.name": () => "import it under another tag: Import bundle… (Tag)",
   "package.alias": () => "pull it under another tag: Pull package… (Tag)",
   "package.name": () => "give a valid name: pipeline menu → Build package… (Name)",

@@ -69,6 +69,15 @@ def feeders_by_tag(
     return {name: tags.get(ref, ref) for name, ref in inputs.items()}
 
 
+def _included_already(pipeline: Pipeline, namespace: str) -> ConflictError:
+    """The refusal of a namespace the pipeline already includes: update that include, or
+    choose another namespace (``Action.INCLUDE_UPDATE``)."""
+    return ConflictError(
+        f"pipeline {pipeline.tag!r} already includes {namespace!r}",
+        hint=Hint(Action.INCLUDE_UPDATE, {"pipeline": pipeline.tag, "namespace": namespace}),
+    )
+
+
 def check_feeders(
     session: StoreSession, pipeline: Pipeline, namespace: str, inputs: Mapping[str, str]
 ) -> None:
@@ -77,9 +86,7 @@ def check_feeders(
     check_namespace(namespace)
     check_pipeline_editable(pipeline)
     if any(r.namespace == namespace for r in session.includes_of_pipeline(pipeline.id)):
-        raise ConflictError(
-            f"pipeline {pipeline.tag!r} already includes {namespace!r}; update it instead"
-        )
+        raise _included_already(pipeline, namespace)
     for name, ref in sorted(inputs.items()):
         feeder(session, pipeline, name, ref)
 
@@ -143,9 +150,7 @@ def _check_free(
     session: StoreSession, pipeline: Pipeline, namespace: str, resolved: ResolvedPipeline
 ) -> None:
     if any(r.namespace == namespace for r in session.includes_of_pipeline(pipeline.id)):
-        raise ConflictError(
-            f"pipeline {pipeline.tag!r} already includes {namespace!r}; update it instead"
-        )
+        raise _included_already(pipeline, namespace)
     tags = {n.tag for n in session.list_nodes(pipeline.id)}
     clash = sorted(tags & {node.name for node in resolved.nodes})
     if clash:

@@ -48,7 +48,6 @@ from nodepipe.services.bundles.importing import (
 )
 from nodepipe.services.bundles.including import (
     check_feeders,
-    check_namespace,
     feeders_by_tag,
     include_resolved,
     input_node,
@@ -300,7 +299,7 @@ class BundleService:
         """Add the bundle at ``source`` to ``pipeline``: its nodes as ``namespace.key`` in a
         group ``namespace``, its inputs fed by the nodes ``inputs`` names (input → tag)."""
         check_jobs(jobs, "environments")
-        check_namespace(namespace)
+        self.check_include(pipeline, namespace, inputs or {})  # taken: said before its inputs
         bundle = checked_bundle(source, Path.cwd())
         entry = IncludeEntry(namespace, source, frozen_mapping(inputs), frozen_mapping())
         resolved, _ = as_included(bundle.resolved, entry, bundle.content_hash)
