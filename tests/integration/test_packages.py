@@ -586,6 +586,33 @@ def test_a_package_with_data_whose_output_links_outside_is_refused_naming_it(
     assert built.wheel.is_file()
 
 
+def test_a_package_of_some_nodes_is_not_refused_for_a_link_in_a_node_left_out(
+    lab: nodepipe.Workspace, tmp_path: Path
+) -> None:
+    """``package build --node clean --with-data``: a link to a file elsewhere in the outputs
+    of ``model``, which the package leaves out, refuses nothing (the export's check of links
+    looks at the nodes the package keeps); building ``model`` itself is refused naming it."""
+    secret = tmp_path / "secret.txt"
+    secret.write_text("not the node's\n")
+    lab.pipelines.new("m")
+    for tag in ("clean", "model"):
+        lab.nodes.new("m", tag)
+    (lab.nodes.path("clean") / "code" / "main.py").write_text(
+        "import nodepipe_node as node\n(node.data_dir() / 'out.csv').write_text('a\\n')\n"
+    )
+    (lab.nodes.path("model") / "code" / "main.py").write_text(
+        "import os\nimport nodepipe_node as node\n"
+        f"os.symlink({str(secret)!r}, node.data_dir() / 'model.pkl')\n"
+    )
+    lab.runs.run(RunRequest("m"))
+    dist = tmp_path / "dist"
+    built = lab.packages.build("m", alias="clean-only", nodes=["clean"], with_data=True,
+                               destination=dist)  # fmt: skip
+    assert built.wheel.is_file()
+    with pytest.raises(InvalidInputError, match=r"node 'model': data/model\.pkl is a link"):
+        lab.packages.build("m", nodes=["model"], with_data=True, destination=dist)
+
+
 def replace_members(wheel: Path, members: dict[str, bytes]) -> None:
     """Rewrite the zip ``wheel`` with ``members`` (by name) replacing or adding files."""
     with zipfile.ZipFile(wheel) as source:

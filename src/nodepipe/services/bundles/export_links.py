@@ -13,7 +13,7 @@ the node's own files (``data/latest.csv`` → ``v2.csv``) travels as it is.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 
 from nodepipe.domain.errors import InvalidInputError
@@ -23,15 +23,18 @@ from nodepipe.workspace.node_folder import NodeFolder, special_entries
 Ignored = Callable[[str, list[str]], set[str]]
 
 
-def check_links(plan: ExportPlan, with_data: bool) -> None:
+def check_links(plan: ExportPlan, with_data: bool, keys: Collection[str] | None = None) -> None:
     """InvalidInputError for the first link, in the code of a node ``plan`` writes (and its
     data, ``with_data``; the data of a kept include's nodes too), that would lead outside the
-    node once it is in the bundle."""
+    node once it is in the bundle. ``keys``: only those nodes (a package of some nodes: the
+    others are dropped from the export)."""
     for key, folder in sorted(plan.folders.items()):
+        if keys is not None and key not in keys:
+            continue
         _check(key, folder, "code", left_out, "")
         if with_data:
             _check(key, folder, "data", special_entries, ", or export without data")
-    for name, folder in sorted(plan.included.items()) if with_data else ():
+    for name, folder in sorted(plan.included.items()) if with_data and keys is None else ():
         _check(name, folder, "data", special_entries, ", or export without data")
 
 

@@ -8,7 +8,7 @@ typed values (``ExportResult``, ``ImportResult``, ``CheckResult``, ``IncludeView
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -141,6 +141,8 @@ class BundleService:
         force: bool = False,
         portable: bool = False,
         inputs: Mapping[str, Sequence[str]] | None = None,
+        *,
+        links_of: Collection[str] | None = None,
     ) -> ExportResult:
         """Write ``pipeline`` as a bundle in ``directory`` (new or empty; replaced with
         ``force``): ``pipeline.toml``, ``pipeline.lock``, ``nodes/<tag>/code`` (and ``data``
@@ -152,7 +154,10 @@ class BundleService:
         them (``{}`` clears them) once the export is written. None: the inputs the pipeline
         declares (set by the import that made it or by an earlier export with inputs), less a
         node the pipeline now feeds on that slot itself: left out, here and in what the
-        pipeline declares once the export is written, and said in ``ExportResult.warnings``."""
+        pipeline declares once the export is written, and said in ``ExportResult.warnings``.
+        A link in a node's ``code/`` (or ``data/``, ``with_data``) leading outside the node is
+        refused before anything is written (``export_links``); ``links_of``: only those nodes'
+        (tags), for a package of some nodes (the others are dropped from the export)."""
         if inputs is not None:
             inputs = {
                 name: listed(tags, f"the nodes taking input {name!r}")
@@ -167,7 +172,7 @@ class BundleService:
         check_names(plan.definition, plan.pipeline_id, node_ids, plan.included)
         check_sources(plan)
         check_python(plan)
-        check_links(plan, with_data)
+        check_links(plan, with_data, links_of)
         written = dump_definition(plan.definition)
         remembered = None
         if plan.remember is not None:

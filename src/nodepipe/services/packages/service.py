@@ -145,7 +145,7 @@ class PackageService:
         with journal.operation(self.context.layout.staging_dir, ARCHIVE_KIND) as operation:
             bundle = operation.folder / "bundle"
             exported = BundleService(self.context).export(
-                pipeline, bundle, with_data, portable=True
+                pipeline, bundle, with_data, portable=True, links_of=nodes or None
             )
             if nodes:
                 keep_nodes(bundle, nodes)
