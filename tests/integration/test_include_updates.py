@@ -272,3 +272,18 @@ def test_including_a_namespace_again_names_the_update_command(
     assert caught.value.hint == Hint(
         Action.INCLUDE_UPDATE, {"pipeline": "alpha", "namespace": "feat"}
     )
+
+
+def test_an_include_whose_nodes_were_all_removed_can_be_included_again(
+    ws: nodepipe.Workspace, library: Path
+) -> None:
+    """Every node of include ``feat`` removed (``node rm``): the include stayed recorded with
+    no node, so including the library again as ``feat`` was refused forever ("already
+    includes 'feat'"), with no command to drop it. An emptied include is replaced."""
+    ws.nodes.remove(["feat.clean", "feat.scale"], "alpha")
+    again = ws.bundles.include("alpha", str(library), "feat", {"raw": "prep"})
+    assert sorted(item.node.tag for item in again.nodes) == ["feat.clean", "feat.scale", "prep"]
+    (listed,) = ws.bundles.includes("alpha")
+    assert listed.include.namespace == "feat" and listed.nodes == ("feat.clean", "feat.scale")
+    with pytest.raises(ConflictError, match="already includes 'feat'"):
+        ws.bundles.include("alpha", str(library), "feat", {"raw": "prep"})

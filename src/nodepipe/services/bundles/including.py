@@ -69,6 +69,18 @@ def feeders_by_tag(
     return {name: tags.get(ref, ref) for name, ref in inputs.items()}
 
 
+def _emptied(session: StoreSession, pipeline: Pipeline, namespace: str) -> list[str] | None:
+    """The ids of the include ``namespace`` of ``pipeline`` and the includes inside it when
+    none of them has a node left (every node removed: including it again replaces them), ``[]``
+    when the pipeline has no such include; None when it has one with nodes (taken)."""
+    rows = [r for r in session.includes_of_pipeline(pipeline.id) if r.covers(namespace)]
+    if not any(r.namespace == namespace for r in rows):
+        return []
+    if session.include_members([r.id for r in rows]):
+        return None
+    return [r.id for r in rows]
+
+
 def _included_already(pipeline: Pipeline, namespace: str) -> ConflictError:
     """The refusal of a namespace the pipeline already includes: update that include, or
     choose another namespace (``Action.INCLUDE_UPDATE``)."""
@@ -85,7 +97,7 @@ def check_feeders(
     not a name), the pipeline locked, a feeder it does not show."""
     check_namespace(namespace)
     check_pipeline_editable(pipeline)
-    if any(r.namespace == namespace for r in session.includes_of_pipeline(pipeline.id)):
+    if _emptied(session, pipeline, namespace) is None:
         raise _included_already(pipeline, namespace)
     for name, ref in sorted(inputs.items()):
         feeder(session, pipeline, name, ref)
@@ -133,6 +145,8 @@ def include_resolved(
                 session.insert_edge(Edge(plan.ids[e.parent], plan.ids[e.child], e.slot))
             for edge in feeding_edges(session, target, feeding, plan.ids):
                 session.insert_edge(edge)
+            for emptied in _emptied(session, target, namespace) or ():
+                session.delete_include(emptied)  # every node of it was removed: replaced
             insert_includes(session, target.id, resolved, plan)
             view = pipeline_view(session, target)
     with context.store.light_read() as session:  # each node's state and why, as `show` has them
@@ -149,7 +163,7 @@ def _fed_by(resolved: ResolvedPipeline, inputs: Mapping[str, str]) -> ResolvedPi
 def _check_free(
     session: StoreSession, pipeline: Pipeline, namespace: str, resolved: ResolvedPipeline
 ) -> None:
-    if any(r.namespace == namespace for r in session.includes_of_pipeline(pipeline.id)):
+    if _emptied(session, pipeline, namespace) is None:
         raise _included_already(pipeline, namespace)
     tags = {n.tag for n in session.list_nodes(pipeline.id)}
     clash = sorted(tags & {node.name for node in resolved.nodes})
