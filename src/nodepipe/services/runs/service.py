@@ -35,7 +35,7 @@ from nodepipe.services.runs.executors import make_executor, run_storage
 from nodepipe.services.runs.status import NodeStatusView, compute_statuses
 from nodepipe.services.runs.travel import check_travels
 from nodepipe.services.upkeep.crash_recovery import recover_after_crash
-from nodepipe.workspace.crash_points import crash_point
+from nodepipe.workspace.crash_points import crash_point, pause_point
 from nodepipe.workspace.durable import sync_filesystem
 
 _RECENT_LOGS = 200
@@ -50,6 +50,7 @@ if TYPE_CHECKING:  # what only a run, a plan or a kill needs is imported there (
     from nodepipe.execution.recorder import RecordingError
     from nodepipe.execution.runner import Runner
     from nodepipe.services.runs.claims import Claim
+    from nodepipe.store.graph_journal import Mark
     from nodepipe.store.light_read import LightReads
 
 _ACTIVE_RUNNERS: dict[str, Runner] = {}
@@ -81,13 +82,18 @@ class PipelineStatus:
     dataclass costs every command's start about 0.6 ms to make (its generated methods are
     compiled when the module is imported)."""
 
-    __slots__ = ("nodes", "view")
+    __slots__ = ("mark", "nodes", "view")
 
-    def __init__(self, view: PipelineView, nodes: dict[str, NodeStatusView]) -> None:
+    def __init__(
+        self, view: PipelineView, nodes: dict[str, NodeStatusView], mark: Mark | None = None
+    ) -> None:
         self.view: Final = view
         self.nodes: Final = nodes
         """Each node's status, parents first (``topological_order``, as ``compute_statuses``
         gives them)."""
+        self.mark: Final = mark
+        """The graph journal's mark when the view was read (``graph_journal``): a claim asks
+        what changed since, to plan again when another command changed the graph meanwhile."""
 
     def __repr__(self) -> str:
         states = {node.tag: node.state.value for node in self.nodes.values()}
@@ -165,10 +171,11 @@ class RunService:
     def status(self, pipeline: str) -> PipelineStatus:
         self.recover()
         with gc_paused(), self.context.store.light_read() as session:
+            mark, _ = session.graph_changes(None)  # the transaction's first query
             found = resolver.pipeline(session, pipeline)
             view, stored = pipeline_view_and_stored(session, found)
             nodes = compute_statuses(self.context, session, view, stored=stored)
-            return PipelineStatus(view, nodes)
+            return PipelineStatus(view, nodes, mark)
 
     def plan(self, request: RunRequest) -> RunResult:
         """What ``run`` would do, and why, without running or claiming anything."""
@@ -224,7 +231,21 @@ class RunService:
             executor = make_executor(
                 request.executor, jobs, request.ray_address, storage, pull=not request.force
             )
-        claim, plan = self._claim(status, request, jobs)
+        pause_point("run.planned")  # tests: another command edits the graph here
+        for _ in range(_CLAIM_ATTEMPTS):
+            try:
+                claim, plan = self._claim(status, request, jobs)
+            except _GraphChangedError:  # another command changed the graph since it was read
+                status = _with_problems(self.status(request.pipeline), unprepared)
+                tags = _tags(status.view)
+                continue
+            break
+        else:
+            raise ConflictError(
+                f"pipeline {pipeline_tag!r} kept changing while this run planned (other "
+                "commands connecting, removing or adding its nodes); nothing was run: "
+                "run again when they are done"
+            )
         if claim is None:
             return RunResult(status, plan, tags=tags)
         run = claim.run
@@ -421,6 +442,8 @@ class RunService:
         from nodepipe.services.runs.claims import claim_planned
 
         with self.context.store.run_write() as session:
+            if not _same_graph(session, status):
+                raise _GraphChangedError
             plan, nodes = self._plan_with_nodes(session, status, request)
             if not plan:
                 return None, plan
@@ -639,6 +662,33 @@ class Problem(NamedTuple):
     detail: str = ""
 
 
+_CLAIM_ATTEMPTS = 5
+"""How many times a run reads its pipeline again, when other commands change its graph between
+the read and the claim, before it gives up saying so."""
+
+
+class _GraphChangedError(Exception):
+    """The pipeline's graph is not the one its status was computed from (``_same_graph``)."""
+
+
+def _same_graph(session: LightReads, status: PipelineStatus) -> bool:
+    """Whether the pipeline shows the same nodes joined by the same edges as when ``status``
+    read it: a claim from an older graph would run a node removed since, or feed a node the
+    inputs it no longer has. The journal answers at once when no node changed (the usual
+    case); otherwise the nodes and edges are compared."""
+    view = status.view
+    if status.mark is not None:
+        _, changed = session.graph_changes(status.mark)
+        if changed is not None and not changed:
+            return True
+    pipeline_id = view.pipeline.id
+    shown = {node.id for node in session.list_nodes(pipeline_id)}
+    if shown != set(view.node_ids):
+        return False
+    edges = {(edge.parent_id, edge.child_id, edge.slot) for edge in view.edges}
+    return set(session.edge_rows(pipeline_id)) == edges
+
+
 def _with_problems(status: PipelineStatus, problems: dict[str, Problem]) -> PipelineStatus:
     """``status`` with each node of ``problems`` unable to run, for that reason (its run
     fails and says so, its log keeps uv's full output; the nodes below it are skipped)."""
@@ -656,7 +706,7 @@ def _with_problems(status: PipelineStatus, problems: dict[str, Problem]) -> Pipe
             problem=problem.reason,
             problem_detail=problem.detail,
         )
-    return PipelineStatus(status.view, nodes)
+    return PipelineStatus(status.view, nodes, status.mark)
 
 
 def _check_jobs(jobs: int | None) -> None:

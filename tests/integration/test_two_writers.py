@@ -1,0 +1,97 @@
+"""Two nodepipe processes on one workspace at once, on SQLite and on PostgreSQL.
+
+A run reads its pipeline, plans, then claims the planned nodes in one write transaction; another
+command may change the graph in between. The run is held there (``NODEPIPE_PAUSE_AT``, pause
+point ``run.planned``) while a second ``nodepipe`` process edits the graph, so the race happens
+every time: the run must plan again from the graph as it is, never run from the old one.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import nodepipe
+from nodepipe.workspace.crash_points import PAUSE_ENV
+from support.cli_process import NODEPIPE, nodepipe_process
+
+PAUSE_S = 6.0
+READS_INPUT = """\
+import nodepipe_node as node
+text = "".join((p.data_dir / "out.txt").read_text() for p in node.parents())
+(node.data_dir() / "out.txt").write_text(text + node.tag() + ";")
+"""
+
+
+@pytest.fixture
+def pair(tmp_path: Path, store_url: str | None) -> Iterator[Path]:
+    """A workspace (on each store) whose pipeline ``pl`` holds nodes ``a``, ``b`` and ``x``,
+    unconnected, on one shared environment; the workspace's folder."""
+    ws = nodepipe.init(tmp_path / "lab", store_url)
+    try:
+        ws.shared_envs.new("light")
+        ws.pipelines.new("pl")
+        ws.nodes.new_many("pl", ["a", "b", "x"], shared_env="light")
+        for tag in ("a", "b", "x"):
+            (ws.nodes.path(tag) / "code" / "main.py").write_text(READS_INPUT)
+    finally:
+        ws.close()
+    yield tmp_path / "lab"
+
+
+def paused_run(root: Path, *argv: str) -> subprocess.Popen[str]:
+    """``nodepipe run ARGV`` in its own process, held ``PAUSE_S`` between its plan and its claim."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NODEPIPE_")}
+    env[PAUSE_ENV] = f"run.planned:{PAUSE_S}"
+    return subprocess.Popen(
+        [NODEPIPE, "-w", str(root), "run", *argv],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+
+
+def planned(started: float) -> None:
+    """Wait until the paused run has surely read its pipeline: a command's start and the
+    status of three nodes take well under half the pause, even on a busy machine."""
+    time.sleep(max(0.0, started + PAUSE_S / 2 - time.monotonic()))
+
+
+def test_a_node_removed_while_a_run_plans_is_not_run_and_the_run_says_so(pair: Path) -> None:
+    started = time.monotonic()
+    run = paused_run(pair, "pl", "x")
+    planned(started)
+    removed = nodepipe_process(pair, "node", "rm", "x", "-p", "pl", "--yes")
+    assert removed.returncode == 0, removed.stderr
+    out, err = run.communicate(timeout=120)
+    assert "Traceback" not in err
+    assert run.returncode == 3, (out, err)  # not found, as if the run had started after the rm
+    assert "no node 'x' in pipeline 'pl'" in err
+    ws = nodepipe.open(pair)
+    try:
+        assert ws.runs.history() == []  # nothing was claimed
+    finally:
+        ws.close()
+
+
+def test_an_edge_made_while_a_run_plans_feeds_the_child(pair: Path) -> None:
+    started = time.monotonic()
+    run = paused_run(pair, "pl", "a", "b")
+    planned(started)
+    connected = nodepipe_process(pair, "connect", "a", "b", "-p", "pl")
+    assert connected.returncode == 0, connected.stderr
+    out, err = run.communicate(timeout=120)
+    assert run.returncode == 0, (out, err)
+    ws = nodepipe.open(pair)
+    try:
+        # b ran after a, with a's outputs as its input 01: not from the graph before the edge
+        assert (ws.nodes.path("b") / "data" / "out.txt").read_text() == "a;b;"
+        assert ws.nodes.get("b").state is nodepipe.NodeState.COMPLETED
+    finally:
+        ws.close()
