@@ -8,7 +8,10 @@ every time: the run must plan again from the graph as it is, never run from the 
 
 from __future__ import annotations
 
+import getpass
+import json
 import os
+import re
 import subprocess
 import time
 from collections.abc import Iterator
@@ -19,6 +22,7 @@ import pytest
 import nodepipe
 from nodepipe.workspace.crash_points import PAUSE_ENV
 from support.cli_process import NODEPIPE, nodepipe_process
+from support.waiting import wait_for
 
 PAUSE_S = 6.0
 READS_INPUT = """\
@@ -95,3 +99,56 @@ def test_an_edge_made_while_a_run_plans_feeds_the_child(pair: Path) -> None:
         assert ws.nodes.get("b").state is nodepipe.NodeState.COMPLETED
     finally:
         ws.close()
+
+
+def test_a_run_names_the_run_that_holds_the_nodes_it_leaves_out(pair: Path) -> None:
+    flag = pair / "go"
+    ws = nodepipe.open(pair)
+    try:
+        ws.edges.connect("a", "b", "pl")
+        (ws.nodes.path("a") / "code" / "main.py").write_text(WAITS_FOR.format(flag=str(flag)))
+    finally:
+        ws.close()
+    first = subprocess.Popen(
+        [NODEPIPE, "-w", str(pair), "run", "pl", "a"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={k: v for k, v in os.environ.items() if not k.startswith("NODEPIPE_")},
+    )
+    try:
+        run_id = wait_for(lambda: _running_run(pair, first), "node a to start")
+        again = nodepipe_process(pair, "run", "pl", "a", "b")
+        assert again.returncode == 0, again.stderr
+        holder = rf"run {run_id} of 'pl' \({getpass.getuser()}, pid \d+ on [^)]+\)"
+        said = _one_line(again.stdout)
+        assert re.search(f"not run a: running in {holder}", said), said
+        assert re.search(f"blocked b: parent 01 \\(a\\) is running in {holder}", said), said
+    finally:
+        flag.touch()
+        out, err = first.communicate(timeout=120)
+    assert first.returncode == 0, (out, err)
+
+
+WAITS_FOR = """\
+import pathlib, time
+deadline = time.monotonic() + 60
+while not pathlib.Path({flag!r}).exists() and time.monotonic() < deadline:
+    time.sleep(0.05)
+"""
+
+
+def _running_run(root: Path, process: subprocess.Popen[str]) -> str | None:
+    """The id of the run whose node ``a`` is running, once it is (fails fast if ``process``
+    ended before)."""
+    assert process.poll() is None, process.communicate()
+    shown = nodepipe_process(root, "status", "pl", "--json")
+    if '"running"' not in shown.stdout:
+        return None
+    listed = nodepipe_process(root, "runs", "--json")
+    return str(json.loads(listed.stdout)[0]["id"])
+
+
+def _one_line(text: str) -> str:
+    """The CLI's output with the lines its console wrapped joined again."""
+    return " ".join(text.split())

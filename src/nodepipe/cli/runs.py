@@ -214,6 +214,8 @@ def _workspace_given() -> Path | None:
 _UP_TO_DATE = "up to date"
 """The plan's reason for a node left out because nothing changed (``execution.plan``, which
 the CLI does not import)."""
+_BUSY = tuple(f"{state.value} in " for state in ACTIVE_NODE_RUN_STATES)
+"""How the reason of a node left to another run begins (``queued in run 6rbt6dsh (…)``)."""
 
 
 def _print_plan(result: RunResult) -> None:
@@ -235,7 +237,7 @@ def _left_out(result: RunResult) -> str:
     for skipped in plan.skipped:
         if skipped.reason == _UP_TO_DATE:
             kinds["up to date"] += 1
-        elif skipped.reason.endswith("in another run"):
+        elif skipped.reason.startswith(_BUSY):
             kinds["busy in another run"] += 1
         else:
             kinds["read-only here"] += 1

@@ -31,6 +31,8 @@ FORCED = "forced"
 UP_TO_DATE = "up to date"
 REFERENCE = "reference: not run from this pipeline"
 LOCKED = "locked: unlock it to run it"
+ANOTHER_RUN = "another run"
+"""How a reason names the run holding a queued or running node when the planner is not told."""
 HAS_OUTPUTS = frozenset({NodeState.COMPLETED, NodeState.STALE})
 
 
@@ -188,12 +190,15 @@ def plan_run(
     selection: Selection | None = None,
     force: bool = False,
     order: Sequence[str] | None = None,
+    holders: Mapping[str, str] | None = None,
 ) -> Plan:
     """Plan a run of the pipeline made of ``nodes`` and ``edges`` (see the module docstring).
 
     Edges whose child is not among ``nodes`` are ignored; every parent of a node must be there.
     ``order``: the ids of ``nodes`` as ``topological_order`` gives them for these edges, when
     the caller has it already (a status computed it: 10,000 nodes are not ordered twice).
+    ``holders``: the run each queued or running node belongs to, as the reasons name it
+    (``run 6rbt6dsh of 'etl' (ana, pid 4242 on lab1)``; "another run" for a node not in it).
     """
     statuses = {status.node_id: status for status in nodes}
     graph_edges = _edges_within(statuses, edges)
@@ -204,7 +209,9 @@ def plan_run(
         order = topological_order(statuses, graph_edges)
     for node_id in order:
         if node_id in selected:
-            outcomes[node_id] = _decide(statuses[node_id], inputs[node_id], outcomes, force)
+            outcomes[node_id] = _decide(
+                statuses[node_id], inputs[node_id], outcomes, force, holders or {}
+            )
     planned = [item for item in outcomes.values() if isinstance(item, PlannedNode)]
     planned_ids = {item.node_id for item in planned}
     return Plan(
@@ -239,18 +246,20 @@ def _decide(
     inputs: list[_Input],
     outcomes: Mapping[str, PlannedNode | SkippedNode | BlockedNode],
     force: bool,
+    holders: Mapping[str, str],
 ) -> PlannedNode | SkippedNode | BlockedNode:
     read_only = _read_only_reason(status)
     if read_only:
         return SkippedNode(status.node_id, read_only)
     if status.state in ACTIVE_STATES:
-        return SkippedNode(status.node_id, f"{status.state.value} in another run")
+        holder = holders.get(status.node_id, ANOTHER_RUN)
+        return SkippedNode(status.node_id, f"{status.state.value} in {holder}")
     reasons = _unique([*_own_reasons(status), *_upstream_reasons(inputs, outcomes)])
     if not reasons and force:
         reasons = [FORCED]
     if not reasons:
         return SkippedNode(status.node_id, UP_TO_DATE)
-    blockers = [_blocker(item, outcomes) for item in inputs]
+    blockers = [_blocker(item, outcomes, holders) for item in inputs]
     found = tuple(blocker for blocker in blockers if blocker)
     if found:
         return BlockedNode(status.node_id, found)
@@ -288,7 +297,9 @@ def _upstream_reasons(inputs: list[_Input], outcomes: Mapping[str, object]) -> l
     return reasons
 
 
-def _blocker(item: _Input, outcomes: Mapping[str, object]) -> str | None:
+def _blocker(
+    item: _Input, outcomes: Mapping[str, object], holders: Mapping[str, str]
+) -> str | None:
     """Why the parent on this input keeps the child from running, or None if it does not."""
     parent, outcome = item.parent, outcomes.get(item.parent.node_id)
     label = f"parent {item.slot} ({parent.tag})"
@@ -301,7 +312,8 @@ def _blocker(item: _Input, outcomes: Mapping[str, object]) -> str | None:
     if isinstance(outcome, BlockedNode):
         return f"{label} is blocked"
     if parent.state in ACTIVE_STATES:
-        return f"{label} is {parent.state.value} in another run; run this again when it is done"
+        holder = holders.get(parent.node_id, ANOTHER_RUN)
+        return f"{label} is {parent.state.value} in {holder}; run this again when it is done"
     if parent.reference or parent.locked:
         where = "run it from its own pipeline" if parent.reference else "unlock and run it"
         return f"{label} has no outputs and is read-only here; {where} first"

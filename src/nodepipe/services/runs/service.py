@@ -24,7 +24,7 @@ from nodepipe.domain.errors import (
     StorageError,
 )
 from nodepipe.domain.names import listed
-from nodepipe.domain.states import NodeState
+from nodepipe.domain.states import ACTIVE_STATES, NodeState
 from nodepipe.services import resolver
 from nodepipe.services.context import WorkspaceContext
 from nodepipe.services.envs.inline_metadata import has_own_python_entry, honour_inline_metadata
@@ -422,7 +422,9 @@ class RunService:
                 )
             )
         selection = self._selection(session, view.pipeline, request)
-        return plan_run(statuses, view.edges, selection, request.force, list(status.nodes))
+        busy = [s.node_id for s in statuses if s.state in ACTIVE_STATES]
+        holders = _holders(session, busy) if busy else None
+        return plan_run(statuses, view.edges, selection, request.force, list(status.nodes), holders)
 
     @staticmethod
     def _selection(session: LightReads, pipeline: Pipeline, request: RunRequest) -> Selection:
@@ -660,6 +662,36 @@ class Problem(NamedTuple):
 
     reason: str
     detail: str = ""
+
+
+def _holders(session: LightReads, busy: Sequence[str]) -> dict[str, str]:
+    """The run each of the ``busy`` (queued or running) nodes belongs to, as a plan names it
+    (``run 6rbt6dsh of 'etl' (ana, pid 4242 on lab1)``), so that a user whose run leaves a node
+    to another knows whose it is and what to wait for or kill. One query when one run is going
+    on (the usual case), else one per node."""
+    from nodepipe.domain.runs import ACTIVE_NODE_RUN_STATES, RunStatus
+
+    going = {run.id: run for run in session.runs_with_status(RunStatus.RUNNING)}
+    if not going:
+        return {}
+    if len(going) == 1:
+        (only,) = going.values()
+        held = dict.fromkeys(busy, only)
+    else:
+        held = {}
+        for node_id in busy:
+            latest = session.node_runs_of_node(node_id, limit=1)
+            if latest and latest[0].state in ACTIVE_NODE_RUN_STATES:
+                run = going.get(latest[0].run_id)
+                if run is not None:
+                    held[node_id] = run
+    from nodepipe.execution.recovery import host_name
+
+    return {
+        node_id: f"run {run.id} of {run.pipeline_tag!r} ({run.requested_by}, pid "
+        f"{run.orchestrator_pid} on {host_name(run.orchestrator_host)})"
+        for node_id, run in held.items()
+    }
 
 
 _CLAIM_ATTEMPTS = 5
