@@ -152,3 +152,25 @@ def _running_run(root: Path, process: subprocess.Popen[str]) -> str | None:
 def _one_line(text: str) -> str:
     """The CLI's output with the lines its console wrapped joined again."""
     return " ".join(text.split())
+
+
+def test_a_failed_env_edit_never_undoes_one_made_meanwhile(pair: Path, offline_index: Path) -> None:
+    made = nodepipe_process(pair, "node", "new", "pl", "-t", "own")
+    assert made.returncode == 0, made.stderr
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NODEPIPE_")}
+    env[PAUSE_ENV] = f"edit.saved:{PAUSE_S}"  # the project's files saved, then held
+    started = time.monotonic()
+    failing = subprocess.Popen(
+        [NODEPIPE, "-w", str(pair), "env", "add", "own", "otherpkg==9.9"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    planned(started)
+    added = nodepipe_process(pair, "env", "add", "own", "toypkg==1.0")
+    out, err = failing.communicate(timeout=120)
+    assert failing.returncode == 2, (out, err)  # no such version
+    assert added.returncode == 0, added.stderr
+    shown = nodepipe_process(pair, "env", "show", "own", "--json")
+    assert json.loads(shown.stdout)["locked"] == {"toypkg": "1.0"}  # as `env add` said

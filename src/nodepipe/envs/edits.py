@@ -9,7 +9,9 @@ project's copies completed by a manifest written last). If the edit fails they a
 once; if the process dies, the next nodepipe command finds the operation abandoned and puts them
 back (``recover_edit``). Paths the edit creates (a snapshot's folder) are named beforehand and
 removed on the way back; folders it moves aside (a snapshot being replaced) are put back. On
-success the edited files are flushed before the operation ends.
+success the edited files are flushed before the operation ends. Two edits of the same project
+take turns (``workspace.folder_locks``): one never saves, nor puts back, files the other is
+changing.
 
 Between a killed edit and the next command, the user may have edited those files by hand (a
 power cut, then the editor first): what the next command finds there may be theirs, not the
@@ -30,8 +32,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from nodepipe.workspace import journal
-from nodepipe.workspace.crash_points import crash_point
+from nodepipe.workspace.crash_points import crash_point, pause_point
 from nodepipe.workspace.durable import fsync_dir, fsync_file, write_atomic
+from nodepipe.workspace.folder_locks import held_folders
 
 PROJECT_FILES = ("pyproject.toml", "uv.lock", ".python-version", "conda.lock")
 UNDONE_EDITS = "undone-edits"
@@ -88,6 +91,20 @@ def all_or_nothing(
     ``place`` (a snapshot moved out to ``UNDONE_EDITS``, see ``undone_place``); undoing puts
     it back, success leaves it there.
     """
+    # another edit of these projects waits (``folder_locks``); what exists is looked at after
+    with held_folders(code_dirs), _operation(journal_dir, code_dirs, creates, moved, kept):
+        yield
+
+
+@contextmanager
+def _operation(
+    journal_dir: Path,
+    code_dirs: Sequence[Path],
+    creates: Sequence[Path],
+    moved: Sequence[tuple[Path, Path]],
+    kept: Sequence[tuple[Path, Path]],
+) -> Iterator[None]:
+    """``all_or_nothing`` once its projects are held."""
     creates = [p for p in creates if not (p.exists() or p.is_symlink())]
     intent = {
         "creates": [str(p) for p in creates],
@@ -100,6 +117,7 @@ def all_or_nothing(
         for index, code_dir in enumerate(code_dirs):
             backup.save(index, code_dir)
         crash_point("edit.saved")
+        pause_point("edit.saved")  # tests: another edit of the project starts here
         try:
             yield
             crash_point("edit.edited")
