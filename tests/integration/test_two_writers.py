@@ -174,3 +174,22 @@ def test_a_failed_env_edit_never_undoes_one_made_meanwhile(pair: Path, offline_i
     assert added.returncode == 0, added.stderr
     shown = nodepipe_process(pair, "env", "show", "own", "--json")
     assert json.loads(shown.stdout)["locked"] == {"toypkg": "1.0"}  # as `env add` said
+
+
+def test_a_second_workspace_on_a_store_that_holds_one_is_refused(
+    pair: Path, store_url: str | None, tmp_path: Path
+) -> None:
+    """Another user with a folder of their own and the store's URL (a shared PostgreSQL server,
+    or an SQLite file they can reach) makes no second workspace on it: it would show the
+    first workspace's nodes without their folders, and its ``doctor --repair`` delete them."""
+    url = store_url or f"sqlite:///{pair / '.nodepipe' / 'store.sqlite'}"
+    second = tmp_path / "theirs"
+    made = nodepipe_process(tmp_path, "init", str(second), "--db", url)
+    assert made.returncode == 4, (made.stdout, made.stderr)  # a conflict
+    assert "already holds the store of a workspace" in made.stderr
+    assert not second.exists()  # nothing made
+    ws = nodepipe.open(pair)
+    try:
+        assert sorted(node.tag for node in ws.nodes.list()) == ["a", "b", "x"]
+    finally:
+        ws.close()

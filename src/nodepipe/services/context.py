@@ -173,7 +173,9 @@ def init_context(
         layout.create_directories()
         layout.state_dir.chmod(PRIVATE_DIR_MODE)
         crash_point("init.directories")
-        store = Store.create(config.resolved_store_url(layout))
+        url = config.resolved_store_url(layout)
+        _check_store_free(url, finishing)
+        store = Store.create(url)
         crash_point("init.store-created")
         context = make_context(layout, config, store)
         with context.store.write() as session:
@@ -204,6 +206,47 @@ def _cut_short_init(layout: WorkspaceLayout) -> bool:
         if entry != layout.state_dir and entry not in cut_short:
             return False
     return True
+
+
+def _check_store_free(url: str, finishing: bool) -> None:
+    """Refuse (a conflict: nothing is made) a store that holds a workspace's store already: a
+    second workspace folder on it would show that workspace's nodes without their folders (its
+    ``doctor --repair`` deleting them as rows without a folder), and its users' runs and edits
+    would change them. A missing, empty or unreachable store is left to ``Store.create``; so is,
+    when ``finishing`` a cut-short init, a store holding no pipeline and no node (the one that
+    init made)."""
+    from nodepipe.store.engine import create_store_engine
+    from nodepipe.store.failures import StoreFailures, UnusableStoreError
+    from nodepipe.store.health import sqlite_file
+    from nodepipe.store.migrate import current_revision
+
+    path = sqlite_file(url)
+    if path is not None and not path.is_file():
+        return
+    failures = StoreFailures(url, lambda: None)
+    try:
+        with failures.translated():
+            engine = create_store_engine(url)
+            try:
+                revision = current_revision(engine)
+            finally:
+                engine.dispose()
+    except UnusableStoreError:
+        return
+    if revision is not None and not (finishing and _holds_no_work(url)):
+        raise ConflictError(
+            f"the store {failures.where} already holds the store of a workspace: a workspace "
+            "is made with a store of its own; give `nodepipe init --db` a new, empty database, "
+            "or work in the workspace that store belongs to"
+        )
+
+
+def _holds_no_work(url: str) -> bool:
+    store = Store.open(url)
+    try:
+        return store.holds_no_work()
+    finally:
+        store.close()
 
 
 def _check_nothing_in_the_way(root: Path, finishing: bool = False) -> None:

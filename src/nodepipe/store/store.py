@@ -223,6 +223,12 @@ class Store:
             with connection.begin():
                 yield StoreSession(connection)
 
+    def holds_no_work(self) -> bool:
+        """Whether the store holds no pipeline and no node: what an init or a rebuild killed
+        before its first pipeline leaves, or a store no one used yet."""
+        with self.read() as session:
+            return not session.list_pipelines() and not session.list_nodes()
+
     def close(self) -> None:
         changes: StoreChanges | None = self.__dict__.get("changes")
         if changes is not None:

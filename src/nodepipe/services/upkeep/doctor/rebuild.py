@@ -104,7 +104,6 @@ def _left_by_a_killed_rebuild(url: str) -> bool:
     leaves: no pipeline and no node (the adoption adds them all in one transaction)."""
     store = Store.open(url)
     try:
-        with store.read() as session:
-            return not session.list_pipelines() and not session.list_nodes()
+        return store.holds_no_work()
     finally:
         store.close()
