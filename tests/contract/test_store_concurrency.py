@@ -104,3 +104,24 @@ def test_a_read_neither_waits_for_nor_sees_an_open_write(store: Store) -> None:
         future.result(timeout=TIMEOUT_S)
     assert seen_during_write == set()
     assert project_names(store) == {"uncommitted"}
+
+
+def test_a_read_sees_one_snapshot_whatever_commits_during_it(
+    store: Store, open_store: Callable[[], Store]
+) -> None:
+    """Every query of one read transaction sees the store as of its first: a project deleted
+    by another process between two of them is still there for the second (on PostgreSQL too,
+    whose default isolation gives each statement a snapshot of its own)."""
+    other = open_store()
+    kept = Project(id=new_id(), name="kept", notes="", created_at=CREATED_AT)
+    with store.write() as session:
+        session.insert_project(kept)
+    with store.read() as session:
+        first = {project.name for project in session.list_projects()}
+        with other.write() as writer:
+            writer.delete_project(kept.id)
+        second = {project.name for project in session.list_projects()}
+        found = session.get_project(kept.id)
+    assert first == second == {"kept"}
+    assert found == kept
+    assert project_names(store) == set()

@@ -7,7 +7,11 @@ in ``rw`` mode, so connecting never creates it: only ``create=True`` (``nodepipe
 ``doctor --rebuild``) makes a new store file, and then with mode 0600 (its WAL and shared-memory
 files get the same mode from SQLite).
 PostgreSQL: every write transaction first takes one transaction-scoped advisory lock, so
-graph-wide checks (cycles, ownership) see a stable graph while they decide.
+graph-wide checks (cycles, ownership) see a stable graph while they decide (read committed: each
+statement after the lock sees every commit before it, and no other writer commits meanwhile). A
+read transaction is ``REPEATABLE READ``: all its queries see one snapshot, as on SQLite, so a
+read never sees a node another process deleted between two of its queries half gone (the web
+app's node details answered 500 then).
 """
 
 from __future__ import annotations
@@ -83,5 +87,7 @@ def _postgresql_engine(url: str) -> sa.Engine:
     def _on_begin(connection: sa.Connection) -> None:
         if connection.get_execution_options().get(WRITE_OPTION, False):
             connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_WRITE_LOCK_KEY})")
+        else:  # one snapshot for the whole read, as SQLite's: never half of another's commit
+            connection.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
 
     return engine
