@@ -236,8 +236,8 @@ def _check_store_free(url: str, finishing: bool) -> None:
     if revision is not None and not (finishing and _holds_no_work(url)):
         raise ConflictError(
             f"the store {failures.where} already holds the store of a workspace: a workspace "
-            "is made with a store of its own; give `nodepipe init --db` a new, empty database, "
-            "or work in the workspace that store belongs to"
+            "is made with a store of its own: give it a new, empty database, or work in the "
+            "workspace that store belongs to"
         )
 
 
