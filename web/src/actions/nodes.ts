@@ -2,7 +2,7 @@
 import { toast } from "sonner";
 import { api, call } from "../api/client";
 import type { CanvasNode } from "../api/types";
-import { ask } from "../dialogs/dialogs";
+import { ask, type Refusal } from "../dialogs/dialogs";
 import { getApp, graphNode, openPanel, setApp } from "../store/app";
 import { cachedPipelines, showOpened } from "../store/opened";
 import { askAndDo, attempt, currentPipeline, followJob, refresh, refusalOf, typedText } from "./common";
@@ -76,20 +76,29 @@ export async function createNode(position?: { x: number; y: number }): Promise<v
   });
 }
 
+/** Connect ``parent`` to ``child`` (dragging an edge: the next free slot); a refusal is a toast. */
 export async function connect(parent: string, child: string, slot?: string): Promise<boolean> {
-  const done = await attempt(async () => {
-    const pipeline = currentPipeline();
-    const edge = await call(
-      api.POST("/api/pipelines/{pipeline}/edges", {
-        params: { path: { pipeline } },
-        body: { parent, child, slot: slot || null },
-      }),
-    );
-    record(connected(edge));
-    await refresh();
-    return true;
-  });
-  return done === true;
+  return (await attempt(() => postEdge(parent, child, slot))) === true;
+}
+
+/** Connect ``parent`` to ``child`` on ``slot`` from a form (Overview → Inputs): what the server
+ * refuses is returned to be said beside the field it is about (a slot taken or not a slot name
+ * beside the slot, the rest beside the parent), never a toast; null once connected. */
+export function connectFrom(parent: string, child: string, slot: string): Promise<Refusal | null> {
+  return refusalOf(() => postEdge(parent, child, slot), "parent");
+}
+
+async function postEdge(parent: string, child: string, slot?: string): Promise<true> {
+  const pipeline = currentPipeline();
+  const edge = await call(
+    api.POST("/api/pipelines/{pipeline}/edges", {
+      params: { path: { pipeline } },
+      body: { parent, child, slot: slot || null },
+    }),
+  );
+  record(connected(edge));
+  await refresh();
+  return true;
 }
 
 export async function disconnect(parent: string, child: string): Promise<void> {

@@ -2,7 +2,7 @@
 import { ClipboardCopy } from "lucide-react";
 import { useMemo, useRef, useState } from "react";
 import { useFollowed } from "./followed";
-import { annotateNode, connect, copyPath, renameNode } from "../actions/nodes";
+import { annotateNode, connectFrom, copyPath, renameNode } from "../actions/nodes";
 import type { CanvasNode, NodeDetail } from "../api/types";
 import type { Refusal } from "../dialogs/dialogs";
 import { FieldProblem, focusRefused, problemOf, refusedField } from "../dialogs/FieldProblem";
@@ -147,15 +147,46 @@ function ChangedElsewhere(props: { what: string; now?: string; button: string; t
   );
 }
 
-/** Connect a parent on a named input slot (dragging an edge takes the next free one). */
+/** Connect a parent on a named input slot (dragging an edge takes the next free one). What the
+ * server refuses is said beside the field it is about, what was chosen and typed kept. */
 function AddInput({ node }: { node: CanvasNode }) {
   const graph = useApp((s) => s.graph);
   const others = useMemo(() => graph?.nodes.filter((n) => n.id !== node.id) ?? [], [graph, node.id]);
   const [parent, setParent] = useState("");
   const [slot, setSlot] = useState("");
+  const [refused, setRefused] = useState<{ parent: string; slot: string }>({ parent: "", slot: "" });
+  const [busy, setBusy] = useState(false);
+  const parentInput = useRef<HTMLSelectElement>(null);
+  const slotInput = useRef<HTMLInputElement>(null);
+  const add = async () => {
+    if (busy) return;
+    setBusy(true);
+    const refusal = await connectFrom(parent, node.id, slot.trim());
+    setBusy(false);
+    if (!refusal) {
+      setParent("");
+      setSlot("");
+      setRefused({ parent: "", slot: "" });
+      return;
+    }
+    const onSlot = refusal.fields["slot"] ?? "";
+    const rest = [refusal.message, ...Object.entries(refusal.fields).filter(([f]) => f !== "slot").map(([, said]) => said)];
+    setRefused({ slot: onSlot, parent: rest.filter(Boolean).join("; ") });
+    focusRefused(onSlot ? slotInput.current : parentInput.current);
+  };
   return (
     <div className="add-input">
-      <select value={parent} onChange={(e) => setParent(e.target.value)} aria-label="parent">
+      <select
+        ref={parentInput}
+        value={parent}
+        onChange={(e) => {
+          setParent(e.target.value);
+          setRefused((current) => ({ ...current, parent: "" }));
+        }}
+        aria-label="parent"
+        name="add-input-parent"
+        {...refusedField(refused.parent ? "add-input-parent-problem" : undefined)}
+      >
         <option value="">parent…</option>
         {others.map((n) => (
           <option key={n.id} value={n.id}>
@@ -163,19 +194,21 @@ function AddInput({ node }: { node: CanvasNode }) {
           </option>
         ))}
       </select>
-      <input value={slot} onChange={(e) => setSlot(e.target.value)} placeholder="slot (next free)" aria-label="slot" />
-      <button
-        className="button"
-        disabled={!parent}
-        onClick={() => {
-          void connect(parent, node.id, slot.trim()).then((ok) => {
-            if (ok) {
-              setParent("");
-              setSlot("");
-            }
-          });
+      <FieldProblem id="add-input-parent-problem" problem={refused.parent} />
+      <input
+        ref={slotInput}
+        value={slot}
+        onChange={(e) => {
+          setSlot(e.target.value);
+          setRefused((current) => ({ ...current, slot: "" }));
         }}
-      >
+        placeholder="slot (next free)"
+        aria-label="slot"
+        name="add-input-slot"
+        {...refusedField(refused.slot ? "add-input-slot-problem" : undefined)}
+      />
+      <FieldProblem id="add-input-slot-problem" problem={refused.slot} />
+      <button className="button" disabled={!parent || busy} onClick={() => void add()}>
         Connect
       </button>
     </div>

@@ -15,7 +15,13 @@ from dataclasses import dataclass
 from graphlib import CycleError as GraphCycle
 from graphlib import TopologicalSorter
 
-from nodepipe.domain.errors import ConflictError, CycleError, InvalidInputError, NotFoundError
+from nodepipe.domain.errors import (
+    ConflictError,
+    CycleError,
+    InvalidInputError,
+    NameTakenError,
+    NotFoundError,
+)
 from nodepipe.domain.graph import cycle_if_connected
 from nodepipe.domain.model import Edge, Node, Pipeline
 from nodepipe.domain.names import next_free_slot, validate_slot
@@ -85,7 +91,8 @@ def _new_edges(
                 f"{parent.tag} is already input {before.slot} of {child.tag}{listed}"
             )
         if slot is not None and slot in used[child.id]:
-            raise ConflictError(f"slot {slot} of {child.tag} is already connected")
+            # a slot is the name of an input on its child: a form says it beside the slot
+            raise NameTakenError(f"slot {slot} of {child.tag} is already connected", "slot")
         edge = Edge(parent.id, child.id, slot or next_free_slot(used[child.id]))
         used[child.id].add(edge.slot)
         existing[(parent.id, child.id)] = edge
