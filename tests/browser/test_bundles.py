@@ -1,6 +1,6 @@
 """Bundles in the web app: a pipeline exported as a .zip download and imported by upload; a
 file that is no zip refused in the app's words; an include's group updated from its menu, the
-removals confirmed in a dialog that lists them."""
+removals confirmed in its dialog, which lists them beside the checkbox confirming them."""
 
 from __future__ import annotations
 
@@ -87,9 +87,13 @@ def test_an_include_is_updated_from_its_group_menu(
     frame = page.get_by_test_id("group-frame")
     expect(frame).to_contain_text("features")
     frame.locator(".group-label").click(button="right")
-    menu_item(page, "Update include").click()
+    menu_item(page, "Update include…").click()
     dialog = page.get_by_test_id("dialog")
-    expect(dialog).to_contain_text("features.old")
+    dialog.get_by_test_id("dialog-confirm").click()
+    # the removal is said beside the checkbox that confirms it; nothing changed yet
+    expect(dialog.get_by_test_id("dialog-confirm_removals-problem")).to_contain_text("features.old")
+    assert "features.old" in {item.node.tag for item in ws.pipelines.show("alpha").nodes}
+    dialog.get_by_label("Remove them with their outputs").check()
     dialog.get_by_test_id("dialog-confirm").click()
     toast(page, "Updated include features: 1 removed")
     expect(node(page, "features.old")).to_have_count(0)

@@ -1,10 +1,10 @@
-// Bundles: a pipeline downloaded as a .zip, a .zip uploaded as a new pipeline, an include updated.
+// Bundles: a pipeline downloaded as a .zip, a .zip uploaded as a new pipeline (an include is
+// updated in includes.ts).
 import { toast } from "sonner";
-import { api, ApiError, call, serverFetch, unreachable } from "../api/client";
-import type { ErrorBody, Group, IncludeUpdated, Job, Pipeline } from "../api/types";
-import { confirmDanger } from "../dialogs/dialogs";
+import { ApiError, serverFetch, unreachable } from "../api/client";
+import type { ErrorBody, Job, Pipeline } from "../api/types";
 import { openPipeline } from "../store/opened";
-import { askAndDo, attempt, currentPipeline, followJob, refresh, typedText } from "./common";
+import { askAndDo, attempt, followJob, typedText } from "./common";
 
 /** A refusal named after the menu item the user chose. */
 async function refusal(item: string, response: Response): Promise<ApiError> {
@@ -95,70 +95,4 @@ export async function importBundle(projectId: string | null): Promise<void> {
       if (done.pipeline_id) await openPipeline(done.pipeline_id);
     }),
   );
-}
-
-function summary(result: IncludeUpdated): string {
-  const parts = [
-    result.changed.length ? `${result.changed.length} changed (now stale)` : "",
-    result.added.length ? `${result.added.length} added` : "",
-    result.removed.length ? `${result.removed.length} removed` : "",
-    result.disconnected.length
-      ? `disconnected (the bundle does not make these edges): ${result.disconnected.join(", ")}`
-      : "",
-    result.kept.length ? `the code of ${result.kept.map((k) => k.node).join(", ")} kept in undone-edits/` : "",
-  ].filter(Boolean);
-  return `Updated include ${result.namespace}: ${parts.join(", ") || "nothing changed"}`;
-}
-
-interface UpdateAsked {
-  confirm_removals: boolean;
-  replace_edits: boolean;
-}
-
-async function postUpdate(namespace: string, asked: UpdateAsked): Promise<IncludeUpdated> {
-  const pipeline = currentPipeline();
-  return call(
-    api.POST("/api/pipelines/{pipeline}/includes/{namespace}/update", {
-      params: { path: { pipeline, namespace } },
-      body: { ...asked },
-    }),
-  );
-}
-
-/** Re-read the include of `group` from where it was found; removals, and replacing the code
- * of nodes edited here, wait for a confirmation each. */
-export async function updateInclude(group: Group): Promise<void> {
-  await attempt(async () => {
-    const asked: UpdateAsked = { confirm_removals: false, replace_edits: false };
-    for (;;) {
-      let result: IncludeUpdated;
-      try {
-        result = await postUpdate(group.name, asked);
-      } catch (error) {
-        if (!(error instanceof ApiError)) throw error;
-        const edited = error.kind === "edited";
-        if (!error.nodes?.length || (edited ? asked.replace_edits : asked.confirm_removals)) {
-          throw new ApiError(error.status, { kind: error.kind, message: `Update include: ${error.message}` });
-        }
-        const yes = edited
-          ? await confirmDanger(
-              `Update include ${group.name}`,
-              `These nodes were edited here; updating replaces their code (each node's edited code is kept in its undone-edits/ folder first): ${error.nodes.join(", ")}`,
-              "Replace edits",
-            )
-          : await confirmDanger(
-              `Update include ${group.name}`,
-              `The bundle no longer has these nodes; updating removes them with their outputs: ${error.nodes.join(", ")}`,
-              "Update and remove",
-            );
-        if (!yes) return;
-        if (edited) asked.replace_edits = true;
-        else asked.confirm_removals = true;
-        continue;
-      }
-      toast.success(summary(result));
-      await refresh();
-      return;
-    }
-  });
 }

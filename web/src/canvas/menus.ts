@@ -30,7 +30,7 @@ import {
   Replace,
   PackagePlus,
 } from "lucide-react";
-import { updateInclude } from "../actions/bundles";
+import { updateInclude } from "../actions/includes";
 import {
   addToGroup,
   deleteGroup,
@@ -145,7 +145,7 @@ export function edgeMenu(parent: string, child: string): MenuEntry[] {
 
 export function groupMenu(group: Group, isInclude = false): MenuEntry[] {
   const include: MenuEntry[] = isInclude
-    ? [{ label: "Update include", icon: RefreshCw, onSelect: () => void updateInclude(group) }, "separator"]
+    ? [{ label: "Update include…", icon: RefreshCw, onSelect: () => void updateInclude(group) }, "separator"]
     : [];
   return [
     ...include,

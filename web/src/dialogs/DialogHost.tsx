@@ -1,17 +1,13 @@
 // The one modal dialog of the app, rendering whatever `ask` asked for.
 import { useEffect, useRef, useState, type FormEvent } from "react";
+import { flushSync } from "react-dom";
 import { trapTab, useReturnFocus } from "../a11y/focus";
-import { useDialog, type Field, type OpenDialog, type Refusal, type Values } from "./dialogs";
+import { initialValue, useDialog, type Field, type OpenDialog, type Refusal, type Values } from "./dialogs";
 import { FieldProblem, focusRefused, refusedField } from "./FieldProblem";
 import { isShortcut } from "../canvas/shortcuts";
 
 function initialValues(fields: Field[]): Values {
-  const values: Values = {};
-  for (const field of fields) {
-    values[field.name] =
-      field.value ?? (field.kind === "checkbox" ? false : (field.options?.[0]?.value ?? ""));
-  }
-  return values;
+  return Object.fromEntries(fields.map((field) => [field.name, initialValue(field)]));
 }
 
 export function DialogHost() {
@@ -22,7 +18,9 @@ export function DialogHost() {
 
 function Dialog({ open }: { open: OpenDialog }) {
   const { spec, resolve } = open;
-  const fields = spec.fields ?? [];
+  // the fields a refusal added (Refusal.more) follow the dialog's own
+  const [added, setAdded] = useState<Field[]>([]);
+  const fields = [...(spec.fields ?? []), ...added];
   const [values, setValues] = useState<Values>(() => initialValues(fields));
   const [refusal, setRefusal] = useState<Refusal | null>(null);
   const [busy, setBusy] = useState(false);
@@ -57,9 +55,18 @@ function Dialog({ open }: { open: OpenDialog }) {
       resolve(values);
       return;
     }
-    setRefusal(refused);
+    const known = new Set(fields.map((field) => field.name));
+    const more = (refused.more ?? []).filter((field) => !known.has(field.name));
+    // rendered at once, so that a field the refusal added can take the focus
+    flushSync(() => {
+      if (more.length) {
+        setAdded((current) => [...current, ...more]);
+        setValues((current) => ({ ...initialValues(more), ...current }));
+      }
+      setRefusal(refused);
+    });
     // the first field refused takes the focus, its text selected to be typed over
-    const name = fields.find((field) => refused.fields[field.name])?.name;
+    const name = [...fields, ...more].find((field) => refused.fields[field.name])?.name;
     focusRefused(name ? box.current?.querySelector<HTMLInputElement>(`[name="dialog-${name}"]`) : null);
   };
   const change = (name: string, value: string | boolean | File) => {

@@ -20,6 +20,11 @@ export interface Field {
 
 export type Values = Record<string, string | boolean | File>;
 
+/** What ``field`` holds when its dialog opens: its value, else unticked or its first option. */
+export function initialValue(field: Field): string | boolean {
+  return field.value ?? (field.kind === "checkbox" ? false : (field.options?.[0]?.value ?? ""));
+}
+
 /** Why `submit` refused what was typed: a sentence per field (by its name) and one for the
  * whole form; a field the dialog does not have is said with the form's. */
 export interface Refusal {
@@ -27,6 +32,10 @@ export interface Refusal {
   message: string;
   /** What uv said in full, when it refused: behind a "Details" disclosure. */
   details?: string;
+  /** Fields the refusal adds to the dialog (an input the bundle declares now, a confirmation
+   * of what the server would remove), below the others until it closes; each starts with its
+   * own `value`. A field of that name the dialog already has is left as it is. */
+  more?: Field[];
 }
 
 export interface DialogSpec {
