@@ -1,7 +1,7 @@
 // The app shell: sidebar, canvas, node panel, dialogs and toasts; live from the start.
 import { ReactFlowProvider } from "@xyflow/react";
 import { useEffect } from "react";
-import { Toaster } from "sonner";
+import { toast, Toaster } from "sonner";
 import { report } from "./actions/common";
 import { connectEvents } from "./api/events";
 import { Canvas } from "./canvas/Canvas";
@@ -16,6 +16,17 @@ import { QueryClientProvider } from "@tanstack/react-query";
 import { queryClient } from "./api/queries";
 import { useApp } from "./store/app";
 import { followAddress, startApp } from "./store/opened";
+import { keptDraft } from "./dialogs/drafts";
+
+/** After a login that a lost session led to: where what was typed then is waiting. */
+function sayKeptDraft(): void {
+  const draft = keptDraft();
+  if (!draft) return;
+  toast.info(`What you typed in the dialog "${draft.title}" before this tab had to log in again is kept: open that dialog again and it is there.`, {
+    id: "draft-kept",
+    duration: 20000,
+  });
+}
 
 export function App() {
   const theme = useApp((s) => s.theme);
@@ -26,6 +37,7 @@ export function App() {
 
   useEffect(() => {
     startApp().catch(report);
+    sayKeptDraft();
     return connectEvents();
   }, []);
 

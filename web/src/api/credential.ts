@@ -46,9 +46,17 @@ export function authHeaders(): Record<string, string> {
   return value ? { Authorization: `Bearer ${value}` } : {};
 }
 
+const ending: (() => void)[] = [];
+
+/** Have ``keep`` called when the session ends, before the reload (to keep a dialog's draft). */
+export function beforeSessionEnds(keep: () => void): void {
+  if (!ending.includes(keep)) ending.push(keep);
+}
+
 /** The server refused the credential (it restarted with another token, its password changed):
  * forget it and reload, which shows the login screen. */
 export function sessionEnded(): void {
+  for (const keep of ending) keep();
   sessionStorage.removeItem(KEY);
   sessionStorage.setItem(ENDED, "1");
   window.location.reload();

@@ -3,12 +3,17 @@ import { useEffect, useRef, useState, type FormEvent } from "react";
 import { flushSync } from "react-dom";
 import { trapTab, useReturnFocus } from "../a11y/focus";
 import { initialValue, useDialog, type Field, type OpenDialog, type Refusal, type Values } from "./dialogs";
+import { draftOf, dropDraft, followDialog, keepDraft } from "./drafts";
+import { beforeSessionEnds } from "../api/credential";
 import { FieldProblem, focusRefused, refusedField } from "./FieldProblem";
 import { isShortcut } from "../canvas/shortcuts";
 
 function initialValues(fields: Field[]): Values {
   return Object.fromEntries(fields.map((field) => [field.name, initialValue(field)]));
 }
+
+// a tab that loses its access keeps what the open dialog holds (drafts.ts)
+beforeSessionEnds(keepDraft);
 
 export function DialogHost() {
   const open = useDialog((s) => s.open);
@@ -21,7 +26,18 @@ function Dialog({ open }: { open: OpenDialog }) {
   // the fields a refusal added (Refusal.more) follow the dialog's own
   const [added, setAdded] = useState<Field[]>([]);
   const fields = [...(spec.fields ?? []), ...added];
-  const [values, setValues] = useState<Values>(() => initialValues(fields));
+  // what was typed in this dialog before the tab lost its access comes back (drafts.ts)
+  const [restored] = useState(() => draftOf(spec));
+  const [values, setValues] = useState<Values>(() => ({ ...initialValues(fields), ...restored }));
+  const now = useRef(values);
+  useEffect(() => {
+    now.current = values;
+  }, [values]);
+  useEffect(() => {
+    if (restored) dropDraft();
+    followDialog({ spec, values: () => now.current });
+    return () => followDialog(null);
+  }, [spec, restored]);
   const [refusal, setRefusal] = useState<Refusal | null>(null);
   const [busy, setBusy] = useState(false);
   const first = useRef<HTMLInputElement & HTMLTextAreaElement & HTMLSelectElement>(null);
@@ -99,6 +115,11 @@ function Dialog({ open }: { open: OpenDialog }) {
         <form className="modal-form" onSubmit={(event) => void submit(event)}>
           <h2>{spec.title}</h2>
           {spec.body && <div className="modal-body">{spec.body}</div>}
+          {restored && (
+            <p className="muted" role="status" data-testid="dialog-restored">
+              What you typed here before the server ended this tab&apos;s access is back.
+            </p>
+          )}
           {fields.map((field, index) => {
             const problem = refusal?.fields[field.name] ?? "";
             return (

@@ -3,6 +3,7 @@
 // value, which the tab keeps like the token: see api/credential.ts).
 import { useEffect, useState, type FormEvent } from "react";
 import { keepCredential, sessionWasEnded } from "../api/credential";
+import { keptDraft } from "../dialogs/drafts";
 import "./login.css";
 
 interface LoginAnswer {
@@ -15,6 +16,7 @@ export function Login() {
   const [password, setPassword] = useState("");
   const [message, setMessage] = useState("");
   const [busy, setBusy] = useState(false);
+  const [draft] = useState(keptDraft);
 
   useEffect(() => {
     document.title = "nodepipe: log in";
@@ -55,6 +57,12 @@ export function Login() {
             The server no longer takes this tab&apos;s access: it restarted (each start makes a new link), or its
             password changed.
           </strong>
+        </p>
+      )}
+      {draft && (
+        <p role="status" data-testid="draft-kept">
+          What you typed in the dialog &ldquo;{draft.title}&rdquo; is kept in this tab: once you are in again, open that
+          dialog again and it is there.
         </p>
       )}
       {message && (
