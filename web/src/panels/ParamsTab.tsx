@@ -3,7 +3,7 @@
 // A change made elsewhere (another tab, an editor) while this tab has unsaved typing is never
 // overwritten unseen: the tab says so, and only a Save after that replaces it.
 import { useEffect, useMemo, useRef, useState } from "react";
-import { parse } from "yaml";
+import { isScalar, parseDocument, visit, type Document } from "yaml";
 import { invalidatePipeline } from "../api/queries";
 import { toast } from "sonner";
 import { api, ApiError, call } from "../api/client";
@@ -12,9 +12,41 @@ import type { CanvasNode, NodeDetail } from "../api/types";
 import { useApp } from "../store/app";
 import { readOnlyReason } from "./readOnly";
 
+/** A text this long is checked once typing pauses, not at each key: parsing a megabyte takes a
+ * good part of a second, which typing must not wait for. */
+const LARGE = 20_000;
+const PAUSE_MS = 300;
+
+/** The first key written twice in a mapping of ``doc``, at any depth (null: none). The yaml
+ * library's own check compares each key with every earlier one: a paste of 40,000 keys froze
+ * the tab for half a minute at each key typed. */
+function repeatedKey(doc: Document.Parsed): string | null {
+  let found: string | null = null;
+  visit(doc, {
+    Map(_, map) {
+      const seen = new Set<unknown>();
+      for (const pair of map.items) {
+        if (!isScalar(pair.key)) continue;
+        if (seen.has(pair.key.value)) {
+          found = String(pair.key.value);
+          return visit.BREAK;
+        }
+        seen.add(pair.key.value);
+      }
+      return undefined;
+    },
+  });
+  return found;
+}
+
 function validate(text: string): string | null {
   try {
-    const value: unknown = parse(text);
+    const doc = parseDocument(text, { uniqueKeys: false });
+    const [first] = doc.errors;
+    if (first) return first.message;
+    const repeated = repeatedKey(doc);
+    if (repeated !== null) return `Map keys must be unique: ${repeated} is written twice`;
+    const value: unknown = doc.toJS();
     if (value === null || value === undefined) return null;
     if (typeof value !== "object" || Array.isArray(value)) {
       return "parameters must be a mapping of names to values (name: value)";
@@ -23,6 +55,21 @@ function validate(text: string): string | null {
   } catch (error) {
     return error instanceof Error ? error.message : String(error);
   }
+}
+
+/** What is wrong with ``text`` (null: nothing), and whether it is still being checked: a short
+ * text at once, a long one once typing pauses. */
+function useValidated(text: string): { error: string | null; checking: boolean } {
+  const small = text.length <= LARGE;
+  const quick = useMemo(() => (small ? validate(text) : null), [small, text]);
+  const [late, setLate] = useState<{ text: string; error: string | null } | null>(null);
+  useEffect(() => {
+    if (small) return;
+    const timer = setTimeout(() => setLate({ text, error: validate(text) }), PAUSE_MS);
+    return () => clearTimeout(timer);
+  }, [small, text]);
+  if (small) return { error: quick, checking: false };
+  return { error: late?.error ?? null, checking: late?.text !== text };
 }
 
 interface Props {
@@ -54,7 +101,7 @@ export function ParamsTab({ node, detail, pipelineId }: Props) {
     setSaved(loaded);
   }, [loaded]);
   const changedElsewhere = base !== null && text !== saved && saved !== base;
-  const error = useMemo(() => validate(text), [text]);
+  const { error, checking } = useValidated(text);
   const pipeline = useApp((s) => s.graph?.pipeline);
   const readOnlyWhy = readOnlyReason(node, pipeline);
   const readOnly = readOnlyWhy !== "";
@@ -122,7 +169,7 @@ export function ParamsTab({ node, detail, pipelineId }: Props) {
       <div className="row">
         <button
           className="button primary"
-          disabled={readOnly || saving || error !== null || text === saved}
+          disabled={readOnly || saving || checking || error !== null || text === saved}
           onClick={() => void save()}
           data-testid="params-save"
         >
