@@ -118,3 +118,40 @@ def test_update_include_dialog_in_the_dark_theme_adds_an_input(
     expect(dialog).to_have_count(0, timeout=60_000)
     (include,) = ws.bundles.includes("alpha")
     assert dict(include.include.inputs) == {"source": "prep"}
+
+
+def test_the_group_menu_and_update_include_work_from_the_keyboard(
+    page: Page, served: Served, tmp_path: Path
+) -> None:
+    """Keyboard only from the group's label: Shift+F10 opens its menu, Enter Update include…,
+    the arrow keys choose the node feeding the input, Tab and Enter update."""
+    ws = served.workspace
+    _, project = alpha_including_features(tmp_path)
+    ws.bundles.import_(project, project="climate")
+    ws.nodes.new("alpha", "load")
+
+    page.goto(served.link)
+    page.locator('[data-testid="pipeline-item"][data-tag="alpha"]').click()
+    expect(node(page, "features.clean")).to_be_visible()
+    label = page.get_by_test_id("group-frame").locator(".group-label")
+    label.focus()
+    page.keyboard.press("Shift+F10")
+    menu = page.get_by_test_id("context-menu")
+    expect(menu.get_by_role("menuitem").first).to_be_focused()
+    expect(menu.get_by_role("menuitem").first).to_have_text(re.compile("^Update include"))
+    page.keyboard.press("Enter")
+    dialog = page.get_by_test_id("dialog")
+    raw = dialog.locator('[name="dialog-inputs.raw"]')
+    expect(raw).to_be_focused()  # the first field
+    page.keyboard.press("ArrowUp")  # "load" comes before "prep"
+    expect(raw.locator("option:checked")).to_have_text("load")
+    confirm = dialog.get_by_test_id("dialog-confirm")
+    for _ in range(6):  # Tab on to Update
+        page.keyboard.press("Tab")
+        if confirm.evaluate("(button) => button === document.activeElement"):
+            break
+    expect(confirm).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(dialog).to_have_count(0, timeout=60_000)
+    (include,) = ws.bundles.includes("alpha")
+    assert dict(include.include.inputs) == {"raw": "load"}
