@@ -72,6 +72,21 @@ def test_the_built_app_is_served_with_a_fallback_to_index(
         error_of(client.get("/api/unknown"), 404)
 
 
+@pytest.mark.parametrize(
+    "path", ["/a%00b", "/" + "a" * 5000, "/assets/a%00b", "/assets/" + "a" * 5000]
+)
+def test_a_page_path_no_file_system_holds_is_the_app_not_a_server_error(
+    chain: nodepipe.Workspace, tmp_path: Path, path: str
+) -> None:
+    (tmp_path / "assets").mkdir()
+    (tmp_path / "index.html").write_text("<div id=root></div>")
+    with authorized(create_app(chain, LOOPBACK, static_dir=tmp_path)) as client:
+        page = client.get(path)
+        assert page.status_code in (200, 404), page.text
+        if not path.startswith("/assets/"):
+            assert page.text == "<div id=root></div>"
+
+
 def test_without_a_build_the_page_says_how_to_make_one(
     chain: nodepipe.Workspace, tmp_path: Path
 ) -> None:

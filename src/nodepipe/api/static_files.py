@@ -46,12 +46,28 @@ def mount_static(app: FastAPI, directory: Path = STATIC_DIR) -> None:
             raise HTTPException(405)
         if not is_built(directory):
             return HTMLResponse(_NOT_BUILT, status_code=503, headers=_NOT_FRAMED)
-        candidate = (directory / path).resolve()
-        if path and candidate.is_file() and candidate.is_relative_to(directory.resolve()):
+        candidate = _file_in(directory, path)
+        if candidate is not None:
             return FileResponse(candidate, headers=_NOT_FRAMED)
         return FileResponse(
             directory / "index.html", headers={"Cache-Control": "no-cache", **_NOT_FRAMED}
         )
+
+
+def _file_in(directory: Path, path: str) -> Path | None:
+    """The file ``path`` names inside ``directory``, if there is one.
+
+    A path no file system can hold (a NUL byte, a name longer than it allows) names none: the
+    page is the app's, as for any other unknown path, not a server error.
+    """
+    if not path:
+        return None
+    try:
+        candidate = (directory / path).resolve()
+        inside = candidate.is_relative_to(directory.resolve())
+        return candidate if inside and candidate.is_file() else None
+    except (OSError, ValueError):
+        return None
 
 
 class _ImmutableFiles(StaticFiles):
