@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -241,3 +242,43 @@ def test_a_quick_run_and_the_next_one_first_seen_in_one_look_are_told_in_order(
     first = [e for e in found if e.run_id == runs[0]]
     assert found[: len(first)] == first, [type(e).__name__ for e in found]
     assert isinstance(first[-1], RunFinished)
+
+
+FLOOD = (
+    "import sys, time\n"
+    "print('ready', flush=True)\n"
+    "time.sleep(1.5)\n"
+    "sys.stdout.write('x' * 12_000_000)\n"
+    "sys.stdout.flush()\n"
+    "time.sleep(1)\n"
+)
+"""12 MB on one line, written at once while the log is followed."""
+
+
+def test_a_huge_line_is_streamed_a_chunk_at_a_time_to_a_slow_reader(
+    chain: nodepipe.Workspace,
+) -> None:
+    from nodepipe.live.logs import MAX_LOG_BYTES
+
+    (chain.nodes.path("load") / "code" / "main.py").write_text(FLOOD)
+    with server_thread(chain) as live:
+        httpx.post(
+            f"{live.url}/api/pipelines/baseline/runs", headers=live.headers, json={"only": ["load"]}
+        )
+        stream_url = f"{live.url}/api/pipelines/baseline/nodes/load/log/stream"
+        status_url = f"{live.url}/api/pipelines/baseline/status"
+
+        def running() -> bool:
+            status = httpx.get(status_url, headers=live.headers).json()
+            return any(n["state"] == "running" for n in status["nodes"])
+
+        wait_for(running, "load to be running")
+        chunks: list[dict[str, Any]] = []
+        with httpx.stream("GET", stream_url, headers=live.headers, timeout=60) as response:
+            for event in events(response):
+                chunks.append(event)
+                time.sleep(0.05)  # a slow reader: the server must not read ahead of it
+    texts = [c["text"] for c in chunks if c["type"] == "chunk"]
+    assert max(len(text) for text in texts) <= MAX_LOG_BYTES
+    assert "x" * 12_000_000 in "".join(texts)
+    assert chunks[-1] == {"type": "end", "state": "completed"}

@@ -15,8 +15,9 @@ from nodepipe.domain.runs import ACTIVE_NODE_RUN_STATES, NodeRun
 
 MAX_LOG_BYTES = 1_000_000
 """The most of a log sent at once; a longer log starts with its last ``MAX_LOG_BYTES``."""
-
-READ_BLOCK = 256 * 1024
+MAX_READ_BYTES = MAX_LOG_BYTES
+"""The most one ``LogTail.read`` returns: what a node appends faster than a reader takes it
+stays in the file, not in the server's memory; the next reads return the rest."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,8 +43,9 @@ class LogTail:
         self._first = True
         self._max_bytes = max_bytes
 
-    def read(self) -> str:
-        """New text ('' when nothing was added or the file does not exist yet)."""
+    def read(self, limit: int = MAX_READ_BYTES) -> str:
+        """New text, at most ``limit`` bytes of it ('' when nothing was added or the file does
+        not exist yet); call again while it returns text to read everything there is."""
         try:
             with self.path.open("rb") as handle:
                 if self._first:
@@ -52,13 +54,11 @@ class LogTail:
                     self.truncated = self.offset > 0
                     self._first = False
                 handle.seek(self.offset)
-                chunks = []
-                while block := handle.read(READ_BLOCK):
-                    chunks.append(block)
-                    self.offset += len(block)
+                block = handle.read(limit)
+                self.offset += len(block)
         except FileNotFoundError:
             return ""
-        return self._decoder.decode(b"".join(chunks))
+        return self._decoder.decode(block)
 
 
 def read_log(node_run: NodeRun, max_bytes: int = MAX_LOG_BYTES) -> LogText:
@@ -66,5 +66,5 @@ def read_log(node_run: NodeRun, max_bytes: int = MAX_LOG_BYTES) -> LogText:
     if not node_run.log_file:
         return LogText(node_run, "", False)
     tail = LogTail(node_run.log_file, max_bytes)
-    text = tail.read()
+    text = tail.read(max_bytes)
     return LogText(node_run, text, tail.truncated)

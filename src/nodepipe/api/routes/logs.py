@@ -2,13 +2,16 @@
 
 The stream sends what the log holds, then what is appended while the node runs, and ends
 with the node run's final state. It wakes on the run's events and re-reads the file a few
-times a second (node processes write the file directly).
+times a second (node processes write the file directly). It reads the file a chunk at a time
+(``MAX_READ_BYTES``) and reads the next only once the client took the last: a client that
+reads slowly, or a node that writes a huge log (or one line of megabytes), never makes the
+server hold more than a chunk.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterable
+from collections.abc import AsyncIterable, AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends
@@ -21,7 +24,7 @@ from nodepipe.api.schemas.events import LogChunkEvent, LogEndEvent
 from nodepipe.api.schemas.runs import LogPublic
 from nodepipe.domain.events import NodeFinished, NodeRunEvent, NodeSkipped
 from nodepipe.domain.runs import ACTIVE_NODE_RUN_STATES, NodeRun, NodeRunState
-from nodepipe.live.events import HubEvent
+from nodepipe.live.events import HubEvent, Subscription
 from nodepipe.live.logs import LogTail, read_log
 from nodepipe.services.workspace import Workspace
 
@@ -55,24 +58,30 @@ async def follow_log(
     tail = LogTail(node_run.log_file)
     subscription = hub.subscribe()
     try:
-        if text := tail.read():
-            yield LogChunkEvent(text=text)
+        async for chunk in _new_text(tail, subscription):
+            yield chunk
         state = node_run.state.value
         checked = time.monotonic()
         while state in ACTIVE_NODE_RUN_STATES and not subscription.closed:
             event = await subscription.get(FILE_CHECK_SECONDS)
-            if text := tail.read():
-                yield LogChunkEvent(text=text)
+            async for chunk in _new_text(tail, subscription):
+                yield chunk
             if (ended := _ended(event, node_run.id)) is not None:
                 state = ended.value
             elif time.monotonic() - checked > STORE_CHECK_SECONDS:
                 state = await run_in_threadpool(_current_state, ws, node_run)
                 checked = time.monotonic()
-        if text := tail.read():
-            yield LogChunkEvent(text=text)
+        async for chunk in _new_text(tail, subscription):
+            yield chunk
         yield LogEndEvent(state=state)
     finally:
         hub.unsubscribe(subscription)
+
+
+async def _new_text(tail: LogTail, subscription: Subscription) -> AsyncIterator[LogChunkEvent]:
+    """What the log holds beyond what was sent, a chunk at a time (until the server stops)."""
+    while not subscription.closed and (text := await run_in_threadpool(tail.read)):
+        yield LogChunkEvent(text=text)
 
 
 def _ended(event: HubEvent | None, node_run_id: str) -> NodeRunState | None:
