@@ -91,3 +91,27 @@ def test_options_disguised_as_requirements_are_refused_at_once(
         message = error_of(client.request(method, path, **arguments), 422, "invalid_input")
         assert repr(option) in message, (method, path)
     assert snapshot(chain) == before
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("POST", "/api/projects", '{"name": "\\ud800"}'),
+        ("PATCH", "/api/pipelines/baseline", '{"tag": "a\\udfff"}'),
+        ("PUT", f"{NODES}/clean/params", '{"yaml": "note: \\ud83d"}'),
+        ("POST", NODES, '{"tag": "n", "\\udc00": 1}'),
+    ],
+    ids=["project-name", "pipeline-tag", "params", "key"],
+)
+def test_half_a_surrogate_pair_is_malformed_json_and_saves_nothing(
+    client: TestClient, chain: nodepipe.Workspace, method: str, path: str, body: str
+) -> None:
+    before = snapshot(chain)
+    headers = {"content-type": "application/json"}
+    answer = client.request(method, path, content=body.encode(), headers=headers)
+    assert "half of a UTF-16 pair" in error_of(answer, 422, "invalid_input")
+    assert snapshot(chain) == before
+    paired = client.put(
+        f"{NODES}/clean/params", content=b'{"yaml": "a: \\ud83d\\ude00"}', headers=headers
+    )
+    assert paired.status_code == 200 and paired.json()["params"] == {"a": "\U0001f600"}

@@ -53,9 +53,14 @@ async def _validation_error(_: Request, error: Exception) -> JSONResponse:
 def _problem(item: Any) -> str:
     """One validation error as a sentence: a domain rule's as it is (it names the value and
     says what is wrong), the framework's own after the field it is about (``x: Input should
-    be a valid number``); ``details`` keep the location of both."""
+    be a valid number``), a body that does not parse with the parser's reason;
+    ``details`` keep the location of each."""
     if item.get("type") == RULE_ERROR:
         return str(item.get("msg"))
+    if item.get("type") == "json_invalid":  # its location is a character of the body
+        where = item.get("loc", ())[-1]
+        reason = (item.get("ctx") or {}).get("error", "")
+        return f"the body is not JSON (at character {where}): {reason}".removesuffix(": ")
     location = ".".join(str(part) for part in item.get("loc", ()) if part != "body")
     return f"{location}: {item.get('msg')}" if location else str(item.get("msg"))
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from nodepipe.api.json_text import TextRoute
 from nodepipe.schemas.errors import ErrorPublic
 
 DESCRIPTIONS: dict[int, str] = {
@@ -55,4 +56,9 @@ def resource_router(
     prefix: str = "", *, tags: list[str], errors: tuple[int, ...] = ()
 ) -> APIRouter:
     """A router whose routes document ``errors`` (and the statuses any route may answer)."""
-    return APIRouter(prefix=prefix, tags=list(tags), responses=error_responses(*errors))
+    return APIRouter(
+        prefix=prefix,
+        tags=list(tags),
+        responses=error_responses(*errors),
+        route_class=TextRoute,  # JSON bodies hold only text that can be stored
+    )
