@@ -115,3 +115,16 @@ def test_half_a_surrogate_pair_is_malformed_json_and_saves_nothing(
         f"{NODES}/clean/params", content=b'{"yaml": "a: \\ud83d\\ude00"}', headers=headers
     )
     assert paired.status_code == 200 and paired.json()["params"] == {"a": "\U0001f600"}
+
+
+@pytest.mark.parametrize("spec", ["[]", "[url=/tmp/x.conda]", " [ ", "conda-forge::[md5=ab]"])
+def test_a_conda_spec_of_brackets_alone_is_refused_and_changes_nothing(
+    client: TestClient, chain: nodepipe.Workspace, spec: str
+) -> None:
+    before = snapshot(chain)
+    conda = f"{NODES}/load/environment/conda/packages"
+    added = client.post(conda, json={"specs": [spec]})
+    removed = client.delete(conda, params={"packages": [spec]})
+    for answer in (added, removed):
+        assert "is not a conda package spec" in error_of(answer, 422, "invalid_input")
+    assert snapshot(chain) == before

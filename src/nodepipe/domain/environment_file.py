@@ -43,7 +43,8 @@ def conda_spec_name(spec: str) -> str:
     file's URL or path -> the name in its file name; InvalidInputError for text that names
     none."""
     bare = spec.strip().rsplit("::", 1)[-1]
-    head = bare.split("[", 1)[0].split(maxsplit=1)[0] if bare else ""
+    words = bare.split("[", 1)[0].split(maxsplit=1)  # none for "[...]" alone
+    head = words[0] if words else ""
     if "::" not in spec and ("/" in head or ":" in head):
         parts = archive_parts(head)
         if parts is None:
