@@ -120,6 +120,8 @@ HOSTILE_TEXT = [
     "$(id)",
 ]
 """Strings chosen to break names, paths and parsers."""
+SYNTAX = ["[]", "[url=x]", "[", "]", "a::[x]", "::", "==1", "@ file:///x", "-e .", "*", "a;b"]
+"""Fragments of the little languages fields hold (requirements, conda specs, versions)."""
 HUGE_NUMBERS = [2**63, -(2**63) - 1, 10**30, -(10**30), 1e308, -1e308, 0.5, -1, math.inf, math.nan]
 """Sent as JSON, infinity and NaN are ``Infinity`` and ``NaN``, which Python's parser takes."""
 
@@ -127,6 +129,7 @@ HUGE_NUMBERS = [2**63, -(2**63) - 1, 10**30, -(10**30), 1e308, -1e308, 0.5, -1, 
 def hostile_text() -> st.SearchStrategy[str]:
     return st.one_of(
         st.sampled_from(HOSTILE_TEXT),
+        st.sampled_from(SYNTAX),
         st.text(max_size=40),
         st.text(st.characters(codec="utf-8"), min_size=1, max_size=12),
     )
@@ -443,6 +446,7 @@ def served(
         ws.close()
 
 
+@pytest.mark.filterwarnings("ignore:Generating overly large repr")  # the 1 MB strings
 @pytest.mark.parametrize(
     ("method", "path"),
     [(method, path) for method, path, _ in OPERATIONS],
