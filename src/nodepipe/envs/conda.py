@@ -51,6 +51,7 @@ from nodepipe.envs.conda_checks import (
     refuse_broken,
     refuse_hostile,
 )
+from nodepipe.envs.conda_settings import positive_setting
 from nodepipe.workspace import journal
 from nodepipe.workspace.conda_project import conda_requirements
 from nodepipe.workspace.crash_points import crash_point
@@ -95,16 +96,7 @@ def rattler() -> ModuleType:
 
 def request_timeout() -> int:
     """Seconds one channel request may take: ``NODEPIPE_CONDA_TIMEOUT`` or the default."""
-    text = os.environ.get(TIMEOUT_VARIABLE, "").strip()
-    if not text:
-        return DEFAULT_TIMEOUT
-    try:
-        seconds = int(text)
-    except ValueError:
-        seconds = 0
-    if seconds <= 0:
-        raise InvalidInputError(f"{TIMEOUT_VARIABLE}={text!r} is not a number of seconds")
-    return seconds
+    return positive_setting(TIMEOUT_VARIABLE, DEFAULT_TIMEOUT, "seconds")
 
 
 def lock_identity(code_dir: Path) -> str | None:

@@ -35,7 +35,8 @@ from typing import Any, TypeVar
 from urllib.parse import unquote, urlparse
 
 from nodepipe.domain.environments import CONDA_LOCK
-from nodepipe.domain.errors import Action, EnvironmentBuildError, Hint, InvalidInputError
+from nodepipe.domain.errors import Action, EnvironmentBuildError, Hint
+from nodepipe.envs.conda_settings import positive_setting
 
 MAX_REPODATA_VARIABLE = "NODEPIPE_CONDA_MAX_REPODATA_MB"
 """Megabytes one channel's ``repodata.json`` (one platform, decompressed) may take."""
@@ -58,16 +59,7 @@ class RefusedPackageError(EnvironmentBuildError):
 def max_repodata_bytes() -> int:
     """Bytes one ``repodata.json`` may take: ``NODEPIPE_CONDA_MAX_REPODATA_MB`` or the
     default."""
-    text = os.environ.get(MAX_REPODATA_VARIABLE, "").strip()
-    if not text:
-        return DEFAULT_MAX_REPODATA_MB << 20
-    try:
-        megabytes = int(text)
-    except ValueError:
-        megabytes = 0
-    if megabytes <= 0:
-        raise InvalidInputError(f"{MAX_REPODATA_VARIABLE}={text!r} is not a number of megabytes")
-    return megabytes << 20
+    return positive_setting(MAX_REPODATA_VARIABLE, DEFAULT_MAX_REPODATA_MB, "megabytes") << 20
 
 
 async def capped(step: Coroutine[Any, Any, _T], folder: Path, channels: str) -> _T:
