@@ -99,13 +99,15 @@ LISTING_BUDGET = 380  # project list 263, pipeline list / show 369, logs 277 tod
 NODE_BUDGET = 290  # node list / path: 284 today (330 while they imported node restore's
 # environment services and PyYAML; 474 before, 91 of them SQLAlchemy)
 HELP_BUDGET = 130  # modules in all (the interpreter's own start-up included): 126 today
-STATUS_BUDGET = 235  # 234 (a no-change run, connect) today, each with the workspace's
+STATUS_BUDGET = 235  # 235 (a no-change run) today, each with the workspace's
 # ownership check (one module, os and stat only), domain.toml_limits (TOML read without
 # exhausting the stack: tomllib only), workspace.regular_files (no read waits on a named
 # pipe: os and stat) and workspace.direct_references (`NAME @ file:///…` requirements as
-# external code); 525 with SQLAlchemy
-RUN_BUDGET = 301  # a first full run of a small pipeline: 300 today with the ownership check,
-# toml_limits, regular_files and direct_references (secrets, random, hmac, base64 no more),
+# external code), store.graph_journal (a run plans again when another command changed its
+# graph meanwhile: the journal's mark is read with the status); 525 with SQLAlchemy
+RUN_BUDGET = 301  # a first full run of a small pipeline: 301 today with the ownership check,
+# toml_limits, regular_files, direct_references and graph_journal (secrets, random, hmac, base64
+# no more),
 # 310 with importlib.resources
 STATUS_DATACLASSES = 32  # nodepipe's dataclasses: 30 (status) and 31 (no-change run), 65 before
 RUN_DATACLASSES = 43  # those a first full run imports: 42 today, 64 before the run's records,

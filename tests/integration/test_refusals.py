@@ -200,7 +200,8 @@ def test_init_where_something_is_already_is_a_conflict_that_names_the_way_out(
     a_file = cli("init", str(folder / "todo.txt"))
     assert a_file.code == 4 and "todo.txt is a file: name a new or empty folder" in a_file.stderr
     demo = cli("demo", str(folder))
-    assert demo.code == 4 and "name a new or empty folder for the demo" in demo.stderr
+    assert demo.code == 4 and f"{folder} is not empty (it holds todo.txt)" in demo.stderr
+    assert f"name one, such as {folder / 'lab'}" in demo.stderr  # demo makes its workspace as init
     assert [p.name for p in folder.iterdir()] == ["todo.txt"]
 
     assert cli("init", str(folder / "lab")).code == 0

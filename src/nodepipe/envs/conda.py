@@ -42,16 +42,6 @@ from nodepipe.domain.errors import (
     RequirementNotFoundError,
     UnresolvableRequirementsError,
 )
-from nodepipe.envs.conda_checks import (
-    STAMP_SUFFIX,
-    RefusedPackageError,
-    capped,
-    check_local_archives,
-    check_solved_places,
-    refuse_broken,
-    refuse_hostile,
-)
-from nodepipe.envs.conda_settings import positive_setting
 from nodepipe.workspace import journal
 from nodepipe.workspace.conda_project import conda_requirements
 from nodepipe.workspace.crash_points import crash_point
@@ -96,6 +86,8 @@ def rattler() -> ModuleType:
 
 def request_timeout() -> int:
     """Seconds one channel request may take: ``NODEPIPE_CONDA_TIMEOUT`` or the default."""
+    from nodepipe.envs.conda_settings import positive_setting
+
     return positive_setting(TIMEOUT_VARIABLE, DEFAULT_TIMEOUT, "seconds")
 
 
@@ -132,6 +124,8 @@ class CondaEnvironments:
     ) -> None:
         """Solve ``specs`` from ``channels`` into ``code_dir/conda.lock`` (nothing else is
         touched); the lock's packages are kept where the specs allow, unless ``upgrade``."""
+        from nodepipe.envs.conda_checks import capped, check_solved_places
+
         r = rattler()
         platform = r.Subdir.current()
         locked = [] if upgrade else self._locked_records(code_dir)
@@ -171,6 +165,8 @@ class CondaEnvironments:
 
     def install(self, code_dir: Path) -> None:
         """Make ``code_dir/.conda`` exactly what the lock pins, swapped in when complete."""
+        from nodepipe.envs.conda_checks import check_local_archives, refuse_broken, refuse_hostile
+
         r = rattler()
         records = self._locked_records(code_dir)
         _check_lock_holds_request(r, code_dir, records)
@@ -231,6 +227,8 @@ class CondaEnvironments:
         changed the cache's copy too. A stat of each file tells a package unchanged since it
         was last verified (its stamp beside it); one that changed is read against its
         ``info/paths.json``."""
+        from nodepipe.envs.conda_checks import STAMP_SUFFIX
+
         cache = self.cache_dir.resolve()
         intact = True
         for meta in sorted((prefix / "conda-meta").glob("*.json")):
@@ -312,6 +310,8 @@ def _still_offered(
     """The locked records the channels still offer (by URL and sha256): a package taken down
     or replaced, or a lock edited by hand to name one they never had, is solved afresh
     instead of kept."""
+    from nodepipe.envs.conda_checks import capped
+
     names = sorted({rec.name.normalized for rec in locked})
     query = gateway.query(
         sources, platforms, names, recursive=False, channel_relations=CHANNEL_RELATIONS
@@ -468,6 +468,8 @@ async def _guarded(step: Coroutine[Any, Any, _T], channels: str) -> _T:
 def conda_failure(exc: Exception, channels: str) -> EnvironmentBuildError:
     """The error for a py-rattler failure: no such package or channel, nothing that
     satisfies the specs together, a channel that cannot be reached, or anything else."""
+    from nodepipe.envs.conda_checks import RefusedPackageError
+
     kind, detail = type(exc).__name__, str(exc).strip()
     if kind == "GatewayError" and "timed out" in detail:
         return IndexUnreachableError(

@@ -34,7 +34,6 @@ from pathlib import Path
 from nodepipe.workspace import journal
 from nodepipe.workspace.crash_points import crash_point, pause_point
 from nodepipe.workspace.durable import fsync_dir, fsync_file, write_atomic
-from nodepipe.workspace.folder_locks import held_folders
 
 PROJECT_FILES = ("pyproject.toml", "uv.lock", ".python-version", "conda.lock")
 UNDONE_EDITS = "undone-edits"
@@ -92,6 +91,8 @@ def all_or_nothing(
     it back, success leaves it there.
     """
     # another edit of these projects waits (``folder_locks``); what exists is looked at after
+    from nodepipe.workspace.folder_locks import held_folders  # not on a read command's start
+
     with held_folders(code_dirs), _operation(journal_dir, code_dirs, creates, moved, kept):
         yield
 

@@ -25,13 +25,13 @@ function repeatedKey(doc: Document.Parsed): string | null {
   visit(doc, {
     Map(_, map) {
       const seen = new Set<unknown>();
-      for (const pair of map.items) {
-        if (!isScalar(pair.key)) continue;
-        if (seen.has(pair.key.value)) {
-          found = String(pair.key.value);
+      for (const { key: name } of map.items) {
+        if (!isScalar(name)) continue;
+        if (seen.has(name.value)) {
+          found = String(name.value);
           return visit.BREAK;
         }
-        seen.add(pair.key.value);
+        seen.add(name.value);
       }
       return undefined;
     },

@@ -33,7 +33,6 @@ from nodepipe.domain.staleness import (
     explain,
 )
 from nodepipe.domain.states import NodeState
-from nodepipe.domain.url_credentials import text_without_credentials
 from nodepipe.services.context import WorkspaceContext
 from nodepipe.workspace.file_state import latest_per_key
 from nodepipe.workspace.fingerprint import SharedScans, fingerprint_and_scope
@@ -118,10 +117,7 @@ class StatusPass:
         self.view = view
         self.stored = stored
         self.tags = _Tags(session, {item.node.id: item.node.tag for item in view.nodes})
-        self.origins = {
-            node_id: f"include {namespace}, from {text_without_credentials(location)}"
-            for node_id, (namespace, location) in session.include_origins(view.pipeline.id).items()
-        }
+        self.origins = _include_origins(session, view.pipeline.id)
         """Where the code of each node an include brought comes from (reasons name it)."""
         self.as_parent: dict[str, str | None] = {} if as_parent is None else as_parent
         """What each node's children say of it (``parent_problem``), once a node."""
@@ -345,3 +341,17 @@ def _effective_state(stored: NodeState, own: list[str], upstream: list[str]) -> 
     if stored is NodeState.STALE and not (own or upstream):
         return NodeState.COMPLETED  # what made it stale was undone: its outputs match again
     return stored
+
+
+def _include_origins(session: LightReads, pipeline_id: str) -> dict[str, str]:
+    """Each node an include brought into the pipeline: "include NS, from LOCATION" (without
+    the credentials a URL may hold)."""
+    origins = session.include_origins(pipeline_id)
+    if not origins:
+        return {}
+    from nodepipe.domain.url_credentials import text_without_credentials  # only with includes
+
+    return {
+        node_id: f"include {namespace}, from {text_without_credentials(location)}"
+        for node_id, (namespace, location) in origins.items()
+    }
