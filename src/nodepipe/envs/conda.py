@@ -46,6 +46,7 @@ from nodepipe.workspace import journal
 from nodepipe.workspace.conda_project import conda_requirements
 from nodepipe.workspace.crash_points import crash_point
 from nodepipe.workspace.durable import fsync_dir, write_atomic
+from nodepipe.workspace.file_digests import sha256_file
 
 INSTALL_MARKER = ".nodepipe-installed"
 """File in ``.conda``: the sha256 of the lock the prefix was installed from, the stamp of the
@@ -407,19 +408,11 @@ def _extracted_intact(source: Path) -> bool:
         try:
             if "size_in_bytes" in entry and file.stat().st_size != entry["size_in_bytes"]:
                 return False
-            if "sha256" in entry and _sha256(file) != entry["sha256"]:
+            if "sha256" in entry and sha256_file(file) != entry["sha256"]:
                 return False
         except OSError:
             return False
     return True
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def remove_prefix(code_dir: Path) -> None:

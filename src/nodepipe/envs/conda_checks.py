@@ -24,7 +24,6 @@ reads a ``repodata.json`` of any size. So, around py-rattler:
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -37,6 +36,7 @@ from urllib.parse import unquote, urlparse
 from nodepipe.domain.environments import CONDA_LOCK
 from nodepipe.domain.errors import Action, EnvironmentBuildError, Hint
 from nodepipe.envs.conda_settings import positive_setting
+from nodepipe.workspace.file_digests import sha256_file
 
 MAX_REPODATA_VARIABLE = "NODEPIPE_CONDA_MAX_REPODATA_MB"
 """Megabytes one channel's ``repodata.json`` (one platform, decompressed) may take."""
@@ -123,7 +123,7 @@ def check_local_archives(records: list[Any]) -> None:
             continue
         path = Path(unquote(urlparse(url).path))
         try:
-            actual = _sha256(path)
+            actual = sha256_file(path)
         except OSError:
             continue  # py-rattler says the package is missing
         if actual != expected:
@@ -153,14 +153,6 @@ def _hex(value: object) -> str | None:
     if isinstance(value, bytes | bytearray):
         return value.hex()
     return str(value).lower() if value else None
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def path_refusal(paths: list[str]) -> str | None:
