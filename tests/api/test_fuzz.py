@@ -55,6 +55,7 @@ from schemathesis.hooks import GLOBAL_HOOK_DISPATCHER
 from schemathesis.openapi.checks import RejectedPositiveData
 
 import nodepipe
+from api.fuzz_seeds import FOLDER_FIELDS, SEEDED
 from api.live import server_thread
 from support.wheels import toy_index
 
@@ -79,15 +80,6 @@ CHECKS = (
     "unsupported_method",
     "allow_header_conformance",
 )
-SEEDED = {
-    "pipeline": ["baseline"],
-    "node": ["load", "clean", "plot"],
-    "parent": ["load", "clean"],
-    "child": ["clean", "plot"],
-    "project": ["climate", "default"],
-}
-"""Names that exist in the seeded workspace, by path parameter."""
-FOLDER_FIELDS = ("path", "snapshot", "shared")
 ENV = "/api/pipelines/{pipeline}/nodes/{node}/environment"
 OTHER_LANGUAGES: dict[str, str | tuple[str, ...]] = {
     "PUT /api/pipelines/{pipeline}/nodes/{node}/params": "YAML",

@@ -49,6 +49,7 @@ from hypothesis import strategies as st
 
 import nodepipe
 from api.conftest import LOOPBACK, authorized, services
+from api.fuzz_seeds import FOLDER_FIELDS, SEEDED
 from nodepipe.api import create_app
 from nodepipe.api.openapi import openapi_document
 from nodepipe.domain.errors import NotFoundError
@@ -59,15 +60,6 @@ from support.wheels import toy_index
 EXAMPLES = int(os.environ.get("NODEPIPE_REFUSAL_EXAMPLES", "12"))
 REQUEST_SECONDS = 20.0
 ENDLESS = {("GET", "/api/events")}
-SEEDED = {
-    "pipeline": ["baseline"],
-    "node": ["load", "clean", "plot"],
-    "parent": ["load", "clean"],
-    "child": ["clean", "plot"],
-    "project": ["climate", "default"],
-}
-"""Names that exist in the seeded workspace, by path parameter."""
-FOLDER_FIELDS = ("path", "snapshot", "shared")
 LEFT_OUT = (".venv", "uv-cache", "conda-pkgs", "cache", "lock-cache", "__pycache__")
 """Folders a snapshot does not walk: environments and caches (not what a refusal may change
 that a user sees, and thousands of files each)."""
