@@ -172,6 +172,25 @@ def init(path: Path, db: str | None, python: str | None, as_json: bool) -> None:
         )
 
 
+def refuse_text_not_utf8(arguments: list[str]) -> None:
+    """Refuse a command line with an argument that is not UTF-8 (Python keeps its bytes as lone
+    surrogates): nodepipe keeps names and paths in its store and its files as UTF-8 text, and
+    such an argument would fail deep inside a command instead of here."""
+    for position, argument in enumerate(arguments, 1):
+        if argument.isascii():
+            continue
+        try:
+            argument.encode("utf-8")
+        except UnicodeEncodeError:
+            from nodepipe.domain.errors import InvalidInputError
+
+            shown = argument.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+            raise InvalidInputError(
+                f"argument {position} ('{shown}') is not UTF-8 text: nodepipe takes names and"
+                " paths as UTF-8 (rename the file or folder, or give its name in UTF-8)"
+            ) from None
+
+
 def console() -> None:
     """The ``nodepipe`` program: ``main`` in a process that ends with its command (a short
     command's values are left to the process's end, not walked by the garbage collector:
@@ -242,6 +261,7 @@ def main(argv: list[str] | None = None) -> None:
     """Console entry point: nodepipe errors become a message on stderr and an exit code."""
     json_asked(forget=True)
     try:
+        refuse_text_not_utf8(sys.argv[1:] if argv is None else argv)
         code = app.main(args=argv, prog_name="nodepipe", standalone_mode=False)
     except click.ClickException as usage_error:
         usage_error.show()

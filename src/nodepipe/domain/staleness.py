@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -36,8 +37,21 @@ MAX_VALUE_CHARS = 40
 
 
 def canonical_json(value: Any) -> str:
-    """Compact JSON with sorted keys: equal values always give equal text."""
-    return json.dumps(jsonable(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    """Compact JSON with sorted keys: equal values always give equal text.
+
+    Text stays as it is (``ensure_ascii=False``) but for lone surrogates, which are written as
+    ``\\udcXX`` escapes: a file name that is not UTF-8 reaches Python as one (``café`` in
+    Latin-1 is ``caf\\udce9``), and the JSON stays valid UTF-8 that reads back to the same
+    name."""
+    text = json.dumps(jsonable(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return text if text.isascii() else _LONE_SURROGATE.sub(_escaped, text)
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _escaped(found: re.Match[str]) -> str:
+    return f"\\u{ord(found.group()):04x}"
 
 
 def sha256_text(text: str) -> str:

@@ -38,19 +38,19 @@ CHECKED_HASH_FLAGS = 0b11
 """The flags word of a ``.pyc`` header for a hash-based ``.pyc`` whose hash Python checks."""
 
 _COMPILE = """\
-import py_compile, sys
-for line in sys.stdin:
+import os, py_compile, sys
+for path in sys.stdin.buffer.read().split(b"\\0")[:-1]:
     try:
         py_compile.compile(
-            line.rstrip("\\n"), doraise=True,
+            os.fsdecode(path), doraise=True,
             invalidation_mode=py_compile.PycInvalidationMode.CHECKED_HASH,
         )
     except Exception:
         pass
 """
 _COMPILE_TELLING = """\
-import py_compile, sys, time
-paths = sys.stdin.read().splitlines()
+import os, py_compile, sys, time
+paths = [os.fsdecode(p) for p in sys.stdin.buffer.read().split(b"\\0")[:-1]]
 told = time.monotonic()
 for done, path in enumerate(paths, 1):
     try:
@@ -184,12 +184,17 @@ def compile_checked(
         with contextlib.suppress(OSError, subprocess.SubprocessError):
             subprocess.run(
                 [python, "-I", "-S", "-c", _COMPILE],
-                input="".join(f"{path}\n" for path in modules),
-                text=True,
+                input=_path_list(modules),
                 capture_output=True,
                 check=False,
                 timeout=600,
             )
+
+
+def _path_list(modules: list[Path]) -> bytes:
+    """The modules' paths as the compiling process reads them: the file system's own bytes,
+    each ended by a NUL (a name may hold a newline, or bytes that are not UTF-8)."""
+    return b"".join(os.fsencode(path) + b"\0" for path in modules)
 
 
 def _compile_telling(python: str, modules: list[Path], on_compiled: Callable[[int], None]) -> None:
@@ -202,13 +207,12 @@ def _compile_telling(python: str, modules: list[Path], on_compiled: Callable[[in
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
-            text=True,
         ) as process,
     ):
         assert process.stdin is not None and process.stdout is not None
-        process.stdin.write("".join(f"{path}\n" for path in modules))
+        process.stdin.write(_path_list(modules))
         process.stdin.close()
-        for line in process.stdout:
+        for line in process.stdout:  # bytes: int() reads b"12\n" too
             on_compiled(int(line))
         process.wait(timeout=600)
 
