@@ -182,3 +182,19 @@ def test_a_default_python_that_is_gone_is_named_with_where_it_is_set(
         "nodepipe.toml) is not there or cannot be run"
     ) in refused.stderr
     assert sorted(p.name for p in (chain.root / "nodes").iterdir()) == before
+
+
+def test_a_refused_package_leaves_the_project_files_as_they_were_times_too(
+    chain: nodepipe.Workspace, offline_index: Path, cli: CliRunner
+) -> None:
+    """`env add clean nosuchpkg` was refused and put pyproject.toml back with the same bytes
+    but a new modification time (uv rewrites what it edited, and so did the undo): an editor
+    said the file changed on disk, `make` rebuilt what depends on it."""
+    code = chain.nodes.path("clean") / "code"
+    before = {name: (code / name).stat() for name in ("pyproject.toml", "uv.lock")}
+    contents = _files(chain, "clean")
+    refused = cli("env", "add", "clean", "nosuchpkg")
+    assert refused.code == 2, refused.stderr
+    assert _files(chain, "clean") == contents
+    for name, stat in before.items():
+        assert (code / name).stat().st_mtime_ns == stat.st_mtime_ns, name

@@ -49,7 +49,8 @@ class ProjectBackup:
         self.folder = folder
 
     def save(self, index: int, code_dir: Path) -> None:
-        """Copy ``code_dir``'s project files (flushed), then the manifest saying which existed."""
+        """Copy ``code_dir``'s project files (flushed, with their times), then the manifest
+        saying which existed."""
         target = self.folder / str(index)
         target.mkdir()
         present = []
@@ -57,6 +58,8 @@ class ProjectBackup:
             source = code_dir / name
             if source.exists():
                 write_atomic(target / name, source.read_bytes())
+                times = source.stat()
+                os.utime(target / name, ns=(times.st_atime_ns, times.st_mtime_ns))
                 present.append(name)
         manifest = {"code_dir": str(code_dir), "present": present}
         write_atomic(target / _MANIFEST, json.dumps(manifest))
@@ -150,16 +153,22 @@ def recover_edit(operation: journal.Operation) -> None:
 
 
 def _put_back(saved: Path, code_dir: Path, present: list[str], keep_found: bool) -> None:
-    """The saved files back in ``code_dir`` (those it had not, removed); with ``keep_found``,
-    each file there that is not as saved is first kept beside it, named by its content (a
-    recovery killed and done again keeps it once)."""
+    """The saved files back in ``code_dir`` with their times (those it had not, removed): a
+    refused edit leaves the project as it found it, to an editor or ``make`` too (a file the
+    edit left as it was is not written again). With ``keep_found``, each file there that is not as
+    saved is first kept beside it, named by its content (a recovery killed and done again
+    keeps it once)."""
     for name in PROJECT_FILES:
         path = code_dir / name
         before = (saved / name).read_bytes() if name in present else None
-        if keep_found and path.is_file() and (now := path.read_bytes()) != before:
+        now = path.read_bytes() if path.is_file() else None
+        if keep_found and now is not None and now != before:
             _keep_found(code_dir, name, now, path.stat().st_mode & 0o7777)
         if before is not None:
-            write_atomic(path, before)
+            if now != before:
+                write_atomic(path, before)
+            times = (saved / name).stat()  # uv puts back what it edited, with a new time
+            os.utime(path, ns=(times.st_atime_ns, times.st_mtime_ns))
         elif path.exists():
             path.unlink()
     fsync_dir(code_dir)
