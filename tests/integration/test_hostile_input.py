@@ -249,3 +249,23 @@ def test_a_fifo_in_a_nodes_code_is_left_out_of_its_copies(
     copy = chain.nodes.path("clean-v2")
     assert (copy / "code" / "main.py").is_file() and not (copy / "code" / "events").exists()
     assert not (copy / "data" / "feed").exists()
+
+
+@pytest.mark.parametrize(
+    ("spec", "said"),
+    [
+        ("[]", "is not a conda package spec"),
+        (" [ ", "is not a conda package spec"),
+        ("[url=/tmp/x.conda]", "which is no conda package file"),
+    ],
+)
+def test_a_conda_spec_of_brackets_alone_is_refused_by_the_cli_too(
+    chain: nodepipe.Workspace, cli: CliRunner, spec: str, said: str
+) -> None:
+    """`nodepipe env conda add clean "[]"` ended in a traceback (IndexError) before the spec
+    was looked at; the web API already refused it."""
+    before = snapshot(chain)
+    added = cli("env", "conda", "add", "clean", spec)
+    assert added.code == 2, added.stderr
+    assert said in added.stderr
+    assert snapshot(chain) == before

@@ -146,7 +146,8 @@ def _spec_places(spec: str) -> tuple[list[str], list[str]]:
     ]
     files = [value for key, value in keys if key == "url"]
     channels = [value for key, value in keys if key == "channel"]
-    head = text.split("[", 1)[0].split(maxsplit=1)[0] if text else ""
+    words = text.split("[", 1)[0].split(maxsplit=1)  # none for a spec of brackets alone
+    head = words[0] if words else ""
     if "::" in head:
         channels.append(head.rsplit("::", 1)[0])
     elif ":" in head or "/" in head or head.endswith(ARCHIVE_SUFFIXES):
