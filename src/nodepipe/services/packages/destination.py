@@ -3,10 +3,12 @@
 The files are built in a scratch folder of the workspace journal and renamed into the
 destination, replacing files of the same names. A rename cannot cross file systems (a share, a
 USB disk, a tmpfs): there each file is copied beside its place under a name of nodepipe's
-(``.NAME.nodepipe-copy-<8 hex>``), flushed and renamed into it. Those names are recorded
-beforehand in a journal operation (``COPY_KIND``): a build that fails removes its copies at
-once, and one killed while copying leaves a partial copy that the next command removes
-(``recover_copies``), so nothing but whole wheels and sdists is ever left in the destination.
+(``.NAME.nodepipe-copy-<8 hex>``, each with a name of its own, made new: the folder may be
+shared, like ``/tmp``, and nothing another user made there is written through), flushed and
+renamed into it. Those names are recorded beforehand in a journal operation (``COPY_KIND``): a
+build that fails removes its copies at once, and one killed while copying leaves a partial
+copy that the next command removes (``recover_copies``), so nothing but whole wheels and
+sdists is ever left in the destination.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from pathlib import Path
 
 from nodepipe.packaging.errors import PackageError
 from nodepipe.workspace import journal
-from nodepipe.workspace.crash_points import crash_point
+from nodepipe.workspace.crash_points import crash_point, pause_point
 from nodepipe.workspace.durable import fsync_dir, fsync_file
 
 COPY_KIND = "package-copy"
@@ -58,13 +60,15 @@ def move_into(built: tuple[Path, Path], target: Path, staging: Path) -> tuple[Pa
 
 
 def _copy_into(files: list[Path], target: Path, staging: Path) -> None:
-    token = secrets.token_hex(4)
-    copies = [(path, target / f".{path.name}.nodepipe-copy-{token}") for path in files]
+    copies = [
+        (path, target / f".{path.name}.nodepipe-copy-{secrets.token_hex(4)}") for path in files
+    ]
     with journal.operation(staging, COPY_KIND, copies=[str(copy) for _, copy in copies]):
         try:
             for path, copy in copies:
-                shutil.copyfile(path, copy)
+                _copy_new(path, copy)
                 crash_point(f"aside-written{path.suffix}")  # as ``write_aside`` names it
+                pause_point(f"package.copy-written{path.suffix}")  # tests: another user acts
                 fsync_file(copy)
                 copy.replace(target / path.name)
             fsync_dir(target)
@@ -72,6 +76,15 @@ def _copy_into(files: list[Path], target: Path, staging: Path) -> None:
             for _, copy in copies:
                 with contextlib.suppress(OSError):
                     copy.unlink(missing_ok=True)
+
+
+def _copy_new(source: Path, copy: Path) -> None:
+    """Copy ``source`` into the new file ``copy``, never through a name another user made
+    first: the destination may be shared (``/tmp``), where a link or a file of theirs planted
+    under the copy's name would be written through, or become the file in place."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    with source.open("rb") as original, os.fdopen(os.open(copy, flags, 0o666), "wb") as handle:
+        shutil.copyfileobj(original, handle)
 
 
 def recover_copies(operation: journal.Operation) -> None:
