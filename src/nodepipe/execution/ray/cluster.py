@@ -32,6 +32,7 @@ from typing import Any
 import ray
 
 from nodepipe.domain.errors import Action, Hint, InvalidInputError
+from nodepipe.execution.ray.temp_dir import private_temp_dir
 from nodepipe.execution.ray.worker import NodeSlot
 
 IDLE_SLOT_SECONDS = 30.0
@@ -217,7 +218,8 @@ def _connect(address: str | None) -> None:
             os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
             if ignored:
                 signal.signal(signal.SIGINT, _swallow)
-            ray.init(address="local", _node_ip_address="127.0.0.1", **common)
+            temp_dir = private_temp_dir()  # not Ray's /tmp/ray, which every user may change
+            ray.init(address="local", _node_ip_address="127.0.0.1", _temp_dir=temp_dir, **common)
         else:
             ray.init(address=address, **common)
     except Exception as exc:
