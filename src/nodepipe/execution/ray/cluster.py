@@ -32,7 +32,7 @@ from typing import Any
 import ray
 
 from nodepipe.domain.errors import Action, Hint, InvalidInputError
-from nodepipe.execution.ray.temp_dir import private_temp_dir
+from nodepipe.execution.ray.private_files import private_temp_dir, private_token
 from nodepipe.execution.ray.worker import NodeSlot
 
 IDLE_SLOT_SECONDS = 30.0
@@ -219,6 +219,7 @@ def _connect(address: str | None) -> None:
             if ignored:
                 signal.signal(signal.SIGINT, _swallow)
             temp_dir = private_temp_dir()  # not Ray's /tmp/ray, which every user may change
+            private_token()  # before Ray writes one others may read
             ray.init(address="local", _node_ip_address="127.0.0.1", _temp_dir=temp_dir, **common)
         else:
             ray.init(address=address, **common)
