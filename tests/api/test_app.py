@@ -32,6 +32,7 @@ REPO = Path(__file__).resolve().parents[2]
         (nodepipe.InvalidInputError("i"), 422, "invalid_input"),
         (nodepipe.RequirementNotFoundError("n"), 422, "requirement_not_found"),
         (nodepipe.UnresolvableRequirementsError("u"), 422, "unresolvable"),
+        (nodepipe.RefusedPackageError("p"), 422, "refused_package"),
         (nodepipe.IndexUnreachableError("i"), 503, "index_unreachable"),
         (nodepipe.EnvironmentBuildError("e"), 502, "environment"),
         (nodepipe.WorkspaceError("w"), 503, "workspace"),

@@ -308,3 +308,25 @@ def test_a_huge_external_folder_is_refused_at_once_unless_large(
     accepted = client.post(f"{ENV}/code-paths", json={"path": str(usr), "large": True})
     assert accepted.status_code == 200, accepted.text
     assert str(usr) in accepted.json()["code_paths"]
+
+
+def test_a_refused_conda_package_is_the_package_s_fault_with_the_app_s_hint(
+    client: TestClient, app: FastAPI, chain: nodepipe.Workspace, tmp_path: Path
+) -> None:
+    """A package whose link leads outside its prefix is refused as a bad request (422
+    ``refused_package``), not as a server that failed (502 ``environment``), and its hint is
+    the app's: take it from a channel one trusts."""
+    from support.conda_channel import conda_channel, crafted_package, index_channel
+
+    channel = conda_channel(tmp_path, (("hello-tool", "1.0"),))
+    crafted_package(channel, "evil-tool", [("bin/tool", "symlink", "/etc/passwd")])
+    index_channel(channel)
+    before = snapshot(chain)
+    added = {"specs": ["evil-tool"], "channels": [str(channel)]}
+    refused = job(client, app, "POST", f"{ENV}/conda/packages", json=added)
+    assert refused["status"] == "failed"
+    error = refused["error"]
+    assert error["kind"] == "refused_package", error
+    assert "its link 'bin/tool' leads outside the prefix" in error["message"]
+    assert error["hint"] == {"action": "conda.package", "params": {"package": "evil-tool"}}
+    assert snapshot(chain) == before

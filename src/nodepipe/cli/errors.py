@@ -16,6 +16,7 @@ from nodepipe.domain.errors import (
     NodepipeError,
     NotFoundError,
     ReadOnlyError,
+    RefusedPackageError,
     RequirementNotFoundError,
     StorageError,
     UnresolvableRequirementsError,
@@ -51,8 +52,15 @@ EXIT_CODES: tuple[ExitCode, ...] = (
     ExitCode(
         2,
         "bad input (a malformed command line too; also a package, version or Python that does "
-        "not exist, or requirements no versions satisfy together)",
-        (InvalidInputError, RequirementNotFoundError, UnresolvableRequirementsError),
+        "not exist, requirements no versions satisfy together, or a conda package or channel "
+        "index nodepipe refuses: its files lead outside its prefix, it is not the one locked, "
+        "it is past a size cap)",
+        (
+            InvalidInputError,
+            RequirementNotFoundError,
+            UnresolvableRequirementsError,
+            RefusedPackageError,
+        ),
     ),
     ExitCode(3, "unknown or ambiguous name", (NotFoundError,)),
     ExitCode(4, "conflict (cycle, duplicate, wrong state)", (ConflictError,)),

@@ -138,6 +138,10 @@ COMMANDS: dict[Action, str] = {
         "serve the channel over http(s) (any static file server) and name that URL with "
         "`nodepipe env conda add {node} SPEC --channel URL`, then export or build again"
     ),
+    Action.CONDA_PACKAGE: (
+        "take {package} from a channel you trust with `nodepipe env conda add NODE SPEC "
+        "--channel URL`, or remove what asks for it with `nodepipe env conda remove NODE NAME`"
+    ),
 }
 """Each action as the CLI says it: a sentence naming the command, with ``{param}`` slots."""
 

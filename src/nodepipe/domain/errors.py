@@ -56,6 +56,7 @@ class Action(StrEnum):
     CONDA_INSTALL = "conda.install"
     CONDA_LOCK = "conda.lock"
     CONDA_CHANNEL = "conda.channel"
+    CONDA_PACKAGE = "conda.package"
     PACKAGE_UPLOAD = "package.upload"
     EXTERNAL_LARGE = "external.large"
     CODE_PATH_LARGE = "code_path.large"
@@ -178,6 +179,13 @@ class RequirementNotFoundError(EnvironmentBuildError):
 
 class UnresolvableRequirementsError(EnvironmentBuildError):
     """No set of versions satisfies the requirements together (with the node's other pins)."""
+
+
+class RefusedPackageError(EnvironmentBuildError):
+    """A conda package (or its channel's index) that nodepipe will not install: its files or
+    links lead outside its prefix, it is not the archive the lock pins, it unpacks past the
+    size cap. The package's or the channel's fault, not nodepipe's: asking for it from
+    another channel (or relocking, or not at all) fixes it."""
 
 
 class IndexUnreachableError(EnvironmentBuildError):

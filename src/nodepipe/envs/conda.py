@@ -14,8 +14,11 @@ to be solved or installed, and its absence is a clear error naming the extra. No
   cached packages are checked against what they shipped (their stamp, else their sha256s): a
   file edited in place through a prefix's hard link edited the cache, and is extracted again.
   What a hostile or broken channel could do through py-rattler is refused around it
-  (``conda_checks``): escaping paths and links, a local archive that is not the one locked, a
-  ``repodata.json`` past the size cap.
+  (``conda_checks``): escaping paths and links, a local archive that is not the one locked (or
+  not a file), a ``repodata.json`` past the size cap; and a package that would unpack past its
+  caps is refused before it is unpacked (``conda_unpack``). A prefix marked by older checks is
+  checked again in place, once, before it is used; a link in the prefix's place is never
+  trusted (the prefix is a folder nodepipe builds), and only the link is ever removed.
 - ``ensure_installed`` installs only when the lock changed, and removes a prefix whose lock is
   gone. Installs are journaled like uv syncs: what a killed one leaves is removed later.
 """
@@ -39,6 +42,7 @@ from nodepipe.domain.errors import (
     Hint,
     IndexUnreachableError,
     InvalidInputError,
+    RefusedPackageError,
     RequirementNotFoundError,
     UnresolvableRequirementsError,
 )
@@ -50,8 +54,13 @@ from nodepipe.workspace.file_digests import sha256_file
 
 INSTALL_MARKER = ".nodepipe-installed"
 """File in ``.conda``: the sha256 of the lock the prefix was installed from, the stamp of the
-packages' files (``file_stamp``) as installed, and the sha256 of the specs the node asked for
-then (``request_identity``): specs edited by hand are checked against the lock again."""
+packages' files (``file_stamp``) as installed, the sha256 of the specs the node asked for
+then (``request_identity``): specs edited by hand are checked against the lock again; and the
+version of the checks its packages passed (``CHECKS``)."""
+CHECKS = "checks-2"
+"""The version of what ``conda_checks`` refuses in an installed prefix (2: paths and links
+leading outside it). A prefix marked by older checks (or none: its marker has three lines) is
+checked again in place before it is used, once."""
 INSTALLED_FILES = ".nodepipe-files"
 """File in ``.conda``: the packages' files, one relative path a line, that the stamp covers."""
 INSTALL_KIND = "conda-install"
@@ -167,6 +176,7 @@ class CondaEnvironments:
     def install(self, code_dir: Path) -> None:
         """Make ``code_dir/.conda`` exactly what the lock pins, swapped in when complete."""
         from nodepipe.envs.conda_checks import check_local_archives, refuse_broken, refuse_hostile
+        from nodepipe.envs.conda_unpack import UNPACKING, unpack_uncached
 
         r = rattler()
         records = self._locked_records(code_dir)
@@ -177,9 +187,16 @@ class CondaEnvironments:
         token = os.urandom(4).hex()
         building = code_dir / f"{CONDA_PREFIX}.building-{token}"
         old = code_dir / f"{CONDA_PREFIX}.old-{token}"
-        with journal.operation(self.journal_dir, INSTALL_KIND, leftovers=[str(building), str(old)]):
+        unpacking = self.cache_dir / f"{UNPACKING}{token}"
+        leftovers = [str(building), str(old), str(unpacking)]
+        with journal.operation(self.journal_dir, INSTALL_KIND, leftovers=leftovers):
             try:
                 for attempt in range(2):
+                    # py-rattler unpacks what the cache lacks uncapped: measured here first
+                    unpacked = unpack_uncached(
+                        r, records, self.cache_dir, unpacking, "the lock's channels"
+                    )
+                    run_to_completion(unpacked)
                     installing = r.install(
                         records,
                         building,
@@ -201,7 +218,9 @@ class CondaEnvironments:
                 write_atomic(building / INSTALLED_FILES, "".join(f"{f}\n" for f in files))
                 stamp = file_stamp(building, files)
                 request = request_identity(code_dir)
-                write_atomic(building / INSTALL_MARKER, f"{identity}\n{stamp}\n{request}\n")
+                write_atomic(
+                    building / INSTALL_MARKER, f"{identity}\n{stamp}\n{request}\n{CHECKS}\n"
+                )
                 crash_point("conda.built")
                 _swap_in(building, target, old)
             finally:
@@ -213,14 +232,44 @@ class CondaEnvironments:
         identity = lock_identity(code_dir)
         prefix = code_dir / CONDA_PREFIX
         if identity is None:
-            if not prefix.exists():
+            if not _present(prefix):
                 return False
             remove_prefix(code_dir)
             return True
-        if self.is_installed(code_dir, identity):
+        marked = _marked(code_dir, identity)
+        if marked is not None and marked[3:] == [CHECKS]:
+            return False
+        if marked is not None:  # as installed, but before the checks of today
+            self._check_again(code_dir, marked)
             return False
         self.install(code_dir)
         return True
+
+    def _check_again(self, code_dir: Path, marked: list[str]) -> None:
+        """Check a prefix installed before today's checks as an install would; mark it checked,
+        or remove it (its package from the cache too) and refuse it, naming the package."""
+        from nodepipe.envs.conda_checks import (
+            described,
+            forget_package,
+            hostile_package,
+            package_hint,
+        )
+
+        prefix = code_dir / CONDA_PREFIX
+        found = hostile_package(prefix)
+        if found is None:
+            text = "".join(f"{line}\n" for line in [*marked[:3], CHECKS])
+            write_atomic(prefix / INSTALL_MARKER, text)
+            return
+        record, reason = found
+        forget_package(record, self.cache_dir)
+        remove_prefix(code_dir)
+        raise RefusedPackageError(
+            f"conda package {described(record)} is refused: {reason}; the node's conda prefix "
+            "holding it was installed before nodepipe refused such packages, and is removed "
+            "(the node does not run with it)",
+            hint=package_hint(str(record.get("name") or record["fn"])),
+        )
 
     def _cache_intact(self, prefix: Path) -> bool:
         """Whether the cached packages ``prefix`` links hold what they shipped; the edited ones
@@ -260,21 +309,15 @@ class CondaEnvironments:
         """Whether the prefix matches the lock: both absent, or built from it."""
         identity = lock_identity(code_dir)
         if identity is None:
-            return not (code_dir / CONDA_PREFIX).exists()
+            return not _present(code_dir / CONDA_PREFIX)
         return CondaEnvironments.is_installed(code_dir, identity)
 
     @staticmethod
     def is_installed(code_dir: Path, identity: str | None = None) -> bool:
         """Whether the prefix was built from the lock (``identity``) and its packages' files
         are as installed: a file edited, replaced or deleted in the prefix makes it not."""
-        identity = identity or lock_identity(code_dir)
-        prefix = code_dir / CONDA_PREFIX
-        try:
-            marked = (prefix / INSTALL_MARKER).read_text(encoding="utf-8").split()
-            files = (prefix / INSTALLED_FILES).read_text(encoding="utf-8").splitlines()
-        except OSError:
-            return False
-        return marked == [identity, file_stamp(prefix, files), request_identity(code_dir)]
+        marked = _marked(code_dir, identity or lock_identity(code_dir))
+        return marked is not None and marked[3:] == [CHECKS]
 
     def _locked_records(self, code_dir: Path) -> list[Any]:
         """The records ``conda.lock`` pins for this platform (none without a lock)."""
@@ -320,6 +363,21 @@ def _still_offered(
     offered = run_to_completion(capped(_guarded(query, channels), repodata_dir, channels))
     offers = {(str(rec.url), rec.sha256) for group in offered for rec in group}
     return [rec for rec in locked if (str(rec.url), rec.sha256) in offers]
+
+
+def _marked(code_dir: Path, identity: str | None) -> list[str] | None:
+    """The prefix's marker, when it says the prefix was built from the lock (``identity``)
+    and the request as they are now, its packages' files as installed; else None."""
+    prefix = code_dir / CONDA_PREFIX
+    if prefix.is_symlink():  # nodepipe builds a folder: a link put in its place leads elsewhere
+        return None
+    try:
+        marked = (prefix / INSTALL_MARKER).read_text(encoding="utf-8").split()
+        files = (prefix / INSTALLED_FILES).read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return None
+    built = [identity, file_stamp(prefix, files), request_identity(code_dir)]
+    return marked if marked[:3] == built and len(marked) <= len(built) + 1 else None
 
 
 def request_identity(code_dir: Path) -> str:
@@ -418,25 +476,40 @@ def _extracted_intact(source: Path) -> bool:
 def remove_prefix(code_dir: Path) -> None:
     """Remove the node's conda prefix (renamed aside first, so it is gone or whole)."""
     prefix = code_dir / CONDA_PREFIX
-    if prefix.exists():
+    if _present(prefix):
         aside = code_dir / f"{CONDA_PREFIX}.old-{os.urandom(4).hex()}"
         prefix.rename(aside)
-        shutil.rmtree(aside, ignore_errors=True)
+        _remove(aside)
+
+
+def _present(prefix: Path) -> bool:
+    """Whether something is at ``prefix``: a folder, or a link (also one leading nowhere)."""
+    return prefix.exists() or prefix.is_symlink()
+
+
+def _remove(path: Path) -> None:
+    """Remove a prefix set aside; one that was a link to a folder elsewhere loses the link,
+    never what it points to."""
+    if path.is_symlink():
+        path.unlink(missing_ok=True)
+    else:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def recover_install(operation: journal.Operation) -> None:
-    """Remove what an abandoned install left: its half-built and its replaced prefix."""
+    """Remove what an abandoned install left: its half-built and its replaced prefix, and
+    what it was unpacking into the package cache."""
     for leftover in operation.intent.get("leftovers", []):
-        shutil.rmtree(leftover, ignore_errors=True)
+        _remove(Path(leftover))
 
 
 def _swap_in(built: Path, target: Path, old: Path) -> None:
-    if target.exists():
+    if _present(target):  # a link (even a dangling one) is replaced too
         target.rename(old)
         crash_point("conda.swapping")
     built.rename(target)
     fsync_dir(target.parent)
-    shutil.rmtree(old, ignore_errors=True)
+    _remove(old)
 
 
 def _spec(r: ModuleType, text: str) -> Any:
@@ -461,8 +534,6 @@ async def _guarded(step: Coroutine[Any, Any, _T], channels: str) -> _T:
 def conda_failure(exc: Exception, channels: str) -> EnvironmentBuildError:
     """The error for a py-rattler failure: no such package or channel, nothing that
     satisfies the specs together, a channel that cannot be reached, or anything else."""
-    from nodepipe.envs.conda_checks import RefusedPackageError
-
     kind, detail = type(exc).__name__, str(exc).strip()
     if kind == "GatewayError" and "timed out" in detail:
         return IndexUnreachableError(

@@ -4,17 +4,18 @@ py-rattler installs a package's files and symbolic links as the package says, re
 (``file://``) archive without checking it against the sha256 its channel's index gave, and
 reads a ``repodata.json`` of any size. So, around py-rattler:
 
-- ``check_local_archives``: a local archive must have the sha256 the lock pins (a channel
-  folder changed since the lock was solved is refused, not installed silently). py-rattler
-  checks the archives it downloads over http(s) itself.
-- ``package_refusal`` / ``refuse_hostile``: a package whose paths climb out of the prefix
-  (``../``, absolute), list a file twice, would overwrite what nodepipe or py-rattler keep in a
-  prefix (``conda-meta/``, ``.nodepipe-*``), or whose symbolic links lead outside the prefix
-  (``bin/tool -> /etc/passwd``, ``lib -> ../../..``), or with a control character in a path
-  (nodepipe lists a prefix's files one a line) is refused, naming the package and the
-  path; conda itself installs such links as they are. The prefix is built under a temporary
-  name and removed, and the package is removed from the package cache, so nothing of it is
-  left half-installed.
+- ``check_local_archives``: a local archive must be a file (not a pipe or a device, read for
+  ever) with the sha256 the lock pins (a channel folder changed since the lock was solved is
+  refused, not installed silently). py-rattler checks the archives it downloads over http(s)
+  itself.
+- ``package_refusal`` / ``refuse_hostile`` (``hostile_package``): a package whose paths climb
+  out of the prefix (``../``, absolute), list a file twice, would overwrite what nodepipe or
+  py-rattler keep in a prefix (``conda-meta/``, ``.nodepipe-*``), or whose symbolic links
+  lead outside the prefix (``bin/tool -> /etc/passwd``, ``lib -> ../../..``), or with a
+  control character in a path (nodepipe lists a prefix's files one a line) is refused,
+  naming the package and the path; conda itself installs such links as they are. The prefix
+  is built under a temporary name and removed, and the package is removed from the package
+  cache, so nothing of it is left half-installed.
 - ``check_solved_places``: a channel placing its packages (``info.base_url``) in a local
   folder outside itself is refused.
 - ``capped``: a solve or query whose ``repodata.json`` grows past ``max_repodata_bytes``
@@ -27,6 +28,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import stat
 import threading
 from collections.abc import Coroutine
 from pathlib import Path
@@ -34,7 +36,7 @@ from typing import Any, TypeVar
 from urllib.parse import unquote, urlparse
 
 from nodepipe.domain.environments import CONDA_LOCK
-from nodepipe.domain.errors import Action, EnvironmentBuildError, Hint
+from nodepipe.domain.errors import Action, Hint, RefusedPackageError
 from nodepipe.envs.conda_settings import positive_setting
 from nodepipe.workspace.file_digests import sha256_file
 
@@ -50,10 +52,6 @@ STAMP_SUFFIX = ".nodepipe-stamp"
 """Beside an extracted package in the cache: the stamp of its files when last verified."""
 _POLL_SECONDS = 0.1
 _T = TypeVar("_T")
-
-
-class RefusedPackageError(EnvironmentBuildError):
-    """A conda package (or its channel's index) that nodepipe will not install."""
 
 
 def max_repodata_bytes() -> int:
@@ -123,9 +121,19 @@ def check_local_archives(records: list[Any]) -> None:
             continue
         path = Path(unquote(urlparse(url).path))
         try:
-            actual = sha256_file(path)
+            regular = stat.S_ISREG(path.stat().st_mode)
         except OSError:
             continue  # py-rattler says the package is missing
+        if not regular:  # a device or a pipe would be read for ever
+            raise RefusedPackageError(
+                f"conda package {record.file_name} at {url} is not a file ({CONDA_LOCK} "
+                "edited by hand?); nothing was installed",
+                hint=Hint(Action.CONDA_LOCK),
+            )
+        try:
+            actual = sha256_file(path)
+        except OSError:
+            continue
         if actual != expected:
             raise RefusedPackageError(
                 f"conda package {record.file_name} at {url} is not the one {CONDA_LOCK} pins "
@@ -145,7 +153,8 @@ def check_solved_places(records: list[Any]) -> None:
         if channel and url.startswith("file:") and not url.startswith(f"{channel}/"):
             raise RefusedPackageError(  # no channel: a package file the spec names itself
                 f"the conda channel {channel} places {record.file_name} at {url}, "
-                "outside the channel (its repodata.json's base_url): refused; nothing changed"
+                "outside the channel (its repodata.json's base_url): refused; nothing changed",
+                hint=package_hint(record.name.normalized),
             )
 
 
@@ -209,6 +218,14 @@ def package_refusal(package_dir: Path) -> str | None:
 def refuse_hostile(prefix: Path, cache_dir: Path) -> None:
     """Refuse the first package installed into ``prefix`` (not yet in use) whose paths are
     refused, or that holds a link leading outside it, removing it from the package cache."""
+    found = hostile_package(prefix)
+    if found is not None:
+        raise _refused(*found, cache_dir)
+
+
+def hostile_package(prefix: Path) -> tuple[dict[str, Any], str] | None:
+    """The first package installed in ``prefix`` whose paths are refused, or that holds a link
+    leading outside it, as its ``conda-meta`` record and the reason; or None."""
     installed: list[tuple[dict[str, Any], list[str]]] = []
     for meta in sorted((prefix / "conda-meta").glob("*.json")):
         try:
@@ -219,14 +236,14 @@ def refuse_hostile(prefix: Path, cache_dir: Path) -> None:
         record.setdefault("fn", meta.stem)
         reason = path_refusal(paths)
         if reason is not None:
-            raise _refused(record, reason, cache_dir)
+            return record, reason
         installed.append((record, paths))
     link = escaping_link(prefix)
-    if link is not None:
-        name, target = link
-        reason = f"its link {name!r} leads outside the prefix (to {target!r})"
-        owner = next((record for record, paths in installed if name in paths), {"fn": "?"})
-        raise _refused(owner, reason, cache_dir)
+    if link is None:
+        return None
+    name, target = link
+    owner = next((record for record, paths in installed if name in paths), {"fn": "?"})
+    return owner, f"its link {name!r} leads outside the prefix (to {target!r})"
 
 
 def refuse_broken(records: list[Any], cache_dir: Path) -> None:
@@ -236,19 +253,35 @@ def refuse_broken(records: list[Any], cache_dir: Path) -> None:
         source = cache_dir / f"{record.name.normalized}-{record.version}-{record.build}"
         reason = package_refusal(source)
         if reason is not None:
-            described = {"fn": record.file_name, "url": record.url}
+            described = {"fn": record.file_name, "url": record.url, "name": record.name.normalized}
             raise _refused(described | {"extracted_package_dir": str(source)}, reason, cache_dir)
 
 
 def _refused(record: dict[str, Any], reason: str, cache_dir: Path) -> RefusedPackageError:
     """The error for a refused package (its ``conda-meta`` record), once it is gone from the
     package cache."""
+    forget_package(record, cache_dir)
+    return RefusedPackageError(
+        f"conda package {described(record)} is refused: {reason}; nothing was installed",
+        hint=package_hint(str(record.get("name") or record["fn"])),
+    )
+
+
+def described(record: dict[str, Any]) -> str:
+    """A package as its messages name it: its file, and where it came from."""
+    return f"{record['fn']} ({record['url']})" if record.get("url") else str(record["fn"])
+
+
+def forget_package(record: dict[str, Any], cache_dir: Path) -> None:
+    """Remove a refused package (its ``conda-meta`` record) from the package cache, so that
+    nothing links it again without its archive being read again."""
     source = Path(str(record.get("extracted_package_dir") or ""))
     if source.name and source.resolve().parent == cache_dir.resolve():
         shutil.rmtree(source, ignore_errors=True)
         for suffix in (".lock", STAMP_SUFFIX):
             source.with_name(source.name + suffix).unlink(missing_ok=True)
-    where = f" ({record['url']})" if record.get("url") else ""
-    return RefusedPackageError(
-        f"conda package {record['fn']}{where} is refused: {reason}; nothing was installed"
-    )
+
+
+def package_hint(name: str) -> Hint:
+    """What to do about a refused package: take it from a channel one trusts, or not at all."""
+    return Hint(Action.CONDA_PACKAGE, {"package": name})

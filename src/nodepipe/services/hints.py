@@ -112,6 +112,10 @@ CALLS: dict[Action, str] = {
         "serve the channel over http(s) (any static file server) and name that URL with "
         "ws.conda.add({node}, [SPEC], channels=[URL]), then export or build again"
     ),
+    Action.CONDA_PACKAGE: (
+        "take {package} from a channel you trust with ws.conda.add(NODE, [SPEC], "
+        "channels=[URL]), or remove what asks for it with ws.conda.remove(NODE, [NAME])"
+    ),
     Action.EXTERNAL_LARGE: (
         "name the package's own folder, or, if {folder} is meant, add it with "
         "ws.envs.add({node}, [], {source}={folder}, large=True)"

@@ -59,6 +59,7 @@ export const MENU_ITEMS: Record<Action, (params: Params) => string> = {
     `${OWNER} give the server the credentials of ${p.host} (UV_INDEX_<NAME>_USERNAME and UV_INDEX_<NAME>_PASSWORD, ~/.netrc, or the keyring with the user in the index URL), then pipeline menu → Pull package… again`,
   "conda.install": () => `${OWNER} install the conda extra (py-rattler) beside the server`,
   "conda.channel": (p) => `serve the channel over http(s), then select node "${p.tag}" → Environment → Conda packages → Add conda packages with that URL as the channel, then export or build again`,
+  "conda.package": (p) => `take ${p.package} from a channel you trust: select the node → Environment → Conda packages → Add conda packages with that channel; or remove what asks for it there`,
   "conda.lock": () => "relock it here: select the node → Environment → Conda packages → Relock conda",
   "env.python": (p) => `set a version: select node "${p.tag}" → Environment → Python → change (like 3.12)`,
   "snapshot.refresh": (p) =>
