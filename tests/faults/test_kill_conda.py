@@ -2,9 +2,10 @@
 and prefix or the new ones, never a mix, and nothing half-built beside them.
 
 Each change runs as a real ``nodepipe`` process on a copy of one workspace (node ``b`` holds
-hello-tool 1.0 from a local channel) and is killed at each crash point on its path and at
-seeded random moments. The next command settles what was left; a run then uses a prefix that
-matches the lock (rebuilt from it if the kill left it behind).
+hello-tool 1.0 from a local channel) and is killed at each crash point on its path (also once
+a package is unpacked, before it is in its place in the package cache) and at seeded random
+moments. The next command settles what was left; a run then uses a prefix that matches the
+lock (rebuilt from it if the kill left it behind).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from faults.test_kill_anywhere import NODEPIPE, kill_at_random, next_command, st
 from support.conda_channel import conda_channel
 
 RANDOM_KILLS = 4
-POINTS = ("edit.saved", "conda.built", "conda.swapping", "edit.edited")
+POINTS = ("edit.saved", "conda.unpacked", "conda.built", "conda.swapping", "edit.edited")
 RUNS_TOOL = """\
 import subprocess, nodepipe_node as node
 said = subprocess.run(["hello-tool"], capture_output=True, text=True, check=True).stdout
@@ -45,6 +46,8 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 def check_invariants(root: Path, template: Path) -> None:
     assert list((root / ".nodepipe" / "staging").iterdir()) == [], "journal leftovers"
+    cache = root / ".nodepipe" / "conda-pkgs"
+    assert not list(cache.glob(".nodepipe-unpacking-*")), "a half-unpacked package left"
     with nodepipe.open(root) as ws:
         code = ws.nodes.path("b") / "code"
         old = template / "nodes" / code.parent.name / "code"

@@ -36,6 +36,7 @@ from nodepipe.domain.errors import (
 )
 from nodepipe.envs.conda_checks import described, package_hint
 from nodepipe.envs.conda_settings import positive_setting
+from nodepipe.workspace.crash_points import crash_point
 from nodepipe.workspace.file_digests import sha256_file
 
 MAX_PACKAGE_MB_VARIABLE = "NODEPIPE_CONDA_MAX_PACKAGE_MB"
@@ -159,6 +160,7 @@ def _unpack(streaming: Any, record: Any, archive: Path, cache_dir: Path, work: P
         streaming.extract(archive, unpacking)
     except OSError as exc:
         raise _broken(record, exc) from exc
+    crash_point("conda.unpacked")
     with contextlib.suppress(OSError):  # another install unpacked it meanwhile: kept
         unpacking.rename(cache_entry(cache_dir, record))
 
