@@ -237,3 +237,25 @@ def test_a_lock_edited_to_read_a_pipe_is_refused_at_once(
     assert f"{pipe.as_uri()} is not a file" in str(done[0])
     assert not (folder / ".conda").exists()
     assert not [p.name for p in folder.iterdir() if p.name.startswith(".conda.")]
+
+
+def test_a_package_file_a_spec_names_is_pinned_and_refused_once_it_changed(
+    chain: nodepipe.Workspace, tmp_path: Path
+) -> None:
+    """``NAME[url=file:///…]`` is solved without an index, so without a sha256: the lock
+    pinned nothing, and whatever the file became was installed. The lock now pins the file
+    as solved; a file changed after it is refused like a channel's."""
+    channel = conda_channel(tmp_path, (("hello-tool", "1.0"), ("hello-tool", "2.0")))
+    package = channel / "noarch" / "hello-tool-1.0-0.conda"
+    mine = tmp_path / "mine" / package.name
+    mine.parent.mkdir()
+    shutil.copyfile(package, mine)
+    folder = code(chain, "clean")
+    chain.conda.add("clean", [f"hello-tool[url={mine.as_uri()}]"], [str(channel)])
+    assert "sha256:" in (folder / "conda.lock").read_text()
+    shutil.copyfile(channel / "noarch" / "hello-tool-2.0-0.conda", mine)  # replaced since
+    shutil.rmtree(folder / ".conda")
+    shutil.rmtree(chain.context.layout.conda_cache_dir)
+    with pytest.raises(nodepipe.RefusedPackageError, match=r"is not the one conda\.lock pins"):
+        chain.context.environments.conda.install(folder)
+    assert not (folder / ".conda").exists()

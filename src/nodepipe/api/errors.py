@@ -5,10 +5,10 @@ document says of them is in ``routing``).
 404 an unknown (or ambiguous) name; 409 the workspace's state stands in the way (a cycle, a
 duplicate, a locked node or a reference edited where it is read-only); 422 the request cannot be
 done as asked (a bad name, YAML that does not parse, a body that does not validate, a package,
-version or Python that does not exist, requirements no versions satisfy together): change the
-request, not the workspace. A user's mistake is never a 5xx: 502 means uv failed for a reason
-of its own, 503 that the package index cannot be reached or the workspace's disk or store
-failed.
+version or Python that does not exist, requirements no versions satisfy together, a conda
+package nodepipe refuses to install): change the request, not the workspace. A user's
+mistake is never a 5xx: 502 means uv failed for a reason of its own, 503 that the package
+index cannot be reached or the workspace's disk or store failed.
 """
 
 from __future__ import annotations

@@ -23,8 +23,9 @@ DESCRIPTIONS: dict[int, str] = {
     409: "The workspace's state stands in the way: a cycle, a duplicate, a lock, a reference",
     413: "The request body is larger than the server accepts",
     416: "The byte range asked for lies past the end of the file",
-    422: "The request cannot be done as asked: malformed input, or a package, version or "
-    "Python that does not exist, or requirements no versions satisfy together",
+    422: "The request cannot be done as asked: malformed input, a package, version or "
+    "Python that does not exist, requirements no versions satisfy together, or a conda package "
+    "nodepipe refuses to install (kind refused_package)",
     502: "uv failed to build or sync the environment for a reason of its own",
     503: "The package index cannot be reached, or the workspace's disk or store failed (full, "
     "read-only, no permission, unusable)",

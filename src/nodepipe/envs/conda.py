@@ -134,7 +134,7 @@ class CondaEnvironments:
     ) -> None:
         """Solve ``specs`` from ``channels`` into ``code_dir/conda.lock`` (nothing else is
         touched); the lock's packages are kept where the specs allow, unless ``upgrade``."""
-        from nodepipe.envs.conda_checks import capped, check_solved_places
+        from nodepipe.envs.conda_checks import capped, check_solved_places, pin_local_archives
 
         r = rattler()
         platform = r.Subdir.current()
@@ -161,6 +161,7 @@ class CondaEnvironments:
             capped(_guarded(solving, ", ".join(channels)), self.repodata_dir, ", ".join(channels))
         )
         check_solved_places(records)
+        pin_local_archives(records)
         lock_platform = r.LockPlatform(str(platform))
         lock = r.LockFile([lock_platform])
         lock.set_channels("default", [r.LockChannel(c) for c in _channel_urls(r, channels)])

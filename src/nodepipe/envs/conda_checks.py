@@ -16,6 +16,8 @@ reads a ``repodata.json`` of any size. So, around py-rattler:
   naming the package and the path; conda itself installs such links as they are. The prefix
   is built under a temporary name and removed, and the package is removed from the package
   cache, so nothing of it is left half-installed.
+- ``pin_local_archives``: a package file a spec names itself gets its sha256 into the lock,
+  so it is checked like a channel's.
 - ``check_solved_places``: a channel placing its packages (``info.base_url``) in a local
   folder outside itself is refused.
 - ``capped``: a solve or query whose ``repodata.json`` grows past ``max_repodata_bytes``
@@ -141,6 +143,22 @@ def check_local_archives(records: list[Any]) -> None:
                 "lock was solved; nothing was installed",
                 hint=Hint(Action.CONDA_LOCK),
             )
+
+
+def pin_local_archives(records: list[Any]) -> None:
+    """Give each solved package read from a local file that its solve left unpinned (a spec
+    naming the file, ``NAME[url=file:///…]``: no index gives its sha256) the sha256 of that
+    file, so the lock pins it and ``check_local_archives`` refuses the file changed later."""
+    for record in records:
+        url = str(record.url)
+        if not url.startswith("file://") or _hex(getattr(record, "sha256", None)) is not None:
+            continue
+        path = Path(unquote(urlparse(url).path))
+        try:
+            if stat.S_ISREG(path.stat().st_mode):
+                record.sha256 = bytes.fromhex(sha256_file(path))
+        except OSError:
+            continue  # the install says it is missing
 
 
 def check_solved_places(records: list[Any]) -> None:

@@ -3949,7 +3949,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            /** @description The request cannot be done as asked: malformed input, a package, version or Python that does not exist, requirements no versions satisfy together, or a conda package nodepipe refuses to install (kind refused_package) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4027,7 +4027,7 @@ export interface operations {
                     "text/event-stream": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            /** @description The request cannot be done as asked: malformed input, a package, version or Python that does not exist, requirements no versions satisfy together, or a conda package nodepipe refuses to install (kind refused_package) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4103,7 +4103,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            /** @description The request cannot be done as asked: malformed input, a package, version or Python that does not exist, requirements no versions satisfy together, or a conda package nodepipe refuses to install (kind refused_package) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4188,7 +4188,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            /** @description The request cannot be done as asked: malformed input, a package, version or Python that does not exist, requirements no versions satisfy together, or a conda package nodepipe refuses to install (kind refused_package) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4280,7 +4280,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            /** @description The request cannot be done as asked: malformed input, a package, version or Python that does not exist, requirements no versions satisfy together, or a conda package nodepipe refuses to install (kind refused_package) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4376,7 +4376,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            /** @description The request cannot be done as asked: malformed input, a package, version or Python that does not exist, requirements no versions satisfy together, or a conda package nodepipe refuses to install (kind refused_package) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4475,7 +4475,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            /** @description The request cannot be done as asked: malformed input, a package, version or Python that does not exist, requirements no versions satisfy together, or a conda package nodepipe refuses to install (kind refused_package) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4574,7 +4574,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            /** @description The request cannot be done as asked: malformed input, a package, version or Python that does not exist, requirements no versions satisfy together, or a conda package nodepipe refuses to install (kind refused_package) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4673,7 +4673,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            /** @description The request cannot be done as asked: malformed input, a package, version or Python that does not exist, requirements no versions satisfy together, or a conda package nodepipe refuses to install (kind refused_package) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4767,7 +4767,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            /** @description The request cannot be done as asked: malformed input, a package, version or Python that does not exist, requirements no versions satisfy together, or a conda package nodepipe refuses to install (kind refused_package) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4861,7 +4861,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            /** @description The request cannot be done as asked: malformed input, a package, version or Python that does not exist, requirements no versions satisfy together, or a conda package nodepipe refuses to install (kind refused_package) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4960,7 +4960,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            /** @description The request cannot be done as asked: malformed input, a package, version or Python that does not exist, requirements no versions satisfy together, or a conda package nodepipe refuses to install (kind refused_package) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -5059,7 +5059,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            /** @description The request cannot be done as asked: malformed input, a package, version or Python that does not exist, requirements no versions satisfy together, or a conda package nodepipe refuses to install (kind refused_package) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -5153,7 +5153,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            /** @description The request cannot be done as asked: malformed input, a package, version or Python that does not exist, requirements no versions satisfy together, or a conda package nodepipe refuses to install (kind refused_package) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -5250,7 +5250,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            /** @description The request cannot be done as asked: malformed input, a package, version or Python that does not exist, requirements no versions satisfy together, or a conda package nodepipe refuses to install (kind refused_package) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -5351,7 +5351,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            /** @description The request cannot be done as asked: malformed input, a package, version or Python that does not exist, requirements no versions satisfy together, or a conda package nodepipe refuses to install (kind refused_package) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -5436,7 +5436,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            /** @description The request cannot be done as asked: malformed input, a package, version or Python that does not exist, requirements no versions satisfy together, or a conda package nodepipe refuses to install (kind refused_package) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -5537,7 +5537,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            /** @description The request cannot be done as asked: malformed input, a package, version or Python that does not exist, requirements no versions satisfy together, or a conda package nodepipe refuses to install (kind refused_package) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -5637,7 +5637,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            /** @description The request cannot be done as asked: malformed input, a package, version or Python that does not exist, requirements no versions satisfy together, or a conda package nodepipe refuses to install (kind refused_package) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -5738,7 +5738,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            /** @description The request cannot be done as asked: malformed input, a package, version or Python that does not exist, requirements no versions satisfy together, or a conda package nodepipe refuses to install (kind refused_package) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -5840,7 +5840,7 @@ export interface operations {
                     "application/zip": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            /** @description The request cannot be done as asked: malformed input, a package, version or Python that does not exist, requirements no versions satisfy together, or a conda package nodepipe refuses to install (kind refused_package) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -5943,7 +5943,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            /** @description The request cannot be done as asked: malformed input, a package, version or Python that does not exist, requirements no versions satisfy together, or a conda package nodepipe refuses to install (kind refused_package) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -6044,7 +6044,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            /** @description The request cannot be done as asked: malformed input, a package, version or Python that does not exist, requirements no versions satisfy together, or a conda package nodepipe refuses to install (kind refused_package) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -6145,7 +6145,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            /** @description The request cannot be done as asked: malformed input, a package, version or Python that does not exist, requirements no versions satisfy together, or a conda package nodepipe refuses to install (kind refused_package) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -6246,7 +6246,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            /** @description The request cannot be done as asked: malformed input, a package, version or Python that does not exist, requirements no versions satisfy together, or a conda package nodepipe refuses to install (kind refused_package) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -6345,7 +6345,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            /** @description The request cannot be done as asked: malformed input, a package, version or Python that does not exist, requirements no versions satisfy together, or a conda package nodepipe refuses to install (kind refused_package) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -6439,7 +6439,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            /** @description The request cannot be done as asked: malformed input, a package, version or Python that does not exist, requirements no versions satisfy together, or a conda package nodepipe refuses to install (kind refused_package) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -6540,7 +6540,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            /** @description The request cannot be done as asked: malformed input, a package, version or Python that does not exist, requirements no versions satisfy together, or a conda package nodepipe refuses to install (kind refused_package) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -6641,7 +6641,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            /** @description The request cannot be done as asked: malformed input, a package, version or Python that does not exist, requirements no versions satisfy together, or a conda package nodepipe refuses to install (kind refused_package) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -6739,7 +6739,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            /** @description The request cannot be done as asked: malformed input, a package, version or Python that does not exist, requirements no versions satisfy together, or a conda package nodepipe refuses to install (kind refused_package) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -6841,7 +6841,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            /** @description The request cannot be done as asked: malformed input, a package, version or Python that does not exist, requirements no versions satisfy together, or a conda package nodepipe refuses to install (kind refused_package) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -6939,7 +6939,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            /** @description The request cannot be done as asked: malformed input, a package, version or Python that does not exist, requirements no versions satisfy together, or a conda package nodepipe refuses to install (kind refused_package) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -7033,7 +7033,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            /** @description The request cannot be done as asked: malformed input, a package, version or Python that does not exist, requirements no versions satisfy together, or a conda package nodepipe refuses to install (kind refused_package) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -7134,7 +7134,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            /** @description The request cannot be done as asked: malformed input, a package, version or Python that does not exist, requirements no versions satisfy together, or a conda package nodepipe refuses to install (kind refused_package) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -7236,7 +7236,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            /** @description The request cannot be done as asked: malformed input, a package, version or Python that does not exist, requirements no versions satisfy together, or a conda package nodepipe refuses to install (kind refused_package) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -7337,7 +7337,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            /** @description The request cannot be done as asked: malformed input, a package, version or Python that does not exist, requirements no versions satisfy together, or a conda package nodepipe refuses to install (kind refused_package) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -7438,7 +7438,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            /** @description The request cannot be done as asked: malformed input, a package, version or Python that does not exist, requirements no versions satisfy together, or a conda package nodepipe refuses to install (kind refused_package) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -7532,7 +7532,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            /** @description The request cannot be done as asked: malformed input, a package, version or Python that does not exist, requirements no versions satisfy together, or a conda package nodepipe refuses to install (kind refused_package) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -7633,7 +7633,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            /** @description The request cannot be done as asked: malformed input, a package, version or Python that does not exist, requirements no versions satisfy together, or a conda package nodepipe refuses to install (kind refused_package) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -7742,7 +7742,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            /** @description The request cannot be done as asked: malformed input, a package, version or Python that does not exist, requirements no versions satisfy together, or a conda package nodepipe refuses to install (kind refused_package) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -7837,7 +7837,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            /** @description The request cannot be done as asked: malformed input, a package, version or Python that does not exist, requirements no versions satisfy together, or a conda package nodepipe refuses to install (kind refused_package) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -7939,7 +7939,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            /** @description The request cannot be done as asked: malformed input, a package, version or Python that does not exist, requirements no versions satisfy together, or a conda package nodepipe refuses to install (kind refused_package) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -8034,7 +8034,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            /** @description The request cannot be done as asked: malformed input, a package, version or Python that does not exist, requirements no versions satisfy together, or a conda package nodepipe refuses to install (kind refused_package) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -8132,7 +8132,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            /** @description The request cannot be done as asked: malformed input, a package, version or Python that does not exist, requirements no versions satisfy together, or a conda package nodepipe refuses to install (kind refused_package) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -8234,7 +8234,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            /** @description The request cannot be done as asked: malformed input, a package, version or Python that does not exist, requirements no versions satisfy together, or a conda package nodepipe refuses to install (kind refused_package) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -8335,7 +8335,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            /** @description The request cannot be done as asked: malformed input, a package, version or Python that does not exist, requirements no versions satisfy together, or a conda package nodepipe refuses to install (kind refused_package) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -8431,7 +8431,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            /** @description The request cannot be done as asked: malformed input, a package, version or Python that does not exist, requirements no versions satisfy together, or a conda package nodepipe refuses to install (kind refused_package) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -8533,7 +8533,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            /** @description The request cannot be done as asked: malformed input, a package, version or Python that does not exist, requirements no versions satisfy together, or a conda package nodepipe refuses to install (kind refused_package) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -8631,7 +8631,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            /** @description The request cannot be done as asked: malformed input, a package, version or Python that does not exist, requirements no versions satisfy together, or a conda package nodepipe refuses to install (kind refused_package) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -8726,7 +8726,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            /** @description The request cannot be done as asked: malformed input, a package, version or Python that does not exist, requirements no versions satisfy together, or a conda package nodepipe refuses to install (kind refused_package) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -8825,7 +8825,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            /** @description The request cannot be done as asked: malformed input, a package, version or Python that does not exist, requirements no versions satisfy together, or a conda package nodepipe refuses to install (kind refused_package) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -8923,7 +8923,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            /** @description The request cannot be done as asked: malformed input, a package, version or Python that does not exist, requirements no versions satisfy together, or a conda package nodepipe refuses to install (kind refused_package) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -9009,7 +9009,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            /** @description The request cannot be done as asked: malformed input, a package, version or Python that does not exist, requirements no versions satisfy together, or a conda package nodepipe refuses to install (kind refused_package) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -9102,7 +9102,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            /** @description The request cannot be done as asked: malformed input, a package, version or Python that does not exist, requirements no versions satisfy together, or a conda package nodepipe refuses to install (kind refused_package) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -9195,7 +9195,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            /** @description The request cannot be done as asked: malformed input, a package, version or Python that does not exist, requirements no versions satisfy together, or a conda package nodepipe refuses to install (kind refused_package) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -9287,7 +9287,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            /** @description The request cannot be done as asked: malformed input, a package, version or Python that does not exist, requirements no versions satisfy together, or a conda package nodepipe refuses to install (kind refused_package) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -9389,7 +9389,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            /** @description The request cannot be done as asked: malformed input, a package, version or Python that does not exist, requirements no versions satisfy together, or a conda package nodepipe refuses to install (kind refused_package) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -9491,7 +9491,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            /** @description The request cannot be done as asked: malformed input, a package, version or Python that does not exist, requirements no versions satisfy together, or a conda package nodepipe refuses to install (kind refused_package) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -9589,7 +9589,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            /** @description The request cannot be done as asked: malformed input, a package, version or Python that does not exist, requirements no versions satisfy together, or a conda package nodepipe refuses to install (kind refused_package) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -9691,7 +9691,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            /** @description The request cannot be done as asked: malformed input, a package, version or Python that does not exist, requirements no versions satisfy together, or a conda package nodepipe refuses to install (kind refused_package) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -9793,7 +9793,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            /** @description The request cannot be done as asked: malformed input, a package, version or Python that does not exist, requirements no versions satisfy together, or a conda package nodepipe refuses to install (kind refused_package) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -9894,7 +9894,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            /** @description The request cannot be done as asked: malformed input, a package, version or Python that does not exist, requirements no versions satisfy together, or a conda package nodepipe refuses to install (kind refused_package) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -9996,7 +9996,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            /** @description The request cannot be done as asked: malformed input, a package, version or Python that does not exist, requirements no versions satisfy together, or a conda package nodepipe refuses to install (kind refused_package) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -10098,7 +10098,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            /** @description The request cannot be done as asked: malformed input, a package, version or Python that does not exist, requirements no versions satisfy together, or a conda package nodepipe refuses to install (kind refused_package) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -10200,7 +10200,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            /** @description The request cannot be done as asked: malformed input, a package, version or Python that does not exist, requirements no versions satisfy together, or a conda package nodepipe refuses to install (kind refused_package) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -10298,7 +10298,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            /** @description The request cannot be done as asked: malformed input, a package, version or Python that does not exist, requirements no versions satisfy together, or a conda package nodepipe refuses to install (kind refused_package) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -10386,7 +10386,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            /** @description The request cannot be done as asked: malformed input, a package, version or Python that does not exist, requirements no versions satisfy together, or a conda package nodepipe refuses to install (kind refused_package) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -10479,7 +10479,7 @@ export interface operations {
                     "text/event-stream": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            /** @description The request cannot be done as asked: malformed input, a package, version or Python that does not exist, requirements no versions satisfy together, or a conda package nodepipe refuses to install (kind refused_package) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -10567,7 +10567,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            /** @description The request cannot be done as asked: malformed input, a package, version or Python that does not exist, requirements no versions satisfy together, or a conda package nodepipe refuses to install (kind refused_package) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -10673,7 +10673,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            /** @description The request cannot be done as asked: malformed input, a package, version or Python that does not exist, requirements no versions satisfy together, or a conda package nodepipe refuses to install (kind refused_package) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -10775,7 +10775,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            /** @description The request cannot be done as asked: malformed input, a package, version or Python that does not exist, requirements no versions satisfy together, or a conda package nodepipe refuses to install (kind refused_package) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -10877,7 +10877,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            /** @description The request cannot be done as asked: malformed input, a package, version or Python that does not exist, requirements no versions satisfy together, or a conda package nodepipe refuses to install (kind refused_package) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -10979,7 +10979,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            /** @description The request cannot be done as asked: malformed input, a package, version or Python that does not exist, requirements no versions satisfy together, or a conda package nodepipe refuses to install (kind refused_package) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -11074,7 +11074,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            /** @description The request cannot be done as asked: malformed input, a package, version or Python that does not exist, requirements no versions satisfy together, or a conda package nodepipe refuses to install (kind refused_package) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -11175,7 +11175,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            /** @description The request cannot be done as asked: malformed input, a package, version or Python that does not exist, requirements no versions satisfy together, or a conda package nodepipe refuses to install (kind refused_package) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -11273,7 +11273,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            /** @description The request cannot be done as asked: malformed input, a package, version or Python that does not exist, requirements no versions satisfy together, or a conda package nodepipe refuses to install (kind refused_package) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -11374,7 +11374,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            /** @description The request cannot be done as asked: malformed input, a package, version or Python that does not exist, requirements no versions satisfy together, or a conda package nodepipe refuses to install (kind refused_package) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -11475,7 +11475,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            /** @description The request cannot be done as asked: malformed input, a package, version or Python that does not exist, requirements no versions satisfy together, or a conda package nodepipe refuses to install (kind refused_package) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -11572,7 +11572,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            /** @description The request cannot be done as asked: malformed input, a package, version or Python that does not exist, requirements no versions satisfy together, or a conda package nodepipe refuses to install (kind refused_package) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -11673,7 +11673,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            /** @description The request cannot be done as asked: malformed input, a package, version or Python that does not exist, requirements no versions satisfy together, or a conda package nodepipe refuses to install (kind refused_package) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -11774,7 +11774,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            /** @description The request cannot be done as asked: malformed input, a package, version or Python that does not exist, requirements no versions satisfy together, or a conda package nodepipe refuses to install (kind refused_package) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -11868,7 +11868,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            /** @description The request cannot be done as asked: malformed input, a package, version or Python that does not exist, requirements no versions satisfy together, or a conda package nodepipe refuses to install (kind refused_package) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -11960,7 +11960,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            /** @description The request cannot be done as asked: malformed input, a package, version or Python that does not exist, requirements no versions satisfy together, or a conda package nodepipe refuses to install (kind refused_package) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -12059,7 +12059,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            /** @description The request cannot be done as asked: malformed input, a package, version or Python that does not exist, requirements no versions satisfy together, or a conda package nodepipe refuses to install (kind refused_package) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -12153,7 +12153,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            /** @description The request cannot be done as asked: malformed input, a package, version or Python that does not exist, requirements no versions satisfy together, or a conda package nodepipe refuses to install (kind refused_package) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -12248,7 +12248,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            /** @description The request cannot be done as asked: malformed input, a package, version or Python that does not exist, requirements no versions satisfy together, or a conda package nodepipe refuses to install (kind refused_package) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -12349,7 +12349,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            /** @description The request cannot be done as asked: malformed input, a package, version or Python that does not exist, requirements no versions satisfy together, or a conda package nodepipe refuses to install (kind refused_package) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -12444,7 +12444,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            /** @description The request cannot be done as asked: malformed input, a package, version or Python that does not exist, requirements no versions satisfy together, or a conda package nodepipe refuses to install (kind refused_package) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -12538,7 +12538,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            /** @description The request cannot be done as asked: malformed input, a package, version or Python that does not exist, requirements no versions satisfy together, or a conda package nodepipe refuses to install (kind refused_package) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -12633,7 +12633,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            /** @description The request cannot be done as asked: malformed input, a package, version or Python that does not exist, requirements no versions satisfy together, or a conda package nodepipe refuses to install (kind refused_package) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -12729,7 +12729,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            /** @description The request cannot be done as asked: malformed input, a package, version or Python that does not exist, requirements no versions satisfy together, or a conda package nodepipe refuses to install (kind refused_package) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -12812,7 +12812,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            /** @description The request cannot be done as asked: malformed input, a package, version or Python that does not exist, requirements no versions satisfy together, or a conda package nodepipe refuses to install (kind refused_package) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -12911,7 +12911,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            /** @description The request cannot be done as asked: malformed input, a package, version or Python that does not exist, requirements no versions satisfy together, or a conda package nodepipe refuses to install (kind refused_package) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -12996,7 +12996,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            /** @description The request cannot be done as asked: malformed input, a package, version or Python that does not exist, requirements no versions satisfy together, or a conda package nodepipe refuses to install (kind refused_package) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -13088,7 +13088,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            /** @description The request cannot be done as asked: malformed input, a package, version or Python that does not exist, requirements no versions satisfy together, or a conda package nodepipe refuses to install (kind refused_package) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -13179,7 +13179,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            /** @description The request cannot be done as asked: malformed input, a package, version or Python that does not exist, requirements no versions satisfy together, or a conda package nodepipe refuses to install (kind refused_package) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -13257,7 +13257,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            /** @description The request cannot be done as asked: malformed input, a package, version or Python that does not exist, requirements no versions satisfy together, or a conda package nodepipe refuses to install (kind refused_package) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -13331,7 +13331,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorPublic"];
                 };
             };
-            /** @description The request cannot be done as asked: malformed input, or a package, version or Python that does not exist, or requirements no versions satisfy together */
+            /** @description The request cannot be done as asked: malformed input, a package, version or Python that does not exist, requirements no versions satisfy together, or a conda package nodepipe refuses to install (kind refused_package) */
             422: {
                 headers: {
                     [name: string]: unknown;
