@@ -77,6 +77,12 @@ COMMANDS: dict[Action, str] = {
     Action.STORE_REBUILD: (
         "restore a backup with `nodepipe backup restore FILE` if you made one, or " + _REBUILD
     ),
+    Action.STORE_REPOINT: (
+        "work in {owner} (`nodepipe --workspace {owner} status`); or, to work in {folder}, "
+        "point it at a store of its own: its own database in the [store] url of its "
+        "nodepipe.toml (and no $NODEPIPE_DB_URL naming another), or `nodepipe backup restore "
+        "FILE` with one of its own backups"
+    ),
     Action.SERVER_PASSWORD: "set it again with `nodepipe server password`",
     Action.PACKAGE_CREDENTIALS: (
         "set TWINE_USERNAME and TWINE_PASSWORD (or UV_PUBLISH_USERNAME and UV_PUBLISH_PASSWORD, "

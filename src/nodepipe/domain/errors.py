@@ -43,6 +43,7 @@ class Action(StrEnum):
     WORKSPACE_EXAMINE = "workspace.examine"
     STORE_RESTORE = "store.restore"
     STORE_REBUILD = "store.rebuild"
+    STORE_REPOINT = "store.repoint"
     SERVER_PASSWORD = "server.password"
     PACKAGE_CREDENTIALS = "package.credentials"
     PACKAGE_VERSION = "package.version"

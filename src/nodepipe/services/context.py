@@ -41,7 +41,7 @@ from nodepipe.workspace.crash_points import crash_point
 from nodepipe.workspace.durable import cut_short_saves, remove_cut_short_saves
 from nodepipe.workspace.folder_memo import FolderMemo
 from nodepipe.workspace.kept_facts import KeptFacts
-from nodepipe.workspace.layout import WorkspaceLayout, find_workspace_root
+from nodepipe.workspace.layout import WorkspaceLayout, find_workspace_root, folder_identity
 from nodepipe.workspace.ownership import check_new_workspace_place, check_workspace_owner
 
 if TYPE_CHECKING:
@@ -135,8 +135,26 @@ def open_context(path: Path | str | None = None) -> WorkspaceContext:
     """The context of an existing workspace; its store must exist and be sound."""
     layout = WorkspaceLayout(locate_workspace(path))
     config = read_config(layout)
-    store = Store.open(config.resolved_store_url(layout), lambda: recovery_advice(layout))
+    url = config.resolved_store_url(layout)
+    store = Store.open(url, lambda: recovery_advice(layout))
+    try:
+        check_identity(layout, store, url)
+    except BaseException:
+        store.close()
+        raise
     return make_context(layout, config, store)
+
+
+def check_identity(layout: WorkspaceLayout, store: Store, url: str) -> None:
+    """Refuse a store that belongs to another workspace folder; settle one not yet tied to
+    this folder (``services.identity``). One query when the folder and its store carry one
+    identity, as they do but once."""
+    folder_id = folder_identity(layout)
+    recorded = store.identity()
+    if recorded is None or recorded != (folder_id, str(layout.root)):
+        from nodepipe.services.identity import settle_identity
+
+        settle_identity(layout, store, url, folder_id, recorded)
 
 
 def recovery_advice(layout: WorkspaceLayout) -> Hint:
@@ -177,6 +195,7 @@ def init_context(
         _check_store_free(url, finishing)
         store = Store.create(url)
         crash_point("init.store-created")
+        check_identity(layout, store, url)
         context = make_context(layout, config, store)
         with context.store.write() as session:
             ensure_default_project(session)

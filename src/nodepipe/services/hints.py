@@ -73,6 +73,12 @@ CALLS: dict[Action, str] = {
         "restore a backup with the CLI (`nodepipe backup restore FILE`) if you made one, or "
         + _REBUILD
     ),
+    Action.STORE_REPOINT: (
+        "work in {owner} (nodepipe.open({owner})); or, to work in {folder}, point it at a "
+        "store of its own: its own database in the [store] url of its nodepipe.toml (and no "
+        "$NODEPIPE_DB_URL naming another), or restore one of its own backups with the CLI: "
+        "`nodepipe backup restore FILE`"
+    ),
     Action.SERVER_PASSWORD: "set it again with ws.servers.set_password(PASSWORD)",
     Action.PACKAGE_CREDENTIALS: (
         "set TWINE_USERNAME and TWINE_PASSWORD (or UV_PUBLISH_USERNAME and UV_PUBLISH_PASSWORD, "

@@ -318,3 +318,12 @@ def stored_revision(connection: sqlite3.Connection) -> str | None:
             return None
         raise
     return str(found[0]["version_num"]) if found else None
+
+
+def stored_identity(connection: sqlite3.Connection) -> tuple[str, str] | None:
+    """The workspace id and recorded root the SQLite store ``connection`` is open on carries
+    (``schema.workspace_identity``), or None while it has none: one query."""
+    found = connection.execute(
+        "SELECT workspace_id, root FROM workspace_identity WHERE id = 1"
+    ).fetchall()
+    return (str(found[0]["workspace_id"]), str(found[0]["root"])) if found else None

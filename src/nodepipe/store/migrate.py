@@ -15,7 +15,7 @@ from nodepipe.domain.errors import WorkspaceError
 if TYPE_CHECKING:
     import sqlalchemy as sa
 
-HEAD_REVISION = "0011"
+HEAD_REVISION = "0012"
 """The newest migration; a test checks it matches Alembic's head so opening needs no Alembic."""
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"

@@ -285,3 +285,14 @@ graph_changes_floor = sa.Table(
 )
 """One row: the journal's epoch (random, made with it: another store's journal is another
 epoch) and the newest position pruned (SQLite: a ``seq``; PostgreSQL: a ``txid``)."""
+
+workspace_identity = sa.Table(
+    "workspace_identity",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("workspace_id", sa.String(32), nullable=False),
+    sa.Column("root", sa.Text, nullable=False),
+)
+"""One row (``id`` 1): the id of the workspace this store belongs to, the same as its folder's
+``.nodepipe/workspace-id``, and the root of the folder that last opened it (migration 0012;
+``services.identity``)."""

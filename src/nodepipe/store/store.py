@@ -43,7 +43,13 @@ from nodepipe.store.health import (
     sqlite_file,
     sqlite_file_problem,
 )
-from nodepipe.store.light_read import LightReads, connect, light_session, stored_revision
+from nodepipe.store.light_read import (
+    LightReads,
+    connect,
+    light_session,
+    stored_identity,
+    stored_revision,
+)
 from nodepipe.store.light_write import RunWrites, run_write_session
 from nodepipe.store.migrate import HEAD_REVISION, current_revision, ensure_current
 
@@ -215,13 +221,54 @@ class Store:
     @contextmanager
     def write(self) -> Iterator[StoreSession]:
         """A transaction that commits on success, rolls back on any exception."""
-        from nodepipe.store.engine import WRITE_OPTION
         from nodepipe.store.queries import StoreSession
+
+        with self._write_connection() as connection:
+            yield StoreSession(connection)
+
+    @contextmanager
+    def _write_connection(self) -> Iterator[sa.Connection]:
+        from nodepipe.store.engine import WRITE_OPTION
 
         with self.failures.translated(), self.engine.connect() as connection:
             connection.execution_options(**{WRITE_OPTION: True})
             with connection.begin():
-                yield StoreSession(connection)
+                yield connection
+
+    def identity(self) -> tuple[str, str] | None:
+        """The id of the workspace this store belongs to and the folder recorded as its root,
+        or None while it has none (a store of an older nodepipe, or a new one): one query,
+        through the keeper on an SQLite store."""
+        keeper = self._keep()
+        with self.failures.translated():
+            if keeper is not None:
+                return stored_identity(keeper)
+            from nodepipe.store import identity_queries
+
+            with self.engine.connect() as connection, connection.begin():
+                return identity_queries.read_identity(connection)
+
+    def claim_identity(self, workspace_id: str, root: str) -> tuple[str, str]:
+        """Give the store the identity ``workspace_id`` of the folder ``root`` unless it has
+        one (of two processes claiming at once, the first wins); the identity it has after."""
+        from nodepipe.store import identity_queries
+
+        with self._write_connection() as connection:
+            return identity_queries.claim_identity(connection, workspace_id, root)
+
+    def record_root(self, workspace_id: str, root: str) -> None:
+        """Record ``root`` as the folder of the store's workspace ``workspace_id``."""
+        from nodepipe.store import identity_queries
+
+        with self._write_connection() as connection:
+            identity_queries.record_root(connection, workspace_id, root)
+
+    def node_ids(self) -> list[str]:
+        """Every node's id."""
+        from nodepipe.store import identity_queries
+
+        with self.failures.translated(), self.engine.connect() as connection, connection.begin():
+            return identity_queries.node_ids(connection)
 
     def holds_no_work(self) -> bool:
         """Whether the store holds no pipeline and no node: what an init or a rebuild killed

@@ -3,6 +3,7 @@
 ```
 <root>/nodepipe.toml          config (store URL, default interpreter)
 <root>/.nodepipe/store.sqlite the embedded store (when SQLite)
+<root>/.nodepipe/workspace-id the workspace's id, the same as its store's (services.identity)
 <root>/.nodepipe/store-password the PostgreSQL store's password, if it has one (mode 0600)
 <root>/.nodepipe/backups/     copies of the store made by `nodepipe backup`
 <root>/.nodepipe/uv-cache/    the uv cache shared by every node (same filesystem: hard links)
@@ -47,6 +48,11 @@ class WorkspaceLayout:
     @property
     def default_store_file(self) -> Path:
         return self.state_dir / "store.sqlite"
+
+    @property
+    def identity_file(self) -> Path:
+        """The workspace's id, the same as its store's (``services.identity``)."""
+        return self.state_dir / "workspace-id"
 
     @property
     def store_password_file(self) -> Path:
@@ -124,3 +130,12 @@ def find_workspace_root(start: Path) -> Path | None:
         if (candidate / CONFIG_FILE_NAME).is_file():
             return candidate
     return None
+
+
+def folder_identity(layout: WorkspaceLayout) -> str | None:
+    """The id the workspace folder carries (``.nodepipe/workspace-id``), or None while it
+    carries none."""
+    try:
+        return layout.identity_file.read_text(encoding="utf-8").strip() or None
+    except FileNotFoundError:
+        return None

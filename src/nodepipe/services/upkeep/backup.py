@@ -22,6 +22,7 @@ from pathlib import Path
 
 from nodepipe.domain.errors import ConflictError, InvalidInputError
 from nodepipe.services.context import WorkspaceContext, locate_workspace
+from nodepipe.services.identity import refuse_store_of_another
 from nodepipe.store import backup as store_backup
 from nodepipe.store.health import describe_store, sqlite_file
 from nodepipe.workspace.backups import (
@@ -106,6 +107,7 @@ def restore(workspace: Path | str | None, backup: Path) -> Restored:
     backup = backup.absolute()
     if not backup.is_file():
         raise InvalidInputError(f"no backup file {backup}")
+    refuse_store_of_another(layout, url)  # never replace another workspace's store
     store = sqlite_file(url)
     if store is None:
         return _restore_postgresql(layout, url, backup)

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from nodepipe.domain.errors import Action, ConflictError, Hint, WorkspaceError
 from nodepipe.services.context import (
+    check_identity,
     ensure_default_project,
     locate_workspace,
     make_context,
@@ -90,6 +91,7 @@ def rebuild_store(
         store = Store.create(url)
     try:
         crash_point("rebuild.created")
+        check_identity(layout, store, url)  # the new store takes the folder's identity
         context = make_context(layout, config, store)
         with store.write() as session:
             ensure_default_project(session)

@@ -1,0 +1,196 @@
+"""A store belongs to one workspace folder: two real folders, one store.
+
+Folder ``b`` pointed at the store of workspace ``a`` (by ``$NODEPIPE_DB_URL`` or its
+``nodepipe.toml``) is refused, naming both folders, and nothing changes in ``a``'s store (before,
+``b`` listed ``a``'s nodes and ``doctor --repair`` in ``b`` deleted them as rows without a
+folder). What legitimately changes the pairing keeps working: moving a folder, copying it with
+its own store, a store of an older nodepipe (adopted on first open, also by two processes at
+once), ``doctor --rebuild``, ``backup restore``.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import nodepipe
+from integration.conftest import CliRunner
+from support.cli_process import nodepipe_process
+
+WORKSPACE_ERROR = 6
+NODEPIPE = str(Path(sys.executable).with_name("nodepipe"))
+
+
+def workspace_with_a_node(root: Path, store_url: str | None = None) -> nodepipe.Workspace:
+    ws = nodepipe.init(root, store_url=store_url)
+    ws.pipelines.new("base")
+    ws.nodes.new("base", tag="load")
+    return ws
+
+
+def sqlite_url(root: Path) -> str:
+    return f"sqlite:///{root / '.nodepipe' / 'store.sqlite'}"
+
+
+def stored_identity(root: Path) -> tuple[str, str] | None:
+    with sqlite3.connect(root / ".nodepipe" / "store.sqlite") as connection:
+        row = connection.execute("SELECT workspace_id, root FROM workspace_identity").fetchone()
+    return (row[0], row[1]) if row else None
+
+
+def folder_identity(root: Path) -> str:
+    return (root / ".nodepipe" / "workspace-id").read_text().strip()
+
+
+def forget_identity(root: Path) -> None:
+    """What a workspace made by an older nodepipe holds: no identity on either side."""
+    with sqlite3.connect(root / ".nodepipe" / "store.sqlite") as connection:
+        connection.execute("DELETE FROM workspace_identity")
+    (root / ".nodepipe" / "workspace-id").unlink()
+
+
+def node_tags(cli: CliRunner, root: Path) -> list[str]:
+    listed = cli("-w", str(root), "node", "list", "--json")
+    assert listed.code == 0, listed.stderr
+    return sorted(node["tag"] for node in listed.json())
+
+
+def test_a_folder_pointed_at_another_workspaces_store_is_refused_and_changes_nothing(
+    tmp_path: Path,
+    store_url: str | None,
+    cli: CliRunner,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    a, b = tmp_path / "a", tmp_path / "b"
+    workspace_with_a_node(a, store_url).close()
+    nodepipe.init(b).close()
+    backup_of_b = cli("-w", str(b), "backup", "--json").json()["path"]
+    monkeypatch.setenv("NODEPIPE_DB_URL", store_url or sqlite_url(a))
+    for command in (
+        ("node", "list", "--json"),
+        ("doctor", "--repair", "--json"),
+        ("backup", "restore", backup_of_b),  # would replace a's store
+    ):
+        refused = cli("-w", str(b), *command)
+        assert refused.code == WORKSPACE_ERROR, refused.stdout
+        assert f"belongs to the workspace in {a}, not in {b}" in refused.stderr
+        assert "nothing was changed" in refused.stderr
+        assert f"nodepipe --workspace {a} status" in refused.stderr  # the fix, as a command
+    with pytest.raises(nodepipe.WorkspaceError, match="belongs to the workspace in"):
+        nodepipe.open(b)
+    assert node_tags(cli, a) == ["load"]  # $NODEPIPE_DB_URL names a's own store: a opens
+    monkeypatch.delenv("NODEPIPE_DB_URL")
+    assert node_tags(cli, a) == ["load"]
+    assert node_tags(cli, b) == []
+
+
+def test_a_moved_workspace_opens_and_its_store_records_the_new_folder(
+    tmp_path: Path, cli: CliRunner
+) -> None:
+    workspace_with_a_node(tmp_path / "a").close()
+    workspace_id = folder_identity(tmp_path / "a")
+    moved = tmp_path / "moved"
+    shutil.move(tmp_path / "a", moved)
+    assert node_tags(cli, moved) == ["load"]
+    assert stored_identity(moved) == (workspace_id, str(moved))
+    assert folder_identity(moved) == workspace_id
+
+
+def test_a_copy_with_its_own_store_is_a_workspace_of_its_own(
+    tmp_path: Path, cli: CliRunner
+) -> None:
+    a, copy = tmp_path / "a", tmp_path / "copy"
+    workspace_with_a_node(a).close()
+    shutil.copytree(a, copy, symlinks=True)
+    assert node_tags(cli, copy) == ["load"]
+    assert node_tags(cli, a) == ["load"]
+    assert stored_identity(copy) == (folder_identity(a), str(copy))
+    assert stored_identity(a) == (folder_identity(a), str(a))
+
+
+def test_a_copy_on_the_original_store_is_refused_while_the_original_is_there(
+    tmp_path: Path, cli: CliRunner
+) -> None:
+    a, copy = tmp_path / "a", tmp_path / "copy"
+    workspace_with_a_node(a).close()
+    shutil.copytree(a, copy, symlinks=True)
+    config = copy / "nodepipe.toml"
+    config.write_text(
+        config.read_text().replace("sqlite:///.nodepipe/", f"sqlite:///{a}/.nodepipe/")
+    )
+    refused = cli("-w", str(copy), "node", "list")
+    assert refused.code == WORKSPACE_ERROR
+    assert f"is in use by the workspace in {a}, not in {copy}" in refused.stderr
+    assert node_tags(cli, a) == ["load"]
+    shutil.rmtree(a / "nodes")  # the original gone (its store kept where the copy points)
+    (a / "nodepipe.toml").unlink()
+    (a / ".nodepipe" / "workspace-id").unlink()
+    assert node_tags(cli, copy) == ["load"]  # now the copy is the workspace, moved
+
+
+def test_an_older_workspace_adopts_one_identity_when_two_processes_open_it_at_once(
+    tmp_path: Path,
+) -> None:
+    a = tmp_path / "a"
+    workspace_with_a_node(a).close()
+    forget_identity(a)
+    processes = [
+        subprocess.Popen(
+            [NODEPIPE, "-w", str(a), "node", "list"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
+    ]
+    for process in processes:
+        out, err = process.communicate(timeout=120)
+        assert process.returncode == 0, err
+        assert "load" in out
+    assert stored_identity(a) == (folder_identity(a), str(a))
+
+
+def test_an_older_folder_pointed_at_an_older_store_of_another_workspace_is_refused(
+    tmp_path: Path,
+) -> None:
+    a, b = tmp_path / "a", tmp_path / "b"
+    workspace_with_a_node(a).close()
+    nodepipe.init(b).close()
+    forget_identity(a)
+    forget_identity(b)
+    config = b / "nodepipe.toml"
+    config.write_text(
+        config.read_text().replace("sqlite:///.nodepipe/", f"sqlite:///{a}/.nodepipe/")
+    )
+    refused = nodepipe_process(b, "node", "list")
+    assert refused.returncode == WORKSPACE_ERROR
+    assert "holds 1 nodes and none of them has a folder in" in refused.stderr
+    assert stored_identity(a) is None  # nothing changed: a adopts its own store later
+    assert not (b / ".nodepipe" / "workspace-id").exists()
+    assert nodepipe_process(a, "node", "list").returncode == 0
+    assert stored_identity(a) == (folder_identity(a), str(a))
+
+
+def test_a_rebuilt_or_restored_store_belongs_to_the_same_folder(
+    tmp_path: Path, cli: CliRunner
+) -> None:
+    a = tmp_path / "a"
+    workspace_with_a_node(a).close()
+    workspace_id = folder_identity(a)
+    backup = cli("-w", str(a), "backup", "--json")
+    assert backup.code == 0, backup.stderr
+    for file in (a / ".nodepipe").glob("store.sqlite*"):
+        file.unlink()
+    rebuilt = cli("-w", str(a), "doctor", "--rebuild")
+    assert rebuilt.code == 0, rebuilt.stderr
+    assert stored_identity(a) == (workspace_id, str(a))
+    assert len(node_tags(cli, a)) == 1  # adopted (its tag is its id: it never ran)
+    restored = cli("-w", str(a), "backup", "restore", backup.json()["path"])
+    assert restored.code == 0, restored.stderr
+    assert node_tags(cli, a) == ["load"]
+    assert stored_identity(a) == (workspace_id, str(a))
