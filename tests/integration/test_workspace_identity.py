@@ -73,6 +73,7 @@ def test_a_folder_pointed_at_another_workspaces_store_is_refused_and_changes_not
     monkeypatch.setenv("NODEPIPE_DB_URL", store_url or sqlite_url(a))
     for command in (
         ("node", "list", "--json"),
+        ("doctor", "--json"),  # doctor reports the mismatch, and its repair touches nothing
         ("doctor", "--repair", "--json"),
         ("backup", "restore", backup_of_b),  # would replace a's store
     ):

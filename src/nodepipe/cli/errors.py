@@ -67,7 +67,8 @@ EXIT_CODES: tuple[ExitCode, ...] = (
     ExitCode(5, "read-only (locked, a reference, or in a run)", (ReadOnlyError,)),
     ExitCode(
         6,
-        "no workspace, or a bad one (its store missing or damaged, or another user controls it)",
+        "no workspace, or a bad one (its store missing, damaged or another workspace's, or another "
+        "user controls it)",
         (WorkspaceError,),
     ),
     ExitCode(
