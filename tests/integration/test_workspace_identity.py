@@ -195,3 +195,20 @@ def test_a_rebuilt_or_restored_store_belongs_to_the_same_folder(
     assert restored.code == 0, restored.stderr
     assert node_tags(cli, a) == ["load"]
     assert stored_identity(a) == (workspace_id, str(a))
+
+
+@pytest.mark.postgres
+def test_one_folder_under_two_names_on_a_shared_store_is_one_workspace(
+    tmp_path: Path, fresh_postgres_url: str, cli: CliRunner
+) -> None:
+    """A folder reached through a bind mount is not a copy: it opens (on a PostgreSQL store,
+    which both names resolve to, a copy would be refused)."""
+    a, alias = tmp_path / "a", tmp_path / "alias"
+    workspace_with_a_node(a, fresh_postgres_url).close()
+    alias.mkdir()
+    subprocess.run(["mount", "--bind", str(a), str(alias)], check=True)
+    try:
+        assert node_tags(cli, alias) == ["load"]
+        assert node_tags(cli, a) == ["load"]
+    finally:
+        subprocess.run(["umount", "--lazy", str(alias)], check=False)

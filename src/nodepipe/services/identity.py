@@ -59,7 +59,7 @@ def settle_identity(
     store_id, store_root = recorded
     if folder_id is not None and folder_id != store_id:
         raise _mismatch(layout, store_url, store_root, "belongs to the workspace in")
-    if store_root != root:
+    if store_root != root and not _same_file(Path(store_root), layout.root):
         if _holds_workspace(Path(store_root), store_id, store_url):
             raise _mismatch(layout, store_url, store_root, "is in use by the workspace in")
         if folder_id is None:
@@ -117,11 +117,24 @@ def _same_store(first: str, second: str) -> bool:
     one server (whichever role connects)."""
     first_file, second_file = sqlite_file(first), sqlite_file(second)
     if first_file is not None or second_file is not None:
-        return first_file is not None and second_file is not None and first_file == second_file
+        return (
+            first_file is not None
+            and second_file is not None
+            and _same_file(first_file, second_file)
+        )
     import sqlalchemy as sa  # a PostgreSQL store: SQLAlchemy is needed to talk to it anyway
 
     one, other = sa.engine.make_url(first), sa.engine.make_url(second)
     return (one.host, one.port, one.database) == (other.host, other.port, other.database)
+
+
+def _same_file(first: Path, second: Path) -> bool:
+    """Whether two paths lead to one file or folder (one reached through a bind mount or a
+    link under two names is one workspace, not a copy)."""
+    try:
+        return first.samefile(second)
+    except OSError:
+        return first == second
 
 
 def _refuse_foreign_nodes(layout: WorkspaceLayout, store: Store, store_url: str) -> None:
