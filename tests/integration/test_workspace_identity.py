@@ -171,6 +171,7 @@ def test_an_older_folder_pointed_at_an_older_store_of_another_workspace_is_refus
     refused = nodepipe_process(b, "node", "list")
     assert refused.returncode == WORKSPACE_ERROR
     assert "holds 1 nodes and none of them has a folder in" in refused.stderr
+    assert "`nodepipe --workspace OWNER status`" in refused.stderr  # its folder is not known
     assert stored_identity(a) is None  # nothing changed: a adopts its own store later
     assert not (b / ".nodepipe" / "workspace-id").exists()
     assert nodepipe_process(a, "node", "list").returncode == 0

@@ -146,10 +146,7 @@ def _refuse_foreign_nodes(layout: WorkspaceLayout, store: Store, store_url: str)
             f"the store {describe_store(store_url)} holds {len(ids)} nodes and none of them has "
             f"a folder in {layout.nodes_dir}: it is the store of another workspace, and "
             f"{layout.root} cannot use it; nothing was changed",
-            hint=Hint(
-                Action.STORE_REPOINT,
-                {"folder": str(layout.root), "owner": "the folder that store belongs to"},
-            ),
+            hint=Hint(Action.STORE_REPOINT, {"folder": str(layout.root)}),  # owner unknown
         )
 
 

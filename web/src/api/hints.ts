@@ -44,7 +44,7 @@ export const MENU_ITEMS: Record<Action, (params: Params) => string> = {
   "workspace.examine": () => `${OWNER} check the workspace for other trouble`,
   "store.restore": () => `${OWNER} restore the newest backup of the store, or rebuild it from the node folders`,
   "store.rebuild": () => `${OWNER} restore a backup of the store, or rebuild it from the node folders`,
-  "store.repoint": (p) => `${OWNER} open the workspace in ${p.owner} instead, or give the workspace in ${p.folder} a store of its own`,
+  "store.repoint": (p) => `${OWNER} open ${p.owner ? `the workspace in ${p.owner}` : "the workspace that store belongs to"} instead, or give the workspace in ${p.folder} a store of its own`,
   "server.password": () => `${OWNER} set the server's password again`,
   "package.credentials": () => "enter a username and password the index accepts: pipeline menu → Publish package…",
   "package.version": () => "build a new version: pipeline menu → Build package… (Version), then publish that",
