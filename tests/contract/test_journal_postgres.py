@@ -186,6 +186,26 @@ def test_another_role_claims_runs_after_the_upgrade_that_keeps_previous_states(
         store.close()
 
 
+def test_another_role_claims_the_workspace_identity_after_the_upgrade_that_adds_it(
+    fresh_postgres_url: str, role: str
+) -> None:
+    """Migration 0012's table: a role granted every table at 0011 may give the store its
+    workspace's identity (the first open of the workspace by that role's nodepipe) and record a
+    moved folder, after the owner's nodepipe upgraded the store."""
+    upgrade(fresh_postgres_url, "0011")
+    chain = seeded(fresh_postgres_url, granted_to=role)
+    Store.open(fresh_postgres_url).close()  # the owner's nodepipe upgrades the store
+    store = Store.open(as_role(fresh_postgres_url, role))
+    try:
+        assert store.identity() is None
+        assert store.node_ids() != [] and chain.ids["load"] in store.node_ids()
+        assert store.claim_identity("id-of-lab", "/srv/lab") == ("id-of-lab", "/srv/lab")
+        store.record_root("id-of-lab", "/srv/moved")
+        assert store.identity() == ("id-of-lab", "/srv/moved")
+    finally:
+        store.close()
+
+
 @pytest.fixture
 def icu_url(postgres_server: PostgresServer) -> Iterator[str]:
     """A database whose default collation is ICU's while ``datcollate`` says ``C``
