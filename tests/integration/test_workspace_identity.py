@@ -213,3 +213,34 @@ def test_one_folder_under_two_names_on_a_shared_store_is_one_workspace(
         assert node_tags(cli, a) == ["load"]
     finally:
         subprocess.run(["umount", "--lazy", str(alias)], check=False)
+
+
+def test_a_new_workspace_in_the_folder_of_a_moved_one_cannot_take_its_store(
+    tmp_path: Path, cli: CliRunner
+) -> None:
+    a, moved = tmp_path / "a", tmp_path / "moved"
+    workspace_with_a_node(a).close()
+    workspace_id = folder_identity(a)
+    shutil.move(a, moved)
+    nodepipe.init(a).close()  # a new workspace where the moved one was
+    config = a / "nodepipe.toml"
+    config.write_text(
+        config.read_text().replace("sqlite:///.nodepipe/", f"sqlite:///{moved}/.nodepipe/")
+    )
+    refused = cli("-w", str(a), "node", "list")
+    assert refused.code == WORKSPACE_ERROR
+    assert f"belongs to another workspace, last opened in this folder ({a})" in refused.stderr
+    assert stored_identity(moved) == (workspace_id, str(a))  # nothing changed
+    assert node_tags(cli, moved) == ["load"]  # the moved one opens, and is recorded
+    assert stored_identity(moved) == (workspace_id, str(moved))
+
+
+def test_a_damaged_identity_file_is_written_again_from_the_store(
+    tmp_path: Path, cli: CliRunner
+) -> None:
+    a = tmp_path / "a"
+    workspace_with_a_node(a).close()
+    workspace_id = folder_identity(a)
+    (a / ".nodepipe" / "workspace-id").write_bytes(b"\x00\x00\x00\x00garbage")
+    assert node_tags(cli, a) == ["load"]
+    assert folder_identity(a) == workspace_id

@@ -153,9 +153,17 @@ def _refuse_foreign_nodes(layout: WorkspaceLayout, store: Store, store_url: str)
 def _mismatch(
     layout: WorkspaceLayout, store_url: str, store_root: str, relation: str
 ) -> StoreOfAnotherWorkspaceError:
+    where = describe_store(store_url)
+    if _same_file(Path(store_root), layout.root):  # another workspace, once in this folder
+        return StoreOfAnotherWorkspaceError(
+            f"the store {where} belongs to another workspace, last opened in this folder "
+            f"({layout.root}) before the workspace here was made or replaced: this folder "
+            "carries another id (.nodepipe/workspace-id); two workspaces on one store would "
+            "show and change each other's nodes; nothing was changed",
+            hint=Hint(Action.STORE_REPOINT, {"folder": str(layout.root)}),
+        )
     return StoreOfAnotherWorkspaceError(
-        f"the store {describe_store(store_url)} {relation} {store_root}, not in {layout.root}: "
-        "two folders on one store would show and change each other's nodes; nothing was "
-        "changed",
+        f"the store {where} {relation} {store_root}, not in {layout.root}: two folders on one "
+        "store would show and change each other's nodes; nothing was changed",
         hint=Hint(Action.STORE_REPOINT, {"folder": str(layout.root), "owner": store_root}),
     )

@@ -134,8 +134,11 @@ def find_workspace_root(start: Path) -> Path | None:
 
 def folder_identity(layout: WorkspaceLayout) -> str | None:
     """The id the workspace folder carries (``.nodepipe/workspace-id``), or None while it
-    carries none."""
+    carries none (or a file a disk fault left that holds no id: the store's is written
+    again)."""
     try:
-        return layout.identity_file.read_text(encoding="utf-8").strip() or None
+        with layout.identity_file.open("rb") as handle:
+            text = handle.read(64).decode("ascii", errors="replace").strip()
     except FileNotFoundError:
         return None
+    return text if looks_like_id(text) else None
