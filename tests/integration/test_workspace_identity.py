@@ -10,6 +10,7 @@ once), ``doctor --rebuild``, ``backup restore``.
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 import subprocess
@@ -140,12 +141,16 @@ def test_an_older_workspace_adopts_one_identity_when_two_processes_open_it_at_on
     a = tmp_path / "a"
     workspace_with_a_node(a).close()
     forget_identity(a)
+    # each is held after finding no identity and before claiming one: all of them claim
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NODEPIPE_")}
+    env["NODEPIPE_PAUSE_AT"] = "identity.claiming:2"
     processes = [
         subprocess.Popen(
             [NODEPIPE, "-w", str(a), "node", "list"],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            env=env,
         )
         for _ in range(4)
     ]

@@ -34,7 +34,7 @@ from nodepipe.domain.errors import Action, Hint, WorkspaceError
 from nodepipe.domain.ids import new_id
 from nodepipe.store.health import describe_store, sqlite_file
 from nodepipe.store.store import Store
-from nodepipe.workspace.crash_points import crash_point
+from nodepipe.workspace.crash_points import crash_point, pause_point
 from nodepipe.workspace.durable import write_atomic
 from nodepipe.workspace.layout import WorkspaceLayout, folder_identity
 
@@ -54,6 +54,7 @@ def settle_identity(
     root = str(layout.root)
     if recorded is None:
         _refuse_foreign_nodes(layout, store, store_url)
+        pause_point("identity.claiming")  # a test holds two openers here: both claim
         recorded = store.claim_identity(folder_id or new_id(), root)
         crash_point("identity.store-claimed")
     store_id, store_root = recorded
