@@ -18,9 +18,11 @@ import sys
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 import nodepipe
 from integration.conftest import CliRunner
+from nodepipe.store.store import Store
 from support.cli_process import nodepipe_process
 
 WORKSPACE_ERROR = 6
@@ -136,11 +138,16 @@ def test_a_copy_on_the_original_store_is_refused_while_the_original_is_there(
 
 
 def test_an_older_workspace_adopts_one_identity_when_two_processes_open_it_at_once(
-    tmp_path: Path,
+    tmp_path: Path, store_url: str | None
 ) -> None:
     a = tmp_path / "a"
-    workspace_with_a_node(a).close()
-    forget_identity(a)
+    workspace_with_a_node(a, store_url).close()
+    url = store_url or sqlite_url(a)
+    engine = sa.create_engine(url)
+    with engine.begin() as connection:  # what a workspace of an older nodepipe holds
+        connection.execute(sa.text("DELETE FROM workspace_identity"))
+    engine.dispose()
+    (a / ".nodepipe" / "workspace-id").unlink()
     # each is held after finding no identity and before claiming one: all of them claim
     env = {k: v for k, v in os.environ.items() if not k.startswith("NODEPIPE_")}
     env["NODEPIPE_PAUSE_AT"] = "identity.claiming:2"
@@ -158,7 +165,11 @@ def test_an_older_workspace_adopts_one_identity_when_two_processes_open_it_at_on
         out, err = process.communicate(timeout=120)
         assert process.returncode == 0, err
         assert "load" in out
-    assert stored_identity(a) == (folder_identity(a), str(a))
+    store = Store.open(url)
+    try:
+        assert store.identity() == (folder_identity(a), str(a))
+    finally:
+        store.close()
 
 
 def test_an_older_folder_pointed_at_an_older_store_of_another_workspace_is_refused(
