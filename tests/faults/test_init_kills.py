@@ -12,13 +12,20 @@ from __future__ import annotations
 
 import json
 import signal
+import sqlite3
 from pathlib import Path
 
 import pytest
 
 from support.cli_process import nodepipe_process
 
-POINTS = ["init.directories", "init.store-created", "init.project", "aside-written.toml"]
+POINTS = [
+    "init.directories",
+    "init.store-created",
+    "identity.store-claimed",  # the store carries the workspace's id, the folder not yet
+    "init.project",
+    "aside-written.toml",
+]
 
 
 @pytest.mark.parametrize("point", POINTS)
@@ -35,6 +42,10 @@ def test_init_killed_at_each_step_is_finished_by_the_next_init(tmp_path: Path, p
     again = nodepipe_process(tmp_path, "init", str(root))
     assert again.returncode == 0, again.stderr
     assert sorted(p.name for p in root.iterdir()) == [".nodepipe", "nodepipe.toml", "nodes"]
+    with sqlite3.connect(root / ".nodepipe" / "store.sqlite") as connection:
+        stored = connection.execute("SELECT workspace_id, root FROM workspace_identity").fetchall()
+    workspace_id = (root / ".nodepipe" / "workspace-id").read_text().strip()
+    assert stored == [(workspace_id, str(root))]  # one identity, on both sides
     listed = nodepipe_process(root, "project", "list", "--json")
     assert listed.returncode == 0, listed.stderr
     assert [p["name"] for p in json.loads(listed.stdout)] == ["default"]

@@ -2,7 +2,9 @@
 
 Only ``init_context`` creates a store. Opening a workspace whose store is missing, damaged or
 empty is a ``WorkspaceError`` that names the store and what to do: restore the newest backup,
-or rebuild the store from the node folders (its hint, ``recovery_advice``).
+or rebuild the store from the node folders (its hint, ``recovery_advice``). A store that
+belongs to another workspace folder is refused before anything reads it (``check_identity``;
+``services.identity``).
 """
 
 from __future__ import annotations
