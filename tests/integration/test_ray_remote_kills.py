@@ -1,10 +1,11 @@
-"""Ray workers without a shared filesystem, killed mid-way.
+"""Ray workers without a shared filesystem, killed or fed damaged contents mid-way.
 
 The orchestrator SIGKILLed at the crash points of ``execution.remote_task`` (``remote.shipping``:
 a node's parents' outputs in the storage, its code not yet; ``remote.downloaded``: a completed
-node's outputs downloaded into its staging folder, not yet promoted). Each time: what the
-recovered run says, the previous outputs intact, the storage naming nothing half-written, and
-the next run completing.
+node's outputs downloaded into its staging folder, not yet promoted), a worker SIGKILLed while
+it uploads a node's outputs, and a parent's content damaged in the storage before a child's
+worker downloads it. Each time: what the recovered run says, the previous outputs intact, the
+storage naming nothing half-written, and the next run completing.
 
 The cluster is as in ``test_ray_remote.py``: a head without CPUs and one worker node that cannot
 see the tests' temporary folder, inside private namespaces (``support.ray_cluster``); the
@@ -19,10 +20,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import ray
 
 import nodepipe
 from integration.test_ray_remote import WORKER_CPUS, killed_at, pair, run_remote
 from nodepipe.domain.runs import NodeRunState, RunStatus
+from nodepipe.workspace.crash_points import CRASH_ENV
 from nodepipe.workspace.file_digests import fingerprint_outputs
 from nodepipe.workspace.storage import Storage
 from nodepipe.workspace.storage_trees import download_outputs
@@ -214,3 +217,110 @@ def test_an_orchestrator_killed_before_promoting_downloaded_outputs_keeps_the_ol
         assert (q / "data" / "copy.csv").read_text() == "x,y\n3,4\n"
     finally:
         ws.close()
+
+
+@in_ray_namespace
+def test_a_worker_killed_while_uploading_outputs_fails_the_node_with_nothing_named(
+    lab: nodepipe.Workspace, ray_cluster: RayCluster, outside: Path, tmp_path: Path
+) -> None:
+    """p's worker SIGKILLed while it uploads p's new outputs (``storage.uploaded@2``: one file
+    in place, the second whole in ``incoming/``, the manifest not sent): p fails saying its
+    worker died, q is skipped, both keep their outputs; the storage holds no manifest of the
+    new outputs, so nobody can ask for them half; the next run completes."""
+    bucket = outside / "bucket-worker-killed"
+    q = completed_pair(lab, ray_cluster, bucket)
+    edit_p(lab, "extra.txt")
+    expected = tmp_path / "expected"
+    expected.mkdir()
+    (expected / "table.csv").write_text("x,y\n3,4\n")
+    (expected / "extra.txt").write_text("extra.txt")
+    digest = fingerprint_outputs(expected)
+    # Only the tasks of this connection's job die there: the variable is in their runtime env.
+    ray.init(
+        address=ray_cluster.address,
+        log_to_driver=False,
+        include_dashboard=False,
+        runtime_env={"env_vars": {CRASH_ENV: "storage.uploaded@2"}},
+    )
+    try:
+        killed = run_remote(lab, ray_cluster, bucket, "pair")
+    finally:
+        ray.shutdown()
+
+    assert killed.finished is not None and killed.run_id is not None
+    assert killed.finished.status == "failed"
+    runs = node_runs(lab, killed.run_id)
+    assert runs["p"].state is NodeRunState.FAILED
+    assert runs["p"].message.startswith("the Ray worker running the node died"), runs["p"].message
+    assert runs["q"].state is NodeRunState.SKIPPED
+    p = lab.nodes.path("p")
+    assert_untouched(p, "table.csv", "x,y\n1,2\n")
+    assert_untouched(q, "copy.csv", "x,y\n1,2\n")
+    storage = Storage.open(str(bucket))
+    assert not storage.has(digest)
+    assert len(storage.incoming()) == 1  # the cut upload, for doctor --storage --collect
+    assert_whole(storage)
+
+    again = run_remote(lab, ray_cluster, bucket, "pair")
+
+    assert again.finished is not None and again.run_id is not None
+    assert again.finished.status == "completed", node_runs(lab, again.run_id)
+    assert (q / "data" / "copy.csv").read_text() == "x,y\n3,4\n"
+    assert storage.has(digest)
+    assert not (outside / "worker" / "runs" / runs["p"].id).exists()  # swept by the next task
+
+
+def edit_q(ws: nodepipe.Workspace, mark: str) -> None:
+    """q copies p's table and adds ``mark`` (so that q alone is stale)."""
+    source = "(node.parent('01').data_dir / 'table.csv').read_text()"
+    write_main(ws, "q", f"(node.data_dir() / 'copy.csv').write_text({source} + {mark!r})\n")
+
+
+@in_ray_namespace
+def test_a_parents_content_damaged_before_the_child_fetches_it_is_refused(
+    lab: nodepipe.Workspace, ray_cluster: RayCluster, outside: Path
+) -> None:
+    """p's table in the storage truncated, then replaced by other bytes of its size, while
+    only q is to run: the truncated one is sent again from the workspace when q is shipped
+    (its size is wrong), so q runs on the right table; the replaced one is refused by digest
+    when q's worker fetches it, and q fails naming its parent and the content, keeping its
+    outputs, p untouched. Running q again sends the workspace's copy and it completes."""
+    bucket = outside / "bucket-parent-damaged"
+    q = completed_pair(lab, ray_cluster, bucket)
+    storage = Storage.open(str(bucket))
+    table = next(d for d in storage.digests() if storage.read(d) == b"x,y\n1,2\n")
+    path = Path(storage.object_path(table))
+    path.chmod(0o644)
+    path.write_bytes(b"x,y\n1,")
+    edit_q(lab, "v2")
+
+    repaired = run_remote(lab, ray_cluster, bucket, "pair")
+
+    assert repaired.finished is not None and repaired.run_id is not None
+    assert repaired.finished.status == "completed", node_runs(lab, repaired.run_id)
+    assert set(node_runs(lab, repaired.run_id)) == {"q"}
+    assert (q / "data" / "copy.csv").read_text() == "x,y\n1,2\nv2"
+    assert storage.read(table) == b"x,y\n1,2\n"
+
+    path.chmod(0o644)
+    path.write_bytes(b"x,y\n6,6\n")
+    edit_q(lab, "v3")
+
+    refused = run_remote(lab, ray_cluster, bucket, "pair")
+
+    assert refused.finished is not None and refused.run_id is not None
+    assert refused.finished.status == "failed"
+    runs = node_runs(lab, refused.run_id)
+    assert set(runs) == {"q"} and runs["q"].state is NodeRunState.FAILED
+    message = runs["q"].message
+    assert "parent 01 (p)" in message and "damaged" in message and table[:12] in message, message
+    assert "run this node again" in message, message
+    assert_untouched(q, "copy.csv", "x,y\n1,2\nv2")
+    assert (lab.nodes.path("p") / "data" / "table.csv").read_text() == "x,y\n1,2\n"
+
+    again = run_remote(lab, ray_cluster, bucket, "pair")
+
+    assert again.finished is not None and again.run_id is not None
+    assert again.finished.status == "completed", node_runs(lab, again.run_id)
+    assert (q / "data" / "copy.csv").read_text() == "x,y\n1,2\nv3"
+    assert storage.read(table) == b"x,y\n1,2\n" and storage.refused() == set()

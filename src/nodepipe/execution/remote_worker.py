@@ -45,8 +45,8 @@ from nodepipe.execution.task import NodeTask
 from nodepipe.execution.task_factory import RUNTIME_DIR
 from nodepipe.workspace.config import default_interpreter
 from nodepipe.workspace.node_folder import NodeFolder
-from nodepipe.workspace.objects import ObjectStore
-from nodepipe.workspace.storage import Storage
+from nodepipe.workspace.objects import DamagedObjectError, MissingObjectError, ObjectStore
+from nodepipe.workspace.storage import REPAIRED_BY_UPLOAD, Storage
 from nodepipe.workspace.storage_trees import download_code, download_outputs, upload_outputs
 
 WORKER_DIR_ENV = "NODEPIPE_WORKER_DIR"
@@ -94,7 +94,7 @@ class WorkerRun:
         reused = self._environment()
         parents = {}
         for slot, digest in sorted(self.remote.parents.items()):
-            download_outputs(self.storage, digest, path / "parents" / slot)
+            self._fetch_parent(slot, digest, path / "parents" / slot)
             parents[slot] = str(path / "parents" / slot)
         imports = []
         for number, digest in enumerate(self.remote.imports):
@@ -121,6 +121,29 @@ class WorkerRun:
             seconds = time.monotonic() - started
             log.write(f"# nodepipe: environment {how} on this worker ({seconds:.1f} s)\n".encode())
         return task
+
+    def _fetch_parent(self, slot: str, digest: str, target: Path) -> None:
+        """Download parent ``slot``'s outputs; one that cannot be fetched (a content damaged or
+        missing in the storage) is refused naming the parent. The orchestrator sent them from
+        the workspace, which still holds them: shipping the node again sends a content that a
+        refusal noted, so running this node again repairs it."""
+        try:
+            download_outputs(self.storage, digest, target)
+        except (DamagedObjectError, MissingObjectError) as exc:
+            tag = next(
+                (
+                    p.get("tag")
+                    for p in self.remote.task.context.get("parents", [])
+                    if str(p.get("slot")) == slot
+                ),
+                None,
+            )
+            said = str(exc).removesuffix(REPAIRED_BY_UPLOAD).rstrip("; ")
+            raise type(exc)(
+                f"parent {slot}{f' ({tag})' if tag else ''}: its outputs {digest[:12]} could "
+                f"not be fetched: {said}; run this node again: the workspace's copy of them is "
+                "sent again"
+            ) from exc
 
     def _environment(self) -> bool:
         """Link the node's ``.venv`` to this worker's environment for its lock, synced first

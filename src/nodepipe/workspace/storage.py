@@ -50,6 +50,8 @@ OBJECTS = "objects"
 INCOMING = "incoming"
 RECORDS = "runs"
 _CHUNK = 1 << 20
+REPAIRED_BY_UPLOAD = "the next upload of it replaces it: run the node that made it again"
+"""How a refusal of a damaged content ends: the fix."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,8 +275,7 @@ class Storage:
             self.fs.pipe_file(f"{folder}/{digest}", b"")
         return DamagedObjectError(
             f"the content {digest[:12]} in the storage {self.url} is damaged (it does not hash "
-            "to its name) and was not used; the next upload of it replaces it: run the node "
-            "that made it again"
+            f"to its name) and was not used; {REPAIRED_BY_UPLOAD}"
         )
 
     def forget_refusal(self, digest: str) -> None:  # the note a refusal left, if any
