@@ -3,7 +3,8 @@
 Several runs may go on at once in one process (the web app): they share the connection, which
 is opened by the first ``acquire`` and closed after the last ``release``, and only if nodepipe
 opened it: a Ray that the embedding program connected itself is never shut down by nodepipe.
-One process talks to one cluster at a time.
+One process talks to one cluster at a time. While nodepipe's own connection is open, what the
+cluster tells the driver goes to a file, not to the process's stdout (``messages``).
 
 The connection also keeps the **warm slots** of its executors (``borrow_slot``): actors
 (``worker.NodeSlot``, one worker process each, holding one CPU) that run nodes with the default
@@ -32,6 +33,7 @@ from typing import Any
 import ray
 
 from nodepipe.domain.errors import Action, Hint, InvalidInputError
+from nodepipe.execution.ray import messages
 from nodepipe.execution.ray.private_files import private_temp_dir, private_token
 from nodepipe.execution.ray.worker import NodeSlot
 
@@ -54,6 +56,7 @@ class _Connection:
                 _check_same_cluster(address)
             else:
                 _connect(address)
+                messages.keep()
                 self._owned = True
             self._users += 1
             return kept
@@ -65,6 +68,7 @@ class _Connection:
                 self._owned = False
                 _SLOTS.clear()
                 ray.shutdown()
+                messages.release()
 
 
 _CONNECTION = _Connection()

@@ -60,7 +60,7 @@ from nodepipe.domain.errors import NodepipeError
 from nodepipe.domain.runs import RunOutcome, TaskOutcome
 from nodepipe.execution.executor import PreparingCallback, StartedCallback
 from nodepipe.execution.process_groups import KILL_GRACE_SECONDS
-from nodepipe.execution.ray import cluster, last_word
+from nodepipe.execution.ray import cluster, last_word, messages
 from nodepipe.execution.ray.worker import (
     NodeNotTaken,
     NodeRanOnWorker,
@@ -519,6 +519,9 @@ def _worker_died(run: _Run, task: NodeTask, exc: Exception) -> TaskOutcome:
     else:
         where = "running the node" if run.started else "the node was given to"
         status, message = RunOutcome.ERROR, f"the Ray worker {where} died: {reason}"
+    kept = messages.messages_file()
+    if kept is not None:  # Ray's own account of it went there, not on nodepipe's output
+        message = f"{message} (Ray's messages: {kept})"
     if task.log_file.exists():  # none: never prepared there, and no log is made for it now
         with contextlib.suppress(OSError), task.log_file.open("a", encoding="utf-8") as log:
             log.write(f"# nodepipe: {message}\n")
