@@ -58,7 +58,8 @@ def test_a_cluster_stopped_mid_run_fails_the_node_saying_its_worker_died(
     """`ray stop` while the sleeper runs: `nodepipe run` ends at once (exit 8) saying the
     sleeper's Ray worker died, in nodepipe's words, not Ray's exception's name as if nodepipe
     could not run it; the node run failed with that reason, its log ends with it, its process is
-    gone, its old outputs stay, and the node below is skipped."""
+    gone, its old outputs stay, and the node below is skipped. Ray's own account stays off the
+    command's output, in the file the error names."""
     lab.pipelines.new("sleepy")
     lab.nodes.new("sleepy", "sleeper")
     lab.nodes.new("sleepy", "after")
@@ -91,6 +92,10 @@ def test_a_cluster_stopped_mid_run_fails_the_node_saying_its_worker_died(
     assert run.returncode == 8, output
     said = "the Ray worker running the node died: "
     assert f"sleeper error: {said}" in output, output
+    # Ray's own dump ("(raylet) Raylet is terminated. … Last 20 lines of the Raylet logs: …",
+    # printed on the driver's stdout) is not nodepipe's output: it went to the file named.
+    assert "(raylet)" not in output and "Raylet is terminated" not in output, output
+    assert "(Ray's messages: " in output, output
     (history,) = lab.runs.node_history("sleeper", "sleepy")[:1]
     assert history.state is NodeRunState.FAILED
     assert history.message.startswith(said), history.message
