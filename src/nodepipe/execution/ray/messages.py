@@ -10,15 +10,18 @@ script reads (``nodepipe run --json``), and the same news already comes in nodep
 So while nodepipe holds a connection it opened (``cluster``), those messages go to
 ``nodepipe-ray-messages-<pid>.log`` in the driver's Ray log folder (beside Ray's own logs of
 the driver, ``python-core-driver-*.log``), one timestamped line each, and nodepipe's errors
-about a Ray worker name that file (``messages_file``). Nothing is dropped: a message that
-cannot be written there is printed as Ray prints it. A connection the embedding program
-opened itself is left as it is (its messages are its own).
+about a Ray worker name that file (``messages_file``). Nothing is hidden: the first message
+also puts one line naming the file on stderr (a message may be news that no error of
+nodepipe's carries), and a message that cannot be written there is printed as Ray prints
+it. A connection the embedding program opened itself is left as it is (its messages are its
+own).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import tempfile
 import threading
 from datetime import UTC, datetime
@@ -38,6 +41,7 @@ class _Messages:
         self._lock = threading.Lock()
         self._file: Path | None = None
         self._printer: Any = None
+        self._said = False
 
     def keep(self) -> None:
         """Send Ray's messages to the file from now on (nodepipe just connected)."""
@@ -48,7 +52,7 @@ class _Messages:
         with contextlib.suppress(OSError):
             path.touch()
         with self._lock:
-            self._file, self._printer = path, printer
+            self._file, self._printer, self._said = path, printer, False
         setattr(ray_worker, _RAY_PRINTER, self._write)
 
     def release(self) -> None:
@@ -73,11 +77,23 @@ class _Messages:
             try:
                 with path.open("a", encoding="utf-8") as handle:
                     handle.write(text)
-                return
             except OSError:
                 pass
+            else:
+                self._point_at(path)
+                return
         if printer is not None:
             printer(data, ignore_prefix)
+
+    def _point_at(self, path: Path) -> None:
+        """Say once per connection, on stderr (never stdout: a script reads that), where
+        Ray's messages are: one may be news no error of nodepipe's carries."""
+        with self._lock:
+            said, self._said = self._said, True
+        if not said:
+            with contextlib.suppress(OSError, ValueError):  # stderr closed: nothing to say
+                sys.stderr.write(f"nodepipe: the Ray cluster sent messages; they are in {path}\n")
+                sys.stderr.flush()
 
 
 def _logs_dir() -> Path:
