@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import array
 import contextlib
+import fcntl
 import os
 import pty
 import re
@@ -1035,3 +1036,38 @@ def test_a_server_whose_socket_folder_was_removed_ends_within_seconds(
     wait_for(lambda: not Path(f"/proc/{server}").exists(), "the unreachable server to end", 30)
     again = nodepipe_(environment(runtime), "-w", str(chain.root), "status", "baseline")
     assert again.returncode == 0, again.stderr  # the next command runs, and starts a new one
+
+
+def test_a_server_starting_removes_the_files_of_keys_unused_for_a_week(
+    chain: nodepipe.Workspace, runtime: Path
+) -> None:
+    """Each installation (a virtual environment, an upgrade), locale or sandbox has a key of
+    its own; the .lock and .log of keys no longer used stayed in the socket folder for ever
+    (138 files on a machine that ran the tests)."""
+    folder = runtime / "nodepipe"
+    folder.mkdir(mode=0o700)
+    week_and_a_day = 8 * 24 * 3600
+    old, recent = folder / "fork-00000000000000aa", folder / "fork-00000000000000bb"
+    for base in (old, recent):
+        for suffix in (".lock", ".log", ".sock"):
+            Path(f"{base}{suffix}").write_text("0\n")  # no pid of a server
+    for suffix in (".lock", ".log", ".sock"):
+        stamp = Path(f"{old}{suffix}").stat().st_mtime - week_and_a_day
+        os.utime(f"{old}{suffix}", (stamp, stamp))
+    held = folder / "fork-00000000000000cc.lock"  # a server of another key runs: kept
+    held.write_text(f"{os.getpid()}\n")
+    Path(folder / "fork-00000000000000cc.log").write_text("")
+    os.utime(folder / "fork-00000000000000cc.log", (1, 1))
+    with held.open() as holding:
+        fcntl.flock(holding, fcntl.LOCK_EX)
+        first = nodepipe_(environment(runtime), "-w", str(chain.root), "status", "baseline")
+        assert first.returncode == 0, first.stderr
+        wait_for(
+            lambda: not any(p.name.startswith(old.name) for p in folder.iterdir()),
+            "the files of the key unused for a week to be removed",
+            30,
+        )
+        wait_for(lambda: "serving" in log_of(runtime), "the fork server to start", 60)
+        left = {p.name for p in folder.iterdir()}
+    assert {f"{recent.name}.lock", f"{recent.name}.log", f"{recent.name}.sock"} <= left
+    assert {"fork-00000000000000cc.lock", "fork-00000000000000cc.log"} <= left

@@ -21,6 +21,7 @@ same way.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import gc
@@ -47,6 +48,10 @@ from nodepipe.cli.fork_worker import log, serve_client
 
 MAX_SERVERS = 4
 """Servers of one user at most; starting one more stops the least recently used."""
+FORGOTTEN_SECONDS = 7 * 24 * 3600
+"""A key no server has served for this long (its log's time) has its files removed when a
+server starts: each installation, locale or sandbox has its own key, and an upgrade or a
+removed virtual environment would otherwise leave its ``.lock`` and ``.log`` for ever."""
 PRELOADED = ("nodepipe.cli.app", "nodepipe.cli.runs", "nodepipe.cli.walk_status", "ctypes")
 _NOT_LEARNED = ("__main__", "ray", "nodepipe.execution.ray", "nodepipe.cli.fork_")
 LOOK_EVERY = 5.0
@@ -260,8 +265,9 @@ def _end_least_used_servers(folder: bytes, own: bytes) -> None:
         except OSError:
             continue
         try:
-            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-            fcntl.flock(fd, fcntl.LOCK_UN)  # nobody holds it: no server of that key
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # nobody holds it: no server
+            _forget_if_old(lock[: -len(b".lock")])  # removed while it is held, not after
+            fcntl.flock(fd, fcntl.LOCK_UN)
         except OSError:
             try:
                 pid = int(os.read(fd, 32).split()[0])
@@ -277,6 +283,20 @@ def _end_least_used_servers(folder: bytes, own: bytes) -> None:
             os.kill(pid, signal.SIGTERM)
         except OSError:
             pass
+
+
+def _forget_if_old(base: bytes) -> None:
+    """Remove the files of a key no server holds whose log is older than
+    :data:`FORGOTTEN_SECONDS` (its lock last: a server of that key starting meanwhile finds
+    its lock gone with its socket, and a newer one takes over)."""
+    try:
+        if time.time() - os.stat(base + b".log").st_mtime < FORGOTTEN_SECONDS:
+            return
+    except FileNotFoundError:
+        pass
+    for suffix in (b".sock", b".log", b".lock"):
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(base + suffix)
 
 
 def _locked(lock: int) -> bool:
