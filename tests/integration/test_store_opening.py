@@ -246,3 +246,22 @@ def test_init_records_the_store_it_made_from_the_environment(
     monkeypatch.delenv("NODEPIPE_DB_URL")
     assert cli("-w", str(tmp_path / "lab"), "project", "list").code == 0
     assert not (tmp_path / "lab" / ".nodepipe" / "store.sqlite").exists()
+
+
+@pytest.mark.parametrize("name", ["a%20b", "100%", "run?1#x", "caf%C3%A9"])
+def test_a_workspace_in_a_folder_whose_name_a_url_would_read_is_made_and_opened(
+    tmp_path: Path, cli: CliRunner, name: str
+) -> None:
+    """`nodepipe init a%20b` failed ("No such file or directory (…/a b/.nodepipe/store.sqlite)"):
+    the folder went into the store's URL as it was, and the URL read %20 as a space, ?
+    as a query and # as a fragment (found by the CLI fuzzer, with %00)."""
+    folder = tmp_path / name
+    made = cli("init", str(folder))
+    assert made.code == 0, made.stderr
+    assert cli("-w", str(folder), "pipeline", "new", "p").code == 0
+    shown = cli("-w", str(folder), "status", "p", "--json")
+    assert shown.code == 0, shown.stderr
+    assert (folder / ".nodepipe" / "store.sqlite").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [name]  # no folder a URL made up
+    with nodepipe.open(folder) as ws:
+        assert [p.tag for p in ws.pipelines.list()] == ["p"]

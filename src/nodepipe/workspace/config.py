@@ -80,9 +80,14 @@ def _store_scheme(url: str, source: str) -> str:
 
 
 def _absolute_sqlite(url: str, layout: WorkspaceLayout) -> str:
+    """A relative SQLite URL made absolute: the workspace's folder put in front of it, with
+    the three characters a URL would read otherwise escaped (a folder named ``a%20b`` is not
+    ``a b``, nor ``run?1`` a query); a folder without them stays as it is, and is read
+    without SQLAlchemy (``store.health.sqlite_file``)."""
     prefix = "sqlite:///"
     if url.startswith(prefix) and not url.startswith(prefix + "/"):
-        return prefix + str(layout.root / url.removeprefix(prefix))
+        root = str(layout.root).replace("%", "%25").replace("?", "%3F").replace("#", "%23")
+        return f"{prefix}{root}/{url.removeprefix(prefix)}"
     return url
 
 
