@@ -215,6 +215,7 @@ def lab(template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iter
     monkeypatch.chdir(tmp_path / "cwd")
     root = tmp_path / "lab"
     shutil.copytree(template, root, symlinks=True)
+    nodepipe.open(root).close()  # the copy's first open records where it now is
     yield root
 
 
