@@ -48,6 +48,9 @@ if TYPE_CHECKING:
     from nodepipe.services.runs.service import RunRequest
     from nodepipe.services.workspace import Workspace
 
+__version__: str
+"""The installed nodepipe's version, as `nodepipe version` prints it (read on first use)."""
+
 __all__ = [
     "Action",
     "AmbiguousNameError",
@@ -126,6 +129,11 @@ _LOCATIONS = {
 
 def __getattr__(name: str) -> Any:
     """A public name, imported from its module on first use (then kept in this module)."""
+    if name == "__version__":  # read from the installed metadata, as `nodepipe version` does
+        from nodepipe.services.version import installed_version
+
+        globals()[name] = found = installed_version()
+        return found
     module = _LOCATIONS.get(name)
     if module is None:
         raise AttributeError(f"module 'nodepipe' has no attribute {name!r}")
@@ -137,7 +145,7 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+    return sorted({*globals(), *__all__, "__version__"})
 
 
 def init(path: Path | str, store_url: str | None = None, python: str | None = None) -> Workspace:

@@ -30,9 +30,7 @@ def create(dest: Path | None, as_json: bool) -> None:
 
     The copy is consistent while other commands and runs go on, and readable by you only.
     """
-    from nodepipe.services.upkeep.backup import back_up
-
-    made = back_up(workspace().context, dest)
+    made = workspace().backup(dest)
     render(
         made,
         as_json,

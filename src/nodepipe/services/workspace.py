@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from nodepipe.services.packages.service import PackageService
     from nodepipe.services.runs.history import RunHistoryService
     from nodepipe.services.runs.service import RunService
+    from nodepipe.services.upkeep.backup import Backup
     from nodepipe.services.upkeep.servers import ServerService
 
 
@@ -219,6 +220,19 @@ class Workspace:
                 f"materialize takes what nodepipe.define() returns, not {definition!r}"
             )
         return Materializer(self.context).apply(spec, adopt)
+
+    def backup(self, destination: Path | str | None = None) -> Backup:
+        """Copy the workspace's store to ``destination`` (a new file, or a folder to put a
+        timestamped copy in; default ``.nodepipe/backups/``), consistent while runs go on."""
+        from nodepipe.services.upkeep.backup import back_up
+
+        return back_up(self.context, None if destination is None else Path(destination))
+
+    def backups(self) -> list[Path]:
+        """The backups in the workspace's ``.nodepipe/backups/``, oldest first."""
+        from nodepipe.services.upkeep.backup import backups
+
+        return backups(self.root)
 
     @property
     def root(self) -> Path:
