@@ -40,6 +40,14 @@ def listed(values: Iterable[str], what: str) -> list[str]:
     return list(values)
 
 
+def named_by_text(value: object, what: str) -> str:
+    """``value`` if it is text; else InvalidInputError: a number, None or a ``Path`` given
+    as a name from Python is refused in nodepipe's words, not met by a ``TypeError`` below."""
+    if not isinstance(value, str):
+        raise InvalidInputError(f"a {what} is named by text (its id or name), not {value!r}")
+    return value
+
+
 def validate_name(value: str, what: str) -> str:
     """Return ``value`` if it is a usable name, else raise InvalidInputError saying why.
 
@@ -47,6 +55,8 @@ def validate_name(value: str, what: str) -> str:
     ``..``, control characters, or leading/trailing blanks, nor be ``.`` (the folder itself in
     a path, dropped from a URL).
     """
+    if not isinstance(value, str):
+        raise InvalidInputError(f"invalid {what} {value!r}: a name is text")
     problem = _name_problem(value)
     if problem:
         raise InvalidInputError(f"invalid {what} {value!r}: {problem}")

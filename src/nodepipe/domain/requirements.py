@@ -47,6 +47,8 @@ def validate_requirements(requirements: Iterable[str]) -> list[str]:
 def validate_requirement(text: str) -> str:
     """``text`` if it is a PEP 508 requirement or a supported bare URL; InvalidInputError
     naming the string otherwise."""
+    if not isinstance(text, str):
+        raise InvalidInputError(f"invalid requirement {text!r}: it is not text; {_FORMS}")
     if text.lstrip().startswith("-"):
         raise InvalidInputError(
             f"invalid requirement {text!r}: it starts with '-', which uv would read as an "

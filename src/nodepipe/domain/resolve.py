@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import Final
 
 from nodepipe.domain.errors import AmbiguousNameError, NotFoundError
+from nodepipe.domain.names import named_by_text
 
 MIN_PREFIX = 4
 
@@ -35,6 +36,7 @@ def resolve(query: str, candidates: Sequence[Candidate], kind: str, scope: str =
 
     Precedence: exact id, then exact name, then a unique id prefix of at least 4 characters.
     """
+    named_by_text(query, kind)
     by_id = [c for c in candidates if c.id == query]
     if by_id:
         return by_id[0].id

@@ -30,6 +30,14 @@ def check_jobs(jobs: object, unit: str) -> None:
         raise InvalidInputError(f"jobs must be from 1 to {MAX_JOBS} {unit} at once, not {jobs}")
 
 
+def check_limit(limit: object, most: int) -> int:
+    """``limit`` (how many runs a page of history shows) if it is a whole number from 1 to
+    ``most``, as the CLI's ``--limit`` and the web API's ``limit`` take it."""
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= most:
+        raise InvalidInputError(f"limit must be a whole number from 1 to {most}, not {limit!r}")
+    return limit
+
+
 class RunStatus(StrEnum):
     RUNNING = "running"
     COMPLETED = "completed"

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from nodepipe.domain.errors import NotFoundError
 from nodepipe.domain.model import Node, Pipeline, Project
-from nodepipe.domain.names import listed
+from nodepipe.domain.names import listed, named_by_text
 from nodepipe.domain.resolve import Candidate, resolve
 from nodepipe.domain.runs import Run
 
@@ -33,6 +33,7 @@ def pipeline(session: LightReads, name: str) -> Pipeline:
 def node(session: LightReads, name: str, within: Pipeline | None = None) -> Node:
     """The node called ``name``; with ``within``, only nodes shown in that pipeline count."""
     # an exact id or tag is found by its index; only a prefix or a typo reads every name
+    named_by_text(name, "node")
     found = session.get_node(_node_id(session, name, session.node_tags_named(name), within))
     assert found is not None  # resolved from the same transaction
     return found
@@ -52,6 +53,8 @@ def nodes_named(
 ) -> dict[str, Node]:
     """``node`` for many names, by one indexed query for the exact ids and tags and one read
     of the nodes: each name maps to its node (the same errors as ``node``)."""
+    for name in names:
+        named_by_text(name, "node")
     named: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
     for entry in session.node_tags_named_any(names):
         for key in {entry[0], entry[1]}:
@@ -90,6 +93,7 @@ def nodes(session: LightReads, names: Iterable[str], within: Pipeline | None = N
 
 def run(session: StoreSession, run_id: str) -> Run:
     """The run ``run_id``, or the one run whose id starts with it."""
+    named_by_text(run_id, "run")
     found = session.get_run(run_id)
     if found is None:
         matches = [r for r in session.list_runs(limit=10_000) if r.id.startswith(run_id)]

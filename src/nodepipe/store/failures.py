@@ -80,7 +80,9 @@ class StoreFailures:
         else:
             return None
         reason = _first_line(cause, self._password)
-        if isinstance(cause, sqlite3.DatabaseError) and cause.sqlite_errorname in _DAMAGE:
+        # a ProgrammingError (a value SQLite cannot bind) has no sqlite_errorname
+        damage = getattr(cause, "sqlite_errorname", None) in _DAMAGE
+        if isinstance(cause, sqlite3.DatabaseError) and damage:
             return self.unusable(StoreProblem(ProblemKind.DAMAGED, f"is damaged ({reason})"))
         if not operational:
             return None

@@ -76,6 +76,20 @@ class Store:
         """This store's file, which this process must not open outside SQLite (``health``)."""
         self._keeper: sqlite3.Connection | None = None
         """Open while the store is (an SQLite store's): see the module's docstring."""
+        self._closed = False
+        """Set by ``close``: every session asked for after it is refused (``_check_open``)."""
+
+    def _check_open(self) -> None:
+        """Refuse a session of a closed store. Used again, it would open connections of its own
+        outside the keeper and the hold (``health``), behind the back of whoever closed it."""
+        if self._closed:
+            from nodepipe.domain.errors import WorkspaceError
+
+            where = self._sqlite_file or "the PostgreSQL store"
+            raise WorkspaceError(
+                f"this workspace was closed (its store {where}); nothing was read or changed: "
+                "open the workspace again to go on"
+            )
 
     def _hold(self) -> None:
         if self._sqlite_file is not None and self._held is None:
@@ -166,6 +180,7 @@ class Store:
     def read(self) -> Iterator[StoreSession]:
         from nodepipe.store.queries import StoreSession
 
+        self._check_open()
         with self.failures.translated(), self.engine.connect() as connection, connection.begin():
             yield StoreSession(connection)
 
@@ -187,6 +202,7 @@ class Store:
     def light_read(self) -> Iterator[LightReads]:
         """A read transaction answering ``LightReads``: through ``sqlite3`` on an SQLite store
         (no SQLAlchemy), else an ordinary ``read()``."""
+        self._check_open()
         if self._sqlite_file is None:
             with self.read() as session:
                 yield session
@@ -198,6 +214,7 @@ class Store:
     def run_write(self) -> Iterator[RunWrites]:
         """A write transaction answering ``RunWrites`` (a run's claim and progress): through
         ``sqlite3`` on an SQLite store (no SQLAlchemy), else an ordinary ``write()``."""
+        self._check_open()
         if self._sqlite_file is None:
             with self.write() as session:
                 yield session
@@ -209,6 +226,7 @@ class Store:
     def edge_write(self) -> Iterator[EdgeWrites]:
         """A write transaction answering ``EdgeWrites`` (``connect``, ``disconnect``): through
         ``sqlite3`` on an SQLite store (no SQLAlchemy), else an ordinary ``write()``."""
+        self._check_open()
         if self._sqlite_file is None:
             with self.write() as session:
                 yield session
@@ -230,6 +248,7 @@ class Store:
     def _write_connection(self) -> Iterator[sa.Connection]:
         from nodepipe.store.engine import WRITE_OPTION
 
+        self._check_open()
         with self.failures.translated(), self.engine.connect() as connection:
             connection.execution_options(**{WRITE_OPTION: True})
             with connection.begin():
@@ -277,6 +296,7 @@ class Store:
             return not session.list_pipelines() and not session.list_nodes()
 
     def close(self) -> None:
+        self._closed = True
         changes: StoreChanges | None = self.__dict__.get("changes")
         if changes is not None:
             changes.close()

@@ -29,7 +29,8 @@ CARD_SPAN = 220.0
 def check_position(node: str, x: float, y: float) -> None:
     """Refuse a canvas position that is not two finite numbers (NaN cannot be stored, and an
     infinity is no JSON: the CLI would print ``Infinity``, the API ``null``)."""
-    if not (math.isfinite(x) and math.isfinite(y)):
+    numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in (x, y))
+    if not (numbers and math.isfinite(x) and math.isfinite(y)):
         raise InvalidInputError(f"position of {node} must be finite numbers, not ({x}, {y})")
 
 

@@ -262,6 +262,7 @@ class NodeService:
         parent is stale still, and says why."""
         if state not in (NodeState.COMPLETED, NodeState.STALE):
             raise InvalidInputError("a node can be marked completed or stale by hand")
+        state = NodeState(state)  # "stale" as text is NodeState.STALE
         if state is NodeState.COMPLETED:
             return self._effective(self._accept_outputs(name, pipeline))
         with self.context.store.write() as session:

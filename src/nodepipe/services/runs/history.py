@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from nodepipe.domain.history import RunHistory
-from nodepipe.domain.runs import NodeRun
+from nodepipe.domain.runs import NodeRun, check_limit
 from nodepipe.services import resolver
 from nodepipe.services.context import WorkspaceContext
 from nodepipe.services.upkeep.crash_recovery import recover_after_crash
@@ -23,6 +23,7 @@ class RunHistoryService:
     def page(self, pipeline: str, limit: int = 50, before: datetime | None = None) -> RunHistory:
         """The pipeline's ``limit`` newest runs requested before ``before``; ``next_before``
         asks for the page after it."""
+        check_limit(limit, 500)
         recover_after_crash(self.context)
         with self.context.store.read() as session:
             pipeline_id = resolver.pipeline(session, pipeline).id

@@ -197,6 +197,11 @@ class RunService:
         its executor is up, just before its first event. Should anything fail once the nodes
         are claimed and before the run starts (``on_start`` raising, Ctrl-C), the nodes go back
         to how they were and the run is recorded failed (cancelled), each node run saying why."""
+        if not isinstance(request, RunRequest):
+            raise InvalidInputError(
+                f"a run is asked for with a RunRequest, like RunRequest({request!r}), "
+                f"not {request!r}"
+            )
         _check_jobs(request.jobs)
         listeners = _checked_listeners(listeners)
         status = self.status(request.pipeline)
@@ -520,6 +525,9 @@ class RunService:
 
     # history, logs, kill -------------------------------------------------------------------
     def history(self, pipeline: str | None = None, limit: int = 50) -> builtins.list[Run]:
+        from nodepipe.domain.runs import check_limit
+
+        check_limit(limit, 1000)
         self.recover()
         with self.context.store.light_read() as session:
             pipeline_id = resolver.pipeline(session, pipeline).id if pipeline else None
