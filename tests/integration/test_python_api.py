@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import sys
+import warnings
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -249,6 +250,38 @@ def test_materialize_never_overwrites_a_node_it_did_not_make(lab: nodepipe.Works
     lab.materialize(two_nodes("print('a, again')\n"))  # its own now, and b made by it
     assert beside_code(lab, "a")["main"] == "print('a, again')\n"
     assert lab.nodes.find("a", pipeline="train").id == a_id
+
+
+def test_materializing_again_keeps_what_was_edited_since_before_replacing_it(
+    lab: nodepipe.Workspace,
+) -> None:
+    """A node a materialise made, edited since (its main.py in an editor, its parameters with
+    set_params), had the edits overwritten by the next materialise, kept nowhere. Now they are
+    copied to its undone-edits/ first, with a warning naming the node, the files and the copy;
+    a definition changed with no edits in between keeps nothing and warns of nothing."""
+    lab.materialize(two_nodes("print('a')\n"))
+    folder = lab.nodes.path("a", pipeline="train")
+    (folder / "code" / "main.py").write_text("print('a')\nprint('my edit')\n")
+    lab.nodes.set_params("a", ["k=5"], pipeline="train")
+
+    with pytest.warns(UserWarning, match=r"node 'a' since it was last materialised") as said:
+        lab.materialize(two_nodes("print('a')\n"))  # the same definition, run again
+    assert beside_code(lab, "a")["main"] == "print('a')\n"
+    assert lab.nodes.params("a", pipeline="train") == {"k": 2}
+    (kept,) = [e for e in beside_code(lab, "a")["entries"] if e.startswith("undone-edits/")]
+    assert (folder / kept / "main.py").read_text() == "print('a')\nprint('my edit')\n"
+    assert "k: 5" in (folder / kept / "params.yaml").read_text()
+    (warning,) = said.list
+    assert "(main.py, params.yaml)" in str(warning.message)
+    assert str(folder / kept) in str(warning.message)
+    assert warning.filename == __file__  # at the line that called materialize
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing edited since: nothing to keep, no warning
+        lab.materialize(two_nodes("print('a, changed in the definition')\n"))
+        lab.materialize(two_nodes("print('a, changed in the definition')\n"))
+    entries = beside_code(lab, "a")["entries"]
+    assert [e for e in entries if e.startswith("undone-edits/")] == [kept]
 
 
 def test_a_python_that_is_not_installed_is_refused_and_changes_nothing(

@@ -51,6 +51,7 @@ from nodepipe.services.envs.base_packages import PipelineEnvService
 from nodepipe.services.envs.conda import CondaService
 from nodepipe.services.envs.environments import EnvironmentService
 from nodepipe.services.graph.edges import EdgeService
+from nodepipe.services.graph.materialize_edits import edited_since, files_digest, keep_replaced
 from nodepipe.services.graph.materialize_undo import MATERIALIZE_KIND, SAVED_FILES, UndoLog
 from nodepipe.services.graph.nodes import NodeService
 from nodepipe.services.graph.pipelines import PipelineService
@@ -110,6 +111,7 @@ class Materializer:
 
     def _apply(self, spec: PipelineSpec, log: UndoLog, adopt: set[str]) -> None:
         adopted: list[Node] = []
+        edited: dict[str, str] = {}
         try:
             found = self.pipelines.get(spec.tag)
         except NotFoundError:
@@ -122,6 +124,12 @@ class Materializer:
             pipeline_id = found.id
             owned = self._owned_by_tag(spec.tag)
             adopted = self._not_made_here(found, owned, spec, adopt)  # refused before a change
+            declared = {node_spec.tag for node_spec in spec.nodes}
+            taken_over = {node.id for node in adopted}  # their whole code/ is kept
+            edited = edited_since(
+                self.context,
+                (n for n in owned.values() if n.tag in declared and n.id not in taken_over),
+            )
             if spec.project is not None:
                 self._move(found, spec.project, log)
         log.save_files([node.id for node in owned.values()])
@@ -152,8 +160,14 @@ class Materializer:
         for node_spec in spec.nodes:
             self._update(owned[node_spec.tag], node_spec, base)
             crash_point("materialize.node")
+        keep_replaced(self.context, log, edited, {n.id: n.tag for n in owned.values()})
         for node_spec in spec.nodes:
             self._connect(pipeline_id, owned, node_spec, log)
+        for node_spec in spec.nodes:  # what it left, to tell later edits by
+            node_id = owned[node_spec.tag].id
+            folder = self.context.layout.node_folder(node_id)
+            record_materialized(folder.path, node_id, pipeline_id, files_digest(folder.code))
+        sync_filesystem(self.context.layout.nodes_dir)
 
     def _not_made_here(
         self, pipeline: Pipeline, owned: dict[str, Node], spec: PipelineSpec, adopt: set[str]

@@ -5,7 +5,7 @@
 about to be created, the code, parameter and environment files of the nodes it may change
 (copied into the operation's folder), the pipeline's base packages, the tags of the nodes it
 is about to make, each node it is about to take over (its record as one it made), each edge it is
-about to remove or add. When a step fails, the log is undone
+about to remove or add, each copy of edits it keeps. When a step fails, the log is undone
 in the same process; when the process is killed, the next command finds the operation
 abandoned and undoes it the same way (``recover_materialize``), so a materialise leaves all of
 it or none. Undoing a step that never happened does nothing (each undo step tolerates it).
@@ -74,6 +74,10 @@ class UndoLog:
         self.steps.extend(saved)
         self.operation.record(steps=self.steps)
 
+    def saved_folder(self, node_id: str) -> Path:
+        """Where ``save_files`` copied the node's files (missing if it had none of them)."""
+        return self.operation.folder / _SAVED_DIR / node_id
+
     def done(self) -> None:
         """Everything is made: a crash from here on keeps it."""
         self.operation.record(done=True)
@@ -110,6 +114,8 @@ class UndoLog:
             forget_materialized(context.layout.node_dir(step["node"]))
             if step.get("kept"):  # the copy of its code it made: the code itself is put back
                 _remove_kept(Path(step["kept"]))
+        elif kind == "kept":  # a copy of edits it replaced: the edits themselves are put back
+            _remove_kept(Path(step["kept"]))
         elif kind == "moved":
             PipelineService(context).move(step["pipeline"], step["project"])
         elif kind == "base":
