@@ -5,6 +5,7 @@ Each is refused with one of nodepipe's errors in its own words (never Python's `
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -93,3 +94,30 @@ def test_a_closed_workspace_refuses_every_call_and_changes_nothing(
     ws.close()  # closing again is harmless
     with nodepipe.open(tmp_path / "lab") as again:
         assert snapshot(again) == before
+
+
+def test_one_workspace_used_from_several_threads_at_once_loses_nothing(
+    lab: nodepipe.Workspace,
+) -> None:
+    """The README says one ``Workspace`` may be used from several threads at once (as the
+    web app's request threads use one): each thread's nodes are made, none is lost."""
+    lab.pipelines.new("p")
+    failures: list[BaseException] = []
+
+    def make(thread: int) -> None:
+        try:
+            for i in range(5):
+                lab.nodes.new("p", f"t{thread}-{i}")
+                lab.runs.status("p")
+        except BaseException as error:  # reported by the assertion below
+            failures.append(error)
+
+    threads = [threading.Thread(target=make, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    made = {node.tag for node in lab.nodes.list("p")}
+    assert made == {f"t{thread}-{i}" for thread in range(4) for i in range(5)}
+    assert len(snapshot(lab)["folders"]) == 20
