@@ -93,6 +93,8 @@ DECLARATIONS: dict[str, Callable[[PipelineDefinition], object]] = {
     "a python range that is none": lambda p: p.node(python=">=3.x")(plain),
     "a python request that is none": lambda p: p.node(python="banana")(plain),
     "a parent twice": lambda p: p.node(tag="twice", parents=["first", "first"])(plain),
+    "a parent not declared (yet)": lambda p: p.add("second", "", parents=["first", "third"]),
+    "itself as its parent": lambda p: p.add("second", "", parents=["second"]),
     "code that is not text": lambda p: p.add("q", plain),  # type: ignore[arg-type]
     "a function typed at a prompt": lambda p: exec("@p.node()\ndef typed(): pass\n", {"p": p}),
 }

@@ -71,8 +71,19 @@ class PipelineDefinition:
             package_mapping(conda, f"the conda packages of node {tag!r}"),
         )
         spec.check()
-        if any(declared.tag == spec.tag for declared in self._nodes):
+        declared = {node.tag for node in self._nodes}
+        if spec.tag in declared:
             raise InvalidInputError(f"node {spec.tag!r} is declared twice")  # here, not later
+        if spec.tag in spec.parents:
+            raise InvalidInputError(
+                f"node {spec.tag!r} names itself as its parent: a node cannot read its own outputs"
+            )
+        missing = [parent for parent in spec.parents if parent not in declared]
+        if missing:
+            raise InvalidInputError(
+                f"node {spec.tag!r} reads {', '.join(map(repr, missing))}, not declared above it: "
+                "declare a node's parents before it"
+            )
         if spec.python is not None and not spec.python_range and parse_request(spec.python) is None:
             raise InvalidInputError(
                 f"python={spec.python!r} of node {tag!r} is not a Python version request; "
