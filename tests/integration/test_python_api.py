@@ -145,6 +145,13 @@ def test_base_packages_that_are_not_a_mapping_are_refused() -> None:
         nodepipe.define("declared", base=["numpy"])  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize("project", [5, "a/b", ".."])
+def test_a_project_that_cannot_be_one_is_refused_when_declared(project: Any) -> None:
+    """``define("t", project=5)`` was accepted, and refused only when materialised."""
+    with pytest.raises(nodepipe.InvalidInputError, match="invalid project name"):
+        nodepipe.define("declared", project=project)
+
+
 def test_one_parent_may_be_given_as_its_tag() -> None:
     pipe = nodepipe.define("declared")
     pipe.add("first", "print('first')\n")

@@ -42,7 +42,7 @@ class PipelineDefinition:
         self, tag: str, project: str | None = None, base: Mapping[str, str] | None = None
     ) -> None:
         self.tag = validate_name(tag, "pipeline tag")
-        self.project = project
+        self.project = None if project is None else validate_name(project, "project name")
         self.base = package_mapping(base, f"the base packages of pipeline {tag!r}")
         self._nodes: list[NodeSpec] = []
 
