@@ -72,6 +72,7 @@ CLOSED: dict[str, Call] = {
     "connect": lambda ws: ws.edges.connect("a", "b", pipeline="p"),
     "a status": lambda ws: ws.runs.status("p"),
     "a run": lambda ws: ws.runs.run(nodepipe.RunRequest("p")),
+    "a backup": lambda ws: ws.backup(),
 }
 
 
@@ -89,6 +90,7 @@ def test_a_closed_workspace_refuses_every_call_and_changes_nothing(
     with pytest.raises(nodepipe.WorkspaceError, match="was closed") as refused:
         CLOSED[case](ws)
     assert "open the workspace again" in str(refused.value)
+    assert ws.backups() == []  # listed from the folder, which needs no store
     with pytest.raises(nodepipe.WorkspaceError, match="was closed"):
         nodes.list("p")
     ws.close()  # closing again is harmless

@@ -77,9 +77,9 @@ class Store:
         self._keeper: sqlite3.Connection | None = None
         """Open while the store is (an SQLite store's): see the module's docstring."""
         self._closed = False
-        """Set by ``close``: every session asked for after it is refused (``_check_open``)."""
+        """Set by ``close``: every session asked for after it is refused (``check_open``)."""
 
-    def _check_open(self) -> None:
+    def check_open(self) -> None:
         """Refuse a session of a closed store. Used again, it would open connections of its own
         outside the keeper and the hold (``health``), behind the back of whoever closed it."""
         if self._closed:
@@ -180,7 +180,7 @@ class Store:
     def read(self) -> Iterator[StoreSession]:
         from nodepipe.store.queries import StoreSession
 
-        self._check_open()
+        self.check_open()
         with self.failures.translated(), self.engine.connect() as connection, connection.begin():
             yield StoreSession(connection)
 
@@ -202,7 +202,7 @@ class Store:
     def light_read(self) -> Iterator[LightReads]:
         """A read transaction answering ``LightReads``: through ``sqlite3`` on an SQLite store
         (no SQLAlchemy), else an ordinary ``read()``."""
-        self._check_open()
+        self.check_open()
         if self._sqlite_file is None:
             with self.read() as session:
                 yield session
@@ -214,7 +214,7 @@ class Store:
     def run_write(self) -> Iterator[RunWrites]:
         """A write transaction answering ``RunWrites`` (a run's claim and progress): through
         ``sqlite3`` on an SQLite store (no SQLAlchemy), else an ordinary ``write()``."""
-        self._check_open()
+        self.check_open()
         if self._sqlite_file is None:
             with self.write() as session:
                 yield session
@@ -226,7 +226,7 @@ class Store:
     def edge_write(self) -> Iterator[EdgeWrites]:
         """A write transaction answering ``EdgeWrites`` (``connect``, ``disconnect``): through
         ``sqlite3`` on an SQLite store (no SQLAlchemy), else an ordinary ``write()``."""
-        self._check_open()
+        self.check_open()
         if self._sqlite_file is None:
             with self.write() as session:
                 yield session
@@ -248,7 +248,7 @@ class Store:
     def _write_connection(self) -> Iterator[sa.Connection]:
         from nodepipe.store.engine import WRITE_OPTION
 
-        self._check_open()
+        self.check_open()
         with self.failures.translated(), self.engine.connect() as connection:
             connection.execution_options(**{WRITE_OPTION: True})
             with connection.begin():
