@@ -123,3 +123,23 @@ def test_one_workspace_used_from_several_threads_at_once_loses_nothing(
     made = {node.tag for node in lab.nodes.list("p")}
     assert made == {f"t{thread}-{i}" for thread in range(4) for i in range(5)}
     assert len(snapshot(lab)["folders"]) == 20
+
+
+OPENINGS: dict[str, Callable[[Path], object]] = {
+    "open a folder given as a number": lambda _: nodepipe.open(123),  # type: ignore[arg-type]
+    "init a folder given as a number": lambda _: nodepipe.init(123),  # type: ignore[arg-type]
+    "a store URL that is a number": lambda d: nodepipe.init(d / "lab", store_url=5),  # type: ignore[arg-type]
+    "a Python version as a number": lambda d: nodepipe.init(d / "lab", python=3.10),  # type: ignore[arg-type]
+}
+
+
+@pytest.mark.parametrize("case", sorted(OPENINGS))
+def test_a_workspace_asked_for_with_a_value_of_the_wrong_type_is_refused_making_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str
+) -> None:
+    """Each was Python's TypeError from pathlib or a regular expression, naming no argument
+    (``python=3.10``, a number, would have asked for Python 3.1)."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(nodepipe.InvalidInputError, match="is given as text, like"):
+        OPENINGS[case](tmp_path)
+    assert list(tmp_path.iterdir()) == []

@@ -187,6 +187,7 @@ class Workspace:
         What a nodepipe process that died left (runs still ``running``, half-built folders,
         half-made environment edits) is settled first.
         """
+        _check_text(path, "the workspace's folder", "./lab", paths=True)
         workspace = cls(open_context(path))
         workspace.runs.recover()
         return workspace
@@ -196,6 +197,9 @@ class Workspace:
         cls, path: Path | str, store_url: str | None = None, python: str | None = None
     ) -> Workspace:
         """Create a workspace in a new or empty directory."""
+        _check_text(path, "the workspace's folder", "./lab", paths=True)
+        _check_text(store_url, "store_url", "postgresql://host/db")
+        _check_text(python, "python", "3.12")  # 3.10 as a number is 3.1
         return cls(init_context(path, store_url, python))
 
     def materialize(
@@ -250,3 +254,15 @@ class Workspace:
 
     def __exit__(self, *_: object) -> None:
         self.close()
+
+
+def _check_text(value: object, what: str, example: str, paths: bool = False) -> None:
+    """Refuse ``value`` unless it is None, text (or, with ``paths``, a path) as InvalidInputError
+    naming ``what`` and an ``example``: Python's own TypeError said neither."""
+    import os
+
+    if value is None or isinstance(value, str) or (paths and isinstance(value, os.PathLike)):
+        return
+    from nodepipe.domain.errors import InvalidInputError
+
+    raise InvalidInputError(f"{what} is given as text, like {example!r}, not {value!r}")
