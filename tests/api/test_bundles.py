@@ -491,3 +491,20 @@ def test_an_upload_includes_nothing_of_the_servers_disk_or_network(
     shutil.move(str(elsewhere.parent), str(tmp_path / "pipelines"))
     imported = chain.bundles.import_(own, name="mine")
     assert "srv.clean" in {item.node.tag for item in imported.view.nodes}
+
+
+def test_an_upload_with_thousands_of_problems_is_refused_naming_a_screenful(
+    client: TestClient, chain: nodepipe.Workspace
+) -> None:
+    """The 422 of a bundle with 2,000 problems carried every one of them in one message."""
+    ghosts = "".join(
+        f'[[edges]]\nfrom = "load"\nto = "ghost{i}"\nslot = "01"\n' for i in range(2000)
+    )
+    toml = 'format = 1\n[pipeline]\nname = "many"\n[nodes.load]\n' + ghosts
+    data = io.BytesIO()
+    with zipfile.ZipFile(data, "w") as archive:
+        archive.writestr("pipeline.toml", toml)
+    message = error_of(upload(client, data.getvalue()), 422)
+    assert "ghost18'" in message and "ghost1999'" not in message, message[:2000]
+    assert message.endswith("more (`nodepipe bundle check` of the unzipped bundle lists all)")
+    assert len(message) < 5000

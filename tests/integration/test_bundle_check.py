@@ -529,3 +529,27 @@ def test_a_node_pyproject_that_is_not_toml_is_named_as_the_bundle_holds_it(
     assert refused.code == 2, refused.stdout + refused.stderr
     assert f"bundle import: {expected}" in words(refused.stderr)
     assert snapshot(lab) == before
+
+
+def test_thousands_of_problems_show_a_screenful_and_count_the_rest(
+    lab: nodepipe.Workspace, tmp_path: Path, template: Path, cli: CliRunner
+) -> None:
+    """A bundle with 2,000 edges to nodes it lacks listed all 2,000 lines, in check and in
+    import's refusal alike; they show 20 and "and 1980 more", and --json keeps them all."""
+    ghosts = "".join(
+        f'[[edges]]\nfrom = "load"\nto = "ghost{i}"\nslot = "01"\n' for i in range(2000)
+    )
+    bundle = write_bundle(tmp_path / "bundle", GOOD + ghosts, CODE, template)
+    as_json = cli("bundle", "check", str(bundle), "--json")
+    assert as_json.code == 2 and len(as_json.json()["problems"]) == 2000
+    shown = cli("bundle", "check", str(bundle))
+    assert shown.code == 2, shown.stderr
+    lines = shown.stdout.splitlines()
+    assert lines[0] == f"{bundle}: 2000 problem(s)"
+    assert words(shown.stdout).count(" - ") == 21 and "ghost19'" in shown.stdout
+    assert words(shown.stdout).endswith("- and 1980 more (--json lists all)")
+    refused = cli("bundle", "import", str(bundle))
+    assert refused.code == 2 and "ghost20'" not in refused.stderr
+    said = words(refused.stderr)
+    assert "2000 problems:" in said
+    assert "and 1980 more (`nodepipe bundle check DIR --json` lists all)" in said

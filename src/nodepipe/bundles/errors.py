@@ -3,7 +3,9 @@
 All are ``InvalidInputError``s (the user's bundle is at fault), so every surface maps them the
 way it maps other bad input; the subclasses carry what a surface may want to show apart.
 Readers that find several independent problems at once (``bundle check``) raise them together
-(``refuse_all``): ``problems`` lists each, one line apiece.
+(``refuse_all``): ``problems`` lists each, one line apiece; a message shows the first
+``SHOWN_PROBLEMS`` of them and counts the rest (``shown_problems``: a bundle of thousands of
+nodes without their folders is thousands of problems, and nobody reads past a screenful).
 """
 
 from __future__ import annotations
@@ -11,6 +13,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from nodepipe.domain.errors import InvalidInputError, NodepipeError
+
+SHOWN_PROBLEMS = 20
+"""A message lists this many problems of a bundle, then counts the others."""
+
+
+def shown_problems(
+    problems: Sequence[str],
+    all_in: str = "`nodepipe bundle check DIR --json`",
+    limit: int = SHOWN_PROBLEMS,
+) -> tuple[str, ...]:
+    """The first ``limit`` of ``problems``, then "and N more (``all_in`` lists all)" when
+    there are others (the structured answers, ``bundle check --json``, keep them all)."""
+    if len(problems) <= limit:
+        return tuple(problems)
+    rest = len(problems) - limit
+    return (*problems[:limit], f"and {rest} more ({all_in} lists all)")
 
 
 class BundleError(InvalidInputError):
@@ -27,7 +45,7 @@ class BundleProblemsError(BundleError):
 
     def __init__(self, errors: Sequence[NodepipeError]) -> None:
         self.found = tuple(problem for error in errors for problem in problems_in(error))
-        lines = "\n".join(f"  - {problem}" for problem in self.found)
+        lines = "\n".join(f"  - {problem}" for problem in shown_problems(self.found))
         super().__init__(f"{len(self.found)} problems:\n{lines}")
 
     @property

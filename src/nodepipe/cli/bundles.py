@@ -173,7 +173,7 @@ def _print_check(result: CheckResult) -> None:
         )
         return
     done(f"{result.directory}: {len(result.problems)} problem(s)")
-    for problem in result.problems:
+    for problem in result.shown("--json"):
         done(f"  - {problem}")
 
 

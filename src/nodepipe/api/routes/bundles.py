@@ -73,7 +73,9 @@ def upload_bundle(
     try:
         checked = ws.bundles.check(staged.directory, confined=True)  # nothing of the server's
         if not checked.ok:
-            raise InvalidInputError("the bundle is refused: " + "; ".join(checked.problems))
+            all_in = "`nodepipe bundle check` of the unzipped bundle"
+            problems = "; ".join(checked.shown(all_in))
+            raise InvalidInputError(f"the bundle is refused: {problems}")
         try:
             ws.bundles.check_import(name or checked.name or "", project)
         except NameTakenError as taken:  # the tag is this request's ``name``

@@ -120,6 +120,13 @@ class CheckResult:
     def ok(self) -> bool:
         return not self.problems
 
+    def shown(self, all_in: str) -> tuple[str, ...]:
+        """The problems a message shows: the first ``SHOWN_PROBLEMS``, then "and N more
+        (``all_in`` lists all)" (``bundles.errors.shown_problems``)."""
+        from nodepipe.bundles.errors import shown_problems
+
+        return shown_problems(self.problems, all_in)
+
 
 @dataclass(frozen=True, slots=True)
 class IncludeView:
