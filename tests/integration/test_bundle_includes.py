@@ -240,6 +240,29 @@ def test_an_export_keeps_an_unedited_include_and_inlines_an_edited_one(
     ws.close()
 
 
+def test_an_export_keeping_an_include_counts_its_nodes_and_the_folders_written(
+    tmp_path: Path, template: Path, cli: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An export of prep + the kept include features (3 nodes) said "(1 node)": the user
+    read that three nodes were lost. It counts all four, and says which were written."""
+    library(tmp_path, template)
+    ws = nodepipe.init(tmp_path / "ws")
+    ws.bundles.import_(project(tmp_path, "alpha", template))
+    monkeypatch.chdir(ws.root)
+    monkeypatch.delenv("NODEPIPE_WORKSPACE", raising=False)
+    target = tmp_path / "exports" / "alpha"
+    exported = cli("bundle", "export", "alpha", str(target))
+    assert exported.code == 0, exported.stderr
+    assert exported.stdout.startswith(
+        f"exported pipeline alpha to {target} (4 nodes: 1 written to nodes/, 3 from the "
+        "include kept)\nincludes kept: features"
+    )
+    assert sorted(p.name for p in (target / "nodes").iterdir()) == ["prep"]
+    as_json = cli("bundle", "export", "alpha", str(target), "--force", "--json")
+    assert '"included": [' in as_json.stdout and '"features.scale"' in as_json.stdout
+    ws.close()
+
+
 def test_an_export_with_data_carries_the_outputs_of_included_nodes_too(
     tmp_path: Path, template: Path
 ) -> None:

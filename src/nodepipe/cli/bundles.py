@@ -112,9 +112,15 @@ def export(
 
 def _print_export(result: ExportResult) -> None:
     nodes = counted(len(result.nodes), "node")
+    if result.included:  # their folders are not written: say so, and count them too
+        total = counted(len(result.nodes) + len(result.included), "node")
+        nodes = (
+            f"{total}: {len(result.nodes)} written to nodes/, {len(result.included)} "
+            f"from the include{'s' if len(result.includes) > 1 else ''} kept"
+        )
     done(f"exported pipeline {result.pipeline} to {result.directory} ({nodes})")
     if result.includes:
-        done(f"includes kept: {', '.join(result.includes)}")
+        done(f"includes kept: {', '.join(result.includes)} (their source, not their folders)")
     if result.inlined:
         done(f"includes written as nodes: {', '.join(result.inlined)}")
     if result.with_data:

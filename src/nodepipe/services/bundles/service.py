@@ -104,6 +104,9 @@ class ExportResult:
     warnings: tuple[str, ...] = ()
     """What the export did that was not asked for: a declared input it left out (a node the
     pipeline now feeds on that slot itself), no longer declared by the pipeline either."""
+    included: tuple[str, ...] = ()
+    """The nodes of the kept includes (qualified names, ``NS.key``): in the bundle by its
+    ``[includes.NS]``, no folder of theirs written (but ``data/`` with ``with_data``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,6 +202,7 @@ class BundleService:
             tuple(sorted(plan.data)),
             dict(plan.definition.inputs),
             plan.warnings,
+            tuple(sorted(plan.included)),
         )
 
     def declare_inputs(
