@@ -196,3 +196,25 @@ def test_the_cli_line_shows_on_a_terminal_once_the_command_took_its_delay() -> N
     shown = screen.getvalue()
     slow("hashing external code /usr: 1,000 of 140,513 files…")  # a run's display took over
     assert screen.getvalue() == shown
+
+
+@pytest.mark.skipif(not Path("/proc/self/mountinfo").is_file(), reason="procfs is Linux's")
+def test_a_kernel_filesystem_is_refused_even_with_large_before_any_walk(
+    chain: nodepipe.Workspace, envs: EnvironmentService, cli: CliRunner
+) -> None:
+    """`code-path add plot /proc --large` was taken: every status then walked procfs (a file
+    per process, /proc/*/root back to /), and a snapshot of it copied procfs."""
+    code = chain.nodes.path("plot") / "code"
+    before = (code / "pyproject.toml").read_text()
+    for args in (
+        ["code-path", "add", "plot", "/proc", "--large"],
+        ["code-path", "add", "plot", "/proc/self/task", "--large"],
+        ["code-path", "add", "plot", "/sys", "--large"],
+        ["add", "plot", "--snapshot", "/proc/self"],
+    ):
+        result = cli("env", *args)
+        assert result.code == 2, (args, result)
+        said = told(result.stderr)
+        assert told("filesystem") in said and told("not code") in said, result.stderr
+        assert (code / "pyproject.toml").read_text() == before
+    assert not (code / "snapshots").exists()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -187,6 +188,9 @@ def _fetch(origin: str, target: Path) -> None:
             f"cannot snapshot {origin}: it is a nodepipe workspace (snapshot a package folder)"
         )
     if source.is_dir() and not (source / ".git").exists():
+        from nodepipe.workspace.special_filesystems import check_regular_tree  # adding only
+
+        check_regular_tree(Path(os.path.realpath(source)), origin)  # /proc: a copy never ends
         shutil.copytree(source, target, ignore=_left_out, symlinks=True)
     elif source.is_dir() or origin.startswith(("http://", "https://", "git@", "ssh://", "file://")):
         git(["clone", "--quiet", origin, str(target)], cwd=target.parent)

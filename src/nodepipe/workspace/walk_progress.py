@@ -42,7 +42,11 @@ def check_external_size(folder: Path, node: str, source: str, large: bool) -> No
     """Refuse (InvalidInputError) to add ``folder`` to node ``node`` as external code
     (``source``: ``code-path``, ``shared`` or ``path``) when it holds more than
     ``MAX_EXTERNAL_FILES`` files as a fingerprint walks it, unless ``large``: every status
-    would walk and hash them all."""
+    would walk and hash them all. A folder on a kernel filesystem (procfs, sysfs, devtmpfs:
+    ``special_filesystems``) is refused even with ``large``, before any walk."""
+    from nodepipe.workspace.special_filesystems import check_regular_tree  # adding only
+
+    check_regular_tree(folder, str(folder))  # /proc, /sys, /dev: not even with large
     if large:
         return
     files = len(scan(folder, EXTERNAL, stop_above=MAX_EXTERNAL_FILES).files)
