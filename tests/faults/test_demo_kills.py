@@ -18,6 +18,8 @@ from nodepipe.services.demo import DEMO_PIPELINE, UNFINISHED_PIPELINE
 from nodepipe.workspace.crash_points import CRASH_ENV
 
 NODEPIPE = str(Path(sys.executable).with_name("nodepipe"))
+KEPT_PIPELINE = f"{DEMO_PIPELINE}-kept"
+"""Where an unfinished demo pipeline holding work done by hand is kept aside."""
 
 
 def demo(root: Path, crash_at: str = "") -> subprocess.CompletedProcess[str]:
@@ -61,3 +63,34 @@ def test_a_demo_is_not_built_into_a_workspace_of_other_work(tmp_path: Path) -> N
     assert "without the demo pipeline" in refused.stderr
     with nodepipe.open(root) as ws:
         assert [p.tag for p in ws.pipelines.list()] == ["mine"]
+
+
+def test_work_added_by_hand_to_an_unfinished_demo_is_kept_aside_not_deleted(
+    tmp_path: Path,
+) -> None:
+    """The next demo deleted the unfinished pipeline with every node in it: a node the user
+    had added there by hand, and an edit of the demo's own code, went with it."""
+    root = tmp_path / "demo"
+    killed = demo(root, crash_at="demo.node-made@2")
+    assert killed.returncode == -signal.SIGKILL
+    with nodepipe.open(root) as ws:
+        mine = ws.nodes.new(UNFINISHED_PIPELINE, "mine")
+        simulate = ws.nodes.path("simulate", UNFINISHED_PIPELINE) / "code" / "main.py"
+        simulate.write_text(simulate.read_text() + "# my change\n")
+
+    finished = demo(root)
+    assert finished.returncode == 0, finished.stderr
+    said = " ".join(finished.stderr.split())
+    assert f"kept the unfinished demo pipeline as '{KEPT_PIPELINE}', not deleted" in said, said
+    assert "node mine added" in said and "simulate: code/main.py edited" in said
+    assert f"node params smooth -p {DEMO_PIPELINE} --set window=30" in finished.stdout
+    with nodepipe.open(root) as ws:
+        assert sorted(p.tag for p in ws.pipelines.list()) == [DEMO_PIPELINE, KEPT_PIPELINE]
+        kept = sorted(node.tag for node in ws.nodes.list(KEPT_PIPELINE))
+        assert kept == ["mine", "simulate", "smooth"]
+        assert (root / "nodes" / mine.id).is_dir()
+        assert simulate.read_text().endswith("# my change\n")
+        built = sorted(node.tag for node in ws.nodes.list(DEMO_PIPELINE))
+        assert built == ["plot", "simulate", "smooth", "stats"]
+    again = demo(root)  # the pipeline kept aside is no "other work" refusing the demo
+    assert again.returncode == 0 and "everything is up to date" in again.stdout, again.stderr

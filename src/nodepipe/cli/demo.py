@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from nodepipe.cli.output import done
+from nodepipe.cli.output import done, print_warning
 from nodepipe.domain.errors import ConflictError
 
 
@@ -38,22 +38,27 @@ def demo(path: Path) -> None:
     else:
         done(f"creating the demo workspace at {root} (first time: fetches numpy 1.26 and 2.1)")
         try:
-            build_demo(ws)
+            kept = build_demo(ws)
         except BaseException:
             ws.close()
             raise
+        if kept:
+            print_warning(kept)
+    # a demo pipeline kept aside shares the demo's node tags: name the pipeline in the hints
+    here = f" -p {DEMO_PIPELINE}" if len(ws.pipelines.list()) > 1 else ""
     with ws, LiveProgress() as progress:
         result = ws.runs.run(RunRequest(DEMO_PIPELINE), [progress])
     if result.run_id is None:
         done("everything is up to date")
-    plot = ws.nodes.path("plot") / "reports" / "temperature.svg"
+    plot = ws.nodes.path("plot", DEMO_PIPELINE) / "reports" / "temperature.svg"
     done(
         f"\nthe plot: {plot}\n"
         "next:\n"
         f"  cd {root}\n"
         f"  nodepipe pipeline show {DEMO_PIPELINE}\n"
         f"  nodepipe status {DEMO_PIPELINE} --why\n"
-        "  nodepipe node params smooth --set window=30   # then run again: smooth and plot re-run\n"
+        f"  nodepipe node params smooth{here} --set window=30   # then run again: smooth and "
+        "plot re-run\n"
         f"  nodepipe run {DEMO_PIPELINE}\n"
-        "  nodepipe logs stats                            # numpy 2 here, numpy 1 in smooth"
+        f"  nodepipe logs stats{here}                            # numpy 2 here, numpy 1 in smooth"
     )

@@ -134,7 +134,8 @@ def _folder_at(path: str) -> NodeFolder:
 
 
 @functools.cache
-def _template_text(name: str) -> str:
+def template_text(name: str) -> str:
+    """The text of the file ``name`` of ``workspace/templates`` (what a new node starts with)."""
     from importlib import resources  # only to make a node: not on a read or a run's path
 
     return resources.files("nodepipe.workspace.templates").joinpath(name).read_text("utf-8")
@@ -173,8 +174,8 @@ def write_new_node_folder(
     """Write the skeleton of a fresh node (no lock, no environment yet) into ``folder``."""
     folder.code.mkdir(parents=True)
     folder.make_output_dirs()
-    (folder.code / ENTRY_POINT).write_text(_template_text("main.py.template"), encoding="utf-8")
-    folder.params_file.write_text(_template_text("params.yaml"), encoding="utf-8")
+    (folder.code / ENTRY_POINT).write_text(template_text("main.py.template"), encoding="utf-8")
+    folder.params_file.write_text(template_text("params.yaml"), encoding="utf-8")
     text = node_pyproject_text(python_version, shared_env)
     folder.pyproject.write_text(text, encoding="utf-8")
 
