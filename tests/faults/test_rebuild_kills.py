@@ -89,6 +89,15 @@ def test_a_rebuild_killed_at_each_step_is_finished_as_an_uninterrupted_one(
 
     killed = nodepipe_process(root, "doctor", "--rebuild", crash_at=point)
     assert killed.returncode == -signal.SIGKILL, killed.stderr
+    # other commands opened the empty new store as an empty workspace; they refuse it now
+    for command in (["status", "base"], ["pipeline", "list"]):
+        refused = nodepipe_process(root, *command)
+        said = " ".join(refused.stderr.split())
+        assert refused.returncode != 0 and "was cut short" in said, (command, said)
+        assert "`nodepipe doctor --rebuild`" in said, said
+    if point != "rebuild.moved-aside":  # the new store is there: doctor opens it, and warns
+        doctor = nodepipe_process(root, "doctor")
+        assert "a `nodepipe doctor --rebuild` was cut short" in " ".join(doctor.stderr.split())
     looked = nodepipe_process(root, "doctor", "--rebuild", "--dry-run")
     assert looked.returncode == 0, looked.stderr
     made = "make a new store" if point == "rebuild.moved-aside" else "finish this store"

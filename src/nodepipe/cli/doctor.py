@@ -12,7 +12,7 @@ from rich.status import Status
 
 from nodepipe.cli.confirm import yes_option
 from nodepipe.cli.options import json_option
-from nodepipe.cli.output import counted, done, error_console, render
+from nodepipe.cli.output import counted, done, error_console, print_warning, render
 from nodepipe.cli.session import selected_path
 from nodepipe.cli.views import add_row, table
 from nodepipe.domain.errors import InvalidInputError
@@ -148,7 +148,13 @@ def doctor(
         from nodepipe.services.upkeep.doctor.examine import examine
         from nodepipe.services.upkeep.doctor.repair import repair as repair_workspace
 
-        context = open_context(selected_path())
+        context = open_context(selected_path(), rebuilding=True)  # --repair finishes it too
+        if not repair and context.layout.rebuild_mark.exists():
+            print_warning(
+                "a `nodepipe doctor --rebuild` was cut short: the store does not hold the node "
+                "folders yet (other commands refuse the workspace); `nodepipe doctor --rebuild` "
+                "finishes it"
+            )
         try:
             found = examine(context, progress)
             if not repair:

@@ -133,9 +133,18 @@ def locate_workspace(path: Path | str | None = None) -> Path:
     return root
 
 
-def open_context(path: Path | str | None = None) -> WorkspaceContext:
-    """The context of an existing workspace; its store must exist and be sound."""
+def open_context(path: Path | str | None = None, rebuilding: bool = False) -> WorkspaceContext:
+    """The context of an existing workspace; its store must exist and be sound, and no
+    ``doctor --rebuild`` may be cut short between making it and giving it the node folders
+    (``workspace.rebuild_mark``; ``rebuilding``: opened all the same, by ``doctor``)."""
     layout = WorkspaceLayout(locate_workspace(path))
+    if not rebuilding and os.path.lexists(layout.rebuild_mark):  # one stat
+        raise WorkspaceError(
+            f"a `nodepipe doctor --rebuild` of {layout.root} was cut short (or is running): "
+            "its new store does not hold the node folders yet, so the workspace would look "
+            "empty",
+            hint=Hint(Action.STORE_REBUILD),
+        )
     config = read_config(layout)
     url = config.resolved_store_url(layout)
     store = Store.open(url, lambda: recovery_advice(layout))

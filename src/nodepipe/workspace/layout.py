@@ -6,6 +6,8 @@
 <root>/.nodepipe/workspace-id the workspace's id, the same as its store's (services.identity)
 <root>/.nodepipe/store-password the PostgreSQL store's password, if it has one (mode 0600)
 <root>/.nodepipe/backups/     copies of the store made by `nodepipe backup`
+<root>/.nodepipe/rebuilding   there while a `doctor --rebuild` has not given its new store the
+                              node folders (``rebuild_mark``)
 <root>/.nodepipe/uv-cache/    the uv cache shared by every node (same filesystem: hard links)
 <root>/.nodepipe/staging/     folders being built; moved into nodes/ only when complete
 <root>/.nodepipe/objects/     locks and code files node runs ran with, once each by sha256
@@ -57,6 +59,12 @@ class WorkspaceLayout:
     @property
     def store_password_file(self) -> Path:
         return self.state_dir / "store-password"
+
+    @property
+    def rebuild_mark(self) -> Path:
+        """There while a ``doctor --rebuild`` has made a store it has not yet given the node
+        folders (``workspace.rebuild_mark``)."""
+        return self.state_dir / "rebuilding"
 
     @property
     def backups_dir(self) -> Path:

@@ -37,6 +37,7 @@ from nodepipe.workspace.crash_points import crash_point
 from nodepipe.workspace.durable import fsync_file, write_aside
 from nodepipe.workspace.layout import WorkspaceLayout
 from nodepipe.workspace.open_files import processes_using
+from nodepipe.workspace.rebuild_mark import clear_rebuild_mark
 from nodepipe.workspace.store_files import companions, replace_store
 
 
@@ -110,8 +111,11 @@ def restore(workspace: Path | str | None, backup: Path) -> Restored:
     refuse_store_of_another(layout, url)  # never replace another workspace's store
     store = sqlite_file(url)
     if store is None:
-        return _restore_postgresql(layout, url, backup)
-    return _restore_sqlite(layout, store, backup)
+        restored = _restore_postgresql(layout, url, backup)
+    else:
+        restored = _restore_sqlite(layout, store, backup)
+    clear_rebuild_mark(layout)  # a cut-short rebuild's empty store is replaced whole
+    return restored
 
 
 def _restore_sqlite(layout: WorkspaceLayout, store: Path, backup: Path) -> Restored:

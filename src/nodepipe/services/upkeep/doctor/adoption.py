@@ -38,6 +38,7 @@ from nodepipe.workspace.crash_points import crash_point
 from nodepipe.workspace.file_digests import fingerprint_outputs
 from nodepipe.workspace.node_folder import NodeFolder
 from nodepipe.workspace.output_swap import settle_leftovers
+from nodepipe.workspace.rebuild_mark import clear_rebuild_mark
 
 RECOVERED = "recovered"
 RECOVERED_NOTES = "nodes recovered from their folders by `nodepipe doctor`"
@@ -134,6 +135,7 @@ def adopt(
         _record_outputs(context, session, adopted)
         nodes = list(session.get_nodes(adopted).values())
         crash_point("adoption.recorded")  # before the commit
+    clear_rebuild_mark(context.layout)  # the store holds the folders: a rebuild is done
     return Adoption(pipeline.tag, tuple(nodes), tuple(edges), tuple(not_connected))
 
 

@@ -11,11 +11,14 @@ Refused while another process has the SQLite store open.
 A rebuild killed after making the new store and before its adoption committed (one
 transaction) leaves a store that opens and holds no pipeline and no node, while the folders
 wait: the next ``--rebuild`` takes that store for its own and adopts them, as the first one
-would have (``doctor --repair`` adopts them the same way).
+would have (``doctor --repair`` adopts them the same way). Until then other commands refuse
+to open the workspace (``workspace.rebuild_mark``, written before the new store is made and
+removed when the adoption commits) rather than show it empty.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +37,7 @@ from nodepipe.store.store import Store, check_store
 from nodepipe.workspace.config import read_config
 from nodepipe.workspace.crash_points import crash_point
 from nodepipe.workspace.layout import WorkspaceLayout
+from nodepipe.workspace.rebuild_mark import mark_rebuild
 from nodepipe.workspace.store_files import move_store_aside
 
 UNFINISHED = "was made by a rebuild that was cut short before it adopted the node folders"
@@ -68,7 +72,8 @@ def rebuild_store(
         for node_id, folder in node_folders(layout.nodes_dir).items()
         if (folder / "code" / "pyproject.toml").is_file()
     )
-    if problem is None and not (node_ids and _left_by_a_killed_rebuild(url)):
+    cut_short = os.path.lexists(layout.rebuild_mark)  # a rebuild's mark: finish it
+    if problem is None and not cut_short and not (node_ids and _left_by_a_killed_rebuild(url)):
         raise ConflictError(
             f"the store {where} opens fine; a rebuild only replaces a missing or damaged store",
             hint=Hint(Action.WORKSPACE_EXAMINE),
@@ -82,6 +87,7 @@ def rebuild_store(
     aside = None
     if store_file is not None:
         refuse_if_in_use(store_file)
+    mark_rebuild(layout)  # other commands refuse the store until the adoption commits
     if problem is None:  # the new store a killed rebuild made: finish it
         store = Store.open(url)
     else:
