@@ -1,9 +1,10 @@
 """Line numbers for TOML keys, found in the text (``tomllib`` keeps no positions).
 
 A message about a key ("pipeline.toml:7: unknown key 'nodez' in [nodes.prep]") needs the line
-the key is on. ``key_line`` scans the text once (for all the keys asked about it), following ``[table]`` and ``[[array]]``
-headers, and answers the first line where a key of a given table is written: as ``key = ``
-under the table's header, as a dotted ``key.sub = ``, or as a header ``[table.key...]``.
+the key is on. ``key_line`` scans the text once (for all the keys asked about it), following
+``[table]`` and ``[[array]]`` headers, and answers the first line where a key of a given table
+is written: as ``key = `` under the table's header, as a dotted ``key.sub = ``, or as a header
+``[table.key...]``.
 """
 
 from __future__ import annotations
