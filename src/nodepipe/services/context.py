@@ -140,9 +140,8 @@ def open_context(path: Path | str | None = None, rebuilding: bool = False) -> Wo
     layout = WorkspaceLayout(locate_workspace(path))
     if not rebuilding and os.path.lexists(layout.rebuild_mark):  # one stat
         raise WorkspaceError(
-            f"a `nodepipe doctor --rebuild` of {layout.root} was cut short (or is running): "
-            "its new store does not hold the node folders yet, so the workspace would look "
-            "empty",
+            f"a rebuild of the store of {layout.root} was cut short (or is running): its new "
+            "store does not hold the node folders yet, so the workspace would look empty",
             hint=Hint(Action.STORE_REBUILD),
         )
     config = read_config(layout)
