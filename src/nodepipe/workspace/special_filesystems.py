@@ -74,8 +74,8 @@ def check_regular_tree(folder: Path, given: str) -> None:
     if kind is not None:
         raise InvalidInputError(
             f"{given} is on the {kind} filesystem ({folder}): its files are the running "
-            "system's, not code; walking it would not end (even with --large). Name a folder "
-            "of code on a disk"
+            "system's, not code; walking it would not end, whatever its size is said to be. "
+            "Name a folder of code on a disk"
         )
 
 
