@@ -9,9 +9,10 @@ from collections.abc import Iterator
 
 
 @contextlib.contextmanager
-def silent_server() -> Iterator[str]:
-    """Its base URL (``http://127.0.0.1:PORT``) for the block; every connection is closed after."""
-    listener = socket.create_server(("127.0.0.1", 0))
+def silent_server(port: int = 0) -> Iterator[str]:
+    """Its base URL (``http://127.0.0.1:PORT``) for the block; every connection is closed after.
+    ``port``: that one (a server that answered there before goes silent), else any free one."""
+    listener = socket.create_server(("127.0.0.1", port))
     accepted: list[socket.socket] = []
 
     def accept() -> None:

@@ -9,6 +9,13 @@ it: with a ``keyring`` command on PATH (and no ``UV_KEYRING_PROVIDER`` of the us
 with ``UV_KEYRING_PROVIDER=subprocess``, so an index URL naming its user
 (``https://alice@host/simple/``) gets the password from the keyring, for a pull, a node's sync
 and a publish alike. uv asks it only for a URL with a user and no password.
+
+An index (or a server a lock names) that accepts the connection and then sends nothing is
+given up on after ``UV_HTTP_TIMEOUT`` seconds of silence (uv's, default 30), once: every uv
+command runs with ``UV_HTTP_RETRIES=0`` unless the user set that variable (uv's three retries
+made a sync after ``package pull`` wait over two minutes on such an index before it said "the
+package index cannot be reached"); the error names the server by host and port and the two
+variables (``silent_server``). A flaky network: set ``UV_HTTP_RETRIES`` (uv retries then).
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ import os
 import re
 import shutil
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import cache
 from pathlib import Path
 from typing import Final
@@ -70,6 +77,16 @@ _UNAUTHENTICATED = re.compile(
     r"URL \((\S+?)\) could not be queried due to a lack of valid authentication credentials"
 )
 
+HTTP_TIMEOUT_VAR = "UV_HTTP_TIMEOUT"
+"""uv's seconds of silence in a read before it gives up on a request."""
+DEFAULT_HTTP_TIMEOUT_S = 30
+"""uv's own ``UV_HTTP_TIMEOUT`` when the user sets none."""
+HTTP_RETRIES_VAR = "UV_HTTP_RETRIES"
+"""How many times uv tries a failed request again: 0 unless the user sets it."""
+
+_TIMED_OUT = "operation timed out"
+_FETCHING = re.compile(r"Failed to fetch: `?([^\s`]+)")
+
 # Variables from the caller's shell that would point uv at the wrong environment or config.
 _SCRUBBED = ("VIRTUAL_ENV", "UV_PROJECT_ENVIRONMENT", "UV_PYTHON", "CONDA_PREFIX", "PYTHONHOME")
 
@@ -103,6 +120,7 @@ class UvRunner:
         )
         if "UV_KEYRING_PROVIDER" not in env and shutil.which("keyring", path=env.get("PATH")):
             env["UV_KEYRING_PROVIDER"] = "subprocess"
+        env.setdefault(HTTP_RETRIES_VAR, "0")  # a silent index: one wait, not four
         return env
 
     def run(
@@ -174,11 +192,39 @@ def uv_failure(action: str, detail: str) -> EnvironmentBuildError:
     gone = _file_gone(action, flat, told, detail)
     if gone is not None:
         return gone
+    silent = silent_server(flat, os.environ)
+    if silent is not None:
+        server, waited = silent
+        return IndexUnreachableError(
+            f"{server} accepted the connection but sent nothing for {waited} (could not "
+            f"{action}); a slow index: set {HTTP_TIMEOUT_VAR} to more seconds, a flaky network: "
+            f"set {HTTP_RETRIES_VAR} to retry",
+            detail=detail,
+        )
     for error_type, phrases in _CAUSES:
         if any(phrase in flat for phrase in phrases):
             words = _WORDS[error_type]
             return error_type(f"{words} (could not {action}):\n{told}", detail=detail)
     return EnvironmentBuildError(f"uv failed to {action}:\n{told}", detail=detail)
+
+
+def silent_server(flat: str, environ: Mapping[str, str]) -> tuple[str, str] | None:
+    """For uv's output ``flat`` (unwrapped) saying a request timed out: the server, in words
+    ("the package index HOST:PORT", never with the credentials its URL may carry), and how
+    long uv waited ("30 s", "2 s, 3 times" with retries); None for any other failure."""
+    if _TIMED_OUT not in flat:
+        return None
+    fetching = _FETCHING.search(flat)
+    parts = urlsplit(fetching.group(1)) if fetching else None
+    server = "the package index"
+    if parts is not None and parts.hostname:
+        port = f":{parts.port}" if parts.port is not None else ""
+        server = f"the package index {parts.hostname}{port}"
+    waited = f"{environ.get(HTTP_TIMEOUT_VAR) or DEFAULT_HTTP_TIMEOUT_S} s"
+    retries = environ.get(HTTP_RETRIES_VAR, "0").strip()
+    if retries.isdigit() and int(retries) > 0:
+        waited += f", {int(retries) + 1} times"
+    return server, waited
 
 
 def _credentials_refused(action: str, flat: str, detail: str) -> EnvironmentBuildError | None:

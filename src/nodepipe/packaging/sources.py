@@ -11,7 +11,6 @@ keyring). A download lands in a scratch folder; the caller reads the bundle from
 from __future__ import annotations
 
 import os
-import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -28,7 +27,7 @@ from nodepipe.bundles.errors import BundleError
 from nodepipe.bundles.files import LocalBundleFiles
 from nodepipe.bundles.loaders import PackageLoader, timed_out, with_http_timeouts
 from nodepipe.domain.errors import IndexUnreachableError
-from nodepipe.envs.uv import UvRunner
+from nodepipe.envs.uv import HTTP_RETRIES_VAR, HTTP_TIMEOUT_VAR, UvRunner, silent_server
 from nodepipe.packaging.errors import PackageError
 
 ARCHIVE_SUFFIXES = (".whl", ".tar.gz", ".tgz")
@@ -112,7 +111,8 @@ def install_from_index(requirement: str, index_url: str | None, folder: Path, uv
     """The wheel ``requirement`` names, unpacked by uv into ``folder`` (no dependencies, no
     build: ``--only-binary``); returns ``folder``. An index that accepts the connection and
     then says nothing is given up on after ``UV_HTTP_TIMEOUT`` seconds of silence, once
-    (``lookup_env``), and named (IndexUnreachableError)."""
+    unless the user sets ``UV_HTTP_RETRIES`` (as every uv command: ``envs.uv``), and named
+    (IndexUnreachableError)."""
     args = ["pip", "install", "--target", str(folder), "--no-deps", "--only-binary", ":all:"]
     args += ["--python", sys.executable, "--quiet"]
     if index_url:  # NAME=URL names it, so uv reads its UV_INDEX_<NAME>_USERNAME/PASSWORD
@@ -122,7 +122,7 @@ def install_from_index(requirement: str, index_url: str | None, folder: Path, uv
             [*args, requirement],
             cwd=folder.parent,
             action=f"get {requirement} from the index",
-            extra_env=lookup_env(os.environ),
+            extra_env={"UV_LINK_MODE": "copy"},  # files become node code: never cache links
         )
     except IndexUnreachableError as exc:
         silent = _silent_index(requirement, exc.detail, os.environ)
@@ -132,48 +132,19 @@ def install_from_index(requirement: str, index_url: str | None, folder: Path, uv
     return folder
 
 
-HTTP_TIMEOUT_VAR = "UV_HTTP_TIMEOUT"
-"""uv's seconds of silence in a read before it gives up on a request (its default: 30)."""
-HTTP_RETRIES_VAR = "UV_HTTP_RETRIES"
-DEFAULT_HTTP_TIMEOUT_S = 30
-
-
-def lookup_env(environ: Mapping[str, str]) -> dict[str, str]:
-    """What uv runs with to fetch a package from an index: files copied, never linked from
-    the cache (they become node code), and no retry unless the user's ``UV_HTTP_RETRIES``
-    asks for some: uv's three retries made an index that accepts the connection and never
-    answers cost four times ``UV_HTTP_TIMEOUT`` (over two minutes) before it was named. A
-    slow index that answers within ``UV_HTTP_TIMEOUT`` (silence between reads, not the whole
-    download) is unaffected; one that needs longer: set ``UV_HTTP_TIMEOUT``."""
-    env = {"UV_LINK_MODE": "copy"}
-    if HTTP_RETRIES_VAR not in environ:
-        env[HTTP_RETRIES_VAR] = "0"
-    return env
-
-
-_TIMED_OUT = "operation timed out"
-_FETCHING = re.compile(r"Failed to fetch: (\S+)")
-
-
 def _silent_index(
     requirement: str, detail: str, environ: Mapping[str, str]
 ) -> IndexUnreachableError | None:
     """The error for an index that timed out (by host and port, never by the credentials its
-    URL may carry), or None for another failure to reach it."""
-    flat = " ".join(detail.split())
-    if _TIMED_OUT not in flat:
+    URL may carry: ``envs.uv.silent_server``), or None for another failure to reach it."""
+    silent = silent_server(" ".join(detail.split()), environ)
+    if silent is None:
         return None
-    fetching = _FETCHING.search(flat)
-    parts = urlsplit(fetching.group(1)) if fetching else None
-    server = "the package index"
-    if parts is not None and parts.hostname:
-        port = f":{parts.port}" if parts.port is not None else ""
-        server = f"the package index {parts.hostname}{port}"
-    seconds = environ.get(HTTP_TIMEOUT_VAR) or f"{DEFAULT_HTTP_TIMEOUT_S}"
+    server, waited = silent
     return IndexUnreachableError(
         f"cannot get {requirement}: {server} accepted the connection but sent nothing for "
-        f"{seconds} s; nothing was changed (a slow index: set {HTTP_TIMEOUT_VAR} to more "
-        "seconds)",
+        f"{waited}; nothing was changed (a slow index: set {HTTP_TIMEOUT_VAR} to more "
+        f"seconds; a flaky network: set {HTTP_RETRIES_VAR} to retry)",
         detail=detail,
     )
 
