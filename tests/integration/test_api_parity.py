@@ -13,11 +13,11 @@ import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
-import click
 import pytest
 
 import nodepipe
 from nodepipe.cli.app import app
+from support.cli_tree import leaf_commands
 
 CALLS: dict[str, tuple[str, ...]] = {
     "backup create": ("ws.backup",),
@@ -137,20 +137,8 @@ CLI_ONLY: dict[str, str] = {
 """Commands Python has no call for, and why a Python user does not miss one."""
 
 
-def leaf_commands(group: click.Group = app, path: tuple[str, ...] = ()) -> Iterator[str]:
-    """The words of every command below ``group`` that runs something (not a group)."""
-    ctx = click.Context(group, info_name=" ".join(("nodepipe", *path)))
-    for name in group.list_commands(ctx):
-        command = group.get_command(ctx, name)
-        assert command is not None, name
-        if isinstance(command, click.Group):
-            yield from leaf_commands(command, (*path, name))
-        else:
-            yield " ".join((*path, name))
-
-
 def test_every_command_has_a_python_call_or_says_why_not() -> None:
-    commands = set(leaf_commands())
+    commands = {" ".join(words) for words in leaf_commands()}
     assert not set(CALLS) & set(CLI_ONLY), "a command is in both tables"
     missing = sorted(commands - set(CALLS) - set(CLI_ONLY))
     assert not missing, f"commands with no Python API call and no reason given: {missing}"

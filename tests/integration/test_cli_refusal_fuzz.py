@@ -45,8 +45,9 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 import nodepipe
-from nodepipe.cli.app import app, main
+from nodepipe.cli.app import main
 from nodepipe.cli.errors import EXIT_CODES
+from support.cli_tree import leaf_commands
 from support.refusal_fuzz import HUGE_NUMBERS, differences, hostile_text, snapshot
 from support.wheels import toy_index
 from support.worlds import CHAIN, build_pipeline
@@ -70,23 +71,7 @@ NODE_WORDS = {"node", "nodes", "parent", "child", "old", "new", "from_node", "to
 PIPELINE_WORDS = {"pipeline", "names", "into"}
 
 
-def leaf_commands(
-    group: click.Group = app, path: tuple[str, ...] = ()
-) -> dict[tuple[str, ...], click.Command]:
-    """Every command below ``group`` that is not itself a group, by its words."""
-    found: dict[tuple[str, ...], click.Command] = {}
-    ctx = click.Context(group, info_name=" ".join(("nodepipe", *path)))
-    for name in group.list_commands(ctx):
-        command = group.get_command(ctx, name)
-        assert command is not None, name
-        if isinstance(command, click.Group):
-            found.update(leaf_commands(command, (*path, name)))
-        elif (*path, name) not in NOT_FUZZED:
-            found[(*path, name)] = command
-    return found
-
-
-COMMANDS = leaf_commands()
+COMMANDS = {words: c for words, c in leaf_commands().items() if words not in NOT_FUZZED}
 
 
 def seeded_names(param: click.Parameter, words: tuple[str, ...]) -> list[str]:

@@ -18,26 +18,12 @@ from pathlib import Path
 import click
 
 from nodepipe.cli.app import app
+from support.cli_tree import commands
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 SAID_ONCE = {"--json", "--help", "-p", "--pipeline"}
 """Options the text above the table gives every command that has them."""
 PIPE = "\x00"
-
-
-def commands(
-    group: click.Group = app, path: tuple[str, ...] = ()
-) -> dict[tuple[str, ...], click.Command]:
-    """Every command and group below ``group``, by its words (``("env", "conda", "add")``)."""
-    found: dict[tuple[str, ...], click.Command] = {}
-    ctx = click.Context(group, info_name=" ".join(("nodepipe", *path)))
-    for name in group.list_commands(ctx):
-        command = group.get_command(ctx, name)
-        assert command is not None, name
-        found[(*path, name)] = command
-        if isinstance(command, click.Group):
-            found.update(commands(command, (*path, name)))
-    return found
 
 
 def option_names(command: click.Command) -> set[str]:
