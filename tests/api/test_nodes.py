@@ -128,6 +128,62 @@ def test_parameters_are_validated_before_saving(
     assert client.put(f"{NODES}/clean/params", json={"yaml": ""}).json()["params"] == {}
 
 
+def test_a_parameters_save_never_overwrites_a_change_made_since_it_was_read(
+    client: TestClient, chain: nodepipe.Workspace
+) -> None:
+    read = client.get(f"{NODES}/clean").json()
+    assert read["params_version"]
+    chain.nodes.set_params("clean", ["lr=0.5"])  # the CLI's `params --set`, meanwhile
+    on_disk = (chain.nodes.path("clean") / "code" / "params.yaml").read_bytes()
+    stale = client.put(
+        f"{NODES}/clean/params", json={"yaml": "lr: 0.1\n", "version": read["params_version"]}
+    )
+    assert stale.status_code == 409
+    body = stale.json()
+    assert body["kind"] == "changed_on_disk"
+    assert "changed since you read them" in body["message"]
+    assert "differs from your text in lr" in body["message"]
+    now = client.get(f"{NODES}/clean").json()
+    assert body["current_version"] == now["params_version"] != read["params_version"]
+    assert (chain.nodes.path("clean") / "code" / "params.yaml").read_bytes() == on_disk
+    assert chain.nodes.params("clean") == {"lr": 0.5}
+
+    # saved over the version it has now (the user chose to keep theirs): saved, and answered
+    # with the version the next save names (its ETag)
+    kept = client.put(
+        f"{NODES}/clean/params", json={"yaml": "lr: 0.1", "version": body["current_version"]}
+    )
+    assert kept.status_code == 200
+    assert kept.json()["params"] == {"lr": 0.1}
+    now = client.get(f"{NODES}/clean").json()
+    assert now["params_text"] == "lr: 0.1\n"
+    assert kept.headers["ETag"] == f'"{now["params_version"]}"'
+    again = client.put(
+        f"{NODES}/clean/params",
+        json={"yaml": "lr: 0.2\n", "version": kept.headers["ETag"].strip('"')},
+    )
+    assert again.status_code == 200
+    assert chain.nodes.params("clean") == {"lr": 0.2}
+
+
+def test_notes_saved_over_what_they_were_never_overwrite_a_change_made_since(
+    client: TestClient, chain: nodepipe.Workspace
+) -> None:
+    chain.nodes.notes("clean", "read by the tab")
+    chain.nodes.notes("clean", "set by the CLI meanwhile")
+    stale = client.patch(
+        f"{NODES}/clean", json={"notes": "typed in the tab", "notes_were": "read by the tab"}
+    )
+    assert error_of(stale, 409, "changed_on_disk").startswith("the notes of node 'clean'")
+    assert chain.nodes.get("clean").notes == "set by the CLI meanwhile"
+    saved = client.patch(
+        f"{NODES}/clean",
+        json={"notes": "typed in the tab", "notes_were": "set by the CLI meanwhile"},
+    )
+    assert saved.json()["notes"] == "typed in the tab"
+    assert chain.nodes.get("clean").notes == "typed in the tab"
+
+
 def test_clear_outputs(client: TestClient, chain: nodepipe.Workspace) -> None:
     data = chain.nodes.path("load") / "data"
     (data / "out.txt").write_text("x")

@@ -152,8 +152,16 @@ class ReadOnlyError(ConflictError):
 
 
 class ChangedOnDiskError(ConflictError):
-    """A file was changed on disk since the version a save was based on was read: saving would
-    overwrite someone else's edit. Reading it again (or overwriting on purpose) resolves it."""
+    """A file (or a node's notes) was changed since the version a save was based on was read:
+    saving would overwrite someone else's edit. Reading it again (or overwriting on purpose)
+    resolves it. ``current_version``, when known: the version the file is at now (a save based on it
+    overwrites knowingly)."""
+
+    def __init__(
+        self, message: str, *, current_version: str | None = None, hint: Hint | None = None
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.current_version = current_version
 
 
 class WorkspaceError(NodepipeError):

@@ -118,3 +118,9 @@ class CodeText:
 def version_of(content: bytes) -> str:
     """The version a save must name: the SHA-256 of the file's bytes."""
     return hashlib.sha256(content).hexdigest()
+
+
+def params_version(text: str) -> str:
+    """The version of the parameters whose params.yaml reads ``text`` (the text a node's
+    details give, ``params_text``): a save of the parameters based on it names it."""
+    return version_of(text.encode("utf-8"))

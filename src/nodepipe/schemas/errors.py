@@ -56,6 +56,12 @@ class ErrorPublic(Schema):
         "the nodes it would remove; refused because nodes were edited here (kind ``edited``): "
         "those nodes.",
     )
+    current_version: str | None = Field(
+        default=None,
+        description="For ``changed_on_disk``, when known: the version the file is at now (a "
+        "save naming it as its version overwrites knowingly; a further change is refused "
+        "again).",
+    )
 
 
 STATUSES: tuple[tuple[type[NodepipeError], int, str], ...] = (
@@ -112,4 +118,5 @@ def _body(error: NodepipeError, kind: str) -> ErrorPublic:
         hint=hint,
         nodes=nodes,
         uv_output=uv_output or None,
+        current_version=error.current_version if isinstance(error, ChangedOnDiskError) else None,
     )

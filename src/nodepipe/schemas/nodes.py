@@ -61,6 +61,16 @@ class NodeDetail(Schema):  # reads a NodeDetails
         description="'own' environment, 'shared:NAME', or 'interpreter:PATH' (not isolated)."
     )
 
+    @computed_field(  # type: ignore[prop-decorator]
+        description="The version of params_text: a save of the parameters based on this text "
+        "names it (a params.yaml changed since is refused)."
+    )
+    @property
+    def params_version(self) -> str:
+        from nodepipe.domain.node_files import params_version  # not for `node list`'s budget
+
+        return params_version(self.params_text)
+
 
 class RemovalPublic(Schema):  # reads a RemovalReport
     removed: list[str]

@@ -1197,7 +1197,10 @@ export interface paths {
         get?: never;
         /**
          * Replace Params
-         * @description Replace the parameters with a YAML mapping; malformed YAML is a 422 and saves nothing.
+         * @description Replace the parameters with a YAML mapping, kept as typed; malformed YAML is a 422 and
+         *     saves nothing. With ``version``, params.yaml changed since that version was read (by the
+         *     CLI, another tab, an editor) is a 409 ``changed_on_disk`` and nothing is written. The
+         *     answer's ETag is the version of the text saved.
          */
         put: operations["replace_params_api_pipelines__pipeline__nodes__node__params_put"];
         post?: never;
@@ -2060,6 +2063,11 @@ export interface components {
          */
         ErrorPublic: {
             /**
+             * Current Version
+             * @description For ``changed_on_disk``, when known: the version the file is at now (a save naming it as its version overwrites knowingly; a further change is refused again).
+             */
+            current_version?: string | null;
+            /**
              * Cycle
              * @description For a cycle: the node ids around it, the first repeated last.
              */
@@ -2637,6 +2645,11 @@ export interface components {
              */
             params_text: string;
             /**
+             * Params Version
+             * @description The version of params_text: a save of the parameters based on this text names it (a params.yaml changed since is refused).
+             */
+            readonly params_version: string;
+            /**
              * Pipelines
              * @description Tags of every pipeline that shows this node.
              */
@@ -2873,6 +2886,11 @@ export interface components {
             locked?: boolean | null;
             /** Notes */
             notes?: string | null;
+            /**
+             * Notes Were
+             * @description With notes: the notes the edit began from (as read); notes changed since (another tab, the CLI) are a 409 of kind ``changed_on_disk`` and nothing is changed. Omitted: saved over whatever they are.
+             */
+            notes_were?: string | null;
             /** State */
             state?: ("completed" | "stale") | null;
             /** Tag */
@@ -3105,6 +3123,11 @@ export interface components {
         };
         /** ParamsUpdate */
         ParamsUpdate: {
+            /**
+             * Version
+             * @description The node's ``params_version`` the text was based on (from its details, or the ETag of the last save's answer): params.yaml changed since is a 409 of kind ``changed_on_disk`` (its ``current_version`` says the version now) and nothing is written. Omitted: saved over whatever params.yaml holds.
+             */
+            version?: string | null;
             /**
              * Yaml
              * @description The whole parameter mapping as YAML; validated before saving.
@@ -10817,6 +10840,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description The params_version of params.yaml as saved: the next save based on it names it. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {

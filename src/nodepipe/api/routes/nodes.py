@@ -8,15 +8,23 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Query
+from fastapi import Query, Response
 
 from nodepipe.api.deps import ChangesGraph, ServicesDep, WorkspaceDep
 from nodepipe.api.routing import error_responses, resource_router
-from nodepipe.api.schemas.nodes import NodeCreate, NodeUpdate, ParamsUpdate, RemovalPreviewPublic
+from nodepipe.api.schemas.nodes import (
+    NodeCreate,
+    NodeUpdate,
+    ParamsUpdate,
+    RemovalPreviewPublic,
+)
+from nodepipe.domain.node_files import params_version
 from nodepipe.domain.states import NodeState
 from nodepipe.schemas.nodes import NodeDetail, NodePublic, ParamsPublic, RemovalPublic
 
 router = resource_router("/pipelines/{pipeline}", tags=["nodes"], errors=(404, 409))
+
+SAVED_VERSION = "The params_version of params.yaml as saved: the next save based on it names it."
 
 NodeNames = Annotated[list[str], Query(min_length=1, description="Node ids or tags.")]
 
@@ -52,7 +60,7 @@ def update_node(pipeline: str, node: str, body: NodeUpdate, ws: WorkspaceDep) ->
     if body.tag is not None:
         found = ws.nodes.rename(found.id, body.tag, pipeline)
     if body.notes is not None:
-        found = ws.nodes.notes(found.id, body.notes, pipeline)
+        found = ws.nodes.notes(found.id, body.notes, pipeline, were=body.notes_were)
     if body.state is not None:
         found = ws.nodes.mark(found.id, NodeState(body.state), pipeline)
     if body.locked is True:
@@ -60,11 +68,26 @@ def update_node(pipeline: str, node: str, body: NodeUpdate, ws: WorkspaceDep) ->
     return NodePublic.model_validate(found)
 
 
-@router.put("/nodes/{node}/params", dependencies=[ChangesGraph])
-def replace_params(pipeline: str, node: str, body: ParamsUpdate, ws: WorkspaceDep) -> ParamsPublic:
-    """Replace the parameters with a YAML mapping; malformed YAML is a 422 and saves nothing."""
-    params = ws.nodes.set_params(node, replace_with=body.yaml, pipeline=pipeline)
-    return ParamsPublic.model_validate(params)
+@router.put(
+    "/nodes/{node}/params",
+    dependencies=[ChangesGraph],
+    responses={
+        200: {"headers": {"ETag": {"description": SAVED_VERSION, "schema": {"type": "string"}}}}
+    },
+)
+def replace_params(
+    pipeline: str, node: str, body: ParamsUpdate, ws: WorkspaceDep, response: Response
+) -> ParamsPublic:
+    """Replace the parameters with a YAML mapping, kept as typed; malformed YAML is a 422 and
+    saves nothing. With ``version``, params.yaml changed since that version was read (by the
+    CLI, another tab, an editor) is a 409 ``changed_on_disk`` and nothing is written. The
+    answer's ETag is the version of the text saved."""
+    change = ws.nodes.edit_params(
+        node, replace_with=body.yaml, pipeline=pipeline, version=body.version
+    )
+    if change.text is not None:
+        response.headers["ETag"] = f'"{params_version(change.text)}"'
+    return ParamsPublic.model_validate(change.params)
 
 
 @router.delete("/nodes/{node}/data", dependencies=[ChangesGraph])

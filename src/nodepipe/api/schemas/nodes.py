@@ -35,12 +35,26 @@ class NodeUpdate(Input):
 
     tag: Name | None = None
     notes: str | None = None
+    notes_were: str | None = Field(
+        default=None,
+        description="With notes: the notes the edit began from (as read); notes changed since "
+        "(another tab, the CLI) are a 409 of kind ``changed_on_disk`` and nothing is changed. "
+        "Omitted: saved over whatever they are.",
+    )
     locked: bool | None = None
     state: Literal["completed", "stale"] | None = None
 
 
 class ParamsUpdate(Input):
     yaml: str = Field(description="The whole parameter mapping as YAML; validated before saving.")
+    version: str | None = Field(
+        default=None,
+        max_length=128,
+        description="The node's ``params_version`` the text was based on (from its details, or "
+        "the ETag of the last save's answer): params.yaml changed since is a 409 of kind "
+        "``changed_on_disk`` (its ``current_version`` says the version now) and nothing is "
+        "written. Omitted: saved over whatever params.yaml holds.",
+    )
 
 
 class NodeCopyCreate(Input):

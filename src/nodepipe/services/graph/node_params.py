@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from nodepipe.domain.errors import InvalidInputError, WorkspaceError, not_utf8
+from nodepipe.domain.errors import ChangedOnDiskError, InvalidInputError, WorkspaceError, not_utf8
 from nodepipe.domain.params import Params, dump_params, parse_assignment, parse_params
 from nodepipe.domain.params_lines import params_by_lines, same_value
 from nodepipe.services.graph.staleness import mark_inputs_changed
@@ -50,6 +50,8 @@ class ParamsChange:
     ``--set``/``--unset`` could not be made line by line (``domain.params_lines``)."""
     why: str = ""
     """With ``rewritten``: what in the file the edit could not be made around."""
+    text: str | None = None
+    """What params.yaml holds after the change, as ``params_text`` reads it (None: unknown)."""
 
 
 def change_params(
@@ -59,12 +61,17 @@ def change_params(
     assignments: list[str],
     unset: list[str],
     replace_with: str | None,
+    version: str | None = None,
 ) -> ParamsChange:
     """Apply ``name=value`` assignments, removals, or a whole YAML text to ``node``'s
     parameters inside the write transaction ``session``; everything is validated before
     params.yaml is rewritten. Assignments and removals are made line by line in the file (or
     in ``replace_with``), keeping its comments and layout, where that holds exactly the new
-    values; the values are written anew otherwise."""
+    values; the values are written anew otherwise. ``version`` (None: any): the
+    ``params_version`` the change was based on; a params.yaml that holds another text now is
+    not overwritten (``ChangedOnDiskError``)."""
+    if version is not None:
+        _check_version(layout, node, version, replace_with)
     parsed = dict(parse_assignment(item) for item in assignments)
     base = parse_params(replace_with, "the new parameters") if replace_with is not None else None
     old = _old_params(layout, node.id, replacing=base is not None)
@@ -91,7 +98,38 @@ def change_params(
         write_atomic(params_file, written)
     if reason:  # only a changed value makes the node stale
         mark_inputs_changed(session, {node.id: reason})
-    return ParamsChange(new, rewritten=edited is None, why=why)
+    return ParamsChange(new, rewritten=edited is None, why=why, text=params_text(layout, node.id))
+
+
+def _check_version(
+    layout: WorkspaceLayout, node: Node, version: str, replace_with: str | None
+) -> None:
+    """Refuse a change based on ``version`` when params.yaml holds another text now, saying
+    which parameters it sets otherwise than ``replace_with`` does."""
+    from nodepipe.domain.node_files import params_version  # a save's: not the read commands'
+
+    now = params_text(layout, node.id)
+    if params_version(now) == version:
+        return
+    differ = ""
+    if replace_with is not None:
+        try:
+            theirs, yours = parse_params(now, "params.yaml"), parse_params(replace_with, "yours")
+        except InvalidInputError:
+            pass
+        else:
+            names = sorted(
+                key
+                for key in theirs.keys() | yours.keys()
+                if key not in theirs or key not in yours or not same_value(theirs[key], yours[key])
+            )
+            if names:
+                differ = f"; it now differs from your text in {', '.join(names)}"
+    raise ChangedOnDiskError(
+        f"the parameters of node {node.tag!r} were changed since you read them (params.yaml "
+        f"is at another version now{differ}); nothing was saved",
+        current_version=params_version(now),
+    )
 
 
 def _old_params(layout: WorkspaceLayout, node_id: str, replacing: bool) -> Params | None:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple, Unpack
 
 from nodepipe.domain.errors import (
+    ChangedOnDiskError,
     ConflictError,
     InvalidInputError,
     NodepipeError,
@@ -192,9 +193,24 @@ class NodeService:
             renamed = _fetch(session, node.id)
         return self._effective(renamed)
 
-    def notes(self, name: str, text: str, pipeline: str | None = None) -> Node:
-        """Set the node's notes (``node notes``; Notes… in the web app)."""
-        return self._update(name, pipeline, notes=text)
+    def notes(
+        self, name: str, text: str, pipeline: str | None = None, *, were: str | None = None
+    ) -> Node:
+        """Set the node's notes (``node notes``; Notes… in the web app). ``were`` (None: any):
+        the notes this edit began from; notes changed since (another tab, the CLI) are not
+        overwritten (``ChangedOnDiskError``)."""
+        if were is None:
+            return self._update(name, pipeline, notes=text)
+        with self.context.store.write() as session:
+            node = _editable(session, name, pipeline, outputs=False)
+            if node.notes != were:
+                raise ChangedOnDiskError(
+                    f"the notes of node {node.tag!r} were changed since you read them (in "
+                    "another tab, or from the command line); nothing was saved"
+                )
+            session.update_node(node.id, notes=text)
+            updated = _fetch(session, node.id)
+        return self._effective(updated)
 
     def annotate(self, name: str, notes: str, pipeline: str | None = None) -> Node:
         """The former name of ``notes``."""
@@ -227,14 +243,20 @@ class NodeService:
         unset: builtins.list[str] | None = None,
         replace_with: str | None = None,
         pipeline: str | None = None,
+        *,
+        version: str | None = None,
     ) -> Params:
         """Change parameters: ``name=value`` assignments, removals, or a whole YAML text.
 
         Everything is validated before params.yaml is (atomically) rewritten, its comments and
         layout kept (see ``edit_params``); the node and its descendants become stale when a
-        value really changed.
+        value really changed. ``version``: the ``params_version`` the change was based on (its
+        node's details give it); params.yaml changed since is not overwritten
+        (``ChangedOnDiskError``). None: whatever it holds.
         """
-        return self.edit_params(name, assignments, unset, replace_with, pipeline).params
+        return self.edit_params(
+            name, assignments, unset, replace_with, pipeline, version=version
+        ).params
 
     def edit_params(
         self,
@@ -243,6 +265,8 @@ class NodeService:
         unset: builtins.list[str] | None = None,
         replace_with: str | None = None,
         pipeline: str | None = None,
+        *,
+        version: str | None = None,
     ) -> ParamsChange:
         """``set_params``, saying too whether params.yaml had to be written anew from the
         values (its comments and layout dropped: a layout assignments cannot be made in line
@@ -252,7 +276,7 @@ class NodeService:
         with self.context.store.write() as session:
             node = _editable(session, name, pipeline)
             return change_params(
-                session, self.context.layout, node, assignments, unset, replace_with
+                session, self.context.layout, node, assignments, unset, replace_with, version
             )
 
     # state and locks ----------------------------------------------------------------------
