@@ -57,6 +57,8 @@ def test_typing_is_kept_when_the_file_changes_on_disk_meanwhile(page: Page, serv
     ):
         (ws.nodes.path("train") / "code" / "params.yaml").write_text("lr: 0.2\n")
     expect(editor).to_have_value("lr: 0.5\n")  # the late reload did not throw the typing away
-    expect(panel.get_by_test_id("params-save")).to_be_enabled()
+    # theirs shown beside it: a save over theirs is Keep mine, knowingly
+    expect(panel.get_by_test_id("params-theirs")).to_have_text("lr: 0.2\n")
+    expect(panel.get_by_test_id("params-keep-mine")).to_be_enabled()
     panel.get_by_role("button", name="Revert").click()
     expect(editor).to_have_value("lr: 0.2\n")  # Revert goes back to what the file holds now

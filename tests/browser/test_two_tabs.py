@@ -55,11 +55,13 @@ def test_a_parameter_saved_in_one_tab_is_never_overwritten_unseen_by_the_other(
 
     editor.fill("lr: 0.2\nepochs: 5\n")  # typing, unsaved, while the first tab saves again
     save(first, "lr: 0.3\n", params)
-    notice = other.get_by_test_id("params-changed-elsewhere")
+    notice = other.get_by_test_id("params-conflict")  # heard live: theirs beside yours
     expect(notice).to_contain_text("changed elsewhere")
+    expect(notice.get_by_test_id("params-theirs")).to_have_text("lr: 0.3\n")
     expect(editor).to_have_value("lr: 0.2\nepochs: 5\n")  # the typing is kept
+    expect(other.get_by_test_id("params-save")).to_be_disabled()
     assert params.read_text() == "lr: 0.3\n"
-    other.get_by_role("button", name="Revert").click()  # theirs
+    notice.get_by_role("button", name="Reload").click()  # theirs
     expect(editor).to_have_value("lr: 0.3\n")
     expect(notice).to_have_count(0)
 
@@ -67,7 +69,7 @@ def test_a_parameter_saved_in_one_tab_is_never_overwritten_unseen_by_the_other(
     save(first, "lr: 0.4\n", params)
     expect(notice).to_be_visible()
     assert params.read_text() == "lr: 0.4\n"
-    other.get_by_test_id("params-save").click()  # seen: now it replaces them
+    notice.get_by_role("button", name="Keep mine").click()  # seen: now it replaces them
     expect(first.get_by_test_id("params-editor")).to_have_value("lr: 0.3\nepochs: 5\n")
     expect(notice).to_have_count(0)
     assert params.read_text() == "lr: 0.3\nepochs: 5\n"

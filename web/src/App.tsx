@@ -16,10 +16,16 @@ import { QueryClientProvider } from "@tanstack/react-query";
 import { queryClient } from "./api/queries";
 import { useApp } from "./store/app";
 import { followAddress, startApp } from "./store/opened";
-import { keptDraft } from "./dialogs/drafts";
+import { hasPanelDrafts, keptDraft } from "./dialogs/drafts";
 
-/** After a login that a lost session led to: where what was typed then is waiting. */
+/** After a login that a lost session led to (or a reload): where what was typed then is waiting. */
 function sayKeptDraft(): void {
+  if (hasPanelDrafts()) {
+    toast.info("What you typed in a node's panel and had not saved is kept: open that node's panel again and it is there.", {
+      id: "panel-draft-kept",
+      duration: 20000,
+    });
+  }
   const draft = keptDraft();
   if (!draft) return;
   toast.info(`What you typed in the dialog "${draft.title}" before this tab had to log in again is kept: open that dialog again and it is there.`, {

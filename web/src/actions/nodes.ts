@@ -114,7 +114,7 @@ export async function disconnect(parent: string, child: string): Promise<void> {
   });
 }
 
-type NodePatch = { tag?: string; notes?: string; locked?: boolean; state?: "completed" | "stale" };
+type NodePatch = { tag?: string; notes?: string; notes_were?: string; locked?: boolean; state?: "completed" | "stale" };
 
 async function patchEach(ids: string[], body: NodePatch): Promise<void> {
   const pipeline = currentPipeline();
@@ -147,11 +147,15 @@ export const renameNode = (id: string, tag: string) =>
     await refresh();
   });
 
-/** Save a node's notes from its panel: what the server refuses is returned, said beside them. */
-export const annotateNode = (id: string, notes: string) =>
+/** Save a node's notes from its panel over the notes they ``were`` as this tab last heard them
+ * (changed since: refused, nothing saved): what the server refuses is returned, said beside them. */
+export const annotateNode = (id: string, notes: string, were: string) =>
   refusalOf(async () => {
-    await patchEach([id], { notes });
-    await refresh();
+    try {
+      await patchEach([id], { notes, notes_were: were });
+    } finally {
+      await refresh(); // refused as changed since: the panel hears theirs, beside the typing
+    }
   });
 
 export async function clearOutputs(ids: string[]): Promise<void> {

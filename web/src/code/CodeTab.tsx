@@ -3,7 +3,8 @@
 // (the server answers 409) and the tab offers Reload or Overwrite. A save makes the node stale
 // on the canvas at once (its pipeline is refetched); params.yaml follows the Parameters tab's
 // rules (validated, kept as typed). Rename… and Delete… (fileActions.ts) act on the file open,
-// never on main.py, params.yaml, pyproject.toml or the lock files.
+// never on main.py, params.yaml, pyproject.toml or the lock files. Unsaved typing is kept as a
+// draft (dialogs/drafts.ts): a reload or a new login finds it in the file again.
 import { useQuery } from "@tanstack/react-query";
 import { FilePen, FilePlus, Trash2 } from "lucide-react";
 import { useEffect, useRef, useState } from "react";
@@ -12,6 +13,7 @@ import { api, ApiError, call } from "../api/client";
 import { codeFileQuery, codeFilesQuery, invalidatePipeline, keys, queryClient } from "../api/queries";
 import type { CanvasNode, CodeText } from "../api/types";
 import { report, useReportedQuery } from "../actions/common";
+import { dropPanelDraft, keepPanelDraft, panelDraft } from "../dialogs/drafts";
 import { readOnlyReason } from "../panels/readOnly";
 import { useApp } from "../store/app";
 import { CodeEditor } from "./CodeEditor";
@@ -84,15 +86,27 @@ function OpenFile({ pipelineId, node, path, isNew, onCreated, onMoved }: OpenFil
   const dark = useApp((s) => s.theme === "dark");
   const pipeline = useApp((s) => s.graph?.pipeline);
   const read = useQuery({ ...codeFileQuery(pipelineId, node.id, path), enabled: !isNew });
+  // Unsaved typing kept from before a reload or a new login (dialogs/drafts.ts), with the version
+  // it began from: a save is still based on that version.
+  const field = `code:${path}`;
+  const [draft] = useState(() => (isNew ? null : panelDraft(node.id, field)));
   // What the editor was loaded from (its version is what a save is based on), and its text now.
-  const [base, setBase] = useState<CodeText | null>(isNew ? { path, text: "", version: "", editable: true } : null);
-  const [text, setText] = useState(base?.text ?? "");
+  const [base, setBase] = useState<CodeText | null>(
+    isNew
+      ? { path, text: "", version: "", editable: true }
+      : draft && { path, text: draft.began, version: draft.version, editable: true },
+  );
+  const [text, setText] = useState(draft?.text ?? base?.text ?? "");
   const [loads, setLoads] = useState(0);
   const [conflict, setConflict] = useState(false);
   const [saving, setSaving] = useState(false);
   const dirty = base !== null && text !== base.text;
   const dirtyRef = useRef(dirty);
   dirtyRef.current = dirty;
+  useEffect(() => {
+    if (dirty && base && !isNew) keepPanelDraft({ node: node.id, field, text, began: base.text, version: base.version });
+    else if (!isNew) dropPanelDraft(node.id, field);
+  }, [dirty, base, text, isNew, node.id, field]);
 
   useEffect(() => {
     // A newer text from disk (an edit elsewhere, then a refetch) replaces the editor's only

@@ -6,6 +6,7 @@ import { toast } from "sonner";
 import { ApiError } from "../api/client";
 import { nodeQuery } from "../api/queries";
 import { report } from "../actions/common";
+import { dropNodeDrafts } from "../dialogs/drafts";
 import { StateBadge } from "../states";
 import { displayState, openPanel, setApp, useApp, type PanelTab } from "../store/app";
 import { EnvironmentTab } from "./EnvironmentTab";
@@ -49,10 +50,11 @@ export function NodePanel({ nodeId }: { nodeId: string }) {
     // removed elsewhere (another tab, another user): the panel closes and says so; no error
     // naming the node's id
     if (query.error instanceof ApiError && query.error.status === 404) {
+      dropNodeDrafts(nodeId); // what was typed for it is never applied elsewhere
       openPanel(null);
       toast.info(`${shownTag.current || "The node"} was removed elsewhere (in another tab or by another user)`);
     } else report(query.error);
-  }, [query.error]);
+  }, [query.error, nodeId]);
   if (!node || !pipelineId) return null;
   return (
     <aside className="panel" data-testid="node-panel" aria-label={`node ${node.tag}`}>

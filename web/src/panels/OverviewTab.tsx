@@ -16,7 +16,7 @@ export function OverviewTab({ node, detail }: { node: CanvasNode; detail: NodeDe
   const owner = pipelineTag(useQuery(pipelinesQuery()).data ?? [], node.owner_pipeline_id);
   // both follow a change made elsewhere (another tab) unless something is typed in them
   const tagField = useFollowed(node.tag);
-  const notesField = useFollowed(node.notes);
+  const notesField = useFollowed(node.notes, { node: node.id, field: "notes" });
   const tag = tagField.text;
   const notes = notesField.text;
   const readOnly = node.reference || node.locked;
@@ -80,12 +80,14 @@ export function OverviewTab({ node, detail }: { node: CanvasNode; detail: NodeDe
           {...refusedField(refused.notes ? "overview-notes-problem" : undefined)}
         />
         <FieldProblem id="overview-notes-problem" problem={refused.notes} />
-        {notesField.changedElsewhere && <ChangedElsewhere what="notes" button="Save notes" testId="notes-changed-elsewhere" />}
+        {notesField.changedElsewhere && <ChangedElsewhere what="notes" now={node.notes} button="Save notes" testId="notes-changed-elsewhere" />}
         <button
           className="button"
           disabled={readOnly || notes === node.notes}
           onClick={() =>
-            void annotateNode(node.id, notes).then((refusal) => {
+            // over the notes as this tab last heard them: a change not heard of yet is refused,
+            // then shown (changedElsewhere), and a Save after that replaces it knowingly
+            void annotateNode(node.id, notes, node.notes).then((refusal) => {
               said("notes", refusal);
               if (!refusal) notesField.reset(notes);
             })

@@ -1,7 +1,10 @@
 // Parameters as YAML: validated as you type, and again by the server before it saves. The text
 // is saved as typed (comments kept); a changed value makes the node stale on the canvas at once.
-// A change made elsewhere (another tab, an editor) while this tab has unsaved typing is never
-// overwritten unseen: the tab says so, and only a Save after that replaces it.
+// A save names the version of params.yaml the typing began from: a change made elsewhere since
+// (another tab, `params --set`, an editor) is never overwritten unseen. The server refuses such
+// a save (409), and a change heard of while typing is shown at once: the tab shows theirs
+// beside yours and offers Reload (theirs) or Keep mine (saved over theirs, knowingly).
+// Unsaved typing is kept as a draft (dialogs/drafts.ts): a reload or a new login finds it here.
 import { useEffect, useMemo, useRef, useState } from "react";
 import { isScalar, parseDocument, visit, type Document } from "yaml";
 import { invalidatePipeline } from "../api/queries";
@@ -9,6 +12,7 @@ import { toast } from "sonner";
 import { api, ApiError, call } from "../api/client";
 import { nodeQuery, queryClient } from "../api/queries";
 import type { CanvasNode, NodeDetail } from "../api/types";
+import { dropPanelDraft, keepPanelDraft, panelDraft } from "../dialogs/drafts";
 import { useApp } from "../store/app";
 import { readOnlyReason } from "./readOnly";
 
@@ -78,60 +82,83 @@ interface Props {
   pipelineId: string;
 }
 
+/** A text of params.yaml and its version (the version "" while the node is loading). */
+interface FileText {
+  text: string;
+  version: string;
+}
+
 export function ParamsTab({ node, detail, pipelineId }: Props) {
-  const loaded = detail?.params_text ?? "";
-  // What the file holds now: the loaded text, then what this tab saved last.
-  const [saved, setSaved] = useState(loaded);
-  const [text, setText] = useState(loaded);
+  const loadedText = detail?.params_text ?? "";
+  const loadedVersion = detail?.params_version ?? "";
+  const loaded: FileText = { text: loadedText, version: loadedVersion };
+  const [draft] = useState(() => panelDraft(node.id, "params"));
+  // What params.yaml holds as last heard (a load, a save's answer, a refused save's reread).
+  const [file, setFile] = useState<FileText>(loaded);
+  const [text, setText] = useState(draft?.text ?? loaded.text);
   // The file text the unsaved typing began from (null: nothing typed since the last load or save).
-  const [base, setBase] = useState<string | null>(null);
+  const [began, setBegan] = useState<FileText | null>(draft ? { text: draft.began, version: draft.version } : null);
   const [serverError, setServerError] = useState<string | null>(null);
   const [saving, setSaving] = useState(false);
-  const savedRef = useRef(loaded);
-  savedRef.current = saved;
+  const fileRef = useRef(file);
+  fileRef.current = file;
   const textRef = useRef(text);
   textRef.current = text;
   useEffect(() => {
+    if (loadedVersion === "") return;
     // A newer file text (a reload after a save, or an edit elsewhere) replaces the editor's text
-    // only when nothing is typed there: unsaved typing is never thrown away by a late reload.
-    if (textRef.current === savedRef.current) {
-      setText(loaded);
-      setBase(null);
+    // only when nothing is typed there (or what is typed is what it holds now): unsaved typing
+    // is never thrown away by a late reload.
+    if (textRef.current === fileRef.current.text || textRef.current === loadedText) {
+      setText(loadedText);
+      setBegan(null);
     }
-    setSaved(loaded);
-  }, [loaded]);
-  const changedElsewhere = base !== null && text !== saved && saved !== base;
+    setFile({ text: loadedText, version: loadedVersion });
+  }, [loadedText, loadedVersion]);
+  const dirty = text !== file.text;
+  useEffect(() => {
+    if (dirty && began) keepPanelDraft({ node: node.id, field: "params", text, began: began.text, version: began.version });
+    else if (file.version !== "") dropPanelDraft(node.id, "params");
+  }, [dirty, text, began, file.version, node.id]);
+  // theirs (changed elsewhere since the typing began) beside yours, until Reload or Keep mine
+  const conflict = dirty && began !== null && file.version !== "" && began.version !== "" && file.version !== began.version;
   const { error, checking } = useValidated(text);
   const pipeline = useApp((s) => s.graph?.pipeline);
   const readOnlyWhy = readOnlyReason(node, pipeline);
   const readOnly = readOnlyWhy !== "";
 
-  const save = async () => {
+  const save = async (over: FileText | null = null) => {
     setSaving(true);
     setServerError(null);
+    const sent = text;
     try {
-      // the file as it is now: a change this tab has not heard of yet is shown, not overwritten
-      const now = await queryClient.fetchQuery({ ...nodeQuery(pipelineId, node.id), staleTime: 0 });
-      const fresh = now.params_text ?? "";
-      if (base !== null && fresh !== base && fresh !== saved) {
-        setSaved(fresh);
-        return;
-      }
-      await call(
-        api.PUT("/api/pipelines/{pipeline}/nodes/{node}/params", {
-          params: { path: { pipeline: pipelineId, node: node.id } },
-          body: { yaml: text },
-        }),
-      );
-      setSaved(text);
-      setBase(null);
+      const request = api.PUT("/api/pipelines/{pipeline}/nodes/{node}/params", {
+        params: { path: { pipeline: pipelineId, node: node.id } },
+        body: { yaml: sent, version: (over ?? began ?? file).version || null },
+      });
+      await call(request);
+      // the answer's ETag: the version of the text saved (a final newline may have been added:
+      // the node's reload brings the text as saved)
+      const version = (await request).response.headers.get("ETag")?.replaceAll('"', "") ?? "";
+      const now = { text: sent, version };
+      setFile(now);
+      setBegan(textRef.current === sent ? null : now);
       toast.success(`Saved the parameters of ${node.tag}`);
       await invalidatePipeline(pipelineId); // the node and what reads it may be stale now
     } catch (failure) {
-      setServerError(failure instanceof ApiError ? failure.message : String(failure));
+      if (failure instanceof ApiError && failure.kind === "changed_on_disk") {
+        // changed elsewhere since: read theirs, shown beside yours (nothing was saved)
+        const fresh = await queryClient.fetchQuery({ ...nodeQuery(pipelineId, node.id), staleTime: 0 }).catch(() => null);
+        if (fresh) setFile({ text: fresh.params_text ?? "", version: fresh.params_version });
+        else setServerError(failure.reason);
+      } else setServerError(failure instanceof ApiError ? failure.message : String(failure));
     } finally {
       setSaving(false);
     }
+  };
+  const reload = () => {
+    setText(file.text);
+    setBegan(null);
   };
 
   return (
@@ -141,6 +168,38 @@ export function ParamsTab({ node, detail, pipelineId }: Props) {
           {readOnlyWhy}
         </p>
       )}
+      {conflict && (
+        <div className="conflict params-conflict" role="alert" data-testid="params-conflict">
+          <p>
+            The parameters of {node.tag} were changed elsewhere (another tab, or params.yaml on disk) since you began
+            typing; nothing of yours is saved yet. Reload shows theirs (your typing is dropped); Keep mine saves yours
+            over theirs.
+          </p>
+          <div className="conflict-sides">
+            <figure>
+              <figcaption>Theirs (saved)</figcaption>
+              <pre className="code-editor" data-testid="params-theirs">{file.text}</pre>
+            </figure>
+            <figure>
+              <figcaption>Yours (not saved)</figcaption>
+              <pre className="code-editor" data-testid="params-yours">{text}</pre>
+            </figure>
+          </div>
+          <div className="row">
+            <button className="button" onClick={reload} data-testid="params-reload">
+              Reload
+            </button>
+            <button
+              className="button danger"
+              disabled={readOnly || saving || checking || error !== null}
+              onClick={() => void save(file)}
+              data-testid="params-keep-mine"
+            >
+              Keep mine
+            </button>
+          </div>
+        </div>
+      )}
       <textarea
         className="code-editor"
         spellCheck={false}
@@ -148,7 +207,7 @@ export function ParamsTab({ node, detail, pipelineId }: Props) {
         rows={16}
         disabled={readOnly || !detail}
         onChange={(e) => {
-          setBase((began) => began ?? saved);
+          setBegan((from) => from ?? file);
           setText(e.target.value);
         }}
         aria-invalid={error !== null}
@@ -160,29 +219,16 @@ export function ParamsTab({ node, detail, pipelineId }: Props) {
           {error ?? serverError}
         </div>
       )}
-      {changedElsewhere && (
-        <p className="panel-warning" role="status" data-testid="params-changed-elsewhere">
-          The parameters were changed elsewhere (another tab, or params.yaml on disk) since you began typing. Save
-          parameters replaces them with your text; Revert shows theirs.
-        </p>
-      )}
       <div className="row">
         <button
           className="button primary"
-          disabled={readOnly || saving || checking || error !== null || text === saved}
+          disabled={readOnly || saving || checking || error !== null || !dirty || conflict}
           onClick={() => void save()}
           data-testid="params-save"
         >
           Save parameters
         </button>
-        <button
-          className="button"
-          disabled={text === saved}
-          onClick={() => {
-            setText(saved);
-            setBase(null);
-          }}
-        >
+        <button className="button" disabled={!dirty} onClick={reload}>
           Revert
         </button>
       </div>
