@@ -19,6 +19,7 @@ from pathlib import Path
 from playwright.sync_api import Page, Route, expect
 
 from api.live import server_process
+from browser.accessibility import expect_accessible
 from browser.canvas import open_panel, press_in
 from browser.conftest import Served
 from support.waiting import wait_for
@@ -62,8 +63,14 @@ def test_a_save_over_parameters_changed_meanwhile_is_refused_and_shows_theirs_be
     expect(panel.get_by_test_id("params-save")).to_be_disabled()  # Reload or Keep mine
     assert params.read_text() == "lr: 0.5\n"  # nothing written
     page.screenshot(path=SHOTS / "params-conflict.png")
+    expect_accessible(
+        page, "the parameters' conflict", '[data-testid="params-conflict"]', strict=True
+    )
     page.locator("html").evaluate("html => html.setAttribute('data-theme', 'dark')")
     panel.screenshot(path=SHOTS / "params-conflict-dark.png")
+    expect_accessible(
+        page, "dark: the parameters' conflict", '[data-testid="params-conflict"]', strict=True
+    )
     page.locator("html").evaluate("html => html.setAttribute('data-theme', 'light')")
 
     conflict.get_by_test_id("params-reload").click()  # theirs
@@ -176,6 +183,7 @@ def test_a_code_file_typed_in_survives_a_reload_still_based_on_the_version_it_be
     assert main.read_text() == "x = 'from my editor'\n"
     panel.get_by_test_id("code-conflict").get_by_role("button", name="Overwrite").click()
     wait_for(lambda: main.read_text() == "x = 1\ny = 2", "the overwrite", 20)
+    expect(panel.get_by_test_id("code-save")).to_be_disabled()  # the tab heard it saved
 
     main.write_text("z = 3\n")  # saved: the draft is gone, a reload shows the file
     page.reload()
