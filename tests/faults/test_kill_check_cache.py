@@ -54,6 +54,7 @@ def test_a_killed_cache_write_loses_nothing(tmp_path: Path) -> None:
         (ws.nodes.path(tag) / "code" / "main.py").write_text("pass\n")
     ws.runs.run(RunRequest("p"))
     root, file = ws.root, cache_file(ws.context.layout.state_dir)
+    a_main = ws.nodes.path("a") / "code" / "main.py"
     ws.close()
 
     time.sleep(SETTLE)  # what the run wrote settles: a status keeps the checks
@@ -66,7 +67,7 @@ def test_a_killed_cache_write_loses_nothing(tmp_path: Path) -> None:
     assert [p.name for p in file.parent.iterdir()] == [file.name]
     before = file.read_bytes()
 
-    (ws.nodes.path("a") / "code" / "main.py").write_text("print('edited')\n")
+    a_main.write_text("print('edited')\n")
     time.sleep(SETTLE)  # the edit settles: this status keeps its check, and is killed
     assert status(root, "check_cache.aside").returncode == -9
     assert file.read_bytes() == before  # the previous cache, whole

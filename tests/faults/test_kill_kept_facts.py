@@ -49,6 +49,7 @@ def test_a_killed_facts_write_loses_nothing(tmp_path: Path) -> None:
     ws.runs.run(RunRequest("p"))
     root, file = ws.root, facts_file(ws.context.layout.state_dir, ws.nodes.path("a").name)
     kept = {facts_file(ws.context.layout.state_dir, ws.nodes.path(t).name).name for t in "ab"}
+    marker = ws.nodes.path("a") / "code" / ".venv" / ".nodepipe-synced"
     ws.close()
 
     def files() -> tuple[set[str], int]:
@@ -65,7 +66,6 @@ def test_a_killed_facts_write_loses_nothing(tmp_path: Path) -> None:
     assert files() == (kept, 0)
     before = file.read_bytes()
 
-    marker = ws.nodes.path("a") / "code" / ".venv" / ".nodepipe-synced"
     marker.write_text(marker.read_text().replace("\n", "\nchanged\n", 1))  # not in step
     time.sleep(SETTLE)  # the change settles: this run keeps its facts, and is killed
     assert run(root, "kept_facts.aside").returncode == -9

@@ -481,7 +481,7 @@ def test_an_orchestrator_killed_mid_upload_loses_nothing(
         assert {nr.state for nr in left} == {NodeRunState.SKIPPED}
         assert all(nr.message.startswith("not started") for nr in left), [nr.message for nr in left]
         assert killed_run.status is RunStatus.INTERRUPTED
-        assert (lab.nodes.path("p") / "data" / "table.csv").read_text() == "x,y\n1,2\n"
+        assert (ws.nodes.path("p") / "data" / "table.csv").read_text() == "x,y\n1,2\n"
         assert (q / "data" / "copy.csv").read_text() == "x,y\n1,2\n"
         assert not list((q / ".staging").glob("*"))
         storage = Storage.open(str(bucket))

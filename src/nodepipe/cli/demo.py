@@ -48,9 +48,9 @@ def demo(path: Path) -> None:
     here = f" -p {DEMO_PIPELINE}" if len(ws.pipelines.list()) > 1 else ""
     with ws, LiveProgress() as progress:
         result = ws.runs.run(RunRequest(DEMO_PIPELINE), [progress])
+        plot = ws.nodes.path("plot", DEMO_PIPELINE) / "reports" / "temperature.svg"
     if result.run_id is None:
         done("everything is up to date")
-    plot = ws.nodes.path("plot", DEMO_PIPELINE) / "reports" / "temperature.svg"
     done(
         f"\nthe plot: {plot}\n"
         "next:\n"
