@@ -60,7 +60,7 @@ def test_build_download_publish_and_pull_over_http(
     publish = {"files": files, "repository_url": index.url, "username": USER}
     refused = started(client, app, "/api/packages/publish", {**publish, "password": "wrong"})
     assert refused["status"] == "failed"
-    assert refused["error"]["hint"]["action"] == "package.credentials"
+    assert (refused["error"].get("hint") or {}).get("action") == "package.credentials", refused
     assert "wrong" not in str(refused)
     assert index.files() == []
     done = started(client, app, "/api/packages/publish", {**publish, "password": PASSWORD})

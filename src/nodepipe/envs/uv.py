@@ -16,6 +16,8 @@ command runs with ``UV_HTTP_RETRIES=0`` unless the user set that variable (uv's 
 made a sync after ``package pull`` wait over two minutes on such an index before it said "the
 package index cannot be reached"); the error names the server by host and port and the two
 variables (``silent_server``). A flaky network: set ``UV_HTTP_RETRIES`` (uv retries then).
+``uv publish`` keeps uv's own retries: an index refusing credentials may close the connection
+while the upload is sent, and only a retry reads its answer.
 """
 
 from __future__ import annotations
@@ -82,7 +84,10 @@ HTTP_TIMEOUT_VAR = "UV_HTTP_TIMEOUT"
 DEFAULT_HTTP_TIMEOUT_S = 30
 """uv's own ``UV_HTTP_TIMEOUT`` when the user sets none."""
 HTTP_RETRIES_VAR = "UV_HTTP_RETRIES"
-"""How many times uv tries a failed request again: 0 unless the user sets it."""
+"""How many times uv tries a failed request again: 0 unless the user sets it (``uv publish``
+keeps uv's own default, ``UV_DEFAULT_HTTP_RETRIES``: see ``packaging.publishing``)."""
+UV_DEFAULT_HTTP_RETRIES = "3"
+"""uv's own ``UV_HTTP_RETRIES`` when the user sets none."""
 
 _TIMED_OUT = "operation timed out"
 _FETCHING = re.compile(r"Failed to fetch: `?([^\s`]+)")

@@ -33,7 +33,7 @@ from packaging.utils import (
 )
 
 from nodepipe.domain.errors import Action, EnvironmentBuildError, Hint, IndexUnreachableError
-from nodepipe.envs.uv import UvRunner
+from nodepipe.envs.uv import HTTP_RETRIES_VAR, UV_DEFAULT_HTTP_RETRIES, UvRunner
 from nodepipe.packaging.errors import PackageError, PackageExistsError
 
 PYPIRC = Path("~/.pypirc")
@@ -125,6 +125,10 @@ def publish(
     args = ["publish", "--publish-url", target.url]
     args += ["--check-url", check_url or f"{target.url.rstrip('/')}/simple/"]
     env = {"UV_PUBLISH_USERNAME": target.username} if target.username else {}
+    # uv's own retries (unless the user set theirs): an index refusing the credentials may
+    # answer while the upload is still being sent and close the connection, and only uv's
+    # next try reads that answer; without it a wrong password read as "cannot be reached"
+    env[HTTP_RETRIES_VAR] = os.environ.get(HTTP_RETRIES_VAR, UV_DEFAULT_HTTP_RETRIES)
     if target.password is not None:
         env["UV_PUBLISH_PASSWORD"] = target.password
     try:
