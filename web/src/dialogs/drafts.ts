@@ -151,14 +151,16 @@ function readDraft(stored: string | null): PanelDraft | null {
 export function dropNodeDrafts(node: string): void {
   writePending();
   const prefix = panelKey(node, "");
-  for (let i = sessionStorage.length - 1; i >= 0; i--) {
-    const key = sessionStorage.key(i);
-    if (key?.startsWith(prefix)) sessionStorage.removeItem(key);
-  }
+  for (const name of storedNames()) if (name.startsWith(prefix)) sessionStorage.removeItem(name);
+}
+
+/** The names of what the tab's session storage holds (a copy: removing while walking it is
+ * safe). */
+function storedNames(): string[] {
+  return Object.keys(sessionStorage);
 }
 
 /** Whether any node's panel has a draft kept (the app says so after a new login). */
 export function hasPanelDrafts(): boolean {
-  for (let i = 0; i < sessionStorage.length; i++) if (sessionStorage.key(i)?.startsWith(PANEL_KEY)) return true;
-  return false;
+  return storedNames().some((name) => name.startsWith(PANEL_KEY));
 }
