@@ -81,7 +81,7 @@ def test_a_file_that_is_not_a_wheel_or_sdist_is_refused_without_asking_the_index
         str(text): "is not a wheel",
         str(fake_wheel): "is not a wheel",
         str(badly_named): "is not a wheel",
-        str(tmp_path): "no such file",
+        str(tmp_path): "it is a folder, not a regular file",
         str(tmp_path / "missing-1.0.tar.gz"): "no such file",
     }
     for file, words in cases.items():

@@ -208,10 +208,9 @@ def params(
 def _read_text(source: Path) -> str:
     if str(source) == "-":
         return sys.stdin.read()
-    try:
-        return source.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InvalidInputError(f"cannot read {source}: {exc.strerror}") from exc
+    from nodepipe.services.graph.node_params import read_params_file
+
+    return read_params_file(source)
 
 
 @app.command("mark")

@@ -151,7 +151,16 @@ def publish(
 def check_files(files: Sequence[Path]) -> None:
     """Refuse, before the index is asked anything, a file that is missing or is not a wheel or
     an sdist (by its name and its bytes): that mistake is the caller's, never the index's."""
-    missing = [str(f) for f in files if not f.is_file()]
+    from nodepipe.workspace.regular_files import NotRegularFileError, check_regular_file
+
+    missing = []
+    for file in files:
+        try:  # looked at without waiting on a named pipe
+            check_regular_file(file)
+        except NotRegularFileError as exc:
+            raise PackageError(f"{file}: {exc}; give the files a package build wrote") from None
+        except OSError:
+            missing.append(str(file))
     if missing:
         raise PackageError(f"no such file: {', '.join(missing)}")
     for file in files:

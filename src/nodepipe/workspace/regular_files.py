@@ -23,6 +23,14 @@ _FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY
 class NotRegularFileError(OSError):
     """The path is a named pipe, a device, a socket or a folder; its text says which."""
 
+    def __init__(self, mode: int) -> None:
+        super().__init__(not_regular(mode))
+        self.mode = mode
+
+    @property
+    def is_folder(self) -> bool:
+        return stat.S_ISDIR(self.mode)
+
 
 def not_regular(mode: int) -> str:
     """What a file of ``mode`` that is not a regular file is, for a message."""
@@ -39,17 +47,29 @@ def not_regular(mode: int) -> str:
     return f"it is {kind}, not a regular file"
 
 
-def read_regular_bytes(path: Path | str) -> bytes:
-    """The bytes of the regular file ``path`` (links followed); NotRegularFileError for
-    anything else, other OSErrors as ``open`` raises them."""
+def read_regular_bytes(path: Path | str, limit: int | None = None) -> bytes:
+    """The bytes of the regular file ``path`` (links followed; at most ``limit`` of them when
+    given); NotRegularFileError for anything else, other OSErrors as ``open`` raises them."""
     descriptor = os.open(path, _FLAGS)
     try:
         mode = os.fstat(descriptor).st_mode
         if not stat.S_ISREG(mode):
-            raise NotRegularFileError(not_regular(mode))
+            raise NotRegularFileError(mode)
         os.set_blocking(descriptor, True)
         with open(descriptor, "rb", closefd=False) as reader:
-            return reader.read()
+            return reader.read() if limit is None else reader.read(limit)
+    finally:
+        os.close(descriptor)
+
+
+def check_regular_file(path: Path | str) -> None:
+    """Refuse (NotRegularFileError) ``path`` when it is not a regular file, looked at as
+    ``read_regular_bytes`` does: opened without waiting, never read."""
+    descriptor = os.open(path, _FLAGS)
+    try:
+        mode = os.fstat(descriptor).st_mode
+        if not stat.S_ISREG(mode):
+            raise NotRegularFileError(mode)
     finally:
         os.close(descriptor)
 

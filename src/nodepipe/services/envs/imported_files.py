@@ -29,6 +29,7 @@ from nodepipe.services.context import WorkspaceContext
 from nodepipe.workspace import journal
 from nodepipe.workspace.conda_project import spec_locations
 from nodepipe.workspace.path_trust import local_path_of
+from nodepipe.workspace.regular_files import NotRegularFileError, read_regular_bytes
 
 MAX_IMPORT_BYTES = 1024 * 1024
 """An environment file or requirements file larger than this is refused (a long one is a few
@@ -107,13 +108,14 @@ def sent_file(context: WorkspaceContext, file_name: str, text: str) -> Iterator[
 
 def read_imported(file: Path, what: str) -> str:
     """The text of ``file``, ``what`` it should be ("a requirements file")."""
-    try:
-        with file.open("rb") as handle:
-            data = handle.read(MAX_IMPORT_BYTES + 1)
+    try:  # a named pipe is not waited on, nor a device read for ever
+        data = read_regular_bytes(file, limit=MAX_IMPORT_BYTES + 1)
     except FileNotFoundError:
         raise InvalidInputError(f"no such file: {file} (expected {what})") from None
-    except IsADirectoryError:
-        raise InvalidInputError(f"{file} is a folder, not {what}") from None
+    except NotRegularFileError as exc:
+        if exc.is_folder:
+            raise InvalidInputError(f"{file} is a folder, not {what}") from None
+        raise InvalidInputError(f"{file} is not {what}: {exc}; nothing was changed") from None
     except OSError as exc:
         raise InvalidInputError(f"cannot read {file}: {exc.strerror or exc}") from None
     if len(data) > MAX_IMPORT_BYTES:

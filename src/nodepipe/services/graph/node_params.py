@@ -33,6 +33,20 @@ def params_text(layout: WorkspaceLayout, node_id: str) -> str:
         raise InvalidInputError(f"cannot read {params_file}: {exc}") from exc
 
 
+def read_params_file(source: Path) -> str:
+    """The text of a YAML file the user names to replace a node's parameters with
+    (``node params --file``); a named pipe is not waited on, nor a device read for ever:
+    anything but a regular file is refused at once (InvalidInputError naming it)."""
+    try:
+        return read_regular_text(source)
+    except NotRegularFileError as exc:
+        raise InvalidInputError(f"cannot read {source}: {exc}; nothing was changed") from exc
+    except UnicodeDecodeError as exc:
+        raise InvalidInputError(f"cannot read {source}: {not_utf8(exc)}") from exc
+    except OSError as exc:
+        raise InvalidInputError(f"cannot read {source}: {exc.strerror}") from exc
+
+
 def read_params(layout: WorkspaceLayout, node_id: str, text: str | None = None) -> Params:
     """The parameters in params.yaml (``text``: its content, already read)."""
     params_file = layout.node_folder(node_id).params_file

@@ -104,9 +104,11 @@ def _check_index(index_url: str | None) -> None:
 
 def read_fs_args(path: Path | str) -> dict[str, Any]:
     """The fsspec options in the YAML file ``path`` (a mapping: ``headers``, ``token``…)."""
+    from nodepipe.workspace.regular_files import read_regular_text
+
     file = Path(path)
-    try:
-        loaded = yaml.safe_load(file.read_text(encoding="utf-8"))
+    try:  # a named pipe is not waited on, nor a device read for ever
+        loaded = yaml.safe_load(read_regular_text(file))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise PackageError(f"cannot read the fsspec options file {file}: {exc}") from None
     if loaded is None:
