@@ -4,6 +4,10 @@ saved only over that version, atomically, inside code/, and not on read-only nod
 from __future__ import annotations
 
 import hashlib
+import subprocess
+import sys
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +87,53 @@ def test_a_file_changed_on_disk_is_not_overwritten_silently(
     forced = _save(client, "main.py", "print('from the app')\n", read["version"], overwrite=True)
     assert forced.status_code == 200
     assert (_code(chain) / "main.py").read_text() == "print('from the app')\n"
+
+
+_SECOND_WRITER = """
+import sys
+from pathlib import Path
+from nodepipe.workspace.folder_locks import held_folders
+
+code, name, text = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
+with held_folders([code]):  # as an environment edit (env add, env import...) holds it
+    print("held", flush=True)
+    sys.stdin.readline()
+    (code / name).write_text(text)
+"""
+
+
+@pytest.mark.parametrize("name", ["main.py", "params.yaml"])
+def test_a_change_landing_between_check_and_write_is_never_overwritten(
+    client: TestClient, chain: nodepipe.Workspace, name: str
+) -> None:
+    read = _read(client, name)
+    theirs = "print('theirs')\n" if name == "main.py" else "lr: 0.75\n"
+    writer = subprocess.Popen(
+        [sys.executable, "-c", _SECOND_WRITER, str(_code(chain)), name, theirs],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert writer.stdout is not None and writer.stdout.readline() == "held\n"
+        answers: list[Any] = []
+        mine = "print('mine')\n" if name == "main.py" else "lr: 0.25\n"
+        saving = threading.Thread(
+            target=lambda: answers.append(_save(client, name, mine, read["version"]))
+        )
+        saving.start()  # the file is still at the version read while the writer holds it
+        time.sleep(1.0)
+        assert writer.stdin is not None
+        writer.stdin.write("go\n")
+        writer.stdin.close()
+        assert writer.wait(timeout=60) == 0
+        saving.join(timeout=60)
+    finally:
+        writer.kill()
+        writer.wait()
+    assert "changed" in error_of(answers[0], 409, "changed_on_disk")
+    assert (_code(chain) / name).read_text() == theirs
+    assert not [p for p in _code(chain).iterdir() if p.name.endswith(".tmp")]
 
 
 def test_new_files_and_folders_are_made_but_never_replace_one_silently(

@@ -4,8 +4,10 @@ that was read.
 What is listed is what the node's fingerprint covers in ``code/`` (never ``.venv``, a conda
 prefix, caches or bytecode). A save names the version it read (the digest of the bytes); a file
 changed on disk since then is not overwritten (``ChangedOnDiskError``, the app offers Reload or
-Overwrite), unless the save says to overwrite. Saves are atomic (written aside, flushed,
-renamed), stay inside ``code/`` (no link out, no link replaced) and are refused on nodes that
+Overwrite), unless the save says to overwrite. The check and the write are one step: a save
+holds the node's ``code/`` (``folder_locks``, the lock environment edits hold too) and checks
+the version again once its copy is written, just before the rename. Saves are atomic
+(written aside, flushed, renamed), stay inside ``code/`` (no link out, no link replaced) and are refused on nodes that
 are read-only where they are seen, with the hint that lifts it. ``params.yaml`` is saved by the
 parameters' own rules (``NodeService.set_params``): validated, kept as typed, and only a changed
 value makes the node stale. ``uv.lock`` and ``conda.lock`` are written by nodepipe alone.
@@ -22,6 +24,8 @@ import os
 import re
 import stat
 import tomllib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -42,6 +46,7 @@ from nodepipe.workspace.crash_points import crash_point
 from nodepipe.workspace.durable import fsync_dir, write_aside
 from nodepipe.workspace.folder_files import checked_name, inside, listing, open_inside
 from nodepipe.workspace.pyproject_trust import check_saved_pyproject
+from nodepipe.workspace.regular_files import read_regular_text
 
 MAX_EDITABLE = 1024 * 1024
 """The largest code file the app reads or saves (bytes)."""
@@ -93,17 +98,27 @@ class CodeFileService:
         content = text.encode("utf-8")
         _check_writable(relative, content)
         code = self._code(name, pipeline, editing=True)
-        target = _target(code, relative)
-        _check_version(target, relative, version, overwrite)
-        if trusted_paths and relative.name == PYPROJECT:
-            old = target.read_text(encoding="utf-8", errors="replace") if target.is_file() else None
-            check_saved_pyproject(text, old, target.parent)
-        if relative == PurePosixPath(PARAMS):
-            NodeService(self.context).set_params(name, replace_with=text, pipeline=pipeline)
-        else:
-            _make_folder(target.parent, relative)
-            _save(target, content)
-        return _read(code, relative)
+        with _held(code):
+            target = _target(code, relative)
+            _check_version(target, relative, version, overwrite)
+            if trusted_paths and relative.name == PYPROJECT:
+                was = (
+                    target.read_text(encoding="utf-8", errors="replace")
+                    if target.is_file()
+                    else None
+                )
+                check_saved_pyproject(text, was, target.parent)
+            if relative == PurePosixPath(PARAMS):
+                # checked again where the parameters are written, in the store's write
+                # transaction that ``params set`` takes too
+                based_on = None if overwrite or version is None else _params_version(target)
+                NodeService(self.context).set_params(
+                    name, replace_with=text, pipeline=pipeline, version=based_on
+                )
+            else:
+                _make_folder(target.parent, relative)
+                _save(target, content, lambda: _check_version(target, relative, version, overwrite))
+            return _read(code, relative)
 
     def check_new(self, name: str, path: str, *, pipeline: str | None = None) -> None:
         """Refuse now what saving a new code file ``path`` would refuse (the app asks when the
@@ -123,30 +138,55 @@ class CodeFileService:
         relative, destination = _kept_out(path), _new_name(to)
         _kept_out(to)
         code = self._code(name, pipeline, editing=True)
-        source = _target(code, relative)
-        _check_version(source, relative, version, overwrite=False)
-        target = _target(code, destination)
-        if target.exists():
-            raise ChangedOnDiskError(f"{destination} already exists")
-        _make_folder(target.parent, destination)
-        crash_point("code.renaming")
-        source.rename(target)
-        fsync_dir(target.parent)
-        if target.parent != source.parent:
-            fsync_dir(source.parent)
-        crash_point("code.renamed")
-        return _read(code, destination)
+        with _held(code):
+            source = _target(code, relative)
+            _check_version(source, relative, version, overwrite=False)
+            target = _target(code, destination)
+            if target.exists():
+                raise ChangedOnDiskError(f"{destination} already exists")
+            _make_folder(target.parent, destination)
+            crash_point("code.renaming")
+            source.rename(target)
+            fsync_dir(target.parent)
+            if target.parent != source.parent:
+                fsync_dir(source.parent)
+            crash_point("code.renamed")
+            return _read(code, destination)
 
     def delete(self, name: str, path: str, version: str, *, pipeline: str | None = None) -> None:
         """Delete code file ``path``, if it is still at ``version``."""
         relative = _kept_out(path)
         code = self._code(name, pipeline, editing=True)
-        target = _target(code, relative)
-        _check_version(target, relative, version, overwrite=False)
-        crash_point("code.deleting")
-        target.unlink()
-        fsync_dir(target.parent)
-        crash_point("code.deleted")
+        with _held(code):
+            target = _target(code, relative)
+            _check_version(target, relative, version, overwrite=False)
+            crash_point("code.deleting")
+            target.unlink()
+            fsync_dir(target.parent)
+            crash_point("code.deleted")
+
+
+@contextmanager
+def _held(code: Path) -> Iterator[None]:
+    """Hold the node's ``code/`` for a save, rename or delete: the version is checked and the
+    file written with no other such change, nor an environment edit (``env add``, ``env
+    import``..., which hold the same folder lock while uv rewrites pyproject.toml), in between:
+    a change made meanwhile is waited for, then found (``ChangedOnDiskError``), never
+    overwritten."""
+    from nodepipe.workspace.folder_locks import held_folders  # a save's: not a read command's
+
+    with held_folders([code]):
+        yield
+
+
+def _params_version(target: Path) -> str | None:
+    """The ``params_version`` of params.yaml as it is now (None: there is none)."""
+    from nodepipe.domain.node_files import params_version
+
+    try:
+        return params_version(read_regular_text(target))
+    except FileNotFoundError:
+        return None
 
 
 def _kept_out(path: str) -> PurePosixPath:
@@ -227,9 +267,11 @@ def _target(code: Path, relative: PurePosixPath) -> Path:
     return target
 
 
-def _save(target: Path, content: bytes) -> None:
-    """Write ``content`` aside, flush it, rename it over ``target``. What an earlier save killed
-    between those steps left beside the file (its hidden write-aside copy) goes first."""
+def _save(target: Path, content: bytes, still_at_version: Callable[[], None]) -> None:
+    """Write ``content`` aside, flush it, check again that ``target`` is at the version read
+    (``still_at_version`` raises if not: then nothing is replaced and nothing is left aside),
+    rename it over ``target``. What an earlier save killed between those steps left beside the
+    file (its hidden write-aside copy) goes first."""
     leftover = re.compile(rf"^\.{re.escape(target.name)}\.[0-9a-f]{{8}}\.tmp$")
     for entry in target.parent.iterdir():
         if leftover.match(entry.name) and entry.is_file() and not entry.is_symlink():
@@ -243,6 +285,7 @@ def _save(target: Path, content: bytes) -> None:
             os.fchmod(handle.fileno(), mode)
             handle.write(content)
         crash_point("code.aside")
+        still_at_version()
 
     write_aside(target, write)
     crash_point("code.saved")
