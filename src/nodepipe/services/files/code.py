@@ -7,10 +7,11 @@ changed on disk since then is not overwritten (``ChangedOnDiskError``, the app o
 Overwrite), unless the save says to overwrite. The check and the write are one step: a save
 holds the node's ``code/`` (``folder_locks``, the lock environment edits hold too) and checks
 the version again once its copy is written, just before the rename. Saves are atomic
-(written aside, flushed, renamed), stay inside ``code/`` (no link out, no link replaced) and are refused on nodes that
-are read-only where they are seen, with the hint that lifts it. ``params.yaml`` is saved by the
-parameters' own rules (``NodeService.set_params``): validated, kept as typed, and only a changed
-value makes the node stale. ``uv.lock`` and ``conda.lock`` are written by nodepipe alone.
+(written aside, flushed, renamed), stay inside ``code/`` (no link out, no link replaced) and
+are refused on nodes that are read-only where they are seen, with the hint that lifts it.
+``params.yaml`` is saved by the parameters' own rules (``NodeService.set_params``): validated,
+kept as typed, and only a changed value makes the node stale. ``uv.lock`` and ``conda.lock``
+are written by nodepipe alone.
 
 A file is renamed or deleted over the version read too (one ``rename``/``unlink``: a kill leaves
 the old name or the new, the file or none, never both or half). What the node needs to be a
