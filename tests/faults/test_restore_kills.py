@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -95,19 +96,30 @@ def test_a_restore_killed_at_each_step_leaves_the_old_store_whole(
     assert all(pipelines_in(aside) == BEFORE for aside in kept)
 
 
+@pytest.mark.parametrize("where", ["default", "named-folder"])
 def test_a_copy_a_killed_backup_left_is_removed_by_the_next_backup(
-    template: Path, tmp_path: Path
+    template: Path, tmp_path: Path, where: str
 ) -> None:
+    """The copy is written in a private folder (0700) beside the destination; a kill leaves
+    that folder, which the next backup to the same folder removes."""
     root = tmp_path / "lab"
     shutil.copytree(template, root, symlinks=True)
     backups = root / ".nodepipe" / "backups"
+    argv = ["backup"]
+    if where == "named-folder":
+        backups = tmp_path / "copies"
+        backups.mkdir()
+        backups.chmod(0o1777)  # a shared folder, as /tmp is
+        argv.append(str(backups))
     before = sorted(p.name for p in backups.iterdir())
 
-    killed = nodepipe_cli(root, "backup", crash_at="aside-written.sqlite")
+    killed = nodepipe_cli(root, *argv, crash_at="aside-written.sqlite")
     assert killed.returncode == -signal.SIGKILL, killed.stderr
-    assert list(backups.glob(".store-*.tmp")), "the kill should leave the copy it was writing"
+    (left,) = backups.glob(".store-*.tmp")  # the kill leaves the copy it was writing
+    assert left.is_dir() and stat.S_IMODE(left.stat().st_mode) == 0o700
+    assert next(p.name for p in left.iterdir()).startswith("store-")
 
-    made = nodepipe_cli(root, "backup", "--json")
+    made = nodepipe_cli(root, *argv, "--json")
     assert made.returncode == 0, made.stderr
     assert not list(backups.glob(".store-*.tmp")), "a cut-short copy of the store is left"
     made_path = Path(json.loads(made.stdout)["path"])

@@ -3,9 +3,13 @@ with `nodepipe backup restore`, which keeps the store it replaces and waits for 
 
 from __future__ import annotations
 
+import os
+import shutil
 import stat
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +22,7 @@ from nodepipe.domain.runs import RunStatus
 from nodepipe.store.backup import pg_dump
 from nodepipe.store.migrate import HEAD_REVISION
 from nodepipe.store.store import Store
+from support.other_user import other_user
 from support.postgres_server import PostgresServer
 from support.waiting import wait_for
 from support.worlds import NodeSpec, build_pipeline
@@ -260,3 +265,53 @@ def test_a_destination_or_backup_that_is_not_there_is_bad_input(
         2,
         f"error: no backup file {missing / 'store.sqlite'}",
     )
+
+
+@pytest.fixture
+def shared_folder() -> Iterator[Path]:
+    """A folder every user may write in, sticky, as ``/tmp`` is."""
+    folder = Path(tempfile.mkdtemp(prefix="nodepipe-shared-", dir="/tmp"))
+    folder.chmod(0o1777)
+    yield folder
+    shutil.rmtree(folder)
+
+
+def test_links_another_user_planted_beside_a_backup_in_a_shared_folder_are_not_followed(
+    chain: nodepipe.Workspace,
+    shared_folder: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Before, the copy was written as ``.NAME.<8 hex>.tmp`` beside the destination, and SQLite
+    its ``-journal`` beside that: a link another user planted under those names (names they can
+    watch for, or guess: here the hex is made predictable) made the backup fail ("File
+    exists"; for the ``-journal`` alone, "unable to open database file", the link followed).
+    Now the copy is made in a private folder nodepipe creates (0700) there, then renamed into
+    place; a leftover-looking name another user owns is not removed either."""
+    user = other_user()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    destination = shared_folder / "lab.sqlite"
+    random_bytes = os.urandom
+    monkeypatch.setattr(os, "urandom", lambda n: b"\0" * n if n == 4 else random_bytes(n))
+    guessed = shared_folder / f".{destination.name}.00000000.tmp"
+    planted = []
+    for suffix in ("", "-journal", "-wal", "-shm"):
+        link = Path(f"{guessed}{suffix}")
+        link.symlink_to(elsewhere / f"theirs{suffix}")
+        os.lchown(link, user.uid, user.gid)
+        planted.append(link)
+    made = shared_folder / ".store-planted.tmp"  # looks like a killed backup's leftover
+    made.symlink_to(elsewhere / "theirs-leftover")
+    os.lchown(made, user.uid, user.gid)
+    planted.append(made)
+
+    backup = chain.backup(destination)
+
+    assert backup.path == destination
+    assert rows_of(f"sqlite:///{destination}")["pipelines"] == ["baseline"]
+    assert stat.S_IMODE(destination.stat().st_mode) == 0o600
+    assert list(elsewhere.iterdir()) == [], "a planted link was followed"
+    assert all(link.is_symlink() for link in planted), "another user's file was removed"
+    left = {p.name for p in shared_folder.iterdir()} - {p.name for p in planted}
+    assert left == {destination.name}, "the private folder of the copy is left behind"

@@ -1,8 +1,12 @@
 """``nodepipe backup`` and ``nodepipe backup restore``: a consistent copy of the store, made
 while other commands run, and putting one back.
 
-A backup is written under a temporary name beside its destination, flushed to disk, renamed
-into place and its folder flushed: a backup that exists is complete. The default destination is
+A backup is written in a private folder nodepipe makes beside its destination (0700,
+``.store-1a2b3c4d.tmp``: on the destination's file system, where no other user can put a link
+in the way of the copy or of the ``-journal`` file SQLite writes beside it, as one could in a
+shared folder such as ``/tmp``), flushed to disk, renamed into place and its folder flushed: a
+backup that exists is complete. A killed backup's private folder is removed by the next backup
+to the same folder. The default destination is
 ``.nodepipe/backups/store-<UTC time>.sqlite`` (``.pgdump`` for PostgreSQL).
 
 Restoring never deletes anything: the SQLite store it replaces is kept aside
@@ -16,6 +20,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
+import tempfile
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,7 +41,7 @@ from nodepipe.workspace.backups import (
 )
 from nodepipe.workspace.config import PRIVATE_DIR_MODE, read_config
 from nodepipe.workspace.crash_points import crash_point
-from nodepipe.workspace.durable import fsync_file, write_aside
+from nodepipe.workspace.durable import CUT_SHORT_AGE_S, fsync_dir, fsync_file, write_aside
 from nodepipe.workspace.layout import WorkspaceLayout
 from nodepipe.workspace.open_files import processes_using
 from nodepipe.workspace.rebuild_mark import clear_rebuild_mark
@@ -64,8 +71,18 @@ def back_up(context: WorkspaceContext, destination: Path | None = None) -> Backu
     target = _target(context.layout, dialect, destination)
     url = context.store.url.render_as_string(hide_password=False)
     _remove_cut_short_copies(target.parent, f".{BACKUP_PREFIX}*.tmp")  # a killed backup's
-    write_aside(target, lambda temporary: _copy(dialect, url, temporary))
-    return Backup(target, dialect, target.stat().st_size)
+    private = Path(tempfile.mkdtemp(prefix=f".{BACKUP_PREFIX}", suffix=".tmp", dir=target.parent))
+    try:
+        copy = private / target.name
+        _copy(dialect, url, copy)
+        crash_point(f"aside-written{target.suffix}")
+        fsync_file(copy)
+        copy.replace(target)
+        size = target.stat().st_size
+    finally:
+        shutil.rmtree(private, ignore_errors=True)
+    fsync_dir(target.parent)
+    return Backup(target, dialect, size)
 
 
 def _copy(dialect: str, url: str, temporary: Path) -> None:
@@ -137,12 +154,24 @@ def _restore_sqlite(layout: WorkspaceLayout, store: Path, backup: Path) -> Resto
 
 
 def _remove_cut_short_copies(folder: Path, pattern: str) -> None:
-    """Remove the copies a killed backup or restore left in ``folder`` (written aside as
-    ``.store-<time>.sqlite.1a2b3c4d.tmp``, ``.store.sqlite.1a2b3c4d.tmp``), but none that a
-    process has open (another backup's copy being written)."""
+    """Remove the copies a killed backup or restore left in ``folder`` (a backup's private
+    folder ``.store-1a2b3c4d.tmp``, a restore's ``.store.sqlite.1a2b3c4d.tmp``), but none that a
+    process has open (another backup's copy being written) and nothing another user owns (in a
+    shared folder, a name that looks like one is theirs)."""
     for leftover in folder.glob(pattern):
-        if not processes_using([leftover]):
-            leftover.unlink(missing_ok=True)
+        try:
+            found = leftover.lstat()
+            if found.st_uid != os.getuid():
+                continue
+            if stat.S_ISDIR(found.st_mode):
+                inside = list(leftover.iterdir())
+                recent = time.time() - found.st_mtime < CUT_SHORT_AGE_S
+                if not processes_using(inside) and (inside or not recent):
+                    shutil.rmtree(leftover)  # never follows a link inside
+            elif not processes_using([leftover]):
+                leftover.unlink(missing_ok=True)
+        except OSError:  # gone meanwhile, or not ours to remove: the backup goes on
+            continue
 
 
 def refuse_if_in_use(store: Path) -> None:
