@@ -186,7 +186,7 @@ def _params_version(target: Path) -> str | None:
 
     try:
         return params_version(read_regular_text(target))
-    except FileNotFoundError:
+    except (FileNotFoundError, UnicodeDecodeError):  # none, or none the app could have read
         return None
 
 
