@@ -32,7 +32,7 @@ from nodepipe.bundles.model import BUNDLE_FILE
 from nodepipe.bundles.paths import path_problem
 from nodepipe.bundles.tree import is_skipped, local_files
 from nodepipe.bundles.zip_members import count_members
-from nodepipe.workspace.durable import sync_filesystem
+from nodepipe.workspace.durable import new_file_mode, sync_filesystem
 
 MAX_ENTRIES = 20_000
 """Members an archive may hold."""
@@ -203,7 +203,7 @@ def _extract(archive: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path) -> N
     except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
         raise BundleError(f"archive member {info.filename!r} is damaged: {exc}") from None
     mode = info.external_attr >> 16
-    target.chmod(0o755 if mode & 0o111 else 0o644)
+    target.chmod(new_file_mode(executable=bool(mode & 0o111)))
 
 
 __all__ = ["ArchiveLimits", "member_problem", "pack_bundle", "unpack_bundle"]

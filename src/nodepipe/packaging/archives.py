@@ -40,7 +40,7 @@ from nodepipe.bundles.tree import is_skipped
 from nodepipe.domain.toml_limits import load_toml
 from nodepipe.packaging.errors import PackageError
 from nodepipe.packaging.project import ENTRY_POINT_GROUP
-from nodepipe.workspace.durable import sync_filesystem
+from nodepipe.workspace.durable import new_file_mode, sync_filesystem
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,7 +258,7 @@ def _extract_tar(
             assert reader is not None  # a regular member
             with reader, target.open("xb") as writer:
                 shutil.copyfileobj(reader, writer, CHUNK)
-            target.chmod(0o755 if member.mode & 0o111 else 0o644)
+            target.chmod(new_file_mode(executable=bool(member.mode & 0o111)))
         sync_filesystem(staging)
         staging.rename(destination)
     except BaseException:

@@ -91,7 +91,7 @@ def refuse_store_of_another(layout: WorkspaceLayout, store_url: str) -> None:
 
 def _write_folder_identity(layout: WorkspaceLayout, workspace_id: str) -> None:
     layout.state_dir.mkdir(exist_ok=True)
-    write_atomic(layout.identity_file, workspace_id + "\n", mode=0o644)
+    write_atomic(layout.identity_file, workspace_id + "\n")
 
 
 def _holds_workspace(folder: Path, workspace_id: str, store_url: str) -> bool:

@@ -80,7 +80,7 @@ def write_links(folder: NodeFolder, libs: Mapping[str, str]) -> None:
     for name, lib_id in sorted(libs.items()):
         table.add(name, lib_id)
     document.add("libs", table)
-    write_atomic(links_file(folder), tomlkit.dumps(document), mode=0o644, durable=False)
+    write_atomic(links_file(folder), tomlkit.dumps(document), durable=False)
 
 
 def import_dirs(folder: NodeFolder) -> tuple[str, ...]:

@@ -7,6 +7,10 @@ and then its directory are flushed (``fsync``) before the rename that publishes 
 directory again after the rename. Caches that can be rebuilt are written with
 ``durable=False``: atomic, not flushed. Many files at once (a run's outputs, a copied node
 folder) are flushed with one ``sync_filesystem``.
+
+A new file whose mode nodepipe sets itself (written aside, unpacked from an archive, copied
+from storage) gets what ``open()`` would give it, ``new_file_mode``: 0o666 (0o777 for a
+program) less the process's umask, so a user who works with ``umask 077`` keeps it private.
 """
 
 from __future__ import annotations
@@ -23,9 +27,11 @@ from nodepipe.workspace.crash_points import crash_point
 
 __all__ = [
     "CUT_SHORT_AGE_S",
+    "current_umask",
     "cut_short_saves",
     "fsync_dir",
     "fsync_file",
+    "new_file_mode",
     "remove_cut_short_saves",
     "sync_filesystem",
     "write_aside",
@@ -42,7 +48,7 @@ def write_atomic(
     """Replace ``path`` with ``content`` all at once; flushed to disk first when ``durable``.
 
     ``mode`` sets the new file's permission bits (default: those of the file it replaces, or
-    0o644 for a new one), set before any byte is written.
+    what ``open()`` gives a new one: 0o666 less the umask), set before any byte is written.
     """
     data = content.encode("utf-8") if isinstance(content, str) else content
     file_mode = _mode_for(path, mode)
@@ -154,4 +160,21 @@ def _mode_for(path: Path, mode: int | None) -> int:
     try:
         return path.stat().st_mode & 0o7777
     except FileNotFoundError:
-        return 0o644
+        return new_file_mode()
+
+
+def current_umask() -> int:
+    """This process's umask, read without changing it (``/proc/self/status``, Linux 4.7+),
+    else set and put back at once."""
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path("/proc/self/status").read_text(encoding="utf-8").splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    mask = os.umask(0o077)
+    os.umask(mask)
+    return mask
+
+
+def new_file_mode(*, executable: bool = False) -> int:
+    """The mode ``open()`` would give a new file (with ``executable``: a new program)."""
+    return (0o777 if executable else 0o666) & ~current_umask()

@@ -171,7 +171,7 @@ class HashCache:
         )
         with contextlib.suppress(OSError):
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            write_atomic(self.path, text, mode=0o644, durable=False)  # rebuilt if lost
+            write_atomic(self.path, text, durable=False)  # rebuilt if lost
 
 
 @functools.cache

@@ -43,6 +43,7 @@ from fsspec.implementations.local import LocalFileSystem
 from nodepipe.domain.environments import is_sha256
 from nodepipe.domain.errors import InvalidInputError, StorageError
 from nodepipe.workspace.crash_points import crash_point
+from nodepipe.workspace.durable import new_file_mode
 from nodepipe.workspace.objects import DAMAGED, DamagedObjectError, MissingObjectError
 from nodepipe.workspace.storage_folder import FolderModes
 
@@ -112,9 +113,10 @@ class Storage:
             raise self._refuse(digest)
         return data
 
-    def get_file(self, digest: str, target: Path, mode: int = 0o644) -> None:
-        """Write the content ``digest`` to the new file ``target``, checked: a damaged content
-        leaves no ``target`` (a temporary beside it while it downloads)."""
+    def get_file(self, digest: str, target: Path, mode: int | None = None) -> None:
+        """Write the content ``digest`` to the new file ``target`` (``mode``, else what
+        ``open()`` gives a new file), checked: a damaged content leaves no ``target`` (a
+        temporary beside it while it downloads)."""
         temporary = target.with_name(f".{target.name}.{secrets.token_hex(4)}.part")
         check = hashlib.sha256()
         try:
@@ -127,7 +129,7 @@ class Storage:
                     copy.write(chunk)
             if check.hexdigest() != digest:
                 raise self._refuse(digest)
-            temporary.chmod(mode)
+            temporary.chmod(new_file_mode() if mode is None else mode)
             temporary.rename(target)
         finally:
             with contextlib.suppress(FileNotFoundError):

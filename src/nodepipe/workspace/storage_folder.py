@@ -20,10 +20,11 @@ Object storages (S3 and the like) have no modes: their access is the bucket's po
 from __future__ import annotations
 
 import contextlib
-import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path
+
+from nodepipe.workspace.durable import current_umask
 
 PRIVATE_FOLDER, PRIVATE_CONTENT = 0o700, 0o400
 TEAM_FOLDER, TEAM_CONTENT = 0o770, 0o440
@@ -61,14 +62,3 @@ class FolderModes:
                 # mkdir's mode passes through the umask; the set-group-ID bit a team folder
                 # passes down must survive the chmod.
                 step.chmod(self.folder | (step.stat().st_mode & stat.S_ISGID))
-
-
-def current_umask() -> int:
-    """This process's umask, read without changing it (Linux), else by setting it back."""
-    with contextlib.suppress(OSError, ValueError):
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("Umask:"):
-                return int(line.split()[1], 8)
-    mask = os.umask(0o077)
-    os.umask(mask)
-    return mask

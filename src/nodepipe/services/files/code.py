@@ -44,7 +44,7 @@ from nodepipe.services.graph.nodes import NodeService
 from nodepipe.services.guards import check_node_editable
 from nodepipe.workspace.code_trees import is_excluded_path
 from nodepipe.workspace.crash_points import crash_point
-from nodepipe.workspace.durable import fsync_dir, write_aside
+from nodepipe.workspace.durable import fsync_dir, new_file_mode, write_aside
 from nodepipe.workspace.folder_files import checked_name, inside, listing, open_inside
 from nodepipe.workspace.pyproject_trust import check_saved_pyproject
 from nodepipe.workspace.regular_files import read_regular_text
@@ -278,7 +278,7 @@ def _save(target: Path, content: bytes, still_at_version: Callable[[], None]) ->
         if leftover.match(entry.name) and entry.is_file() and not entry.is_symlink():
             entry.unlink(missing_ok=True)
 
-    mode = stat.S_IMODE(target.stat().st_mode) if target.is_file() else 0o644  # keeps +x
+    mode = stat.S_IMODE(target.stat().st_mode) if target.is_file() else new_file_mode()  # +x kept
 
     def write(aside: Path) -> None:
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
