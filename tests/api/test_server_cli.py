@@ -130,3 +130,44 @@ def test_a_runtime_folder_that_is_not_private_and_ours_is_refused(
         assert list(theirs.iterdir()) == []
     finally:
         shutil.rmtree(theirs)
+
+
+def test_a_runtime_folder_named_by_xdg_that_is_not_ours_gives_way_to_the_home_one(
+    chain: nodepipe.Workspace, tmp_path: Path, other: OtherUser
+) -> None:
+    """``su alice`` keeps root's ``XDG_RUNTIME_DIR``; a login without a session names one that
+    was never made. Neither stops ``serve`` nor is written into (the server's token went into
+    another user's folder, or into one it made there): its info file goes into the home's
+    runtime folder, where ``server list`` finds it."""
+    home = tmp_path / "home"
+    home.mkdir()
+    theirs = other.folder("nodepipe-xdg-")
+    theirs.chmod(0o700)
+    never_made = tmp_path / "run" / "user" / "4242"
+    try:
+        for xdg in (theirs, never_made):
+            env = {k: v for k, v in server_env(tmp_path).items() if k != "NODEPIPE_RUNTIME_DIR"}
+            env |= {"HOME": str(home), "XDG_RUNTIME_DIR": str(xdg)}
+            command = [NODEPIPE, "-w", str(chain.root), "serve", "--port", str(free_port())]
+            process = subprocess.Popen(
+                command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
+            try:
+                info = info_of(home / ".local" / "share" / "nodepipe" / "runtime", process)
+                listed = subprocess.run(
+                    [NODEPIPE, "-w", str(chain.root), "server", "list", "--json"],
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                    timeout=120,
+                    check=False,
+                )
+                assert listed.returncode == 0, listed.stderr
+                assert [server["link"] for server in json.loads(listed.stdout)] == [info.link]
+            finally:
+                process.terminate()
+                process.wait(timeout=30)
+        assert list(theirs.iterdir()) == []
+        assert not never_made.exists()
+    finally:
+        shutil.rmtree(theirs)

@@ -2,7 +2,9 @@
 
 Like ``jupyter server list``: each server writes ``server-<host>-<pid>.json`` (workspace, link,
 token, pid) into a runtime folder of the OS user who started it, and removes it when it stops.
-The folder is ``$NODEPIPE_RUNTIME_DIR``, else ``$XDG_RUNTIME_DIR/nodepipe``, else
+The folder is ``$NODEPIPE_RUNTIME_DIR``, else ``$XDG_RUNTIME_DIR/nodepipe`` when
+``$XDG_RUNTIME_DIR`` is a folder of this user's that only they may enter (an environment kept
+by ``su`` names root's, ``/run/user/0``; a login without a session names one never made), else
 ``~/.local/share/nodepipe/runtime``. It is kept mode 0700 and each file 0600, so no other user
 of the machine can read a token; a folder owned by someone else is refused, never used.
 Whether the process behind a file still lives is the services' concern (they clean stale ones).
@@ -54,9 +56,20 @@ def runtime_dir() -> Path:
     """Where this OS user's servers keep their info files (created on first write)."""
     if explicit := os.environ.get(RUNTIME_DIR_ENV):
         return Path(explicit)
-    if xdg := os.environ.get("XDG_RUNTIME_DIR"):
+    xdg = os.environ.get("XDG_RUNTIME_DIR", "")
+    if xdg.startswith("/") and _own_private_folder(Path(xdg)):
         return Path(xdg) / "nodepipe"
     return Path.home() / ".local" / "share" / "nodepipe" / "runtime"
+
+
+def _own_private_folder(path: Path) -> bool:
+    """Whether ``path`` is a folder (not a link) of this user's that no one else may use."""
+    try:
+        found = path.lstat()
+    except OSError:
+        return False
+    mine = stat.S_ISDIR(found.st_mode) and found.st_uid == os.geteuid()
+    return mine and not found.st_mode & 0o077
 
 
 def write_info(info: ServerInfo, directory: Path) -> Path:
