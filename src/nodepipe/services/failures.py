@@ -32,6 +32,8 @@ def as_nodepipe_error(error: BaseException) -> NodepipeError | None:
 
 def _describe_os_error(error: OSError) -> str:
     where = f" ({error.filename})" if error.filename else ""
+    if error.filename and error.filename2:  # a rename or link: either folder may refuse it
+        where = f" ({error.filename} → {error.filename2})"
     if error.errno in _DISK_FULL:
         return (
             f"no space left on the disk{where}: free some space, then run the command again "

@@ -17,13 +17,15 @@ before it writes, so one reaching here is a bug and should show as one.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from nodepipe.domain.errors import Hint, NodepipeError, StorageError, WorkspaceError
-from nodepipe.store.health import ProblemKind, StoreProblem, describe_store
+from nodepipe.store.health import ProblemKind, StoreProblem, describe_store, sqlite_file
 
 _DAMAGE = frozenset({"SQLITE_CORRUPT", "SQLITE_NOTADB"})
 
@@ -51,6 +53,7 @@ class StoreFailures:
         self._postgresql = url.startswith("postgresql")
         self._password = _password(url) if self._postgresql else None
         self.where = describe_store(url)
+        self._file = sqlite_file(url)
         self._advice = advice
 
     def unusable(self, problem: StoreProblem) -> UnusableStoreError:
@@ -93,10 +96,28 @@ class StoreFailures:
                 "accepts connections, and the URL in nodepipe.toml or $NODEPIPE_DB_URL",
                 StoreProblem(ProblemKind.UNREACHABLE, detail),
             )
+        unwritable = _unwritable(self._file) if self._file is not None else []
+        if unwritable:
+            names = ", ".join(unwritable)
+            return StorageError(
+                f"the store {self.where} could not be written ({reason}): this user may not "
+                f"write {names}; make them writable (chmod u+w), then run the command again"
+            )
         return StorageError(
             f"the store {self.where} could not be read or written ({reason}); free some space, "
             "or check the file's permissions"
         )
+
+
+def _unwritable(store: Path) -> list[str]:
+    """What SQLite must write beside a store and this user may not: the file, its write-ahead
+    log (``-wal``) and shared memory (``-shm``; made with the store's mode when it was
+    read-only, it stays so after the store is made writable again), their folder."""
+    found = [store.parent] if not os.access(store.parent, os.W_OK) else []
+    for path in (store, store.with_name(f"{store.name}-wal"), store.with_name(f"{store.name}-shm")):
+        if path.exists() and not os.access(path, os.W_OK):
+            found.append(path)
+    return [str(path) for path in found]
 
 
 def _password(url: str) -> str | None:
