@@ -2,10 +2,10 @@
 
 Files nodepipe writes aside and renames into place (the node's check cache, its last run's
 ``context.json``, the environment's sync marker, the outputs' intent file), the files it
-unpacks from a pulled package (wheel or sdist) and a code file the web app's editor saves set
-their mode themselves: they must honour the umask as ``open()`` does, not hand out 0o644 to
-everyone on the machine. uv's own ``.venv/.lock`` (writable by all, uv's choice) is the one
-exception the README names.
+unpacks from a pulled package (wheel or sdist), the package it builds and a code file the web
+app's editor saves set their mode themselves: they must honour the umask as ``open()`` does,
+not hand out 0o644 to everyone on the machine. uv's own ``.venv/.lock`` (writable by all, uv's
+choice) is the one exception the README names.
 """
 
 from __future__ import annotations
@@ -62,3 +62,4 @@ def test_with_umask_077_nothing_nodepipe_makes_in_a_workspace_is_open_to_others(
         nodes = ws.context.layout.nodes_dir
         assert len(list(nodes.iterdir())) == 9
         assert open_to_others(tmp_path / "lab") == []
+        assert open_to_others(tmp_path / "dist") == []  # the built wheel and sdist

@@ -24,7 +24,7 @@ from pathlib import Path
 from nodepipe.packaging.errors import PackageError
 from nodepipe.workspace import journal
 from nodepipe.workspace.crash_points import crash_point, pause_point
-from nodepipe.workspace.durable import fsync_dir, fsync_file
+from nodepipe.workspace.durable import fsync_dir, fsync_file, new_file_mode
 
 COPY_KIND = "package-copy"
 """A journal operation copying built files into a destination on another file system; intent
@@ -49,6 +49,8 @@ def move_into(built: tuple[Path, Path], target: Path, staging: Path) -> tuple[Pa
     replaced, each all at once): renamed there, or copied when ``target`` is on another file
     system, in a journal operation under ``staging``."""
     target.mkdir(parents=True, exist_ok=True)
+    for path in built:  # uv writes them 0644 whatever the umask: made as open() makes a file
+        path.chmod(new_file_mode())
     try:
         for path in built:
             path.replace(target / path.name)
