@@ -135,8 +135,8 @@ def test_a_runtime_folder_that_is_not_private_and_ours_is_refused(
 def test_a_runtime_folder_named_by_xdg_that_is_not_ours_gives_way_to_the_home_one(
     chain: nodepipe.Workspace, tmp_path: Path, other: OtherUser
 ) -> None:
-    """``su alice`` keeps root's ``XDG_RUNTIME_DIR``; a login without a session names one that
-    was never made. Neither stops ``serve`` nor is written into (the server's token went into
+    """``su alice`` may keep root's ``XDG_RUNTIME_DIR``; a login without a session may name
+    one never made. Neither stops ``serve`` nor is written into (the server's token went into
     another user's folder, or into one it made there): its info file goes into the home's
     runtime folder, where ``server list`` finds it."""
     home = tmp_path / "home"
