@@ -76,8 +76,6 @@ def test_a_folder_pointed_at_another_workspaces_store_is_refused_and_changes_not
     monkeypatch.setenv("NODEPIPE_DB_URL", store_url or sqlite_url(a))
     for command in (
         ("node", "list", "--json"),
-        ("doctor", "--json"),  # doctor reports the mismatch, and its repair touches nothing
-        ("doctor", "--repair", "--json"),
         ("backup", "restore", backup_of_b),  # would replace a's store
     ):
         refused = cli("-w", str(b), *command)
@@ -91,6 +89,68 @@ def test_a_folder_pointed_at_another_workspaces_store_is_refused_and_changes_not
     monkeypatch.delenv("NODEPIPE_DB_URL")
     assert node_tags(cli, a) == ["load"]
     assert node_tags(cli, b) == []
+
+
+def store_contents(url: str) -> dict[str, list[tuple[object, ...]]]:
+    """Every row of the tables a doctor repair could change (nodes, memberships, pipelines,
+    projects, the identity), sorted: equal before and after means nothing changed."""
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return {
+                table: sorted(
+                    (tuple(row) for row in connection.execute(sa.text(f"SELECT * FROM {table}"))),
+                    key=repr,
+                )
+                for table in ("projects", "pipelines", "nodes", "memberships", "workspace_identity")
+            }
+    finally:
+        engine.dispose()
+
+
+def test_doctor_reports_a_store_of_another_workspace_as_a_finding_and_repairs_nothing(
+    tmp_path: Path,
+    store_url: str | None,
+    cli: CliRunner,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    a, b = tmp_path / "a", tmp_path / "b"
+    workspace_with_a_node(a, store_url).close()
+    workspace_with_a_node(b).close()  # b's folder: a node folder a's store has no row for
+    a_url, b_url = store_url or sqlite_url(a), sqlite_url(b)
+    before = store_contents(a_url), store_contents(b_url)
+    monkeypatch.setenv("NODEPIPE_DB_URL", a_url)
+    mismatch = f"belongs to the workspace in {a}, not in {b}"
+    fix = f"nodepipe --workspace {a} status"
+
+    report = cli("-w", str(b), "doctor", "--json")
+    assert report.code == WORKSPACE_ERROR, report.stderr
+    found = report.json()
+    summary = {line["category"]: line["count"] for line in found["categories"]}
+    assert summary["store-of-another-workspace"] == 1
+    assert sum(summary.values()) == 1  # nothing else was looked at in a store not b's
+    [finding] = found["findings"]
+    assert finding["subject"] == str(b)
+    assert mismatch in finding["what"] and fix in finding["what"]
+    assert finding["action"] is None
+
+    human = cli("-w", str(b), "doctor")
+    assert human.code == WORKSPACE_ERROR, human.stderr
+    said = " ".join(human.stdout.split())  # the table and long lines wrap
+    assert mismatch in said and fix in said
+
+    for repair in (("doctor", "--repair", "--json"), ("doctor", "--repair")):
+        repaired = cli("-w", str(b), *repair)
+        assert repaired.code == WORKSPACE_ERROR, repaired.stderr
+        if "--json" in repair:
+            assert repaired.json()["repaired"] == []
+        assert (store_contents(a_url), store_contents(b_url)) == before
+    refused = cli("-w", str(b), "node", "list")  # other commands go on refusing
+    assert refused.code == WORKSPACE_ERROR
+    assert mismatch in refused.stderr
+    monkeypatch.delenv("NODEPIPE_DB_URL")
+    assert node_tags(cli, a) == ["load"]
+    assert node_tags(cli, b) == ["load"]
 
 
 def test_a_moved_workspace_opens_and_its_store_records_the_new_folder(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 from rich.filesize import decimal
@@ -18,6 +18,7 @@ from nodepipe.cli.views import add_row, table
 from nodepipe.domain.errors import InvalidInputError
 
 if TYPE_CHECKING:
+    from nodepipe.services.identity import StoreOfAnotherWorkspaceError
     from nodepipe.services.upkeep.doctor.findings import DoctorReport, Finding
     from nodepipe.services.upkeep.doctor.rebuild import Rebuild
 
@@ -145,10 +146,14 @@ def doctor(
             _show_rebuild(rebuild_store(selected_path(), dry_run, progress), as_json)
             return
         from nodepipe.services.context import open_context
+        from nodepipe.services.identity import StoreOfAnotherWorkspaceError
         from nodepipe.services.upkeep.doctor.examine import examine
         from nodepipe.services.upkeep.doctor.repair import repair as repair_workspace
 
-        context = open_context(selected_path(), rebuilding=True)  # --repair finishes it too
+        try:
+            context = open_context(selected_path(), rebuilding=True)  # --repair finishes it too
+        except StoreOfAnotherWorkspaceError as refused:
+            _show_store_of_another(refused, repair, dry_run, as_json)
         if not repair and context.layout.rebuild_mark.exists():
             print_warning(
                 "a `nodepipe doctor --rebuild` was cut short: the store does not hold the node "
@@ -164,6 +169,30 @@ def doctor(
             _show_repair(found, repaired, examine(context, progress), as_json)
         finally:
             context.store.close()
+
+
+def _show_store_of_another(
+    refused: StoreOfAnotherWorkspaceError, repair: bool, dry_run: bool, as_json: bool
+) -> NoReturn:
+    """Report a store of another workspace as doctor's finding (other commands refuse it) and
+    end with the status of a bad workspace; ``--repair`` repairs nothing, in either store."""
+    from nodepipe.cli.errors import exit_code_for
+    from nodepipe.cli.hints import with_hint
+    from nodepipe.services.upkeep.doctor.foreign_store import store_of_another_workspace
+
+    what = with_hint(str(refused), refused.hint)
+    report = store_of_another_workspace(selected_path(), what)
+    data = _report_json(report)
+    if repair:
+        data = {"found": data, "repaired": [], "remaining": data}
+
+    def show(_: object) -> None:
+        _print_report(report, details=True)
+        if repair:
+            done("repaired 0 of 0: --repair changes neither store")
+
+    render(data, as_json, None, show)
+    raise SystemExit(exit_code_for(refused))
 
 
 STORAGE_REPAIR_REFUSED = (

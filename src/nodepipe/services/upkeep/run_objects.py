@@ -28,6 +28,7 @@ from nodepipe.domain.runs import RunStatus
 from nodepipe.services.context import WorkspaceContext
 from nodepipe.services.upkeep.crash_recovery import recover_after_crash
 from nodepipe.workspace.crash_points import crash_point
+from nodepipe.workspace.layout import WorkspaceLayout
 from nodepipe.workspace.object_collect import collect, settle_leftovers, survey
 from nodepipe.workspace.objects import ObjectStore
 
@@ -126,9 +127,9 @@ def _damaged(objects: ObjectStore, repair: bool) -> tuple[str, ...]:
     return found
 
 
-def store_size(context: WorkspaceContext) -> int:
+def store_size(layout: WorkspaceLayout) -> int:
     """Bytes the object store holds (what `doctor` reports beside outputs and environments)."""
-    return sum(c.size for c in survey(context.layout.objects_dir))
+    return sum(c.size for c in survey(layout.objects_dir))
 
 
 def _named(objects: ObjectStore, codes: set[str], strict: bool) -> set[str]:

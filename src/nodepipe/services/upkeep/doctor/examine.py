@@ -4,7 +4,8 @@ crash recovery every other command runs first)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from pathlib import Path
 
 from nodepipe.services.context import WorkspaceContext
 from nodepipe.services.upkeep.doctor.findings import DiskTotals, DoctorReport, Finding
@@ -21,6 +22,7 @@ from nodepipe.services.upkeep.doctor.private_files import find_private_files
 from nodepipe.services.upkeep.doctor.survey import Progress, Survey, no_progress
 from nodepipe.services.upkeep.run_objects import store_size
 from nodepipe.workspace.disk_usage import DiskUsage
+from nodepipe.workspace.layout import WorkspaceLayout
 
 FINDERS: tuple[tuple[str, Callable[[Survey], list[Finding]]], ...] = (
     ("looking at runs", find_runs),
@@ -44,13 +46,13 @@ def examine(context: WorkspaceContext, progress: Progress = no_progress) -> Doct
         progress(step)
         findings += finder(survey)
     progress("measuring disk use")
-    return DoctorReport(tuple(findings), measure_disk(survey))
+    return DoctorReport(tuple(findings), measure_disk(survey.context.layout, survey.folders))
 
 
-def measure_disk(survey: Survey) -> DiskTotals:
-    """Disk used by the uv cache, then environments (what they add to it), then outputs."""
-    layout = survey.context.layout
-    folders = survey.folders.values()
+def measure_disk(layout: WorkspaceLayout, node_folders: Mapping[str, Path]) -> DiskTotals:
+    """Disk used by the uv cache, then environments (what they add to it), then outputs, then
+    the run object store; read from the folders alone (no store is opened)."""
+    folders = node_folders.values()
     usage = DiskUsage()
     uv_cache = usage.measure([layout.uv_cache_dir])
     shared = sorted(layout.shared_envs_dir.glob("*/.venv"))
@@ -58,4 +60,4 @@ def measure_disk(survey: Survey) -> DiskTotals:
         [*(f / "code" / name for f in folders for name in (".venv", ".conda")), *shared]
     )
     outputs = usage.measure([f / name for f in folders for name in ("data", "reports")])
-    return DiskTotals(uv_cache, environments, outputs, store_size(survey.context))
+    return DiskTotals(uv_cache, environments, outputs, store_size(layout))

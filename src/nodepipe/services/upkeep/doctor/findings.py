@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 
 class Category(enum.StrEnum):
+    STORE_OF_ANOTHER_WORKSPACE = "store-of-another-workspace"
     INTERRUPTED_RUNS = "interrupted-runs"
     ABANDONED_OPERATIONS = "abandoned-operations"
     STAGING_LITTER = "staging-litter"
@@ -23,6 +24,7 @@ class Category(enum.StrEnum):
 
 
 TITLES = {
+    Category.STORE_OF_ANOTHER_WORKSPACE: "a store that belongs to another workspace folder",
     Category.INTERRUPTED_RUNS: "runs whose nodepipe process died",
     Category.ABANDONED_OPERATIONS: "operations whose nodepipe process died",
     Category.STAGING_LITTER: "litter in .nodepipe/staging",
