@@ -18,6 +18,18 @@ package index cannot be reached"); the error names the server by host and port a
 variables (``silent_server``). A flaky network: set ``UV_HTTP_RETRIES`` (uv retries then).
 ``uv publish`` keeps uv's own retries: an index refusing credentials may close the connection
 while the upload is sent, and only a retry reads its answer.
+
+uv takes an exclusive ``flock`` on a file named after the project's folder in its temporary
+folder (``$TMPDIR/uv-<digest>.lock``, made mode 0666) before it syncs; in ``/tmp`` any local
+user may open it and hold that lock, and every sync of the node (and each run that syncs it)
+then waits for them. uv runs with ``TMPDIR`` set to a private folder beside the workspace's uv
+cache (``.nodepipe/uv-tmp``, mode 0700), where only the workspace's owner reaches its locks.
+The environment's own lock (``code/.venv/.lock``, also 0666, in a node folder others may enter
+under a usual umask) is never waited on: each sync builds a new environment, and ``uv add
+--no-sync`` / ``uv remove --no-sync`` (which took that lock, though they change only
+``pyproject.toml`` and ``uv.lock``) are given an environment that does not exist in the
+private folder. The cache's lock is in ``.nodepipe`` (0700). ``tests/integration/
+test_uv_locks.py`` holds each as another OS user.
 """
 
 from __future__ import annotations
@@ -92,6 +104,11 @@ UV_DEFAULT_HTTP_RETRIES = "3"
 _TIMED_OUT = "operation timed out"
 _FETCHING = re.compile(r"Failed to fetch: `?([^\s`]+)")
 
+PRIVATE_TMP = "uv-tmp"
+"""uv's private temporary folder, beside the uv cache (``.nodepipe/uv-tmp``)."""
+NO_ENVIRONMENT = "no-environment"
+"""In ``PRIVATE_TMP``: the project environment of the uv commands that need none (never made)."""
+
 # Variables from the caller's shell that would point uv at the wrong environment or config.
 _SCRUBBED = ("VIRTUAL_ENV", "UV_PROJECT_ENVIRONMENT", "UV_PYTHON", "CONDA_PREFIX", "PYTHONHOME")
 
@@ -126,7 +143,17 @@ class UvRunner:
         if "UV_KEYRING_PROVIDER" not in env and shutil.which("keyring", path=env.get("PATH")):
             env["UV_KEYRING_PROVIDER"] = "subprocess"
         env.setdefault(HTTP_RETRIES_VAR, "0")  # a silent index: one wait, not four
+        env["TMPDIR"] = str(self.private_tmp())  # uv's project locks: out of others' reach
         return env
+
+    def private_tmp(self) -> Path:
+        """uv's temporary folder (its project locks, its builds): ``uv-tmp`` beside the cache,
+        mode 0700, made when missing (module docstring)."""
+        folder = self.cache_dir.parent / PRIVATE_TMP
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if folder.stat().st_mode & 0o077:  # made by hand, or by an older nodepipe's umask
+            folder.chmod(0o700)
+        return folder
 
     def run(
         self, args: Sequence[str], cwd: Path, action: str, extra_env: dict[str, str] | None = None
@@ -142,7 +169,7 @@ class UvRunner:
             completed = subprocess.run(
                 [uv_binary(), *args],
                 cwd=cwd,
-                env={**self.environment(), **(extra_env or {})},
+                env={**_away_from_environment(self.environment(), args), **(extra_env or {})},
                 capture_output=True,
                 text=True,
                 check=False,
@@ -155,6 +182,17 @@ class UvRunner:
         if completed.returncode != 0:
             raise uv_failure(action, said)
         return completed
+
+
+def _away_from_environment(env: dict[str, str], args: Sequence[str]) -> dict[str, str]:
+    """``env``, for ``uv add --no-sync`` and ``uv remove --no-sync`` (they change
+    ``pyproject.toml`` and ``uv.lock``, never an environment) naming as the project's
+    environment one that does not exist in uv's private folder, so uv does not wait on the
+    lock of the node's ``.venv`` (module docstring); the interpreter is the ``--python``
+    nodepipe passes."""
+    if args[:1] in (["add"], ["remove"]) and "--no-sync" in args:
+        env["UV_PROJECT_ENVIRONMENT"] = str(Path(env["TMPDIR"]) / NO_ENVIRONMENT)
+    return env
 
 
 class UvStoppedError(EnvironmentBuildError):
