@@ -6,6 +6,7 @@ are used; a prefix replaced by a link, or a lock edited to read a pipe, is never
 from __future__ import annotations
 
 import functools
+import hashlib
 import os
 import shutil
 import threading
@@ -259,3 +260,39 @@ def test_a_package_file_a_spec_names_is_pinned_and_refused_once_it_changed(
     with pytest.raises(nodepipe.RefusedPackageError, match=r"is not the one conda\.lock pins"):
         chain.context.environments.conda.install(folder)
     assert not (folder / ".conda").exists()
+
+
+def test_a_remote_package_file_a_spec_names_is_pinned_and_refused_once_it_changed(
+    chain: nodepipe.Workspace, tmp_path: Path, served: tuple[str, list[str]], cli: CliRunner
+) -> None:
+    """``NAME[url=https://…/pkg.conda]`` is solved without an index, so without a sha256: the
+    lock pinned the URL alone, and whatever the server answered there later was installed.
+    The lock now pins the sha256 of the file as first solved; a file changed at the same URL
+    is refused on the next install (exit 2), naming the URL and both digests, until a relock
+    pins the file served then."""
+    url, _ = served
+    channel = conda_channel(tmp_path, (("hello-tool", "1.0"), ("hello-tool", "2.0")))
+    served_file = tmp_path / "web" / "hello-tool-1.0-0.conda"
+    shutil.copyfile(channel / "noarch" / served_file.name, served_file)
+    package_url = f"{url}/{served_file.name}"
+    folder = code(chain, "clean")
+    (folder / "main.py").write_text(RUNS_TOOL)
+    chain.conda.add("clean", [f"hello-tool[url={package_url}]"], [str(channel)])
+    pinned = hashlib.sha256(served_file.read_bytes()).hexdigest()
+    assert f"sha256: {pinned}" in (folder / "conda.lock").read_text()
+    shutil.copyfile(channel / "noarch" / "hello-tool-2.0-0.conda", served_file)  # changed there
+    found = hashlib.sha256(served_file.read_bytes()).hexdigest()
+    shutil.rmtree(folder / ".conda")  # a new machine, a lost prefix: installed again
+    shutil.rmtree(chain.context.layout.conda_cache_dir)
+    refused = cli("env", "sync", "clean")
+    assert refused.code == 2, refused.stderr
+    said = " ".join(refused.stderr.split())
+    assert package_url in said and pinned in said and found in said
+    assert not (folder / ".conda").exists()
+    again = cli("env", "sync", "clean", "--json")  # the same refusal for scripts
+    assert again.code == 2
+    assert not (folder / ".conda").exists()
+    relocked = cli("env", "conda", "lock", "clean")  # the way out the refusal names
+    assert relocked.code == 0, relocked.stderr
+    assert f"sha256: {found}" in (folder / "conda.lock").read_text()  # the file served now
+    assert (folder / ".conda" / "bin" / "hello-tool").is_file()

@@ -162,6 +162,11 @@ class CondaEnvironments:
         )
         check_solved_places(records)
         pin_local_archives(records)
+        from nodepipe.envs.conda_unpack import UNPACKING, pin_remote_archives
+
+        pinning = self.cache_dir / f"{UNPACKING}{os.urandom(4).hex()}"  # what a kill leaves
+        with journal.operation(self.journal_dir, INSTALL_KIND, leftovers=[str(pinning)]):
+            run_to_completion(pin_remote_archives(r, records, pinning, ", ".join(channels)))
         lock_platform = r.LockPlatform(str(platform))
         lock = r.LockFile([lock_platform])
         lock.set_channels("default", [r.LockChannel(c) for c in _channel_urls(r, channels)])

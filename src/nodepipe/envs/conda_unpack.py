@@ -11,7 +11,10 @@ it is refused naming it and nothing of it is written. The install then links the
 the cache as py-rattler would have unpacked it.
 
 A remote archive is downloaded once into a folder of the cache and checked against the sha256
-its lock pins before it is read, so what was measured is what is unpacked. The folder is
+its lock pins before it is read, so what was measured is what is unpacked. One a spec names by
+its URL (``NAME[url=https://…]``), which no index gives a sha256, is downloaded at the solve
+too, and its sha256 pinned (``pin_remote_archives``): a local file a spec names is pinned the
+same way (``conda_checks.pin_local_archives``). The folder is
 journaled by the install (``CondaEnvironments.install``): a kill leaves nothing behind.
 """
 
@@ -90,6 +93,32 @@ async def unpack_uncached(
         shutil.rmtree(work, ignore_errors=True)
 
 
+async def pin_remote_archives(r: Any, records: list[Any], work: Path, channels: str) -> None:
+    """Give each solved package at a remote (``http(s)``) URL that its solve left unpinned (a
+    spec naming the file, ``NAME[url=https://…]``: no index gives its sha256) the sha256 of
+    the file the URL serves now, downloaded into ``work`` (removed after): the lock pins it, and
+    every later install refuses another file at the same URL (``_download``). ``r`` is the
+    py-rattler module."""
+    unpinned = [
+        record
+        for record in records
+        if not record.sha256 and str(record.url).startswith(("http://", "https://"))
+    ]
+    if not unpinned:
+        return
+    from nodepipe.envs.conda import request_timeout
+
+    streaming = importlib.import_module("rattler.package_streaming")
+    client = r.Client.default_client(timeout=request_timeout())
+    try:
+        for record in unpinned:
+            archive = await _download(streaming, client, record, work, channels)
+            record.sha256 = bytes.fromhex(sha256_file(archive))
+            archive.unlink()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 async def _download(streaming: Any, client: Any, record: Any, work: Path, channels: str) -> Path:
     """``record``'s archive, downloaded into ``work`` and checked against its locked sha256."""
     work.mkdir(parents=True, exist_ok=True)
@@ -111,9 +140,9 @@ async def _download(streaming: Any, client: Any, record: Any, work: Path, channe
     actual = sha256_file(archive)
     if expected is not None and actual != expected:
         raise RefusedPackageError(
-            f"conda package {record.file_name} from {channels} is not the one {CONDA_LOCK} "
-            f"pins (sha256 {actual}, the lock says {expected}): its channel changed since the "
-            "lock was solved; nothing was installed",
+            f"conda package {record.file_name} at {record.url} is not the one {CONDA_LOCK} "
+            f"pins (sha256 {actual}, the lock says {expected}): its channel or its server "
+            "changed it since the lock was solved; nothing was installed",
             hint=Hint(Action.CONDA_LOCK),
         )
     return archive
