@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 LEFT_OUT = (
     ".venv",
     "uv-cache",
+    "uv-tmp",
     "conda-pkgs",
     "conda-repodata",
     "cache",
