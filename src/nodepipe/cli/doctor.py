@@ -153,7 +153,7 @@ def doctor(
         try:
             context = open_context(selected_path(), rebuilding=True)  # --repair finishes it too
         except StoreOfAnotherWorkspaceError as refused:
-            _show_store_of_another(refused, repair, dry_run, as_json)
+            _show_store_of_another(refused, repair, as_json)
         if not repair and context.layout.rebuild_mark.exists():
             print_warning(
                 "a `nodepipe doctor --rebuild` was cut short: the store does not hold the node "
@@ -172,7 +172,7 @@ def doctor(
 
 
 def _show_store_of_another(
-    refused: StoreOfAnotherWorkspaceError, repair: bool, dry_run: bool, as_json: bool
+    refused: StoreOfAnotherWorkspaceError, repair: bool, as_json: bool
 ) -> NoReturn:
     """Report a store of another workspace as doctor's finding (other commands refuse it) and
     end with the status of a bad workspace; ``--repair`` repairs nothing, in either store."""
