@@ -84,3 +84,29 @@ def test_a_store_left_read_only_beside_it_is_named(root: Path) -> None:
     assert f"{store}," not in refused.stderr and f"write {store};" not in refused.stderr
     shm.chmod(0o600)  # as the message says: then the command works
     assert as_a_user(CLI, "-w", str(root), "node", "new", "p", "--tag", "b").returncode == 0
+
+
+def test_outputs_that_may_not_be_replaced_are_kept_and_the_folder_named(root: Path) -> None:
+    """A node whose ``data/`` was made read-only (0555) re-runs, and its new outputs cannot
+    take the old ones' place (a folder is moved only by a user who may write in it): the run
+    said only ``[Errno 13] Permission denied: '…/data' -> '…/.staging/….previous'``. Now it
+    names the folders and the fix; the previous outputs stay whole."""
+    first = as_a_user(CLI, "-w", str(root), "run", "p")
+    assert first.returncode == 0, first.stderr
+    folder = Path(as_a_user(CLI, "-w", str(root), "node", "path", "a").stdout.strip())
+    data = folder / "data"
+    kept = {p.name: p.read_bytes() for p in data.iterdir()}
+    assert kept
+    data.chmod(0o555)
+    try:
+        refused = as_a_user(CLI, "-w", str(root), "run", "p", "--force")
+    finally:
+        data.chmod(0o755)
+    said = refused.stdout + refused.stderr
+    assert refused.returncode == 8, said
+    assert f"`chmod u+w {folder} {data}`" in said and "previous outputs are kept" in said
+    assert "Errno" not in said and "Traceback" not in said
+    assert {p.name: p.read_bytes() for p in data.iterdir()} == kept
+    assert not [p for p in (folder / ".staging").iterdir() if not p.name.startswith(".")]
+    again = as_a_user(CLI, "-w", str(root), "run", "p", "--force")
+    assert again.returncode == 0, again.stdout + again.stderr

@@ -51,7 +51,7 @@ import shutil
 import stat
 from pathlib import Path
 
-from nodepipe.domain.errors import InvalidInputError
+from nodepipe.domain.errors import InvalidInputError, StorageError
 from nodepipe.workspace.crash_points import crash_point
 from nodepipe.workspace.durable import fsync_dir, write_atomic
 from nodepipe.workspace.file_digests import fingerprint_outputs
@@ -141,11 +141,23 @@ def promote(folder: NodeFolder, promotion: Promotion) -> None:
             folder.data.rename(previous)
             crash_point("promote.previous-aside")
         staging.rename(folder.data)
-    except BaseException:
+    except BaseException as error:
         if not folder.data.exists() and previous.exists():
             previous.rename(folder.data)
         intent.unlink(missing_ok=True)
+        if isinstance(error, PermissionError):
+            raise StorageError(_refused_swap(folder, error)) from error
         raise
+
+
+def _refused_swap(folder: NodeFolder, error: PermissionError) -> str:
+    """Why the swap was refused, and the fix: a folder is moved only by a user who may write
+    in it and in the folder holding it (the node's folder and its data/, made read-only)."""
+    return (
+        f"the new outputs could not be put in place: moving {error.filename} was refused "
+        f"({error.strerror}); nodepipe needs write permission on the node's folder and on its "
+        f"data/ (`chmod u+w {folder.path} {folder.data}`). The previous outputs are kept"
+    )
 
 
 def _write_intent(folder: NodeFolder, intent: Path, data: bytes) -> None:
