@@ -144,7 +144,7 @@ def test_include_package_feeds_each_input_from_a_node_chosen_by_tag(
     dialog.get_by_test_id("dialog-confirm").click()
     expect(problem(dialog, "inputs.raw")).to_have_text("choose the node that feeds it")
     feed.select_option(label="spare")
-    ws.nodes.remove(["spare"], "baseline")  # gone before the include is sent: the server says
+    ws.nodes.delete(["spare"], "baseline")  # gone before the include is sent: the server says
     dialog.get_by_test_id("dialog-confirm").click()
     expect(problem(dialog, "inputs.raw")).to_contain_text("input 'raw': ")
     expect(problem(dialog, "inputs.raw")).to_contain_text(

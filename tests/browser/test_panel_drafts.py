@@ -116,7 +116,7 @@ def test_unsaved_typing_in_the_panel_survives_a_reload_and_a_restart_with_a_new_
     os.kill(served.live.pid, signal.SIGKILL)
     os.waitpid(served.live.pid, 0)
     gone_id = ws.nodes.get("gone").id
-    ws.nodes.remove(["gone"], "baseline")  # meanwhile: removed, and another made in its place
+    ws.nodes.delete(["gone"], "baseline")  # meanwhile: removed, and another made in its place
     ws.nodes.new("baseline", "gone")
     assert ws.nodes.get("gone").id != gone_id
     restarted = dataclasses.replace(served.live, token=secrets.token_urlsafe(24))

@@ -53,7 +53,7 @@ def template(
         first = ws.runs.run(RunRequest("base")).run_id
         (ws.nodes.path("b") / "code" / "main.py").write_text("print('second')\n")
         second = ws.runs.run(RunRequest("base", force=True)).run_id
-        ws.nodes.remove(["c"], "base")
+        ws.nodes.delete(["c"], "base")
         ws.close()
     assert first is not None and second is not None
     return root, first, second

@@ -9,6 +9,9 @@ real ``Workspace`` does not answer (renamed, removed) fails too.
 
 from __future__ import annotations
 
+import functools
+import inspect
+import re
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -74,7 +77,7 @@ CALLS: dict[str, tuple[str, ...]] = {
     "node rename": ("ws.nodes.rename",),
     "node replace": ("ws.node_copies.replace", "ws.node_copies.replacement_losses"),
     "node restore": ("ws.nodes.restore",),
-    "node rm": ("ws.nodes.remove", "ws.nodes.removal_losses"),
+    "node rm": ("ws.nodes.delete", "ws.nodes.deletion_losses"),
     "node show": ("ws.nodes.show", "ws.nodes.get"),
     "node unlock": ("ws.nodes.unlock",),
     "package build": (
@@ -110,7 +113,7 @@ CALLS: dict[str, tuple[str, ...]] = {
     "project show": ("ws.projects.show",),
     "run": ("ws.runs.run", "nodepipe.RunRequest", "ws.runs.plan"),
     "runs": ("ws.runs.history", "ws.runs.node_runs", "ws.run_envs.show", "ws.run_envs.lock"),
-    "server list": ("ws.servers.running",),
+    "server list": ("ws.servers.list",),
     "server password": ("ws.servers.set_password", "ws.servers.clear_password"),
     "shared-env add": ("ws.shared_envs.add",),
     "shared-env list": ("ws.shared_envs.list",),
@@ -186,3 +189,76 @@ def test_a_backup_from_python_is_a_copy_of_the_store_listed_with_the_others(
     assert named.path.parent == tmp_path
     with pytest.raises(nodepipe.ConflictError):
         workspace.backup(named.path)  # never overwrites a backup
+
+
+VERBS: dict[str, tuple[str, str]] = {
+    "rm": ("delete", "delete_"),
+    "remove": ("remove", "remove_"),
+    "new": ("new", "create_"),
+    "list": ("list", "list_"),
+}
+"""The CLI's last word → the Python API's method and the web API route's name for the same
+action (README "One verb for one action"): delete a thing; remove members from what holds them
+(packages, a code path); make a thing; list them."""
+VERB_EXCEPTIONS: dict[str, str] = {
+    "backup list": "backups are the workspace's own: ws.backup() makes one, ws.backups() lists "
+    "them (there is no ws.backups service to hold a list method)",
+}
+"""Commands whose Python call does not carry the verb, and why."""
+ROUTE_VERBS = {python_verb: prefix for python_verb, prefix in VERBS.values()}
+"""The Python API's verb → how a web API route that calls it is named."""
+SYNONYMS = {"rm", "erase", "destroy", "drop", "discard", "purge", "create", "make", "ls"}
+"""Words the Python API does not use for a method: each is one of VERBS said another way."""
+
+
+def _verb_of(call: str) -> str:
+    return call.rsplit(".", 1)[-1].rsplit("_", 1)[-1]
+
+
+@pytest.mark.parametrize(
+    "command", sorted(c for c in CALLS if c.split()[-1] in VERBS and c not in VERB_EXCEPTIONS)
+)
+def test_a_command_and_its_python_call_say_the_same_verb(command: str) -> None:
+    """``node rm`` was ``ws.nodes.remove`` while ``pipeline rm`` was ``ws.pipelines.delete``."""
+    python_verb, _route = VERBS[command.split()[-1]]
+    call = CALLS[command][0]
+    assert _verb_of(call) == python_verb, f"{command} is {call}: its verb is {python_verb}"
+
+
+def test_no_python_method_is_named_by_a_synonym(workspace: nodepipe.Workspace) -> None:
+    services = [
+        getattr(workspace, name)
+        for name, value in vars(type(workspace)).items()
+        if isinstance(value, functools.cached_property)
+    ]
+    named = {
+        f"{type(service).__name__}.{name}"
+        for service in services
+        for name in dir(service)
+        if not name.startswith("_") and set(name.split("_")) & SYNONYMS
+    }
+    assert not named, f"methods named by another word for a verb in VERBS: {sorted(named)}"
+
+
+def test_each_web_route_that_deletes_or_removes_says_the_verb_of_its_python_call() -> None:
+    """``DELETE /nodes`` was ``remove_nodes``, calling what is now ``ws.nodes.delete``."""
+    from fastapi.routing import APIRoute
+
+    from nodepipe.api.routers import ROUTERS
+
+    wrong = []
+    routes = [route for router in ROUTERS for route in router.routes]
+    assert routes
+    for route in routes:
+        if not isinstance(route, APIRoute):
+            continue
+        name = route.endpoint.__name__
+        source = inspect.getsource(route.endpoint)
+        called = set(re.findall(r"\bws\.\w+\.(delete|remove|new)\(", source))
+        said = {verb for verb, prefix in ROUTE_VERBS.items() if name.startswith(prefix)}
+        if called and called != said:
+            wrong.append(f"{name} calls {sorted(called)}: named {ROUTE_VERBS[min(called)]}…")
+        for verb, (python_verb, prefix) in VERBS.items():
+            if verb != python_verb and name.startswith(f"{verb}_"):
+                wrong.append(f"{name}: the route for this is named {prefix}…")
+    assert not wrong, wrong

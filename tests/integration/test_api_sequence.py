@@ -89,7 +89,7 @@ def test_workspace_core_sequence(
 
     ws.nodes.clear_data(clean.id)
     assert list((folder / "data").iterdir()) == []
-    report = ws.nodes.remove(["plot"], "baseline")
+    report = ws.nodes.delete(["plot"], "baseline")
     assert report.deleted == (plot.id,)
     assert not (ws.root / "nodes" / plot.id).exists()
     assert plot.id not in ws.pipelines.show("baseline").node_ids

@@ -137,7 +137,7 @@ def test_remove_import_python_and_kernel(
         text=True,
     )
     assert kernel.stdout.strip() == chain.nodes.get("clean").id, kernel.stderr
-    chain.nodes.remove(["clean"], "baseline")
+    chain.nodes.delete(["clean"], "baseline")
     assert not spec_dir.exists()
     with pytest.raises(EnvironmentBuildError, match="never downloads"):
         envs.set_python("plot", "3.99")

@@ -71,13 +71,13 @@ def test_removing_a_shared_node_keeps_its_folder(chain: nodepipe.Workspace) -> N
     chain.pipelines.new("other")
     load = chain.nodes.find("load")
     chain.node_copies.reference(["load"], into="other", pipeline="baseline")
-    report = chain.nodes.remove(["load"], "baseline")
+    report = chain.nodes.delete(["load"], "baseline")
     assert report.deleted == () and report.transferred == {load.id: "other"}
     assert chain.nodes.path(load.id).is_dir()
     assert chain.nodes.find(load.id).owner_pipeline_id == chain.pipelines.get("other").id
     clean = chain.nodes.find("clean", "baseline")
     assert chain.nodes.show(clean.id).inputs == ()  # the edge went with it
-    chain.nodes.remove(["load"], "other")
+    chain.nodes.delete(["load"], "other")
     assert not chain.context.layout.node_dir(load.id).exists()
 
 

@@ -203,7 +203,7 @@ def test_a_feeder_deleted_since_is_named_and_the_update_told_what_feeds_it_now(
     ws: nodepipe.Workspace, library: Path
 ) -> None:
     prep = ws.nodes.get("prep").id
-    ws.nodes.remove(["prep"], "alpha")
+    ws.nodes.delete(["prep"], "alpha")
     before = snapshot(ws)
     with pytest.raises(InputsChangedError) as refused:
         ws.bundles.update("alpha", "feat")
@@ -280,7 +280,7 @@ def test_an_include_whose_nodes_were_all_removed_can_be_included_again(
     """Every node of include ``feat`` removed (``node rm``): the include stayed recorded with
     no node, so including the library again as ``feat`` was refused forever ("already
     includes 'feat'"), with no command to drop it. An emptied include is replaced."""
-    ws.nodes.remove(["feat.clean", "feat.scale"], "alpha")
+    ws.nodes.delete(["feat.clean", "feat.scale"], "alpha")
     again = ws.bundles.include("alpha", str(library), "feat", {"raw": "prep"})
     assert sorted(item.node.tag for item in again.nodes) == ["feat.clean", "feat.scale", "prep"]
     (listed,) = ws.bundles.includes("alpha")

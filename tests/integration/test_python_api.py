@@ -318,7 +318,7 @@ def test_connect_many_refuses_links_of_another_shape_and_connects_nothing(
 
 TEXT_FOR_A_LIST: dict[str, Callable[[nodepipe.Workspace], object]] = {
     "new_many": lambda ws: ws.nodes.new_many("p", "xyz"),  # type: ignore[arg-type]
-    "remove": lambda ws: ws.nodes.remove("c", "p"),  # type: ignore[arg-type]
+    "delete": lambda ws: ws.nodes.delete("c", "p"),  # type: ignore[arg-type]
     "duplicate": lambda ws: ws.node_copies.duplicate("c", pipeline="p"),  # type: ignore[arg-type]
     "reference": lambda ws: ws.node_copies.reference("c", into="q", pipeline="p"),  # type: ignore[arg-type]
     "merge": lambda ws: ws.pipeline_copies.merge("pq", new_tag="m"),  # type: ignore[arg-type]
@@ -610,3 +610,25 @@ def test_the_api_names_an_action_as_the_cli_does_and_the_former_names_still_work
             assert call()
         assert warned[0].filename == __file__, name
     assert lab.nodes.get("a", pipeline="p").locked and lab.pipelines.get("p").locked
+
+
+def test_nodes_are_deleted_as_pipelines_are_and_the_former_names_still_work_and_warn(
+    lab: nodepipe.Workspace,
+) -> None:
+    """``node rm`` and the web app's **Delete…** were ``ws.nodes.remove`` while ``pipeline rm``
+    was ``ws.pipelines.delete``; ``server list`` was ``ws.servers.running``."""
+    lab.pipelines.new("p")
+    lab.nodes.new_many("p", ["a", "b", "c"])
+    assert [loss.tag for loss in lab.nodes.deletion_losses(["a"], "p")] == ["a"]
+    assert len(lab.nodes.delete(["a"], "p").deleted) == 1
+    assert lab.servers.list() == []
+    former = {
+        "nodes.removal_losses": lambda: lab.nodes.removal_losses(["b"], "p"),
+        "nodes.remove": lambda: lab.nodes.remove(["b"], "p").deleted,
+        "servers.running": lambda: lab.servers.running() == [],
+    }
+    for name, call in former.items():
+        with pytest.warns(DeprecationWarning, match=rf"^{name} is now ") as warned:
+            assert call()
+        assert warned[0].filename == __file__, name
+    assert [node.tag for node in lab.nodes.list("p")] == ["c"]

@@ -26,7 +26,7 @@ WRONG_TYPES: dict[str, Call] = {
     "no pipeline to show": lambda ws: ws.pipelines.show(None),  # type: ignore[arg-type]
     "a node named by a number": lambda ws: ws.nodes.get(3, pipeline="p"),  # type: ignore[arg-type]
     "a node named by a path": lambda ws: ws.nodes.path(Path("a"), pipeline="p"),  # type: ignore[arg-type]
-    "nodes to remove named by numbers": lambda ws: ws.nodes.remove([1], "p"),  # type: ignore[list-item]
+    "nodes to delete named by numbers": lambda ws: ws.nodes.delete([1], "p"),  # type: ignore[list-item]
     "a pipeline's status by a number": lambda ws: ws.runs.status(5),  # type: ignore[arg-type]
     "a log of a node named by a number": lambda ws: ws.runs.log(5, pipeline="p"),  # type: ignore[arg-type]
     "a run named by a number": lambda ws: ws.runs.node_runs(5),  # type: ignore[arg-type]

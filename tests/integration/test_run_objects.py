@@ -107,7 +107,7 @@ def test_doctor_reports_the_object_store_and_collects_what_no_run_names(
     looked = cli("doctor", "--objects", "--json", "--grace", "0").json()
     assert looked["unreferenced"] == 0 and looked["referenced"] == looked["contents"] > 0
 
-    removed = chain.nodes.remove(["model"], "baseline")
+    removed = chain.nodes.delete(["model"], "baseline")
     assert removed is not None
     looked = cli("doctor", "--objects", "--json").json()  # the default grace: too recent
     assert looked["unreferenced"] == 0 and looked["too_recent"] >= 1

@@ -190,7 +190,7 @@ def test_every_kind_of_change_gives_the_answer_a_whole_build_gives(
         ws.isolation.use_shared("other", "tools", "baseline")
         assert page.nodes()["other"]["isolation"] == "shared:tools"
 
-        ws.nodes.remove(["extra"], "baseline")
+        ws.nodes.delete(["extra"], "baseline")
         assert "extra" not in page.after_change()
 
 
@@ -222,7 +222,7 @@ def test_the_change_journal_names_what_a_write_changed_even_behind_nodepipes_bac
         ws.edges.disconnect("load", "side", "baseline")
         page.after_change()
 
-        ws.nodes.remove(["clean"], "baseline")  # its edges in and out go with it
+        ws.nodes.delete(["clean"], "baseline")  # its edges in and out go with it
         states = page.after_change()
         assert "clean" not in states and states["plot"][0] == "stale"
         ws.nodes.new("baseline", "aaa-first")  # sorts before every other tag

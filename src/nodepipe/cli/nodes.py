@@ -390,6 +390,6 @@ def remove(nodes: list[str], pipeline: str, yes: bool, as_json: bool) -> None:
     naming those folders and the outputs in them (--yes: do not ask).
     """
     service = workspace().nodes
-    confirm_losses("node rm", service.removal_losses(nodes, pipeline), yes)
+    confirm_losses("node rm", service.deletion_losses(nodes, pipeline), yes)
     report = service.remove(nodes, pipeline)
     render(report, as_json, "RemovalPublic", lambda removal: print_removal(removal, pipeline))

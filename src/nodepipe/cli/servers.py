@@ -18,7 +18,7 @@ app = command_group("server", "The workspace's web servers: their links, their p
 @json_option
 def list_(as_json: bool) -> None:
     """Links (with their token) of this workspace's running servers that you started."""
-    servers = workspace().servers.running()
+    servers = workspace().servers.list()
     listed = [{"url": s.url, "link": s.link, "pid": s.pid, "since": s.started_at} for s in servers]
     render(listed, as_json, None, _print_servers)
 

@@ -665,10 +665,10 @@ export interface paths {
          */
         post: operations["create_node_api_pipelines__pipeline__nodes_post"];
         /**
-         * Remove Nodes
-         * @description Remove nodes from this pipeline; a folder goes only when no other pipeline shows it.
+         * Delete Nodes
+         * @description Delete nodes from this pipeline; a folder goes only when no other pipeline shows it.
          */
-        delete: operations["remove_nodes_api_pipelines__pipeline__nodes_delete"];
+        delete: operations["delete_nodes_api_pipelines__pipeline__nodes_delete"];
         options?: never;
         head?: never;
         patch?: never;
@@ -7685,7 +7685,7 @@ export interface operations {
             };
         };
     };
-    remove_nodes_api_pipelines__pipeline__nodes_delete: {
+    delete_nodes_api_pipelines__pipeline__nodes_delete: {
         parameters: {
             query: {
                 /** @description Node ids or tags. */

@@ -97,9 +97,9 @@ def clear_outputs(pipeline: str, node: str, ws: WorkspaceDep) -> NodePublic:
 
 
 @router.delete("/nodes", dependencies=[ChangesGraph])
-def remove_nodes(pipeline: str, nodes: NodeNames, ws: WorkspaceDep) -> RemovalPublic:
-    """Remove nodes from this pipeline; a folder goes only when no other pipeline shows it."""
-    return RemovalPublic.model_validate(ws.nodes.remove(nodes, pipeline))
+def delete_nodes(pipeline: str, nodes: NodeNames, ws: WorkspaceDep) -> RemovalPublic:
+    """Delete nodes from this pipeline; a folder goes only when no other pipeline shows it."""
+    return RemovalPublic.model_validate(ws.nodes.delete(nodes, pipeline))
 
 
 @router.get("/removal-preview")

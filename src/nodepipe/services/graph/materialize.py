@@ -8,7 +8,7 @@ connects its parents on slots 01, 02... Running it again changes only what diffe
 the pipeline what the definition now says: a parent no longer declared is disconnected, a base
 package no longer declared is removed, a pipeline in another project than the one declared is
 moved there. A node no longer declared is kept, with its folder and
-outputs (remove it with ``ws.nodes.remove``); a node whose ``python`` is no longer declared
+outputs (delete it with ``ws.nodes.delete``); a node whose ``python`` is no longer declared
 keeps the interpreter it has.
 
 It rewrites only nodes it made: each node it makes is recorded as made for the pipeline

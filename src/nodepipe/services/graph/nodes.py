@@ -391,9 +391,14 @@ class NodeService:
         """What ``clear_data`` would delete (asked about before it does)."""
         return output_losses(self.context, name, pipeline)
 
-    def removal_losses(self, names: builtins.list[str], pipeline: str) -> builtins.list[Loss]:
-        """The folders ``remove`` would delete (asked about before it does)."""
+    def deletion_losses(self, names: builtins.list[str], pipeline: str) -> builtins.list[Loss]:
+        """The folders ``delete`` would delete (asked about before it does)."""
         return removal_losses(self.context, names, pipeline)
+
+    def removal_losses(self, names: builtins.list[str], pipeline: str) -> builtins.list[Loss]:
+        """The former name of ``deletion_losses``."""
+        warn_renamed("nodes.removal_losses", "nodes.deletion_losses")
+        return self.deletion_losses(names, pipeline)
 
     def place(self, name: str, pipeline: str, x: float, y: float) -> Membership:
         """Move a node on a pipeline's canvas (allowed on references and locked pipelines)."""
@@ -407,7 +412,12 @@ class NodeService:
             return membership
 
     def remove(self, names: builtins.list[str], pipeline: str) -> RemovalReport:
-        """Remove nodes from ``pipeline``; a folder goes only when no pipeline shows it."""
+        """The former name of ``delete``."""
+        warn_renamed("nodes.remove", "nodes.delete")
+        return self.delete(names, pipeline)
+
+    def delete(self, names: builtins.list[str], pipeline: str) -> RemovalReport:
+        """Delete nodes from ``pipeline``; a folder goes only when no pipeline shows it."""
         with deleting_node_folders(self.context) as deletion:
             with self.context.store.write() as session:
                 target = resolver.pipeline(session, pipeline)

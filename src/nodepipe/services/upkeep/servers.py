@@ -9,6 +9,7 @@ time. The optional password is kept as a hash in ``nodepipe.toml``.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -31,10 +32,17 @@ from nodepipe.workspace.server_files import (
 class ServerService:
     context: WorkspaceContext
 
-    def running(self) -> list[ServerInfo]:
+    def list(self) -> builtins.list[ServerInfo]:
         """This user's live servers of this workspace; stale info files are removed."""
         root = str(self.context.layout.root)
         return [info for info in _live_servers() if info.workspace == root]
+
+    def running(self) -> builtins.list[ServerInfo]:
+        """The former name of ``list``."""
+        from nodepipe.services.renamed import warn_renamed
+
+        warn_renamed("servers.running", "servers.list")
+        return self.list()
 
     @contextmanager
     def announced(self, url: str, token: str) -> Iterator[ServerInfo]:
