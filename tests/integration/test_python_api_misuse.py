@@ -143,3 +143,96 @@ def test_a_workspace_asked_for_with_a_value_of_the_wrong_type_is_refused_making_
     with pytest.raises(nodepipe.InvalidInputError, match="is given as text, like"):
         OPENINGS[case](tmp_path)
     assert list(tmp_path.iterdir()) == []
+
+
+SURROGATE = "caf\udce9"
+"""How Python reads a file name or command line that is not UTF-8: UTF-8 cannot write it."""
+FUZZED: dict[str, Call] = {
+    "a code file named by a number": lambda ws: ws.code_files.read("a", 5, pipeline="p"),  # type: ignore[arg-type]
+    "a code file named by a list": lambda ws: ws.code_files.read("a", [""], pipeline="p"),  # type: ignore[arg-type]
+    "an output file named by a number": lambda ws: ws.outputs.open("a", 5, pipeline="p"),  # type: ignore[arg-type]
+    "code text that is a number": lambda ws: ws.code_files.write(
+        "a", "x.py", 5, None, pipeline="p"
+    ),  # type: ignore[arg-type]
+    "code text UTF-8 cannot hold": lambda ws: ws.code_files.write(
+        "a", "x.py", SURROGATE, None, pipeline="p"
+    ),
+    "a code file renamed to a number": lambda ws: ws.code_files.rename(
+        "a", "x.py", 5, "v", pipeline="p"
+    ),  # type: ignore[arg-type]
+    "a shared env's requirements as a number": lambda ws: ws.shared_envs.new("s", 5),  # type: ignore[arg-type]
+    "parameter assignments as a number": lambda ws: ws.nodes.set_params("a", 5, pipeline="p"),  # type: ignore[arg-type]
+    "a params.yaml as a number": lambda ws: ws.nodes.set_params("a", replace_with=5, pipeline="p"),  # type: ignore[arg-type]
+    "a pipeline's inputs as text": lambda ws: ws.bundles.declare_inputs("p", "x"),  # type: ignore[arg-type]
+    "an export's inputs as text": lambda ws: ws.bundles.export("p", "out", inputs="x"),  # type: ignore[arg-type]
+    "an export's folder as a number": lambda ws: ws.bundles.export("p", 5),  # type: ignore[arg-type]
+    "a bundle's folder as a number": lambda ws: ws.bundles.check(5),  # type: ignore[arg-type]
+    "an imported bundle's folder as a number": lambda ws: ws.bundles.import_(5),  # type: ignore[arg-type]
+    "an interpreter as a list": lambda ws: ws.isolation.use_interpreter("a", [], pipeline="p"),  # type: ignore[arg-type]
+    "a node named in what UTF-8 cannot hold": lambda ws: ws.nodes.get(SURROGATE, pipeline="p"),
+    "a run named in what UTF-8 cannot hold": lambda ws: ws.runs.node_runs(SURROGATE),
+    "a pipeline tagged in what UTF-8 cannot hold": lambda ws: ws.pipelines.new(SURROGATE),
+    "a node tagged in what UTF-8 cannot hold": lambda ws: ws.nodes.new("p", SURROGATE),
+    "a pipeline's notes as a dict": lambda ws: ws.pipelines.new("q", notes={}),  # type: ignore[arg-type]
+    "a project's notes as None": lambda ws: ws.projects.new("x", notes=None),  # type: ignore[arg-type]
+    "a node's notes UTF-8 cannot hold": lambda ws: ws.nodes.notes("a", SURROGATE, pipeline="p"),
+    "a backup's destination as a number": lambda ws: ws.backup(5),  # type: ignore[arg-type]
+    "a code path as a number": lambda ws: ws.external.code_path_add("a", 5, pipeline="p"),  # type: ignore[arg-type]
+    "a code path holding NUL": lambda ws: ws.external.code_path_add("a", "a\x00b", pipeline="p"),
+    "a code path longer than a path": lambda ws: ws.external.code_path_add(
+        "a", "a" * 5000, pipeline="p"
+    ),
+    "a code path with a part no file system takes": lambda ws: ws.external.code_path_add(
+        "a", "/tmp/" + "a" * 300, pipeline="p"
+    ),
+    "a package source as a number": lambda ws: ws.packages.read_inputs(5),  # type: ignore[arg-type]
+    "a package file name no file system takes": lambda ws: ws.packages.read_inputs(
+        "a" * 300 + ".whl"
+    ),
+    "edges as a number": lambda ws: ws.edges.connect_many("p", 5),  # type: ignore[arg-type]
+    "an index URL as a number": lambda ws: ws.envs.add_index("a", 5, "x", pipeline="p"),  # type: ignore[arg-type]
+    "a snapshot named by a list": lambda ws: ws.envs.update_snapshot("a", [], pipeline="p"),  # type: ignore[arg-type]
+    "a package alias as a number": lambda ws: ws.packages.build("p", alias=5),  # type: ignore[arg-type]
+    "a lock kind as a list": lambda ws: ws.run_envs.lock("a", "r", kind=[], pipeline="p"),  # type: ignore[arg-type]
+    "a password as a number": lambda ws: ws.servers.set_password(5),  # type: ignore[arg-type]
+    "removed conda packages as a number": lambda ws: ws.conda.solver_sources(
+        "a",
+        removed=5,  # type: ignore[arg-type]
+        pipeline="p",
+    ),
+    "base packages to remove nested in a list": lambda ws: ws.base_envs.remove("p", [["x"]]),  # type: ignore[list-item]
+    "fsspec options read from /dev/zero": lambda ws: ws.packages.read_inputs(
+        "toypkg", fs_args="/dev/zero"
+    ),
+}
+"""What ``test_python_api_fuzz`` found: each was a TypeError, AttributeError, ValueError,
+OSError, UnicodeEncodeError or sqlite3 error from deep inside (and the last one read
+/dev/zero until the machine ran out of memory)."""
+
+
+@pytest.mark.parametrize("case", sorted(FUZZED))
+def test_what_the_fuzzer_found_is_refused_in_nodepipe_words_and_changes_nothing(
+    lab: nodepipe.Workspace, case: str
+) -> None:
+    lab.pipelines.new("p")
+    lab.nodes.new_many("p", ["a", "b"])
+    before = snapshot(lab)
+    with pytest.raises(nodepipe.InvalidInputError) as refused:
+        FUZZED[case](lab)
+    assert "Error" not in str(refused.value)
+    assert snapshot(lab) == before
+
+
+def test_a_requirements_file_named_by_text_is_read_as_its_path(
+    lab: nodepipe.Workspace, tmp_path: Path
+) -> None:
+    """``import_requirements(node, "requirements.txt")`` met ``'str' object has no attribute
+    'resolve'``: a path given as text, as the CLI's users type it, is a path."""
+    lab.pipelines.new("p")
+    lab.nodes.new("p", "a")
+    (tmp_path / "empty.txt").write_text("# nothing\n")
+    with pytest.raises(nodepipe.InvalidInputError, match="names no package"):
+        lab.envs.check_import("a", str(tmp_path / "empty.txt"), pipeline="p")
+    (tmp_path / "env.yml").write_text("dependencies: [1, 2\n")
+    with pytest.raises(nodepipe.InvalidInputError):
+        lab.conda.import_file("a", str(tmp_path / "env.yml"), pipeline="p")

@@ -10,6 +10,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable
 from functools import cache
+from typing import TypeVar
 
 from nodepipe.domain.errors import InvalidInputError
 
@@ -23,6 +24,7 @@ NAME_RULE = (
 SLOT_PATTERN = r"^(?!.*\.\.)[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}$"
 """A slot label: 1-32 letters, digits, ``_``, ``-`` or ``.``, not starting with ``-`` or ``.``,
 without ``..``."""
+T = TypeVar("T")
 _FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
 """Control and format characters, line and paragraph separators."""
 _SCANNED_PLANES = (range(0x20000), range(0xE0000, 0xE1000))
@@ -30,22 +32,54 @@ _SCANNED_PLANES = (range(0x20000), range(0xE0000, 0xE1000))
 private use or unassigned)."""
 
 
-def listed(values: Iterable[str], what: str) -> list[str]:
+def listed(values: Iterable[T], what: str) -> list[T]:
     """``values`` as a list; a lone string is refused, naming the list it should be (Python
     would read ``"plot"`` as the names ``p``, ``l``, ``o``, ``t``)."""
     if isinstance(values, str):
         raise InvalidInputError(
             f"give {what} as a list, like [{values!r}], not the text {values!r}"
         )
+    if isinstance(values, (bytes, bytearray, dict)) or not isinstance(values, Iterable):
+        raise InvalidInputError(f"give {what} as a list of text, not {_shown(values)}")
     return list(values)
+
+
+def _shown(value: object) -> str:
+    """``value`` as a message shows it: its repr, cut short (a list nested 500 deep is not
+    printed whole)."""
+    text = repr(value)
+    return text if len(text) <= 80 else f"{text[:77]}..."
 
 
 def named_by_text(value: object, what: str) -> str:
     """``value`` if it is text; else InvalidInputError: a number, None or a ``Path`` given
     as a name from Python is refused in nodepipe's words, not met by a ``TypeError`` below."""
     if not isinstance(value, str):
-        raise InvalidInputError(f"a {what} is named by text (its id or name), not {value!r}")
+        raise InvalidInputError(f"a {what} is named by text (its id or name), not {value!r:.80}")
+    unencodable = _unencodable(value)
+    if unencodable:
+        raise InvalidInputError(f"no {what} is named {value[:80]!r}: {unencodable}")
     return value
+
+
+def notes_text(value: str) -> str:
+    """``value`` if it is notes the store can keep: text that UTF-8 can hold."""
+    if not isinstance(value, str):
+        raise InvalidInputError(f"notes are text, not {value!r:.80}")
+    unencodable = _unencodable(value)
+    if unencodable:
+        raise InvalidInputError(f"the notes cannot be kept: {unencodable}")
+    return value
+
+
+def _unencodable(value: str) -> str | None:
+    """Why ``value`` cannot be stored as UTF-8 (a lone surrogate: how Python reads a byte of a
+    file name or command line that is not UTF-8), or None."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return f"it holds {value[exc.start : exc.end]!r}, which is not a character UTF-8 can hold"
+    return None
 
 
 def validate_name(value: str, what: str) -> str:
@@ -80,7 +114,7 @@ def _name_problem(value: str) -> str | None:
         return "it starts with '-', which reads like a command-line option"
     if any(_forbidden(ch) for ch in value):
         return "it contains a control character"
-    return None
+    return _unencodable(value)
 
 
 def _forbidden(ch: str) -> bool:

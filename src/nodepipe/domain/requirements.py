@@ -83,10 +83,12 @@ def validate_package_names(names: Iterable[str]) -> list[str]:
     checked = []
     for name in listed(names, "the package names"):
         try:
+            if not isinstance(name, str):
+                raise InvalidName(name)
             canonicalize_name(name, validate=True)
         except InvalidName as exc:
             raise InvalidInputError(
-                f"invalid package name {name!r}: use the name of an installed package, such "
+                f"invalid package name {name!r:.80}: use the name of an installed package, such "
                 "as scikit-learn"
             ) from exc
         checked.append(name)

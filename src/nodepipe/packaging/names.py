@@ -46,6 +46,10 @@ class PackageNames:
 def package_names(name: str, version: str | None, hint: Hint | None = None) -> PackageNames:
     """The names of a package called ``name`` (alias or tag) at ``version`` (default 0.1.0);
     a name refused carries ``hint`` (how to build that package under another name)."""
+    if not isinstance(name, str) or not isinstance(version, (str, type(None))):
+        raise PackageError(
+            f"a package's name and version are text, not {name!r:.40}, {version!r:.40}"
+        )
     if not is_project_name(name):
         raise PackageError(
             f"{name!r} is not a valid package name (letters, digits, '.', '-', '_'; "

@@ -45,12 +45,21 @@ def parse_source(source: str) -> PackageSource:
     """What SOURCE names; PackageError when it is none of a file, a URL or a requirement."""
     if "://" in source:
         return PackageSource("url", source)
-    if source.endswith(ARCHIVE_SUFFIXES) or "/" in source or Path(source).exists():
+    if source.endswith(ARCHIVE_SUFFIXES) or "/" in source or _is_there(Path(source)):
         path = Path(source).expanduser()
-        if not path.is_file():
-            raise PackageError(f"no package file {source!r}")
+        if not _is_there(path, file=True):
+            raise PackageError(f"no package file {source[:200]!r}")
         return PackageSource("file", str(path.resolve()))
     return requirement_source(source)
+
+
+def _is_there(path: Path, file: bool = False) -> bool:
+    """Whether ``path`` exists (``file``: is a file); a name no file system takes (too long,
+    a NUL) names nothing rather than failing."""
+    try:
+        return path.is_file() if file else path.exists()
+    except (OSError, ValueError):
+        return False
 
 
 def requirement_source(source: str) -> PackageSource:

@@ -230,6 +230,7 @@ class Workspace:
         timestamped copy in; default ``.nodepipe/backups/``), consistent while runs go on."""
         from nodepipe.services.upkeep.backup import back_up
 
+        _check_text(destination, "the backup's destination", "backups/", paths=True)
         self.context.store.check_open()  # a copy reads the store as any call does
         return back_up(self.context, None if destination is None else Path(destination))
 

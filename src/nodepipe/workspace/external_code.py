@@ -207,9 +207,17 @@ def set_library_nodes(pyproject: Path, libraries: dict[str, str]) -> None:
     _set_key(pyproject, LIBRARY_KEY, dict(sorted(libraries.items())))
 
 
+MAX_CODE_PATH = 4096
+"""The longest path Linux takes (PATH_MAX), in characters here."""
+
+
 def check_code_path(written: str) -> str:
     """A code path fit to record: a plain path a reason can name, and one entry of the node's
     ``PYTHONPATH`` (a ``:`` would make it two, neither of them the folder)."""
+    if not isinstance(written, str):
+        raise InvalidInputError(f"a code path is a folder's path as text, not {written!r:.80}")
+    if "\x00" in written or len(written) > MAX_CODE_PATH:
+        raise InvalidInputError(f"invalid code path {written[:80]!r}: no folder has that path")
     if not written.strip() or SHARED_CODE_SEPARATOR in written or "\n" in written:
         raise InvalidInputError(f"invalid code path {written!r}")
     if os.pathsep in written:

@@ -29,6 +29,8 @@ MAX_PART_BYTES = 255
 
 def checked_name(relative: str, what: str) -> PurePosixPath:
     """``relative`` as a path of parts, if it names something inside a folder; else refused."""
+    if not isinstance(relative, str):
+        raise InvalidInputError(f"a {what} is named by text, like 'main.py', not {relative!r:.80}")
     if not relative or len(relative) > MAX_NAME or "\\" in relative:
         raise InvalidInputError(f"{what} {relative[:80]!r} is not a file name nodepipe accepts")
     if any(ord(c) < 32 or ord(c) == 127 for c in relative):

@@ -17,6 +17,7 @@ from nodepipe.bundles.errors import problems_in
 from nodepipe.bundles.lockfile import dump_lock
 from nodepipe.bundles.model import BUNDLE_FILE, LOCK_FILE, EdgeEntry, IncludeEntry, frozen_mapping
 from nodepipe.bundles.schema import dump_definition
+from nodepipe.domain.arguments import mapping_of, path_of
 from nodepipe.domain.bundles import PipelineInclude
 from nodepipe.domain.errors import Action, Hint, NameTakenError
 from nodepipe.domain.model import PipelineView
@@ -171,9 +172,9 @@ class BundleService:
         if inputs is not None:
             inputs = {
                 name: listed(tags, f"the nodes taking input {name!r}")
-                for name, tags in inputs.items()
+                for name, tags in mapping_of(inputs, "the bundle's inputs").items()
             }
-        target = Path(os.path.normpath(Path(directory).absolute()))
+        target = Path(os.path.normpath(path_of(directory, "the export's folder").absolute()))
         check_target(target, force, self.context.layout)
         plan = self._plan(pipeline, target, portable)
         given = inputs is not None
@@ -216,7 +217,8 @@ class BundleService:
         of the pipeline holds (``portable``: local includes inlined, so their nodes may take
         an input). Returns what the pipeline declares now: input name → node ids."""
         named = {
-            name: listed(refs, f"the nodes taking input {name!r}") for name, refs in inputs.items()
+            name: listed(refs, f"the nodes taking input {name!r}")
+            for name, refs in mapping_of(inputs, "the pipeline's inputs").items()
         }
         with self.context.store.read() as session:
             target = resolver.pipeline(session, pipeline)
@@ -243,7 +245,9 @@ class BundleService:
         completed. ``confined``: a bundle received from someone else (a server's upload),
         whose includes are looked for inside its folder alone (``bundles.lookup``)."""
         check_jobs(jobs, "environments")
-        resolved, locked = importable_bundle(Path(directory), Path.cwd(), confined)
+        resolved, locked = importable_bundle(
+            path_of(directory, "the bundle's folder"), Path.cwd(), confined
+        )
         with named_anew():
             return import_resolved(
                 self.context,
@@ -269,7 +273,7 @@ class BundleService:
         """Validate the bundle in ``directory`` without changing anything: every problem
         ``import_`` would refuse it for, all at once (the same reading, ``read_for_import``;
         ``confined`` as there)."""
-        target = Path(os.path.normpath(Path(directory).absolute()))
+        target = Path(os.path.normpath(path_of(directory, "the bundle's folder").absolute()))
         reading = read_for_import(target, Path.cwd(), confined)
         problems = tuple(p for error in reading.errors for p in problems_in(error))
         resolved = reading.resolved

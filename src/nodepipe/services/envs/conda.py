@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from nodepipe.domain.arguments import path_of
 from nodepipe.domain.environment_file import conda_spec_name, read_environment_file
 from nodepipe.domain.environments import CONDA_LOCK
 from nodepipe.domain.errors import Action, Hint, InvalidInputError, NotFoundError
@@ -107,9 +108,10 @@ class CondaService:
             self._apply(code, declared, own)
         return self.show(node.id)
 
-    def import_file(self, name: str, file: Path, pipeline: str | None = None) -> CondaView:
+    def import_file(self, name: str, file: Path | str, pipeline: str | None = None) -> CondaView:
         """Place an ``environment.yml``: its ``pip:`` section in the uv project, its conda
         dependencies and channels in the conda part, all in one edit (or nothing)."""
+        file = path_of(file, "the environment file")
         placed = read_environment_file(read_imported(file, "an environment file"), str(file))
         validate_requirements(placed.pip)
         node, code = EnvironmentService(self.context).node_code(name, pipeline)
@@ -147,8 +149,11 @@ class CondaService:
         can check what will be read rather than what was typed."""
         _, code = EnvironmentService(self.context).node_code(name, pipeline, edit=False)
         wanted, own = conda_requirements(code / "pyproject.toml")
-        gone = {conda_spec_name(p) for p in removed or []}
-        solved = _merged([s for s in wanted if conda_spec_name(s) not in gone], specs or [])
+        gone = {conda_spec_name(p) for p in listed(removed or [], "the packages removed")}
+        solved = _merged(
+            [s for s in wanted if conda_spec_name(s) not in gone],
+            listed(specs or [], "the conda packages"),
+        )
         places = [place for spec in solved for place in spec_locations(spec)]
         return self._effective(_channels(channels or [], own)) + places
 

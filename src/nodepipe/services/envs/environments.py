@@ -8,6 +8,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from nodepipe.domain.arguments import path_of, text_of
 from nodepipe.domain.errors import Action, Hint, InvalidInputError
 from nodepipe.domain.model import Node
 from nodepipe.domain.requirements import (
@@ -259,12 +260,13 @@ class EnvironmentService:
         return told_moved_out(self.show(node.id), switches)
 
     def import_requirements(
-        self, name: str, file: Path, pipeline: str | None = None, local_files: bool = True
+        self, name: str, file: Path | str, pipeline: str | None = None, local_files: bool = True
     ) -> EnvironmentView:
         """Add every requirement of ``file`` (checked first, with what it includes: see
         ``imported_files``); its relative paths (``-e ../lib``, ``./pkg``, ``-r other.txt``)
         are taken from the file's folder, as pip and uv do; ``local_files=False`` for a file
         sent over the web, which may name no file or folder of this machine."""
+        file = path_of(file, "the requirements file")
         self.check_import(name, file, pipeline, local_files)
         node, code = self.node_code(name, pipeline)
         environments = self.context.environments
@@ -278,11 +280,12 @@ class EnvironmentService:
         return self.show(node.id)
 
     def check_import(
-        self, name: str, file: Path, pipeline: str | None = None, local_files: bool = True
+        self, name: str, file: Path | str, pipeline: str | None = None, local_files: bool = True
     ) -> None:
         """Refuse now what ``import_requirements`` would refuse of ``file`` before it locks:
         a line it cannot take, a file naming no package, a pin the node's inline script
         metadata rules out."""
+        file = path_of(file, "the requirements file")
         wanted = check_requirements_file(file, local_files)
         if not wanted:
             raise InvalidInputError(f"{file} names no package to add")
@@ -371,7 +374,7 @@ class EnvironmentService:
         them (the clone reset to the upstream head); the view's warnings list what was
         dropped."""
         node, code = self.node_code(name, pipeline)
-        origin = snapshot_origin(code / "pyproject.toml", snapshot)
+        origin = snapshot_origin(code / "pyproject.toml", text_of(snapshot, "the snapshot"))
         environments = self.context.environments
 
         dropped: list[str] = []

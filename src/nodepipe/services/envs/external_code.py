@@ -47,7 +47,11 @@ class ExternalCodeService:
         node, code = self._envs.node_code(name, pipeline, own=False)  # whatever its isolation
         folder = Path(os.path.realpath(Path(check_code_path(directory)).expanduser()))
         check_code_path(str(folder))  # as recorded: absolute, links followed
-        if not folder.is_dir():
+        try:
+            is_folder = folder.is_dir()
+        except OSError as exc:  # a part longer than a file system takes
+            raise InvalidInputError(f"no folder at {directory[:80]}: {exc.strerror}") from exc
+        if not is_folder:
             raise InvalidInputError(f"no folder at {directory}")
         if folder.is_relative_to(code.resolve()):
             raise InvalidInputError(

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from nodepipe.domain.arguments import text_of
 from nodepipe.domain.errors import InvalidInputError
 from nodepipe.domain.toml_limits import load_toml
 from nodepipe.workspace.node_project import set_index
@@ -78,6 +79,9 @@ def add_index(
 ) -> EnvironmentView:
     """Make node ``name`` take packages from ``url`` too (``default``: instead of PyPI);
     without ``url``, the workspace's ``[index]`` of ``nodepipe.toml``."""
+    for value, what in ((url, "the index's URL"), (index_name, "the index's name")):
+        if value is not None:
+            text_of(value, what)
     if url is None:
         url, workspace_name, workspace_default = workspace_index(service.context.layout.config_file)
         index_name = index_name or workspace_name

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from nodepipe.domain.arguments import path_of
 from nodepipe.domain.errors import ConflictError, InvalidInputError
 from nodepipe.domain.model import Node
 from nodepipe.domain.requirements import requirement_name
@@ -161,6 +162,7 @@ def _own_config(node: Node, code: Path) -> NodeConfig:
 
 def _interpreter(path: str) -> str:
     """The absolute path of a working Python interpreter, or InvalidInputError saying why."""
+    path = path if path == "" else str(path_of(path, "the interpreter"))
     found = shutil.which(path) if "/" not in path else path
     if found is None or not Path(found).is_file():
         raise InvalidInputError(f"no interpreter at {path}")

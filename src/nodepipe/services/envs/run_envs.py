@@ -139,7 +139,9 @@ class RunEnvironmentService:
         self, node: str, run: str, kind: str = UV_LOCK, pipeline: str | None = None
     ) -> StoredLock:
         """The text of the ``kind`` lock (``uv``, ``conda``) ``node`` ran with in ``run``."""
-        if kind not in LOCK_FILES:
+        from nodepipe.domain.arguments import text_of
+
+        if text_of(kind, "the lock's kind") not in LOCK_FILES:
             raise InvalidInputError(
                 f"no lock kind {kind!r}: a node run has a {' or a '.join(LOCK_FILES)} lock"
             )

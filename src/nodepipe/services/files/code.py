@@ -96,7 +96,7 @@ class CodeFileService:
         another user could change, which its old text did not name, is refused
         (``workspace.pyproject_trust``)."""
         relative = _code_name(path)
-        content = text.encode("utf-8")
+        content = _encoded(text, relative)
         _check_writable(relative, content)
         code = self._code(name, pipeline, editing=True)
         with _held(code):
@@ -206,8 +206,23 @@ def _kept_out(path: str) -> PurePosixPath:
     return relative
 
 
+def _encoded(text: str, relative: PurePosixPath) -> bytes:
+    """``text`` as the UTF-8 a code file holds; refused if it is not text, or holds what UTF-8
+    cannot (a lone surrogate: a file name's undecodable byte pasted into it)."""
+    if not isinstance(text, str):
+        raise InvalidInputError(f"the text of {relative} is given as text, not {text!r:.80}")
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidInputError(
+            f"the text of {relative} holds {text[exc.start : exc.end]!r}, which UTF-8 cannot "
+            "encode (a code file is UTF-8)"
+        ) from exc
+
+
 def _new_name(path: str) -> PurePosixPath:
     """A name a file may newly take in ``code/``: not hidden, not an environment or a cache."""
+    checked_name(path, "code file")
     if any(part.startswith(".") for part in path.split("/")):
         raise InvalidInputError(f"{path!r}: names starting with a dot are not code the app makes")
     if is_excluded_path(path):

@@ -24,7 +24,7 @@ from nodepipe.domain.errors import (
 )
 from nodepipe.domain.graph import cycle_if_connected
 from nodepipe.domain.model import Edge, Node, Pipeline
-from nodepipe.domain.names import next_free_slot, validate_slot
+from nodepipe.domain.names import listed, next_free_slot, validate_slot
 from nodepipe.services import resolver
 from nodepipe.services.context import WorkspaceContext
 from nodepipe.services.graph.membership import keep_parents_shown
@@ -146,7 +146,7 @@ class EdgeService:
         unknown or ambiguous name, a child that is read-only here, an edge already there or
         listed twice, a slot in use, or a cycle the edges would close together.
         """
-        links = list(links)
+        links = listed(links, "the links, each (parent, child)")
         for link in links:
             _check_link(link)
         with self.context.store.edge_write() as session:

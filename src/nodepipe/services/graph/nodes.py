@@ -16,7 +16,7 @@ from nodepipe.domain.errors import (
     ReadOnlyError,
 )
 from nodepipe.domain.model import Membership, Node
-from nodepipe.domain.names import listed, validate_name
+from nodepipe.domain.names import listed, notes_text, validate_name
 from nodepipe.domain.params import Params
 from nodepipe.domain.staleness import MARKED_COMPLETED, MARKED_STALE, ParentOutput
 from nodepipe.domain.states import NodeState, check_transition
@@ -74,6 +74,7 @@ class NodeService:
         ``shared_env`` it uses that named shared environment instead of its own. A tag the
         pipeline already has is refused unless ``allow_duplicate_tag``.
         """
+        notes_text(notes)
         if template is None:
             return self.new_many(pipeline, [tag], notes, shared_env, allow_duplicate_tag)[0]
         return create_from_template(
@@ -95,6 +96,7 @@ class NodeService:
         each in disk flushes. A tag given twice, or one the pipeline has, is refused before
         anything is written (unless ``allow_duplicate_tag``).
         """
+        notes_text(notes)
         return create_many(self.context, pipeline, tags, notes, shared_env, allow_duplicate_tag)
 
     def restore(self, name: str, run: str, tag: str, pipeline: str | None = None) -> RestoredNode:
@@ -199,6 +201,7 @@ class NodeService:
         """Set the node's notes (``node notes``; Notes… in the web app). ``were`` (None: any):
         the notes this edit began from; notes changed since (another tab, the CLI) are not
         overwritten (``ChangedOnDiskError``)."""
+        notes_text(text)
         if were is None:
             return self._update(name, pipeline, notes=text)
         with self.context.store.write() as session:
@@ -273,6 +276,10 @@ class NodeService:
         by line, such as a flow mapping, a block scalar or an anchor)."""
         assignments = listed(assignments or [], "the assignments (name=value)")
         unset = listed(unset or [], "the parameter names to unset")
+        if replace_with is not None and not isinstance(replace_with, str):
+            raise InvalidInputError(
+                f"the new params.yaml is given as text, not {replace_with!r:.80}"
+            )
         with self.context.store.write() as session:
             node = _editable(session, name, pipeline)
             return change_params(

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from nodepipe.domain.errors import NameTakenError
 from nodepipe.domain.ids import new_id
 from nodepipe.domain.model import Lineage, Pipeline, PipelineView, Project
-from nodepipe.domain.names import validate_name
+from nodepipe.domain.names import notes_text, validate_name
 from nodepipe.domain.views import Loss, RemovalReport
 from nodepipe.services import resolver
 from nodepipe.services.context import DEFAULT_PROJECT, WorkspaceContext, now
@@ -38,7 +38,7 @@ def insert_pipeline(
 ) -> Pipeline:
     check_pipeline_tag_free(session, tag)
     owner = resolver.project(session, project) if project else default_project(session)
-    pipeline = Pipeline(new_id(), tag, owner.id, notes, False, now())
+    pipeline = Pipeline(new_id(), tag, owner.id, notes_text(notes), False, now())
     session.insert_pipeline(pipeline)
     return pipeline
 
@@ -111,7 +111,7 @@ class PipelineService:
         with self.context.store.write() as session:
             pipeline = resolver.pipeline(session, name)
             check_pipeline_editable(pipeline)
-            session.update_pipeline(pipeline.id, notes=text)
+            session.update_pipeline(pipeline.id, notes=notes_text(text))
             return resolver.pipeline(session, pipeline.id)
 
     def annotate(self, name: str, notes: str) -> Pipeline:

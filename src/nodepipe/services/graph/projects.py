@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from nodepipe.domain.errors import ConflictError, NameTakenError
 from nodepipe.domain.ids import new_id
 from nodepipe.domain.model import Project, ProjectView
-from nodepipe.domain.names import validate_name
+from nodepipe.domain.names import notes_text, validate_name
 from nodepipe.services import resolver
 from nodepipe.services.context import WorkspaceContext, now
 from nodepipe.services.renamed import warn_renamed
@@ -32,7 +32,7 @@ class ProjectService:
         validate_name(name, "project name")
         with self.context.store.write() as session:
             check_project_name_free(session, name)
-            project = Project(id=new_id(), name=name, notes=notes, created_at=now())
+            project = Project(id=new_id(), name=name, notes=notes_text(notes), created_at=now())
             session.insert_project(project)
         return project
 
@@ -65,7 +65,7 @@ class ProjectService:
         """Set the project's notes (``project notes``)."""
         with self.context.store.write() as session:
             project = resolver.project(session, name)
-            session.update_project(project.id, notes=text)
+            session.update_project(project.id, notes=notes_text(text))
             return resolver.project(session, project.id)
 
     def annotate(self, name: str, notes: str) -> Project:

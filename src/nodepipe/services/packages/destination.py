@@ -21,6 +21,7 @@ import secrets
 import shutil
 from pathlib import Path
 
+from nodepipe.domain.arguments import path_of
 from nodepipe.packaging.errors import PackageError
 from nodepipe.workspace import journal
 from nodepipe.workspace.crash_points import crash_point, pause_point
@@ -38,7 +39,7 @@ paths so named (a damaged or hostile record names nothing else)."""
 def destination_folder(destination: Path | str | None) -> Path:
     """The absolute folder ``destination`` names (default ``./dist``); PackageError if it is
     a file."""
-    target = Path(os.path.normpath(Path(destination or "dist").absolute()))
+    target = Path(os.path.normpath(path_of(destination or "dist", "the destination").absolute()))
     if target.exists() and not target.is_dir():
         raise PackageError(f"the destination {target} is a file, not a folder")
     return target

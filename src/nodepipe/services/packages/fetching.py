@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from nodepipe.domain.arguments import path_of
+from nodepipe.domain.errors import InvalidInputError
 from nodepipe.packaging.archives import unpack_package
 from nodepipe.packaging.errors import PackageError
 from nodepipe.packaging.sources import (
@@ -49,6 +49,10 @@ def fetched_bundle(
     local_files: bool,
 ) -> Iterator[FetchedBundle]:
     """The bundle of the package at ``source``, unpacked in a scratch folder for the block."""
+    if not isinstance(source, str):
+        raise InvalidInputError(
+            f"a package is named by text (a file, a URL or name==version), not {source!r:.80}"
+        )
     parsed = parse_source(source) if local_files else _remote_source(source, index_url)
     if isinstance(fs_args, Mapping):
         options = dict(fs_args)
@@ -104,12 +108,13 @@ def _check_index(index_url: str | None) -> None:
 
 def read_fs_args(path: Path | str) -> dict[str, Any]:
     """The fsspec options in the YAML file ``path`` (a mapping: ``headers``, ``token``…)."""
-    from nodepipe.workspace.regular_files import read_regular_text
+    from nodepipe.domain.yaml_limits import load_yaml
+    from nodepipe.services.envs.imported_files import read_imported
 
-    file = Path(path)
-    try:  # a named pipe is not waited on, nor a device read for ever
-        loaded = yaml.safe_load(read_regular_text(file))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+    file = path_of(path, "the fsspec options file")
+    try:  # read with a limit: a special file (/dev/zero) or a huge one is refused
+        loaded = load_yaml(read_imported(file, "an fsspec options file"), str(file))
+    except InvalidInputError as exc:
         raise PackageError(f"cannot read the fsspec options file {file}: {exc}") from None
     if loaded is None:
         return {}

@@ -70,6 +70,9 @@ class ServerService:
 
     def set_password(self, password: str) -> None:
         """Let browsers log in with ``password`` (only its salted hash is written)."""
+        from nodepipe.domain.arguments import text_of
+
+        text_of(password, "the password")
         server_config.set_password_hash(self.context.layout, hash_password(password))
 
     def clear_password(self) -> bool:
