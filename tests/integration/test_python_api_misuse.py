@@ -204,6 +204,10 @@ FUZZED: dict[str, Call] = {
     "fsspec options read from /dev/zero": lambda ws: ws.packages.read_inputs(
         "toypkg", fs_args="/dev/zero"
     ),
+    "a backup's destination holding NUL": lambda ws: ws.backup("a\x00b"),
+    "a workspace opened at a path holding NUL": lambda ws: nodepipe.open("a\x00b"),
+    "an include's inputs as text": lambda ws: ws.bundles.check_include("p", "ns", ""),  # type: ignore[arg-type]
+    "conda packages as text": lambda ws: ws.conda.set("a", "numpy", pipeline="p"),  # type: ignore[arg-type]
 }
 """What ``test_python_api_fuzz`` found: each was a TypeError, AttributeError, ValueError,
 OSError, UnicodeEncodeError or sqlite3 error from deep inside (and the last one read

@@ -262,8 +262,12 @@ def _check_text(value: object, what: str, example: str, paths: bool = False) -> 
     naming ``what`` and an ``example``: Python's own TypeError said neither."""
     import os
 
-    if value is None or isinstance(value, str) or (paths and isinstance(value, os.PathLike)):
+    if value is None or (isinstance(value, str) and "\x00" not in value):
+        return
+    if paths and isinstance(value, os.PathLike):
         return
     from nodepipe.domain.errors import InvalidInputError
 
-    raise InvalidInputError(f"{what} is given as text, like {example!r}, not {value!r}")
+    if isinstance(value, str):
+        raise InvalidInputError(f"{what} {value[:80]!r} holds a NUL character")
+    raise InvalidInputError(f"{what} is given as text, like {example!r}, not {value!r:.80}")

@@ -338,7 +338,8 @@ class BundleService:
         namespace that is not a name or is taken, a locked pipeline, a feeder (``inputs``:
         input → node) the pipeline does not show (the error names the input)."""
         with self.context.store.read() as session:
-            check_feeders(session, resolver.pipeline(session, pipeline), namespace, inputs)
+            target = resolver.pipeline(session, pipeline)
+            check_feeders(session, target, namespace, mapping_of(inputs, "the include's inputs"))
 
     def update(
         self,

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from nodepipe.domain.arguments import path_of
+from nodepipe.domain.arguments import mapping_of, path_of
 from nodepipe.domain.environment_file import conda_spec_name, read_environment_file
 from nodepipe.domain.environments import CONDA_LOCK
 from nodepipe.domain.errors import Action, Hint, InvalidInputError, NotFoundError
@@ -103,7 +103,8 @@ class CondaService:
         code-first pipeline declares them; nothing is solved when they are already so."""
         node, code = EnvironmentService(self.context).node_code(name, pipeline)
         wanted, own = conda_requirements(code / "pyproject.toml")
-        declared = [f"{n} {v}".strip() for n, v in sorted(specs.items())]
+        given = mapping_of(specs, "the conda packages (name → version)")
+        declared = [f"{n} {v}".strip() for n, v in sorted(given.items())]
         if declared != wanted or (declared and not (code / CONDA_LOCK).is_file()):
             self._apply(code, declared, own)
         return self.show(node.id)
