@@ -286,3 +286,16 @@ def test_hostile_calls_are_refused_in_nodepipe_words_and_change_nothing(
             signal.signal(signal.SIGALRM, previous)
 
     hostile()
+
+
+def test_the_walk_finds_every_service_and_each_method_left_out_exists() -> None:
+    """A renamed method left in ``NOT_FUZZED`` would be fuzzed under its new name unnoticed;
+    a service the walk missed would not be fuzzed at all."""
+    unopened = nodepipe.Workspace(None)  # type: ignore[arg-type]
+    for key in NOT_FUZZED:
+        *attribute, name = key.split(".")
+        owner = getattr(unopened, attribute[0]) if attribute else nodepipe.Workspace
+        assert callable(getattr(owner, name, None)), f"NOT_FUZZED names {key}, which is gone"
+    services = {key.split(".")[0] for key in METHODS if "." in key}
+    assert {"nodes", "pipelines", "edges", "envs", "bundles", "packages"} <= services
+    assert {"init", "open", "backup", "materialize"} <= set(METHODS)

@@ -208,6 +208,15 @@ FUZZED: dict[str, Call] = {
     "a workspace opened at a path holding NUL": lambda ws: nodepipe.open("a\x00b"),
     "an include's inputs as text": lambda ws: ws.bundles.check_include("p", "ns", ""),  # type: ignore[arg-type]
     "conda packages as text": lambda ws: ws.conda.set("a", "numpy", pipeline="p"),  # type: ignore[arg-type]
+    "conda packages nested in a list": lambda ws: ws.conda.add("a", [["x"]], pipeline="p"),  # type: ignore[list-item]
+    "conda channels as a number": lambda ws: ws.conda.solver_sources("a", channels=5, pipeline="p"),  # type: ignore[arg-type]
+    "requirements to check as a number": lambda ws: ws.envs.check_add("a", 5, pipeline="p"),  # type: ignore[arg-type]
+    "a package index URL as a number": lambda ws: ws.packages.read_inputs("toypkg", index_url=5),  # type: ignore[arg-type]
+    "a workspace at a name no file system takes": lambda ws: nodepipe.open("a" * 300),
+    "a backup at a name no file system takes": lambda ws: ws.backup("a" * 300),
+    "a workspace in a folder UTF-8 cannot name": lambda ws: nodepipe.init(
+        ws.root.parent / SURROGATE
+    ),
 }
 """What ``test_python_api_fuzz`` found: each was a TypeError, AttributeError, ValueError,
 OSError, UnicodeEncodeError or sqlite3 error from deep inside (and the last one read

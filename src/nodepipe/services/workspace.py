@@ -262,12 +262,30 @@ def _check_text(value: object, what: str, example: str, paths: bool = False) -> 
     naming ``what`` and an ``example``: Python's own TypeError said neither."""
     import os
 
-    if value is None or (isinstance(value, str) and "\x00" not in value):
+    if value is None:
         return
-    if paths and isinstance(value, os.PathLike):
-        return
+    if isinstance(value, str) or (paths and isinstance(value, os.PathLike)):
+        problem = _path_problem(os.fspath(value))
+        if problem is None:
+            return
+        from nodepipe.domain.errors import InvalidInputError
+
+        raise InvalidInputError(f"{what} {os.fspath(value)[:80]!r} {problem}")
     from nodepipe.domain.errors import InvalidInputError
 
-    if isinstance(value, str):
-        raise InvalidInputError(f"{what} {value[:80]!r} holds a NUL character")
     raise InvalidInputError(f"{what} is given as text, like {example!r}, not {value!r:.80}")
+
+
+def _path_problem(text: str) -> str | None:
+    """Why ``text`` names no file nodepipe can record (a NUL; a character UTF-8 cannot hold,
+    as Python reads a byte of a name that is not UTF-8; a part longer than any file system
+    takes), or None."""
+    if "\x00" in text:
+        return "holds a NUL character"
+    try:
+        parts = [part.encode("utf-8") for part in text.split("/")]
+    except UnicodeEncodeError:
+        return "holds a character UTF-8 cannot hold: nodepipe records paths as UTF-8"
+    if any(len(part) > 255 for part in parts):
+        return "has a part longer than 255 bytes, which no file system takes"
+    return None

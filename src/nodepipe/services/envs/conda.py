@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from nodepipe.domain.arguments import mapping_of, path_of
+from nodepipe.domain.arguments import mapping_of, path_of, text_of
 from nodepipe.domain.environment_file import conda_spec_name, read_environment_file
 from nodepipe.domain.environments import CONDA_LOCK
 from nodepipe.domain.errors import Action, Hint, InvalidInputError, NotFoundError
@@ -66,8 +66,8 @@ class CondaService:
     ) -> CondaView:
         """Add (or re-pin) conda ``specs``; ``channels`` become the node's own, first. Solved,
         locked and installed, or nothing changes."""
-        specs = listed(specs, "the conda packages")
-        channels = listed(channels or [], "the conda channels")
+        specs = [text_of(s, "a conda package") for s in listed(specs, "the conda packages")]
+        channels = [text_of(c, "a channel") for c in listed(channels or [], "the conda channels")]
         if not specs:
             raise InvalidInputError("name at least one conda package")
         _check_package_files(specs)
@@ -156,7 +156,7 @@ class CondaService:
             listed(specs or [], "the conda packages"),
         )
         places = [place for spec in solved for place in spec_locations(spec)]
-        return self._effective(_channels(channels or [], own)) + places
+        return self._effective(_channels(listed(channels or [], "the channels"), own)) + places
 
     def show(self, name: str, pipeline: str | None = None) -> CondaView:
         node, code = EnvironmentService(self.context).node_code(name, pipeline, edit=False)

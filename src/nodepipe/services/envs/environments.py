@@ -190,6 +190,7 @@ class EnvironmentService:
         """Refuse now what ``add`` would refuse of ``requirements`` before it locks (a surface
         that runs it in the background asks first): a pin the node's inline script metadata
         rules out."""
+        requirements = validate_requirements(requirements)
         check_inline_pins(self.node_code(name, pipeline, edit=False)[1], requirements)
 
     def _add_snapshot(self, code: Path, snapshot: str, switches: PackageSwitches) -> None:

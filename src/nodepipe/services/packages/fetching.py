@@ -49,6 +49,8 @@ def fetched_bundle(
     local_files: bool,
 ) -> Iterator[FetchedBundle]:
     """The bundle of the package at ``source``, unpacked in a scratch folder for the block."""
+    if index_url is not None and not isinstance(index_url, str):
+        raise InvalidInputError(f"an index URL is text, not {index_url!r:.80}")
     if not isinstance(source, str):
         raise InvalidInputError(
             f"a package is named by text (a file, a URL or name==version), not {source!r:.80}"
