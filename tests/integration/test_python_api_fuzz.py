@@ -122,7 +122,7 @@ def anything(root: Path) -> st.SearchStrategy[Any]:
 
 def paths(root: Path) -> st.SearchStrategy[str]:
     """Paths inside and outside the workspace, special files among them."""
-    node_code = next(root.glob("nodes/*/code"))
+    node_code = next(root.glob("nodes/*/code"), root / "nodes" / "deleted" / "code")
     return st.sampled_from(
         [
             str(root),

@@ -217,6 +217,17 @@ FUZZED: dict[str, Call] = {
     "a workspace in a folder UTF-8 cannot name": lambda ws: nodepipe.init(
         ws.root.parent / SURROGATE
     ),
+    "a workspace made in no folder": lambda ws: nodepipe.init(None),  # type: ignore[arg-type]
+    "a Python version as a number": lambda ws: ws.envs.check_python("a", 3, pipeline="p"),  # type: ignore[arg-type]
+    "conda packages to remove nested in a list": lambda ws: ws.conda.remove(
+        "a",
+        [["x"]],  # type: ignore[list-item]
+        pipeline="p",
+    ),
+    "a code path to remove holding NUL": lambda ws: ws.external.code_path_remove(
+        "a", "a\x00b", pipeline="p"
+    ),
+    "a bundle's folder no file system takes": lambda ws: ws.bundles.check("a" * 300),
 }
 """What ``test_python_api_fuzz`` found: each was a TypeError, AttributeError, ValueError,
 OSError, UnicodeEncodeError or sqlite3 error from deep inside (and the last one read

@@ -14,6 +14,8 @@ from typing import TypeVar
 
 from nodepipe.domain.errors import InvalidInputError
 
+MAX_PART_BYTES = 255
+"""The longest name of one file or folder Linux file systems take (NAME_MAX), in bytes."""
 K = TypeVar("K")
 V = TypeVar("V")
 
@@ -24,6 +26,12 @@ def path_of(value: Path | str, what: str) -> Path:
         path = Path(value)
         if "\x00" in str(path):
             raise InvalidInputError(f"{what} {str(path)[:80]!r} holds a NUL character")
+        longest = max((len(os.fsencode(part)) for part in path.parts), default=0)
+        if longest > MAX_PART_BYTES:
+            raise InvalidInputError(
+                f"{what} {str(path)[:80]!r} has a part longer than {MAX_PART_BYTES} bytes, "
+                "which no file system takes"
+            )
         return path
     raise InvalidInputError(f"{what} is a path (text or a Path), not {value!r:.80}")
 

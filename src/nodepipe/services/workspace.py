@@ -197,6 +197,10 @@ class Workspace:
         cls, path: Path | str, store_url: str | None = None, python: str | None = None
     ) -> Workspace:
         """Create a workspace in a new or empty directory."""
+        if path is None:
+            from nodepipe.domain.errors import InvalidInputError
+
+            raise InvalidInputError("init is given the new workspace's folder, like './lab'")
         _check_text(path, "the workspace's folder", "./lab", paths=True)
         _check_text(store_url, "store_url", "postgresql://host/db")
         _check_text(python, "python", "3.12")  # 3.10 as a number is 3.1

@@ -77,7 +77,9 @@ class CondaService:
         return self.show(node.id)
 
     def remove(self, name: str, packages: list[str], pipeline: str | None = None) -> CondaView:
-        packages = listed(packages, "the conda packages to remove")
+        packages = [
+            text_of(p, "a conda package") for p in listed(packages, "the conda packages to remove")
+        ]
         node, code = EnvironmentService(self.context).node_code(name, pipeline)
         wanted, own = conda_requirements(code / "pyproject.toml")
         names = {conda_spec_name(p) for p in packages}

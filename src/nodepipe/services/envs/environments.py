@@ -346,6 +346,7 @@ class EnvironmentService:
     def set_python(self, name: str, version: str, pipeline: str | None = None) -> EnvironmentView:
         """Use another installed interpreter (never downloaded); relocks and syncs."""
         node, code = self.node_code(name, pipeline)
+        text_of(version, "the Python version")
         requires = requires_python(version, python3_version(find_interpreter(version)))
         environments = self.context.environments
 
@@ -362,7 +363,7 @@ class EnvironmentService:
         in the background asks first): a node whose environment cannot change here, no
         installed Python answering ``version``."""
         self.node_code(name, pipeline)
-        python3_version(find_interpreter(version))
+        python3_version(find_interpreter(text_of(version, "the Python version")))
 
     def update_snapshot(
         self, name: str, snapshot: str, pipeline: str | None = None, force: bool = False

@@ -76,7 +76,7 @@ class ExternalCodeService:
         """Take ``directory`` (as recorded, or as the same folder) off the node's import path."""
         node, code = self._envs.node_code(name, pipeline, own=False)  # whatever its isolation
         present = code_paths(code)
-        wanted = os.path.realpath(Path(directory).expanduser())
+        wanted = os.path.realpath(Path(check_code_path(directory)).expanduser())
         kept = [p for p in present if p != directory and str(_resolved(code, p)) != wanted]
         if kept == present:
             listed = ", ".join(present) or "none"
