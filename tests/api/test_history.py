@@ -4,7 +4,8 @@ each run, when, what ran, how it ended and how long, a page at a time; each node
 from __future__ import annotations
 
 import getpass
-from datetime import datetime
+import json
+from datetime import datetime, timedelta
 
 from click.testing import CliRunner
 from fastapi import FastAPI
@@ -90,3 +91,20 @@ def test_cli_history_prints_the_runs(client: TestClient, app: FastAPI) -> None:
     assert table.exit_code == 0, table.output
     assert getpass.getuser() in table.output and "completed" in table.output
     assert "3/3 ran" in table.output
+
+
+def test_a_time_without_an_offset_is_the_local_time(client: TestClient, app: FastAPI) -> None:
+    """``history --before "2026-12-07 05:00:00"`` (a format the option takes) and the same
+    time without an offset through the API ended in a traceback (the store keeps only moments
+    with an offset); a time typed without one is the local time."""
+    made = _run(client, app)
+    after = (datetime.now() + timedelta(minutes=1)).replace(microsecond=0)  # local, naive
+    earlier = after - timedelta(days=1)
+    for when, runs in ((after, [made]), (earlier, [])):
+        typed = when.strftime("%Y-%m-%d %H:%M:%S")
+        shown = CliRunner().invoke(cli_app, ["history", "baseline", "--before", typed, "--json"])
+        assert shown.exit_code == 0, shown.output
+        assert [r["run"]["id"] for r in json.loads(shown.output)["runs"]] == runs
+        page = client.get("/api/pipelines/baseline/history", params={"before": when.isoformat()})
+        assert page.status_code == 200, page.text
+        assert [r["run"]["id"] for r in page.json()["runs"]] == runs

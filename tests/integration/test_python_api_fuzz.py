@@ -55,11 +55,6 @@ NOT_FUZZED: dict[str, str] = {
     "packages.pull_upload": "the web API's upload: it takes the request's open stream",
     "packages.pull_staged": "the web API's upload: it takes what pull_upload staged",
     "run_envs.project_files": "it takes a CodeManifest, which only a run's record makes",
-    "runs.plan": "services/runs is being reworked (the per-node run path) in another branch: "
-    "plan('baseline') still meets AttributeError ('str' has no attribute 'jobs') where run "
-    "refuses the same text; fuzz it again once that work lands",
-    "run_history.page": "services/runs is being reworked in another branch (as runs.plan): "
-    "page(..., before='yesterday') meets AttributeError ('str' has no attribute 'tzinfo')",
 }
 """Methods left out, and why."""
 SEEDED = {

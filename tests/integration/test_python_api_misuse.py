@@ -148,6 +148,8 @@ def test_a_workspace_asked_for_with_a_value_of_the_wrong_type_is_refused_making_
 SURROGATE = "caf\udce9"
 """How Python reads a file name or command line that is not UTF-8: UTF-8 cannot write it."""
 FUZZED: dict[str, Call] = {
+    "a plan asked for by the pipeline's tag": lambda ws: ws.runs.plan("p"),  # type: ignore[arg-type]
+    "a history page before a text": lambda ws: ws.run_history.page("p", before="yesterday"),  # type: ignore[arg-type]
     "a code file named by a number": lambda ws: ws.code_files.read("a", 5, pipeline="p"),  # type: ignore[arg-type]
     "a code file named by a list": lambda ws: ws.code_files.read("a", [""], pipeline="p"),  # type: ignore[arg-type]
     "an output file named by a number": lambda ws: ws.outputs.open("a", 5, pipeline="p"),  # type: ignore[arg-type]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from nodepipe.domain.errors import InvalidInputError
 from nodepipe.domain.history import RunHistory
 from nodepipe.domain.runs import NodeRun, check_limit
 from nodepipe.services import resolver
@@ -24,6 +25,7 @@ class RunHistoryService:
         """The pipeline's ``limit`` newest runs requested before ``before``; ``next_before``
         asks for the page after it."""
         check_limit(limit, 500)
+        before = _moment(before)
         recover_after_crash(self.context)
         with self.context.store.read() as session:
             pipeline_id = resolver.pipeline(session, pipeline).id
@@ -36,3 +38,15 @@ class RunHistoryService:
         """The last finished run of each node of the pipeline (nodes that never ran: none)."""
         with self.context.store.read() as session:
             return session.last_node_runs(resolver.pipeline(session, pipeline).id)
+
+
+def _moment(before: object) -> datetime | None:
+    """``before`` as a moment: a time without an offset is the local time (as typed at the
+    shell, ``--before "2026-12-07 05:00:00"``); anything but a datetime is refused."""
+    if before is None:
+        return None
+    if not isinstance(before, datetime):
+        raise InvalidInputError(
+            f"before must be a datetime (a page's next_before), not {type(before).__name__}"
+        )
+    return before if before.tzinfo is not None else before.astimezone()

@@ -179,6 +179,7 @@ class RunService:
 
     def plan(self, request: RunRequest) -> RunResult:
         """What ``run`` would do, and why, without running or claiming anything."""
+        _check_request(request)
         _check_jobs(request.jobs)
         status = self.status(request.pipeline)
         with self.context.store.light_read() as session:
@@ -197,11 +198,7 @@ class RunService:
         its executor is up, just before its first event. Should anything fail once the nodes
         are claimed and before the run starts (``on_start`` raising, Ctrl-C), the nodes go back
         to how they were and the run is recorded failed (cancelled), each node run saying why."""
-        if not isinstance(request, RunRequest):
-            raise InvalidInputError(
-                f"a run is asked for with a RunRequest, like RunRequest({request!r}), "
-                f"not {request!r}"
-            )
+        _check_request(request)
         _check_jobs(request.jobs)
         listeners = _checked_listeners(listeners)
         status = self.status(request.pipeline)
@@ -747,6 +744,14 @@ def _with_problems(status: PipelineStatus, problems: dict[str, Problem]) -> Pipe
             problem_detail=problem.detail,
         )
     return PipelineStatus(status.view, nodes, status.mark)
+
+
+def _check_request(request: object) -> None:
+    """Refuse a request that is not a RunRequest (a pipeline's name given as it is)."""
+    if not isinstance(request, RunRequest):
+        raise InvalidInputError(
+            f"a run is asked for with a RunRequest, like RunRequest({request!r}), not {request!r}"
+        )
 
 
 def _check_jobs(jobs: int | None) -> None:
