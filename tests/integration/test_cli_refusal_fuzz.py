@@ -36,6 +36,7 @@ import signal
 import sys
 import time
 from collections.abc import Iterator
+from datetime import UTC
 from pathlib import Path
 from types import FrameType
 
@@ -120,7 +121,16 @@ def value_of(param: click.Parameter, words: tuple[str, ...], root: Path) -> st.S
     if isinstance(kind, click.Choice):
         return st.sampled_from(list(kind.choices)) | hostile
     if isinstance(kind, (click.types.IntParamType, click.types.FloatParamType)):
+        if isinstance(kind, click.IntRange):  # taken: what the command does with it
+            low = kind.min if kind.min is not None else -5
+            numbers |= st.integers(low, kind.max if kind.max is not None else low + 1000).map(str)
         return numbers | hostile
+    if isinstance(kind, click.DateTime):  # each format it takes, with and without an offset
+        moments = st.datetimes(timezones=st.none() | st.just(UTC))
+        typed = st.builds(
+            lambda when, form: when.strftime(form), moments, st.sampled_from(kind.formats)
+        )
+        return typed | hostile
     return st.sampled_from(seeded_names(param, words)) | hostile | numbers
 
 
