@@ -49,7 +49,7 @@ import nodepipe
 from nodepipe.cli.app import main
 from nodepipe.cli.errors import EXIT_CODES
 from support.cli_tree import leaf_commands
-from support.refusal_fuzz import HUGE_NUMBERS, differences, hostile_text, snapshot
+from support.refusal_fuzz import HUGE_NUMBERS, differences, hostile_paths, hostile_text, snapshot
 from support.wheels import toy_index
 from support.worlds import CHAIN, build_pipeline
 
@@ -87,27 +87,6 @@ def seeded_names(param: click.Parameter, words: tuple[str, ...]) -> list[str]:
     return [*SEEDED["node"], *SEEDED["pipeline"]]
 
 
-def paths(root: Path) -> st.SearchStrategy[str]:
-    """Paths inside and outside the workspace, special files among them."""
-    node_code = next(root.glob("nodes/*/code"))
-    return st.sampled_from(
-        [
-            str(root),
-            str(node_code),
-            str(node_code / "main.py"),
-            str(root / "nodepipe.toml"),
-            str(root.parent / "outside"),
-            str(root.parent / "outside" / "file.txt"),
-            "missing/below",
-            "/",
-            "/dev/null",
-            "/dev/zero",
-            "/proc/self/status",
-            "../../..",
-        ]
-    )
-
-
 def value_of(param: click.Parameter, words: tuple[str, ...], root: Path) -> st.SearchStrategy[str]:
     """One value for ``param``: a name that exists, a path, a number, or a hostile string."""
     kind = param.type
@@ -117,7 +96,7 @@ def value_of(param: click.Parameter, words: tuple[str, ...], root: Path) -> st.S
     )
     numbers = st.sampled_from([str(n) for n in HUGE_NUMBERS]) | st.integers().map(str)
     if isinstance(kind, (click.Path, click.File)):
-        return paths(root) | hostile
+        return hostile_paths(root) | hostile
     if isinstance(kind, click.Choice):
         return st.sampled_from(list(kind.choices)) | hostile
     if isinstance(kind, (click.types.IntParamType, click.types.FloatParamType)):

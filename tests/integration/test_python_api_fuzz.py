@@ -43,7 +43,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 import nodepipe
-from support.refusal_fuzz import HUGE_NUMBERS, differences, hostile_text, snapshot
+from support.refusal_fuzz import HUGE_NUMBERS, differences, hostile_paths, hostile_text, snapshot
 from support.wheels import toy_index
 from support.worlds import CHAIN, build_pipeline
 
@@ -110,30 +110,8 @@ def anything(root: Path) -> st.SearchStrategy[Any]:
         st.sampled_from([None, True, b"load", b"\xff", object(), nested(500), {"a": {"b": []}}]),
         st.lists(hostile_text(), max_size=3),
         st.dictionaries(hostile_text(), hostile_text(), max_size=2),
-        paths(root),
-        paths(root).map(Path),
-    )
-
-
-def paths(root: Path) -> st.SearchStrategy[str]:
-    """Paths inside and outside the workspace, special files among them."""
-    node_code = next(root.glob("nodes/*/code"), root / "nodes" / "deleted" / "code")
-    return st.sampled_from(
-        [
-            str(root),
-            str(node_code),
-            str(node_code / "main.py"),
-            str(root / "nodepipe.toml"),
-            str(root / ".nodepipe" / "store.sqlite"),
-            str(root.parent / "outside"),
-            str(root.parent / "outside" / "file.txt"),
-            "missing/below",
-            "/",
-            "/dev/null",
-            "/dev/zero",
-            "/proc/self/status",
-            "../../..",
-        ]
+        hostile_paths(root),
+        hostile_paths(root).map(Path),
     )
 
 
@@ -171,7 +149,7 @@ def value_of(parameter: inspect.Parameter, root: Path) -> st.SearchStrategy[Any]
     elif annotation.startswith(("Mapping", "dict")):
         fitting = st.dictionaries(names | hostile_text(), names | hostile_text(), max_size=2)
     elif "Path" in annotation:
-        fitting = paths(root) | paths(root).map(Path)
+        fitting = hostile_paths(root) | hostile_paths(root).map(Path)
     else:
         fitting = names
     return fitting | anything(root)

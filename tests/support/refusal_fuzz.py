@@ -85,6 +85,28 @@ def hostile_text() -> st.SearchStrategy[str]:
     )
 
 
+def hostile_paths(root: Path) -> st.SearchStrategy[str]:
+    """Paths inside and outside the workspace at ``root``, special files among them."""
+    node_code = next(root.glob("nodes/*/code"), root / "nodes" / "deleted" / "code")
+    return st.sampled_from(
+        [
+            str(root),
+            str(node_code),
+            str(node_code / "main.py"),
+            str(root / "nodepipe.toml"),
+            str(root / ".nodepipe" / "store.sqlite"),
+            str(root.parent / "outside"),
+            str(root.parent / "outside" / "file.txt"),
+            "missing/below",
+            "/",
+            "/dev/null",
+            "/dev/zero",
+            "/proc/self/status",
+            "../../..",
+        ]
+    )
+
+
 def snapshot(root: Path) -> dict[str, Any]:
     """Every row of the store and every file of the workspace (path, size, mtime)."""
     store = sqlite3.connect(f"file:{root / '.nodepipe' / 'store.sqlite'}?mode=ro", uri=True)
