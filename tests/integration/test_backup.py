@@ -190,6 +190,24 @@ def test_restore_refuses_a_file_that_is_not_a_store(
     assert store.read_bytes() == before
 
 
+def test_restore_refuses_the_store_itself(
+    chain: nodepipe.Workspace, cli: CliRunner, tmp_path: Path
+) -> None:
+    """Restoring the store over itself (named as it is, or through a link) was done: the file
+    copied without its write-ahead log, the store kept aside as if replaced. It is refused,
+    nothing changed."""
+    chain.close()
+    store = chain.context.layout.default_store_file
+    link = tmp_path / "looks-like-a-backup.sqlite"
+    link.symlink_to(store)
+    before = sorted(p.name for p in store.parent.iterdir())
+    for named in (store, link):
+        refused = cli("backup", "restore", str(named))
+        assert refused.code == 2, refused.stderr
+        assert f"{named.absolute()} is this workspace's store itself" in refused.stderr
+        assert sorted(p.name for p in store.parent.iterdir()) == before
+
+
 @pytest.mark.postgres
 def test_postgresql_backup_and_restore(
     tmp_path: Path, fresh_postgres_url: str, cli: CliRunner, monkeypatch: pytest.MonkeyPatch

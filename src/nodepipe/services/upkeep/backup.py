@@ -138,6 +138,12 @@ def restore(workspace: Path | str | None, backup: Path) -> Restored:
 def _restore_sqlite(layout: WorkspaceLayout, store: Path, backup: Path) -> Restored:
     if backup.suffix == SUFFIXES["postgresql"]:
         raise InvalidInputError(f"{backup} is a PostgreSQL dump; this workspace's store is SQLite")
+    if store.exists() and backup.samefile(store):
+        raise InvalidInputError(
+            f"{backup} is this workspace's store itself, not a backup of it (restored over "
+            "itself without its write-ahead log, its newest changes could be lost); nothing was "
+            f"changed: restore one of its backups (in {layout.backups_dir})"
+        )
     store_backup.check_sqlite_backup(backup)
     refuse_if_in_use(store)
     _remove_cut_short_copies(store.parent, f".{store.name}.*.tmp")  # a killed restore's
