@@ -391,5 +391,5 @@ def remove(nodes: list[str], pipeline: str, yes: bool, as_json: bool) -> None:
     """
     service = workspace().nodes
     confirm_losses("node rm", service.deletion_losses(nodes, pipeline), yes)
-    report = service.remove(nodes, pipeline)
+    report = service.delete(nodes, pipeline)
     render(report, as_json, "RemovalPublic", lambda removal: print_removal(removal, pipeline))

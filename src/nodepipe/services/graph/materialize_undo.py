@@ -106,7 +106,7 @@ class UndoLog:
         elif kind == "nodes":
             made = self._made(step["pipeline"], set(step["tags"]), set(step["before"]))
             if made:
-                NodeService(context).remove(made, step["pipeline"])
+                NodeService(context).delete(made, step["pipeline"])
         elif kind == "files":
             if self._put_back(step["node"], step["absent"]) and sync:
                 EnvironmentService(context).sync(step["node"])
