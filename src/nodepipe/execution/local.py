@@ -20,9 +20,11 @@ from __future__ import annotations
 
 import concurrent.futures
 import itertools
+import os
 import threading
 from collections.abc import Collection
 from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
 
 from nodepipe.domain.runs import RunOutcome, TaskOutcome
 from nodepipe.execution.executor import PreparingCallback, StartedCallback
@@ -30,6 +32,7 @@ from nodepipe.execution.node_variables import node_variables
 from nodepipe.execution.process_launcher import LaunchedRun, ProcessLauncher
 from nodepipe.execution.recovery import this_host
 from nodepipe.execution.task import NodeProcess, NodeTask
+from nodepipe.execution.warm_start import WarmStarts, warm_start_on
 
 
 class LocalExecutor:
@@ -47,11 +50,14 @@ class LocalExecutor:
         self._host = this_host()
         self._environment: dict[str, str] = {}
         self._handed_over = itertools.count()
+        self._warm: WarmStarts | None = None
+        self._warm_on = False
         self._stoppers: list[threading.Thread] = []
         """The threads ending cancelled nodes' process groups, waited for by ``stop``."""
 
     def start(self) -> None:
         self._environment = node_variables()
+        self._warm_on = warm_start_on(os.environ)
         self._helpers = ThreadPoolExecutor(
             max_workers=self.jobs + self.prefetch, thread_name_prefix="node"
         )
@@ -65,7 +71,7 @@ class LocalExecutor:
         on_preparing: PreparingCallback | None = None,
     ) -> Future[TaskOutcome]:
         assert self._helpers is not None, "start() the executor first"
-        process = NodeProcess(task, self._environment, on_preparing)
+        process = NodeProcess(task, self._environment, on_preparing, self._warm_starts(task))
         run = LaunchedRun(
             process,
             lambda pid: on_started(task.node_run_id, pid, self._host, process.recorded),
@@ -113,6 +119,16 @@ class LocalExecutor:
         if self._helpers is not None:
             self._helpers.shutdown(wait=True)
             self._helpers = None
+        if self._warm is not None:
+            self._warm.stop()
+            self._warm = None
+
+    def _warm_starts(self, task: NodeTask) -> WarmStarts | None:
+        """The run's warm interpreters (``execution.warm_start``), kept in the workspace's
+        state folder; None when they are off."""
+        if self._warm is None and self._warm_on and task.lock_cache_dir:
+            self._warm = WarmStarts(Path(task.lock_cache_dir).parent)
+        return self._warm
 
     def _prepare(self, run: LaunchedRun, environment_ready: bool = False) -> None:
         try:

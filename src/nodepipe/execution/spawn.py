@@ -88,30 +88,44 @@ def spawn_available() -> bool:
     return _libc() is not None
 
 
-def spawn(argv: Sequence[str], cwd: str, env: Mapping[str, str], output_fd: int) -> int:
+def spawn(
+    argv: Sequence[str],
+    cwd: str,
+    env: Mapping[str, str],
+    output_fd: int,
+    input_fd: int | None = None,
+    error_fd: int | None = None,
+) -> int:
     """Start ``argv`` in ``cwd`` with ``env``, output to ``output_fd``; returns its pid.
 
-    ``argv[0]`` is looked up on the ``PATH`` of ``env`` unless it holds a ``/``. Raises
-    OSError when the program cannot be found or started.
+    Standard input is ``input_fd`` (default ``/dev/null``), errors go to ``error_fd``
+    (default ``output_fd``). ``argv[0]`` is looked up on the ``PATH`` of ``env`` unless it
+    holds a ``/``. Raises OSError when the program cannot be found or started.
     """
     libc = _libc()
     program = _find(argv[0], env.get("PATH", ""))
     actions = ctypes.create_string_buffer(_OPAQUE_BYTES)
     _check(libc.posix_spawn_file_actions_init(actions), argv[0])
     try:
-        _describe_files(libc, actions, cwd, output_fd)
+        _describe_files(libc, actions, cwd, (input_fd, output_fd, error_fd))
         return _call_spawn(libc, program, argv, env, actions, _attributes())
     finally:
         libc.posix_spawn_file_actions_destroy(actions)
 
 
-def _describe_files(libc: Any, actions: Any, cwd: str, output_fd: int) -> None:
+def _describe_files(
+    libc: Any, actions: Any, cwd: str, streams: tuple[int | None, int, int | None]
+) -> None:
     """Working directory and file descriptors of the child, set up before it runs anything."""
     _check(libc.posix_spawn_file_actions_addchdir_np(actions, os.fsencode(cwd)), cwd)
-    devnull = os.fsencode(os.devnull)
-    _check(libc.posix_spawn_file_actions_addopen(actions, 0, devnull, os.O_RDONLY, 0), cwd)
-    for target in (1, 2):
-        _check(libc.posix_spawn_file_actions_adddup2(actions, output_fd, target), cwd)
+    source, output, errors = streams
+    if source is None:
+        devnull = os.fsencode(os.devnull)
+        _check(libc.posix_spawn_file_actions_addopen(actions, 0, devnull, os.O_RDONLY, 0), cwd)
+    else:
+        _check(libc.posix_spawn_file_actions_adddup2(actions, source, 0), cwd)
+    for fd, target in ((output, 1), (output if errors is None else errors, 2)):
+        _check(libc.posix_spawn_file_actions_adddup2(actions, fd, target), cwd)
     _close_the_rest(libc, actions, cwd)
 
 

@@ -50,6 +50,7 @@ from nodepipe.execution.process_groups import (
 )
 from nodepipe.execution.run_files import CONTEXT_FILE, point_latest_log, write_if_changed
 from nodepipe.execution.spawn import spawn, spawn_available
+from nodepipe.execution.warm_start import WarmStartError, WarmStarts
 from nodepipe.workspace.bundle_libs import read_links
 from nodepipe.workspace.code_trees import CODE, Tree, scan
 from nodepipe.workspace.crash_points import crash_point, pause_point
@@ -114,6 +115,9 @@ class NodeTask:
         return self.folder.logs / f"{self.node_run_id}.log"
 
 
+_LOST = 255
+"""The exit code a node's process is given when how it ended is unknown (``lost``)."""
+
 _SAY_COMPILING = 200
 """From this many modules to compile (a second or more), the node's log says so first, and
 the run's live display shows how far compiling got (``PreparingCallback``)."""
@@ -143,16 +147,21 @@ class NodeProcess:
         task: NodeTask,
         base_environment: dict[str, str] | None = None,
         on_preparing: PreparingCallback | None = None,
+        warm: WarmStarts | None = None,
     ) -> None:
         """``base_environment``: the variables every node process inherits (by default those
         of this process that ``node_variables`` lets through); ``on_preparing`` hears how a
-        long preparation step goes."""
+        long preparation step goes; ``warm``: where the process may be forked warm."""
         self.task = task
         self._on_preparing = on_preparing
         self.folder = task.folder
         self.log_file = task.log_file
         self.pid: int | None = None
         self._popen: subprocess.Popen[bytes] | None = None  # only where spawn is unavailable
+        self._warm = warm
+        self._forked_warm = False
+        self.lost = ""
+        """Why the process's exit status is unknown (its warm interpreter ended first)."""
         self._exit_code: int | None = None
         self._base_environment = base_environment
         self._started_at: datetime | None = None
@@ -417,9 +426,20 @@ class NodeProcess:
         if self._exit_code is None:
             if self._popen is not None:
                 self._exit_code = self._popen.wait()
+            elif self._forked_warm:
+                self._exit_code = self._wait_warm()
             else:
                 self._exit_code = os.waitstatus_to_exitcode(os.waitpid(self.pid, 0)[1])
         return self._exit_code
+
+    def _wait_warm(self) -> int:
+        assert self._warm is not None and self.pid is not None
+        self.exited_within(None)  # the warm interpreter waits no longer than it must
+        try:
+            return self._warm.wait(self.pid)
+        except WarmStartError as exc:
+            self.lost = str(exc)
+            return _LOST
 
     def reap_within(self, seconds: float | None) -> bool:
         """Reap the process if it ends within ``seconds``; False if it still runs."""
@@ -440,6 +460,11 @@ class NodeProcess:
     def _start(self) -> int:
         assert self._log is not None
         cwd, env = self.folder.code, self.environment()
+        if self._warm is not None:
+            pid = self._warm.start(self.task.argv, cwd, env, (self.log_file, self._log.fileno()))
+            if pid is not None:
+                self._forked_warm = True
+                return pid
         if spawn_available():
             return spawn(self.task.argv, str(cwd), env, self._log.fileno())
         self._popen = subprocess.Popen(
@@ -488,7 +513,7 @@ class NodeProcess:
         elif timed_out:
             status, message = RunOutcome.TIMEOUT, f"timed out after {task.timeout:g} s"
         else:
-            said = last_words(self.log_file)
+            said = self.lost or last_words(self.log_file)
             status, message = RunOutcome.FAILED, describe_exit(code) + (f": {said}" if said else "")
         return TaskOutcome(task.node_run_id, status, code, message, None, started)
 

@@ -36,7 +36,8 @@ def _write_only_into_own_folders() -> None:
         if owner == user:
             cache_bytecode(self, source, bytecode, data)
 
-    loader._cache_bytecode = own_folders_only
+    own_folders_only.__wrapped__ = cache_bytecode  # type: ignore[attr-defined]
+    loader._cache_bytecode = own_folders_only  # (a warm interpreter's fork unwraps it)
 
 
 def _run_the_environments_own() -> None:

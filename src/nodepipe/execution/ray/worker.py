@@ -73,6 +73,7 @@ from nodepipe.execution.ray import last_word
 from nodepipe.execution.remote_task import LogChunk, RemoteReports, RemoteTask
 from nodepipe.execution.remote_worker import WorkerRun
 from nodepipe.execution.task import NodeProcess, NodeTask
+from nodepipe.execution.warm_start import WarmStarts, warm_start_on
 from nodepipe.workspace.crash_points import pause_point
 
 WAIT_SLICE_SECONDS = 0.1
@@ -232,6 +233,15 @@ class _NodeSlot:
         self._endings: dict[str, Future[TaskOutcome]] = {}
         """The outcomes of nodes that ``run`` answered with their start, until ``outcome``."""
         self._placement = _placement()
+        self._warm: WarmStarts | None = None
+        self._warm_on = warm_start_on(os.environ)
+
+    def _warm_starts(self, task: NodeTask) -> WarmStarts | None:
+        """This slot's warm interpreters (``execution.warm_start``), kept while it lives."""
+        with self._lock:
+            if self._warm is None and self._warm_on and task.lock_cache_dir:
+                self._warm = WarmStarts(Path(task.lock_cache_dir).parent)
+            return self._warm
 
     def run(
         self, task: NodeTask, behind: str | None = None
@@ -239,7 +249,7 @@ class _NodeSlot:
         """Run one node in this slot (see the class); ``behind``: the node run given to this
         slot before, for a node offered while that one is here, which this one waits for only
         ``QUICK_NODE_SECONDS`` (and never goes before: a threaded actor keeps no call order)."""
-        process = NodeProcess(task, _inherited_variables())
+        process = NodeProcess(task, _inherited_variables(), warm=self._warm_starts(task))
         node_run_id = task.node_run_id
         with self._lock:
             self._processes[node_run_id] = process

@@ -1,0 +1,189 @@
+"""A warm interpreter: it has started once, and forks node processes that go on as if Python
+had just started them on the node's script (``nodepipe.execution.warm_start`` drives it).
+
+Starting Python costs a node process about 9 ms of CPU before its first line; most of it is
+the same for every node of a run (the interpreter, its standard modules, ``site``). This
+script is started by the nodes' base interpreter through an environment of no packages
+(``pyvenv.cfg`` and a link to the interpreter), with the variables the nodes share, then
+waits. For each node it forks, and the child becomes the node's process: a session of its
+own, the node's folder, standard streams and variables, ``sys.executable``, ``sys.argv`` and
+``sys.path`` as Python sets them, then ``site`` run for the node's own environment (its
+``.pth`` files and ``sitecustomize``), then the script run as ``__main__`` and the interpreter
+ended as usual (``atexit``, buffered files flushed, the exit status or signal of the script).
+
+What a node can still tell: its parent is this process, ``ps`` shows this command line and
+``/proc/<pid>/environ`` the shared variables (``os.environ`` is the node's own), nodes of one
+run share a hash seed, and the objects Python made as it started are in ``gc``'s permanent
+generation (``gc.freeze``: the nodes do not copy them to collect them).
+
+The protocol, on standard input and output (a pipe each way), ``\\n``-ended lines:
+``ready`` once started; ``F<length>`` then that many bytes (fields separated by NUL: python,
+folder, log, log's device, log's inode, the number of arguments, the arguments, then the
+variables as ``name=value``) answered with the child's pid (or ``E`` and why the fork failed);
+``R<pid>`` answered with its wait status once it ended. End of input ends this process.
+
+Only the standard library modules Python has loaded as it starts are used here (``gc`` is
+taken out of ``sys.modules`` again), so a node finds the same modules loaded as if Python
+had started it.
+"""
+
+import os
+import sys
+
+_REQUESTS, _ANSWERS = 0, 1
+
+
+def _freeze() -> None:
+    """What Python made as it started goes to ``gc``'s permanent generation: a child does
+    not touch (and copy) every object of its parent when it collects garbage as it ends."""
+    import gc
+
+    gc.freeze()
+    del sys.modules["gc"]
+
+
+def _read_exactly(count: int, pending: bytes) -> tuple[bytes, bytes]:
+    while len(pending) < count:
+        chunk = os.read(_REQUESTS, 1 << 16)
+        if not chunk:
+            os._exit(0)
+        pending += chunk
+    return pending[:count], pending[count:]
+
+
+def _serve() -> list[bytes]:
+    """Answer requests until one fork's child returns here with its node's fields."""
+    os.write(_ANSWERS, b"ready\n")
+    pending = b""
+    while True:
+        while b"\n" not in pending:
+            chunk = os.read(_REQUESTS, 1 << 16)
+            if not chunk:  # the run ended (or its process died): so does this one
+                os._exit(0)
+            pending += chunk
+        line, pending = pending.split(b"\n", 1)
+        if line[:1] == b"R":
+            try:
+                status = os.waitpid(int(line[1:]), 0)[1]
+                os.write(_ANSWERS, b"%d\n" % status)
+            except (OSError, ValueError) as error:
+                os.write(_ANSWERS, b"E%s\n" % str(error).encode(errors="replace"))
+            continue
+        payload, pending = _read_exactly(int(line[1:]), pending)
+        try:
+            pid = os.fork()
+        except OSError as error:
+            os.write(_ANSWERS, b"E%s\n" % str(error).encode(errors="replace"))
+            continue
+        if pid == 0:
+            return payload.split(b"\0")
+        os.write(_ANSWERS, b"%d\n" % pid)
+
+
+def _streams(log: bytes, device: int, inode: int) -> None:
+    """Standard input from /dev/null, output and errors to the node's log (the very file the
+    run opened: refused if another took its name since)."""
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
+    out = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC)
+    found = os.fstat(out)
+    if (found.st_dev, found.st_ino) != (device, inode):
+        raise OSError(f"{os.fsdecode(log)} is no longer the node's log")
+    os.dup2(out, 1)
+    os.dup2(out, 2)
+    os.close(out)
+
+
+def _become(fields: list[bytes]) -> tuple[str, list[str]]:
+    """This forked child becomes the node's process, up to running its script: the script's
+    file name and the arguments."""
+    python, folder, log, device, inode, count = fields[:6]
+    arguments = [os.fsdecode(a) for a in fields[6 : 6 + int(count)]]
+    variables = fields[6 + int(count) :]
+    os.setsid()
+    _streams(log, int(device), int(inode))
+    os.chdir(folder)
+    os.environ.clear()
+    os.environ.update(
+        (os.fsdecode(name), os.fsdecode(value))
+        for name, _, value in (item.partition(b"=") for item in variables)
+    )
+    sys.executable = os.fsdecode(python)
+    sys.orig_argv = [sys.executable, *arguments]
+    sys.argv = arguments
+    script = arguments[0]
+    sys.path[0] = os.path.dirname(os.path.realpath(script))
+    _site_for_the_node()
+    return os.path.abspath(script), arguments
+
+
+def _site_for_the_node() -> None:
+    """``site`` once more, now for the node's environment (found beside ``sys.executable``):
+    its site-packages and ``.pth`` files, then ``sitecustomize`` as Python imports it."""
+    loader = sys.modules["_frozen_importlib_external"].SourceFileLoader
+    cache_bytecode = loader._cache_bytecode
+    loader._cache_bytecode = getattr(cache_bytecode, "__wrapped__", cache_bytecode)
+    sys.modules.pop("sitecustomize", None)
+    sys.modules.pop("usercustomize", None)
+    import site
+
+    site.main()
+
+
+def _main_module(path: str) -> dict[str, object]:
+    """A fresh ``__main__`` as Python makes it for a script."""
+    main = type(sys)("__main__")
+    loader = sys.modules["_frozen_importlib_external"].SourceFileLoader
+    main.__dict__.update(
+        __annotations__={},
+        __builtins__=sys.modules["builtins"],
+        __cached__=None,
+        __file__=path,
+        __loader__=loader("__main__", path),
+        __package__=None,
+        __spec__=None,
+    )
+    sys.modules["__main__"] = main
+    return main.__dict__
+
+
+def _cannot_open(path: str, error: OSError) -> None:
+    sys.stderr.write(
+        f"{sys.executable}: can't open file {path!r}: [Errno {error.errno}] {error.strerror}\n"
+    )
+    sys.stderr.flush()
+    os._exit(2)
+
+
+def _setup_failed(error: BaseException) -> None:
+    """The child could not become the node's process: say so where it can, end at once."""
+    message = f"# nodepipe: could not start the node's process: {error}\n".encode(errors="replace")
+    try:
+        os.write(2, message)
+    finally:
+        os._exit(127)
+
+
+_freeze()
+try:
+    _path, _arguments = _become(_serve())
+except BaseException as _error:  # the child's setup: never back into the serving loop
+    _setup_failed(_error)
+try:
+    with open(_path, "rb") as _file:
+        _source = _file.read()
+except OSError as _error:
+    _cannot_open(_path, _error)
+_globals = _main_module(_path)
+del _file, _arguments
+try:  # compiled here: a syntax error is said as Python says it too
+    exec(compile(_source, _path, "exec", dont_inherit=True), _globals)
+except SystemExit:
+    raise
+except BaseException as _raised:  # said as Python says it, without this file's frame
+    _traceback = _raised.__traceback__
+    _raised.__traceback__ = _traceback.tb_next if _traceback else None
+    sys.excepthook(type(_raised), _raised, _raised.__traceback__)
+    sys.excepthook = lambda *_: None  # Python ends as for this exception, saying nothing more
+    raise

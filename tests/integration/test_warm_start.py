@@ -1,0 +1,268 @@
+"""A node process forked from a warm interpreter is the process Python would have started:
+the same interpreter state, environment, streams, session, exit status and tracebacks
+(``execution.warm_start``), at about half the CPU of a launch from nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import nodepipe
+from integration.test_run_processes import GRACEFUL_CHILD
+from nodepipe.domain.runs import NodeRunState
+from nodepipe.services.runs.service import RunRequest, RunResult
+from support.waiting import wait_for
+from support.wheels import local_project
+from support.worlds import build_pipeline, node_runs
+
+FACTS = r"""
+import sys
+MODULES = sorted(sys.modules)
+import json, os, signal, site, sysconfig
+main = sys.modules["__main__"]
+def target(fd):
+    return os.readlink(f"/proc/self/fd/{fd}")
+with open(f"/proc/{os.getppid()}/cmdline", "rb") as f:
+    parent = f.read().split(b"\0")
+facts = {
+    "warm": any(part.endswith(b"nodepipe_warm.py") for part in parent),
+    "modules": MODULES,
+    "argv": sys.argv, "orig_argv": sys.orig_argv, "executable": sys.executable,
+    "prefix": sys.prefix, "exec_prefix": sys.exec_prefix, "base_prefix": sys.base_prefix,
+    "base_executable": sys._base_executable, "home": sys._home, "path": sys.path,
+    "flags": list(sys.flags), "site_prefixes": site.PREFIXES,
+    "user_site": site.ENABLE_USER_SITE, "site_packages": site.getsitepackages(),
+    "purelib": sysconfig.get_paths()["purelib"],
+    "main": sorted(
+        (k, type(v).__name__, "" if k == "__loader__" else repr(v))
+        for k, v in vars(main).items() if k.startswith("__")
+    ),
+    "loader_path": main.__loader__.path, "file": __file__, "cwd": os.getcwd(),
+    "environ": dict(os.environ), "session_leader": os.getsid(0) == os.getpid(),
+    "group_leader": os.getpgid(0) == os.getpid(), "stdin": target(0),
+    "stdout": target(1), "stderr": target(2),
+    "fds": sorted(os.listdir("/proc/self/fd")),
+    "encoding": [sys.stdout.encoding, sys.stderr.encoding, sys.stdin.encoding],
+    "buffering": [sys.stdout.line_buffering, sys.stderr.line_buffering],
+    "handlers": {
+        s.name: str(signal.getsignal(s))
+        for s in (signal.SIGINT, signal.SIGTERM, signal.SIGPIPE, signal.SIGHUP, signal.SIGCHLD,
+                  signal.SIGXFSZ)
+    },
+    "blocked": sorted(int(s) for s in signal.pthread_sigmask(signal.SIG_BLOCK, [])),
+    "customized": os.environ.get("CUSTOMIZED"),
+    "dont_write_bytecode": sys.dont_write_bytecode,
+}
+out = os.path.join(os.environ["NODEPIPE_DATA_DIR"], "facts.json")
+with open(out, "w") as f:
+    json.dump(facts, f)
+print("said on stdout")
+"""
+
+SLOW_SOURCE = "import time\ntime.sleep(0.5)\n"
+"""The chain's first node: its warm interpreter is surely ready when the next starts."""
+
+PER_RUN = ("NODEPIPE_RUN_ID", "NODEPIPE_DATA_DIR")
+
+
+@pytest.fixture
+def warm_chain(
+    lab: nodepipe.Workspace, offline_uv: Path, monkeypatch: pytest.MonkeyPatch
+) -> nodepipe.Workspace:
+    """first → a → b: ``a`` and ``b`` write what their process sees; ``a`` installs a shared
+    checkout (an editable install: a ``.pth`` file) that brings a ``sitecustomize``."""
+    monkeypatch.delenv("NODEPIPE_WARM_START", raising=False)
+    build_pipeline(lab, "warm", {"first": [], "a": ["first"], "b": ["a"]})
+    (lab.nodes.path("first") / "code" / "main.py").write_text(SLOW_SOURCE)
+    for tag in ("a", "b"):
+        (lab.nodes.path(tag) / "code" / "main.py").write_text(FACTS)
+    tool = local_project(lab.root.parent / "tool", "warmtool", "0.1", "X = 1\n")
+    (tool / "sitecustomize.py").write_text("import os\nos.environ['CUSTOMIZED'] = 'yes'\n")
+    lab.envs.add("a", [], shared=str(tool))
+    return lab
+
+
+def facts(ws: nodepipe.Workspace, tag: str) -> dict[str, Any]:
+    found: dict[str, Any] = json.loads((ws.nodes.path(tag) / "data" / "facts.json").read_text())
+    return found
+
+
+def comparable(seen: dict[str, Any]) -> dict[str, Any]:
+    """What must be the same whichever way the process started (the run's own ids aside)."""
+    kept = {k: v for k, v in seen.items() if k != "warm"}
+    assert seen["stdout"] == seen["stderr"]  # the node run's own log
+    kept["stdout"] = kept["stderr"] = str(Path(seen["stdout"]).parent)
+    kept["environ"] = {k: v for k, v in seen["environ"].items() if k not in PER_RUN}
+    return kept
+
+
+def test_a_warm_process_sees_what_a_process_started_from_nothing_sees(
+    warm_chain: nodepipe.Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    warm_chain.runs.run(RunRequest("warm", force=True))
+    warm = {tag: facts(warm_chain, tag) for tag in ("a", "b")}
+    assert warm["a"]["warm"] and warm["b"]["warm"], "the warm interpreter forked neither node"
+    monkeypatch.setenv("NODEPIPE_WARM_START", "0")
+    warm_chain.runs.run(RunRequest("warm", force=True))
+    cold = {tag: facts(warm_chain, tag) for tag in ("a", "b")}
+    assert not cold["a"]["warm"] and not cold["b"]["warm"]
+    for tag in ("a", "b"):
+        assert comparable(warm[tag]) == comparable(cold[tag]), tag
+    tool = str(warm_chain.root.parent / "tool")
+    assert warm["a"]["customized"] == "yes" and tool in warm["a"]["path"]
+    assert warm["b"]["customized"] is None and tool not in warm["b"]["path"]
+    log = (warm_chain.nodes.path("a") / "logs" / "latest.log").read_text()
+    assert "said on stdout" in log
+
+
+PARENT = (
+    "import os; open('parent', 'wb').write(open(f'/proc/{os.getppid()}/cmdline', 'rb').read())\n"
+)
+"""The first line of each ending's script: what its parent process was."""
+
+ENDINGS = {
+    "code": ("import sys\nsys.exit(3)\n", 3, None),
+    "message": ("import sys\nsys.exit('bad input')\n", 1, "bad input"),
+    "raised": (
+        "def inner():\n    raise ValueError('no good')\ninner()\n",
+        1,
+        'Traceback (most recent call last):\n  File "{main}", line 4, in <module>\n'
+        '    inner()\n  File "{main}", line 3, in inner\n'
+        "    raise ValueError('no good')\nValueError: no good\n",
+    ),
+    "syntax": ("x = (\n", 1, '  File "{main}", line 2\n    x = (\n        ^\nSyntaxError'),
+    "interrupted": ("raise KeyboardInterrupt\n", -signal.SIGINT, "KeyboardInterrupt"),
+    "killed": ("import os, signal\nos.kill(os.getpid(), signal.SIGKILL)\n", -signal.SIGKILL, None),
+    "atexit": (
+        "import atexit\natexit.register(print, 'at exit')\n"
+        "f = open('late.txt', 'w')\nf.write('kept')\n",
+        0,
+        "at exit",
+    ),
+}
+
+
+@pytest.mark.parametrize("ending", sorted(ENDINGS))
+def test_a_warm_process_ends_as_python_would_end_it(
+    warm_chain: nodepipe.Workspace, monkeypatch: pytest.MonkeyPatch, ending: str
+) -> None:
+    source, code, said = ENDINGS[ending]
+    main = warm_chain.nodes.path("a") / "code" / "main.py"
+    logs: dict[bool, str] = {}
+    for warm in (True, False):
+        monkeypatch.setenv("NODEPIPE_WARM_START", "1" if warm else "0")
+        main.write_text((PARENT if ending != "syntax" else "\n") + source)
+        run = warm_chain.runs.run(RunRequest("warm", force=True))
+        assert run.run_id is not None
+        node_run = node_runs(warm_chain, run.run_id)["a"]
+        if ending != "syntax":
+            assert (b"nodepipe_warm.py" in (main.parent / "parent").read_bytes()) is warm
+        assert node_run.exit_code == code, (warm, node_run)
+        logs[warm] = _node_output((warm_chain.nodes.path("a") / "logs" / "latest.log").read_text())
+        if said is not None:
+            assert said.format(main=str(main)) in logs[warm], (warm, logs[warm])
+    assert logs[True] == logs[False]
+    if ending == "atexit":
+        assert (main.parent / "late.txt").read_text() == "kept"
+
+
+def _node_output(log: str) -> str:
+    """The log without nodepipe's own lines (which name the run)."""
+    return "".join(
+        line for line in log.splitlines(keepends=True) if not line.startswith("# nodepipe")
+    )
+
+
+def test_a_run_leaves_no_warm_interpreter_behind(warm_chain: nodepipe.Workspace) -> None:
+    warm_chain.runs.run(RunRequest("warm", force=True))
+    assert facts(warm_chain, "b")["warm"]
+    assert not [pid for pid in warm_interpreters() if _child_of_this_process(pid)]
+
+
+def _child_of_this_process(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return False
+    return int(stat[1]) == os.getpid()
+
+
+def test_a_warm_node_past_its_timeout_is_ended_with_its_children(
+    warm_chain: nodepipe.Workspace,
+) -> None:
+    """As for a process started from nothing (``test_run_processes``): the node's child gets
+    one SIGTERM and finishes its cleanup, the node's run is timed out."""
+    folder = warm_chain.nodes.path("a")
+    (folder / "code" / "main.py").write_text(PARENT + GRACEFUL_CHILD)
+    pyproject = folder / "code" / "pyproject.toml"
+    text = pyproject.read_text()
+    pyproject.write_text(text.replace('entry = "main.py"', 'entry = "main.py"\ntimeout = 2'))
+    run = warm_chain.runs.run(RunRequest("warm", force=True))
+    assert run.run_id is not None
+    timed_out = node_runs(warm_chain, run.run_id)["a"]
+    assert timed_out.state is NodeRunState.FAILED and "timed out" in timed_out.message
+    assert b"nodepipe_warm.py" in (folder / "code" / "parent").read_bytes()
+    terms = folder / "reports" / "terms"
+    wait_for(lambda: "cleanup done" in terms.read_text(), "the child's cleanup", 15)
+    assert terms.read_text() == "SIGTERM 1\ncleanup done\n"
+
+
+WAIT_FOR_GO = (
+    PARENT
+    + """\
+import os, time
+open("started", "w").close()
+while not os.path.exists("go"):
+    time.sleep(0.02)
+"""
+)
+
+
+def test_a_node_whose_warm_interpreter_was_killed_fails_saying_why(
+    warm_chain: nodepipe.Workspace,
+) -> None:
+    """Killed under a running node, the warm interpreter can no longer tell how the node's
+    process ends: the node fails saying so (it is not taken as completed), nothing waits for
+    ever, and the next run forks warm again."""
+    code = warm_chain.nodes.path("a") / "code"
+    (code / "main.py").write_text(WAIT_FOR_GO)
+    results: list[RunResult] = []
+    runner = threading.Thread(
+        target=lambda: results.append(warm_chain.runs.run(RunRequest("warm", force=True)))
+    )
+    runner.start()
+    wait_for((code / "started").exists, "node a to start")
+    assert b"nodepipe_warm.py" in (code / "parent").read_bytes()
+    (warm,) = [pid for pid in warm_interpreters() if _child_of_this_process(pid)]
+    os.kill(warm, signal.SIGKILL)
+    (code / "go").touch()
+    runner.join(timeout=60)
+    assert not runner.is_alive()
+    run_id = results[0].run_id
+    assert run_id is not None
+    ran = node_runs(warm_chain, run_id)
+    assert ran["a"].state is NodeRunState.FAILED
+    assert "how the node's process ended is unknown" in ran["a"].message
+    assert ran["b"].state is not NodeRunState.COMPLETED
+    assert not [pid for pid in warm_interpreters() if _child_of_this_process(pid)]
+    (code / "go").unlink()
+    (code / "main.py").write_text(FACTS)
+    warm_chain.runs.run(RunRequest("warm", force=True))
+    assert facts(warm_chain, "a")["warm"]
+
+
+def warm_interpreters() -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and b"nodepipe_warm.py" in (entry / "cmdline").read_bytes():
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
