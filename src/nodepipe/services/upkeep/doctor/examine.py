@@ -20,6 +20,7 @@ from nodepipe.services.upkeep.doctor.node_rows import find_missing_folders, find
 from nodepipe.services.upkeep.doctor.operations import find_journal, find_runs
 from nodepipe.services.upkeep.doctor.private_files import find_private_files
 from nodepipe.services.upkeep.doctor.survey import Progress, Survey, no_progress
+from nodepipe.services.upkeep.doctor.uv_leftovers import find_uv_leftovers
 from nodepipe.services.upkeep.run_objects import store_size
 from nodepipe.workspace.disk_usage import DiskUsage
 from nodepipe.workspace.layout import WorkspaceLayout
@@ -35,6 +36,7 @@ FINDERS: tuple[tuple[str, Callable[[Survey], list[Finding]]], ...] = (
     ("looking at Jupyter kernels", find_stale_kernels),
     ("looking at file modes", find_private_files),
     ("looking at the bundles of pulled packages", find_kept_packages),
+    ("looking at uv's temporary folder", find_uv_leftovers),
 )
 
 

@@ -20,6 +20,7 @@ class Category(enum.StrEnum):
     STALE_KERNELS = "stale-kernels"
     PRIVATE_FILES = "private-files"
     KEPT_PACKAGES = "kept-packages"
+    UV_LEFTOVERS = "uv-leftovers"
     IN_USE = "in-use"
 
 
@@ -38,6 +39,7 @@ TITLES = {
     Category.STALE_KERNELS: "Jupyter kernels of deleted nodes",
     Category.PRIVATE_FILES: "files others may read, secrets in nodepipe.toml",
     Category.KEPT_PACKAGES: "bundles of pulled packages no pipeline includes (.nodepipe/packages)",
+    Category.UV_LEFTOVERS: "temporary files of a stopped uv or build (.nodepipe/uv-tmp)",
     Category.IN_USE: "in use by a live run or operation (left alone)",
 }
 

@@ -24,6 +24,7 @@ from nodepipe.services.upkeep.doctor.node_rows import mark_missing
 from nodepipe.services.upkeep.doctor.operations import RECOVERED_CATEGORIES
 from nodepipe.services.upkeep.doctor.private_files import repair_private_file
 from nodepipe.services.upkeep.doctor.survey import Progress, Survey, no_progress
+from nodepipe.services.upkeep.doctor.uv_leftovers import repair_uv_leftover
 
 
 def repair(
@@ -64,6 +65,11 @@ def repair(
         finding
         for finding in report.of(Category.KEPT_PACKAGES)
         if repair_kept_package(context, finding)
+    ]
+    done += [
+        finding
+        for finding in report.of(Category.UV_LEFTOVERS)
+        if finding.action and repair_uv_leftover(context.layout, finding)
     ]
     return done
 
