@@ -3,6 +3,7 @@ with `nodepipe backup restore`, which keeps the store it replaces and waits for 
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import stat
@@ -333,3 +334,58 @@ def test_links_another_user_planted_beside_a_backup_in_a_shared_folder_are_not_f
     assert all(link.is_symlink() for link in planted), "another user's file was removed"
     left = {p.name for p in shared_folder.iterdir()} - {p.name for p in planted}
     assert left == {destination.name}, "the private folder of the copy is left behind"
+
+
+def backing_up_slowly(root: Path, *destination: str) -> subprocess.Popen[str]:
+    """``nodepipe backup [DEST]`` in a process of its own that waits three seconds between
+    writing its copy and renaming it into place (pause point ``backup.written``)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NODEPIPE_")}
+    env["NODEPIPE_PAUSE_AT"] = "backup.written:3"
+    return subprocess.Popen(
+        [NODEPIPE, "-w", str(root), "backup", *destination, "--json"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def copy_being_written(folder: Path) -> Path:
+    """The copy in the private folder of the backup under way in ``folder``."""
+    copies = list(folder.glob(".store-*.tmp/*.sqlite"))
+    assert len(copies) <= 1, copies
+    return copies[0] if copies else Path()
+
+
+def test_a_file_planted_at_the_destination_while_the_backup_is_written_is_never_replaced(
+    lab: nodepipe.Workspace, tmp_path: Path
+) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    destination = shared / "tonight.sqlite"
+    backing_up = backing_up_slowly(lab.root, str(destination))
+    wait_for(lambda: copy_being_written(shared).name, "the copy to be written")
+    destination.write_text("another user's file")  # after the command found the name free
+    out, err = backing_up.communicate(timeout=60)
+    assert backing_up.returncode == 4, (out, err)
+    assert f"{destination} appeared while the backup was written" in err
+    assert "it was left as it is and no backup was made" in err
+    assert destination.read_text() == "another user's file"
+    assert sorted(p.name for p in shared.iterdir()) == ["tonight.sqlite"]  # no copy left
+
+
+def test_a_timestamped_name_taken_while_the_backup_is_written_moves_on_to_the_next(
+    lab: nodepipe.Workspace, tmp_path: Path
+) -> None:
+    folder = tmp_path / "backups"
+    folder.mkdir()
+    backing_up = backing_up_slowly(lab.root, str(folder))
+    name = wait_for(lambda: copy_being_written(folder).name, "the copy to be written")
+    (folder / name).write_text("another backup's file")  # as another one in the same second
+    out, err = backing_up.communicate(timeout=60)
+    assert backing_up.returncode == 0, err
+    made = Path(json.loads(out)["path"])
+    assert made == folder / name.replace(".sqlite", "-2.sqlite")
+    assert rows_of(f"sqlite:///{made}")["nodes"] == []
+    assert (folder / name).read_text() == "another backup's file"
+    assert sorted(p.name for p in folder.iterdir()) == sorted([name, made.name])

@@ -5,7 +5,10 @@ A backup is written in a private folder nodepipe makes beside its destination (0
 ``.store-1a2b3c4d.tmp``: on the destination's file system, where no other user can put a link
 in the way of the copy or of the ``-journal`` file SQLite writes beside it, as one could in a
 shared folder such as ``/tmp``), flushed to disk, renamed into place and its folder flushed: a
-backup that exists is complete. A killed backup's private folder is removed by the next backup
+backup that exists is complete. The rename never replaces anything (``no_replace``): a file
+that appeared at a destination the user named while the backup was written is left as it is,
+and the backup refused (its private folder removed); a timestamped name taken meanwhile moves
+on to the next free one. A killed backup's private folder is removed by the next backup
 to the same folder. The default destination is
 ``.nodepipe/backups/store-<UTC time>.sqlite`` (``.pgdump`` for PostgreSQL).
 
@@ -40,9 +43,10 @@ from nodepipe.workspace.backups import (
     list_backups,
 )
 from nodepipe.workspace.config import PRIVATE_DIR_MODE, read_config
-from nodepipe.workspace.crash_points import crash_point
+from nodepipe.workspace.crash_points import crash_point, pause_point
 from nodepipe.workspace.durable import CUT_SHORT_AGE_S, fsync_dir, fsync_file, write_aside
 from nodepipe.workspace.layout import WorkspaceLayout
+from nodepipe.workspace.no_replace import rename_no_replace
 from nodepipe.workspace.open_files import processes_using
 from nodepipe.workspace.rebuild_mark import clear_rebuild_mark
 from nodepipe.workspace.store_files import companions, replace_store
@@ -68,7 +72,8 @@ def back_up(context: WorkspaceContext, destination: Path | None = None) -> Backu
     """Copy the workspace's store to ``destination`` (a new file, or a folder to put a
     timestamped one in; default ``.nodepipe/backups/``)."""
     dialect = context.store.dialect
-    target = _target(context.layout, dialect, destination)
+    now = datetime.now(UTC)
+    target = _target(context.layout, dialect, destination, now)
     url = context.store.url.render_as_string(hide_password=False)
     _remove_cut_short_copies(target.parent, f".{BACKUP_PREFIX}*.tmp")  # a killed backup's
     private = Path(tempfile.mkdtemp(prefix=f".{BACKUP_PREFIX}", suffix=".tmp", dir=target.parent))
@@ -77,12 +82,38 @@ def back_up(context: WorkspaceContext, destination: Path | None = None) -> Backu
         _copy(dialect, url, copy)
         crash_point(f"aside-written{target.suffix}")
         fsync_file(copy)
-        copy.replace(target)
+        pause_point("backup.written")
+        named = target if destination is not None and target == destination.absolute() else None
+        target = _put_in_place(copy, target, named, dialect, now)
         size = target.stat().st_size
     finally:
         shutil.rmtree(private, ignore_errors=True)
     fsync_dir(target.parent)
     return Backup(target, dialect, size)
+
+
+def _put_in_place(
+    copy: Path, target: Path, named: Path | None, dialect: str, when: datetime
+) -> Path:
+    """Rename the finished ``copy`` to ``target``, never replacing anything that appeared
+    there while it was written: refused for the file the user ``named``; a timestamped name
+    moves on to the next free one (``-2``...: another backup in the same second)."""
+    for _ in range(100):
+        try:
+            rename_no_replace(copy, target)
+            return target
+        except FileExistsError:
+            if named is not None:
+                raise ConflictError(
+                    f"{named} appeared while the backup was written (another process made it); "
+                    "it was left as it is and no backup was made: name a new file or a folder, "
+                    "and back up again"
+                ) from None
+            target = backup_path_in(target.parent, dialect, when)
+    raise ConflictError(
+        f"no free name for the backup in {target.parent}: others kept taking them; nothing was "
+        "made there: back up again"
+    )
 
 
 def _copy(dialect: str, url: str, temporary: Path) -> None:
@@ -94,8 +125,7 @@ def _copy(dialect: str, url: str, temporary: Path) -> None:
         store_backup.pg_dump(url, temporary)
 
 
-def _target(layout: WorkspaceLayout, dialect: str, destination: Path | None) -> Path:
-    now = datetime.now(UTC)
+def _target(layout: WorkspaceLayout, dialect: str, destination: Path | None, now: datetime) -> Path:
     if destination is None:
         layout.backups_dir.mkdir(mode=PRIVATE_DIR_MODE, exist_ok=True)
         return default_backup_path(layout, dialect, now)
