@@ -40,7 +40,7 @@ TITLES = {
     Category.PRIVATE_FILES: "files others may read, secrets in nodepipe.toml",
     Category.KEPT_PACKAGES: "bundles of pulled packages no pipeline includes (.nodepipe/packages)",
     Category.UV_LEFTOVERS: "temporary files of a stopped uv or build (.nodepipe/uv-tmp)",
-    Category.IN_USE: "in use by a live run or operation (left alone)",
+    Category.IN_USE: "in use by a live run, operation or process (left alone)",
 }
 
 
