@@ -37,6 +37,7 @@ from tests.bench.bench_runs import FAN_OUT, JOBS, build
 from tests.support.ray_cluster import RayCluster, inside_namespace, run_in_namespace
 
 import nodepipe
+from nodepipe.execution.warm_start import SWITCH_ENV as WARM_SWITCH
 from nodepipe.services.runs.service import RunRequest, RunService
 
 REPEAT = 5
@@ -173,9 +174,10 @@ def ray_by_hand(ws: nodepipe.Workspace) -> list[tuple[str, str]]:
 
 def measure(
     ws: nodepipe.Workspace, cluster: RayCluster
-) -> tuple[dict[str, float], str, list[tuple[str, str]]]:
-    """Median seconds of the unpaired figures, the kept connection paired with local, and
-    Ray by hand paired with the fan-out by hand."""
+) -> tuple[dict[str, float], tuple[str, str], list[tuple[str, str]]]:
+    """Median seconds of the unpaired figures, the kept connection paired with local (node
+    processes forked warm, then started from nothing), and Ray by hand paired with the
+    fan-out by hand."""
     import ray
 
     runs = RunService(ws.context)
@@ -205,9 +207,14 @@ def measure(
         run("ray")
         figures["ray, first run of a connection"] = time.perf_counter() - start
         kept = paired(on_ray, lambda: run("local"), PAIRS, own=True)
+        os.environ[WARM_SWITCH] = "0"  # read where each task is made: both executors follow it
+        try:
+            kept_cold = paired(on_ray, lambda: run("local"), PAIRS, own=True)
+        finally:
+            del os.environ[WARM_SWITCH]
     finally:
         ray.shutdown()
-    return figures, kept, by_hand
+    return figures, (kept, kept_cold), by_hand
 
 
 def main() -> None:
@@ -228,7 +235,9 @@ def main() -> None:
     for name, seconds in figures.items():
         print(f"    {name:32} {seconds:7.3f} s   ratio to local {seconds / local:5.2f}x")
     print(f"    ray, connection kept open, alternated with local ({PAIRS} pairs), {load()}:")
-    print(f"        {kept}")
+    print(f"        {kept[0]}")
+    print(f"      the same, every node process started from nothing on both ({WARM_SWITCH}=0):")
+    print(f"        {kept[1]}")
     print("    Ray's own floor: the fan-out by hand on warm Ray actors, against it locally:")
     for label, figure in by_hand:
         print(f"      {label:30}{figure}")

@@ -14,7 +14,9 @@
 
 ``status`` and the runs of (2) and (3) are measured three ways (``ForkServerModes``): served by
 a warm fork server (the figure: every command but the first), the first command that finds
-no server, and the server off.
+no server, and the server off; the runs of (3) a fourth way too: served, with every node
+process started from nothing (``NODEPIPE_WARM_START=0``) rather than forked from a warm
+interpreter (``execution.warm_start``).
 
 Figure and floor alternate, and each ratio is the median of per-pair ratios: the machine's
 load changes from one second to the next. Each is given in wall time and in CPU time (user +
@@ -47,6 +49,7 @@ from tests.support.fork_servers import server_pids, stop_servers
 
 import nodepipe
 from nodepipe.cli.fork_client import CPU_FILE_ENV, SWITCH_ENV
+from nodepipe.execution.warm_start import SWITCH_ENV as WARM_SWITCH
 from nodepipe.services.runs.service import RunRequest
 
 RUNTIME_DIR = Path(nodepipe.__file__).parent / "runtime"
@@ -106,20 +109,31 @@ class ForkServerModes:
         self.on = {**base, SWITCH_ENV: "1", CPU_FILE_ENV: str(self.cpu_file)}
         self.off = {**base, SWITCH_ENV: "0"}
 
-    def each(self, *argv: str) -> list[tuple[str, Callable[[], object], Callable[[], None]]]:
-        """(mode, the command, what to do untimed before it) for each of the three modes."""
+    def each(
+        self, *argv: str, launches: bool = False
+    ) -> list[tuple[str, Callable[[], object], Callable[[], None]]]:
+        """(mode, the command, what to do untimed before it) for each of the three modes; with
+        ``launches`` (a run that starts nodes) a fourth: (a) with every node process started
+        from nothing (``NODEPIPE_WARM_START=0``: no warm interpreter forks them)."""
 
-        def served() -> float:
-            self.cpu_file.write_text("")
-            subprocess.run(argv, check=True, capture_output=True, env=self.on)
-            user, system = map(float, self.cpu_file.read_text().split() or ["0", "0"])
-            return user + system
+        def served(env: dict[str, str]) -> Callable[[], float]:
+            def command() -> float:
+                self.cpu_file.write_text("")
+                subprocess.run(argv, check=True, capture_output=True, env=env)
+                user, system = map(float, self.cpu_file.read_text().split() or ["0", "0"])
+                return user + system
 
-        return [
-            ("(a) warm server", served, self.warm),
+            return command
+
+        modes: list[tuple[str, Callable[[], object], Callable[[], None]]] = [
+            ("(a) warm server", served(self.on), self.warm),
             ("(b) first, no server", quiet(*argv, env=self.on), self.stop),
             ("(c) server off", quiet(*argv, env=self.off), self.stop),
         ]
+        if launches:
+            cold = {**self.on, WARM_SWITCH: "0"}
+            modes.append(("(d) as (a), nodes from nothing", served(cold), self.warm))
+        return modes
 
     def warm(self) -> None:
         """A server running that has served (and so imported what these commands use)."""
@@ -149,7 +163,7 @@ def cli_start(ws: nodepipe.Workspace, pairs: int, modes: ForkServerModes) -> Non
         ("nodepipe run, nothing to do (20)", (NODEPIPE, "-w", root, "run", "chain")),
     ):
         print(f"    {label}")
-        for mode, command, before in modes.each(*argv):
+        for mode, command, before in modes.each(*argv, launches=True):
             print(f"      {mode:34}{paired(command, floor, pairs, before=before)}")
     print("    targets (wall, quiet machine): --help ≤ 80 ms, status and no-change run ≤ 150 ms")
 
@@ -180,7 +194,7 @@ def whole_commands(ws: nodepipe.Workspace, pairs: int, modes: ForkServerModes) -
         (f"fan-out 1 + {FAN_OUT}, --jobs {JOBS} (≤ 1.3x)", fan_run, bare_fan_out),
     ):
         print(f"    {label}")
-        for mode, command, before in modes.each(*argv):
+        for mode, command, before in modes.each(*argv, launches=True):
             print(f"      {mode:34}{paired(command, floor, pairs, before=before)}")
     print(f"    the issue's figure is the wall ratio on a quiet machine ({load()})")
     one_job = (*fan_run[:-1], "1")
@@ -191,10 +205,10 @@ def whole_commands(ws: nodepipe.Workspace, pairs: int, modes: ForkServerModes) -
         f"      {'(a) warm server':34}{paired(served, lambda: bare_fan_out(1), pairs, before=warm)}"
     )
     print(
-        "    the least a served run of the fan-out could cost here: a served `status` of it (the"
-        " client,\n    the worker, the command parsed, the workspace opened, what to run) then"
-        " the minimal\n    orchestrator of bench_runs (a') in this process (only the promises"
-        " about outputs)\n"
+        "    the least a served run of the fan-out starting each node from nothing could cost"
+        " here: a\n    served `status` of it (the client, the worker, the command parsed, the"
+        " workspace opened,\n    what to run) then the minimal orchestrator of bench_runs (a')"
+        " in this process (only the\n    promises about outputs; bare launches)\n"
         f"      {'(a) warm server':34}{least_served_run(ws, modes, pairs, bare_fan_out)}"
     )
     print(

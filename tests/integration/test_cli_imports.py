@@ -105,9 +105,9 @@ STATUS_BUDGET = 235  # 235 (a no-change run) today, each with the workspace's
 # pipe: os and stat) and workspace.direct_references (`NAME @ file:///…` requirements as
 # external code), store.graph_journal (a run plans again when another command changed its
 # graph meanwhile: the journal's mark is read with the status); 525 with SQLAlchemy
-RUN_BUDGET = 301  # a first full run of a small pipeline: 301 today with the ownership check,
-# toml_limits, regular_files, direct_references and graph_journal (secrets, random, hmac, base64
-# no more),
+RUN_BUDGET = 302  # a first full run of a small pipeline: 302 today with the ownership check,
+# toml_limits, regular_files, direct_references, graph_journal and execution.warm_start
+# (secrets, random, hmac, base64 no more),
 # 310 with importlib.resources
 STATUS_DATACLASSES = 32  # nodepipe's dataclasses: 30 (status) and 31 (no-change run), 65 before
 RUN_DATACLASSES = 43  # those a first full run imports: 42 today, 64 before the run's records,

@@ -551,6 +551,43 @@ def test_jobs_bounds_the_nodes_running_at_once_on_a_larger_cluster(
         assert began >= ended, f"two nodes ran at once under --jobs 1: {spans}"
 
 
+PARENT = """
+import os
+with open(f"/proc/{os.getppid()}/cmdline", "rb") as cmdline:
+    (node.data_dir() / "parent").write_bytes(cmdline.read())
+"""
+
+
+@in_ray_namespace
+def test_a_slot_forks_its_nodes_from_a_warm_interpreter_unless_told_not_to(
+    lab: nodepipe.Workspace, ray_cluster: RayCluster, kept_connection: None
+) -> None:
+    """On a warm slot, node processes are forked warm as the local executor forks them
+    (``execution.warm_start``); ``NODEPIPE_WARM_START=0`` where the run is made reaches the
+    workers with its tasks, and every node process starts from nothing."""
+    lab.pipelines.new("row")
+    tags = ["n1", "n2", "n3", "n4"]
+    for tag in tags:
+        lab.nodes.new("row", tag)
+        write_main(lab, tag, ("import time\ntime.sleep(0.5)\n" if tag == "n1" else "") + PARENT)
+    for parent, child in itertools.pairwise(tags):
+        lab.edges.connect(parent, child, "row")
+    request = RunRequest("row", executor="ray", ray_address=ray_cluster.address, jobs=1, force=True)
+    seen: dict[bool, list[bool]] = {}
+    for warm in (True, False):
+        os.environ["NODEPIPE_WARM_START"] = "1" if warm else "0"
+        try:
+            result = RunService(lab.context).run(request)
+        finally:
+            del os.environ["NODEPIPE_WARM_START"]
+        assert result.finished is not None and result.finished.status == "completed"
+        seen[warm] = [
+            b"nodepipe_warm.py" in (lab.nodes.path(tag) / "data" / "parent").read_bytes()
+            for tag in tags[1:]
+        ]
+    assert seen == {True: [True, True, True], False: [False, False, False]}
+
+
 @in_ray_namespace
 def test_a_node_asking_for_more_cpus_runs_beside_warm_slots(
     lab: nodepipe.Workspace, ray_cluster: RayCluster, kept_connection: None

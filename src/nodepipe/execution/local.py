@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import itertools
-import os
 import threading
 from collections.abc import Collection
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -32,7 +31,7 @@ from nodepipe.execution.node_variables import node_variables
 from nodepipe.execution.process_launcher import LaunchedRun, ProcessLauncher
 from nodepipe.execution.recovery import this_host
 from nodepipe.execution.task import NodeProcess, NodeTask
-from nodepipe.execution.warm_start import WarmStarts, warm_start_on
+from nodepipe.execution.warm_start import WarmStarts, warm_start_possible
 
 
 class LocalExecutor:
@@ -57,7 +56,7 @@ class LocalExecutor:
 
     def start(self) -> None:
         self._environment = node_variables()
-        self._warm_on = warm_start_on(os.environ)
+        self._warm_on = warm_start_possible()
         self._helpers = ThreadPoolExecutor(
             max_workers=self.jobs + self.prefetch, thread_name_prefix="node"
         )
@@ -126,7 +125,9 @@ class LocalExecutor:
     def _warm_starts(self, task: NodeTask) -> WarmStarts | None:
         """The run's warm interpreters (``execution.warm_start``), kept in the workspace's
         state folder; None when they are off."""
-        if self._warm is None and self._warm_on and task.lock_cache_dir:
+        if not (self._warm_on and task.warm_start and task.lock_cache_dir):
+            return None
+        if self._warm is None:
             self._warm = WarmStarts(Path(task.lock_cache_dir).parent)
         return self._warm
 

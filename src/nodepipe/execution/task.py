@@ -105,6 +105,9 @@ class NodeTask:
     step with its pyproject and its conda prefix current, just before the task was made: the
     local executor does not ask again (a change after it is caught no more and no less than
     one after a second look)."""
+    warm_start: bool = True
+    """Whether the node's process may be forked from a warm interpreter (``warm_start``): the
+    setting of the process that made the task, followed by every executor."""
 
     @property
     def folder(self) -> NodeFolder:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
 from collections.abc import Mapping
 from importlib import util as import_util
 from pathlib import Path
@@ -13,6 +14,7 @@ from nodepipe.domain.errors import InvalidInputError
 from nodepipe.domain.model import Node
 from nodepipe.envs.interpreters import check_trusted
 from nodepipe.execution.task import NodeTask
+from nodepipe.execution.warm_start import warm_start_wanted
 from nodepipe.workspace.bundle_libs import import_dirs
 from nodepipe.workspace.external_code import import_paths
 from nodepipe.workspace.node_config import NodeConfig
@@ -166,4 +168,5 @@ def build_task(
         objects_dir=str(settings.objects_dir),
         conda_cache_dir=str(settings.conda_cache_dir),
         environment_checked=environment_checked,
+        warm_start=warm_start_wanted(os.environ),
     )

@@ -6,6 +6,7 @@ interpreter (``nodepipe/runtime/warm/nodepipe_warm.py``) for each base interpret
 of shared variables its nodes use, and asks it to fork each node's process, which then
 becomes the node's (its session, folder, streams, variables, ``sys.executable``,
 ``sys.argv``, ``sys.path``, ``site`` for its own environment, the script as ``__main__``).
+Ray slot actors do the same on their workers.
 A node costs about half the CPU, and nothing else changes: its outputs, log, exit status,
 cancel and timeout work as for a process started from nothing (what a node can still tell
 is listed in the warm interpreter's docstring and the README).
@@ -14,7 +15,8 @@ A node is forked warm only when it runs its own environment's Python on a script
 (``python main.py``), that environment does not include the system's site-packages, and a
 warm interpreter of its kind is ready: the first node of a kind starts as always while its
 warm interpreter starts beside it, so nothing ever waits for one. ``NODEPIPE_WARM_START=0``
-turns this off.
+in the environment of the process that runs the pipeline turns this off (for the nodes it
+runs on Ray workers too: the task carries the setting).
 
 The forked process is the warm interpreter's child, not the run's: the run learns its pid
 and waits on a pidfd as for its own children; the warm interpreter reaps it only when the
@@ -60,8 +62,14 @@ MAX_WARM = 4
 """Warm interpreters a run keeps at most (nodes of further kinds start from nothing)."""
 
 
-def warm_start_on(environ: Mapping[str, str]) -> bool:
-    return environ.get(SWITCH_ENV, "1").strip().lower() not in _OFF and spawn_available()
+def warm_start_wanted(environ: Mapping[str, str]) -> bool:
+    """Whether ``NODEPIPE_WARM_START`` in ``environ`` leaves warm starts on (the default)."""
+    return environ.get(SWITCH_ENV, "1").strip().lower() not in _OFF
+
+
+def warm_start_possible() -> bool:
+    """Whether this process can start warm interpreters (``posix_spawn`` as ``spawn`` uses it)."""
+    return spawn_available()
 
 
 class WarmStartError(OSError):

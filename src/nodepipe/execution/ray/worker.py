@@ -73,7 +73,7 @@ from nodepipe.execution.ray import last_word
 from nodepipe.execution.remote_task import LogChunk, RemoteReports, RemoteTask
 from nodepipe.execution.remote_worker import WorkerRun
 from nodepipe.execution.task import NodeProcess, NodeTask
-from nodepipe.execution.warm_start import WarmStarts, warm_start_on
+from nodepipe.execution.warm_start import WarmStarts, warm_start_possible
 from nodepipe.workspace.crash_points import pause_point
 
 WAIT_SLICE_SECONDS = 0.1
@@ -234,12 +234,14 @@ class _NodeSlot:
         """The outcomes of nodes that ``run`` answered with their start, until ``outcome``."""
         self._placement = _placement()
         self._warm: WarmStarts | None = None
-        self._warm_on = warm_start_on(os.environ)
+        self._warm_on = warm_start_possible()
 
     def _warm_starts(self, task: NodeTask) -> WarmStarts | None:
         """This slot's warm interpreters (``execution.warm_start``), kept while it lives."""
+        if not (self._warm_on and task.warm_start and task.lock_cache_dir):
+            return None
         with self._lock:
-            if self._warm is None and self._warm_on and task.lock_cache_dir:
+            if self._warm is None:
                 self._warm = WarmStarts(Path(task.lock_cache_dir).parent)
             return self._warm
 
