@@ -4,12 +4,15 @@ Ray's own default, ``/tmp/ray``, makes every folder of a session (its logs, its 
 writable by everyone and not sticky: another OS user (``support.other_user``) could read the
 logs and remove or replace the raylet's socket. The run here starts a local Ray in the private
 namespaces of ``support.ray_cluster`` (``@in_ray_namespace``; ``/tmp`` is the machine's).
+
+The node names its Ray session itself (``SESSION_OF_MY_WORKER``), wherever Ray or nodepipe put
+it: no scan of ``/tmp``, whose folders the other tests make and remove meanwhile (a scan there
+met one as it went: FileNotFoundError), and no guess from a pid (every namespace's pytest is
+pid 3).
 """
 
 from __future__ import annotations
 
-import os
-import time
 from pathlib import Path
 
 import pytest
@@ -34,13 +37,21 @@ def ray_namespace_results(tmp_path_factory: pytest.TempPathFactory) -> Namespace
     )
 
 
-def sessions_since(started: float) -> list[Path]:
-    """The Ray session folders this process started under /tmp since ``started`` (in Ray's
-    own place, or in any other folder there; Ray ends their names with the pid of the process
-    that started the cluster)."""
-    name = f"session_2*_{os.getpid()}"
-    found = [*Path("/tmp").glob(f"*/{name}"), *Path("/tmp").glob(f"*/*/{name}")]
-    return [path for path in found if path.is_dir() and path.lstat().st_ctime >= started]
+SESSION_OF_MY_WORKER = """
+import os
+from pathlib import Path
+# The Ray worker running this node (an ancestor of its process) writes its stdout to
+# <session>/logs/worker-<worker id>-<job id>-<pid>.out, as Ray's logging layout says.
+pid = os.getppid()
+while pid > 1:
+    out = Path(os.readlink(f"/proc/{pid}/fd/1"))
+    if out.parent.name == "logs" and out.name.startswith("worker-"):
+        break
+    pid = int(Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[1])
+else:
+    raise SystemExit("no Ray worker among the node's ancestors")
+(node.data_dir() / "session").write_text(str(out.parent.parent))
+"""
 
 
 @in_ray_namespace
@@ -51,14 +62,13 @@ def test_another_user_can_neither_read_nor_change_a_local_rays_session(
     monkeypatch.delenv("TMPDIR", raising=False)
     lab.pipelines.new("solo")
     lab.nodes.new("solo", "only")
-    folder = write_main(lab, "only", "(node.data_dir() / 'out.txt').write_text('local')\n")
-    started = time.time() - 1
+    folder = write_main(lab, "only", SESSION_OF_MY_WORKER)
 
     result = lab.runs.run(RunRequest("solo", executor="ray", ray_address="local"))
 
     assert result.finished is not None and result.finished.status == "completed"
-    assert (folder / "data" / "out.txt").read_text() == "local"
-    (session,) = sessions_since(started)
+    session = Path((folder / "data" / "session").read_text())
+    assert session.name.startswith("session_"), session
     for inside in (session, session / "logs", session / "sockets"):
         assert inside.is_dir()
         assert other.run("ls", str(inside)).returncode != 0, inside

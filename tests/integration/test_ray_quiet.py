@@ -13,6 +13,7 @@ import json
 import re
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -50,41 +51,70 @@ def ray_cluster() -> Iterator[RayCluster]:
 
 @in_ray_namespace
 def test_a_worker_that_dies_leaves_ray_s_words_in_a_file_not_on_the_output(
-    lab: nodepipe.Workspace, ray_cluster: RayCluster
+    lab: nodepipe.Workspace, ray_cluster: RayCluster, tmp_path: Path
 ) -> None:
     """The node SIGKILLs its Ray worker: `nodepipe run --json` exits 8 with only JSON lines on
     stdout and nothing of Ray's on stderr but, once, where its messages went (if the first came
     before the command ended); the node's error (and its log's last line) say the worker died
-    and name the file where Ray's own message about it went."""
+    and name the file where Ray's own message about it went.
+
+    The node kills its worker only once the command has said it started: a node that does so
+    at once may beat its start on the way to the driver (the worker reports it while the node
+    runs), and the error then says the worker the node "was given to" died, not the one
+    "running the node" (it happened in CI, under load)."""
+    go = tmp_path / "go"
     lab.pipelines.new("doomed")
     lab.nodes.new("doomed", "killer")
     folder = write_main(
         lab,
         "killer",
-        """
+        f"""
         import os, signal, time
+        from pathlib import Path
+        deadline = time.monotonic() + 120
+        while not Path({str(go)!r}).exists() and time.monotonic() < deadline:
+            time.sleep(0.02)  # until the command has said this node started
         os.kill(os.getppid(), signal.SIGKILL)  # the Ray worker running this node
         time.sleep(60)
         """,
     )
     argv = [NODEPIPE, "run", "doomed", "--executor", "ray", "--ray-address", ray_cluster.address]
 
-    run = subprocess.run(
-        [*argv, "--json"], cwd=lab.root, capture_output=True, text=True, timeout=300, check=False
-    )
+    with (tmp_path / "stderr").open("w+") as stderr:
+        command = subprocess.Popen(
+            [*argv, "--json"], cwd=lab.root, stdout=subprocess.PIPE, stderr=stderr, text=True
+        )
+        timer = threading.Timer(300, command.kill)  # a hang fails the test, not the session
+        timer.start()
+        try:
+            assert command.stdout is not None
+            lines: list[str] = []
+            for line in command.stdout:
+                lines.append(line)
+                if json.loads(line)["type"] == "node_started":
+                    go.touch()
+            returncode = command.wait()
+        finally:
+            timer.cancel()
+            if command.poll() is None:  # the test failed on the way: the command goes too
+                command.kill()
+                command.wait()
+        stderr.seek(0)
+        err = stderr.read()
 
-    assert run.returncode == WORKER_KILLED, (run.stdout, run.stderr)
-    events = [json.loads(line) for line in run.stdout.splitlines()]  # nothing else there
+    assert returncode == WORKER_KILLED, (lines, err)
+    events = [json.loads(line) for line in lines]  # nothing else there
+    assert go.exists(), events  # the command said the node started
     (finished,) = [e for e in events if e["type"] == "node_finished"]
     message = finished["outcome"]["message"]
     assert message.startswith("the Ray worker running the node died: "), message
     said = "A worker died or was killed while executing a task"
-    assert "(raylet)" not in run.stderr and said not in run.stderr, run.stderr
+    assert "(raylet)" not in err and said not in err, err
     found = re.search(r"\(Ray's messages: (/\S+\.log)\)$", message)
     assert found is not None, message
     kept = Path(found.group(1))
     wait_for(lambda: said in kept.read_text(), "Ray's message in the file", 30)
     pointer = f"nodepipe: the Ray cluster sent messages; they are in {kept}"
-    assert run.stderr.count(str(kept)) == run.stderr.count(pointer) <= 1, run.stderr
+    assert err.count(str(kept)) == err.count(pointer) <= 1, err
     last = (folder / "logs" / "latest.log").read_text().splitlines()[-1]
     assert last == f"# nodepipe: {message}", last
