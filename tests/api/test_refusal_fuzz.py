@@ -42,7 +42,7 @@ from urllib.parse import quote
 
 import pytest
 from fastapi.testclient import TestClient
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 import nodepipe
@@ -52,7 +52,13 @@ from nodepipe.api import create_app
 from nodepipe.api.openapi import openapi_document
 from nodepipe.domain.errors import NotFoundError
 from nodepipe.schemas.errors import ErrorPublic
-from support.refusal_fuzz import HUGE_NUMBERS, differences, hostile_text, snapshot
+from support.refusal_fuzz import (
+    HUGE_NUMBERS,
+    differences,
+    fuzz_settings,
+    hostile_text,
+    snapshot,
+)
 from support.waiting import wait_for
 from support.wheels import toy_index
 
@@ -345,13 +351,7 @@ def test_hostile_requests_are_refused_cleanly(
     client, root = served
     operation = next(op for m, p, op in OPERATIONS if (m, p) == (method, path))
 
-    @settings(
-        max_examples=EXAMPLES,
-        deadline=None,
-        phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink],  # no "explain":
-        # it traces every line of the app under each example, megabytes of them too
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-    )
+    @fuzz_settings(EXAMPLES)
     @given(st.data())
     def hostile(data: st.DataObject) -> None:
         check(client, root, request_of(method, path, operation, data))

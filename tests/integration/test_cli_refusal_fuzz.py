@@ -42,14 +42,21 @@ from types import FrameType
 
 import click
 import pytest
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 import nodepipe
 from nodepipe.cli.app import main
 from nodepipe.cli.errors import EXIT_CODES
 from support.cli_tree import leaf_commands
-from support.refusal_fuzz import HUGE_NUMBERS, differences, hostile_paths, hostile_text, snapshot
+from support.refusal_fuzz import (
+    HUGE_NUMBERS,
+    differences,
+    fuzz_settings,
+    hostile_paths,
+    hostile_text,
+    snapshot,
+)
 from support.wheels import toy_index
 from support.worlds import CHAIN, build_pipeline
 
@@ -199,12 +206,7 @@ def test_hostile_command_lines_are_refused_cleanly(
 ) -> None:
     command = COMMANDS[words]
 
-    @settings(
-        max_examples=EXAMPLES,
-        deadline=None,
-        phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink],
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-    )
+    @fuzz_settings(EXAMPLES)
     @given(st.data())
     def hostile(data: st.DataObject) -> None:
         argv = command_line(data, words, command, lab)

@@ -39,11 +39,18 @@ from types import FrameType
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 import nodepipe
-from support.refusal_fuzz import HUGE_NUMBERS, differences, hostile_paths, hostile_text, snapshot
+from support.refusal_fuzz import (
+    HUGE_NUMBERS,
+    differences,
+    fuzz_settings,
+    hostile_paths,
+    hostile_text,
+    snapshot,
+)
 from support.wheels import toy_index
 from support.worlds import CHAIN, build_pipeline
 
@@ -228,12 +235,7 @@ def test_hostile_calls_are_refused_in_nodepipe_words_and_change_nothing(
     attribute, name = METHODS[method]
     root = lab.root
 
-    @settings(
-        max_examples=EXAMPLES,
-        deadline=None,
-        phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink],
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-    )
+    @fuzz_settings(EXAMPLES)
     @given(st.data())
     def hostile(data: st.DataObject) -> None:
         call = bound(lab, attribute, name)

@@ -1,7 +1,8 @@
 """What the refusal fuzzers (the web API's, ``api/test_refusal_fuzz``; the CLI's,
-``integration/test_cli_refusal_fuzz``) share: strings and numbers chosen to break names, paths
-and parsers, and a snapshot of a workspace (every store row, every file's size and time) to show
-that a refusal changed nothing."""
+``integration/test_cli_refusal_fuzz``; the Python API's, ``integration/test_python_api_fuzz``)
+share: their hypothesis settings, strings and numbers chosen to break names, paths and parsers,
+and a snapshot of a workspace (every store row, every file's size and time) to show that a
+refusal changed nothing."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 
 LEFT_OUT = (
@@ -74,6 +76,21 @@ SYNTAX = ["[]", "[url=x]", "[", "]", "a::[x]", "::", "==1", "@ file:///x", "-e .
 """Fragments of the little languages fields hold (requirements, conda specs, versions)."""
 HUGE_NUMBERS = [2**63, -(2**63) - 1, 10**30, -(10**30), 1e308, -1e308, 0.5, -1, math.inf, math.nan]
 """Sent as JSON, infinity and NaN are ``Infinity`` and ``NaN``, which Python's parser takes."""
+
+
+def fuzz_settings(examples: int) -> settings:
+    """A refusal fuzzer's settings: ``examples`` examples per test, on top of the profile loaded
+    (``tests/conftest.py``: ``ci`` derandomized, so every run tries the same examples; ``long``
+    random). No deadline and no "too slow" check: one example is a command or a call on a real
+    workspace, seconds at times; no "data too large" check: the hostile values are large on
+    purpose. No "explain" phase: it traces every line run under each example, megabytes of them.
+    Made when a test asks, not at import: a settings object takes the profile loaded then."""
+    return settings(
+        max_examples=examples,
+        deadline=None,
+        phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink],
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
 
 
 def hostile_text() -> st.SearchStrategy[str]:
