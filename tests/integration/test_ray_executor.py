@@ -378,13 +378,22 @@ def test_a_killed_task_worker_fails_its_node_saying_so_in_its_run_and_its_log(
     worker died, in nodepipe's words as on a slot (not Ray's exception's name as if nodepipe
     could not run it), and its log, which the worker never ended, says so too; its process
     group dies with the worker (the watchdog), the old outputs stay, the node below is
-    skipped."""
+    skipped. The worker is killed once the run has heard the node started: the worker reports
+    it while the node runs, and a kill before it arrives leaves the run saying the worker the
+    node "was given to" died (``test_ray_quiet``)."""
     folder = sleepy_pipeline(lab)
     first = run_on_ray(lab, ray_cluster, "sleepy")
     assert first.finished is not None and first.finished.status == "completed"
     lab.nodes.set_params("sleeper", ["forever=true"])
-    wait = run_in_background(lab, ray_cluster, "sleepy")
+    events: list[RunEvent] = []
+    wait = run_in_background(lab, ray_cluster, "sleepy", [events.append])
     node_pid, child_pid = sleeper_pids(folder)
+    sleeper = lab.nodes.get("sleeper").id
+    wait_for(
+        lambda: any(isinstance(e, NodeStarted) and e.node_id == sleeper for e in events),
+        "the run to hear the sleeper started",
+        30,
+    )
 
     os.kill(worker_pid_of(folder), signal.SIGKILL)
     result = wait()
