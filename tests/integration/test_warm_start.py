@@ -16,6 +16,7 @@ import pytest
 import nodepipe
 from integration.test_run_processes import GRACEFUL_CHILD
 from nodepipe.domain.runs import NodeRunState
+from nodepipe.execution.warm_start import WarmStarts
 from nodepipe.services.runs.service import RunRequest, RunResult
 from support.waiting import wait_for
 from support.wheels import local_project
@@ -266,3 +267,30 @@ def warm_interpreters() -> list[int]:
         except OSError:
             continue
     return found
+
+
+def test_a_forked_process_has_its_own_group_once_the_run_learns_its_pid(
+    warm_chain: nodepipe.Workspace, tmp_path: Path
+) -> None:
+    """A cancel may signal the node's group the moment its pid is known: the forked process is
+    in a session (and group) of its own by then, never still in the warm interpreter's."""
+    code = warm_chain.nodes.path("b") / "code"
+    (code / "main.py").write_text("import time\ntime.sleep(0.05)\n")
+    argv = (str(code / ".venv" / "bin" / "python"), "main.py")
+    environment = {"PATH": os.environ["PATH"], "NODEPIPE_RUN_ID": "warm-test"}
+    log = tmp_path / "node.log"
+    starts = WarmStarts(tmp_path / "state")
+    try:
+        with log.open("ab") as out:
+            pid = wait_for(
+                lambda: starts.start(argv, code, environment, (log, out.fileno())),
+                "the warm interpreter to be ready",
+            )
+            for _ in range(20):
+                assert os.getpgid(pid) == pid and os.getsid(pid) == pid
+                assert starts.wait(pid) == 0
+                pid = starts.start(argv, code, environment, (log, out.fileno())) or 0
+                assert pid
+            assert starts.wait(pid) == 0
+    finally:
+        starts.stop()

@@ -70,13 +70,24 @@ def _serve() -> list[bytes]:
                 os.write(_ANSWERS, b"E%s\n" % str(error).encode(errors="replace"))
             continue
         payload, pending = _read_exactly(int(line[1:]), pending)
+        in_session, said = -1, -1
         try:
+            in_session, said = os.pipe()
             pid = os.fork()
         except OSError as error:
+            for fd in (in_session, said):
+                if fd >= 0:
+                    os.close(fd)
             os.write(_ANSWERS, b"E%s\n" % str(error).encode(errors="replace"))
             continue
         if pid == 0:
+            os.close(in_session)
+            os.setsid()  # before the run hears the pid: it may signal the group at once
+            os.close(said)
             return payload.split(b"\0")
+        os.close(said)
+        os.read(in_session, 1)  # the child closed its end: in its session, or gone
+        os.close(in_session)
         os.write(_ANSWERS, b"%d\n" % pid)
 
 
@@ -101,7 +112,6 @@ def _become(fields: list[bytes]) -> tuple[str, list[str]]:
     python, folder, log, device, inode, count = fields[:6]
     arguments = [os.fsdecode(a) for a in fields[6 : 6 + int(count)]]
     variables = fields[6 + int(count) :]
-    os.setsid()
     _streams(log, int(device), int(inode))
     os.chdir(folder)
     os.environ.clear()
