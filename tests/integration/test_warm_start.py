@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import signal
 import threading
 from pathlib import Path
@@ -25,7 +26,7 @@ from support.worlds import build_pipeline, node_runs
 FACTS = r"""
 import sys
 MODULES = sorted(sys.modules)
-import json, os, signal, site, sysconfig
+import fcntl, json, os, signal, site, sysconfig
 main = sys.modules["__main__"]
 def target(fd):
     return os.readlink(f"/proc/self/fd/{fd}")
@@ -59,6 +60,8 @@ facts = {
     "blocked": sorted(int(s) for s in signal.pthread_sigmask(signal.SIG_BLOCK, [])),
     "customized": os.environ.get("CUSTOMIZED"),
     "dont_write_bytecode": sys.dont_write_bytecode,
+    "fd_flags": [fcntl.fcntl(fd, fcntl.F_GETFL) for fd in (0, 1, 2)],
+    "offset": os.lseek(1, 0, os.SEEK_CUR) == os.fstat(1).st_size,
 }
 out = os.path.join(os.environ["NODEPIPE_DATA_DIR"], "facts.json")
 with open(out, "w") as f:
@@ -294,3 +297,33 @@ def test_a_forked_process_has_its_own_group_once_the_run_learns_its_pid(
             assert starts.wait(pid) == 0
     finally:
         starts.stop()
+
+
+def forked_warm(warm: WarmStarts, code: Path, env: dict[str, str], log: tuple[Path, int]) -> int:
+    """A node process forked by ``warm`` (once its warm interpreter is ready) for ``code``."""
+    argv = [str(code / ".venv" / "bin" / "python"), "main.py"]
+    return wait_for(lambda: warm.start(argv, code, env, log), "the warm interpreter")
+
+
+def test_a_log_replaced_by_a_fifo_before_the_fork_is_refused_at_once(
+    warm_chain: nodepipe.Workspace, tmp_path: Path
+) -> None:
+    """The forked child opens the node's log again: what took its name is not opened (a FIFO
+    would block it for ever); the node's process ends, refused."""
+    warm_chain.runs.run(RunRequest("warm", force=True))  # the nodes' environments
+    code = warm_chain.nodes.path("a") / "code"
+    warm = WarmStarts(tmp_path / "state")
+    log = tmp_path / "node.log"
+    try:
+        with log.open("ab") as opened:
+            log.unlink()
+            os.mkfifo(log)
+            pid = forked_warm(warm, code, {"PATH": os.defpath}, (log, opened.fileno()))
+            pidfd = os.pidfd_open(pid)
+            ended = bool(select.select([pidfd], [], [], 20)[0])
+            os.close(pidfd)
+            if not ended:
+                os.kill(pid, signal.SIGKILL)
+            assert (ended, warm.wait(pid)) == (True, 127), "the child blocked on the FIFO"
+    finally:
+        warm.stop()

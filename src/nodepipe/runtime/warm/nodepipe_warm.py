@@ -93,14 +93,22 @@ def _serve() -> list[bytes]:
 
 def _streams(log: bytes, device: int, inode: int) -> None:
     """Standard input from /dev/null, output and errors to the node's log (the very file the
-    run opened: refused if another took its name since)."""
+    run opened: refused if another took its name since), opened as the run opened it (its
+    flags, its offset at the end): found without following a link nor opening what is there
+    (a FIFO put there would block), then opened again through ``/proc`` once it is known to
+    be the log."""
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
     os.close(null)
-    out = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC)
-    found = os.fstat(out)
-    if (found.st_dev, found.st_ino) != (device, inode):
-        raise OSError(f"{os.fsdecode(log)} is no longer the node's log")
+    found = os.open(log, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC)
+    try:
+        seen = os.fstat(found)
+        if (seen.st_dev, seen.st_ino) != (device, inode):
+            raise OSError(f"{os.fsdecode(log)} is no longer the node's log")
+        out = os.open(f"/proc/self/fd/{found}", os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC)
+    finally:
+        os.close(found)
+    os.lseek(out, 0, os.SEEK_END)
     os.dup2(out, 1)
     os.dup2(out, 2)
     os.close(out)
