@@ -62,6 +62,11 @@ facts = {
     "dont_write_bytecode": sys.dont_write_bytecode,
     "fd_flags": [fcntl.fcntl(fd, fcntl.F_GETFL) for fd in (0, 1, 2)],
     "offset": os.lseek(1, 0, os.SEEK_CUR) == os.fstat(1).st_size,
+    "seekable": [s.seekable() for s in (sys.stdin, sys.stdout, sys.stderr)],
+    "raw": [repr(getattr(s.buffer, "raw", s.buffer)) for s in (sys.stdin, sys.stdout, sys.stderr)],
+    "write_through": [sys.stdout.write_through, sys.stderr.write_through],
+    "mode": [sys.stdin.mode, sys.stdout.mode, sys.stderr.mode],
+    "dunder_streams": [getattr(sys, n) is getattr(sys, f"__{n}__") for n in ("stdin", "stdout")],
 }
 out = os.path.join(os.environ["NODEPIPE_DATA_DIR"], "facts.json")
 with open(out, "w") as f:
@@ -106,9 +111,14 @@ def comparable(seen: dict[str, Any]) -> dict[str, Any]:
     return kept
 
 
+@pytest.mark.parametrize("unbuffered", [False, True], ids=["buffered", "unbuffered"])
 def test_a_warm_process_sees_what_a_process_started_from_nothing_sees(
-    warm_chain: nodepipe.Workspace, monkeypatch: pytest.MonkeyPatch
+    warm_chain: nodepipe.Workspace, monkeypatch: pytest.MonkeyPatch, unbuffered: bool
 ) -> None:
+    if unbuffered:
+        monkeypatch.setenv("PYTHONUNBUFFERED", "1")
+    else:
+        monkeypatch.delenv("PYTHONUNBUFFERED", raising=False)
     warm_chain.runs.run(RunRequest("warm", force=True))
     warm = {tag: facts(warm_chain, tag) for tag in ("a", "b")}
     assert warm["a"]["warm"] and warm["b"]["warm"], "the warm interpreter forked neither node"

@@ -114,6 +114,28 @@ def _streams(log: bytes, device: int, inode: int) -> None:
     os.close(out)
 
 
+def _standard_streams() -> None:
+    """``sys.stdin``, ``stdout`` and ``stderr`` made again over the node's descriptors as
+    Python makes them as it starts (``create_stdio``): those made for the warm interpreter's
+    pipes would tell a pipe from the node's log (``seekable``, ``tell``)."""
+    import io  # loaded as Python started
+
+    buffered = not sys.__stdout__.write_through  # type: ignore[union-attr]  # -u
+    for fd, name, writes in ((0, "stdin", False), (1, "stdout", True), (2, "stderr", True)):
+        made = getattr(sys, f"__{name}__")
+        buffering = 0 if writes and not buffered else -1
+        stream = open(fd, "wb" if writes else "rb", buffering, closefd=False)  # noqa: SIM115
+        raw = stream.raw if buffering else stream  # type: ignore[attr-defined]
+        raw.name = f"<{name}>"  # type: ignore[misc]
+        line_buffering = buffered and (raw.isatty() or fd == 2)
+        text = io.TextIOWrapper(
+            stream, made.encoding, made.errors, "\n", line_buffering, not buffered
+        )
+        text.mode = "w" if writes else "r"  # type: ignore[misc]
+        setattr(sys, name, text)
+        setattr(sys, f"__{name}__", text)
+
+
 def _become(fields: list[bytes]) -> tuple[str, list[str]]:
     """This forked child becomes the node's process, up to running its script: the script's
     file name and the arguments."""
@@ -121,6 +143,7 @@ def _become(fields: list[bytes]) -> tuple[str, list[str]]:
     arguments = [os.fsdecode(a) for a in fields[6 : 6 + int(count)]]
     variables = fields[6 + int(count) :]
     _streams(log, int(device), int(inode))
+    _standard_streams()
     os.chdir(folder)
     os.environ.clear()
     os.environ.update(
