@@ -65,6 +65,7 @@ facts = {
     "seekable": [s.seekable() for s in (sys.stdin, sys.stdout, sys.stderr)],
     "raw": [repr(getattr(s.buffer, "raw", s.buffer)) for s in (sys.stdin, sys.stdout, sys.stderr)],
     "write_through": [sys.stdout.write_through, sys.stderr.write_through],
+    "importer_cache": sorted(k for k in sys.path_importer_cache if "main" in k or "nodepipe" in k),
     "mode": [sys.stdin.mode, sys.stdout.mode, sys.stderr.mode],
     "dunder_streams": [getattr(sys, n) is getattr(sys, f"__{n}__") for n in ("stdin", "stdout")],
 }

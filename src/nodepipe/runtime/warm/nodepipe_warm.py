@@ -152,8 +152,10 @@ def _become(fields: list[bytes]) -> tuple[str, list[str]]:
     )
     sys.executable = os.fsdecode(python)
     sys.orig_argv = [sys.executable, *arguments]
-    sys.argv = arguments
     script = arguments[0]
+    sys.path_importer_cache.pop(sys.argv[0], None)  # Python's look at this file as it started
+    sys.path_importer_cache[os.path.abspath(script)] = None  # and at the script's (a file)
+    sys.argv = arguments
     sys.path[0] = os.path.dirname(os.path.realpath(script))
     _site_for_the_node()
     return os.path.abspath(script), arguments
