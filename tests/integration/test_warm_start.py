@@ -338,3 +338,31 @@ def test_a_log_replaced_by_a_fifo_before_the_fork_is_refused_at_once(
             assert (ended, warm.wait(pid)) == (True, 127), "the child blocked on the FIFO"
     finally:
         warm.stop()
+
+
+CUSTOM_AT_EXIT = "import atexit\natexit.register(print, 'customized at exit')\n"
+"""A ``sitecustomize`` on the nodes' PYTHONPATH (the user's, passed by ``pass-env``)."""
+
+
+def test_a_sitecustomize_on_the_nodes_path_runs_once_in_each_node(
+    warm_chain: nodepipe.Workspace, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The warm interpreter would run it as it starts and the forked node again: its
+    ``atexit`` handler said twice. A node says it once, warm starts on or off."""
+    custom = tmp_path / "custom"
+    custom.mkdir()
+    (custom / "sitecustomize.py").write_text(CUSTOM_AT_EXIT)
+    monkeypatch.setenv("PYTHONPATH", str(custom))
+    for tag in ("first", "a", "b"):
+        pyproject = warm_chain.nodes.path(tag) / "code" / "pyproject.toml"
+        text = pyproject.read_text()
+        pyproject.write_text(
+            text.replace('entry = "main.py"', 'entry = "main.py"\npass-env = ["PYTHONPATH"]')
+        )
+    (warm_chain.nodes.path("b") / "code" / "main.py").write_text("print('main')\n")
+    logs = {}
+    for warm in ("1", "0"):
+        monkeypatch.setenv("NODEPIPE_WARM_START", warm)
+        warm_chain.runs.run(RunRequest("warm", force=True))
+        logs[warm] = _node_output((warm_chain.nodes.path("b") / "logs" / "latest.log").read_text())
+    assert logs["1"] == logs["0"] == "main\ncustomized at exit\n"

@@ -12,11 +12,13 @@ cancel and timeout work as for a process started from nothing (what a node can s
 is listed in the warm interpreter's docstring and the README).
 
 A node is forked warm only when it runs its own environment's Python on a script
-(``python main.py``), that environment does not include the system's site-packages, and a
-warm interpreter of its kind is ready: the first node of a kind starts as always while its
-warm interpreter starts beside it, so nothing ever waits for one. ``NODEPIPE_WARM_START=0``
-in the environment of the process that runs the pipeline turns this off (for the nodes it
-runs on Ray workers too: the task carries the setting).
+(``python main.py``), that environment does not include the system's site-packages, no
+``sitecustomize`` but nodepipe's runs as its Python starts (one on the PYTHONPATH would run
+twice: in the warm interpreter and in the node), and a warm interpreter of its kind is
+ready: the first node of a kind starts as always while its warm interpreter starts beside
+it, so nothing ever waits for one. ``NODEPIPE_WARM_START=0`` in the environment of the
+process that runs the pipeline turns this off (for the nodes it runs on Ray workers too: the
+task carries the setting).
 
 The forked process is the warm interpreter's child, not the run's: the run learns its pid
 and waits on a pidfd as for its own children; the warm interpreter reaps it only when the

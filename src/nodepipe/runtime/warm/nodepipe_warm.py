@@ -33,6 +33,19 @@ import sys
 _REQUESTS, _ANSWERS = 0, 1
 
 
+def _started_as_python_starts() -> bool:
+    """Whether only Python's and nodepipe's code ran as this interpreter started: a
+    ``sitecustomize`` other than nodepipe's (one on the nodes' PYTHONPATH, or the base
+    interpreter's) or a ``usercustomize`` would run here and again in each node it forks,
+    twice in all (its ``atexit`` handlers, its changes to ``sys.path``)."""
+    ours = os.path.realpath(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    if "usercustomize" in sys.modules:
+        return False
+    module = sys.modules.get("sitecustomize")
+    found = getattr(module, "__file__", None) or ""
+    return module is None or os.path.dirname(os.path.realpath(found)) == ours
+
+
 def _freeze() -> None:
     """What Python made as it started goes to ``gc``'s permanent generation: a child does
     not touch (and copy) every object of its parent when it collects garbage as it ends."""
@@ -208,6 +221,8 @@ def _setup_failed(error: BaseException) -> None:
         os._exit(127)
 
 
+if not _started_as_python_starts():
+    os._exit(0)  # never ready: the nodes start from nothing
 _freeze()
 try:
     _path, _arguments = _become(_serve())
