@@ -9,6 +9,7 @@ import os
 import select
 import signal
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -366,3 +367,33 @@ def test_a_sitecustomize_on_the_nodes_path_runs_once_in_each_node(
         warm_chain.runs.run(RunRequest("warm", force=True))
         logs[warm] = _node_output((warm_chain.nodes.path("b") / "logs" / "latest.log").read_text())
     assert logs["1"] == logs["0"] == "main\ncustomized at exit\n"
+
+
+def test_a_warm_interpreter_killed_before_saying_the_pid_leaves_no_node_running(
+    warm_chain: nodepipe.Workspace, tmp_path: Path
+) -> None:
+    """Killed between its fork and its answer, the warm interpreter leaves a child the run
+    does not know of, while the run starts the node from nothing: that child must not run
+    the node too (twice at once, into the same outputs)."""
+    warm_chain.runs.run(RunRequest("warm", force=True))  # the nodes' environments
+    code = warm_chain.nodes.path("a") / "code"
+    (code / "main.py").write_text("import os\nopen(os.environ['MARK'], 'w').close()\n")
+    mark = tmp_path / "ran"
+    env = {"PATH": os.defpath, "MARK": str(mark), "NODEPIPE_CRASH_AT": "warm.forked"}
+    warm = WarmStarts(tmp_path / "state")
+    argv = [str(code / ".venv" / "bin" / "python"), "main.py"]
+    try:
+        with (tmp_path / "node.log").open("ab") as opened:
+            log = (tmp_path / "node.log", opened.fileno())
+            assert warm.start(argv, code, env, log) is None  # its warm interpreter starts
+            wait_for(  # each start is refused (from nothing) until one killed it as it forked
+                lambda: (
+                    warm.start(argv, code, env, log) is None
+                    and not [pid for pid in warm_interpreters() if _child_of_this_process(pid)]
+                ),
+                "the warm interpreter killed as it forked",
+            )
+        time.sleep(1)
+        assert not mark.exists(), "a child of the killed warm interpreter ran the node"
+    finally:
+        warm.stop()

@@ -83,25 +83,46 @@ def _serve() -> list[bytes]:
                 os.write(_ANSWERS, b"E%s\n" % str(error).encode(errors="replace"))
             continue
         payload, pending = _read_exactly(int(line[1:]), pending)
-        in_session, said = -1, -1
-        try:
-            in_session, said = os.pipe()
-            pid = os.fork()
-        except OSError as error:
-            for fd in (in_session, said):
-                if fd >= 0:
-                    os.close(fd)
-            os.write(_ANSWERS, b"E%s\n" % str(error).encode(errors="replace"))
-            continue
-        if pid == 0:
-            os.close(in_session)
-            os.setsid()  # before the run hears the pid: it may signal the group at once
-            os.close(said)
+        if _fork():
             return payload.split(b"\0")
-        os.close(said)
-        os.read(in_session, 1)  # the child closed its end: in its session, or gone
+
+
+def _fork() -> bool:
+    """Fork a child, answer with its pid: True in the child.
+
+    The child is in a session of its own before the pid is said (the run may signal its
+    group at once), and goes on only once its pid was said: ended before (killed between the
+    fork and its answer), this process leaves a child the run does not know of, which must
+    not run the node (the run starts it from nothing)."""
+    in_session, settled = os.pipe()
+    told, tell = os.pipe()
+    try:
+        pid = os.fork()
+    except OSError as error:
+        for fd in (in_session, settled, told, tell):
+            os.close(fd)
+        os.write(_ANSWERS, b"E%s\n" % str(error).encode(errors="replace"))
+        return False
+    if pid == 0:
         os.close(in_session)
-        os.write(_ANSWERS, b"%d\n" % pid)
+        os.close(tell)
+        os.setsid()
+        os.close(settled)
+        said = os.read(told, 1)
+        os.close(told)
+        if said != b"g":
+            os._exit(127)
+        return True
+    os.close(settled)
+    os.close(told)
+    os.read(in_session, 1)  # the child closed its end: in its session, or gone
+    os.close(in_session)
+    if os.environ.get("NODEPIPE_CRASH_AT") == "warm.forked":  # fault tests (crash_points)
+        os.kill(os.getpid(), 9)
+    os.write(_ANSWERS, b"%d\n" % pid)
+    os.write(tell, b"g")
+    os.close(tell)
+    return False
 
 
 def _streams(log: bytes, device: int, inode: int) -> None:
