@@ -18,7 +18,8 @@ import pytest
 import nodepipe
 from integration.test_run_processes import GRACEFUL_CHILD
 from nodepipe.domain.runs import NodeRunState
-from nodepipe.execution.warm_start import WarmStarts
+from nodepipe.execution import warm_start
+from nodepipe.execution.warm_start import WarmInterpreter, WarmStarts
 from nodepipe.services.runs.service import RunRequest, RunResult
 from support.waiting import wait_for
 from support.wheels import local_project
@@ -396,4 +397,47 @@ def test_a_warm_interpreter_killed_before_saying_the_pid_leaves_no_node_running(
         time.sleep(1)
         assert not mark.exists(), "a child of the killed warm interpreter ran the node"
     finally:
+        warm.stop()
+
+
+def test_a_warm_interpreter_given_way_while_a_node_forks_from_it(
+    warm_chain: nodepipe.Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At ``MAX_WARM`` kinds, a new kind's warm interpreter takes the place of an idle one; a
+    node of the idle kind asking to fork at that moment is forked (the one given way is
+    then busy) or starts from nothing, never sent to the stopped interpreter's pipes (whose
+    numbers the new one's may have taken)."""
+    warm_chain.runs.run(RunRequest("warm", force=True))  # the nodes' environments
+    code = warm_chain.nodes.path("a") / "code"
+    (code / "main.py").write_text("print('ran')\n")
+    monkeypatch.setattr(warm_start, "MAX_WARM", 1)
+    warm = WarmStarts(tmp_path / "state")
+    argv = [str(code / ".venv" / "bin" / "python"), "main.py"]
+    kinds = [{"PATH": os.defpath, "KIND": kind} for kind in ("1", "2")]
+    forking, go = threading.Event(), threading.Event()
+    fork = WarmInterpreter.fork
+
+    def slow_fork(interpreter: WarmInterpreter, payload: bytes) -> int:
+        forking.set()
+        go.wait(3)
+        return fork(interpreter, payload)
+
+    started: list[int | None] = []
+    try:
+        with (tmp_path / "node.log").open("ab") as opened:
+            log = (tmp_path / "node.log", opened.fileno())
+            assert warm.wait(forked_warm(warm, code, kinds[0], log)) == 0  # kind 1 idle
+            monkeypatch.setattr(WarmInterpreter, "fork", slow_fork)
+            node = threading.Thread(
+                target=lambda: started.append(warm.start(argv, code, kinds[0], log))
+            )
+            node.start()
+            forking.wait(10)
+            assert warm.start(argv, code, kinds[1], log) is None  # kind 2 from nothing
+            go.set()
+            node.join(30)
+            assert started and started[0] is not None, "the node of kind 1 was not forked"
+            assert warm.wait(started[0]) == 0
+    finally:
+        go.set()
         warm.stop()

@@ -89,6 +89,7 @@ class WarmInterpreter:
         self._lock = threading.Lock()
         self.ready = False
         self.broken = False
+        self.stopped = False
         null = os.open(os.devnull, os.O_WRONLY | os.O_CLOEXEC)
         try:
             self.pid = spawn(
@@ -112,7 +113,7 @@ class WarmInterpreter:
         if self.ready or self.broken:
             return self.ready and not self.broken
         with self._lock:
-            if select.select([self._answers], [], [], 0)[0]:
+            if not self.stopped and select.select([self._answers], [], [], 0)[0]:
                 self.ready = self._line() == b"ready"
                 self.broken = not self.ready
         return self.ready
@@ -120,20 +121,32 @@ class WarmInterpreter:
     def fork(self, payload: bytes) -> int:
         """A forked child that becomes what ``payload`` describes: its pid."""
         with self._lock:
+            self._check_running()
             self._send(b"F%d\n" % len(payload) + payload)
             return int(self._answer())
 
     def reap(self, pid: int) -> int:
         """Wait for the forked ``pid`` to end: its wait status."""
         with self._lock:
+            self._check_running()
             self._send(b"R%d\n" % pid)
             return int(self._answer())
 
     def stop(self) -> None:
-        """End it (its input closed) and reap it: what its children used counts as the run's."""
-        os.close(self._requests)
-        os.close(self._answers)
+        """End it (its input closed) and reap it: what its children used counts as the run's.
+        A request under way is answered first; none is sent after (its pipes' numbers may be
+        another's by then)."""
+        with self._lock:
+            if self.stopped:
+                return
+            self.stopped = self.broken = True
+            os.close(self._requests)
+            os.close(self._answers)
         os.waitpid(self.pid, 0)
+
+    def _check_running(self) -> None:
+        if self.stopped:
+            raise WarmStartError("the warm interpreter was stopped")
 
     def _send(self, data: bytes) -> None:
         try:
@@ -187,11 +200,14 @@ class WarmStarts:
             str(len(argv) - 1), *argv[1:],
             *(f"{name}={value}" for name, value in env.items()),
         ]  # fmt: skip
-        try:
-            pid = warm.fork(b"\0".join(os.fsencode(field) for field in fields))
-        except WarmStartError:
-            return None  # this node starts from nothing; so do the next of its kind
-        with self._lock:
+        payload = b"\0".join(os.fsencode(field) for field in fields)
+        with self._lock:  # not given way meanwhile (``_make_room``), and busy once forked
+            if self._warm.get(key) is not warm:
+                return None
+            try:
+                pid = warm.fork(payload)
+            except WarmStartError:
+                return None  # this node starts from nothing; so do the next of its kind
             self._forked[pid] = warm
         return pid
 
