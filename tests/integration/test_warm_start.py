@@ -156,6 +156,12 @@ ENDINGS = {
     "syntax": ("x = (\n", 1, '  File "{main}", line 2\n    x = (\n        ^\nSyntaxError'),
     "interrupted": ("raise KeyboardInterrupt\n", -signal.SIGINT, "KeyboardInterrupt"),
     "killed": ("import os, signal\nos.kill(os.getpid(), signal.SIGKILL)\n", -signal.SIGKILL, None),
+    "deprecated": (  # past the script's frames: not shown, as not from __main__
+        "import warnings\ndef old():\n    warnings.warn('old', DeprecationWarning, stacklevel=3)\n"
+        "old()\nprint('done')\n",
+        0,
+        None,
+    ),
     "atexit": (
         "import atexit\natexit.register(print, 'at exit')\n"
         "f = open('late.txt', 'w')\nf.write('kept')\n",
@@ -185,6 +191,8 @@ def test_a_warm_process_ends_as_python_would_end_it(
         if said is not None:
             assert said.format(main=str(main)) in logs[warm], (warm, logs[warm])
     assert logs[True] == logs[False]
+    if ending == "deprecated":
+        assert logs[True] == "done\n"
     if ending == "atexit":
         assert (main.parent / "late.txt").read_text() == "kept"
 

@@ -13,8 +13,11 @@ ended as usual (``atexit``, buffered files flushed, the exit status or signal of
 
 What a node can still tell: its parent is this process, ``ps`` shows this command line and
 ``/proc/<pid>/environ`` the shared variables (``os.environ`` is the node's own), nodes of one
-run share a hash seed, and the objects Python made as it started are in ``gc``'s permanent
-generation (``gc.freeze``: the nodes do not copy them to collect them).
+run share a hash seed, the objects Python made as it started are in ``gc``'s permanent
+generation (``gc.freeze``: the nodes do not copy them to collect them), and below the script's
+outermost frame is one of this file's (``inspect.stack()`` and ``traceback.print_stack()``
+show it, and a warning whose ``stacklevel`` goes past the script's frames names it rather
+than ``sys:1``; tracebacks leave it out).
 
 The protocol, on standard input and output (a pipe each way), ``\\n``-ended lines:
 ``ready`` once started; ``F<length>`` then that many bytes (fields separated by NUL: python,
@@ -256,6 +259,8 @@ except OSError as _error:
     _cannot_open(_path, _error)
 _globals = _main_module(_path)
 del _file, _arguments
+globals()["__name__"] = "nodepipe_warm"  # no second __main__ (a warning past the script's
+# frames is this module's: not shown as one of __main__'s, as it is not from nothing)
 try:  # compiled here: a syntax error is said as Python says it too
     exec(compile(_source, _path, "exec", dont_inherit=True), _globals)
 except SystemExit:
