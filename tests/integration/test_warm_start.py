@@ -4,6 +4,7 @@ the same interpreter state, environment, streams, session, exit status and trace
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import select
@@ -81,6 +82,8 @@ SLOW_SOURCE = "import time\ntime.sleep(0.5)\n"
 """The chain's first node: its warm interpreter is surely ready when the next starts."""
 
 PER_RUN = ("NODEPIPE_RUN_ID", "NODEPIPE_DATA_DIR")
+
+PR_SET_CHILD_SUBREAPER = 36
 
 
 @pytest.fixture
@@ -449,3 +452,47 @@ def test_a_warm_interpreter_given_way_while_a_node_forks_from_it(
     finally:
         go.set()
         warm.stop()
+
+
+SAY_PID_THEN_WAIT_FOR_GO = WAIT_FOR_GO.replace(
+    'open("started", "w").close()', 'open("started", "w").write(str(os.getpid()))'
+)
+
+
+def test_a_node_orphaned_by_its_warm_interpreter_and_reaped_elsewhere_fails_saying_why(
+    warm_chain: nodepipe.Workspace,
+) -> None:
+    """On most machines the node's process, orphaned when its warm interpreter is killed, is
+    reaped by init (or a subreaper) as soon as it ends, before the run looks at it: the run
+    must still see it ended (not fail to find its pid, nor wait on whichever process took
+    that pid since). Here this test process is the subreaper, and reaps it at once."""
+    code = warm_chain.nodes.path("a") / "code"
+    (code / "main.py").write_text(SAY_PID_THEN_WAIT_FOR_GO)
+    libc = ctypes.CDLL(None, use_errno=True)
+    assert libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+    results: list[RunResult] = []
+    runner = threading.Thread(
+        target=lambda: results.append(warm_chain.runs.run(RunRequest("warm", force=True)))
+    )
+    try:
+        runner.start()
+        node = int(
+            wait_for(lambda: (code / "started").exists() and (code / "started").read_text(), "a")
+        )
+        assert b"nodepipe_warm.py" in (code / "parent").read_bytes()
+        (warm,) = [pid for pid in warm_interpreters() if _child_of_this_process(pid)]
+        os.kill(warm, signal.SIGKILL)
+        wait_for(lambda: _child_of_this_process(node), "the orphaned node to be ours")
+        reaper = threading.Thread(target=os.waitpid, args=(node, 0))
+        reaper.start()
+        (code / "go").touch()
+        reaper.join(timeout=30)
+        runner.join(timeout=60)
+        assert not runner.is_alive()
+    finally:
+        libc.prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
+    run_id = results[0].run_id
+    assert run_id is not None
+    ran = node_runs(warm_chain, run_id)
+    assert ran["a"].state is NodeRunState.FAILED
+    assert "how the node's process ended is unknown" in ran["a"].message, ran["a"].message

@@ -454,6 +454,9 @@ class NodeProcess:
     def exited_within(self, seconds: float | None) -> bool:
         """Wait up to ``seconds`` (None: for ever) for the process to end, without reaping it."""
         assert self.pid is not None
+        if self._forked_warm:
+            assert self._warm is not None
+            return self._exit_code is not None or self._warm.exited_within(self.pid, seconds)
         pidfd = os.pidfd_open(self.pid)
         try:
             return bool(select.select([pidfd], [], [], seconds)[0])

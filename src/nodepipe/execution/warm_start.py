@@ -27,10 +27,12 @@ run asks (``reap``), so its pid is never given out again while the run may still
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import select
 import shutil
+import signal
 import stat
 import threading
 from collections.abc import Mapping, Sequence
@@ -179,7 +181,9 @@ class WarmStarts:
     def __init__(self, state_dir: Path) -> None:
         self._state_dir = state_dir
         self._warm: dict[tuple[str, ...], WarmInterpreter | None] = {}
-        self._forked: dict[int, WarmInterpreter] = {}
+        self._forked: dict[int, tuple[WarmInterpreter, int]] = {}
+        """Each running node forked here: its warm interpreter and a pidfd opened as it was
+        forked (an orphan's pid, once init reaped it, may be another process's)."""
         self._lock = threading.Lock()
 
     def start(
@@ -208,16 +212,29 @@ class WarmStarts:
                 pid = warm.fork(payload)
             except WarmStartError:
                 return None  # this node starts from nothing; so do the next of its kind
-            self._forked[pid] = warm
+            try:
+                self._forked[pid] = warm, os.pidfd_open(pid)
+            except OSError:  # out of descriptors: it may not run unseen; started from nothing
+                os.kill(pid, signal.SIGKILL)
+                with contextlib.suppress(WarmStartError):
+                    warm.reap(pid)
+                return None
         return pid
 
     def owns(self, pid: int) -> bool:
         return pid in self._forked
 
+    def exited_within(self, pid: int, seconds: float | None) -> bool:
+        """Wait up to ``seconds`` (None: for ever) for ``pid`` (forked here) to end."""
+        with self._lock:
+            pidfd = self._forked[pid][1]
+        return bool(select.select([pidfd], [], [], seconds)[0])
+
     def wait(self, pid: int) -> int:
         """Once ``pid`` (forked here) ended: its exit code, or minus the signal that ended it."""
         with self._lock:
-            warm = self._forked.pop(pid)
+            warm, pidfd = self._forked.pop(pid)
+        os.close(pidfd)
         try:
             return os.waitstatus_to_exitcode(warm.reap(pid))
         except WarmStartError as exc:
@@ -257,7 +274,7 @@ class WarmStarts:
         interpreter is returned for the caller to stop, out of the lock."""
         if len(self._warm) < MAX_WARM:
             return True, None
-        busy = {id(warm) for warm in self._forked.values()}
+        busy = {id(warm) for warm, _ in self._forked.values()}
         for key, warm in self._warm.items():
             if warm is None or id(warm) not in busy:
                 del self._warm[key]
