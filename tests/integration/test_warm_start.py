@@ -9,6 +9,7 @@ import json
 import os
 import select
 import signal
+import subprocess
 import threading
 import time
 from pathlib import Path
@@ -496,3 +497,30 @@ def test_a_node_orphaned_by_its_warm_interpreter_and_reaped_elsewhere_fails_sayi
     ran = node_runs(warm_chain, run_id)
     assert ran["a"].state is NodeRunState.FAILED
     assert "how the node's process ended is unknown" in ran["a"].message, ran["a"].message
+
+
+SYSTEM_PYTHONS = sorted(Path("/usr/lib").glob("python3.*/sitecustomize.py"))
+"""A distribution's Python whose standard library has a ``sitecustomize`` (Debian's)."""
+
+
+@pytest.mark.skipif(not SYSTEM_PYTHONS, reason="no Python here has a sitecustomize of its own")
+def test_a_node_on_a_python_with_its_own_sitecustomize_forks_warm(tmp_path: Path) -> None:
+    """A ``sitecustomize`` installed with Python (Debian's apport hook) is Python's own: such
+    nodes still fork warm (only the user's would run twice)."""
+    version = SYSTEM_PYTHONS[0].parent.name
+    code = tmp_path / "code"
+    code.mkdir()
+    subprocess.run(
+        [f"/usr/bin/{version}", "-m", "venv", "--without-pip", str(code / ".venv")], check=True
+    )
+    (code / "main.py").write_text("import sys\nprint(sys.modules['sitecustomize'].__file__)\n")
+    warm = WarmStarts(tmp_path / "state")
+    log = tmp_path / "node.log"
+    try:
+        with log.open("ab") as opened:
+            pid = forked_warm(warm, code, {"PATH": os.defpath}, (log, opened.fileno()))
+            assert warm.exited_within(pid, 30)
+            assert warm.wait(pid) == 0
+        assert log.read_text() == f"{SYSTEM_PYTHONS[0]}\n"
+    finally:
+        warm.stop()

@@ -38,15 +38,19 @@ _REQUESTS, _ANSWERS = 0, 1
 
 def _started_as_python_starts() -> bool:
     """Whether only Python's and nodepipe's code ran as this interpreter started: a
-    ``sitecustomize`` other than nodepipe's (one on the nodes' PYTHONPATH, or the base
-    interpreter's) or a ``usercustomize`` would run here and again in each node it forks,
-    twice in all (its ``atexit`` handlers, its changes to ``sys.path``)."""
-    ours = os.path.realpath(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    ``sitecustomize`` of the user's (on the nodes' PYTHONPATH) or a ``usercustomize`` would
+    run here and again in each node it forks, twice in all (its ``atexit`` handlers, its
+    changes to ``sys.path``). One in the standard library, installed with Python (Debian's
+    apport hook), is taken as Python's own."""
     if "usercustomize" in sys.modules:
         return False
     module = sys.modules.get("sitecustomize")
-    found = getattr(module, "__file__", None) or ""
-    return module is None or os.path.dirname(os.path.realpath(found)) == ours
+    if module is None:
+        return True
+    folder = os.path.dirname(getattr(module, "__file__", None) or "")
+    ours = os.path.realpath(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    standard = os.path.dirname(os.__file__)
+    return folder == standard or os.path.realpath(folder) == ours
 
 
 def _freeze() -> None:
