@@ -8,6 +8,7 @@ import ctypes
 import json
 import os
 import select
+import shutil
 import signal
 import subprocess
 import threading
@@ -80,7 +81,8 @@ print("said on stdout")
 """
 
 SLOW_SOURCE = "import time\ntime.sleep(0.5)\n"
-"""The chain's first node: its warm interpreter is surely ready when the next starts."""
+"""The chain's second node: the second of its kind, whose launch starts the warm interpreter,
+which is surely ready when the next node starts."""
 
 PER_RUN = ("NODEPIPE_RUN_ID", "NODEPIPE_DATA_DIR")
 
@@ -91,10 +93,10 @@ PR_SET_CHILD_SUBREAPER = 36
 def warm_chain(
     lab: nodepipe.Workspace, offline_uv: Path, monkeypatch: pytest.MonkeyPatch
 ) -> nodepipe.Workspace:
-    """first → a → b: ``a`` and ``b`` write what their process sees; ``a`` installs a shared
+    """start → first → a → b: ``a`` and ``b`` write what their process sees; ``a`` installs a shared
     checkout (an editable install: a ``.pth`` file) that brings a ``sitecustomize``."""
     monkeypatch.delenv("NODEPIPE_WARM_START", raising=False)
-    build_pipeline(lab, "warm", {"first": [], "a": ["first"], "b": ["a"]})
+    build_pipeline(lab, "warm", {"start": [], "first": ["start"], "a": ["first"], "b": ["a"]})
     (lab.nodes.path("first") / "code" / "main.py").write_text(SLOW_SOURCE)
     for tag in ("a", "b"):
         (lab.nodes.path(tag) / "code" / "main.py").write_text(FACTS)
@@ -367,7 +369,7 @@ def test_a_sitecustomize_on_the_nodes_path_runs_once_in_each_node(
     custom.mkdir()
     (custom / "sitecustomize.py").write_text(CUSTOM_AT_EXIT)
     monkeypatch.setenv("PYTHONPATH", str(custom))
-    for tag in ("first", "a", "b"):
+    for tag in ("start", "first", "a", "b"):
         pyproject = warm_chain.nodes.path(tag) / "code" / "pyproject.toml"
         text = pyproject.read_text()
         pyproject.write_text(
@@ -524,3 +526,43 @@ def test_a_node_on_a_python_with_its_own_sitecustomize_forks_warm(tmp_path: Path
         assert log.read_text() == f"{SYSTEM_PYTHONS[0]}\n"
     finally:
         warm.stop()
+
+
+def test_a_kind_of_one_node_starts_no_warm_interpreter(
+    warm_chain: nodepipe.Workspace, tmp_path: Path
+) -> None:
+    """The first node of a kind starts from nothing and no warm interpreter starts for it; the
+    second starts one; an entry that is a folder (a zip application's way) never does."""
+    code = warm_chain.nodes.path("b") / "code"
+    argv = (str(code / ".venv" / "bin" / "python"), "main.py")
+    environment = {"PATH": os.environ["PATH"], "NODEPIPE_RUN_ID": "warm-kinds"}
+    starts = WarmStarts(tmp_path / "state")
+    mine = lambda: [pid for pid in warm_interpreters() if _child_of_this_process(pid)]  # noqa: E731
+    try:
+        with (tmp_path / "node.log").open("ab") as out:
+            log = (tmp_path / "node.log", out.fileno())
+            (code / "app").mkdir()
+            (code / "app" / "__main__.py").write_text("")
+            for _ in range(3):
+                assert starts.start((argv[0], "app"), code, environment, log) is None
+            assert not mine()
+            assert starts.start(argv, code, environment, log) is None
+            assert not mine(), "a warm interpreter started for one node of its kind"
+            assert starts.start(argv, code, environment, log) is None
+            assert len(mine()) == 1
+    finally:
+        starts.stop()
+    assert not mine()
+
+
+def test_a_half_made_warm_environment_of_a_dead_process_is_removed(
+    warm_chain: nodepipe.Workspace, tmp_path: Path
+) -> None:
+    python = os.path.realpath(warm_chain.nodes.path("b") / "code" / ".venv" / "bin" / "python")
+    home = str(Path(python).parent)
+    made = warm_start._launcher(tmp_path, python, home)
+    abandoned = made.with_name(f".{made.name}.{2**22 + 1}.1")  # above any pid Linux gives
+    shutil.rmtree(made)
+    (abandoned / "bin").mkdir(parents=True)
+    assert warm_start._launcher(tmp_path, python, home) == made
+    assert not abandoned.exists()

@@ -112,15 +112,17 @@ class LocalExecutor:
             stoppers, self._stoppers = self._stoppers, []
         for stopper in stoppers:
             stopper.join()
-        if self._launcher is not None:
-            self._launcher.stop()
-            self._launcher = None
-        if self._helpers is not None:
-            self._helpers.shutdown(wait=True)
-            self._helpers = None
-        if self._warm is not None:
-            self._warm.stop()
-            self._warm = None
+        try:
+            if self._launcher is not None:
+                self._launcher.stop()
+                self._launcher = None
+            if self._helpers is not None:
+                self._helpers.shutdown(wait=True)
+                self._helpers = None
+        finally:
+            if self._warm is not None:
+                self._warm.stop()
+                self._warm = None
 
     def _warm_starts(self, task: NodeTask) -> WarmStarts | None:
         """The run's warm interpreters (``execution.warm_start``), kept in the workspace's

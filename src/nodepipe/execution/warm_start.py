@@ -181,6 +181,9 @@ class WarmStarts:
     def __init__(self, state_dir: Path) -> None:
         self._state_dir = state_dir
         self._warm: dict[tuple[str, ...], WarmInterpreter | None] = {}
+        self._seen: set[tuple[str, ...]] = set()
+        """Kinds one node of which was launched: a warm interpreter starts at a kind's second
+        node (a kind of one node would pay for one that forks nothing)."""
         self._forked: dict[int, tuple[WarmInterpreter, int]] = {}
         """Each running node forked here: its warm interpreter and a pidfd opened as it was
         forked (an orphan's pid, once init reaped it, may be another process's)."""
@@ -252,6 +255,9 @@ class WarmStarts:
         with self._lock:
             if key in self._warm:
                 return self._warm[key]
+            if key not in self._seen:
+                self._seen.add(key)
+                return None
             room, given_way = self._make_room()
             if not room:
                 return None
@@ -292,7 +298,10 @@ def _kind(
     try:
         config = (cwd / ".venv" / "pyvenv.cfg").read_text(encoding="utf-8")
         interpreter = os.path.realpath(argv[0], strict=True)
+        script = (cwd / argv[1]).stat()
     except (OSError, UnicodeDecodeError):
+        return None
+    if not stat.S_ISREG(script.st_mode):  # a folder or zip application: Python runs it its way
         return None
     settings = dict(
         (name.strip(), value.strip())
@@ -317,6 +326,7 @@ def _launcher(state_dir: Path, interpreter: str, home: str) -> Path:
     if _is_launcher(folder, interpreter, config):
         return folder
     making = folder.with_name(f".{name}.{os.getpid()}.{threading.get_ident()}")
+    _remove_abandoned(folder.parent, name)
     shutil.rmtree(making, ignore_errors=True)
     (making / "bin").mkdir(parents=True)
     (making / "bin" / "python").symlink_to(interpreter)
@@ -328,6 +338,15 @@ def _launcher(state_dir: Path, interpreter: str, home: str) -> Path:
     if not _is_launcher(folder, interpreter, config):
         raise OSError(f"{folder} is not a warm interpreter's environment")
     return folder
+
+
+def _remove_abandoned(warm_dir: Path, name: str) -> None:
+    """Half-made environments named ``.<name>.<pid>.<thread>`` whose process is gone (killed
+    while it made one): removed, so none stays for ever."""
+    for entry in warm_dir.glob(f".{name}.*"):
+        pid = entry.name.split(".")[2]
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            shutil.rmtree(entry, ignore_errors=True)
 
 
 def _private(folder: Path) -> Path:
