@@ -163,7 +163,7 @@ def cli_start(ws: nodepipe.Workspace, pairs: int, modes: ForkServerModes) -> Non
         ("nodepipe run, nothing to do (20)", (NODEPIPE, "-w", root, "run", "chain")),
     ):
         print(f"    {label}")
-        for mode, command, before in modes.each(*argv, launches=True):
+        for mode, command, before in modes.each(*argv):
             print(f"      {mode:34}{paired(command, floor, pairs, before=before)}")
     print("    targets (wall, quiet machine): --help ≤ 80 ms, status and no-change run ≤ 150 ms")
 

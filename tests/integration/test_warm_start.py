@@ -537,7 +537,11 @@ def test_a_kind_of_one_node_starts_no_warm_interpreter(
     argv = (str(code / ".venv" / "bin" / "python"), "main.py")
     environment = {"PATH": os.environ["PATH"], "NODEPIPE_RUN_ID": "warm-kinds"}
     starts = WarmStarts(tmp_path / "state")
-    mine = lambda: [pid for pid in warm_interpreters() if _child_of_this_process(pid)]  # noqa: E731
+
+    def mine() -> list[int]:  # by parent, not command line: empty while a child execs
+        found = (int(entry.name) for entry in Path("/proc").iterdir() if entry.name.isdigit())
+        return [pid for pid in found if _child_of_this_process(pid)]
+
     try:
         with (tmp_path / "node.log").open("ab") as out:
             log = (tmp_path / "node.log", out.fileno())

@@ -178,8 +178,11 @@ class WarmInterpreter:
 class WarmStarts:
     """The warm interpreters of one run, by kind; ``start`` forks a node from one if it can."""
 
-    def __init__(self, state_dir: Path) -> None:
+    def __init__(self, state_dir: Path, eager: bool = False) -> None:
+        """``eager``: a kind's warm interpreter starts at its first node, not its second (a
+        long-lived Ray slot sees the same kinds run after run)."""
         self._state_dir = state_dir
+        self._eager = eager
         self._warm: dict[tuple[str, ...], WarmInterpreter | None] = {}
         self._seen: set[tuple[str, ...]] = set()
         """Kinds one node of which was launched: a warm interpreter starts at a kind's second
@@ -255,7 +258,7 @@ class WarmStarts:
         with self._lock:
             if key in self._warm:
                 return self._warm[key]
-            if key not in self._seen:
+            if key not in self._seen and not self._eager:
                 self._seen.add(key)
                 return None
             room, given_way = self._make_room()

@@ -242,7 +242,7 @@ class _NodeSlot:
             return None
         with self._lock:
             if self._warm is None:
-                self._warm = WarmStarts(Path(task.lock_cache_dir).parent)
+                self._warm = WarmStarts(Path(task.lock_cache_dir).parent, eager=True)
             return self._warm
 
     def run(
