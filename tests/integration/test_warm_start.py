@@ -538,9 +538,14 @@ def test_a_kind_of_one_node_starts_no_warm_interpreter(
     environment = {"PATH": os.environ["PATH"], "NODEPIPE_RUN_ID": "warm-kinds"}
     starts = WarmStarts(tmp_path / "state")
 
-    def mine() -> list[int]:  # by parent, not command line: empty while a child execs
+    def children() -> set[int]:  # by parent, not command line: empty while a child execs
         found = (int(entry.name) for entry in Path("/proc").iterdir() if entry.name.isdigit())
-        return [pid for pid in found if _child_of_this_process(pid)]
+        return {pid for pid in found if _child_of_this_process(pid)}
+
+    before = children()  # an earlier test of this worker may have left a server running
+
+    def mine() -> set[int]:
+        return children() - before
 
     try:
         with (tmp_path / "node.log").open("ab") as out:
@@ -556,7 +561,7 @@ def test_a_kind_of_one_node_starts_no_warm_interpreter(
             assert len(mine()) == 1
     finally:
         starts.stop()
-    assert not mine()
+    assert not mine()  # stopped and reaped
 
 
 def test_a_half_made_warm_environment_of_a_dead_process_is_removed(
